@@ -1,0 +1,46 @@
+# Sputnik: `make` prints the menu. .ci/run uses these same targets.
+GO ?= go
+PKGS := ./...
+
+.PHONY: help build test race purego invariants nocgo fuzz bench lint check
+help:
+	@echo "make build       build ./sputnik (CGO_ENABLED=0)"
+	@echo "make test        lint + unit tests (the README's test command)"
+	@echo "make race        short -race pass"
+	@echo "make purego      tests with the pure-Go reference kernels only"
+	@echo "make nocgo       check that CGO_ENABLED=0 builds"
+	@echo "make fuzz        run every fuzz target briefly"
+	@echo "make bench       Go benchmarks"
+	@echo "make lint        gofmt, go vet"
+
+build:
+	CGO_ENABLED=0 $(GO) build -o sputnik ./cmd/sputnik
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+test: lint
+	$(GO) test -count=1 $(PKGS)
+
+race:
+	$(GO) test -count=1 -race -short $(PKGS)
+
+purego:
+	$(GO) test -count=1 -short -tags purego $(PKGS)
+
+nocgo:
+	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/sputnik
+
+FUZZTIME ?= 10s
+fuzz:
+	@set -e; for pkg in $$($(GO) list $(PKGS)); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; done
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+check: test race purego nocgo fuzz
