@@ -1,0 +1,249 @@
+package gguf
+
+import (
+	"fmt"
+	"os"
+	"strings"
+)
+
+// File is an open GGUF file. Its metadata and tensor infos are parsed at
+// Open; tensor data stays in the read-only memory mapping until Close.
+// A File is safe for concurrent reads.
+type File struct {
+	Version    uint32       // GGUF version (2 or 3)
+	KV         []KV         // metadata in file order
+	Tensors    []TensorInfo // tensor infos in file order
+	Alignment  uint64       // general.alignment, or DefaultAlignment
+	DataOffset uint64       // byte offset of the data section in the file
+	Path       string       // the path given to Open, or "" for ParseBytes
+	Size       int64        // file size in bytes
+
+	data        []byte // the whole file (a mapping, or a heap slice)
+	unmap       func() error
+	kvIndex     map[string]int
+	tensorIndex map[string]int
+}
+
+// Open memory-maps the GGUF file at path and parses its header, metadata
+// and tensor infos. The caller must Close the file when done; slices from
+// TensorData are invalid after Close.
+func Open(path string) (*File, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("gguf: %w", err)
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("gguf: %w", err)
+	}
+	if st.IsDir() {
+		return nil, fmt.Errorf("gguf: %s is a directory", path)
+	}
+	data, unmap, err := mapFile(fh, st.Size())
+	if err != nil {
+		return nil, fmt.Errorf("gguf: map %s: %w", path, err)
+	}
+	f := &File{Path: path, Size: st.Size(), data: data, unmap: unmap}
+	if err := parse(f, data); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, nil
+}
+
+// ParseBytes parses a GGUF image held in memory. The File refers to b
+// (it is not copied); b must not change while the File is in use.
+func ParseBytes(b []byte) (*File, error) {
+	f := &File{Size: int64(len(b)), data: b}
+	if err := parse(f, b); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// Close releases the mapping. It is safe to call more than once.
+func (f *File) Close() error {
+	f.data = nil
+	if f.unmap == nil {
+		return nil
+	}
+	u := f.unmap
+	f.unmap = nil
+	return u()
+}
+
+// Has reports whether key is present.
+func (f *File) Has(key string) bool { _, ok := f.kvIndex[key]; return ok }
+
+// Get returns the value of key.
+func (f *File) Get(key string) (Value, bool) {
+	i, ok := f.kvIndex[key]
+	if !ok {
+		return Value{}, false
+	}
+	return f.KV[i].Value, true
+}
+
+func (f *File) get(key string) (Value, error) {
+	v, ok := f.Get(key)
+	if !ok {
+		return Value{}, fmt.Errorf("gguf: metadata %q: %w", key, ErrKeyNotFound)
+	}
+	return v, nil
+}
+
+func typeErr(key string, v Value, want string) error {
+	return fmt.Errorf("gguf: metadata %q is %s, want %s", key, v.describe(), want)
+}
+
+// String returns a string value.
+func (f *File) String(key string) (string, error) {
+	v, err := f.get(key)
+	if err != nil {
+		return "", err
+	}
+	s, ok := v.v.(string)
+	if !ok {
+		return "", typeErr(key, v, "string")
+	}
+	return s, nil
+}
+
+// Int returns an integer value of any integer type.
+func (f *File) Int(key string) (int64, error) {
+	v, err := f.get(key)
+	if err != nil {
+		return 0, err
+	}
+	n, err := v.Int()
+	if err != nil {
+		return 0, fmt.Errorf("gguf: metadata %q: %v", key, err)
+	}
+	return n, nil
+}
+
+// Uint returns a non-negative integer value of any integer type.
+func (f *File) Uint(key string) (uint64, error) {
+	v, err := f.get(key)
+	if err != nil {
+		return 0, err
+	}
+	if u, ok := v.v.(uint64); ok {
+		return u, nil
+	}
+	n, err := v.Int()
+	if err != nil {
+		return 0, fmt.Errorf("gguf: metadata %q: %v", key, err)
+	}
+	if n < 0 {
+		return 0, fmt.Errorf("gguf: metadata %q is %d, want a non-negative integer", key, n)
+	}
+	return uint64(n), nil
+}
+
+// Float returns a float32 or float64 value as float64.
+func (f *File) Float(key string) (float64, error) {
+	v, err := f.get(key)
+	if err != nil {
+		return 0, err
+	}
+	x, err := v.Float()
+	if err != nil {
+		return 0, fmt.Errorf("gguf: metadata %q: %v", key, err)
+	}
+	return x, nil
+}
+
+// Bool returns a bool value.
+func (f *File) Bool(key string) (bool, error) {
+	v, err := f.get(key)
+	if err != nil {
+		return false, err
+	}
+	b, ok := v.v.(bool)
+	if !ok {
+		return false, typeErr(key, v, "bool")
+	}
+	return b, nil
+}
+
+// Strings returns an array of strings. The slice is shared: do not modify it.
+func (f *File) Strings(key string) ([]string, error) {
+	v, err := f.get(key)
+	if err != nil {
+		return nil, err
+	}
+	a, ok := v.v.([]string)
+	if !ok {
+		return nil, typeErr(key, v, "array of string")
+	}
+	return a, nil
+}
+
+// Float32s returns an array of float32 (float64 arrays are converted).
+// The slice may be shared: do not modify it.
+func (f *File) Float32s(key string) ([]float32, error) {
+	v, err := f.get(key)
+	if err != nil {
+		return nil, err
+	}
+	switch a := v.v.(type) {
+	case []float32:
+		return a, nil
+	case []float64:
+		out := make([]float32, len(a))
+		for i, x := range a {
+			out[i] = float32(x)
+		}
+		return out, nil
+	}
+	return nil, typeErr(key, v, "array of float32")
+}
+
+// Int32s returns an array of any integer type converted to int32.
+// The slice may be shared: do not modify it.
+func (f *File) Int32s(key string) ([]int32, error) {
+	v, err := f.get(key)
+	if err != nil {
+		return nil, err
+	}
+	a, err := v.Int32s()
+	if err != nil {
+		return nil, fmt.Errorf("gguf: metadata %q: %v", key, err)
+	}
+	return a, nil
+}
+
+// Architecture returns general.architecture, or "" when absent.
+func (f *File) Architecture() string {
+	s, _ := f.String("general.architecture")
+	return s
+}
+
+// Tensor returns the info of the named tensor.
+func (f *File) Tensor(name string) (*TensorInfo, bool) {
+	i, ok := f.tensorIndex[name]
+	if !ok {
+		return nil, false
+	}
+	return &f.Tensors[i], true
+}
+
+// TensorData returns the bytes of t's data. The slice aliases the read-only
+// mapping: writing to it faults, and it is invalid after Close.
+func (f *File) TensorData(t *TensorInfo) []byte {
+	start := f.DataOffset + t.Offset
+	return f.data[start : start+t.Size : start+t.Size]
+}
+
+// Prefixed returns the metadata keys that start with prefix, in file order.
+func (f *File) Prefixed(prefix string) []string {
+	var keys []string
+	for _, kv := range f.KV {
+		if strings.HasPrefix(kv.Key, prefix) {
+			keys = append(keys, kv.Key)
+		}
+	}
+	return keys
+}

@@ -1,0 +1,23 @@
+//go:build unix
+
+package gguf
+
+import (
+	"os"
+	"syscall"
+)
+
+// mapFile maps size bytes of fh read-only and shared.
+func mapFile(fh *os.File, size int64) ([]byte, func() error, error) {
+	if size == 0 {
+		return []byte{}, func() error { return nil }, nil
+	}
+	if int64(int(size)) != size {
+		return nil, nil, syscall.EFBIG
+	}
+	b, err := syscall.Mmap(int(fh.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, func() error { return syscall.Munmap(b) }, nil
+}
