@@ -1,0 +1,150 @@
+package kernel
+
+import (
+	"fmt"
+	"sync"
+	"unsafe"
+
+	"github.com/sputnik-llm/sputnik/internal/parallel"
+	"github.com/sputnik-llm/sputnik/internal/tensor"
+)
+
+// MatMul computes out = x·Wᵀ for a weight matrix w and n activation rows:
+//
+//	out[t*w.Rows + r] = Σ_c W[r][c] · x[t*w.Cols + c]   for t in [0,n), r in [0,w.Rows)
+//
+// x is [n][w.Cols] float32 and out is [n][w.Rows] float32; only the first
+// n*w.Rows elements of out are written and only the first n*w.Cols of x are
+// read. out must not overlap x or w.Data. w.Type must satisfy CanMatMul.
+//
+// The arithmetic is llama.cpp's CPU backend's (see the package comment): x is
+// converted once per call to the activation type paired with w.Type (F32
+// as is, F16, BF16, Q8_0, Q8_1 or Q8_K blocks) and every output is a row dot
+// of one weight row with one converted activation row. Implementations
+// differ from the reference only in the order of float32 additions.
+//
+// MatMul splits the rows across parallel.Threads() goroutines. It does not
+// allocate in steady state and may be called concurrently from several
+// goroutines (concurrent calls share the worker pool; the later ones run on
+// their own goroutine). It panics if a slice is too short or the type is
+// unsupported: those are programming errors, checked once at load time.
+func MatMul(out []float32, w tensor.Mat, x []float32, n int) {
+	rows, cols := w.Rows, w.Cols
+	if n < 0 || len(out) < n*rows || len(x) < n*cols {
+		panic(fmt.Sprintf("kernel: MatMul shapes: out %d, x %d for n=%d, %d×%d weights", len(out), len(x), n, rows, cols))
+	}
+	matMul(out, w, x, n, impl(w.Type))
+}
+
+// matMul is MatMul with an explicit implementation (nil if unsupported),
+// so tests can run every available one.
+func matMul(out []float32, w tensor.Mat, x []float32, n int, im *matImpl) {
+	rows, cols := w.Rows, w.Cols
+	if im == nil {
+		panic(fmt.Sprintf("kernel: MatMul: unsupported weight type %s", w.Type))
+	}
+	if cols%w.Type.BlockSize() != 0 || cols%im.act.BlockSize() != 0 {
+		panic(fmt.Sprintf("kernel: MatMul: %d columns is not a whole number of %s/%s blocks", cols, w.Type, im.act))
+	}
+	wrb := w.RowBytes()
+	if len(w.Data) < rows*wrb {
+		panic(fmt.Sprintf("kernel: MatMul: %d×%d %s weights need %d bytes, have %d", rows, cols, w.Type, rows*wrb, len(w.Data)))
+	}
+	if n == 0 || rows == 0 {
+		return
+	}
+	j := jobPool.Get().(*matJob)
+	arb, _ := tensor.RowBytes(im.act, cols)
+	var act []byte
+	if im.act == tensor.F32 {
+		act = unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(x))), n*arb)
+	} else {
+		if cap(j.buf) < n*arb {
+			j.buf = make([]byte, n*arb)
+		}
+		act = j.buf[:n*arb]
+		for t := 0; t < n; t++ {
+			im.convert(act[t*arb:(t+1)*arb], x[t*cols:(t+1)*cols])
+		}
+	}
+	*j = matJob{
+		out: out, w: w.Data, act: act, buf: j.buf,
+		rows: rows, cols: cols, n: n, wrb: wrb, arb: arb,
+		dot: im.dot, dotN: im.dotN,
+	}
+	// Row tiles of rowTile rows are the unit of parallel work; keep at least
+	// ~64 KiB of weights per tile so dispatch stays cheap next to the work.
+	tile := max(1, (64<<10)/(wrb*max(1, n)))
+	tile = min(tile, (rows+1)/2)
+	j.tile = tile
+	parallel.Run((rows+tile-1)/tile, j)
+	buf := j.buf
+	*j = matJob{buf: buf} // drop references to the caller's slices
+	jobPool.Put(j)
+}
+
+// CanMatMul reports whether MatMul supports weights of type t.
+func CanMatMul(t tensor.DType) bool { return impl(t) != nil }
+
+// implTable maps a weight type to its implementation (nil: unsupported).
+type implTable [64]*matImpl
+
+// impl returns the implementation MatMul uses for weight type t, or nil.
+func impl(t tensor.DType) *matImpl {
+	if int(t) < len(matImpls) {
+		return matImpls[t]
+	}
+	return nil
+}
+
+// matImpl is how MatMul handles one weight type.
+type matImpl struct {
+	act     tensor.DType                  // activation type paired with the weight type
+	convert func(dst []byte, x []float32) // float32 row → act row
+	dot     func(w, a []byte, cols int) float32
+	// dotN, if not nil, computes out[t*outStride] for t in [0,n): the dot of
+	// weight row w with activation rows a[t*aStride:], reading each weight
+	// block once for all n tokens. n is at most maxTokenTile.
+	dotN func(out []float32, outStride int, w, a []byte, aStride, n, cols int)
+}
+
+// maxTokenTile is the most tokens a dotN call handles at once.
+const maxTokenTile = 4
+
+// matJob is one MatMul call's state, reused through jobPool so that a call
+// does not allocate. It is the parallel.Task whose Run computes row tiles.
+type matJob struct {
+	out      []float32 // [n][rows]
+	w        []byte    // [rows][wrb]
+	act      []byte    // [n][arb] converted activations
+	buf      []byte    // scratch behind act, kept across calls
+	rows     int
+	cols     int
+	n        int
+	wrb, arb int // weight and activation row bytes
+	tile     int // rows per parallel work item
+	dot      func(w, a []byte, cols int) float32
+	dotN     func(out []float32, outStride int, w, a []byte, aStride, n, cols int)
+}
+
+var jobPool = sync.Pool{New: func() any { return new(matJob) }}
+
+// Run computes the rows of row tiles [lo, hi) for every token. Each weight
+// row is read once from memory and reused from cache for all tokens; with
+// dotN, each weight block is loaded once per maxTokenTile tokens.
+func (j *matJob) Run(lo, hi int) {
+	r0, r1 := lo*j.tile, min(hi*j.tile, j.rows)
+	for r := r0; r < r1; r++ {
+		w := j.w[r*j.wrb : (r+1)*j.wrb]
+		t := 0
+		if j.dotN != nil {
+			for ; t+1 < j.n; t += maxTokenTile {
+				k := min(maxTokenTile, j.n-t)
+				j.dotN(j.out[t*j.rows+r:], j.rows, w, j.act[t*j.arb:], j.arb, k, j.cols)
+			}
+		}
+		for ; t < j.n; t++ {
+			j.out[t*j.rows+r] = j.dot(w, j.act[t*j.arb:(t+1)*j.arb], j.cols)
+		}
+	}
+}

@@ -1,0 +1,46 @@
+package kernel
+
+// Reference versions of the vector kernels that have SIMD variants.
+
+// vecDotF32Generic: float32 products summed in float64.
+func vecDotF32Generic(a, b []float32) float32 {
+	s := 0.0
+	for i := range a {
+		s += float64(a[i] * b[i])
+	}
+	return float32(s)
+}
+
+// axpyF32Generic: dst[i] += alpha·x[i], rounded once per product and sum.
+func axpyF32Generic(dst []float32, alpha float32, x []float32) {
+	for i := range dst {
+		dst[i] += alpha * x[i]
+	}
+}
+
+// vecDotF16Generic: exact half×half products summed in float64.
+func vecDotF16Generic(a, b []uint16) float32 {
+	s := 0.0
+	for i := range a {
+		s += float64(f16Table[a[i]] * f16Table[b[i]])
+	}
+	return float32(s)
+}
+
+func axpyF16Generic(dst []float32, alpha float32, src []uint16) {
+	for i := range dst {
+		dst[i] += alpha * f16Table[src[i]]
+	}
+}
+
+func toF16Generic(dst []uint16, src []float32) {
+	for i, v := range src {
+		dst[i] = floatToHalf(v)
+	}
+}
+
+func fromF16Generic(dst []float32, src []uint16) {
+	for i, h := range src {
+		dst[i] = f16Table[h]
+	}
+}

@@ -1,0 +1,168 @@
+package kernel
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+var vecLens = []int{0, 1, 2, 3, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 1000}
+
+func TestRMSNorm(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, n := range vecLens[1:] {
+		x, w := randomVec(rng, n), randomVec(rng, n)
+		out := make([]float32, n)
+		RMSNorm(out, x, w, 1e-6)
+		ss := 0.0
+		for _, v := range x {
+			ss += float64(v) * float64(v)
+		}
+		s := 1 / math.Sqrt(ss/float64(n)+1e-6)
+		for i := range x {
+			want := float64(x[i]) * s * float64(w[i])
+			if d := math.Abs(float64(out[i]) - want); d > 1e-6*(math.Abs(want)+1) {
+				t.Fatalf("n=%d: out[%d] = %v, want %v", n, i, out[i], want)
+			}
+		}
+		// In place gives the same result.
+		RMSNorm(x, x, w, 1e-6)
+		for i := range x {
+			if x[i] != out[i] {
+				t.Fatalf("n=%d: in-place out[%d] = %v, want %v", n, i, x[i], out[i])
+			}
+		}
+	}
+}
+
+func TestSoftmax(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, n := range vecLens[1:] {
+		x := randomVec(rng, n)
+		for i := range x {
+			x[i] *= 10
+		}
+		x[0] = float32(math.Inf(-1))
+		want := make([]float64, n)
+		mx := math.Inf(-1)
+		for _, v := range x {
+			mx = math.Max(mx, float64(v))
+		}
+		sum := 0.0
+		for i, v := range x {
+			want[i] = math.Exp(float64(v) - mx)
+			sum += want[i]
+		}
+		Softmax(x)
+		for i := range x {
+			w := want[i] / sum
+			if n == 1 {
+				w = math.NaN() // a lone -Inf: exp(-Inf - -Inf) is NaN, as in ggml
+				if !math.IsNaN(float64(x[i])) {
+					t.Fatalf("n=1: got %v, want NaN", x[i])
+				}
+				continue
+			}
+			if d := math.Abs(float64(x[i]) - w); d > 1e-6*w+1e-12 {
+				t.Fatalf("n=%d: p[%d] = %v, want %v", n, i, x[i], w)
+			}
+		}
+	}
+}
+
+func TestSwiGLU(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	g, u := randomVec(rng, 100), randomVec(rng, 100)
+	out := make([]float32, 100)
+	SwiGLU(out, g, u)
+	for i := range g {
+		want := float64(g[i]) / (1 + math.Exp(-float64(g[i]))) * float64(u[i])
+		if d := math.Abs(float64(out[i]) - want); d > 1e-6*(math.Abs(want)+1e-3) {
+			t.Fatalf("out[%d] = %v, want %v", i, out[i], want)
+		}
+	}
+}
+
+// TestVecAllImplementations checks the SIMD-backed vector kernels against
+// their references.
+func TestVecAllImplementations(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, n := range vecLens {
+		a, b := randomVec(rng, n), randomVec(rng, n)
+		ha, hb := make([]uint16, n), make([]uint16, n)
+		toF16Generic(ha, a)
+		toF16Generic(hb, b)
+		mag := 0.0
+		for i := range a {
+			mag += math.Abs(float64(a[i] * b[i]))
+		}
+		if got, want := Dot(a, b), vecDotF32Generic(a, b); math.Abs(float64(got-want)) > 1e-6*mag+1e-30 {
+			t.Errorf("Dot n=%d: got %v, want %v", n, got, want)
+		}
+		if got, want := DotF16(ha, hb), vecDotF16Generic(ha, hb); math.Abs(float64(got-want)) > 1e-6*mag+1e-30 {
+			t.Errorf("DotF16 n=%d: got %v, want %v", n, got, want)
+		}
+		h := make([]uint16, n)
+		ToF16(h, a)
+		for i := range h {
+			if h[i] != ha[i] {
+				t.Fatalf("ToF16 n=%d: [%d] = %#x, want %#x", n, i, h[i], ha[i])
+			}
+		}
+		f := make([]float32, n)
+		FromF16(f, ha)
+		for i := range f {
+			if f[i] != halfToFloat(ha[i]) {
+				t.Fatalf("FromF16 n=%d: [%d] = %v, want %v", n, i, f[i], halfToFloat(ha[i]))
+			}
+		}
+		d1, d2 := append([]float32(nil), b...), append([]float32(nil), b...)
+		Axpy(d1, 0.37, a)
+		axpyF32Generic(d2, 0.37, a)
+		for i := range d1 {
+			if math.Abs(float64(d1[i]-d2[i])) > 1e-6*math.Abs(float64(d2[i]))+1e-6 {
+				t.Fatalf("Axpy n=%d: [%d] = %v, want %v", n, i, d1[i], d2[i])
+			}
+		}
+		d1, d2 = append(d1[:0], b...), append(d2[:0], b...)
+		AxpyF16(d1, -1.5, ha)
+		axpyF16Generic(d2, -1.5, ha)
+		for i := range d1 {
+			if math.Abs(float64(d1[i]-d2[i])) > 1e-6*math.Abs(float64(d2[i]))+1e-6 {
+				t.Fatalf("AxpyF16 n=%d: [%d] = %v, want %v", n, i, d1[i], d2[i])
+			}
+		}
+	}
+}
+
+func TestHalfConversions(t *testing.T) {
+	// Every half converts to float32 and back unchanged (NaNs to a quiet NaN).
+	for i := 0; i < 1<<16; i++ {
+		h := uint16(i)
+		f := halfToFloat(h)
+		back := floatToHalf(f)
+		if f != f {
+			if back&0x7c00 != 0x7c00 || back&0x3ff == 0 {
+				t.Fatalf("NaN %#x came back as %#x", h, back)
+			}
+			continue
+		}
+		if back != h {
+			t.Fatalf("half %#x -> %v -> %#x", h, f, back)
+		}
+	}
+	// Ties round to even; 65520 overflows.
+	cases := []struct {
+		f    float32
+		want uint16
+	}{
+		{1 + 1.0/2048, 0x3c00}, {1 + 3.0/2048, 0x3c02}, {65504, 0x7bff}, {65519, 0x7bff},
+		{65520, 0x7c00}, {-65520, 0xfc00}, {5.960464477539063e-08, 0x0001}, {2.98e-08, 0x0000},
+		{2.9802322387695312e-08, 0x0000}, {2.9802326e-08, 0x0001},
+	}
+	for _, c := range cases {
+		if got := floatToHalf(c.f); got != c.want {
+			t.Errorf("floatToHalf(%v) = %#x, want %#x", c.f, got, c.want)
+		}
+	}
+}
