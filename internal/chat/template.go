@@ -1,0 +1,211 @@
+package chat
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ardanlabs/jinja"
+)
+
+// ErrRaised marks a render error raised by the template itself through
+// raise_exception(msg), such as "Conversation roles must alternate": the
+// input was rejected, the template is fine.
+var ErrRaised = errors.New("template raised an exception")
+
+// Error is a failure to parse or render a template. Line is the 1-based
+// line of the template source the failure was traced to, or 0 when it could
+// not be located.
+type Error struct {
+	Line int
+	Err  error
+}
+
+func (e *Error) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("chat: template line %d: %v", e.Line, e.Err)
+	}
+	return fmt.Sprintf("chat: template: %v", e.Err)
+}
+
+// Unwrap returns the underlying error, so that errors.Is(err, ErrRaised)
+// works.
+func (e *Error) Unwrap() error { return e.Err }
+
+// ParseOptions adjusts how a template is parsed and rendered. The zero value
+// is what chat templates need.
+type ParseOptions struct {
+	// PlainWhitespace selects Jinja's default whitespace rules (no
+	// trim_blocks, no lstrip_blocks). The zero value enables both, as
+	// Hugging Face's apply_chat_template does.
+	PlainWhitespace bool
+	// Now is the clock behind strftime_now(); nil means time.Now.
+	Now func() time.Time
+}
+
+// Template is a parsed Jinja chat template. It is safe for concurrent use
+// by multiple goroutines.
+type Template struct {
+	src  string
+	opts ParseOptions
+	prog *jinja.Template
+
+	// marked is the same template with line markers before every tag,
+	// compiled on the first render error to locate it.
+	markedOnce sync.Once
+	marked     *jinja.Template
+}
+
+// renamedFilters are library built-ins we replace with our own, because the
+// library's version departs from Python's (see filters.go). Templates are
+// rewritten to call ours.
+var renamedFilters = map[string]string{
+	"tojson": "__sputnik_tojson",
+	"string": "__sputnik_string",
+}
+
+// Parse parses a Jinja template source for rendering with Hugging Face's
+// settings (trim_blocks, lstrip_blocks, no trailing newline kept).
+func Parse(src string) (*Template, error) { return ParseWith(src, ParseOptions{}) }
+
+// ParseWith parses a Jinja template source with the given options. A syntax
+// error is an *Error carrying the template line.
+func ParseWith(src string, o ParseOptions) (*Template, error) {
+	t := &Template{src: src, opts: o}
+	prog, err := t.compile(false)
+	if err != nil {
+		return nil, err
+	}
+	t.prog = prog
+	return t, nil
+}
+
+// Source returns the template source as given to Parse.
+func (t *Template) Source() string { return t.src }
+
+func (t *Template) compile(markLines bool) (prog *jinja.Template, err error) {
+	prepped, err := prepare(t.src, prepOptions{
+		trimBlocks:    !t.opts.PlainWhitespace,
+		lstripBlocks:  !t.opts.PlainWhitespace,
+		markLines:     markLines,
+		renameFilters: renamedFilters,
+	})
+	if err != nil {
+		var se *srcError
+		if errors.As(err, &se) {
+			return nil, &Error{Line: se.line, Err: errors.New(se.msg)}
+		}
+		return nil, &Error{Err: err}
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			prog, err = nil, &Error{Err: fmt.Errorf("jinja library panic while parsing: %v", r)}
+		}
+	}()
+	prog, err = jinja.Compile(prepped)
+	if err != nil {
+		return nil, libraryError(err)
+	}
+	return prog, nil
+}
+
+// libLine finds the line number in the library's parse errors, which read
+// "jinja parse: line 12: …" or "jinja scan: unclosed … at line 12, col 3".
+var libLine = regexp.MustCompile(`\bline (\d+)(?::\s*|,\s*col \d+)?`)
+
+func libraryError(err error) *Error {
+	msg := err.Error()
+	msg = strings.TrimPrefix(msg, "jinja parse: ")
+	msg = strings.TrimPrefix(msg, "jinja scan: ")
+	line := 0
+	if m := libLine.FindStringSubmatchIndex(msg); m != nil {
+		line, _ = strconv.Atoi(msg[m[2]:m[3]])
+		if m[0] == 0 {
+			msg = msg[m[1]:]
+		}
+	}
+	return &Error{Line: line, Err: errors.New(msg)}
+}
+
+// Render renders the template with vars as the template variables
+// (messages, add_generation_prompt, bos_token, tools, …; see toValue for the
+// accepted Go types) and returns the output exactly. The globals
+// raise_exception, strftime_now, namespace, range, dict, joiner and cycler
+// are available. A failure is an *Error with the template line where it
+// could be located; errors.Is(err, ErrRaised) tells a template-raised
+// exception.
+func (t *Template) Render(vars map[string]any) (string, error) {
+	vals, err := t.values(vars)
+	if err != nil {
+		return "", err
+	}
+	out, err := run(t.prog, vals)
+	if err == nil {
+		return out, nil
+	}
+	return "", &Error{Line: t.locate(vars), Err: err}
+}
+
+// values converts vars and adds our globals.
+func (t *Template) values(vars map[string]any) (map[string]jinja.Value, error) {
+	vals := make(map[string]jinja.Value, len(vars)+len(renamedFilters)+3)
+	for k, v := range vars {
+		jv, err := toValue(v)
+		if err != nil {
+			return nil, &Error{Err: fmt.Errorf("variable %q: %w", k, err)}
+		}
+		vals[k] = jv
+	}
+	now := t.opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	vals["strftime_now"] = jinja.NewCallable("strftime_now", strftimeNow(now))
+	vals["raise_exception"] = jinja.NewCallable("raise_exception", raiseException)
+	vals["range"] = jinja.NewCallable("range", boundedRange)
+	vals[renamedFilters["tojson"]] = jinja.NewCallable("tojson", toJSON)
+	vals[renamedFilters["string"]] = jinja.NewCallable("string", toStringFilter)
+	vals[applyName] = jinja.NewCallable(applyName, apply)
+	return vals, nil
+}
+
+// run renders prog, turning a library panic into an error.
+func run(prog *jinja.Template, vals map[string]jinja.Value) (out string, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = "", fmt.Errorf("jinja library panic: %v", r)
+		}
+	}()
+	return prog.RenderValues(vals)
+}
+
+// locate finds the line of a render error by rendering a copy of the
+// template that records the line of every tag it reaches; the error happened
+// in the last one. It returns 0 if the copy does not fail the same way.
+func (t *Template) locate(vars map[string]any) int {
+	t.markedOnce.Do(func() {
+		t.marked, _ = t.compile(true)
+	})
+	if t.marked == nil {
+		return 0
+	}
+	vals, err := t.values(vars) // fresh values: templates may mutate lists
+	if err != nil {
+		return 0
+	}
+	line := 0
+	vals[lineMarker] = jinja.NewCallable(lineMarker, func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
+		if len(args) == 1 && args[0].IsInt() {
+			line = int(args[0].AsInt())
+		}
+		return jinja.NewString(""), nil
+	})
+	if _, err := run(t.marked, vals); err == nil {
+		return 0
+	}
+	return line
+}
