@@ -1,9 +1,3 @@
-// Package tensor describes tensor element types: the GGML type ids used in
-// GGUF files, their block layouts and byte sizes, and the scalar (reference)
-// conversions between quantized blocks and float32.
-//
-// A quantized type stores a row of n values as n/BlockSize() blocks of
-// TypeSize() bytes each. Rows are always whole blocks.
 package tensor
 
 import "fmt"

@@ -1,0 +1,40 @@
+// Package tensor describes tensor element types: the GGML type ids used in
+// GGUF files, their block layouts and byte sizes, and the scalar (reference)
+// conversions between quantized blocks and float32. The SIMD kernels in
+// package kernel are tested against these conversions.
+//
+// A quantized type stores a row of n values as n/BlockSize() blocks of
+// TypeSize() bytes each. Rows are always whole blocks. All multi-byte fields
+// are little-endian; "f16" is an IEEE binary16 scale. Block layouts, in byte
+// order (ggml's ggml-common.h), with the value each element decodes to:
+//
+//	F32     4 bytes: float32
+//	F16     2 bytes: binary16
+//	BF16    2 bytes: bfloat16 (the top half of a float32)
+//	Q4_0    32 elts, 18 B: f16 d, qs[16] nibbles; x = d*(q-8)
+//	Q4_1    32 elts, 20 B: f16 d, f16 m, qs[16]; x = d*q + m
+//	Q5_0    32 elts, 22 B: f16 d, qh[4] (5th bits, u32), qs[16]; x = d*(q-16)
+//	Q5_1    32 elts, 24 B: f16 d, f16 m, qh[4], qs[16]; x = d*q + m
+//	Q8_0    32 elts, 34 B: f16 d, int8 qs[32]; x = d*q
+//	Q8_1    32 elts, 36 B: f16 d, f16 s = d*sum(q), int8 qs[32]; x = d*q
+//	MXFP4   32 elts, 17 B: E8M0 exponent e, qs[16] E2M1 codes; x = 2^(e-127)*fp4(q)
+//	Q2_K   256 elts, 84 B: scales[16] (4-bit scale | 4-bit min << 4), qs[64] 2-bit,
+//	                       f16 d, f16 dmin; x = d*sc*q - dmin*m per group of 16
+//	Q3_K   256 elts, 110 B: hmask[32] (high bits), qs[64] low 2 bits, scales[12]
+//	                       (16 x 6-bit, bias 32), f16 d; x = d*sc*(q-4)
+//	Q4_K   256 elts, 144 B: f16 d, f16 dmin, scales[12] (8 x 6-bit scale + min),
+//	                       qs[128] nibbles; x = d*sc*q - dmin*m per group of 32
+//	Q5_K   256 elts, 176 B: f16 d, f16 dmin, scales[12], qh[32], qs[128]; as Q4_K, 5-bit q
+//	Q6_K   256 elts, 210 B: ql[128] low 4 bits, qh[64] high 2 bits, int8 scales[16],
+//	                       f16 d; x = d*sc*(q-32) per group of 16
+//	Q8_K   256 elts, 292 B: float32 d, int8 qs[256], int16 bsums[16] (sums of 16 q); x = d*q
+//	IQ4_NL  32 elts, 18 B: f16 d, qs[16] nibbles; x = d*kvalues[q] (16 non-linear levels)
+//	IQ4_XS 256 elts, 136 B: f16 d, u16 scales_h, scales_l[4], qs[128];
+//	                       x = d*(sc-32)*kvalues[q], sc a 6-bit scale per group of 32
+//
+// The exact bit placement of each type (nibble order, Q3_K's scale packing,
+// Q4_K's get_scale_min_k4, Q6_K's ql/qh interleave) is documented at its
+// dequantizer. Dequantize and Quantize reproduce ggml's scalar reference
+// code bit for bit; the other known types (the IQ1/IQ2/IQ3 grids, TQ1_0,
+// TQ2_0, the integer types and F64) report ErrUnsupported.
+package tensor
