@@ -1,0 +1,121 @@
+package hf
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/sputnik-llm/sputnik/internal/testutil"
+	"github.com/sputnik-llm/sputnik/internal/tokenizer"
+)
+
+func loadHF(t testing.TB, dir string) *tokenizer.Tokenizer {
+	t.Helper()
+	tj, err := os.ReadFile(testutil.SharedFile(t, filepath.Join("tokenizers", dir, "tokenizer.json")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cj, err := os.ReadFile(testutil.SharedFile(t, filepath.Join("tokenizers", dir, "tokenizer_config.json")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := FromHF(tj, cj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+type vocabCase struct {
+	text string
+	want []int32
+}
+
+func readCases(t testing.TB, inpPath, outPath string) []vocabCase {
+	t.Helper()
+	inp, err := os.ReadFile(inpPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := os.ReadFile(outPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sep = "\n__ggml_vocab_test__\n"
+	var texts []string
+	for s := string(inp); len(s) > 0; {
+		i := strings.Index(s, sep)
+		if i < 0 {
+			t.Fatalf("%s: trailing text without separator", inpPath)
+		}
+		texts = append(texts, s[:i])
+		s = s[i+len(sep):]
+	}
+	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	if len(lines) != len(texts) {
+		t.Fatalf("%s: %d inputs, %d output lines", inpPath, len(texts), len(lines))
+	}
+	cases := make([]vocabCase, len(texts))
+	for i, text := range texts {
+		cases[i].text = text
+		for _, f := range strings.Fields(lines[i]) {
+			v, err := strconv.ParseInt(f, 10, 32)
+			if err != nil {
+				t.Fatalf("%s line %d: %v", outPath, i+1, err)
+			}
+			cases[i].want = append(cases[i].want, int32(v))
+		}
+	}
+	return cases
+}
+
+func equal(a, b []int32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestVectors runs llama.cpp's vectors (and the derived DeepSeek-V3 ones)
+// through the matching Hugging Face tokenizer.json files.
+func TestVectors(t *testing.T) {
+	data := testutil.SharedTestdata(t)
+	tests := []struct {
+		tokenizer string
+		inp       string // path under shared/testdata, without .inp/.out
+	}{
+		{"qwen3", "vocab/ggml-vocab-qwen2.gguf"},
+		{"qwen3", "vocab/ggml-vocab-deepseek-r1-qwen.gguf"},
+		{"llama3", "vocab/ggml-vocab-llama-bpe.gguf"},
+		{"deepseek_v3", "tokenizers/deepseek_v3/derived/deepseek-v3"},
+	}
+	cache := map[string]*tokenizer.Tokenizer{}
+	for _, tc := range tests {
+		t.Run(tc.tokenizer+"/"+filepath.Base(tc.inp), func(t *testing.T) {
+			tok := cache[tc.tokenizer]
+			if tok == nil {
+				tok = loadHF(t, tc.tokenizer)
+				cache[tc.tokenizer] = tok
+			}
+			base := filepath.Join(data, tc.inp)
+			cases := readCases(t, base+".inp", base+".out")
+			pass := 0
+			for i, c := range cases {
+				got := tok.Encode(c.text, tokenizer.EncodeOptions{})
+				if equal(got, c.want) {
+					pass++
+					continue
+				}
+				t.Errorf("case %d %q:\n got %v\nwant %v", i, c.text, got, c.want)
+			}
+			t.Logf("%d/%d exact", pass, len(cases))
+		})
+	}
+}
