@@ -27,6 +27,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"info", "show a GGUF file's metadata and tensors", runInfo},
+		{"generate", "generate text from a prompt or token ids", runGenerate},
 	}
 }
 

@@ -1,0 +1,188 @@
+package engine_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/sputnik-llm/sputnik/internal/engine"
+	"github.com/sputnik-llm/sputnik/internal/model"
+	"github.com/sputnik-llm/sputnik/internal/models"
+	"github.com/sputnik-llm/sputnik/internal/testutil"
+	"github.com/sputnik-llm/sputnik/internal/tokenizer"
+)
+
+// golden is llama.cpp's greedy output on one model (testdata/golden/README.md).
+type golden struct {
+	Model string `json:"model"`
+	Cases []struct {
+		ID           string         `json:"id"`
+		Prompt       string         `json:"prompt"`
+		PromptIDs    []int32        `json:"prompt_ids"`
+		GeneratedIDs []int32        `json:"generated_ids"`
+		Top          [][][2]float64 `json:"top"`
+		Margin       []float64      `json:"margin"`
+	} `json:"cases"`
+}
+
+// Acceptance rules of testdata/golden/README.md.
+const (
+	exactMarginStop   = 0.02 // f32/f16: compare steps before the first margin below this
+	denseLogprobTol   = 0.05
+	moeLogprobTol     = 0.5
+	quantFirstMargin  = 0.1 // q8_0/q4_0: compare the first token only if its margin is at least this
+	quantFirstLogprob = 0.25
+)
+
+// TestGolden runs every golden file against the engine, with the prompt ids
+// used verbatim, greedy decoding, EOG ignored, top-5 log-probabilities.
+func TestGolden(t *testing.T) {
+	dir := filepath.Join(testutil.SharedTestdata(t), "golden")
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	if len(files) == 0 {
+		t.Skipf("no golden files in %s", dir)
+	}
+	for _, gf := range files {
+		name := strings.TrimSuffix(filepath.Base(gf), ".json")
+		t.Run(name, func(t *testing.T) {
+			var g golden
+			b, err := os.ReadFile(gf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(b, &g); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, "models", g.Model)
+			if _, err := os.Stat(path); err != nil {
+				path = filepath.Join(testutil.SharedTestdata(t), "models", g.Model)
+			}
+			checkGolden(t, path, &g)
+		})
+	}
+}
+
+func checkGolden(t *testing.T, path string, g *golden) {
+	m, f, err := models.Open(path)
+	if errors.Is(err, model.ErrUnsupportedArch) {
+		t.Skipf("not implemented yet: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tok, err := tokenizer.FromGGUF(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	quant := strings.Contains(g.Model, "q8_0") || strings.Contains(g.Model, "q4_0")
+	tol := denseLogprobTol
+	if m.Info().Arch == "deepseek2" {
+		tol = moeLogprobTol
+	}
+	for _, c := range g.Cases {
+		// The tokenizer must give llama.cpp's prompt ids exactly.
+		if ids := tok.Encode(c.Prompt, tokenizer.EncodeOptions{AddSpecial: true, ParseSpecial: true}); !slices.Equal(ids, c.PromptIDs) {
+			t.Errorf("%s: prompt %q tokenized to %v, want %v", c.ID, c.Prompt, ids, c.PromptIDs)
+		}
+		res, tops := greedy(t, m, tok, c.PromptIDs, len(c.GeneratedIDs))
+		steps := len(c.GeneratedIDs)
+		if quant {
+			steps = 0
+			if c.Margin[0] >= quantFirstMargin {
+				steps = 1
+			}
+		} else {
+			for i, mg := range c.Margin {
+				if mg < exactMarginStop {
+					steps = i
+					break
+				}
+			}
+		}
+		compared, worst := 0, 0.0
+		for i := 0; i < steps; i++ {
+			if res.Tokens[i] != c.GeneratedIDs[i] {
+				t.Errorf("%s: step %d: got token %d, want %d (golden margin %.4f)", c.ID, i, res.Tokens[i], c.GeneratedIDs[i], c.Margin[i])
+				break
+			}
+			stepTol := tol
+			if quant {
+				stepTol = quantFirstLogprob
+			}
+			for _, gt := range c.Top[i] {
+				if quant && int32(gt[0]) != c.GeneratedIDs[i] {
+					continue // the quantized rule checks the chosen token's log-probability only
+				}
+				lp, ok := tops[i][int32(gt[0])]
+				if !ok {
+					continue
+				}
+				d := math.Abs(float64(lp) - gt[1])
+				worst = math.Max(worst, d)
+				if d > stepTol {
+					t.Errorf("%s: step %d: token %d logprob %.4f, golden %.4f (|Δ| %.4f > %.2f)", c.ID, i, int32(gt[0]), lp, gt[1], d, stepTol)
+				}
+			}
+			compared++
+		}
+		t.Logf("%s: %d/%d steps compared, all equal, worst logprob Δ %.4f", c.ID, compared, len(c.GeneratedIDs), worst)
+	}
+}
+
+// greedy runs prompt greedily for n tokens and returns the result and,
+// per generated step, the top-5 log-probabilities by id.
+func greedy(t *testing.T, m model.Model, tok *tokenizer.Tokenizer, prompt []int32, n int) (engine.Result, []map[int32]float32) {
+	var tops []map[int32]float32
+	res, err := engine.Generate(context.Background(), m, tok, engine.Request{
+		Prompt: prompt, MaxTokens: n, Context: 512, IgnoreEOS: true, TopLogprobs: 5,
+	}, func(tk engine.Token) error {
+		if tk.ID < 0 {
+			return nil
+		}
+		mp := map[int32]float32{}
+		for _, x := range tk.Top {
+			mp[x.ID] = x.Logprob
+		}
+		tops = append(tops, mp)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Tokens) != n {
+		t.Fatalf("generated %d tokens, want %d", len(res.Tokens), n)
+	}
+	return res, tops
+}
+
+// TestStories checks the real stories260K model's greedy continuation text.
+func TestStories(t *testing.T) {
+	path := testutil.SharedFile(t, "models/stories260K.gguf")
+	m, f, err := models.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tok, err := tokenizer.FromGGUF(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompt := tok.Encode("Once upon a time", tokenizer.EncodeOptions{AddSpecial: true, ParseSpecial: true})
+	// run.c -n 64 fills 64 positions after BOS: 4 prompt tokens, 60 generated.
+	res, err := engine.Generate(context.Background(), m, tok, engine.Request{Prompt: prompt, MaxTokens: 65 - len(prompt), Context: 512}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// From llama2.c run.c -t 0 -n 64 (testdata/models/stories260K.greedy.json).
+	const want = ", there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball. She wanted to play with it, but it was too high.\nLily"
+	if res.Text != want {
+		t.Errorf("got %q\nwant %q", res.Text, want)
+	}
+}

@@ -1,0 +1,100 @@
+package model
+
+import (
+	"fmt"
+
+	"github.com/sputnik-llm/sputnik/internal/gguf"
+	"github.com/sputnik-llm/sputnik/internal/model/nn"
+)
+
+// DefaultMaxBatch is the number of tokens a forward pass computes at once;
+// longer batches are split into chunks of this size (llama.cpp's ubatch).
+const DefaultMaxBatch = 512
+
+// RunBatch validates b, computes its positions, and calls fn on chunks of
+// at most info.MaxBatch tokens in order, each with its share of logits.
+// After the last chunk it advances every sequence's cache.
+func RunBatch(b *Batch, logits []float32, info Info, fn func(ch nn.Chunk)) error {
+	n := b.Len()
+	if n == 0 {
+		return nil
+	}
+	for i, id := range b.Tokens {
+		if id < 0 || int(id) >= info.VocabSize {
+			return fmt.Errorf("model: token %d at batch row %d is outside the vocabulary [0, %d)", id, i, info.VocabSize)
+		}
+	}
+	rows := b.LogitRows()
+	if len(logits) < rows*info.VocabSize {
+		return fmt.Errorf("model: logits buffer holds %d values, need %d rows × %d", len(logits), rows, info.VocabSize)
+	}
+	pos, err := b.Positions()
+	if err != nil {
+		return err
+	}
+	capacity := 0
+	for _, s := range b.Seqs {
+		capacity = max(capacity, s.Cap())
+	}
+	off := 0
+	for lo := 0; lo < n; lo += info.MaxBatch {
+		hi := min(n, lo+info.MaxBatch)
+		k := 0
+		for _, w := range b.Logits[lo:hi] {
+			if w {
+				k++
+			}
+		}
+		fn(nn.Chunk{
+			Tokens: b.Tokens[lo:hi], Pos: pos[lo:hi], Seqs: b.Seqs[lo:hi], Want: b.Logits[lo:hi],
+			Logits: logits[off*info.VocabSize : (off+k)*info.VocabSize], Capacity: capacity,
+		})
+		off += k
+	}
+	b.Commit()
+	return nil
+}
+
+// VocabSize returns the number of tokens: the length of
+// tokenizer.ggml.tokens, else {arch}.vocab_size.
+func VocabSize(ld *Loader) int {
+	if v, ok := ld.F.Get("tokenizer.ggml.tokens"); ok {
+		return v.Len()
+	}
+	n := ld.IntOr("vocab_size", 0)
+	if n <= 0 {
+		ld.Failf("model: the file has neither tokenizer.ggml.tokens nor %s.vocab_size", ld.Arch)
+	}
+	return n
+}
+
+// CheckHeads validates attention head counts read from metadata.
+func CheckHeads(ld *Loader, nHeads, nKVHeads, headDim, ropeDims int) error {
+	if ld.Err() != nil {
+		return ld.Err()
+	}
+	switch {
+	case nHeads <= 0 || nKVHeads <= 0 || headDim <= 0:
+		ld.Failf("model: %s.attention.head_count %d, head_count_kv %d and head dim %d must be positive", ld.Arch, nHeads, nKVHeads, headDim)
+	case nHeads%nKVHeads != 0:
+		ld.Failf("model: %s.attention.head_count %d is not a multiple of head_count_kv %d", ld.Arch, nHeads, nKVHeads)
+	case ropeDims > headDim:
+		ld.Failf("model: %s.rope.dimension_count %d is larger than the head dim %d", ld.Arch, ropeDims, headDim)
+	}
+	return ld.Err()
+}
+
+// Name returns general.name, or "".
+func Name(f *gguf.File) string {
+	s, _ := f.String("general.name")
+	return s
+}
+
+// CountParams returns the number of elements over all tensors of f.
+func CountParams(f *gguf.File) uint64 {
+	var n uint64
+	for i := range f.Tensors {
+		n += f.Tensors[i].Elements()
+	}
+	return n
+}

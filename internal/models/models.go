@@ -1,0 +1,76 @@
+// Package models opens a GGUF file and builds the network its
+// general.architecture names: the one switch over architectures.
+package models
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/sputnik-llm/sputnik/internal/gguf"
+	"github.com/sputnik-llm/sputnik/internal/model"
+	"github.com/sputnik-llm/sputnik/internal/model/llama"
+	"github.com/sputnik-llm/sputnik/internal/model/qwen2"
+	"github.com/sputnik-llm/sputnik/internal/model/qwen3"
+)
+
+// Supported lists the architectures Load accepts.
+var Supported = []string{"llama", "qwen2", "qwen3"}
+
+// New builds the network of an open GGUF file. The model's weights alias
+// f's mapping: f must stay open while the model is used.
+func New(f *gguf.File) (model.Model, error) {
+	arch := f.Architecture()
+	if len(f.Tensors) == 0 {
+		return nil, fmt.Errorf("models: %s has no tensors: it is a vocabulary-only GGUF, not a model", f.Path)
+	}
+	var (
+		m   model.Model
+		err error
+	)
+	switch arch {
+	case "llama":
+		m, err = llama.Load(f)
+	case "qwen2":
+		m, err = qwen2.Load(f)
+	case "qwen3":
+		m, err = qwen3.Load(f)
+	case "":
+		return nil, fmt.Errorf("models: %s has no general.architecture", f.Path)
+	default:
+		return nil, fmt.Errorf("models: architecture %q: %w (supported: %v)", arch, model.ErrUnsupportedArch, Supported)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("models: %s: %w", f.Path, err)
+	}
+	return m, nil
+}
+
+// Open opens the GGUF file at path and builds its network. The caller
+// closes the returned file when done with the model.
+func Open(path string) (model.Model, *gguf.File, error) {
+	f, err := gguf.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := New(f)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return m, f, nil
+}
+
+// IsR1 reports whether f holds a DeepSeek-R1-family model (R1 itself or a
+// distill), whose recommended sampling settings differ from greedy: its
+// general.name (or file name) mentions "R1" together with DeepSeek, or its
+// chat template opens a <think> block for the assistant.
+func IsR1(f *gguf.File) bool {
+	name, _ := f.String("general.name")
+	s := strings.ToLower(name + " " + filepath.Base(f.Path))
+	if strings.Contains(s, "r1") && strings.Contains(s, "deepseek") {
+		return true
+	}
+	tmpl, _ := f.String("tokenizer.chat_template")
+	return strings.Contains(tmpl, "<think>")
+}
