@@ -45,10 +45,10 @@ func (t *Tokenizer) encodeSPM(out []int32, s string, prefix bool, st *encodeStat
 
 	syms := st.syms[:0]
 	for i := 0; i < len(text); {
-		w := utf8Len(text[i])
-		if i+w > len(text) {
-			w = len(text) - i
-		}
+		// One symbol per UTF-8 character. llama.cpp takes the length from the
+		// first byte alone; the two agree on valid UTF-8, and decoding keeps
+		// an invalid byte from swallowing the characters after it.
+		_, w := next(text, i, len(text))
 		k := int32(len(syms))
 		syms = append(syms, spmSymbol{int32(i), int32(i + w), k - 1, k + 1})
 		i += w
@@ -131,18 +131,4 @@ func (t *Tokenizer) encodeSPM(out []int32, s string, prefix bool, st *encodeStat
 		}
 	}
 	return out
-}
-
-// utf8Len is the length of a UTF-8 sequence from its first byte, as
-// llama.cpp's unicode_len_utf8 (continuation and invalid bytes count as 1).
-func utf8Len(b byte) int {
-	switch {
-	case b < 0xC0:
-		return 1
-	case b < 0xE0:
-		return 2
-	case b < 0xF0:
-		return 3
-	}
-	return 4
 }
