@@ -3,6 +3,7 @@ package chat
 import (
 	"encoding/json"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -124,7 +125,18 @@ func loadConformanceCases(t testing.TB) []renderCase {
 // reason. The expected outputs come from @huggingface/jinja (JavaScript),
 // which differs from Python's Jinja2 in a few places; where the two differ
 // we follow Python, which is what trained the models.
-var conformanceKnown = map[string]string{}
+var conformanceKnown = map[string]string{
+	"VARIABLES_UNPACKING":         "library: no tuple unpacking in {% set x, y = … %}",
+	"BINOP_EXPR_2":                "library: // truncates instead of flooring negatives, and floats print without .0 (-4.0 prints -4)",
+	"SPLIT_3":                     "library: str.split ignores maxsplit",
+	"SPLIT_4":                     "library: str.split ignores maxsplit",
+	"SPLIT_5":                     "library: str.split ignores maxsplit and splits on each space for split(none, n)",
+	"REPLACE":                     "library: str.replace ignores count=",
+	"UNARY_SIGN_EXPRESSIONS":      "library: unary minus binds looser than filters and 'in' (-1|abs is -(1|abs) there), -0.0 prints -0",
+	"FILTER_OPERATOR_3":           "library: unary minus binds looser than filters (-1|abs gives -1)",
+	"FILTER_OPERATOR_14":          "library: int(default) ignored, and floats print without .0 (0.0 prints 0)",
+	"SORT_ATTRIBUTE_DOT_NOTATION": "library: map(attribute='a.b') does not follow dotted paths",
+}
 
 func render(t testing.TB, c renderCase) (string, error) {
 	t.Helper()
@@ -160,29 +172,62 @@ func TestReferenceCases(t *testing.T) {
 }
 
 func TestConformance(t *testing.T) {
-	pass, known := 0, 0
+	pass, printing, known := 0, 0, 0
 	for _, c := range loadConformanceCases(t) {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := render(t, c)
 			ok := err == nil && got == c.want
+			jsOK := err == nil && !ok && jsPrint(got) == c.want
 			if c.skip != "" {
 				known++
-				if ok {
-					t.Errorf("listed as known difference (%s) but passes: remove it from conformanceKnown", c.skip)
+				if ok || jsOK {
+					t.Errorf("listed as a known difference (%s) but passes: remove it from conformanceKnown", c.skip)
 				}
 				t.Skip(c.skip)
 			}
 			if err != nil {
 				t.Fatalf("render: %v", err)
 			}
-			if !ok {
+			switch {
+			case ok:
+				pass++
+			case jsOK:
+				// The expected outputs come from @huggingface/jinja, which
+				// prints values the JavaScript way (true, null, ["a"]);
+				// Python's Jinja2, which trained the models, prints True,
+				// None, ['a']. We follow Python; the outputs agree otherwise.
+				printing++
+			default:
 				t.Fatalf("got  %q\nwant %q", got, c.want)
 			}
-			pass++
 		})
 	}
-	t.Logf("jinja_conformance.json: %d pass, %d known differences", pass, known)
+	t.Logf("jinja_conformance.json: %d pass byte for byte, %d pass up to Python-vs-JavaScript value printing, %d known differences",
+		pass, printing, known)
 }
+
+// jsPrint rewrites Python-style printed values into @huggingface/jinja's
+// style: True/False/None/Undefined as true/false/null/undefined and
+// 'single-quoted' strings in printed lists and dicts as "double-quoted".
+func jsPrint(s string) string {
+	s = pyWords.ReplaceAllStringFunc(s, func(w string) string {
+		switch w {
+		case "True":
+			return "true"
+		case "False":
+			return "false"
+		case "None":
+			return "null"
+		}
+		return "undefined"
+	})
+	return pyStrings.ReplaceAllString(s, `"$1"`)
+}
+
+var (
+	pyWords   = regexp.MustCompile(`True|False|None|Undefined`)
+	pyStrings = regexp.MustCompile(`'([^'\\"]*)'`)
+)
 
 func firstDiff(a, b string) int {
 	n := min(len(a), len(b))

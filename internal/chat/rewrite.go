@@ -10,6 +10,7 @@ import "strings"
 //     replacement for the library's built-in, which cannot be overridden);
 //   - x.0 (integer attribute) becomes x[0], as Jinja2 reads it;
 //   - f(*args) becomes __sputnik_apply(f, args);
+//   - adjacent string literals 'a' 'b' become ('a' ~ 'b');
 //   - "}}" that closes nested braces gets a space, so the library's tag
 //     scanner does not end the tag there;
 //   - in "for k, v in items if cond", the library binds only the pair to v
@@ -42,6 +43,18 @@ func rewriteTag(kind byte, inner string, renames map[string]string) string {
 			continue
 		case t.text == "}" && len(out) > 0 && out[len(out)-1].text == "}":
 			out = append(out, token{tokSpace, " "})
+		case t.kind == tokStr && nextSignificant(toks, i+1).kind == tokStr:
+			// 'a' 'b' is one literal in Jinja2; the library rejects it.
+			out = append(out, token{tokPunct, "("}, t)
+			for nextSignificant(toks, i+1).kind == tokStr {
+				for toks[i+1].kind == tokSpace {
+					i++
+				}
+				i++
+				out = append(out, token{tokPunct, " ~ "}, toks[i])
+			}
+			out = append(out, token{tokPunct, ")"})
+			continue
 		}
 		out = append(out, t)
 	}
@@ -135,6 +148,17 @@ func prevSignificant(out []token) token {
 	for i := len(out) - 1; i >= 0; i-- {
 		if out[i].kind != tokSpace {
 			return out[i]
+		}
+	}
+	return token{}
+}
+
+// nextSignificant returns the first non-space token of toks[i:], or a zero
+// token.
+func nextSignificant(toks []token, i int) token {
+	for ; i < len(toks); i++ {
+		if toks[i].kind != tokSpace {
+			return toks[i]
 		}
 	}
 	return token{}

@@ -64,8 +64,24 @@ type Template struct {
 // library's version departs from Python's (see filters.go). Templates are
 // rewritten to call ours.
 var renamedFilters = map[string]string{
-	"tojson": "__sputnik_tojson",
-	"string": "__sputnik_string",
+	"tojson":     "__sputnik_tojson",
+	"string":     "__sputnik_string",
+	"selectattr": "__sputnik_selectattr",
+	"rejectattr": "__sputnik_rejectattr",
+	"sort":       "__sputnik_sort",
+	"dictsort":   "__sputnik_dictsort",
+	"indent":     "__sputnik_indent",
+}
+
+// filterFuncs are the implementations of renamedFilters, by original name.
+var filterFuncs = map[string]func([]jinja.Value, map[string]jinja.Value) (jinja.Value, error){
+	"tojson":     toJSON,
+	"string":     toStringFilter,
+	"selectattr": selectAttr(false),
+	"rejectattr": selectAttr(true),
+	"sort":       sortFilter,
+	"dictsort":   dictsort,
+	"indent":     indent,
 }
 
 // Parse parses a Jinja template source for rendering with Hugging Face's
@@ -167,8 +183,9 @@ func (t *Template) values(vars map[string]any) (map[string]jinja.Value, error) {
 	vals["strftime_now"] = jinja.NewCallable("strftime_now", strftimeNow(now))
 	vals["raise_exception"] = jinja.NewCallable("raise_exception", raiseException)
 	vals["range"] = jinja.NewCallable("range", boundedRange)
-	vals[renamedFilters["tojson"]] = jinja.NewCallable("tojson", toJSON)
-	vals[renamedFilters["string"]] = jinja.NewCallable("string", toStringFilter)
+	for name, fn := range filterFuncs {
+		vals[renamedFilters[name]] = jinja.NewCallable(name, fn)
+	}
 	vals[applyName] = jinja.NewCallable(applyName, apply)
 	return vals, nil
 }
