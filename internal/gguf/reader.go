@@ -387,9 +387,9 @@ func (d *decoder) array(et ValueType, n uint64, key string, depth int) (Value, e
 	case TypeString:
 		a := make([]string, n)
 		for i := range a {
-			s, err := d.str(fmt.Sprintf("element %d of %q", i, key))
+			s, err := d.str("array element")
 			if err != nil {
-				return Value{}, err
+				return Value{}, fmt.Errorf("metadata %q element %d: %w", key, i, err)
 			}
 			a[i] = s
 		}

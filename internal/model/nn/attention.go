@@ -30,19 +30,26 @@ func (a *Attention) Store(layer int, k, v []float32, pos []int32, seqs []*kvcach
 	}
 }
 
-// AttnScratch is reusable per-forward memory for Attention.Forward.
+// AttnScratch is reusable per-forward memory for Attention.Forward. It is
+// also the parallel task over heads, so that a forward pass allocates nothing.
 type AttnScratch struct {
-	qh     []uint16  // [NHeads][HeadDim] query rounded to f16, per head
-	scores []float32 // [NHeads][capacity]
-	probs  []uint16  // [NHeads][capacity] softmax rounded to f16
+	qh       []uint16  // [NHeads][HeadDim] query rounded to f16, per head
+	scores   []float32 // [NHeads][capacity]
+	capacity int
+
+	// The current token's work, set before each parallel.Run.
+	a            *Attention
+	out          []float32 // [NHeads][ValueDim]
+	keys, values []uint16
+	nCtx         int
 }
 
 // NewAttnScratch sizes scratch for sequences of up to capacity positions.
 func (a *Attention) NewAttnScratch(capacity int) *AttnScratch {
 	return &AttnScratch{
-		qh:     make([]uint16, a.NHeads*a.HeadDim),
-		scores: make([]float32, a.NHeads*capacity),
-		probs:  make([]uint16, a.NHeads*capacity),
+		qh:       make([]uint16, a.NHeads*a.HeadDim),
+		scores:   make([]float32, a.NHeads*capacity),
+		capacity: capacity,
 	}
 }
 
@@ -56,31 +63,37 @@ func (a *Attention) NewAttnScratch(capacity int) *AttnScratch {
 // the values; sums are in float32.
 func (a *Attention) Forward(out, q []float32, layer int, pos []int32, seqs []*kvcache.Seq, sc *AttnScratch) {
 	hd, vd := a.HeadDim, a.ValueDim
-	kw, vw := a.NKVHeads*hd, a.NKVHeads*vd
-	group := a.NHeads / a.NKVHeads
-	capacity := len(sc.scores) / a.NHeads
+	sc.a = a
 	for t, s := range seqs {
 		kernel.ToF16(sc.qh, q[t*a.NHeads*hd:(t+1)*a.NHeads*hd])
-		nCtx := int(pos[t]) + 1
-		keys, values := s.Keys(layer), s.Values(layer)
-		o := out[t*a.NHeads*vd : (t+1)*a.NHeads*vd]
-		parallel.For(a.NHeads, func(lo, hi int) {
-			for h := lo; h < hi; h++ {
-				kvh := h / group
-				qh := sc.qh[h*hd : (h+1)*hd]
-				sc := sc.scores[h*capacity : h*capacity+nCtx]
-				for j := range nCtx {
-					sc[j] = kernel.DotF16(qh, keys[j*kw+kvh*hd:j*kw+(kvh+1)*hd]) * a.Scale
-				}
-				kernel.Softmax(sc)
-				oh := o[h*vd : (h+1)*vd]
-				clear(oh)
-				for j := range nCtx {
-					p := tensor.Float32ToFloat16(sc[j])
-					kernel.AxpyF16(oh, tensor.Float16ToFloat32(p), values[j*vw+kvh*vd:j*vw+(kvh+1)*vd])
-				}
-			}
-		})
+		sc.nCtx = int(pos[t]) + 1
+		sc.keys, sc.values = s.Keys(layer), s.Values(layer)
+		sc.out = out[t*a.NHeads*vd : (t+1)*a.NHeads*vd]
+		parallel.Run(a.NHeads, sc)
+	}
+	sc.a, sc.out, sc.keys, sc.values = nil, nil, nil, nil
+}
+
+// Run computes heads [lo, hi) of the current token (parallel.Task).
+func (sc *AttnScratch) Run(lo, hi int) {
+	a := sc.a
+	hd, vd := a.HeadDim, a.ValueDim
+	kw, vw := a.NKVHeads*hd, a.NKVHeads*vd
+	group := a.NHeads / a.NKVHeads
+	for h := lo; h < hi; h++ {
+		kvh := h / group
+		qh := sc.qh[h*hd : (h+1)*hd]
+		scores := sc.scores[h*sc.capacity : h*sc.capacity+sc.nCtx]
+		for j := range scores {
+			scores[j] = kernel.DotF16(qh, sc.keys[j*kw+kvh*hd:j*kw+(kvh+1)*hd]) * a.Scale
+		}
+		kernel.Softmax(scores)
+		oh := sc.out[h*vd : (h+1)*vd]
+		clear(oh)
+		for j, p := range scores {
+			p16 := tensor.Float16ToFloat32(tensor.Float32ToFloat16(p))
+			kernel.AxpyF16(oh, p16, sc.values[j*vw+kvh*vd:j*vw+(kvh+1)*vd])
+		}
 	}
 }
 

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/sputnik-llm/sputnik/internal/model"
+	"github.com/sputnik-llm/sputnik/internal/parallel"
+)
+
+// runBench measures prefill and decode throughput the way llama-bench (and
+// ../shared/tools/peer/bench.mjs) does: pp N = N tokens into an empty cache
+// in batches of up to 512; tg N = N single-token decode steps, each computing
+// logits and taking the argmax. One warm-up, then reps timed runs.
+func runBench(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("bench", stderr)
+	modelPath := fs.String("m", "", "model GGUF file (required)")
+	pp := fs.Int("pp", 512, "prompt tokens to prefill (0 = skip)")
+	tg := fs.Int("tg", 128, "tokens to decode (0 = skip)")
+	reps := fs.Int("reps", 3, "timed repetitions after one warm-up")
+	threads := fs.Int("t", 0, "threads (0 = all cores)")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if *modelPath == "" || len(pos) > 0 || *reps < 1 || *pp < 0 || *tg < 0 {
+		return usageError{"usage: sputnik bench -m MODEL.gguf [--pp N] [--tg N] [--reps R] [-t THREADS] [--json]"}
+	}
+	fmt.Fprintf(stderr, "loading %s…\n", *modelPath)
+	lm, err := loadModel(*modelPath, *threads)
+	if err != nil {
+		return err
+	}
+	defer lm.f.Close()
+	info := lm.m.Info()
+	rng := rand.New(rand.NewPCG(1, 2))
+	tokens := make([]int32, max(*pp, 1))
+	for i := range tokens {
+		tokens[i] = int32(rng.IntN(info.VocabSize))
+	}
+	logits := make([]float32, info.VocabSize)
+
+	type result struct {
+		Test   string    `json:"test"`
+		Tokens int       `json:"tokens"`
+		TokS   []float64 `json:"tok_s"`
+		Median float64   `json:"median_tok_s"`
+	}
+	var results []result
+	measure := func(name string, n int, run func() error) error {
+		r := result{Test: fmt.Sprintf("%s %d", name, n), Tokens: n}
+		for i := 0; i <= *reps; i++ {
+			fmt.Fprintf(stderr, "\r%s: run %d/%d", r.Test, i, *reps)
+			start := time.Now()
+			if err := run(); err != nil {
+				return err
+			}
+			if i > 0 { // the first run warms up
+				r.TokS = append(r.TokS, float64(n)/time.Since(start).Seconds())
+			}
+		}
+		s := slices.Clone(r.TokS)
+		slices.Sort(s)
+		r.Median = s[len(s)/2]
+		fmt.Fprintf(stderr, "\r%s: %.2f tok/s (median of %d)\n", r.Test, r.Median, *reps)
+		results = append(results, r)
+		return nil
+	}
+	if *pp > 0 {
+		err := measure("pp", *pp, func() error {
+			seq, err := lm.m.NewSeq(*pp + 1)
+			if err != nil {
+				return err
+			}
+			var b model.Batch
+			for i, t := range tokens {
+				b.Add(seq, t, i == len(tokens)-1)
+			}
+			return lm.m.Forward(&b, logits)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if *tg > 0 {
+		err := measure("tg", *tg, func() error {
+			seq, err := lm.m.NewSeq(*tg + 1)
+			if err != nil {
+				return err
+			}
+			var b model.Batch
+			tok := tokens[0]
+			for range *tg {
+				b.Reset()
+				b.Add(seq, tok, true)
+				if err := lm.m.Forward(&b, logits); err != nil {
+					return err
+				}
+				tok = int32(argmax(logits))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(map[string]any{
+			"model": *modelPath, "threads": parallel.Threads(), "results": results,
+		})
+	}
+	fmt.Fprintf(stdout, "model %s, %d threads\n", *modelPath, parallel.Threads())
+	for _, r := range results {
+		fmt.Fprintf(stdout, "%-8s %10.2f tok/s\n", r.Test, r.Median)
+	}
+	return nil
+}
+
+func argmax(x []float32) int {
+	best := 0
+	for i, v := range x {
+		if v > x[best] {
+			best = i
+		}
+	}
+	return best
+}
