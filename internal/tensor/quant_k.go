@@ -56,13 +56,16 @@ func dequantizeQ2_K(dst []float32, src []byte) {
 		y := dst[b*256 : (b+1)*256]
 		scales, qs := x[0:16], x[16:80]
 		d, dmin := half(x[80:]), half(x[82:])
-		for i := range y {
-			// Element i: half i/128, bit pair (i%128)/32, byte i%32 of that
-			// half's 32 bytes, group i/16.
-			q := qs[32*(i/128)+i%32] >> (2 * ((i % 128) / 32)) & 3
-			sc := scales[i/16]
-			dl, ml := d*float32(sc&0xf), dmin*float32(sc>>4)
-			y[i] = float32(dl*float32(q)) - ml
+		// Element i sits in half i/128, at bits 2*((i%128)/32) of byte i%32
+		// of that half's 32 bytes; group i/16 has scale byte scales[i/16].
+		for g := range 16 {
+			q := qs[32*(g/8)+16*(g%2) : 32*(g/8)+16*(g%2)+16]
+			shift := 2 * ((g % 8) / 2)
+			dl, ml := d*float32(scales[g]&0xf), dmin*float32(scales[g]>>4)
+			yg := y[16*g : 16*g+16]
+			for l := range 16 {
+				yg[l] = float32(dl*float32(q[l]>>shift&3)) - ml
+			}
 		}
 	}
 }
@@ -134,15 +137,19 @@ func dequantizeQ3_K(dst []float32, src []byte) {
 		y := dst[b*256 : (b+1)*256]
 		hmask, qs, scales := x[0:32], x[32:96], x[96:108]
 		d := half(x[108:])
-		for i := range y {
-			// As Q2_K for the low 2 bits; the high bit is bit i/32 of
-			// hmask[i%32], and a clear high bit means "subtract 4".
-			q := int32(qs[32*(i/128)+i%32]>>(2*((i%128)/32))) & 3
-			if hmask[i%32]&(1<<(i/32)) == 0 {
-				q -= 4
+		// The low 2 bits are placed as in Q2_K; the high bit of element i is
+		// bit i/32 of hmask[i%32], and a clear high bit means "subtract 4".
+		for g := range 16 {
+			off := 16 * (g % 2)
+			q := qs[32*(g/8)+off : 32*(g/8)+off+16]
+			hm := hmask[off : off+16]
+			shift, bit := 2*((g%8)/2), g/2
+			dl := d * float32(q3kScale(scales, g))
+			yg := y[16*g : 16*g+16]
+			for l := range 16 {
+				v := int32(q[l]>>shift&3) - 4 + 4*int32(hm[l]>>bit&1)
+				yg[l] = dl * float32(v)
 			}
-			dl := d * float32(q3kScale(scales, i/16))
-			y[i] = dl * float32(q)
 		}
 	}
 }
@@ -322,16 +329,10 @@ func dequantizeQ5_K(dst []float32, src []byte) {
 			d1, m1 := d*float32(sc), dmin*float32(m)
 			sc, m = scaleMinK4(2*c+1, scales)
 			d2, m2 := d*float32(sc), dmin*float32(m)
-			u1, u2 := uint8(1)<<(2*c), uint8(2)<<(2*c)
 			yc := y[64*c : 64*c+64]
 			for l := range 32 {
-				lo, hi := q[l]&0xf, q[l]>>4
-				if qh[l]&u1 != 0 {
-					lo += 16
-				}
-				if qh[l]&u2 != 0 {
-					hi += 16
-				}
+				lo := q[l]&0xf | qh[l]>>(2*c)&1<<4
+				hi := q[l]>>4 | qh[l]>>(2*c+1)&1<<4
 				yc[l] = float32(d1*float32(lo)) - m1
 				yc[l+32] = float32(d2*float32(hi)) - m2
 			}
