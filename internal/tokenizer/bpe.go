@@ -44,7 +44,7 @@ func (t *Tokenizer) initBPE(spec Spec, ids map[string]int32) error {
 	for b := 0; b < 256; b++ {
 		t.byteTok[b] = idFor(string(byteToRune[b]))
 	}
-	t.merges = make(map[uint64]uint64, len(spec.Merges))
+	t.merges = newMergeTable(len(spec.Merges))
 	for rank, m := range spec.Merges {
 		if m[0] == "" || m[1] == "" {
 			return fmt.Errorf("tokenizer: merge %d (%q %q) has an empty side", rank, m[0], m[1])
@@ -52,9 +52,7 @@ func (t *Tokenizer) initBPE(spec Spec, ids map[string]int32) error {
 		l, r := idFor(m[0]), idFor(m[1])
 		res := idFor(m[0] + m[1])
 		key := uint64(uint32(l))<<32 | uint64(uint32(r))
-		if _, dup := t.merges[key]; !dup {
-			t.merges[key] = uint64(rank)<<32 | uint64(uint32(res))
-		}
+		t.merges.insert(key, uint64(rank)<<32|uint64(uint32(res)))
 	}
 	// The ids map now also holds virtual entries; it is not kept.
 	for k, id := range ids {
@@ -72,7 +70,7 @@ func (t *Tokenizer) initBPE(spec Spec, ids map[string]int32) error {
 
 // lookup returns the rank and product of merging symbols l and r (rank noMerge if none).
 func (t *Tokenizer) lookup(l, r int32) (rank, res int32) {
-	v, ok := t.merges[uint64(uint32(l))<<32|uint64(uint32(r))]
+	v, ok := t.merges.get(uint64(uint32(l))<<32 | uint64(uint32(r)))
 	if !ok {
 		return noMerge, -1
 	}

@@ -128,9 +128,9 @@ type Tokenizer struct {
 	toID map[string]int32 // SPM/WPM: stored text -> id; BPE: raw bytes -> id
 
 	// byte-level BPE
-	merges       map[uint64]uint64 // left<<32|right -> rank<<32|result
-	byteTok      [256]int32        // id (or virtual id) of each single byte
-	virt         []string          // raw bytes of virtual ids len(tokens)+i: merge products that are not tokens
+	merges       *mergeTable // left<<32|right -> rank<<32|result
+	byteTok      [256]int32  // id (or virtual id) of each single byte
+	virt         []string    // raw bytes of virtual ids len(tokens)+i: merge products that are not tokens
 	pre          pretokenizer
 	ignoreMerges bool
 
