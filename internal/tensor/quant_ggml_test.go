@@ -3,9 +3,11 @@ package tensor
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -210,5 +212,39 @@ func TestActivationQuantizersMatchGGMLCPU(t *testing.T) {
 				t.Errorf("block %d byte %d differs\n got %x\nwant %x", blk, i%bs, got[blk*bs:(blk+1)*bs], want[blk*bs:(blk+1)*bs])
 			}
 		})
+	}
+}
+
+// TestLayoutsMatchGGML compares the layout table with ggml's
+// ggml_blck_size/ggml_type_size for every type id ggml knows
+// (testdata/ggml/sizes.txt), in both directions.
+func TestLayoutsMatchGGML(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "ggml", "sizes.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[DType]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var id uint32
+		var name string
+		var blck, size int
+		if _, err := fmt.Sscan(line, &id, &name, &blck, &size); err != nil {
+			t.Fatalf("sizes.txt: %q: %v", line, err)
+		}
+		typ := DType(id)
+		seen[typ] = true
+		if !typ.Known() {
+			t.Errorf("type id %d (%s) is unknown here", id, name)
+			continue
+		}
+		if !strings.EqualFold(typ.String(), name) || typ.BlockSize() != blck || typ.TypeSize() != size {
+			t.Errorf("type id %d: got %s, %d elements, %d bytes; ggml: %s, %d, %d",
+				id, typ, typ.BlockSize(), typ.TypeSize(), name, blck, size)
+		}
+	}
+	for typ := range layouts {
+		if !seen[typ] {
+			t.Errorf("%v (id %d) is not a ggml type", typ, uint32(typ))
+		}
 	}
 }

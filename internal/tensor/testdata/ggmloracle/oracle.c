@@ -17,6 +17,7 @@
 //                    (libggml-cpu-<variant>.so) applied to input.bin[0:n]:
 //                    u32 len + bytes for quantize_row_q8_0, quantize_row_q8_1,
 //                    quantize_row_q8_K
+//   sizes.txt        "id name block_size type_size" for every type id < 40
 //   hashes.txt       FNV-1a-64 over the outputs of ggml's f16/bf16
 //                    conversions for every input bit pattern
 #include <dlfcn.h>
@@ -181,6 +182,22 @@ int main(int argc, char **argv) {
 		put32(f, qb);
 		fwrite(q, 1, qb, f);
 		free(q);
+	}
+	fclose(f);
+
+	// Block geometry of every type id ggml knows (ids of removed types give
+	// a zero block size and are skipped).
+	typedef int64_t (*blck_fn)(int);
+	typedef size_t (*tsize_fn)(int);
+	typedef const char *(*tname_fn)(int);
+	blck_fn blck = sym(base, "ggml_blck_size");
+	tsize_fn tsize = sym(base, "ggml_type_size");
+	tname_fn tname = sym(base, "ggml_type_name");
+	snprintf(path, sizeof path, "%s/sizes.txt", argv[2]);
+	f = fopen(path, "w");
+	for (int id = 0; id < 40; id++) {
+		if (blck(id) == 0) continue;
+		fprintf(f, "%d %s %lld %zu\n", id, tname(id), (long long)blck(id), tsize(id));
 	}
 	fclose(f);
 
