@@ -65,6 +65,7 @@ func (t *Tokenizer) initBPE(spec Spec, ids map[string]int32) error {
 		return err
 	}
 	t.pre = pre
+	t.cache = newWordCache()
 	return nil
 }
 
@@ -87,6 +88,14 @@ func (t *Tokenizer) encodeWord(out []int32, w string, st *encodeState) []int32 {
 			return append(out, id)
 		}
 	}
+	var sh *cacheShard
+	if t.cache != nil && len(w) > 1 && len(w) <= cacheMaxLen {
+		sh = t.cache.shard(w)
+		if ids, ok := t.cache.get(sh, w); ok {
+			return append(out, ids...)
+		}
+	}
+	n0 := len(out)
 	ids := st.ids[:0]
 	for i := 0; i < len(w); i++ {
 		ids = append(ids, t.byteTok[w[i]])
@@ -99,6 +108,9 @@ func (t *Tokenizer) encodeWord(out []int32, w string, st *encodeState) []int32 {
 	st.ids = ids
 	for _, id := range ids {
 		out = t.appendSymbol(out, id)
+	}
+	if sh != nil {
+		t.cache.put(sh, w, out[n0:])
 	}
 	return out
 }

@@ -133,6 +133,7 @@ type Tokenizer struct {
 	virt         []string    // raw bytes of virtual ids len(tokens)+i: merge products that are not tokens
 	pre          pretokenizer
 	ignoreMerges bool
+	cache        *wordCache // nil disables it (tests)
 
 	spmByte [256]int32 // SPM byte-fallback token of each byte (None if absent)
 
