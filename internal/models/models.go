@@ -9,13 +9,14 @@ import (
 
 	"github.com/sputnik-llm/sputnik/internal/gguf"
 	"github.com/sputnik-llm/sputnik/internal/model"
+	"github.com/sputnik-llm/sputnik/internal/model/deepseek2"
 	"github.com/sputnik-llm/sputnik/internal/model/llama"
 	"github.com/sputnik-llm/sputnik/internal/model/qwen2"
 	"github.com/sputnik-llm/sputnik/internal/model/qwen3"
 )
 
 // Supported lists the architectures Load accepts.
-var Supported = []string{"llama", "qwen2", "qwen3"}
+var Supported = []string{"llama", "qwen2", "qwen3", "deepseek2"}
 
 // New builds the network of an open GGUF file. The model's weights alias
 // f's mapping: f must stay open while the model is used.
@@ -35,6 +36,8 @@ func New(f *gguf.File) (model.Model, error) {
 		m, err = qwen2.Load(f)
 	case "qwen3":
 		m, err = qwen3.Load(f)
+	case "deepseek2":
+		m, err = deepseek2.Load(f)
 	case "":
 		return nil, fmt.Errorf("models: %s has no general.architecture", f.Path)
 	default:
