@@ -40,7 +40,8 @@ import (
 type prepOptions struct {
 	trimBlocks, lstripBlocks bool
 	// markLines puts {{ lineMarker(N) }} before every tag, N being the tag's
-	// 1-based line in the source; used to locate render errors.
+	// 1-based line in the source, and {{ macroEnter() }} / {{ macroLeave() }}
+	// at the start and end of every macro body (see renderState).
 	markLines bool
 	// renameFilters maps a filter name, as written after "|", to the name the
 	// library should call instead (our replacements for built-in filters).
@@ -315,14 +316,24 @@ func (p *prepper) tag(kind byte, body int) error {
 }
 
 func (p *prepper) emitTag(kind byte, inner string, line int) {
+	keyword := ""
+	if f := strings.Fields(inner); kind == kindBlock && len(f) > 0 {
+		keyword = f[0]
+	}
 	if p.o.markLines {
 		p.write(fmt.Sprintf("{{ %s(%d) }}", lineMarker, line))
+		if keyword == "endmacro" {
+			p.write("{{ " + macroLeave + "() }}")
+		}
 	}
 	inner = rewriteTag(kind, inner, p.o.renameFilters)
 	// The spaces keep a leading "-" or "+" of the expression from reading
 	// as a whitespace marker to the library.
 	if kind == kindBlock {
 		p.write("{% " + inner + " %}")
+		if p.o.markLines && keyword == "macro" {
+			p.write("{{ " + macroEnter + "() }}")
+		}
 		return
 	}
 	p.write("{{ " + inner + " }}")

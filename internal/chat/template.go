@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ardanlabs/jinja"
@@ -52,13 +51,24 @@ type ParseOptions struct {
 type Template struct {
 	src  string
 	opts ParseOptions
+	// prog is the template as rewritten by prepare, with a line marker
+	// before every tag: markers record the line for error messages and
+	// count steps against maxSteps.
 	prog *jinja.Template
-
-	// marked is the same template with line markers before every tag,
-	// compiled on the first render error to locate it.
-	markedOnce sync.Once
-	marked     *jinja.Template
 }
+
+// Limits on one render, so that a hostile template in a model file cannot
+// loop or recurse without end: tags executed, and macro call depth.
+const (
+	maxSteps      = 1 << 20
+	maxMacroDepth = 256
+)
+
+// Names of the callables behind the markers prepare inserts.
+const (
+	macroEnter = "__sputnik_enter"
+	macroLeave = "__sputnik_leave"
+)
 
 // renamedFilters are library built-ins we replace with our own, because the
 // library's version departs from Python's (see filters.go). Templates are
@@ -92,7 +102,7 @@ func Parse(src string) (*Template, error) { return ParseWith(src, ParseOptions{}
 // error is an *Error carrying the template line.
 func ParseWith(src string, o ParseOptions) (*Template, error) {
 	t := &Template{src: src, opts: o}
-	prog, err := t.compile(false)
+	prog, err := t.compile()
 	if err != nil {
 		return nil, err
 	}
@@ -103,11 +113,11 @@ func ParseWith(src string, o ParseOptions) (*Template, error) {
 // Source returns the template source as given to Parse.
 func (t *Template) Source() string { return t.src }
 
-func (t *Template) compile(markLines bool) (prog *jinja.Template, err error) {
+func (t *Template) compile() (prog *jinja.Template, err error) {
 	prepped, err := prepare(t.src, prepOptions{
 		trimBlocks:    !t.opts.PlainWhitespace,
 		lstripBlocks:  !t.opts.PlainWhitespace,
-		markLines:     markLines,
+		markLines:     true,
 		renameFilters: renamedFilters,
 	})
 	if err != nil {
@@ -159,16 +169,18 @@ func (t *Template) Render(vars map[string]any) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	var st renderState
+	st.install(vals)
 	out, err := run(t.prog, vals)
-	if err == nil {
-		return out, nil
+	if err != nil {
+		return "", &Error{Line: st.line, Err: err}
 	}
-	return "", &Error{Line: t.locate(vars), Err: err}
+	return out, nil
 }
 
 // values converts vars and adds our globals.
 func (t *Template) values(vars map[string]any) (map[string]jinja.Value, error) {
-	vals := make(map[string]jinja.Value, len(vars)+len(renamedFilters)+3)
+	vals := make(map[string]jinja.Value, len(vars)+len(filterFuncs)+8)
 	for k, v := range vars {
 		jv, err := toValue(v)
 		if err != nil {
@@ -183,11 +195,45 @@ func (t *Template) values(vars map[string]any) (map[string]jinja.Value, error) {
 	vals["strftime_now"] = jinja.NewCallable("strftime_now", strftimeNow(now))
 	vals["raise_exception"] = jinja.NewCallable("raise_exception", raiseException)
 	vals["range"] = jinja.NewCallable("range", boundedRange)
+	vals[applyName] = jinja.NewCallable(applyName, apply)
 	for name, fn := range filterFuncs {
 		vals[renamedFilters[name]] = jinja.NewCallable(name, fn)
 	}
-	vals[applyName] = jinja.NewCallable(applyName, apply)
 	return vals, nil
+}
+
+// renderState is the bookkeeping of one render, updated by the markers.
+type renderState struct {
+	line  int // 1-based line of the last tag reached
+	steps int // tags executed
+	depth int // macro calls in progress
+}
+
+var empty = jinja.NewString("")
+
+// install adds the marker callables, bound to st, to vals.
+func (st *renderState) install(vals map[string]jinja.Value) {
+	vals[lineMarker] = jinja.NewCallable(lineMarker, func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
+		if len(args) == 1 && args[0].IsInt() {
+			st.line = int(args[0].AsInt())
+		}
+		st.steps++
+		if st.steps > maxSteps {
+			return empty, fmt.Errorf("template executed more than %d tags", maxSteps)
+		}
+		return empty, nil
+	})
+	vals[macroEnter] = jinja.NewCallable(macroEnter, func([]jinja.Value, map[string]jinja.Value) (jinja.Value, error) {
+		st.depth++
+		if st.depth > maxMacroDepth {
+			return empty, fmt.Errorf("macro calls nested more than %d deep", maxMacroDepth)
+		}
+		return empty, nil
+	})
+	vals[macroLeave] = jinja.NewCallable(macroLeave, func([]jinja.Value, map[string]jinja.Value) (jinja.Value, error) {
+		st.depth--
+		return empty, nil
+	})
 }
 
 // run renders prog, turning a library panic into an error.
@@ -198,31 +244,4 @@ func run(prog *jinja.Template, vals map[string]jinja.Value) (out string, err err
 		}
 	}()
 	return prog.RenderValues(vals)
-}
-
-// locate finds the line of a render error by rendering a copy of the
-// template that records the line of every tag it reaches; the error happened
-// in the last one. It returns 0 if the copy does not fail the same way.
-func (t *Template) locate(vars map[string]any) int {
-	t.markedOnce.Do(func() {
-		t.marked, _ = t.compile(true)
-	})
-	if t.marked == nil {
-		return 0
-	}
-	vals, err := t.values(vars) // fresh values: templates may mutate lists
-	if err != nil {
-		return 0
-	}
-	line := 0
-	vals[lineMarker] = jinja.NewCallable(lineMarker, func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
-		if len(args) == 1 && args[0].IsInt() {
-			line = int(args[0].AsInt())
-		}
-		return jinja.NewString(""), nil
-	})
-	if _, err := run(t.marked, vals); err == nil {
-		return 0
-	}
-	return line
 }

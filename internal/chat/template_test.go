@@ -164,6 +164,8 @@ func TestErrorLines(t *testing.T) {
 		{"after stripped comment lines", "{#\n\n\n#}\n{%- if true -%}\n\n{{ nope() }}{% endif %}", nil, 7, false, "nope"},
 		{"unknown filter", "a\nb\n{{ 1 | frobnicate }}", nil, 3, false, "frobnicate"},
 		{"range too large", "\n{% for i in range(100000000) %}{% endfor %}", nil, 2, false, "limit"},
+		{"endless recursion", "{% macro f(n) %}\n{{ f(n + 1) }}\n{% endmacro %}{{ f(0) }}", nil, 2, false, "nested more than 256"},
+		{"endless loop", "{% for i in range(1100) %}{% for j in range(1000) %}\n{% endfor %}{% endfor %}", nil, 2, false, "more than 1048576 tags"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
