@@ -47,11 +47,13 @@ func rewriteTag(kind byte, inner string, renames map[string]string) string {
 			// 'a' 'b' is one literal in Jinja2; the library rejects it.
 			out = append(out, token{tokPunct, "("}, t)
 			for nextSignificant(toks, i+1).kind == tokStr {
-				for toks[i+1].kind == tokSpace {
+				out = append(out, token{tokPunct, " ~ "})
+				for toks[i+1].kind == tokSpace { // keep line breaks
 					i++
+					out = append(out, toks[i])
 				}
 				i++
-				out = append(out, token{tokPunct, " ~ "}, toks[i])
+				out = append(out, toks[i])
 			}
 			out = append(out, token{tokPunct, ")"})
 			continue
