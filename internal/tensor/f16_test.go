@@ -129,7 +129,7 @@ func TestFloat32ToFloat16Cases(t *testing.T) {
 // refFloat32ToFloat16 is an independent reference: ggml's float trick from
 // the FP16 library (scale to push the excess bits out, let the FPU round).
 func refFloat32ToFloat16(f float32) uint16 {
-	base := abs32(f) * 0x1p112 * 0x1p-110
+	base := float32(abs32(f) * 0x1p112 * 0x1p-110)
 	w := math.Float32bits(f)
 	shl1 := w + w
 	sign := w & 0x80000000

@@ -61,7 +61,7 @@ func dequantizeQ2_K(dst []float32, src []byte) {
 		for g := range 16 {
 			q := qs[32*(g/8)+16*(g%2) : 32*(g/8)+16*(g%2)+16]
 			shift := 2 * ((g % 8) / 2)
-			dl, ml := d*float32(scales[g]&0xf), dmin*float32(scales[g]>>4)
+			dl, ml := d*float32(scales[g]&0xf), float32(dmin*float32(scales[g]>>4))
 			yg := y[16*g : 16*g+16]
 			for l := range 16 {
 				yg[l] = float32(dl*float32(q[l]>>shift&3)) - ml
@@ -122,7 +122,7 @@ func quantizeQ2_K(dst []byte, src []float32) {
 			if d == 0 {
 				continue
 			}
-			dm := mAll * float32(sc[j]>>4)
+			dm := float32(mAll * float32(sc[j]>>4))
 			for i := 16 * j; i < 16*j+16; i++ {
 				L[i] = uint8(clampInt(nearestInt((x[i]+dm)/d), 0, 3))
 			}
@@ -224,9 +224,9 @@ func dequantizeQ4_K(dst []float32, src []byte) {
 		for c := range 4 {
 			q := qs[32*c : 32*c+32]
 			sc, m := scaleMinK4(2*c, scales)
-			d1, m1 := d*float32(sc), dmin*float32(m)
+			d1, m1 := d*float32(sc), float32(dmin*float32(m))
 			sc, m = scaleMinK4(2*c+1, scales)
-			d2, m2 := d*float32(sc), dmin*float32(m)
+			d2, m2 := d*float32(sc), float32(dmin*float32(m))
 			yc := y[64*c : 64*c+64]
 			for l := range 32 {
 				yc[l] = float32(d1*float32(q[l]&0xf)) - m1
@@ -294,7 +294,7 @@ func quantizeKX(y []byte, x []float32, nmax int32, rmin float32, nstep int32, L 
 		if d == 0 {
 			continue
 		}
-		dm := mAll * float32(m)
+		dm := float32(mAll * float32(m))
 		for i := 32 * j; i < 32*j+32; i++ {
 			L[i] = uint8(clampInt(nearestInt((x[i]+dm)/d), 0, nmax))
 		}
@@ -326,9 +326,9 @@ func dequantizeQ5_K(dst []float32, src []byte) {
 		for c := range 4 {
 			q := qs[32*c : 32*c+32]
 			sc, m := scaleMinK4(2*c, scales)
-			d1, m1 := d*float32(sc), dmin*float32(m)
+			d1, m1 := d*float32(sc), float32(dmin*float32(m))
 			sc, m = scaleMinK4(2*c+1, scales)
-			d2, m2 := d*float32(sc), dmin*float32(m)
+			d2, m2 := d*float32(sc), float32(dmin*float32(m))
 			yc := y[64*c : 64*c+64]
 			for l := range 32 {
 				lo := q[l]&0xf | qh[l]>>(2*c)&1<<4

@@ -167,7 +167,7 @@ func makeQ3Quants(nmax int32, x []float32, L []int8) float32 {
 func makeQKX2Quants(nmax int32, x, weights []float32, L, Laux []uint8, rmin, rdelta float32, nstep int32, useMAD bool) (scale, theMin float32) {
 	min, max := x[0], x[0]
 	sumW := weights[0]
-	sumX := sumW * x[0]
+	sumX := float32(sumW * x[0])
 	for i := 1; i < len(x); i++ {
 		if x[i] < min {
 			min = x[i]
