@@ -323,3 +323,38 @@ func BenchmarkQuantize(b *testing.B) {
 	run("Q8_0X86", n/32*34, func(dst []byte) { QuantizeRowQ8_0X86(dst, x) })
 	run("Q8_1X86", n/32*36, func(dst []byte) { QuantizeRowQ8_1X86(dst, x) })
 }
+
+// TestGuardBands checks that Quantize and Dequantize write nothing past
+// len(dst) even when the slice's capacity allows it.
+func TestGuardBands(t *testing.T) {
+	const guard = 64
+	for typ := range roundTripBound {
+		bs := typ.BlockSize()
+		for _, blocks := range []int{1, 2, 5} {
+			n := blocks * bs
+			x := randomRow(uint64(n), n, 1)
+			nb := mustRowBytes(t, typ, n)
+			q := bytes.Repeat([]byte{0xa5}, nb+guard)[:nb]
+			if err := Quantize(typ, q, x); err != nil {
+				t.Fatal(err)
+			}
+			for i, c := range q[nb : nb+guard] {
+				if c != 0xa5 {
+					t.Fatalf("%v, %d blocks: Quantize wrote byte %d past the end", typ, blocks, i)
+				}
+			}
+			y := make([]float32, n+guard)
+			for i := range y {
+				y[i] = -7
+			}
+			if err := Dequantize(typ, y[:n], q); err != nil {
+				t.Fatal(err)
+			}
+			for i, v := range y[n:] {
+				if v != -7 {
+					t.Fatalf("%v, %d blocks: Dequantize wrote element %d past the end", typ, blocks, i)
+				}
+			}
+		}
+	}
+}
