@@ -70,14 +70,15 @@ func matMul(out []float32, w tensor.Mat, x []float32, n int, im *matImpl) {
 	*j = matJob{
 		out: out, w: w.Data, act: act, buf: j.buf,
 		rows: rows, cols: cols, n: n, wrb: wrb, arb: arb,
-		dot: im.dot, dotN: im.dotN,
+		dot: im.dot, block: im.block,
 	}
-	// Row tiles of rowTile rows are the unit of parallel work; keep at least
-	// ~64 KiB of weights per tile so dispatch stays cheap next to the work.
-	tile := max(1, (64<<10)/(wrb*max(1, n)))
-	tile = min(tile, (rows+1)/2)
-	j.tile = tile
-	parallel.Run((rows+tile-1)/tile, j)
+	// Work items of per rows (a multiple of 4) are what the pool hands
+	// out; each covers ~64 KiB of weights when that leaves two items.
+	per := max(4, (64<<10)/(wrb*n))
+	per = min(per, (rows+1)/2)
+	per = (per + 3) &^ 3 // whole 4-row tiles for the SIMD kernels
+	j.per = per
+	parallel.Run((rows+per-1)/per, j)
 	buf := j.buf
 	*j = matJob{buf: buf} // drop references to the caller's slices
 	jobPool.Put(j)
@@ -102,14 +103,12 @@ type matImpl struct {
 	act     tensor.DType                  // activation type paired with the weight type
 	convert func(dst []byte, x []float32) // float32 row → act row
 	dot     func(w, a []byte, cols int) float32
-	// dotN, if not nil, computes out[t*outStride] for t in [0,n): the dot of
-	// weight row w with activation rows a[t*aStride:], reading each weight
-	// block once for all n tokens. n is at most maxTokenTile.
-	dotN func(out []float32, outStride int, w, a []byte, aStride, n, cols int)
+	// block, if not nil, replaces dot for a whole block of outputs: it sets
+	// out[t*os+r] for r in [0,rows), t in [0,n) from weight rows w[r*ws:]
+	// and activation rows a[t*as:], tiling so that each weight block is
+	// loaded once for several tokens.
+	block func(out []float32, os int, w []byte, ws int, a []byte, as int, rows, n, cols int)
 }
-
-// maxTokenTile is the most tokens a dotN call handles at once.
-const maxTokenTile = 4
 
 // matJob is one MatMul call's state, reused through jobPool so that a call
 // does not allocate. It is the parallel.Task whose Run computes row tiles.
@@ -122,28 +121,24 @@ type matJob struct {
 	cols     int
 	n        int
 	wrb, arb int // weight and activation row bytes
-	tile     int // rows per parallel work item
+	per      int // rows per parallel work item
 	dot      func(w, a []byte, cols int) float32
-	dotN     func(out []float32, outStride int, w, a []byte, aStride, n, cols int)
+	block    func(out []float32, os int, w []byte, ws int, a []byte, as int, rows, n, cols int)
 }
 
 var jobPool = sync.Pool{New: func() any { return new(matJob) }}
 
-// Run computes the rows of row tiles [lo, hi) for every token. Each weight
-// row is read once from memory and reused from cache for all tokens; with
-// dotN, each weight block is loaded once per maxTokenTile tokens.
+// Run computes the rows of work items [lo, hi) for every token. Each weight
+// row is read once from memory and reused from cache for all tokens.
 func (j *matJob) Run(lo, hi int) {
-	r0, r1 := lo*j.tile, min(hi*j.tile, j.rows)
+	r0, r1 := lo*j.per, min(hi*j.per, j.rows)
+	if j.block != nil {
+		j.block(j.out[r0:], j.rows, j.w[r0*j.wrb:r1*j.wrb], j.wrb, j.act, j.arb, r1-r0, j.n, j.cols)
+		return
+	}
 	for r := r0; r < r1; r++ {
 		w := j.w[r*j.wrb : (r+1)*j.wrb]
-		t := 0
-		if j.dotN != nil {
-			for ; t+1 < j.n; t += maxTokenTile {
-				k := min(maxTokenTile, j.n-t)
-				j.dotN(j.out[t*j.rows+r:], j.rows, w, j.act[t*j.arb:], j.arb, k, j.cols)
-			}
-		}
-		for ; t < j.n; t++ {
+		for t := 0; t < j.n; t++ {
 			j.out[t*j.rows+r] = j.dot(w, j.act[t*j.arb:(t+1)*j.arb], j.cols)
 		}
 	}

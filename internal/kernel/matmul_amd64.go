@@ -2,20 +2,119 @@
 
 package kernel
 
-// matImpls is the table MatMul uses: the best implementation per type for
-// this CPU (see bestTable).
-var matImpls = bestTable()
+import (
+	"unsafe"
 
-// bestTable starts from the reference and overrides each type whose SIMD
-// kernels this CPU can run.
-func bestTable() *implTable {
-	return genericTable()
-}
+	"golang.org/x/sys/cpu"
+
+	"github.com/sputnik-llm/sputnik/internal/tensor"
+)
+
+// hasVNNI reports whether this CPU runs the AVX-512 VNNI kernels of
+// matmul_amd64.s: they use AVX-512 F/BW/VL/VNNI (EVEX forms of every
+// instruction), FMA and F16C.
+var hasVNNI = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL &&
+	cpu.X86.HasAVX512VNNI && cpu.X86.HasFMA && cpu.X86.HasF16C && cpu.X86.HasAVX2
+
+// matImpls is the table MatMul uses: the best implementation per type for
+// this CPU.
+var matImpls = variants()[len(variants())-1].table
 
 // variants lists every implementation set this CPU can run, reference
-// first.
+// first and best last.
 func variants() []implVariant {
-	return []implVariant{{"generic", genericTable()}}
+	vs := []implVariant{{"generic", genericTable()}}
+	if hasVNNI {
+		t := genericTable()
+		for typ, ts := range vnniTiles {
+			im := *t[typ]
+			im.block = ts.block
+			t[typ] = &im
+		}
+		vs = append(vs, implVariant{"avx512vnni", t})
+	}
+	return vs
+}
+
+// tileFunc is the signature of the generated block kernels: the R×T tile
+// out[t*os+r] of R weight rows (stride ws bytes) against T activation rows
+// (stride as bytes), nb blocks each.
+type tileFunc func(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileSet holds one weight type's kernels indexed by [R][T].
+type tileSet struct {
+	fn         [5][5]tileFunc
+	wBlock     int // weight bytes per 32 elements
+	aBlock     int // activation bytes per 32 elements
+	blockElems int
+}
+
+var vnniTiles = map[tensor.DType]*tileSet{
+	tensor.Q8_0: {wBlock: 34, aBlock: 34, blockElems: 32, fn: [5][5]tileFunc{
+		1: {1: tileQ8_0_1x1, 2: tileQ8_0_1x2, 3: tileQ8_0_1x3, 4: tileQ8_0_1x4},
+		2: {1: tileQ8_0_2x1, 2: tileQ8_0_2x2, 3: tileQ8_0_2x3, 4: tileQ8_0_2x4},
+		4: {1: tileQ8_0_4x1}}},
+	tensor.Q4_0: {wBlock: 18, aBlock: 34, blockElems: 32, fn: [5][5]tileFunc{
+		1: {1: tileQ4_0_1x1, 2: tileQ4_0_1x2, 3: tileQ4_0_1x3, 4: tileQ4_0_1x4},
+		2: {1: tileQ4_0_2x1, 2: tileQ4_0_2x2, 3: tileQ4_0_2x3, 4: tileQ4_0_2x4},
+		4: {1: tileQ4_0_4x1}}},
+	tensor.IQ4_NL: {wBlock: 18, aBlock: 34, blockElems: 32, fn: [5][5]tileFunc{
+		1: {1: tileIQ4_NL_1x1, 2: tileIQ4_NL_1x2, 3: tileIQ4_NL_1x3, 4: tileIQ4_NL_1x4},
+		2: {1: tileIQ4_NL_2x1, 2: tileIQ4_NL_2x2, 3: tileIQ4_NL_2x3, 4: tileIQ4_NL_2x4},
+		4: {1: tileIQ4_NL_4x1}}},
+	tensor.Q5_0: {wBlock: 22, aBlock: 34, blockElems: 32, fn: [5][5]tileFunc{
+		1: {1: tileQ5_0_1x1, 2: tileQ5_0_1x2, 3: tileQ5_0_1x3, 4: tileQ5_0_1x4},
+		2: {1: tileQ5_0_2x1, 2: tileQ5_0_2x2, 3: tileQ5_0_2x3, 4: tileQ5_0_2x4},
+		4: {1: tileQ5_0_4x1}}},
+	tensor.Q4_1: {wBlock: 20, aBlock: 36, blockElems: 32, fn: [5][5]tileFunc{
+		1: {1: tileQ4_1_1x1, 2: tileQ4_1_1x2, 3: tileQ4_1_1x3, 4: tileQ4_1_1x4},
+		2: {1: tileQ4_1_2x1, 2: tileQ4_1_2x2, 3: tileQ4_1_2x3, 4: tileQ4_1_2x4},
+		4: {1: tileQ4_1_4x1}}},
+	tensor.Q5_1: {wBlock: 24, aBlock: 36, blockElems: 32, fn: [5][5]tileFunc{
+		1: {1: tileQ5_1_1x1, 2: tileQ5_1_1x2, 3: tileQ5_1_1x3, 4: tileQ5_1_1x4},
+		2: {1: tileQ5_1_2x1, 2: tileQ5_1_2x2, 3: tileQ5_1_2x3, 4: tileQ5_1_2x4},
+		4: {1: tileQ5_1_4x1}}},
+}
+
+// block runs the tiles over rows×n outputs: 4-row tiles for a single token
+// (decode), 2-row × 4-token tiles otherwise (prefill), so that each weight
+// block is loaded into registers once per 4 tokens.
+func (ts *tileSet) block(out []float32, os int, w []byte, ws int, a []byte, as int, rows, n, cols int) {
+	nb := cols / ts.blockElems
+	if nb == 0 {
+		for t := 0; t < n; t++ {
+			clear(out[t*os : t*os+rows])
+		}
+		return
+	}
+	// The kernels read nb blocks from every row they are given; the caller
+	// guarantees len(w) >= rows*ws and len(a) >= n*as.
+	_ = w[(rows-1)*ws+nb*ts.wBlock-1]
+	_ = a[(n-1)*as+nb*ts.aBlock-1]
+	_ = out[(n-1)*os+rows-1]
+	wp := unsafe.Pointer(unsafe.SliceData(w))
+	ap := unsafe.Pointer(unsafe.SliceData(a))
+	op := unsafe.Pointer(unsafe.SliceData(out))
+	call := func(f tileFunc, r, t int) {
+		f((*byte)(unsafe.Add(wp, r*ws)), ws, (*byte)(unsafe.Add(ap, t*as)), as, nb,
+			(*float32)(unsafe.Add(op, 4*(t*os+r))), os)
+	}
+	if n == 1 {
+		r := 0
+		for ; r+4 <= rows; r += 4 {
+			call(ts.fn[4][1], r, 0)
+		}
+		for ; r < rows; r++ {
+			call(ts.fn[1][1], r, 0)
+		}
+		return
+	}
+	for r := 0; r < rows; r += 2 {
+		R := min(2, rows-r)
+		for t := 0; t < n; t += 4 {
+			call(ts.fn[R][min(4, n-t)], r, t)
+		}
+	}
 }
 
 var (

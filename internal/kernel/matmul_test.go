@@ -128,6 +128,7 @@ func colCases(t tensor.DType) []int {
 func TestMatMulAllImplementations(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, v := range variants() {
+		t.Logf("implementation %s", v.name)
 		for _, typ := range allTypes {
 			for _, cols := range colCases(typ) {
 				for _, rows := range []int{1, 2, 3, 7, 17} {

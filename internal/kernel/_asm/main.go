@@ -1,0 +1,36 @@
+// Command _asm generates the amd64 assembly of package kernel with avo:
+//
+//	cd internal/kernel/_asm && go run . -pkg kernel -out ../matmul_amd64.s -stubs ../matmul_stub_amd64.go
+//
+// It is its own module so that avo stays out of the main module's
+// dependencies. Every generated function has a pure-Go reference in the
+// kernel package, and the kernel tests compare them.
+package main
+
+import (
+	. "github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/ir"
+	. "github.com/mmcloughlin/avo/operand"
+)
+
+func main() {
+	ConstraintExpr("!purego")
+	genBlockTiles()
+	genFloatTiles()
+	genQuantizers()
+	Generate()
+}
+
+// vpdpbusd emits VPDPBUSD (AVX512_VNNI, EVEX), which avo v0.5.0 does not
+// know: acc += Σ over each group of 4 bytes of unsigned(u)·signed(s), per
+// int32 lane, without saturation. Go operand order: signed source (register
+// or memory), unsigned source, accumulator.
+func vpdpbusd(s, u, acc Op) {
+	Instruction(&ir.Instruction{
+		Opcode:   "VPDPBUSD",
+		Operands: []Op{s, u, acc},
+		Inputs:   []Op{s, u, acc},
+		Outputs:  []Op{acc},
+		ISA:      []string{"AVX512_VNNI", "AVX512VL"},
+	})
+}
