@@ -98,13 +98,19 @@ var scanners = map[string]scanFunc{
 	llama3Expr(`(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])`, `\p{N}`):      llama3Scanner(1),
 	llama3Expr(`(?i:'s|'t|'re|'ve|'m|'ll|'d)`, `\p{N}+`):                                  llama3Scanner(0),
 	llama3Expr(`(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])`, `\p{N}+`):     llama3Scanner(0),
-	deepSeekV3Expr: scanDeepSeekV3,
-	`\p{N}{1,3}`:   runScanner(isNumber, 3),
-	`\p{N}`:        runScanner(isNumber, 1),
-	`\p{N}+`:       runScanner(isNumber, 0),
-	"[\r\n]":       runScanner(func(r rune) bool { return r == '\r' || r == '\n' }, 1),
-	"[一-龥぀-ゟ゠-ヿ]+": runScanner(inRanges(0x4E00, 0x9FA5, 0x3040, 0x309F, 0x30A0, 0x30FF), 0),
-	"[一-龥ࠀ-一가-퟿]+": runScanner(inRanges(0x4E00, 0x9FA5, 0x0800, 0x4E00, 0xAC00, 0xD7FF), 0),
+	deepSeekV3Expr:               scanDeepSeekV3,
+	`\p{N}{1,3}`:                 runScanner(isNumber, 3),
+	`\p{N}`:                      runScanner(isNumber, 1),
+	`\p{N}+`:                     runScanner(isNumber, 0),
+	"[\r\n]":                     runScanner(func(r rune) bool { return r == '\r' || r == '\n' }, 1),
+	"[一-龥぀-ゟ゠-ヿ]+":               runScanner(inRanges(0x4E00, 0x9FA5, 0x3040, 0x309F, 0x30A0, 0x30FF), 0),
+	"[一-龥ࠀ-一가-퟿]+":               runScanner(inRanges(0x4E00, 0x9FA5, 0x0800, 0x4E00, 0xAC00, 0xD7FF), 0),
+	`\s?\p{L}+`:                  optSpaceRun(func(r rune) bool { return classOf(r)&clsLetter != 0 }),
+	`\s?\p{P}+`:                  optSpaceRun(func(r rune) bool { return classOf(r)&clsPunct != 0 }),
+	`\s+$`:                       scanTrailingSpaces,
+	`[0-9][0-9][0-9]`:            scanThreeDigits,
+	`[\p{P}\$\+<=>\^~\|]+`:       runScanner(punctOr("$+<=>^~|"), 0),
+	"[\\p{P}\\$\\+<=>\\^~\\|`]+": runScanner(punctOr("$+<=>^~|`"), 0),
 }
 
 func llama3Expr(contractions, digits string) string {
@@ -118,6 +124,9 @@ const deepSeekV3Expr = "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^
 // forceRegex is set, for tests).
 func compileSplitter(expr string, forceRegex bool) (splitter, error) {
 	if f, ok := scanners[expr]; ok && !forceRegex {
+		return scanSplitter{f}, nil
+	}
+	if f, ok := classScanner(expr); ok && !forceRegex {
 		return scanSplitter{f}, nil
 	}
 	re, err := regexp2.Compile(expr, regexp2.Unicode)

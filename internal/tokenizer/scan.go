@@ -1,5 +1,7 @@
 package tokenizer
 
+import "strings"
+
 // Hand-written scanners for the pre-tokenizer expressions that almost every
 // vocabulary uses. Each returns the byte length of the match of its
 // expression that starts at pos in the piece s[:end], or 0 when the
@@ -256,4 +258,92 @@ func inRanges(bounds ...rune) func(rune) bool {
 		}
 		return false
 	}
+}
+
+// optSpaceRun implements \s?X+ for a character set X.
+func optSpaceRun(in func(rune) bool) scanFunc {
+	return func(s string, pos, end int) int {
+		if pos >= end {
+			return 0
+		}
+		r, w := next(s, pos, end)
+		run := func(i int) int {
+			for i < end {
+				r2, w2 := next(s, i, end)
+				if !in(r2) {
+					break
+				}
+				i += w2
+			}
+			return i
+		}
+		if classOf(r)&clsSpace != 0 && pos+w < end {
+			if r2, _ := next(s, pos+w, end); in(r2) {
+				return run(pos+w) - pos
+			}
+		}
+		if in(r) {
+			return run(pos) - pos
+		}
+		return 0
+	}
+}
+
+// scanTrailingSpaces implements \s+$ on a piece: whitespace reaching its end.
+func scanTrailingSpaces(s string, pos, end int) int {
+	i := runWhile(s, pos, end, clsSpace)
+	if i > pos && i == end {
+		return i - pos
+	}
+	return 0
+}
+
+// scanThreeDigits implements [0-9][0-9][0-9].
+func scanThreeDigits(s string, pos, end int) int {
+	if pos+3 <= end && isDigit(s[pos]) && isDigit(s[pos+1]) && isDigit(s[pos+2]) {
+		return 3
+	}
+	return 0
+}
+
+func isDigit(b byte) bool { return '0' <= b && b <= '9' }
+
+// punctOr returns a predicate for \p{P} or one of the given ASCII characters.
+func punctOr(extra string) func(rune) bool {
+	return func(r rune) bool {
+		return classOf(r)&clsPunct != 0 || (r < 0x80 && strings.IndexByte(extra, byte(r)) >= 0)
+	}
+}
+
+// classScanner recognizes the expressions `[…]+` and `\s?[…]+` whose class
+// is a plain list of characters and ranges (no escapes, no negation), as in
+// deepseek-llm's lists, and returns their scanner.
+func classScanner(expr string) (scanFunc, bool) {
+	opt := strings.HasPrefix(expr, `\s?[`)
+	body, ok := strings.CutPrefix(strings.TrimPrefix(expr, `\s?`), "[")
+	if !ok {
+		return nil, false
+	}
+	body, ok = strings.CutSuffix(body, "]+")
+	if !ok || body == "" || body[0] == '^' || strings.ContainsAny(body, `\[]`) {
+		return nil, false
+	}
+	rs := []rune(body)
+	var bounds []rune
+	for i := 0; i < len(rs); i++ {
+		lo, hi := rs[i], rs[i]
+		if i+2 < len(rs) && rs[i+1] == '-' {
+			hi = rs[i+2]
+			i += 2
+		}
+		if hi < lo {
+			return nil, false
+		}
+		bounds = append(bounds, lo, hi)
+	}
+	in := inRanges(bounds...)
+	if opt {
+		return optSpaceRun(in), true
+	}
+	return runScanner(in, 0), true
 }

@@ -94,8 +94,9 @@ type Spec struct {
 
 	Lowercase, StripAccents bool // WPM normalization
 
-	// RStripSpecial lists ids whose matches eat the whitespace after them
-	// (llama.cpp sets this for Phi-3's special tokens).
+	// RStrip and LStrip list special-token ids whose matches eat the
+	// whitespace after (before) them: Hugging Face's rstrip/lstrip, and
+	// llama.cpp's rule for Phi-3's special tokens.
 	RStrip, LStrip []int32
 }
 
@@ -182,7 +183,7 @@ func New(spec Spec) (*Tokenizer, error) {
 		return nil, fmt.Errorf("tokenizer: %d scores for %d tokens", len(spec.Scores), n)
 	}
 	t := &Tokenizer{
-		tokens:         spec.Tokens,
+		tokens:         append([]string(nil), spec.Tokens...),
 		attrs:          make([]attr, n),
 		scores:         spec.Scores,
 		normalize:      spec.Normalize,

@@ -274,9 +274,18 @@ func TestStreamDecoder(t *testing.T) {
 // TestConcurrentEncode encodes the vectors from several goroutines at once
 // (run with -race).
 func TestConcurrentEncode(t *testing.T) {
-	for _, name := range []string{"qwen2", "llama-spm", "deepseek-llm"} {
-		tok := vocab(t, name)
-		path := testutil.SharedFile(t, filepath.Join("vocab", "ggml-vocab-"+name+".gguf"))
+	for _, name := range []string{"qwen2", "llama-spm", "deepseek-llm", "qwen2+regexp2"} {
+		base, viaRegex := strings.CutSuffix(name, "+regexp2")
+		path := testutil.SharedFile(t, filepath.Join("vocab", "ggml-vocab-"+base+".gguf"))
+		tok := vocab(t, base)
+		if viaRegex { // the regexp2 path must be safe for concurrent use too
+			tok = loadGGUF(t, path)
+			pre, err := compilePre([]string{exprQwen2}, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tok.pre = pre
+		}
 		cases := readVocabCases(t, path+".inp", path+".out")
 		var wg sync.WaitGroup
 		errs := make(chan string, 8)
