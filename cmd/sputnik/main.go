@@ -30,6 +30,7 @@ func commands() []command {
 		{"generate", "generate text from a prompt or token ids", runGenerate},
 		{"bench", "measure prefill and decode speed", runBench},
 		{"tokenize", "print the token ids of a text", runTokenize},
+		{"template", "render a chat template (prompt for a conversation)", runTemplate},
 	}
 }
 

@@ -46,6 +46,14 @@ type prepOptions struct {
 	// renameFilters maps a filter name, as written after "|", to the name the
 	// library should call instead (our replacements for built-in filters).
 	renameFilters map[string]string
+	// blocks, if not nil, receives the keyword and line of every block tag.
+	blocks *[]blockTag
+}
+
+// blockTag is a {% … %} tag's first word and 1-based line.
+type blockTag struct {
+	keyword string
+	line    int
 }
 
 // lineMarker is the name of the callable that records the line reached.
@@ -319,6 +327,13 @@ func (p *prepper) emitTag(kind byte, inner string, line int) {
 	keyword := ""
 	if f := strings.Fields(inner); kind == kindBlock && len(f) > 0 {
 		keyword = f[0]
+		if p.o.blocks != nil {
+			kw := keyword
+			if kw == "set" && strings.Contains(inner, "=") {
+				kw = "set=" // an assignment, not a block
+			}
+			*p.o.blocks = append(*p.o.blocks, blockTag{kw, line})
+		}
 	}
 	if p.o.markLines {
 		p.write(fmt.Sprintf("{{ %s(%d) }}", lineMarker, line))

@@ -114,11 +114,13 @@ func ParseWith(src string, o ParseOptions) (*Template, error) {
 func (t *Template) Source() string { return t.src }
 
 func (t *Template) compile() (prog *jinja.Template, err error) {
+	var blocks []blockTag
 	prepped, err := prepare(t.src, prepOptions{
 		trimBlocks:    !t.opts.PlainWhitespace,
 		lstripBlocks:  !t.opts.PlainWhitespace,
 		markLines:     true,
 		renameFilters: renamedFilters,
+		blocks:        &blocks,
 	})
 	if err != nil {
 		var se *srcError
@@ -134,9 +136,37 @@ func (t *Template) compile() (prog *jinja.Template, err error) {
 	}()
 	prog, err = jinja.Compile(prepped)
 	if err != nil {
-		return nil, libraryError(err)
+		e := libraryError(err)
+		if e.Line == 0 {
+			e.Line = unclosedLine(blocks, e.Err.Error())
+		}
+		return nil, e
 	}
 	return prog, nil
+}
+
+// unclosedLine finds the line of the block an "unclosed X block" error is
+// about, which the library does not report: the last X tag left open.
+func unclosedLine(blocks []blockTag, msg string) int {
+	var kw string
+	if _, err := fmt.Sscanf(msg, "unclosed %s block", &kw); err != nil {
+		return 0
+	}
+	var open []int // lines of unclosed kw tags
+	for _, b := range blocks {
+		switch b.keyword {
+		case kw:
+			open = append(open, b.line)
+		case "end" + kw:
+			if len(open) > 0 {
+				open = open[:len(open)-1]
+			}
+		}
+	}
+	if len(open) == 0 {
+		return 0
+	}
+	return open[len(open)-1]
 }
 
 // libLine finds the line number in the library's parse errors, which read

@@ -158,7 +158,8 @@ func TestErrorLines(t *testing.T) {
 	}{
 		{"parse error", "line one\n{% if x %}\n{{ x + }}\n{% endif %}", nil, 3, false, ""},
 		{"unclosed tag", "a\n\nb {{ x", nil, 3, false, "unclosed"},
-		{"unclosed block", "{% for x in y %}\n{{ x }}", nil, 0, false, "for"},
+		{"unclosed block", "{% for x in y %}\n{{ x }}", nil, 1, false, "unclosed for"},
+		{"unclosed inner block", "{% if a %}\n{% if b %}{% endif %}\n{% if c %}\n{% set x %}{% endset %}", nil, 3, false, "unclosed if"},
 		{"raise_exception", "{% for m in messages %}\n{% if m.role == 'bad' %}\n  {{ raise_exception('bad role ' + m.role) }}\n{% endif %}\n{% endfor %}",
 			map[string]any{"messages": []any{Object{{"role", "user"}}, Object{{"role", "bad"}}}}, 3, true, "bad role bad"},
 		{"after stripped comment lines", "{#\n\n\n#}\n{%- if true -%}\n\n{{ nope() }}{% endif %}", nil, 7, false, "nope"},
