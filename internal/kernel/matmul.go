@@ -56,7 +56,7 @@ func matMul(out []float32, w tensor.Mat, x []float32, n int, im *matImpl) {
 	j := jobPool.Get().(*matJob)
 	arb, _ := tensor.RowBytes(im.act, cols)
 	var act []byte
-	if im.act == tensor.F32 {
+	if im.convert == nil { // float32 activations are used in place
 		act = unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(x))), n*arb)
 	} else {
 		if cap(j.buf) < n*arb {
@@ -101,7 +101,7 @@ func impl(t tensor.DType) *matImpl {
 // matImpl is how MatMul handles one weight type.
 type matImpl struct {
 	act     tensor.DType                  // activation type paired with the weight type
-	convert func(dst []byte, x []float32) // float32 row → act row
+	convert func(dst []byte, x []float32) // float32 row → act row; nil: x as is (act is F32)
 	dot     func(w, a []byte, cols int) float32
 	// block, if not nil, replaces dot for a whole block of outputs: it sets
 	// out[t*os+r] for r in [0,rows), t in [0,n) from weight rows w[r*ws:]

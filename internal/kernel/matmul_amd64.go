@@ -3,6 +3,8 @@
 package kernel
 
 import (
+	"encoding/binary"
+	"math"
 	"unsafe"
 
 	"golang.org/x/sys/cpu"
@@ -31,6 +33,17 @@ func variants() []implVariant {
 			im.block = ts.block
 			t[typ] = &im
 		}
+		for typ, ts := range avx512FloatTiles {
+			im := *t[typ]
+			im.block = ts.block
+			if typ != tensor.F32 {
+				// Activations stay float32, rounded to the weight's
+				// precision: the products are the same exact values.
+				im.act = tensor.F32
+				im.convert = ts.convert
+			}
+			t[typ] = &im
+		}
 		vs = append(vs, implVariant{"avx512vnni", t})
 	}
 	return vs
@@ -44,9 +57,14 @@ type tileFunc func(w *byte, ws int, a *byte, as int, nb int, out *float32, os in
 // tileSet holds one weight type's kernels indexed by [R][T].
 type tileSet struct {
 	fn         [5][5]tileFunc
-	wBlock     int // weight bytes per 32 elements
-	aBlock     int // activation bytes per 32 elements
-	blockElems int
+	wBlock     int // weight bytes per kernel step
+	aBlock     int // activation bytes per kernel step
+	blockElems int // elements per kernel step
+	// tail, for float types, returns the dot of elements [from, cols) that
+	// do not fill a kernel step.
+	tail func(w, a []byte, from, cols int) float32
+	// convert is the activation conversion of the float types.
+	convert func(dst []byte, x []float32)
 }
 
 var vnniTiles = map[tensor.DType]*tileSet{
@@ -85,8 +103,21 @@ func (ts *tileSet) block(out []float32, os int, w []byte, ws int, a []byte, as i
 		for t := 0; t < n; t++ {
 			clear(out[t*os : t*os+rows])
 		}
-		return
+	} else {
+		ts.tiles(out, os, w, ws, a, as, rows, n, nb)
 	}
+	if ts.tail != nil && cols%ts.blockElems != 0 {
+		from := nb * ts.blockElems
+		for t := 0; t < n; t++ {
+			for r := 0; r < rows; r++ {
+				out[t*os+r] += ts.tail(w[r*ws:], a[t*as:], from, cols)
+			}
+		}
+	}
+}
+
+// tiles runs the kernels over rows×n outputs of nb steps each.
+func (ts *tileSet) tiles(out []float32, os int, w []byte, ws int, a []byte, as int, rows, n, nb int) {
 	// The kernels read nb blocks from every row they are given; the caller
 	// guarantees len(w) >= rows*ws and len(a) >= n*as.
 	_ = w[(rows-1)*ws+nb*ts.wBlock-1]
@@ -114,6 +145,73 @@ func (ts *tileSet) block(out []float32, os int, w []byte, ws int, a []byte, as i
 		for t := 0; t < n; t += 4 {
 			call(ts.fn[R][min(4, n-t)], r, t)
 		}
+	}
+}
+
+func floatTiles(k string) [5][5]tileFunc {
+	switch k {
+	case "F32":
+		return [5][5]tileFunc{
+			1: {1: tileF32_1x1, 2: tileF32_1x2, 3: tileF32_1x3, 4: tileF32_1x4},
+			2: {1: tileF32_2x1, 2: tileF32_2x2, 3: tileF32_2x3, 4: tileF32_2x4},
+			4: {1: tileF32_4x1}}
+	case "F16":
+		return [5][5]tileFunc{
+			1: {1: tileF16_1x1, 2: tileF16_1x2, 3: tileF16_1x3, 4: tileF16_1x4},
+			2: {1: tileF16_2x1, 2: tileF16_2x2, 3: tileF16_2x3, 4: tileF16_2x4},
+			4: {1: tileF16_4x1}}
+	}
+	return [5][5]tileFunc{
+		1: {1: tileBF16_1x1, 2: tileBF16_1x2, 3: tileBF16_1x3, 4: tileBF16_1x4},
+		2: {1: tileBF16_2x1, 2: tileBF16_2x2, 3: tileBF16_2x3, 4: tileBF16_2x4},
+		4: {1: tileBF16_4x1}}
+}
+
+// avx512FloatTiles are the AVX-512 float kernels, 16 elements per step.
+var avx512FloatTiles = map[tensor.DType]*tileSet{
+	tensor.F32:  {fn: floatTiles("F32"), wBlock: 64, aBlock: 64, blockElems: 16, tail: tailF32},
+	tensor.F16:  {fn: floatTiles("F16"), wBlock: 32, aBlock: 64, blockElems: 16, tail: tailF16, convert: convertRowF16AsF32},
+	tensor.BF16: {fn: floatTiles("BF16"), wBlock: 32, aBlock: 64, blockElems: 16, tail: tailBF16, convert: convertRowBF16AsF32},
+}
+
+func f32At(b []byte, i int) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:])) }
+
+func tailF32(w, a []byte, from, cols int) float32 {
+	var s float32
+	for i := from; i < cols; i++ {
+		s += f32At(w, i) * f32At(a, i)
+	}
+	return s
+}
+
+func tailF16(w, a []byte, from, cols int) float32 {
+	var s float32
+	for i := from; i < cols; i++ {
+		s += h2f(w[2*i:]) * f32At(a, i)
+	}
+	return s
+}
+
+func tailBF16(w, a []byte, from, cols int) float32 {
+	var s float32
+	for i := from; i < cols; i++ {
+		s += bf2f(binary.LittleEndian.Uint16(w[2*i:])) * f32At(a, i)
+	}
+	return s
+}
+
+// convertRowF16AsF32 rounds x to f16 precision but stores float32: the
+// activation row of the SIMD F16 kernels.
+func convertRowF16AsF32(dst []byte, x []float32) {
+	for i, v := range x {
+		binary.LittleEndian.PutUint32(dst[4*i:], math.Float32bits(f16Table[floatToHalf(v)]))
+	}
+}
+
+// convertRowBF16AsF32 rounds x to bf16 precision, stored as float32.
+func convertRowBF16AsF32(dst []byte, x []float32) {
+	for i, v := range x {
+		binary.LittleEndian.PutUint32(dst[4*i:], uint32(floatToBF16(v))<<16)
 	}
 }
 

@@ -6164,3 +6164,2041 @@ tileQ5_1_2x4_done:
 	VMOVSS        X0, 4(AX)
 	VZEROUPPER
 	RET
+
+// func tileF32_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·tileF32_1x1(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), CX
+	MOVQ   as+24(FP), DX
+	MOVQ   nb+32(FP), DX
+	VPXORD Z31, Z31, Z31
+	XORQ   BX, BX
+	XORQ   SI, SI
+
+tileF32_1x1_loop:
+	TESTQ       DX, DX
+	JZ          tileF32_1x1_done
+	VMOVUPS     (AX)(BX*1), Z0
+	VFMADD231PS (CX)(SI*1), Z0, Z31
+	ADDQ        $0x00000040, BX
+	ADDQ        $0x00000040, SI
+	DECQ        DX
+	JMP         tileF32_1x1_loop
+
+tileF32_1x1_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z31, Y0
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VZEROUPPER
+	RET
+
+// func tileF16_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·tileF16_1x1(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), CX
+	MOVQ   as+24(FP), DX
+	MOVQ   nb+32(FP), DX
+	VPXORD Z31, Z31, Z31
+	XORQ   BX, BX
+	XORQ   SI, SI
+
+tileF16_1x1_loop:
+	TESTQ       DX, DX
+	JZ          tileF16_1x1_done
+	VCVTPH2PS   (AX)(BX*1), Z0
+	VFMADD231PS (CX)(SI*1), Z0, Z31
+	ADDQ        $0x00000020, BX
+	ADDQ        $0x00000040, SI
+	DECQ        DX
+	JMP         tileF16_1x1_loop
+
+tileF16_1x1_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z31, Y0
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VZEROUPPER
+	RET
+
+// func tileBF16_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·tileBF16_1x1(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), CX
+	MOVQ   as+24(FP), DX
+	MOVQ   nb+32(FP), DX
+	VPXORD Z31, Z31, Z31
+	XORQ   BX, BX
+	XORQ   SI, SI
+
+tileBF16_1x1_loop:
+	TESTQ       DX, DX
+	JZ          tileBF16_1x1_done
+	VPMOVZXWD   (AX)(BX*1), Z0
+	VPSLLD      $0x10, Z0, Z0
+	VFMADD231PS (CX)(SI*1), Z0, Z31
+	ADDQ        $0x00000020, BX
+	ADDQ        $0x00000040, SI
+	DECQ        DX
+	JMP         tileBF16_1x1_loop
+
+tileBF16_1x1_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z31, Y0
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VZEROUPPER
+	RET
+
+// func tileF32_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·tileF32_2x1(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), DX
+	MOVQ   as+24(FP), BX
+	MOVQ   nb+32(FP), BX
+	MOVQ   AX, SI
+	ADDQ   CX, SI
+	VPXORD Z31, Z31, Z31
+	VPXORD Z30, Z30, Z30
+	XORQ   CX, CX
+	XORQ   DI, DI
+
+tileF32_2x1_loop:
+	TESTQ       BX, BX
+	JZ          tileF32_2x1_done
+	VMOVUPS     (AX)(CX*1), Z0
+	VFMADD231PS (DX)(DI*1), Z0, Z31
+	VMOVUPS     (SI)(CX*1), Z0
+	VFMADD231PS (DX)(DI*1), Z0, Z30
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DI
+	DECQ        BX
+	JMP         tileF32_2x1_loop
+
+tileF32_2x1_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z31, Y0
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z30, Y0
+	VADDPS        Y30, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	VZEROUPPER
+	RET
+
+// func tileF16_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·tileF16_2x1(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), DX
+	MOVQ   as+24(FP), BX
+	MOVQ   nb+32(FP), BX
+	MOVQ   AX, SI
+	ADDQ   CX, SI
+	VPXORD Z31, Z31, Z31
+	VPXORD Z30, Z30, Z30
+	XORQ   CX, CX
+	XORQ   DI, DI
+
+tileF16_2x1_loop:
+	TESTQ       BX, BX
+	JZ          tileF16_2x1_done
+	VCVTPH2PS   (AX)(CX*1), Z0
+	VFMADD231PS (DX)(DI*1), Z0, Z31
+	VCVTPH2PS   (SI)(CX*1), Z0
+	VFMADD231PS (DX)(DI*1), Z0, Z30
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000040, DI
+	DECQ        BX
+	JMP         tileF16_2x1_loop
+
+tileF16_2x1_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z31, Y0
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z30, Y0
+	VADDPS        Y30, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	VZEROUPPER
+	RET
+
+// func tileBF16_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·tileBF16_2x1(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), DX
+	MOVQ   as+24(FP), BX
+	MOVQ   nb+32(FP), BX
+	MOVQ   AX, SI
+	ADDQ   CX, SI
+	VPXORD Z31, Z31, Z31
+	VPXORD Z30, Z30, Z30
+	XORQ   CX, CX
+	XORQ   DI, DI
+
+tileBF16_2x1_loop:
+	TESTQ       BX, BX
+	JZ          tileBF16_2x1_done
+	VPMOVZXWD   (AX)(CX*1), Z0
+	VPSLLD      $0x10, Z0, Z0
+	VFMADD231PS (DX)(DI*1), Z0, Z31
+	VPMOVZXWD   (SI)(CX*1), Z0
+	VPSLLD      $0x10, Z0, Z0
+	VFMADD231PS (DX)(DI*1), Z0, Z30
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000040, DI
+	DECQ        BX
+	JMP         tileBF16_2x1_loop
+
+tileBF16_2x1_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z31, Y0
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z30, Y0
+	VADDPS        Y30, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	VZEROUPPER
+	RET
+
+// func tileF32_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·tileF32_4x1(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), DX
+	MOVQ   as+24(FP), BX
+	MOVQ   nb+32(FP), BX
+	MOVQ   AX, SI
+	ADDQ   CX, SI
+	MOVQ   SI, DI
+	ADDQ   CX, DI
+	MOVQ   DI, R8
+	ADDQ   CX, R8
+	VPXORD Z31, Z31, Z31
+	VPXORD Z30, Z30, Z30
+	VPXORD Z29, Z29, Z29
+	VPXORD Z28, Z28, Z28
+	XORQ   CX, CX
+	XORQ   R9, R9
+
+tileF32_4x1_loop:
+	TESTQ       BX, BX
+	JZ          tileF32_4x1_done
+	VMOVUPS     (AX)(CX*1), Z0
+	VFMADD231PS (DX)(R9*1), Z0, Z31
+	VMOVUPS     (SI)(CX*1), Z0
+	VFMADD231PS (DX)(R9*1), Z0, Z30
+	VMOVUPS     (DI)(CX*1), Z0
+	VFMADD231PS (DX)(R9*1), Z0, Z29
+	VMOVUPS     (R8)(CX*1), Z0
+	VFMADD231PS (DX)(R9*1), Z0, Z28
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, R9
+	DECQ        BX
+	JMP         tileF32_4x1_loop
+
+tileF32_4x1_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z31, Y0
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z30, Y0
+	VADDPS        Y30, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z29, Y0
+	VADDPS        Y29, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 8(AX)
+	VEXTRACTF64X4 $0x01, Z28, Y0
+	VADDPS        Y28, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 12(AX)
+	VZEROUPPER
+	RET
+
+// func tileF16_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·tileF16_4x1(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), DX
+	MOVQ   as+24(FP), BX
+	MOVQ   nb+32(FP), BX
+	MOVQ   AX, SI
+	ADDQ   CX, SI
+	MOVQ   SI, DI
+	ADDQ   CX, DI
+	MOVQ   DI, R8
+	ADDQ   CX, R8
+	VPXORD Z31, Z31, Z31
+	VPXORD Z30, Z30, Z30
+	VPXORD Z29, Z29, Z29
+	VPXORD Z28, Z28, Z28
+	XORQ   CX, CX
+	XORQ   R9, R9
+
+tileF16_4x1_loop:
+	TESTQ       BX, BX
+	JZ          tileF16_4x1_done
+	VCVTPH2PS   (AX)(CX*1), Z0
+	VFMADD231PS (DX)(R9*1), Z0, Z31
+	VCVTPH2PS   (SI)(CX*1), Z0
+	VFMADD231PS (DX)(R9*1), Z0, Z30
+	VCVTPH2PS   (DI)(CX*1), Z0
+	VFMADD231PS (DX)(R9*1), Z0, Z29
+	VCVTPH2PS   (R8)(CX*1), Z0
+	VFMADD231PS (DX)(R9*1), Z0, Z28
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000040, R9
+	DECQ        BX
+	JMP         tileF16_4x1_loop
+
+tileF16_4x1_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z31, Y0
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z30, Y0
+	VADDPS        Y30, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z29, Y0
+	VADDPS        Y29, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 8(AX)
+	VEXTRACTF64X4 $0x01, Z28, Y0
+	VADDPS        Y28, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 12(AX)
+	VZEROUPPER
+	RET
+
+// func tileBF16_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·tileBF16_4x1(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), DX
+	MOVQ   as+24(FP), BX
+	MOVQ   nb+32(FP), BX
+	MOVQ   AX, SI
+	ADDQ   CX, SI
+	MOVQ   SI, DI
+	ADDQ   CX, DI
+	MOVQ   DI, R8
+	ADDQ   CX, R8
+	VPXORD Z31, Z31, Z31
+	VPXORD Z30, Z30, Z30
+	VPXORD Z29, Z29, Z29
+	VPXORD Z28, Z28, Z28
+	XORQ   CX, CX
+	XORQ   R9, R9
+
+tileBF16_4x1_loop:
+	TESTQ       BX, BX
+	JZ          tileBF16_4x1_done
+	VPMOVZXWD   (AX)(CX*1), Z0
+	VPSLLD      $0x10, Z0, Z0
+	VFMADD231PS (DX)(R9*1), Z0, Z31
+	VPMOVZXWD   (SI)(CX*1), Z0
+	VPSLLD      $0x10, Z0, Z0
+	VFMADD231PS (DX)(R9*1), Z0, Z30
+	VPMOVZXWD   (DI)(CX*1), Z0
+	VPSLLD      $0x10, Z0, Z0
+	VFMADD231PS (DX)(R9*1), Z0, Z29
+	VPMOVZXWD   (R8)(CX*1), Z0
+	VPSLLD      $0x10, Z0, Z0
+	VFMADD231PS (DX)(R9*1), Z0, Z28
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000040, R9
+	DECQ        BX
+	JMP         tileBF16_4x1_loop
+
+tileBF16_4x1_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z31, Y0
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z30, Y0
+	VADDPS        Y30, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z29, Y0
+	VADDPS        Y29, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 8(AX)
+	VEXTRACTF64X4 $0x01, Z28, Y0
+	VADDPS        Y28, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 12(AX)
+	VZEROUPPER
+	RET
+
+// func tileF32_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·tileF32_1x2(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), CX
+	MOVQ   as+24(FP), DX
+	MOVQ   nb+32(FP), BX
+	MOVQ   CX, SI
+	ADDQ   DX, SI
+	VPXORD Z31, Z31, Z31
+	VPXORD Z30, Z30, Z30
+	XORQ   DX, DX
+	XORQ   DI, DI
+
+tileF32_1x2_loop:
+	TESTQ       BX, BX
+	JZ          tileF32_1x2_done
+	VMOVUPS     (AX)(DX*1), Z0
+	VFMADD231PS (CX)(DI*1), Z0, Z31
+	VFMADD231PS (SI)(DI*1), Z0, Z30
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, DI
+	DECQ        BX
+	JMP         tileF32_1x2_loop
+
+tileF32_1x2_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z31, Y0
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z30, Y0
+	VADDPS        Y30, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VZEROUPPER
+	RET
+
+// func tileF16_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·tileF16_1x2(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), CX
+	MOVQ   as+24(FP), DX
+	MOVQ   nb+32(FP), BX
+	MOVQ   CX, SI
+	ADDQ   DX, SI
+	VPXORD Z31, Z31, Z31
+	VPXORD Z30, Z30, Z30
+	XORQ   DX, DX
+	XORQ   DI, DI
+
+tileF16_1x2_loop:
+	TESTQ       BX, BX
+	JZ          tileF16_1x2_done
+	VCVTPH2PS   (AX)(DX*1), Z0
+	VFMADD231PS (CX)(DI*1), Z0, Z31
+	VFMADD231PS (SI)(DI*1), Z0, Z30
+	ADDQ        $0x00000020, DX
+	ADDQ        $0x00000040, DI
+	DECQ        BX
+	JMP         tileF16_1x2_loop
+
+tileF16_1x2_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z31, Y0
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z30, Y0
+	VADDPS        Y30, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VZEROUPPER
+	RET
+
+// func tileBF16_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·tileBF16_1x2(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), CX
+	MOVQ   as+24(FP), DX
+	MOVQ   nb+32(FP), BX
+	MOVQ   CX, SI
+	ADDQ   DX, SI
+	VPXORD Z31, Z31, Z31
+	VPXORD Z30, Z30, Z30
+	XORQ   DX, DX
+	XORQ   DI, DI
+
+tileBF16_1x2_loop:
+	TESTQ       BX, BX
+	JZ          tileBF16_1x2_done
+	VPMOVZXWD   (AX)(DX*1), Z0
+	VPSLLD      $0x10, Z0, Z0
+	VFMADD231PS (CX)(DI*1), Z0, Z31
+	VFMADD231PS (SI)(DI*1), Z0, Z30
+	ADDQ        $0x00000020, DX
+	ADDQ        $0x00000040, DI
+	DECQ        BX
+	JMP         tileBF16_1x2_loop
+
+tileBF16_1x2_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z31, Y0
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z30, Y0
+	VADDPS        Y30, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VZEROUPPER
+	RET
+
+// func tileF32_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·tileF32_1x3(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), CX
+	MOVQ   as+24(FP), DX
+	MOVQ   nb+32(FP), BX
+	MOVQ   CX, SI
+	ADDQ   DX, SI
+	MOVQ   SI, DI
+	ADDQ   DX, DI
+	VPXORD Z31, Z31, Z31
+	VPXORD Z30, Z30, Z30
+	VPXORD Z29, Z29, Z29
+	XORQ   DX, DX
+	XORQ   R8, R8
+
+tileF32_1x3_loop:
+	TESTQ       BX, BX
+	JZ          tileF32_1x3_done
+	VMOVUPS     (AX)(DX*1), Z0
+	VFMADD231PS (CX)(R8*1), Z0, Z31
+	VFMADD231PS (SI)(R8*1), Z0, Z30
+	VFMADD231PS (DI)(R8*1), Z0, Z29
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, R8
+	DECQ        BX
+	JMP         tileF32_1x3_loop
+
+tileF32_1x3_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z31, Y0
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z30, Y0
+	VADDPS        Y30, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z29, Y0
+	VADDPS        Y29, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VZEROUPPER
+	RET
+
+// func tileF16_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·tileF16_1x3(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), CX
+	MOVQ   as+24(FP), DX
+	MOVQ   nb+32(FP), BX
+	MOVQ   CX, SI
+	ADDQ   DX, SI
+	MOVQ   SI, DI
+	ADDQ   DX, DI
+	VPXORD Z31, Z31, Z31
+	VPXORD Z30, Z30, Z30
+	VPXORD Z29, Z29, Z29
+	XORQ   DX, DX
+	XORQ   R8, R8
+
+tileF16_1x3_loop:
+	TESTQ       BX, BX
+	JZ          tileF16_1x3_done
+	VCVTPH2PS   (AX)(DX*1), Z0
+	VFMADD231PS (CX)(R8*1), Z0, Z31
+	VFMADD231PS (SI)(R8*1), Z0, Z30
+	VFMADD231PS (DI)(R8*1), Z0, Z29
+	ADDQ        $0x00000020, DX
+	ADDQ        $0x00000040, R8
+	DECQ        BX
+	JMP         tileF16_1x3_loop
+
+tileF16_1x3_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z31, Y0
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z30, Y0
+	VADDPS        Y30, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z29, Y0
+	VADDPS        Y29, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VZEROUPPER
+	RET
+
+// func tileBF16_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·tileBF16_1x3(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), CX
+	MOVQ   as+24(FP), DX
+	MOVQ   nb+32(FP), BX
+	MOVQ   CX, SI
+	ADDQ   DX, SI
+	MOVQ   SI, DI
+	ADDQ   DX, DI
+	VPXORD Z31, Z31, Z31
+	VPXORD Z30, Z30, Z30
+	VPXORD Z29, Z29, Z29
+	XORQ   DX, DX
+	XORQ   R8, R8
+
+tileBF16_1x3_loop:
+	TESTQ       BX, BX
+	JZ          tileBF16_1x3_done
+	VPMOVZXWD   (AX)(DX*1), Z0
+	VPSLLD      $0x10, Z0, Z0
+	VFMADD231PS (CX)(R8*1), Z0, Z31
+	VFMADD231PS (SI)(R8*1), Z0, Z30
+	VFMADD231PS (DI)(R8*1), Z0, Z29
+	ADDQ        $0x00000020, DX
+	ADDQ        $0x00000040, R8
+	DECQ        BX
+	JMP         tileBF16_1x3_loop
+
+tileBF16_1x3_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z31, Y0
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z30, Y0
+	VADDPS        Y30, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z29, Y0
+	VADDPS        Y29, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VZEROUPPER
+	RET
+
+// func tileF32_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·tileF32_1x4(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), CX
+	MOVQ   as+24(FP), DX
+	MOVQ   nb+32(FP), BX
+	MOVQ   CX, SI
+	ADDQ   DX, SI
+	MOVQ   SI, DI
+	ADDQ   DX, DI
+	MOVQ   DI, R8
+	ADDQ   DX, R8
+	VPXORD Z31, Z31, Z31
+	VPXORD Z30, Z30, Z30
+	VPXORD Z29, Z29, Z29
+	VPXORD Z28, Z28, Z28
+	XORQ   DX, DX
+	XORQ   R9, R9
+
+tileF32_1x4_loop:
+	TESTQ       BX, BX
+	JZ          tileF32_1x4_done
+	VMOVUPS     (AX)(DX*1), Z0
+	VFMADD231PS (CX)(R9*1), Z0, Z31
+	VFMADD231PS (SI)(R9*1), Z0, Z30
+	VFMADD231PS (DI)(R9*1), Z0, Z29
+	VFMADD231PS (R8)(R9*1), Z0, Z28
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, R9
+	DECQ        BX
+	JMP         tileF32_1x4_loop
+
+tileF32_1x4_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z31, Y0
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z30, Y0
+	VADDPS        Y30, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z29, Y0
+	VADDPS        Y29, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z28, Y0
+	VADDPS        Y28, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VZEROUPPER
+	RET
+
+// func tileF16_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·tileF16_1x4(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), CX
+	MOVQ   as+24(FP), DX
+	MOVQ   nb+32(FP), BX
+	MOVQ   CX, SI
+	ADDQ   DX, SI
+	MOVQ   SI, DI
+	ADDQ   DX, DI
+	MOVQ   DI, R8
+	ADDQ   DX, R8
+	VPXORD Z31, Z31, Z31
+	VPXORD Z30, Z30, Z30
+	VPXORD Z29, Z29, Z29
+	VPXORD Z28, Z28, Z28
+	XORQ   DX, DX
+	XORQ   R9, R9
+
+tileF16_1x4_loop:
+	TESTQ       BX, BX
+	JZ          tileF16_1x4_done
+	VCVTPH2PS   (AX)(DX*1), Z0
+	VFMADD231PS (CX)(R9*1), Z0, Z31
+	VFMADD231PS (SI)(R9*1), Z0, Z30
+	VFMADD231PS (DI)(R9*1), Z0, Z29
+	VFMADD231PS (R8)(R9*1), Z0, Z28
+	ADDQ        $0x00000020, DX
+	ADDQ        $0x00000040, R9
+	DECQ        BX
+	JMP         tileF16_1x4_loop
+
+tileF16_1x4_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z31, Y0
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z30, Y0
+	VADDPS        Y30, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z29, Y0
+	VADDPS        Y29, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z28, Y0
+	VADDPS        Y28, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VZEROUPPER
+	RET
+
+// func tileBF16_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·tileBF16_1x4(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), CX
+	MOVQ   as+24(FP), DX
+	MOVQ   nb+32(FP), BX
+	MOVQ   CX, SI
+	ADDQ   DX, SI
+	MOVQ   SI, DI
+	ADDQ   DX, DI
+	MOVQ   DI, R8
+	ADDQ   DX, R8
+	VPXORD Z31, Z31, Z31
+	VPXORD Z30, Z30, Z30
+	VPXORD Z29, Z29, Z29
+	VPXORD Z28, Z28, Z28
+	XORQ   DX, DX
+	XORQ   R9, R9
+
+tileBF16_1x4_loop:
+	TESTQ       BX, BX
+	JZ          tileBF16_1x4_done
+	VPMOVZXWD   (AX)(DX*1), Z0
+	VPSLLD      $0x10, Z0, Z0
+	VFMADD231PS (CX)(R9*1), Z0, Z31
+	VFMADD231PS (SI)(R9*1), Z0, Z30
+	VFMADD231PS (DI)(R9*1), Z0, Z29
+	VFMADD231PS (R8)(R9*1), Z0, Z28
+	ADDQ        $0x00000020, DX
+	ADDQ        $0x00000040, R9
+	DECQ        BX
+	JMP         tileBF16_1x4_loop
+
+tileBF16_1x4_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z31, Y0
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z30, Y0
+	VADDPS        Y30, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z29, Y0
+	VADDPS        Y29, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z28, Y0
+	VADDPS        Y28, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VZEROUPPER
+	RET
+
+// func tileF32_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·tileF32_2x2(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), DX
+	MOVQ   as+24(FP), BX
+	MOVQ   nb+32(FP), SI
+	MOVQ   AX, DI
+	ADDQ   CX, DI
+	MOVQ   DX, CX
+	ADDQ   BX, CX
+	VPXORD Z31, Z31, Z31
+	VPXORD Z30, Z30, Z30
+	VPXORD Z29, Z29, Z29
+	VPXORD Z28, Z28, Z28
+	XORQ   BX, BX
+	XORQ   R8, R8
+
+tileF32_2x2_loop:
+	TESTQ       SI, SI
+	JZ          tileF32_2x2_done
+	VMOVUPS     (AX)(BX*1), Z0
+	VFMADD231PS (DX)(R8*1), Z0, Z31
+	VFMADD231PS (CX)(R8*1), Z0, Z30
+	VMOVUPS     (DI)(BX*1), Z0
+	VFMADD231PS (DX)(R8*1), Z0, Z29
+	VFMADD231PS (CX)(R8*1), Z0, Z28
+	ADDQ        $0x00000040, BX
+	ADDQ        $0x00000040, R8
+	DECQ        SI
+	JMP         tileF32_2x2_loop
+
+tileF32_2x2_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z31, Y0
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z29, Y0
+	VADDPS        Y29, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z30, Y0
+	VADDPS        Y30, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z28, Y0
+	VADDPS        Y28, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	VZEROUPPER
+	RET
+
+// func tileF16_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·tileF16_2x2(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), DX
+	MOVQ   as+24(FP), BX
+	MOVQ   nb+32(FP), SI
+	MOVQ   AX, DI
+	ADDQ   CX, DI
+	MOVQ   DX, CX
+	ADDQ   BX, CX
+	VPXORD Z31, Z31, Z31
+	VPXORD Z30, Z30, Z30
+	VPXORD Z29, Z29, Z29
+	VPXORD Z28, Z28, Z28
+	XORQ   BX, BX
+	XORQ   R8, R8
+
+tileF16_2x2_loop:
+	TESTQ       SI, SI
+	JZ          tileF16_2x2_done
+	VCVTPH2PS   (AX)(BX*1), Z0
+	VFMADD231PS (DX)(R8*1), Z0, Z31
+	VFMADD231PS (CX)(R8*1), Z0, Z30
+	VCVTPH2PS   (DI)(BX*1), Z0
+	VFMADD231PS (DX)(R8*1), Z0, Z29
+	VFMADD231PS (CX)(R8*1), Z0, Z28
+	ADDQ        $0x00000020, BX
+	ADDQ        $0x00000040, R8
+	DECQ        SI
+	JMP         tileF16_2x2_loop
+
+tileF16_2x2_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z31, Y0
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z29, Y0
+	VADDPS        Y29, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z30, Y0
+	VADDPS        Y30, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z28, Y0
+	VADDPS        Y28, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	VZEROUPPER
+	RET
+
+// func tileBF16_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·tileBF16_2x2(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), DX
+	MOVQ   as+24(FP), BX
+	MOVQ   nb+32(FP), SI
+	MOVQ   AX, DI
+	ADDQ   CX, DI
+	MOVQ   DX, CX
+	ADDQ   BX, CX
+	VPXORD Z31, Z31, Z31
+	VPXORD Z30, Z30, Z30
+	VPXORD Z29, Z29, Z29
+	VPXORD Z28, Z28, Z28
+	XORQ   BX, BX
+	XORQ   R8, R8
+
+tileBF16_2x2_loop:
+	TESTQ       SI, SI
+	JZ          tileBF16_2x2_done
+	VPMOVZXWD   (AX)(BX*1), Z0
+	VPSLLD      $0x10, Z0, Z0
+	VFMADD231PS (DX)(R8*1), Z0, Z31
+	VFMADD231PS (CX)(R8*1), Z0, Z30
+	VPMOVZXWD   (DI)(BX*1), Z0
+	VPSLLD      $0x10, Z0, Z0
+	VFMADD231PS (DX)(R8*1), Z0, Z29
+	VFMADD231PS (CX)(R8*1), Z0, Z28
+	ADDQ        $0x00000020, BX
+	ADDQ        $0x00000040, R8
+	DECQ        SI
+	JMP         tileBF16_2x2_loop
+
+tileBF16_2x2_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z31, Y0
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z29, Y0
+	VADDPS        Y29, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z30, Y0
+	VADDPS        Y30, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z28, Y0
+	VADDPS        Y28, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	VZEROUPPER
+	RET
+
+// func tileF32_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·tileF32_2x3(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), DX
+	MOVQ   as+24(FP), BX
+	MOVQ   nb+32(FP), SI
+	MOVQ   AX, DI
+	ADDQ   CX, DI
+	MOVQ   DX, CX
+	ADDQ   BX, CX
+	MOVQ   CX, R8
+	ADDQ   BX, R8
+	VPXORD Z31, Z31, Z31
+	VPXORD Z30, Z30, Z30
+	VPXORD Z29, Z29, Z29
+	VPXORD Z28, Z28, Z28
+	VPXORD Z27, Z27, Z27
+	VPXORD Z26, Z26, Z26
+	XORQ   BX, BX
+	XORQ   R9, R9
+
+tileF32_2x3_loop:
+	TESTQ       SI, SI
+	JZ          tileF32_2x3_done
+	VMOVUPS     (AX)(BX*1), Z0
+	VFMADD231PS (DX)(R9*1), Z0, Z31
+	VFMADD231PS (CX)(R9*1), Z0, Z30
+	VFMADD231PS (R8)(R9*1), Z0, Z29
+	VMOVUPS     (DI)(BX*1), Z0
+	VFMADD231PS (DX)(R9*1), Z0, Z28
+	VFMADD231PS (CX)(R9*1), Z0, Z27
+	VFMADD231PS (R8)(R9*1), Z0, Z26
+	ADDQ        $0x00000040, BX
+	ADDQ        $0x00000040, R9
+	DECQ        SI
+	JMP         tileF32_2x3_loop
+
+tileF32_2x3_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z31, Y0
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z28, Y0
+	VADDPS        Y28, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z30, Y0
+	VADDPS        Y30, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z27, Y0
+	VADDPS        Y27, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z29, Y0
+	VADDPS        Y29, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z26, Y0
+	VADDPS        Y26, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	VZEROUPPER
+	RET
+
+// func tileF16_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·tileF16_2x3(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), DX
+	MOVQ   as+24(FP), BX
+	MOVQ   nb+32(FP), SI
+	MOVQ   AX, DI
+	ADDQ   CX, DI
+	MOVQ   DX, CX
+	ADDQ   BX, CX
+	MOVQ   CX, R8
+	ADDQ   BX, R8
+	VPXORD Z31, Z31, Z31
+	VPXORD Z30, Z30, Z30
+	VPXORD Z29, Z29, Z29
+	VPXORD Z28, Z28, Z28
+	VPXORD Z27, Z27, Z27
+	VPXORD Z26, Z26, Z26
+	XORQ   BX, BX
+	XORQ   R9, R9
+
+tileF16_2x3_loop:
+	TESTQ       SI, SI
+	JZ          tileF16_2x3_done
+	VCVTPH2PS   (AX)(BX*1), Z0
+	VFMADD231PS (DX)(R9*1), Z0, Z31
+	VFMADD231PS (CX)(R9*1), Z0, Z30
+	VFMADD231PS (R8)(R9*1), Z0, Z29
+	VCVTPH2PS   (DI)(BX*1), Z0
+	VFMADD231PS (DX)(R9*1), Z0, Z28
+	VFMADD231PS (CX)(R9*1), Z0, Z27
+	VFMADD231PS (R8)(R9*1), Z0, Z26
+	ADDQ        $0x00000020, BX
+	ADDQ        $0x00000040, R9
+	DECQ        SI
+	JMP         tileF16_2x3_loop
+
+tileF16_2x3_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z31, Y0
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z28, Y0
+	VADDPS        Y28, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z30, Y0
+	VADDPS        Y30, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z27, Y0
+	VADDPS        Y27, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z29, Y0
+	VADDPS        Y29, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z26, Y0
+	VADDPS        Y26, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	VZEROUPPER
+	RET
+
+// func tileBF16_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·tileBF16_2x3(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), DX
+	MOVQ   as+24(FP), BX
+	MOVQ   nb+32(FP), SI
+	MOVQ   AX, DI
+	ADDQ   CX, DI
+	MOVQ   DX, CX
+	ADDQ   BX, CX
+	MOVQ   CX, R8
+	ADDQ   BX, R8
+	VPXORD Z31, Z31, Z31
+	VPXORD Z30, Z30, Z30
+	VPXORD Z29, Z29, Z29
+	VPXORD Z28, Z28, Z28
+	VPXORD Z27, Z27, Z27
+	VPXORD Z26, Z26, Z26
+	XORQ   BX, BX
+	XORQ   R9, R9
+
+tileBF16_2x3_loop:
+	TESTQ       SI, SI
+	JZ          tileBF16_2x3_done
+	VPMOVZXWD   (AX)(BX*1), Z0
+	VPSLLD      $0x10, Z0, Z0
+	VFMADD231PS (DX)(R9*1), Z0, Z31
+	VFMADD231PS (CX)(R9*1), Z0, Z30
+	VFMADD231PS (R8)(R9*1), Z0, Z29
+	VPMOVZXWD   (DI)(BX*1), Z0
+	VPSLLD      $0x10, Z0, Z0
+	VFMADD231PS (DX)(R9*1), Z0, Z28
+	VFMADD231PS (CX)(R9*1), Z0, Z27
+	VFMADD231PS (R8)(R9*1), Z0, Z26
+	ADDQ        $0x00000020, BX
+	ADDQ        $0x00000040, R9
+	DECQ        SI
+	JMP         tileBF16_2x3_loop
+
+tileBF16_2x3_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z31, Y0
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z28, Y0
+	VADDPS        Y28, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z30, Y0
+	VADDPS        Y30, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z27, Y0
+	VADDPS        Y27, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z29, Y0
+	VADDPS        Y29, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z26, Y0
+	VADDPS        Y26, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	VZEROUPPER
+	RET
+
+// func tileF32_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·tileF32_2x4(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), DX
+	MOVQ   as+24(FP), BX
+	MOVQ   nb+32(FP), SI
+	MOVQ   AX, DI
+	ADDQ   CX, DI
+	MOVQ   DX, CX
+	ADDQ   BX, CX
+	MOVQ   CX, R8
+	ADDQ   BX, R8
+	MOVQ   R8, R9
+	ADDQ   BX, R9
+	VPXORD Z31, Z31, Z31
+	VPXORD Z30, Z30, Z30
+	VPXORD Z29, Z29, Z29
+	VPXORD Z28, Z28, Z28
+	VPXORD Z27, Z27, Z27
+	VPXORD Z26, Z26, Z26
+	VPXORD Z25, Z25, Z25
+	VPXORD Z24, Z24, Z24
+	XORQ   BX, BX
+	XORQ   R10, R10
+
+tileF32_2x4_loop:
+	TESTQ       SI, SI
+	JZ          tileF32_2x4_done
+	VMOVUPS     (AX)(BX*1), Z0
+	VFMADD231PS (DX)(R10*1), Z0, Z31
+	VFMADD231PS (CX)(R10*1), Z0, Z30
+	VFMADD231PS (R8)(R10*1), Z0, Z29
+	VFMADD231PS (R9)(R10*1), Z0, Z28
+	VMOVUPS     (DI)(BX*1), Z0
+	VFMADD231PS (DX)(R10*1), Z0, Z27
+	VFMADD231PS (CX)(R10*1), Z0, Z26
+	VFMADD231PS (R8)(R10*1), Z0, Z25
+	VFMADD231PS (R9)(R10*1), Z0, Z24
+	ADDQ        $0x00000040, BX
+	ADDQ        $0x00000040, R10
+	DECQ        SI
+	JMP         tileF32_2x4_loop
+
+tileF32_2x4_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z31, Y0
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z27, Y0
+	VADDPS        Y27, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z30, Y0
+	VADDPS        Y30, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z26, Y0
+	VADDPS        Y26, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z29, Y0
+	VADDPS        Y29, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z25, Y0
+	VADDPS        Y25, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z28, Y0
+	VADDPS        Y28, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z24, Y0
+	VADDPS        Y24, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	VZEROUPPER
+	RET
+
+// func tileF16_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·tileF16_2x4(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), DX
+	MOVQ   as+24(FP), BX
+	MOVQ   nb+32(FP), SI
+	MOVQ   AX, DI
+	ADDQ   CX, DI
+	MOVQ   DX, CX
+	ADDQ   BX, CX
+	MOVQ   CX, R8
+	ADDQ   BX, R8
+	MOVQ   R8, R9
+	ADDQ   BX, R9
+	VPXORD Z31, Z31, Z31
+	VPXORD Z30, Z30, Z30
+	VPXORD Z29, Z29, Z29
+	VPXORD Z28, Z28, Z28
+	VPXORD Z27, Z27, Z27
+	VPXORD Z26, Z26, Z26
+	VPXORD Z25, Z25, Z25
+	VPXORD Z24, Z24, Z24
+	XORQ   BX, BX
+	XORQ   R10, R10
+
+tileF16_2x4_loop:
+	TESTQ       SI, SI
+	JZ          tileF16_2x4_done
+	VCVTPH2PS   (AX)(BX*1), Z0
+	VFMADD231PS (DX)(R10*1), Z0, Z31
+	VFMADD231PS (CX)(R10*1), Z0, Z30
+	VFMADD231PS (R8)(R10*1), Z0, Z29
+	VFMADD231PS (R9)(R10*1), Z0, Z28
+	VCVTPH2PS   (DI)(BX*1), Z0
+	VFMADD231PS (DX)(R10*1), Z0, Z27
+	VFMADD231PS (CX)(R10*1), Z0, Z26
+	VFMADD231PS (R8)(R10*1), Z0, Z25
+	VFMADD231PS (R9)(R10*1), Z0, Z24
+	ADDQ        $0x00000020, BX
+	ADDQ        $0x00000040, R10
+	DECQ        SI
+	JMP         tileF16_2x4_loop
+
+tileF16_2x4_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z31, Y0
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z27, Y0
+	VADDPS        Y27, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z30, Y0
+	VADDPS        Y30, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z26, Y0
+	VADDPS        Y26, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z29, Y0
+	VADDPS        Y29, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z25, Y0
+	VADDPS        Y25, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z28, Y0
+	VADDPS        Y28, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z24, Y0
+	VADDPS        Y24, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	VZEROUPPER
+	RET
+
+// func tileBF16_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·tileBF16_2x4(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), DX
+	MOVQ   as+24(FP), BX
+	MOVQ   nb+32(FP), SI
+	MOVQ   AX, DI
+	ADDQ   CX, DI
+	MOVQ   DX, CX
+	ADDQ   BX, CX
+	MOVQ   CX, R8
+	ADDQ   BX, R8
+	MOVQ   R8, R9
+	ADDQ   BX, R9
+	VPXORD Z31, Z31, Z31
+	VPXORD Z30, Z30, Z30
+	VPXORD Z29, Z29, Z29
+	VPXORD Z28, Z28, Z28
+	VPXORD Z27, Z27, Z27
+	VPXORD Z26, Z26, Z26
+	VPXORD Z25, Z25, Z25
+	VPXORD Z24, Z24, Z24
+	XORQ   BX, BX
+	XORQ   R10, R10
+
+tileBF16_2x4_loop:
+	TESTQ       SI, SI
+	JZ          tileBF16_2x4_done
+	VPMOVZXWD   (AX)(BX*1), Z0
+	VPSLLD      $0x10, Z0, Z0
+	VFMADD231PS (DX)(R10*1), Z0, Z31
+	VFMADD231PS (CX)(R10*1), Z0, Z30
+	VFMADD231PS (R8)(R10*1), Z0, Z29
+	VFMADD231PS (R9)(R10*1), Z0, Z28
+	VPMOVZXWD   (DI)(BX*1), Z0
+	VPSLLD      $0x10, Z0, Z0
+	VFMADD231PS (DX)(R10*1), Z0, Z27
+	VFMADD231PS (CX)(R10*1), Z0, Z26
+	VFMADD231PS (R8)(R10*1), Z0, Z25
+	VFMADD231PS (R9)(R10*1), Z0, Z24
+	ADDQ        $0x00000020, BX
+	ADDQ        $0x00000040, R10
+	DECQ        SI
+	JMP         tileBF16_2x4_loop
+
+tileBF16_2x4_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z31, Y0
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z27, Y0
+	VADDPS        Y27, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z30, Y0
+	VADDPS        Y30, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z26, Y0
+	VADDPS        Y26, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z29, Y0
+	VADDPS        Y29, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z25, Y0
+	VADDPS        Y25, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z28, Y0
+	VADDPS        Y28, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VEXTRACTF64X4 $0x01, Z24, Y0
+	VADDPS        Y24, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	VZEROUPPER
+	RET

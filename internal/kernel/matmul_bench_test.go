@@ -3,7 +3,9 @@ package kernel
 import (
 	"fmt"
 	"math/rand/v2"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/sputnik-llm/sputnik/internal/parallel"
 	"github.com/sputnik-llm/sputnik/internal/tensor"
@@ -34,9 +36,11 @@ func BenchmarkMatMul(b *testing.B) {
 						parallel.SetThreads(threads)
 						b.SetBytes(int64(len(w.Data)))
 						b.ReportAllocs()
+						cpu0 := cpuTime()
 						for b.Loop() {
 							MatMul(out, w, x, n)
 						}
+						reportCPU(b, cpu0, len(w.Data))
 						b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "tok/s")
 					})
 				}
@@ -64,3 +68,22 @@ func BenchmarkMatMulGeneric(b *testing.B) {
 }
 
 var _ = tensor.F32
+
+// cpuTime returns the CPU time this process has used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU reports weight GB per CPU-second ("cpuGB/s"): on a shared
+// machine wall-clock rates swing with other load, while this is the
+// kernel's own throughput per busy core (with 2 threads it includes time
+// the worker spends spinning).
+func reportCPU(b *testing.B, cpu0 time.Duration, bytes int) {
+	if d := cpuTime() - cpu0; d > 0 {
+		b.ReportMetric(float64(bytes)*float64(b.N)/d.Seconds()/1e9, "cpuGB/s")
+	}
+}

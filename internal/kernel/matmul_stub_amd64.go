@@ -219,3 +219,111 @@ func tileQ4_1_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int
 // tileQ5_1_2x4 computes the 2×4 tile out[t*os+r] = Σ_blocks dot(Q5_1 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
 func tileQ5_1_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileF32_1x1 computes the 1×1 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F32 weights and float32 activations (AVX-512).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
+func tileF32_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileF16_1x1 computes the 1×1 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F16 weights and float32 activations (AVX-512).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
+func tileF16_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileBF16_1x1 computes the 1×1 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for BF16 weights and float32 activations (AVX-512).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
+func tileBF16_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileF32_2x1 computes the 2×1 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F32 weights and float32 activations (AVX-512).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
+func tileF32_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileF16_2x1 computes the 2×1 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F16 weights and float32 activations (AVX-512).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
+func tileF16_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileBF16_2x1 computes the 2×1 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for BF16 weights and float32 activations (AVX-512).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
+func tileBF16_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileF32_4x1 computes the 4×1 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F32 weights and float32 activations (AVX-512).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
+func tileF32_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileF16_4x1 computes the 4×1 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F16 weights and float32 activations (AVX-512).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
+func tileF16_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileBF16_4x1 computes the 4×1 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for BF16 weights and float32 activations (AVX-512).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
+func tileBF16_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileF32_1x2 computes the 1×2 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F32 weights and float32 activations (AVX-512).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
+func tileF32_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileF16_1x2 computes the 1×2 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F16 weights and float32 activations (AVX-512).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
+func tileF16_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileBF16_1x2 computes the 1×2 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for BF16 weights and float32 activations (AVX-512).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
+func tileBF16_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileF32_1x3 computes the 1×3 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F32 weights and float32 activations (AVX-512).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
+func tileF32_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileF16_1x3 computes the 1×3 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F16 weights and float32 activations (AVX-512).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
+func tileF16_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileBF16_1x3 computes the 1×3 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for BF16 weights and float32 activations (AVX-512).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
+func tileBF16_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileF32_1x4 computes the 1×4 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F32 weights and float32 activations (AVX-512).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
+func tileF32_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileF16_1x4 computes the 1×4 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F16 weights and float32 activations (AVX-512).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
+func tileF16_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileBF16_1x4 computes the 1×4 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for BF16 weights and float32 activations (AVX-512).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
+func tileBF16_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileF32_2x2 computes the 2×2 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F32 weights and float32 activations (AVX-512).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
+func tileF32_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileF16_2x2 computes the 2×2 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F16 weights and float32 activations (AVX-512).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
+func tileF16_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileBF16_2x2 computes the 2×2 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for BF16 weights and float32 activations (AVX-512).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
+func tileBF16_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileF32_2x3 computes the 2×3 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F32 weights and float32 activations (AVX-512).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
+func tileF32_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileF16_2x3 computes the 2×3 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F16 weights and float32 activations (AVX-512).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
+func tileF16_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileBF16_2x3 computes the 2×3 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for BF16 weights and float32 activations (AVX-512).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
+func tileBF16_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileF32_2x4 computes the 2×4 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F32 weights and float32 activations (AVX-512).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
+func tileF32_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileF16_2x4 computes the 2×4 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F16 weights and float32 activations (AVX-512).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
+func tileF16_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileBF16_2x4 computes the 2×4 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for BF16 weights and float32 activations (AVX-512).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
+func tileBF16_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)

@@ -98,21 +98,72 @@ func refMatMul(w tensor.Mat, x []float32, n int) []float32 {
 	return out
 }
 
-// matTol is the allowed |fast − reference| for one output: the
-// implementations differ only in the order of float32 additions, so the
-// error is bounded by a few float32 epsilons of the output scale. scale is
-// the root mean square of all reference outputs of the call.
-func matTol(want, scale float32) float64 {
-	return 1e-5 * (math.Abs(float64(want)) + float64(scale))
+// dequantRows returns the float64 values of rows×cols elements of type t
+// (via tensor.Dequantize, the independent reference for every layout).
+func dequantRows(t testing.TB, typ tensor.DType, data []byte, rows, cols int) [][]float64 {
+	t.Helper()
+	rb, err := tensor.RowBytes(typ, cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([][]float64, rows)
+	f := make([]float32, cols)
+	for r := range out {
+		if err := tensor.Dequantize(typ, f, data[r*rb:(r+1)*rb]); err != nil {
+			t.Fatal(err)
+		}
+		out[r] = make([]float64, cols)
+		for c, v := range f {
+			out[r][c] = float64(v)
+		}
+	}
+	return out
 }
 
-func rms(v []float32) float32 {
-	s := 0.0
-	for _, x := range v {
-		s += float64(x) * float64(x)
+// activations returns the activation rows MatMul's reference pairs with
+// weight type typ (x converted to F16/BF16/Q8_0/Q8_1/Q8_K), dequantized.
+func activations(t testing.TB, typ tensor.DType, x []float32, n, cols int) [][]float64 {
+	t.Helper()
+	im := genericTable()[typ]
+	if im.convert == nil {
+		out := make([][]float64, n)
+		for i := range out {
+			out[i] = make([]float64, cols)
+			for c := range out[i] {
+				out[i][c] = float64(x[i*cols+c])
+			}
+		}
+		return out
 	}
-	return float32(math.Sqrt(s / float64(max(1, len(v)))))
+	arb, _ := tensor.RowBytes(im.act, cols)
+	buf := make([]byte, n*arb)
+	for i := 0; i < n; i++ {
+		im.convert(buf[i*arb:(i+1)*arb], x[i*cols:(i+1)*cols])
+	}
+	return dequantRows(t, im.act, buf, n, cols)
 }
+
+// magnitudes returns Σ_c |W[r][c]|·|A[t][c]| for every output [t][r]: the
+// scale that float32 rounding errors of the dot products are relative to.
+func magnitudes(wd, ad [][]float64) []float64 {
+	rows, n := len(wd), len(ad)
+	m := make([]float64, n*rows)
+	for t := 0; t < n; t++ {
+		for r := 0; r < rows; r++ {
+			s := 0.0
+			for c := range wd[r] {
+				s += math.Abs(wd[r][c] * ad[t][c])
+			}
+			m[t*rows+r] = s
+		}
+	}
+	return m
+}
+
+// matTol is the allowed |fast − reference| for one output of magnitude
+// mag (see magnitudes): implementations differ only in the order of
+// float32 additions, a few units of float32 epsilon of the magnitude.
+func matTol(mag float64) float64 { return 1e-5*mag + 1e-30 }
 
 const guard = 8 // guard elements on each side of an output
 
@@ -148,9 +199,9 @@ func TestMatMulAllImplementations(t *testing.T) {
 								t.Fatalf("%s: write outside the output", name)
 							}
 						}
-						scale := rms(want)
+						mag := magnitudes(dequantRows(t, typ, w.Data, rows, cols), activations(t, typ, x, n, cols))
 						for i := range want {
-							if d := math.Abs(float64(out[i] - want[i])); !(d <= matTol(want[i], scale)) {
+							if d := math.Abs(float64(out[i] - want[i])); !(d <= matTol(mag[i])) {
 								t.Fatalf("%s: out[%d] = %v, want %v (diff %g)", name, i, out[i], want[i], d)
 							}
 						}
@@ -171,6 +222,76 @@ func TestMatMulAllocs(t *testing.T) {
 		MatMul(out, w, x, 4) // warm the scratch pool
 		if a := testing.AllocsPerRun(50, func() { MatMul(out, w, x, 4) }); a != 0 {
 			t.Errorf("%s: MatMul allocates %v times per call, want 0", typ, a)
+		}
+	}
+}
+
+// TestReferenceDot checks each reference row dot against the float64 dot of
+// tensor.Dequantize'd weights and activations: this pins the block layouts
+// and the integer formulas to ggml's dequantization. The tolerance is
+// relative to Σ|w·a|: 1e-5, except Q4_1/Q5_1 whose m·s term uses ggml's
+// f16-rounded block sum s (2^-11 relative).
+func TestReferenceDot(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	for _, typ := range allTypes {
+		for _, cols := range colCases(typ) {
+			w := randomMat(rng, typ, 3, cols)
+			x := randomVec(rng, 2*cols)
+			wd := dequantRows(t, typ, w.Data, 3, cols)
+			ad := activations(t, typ, x, 2, cols)
+			got := refMatMul(w, x, 2)
+			mag := magnitudes(wd, ad)
+			rel := 1e-5
+			if typ == tensor.Q4_1 || typ == tensor.Q5_1 {
+				rel = 1.0 / 2048
+			}
+			for tk := 0; tk < 2; tk++ {
+				for r := 0; r < 3; r++ {
+					want := 0.0
+					for c := 0; c < cols; c++ {
+						want += wd[r][c] * ad[tk][c]
+					}
+					i := tk*3 + r
+					if d := math.Abs(float64(got[i]) - want); d > rel*mag[i]+1e-30 {
+						t.Fatalf("%s cols=%d out[%d][%d] = %v, want %v (magnitude %g)", typ, cols, tk, r, got[i], want, mag[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestActivationQuantizers checks the kernel's activation converters
+// byte for byte against package tensor's ggml ports: llama.cpp's x86
+// quantize_row_q8_0/q8_1 and quantize_row_q8_K_ref.
+func TestActivationQuantizers(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	for _, n := range []int{256, 512, 2304} {
+		x := randomVec(rng, n)
+		x[5] = 0
+		for i := 64; i < 96; i++ { // an all-zero block
+			x[i] = 0
+		}
+		x[200] = 3.5 * 127 / 127 // and some exact ties after scaling
+		for _, c := range []struct {
+			name string
+			typ  tensor.DType
+			mine func([]byte, []float32)
+			ref  func([]byte, []float32)
+		}{
+			{"Q8_0", tensor.Q8_0, quantizeRowQ8_0Generic, tensor.QuantizeRowQ8_0X86},
+			{"Q8_1", tensor.Q8_1, quantizeRowQ8_1Generic, tensor.QuantizeRowQ8_1X86},
+			{"Q8_K", tensor.Q8_K, quantizeRowQ8_KGeneric, tensor.QuantizeRowQ8_K},
+		} {
+			rb, _ := tensor.RowBytes(c.typ, n)
+			got, want := make([]byte, rb), make([]byte, rb)
+			c.mine(got, x)
+			c.ref(want, x)
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("%s n=%d: byte %d = %#x, want %#x", c.name, n, i, got[i], want[i])
+				}
+			}
 		}
 	}
 }
