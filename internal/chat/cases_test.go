@@ -148,15 +148,23 @@ func render(t testing.TB, c renderCase) (string, error) {
 }
 
 func TestReferenceCases(t *testing.T) {
-	pass, known := 0, 0
+	pass, folded, known := 0, 0, 0
 	for _, c := range loadChatCases(t) {
 		t.Run(c.set+"/"+c.name, func(t *testing.T) {
 			got, err := render(t, c)
+			if c.skip != "" && c.want != "" {
+				// llama.cpp folds the system message into the first user
+				// message for templates without a system role; with that
+				// fold applied to the input, the output must match.
+				got, ferr := render(t, foldSystem(c))
+				if ferr == nil && got == c.want {
+					folded++
+					t.Skip(c.skip + "; matches with the system message folded into the first user turn")
+				}
+				t.Fatalf("known difference, but the folded conversation does not match either: %v\ngot  %q\nwant %q", ferr, got, c.want)
+			}
 			if c.skip != "" {
 				known++
-				if err == nil && got == c.want && c.want != "" {
-					t.Logf("known difference now matches: %s", c.skip)
-				}
 				t.Skip(c.skip)
 			}
 			if err != nil {
@@ -168,7 +176,7 @@ func TestReferenceCases(t *testing.T) {
 			pass++
 		})
 	}
-	t.Logf("cases.json: %d pass, %d known differences", pass, known)
+	t.Logf("cases.json: %d pass byte for byte; %d llama.cpp-workaround cases pass with its system-message fold applied to the input; %d not rendered by llama.cpp", pass, folded, known)
 }
 
 func TestConformance(t *testing.T) {
@@ -228,6 +236,34 @@ var (
 	pyWords   = regexp.MustCompile(`True|False|None|Undefined`)
 	pyStrings = regexp.MustCompile(`'([^'\\"]*)'`)
 )
+
+// foldSystem returns c with its leading system message merged into the
+// first user message ("system\nuser"), as llama.cpp's Jinja path does for
+// templates that reject the system role.
+func foldSystem(c renderCase) renderCase {
+	msgs, _ := c.vars["messages"].([]any)
+	if len(msgs) < 2 {
+		return c
+	}
+	sys, _ := msgs[0].(Object)
+	user, _ := msgs[1].(Object)
+	if r, _ := sys.Get("role"); r != "system" {
+		return c
+	}
+	if r, _ := user.Get("role"); r != "user" {
+		return c
+	}
+	sc, _ := sys.Get("content")
+	uc, _ := user.Get("content")
+	merged := Object{{"role", "user"}, {"content", sc.(string) + "\n" + uc.(string)}}
+	vars := map[string]any{}
+	for k, v := range c.vars {
+		vars[k] = v
+	}
+	vars["messages"] = append([]any{merged}, msgs[2:]...)
+	c.vars = vars
+	return c
+}
 
 func firstDiff(a, b string) int {
 	n := min(len(a), len(b))
