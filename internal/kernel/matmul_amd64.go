@@ -33,6 +33,11 @@ func variants() []implVariant {
 			im.block = ts.block
 			t[typ] = &im
 		}
+		for typ, ts := range kTiles {
+			im := *t[typ]
+			im.block = ts.block
+			t[typ] = &im
+		}
 		for typ, ts := range avx512FloatTiles {
 			im := *t[typ]
 			im.block = ts.block
@@ -130,7 +135,7 @@ func (ts *tileSet) tiles(out []float32, os int, w []byte, ws int, a []byte, as i
 		f((*byte)(unsafe.Add(wp, r*ws)), ws, (*byte)(unsafe.Add(ap, t*as)), as, nb,
 			(*float32)(unsafe.Add(op, 4*(t*os+r))), os)
 	}
-	if n == 1 {
+	if n == 1 && ts.fn[4][1] != nil {
 		r := 0
 		for ; r+4 <= rows; r += 4 {
 			call(ts.fn[4][1], r, 0)
@@ -140,12 +145,23 @@ func (ts *tileSet) tiles(out []float32, os int, w []byte, ws int, a []byte, as i
 		}
 		return
 	}
-	for r := 0; r < rows; r += 2 {
-		R := min(2, rows-r)
-		for t := 0; t < n; t += 4 {
-			call(ts.fn[R][min(4, n-t)], r, t)
+	maxR, maxT := 1, 1
+	if ts.fn[2][4] != nil {
+		maxR, maxT = 2, 4
+	}
+	for r := 0; r < rows; r += maxR {
+		R := min(maxR, rows-r)
+		for t := 0; t < n; t += maxT {
+			call(ts.fn[R][min(maxT, n-t)], r, t)
 		}
 	}
+}
+
+// kTiles are the AVX-512 VNNI K-quant kernels (one row × one token).
+var kTiles = map[tensor.DType]*tileSet{
+	tensor.Q4_K: {fn: [5][5]tileFunc{1: {1: tileQ4_K_1x1}}, wBlock: 144, aBlock: 292, blockElems: 256},
+	tensor.Q5_K: {fn: [5][5]tileFunc{1: {1: tileQ5_K_1x1}}, wBlock: 176, aBlock: 292, blockElems: 256},
+	tensor.Q6_K: {fn: [5][5]tileFunc{1: {1: tileQ6_K_1x1}}, wBlock: 210, aBlock: 292, blockElems: 256},
 }
 
 func floatTiles(k string) [5][5]tileFunc {

@@ -8202,3 +8202,648 @@ tileBF16_2x4_done:
 	VMOVSS        X1, 4(AX)
 	VZEROUPPER
 	RET
+
+DATA wordidx16<>+0(SB)/2, $0x0000
+DATA wordidx16<>+2(SB)/2, $0x0000
+DATA wordidx16<>+4(SB)/2, $0x0000
+DATA wordidx16<>+6(SB)/2, $0x0000
+DATA wordidx16<>+8(SB)/2, $0x0000
+DATA wordidx16<>+10(SB)/2, $0x0000
+DATA wordidx16<>+12(SB)/2, $0x0000
+DATA wordidx16<>+14(SB)/2, $0x0000
+DATA wordidx16<>+16(SB)/2, $0x0000
+DATA wordidx16<>+18(SB)/2, $0x0000
+DATA wordidx16<>+20(SB)/2, $0x0000
+DATA wordidx16<>+22(SB)/2, $0x0000
+DATA wordidx16<>+24(SB)/2, $0x0000
+DATA wordidx16<>+26(SB)/2, $0x0000
+DATA wordidx16<>+28(SB)/2, $0x0000
+DATA wordidx16<>+30(SB)/2, $0x0000
+DATA wordidx16<>+32(SB)/2, $0x0001
+DATA wordidx16<>+34(SB)/2, $0x0001
+DATA wordidx16<>+36(SB)/2, $0x0001
+DATA wordidx16<>+38(SB)/2, $0x0001
+DATA wordidx16<>+40(SB)/2, $0x0001
+DATA wordidx16<>+42(SB)/2, $0x0001
+DATA wordidx16<>+44(SB)/2, $0x0001
+DATA wordidx16<>+46(SB)/2, $0x0001
+DATA wordidx16<>+48(SB)/2, $0x0001
+DATA wordidx16<>+50(SB)/2, $0x0001
+DATA wordidx16<>+52(SB)/2, $0x0001
+DATA wordidx16<>+54(SB)/2, $0x0001
+DATA wordidx16<>+56(SB)/2, $0x0001
+DATA wordidx16<>+58(SB)/2, $0x0001
+DATA wordidx16<>+60(SB)/2, $0x0001
+DATA wordidx16<>+62(SB)/2, $0x0001
+DATA wordidx16<>+64(SB)/2, $0x0002
+DATA wordidx16<>+66(SB)/2, $0x0002
+DATA wordidx16<>+68(SB)/2, $0x0002
+DATA wordidx16<>+70(SB)/2, $0x0002
+DATA wordidx16<>+72(SB)/2, $0x0002
+DATA wordidx16<>+74(SB)/2, $0x0002
+DATA wordidx16<>+76(SB)/2, $0x0002
+DATA wordidx16<>+78(SB)/2, $0x0002
+DATA wordidx16<>+80(SB)/2, $0x0002
+DATA wordidx16<>+82(SB)/2, $0x0002
+DATA wordidx16<>+84(SB)/2, $0x0002
+DATA wordidx16<>+86(SB)/2, $0x0002
+DATA wordidx16<>+88(SB)/2, $0x0002
+DATA wordidx16<>+90(SB)/2, $0x0002
+DATA wordidx16<>+92(SB)/2, $0x0002
+DATA wordidx16<>+94(SB)/2, $0x0002
+DATA wordidx16<>+96(SB)/2, $0x0003
+DATA wordidx16<>+98(SB)/2, $0x0003
+DATA wordidx16<>+100(SB)/2, $0x0003
+DATA wordidx16<>+102(SB)/2, $0x0003
+DATA wordidx16<>+104(SB)/2, $0x0003
+DATA wordidx16<>+106(SB)/2, $0x0003
+DATA wordidx16<>+108(SB)/2, $0x0003
+DATA wordidx16<>+110(SB)/2, $0x0003
+DATA wordidx16<>+112(SB)/2, $0x0003
+DATA wordidx16<>+114(SB)/2, $0x0003
+DATA wordidx16<>+116(SB)/2, $0x0003
+DATA wordidx16<>+118(SB)/2, $0x0003
+DATA wordidx16<>+120(SB)/2, $0x0003
+DATA wordidx16<>+122(SB)/2, $0x0003
+DATA wordidx16<>+124(SB)/2, $0x0003
+DATA wordidx16<>+126(SB)/2, $0x0003
+DATA wordidx16<>+128(SB)/2, $0x0004
+DATA wordidx16<>+130(SB)/2, $0x0004
+DATA wordidx16<>+132(SB)/2, $0x0004
+DATA wordidx16<>+134(SB)/2, $0x0004
+DATA wordidx16<>+136(SB)/2, $0x0004
+DATA wordidx16<>+138(SB)/2, $0x0004
+DATA wordidx16<>+140(SB)/2, $0x0004
+DATA wordidx16<>+142(SB)/2, $0x0004
+DATA wordidx16<>+144(SB)/2, $0x0004
+DATA wordidx16<>+146(SB)/2, $0x0004
+DATA wordidx16<>+148(SB)/2, $0x0004
+DATA wordidx16<>+150(SB)/2, $0x0004
+DATA wordidx16<>+152(SB)/2, $0x0004
+DATA wordidx16<>+154(SB)/2, $0x0004
+DATA wordidx16<>+156(SB)/2, $0x0004
+DATA wordidx16<>+158(SB)/2, $0x0004
+DATA wordidx16<>+160(SB)/2, $0x0005
+DATA wordidx16<>+162(SB)/2, $0x0005
+DATA wordidx16<>+164(SB)/2, $0x0005
+DATA wordidx16<>+166(SB)/2, $0x0005
+DATA wordidx16<>+168(SB)/2, $0x0005
+DATA wordidx16<>+170(SB)/2, $0x0005
+DATA wordidx16<>+172(SB)/2, $0x0005
+DATA wordidx16<>+174(SB)/2, $0x0005
+DATA wordidx16<>+176(SB)/2, $0x0005
+DATA wordidx16<>+178(SB)/2, $0x0005
+DATA wordidx16<>+180(SB)/2, $0x0005
+DATA wordidx16<>+182(SB)/2, $0x0005
+DATA wordidx16<>+184(SB)/2, $0x0005
+DATA wordidx16<>+186(SB)/2, $0x0005
+DATA wordidx16<>+188(SB)/2, $0x0005
+DATA wordidx16<>+190(SB)/2, $0x0005
+DATA wordidx16<>+192(SB)/2, $0x0006
+DATA wordidx16<>+194(SB)/2, $0x0006
+DATA wordidx16<>+196(SB)/2, $0x0006
+DATA wordidx16<>+198(SB)/2, $0x0006
+DATA wordidx16<>+200(SB)/2, $0x0006
+DATA wordidx16<>+202(SB)/2, $0x0006
+DATA wordidx16<>+204(SB)/2, $0x0006
+DATA wordidx16<>+206(SB)/2, $0x0006
+DATA wordidx16<>+208(SB)/2, $0x0006
+DATA wordidx16<>+210(SB)/2, $0x0006
+DATA wordidx16<>+212(SB)/2, $0x0006
+DATA wordidx16<>+214(SB)/2, $0x0006
+DATA wordidx16<>+216(SB)/2, $0x0006
+DATA wordidx16<>+218(SB)/2, $0x0006
+DATA wordidx16<>+220(SB)/2, $0x0006
+DATA wordidx16<>+222(SB)/2, $0x0006
+DATA wordidx16<>+224(SB)/2, $0x0007
+DATA wordidx16<>+226(SB)/2, $0x0007
+DATA wordidx16<>+228(SB)/2, $0x0007
+DATA wordidx16<>+230(SB)/2, $0x0007
+DATA wordidx16<>+232(SB)/2, $0x0007
+DATA wordidx16<>+234(SB)/2, $0x0007
+DATA wordidx16<>+236(SB)/2, $0x0007
+DATA wordidx16<>+238(SB)/2, $0x0007
+DATA wordidx16<>+240(SB)/2, $0x0007
+DATA wordidx16<>+242(SB)/2, $0x0007
+DATA wordidx16<>+244(SB)/2, $0x0007
+DATA wordidx16<>+246(SB)/2, $0x0007
+DATA wordidx16<>+248(SB)/2, $0x0007
+DATA wordidx16<>+250(SB)/2, $0x0007
+DATA wordidx16<>+252(SB)/2, $0x0007
+DATA wordidx16<>+254(SB)/2, $0x0007
+GLOBL wordidx16<>(SB), RODATA|NOPTR, $256
+
+DATA wordidxpair<>+0(SB)/2, $0x0000
+DATA wordidxpair<>+2(SB)/2, $0x0000
+DATA wordidxpair<>+4(SB)/2, $0x0000
+DATA wordidxpair<>+6(SB)/2, $0x0000
+DATA wordidxpair<>+8(SB)/2, $0x0000
+DATA wordidxpair<>+10(SB)/2, $0x0000
+DATA wordidxpair<>+12(SB)/2, $0x0000
+DATA wordidxpair<>+14(SB)/2, $0x0000
+DATA wordidxpair<>+16(SB)/2, $0x0001
+DATA wordidxpair<>+18(SB)/2, $0x0001
+DATA wordidxpair<>+20(SB)/2, $0x0001
+DATA wordidxpair<>+22(SB)/2, $0x0001
+DATA wordidxpair<>+24(SB)/2, $0x0001
+DATA wordidxpair<>+26(SB)/2, $0x0001
+DATA wordidxpair<>+28(SB)/2, $0x0001
+DATA wordidxpair<>+30(SB)/2, $0x0001
+DATA wordidxpair<>+32(SB)/2, $0x0002
+DATA wordidxpair<>+34(SB)/2, $0x0002
+DATA wordidxpair<>+36(SB)/2, $0x0002
+DATA wordidxpair<>+38(SB)/2, $0x0002
+DATA wordidxpair<>+40(SB)/2, $0x0002
+DATA wordidxpair<>+42(SB)/2, $0x0002
+DATA wordidxpair<>+44(SB)/2, $0x0002
+DATA wordidxpair<>+46(SB)/2, $0x0002
+DATA wordidxpair<>+48(SB)/2, $0x0003
+DATA wordidxpair<>+50(SB)/2, $0x0003
+DATA wordidxpair<>+52(SB)/2, $0x0003
+DATA wordidxpair<>+54(SB)/2, $0x0003
+DATA wordidxpair<>+56(SB)/2, $0x0003
+DATA wordidxpair<>+58(SB)/2, $0x0003
+DATA wordidxpair<>+60(SB)/2, $0x0003
+DATA wordidxpair<>+62(SB)/2, $0x0003
+DATA wordidxpair<>+64(SB)/2, $0x0004
+DATA wordidxpair<>+66(SB)/2, $0x0004
+DATA wordidxpair<>+68(SB)/2, $0x0004
+DATA wordidxpair<>+70(SB)/2, $0x0004
+DATA wordidxpair<>+72(SB)/2, $0x0004
+DATA wordidxpair<>+74(SB)/2, $0x0004
+DATA wordidxpair<>+76(SB)/2, $0x0004
+DATA wordidxpair<>+78(SB)/2, $0x0004
+DATA wordidxpair<>+80(SB)/2, $0x0005
+DATA wordidxpair<>+82(SB)/2, $0x0005
+DATA wordidxpair<>+84(SB)/2, $0x0005
+DATA wordidxpair<>+86(SB)/2, $0x0005
+DATA wordidxpair<>+88(SB)/2, $0x0005
+DATA wordidxpair<>+90(SB)/2, $0x0005
+DATA wordidxpair<>+92(SB)/2, $0x0005
+DATA wordidxpair<>+94(SB)/2, $0x0005
+DATA wordidxpair<>+96(SB)/2, $0x0006
+DATA wordidxpair<>+98(SB)/2, $0x0006
+DATA wordidxpair<>+100(SB)/2, $0x0006
+DATA wordidxpair<>+102(SB)/2, $0x0006
+DATA wordidxpair<>+104(SB)/2, $0x0006
+DATA wordidxpair<>+106(SB)/2, $0x0006
+DATA wordidxpair<>+108(SB)/2, $0x0006
+DATA wordidxpair<>+110(SB)/2, $0x0006
+DATA wordidxpair<>+112(SB)/2, $0x0007
+DATA wordidxpair<>+114(SB)/2, $0x0007
+DATA wordidxpair<>+116(SB)/2, $0x0007
+DATA wordidxpair<>+118(SB)/2, $0x0007
+DATA wordidxpair<>+120(SB)/2, $0x0007
+DATA wordidxpair<>+122(SB)/2, $0x0007
+DATA wordidxpair<>+124(SB)/2, $0x0007
+DATA wordidxpair<>+126(SB)/2, $0x0007
+DATA wordidxpair<>+128(SB)/2, $0x0008
+DATA wordidxpair<>+130(SB)/2, $0x0008
+DATA wordidxpair<>+132(SB)/2, $0x0008
+DATA wordidxpair<>+134(SB)/2, $0x0008
+DATA wordidxpair<>+136(SB)/2, $0x0008
+DATA wordidxpair<>+138(SB)/2, $0x0008
+DATA wordidxpair<>+140(SB)/2, $0x0008
+DATA wordidxpair<>+142(SB)/2, $0x0008
+DATA wordidxpair<>+144(SB)/2, $0x0009
+DATA wordidxpair<>+146(SB)/2, $0x0009
+DATA wordidxpair<>+148(SB)/2, $0x0009
+DATA wordidxpair<>+150(SB)/2, $0x0009
+DATA wordidxpair<>+152(SB)/2, $0x0009
+DATA wordidxpair<>+154(SB)/2, $0x0009
+DATA wordidxpair<>+156(SB)/2, $0x0009
+DATA wordidxpair<>+158(SB)/2, $0x0009
+DATA wordidxpair<>+160(SB)/2, $0x000a
+DATA wordidxpair<>+162(SB)/2, $0x000a
+DATA wordidxpair<>+164(SB)/2, $0x000a
+DATA wordidxpair<>+166(SB)/2, $0x000a
+DATA wordidxpair<>+168(SB)/2, $0x000a
+DATA wordidxpair<>+170(SB)/2, $0x000a
+DATA wordidxpair<>+172(SB)/2, $0x000a
+DATA wordidxpair<>+174(SB)/2, $0x000a
+DATA wordidxpair<>+176(SB)/2, $0x000b
+DATA wordidxpair<>+178(SB)/2, $0x000b
+DATA wordidxpair<>+180(SB)/2, $0x000b
+DATA wordidxpair<>+182(SB)/2, $0x000b
+DATA wordidxpair<>+184(SB)/2, $0x000b
+DATA wordidxpair<>+186(SB)/2, $0x000b
+DATA wordidxpair<>+188(SB)/2, $0x000b
+DATA wordidxpair<>+190(SB)/2, $0x000b
+DATA wordidxpair<>+192(SB)/2, $0x000c
+DATA wordidxpair<>+194(SB)/2, $0x000c
+DATA wordidxpair<>+196(SB)/2, $0x000c
+DATA wordidxpair<>+198(SB)/2, $0x000c
+DATA wordidxpair<>+200(SB)/2, $0x000c
+DATA wordidxpair<>+202(SB)/2, $0x000c
+DATA wordidxpair<>+204(SB)/2, $0x000c
+DATA wordidxpair<>+206(SB)/2, $0x000c
+DATA wordidxpair<>+208(SB)/2, $0x000d
+DATA wordidxpair<>+210(SB)/2, $0x000d
+DATA wordidxpair<>+212(SB)/2, $0x000d
+DATA wordidxpair<>+214(SB)/2, $0x000d
+DATA wordidxpair<>+216(SB)/2, $0x000d
+DATA wordidxpair<>+218(SB)/2, $0x000d
+DATA wordidxpair<>+220(SB)/2, $0x000d
+DATA wordidxpair<>+222(SB)/2, $0x000d
+DATA wordidxpair<>+224(SB)/2, $0x000e
+DATA wordidxpair<>+226(SB)/2, $0x000e
+DATA wordidxpair<>+228(SB)/2, $0x000e
+DATA wordidxpair<>+230(SB)/2, $0x000e
+DATA wordidxpair<>+232(SB)/2, $0x000e
+DATA wordidxpair<>+234(SB)/2, $0x000e
+DATA wordidxpair<>+236(SB)/2, $0x000e
+DATA wordidxpair<>+238(SB)/2, $0x000e
+DATA wordidxpair<>+240(SB)/2, $0x000f
+DATA wordidxpair<>+242(SB)/2, $0x000f
+DATA wordidxpair<>+244(SB)/2, $0x000f
+DATA wordidxpair<>+246(SB)/2, $0x000f
+DATA wordidxpair<>+248(SB)/2, $0x000f
+DATA wordidxpair<>+250(SB)/2, $0x000f
+DATA wordidxpair<>+252(SB)/2, $0x000f
+DATA wordidxpair<>+254(SB)/2, $0x000f
+GLOBL wordidxpair<>(SB), RODATA|NOPTR, $256
+
+// func tileQ4_K_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+TEXT ·tileQ4_K_1x1(SB), NOSPLIT, $0-56
+	MOVQ         w+0(FP), AX
+	MOVQ         a+16(FP), CX
+	MOVQ         nb+32(FP), DX
+	VMOVDQU16    wordidx16<>+0(SB), Y0
+	VMOVDQU16    wordidx16<>+32(SB), Y1
+	VMOVDQU16    wordidx16<>+64(SB), Y2
+	VMOVDQU16    wordidx16<>+96(SB), Y3
+	VMOVDQU16    wordidx16<>+128(SB), Y4
+	VMOVDQU16    wordidx16<>+160(SB), Y5
+	VMOVDQU16    wordidx16<>+192(SB), Y6
+	VMOVDQU16    wordidx16<>+224(SB), Y7
+	MOVL         $0x0f0f0f0f, BX
+	VPBROADCASTD BX, Y8
+	MOVL         $0x00010001, BX
+	VPBROADCASTD BX, Y9
+	VPXORD       Y10, Y10, Y10
+
+tileQ4_K_1x1_loop:
+	TESTQ        DX, DX
+	JZ           tileQ4_K_1x1_done
+	MOVL         4(AX), BX
+	MOVL         8(AX), SI
+	MOVL         12(AX), DI
+	MOVL         BX, R8
+	ANDL         $0x3f3f3f3f, R8
+	MOVL         SI, R10
+	ANDL         $0x3f3f3f3f, R10
+	MOVL         DI, R9
+	ANDL         $0x0f0f0f0f, R9
+	SHRL         $0x06, BX
+	ANDL         $0x03030303, BX
+	SHLL         $0x04, BX
+	ORL          BX, R9
+	SHRL         $0x04, DI
+	ANDL         $0x0f0f0f0f, DI
+	MOVL         SI, BX
+	SHRL         $0x06, BX
+	ANDL         $0x03030303, BX
+	SHLL         $0x04, BX
+	ORL          BX, DI
+	MOVL         R9, BX
+	SHLQ         $0x20, BX
+	ORQ          R8, BX
+	MOVL         DI, SI
+	SHLQ         $0x20, SI
+	ORQ          R10, SI
+	VMOVQ        BX, X11
+	VMOVQ        SI, X12
+	VPMOVZXBW    X11, X11
+	VPMOVZXBD    X12, Y12
+	VPMADDWD     260(CX), Y9, Y14
+	VPMULLD      Y12, Y14, Y14
+	VPXORD       Y13, Y13, Y13
+	VMOVDQU8     16(AX), Y12
+	VPANDD       Y8, Y12, Y15
+	VPSRLW       $0x04, Y12, Y12
+	VPANDD       Y8, Y12, Y12
+	VPMADDUBSW   4(CX), Y15, Y15
+	VPERMW       Y11, Y0, Y16
+	VPDPWSSD     Y16, Y15, Y13
+	VPMADDUBSW   36(CX), Y12, Y12
+	VPERMW       Y11, Y1, Y15
+	VPDPWSSD     Y15, Y12, Y13
+	VMOVDQU8     48(AX), Y12
+	VPANDD       Y8, Y12, Y15
+	VPSRLW       $0x04, Y12, Y12
+	VPANDD       Y8, Y12, Y12
+	VPMADDUBSW   68(CX), Y15, Y15
+	VPERMW       Y11, Y2, Y16
+	VPDPWSSD     Y16, Y15, Y13
+	VPMADDUBSW   100(CX), Y12, Y12
+	VPERMW       Y11, Y3, Y15
+	VPDPWSSD     Y15, Y12, Y13
+	VMOVDQU8     80(AX), Y12
+	VPANDD       Y8, Y12, Y15
+	VPSRLW       $0x04, Y12, Y12
+	VPANDD       Y8, Y12, Y12
+	VPMADDUBSW   132(CX), Y15, Y15
+	VPERMW       Y11, Y4, Y16
+	VPDPWSSD     Y16, Y15, Y13
+	VPMADDUBSW   164(CX), Y12, Y12
+	VPERMW       Y11, Y5, Y15
+	VPDPWSSD     Y15, Y12, Y13
+	VMOVDQU8     112(AX), Y12
+	VPANDD       Y8, Y12, Y15
+	VPSRLW       $0x04, Y12, Y12
+	VPANDD       Y8, Y12, Y12
+	VPMADDUBSW   196(CX), Y15, Y15
+	VPERMW       Y11, Y6, Y16
+	VPDPWSSD     Y16, Y15, Y13
+	VPMADDUBSW   228(CX), Y12, Y12
+	VPERMW       Y11, Y7, Y15
+	VPDPWSSD     Y15, Y12, Y13
+	VBROADCASTSS (CX), Y12
+	VPBROADCASTW (AX), Y15
+	VCVTPH2PS    X15, Y15
+	VPBROADCASTW 2(AX), Y16
+	VCVTPH2PS    X16, Y16
+	VMULPS       Y12, Y15, Y15
+	VMULPS       Y12, Y16, Y16
+	VCVTDQ2PS    Y13, Y13
+	VCVTDQ2PS    Y14, Y14
+	VFMADD231PS  Y15, Y13, Y10
+	VFNMADD231PS Y16, Y14, Y10
+	ADDQ         $0x00000090, AX
+	ADDQ         $0x00000124, CX
+	DECQ         DX
+	JMP          tileQ4_K_1x1_loop
+
+tileQ4_K_1x1_done:
+	MOVQ          out+40(FP), AX
+	VEXTRACTF32X4 $0x01, Y10, X0
+	VADDPS        X10, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VZEROUPPER
+	RET
+
+// func tileQ5_K_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+TEXT ·tileQ5_K_1x1(SB), NOSPLIT, $0-56
+	MOVQ         w+0(FP), AX
+	MOVQ         a+16(FP), CX
+	MOVQ         nb+32(FP), DX
+	VMOVDQU16    wordidx16<>+0(SB), Y0
+	VMOVDQU16    wordidx16<>+32(SB), Y1
+	VMOVDQU16    wordidx16<>+64(SB), Y2
+	VMOVDQU16    wordidx16<>+96(SB), Y3
+	VMOVDQU16    wordidx16<>+128(SB), Y4
+	VMOVDQU16    wordidx16<>+160(SB), Y5
+	VMOVDQU16    wordidx16<>+192(SB), Y6
+	VMOVDQU16    wordidx16<>+224(SB), Y7
+	MOVL         $0x0f0f0f0f, BX
+	VPBROADCASTD BX, Y8
+	MOVL         $0x01010101, BX
+	VPBROADCASTD BX, Y9
+	MOVL         $0x10101010, BX
+	VPBROADCASTD BX, Y10
+	MOVL         $0x00010001, BX
+	VPBROADCASTD BX, Y11
+	VPXORD       Y12, Y12, Y12
+
+tileQ5_K_1x1_loop:
+	TESTQ        DX, DX
+	JZ           tileQ5_K_1x1_done
+	MOVL         4(AX), BX
+	MOVL         8(AX), SI
+	MOVL         12(AX), DI
+	MOVL         BX, R8
+	ANDL         $0x3f3f3f3f, R8
+	MOVL         SI, R10
+	ANDL         $0x3f3f3f3f, R10
+	MOVL         DI, R9
+	ANDL         $0x0f0f0f0f, R9
+	SHRL         $0x06, BX
+	ANDL         $0x03030303, BX
+	SHLL         $0x04, BX
+	ORL          BX, R9
+	SHRL         $0x04, DI
+	ANDL         $0x0f0f0f0f, DI
+	MOVL         SI, BX
+	SHRL         $0x06, BX
+	ANDL         $0x03030303, BX
+	SHLL         $0x04, BX
+	ORL          BX, DI
+	MOVL         R9, BX
+	SHLQ         $0x20, BX
+	ORQ          R8, BX
+	MOVL         DI, SI
+	SHLQ         $0x20, SI
+	ORQ          R10, SI
+	VMOVQ        BX, X13
+	VMOVQ        SI, X14
+	VPMOVZXBW    X13, X13
+	VPMOVZXBD    X14, Y14
+	VPMADDWD     260(CX), Y11, Y16
+	VPMULLD      Y14, Y16, Y16
+	VPXORD       Y15, Y15, Y15
+	VMOVDQU8     16(AX), Y14
+	VMOVDQU8     48(AX), Y17
+	VPANDD       Y8, Y17, Y18
+	VPSRLW       $0x04, Y17, Y17
+	VPANDD       Y8, Y17, Y17
+	VPTESTMB     Y9, Y14, K1
+	VPADDB       Y10, Y18, K1, Y18
+	VPSRLW       $0x01, Y14, Y14
+	VPMADDUBSW   4(CX), Y18, Y18
+	VPERMW       Y13, Y0, Y19
+	VPDPWSSD     Y19, Y18, Y15
+	VPTESTMB     Y9, Y14, K1
+	VPADDB       Y10, Y17, K1, Y17
+	VPSRLW       $0x01, Y14, Y14
+	VPMADDUBSW   36(CX), Y17, Y17
+	VPERMW       Y13, Y1, Y18
+	VPDPWSSD     Y18, Y17, Y15
+	VMOVDQU8     80(AX), Y17
+	VPANDD       Y8, Y17, Y18
+	VPSRLW       $0x04, Y17, Y17
+	VPANDD       Y8, Y17, Y17
+	VPTESTMB     Y9, Y14, K1
+	VPADDB       Y10, Y18, K1, Y18
+	VPSRLW       $0x01, Y14, Y14
+	VPMADDUBSW   68(CX), Y18, Y18
+	VPERMW       Y13, Y2, Y19
+	VPDPWSSD     Y19, Y18, Y15
+	VPTESTMB     Y9, Y14, K1
+	VPADDB       Y10, Y17, K1, Y17
+	VPSRLW       $0x01, Y14, Y14
+	VPMADDUBSW   100(CX), Y17, Y17
+	VPERMW       Y13, Y3, Y18
+	VPDPWSSD     Y18, Y17, Y15
+	VMOVDQU8     112(AX), Y17
+	VPANDD       Y8, Y17, Y18
+	VPSRLW       $0x04, Y17, Y17
+	VPANDD       Y8, Y17, Y17
+	VPTESTMB     Y9, Y14, K1
+	VPADDB       Y10, Y18, K1, Y18
+	VPSRLW       $0x01, Y14, Y14
+	VPMADDUBSW   132(CX), Y18, Y18
+	VPERMW       Y13, Y4, Y19
+	VPDPWSSD     Y19, Y18, Y15
+	VPTESTMB     Y9, Y14, K1
+	VPADDB       Y10, Y17, K1, Y17
+	VPSRLW       $0x01, Y14, Y14
+	VPMADDUBSW   164(CX), Y17, Y17
+	VPERMW       Y13, Y5, Y18
+	VPDPWSSD     Y18, Y17, Y15
+	VMOVDQU8     144(AX), Y17
+	VPANDD       Y8, Y17, Y18
+	VPSRLW       $0x04, Y17, Y17
+	VPANDD       Y8, Y17, Y17
+	VPTESTMB     Y9, Y14, K1
+	VPADDB       Y10, Y18, K1, Y18
+	VPSRLW       $0x01, Y14, Y14
+	VPMADDUBSW   196(CX), Y18, Y18
+	VPERMW       Y13, Y6, Y19
+	VPDPWSSD     Y19, Y18, Y15
+	VPTESTMB     Y9, Y14, K1
+	VPADDB       Y10, Y17, K1, Y17
+	VPMADDUBSW   228(CX), Y17, Y14
+	VPERMW       Y13, Y7, Y17
+	VPDPWSSD     Y17, Y14, Y15
+	VBROADCASTSS (CX), Y14
+	VPBROADCASTW (AX), Y17
+	VCVTPH2PS    X17, Y17
+	VPBROADCASTW 2(AX), Y18
+	VCVTPH2PS    X18, Y18
+	VMULPS       Y14, Y17, Y17
+	VMULPS       Y14, Y18, Y18
+	VCVTDQ2PS    Y15, Y15
+	VCVTDQ2PS    Y16, Y16
+	VFMADD231PS  Y17, Y15, Y12
+	VFNMADD231PS Y18, Y16, Y12
+	ADDQ         $0x000000b0, AX
+	ADDQ         $0x00000124, CX
+	DECQ         DX
+	JMP          tileQ5_K_1x1_loop
+
+tileQ5_K_1x1_done:
+	MOVQ          out+40(FP), AX
+	VEXTRACTF32X4 $0x01, Y12, X0
+	VADDPS        X12, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VZEROUPPER
+	RET
+
+// func tileQ6_K_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+TEXT ·tileQ6_K_1x1(SB), NOSPLIT, $0-56
+	MOVQ         w+0(FP), AX
+	MOVQ         a+16(FP), CX
+	MOVQ         nb+32(FP), DX
+	VMOVDQU16    wordidxpair<>+0(SB), Y0
+	VMOVDQU16    wordidxpair<>+32(SB), Y1
+	VMOVDQU16    wordidxpair<>+64(SB), Y2
+	VMOVDQU16    wordidxpair<>+96(SB), Y3
+	VMOVDQU16    wordidxpair<>+128(SB), Y4
+	VMOVDQU16    wordidxpair<>+160(SB), Y5
+	VMOVDQU16    wordidxpair<>+192(SB), Y6
+	VMOVDQU16    wordidxpair<>+224(SB), Y7
+	MOVL         $0x0f0f0f0f, BX
+	VPBROADCASTD BX, Y8
+	MOVL         $0x30303030, BX
+	VPBROADCASTD BX, Y9
+	VPXORD       Y10, Y10, Y10
+
+tileQ6_K_1x1_loop:
+	TESTQ        DX, DX
+	JZ           tileQ6_K_1x1_done
+	VPMOVSXBW    192(AX), Y11
+	VPMADDWD     260(CX), Y11, Y12
+	VPSLLD       $0x05, Y12, Y12
+	VPXORD       Y13, Y13, Y13
+	VMOVDQU8     (AX), Y14
+	VMOVDQU8     32(AX), Y15
+	VMOVDQU8     128(AX), Y16
+	VPANDD       Y8, Y14, Y17
+	VPSLLW       $0x04, Y16, Y18
+	VPTERNLOGD   $0xf8, Y9, Y18, Y17
+	VPMADDUBSW   4(CX), Y17, Y17
+	VPERMW       Y11, Y0, Y18
+	VPDPWSSD     Y18, Y17, Y13
+	VPANDD       Y8, Y15, Y17
+	VPSLLW       $0x02, Y16, Y18
+	VPTERNLOGD   $0xf8, Y9, Y18, Y17
+	VPMADDUBSW   36(CX), Y17, Y17
+	VPERMW       Y11, Y1, Y18
+	VPDPWSSD     Y18, Y17, Y13
+	VPSRLW       $0x04, Y14, Y14
+	VPANDD       Y8, Y14, Y14
+	VMOVDQA32    Y16, Y17
+	VPTERNLOGD   $0xf8, Y9, Y17, Y14
+	VPMADDUBSW   68(CX), Y14, Y14
+	VPERMW       Y11, Y2, Y17
+	VPDPWSSD     Y17, Y14, Y13
+	VPSRLW       $0x04, Y15, Y14
+	VPANDD       Y8, Y14, Y14
+	VPSRLW       $0x02, Y16, Y15
+	VPTERNLOGD   $0xf8, Y9, Y15, Y14
+	VPMADDUBSW   100(CX), Y14, Y14
+	VPERMW       Y11, Y3, Y15
+	VPDPWSSD     Y15, Y14, Y13
+	VMOVDQU8     64(AX), Y14
+	VMOVDQU8     96(AX), Y15
+	VMOVDQU8     160(AX), Y16
+	VPANDD       Y8, Y14, Y17
+	VPSLLW       $0x04, Y16, Y18
+	VPTERNLOGD   $0xf8, Y9, Y18, Y17
+	VPMADDUBSW   132(CX), Y17, Y17
+	VPERMW       Y11, Y4, Y18
+	VPDPWSSD     Y18, Y17, Y13
+	VPANDD       Y8, Y15, Y17
+	VPSLLW       $0x02, Y16, Y18
+	VPTERNLOGD   $0xf8, Y9, Y18, Y17
+	VPMADDUBSW   164(CX), Y17, Y17
+	VPERMW       Y11, Y5, Y18
+	VPDPWSSD     Y18, Y17, Y13
+	VPSRLW       $0x04, Y14, Y14
+	VPANDD       Y8, Y14, Y14
+	VMOVDQA32    Y16, Y17
+	VPTERNLOGD   $0xf8, Y9, Y17, Y14
+	VPMADDUBSW   196(CX), Y14, Y14
+	VPERMW       Y11, Y6, Y17
+	VPDPWSSD     Y17, Y14, Y13
+	VPSRLW       $0x04, Y15, Y14
+	VPANDD       Y8, Y14, Y14
+	VPSRLW       $0x02, Y16, Y15
+	VPTERNLOGD   $0xf8, Y9, Y15, Y14
+	VPMADDUBSW   228(CX), Y14, Y14
+	VPERMW       Y11, Y7, Y11
+	VPDPWSSD     Y11, Y14, Y13
+	VPSUBD       Y12, Y13, Y13
+	VBROADCASTSS (CX), Y11
+	VPBROADCASTW 208(AX), Y12
+	VCVTPH2PS    X12, Y12
+	VMULPS       Y11, Y12, Y12
+	VCVTDQ2PS    Y13, Y13
+	VFMADD231PS  Y12, Y13, Y10
+	ADDQ         $0x000000d2, AX
+	ADDQ         $0x00000124, CX
+	DECQ         DX
+	JMP          tileQ6_K_1x1_loop
+
+tileQ6_K_1x1_done:
+	MOVQ          out+40(FP), AX
+	VEXTRACTF32X4 $0x01, Y10, X0
+	VADDPS        X10, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VZEROUPPER
+	RET

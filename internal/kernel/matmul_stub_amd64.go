@@ -327,3 +327,12 @@ func tileF16_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 // tileBF16_2x4 computes the 2×4 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for BF16 weights and float32 activations (AVX-512).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
 func tileBF16_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileQ4_K_1x1 sets out[0] to the dot of a Q4_K row and a Q8_K row of nb blocks (AVX-512 VNNI).
+func tileQ4_K_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileQ5_K_1x1 sets out[0] to the dot of a Q5_K row and a Q8_K row of nb blocks (AVX-512 VNNI).
+func tileQ5_K_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileQ6_K_1x1 sets out[0] to the dot of a Q6_K row and a Q8_K row of nb blocks (AVX-512 VNNI).
+func tileQ6_K_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)

@@ -17,6 +17,7 @@ func main() {
 	ConstraintExpr("!purego")
 	genBlockTiles()
 	genFloatTiles()
+	genKQuants()
 	genQuantizers()
 	Generate()
 }

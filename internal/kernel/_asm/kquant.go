@@ -1,0 +1,280 @@
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/ir"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// vpdpwssd emits VPDPWSSD (AVX512_VNNI), unknown to avo v0.5.0: acc +=
+// Σ over each pair of int16 of s·u, per int32 lane. Go operand order:
+// second source (register or memory), first source, accumulator.
+func vpdpwssd(s, u, acc Op) {
+	Instruction(&ir.Instruction{
+		Opcode:   "VPDPWSSD",
+		Operands: []Op{s, u, acc},
+		Inputs:   []Op{s, u, acc},
+		Outputs:  []Op{acc},
+		ISA:      []string{"AVX512_VNNI", "AVX512VL"},
+	})
+}
+
+// Word-permutation indices for VPERMW: wordIdx16[j] selects word j into all
+// sixteen words; wordIdxPair[m] selects word 2m into the low eight words
+// and word 2m+1 into the high eight.
+var wordIdx16, wordIdxPair Mem
+
+// The K-quant kernels take one weight row against one Q8_K activation row
+// (292-byte blocks: d f32 at 0, qs [256]int8 at 4, bsums [16]int16 at 260)
+// and write out[0] = Σ over nb 256-blocks. The integer part of each block
+// is exact (VPMADDUBSW pairs fit int16; VPDPWSSD applies the sub-block
+// scales in int32), then one float FMA per block, as ggml.
+func genKQuants() {
+	wordIdx16 = GLOBL("wordidx16", RODATA|NOPTR)
+	for j := 0; j < 8; j++ {
+		for i := 0; i < 16; i++ {
+			DATA(32*j+2*i, U16(uint16(j)))
+		}
+	}
+	wordIdxPair = GLOBL("wordidxpair", RODATA|NOPTR)
+	for m := 0; m < 8; m++ {
+		for i := 0; i < 16; i++ {
+			v := 2 * m
+			if i >= 8 {
+				v++
+			}
+			DATA(32*m+2*i, U16(uint16(v)))
+		}
+	}
+	kq45("Q4_K", false)
+	kq45("Q5_K", true)
+	kq6()
+}
+
+// loadIdx loads the eight VPERMW index vectors of tbl into registers.
+func loadIdx(tbl Mem) []VecVirtual {
+	idx := make([]VecVirtual, 8)
+	for j := range idx {
+		idx[j] = YMM()
+		VMOVDQU16(tbl.Offset(32*j), idx[j])
+	}
+	return idx
+}
+
+// kq45 generates the Q4_K (144-byte blocks) or Q5_K (176-byte) kernel.
+func kq45(name string, five bool) {
+	fn := fmt.Sprintf("tile%s_1x1", name)
+	TEXT(fn, NOSPLIT, "func(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)")
+	Doc(fmt.Sprintf("%s sets out[0] to the dot of a %s row and a Q8_K row of nb blocks (AVX-512 VNNI).", fn, name))
+	wp := loadGP("w")
+	ap := loadGP("a")
+	nb := loadGP("nb")
+	bytes, qsOff := 144, 16
+	if five {
+		bytes, qsOff = 176, 48
+	}
+	idx := loadIdx(wordIdx16)
+	c0f := bcastByte(0x0f)
+	var c01, c10 VecVirtual
+	if five {
+		c01 = bcastByte(0x01)
+		c10 = bcastByte(0x10)
+	}
+	ones := YMM()
+	g := GP32()
+	MOVL(U32(0x00010001), g)
+	VPBROADCASTD(g, ones)
+	acc := YMM()
+	VPXORD(acc, acc, acc)
+
+	Label(fn + "_loop")
+	TESTQ(nb, nb)
+	JZ(LabelRef(fn + "_done"))
+
+	// Unpack the 6-bit scales and mins (ggml's kmask shuffle) into 8 int16
+	// each.
+	u0, u1, u2 := GP32(), GP32(), GP32()
+	MOVL(Mem{Base: wp, Disp: 4}, u0)
+	MOVL(Mem{Base: wp, Disp: 8}, u1)
+	MOVL(Mem{Base: wp, Disp: 12}, u2)
+	scLo, scHi, mnLo, mnHi, t := GP32(), GP32(), GP32(), GP32(), GP32()
+	MOVL(u0, scLo)
+	ANDL(U32(0x3f3f3f3f), scLo)
+	MOVL(u1, mnLo)
+	ANDL(U32(0x3f3f3f3f), mnLo)
+	MOVL(u2, scHi)
+	ANDL(U32(0x0f0f0f0f), scHi)
+	MOVL(u0, t)
+	SHRL(U8(6), t)
+	ANDL(U32(0x03030303), t)
+	SHLL(U8(4), t)
+	ORL(t, scHi)
+	MOVL(u2, mnHi)
+	SHRL(U8(4), mnHi)
+	ANDL(U32(0x0f0f0f0f), mnHi)
+	MOVL(u1, t)
+	SHRL(U8(6), t)
+	ANDL(U32(0x03030303), t)
+	SHLL(U8(4), t)
+	ORL(t, mnHi)
+	sc64, mn64 := GP64(), GP64()
+	MOVL(scHi, sc64.As32())
+	SHLQ(U8(32), sc64)
+	ORQ(scLo.As64(), sc64)
+	MOVL(mnHi, mn64.As32())
+	SHLQ(U8(32), mn64)
+	ORQ(mnLo.As64(), mn64)
+	xs, xm := XMM(), XMM()
+	VMOVQ(sc64, xs)
+	VMOVQ(mn64, xm)
+	scales := YMM()
+	VPMOVZXBW(xs, scales.AsX())
+	mins := YMM()
+	VPMOVZXBD(xm, mins)
+
+	// Σ_j min_j·(bsum_2j + bsum_2j+1).
+	msum := YMM()
+	VPMADDWD(Mem{Base: ap, Disp: 260}, ones, msum)
+	VPMULLD(mins, msum, msum)
+
+	isum := YMM()
+	VPXORD(isum, isum, isum)
+	var qh VecVirtual
+	if five {
+		qh = YMM()
+		VMOVDQU8(Mem{Base: wp, Disp: 16}, qh)
+	}
+	for k := 0; k < 4; k++ {
+		q := YMM()
+		VMOVDQU8(Mem{Base: wp, Disp: qsOff + 32*k}, q)
+		lo, hi := YMM(), YMM()
+		VPANDD(c0f, q, lo)
+		VPSRLW(U8(4), q, hi)
+		VPANDD(c0f, hi, hi)
+		for h, v := range []VecVirtual{lo, hi} {
+			j := 2*k + h
+			if five {
+				// Fifth bit: bit j of qh[l]; qh is shifted right once per
+				// sub-block so the bit is always bit 0.
+				m := K()
+				VPTESTMB(c01, qh, m)
+				VPADDB(c10, v, m, v)
+				if j < 7 {
+					VPSRLW(U8(1), qh, qh)
+				}
+			}
+			p := YMM()
+			VPMADDUBSW(Mem{Base: ap, Disp: 4 + 32*j}, v, p)
+			s := YMM()
+			VPERMW(scales, idx[j], s)
+			vpdpwssd(s, p, isum)
+		}
+	}
+	// acc += d·dy·isum − dmin·dy·msum
+	dy := YMM()
+	VBROADCASTSS(Mem{Base: ap}, dy)
+	d := halfBcast(Mem{Base: wp})
+	dm := halfBcast(Mem{Base: wp, Disp: 2})
+	VMULPS(dy, d, d)
+	VMULPS(dy, dm, dm)
+	VCVTDQ2PS(isum, isum)
+	VCVTDQ2PS(msum, msum)
+	VFMADD231PS(d, isum, acc)
+	VFNMADD231PS(dm, msum, acc)
+
+	ADDQ(U32(bytes), wp)
+	ADDQ(U32(292), ap)
+	DECQ(nb)
+	JMP(LabelRef(fn + "_loop"))
+
+	Label(fn + "_done")
+	out := loadGP("out")
+	hsumStore(acc, Mem{Base: out})
+	VZEROUPPER()
+	RET()
+}
+
+// kq6 generates the Q6_K kernel (210-byte blocks: ql [128], qh [64],
+// scales [16]int8, d f16).
+func kq6() {
+	fn := "tileQ6_K_1x1"
+	TEXT(fn, NOSPLIT, "func(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)")
+	Doc(fn + " sets out[0] to the dot of a Q6_K row and a Q8_K row of nb blocks (AVX-512 VNNI).")
+	wp := loadGP("w")
+	ap := loadGP("a")
+	nb := loadGP("nb")
+	idx := loadIdx(wordIdxPair)
+	c0f := bcastByte(0x0f)
+	c30 := bcastByte(0x30)
+	acc := YMM()
+	VPXORD(acc, acc, acc)
+
+	Label(fn + "_loop")
+	TESTQ(nb, nb)
+	JZ(LabelRef(fn + "_done"))
+	scales := YMM()
+	VPMOVSXBW(Mem{Base: wp, Disp: 192}, scales)
+	// The values are q−32 with q in [0,64): Σ sc·(q−32)·a = Σ sc·q·a −
+	// 32·Σ_g sc_g·bsum_g.
+	corr := YMM()
+	VPMADDWD(Mem{Base: ap, Disp: 260}, scales, corr)
+	VPSLLD(U8(5), corr, corr)
+	isum := YMM()
+	VPXORD(isum, isum, isum)
+	for h := 0; h < 2; h++ {
+		ql0, ql1, qh := YMM(), YMM(), YMM()
+		VMOVDQU8(Mem{Base: wp, Disp: 64 * h}, ql0)
+		VMOVDQU8(Mem{Base: wp, Disp: 64*h + 32}, ql1)
+		VMOVDQU8(Mem{Base: wp, Disp: 128 + 32*h}, qh)
+		for i := 0; i < 4; i++ {
+			lo := YMM()
+			src := ql0
+			if i&1 == 1 {
+				src = ql1
+			}
+			if i < 2 {
+				VPANDD(c0f, src, lo)
+			} else {
+				VPSRLW(U8(4), src, lo)
+				VPANDD(c0f, lo, lo)
+			}
+			// Top two bits: bits 2i of qh moved to bits 4..5.
+			hb := YMM()
+			switch shift := 4 - 2*i; {
+			case shift > 0:
+				VPSLLW(U8(shift), qh, hb)
+			case shift < 0:
+				VPSRLW(U8(-shift), qh, hb)
+			default:
+				VMOVDQA32(qh, hb)
+			}
+			VPTERNLOGD(U8(0xf8), c30, hb, lo) // lo |= hb & 0x30
+			p := YMM()
+			VPMADDUBSW(Mem{Base: ap, Disp: 4 + 128*h + 32*i}, lo, p)
+			s := YMM()
+			VPERMW(scales, idx[4*h+i], s)
+			vpdpwssd(s, p, isum)
+		}
+	}
+	VPSUBD(corr, isum, isum)
+	dy := YMM()
+	VBROADCASTSS(Mem{Base: ap}, dy)
+	d := halfBcast(Mem{Base: wp, Disp: 208})
+	VMULPS(dy, d, d)
+	VCVTDQ2PS(isum, isum)
+	VFMADD231PS(d, isum, acc)
+
+	ADDQ(U32(210), wp)
+	ADDQ(U32(292), ap)
+	DECQ(nb)
+	JMP(LabelRef(fn + "_loop"))
+
+	Label(fn + "_done")
+	out := loadGP("out")
+	hsumStore(acc, Mem{Base: out})
+	VZEROUPPER()
+	RET()
+}
