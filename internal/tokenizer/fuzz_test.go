@@ -1,9 +1,12 @@
 package tokenizer
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/sputnik-llm/sputnik/internal/gguf"
 )
 
 // FuzzRoundTrip: Encode never panics on any bytes, with or without special
@@ -49,6 +52,41 @@ func FuzzRoundTrip(f *testing.F) {
 			if c := d.Flush(); !utf8.ValidString(c) {
 				t.Fatalf("flushed %q is not valid UTF-8", c)
 			}
+		}
+	})
+}
+
+// FuzzFromGGUF: building a tokenizer from arbitrary GGUF metadata never
+// panics, and a tokenizer that builds can encode and decode without panics.
+func FuzzFromGGUF(f *testing.F) {
+	seed := func(kv map[string]any) {
+		w := gguf.NewWriter()
+		for k, v := range kv {
+			w.AddKV(k, v)
+		}
+		var buf bytes.Buffer
+		if _, err := w.WriteTo(&buf); err == nil {
+			f.Add(buf.Bytes())
+		}
+	}
+	seed(map[string]any{"tokenizer.ggml.model": "gpt2", "tokenizer.ggml.pre": "qwen2",
+		"tokenizer.ggml.tokens": []string{"a", "b", "ab", "Ġ", "<|x|>"}, "tokenizer.ggml.merges": []string{"a b", "Ġ a"},
+		"tokenizer.ggml.token_type": []int32{1, 1, 1, 1, 3}, "tokenizer.ggml.bos_token_id": uint32(4)})
+	seed(map[string]any{"tokenizer.ggml.model": "llama", "tokenizer.ggml.tokens": []string{"<unk>", "<s>", "</s>", "▁a", "<0x41>"},
+		"tokenizer.ggml.scores": []float32{0, 0, 0, -1, -2}, "tokenizer.ggml.token_type": []int32{2, 3, 3, 1, 6}})
+	seed(map[string]any{"tokenizer.ggml.model": "bert", "tokenizer.ggml.tokens": []string{"[PAD]", "▁a", "b"}})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		g, err := gguf.ParseBytes(data)
+		if err != nil {
+			return
+		}
+		tok, err := FromGGUF(g)
+		if err != nil {
+			return
+		}
+		for _, s := range []string{"", "a b ab", "<|x|>a", "\xff\xfeA"} {
+			ids := tok.Encode(s, EncodeOptions{AddSpecial: true, ParseSpecial: true})
+			tok.Decode(ids)
 		}
 	})
 }

@@ -1,5 +1,7 @@
 package tokenizer
 
+import "strings"
+
 // SentencePiece-style BPE (GGUF "llama"), as llama.cpp's
 // llm_tokenizer_spm_session: spaces become U+2581, the text starts as one
 // symbol per UTF-8 character, and the adjacent pair whose concatenation is the
@@ -42,7 +44,38 @@ func (t *Tokenizer) encodeSPM(out []int32, s string, prefix bool, st *encodeStat
 		return out
 	}
 	text := string(buf)
+	if !t.spmSplit {
+		return t.spmSegment(out, text, st)
+	}
+	// No token contains a U+2581 after another character, so no merge can
+	// cross the start of a U+2581 run: the runs' chunks are segmented apart
+	// (and, being words, are mostly found in the cache).
+	start := 0
+	for i := 1; i < len(text); i++ {
+		if text[i] == spaceMark[0] && strings.HasPrefix(text[i:], spaceMark) && !strings.HasSuffix(text[:i], spaceMark) {
+			out = t.spmCachedSegment(out, text[start:i], st)
+			start = i
+		}
+	}
+	return t.spmCachedSegment(out, text[start:], st)
+}
 
+func (t *Tokenizer) spmCachedSegment(out []int32, chunk string, st *encodeState) []int32 {
+	if t.cache == nil || len(chunk) > cacheMaxLen {
+		return t.spmSegment(out, chunk, st)
+	}
+	sh := t.cache.shard(chunk)
+	if ids, ok := t.cache.get(sh, chunk); ok {
+		return append(out, ids...)
+	}
+	n0 := len(out)
+	out = t.spmSegment(out, chunk, st)
+	t.cache.put(sh, chunk, out[n0:])
+	return out
+}
+
+// spmSegment appends the tokens of escaped text by score-ordered merges.
+func (t *Tokenizer) spmSegment(out []int32, text string, st *encodeState) []int32 {
 	syms := st.syms[:0]
 	for i := 0; i < len(text); {
 		// One symbol per UTF-8 character. llama.cpp takes the length from the

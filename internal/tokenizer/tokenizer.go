@@ -136,7 +136,8 @@ type Tokenizer struct {
 	ignoreMerges bool
 	cache        *wordCache // nil disables it (tests)
 
-	spmByte [256]int32 // SPM byte-fallback token of each byte (None if absent)
+	spmByte  [256]int32 // SPM byte-fallback token of each byte (None if absent)
+	spmSplit bool       // SPM: no token has U+2581 after another character
 
 	normalize func(string) string
 	special   *specialMatcher
@@ -274,6 +275,16 @@ func New(spec Spec) (*Tokenizer, error) {
 		}
 	case kindSPM, kindWPM:
 		t.toID = seen
+		if t.kind == kindSPM {
+			t.spmSplit = true
+			for _, text := range t.tokens {
+				if strings.Contains(strings.TrimLeft(text, spaceMark), spaceMark) {
+					t.spmSplit = false
+					break
+				}
+			}
+			t.cache = newWordCache()
+		}
 		for b := 0; b < 256; b++ {
 			t.spmByte[b] = None
 			if id, ok := seen[fmt.Sprintf("<0x%02X>", b)]; ok {

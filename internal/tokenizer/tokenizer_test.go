@@ -207,6 +207,23 @@ func TestHeapMerge(t *testing.T) {
 	}
 }
 
+// TestSPMUnsplit reruns the SentencePiece vectors with the text segmented
+// whole (no chunking at spaces, no cache), as llama.cpp does.
+func TestSPMUnsplit(t *testing.T) {
+	for _, name := range []string{"llama-spm", "phi-3"} {
+		path := testutil.SharedFile(t, filepath.Join("vocab", "ggml-vocab-"+name+".gguf"))
+		cases := readVocabCases(t, path+".inp", path+".out")
+		tok := loadGGUF(t, path)
+		if !tok.spmSplit {
+			t.Errorf("%s: expected a splittable vocabulary", name)
+		}
+		tok.spmSplit, tok.cache = false, nil
+		if pass := checkCases(t, tok, cases); pass != len(cases) {
+			t.Errorf("%s: %d/%d unsplit", name, pass, len(cases))
+		}
+	}
+}
+
 // TestExtraVectors runs vector files that share a GGUF with another name:
 // deepseek-r1-qwen has Qwen2's BPE vocabulary.
 func TestExtraVectors(t *testing.T) {

@@ -119,7 +119,7 @@ func FromHF(tokenizerJSON, configJSON []byte) (*tokenizer.Tokenizer, error) {
 		}
 		n = max(n, a.ID+1)
 	}
-	if n > 1<<24 {
+	if n > 1<<21 {
 		return nil, fmt.Errorf("hf: vocabulary of %d ids is implausibly large", n)
 	}
 	spec := tokenizer.Spec{

@@ -119,3 +119,19 @@ func TestVectors(t *testing.T) {
 		})
 	}
 }
+
+// FuzzFromHF: arbitrary tokenizer.json / tokenizer_config.json bytes give a
+// tokenizer or an error, never a panic.
+func FuzzFromHF(f *testing.F) {
+	f.Add([]byte(`{"model":{"type":"BPE","vocab":{"a":0,"b":1,"ab":2},"merges":["a b"]},"added_tokens":[{"id":3,"content":"<s>","special":true}],"pre_tokenizer":{"type":"Sequence","pretokenizers":[{"type":"Split","pattern":{"Regex":"\\p{N}{1,3}"},"behavior":"Isolated","invert":false},{"type":"ByteLevel","add_prefix_space":false,"use_regex":false}]},"normalizer":{"type":"NFC"}}`),
+		[]byte(`{"bos_token":"<s>","add_bos_token":true}`))
+	f.Add([]byte(`{"model":{"type":"BPE","vocab":{"a":0,"b":1},"merges":[["a","b"]]}}`), []byte(nil))
+	f.Fuzz(func(t *testing.T, tj, cj []byte) {
+		tok, err := FromHF(tj, cj)
+		if err != nil {
+			return
+		}
+		ids := tok.Encode("ab <s> 12345 \xff", tokenizer.EncodeOptions{AddSpecial: true, ParseSpecial: true})
+		tok.Decode(ids)
+	})
+}
