@@ -109,16 +109,6 @@ func readConfig(ld *model.Loader) Config {
 	c.SplitKVB = kMLA != 0 && vMLA != 0
 	if c.SplitKVB {
 		c.QKDim, c.VDim = kMLA, vMLA
-		// The cache-facing lengths of an MLA file describe the latent row.
-		if k := ld.IntOr("attention.key_length", c.KVLoRARank+c.RopeDim); k != c.KVLoRARank+c.RopeDim {
-			ld.Failf("deepseek2: %s.attention.key_length = %d, want kv_lora_rank + rope.dimension_count = %d in a file with key_length_mla", a, k, c.KVLoRARank+c.RopeDim)
-		}
-		if v := ld.IntOr("attention.value_length", c.KVLoRARank); v != c.KVLoRARank {
-			ld.Failf("deepseek2: %s.attention.value_length = %d, want kv_lora_rank = %d in a file with value_length_mla", a, v, c.KVLoRARank)
-		}
-		if kv := ld.IntOr("attention.head_count_kv", 1); kv != 1 {
-			ld.Failf("deepseek2: %s.attention.head_count_kv = %d, want 1 in an MLA file (key_length_mla present)", a, kv)
-		}
 	} else {
 		c.QKDim = ld.Int("attention.key_length")
 		c.VDim = ld.Int("attention.value_length")
@@ -149,6 +139,18 @@ func readConfig(ld *model.Loader) Config {
 		ld.Failf("deepseek2: %s = %d must be positive", headKey(c.SplitKVB, "value"), c.VDim)
 	case c.DenseLead < 0:
 		ld.Failf("deepseek2: %s.leading_dense_block_count = %d must not be negative", a, c.DenseLead)
+	}
+	if c.SplitKVB {
+		// The cache-facing lengths of an MLA file describe the latent row.
+		if k := ld.IntOr("attention.key_length", c.KVLoRARank+c.RopeDim); k != c.KVLoRARank+c.RopeDim {
+			ld.Failf("deepseek2: %s.attention.key_length = %d, want kv_lora_rank + rope.dimension_count = %d in a file with key_length_mla", a, k, c.KVLoRARank+c.RopeDim)
+		}
+		if v := ld.IntOr("attention.value_length", c.KVLoRARank); v != c.KVLoRARank {
+			ld.Failf("deepseek2: %s.attention.value_length = %d, want kv_lora_rank = %d in a file with value_length_mla", a, v, c.KVLoRARank)
+		}
+		if kv := ld.IntOr("attention.head_count_kv", 1); kv != 1 {
+			ld.Failf("deepseek2: %s.attention.head_count_kv = %d, want 1 in an MLA file (key_length_mla present)", a, kv)
+		}
 	}
 	if ld.Err() != nil {
 		return c

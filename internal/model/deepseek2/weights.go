@@ -169,10 +169,14 @@ func encode(t tensor.DType, x []float32, rows, cols int) (tensor.Mat, error) {
 // reported with the metadata keys involved.
 func loadMoE(ld *model.Loader, c *Config, i int) MoE {
 	var m MoE
-	checkExperts(ld, c, blk(i, "ffn_gate_inp.weight"), 1, c.Experts)
+	// GGUF dims (innermost first): router {Dim, E}; gate/up {Dim, F, E}; down {F, Dim, E}
+	checkDim(ld, blk(i, "ffn_gate_inp.weight"), 1, "expert_count", c.Experts)
 	for _, name := range []string{"ffn_gate_exps.weight", "ffn_up_exps.weight", "ffn_down_exps.weight"} {
-		checkExperts(ld, c, blk(i, name), 2, c.Experts)
+		checkDim(ld, blk(i, name), 2, "expert_count", c.Experts)
 	}
+	checkDim(ld, blk(i, "ffn_gate_exps.weight"), 1, "expert_feed_forward_length", c.ExpertFFN)
+	checkDim(ld, blk(i, "ffn_up_exps.weight"), 1, "expert_feed_forward_length", c.ExpertFFN)
+	checkDim(ld, blk(i, "ffn_down_exps.weight"), 0, "expert_feed_forward_length", c.ExpertFFN)
 	m.Router = ld.Mat(blk(i, "ffn_gate_inp.weight"), c.Experts, c.Dim)
 	m.ProbsBias = ld.OptionalVec(blk(i, "exp_probs_b.bias"), c.Experts)
 	m.Gate = ld.Mats(blk(i, "ffn_gate_exps.weight"), c.Experts, c.ExpertFFN, c.Dim)
@@ -187,9 +191,9 @@ func loadMoE(ld *model.Loader, c *Config, i int) MoE {
 	return m
 }
 
-// checkExperts fails with a message naming deepseek2.expert_count when
-// tensor name's GGUF dimension axis does not hold want experts.
-func checkExperts(ld *model.Loader, c *Config, name string, axis, want int) {
+// checkDim fails with a message naming the metadata key when GGUF
+// dimension axis of tensor name differs from the key's value want.
+func checkDim(ld *model.Loader, name string, axis int, key string, want int) {
 	if ld.Err() != nil {
 		return
 	}
@@ -198,7 +202,7 @@ func checkExperts(ld *model.Loader, c *Config, name string, axis, want int) {
 		return // the loader reports missing tensors and wrong ranks
 	}
 	if got := t.Shape[axis]; got != uint64(want) {
-		ld.Failf("deepseek2: %s.expert_count = %d, but %s holds %d experts", ld.Arch, c.Experts, name, got)
+		ld.Failf("deepseek2: %s.%s = %d, but tensor %s has %d there (GGUF dim %d of %v)", ld.Arch, key, want, name, got, axis, t.Shape)
 	}
 }
 
