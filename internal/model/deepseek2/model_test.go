@@ -10,8 +10,8 @@ import (
 
 	"github.com/sputnik-llm/sputnik/internal/gguf"
 	"github.com/sputnik-llm/sputnik/internal/model"
-	"github.com/sputnik-llm/sputnik/internal/testutil"
 	"github.com/sputnik-llm/sputnik/internal/tensor"
+	"github.com/sputnik-llm/sputnik/internal/testutil"
 )
 
 const tinyModel = "golden/models/deepseek2-tiny-f32.gguf"
