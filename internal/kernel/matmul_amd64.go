@@ -49,6 +49,11 @@ func variants() []implVariant {
 			}
 			t[typ] = &im
 		}
+		for _, im := range t {
+			if im != nil && im.act == tensor.Q8_0 {
+				im.convert = quantizeRowQ8_0AVX512
+			}
+		}
 		vs = append(vs, implVariant{"avx512vnni", t})
 	}
 	return vs
@@ -229,6 +234,16 @@ func convertRowBF16AsF32(dst []byte, x []float32) {
 	for i, v := range x {
 		binary.LittleEndian.PutUint32(dst[4*i:], uint32(floatToBF16(v))<<16)
 	}
+}
+
+// quantizeRowQ8_0AVX512 is quantizeRowQ8_0Generic in AVX-512.
+func quantizeRowQ8_0AVX512(dst []byte, x []float32) {
+	nb := len(x) / 32
+	if nb == 0 {
+		return
+	}
+	_ = dst[nb*34-1]
+	quantQ8_0AVX512(&x[0], &dst[0], nb)
 }
 
 var (

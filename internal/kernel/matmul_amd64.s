@@ -8847,3 +8847,54 @@ tileQ6_K_1x1_done:
 	VMOVSS        X0, (AX)
 	VZEROUPPER
 	RET
+
+// func quantQ8_0AVX512(x *float32, out *byte, nb int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, F16C
+TEXT ·quantQ8_0AVX512(SB), NOSPLIT, $0-24
+	MOVQ         x+0(FP), AX
+	MOVQ         out+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVL         $0x7fffffff, BX
+	VPBROADCASTD BX, Z0
+	MOVL         $0x42fe0000, BX
+	VMOVD        BX, X1
+	VXORPS       X2, X2, X2
+
+q80_loop:
+	TESTQ         DX, DX
+	JZ            q80_done
+	VMOVUPS       (AX), Z3
+	VMOVUPS       64(AX), Z4
+	VANDPS        Z0, Z3, Z5
+	VANDPS        Z0, Z4, Z6
+	VMAXPS        Z6, Z5, Z5
+	VEXTRACTF64X4 $0x01, Z5, Y6
+	VMAXPS        Y5, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X5
+	VMAXPS        X6, X5, X5
+	VPERMILPS     $0x4e, X5, X6
+	VMAXPS        X6, X5, X5
+	VPERMILPS     $0xb1, X5, X6
+	VMAXPS        X6, X5, X5
+	VDIVSS        X1, X5, X6
+	VCVTPS2PH     $0x00, X6, X6
+	VMOVD         X6, BX
+	MOVW          BX, (CX)
+	VDIVSS        X5, X1, X6
+	VCMPSS        $0x04, X2, X5, X5
+	VANDPS        X5, X6, X6
+	VBROADCASTSS  X6, Z5
+	VMULPS        Z5, Z3, Z3
+	VCVTPS2DQ     Z3, Z3
+	VPMOVDB       Z3, 2(CX)
+	VMULPS        Z5, Z4, Z4
+	VCVTPS2DQ     Z4, Z4
+	VPMOVDB       Z4, 18(CX)
+	ADDQ          $0x00000080, AX
+	ADDQ          $0x00000022, CX
+	DECQ          DX
+	JMP           q80_loop
+
+q80_done:
+	VZEROUPPER
+	RET

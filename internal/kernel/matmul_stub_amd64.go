@@ -336,3 +336,6 @@ func tileQ5_K_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int
 
 // tileQ6_K_1x1 sets out[0] to the dot of a Q6_K row and a Q8_K row of nb blocks (AVX-512 VNNI).
 func tileQ6_K_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// quantQ8_0AVX512 writes nb Q8_0 blocks (34 bytes) to out from 32·nb floats at x (AVX-512).
+func quantQ8_0AVX512(x *float32, out *byte, nb int)

@@ -272,8 +272,10 @@ func TestActivationQuantizers(t *testing.T) {
 		for i := 64; i < 96; i++ { // an all-zero block
 			x[i] = 0
 		}
-		x[200] = 3.5 * 127 / 127 // and some exact ties after scaling
-		for _, c := range []struct {
+		// A block with amax = 127, so id = 1 and halves are exact ties
+		// (x86 llama.cpp rounds them to even).
+		x[128], x[129], x[130], x[131], x[132] = 127, 2.5, -3.5, 0.5, -0.5
+		cases := []struct {
 			name string
 			typ  tensor.DType
 			mine func([]byte, []float32)
@@ -282,7 +284,17 @@ func TestActivationQuantizers(t *testing.T) {
 			{"Q8_0", tensor.Q8_0, quantizeRowQ8_0Generic, tensor.QuantizeRowQ8_0X86},
 			{"Q8_1", tensor.Q8_1, quantizeRowQ8_1Generic, tensor.QuantizeRowQ8_1X86},
 			{"Q8_K", tensor.Q8_K, quantizeRowQ8_KGeneric, tensor.QuantizeRowQ8_K},
-		} {
+		}
+		for _, v := range variants() {
+			im := v.table[tensor.Q8_0]
+			cases = append(cases, struct {
+				name string
+				typ  tensor.DType
+				mine func([]byte, []float32)
+				ref  func([]byte, []float32)
+			}{v.name + "/Q8_0", tensor.Q8_0, im.convert, tensor.QuantizeRowQ8_0X86})
+		}
+		for _, c := range cases {
 			rb, _ := tensor.RowBytes(c.typ, n)
 			got, want := make([]byte, rb), make([]byte, rb)
 			c.mine(got, x)
