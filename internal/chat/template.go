@@ -188,12 +188,15 @@ func libraryError(err error) *Error {
 }
 
 // Render renders the template with vars as the template variables
-// (messages, add_generation_prompt, bos_token, tools, …; see toValue for the
-// accepted Go types) and returns the output exactly. The globals
-// raise_exception, strftime_now, namespace, range, dict, joiner and cycler
-// are available. A failure is an *Error with the template line where it
-// could be located; errors.Is(err, ErrRaised) tells a template-raised
-// exception.
+// (messages, add_generation_prompt, bos_token, tools, …) and returns the
+// output exactly. Variable values may be nil, bool, any integer or float
+// type, string, Object, map[string]any (rendered with sorted keys), []any or
+// another slice of these, Message, ToolCall, or a jinja.Value; anything else
+// is an error. The globals raise_exception, strftime_now, namespace, range,
+// dict, joiner and cycler are available. A failure is an *Error carrying the
+// template line where it could be located; errors.Is(err, ErrRaised) tells
+// an exception raised by the template. Render copies vars; only values
+// passed as jinja.Value are shared with the template, which may modify them.
 func (t *Template) Render(vars map[string]any) (string, error) {
 	vals, err := t.values(vars)
 	if err != nil {
