@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
+	"runtime/pprof"
 	"slices"
 	"time"
 
@@ -24,6 +26,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	reps := fs.Int("reps", 3, "timed repetitions after one warm-up")
 	threads := fs.Int("t", 0, "threads (0 = all cores)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed runs to this file")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -44,6 +47,17 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		tokens[i] = int32(rng.IntN(info.VocabSize))
 	}
 	logits := make([]float32, info.VocabSize)
+	if *cpuProfile != "" {
+		pf, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 
 	type result struct {
 		Test   string    `json:"test"`

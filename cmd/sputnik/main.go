@@ -28,6 +28,7 @@ func commands() []command {
 	return []command{
 		{"info", "show a GGUF file's metadata and tensors", runInfo},
 		{"generate", "generate text from a prompt or token ids", runGenerate},
+		{"run", "chat with a model in the terminal", runRun},
 		{"bench", "measure prefill and decode speed", runBench},
 		{"tokenize", "print the token ids of a text", runTokenize},
 		{"template", "render a chat template (prompt for a conversation)", runTemplate},

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/sputnik-llm/sputnik/internal/kvcache"
 	"github.com/sputnik-llm/sputnik/internal/model"
 	"github.com/sputnik-llm/sputnik/internal/sample"
 	"github.com/sputnik-llm/sputnik/internal/tokenizer"
@@ -28,6 +29,22 @@ type Request struct {
 	IgnoreEOS   bool           // keep generating past end-of-generation tokens
 	Stop        []string       // stop strings (not included in the output)
 	TopLogprobs int            // how many top log-probabilities to report per token
+
+	// Seq, when set, is an existing cache to continue (a chat's earlier
+	// turns): its first Seq.Len() positions must hold Prompt[:Seq.Len()]
+	// (use CommonPrefix and Truncate), and only the rest of the prompt is
+	// prefilled. The cache then holds the prompt and generated tokens.
+	// Context is ignored; the cache's capacity applies.
+	Seq *kvcache.Seq
+}
+
+// CommonPrefix returns the length of the longest common prefix of a and b.
+func CommonPrefix(a, b []int32) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n
 }
 
 // Token is one generated token as it is streamed.
@@ -41,7 +58,7 @@ type Token struct {
 
 // Timings reports where the time went.
 type Timings struct {
-	PrefillTokens int           // prompt tokens in the prefill batch
+	PrefillTokens int           // prompt tokens in the prefill batch (not already cached)
 	Prefill       time.Duration // prefill forward pass
 	DecodeTokens  int           // single-token forward passes after the prefill
 	Decode        time.Duration // the decode loop: forward passes, sampling, detokenizing
@@ -64,6 +81,9 @@ func Generate(ctx context.Context, m model.Model, tok *tokenizer.Tokenizer, req 
 	if len(req.Prompt) == 0 {
 		return Result{}, errors.New("engine: empty prompt")
 	}
+	if req.Seq != nil {
+		req.Context = req.Seq.Cap()
+	}
 	if req.Context <= 0 {
 		req.Context = info.ContextLength
 	}
@@ -73,9 +93,16 @@ func Generate(ctx context.Context, m model.Model, tok *tokenizer.Tokenizer, req 
 	if err := req.Sample.Validate(); err != nil {
 		return Result{}, err
 	}
-	seq, err := m.NewSeq(req.Context)
-	if err != nil {
-		return Result{}, err
+	seq := req.Seq
+	if seq == nil {
+		var err error
+		if seq, err = m.NewSeq(req.Context); err != nil {
+			return Result{}, err
+		}
+	}
+	// Keep at least one prompt token to prefill: its logits start generation.
+	if seq.Len() >= len(req.Prompt) {
+		seq.Truncate(len(req.Prompt) - 1)
 	}
 	vocab := info.VocabSize
 	logits := make([]float32, vocab)
@@ -94,13 +121,14 @@ func Generate(ctx context.Context, m model.Model, tok *tokenizer.Tokenizer, req 
 	var text []byte
 	// Prefill: the whole prompt in one batch, logits for the last row only.
 	start := time.Now()
-	for i, id := range req.Prompt {
-		batch.Add(seq, id, i == len(req.Prompt)-1)
+	todo := req.Prompt[seq.Len():]
+	for i, id := range todo {
+		batch.Add(seq, id, i == len(todo)-1)
 	}
 	if err := m.Forward(&batch, logits); err != nil {
 		return res, err
 	}
-	res.Timings.PrefillTokens = len(req.Prompt)
+	res.Timings.PrefillTokens = len(todo)
 	res.Timings.Prefill = time.Since(start)
 
 	start = time.Now()
