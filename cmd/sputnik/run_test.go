@@ -25,4 +25,3 @@ func TestRunChat(t *testing.T) {
 		t.Fatalf("EOF: %v", err)
 	}
 }
-
