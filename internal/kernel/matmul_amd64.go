@@ -26,37 +26,35 @@ var matImpls = variants()[len(variants())-1].table
 // first and best last.
 func variants() []implVariant {
 	vs := []implVariant{{"generic", genericTable()}}
-	if hasVNNI {
-		t := genericTable()
-		for typ, ts := range vnniTiles {
+	if !hasAVX512 {
+		return vs
+	}
+	t := genericTable()
+	set := func(tiles map[tensor.DType]*tileSet) {
+		for typ, ts := range tiles {
 			im := *t[typ]
 			im.block = ts.block
-			t[typ] = &im
-		}
-		for typ, ts := range kTiles {
-			im := *t[typ]
-			im.block = ts.block
-			t[typ] = &im
-		}
-		for typ, ts := range avx512FloatTiles {
-			im := *t[typ]
-			im.block = ts.block
-			if typ != tensor.F32 {
-				// Activations stay float32, rounded to the weight's
-				// precision: the products are the same exact values.
+			if ts.convert != nil {
+				// F16/BF16: activations stay float32, rounded to the
+				// weight's precision: the products are the same exact
+				// values as ggml's.
 				im.act = tensor.F32
 				im.convert = ts.convert
 			}
 			t[typ] = &im
 		}
+	}
+	set(avx512FloatTiles)
+	if hasVNNI {
+		set(vnniTiles)
+		set(kTiles)
 		for _, im := range t {
 			if im != nil && im.act == tensor.Q8_0 {
 				im.convert = quantizeRowQ8_0AVX512
 			}
 		}
-		vs = append(vs, implVariant{"avx512vnni", t})
 	}
-	return vs
+	return append(vs, implVariant{"avx512", t})
 }
 
 // tileFunc is the signature of the generated block kernels: the R×T tile
@@ -246,11 +244,84 @@ func quantizeRowQ8_0AVX512(dst []byte, x []float32) {
 	quantQ8_0AVX512(&x[0], &dst[0], nb)
 }
 
+// hasAVX512 reports whether this CPU runs the float and vector kernels of
+// matmul_amd64.s (AVX-512 F/BW/VL, FMA, F16C).
+var hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL &&
+	cpu.X86.HasFMA && cpu.X86.HasF16C && cpu.X86.HasAVX2
+
 var (
-	vecDotF32 = vecDotF32Generic
-	axpyF32   = axpyF32Generic
-	vecDotF16 = vecDotF16Generic
-	axpyF16   = axpyF16Generic
-	toF16     = toF16Generic
-	fromF16   = fromF16Generic
+	vecDotF32 = choose(hasAVX512, dotF32Fast, vecDotF32Generic)
+	axpyF32   = choose(hasAVX512, axpyF32Fast, axpyF32Generic)
+	vecDotF16 = choose(hasAVX512, dotF16Fast, vecDotF16Generic)
+	axpyF16   = choose(hasAVX512, axpyF16Fast, axpyF16Generic)
+	toF16     = choose(hasAVX512, toF16Fast, toF16Generic)
+	fromF16   = choose(hasAVX512, fromF16Fast, fromF16Generic)
 )
+
+func choose[F any](ok bool, fast, generic F) F {
+	if ok {
+		return fast
+	}
+	return generic
+}
+
+// The wrappers below run the 16-element kernels on the longest prefix that
+// is a multiple of 16 and the reference on the rest.
+
+func dotF32Fast(a, b []float32) float32 {
+	n := len(a) &^ 15
+	var s float32
+	if n > 0 {
+		s = dotF32AVX512(&a[0], &b[0], n/16)
+	}
+	for i := n; i < len(a); i++ {
+		s += a[i] * b[i]
+	}
+	return s
+}
+
+func dotF16Fast(a, b []uint16) float32 {
+	n := len(a) &^ 15
+	var s float32
+	if n > 0 {
+		s = dotF16AVX512(&a[0], &b[0], n/16)
+	}
+	for i := n; i < len(a); i++ {
+		s += f16Table[a[i]] * f16Table[b[i]]
+	}
+	return s
+}
+
+func axpyF32Fast(dst []float32, alpha float32, x []float32) {
+	n := len(dst) &^ 15
+	if n > 0 {
+		axpyF32AVX512(&dst[0], alpha, &x[0], n/16)
+	}
+	axpyF32Generic(dst[n:], alpha, x[n:len(dst)])
+}
+
+func axpyF16Fast(dst []float32, alpha float32, src []uint16) {
+	n := len(dst) &^ 15
+	if n > 0 {
+		axpyF16AVX512(&dst[0], alpha, &src[0], n/16)
+	}
+	axpyF16Generic(dst[n:], alpha, src[n:len(dst)])
+}
+
+func toF16Fast(dst []uint16, src []float32) {
+	n := len(src) &^ 15
+	if n > 0 {
+		_ = dst[n-1]
+		toF16AVX512(&dst[0], &src[0], n/16)
+	}
+	toF16Generic(dst[n:], src[n:])
+}
+
+func fromF16Fast(dst []float32, src []uint16) {
+	n := len(src) &^ 15
+	if n > 0 {
+		_ = dst[n-1]
+		fromF16AVX512(&dst[0], &src[0], n/16)
+	}
+	fromF16Generic(dst[n:], src[n:])
+}

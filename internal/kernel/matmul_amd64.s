@@ -8898,3 +8898,159 @@ q80_loop:
 q80_done:
 	VZEROUPPER
 	RET
+
+// func dotF32AVX512(a *float32, b *float32, n int) float32
+// Requires: AVX, AVX512F, AVX512VL, SSE
+TEXT ·dotF32AVX512(SB), NOSPLIT, $0-28
+	MOVQ   a+0(FP), AX
+	MOVQ   b+8(FP), CX
+	MOVQ   n+16(FP), DX
+	VPXORD Z0, Z0, Z0
+
+dotF32AVX512_loop:
+	TESTQ       DX, DX
+	JZ          dotF32AVX512_done
+	VMOVUPS     (AX), Z1
+	VMOVUPS     (CX), Z2
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	DECQ        DX
+	JMP         dotF32AVX512_loop
+
+dotF32AVX512_done:
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPS        Y0, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X0
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VZEROUPPER
+	MOVSS         X0, ret+24(FP)
+	RET
+
+// func dotF16AVX512(a *uint16, b *uint16, n int) float32
+// Requires: AVX, AVX512F, AVX512VL, SSE
+TEXT ·dotF16AVX512(SB), NOSPLIT, $0-28
+	MOVQ   a+0(FP), AX
+	MOVQ   b+8(FP), CX
+	MOVQ   n+16(FP), DX
+	VPXORD Z0, Z0, Z0
+
+dotF16AVX512_loop:
+	TESTQ       DX, DX
+	JZ          dotF16AVX512_done
+	VCVTPH2PS   (AX), Z1
+	VCVTPH2PS   (CX), Z2
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	DECQ        DX
+	JMP         dotF16AVX512_loop
+
+dotF16AVX512_done:
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPS        Y0, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X0
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VZEROUPPER
+	MOVSS         X0, ret+24(FP)
+	RET
+
+// func axpyF32AVX512(dst *float32, alpha float32, src *float32, n int)
+// Requires: AVX, AVX512F, SSE
+TEXT ·axpyF32AVX512(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+16(FP), CX
+	MOVQ         n+24(FP), DX
+	MOVSS        alpha+8(FP), X0
+	VBROADCASTSS X0, Z0
+
+axpyF32AVX512_loop:
+	TESTQ       DX, DX
+	JZ          axpyF32AVX512_done
+	VMOVUPS     (CX), Z1
+	VMOVUPS     (AX), Z2
+	VFMADD231PS Z1, Z0, Z2
+	VMOVUPS     Z2, (AX)
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, AX
+	DECQ        DX
+	JMP         axpyF32AVX512_loop
+
+axpyF32AVX512_done:
+	VZEROUPPER
+	RET
+
+// func axpyF16AVX512(dst *float32, alpha float32, src *uint16, n int)
+// Requires: AVX, AVX512F, SSE
+TEXT ·axpyF16AVX512(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+16(FP), CX
+	MOVQ         n+24(FP), DX
+	MOVSS        alpha+8(FP), X0
+	VBROADCASTSS X0, Z0
+
+axpyF16AVX512_loop:
+	TESTQ       DX, DX
+	JZ          axpyF16AVX512_done
+	VCVTPH2PS   (CX), Z1
+	VMOVUPS     (AX), Z2
+	VFMADD231PS Z1, Z0, Z2
+	VMOVUPS     Z2, (AX)
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000040, AX
+	DECQ        DX
+	JMP         axpyF16AVX512_loop
+
+axpyF16AVX512_done:
+	VZEROUPPER
+	RET
+
+// func toF16AVX512(dst *uint16, src *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·toF16AVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ n+16(FP), DX
+
+tof16_loop:
+	TESTQ     DX, DX
+	JZ        tof16_done
+	VMOVUPS   (CX), Z0
+	VCVTPS2PH $0x00, Z0, (AX)
+	ADDQ      $0x00000040, CX
+	ADDQ      $0x00000020, AX
+	DECQ      DX
+	JMP       tof16_loop
+
+tof16_done:
+	VZEROUPPER
+	RET
+
+// func fromF16AVX512(dst *float32, src *uint16, n int)
+// Requires: AVX, AVX512F
+TEXT ·fromF16AVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ n+16(FP), DX
+
+fromf16_loop:
+	TESTQ     DX, DX
+	JZ        fromf16_done
+	VCVTPH2PS (CX), Z0
+	VMOVUPS   Z0, (AX)
+	ADDQ      $0x00000020, CX
+	ADDQ      $0x00000040, AX
+	DECQ      DX
+	JMP       fromf16_loop
+
+fromf16_done:
+	VZEROUPPER
+	RET

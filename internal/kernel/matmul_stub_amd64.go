@@ -339,3 +339,21 @@ func tileQ6_K_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int
 
 // quantQ8_0AVX512 writes nb Q8_0 blocks (34 bytes) to out from 32·nb floats at x (AVX-512).
 func quantQ8_0AVX512(x *float32, out *byte, nb int)
+
+// dotF32AVX512 returns the dot product of 16·n elements of a and b, summed in float32 lanes.
+func dotF32AVX512(a *float32, b *float32, n int) float32
+
+// dotF16AVX512 returns the dot product of 16·n elements of a and b, summed in float32 lanes.
+func dotF16AVX512(a *uint16, b *uint16, n int) float32
+
+// axpyF32AVX512 sets dst[i] += alpha·src[i] for 16·n elements (one rounding: FMA).
+func axpyF32AVX512(dst *float32, alpha float32, src *float32, n int)
+
+// axpyF16AVX512 sets dst[i] += alpha·src[i] for 16·n elements (one rounding: FMA).
+func axpyF16AVX512(dst *float32, alpha float32, src *uint16, n int)
+
+// toF16AVX512 rounds 16·n floats to binary16 (nearest even).
+func toF16AVX512(dst *uint16, src *float32, n int)
+
+// fromF16AVX512 converts 16·n binary16 values to float32.
+func fromF16AVX512(dst *float32, src *uint16, n int)

@@ -19,6 +19,7 @@ func main() {
 	genFloatTiles()
 	genKQuants()
 	genQuantizers()
+	genVec()
 	Generate()
 }
 
