@@ -71,10 +71,13 @@ func (p regexSplitter) split(dst []span, s string, sp span, st *encodeState) []s
 	prev := 0 // rune index where the previous match ended
 	m, err := p.re.FindRunesMatch(runes)
 	for err == nil && m != nil {
+		// An empty match (a bare lookahead, as superbpe's) still cuts the
+		// text there, as in llama.cpp's unicode_regex_split.
+		if m.Index > prev {
+			dst = append(dst, span{offs[prev], offs[m.Index]})
+			prev = m.Index
+		}
 		if m.Length > 0 {
-			if m.Index > prev {
-				dst = append(dst, span{offs[prev], offs[m.Index]})
-			}
 			dst = append(dst, span{offs[m.Index], offs[m.Index+m.Length]})
 			prev = m.Index + m.Length
 		}
@@ -191,7 +194,7 @@ var (
 // byte-level BPE vocabularies (tokenizer.ggml.model = "gpt2") to its
 // pre-tokenization. Names llama.cpp maps to custom code paths that this
 // package does not implement (kimi-k2, afmoe, gemma4, sarvam-moe, whitespace,
-// granite-embed-multi-311m, superbpe) are absent and give an error.
+// granite-embed-multi-311m) are absent and give an error.
 var preTypes = map[string]preType{}
 
 func init() {
@@ -235,6 +238,7 @@ func init() {
 	add(preType{exprs: []string{`[^\n]+|[\n]+`, exprQwen2}}, "laguna")
 	add(preType{exprs: []string{exprExaoneMoE}}, "exaone-moe")
 	add(preType{exprs: []string{`\p{N}{1,3}`, exprMiniCPM5}, ignoreMerges: true}, "minicpm5")
+	add(preType{exprs: []string{`\p{N}+`, `(?=(\d{3})+(?!\d))`}}, "superbpe")
 }
 
 // PreTypes returns the tokenizer.ggml.pre names this package supports, sorted.

@@ -116,3 +116,27 @@ func FuzzScannersMatchRegex(f *testing.F) {
 		}
 	})
 }
+
+// TestRegexSplit covers the regexp2 path on expressions without a scanner,
+// including an empty-match expression (superbpe), which cuts without
+// producing a piece.
+func TestRegexSplit(t *testing.T) {
+	tests := []struct {
+		expr, in string
+		want     []string
+	}{
+		{`(?=(\d{3})+(?!\d))`, "1234567", []string{"1", "234", "567"}},
+		{`(?=(\d{3})+(?!\d))`, "ab123", []string{"ab", "123"}},
+		{` ?[^(\s|.,!?…。，、।۔،)]+`, "Hello, world. Ok", []string{"Hello", ",", " world", ".", " Ok"}},
+		{`<sentinel:[0-9]+>`, "a<sentinel:12>b", []string{"a", "<sentinel:12>", "b"}},
+	}
+	for _, tc := range tests {
+		sp, err := compileSplitter(tc.expr, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := splitAll(sp, tc.in); strings.Join(got, "|") != strings.Join(tc.want, "|") {
+			t.Errorf("%q on %q: got %q, want %q", tc.expr, tc.in, got, tc.want)
+		}
+	}
+}

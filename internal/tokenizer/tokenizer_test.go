@@ -372,3 +372,15 @@ func bytesRepresentable(tok *Tokenizer, s string) bool {
 	}
 	return true
 }
+
+// TestStories260K: the prompt ids of models/stories260K.greedy.json (with BOS).
+func TestStories260K(t *testing.T) {
+	tok := loadGGUF(t, testutil.SharedFile(t, "models/stories260K.gguf"))
+	got := tok.Encode("Once upon a time", EncodeOptions{AddSpecial: true, ParseSpecial: true})
+	if want := []int32{1, 403, 407, 261, 378}; !equalIDs(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	if s := tok.DecodeWith(got, DecodeOptions{SkipSpecial: true}); s != " Once upon a time" {
+		t.Errorf("DecodeWith(SkipSpecial) = %q", s)
+	}
+}
