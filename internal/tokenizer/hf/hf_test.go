@@ -135,3 +135,47 @@ func FuzzFromHF(f *testing.F) {
 		tok.Decode(ids)
 	})
 }
+
+// TestSpecials checks BOS/EOS/EOG and special-token parsing as read from
+// tokenizer_config.json and added_tokens.
+func TestSpecials(t *testing.T) {
+	ds := loadHF(t, "deepseek_v3")
+	if ds.BOS() != 0 || ds.EOS() != 1 || !ds.AddBOS() || !ds.IsEOG(1) || ds.IsEOG(0) {
+		t.Errorf("deepseek_v3: BOS %d EOS %d AddBOS %v IsEOG(1) %v IsEOG(0) %v", ds.BOS(), ds.EOS(), ds.AddBOS(), ds.IsEOG(1), ds.IsEOG(0))
+	}
+	ids := ds.Encode("<｜User｜>Hi<｜Assistant｜>", tokenizer.EncodeOptions{AddSpecial: true, ParseSpecial: true})
+	if len(ids) < 4 || ids[0] != 0 || ids[1] != 128803 || ids[len(ids)-1] != 128804 {
+		t.Errorf("deepseek_v3 chat prefix: got %v, want [0 128803 … 128804]", ids)
+	}
+	qw := loadHF(t, "qwen3")
+	if qw.BOS() != tokenizer.None || qw.AddBOS() || qw.EOS() != 151645 || !qw.IsEOG(151645) || !qw.IsEOG(151643) {
+		t.Errorf("qwen3: BOS %d AddBOS %v EOS %d", qw.BOS(), qw.AddBOS(), qw.EOS())
+	}
+	if ids := qw.Encode("<think>\nx</think>", tokenizer.EncodeOptions{ParseSpecial: true}); ids[0] != 151667 || ids[len(ids)-1] != 151668 {
+		t.Errorf("qwen3 <think>: got %v", ids)
+	}
+}
+
+func TestBadJSON(t *testing.T) {
+	tests := []struct{ name, json, want string }{
+		{"not json", `{`, "tokenizer.json"},
+		{"wordpiece", `{"model":{"type":"WordPiece","vocab":{}}}`, "WordPiece"},
+		{"split merged", `{"model":{"type":"BPE","vocab":{"a":0}},"pre_tokenizer":{"type":"Split","pattern":{"Regex":"a"},"behavior":"MergedWithPrevious"}}`, "MergedWithPrevious"},
+		{"bad merge", `{"model":{"type":"BPE","vocab":{"a":0},"merges":["abc"]}}`, "abc"},
+		{"bad regex", `{"model":{"type":"BPE","vocab":{"a":0},"merges":[]},"pre_tokenizer":{"type":"Split","pattern":{"Regex":"(["},"behavior":"Isolated"}}`, "(["},
+		{"metaspace", `{"model":{"type":"BPE","vocab":{"a":0},"merges":[]},"pre_tokenizer":{"type":"Metaspace"}}`, "Metaspace"},
+		{"unknown bos", `{"model":{"type":"BPE","vocab":{"a":0},"merges":[]}}`, "<nope>"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var cfg []byte
+			if tc.name == "unknown bos" {
+				cfg = []byte(`{"bos_token":"<nope>"}`)
+			}
+			_, err := FromHF([]byte(tc.json), cfg)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got error %v, want one mentioning %q", err, tc.want)
+			}
+		})
+	}
+}
