@@ -18,9 +18,24 @@
 //     them. The common expressions run as hand-written scanners; the rest run
 //     through github.com/dlclark/regexp2.
 //   - BPE: merges by rank over the raw bytes of each piece (byte-level) or by
-//     score over UTF-8 characters (SentencePiece).
+//     score over UTF-8 characters (SentencePiece). Merge lookups go through an
+//     open-addressing table keyed by the pair of symbol ids; short pieces use
+//     a quadratic rank-array loop, long ones a heap over a linked list; short
+//     pieces' results are memoized in a bounded, sharded cache.
 //
-// Main types: Tokenizer (immutable after construction, safe for concurrent
-// use), Spec (everything a Tokenizer is built from; FromGGUF and the hf
+// Beyond the vectors of llama.cpp and Hugging Face, the ids were compared with
+// llama.cpp (release v0.4.0, through node-llama-cpp) on ≈230 kB of English and
+// ≈256 kB of CJK text for nine vocabularies, and agreed exactly (a one-off
+// check: it needs node-llama-cpp, so it is not a test here). Known
+// differences: special
+// tokens are matched leftmost-longest (llama.cpp: longest token first over the
+// whole text; they differ only when a longer special token overlaps a shorter
+// one that starts earlier); Decode does not apply llama.cpp's
+// clean_up_tokenization_spaces rules, so that Decode inverts Encode; invalid
+// UTF-8 keeps its bytes (llama.cpp replaces each invalid byte by U+FFFD before
+// byte-level BPE).
+//
+// Main types: Tokenizer (read-only after construction apart from its
+// internal cache; safe for concurrent use), Spec (everything a Tokenizer is built from; FromGGUF and the hf
 // subpackage fill it), StreamDecoder (UTF-8-safe incremental detokenizer).
 package tokenizer
