@@ -10,6 +10,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/sputnik-llm/sputnik/internal/gguf"
+	"github.com/sputnik-llm/sputnik/internal/model"
+	"github.com/sputnik-llm/sputnik/internal/models"
 	"github.com/sputnik-llm/sputnik/internal/tensor"
 )
 
@@ -38,6 +40,7 @@ func runInfo(args []string, stdout, stderr io.Writer) error {
 	}
 	defer f.Close()
 	sum := summarize(f)
+	sum.model, sum.modelErr = modelFacts(f)
 	if *asJSON {
 		return writeInfoJSON(stdout, f, sum, !*noTensors)
 	}
@@ -52,6 +55,22 @@ type fileSummary struct {
 	fileType   string
 	hist       map[tensor.DType]typeCount
 	hparams    []hparam // architecture hyperparameters present in the file
+	model      *model.Info
+	modelErr   error // why the file does not load as a model, if it does not
+}
+
+// modelFacts builds the network (without reading weight data) to report
+// what only the architecture knows: active parameters and KV cache size.
+func modelFacts(f *gguf.File) (*model.Info, error) {
+	if len(f.Tensors) == 0 {
+		return nil, nil
+	}
+	m, err := models.New(f)
+	if err != nil {
+		return nil, err
+	}
+	info := m.Info()
+	return &info, nil
 }
 
 type typeCount struct {
@@ -178,6 +197,12 @@ func writeInfoText(w io.Writer, f *gguf.File, s fileSummary, tensors bool) {
 	fmt.Fprintf(tw, "name\t%s\n", orDash(s.name))
 	fmt.Fprintf(tw, "parameters\t%s (%d)\n", humanCount(s.params), s.params)
 	fmt.Fprintf(tw, "file type\t%s\n", orDash(s.fileType))
+	if s.model != nil {
+		fmt.Fprintf(tw, "active parameters\t%s per token\n", humanCount(s.model.ActiveParams))
+		fmt.Fprintf(tw, "KV cache\t%s per token (f16)\n", humanBytes(uint64(s.model.KVLayout.BytesPerToken())))
+	} else if s.modelErr != nil {
+		fmt.Fprintf(tw, "runnable\tno: %v\n", s.modelErr)
+	}
 	for _, h := range s.hparams {
 		fmt.Fprintf(tw, "%s\t%v\n", h.label, h.value)
 	}
@@ -332,6 +357,12 @@ func writeInfoJSON(w io.Writer, f *gguf.File, s fileSummary, tensors bool) error
 		"tensor_types":    hist,
 		"hyperparameters": hp,
 		"metadata":        meta,
+	}
+	if sum := s.model; sum != nil {
+		out["active_parameters"] = sum.ActiveParams
+		out["kv_bytes_per_token"] = sum.KVLayout.BytesPerToken()
+	} else if s.modelErr != nil {
+		out["runnable_error"] = s.modelErr.Error()
 	}
 	if tensors {
 		ts := make([]tensorJSON, len(f.Tensors))
