@@ -57,7 +57,7 @@ DATA iq4nltable<>+31(SB)/1, $0x71
 GLOBL iq4nltable<>(SB), RODATA|NOPTR, $32
 
 // func tileQ8_0_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ8_0_1x1(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -77,6 +77,7 @@ tileQ8_0_1x1_loop:
 	VPXORD       2(CX)(SI*1), Y1, Y2
 	VPBROADCASTW (CX)(SI*1), Y3
 	VCVTPH2PS    X3, Y3
+	PREFETCHT0   32768(AX)(BX*1)
 	VMOVDQU8     2(AX)(BX*1), Y4
 	VPBROADCASTW (AX)(BX*1), Y5
 	VCVTPH2PS    X5, Y5
@@ -108,7 +109,7 @@ tileQ8_0_1x1_done:
 	RET
 
 // func tileQ4_0_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ4_0_1x1(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -133,6 +134,7 @@ tileQ4_0_1x1_loop:
 	VPXORD          Y5, Y5, Y5
 	VPDPBUSD        Y3, Y1, Y5
 	VPSUBD          Y5, Y0, Y6
+	PREFETCHT0      32768(AX)(BX*1)
 	VBROADCASTI32X4 2(AX)(BX*1), Y7
 	VPSRLVW         nibshift<>+0(SB), Y7, Y7
 	VPANDD          Y2, Y7, Y7
@@ -163,7 +165,7 @@ tileQ4_0_1x1_done:
 	RET
 
 // func tileIQ4_NL_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileIQ4_NL_1x1(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -186,6 +188,7 @@ tileIQ4_NL_1x1_loop:
 	VPXORD          2(CX)(SI*1), Y1, Y4
 	VPBROADCASTW    (CX)(SI*1), Y5
 	VCVTPH2PS       X5, Y5
+	PREFETCHT0      32768(AX)(BX*1)
 	VBROADCASTI32X4 2(AX)(BX*1), Y6
 	VPSRLVW         nibshift<>+0(SB), Y6, Y6
 	VPANDD          Y2, Y6, Y6
@@ -220,7 +223,7 @@ tileIQ4_NL_1x1_done:
 	RET
 
 // func tileQ5_0_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ5_0_1x1(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -247,6 +250,7 @@ tileQ5_0_1x1_loop:
 	VPXORD          Y6, Y6, Y6
 	VPDPBUSD        Y4, Y1, Y6
 	VPSUBD          Y6, Y0, Y7
+	PREFETCHT0      32768(AX)(BX*1)
 	VBROADCASTI32X4 6(AX)(BX*1), Y8
 	VPSRLVW         nibshift<>+0(SB), Y8, Y8
 	VPANDD          Y2, Y8, Y8
@@ -281,7 +285,7 @@ tileQ5_0_1x1_done:
 	RET
 
 // func tileQ4_1_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ4_1_1x1(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -301,6 +305,7 @@ tileQ4_1_1x1_loop:
 	VMOVDQU8        4(CX)(SI*1), Y2
 	VPBROADCASTW    (CX)(SI*1), Y3
 	VCVTPH2PS       X3, Y3
+	PREFETCHT0      32768(AX)(BX*1)
 	VBROADCASTI32X4 4(AX)(BX*1), Y4
 	VPSRLVW         nibshift<>+0(SB), Y4, Y4
 	VPANDD          Y0, Y4, Y4
@@ -337,7 +342,7 @@ tileQ4_1_1x1_done:
 	RET
 
 // func tileQ5_1_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ5_1_1x1(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -359,6 +364,7 @@ tileQ5_1_1x1_loop:
 	VMOVDQU8        4(CX)(SI*1), Y3
 	VPBROADCASTW    (CX)(SI*1), Y4
 	VCVTPH2PS       X4, Y4
+	PREFETCHT0      32768(AX)(BX*1)
 	VBROADCASTI32X4 8(AX)(BX*1), Y5
 	VPSRLVW         nibshift<>+0(SB), Y5, Y5
 	VPANDD          Y0, Y5, Y5
@@ -399,7 +405,7 @@ tileQ5_1_1x1_done:
 	RET
 
 // func tileQ8_0_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ8_0_2x1(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -422,6 +428,7 @@ tileQ8_0_2x1_loop:
 	VPXORD       2(DX)(DI*1), Y1, Y2
 	VPBROADCASTW (DX)(DI*1), Y3
 	VCVTPH2PS    X3, Y3
+	PREFETCHT0   32768(AX)(CX*1)
 	VMOVDQU8     2(AX)(CX*1), Y4
 	VPBROADCASTW (AX)(CX*1), Y5
 	VCVTPH2PS    X5, Y5
@@ -433,6 +440,7 @@ tileQ8_0_2x1_loop:
 	VCVTDQ2PS    Y7, Y7
 	VMULPS       Y3, Y5, Y4
 	VFMADD231PS  Y4, Y7, Y31
+	PREFETCHT0   32768(SI)(CX*1)
 	VMOVDQU8     2(SI)(CX*1), Y4
 	VPBROADCASTW (SI)(CX*1), Y5
 	VCVTPH2PS    X5, Y5
@@ -471,7 +479,7 @@ tileQ8_0_2x1_done:
 	RET
 
 // func tileQ4_0_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ4_0_2x1(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -499,6 +507,7 @@ tileQ4_0_2x1_loop:
 	VPXORD          Y5, Y5, Y5
 	VPDPBUSD        Y3, Y1, Y5
 	VPSUBD          Y5, Y0, Y6
+	PREFETCHT0      32768(AX)(CX*1)
 	VBROADCASTI32X4 2(AX)(CX*1), Y7
 	VPSRLVW         nibshift<>+0(SB), Y7, Y7
 	VPANDD          Y2, Y7, Y7
@@ -509,6 +518,7 @@ tileQ4_0_2x1_loop:
 	VCVTDQ2PS       Y9, Y9
 	VMULPS          Y4, Y8, Y7
 	VFMADD231PS     Y7, Y9, Y31
+	PREFETCHT0      32768(SI)(CX*1)
 	VBROADCASTI32X4 2(SI)(CX*1), Y7
 	VPSRLVW         nibshift<>+0(SB), Y7, Y7
 	VPANDD          Y2, Y7, Y7
@@ -546,7 +556,7 @@ tileQ4_0_2x1_done:
 	RET
 
 // func tileIQ4_NL_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileIQ4_NL_2x1(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -572,6 +582,7 @@ tileIQ4_NL_2x1_loop:
 	VPXORD          2(DX)(DI*1), Y1, Y4
 	VPBROADCASTW    (DX)(DI*1), Y5
 	VCVTPH2PS       X5, Y5
+	PREFETCHT0      32768(AX)(CX*1)
 	VBROADCASTI32X4 2(AX)(CX*1), Y6
 	VPSRLVW         nibshift<>+0(SB), Y6, Y6
 	VPANDD          Y2, Y6, Y6
@@ -586,6 +597,7 @@ tileIQ4_NL_2x1_loop:
 	VCVTDQ2PS       Y9, Y9
 	VMULPS          Y5, Y7, Y6
 	VFMADD231PS     Y6, Y9, Y31
+	PREFETCHT0      32768(SI)(CX*1)
 	VBROADCASTI32X4 2(SI)(CX*1), Y6
 	VPSRLVW         nibshift<>+0(SB), Y6, Y6
 	VPANDD          Y2, Y6, Y6
@@ -627,7 +639,7 @@ tileIQ4_NL_2x1_done:
 	RET
 
 // func tileQ5_0_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ5_0_2x1(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -657,6 +669,7 @@ tileQ5_0_2x1_loop:
 	VPXORD          Y6, Y6, Y6
 	VPDPBUSD        Y4, Y1, Y6
 	VPSUBD          Y6, Y0, Y7
+	PREFETCHT0      32768(AX)(CX*1)
 	VBROADCASTI32X4 6(AX)(CX*1), Y8
 	VPSRLVW         nibshift<>+0(SB), Y8, Y8
 	VPANDD          Y2, Y8, Y8
@@ -671,6 +684,7 @@ tileQ5_0_2x1_loop:
 	VCVTDQ2PS       Y10, Y10
 	VMULPS          Y5, Y9, Y8
 	VFMADD231PS     Y8, Y10, Y31
+	PREFETCHT0      32768(SI)(CX*1)
 	VBROADCASTI32X4 6(SI)(CX*1), Y8
 	VPSRLVW         nibshift<>+0(SB), Y8, Y8
 	VPANDD          Y2, Y8, Y8
@@ -712,7 +726,7 @@ tileQ5_0_2x1_done:
 	RET
 
 // func tileQ4_1_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ4_1_2x1(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -735,6 +749,7 @@ tileQ4_1_2x1_loop:
 	VMOVDQU8        4(DX)(DI*1), Y3
 	VPBROADCASTW    (DX)(DI*1), Y4
 	VCVTPH2PS       X4, Y4
+	PREFETCHT0      32768(AX)(CX*1)
 	VBROADCASTI32X4 4(AX)(CX*1), Y5
 	VPSRLVW         nibshift<>+0(SB), Y5, Y5
 	VPANDD          Y0, Y5, Y5
@@ -751,6 +766,7 @@ tileQ4_1_2x1_loop:
 	VPBROADCASTW    2(DX)(DI*1), Y5
 	VCVTPH2PS       X5, Y5
 	VFMADD231PS     Y5, Y7, Y31
+	PREFETCHT0      32768(SI)(CX*1)
 	VBROADCASTI32X4 4(SI)(CX*1), Y5
 	VPSRLVW         nibshift<>+0(SB), Y5, Y5
 	VPANDD          Y0, Y5, Y5
@@ -794,7 +810,7 @@ tileQ4_1_2x1_done:
 	RET
 
 // func tileQ5_1_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ5_1_2x1(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -819,6 +835,7 @@ tileQ5_1_2x1_loop:
 	VMOVDQU8        4(DX)(DI*1), Y4
 	VPBROADCASTW    (DX)(DI*1), Y5
 	VCVTPH2PS       X5, Y5
+	PREFETCHT0      32768(AX)(CX*1)
 	VBROADCASTI32X4 8(AX)(CX*1), Y6
 	VPSRLVW         nibshift<>+0(SB), Y6, Y6
 	VPANDD          Y0, Y6, Y6
@@ -839,6 +856,7 @@ tileQ5_1_2x1_loop:
 	VPBROADCASTW    2(DX)(DI*1), Y6
 	VCVTPH2PS       X6, Y6
 	VFMADD231PS     Y6, Y8, Y31
+	PREFETCHT0      32768(SI)(CX*1)
 	VBROADCASTI32X4 8(SI)(CX*1), Y6
 	VPSRLVW         nibshift<>+0(SB), Y6, Y6
 	VPANDD          Y0, Y6, Y6
@@ -886,7 +904,7 @@ tileQ5_1_2x1_done:
 	RET
 
 // func tileQ8_0_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ8_0_4x1(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -915,6 +933,7 @@ tileQ8_0_4x1_loop:
 	VPXORD       2(DX)(R9*1), Y1, Y2
 	VPBROADCASTW (DX)(R9*1), Y3
 	VCVTPH2PS    X3, Y3
+	PREFETCHT0   32768(AX)(CX*1)
 	VMOVDQU8     2(AX)(CX*1), Y4
 	VPBROADCASTW (AX)(CX*1), Y5
 	VCVTPH2PS    X5, Y5
@@ -926,6 +945,7 @@ tileQ8_0_4x1_loop:
 	VCVTDQ2PS    Y7, Y7
 	VMULPS       Y3, Y5, Y4
 	VFMADD231PS  Y4, Y7, Y31
+	PREFETCHT0   32768(SI)(CX*1)
 	VMOVDQU8     2(SI)(CX*1), Y4
 	VPBROADCASTW (SI)(CX*1), Y5
 	VCVTPH2PS    X5, Y5
@@ -937,6 +957,7 @@ tileQ8_0_4x1_loop:
 	VCVTDQ2PS    Y7, Y7
 	VMULPS       Y3, Y5, Y4
 	VFMADD231PS  Y4, Y7, Y30
+	PREFETCHT0   32768(DI)(CX*1)
 	VMOVDQU8     2(DI)(CX*1), Y4
 	VPBROADCASTW (DI)(CX*1), Y5
 	VCVTPH2PS    X5, Y5
@@ -948,6 +969,7 @@ tileQ8_0_4x1_loop:
 	VCVTDQ2PS    Y7, Y7
 	VMULPS       Y3, Y5, Y4
 	VFMADD231PS  Y4, Y7, Y29
+	PREFETCHT0   32768(R8)(CX*1)
 	VMOVDQU8     2(R8)(CX*1), Y4
 	VPBROADCASTW (R8)(CX*1), Y5
 	VCVTPH2PS    X5, Y5
@@ -1000,7 +1022,7 @@ tileQ8_0_4x1_done:
 	RET
 
 // func tileQ4_0_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ4_0_4x1(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -1034,6 +1056,7 @@ tileQ4_0_4x1_loop:
 	VPXORD          Y5, Y5, Y5
 	VPDPBUSD        Y3, Y1, Y5
 	VPSUBD          Y5, Y0, Y6
+	PREFETCHT0      32768(AX)(CX*1)
 	VBROADCASTI32X4 2(AX)(CX*1), Y7
 	VPSRLVW         nibshift<>+0(SB), Y7, Y7
 	VPANDD          Y2, Y7, Y7
@@ -1044,6 +1067,7 @@ tileQ4_0_4x1_loop:
 	VCVTDQ2PS       Y9, Y9
 	VMULPS          Y4, Y8, Y7
 	VFMADD231PS     Y7, Y9, Y31
+	PREFETCHT0      32768(SI)(CX*1)
 	VBROADCASTI32X4 2(SI)(CX*1), Y7
 	VPSRLVW         nibshift<>+0(SB), Y7, Y7
 	VPANDD          Y2, Y7, Y7
@@ -1054,6 +1078,7 @@ tileQ4_0_4x1_loop:
 	VCVTDQ2PS       Y9, Y9
 	VMULPS          Y4, Y8, Y7
 	VFMADD231PS     Y7, Y9, Y30
+	PREFETCHT0      32768(DI)(CX*1)
 	VBROADCASTI32X4 2(DI)(CX*1), Y7
 	VPSRLVW         nibshift<>+0(SB), Y7, Y7
 	VPANDD          Y2, Y7, Y7
@@ -1064,6 +1089,7 @@ tileQ4_0_4x1_loop:
 	VCVTDQ2PS       Y9, Y9
 	VMULPS          Y4, Y8, Y7
 	VFMADD231PS     Y7, Y9, Y29
+	PREFETCHT0      32768(R8)(CX*1)
 	VBROADCASTI32X4 2(R8)(CX*1), Y7
 	VPSRLVW         nibshift<>+0(SB), Y7, Y7
 	VPANDD          Y2, Y7, Y7
@@ -1115,7 +1141,7 @@ tileQ4_0_4x1_done:
 	RET
 
 // func tileIQ4_NL_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileIQ4_NL_4x1(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -1147,6 +1173,7 @@ tileIQ4_NL_4x1_loop:
 	VPXORD          2(DX)(R9*1), Y1, Y4
 	VPBROADCASTW    (DX)(R9*1), Y5
 	VCVTPH2PS       X5, Y5
+	PREFETCHT0      32768(AX)(CX*1)
 	VBROADCASTI32X4 2(AX)(CX*1), Y6
 	VPSRLVW         nibshift<>+0(SB), Y6, Y6
 	VPANDD          Y2, Y6, Y6
@@ -1161,6 +1188,7 @@ tileIQ4_NL_4x1_loop:
 	VCVTDQ2PS       Y9, Y9
 	VMULPS          Y5, Y7, Y6
 	VFMADD231PS     Y6, Y9, Y31
+	PREFETCHT0      32768(SI)(CX*1)
 	VBROADCASTI32X4 2(SI)(CX*1), Y6
 	VPSRLVW         nibshift<>+0(SB), Y6, Y6
 	VPANDD          Y2, Y6, Y6
@@ -1175,6 +1203,7 @@ tileIQ4_NL_4x1_loop:
 	VCVTDQ2PS       Y9, Y9
 	VMULPS          Y5, Y7, Y6
 	VFMADD231PS     Y6, Y9, Y30
+	PREFETCHT0      32768(DI)(CX*1)
 	VBROADCASTI32X4 2(DI)(CX*1), Y6
 	VPSRLVW         nibshift<>+0(SB), Y6, Y6
 	VPANDD          Y2, Y6, Y6
@@ -1189,6 +1218,7 @@ tileIQ4_NL_4x1_loop:
 	VCVTDQ2PS       Y9, Y9
 	VMULPS          Y5, Y7, Y6
 	VFMADD231PS     Y6, Y9, Y29
+	PREFETCHT0      32768(R8)(CX*1)
 	VBROADCASTI32X4 2(R8)(CX*1), Y6
 	VPSRLVW         nibshift<>+0(SB), Y6, Y6
 	VPANDD          Y2, Y6, Y6
@@ -1244,7 +1274,7 @@ tileIQ4_NL_4x1_done:
 	RET
 
 // func tileQ5_0_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ5_0_4x1(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -1280,6 +1310,7 @@ tileQ5_0_4x1_loop:
 	VPXORD          Y6, Y6, Y6
 	VPDPBUSD        Y4, Y1, Y6
 	VPSUBD          Y6, Y0, Y7
+	PREFETCHT0      32768(AX)(CX*1)
 	VBROADCASTI32X4 6(AX)(CX*1), Y8
 	VPSRLVW         nibshift<>+0(SB), Y8, Y8
 	VPANDD          Y2, Y8, Y8
@@ -1294,6 +1325,7 @@ tileQ5_0_4x1_loop:
 	VCVTDQ2PS       Y10, Y10
 	VMULPS          Y5, Y9, Y8
 	VFMADD231PS     Y8, Y10, Y31
+	PREFETCHT0      32768(SI)(CX*1)
 	VBROADCASTI32X4 6(SI)(CX*1), Y8
 	VPSRLVW         nibshift<>+0(SB), Y8, Y8
 	VPANDD          Y2, Y8, Y8
@@ -1308,6 +1340,7 @@ tileQ5_0_4x1_loop:
 	VCVTDQ2PS       Y10, Y10
 	VMULPS          Y5, Y9, Y8
 	VFMADD231PS     Y8, Y10, Y30
+	PREFETCHT0      32768(DI)(CX*1)
 	VBROADCASTI32X4 6(DI)(CX*1), Y8
 	VPSRLVW         nibshift<>+0(SB), Y8, Y8
 	VPANDD          Y2, Y8, Y8
@@ -1322,6 +1355,7 @@ tileQ5_0_4x1_loop:
 	VCVTDQ2PS       Y10, Y10
 	VMULPS          Y5, Y9, Y8
 	VFMADD231PS     Y8, Y10, Y29
+	PREFETCHT0      32768(R8)(CX*1)
 	VBROADCASTI32X4 6(R8)(CX*1), Y8
 	VPSRLVW         nibshift<>+0(SB), Y8, Y8
 	VPANDD          Y2, Y8, Y8
@@ -1377,7 +1411,7 @@ tileQ5_0_4x1_done:
 	RET
 
 // func tileQ4_1_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ4_1_4x1(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -1406,6 +1440,7 @@ tileQ4_1_4x1_loop:
 	VMOVDQU8        4(DX)(R9*1), Y5
 	VPBROADCASTW    (DX)(R9*1), Y6
 	VCVTPH2PS       X6, Y6
+	PREFETCHT0      32768(AX)(CX*1)
 	VBROADCASTI32X4 4(AX)(CX*1), Y7
 	VPSRLVW         nibshift<>+0(SB), Y7, Y7
 	VPANDD          Y0, Y7, Y7
@@ -1422,6 +1457,7 @@ tileQ4_1_4x1_loop:
 	VPBROADCASTW    2(DX)(R9*1), Y7
 	VCVTPH2PS       X7, Y7
 	VFMADD231PS     Y7, Y9, Y31
+	PREFETCHT0      32768(SI)(CX*1)
 	VBROADCASTI32X4 4(SI)(CX*1), Y7
 	VPSRLVW         nibshift<>+0(SB), Y7, Y7
 	VPANDD          Y0, Y7, Y7
@@ -1438,6 +1474,7 @@ tileQ4_1_4x1_loop:
 	VPBROADCASTW    2(DX)(R9*1), Y7
 	VCVTPH2PS       X7, Y7
 	VFMADD231PS     Y7, Y9, Y30
+	PREFETCHT0      32768(DI)(CX*1)
 	VBROADCASTI32X4 4(DI)(CX*1), Y7
 	VPSRLVW         nibshift<>+0(SB), Y7, Y7
 	VPANDD          Y0, Y7, Y7
@@ -1454,6 +1491,7 @@ tileQ4_1_4x1_loop:
 	VPBROADCASTW    2(DX)(R9*1), Y7
 	VCVTPH2PS       X7, Y7
 	VFMADD231PS     Y7, Y9, Y29
+	PREFETCHT0      32768(R8)(CX*1)
 	VBROADCASTI32X4 4(R8)(CX*1), Y7
 	VPSRLVW         nibshift<>+0(SB), Y7, Y7
 	VPANDD          Y0, Y7, Y7
@@ -1511,7 +1549,7 @@ tileQ4_1_4x1_done:
 	RET
 
 // func tileQ5_1_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ5_1_4x1(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -1542,6 +1580,7 @@ tileQ5_1_4x1_loop:
 	VMOVDQU8        4(DX)(R9*1), Y6
 	VPBROADCASTW    (DX)(R9*1), Y7
 	VCVTPH2PS       X7, Y7
+	PREFETCHT0      32768(AX)(CX*1)
 	VBROADCASTI32X4 8(AX)(CX*1), Y8
 	VPSRLVW         nibshift<>+0(SB), Y8, Y8
 	VPANDD          Y0, Y8, Y8
@@ -1562,6 +1601,7 @@ tileQ5_1_4x1_loop:
 	VPBROADCASTW    2(DX)(R9*1), Y8
 	VCVTPH2PS       X8, Y8
 	VFMADD231PS     Y8, Y10, Y31
+	PREFETCHT0      32768(SI)(CX*1)
 	VBROADCASTI32X4 8(SI)(CX*1), Y8
 	VPSRLVW         nibshift<>+0(SB), Y8, Y8
 	VPANDD          Y0, Y8, Y8
@@ -1582,6 +1622,7 @@ tileQ5_1_4x1_loop:
 	VPBROADCASTW    2(DX)(R9*1), Y8
 	VCVTPH2PS       X8, Y8
 	VFMADD231PS     Y8, Y10, Y30
+	PREFETCHT0      32768(DI)(CX*1)
 	VBROADCASTI32X4 8(DI)(CX*1), Y8
 	VPSRLVW         nibshift<>+0(SB), Y8, Y8
 	VPANDD          Y0, Y8, Y8
@@ -1602,6 +1643,7 @@ tileQ5_1_4x1_loop:
 	VPBROADCASTW    2(DX)(R9*1), Y8
 	VCVTPH2PS       X8, Y8
 	VFMADD231PS     Y8, Y10, Y29
+	PREFETCHT0      32768(R8)(CX*1)
 	VBROADCASTI32X4 8(R8)(CX*1), Y8
 	VPSRLVW         nibshift<>+0(SB), Y8, Y8
 	VPANDD          Y0, Y8, Y8
@@ -1663,7 +1705,7 @@ tileQ5_1_4x1_done:
 	RET
 
 // func tileQ8_0_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ8_0_1x2(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -1689,6 +1731,7 @@ tileQ8_0_1x2_loop:
 	VPXORD       2(SI)(DI*1), Y1, Y4
 	VPBROADCASTW (SI)(DI*1), Y5
 	VCVTPH2PS    X5, Y5
+	PREFETCHT0   32768(AX)(DX*1)
 	VMOVDQU8     2(AX)(DX*1), Y6
 	VPBROADCASTW (AX)(DX*1), Y7
 	VCVTPH2PS    X7, Y7
@@ -1733,7 +1776,7 @@ tileQ8_0_1x2_done:
 	RET
 
 // func tileQ4_0_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ4_0_1x2(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -1767,6 +1810,7 @@ tileQ4_0_1x2_loop:
 	VPXORD          Y9, Y9, Y9
 	VPDPBUSD        Y7, Y1, Y9
 	VPSUBD          Y9, Y0, Y10
+	PREFETCHT0      32768(AX)(DX*1)
 	VBROADCASTI32X4 2(AX)(DX*1), Y11
 	VPSRLVW         nibshift<>+0(SB), Y11, Y11
 	VPANDD          Y2, Y11, Y11
@@ -1810,7 +1854,7 @@ tileQ4_0_1x2_done:
 	RET
 
 // func tileIQ4_NL_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileIQ4_NL_1x2(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -1839,6 +1883,7 @@ tileIQ4_NL_1x2_loop:
 	VPXORD          2(SI)(DI*1), Y1, Y6
 	VPBROADCASTW    (SI)(DI*1), Y7
 	VCVTPH2PS       X7, Y7
+	PREFETCHT0      32768(AX)(DX*1)
 	VBROADCASTI32X4 2(AX)(DX*1), Y8
 	VPSRLVW         nibshift<>+0(SB), Y8, Y8
 	VPANDD          Y2, Y8, Y8
@@ -1886,7 +1931,7 @@ tileIQ4_NL_1x2_done:
 	RET
 
 // func tileQ5_0_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ5_0_1x2(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -1922,6 +1967,7 @@ tileQ5_0_1x2_loop:
 	VPXORD          Y10, Y10, Y10
 	VPDPBUSD        Y8, Y1, Y10
 	VPSUBD          Y10, Y0, Y11
+	PREFETCHT0      32768(AX)(DX*1)
 	VBROADCASTI32X4 6(AX)(DX*1), Y12
 	VPSRLVW         nibshift<>+0(SB), Y12, Y12
 	VPANDD          Y2, Y12, Y12
@@ -1969,7 +2015,7 @@ tileQ5_0_1x2_done:
 	RET
 
 // func tileQ4_1_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ4_1_1x2(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -1995,6 +2041,7 @@ tileQ4_1_1x2_loop:
 	VMOVDQU8        4(SI)(DI*1), Y5
 	VPBROADCASTW    (SI)(DI*1), Y6
 	VCVTPH2PS       X6, Y6
+	PREFETCHT0      32768(AX)(DX*1)
 	VBROADCASTI32X4 4(AX)(DX*1), Y7
 	VPSRLVW         nibshift<>+0(SB), Y7, Y7
 	VPANDD          Y0, Y7, Y7
@@ -2047,7 +2094,7 @@ tileQ4_1_1x2_done:
 	RET
 
 // func tileQ5_1_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ5_1_1x2(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -2075,6 +2122,7 @@ tileQ5_1_1x2_loop:
 	VMOVDQU8        4(SI)(DI*1), Y6
 	VPBROADCASTW    (SI)(DI*1), Y7
 	VCVTPH2PS       X7, Y7
+	PREFETCHT0      32768(AX)(DX*1)
 	VBROADCASTI32X4 8(AX)(DX*1), Y8
 	VPSRLVW         nibshift<>+0(SB), Y8, Y8
 	VPANDD          Y0, Y8, Y8
@@ -2131,7 +2179,7 @@ tileQ5_1_1x2_done:
 	RET
 
 // func tileQ8_0_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ8_0_1x3(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -2163,6 +2211,7 @@ tileQ8_0_1x3_loop:
 	VPXORD       2(DI)(R8*1), Y1, Y6
 	VPBROADCASTW (DI)(R8*1), Y7
 	VCVTPH2PS    X7, Y7
+	PREFETCHT0   32768(AX)(DX*1)
 	VMOVDQU8     2(AX)(DX*1), Y8
 	VPBROADCASTW (AX)(DX*1), Y9
 	VCVTPH2PS    X9, Y9
@@ -2220,7 +2269,7 @@ tileQ8_0_1x3_done:
 	RET
 
 // func tileQ4_0_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ4_0_1x3(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -2263,6 +2312,7 @@ tileQ4_0_1x3_loop:
 	VPXORD          Y13, Y13, Y13
 	VPDPBUSD        Y11, Y1, Y13
 	VPSUBD          Y13, Y0, Y14
+	PREFETCHT0      32768(AX)(DX*1)
 	VBROADCASTI32X4 2(AX)(DX*1), Y15
 	VPSRLVW         nibshift<>+0(SB), Y15, Y15
 	VPANDD          Y2, Y15, Y15
@@ -2319,7 +2369,7 @@ tileQ4_0_1x3_done:
 	RET
 
 // func tileIQ4_NL_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileIQ4_NL_1x3(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -2354,6 +2404,7 @@ tileIQ4_NL_1x3_loop:
 	VPXORD          2(DI)(R8*1), Y1, Y8
 	VPBROADCASTW    (DI)(R8*1), Y9
 	VCVTPH2PS       X9, Y9
+	PREFETCHT0      32768(AX)(DX*1)
 	VBROADCASTI32X4 2(AX)(DX*1), Y10
 	VPSRLVW         nibshift<>+0(SB), Y10, Y10
 	VPANDD          Y2, Y10, Y10
@@ -2414,7 +2465,7 @@ tileIQ4_NL_1x3_done:
 	RET
 
 // func tileQ5_0_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ5_0_1x3(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -2459,6 +2510,7 @@ tileQ5_0_1x3_loop:
 	VPXORD          Y14, Y14, Y14
 	VPDPBUSD        Y12, Y1, Y14
 	VPSUBD          Y14, Y0, Y15
+	PREFETCHT0      32768(AX)(DX*1)
 	VBROADCASTI32X4 6(AX)(DX*1), Y16
 	VPSRLVW         nibshift<>+0(SB), Y16, Y16
 	VPANDD          Y2, Y16, Y16
@@ -2519,7 +2571,7 @@ tileQ5_0_1x3_done:
 	RET
 
 // func tileQ4_1_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ4_1_1x3(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -2551,6 +2603,7 @@ tileQ4_1_1x3_loop:
 	VMOVDQU8        4(DI)(R8*1), Y8
 	VPBROADCASTW    (DI)(R8*1), Y9
 	VCVTPH2PS       X9, Y9
+	PREFETCHT0      32768(AX)(DX*1)
 	VBROADCASTI32X4 4(AX)(DX*1), Y10
 	VPSRLVW         nibshift<>+0(SB), Y10, Y10
 	VPANDD          Y0, Y10, Y10
@@ -2619,7 +2672,7 @@ tileQ4_1_1x3_done:
 	RET
 
 // func tileQ5_1_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ5_1_1x3(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -2653,6 +2706,7 @@ tileQ5_1_1x3_loop:
 	VMOVDQU8        4(DI)(R8*1), Y9
 	VPBROADCASTW    (DI)(R8*1), Y10
 	VCVTPH2PS       X10, Y10
+	PREFETCHT0      32768(AX)(DX*1)
 	VBROADCASTI32X4 8(AX)(DX*1), Y11
 	VPSRLVW         nibshift<>+0(SB), Y11, Y11
 	VPANDD          Y0, Y11, Y11
@@ -2725,7 +2779,7 @@ tileQ5_1_1x3_done:
 	RET
 
 // func tileQ8_0_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ8_0_1x4(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -2763,6 +2817,7 @@ tileQ8_0_1x4_loop:
 	VPXORD       2(R8)(R9*1), Y1, Y8
 	VPBROADCASTW (R8)(R9*1), Y9
 	VCVTPH2PS    X9, Y9
+	PREFETCHT0   32768(AX)(DX*1)
 	VMOVDQU8     2(AX)(DX*1), Y10
 	VPBROADCASTW (AX)(DX*1), Y11
 	VCVTPH2PS    X11, Y11
@@ -2833,7 +2888,7 @@ tileQ8_0_1x4_done:
 	RET
 
 // func tileQ4_0_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ4_0_1x4(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -2885,6 +2940,7 @@ tileQ4_0_1x4_loop:
 	VPXORD          Y17, Y17, Y17
 	VPDPBUSD        Y15, Y1, Y17
 	VPSUBD          Y17, Y0, Y18
+	PREFETCHT0      32768(AX)(DX*1)
 	VBROADCASTI32X4 2(AX)(DX*1), Y19
 	VPSRLVW         nibshift<>+0(SB), Y19, Y19
 	VPANDD          Y2, Y19, Y19
@@ -2954,7 +3010,7 @@ tileQ4_0_1x4_done:
 	RET
 
 // func tileIQ4_NL_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileIQ4_NL_1x4(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -2995,6 +3051,7 @@ tileIQ4_NL_1x4_loop:
 	VPXORD          2(R8)(R9*1), Y1, Y10
 	VPBROADCASTW    (R8)(R9*1), Y11
 	VCVTPH2PS       X11, Y11
+	PREFETCHT0      32768(AX)(DX*1)
 	VBROADCASTI32X4 2(AX)(DX*1), Y12
 	VPSRLVW         nibshift<>+0(SB), Y12, Y12
 	VPANDD          Y2, Y12, Y12
@@ -3068,7 +3125,7 @@ tileIQ4_NL_1x4_done:
 	RET
 
 // func tileQ5_0_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ5_0_1x4(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -3122,6 +3179,7 @@ tileQ5_0_1x4_loop:
 	VPXORD          Y18, Y18, Y18
 	VPDPBUSD        Y16, Y1, Y18
 	VPSUBD          Y18, Y0, Y19
+	PREFETCHT0      32768(AX)(DX*1)
 	VBROADCASTI32X4 6(AX)(DX*1), Y20
 	VPSRLVW         nibshift<>+0(SB), Y20, Y20
 	VPANDD          Y2, Y20, Y20
@@ -3195,7 +3253,7 @@ tileQ5_0_1x4_done:
 	RET
 
 // func tileQ4_1_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ4_1_1x4(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -3233,6 +3291,7 @@ tileQ4_1_1x4_loop:
 	VMOVDQU8        4(R8)(R9*1), Y11
 	VPBROADCASTW    (R8)(R9*1), Y12
 	VCVTPH2PS       X12, Y12
+	PREFETCHT0      32768(AX)(DX*1)
 	VBROADCASTI32X4 4(AX)(DX*1), Y13
 	VPSRLVW         nibshift<>+0(SB), Y13, Y13
 	VPANDD          Y0, Y13, Y13
@@ -3317,7 +3376,7 @@ tileQ4_1_1x4_done:
 	RET
 
 // func tileQ5_1_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ5_1_1x4(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -3357,6 +3416,7 @@ tileQ5_1_1x4_loop:
 	VMOVDQU8        4(R8)(R9*1), Y12
 	VPBROADCASTW    (R8)(R9*1), Y13
 	VCVTPH2PS       X13, Y13
+	PREFETCHT0      32768(AX)(DX*1)
 	VBROADCASTI32X4 8(AX)(DX*1), Y14
 	VPSRLVW         nibshift<>+0(SB), Y14, Y14
 	VPANDD          Y0, Y14, Y14
@@ -3445,7 +3505,7 @@ tileQ5_1_1x4_done:
 	RET
 
 // func tileQ8_0_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ8_0_2x2(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -3475,6 +3535,7 @@ tileQ8_0_2x2_loop:
 	VPXORD       2(CX)(R8*1), Y1, Y4
 	VPBROADCASTW (CX)(R8*1), Y5
 	VCVTPH2PS    X5, Y5
+	PREFETCHT0   32768(AX)(BX*1)
 	VMOVDQU8     2(AX)(BX*1), Y6
 	VPBROADCASTW (AX)(BX*1), Y7
 	VCVTPH2PS    X7, Y7
@@ -3491,6 +3552,7 @@ tileQ8_0_2x2_loop:
 	VCVTDQ2PS    Y9, Y9
 	VMULPS       Y5, Y7, Y6
 	VFMADD231PS  Y6, Y9, Y30
+	PREFETCHT0   32768(DI)(BX*1)
 	VMOVDQU8     2(DI)(BX*1), Y6
 	VPBROADCASTW (DI)(BX*1), Y7
 	VCVTPH2PS    X7, Y7
@@ -3549,7 +3611,7 @@ tileQ8_0_2x2_done:
 	RET
 
 // func tileQ4_0_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ4_0_2x2(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -3587,6 +3649,7 @@ tileQ4_0_2x2_loop:
 	VPXORD          Y9, Y9, Y9
 	VPDPBUSD        Y7, Y1, Y9
 	VPSUBD          Y9, Y0, Y10
+	PREFETCHT0      32768(AX)(BX*1)
 	VBROADCASTI32X4 2(AX)(BX*1), Y11
 	VPSRLVW         nibshift<>+0(SB), Y11, Y11
 	VPANDD          Y2, Y11, Y11
@@ -3602,6 +3665,7 @@ tileQ4_0_2x2_loop:
 	VCVTDQ2PS       Y13, Y13
 	VMULPS          Y8, Y12, Y11
 	VFMADD231PS     Y11, Y13, Y30
+	PREFETCHT0      32768(DI)(BX*1)
 	VBROADCASTI32X4 2(DI)(BX*1), Y11
 	VPSRLVW         nibshift<>+0(SB), Y11, Y11
 	VPANDD          Y2, Y11, Y11
@@ -3659,7 +3723,7 @@ tileQ4_0_2x2_done:
 	RET
 
 // func tileIQ4_NL_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileIQ4_NL_2x2(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -3692,6 +3756,7 @@ tileIQ4_NL_2x2_loop:
 	VPXORD          2(CX)(R8*1), Y1, Y6
 	VPBROADCASTW    (CX)(R8*1), Y7
 	VCVTPH2PS       X7, Y7
+	PREFETCHT0      32768(AX)(BX*1)
 	VBROADCASTI32X4 2(AX)(BX*1), Y8
 	VPSRLVW         nibshift<>+0(SB), Y8, Y8
 	VPANDD          Y2, Y8, Y8
@@ -3711,6 +3776,7 @@ tileIQ4_NL_2x2_loop:
 	VCVTDQ2PS       Y11, Y11
 	VMULPS          Y7, Y9, Y8
 	VFMADD231PS     Y8, Y11, Y30
+	PREFETCHT0      32768(DI)(BX*1)
 	VBROADCASTI32X4 2(DI)(BX*1), Y8
 	VPSRLVW         nibshift<>+0(SB), Y8, Y8
 	VPANDD          Y2, Y8, Y8
@@ -3772,7 +3838,7 @@ tileIQ4_NL_2x2_done:
 	RET
 
 // func tileQ5_0_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ5_0_2x2(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -3812,6 +3878,7 @@ tileQ5_0_2x2_loop:
 	VPXORD          Y10, Y10, Y10
 	VPDPBUSD        Y8, Y1, Y10
 	VPSUBD          Y10, Y0, Y11
+	PREFETCHT0      32768(AX)(BX*1)
 	VBROADCASTI32X4 6(AX)(BX*1), Y12
 	VPSRLVW         nibshift<>+0(SB), Y12, Y12
 	VPANDD          Y2, Y12, Y12
@@ -3831,6 +3898,7 @@ tileQ5_0_2x2_loop:
 	VCVTDQ2PS       Y14, Y14
 	VMULPS          Y9, Y13, Y12
 	VFMADD231PS     Y12, Y14, Y30
+	PREFETCHT0      32768(DI)(BX*1)
 	VBROADCASTI32X4 6(DI)(BX*1), Y12
 	VPSRLVW         nibshift<>+0(SB), Y12, Y12
 	VPANDD          Y2, Y12, Y12
@@ -3892,7 +3960,7 @@ tileQ5_0_2x2_done:
 	RET
 
 // func tileQ4_1_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ4_1_2x2(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -3922,6 +3990,7 @@ tileQ4_1_2x2_loop:
 	VMOVDQU8        4(CX)(R8*1), Y7
 	VPBROADCASTW    (CX)(R8*1), Y8
 	VCVTPH2PS       X8, Y8
+	PREFETCHT0      32768(AX)(BX*1)
 	VBROADCASTI32X4 4(AX)(BX*1), Y9
 	VPSRLVW         nibshift<>+0(SB), Y9, Y9
 	VPANDD          Y0, Y9, Y9
@@ -3946,6 +4015,7 @@ tileQ4_1_2x2_loop:
 	VPBROADCASTW    2(CX)(R8*1), Y9
 	VCVTPH2PS       X9, Y9
 	VFMADD231PS     Y9, Y11, Y30
+	PREFETCHT0      32768(DI)(BX*1)
 	VBROADCASTI32X4 4(DI)(BX*1), Y9
 	VPSRLVW         nibshift<>+0(SB), Y9, Y9
 	VPANDD          Y0, Y9, Y9
@@ -4012,7 +4082,7 @@ tileQ4_1_2x2_done:
 	RET
 
 // func tileQ5_1_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ5_1_2x2(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -4044,6 +4114,7 @@ tileQ5_1_2x2_loop:
 	VMOVDQU8        4(CX)(R8*1), Y8
 	VPBROADCASTW    (CX)(R8*1), Y9
 	VCVTPH2PS       X9, Y9
+	PREFETCHT0      32768(AX)(BX*1)
 	VBROADCASTI32X4 8(AX)(BX*1), Y10
 	VPSRLVW         nibshift<>+0(SB), Y10, Y10
 	VPANDD          Y0, Y10, Y10
@@ -4072,6 +4143,7 @@ tileQ5_1_2x2_loop:
 	VPBROADCASTW    2(CX)(R8*1), Y10
 	VCVTPH2PS       X10, Y10
 	VFMADD231PS     Y10, Y12, Y30
+	PREFETCHT0      32768(DI)(BX*1)
 	VBROADCASTI32X4 8(DI)(BX*1), Y10
 	VPSRLVW         nibshift<>+0(SB), Y10, Y10
 	VPANDD          Y0, Y10, Y10
@@ -4142,7 +4214,7 @@ tileQ5_1_2x2_done:
 	RET
 
 // func tileQ8_0_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ8_0_2x3(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -4179,6 +4251,7 @@ tileQ8_0_2x3_loop:
 	VPXORD       2(R8)(R9*1), Y1, Y6
 	VPBROADCASTW (R8)(R9*1), Y7
 	VCVTPH2PS    X7, Y7
+	PREFETCHT0   32768(AX)(BX*1)
 	VMOVDQU8     2(AX)(BX*1), Y8
 	VPBROADCASTW (AX)(BX*1), Y9
 	VCVTPH2PS    X9, Y9
@@ -4200,6 +4273,7 @@ tileQ8_0_2x3_loop:
 	VCVTDQ2PS    Y11, Y11
 	VMULPS       Y7, Y9, Y8
 	VFMADD231PS  Y8, Y11, Y29
+	PREFETCHT0   32768(DI)(BX*1)
 	VMOVDQU8     2(DI)(BX*1), Y8
 	VPBROADCASTW (DI)(BX*1), Y9
 	VCVTPH2PS    X9, Y9
@@ -4278,7 +4352,7 @@ tileQ8_0_2x3_done:
 	RET
 
 // func tileQ4_0_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ4_0_2x3(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -4326,6 +4400,7 @@ tileQ4_0_2x3_loop:
 	VPXORD          Y13, Y13, Y13
 	VPDPBUSD        Y11, Y1, Y13
 	VPSUBD          Y13, Y0, Y14
+	PREFETCHT0      32768(AX)(BX*1)
 	VBROADCASTI32X4 2(AX)(BX*1), Y15
 	VPSRLVW         nibshift<>+0(SB), Y15, Y15
 	VPANDD          Y2, Y15, Y15
@@ -4346,6 +4421,7 @@ tileQ4_0_2x3_loop:
 	VCVTDQ2PS       Y17, Y17
 	VMULPS          Y12, Y16, Y15
 	VFMADD231PS     Y15, Y17, Y29
+	PREFETCHT0      32768(DI)(BX*1)
 	VBROADCASTI32X4 2(DI)(BX*1), Y15
 	VPSRLVW         nibshift<>+0(SB), Y15, Y15
 	VPANDD          Y2, Y15, Y15
@@ -4423,7 +4499,7 @@ tileQ4_0_2x3_done:
 	RET
 
 // func tileIQ4_NL_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileIQ4_NL_2x3(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -4463,6 +4539,7 @@ tileIQ4_NL_2x3_loop:
 	VPXORD          2(R8)(R9*1), Y1, Y8
 	VPBROADCASTW    (R8)(R9*1), Y9
 	VCVTPH2PS       X9, Y9
+	PREFETCHT0      32768(AX)(BX*1)
 	VBROADCASTI32X4 2(AX)(BX*1), Y10
 	VPSRLVW         nibshift<>+0(SB), Y10, Y10
 	VPANDD          Y2, Y10, Y10
@@ -4487,6 +4564,7 @@ tileIQ4_NL_2x3_loop:
 	VCVTDQ2PS       Y13, Y13
 	VMULPS          Y9, Y11, Y10
 	VFMADD231PS     Y10, Y13, Y29
+	PREFETCHT0      32768(DI)(BX*1)
 	VBROADCASTI32X4 2(DI)(BX*1), Y10
 	VPSRLVW         nibshift<>+0(SB), Y10, Y10
 	VPANDD          Y2, Y10, Y10
@@ -4568,7 +4646,7 @@ tileIQ4_NL_2x3_done:
 	RET
 
 // func tileQ5_0_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ5_0_2x3(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -4618,6 +4696,7 @@ tileQ5_0_2x3_loop:
 	VPXORD          Y14, Y14, Y14
 	VPDPBUSD        Y12, Y1, Y14
 	VPSUBD          Y14, Y0, Y15
+	PREFETCHT0      32768(AX)(BX*1)
 	VBROADCASTI32X4 6(AX)(BX*1), Y16
 	VPSRLVW         nibshift<>+0(SB), Y16, Y16
 	VPANDD          Y2, Y16, Y16
@@ -4642,6 +4721,7 @@ tileQ5_0_2x3_loop:
 	VCVTDQ2PS       Y18, Y18
 	VMULPS          Y13, Y17, Y16
 	VFMADD231PS     Y16, Y18, Y29
+	PREFETCHT0      32768(DI)(BX*1)
 	VBROADCASTI32X4 6(DI)(BX*1), Y16
 	VPSRLVW         nibshift<>+0(SB), Y16, Y16
 	VPANDD          Y2, Y16, Y16
@@ -4723,7 +4803,7 @@ tileQ5_0_2x3_done:
 	RET
 
 // func tileQ4_1_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ4_1_2x3(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -4760,6 +4840,7 @@ tileQ4_1_2x3_loop:
 	VMOVDQU8        4(R8)(R9*1), Y11
 	VPBROADCASTW    (R8)(R9*1), Y12
 	VCVTPH2PS       X12, Y12
+	PREFETCHT0      32768(AX)(BX*1)
 	VBROADCASTI32X4 4(AX)(BX*1), Y13
 	VPSRLVW         nibshift<>+0(SB), Y13, Y13
 	VPANDD          Y0, Y13, Y13
@@ -4792,6 +4873,7 @@ tileQ4_1_2x3_loop:
 	VPBROADCASTW    2(R8)(R9*1), Y13
 	VCVTPH2PS       X13, Y13
 	VFMADD231PS     Y13, Y15, Y29
+	PREFETCHT0      32768(DI)(BX*1)
 	VBROADCASTI32X4 4(DI)(BX*1), Y13
 	VPSRLVW         nibshift<>+0(SB), Y13, Y13
 	VPANDD          Y0, Y13, Y13
@@ -4881,7 +4963,7 @@ tileQ4_1_2x3_done:
 	RET
 
 // func tileQ5_1_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ5_1_2x3(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -4920,6 +5002,7 @@ tileQ5_1_2x3_loop:
 	VMOVDQU8        4(R8)(R9*1), Y12
 	VPBROADCASTW    (R8)(R9*1), Y13
 	VCVTPH2PS       X13, Y13
+	PREFETCHT0      32768(AX)(BX*1)
 	VBROADCASTI32X4 8(AX)(BX*1), Y14
 	VPSRLVW         nibshift<>+0(SB), Y14, Y14
 	VPANDD          Y0, Y14, Y14
@@ -4956,6 +5039,7 @@ tileQ5_1_2x3_loop:
 	VPBROADCASTW    2(R8)(R9*1), Y14
 	VCVTPH2PS       X14, Y14
 	VFMADD231PS     Y14, Y16, Y29
+	PREFETCHT0      32768(DI)(BX*1)
 	VBROADCASTI32X4 8(DI)(BX*1), Y14
 	VPSRLVW         nibshift<>+0(SB), Y14, Y14
 	VPANDD          Y0, Y14, Y14
@@ -5049,7 +5133,7 @@ tileQ5_1_2x3_done:
 	RET
 
 // func tileQ8_0_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ8_0_2x4(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -5093,6 +5177,7 @@ tileQ8_0_2x4_loop:
 	VPXORD       2(R9)(R10*1), Y1, Y8
 	VPBROADCASTW (R9)(R10*1), Y9
 	VCVTPH2PS    X9, Y9
+	PREFETCHT0   32768(AX)(BX*1)
 	VMOVDQU8     2(AX)(BX*1), Y10
 	VPBROADCASTW (AX)(BX*1), Y11
 	VCVTPH2PS    X11, Y11
@@ -5119,6 +5204,7 @@ tileQ8_0_2x4_loop:
 	VCVTDQ2PS    Y13, Y13
 	VMULPS       Y9, Y11, Y10
 	VFMADD231PS  Y10, Y13, Y28
+	PREFETCHT0   32768(DI)(BX*1)
 	VMOVDQU8     2(DI)(BX*1), Y10
 	VPBROADCASTW (DI)(BX*1), Y11
 	VCVTPH2PS    X11, Y11
@@ -5217,7 +5303,7 @@ tileQ8_0_2x4_done:
 	RET
 
 // func tileQ4_0_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ4_0_2x4(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -5275,6 +5361,7 @@ tileQ4_0_2x4_loop:
 	VPXORD          Y17, Y17, Y17
 	VPDPBUSD        Y15, Y1, Y17
 	VPSUBD          Y17, Y0, Y18
+	PREFETCHT0      32768(AX)(BX*1)
 	VBROADCASTI32X4 2(AX)(BX*1), Y19
 	VPSRLVW         nibshift<>+0(SB), Y19, Y19
 	VPANDD          Y2, Y19, Y19
@@ -5300,6 +5387,7 @@ tileQ4_0_2x4_loop:
 	VCVTDQ2PS       Y21, Y21
 	VMULPS          Y16, Y20, Y19
 	VFMADD231PS     Y19, Y21, Y28
+	PREFETCHT0      32768(DI)(BX*1)
 	VBROADCASTI32X4 2(DI)(BX*1), Y19
 	VPSRLVW         nibshift<>+0(SB), Y19, Y19
 	VPANDD          Y2, Y19, Y19
@@ -5397,7 +5485,7 @@ tileQ4_0_2x4_done:
 	RET
 
 // func tileIQ4_NL_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileIQ4_NL_2x4(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -5444,6 +5532,7 @@ tileIQ4_NL_2x4_loop:
 	VPXORD          2(R9)(R10*1), Y1, Y10
 	VPBROADCASTW    (R9)(R10*1), Y11
 	VCVTPH2PS       X11, Y11
+	PREFETCHT0      32768(AX)(BX*1)
 	VBROADCASTI32X4 2(AX)(BX*1), Y12
 	VPSRLVW         nibshift<>+0(SB), Y12, Y12
 	VPANDD          Y2, Y12, Y12
@@ -5473,6 +5562,7 @@ tileIQ4_NL_2x4_loop:
 	VCVTDQ2PS       Y15, Y15
 	VMULPS          Y11, Y13, Y12
 	VFMADD231PS     Y12, Y15, Y28
+	PREFETCHT0      32768(DI)(BX*1)
 	VBROADCASTI32X4 2(DI)(BX*1), Y12
 	VPSRLVW         nibshift<>+0(SB), Y12, Y12
 	VPANDD          Y2, Y12, Y12
@@ -5574,7 +5664,7 @@ tileIQ4_NL_2x4_done:
 	RET
 
 // func tileQ5_0_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ5_0_2x4(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -5634,6 +5724,7 @@ tileQ5_0_2x4_loop:
 	VPXORD          Y18, Y18, Y18
 	VPDPBUSD        Y16, Y1, Y18
 	VPSUBD          Y18, Y0, Y19
+	PREFETCHT0      32768(AX)(BX*1)
 	VBROADCASTI32X4 6(AX)(BX*1), Y20
 	VPSRLVW         nibshift<>+0(SB), Y20, Y20
 	VPANDD          Y2, Y20, Y20
@@ -5663,6 +5754,7 @@ tileQ5_0_2x4_loop:
 	VCVTDQ2PS       Y22, Y22
 	VMULPS          Y17, Y21, Y20
 	VFMADD231PS     Y20, Y22, Y28
+	PREFETCHT0      32768(DI)(BX*1)
 	VBROADCASTI32X4 6(DI)(BX*1), Y20
 	VPSRLVW         nibshift<>+0(SB), Y20, Y20
 	VPANDD          Y2, Y20, Y20
@@ -5764,7 +5856,7 @@ tileQ5_0_2x4_done:
 	RET
 
 // func tileQ4_1_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ4_1_2x4(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -5808,6 +5900,7 @@ tileQ4_1_2x4_loop:
 	VMOVDQU8        4(R9)(R10*1), Y15
 	VPBROADCASTW    (R9)(R10*1), Y16
 	VCVTPH2PS       X16, Y16
+	PREFETCHT0      32768(AX)(BX*1)
 	VBROADCASTI32X4 4(AX)(BX*1), Y17
 	VPSRLVW         nibshift<>+0(SB), Y17, Y17
 	VPANDD          Y0, Y17, Y17
@@ -5848,6 +5941,7 @@ tileQ4_1_2x4_loop:
 	VPBROADCASTW    2(R9)(R10*1), Y17
 	VCVTPH2PS       X17, Y17
 	VFMADD231PS     Y17, Y19, Y28
+	PREFETCHT0      32768(DI)(BX*1)
 	VBROADCASTI32X4 4(DI)(BX*1), Y17
 	VPSRLVW         nibshift<>+0(SB), Y17, Y17
 	VPANDD          Y0, Y17, Y17
@@ -5960,7 +6054,7 @@ tileQ4_1_2x4_done:
 	RET
 
 // func tileQ5_1_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ5_1_2x4(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -6006,6 +6100,7 @@ tileQ5_1_2x4_loop:
 	VMOVDQU8        4(R9)(R10*1), Y16
 	VPBROADCASTW    (R9)(R10*1), Y17
 	VCVTPH2PS       X17, Y17
+	PREFETCHT0      32768(AX)(BX*1)
 	VBROADCASTI32X4 8(AX)(BX*1), Y18
 	VPSRLVW         nibshift<>+0(SB), Y18, Y18
 	VPANDD          Y0, Y18, Y18
@@ -6050,6 +6145,7 @@ tileQ5_1_2x4_loop:
 	VPBROADCASTW    2(R9)(R10*1), Y18
 	VCVTPH2PS       X18, Y18
 	VFMADD231PS     Y18, Y20, Y28
+	PREFETCHT0      32768(DI)(BX*1)
 	VBROADCASTI32X4 8(DI)(BX*1), Y18
 	VPSRLVW         nibshift<>+0(SB), Y18, Y18
 	VPANDD          Y0, Y18, Y18
@@ -6166,7 +6262,7 @@ tileQ5_1_2x4_done:
 	RET
 
 // func tileF32_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL
+// Requires: AVX, AVX512F, AVX512VL, MMX+
 TEXT ·tileF32_1x1(SB), NOSPLIT, $0-56
 	MOVQ   w+0(FP), AX
 	MOVQ   ws+8(FP), CX
@@ -6180,6 +6276,7 @@ TEXT ·tileF32_1x1(SB), NOSPLIT, $0-56
 tileF32_1x1_loop:
 	TESTQ       DX, DX
 	JZ          tileF32_1x1_done
+	PREFETCHT0  32768(AX)(BX*1)
 	VMOVUPS     (AX)(BX*1), Z0
 	VFMADD231PS (CX)(SI*1), Z0, Z31
 	ADDQ        $0x00000040, BX
@@ -6204,7 +6301,7 @@ tileF32_1x1_done:
 	RET
 
 // func tileF16_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL
+// Requires: AVX, AVX512F, AVX512VL, MMX+
 TEXT ·tileF16_1x1(SB), NOSPLIT, $0-56
 	MOVQ   w+0(FP), AX
 	MOVQ   ws+8(FP), CX
@@ -6218,6 +6315,7 @@ TEXT ·tileF16_1x1(SB), NOSPLIT, $0-56
 tileF16_1x1_loop:
 	TESTQ       DX, DX
 	JZ          tileF16_1x1_done
+	PREFETCHT0  32768(AX)(BX*1)
 	VCVTPH2PS   (AX)(BX*1), Z0
 	VFMADD231PS (CX)(SI*1), Z0, Z31
 	ADDQ        $0x00000020, BX
@@ -6242,7 +6340,7 @@ tileF16_1x1_done:
 	RET
 
 // func tileBF16_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL
+// Requires: AVX, AVX512F, AVX512VL, MMX+
 TEXT ·tileBF16_1x1(SB), NOSPLIT, $0-56
 	MOVQ   w+0(FP), AX
 	MOVQ   ws+8(FP), CX
@@ -6256,6 +6354,7 @@ TEXT ·tileBF16_1x1(SB), NOSPLIT, $0-56
 tileBF16_1x1_loop:
 	TESTQ       DX, DX
 	JZ          tileBF16_1x1_done
+	PREFETCHT0  32768(AX)(BX*1)
 	VPMOVZXWD   (AX)(BX*1), Z0
 	VPSLLD      $0x10, Z0, Z0
 	VFMADD231PS (CX)(SI*1), Z0, Z31
@@ -6281,7 +6380,7 @@ tileBF16_1x1_done:
 	RET
 
 // func tileF32_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL
+// Requires: AVX, AVX512F, AVX512VL, MMX+
 TEXT ·tileF32_2x1(SB), NOSPLIT, $0-56
 	MOVQ   w+0(FP), AX
 	MOVQ   ws+8(FP), CX
@@ -6298,8 +6397,10 @@ TEXT ·tileF32_2x1(SB), NOSPLIT, $0-56
 tileF32_2x1_loop:
 	TESTQ       BX, BX
 	JZ          tileF32_2x1_done
+	PREFETCHT0  32768(AX)(CX*1)
 	VMOVUPS     (AX)(CX*1), Z0
 	VFMADD231PS (DX)(DI*1), Z0, Z31
+	PREFETCHT0  32768(SI)(CX*1)
 	VMOVUPS     (SI)(CX*1), Z0
 	VFMADD231PS (DX)(DI*1), Z0, Z30
 	ADDQ        $0x00000040, CX
@@ -6333,7 +6434,7 @@ tileF32_2x1_done:
 	RET
 
 // func tileF16_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL
+// Requires: AVX, AVX512F, AVX512VL, MMX+
 TEXT ·tileF16_2x1(SB), NOSPLIT, $0-56
 	MOVQ   w+0(FP), AX
 	MOVQ   ws+8(FP), CX
@@ -6350,6 +6451,7 @@ TEXT ·tileF16_2x1(SB), NOSPLIT, $0-56
 tileF16_2x1_loop:
 	TESTQ       BX, BX
 	JZ          tileF16_2x1_done
+	PREFETCHT0  32768(AX)(CX*1)
 	VCVTPH2PS   (AX)(CX*1), Z0
 	VFMADD231PS (DX)(DI*1), Z0, Z31
 	VCVTPH2PS   (SI)(CX*1), Z0
@@ -6385,7 +6487,7 @@ tileF16_2x1_done:
 	RET
 
 // func tileBF16_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL
+// Requires: AVX, AVX512F, AVX512VL, MMX+
 TEXT ·tileBF16_2x1(SB), NOSPLIT, $0-56
 	MOVQ   w+0(FP), AX
 	MOVQ   ws+8(FP), CX
@@ -6402,6 +6504,7 @@ TEXT ·tileBF16_2x1(SB), NOSPLIT, $0-56
 tileBF16_2x1_loop:
 	TESTQ       BX, BX
 	JZ          tileBF16_2x1_done
+	PREFETCHT0  32768(AX)(CX*1)
 	VPMOVZXWD   (AX)(CX*1), Z0
 	VPSLLD      $0x10, Z0, Z0
 	VFMADD231PS (DX)(DI*1), Z0, Z31
@@ -6439,7 +6542,7 @@ tileBF16_2x1_done:
 	RET
 
 // func tileF32_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL
+// Requires: AVX, AVX512F, AVX512VL, MMX+
 TEXT ·tileF32_4x1(SB), NOSPLIT, $0-56
 	MOVQ   w+0(FP), AX
 	MOVQ   ws+8(FP), CX
@@ -6462,12 +6565,16 @@ TEXT ·tileF32_4x1(SB), NOSPLIT, $0-56
 tileF32_4x1_loop:
 	TESTQ       BX, BX
 	JZ          tileF32_4x1_done
+	PREFETCHT0  32768(AX)(CX*1)
 	VMOVUPS     (AX)(CX*1), Z0
 	VFMADD231PS (DX)(R9*1), Z0, Z31
+	PREFETCHT0  32768(SI)(CX*1)
 	VMOVUPS     (SI)(CX*1), Z0
 	VFMADD231PS (DX)(R9*1), Z0, Z30
+	PREFETCHT0  32768(DI)(CX*1)
 	VMOVUPS     (DI)(CX*1), Z0
 	VFMADD231PS (DX)(R9*1), Z0, Z29
+	PREFETCHT0  32768(R8)(CX*1)
 	VMOVUPS     (R8)(CX*1), Z0
 	VFMADD231PS (DX)(R9*1), Z0, Z28
 	ADDQ        $0x00000040, CX
@@ -6519,7 +6626,7 @@ tileF32_4x1_done:
 	RET
 
 // func tileF16_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL
+// Requires: AVX, AVX512F, AVX512VL, MMX+
 TEXT ·tileF16_4x1(SB), NOSPLIT, $0-56
 	MOVQ   w+0(FP), AX
 	MOVQ   ws+8(FP), CX
@@ -6542,10 +6649,12 @@ TEXT ·tileF16_4x1(SB), NOSPLIT, $0-56
 tileF16_4x1_loop:
 	TESTQ       BX, BX
 	JZ          tileF16_4x1_done
+	PREFETCHT0  32768(AX)(CX*1)
 	VCVTPH2PS   (AX)(CX*1), Z0
 	VFMADD231PS (DX)(R9*1), Z0, Z31
 	VCVTPH2PS   (SI)(CX*1), Z0
 	VFMADD231PS (DX)(R9*1), Z0, Z30
+	PREFETCHT0  32768(DI)(CX*1)
 	VCVTPH2PS   (DI)(CX*1), Z0
 	VFMADD231PS (DX)(R9*1), Z0, Z29
 	VCVTPH2PS   (R8)(CX*1), Z0
@@ -6599,7 +6708,7 @@ tileF16_4x1_done:
 	RET
 
 // func tileBF16_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL
+// Requires: AVX, AVX512F, AVX512VL, MMX+
 TEXT ·tileBF16_4x1(SB), NOSPLIT, $0-56
 	MOVQ   w+0(FP), AX
 	MOVQ   ws+8(FP), CX
@@ -6622,12 +6731,14 @@ TEXT ·tileBF16_4x1(SB), NOSPLIT, $0-56
 tileBF16_4x1_loop:
 	TESTQ       BX, BX
 	JZ          tileBF16_4x1_done
+	PREFETCHT0  32768(AX)(CX*1)
 	VPMOVZXWD   (AX)(CX*1), Z0
 	VPSLLD      $0x10, Z0, Z0
 	VFMADD231PS (DX)(R9*1), Z0, Z31
 	VPMOVZXWD   (SI)(CX*1), Z0
 	VPSLLD      $0x10, Z0, Z0
 	VFMADD231PS (DX)(R9*1), Z0, Z30
+	PREFETCHT0  32768(DI)(CX*1)
 	VPMOVZXWD   (DI)(CX*1), Z0
 	VPSLLD      $0x10, Z0, Z0
 	VFMADD231PS (DX)(R9*1), Z0, Z29
@@ -6683,7 +6794,7 @@ tileBF16_4x1_done:
 	RET
 
 // func tileF32_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL
+// Requires: AVX, AVX512F, AVX512VL, MMX+
 TEXT ·tileF32_1x2(SB), NOSPLIT, $0-56
 	MOVQ   w+0(FP), AX
 	MOVQ   ws+8(FP), CX
@@ -6700,6 +6811,7 @@ TEXT ·tileF32_1x2(SB), NOSPLIT, $0-56
 tileF32_1x2_loop:
 	TESTQ       BX, BX
 	JZ          tileF32_1x2_done
+	PREFETCHT0  32768(AX)(DX*1)
 	VMOVUPS     (AX)(DX*1), Z0
 	VFMADD231PS (CX)(DI*1), Z0, Z31
 	VFMADD231PS (SI)(DI*1), Z0, Z30
@@ -6735,7 +6847,7 @@ tileF32_1x2_done:
 	RET
 
 // func tileF16_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL
+// Requires: AVX, AVX512F, AVX512VL, MMX+
 TEXT ·tileF16_1x2(SB), NOSPLIT, $0-56
 	MOVQ   w+0(FP), AX
 	MOVQ   ws+8(FP), CX
@@ -6752,6 +6864,7 @@ TEXT ·tileF16_1x2(SB), NOSPLIT, $0-56
 tileF16_1x2_loop:
 	TESTQ       BX, BX
 	JZ          tileF16_1x2_done
+	PREFETCHT0  32768(AX)(DX*1)
 	VCVTPH2PS   (AX)(DX*1), Z0
 	VFMADD231PS (CX)(DI*1), Z0, Z31
 	VFMADD231PS (SI)(DI*1), Z0, Z30
@@ -6787,7 +6900,7 @@ tileF16_1x2_done:
 	RET
 
 // func tileBF16_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL
+// Requires: AVX, AVX512F, AVX512VL, MMX+
 TEXT ·tileBF16_1x2(SB), NOSPLIT, $0-56
 	MOVQ   w+0(FP), AX
 	MOVQ   ws+8(FP), CX
@@ -6804,6 +6917,7 @@ TEXT ·tileBF16_1x2(SB), NOSPLIT, $0-56
 tileBF16_1x2_loop:
 	TESTQ       BX, BX
 	JZ          tileBF16_1x2_done
+	PREFETCHT0  32768(AX)(DX*1)
 	VPMOVZXWD   (AX)(DX*1), Z0
 	VPSLLD      $0x10, Z0, Z0
 	VFMADD231PS (CX)(DI*1), Z0, Z31
@@ -6840,7 +6954,7 @@ tileBF16_1x2_done:
 	RET
 
 // func tileF32_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL
+// Requires: AVX, AVX512F, AVX512VL, MMX+
 TEXT ·tileF32_1x3(SB), NOSPLIT, $0-56
 	MOVQ   w+0(FP), AX
 	MOVQ   ws+8(FP), CX
@@ -6860,6 +6974,7 @@ TEXT ·tileF32_1x3(SB), NOSPLIT, $0-56
 tileF32_1x3_loop:
 	TESTQ       BX, BX
 	JZ          tileF32_1x3_done
+	PREFETCHT0  32768(AX)(DX*1)
 	VMOVUPS     (AX)(DX*1), Z0
 	VFMADD231PS (CX)(R8*1), Z0, Z31
 	VFMADD231PS (SI)(R8*1), Z0, Z30
@@ -6906,7 +7021,7 @@ tileF32_1x3_done:
 	RET
 
 // func tileF16_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL
+// Requires: AVX, AVX512F, AVX512VL, MMX+
 TEXT ·tileF16_1x3(SB), NOSPLIT, $0-56
 	MOVQ   w+0(FP), AX
 	MOVQ   ws+8(FP), CX
@@ -6926,6 +7041,7 @@ TEXT ·tileF16_1x3(SB), NOSPLIT, $0-56
 tileF16_1x3_loop:
 	TESTQ       BX, BX
 	JZ          tileF16_1x3_done
+	PREFETCHT0  32768(AX)(DX*1)
 	VCVTPH2PS   (AX)(DX*1), Z0
 	VFMADD231PS (CX)(R8*1), Z0, Z31
 	VFMADD231PS (SI)(R8*1), Z0, Z30
@@ -6972,7 +7088,7 @@ tileF16_1x3_done:
 	RET
 
 // func tileBF16_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL
+// Requires: AVX, AVX512F, AVX512VL, MMX+
 TEXT ·tileBF16_1x3(SB), NOSPLIT, $0-56
 	MOVQ   w+0(FP), AX
 	MOVQ   ws+8(FP), CX
@@ -6992,6 +7108,7 @@ TEXT ·tileBF16_1x3(SB), NOSPLIT, $0-56
 tileBF16_1x3_loop:
 	TESTQ       BX, BX
 	JZ          tileBF16_1x3_done
+	PREFETCHT0  32768(AX)(DX*1)
 	VPMOVZXWD   (AX)(DX*1), Z0
 	VPSLLD      $0x10, Z0, Z0
 	VFMADD231PS (CX)(R8*1), Z0, Z31
@@ -7039,7 +7156,7 @@ tileBF16_1x3_done:
 	RET
 
 // func tileF32_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL
+// Requires: AVX, AVX512F, AVX512VL, MMX+
 TEXT ·tileF32_1x4(SB), NOSPLIT, $0-56
 	MOVQ   w+0(FP), AX
 	MOVQ   ws+8(FP), CX
@@ -7062,6 +7179,7 @@ TEXT ·tileF32_1x4(SB), NOSPLIT, $0-56
 tileF32_1x4_loop:
 	TESTQ       BX, BX
 	JZ          tileF32_1x4_done
+	PREFETCHT0  32768(AX)(DX*1)
 	VMOVUPS     (AX)(DX*1), Z0
 	VFMADD231PS (CX)(R9*1), Z0, Z31
 	VFMADD231PS (SI)(R9*1), Z0, Z30
@@ -7119,7 +7237,7 @@ tileF32_1x4_done:
 	RET
 
 // func tileF16_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL
+// Requires: AVX, AVX512F, AVX512VL, MMX+
 TEXT ·tileF16_1x4(SB), NOSPLIT, $0-56
 	MOVQ   w+0(FP), AX
 	MOVQ   ws+8(FP), CX
@@ -7142,6 +7260,7 @@ TEXT ·tileF16_1x4(SB), NOSPLIT, $0-56
 tileF16_1x4_loop:
 	TESTQ       BX, BX
 	JZ          tileF16_1x4_done
+	PREFETCHT0  32768(AX)(DX*1)
 	VCVTPH2PS   (AX)(DX*1), Z0
 	VFMADD231PS (CX)(R9*1), Z0, Z31
 	VFMADD231PS (SI)(R9*1), Z0, Z30
@@ -7199,7 +7318,7 @@ tileF16_1x4_done:
 	RET
 
 // func tileBF16_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL
+// Requires: AVX, AVX512F, AVX512VL, MMX+
 TEXT ·tileBF16_1x4(SB), NOSPLIT, $0-56
 	MOVQ   w+0(FP), AX
 	MOVQ   ws+8(FP), CX
@@ -7222,6 +7341,7 @@ TEXT ·tileBF16_1x4(SB), NOSPLIT, $0-56
 tileBF16_1x4_loop:
 	TESTQ       BX, BX
 	JZ          tileBF16_1x4_done
+	PREFETCHT0  32768(AX)(DX*1)
 	VPMOVZXWD   (AX)(DX*1), Z0
 	VPSLLD      $0x10, Z0, Z0
 	VFMADD231PS (CX)(R9*1), Z0, Z31
@@ -7280,7 +7400,7 @@ tileBF16_1x4_done:
 	RET
 
 // func tileF32_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL
+// Requires: AVX, AVX512F, AVX512VL, MMX+
 TEXT ·tileF32_2x2(SB), NOSPLIT, $0-56
 	MOVQ   w+0(FP), AX
 	MOVQ   ws+8(FP), CX
@@ -7301,9 +7421,11 @@ TEXT ·tileF32_2x2(SB), NOSPLIT, $0-56
 tileF32_2x2_loop:
 	TESTQ       SI, SI
 	JZ          tileF32_2x2_done
+	PREFETCHT0  32768(AX)(BX*1)
 	VMOVUPS     (AX)(BX*1), Z0
 	VFMADD231PS (DX)(R8*1), Z0, Z31
 	VFMADD231PS (CX)(R8*1), Z0, Z30
+	PREFETCHT0  32768(DI)(BX*1)
 	VMOVUPS     (DI)(BX*1), Z0
 	VFMADD231PS (DX)(R8*1), Z0, Z29
 	VFMADD231PS (CX)(R8*1), Z0, Z28
@@ -7357,7 +7479,7 @@ tileF32_2x2_done:
 	RET
 
 // func tileF16_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL
+// Requires: AVX, AVX512F, AVX512VL, MMX+
 TEXT ·tileF16_2x2(SB), NOSPLIT, $0-56
 	MOVQ   w+0(FP), AX
 	MOVQ   ws+8(FP), CX
@@ -7378,6 +7500,7 @@ TEXT ·tileF16_2x2(SB), NOSPLIT, $0-56
 tileF16_2x2_loop:
 	TESTQ       SI, SI
 	JZ          tileF16_2x2_done
+	PREFETCHT0  32768(AX)(BX*1)
 	VCVTPH2PS   (AX)(BX*1), Z0
 	VFMADD231PS (DX)(R8*1), Z0, Z31
 	VFMADD231PS (CX)(R8*1), Z0, Z30
@@ -7434,7 +7557,7 @@ tileF16_2x2_done:
 	RET
 
 // func tileBF16_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL
+// Requires: AVX, AVX512F, AVX512VL, MMX+
 TEXT ·tileBF16_2x2(SB), NOSPLIT, $0-56
 	MOVQ   w+0(FP), AX
 	MOVQ   ws+8(FP), CX
@@ -7455,6 +7578,7 @@ TEXT ·tileBF16_2x2(SB), NOSPLIT, $0-56
 tileBF16_2x2_loop:
 	TESTQ       SI, SI
 	JZ          tileBF16_2x2_done
+	PREFETCHT0  32768(AX)(BX*1)
 	VPMOVZXWD   (AX)(BX*1), Z0
 	VPSLLD      $0x10, Z0, Z0
 	VFMADD231PS (DX)(R8*1), Z0, Z31
@@ -7513,7 +7637,7 @@ tileBF16_2x2_done:
 	RET
 
 // func tileF32_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL
+// Requires: AVX, AVX512F, AVX512VL, MMX+
 TEXT ·tileF32_2x3(SB), NOSPLIT, $0-56
 	MOVQ   w+0(FP), AX
 	MOVQ   ws+8(FP), CX
@@ -7538,10 +7662,12 @@ TEXT ·tileF32_2x3(SB), NOSPLIT, $0-56
 tileF32_2x3_loop:
 	TESTQ       SI, SI
 	JZ          tileF32_2x3_done
+	PREFETCHT0  32768(AX)(BX*1)
 	VMOVUPS     (AX)(BX*1), Z0
 	VFMADD231PS (DX)(R9*1), Z0, Z31
 	VFMADD231PS (CX)(R9*1), Z0, Z30
 	VFMADD231PS (R8)(R9*1), Z0, Z29
+	PREFETCHT0  32768(DI)(BX*1)
 	VMOVUPS     (DI)(BX*1), Z0
 	VFMADD231PS (DX)(R9*1), Z0, Z28
 	VFMADD231PS (CX)(R9*1), Z0, Z27
@@ -7615,7 +7741,7 @@ tileF32_2x3_done:
 	RET
 
 // func tileF16_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL
+// Requires: AVX, AVX512F, AVX512VL, MMX+
 TEXT ·tileF16_2x3(SB), NOSPLIT, $0-56
 	MOVQ   w+0(FP), AX
 	MOVQ   ws+8(FP), CX
@@ -7640,6 +7766,7 @@ TEXT ·tileF16_2x3(SB), NOSPLIT, $0-56
 tileF16_2x3_loop:
 	TESTQ       SI, SI
 	JZ          tileF16_2x3_done
+	PREFETCHT0  32768(AX)(BX*1)
 	VCVTPH2PS   (AX)(BX*1), Z0
 	VFMADD231PS (DX)(R9*1), Z0, Z31
 	VFMADD231PS (CX)(R9*1), Z0, Z30
@@ -7717,7 +7844,7 @@ tileF16_2x3_done:
 	RET
 
 // func tileBF16_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL
+// Requires: AVX, AVX512F, AVX512VL, MMX+
 TEXT ·tileBF16_2x3(SB), NOSPLIT, $0-56
 	MOVQ   w+0(FP), AX
 	MOVQ   ws+8(FP), CX
@@ -7742,6 +7869,7 @@ TEXT ·tileBF16_2x3(SB), NOSPLIT, $0-56
 tileBF16_2x3_loop:
 	TESTQ       SI, SI
 	JZ          tileBF16_2x3_done
+	PREFETCHT0  32768(AX)(BX*1)
 	VPMOVZXWD   (AX)(BX*1), Z0
 	VPSLLD      $0x10, Z0, Z0
 	VFMADD231PS (DX)(R9*1), Z0, Z31
@@ -7821,7 +7949,7 @@ tileBF16_2x3_done:
 	RET
 
 // func tileF32_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL
+// Requires: AVX, AVX512F, AVX512VL, MMX+
 TEXT ·tileF32_2x4(SB), NOSPLIT, $0-56
 	MOVQ   w+0(FP), AX
 	MOVQ   ws+8(FP), CX
@@ -7850,11 +7978,13 @@ TEXT ·tileF32_2x4(SB), NOSPLIT, $0-56
 tileF32_2x4_loop:
 	TESTQ       SI, SI
 	JZ          tileF32_2x4_done
+	PREFETCHT0  32768(AX)(BX*1)
 	VMOVUPS     (AX)(BX*1), Z0
 	VFMADD231PS (DX)(R10*1), Z0, Z31
 	VFMADD231PS (CX)(R10*1), Z0, Z30
 	VFMADD231PS (R8)(R10*1), Z0, Z29
 	VFMADD231PS (R9)(R10*1), Z0, Z28
+	PREFETCHT0  32768(DI)(BX*1)
 	VMOVUPS     (DI)(BX*1), Z0
 	VFMADD231PS (DX)(R10*1), Z0, Z27
 	VFMADD231PS (CX)(R10*1), Z0, Z26
@@ -7948,7 +8078,7 @@ tileF32_2x4_done:
 	RET
 
 // func tileF16_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL
+// Requires: AVX, AVX512F, AVX512VL, MMX+
 TEXT ·tileF16_2x4(SB), NOSPLIT, $0-56
 	MOVQ   w+0(FP), AX
 	MOVQ   ws+8(FP), CX
@@ -7977,6 +8107,7 @@ TEXT ·tileF16_2x4(SB), NOSPLIT, $0-56
 tileF16_2x4_loop:
 	TESTQ       SI, SI
 	JZ          tileF16_2x4_done
+	PREFETCHT0  32768(AX)(BX*1)
 	VCVTPH2PS   (AX)(BX*1), Z0
 	VFMADD231PS (DX)(R10*1), Z0, Z31
 	VFMADD231PS (CX)(R10*1), Z0, Z30
@@ -8075,7 +8206,7 @@ tileF16_2x4_done:
 	RET
 
 // func tileBF16_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL
+// Requires: AVX, AVX512F, AVX512VL, MMX+
 TEXT ·tileBF16_2x4(SB), NOSPLIT, $0-56
 	MOVQ   w+0(FP), AX
 	MOVQ   ws+8(FP), CX
@@ -8104,6 +8235,7 @@ TEXT ·tileBF16_2x4(SB), NOSPLIT, $0-56
 tileBF16_2x4_loop:
 	TESTQ       SI, SI
 	JZ          tileBF16_2x4_done
+	PREFETCHT0  32768(AX)(BX*1)
 	VPMOVZXWD   (AX)(BX*1), Z0
 	VPSLLD      $0x10, Z0, Z0
 	VFMADD231PS (DX)(R10*1), Z0, Z31
@@ -8464,7 +8596,7 @@ DATA wordidxpair<>+254(SB)/2, $0x000f
 GLOBL wordidxpair<>(SB), RODATA|NOPTR, $256
 
 // func tileQ4_K_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ4_K_1x1(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         a+16(FP), CX
@@ -8486,6 +8618,9 @@ TEXT ·tileQ4_K_1x1(SB), NOSPLIT, $0-56
 tileQ4_K_1x1_loop:
 	TESTQ        DX, DX
 	JZ           tileQ4_K_1x1_done
+	PREFETCHT0   32768(AX)
+	PREFETCHT0   32832(AX)
+	PREFETCHT0   32896(AX)
 	MOVL         4(AX), BX
 	MOVL         8(AX), SI
 	MOVL         12(AX), DI
@@ -8588,7 +8723,7 @@ tileQ4_K_1x1_done:
 	RET
 
 // func tileQ5_K_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ5_K_1x1(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         a+16(FP), CX
@@ -8614,6 +8749,9 @@ TEXT ·tileQ5_K_1x1(SB), NOSPLIT, $0-56
 tileQ5_K_1x1_loop:
 	TESTQ        DX, DX
 	JZ           tileQ5_K_1x1_done
+	PREFETCHT0   32768(AX)
+	PREFETCHT0   32832(AX)
+	PREFETCHT0   32896(AX)
 	MOVL         4(AX), BX
 	MOVL         8(AX), SI
 	MOVL         12(AX), DI
@@ -8740,7 +8878,7 @@ tileQ5_K_1x1_done:
 	RET
 
 // func tileQ6_K_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ6_K_1x1(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         a+16(FP), CX
@@ -8762,6 +8900,10 @@ TEXT ·tileQ6_K_1x1(SB), NOSPLIT, $0-56
 tileQ6_K_1x1_loop:
 	TESTQ        DX, DX
 	JZ           tileQ6_K_1x1_done
+	PREFETCHT0   32768(AX)
+	PREFETCHT0   32832(AX)
+	PREFETCHT0   32896(AX)
+	PREFETCHT0   32960(AX)
 	VPMOVSXBW    192(AX), Y11
 	VPMADDWD     260(CX), Y11, Y12
 	VPSLLD       $0x05, Y12, Y12

@@ -87,3 +87,39 @@ func reportCPU(b *testing.B, cpu0 time.Duration, bytes int) {
 		b.ReportMetric(float64(bytes)*float64(b.N)/d.Seconds()/1e9, "cpuGB/s")
 	}
 }
+
+// BenchmarkMatMulStream measures decode (n=1) from DRAM: it cycles through
+// copies of an 8960×1536 matrix totalling ≥ 256 MB, more than any cache, so
+// the GB/s figure compares with the machine's memory bandwidth.
+func BenchmarkMatMulStream(b *testing.B) {
+	defer parallel.SetThreads(0)
+	rng := rand.New(rand.NewPCG(2, 2))
+	for _, typ := range []tensor.DType{tensor.Q8_0, tensor.Q4_0, tensor.F16, tensor.Q4_K, tensor.Q6_K, tensor.Q5_K} {
+		const rows, cols = 8960, 1536
+		one := randomMat(rng, typ, rows, cols)
+		copies := (256<<20)/len(one.Data) + 1
+		ws := make([]tensor.Mat, copies)
+		for i := range ws {
+			ws[i] = one
+			ws[i].Data = append([]byte(nil), one.Data...)
+		}
+		x := randomVec(rng, cols)
+		out := make([]float32, rows)
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/threads=%d", typ, threads), func(b *testing.B) {
+				parallel.SetThreads(threads)
+				b.SetBytes(int64(len(one.Data)))
+				b.ReportAllocs()
+				cpu0 := cpuTime()
+				i := 0
+				for b.Loop() {
+					MatMul(out, ws[i], x, 1)
+					if i++; i == len(ws) {
+						i = 0
+					}
+				}
+				reportCPU(b, cpu0, len(one.Data))
+			})
+		}
+	}
+}

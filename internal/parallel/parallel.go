@@ -37,7 +37,7 @@ func (f Func) Run(lo, hi int) { f(lo, hi) }
 
 // chunksPerThread is how many chunks each thread's share of [0, n) is cut
 // into, so that a slow thread can be helped by the others.
-const chunksPerThread = 4
+const chunksPerThread = 16
 
 // spinTime is how long an idle worker keeps polling for the next job before
 // it parks. Between two kernels of a decode step the gap is usually shorter.

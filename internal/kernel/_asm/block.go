@@ -270,6 +270,9 @@ func blockTile(kindIndex, R, T int) {
 		}
 	}
 	for r := 0; r < R; r++ {
+		if prefetchDist > 0 {
+			PREFETCHT0(Mem{Base: wp[r], Index: iw, Scale: 1, Disp: prefetchDist})
+		}
 		wv := k.load(wp[r], iw)
 		dw := halfBcast(Mem{Base: wp[r], Index: iw, Scale: 1, Disp: k.wD})
 		var negw, mw VecVirtual
@@ -340,3 +343,7 @@ func loadGP(name string) GPVirtual {
 var highY = []Register{Y31, Y30, Y29, Y28, Y27, Y26, Y25, Y24, Y23, Y22, Y21, Y20, Y19, Y18, Y17, Y16}
 
 var onlyKind = -1
+
+// prefetchDist is how far ahead (bytes) the block kernels prefetch each
+// weight row.
+var prefetchDist = 32768

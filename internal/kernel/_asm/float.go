@@ -74,6 +74,10 @@ func floatTile(k floatKind, R, T int) {
 	TESTQ(nb, nb)
 	JZ(LabelRef(name + "_done"))
 	for r := 0; r < R; r++ {
+		if k.bytes == 64 || r%2 == 0 {
+			// One prefetch per 64-byte line: F16/BF16 steps are 32 bytes.
+			PREFETCHT0(Mem{Base: wp[r], Index: iw, Scale: 1, Disp: prefetchDist})
+		}
 		wv := k.load(Mem{Base: wp[r], Index: iw, Scale: 1})
 		for t := 0; t < T; t++ {
 			VFMADD231PS(Mem{Base: ap[t], Index: ia, Scale: 1}, wv, acc[r][t])

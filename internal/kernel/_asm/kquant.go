@@ -94,6 +94,9 @@ func kq45(name string, five bool) {
 	TESTQ(nb, nb)
 	JZ(LabelRef(fn + "_done"))
 
+	for off := 0; off < bytes; off += 64 {
+		PREFETCHT0(Mem{Base: wp, Disp: prefetchDist + off})
+	}
 	// Unpack the 6-bit scales and mins (ggml's kmask shuffle) into 8 int16
 	// each.
 	u0, u1, u2 := GP32(), GP32(), GP32()
@@ -215,6 +218,9 @@ func kq6() {
 	Label(fn + "_loop")
 	TESTQ(nb, nb)
 	JZ(LabelRef(fn + "_done"))
+	for off := 0; off < 210; off += 64 {
+		PREFETCHT0(Mem{Base: wp, Disp: prefetchDist + off})
+	}
 	scales := YMM()
 	VPMOVSXBW(Mem{Base: wp, Disp: 192}, scales)
 	// The values are q−32 with q in [0,64): Σ sc·(q−32)·a = Σ sc·q·a −
