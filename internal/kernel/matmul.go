@@ -72,11 +72,11 @@ func matMul(out []float32, w tensor.Mat, x []float32, n int, im *matImpl) {
 		rows: rows, cols: cols, n: n, wrb: wrb, arb: arb,
 		dot: im.dot, block: im.block,
 	}
-	// Work items of per rows (a multiple of 4) are what the pool hands
+	// Work items of per rows (a multiple of 8) are what the pool hands
 	// out; each covers ~64 KiB of weights when that leaves two items.
 	per := max(4, (64<<10)/(wrb*n))
 	per = min(per, (rows+1)/2)
-	per = (per + 3) &^ 3 // whole 4-row tiles for the SIMD kernels
+	per = (per + 7) &^ 7 // whole 8-row tiles for the SIMD kernels
 	j.per = per
 	parallel.Run((rows+per-1)/per, j)
 	buf := j.buf

@@ -73,25 +73,39 @@ type tileSet struct {
 	tail func(w, a []byte, from, cols int) float32
 	// convert is the activation conversion of the float types.
 	convert func(dst []byte, x []float32)
+	// trans[T], if set, are the 8-row × T-token prefill kernels.
+	trans [9]tileFunc
 }
 
 var vnniTiles = map[tensor.DType]*tileSet{
-	tensor.Q8_0: {wBlock: 34, aBlock: 34, blockElems: 32, fn: [5][5]tileFunc{
-		1: {1: tileQ8_0_1x1, 2: tileQ8_0_1x2, 3: tileQ8_0_1x3, 4: tileQ8_0_1x4},
-		2: {1: tileQ8_0_2x1, 2: tileQ8_0_2x2, 3: tileQ8_0_2x3, 4: tileQ8_0_2x4},
-		4: {1: tileQ8_0_4x1}}},
-	tensor.Q4_0: {wBlock: 18, aBlock: 34, blockElems: 32, fn: [5][5]tileFunc{
-		1: {1: tileQ4_0_1x1, 2: tileQ4_0_1x2, 3: tileQ4_0_1x3, 4: tileQ4_0_1x4},
-		2: {1: tileQ4_0_2x1, 2: tileQ4_0_2x2, 3: tileQ4_0_2x3, 4: tileQ4_0_2x4},
-		4: {1: tileQ4_0_4x1}}},
-	tensor.IQ4_NL: {wBlock: 18, aBlock: 34, blockElems: 32, fn: [5][5]tileFunc{
-		1: {1: tileIQ4_NL_1x1, 2: tileIQ4_NL_1x2, 3: tileIQ4_NL_1x3, 4: tileIQ4_NL_1x4},
-		2: {1: tileIQ4_NL_2x1, 2: tileIQ4_NL_2x2, 3: tileIQ4_NL_2x3, 4: tileIQ4_NL_2x4},
-		4: {1: tileIQ4_NL_4x1}}},
-	tensor.Q5_0: {wBlock: 22, aBlock: 34, blockElems: 32, fn: [5][5]tileFunc{
-		1: {1: tileQ5_0_1x1, 2: tileQ5_0_1x2, 3: tileQ5_0_1x3, 4: tileQ5_0_1x4},
-		2: {1: tileQ5_0_2x1, 2: tileQ5_0_2x2, 3: tileQ5_0_2x3, 4: tileQ5_0_2x4},
-		4: {1: tileQ5_0_4x1}}},
+	tensor.Q8_0: {wBlock: 34, aBlock: 34, blockElems: 32, trans: [9]tileFunc{
+		1: tileTQ8_0_8x1, 2: tileTQ8_0_8x2, 3: tileTQ8_0_8x3, 4: tileTQ8_0_8x4,
+		5: tileTQ8_0_8x5, 6: tileTQ8_0_8x6, 7: tileTQ8_0_8x7, 8: tileTQ8_0_8x8},
+		fn: [5][5]tileFunc{
+			1: {1: tileQ8_0_1x1, 2: tileQ8_0_1x2, 3: tileQ8_0_1x3, 4: tileQ8_0_1x4},
+			2: {1: tileQ8_0_2x1, 2: tileQ8_0_2x2, 3: tileQ8_0_2x3, 4: tileQ8_0_2x4},
+			4: {1: tileQ8_0_4x1}}},
+	tensor.Q4_0: {wBlock: 18, aBlock: 34, blockElems: 32, trans: [9]tileFunc{
+		1: tileTQ4_0_8x1, 2: tileTQ4_0_8x2, 3: tileTQ4_0_8x3, 4: tileTQ4_0_8x4,
+		5: tileTQ4_0_8x5, 6: tileTQ4_0_8x6, 7: tileTQ4_0_8x7, 8: tileTQ4_0_8x8},
+		fn: [5][5]tileFunc{
+			1: {1: tileQ4_0_1x1, 2: tileQ4_0_1x2, 3: tileQ4_0_1x3, 4: tileQ4_0_1x4},
+			2: {1: tileQ4_0_2x1, 2: tileQ4_0_2x2, 3: tileQ4_0_2x3, 4: tileQ4_0_2x4},
+			4: {1: tileQ4_0_4x1}}},
+	tensor.IQ4_NL: {wBlock: 18, aBlock: 34, blockElems: 32, trans: [9]tileFunc{
+		1: tileTIQ4_NL_8x1, 2: tileTIQ4_NL_8x2, 3: tileTIQ4_NL_8x3, 4: tileTIQ4_NL_8x4,
+		5: tileTIQ4_NL_8x5, 6: tileTIQ4_NL_8x6, 7: tileTIQ4_NL_8x7, 8: tileTIQ4_NL_8x8},
+		fn: [5][5]tileFunc{
+			1: {1: tileIQ4_NL_1x1, 2: tileIQ4_NL_1x2, 3: tileIQ4_NL_1x3, 4: tileIQ4_NL_1x4},
+			2: {1: tileIQ4_NL_2x1, 2: tileIQ4_NL_2x2, 3: tileIQ4_NL_2x3, 4: tileIQ4_NL_2x4},
+			4: {1: tileIQ4_NL_4x1}}},
+	tensor.Q5_0: {wBlock: 22, aBlock: 34, blockElems: 32, trans: [9]tileFunc{
+		1: tileTQ5_0_8x1, 2: tileTQ5_0_8x2, 3: tileTQ5_0_8x3, 4: tileTQ5_0_8x4,
+		5: tileTQ5_0_8x5, 6: tileTQ5_0_8x6, 7: tileTQ5_0_8x7, 8: tileTQ5_0_8x8},
+		fn: [5][5]tileFunc{
+			1: {1: tileQ5_0_1x1, 2: tileQ5_0_1x2, 3: tileQ5_0_1x3, 4: tileQ5_0_1x4},
+			2: {1: tileQ5_0_2x1, 2: tileQ5_0_2x2, 3: tileQ5_0_2x3, 4: tileQ5_0_2x4},
+			4: {1: tileQ5_0_4x1}}},
 	tensor.Q4_1: {wBlock: 20, aBlock: 36, blockElems: 32, fn: [5][5]tileFunc{
 		1: {1: tileQ4_1_1x1, 2: tileQ4_1_1x2, 3: tileQ4_1_1x3, 4: tileQ4_1_1x4},
 		2: {1: tileQ4_1_2x1, 2: tileQ4_1_2x2, 3: tileQ4_1_2x3, 4: tileQ4_1_2x4},
@@ -148,11 +162,19 @@ func (ts *tileSet) tiles(out []float32, os int, w []byte, ws int, a []byte, as i
 		}
 		return
 	}
+	r0 := 0
+	if ts.trans[1] != nil {
+		for ; r0+8 <= rows; r0 += 8 {
+			for t := 0; t < n; t += 8 {
+				call(ts.trans[min(8, n-t)], r0, t)
+			}
+		}
+	}
 	maxR, maxT := 1, 1
 	if ts.fn[2][4] != nil {
 		maxR, maxT = 2, 4
 	}
-	for r := 0; r < rows; r += maxR {
+	for r := r0; r < rows; r += maxR {
 		R := min(maxR, rows-r)
 		for t := 0; t < n; t += maxT {
 			call(ts.fn[R][min(maxT, n-t)], r, t)

@@ -220,6 +220,134 @@ func tileQ4_1_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
 func tileQ5_1_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
+// tileTQ8_0_8x1 computes the 8×1 tile out[t*os+r] of Q8_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
+func tileTQ8_0_8x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileTQ8_0_8x2 computes the 8×2 tile out[t*os+r] of Q8_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
+func tileTQ8_0_8x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileTQ8_0_8x3 computes the 8×3 tile out[t*os+r] of Q8_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
+func tileTQ8_0_8x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileTQ8_0_8x4 computes the 8×4 tile out[t*os+r] of Q8_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
+func tileTQ8_0_8x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileTQ8_0_8x5 computes the 8×5 tile out[t*os+r] of Q8_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
+func tileTQ8_0_8x5(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileTQ8_0_8x6 computes the 8×6 tile out[t*os+r] of Q8_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
+func tileTQ8_0_8x6(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileTQ8_0_8x7 computes the 8×7 tile out[t*os+r] of Q8_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
+func tileTQ8_0_8x7(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileTQ8_0_8x8 computes the 8×8 tile out[t*os+r] of Q8_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
+func tileTQ8_0_8x8(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileTQ4_0_8x1 computes the 8×1 tile out[t*os+r] of Q4_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
+func tileTQ4_0_8x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileTQ4_0_8x2 computes the 8×2 tile out[t*os+r] of Q4_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
+func tileTQ4_0_8x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileTQ4_0_8x3 computes the 8×3 tile out[t*os+r] of Q4_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
+func tileTQ4_0_8x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileTQ4_0_8x4 computes the 8×4 tile out[t*os+r] of Q4_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
+func tileTQ4_0_8x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileTQ4_0_8x5 computes the 8×5 tile out[t*os+r] of Q4_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
+func tileTQ4_0_8x5(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileTQ4_0_8x6 computes the 8×6 tile out[t*os+r] of Q4_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
+func tileTQ4_0_8x6(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileTQ4_0_8x7 computes the 8×7 tile out[t*os+r] of Q4_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
+func tileTQ4_0_8x7(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileTQ4_0_8x8 computes the 8×8 tile out[t*os+r] of Q4_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
+func tileTQ4_0_8x8(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileTIQ4_NL_8x1 computes the 8×1 tile out[t*os+r] of IQ4_NL rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
+func tileTIQ4_NL_8x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileTIQ4_NL_8x2 computes the 8×2 tile out[t*os+r] of IQ4_NL rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
+func tileTIQ4_NL_8x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileTIQ4_NL_8x3 computes the 8×3 tile out[t*os+r] of IQ4_NL rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
+func tileTIQ4_NL_8x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileTIQ4_NL_8x4 computes the 8×4 tile out[t*os+r] of IQ4_NL rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
+func tileTIQ4_NL_8x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileTIQ4_NL_8x5 computes the 8×5 tile out[t*os+r] of IQ4_NL rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
+func tileTIQ4_NL_8x5(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileTIQ4_NL_8x6 computes the 8×6 tile out[t*os+r] of IQ4_NL rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
+func tileTIQ4_NL_8x6(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileTIQ4_NL_8x7 computes the 8×7 tile out[t*os+r] of IQ4_NL rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
+func tileTIQ4_NL_8x7(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileTIQ4_NL_8x8 computes the 8×8 tile out[t*os+r] of IQ4_NL rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
+func tileTIQ4_NL_8x8(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileTQ5_0_8x1 computes the 8×1 tile out[t*os+r] of Q5_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
+func tileTQ5_0_8x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileTQ5_0_8x2 computes the 8×2 tile out[t*os+r] of Q5_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
+func tileTQ5_0_8x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileTQ5_0_8x3 computes the 8×3 tile out[t*os+r] of Q5_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
+func tileTQ5_0_8x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileTQ5_0_8x4 computes the 8×4 tile out[t*os+r] of Q5_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
+func tileTQ5_0_8x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileTQ5_0_8x5 computes the 8×5 tile out[t*os+r] of Q5_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
+func tileTQ5_0_8x5(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileTQ5_0_8x6 computes the 8×6 tile out[t*os+r] of Q5_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
+func tileTQ5_0_8x6(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileTQ5_0_8x7 computes the 8×7 tile out[t*os+r] of Q5_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
+func tileTQ5_0_8x7(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileTQ5_0_8x8 computes the 8×8 tile out[t*os+r] of Q5_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
+func tileTQ5_0_8x8(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
 // tileF32_1x1 computes the 1×1 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F32 weights and float32 activations (AVX-512).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
 func tileF32_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)

@@ -182,8 +182,8 @@ func TestMatMulAllImplementations(t *testing.T) {
 		t.Logf("implementation %s", v.name)
 		for _, typ := range allTypes {
 			for _, cols := range colCases(typ) {
-				for _, rows := range []int{1, 2, 3, 7, 17} {
-					for _, n := range []int{1, 2, 3, 5, 16} {
+				for _, rows := range []int{1, 2, 3, 7, 8, 17} {
+					for _, n := range []int{1, 2, 3, 4, 5, 7, 14, 16} {
 						name := fmt.Sprintf("%s/%s/%dx%d/n=%d", v.name, typ, rows, cols, n)
 						w := randomMat(rng, typ, rows, cols)
 						x := randomVec(rng, n*cols)

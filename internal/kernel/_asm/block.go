@@ -67,8 +67,13 @@ func bcastByte(b uint8) VecVirtual {
 // nibbles loads the 16 packed bytes at disp(wp)(iw) and returns the 32
 // nibbles as bytes: low nibbles in the low 16 bytes, high nibbles above.
 func nibbles(wp, iw GPVirtual, disp int, mask VecVirtual) VecVirtual {
+	return nibblesAt(Mem{Base: wp, Index: iw, Scale: 1, Disp: disp}, mask)
+}
+
+// nibblesAt is nibbles for the 16 bytes at m.
+func nibblesAt(m Mem, mask VecVirtual) VecVirtual {
 	y := YMM()
-	VBROADCASTI32X4(Mem{Base: wp, Index: iw, Scale: 1, Disp: disp}, y)
+	VBROADCASTI32X4(m, y)
 	VPSRLVW(nibShift, y, y)
 	VPANDD(mask, y, y)
 	return y
@@ -77,8 +82,13 @@ func nibbles(wp, iw GPVirtual, disp int, mask VecVirtual) VecVirtual {
 // highBits returns a ymm whose byte j is 0x10 if bit j of the uint32 at
 // disp(wp)(iw) is set, else 0.
 func highBits(wp, iw GPVirtual, disp int, c10 VecVirtual) VecVirtual {
+	return highBitsAt(Mem{Base: wp, Index: iw, Scale: 1, Disp: disp}, c10)
+}
+
+// highBitsAt is highBits for the uint32 at m.
+func highBitsAt(m Mem, c10 VecVirtual) VecVirtual {
 	g := GP32()
-	MOVL(Mem{Base: wp, Index: iw, Scale: 1, Disp: disp}, g)
+	MOVL(m, g)
 	k := K()
 	KMOVD(g, k)
 	y := YMM()

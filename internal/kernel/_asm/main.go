@@ -16,6 +16,7 @@ import (
 func main() {
 	ConstraintExpr("!purego")
 	genBlockTiles()
+	genTransTiles()
 	genFloatTiles()
 	genKQuants()
 	genQuantizers()
