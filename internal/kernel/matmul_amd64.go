@@ -171,8 +171,11 @@ func (ts *tileSet) tiles(out []float32, os int, w []byte, ws int, a []byte, as i
 		}
 	}
 	maxR, maxT := 1, 1
-	if ts.fn[2][4] != nil {
+	switch {
+	case ts.fn[2][4] != nil:
 		maxR, maxT = 2, 4
+	case ts.fn[1][4] != nil:
+		maxT = 4
 	}
 	for r := r0; r < rows; r += maxR {
 		R := min(maxR, rows-r)
@@ -182,11 +185,11 @@ func (ts *tileSet) tiles(out []float32, os int, w []byte, ws int, a []byte, as i
 	}
 }
 
-// kTiles are the AVX-512 VNNI K-quant kernels (one row × one token).
+// kTiles are the AVX-512 VNNI K-quant kernels (one row × 1..4 tokens).
 var kTiles = map[tensor.DType]*tileSet{
-	tensor.Q4_K: {fn: [5][5]tileFunc{1: {1: tileQ4_K_1x1}}, wBlock: 144, aBlock: 292, blockElems: 256},
-	tensor.Q5_K: {fn: [5][5]tileFunc{1: {1: tileQ5_K_1x1}}, wBlock: 176, aBlock: 292, blockElems: 256},
-	tensor.Q6_K: {fn: [5][5]tileFunc{1: {1: tileQ6_K_1x1}}, wBlock: 210, aBlock: 292, blockElems: 256},
+	tensor.Q4_K: {fn: [5][5]tileFunc{1: {1: tileQ4_K_1x1, 2: tileQ4_K_1x2, 3: tileQ4_K_1x3, 4: tileQ4_K_1x4}}, wBlock: 144, aBlock: 292, blockElems: 256},
+	tensor.Q5_K: {fn: [5][5]tileFunc{1: {1: tileQ5_K_1x1, 2: tileQ5_K_1x2, 3: tileQ5_K_1x3, 4: tileQ5_K_1x4}}, wBlock: 176, aBlock: 292, blockElems: 256},
+	tensor.Q6_K: {fn: [5][5]tileFunc{1: {1: tileQ6_K_1x1, 2: tileQ6_K_1x2, 3: tileQ6_K_1x3, 4: tileQ6_K_1x4}}, wBlock: 210, aBlock: 292, blockElems: 256},
 }
 
 func floatTiles(k string) [5][5]tileFunc {

@@ -456,14 +456,41 @@ func tileF16_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
 func tileBF16_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
-// tileQ4_K_1x1 sets out[0] to the dot of a Q4_K row and a Q8_K row of nb blocks (AVX-512 VNNI).
+// tileQ4_K_1x1 sets out[t*os] to the dot of a Q4_K row with Q8_K row t (at a+t*as) for t < 1, nb blocks (AVX-512 VNNI).
 func tileQ4_K_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
-// tileQ5_K_1x1 sets out[0] to the dot of a Q5_K row and a Q8_K row of nb blocks (AVX-512 VNNI).
+// tileQ5_K_1x1 sets out[t*os] to the dot of a Q5_K row with Q8_K row t (at a+t*as) for t < 1, nb blocks (AVX-512 VNNI).
 func tileQ5_K_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
-// tileQ6_K_1x1 sets out[0] to the dot of a Q6_K row and a Q8_K row of nb blocks (AVX-512 VNNI).
+// tileQ6_K_1x1 sets out[t*os] to the dot of a Q6_K row with Q8_K row t (at a+t*as) for t < 1, nb blocks (AVX-512 VNNI).
 func tileQ6_K_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileQ4_K_1x2 sets out[t*os] to the dot of a Q4_K row with Q8_K row t (at a+t*as) for t < 2, nb blocks (AVX-512 VNNI).
+func tileQ4_K_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileQ5_K_1x2 sets out[t*os] to the dot of a Q5_K row with Q8_K row t (at a+t*as) for t < 2, nb blocks (AVX-512 VNNI).
+func tileQ5_K_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileQ6_K_1x2 sets out[t*os] to the dot of a Q6_K row with Q8_K row t (at a+t*as) for t < 2, nb blocks (AVX-512 VNNI).
+func tileQ6_K_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileQ4_K_1x3 sets out[t*os] to the dot of a Q4_K row with Q8_K row t (at a+t*as) for t < 3, nb blocks (AVX-512 VNNI).
+func tileQ4_K_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileQ5_K_1x3 sets out[t*os] to the dot of a Q5_K row with Q8_K row t (at a+t*as) for t < 3, nb blocks (AVX-512 VNNI).
+func tileQ5_K_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileQ6_K_1x3 sets out[t*os] to the dot of a Q6_K row with Q8_K row t (at a+t*as) for t < 3, nb blocks (AVX-512 VNNI).
+func tileQ6_K_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileQ4_K_1x4 sets out[t*os] to the dot of a Q4_K row with Q8_K row t (at a+t*as) for t < 4, nb blocks (AVX-512 VNNI).
+func tileQ4_K_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileQ5_K_1x4 sets out[t*os] to the dot of a Q5_K row with Q8_K row t (at a+t*as) for t < 4, nb blocks (AVX-512 VNNI).
+func tileQ5_K_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileQ6_K_1x4 sets out[t*os] to the dot of a Q6_K row with Q8_K row t (at a+t*as) for t < 4, nb blocks (AVX-512 VNNI).
+func tileQ6_K_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
 // quantQ8_0AVX512 writes nb Q8_0 blocks (34 bytes) to out from 32·nb floats at x (AVX-512).
 func quantQ8_0AVX512(x *float32, out *byte, nb int)

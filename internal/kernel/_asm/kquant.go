@@ -49,9 +49,11 @@ func genKQuants() {
 			DATA(32*m+2*i, U16(uint16(v)))
 		}
 	}
-	kq45("Q4_K", false)
-	kq45("Q5_K", true)
-	kq6()
+	for T := 1; T <= 4; T++ {
+		kq45("Q4_K", false, T)
+		kq45("Q5_K", true, T)
+		kq6(T)
+	}
 }
 
 // loadIdx loads the eight VPERMW index vectors of tbl into registers.
@@ -64,14 +66,18 @@ func loadIdx(tbl Mem) []VecVirtual {
 	return idx
 }
 
-// kq45 generates the Q4_K (144-byte blocks) or Q5_K (176-byte) kernel.
-func kq45(name string, five bool) {
-	fn := fmt.Sprintf("tile%s_1x1", name)
+// kq45 generates the Q4_K (144-byte blocks) or Q5_K (176-byte) kernel for
+// one weight row and T tokens: out[t*os] for t < T. The weights of each
+// block are decoded once for all T tokens.
+func kq45(name string, five bool, T int) {
+	fn := fmt.Sprintf("tile%s_1x%d", name, T)
 	TEXT(fn, NOSPLIT, "func(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)")
-	Doc(fmt.Sprintf("%s sets out[0] to the dot of a %s row and a Q8_K row of nb blocks (AVX-512 VNNI).", fn, name))
+	Doc(fmt.Sprintf("%s sets out[t*os] to the dot of a %s row with Q8_K row t (at a+t*as) for t < %d, nb blocks (AVX-512 VNNI).", fn, name, T))
 	wp := loadGP("w")
-	ap := loadGP("a")
+	a := loadGP("a")
+	as := loadGP("as")
 	nb := loadGP("nb")
+	ap := ptrs(a, as, T)
 	bytes, qsOff := 144, 16
 	if five {
 		bytes, qsOff = 176, 48
@@ -87,13 +93,15 @@ func kq45(name string, five bool) {
 	g := GP32()
 	MOVL(U32(0x00010001), g)
 	VPBROADCASTD(g, ones)
-	acc := YMM()
-	VPXORD(acc, acc, acc)
+	acc := make([]Register, T)
+	for t := range acc {
+		acc[t] = highY[t]
+		VPXORD(acc[t], acc[t], acc[t])
+	}
 
 	Label(fn + "_loop")
 	TESTQ(nb, nb)
 	JZ(LabelRef(fn + "_done"))
-
 	for off := 0; off < bytes; off += 64 {
 		PREFETCHT0(Mem{Base: wp, Disp: prefetchDist + off})
 	}
@@ -103,26 +111,26 @@ func kq45(name string, five bool) {
 	MOVL(Mem{Base: wp, Disp: 4}, u0)
 	MOVL(Mem{Base: wp, Disp: 8}, u1)
 	MOVL(Mem{Base: wp, Disp: 12}, u2)
-	scLo, scHi, mnLo, mnHi, t := GP32(), GP32(), GP32(), GP32(), GP32()
+	scLo, scHi, mnLo, mnHi, t32 := GP32(), GP32(), GP32(), GP32(), GP32()
 	MOVL(u0, scLo)
 	ANDL(U32(0x3f3f3f3f), scLo)
 	MOVL(u1, mnLo)
 	ANDL(U32(0x3f3f3f3f), mnLo)
 	MOVL(u2, scHi)
 	ANDL(U32(0x0f0f0f0f), scHi)
-	MOVL(u0, t)
-	SHRL(U8(6), t)
-	ANDL(U32(0x03030303), t)
-	SHLL(U8(4), t)
-	ORL(t, scHi)
+	MOVL(u0, t32)
+	SHRL(U8(6), t32)
+	ANDL(U32(0x03030303), t32)
+	SHLL(U8(4), t32)
+	ORL(t32, scHi)
 	MOVL(u2, mnHi)
 	SHRL(U8(4), mnHi)
 	ANDL(U32(0x0f0f0f0f), mnHi)
-	MOVL(u1, t)
-	SHRL(U8(6), t)
-	ANDL(U32(0x03030303), t)
-	SHLL(U8(4), t)
-	ORL(t, mnHi)
+	MOVL(u1, t32)
+	SHRL(U8(6), t32)
+	ANDL(U32(0x03030303), t32)
+	SHLL(U8(4), t32)
+	ORL(t32, mnHi)
 	sc64, mn64 := GP64(), GP64()
 	MOVL(scHi, sc64.As32())
 	SHLQ(U8(32), sc64)
@@ -138,13 +146,11 @@ func kq45(name string, five bool) {
 	mins := YMM()
 	VPMOVZXBD(xm, mins)
 
-	// Σ_j min_j·(bsum_2j + bsum_2j+1).
-	msum := YMM()
-	VPMADDWD(Mem{Base: ap, Disp: 260}, ones, msum)
-	VPMULLD(mins, msum, msum)
-
-	isum := YMM()
-	VPXORD(isum, isum, isum)
+	isum := make([]VecVirtual, T)
+	for t := range isum {
+		isum[t] = YMM()
+		VPXORD(isum[t], isum[t], isum[t])
+	}
 	var qh VecVirtual
 	if five {
 		qh = YMM()
@@ -169,51 +175,74 @@ func kq45(name string, five bool) {
 					VPSRLW(U8(1), qh, qh)
 				}
 			}
-			p := YMM()
-			VPMADDUBSW(Mem{Base: ap, Disp: 4 + 32*j}, v, p)
 			s := YMM()
 			VPERMW(scales, idx[j], s)
-			vpdpwssd(s, p, isum)
+			for t := 0; t < T; t++ {
+				p := YMM()
+				VPMADDUBSW(Mem{Base: ap[t], Disp: 4 + 32*j}, v, p)
+				vpdpwssd(s, p, isum[t])
+			}
 		}
 	}
-	// acc += d·dy·isum − dmin·dy·msum
-	dy := YMM()
-	VBROADCASTSS(Mem{Base: ap}, dy)
 	d := halfBcast(Mem{Base: wp})
 	dm := halfBcast(Mem{Base: wp, Disp: 2})
-	VMULPS(dy, d, d)
-	VMULPS(dy, dm, dm)
-	VCVTDQ2PS(isum, isum)
-	VCVTDQ2PS(msum, msum)
-	VFMADD231PS(d, isum, acc)
-	VFNMADD231PS(dm, msum, acc)
+	for t := 0; t < T; t++ {
+		// Σ_j min_j·(bsum_2j + bsum_2j+1).
+		msum := YMM()
+		VPMADDWD(Mem{Base: ap[t], Disp: 260}, ones, msum)
+		VPMULLD(mins, msum, msum)
+		// acc += d·dy·isum − dmin·dy·msum
+		dy := YMM()
+		VBROADCASTSS(Mem{Base: ap[t]}, dy)
+		dd, ddm := YMM(), YMM()
+		VMULPS(dy, d, dd)
+		VMULPS(dy, dm, ddm)
+		VCVTDQ2PS(isum[t], isum[t])
+		VCVTDQ2PS(msum, msum)
+		VFMADD231PS(dd, isum[t], acc[t])
+		VFNMADD231PS(ddm, msum, acc[t])
+	}
 
 	ADDQ(U32(bytes), wp)
-	ADDQ(U32(292), ap)
+	for t := 0; t < T; t++ {
+		ADDQ(U32(292), ap[t])
+	}
 	DECQ(nb)
 	JMP(LabelRef(fn + "_loop"))
 
 	Label(fn + "_done")
 	out := loadGP("out")
-	hsumStore(acc, Mem{Base: out})
+	os := loadGP("os")
+	SHLQ(U8(2), os)
+	for t := 0; t < T; t++ {
+		hsumStore(acc[t], Mem{Base: out})
+		if t+1 < T {
+			ADDQ(os, out)
+		}
+	}
 	VZEROUPPER()
 	RET()
 }
 
 // kq6 generates the Q6_K kernel (210-byte blocks: ql [128], qh [64],
-// scales [16]int8, d f16).
-func kq6() {
-	fn := "tileQ6_K_1x1"
+// scales [16]int8, d f16) for one weight row and T tokens.
+func kq6(T int) {
+	fn := fmt.Sprintf("tileQ6_K_1x%d", T)
 	TEXT(fn, NOSPLIT, "func(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)")
-	Doc(fn + " sets out[0] to the dot of a Q6_K row and a Q8_K row of nb blocks (AVX-512 VNNI).")
+	Doc(fmt.Sprintf("%s sets out[t*os] to the dot of a Q6_K row with Q8_K row t (at a+t*as) for t < %d, nb blocks (AVX-512 VNNI).", fn, T))
 	wp := loadGP("w")
-	ap := loadGP("a")
+	a := loadGP("a")
+	as := loadGP("as")
 	nb := loadGP("nb")
+	ap := ptrs(a, as, T)
 	idx := loadIdx(wordIdxPair)
 	c0f := bcastByte(0x0f)
 	c30 := bcastByte(0x30)
-	acc := YMM()
-	VPXORD(acc, acc, acc)
+	acc := make([]Register, T)
+	for t := range acc {
+		acc[t] = highY[t]
+		VPXORD(acc[t], acc[t], acc[t])
+	}
 
 	Label(fn + "_loop")
 	TESTQ(nb, nb)
@@ -223,13 +252,11 @@ func kq6() {
 	}
 	scales := YMM()
 	VPMOVSXBW(Mem{Base: wp, Disp: 192}, scales)
-	// The values are q−32 with q in [0,64): Σ sc·(q−32)·a = Σ sc·q·a −
-	// 32·Σ_g sc_g·bsum_g.
-	corr := YMM()
-	VPMADDWD(Mem{Base: ap, Disp: 260}, scales, corr)
-	VPSLLD(U8(5), corr, corr)
-	isum := YMM()
-	VPXORD(isum, isum, isum)
+	isum := make([]VecVirtual, T)
+	for t := range isum {
+		isum[t] = YMM()
+		VPXORD(isum[t], isum[t], isum[t])
+	}
 	for h := 0; h < 2; h++ {
 		ql0, ql1, qh := YMM(), YMM(), YMM()
 		VMOVDQU8(Mem{Base: wp, Disp: 64 * h}, ql0)
@@ -258,29 +285,47 @@ func kq6() {
 				VMOVDQA32(qh, hb)
 			}
 			VPTERNLOGD(U8(0xf8), c30, hb, lo) // lo |= hb & 0x30
-			p := YMM()
-			VPMADDUBSW(Mem{Base: ap, Disp: 4 + 128*h + 32*i}, lo, p)
 			s := YMM()
 			VPERMW(scales, idx[4*h+i], s)
-			vpdpwssd(s, p, isum)
+			for t := 0; t < T; t++ {
+				p := YMM()
+				VPMADDUBSW(Mem{Base: ap[t], Disp: 4 + 128*h + 32*i}, lo, p)
+				vpdpwssd(s, p, isum[t])
+			}
 		}
 	}
-	VPSUBD(corr, isum, isum)
-	dy := YMM()
-	VBROADCASTSS(Mem{Base: ap}, dy)
 	d := halfBcast(Mem{Base: wp, Disp: 208})
-	VMULPS(dy, d, d)
-	VCVTDQ2PS(isum, isum)
-	VFMADD231PS(d, isum, acc)
+	for t := 0; t < T; t++ {
+		// The values are q−32 with q in [0,64): Σ sc·(q−32)·a = Σ sc·q·a −
+		// 32·Σ_g sc_g·bsum_g.
+		corr := YMM()
+		VPMADDWD(Mem{Base: ap[t], Disp: 260}, scales, corr)
+		VPSLLD(U8(5), corr, corr)
+		VPSUBD(corr, isum[t], isum[t])
+		dy := YMM()
+		VBROADCASTSS(Mem{Base: ap[t]}, dy)
+		VMULPS(d, dy, dy)
+		VCVTDQ2PS(isum[t], isum[t])
+		VFMADD231PS(dy, isum[t], acc[t])
+	}
 
 	ADDQ(U32(210), wp)
-	ADDQ(U32(292), ap)
+	for t := 0; t < T; t++ {
+		ADDQ(U32(292), ap[t])
+	}
 	DECQ(nb)
 	JMP(LabelRef(fn + "_loop"))
 
 	Label(fn + "_done")
 	out := loadGP("out")
-	hsumStore(acc, Mem{Base: out})
+	os := loadGP("os")
+	SHLQ(U8(2), os)
+	for t := 0; t < T; t++ {
+		hsumStore(acc[t], Mem{Base: out})
+		if t+1 < T {
+			ADDQ(os, out)
+		}
+	}
 	VZEROUPPER()
 	RET()
 }
