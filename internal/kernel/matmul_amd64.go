@@ -189,6 +189,8 @@ func (ts *tileSet) tiles(out []float32, os int, w []byte, ws int, a []byte, as i
 var kTiles = map[tensor.DType]*tileSet{
 	tensor.Q4_K: {fn: [5][5]tileFunc{1: {1: tileQ4_K_1x1, 2: tileQ4_K_1x2, 3: tileQ4_K_1x3, 4: tileQ4_K_1x4}}, wBlock: 144, aBlock: 292, blockElems: 256},
 	tensor.Q5_K: {fn: [5][5]tileFunc{1: {1: tileQ5_K_1x1, 2: tileQ5_K_1x2, 3: tileQ5_K_1x3, 4: tileQ5_K_1x4}}, wBlock: 176, aBlock: 292, blockElems: 256},
+	tensor.Q2_K: {fn: [5][5]tileFunc{1: {1: tileQ2_K_1x1, 2: tileQ2_K_1x2, 3: tileQ2_K_1x3, 4: tileQ2_K_1x4}}, wBlock: 84, aBlock: 292, blockElems: 256},
+	tensor.Q3_K: {fn: [5][5]tileFunc{1: {1: tileQ3_K_1x1, 2: tileQ3_K_1x2, 3: tileQ3_K_1x3, 4: tileQ3_K_1x4}}, wBlock: 110, aBlock: 292, blockElems: 256},
 	tensor.Q6_K: {fn: [5][5]tileFunc{1: {1: tileQ6_K_1x1, 2: tileQ6_K_1x2, 3: tileQ6_K_1x3, 4: tileQ6_K_1x4}}, wBlock: 210, aBlock: 292, blockElems: 256},
 }
 

@@ -17667,6 +17667,272 @@ tileQ6_K_1x1_done:
 	VZEROUPPER
 	RET
 
+// func tileQ2_K_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+TEXT ·tileQ2_K_1x1(SB), NOSPLIT, $0-56
+	MOVQ         w+0(FP), AX
+	MOVQ         a+16(FP), CX
+	MOVQ         as+24(FP), DX
+	MOVQ         nb+32(FP), DX
+	VMOVDQU16    wordidxpair<>+0(SB), Y0
+	VMOVDQU16    wordidxpair<>+32(SB), Y1
+	VMOVDQU16    wordidxpair<>+64(SB), Y2
+	VMOVDQU16    wordidxpair<>+96(SB), Y3
+	VMOVDQU16    wordidxpair<>+128(SB), Y4
+	VMOVDQU16    wordidxpair<>+160(SB), Y5
+	VMOVDQU16    wordidxpair<>+192(SB), Y6
+	VMOVDQU16    wordidxpair<>+224(SB), Y7
+	MOVL         $0x03030303, BX
+	VPBROADCASTD BX, Y8
+	MOVL         $0x0f0f0f0f, BX
+	VPBROADCASTD BX, Y9
+	VPXORD       Y31, Y31, Y31
+
+tileQ2_K_1x1_loop:
+	TESTQ        DX, DX
+	JZ           tileQ2_K_1x1_done
+	PREFETCHT0   32768(AX)
+	PREFETCHT0   32832(AX)
+	VMOVDQU8     (AX), X11
+	VPANDD       X9, X11, X10
+	VPSRLW       $0x04, X11, X11
+	VPANDD       X9, X11, X11
+	VPMOVZXBW    X10, Y10
+	VPMOVZXBW    X11, Y11
+	VPXORD       Y12, Y12, Y12
+	VMOVDQU8     16(AX), Y13
+	VPANDD       Y8, Y13, Y14
+	VPERMW       Y10, Y0, Y15
+	VPMADDUBSW   4(CX), Y14, Y14
+	VPDPWSSD     Y15, Y14, Y12
+	VPSRLW       $0x02, Y13, Y14
+	VPANDD       Y8, Y14, Y14
+	VPERMW       Y10, Y1, Y15
+	VPMADDUBSW   36(CX), Y14, Y14
+	VPDPWSSD     Y15, Y14, Y12
+	VPSRLW       $0x04, Y13, Y14
+	VPANDD       Y8, Y14, Y14
+	VPERMW       Y10, Y2, Y15
+	VPMADDUBSW   68(CX), Y14, Y14
+	VPDPWSSD     Y15, Y14, Y12
+	VPSRLW       $0x06, Y13, Y13
+	VPANDD       Y8, Y13, Y13
+	VPERMW       Y10, Y3, Y14
+	VPMADDUBSW   100(CX), Y13, Y13
+	VPDPWSSD     Y14, Y13, Y12
+	VMOVDQU8     48(AX), Y13
+	VPANDD       Y8, Y13, Y14
+	VPERMW       Y10, Y4, Y15
+	VPMADDUBSW   132(CX), Y14, Y14
+	VPDPWSSD     Y15, Y14, Y12
+	VPSRLW       $0x02, Y13, Y14
+	VPANDD       Y8, Y14, Y14
+	VPERMW       Y10, Y5, Y15
+	VPMADDUBSW   164(CX), Y14, Y14
+	VPDPWSSD     Y15, Y14, Y12
+	VPSRLW       $0x04, Y13, Y14
+	VPANDD       Y8, Y14, Y14
+	VPERMW       Y10, Y6, Y15
+	VPMADDUBSW   196(CX), Y14, Y14
+	VPDPWSSD     Y15, Y14, Y12
+	VPSRLW       $0x06, Y13, Y13
+	VPANDD       Y8, Y13, Y13
+	VPERMW       Y10, Y7, Y10
+	VPMADDUBSW   228(CX), Y13, Y13
+	VPDPWSSD     Y10, Y13, Y12
+	VPBROADCASTW 80(AX), Y10
+	VCVTPH2PS    X10, Y10
+	VPBROADCASTW 82(AX), Y13
+	VCVTPH2PS    X13, Y13
+	VBROADCASTSS (CX), Y14
+	VPMADDWD     260(CX), Y11, Y11
+	VMULPS       Y14, Y10, Y10
+	VCVTDQ2PS    Y12, Y12
+	VFMADD231PS  Y10, Y12, Y31
+	VMULPS       Y14, Y13, Y10
+	VCVTDQ2PS    Y11, Y11
+	VFNMADD231PS Y10, Y11, Y31
+	ADDQ         $0x00000054, AX
+	ADDQ         $0x00000124, CX
+	DECQ         DX
+	JMP          tileQ2_K_1x1_loop
+
+tileQ2_K_1x1_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y31, X0
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VZEROUPPER
+	RET
+
+// func tileQ3_K_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+TEXT ·tileQ3_K_1x1(SB), NOSPLIT, $0-56
+	MOVQ         w+0(FP), AX
+	MOVQ         a+16(FP), CX
+	MOVQ         as+24(FP), DX
+	MOVQ         nb+32(FP), DX
+	VMOVDQU16    wordidxpair<>+0(SB), Y0
+	VMOVDQU16    wordidxpair<>+32(SB), Y1
+	VMOVDQU16    wordidxpair<>+64(SB), Y2
+	VMOVDQU16    wordidxpair<>+96(SB), Y3
+	VMOVDQU16    wordidxpair<>+128(SB), Y4
+	VMOVDQU16    wordidxpair<>+160(SB), Y5
+	VMOVDQU16    wordidxpair<>+192(SB), Y6
+	VMOVDQU16    wordidxpair<>+224(SB), Y7
+	MOVL         $0x03030303, BX
+	VPBROADCASTD BX, Y8
+	MOVL         $0x01010101, BX
+	VPBROADCASTD BX, Y9
+	MOVL         $0x04040404, BX
+	VPBROADCASTD BX, Y10
+	MOVL         $0x00200020, BX
+	VPBROADCASTD BX, Y11
+	VPXORD       Y31, Y31, Y31
+
+tileQ3_K_1x1_loop:
+	TESTQ        DX, DX
+	JZ           tileQ3_K_1x1_done
+	PREFETCHT0   32768(AX)
+	PREFETCHT0   32832(AX)
+	MOVL         96(AX), BX
+	MOVL         100(AX), SI
+	MOVL         104(AX), DI
+	MOVL         BX, R8
+	ANDL         $0x0f0f0f0f, R8
+	MOVL         DI, R9
+	ANDL         $0x03030303, R9
+	SHLL         $0x04, R9
+	ORL          R9, R8
+	MOVL         SI, R9
+	ANDL         $0x0f0f0f0f, R9
+	MOVL         DI, R10
+	SHRL         $0x02, R10
+	ANDL         $0x03030303, R10
+	SHLL         $0x04, R10
+	ORL          R10, R9
+	MOVL         BX, BX
+	SHRL         $0x04, BX
+	ANDL         $0x0f0f0f0f, BX
+	MOVL         DI, R10
+	SHRL         $0x04, R10
+	ANDL         $0x03030303, R10
+	SHLL         $0x04, R10
+	ORL          R10, BX
+	MOVL         SI, SI
+	SHRL         $0x04, SI
+	ANDL         $0x0f0f0f0f, SI
+	SHRL         $0x06, DI
+	ANDL         $0x03030303, DI
+	SHLL         $0x04, DI
+	ORL          DI, SI
+	SHLQ         $0x20, R9
+	ORQ          R8, R9
+	SHLQ         $0x20, SI
+	ORQ          BX, SI
+	VMOVQ        R9, X12
+	VPINSRQ      $0x01, SI, X12, X12
+	VPMOVZXBW    X12, Y12
+	VPSUBW       Y11, Y12, Y12
+	VPXORD       Y13, Y13, Y13
+	VMOVDQU8     (AX), Y14
+	VMOVDQU8     32(AX), Y15
+	VPANDD       Y8, Y15, Y16
+	VPTESTMB     Y9, Y14, K1
+	VPADDB       Y10, Y16, K1, Y16
+	VPSRLW       $0x01, Y14, Y14
+	VPERMW       Y12, Y0, Y17
+	VPMADDUBSW   4(CX), Y16, Y16
+	VPDPWSSD     Y17, Y16, Y13
+	VPSRLW       $0x02, Y15, Y16
+	VPANDD       Y8, Y16, Y16
+	VPTESTMB     Y9, Y14, K1
+	VPADDB       Y10, Y16, K1, Y16
+	VPSRLW       $0x01, Y14, Y14
+	VPERMW       Y12, Y1, Y17
+	VPMADDUBSW   36(CX), Y16, Y16
+	VPDPWSSD     Y17, Y16, Y13
+	VPSRLW       $0x04, Y15, Y16
+	VPANDD       Y8, Y16, Y16
+	VPTESTMB     Y9, Y14, K1
+	VPADDB       Y10, Y16, K1, Y16
+	VPSRLW       $0x01, Y14, Y14
+	VPERMW       Y12, Y2, Y17
+	VPMADDUBSW   68(CX), Y16, Y16
+	VPDPWSSD     Y17, Y16, Y13
+	VPSRLW       $0x06, Y15, Y15
+	VPANDD       Y8, Y15, Y15
+	VPTESTMB     Y9, Y14, K1
+	VPADDB       Y10, Y15, K1, Y15
+	VPSRLW       $0x01, Y14, Y14
+	VPERMW       Y12, Y3, Y16
+	VPMADDUBSW   100(CX), Y15, Y15
+	VPDPWSSD     Y16, Y15, Y13
+	VMOVDQU8     64(AX), Y15
+	VPANDD       Y8, Y15, Y16
+	VPTESTMB     Y9, Y14, K1
+	VPADDB       Y10, Y16, K1, Y16
+	VPSRLW       $0x01, Y14, Y14
+	VPERMW       Y12, Y4, Y17
+	VPMADDUBSW   132(CX), Y16, Y16
+	VPDPWSSD     Y17, Y16, Y13
+	VPSRLW       $0x02, Y15, Y16
+	VPANDD       Y8, Y16, Y16
+	VPTESTMB     Y9, Y14, K1
+	VPADDB       Y10, Y16, K1, Y16
+	VPSRLW       $0x01, Y14, Y14
+	VPERMW       Y12, Y5, Y17
+	VPMADDUBSW   164(CX), Y16, Y16
+	VPDPWSSD     Y17, Y16, Y13
+	VPSRLW       $0x04, Y15, Y16
+	VPANDD       Y8, Y16, Y16
+	VPTESTMB     Y9, Y14, K1
+	VPADDB       Y10, Y16, K1, Y16
+	VPSRLW       $0x01, Y14, Y14
+	VPERMW       Y12, Y6, Y17
+	VPMADDUBSW   196(CX), Y16, Y16
+	VPDPWSSD     Y17, Y16, Y13
+	VPSRLW       $0x06, Y15, Y15
+	VPANDD       Y8, Y15, Y15
+	VPTESTMB     Y9, Y14, K1
+	VPADDB       Y10, Y15, K1, Y15
+	VPERMW       Y12, Y7, Y14
+	VPMADDUBSW   228(CX), Y15, Y15
+	VPDPWSSD     Y14, Y15, Y13
+	VPBROADCASTW 108(AX), Y14
+	VCVTPH2PS    X14, Y14
+	VBROADCASTSS (CX), Y15
+	VPMADDWD     260(CX), Y12, Y12
+	VPSLLD       $0x02, Y12, Y12
+	VPSUBD       Y12, Y13, Y13
+	VMULPS       Y15, Y14, Y12
+	VCVTDQ2PS    Y13, Y13
+	VFMADD231PS  Y12, Y13, Y31
+	ADDQ         $0x0000006e, AX
+	ADDQ         $0x00000124, CX
+	DECQ         DX
+	JMP          tileQ3_K_1x1_loop
+
+tileQ3_K_1x1_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y31, X0
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VZEROUPPER
+	RET
+
 // func tileQ4_K_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 // Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ4_K_1x2(SB), NOSPLIT, $0-56
@@ -18162,6 +18428,345 @@ tileQ6_K_1x2_loop:
 	JMP          tileQ6_K_1x2_loop
 
 tileQ6_K_1x2_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y31, X0
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y30, X0
+	VADDPS        X30, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VZEROUPPER
+	RET
+
+// func tileQ2_K_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+TEXT ·tileQ2_K_1x2(SB), NOSPLIT, $0-56
+	MOVQ         w+0(FP), AX
+	MOVQ         a+16(FP), CX
+	MOVQ         as+24(FP), DX
+	MOVQ         nb+32(FP), BX
+	MOVQ         CX, SI
+	ADDQ         DX, SI
+	VMOVDQU16    wordidxpair<>+0(SB), Y0
+	VMOVDQU16    wordidxpair<>+32(SB), Y1
+	VMOVDQU16    wordidxpair<>+64(SB), Y2
+	VMOVDQU16    wordidxpair<>+96(SB), Y3
+	VMOVDQU16    wordidxpair<>+128(SB), Y4
+	VMOVDQU16    wordidxpair<>+160(SB), Y5
+	VMOVDQU16    wordidxpair<>+192(SB), Y6
+	VMOVDQU16    wordidxpair<>+224(SB), Y7
+	MOVL         $0x03030303, DX
+	VPBROADCASTD DX, Y8
+	MOVL         $0x0f0f0f0f, DX
+	VPBROADCASTD DX, Y9
+	VPXORD       Y31, Y31, Y31
+	VPXORD       Y30, Y30, Y30
+
+tileQ2_K_1x2_loop:
+	TESTQ        BX, BX
+	JZ           tileQ2_K_1x2_done
+	PREFETCHT0   32768(AX)
+	PREFETCHT0   32832(AX)
+	VMOVDQU8     (AX), X11
+	VPANDD       X9, X11, X10
+	VPSRLW       $0x04, X11, X11
+	VPANDD       X9, X11, X11
+	VPMOVZXBW    X10, Y10
+	VPMOVZXBW    X11, Y11
+	VPXORD       Y12, Y12, Y12
+	VPXORD       Y13, Y13, Y13
+	VMOVDQU8     16(AX), Y14
+	VPANDD       Y8, Y14, Y15
+	VPERMW       Y10, Y0, Y16
+	VPMADDUBSW   4(CX), Y15, Y17
+	VPDPWSSD     Y16, Y17, Y12
+	VPMADDUBSW   4(SI), Y15, Y15
+	VPDPWSSD     Y16, Y15, Y13
+	VPSRLW       $0x02, Y14, Y15
+	VPANDD       Y8, Y15, Y15
+	VPERMW       Y10, Y1, Y16
+	VPMADDUBSW   36(CX), Y15, Y17
+	VPDPWSSD     Y16, Y17, Y12
+	VPMADDUBSW   36(SI), Y15, Y15
+	VPDPWSSD     Y16, Y15, Y13
+	VPSRLW       $0x04, Y14, Y15
+	VPANDD       Y8, Y15, Y15
+	VPERMW       Y10, Y2, Y16
+	VPMADDUBSW   68(CX), Y15, Y17
+	VPDPWSSD     Y16, Y17, Y12
+	VPMADDUBSW   68(SI), Y15, Y15
+	VPDPWSSD     Y16, Y15, Y13
+	VPSRLW       $0x06, Y14, Y14
+	VPANDD       Y8, Y14, Y14
+	VPERMW       Y10, Y3, Y15
+	VPMADDUBSW   100(CX), Y14, Y16
+	VPDPWSSD     Y15, Y16, Y12
+	VPMADDUBSW   100(SI), Y14, Y14
+	VPDPWSSD     Y15, Y14, Y13
+	VMOVDQU8     48(AX), Y14
+	VPANDD       Y8, Y14, Y15
+	VPERMW       Y10, Y4, Y16
+	VPMADDUBSW   132(CX), Y15, Y17
+	VPDPWSSD     Y16, Y17, Y12
+	VPMADDUBSW   132(SI), Y15, Y15
+	VPDPWSSD     Y16, Y15, Y13
+	VPSRLW       $0x02, Y14, Y15
+	VPANDD       Y8, Y15, Y15
+	VPERMW       Y10, Y5, Y16
+	VPMADDUBSW   164(CX), Y15, Y17
+	VPDPWSSD     Y16, Y17, Y12
+	VPMADDUBSW   164(SI), Y15, Y15
+	VPDPWSSD     Y16, Y15, Y13
+	VPSRLW       $0x04, Y14, Y15
+	VPANDD       Y8, Y15, Y15
+	VPERMW       Y10, Y6, Y16
+	VPMADDUBSW   196(CX), Y15, Y17
+	VPDPWSSD     Y16, Y17, Y12
+	VPMADDUBSW   196(SI), Y15, Y15
+	VPDPWSSD     Y16, Y15, Y13
+	VPSRLW       $0x06, Y14, Y14
+	VPANDD       Y8, Y14, Y14
+	VPERMW       Y10, Y7, Y10
+	VPMADDUBSW   228(CX), Y14, Y15
+	VPDPWSSD     Y10, Y15, Y12
+	VPMADDUBSW   228(SI), Y14, Y14
+	VPDPWSSD     Y10, Y14, Y13
+	VPBROADCASTW 80(AX), Y10
+	VCVTPH2PS    X10, Y10
+	VPBROADCASTW 82(AX), Y14
+	VCVTPH2PS    X14, Y14
+	VBROADCASTSS (CX), Y15
+	VPMADDWD     260(CX), Y11, Y16
+	VMULPS       Y15, Y10, Y17
+	VCVTDQ2PS    Y12, Y12
+	VFMADD231PS  Y17, Y12, Y31
+	VMULPS       Y15, Y14, Y15
+	VCVTDQ2PS    Y16, Y16
+	VFNMADD231PS Y15, Y16, Y31
+	VBROADCASTSS (SI), Y15
+	VPMADDWD     260(SI), Y11, Y11
+	VMULPS       Y15, Y10, Y10
+	VCVTDQ2PS    Y13, Y13
+	VFMADD231PS  Y10, Y13, Y30
+	VMULPS       Y15, Y14, Y10
+	VCVTDQ2PS    Y11, Y11
+	VFNMADD231PS Y10, Y11, Y30
+	ADDQ         $0x00000054, AX
+	ADDQ         $0x00000124, CX
+	ADDQ         $0x00000124, SI
+	DECQ         BX
+	JMP          tileQ2_K_1x2_loop
+
+tileQ2_K_1x2_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y31, X0
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y30, X0
+	VADDPS        X30, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VZEROUPPER
+	RET
+
+// func tileQ3_K_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+TEXT ·tileQ3_K_1x2(SB), NOSPLIT, $0-56
+	MOVQ         w+0(FP), AX
+	MOVQ         a+16(FP), CX
+	MOVQ         as+24(FP), DX
+	MOVQ         nb+32(FP), BX
+	MOVQ         CX, SI
+	ADDQ         DX, SI
+	VMOVDQU16    wordidxpair<>+0(SB), Y0
+	VMOVDQU16    wordidxpair<>+32(SB), Y1
+	VMOVDQU16    wordidxpair<>+64(SB), Y2
+	VMOVDQU16    wordidxpair<>+96(SB), Y3
+	VMOVDQU16    wordidxpair<>+128(SB), Y4
+	VMOVDQU16    wordidxpair<>+160(SB), Y5
+	VMOVDQU16    wordidxpair<>+192(SB), Y6
+	VMOVDQU16    wordidxpair<>+224(SB), Y7
+	MOVL         $0x03030303, DX
+	VPBROADCASTD DX, Y8
+	MOVL         $0x01010101, DX
+	VPBROADCASTD DX, Y9
+	MOVL         $0x04040404, DX
+	VPBROADCASTD DX, Y10
+	MOVL         $0x00200020, DX
+	VPBROADCASTD DX, Y11
+	VPXORD       Y31, Y31, Y31
+	VPXORD       Y30, Y30, Y30
+
+tileQ3_K_1x2_loop:
+	TESTQ        BX, BX
+	JZ           tileQ3_K_1x2_done
+	PREFETCHT0   32768(AX)
+	PREFETCHT0   32832(AX)
+	MOVL         96(AX), DX
+	MOVL         100(AX), DI
+	MOVL         104(AX), R8
+	MOVL         DX, R9
+	ANDL         $0x0f0f0f0f, R9
+	MOVL         R8, R10
+	ANDL         $0x03030303, R10
+	SHLL         $0x04, R10
+	ORL          R10, R9
+	MOVL         DI, R10
+	ANDL         $0x0f0f0f0f, R10
+	MOVL         R8, R11
+	SHRL         $0x02, R11
+	ANDL         $0x03030303, R11
+	SHLL         $0x04, R11
+	ORL          R11, R10
+	MOVL         DX, DX
+	SHRL         $0x04, DX
+	ANDL         $0x0f0f0f0f, DX
+	MOVL         R8, R11
+	SHRL         $0x04, R11
+	ANDL         $0x03030303, R11
+	SHLL         $0x04, R11
+	ORL          R11, DX
+	MOVL         DI, DI
+	SHRL         $0x04, DI
+	ANDL         $0x0f0f0f0f, DI
+	SHRL         $0x06, R8
+	ANDL         $0x03030303, R8
+	SHLL         $0x04, R8
+	ORL          R8, DI
+	SHLQ         $0x20, R10
+	ORQ          R9, R10
+	SHLQ         $0x20, DI
+	ORQ          DX, DI
+	VMOVQ        R10, X12
+	VPINSRQ      $0x01, DI, X12, X12
+	VPMOVZXBW    X12, Y12
+	VPSUBW       Y11, Y12, Y12
+	VPXORD       Y13, Y13, Y13
+	VPXORD       Y14, Y14, Y14
+	VMOVDQU8     (AX), Y15
+	VMOVDQU8     32(AX), Y16
+	VPANDD       Y8, Y16, Y17
+	VPTESTMB     Y9, Y15, K1
+	VPADDB       Y10, Y17, K1, Y17
+	VPSRLW       $0x01, Y15, Y15
+	VPERMW       Y12, Y0, Y18
+	VPMADDUBSW   4(CX), Y17, Y19
+	VPDPWSSD     Y18, Y19, Y13
+	VPMADDUBSW   4(SI), Y17, Y17
+	VPDPWSSD     Y18, Y17, Y14
+	VPSRLW       $0x02, Y16, Y17
+	VPANDD       Y8, Y17, Y17
+	VPTESTMB     Y9, Y15, K1
+	VPADDB       Y10, Y17, K1, Y17
+	VPSRLW       $0x01, Y15, Y15
+	VPERMW       Y12, Y1, Y18
+	VPMADDUBSW   36(CX), Y17, Y19
+	VPDPWSSD     Y18, Y19, Y13
+	VPMADDUBSW   36(SI), Y17, Y17
+	VPDPWSSD     Y18, Y17, Y14
+	VPSRLW       $0x04, Y16, Y17
+	VPANDD       Y8, Y17, Y17
+	VPTESTMB     Y9, Y15, K1
+	VPADDB       Y10, Y17, K1, Y17
+	VPSRLW       $0x01, Y15, Y15
+	VPERMW       Y12, Y2, Y18
+	VPMADDUBSW   68(CX), Y17, Y19
+	VPDPWSSD     Y18, Y19, Y13
+	VPMADDUBSW   68(SI), Y17, Y17
+	VPDPWSSD     Y18, Y17, Y14
+	VPSRLW       $0x06, Y16, Y16
+	VPANDD       Y8, Y16, Y16
+	VPTESTMB     Y9, Y15, K1
+	VPADDB       Y10, Y16, K1, Y16
+	VPSRLW       $0x01, Y15, Y15
+	VPERMW       Y12, Y3, Y17
+	VPMADDUBSW   100(CX), Y16, Y18
+	VPDPWSSD     Y17, Y18, Y13
+	VPMADDUBSW   100(SI), Y16, Y16
+	VPDPWSSD     Y17, Y16, Y14
+	VMOVDQU8     64(AX), Y16
+	VPANDD       Y8, Y16, Y17
+	VPTESTMB     Y9, Y15, K1
+	VPADDB       Y10, Y17, K1, Y17
+	VPSRLW       $0x01, Y15, Y15
+	VPERMW       Y12, Y4, Y18
+	VPMADDUBSW   132(CX), Y17, Y19
+	VPDPWSSD     Y18, Y19, Y13
+	VPMADDUBSW   132(SI), Y17, Y17
+	VPDPWSSD     Y18, Y17, Y14
+	VPSRLW       $0x02, Y16, Y17
+	VPANDD       Y8, Y17, Y17
+	VPTESTMB     Y9, Y15, K1
+	VPADDB       Y10, Y17, K1, Y17
+	VPSRLW       $0x01, Y15, Y15
+	VPERMW       Y12, Y5, Y18
+	VPMADDUBSW   164(CX), Y17, Y19
+	VPDPWSSD     Y18, Y19, Y13
+	VPMADDUBSW   164(SI), Y17, Y17
+	VPDPWSSD     Y18, Y17, Y14
+	VPSRLW       $0x04, Y16, Y17
+	VPANDD       Y8, Y17, Y17
+	VPTESTMB     Y9, Y15, K1
+	VPADDB       Y10, Y17, K1, Y17
+	VPSRLW       $0x01, Y15, Y15
+	VPERMW       Y12, Y6, Y18
+	VPMADDUBSW   196(CX), Y17, Y19
+	VPDPWSSD     Y18, Y19, Y13
+	VPMADDUBSW   196(SI), Y17, Y17
+	VPDPWSSD     Y18, Y17, Y14
+	VPSRLW       $0x06, Y16, Y16
+	VPANDD       Y8, Y16, Y16
+	VPTESTMB     Y9, Y15, K1
+	VPADDB       Y10, Y16, K1, Y16
+	VPERMW       Y12, Y7, Y15
+	VPMADDUBSW   228(CX), Y16, Y17
+	VPDPWSSD     Y15, Y17, Y13
+	VPMADDUBSW   228(SI), Y16, Y16
+	VPDPWSSD     Y15, Y16, Y14
+	VPBROADCASTW 108(AX), Y15
+	VCVTPH2PS    X15, Y15
+	VBROADCASTSS (CX), Y16
+	VPMADDWD     260(CX), Y12, Y17
+	VPSLLD       $0x02, Y17, Y17
+	VPSUBD       Y17, Y13, Y13
+	VMULPS       Y16, Y15, Y16
+	VCVTDQ2PS    Y13, Y13
+	VFMADD231PS  Y16, Y13, Y31
+	VBROADCASTSS (SI), Y16
+	VPMADDWD     260(SI), Y12, Y12
+	VPSLLD       $0x02, Y12, Y12
+	VPSUBD       Y12, Y14, Y14
+	VMULPS       Y16, Y15, Y12
+	VCVTDQ2PS    Y14, Y14
+	VFMADD231PS  Y12, Y14, Y30
+	ADDQ         $0x0000006e, AX
+	ADDQ         $0x00000124, CX
+	ADDQ         $0x00000124, SI
+	DECQ         BX
+	JMP          tileQ3_K_1x2_loop
+
+tileQ3_K_1x2_done:
 	MOVQ          out+40(FP), AX
 	MOVQ          os+48(FP), CX
 	SHLQ          $0x02, CX
@@ -18782,6 +19387,418 @@ tileQ6_K_1x3_loop:
 	JMP          tileQ6_K_1x3_loop
 
 tileQ6_K_1x3_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y31, X0
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y30, X0
+	VADDPS        X30, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y29, X0
+	VADDPS        X29, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VZEROUPPER
+	RET
+
+// func tileQ2_K_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+TEXT ·tileQ2_K_1x3(SB), NOSPLIT, $0-56
+	MOVQ         w+0(FP), AX
+	MOVQ         a+16(FP), CX
+	MOVQ         as+24(FP), DX
+	MOVQ         nb+32(FP), BX
+	MOVQ         CX, SI
+	ADDQ         DX, SI
+	MOVQ         SI, DI
+	ADDQ         DX, DI
+	VMOVDQU16    wordidxpair<>+0(SB), Y0
+	VMOVDQU16    wordidxpair<>+32(SB), Y1
+	VMOVDQU16    wordidxpair<>+64(SB), Y2
+	VMOVDQU16    wordidxpair<>+96(SB), Y3
+	VMOVDQU16    wordidxpair<>+128(SB), Y4
+	VMOVDQU16    wordidxpair<>+160(SB), Y5
+	VMOVDQU16    wordidxpair<>+192(SB), Y6
+	VMOVDQU16    wordidxpair<>+224(SB), Y7
+	MOVL         $0x03030303, DX
+	VPBROADCASTD DX, Y8
+	MOVL         $0x0f0f0f0f, DX
+	VPBROADCASTD DX, Y9
+	VPXORD       Y31, Y31, Y31
+	VPXORD       Y30, Y30, Y30
+	VPXORD       Y29, Y29, Y29
+
+tileQ2_K_1x3_loop:
+	TESTQ        BX, BX
+	JZ           tileQ2_K_1x3_done
+	PREFETCHT0   32768(AX)
+	PREFETCHT0   32832(AX)
+	VMOVDQU8     (AX), X11
+	VPANDD       X9, X11, X10
+	VPSRLW       $0x04, X11, X11
+	VPANDD       X9, X11, X11
+	VPMOVZXBW    X10, Y10
+	VPMOVZXBW    X11, Y11
+	VPXORD       Y12, Y12, Y12
+	VPXORD       Y13, Y13, Y13
+	VPXORD       Y14, Y14, Y14
+	VMOVDQU8     16(AX), Y15
+	VPANDD       Y8, Y15, Y16
+	VPERMW       Y10, Y0, Y17
+	VPMADDUBSW   4(CX), Y16, Y18
+	VPDPWSSD     Y17, Y18, Y12
+	VPMADDUBSW   4(SI), Y16, Y18
+	VPDPWSSD     Y17, Y18, Y13
+	VPMADDUBSW   4(DI), Y16, Y16
+	VPDPWSSD     Y17, Y16, Y14
+	VPSRLW       $0x02, Y15, Y16
+	VPANDD       Y8, Y16, Y16
+	VPERMW       Y10, Y1, Y17
+	VPMADDUBSW   36(CX), Y16, Y18
+	VPDPWSSD     Y17, Y18, Y12
+	VPMADDUBSW   36(SI), Y16, Y18
+	VPDPWSSD     Y17, Y18, Y13
+	VPMADDUBSW   36(DI), Y16, Y16
+	VPDPWSSD     Y17, Y16, Y14
+	VPSRLW       $0x04, Y15, Y16
+	VPANDD       Y8, Y16, Y16
+	VPERMW       Y10, Y2, Y17
+	VPMADDUBSW   68(CX), Y16, Y18
+	VPDPWSSD     Y17, Y18, Y12
+	VPMADDUBSW   68(SI), Y16, Y18
+	VPDPWSSD     Y17, Y18, Y13
+	VPMADDUBSW   68(DI), Y16, Y16
+	VPDPWSSD     Y17, Y16, Y14
+	VPSRLW       $0x06, Y15, Y15
+	VPANDD       Y8, Y15, Y15
+	VPERMW       Y10, Y3, Y16
+	VPMADDUBSW   100(CX), Y15, Y17
+	VPDPWSSD     Y16, Y17, Y12
+	VPMADDUBSW   100(SI), Y15, Y17
+	VPDPWSSD     Y16, Y17, Y13
+	VPMADDUBSW   100(DI), Y15, Y15
+	VPDPWSSD     Y16, Y15, Y14
+	VMOVDQU8     48(AX), Y15
+	VPANDD       Y8, Y15, Y16
+	VPERMW       Y10, Y4, Y17
+	VPMADDUBSW   132(CX), Y16, Y18
+	VPDPWSSD     Y17, Y18, Y12
+	VPMADDUBSW   132(SI), Y16, Y18
+	VPDPWSSD     Y17, Y18, Y13
+	VPMADDUBSW   132(DI), Y16, Y16
+	VPDPWSSD     Y17, Y16, Y14
+	VPSRLW       $0x02, Y15, Y16
+	VPANDD       Y8, Y16, Y16
+	VPERMW       Y10, Y5, Y17
+	VPMADDUBSW   164(CX), Y16, Y18
+	VPDPWSSD     Y17, Y18, Y12
+	VPMADDUBSW   164(SI), Y16, Y18
+	VPDPWSSD     Y17, Y18, Y13
+	VPMADDUBSW   164(DI), Y16, Y16
+	VPDPWSSD     Y17, Y16, Y14
+	VPSRLW       $0x04, Y15, Y16
+	VPANDD       Y8, Y16, Y16
+	VPERMW       Y10, Y6, Y17
+	VPMADDUBSW   196(CX), Y16, Y18
+	VPDPWSSD     Y17, Y18, Y12
+	VPMADDUBSW   196(SI), Y16, Y18
+	VPDPWSSD     Y17, Y18, Y13
+	VPMADDUBSW   196(DI), Y16, Y16
+	VPDPWSSD     Y17, Y16, Y14
+	VPSRLW       $0x06, Y15, Y15
+	VPANDD       Y8, Y15, Y15
+	VPERMW       Y10, Y7, Y10
+	VPMADDUBSW   228(CX), Y15, Y16
+	VPDPWSSD     Y10, Y16, Y12
+	VPMADDUBSW   228(SI), Y15, Y16
+	VPDPWSSD     Y10, Y16, Y13
+	VPMADDUBSW   228(DI), Y15, Y15
+	VPDPWSSD     Y10, Y15, Y14
+	VPBROADCASTW 80(AX), Y10
+	VCVTPH2PS    X10, Y10
+	VPBROADCASTW 82(AX), Y15
+	VCVTPH2PS    X15, Y15
+	VBROADCASTSS (CX), Y16
+	VPMADDWD     260(CX), Y11, Y17
+	VMULPS       Y16, Y10, Y18
+	VCVTDQ2PS    Y12, Y12
+	VFMADD231PS  Y18, Y12, Y31
+	VMULPS       Y16, Y15, Y16
+	VCVTDQ2PS    Y17, Y17
+	VFNMADD231PS Y16, Y17, Y31
+	VBROADCASTSS (SI), Y16
+	VPMADDWD     260(SI), Y11, Y17
+	VMULPS       Y16, Y10, Y18
+	VCVTDQ2PS    Y13, Y13
+	VFMADD231PS  Y18, Y13, Y30
+	VMULPS       Y16, Y15, Y16
+	VCVTDQ2PS    Y17, Y17
+	VFNMADD231PS Y16, Y17, Y30
+	VBROADCASTSS (DI), Y16
+	VPMADDWD     260(DI), Y11, Y11
+	VMULPS       Y16, Y10, Y10
+	VCVTDQ2PS    Y14, Y14
+	VFMADD231PS  Y10, Y14, Y29
+	VMULPS       Y16, Y15, Y10
+	VCVTDQ2PS    Y11, Y11
+	VFNMADD231PS Y10, Y11, Y29
+	ADDQ         $0x00000054, AX
+	ADDQ         $0x00000124, CX
+	ADDQ         $0x00000124, SI
+	ADDQ         $0x00000124, DI
+	DECQ         BX
+	JMP          tileQ2_K_1x3_loop
+
+tileQ2_K_1x3_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y31, X0
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y30, X0
+	VADDPS        X30, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y29, X0
+	VADDPS        X29, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VZEROUPPER
+	RET
+
+// func tileQ3_K_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+TEXT ·tileQ3_K_1x3(SB), NOSPLIT, $0-56
+	MOVQ         w+0(FP), AX
+	MOVQ         a+16(FP), CX
+	MOVQ         as+24(FP), DX
+	MOVQ         nb+32(FP), BX
+	MOVQ         CX, SI
+	ADDQ         DX, SI
+	MOVQ         SI, DI
+	ADDQ         DX, DI
+	VMOVDQU16    wordidxpair<>+0(SB), Y0
+	VMOVDQU16    wordidxpair<>+32(SB), Y1
+	VMOVDQU16    wordidxpair<>+64(SB), Y2
+	VMOVDQU16    wordidxpair<>+96(SB), Y3
+	VMOVDQU16    wordidxpair<>+128(SB), Y4
+	VMOVDQU16    wordidxpair<>+160(SB), Y5
+	VMOVDQU16    wordidxpair<>+192(SB), Y6
+	VMOVDQU16    wordidxpair<>+224(SB), Y7
+	MOVL         $0x03030303, DX
+	VPBROADCASTD DX, Y8
+	MOVL         $0x01010101, DX
+	VPBROADCASTD DX, Y9
+	MOVL         $0x04040404, DX
+	VPBROADCASTD DX, Y10
+	MOVL         $0x00200020, DX
+	VPBROADCASTD DX, Y11
+	VPXORD       Y31, Y31, Y31
+	VPXORD       Y30, Y30, Y30
+	VPXORD       Y29, Y29, Y29
+
+tileQ3_K_1x3_loop:
+	TESTQ        BX, BX
+	JZ           tileQ3_K_1x3_done
+	PREFETCHT0   32768(AX)
+	PREFETCHT0   32832(AX)
+	MOVL         96(AX), DX
+	MOVL         100(AX), R8
+	MOVL         104(AX), R9
+	MOVL         DX, R10
+	ANDL         $0x0f0f0f0f, R10
+	MOVL         R9, R11
+	ANDL         $0x03030303, R11
+	SHLL         $0x04, R11
+	ORL          R11, R10
+	MOVL         R8, R11
+	ANDL         $0x0f0f0f0f, R11
+	MOVL         R9, R12
+	SHRL         $0x02, R12
+	ANDL         $0x03030303, R12
+	SHLL         $0x04, R12
+	ORL          R12, R11
+	MOVL         DX, DX
+	SHRL         $0x04, DX
+	ANDL         $0x0f0f0f0f, DX
+	MOVL         R9, R12
+	SHRL         $0x04, R12
+	ANDL         $0x03030303, R12
+	SHLL         $0x04, R12
+	ORL          R12, DX
+	MOVL         R8, R8
+	SHRL         $0x04, R8
+	ANDL         $0x0f0f0f0f, R8
+	SHRL         $0x06, R9
+	ANDL         $0x03030303, R9
+	SHLL         $0x04, R9
+	ORL          R9, R8
+	SHLQ         $0x20, R11
+	ORQ          R10, R11
+	SHLQ         $0x20, R8
+	ORQ          DX, R8
+	VMOVQ        R11, X12
+	VPINSRQ      $0x01, R8, X12, X12
+	VPMOVZXBW    X12, Y12
+	VPSUBW       Y11, Y12, Y12
+	VPXORD       Y13, Y13, Y13
+	VPXORD       Y14, Y14, Y14
+	VPXORD       Y15, Y15, Y15
+	VMOVDQU8     (AX), Y16
+	VMOVDQU8     32(AX), Y17
+	VPANDD       Y8, Y17, Y18
+	VPTESTMB     Y9, Y16, K1
+	VPADDB       Y10, Y18, K1, Y18
+	VPSRLW       $0x01, Y16, Y16
+	VPERMW       Y12, Y0, Y19
+	VPMADDUBSW   4(CX), Y18, Y20
+	VPDPWSSD     Y19, Y20, Y13
+	VPMADDUBSW   4(SI), Y18, Y20
+	VPDPWSSD     Y19, Y20, Y14
+	VPMADDUBSW   4(DI), Y18, Y18
+	VPDPWSSD     Y19, Y18, Y15
+	VPSRLW       $0x02, Y17, Y18
+	VPANDD       Y8, Y18, Y18
+	VPTESTMB     Y9, Y16, K1
+	VPADDB       Y10, Y18, K1, Y18
+	VPSRLW       $0x01, Y16, Y16
+	VPERMW       Y12, Y1, Y19
+	VPMADDUBSW   36(CX), Y18, Y20
+	VPDPWSSD     Y19, Y20, Y13
+	VPMADDUBSW   36(SI), Y18, Y20
+	VPDPWSSD     Y19, Y20, Y14
+	VPMADDUBSW   36(DI), Y18, Y18
+	VPDPWSSD     Y19, Y18, Y15
+	VPSRLW       $0x04, Y17, Y18
+	VPANDD       Y8, Y18, Y18
+	VPTESTMB     Y9, Y16, K1
+	VPADDB       Y10, Y18, K1, Y18
+	VPSRLW       $0x01, Y16, Y16
+	VPERMW       Y12, Y2, Y19
+	VPMADDUBSW   68(CX), Y18, Y20
+	VPDPWSSD     Y19, Y20, Y13
+	VPMADDUBSW   68(SI), Y18, Y20
+	VPDPWSSD     Y19, Y20, Y14
+	VPMADDUBSW   68(DI), Y18, Y18
+	VPDPWSSD     Y19, Y18, Y15
+	VPSRLW       $0x06, Y17, Y17
+	VPANDD       Y8, Y17, Y17
+	VPTESTMB     Y9, Y16, K1
+	VPADDB       Y10, Y17, K1, Y17
+	VPSRLW       $0x01, Y16, Y16
+	VPERMW       Y12, Y3, Y18
+	VPMADDUBSW   100(CX), Y17, Y19
+	VPDPWSSD     Y18, Y19, Y13
+	VPMADDUBSW   100(SI), Y17, Y19
+	VPDPWSSD     Y18, Y19, Y14
+	VPMADDUBSW   100(DI), Y17, Y17
+	VPDPWSSD     Y18, Y17, Y15
+	VMOVDQU8     64(AX), Y17
+	VPANDD       Y8, Y17, Y18
+	VPTESTMB     Y9, Y16, K1
+	VPADDB       Y10, Y18, K1, Y18
+	VPSRLW       $0x01, Y16, Y16
+	VPERMW       Y12, Y4, Y19
+	VPMADDUBSW   132(CX), Y18, Y20
+	VPDPWSSD     Y19, Y20, Y13
+	VPMADDUBSW   132(SI), Y18, Y20
+	VPDPWSSD     Y19, Y20, Y14
+	VPMADDUBSW   132(DI), Y18, Y18
+	VPDPWSSD     Y19, Y18, Y15
+	VPSRLW       $0x02, Y17, Y18
+	VPANDD       Y8, Y18, Y18
+	VPTESTMB     Y9, Y16, K1
+	VPADDB       Y10, Y18, K1, Y18
+	VPSRLW       $0x01, Y16, Y16
+	VPERMW       Y12, Y5, Y19
+	VPMADDUBSW   164(CX), Y18, Y20
+	VPDPWSSD     Y19, Y20, Y13
+	VPMADDUBSW   164(SI), Y18, Y20
+	VPDPWSSD     Y19, Y20, Y14
+	VPMADDUBSW   164(DI), Y18, Y18
+	VPDPWSSD     Y19, Y18, Y15
+	VPSRLW       $0x04, Y17, Y18
+	VPANDD       Y8, Y18, Y18
+	VPTESTMB     Y9, Y16, K1
+	VPADDB       Y10, Y18, K1, Y18
+	VPSRLW       $0x01, Y16, Y16
+	VPERMW       Y12, Y6, Y19
+	VPMADDUBSW   196(CX), Y18, Y20
+	VPDPWSSD     Y19, Y20, Y13
+	VPMADDUBSW   196(SI), Y18, Y20
+	VPDPWSSD     Y19, Y20, Y14
+	VPMADDUBSW   196(DI), Y18, Y18
+	VPDPWSSD     Y19, Y18, Y15
+	VPSRLW       $0x06, Y17, Y17
+	VPANDD       Y8, Y17, Y17
+	VPTESTMB     Y9, Y16, K1
+	VPADDB       Y10, Y17, K1, Y17
+	VPERMW       Y12, Y7, Y16
+	VPMADDUBSW   228(CX), Y17, Y18
+	VPDPWSSD     Y16, Y18, Y13
+	VPMADDUBSW   228(SI), Y17, Y18
+	VPDPWSSD     Y16, Y18, Y14
+	VPMADDUBSW   228(DI), Y17, Y17
+	VPDPWSSD     Y16, Y17, Y15
+	VPBROADCASTW 108(AX), Y16
+	VCVTPH2PS    X16, Y16
+	VBROADCASTSS (CX), Y17
+	VPMADDWD     260(CX), Y12, Y18
+	VPSLLD       $0x02, Y18, Y18
+	VPSUBD       Y18, Y13, Y13
+	VMULPS       Y17, Y16, Y17
+	VCVTDQ2PS    Y13, Y13
+	VFMADD231PS  Y17, Y13, Y31
+	VBROADCASTSS (SI), Y17
+	VPMADDWD     260(SI), Y12, Y18
+	VPSLLD       $0x02, Y18, Y18
+	VPSUBD       Y18, Y14, Y14
+	VMULPS       Y17, Y16, Y17
+	VCVTDQ2PS    Y14, Y14
+	VFMADD231PS  Y17, Y14, Y30
+	VBROADCASTSS (DI), Y17
+	VPMADDWD     260(DI), Y12, Y12
+	VPSLLD       $0x02, Y12, Y12
+	VPSUBD       Y12, Y15, Y15
+	VMULPS       Y17, Y16, Y12
+	VCVTDQ2PS    Y15, Y15
+	VFMADD231PS  Y12, Y15, Y29
+	ADDQ         $0x0000006e, AX
+	ADDQ         $0x00000124, CX
+	ADDQ         $0x00000124, SI
+	ADDQ         $0x00000124, DI
+	DECQ         BX
+	JMP          tileQ3_K_1x3_loop
+
+tileQ3_K_1x3_done:
 	MOVQ          out+40(FP), AX
 	MOVQ          os+48(FP), CX
 	SHLQ          $0x02, CX
@@ -19514,6 +20531,491 @@ tileQ6_K_1x4_loop:
 	JMP          tileQ6_K_1x4_loop
 
 tileQ6_K_1x4_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y31, X0
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y30, X0
+	VADDPS        X30, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y29, X0
+	VADDPS        X29, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y28, X0
+	VADDPS        X28, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VZEROUPPER
+	RET
+
+// func tileQ2_K_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+TEXT ·tileQ2_K_1x4(SB), NOSPLIT, $0-56
+	MOVQ         w+0(FP), AX
+	MOVQ         a+16(FP), CX
+	MOVQ         as+24(FP), DX
+	MOVQ         nb+32(FP), BX
+	MOVQ         CX, SI
+	ADDQ         DX, SI
+	MOVQ         SI, DI
+	ADDQ         DX, DI
+	MOVQ         DI, R8
+	ADDQ         DX, R8
+	VMOVDQU16    wordidxpair<>+0(SB), Y0
+	VMOVDQU16    wordidxpair<>+32(SB), Y1
+	VMOVDQU16    wordidxpair<>+64(SB), Y2
+	VMOVDQU16    wordidxpair<>+96(SB), Y3
+	VMOVDQU16    wordidxpair<>+128(SB), Y4
+	VMOVDQU16    wordidxpair<>+160(SB), Y5
+	VMOVDQU16    wordidxpair<>+192(SB), Y6
+	VMOVDQU16    wordidxpair<>+224(SB), Y7
+	MOVL         $0x03030303, DX
+	VPBROADCASTD DX, Y8
+	MOVL         $0x0f0f0f0f, DX
+	VPBROADCASTD DX, Y9
+	VPXORD       Y31, Y31, Y31
+	VPXORD       Y30, Y30, Y30
+	VPXORD       Y29, Y29, Y29
+	VPXORD       Y28, Y28, Y28
+
+tileQ2_K_1x4_loop:
+	TESTQ        BX, BX
+	JZ           tileQ2_K_1x4_done
+	PREFETCHT0   32768(AX)
+	PREFETCHT0   32832(AX)
+	VMOVDQU8     (AX), X11
+	VPANDD       X9, X11, X10
+	VPSRLW       $0x04, X11, X11
+	VPANDD       X9, X11, X11
+	VPMOVZXBW    X10, Y10
+	VPMOVZXBW    X11, Y11
+	VPXORD       Y12, Y12, Y12
+	VPXORD       Y13, Y13, Y13
+	VPXORD       Y14, Y14, Y14
+	VPXORD       Y15, Y15, Y15
+	VMOVDQU8     16(AX), Y16
+	VPANDD       Y8, Y16, Y17
+	VPERMW       Y10, Y0, Y18
+	VPMADDUBSW   4(CX), Y17, Y19
+	VPDPWSSD     Y18, Y19, Y12
+	VPMADDUBSW   4(SI), Y17, Y19
+	VPDPWSSD     Y18, Y19, Y13
+	VPMADDUBSW   4(DI), Y17, Y19
+	VPDPWSSD     Y18, Y19, Y14
+	VPMADDUBSW   4(R8), Y17, Y17
+	VPDPWSSD     Y18, Y17, Y15
+	VPSRLW       $0x02, Y16, Y17
+	VPANDD       Y8, Y17, Y17
+	VPERMW       Y10, Y1, Y18
+	VPMADDUBSW   36(CX), Y17, Y19
+	VPDPWSSD     Y18, Y19, Y12
+	VPMADDUBSW   36(SI), Y17, Y19
+	VPDPWSSD     Y18, Y19, Y13
+	VPMADDUBSW   36(DI), Y17, Y19
+	VPDPWSSD     Y18, Y19, Y14
+	VPMADDUBSW   36(R8), Y17, Y17
+	VPDPWSSD     Y18, Y17, Y15
+	VPSRLW       $0x04, Y16, Y17
+	VPANDD       Y8, Y17, Y17
+	VPERMW       Y10, Y2, Y18
+	VPMADDUBSW   68(CX), Y17, Y19
+	VPDPWSSD     Y18, Y19, Y12
+	VPMADDUBSW   68(SI), Y17, Y19
+	VPDPWSSD     Y18, Y19, Y13
+	VPMADDUBSW   68(DI), Y17, Y19
+	VPDPWSSD     Y18, Y19, Y14
+	VPMADDUBSW   68(R8), Y17, Y17
+	VPDPWSSD     Y18, Y17, Y15
+	VPSRLW       $0x06, Y16, Y16
+	VPANDD       Y8, Y16, Y16
+	VPERMW       Y10, Y3, Y17
+	VPMADDUBSW   100(CX), Y16, Y18
+	VPDPWSSD     Y17, Y18, Y12
+	VPMADDUBSW   100(SI), Y16, Y18
+	VPDPWSSD     Y17, Y18, Y13
+	VPMADDUBSW   100(DI), Y16, Y18
+	VPDPWSSD     Y17, Y18, Y14
+	VPMADDUBSW   100(R8), Y16, Y16
+	VPDPWSSD     Y17, Y16, Y15
+	VMOVDQU8     48(AX), Y16
+	VPANDD       Y8, Y16, Y17
+	VPERMW       Y10, Y4, Y18
+	VPMADDUBSW   132(CX), Y17, Y19
+	VPDPWSSD     Y18, Y19, Y12
+	VPMADDUBSW   132(SI), Y17, Y19
+	VPDPWSSD     Y18, Y19, Y13
+	VPMADDUBSW   132(DI), Y17, Y19
+	VPDPWSSD     Y18, Y19, Y14
+	VPMADDUBSW   132(R8), Y17, Y17
+	VPDPWSSD     Y18, Y17, Y15
+	VPSRLW       $0x02, Y16, Y17
+	VPANDD       Y8, Y17, Y17
+	VPERMW       Y10, Y5, Y18
+	VPMADDUBSW   164(CX), Y17, Y19
+	VPDPWSSD     Y18, Y19, Y12
+	VPMADDUBSW   164(SI), Y17, Y19
+	VPDPWSSD     Y18, Y19, Y13
+	VPMADDUBSW   164(DI), Y17, Y19
+	VPDPWSSD     Y18, Y19, Y14
+	VPMADDUBSW   164(R8), Y17, Y17
+	VPDPWSSD     Y18, Y17, Y15
+	VPSRLW       $0x04, Y16, Y17
+	VPANDD       Y8, Y17, Y17
+	VPERMW       Y10, Y6, Y18
+	VPMADDUBSW   196(CX), Y17, Y19
+	VPDPWSSD     Y18, Y19, Y12
+	VPMADDUBSW   196(SI), Y17, Y19
+	VPDPWSSD     Y18, Y19, Y13
+	VPMADDUBSW   196(DI), Y17, Y19
+	VPDPWSSD     Y18, Y19, Y14
+	VPMADDUBSW   196(R8), Y17, Y17
+	VPDPWSSD     Y18, Y17, Y15
+	VPSRLW       $0x06, Y16, Y16
+	VPANDD       Y8, Y16, Y16
+	VPERMW       Y10, Y7, Y10
+	VPMADDUBSW   228(CX), Y16, Y17
+	VPDPWSSD     Y10, Y17, Y12
+	VPMADDUBSW   228(SI), Y16, Y17
+	VPDPWSSD     Y10, Y17, Y13
+	VPMADDUBSW   228(DI), Y16, Y17
+	VPDPWSSD     Y10, Y17, Y14
+	VPMADDUBSW   228(R8), Y16, Y16
+	VPDPWSSD     Y10, Y16, Y15
+	VPBROADCASTW 80(AX), Y10
+	VCVTPH2PS    X10, Y10
+	VPBROADCASTW 82(AX), Y16
+	VCVTPH2PS    X16, Y16
+	VBROADCASTSS (CX), Y17
+	VPMADDWD     260(CX), Y11, Y18
+	VMULPS       Y17, Y10, Y19
+	VCVTDQ2PS    Y12, Y12
+	VFMADD231PS  Y19, Y12, Y31
+	VMULPS       Y17, Y16, Y17
+	VCVTDQ2PS    Y18, Y18
+	VFNMADD231PS Y17, Y18, Y31
+	VBROADCASTSS (SI), Y17
+	VPMADDWD     260(SI), Y11, Y18
+	VMULPS       Y17, Y10, Y19
+	VCVTDQ2PS    Y13, Y13
+	VFMADD231PS  Y19, Y13, Y30
+	VMULPS       Y17, Y16, Y17
+	VCVTDQ2PS    Y18, Y18
+	VFNMADD231PS Y17, Y18, Y30
+	VBROADCASTSS (DI), Y17
+	VPMADDWD     260(DI), Y11, Y18
+	VMULPS       Y17, Y10, Y19
+	VCVTDQ2PS    Y14, Y14
+	VFMADD231PS  Y19, Y14, Y29
+	VMULPS       Y17, Y16, Y17
+	VCVTDQ2PS    Y18, Y18
+	VFNMADD231PS Y17, Y18, Y29
+	VBROADCASTSS (R8), Y17
+	VPMADDWD     260(R8), Y11, Y11
+	VMULPS       Y17, Y10, Y10
+	VCVTDQ2PS    Y15, Y15
+	VFMADD231PS  Y10, Y15, Y28
+	VMULPS       Y17, Y16, Y10
+	VCVTDQ2PS    Y11, Y11
+	VFNMADD231PS Y10, Y11, Y28
+	ADDQ         $0x00000054, AX
+	ADDQ         $0x00000124, CX
+	ADDQ         $0x00000124, SI
+	ADDQ         $0x00000124, DI
+	ADDQ         $0x00000124, R8
+	DECQ         BX
+	JMP          tileQ2_K_1x4_loop
+
+tileQ2_K_1x4_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y31, X0
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y30, X0
+	VADDPS        X30, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y29, X0
+	VADDPS        X29, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y28, X0
+	VADDPS        X28, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VZEROUPPER
+	RET
+
+// func tileQ3_K_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+TEXT ·tileQ3_K_1x4(SB), NOSPLIT, $0-56
+	MOVQ         w+0(FP), AX
+	MOVQ         a+16(FP), CX
+	MOVQ         as+24(FP), DX
+	MOVQ         nb+32(FP), BX
+	MOVQ         CX, SI
+	ADDQ         DX, SI
+	MOVQ         SI, DI
+	ADDQ         DX, DI
+	MOVQ         DI, R8
+	ADDQ         DX, R8
+	VMOVDQU16    wordidxpair<>+0(SB), Y0
+	VMOVDQU16    wordidxpair<>+32(SB), Y1
+	VMOVDQU16    wordidxpair<>+64(SB), Y2
+	VMOVDQU16    wordidxpair<>+96(SB), Y3
+	VMOVDQU16    wordidxpair<>+128(SB), Y4
+	VMOVDQU16    wordidxpair<>+160(SB), Y5
+	VMOVDQU16    wordidxpair<>+192(SB), Y6
+	VMOVDQU16    wordidxpair<>+224(SB), Y7
+	MOVL         $0x03030303, DX
+	VPBROADCASTD DX, Y8
+	MOVL         $0x01010101, DX
+	VPBROADCASTD DX, Y9
+	MOVL         $0x04040404, DX
+	VPBROADCASTD DX, Y10
+	MOVL         $0x00200020, DX
+	VPBROADCASTD DX, Y11
+	VPXORD       Y31, Y31, Y31
+	VPXORD       Y30, Y30, Y30
+	VPXORD       Y29, Y29, Y29
+	VPXORD       Y28, Y28, Y28
+
+tileQ3_K_1x4_loop:
+	TESTQ        BX, BX
+	JZ           tileQ3_K_1x4_done
+	PREFETCHT0   32768(AX)
+	PREFETCHT0   32832(AX)
+	MOVL         96(AX), DX
+	MOVL         100(AX), R9
+	MOVL         104(AX), R10
+	MOVL         DX, R11
+	ANDL         $0x0f0f0f0f, R11
+	MOVL         R10, R12
+	ANDL         $0x03030303, R12
+	SHLL         $0x04, R12
+	ORL          R12, R11
+	MOVL         R9, R12
+	ANDL         $0x0f0f0f0f, R12
+	MOVL         R10, R13
+	SHRL         $0x02, R13
+	ANDL         $0x03030303, R13
+	SHLL         $0x04, R13
+	ORL          R13, R12
+	MOVL         DX, DX
+	SHRL         $0x04, DX
+	ANDL         $0x0f0f0f0f, DX
+	MOVL         R10, R13
+	SHRL         $0x04, R13
+	ANDL         $0x03030303, R13
+	SHLL         $0x04, R13
+	ORL          R13, DX
+	MOVL         R9, R9
+	SHRL         $0x04, R9
+	ANDL         $0x0f0f0f0f, R9
+	SHRL         $0x06, R10
+	ANDL         $0x03030303, R10
+	SHLL         $0x04, R10
+	ORL          R10, R9
+	SHLQ         $0x20, R12
+	ORQ          R11, R12
+	SHLQ         $0x20, R9
+	ORQ          DX, R9
+	VMOVQ        R12, X12
+	VPINSRQ      $0x01, R9, X12, X12
+	VPMOVZXBW    X12, Y12
+	VPSUBW       Y11, Y12, Y12
+	VPXORD       Y13, Y13, Y13
+	VPXORD       Y14, Y14, Y14
+	VPXORD       Y15, Y15, Y15
+	VPXORD       Y16, Y16, Y16
+	VMOVDQU8     (AX), Y17
+	VMOVDQU8     32(AX), Y18
+	VPANDD       Y8, Y18, Y19
+	VPTESTMB     Y9, Y17, K1
+	VPADDB       Y10, Y19, K1, Y19
+	VPSRLW       $0x01, Y17, Y17
+	VPERMW       Y12, Y0, Y20
+	VPMADDUBSW   4(CX), Y19, Y21
+	VPDPWSSD     Y20, Y21, Y13
+	VPMADDUBSW   4(SI), Y19, Y21
+	VPDPWSSD     Y20, Y21, Y14
+	VPMADDUBSW   4(DI), Y19, Y21
+	VPDPWSSD     Y20, Y21, Y15
+	VPMADDUBSW   4(R8), Y19, Y19
+	VPDPWSSD     Y20, Y19, Y16
+	VPSRLW       $0x02, Y18, Y19
+	VPANDD       Y8, Y19, Y19
+	VPTESTMB     Y9, Y17, K1
+	VPADDB       Y10, Y19, K1, Y19
+	VPSRLW       $0x01, Y17, Y17
+	VPERMW       Y12, Y1, Y20
+	VPMADDUBSW   36(CX), Y19, Y21
+	VPDPWSSD     Y20, Y21, Y13
+	VPMADDUBSW   36(SI), Y19, Y21
+	VPDPWSSD     Y20, Y21, Y14
+	VPMADDUBSW   36(DI), Y19, Y21
+	VPDPWSSD     Y20, Y21, Y15
+	VPMADDUBSW   36(R8), Y19, Y19
+	VPDPWSSD     Y20, Y19, Y16
+	VPSRLW       $0x04, Y18, Y19
+	VPANDD       Y8, Y19, Y19
+	VPTESTMB     Y9, Y17, K1
+	VPADDB       Y10, Y19, K1, Y19
+	VPSRLW       $0x01, Y17, Y17
+	VPERMW       Y12, Y2, Y20
+	VPMADDUBSW   68(CX), Y19, Y21
+	VPDPWSSD     Y20, Y21, Y13
+	VPMADDUBSW   68(SI), Y19, Y21
+	VPDPWSSD     Y20, Y21, Y14
+	VPMADDUBSW   68(DI), Y19, Y21
+	VPDPWSSD     Y20, Y21, Y15
+	VPMADDUBSW   68(R8), Y19, Y19
+	VPDPWSSD     Y20, Y19, Y16
+	VPSRLW       $0x06, Y18, Y18
+	VPANDD       Y8, Y18, Y18
+	VPTESTMB     Y9, Y17, K1
+	VPADDB       Y10, Y18, K1, Y18
+	VPSRLW       $0x01, Y17, Y17
+	VPERMW       Y12, Y3, Y19
+	VPMADDUBSW   100(CX), Y18, Y20
+	VPDPWSSD     Y19, Y20, Y13
+	VPMADDUBSW   100(SI), Y18, Y20
+	VPDPWSSD     Y19, Y20, Y14
+	VPMADDUBSW   100(DI), Y18, Y20
+	VPDPWSSD     Y19, Y20, Y15
+	VPMADDUBSW   100(R8), Y18, Y18
+	VPDPWSSD     Y19, Y18, Y16
+	VMOVDQU8     64(AX), Y18
+	VPANDD       Y8, Y18, Y19
+	VPTESTMB     Y9, Y17, K1
+	VPADDB       Y10, Y19, K1, Y19
+	VPSRLW       $0x01, Y17, Y17
+	VPERMW       Y12, Y4, Y20
+	VPMADDUBSW   132(CX), Y19, Y21
+	VPDPWSSD     Y20, Y21, Y13
+	VPMADDUBSW   132(SI), Y19, Y21
+	VPDPWSSD     Y20, Y21, Y14
+	VPMADDUBSW   132(DI), Y19, Y21
+	VPDPWSSD     Y20, Y21, Y15
+	VPMADDUBSW   132(R8), Y19, Y19
+	VPDPWSSD     Y20, Y19, Y16
+	VPSRLW       $0x02, Y18, Y19
+	VPANDD       Y8, Y19, Y19
+	VPTESTMB     Y9, Y17, K1
+	VPADDB       Y10, Y19, K1, Y19
+	VPSRLW       $0x01, Y17, Y17
+	VPERMW       Y12, Y5, Y20
+	VPMADDUBSW   164(CX), Y19, Y21
+	VPDPWSSD     Y20, Y21, Y13
+	VPMADDUBSW   164(SI), Y19, Y21
+	VPDPWSSD     Y20, Y21, Y14
+	VPMADDUBSW   164(DI), Y19, Y21
+	VPDPWSSD     Y20, Y21, Y15
+	VPMADDUBSW   164(R8), Y19, Y19
+	VPDPWSSD     Y20, Y19, Y16
+	VPSRLW       $0x04, Y18, Y19
+	VPANDD       Y8, Y19, Y19
+	VPTESTMB     Y9, Y17, K1
+	VPADDB       Y10, Y19, K1, Y19
+	VPSRLW       $0x01, Y17, Y17
+	VPERMW       Y12, Y6, Y20
+	VPMADDUBSW   196(CX), Y19, Y21
+	VPDPWSSD     Y20, Y21, Y13
+	VPMADDUBSW   196(SI), Y19, Y21
+	VPDPWSSD     Y20, Y21, Y14
+	VPMADDUBSW   196(DI), Y19, Y21
+	VPDPWSSD     Y20, Y21, Y15
+	VPMADDUBSW   196(R8), Y19, Y19
+	VPDPWSSD     Y20, Y19, Y16
+	VPSRLW       $0x06, Y18, Y18
+	VPANDD       Y8, Y18, Y18
+	VPTESTMB     Y9, Y17, K1
+	VPADDB       Y10, Y18, K1, Y18
+	VPERMW       Y12, Y7, Y17
+	VPMADDUBSW   228(CX), Y18, Y19
+	VPDPWSSD     Y17, Y19, Y13
+	VPMADDUBSW   228(SI), Y18, Y19
+	VPDPWSSD     Y17, Y19, Y14
+	VPMADDUBSW   228(DI), Y18, Y19
+	VPDPWSSD     Y17, Y19, Y15
+	VPMADDUBSW   228(R8), Y18, Y18
+	VPDPWSSD     Y17, Y18, Y16
+	VPBROADCASTW 108(AX), Y17
+	VCVTPH2PS    X17, Y17
+	VBROADCASTSS (CX), Y18
+	VPMADDWD     260(CX), Y12, Y19
+	VPSLLD       $0x02, Y19, Y19
+	VPSUBD       Y19, Y13, Y13
+	VMULPS       Y18, Y17, Y18
+	VCVTDQ2PS    Y13, Y13
+	VFMADD231PS  Y18, Y13, Y31
+	VBROADCASTSS (SI), Y18
+	VPMADDWD     260(SI), Y12, Y19
+	VPSLLD       $0x02, Y19, Y19
+	VPSUBD       Y19, Y14, Y14
+	VMULPS       Y18, Y17, Y18
+	VCVTDQ2PS    Y14, Y14
+	VFMADD231PS  Y18, Y14, Y30
+	VBROADCASTSS (DI), Y18
+	VPMADDWD     260(DI), Y12, Y19
+	VPSLLD       $0x02, Y19, Y19
+	VPSUBD       Y19, Y15, Y15
+	VMULPS       Y18, Y17, Y18
+	VCVTDQ2PS    Y15, Y15
+	VFMADD231PS  Y18, Y15, Y29
+	VBROADCASTSS (R8), Y18
+	VPMADDWD     260(R8), Y12, Y12
+	VPSLLD       $0x02, Y12, Y12
+	VPSUBD       Y12, Y16, Y16
+	VMULPS       Y18, Y17, Y12
+	VCVTDQ2PS    Y16, Y16
+	VFMADD231PS  Y12, Y16, Y28
+	ADDQ         $0x0000006e, AX
+	ADDQ         $0x00000124, CX
+	ADDQ         $0x00000124, SI
+	ADDQ         $0x00000124, DI
+	ADDQ         $0x00000124, R8
+	DECQ         BX
+	JMP          tileQ3_K_1x4_loop
+
+tileQ3_K_1x4_done:
 	MOVQ          out+40(FP), AX
 	MOVQ          os+48(FP), CX
 	SHLQ          $0x02, CX
