@@ -17263,6 +17263,223 @@ DATA wordidxpair<>+252(SB)/2, $0x000f
 DATA wordidxpair<>+254(SB)/2, $0x000f
 GLOBL wordidxpair<>(SB), RODATA|NOPTR, $256
 
+DATA iq4nltableu<>+0(SB)/1, $0x01
+DATA iq4nltableu<>+1(SB)/1, $0x18
+DATA iq4nltableu<>+2(SB)/1, $0x2d
+DATA iq4nltableu<>+3(SB)/1, $0x3f
+DATA iq4nltableu<>+4(SB)/1, $0x4f
+DATA iq4nltableu<>+5(SB)/1, $0x5d
+DATA iq4nltableu<>+6(SB)/1, $0x6a
+DATA iq4nltableu<>+7(SB)/1, $0x76
+DATA iq4nltableu<>+8(SB)/1, $0x81
+DATA iq4nltableu<>+9(SB)/1, $0x8d
+DATA iq4nltableu<>+10(SB)/1, $0x99
+DATA iq4nltableu<>+11(SB)/1, $0xa6
+DATA iq4nltableu<>+12(SB)/1, $0xb5
+DATA iq4nltableu<>+13(SB)/1, $0xc5
+DATA iq4nltableu<>+14(SB)/1, $0xd9
+DATA iq4nltableu<>+15(SB)/1, $0xf1
+DATA iq4nltableu<>+16(SB)/1, $0x01
+DATA iq4nltableu<>+17(SB)/1, $0x18
+DATA iq4nltableu<>+18(SB)/1, $0x2d
+DATA iq4nltableu<>+19(SB)/1, $0x3f
+DATA iq4nltableu<>+20(SB)/1, $0x4f
+DATA iq4nltableu<>+21(SB)/1, $0x5d
+DATA iq4nltableu<>+22(SB)/1, $0x6a
+DATA iq4nltableu<>+23(SB)/1, $0x76
+DATA iq4nltableu<>+24(SB)/1, $0x81
+DATA iq4nltableu<>+25(SB)/1, $0x8d
+DATA iq4nltableu<>+26(SB)/1, $0x99
+DATA iq4nltableu<>+27(SB)/1, $0xa6
+DATA iq4nltableu<>+28(SB)/1, $0xb5
+DATA iq4nltableu<>+29(SB)/1, $0xc5
+DATA iq4nltableu<>+30(SB)/1, $0xd9
+DATA iq4nltableu<>+31(SB)/1, $0xf1
+GLOBL iq4nltableu<>(SB), RODATA|NOPTR, $32
+
+DATA iq4xsshiftl<>+0(SB)/4, $0x00000000
+DATA iq4xsshiftl<>+4(SB)/4, $0x00000004
+DATA iq4xsshiftl<>+8(SB)/4, $0x00000008
+DATA iq4xsshiftl<>+12(SB)/4, $0x0000000c
+DATA iq4xsshiftl<>+16(SB)/4, $0x00000010
+DATA iq4xsshiftl<>+20(SB)/4, $0x00000014
+DATA iq4xsshiftl<>+24(SB)/4, $0x00000018
+DATA iq4xsshiftl<>+28(SB)/4, $0x0000001c
+GLOBL iq4xsshiftl<>(SB), RODATA|NOPTR, $32
+
+DATA iq4xsshifth<>+0(SB)/4, $0x00000000
+DATA iq4xsshifth<>+4(SB)/4, $0x00000002
+DATA iq4xsshifth<>+8(SB)/4, $0x00000004
+DATA iq4xsshifth<>+12(SB)/4, $0x00000006
+DATA iq4xsshifth<>+16(SB)/4, $0x00000008
+DATA iq4xsshifth<>+20(SB)/4, $0x0000000a
+DATA iq4xsshifth<>+24(SB)/4, $0x0000000c
+DATA iq4xsshifth<>+28(SB)/4, $0x0000000e
+GLOBL iq4xsshifth<>(SB), RODATA|NOPTR, $32
+
+DATA dw15<>+0(SB)/4, $0x0000000f
+DATA dw15<>+4(SB)/4, $0x0000000f
+DATA dw15<>+8(SB)/4, $0x0000000f
+DATA dw15<>+12(SB)/4, $0x0000000f
+DATA dw15<>+16(SB)/4, $0x0000000f
+DATA dw15<>+20(SB)/4, $0x0000000f
+DATA dw15<>+24(SB)/4, $0x0000000f
+DATA dw15<>+28(SB)/4, $0x0000000f
+GLOBL dw15<>(SB), RODATA|NOPTR, $32
+
+DATA dw3<>+0(SB)/4, $0x00000003
+DATA dw3<>+4(SB)/4, $0x00000003
+DATA dw3<>+8(SB)/4, $0x00000003
+DATA dw3<>+12(SB)/4, $0x00000003
+DATA dw3<>+16(SB)/4, $0x00000003
+DATA dw3<>+20(SB)/4, $0x00000003
+DATA dw3<>+24(SB)/4, $0x00000003
+DATA dw3<>+28(SB)/4, $0x00000003
+GLOBL dw3<>(SB), RODATA|NOPTR, $32
+
+DATA dw32<>+0(SB)/4, $0x00000020
+DATA dw32<>+4(SB)/4, $0x00000020
+DATA dw32<>+8(SB)/4, $0x00000020
+DATA dw32<>+12(SB)/4, $0x00000020
+DATA dw32<>+16(SB)/4, $0x00000020
+DATA dw32<>+20(SB)/4, $0x00000020
+DATA dw32<>+24(SB)/4, $0x00000020
+DATA dw32<>+28(SB)/4, $0x00000020
+GLOBL dw32<>(SB), RODATA|NOPTR, $32
+
+// func tileIQ4_XS_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+TEXT ·tileIQ4_XS_1x1(SB), NOSPLIT, $32-56
+	MOVQ         w+0(FP), AX
+	MOVQ         a+16(FP), CX
+	MOVQ         as+24(FP), DX
+	MOVQ         nb+32(FP), DX
+	MOVL         $0x0f0f0f0f, BX
+	VPBROADCASTD BX, Y0
+	VMOVDQU8     iq4nltableu<>+0(SB), Y1
+	MOVL         $0x00010001, BX
+	VPBROADCASTD BX, Y2
+	VPXORD       Y31, Y31, Y31
+
+tileIQ4_XS_1x1_loop:
+	TESTQ           DX, DX
+	JZ              tileIQ4_XS_1x1_done
+	PREFETCHT0      32768(AX)
+	PREFETCHT0      32832(AX)
+	PREFETCHT0      32896(AX)
+	VPBROADCASTD    4(AX), Y3
+	VPSRLVD         iq4xsshiftl<>+0(SB), Y3, Y3
+	VPANDD          dw15<>+0(SB), Y3, Y3
+	MOVWLZX         2(AX), BX
+	VPBROADCASTD    BX, Y4
+	VPSRLVD         iq4xsshifth<>+0(SB), Y4, Y4
+	VPANDD          dw3<>+0(SB), Y4, Y4
+	VPSLLD          $0x04, Y4, Y4
+	VPORD           Y4, Y3, Y3
+	VPSUBD          dw32<>+0(SB), Y3, Y3
+	VMOVDQU32       Y3, (SP)
+	VPXORD          Y5, Y5, Y5
+	VBROADCASTI32X4 8(AX), Y4
+	VPSRLVW         nibshift<>+0(SB), Y4, Y4
+	VPANDD          Y0, Y4, Y4
+	VPSHUFB         Y4, Y1, Y4
+	VPBROADCASTD    (SP), Y14
+	VPXORD          Y6, Y6, Y6
+	VPDPBUSD        4(CX), Y4, Y6
+	VPMULLD         Y14, Y6, Y6
+	VPADDD          Y6, Y5, Y5
+	VBROADCASTI32X4 24(AX), Y4
+	VPSRLVW         nibshift<>+0(SB), Y4, Y4
+	VPANDD          Y0, Y4, Y4
+	VPSHUFB         Y4, Y1, Y4
+	VPBROADCASTD    4(SP), Y14
+	VPXORD          Y7, Y7, Y7
+	VPDPBUSD        36(CX), Y4, Y7
+	VPMULLD         Y14, Y7, Y7
+	VPADDD          Y7, Y5, Y5
+	VBROADCASTI32X4 40(AX), Y4
+	VPSRLVW         nibshift<>+0(SB), Y4, Y4
+	VPANDD          Y0, Y4, Y4
+	VPSHUFB         Y4, Y1, Y4
+	VPBROADCASTD    8(SP), Y14
+	VPXORD          Y8, Y8, Y8
+	VPDPBUSD        68(CX), Y4, Y8
+	VPMULLD         Y14, Y8, Y8
+	VPADDD          Y8, Y5, Y5
+	VBROADCASTI32X4 56(AX), Y4
+	VPSRLVW         nibshift<>+0(SB), Y4, Y4
+	VPANDD          Y0, Y4, Y4
+	VPSHUFB         Y4, Y1, Y4
+	VPBROADCASTD    12(SP), Y14
+	VPXORD          Y9, Y9, Y9
+	VPDPBUSD        100(CX), Y4, Y9
+	VPMULLD         Y14, Y9, Y9
+	VPADDD          Y9, Y5, Y5
+	VBROADCASTI32X4 72(AX), Y4
+	VPSRLVW         nibshift<>+0(SB), Y4, Y4
+	VPANDD          Y0, Y4, Y4
+	VPSHUFB         Y4, Y1, Y4
+	VPBROADCASTD    16(SP), Y14
+	VPXORD          Y10, Y10, Y10
+	VPDPBUSD        132(CX), Y4, Y10
+	VPMULLD         Y14, Y10, Y10
+	VPADDD          Y10, Y5, Y5
+	VBROADCASTI32X4 88(AX), Y4
+	VPSRLVW         nibshift<>+0(SB), Y4, Y4
+	VPANDD          Y0, Y4, Y4
+	VPSHUFB         Y4, Y1, Y4
+	VPBROADCASTD    20(SP), Y14
+	VPXORD          Y11, Y11, Y11
+	VPDPBUSD        164(CX), Y4, Y11
+	VPMULLD         Y14, Y11, Y11
+	VPADDD          Y11, Y5, Y5
+	VBROADCASTI32X4 104(AX), Y4
+	VPSRLVW         nibshift<>+0(SB), Y4, Y4
+	VPANDD          Y0, Y4, Y4
+	VPSHUFB         Y4, Y1, Y4
+	VPBROADCASTD    24(SP), Y14
+	VPXORD          Y12, Y12, Y12
+	VPDPBUSD        196(CX), Y4, Y12
+	VPMULLD         Y14, Y12, Y12
+	VPADDD          Y12, Y5, Y5
+	VBROADCASTI32X4 120(AX), Y4
+	VPSRLVW         nibshift<>+0(SB), Y4, Y4
+	VPANDD          Y0, Y4, Y4
+	VPSHUFB         Y4, Y1, Y4
+	VPBROADCASTD    28(SP), Y14
+	VPXORD          Y13, Y13, Y13
+	VPDPBUSD        228(CX), Y4, Y13
+	VPMULLD         Y14, Y13, Y13
+	VPADDD          Y13, Y5, Y5
+	VPBROADCASTW    (AX), Y4
+	VCVTPH2PS       X4, Y4
+	VPMADDWD        260(CX), Y2, Y14
+	VPMULLD         Y3, Y14, Y14
+	VPSLLD          $0x07, Y14, Y14
+	VPSUBD          Y14, Y5, Y5
+	VBROADCASTSS    (CX), Y3
+	VMULPS          Y4, Y3, Y3
+	VCVTDQ2PS       Y5, Y5
+	VFMADD231PS     Y3, Y5, Y31
+	ADDQ            $0x00000088, AX
+	ADDQ            $0x00000124, CX
+	DECQ            DX
+	JMP             tileIQ4_XS_1x1_loop
+
+tileIQ4_XS_1x1_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y31, X0
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VZEROUPPER
+	RET
+
 // func tileQ4_K_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 // Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ4_K_1x1(SB), NOSPLIT, $0-56
@@ -17925,6 +18142,192 @@ tileQ3_K_1x1_done:
 	SHLQ          $0x02, CX
 	VEXTRACTF32X4 $0x01, Y31, X0
 	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VZEROUPPER
+	RET
+
+// func tileIQ4_XS_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+TEXT ·tileIQ4_XS_1x2(SB), NOSPLIT, $32-56
+	MOVQ         w+0(FP), AX
+	MOVQ         a+16(FP), CX
+	MOVQ         as+24(FP), DX
+	MOVQ         nb+32(FP), BX
+	MOVQ         CX, SI
+	ADDQ         DX, SI
+	MOVL         $0x0f0f0f0f, DX
+	VPBROADCASTD DX, Y0
+	VMOVDQU8     iq4nltableu<>+0(SB), Y1
+	MOVL         $0x00010001, DX
+	VPBROADCASTD DX, Y2
+	VPXORD       Y31, Y31, Y31
+	VPXORD       Y30, Y30, Y30
+
+tileIQ4_XS_1x2_loop:
+	TESTQ           BX, BX
+	JZ              tileIQ4_XS_1x2_done
+	PREFETCHT0      32768(AX)
+	PREFETCHT0      32832(AX)
+	PREFETCHT0      32896(AX)
+	VPBROADCASTD    4(AX), Y3
+	VPSRLVD         iq4xsshiftl<>+0(SB), Y3, Y3
+	VPANDD          dw15<>+0(SB), Y3, Y3
+	MOVWLZX         2(AX), DX
+	VPBROADCASTD    DX, Y4
+	VPSRLVD         iq4xsshifth<>+0(SB), Y4, Y4
+	VPANDD          dw3<>+0(SB), Y4, Y4
+	VPSLLD          $0x04, Y4, Y4
+	VPORD           Y4, Y3, Y3
+	VPSUBD          dw32<>+0(SB), Y3, Y3
+	VMOVDQU32       Y3, (SP)
+	VPXORD          Y5, Y5, Y5
+	VPXORD          Y6, Y6, Y6
+	VBROADCASTI32X4 8(AX), Y4
+	VPSRLVW         nibshift<>+0(SB), Y4, Y4
+	VPANDD          Y0, Y4, Y4
+	VPSHUFB         Y4, Y1, Y4
+	VPBROADCASTD    (SP), Y23
+	VPXORD          Y7, Y7, Y7
+	VPDPBUSD        4(CX), Y4, Y7
+	VPMULLD         Y23, Y7, Y7
+	VPADDD          Y7, Y5, Y5
+	VPXORD          Y8, Y8, Y8
+	VPDPBUSD        4(SI), Y4, Y8
+	VPMULLD         Y23, Y8, Y8
+	VPADDD          Y8, Y6, Y6
+	VBROADCASTI32X4 24(AX), Y4
+	VPSRLVW         nibshift<>+0(SB), Y4, Y4
+	VPANDD          Y0, Y4, Y4
+	VPSHUFB         Y4, Y1, Y4
+	VPBROADCASTD    4(SP), Y23
+	VPXORD          Y9, Y9, Y9
+	VPDPBUSD        36(CX), Y4, Y9
+	VPMULLD         Y23, Y9, Y9
+	VPADDD          Y9, Y5, Y5
+	VPXORD          Y10, Y10, Y10
+	VPDPBUSD        36(SI), Y4, Y10
+	VPMULLD         Y23, Y10, Y10
+	VPADDD          Y10, Y6, Y6
+	VBROADCASTI32X4 40(AX), Y4
+	VPSRLVW         nibshift<>+0(SB), Y4, Y4
+	VPANDD          Y0, Y4, Y4
+	VPSHUFB         Y4, Y1, Y4
+	VPBROADCASTD    8(SP), Y23
+	VPXORD          Y11, Y11, Y11
+	VPDPBUSD        68(CX), Y4, Y11
+	VPMULLD         Y23, Y11, Y11
+	VPADDD          Y11, Y5, Y5
+	VPXORD          Y12, Y12, Y12
+	VPDPBUSD        68(SI), Y4, Y12
+	VPMULLD         Y23, Y12, Y12
+	VPADDD          Y12, Y6, Y6
+	VBROADCASTI32X4 56(AX), Y4
+	VPSRLVW         nibshift<>+0(SB), Y4, Y4
+	VPANDD          Y0, Y4, Y4
+	VPSHUFB         Y4, Y1, Y4
+	VPBROADCASTD    12(SP), Y23
+	VPXORD          Y13, Y13, Y13
+	VPDPBUSD        100(CX), Y4, Y13
+	VPMULLD         Y23, Y13, Y13
+	VPADDD          Y13, Y5, Y5
+	VPXORD          Y14, Y14, Y14
+	VPDPBUSD        100(SI), Y4, Y14
+	VPMULLD         Y23, Y14, Y14
+	VPADDD          Y14, Y6, Y6
+	VBROADCASTI32X4 72(AX), Y4
+	VPSRLVW         nibshift<>+0(SB), Y4, Y4
+	VPANDD          Y0, Y4, Y4
+	VPSHUFB         Y4, Y1, Y4
+	VPBROADCASTD    16(SP), Y23
+	VPXORD          Y15, Y15, Y15
+	VPDPBUSD        132(CX), Y4, Y15
+	VPMULLD         Y23, Y15, Y15
+	VPADDD          Y15, Y5, Y5
+	VPXORD          Y16, Y16, Y16
+	VPDPBUSD        132(SI), Y4, Y16
+	VPMULLD         Y23, Y16, Y16
+	VPADDD          Y16, Y6, Y6
+	VBROADCASTI32X4 88(AX), Y4
+	VPSRLVW         nibshift<>+0(SB), Y4, Y4
+	VPANDD          Y0, Y4, Y4
+	VPSHUFB         Y4, Y1, Y4
+	VPBROADCASTD    20(SP), Y23
+	VPXORD          Y17, Y17, Y17
+	VPDPBUSD        164(CX), Y4, Y17
+	VPMULLD         Y23, Y17, Y17
+	VPADDD          Y17, Y5, Y5
+	VPXORD          Y18, Y18, Y18
+	VPDPBUSD        164(SI), Y4, Y18
+	VPMULLD         Y23, Y18, Y18
+	VPADDD          Y18, Y6, Y6
+	VBROADCASTI32X4 104(AX), Y4
+	VPSRLVW         nibshift<>+0(SB), Y4, Y4
+	VPANDD          Y0, Y4, Y4
+	VPSHUFB         Y4, Y1, Y4
+	VPBROADCASTD    24(SP), Y23
+	VPXORD          Y19, Y19, Y19
+	VPDPBUSD        196(CX), Y4, Y19
+	VPMULLD         Y23, Y19, Y19
+	VPADDD          Y19, Y5, Y5
+	VPXORD          Y20, Y20, Y20
+	VPDPBUSD        196(SI), Y4, Y20
+	VPMULLD         Y23, Y20, Y20
+	VPADDD          Y20, Y6, Y6
+	VBROADCASTI32X4 120(AX), Y4
+	VPSRLVW         nibshift<>+0(SB), Y4, Y4
+	VPANDD          Y0, Y4, Y4
+	VPSHUFB         Y4, Y1, Y4
+	VPBROADCASTD    28(SP), Y23
+	VPXORD          Y21, Y21, Y21
+	VPDPBUSD        228(CX), Y4, Y21
+	VPMULLD         Y23, Y21, Y21
+	VPADDD          Y21, Y5, Y5
+	VPXORD          Y22, Y22, Y22
+	VPDPBUSD        228(SI), Y4, Y22
+	VPMULLD         Y23, Y22, Y22
+	VPADDD          Y22, Y6, Y6
+	VPBROADCASTW    (AX), Y4
+	VCVTPH2PS       X4, Y4
+	VPMADDWD        260(CX), Y2, Y23
+	VPMULLD         Y3, Y23, Y23
+	VPSLLD          $0x07, Y23, Y23
+	VPSUBD          Y23, Y5, Y5
+	VBROADCASTSS    (CX), Y23
+	VMULPS          Y4, Y23, Y23
+	VCVTDQ2PS       Y5, Y5
+	VFMADD231PS     Y23, Y5, Y31
+	VPMADDWD        260(SI), Y2, Y23
+	VPMULLD         Y3, Y23, Y23
+	VPSLLD          $0x07, Y23, Y23
+	VPSUBD          Y23, Y6, Y6
+	VBROADCASTSS    (SI), Y3
+	VMULPS          Y4, Y3, Y3
+	VCVTDQ2PS       Y6, Y6
+	VFMADD231PS     Y3, Y6, Y30
+	ADDQ            $0x00000088, AX
+	ADDQ            $0x00000124, CX
+	ADDQ            $0x00000124, SI
+	DECQ            BX
+	JMP             tileIQ4_XS_1x2_loop
+
+tileIQ4_XS_1x2_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y31, X0
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y30, X0
+	VADDPS        X30, X0, X0
 	VPERMILPS     $0x4e, X0, X1
 	VADDPS        X1, X0, X0
 	VPERMILPS     $0xb1, X0, X1

@@ -456,6 +456,9 @@ func tileF16_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
 func tileBF16_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
+// tileIQ4_XS_1x1 sets out[t*os] to the dot of an IQ4_XS row with Q8_K row t (at a+t*as) for t < 1, nb blocks (AVX-512 VNNI).
+func tileIQ4_XS_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
 // tileQ4_K_1x1 sets out[t*os] to the dot of a Q4_K row with Q8_K row t (at a+t*as) for t < 1, nb blocks (AVX-512 VNNI).
 func tileQ4_K_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
@@ -470,6 +473,9 @@ func tileQ2_K_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int
 
 // tileQ3_K_1x1 sets out[t*os] to the dot of a Q3_K row with Q8_K row t (at a+t*as) for t < 1, nb blocks (AVX-512 VNNI).
 func tileQ3_K_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileIQ4_XS_1x2 sets out[t*os] to the dot of an IQ4_XS row with Q8_K row t (at a+t*as) for t < 2, nb blocks (AVX-512 VNNI).
+func tileIQ4_XS_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
 // tileQ4_K_1x2 sets out[t*os] to the dot of a Q4_K row with Q8_K row t (at a+t*as) for t < 2, nb blocks (AVX-512 VNNI).
 func tileQ4_K_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
