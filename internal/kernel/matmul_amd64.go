@@ -49,8 +49,12 @@ func variants() []implVariant {
 		set(vnniTiles)
 		set(kTiles)
 		for _, im := range t {
-			if im != nil && im.act == tensor.Q8_0 {
+			switch {
+			case im == nil:
+			case im.act == tensor.Q8_0:
 				im.convert = quantizeRowQ8_0AVX512
+			case im.act == tensor.Q8_K:
+				im.convert = quantizeRowQ8_KAVX512
 			}
 		}
 	}
@@ -278,6 +282,27 @@ func quantizeRowQ8_0AVX512(dst []byte, x []float32) {
 // matmul_amd64.s (AVX-512 F/BW/VL, FMA, F16C).
 var hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL &&
 	cpu.X86.HasFMA && cpu.X86.HasF16C && cpu.X86.HasAVX2
+
+// quantizeRowQ8_KAVX512 is quantizeRowQ8_KGeneric: d and qs in AVX-512,
+// the group-of-16 sums here.
+func quantizeRowQ8_KAVX512(dst []byte, x []float32) {
+	nb := len(x) / 256
+	if nb == 0 {
+		return
+	}
+	_ = dst[nb*292-1]
+	quantQ8_KAVX512(&x[0], &dst[0], nb)
+	for b := 0; b < nb; b++ {
+		blk := dst[b*292 : b*292+292]
+		for j := 0; j < 16; j++ {
+			var s int16
+			for _, q := range blk[4+16*j : 4+16*j+16] {
+				s += int16(int8(q))
+			}
+			binary.LittleEndian.PutUint16(blk[260+2*j:], uint16(s))
+		}
+	}
+}
 
 var (
 	vecDotF32 = choose(hasAVX512, dotF32Fast, vecDotF32Generic)

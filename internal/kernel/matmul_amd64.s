@@ -21507,6 +21507,171 @@ q80_done:
 	VZEROUPPER
 	RET
 
+// func quantQ8_KAVX512(x *float32, out *byte, nb int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI
+TEXT ·quantQ8_KAVX512(SB), NOSPLIT, $0-24
+	MOVQ         x+0(FP), AX
+	MOVQ         out+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVL         $0x7fffffff, BX
+	VPBROADCASTD BX, Z0
+	MOVL         $0x0000007f, BX
+	VPBROADCASTD BX, Z1
+	MOVL         $0xc2fe0000, BX
+	VMOVD        BX, X2
+	MOVL         $0x3f800000, BX
+	VMOVD        BX, X3
+
+q8k_loop:
+	TESTQ         DX, DX
+	JZ            q8k_done
+	VANDPS        (AX), Z0, Z4
+	VANDPS        64(AX), Z0, Z5
+	VMAXPS        Z5, Z4, Z4
+	VANDPS        128(AX), Z0, Z5
+	VMAXPS        Z5, Z4, Z4
+	VANDPS        192(AX), Z0, Z5
+	VMAXPS        Z5, Z4, Z4
+	VANDPS        256(AX), Z0, Z5
+	VMAXPS        Z5, Z4, Z4
+	VANDPS        320(AX), Z0, Z5
+	VMAXPS        Z5, Z4, Z4
+	VANDPS        384(AX), Z0, Z5
+	VMAXPS        Z5, Z4, Z4
+	VANDPS        448(AX), Z0, Z5
+	VMAXPS        Z5, Z4, Z4
+	VANDPS        512(AX), Z0, Z5
+	VMAXPS        Z5, Z4, Z4
+	VANDPS        576(AX), Z0, Z5
+	VMAXPS        Z5, Z4, Z4
+	VANDPS        640(AX), Z0, Z5
+	VMAXPS        Z5, Z4, Z4
+	VANDPS        704(AX), Z0, Z5
+	VMAXPS        Z5, Z4, Z4
+	VANDPS        768(AX), Z0, Z5
+	VMAXPS        Z5, Z4, Z4
+	VANDPS        832(AX), Z0, Z5
+	VMAXPS        Z5, Z4, Z4
+	VANDPS        896(AX), Z0, Z5
+	VMAXPS        Z5, Z4, Z4
+	VANDPS        960(AX), Z0, Z5
+	VMAXPS        Z5, Z4, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y5
+	VMAXPS        Y4, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X4
+	VMAXPS        X5, X4, X4
+	VPERMILPS     $0x4e, X4, X5
+	VMAXPS        X5, X4, X4
+	VPERMILPS     $0xb1, X4, X5
+	VMAXPS        X5, X4, X4
+	VMOVD         X4, BX
+	TESTL         BX, BX
+	JZ            q8k_zero
+	VBROADCASTSS  X4, Z4
+	MOVQ          $0x0000000000000000, BX
+
+q8k_find:
+	VANDPS (AX)(BX*4), Z0, Z5
+	VCMPPS $0x00, Z4, Z5, K1
+	KMOVW  K1, SI
+	TESTL  SI, SI
+	JNZ    q8k_found
+	ADDQ   $0x10, BX
+	CMPQ   BX, $0x00000100
+	JB     q8k_find
+
+q8k_zero:
+	VXORPS    Z5, Z5, Z5
+	MOVL      $0x00000000, (CX)
+	VMOVDQU64 Z5, 4(CX)
+	VMOVDQU64 Z5, 68(CX)
+	VMOVDQU64 Z5, 132(CX)
+	VMOVDQU64 Z5, 196(CX)
+	JMP       q8k_next
+
+q8k_found:
+	TZCNTL       SI, SI
+	ADDQ         SI, BX
+	VMOVSS       (AX)(BX*4), X4
+	VDIVSS       X4, X2, X4
+	VDIVSS       X4, X3, X5
+	VMOVSS       X5, (CX)
+	VBROADCASTSS X4, Z4
+	VMULPS       (AX), Z4, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMINSD      Z1, Z5, Z5
+	VPMOVDB      Z5, 4(CX)
+	VMULPS       64(AX), Z4, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMINSD      Z1, Z5, Z5
+	VPMOVDB      Z5, 20(CX)
+	VMULPS       128(AX), Z4, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMINSD      Z1, Z5, Z5
+	VPMOVDB      Z5, 36(CX)
+	VMULPS       192(AX), Z4, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMINSD      Z1, Z5, Z5
+	VPMOVDB      Z5, 52(CX)
+	VMULPS       256(AX), Z4, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMINSD      Z1, Z5, Z5
+	VPMOVDB      Z5, 68(CX)
+	VMULPS       320(AX), Z4, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMINSD      Z1, Z5, Z5
+	VPMOVDB      Z5, 84(CX)
+	VMULPS       384(AX), Z4, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMINSD      Z1, Z5, Z5
+	VPMOVDB      Z5, 100(CX)
+	VMULPS       448(AX), Z4, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMINSD      Z1, Z5, Z5
+	VPMOVDB      Z5, 116(CX)
+	VMULPS       512(AX), Z4, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMINSD      Z1, Z5, Z5
+	VPMOVDB      Z5, 132(CX)
+	VMULPS       576(AX), Z4, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMINSD      Z1, Z5, Z5
+	VPMOVDB      Z5, 148(CX)
+	VMULPS       640(AX), Z4, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMINSD      Z1, Z5, Z5
+	VPMOVDB      Z5, 164(CX)
+	VMULPS       704(AX), Z4, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMINSD      Z1, Z5, Z5
+	VPMOVDB      Z5, 180(CX)
+	VMULPS       768(AX), Z4, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMINSD      Z1, Z5, Z5
+	VPMOVDB      Z5, 196(CX)
+	VMULPS       832(AX), Z4, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMINSD      Z1, Z5, Z5
+	VPMOVDB      Z5, 212(CX)
+	VMULPS       896(AX), Z4, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMINSD      Z1, Z5, Z5
+	VPMOVDB      Z5, 228(CX)
+	VMULPS       960(AX), Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMINSD      Z1, Z4, Z4
+	VPMOVDB      Z4, 244(CX)
+
+q8k_next:
+	ADDQ $0x00000400, AX
+	ADDQ $0x00000124, CX
+	DECQ DX
+	JMP  q8k_loop
+
+q8k_done:
+	VZEROUPPER
+	RET
+
 // func dotF32AVX512(a *float32, b *float32, n int) float32
 // Requires: AVX, AVX512F, AVX512VL, SSE
 TEXT ·dotF32AVX512(SB), NOSPLIT, $0-28

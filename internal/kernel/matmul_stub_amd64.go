@@ -525,6 +525,9 @@ func tileQ3_K_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int
 // quantQ8_0AVX512 writes nb Q8_0 blocks (34 bytes) to out from 32·nb floats at x (AVX-512).
 func quantQ8_0AVX512(x *float32, out *byte, nb int)
 
+// quantQ8_KAVX512 writes d and qs of nb Q8_K blocks (292 bytes, bsums left alone) from 256·nb floats at x (AVX-512).
+func quantQ8_KAVX512(x *float32, out *byte, nb int)
+
 // dotF32AVX512 returns the dot product of 16·n elements of a and b, summed in float32 lanes.
 func dotF32AVX512(a *float32, b *float32, n int) float32
 

@@ -275,6 +275,10 @@ func TestActivationQuantizers(t *testing.T) {
 		// A block with amax = 127, so id = 1 and halves are exact ties
 		// (x86 llama.cpp rounds them to even).
 		x[128], x[129], x[130], x[131], x[132] = 127, 2.5, -3.5, 0.5, -0.5
+		x[140] = -127 // ties in magnitude: Q8_K takes the first (+127)
+		if n >= 512 {
+			clear(x[256:512]) // an all-zero Q8_K block
+		}
 		cases := []struct {
 			name string
 			typ  tensor.DType
@@ -286,13 +290,15 @@ func TestActivationQuantizers(t *testing.T) {
 			{"Q8_K", tensor.Q8_K, quantizeRowQ8_KGeneric, tensor.QuantizeRowQ8_K},
 		}
 		for _, v := range variants() {
-			im := v.table[tensor.Q8_0]
-			cases = append(cases, struct {
+			type qcase = struct {
 				name string
 				typ  tensor.DType
 				mine func([]byte, []float32)
 				ref  func([]byte, []float32)
-			}{v.name + "/Q8_0", tensor.Q8_0, im.convert, tensor.QuantizeRowQ8_0X86})
+			}
+			cases = append(cases,
+				qcase{v.name + "/Q8_0", tensor.Q8_0, v.table[tensor.Q8_0].convert, tensor.QuantizeRowQ8_0X86},
+				qcase{v.name + "/Q8_K", tensor.Q8_K, v.table[tensor.Q4_K].convert, tensor.QuantizeRowQ8_K})
 		}
 		for _, c := range cases {
 			rb, _ := tensor.RowBytes(c.typ, n)
