@@ -134,3 +134,21 @@ func TestVecAllImplementations(t *testing.T) {
 		}
 	}
 }
+
+func TestDequantizeRow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, typ := range allTypes {
+		cols := colCases(typ)[1]
+		w := randomMat(rng, typ, 3, cols)
+		want := dequantRows(t, typ, w.Data, 3, cols)
+		got := make([]float32, cols)
+		if err := DequantizeRow(got, w, 2); err != nil {
+			t.Fatalf("%s: %v", typ, err)
+		}
+		for c := range got {
+			if float64(got[c]) != want[2][c] {
+				t.Fatalf("%s: [%d] = %v, want %v", typ, c, got[c], want[2][c])
+			}
+		}
+	}
+}
