@@ -20,7 +20,7 @@ import (
 //
 // The weights are a pure function of Seed and the tensor name, so files that
 // differ only in Type are quantizations of the same float32 weights, and
-// WriteTinyLlama produces the same bytes on every platform: the random
+// WriteTo produces the same bytes on every platform: the random
 // numbers come from integer arithmetic (splitmix64, a sum of 12 uniforms for
 // a normal deviate) and every floating-point step rounds explicitly, so no
 // fused multiply-add can change a bit; tensor.Quantize is written the same
