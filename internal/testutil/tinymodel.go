@@ -24,7 +24,8 @@ import (
 // numbers come from integer arithmetic (splitmix64, a sum of 12 uniforms for
 // a normal deviate) and every floating-point step rounds explicitly, so no
 // fused multiply-add can change a bit; tensor.Quantize is written the same
-// way.
+// way. (Checked on amd64 only: the goldens in testdata/quant record the
+// SHA-256 of the amd64 output.)
 //
 // Weight scales follow ../shared/testdata/golden/README.md: matrices
 // N(0, 1/fan_in), ×1.2 on attn_q/attn_k and ×3 on output.weight; untied
