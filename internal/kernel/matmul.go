@@ -67,18 +67,25 @@ func matMul(out []float32, w tensor.Mat, x []float32, n int, im *matImpl) {
 			im.convert(act[t*arb:(t+1)*arb], x[t*cols:(t+1)*cols])
 		}
 	}
-	*j = matJob{
-		out: out, w: w.Data, act: act, buf: j.buf,
-		rows: rows, cols: cols, n: n, wrb: wrb, arb: arb,
-		dot: im.dot, block: im.block,
+	// Long batches go through in chunks of tokenChunk tokens, so that a
+	// chunk's activations stay in the L2 cache while the weights stream
+	// past them.
+	for t0 := 0; t0 < n; t0 += tokenChunk {
+		nt := min(tokenChunk, n-t0)
+		*j = matJob{
+			out: out[t0*rows:], w: w.Data, act: act[t0*arb:], buf: j.buf,
+			rows: rows, cols: cols, n: nt, wrb: wrb, arb: arb,
+			dot: im.dot, block: im.block,
+		}
+		// Work items of per rows (a multiple of 8) are what the pool
+		// hands out; each covers ~64 KiB of weights when that leaves two
+		// items.
+		per := max(4, (64<<10)/(wrb*nt))
+		per = min(per, (rows+1)/2)
+		per = (per + 7) &^ 7 // whole 8-row tiles for the SIMD kernels
+		j.per = per
+		parallel.Run((rows+per-1)/per, j)
 	}
-	// Work items of per rows (a multiple of 8) are what the pool hands
-	// out; each covers ~64 KiB of weights when that leaves two items.
-	per := max(4, (64<<10)/(wrb*n))
-	per = min(per, (rows+1)/2)
-	per = (per + 7) &^ 7 // whole 8-row tiles for the SIMD kernels
-	j.per = per
-	parallel.Run((rows+per-1)/per, j)
 	buf := j.buf
 	*j = matJob{buf: buf} // drop references to the caller's slices
 	jobPool.Put(j)
@@ -109,6 +116,9 @@ type matImpl struct {
 	// loaded once for several tokens.
 	block func(out []float32, os int, w []byte, ws int, a []byte, as int, rows, n, cols int)
 }
+
+// tokenChunk is the most tokens one pass over the weights serves.
+const tokenChunk = 64
 
 // matJob is one MatMul call's state, reused through jobPool so that a call
 // does not allocate. It is the parallel.Task whose Run computes row tiles.

@@ -20,7 +20,10 @@ var hasVNNI = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL &
 
 // matImpls is the table MatMul uses: the best implementation per type for
 // this CPU.
-var matImpls = variants()[len(variants())-1].table
+var matImpls = func() *implTable {
+	vs := variants()
+	return vs[len(vs)-1].table
+}()
 
 // variants lists every implementation set this CPU can run, reference
 // first and best last.

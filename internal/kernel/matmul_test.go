@@ -313,3 +313,22 @@ func TestActivationQuantizers(t *testing.T) {
 		}
 	}
 }
+
+// TestMatMulLongBatch covers batches longer than one token chunk.
+func TestMatMulLongBatch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	for _, typ := range []tensor.DType{tensor.Q8_0, tensor.Q4_K, tensor.F16} {
+		rows, cols, n := 19, 256, 2*tokenChunk+3
+		w := randomMat(rng, typ, rows, cols)
+		x := randomVec(rng, n*cols)
+		want := refMatMul(w, x, n)
+		mag := magnitudes(dequantRows(t, typ, w.Data, rows, cols), activations(t, typ, x, n, cols))
+		out := make([]float32, n*rows)
+		MatMul(out, w, x, n)
+		for i := range want {
+			if d := math.Abs(float64(out[i] - want[i])); !(d <= matTol(mag[i])) {
+				t.Fatalf("%s: out[%d] = %v, want %v", typ, i, out[i], want[i])
+			}
+		}
+	}
+}
