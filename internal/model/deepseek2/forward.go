@@ -1,6 +1,8 @@
 package deepseek2
 
 import (
+	"math"
+
 	"github.com/sputnik-llm/sputnik/internal/gguf"
 	"github.com/sputnik-llm/sputnik/internal/kvcache"
 	"github.com/sputnik-llm/sputnik/internal/model"
@@ -92,6 +94,19 @@ func KVLayout(c *Config) kvcache.Layout {
 	return kvcache.Layout{Layers: c.Layers, KeyWidth: c.KVLoRARank + c.RopeDim, ValueWidth: 0}
 }
 
+// RoutingMargin returns the smallest routing margin (see Router.Route) of
+// every token and MoE layer of the last Forward call, +Inf for a model
+// without MoE layers. A margin near zero means a near tie in expert or
+// group selection: another engine's rounding may pick different experts
+// for that token, so comparisons with a reference should stop there, as
+// they stop at a near tie between the top two tokens.
+func (m *Model) RoutingMargin() float32 {
+	if m.s == nil || m.s.moe == nil {
+		return float32(math.Inf(1))
+	}
+	return m.s.moe.margin
+}
+
 // MTPLayers returns the number of multi-token-prediction blocks the file
 // carries ({arch}.nextn_predict_layers); they are loaded but not used yet.
 func (m *Model) MTPLayers() int { return len(m.MTP) }
@@ -106,6 +121,9 @@ func (m *Model) NewSeq(capacity int) (*kvcache.Seq, error) {
 
 // Forward runs a batch; see model.Model.
 func (m *Model) Forward(b *model.Batch, logits []float32) error {
+	if m.s != nil && m.s.moe != nil {
+		m.s.moe.margin = float32(math.Inf(1))
+	}
 	return model.RunBatch(b, logits, m.info, func(ch nn.Chunk) {
 		m.ensureScratch(ch.Capacity)
 		m.forward(m.s, &ch)
@@ -127,6 +145,7 @@ func (m *Model) ensureScratch(capacity int) {
 	}
 	if c.moeLayers() {
 		s.moe = newMoEScratch(c, b)
+		s.moe.margin = float32(math.Inf(1))
 	}
 	s.head = &nn.Scratch{XB: s.xb}
 	m.s = s

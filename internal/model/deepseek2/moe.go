@@ -5,6 +5,8 @@ import (
 
 	"github.com/sputnik-llm/sputnik/internal/kernel"
 	"github.com/sputnik-llm/sputnik/internal/model/nn"
+	"github.com/sputnik-llm/sputnik/internal/parallel"
+	"github.com/sputnik-llm/sputnik/internal/tensor"
 )
 
 // Router chooses the routed experts of one token (DeepSeekMoE; DeepSeek-V3
@@ -48,9 +50,12 @@ func (r *Router) newScratch() *routeScratch {
 
 // Route writes the chosen expert ids (by decreasing selection score) into
 // ids ([Used]) and their weights into w ([Used]), from the router logits z
-// ([Experts]) and the optional selection bias ([Experts] or nil). It does
-// not allocate.
-func (r *Router) Route(ids []int32, w []float32, z, bias []float32, sc *routeScratch) {
+// ([Experts]) and the optional selection bias ([Experts] or nil). It
+// returns the routing margin: how far the choice is from flipping, the
+// smaller of the gap between the last kept and the best dropped group score
+// and the gap between the last chosen and the best unchosen selection
+// score (+Inf when nothing was dropped). It does not allocate.
+func (r *Router) Route(ids []int32, w []float32, z, bias []float32, sc *routeScratch) (margin float32) {
 	e := r.Experts
 	probs, sel := sc.probs[:e], sc.sel[:e]
 	switch r.Gating {
@@ -68,8 +73,9 @@ func (r *Router) Route(ids []int32, w []float32, z, bias []float32, sc *routeScr
 	if bias != nil {
 		kernel.Add(sel, sel, bias[:e])
 	}
+	margin = float32(math.Inf(1))
 	if r.Groups > 1 {
-		r.limitGroups(sel, sc)
+		margin = r.limitGroups(sel, sc)
 	}
 	// Top-Used by selection score. A NaN never wins a comparison, so it is
 	// chosen only when nothing else is left.
@@ -85,6 +91,13 @@ func (r *Router) Route(ids []int32, w []float32, z, bias []float32, sc *routeScr
 		taken[best] = true
 		ids[k] = int32(best)
 		w[k] = probs[best]
+	}
+	if last := sel[ids[r.Used-1]]; r.Used < r.Experts {
+		for i, v := range sel {
+			if !taken[i] && v > float32(math.Inf(-1)) {
+				margin = min(margin, last-v)
+			}
+		}
 	}
 	w = w[:r.Used]
 	if r.Gating == GatingSoftmaxWeight {
@@ -105,11 +118,13 @@ func (r *Router) Route(ids []int32, w []float32, z, bias []float32, sc *routeScr
 			w[k] *= r.Scale
 		}
 	}
+	return margin
 }
 
 // limitGroups masks to −∞ the selection scores of every expert outside the
-// GroupsUsed groups with the largest top-two sums.
-func (r *Router) limitGroups(sel []float32, sc *routeScratch) {
+// GroupsUsed groups with the largest top-two sums, and returns the gap
+// between the last kept and the best dropped group score.
+func (r *Router) limitGroups(sel []float32, sc *routeScratch) float32 {
 	per := r.Experts / r.Groups
 	groups, keep := sc.groups[:r.Groups], sc.keep[:r.Groups]
 	for g := range groups {
@@ -127,6 +142,7 @@ func (r *Router) limitGroups(sel []float32, sc *routeScratch) {
 		groups[g] = top1 + top2
 		keep[g] = false
 	}
+	last := -1
 	for range r.GroupsUsed {
 		best := -1
 		for g, v := range groups {
@@ -135,15 +151,19 @@ func (r *Router) limitGroups(sel []float32, sc *routeScratch) {
 			}
 		}
 		keep[best] = true
+		last = best
 	}
+	margin := float32(math.Inf(1))
 	inf := float32(math.Inf(-1))
 	for g, k := range keep {
 		if !k {
+			margin = min(margin, groups[last]-groups[g])
 			for i := g * per; i < (g+1)*per; i++ {
 				sel[i] = inf
 			}
 		}
 	}
+	return margin
 }
 
 // moeScratch is the MoE block's working memory for a chunk of up to
@@ -162,6 +182,8 @@ type moeScratch struct {
 	ye     []float32 // [maxBatch][Dim] one expert's outputs
 	shared []float32 // [maxBatch][Dim] shared-expert output
 	route  *routeScratch
+	margin float32 // smallest routing margin since the last reset
+	dec    decodeExperts
 }
 
 func newMoEScratch(c *Config, maxBatch int) *moeScratch {
@@ -175,6 +197,11 @@ func newMoEScratch(c *Config, maxBatch int) *moeScratch {
 		xe: make([]float32, maxBatch*c.Dim), gate: make([]float32, maxBatch*ff), up: make([]float32, maxBatch*ff),
 		ye: make([]float32, maxBatch*c.Dim), shared: make([]float32, maxBatch*c.Dim),
 		route: r.newScratch(),
+		dec: decodeExperts{
+			gate: make([]float32, (c.ExpertsUsed+1)*ff), up: make([]float32, (c.ExpertsUsed+1)*ff),
+			out: make([]float32, (c.ExpertsUsed+1)*c.Dim),
+			w:   make([]tensor.Mat, 3*(c.ExpertsUsed+1)),
+		},
 	}
 }
 
@@ -187,60 +214,59 @@ func (c *Config) router() Router {
 // inputs x ([n][Dim]): routed experts weighted by the router, plus the
 // shared experts. y must not alias x.
 //
-// Only the chosen experts run. For one token they run in routing order and
-// their weighted outputs are summed in that order (llama.cpp's order); for
-// a batch, the tokens routed to one expert are gathered and multiplied
-// together, one MatMul per expert and projection, and scatter-added.
+// Only the chosen experts run: for one token see decode, for a batch see
+// batched.
 func (m *MoE) forward(y, x []float32, n int, c *Config, r *Router, s *moeScratch) {
-	d, k, ff := c.Dim, c.ExpertsUsed, c.ExpertFFN
+	d, k := c.Dim, c.ExpertsUsed
 	// router logits and expert choice
 	kernel.MatMul(s.logits[:n*c.Experts], m.Router, x[:n*d], n)
 	for t := range n {
-		r.Route(s.ids[t*k:(t+1)*k], s.w[t*k:(t+1)*k], s.logits[t*c.Experts:(t+1)*c.Experts], m.ProbsBias, s.route)
+		mg := r.Route(s.ids[t*k:(t+1)*k], s.w[t*k:(t+1)*k], s.logits[t*c.Experts:(t+1)*c.Experts], m.ProbsBias, s.route)
+		s.margin = min(s.margin, mg)
 	}
 	if n == 1 {
-		for j := range k {
-			e := s.ids[j]
-			m.expert(s.ye[:d], x[:d], int(e), 1, ff, s)
-			kernel.Scale(s.ye[:d], s.w[j])
-			if j == 0 {
-				copy(y[:d], s.ye[:d])
-			} else {
-				kernel.Add(y[:d], y[:d], s.ye[:d])
-			}
-		}
+		m.decode(y[:d], x[:d], c, s)
 	} else {
-		// group the routed rows by expert (counting sort, stable in token order)
-		clear(s.count)
-		for _, e := range s.ids[:n*k] {
-			s.count[e]++
+		m.batched(y, x, n, c, s)
+	}
+}
+
+// batched computes the MoE output of n > 1 routed tokens: the rows routed
+// to one expert are gathered and multiplied together, one MatMul per
+// expert and projection, and scatter-added with their weights; then the
+// shared experts run on all rows.
+func (m *MoE) batched(y, x []float32, n int, c *Config, s *moeScratch) {
+	d, k, ff := c.Dim, c.ExpertsUsed, c.ExpertFFN
+	// group the routed rows by expert (counting sort, stable in token order)
+	clear(s.count)
+	for _, e := range s.ids[:n*k] {
+		s.count[e]++
+	}
+	s.start[0] = 0
+	for e := range c.Experts {
+		s.start[e+1] = s.start[e] + s.count[e]
+	}
+	copy(s.count, s.start[:c.Experts]) // next free row per expert
+	for i, e := range s.ids[:n*k] {
+		p := s.count[e]
+		s.rows[p], s.slot[p] = int32(i/k), int32(i)
+		s.count[e]++
+	}
+	clear(y[:n*d])
+	for e := range c.Experts {
+		lo, hi := int(s.start[e]), int(s.start[e+1])
+		if lo == hi {
+			continue
 		}
-		s.start[0] = 0
-		for e := range c.Experts {
-			s.start[e+1] = s.start[e] + s.count[e]
+		rows := hi - lo
+		for i, t := range s.rows[lo:hi] {
+			copy(s.xe[i*d:(i+1)*d], x[int(t)*d:(int(t)+1)*d])
 		}
-		copy(s.count, s.start[:c.Experts]) // next free row per expert
-		for i, e := range s.ids[:n*k] {
-			p := s.count[e]
-			s.rows[p], s.slot[p] = int32(i/k), int32(i)
-			s.count[e]++
-		}
-		clear(y[:n*d])
-		for e := range c.Experts {
-			lo, hi := int(s.start[e]), int(s.start[e+1])
-			if lo == hi {
-				continue
-			}
-			rows := hi - lo
-			for i, t := range s.rows[lo:hi] {
-				copy(s.xe[i*d:(i+1)*d], x[int(t)*d:(int(t)+1)*d])
-			}
-			m.expert(s.ye[:rows*d], s.xe[:rows*d], e, rows, ff, s)
-			for i, t := range s.rows[lo:hi] {
-				ye, yt := s.ye[i*d:(i+1)*d], y[int(t)*d:(int(t)+1)*d]
-				kernel.Scale(ye, s.w[s.slot[lo+i]])
-				kernel.Add(yt, yt, ye)
-			}
+		m.expert(s.ye[:rows*d], s.xe[:rows*d], e, rows, ff, s)
+		for i, t := range s.rows[lo:hi] {
+			ye, yt := s.ye[i*d:(i+1)*d], y[int(t)*d:(int(t)+1)*d]
+			kernel.Scale(ye, s.w[s.slot[lo+i]])
+			kernel.Add(yt, yt, ye)
 		}
 	}
 	// shared experts, always on
@@ -256,4 +282,87 @@ func (m *MoE) forward(y, x []float32, n int, c *Config, r *Router, s *moeScratch
 func (m *MoE) expert(y, x []float32, e, rows, ff int, s *moeScratch) {
 	f := nn.FFN{Gate: m.Gate[e], Up: m.Up[e], Down: m.Down[e]}
 	f.Forward(y, x, s.gate[:rows*ff], s.up[:rows*ff], rows)
+}
+
+// decodeExperts runs the chosen experts and the shared experts of one token
+// as two parallel tasks, gate/up projections then down projections, instead
+// of one MatMul dispatch per expert and projection. Each work item is a
+// row range of one matrix; its MatMul runs inline on the worker (nested
+// parallel calls do not fan out again).
+type decodeExperts struct {
+	w        []tensor.Mat // [3·nMat] gate, up and down of each expert (routed in order, then shared)
+	nMat     int          // experts to run, the shared block counting as one
+	gate, up []float32    // [nMat][width] (width ExpertFFN, or the shared width)
+	out      []float32    // [nMat][Dim] down projections
+	x        []float32    // [Dim] the token's normalized input
+	width    int          // row stride of gate/up
+	dim      int
+	splits   int  // row ranges per matrix
+	down     bool // phase: false gate/up, true down
+}
+
+// Run computes work items [lo, hi): phase 1 items are (matrix, gate or up,
+// row range), phase 2 items are (matrix, row range) of the down projection.
+func (t *decodeExperts) Run(lo, hi int) {
+	for it := lo; it < hi; it++ {
+		part := it % t.splits
+		if !t.down {
+			j, which := it/t.splits/2, it/t.splits%2
+			w := t.w[3*j+which]
+			r0, r1 := part*w.Rows/t.splits, (part+1)*w.Rows/t.splits
+			dst := t.gate
+			if which == 1 {
+				dst = t.up
+			}
+			kernel.MatMul(dst[j*t.width+r0:j*t.width+r1], w.Slice(r0, r1), t.x, 1)
+			continue
+		}
+		j := it / t.splits
+		w := t.w[3*j+2]
+		r0, r1 := part*w.Rows/t.splits, (part+1)*w.Rows/t.splits
+		kernel.MatMul(t.out[j*t.dim+r0:j*t.dim+r1], w.Slice(r0, r1), t.gate[j*t.width:j*t.width+w.Cols], 1)
+	}
+}
+
+// decode computes the MoE output y ([Dim]) of one token x ([Dim]) whose
+// experts are already routed (s.ids[:Used], s.w[:Used]): the weighted
+// expert outputs summed in routing order, then the shared experts added,
+// as llama.cpp orders the sums.
+func (m *MoE) decode(y, x []float32, c *Config, s *moeScratch) {
+	t := &s.dec
+	k := c.ExpertsUsed
+	t.nMat = k
+	for j, e := range s.ids[:k] {
+		t.w[3*j], t.w[3*j+1], t.w[3*j+2] = m.Gate[e], m.Up[e], m.Down[e]
+	}
+	if c.SharedExperts > 0 {
+		t.w[3*k], t.w[3*k+1], t.w[3*k+2] = m.Shared.Gate, m.Shared.Up, m.Shared.Down
+		t.nMat++
+	}
+	t.width = max(c.ExpertFFN, c.SharedExperts*c.ExpertFFN)
+	t.dim, t.x = c.Dim, x
+	// Enough row ranges that every thread gets several items.
+	t.splits = max(1, (4*parallel.Threads()+2*t.nMat-1)/(2*t.nMat))
+	t.down = false
+	parallel.Run(2*t.nMat*t.splits, t)
+	for j := range t.nMat {
+		w := t.w[3*j].Rows
+		kernel.SwiGLU(t.gate[j*t.width:j*t.width+w], t.gate[j*t.width:j*t.width+w], t.up[j*t.width:j*t.width+w])
+	}
+	t.down = true
+	parallel.Run(t.nMat*t.splits, t)
+	t.x = nil
+	d := c.Dim
+	for j := range k {
+		o := t.out[j*d : (j+1)*d]
+		kernel.Scale(o, s.w[j])
+		if j == 0 {
+			copy(y, o)
+		} else {
+			kernel.Add(y, y, o)
+		}
+	}
+	if c.SharedExperts > 0 {
+		kernel.Add(y, y, t.out[k*d:(k+1)*d])
+	}
 }

@@ -17,27 +17,31 @@ var (
 
 func TestRouteWorkedExample(t *testing.T) {
 	tests := []struct {
-		name  string
-		r     Router
-		bias  []float32
-		ids   []int32
-		w     []float64
-		wsum  float64
-		check bool
+		name string
+		r    Router
+		bias []float32
+		ids  []int32
+		w    []float64
+		wsum float64
+		mg   float64 // routing margin, 0: not checked
 	}{
 		{"v3 group-limited", Router{Experts: 16, Used: 4, Groups: 4, GroupsUsed: 2, Gating: GatingSigmoid, Norm: true, Scale: 2.5},
-			exampleBias, []int32{10, 5, 4, 11}, []float64{0.576888, 0.650919, 0.663407, 0.608786}, 2.5, true},
+			// group margin 1.661210 − 1.531852 (groups 2 and 3), below the expert margin .750260 − .574443
+			exampleBias, []int32{10, 5, 4, 11}, []float64{0.576888, 0.650919, 0.663407, 0.608786}, 2.5, 0.129358},
 		{"v3 no groups", Router{Experts: 16, Used: 4, Gating: GatingSigmoid, Norm: true, Scale: 2.5},
-			exampleBias, []int32{14, 10, 5, 4}, nil, 2.5, false},
+			exampleBias, []int32{14, 10, 5, 4}, nil, 2.5, 0.817574 - 0.750260},
 		{"v2-lite greedy softmax", Router{Experts: 16, Used: 4, Gating: GatingSoftmax},
-			nil, []int32{2, 14, 4, 5}, []float64{0.212209, 0.142248, 0.128711, 0.116463}, 0, false},
+			nil, []int32{2, 14, 4, 5}, []float64{0.212209, 0.142248, 0.128711, 0.116463}, 0, 0},
 		{"groups of one", Router{Experts: 16, Used: 4, Groups: 16, GroupsUsed: 4, Gating: GatingSigmoid, Norm: true, Scale: 1},
-			exampleBias, []int32{14, 10, 5, 4}, nil, 1, false},
+			exampleBias, []int32{14, 10, 5, 4}, nil, 1, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ids, w := make([]int32, tc.r.Used), make([]float32, tc.r.Used)
-			tc.r.Route(ids, w, exampleLogits, tc.bias, tc.r.newScratch())
+			mg := tc.r.Route(ids, w, exampleLogits, tc.bias, tc.r.newScratch())
+			if tc.mg != 0 && math.Abs(float64(mg)-tc.mg) > 2e-6 {
+				t.Errorf("routing margin %.7f, want %.6f", mg, tc.mg)
+			}
 			if !slices.Equal(ids, tc.ids) {
 				t.Fatalf("got experts %v, want %v", ids, tc.ids)
 			}

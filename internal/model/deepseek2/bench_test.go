@@ -1,0 +1,49 @@
+package deepseek2
+
+import (
+	"os"
+	"testing"
+
+	"github.com/sputnik-llm/sputnik/internal/model"
+	"github.com/sputnik-llm/sputnik/internal/parallel"
+	"github.com/sputnik-llm/sputnik/internal/testutil"
+)
+
+// BenchmarkDecode measures single-token decode steps after a 16-token
+// prompt, on the tiny golden model and, when SPUTNIK_BENCH_MODEL names a
+// deepseek2 GGUF (e.g. mkgguf.py preset bench-deepseek2-moe), on that one.
+// ns/op is the time per token.
+func BenchmarkDecode(b *testing.B) {
+	paths := map[string]string{"tiny": testutil.SharedFile(b, tinyModel)}
+	if p := os.Getenv("SPUTNIK_BENCH_MODEL"); p != "" {
+		paths["bench"] = p
+	}
+	for name, path := range paths {
+		b.Run(name, func(b *testing.B) {
+			m := openModel(b, path)
+			seq, err := m.NewSeq(16 + b.N + 8)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var bt model.Batch
+			for i := range 16 {
+				bt.Add(seq, int32(100+i), i == 15)
+			}
+			logits := make([]float32, m.Info().VocabSize)
+			if err := m.Forward(&bt, logits); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				bt.Reset()
+				bt.Add(seq, int32(200+i%100), true)
+				if err := m.Forward(&bt, logits); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tok/s")
+			_ = parallel.Threads()
+		})
+	}
+}
