@@ -29,28 +29,19 @@ var matImpls = func() *implTable {
 // first and best last.
 func variants() []implVariant {
 	vs := []implVariant{{"generic", genericTable()}}
+	if hasAVX2 {
+		t := genericTable()
+		setTiles(t, avx2Tiles)
+		vs = append(vs, implVariant{"avx2", t})
+	}
 	if !hasAVX512 {
 		return vs
 	}
 	t := genericTable()
-	set := func(tiles map[tensor.DType]*tileSet) {
-		for typ, ts := range tiles {
-			im := *t[typ]
-			im.block = ts.block
-			if ts.convert != nil {
-				// F16/BF16: activations stay float32, rounded to the
-				// weight's precision: the products are the same exact
-				// values as ggml's.
-				im.act = tensor.F32
-				im.convert = ts.convert
-			}
-			t[typ] = &im
-		}
-	}
-	set(avx512FloatTiles)
+	setTiles(t, avx512FloatTiles)
 	if hasVNNI {
-		set(vnniTiles)
-		set(kTiles)
+		setTiles(t, vnniTiles)
+		setTiles(t, kTiles)
 		for _, im := range t {
 			switch {
 			case im == nil:
@@ -62,6 +53,21 @@ func variants() []implVariant {
 		}
 	}
 	return append(vs, implVariant{"avx512", t})
+}
+
+// setTiles makes the tile sets the implementation of their types in t.
+func setTiles(t *implTable, tiles map[tensor.DType]*tileSet) {
+	for typ, ts := range tiles {
+		im := *t[typ]
+		im.block = ts.block
+		if ts.convert != nil {
+			// F16/BF16: activations stay float32, rounded to the weight's
+			// precision: the products are the same exact values as ggml's.
+			im.act = tensor.F32
+			im.convert = ts.convert
+		}
+		t[typ] = &im
+	}
 }
 
 // tileFunc is the signature of the generated block kernels: the R×T tile
@@ -183,6 +189,8 @@ func (ts *tileSet) tiles(out []float32, os int, w []byte, ws int, a []byte, as i
 		maxR, maxT = 2, 4
 	case ts.fn[1][4] != nil:
 		maxT = 4
+	case ts.fn[2][2] != nil:
+		maxR, maxT = 2, 2
 	case ts.fn[1][2] != nil:
 		maxT = 2
 	}
@@ -279,6 +287,21 @@ func quantizeRowQ8_0AVX512(dst []byte, x []float32) {
 	}
 	_ = dst[nb*34-1]
 	quantQ8_0AVX512(&x[0], &dst[0], nb)
+}
+
+// hasAVX2 reports whether this CPU runs the AVX2 kernels (AVX2, FMA, F16C).
+var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C
+
+// avx2Tiles are the kernels for CPUs without AVX-512.
+var avx2Tiles = map[tensor.DType]*tileSet{
+	tensor.Q8_0: {wBlock: 34, aBlock: 34, blockElems: 32, fn: [5][5]tileFunc{
+		1: {1: tileQ8_0AVX2_1x1, 2: tileQ8_0AVX2_1x2}, 2: {1: tileQ8_0AVX2_2x1, 2: tileQ8_0AVX2_2x2}, 4: {1: tileQ8_0AVX2_4x1}}},
+	tensor.Q4_0: {wBlock: 18, aBlock: 34, blockElems: 32, fn: [5][5]tileFunc{
+		1: {1: tileQ4_0AVX2_1x1, 2: tileQ4_0AVX2_1x2}, 2: {1: tileQ4_0AVX2_2x1, 2: tileQ4_0AVX2_2x2}, 4: {1: tileQ4_0AVX2_4x1}}},
+	tensor.F32: {wBlock: 32, aBlock: 32, blockElems: 8, tail: tailF32, fn: [5][5]tileFunc{
+		1: {1: tileF32AVX2_1x1, 2: tileF32AVX2_1x2}, 2: {1: tileF32AVX2_2x1, 2: tileF32AVX2_2x2}, 4: {1: tileF32AVX2_4x1}}},
+	tensor.F16: {wBlock: 16, aBlock: 32, blockElems: 8, tail: tailF16, convert: convertRowF16AsF32, fn: [5][5]tileFunc{
+		1: {1: tileF16AVX2_1x1, 2: tileF16AVX2_1x2}, 2: {1: tileF16AVX2_2x1, 2: tileF16AVX2_2x2}, 4: {1: tileF16AVX2_4x1}}},
 }
 
 // hasAVX512 reports whether this CPU runs the float and vector kernels of

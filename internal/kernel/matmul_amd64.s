@@ -21827,3 +21827,1499 @@ fromf16_loop:
 fromf16_done:
 	VZEROUPPER
 	RET
+
+// func tileQ8_0AVX2_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·tileQ8_0AVX2_1x1(SB), NOSPLIT, $0-56
+	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
+	MOVQ         a+16(FP), CX
+	MOVQ         as+24(FP), DX
+	MOVQ         nb+32(FP), DX
+	VXORPS       Y0, Y0, Y0
+	MOVL         $0x00010001, BX
+	VMOVD        BX, X1
+	VPBROADCASTD X1, Y1
+	XORQ         BX, BX
+	XORQ         SI, SI
+
+tileQ8_0AVX2_1x1_loop:
+	TESTQ        DX, DX
+	JZ           tileQ8_0AVX2_1x1_done
+	PREFETCHT0   32768(AX)(BX*1)
+	VMOVDQU      2(AX)(BX*1), Y2
+	VPABSB       Y2, Y3
+	VPBROADCASTW (AX)(BX*1), X4
+	VCVTPH2PS    X4, Y4
+	VMOVDQU      2(CX)(SI*1), Y5
+	VPSIGNB      Y2, Y5, Y5
+	VPMADDUBSW   Y5, Y3, Y5
+	VPMADDWD     Y1, Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	VPBROADCASTW (CX)(SI*1), X2
+	VCVTPH2PS    X2, Y2
+	VMULPS       Y4, Y2, Y2
+	VFMADD231PS  Y2, Y5, Y0
+	ADDQ         $0x00000022, BX
+	ADDQ         $0x00000022, SI
+	DECQ         DX
+	JMP          tileQ8_0AVX2_1x1_loop
+
+tileQ8_0AVX2_1x1_done:
+	MOVQ         out+40(FP), AX
+	MOVQ         os+48(FP), CX
+	SHLQ         $0x02, CX
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X0, X1, X1
+	VPERMILPS    $0x4e, X1, X0
+	VADDPS       X0, X1, X1
+	VPERMILPS    $0xb1, X1, X0
+	VADDPS       X0, X1, X1
+	VMOVSS       X1, (AX)
+	VZEROUPPER
+	RET
+
+// func tileQ4_0AVX2_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·tileQ4_0AVX2_1x1(SB), NOSPLIT, $0-56
+	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
+	MOVQ         a+16(FP), CX
+	MOVQ         as+24(FP), DX
+	MOVQ         nb+32(FP), DX
+	VXORPS       Y0, Y0, Y0
+	MOVL         $0x00010001, BX
+	VMOVD        BX, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x0f0f0f0f, BX
+	VMOVD        BX, X2
+	VPBROADCASTD X2, Y2
+	MOVL         $0x08080808, BX
+	VMOVD        BX, X3
+	VPBROADCASTD X3, Y3
+	XORQ         BX, BX
+	XORQ         SI, SI
+
+tileQ4_0AVX2_1x1_loop:
+	TESTQ        DX, DX
+	JZ           tileQ4_0AVX2_1x1_done
+	PREFETCHT0   32768(AX)(BX*1)
+	VMOVDQU      2(AX)(BX*1), X5
+	VPSRLW       $0x04, X5, X4
+	VINSERTI128  $0x01, X4, Y5, Y4
+	VPAND        Y2, Y4, Y4
+	VPSUBB       Y3, Y4, Y4
+	VPABSB       Y4, Y6
+	VPBROADCASTW (AX)(BX*1), X7
+	VCVTPH2PS    X7, Y7
+	VMOVDQU      2(CX)(SI*1), Y8
+	VPSIGNB      Y4, Y8, Y8
+	VPMADDUBSW   Y8, Y6, Y8
+	VPMADDWD     Y1, Y8, Y8
+	VCVTDQ2PS    Y8, Y8
+	VPBROADCASTW (CX)(SI*1), X4
+	VCVTPH2PS    X4, Y4
+	VMULPS       Y7, Y4, Y4
+	VFMADD231PS  Y4, Y8, Y0
+	ADDQ         $0x00000012, BX
+	ADDQ         $0x00000022, SI
+	DECQ         DX
+	JMP          tileQ4_0AVX2_1x1_loop
+
+tileQ4_0AVX2_1x1_done:
+	MOVQ         out+40(FP), AX
+	MOVQ         os+48(FP), CX
+	SHLQ         $0x02, CX
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X0, X1, X1
+	VPERMILPS    $0x4e, X1, X0
+	VADDPS       X0, X1, X1
+	VPERMILPS    $0xb1, X1, X0
+	VADDPS       X0, X1, X1
+	VMOVSS       X1, (AX)
+	VZEROUPPER
+	RET
+
+// func tileF32AVX2_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·tileF32AVX2_1x1(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), CX
+	MOVQ   as+24(FP), DX
+	MOVQ   nb+32(FP), DX
+	VXORPS Y0, Y0, Y0
+	XORQ   BX, BX
+	XORQ   SI, SI
+
+tileF32AVX2_1x1_loop:
+	TESTQ       DX, DX
+	JZ          tileF32AVX2_1x1_done
+	PREFETCHT0  32768(AX)(BX*1)
+	VMOVUPS     (AX)(BX*1), Y1
+	VFMADD231PS (CX)(SI*1), Y1, Y0
+	ADDQ        $0x00000020, BX
+	ADDQ        $0x00000020, SI
+	DECQ        DX
+	JMP         tileF32AVX2_1x1_loop
+
+tileF32AVX2_1x1_done:
+	MOVQ         out+40(FP), AX
+	MOVQ         os+48(FP), CX
+	SHLQ         $0x02, CX
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X0, X1, X1
+	VPERMILPS    $0x4e, X1, X0
+	VADDPS       X0, X1, X1
+	VPERMILPS    $0xb1, X1, X0
+	VADDPS       X0, X1, X1
+	VMOVSS       X1, (AX)
+	VZEROUPPER
+	RET
+
+// func tileF16AVX2_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, F16C, FMA3, MMX+
+TEXT ·tileF16AVX2_1x1(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), CX
+	MOVQ   as+24(FP), DX
+	MOVQ   nb+32(FP), DX
+	VXORPS Y0, Y0, Y0
+	XORQ   BX, BX
+	XORQ   SI, SI
+
+tileF16AVX2_1x1_loop:
+	TESTQ       DX, DX
+	JZ          tileF16AVX2_1x1_done
+	PREFETCHT0  32768(AX)(BX*1)
+	VCVTPH2PS   (AX)(BX*1), Y1
+	VFMADD231PS (CX)(SI*1), Y1, Y0
+	ADDQ        $0x00000010, BX
+	ADDQ        $0x00000020, SI
+	DECQ        DX
+	JMP         tileF16AVX2_1x1_loop
+
+tileF16AVX2_1x1_done:
+	MOVQ         out+40(FP), AX
+	MOVQ         os+48(FP), CX
+	SHLQ         $0x02, CX
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X0, X1, X1
+	VPERMILPS    $0x4e, X1, X0
+	VADDPS       X0, X1, X1
+	VPERMILPS    $0xb1, X1, X0
+	VADDPS       X0, X1, X1
+	VMOVSS       X1, (AX)
+	VZEROUPPER
+	RET
+
+// func tileQ8_0AVX2_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·tileQ8_0AVX2_2x1(SB), NOSPLIT, $0-56
+	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
+	MOVQ         a+16(FP), DX
+	MOVQ         as+24(FP), BX
+	MOVQ         nb+32(FP), BX
+	MOVQ         AX, SI
+	ADDQ         CX, SI
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	MOVL         $0x00010001, CX
+	VMOVD        CX, X2
+	VPBROADCASTD X2, Y2
+	XORQ         CX, CX
+	XORQ         DI, DI
+
+tileQ8_0AVX2_2x1_loop:
+	TESTQ        BX, BX
+	JZ           tileQ8_0AVX2_2x1_done
+	PREFETCHT0   32768(AX)(CX*1)
+	VMOVDQU      2(AX)(CX*1), Y3
+	VPABSB       Y3, Y4
+	VPBROADCASTW (AX)(CX*1), X5
+	VCVTPH2PS    X5, Y5
+	VMOVDQU      2(DX)(DI*1), Y6
+	VPSIGNB      Y3, Y6, Y6
+	VPMADDUBSW   Y6, Y4, Y6
+	VPMADDWD     Y2, Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VPBROADCASTW (DX)(DI*1), X3
+	VCVTPH2PS    X3, Y3
+	VMULPS       Y5, Y3, Y3
+	VFMADD231PS  Y3, Y6, Y0
+	PREFETCHT0   32768(SI)(CX*1)
+	VMOVDQU      2(SI)(CX*1), Y3
+	VPABSB       Y3, Y4
+	VPBROADCASTW (SI)(CX*1), X5
+	VCVTPH2PS    X5, Y5
+	VMOVDQU      2(DX)(DI*1), Y6
+	VPSIGNB      Y3, Y6, Y6
+	VPMADDUBSW   Y6, Y4, Y6
+	VPMADDWD     Y2, Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VPBROADCASTW (DX)(DI*1), X3
+	VCVTPH2PS    X3, Y3
+	VMULPS       Y5, Y3, Y3
+	VFMADD231PS  Y3, Y6, Y1
+	ADDQ         $0x00000022, CX
+	ADDQ         $0x00000022, DI
+	DECQ         BX
+	JMP          tileQ8_0AVX2_2x1_loop
+
+tileQ8_0AVX2_2x1_done:
+	MOVQ         out+40(FP), AX
+	MOVQ         os+48(FP), CX
+	SHLQ         $0x02, CX
+	VEXTRACTF128 $0x01, Y0, X2
+	VADDPS       X0, X2, X2
+	VPERMILPS    $0x4e, X2, X0
+	VADDPS       X0, X2, X2
+	VPERMILPS    $0xb1, X2, X0
+	VADDPS       X0, X2, X2
+	VMOVSS       X2, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VZEROUPPER
+	RET
+
+// func tileQ4_0AVX2_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·tileQ4_0AVX2_2x1(SB), NOSPLIT, $0-56
+	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
+	MOVQ         a+16(FP), DX
+	MOVQ         as+24(FP), BX
+	MOVQ         nb+32(FP), BX
+	MOVQ         AX, SI
+	ADDQ         CX, SI
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	MOVL         $0x00010001, CX
+	VMOVD        CX, X2
+	VPBROADCASTD X2, Y2
+	MOVL         $0x0f0f0f0f, CX
+	VMOVD        CX, X3
+	VPBROADCASTD X3, Y3
+	MOVL         $0x08080808, CX
+	VMOVD        CX, X4
+	VPBROADCASTD X4, Y4
+	XORQ         CX, CX
+	XORQ         DI, DI
+
+tileQ4_0AVX2_2x1_loop:
+	TESTQ        BX, BX
+	JZ           tileQ4_0AVX2_2x1_done
+	PREFETCHT0   32768(AX)(CX*1)
+	VMOVDQU      2(AX)(CX*1), X6
+	VPSRLW       $0x04, X6, X5
+	VINSERTI128  $0x01, X5, Y6, Y5
+	VPAND        Y3, Y5, Y5
+	VPSUBB       Y4, Y5, Y5
+	VPABSB       Y5, Y7
+	VPBROADCASTW (AX)(CX*1), X8
+	VCVTPH2PS    X8, Y8
+	VMOVDQU      2(DX)(DI*1), Y9
+	VPSIGNB      Y5, Y9, Y9
+	VPMADDUBSW   Y9, Y7, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VCVTDQ2PS    Y9, Y9
+	VPBROADCASTW (DX)(DI*1), X5
+	VCVTPH2PS    X5, Y5
+	VMULPS       Y8, Y5, Y5
+	VFMADD231PS  Y5, Y9, Y0
+	PREFETCHT0   32768(SI)(CX*1)
+	VMOVDQU      2(SI)(CX*1), X6
+	VPSRLW       $0x04, X6, X5
+	VINSERTI128  $0x01, X5, Y6, Y5
+	VPAND        Y3, Y5, Y5
+	VPSUBB       Y4, Y5, Y5
+	VPABSB       Y5, Y7
+	VPBROADCASTW (SI)(CX*1), X8
+	VCVTPH2PS    X8, Y8
+	VMOVDQU      2(DX)(DI*1), Y9
+	VPSIGNB      Y5, Y9, Y9
+	VPMADDUBSW   Y9, Y7, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VCVTDQ2PS    Y9, Y9
+	VPBROADCASTW (DX)(DI*1), X5
+	VCVTPH2PS    X5, Y5
+	VMULPS       Y8, Y5, Y5
+	VFMADD231PS  Y5, Y9, Y1
+	ADDQ         $0x00000012, CX
+	ADDQ         $0x00000022, DI
+	DECQ         BX
+	JMP          tileQ4_0AVX2_2x1_loop
+
+tileQ4_0AVX2_2x1_done:
+	MOVQ         out+40(FP), AX
+	MOVQ         os+48(FP), CX
+	SHLQ         $0x02, CX
+	VEXTRACTF128 $0x01, Y0, X2
+	VADDPS       X0, X2, X2
+	VPERMILPS    $0x4e, X2, X0
+	VADDPS       X0, X2, X2
+	VPERMILPS    $0xb1, X2, X0
+	VADDPS       X0, X2, X2
+	VMOVSS       X2, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VZEROUPPER
+	RET
+
+// func tileF32AVX2_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·tileF32AVX2_2x1(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), DX
+	MOVQ   as+24(FP), BX
+	MOVQ   nb+32(FP), BX
+	MOVQ   AX, SI
+	ADDQ   CX, SI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	XORQ   CX, CX
+	XORQ   DI, DI
+
+tileF32AVX2_2x1_loop:
+	TESTQ       BX, BX
+	JZ          tileF32AVX2_2x1_done
+	PREFETCHT0  32768(AX)(CX*1)
+	VMOVUPS     (AX)(CX*1), Y2
+	VFMADD231PS (DX)(DI*1), Y2, Y0
+	PREFETCHT0  32768(SI)(CX*1)
+	VMOVUPS     (SI)(CX*1), Y2
+	VFMADD231PS (DX)(DI*1), Y2, Y1
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000020, DI
+	DECQ        BX
+	JMP         tileF32AVX2_2x1_loop
+
+tileF32AVX2_2x1_done:
+	MOVQ         out+40(FP), AX
+	MOVQ         os+48(FP), CX
+	SHLQ         $0x02, CX
+	VEXTRACTF128 $0x01, Y0, X2
+	VADDPS       X0, X2, X2
+	VPERMILPS    $0x4e, X2, X0
+	VADDPS       X0, X2, X2
+	VPERMILPS    $0xb1, X2, X0
+	VADDPS       X0, X2, X2
+	VMOVSS       X2, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VZEROUPPER
+	RET
+
+// func tileF16AVX2_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, F16C, FMA3, MMX+
+TEXT ·tileF16AVX2_2x1(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), DX
+	MOVQ   as+24(FP), BX
+	MOVQ   nb+32(FP), BX
+	MOVQ   AX, SI
+	ADDQ   CX, SI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	XORQ   CX, CX
+	XORQ   DI, DI
+
+tileF16AVX2_2x1_loop:
+	TESTQ       BX, BX
+	JZ          tileF16AVX2_2x1_done
+	PREFETCHT0  32768(AX)(CX*1)
+	VCVTPH2PS   (AX)(CX*1), Y2
+	VFMADD231PS (DX)(DI*1), Y2, Y0
+	VCVTPH2PS   (SI)(CX*1), Y2
+	VFMADD231PS (DX)(DI*1), Y2, Y1
+	ADDQ        $0x00000010, CX
+	ADDQ        $0x00000020, DI
+	DECQ        BX
+	JMP         tileF16AVX2_2x1_loop
+
+tileF16AVX2_2x1_done:
+	MOVQ         out+40(FP), AX
+	MOVQ         os+48(FP), CX
+	SHLQ         $0x02, CX
+	VEXTRACTF128 $0x01, Y0, X2
+	VADDPS       X0, X2, X2
+	VPERMILPS    $0x4e, X2, X0
+	VADDPS       X0, X2, X2
+	VPERMILPS    $0xb1, X2, X0
+	VADDPS       X0, X2, X2
+	VMOVSS       X2, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VZEROUPPER
+	RET
+
+// func tileQ8_0AVX2_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·tileQ8_0AVX2_4x1(SB), NOSPLIT, $0-56
+	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
+	MOVQ         a+16(FP), DX
+	MOVQ         as+24(FP), BX
+	MOVQ         nb+32(FP), BX
+	MOVQ         AX, SI
+	ADDQ         CX, SI
+	MOVQ         SI, DI
+	ADDQ         CX, DI
+	MOVQ         DI, R8
+	ADDQ         CX, R8
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	MOVL         $0x00010001, CX
+	VMOVD        CX, X4
+	VPBROADCASTD X4, Y4
+	XORQ         CX, CX
+	XORQ         R9, R9
+
+tileQ8_0AVX2_4x1_loop:
+	TESTQ        BX, BX
+	JZ           tileQ8_0AVX2_4x1_done
+	PREFETCHT0   32768(AX)(CX*1)
+	VMOVDQU      2(AX)(CX*1), Y5
+	VPABSB       Y5, Y6
+	VPBROADCASTW (AX)(CX*1), X7
+	VCVTPH2PS    X7, Y7
+	VMOVDQU      2(DX)(R9*1), Y8
+	VPSIGNB      Y5, Y8, Y8
+	VPMADDUBSW   Y8, Y6, Y8
+	VPMADDWD     Y4, Y8, Y8
+	VCVTDQ2PS    Y8, Y8
+	VPBROADCASTW (DX)(R9*1), X5
+	VCVTPH2PS    X5, Y5
+	VMULPS       Y7, Y5, Y5
+	VFMADD231PS  Y5, Y8, Y0
+	PREFETCHT0   32768(SI)(CX*1)
+	VMOVDQU      2(SI)(CX*1), Y5
+	VPABSB       Y5, Y6
+	VPBROADCASTW (SI)(CX*1), X7
+	VCVTPH2PS    X7, Y7
+	VMOVDQU      2(DX)(R9*1), Y8
+	VPSIGNB      Y5, Y8, Y8
+	VPMADDUBSW   Y8, Y6, Y8
+	VPMADDWD     Y4, Y8, Y8
+	VCVTDQ2PS    Y8, Y8
+	VPBROADCASTW (DX)(R9*1), X5
+	VCVTPH2PS    X5, Y5
+	VMULPS       Y7, Y5, Y5
+	VFMADD231PS  Y5, Y8, Y1
+	PREFETCHT0   32768(DI)(CX*1)
+	VMOVDQU      2(DI)(CX*1), Y5
+	VPABSB       Y5, Y6
+	VPBROADCASTW (DI)(CX*1), X7
+	VCVTPH2PS    X7, Y7
+	VMOVDQU      2(DX)(R9*1), Y8
+	VPSIGNB      Y5, Y8, Y8
+	VPMADDUBSW   Y8, Y6, Y8
+	VPMADDWD     Y4, Y8, Y8
+	VCVTDQ2PS    Y8, Y8
+	VPBROADCASTW (DX)(R9*1), X5
+	VCVTPH2PS    X5, Y5
+	VMULPS       Y7, Y5, Y5
+	VFMADD231PS  Y5, Y8, Y2
+	PREFETCHT0   32768(R8)(CX*1)
+	VMOVDQU      2(R8)(CX*1), Y5
+	VPABSB       Y5, Y6
+	VPBROADCASTW (R8)(CX*1), X7
+	VCVTPH2PS    X7, Y7
+	VMOVDQU      2(DX)(R9*1), Y8
+	VPSIGNB      Y5, Y8, Y8
+	VPMADDUBSW   Y8, Y6, Y8
+	VPMADDWD     Y4, Y8, Y8
+	VCVTDQ2PS    Y8, Y8
+	VPBROADCASTW (DX)(R9*1), X5
+	VCVTPH2PS    X5, Y5
+	VMULPS       Y7, Y5, Y5
+	VFMADD231PS  Y5, Y8, Y3
+	ADDQ         $0x00000022, CX
+	ADDQ         $0x00000022, R9
+	DECQ         BX
+	JMP          tileQ8_0AVX2_4x1_loop
+
+tileQ8_0AVX2_4x1_done:
+	MOVQ         out+40(FP), AX
+	MOVQ         os+48(FP), CX
+	SHLQ         $0x02, CX
+	VEXTRACTF128 $0x01, Y0, X4
+	VADDPS       X0, X4, X4
+	VPERMILPS    $0x4e, X4, X0
+	VADDPS       X0, X4, X4
+	VPERMILPS    $0xb1, X4, X0
+	VADDPS       X0, X4, X4
+	VMOVSS       X4, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X2, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 8(AX)
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X3, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 12(AX)
+	VZEROUPPER
+	RET
+
+// func tileQ4_0AVX2_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·tileQ4_0AVX2_4x1(SB), NOSPLIT, $0-56
+	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
+	MOVQ         a+16(FP), DX
+	MOVQ         as+24(FP), BX
+	MOVQ         nb+32(FP), BX
+	MOVQ         AX, SI
+	ADDQ         CX, SI
+	MOVQ         SI, DI
+	ADDQ         CX, DI
+	MOVQ         DI, R8
+	ADDQ         CX, R8
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	MOVL         $0x00010001, CX
+	VMOVD        CX, X4
+	VPBROADCASTD X4, Y4
+	MOVL         $0x0f0f0f0f, CX
+	VMOVD        CX, X5
+	VPBROADCASTD X5, Y5
+	MOVL         $0x08080808, CX
+	VMOVD        CX, X6
+	VPBROADCASTD X6, Y6
+	XORQ         CX, CX
+	XORQ         R9, R9
+
+tileQ4_0AVX2_4x1_loop:
+	TESTQ        BX, BX
+	JZ           tileQ4_0AVX2_4x1_done
+	PREFETCHT0   32768(AX)(CX*1)
+	VMOVDQU      2(AX)(CX*1), X8
+	VPSRLW       $0x04, X8, X7
+	VINSERTI128  $0x01, X7, Y8, Y7
+	VPAND        Y5, Y7, Y7
+	VPSUBB       Y6, Y7, Y7
+	VPABSB       Y7, Y9
+	VPBROADCASTW (AX)(CX*1), X10
+	VCVTPH2PS    X10, Y10
+	VMOVDQU      2(DX)(R9*1), Y11
+	VPSIGNB      Y7, Y11, Y11
+	VPMADDUBSW   Y11, Y9, Y11
+	VPMADDWD     Y4, Y11, Y11
+	VCVTDQ2PS    Y11, Y11
+	VPBROADCASTW (DX)(R9*1), X7
+	VCVTPH2PS    X7, Y7
+	VMULPS       Y10, Y7, Y7
+	VFMADD231PS  Y7, Y11, Y0
+	PREFETCHT0   32768(SI)(CX*1)
+	VMOVDQU      2(SI)(CX*1), X8
+	VPSRLW       $0x04, X8, X7
+	VINSERTI128  $0x01, X7, Y8, Y7
+	VPAND        Y5, Y7, Y7
+	VPSUBB       Y6, Y7, Y7
+	VPABSB       Y7, Y9
+	VPBROADCASTW (SI)(CX*1), X10
+	VCVTPH2PS    X10, Y10
+	VMOVDQU      2(DX)(R9*1), Y11
+	VPSIGNB      Y7, Y11, Y11
+	VPMADDUBSW   Y11, Y9, Y11
+	VPMADDWD     Y4, Y11, Y11
+	VCVTDQ2PS    Y11, Y11
+	VPBROADCASTW (DX)(R9*1), X7
+	VCVTPH2PS    X7, Y7
+	VMULPS       Y10, Y7, Y7
+	VFMADD231PS  Y7, Y11, Y1
+	PREFETCHT0   32768(DI)(CX*1)
+	VMOVDQU      2(DI)(CX*1), X8
+	VPSRLW       $0x04, X8, X7
+	VINSERTI128  $0x01, X7, Y8, Y7
+	VPAND        Y5, Y7, Y7
+	VPSUBB       Y6, Y7, Y7
+	VPABSB       Y7, Y9
+	VPBROADCASTW (DI)(CX*1), X10
+	VCVTPH2PS    X10, Y10
+	VMOVDQU      2(DX)(R9*1), Y11
+	VPSIGNB      Y7, Y11, Y11
+	VPMADDUBSW   Y11, Y9, Y11
+	VPMADDWD     Y4, Y11, Y11
+	VCVTDQ2PS    Y11, Y11
+	VPBROADCASTW (DX)(R9*1), X7
+	VCVTPH2PS    X7, Y7
+	VMULPS       Y10, Y7, Y7
+	VFMADD231PS  Y7, Y11, Y2
+	PREFETCHT0   32768(R8)(CX*1)
+	VMOVDQU      2(R8)(CX*1), X8
+	VPSRLW       $0x04, X8, X7
+	VINSERTI128  $0x01, X7, Y8, Y7
+	VPAND        Y5, Y7, Y7
+	VPSUBB       Y6, Y7, Y7
+	VPABSB       Y7, Y9
+	VPBROADCASTW (R8)(CX*1), X10
+	VCVTPH2PS    X10, Y10
+	VMOVDQU      2(DX)(R9*1), Y11
+	VPSIGNB      Y7, Y11, Y11
+	VPMADDUBSW   Y11, Y9, Y11
+	VPMADDWD     Y4, Y11, Y11
+	VCVTDQ2PS    Y11, Y11
+	VPBROADCASTW (DX)(R9*1), X7
+	VCVTPH2PS    X7, Y7
+	VMULPS       Y10, Y7, Y7
+	VFMADD231PS  Y7, Y11, Y3
+	ADDQ         $0x00000012, CX
+	ADDQ         $0x00000022, R9
+	DECQ         BX
+	JMP          tileQ4_0AVX2_4x1_loop
+
+tileQ4_0AVX2_4x1_done:
+	MOVQ         out+40(FP), AX
+	MOVQ         os+48(FP), CX
+	SHLQ         $0x02, CX
+	VEXTRACTF128 $0x01, Y0, X4
+	VADDPS       X0, X4, X4
+	VPERMILPS    $0x4e, X4, X0
+	VADDPS       X0, X4, X4
+	VPERMILPS    $0xb1, X4, X0
+	VADDPS       X0, X4, X4
+	VMOVSS       X4, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X2, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 8(AX)
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X3, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 12(AX)
+	VZEROUPPER
+	RET
+
+// func tileF32AVX2_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·tileF32AVX2_4x1(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), DX
+	MOVQ   as+24(FP), BX
+	MOVQ   nb+32(FP), BX
+	MOVQ   AX, SI
+	ADDQ   CX, SI
+	MOVQ   SI, DI
+	ADDQ   CX, DI
+	MOVQ   DI, R8
+	ADDQ   CX, R8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   CX, CX
+	XORQ   R9, R9
+
+tileF32AVX2_4x1_loop:
+	TESTQ       BX, BX
+	JZ          tileF32AVX2_4x1_done
+	PREFETCHT0  32768(AX)(CX*1)
+	VMOVUPS     (AX)(CX*1), Y4
+	VFMADD231PS (DX)(R9*1), Y4, Y0
+	PREFETCHT0  32768(SI)(CX*1)
+	VMOVUPS     (SI)(CX*1), Y4
+	VFMADD231PS (DX)(R9*1), Y4, Y1
+	PREFETCHT0  32768(DI)(CX*1)
+	VMOVUPS     (DI)(CX*1), Y4
+	VFMADD231PS (DX)(R9*1), Y4, Y2
+	PREFETCHT0  32768(R8)(CX*1)
+	VMOVUPS     (R8)(CX*1), Y4
+	VFMADD231PS (DX)(R9*1), Y4, Y3
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000020, R9
+	DECQ        BX
+	JMP         tileF32AVX2_4x1_loop
+
+tileF32AVX2_4x1_done:
+	MOVQ         out+40(FP), AX
+	MOVQ         os+48(FP), CX
+	SHLQ         $0x02, CX
+	VEXTRACTF128 $0x01, Y0, X4
+	VADDPS       X0, X4, X4
+	VPERMILPS    $0x4e, X4, X0
+	VADDPS       X0, X4, X4
+	VPERMILPS    $0xb1, X4, X0
+	VADDPS       X0, X4, X4
+	VMOVSS       X4, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X2, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 8(AX)
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X3, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 12(AX)
+	VZEROUPPER
+	RET
+
+// func tileF16AVX2_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, F16C, FMA3, MMX+
+TEXT ·tileF16AVX2_4x1(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), DX
+	MOVQ   as+24(FP), BX
+	MOVQ   nb+32(FP), BX
+	MOVQ   AX, SI
+	ADDQ   CX, SI
+	MOVQ   SI, DI
+	ADDQ   CX, DI
+	MOVQ   DI, R8
+	ADDQ   CX, R8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   CX, CX
+	XORQ   R9, R9
+
+tileF16AVX2_4x1_loop:
+	TESTQ       BX, BX
+	JZ          tileF16AVX2_4x1_done
+	PREFETCHT0  32768(AX)(CX*1)
+	VCVTPH2PS   (AX)(CX*1), Y4
+	VFMADD231PS (DX)(R9*1), Y4, Y0
+	VCVTPH2PS   (SI)(CX*1), Y4
+	VFMADD231PS (DX)(R9*1), Y4, Y1
+	PREFETCHT0  32768(DI)(CX*1)
+	VCVTPH2PS   (DI)(CX*1), Y4
+	VFMADD231PS (DX)(R9*1), Y4, Y2
+	VCVTPH2PS   (R8)(CX*1), Y4
+	VFMADD231PS (DX)(R9*1), Y4, Y3
+	ADDQ        $0x00000010, CX
+	ADDQ        $0x00000020, R9
+	DECQ        BX
+	JMP         tileF16AVX2_4x1_loop
+
+tileF16AVX2_4x1_done:
+	MOVQ         out+40(FP), AX
+	MOVQ         os+48(FP), CX
+	SHLQ         $0x02, CX
+	VEXTRACTF128 $0x01, Y0, X4
+	VADDPS       X0, X4, X4
+	VPERMILPS    $0x4e, X4, X0
+	VADDPS       X0, X4, X4
+	VPERMILPS    $0xb1, X4, X0
+	VADDPS       X0, X4, X4
+	VMOVSS       X4, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X2, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 8(AX)
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X3, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 12(AX)
+	VZEROUPPER
+	RET
+
+// func tileQ8_0AVX2_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·tileQ8_0AVX2_1x2(SB), NOSPLIT, $0-56
+	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
+	MOVQ         a+16(FP), CX
+	MOVQ         as+24(FP), DX
+	MOVQ         nb+32(FP), BX
+	MOVQ         CX, SI
+	ADDQ         DX, SI
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	MOVL         $0x00010001, DX
+	VMOVD        DX, X2
+	VPBROADCASTD X2, Y2
+	XORQ         DX, DX
+	XORQ         DI, DI
+
+tileQ8_0AVX2_1x2_loop:
+	TESTQ        BX, BX
+	JZ           tileQ8_0AVX2_1x2_done
+	PREFETCHT0   32768(AX)(DX*1)
+	VMOVDQU      2(AX)(DX*1), Y3
+	VPABSB       Y3, Y4
+	VPBROADCASTW (AX)(DX*1), X5
+	VCVTPH2PS    X5, Y5
+	VMOVDQU      2(CX)(DI*1), Y6
+	VPSIGNB      Y3, Y6, Y6
+	VPMADDUBSW   Y6, Y4, Y6
+	VPMADDWD     Y2, Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VPBROADCASTW (CX)(DI*1), X7
+	VCVTPH2PS    X7, Y7
+	VMULPS       Y5, Y7, Y7
+	VFMADD231PS  Y7, Y6, Y0
+	VMOVDQU      2(SI)(DI*1), Y6
+	VPSIGNB      Y3, Y6, Y6
+	VPMADDUBSW   Y6, Y4, Y6
+	VPMADDWD     Y2, Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VPBROADCASTW (SI)(DI*1), X3
+	VCVTPH2PS    X3, Y3
+	VMULPS       Y5, Y3, Y3
+	VFMADD231PS  Y3, Y6, Y1
+	ADDQ         $0x00000022, DX
+	ADDQ         $0x00000022, DI
+	DECQ         BX
+	JMP          tileQ8_0AVX2_1x2_loop
+
+tileQ8_0AVX2_1x2_done:
+	MOVQ         out+40(FP), AX
+	MOVQ         os+48(FP), CX
+	SHLQ         $0x02, CX
+	VEXTRACTF128 $0x01, Y0, X2
+	VADDPS       X0, X2, X2
+	VPERMILPS    $0x4e, X2, X0
+	VADDPS       X0, X2, X2
+	VPERMILPS    $0xb1, X2, X0
+	VADDPS       X0, X2, X2
+	VMOVSS       X2, (AX)
+	ADDQ         CX, AX
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	VZEROUPPER
+	RET
+
+// func tileQ4_0AVX2_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·tileQ4_0AVX2_1x2(SB), NOSPLIT, $0-56
+	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
+	MOVQ         a+16(FP), CX
+	MOVQ         as+24(FP), DX
+	MOVQ         nb+32(FP), BX
+	MOVQ         CX, SI
+	ADDQ         DX, SI
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	MOVL         $0x00010001, DX
+	VMOVD        DX, X2
+	VPBROADCASTD X2, Y2
+	MOVL         $0x0f0f0f0f, DX
+	VMOVD        DX, X3
+	VPBROADCASTD X3, Y3
+	MOVL         $0x08080808, DX
+	VMOVD        DX, X4
+	VPBROADCASTD X4, Y4
+	XORQ         DX, DX
+	XORQ         DI, DI
+
+tileQ4_0AVX2_1x2_loop:
+	TESTQ        BX, BX
+	JZ           tileQ4_0AVX2_1x2_done
+	PREFETCHT0   32768(AX)(DX*1)
+	VMOVDQU      2(AX)(DX*1), X6
+	VPSRLW       $0x04, X6, X5
+	VINSERTI128  $0x01, X5, Y6, Y5
+	VPAND        Y3, Y5, Y5
+	VPSUBB       Y4, Y5, Y5
+	VPABSB       Y5, Y7
+	VPBROADCASTW (AX)(DX*1), X8
+	VCVTPH2PS    X8, Y8
+	VMOVDQU      2(CX)(DI*1), Y9
+	VPSIGNB      Y5, Y9, Y9
+	VPMADDUBSW   Y9, Y7, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VCVTDQ2PS    Y9, Y9
+	VPBROADCASTW (CX)(DI*1), X10
+	VCVTPH2PS    X10, Y10
+	VMULPS       Y8, Y10, Y10
+	VFMADD231PS  Y10, Y9, Y0
+	VMOVDQU      2(SI)(DI*1), Y9
+	VPSIGNB      Y5, Y9, Y9
+	VPMADDUBSW   Y9, Y7, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VCVTDQ2PS    Y9, Y9
+	VPBROADCASTW (SI)(DI*1), X5
+	VCVTPH2PS    X5, Y5
+	VMULPS       Y8, Y5, Y5
+	VFMADD231PS  Y5, Y9, Y1
+	ADDQ         $0x00000012, DX
+	ADDQ         $0x00000022, DI
+	DECQ         BX
+	JMP          tileQ4_0AVX2_1x2_loop
+
+tileQ4_0AVX2_1x2_done:
+	MOVQ         out+40(FP), AX
+	MOVQ         os+48(FP), CX
+	SHLQ         $0x02, CX
+	VEXTRACTF128 $0x01, Y0, X2
+	VADDPS       X0, X2, X2
+	VPERMILPS    $0x4e, X2, X0
+	VADDPS       X0, X2, X2
+	VPERMILPS    $0xb1, X2, X0
+	VADDPS       X0, X2, X2
+	VMOVSS       X2, (AX)
+	ADDQ         CX, AX
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	VZEROUPPER
+	RET
+
+// func tileF32AVX2_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·tileF32AVX2_1x2(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), CX
+	MOVQ   as+24(FP), DX
+	MOVQ   nb+32(FP), BX
+	MOVQ   CX, SI
+	ADDQ   DX, SI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	XORQ   DX, DX
+	XORQ   DI, DI
+
+tileF32AVX2_1x2_loop:
+	TESTQ       BX, BX
+	JZ          tileF32AVX2_1x2_done
+	PREFETCHT0  32768(AX)(DX*1)
+	VMOVUPS     (AX)(DX*1), Y2
+	VFMADD231PS (CX)(DI*1), Y2, Y0
+	VFMADD231PS (SI)(DI*1), Y2, Y1
+	ADDQ        $0x00000020, DX
+	ADDQ        $0x00000020, DI
+	DECQ        BX
+	JMP         tileF32AVX2_1x2_loop
+
+tileF32AVX2_1x2_done:
+	MOVQ         out+40(FP), AX
+	MOVQ         os+48(FP), CX
+	SHLQ         $0x02, CX
+	VEXTRACTF128 $0x01, Y0, X2
+	VADDPS       X0, X2, X2
+	VPERMILPS    $0x4e, X2, X0
+	VADDPS       X0, X2, X2
+	VPERMILPS    $0xb1, X2, X0
+	VADDPS       X0, X2, X2
+	VMOVSS       X2, (AX)
+	ADDQ         CX, AX
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	VZEROUPPER
+	RET
+
+// func tileF16AVX2_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, F16C, FMA3, MMX+
+TEXT ·tileF16AVX2_1x2(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), CX
+	MOVQ   as+24(FP), DX
+	MOVQ   nb+32(FP), BX
+	MOVQ   CX, SI
+	ADDQ   DX, SI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	XORQ   DX, DX
+	XORQ   DI, DI
+
+tileF16AVX2_1x2_loop:
+	TESTQ       BX, BX
+	JZ          tileF16AVX2_1x2_done
+	PREFETCHT0  32768(AX)(DX*1)
+	VCVTPH2PS   (AX)(DX*1), Y2
+	VFMADD231PS (CX)(DI*1), Y2, Y0
+	VFMADD231PS (SI)(DI*1), Y2, Y1
+	ADDQ        $0x00000010, DX
+	ADDQ        $0x00000020, DI
+	DECQ        BX
+	JMP         tileF16AVX2_1x2_loop
+
+tileF16AVX2_1x2_done:
+	MOVQ         out+40(FP), AX
+	MOVQ         os+48(FP), CX
+	SHLQ         $0x02, CX
+	VEXTRACTF128 $0x01, Y0, X2
+	VADDPS       X0, X2, X2
+	VPERMILPS    $0x4e, X2, X0
+	VADDPS       X0, X2, X2
+	VPERMILPS    $0xb1, X2, X0
+	VADDPS       X0, X2, X2
+	VMOVSS       X2, (AX)
+	ADDQ         CX, AX
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	VZEROUPPER
+	RET
+
+// func tileQ8_0AVX2_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·tileQ8_0AVX2_2x2(SB), NOSPLIT, $0-56
+	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
+	MOVQ         a+16(FP), DX
+	MOVQ         as+24(FP), BX
+	MOVQ         nb+32(FP), SI
+	MOVQ         AX, DI
+	ADDQ         CX, DI
+	MOVQ         DX, CX
+	ADDQ         BX, CX
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	MOVL         $0x00010001, BX
+	VMOVD        BX, X4
+	VPBROADCASTD X4, Y4
+	XORQ         BX, BX
+	XORQ         R8, R8
+
+tileQ8_0AVX2_2x2_loop:
+	TESTQ        SI, SI
+	JZ           tileQ8_0AVX2_2x2_done
+	PREFETCHT0   32768(AX)(BX*1)
+	VMOVDQU      2(AX)(BX*1), Y5
+	VPABSB       Y5, Y6
+	VPBROADCASTW (AX)(BX*1), X7
+	VCVTPH2PS    X7, Y7
+	VMOVDQU      2(DX)(R8*1), Y8
+	VPSIGNB      Y5, Y8, Y8
+	VPMADDUBSW   Y8, Y6, Y8
+	VPMADDWD     Y4, Y8, Y8
+	VCVTDQ2PS    Y8, Y8
+	VPBROADCASTW (DX)(R8*1), X9
+	VCVTPH2PS    X9, Y9
+	VMULPS       Y7, Y9, Y9
+	VFMADD231PS  Y9, Y8, Y0
+	VMOVDQU      2(CX)(R8*1), Y8
+	VPSIGNB      Y5, Y8, Y8
+	VPMADDUBSW   Y8, Y6, Y8
+	VPMADDWD     Y4, Y8, Y8
+	VCVTDQ2PS    Y8, Y8
+	VPBROADCASTW (CX)(R8*1), X5
+	VCVTPH2PS    X5, Y5
+	VMULPS       Y7, Y5, Y5
+	VFMADD231PS  Y5, Y8, Y1
+	PREFETCHT0   32768(DI)(BX*1)
+	VMOVDQU      2(DI)(BX*1), Y5
+	VPABSB       Y5, Y6
+	VPBROADCASTW (DI)(BX*1), X7
+	VCVTPH2PS    X7, Y7
+	VMOVDQU      2(DX)(R8*1), Y8
+	VPSIGNB      Y5, Y8, Y8
+	VPMADDUBSW   Y8, Y6, Y8
+	VPMADDWD     Y4, Y8, Y8
+	VCVTDQ2PS    Y8, Y8
+	VPBROADCASTW (DX)(R8*1), X9
+	VCVTPH2PS    X9, Y9
+	VMULPS       Y7, Y9, Y9
+	VFMADD231PS  Y9, Y8, Y2
+	VMOVDQU      2(CX)(R8*1), Y8
+	VPSIGNB      Y5, Y8, Y8
+	VPMADDUBSW   Y8, Y6, Y8
+	VPMADDWD     Y4, Y8, Y8
+	VCVTDQ2PS    Y8, Y8
+	VPBROADCASTW (CX)(R8*1), X5
+	VCVTPH2PS    X5, Y5
+	VMULPS       Y7, Y5, Y5
+	VFMADD231PS  Y5, Y8, Y3
+	ADDQ         $0x00000022, BX
+	ADDQ         $0x00000022, R8
+	DECQ         SI
+	JMP          tileQ8_0AVX2_2x2_loop
+
+tileQ8_0AVX2_2x2_done:
+	MOVQ         out+40(FP), AX
+	MOVQ         os+48(FP), CX
+	SHLQ         $0x02, CX
+	VEXTRACTF128 $0x01, Y0, X4
+	VADDPS       X0, X4, X4
+	VPERMILPS    $0x4e, X4, X0
+	VADDPS       X0, X4, X4
+	VPERMILPS    $0xb1, X4, X0
+	VADDPS       X0, X4, X4
+	VMOVSS       X4, (AX)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X2, X0, X0
+	VPERMILPS    $0x4e, X0, X2
+	VADDPS       X2, X0, X0
+	VPERMILPS    $0xb1, X0, X2
+	VADDPS       X2, X0, X0
+	VMOVSS       X0, 4(AX)
+	ADDQ         CX, AX
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X3, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VZEROUPPER
+	RET
+
+// func tileQ4_0AVX2_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·tileQ4_0AVX2_2x2(SB), NOSPLIT, $0-56
+	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
+	MOVQ         a+16(FP), DX
+	MOVQ         as+24(FP), BX
+	MOVQ         nb+32(FP), SI
+	MOVQ         AX, DI
+	ADDQ         CX, DI
+	MOVQ         DX, CX
+	ADDQ         BX, CX
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	MOVL         $0x00010001, BX
+	VMOVD        BX, X4
+	VPBROADCASTD X4, Y4
+	MOVL         $0x0f0f0f0f, BX
+	VMOVD        BX, X5
+	VPBROADCASTD X5, Y5
+	MOVL         $0x08080808, BX
+	VMOVD        BX, X6
+	VPBROADCASTD X6, Y6
+	XORQ         BX, BX
+	XORQ         R8, R8
+
+tileQ4_0AVX2_2x2_loop:
+	TESTQ        SI, SI
+	JZ           tileQ4_0AVX2_2x2_done
+	PREFETCHT0   32768(AX)(BX*1)
+	VMOVDQU      2(AX)(BX*1), X8
+	VPSRLW       $0x04, X8, X7
+	VINSERTI128  $0x01, X7, Y8, Y7
+	VPAND        Y5, Y7, Y7
+	VPSUBB       Y6, Y7, Y7
+	VPABSB       Y7, Y9
+	VPBROADCASTW (AX)(BX*1), X10
+	VCVTPH2PS    X10, Y10
+	VMOVDQU      2(DX)(R8*1), Y11
+	VPSIGNB      Y7, Y11, Y11
+	VPMADDUBSW   Y11, Y9, Y11
+	VPMADDWD     Y4, Y11, Y11
+	VCVTDQ2PS    Y11, Y11
+	VPBROADCASTW (DX)(R8*1), X12
+	VCVTPH2PS    X12, Y12
+	VMULPS       Y10, Y12, Y12
+	VFMADD231PS  Y12, Y11, Y0
+	VMOVDQU      2(CX)(R8*1), Y11
+	VPSIGNB      Y7, Y11, Y11
+	VPMADDUBSW   Y11, Y9, Y11
+	VPMADDWD     Y4, Y11, Y11
+	VCVTDQ2PS    Y11, Y11
+	VPBROADCASTW (CX)(R8*1), X7
+	VCVTPH2PS    X7, Y7
+	VMULPS       Y10, Y7, Y7
+	VFMADD231PS  Y7, Y11, Y1
+	PREFETCHT0   32768(DI)(BX*1)
+	VMOVDQU      2(DI)(BX*1), X8
+	VPSRLW       $0x04, X8, X7
+	VINSERTI128  $0x01, X7, Y8, Y7
+	VPAND        Y5, Y7, Y7
+	VPSUBB       Y6, Y7, Y7
+	VPABSB       Y7, Y9
+	VPBROADCASTW (DI)(BX*1), X10
+	VCVTPH2PS    X10, Y10
+	VMOVDQU      2(DX)(R8*1), Y11
+	VPSIGNB      Y7, Y11, Y11
+	VPMADDUBSW   Y11, Y9, Y11
+	VPMADDWD     Y4, Y11, Y11
+	VCVTDQ2PS    Y11, Y11
+	VPBROADCASTW (DX)(R8*1), X12
+	VCVTPH2PS    X12, Y12
+	VMULPS       Y10, Y12, Y12
+	VFMADD231PS  Y12, Y11, Y2
+	VMOVDQU      2(CX)(R8*1), Y11
+	VPSIGNB      Y7, Y11, Y11
+	VPMADDUBSW   Y11, Y9, Y11
+	VPMADDWD     Y4, Y11, Y11
+	VCVTDQ2PS    Y11, Y11
+	VPBROADCASTW (CX)(R8*1), X7
+	VCVTPH2PS    X7, Y7
+	VMULPS       Y10, Y7, Y7
+	VFMADD231PS  Y7, Y11, Y3
+	ADDQ         $0x00000012, BX
+	ADDQ         $0x00000022, R8
+	DECQ         SI
+	JMP          tileQ4_0AVX2_2x2_loop
+
+tileQ4_0AVX2_2x2_done:
+	MOVQ         out+40(FP), AX
+	MOVQ         os+48(FP), CX
+	SHLQ         $0x02, CX
+	VEXTRACTF128 $0x01, Y0, X4
+	VADDPS       X0, X4, X4
+	VPERMILPS    $0x4e, X4, X0
+	VADDPS       X0, X4, X4
+	VPERMILPS    $0xb1, X4, X0
+	VADDPS       X0, X4, X4
+	VMOVSS       X4, (AX)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X2, X0, X0
+	VPERMILPS    $0x4e, X0, X2
+	VADDPS       X2, X0, X0
+	VPERMILPS    $0xb1, X0, X2
+	VADDPS       X2, X0, X0
+	VMOVSS       X0, 4(AX)
+	ADDQ         CX, AX
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X3, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VZEROUPPER
+	RET
+
+// func tileF32AVX2_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·tileF32AVX2_2x2(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), DX
+	MOVQ   as+24(FP), BX
+	MOVQ   nb+32(FP), SI
+	MOVQ   AX, DI
+	ADDQ   CX, DI
+	MOVQ   DX, CX
+	ADDQ   BX, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   BX, BX
+	XORQ   R8, R8
+
+tileF32AVX2_2x2_loop:
+	TESTQ       SI, SI
+	JZ          tileF32AVX2_2x2_done
+	PREFETCHT0  32768(AX)(BX*1)
+	VMOVUPS     (AX)(BX*1), Y4
+	VFMADD231PS (DX)(R8*1), Y4, Y0
+	VFMADD231PS (CX)(R8*1), Y4, Y1
+	PREFETCHT0  32768(DI)(BX*1)
+	VMOVUPS     (DI)(BX*1), Y4
+	VFMADD231PS (DX)(R8*1), Y4, Y2
+	VFMADD231PS (CX)(R8*1), Y4, Y3
+	ADDQ        $0x00000020, BX
+	ADDQ        $0x00000020, R8
+	DECQ        SI
+	JMP         tileF32AVX2_2x2_loop
+
+tileF32AVX2_2x2_done:
+	MOVQ         out+40(FP), AX
+	MOVQ         os+48(FP), CX
+	SHLQ         $0x02, CX
+	VEXTRACTF128 $0x01, Y0, X4
+	VADDPS       X0, X4, X4
+	VPERMILPS    $0x4e, X4, X0
+	VADDPS       X0, X4, X4
+	VPERMILPS    $0xb1, X4, X0
+	VADDPS       X0, X4, X4
+	VMOVSS       X4, (AX)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X2, X0, X0
+	VPERMILPS    $0x4e, X0, X2
+	VADDPS       X2, X0, X0
+	VPERMILPS    $0xb1, X0, X2
+	VADDPS       X2, X0, X0
+	VMOVSS       X0, 4(AX)
+	ADDQ         CX, AX
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X3, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VZEROUPPER
+	RET
+
+// func tileF16AVX2_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, F16C, FMA3, MMX+
+TEXT ·tileF16AVX2_2x2(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), DX
+	MOVQ   as+24(FP), BX
+	MOVQ   nb+32(FP), SI
+	MOVQ   AX, DI
+	ADDQ   CX, DI
+	MOVQ   DX, CX
+	ADDQ   BX, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   BX, BX
+	XORQ   R8, R8
+
+tileF16AVX2_2x2_loop:
+	TESTQ       SI, SI
+	JZ          tileF16AVX2_2x2_done
+	PREFETCHT0  32768(AX)(BX*1)
+	VCVTPH2PS   (AX)(BX*1), Y4
+	VFMADD231PS (DX)(R8*1), Y4, Y0
+	VFMADD231PS (CX)(R8*1), Y4, Y1
+	VCVTPH2PS   (DI)(BX*1), Y4
+	VFMADD231PS (DX)(R8*1), Y4, Y2
+	VFMADD231PS (CX)(R8*1), Y4, Y3
+	ADDQ        $0x00000010, BX
+	ADDQ        $0x00000020, R8
+	DECQ        SI
+	JMP         tileF16AVX2_2x2_loop
+
+tileF16AVX2_2x2_done:
+	MOVQ         out+40(FP), AX
+	MOVQ         os+48(FP), CX
+	SHLQ         $0x02, CX
+	VEXTRACTF128 $0x01, Y0, X4
+	VADDPS       X0, X4, X4
+	VPERMILPS    $0x4e, X4, X0
+	VADDPS       X0, X4, X4
+	VPERMILPS    $0xb1, X4, X0
+	VADDPS       X0, X4, X4
+	VMOVSS       X4, (AX)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X2, X0, X0
+	VPERMILPS    $0x4e, X0, X2
+	VADDPS       X2, X0, X0
+	VPERMILPS    $0xb1, X0, X2
+	VADDPS       X2, X0, X0
+	VMOVSS       X0, 4(AX)
+	ADDQ         CX, AX
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X3, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VZEROUPPER
+	RET

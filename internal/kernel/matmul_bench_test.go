@@ -49,21 +49,32 @@ func BenchmarkMatMul(b *testing.B) {
 	}
 }
 
-// BenchmarkMatMulGeneric is the reference, for comparison (decode shape).
-func BenchmarkMatMulGeneric(b *testing.B) {
+// BenchmarkMatMulVariants compares every implementation available here
+// (generic, avx2, avx512) on the 1536×1536 shape, one thread.
+func BenchmarkMatMulVariants(b *testing.B) {
+	defer parallel.SetThreads(0)
+	parallel.SetThreads(1)
 	rng := rand.New(rand.NewPCG(1, 1))
-	gt := genericTable()
-	for _, typ := range allTypes {
-		w := randomMat(rng, typ, 1536, 1536)
-		x := randomVec(rng, 1536)
-		out := make([]float32, 1536)
-		b.Run(typ.String(), func(b *testing.B) {
-			b.SetBytes(int64(len(w.Data)))
-			b.ReportAllocs()
-			for b.Loop() {
-				matMul(out, w, x, 1, gt[typ])
+	for _, v := range variants() {
+		for _, typ := range allTypes {
+			w := randomMat(rng, typ, 1536, 1536)
+			for _, n := range []int{1, 64} {
+				if v.name == "generic" && n > 1 {
+					continue // minutes per call
+				}
+				x := randomVec(rng, n*1536)
+				out := make([]float32, n*1536)
+				b.Run(fmt.Sprintf("%s/%s/n=%d", v.name, typ, n), func(b *testing.B) {
+					b.SetBytes(int64(len(w.Data)))
+					b.ReportAllocs()
+					cpu0 := cpuTime()
+					for b.Loop() {
+						matMul(out, w, x, n, v.table[typ])
+					}
+					reportCPU(b, cpu0, len(w.Data))
+				})
 			}
-		})
+		}
 	}
 }
 

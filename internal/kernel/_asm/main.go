@@ -21,6 +21,7 @@ func main() {
 	genKQuants()
 	genQuantizers()
 	genVec()
+	genAVX2()
 	Generate()
 }
 

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// AVX2 + FMA + F16C kernels for CPUs without AVX-512: VEX encodings only,
+// so every function keeps at most 16 vector registers live (avo then
+// allocates Y0..Y15; the generator checks nothing, the assembler would
+// reject a higher register in a VEX instruction).
+
+var avx2Shapes = [][2]int{{1, 1}, {2, 1}, {4, 1}, {1, 2}, {2, 2}}
+
+func genAVX2() {
+	for _, sh := range avx2Shapes {
+		avx2BlockTile("Q8_0", 34, sh[0], sh[1])
+		avx2BlockTile("Q4_0", 18, sh[0], sh[1])
+		avx2FloatTile("F32", sh[0], sh[1])
+		avx2FloatTile("F16", sh[0], sh[1])
+	}
+}
+
+// avx2BlockTile: Q8_0 or Q4_0 rows against Q8_0 activations with ggml's
+// AVX2 sign trick: |w| (unsigned) × sign(a, w) with VPMADDUBSW (no overflow:
+// 2·128·127 < 2^15), pairs summed to int32 with VPMADDWD by ones.
+func avx2BlockTile(kind string, wBytes, R, T int) {
+	name := fmt.Sprintf("tile%sAVX2_%dx%d", kind, R, T)
+	TEXT(name, NOSPLIT, "func(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)")
+	Doc(fmt.Sprintf("%s computes the %d×%d tile out[t*os+r] of %s rows against Q8_0 activation rows (AVX2, FMA, F16C).", name, R, T, kind))
+	w := loadGP("w")
+	ws := loadGP("ws")
+	a := loadGP("a")
+	as := loadGP("as")
+	nb := loadGP("nb")
+	wp := ptrs(w, ws, R)
+	ap := ptrs(a, as, T)
+	acc := make([][]VecVirtual, R)
+	for r := range acc {
+		acc[r] = make([]VecVirtual, T)
+		for t := range acc[r] {
+			acc[r][t] = YMM()
+			VXORPS(acc[r][t], acc[r][t], acc[r][t])
+		}
+	}
+	g := GP32()
+	ones := YMM()
+	MOVL(U32(0x00010001), g)
+	VMOVD(g, ones.AsX())
+	VPBROADCASTD(ones.AsX(), ones)
+	var c0f, c08 VecVirtual
+	if kind == "Q4_0" {
+		c0f, c08 = YMM(), YMM()
+		MOVL(U32(0x0f0f0f0f), g)
+		VMOVD(g, c0f.AsX())
+		VPBROADCASTD(c0f.AsX(), c0f)
+		MOVL(U32(0x08080808), g)
+		VMOVD(g, c08.AsX())
+		VPBROADCASTD(c08.AsX(), c08)
+	}
+	iw, ia := GP64(), GP64()
+	XORQ(iw, iw)
+	XORQ(ia, ia)
+	Label(name + "_loop")
+	TESTQ(nb, nb)
+	JZ(LabelRef(name + "_done"))
+	for r := 0; r < R; r++ {
+		m := Mem{Base: wp[r], Index: iw, Scale: 1}
+		PREFETCHT0(m.Offset(prefetchDist))
+		wv := YMM()
+		if kind == "Q8_0" {
+			VMOVDQU(m.Offset(2), wv)
+		} else {
+			x, hi := XMM(), XMM()
+			VMOVDQU(m.Offset(2), x)
+			VPSRLW(U8(4), x, hi)
+			VINSERTI128(U8(1), hi, x.AsY(), wv)
+			VPAND(c0f, wv, wv)
+			VPSUBB(c08, wv, wv)
+		}
+		u := YMM()
+		VPABSB(wv, u)
+		dw := YMM()
+		VPBROADCASTW(m, dw.AsX())
+		VCVTPH2PS(dw.AsX(), dw)
+		for t := 0; t < T; t++ {
+			am := Mem{Base: ap[t], Index: ia, Scale: 1}
+			s := YMM()
+			VMOVDQU(am.Offset(2), s)
+			VPSIGNB(wv, s, s)
+			VPMADDUBSW(s, u, s)
+			VPMADDWD(ones, s, s)
+			VCVTDQ2PS(s, s)
+			da := YMM()
+			VPBROADCASTW(am, da.AsX())
+			VCVTPH2PS(da.AsX(), da)
+			VMULPS(dw, da, da)
+			VFMADD231PS(da, s, acc[r][t])
+		}
+	}
+	ADDQ(U32(wBytes), iw)
+	ADDQ(U32(34), ia)
+	DECQ(nb)
+	JMP(LabelRef(name + "_loop"))
+	Label(name + "_done")
+	out := loadGP("out")
+	os := loadGP("os")
+	SHLQ(U8(2), os)
+	for t := 0; t < T; t++ {
+		for r := 0; r < R; r++ {
+			avx2HsumStore(acc[r][t], Mem{Base: out, Disp: 4 * r})
+		}
+		if t+1 < T {
+			ADDQ(os, out)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// avx2FloatTile: F32 or F16 rows against float32 activations, 8 per step.
+func avx2FloatTile(kind string, R, T int) {
+	name := fmt.Sprintf("tile%sAVX2_%dx%d", kind, R, T)
+	TEXT(name, NOSPLIT, "func(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)")
+	Doc(fmt.Sprintf("%s computes the %d×%d tile out[t*os+r] = Σ over 8·nb elements for %s weights and float32 activations (AVX2, FMA, F16C).", name, R, T, kind))
+	w := loadGP("w")
+	ws := loadGP("ws")
+	a := loadGP("a")
+	as := loadGP("as")
+	nb := loadGP("nb")
+	wp := ptrs(w, ws, R)
+	ap := ptrs(a, as, T)
+	acc := make([][]VecVirtual, R)
+	for r := range acc {
+		acc[r] = make([]VecVirtual, T)
+		for t := range acc[r] {
+			acc[r][t] = YMM()
+			VXORPS(acc[r][t], acc[r][t], acc[r][t])
+		}
+	}
+	step := 32
+	if kind == "F16" {
+		step = 16
+	}
+	iw, ia := GP64(), GP64()
+	XORQ(iw, iw)
+	XORQ(ia, ia)
+	Label(name + "_loop")
+	TESTQ(nb, nb)
+	JZ(LabelRef(name + "_done"))
+	for r := 0; r < R; r++ {
+		m := Mem{Base: wp[r], Index: iw, Scale: 1}
+		if kind == "F32" || r%2 == 0 {
+			PREFETCHT0(m.Offset(prefetchDist))
+		}
+		wv := YMM()
+		if kind == "F32" {
+			VMOVUPS(m, wv)
+		} else {
+			VCVTPH2PS(m, wv)
+		}
+		for t := 0; t < T; t++ {
+			VFMADD231PS(Mem{Base: ap[t], Index: ia, Scale: 1}, wv, acc[r][t])
+		}
+	}
+	ADDQ(U32(step), iw)
+	ADDQ(U32(32), ia)
+	DECQ(nb)
+	JMP(LabelRef(name + "_loop"))
+	Label(name + "_done")
+	out := loadGP("out")
+	os := loadGP("os")
+	SHLQ(U8(2), os)
+	for t := 0; t < T; t++ {
+		for r := 0; r < R; r++ {
+			avx2HsumStore(acc[r][t], Mem{Base: out, Disp: 4 * r})
+		}
+		if t+1 < T {
+			ADDQ(os, out)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// avx2HsumStore adds the eight lanes of acc and stores the sum at m (VEX).
+func avx2HsumStore(acc VecVirtual, m Mem) {
+	x, y := XMM(), XMM()
+	VEXTRACTF128(U8(1), acc, x)
+	VADDPS(acc.AsX(), x, x)
+	VPERMILPS(U8(0x4e), x, y)
+	VADDPS(y, x, x)
+	VPERMILPS(U8(0xb1), x, y)
+	VADDPS(y, x, x)
+	VMOVSS(x, m)
+}
