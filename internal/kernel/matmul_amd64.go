@@ -2,6 +2,8 @@
 
 package kernel
 
+//go:generate sh -c "cd _asm && go run . -pkg kernel -out ../matmul_amd64.s -stubs ../matmul_stub_amd64.go"
+
 import (
 	"encoding/binary"
 	"math"
