@@ -5,7 +5,6 @@ import (
 	"github.com/sputnik-llm/sputnik/internal/kvcache"
 	"github.com/sputnik-llm/sputnik/internal/model/nn"
 	"github.com/sputnik-llm/sputnik/internal/parallel"
-	"github.com/sputnik-llm/sputnik/internal/tensor"
 )
 
 // attnScratch is MLA's working memory for a chunk of up to maxBatch tokens
@@ -42,6 +41,7 @@ type mlaCore struct {
 	ov     []float32 // [NHeads][maxBatch][VDim] W_UV,h·ō
 	qh     []uint16  // [NHeads][KVLoRARank + RopeDim] one query rounded to f16
 	scores []float32 // [NHeads][capacity]
+	p16    []uint16  // [NHeads][capacity] probabilities rounded to f16
 	cap    int
 }
 
@@ -60,7 +60,7 @@ func newAttnScratch(c *Config, maxBatch, capacity int) *attnScratch {
 			qlat: make([]float32, h*maxBatch*c.KVLoRARank),
 			olat: make([]float32, h*maxBatch*c.KVLoRARank),
 			ov:   make([]float32, h*maxBatch*c.VDim),
-			qh:   make([]uint16, h*kw), scores: make([]float32, h*capacity), cap: capacity,
+			qh:   make([]uint16, h*kw), scores: make([]float32, h*capacity), p16: make([]uint16, h*capacity), cap: capacity,
 		},
 	}
 }
@@ -150,11 +150,14 @@ func (m *mlaCore) Run(lo, hi int) {
 				sc[j] = kernel.DotF16(qh, keys[j*kw:(j+1)*kw]) * m.scale
 			}
 			kernel.Softmax(sc)
+			// probabilities rounded to f16
+			p16 := m.p16[h*m.cap : h*m.cap+nCtx]
+			kernel.ToF16(p16, sc)
+			kernel.FromF16(sc, p16)
 			o := olat[t*rkv : (t+1)*rkv]
 			clear(o)
 			for j, p := range sc {
-				p16 := tensor.Float16ToFloat32(tensor.Float32ToFloat16(p))
-				kernel.AxpyF16(o, p16, keys[j*kw:j*kw+rkv])
+				kernel.AxpyF16(o, p, keys[j*kw:j*kw+rkv])
 			}
 		}
 		// absorb W_UV into the output

@@ -47,3 +47,35 @@ func BenchmarkDecode(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPrefill measures a 512-token prompt into an empty cache (one
+// batch); ns/op is per prompt. Set SPUTNIK_BENCH_MODEL as for
+// BenchmarkDecode; without it only the tiny model runs.
+func BenchmarkPrefill(b *testing.B) {
+	paths := map[string]string{"tiny": testutil.SharedFile(b, tinyModel)}
+	if p := os.Getenv("SPUTNIK_BENCH_MODEL"); p != "" {
+		paths["bench"] = p
+	}
+	const n = 512
+	for name, path := range paths {
+		b.Run(name, func(b *testing.B) {
+			m := openModel(b, path)
+			logits := make([]float32, m.Info().VocabSize)
+			var bt model.Batch
+			for i := 0; i < b.N; i++ {
+				seq, err := m.NewSeq(n)
+				if err != nil {
+					b.Fatal(err)
+				}
+				bt.Reset()
+				for j := range n {
+					bt.Add(seq, int32(100+j*7%5000), j == n-1)
+				}
+				if err := m.Forward(&bt, logits); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "tok/s")
+		})
+	}
+}
