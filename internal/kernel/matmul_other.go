@@ -7,12 +7,3 @@ var matImpls = genericTable()
 
 // variants lists every implementation set available here.
 func variants() []implVariant { return []implVariant{{"generic", matImpls}} }
-
-var (
-	vecDotF32 = vecDotF32Generic
-	axpyF32   = axpyF32Generic
-	vecDotF16 = vecDotF16Generic
-	axpyF16   = axpyF16Generic
-	toF16     = toF16Generic
-	fromF16   = fromF16Generic
-)
