@@ -115,6 +115,7 @@ func TestBadMetadata(t *testing.T) {
 		{"embedding length as string", map[string]any{p + "embedding_length": "128"}, "embedding_length"},
 		{"nextn equals blocks", map[string]any{p + "nextn_predict_layers": uint32(3)}, "nextn_predict_layers = 3"},
 		{"more blocks than tensors", map[string]any{p + "block_count": uint32(4)}, "blk.3."},
+		{"absurd block count", map[string]any{p + "block_count": uint32(1 << 31)}, "block_count = 2147483648"},
 		{"more dense layers than tensors", map[string]any{p + "leading_dense_block_count": uint32(2)}, "blk.1.ffn_gate.weight"},
 		{"q lora rank zero but low-rank tensors", map[string]any{p + "attention.q_lora_rank": uint32(0)}, "blk.0.attn_q.weight"},
 		{"dense width", map[string]any{p + "feed_forward_length": uint32(0)}, "feed_forward_length = 0"},
