@@ -81,6 +81,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		s := slices.Clone(r.TokS)
 		slices.Sort(s)
 		r.Median = s[len(s)/2]
+		if len(s)%2 == 0 {
+			r.Median = (s[len(s)/2-1] + s[len(s)/2]) / 2
+		}
 		fmt.Fprintf(stderr, "\r%s: %.2f tok/s (median of %d)\n", r.Test, r.Median, *reps)
 		results = append(results, r)
 		return nil
