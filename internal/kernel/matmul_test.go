@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 	"testing"
 
 	"github.com/sputnik-llm/sputnik/internal/tensor"
@@ -334,5 +335,45 @@ func TestMatMulLongBatch(t *testing.T) {
 				t.Fatalf("%s: out[%d] = %v, want %v", typ, i, out[i], want[i])
 			}
 		}
+	}
+}
+
+// TestMatMulConcurrent calls MatMul from several goroutines at once: the
+// pool runs one job at a time and the others inline; results must not mix.
+func TestMatMulConcurrent(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	const rows, cols, n = 64, 512, 3
+	var ws []tensor.Mat
+	var xs, wants [][]float32
+	for i := 0; i < 4; i++ {
+		typ := []tensor.DType{tensor.Q8_0, tensor.Q4_K, tensor.F16, tensor.Q4_0}[i]
+		w := randomMat(rng, typ, rows, cols)
+		x := randomVec(rng, n*cols)
+		out := make([]float32, n*rows)
+		MatMul(out, w, x, n)
+		ws, xs, wants = append(ws, w), append(xs, x), append(wants, out)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 4)
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			out := make([]float32, n*rows)
+			for rep := 0; rep < 50; rep++ {
+				MatMul(out, ws[g], xs[g], n)
+				for i := range out {
+					if out[i] != wants[g][i] {
+						errs <- fmt.Sprintf("goroutine %d rep %d: out[%d] = %v, want %v", g, rep, i, out[i], wants[g][i])
+						return
+					}
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
