@@ -23,6 +23,10 @@ import (
 // of one weight row with one converted activation row. Implementations
 // differ from the reference only in the order of float32 additions.
 //
+// Results are deterministic for given inputs and n, whatever the thread
+// count; a token's outputs may differ in the last bits with the batch size
+// n, because different tile kernels add in different orders.
+//
 // MatMul splits the rows across parallel.Threads() goroutines. It does not
 // allocate in steady state and may be called concurrently from several
 // goroutines (concurrent calls share the worker pool; the later ones run on
