@@ -39,7 +39,11 @@ func variants() []implVariant {
 	if !hasAVX512 {
 		return vs
 	}
+	// Without VNNI, the AVX2 integer kernels stay in use.
 	t := genericTable()
+	if hasAVX2 {
+		setTiles(t, avx2Tiles)
+	}
 	setTiles(t, avx512FloatTiles)
 	if hasVNNI {
 		setTiles(t, vnniTiles)
