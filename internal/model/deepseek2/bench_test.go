@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/sputnik-llm/sputnik/internal/model"
-	"github.com/sputnik-llm/sputnik/internal/parallel"
 	"github.com/sputnik-llm/sputnik/internal/testutil"
 )
 
@@ -43,7 +42,6 @@ func BenchmarkDecode(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tok/s")
-			_ = parallel.Threads()
 		})
 	}
 }

@@ -19,11 +19,12 @@ type Model struct {
 	OutNorm []float32  // [Dim]
 	Output  tensor.Mat // [Vocab][Dim] (token_embd when tied)
 
-	// Trace, if not nil, is called with named intermediates of every
-	// forward chunk (llama.cpp's callback names: "attn_norm", "q",
-	// "kv_cmpr_pe", "kqv_out", "ffn_inp", "ffn_norm", "ffn_out", "l_out",
-	// "result_norm"), x being [n][width] row-major and valid only during the
-	// call. Layer is −1 for whole-model tensors. Nil in production.
+	// Trace, if not nil, is called with named intermediates of every layer
+	// of every forward chunk, in order: "attn_norm", "q" (before RoPE),
+	// "kv_cmpr_pe" (normalized latent and rotated rope key), "kqv_out"
+	// (per-head attention output before W_O), "ffn_inp", "ffn_norm",
+	// "ffn_out", "l_out" (llama.cpp's callback names). x is [n][width]
+	// row-major and valid only during the call. Nil in production.
 	Trace func(name string, layer int, x []float32)
 
 	info model.Info

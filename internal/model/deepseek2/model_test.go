@@ -476,3 +476,27 @@ func TestGoldenNearTie(t *testing.T) {
 		b.Add(seq, gen[step], true)
 	}
 }
+
+// TestTrace checks that the trace hook sees every named intermediate of
+// every layer, with one row per token.
+func TestTrace(t *testing.T) {
+	m := openModel(t, testutil.SharedFile(t, tinyModel))
+	names := []string{"attn_norm", "q", "kv_cmpr_pe", "kqv_out", "ffn_inp", "ffn_norm", "ffn_out", "l_out"}
+	var got []string
+	m.Trace = func(name string, layer int, x []float32) {
+		got = append(got, fmt.Sprintf("%s-%d", name, layer))
+		if len(x)%len(promptB) != 0 {
+			t.Errorf("%s-%d: %d values for %d tokens", name, layer, len(x), len(promptB))
+		}
+	}
+	logitsOf(t, m, promptB)
+	var want []string
+	for l := range m.Layers {
+		for _, n := range names {
+			want = append(want, fmt.Sprintf("%s-%d", n, l))
+		}
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("trace calls:\n%v\nwant\n%v", got, want)
+	}
+}
