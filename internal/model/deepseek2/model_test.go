@@ -419,6 +419,9 @@ func TestMTPLoad(t *testing.T) {
 // TestDecodeAllocs checks that a warmed-up single-token decode step does
 // not allocate.
 func TestDecodeAllocs(t *testing.T) {
+	if testutil.RaceEnabled {
+		t.Skip("allocation counts are not meaningful under -race")
+	}
 	m := openModel(t, testutil.SharedFile(t, tinyModel))
 	seq, err := m.NewSeq(256)
 	if err != nil {
@@ -449,8 +452,9 @@ func TestDecodeAllocs(t *testing.T) {
 // fragile: the forward pass that produces its step 7 has a group-selection
 // near tie (layer 2), so a last-bit difference in any earlier sum can drop
 // a different group than llama.cpp did and move that step's log-
-// probabilities by ~0.6 while the greedy tokens stay the same. Every other
-// step of the case has a routing margin above 1e-4.
+// probabilities by ~0.6 while the greedy tokens stay the same. That
+// step's routing margin is the smallest of the first ten and below 5e-4
+// (5e-5 with the AVX-512 kernels, 2.6e-4 with the purego reference).
 func TestGoldenNearTie(t *testing.T) {
 	m := openModel(t, testutil.SharedFile(t, "golden/models/deepseek2-tiny-f16.gguf"))
 	prompt := []int32{8192, 785, 6722, 315, 2869, 681, 374}
@@ -464,17 +468,24 @@ func TestGoldenNearTie(t *testing.T) {
 		b.Add(seq, id, i == len(prompt)-1)
 	}
 	logits := make([]float32, m.Info().VocabSize)
+	margins := make([]float32, len(gen))
 	for step := range gen {
 		if err := m.Forward(&b, logits); err != nil {
 			t.Fatal(err)
 		}
-		mg := m.RoutingMargin()
-		if (step == 7) != (mg < 1e-4) {
-			t.Errorf("step %d: routing margin %.2e", step, mg)
-		}
+		margins[step] = m.RoutingMargin()
 		b.Reset()
 		b.Add(seq, gen[step], true)
 	}
+	for step, mg := range margins {
+		if step != 7 && mg <= margins[7] {
+			t.Errorf("step %d: routing margin %.2e, not above step 7's %.2e", step, mg, margins[7])
+		}
+	}
+	if margins[7] >= 5e-4 {
+		t.Errorf("step 7: routing margin %.2e, want a near tie below 5e-4", margins[7])
+	}
+	t.Logf("routing margins: %.1e", margins)
 }
 
 // TestTrace checks that the trace hook sees every named intermediate of
