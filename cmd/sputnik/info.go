@@ -82,7 +82,7 @@ type typeCount struct {
 type hparam struct {
 	label string
 	key   string
-	value any
+	value gguf.Value
 }
 
 func summarize(f *gguf.File) fileSummary {
@@ -127,7 +127,7 @@ func summarize(f *gguf.File) fileSummary {
 	} {
 		key := s.arch + "." + h.suffix
 		if v, ok := f.Get(key); ok {
-			s.hparams = append(s.hparams, hparam{h.label, key, v.Any()})
+			s.hparams = append(s.hparams, hparam{h.label, key, v})
 		}
 	}
 	return s
@@ -204,7 +204,7 @@ func writeInfoText(w io.Writer, f *gguf.File, s fileSummary, tensors bool) {
 		fmt.Fprintf(tw, "runnable\tno: %v\n", s.modelErr)
 	}
 	for _, h := range s.hparams {
-		fmt.Fprintf(tw, "%s\t%v\n", h.label, h.value)
+		fmt.Fprintf(tw, "%s\t%v\n", h.label, h.value.Any())
 	}
 	if tm, err := f.String("tokenizer.ggml.model"); err == nil {
 		n := 0
@@ -343,7 +343,7 @@ func writeInfoJSON(w io.Writer, f *gguf.File, s fileSummary, tensors bool) error
 	}
 	hp := map[string]any{}
 	for _, h := range s.hparams {
-		hp[strings.TrimPrefix(h.key, s.arch+".")] = metaJSON(mustValue(h.value))
+		hp[strings.TrimPrefix(h.key, s.arch+".")] = metaJSON(h.value)
 	}
 	out := map[string]any{
 		"file":            f.Path,
@@ -375,12 +375,4 @@ func writeInfoJSON(w io.Writer, f *gguf.File, s fileSummary, tensors bool) error
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
-}
-
-func mustValue(x any) gguf.Value {
-	v, err := gguf.MakeValue(x)
-	if err != nil {
-		panic(err) // x came from a gguf.Value, so it is always storable
-	}
-	return v
 }

@@ -141,11 +141,7 @@ func Generate(ctx context.Context, m model.Model, tok *tokenizer.Tokenizer, req 
 		if req.TopLogprobs > 0 {
 			tl = append([]sample.TokenLogprob(nil), sample.TopLogprobs(logits, req.TopLogprobs, top[:0])...)
 		}
-		window := history
-		if n := req.Sample.RepeatLastN; n > 0 && len(window) > n {
-			window = window[len(window)-n:]
-		}
-		id := sampler.Sample(logits, window)
+		id := sampler.Sample(logits, history) // the sampler applies RepeatLastN
 		res.Tokens = append(res.Tokens, id)
 		history = append(history, id)
 		eog := tok.IsEOG(id)

@@ -3,9 +3,10 @@
 // load hyperparameters and weights from a GGUF file with their expected
 // shapes (Loader).
 //
-// Architectures live in subpackages (model/llama, model/qwen2, model/qwen3,
-// model/deepseek2), share building blocks through model/nn, and are chosen
-// by internal/models.
+// Architectures live in subpackages — model/dense (the llama, qwen2 and
+// qwen3 decoders, one implementation with a Variant per architecture) and
+// model/deepseek2 — share building blocks through model/nn, and are chosen by
+// internal/models.
 package model
 
 import (

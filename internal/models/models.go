@@ -10,9 +10,7 @@ import (
 	"github.com/sputnik-llm/sputnik/internal/gguf"
 	"github.com/sputnik-llm/sputnik/internal/model"
 	"github.com/sputnik-llm/sputnik/internal/model/deepseek2"
-	"github.com/sputnik-llm/sputnik/internal/model/llama"
-	"github.com/sputnik-llm/sputnik/internal/model/qwen2"
-	"github.com/sputnik-llm/sputnik/internal/model/qwen3"
+	"github.com/sputnik-llm/sputnik/internal/model/dense"
 )
 
 // Supported lists the architectures Load accepts.
@@ -31,11 +29,11 @@ func New(f *gguf.File) (model.Model, error) {
 	)
 	switch arch {
 	case "llama":
-		m, err = llama.Load(f)
+		m, err = dense.Load(f, dense.Llama)
 	case "qwen2":
-		m, err = qwen2.Load(f)
+		m, err = dense.Load(f, dense.Qwen2)
 	case "qwen3":
-		m, err = qwen3.Load(f)
+		m, err = dense.Load(f, dense.Qwen3)
 	case "deepseek2":
 		m, err = deepseek2.Load(f)
 	case "":

@@ -1,8 +1,20 @@
-// Package qwen3 implements the GGUF "qwen3" architecture (Qwen3,
-// DeepSeek-R1-0528-Qwen3): the llama decoder with a per-head RMSNorm on
-// queries and keys before NeoX-style rotary embeddings, an explicit head
-// dim, and a tied or separate output head.
-package qwen3
+// Package dense implements the dense decoder-only transformers that the
+// DeepSeek-R1 distills are built on, one Variant per GGUF architecture:
+//
+//   - "llama" (Llama 2/3, R1-Distill-Llama-8B/70B): pre-norm decoder layers of
+//     grouped-query attention with rotary embeddings on adjacent pairs and a
+//     SwiGLU feed-forward network.
+//   - "qwen2" (Qwen2/2.5, R1-Distill-Qwen-1.5B…32B): llama plus biases on the
+//     q, k and v projections, and NeoX rotary pairing (x[i], x[i+d/2]).
+//   - "qwen3" (Qwen3, R1-0528-Qwen3-8B): llama plus a per-head RMSNorm on
+//     queries and keys before NeoX rotary embeddings, and an explicit head dim.
+//
+// All take a tied or separate output head. The three differ in two steps of
+// the forward pass, so they share one implementation (as llama.cpp's graph
+// builders for them share everything but those steps) instead of three
+// near-copies; the variant is chosen by the architecture name, never by
+// shapes.
+package dense
 
 import (
 	"fmt"
@@ -14,32 +26,48 @@ import (
 	"github.com/sputnik-llm/sputnik/internal/tensor"
 )
 
-// Config holds the hyperparameters, named after their GGUF keys.
+// Variant names what an architecture adds to the llama decoder.
+type Variant struct {
+	Arch    string // GGUF general.architecture, also the metadata key prefix
+	Neox    bool   // NeoX rotary pairing instead of adjacent pairs
+	QKVBias bool   // attn_q/k/v.bias tensors (qwen2)
+	QKNorm  bool   // attn_q_norm/attn_k_norm per-head RMSNorm (qwen3)
+}
+
+// The supported variants.
+var (
+	Llama = Variant{Arch: "llama"}
+	Qwen2 = Variant{Arch: "qwen2", Neox: true, QKVBias: true}
+	Qwen3 = Variant{Arch: "qwen3", Neox: true, QKNorm: true}
+)
+
+// Config holds the hyperparameters, named after their GGUF keys ({arch}.…).
 type Config struct {
-	Dim      int     // qwen3.embedding_length
-	Layers   int     // qwen3.block_count
-	FFN      int     // qwen3.feed_forward_length
-	NHeads   int     // qwen3.attention.head_count
-	NKVHeads int     // qwen3.attention.head_count_kv
-	HeadDim  int     // qwen3.attention.key_length (default Dim/NHeads)
-	ValueDim int     // qwen3.attention.value_length (default HeadDim)
-	Eps      float32 // qwen3.attention.layer_norm_rms_epsilon
+	Variant
+	Dim      int     // embedding_length
+	Layers   int     // block_count
+	FFN      int     // feed_forward_length
+	NHeads   int     // attention.head_count
+	NKVHeads int     // attention.head_count_kv
+	HeadDim  int     // attention.key_length (default Dim/NHeads)
+	ValueDim int     // attention.value_length (default HeadDim)
+	Eps      float32 // attention.layer_norm_rms_epsilon
 	Vocab    int     // number of tokens
-	Ctx      int     // qwen3.context_length
-	Rope     nn.Rope // qwen3.rope.*, rope_freqs.weight
+	Ctx      int     // context_length
+	Rope     nn.Rope // rope.*, rope_freqs.weight
 }
 
 // Layer holds one decoder layer's weights.
 type Layer struct {
 	AttnNorm   []float32 // [Dim]
-	Q, K, V, O nn.Linear // [NHeads·HeadDim][Dim], [NKVHeads·HeadDim][Dim], [NKVHeads·ValueDim][Dim], [Dim][NHeads·ValueDim]
-	QNorm      []float32 // [HeadDim], shared by the heads
-	KNorm      []float32 // [HeadDim]
+	Q, K, V, O nn.Linear // [NHeads·HeadDim][Dim], [NKVHeads·HeadDim][Dim], [NKVHeads·ValueDim][Dim], [Dim][NHeads·ValueDim]; biases with QKVBias
+	QNorm      []float32 // [HeadDim], shared by the heads (QKNorm only)
+	KNorm      []float32 // [HeadDim] (QKNorm only)
 	FFNNorm    []float32 // [Dim]
 	FFN        nn.FFN
 }
 
-// Model is a loaded qwen3 network.
+// Model is a loaded dense network.
 type Model struct {
 	Config
 	TokEmbd tensor.Mat // [Vocab][Dim]
@@ -51,27 +79,28 @@ type Model struct {
 	s       *nn.Scratch
 }
 
-// Load reads a qwen3 model from f.
-func Load(f *gguf.File) (*Model, error) {
-	ld := model.NewLoader(f, "qwen3")
+// Load reads a model of variant v from f.
+func Load(f *gguf.File, v Variant) (*Model, error) {
+	ld := model.NewLoader(f, v.Arch)
 	c := Config{
-		Dim:    ld.Int("embedding_length"),
-		Layers: ld.Int("block_count"),
-		FFN:    ld.Int("feed_forward_length"),
-		NHeads: ld.Int("attention.head_count"),
-		Eps:    ld.FloatOr("attention.layer_norm_rms_epsilon", 1e-5),
-		Ctx:    ld.IntOr("context_length", 2048),
+		Variant: v,
+		Dim:     ld.Int("embedding_length"),
+		Layers:  ld.Int("block_count"),
+		FFN:     ld.Int("feed_forward_length"),
+		NHeads:  ld.Int("attention.head_count"),
+		Eps:     ld.FloatOr("attention.layer_norm_rms_epsilon", 1e-5),
+		Ctx:     ld.IntOr("context_length", 2048),
 	}
 	c.NKVHeads = ld.IntOr("attention.head_count_kv", c.NHeads)
-	if ld.Err() == nil && (c.NHeads <= 0 || (c.Dim%c.NHeads != 0 && !f.Has("qwen3.attention.key_length"))) {
-		ld.Failf("qwen3: embedding_length %d is not a multiple of head_count %d", c.Dim, c.NHeads)
+	if ld.Err() == nil && (c.NHeads <= 0 || (c.Dim%c.NHeads != 0 && !f.Has(v.Arch+".attention.key_length"))) {
+		ld.Failf("%s: embedding_length %d is not a multiple of head_count %d", v.Arch, c.Dim, c.NHeads)
 	}
 	if ld.Err() != nil {
 		return nil, ld.Err()
 	}
 	c.HeadDim = ld.IntOr("attention.key_length", c.Dim/c.NHeads)
 	c.ValueDim = ld.IntOr("attention.value_length", c.HeadDim)
-	c.Rope = ld.RopeFromMetadata(ld.IntOr("rope.dimension_count", c.HeadDim), true)
+	c.Rope = ld.RopeFromMetadata(ld.IntOr("rope.dimension_count", c.HeadDim), v.Neox)
 	c.Vocab = model.VocabSize(ld)
 	if err := model.CheckHeads(ld, c.NHeads, c.NKVHeads, c.HeadDim, c.Rope.Dims); err != nil {
 		return nil, err
@@ -87,9 +116,16 @@ func Load(f *gguf.File) (*Model, error) {
 		l.Q.W = ld.Mat(blk("attn_q.weight"), c.NHeads*c.HeadDim, c.Dim)
 		l.K.W = ld.Mat(blk("attn_k.weight"), c.NKVHeads*c.HeadDim, c.Dim)
 		l.V.W = ld.Mat(blk("attn_v.weight"), c.NKVHeads*c.ValueDim, c.Dim)
+		if v.QKVBias {
+			l.Q.B = ld.Vec(blk("attn_q.bias"), c.NHeads*c.HeadDim)
+			l.K.B = ld.Vec(blk("attn_k.bias"), c.NKVHeads*c.HeadDim)
+			l.V.B = ld.Vec(blk("attn_v.bias"), c.NKVHeads*c.ValueDim)
+		}
+		if v.QKNorm {
+			l.QNorm = ld.Vec(blk("attn_q_norm.weight"), c.HeadDim)
+			l.KNorm = ld.Vec(blk("attn_k_norm.weight"), c.HeadDim)
+		}
 		l.O.W = ld.Mat(blk("attn_output.weight"), c.Dim, c.NHeads*c.ValueDim)
-		l.QNorm = ld.Vec(blk("attn_q_norm.weight"), c.HeadDim)
-		l.KNorm = ld.Vec(blk("attn_k_norm.weight"), c.HeadDim)
 		l.FFNNorm = ld.Vec(blk("ffn_norm.weight"), c.Dim)
 		l.FFN.Gate = ld.Mat(blk("ffn_gate.weight"), c.FFN, c.Dim)
 		l.FFN.Up = ld.Mat(blk("ffn_up.weight"), c.FFN, c.Dim)
@@ -105,7 +141,7 @@ func Load(f *gguf.File) (*Model, error) {
 	}
 	m.attn = nn.Attention{NHeads: c.NHeads, NKVHeads: c.NKVHeads, HeadDim: c.HeadDim, ValueDim: c.ValueDim, Scale: nn.DefaultScale(c.HeadDim)}
 	m.info = model.Info{
-		Arch: "qwen3", Name: model.Name(f), VocabSize: c.Vocab, ContextLength: c.Ctx, Layers: c.Layers,
+		Arch: v.Arch, Name: model.Name(f), VocabSize: c.Vocab, ContextLength: c.Ctx, Layers: c.Layers,
 		KVLayout: kvcache.Layout{Layers: c.Layers, KeyWidth: c.NKVHeads * c.HeadDim, ValueWidth: c.NKVHeads * c.ValueDim},
 		Params:   model.CountParams(f), MaxBatch: model.DefaultMaxBatch,
 	}
@@ -135,8 +171,8 @@ func (m *Model) scratchShape() nn.ScratchShape {
 		Att: c.NHeads * c.ValueDim, FFN: c.FFN, RopeDims: c.Rope.Dims, MaxBatch: m.info.MaxBatch, Attn: &m.attn}
 }
 
-// forward runs one chunk of at most MaxBatch tokens and leaves the final
-// hidden states of the rows in out ([len(out)/Dim][Dim]) normalized.
+// forward runs one chunk of at most MaxBatch tokens and writes the logits
+// of its wanted rows.
 func (m *Model) forward(s *nn.Scratch, ch nn.Chunk) {
 	c := &m.Config
 	n := len(ch.Tokens)
@@ -147,12 +183,16 @@ func (m *Model) forward(s *nn.Scratch, ch nn.Chunk) {
 		l := &m.Layers[i]
 		// attention rmsnorm
 		nn.RMSNorm(s.XB, x, l.AttnNorm, c.Eps, n)
-		// q, k, v projections; per-head q/k rmsnorm; rotary embedding
+		// q, k, v projections (qwen2: with biases)
 		l.Q.Forward(s.Q, s.XB, n)
 		l.K.Forward(s.K, s.XB, n)
 		l.V.Forward(s.V, s.XB, n)
-		nn.RMSNorm(s.Q, s.Q, l.QNorm, c.Eps, n*c.NHeads)
-		nn.RMSNorm(s.K, s.K, l.KNorm, c.Eps, n*c.NKVHeads)
+		// qwen3: per-head q/k rmsnorm
+		if c.QKNorm {
+			nn.RMSNorm(s.Q, s.Q, l.QNorm, c.Eps, n*c.NHeads)
+			nn.RMSNorm(s.K, s.K, l.KNorm, c.Eps, n*c.NKVHeads)
+		}
+		// rotary embedding
 		s.RotateQK(&c.Rope, c.NHeads, c.NKVHeads, c.HeadDim, n)
 		// attention over the cache, output projection, residual
 		m.attn.Store(i, s.K, s.V, ch.Pos, ch.Seqs)
@@ -164,5 +204,6 @@ func (m *Model) forward(s *nn.Scratch, ch nn.Chunk) {
 		l.FFN.Forward(s.XB2, s.XB, s.Gate, s.Up, n)
 		nn.AddRows(x, s.XB2, n*c.Dim)
 	}
+	// final rmsnorm and output head on the rows that want logits
 	s.Head(x, m.OutNorm, c.Eps, m.Output, ch)
 }
