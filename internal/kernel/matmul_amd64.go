@@ -87,13 +87,16 @@ type tileSet struct {
 	wBlock     int // weight bytes per kernel step
 	aBlock     int // activation bytes per kernel step
 	blockElems int // elements per kernel step
-	// tail, for float types, returns the dot of elements [from, cols) that
-	// do not fill a kernel step.
-	tail func(w, a []byte, from, cols int) float32
+	// tail, for float types, adds to sum the products of the elements
+	// [from, cols) that do not fill a kernel step.
+	tail func(sum float32, w, a []byte, from, cols int) float32
 	// convert is the activation conversion of the float types.
 	convert func(dst []byte, x []float32)
 	// trans[T], if set, are the 8-row × T-token prefill kernels.
 	trans [9]tileFunc
+	// single, if set, replaces this set for one token (n == 1): kernels
+	// that add in the order llama.cpp uses when it decodes.
+	single *tileSet
 }
 
 var vnniTiles = map[tensor.DType]*tileSet{
@@ -139,6 +142,9 @@ var vnniTiles = map[tensor.DType]*tileSet{
 // (decode), 2-row × 4-token tiles otherwise (prefill), so that each weight
 // block is loaded into registers once per 4 tokens.
 func (ts *tileSet) block(out []float32, os int, w []byte, ws int, a []byte, as int, rows, n, cols int) {
+	if n == 1 && ts.single != nil {
+		ts = ts.single
+	}
 	nb := cols / ts.blockElems
 	if nb == 0 {
 		for t := 0; t < n; t++ {
@@ -151,7 +157,7 @@ func (ts *tileSet) block(out []float32, os int, w []byte, ws int, a []byte, as i
 		from := nb * ts.blockElems
 		for t := 0; t < n; t++ {
 			for r := 0; r < rows; r++ {
-				out[t*os+r] += ts.tail(w[r*ws:], a[t*as:], from, cols)
+				out[t*os+r] = ts.tail(out[t*os+r], w[r*ws:], a[t*as:], from, cols)
 			}
 		}
 	}
@@ -239,31 +245,43 @@ func floatTiles(k string) [5][5]tileFunc {
 
 // avx512FloatTiles are the AVX-512 float kernels, 16 elements per step.
 var avx512FloatTiles = map[tensor.DType]*tileSet{
-	tensor.F32:  {fn: floatTiles("F32"), wBlock: 64, aBlock: 64, blockElems: 16, tail: tailF32},
-	tensor.F16:  {fn: floatTiles("F16"), wBlock: 32, aBlock: 64, blockElems: 16, tail: tailF16, convert: convertRowF16AsF32},
+	tensor.F32: {fn: floatTiles("F32"), wBlock: 64, aBlock: 64, blockElems: 16, tail: tailF32},
+	tensor.F16: {fn: floatTiles("F16"), wBlock: 32, aBlock: 64, blockElems: 16, tail: tailF16, convert: convertRowF16AsF32,
+		// ggml's F16 matrix-vector product is ggml_vec_dot_f16 per row;
+		// its products are exact, so only the order of additions
+		// differs, and that order can flip a near-tie in MoE routing.
+		single: &tileSet{fn: [5][5]tileFunc{1: {1: tileF16Dot_1x1}, 4: {1: tileF16Dot_4x1}},
+			wBlock: 128, aBlock: 256, blockElems: 64, tail: tailF16Float64}},
 	tensor.BF16: {fn: floatTiles("BF16"), wBlock: 32, aBlock: 64, blockElems: 16, tail: tailBF16, convert: convertRowBF16AsF32},
 }
 
 func f32At(b []byte, i int) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:])) }
 
-func tailF32(w, a []byte, from, cols int) float32 {
-	var s float32
+func tailF32(s float32, w, a []byte, from, cols int) float32 {
 	for i := from; i < cols; i++ {
 		s += f32At(w, i) * f32At(a, i)
 	}
 	return s
 }
 
-func tailF16(w, a []byte, from, cols int) float32 {
-	var s float32
+func tailF16(s float32, w, a []byte, from, cols int) float32 {
 	for i := from; i < cols; i++ {
 		s += h2f(w[2*i:]) * f32At(a, i)
 	}
 	return s
 }
 
-func tailBF16(w, a []byte, from, cols int) float32 {
-	var s float32
+// tailF16Float64 is ggml_vec_dot_f16's leftover loop: exact products
+// added in float64.
+func tailF16Float64(sum float32, w, a []byte, from, cols int) float32 {
+	s := float64(sum)
+	for i := from; i < cols; i++ {
+		s += float64(h2f(w[2*i:]) * f32At(a, i))
+	}
+	return float32(s)
+}
+
+func tailBF16(s float32, w, a []byte, from, cols int) float32 {
 	for i := from; i < cols; i++ {
 		s += bf2f(binary.LittleEndian.Uint16(w[2*i:])) * f32At(a, i)
 	}

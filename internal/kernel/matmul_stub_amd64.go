@@ -456,6 +456,14 @@ func tileF16_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
 func tileBF16_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
+// tileF16Dot_1x1 computes out[r] = Σ_{i<64·nb} w_r[i]·a[i] for 1 F16 weight rows (stride ws bytes) and one float32 activation row, in ggml_vec_dot_f16's order (AVX-512).
+// nb counts 64-element steps; as and os are unused (one token).
+func tileF16Dot_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileF16Dot_4x1 computes out[r] = Σ_{i<64·nb} w_r[i]·a[i] for 4 F16 weight rows (stride ws bytes) and one float32 activation row, in ggml_vec_dot_f16's order (AVX-512).
+// nb counts 64-element steps; as and os are unused (one token).
+func tileF16Dot_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
 // tileIQ4_XS_1x1 sets out[t*os] to the dot of an IQ4_XS row with Q8_K row t (at a+t*as) for t < 1, nb blocks (AVX-512 VNNI).
 func tileIQ4_XS_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 

@@ -106,3 +106,68 @@ func floatTile(k floatKind, R, T int) {
 	VZEROUPPER()
 	RET()
 }
+
+// genF16DotTiles generates the single-token F16 kernels that add in
+// ggml_vec_dot_f16's order on AVX-512: per row four 16-lane accumulators,
+// element k going to accumulator (k/16) mod 4, so that a step is 64
+// elements; then acc0+acc2, acc1+acc3, their sum, and the horizontal tree
+// of hsumStore. Decoding with them reproduces llama.cpp's F16 results to the
+// bit where the order matters (near-ties in expert routing).
+func genF16DotTiles() {
+	for _, R := range []int{1, 4} {
+		f16DotTile(R)
+	}
+}
+
+func f16DotTile(R int) {
+	name := fmt.Sprintf("tileF16Dot_%dx1", R)
+	TEXT(name, NOSPLIT, "func(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)")
+	Doc(fmt.Sprintf("%s computes out[r] = Σ_{i<64·nb} w_r[i]·a[i] for %d F16 weight rows (stride ws bytes) and one float32 activation row, in ggml_vec_dot_f16's order (AVX-512).", name, R),
+		"nb counts 64-element steps; as and os are unused (one token).")
+	w := loadGP("w")
+	ws := loadGP("ws")
+	a := loadGP("a")
+	nb := loadGP("nb")
+	wp := ptrs(w, ws, R)
+	acc := make([][4]Register, R)
+	for r := range acc {
+		for j := range 4 {
+			acc[r][j] = highZ[4*r+j]
+			VPXORD(acc[r][j], acc[r][j], acc[r][j])
+		}
+	}
+	iw, ia := GP64(), GP64()
+	XORQ(iw, iw)
+	XORQ(ia, ia)
+	Label(name + "_loop")
+	TESTQ(nb, nb)
+	JZ(LabelRef(name + "_done"))
+	for r := 0; r < R; r++ {
+		for j := range 4 {
+			if j%2 == 0 {
+				PREFETCHT0(Mem{Base: wp[r], Index: iw, Scale: 1, Disp: prefetchDist + 32*j})
+			}
+			z := ZMM()
+			VCVTPH2PS(Mem{Base: wp[r], Index: iw, Scale: 1, Disp: 32 * j}, z)
+			VFMADD231PS(Mem{Base: a, Index: ia, Scale: 1, Disp: 64 * j}, z, acc[r][j])
+		}
+	}
+	ADDQ(U32(128), iw)
+	ADDQ(U32(256), ia)
+	DECQ(nb)
+	JMP(LabelRef(name + "_loop"))
+
+	Label(name + "_done")
+	out := loadGP("out")
+	for r := 0; r < R; r++ {
+		VADDPS(acc[r][2], acc[r][0], acc[r][0])
+		VADDPS(acc[r][3], acc[r][1], acc[r][1])
+		VADDPS(acc[r][1], acc[r][0], acc[r][0])
+		y := YMM()
+		VEXTRACTF64X4(U8(1), acc[r][0], y)
+		VADDPS(acc[r][0].(Vec).AsY(), y, y)
+		hsumStore(y, Mem{Base: out, Disp: 4 * r})
+	}
+	VZEROUPPER()
+	RET()
+}

@@ -18,6 +18,7 @@ func main() {
 	genBlockTiles()
 	genTransTiles()
 	genFloatTiles()
+	genF16DotTiles()
 	genKQuants()
 	genQuantizers()
 	genVec()

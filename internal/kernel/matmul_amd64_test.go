@@ -1,0 +1,75 @@
+//go:build !purego
+
+package kernel
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/sputnik-llm/sputnik/internal/tensor"
+)
+
+// ggmlDotF16Order models ggml_vec_dot_f16 on AVX-512, to the bit: four
+// 16-lane float32 accumulators over 64-element steps (element k into
+// accumulator (k/16) mod 4), reduced acc0+acc2, acc1+acc3, then their sum,
+// then lanes i+8 onto i, i+4 onto i, and (l0+l2)+(l1+l3); the leftover
+// elements are added in float64.
+func ggmlDotF16Order(w []byte, a []float32, cols int) float32 {
+	var acc [4][16]float32
+	np := cols &^ 63
+	for i := 0; i < np; i += 64 {
+		for j := range 4 {
+			for l := range 16 {
+				k := i + 16*j + l
+				acc[j][l] = float32(acc[j][l] + h2f(w[2*k:])*a[k]) // no fused rounding: products are exact
+			}
+		}
+	}
+	var x [16]float32
+	for l := range 16 {
+		x[l] = (acc[0][l] + acc[2][l]) + (acc[1][l] + acc[3][l])
+	}
+	var h8 [8]float32
+	for i := range 8 {
+		h8[i] = x[i] + x[i+8]
+	}
+	var h4 [4]float32
+	for i := range 4 {
+		h4[i] = h8[i] + h8[i+4]
+	}
+	s := float64((h4[0] + h4[2]) + (h4[1] + h4[3]))
+	for k := np; k < cols; k++ {
+		s += float64(h2f(w[2*k:]) * a[k])
+	}
+	return float32(s)
+}
+
+// TestF16DecodeOrder checks that a one-token F16 MatMul adds in ggml's
+// order exactly (bit for bit), so that decoding reproduces llama.cpp where a
+// near-tie depends on the last bit; wider batches only need the tolerance
+// of TestMatMulAllImplementations.
+func TestF16DecodeOrder(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512 on this CPU: the F16 decode kernels are not used")
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, cols := range []int{64, 96, 128, 200, 1536, 2048 + 48} {
+		for _, rows := range []int{1, 3, 4, 9, 64} {
+			w := randomMat(rng, tensor.F16, rows, cols)
+			x := randomVec(rng, cols)
+			got := make([]float32, rows)
+			MatMul(got, w, x, 1)
+			xa := make([]float32, cols)
+			for i, v := range x {
+				xa[i] = halfToFloat(floatToHalf(v))
+			}
+			for r := range rows {
+				want := ggmlDotF16Order(w.Data[r*w.RowBytes():], xa, cols)
+				if math.Float32bits(got[r]) != math.Float32bits(want) {
+					t.Fatalf("cols %d rows %d: row %d = %v, ggml's order gives %v", cols, rows, r, got[r], want)
+				}
+			}
+		}
+	}
+}
