@@ -32,9 +32,34 @@
 //	IQ4_XS 256 elts, 136 B: f16 d, u16 scales_h, scales_l[4], qs[128];
 //	                       x = d*(sc-32)*kvalues[q], sc a 6-bit scale per group of 32
 //
+// The codebook ("grid") types store, per group of 8 elements, an index into
+// a fixed table of 8 (or 2×4) magnitudes plus sign bits; sc is a 4-bit
+// (IQ1: 3-bit) scale, s a sign (+1/−1), delta = ±1/8:
+//
+//	IQ2_XXS 256 elts, 66 B: f16 d, per 32: 4 x 8-bit index, u32 of 4 x 7-bit signs + sc;
+//	                        x = d*(0.5+sc)/4*grid[i][j]*s
+//	IQ2_XS  256 elts, 74 B: f16 d, u16 qs[32] (9-bit index, 7-bit signs), scales[8]
+//	                        (a nibble per 16); x as IQ2_XXS
+//	IQ2_S   256 elts, 82 B: f16 d, qs[32] index low bits, signs[32], qh[8] index bits 8-9,
+//	                        scales[8]; x as IQ2_XXS
+//	IQ3_XXS 256 elts, 98 B: f16 d, qs[64] (index per 4 elts), per 32: u32 of signs + sc;
+//	                        x = d*(0.5+sc)/2*grid[i][j]*s
+//	IQ3_S   256 elts, 110 B: f16 d, qs[64], qh[8] index bit 8, signs[32], scales[4]
+//	                        (a nibble per 32); x = d*(1+2sc)*grid[i][j]*s
+//	IQ1_S   256 elts, 50 B: f16 d, qs[32], u16 qh[8] (index bits 8-10, sc, delta sign
+//	                        per 32); x = d*(2sc+1)*(grid[i][j]+delta), grid values -1/0/1
+//	IQ1_M   256 elts, 56 B: qs[32], qh[16] (index bits 8-10 and delta sign per 8),
+//	                        scales[8] (3-bit sc per 16; d's f16 bits in the top nibbles);
+//	                        x as IQ1_S
+//
+// The codebooks (GridIQ2_XXS … GridIQ1_S, iq_grids.go) are generated from
+// values read back from ggml's dequantizers (see internal/gengrids).
+//
 // The exact bit placement of each type (nibble order, Q3_K's scale packing,
 // Q4_K's get_scale_min_k4, Q6_K's ql/qh interleave) is documented at its
 // dequantizer. Dequantize and Quantize reproduce ggml's scalar reference
-// code bit for bit; the other known types (the IQ1/IQ2/IQ3 grids, TQ1_0,
-// TQ2_0, the integer types and F64) report ErrUnsupported.
+// code bit for bit. The codebook types can be dequantized but not quantized
+// (ggml quantizes them only with an importance matrix): Quantize reports
+// ErrUnsupported for them, as Dequantize and Quantize do for the other known
+// types (TQ1_0, TQ2_0, the integer types and F64).
 package tensor

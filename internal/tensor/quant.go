@@ -9,7 +9,8 @@ import (
 
 // ErrUnsupported is wrapped by the errors of Dequantize and Quantize for a
 // type id this package knows the layout of but cannot convert yet (for
-// example IQ1_S). Callers can test for it with errors.Is.
+// example TQ1_0, or Quantize to IQ1_S). Callers can test for it with
+// errors.Is.
 var ErrUnsupported = errors.New("not supported yet")
 
 // dequantizers and quantizers convert whole rows. Each function may assume
@@ -34,6 +35,14 @@ var (
 		Q8_K:   dequantizeQ8_K,
 		IQ4_NL: dequantizeIQ4_NL,
 		IQ4_XS: dequantizeIQ4_XS,
+		// Codebook types: dequantization only (see quant_iq2.go).
+		IQ2_XXS: dequantizeIQ2_XXS,
+		IQ2_XS:  dequantizeIQ2_XS,
+		IQ2_S:   dequantizeIQ2_S,
+		IQ3_XXS: dequantizeIQ3_XXS,
+		IQ3_S:   dequantizeIQ3_S,
+		IQ1_S:   dequantizeIQ1_S,
+		IQ1_M:   dequantizeIQ1_M,
 	}
 	quantizers = map[DType]func(dst []byte, src []float32){
 		F32:    quantizeF32,

@@ -125,8 +125,7 @@ func TestErrors(t *testing.T) {
 		{"F16 odd bytes", F16, 3, 5, false, "take 6 bytes, got 5"},
 		{"unknown type", DType(99), 32, 32, false, "unknown type id 99"},
 		{"retired id", DType(4), 32, 32, false, "unknown type id 4"},
-		{"IQ1_S", IQ1_S, 256, 50, true, "IQ1_S is not supported yet"},
-		{"IQ2_XXS", IQ2_XXS, 256, 66, true, "IQ2_XXS is not supported yet"},
+		{"TQ1_0", TQ1_0, 256, 54, true, "TQ1_0 is not supported yet"},
 		{"TQ2_0", TQ2_0, 256, 66, true, "TQ2_0 is not supported yet"},
 		{"I32", I32, 4, 16, true, "I32 is not supported yet"},
 	}
@@ -149,6 +148,21 @@ func TestErrors(t *testing.T) {
 			}
 		})
 	}
+	// The codebook types decode but do not encode.
+	for _, typ := range []DType{IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, IQ1_S, IQ1_M} {
+		dst := make([]float32, 256)
+		src := make([]byte, typ.TypeSize())
+		if err := Dequantize(typ, dst, src); err != nil {
+			t.Errorf("Dequantize(%v): %v", typ, err)
+		}
+		err := Quantize(typ, src, dst)
+		if want := typ.String() + " is not supported yet"; err == nil || !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), want) {
+			t.Errorf("Quantize(%v) = %v, want an error wrapping ErrUnsupported containing %q", typ, err, want)
+		}
+		if err := Dequantize(typ, dst[:255], src); err == nil || errors.Is(err, ErrUnsupported) {
+			t.Errorf("Dequantize(%v, 255 elements) = %v, want a length error", typ, err)
+		}
+	}
 	// Zero elements is a valid (empty) row.
 	if err := Dequantize(Q4_K, nil, nil); err != nil {
 		t.Errorf("empty row: %v", err)
@@ -163,7 +177,12 @@ func TestCanConvert(t *testing.T) {
 			t.Errorf("%v: CanDequantize %v, CanQuantize %v, want both", typ, CanDequantize(typ), CanQuantize(typ))
 		}
 	}
-	for _, typ := range []DType{IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, TQ1_0, TQ2_0, I8, F64, DType(99)} {
+	for _, typ := range []DType{IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S} {
+		if !CanDequantize(typ) || CanQuantize(typ) {
+			t.Errorf("%v: CanDequantize %v, CanQuantize %v, want true, false", typ, CanDequantize(typ), CanQuantize(typ))
+		}
+	}
+	for _, typ := range []DType{TQ1_0, TQ2_0, I8, F64, DType(99)} {
 		if CanDequantize(typ) || CanQuantize(typ) {
 			t.Errorf("%v: reported convertible", typ)
 		}
@@ -286,8 +305,17 @@ func BenchmarkDequantize(b *testing.B) {
 			continue
 		}
 		src := make([]byte, mustRowBytes(b, typ, n))
-		if err := Quantize(typ, src, x); err != nil {
-			b.Fatal(err)
+		if CanQuantize(typ) {
+			if err := Quantize(typ, src, x); err != nil {
+				b.Fatal(err)
+			}
+		} else {
+			// Random codebook blocks; bit 6 of every byte is cleared, so
+			// every f16 scale has an exponent below 16 (finite).
+			r := rand.New(rand.NewPCG(1, 2))
+			for i := range src {
+				src[i] = byte(r.Uint32()) & 0xbf
+			}
 		}
 		dst := make([]float32, n)
 		b.Run(typ.String(), func(b *testing.B) {

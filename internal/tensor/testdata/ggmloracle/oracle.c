@@ -4,7 +4,8 @@
 // exported ggml functions; no ggml source is compiled here.
 //
 //   gcc -O2 -o /tmp/oracle oracle.c -ldl
-//   /tmp/oracle /path/to/bins/linux-x64 ../ggml
+//   /tmp/oracle /path/to/bins/linux-x64 ../ggml        # every file
+//   /tmp/oracle /path/to/bins/linux-x64 ../ggml iq     # only the IQ files
 //
 // Files (all little-endian):
 //   input.bin        u32 n, float32[n]             the quantizer input
@@ -20,6 +21,26 @@
 //   sizes.txt        "id name block_size type_size" for every type id < 40
 //   hashes.txt       FNV-1a-64 over the outputs of ggml's f16/bf16
 //                    conversions for every input bit pattern
+//
+// The IQ files (written last, from their own seed, so that the files above
+// do not depend on them):
+//   iqgrids.bin      "GGIG", u32 version=1, u32 ntables, then per table:
+//                    u32 type id, u32 entries, u32 width, u8[entries*width]:
+//                    the codebook of that type read back from ggml's
+//                    dequantizer (see extract_grids)
+//   <TYPE>.bin       as above for IQ2_XXS IQ2_XS IQ2_S IQ3_XXS IQ3_S IQ1_S
+//                    IQ1_M, with nq = qbytes = 0 (ggml quantizes these only
+//                    with an importance matrix) and random blocks whose f16
+//                    scale is any finite value
+//   dots.bin         "GGQD", u32 version=1, u32 ncols, u32 nact,
+//                    float32[nact*ncols] activations, u32 actbytes,
+//                    u8[nact*actbytes] the CPU backend's Q8_K rows of them,
+//                    u32 ntypes, then per weight type: u32 type id,
+//                    u32 nrows, u32 rowbytes, u8[nrows*rowbytes] random rows
+//                    (moderate f16 scales), float32[nrows*nact] the CPU
+//                    backend's vec_dot of each row with each Q8_K row
+//                    ([row][act]), float32[nrows*nact] the same with the
+//                    portable ggml_vec_dot_*_q8_K_generic
 #include <dlfcn.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -98,8 +119,255 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n) {
 
 struct typ { const char *name; int id; const char *dq; const char *qref; };
 
+// ---- IQ types -------------------------------------------------------------
+
+typedef void (*vec_dot_fn)(int n, float *s, size_t bs, const void *x, size_t bx, const void *y, size_t by, int nrc);
+
+// The CPU backend's per-type traits (ggml-cpu.h, struct ggml_type_traits_cpu).
+struct traits_cpu {
+	row_q_fn from_float;
+	vec_dot_fn vec_dot;
+	int vec_dot_type;
+	int64_t nrows;
+};
+typedef const struct traits_cpu *(*traits_cpu_fn)(int type);
+
+// The leading fields of ggml's struct ggml_type_traits (ggml.h).
+struct traits {
+	const char *type_name;
+	int64_t blck_size;
+	int64_t blck_size_interleave;
+	size_t type_size;
+	_Bool is_quantized;
+	row_dq_fn to_float;
+};
+typedef const struct traits *(*traits_fn)(int type);
+
+struct iqtyp { const char *name; int id; int size; const char *dq; const char *dot; };
+static const struct iqtyp iqtypes[] = {
+	{"IQ2_XXS", 16, 66, "dequantize_row_iq2_xxs", "ggml_vec_dot_iq2_xxs_q8_K_generic"},
+	{"IQ2_XS", 17, 74, "dequantize_row_iq2_xs", "ggml_vec_dot_iq2_xs_q8_K_generic"},
+	{"IQ2_S", 22, 82, "dequantize_row_iq2_s", "ggml_vec_dot_iq2_s_q8_K_generic"},
+	{"IQ3_XXS", 18, 98, "dequantize_row_iq3_xxs", "ggml_vec_dot_iq3_xxs_q8_K_generic"},
+	{"IQ3_S", 21, 110, "dequantize_row_iq3_s", "ggml_vec_dot_iq3_s_q8_K_generic"},
+	{"IQ1_S", 19, 50, "dequantize_row_iq1_s", "ggml_vec_dot_iq1_s_q8_K_generic"},
+	{"IQ1_M", 29, 56, "dequantize_row_iq1_m", "ggml_vec_dot_iq1_m_q8_K_generic"},
+};
+enum { NIQ = sizeof iqtypes / sizeof iqtypes[0] };
+
+static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+
+// set_scale stores the f16 bit pattern h as the block's scale: the field d
+// at offset 0, or for IQ1_M the top nibbles of its four u16 scale words
+// (bytes 48..55), the only place that type keeps it.
+static void set_scale(int id, uint8_t *blk, uint16_t h) {
+	if (id != 29) {
+		put16(blk, h);
+		return;
+	}
+	for (int i = 0; i < 4; i++) {
+		uint8_t *w = blk + 48 + 2 * i;
+		w[1] = (uint8_t)((w[1] & 0x0f) | ((h >> (4 * i)) & 0xf) << 4);
+	}
+}
+
+// any_finite_f16 returns a random binary16 bit pattern that is not Inf/NaN.
+static uint16_t any_finite_f16(void) {
+	uint16_t h = (uint16_t)next64();
+	if ((h & 0x7c00) == 0x7c00) h &= 0xfbff; // exponent 31 -> 30
+	return h;
+}
+
+// moderate_f16 returns ±(1+m/1024)·2^e for e in [-10, -3].
+static uint16_t moderate_f16(void) {
+	uint64_t r = next64();
+	uint16_t e = (uint16_t)(15 - 3 - (int)(r % 8));
+	return (uint16_t)((r >> 8 & 1) << 15 | e << 10 | (r >> 16 & 0x3ff));
+}
+
+// extract_grid reads one codebook back from ggml's dequantizer. Each block
+// is built with all signs positive, the smallest sub-block scale and a
+// power-of-two d chosen so that the element scale is exactly 1 (IQ1_S: 1
+// plus the +1/8 shift, which is subtracted); then grid entry k is placed
+// where the type's bit layout puts index k, and the dequantized values are
+// the entry's bytes. Every value is checked to be an integer in range.
+static void extract_grid(row_dq_fn dq, int id, int size, int entries, int width, int per_block, FILE *f) {
+	int nblk = entries / per_block;
+	uint8_t *blocks = calloc((size_t)nblk, size);
+	float *y = malloc(sizeof(float) * 256 * nblk);
+	for (int b = 0; b < nblk; b++) {
+		uint8_t *x = blocks + (size_t)b * size;
+		for (int k = 0; k < per_block; k++) {
+			int idx = b * per_block + k;
+			switch (id) {
+			case 16: // IQ2_XXS: d=8, scale 0 -> 8*(0.5)*0.25 = 1; index byte 4*l of each 8-byte group
+				put16(x, 0x4800);
+				x[2 + 8 * (k / 4) + k % 4] = (uint8_t)idx;
+				break;
+			case 17: // IQ2_XS: d=8; u16 qs[k] = 9-bit index, sign index 0
+				put16(x, 0x4800);
+				put16(x + 2 + 2 * k, (uint16_t)idx);
+				break;
+			case 22: // IQ2_S: d=8; qs[k] low 8 bits, bits 8-9 in qh[k/4] bits 2(k%4)
+				put16(x, 0x4800);
+				x[2 + k] = (uint8_t)idx;
+				x[66 + k / 4] |= (uint8_t)(((idx >> 8) & 3) << (2 * (k % 4)));
+				break;
+			case 18: // IQ3_XXS: d=4, scale 0 -> 4*0.5*0.5 = 1; qs[k] covers elements 4k..4k+3
+				put16(x, 0x4400);
+				x[2 + k] = (uint8_t)idx;
+				break;
+			case 21: // IQ3_S: d=1, scale 0 -> 1; 9th bit of qs[k] is bit k%8 of qh[k/8]
+				put16(x, 0x3c00);
+				x[2 + k] = (uint8_t)idx;
+				x[66 + k / 8] |= (uint8_t)(((idx >> 8) & 1) << (k % 8));
+				break;
+			case 19: { // IQ1_S: d=1; qs[k] low 8 bits, bits 8-10 in qh[k/4] bits 3(k%4)
+				put16(x, 0x3c00);
+				x[2 + k] = (uint8_t)idx;
+				uint16_t qh = (uint16_t)(x[34 + 2 * (k / 4)] | x[35 + 2 * (k / 4)] << 8);
+				qh |= (uint16_t)(((idx >> 8) & 7) << (3 * (k % 4)));
+				put16(x + 34 + 2 * (k / 4), qh);
+				break;
+			}
+			}
+		}
+	}
+	dq(blocks, y, 256 * nblk);
+	fwrite(&(uint32_t){(uint32_t)id}, 4, 1, f);
+	put32(f, entries);
+	put32(f, width);
+	for (int e = 0; e < entries; e++) {
+		for (int j = 0; j < width; j++) {
+			float v = y[e * width + j];
+			if (id == 19) v -= 0.125f;
+			int iv = (int)v;
+			if ((float)iv != v || iv < (id == 19 ? -128 : 0) || iv > 255) {
+				fprintf(stderr, "type %d entry %d byte %d: %g is not a byte\n", id, e, j, y[e * width + j]);
+				exit(1);
+			}
+			uint8_t byte = (uint8_t)iv;
+			fwrite(&byte, 1, 1, f);
+		}
+	}
+	free(blocks);
+	free(y);
+}
+
+static void iq_files(const char *outdir, void *base, void *cpu) {
+	char path[4096];
+	row_size_fn row_size = sym(base, "ggml_row_size");
+	traits_fn traits = sym(base, "ggml_get_type_traits");
+	traits_cpu_fn traits_cpu = sym(cpu, "ggml_get_type_traits_cpu");
+	((void (*)(void))sym(cpu, "ggml_cpu_init"))();
+	rng_state = 0x1a51a51a5eed0001ull;
+
+	for (int t = 0; t < NIQ; t++) {
+		// The exported dequantize_row_* is the type's to_float.
+		if ((void *)traits(iqtypes[t].id)->to_float != sym(base, iqtypes[t].dq)) {
+			fprintf(stderr, "%s: to_float is not %s\n", iqtypes[t].name, iqtypes[t].dq);
+			exit(1);
+		}
+		if ((size_t)iqtypes[t].size != row_size(iqtypes[t].id, 256)) {
+			fprintf(stderr, "%s: block size mismatch\n", iqtypes[t].name);
+			exit(1);
+		}
+	}
+
+	// The codebooks.
+	snprintf(path, sizeof path, "%s/iqgrids.bin", outdir);
+	FILE *f = fopen(path, "wb");
+	fwrite("GGIG", 1, 4, f);
+	put32(f, 1);
+	put32(f, 6);
+	extract_grid(sym(base, "dequantize_row_iq2_xxs"), 16, 66, 256, 8, 32, f);
+	extract_grid(sym(base, "dequantize_row_iq2_xs"), 17, 74, 512, 8, 32, f);
+	extract_grid(sym(base, "dequantize_row_iq2_s"), 22, 82, 1024, 8, 32, f);
+	extract_grid(sym(base, "dequantize_row_iq3_xxs"), 18, 98, 256, 4, 64, f);
+	extract_grid(sym(base, "dequantize_row_iq3_s"), 21, 110, 512, 4, 64, f);
+	extract_grid(sym(base, "dequantize_row_iq1_s"), 19, 50, 2048, 8, 32, f);
+	fclose(f);
+
+	// Dequantization of random blocks.
+	enum { NDQ = 32 * 256 };
+	for (int t = 0; t < NIQ; t++) {
+		const struct iqtyp *ty = &iqtypes[t];
+		size_t rb = row_size(ty->id, NDQ);
+		uint8_t *raw = malloc(rb);
+		float *dq = calloc(NDQ, 4);
+		for (size_t i = 0; i < rb; i++) raw[i] = (uint8_t)next64();
+		for (size_t b = 0; b < rb / ty->size; b++) set_scale(ty->id, raw + b * ty->size, any_finite_f16());
+		((row_dq_fn)sym(base, ty->dq))(raw, dq, NDQ);
+		snprintf(path, sizeof path, "%s/%s.bin", outdir, ty->name);
+		f = fopen(path, "wb");
+		fwrite("GGQV", 1, 4, f);
+		put32(f, 1);
+		put32(f, ty->id);
+		put32(f, 0);
+		put32(f, 0);
+		put32(f, NDQ);
+		put32(f, rb);
+		fwrite(raw, 1, rb, f);
+		fwrite(dq, 4, NDQ, f);
+		fclose(f);
+		free(raw);
+		free(dq);
+	}
+
+	// Row dots against Q8_K activations, as the CPU backend's mul_mat runs them.
+	enum { NCOLS = 2048, NACT = 4, NROWS = 16 };
+	static float act[NACT * NCOLS];
+	fill(act, NACT * NCOLS);
+	const struct traits_cpu *q8k = traits_cpu(15);
+	size_t ab = row_size(15, NCOLS);
+	uint8_t *aq = calloc(NACT, ab);
+	for (int a = 0; a < NACT; a++) q8k->from_float(act + a * NCOLS, aq + a * ab, NCOLS);
+	snprintf(path, sizeof path, "%s/dots.bin", outdir);
+	f = fopen(path, "wb");
+	fwrite("GGQD", 1, 4, f);
+	put32(f, 1);
+	put32(f, NCOLS);
+	put32(f, NACT);
+	fwrite(act, 4, NACT * NCOLS, f);
+	put32(f, ab);
+	fwrite(aq, 1, NACT * ab, f);
+	put32(f, NIQ);
+	for (int t = 0; t < NIQ; t++) {
+		const struct iqtyp *ty = &iqtypes[t];
+		const struct traits_cpu *tc = traits_cpu(ty->id);
+		if (tc->vec_dot_type != 15 || tc->nrows != 1) {
+			fprintf(stderr, "%s: vec_dot_type %d nrows %lld\n", ty->name, tc->vec_dot_type, (long long)tc->nrows);
+			exit(1);
+		}
+		vec_dot_fn generic = sym(cpu, ty->dot);
+		size_t rb = row_size(ty->id, NCOLS);
+		uint8_t *w = malloc(NROWS * rb);
+		for (size_t i = 0; i < NROWS * rb; i++) w[i] = (uint8_t)next64();
+		for (size_t b = 0; b < NROWS * rb / ty->size; b++) set_scale(ty->id, w + b * ty->size, moderate_f16());
+		static float simd[NROWS * NACT], ref[NROWS * NACT];
+		for (int r = 0; r < NROWS; r++) {
+			for (int a = 0; a < NACT; a++) {
+				tc->vec_dot(NCOLS, &simd[r * NACT + a], 0, w + r * rb, 0, aq + a * ab, 0, 1);
+				generic(NCOLS, &ref[r * NACT + a], 0, w + r * rb, 0, aq + a * ab, 0, 1);
+			}
+		}
+		put32(f, ty->id);
+		put32(f, NROWS);
+		put32(f, rb);
+		fwrite(w, 1, NROWS * rb, f);
+		fwrite(simd, 4, NROWS * NACT, f);
+		fwrite(ref, 4, NROWS * NACT, f);
+		free(w);
+	}
+	fclose(f);
+	free(aq);
+}
+
 int main(int argc, char **argv) {
-	if (argc != 3) { fprintf(stderr, "usage: oracle LIBDIR OUTDIR\n"); return 2; }
+	if (argc != 3 && !(argc == 4 && strcmp(argv[3], "iq") == 0)) {
+		fprintf(stderr, "usage: oracle LIBDIR OUTDIR [iq]\n");
+		return 2;
+	}
 	char path[4096];
 	snprintf(path, sizeof path, "%s/libggml-base.so", argv[1]);
 	base = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
@@ -107,6 +375,11 @@ int main(int argc, char **argv) {
 	snprintf(path, sizeof path, "%s/libggml-cpu-zen4.so", argv[1]);
 	cpu = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
 	if (!cpu) { fprintf(stderr, "%s\n", dlerror()); return 1; }
+
+	if (argc == 4) {
+		iq_files(argv[2], base, cpu);
+		return 0;
+	}
 
 	quantize_chunk_fn qchunk = sym(base, "ggml_quantize_chunk");
 	row_size_fn row_size = sym(base, "ggml_row_size");
@@ -231,5 +504,7 @@ int main(int argc, char **argv) {
 	fprintf(f, "fp32_to_fp16 %016llx\nfp32_to_bf16 %016llx\nfp16_to_fp32 %016llx\nbf16_to_fp32 %016llx\n",
 	        (unsigned long long)hh, (unsigned long long)hb, (unsigned long long)h16, (unsigned long long)hb16);
 	fclose(f);
+
+	iq_files(argv[2], base, cpu);
 	return 0;
 }
