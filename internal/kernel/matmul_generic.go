@@ -4,7 +4,8 @@ import "github.com/sputnik-llm/sputnik/internal/tensor"
 
 // genericTable returns the reference implementation of every supported
 // weight type: the activation type ggml pairs with it, its converter and its
-// row dot (see dot_generic.go, dotk_generic.go, quantize_generic.go).
+// row dot (see dot_generic.go, dotk_generic.go, dot_iq_generic.go,
+// quantize_generic.go).
 func genericTable() *implTable {
 	var t implTable
 	set := func(w, act tensor.DType, convert func([]byte, []float32), dot func(w, a []byte, cols int) float32) {
@@ -25,6 +26,13 @@ func genericTable() *implTable {
 	set(tensor.Q5_K, tensor.Q8_K, quantizeRowQ8_KGeneric, dotQ5_KGeneric)
 	set(tensor.Q6_K, tensor.Q8_K, quantizeRowQ8_KGeneric, dotQ6_KGeneric)
 	set(tensor.IQ4_XS, tensor.Q8_K, quantizeRowQ8_KGeneric, dotIQ4_XSGeneric)
+	set(tensor.IQ2_XXS, tensor.Q8_K, quantizeRowQ8_KGeneric, dotIQ2_XXSGeneric)
+	set(tensor.IQ2_XS, tensor.Q8_K, quantizeRowQ8_KGeneric, dotIQ2_XSGeneric)
+	set(tensor.IQ2_S, tensor.Q8_K, quantizeRowQ8_KGeneric, dotIQ2_SGeneric)
+	set(tensor.IQ3_XXS, tensor.Q8_K, quantizeRowQ8_KGeneric, dotIQ3_XXSGeneric)
+	set(tensor.IQ3_S, tensor.Q8_K, quantizeRowQ8_KGeneric, dotIQ3_SGeneric)
+	set(tensor.IQ1_S, tensor.Q8_K, quantizeRowQ8_KGeneric, dotIQ1_SGeneric)
+	set(tensor.IQ1_M, tensor.Q8_K, quantizeRowQ8_KGeneric, dotIQ1_MGeneric)
 	return &t
 }
 

@@ -16,6 +16,7 @@ var allTypes = []tensor.DType{
 	tensor.F32, tensor.F16, tensor.BF16,
 	tensor.Q4_0, tensor.Q4_1, tensor.Q5_0, tensor.Q5_1, tensor.Q8_0, tensor.IQ4_NL,
 	tensor.Q2_K, tensor.Q3_K, tensor.Q4_K, tensor.Q5_K, tensor.Q6_K, tensor.IQ4_XS,
+	tensor.IQ2_XXS, tensor.IQ2_XS, tensor.IQ2_S, tensor.IQ3_XXS, tensor.IQ3_S, tensor.IQ1_S, tensor.IQ1_M,
 }
 
 // halfFields are the byte offsets of the f16 scale fields in a block.
@@ -23,6 +24,17 @@ var halfFields = map[tensor.DType][]int{
 	tensor.Q4_0: {0}, tensor.Q4_1: {0, 2}, tensor.Q5_0: {0}, tensor.Q5_1: {0, 2},
 	tensor.Q8_0: {0}, tensor.IQ4_NL: {0}, tensor.Q2_K: {80, 82}, tensor.Q3_K: {108},
 	tensor.Q4_K: {0, 2}, tensor.Q5_K: {0, 2}, tensor.Q6_K: {208}, tensor.IQ4_XS: {0},
+	tensor.IQ2_XXS: {0}, tensor.IQ2_XS: {0}, tensor.IQ2_S: {0}, tensor.IQ3_XXS: {0},
+	tensor.IQ3_S: {0}, tensor.IQ1_S: {0}, // IQ1_M: see putIQ1MScale
+}
+
+// putIQ1MScale stores the f16 bits h as the scale of the IQ1_M block blk:
+// nibble i in the top nibble of the block's i-th u16 scale word.
+func putIQ1MScale(blk []byte, h uint16) {
+	for i := range 4 {
+		b := &blk[48+2*i+1]
+		*b = *b&0x0f | byte(h>>(4*i)&15)<<4
+	}
 }
 
 // randomMat returns rows×cols weights of type t: random quant bytes with
@@ -58,6 +70,9 @@ func randomMat(rng *rand.Rand, t tensor.DType, rows, cols int) tensor.Mat {
 					d = -d
 				}
 				binary.LittleEndian.PutUint16(data[b*ts+off:], floatToHalf(d))
+			}
+			if t == tensor.IQ1_M {
+				putIQ1MScale(data[b*ts:], floatToHalf(float32(rng.Float64()*0.02+0.001)))
 			}
 		}
 	}
