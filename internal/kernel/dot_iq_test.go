@@ -111,10 +111,14 @@ func TestIQDotsMatchGGML(t *testing.T) {
 			wd := dequantRows(t, dt.typ, dt.w, dt.rows, d.cols)
 			mag := magnitudes(wd, ad) // [nact][rows]
 			var worstSIMD, worstGeneric, worstRel float64
+			exact := 0 // dots bit-identical to ggml's generic C
 			for r := 0; r < dt.rows; r++ {
 				for k := 0; k < d.nact; k++ {
 					got := im.dot(dt.w[r*dt.rowBytes:(r+1)*dt.rowBytes], d.q8k[k*d.actBytes:(k+1)*d.actBytes], d.cols)
 					m := mag[k*dt.rows+r]
+					if got == dt.generic[r*d.nact+k] {
+						exact++
+					}
 					for _, ref := range []struct {
 						name  string
 						want  float32
@@ -134,8 +138,8 @@ func TestIQDotsMatchGGML(t *testing.T) {
 					}
 				}
 			}
-			t.Logf("%d dots: worst |diff|/Σ|w·a| %.2g vs vec_dot, %.2g vs generic; worst |diff|/|ggml| %.2g",
-				dt.rows*d.nact, worstSIMD, worstGeneric, worstRel)
+			t.Logf("%d dots (%d bit-identical to generic C): worst |diff|/Σ|w·a| %.2g vs vec_dot, %.2g vs generic; worst |diff|/|ggml| %.2g",
+				dt.rows*d.nact, exact, worstSIMD, worstGeneric, worstRel)
 		})
 	}
 	for _, typ := range iqTypes {
