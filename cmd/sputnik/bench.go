@@ -27,6 +27,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	threads := fs.Int("t", 0, "threads (0 = all cores)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed runs to this file")
+	random := fs.Bool("random", false, "decode random tokens (as llama-bench) instead of each step's argmax (as the peer's bench.mjs): varies MoE routing")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -35,14 +36,14 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return usageError{"usage: sputnik bench -m MODEL.gguf [--pp N] [--tg N] [--reps R] [-t THREADS] [--json]"}
 	}
 	fmt.Fprintf(stderr, "loading %s…\n", *modelPath)
-	lm, err := loadModel(*modelPath, *threads)
+	lm, err := loadModel(*modelPath, *threads, stderr)
 	if err != nil {
 		return err
 	}
 	defer lm.f.Close()
 	info := lm.m.Info()
 	rng := rand.New(rand.NewPCG(1, 2))
-	tokens := make([]int32, max(*pp, 1))
+	tokens := make([]int32, max(*pp, *tg, 1))
 	for i := range tokens {
 		tokens[i] = int32(rng.IntN(info.VocabSize))
 	}
@@ -64,11 +65,19 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		Tokens int       `json:"tokens"`
 		TokS   []float64 `json:"tok_s"`
 		Median float64   `json:"median_tok_s"`
+		// MajorFaults counts the page faults that read the disk during
+		// the timed runs: weights paged in when the model does not fit
+		// in the memory the process may use.
+		MajorFaults int64 `json:"major_faults"`
 	}
 	var results []result
 	measure := func(name string, n int, run func() error) error {
 		r := result{Test: fmt.Sprintf("%s %d", name, n), Tokens: n}
+		var faults0 int64
 		for i := 0; i <= *reps; i++ {
+			if i == 1 {
+				faults0 = majorFaults()
+			}
 			fmt.Fprintf(stderr, "\r%s: run %d/%d", r.Test, i, *reps)
 			start := time.Now()
 			if err := run(); err != nil {
@@ -80,6 +89,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		}
 		s := slices.Clone(r.TokS)
 		slices.Sort(s)
+		r.MajorFaults = majorFaults() - faults0
 		r.Median = s[len(s)/2]
 		if len(s)%2 == 0 {
 			r.Median = (s[len(s)/2-1] + s[len(s)/2]) / 2
@@ -112,13 +122,16 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			}
 			var b model.Batch
 			tok := tokens[0]
-			for range *tg {
+			for i := range *tg {
 				b.Reset()
 				b.Add(seq, tok, true)
 				if err := lm.m.Forward(&b, logits); err != nil {
 					return err
 				}
 				tok = int32(argmax(logits))
+				if *random {
+					tok = tokens[(i+1)%len(tokens)]
+				}
 			}
 			return nil
 		})
@@ -129,11 +142,19 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(map[string]any{
 			"model": *modelPath, "threads": parallel.Threads(), "results": results,
+			"peak_rss_bytes": peakRSS(),
 		})
 	}
 	fmt.Fprintf(stdout, "model %s, %d threads\n", *modelPath, parallel.Threads())
 	for _, r := range results {
-		fmt.Fprintf(stdout, "%-8s %10.2f tok/s\n", r.Test, r.Median)
+		fmt.Fprintf(stdout, "%-8s %10.2f tok/s", r.Test, r.Median)
+		if r.MajorFaults > 0 {
+			fmt.Fprintf(stdout, "  (%d major page faults: weights read from disk)", r.MajorFaults)
+		}
+		fmt.Fprintln(stdout)
+	}
+	if rss := peakRSS(); rss > 0 {
+		fmt.Fprintf(stdout, "peak RSS %.0f MiB (mapped weights count only while resident)\n", float64(rss)/(1<<20))
 	}
 	return nil
 }

@@ -63,7 +63,9 @@ type loaded struct {
 	took time.Duration
 }
 
-func loadModel(path string, threads int) (*loaded, error) {
+// loadModel opens a model and its tokenizer, and warns on stderr when the
+// file is larger than the memory the process may use.
+func loadModel(path string, threads int, stderr io.Writer) (*loaded, error) {
 	if threads > 0 {
 		parallel.SetThreads(threads)
 	}
@@ -76,6 +78,11 @@ func loadModel(path string, threads int) (*loaded, error) {
 	if err != nil {
 		f.Close()
 		return nil, err
+	}
+	if fits, limit, source := models.Fits(f); !fits {
+		fmt.Fprintf(stderr, "note: the model (%.1f GiB) is larger than the memory this process may use (%.1f GiB, %s):\n"+
+			"      weights will be read from disk as they are needed, which is much slower\n",
+			float64(f.Size)/(1<<30), float64(limit)/(1<<30), source)
 	}
 	return &loaded{f: f, m: m, tok: tok, took: time.Since(start)}, nil
 }
@@ -105,7 +112,7 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	if *topLogprobs < 0 || *topLogprobs > 100 {
 		return usageError{"--top-logprobs must be in [0, 100]"}
 	}
-	lm, err := loadModel(*modelPath, *threads)
+	lm, err := loadModel(*modelPath, *threads, stderr)
 	if err != nil {
 		return err
 	}

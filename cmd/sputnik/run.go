@@ -48,7 +48,7 @@ func runChat(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return usageError{"usage: sputnik run -m MODEL.gguf [flags] [PROMPT]"}
 	}
 	fmt.Fprintf(stderr, "loading %s…\n", *modelPath)
-	lm, err := loadModel(*modelPath, *threads)
+	lm, err := loadModel(*modelPath, *threads, stderr)
 	if err != nil {
 		return err
 	}

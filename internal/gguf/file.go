@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"unsafe"
 )
 
 // File is an open GGUF file. Its metadata and tensor infos are parsed at
@@ -22,6 +23,23 @@ type File struct {
 	unmap       func() error
 	kvIndex     map[string]int
 	tensorIndex map[string]int
+}
+
+// WillNeed advises the OS that b, a slice of this file's tensor data, will
+// be read soon, so that pages not in memory are read in the background. It
+// is a hint: it does nothing for slices outside the file or on systems
+// without it, and errors are ignored. Useful when the file is larger than
+// memory and the access pattern is known ahead (chosen MoE experts).
+func (f *File) WillNeed(b []byte) {
+	if len(b) == 0 || len(f.data) == 0 || f.unmap == nil {
+		return
+	}
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(f.data)))
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	if p < base || p-base+uintptr(len(b)) > uintptr(len(f.data)) {
+		return
+	}
+	adviseWillNeed(f.data, int(p-base), len(b))
 }
 
 // Open memory-maps the GGUF file at path and parses its header, metadata

@@ -358,3 +358,28 @@ func writeQwen2Shape(b *testing.B, path string) uint64 {
 	}
 	return params
 }
+
+// TestWillNeed checks that the read-ahead hint accepts any slice: inside
+// the mapping (unaligned, to the last byte), outside it, empty, after
+// Close, and that it leaves the data as it was.
+func TestWillNeed(t *testing.T) {
+	f, err := gguf.Open(testutil.SharedFile(t, "models/stories260K.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := &f.Tensors[len(f.Tensors)-1]
+	data := f.TensorData(last)
+	before := bytes.Clone(data)
+	f.WillNeed(data)
+	f.WillNeed(data[3 : len(data)-1])
+	f.WillNeed(data[len(data)-1:])
+	f.WillNeed(nil)
+	f.WillNeed(make([]byte, 100))
+	if !bytes.Equal(before, data) {
+		t.Fatal("tensor data changed")
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.WillNeed(data) // a no-op once closed
+}

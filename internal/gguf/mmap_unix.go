@@ -5,6 +5,8 @@ package gguf
 import (
 	"os"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // mapFile maps size bytes of fh read-only and shared.
@@ -20,4 +22,13 @@ func mapFile(fh *os.File, size int64) ([]byte, func() error, error) {
 		return nil, nil, err
 	}
 	return b, func() error { return syscall.Munmap(b) }, nil
+}
+
+// adviseWillNeed asks the OS to read mapping[off:off+n] in the background
+// (madvise MADV_WILLNEED), from the page that holds off. mapping is a
+// whole mapping, so it starts on a page boundary.
+func adviseWillNeed(mapping []byte, off, n int) {
+	page := os.Getpagesize()
+	start := off &^ (page - 1)
+	_ = unix.Madvise(mapping[start:off+n], unix.MADV_WILLNEED)
 }

@@ -4,6 +4,7 @@ package models
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/sputnik-llm/sputnik/internal/model"
 	"github.com/sputnik-llm/sputnik/internal/model/deepseek2"
 	"github.com/sputnik-llm/sputnik/internal/model/dense"
+	"github.com/sputnik-llm/sputnik/internal/sysmem"
 )
 
 // Supported lists the architectures Load accepts.
@@ -59,7 +61,43 @@ func Open(path string) (model.Model, *gguf.File, error) {
 		f.Close()
 		return nil, nil, err
 	}
+	if p, ok := m.(expertPrefetcher); ok && wantPrefetch(f) {
+		p.SetExpertPrefetch(f.WillNeed)
+	}
 	return m, f, nil
+}
+
+// expertPrefetcher is a mixture-of-experts model that can ask for its
+// chosen experts' weights ahead (deepseek2.Model.SetExpertPrefetch).
+type expertPrefetcher interface{ SetExpertPrefetch(willNeed func([]byte)) }
+
+// PrefetchEnv is the environment variable that overrides when Open turns
+// on expert read-ahead: "on", "off", or "auto" (the default: on when the
+// file is larger than MemoryLimit).
+const PrefetchEnv = "SPUTNIK_EXPERT_PREFETCH"
+
+func wantPrefetch(f *gguf.File) bool {
+	switch os.Getenv(PrefetchEnv) {
+	case "on", "1":
+		return true
+	case "off", "0":
+		return false
+	}
+	fits, _, _ := Fits(f)
+	return !fits
+}
+
+// Fits reports whether the file f fits in the memory this process may use
+// (sysmem.Limit: RAM or a cgroup limit), keeping a tenth of it for
+// everything else. When it does not, the OS keeps only part of the weights
+// in memory and reads the rest from disk as they are used. limit and
+// source say what the limit is (0, "" if unknown, and then fits is true).
+func Fits(f *gguf.File) (fits bool, limit int64, source string) {
+	limit, source = sysmem.Limit()
+	if limit <= 0 {
+		return true, 0, ""
+	}
+	return f.Size <= limit-limit/10, limit, source
 }
 
 // IsR1 reports whether f holds a DeepSeek-R1-family model (R1 itself or a

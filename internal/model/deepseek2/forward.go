@@ -27,9 +27,10 @@ type Model struct {
 	// row-major and valid only during the call. Nil in production.
 	Trace func(name string, layer int, x []float32)
 
-	info model.Info
-	rt   Router
-	s    *scratch
+	info     model.Info
+	rt       Router
+	s        *scratch
+	willNeed func([]byte) // see SetExpertPrefetch
 }
 
 // scratch is the per-model activation memory (llama2.c's RunState).
@@ -108,6 +109,15 @@ func (m *Model) RoutingMargin() float32 {
 	return m.s.moe.margin
 }
 
+// SetExpertPrefetch turns on read-ahead of the routed experts (nil turns
+// it off, the default): once a layer has routed its tokens, willNeed is
+// called on each chosen expert's weights (gguf.File.WillNeed: the OS starts
+// reading them from disk in the background, all at once). Use it when the
+// model file is larger than the memory the process may use, so that the
+// OS keeps only part of the weights in memory; when the weights are
+// resident it only costs system calls. Not safe to call during Forward.
+func (m *Model) SetExpertPrefetch(willNeed func([]byte)) { m.willNeed = willNeed }
+
 // MTPLayers returns the number of multi-token-prediction blocks the file
 // carries ({arch}.nextn_predict_layers); they are loaded but not used yet.
 func (m *Model) MTPLayers() int { return len(m.MTP) }
@@ -127,6 +137,9 @@ func (m *Model) Forward(b *model.Batch, logits []float32) error {
 	}
 	return model.RunBatch(b, logits, m.info, func(ch nn.Chunk) {
 		m.ensureScratch(ch.Capacity)
+		if m.s.moe != nil {
+			m.s.moe.willNeed = m.willNeed
+		}
 		m.forward(m.s, &ch)
 	})
 }

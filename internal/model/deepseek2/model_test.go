@@ -511,3 +511,61 @@ func TestTrace(t *testing.T) {
 		t.Errorf("trace calls:\n%v\nwant\n%v", got, want)
 	}
 }
+
+// TestExpertPrefetch checks that with read-ahead on, every chosen expert's
+// three weight matrices are announced before use (each once per layer and
+// batch), nothing else is, and the logits do not change.
+func TestExpertPrefetch(t *testing.T) {
+	m := openModel(t, testutil.SharedFile(t, tinyModel))
+	want := logitsOf(t, m, promptA)[0]
+	// which slices belong to which expert
+	type key struct{ layer, expert, mat int }
+	owner := map[*byte]key{}
+	moeLayers := 0
+	for i, l := range m.Layers {
+		if !l.IsMoE {
+			continue
+		}
+		moeLayers++
+		for e := range l.MoE.Gate {
+			for j, w := range []tensor.Mat{l.MoE.Gate[e], l.MoE.Up[e], l.MoE.Down[e]} {
+				owner[&w.Data[0]] = key{i, e, j}
+			}
+		}
+	}
+	if moeLayers == 0 {
+		t.Fatal("the tiny model has no MoE layers")
+	}
+	calls := map[key]int{}
+	m.SetExpertPrefetch(func(b []byte) {
+		k, ok := owner[&b[0]]
+		if !ok {
+			t.Errorf("read-ahead of a slice that is no expert matrix (%d bytes)", len(b))
+			return
+		}
+		calls[k]++
+	})
+	defer m.SetExpertPrefetch(nil)
+	got := logitsOf(t, m, promptA)[0]
+	if d := maxDiff(want, got); d != 0 {
+		t.Errorf("logits changed by %v with read-ahead on", d)
+	}
+	perLayer := map[int]int{}
+	for k, n := range calls {
+		if n != 1 {
+			t.Errorf("layer %d expert %d matrix %d announced %d times in one batch", k.layer, k.expert, k.mat, n)
+		}
+		perLayer[k.layer]++
+	}
+	used := m.Config.ExpertsUsed
+	for i, l := range m.Layers {
+		if !l.IsMoE {
+			continue
+		}
+		// promptA routes at least Used distinct experts per layer, at
+		// most one per (token, slot)
+		if n := perLayer[i]; n%3 != 0 || n/3 < used || n/3 > used*len(promptA) {
+			t.Errorf("layer %d: %d matrices announced, want 3 per chosen expert (%d to %d experts)", i, n, used, used*len(promptA))
+		}
+	}
+}

@@ -183,7 +183,10 @@ type moeScratch struct {
 	shared []float32 // [maxBatch][Dim] shared-expert output
 	route  *routeScratch
 	margin float32 // smallest routing margin since the last reset
-	dec    decodeExperts
+	// willNeed, if set, asks the OS to read the chosen experts' weights
+	// ahead (see Model.SetExpertPrefetch).
+	willNeed func([]byte)
+	dec      decodeExperts
 }
 
 func newMoEScratch(c *Config, maxBatch int) *moeScratch {
@@ -224,10 +227,30 @@ func (m *MoE) forward(y, x []float32, n int, c *Config, r *Router, s *moeScratch
 		mg := r.Route(s.ids[t*k:(t+1)*k], s.w[t*k:(t+1)*k], s.logits[t*c.Experts:(t+1)*c.Experts], m.ProbsBias, s.route)
 		s.margin = min(s.margin, mg)
 	}
+	if s.willNeed != nil {
+		m.prefetch(s.ids[:n*k], s.willNeed, s.count)
+	}
 	if n == 1 {
 		m.decode(y[:d], x[:d], c, s)
 	} else {
 		m.batched(y, x, n, c, s)
+	}
+}
+
+// prefetch calls willNeed on the weights of the experts ids (repeats
+// allowed), before the first of them is used. When the model does not fit
+// in memory this turns a chain of page faults, each waiting for its own
+// read, into reads that proceed together. seen ([Experts]) is scratch.
+func (m *MoE) prefetch(ids []int32, willNeed func([]byte), seen []int32) {
+	clear(seen)
+	for _, e := range ids {
+		if seen[e] != 0 {
+			continue
+		}
+		seen[e] = 1
+		willNeed(m.Gate[e].Data)
+		willNeed(m.Up[e].Data)
+		willNeed(m.Down[e].Data)
 	}
 }
 
