@@ -4,6 +4,7 @@ package tensor
 
 import (
 	"encoding/binary"
+	"math"
 	"math/bits"
 )
 
@@ -42,15 +43,13 @@ const (
 )
 
 // putGroup8 writes the 8 elements of one group: db times the magnitudes
-// (bytes of g), negated where bit j of signs is set.
+// (bytes of g), negated where bit j of signs is set. Negation flips the
+// float's sign bit (exactly ggml's multiplication by −1), without a branch.
 func putGroup8(y []float32, db float32, g uint64, signs uint8) {
 	y = y[:8]
 	for j := range 8 {
 		v := db * float32(uint8(g>>(8*j)))
-		if signs>>j&1 != 0 {
-			v = -v
-		}
-		y[j] = v
+		y[j] = math.Float32frombits(math.Float32bits(v) ^ uint32(signs>>j&1)<<31)
 	}
 }
 

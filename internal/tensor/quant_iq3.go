@@ -1,6 +1,9 @@
 package tensor
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"math"
+)
 
 // The 3-bit codebook types IQ3_XXS and IQ3_S: 256-element super-blocks of
 // eight 32-element sub-blocks, each sub-block four groups of 8 elements
@@ -20,13 +23,8 @@ func putGroup4x2(y []float32, db float32, g1, g2 uint32, signs uint8) {
 	for j := range 4 {
 		v1 := db * float32(uint8(g1>>(8*j)))
 		v2 := db * float32(uint8(g2>>(8*j)))
-		if signs>>j&1 != 0 {
-			v1 = -v1
-		}
-		if signs>>(j+4)&1 != 0 {
-			v2 = -v2
-		}
-		y[j], y[j+4] = v1, v2
+		y[j] = math.Float32frombits(math.Float32bits(v1) ^ uint32(signs>>j&1)<<31)
+		y[j+4] = math.Float32frombits(math.Float32bits(v2) ^ uint32(signs>>(j+4)&1)<<31)
 	}
 }
 
