@@ -17,9 +17,10 @@ type File struct {
 	Alignment  uint64       // general.alignment, or DefaultAlignment
 	DataOffset uint64       // byte offset of the data section in the file
 	Path       string       // the path given to Open, or "" for ParseBytes
-	Size       int64        // file size in bytes
+	Size       int64        // file size in bytes (all parts of a split model)
 
-	data        []byte // the whole file (a mapping, or a heap slice)
+	data        []byte  // the whole file (a mapping, or a heap slice)
+	parts       []*File // the other parts of a split model (see split.go)
 	unmap       func() error
 	kvIndex     map[string]int
 	tensorIndex map[string]int
@@ -31,21 +32,43 @@ type File struct {
 // without it, and errors are ignored. Useful when the file is larger than
 // memory and the access pattern is known ahead (chosen MoE experts).
 func (f *File) WillNeed(b []byte) {
-	if len(b) == 0 || len(f.data) == 0 || f.unmap == nil {
+	if len(b) == 0 {
 		return
 	}
-	base := uintptr(unsafe.Pointer(unsafe.SliceData(f.data)))
 	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
-	if p < base || p-base+uintptr(len(b)) > uintptr(len(f.data)) {
-		return
+	for _, g := range append([]*File{f}, f.parts...) {
+		if len(g.data) == 0 || g.unmap == nil {
+			continue
+		}
+		base := uintptr(unsafe.Pointer(unsafe.SliceData(g.data)))
+		if p >= base && p-base+uintptr(len(b)) <= uintptr(len(g.data)) {
+			adviseWillNeed(g.data, int(p-base), len(b))
+			return
+		}
 	}
-	adviseWillNeed(f.data, int(p-base), len(b))
 }
 
 // Open memory-maps the GGUF file at path and parses its header, metadata
 // and tensor infos. The caller must Close the file when done; slices from
 // TensorData are invalid after Close.
+//
+// A split model (llama.cpp's gguf-split: NAME-00001-of-00003.gguf, ...) is
+// opened from its first part: the other parts are opened beside it and
+// their tensors joined, so the File describes the whole model.
 func Open(path string) (*File, error) {
+	f, err := openPart(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.joinParts(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// openPart opens one GGUF file.
+func openPart(path string) (*File, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("gguf: %w", err)
@@ -80,15 +103,25 @@ func ParseBytes(b []byte) (*File, error) {
 	return f, nil
 }
 
-// Close releases the mapping. It is safe to call more than once.
+// Close releases the mappings. It is safe to call more than once.
 func (f *File) Close() error {
+	var err error
+	for _, p := range f.parts {
+		if e := p.Close(); e != nil && err == nil {
+			err = e
+		}
+	}
+	f.parts = nil
 	f.data = nil
 	if f.unmap == nil {
-		return nil
+		return err
 	}
 	u := f.unmap
 	f.unmap = nil
-	return u()
+	if e := u(); e != nil {
+		return e
+	}
+	return err
 }
 
 // Has reports whether key is present.
@@ -251,8 +284,12 @@ func (f *File) Tensor(name string) (*TensorInfo, bool) {
 // TensorData returns the bytes of t's data. The slice aliases the read-only
 // mapping: writing to it faults, and it is invalid after Close.
 func (f *File) TensorData(t *TensorInfo) []byte {
-	start := f.DataOffset + t.Offset
-	return f.data[start : start+t.Size : start+t.Size]
+	src := f
+	if t.Part > 0 {
+		src = f.parts[t.Part-1]
+	}
+	start := src.DataOffset + t.Offset
+	return src.data[start : start+t.Size : start+t.Size]
 }
 
 // Prefixed returns the metadata keys that start with prefix, in file order.

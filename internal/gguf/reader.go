@@ -46,6 +46,7 @@ type TensorInfo struct {
 	Shape  []uint64 // GGUF order: innermost (contiguous) dimension first
 	Offset uint64   // byte offset of the data, relative to the data section
 	Size   uint64   // byte size of the data
+	Part   int      // index of the file holding the data in a split model (0: the first, or only, file)
 }
 
 // Elements returns the number of elements in the tensor.

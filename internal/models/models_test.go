@@ -114,3 +114,41 @@ func TestOpenErrors(t *testing.T) {
 		t.Errorf("wrong shape: got %v", err)
 	}
 }
+
+// TestSplitModel checks that a model split in parts (gguf-split's layout)
+// opened from its first part computes exactly what the single file does.
+func TestSplitModel(t *testing.T) {
+	path := testutil.SharedFile(t, "golden/models/deepseek2-tiny-f16.gguf")
+	src, err := gguf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	parts := testutil.WriteSplit(t, src, t.TempDir(), 3, false, nil)
+	logits := func(path string) []float32 {
+		m, f, err := models.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		seq, err := m.NewSeq(16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b model.Batch
+		for i, id := range []int32{1, 400, 17, 4000, 9} {
+			b.Add(seq, id, i == 4)
+		}
+		out := make([]float32, m.Info().VocabSize)
+		if err := m.Forward(&b, out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	want, got := logits(path), logits(parts[0])
+	for i := range want {
+		if want[i] != got[i] {
+			t.Fatalf("logit %d: split model %v, single file %v", i, got[i], want[i])
+		}
+	}
+}
