@@ -26,7 +26,12 @@ func mapFile(fh *os.File, size int64) ([]byte, func() error, error) {
 
 // adviseWillNeed asks the OS to read mapping[off:off+n] in the background
 // (madvise MADV_WILLNEED), from the page that holds off. mapping is a
-// whole mapping, so it starts on a page boundary.
+// whole mapping, so it starts on a page boundary. Advising a range that is
+// already in memory costs about 9 µs per 0.5 MiB (the page cache's index is
+// read for every page); checking residency first with mincore costs as
+// much, and checking only a few pages lets partly evicted ranges through
+// (measured: 768 MiB cgroup limit, 1.1 GB MoE model, 36 tok/s advising
+// always, 20–31 tok/s when sampled pages were checked first).
 func adviseWillNeed(mapping []byte, off, n int) {
 	page := os.Getpagesize()
 	start := off &^ (page - 1)

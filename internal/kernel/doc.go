@@ -14,7 +14,8 @@
 // compared with llama.cpp's: a weight type's dot product is taken against
 // activations converted to the type ggml pairs it with — F16 for F16, BF16
 // for BF16, Q8_0 for Q4_0/Q5_0/Q8_0/IQ4_NL, Q8_1 for Q4_1/Q5_1, Q8_K for
-// Q2_K..Q6_K and IQ4_XS — with exact integer block sums and float32 scale
+// Q2_K..Q6_K, IQ4_XS and the IQ1/IQ2/IQ3 types of the low-bit DeepSeek-R1
+// quants — with exact integer block sums and float32 scale
 // products, as in ggml's ggml_vec_dot_* functions. The Q8_0/Q8_1
 // activation quantizers are llama.cpp's x86 ones (id = 127/amax, ties to
 // even), the Q8_K one is quantize_row_q8_K_ref; all three are tested byte
@@ -32,7 +33,9 @@
 //   - F32, F16, BF16 (AVX-512F/BW/VL, FMA, F16C): 16-wide FMA tiles; F16
 //     and BF16 activations are rounded to the weight precision once per
 //     call and kept as float32, so every product is the same exact value as
-//     ggml's.
+//     ggml's. One-token F16 products add in ggml_vec_dot_f16's order
+//     exactly (TestF16DecodeOrder), so that decoding resolves near ties in
+//     MoE routing as llama.cpp does.
 //   - Q8_0, Q4_0, Q5_0, IQ4_NL, Q4_1, Q5_1 (+ AVX512_VNNI): VPDPBUSD row
 //     tiles for decode (4 rows × 1 token) and, for several tokens, 8-row
 //     kernels that transpose each block so one VPDPBUSD serves 8 rows.
@@ -41,6 +44,10 @@
 //     minimum/offset terms folded into Q8_K's block sums.
 //   - the Q8_0 and Q8_K activation quantizers and the vector kernels Dot,
 //     Axpy, DotF16, AxpyF16, ToF16, FromF16.
+//
+// IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS and IQ3_S have pure-Go row
+// dots only (dot_iq_generic.go): correct everywhere, 20–40× slower than the
+// SIMD types.
 //
 // Every weight kernel prefetches 32 KiB ahead, which decode (streaming the
 // weights from DRAM once per token) needs to reach the memory bandwidth.
