@@ -105,8 +105,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 				return err
 			}
 			var b model.Batch
-			for i, t := range tokens {
-				b.Add(seq, t, i == len(tokens)-1)
+			for i, t := range tokens[:*pp] {
+				b.Add(seq, t, i == *pp-1)
 			}
 			return lm.m.Forward(&b, logits)
 		})
