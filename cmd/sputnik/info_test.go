@@ -85,6 +85,9 @@ func TestInfoAllShared(t *testing.T) {
 func TestInfoStoriesJSON(t *testing.T) {
 	p := testutil.SharedFile(t, "models/stories260K.gguf")
 	_, out, _ := run("info", "--json", p)
+	if _, outM, _ := run("info", "--json", "-m", p); outM != out {
+		t.Errorf("info -m FILE differs from info FILE")
+	}
 	var got map[string]any
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatal(err)
