@@ -57,6 +57,10 @@ func matMul(out []float32, w tensor.Mat, x []float32, n int, im *matImpl) {
 	if n == 0 || rows == 0 {
 		return
 	}
+	if im.packed != nil && n >= packedMinTokens {
+		matMulPacked(out, w, x, n, im.packed)
+		return
+	}
 	j := jobPool.Get().(*matJob)
 	arb, _ := tensor.RowBytes(im.act, cols)
 	var act []byte
@@ -119,6 +123,9 @@ type matImpl struct {
 	// and activation rows a[t*as:], tiling so that each weight block is
 	// loaded once for several tokens.
 	block func(out []float32, os int, w []byte, ws int, a []byte, as int, rows, n, cols int)
+	// packed, if not nil, replaces convert and block for n ≥
+	// packedMinTokens (matmul_packed.go).
+	packed *packedImpl
 }
 
 // tokenChunk is the most tokens one pass over the weights serves.

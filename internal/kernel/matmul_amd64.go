@@ -66,6 +66,7 @@ func setTiles(t *implTable, tiles map[tensor.DType]*tileSet) {
 	for typ, ts := range tiles {
 		im := *t[typ]
 		im.block = ts.block
+		im.packed = ts.packed
 		if ts.convert != nil {
 			// F16/BF16: activations stay float32, rounded to the weight's
 			// precision: the products are the same exact values as ggml's.
@@ -97,31 +98,46 @@ type tileSet struct {
 	// single, if set, replaces this set for one token (n == 1): kernels
 	// that add in the order llama.cpp uses when it decodes.
 	single *tileSet
+	// packed, if set, is the packed prefill path (matmul_packed.go).
+	packed *packedImpl
+}
+
+// packedTiles are the 16-row × T-token packed kernels.
+var packedTiles = [packTokens + 1]func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int){
+	1: tileP_16x1, 2: tileP_16x2, 3: tileP_16x3, 4: tileP_16x4, 5: tileP_16x5, 6: tileP_16x6,
+	7: tileP_16x7, 8: tileP_16x8, 9: tileP_16x9, 10: tileP_16x10, 11: tileP_16x11, 12: tileP_16x12,
+	13: tileP_16x13, 14: tileP_16x14, 15: tileP_16x15, 16: tileP_16x16,
+}
+
+// packedVNNI returns the packed path of type t with pack function pack.
+func packedVNNI(t tensor.DType, pack func(w *byte, ws int, nb int, dst *byte)) *packedImpl {
+	k, _ := packedKindOf(t)
+	return &packedImpl{k: k, pack: pack, quant: quantQ8_0xAVX512, tiles: &packedTiles}
 }
 
 var vnniTiles = map[tensor.DType]*tileSet{
-	tensor.Q8_0: {wBlock: 34, aBlock: 34, blockElems: 32, trans: [9]tileFunc{
+	tensor.Q8_0: {packed: packedVNNI(tensor.Q8_0, packX16Q8_0), wBlock: 34, aBlock: 34, blockElems: 32, trans: [9]tileFunc{
 		1: tileTQ8_0_8x1, 2: tileTQ8_0_8x2, 3: tileTQ8_0_8x3, 4: tileTQ8_0_8x4,
 		5: tileTQ8_0_8x5, 6: tileTQ8_0_8x6, 7: tileTQ8_0_8x7, 8: tileTQ8_0_8x8},
 		fn: [5][5]tileFunc{
 			1: {1: tileQ8_0_1x1, 2: tileQ8_0_1x2, 3: tileQ8_0_1x3, 4: tileQ8_0_1x4},
 			2: {1: tileQ8_0_2x1, 2: tileQ8_0_2x2, 3: tileQ8_0_2x3, 4: tileQ8_0_2x4},
 			4: {1: tileQ8_0_4x1}}},
-	tensor.Q4_0: {wBlock: 18, aBlock: 34, blockElems: 32, trans: [9]tileFunc{
+	tensor.Q4_0: {packed: packedVNNI(tensor.Q4_0, packX16Q4_0), wBlock: 18, aBlock: 34, blockElems: 32, trans: [9]tileFunc{
 		1: tileTQ4_0_8x1, 2: tileTQ4_0_8x2, 3: tileTQ4_0_8x3, 4: tileTQ4_0_8x4,
 		5: tileTQ4_0_8x5, 6: tileTQ4_0_8x6, 7: tileTQ4_0_8x7, 8: tileTQ4_0_8x8},
 		fn: [5][5]tileFunc{
 			1: {1: tileQ4_0_1x1, 2: tileQ4_0_1x2, 3: tileQ4_0_1x3, 4: tileQ4_0_1x4},
 			2: {1: tileQ4_0_2x1, 2: tileQ4_0_2x2, 3: tileQ4_0_2x3, 4: tileQ4_0_2x4},
 			4: {1: tileQ4_0_4x1}}},
-	tensor.IQ4_NL: {wBlock: 18, aBlock: 34, blockElems: 32, trans: [9]tileFunc{
+	tensor.IQ4_NL: {packed: packedVNNI(tensor.IQ4_NL, packX16IQ4_NL), wBlock: 18, aBlock: 34, blockElems: 32, trans: [9]tileFunc{
 		1: tileTIQ4_NL_8x1, 2: tileTIQ4_NL_8x2, 3: tileTIQ4_NL_8x3, 4: tileTIQ4_NL_8x4,
 		5: tileTIQ4_NL_8x5, 6: tileTIQ4_NL_8x6, 7: tileTIQ4_NL_8x7, 8: tileTIQ4_NL_8x8},
 		fn: [5][5]tileFunc{
 			1: {1: tileIQ4_NL_1x1, 2: tileIQ4_NL_1x2, 3: tileIQ4_NL_1x3, 4: tileIQ4_NL_1x4},
 			2: {1: tileIQ4_NL_2x1, 2: tileIQ4_NL_2x2, 3: tileIQ4_NL_2x3, 4: tileIQ4_NL_2x4},
 			4: {1: tileIQ4_NL_4x1}}},
-	tensor.Q5_0: {wBlock: 22, aBlock: 34, blockElems: 32, trans: [9]tileFunc{
+	tensor.Q5_0: {packed: packedVNNI(tensor.Q5_0, packX16Q5_0), wBlock: 22, aBlock: 34, blockElems: 32, trans: [9]tileFunc{
 		1: tileTQ5_0_8x1, 2: tileTQ5_0_8x2, 3: tileTQ5_0_8x3, 4: tileTQ5_0_8x4,
 		5: tileTQ5_0_8x5, 6: tileTQ5_0_8x6, 7: tileTQ5_0_8x7, 8: tileTQ5_0_8x8},
 		fn: [5][5]tileFunc{

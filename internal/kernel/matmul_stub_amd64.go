@@ -536,6 +536,85 @@ func quantQ8_0AVX512(x *float32, out *byte, nb int)
 // quantQ8_KAVX512 writes d and qs of nb Q8_K blocks (292 bytes, bsums left alone) from 256·nb floats at x (AVX-512).
 func quantQ8_KAVX512(x *float32, out *byte, nb int)
 
+// tileP_16x1 computes the 16×1 tile out[t*os+r] (rows r with bit r of mask set) of a packed weight group against 1 tokens of interleaved activations, nb blocks (AVX-512 VNNI).
+// Block b of the group is at p+576b, token t's block b at a+b*as+40t.
+func tileP_16x1(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileP_16x2 computes the 16×2 tile out[t*os+r] (rows r with bit r of mask set) of a packed weight group against 2 tokens of interleaved activations, nb blocks (AVX-512 VNNI).
+// Block b of the group is at p+576b, token t's block b at a+b*as+40t.
+func tileP_16x2(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileP_16x3 computes the 16×3 tile out[t*os+r] (rows r with bit r of mask set) of a packed weight group against 3 tokens of interleaved activations, nb blocks (AVX-512 VNNI).
+// Block b of the group is at p+576b, token t's block b at a+b*as+40t.
+func tileP_16x3(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileP_16x4 computes the 16×4 tile out[t*os+r] (rows r with bit r of mask set) of a packed weight group against 4 tokens of interleaved activations, nb blocks (AVX-512 VNNI).
+// Block b of the group is at p+576b, token t's block b at a+b*as+40t.
+func tileP_16x4(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileP_16x5 computes the 16×5 tile out[t*os+r] (rows r with bit r of mask set) of a packed weight group against 5 tokens of interleaved activations, nb blocks (AVX-512 VNNI).
+// Block b of the group is at p+576b, token t's block b at a+b*as+40t.
+func tileP_16x5(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileP_16x6 computes the 16×6 tile out[t*os+r] (rows r with bit r of mask set) of a packed weight group against 6 tokens of interleaved activations, nb blocks (AVX-512 VNNI).
+// Block b of the group is at p+576b, token t's block b at a+b*as+40t.
+func tileP_16x6(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileP_16x7 computes the 16×7 tile out[t*os+r] (rows r with bit r of mask set) of a packed weight group against 7 tokens of interleaved activations, nb blocks (AVX-512 VNNI).
+// Block b of the group is at p+576b, token t's block b at a+b*as+40t.
+func tileP_16x7(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileP_16x8 computes the 16×8 tile out[t*os+r] (rows r with bit r of mask set) of a packed weight group against 8 tokens of interleaved activations, nb blocks (AVX-512 VNNI).
+// Block b of the group is at p+576b, token t's block b at a+b*as+40t.
+func tileP_16x8(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileP_16x9 computes the 16×9 tile out[t*os+r] (rows r with bit r of mask set) of a packed weight group against 9 tokens of interleaved activations, nb blocks (AVX-512 VNNI).
+// Block b of the group is at p+576b, token t's block b at a+b*as+40t.
+func tileP_16x9(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileP_16x10 computes the 16×10 tile out[t*os+r] (rows r with bit r of mask set) of a packed weight group against 10 tokens of interleaved activations, nb blocks (AVX-512 VNNI).
+// Block b of the group is at p+576b, token t's block b at a+b*as+40t.
+func tileP_16x10(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileP_16x11 computes the 16×11 tile out[t*os+r] (rows r with bit r of mask set) of a packed weight group against 11 tokens of interleaved activations, nb blocks (AVX-512 VNNI).
+// Block b of the group is at p+576b, token t's block b at a+b*as+40t.
+func tileP_16x11(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileP_16x12 computes the 16×12 tile out[t*os+r] (rows r with bit r of mask set) of a packed weight group against 12 tokens of interleaved activations, nb blocks (AVX-512 VNNI).
+// Block b of the group is at p+576b, token t's block b at a+b*as+40t.
+func tileP_16x12(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileP_16x13 computes the 16×13 tile out[t*os+r] (rows r with bit r of mask set) of a packed weight group against 13 tokens of interleaved activations, nb blocks (AVX-512 VNNI).
+// Block b of the group is at p+576b, token t's block b at a+b*as+40t.
+func tileP_16x13(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileP_16x14 computes the 16×14 tile out[t*os+r] (rows r with bit r of mask set) of a packed weight group against 14 tokens of interleaved activations, nb blocks (AVX-512 VNNI).
+// Block b of the group is at p+576b, token t's block b at a+b*as+40t.
+func tileP_16x14(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileP_16x15 computes the 16×15 tile out[t*os+r] (rows r with bit r of mask set) of a packed weight group against 15 tokens of interleaved activations, nb blocks (AVX-512 VNNI).
+// Block b of the group is at p+576b, token t's block b at a+b*as+40t.
+func tileP_16x15(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileP_16x16 computes the 16×16 tile out[t*os+r] (rows r with bit r of mask set) of a packed weight group against 16 tokens of interleaved activations, nb blocks (AVX-512 VNNI).
+// Block b of the group is at p+576b, token t's block b at a+b*as+40t.
+func tileP_16x16(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// packX16Q8_0 packs nb blocks of the 16 Q8_0 rows at w (stride ws bytes) into the packed group layout at dst (576 bytes per block, AVX-512).
+func packX16Q8_0(w *byte, ws int, nb int, dst *byte)
+
+// packX16Q4_0 packs nb blocks of the 16 Q4_0 rows at w (stride ws bytes) into the packed group layout at dst (576 bytes per block, AVX-512).
+func packX16Q4_0(w *byte, ws int, nb int, dst *byte)
+
+// packX16Q5_0 packs nb blocks of the 16 Q5_0 rows at w (stride ws bytes) into the packed group layout at dst (576 bytes per block, AVX-512).
+func packX16Q5_0(w *byte, ws int, nb int, dst *byte)
+
+// packX16IQ4_NL packs nb blocks of the 16 IQ4_NL rows at w (stride ws bytes) into the packed group layout at dst (576 bytes per block, AVX-512).
+func packX16IQ4_NL(w *byte, ws int, nb int, dst *byte)
+
+// quantQ8_0xAVX512 writes nb interleaved Q8 activation blocks (40 bytes, stride bytes apart) from 32·nb floats at x (AVX-512).
+func quantQ8_0xAVX512(x *float32, out *byte, nb int, stride int, negk int)
+
 // dotF32AVX512 returns the dot product of 16·n elements of a and b, summed in float32 lanes.
 func dotF32AVX512(a *float32, b *float32, n int) float32
 

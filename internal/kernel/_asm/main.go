@@ -21,6 +21,7 @@ func main() {
 	genF16DotTiles()
 	genKQuants()
 	genQuantizers()
+	genPacked()
 	genVec()
 	genAVX2()
 	Generate()
