@@ -73,3 +73,31 @@ func TestF16DecodeOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestExpAVX512 checks the AVX-512 exponential against math.Exp over the
+// float32 range, the edges and the special values: within 2 ulp.
+func TestExpAVX512(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512 on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(17, 18))
+	x := []float32{0, float32(math.Copysign(0, -1)), 1, -1, 88.72, 88.73, 89, -87.3, -103.9, -104, -150, 1e-8, -1e-8,
+		float32(math.Ln2) / 2, -float32(math.Ln2) / 2, float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN())}
+	for len(x) < 1<<16 {
+		x = append(x, float32(rng.Float64()*208-104))
+	}
+	got := make([]float32, len(x))
+	expAVX512(&got[0], &x[0], len(x)/16)
+	for i, v := range x {
+		want := float32(math.Exp(float64(v)))
+		if math.IsNaN(float64(v)) {
+			if !math.IsNaN(float64(got[i])) {
+				t.Fatalf("exp(NaN) = %v, want NaN", got[i])
+			}
+			continue
+		}
+		if d := math.Abs(float64(got[i] - want)); got[i] != want && !(d <= 2*ulp32(want)) {
+			t.Fatalf("exp(%v) = %v, want %v (%.2f ulp)", v, got[i], want, d/ulp32(want))
+		}
+	}
+}

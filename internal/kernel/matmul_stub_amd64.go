@@ -615,6 +615,12 @@ func packX16IQ4_NL(w *byte, ws int, nb int, dst *byte)
 // quantQ8_0xAVX512 writes nb interleaved Q8 activation blocks (40 bytes, stride bytes apart) from 32·nb floats at x (AVX-512).
 func quantQ8_0xAVX512(x *float32, out *byte, nb int, stride int, negk int)
 
+// swigluAVX512 sets out[i] = gate[i]/(1+e^−gate[i])·up[i] for 16·n elements (AVX-512; e^x by exp16).
+func swigluAVX512(out *float32, gate *float32, up *float32, n int)
+
+// expAVX512 sets dst[i] = e^src[i] for 16·n elements (AVX-512, exp16); for tests.
+func expAVX512(dst *float32, src *float32, n int)
+
 // dotF32AVX512 returns the dot product of 16·n elements of a and b, summed in float32 lanes.
 func dotF32AVX512(a *float32, b *float32, n int) float32
 

@@ -11,6 +11,7 @@ var (
 	axpyF16   = choose(hasAVX512, axpyF16Fast, axpyF16Generic)
 	toF16     = choose(hasAVX512, toF16Fast, toF16Generic)
 	fromF16   = choose(hasAVX512, fromF16Fast, fromF16Generic)
+	swiglu    = choose(hasAVX512, swigluFast, swigluGeneric)
 )
 
 func choose[F any](ok bool, fast, generic F) F {
@@ -79,4 +80,13 @@ func fromF16Fast(dst []float32, src []uint16) {
 		fromF16AVX512(&dst[0], &src[0], n/16)
 	}
 	fromF16Generic(dst[n:], src[n:])
+}
+
+func swigluFast(out, gate, up []float32) {
+	n := len(out) &^ 15
+	if n > 0 {
+		_, _ = gate[n-1], up[n-1]
+		swigluAVX512(&out[0], &gate[0], &up[0], n/16)
+	}
+	swigluGeneric(out[n:], gate[n:], up[n:])
 }

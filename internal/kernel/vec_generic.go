@@ -44,3 +44,11 @@ func fromF16Generic(dst []float32, src []uint16) {
 		dst[i] = f16Table[h]
 	}
 }
+
+// swigluGeneric: out[i] = silu(gate[i])·up[i] with e^x correctly rounded
+// (exp32).
+func swigluGeneric(out, gate, up []float32) {
+	for i, g := range gate {
+		out[i] = silu(g) * up[i]
+	}
+}

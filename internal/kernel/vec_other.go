@@ -10,4 +10,5 @@ var (
 	axpyF16   = axpyF16Generic
 	toF16     = toF16Generic
 	fromF16   = fromF16Generic
+	swiglu    = swigluGeneric
 )

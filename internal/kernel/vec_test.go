@@ -152,3 +152,37 @@ func TestDequantizeRow(t *testing.T) {
 		}
 	}
 }
+
+// TestSwiGLUAllImplementations checks SwiGLU (SIMD and split across
+// threads for long vectors) against the reference: within 4 ulp, since
+// only e^x differs (by at most 2 ulp).
+func TestSwiGLUAllImplementations(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	for _, n := range append(vecLens, swigluParallelMin+swigluChunk+17) {
+		g, u := randomVec(rng, n), randomVec(rng, n)
+		for i := range g {
+			g[i] *= 8
+		}
+		if n > 3 {
+			g[0], g[1], g[2] = float32(math.Inf(1)), float32(math.Inf(-1)), -200
+		}
+		got, want := make([]float32, n), make([]float32, n)
+		SwiGLU(got, g, u)
+		swigluGeneric(want, g, u)
+		for i := range want {
+			if d := math.Abs(float64(got[i] - want[i])); got[i] != want[i] && !(d <= 4*ulp32(want[i])) && !(math.IsNaN(float64(want[i])) && math.IsNaN(float64(got[i]))) {
+				t.Fatalf("n=%d: out[%d] = %v (gate %v), want %v", n, i, got[i], g[i], want[i])
+			}
+		}
+	}
+}
+
+// ulp32 returns the spacing of float32 values at |v| (the smallest
+// subnormal for 0).
+func ulp32(v float32) float64 {
+	a := math.Abs(float64(v))
+	if a == 0 || math.IsInf(a, 0) {
+		return math.SmallestNonzeroFloat32
+	}
+	return float64(math.Nextafter32(float32(a), float32(math.Inf(1)))) - a
+}

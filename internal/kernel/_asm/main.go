@@ -22,6 +22,7 @@ func main() {
 	genKQuants()
 	genQuantizers()
 	genPacked()
+	genExp()
 	genVec()
 	genAVX2()
 	Generate()
