@@ -25284,6 +25284,390 @@ exp_done:
 	VZEROUPPER
 	RET
 
+// func dotsF16x16AVX512(out *float32, q *float32, k *uint16, ks int, nd int, scale float32)
+// Requires: AVX, AVX512F, SSE
+TEXT ·dotsF16x16AVX512(SB), NOSPLIT, $0-44
+	MOVQ   out+0(FP), AX
+	MOVQ   q+8(FP), CX
+	MOVQ   k+16(FP), DX
+	MOVQ   ks+24(FP), BX
+	MOVQ   nd+32(FP), SI
+	LEAQ   (BX)(BX*2), DI
+	LEAQ   (DX)(BX*4), R8
+	LEAQ   (R8)(BX*4), R9
+	LEAQ   (R9)(BX*4), R10
+	VPXORD Z31, Z31, Z31
+	VPXORD Z30, Z30, Z30
+	VPXORD Z29, Z29, Z29
+	VPXORD Z28, Z28, Z28
+	VPXORD Z27, Z27, Z27
+	VPXORD Z26, Z26, Z26
+	VPXORD Z25, Z25, Z25
+	VPXORD Z24, Z24, Z24
+	VPXORD Z23, Z23, Z23
+	VPXORD Z22, Z22, Z22
+	VPXORD Z21, Z21, Z21
+	VPXORD Z20, Z20, Z20
+	VPXORD Z19, Z19, Z19
+	VPXORD Z18, Z18, Z18
+	VPXORD Z17, Z17, Z17
+	VPXORD Z16, Z16, Z16
+
+dots16_loop:
+	TESTQ       SI, SI
+	JZ          dots16_done
+	VCVTPH2PS   (DX), Z0
+	VFMADD231PS (CX), Z0, Z31
+	VCVTPH2PS   (DX)(BX*1), Z0
+	VFMADD231PS (CX), Z0, Z30
+	VCVTPH2PS   (DX)(BX*2), Z0
+	VFMADD231PS (CX), Z0, Z29
+	VCVTPH2PS   (DX)(DI*1), Z0
+	VFMADD231PS (CX), Z0, Z28
+	VCVTPH2PS   (R8), Z0
+	VFMADD231PS (CX), Z0, Z27
+	VCVTPH2PS   (R8)(BX*1), Z0
+	VFMADD231PS (CX), Z0, Z26
+	VCVTPH2PS   (R8)(BX*2), Z0
+	VFMADD231PS (CX), Z0, Z25
+	VCVTPH2PS   (R8)(DI*1), Z0
+	VFMADD231PS (CX), Z0, Z24
+	VCVTPH2PS   (R9), Z0
+	VFMADD231PS (CX), Z0, Z23
+	VCVTPH2PS   (R9)(BX*1), Z0
+	VFMADD231PS (CX), Z0, Z22
+	VCVTPH2PS   (R9)(BX*2), Z0
+	VFMADD231PS (CX), Z0, Z21
+	VCVTPH2PS   (R9)(DI*1), Z0
+	VFMADD231PS (CX), Z0, Z20
+	VCVTPH2PS   (R10), Z0
+	VFMADD231PS (CX), Z0, Z19
+	VCVTPH2PS   (R10)(BX*1), Z0
+	VFMADD231PS (CX), Z0, Z18
+	VCVTPH2PS   (R10)(BX*2), Z0
+	VFMADD231PS (CX), Z0, Z17
+	VCVTPH2PS   (R10)(DI*1), Z0
+	VFMADD231PS (CX), Z0, Z16
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000020, DX
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, R9
+	ADDQ        $0x00000020, R10
+	DECQ        SI
+	JMP         dots16_loop
+
+dots16_done:
+	VUNPCKLPS    Z30, Z31, Z0
+	VUNPCKHPS    Z30, Z31, Z1
+	VADDPS       Z1, Z0, Z0
+	VUNPCKLPS    Z28, Z29, Z1
+	VUNPCKHPS    Z28, Z29, Z2
+	VADDPS       Z2, Z1, Z1
+	VUNPCKLPS    Z26, Z27, Z2
+	VUNPCKHPS    Z26, Z27, Z3
+	VADDPS       Z3, Z2, Z2
+	VUNPCKLPS    Z24, Z25, Z3
+	VUNPCKHPS    Z24, Z25, Z4
+	VADDPS       Z4, Z3, Z3
+	VUNPCKLPS    Z22, Z23, Z4
+	VUNPCKHPS    Z22, Z23, Z5
+	VADDPS       Z5, Z4, Z4
+	VUNPCKLPS    Z20, Z21, Z5
+	VUNPCKHPS    Z20, Z21, Z6
+	VADDPS       Z6, Z5, Z5
+	VUNPCKLPS    Z18, Z19, Z6
+	VUNPCKHPS    Z18, Z19, Z7
+	VADDPS       Z7, Z6, Z6
+	VUNPCKLPS    Z16, Z17, Z7
+	VUNPCKHPS    Z16, Z17, Z8
+	VADDPS       Z8, Z7, Z7
+	VUNPCKLPD    Z1, Z0, Z8
+	VUNPCKHPD    Z1, Z0, Z0
+	VADDPS       Z0, Z8, Z8
+	VUNPCKLPD    Z3, Z2, Z0
+	VUNPCKHPD    Z3, Z2, Z1
+	VADDPS       Z1, Z0, Z0
+	VUNPCKLPD    Z5, Z4, Z1
+	VUNPCKHPD    Z5, Z4, Z2
+	VADDPS       Z2, Z1, Z1
+	VUNPCKLPD    Z7, Z6, Z2
+	VUNPCKHPD    Z7, Z6, Z3
+	VADDPS       Z3, Z2, Z2
+	VSHUFF32X4   $0x88, Z0, Z8, Z3
+	VSHUFF32X4   $0xdd, Z0, Z8, Z0
+	VADDPS       Z0, Z3, Z3
+	VSHUFF32X4   $0x88, Z2, Z1, Z0
+	VSHUFF32X4   $0xdd, Z2, Z1, Z1
+	VADDPS       Z1, Z0, Z0
+	VSHUFF32X4   $0x88, Z0, Z3, Z1
+	VSHUFF32X4   $0xdd, Z0, Z3, Z0
+	VADDPS       Z0, Z1, Z1
+	MOVSS        scale+40(FP), X0
+	VBROADCASTSS X0, Z0
+	VMULPS       Z0, Z1, Z1
+	VMOVUPS      Z1, (AX)
+	VZEROUPPER
+	RET
+
+// func weightedSumF16x8AVX512(out *float32, p *float32, v *uint16, vs int, nk int)
+// Requires: AVX, AVX512F
+TEXT ·weightedSumF16x8AVX512(SB), NOSPLIT, $0-40
+	MOVQ   out+0(FP), AX
+	MOVQ   p+8(FP), CX
+	MOVQ   v+16(FP), DX
+	MOVQ   vs+24(FP), BX
+	MOVQ   nk+32(FP), SI
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+
+weightedSumF16x8AVX512_loop:
+	TESTQ            SI, SI
+	JZ               weightedSumF16x8AVX512_done
+	VCVTPH2PS        (DX), Z8
+	VFMADD231PS.BCST (CX), Z8, Z0
+	VCVTPH2PS        32(DX), Z8
+	VFMADD231PS.BCST (CX), Z8, Z1
+	VCVTPH2PS        64(DX), Z8
+	VFMADD231PS.BCST (CX), Z8, Z2
+	VCVTPH2PS        96(DX), Z8
+	VFMADD231PS.BCST (CX), Z8, Z3
+	VCVTPH2PS        128(DX), Z8
+	VFMADD231PS.BCST (CX), Z8, Z4
+	VCVTPH2PS        160(DX), Z8
+	VFMADD231PS.BCST (CX), Z8, Z5
+	VCVTPH2PS        192(DX), Z8
+	VFMADD231PS.BCST (CX), Z8, Z6
+	VCVTPH2PS        224(DX), Z8
+	VFMADD231PS.BCST (CX), Z8, Z7
+	ADDQ             $0x04, CX
+	ADDQ             BX, DX
+	DECQ             SI
+	JMP              weightedSumF16x8AVX512_loop
+
+weightedSumF16x8AVX512_done:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VMOVUPS Z7, 448(AX)
+	VZEROUPPER
+	RET
+
+// func weightedSumF16x1AVX512(out *float32, p *float32, v *uint16, vs int, nk int)
+// Requires: AVX, AVX512F
+TEXT ·weightedSumF16x1AVX512(SB), NOSPLIT, $0-40
+	MOVQ   out+0(FP), AX
+	MOVQ   p+8(FP), CX
+	MOVQ   v+16(FP), DX
+	MOVQ   vs+24(FP), BX
+	MOVQ   nk+32(FP), SI
+	VPXORD Z0, Z0, Z0
+
+weightedSumF16x1AVX512_loop:
+	TESTQ            SI, SI
+	JZ               weightedSumF16x1AVX512_done
+	VCVTPH2PS        (DX), Z1
+	VFMADD231PS.BCST (CX), Z1, Z0
+	ADDQ             $0x04, CX
+	ADDQ             BX, DX
+	DECQ             SI
+	JMP              weightedSumF16x1AVX512_loop
+
+weightedSumF16x1AVX512_done:
+	VMOVUPS Z0, (AX)
+	VZEROUPPER
+	RET
+
+// func dotF32F16AVX512(a *float32, b *uint16, n int) float32
+// Requires: AVX, AVX512F, AVX512VL, SSE
+TEXT ·dotF32F16AVX512(SB), NOSPLIT, $0-28
+	MOVQ   a+0(FP), AX
+	MOVQ   b+8(FP), CX
+	MOVQ   n+16(FP), DX
+	VPXORD Z0, Z0, Z0
+
+dotf32f16_loop:
+	TESTQ       DX, DX
+	JZ          dotf32f16_done
+	VCVTPH2PS   (CX), Z1
+	VFMADD231PS (AX), Z1, Z0
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000020, CX
+	DECQ        DX
+	JMP         dotf32f16_loop
+
+dotf32f16_done:
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPS        Y0, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X0
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	MOVSS         X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func maxAVX512(x *float32, n int) float32
+// Requires: AVX, AVX512F, AVX512VL, SSE
+TEXT ·maxAVX512(SB), NOSPLIT, $0-20
+	MOVQ    x+0(FP), AX
+	MOVQ    n+8(FP), CX
+	VMOVUPS (AX), Z0
+
+max_loop:
+	ADDQ   $0x00000040, AX
+	DECQ   CX
+	JZ     max_done
+	VMAXPS (AX), Z0, Z0
+	JMP    max_loop
+
+max_done:
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VMAXPS        Y0, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X0
+	VMAXPS        X1, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VMAXPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VMAXPS        X1, X0, X0
+	MOVSS         X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func expSubAVX512(x *float32, n int, m float32) float64
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, SSE, SSE2
+TEXT ·expSubAVX512(SB), NOSPLIT, $0-32
+	MOVQ         x+0(FP), AX
+	MOVQ         n+8(FP), CX
+	MOVSS        m+16(FP), X0
+	VBROADCASTSS X0, Z0
+	MOVL         $0xc47a0000, DX
+	VPBROADCASTD DX, Z1
+	MOVL         $0x447a0000, DX
+	VPBROADCASTD DX, Z2
+	MOVL         $0x3fb8aa3b, DX
+	VPBROADCASTD DX, Z3
+	MOVL         $0x3f317200, DX
+	VPBROADCASTD DX, Z4
+	MOVL         $0x35bfbe8e, DX
+	VPBROADCASTD DX, Z5
+	MOVL         $0x3f800000, DX
+	VPBROADCASTD DX, Z6
+	MOVL         $0x3f800000, DX
+	VPBROADCASTD DX, Z7
+	MOVL         $0x3f000000, DX
+	VPBROADCASTD DX, Z8
+	MOVL         $0x3e2aaaab, DX
+	VPBROADCASTD DX, Z9
+	MOVL         $0x3d2aaaab, DX
+	VPBROADCASTD DX, Z10
+	MOVL         $0x3c088889, DX
+	VPBROADCASTD DX, Z11
+	MOVL         $0x3ab60b61, DX
+	VPBROADCASTD DX, Z12
+	MOVL         $0x39500d01, DX
+	VPBROADCASTD DX, Z13
+	VXORPD       Z14, Z14, Z14
+	VXORPD       Z15, Z15, Z15
+
+expsub_loop:
+	TESTQ         CX, CX
+	JZ            expsub_done
+	VMOVUPS       (AX), Z16
+	VSUBPS        Z0, Z16, Z16
+	VMINPS        Z16, Z2, Z16
+	VMAXPS        Z16, Z1, Z16
+	VMULPS        Z3, Z16, Z17
+	VRNDSCALEPS   $0x00, Z17, Z17
+	VMOVAPS       Z16, Z16
+	VFNMADD231PS  Z4, Z17, Z16
+	VFNMADD231PS  Z5, Z17, Z16
+	VMOVAPS       Z13, Z18
+	VFMADD213PS   Z12, Z16, Z18
+	VFMADD213PS   Z11, Z16, Z18
+	VFMADD213PS   Z10, Z16, Z18
+	VFMADD213PS   Z9, Z16, Z18
+	VFMADD213PS   Z8, Z16, Z18
+	VFMADD213PS   Z7, Z16, Z18
+	VFMADD213PS   Z6, Z16, Z18
+	VSCALEFPS     Z17, Z18, Z18
+	VMOVUPS       Z18, (AX)
+	VCVTPS2PD     Y18, Z16
+	VEXTRACTF64X4 $0x01, Z18, Y17
+	VCVTPS2PD     Y17, Z17
+	VADDPD        Z16, Z14, Z14
+	VADDPD        Z17, Z15, Z15
+	ADDQ          $0x00000040, AX
+	DECQ          CX
+	JMP           expsub_loop
+
+expsub_done:
+	VADDPD        Z15, Z14, Z14
+	VEXTRACTF64X4 $0x01, Z14, Y0
+	VADDPD        Y14, Y0, Y0
+	VEXTRACTF64X2 $0x01, Y0, X1
+	VADDPD        X0, X1, X1
+	VPERMILPD     $0x01, X1, X0
+	VADDSD        X0, X1, X1
+	MOVSD         X1, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func scaleRoundF16AVX512(x *float32, s float32, n int)
+// Requires: AVX, AVX512F, SSE
+TEXT ·scaleRoundF16AVX512(SB), NOSPLIT, $0-24
+	MOVQ         x+0(FP), AX
+	MOVQ         n+16(FP), CX
+	MOVSS        s+8(FP), X0
+	VBROADCASTSS X0, Z0
+
+scale_loop:
+	TESTQ     CX, CX
+	JZ        scale_done
+	VMULPS    (AX), Z0, Z1
+	VCVTPS2PH $0x00, Z1, Y1
+	VCVTPH2PS Y1, Z1
+	VMOVUPS   Z1, (AX)
+	ADDQ      $0x00000040, AX
+	DECQ      CX
+	JMP       scale_loop
+
+scale_done:
+	VZEROUPPER
+	RET
+
+// func roundF16AVX512(x *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·roundF16AVX512(SB), NOSPLIT, $0-16
+	MOVQ x+0(FP), AX
+	MOVQ n+8(FP), CX
+
+round16_loop:
+	TESTQ     CX, CX
+	JZ        round16_done
+	VMOVUPS   (AX), Z0
+	VCVTPS2PH $0x00, Z0, Y0
+	VCVTPH2PS Y0, Z0
+	VMOVUPS   Z0, (AX)
+	ADDQ      $0x00000040, AX
+	DECQ      CX
+	JMP       round16_loop
+
+round16_done:
+	VZEROUPPER
+	RET
+
 // func dotF32AVX512(a *float32, b *float32, n int) float32
 // Requires: AVX, AVX512F, AVX512VL, SSE
 TEXT ·dotF32AVX512(SB), NOSPLIT, $0-28

@@ -621,6 +621,30 @@ func swigluAVX512(out *float32, gate *float32, up *float32, n int)
 // expAVX512 sets dst[i] = e^src[i] for 16·n elements (AVX-512, exp16); for tests.
 func expAVX512(dst *float32, src *float32, n int)
 
+// dotsF16x16AVX512 sets out[j] = scale·Σ_{i<16·nd} q[i]·k_j[i] for the 16 f16 rows k_j at k+j*ks (bytes), j < 16.
+func dotsF16x16AVX512(out *float32, q *float32, k *uint16, ks int, nd int, scale float32)
+
+// weightedSumF16x8AVX512 sets out[i] = Σ_{j<nk} p[j]·v_j[i] for i < 128, v_j the f16 row at v+j*vs (bytes), adding key by key (FMA).
+func weightedSumF16x8AVX512(out *float32, p *float32, v *uint16, vs int, nk int)
+
+// weightedSumF16x1AVX512 sets out[i] = Σ_{j<nk} p[j]·v_j[i] for i < 16, v_j the f16 row at v+j*vs (bytes), adding key by key (FMA).
+func weightedSumF16x1AVX512(out *float32, p *float32, v *uint16, vs int, nk int)
+
+// dotF32F16AVX512 returns Σ a[i]·b[i] over 16·n elements, float32 a and f16 b, summed in float32 lanes.
+func dotF32F16AVX512(a *float32, b *uint16, n int) float32
+
+// maxAVX512 returns the largest of 16·n floats (n ≥ 1; NaNs are skipped unless all are NaN).
+func maxAVX512(x *float32, n int) float32
+
+// expSubAVX512 sets x[i] = e^(x[i]−m) (exp16) for 16·n floats and returns their sum, added in float64 lanes.
+func expSubAVX512(x *float32, n int, m float32) float64
+
+// scaleRoundF16AVX512 multiplies 16·n floats at x by s and rounds the products to binary16 precision (nearest even).
+func scaleRoundF16AVX512(x *float32, s float32, n int)
+
+// roundF16AVX512 rounds 16·n floats at x to binary16 precision (nearest even) in place.
+func roundF16AVX512(x *float32, n int)
+
 // dotF32AVX512 returns the dot product of 16·n elements of a and b, summed in float32 lanes.
 func dotF32AVX512(a *float32, b *float32, n int) float32
 

@@ -12,6 +12,11 @@ var (
 	toF16     = choose(hasAVX512, toF16Fast, toF16Generic)
 	fromF16   = choose(hasAVX512, fromF16Fast, fromF16Generic)
 	swiglu    = choose(hasAVX512, swigluFast, swigluGeneric)
+
+	dotsF16        = choose(hasAVX512, dotsF16Fast, dotsF16Generic)
+	weightedSumF16 = choose(hasAVX512, weightedSumF16Fast, weightedSumF16Generic)
+	roundF16       = choose(hasAVX512, roundF16Fast, roundF16Generic)
+	softmaxF16     = choose(hasAVX512, softmaxF16Fast, softmaxF16Generic)
 )
 
 func choose[F any](ok bool, fast, generic F) F {
@@ -89,4 +94,69 @@ func swigluFast(out, gate, up []float32) {
 		swigluAVX512(&out[0], &gate[0], &up[0], n/16)
 	}
 	swigluGeneric(out[n:], gate[n:], up[n:])
+}
+
+// dotsF16Fast runs 16 keys at a time when len(q) is a multiple of 16, the
+// rest one by one.
+func dotsF16Fast(out, q []float32, keys []uint16, stride int, scale float32) {
+	nd := len(q) / 16
+	if nd == 0 || len(q)%16 != 0 {
+		dotsF16Generic(out, q, keys, stride, scale)
+		return
+	}
+	j := 0
+	for ; j+16 <= len(out); j += 16 {
+		dotsF16x16AVX512(&out[j], &q[0], &keys[j*stride], 2*stride, nd, scale)
+	}
+	for ; j < len(out); j++ {
+		out[j] = dotF32F16AVX512(&q[0], &keys[j*stride], nd) * scale
+	}
+}
+
+// weightedSumF16Fast runs 128 columns at a time, then 16, then the rest
+// by the reference.
+func weightedSumF16Fast(out, p []float32, values []uint16, stride int) {
+	i := 0
+	for ; i+128 <= len(out); i += 128 {
+		weightedSumF16x8AVX512(&out[i], &p[0], &values[i], 2*stride, len(p))
+	}
+	for ; i+16 <= len(out); i += 16 {
+		weightedSumF16x1AVX512(&out[i], &p[0], &values[i], 2*stride, len(p))
+	}
+	if i < len(out) {
+		weightedSumF16Generic(out[i:], p, values[i:], stride)
+	}
+}
+
+func roundF16Fast(x []float32) {
+	n := len(x) &^ 15
+	if n > 0 {
+		roundF16AVX512(&x[0], n/16)
+	}
+	roundF16Generic(x[n:])
+}
+
+// softmaxF16Fast: the maximum, exponentials and scaling in AVX-512 on the
+// longest multiple of 16, the reference's scalar steps on the rest.
+func softmaxF16Fast(x []float32) {
+	n := len(x) &^ 15
+	if n == 0 {
+		softmaxF16Generic(x)
+		return
+	}
+	mx := maxAVX512(&x[0], n/16)
+	for _, v := range x[n:] {
+		mx = max(mx, v)
+	}
+	sum := expSubAVX512(&x[0], n/16, mx)
+	for i := n; i < len(x); i++ {
+		e := exp32(x[i] - mx)
+		x[i] = e
+		sum += float64(e)
+	}
+	inv := float32(1 / sum)
+	scaleRoundF16AVX512(&x[0], inv, n/16)
+	for i := n; i < len(x); i++ {
+		x[i] = f16Table[floatToHalf(x[i]*inv)]
+	}
 }

@@ -52,3 +52,38 @@ func swigluGeneric(out, gate, up []float32) {
 		out[i] = silu(g) * up[i]
 	}
 }
+
+// dotsF16Generic: exact products (for f16-precision q) summed in float64,
+// then scaled.
+func dotsF16Generic(out, q []float32, keys []uint16, stride int, scale float32) {
+	for j := range out {
+		k := keys[j*stride : j*stride+len(q)]
+		s := 0.0
+		for i, v := range q {
+			s += float64(v * f16Table[k[i]])
+		}
+		out[j] = float32(s) * scale
+	}
+}
+
+// weightedSumF16Generic: row by row, two roundings per step.
+func weightedSumF16Generic(out, p []float32, values []uint16, stride int) {
+	clear(out)
+	for j, pj := range p {
+		v := values[j*stride : j*stride+len(out)]
+		for i := range out {
+			out[i] += pj * f16Table[v[i]]
+		}
+	}
+}
+
+func roundF16Generic(x []float32) {
+	for i, v := range x {
+		x[i] = f16Table[floatToHalf(v)]
+	}
+}
+
+func softmaxF16Generic(x []float32) {
+	Softmax(x)
+	roundF16Generic(x)
+}

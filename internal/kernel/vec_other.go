@@ -11,4 +11,9 @@ var (
 	toF16     = toF16Generic
 	fromF16   = fromF16Generic
 	swiglu    = swigluGeneric
+
+	dotsF16        = dotsF16Generic
+	weightedSumF16 = weightedSumF16Generic
+	roundF16       = roundF16Generic
+	softmaxF16     = softmaxF16Generic
 )

@@ -186,3 +186,93 @@ func ulp32(v float32) float64 {
 	}
 	return float64(math.Nextafter32(float32(a), float32(math.Inf(1)))) - a
 }
+
+// TestAttnKernels checks DotsF16, WeightedSumF16, RoundF16 and SoftmaxF16
+// against their references on awkward shapes, with guard values after
+// every output.
+func TestAttnKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(19, 20))
+	for _, hd := range []int{1, 16, 40, 64, 128, 136, 256} {
+		for _, nk := range []int{1, 2, 15, 16, 17, 33, 100} {
+			stride := 3*hd + 5
+			kv := make([]uint16, (nk-1)*stride+hd)
+			for i := range kv {
+				kv[i] = floatToHalf(float32(rng.NormFloat64()))
+			}
+			q := randomVec(rng, hd)
+			RoundF16(q)
+			got := make([]float32, max(nk, hd)+guard)
+			want := make([]float32, max(nk, hd))
+			for i := range got {
+				got[i] = 12345
+			}
+			DotsF16(got[:nk], q, kv, stride, 0.125)
+			dotsF16Generic(want[:nk], q, kv, stride, 0.125)
+			for j := range nk {
+				mag := 0.0
+				for i := range hd {
+					mag += math.Abs(float64(q[i] * halfToFloat(kv[j*stride+i])))
+				}
+				if d := math.Abs(float64(got[j] - want[j])); !(d <= 1e-6*mag*0.125+1e-30) {
+					t.Fatalf("DotsF16 hd=%d nk=%d: out[%d] = %v, want %v", hd, nk, j, got[j], want[j])
+				}
+			}
+			if got[nk] != 12345 {
+				t.Fatalf("DotsF16 hd=%d nk=%d: wrote past the output", hd, nk)
+			}
+
+			p := randomVec(rng, nk)
+			for i := range p {
+				p[i] = float32(math.Abs(float64(p[i])))
+			}
+			for i := range got {
+				got[i] = 12345
+			}
+			WeightedSumF16(got[:hd], p, kv, stride)
+			weightedSumF16Generic(want[:hd], p, kv, stride)
+			for i := range hd {
+				mag := 0.0
+				for j := range nk {
+					mag += math.Abs(float64(p[j] * halfToFloat(kv[j*stride+i])))
+				}
+				if d := math.Abs(float64(got[i] - want[i])); !(d <= 1e-6*mag+1e-30) {
+					t.Fatalf("WeightedSumF16 hd=%d nk=%d: out[%d] = %v, want %v", hd, nk, i, got[i], want[i])
+				}
+			}
+			if got[hd] != 12345 {
+				t.Fatalf("WeightedSumF16 hd=%d nk=%d: wrote past the output", hd, nk)
+			}
+		}
+	}
+	for _, n := range vecLens[1:] {
+		x := randomVec(rng, n)
+		for i := range x {
+			x[i] *= 12
+		}
+		x[0] = float32(math.Inf(-1))
+		if n > 2 {
+			x[2] = 70000 // rounds to +Inf in f16
+		}
+		r1, r2 := append([]float32(nil), x...), append([]float32(nil), x...)
+		RoundF16(r1)
+		roundF16Generic(r2)
+		for i := range r1 {
+			if r1[i] != r2[i] {
+				t.Fatalf("RoundF16 n=%d: [%d] = %v, want %v", n, i, r1[i], r2[i])
+			}
+		}
+		if n > 2 {
+			x[2] = 30
+		}
+		s1, s2 := append([]float32(nil), x...), append([]float32(nil), x...)
+		SoftmaxF16(s1)
+		softmaxF16Generic(s2)
+		for i := range s1 {
+			// e^x differs by ≤ 2 ulp, so a probability may round to the
+			// neighbouring f16 value: one f16 ulp (2^-10 relative).
+			if d := math.Abs(float64(s1[i] - s2[i])); !(d <= math.Abs(float64(s2[i]))/1024+1e-30) && !(n == 1 && math.IsNaN(float64(s1[i]))) {
+				t.Fatalf("SoftmaxF16 n=%d: p[%d] = %v, want %v", n, i, s1[i], s2[i])
+			}
+		}
+	}
+}

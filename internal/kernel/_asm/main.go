@@ -23,6 +23,7 @@ func main() {
 	genQuantizers()
 	genPacked()
 	genExp()
+	genAttn()
 	genVec()
 	genAVX2()
 	Generate()

@@ -2,11 +2,11 @@ package nn
 
 import (
 	"math"
+	"sync"
 
 	"github.com/sputnik-llm/sputnik/internal/kernel"
 	"github.com/sputnik-llm/sputnik/internal/kvcache"
 	"github.com/sputnik-llm/sputnik/internal/parallel"
-	"github.com/sputnik-llm/sputnik/internal/tensor"
 )
 
 // Attention is causal grouped-query attention over an f16 KV cache: each of
@@ -31,70 +31,74 @@ func (a *Attention) Store(layer int, k, v []float32, pos []int32, seqs []*kvcach
 }
 
 // AttnScratch is reusable per-forward memory for Attention.Forward. It is
-// also the parallel task over heads, so that a forward pass allocates nothing.
+// also the parallel task over (token, head) pairs, so that a forward pass
+// allocates nothing in steady state.
 type AttnScratch struct {
-	qh       []uint16  // [NHeads][HeadDim] query rounded to f16, per head
-	scores   []float32 // [NHeads][capacity]
 	capacity int
+	bufs     sync.Pool // *attnBuf, one per goroutine running Run
 
-	// The current token's work, set before each parallel.Run.
-	a            *Attention
-	out          []float32 // [NHeads][ValueDim]
-	keys, values []uint16
-	nCtx         int
+	// The current call's arguments, set before parallel.Run.
+	a     *Attention
+	out   []float32 // [n][NHeads][ValueDim]
+	q     []float32 // [n][NHeads][HeadDim]
+	layer int
+	pos   []int32
+	seqs  []*kvcache.Seq
+}
+
+// attnBuf is one goroutine's working memory for a (token, head) pair.
+type attnBuf struct {
+	q      []float32 // [HeadDim] the query rounded to f16 precision
+	scores []float32 // [capacity] scores, then probabilities
 }
 
 // NewAttnScratch sizes scratch for sequences of up to capacity positions.
 func (a *Attention) NewAttnScratch(capacity int) *AttnScratch {
-	return &AttnScratch{
-		qh:       make([]uint16, a.NHeads*a.HeadDim),
-		scores:   make([]float32, a.NHeads*capacity),
-		capacity: capacity,
+	hd := a.HeadDim
+	sc := &AttnScratch{capacity: capacity}
+	sc.bufs.New = func() any {
+		return &attnBuf{q: make([]float32, hd), scores: make([]float32, capacity)}
 	}
+	return sc
 }
 
 // Forward computes the attention output out ([n][NHeads·ValueDim]) of the
 // queries q ([n][NHeads·HeadDim], already rotated) against layer's cache.
 // Token t attends to positions [0, pos[t]] of seqs[t]; Store must already
-// have written every token of the batch.
+// have written every token of the batch. The n·NHeads (token, head) pairs
+// run in parallel.
 //
 // As in llama.cpp's f16-cache path, the query is rounded to f16 before the
 // q·k products and the probabilities are rounded to f16 before weighting
 // the values; sums are in float32.
 func (a *Attention) Forward(out, q []float32, layer int, pos []int32, seqs []*kvcache.Seq, sc *AttnScratch) {
-	hd, vd := a.HeadDim, a.ValueDim
-	sc.a = a
-	for t, s := range seqs {
-		kernel.ToF16(sc.qh, q[t*a.NHeads*hd:(t+1)*a.NHeads*hd])
-		sc.nCtx = int(pos[t]) + 1
-		sc.keys, sc.values = s.Keys(layer), s.Values(layer)
-		sc.out = out[t*a.NHeads*vd : (t+1)*a.NHeads*vd]
-		parallel.Run(a.NHeads, sc)
-	}
-	sc.a, sc.out, sc.keys, sc.values = nil, nil, nil, nil
+	sc.a, sc.out, sc.q, sc.layer, sc.pos, sc.seqs = a, out, q, layer, pos, seqs
+	parallel.Run(len(seqs)*a.NHeads, sc)
+	sc.a, sc.out, sc.q, sc.pos, sc.seqs = nil, nil, nil, nil, nil
 }
 
-// Run computes heads [lo, hi) of the current token (parallel.Task).
+// Run computes the (token, head) pairs [lo, hi), pair i being token
+// i/NHeads and head i%NHeads (parallel.Task).
 func (sc *AttnScratch) Run(lo, hi int) {
 	a := sc.a
 	hd, vd := a.HeadDim, a.ValueDim
 	kw, vw := a.NKVHeads*hd, a.NKVHeads*vd
 	group := a.NHeads / a.NKVHeads
-	for h := lo; h < hi; h++ {
+	b := sc.bufs.Get().(*attnBuf)
+	for i := lo; i < hi; i++ {
+		t, h := i/a.NHeads, i%a.NHeads
 		kvh := h / group
-		qh := sc.qh[h*hd : (h+1)*hd]
-		scores := sc.scores[h*sc.capacity : h*sc.capacity+sc.nCtx]
-		for j := range scores {
-			scores[j] = kernel.DotF16(qh, sc.keys[j*kw+kvh*hd:j*kw+(kvh+1)*hd]) * a.Scale
-		}
-		kernel.Softmax(scores)
-		oh := sc.out[h*vd : (h+1)*vd]
-		clear(oh)
-		for j, p := range scores {
-			p16 := tensor.Float16ToFloat32(tensor.Float32ToFloat16(p))
-			kernel.AxpyF16(oh, p16, sc.values[j*vw+kvh*vd:j*vw+(kvh+1)*vd])
-		}
+		s := sc.seqs[t]
+		keys, values := s.Keys(sc.layer), s.Values(sc.layer)
+		qh := b.q
+		copy(qh, sc.q[(t*a.NHeads+h)*hd:(t*a.NHeads+h+1)*hd])
+		kernel.RoundF16(qh)
+		scores := b.scores[:sc.pos[t]+1]
+		kernel.DotsF16(scores, qh, keys[kvh*hd:], kw, a.Scale)
+		kernel.SoftmaxF16(scores)
+		kernel.WeightedSumF16(sc.out[(t*a.NHeads+h)*vd:(t*a.NHeads+h+1)*vd], scores, values[kvh*vd:], vw)
 	}
+	sc.bufs.Put(b)
 }
 
 // DefaultScale returns 1/sqrt(headDim).

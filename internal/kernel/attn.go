@@ -1,0 +1,50 @@
+package kernel
+
+import "fmt"
+
+// Kernels of attention over an f16 KV cache, in the arithmetic of
+// llama.cpp's f16-cache path: the query is rounded to f16 precision, its
+// products with the keys are exact in float32 and summed in float32; the
+// probabilities are rounded to f16 precision before they weight the
+// values, again summed in float32.
+
+// DotsF16 sets out[j] = scale·Σ_i q[i]·keys[j*stride+i] for j < len(out)
+// and i < len(q): the scores of one query against len(out) f16 key rows
+// stride elements apart. The SIMD version sums each product in one of 16
+// float32 lanes, then the lanes; the reference sums in float64. It panics
+// if keys is shorter than (len(out)−1)·stride + len(q).
+func DotsF16(out, q []float32, keys []uint16, stride int, scale float32) {
+	if len(out) == 0 {
+		return
+	}
+	if len(keys) < (len(out)-1)*stride+len(q) {
+		panic(fmt.Sprintf("kernel: DotsF16: %d keys of %d with stride %d need %d values, have %d", len(out), len(q), stride, (len(out)-1)*stride+len(q), len(keys)))
+	}
+	dotsF16(out, q, keys, stride, scale)
+}
+
+// WeightedSumF16 sets out[i] = Σ_j p[j]·values[j*stride+i] for i <
+// len(out) and j < len(p): the attention output of one head from its
+// probabilities and len(p) f16 value rows stride elements apart, added
+// row by row (FMA in the SIMD version). It panics if values is shorter
+// than (len(p)−1)·stride + len(out).
+func WeightedSumF16(out, p []float32, values []uint16, stride int) {
+	if len(p) == 0 {
+		clear(out)
+		return
+	}
+	if len(values) < (len(p)-1)*stride+len(out) {
+		panic(fmt.Sprintf("kernel: WeightedSumF16: %d rows of %d with stride %d need %d values, have %d", len(p), len(out), stride, (len(p)-1)*stride+len(out), len(values)))
+	}
+	weightedSumF16(out, p, values, stride)
+}
+
+// RoundF16 rounds every x[i] to the nearest binary16 value (ties to even;
+// overflow to ±Inf), kept as float32.
+func RoundF16(x []float32) { roundF16(x) }
+
+// SoftmaxF16 is Softmax followed by RoundF16: the attention probabilities
+// of llama.cpp's f16-cache path. The SIMD version's e^x is within 2 ulp of
+// the reference's (like ggml's vectorized soft_max); the sum is in float64
+// in both.
+func SoftmaxF16(x []float32) { softmaxF16(x) }
