@@ -57,7 +57,7 @@ func matMul(out []float32, w tensor.Mat, x []float32, n int, im *matImpl) {
 	if n == 0 || rows == 0 {
 		return
 	}
-	if im.packed != nil && n >= packedMinTokens {
+	if im.packed != nil && n >= im.packed.minTokens {
 		matMulPacked(out, w, x, n, im.packed)
 		return
 	}
@@ -124,7 +124,7 @@ type matImpl struct {
 	// loaded once for several tokens.
 	block func(out []float32, os int, w []byte, ws int, a []byte, as int, rows, n, cols int)
 	// packed, if not nil, replaces convert and block for n ≥
-	// packedMinTokens (matmul_packed.go).
+	// packed.minTokens (matmul_packed.go).
 	packed *packedImpl
 }
 

@@ -112,7 +112,11 @@ var packedTiles = [packTokens + 1]func(p *byte, a *byte, as int, nb int, out *fl
 // packedVNNI returns the packed path of type t with pack function pack.
 func packedVNNI(t tensor.DType, pack func(w *byte, ws int, nb int, dst *byte)) *packedImpl {
 	k, _ := packedKindOf(t)
-	return &packedImpl{k: k, pack: pack, quant: quantQ8_0xAVX512, tiles: &packedTiles}
+	minTokens := 2
+	if t == tensor.Q8_0 {
+		minTokens = 6
+	}
+	return &packedImpl{k: k, minTokens: minTokens, pack: pack, quant: quantQ8_0xAVX512, tiles: &packedTiles}
 }
 
 var vnniTiles = map[tensor.DType]*tileSet{

@@ -24495,7 +24495,7 @@ tileP_16x16_done:
 	RET
 
 // func packX16Q8_0(w *byte, ws int, nb int, dst *byte)
-// Requires: AVX, AVX512BW, AVX512F, AVX512VL
+// Requires: AVX, AVX512BW, AVX512F, AVX512VL, MMX+
 TEXT ·packX16Q8_0(SB), NOSPLIT, $0-32
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -24507,6 +24507,9 @@ TEXT ·packX16Q8_0(SB), NOSPLIT, $0-32
 	LEAQ         (R8)(CX*4), R9
 	MOVL         $0x80808080, R10
 	VPBROADCASTD R10, Z0
+	MOVQ         CX, R10
+	SHLQ         $0x04, R10
+	ADDQ         AX, R10
 	VMOVDQU64    packpermlo<>+0(SB), Z1
 	VMOVDQU64    packpermhi<>+0(SB), Z2
 	VPBROADCASTD CX, Z3
@@ -24515,6 +24518,16 @@ TEXT ·packX16Q8_0(SB), NOSPLIT, $0-32
 packX16Q8_0_loop:
 	TESTQ        DX, DX
 	JZ           packX16Q8_0_done
+	PREFETCHT0   (R10)
+	PREFETCHT0   64(R10)
+	PREFETCHT0   128(R10)
+	PREFETCHT0   192(R10)
+	PREFETCHT0   256(R10)
+	PREFETCHT0   320(R10)
+	PREFETCHT0   384(R10)
+	PREFETCHT0   448(R10)
+	PREFETCHT0   512(R10)
+	ADDQ         $0x00000220, R10
 	VMOVDQU8     2(AX), Y4
 	VINSERTI64X4 $0x01, 2(R8), Z4, Z5
 	VMOVDQU8     2(AX)(CX*1), Y4
@@ -24598,7 +24611,7 @@ packX16Q8_0_done:
 	RET
 
 // func packX16Q4_0(w *byte, ws int, nb int, dst *byte)
-// Requires: AVX, AVX512BW, AVX512F, AVX512VL
+// Requires: AVX, AVX512BW, AVX512F, AVX512VL, MMX+
 TEXT ·packX16Q4_0(SB), NOSPLIT, $0-32
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -24610,6 +24623,9 @@ TEXT ·packX16Q4_0(SB), NOSPLIT, $0-32
 	LEAQ         (R8)(CX*4), R9
 	MOVL         $0x0f0f0f0f, R10
 	VPBROADCASTD R10, Y0
+	MOVQ         CX, R10
+	SHLQ         $0x04, R10
+	ADDQ         AX, R10
 	VMOVDQU64    packpermlo<>+0(SB), Z1
 	VMOVDQU64    packpermhi<>+0(SB), Z2
 	VPBROADCASTD CX, Z3
@@ -24618,6 +24634,12 @@ TEXT ·packX16Q4_0(SB), NOSPLIT, $0-32
 packX16Q4_0_loop:
 	TESTQ           DX, DX
 	JZ              packX16Q4_0_done
+	PREFETCHT0      (R10)
+	PREFETCHT0      64(R10)
+	PREFETCHT0      128(R10)
+	PREFETCHT0      192(R10)
+	PREFETCHT0      256(R10)
+	ADDQ            $0x00000120, R10
 	VBROADCASTI32X4 2(AX), Y4
 	VPSRLVW         nibshift<>+0(SB), Y4, Y4
 	VPANDD          Y0, Y4, Y4
@@ -24733,7 +24755,7 @@ packX16Q4_0_done:
 	RET
 
 // func packX16Q5_0(w *byte, ws int, nb int, dst *byte)
-// Requires: AVX, AVX512BW, AVX512F, AVX512VL
+// Requires: AVX, AVX512BW, AVX512F, AVX512VL, MMX+
 TEXT ·packX16Q5_0(SB), NOSPLIT, $0-32
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -24747,6 +24769,9 @@ TEXT ·packX16Q5_0(SB), NOSPLIT, $0-32
 	VPBROADCASTD R10, Y0
 	MOVL         $0x10101010, R10
 	VPBROADCASTD R10, Y1
+	MOVQ         CX, R10
+	SHLQ         $0x04, R10
+	ADDQ         AX, R10
 	VMOVDQU64    packpermlo<>+0(SB), Z2
 	VMOVDQU64    packpermhi<>+0(SB), Z3
 	VPBROADCASTD CX, Z4
@@ -24755,123 +24780,130 @@ TEXT ·packX16Q5_0(SB), NOSPLIT, $0-32
 packX16Q5_0_loop:
 	TESTQ           DX, DX
 	JZ              packX16Q5_0_done
+	PREFETCHT0      (R10)
+	PREFETCHT0      64(R10)
+	PREFETCHT0      128(R10)
+	PREFETCHT0      192(R10)
+	PREFETCHT0      256(R10)
+	PREFETCHT0      320(R10)
+	ADDQ            $0x00000160, R10
 	VBROADCASTI32X4 6(AX), Y5
 	VPSRLVW         nibshift<>+0(SB), Y5, Y5
 	VPANDD          Y0, Y5, Y5
-	MOVL            2(AX), R10
-	KMOVD           R10, K1
+	MOVL            2(AX), R11
+	KMOVD           R11, K1
 	VMOVDQU8.Z      Y1, K1, Y6
 	VPORD           Y6, Y5, Y5
 	VBROADCASTI32X4 6(R8), Y6
 	VPSRLVW         nibshift<>+0(SB), Y6, Y6
 	VPANDD          Y0, Y6, Y6
-	MOVL            2(R8), R10
-	KMOVD           R10, K1
+	MOVL            2(R8), R11
+	KMOVD           R11, K1
 	VMOVDQU8.Z      Y1, K1, Y8
 	VPORD           Y8, Y6, Y6
 	VINSERTI64X4    $0x01, Y6, Z5, Z6
 	VBROADCASTI32X4 6(AX)(CX*1), Y5
 	VPSRLVW         nibshift<>+0(SB), Y5, Y5
 	VPANDD          Y0, Y5, Y5
-	MOVL            2(AX)(CX*1), R10
-	KMOVD           R10, K1
+	MOVL            2(AX)(CX*1), R11
+	KMOVD           R11, K1
 	VMOVDQU8.Z      Y1, K1, Y8
 	VPORD           Y8, Y5, Y5
 	VBROADCASTI32X4 6(R8)(CX*1), Y8
 	VPSRLVW         nibshift<>+0(SB), Y8, Y8
 	VPANDD          Y0, Y8, Y8
-	MOVL            2(R8)(CX*1), R10
-	KMOVD           R10, K1
+	MOVL            2(R8)(CX*1), R11
+	KMOVD           R11, K1
 	VMOVDQU8.Z      Y1, K1, Y9
 	VPORD           Y9, Y8, Y8
 	VINSERTI64X4    $0x01, Y8, Z5, Z8
 	VBROADCASTI32X4 6(AX)(CX*2), Y5
 	VPSRLVW         nibshift<>+0(SB), Y5, Y5
 	VPANDD          Y0, Y5, Y5
-	MOVL            2(AX)(CX*2), R10
-	KMOVD           R10, K1
+	MOVL            2(AX)(CX*2), R11
+	KMOVD           R11, K1
 	VMOVDQU8.Z      Y1, K1, Y9
 	VPORD           Y9, Y5, Y5
 	VBROADCASTI32X4 6(R8)(CX*2), Y9
 	VPSRLVW         nibshift<>+0(SB), Y9, Y9
 	VPANDD          Y0, Y9, Y9
-	MOVL            2(R8)(CX*2), R10
-	KMOVD           R10, K1
+	MOVL            2(R8)(CX*2), R11
+	KMOVD           R11, K1
 	VMOVDQU8.Z      Y1, K1, Y10
 	VPORD           Y10, Y9, Y9
 	VINSERTI64X4    $0x01, Y9, Z5, Z9
 	VBROADCASTI32X4 6(AX)(SI*1), Y5
 	VPSRLVW         nibshift<>+0(SB), Y5, Y5
 	VPANDD          Y0, Y5, Y5
-	MOVL            2(AX)(SI*1), R10
-	KMOVD           R10, K1
+	MOVL            2(AX)(SI*1), R11
+	KMOVD           R11, K1
 	VMOVDQU8.Z      Y1, K1, Y10
 	VPORD           Y10, Y5, Y5
 	VBROADCASTI32X4 6(R8)(SI*1), Y10
 	VPSRLVW         nibshift<>+0(SB), Y10, Y10
 	VPANDD          Y0, Y10, Y10
-	MOVL            2(R8)(SI*1), R10
-	KMOVD           R10, K1
+	MOVL            2(R8)(SI*1), R11
+	KMOVD           R11, K1
 	VMOVDQU8.Z      Y1, K1, Y11
 	VPORD           Y11, Y10, Y10
 	VINSERTI64X4    $0x01, Y10, Z5, Z10
 	VBROADCASTI32X4 6(DI), Y5
 	VPSRLVW         nibshift<>+0(SB), Y5, Y5
 	VPANDD          Y0, Y5, Y5
-	MOVL            2(DI), R10
-	KMOVD           R10, K1
+	MOVL            2(DI), R11
+	KMOVD           R11, K1
 	VMOVDQU8.Z      Y1, K1, Y11
 	VPORD           Y11, Y5, Y5
 	VBROADCASTI32X4 6(R9), Y11
 	VPSRLVW         nibshift<>+0(SB), Y11, Y11
 	VPANDD          Y0, Y11, Y11
-	MOVL            2(R9), R10
-	KMOVD           R10, K1
+	MOVL            2(R9), R11
+	KMOVD           R11, K1
 	VMOVDQU8.Z      Y1, K1, Y12
 	VPORD           Y12, Y11, Y11
 	VINSERTI64X4    $0x01, Y11, Z5, Z11
 	VBROADCASTI32X4 6(DI)(CX*1), Y5
 	VPSRLVW         nibshift<>+0(SB), Y5, Y5
 	VPANDD          Y0, Y5, Y5
-	MOVL            2(DI)(CX*1), R10
-	KMOVD           R10, K1
+	MOVL            2(DI)(CX*1), R11
+	KMOVD           R11, K1
 	VMOVDQU8.Z      Y1, K1, Y12
 	VPORD           Y12, Y5, Y5
 	VBROADCASTI32X4 6(R9)(CX*1), Y12
 	VPSRLVW         nibshift<>+0(SB), Y12, Y12
 	VPANDD          Y0, Y12, Y12
-	MOVL            2(R9)(CX*1), R10
-	KMOVD           R10, K1
+	MOVL            2(R9)(CX*1), R11
+	KMOVD           R11, K1
 	VMOVDQU8.Z      Y1, K1, Y13
 	VPORD           Y13, Y12, Y12
 	VINSERTI64X4    $0x01, Y12, Z5, Z12
 	VBROADCASTI32X4 6(DI)(CX*2), Y5
 	VPSRLVW         nibshift<>+0(SB), Y5, Y5
 	VPANDD          Y0, Y5, Y5
-	MOVL            2(DI)(CX*2), R10
-	KMOVD           R10, K1
+	MOVL            2(DI)(CX*2), R11
+	KMOVD           R11, K1
 	VMOVDQU8.Z      Y1, K1, Y13
 	VPORD           Y13, Y5, Y5
 	VBROADCASTI32X4 6(R9)(CX*2), Y13
 	VPSRLVW         nibshift<>+0(SB), Y13, Y13
 	VPANDD          Y0, Y13, Y13
-	MOVL            2(R9)(CX*2), R10
-	KMOVD           R10, K1
+	MOVL            2(R9)(CX*2), R11
+	KMOVD           R11, K1
 	VMOVDQU8.Z      Y1, K1, Y14
 	VPORD           Y14, Y13, Y13
 	VINSERTI64X4    $0x01, Y13, Z5, Z13
 	VBROADCASTI32X4 6(DI)(SI*1), Y5
 	VPSRLVW         nibshift<>+0(SB), Y5, Y5
 	VPANDD          Y0, Y5, Y5
-	MOVL            2(DI)(SI*1), R10
-	KMOVD           R10, K1
+	MOVL            2(DI)(SI*1), R11
+	KMOVD           R11, K1
 	VMOVDQU8.Z      Y1, K1, Y14
 	VPORD           Y14, Y5, Y5
 	VBROADCASTI32X4 6(R9)(SI*1), Y14
 	VPSRLVW         nibshift<>+0(SB), Y14, Y14
 	VPANDD          Y0, Y14, Y14
-	MOVL            2(R9)(SI*1), R10
-	KMOVD           R10, K1
+	MOVL            2(R9)(SI*1), R11
+	KMOVD           R11, K1
 	VMOVDQU8.Z      Y1, K1, Y15
 	VPORD           Y15, Y14, Y14
 	VINSERTI64X4    $0x01, Y14, Z5, Z14
@@ -24934,7 +24966,7 @@ packX16Q5_0_done:
 	RET
 
 // func packX16IQ4_NL(w *byte, ws int, nb int, dst *byte)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, MMX+
 TEXT ·packX16IQ4_NL(SB), NOSPLIT, $0-32
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
@@ -24947,6 +24979,9 @@ TEXT ·packX16IQ4_NL(SB), NOSPLIT, $0-32
 	MOVL         $0x0f0f0f0f, R10
 	VPBROADCASTD R10, Y0
 	VMOVDQU8     iq4nltable128<>+0(SB), Y1
+	MOVQ         CX, R10
+	SHLQ         $0x04, R10
+	ADDQ         AX, R10
 	VMOVDQU64    packpermlo<>+0(SB), Z2
 	VMOVDQU64    packpermhi<>+0(SB), Z3
 	VPBROADCASTD CX, Z4
@@ -24955,6 +24990,12 @@ TEXT ·packX16IQ4_NL(SB), NOSPLIT, $0-32
 packX16IQ4_NL_loop:
 	TESTQ           DX, DX
 	JZ              packX16IQ4_NL_done
+	PREFETCHT0      (R10)
+	PREFETCHT0      64(R10)
+	PREFETCHT0      128(R10)
+	PREFETCHT0      192(R10)
+	PREFETCHT0      256(R10)
+	ADDQ            $0x00000120, R10
 	VBROADCASTI32X4 2(AX), Y5
 	VPSRLVW         nibshift<>+0(SB), Y5, Y5
 	VPANDD          Y0, Y5, Y5

@@ -8,14 +8,15 @@ import (
 	"github.com/sputnik-llm/sputnik/internal/tensor"
 )
 
-// packedMinTokens is the smallest batch MatMul sends down the packed path:
-// packing a group costs about as much as running it against a few tokens.
-const packedMinTokens = 16
-
 // packedImpl is the packed prefill path of one weight type (see
 // packed_generic.go for the layouts).
 type packedImpl struct {
 	k int32 // weight offset: u = w + k
+	// minTokens is the smallest batch MatMul sends down the packed path.
+	// Measured with weights streamed from DRAM (decoding a few sequences
+	// at once), the row kernels read Q8_0 faster below 6 tokens; for the
+	// 4- and 5-bit types the packed path wins from 2 tokens on.
+	minTokens int
 	// pack packs nb blocks of the 16 rows at w (stride ws bytes) into dst.
 	pack func(w *byte, ws int, nb int, dst *byte)
 	// quant writes a token row's nb interleaved activation blocks, stride
@@ -57,8 +58,8 @@ type packBuf struct {
 
 var packBufPool = sync.Pool{New: func() any { return new(packBuf) }}
 
-// matMulPacked is MatMul for n ≥ packedMinTokens through the packed
-// kernels of im.
+// matMulPacked is MatMul for n ≥ im.minTokens through the packed kernels
+// of im.
 func matMulPacked(out []float32, w tensor.Mat, x []float32, n int, im *packedImpl) {
 	rows, cols := w.Rows, w.Cols
 	nb := cols / 32

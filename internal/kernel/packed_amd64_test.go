@@ -105,7 +105,7 @@ func TestMatMulPacked(t *testing.T) {
 		packedImplOf(t, typ)
 		for _, cols := range []int{32, 288, 1536} {
 			for _, rows := range []int{16, 17, 50} {
-				for _, n := range []int{packedMinTokens, 17, 40} {
+				for _, n := range []int{impl(typ).packed.minTokens, 16, 17, 40} {
 					name := fmt.Sprintf("%s/%dx%d/n=%d", typ, rows, cols, n)
 					w := randomMat(rng, typ, rows, cols)
 					x := randomVec(rng, n*cols)

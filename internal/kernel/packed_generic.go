@@ -7,7 +7,7 @@ import (
 	"github.com/sputnik-llm/sputnik/internal/tensor"
 )
 
-// The packed prefill path multiplies many tokens (n ≥ packedMinTokens) by
+// The packed prefill path multiplies several tokens (n ≥ minTokens) by
 // a Q8_0, Q4_0, Q5_0 or IQ4_NL matrix. Nothing is stored at load time: each
 // MatMul call packs every group of 16 weight rows once into a small
 // per-thread buffer and then runs it against all n tokens, so the packing

@@ -223,6 +223,12 @@ func packRows(k packedKind) {
 		MOVL(U32(0x80808080), g)
 		VPBROADCASTD(g, c80)
 	}
+	// pf walks the next group's rows (16·ws bytes on), 16 blocks' worth of
+	// bytes per block, so that they arrive while this group is computed.
+	pf := GP64()
+	MOVQ(ws, pf)
+	SHLQ(U8(4), pf)
+	ADDQ(w, pf)
 	idxLo, idxHi := ZMM(), ZMM()
 	VMOVDQU64(permLo, idxLo)
 	VMOVDQU64(permHi, idxHi)
@@ -234,6 +240,10 @@ func packRows(k packedKind) {
 	Label(name + "_loop")
 	TESTQ(nb, nb)
 	JZ(LabelRef(name + "_done"))
+	for off := 0; off < 16*k.wBytes; off += 64 {
+		PREFETCHT0(Mem{Base: pf, Disp: off})
+	}
+	ADDQ(U32(16*k.wBytes), pf)
 	// z[i]: row i in the low 256 bits, row i+8 in the high.
 	z := make([]VecVirtual, 8)
 	for i := 0; i < 8; i++ {
