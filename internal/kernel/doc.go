@@ -1,8 +1,9 @@
 // Package kernel holds the numeric inner loops of the forward pass: matrix
 // products of weights in every supported GGUF type with float32 activations
-// (MatMul), and the small vector kernels around them (RMSNorm, Softmax,
-// SiLU/SwiGLU, Add/Mul/Scale, Dot/Axpy, f16 dot/axpy/conversions for the KV
-// cache, DequantizeRow for embeddings).
+// (MatMul), the attention steps over an f16 KV cache (DotsF16, SoftmaxF16,
+// WeightedSumF16, RoundF16), and the small vector kernels around them
+// (RMSNorm, Softmax, SiLU/SwiGLU, Add/Mul/Scale, Dot/Axpy, f16
+// dot/axpy/conversions for the KV cache, DequantizeRow for embeddings).
 //
 // Place in the layout: kernel imports tensor (types, Mat), parallel (the
 // worker pool) and golang.org/x/sys/cpu; model/nn and the architecture
@@ -39,21 +40,41 @@
 //   - Q8_0, Q4_0, Q5_0, IQ4_NL, Q4_1, Q5_1 (+ AVX512_VNNI): VPDPBUSD row
 //     tiles for decode (4 rows × 1 token) and, for several tokens, 8-row
 //     kernels that transpose each block so one VPDPBUSD serves 8 rows.
+//   - Q8_0, Q4_0, Q5_0, IQ4_NL batches (n ≥ 2, Q8_0 n ≥ 6; prefill): the
+//     packed path of matmul_packed.go. Each call packs every group of 16
+//     weight rows once into a per-thread buffer (unsigned bytes, dword j of
+//     all 16 rows in one vector) and quantizes the tokens into
+//     token-interleaved Q8_0 blocks carrying −k·Σq; a 16-row × 16-token
+//     kernel then spends one VPDPBUSD (activation dword broadcast from
+//     memory) per 64 multiply-adds plus, per block and token, a load of
+//     the correction, a conversion, a scale multiply and an FMA: on Zen 5
+//     about two thirds of the VPDPBUSD peak (the multiply, FMA and load
+//     share its pipes).
+//     Nothing is stored at load time: the file's bytes stay the only copy
+//     of the weights.
 //   - Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS (+ AVX512_VNNI): one row × up to
 //     4 tokens, sub-block scales applied with VPDPWSSD or VPMULLD, the
 //     minimum/offset terms folded into Q8_K's block sums.
 //   - the Q8_0 and Q8_K activation quantizers and the vector kernels Dot,
-//     Axpy, DotF16, AxpyF16, ToF16, FromF16.
+//     Axpy, DotF16, AxpyF16, ToF16, FromF16, RoundF16, DotsF16 (16 keys
+//     per step, lanes added by a transposing tree), WeightedSumF16,
+//     SoftmaxF16 and SwiGLU (split across threads when long). SoftmaxF16
+//     and SwiGLU compute e^x by range reduction, a degree-7 polynomial and
+//     VSCALEFPS, within 1 ulp measured (2 tested) of the reference's
+//     correctly rounded exp, as ggml's vectorized expf is; Softmax (MoE
+//     routing) keeps the reference everywhere.
 //
 // IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS and IQ3_S have pure-Go row
 // dots only (dot_iq_generic.go): correct everywhere, 20–40× slower than the
 // SIMD types.
 //
-// Every weight kernel prefetches 32 KiB ahead, which decode (streaming the
-// weights from DRAM once per token) needs to reach the memory bandwidth.
+// Every row kernel prefetches 32 KiB ahead, which decode (streaming the
+// weights from DRAM once per token) needs to reach the memory bandwidth;
+// the packed path prefetches the next row group while it packs one.
 //
 // Tests run every implementation available on the machine against the
-// reference (TestMatMulAllImplementations, FuzzMatMulQ8_0); the references
+// reference (TestMatMulAllImplementations, TestMatMulPacked,
+// FuzzMatMulQ8_0, FuzzMatMulPacked, TestAttnKernels); the references
 // themselves are checked against the float64 dot of tensor.Dequantize'd
 // operands (TestReferenceDot).
 package kernel

@@ -56,3 +56,55 @@ func FuzzMatMulQ8_0(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAttnKernels checks DotsF16 and WeightedSumF16 against their
+// references on f16 rows from the fuzzer's bytes (finite values below 2^8),
+// with the tolerances of TestAttnKernels.
+func FuzzAttnKernels(f *testing.F) {
+	f.Add([]byte("seed"), uint8(8), uint8(17), uint8(3))
+	f.Add(make([]byte, 64), uint8(128), uint8(16), uint8(0))
+	f.Fuzz(func(t *testing.T, data []byte, hd8, nk8, pad8 uint8) {
+		hd, nk := int(hd8)%160+1, int(nk8)%40+1
+		stride := hd + int(pad8%5)
+		kv := make([]uint16, (nk-1)*stride+hd)
+		for i := range kv {
+			var h uint16
+			if len(data) > 0 {
+				h = uint16(data[(2*i)%len(data)]) | uint16(data[(2*i+1)%len(data)])<<8 ^ uint16(i*40503)
+			}
+			kv[i] = h &^ 0x4000 // exponent ≤ 15: finite, |v| < 2
+		}
+		q := make([]float32, hd)
+		p := make([]float32, nk)
+		for i := range q {
+			q[i] = halfToFloat(kv[(i*7)%len(kv)] ^ 0x8000)
+		}
+		for j := range p {
+			p[j] = float32(j%5) / 4
+		}
+		got, want := make([]float32, nk), make([]float32, nk)
+		DotsF16(got, q, kv, stride, 0.5)
+		dotsF16Generic(want, q, kv, stride, 0.5)
+		for j := range nk {
+			mag := 0.0
+			for i := range hd {
+				mag += math.Abs(float64(q[i] * halfToFloat(kv[j*stride+i])))
+			}
+			if d := math.Abs(float64(got[j] - want[j])); !(d <= 1e-6*mag*0.5+1e-30) {
+				t.Fatalf("DotsF16 hd=%d nk=%d stride=%d: out[%d] = %v, want %v", hd, nk, stride, j, got[j], want[j])
+			}
+		}
+		gotV, wantV := make([]float32, hd), make([]float32, hd)
+		WeightedSumF16(gotV, p, kv, stride)
+		weightedSumF16Generic(wantV, p, kv, stride)
+		for i := range hd {
+			mag := 0.0
+			for j := range nk {
+				mag += math.Abs(float64(p[j] * halfToFloat(kv[j*stride+i])))
+			}
+			if d := math.Abs(float64(gotV[i] - wantV[i])); !(d <= 1e-6*mag+1e-30) {
+				t.Fatalf("WeightedSumF16 hd=%d nk=%d stride=%d: out[%d] = %v, want %v", hd, nk, stride, i, gotV[i], wantV[i])
+			}
+		}
+	})
+}

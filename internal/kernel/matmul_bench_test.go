@@ -155,3 +155,29 @@ func BenchmarkMatMulStream(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMatMulPrefill measures a 512-token prompt through the packed
+// types on Qwen2-1.5B's shapes, as multiply-accumulates per second.
+func BenchmarkMatMulPrefill(b *testing.B) {
+	defer parallel.SetThreads(0)
+	rng := rand.New(rand.NewPCG(3, 3))
+	for _, typ := range packedTypes {
+		for _, sh := range benchShapes {
+			rows, cols := sh[0], sh[1]
+			w := randomMat(rng, typ, rows, cols)
+			const n = 512
+			x := randomVec(rng, n*cols)
+			out := make([]float32, n*rows)
+			for _, threads := range []int{1, 2} {
+				b.Run(fmt.Sprintf("%s/%dx%d/n=%d/threads=%d", typ, rows, cols, n, threads), func(b *testing.B) {
+					parallel.SetThreads(threads)
+					b.ReportAllocs()
+					for b.Loop() {
+						MatMul(out, w, x, n)
+					}
+					b.ReportMetric(float64(rows*cols*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+				})
+			}
+		}
+	}
+}

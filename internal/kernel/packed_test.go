@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -60,4 +61,56 @@ func TestPackedReference(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzMatMulPacked checks every implementation of the packed types against
+// the reference on weights and activations from the fuzzer's bytes, with
+// batch sizes and row counts that cross the token tiles and row groups of
+// the packed path (and the tolerance of TestMatMulAllImplementations).
+func FuzzMatMulPacked(f *testing.F) {
+	f.Add([]byte("seed"), uint8(0), uint8(17), uint8(2), uint8(18))
+	f.Add(make([]byte, 300), uint8(1), uint8(33), uint8(1), uint8(2))
+	f.Add([]byte{0xff, 0x80, 0x7f, 0x01}, uint8(2), uint8(16), uint8(3), uint8(40))
+	f.Fuzz(func(t *testing.T, data []byte, typ8, r8, b8, n8 uint8) {
+		typ := packedTypes[int(typ8)%len(packedTypes)]
+		rows, nb, n := int(r8%48)+1, int(b8%6)+1, int(n8%40)+1
+		cols := 32 * nb
+		ts := typ.TypeSize()
+		w := make([]byte, rows*nb*ts)
+		for i := range w {
+			if len(data) > 0 {
+				w[i] = data[i%len(data)] ^ byte(i*131)
+			}
+		}
+		for b := 0; b < rows*nb; b++ {
+			w[b*ts+1] &= 0x3b // f16 exponent ≤ 14: finite scales below 2
+		}
+		x := make([]float32, n*cols)
+		for i := range x {
+			var u uint32
+			if len(data) > 0 {
+				u = binary.LittleEndian.Uint32([]byte{data[(4*i)%len(data)], data[(4*i+1)%len(data)], data[(4*i+2)%len(data)], byte(i)})
+			}
+			v := math.Float32frombits(u)
+			if v != v || math.IsInf(float64(v), 0) || math.Abs(float64(v)) > 1e6 {
+				v = float32(i%7) - 3
+			}
+			x[i] = v
+		}
+		m, err := tensor.NewMat(typ, rows, cols, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := refMatMul(m, x, n)
+		mag := magnitudes(dequantRows(t, typ, w, rows, cols), activations(t, typ, x, n, cols))
+		for _, v := range variants() {
+			got := make([]float32, n*rows)
+			matMul(got, m, x, n, v.table[typ])
+			for i := range got {
+				if d := math.Abs(float64(got[i] - want[i])); !(d <= matTol(mag[i])) {
+					t.Fatalf("%s %s: rows=%d cols=%d n=%d out[%d] = %v, want %v", v.name, typ, rows, cols, n, i, got[i], want[i])
+				}
+			}
+		}
+	})
 }
