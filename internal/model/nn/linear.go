@@ -24,12 +24,10 @@ func (l *Linear) Forward(y, x []float32, n int) {
 }
 
 // RMSNorm normalizes each of the n rows of x ([n][len(w)]) into y:
-// y = w ⊙ x / sqrt(mean(x²) + eps). y may alias x.
+// y = w ⊙ x / sqrt(mean(x²) + eps). y may alias x. Rows are split across
+// threads when there are several.
 func RMSNorm(y, x, w []float32, eps float32, n int) {
-	d := len(w)
-	for t := range n {
-		kernel.RMSNorm(y[t*d:(t+1)*d], x[t*d:(t+1)*d], w, eps)
-	}
+	runRows(&rowsJob{op: opNorm, y: y, x: x, w: w, eps: eps, d: len(w)}, n)
 }
 
 // FFN is the SwiGLU feed-forward block: Down · (silu(Gate·x) ⊙ (Up·x)).

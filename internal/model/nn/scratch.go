@@ -65,12 +65,7 @@ func (s *Scratch) Ensure(shape ScratchShape, capacity int) *Scratch {
 // ([n][nHeads][headDim]) and s.K ([n][nKVHeads][headDim]) using the tables
 // in s.Cos and s.Sin.
 func (s *Scratch) RotateQK(r *Rope, nHeads, nKVHeads, headDim, n int) {
-	half := r.Dims / 2
-	for t := range n {
-		cos, sin := s.Cos[t*half:(t+1)*half], s.Sin[t*half:(t+1)*half]
-		r.Apply(s.Q[t*nHeads*headDim:], nHeads, headDim, cos, sin)
-		r.Apply(s.K[t*nKVHeads*headDim:], nKVHeads, headDim, cos, sin)
-	}
+	runRows(&rowsJob{op: opRope, s: s, r: r, nHeads: nHeads, nKVHeads: nKVHeads, headDim: headDim}, n)
 }
 
 // Head computes the logits of the chunk's wanted rows: the final RMSNorm of
@@ -104,4 +99,13 @@ func Embed(x []float32, emb tensor.Mat, tokens []int32) {
 }
 
 // AddRows adds y to x element-wise over the first n values (residual add).
-func AddRows(x, y []float32, n int) { kernel.Add(x[:n], x[:n], y[:n]) }
+// Long vectors are split across threads in pieces of addChunk values.
+func AddRows(x, y []float32, n int) {
+	runRows(&rowsJob{op: opAdd, x: x[:n], y: y[:n], d: addChunk}, n/addChunk)
+	if r := n % addChunk; r > 0 {
+		kernel.Add(x[n-r:n], x[n-r:n], y[n-r:n])
+	}
+}
+
+// addChunk is the piece of a residual add that one work item takes.
+const addChunk = 1024
