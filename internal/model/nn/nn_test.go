@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/sputnik-llm/sputnik/internal/kernel"
 	"github.com/sputnik-llm/sputnik/internal/kvcache"
 )
 
@@ -115,4 +116,73 @@ func TestAttentionReference(t *testing.T) {
 		t.Fatalf("max |Δ| %v vs float64 reference, want ≤ 5e-3 (f16 cache rounding)", worst)
 	}
 	t.Logf("max |Δ| vs float64 reference: %.2e", worst)
+}
+
+// TestRowsParallel checks that the row-parallel steps (RMSNorm, AddRows,
+// RotateQK) give, bit for bit, what the row-by-row kernels give, on row
+// counts below and above parallelRows.
+func TestRowsParallel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	fill := func(n int) []float32 {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		return x
+	}
+	const d = 40
+	for _, n := range []int{1, parallelRows - 1, parallelRows, 37} {
+		x, w := fill(n*d), fill(d)
+		got := make([]float32, n*d)
+		RMSNorm(got, x, w, 1e-6, n)
+		for tk := range n {
+			want := make([]float32, d)
+			kernel.RMSNorm(want, x[tk*d:(tk+1)*d], w, 1e-6)
+			for i := range want {
+				if got[tk*d+i] != want[i] {
+					t.Fatalf("RMSNorm n=%d: [%d][%d] = %v, want %v", n, tk, i, got[tk*d+i], want[i])
+				}
+			}
+		}
+
+		m := n*d + 3*addChunk + 5
+		a, b := fill(m), fill(m)
+		want := make([]float32, m)
+		kernel.Add(want, a, b)
+		AddRows(a, b, m)
+		for i := range want {
+			if a[i] != want[i] {
+				t.Fatalf("AddRows %d: [%d] = %v, want %v", m, i, a[i], want[i])
+			}
+		}
+
+		const nHeads, nKV, hd = 3, 1, 8
+		r := Rope{Dims: hd, Neox: true, Base: 10000, FreqScale: 1}
+		s := (&Scratch{}).Ensure(ScratchShape{Dim: d, Q: nHeads * hd, KV: nKV * hd, V: nKV * hd, Att: nHeads * hd, FFN: d, RopeDims: hd, MaxBatch: n,
+			Attn: &Attention{NHeads: nHeads, NKVHeads: nKV, HeadDim: hd, ValueDim: hd}}, 1)
+		pos := make([]int32, n)
+		for i := range pos {
+			pos[i] = int32(3 * i)
+		}
+		r.Tables(s.Cos, s.Sin, pos)
+		copy(s.Q, fill(len(s.Q)))
+		copy(s.K, fill(len(s.K)))
+		wq, wk := append([]float32(nil), s.Q...), append([]float32(nil), s.K...)
+		half := hd / 2
+		for tk := range n {
+			r.Apply(wq[tk*nHeads*hd:], nHeads, hd, s.Cos[tk*half:(tk+1)*half], s.Sin[tk*half:(tk+1)*half])
+			r.Apply(wk[tk*nKV*hd:], nKV, hd, s.Cos[tk*half:(tk+1)*half], s.Sin[tk*half:(tk+1)*half])
+		}
+		s.RotateQK(&r, nHeads, nKV, hd, n)
+		for i := range wq {
+			if s.Q[i] != wq[i] {
+				t.Fatalf("RotateQK n=%d: q[%d] = %v, want %v", n, i, s.Q[i], wq[i])
+			}
+		}
+		for i := range wk {
+			if s.K[i] != wk[i] {
+				t.Fatalf("RotateQK n=%d: k[%d] = %v, want %v", n, i, s.K[i], wk[i])
+			}
+		}
+	}
 }
