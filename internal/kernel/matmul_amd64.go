@@ -48,6 +48,7 @@ func variants() []implVariant {
 	if hasVNNI {
 		setTiles(t, vnniTiles)
 		setTiles(t, kTiles)
+		setTiles(t, iqTiles)
 		for _, im := range t {
 			switch {
 			case im == nil:

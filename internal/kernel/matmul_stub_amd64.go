@@ -722,3 +722,27 @@ func tileF32AVX2_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os 
 
 // tileF16AVX2_2x2 computes the 2×2 tile out[t*os+r] = Σ over 8·nb elements for F16 weights and float32 activations (AVX2, FMA, F16C).
 func tileF16AVX2_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileIQ2_XXS_1x1 sets out[t*os] to the dot of an IQ2_XXS row with Q8_K row t (at a+t*as) for t < 1, nb blocks, grid = tensor.GridIQ2_XXS (AVX-512 VNNI).
+func tileIQ2_XXS_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
+
+// tileIQ2_XXS_1x2 sets out[t*os] to the dot of an IQ2_XXS row with Q8_K row t (at a+t*as) for t < 2, nb blocks, grid = tensor.GridIQ2_XXS (AVX-512 VNNI).
+func tileIQ2_XXS_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
+
+// tileIQ2_XXS_1x3 sets out[t*os] to the dot of an IQ2_XXS row with Q8_K row t (at a+t*as) for t < 3, nb blocks, grid = tensor.GridIQ2_XXS (AVX-512 VNNI).
+func tileIQ2_XXS_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
+
+// tileIQ2_XXS_1x4 sets out[t*os] to the dot of an IQ2_XXS row with Q8_K row t (at a+t*as) for t < 4, nb blocks, grid = tensor.GridIQ2_XXS (AVX-512 VNNI).
+func tileIQ2_XXS_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
+
+// tileIQ1_S_1x1 sets out[t*os] to the dot of an IQ1_S row with Q8_K row t (at a+t*as) for t < 1, nb blocks, grid = tensor.GridIQ1_S plus 1 per byte (AVX-512 VNNI).
+func tileIQ1_S_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
+
+// tileIQ1_S_1x2 sets out[t*os] to the dot of an IQ1_S row with Q8_K row t (at a+t*as) for t < 2, nb blocks, grid = tensor.GridIQ1_S plus 1 per byte (AVX-512 VNNI).
+func tileIQ1_S_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
+
+// tileIQ1_S_1x3 sets out[t*os] to the dot of an IQ1_S row with Q8_K row t (at a+t*as) for t < 3, nb blocks, grid = tensor.GridIQ1_S plus 1 per byte (AVX-512 VNNI).
+func tileIQ1_S_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
+
+// tileIQ1_S_1x4 sets out[t*os] to the dot of an IQ1_S row with Q8_K row t (at a+t*as) for t < 4, nb blocks, grid = tensor.GridIQ1_S plus 1 per byte (AVX-512 VNNI).
+func tileIQ1_S_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)

@@ -26,6 +26,7 @@ func main() {
 	genAttn()
 	genVec()
 	genAVX2()
+	genIQ()
 	Generate()
 }
 

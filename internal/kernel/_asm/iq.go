@@ -1,0 +1,278 @@
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// The codebook (i-quant) kernels: one weight row against T Q8_K rows
+// (292-byte blocks: d float32 at 0, qs [256]int8 at 4, bsums [16]int16 at
+// 260). Their codebook is an argument (grid), not assembly data, so that
+// package tensor stays its only definition.
+
+var ksignsIQ2, iqDw1, iqDw7, iqDwM7 Mem
+
+// iqSig is the signature of the codebook kernels: tileFunc plus the grid.
+const iqSig = "func(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)"
+
+func genIQ() {
+	// ggml's ksigns_iq2xs: the 7 stored sign bits plus an eighth that makes
+	// the number of set bits even.
+	ksignsIQ2 = GLOBL("ksignsiq2", RODATA|NOPTR)
+	for i := 0; i < 128; i++ {
+		p := i ^ i>>4
+		p ^= p >> 2
+		p ^= p >> 1
+		DATA(i, U8(uint8(i|(p&1)<<7)))
+	}
+	for _, c := range []struct {
+		m *Mem
+		n string
+		v int32
+	}{{&iqDw1, "iqdw1", 1}, {&iqDw7, "iqdw7", 7}, {&iqDwM7, "iqdwm7", -7}} {
+		*c.m = GLOBL(c.n, RODATA|NOPTR)
+		for j := 0; j < 8; j++ {
+			DATA(4*j, U32(uint32(c.v)))
+		}
+	}
+	for T := 1; T <= 4; T++ {
+		iq2xxs(T)
+	}
+	for T := 1; T <= 4; T++ {
+		iq1s(T)
+	}
+}
+
+// gridQuad loads the four 8-byte codebook entries grid[idx(l)], l = 0..3,
+// into the quadwords of a ymm.
+func gridQuad(grid GPVirtual, idx func(l int) GPVirtual) VecVirtual {
+	g, x := YMM(), XMM()
+	VMOVQ(Mem{Base: grid, Index: idx(0), Scale: 8}, g.AsX())
+	VPINSRQ(U8(1), Mem{Base: grid, Index: idx(1), Scale: 8}, g.AsX(), g.AsX())
+	VMOVQ(Mem{Base: grid, Index: idx(2), Scale: 8}, x)
+	VPINSRQ(U8(1), Mem{Base: grid, Index: idx(3), Scale: 8}, x, x)
+	VINSERTI32X4(U8(1), x, g, g)
+	return g
+}
+
+// iqEpilogue stores the T horizontal sums of acc at out, stride os floats.
+func iqEpilogue(fn string, acc []Register) {
+	Label(fn + "_done")
+	out := loadGP("out")
+	os := loadGP("os")
+	SHLQ(U8(2), os)
+	for t := range acc {
+		hsumStore(acc[t], Mem{Base: out})
+		if t+1 < len(acc) {
+			ADDQ(os, out)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// iq2xxs generates the IQ2_XXS kernel (66-byte blocks: d f16 at 0, then
+// per sub-block of 32 a u32 of four grid indices and a u32 of four 7-bit
+// sign indices and the scale s in bits 28..31). The grid bytes (8, 25, 43)
+// are unsigned: VPDPBUSD takes them against the activations with the signs
+// applied (a masked VPSUBB from zero, the mask from ksignsiq2). Sub-block
+// sums are multiplied by 2s+1, the block's integer sum by d·d_a/8.
+func iq2xxs(T int) {
+	fn := fmt.Sprintf("tileIQ2_XXS_1x%d", T)
+	TEXT(fn, NOSPLIT, iqSig)
+	Doc(fmt.Sprintf("%s sets out[t*os] to the dot of an IQ2_XXS row with Q8_K row t (at a+t*as) for t < %d, nb blocks, grid = tensor.GridIQ2_XXS (AVX-512 VNNI).", fn, T))
+	wp := loadGP("w")
+	a := loadGP("a")
+	as := loadGP("as")
+	nb := loadGP("nb")
+	grid := loadGP("grid")
+	ap := ptrs(a, as, T)
+	sgn := GP64()
+	LEAQ(ksignsIQ2, sgn)
+	zero := YMM()
+	VPXORD(zero, zero, zero)
+	eighth := bcastF32(0.125)
+	acc := make([]Register, T)
+	for t := range acc {
+		acc[t] = highY[t]
+		VPXORD(acc[t], acc[t], acc[t])
+	}
+
+	Label(fn + "_loop")
+	TESTQ(nb, nb)
+	JZ(LabelRef(fn + "_done"))
+	for off := 0; off < 66; off += 64 {
+		PREFETCHT0(Mem{Base: wp, Disp: prefetchDist + off})
+	}
+	isum := make([]VecVirtual, T)
+	for t := range isum {
+		isum[t] = YMM()
+		VPXORD(zero, zero, isum[t])
+	}
+	for j := 0; j < 8; j++ {
+		g := gridQuad(grid, func(l int) GPVirtual {
+			i := GP64()
+			MOVBQZX(Mem{Base: wp, Disp: 2 + 8*j + l}, i)
+			return i
+		})
+		aux := GP32()
+		MOVL(Mem{Base: wp, Disp: 6 + 8*j}, aux)
+		m := GP32()
+		for l := 0; l < 4; l++ {
+			i := GP64()
+			MOVL(aux, i.As32())
+			if l > 0 {
+				SHRL(U8(7*l), i.As32())
+			}
+			ANDL(U32(127), i.As32())
+			MOVBLZX(Mem{Base: sgn, Index: i, Scale: 1}, i.As32())
+			if l == 0 {
+				MOVL(i.As32(), m)
+				continue
+			}
+			SHLL(U8(8*l), i.As32())
+			ORL(i.As32(), m)
+		}
+		k := K1
+		KMOVD(m, k)
+		SHRL(U8(28), aux)
+		LEAL(Mem{Base: aux, Index: aux, Scale: 1, Disp: 1}, aux)
+		s := YMM()
+		VPBROADCASTD(aux, s)
+		for t := 0; t < T; t++ {
+			q := YMM()
+			VMOVDQU8(Mem{Base: ap[t], Disp: 4 + 32*j}, q)
+			VPSUBB(q, zero, k, q)
+			p := YMM()
+			VPXORD(zero, zero, p)
+			vpdpbusd(q, g, p)
+			VPMULLD(s, p, p)
+			VPADDD(p, isum[t], isum[t])
+		}
+	}
+	d := halfBcast(Mem{Base: wp})
+	VMULPS(eighth.AsY(), d, d)
+	for t := 0; t < T; t++ {
+		dy := YMM()
+		VBROADCASTSS(Mem{Base: ap[t]}, dy)
+		VMULPS(d, dy, dy)
+		VCVTDQ2PS(isum[t], isum[t])
+		VFMADD231PS(dy, isum[t], acc[t])
+	}
+	ADDQ(U32(66), wp)
+	for t := 0; t < T; t++ {
+		ADDQ(U32(292), ap[t])
+	}
+	DECQ(nb)
+	JMP(LabelRef(fn + "_loop"))
+	iqEpilogue(fn, acc)
+}
+
+// iq1s generates the IQ1_S kernel (50-byte blocks: d f16 at 0, qs [32] at
+// 2 (low 8 bits of the group indices), u16 qh [8] at 34 (index bits 8..10
+// of group l at bits 3l, scale s at 12..14, delta sign at 15)). grid is
+// GridIQ1_S with 1 added to every byte (values 0, 1, 2, unsigned for
+// VPDPBUSD); with P_j = Σ (g+1)·q and B_j = Σ q over sub-block j (two Q8_K
+// bsums) the block's sum is d·d_a/8 · Σ_j (2s_j+1)·(8·P_j + (±1 − 8)·B_j),
+// the exact integer 8·sumi + sumi1 of ggml's dot.
+func iq1s(T int) {
+	fn := fmt.Sprintf("tileIQ1_S_1x%d", T)
+	TEXT(fn, NOSPLIT, iqSig)
+	Doc(fmt.Sprintf("%s sets out[t*os] to the dot of an IQ1_S row with Q8_K row t (at a+t*as) for t < %d, nb blocks, grid = tensor.GridIQ1_S plus 1 per byte (AVX-512 VNNI).", fn, T))
+	wp := loadGP("w")
+	a := loadGP("a")
+	as := loadGP("as")
+	nb := loadGP("nb")
+	grid := loadGP("grid")
+	ap := ptrs(a, as, T)
+	eighth := bcastF32(0.125)
+	zero := YMM()
+	VPXORD(zero, zero, zero)
+	ones := YMM()
+	g1 := GP32()
+	MOVL(U32(0x00010001), g1)
+	VPBROADCASTD(g1, ones)
+	acc := make([]Register, T)
+	for t := range acc {
+		acc[t] = highY[t]
+		VPXORD(acc[t], acc[t], acc[t])
+	}
+
+	Label(fn + "_loop")
+	TESTQ(nb, nb)
+	JZ(LabelRef(fn + "_done"))
+	PREFETCHT0(Mem{Base: wp, Disp: prefetchDist})
+	// Per sub-block lanes: lf_j = (2s_j+1)·(±1 − 8).
+	qhv, lf, f := YMM(), YMM(), YMM()
+	VPMOVZXWD(Mem{Base: wp, Disp: 34}, qhv)
+	VPSRLD(U8(12), qhv, lf)
+	VPANDD(iqDw7, lf, lf)
+	VPADDD(lf, lf, lf)
+	VPADDD(iqDw1, lf, lf)
+	VPSRLD(U8(15), qhv, f)
+	VPADDD(f, f, f)
+	m7 := YMM()
+	VMOVDQU32(iqDwM7, m7)
+	VPSUBD(f, m7, f)
+	VPMULLD(f, lf, lf)
+
+	isum := make([]VecVirtual, T)
+	for t := range isum {
+		isum[t] = YMM()
+		VPXORD(zero, zero, isum[t])
+	}
+	for j := 0; j < 8; j++ {
+		hq := GP64()
+		MOVWQZX(Mem{Base: wp, Disp: 34 + 2*j}, hq)
+		g := gridQuad(grid, func(l int) GPVirtual {
+			i, b := GP64(), GP64()
+			MOVQ(hq, i)
+			switch sh := 8 - 3*l; {
+			case sh > 0:
+				SHLQ(U8(sh), i)
+			case sh < 0:
+				SHRQ(U8(-sh), i)
+			}
+			ANDQ(U32(0x700), i)
+			MOVBQZX(Mem{Base: wp, Disp: 2 + 4*j + l}, b)
+			ORQ(b, i)
+			return i
+		})
+		SHRQ(U8(12), hq)
+		ANDQ(U8(7), hq)
+		LEAQ(Mem{Base: hq, Index: hq, Scale: 1, Disp: 1}, hq)
+		s := YMM()
+		VPBROADCASTD(hq.As32(), s)
+		for t := 0; t < T; t++ {
+			p := YMM()
+			VPXORD(zero, zero, p)
+			vpdpbusd(Mem{Base: ap[t], Disp: 4 + 32*j}, g, p)
+			VPMULLD(s, p, p)
+			VPADDD(p, isum[t], isum[t])
+		}
+	}
+	d := halfBcast(Mem{Base: wp})
+	VMULPS(eighth.AsY(), d, d)
+	for t := 0; t < T; t++ {
+		bs := YMM()
+		VPMADDWD(Mem{Base: ap[t], Disp: 260}, ones, bs)
+		VPMULLD(lf, bs, bs)
+		VPSLLD(U8(3), isum[t], isum[t])
+		VPADDD(bs, isum[t], isum[t])
+		dy := YMM()
+		VBROADCASTSS(Mem{Base: ap[t]}, dy)
+		VMULPS(d, dy, dy)
+		VCVTDQ2PS(isum[t], isum[t])
+		VFMADD231PS(dy, isum[t], acc[t])
+	}
+	ADDQ(U32(50), wp)
+	for t := 0; t < T; t++ {
+		ADDQ(U32(292), ap[t])
+	}
+	DECQ(nb)
+	JMP(LabelRef(fn + "_loop"))
+	iqEpilogue(fn, acc)
+}

@@ -1,0 +1,46 @@
+//go:build !purego
+
+package kernel
+
+import "github.com/sputnik-llm/sputnik/internal/tensor"
+
+// gridTileFunc is the signature of the codebook kernels: a tileFunc that
+// also takes the type's codebook.
+type gridTileFunc func(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
+
+// withGrid binds a codebook kernel to its codebook.
+func withGrid(f gridTileFunc, grid *uint64) tileFunc {
+	return func(w *byte, ws int, a *byte, as int, nb int, out *float32, os int) {
+		f(w, ws, a, as, nb, out, os, grid)
+	}
+}
+
+// gridTiles returns the 1-row × 1..4-token tiles of codebook kernels f.
+func gridTiles(grid *uint64, f ...gridTileFunc) [5][5]tileFunc {
+	var t [5][5]tileFunc
+	for i, g := range f {
+		t[1][i+1] = withGrid(g, grid)
+	}
+	return t
+}
+
+// gridIQ1SPlus1 is tensor.GridIQ1_S with 1 added to every byte: values 0,
+// 1, 2 as unsigned bytes, the form tileIQ1_S_* take.
+var gridIQ1SPlus1 = func() *[2048]uint64 {
+	var t [2048]uint64
+	for i, g := range tensor.GridIQ1_S {
+		for j := 0; j < 8; j++ {
+			t[i] |= uint64(uint8(int8(g>>(8*j))+1)) << (8 * j)
+		}
+	}
+	return &t
+}()
+
+// iqTiles are the AVX-512 VNNI codebook kernels (IQ2_XXS: 66-byte blocks,
+// IQ1_S: 50-byte blocks; 256 elements against one Q8_K block per step).
+var iqTiles = map[tensor.DType]*tileSet{
+	tensor.IQ2_XXS: {fn: gridTiles(&tensor.GridIQ2_XXS[0], tileIQ2_XXS_1x1, tileIQ2_XXS_1x2, tileIQ2_XXS_1x3, tileIQ2_XXS_1x4),
+		wBlock: 66, aBlock: 292, blockElems: 256},
+	tensor.IQ1_S: {fn: gridTiles(&gridIQ1SPlus1[0], tileIQ1_S_1x1, tileIQ1_S_1x2, tileIQ1_S_1x3, tileIQ1_S_1x4),
+		wBlock: 50, aBlock: 292, blockElems: 256},
+}
