@@ -27361,136 +27361,6 @@ tileF16AVX2_2x2_done:
 	VZEROUPPER
 	RET
 
-DATA ksignsiq2<>+0(SB)/1, $0x00
-DATA ksignsiq2<>+1(SB)/1, $0x81
-DATA ksignsiq2<>+2(SB)/1, $0x82
-DATA ksignsiq2<>+3(SB)/1, $0x03
-DATA ksignsiq2<>+4(SB)/1, $0x84
-DATA ksignsiq2<>+5(SB)/1, $0x05
-DATA ksignsiq2<>+6(SB)/1, $0x06
-DATA ksignsiq2<>+7(SB)/1, $0x87
-DATA ksignsiq2<>+8(SB)/1, $0x88
-DATA ksignsiq2<>+9(SB)/1, $0x09
-DATA ksignsiq2<>+10(SB)/1, $0x0a
-DATA ksignsiq2<>+11(SB)/1, $0x8b
-DATA ksignsiq2<>+12(SB)/1, $0x0c
-DATA ksignsiq2<>+13(SB)/1, $0x8d
-DATA ksignsiq2<>+14(SB)/1, $0x8e
-DATA ksignsiq2<>+15(SB)/1, $0x0f
-DATA ksignsiq2<>+16(SB)/1, $0x90
-DATA ksignsiq2<>+17(SB)/1, $0x11
-DATA ksignsiq2<>+18(SB)/1, $0x12
-DATA ksignsiq2<>+19(SB)/1, $0x93
-DATA ksignsiq2<>+20(SB)/1, $0x14
-DATA ksignsiq2<>+21(SB)/1, $0x95
-DATA ksignsiq2<>+22(SB)/1, $0x96
-DATA ksignsiq2<>+23(SB)/1, $0x17
-DATA ksignsiq2<>+24(SB)/1, $0x18
-DATA ksignsiq2<>+25(SB)/1, $0x99
-DATA ksignsiq2<>+26(SB)/1, $0x9a
-DATA ksignsiq2<>+27(SB)/1, $0x1b
-DATA ksignsiq2<>+28(SB)/1, $0x9c
-DATA ksignsiq2<>+29(SB)/1, $0x1d
-DATA ksignsiq2<>+30(SB)/1, $0x1e
-DATA ksignsiq2<>+31(SB)/1, $0x9f
-DATA ksignsiq2<>+32(SB)/1, $0xa0
-DATA ksignsiq2<>+33(SB)/1, $0x21
-DATA ksignsiq2<>+34(SB)/1, $0x22
-DATA ksignsiq2<>+35(SB)/1, $0xa3
-DATA ksignsiq2<>+36(SB)/1, $0x24
-DATA ksignsiq2<>+37(SB)/1, $0xa5
-DATA ksignsiq2<>+38(SB)/1, $0xa6
-DATA ksignsiq2<>+39(SB)/1, $0x27
-DATA ksignsiq2<>+40(SB)/1, $0x28
-DATA ksignsiq2<>+41(SB)/1, $0xa9
-DATA ksignsiq2<>+42(SB)/1, $0xaa
-DATA ksignsiq2<>+43(SB)/1, $0x2b
-DATA ksignsiq2<>+44(SB)/1, $0xac
-DATA ksignsiq2<>+45(SB)/1, $0x2d
-DATA ksignsiq2<>+46(SB)/1, $0x2e
-DATA ksignsiq2<>+47(SB)/1, $0xaf
-DATA ksignsiq2<>+48(SB)/1, $0x30
-DATA ksignsiq2<>+49(SB)/1, $0xb1
-DATA ksignsiq2<>+50(SB)/1, $0xb2
-DATA ksignsiq2<>+51(SB)/1, $0x33
-DATA ksignsiq2<>+52(SB)/1, $0xb4
-DATA ksignsiq2<>+53(SB)/1, $0x35
-DATA ksignsiq2<>+54(SB)/1, $0x36
-DATA ksignsiq2<>+55(SB)/1, $0xb7
-DATA ksignsiq2<>+56(SB)/1, $0xb8
-DATA ksignsiq2<>+57(SB)/1, $0x39
-DATA ksignsiq2<>+58(SB)/1, $0x3a
-DATA ksignsiq2<>+59(SB)/1, $0xbb
-DATA ksignsiq2<>+60(SB)/1, $0x3c
-DATA ksignsiq2<>+61(SB)/1, $0xbd
-DATA ksignsiq2<>+62(SB)/1, $0xbe
-DATA ksignsiq2<>+63(SB)/1, $0x3f
-DATA ksignsiq2<>+64(SB)/1, $0xc0
-DATA ksignsiq2<>+65(SB)/1, $0x41
-DATA ksignsiq2<>+66(SB)/1, $0x42
-DATA ksignsiq2<>+67(SB)/1, $0xc3
-DATA ksignsiq2<>+68(SB)/1, $0x44
-DATA ksignsiq2<>+69(SB)/1, $0xc5
-DATA ksignsiq2<>+70(SB)/1, $0xc6
-DATA ksignsiq2<>+71(SB)/1, $0x47
-DATA ksignsiq2<>+72(SB)/1, $0x48
-DATA ksignsiq2<>+73(SB)/1, $0xc9
-DATA ksignsiq2<>+74(SB)/1, $0xca
-DATA ksignsiq2<>+75(SB)/1, $0x4b
-DATA ksignsiq2<>+76(SB)/1, $0xcc
-DATA ksignsiq2<>+77(SB)/1, $0x4d
-DATA ksignsiq2<>+78(SB)/1, $0x4e
-DATA ksignsiq2<>+79(SB)/1, $0xcf
-DATA ksignsiq2<>+80(SB)/1, $0x50
-DATA ksignsiq2<>+81(SB)/1, $0xd1
-DATA ksignsiq2<>+82(SB)/1, $0xd2
-DATA ksignsiq2<>+83(SB)/1, $0x53
-DATA ksignsiq2<>+84(SB)/1, $0xd4
-DATA ksignsiq2<>+85(SB)/1, $0x55
-DATA ksignsiq2<>+86(SB)/1, $0x56
-DATA ksignsiq2<>+87(SB)/1, $0xd7
-DATA ksignsiq2<>+88(SB)/1, $0xd8
-DATA ksignsiq2<>+89(SB)/1, $0x59
-DATA ksignsiq2<>+90(SB)/1, $0x5a
-DATA ksignsiq2<>+91(SB)/1, $0xdb
-DATA ksignsiq2<>+92(SB)/1, $0x5c
-DATA ksignsiq2<>+93(SB)/1, $0xdd
-DATA ksignsiq2<>+94(SB)/1, $0xde
-DATA ksignsiq2<>+95(SB)/1, $0x5f
-DATA ksignsiq2<>+96(SB)/1, $0x60
-DATA ksignsiq2<>+97(SB)/1, $0xe1
-DATA ksignsiq2<>+98(SB)/1, $0xe2
-DATA ksignsiq2<>+99(SB)/1, $0x63
-DATA ksignsiq2<>+100(SB)/1, $0xe4
-DATA ksignsiq2<>+101(SB)/1, $0x65
-DATA ksignsiq2<>+102(SB)/1, $0x66
-DATA ksignsiq2<>+103(SB)/1, $0xe7
-DATA ksignsiq2<>+104(SB)/1, $0xe8
-DATA ksignsiq2<>+105(SB)/1, $0x69
-DATA ksignsiq2<>+106(SB)/1, $0x6a
-DATA ksignsiq2<>+107(SB)/1, $0xeb
-DATA ksignsiq2<>+108(SB)/1, $0x6c
-DATA ksignsiq2<>+109(SB)/1, $0xed
-DATA ksignsiq2<>+110(SB)/1, $0xee
-DATA ksignsiq2<>+111(SB)/1, $0x6f
-DATA ksignsiq2<>+112(SB)/1, $0xf0
-DATA ksignsiq2<>+113(SB)/1, $0x71
-DATA ksignsiq2<>+114(SB)/1, $0x72
-DATA ksignsiq2<>+115(SB)/1, $0xf3
-DATA ksignsiq2<>+116(SB)/1, $0x74
-DATA ksignsiq2<>+117(SB)/1, $0xf5
-DATA ksignsiq2<>+118(SB)/1, $0xf6
-DATA ksignsiq2<>+119(SB)/1, $0x77
-DATA ksignsiq2<>+120(SB)/1, $0x78
-DATA ksignsiq2<>+121(SB)/1, $0xf9
-DATA ksignsiq2<>+122(SB)/1, $0xfa
-DATA ksignsiq2<>+123(SB)/1, $0x7b
-DATA ksignsiq2<>+124(SB)/1, $0xfc
-DATA ksignsiq2<>+125(SB)/1, $0x7d
-DATA ksignsiq2<>+126(SB)/1, $0x7e
-DATA ksignsiq2<>+127(SB)/1, $0xff
-GLOBL ksignsiq2<>(SB), RODATA|NOPTR, $128
-
 DATA iqdw1<>+0(SB)/4, $0x00000001
 DATA iqdw1<>+4(SB)/4, $0x00000001
 DATA iqdw1<>+8(SB)/4, $0x00000001
@@ -27521,18 +27391,67 @@ DATA iqdwm7<>+24(SB)/4, $0xfffffff9
 DATA iqdwm7<>+28(SB)/4, $0xfffffff9
 GLOBL iqdwm7<>(SB), RODATA|NOPTR, $32
 
+DATA iqb0<>+0(SB)/4, $0x0000007f
+DATA iqb0<>+4(SB)/4, $0x0000007f
+DATA iqb0<>+8(SB)/4, $0x0000007f
+DATA iqb0<>+12(SB)/4, $0x0000007f
+DATA iqb0<>+16(SB)/4, $0x0000007f
+DATA iqb0<>+20(SB)/4, $0x0000007f
+DATA iqb0<>+24(SB)/4, $0x0000007f
+DATA iqb0<>+28(SB)/4, $0x0000007f
+GLOBL iqb0<>(SB), RODATA|NOPTR, $32
+
+DATA iqb1<>+0(SB)/4, $0x00007f00
+DATA iqb1<>+4(SB)/4, $0x00007f00
+DATA iqb1<>+8(SB)/4, $0x00007f00
+DATA iqb1<>+12(SB)/4, $0x00007f00
+DATA iqb1<>+16(SB)/4, $0x00007f00
+DATA iqb1<>+20(SB)/4, $0x00007f00
+DATA iqb1<>+24(SB)/4, $0x00007f00
+DATA iqb1<>+28(SB)/4, $0x00007f00
+GLOBL iqb1<>(SB), RODATA|NOPTR, $32
+
+DATA iqb2<>+0(SB)/4, $0x007f0000
+DATA iqb2<>+4(SB)/4, $0x007f0000
+DATA iqb2<>+8(SB)/4, $0x007f0000
+DATA iqb2<>+12(SB)/4, $0x007f0000
+DATA iqb2<>+16(SB)/4, $0x007f0000
+DATA iqb2<>+20(SB)/4, $0x007f0000
+DATA iqb2<>+24(SB)/4, $0x007f0000
+DATA iqb2<>+28(SB)/4, $0x007f0000
+GLOBL iqb2<>(SB), RODATA|NOPTR, $32
+
+DATA iqb3<>+0(SB)/4, $0x7f000000
+DATA iqb3<>+4(SB)/4, $0x7f000000
+DATA iqb3<>+8(SB)/4, $0x7f000000
+DATA iqb3<>+12(SB)/4, $0x7f000000
+DATA iqb3<>+16(SB)/4, $0x7f000000
+DATA iqb3<>+20(SB)/4, $0x7f000000
+DATA iqb3<>+24(SB)/4, $0x7f000000
+DATA iqb3<>+28(SB)/4, $0x7f000000
+GLOBL iqb3<>(SB), RODATA|NOPTR, $32
+
+DATA iqtop<>+0(SB)/4, $0x80808080
+DATA iqtop<>+4(SB)/4, $0x80808080
+DATA iqtop<>+8(SB)/4, $0x80808080
+DATA iqtop<>+12(SB)/4, $0x80808080
+DATA iqtop<>+16(SB)/4, $0x80808080
+DATA iqtop<>+20(SB)/4, $0x80808080
+DATA iqtop<>+24(SB)/4, $0x80808080
+DATA iqtop<>+28(SB)/4, $0x80808080
+GLOBL iqtop<>(SB), RODATA|NOPTR, $32
+
 // func tileIQ2_XXS_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileIQ2_XXS_1x1(SB), NOSPLIT, $0-64
+TEXT ·tileIQ2_XXS_1x1(SB), NOSPLIT, $64-64
 	MOVQ         w+0(FP), AX
 	MOVQ         a+16(FP), CX
 	MOVQ         as+24(FP), DX
 	MOVQ         nb+32(FP), DX
 	MOVQ         grid+56(FP), BX
-	LEAQ         ksignsiq2<>+0(SB), SI
 	VPXORD       Y0, Y0, Y0
-	MOVL         $0x3e000000, DI
-	VPBROADCASTD DI, Z1
+	MOVL         $0x3e000000, SI
+	VPBROADCASTD SI, Z1
 	VPXORD       Y31, Y31, Y31
 
 tileIQ2_XXS_1x1_loop:
@@ -27540,342 +27459,159 @@ tileIQ2_XXS_1x1_loop:
 	JZ           tileIQ2_XXS_1x1_done
 	PREFETCHT0   32768(AX)
 	PREFETCHT0   32832(AX)
+	VMOVDQU64    2(AX), Z2
+	VPSRLQ       $0x20, Z2, Z2
+	VPMOVQD      Z2, Y2
+	VPANDD       iqb0<>+0(SB), Y2, Y3
+	VPSLLD       $0x01, Y2, Y4
+	VPTERNLOGD   $0xf8, iqb1<>+0(SB), Y4, Y3
+	VPSLLD       $0x02, Y2, Y4
+	VPTERNLOGD   $0xf8, iqb2<>+0(SB), Y4, Y3
+	VPSLLD       $0x03, Y2, Y4
+	VPTERNLOGD   $0xf8, iqb3<>+0(SB), Y4, Y3
+	VPSRLD       $0x04, Y3, Y5
+	VPXORD       Y3, Y5, Y5
+	VPSRLD       $0x02, Y5, Y4
+	VPXORD       Y4, Y5, Y5
+	VPSRLD       $0x01, Y5, Y4
+	VPXORD       Y4, Y5, Y5
+	VPSLLD       $0x07, Y5, Y5
+	VPTERNLOGD   $0xf8, iqtop<>+0(SB), Y5, Y3
+	VMOVDQU32    Y3, (SP)
+	VPSRLD       $0x1c, Y2, Y4
+	VPADDD       Y4, Y4, Y4
+	VPADDD       iqdw1<>+0(SB), Y4, Y4
+	VPSLLD       $0x10, Y4, Y5
+	VPORD        Y5, Y4, Y4
+	VMOVDQU32    Y4, 32(SP)
 	VPXORD       Y0, Y0, Y2
-	MOVBQZX      2(AX), DI
-	VMOVQ        (BX)(DI*8), X3
-	MOVBQZX      3(AX), DI
-	VPINSRQ      $0x01, (BX)(DI*8), X3, X3
-	MOVBQZX      4(AX), DI
-	VMOVQ        (BX)(DI*8), X4
-	MOVBQZX      5(AX), DI
-	VPINSRQ      $0x01, (BX)(DI*8), X4, X4
-	VINSERTI32X4 $0x01, X4, Y3, Y3
-	MOVL         6(AX), DI
-	MOVL         DI, R8
-	ANDL         $0x0000007f, R8
-	MOVBLZX      (SI)(R8*1), R8
-	MOVL         DI, R9
-	SHRL         $0x07, R9
-	ANDL         $0x0000007f, R9
-	MOVBLZX      (SI)(R9*1), R9
-	SHLL         $0x08, R9
-	ORL          R9, R8
-	MOVL         DI, R9
-	SHRL         $0x0e, R9
-	ANDL         $0x0000007f, R9
-	MOVBLZX      (SI)(R9*1), R9
-	SHLL         $0x10, R9
-	ORL          R9, R8
-	MOVL         DI, R9
-	SHRL         $0x15, R9
-	ANDL         $0x0000007f, R9
-	MOVBLZX      (SI)(R9*1), R9
-	SHLL         $0x18, R9
-	ORL          R9, R8
-	KMOVD        R8, K1
-	SHRL         $0x1c, DI
-	LEAL         1(DI)(DI*1), DI
-	VPBROADCASTD DI, Y4
-	VMOVDQU8     4(CX), Y5
-	VPSUBB       Y5, Y0, K1, Y5
-	VPXORD       Y0, Y0, Y6
-	VPDPBUSD     Y5, Y3, Y6
-	VPMULLD      Y4, Y6, Y6
-	VPADDD       Y6, Y2, Y2
-	MOVBQZX      10(AX), DI
-	VMOVQ        (BX)(DI*8), X7
-	MOVBQZX      11(AX), DI
-	VPINSRQ      $0x01, (BX)(DI*8), X7, X7
-	MOVBQZX      12(AX), DI
-	VMOVQ        (BX)(DI*8), X3
-	MOVBQZX      13(AX), DI
-	VPINSRQ      $0x01, (BX)(DI*8), X3, X3
+	MOVBQZX      2(AX), SI
+	VMOVQ        (BX)(SI*8), X6
+	MOVBQZX      3(AX), SI
+	VPINSRQ      $0x01, (BX)(SI*8), X6, X6
+	MOVBQZX      4(AX), SI
+	VMOVQ        (BX)(SI*8), X3
+	MOVBQZX      5(AX), SI
+	VPINSRQ      $0x01, (BX)(SI*8), X3, X3
+	VINSERTI32X4 $0x01, X3, Y6, Y6
+	KMOVD        (SP), K1
+	VPBROADCASTD 32(SP), Y3
+	VMOVDQU8     4(CX), Y4
+	VPSUBB       Y4, Y0, K1, Y4
+	VPMADDUBSW   Y4, Y6, Y4
+	VPDPWSSD     Y3, Y4, Y2
+	MOVBQZX      10(AX), SI
+	VMOVQ        (BX)(SI*8), X7
+	MOVBQZX      11(AX), SI
+	VPINSRQ      $0x01, (BX)(SI*8), X7, X7
+	MOVBQZX      12(AX), SI
+	VMOVQ        (BX)(SI*8), X3
+	MOVBQZX      13(AX), SI
+	VPINSRQ      $0x01, (BX)(SI*8), X3, X3
 	VINSERTI32X4 $0x01, X3, Y7, Y7
-	MOVL         14(AX), DI
-	MOVL         DI, R8
-	ANDL         $0x0000007f, R8
-	MOVBLZX      (SI)(R8*1), R8
-	MOVL         DI, R9
-	SHRL         $0x07, R9
-	ANDL         $0x0000007f, R9
-	MOVBLZX      (SI)(R9*1), R9
-	SHLL         $0x08, R9
-	ORL          R9, R8
-	MOVL         DI, R9
-	SHRL         $0x0e, R9
-	ANDL         $0x0000007f, R9
-	MOVBLZX      (SI)(R9*1), R9
-	SHLL         $0x10, R9
-	ORL          R9, R8
-	MOVL         DI, R9
-	SHRL         $0x15, R9
-	ANDL         $0x0000007f, R9
-	MOVBLZX      (SI)(R9*1), R9
-	SHLL         $0x18, R9
-	ORL          R9, R8
-	KMOVD        R8, K1
-	SHRL         $0x1c, DI
-	LEAL         1(DI)(DI*1), DI
-	VPBROADCASTD DI, Y4
-	VMOVDQU8     36(CX), Y5
-	VPSUBB       Y5, Y0, K1, Y5
-	VPXORD       Y0, Y0, Y6
-	VPDPBUSD     Y5, Y7, Y6
-	VPMULLD      Y4, Y6, Y6
-	VPADDD       Y6, Y2, Y2
-	MOVBQZX      18(AX), DI
-	VMOVQ        (BX)(DI*8), X8
-	MOVBQZX      19(AX), DI
-	VPINSRQ      $0x01, (BX)(DI*8), X8, X8
-	MOVBQZX      20(AX), DI
-	VMOVQ        (BX)(DI*8), X3
-	MOVBQZX      21(AX), DI
-	VPINSRQ      $0x01, (BX)(DI*8), X3, X3
+	KMOVD        4(SP), K1
+	VPBROADCASTD 36(SP), Y3
+	VMOVDQU8     36(CX), Y4
+	VPSUBB       Y4, Y0, K1, Y4
+	VPMADDUBSW   Y4, Y7, Y4
+	VPDPWSSD     Y3, Y4, Y2
+	MOVBQZX      18(AX), SI
+	VMOVQ        (BX)(SI*8), X8
+	MOVBQZX      19(AX), SI
+	VPINSRQ      $0x01, (BX)(SI*8), X8, X8
+	MOVBQZX      20(AX), SI
+	VMOVQ        (BX)(SI*8), X3
+	MOVBQZX      21(AX), SI
+	VPINSRQ      $0x01, (BX)(SI*8), X3, X3
 	VINSERTI32X4 $0x01, X3, Y8, Y8
-	MOVL         22(AX), DI
-	MOVL         DI, R8
-	ANDL         $0x0000007f, R8
-	MOVBLZX      (SI)(R8*1), R8
-	MOVL         DI, R9
-	SHRL         $0x07, R9
-	ANDL         $0x0000007f, R9
-	MOVBLZX      (SI)(R9*1), R9
-	SHLL         $0x08, R9
-	ORL          R9, R8
-	MOVL         DI, R9
-	SHRL         $0x0e, R9
-	ANDL         $0x0000007f, R9
-	MOVBLZX      (SI)(R9*1), R9
-	SHLL         $0x10, R9
-	ORL          R9, R8
-	MOVL         DI, R9
-	SHRL         $0x15, R9
-	ANDL         $0x0000007f, R9
-	MOVBLZX      (SI)(R9*1), R9
-	SHLL         $0x18, R9
-	ORL          R9, R8
-	KMOVD        R8, K1
-	SHRL         $0x1c, DI
-	LEAL         1(DI)(DI*1), DI
-	VPBROADCASTD DI, Y4
-	VMOVDQU8     68(CX), Y5
-	VPSUBB       Y5, Y0, K1, Y5
-	VPXORD       Y0, Y0, Y6
-	VPDPBUSD     Y5, Y8, Y6
-	VPMULLD      Y4, Y6, Y6
-	VPADDD       Y6, Y2, Y2
-	MOVBQZX      26(AX), DI
-	VMOVQ        (BX)(DI*8), X9
-	MOVBQZX      27(AX), DI
-	VPINSRQ      $0x01, (BX)(DI*8), X9, X9
-	MOVBQZX      28(AX), DI
-	VMOVQ        (BX)(DI*8), X3
-	MOVBQZX      29(AX), DI
-	VPINSRQ      $0x01, (BX)(DI*8), X3, X3
+	KMOVD        8(SP), K1
+	VPBROADCASTD 40(SP), Y3
+	VMOVDQU8     68(CX), Y4
+	VPSUBB       Y4, Y0, K1, Y4
+	VPMADDUBSW   Y4, Y8, Y4
+	VPDPWSSD     Y3, Y4, Y2
+	MOVBQZX      26(AX), SI
+	VMOVQ        (BX)(SI*8), X9
+	MOVBQZX      27(AX), SI
+	VPINSRQ      $0x01, (BX)(SI*8), X9, X9
+	MOVBQZX      28(AX), SI
+	VMOVQ        (BX)(SI*8), X3
+	MOVBQZX      29(AX), SI
+	VPINSRQ      $0x01, (BX)(SI*8), X3, X3
 	VINSERTI32X4 $0x01, X3, Y9, Y9
-	MOVL         30(AX), DI
-	MOVL         DI, R8
-	ANDL         $0x0000007f, R8
-	MOVBLZX      (SI)(R8*1), R8
-	MOVL         DI, R9
-	SHRL         $0x07, R9
-	ANDL         $0x0000007f, R9
-	MOVBLZX      (SI)(R9*1), R9
-	SHLL         $0x08, R9
-	ORL          R9, R8
-	MOVL         DI, R9
-	SHRL         $0x0e, R9
-	ANDL         $0x0000007f, R9
-	MOVBLZX      (SI)(R9*1), R9
-	SHLL         $0x10, R9
-	ORL          R9, R8
-	MOVL         DI, R9
-	SHRL         $0x15, R9
-	ANDL         $0x0000007f, R9
-	MOVBLZX      (SI)(R9*1), R9
-	SHLL         $0x18, R9
-	ORL          R9, R8
-	KMOVD        R8, K1
-	SHRL         $0x1c, DI
-	LEAL         1(DI)(DI*1), DI
-	VPBROADCASTD DI, Y4
-	VMOVDQU8     100(CX), Y5
-	VPSUBB       Y5, Y0, K1, Y5
-	VPXORD       Y0, Y0, Y6
-	VPDPBUSD     Y5, Y9, Y6
-	VPMULLD      Y4, Y6, Y6
-	VPADDD       Y6, Y2, Y2
-	MOVBQZX      34(AX), DI
-	VMOVQ        (BX)(DI*8), X10
-	MOVBQZX      35(AX), DI
-	VPINSRQ      $0x01, (BX)(DI*8), X10, X10
-	MOVBQZX      36(AX), DI
-	VMOVQ        (BX)(DI*8), X3
-	MOVBQZX      37(AX), DI
-	VPINSRQ      $0x01, (BX)(DI*8), X3, X3
+	KMOVD        12(SP), K1
+	VPBROADCASTD 44(SP), Y3
+	VMOVDQU8     100(CX), Y4
+	VPSUBB       Y4, Y0, K1, Y4
+	VPMADDUBSW   Y4, Y9, Y4
+	VPDPWSSD     Y3, Y4, Y2
+	MOVBQZX      34(AX), SI
+	VMOVQ        (BX)(SI*8), X10
+	MOVBQZX      35(AX), SI
+	VPINSRQ      $0x01, (BX)(SI*8), X10, X10
+	MOVBQZX      36(AX), SI
+	VMOVQ        (BX)(SI*8), X3
+	MOVBQZX      37(AX), SI
+	VPINSRQ      $0x01, (BX)(SI*8), X3, X3
 	VINSERTI32X4 $0x01, X3, Y10, Y10
-	MOVL         38(AX), DI
-	MOVL         DI, R8
-	ANDL         $0x0000007f, R8
-	MOVBLZX      (SI)(R8*1), R8
-	MOVL         DI, R9
-	SHRL         $0x07, R9
-	ANDL         $0x0000007f, R9
-	MOVBLZX      (SI)(R9*1), R9
-	SHLL         $0x08, R9
-	ORL          R9, R8
-	MOVL         DI, R9
-	SHRL         $0x0e, R9
-	ANDL         $0x0000007f, R9
-	MOVBLZX      (SI)(R9*1), R9
-	SHLL         $0x10, R9
-	ORL          R9, R8
-	MOVL         DI, R9
-	SHRL         $0x15, R9
-	ANDL         $0x0000007f, R9
-	MOVBLZX      (SI)(R9*1), R9
-	SHLL         $0x18, R9
-	ORL          R9, R8
-	KMOVD        R8, K1
-	SHRL         $0x1c, DI
-	LEAL         1(DI)(DI*1), DI
-	VPBROADCASTD DI, Y4
-	VMOVDQU8     132(CX), Y5
-	VPSUBB       Y5, Y0, K1, Y5
-	VPXORD       Y0, Y0, Y6
-	VPDPBUSD     Y5, Y10, Y6
-	VPMULLD      Y4, Y6, Y6
-	VPADDD       Y6, Y2, Y2
-	MOVBQZX      42(AX), DI
-	VMOVQ        (BX)(DI*8), X11
-	MOVBQZX      43(AX), DI
-	VPINSRQ      $0x01, (BX)(DI*8), X11, X11
-	MOVBQZX      44(AX), DI
-	VMOVQ        (BX)(DI*8), X3
-	MOVBQZX      45(AX), DI
-	VPINSRQ      $0x01, (BX)(DI*8), X3, X3
+	KMOVD        16(SP), K1
+	VPBROADCASTD 48(SP), Y3
+	VMOVDQU8     132(CX), Y4
+	VPSUBB       Y4, Y0, K1, Y4
+	VPMADDUBSW   Y4, Y10, Y4
+	VPDPWSSD     Y3, Y4, Y2
+	MOVBQZX      42(AX), SI
+	VMOVQ        (BX)(SI*8), X11
+	MOVBQZX      43(AX), SI
+	VPINSRQ      $0x01, (BX)(SI*8), X11, X11
+	MOVBQZX      44(AX), SI
+	VMOVQ        (BX)(SI*8), X3
+	MOVBQZX      45(AX), SI
+	VPINSRQ      $0x01, (BX)(SI*8), X3, X3
 	VINSERTI32X4 $0x01, X3, Y11, Y11
-	MOVL         46(AX), DI
-	MOVL         DI, R8
-	ANDL         $0x0000007f, R8
-	MOVBLZX      (SI)(R8*1), R8
-	MOVL         DI, R9
-	SHRL         $0x07, R9
-	ANDL         $0x0000007f, R9
-	MOVBLZX      (SI)(R9*1), R9
-	SHLL         $0x08, R9
-	ORL          R9, R8
-	MOVL         DI, R9
-	SHRL         $0x0e, R9
-	ANDL         $0x0000007f, R9
-	MOVBLZX      (SI)(R9*1), R9
-	SHLL         $0x10, R9
-	ORL          R9, R8
-	MOVL         DI, R9
-	SHRL         $0x15, R9
-	ANDL         $0x0000007f, R9
-	MOVBLZX      (SI)(R9*1), R9
-	SHLL         $0x18, R9
-	ORL          R9, R8
-	KMOVD        R8, K1
-	SHRL         $0x1c, DI
-	LEAL         1(DI)(DI*1), DI
-	VPBROADCASTD DI, Y4
-	VMOVDQU8     164(CX), Y5
-	VPSUBB       Y5, Y0, K1, Y5
-	VPXORD       Y0, Y0, Y6
-	VPDPBUSD     Y5, Y11, Y6
-	VPMULLD      Y4, Y6, Y6
-	VPADDD       Y6, Y2, Y2
-	MOVBQZX      50(AX), DI
-	VMOVQ        (BX)(DI*8), X12
-	MOVBQZX      51(AX), DI
-	VPINSRQ      $0x01, (BX)(DI*8), X12, X12
-	MOVBQZX      52(AX), DI
-	VMOVQ        (BX)(DI*8), X3
-	MOVBQZX      53(AX), DI
-	VPINSRQ      $0x01, (BX)(DI*8), X3, X3
+	KMOVD        20(SP), K1
+	VPBROADCASTD 52(SP), Y3
+	VMOVDQU8     164(CX), Y4
+	VPSUBB       Y4, Y0, K1, Y4
+	VPMADDUBSW   Y4, Y11, Y4
+	VPDPWSSD     Y3, Y4, Y2
+	MOVBQZX      50(AX), SI
+	VMOVQ        (BX)(SI*8), X12
+	MOVBQZX      51(AX), SI
+	VPINSRQ      $0x01, (BX)(SI*8), X12, X12
+	MOVBQZX      52(AX), SI
+	VMOVQ        (BX)(SI*8), X3
+	MOVBQZX      53(AX), SI
+	VPINSRQ      $0x01, (BX)(SI*8), X3, X3
 	VINSERTI32X4 $0x01, X3, Y12, Y12
-	MOVL         54(AX), DI
-	MOVL         DI, R8
-	ANDL         $0x0000007f, R8
-	MOVBLZX      (SI)(R8*1), R8
-	MOVL         DI, R9
-	SHRL         $0x07, R9
-	ANDL         $0x0000007f, R9
-	MOVBLZX      (SI)(R9*1), R9
-	SHLL         $0x08, R9
-	ORL          R9, R8
-	MOVL         DI, R9
-	SHRL         $0x0e, R9
-	ANDL         $0x0000007f, R9
-	MOVBLZX      (SI)(R9*1), R9
-	SHLL         $0x10, R9
-	ORL          R9, R8
-	MOVL         DI, R9
-	SHRL         $0x15, R9
-	ANDL         $0x0000007f, R9
-	MOVBLZX      (SI)(R9*1), R9
-	SHLL         $0x18, R9
-	ORL          R9, R8
-	KMOVD        R8, K1
-	SHRL         $0x1c, DI
-	LEAL         1(DI)(DI*1), DI
-	VPBROADCASTD DI, Y4
-	VMOVDQU8     196(CX), Y5
-	VPSUBB       Y5, Y0, K1, Y5
-	VPXORD       Y0, Y0, Y6
-	VPDPBUSD     Y5, Y12, Y6
-	VPMULLD      Y4, Y6, Y6
-	VPADDD       Y6, Y2, Y2
-	MOVBQZX      58(AX), DI
-	VMOVQ        (BX)(DI*8), X13
-	MOVBQZX      59(AX), DI
-	VPINSRQ      $0x01, (BX)(DI*8), X13, X13
-	MOVBQZX      60(AX), DI
-	VMOVQ        (BX)(DI*8), X3
-	MOVBQZX      61(AX), DI
-	VPINSRQ      $0x01, (BX)(DI*8), X3, X3
+	KMOVD        24(SP), K1
+	VPBROADCASTD 56(SP), Y3
+	VMOVDQU8     196(CX), Y4
+	VPSUBB       Y4, Y0, K1, Y4
+	VPMADDUBSW   Y4, Y12, Y4
+	VPDPWSSD     Y3, Y4, Y2
+	MOVBQZX      58(AX), SI
+	VMOVQ        (BX)(SI*8), X13
+	MOVBQZX      59(AX), SI
+	VPINSRQ      $0x01, (BX)(SI*8), X13, X13
+	MOVBQZX      60(AX), SI
+	VMOVQ        (BX)(SI*8), X3
+	MOVBQZX      61(AX), SI
+	VPINSRQ      $0x01, (BX)(SI*8), X3, X3
 	VINSERTI32X4 $0x01, X3, Y13, Y13
-	MOVL         62(AX), DI
-	MOVL         DI, R8
-	ANDL         $0x0000007f, R8
-	MOVBLZX      (SI)(R8*1), R8
-	MOVL         DI, R9
-	SHRL         $0x07, R9
-	ANDL         $0x0000007f, R9
-	MOVBLZX      (SI)(R9*1), R9
-	SHLL         $0x08, R9
-	ORL          R9, R8
-	MOVL         DI, R9
-	SHRL         $0x0e, R9
-	ANDL         $0x0000007f, R9
-	MOVBLZX      (SI)(R9*1), R9
-	SHLL         $0x10, R9
-	ORL          R9, R8
-	MOVL         DI, R9
-	SHRL         $0x15, R9
-	ANDL         $0x0000007f, R9
-	MOVBLZX      (SI)(R9*1), R9
-	SHLL         $0x18, R9
-	ORL          R9, R8
-	KMOVD        R8, K1
-	SHRL         $0x1c, DI
-	LEAL         1(DI)(DI*1), DI
-	VPBROADCASTD DI, Y4
-	VMOVDQU8     228(CX), Y5
-	VPSUBB       Y5, Y0, K1, Y5
-	VPXORD       Y0, Y0, Y6
-	VPDPBUSD     Y5, Y13, Y6
-	VPMULLD      Y4, Y6, Y6
-	VPADDD       Y6, Y2, Y2
-	VPBROADCASTW (AX), Y4
-	VCVTPH2PS    X4, Y4
-	VMULPS       Y1, Y4, Y4
-	VBROADCASTSS (CX), Y5
-	VMULPS       Y4, Y5, Y5
+	KMOVD        28(SP), K1
+	VPBROADCASTD 60(SP), Y3
+	VMOVDQU8     228(CX), Y4
+	VPSUBB       Y4, Y0, K1, Y4
+	VPMADDUBSW   Y4, Y13, Y4
+	VPDPWSSD     Y3, Y4, Y2
+	VPBROADCASTW (AX), Y3
+	VCVTPH2PS    X3, Y3
+	VMULPS       Y1, Y3, Y3
+	VBROADCASTSS (CX), Y4
+	VMULPS       Y3, Y4, Y4
 	VCVTDQ2PS    Y2, Y2
-	VFMADD231PS  Y5, Y2, Y31
+	VFMADD231PS  Y4, Y2, Y31
 	ADDQ         $0x00000042, AX
 	ADDQ         $0x00000124, CX
 	DECQ         DX
@@ -27897,7 +27633,7 @@ tileIQ2_XXS_1x1_done:
 
 // func tileIQ2_XXS_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileIQ2_XXS_1x2(SB), NOSPLIT, $0-64
+TEXT ·tileIQ2_XXS_1x2(SB), NOSPLIT, $64-64
 	MOVQ         w+0(FP), AX
 	MOVQ         a+16(FP), CX
 	MOVQ         as+24(FP), DX
@@ -27905,10 +27641,9 @@ TEXT ·tileIQ2_XXS_1x2(SB), NOSPLIT, $0-64
 	MOVQ         grid+56(FP), SI
 	MOVQ         CX, DI
 	ADDQ         DX, DI
-	LEAQ         ksignsiq2<>+0(SB), DX
 	VPXORD       Y0, Y0, Y0
-	MOVL         $0x3e000000, R8
-	VPBROADCASTD R8, Z1
+	MOVL         $0x3e000000, DX
+	VPBROADCASTD DX, Z1
 	VPXORD       Y31, Y31, Y31
 	VPXORD       Y30, Y30, Y30
 
@@ -27917,393 +27652,194 @@ tileIQ2_XXS_1x2_loop:
 	JZ           tileIQ2_XXS_1x2_done
 	PREFETCHT0   32768(AX)
 	PREFETCHT0   32832(AX)
+	VMOVDQU64    2(AX), Z2
+	VPSRLQ       $0x20, Z2, Z2
+	VPMOVQD      Z2, Y2
+	VPANDD       iqb0<>+0(SB), Y2, Y3
+	VPSLLD       $0x01, Y2, Y4
+	VPTERNLOGD   $0xf8, iqb1<>+0(SB), Y4, Y3
+	VPSLLD       $0x02, Y2, Y4
+	VPTERNLOGD   $0xf8, iqb2<>+0(SB), Y4, Y3
+	VPSLLD       $0x03, Y2, Y4
+	VPTERNLOGD   $0xf8, iqb3<>+0(SB), Y4, Y3
+	VPSRLD       $0x04, Y3, Y5
+	VPXORD       Y3, Y5, Y5
+	VPSRLD       $0x02, Y5, Y4
+	VPXORD       Y4, Y5, Y5
+	VPSRLD       $0x01, Y5, Y4
+	VPXORD       Y4, Y5, Y5
+	VPSLLD       $0x07, Y5, Y5
+	VPTERNLOGD   $0xf8, iqtop<>+0(SB), Y5, Y3
+	VMOVDQU32    Y3, (SP)
+	VPSRLD       $0x1c, Y2, Y4
+	VPADDD       Y4, Y4, Y4
+	VPADDD       iqdw1<>+0(SB), Y4, Y4
+	VPSLLD       $0x10, Y4, Y5
+	VPORD        Y5, Y4, Y4
+	VMOVDQU32    Y4, 32(SP)
 	VPXORD       Y0, Y0, Y2
 	VPXORD       Y0, Y0, Y3
-	MOVBQZX      2(AX), R8
-	VMOVQ        (SI)(R8*8), X4
-	MOVBQZX      3(AX), R8
-	VPINSRQ      $0x01, (SI)(R8*8), X4, X4
-	MOVBQZX      4(AX), R8
-	VMOVQ        (SI)(R8*8), X5
-	MOVBQZX      5(AX), R8
-	VPINSRQ      $0x01, (SI)(R8*8), X5, X5
-	VINSERTI32X4 $0x01, X5, Y4, Y4
-	MOVL         6(AX), R8
-	MOVL         R8, R9
-	ANDL         $0x0000007f, R9
-	MOVBLZX      (DX)(R9*1), R9
-	MOVL         R8, R10
-	SHRL         $0x07, R10
-	ANDL         $0x0000007f, R10
-	MOVBLZX      (DX)(R10*1), R10
-	SHLL         $0x08, R10
-	ORL          R10, R9
-	MOVL         R8, R10
-	SHRL         $0x0e, R10
-	ANDL         $0x0000007f, R10
-	MOVBLZX      (DX)(R10*1), R10
-	SHLL         $0x10, R10
-	ORL          R10, R9
-	MOVL         R8, R10
-	SHRL         $0x15, R10
-	ANDL         $0x0000007f, R10
-	MOVBLZX      (DX)(R10*1), R10
-	SHLL         $0x18, R10
-	ORL          R10, R9
-	KMOVD        R9, K1
-	SHRL         $0x1c, R8
-	LEAL         1(R8)(R8*1), R8
-	VPBROADCASTD R8, Y5
-	VMOVDQU8     4(CX), Y6
-	VPSUBB       Y6, Y0, K1, Y6
-	VPXORD       Y0, Y0, Y7
-	VPDPBUSD     Y6, Y4, Y7
-	VPMULLD      Y5, Y7, Y7
-	VPADDD       Y7, Y2, Y2
-	VMOVDQU8     4(DI), Y6
-	VPSUBB       Y6, Y0, K1, Y6
-	VPXORD       Y0, Y0, Y7
-	VPDPBUSD     Y6, Y4, Y7
-	VPMULLD      Y5, Y7, Y7
-	VPADDD       Y7, Y3, Y3
-	MOVBQZX      10(AX), R8
-	VMOVQ        (SI)(R8*8), X8
-	MOVBQZX      11(AX), R8
-	VPINSRQ      $0x01, (SI)(R8*8), X8, X8
-	MOVBQZX      12(AX), R8
-	VMOVQ        (SI)(R8*8), X4
-	MOVBQZX      13(AX), R8
-	VPINSRQ      $0x01, (SI)(R8*8), X4, X4
+	MOVBQZX      2(AX), DX
+	VMOVQ        (SI)(DX*8), X6
+	MOVBQZX      3(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	MOVBQZX      4(AX), DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVBQZX      5(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y6, Y6
+	KMOVD        (SP), K1
+	VPBROADCASTD 32(SP), Y4
+	VMOVDQU8     4(CX), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y6, Y5
+	VPDPWSSD     Y4, Y5, Y2
+	VMOVDQU8     4(DI), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y6, Y5
+	VPDPWSSD     Y4, Y5, Y3
+	MOVBQZX      10(AX), DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVBQZX      11(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	MOVBQZX      12(AX), DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVBQZX      13(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y7, Y7
+	KMOVD        4(SP), K1
+	VPBROADCASTD 36(SP), Y4
+	VMOVDQU8     36(CX), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y7, Y5
+	VPDPWSSD     Y4, Y5, Y2
+	VMOVDQU8     36(DI), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y7, Y5
+	VPDPWSSD     Y4, Y5, Y3
+	MOVBQZX      18(AX), DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVBQZX      19(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	MOVBQZX      20(AX), DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVBQZX      21(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
 	VINSERTI32X4 $0x01, X4, Y8, Y8
-	MOVL         14(AX), R8
-	MOVL         R8, R9
-	ANDL         $0x0000007f, R9
-	MOVBLZX      (DX)(R9*1), R9
-	MOVL         R8, R10
-	SHRL         $0x07, R10
-	ANDL         $0x0000007f, R10
-	MOVBLZX      (DX)(R10*1), R10
-	SHLL         $0x08, R10
-	ORL          R10, R9
-	MOVL         R8, R10
-	SHRL         $0x0e, R10
-	ANDL         $0x0000007f, R10
-	MOVBLZX      (DX)(R10*1), R10
-	SHLL         $0x10, R10
-	ORL          R10, R9
-	MOVL         R8, R10
-	SHRL         $0x15, R10
-	ANDL         $0x0000007f, R10
-	MOVBLZX      (DX)(R10*1), R10
-	SHLL         $0x18, R10
-	ORL          R10, R9
-	KMOVD        R9, K1
-	SHRL         $0x1c, R8
-	LEAL         1(R8)(R8*1), R8
-	VPBROADCASTD R8, Y5
-	VMOVDQU8     36(CX), Y6
-	VPSUBB       Y6, Y0, K1, Y6
-	VPXORD       Y0, Y0, Y7
-	VPDPBUSD     Y6, Y8, Y7
-	VPMULLD      Y5, Y7, Y7
-	VPADDD       Y7, Y2, Y2
-	VMOVDQU8     36(DI), Y6
-	VPSUBB       Y6, Y0, K1, Y6
-	VPXORD       Y0, Y0, Y7
-	VPDPBUSD     Y6, Y8, Y7
-	VPMULLD      Y5, Y7, Y7
-	VPADDD       Y7, Y3, Y3
-	MOVBQZX      18(AX), R8
-	VMOVQ        (SI)(R8*8), X9
-	MOVBQZX      19(AX), R8
-	VPINSRQ      $0x01, (SI)(R8*8), X9, X9
-	MOVBQZX      20(AX), R8
-	VMOVQ        (SI)(R8*8), X4
-	MOVBQZX      21(AX), R8
-	VPINSRQ      $0x01, (SI)(R8*8), X4, X4
+	KMOVD        8(SP), K1
+	VPBROADCASTD 40(SP), Y4
+	VMOVDQU8     68(CX), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y8, Y5
+	VPDPWSSD     Y4, Y5, Y2
+	VMOVDQU8     68(DI), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y8, Y5
+	VPDPWSSD     Y4, Y5, Y3
+	MOVBQZX      26(AX), DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVBQZX      27(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	MOVBQZX      28(AX), DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVBQZX      29(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
 	VINSERTI32X4 $0x01, X4, Y9, Y9
-	MOVL         22(AX), R8
-	MOVL         R8, R9
-	ANDL         $0x0000007f, R9
-	MOVBLZX      (DX)(R9*1), R9
-	MOVL         R8, R10
-	SHRL         $0x07, R10
-	ANDL         $0x0000007f, R10
-	MOVBLZX      (DX)(R10*1), R10
-	SHLL         $0x08, R10
-	ORL          R10, R9
-	MOVL         R8, R10
-	SHRL         $0x0e, R10
-	ANDL         $0x0000007f, R10
-	MOVBLZX      (DX)(R10*1), R10
-	SHLL         $0x10, R10
-	ORL          R10, R9
-	MOVL         R8, R10
-	SHRL         $0x15, R10
-	ANDL         $0x0000007f, R10
-	MOVBLZX      (DX)(R10*1), R10
-	SHLL         $0x18, R10
-	ORL          R10, R9
-	KMOVD        R9, K1
-	SHRL         $0x1c, R8
-	LEAL         1(R8)(R8*1), R8
-	VPBROADCASTD R8, Y5
-	VMOVDQU8     68(CX), Y6
-	VPSUBB       Y6, Y0, K1, Y6
-	VPXORD       Y0, Y0, Y7
-	VPDPBUSD     Y6, Y9, Y7
-	VPMULLD      Y5, Y7, Y7
-	VPADDD       Y7, Y2, Y2
-	VMOVDQU8     68(DI), Y6
-	VPSUBB       Y6, Y0, K1, Y6
-	VPXORD       Y0, Y0, Y7
-	VPDPBUSD     Y6, Y9, Y7
-	VPMULLD      Y5, Y7, Y7
-	VPADDD       Y7, Y3, Y3
-	MOVBQZX      26(AX), R8
-	VMOVQ        (SI)(R8*8), X10
-	MOVBQZX      27(AX), R8
-	VPINSRQ      $0x01, (SI)(R8*8), X10, X10
-	MOVBQZX      28(AX), R8
-	VMOVQ        (SI)(R8*8), X4
-	MOVBQZX      29(AX), R8
-	VPINSRQ      $0x01, (SI)(R8*8), X4, X4
+	KMOVD        12(SP), K1
+	VPBROADCASTD 44(SP), Y4
+	VMOVDQU8     100(CX), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y9, Y5
+	VPDPWSSD     Y4, Y5, Y2
+	VMOVDQU8     100(DI), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y9, Y5
+	VPDPWSSD     Y4, Y5, Y3
+	MOVBQZX      34(AX), DX
+	VMOVQ        (SI)(DX*8), X10
+	MOVBQZX      35(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	MOVBQZX      36(AX), DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVBQZX      37(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
 	VINSERTI32X4 $0x01, X4, Y10, Y10
-	MOVL         30(AX), R8
-	MOVL         R8, R9
-	ANDL         $0x0000007f, R9
-	MOVBLZX      (DX)(R9*1), R9
-	MOVL         R8, R10
-	SHRL         $0x07, R10
-	ANDL         $0x0000007f, R10
-	MOVBLZX      (DX)(R10*1), R10
-	SHLL         $0x08, R10
-	ORL          R10, R9
-	MOVL         R8, R10
-	SHRL         $0x0e, R10
-	ANDL         $0x0000007f, R10
-	MOVBLZX      (DX)(R10*1), R10
-	SHLL         $0x10, R10
-	ORL          R10, R9
-	MOVL         R8, R10
-	SHRL         $0x15, R10
-	ANDL         $0x0000007f, R10
-	MOVBLZX      (DX)(R10*1), R10
-	SHLL         $0x18, R10
-	ORL          R10, R9
-	KMOVD        R9, K1
-	SHRL         $0x1c, R8
-	LEAL         1(R8)(R8*1), R8
-	VPBROADCASTD R8, Y5
-	VMOVDQU8     100(CX), Y6
-	VPSUBB       Y6, Y0, K1, Y6
-	VPXORD       Y0, Y0, Y7
-	VPDPBUSD     Y6, Y10, Y7
-	VPMULLD      Y5, Y7, Y7
-	VPADDD       Y7, Y2, Y2
-	VMOVDQU8     100(DI), Y6
-	VPSUBB       Y6, Y0, K1, Y6
-	VPXORD       Y0, Y0, Y7
-	VPDPBUSD     Y6, Y10, Y7
-	VPMULLD      Y5, Y7, Y7
-	VPADDD       Y7, Y3, Y3
-	MOVBQZX      34(AX), R8
-	VMOVQ        (SI)(R8*8), X11
-	MOVBQZX      35(AX), R8
-	VPINSRQ      $0x01, (SI)(R8*8), X11, X11
-	MOVBQZX      36(AX), R8
-	VMOVQ        (SI)(R8*8), X4
-	MOVBQZX      37(AX), R8
-	VPINSRQ      $0x01, (SI)(R8*8), X4, X4
+	KMOVD        16(SP), K1
+	VPBROADCASTD 48(SP), Y4
+	VMOVDQU8     132(CX), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y10, Y5
+	VPDPWSSD     Y4, Y5, Y2
+	VMOVDQU8     132(DI), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y10, Y5
+	VPDPWSSD     Y4, Y5, Y3
+	MOVBQZX      42(AX), DX
+	VMOVQ        (SI)(DX*8), X11
+	MOVBQZX      43(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	MOVBQZX      44(AX), DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVBQZX      45(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
 	VINSERTI32X4 $0x01, X4, Y11, Y11
-	MOVL         38(AX), R8
-	MOVL         R8, R9
-	ANDL         $0x0000007f, R9
-	MOVBLZX      (DX)(R9*1), R9
-	MOVL         R8, R10
-	SHRL         $0x07, R10
-	ANDL         $0x0000007f, R10
-	MOVBLZX      (DX)(R10*1), R10
-	SHLL         $0x08, R10
-	ORL          R10, R9
-	MOVL         R8, R10
-	SHRL         $0x0e, R10
-	ANDL         $0x0000007f, R10
-	MOVBLZX      (DX)(R10*1), R10
-	SHLL         $0x10, R10
-	ORL          R10, R9
-	MOVL         R8, R10
-	SHRL         $0x15, R10
-	ANDL         $0x0000007f, R10
-	MOVBLZX      (DX)(R10*1), R10
-	SHLL         $0x18, R10
-	ORL          R10, R9
-	KMOVD        R9, K1
-	SHRL         $0x1c, R8
-	LEAL         1(R8)(R8*1), R8
-	VPBROADCASTD R8, Y5
-	VMOVDQU8     132(CX), Y6
-	VPSUBB       Y6, Y0, K1, Y6
-	VPXORD       Y0, Y0, Y7
-	VPDPBUSD     Y6, Y11, Y7
-	VPMULLD      Y5, Y7, Y7
-	VPADDD       Y7, Y2, Y2
-	VMOVDQU8     132(DI), Y6
-	VPSUBB       Y6, Y0, K1, Y6
-	VPXORD       Y0, Y0, Y7
-	VPDPBUSD     Y6, Y11, Y7
-	VPMULLD      Y5, Y7, Y7
-	VPADDD       Y7, Y3, Y3
-	MOVBQZX      42(AX), R8
-	VMOVQ        (SI)(R8*8), X12
-	MOVBQZX      43(AX), R8
-	VPINSRQ      $0x01, (SI)(R8*8), X12, X12
-	MOVBQZX      44(AX), R8
-	VMOVQ        (SI)(R8*8), X4
-	MOVBQZX      45(AX), R8
-	VPINSRQ      $0x01, (SI)(R8*8), X4, X4
+	KMOVD        20(SP), K1
+	VPBROADCASTD 52(SP), Y4
+	VMOVDQU8     164(CX), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y11, Y5
+	VPDPWSSD     Y4, Y5, Y2
+	VMOVDQU8     164(DI), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y11, Y5
+	VPDPWSSD     Y4, Y5, Y3
+	MOVBQZX      50(AX), DX
+	VMOVQ        (SI)(DX*8), X12
+	MOVBQZX      51(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X12, X12
+	MOVBQZX      52(AX), DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVBQZX      53(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
 	VINSERTI32X4 $0x01, X4, Y12, Y12
-	MOVL         46(AX), R8
-	MOVL         R8, R9
-	ANDL         $0x0000007f, R9
-	MOVBLZX      (DX)(R9*1), R9
-	MOVL         R8, R10
-	SHRL         $0x07, R10
-	ANDL         $0x0000007f, R10
-	MOVBLZX      (DX)(R10*1), R10
-	SHLL         $0x08, R10
-	ORL          R10, R9
-	MOVL         R8, R10
-	SHRL         $0x0e, R10
-	ANDL         $0x0000007f, R10
-	MOVBLZX      (DX)(R10*1), R10
-	SHLL         $0x10, R10
-	ORL          R10, R9
-	MOVL         R8, R10
-	SHRL         $0x15, R10
-	ANDL         $0x0000007f, R10
-	MOVBLZX      (DX)(R10*1), R10
-	SHLL         $0x18, R10
-	ORL          R10, R9
-	KMOVD        R9, K1
-	SHRL         $0x1c, R8
-	LEAL         1(R8)(R8*1), R8
-	VPBROADCASTD R8, Y5
-	VMOVDQU8     164(CX), Y6
-	VPSUBB       Y6, Y0, K1, Y6
-	VPXORD       Y0, Y0, Y7
-	VPDPBUSD     Y6, Y12, Y7
-	VPMULLD      Y5, Y7, Y7
-	VPADDD       Y7, Y2, Y2
-	VMOVDQU8     164(DI), Y6
-	VPSUBB       Y6, Y0, K1, Y6
-	VPXORD       Y0, Y0, Y7
-	VPDPBUSD     Y6, Y12, Y7
-	VPMULLD      Y5, Y7, Y7
-	VPADDD       Y7, Y3, Y3
-	MOVBQZX      50(AX), R8
-	VMOVQ        (SI)(R8*8), X13
-	MOVBQZX      51(AX), R8
-	VPINSRQ      $0x01, (SI)(R8*8), X13, X13
-	MOVBQZX      52(AX), R8
-	VMOVQ        (SI)(R8*8), X4
-	MOVBQZX      53(AX), R8
-	VPINSRQ      $0x01, (SI)(R8*8), X4, X4
+	KMOVD        24(SP), K1
+	VPBROADCASTD 56(SP), Y4
+	VMOVDQU8     196(CX), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y12, Y5
+	VPDPWSSD     Y4, Y5, Y2
+	VMOVDQU8     196(DI), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y12, Y5
+	VPDPWSSD     Y4, Y5, Y3
+	MOVBQZX      58(AX), DX
+	VMOVQ        (SI)(DX*8), X13
+	MOVBQZX      59(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X13, X13
+	MOVBQZX      60(AX), DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVBQZX      61(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
 	VINSERTI32X4 $0x01, X4, Y13, Y13
-	MOVL         54(AX), R8
-	MOVL         R8, R9
-	ANDL         $0x0000007f, R9
-	MOVBLZX      (DX)(R9*1), R9
-	MOVL         R8, R10
-	SHRL         $0x07, R10
-	ANDL         $0x0000007f, R10
-	MOVBLZX      (DX)(R10*1), R10
-	SHLL         $0x08, R10
-	ORL          R10, R9
-	MOVL         R8, R10
-	SHRL         $0x0e, R10
-	ANDL         $0x0000007f, R10
-	MOVBLZX      (DX)(R10*1), R10
-	SHLL         $0x10, R10
-	ORL          R10, R9
-	MOVL         R8, R10
-	SHRL         $0x15, R10
-	ANDL         $0x0000007f, R10
-	MOVBLZX      (DX)(R10*1), R10
-	SHLL         $0x18, R10
-	ORL          R10, R9
-	KMOVD        R9, K1
-	SHRL         $0x1c, R8
-	LEAL         1(R8)(R8*1), R8
-	VPBROADCASTD R8, Y5
-	VMOVDQU8     196(CX), Y6
-	VPSUBB       Y6, Y0, K1, Y6
-	VPXORD       Y0, Y0, Y7
-	VPDPBUSD     Y6, Y13, Y7
-	VPMULLD      Y5, Y7, Y7
-	VPADDD       Y7, Y2, Y2
-	VMOVDQU8     196(DI), Y6
-	VPSUBB       Y6, Y0, K1, Y6
-	VPXORD       Y0, Y0, Y7
-	VPDPBUSD     Y6, Y13, Y7
-	VPMULLD      Y5, Y7, Y7
-	VPADDD       Y7, Y3, Y3
-	MOVBQZX      58(AX), R8
-	VMOVQ        (SI)(R8*8), X14
-	MOVBQZX      59(AX), R8
-	VPINSRQ      $0x01, (SI)(R8*8), X14, X14
-	MOVBQZX      60(AX), R8
-	VMOVQ        (SI)(R8*8), X4
-	MOVBQZX      61(AX), R8
-	VPINSRQ      $0x01, (SI)(R8*8), X4, X4
-	VINSERTI32X4 $0x01, X4, Y14, Y14
-	MOVL         62(AX), R8
-	MOVL         R8, R9
-	ANDL         $0x0000007f, R9
-	MOVBLZX      (DX)(R9*1), R9
-	MOVL         R8, R10
-	SHRL         $0x07, R10
-	ANDL         $0x0000007f, R10
-	MOVBLZX      (DX)(R10*1), R10
-	SHLL         $0x08, R10
-	ORL          R10, R9
-	MOVL         R8, R10
-	SHRL         $0x0e, R10
-	ANDL         $0x0000007f, R10
-	MOVBLZX      (DX)(R10*1), R10
-	SHLL         $0x10, R10
-	ORL          R10, R9
-	MOVL         R8, R10
-	SHRL         $0x15, R10
-	ANDL         $0x0000007f, R10
-	MOVBLZX      (DX)(R10*1), R10
-	SHLL         $0x18, R10
-	ORL          R10, R9
-	KMOVD        R9, K1
-	SHRL         $0x1c, R8
-	LEAL         1(R8)(R8*1), R8
-	VPBROADCASTD R8, Y5
-	VMOVDQU8     228(CX), Y6
-	VPSUBB       Y6, Y0, K1, Y6
-	VPXORD       Y0, Y0, Y7
-	VPDPBUSD     Y6, Y14, Y7
-	VPMULLD      Y5, Y7, Y7
-	VPADDD       Y7, Y2, Y2
-	VMOVDQU8     228(DI), Y6
-	VPSUBB       Y6, Y0, K1, Y6
-	VPXORD       Y0, Y0, Y7
-	VPDPBUSD     Y6, Y14, Y7
-	VPMULLD      Y5, Y7, Y7
-	VPADDD       Y7, Y3, Y3
-	VPBROADCASTW (AX), Y5
-	VCVTPH2PS    X5, Y5
-	VMULPS       Y1, Y5, Y5
-	VBROADCASTSS (CX), Y6
-	VMULPS       Y5, Y6, Y6
+	KMOVD        28(SP), K1
+	VPBROADCASTD 60(SP), Y4
+	VMOVDQU8     228(CX), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y13, Y5
+	VPDPWSSD     Y4, Y5, Y2
+	VMOVDQU8     228(DI), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y13, Y5
+	VPDPWSSD     Y4, Y5, Y3
+	VPBROADCASTW (AX), Y4
+	VCVTPH2PS    X4, Y4
+	VMULPS       Y1, Y4, Y4
+	VBROADCASTSS (CX), Y5
+	VMULPS       Y4, Y5, Y5
 	VCVTDQ2PS    Y2, Y2
-	VFMADD231PS  Y6, Y2, Y31
+	VFMADD231PS  Y5, Y2, Y31
 	VBROADCASTSS (DI), Y2
-	VMULPS       Y5, Y2, Y2
+	VMULPS       Y4, Y2, Y2
 	VCVTDQ2PS    Y3, Y3
 	VFMADD231PS  Y2, Y3, Y30
 	ADDQ         $0x00000042, AX
@@ -28336,7 +27872,7 @@ tileIQ2_XXS_1x2_done:
 
 // func tileIQ2_XXS_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileIQ2_XXS_1x3(SB), NOSPLIT, $0-64
+TEXT ·tileIQ2_XXS_1x3(SB), NOSPLIT, $64-64
 	MOVQ         w+0(FP), AX
 	MOVQ         a+16(FP), CX
 	MOVQ         as+24(FP), DX
@@ -28346,10 +27882,9 @@ TEXT ·tileIQ2_XXS_1x3(SB), NOSPLIT, $0-64
 	ADDQ         DX, DI
 	MOVQ         DI, R8
 	ADDQ         DX, R8
-	LEAQ         ksignsiq2<>+0(SB), DX
 	VPXORD       Y0, Y0, Y0
-	MOVL         $0x3e000000, R9
-	VPBROADCASTD R9, Z1
+	MOVL         $0x3e000000, DX
+	VPBROADCASTD DX, Z1
 	VPXORD       Y31, Y31, Y31
 	VPXORD       Y30, Y30, Y30
 	VPXORD       Y29, Y29, Y29
@@ -28359,446 +27894,231 @@ tileIQ2_XXS_1x3_loop:
 	JZ           tileIQ2_XXS_1x3_done
 	PREFETCHT0   32768(AX)
 	PREFETCHT0   32832(AX)
+	VMOVDQU64    2(AX), Z2
+	VPSRLQ       $0x20, Z2, Z2
+	VPMOVQD      Z2, Y2
+	VPANDD       iqb0<>+0(SB), Y2, Y3
+	VPSLLD       $0x01, Y2, Y4
+	VPTERNLOGD   $0xf8, iqb1<>+0(SB), Y4, Y3
+	VPSLLD       $0x02, Y2, Y4
+	VPTERNLOGD   $0xf8, iqb2<>+0(SB), Y4, Y3
+	VPSLLD       $0x03, Y2, Y4
+	VPTERNLOGD   $0xf8, iqb3<>+0(SB), Y4, Y3
+	VPSRLD       $0x04, Y3, Y5
+	VPXORD       Y3, Y5, Y5
+	VPSRLD       $0x02, Y5, Y4
+	VPXORD       Y4, Y5, Y5
+	VPSRLD       $0x01, Y5, Y4
+	VPXORD       Y4, Y5, Y5
+	VPSLLD       $0x07, Y5, Y5
+	VPTERNLOGD   $0xf8, iqtop<>+0(SB), Y5, Y3
+	VMOVDQU32    Y3, (SP)
+	VPSRLD       $0x1c, Y2, Y4
+	VPADDD       Y4, Y4, Y4
+	VPADDD       iqdw1<>+0(SB), Y4, Y4
+	VPSLLD       $0x10, Y4, Y5
+	VPORD        Y5, Y4, Y4
+	VMOVDQU32    Y4, 32(SP)
 	VPXORD       Y0, Y0, Y2
 	VPXORD       Y0, Y0, Y3
 	VPXORD       Y0, Y0, Y4
-	MOVBQZX      2(AX), R9
-	VMOVQ        (SI)(R9*8), X5
-	MOVBQZX      3(AX), R9
-	VPINSRQ      $0x01, (SI)(R9*8), X5, X5
-	MOVBQZX      4(AX), R9
-	VMOVQ        (SI)(R9*8), X6
-	MOVBQZX      5(AX), R9
-	VPINSRQ      $0x01, (SI)(R9*8), X6, X6
-	VINSERTI32X4 $0x01, X6, Y5, Y5
-	MOVL         6(AX), R9
-	MOVL         R9, R10
-	ANDL         $0x0000007f, R10
-	MOVBLZX      (DX)(R10*1), R10
-	MOVL         R9, R11
-	SHRL         $0x07, R11
-	ANDL         $0x0000007f, R11
-	MOVBLZX      (DX)(R11*1), R11
-	SHLL         $0x08, R11
-	ORL          R11, R10
-	MOVL         R9, R11
-	SHRL         $0x0e, R11
-	ANDL         $0x0000007f, R11
-	MOVBLZX      (DX)(R11*1), R11
-	SHLL         $0x10, R11
-	ORL          R11, R10
-	MOVL         R9, R11
-	SHRL         $0x15, R11
-	ANDL         $0x0000007f, R11
-	MOVBLZX      (DX)(R11*1), R11
-	SHLL         $0x18, R11
-	ORL          R11, R10
-	KMOVD        R10, K1
-	SHRL         $0x1c, R9
-	LEAL         1(R9)(R9*1), R9
-	VPBROADCASTD R9, Y6
-	VMOVDQU8     4(CX), Y7
-	VPSUBB       Y7, Y0, K1, Y7
-	VPXORD       Y0, Y0, Y8
-	VPDPBUSD     Y7, Y5, Y8
-	VPMULLD      Y6, Y8, Y8
-	VPADDD       Y8, Y2, Y2
-	VMOVDQU8     4(DI), Y7
-	VPSUBB       Y7, Y0, K1, Y7
-	VPXORD       Y0, Y0, Y8
-	VPDPBUSD     Y7, Y5, Y8
-	VPMULLD      Y6, Y8, Y8
-	VPADDD       Y8, Y3, Y3
-	VMOVDQU8     4(R8), Y7
-	VPSUBB       Y7, Y0, K1, Y7
-	VPXORD       Y0, Y0, Y8
-	VPDPBUSD     Y7, Y5, Y8
-	VPMULLD      Y6, Y8, Y8
-	VPADDD       Y8, Y4, Y4
-	MOVBQZX      10(AX), R9
-	VMOVQ        (SI)(R9*8), X9
-	MOVBQZX      11(AX), R9
-	VPINSRQ      $0x01, (SI)(R9*8), X9, X9
-	MOVBQZX      12(AX), R9
-	VMOVQ        (SI)(R9*8), X5
-	MOVBQZX      13(AX), R9
-	VPINSRQ      $0x01, (SI)(R9*8), X5, X5
+	MOVBQZX      2(AX), DX
+	VMOVQ        (SI)(DX*8), X6
+	MOVBQZX      3(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	MOVBQZX      4(AX), DX
+	VMOVQ        (SI)(DX*8), X5
+	MOVBQZX      5(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y6, Y6
+	KMOVD        (SP), K1
+	VPBROADCASTD 32(SP), Y5
+	VMOVDQU8     4(CX), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y6, Y14
+	VPDPWSSD     Y5, Y14, Y2
+	VMOVDQU8     4(DI), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y6, Y14
+	VPDPWSSD     Y5, Y14, Y3
+	VMOVDQU8     4(R8), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y6, Y14
+	VPDPWSSD     Y5, Y14, Y4
+	MOVBQZX      10(AX), DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVBQZX      11(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	MOVBQZX      12(AX), DX
+	VMOVQ        (SI)(DX*8), X5
+	MOVBQZX      13(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y7, Y7
+	KMOVD        4(SP), K1
+	VPBROADCASTD 36(SP), Y5
+	VMOVDQU8     36(CX), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y7, Y14
+	VPDPWSSD     Y5, Y14, Y2
+	VMOVDQU8     36(DI), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y7, Y14
+	VPDPWSSD     Y5, Y14, Y3
+	VMOVDQU8     36(R8), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y7, Y14
+	VPDPWSSD     Y5, Y14, Y4
+	MOVBQZX      18(AX), DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVBQZX      19(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	MOVBQZX      20(AX), DX
+	VMOVQ        (SI)(DX*8), X5
+	MOVBQZX      21(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y8, Y8
+	KMOVD        8(SP), K1
+	VPBROADCASTD 40(SP), Y5
+	VMOVDQU8     68(CX), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y8, Y14
+	VPDPWSSD     Y5, Y14, Y2
+	VMOVDQU8     68(DI), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y8, Y14
+	VPDPWSSD     Y5, Y14, Y3
+	VMOVDQU8     68(R8), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y8, Y14
+	VPDPWSSD     Y5, Y14, Y4
+	MOVBQZX      26(AX), DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVBQZX      27(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	MOVBQZX      28(AX), DX
+	VMOVQ        (SI)(DX*8), X5
+	MOVBQZX      29(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
 	VINSERTI32X4 $0x01, X5, Y9, Y9
-	MOVL         14(AX), R9
-	MOVL         R9, R10
-	ANDL         $0x0000007f, R10
-	MOVBLZX      (DX)(R10*1), R10
-	MOVL         R9, R11
-	SHRL         $0x07, R11
-	ANDL         $0x0000007f, R11
-	MOVBLZX      (DX)(R11*1), R11
-	SHLL         $0x08, R11
-	ORL          R11, R10
-	MOVL         R9, R11
-	SHRL         $0x0e, R11
-	ANDL         $0x0000007f, R11
-	MOVBLZX      (DX)(R11*1), R11
-	SHLL         $0x10, R11
-	ORL          R11, R10
-	MOVL         R9, R11
-	SHRL         $0x15, R11
-	ANDL         $0x0000007f, R11
-	MOVBLZX      (DX)(R11*1), R11
-	SHLL         $0x18, R11
-	ORL          R11, R10
-	KMOVD        R10, K1
-	SHRL         $0x1c, R9
-	LEAL         1(R9)(R9*1), R9
-	VPBROADCASTD R9, Y6
-	VMOVDQU8     36(CX), Y7
-	VPSUBB       Y7, Y0, K1, Y7
-	VPXORD       Y0, Y0, Y8
-	VPDPBUSD     Y7, Y9, Y8
-	VPMULLD      Y6, Y8, Y8
-	VPADDD       Y8, Y2, Y2
-	VMOVDQU8     36(DI), Y7
-	VPSUBB       Y7, Y0, K1, Y7
-	VPXORD       Y0, Y0, Y8
-	VPDPBUSD     Y7, Y9, Y8
-	VPMULLD      Y6, Y8, Y8
-	VPADDD       Y8, Y3, Y3
-	VMOVDQU8     36(R8), Y7
-	VPSUBB       Y7, Y0, K1, Y7
-	VPXORD       Y0, Y0, Y8
-	VPDPBUSD     Y7, Y9, Y8
-	VPMULLD      Y6, Y8, Y8
-	VPADDD       Y8, Y4, Y4
-	MOVBQZX      18(AX), R9
-	VMOVQ        (SI)(R9*8), X10
-	MOVBQZX      19(AX), R9
-	VPINSRQ      $0x01, (SI)(R9*8), X10, X10
-	MOVBQZX      20(AX), R9
-	VMOVQ        (SI)(R9*8), X5
-	MOVBQZX      21(AX), R9
-	VPINSRQ      $0x01, (SI)(R9*8), X5, X5
+	KMOVD        12(SP), K1
+	VPBROADCASTD 44(SP), Y5
+	VMOVDQU8     100(CX), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y9, Y14
+	VPDPWSSD     Y5, Y14, Y2
+	VMOVDQU8     100(DI), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y9, Y14
+	VPDPWSSD     Y5, Y14, Y3
+	VMOVDQU8     100(R8), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y9, Y14
+	VPDPWSSD     Y5, Y14, Y4
+	MOVBQZX      34(AX), DX
+	VMOVQ        (SI)(DX*8), X10
+	MOVBQZX      35(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	MOVBQZX      36(AX), DX
+	VMOVQ        (SI)(DX*8), X5
+	MOVBQZX      37(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
 	VINSERTI32X4 $0x01, X5, Y10, Y10
-	MOVL         22(AX), R9
-	MOVL         R9, R10
-	ANDL         $0x0000007f, R10
-	MOVBLZX      (DX)(R10*1), R10
-	MOVL         R9, R11
-	SHRL         $0x07, R11
-	ANDL         $0x0000007f, R11
-	MOVBLZX      (DX)(R11*1), R11
-	SHLL         $0x08, R11
-	ORL          R11, R10
-	MOVL         R9, R11
-	SHRL         $0x0e, R11
-	ANDL         $0x0000007f, R11
-	MOVBLZX      (DX)(R11*1), R11
-	SHLL         $0x10, R11
-	ORL          R11, R10
-	MOVL         R9, R11
-	SHRL         $0x15, R11
-	ANDL         $0x0000007f, R11
-	MOVBLZX      (DX)(R11*1), R11
-	SHLL         $0x18, R11
-	ORL          R11, R10
-	KMOVD        R10, K1
-	SHRL         $0x1c, R9
-	LEAL         1(R9)(R9*1), R9
-	VPBROADCASTD R9, Y6
-	VMOVDQU8     68(CX), Y7
-	VPSUBB       Y7, Y0, K1, Y7
-	VPXORD       Y0, Y0, Y8
-	VPDPBUSD     Y7, Y10, Y8
-	VPMULLD      Y6, Y8, Y8
-	VPADDD       Y8, Y2, Y2
-	VMOVDQU8     68(DI), Y7
-	VPSUBB       Y7, Y0, K1, Y7
-	VPXORD       Y0, Y0, Y8
-	VPDPBUSD     Y7, Y10, Y8
-	VPMULLD      Y6, Y8, Y8
-	VPADDD       Y8, Y3, Y3
-	VMOVDQU8     68(R8), Y7
-	VPSUBB       Y7, Y0, K1, Y7
-	VPXORD       Y0, Y0, Y8
-	VPDPBUSD     Y7, Y10, Y8
-	VPMULLD      Y6, Y8, Y8
-	VPADDD       Y8, Y4, Y4
-	MOVBQZX      26(AX), R9
-	VMOVQ        (SI)(R9*8), X11
-	MOVBQZX      27(AX), R9
-	VPINSRQ      $0x01, (SI)(R9*8), X11, X11
-	MOVBQZX      28(AX), R9
-	VMOVQ        (SI)(R9*8), X5
-	MOVBQZX      29(AX), R9
-	VPINSRQ      $0x01, (SI)(R9*8), X5, X5
+	KMOVD        16(SP), K1
+	VPBROADCASTD 48(SP), Y5
+	VMOVDQU8     132(CX), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y10, Y14
+	VPDPWSSD     Y5, Y14, Y2
+	VMOVDQU8     132(DI), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y10, Y14
+	VPDPWSSD     Y5, Y14, Y3
+	VMOVDQU8     132(R8), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y10, Y14
+	VPDPWSSD     Y5, Y14, Y4
+	MOVBQZX      42(AX), DX
+	VMOVQ        (SI)(DX*8), X11
+	MOVBQZX      43(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	MOVBQZX      44(AX), DX
+	VMOVQ        (SI)(DX*8), X5
+	MOVBQZX      45(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
 	VINSERTI32X4 $0x01, X5, Y11, Y11
-	MOVL         30(AX), R9
-	MOVL         R9, R10
-	ANDL         $0x0000007f, R10
-	MOVBLZX      (DX)(R10*1), R10
-	MOVL         R9, R11
-	SHRL         $0x07, R11
-	ANDL         $0x0000007f, R11
-	MOVBLZX      (DX)(R11*1), R11
-	SHLL         $0x08, R11
-	ORL          R11, R10
-	MOVL         R9, R11
-	SHRL         $0x0e, R11
-	ANDL         $0x0000007f, R11
-	MOVBLZX      (DX)(R11*1), R11
-	SHLL         $0x10, R11
-	ORL          R11, R10
-	MOVL         R9, R11
-	SHRL         $0x15, R11
-	ANDL         $0x0000007f, R11
-	MOVBLZX      (DX)(R11*1), R11
-	SHLL         $0x18, R11
-	ORL          R11, R10
-	KMOVD        R10, K1
-	SHRL         $0x1c, R9
-	LEAL         1(R9)(R9*1), R9
-	VPBROADCASTD R9, Y6
-	VMOVDQU8     100(CX), Y7
-	VPSUBB       Y7, Y0, K1, Y7
-	VPXORD       Y0, Y0, Y8
-	VPDPBUSD     Y7, Y11, Y8
-	VPMULLD      Y6, Y8, Y8
-	VPADDD       Y8, Y2, Y2
-	VMOVDQU8     100(DI), Y7
-	VPSUBB       Y7, Y0, K1, Y7
-	VPXORD       Y0, Y0, Y8
-	VPDPBUSD     Y7, Y11, Y8
-	VPMULLD      Y6, Y8, Y8
-	VPADDD       Y8, Y3, Y3
-	VMOVDQU8     100(R8), Y7
-	VPSUBB       Y7, Y0, K1, Y7
-	VPXORD       Y0, Y0, Y8
-	VPDPBUSD     Y7, Y11, Y8
-	VPMULLD      Y6, Y8, Y8
-	VPADDD       Y8, Y4, Y4
-	MOVBQZX      34(AX), R9
-	VMOVQ        (SI)(R9*8), X12
-	MOVBQZX      35(AX), R9
-	VPINSRQ      $0x01, (SI)(R9*8), X12, X12
-	MOVBQZX      36(AX), R9
-	VMOVQ        (SI)(R9*8), X5
-	MOVBQZX      37(AX), R9
-	VPINSRQ      $0x01, (SI)(R9*8), X5, X5
+	KMOVD        20(SP), K1
+	VPBROADCASTD 52(SP), Y5
+	VMOVDQU8     164(CX), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y11, Y14
+	VPDPWSSD     Y5, Y14, Y2
+	VMOVDQU8     164(DI), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y11, Y14
+	VPDPWSSD     Y5, Y14, Y3
+	VMOVDQU8     164(R8), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y11, Y14
+	VPDPWSSD     Y5, Y14, Y4
+	MOVBQZX      50(AX), DX
+	VMOVQ        (SI)(DX*8), X12
+	MOVBQZX      51(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X12, X12
+	MOVBQZX      52(AX), DX
+	VMOVQ        (SI)(DX*8), X5
+	MOVBQZX      53(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
 	VINSERTI32X4 $0x01, X5, Y12, Y12
-	MOVL         38(AX), R9
-	MOVL         R9, R10
-	ANDL         $0x0000007f, R10
-	MOVBLZX      (DX)(R10*1), R10
-	MOVL         R9, R11
-	SHRL         $0x07, R11
-	ANDL         $0x0000007f, R11
-	MOVBLZX      (DX)(R11*1), R11
-	SHLL         $0x08, R11
-	ORL          R11, R10
-	MOVL         R9, R11
-	SHRL         $0x0e, R11
-	ANDL         $0x0000007f, R11
-	MOVBLZX      (DX)(R11*1), R11
-	SHLL         $0x10, R11
-	ORL          R11, R10
-	MOVL         R9, R11
-	SHRL         $0x15, R11
-	ANDL         $0x0000007f, R11
-	MOVBLZX      (DX)(R11*1), R11
-	SHLL         $0x18, R11
-	ORL          R11, R10
-	KMOVD        R10, K1
-	SHRL         $0x1c, R9
-	LEAL         1(R9)(R9*1), R9
-	VPBROADCASTD R9, Y6
-	VMOVDQU8     132(CX), Y7
-	VPSUBB       Y7, Y0, K1, Y7
-	VPXORD       Y0, Y0, Y8
-	VPDPBUSD     Y7, Y12, Y8
-	VPMULLD      Y6, Y8, Y8
-	VPADDD       Y8, Y2, Y2
-	VMOVDQU8     132(DI), Y7
-	VPSUBB       Y7, Y0, K1, Y7
-	VPXORD       Y0, Y0, Y8
-	VPDPBUSD     Y7, Y12, Y8
-	VPMULLD      Y6, Y8, Y8
-	VPADDD       Y8, Y3, Y3
-	VMOVDQU8     132(R8), Y7
-	VPSUBB       Y7, Y0, K1, Y7
-	VPXORD       Y0, Y0, Y8
-	VPDPBUSD     Y7, Y12, Y8
-	VPMULLD      Y6, Y8, Y8
-	VPADDD       Y8, Y4, Y4
-	MOVBQZX      42(AX), R9
-	VMOVQ        (SI)(R9*8), X13
-	MOVBQZX      43(AX), R9
-	VPINSRQ      $0x01, (SI)(R9*8), X13, X13
-	MOVBQZX      44(AX), R9
-	VMOVQ        (SI)(R9*8), X5
-	MOVBQZX      45(AX), R9
-	VPINSRQ      $0x01, (SI)(R9*8), X5, X5
+	KMOVD        24(SP), K1
+	VPBROADCASTD 56(SP), Y5
+	VMOVDQU8     196(CX), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y12, Y14
+	VPDPWSSD     Y5, Y14, Y2
+	VMOVDQU8     196(DI), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y12, Y14
+	VPDPWSSD     Y5, Y14, Y3
+	VMOVDQU8     196(R8), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y12, Y14
+	VPDPWSSD     Y5, Y14, Y4
+	MOVBQZX      58(AX), DX
+	VMOVQ        (SI)(DX*8), X13
+	MOVBQZX      59(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X13, X13
+	MOVBQZX      60(AX), DX
+	VMOVQ        (SI)(DX*8), X5
+	MOVBQZX      61(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
 	VINSERTI32X4 $0x01, X5, Y13, Y13
-	MOVL         46(AX), R9
-	MOVL         R9, R10
-	ANDL         $0x0000007f, R10
-	MOVBLZX      (DX)(R10*1), R10
-	MOVL         R9, R11
-	SHRL         $0x07, R11
-	ANDL         $0x0000007f, R11
-	MOVBLZX      (DX)(R11*1), R11
-	SHLL         $0x08, R11
-	ORL          R11, R10
-	MOVL         R9, R11
-	SHRL         $0x0e, R11
-	ANDL         $0x0000007f, R11
-	MOVBLZX      (DX)(R11*1), R11
-	SHLL         $0x10, R11
-	ORL          R11, R10
-	MOVL         R9, R11
-	SHRL         $0x15, R11
-	ANDL         $0x0000007f, R11
-	MOVBLZX      (DX)(R11*1), R11
-	SHLL         $0x18, R11
-	ORL          R11, R10
-	KMOVD        R10, K1
-	SHRL         $0x1c, R9
-	LEAL         1(R9)(R9*1), R9
-	VPBROADCASTD R9, Y6
-	VMOVDQU8     164(CX), Y7
-	VPSUBB       Y7, Y0, K1, Y7
-	VPXORD       Y0, Y0, Y8
-	VPDPBUSD     Y7, Y13, Y8
-	VPMULLD      Y6, Y8, Y8
-	VPADDD       Y8, Y2, Y2
-	VMOVDQU8     164(DI), Y7
-	VPSUBB       Y7, Y0, K1, Y7
-	VPXORD       Y0, Y0, Y8
-	VPDPBUSD     Y7, Y13, Y8
-	VPMULLD      Y6, Y8, Y8
-	VPADDD       Y8, Y3, Y3
-	VMOVDQU8     164(R8), Y7
-	VPSUBB       Y7, Y0, K1, Y7
-	VPXORD       Y0, Y0, Y8
-	VPDPBUSD     Y7, Y13, Y8
-	VPMULLD      Y6, Y8, Y8
-	VPADDD       Y8, Y4, Y4
-	MOVBQZX      50(AX), R9
-	VMOVQ        (SI)(R9*8), X14
-	MOVBQZX      51(AX), R9
-	VPINSRQ      $0x01, (SI)(R9*8), X14, X14
-	MOVBQZX      52(AX), R9
-	VMOVQ        (SI)(R9*8), X5
-	MOVBQZX      53(AX), R9
-	VPINSRQ      $0x01, (SI)(R9*8), X5, X5
-	VINSERTI32X4 $0x01, X5, Y14, Y14
-	MOVL         54(AX), R9
-	MOVL         R9, R10
-	ANDL         $0x0000007f, R10
-	MOVBLZX      (DX)(R10*1), R10
-	MOVL         R9, R11
-	SHRL         $0x07, R11
-	ANDL         $0x0000007f, R11
-	MOVBLZX      (DX)(R11*1), R11
-	SHLL         $0x08, R11
-	ORL          R11, R10
-	MOVL         R9, R11
-	SHRL         $0x0e, R11
-	ANDL         $0x0000007f, R11
-	MOVBLZX      (DX)(R11*1), R11
-	SHLL         $0x10, R11
-	ORL          R11, R10
-	MOVL         R9, R11
-	SHRL         $0x15, R11
-	ANDL         $0x0000007f, R11
-	MOVBLZX      (DX)(R11*1), R11
-	SHLL         $0x18, R11
-	ORL          R11, R10
-	KMOVD        R10, K1
-	SHRL         $0x1c, R9
-	LEAL         1(R9)(R9*1), R9
-	VPBROADCASTD R9, Y6
-	VMOVDQU8     196(CX), Y7
-	VPSUBB       Y7, Y0, K1, Y7
-	VPXORD       Y0, Y0, Y8
-	VPDPBUSD     Y7, Y14, Y8
-	VPMULLD      Y6, Y8, Y8
-	VPADDD       Y8, Y2, Y2
-	VMOVDQU8     196(DI), Y7
-	VPSUBB       Y7, Y0, K1, Y7
-	VPXORD       Y0, Y0, Y8
-	VPDPBUSD     Y7, Y14, Y8
-	VPMULLD      Y6, Y8, Y8
-	VPADDD       Y8, Y3, Y3
-	VMOVDQU8     196(R8), Y7
-	VPSUBB       Y7, Y0, K1, Y7
-	VPXORD       Y0, Y0, Y8
-	VPDPBUSD     Y7, Y14, Y8
-	VPMULLD      Y6, Y8, Y8
-	VPADDD       Y8, Y4, Y4
-	MOVBQZX      58(AX), R9
-	VMOVQ        (SI)(R9*8), X15
-	MOVBQZX      59(AX), R9
-	VPINSRQ      $0x01, (SI)(R9*8), X15, X15
-	MOVBQZX      60(AX), R9
-	VMOVQ        (SI)(R9*8), X5
-	MOVBQZX      61(AX), R9
-	VPINSRQ      $0x01, (SI)(R9*8), X5, X5
-	VINSERTI32X4 $0x01, X5, Y15, Y15
-	MOVL         62(AX), R9
-	MOVL         R9, R10
-	ANDL         $0x0000007f, R10
-	MOVBLZX      (DX)(R10*1), R10
-	MOVL         R9, R11
-	SHRL         $0x07, R11
-	ANDL         $0x0000007f, R11
-	MOVBLZX      (DX)(R11*1), R11
-	SHLL         $0x08, R11
-	ORL          R11, R10
-	MOVL         R9, R11
-	SHRL         $0x0e, R11
-	ANDL         $0x0000007f, R11
-	MOVBLZX      (DX)(R11*1), R11
-	SHLL         $0x10, R11
-	ORL          R11, R10
-	MOVL         R9, R11
-	SHRL         $0x15, R11
-	ANDL         $0x0000007f, R11
-	MOVBLZX      (DX)(R11*1), R11
-	SHLL         $0x18, R11
-	ORL          R11, R10
-	KMOVD        R10, K1
-	SHRL         $0x1c, R9
-	LEAL         1(R9)(R9*1), R9
-	VPBROADCASTD R9, Y6
-	VMOVDQU8     228(CX), Y7
-	VPSUBB       Y7, Y0, K1, Y7
-	VPXORD       Y0, Y0, Y8
-	VPDPBUSD     Y7, Y15, Y8
-	VPMULLD      Y6, Y8, Y8
-	VPADDD       Y8, Y2, Y2
-	VMOVDQU8     228(DI), Y7
-	VPSUBB       Y7, Y0, K1, Y7
-	VPXORD       Y0, Y0, Y8
-	VPDPBUSD     Y7, Y15, Y8
-	VPMULLD      Y6, Y8, Y8
-	VPADDD       Y8, Y3, Y3
-	VMOVDQU8     228(R8), Y7
-	VPSUBB       Y7, Y0, K1, Y7
-	VPXORD       Y0, Y0, Y8
-	VPDPBUSD     Y7, Y15, Y8
-	VPMULLD      Y6, Y8, Y8
-	VPADDD       Y8, Y4, Y4
-	VPBROADCASTW (AX), Y6
-	VCVTPH2PS    X6, Y6
-	VMULPS       Y1, Y6, Y6
-	VBROADCASTSS (CX), Y7
-	VMULPS       Y6, Y7, Y7
+	KMOVD        28(SP), K1
+	VPBROADCASTD 60(SP), Y5
+	VMOVDQU8     228(CX), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y13, Y14
+	VPDPWSSD     Y5, Y14, Y2
+	VMOVDQU8     228(DI), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y13, Y14
+	VPDPWSSD     Y5, Y14, Y3
+	VMOVDQU8     228(R8), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y13, Y14
+	VPDPWSSD     Y5, Y14, Y4
+	VPBROADCASTW (AX), Y5
+	VCVTPH2PS    X5, Y5
+	VMULPS       Y1, Y5, Y5
+	VBROADCASTSS (CX), Y14
+	VMULPS       Y5, Y14, Y14
 	VCVTDQ2PS    Y2, Y2
-	VFMADD231PS  Y7, Y2, Y31
+	VFMADD231PS  Y14, Y2, Y31
 	VBROADCASTSS (DI), Y2
-	VMULPS       Y6, Y2, Y2
+	VMULPS       Y5, Y2, Y2
 	VCVTDQ2PS    Y3, Y3
 	VFMADD231PS  Y2, Y3, Y30
 	VBROADCASTSS (R8), Y2
-	VMULPS       Y6, Y2, Y2
+	VMULPS       Y5, Y2, Y2
 	VCVTDQ2PS    Y4, Y4
 	VFMADD231PS  Y2, Y4, Y29
 	ADDQ         $0x00000042, AX
@@ -28840,7 +28160,7 @@ tileIQ2_XXS_1x3_done:
 
 // func tileIQ2_XXS_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileIQ2_XXS_1x4(SB), NOSPLIT, $0-64
+TEXT ·tileIQ2_XXS_1x4(SB), NOSPLIT, $64-64
 	MOVQ         w+0(FP), AX
 	MOVQ         a+16(FP), CX
 	MOVQ         as+24(FP), DX
@@ -28852,10 +28172,9 @@ TEXT ·tileIQ2_XXS_1x4(SB), NOSPLIT, $0-64
 	ADDQ         DX, R8
 	MOVQ         R8, R9
 	ADDQ         DX, R9
-	LEAQ         ksignsiq2<>+0(SB), DX
 	VPXORD       Y0, Y0, Y0
-	MOVL         $0x3e000000, R10
-	VPBROADCASTD R10, Z1
+	MOVL         $0x3e000000, DX
+	VPBROADCASTD DX, Z1
 	VPXORD       Y31, Y31, Y31
 	VPXORD       Y30, Y30, Y30
 	VPXORD       Y29, Y29, Y29
@@ -28866,499 +28185,268 @@ tileIQ2_XXS_1x4_loop:
 	JZ           tileIQ2_XXS_1x4_done
 	PREFETCHT0   32768(AX)
 	PREFETCHT0   32832(AX)
+	VMOVDQU64    2(AX), Z2
+	VPSRLQ       $0x20, Z2, Z2
+	VPMOVQD      Z2, Y2
+	VPANDD       iqb0<>+0(SB), Y2, Y3
+	VPSLLD       $0x01, Y2, Y4
+	VPTERNLOGD   $0xf8, iqb1<>+0(SB), Y4, Y3
+	VPSLLD       $0x02, Y2, Y4
+	VPTERNLOGD   $0xf8, iqb2<>+0(SB), Y4, Y3
+	VPSLLD       $0x03, Y2, Y4
+	VPTERNLOGD   $0xf8, iqb3<>+0(SB), Y4, Y3
+	VPSRLD       $0x04, Y3, Y5
+	VPXORD       Y3, Y5, Y5
+	VPSRLD       $0x02, Y5, Y4
+	VPXORD       Y4, Y5, Y5
+	VPSRLD       $0x01, Y5, Y4
+	VPXORD       Y4, Y5, Y5
+	VPSLLD       $0x07, Y5, Y5
+	VPTERNLOGD   $0xf8, iqtop<>+0(SB), Y5, Y3
+	VMOVDQU32    Y3, (SP)
+	VPSRLD       $0x1c, Y2, Y4
+	VPADDD       Y4, Y4, Y4
+	VPADDD       iqdw1<>+0(SB), Y4, Y4
+	VPSLLD       $0x10, Y4, Y5
+	VPORD        Y5, Y4, Y4
+	VMOVDQU32    Y4, 32(SP)
 	VPXORD       Y0, Y0, Y2
 	VPXORD       Y0, Y0, Y3
 	VPXORD       Y0, Y0, Y4
 	VPXORD       Y0, Y0, Y5
-	MOVBQZX      2(AX), R10
-	VMOVQ        (SI)(R10*8), X6
-	MOVBQZX      3(AX), R10
-	VPINSRQ      $0x01, (SI)(R10*8), X6, X6
-	MOVBQZX      4(AX), R10
-	VMOVQ        (SI)(R10*8), X7
-	MOVBQZX      5(AX), R10
-	VPINSRQ      $0x01, (SI)(R10*8), X7, X7
+	MOVBQZX      2(AX), DX
+	VMOVQ        (SI)(DX*8), X6
+	MOVBQZX      3(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	MOVBQZX      4(AX), DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVBQZX      5(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
 	VINSERTI32X4 $0x01, X7, Y6, Y6
-	MOVL         6(AX), R10
-	MOVL         R10, R11
-	ANDL         $0x0000007f, R11
-	MOVBLZX      (DX)(R11*1), R11
-	MOVL         R10, R12
-	SHRL         $0x07, R12
-	ANDL         $0x0000007f, R12
-	MOVBLZX      (DX)(R12*1), R12
-	SHLL         $0x08, R12
-	ORL          R12, R11
-	MOVL         R10, R12
-	SHRL         $0x0e, R12
-	ANDL         $0x0000007f, R12
-	MOVBLZX      (DX)(R12*1), R12
-	SHLL         $0x10, R12
-	ORL          R12, R11
-	MOVL         R10, R12
-	SHRL         $0x15, R12
-	ANDL         $0x0000007f, R12
-	MOVBLZX      (DX)(R12*1), R12
-	SHLL         $0x18, R12
-	ORL          R12, R11
-	KMOVD        R11, K1
-	SHRL         $0x1c, R10
-	LEAL         1(R10)(R10*1), R10
-	VPBROADCASTD R10, Y7
-	VMOVDQU8     4(CX), Y8
-	VPSUBB       Y8, Y0, K1, Y8
-	VPXORD       Y0, Y0, Y9
-	VPDPBUSD     Y8, Y6, Y9
-	VPMULLD      Y7, Y9, Y9
-	VPADDD       Y9, Y2, Y2
-	VMOVDQU8     4(DI), Y8
-	VPSUBB       Y8, Y0, K1, Y8
-	VPXORD       Y0, Y0, Y9
-	VPDPBUSD     Y8, Y6, Y9
-	VPMULLD      Y7, Y9, Y9
-	VPADDD       Y9, Y3, Y3
-	VMOVDQU8     4(R8), Y8
-	VPSUBB       Y8, Y0, K1, Y8
-	VPXORD       Y0, Y0, Y9
-	VPDPBUSD     Y8, Y6, Y9
-	VPMULLD      Y7, Y9, Y9
-	VPADDD       Y9, Y4, Y4
-	VMOVDQU8     4(R9), Y8
-	VPSUBB       Y8, Y0, K1, Y8
-	VPXORD       Y0, Y0, Y9
-	VPDPBUSD     Y8, Y6, Y9
-	VPMULLD      Y7, Y9, Y9
-	VPADDD       Y9, Y5, Y5
-	MOVBQZX      10(AX), R10
-	VMOVQ        (SI)(R10*8), X10
-	MOVBQZX      11(AX), R10
-	VPINSRQ      $0x01, (SI)(R10*8), X10, X10
-	MOVBQZX      12(AX), R10
-	VMOVQ        (SI)(R10*8), X6
-	MOVBQZX      13(AX), R10
-	VPINSRQ      $0x01, (SI)(R10*8), X6, X6
+	KMOVD        (SP), K1
+	VPBROADCASTD 32(SP), Y14
+	VMOVDQU8     4(CX), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y6, Y15
+	VPDPWSSD     Y14, Y15, Y2
+	VMOVDQU8     4(DI), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y6, Y15
+	VPDPWSSD     Y14, Y15, Y3
+	VMOVDQU8     4(R8), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y6, Y15
+	VPDPWSSD     Y14, Y15, Y4
+	VMOVDQU8     4(R9), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y6, Y15
+	VPDPWSSD     Y14, Y15, Y5
+	MOVBQZX      10(AX), DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVBQZX      11(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	MOVBQZX      12(AX), DX
+	VMOVQ        (SI)(DX*8), X6
+	MOVBQZX      13(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y7, Y7
+	KMOVD        4(SP), K1
+	VPBROADCASTD 36(SP), Y14
+	VMOVDQU8     36(CX), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y7, Y15
+	VPDPWSSD     Y14, Y15, Y2
+	VMOVDQU8     36(DI), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y7, Y15
+	VPDPWSSD     Y14, Y15, Y3
+	VMOVDQU8     36(R8), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y7, Y15
+	VPDPWSSD     Y14, Y15, Y4
+	VMOVDQU8     36(R9), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y7, Y15
+	VPDPWSSD     Y14, Y15, Y5
+	MOVBQZX      18(AX), DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVBQZX      19(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	MOVBQZX      20(AX), DX
+	VMOVQ        (SI)(DX*8), X6
+	MOVBQZX      21(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y8, Y8
+	KMOVD        8(SP), K1
+	VPBROADCASTD 40(SP), Y14
+	VMOVDQU8     68(CX), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y8, Y15
+	VPDPWSSD     Y14, Y15, Y2
+	VMOVDQU8     68(DI), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y8, Y15
+	VPDPWSSD     Y14, Y15, Y3
+	VMOVDQU8     68(R8), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y8, Y15
+	VPDPWSSD     Y14, Y15, Y4
+	VMOVDQU8     68(R9), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y8, Y15
+	VPDPWSSD     Y14, Y15, Y5
+	MOVBQZX      26(AX), DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVBQZX      27(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	MOVBQZX      28(AX), DX
+	VMOVQ        (SI)(DX*8), X6
+	MOVBQZX      29(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y9, Y9
+	KMOVD        12(SP), K1
+	VPBROADCASTD 44(SP), Y14
+	VMOVDQU8     100(CX), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y9, Y15
+	VPDPWSSD     Y14, Y15, Y2
+	VMOVDQU8     100(DI), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y9, Y15
+	VPDPWSSD     Y14, Y15, Y3
+	VMOVDQU8     100(R8), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y9, Y15
+	VPDPWSSD     Y14, Y15, Y4
+	VMOVDQU8     100(R9), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y9, Y15
+	VPDPWSSD     Y14, Y15, Y5
+	MOVBQZX      34(AX), DX
+	VMOVQ        (SI)(DX*8), X10
+	MOVBQZX      35(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	MOVBQZX      36(AX), DX
+	VMOVQ        (SI)(DX*8), X6
+	MOVBQZX      37(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y10, Y10
-	MOVL         14(AX), R10
-	MOVL         R10, R11
-	ANDL         $0x0000007f, R11
-	MOVBLZX      (DX)(R11*1), R11
-	MOVL         R10, R12
-	SHRL         $0x07, R12
-	ANDL         $0x0000007f, R12
-	MOVBLZX      (DX)(R12*1), R12
-	SHLL         $0x08, R12
-	ORL          R12, R11
-	MOVL         R10, R12
-	SHRL         $0x0e, R12
-	ANDL         $0x0000007f, R12
-	MOVBLZX      (DX)(R12*1), R12
-	SHLL         $0x10, R12
-	ORL          R12, R11
-	MOVL         R10, R12
-	SHRL         $0x15, R12
-	ANDL         $0x0000007f, R12
-	MOVBLZX      (DX)(R12*1), R12
-	SHLL         $0x18, R12
-	ORL          R12, R11
-	KMOVD        R11, K1
-	SHRL         $0x1c, R10
-	LEAL         1(R10)(R10*1), R10
-	VPBROADCASTD R10, Y7
-	VMOVDQU8     36(CX), Y8
-	VPSUBB       Y8, Y0, K1, Y8
-	VPXORD       Y0, Y0, Y9
-	VPDPBUSD     Y8, Y10, Y9
-	VPMULLD      Y7, Y9, Y9
-	VPADDD       Y9, Y2, Y2
-	VMOVDQU8     36(DI), Y8
-	VPSUBB       Y8, Y0, K1, Y8
-	VPXORD       Y0, Y0, Y9
-	VPDPBUSD     Y8, Y10, Y9
-	VPMULLD      Y7, Y9, Y9
-	VPADDD       Y9, Y3, Y3
-	VMOVDQU8     36(R8), Y8
-	VPSUBB       Y8, Y0, K1, Y8
-	VPXORD       Y0, Y0, Y9
-	VPDPBUSD     Y8, Y10, Y9
-	VPMULLD      Y7, Y9, Y9
-	VPADDD       Y9, Y4, Y4
-	VMOVDQU8     36(R9), Y8
-	VPSUBB       Y8, Y0, K1, Y8
-	VPXORD       Y0, Y0, Y9
-	VPDPBUSD     Y8, Y10, Y9
-	VPMULLD      Y7, Y9, Y9
-	VPADDD       Y9, Y5, Y5
-	MOVBQZX      18(AX), R10
-	VMOVQ        (SI)(R10*8), X11
-	MOVBQZX      19(AX), R10
-	VPINSRQ      $0x01, (SI)(R10*8), X11, X11
-	MOVBQZX      20(AX), R10
-	VMOVQ        (SI)(R10*8), X6
-	MOVBQZX      21(AX), R10
-	VPINSRQ      $0x01, (SI)(R10*8), X6, X6
+	KMOVD        16(SP), K1
+	VPBROADCASTD 48(SP), Y14
+	VMOVDQU8     132(CX), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y10, Y15
+	VPDPWSSD     Y14, Y15, Y2
+	VMOVDQU8     132(DI), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y10, Y15
+	VPDPWSSD     Y14, Y15, Y3
+	VMOVDQU8     132(R8), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y10, Y15
+	VPDPWSSD     Y14, Y15, Y4
+	VMOVDQU8     132(R9), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y10, Y15
+	VPDPWSSD     Y14, Y15, Y5
+	MOVBQZX      42(AX), DX
+	VMOVQ        (SI)(DX*8), X11
+	MOVBQZX      43(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	MOVBQZX      44(AX), DX
+	VMOVQ        (SI)(DX*8), X6
+	MOVBQZX      45(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y11, Y11
-	MOVL         22(AX), R10
-	MOVL         R10, R11
-	ANDL         $0x0000007f, R11
-	MOVBLZX      (DX)(R11*1), R11
-	MOVL         R10, R12
-	SHRL         $0x07, R12
-	ANDL         $0x0000007f, R12
-	MOVBLZX      (DX)(R12*1), R12
-	SHLL         $0x08, R12
-	ORL          R12, R11
-	MOVL         R10, R12
-	SHRL         $0x0e, R12
-	ANDL         $0x0000007f, R12
-	MOVBLZX      (DX)(R12*1), R12
-	SHLL         $0x10, R12
-	ORL          R12, R11
-	MOVL         R10, R12
-	SHRL         $0x15, R12
-	ANDL         $0x0000007f, R12
-	MOVBLZX      (DX)(R12*1), R12
-	SHLL         $0x18, R12
-	ORL          R12, R11
-	KMOVD        R11, K1
-	SHRL         $0x1c, R10
-	LEAL         1(R10)(R10*1), R10
-	VPBROADCASTD R10, Y7
-	VMOVDQU8     68(CX), Y8
-	VPSUBB       Y8, Y0, K1, Y8
-	VPXORD       Y0, Y0, Y9
-	VPDPBUSD     Y8, Y11, Y9
-	VPMULLD      Y7, Y9, Y9
-	VPADDD       Y9, Y2, Y2
-	VMOVDQU8     68(DI), Y8
-	VPSUBB       Y8, Y0, K1, Y8
-	VPXORD       Y0, Y0, Y9
-	VPDPBUSD     Y8, Y11, Y9
-	VPMULLD      Y7, Y9, Y9
-	VPADDD       Y9, Y3, Y3
-	VMOVDQU8     68(R8), Y8
-	VPSUBB       Y8, Y0, K1, Y8
-	VPXORD       Y0, Y0, Y9
-	VPDPBUSD     Y8, Y11, Y9
-	VPMULLD      Y7, Y9, Y9
-	VPADDD       Y9, Y4, Y4
-	VMOVDQU8     68(R9), Y8
-	VPSUBB       Y8, Y0, K1, Y8
-	VPXORD       Y0, Y0, Y9
-	VPDPBUSD     Y8, Y11, Y9
-	VPMULLD      Y7, Y9, Y9
-	VPADDD       Y9, Y5, Y5
-	MOVBQZX      26(AX), R10
-	VMOVQ        (SI)(R10*8), X12
-	MOVBQZX      27(AX), R10
-	VPINSRQ      $0x01, (SI)(R10*8), X12, X12
-	MOVBQZX      28(AX), R10
-	VMOVQ        (SI)(R10*8), X6
-	MOVBQZX      29(AX), R10
-	VPINSRQ      $0x01, (SI)(R10*8), X6, X6
+	KMOVD        20(SP), K1
+	VPBROADCASTD 52(SP), Y14
+	VMOVDQU8     164(CX), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y11, Y15
+	VPDPWSSD     Y14, Y15, Y2
+	VMOVDQU8     164(DI), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y11, Y15
+	VPDPWSSD     Y14, Y15, Y3
+	VMOVDQU8     164(R8), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y11, Y15
+	VPDPWSSD     Y14, Y15, Y4
+	VMOVDQU8     164(R9), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y11, Y15
+	VPDPWSSD     Y14, Y15, Y5
+	MOVBQZX      50(AX), DX
+	VMOVQ        (SI)(DX*8), X12
+	MOVBQZX      51(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X12, X12
+	MOVBQZX      52(AX), DX
+	VMOVQ        (SI)(DX*8), X6
+	MOVBQZX      53(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y12, Y12
-	MOVL         30(AX), R10
-	MOVL         R10, R11
-	ANDL         $0x0000007f, R11
-	MOVBLZX      (DX)(R11*1), R11
-	MOVL         R10, R12
-	SHRL         $0x07, R12
-	ANDL         $0x0000007f, R12
-	MOVBLZX      (DX)(R12*1), R12
-	SHLL         $0x08, R12
-	ORL          R12, R11
-	MOVL         R10, R12
-	SHRL         $0x0e, R12
-	ANDL         $0x0000007f, R12
-	MOVBLZX      (DX)(R12*1), R12
-	SHLL         $0x10, R12
-	ORL          R12, R11
-	MOVL         R10, R12
-	SHRL         $0x15, R12
-	ANDL         $0x0000007f, R12
-	MOVBLZX      (DX)(R12*1), R12
-	SHLL         $0x18, R12
-	ORL          R12, R11
-	KMOVD        R11, K1
-	SHRL         $0x1c, R10
-	LEAL         1(R10)(R10*1), R10
-	VPBROADCASTD R10, Y7
-	VMOVDQU8     100(CX), Y8
-	VPSUBB       Y8, Y0, K1, Y8
-	VPXORD       Y0, Y0, Y9
-	VPDPBUSD     Y8, Y12, Y9
-	VPMULLD      Y7, Y9, Y9
-	VPADDD       Y9, Y2, Y2
-	VMOVDQU8     100(DI), Y8
-	VPSUBB       Y8, Y0, K1, Y8
-	VPXORD       Y0, Y0, Y9
-	VPDPBUSD     Y8, Y12, Y9
-	VPMULLD      Y7, Y9, Y9
-	VPADDD       Y9, Y3, Y3
-	VMOVDQU8     100(R8), Y8
-	VPSUBB       Y8, Y0, K1, Y8
-	VPXORD       Y0, Y0, Y9
-	VPDPBUSD     Y8, Y12, Y9
-	VPMULLD      Y7, Y9, Y9
-	VPADDD       Y9, Y4, Y4
-	VMOVDQU8     100(R9), Y8
-	VPSUBB       Y8, Y0, K1, Y8
-	VPXORD       Y0, Y0, Y9
-	VPDPBUSD     Y8, Y12, Y9
-	VPMULLD      Y7, Y9, Y9
-	VPADDD       Y9, Y5, Y5
-	MOVBQZX      34(AX), R10
-	VMOVQ        (SI)(R10*8), X13
-	MOVBQZX      35(AX), R10
-	VPINSRQ      $0x01, (SI)(R10*8), X13, X13
-	MOVBQZX      36(AX), R10
-	VMOVQ        (SI)(R10*8), X6
-	MOVBQZX      37(AX), R10
-	VPINSRQ      $0x01, (SI)(R10*8), X6, X6
+	KMOVD        24(SP), K1
+	VPBROADCASTD 56(SP), Y14
+	VMOVDQU8     196(CX), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y12, Y15
+	VPDPWSSD     Y14, Y15, Y2
+	VMOVDQU8     196(DI), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y12, Y15
+	VPDPWSSD     Y14, Y15, Y3
+	VMOVDQU8     196(R8), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y12, Y15
+	VPDPWSSD     Y14, Y15, Y4
+	VMOVDQU8     196(R9), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y12, Y15
+	VPDPWSSD     Y14, Y15, Y5
+	MOVBQZX      58(AX), DX
+	VMOVQ        (SI)(DX*8), X13
+	MOVBQZX      59(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X13, X13
+	MOVBQZX      60(AX), DX
+	VMOVQ        (SI)(DX*8), X6
+	MOVBQZX      61(AX), DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y13, Y13
-	MOVL         38(AX), R10
-	MOVL         R10, R11
-	ANDL         $0x0000007f, R11
-	MOVBLZX      (DX)(R11*1), R11
-	MOVL         R10, R12
-	SHRL         $0x07, R12
-	ANDL         $0x0000007f, R12
-	MOVBLZX      (DX)(R12*1), R12
-	SHLL         $0x08, R12
-	ORL          R12, R11
-	MOVL         R10, R12
-	SHRL         $0x0e, R12
-	ANDL         $0x0000007f, R12
-	MOVBLZX      (DX)(R12*1), R12
-	SHLL         $0x10, R12
-	ORL          R12, R11
-	MOVL         R10, R12
-	SHRL         $0x15, R12
-	ANDL         $0x0000007f, R12
-	MOVBLZX      (DX)(R12*1), R12
-	SHLL         $0x18, R12
-	ORL          R12, R11
-	KMOVD        R11, K1
-	SHRL         $0x1c, R10
-	LEAL         1(R10)(R10*1), R10
-	VPBROADCASTD R10, Y7
-	VMOVDQU8     132(CX), Y8
-	VPSUBB       Y8, Y0, K1, Y8
-	VPXORD       Y0, Y0, Y9
-	VPDPBUSD     Y8, Y13, Y9
-	VPMULLD      Y7, Y9, Y9
-	VPADDD       Y9, Y2, Y2
-	VMOVDQU8     132(DI), Y8
-	VPSUBB       Y8, Y0, K1, Y8
-	VPXORD       Y0, Y0, Y9
-	VPDPBUSD     Y8, Y13, Y9
-	VPMULLD      Y7, Y9, Y9
-	VPADDD       Y9, Y3, Y3
-	VMOVDQU8     132(R8), Y8
-	VPSUBB       Y8, Y0, K1, Y8
-	VPXORD       Y0, Y0, Y9
-	VPDPBUSD     Y8, Y13, Y9
-	VPMULLD      Y7, Y9, Y9
-	VPADDD       Y9, Y4, Y4
-	VMOVDQU8     132(R9), Y8
-	VPSUBB       Y8, Y0, K1, Y8
-	VPXORD       Y0, Y0, Y9
-	VPDPBUSD     Y8, Y13, Y9
-	VPMULLD      Y7, Y9, Y9
-	VPADDD       Y9, Y5, Y5
-	MOVBQZX      42(AX), R10
-	VMOVQ        (SI)(R10*8), X14
-	MOVBQZX      43(AX), R10
-	VPINSRQ      $0x01, (SI)(R10*8), X14, X14
-	MOVBQZX      44(AX), R10
-	VMOVQ        (SI)(R10*8), X6
-	MOVBQZX      45(AX), R10
-	VPINSRQ      $0x01, (SI)(R10*8), X6, X6
-	VINSERTI32X4 $0x01, X6, Y14, Y14
-	MOVL         46(AX), R10
-	MOVL         R10, R11
-	ANDL         $0x0000007f, R11
-	MOVBLZX      (DX)(R11*1), R11
-	MOVL         R10, R12
-	SHRL         $0x07, R12
-	ANDL         $0x0000007f, R12
-	MOVBLZX      (DX)(R12*1), R12
-	SHLL         $0x08, R12
-	ORL          R12, R11
-	MOVL         R10, R12
-	SHRL         $0x0e, R12
-	ANDL         $0x0000007f, R12
-	MOVBLZX      (DX)(R12*1), R12
-	SHLL         $0x10, R12
-	ORL          R12, R11
-	MOVL         R10, R12
-	SHRL         $0x15, R12
-	ANDL         $0x0000007f, R12
-	MOVBLZX      (DX)(R12*1), R12
-	SHLL         $0x18, R12
-	ORL          R12, R11
-	KMOVD        R11, K1
-	SHRL         $0x1c, R10
-	LEAL         1(R10)(R10*1), R10
-	VPBROADCASTD R10, Y7
-	VMOVDQU8     164(CX), Y8
-	VPSUBB       Y8, Y0, K1, Y8
-	VPXORD       Y0, Y0, Y9
-	VPDPBUSD     Y8, Y14, Y9
-	VPMULLD      Y7, Y9, Y9
-	VPADDD       Y9, Y2, Y2
-	VMOVDQU8     164(DI), Y8
-	VPSUBB       Y8, Y0, K1, Y8
-	VPXORD       Y0, Y0, Y9
-	VPDPBUSD     Y8, Y14, Y9
-	VPMULLD      Y7, Y9, Y9
-	VPADDD       Y9, Y3, Y3
-	VMOVDQU8     164(R8), Y8
-	VPSUBB       Y8, Y0, K1, Y8
-	VPXORD       Y0, Y0, Y9
-	VPDPBUSD     Y8, Y14, Y9
-	VPMULLD      Y7, Y9, Y9
-	VPADDD       Y9, Y4, Y4
-	VMOVDQU8     164(R9), Y8
-	VPSUBB       Y8, Y0, K1, Y8
-	VPXORD       Y0, Y0, Y9
-	VPDPBUSD     Y8, Y14, Y9
-	VPMULLD      Y7, Y9, Y9
-	VPADDD       Y9, Y5, Y5
-	MOVBQZX      50(AX), R10
-	VMOVQ        (SI)(R10*8), X15
-	MOVBQZX      51(AX), R10
-	VPINSRQ      $0x01, (SI)(R10*8), X15, X15
-	MOVBQZX      52(AX), R10
-	VMOVQ        (SI)(R10*8), X6
-	MOVBQZX      53(AX), R10
-	VPINSRQ      $0x01, (SI)(R10*8), X6, X6
-	VINSERTI32X4 $0x01, X6, Y15, Y15
-	MOVL         54(AX), R10
-	MOVL         R10, R11
-	ANDL         $0x0000007f, R11
-	MOVBLZX      (DX)(R11*1), R11
-	MOVL         R10, R12
-	SHRL         $0x07, R12
-	ANDL         $0x0000007f, R12
-	MOVBLZX      (DX)(R12*1), R12
-	SHLL         $0x08, R12
-	ORL          R12, R11
-	MOVL         R10, R12
-	SHRL         $0x0e, R12
-	ANDL         $0x0000007f, R12
-	MOVBLZX      (DX)(R12*1), R12
-	SHLL         $0x10, R12
-	ORL          R12, R11
-	MOVL         R10, R12
-	SHRL         $0x15, R12
-	ANDL         $0x0000007f, R12
-	MOVBLZX      (DX)(R12*1), R12
-	SHLL         $0x18, R12
-	ORL          R12, R11
-	KMOVD        R11, K1
-	SHRL         $0x1c, R10
-	LEAL         1(R10)(R10*1), R10
-	VPBROADCASTD R10, Y7
-	VMOVDQU8     196(CX), Y8
-	VPSUBB       Y8, Y0, K1, Y8
-	VPXORD       Y0, Y0, Y9
-	VPDPBUSD     Y8, Y15, Y9
-	VPMULLD      Y7, Y9, Y9
-	VPADDD       Y9, Y2, Y2
-	VMOVDQU8     196(DI), Y8
-	VPSUBB       Y8, Y0, K1, Y8
-	VPXORD       Y0, Y0, Y9
-	VPDPBUSD     Y8, Y15, Y9
-	VPMULLD      Y7, Y9, Y9
-	VPADDD       Y9, Y3, Y3
-	VMOVDQU8     196(R8), Y8
-	VPSUBB       Y8, Y0, K1, Y8
-	VPXORD       Y0, Y0, Y9
-	VPDPBUSD     Y8, Y15, Y9
-	VPMULLD      Y7, Y9, Y9
-	VPADDD       Y9, Y4, Y4
-	VMOVDQU8     196(R9), Y8
-	VPSUBB       Y8, Y0, K1, Y8
-	VPXORD       Y0, Y0, Y9
-	VPDPBUSD     Y8, Y15, Y9
-	VPMULLD      Y7, Y9, Y9
-	VPADDD       Y9, Y5, Y5
-	MOVBQZX      58(AX), R10
-	VMOVQ        (SI)(R10*8), X16
-	MOVBQZX      59(AX), R10
-	VPINSRQ      $0x01, (SI)(R10*8), X16, X16
-	MOVBQZX      60(AX), R10
-	VMOVQ        (SI)(R10*8), X6
-	MOVBQZX      61(AX), R10
-	VPINSRQ      $0x01, (SI)(R10*8), X6, X6
-	VINSERTI32X4 $0x01, X6, Y16, Y16
-	MOVL         62(AX), R10
-	MOVL         R10, R11
-	ANDL         $0x0000007f, R11
-	MOVBLZX      (DX)(R11*1), R11
-	MOVL         R10, R12
-	SHRL         $0x07, R12
-	ANDL         $0x0000007f, R12
-	MOVBLZX      (DX)(R12*1), R12
-	SHLL         $0x08, R12
-	ORL          R12, R11
-	MOVL         R10, R12
-	SHRL         $0x0e, R12
-	ANDL         $0x0000007f, R12
-	MOVBLZX      (DX)(R12*1), R12
-	SHLL         $0x10, R12
-	ORL          R12, R11
-	MOVL         R10, R12
-	SHRL         $0x15, R12
-	ANDL         $0x0000007f, R12
-	MOVBLZX      (DX)(R12*1), R12
-	SHLL         $0x18, R12
-	ORL          R12, R11
-	KMOVD        R11, K1
-	SHRL         $0x1c, R10
-	LEAL         1(R10)(R10*1), R10
-	VPBROADCASTD R10, Y7
-	VMOVDQU8     228(CX), Y8
-	VPSUBB       Y8, Y0, K1, Y8
-	VPXORD       Y0, Y0, Y9
-	VPDPBUSD     Y8, Y16, Y9
-	VPMULLD      Y7, Y9, Y9
-	VPADDD       Y9, Y2, Y2
-	VMOVDQU8     228(DI), Y8
-	VPSUBB       Y8, Y0, K1, Y8
-	VPXORD       Y0, Y0, Y9
-	VPDPBUSD     Y8, Y16, Y9
-	VPMULLD      Y7, Y9, Y9
-	VPADDD       Y9, Y3, Y3
-	VMOVDQU8     228(R8), Y8
-	VPSUBB       Y8, Y0, K1, Y8
-	VPXORD       Y0, Y0, Y9
-	VPDPBUSD     Y8, Y16, Y9
-	VPMULLD      Y7, Y9, Y9
-	VPADDD       Y9, Y4, Y4
-	VMOVDQU8     228(R9), Y8
-	VPSUBB       Y8, Y0, K1, Y8
-	VPXORD       Y0, Y0, Y9
-	VPDPBUSD     Y8, Y16, Y9
-	VPMULLD      Y7, Y9, Y9
-	VPADDD       Y9, Y5, Y5
-	VPBROADCASTW (AX), Y7
-	VCVTPH2PS    X7, Y7
-	VMULPS       Y1, Y7, Y7
-	VBROADCASTSS (CX), Y8
-	VMULPS       Y7, Y8, Y8
+	KMOVD        28(SP), K1
+	VPBROADCASTD 60(SP), Y14
+	VMOVDQU8     228(CX), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y13, Y15
+	VPDPWSSD     Y14, Y15, Y2
+	VMOVDQU8     228(DI), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y13, Y15
+	VPDPWSSD     Y14, Y15, Y3
+	VMOVDQU8     228(R8), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y13, Y15
+	VPDPWSSD     Y14, Y15, Y4
+	VMOVDQU8     228(R9), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y13, Y15
+	VPDPWSSD     Y14, Y15, Y5
+	VPBROADCASTW (AX), Y14
+	VCVTPH2PS    X14, Y14
+	VMULPS       Y1, Y14, Y14
+	VBROADCASTSS (CX), Y15
+	VMULPS       Y14, Y15, Y15
 	VCVTDQ2PS    Y2, Y2
-	VFMADD231PS  Y8, Y2, Y31
+	VFMADD231PS  Y15, Y2, Y31
 	VBROADCASTSS (DI), Y2
-	VMULPS       Y7, Y2, Y2
+	VMULPS       Y14, Y2, Y2
 	VCVTDQ2PS    Y3, Y3
 	VFMADD231PS  Y2, Y3, Y30
 	VBROADCASTSS (R8), Y2
-	VMULPS       Y7, Y2, Y2
+	VMULPS       Y14, Y2, Y2
 	VCVTDQ2PS    Y4, Y4
 	VFMADD231PS  Y2, Y4, Y29
 	VBROADCASTSS (R9), Y2
-	VMULPS       Y7, Y2, Y2
+	VMULPS       Y14, Y2, Y2
 	VCVTDQ2PS    Y5, Y5
 	VFMADD231PS  Y2, Y5, Y28
 	ADDQ         $0x00000042, AX
@@ -29409,7 +28497,7 @@ tileIQ2_XXS_1x4_done:
 
 // func tileIQ1_S_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileIQ1_S_1x1(SB), NOSPLIT, $0-64
+TEXT ·tileIQ1_S_1x1(SB), NOSPLIT, $32-64
 	MOVQ         w+0(FP), AX
 	MOVQ         a+16(FP), CX
 	MOVQ         as+24(FP), DX
@@ -29431,10 +28519,13 @@ tileIQ1_S_1x1_loop:
 	VPANDD       iqdw7<>+0(SB), Y4, Y4
 	VPADDD       Y4, Y4, Y4
 	VPADDD       iqdw1<>+0(SB), Y4, Y4
+	VPSLLD       $0x10, Y4, Y5
+	VPORD        Y4, Y5, Y5
+	VMOVDQU32    Y5, (SP)
 	VPSRLD       $0x0f, Y3, Y3
 	VPADDD       Y3, Y3, Y3
-	VMOVDQU32    iqdwm7<>+0(SB), Y13
-	VPSUBD       Y3, Y13, Y3
+	VMOVDQU32    iqdwm7<>+0(SB), Y5
+	VPSUBD       Y3, Y5, Y3
 	VPMULLD      Y3, Y4, Y4
 	VPXORD       Y1, Y1, Y3
 	MOVWQZX      34(AX), SI
@@ -29443,281 +28534,233 @@ tileIQ1_S_1x1_loop:
 	ANDQ         $0x00000700, DI
 	MOVBQZX      2(AX), R8
 	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X5
+	VMOVQ        (BX)(DI*8), X6
 	MOVQ         SI, DI
 	SHLQ         $0x05, DI
 	ANDQ         $0x00000700, DI
 	MOVBQZX      3(AX), R8
 	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X5, X5
+	VPINSRQ      $0x01, (BX)(DI*8), X6, X6
 	MOVQ         SI, DI
 	SHLQ         $0x02, DI
 	ANDQ         $0x00000700, DI
 	MOVBQZX      4(AX), R8
 	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X6
-	MOVQ         SI, DI
-	SHRQ         $0x01, DI
-	ANDQ         $0x00000700, DI
-	MOVBQZX      5(AX), R8
-	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X6, X6
-	VINSERTI32X4 $0x01, X6, Y5, Y5
-	SHRQ         $0x0c, SI
-	ANDQ         $0x07, SI
-	LEAQ         1(SI)(SI*1), SI
-	VPBROADCASTD SI, Y13
-	VPXORD       Y1, Y1, Y14
-	VPDPBUSD     4(CX), Y5, Y14
-	VPMULLD      Y13, Y14, Y14
-	VPADDD       Y14, Y3, Y3
+	VMOVQ        (BX)(DI*8), X5
+	SHRQ         $0x01, SI
+	ANDQ         $0x00000700, SI
+	MOVBQZX      5(AX), DI
+	ORQ          DI, SI
+	VPINSRQ      $0x01, (BX)(SI*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y6, Y6
+	VPBROADCASTD (SP), Y5
+	VPMADDUBSW   4(CX), Y6, Y14
+	VPDPWSSD     Y5, Y14, Y3
 	MOVWQZX      36(AX), SI
 	MOVQ         SI, DI
 	SHLQ         $0x08, DI
 	ANDQ         $0x00000700, DI
 	MOVBQZX      6(AX), R8
 	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X6
+	VMOVQ        (BX)(DI*8), X7
 	MOVQ         SI, DI
 	SHLQ         $0x05, DI
 	ANDQ         $0x00000700, DI
 	MOVBQZX      7(AX), R8
 	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X6, X6
+	VPINSRQ      $0x01, (BX)(DI*8), X7, X7
 	MOVQ         SI, DI
 	SHLQ         $0x02, DI
 	ANDQ         $0x00000700, DI
 	MOVBQZX      8(AX), R8
 	ORQ          R8, DI
 	VMOVQ        (BX)(DI*8), X5
-	MOVQ         SI, DI
-	SHRQ         $0x01, DI
-	ANDQ         $0x00000700, DI
-	MOVBQZX      9(AX), R8
-	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X5, X5
-	VINSERTI32X4 $0x01, X5, Y6, Y6
-	SHRQ         $0x0c, SI
-	ANDQ         $0x07, SI
-	LEAQ         1(SI)(SI*1), SI
-	VPBROADCASTD SI, Y13
-	VPXORD       Y1, Y1, Y14
-	VPDPBUSD     36(CX), Y6, Y14
-	VPMULLD      Y13, Y14, Y14
-	VPADDD       Y14, Y3, Y3
+	SHRQ         $0x01, SI
+	ANDQ         $0x00000700, SI
+	MOVBQZX      9(AX), DI
+	ORQ          DI, SI
+	VPINSRQ      $0x01, (BX)(SI*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y7, Y7
+	VPBROADCASTD 4(SP), Y5
+	VPMADDUBSW   36(CX), Y7, Y14
+	VPDPWSSD     Y5, Y14, Y3
 	MOVWQZX      38(AX), SI
 	MOVQ         SI, DI
 	SHLQ         $0x08, DI
 	ANDQ         $0x00000700, DI
 	MOVBQZX      10(AX), R8
 	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X7
+	VMOVQ        (BX)(DI*8), X8
 	MOVQ         SI, DI
 	SHLQ         $0x05, DI
 	ANDQ         $0x00000700, DI
 	MOVBQZX      11(AX), R8
 	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X7, X7
+	VPINSRQ      $0x01, (BX)(DI*8), X8, X8
 	MOVQ         SI, DI
 	SHLQ         $0x02, DI
 	ANDQ         $0x00000700, DI
 	MOVBQZX      12(AX), R8
 	ORQ          R8, DI
 	VMOVQ        (BX)(DI*8), X5
-	MOVQ         SI, DI
-	SHRQ         $0x01, DI
-	ANDQ         $0x00000700, DI
-	MOVBQZX      13(AX), R8
-	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X5, X5
-	VINSERTI32X4 $0x01, X5, Y7, Y7
-	SHRQ         $0x0c, SI
-	ANDQ         $0x07, SI
-	LEAQ         1(SI)(SI*1), SI
-	VPBROADCASTD SI, Y13
-	VPXORD       Y1, Y1, Y14
-	VPDPBUSD     68(CX), Y7, Y14
-	VPMULLD      Y13, Y14, Y14
-	VPADDD       Y14, Y3, Y3
+	SHRQ         $0x01, SI
+	ANDQ         $0x00000700, SI
+	MOVBQZX      13(AX), DI
+	ORQ          DI, SI
+	VPINSRQ      $0x01, (BX)(SI*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y8, Y8
+	VPBROADCASTD 8(SP), Y5
+	VPMADDUBSW   68(CX), Y8, Y14
+	VPDPWSSD     Y5, Y14, Y3
 	MOVWQZX      40(AX), SI
 	MOVQ         SI, DI
 	SHLQ         $0x08, DI
 	ANDQ         $0x00000700, DI
 	MOVBQZX      14(AX), R8
 	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X8
+	VMOVQ        (BX)(DI*8), X9
 	MOVQ         SI, DI
 	SHLQ         $0x05, DI
 	ANDQ         $0x00000700, DI
 	MOVBQZX      15(AX), R8
 	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X8, X8
+	VPINSRQ      $0x01, (BX)(DI*8), X9, X9
 	MOVQ         SI, DI
 	SHLQ         $0x02, DI
 	ANDQ         $0x00000700, DI
 	MOVBQZX      16(AX), R8
 	ORQ          R8, DI
 	VMOVQ        (BX)(DI*8), X5
-	MOVQ         SI, DI
-	SHRQ         $0x01, DI
-	ANDQ         $0x00000700, DI
-	MOVBQZX      17(AX), R8
-	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X5, X5
-	VINSERTI32X4 $0x01, X5, Y8, Y8
-	SHRQ         $0x0c, SI
-	ANDQ         $0x07, SI
-	LEAQ         1(SI)(SI*1), SI
-	VPBROADCASTD SI, Y13
-	VPXORD       Y1, Y1, Y14
-	VPDPBUSD     100(CX), Y8, Y14
-	VPMULLD      Y13, Y14, Y14
-	VPADDD       Y14, Y3, Y3
+	SHRQ         $0x01, SI
+	ANDQ         $0x00000700, SI
+	MOVBQZX      17(AX), DI
+	ORQ          DI, SI
+	VPINSRQ      $0x01, (BX)(SI*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y9, Y9
+	VPBROADCASTD 12(SP), Y5
+	VPMADDUBSW   100(CX), Y9, Y14
+	VPDPWSSD     Y5, Y14, Y3
 	MOVWQZX      42(AX), SI
 	MOVQ         SI, DI
 	SHLQ         $0x08, DI
 	ANDQ         $0x00000700, DI
 	MOVBQZX      18(AX), R8
 	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X9
+	VMOVQ        (BX)(DI*8), X10
 	MOVQ         SI, DI
 	SHLQ         $0x05, DI
 	ANDQ         $0x00000700, DI
 	MOVBQZX      19(AX), R8
 	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X9, X9
+	VPINSRQ      $0x01, (BX)(DI*8), X10, X10
 	MOVQ         SI, DI
 	SHLQ         $0x02, DI
 	ANDQ         $0x00000700, DI
 	MOVBQZX      20(AX), R8
 	ORQ          R8, DI
 	VMOVQ        (BX)(DI*8), X5
-	MOVQ         SI, DI
-	SHRQ         $0x01, DI
-	ANDQ         $0x00000700, DI
-	MOVBQZX      21(AX), R8
-	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X5, X5
-	VINSERTI32X4 $0x01, X5, Y9, Y9
-	SHRQ         $0x0c, SI
-	ANDQ         $0x07, SI
-	LEAQ         1(SI)(SI*1), SI
-	VPBROADCASTD SI, Y13
-	VPXORD       Y1, Y1, Y14
-	VPDPBUSD     132(CX), Y9, Y14
-	VPMULLD      Y13, Y14, Y14
-	VPADDD       Y14, Y3, Y3
+	SHRQ         $0x01, SI
+	ANDQ         $0x00000700, SI
+	MOVBQZX      21(AX), DI
+	ORQ          DI, SI
+	VPINSRQ      $0x01, (BX)(SI*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y10, Y10
+	VPBROADCASTD 16(SP), Y5
+	VPMADDUBSW   132(CX), Y10, Y14
+	VPDPWSSD     Y5, Y14, Y3
 	MOVWQZX      44(AX), SI
 	MOVQ         SI, DI
 	SHLQ         $0x08, DI
 	ANDQ         $0x00000700, DI
 	MOVBQZX      22(AX), R8
 	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X10
+	VMOVQ        (BX)(DI*8), X11
 	MOVQ         SI, DI
 	SHLQ         $0x05, DI
 	ANDQ         $0x00000700, DI
 	MOVBQZX      23(AX), R8
 	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X10, X10
+	VPINSRQ      $0x01, (BX)(DI*8), X11, X11
 	MOVQ         SI, DI
 	SHLQ         $0x02, DI
 	ANDQ         $0x00000700, DI
 	MOVBQZX      24(AX), R8
 	ORQ          R8, DI
 	VMOVQ        (BX)(DI*8), X5
-	MOVQ         SI, DI
-	SHRQ         $0x01, DI
-	ANDQ         $0x00000700, DI
-	MOVBQZX      25(AX), R8
-	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X5, X5
-	VINSERTI32X4 $0x01, X5, Y10, Y10
-	SHRQ         $0x0c, SI
-	ANDQ         $0x07, SI
-	LEAQ         1(SI)(SI*1), SI
-	VPBROADCASTD SI, Y13
-	VPXORD       Y1, Y1, Y14
-	VPDPBUSD     164(CX), Y10, Y14
-	VPMULLD      Y13, Y14, Y14
-	VPADDD       Y14, Y3, Y3
+	SHRQ         $0x01, SI
+	ANDQ         $0x00000700, SI
+	MOVBQZX      25(AX), DI
+	ORQ          DI, SI
+	VPINSRQ      $0x01, (BX)(SI*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y11, Y11
+	VPBROADCASTD 20(SP), Y5
+	VPMADDUBSW   164(CX), Y11, Y14
+	VPDPWSSD     Y5, Y14, Y3
 	MOVWQZX      46(AX), SI
 	MOVQ         SI, DI
 	SHLQ         $0x08, DI
 	ANDQ         $0x00000700, DI
 	MOVBQZX      26(AX), R8
 	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X11
+	VMOVQ        (BX)(DI*8), X12
 	MOVQ         SI, DI
 	SHLQ         $0x05, DI
 	ANDQ         $0x00000700, DI
 	MOVBQZX      27(AX), R8
 	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X11, X11
+	VPINSRQ      $0x01, (BX)(DI*8), X12, X12
 	MOVQ         SI, DI
 	SHLQ         $0x02, DI
 	ANDQ         $0x00000700, DI
 	MOVBQZX      28(AX), R8
 	ORQ          R8, DI
 	VMOVQ        (BX)(DI*8), X5
-	MOVQ         SI, DI
-	SHRQ         $0x01, DI
-	ANDQ         $0x00000700, DI
-	MOVBQZX      29(AX), R8
-	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X5, X5
-	VINSERTI32X4 $0x01, X5, Y11, Y11
-	SHRQ         $0x0c, SI
-	ANDQ         $0x07, SI
-	LEAQ         1(SI)(SI*1), SI
-	VPBROADCASTD SI, Y13
-	VPXORD       Y1, Y1, Y14
-	VPDPBUSD     196(CX), Y11, Y14
-	VPMULLD      Y13, Y14, Y14
-	VPADDD       Y14, Y3, Y3
+	SHRQ         $0x01, SI
+	ANDQ         $0x00000700, SI
+	MOVBQZX      29(AX), DI
+	ORQ          DI, SI
+	VPINSRQ      $0x01, (BX)(SI*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y12, Y12
+	VPBROADCASTD 24(SP), Y5
+	VPMADDUBSW   196(CX), Y12, Y14
+	VPDPWSSD     Y5, Y14, Y3
 	MOVWQZX      48(AX), SI
 	MOVQ         SI, DI
 	SHLQ         $0x08, DI
 	ANDQ         $0x00000700, DI
 	MOVBQZX      30(AX), R8
 	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X12
+	VMOVQ        (BX)(DI*8), X13
 	MOVQ         SI, DI
 	SHLQ         $0x05, DI
 	ANDQ         $0x00000700, DI
 	MOVBQZX      31(AX), R8
 	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X12, X12
+	VPINSRQ      $0x01, (BX)(DI*8), X13, X13
 	MOVQ         SI, DI
 	SHLQ         $0x02, DI
 	ANDQ         $0x00000700, DI
 	MOVBQZX      32(AX), R8
 	ORQ          R8, DI
 	VMOVQ        (BX)(DI*8), X5
-	MOVQ         SI, DI
-	SHRQ         $0x01, DI
-	ANDQ         $0x00000700, DI
-	MOVBQZX      33(AX), R8
-	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X5, X5
-	VINSERTI32X4 $0x01, X5, Y12, Y12
-	SHRQ         $0x0c, SI
-	ANDQ         $0x07, SI
-	LEAQ         1(SI)(SI*1), SI
-	VPBROADCASTD SI, Y13
-	VPXORD       Y1, Y1, Y14
-	VPDPBUSD     228(CX), Y12, Y14
-	VPMULLD      Y13, Y14, Y14
-	VPADDD       Y14, Y3, Y3
-	VPBROADCASTW (AX), Y13
-	VCVTPH2PS    X13, Y13
-	VMULPS       Y0, Y13, Y13
+	SHRQ         $0x01, SI
+	ANDQ         $0x00000700, SI
+	MOVBQZX      33(AX), DI
+	ORQ          DI, SI
+	VPINSRQ      $0x01, (BX)(SI*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y13, Y13
+	VPBROADCASTD 28(SP), Y5
+	VPMADDUBSW   228(CX), Y13, Y14
+	VPDPWSSD     Y5, Y14, Y3
+	VPBROADCASTW (AX), Y5
+	VCVTPH2PS    X5, Y5
+	VMULPS       Y0, Y5, Y5
 	VPMADDWD     260(CX), Y2, Y14
 	VPMULLD      Y4, Y14, Y14
 	VPSLLD       $0x03, Y3, Y3
 	VPADDD       Y14, Y3, Y3
 	VBROADCASTSS (CX), Y4
-	VMULPS       Y13, Y4, Y4
+	VMULPS       Y5, Y4, Y4
 	VCVTDQ2PS    Y3, Y3
 	VFMADD231PS  Y4, Y3, Y31
 	ADDQ         $0x00000032, AX
@@ -29741,7 +28784,7 @@ tileIQ1_S_1x1_done:
 
 // func tileIQ1_S_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileIQ1_S_1x2(SB), NOSPLIT, $0-64
+TEXT ·tileIQ1_S_1x2(SB), NOSPLIT, $32-64
 	MOVQ         w+0(FP), AX
 	MOVQ         a+16(FP), CX
 	MOVQ         as+24(FP), DX
@@ -29766,317 +28809,256 @@ tileIQ1_S_1x2_loop:
 	VPANDD       iqdw7<>+0(SB), Y4, Y4
 	VPADDD       Y4, Y4, Y4
 	VPADDD       iqdw1<>+0(SB), Y4, Y4
+	VPSLLD       $0x10, Y4, Y5
+	VPORD        Y4, Y5, Y5
+	VMOVDQU32    Y5, (SP)
 	VPSRLD       $0x0f, Y3, Y3
 	VPADDD       Y3, Y3, Y3
-	VMOVDQU32    iqdwm7<>+0(SB), Y13
-	VPSUBD       Y3, Y13, Y3
+	VMOVDQU32    iqdwm7<>+0(SB), Y5
+	VPSUBD       Y3, Y5, Y3
 	VPMULLD      Y3, Y4, Y4
 	VPXORD       Y1, Y1, Y3
-	VPXORD       Y1, Y1, Y13
+	VPXORD       Y1, Y1, Y5
 	MOVWQZX      34(AX), DX
 	MOVQ         DX, R8
 	SHLQ         $0x08, R8
 	ANDQ         $0x00000700, R8
 	MOVBQZX      2(AX), R9
 	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X5
+	VMOVQ        (SI)(R8*8), X6
 	MOVQ         DX, R8
 	SHLQ         $0x05, R8
 	ANDQ         $0x00000700, R8
 	MOVBQZX      3(AX), R9
 	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X5, X5
+	VPINSRQ      $0x01, (SI)(R8*8), X6, X6
 	MOVQ         DX, R8
 	SHLQ         $0x02, R8
 	ANDQ         $0x00000700, R8
 	MOVBQZX      4(AX), R9
 	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X6
-	MOVQ         DX, R8
-	SHRQ         $0x01, R8
-	ANDQ         $0x00000700, R8
-	MOVBQZX      5(AX), R9
-	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X6, X6
-	VINSERTI32X4 $0x01, X6, Y5, Y5
-	SHRQ         $0x0c, DX
-	ANDQ         $0x07, DX
-	LEAQ         1(DX)(DX*1), DX
-	VPBROADCASTD DX, Y14
-	VPXORD       Y1, Y1, Y15
-	VPDPBUSD     4(CX), Y5, Y15
-	VPMULLD      Y14, Y15, Y15
-	VPADDD       Y15, Y3, Y3
-	VPXORD       Y1, Y1, Y15
-	VPDPBUSD     4(DI), Y5, Y15
-	VPMULLD      Y14, Y15, Y15
-	VPADDD       Y15, Y13, Y13
+	VMOVQ        (SI)(R8*8), X7
+	SHRQ         $0x01, DX
+	ANDQ         $0x00000700, DX
+	MOVBQZX      5(AX), R8
+	ORQ          R8, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	VPBROADCASTD (SP), Y14
+	VPMADDUBSW   4(CX), Y6, Y15
+	VPDPWSSD     Y14, Y15, Y3
+	VPMADDUBSW   4(DI), Y6, Y15
+	VPDPWSSD     Y14, Y15, Y5
 	MOVWQZX      36(AX), DX
 	MOVQ         DX, R8
 	SHLQ         $0x08, R8
 	ANDQ         $0x00000700, R8
 	MOVBQZX      6(AX), R9
 	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X6
+	VMOVQ        (SI)(R8*8), X7
 	MOVQ         DX, R8
 	SHLQ         $0x05, R8
 	ANDQ         $0x00000700, R8
 	MOVBQZX      7(AX), R9
 	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X6, X6
+	VPINSRQ      $0x01, (SI)(R8*8), X7, X7
 	MOVQ         DX, R8
 	SHLQ         $0x02, R8
 	ANDQ         $0x00000700, R8
 	MOVBQZX      8(AX), R9
 	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X5
-	MOVQ         DX, R8
-	SHRQ         $0x01, R8
-	ANDQ         $0x00000700, R8
-	MOVBQZX      9(AX), R9
-	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X5, X5
-	VINSERTI32X4 $0x01, X5, Y6, Y6
-	SHRQ         $0x0c, DX
-	ANDQ         $0x07, DX
-	LEAQ         1(DX)(DX*1), DX
-	VPBROADCASTD DX, Y14
-	VPXORD       Y1, Y1, Y15
-	VPDPBUSD     36(CX), Y6, Y15
-	VPMULLD      Y14, Y15, Y15
-	VPADDD       Y15, Y3, Y3
-	VPXORD       Y1, Y1, Y15
-	VPDPBUSD     36(DI), Y6, Y15
-	VPMULLD      Y14, Y15, Y15
-	VPADDD       Y15, Y13, Y13
+	VMOVQ        (SI)(R8*8), X6
+	SHRQ         $0x01, DX
+	ANDQ         $0x00000700, DX
+	MOVBQZX      9(AX), R8
+	ORQ          R8, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y7, Y7
+	VPBROADCASTD 4(SP), Y14
+	VPMADDUBSW   36(CX), Y7, Y15
+	VPDPWSSD     Y14, Y15, Y3
+	VPMADDUBSW   36(DI), Y7, Y15
+	VPDPWSSD     Y14, Y15, Y5
 	MOVWQZX      38(AX), DX
 	MOVQ         DX, R8
 	SHLQ         $0x08, R8
 	ANDQ         $0x00000700, R8
 	MOVBQZX      10(AX), R9
 	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X7
+	VMOVQ        (SI)(R8*8), X8
 	MOVQ         DX, R8
 	SHLQ         $0x05, R8
 	ANDQ         $0x00000700, R8
 	MOVBQZX      11(AX), R9
 	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X7, X7
+	VPINSRQ      $0x01, (SI)(R8*8), X8, X8
 	MOVQ         DX, R8
 	SHLQ         $0x02, R8
 	ANDQ         $0x00000700, R8
 	MOVBQZX      12(AX), R9
 	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X5
-	MOVQ         DX, R8
-	SHRQ         $0x01, R8
-	ANDQ         $0x00000700, R8
-	MOVBQZX      13(AX), R9
-	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X5, X5
-	VINSERTI32X4 $0x01, X5, Y7, Y7
-	SHRQ         $0x0c, DX
-	ANDQ         $0x07, DX
-	LEAQ         1(DX)(DX*1), DX
-	VPBROADCASTD DX, Y14
-	VPXORD       Y1, Y1, Y15
-	VPDPBUSD     68(CX), Y7, Y15
-	VPMULLD      Y14, Y15, Y15
-	VPADDD       Y15, Y3, Y3
-	VPXORD       Y1, Y1, Y15
-	VPDPBUSD     68(DI), Y7, Y15
-	VPMULLD      Y14, Y15, Y15
-	VPADDD       Y15, Y13, Y13
+	VMOVQ        (SI)(R8*8), X6
+	SHRQ         $0x01, DX
+	ANDQ         $0x00000700, DX
+	MOVBQZX      13(AX), R8
+	ORQ          R8, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y8, Y8
+	VPBROADCASTD 8(SP), Y14
+	VPMADDUBSW   68(CX), Y8, Y15
+	VPDPWSSD     Y14, Y15, Y3
+	VPMADDUBSW   68(DI), Y8, Y15
+	VPDPWSSD     Y14, Y15, Y5
 	MOVWQZX      40(AX), DX
 	MOVQ         DX, R8
 	SHLQ         $0x08, R8
 	ANDQ         $0x00000700, R8
 	MOVBQZX      14(AX), R9
 	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X8
+	VMOVQ        (SI)(R8*8), X9
 	MOVQ         DX, R8
 	SHLQ         $0x05, R8
 	ANDQ         $0x00000700, R8
 	MOVBQZX      15(AX), R9
 	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X8, X8
+	VPINSRQ      $0x01, (SI)(R8*8), X9, X9
 	MOVQ         DX, R8
 	SHLQ         $0x02, R8
 	ANDQ         $0x00000700, R8
 	MOVBQZX      16(AX), R9
 	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X5
-	MOVQ         DX, R8
-	SHRQ         $0x01, R8
-	ANDQ         $0x00000700, R8
-	MOVBQZX      17(AX), R9
-	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X5, X5
-	VINSERTI32X4 $0x01, X5, Y8, Y8
-	SHRQ         $0x0c, DX
-	ANDQ         $0x07, DX
-	LEAQ         1(DX)(DX*1), DX
-	VPBROADCASTD DX, Y14
-	VPXORD       Y1, Y1, Y15
-	VPDPBUSD     100(CX), Y8, Y15
-	VPMULLD      Y14, Y15, Y15
-	VPADDD       Y15, Y3, Y3
-	VPXORD       Y1, Y1, Y15
-	VPDPBUSD     100(DI), Y8, Y15
-	VPMULLD      Y14, Y15, Y15
-	VPADDD       Y15, Y13, Y13
+	VMOVQ        (SI)(R8*8), X6
+	SHRQ         $0x01, DX
+	ANDQ         $0x00000700, DX
+	MOVBQZX      17(AX), R8
+	ORQ          R8, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y9, Y9
+	VPBROADCASTD 12(SP), Y14
+	VPMADDUBSW   100(CX), Y9, Y15
+	VPDPWSSD     Y14, Y15, Y3
+	VPMADDUBSW   100(DI), Y9, Y15
+	VPDPWSSD     Y14, Y15, Y5
 	MOVWQZX      42(AX), DX
 	MOVQ         DX, R8
 	SHLQ         $0x08, R8
 	ANDQ         $0x00000700, R8
 	MOVBQZX      18(AX), R9
 	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X9
+	VMOVQ        (SI)(R8*8), X10
 	MOVQ         DX, R8
 	SHLQ         $0x05, R8
 	ANDQ         $0x00000700, R8
 	MOVBQZX      19(AX), R9
 	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X9, X9
+	VPINSRQ      $0x01, (SI)(R8*8), X10, X10
 	MOVQ         DX, R8
 	SHLQ         $0x02, R8
 	ANDQ         $0x00000700, R8
 	MOVBQZX      20(AX), R9
 	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X5
-	MOVQ         DX, R8
-	SHRQ         $0x01, R8
-	ANDQ         $0x00000700, R8
-	MOVBQZX      21(AX), R9
-	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X5, X5
-	VINSERTI32X4 $0x01, X5, Y9, Y9
-	SHRQ         $0x0c, DX
-	ANDQ         $0x07, DX
-	LEAQ         1(DX)(DX*1), DX
-	VPBROADCASTD DX, Y14
-	VPXORD       Y1, Y1, Y15
-	VPDPBUSD     132(CX), Y9, Y15
-	VPMULLD      Y14, Y15, Y15
-	VPADDD       Y15, Y3, Y3
-	VPXORD       Y1, Y1, Y15
-	VPDPBUSD     132(DI), Y9, Y15
-	VPMULLD      Y14, Y15, Y15
-	VPADDD       Y15, Y13, Y13
+	VMOVQ        (SI)(R8*8), X6
+	SHRQ         $0x01, DX
+	ANDQ         $0x00000700, DX
+	MOVBQZX      21(AX), R8
+	ORQ          R8, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y10, Y10
+	VPBROADCASTD 16(SP), Y14
+	VPMADDUBSW   132(CX), Y10, Y15
+	VPDPWSSD     Y14, Y15, Y3
+	VPMADDUBSW   132(DI), Y10, Y15
+	VPDPWSSD     Y14, Y15, Y5
 	MOVWQZX      44(AX), DX
 	MOVQ         DX, R8
 	SHLQ         $0x08, R8
 	ANDQ         $0x00000700, R8
 	MOVBQZX      22(AX), R9
 	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X10
+	VMOVQ        (SI)(R8*8), X11
 	MOVQ         DX, R8
 	SHLQ         $0x05, R8
 	ANDQ         $0x00000700, R8
 	MOVBQZX      23(AX), R9
 	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X10, X10
+	VPINSRQ      $0x01, (SI)(R8*8), X11, X11
 	MOVQ         DX, R8
 	SHLQ         $0x02, R8
 	ANDQ         $0x00000700, R8
 	MOVBQZX      24(AX), R9
 	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X5
-	MOVQ         DX, R8
-	SHRQ         $0x01, R8
-	ANDQ         $0x00000700, R8
-	MOVBQZX      25(AX), R9
-	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X5, X5
-	VINSERTI32X4 $0x01, X5, Y10, Y10
-	SHRQ         $0x0c, DX
-	ANDQ         $0x07, DX
-	LEAQ         1(DX)(DX*1), DX
-	VPBROADCASTD DX, Y14
-	VPXORD       Y1, Y1, Y15
-	VPDPBUSD     164(CX), Y10, Y15
-	VPMULLD      Y14, Y15, Y15
-	VPADDD       Y15, Y3, Y3
-	VPXORD       Y1, Y1, Y15
-	VPDPBUSD     164(DI), Y10, Y15
-	VPMULLD      Y14, Y15, Y15
-	VPADDD       Y15, Y13, Y13
+	VMOVQ        (SI)(R8*8), X6
+	SHRQ         $0x01, DX
+	ANDQ         $0x00000700, DX
+	MOVBQZX      25(AX), R8
+	ORQ          R8, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y11, Y11
+	VPBROADCASTD 20(SP), Y14
+	VPMADDUBSW   164(CX), Y11, Y15
+	VPDPWSSD     Y14, Y15, Y3
+	VPMADDUBSW   164(DI), Y11, Y15
+	VPDPWSSD     Y14, Y15, Y5
 	MOVWQZX      46(AX), DX
 	MOVQ         DX, R8
 	SHLQ         $0x08, R8
 	ANDQ         $0x00000700, R8
 	MOVBQZX      26(AX), R9
 	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X11
+	VMOVQ        (SI)(R8*8), X12
 	MOVQ         DX, R8
 	SHLQ         $0x05, R8
 	ANDQ         $0x00000700, R8
 	MOVBQZX      27(AX), R9
 	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X11, X11
+	VPINSRQ      $0x01, (SI)(R8*8), X12, X12
 	MOVQ         DX, R8
 	SHLQ         $0x02, R8
 	ANDQ         $0x00000700, R8
 	MOVBQZX      28(AX), R9
 	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X5
-	MOVQ         DX, R8
-	SHRQ         $0x01, R8
-	ANDQ         $0x00000700, R8
-	MOVBQZX      29(AX), R9
-	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X5, X5
-	VINSERTI32X4 $0x01, X5, Y11, Y11
-	SHRQ         $0x0c, DX
-	ANDQ         $0x07, DX
-	LEAQ         1(DX)(DX*1), DX
-	VPBROADCASTD DX, Y14
-	VPXORD       Y1, Y1, Y15
-	VPDPBUSD     196(CX), Y11, Y15
-	VPMULLD      Y14, Y15, Y15
-	VPADDD       Y15, Y3, Y3
-	VPXORD       Y1, Y1, Y15
-	VPDPBUSD     196(DI), Y11, Y15
-	VPMULLD      Y14, Y15, Y15
-	VPADDD       Y15, Y13, Y13
+	VMOVQ        (SI)(R8*8), X6
+	SHRQ         $0x01, DX
+	ANDQ         $0x00000700, DX
+	MOVBQZX      29(AX), R8
+	ORQ          R8, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y12, Y12
+	VPBROADCASTD 24(SP), Y14
+	VPMADDUBSW   196(CX), Y12, Y15
+	VPDPWSSD     Y14, Y15, Y3
+	VPMADDUBSW   196(DI), Y12, Y15
+	VPDPWSSD     Y14, Y15, Y5
 	MOVWQZX      48(AX), DX
 	MOVQ         DX, R8
 	SHLQ         $0x08, R8
 	ANDQ         $0x00000700, R8
 	MOVBQZX      30(AX), R9
 	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X12
+	VMOVQ        (SI)(R8*8), X13
 	MOVQ         DX, R8
 	SHLQ         $0x05, R8
 	ANDQ         $0x00000700, R8
 	MOVBQZX      31(AX), R9
 	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X12, X12
+	VPINSRQ      $0x01, (SI)(R8*8), X13, X13
 	MOVQ         DX, R8
 	SHLQ         $0x02, R8
 	ANDQ         $0x00000700, R8
 	MOVBQZX      32(AX), R9
 	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X5
-	MOVQ         DX, R8
-	SHRQ         $0x01, R8
-	ANDQ         $0x00000700, R8
-	MOVBQZX      33(AX), R9
-	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X5, X5
-	VINSERTI32X4 $0x01, X5, Y12, Y12
-	SHRQ         $0x0c, DX
-	ANDQ         $0x07, DX
-	LEAQ         1(DX)(DX*1), DX
-	VPBROADCASTD DX, Y14
-	VPXORD       Y1, Y1, Y15
-	VPDPBUSD     228(CX), Y12, Y15
-	VPMULLD      Y14, Y15, Y15
-	VPADDD       Y15, Y3, Y3
-	VPXORD       Y1, Y1, Y15
-	VPDPBUSD     228(DI), Y12, Y15
-	VPMULLD      Y14, Y15, Y15
-	VPADDD       Y15, Y13, Y13
+	VMOVQ        (SI)(R8*8), X6
+	SHRQ         $0x01, DX
+	ANDQ         $0x00000700, DX
+	MOVBQZX      33(AX), R8
+	ORQ          R8, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y13, Y13
+	VPBROADCASTD 28(SP), Y14
+	VPMADDUBSW   228(CX), Y13, Y15
+	VPDPWSSD     Y14, Y15, Y3
+	VPMADDUBSW   228(DI), Y13, Y15
+	VPDPWSSD     Y14, Y15, Y5
 	VPBROADCASTW (AX), Y14
 	VCVTPH2PS    X14, Y14
 	VMULPS       Y0, Y14, Y14
@@ -30090,12 +29072,12 @@ tileIQ1_S_1x2_loop:
 	VFMADD231PS  Y15, Y3, Y31
 	VPMADDWD     260(DI), Y2, Y3
 	VPMULLD      Y4, Y3, Y3
-	VPSLLD       $0x03, Y13, Y13
-	VPADDD       Y3, Y13, Y13
+	VPSLLD       $0x03, Y5, Y5
+	VPADDD       Y3, Y5, Y5
 	VBROADCASTSS (DI), Y3
 	VMULPS       Y14, Y3, Y3
-	VCVTDQ2PS    Y13, Y13
-	VFMADD231PS  Y3, Y13, Y30
+	VCVTDQ2PS    Y5, Y5
+	VFMADD231PS  Y3, Y5, Y30
 	ADDQ         $0x00000032, AX
 	ADDQ         $0x00000124, CX
 	ADDQ         $0x00000124, DI
@@ -30126,7 +29108,7 @@ tileIQ1_S_1x2_done:
 
 // func tileIQ1_S_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileIQ1_S_1x3(SB), NOSPLIT, $0-64
+TEXT ·tileIQ1_S_1x3(SB), NOSPLIT, $32-64
 	MOVQ         w+0(FP), AX
 	MOVQ         a+16(FP), CX
 	MOVQ         as+24(FP), DX
@@ -30154,13 +29136,16 @@ tileIQ1_S_1x3_loop:
 	VPANDD       iqdw7<>+0(SB), Y4, Y4
 	VPADDD       Y4, Y4, Y4
 	VPADDD       iqdw1<>+0(SB), Y4, Y4
+	VPSLLD       $0x10, Y4, Y5
+	VPORD        Y4, Y5, Y5
+	VMOVDQU32    Y5, (SP)
 	VPSRLD       $0x0f, Y3, Y3
 	VPADDD       Y3, Y3, Y3
-	VMOVDQU32    iqdwm7<>+0(SB), Y13
-	VPSUBD       Y3, Y13, Y3
+	VMOVDQU32    iqdwm7<>+0(SB), Y5
+	VPSUBD       Y3, Y5, Y3
 	VPMULLD      Y3, Y4, Y4
 	VPXORD       Y1, Y1, Y3
-	VPXORD       Y1, Y1, Y13
+	VPXORD       Y1, Y1, Y5
 	VPXORD       Y1, Y1, Y14
 	MOVWQZX      34(AX), DX
 	MOVQ         DX, R9
@@ -30168,336 +29153,256 @@ tileIQ1_S_1x3_loop:
 	ANDQ         $0x00000700, R9
 	MOVBQZX      2(AX), R10
 	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X5
+	VMOVQ        (SI)(R9*8), X6
 	MOVQ         DX, R9
 	SHLQ         $0x05, R9
 	ANDQ         $0x00000700, R9
 	MOVBQZX      3(AX), R10
 	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X5, X5
+	VPINSRQ      $0x01, (SI)(R9*8), X6, X6
 	MOVQ         DX, R9
 	SHLQ         $0x02, R9
 	ANDQ         $0x00000700, R9
 	MOVBQZX      4(AX), R10
 	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X6
-	MOVQ         DX, R9
-	SHRQ         $0x01, R9
-	ANDQ         $0x00000700, R9
-	MOVBQZX      5(AX), R10
-	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X6, X6
-	VINSERTI32X4 $0x01, X6, Y5, Y5
-	SHRQ         $0x0c, DX
-	ANDQ         $0x07, DX
-	LEAQ         1(DX)(DX*1), DX
-	VPBROADCASTD DX, Y15
-	VPXORD       Y1, Y1, Y16
-	VPDPBUSD     4(CX), Y5, Y16
-	VPMULLD      Y15, Y16, Y16
-	VPADDD       Y16, Y3, Y3
-	VPXORD       Y1, Y1, Y16
-	VPDPBUSD     4(DI), Y5, Y16
-	VPMULLD      Y15, Y16, Y16
-	VPADDD       Y16, Y13, Y13
-	VPXORD       Y1, Y1, Y16
-	VPDPBUSD     4(R8), Y5, Y16
-	VPMULLD      Y15, Y16, Y16
-	VPADDD       Y16, Y14, Y14
+	VMOVQ        (SI)(R9*8), X7
+	SHRQ         $0x01, DX
+	ANDQ         $0x00000700, DX
+	MOVBQZX      5(AX), R9
+	ORQ          R9, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	VPBROADCASTD (SP), Y15
+	VPMADDUBSW   4(CX), Y6, Y16
+	VPDPWSSD     Y15, Y16, Y3
+	VPMADDUBSW   4(DI), Y6, Y16
+	VPDPWSSD     Y15, Y16, Y5
+	VPMADDUBSW   4(R8), Y6, Y16
+	VPDPWSSD     Y15, Y16, Y14
 	MOVWQZX      36(AX), DX
 	MOVQ         DX, R9
 	SHLQ         $0x08, R9
 	ANDQ         $0x00000700, R9
 	MOVBQZX      6(AX), R10
 	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X6
+	VMOVQ        (SI)(R9*8), X7
 	MOVQ         DX, R9
 	SHLQ         $0x05, R9
 	ANDQ         $0x00000700, R9
 	MOVBQZX      7(AX), R10
 	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X6, X6
+	VPINSRQ      $0x01, (SI)(R9*8), X7, X7
 	MOVQ         DX, R9
 	SHLQ         $0x02, R9
 	ANDQ         $0x00000700, R9
 	MOVBQZX      8(AX), R10
 	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X5
-	MOVQ         DX, R9
-	SHRQ         $0x01, R9
-	ANDQ         $0x00000700, R9
-	MOVBQZX      9(AX), R10
-	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X5, X5
-	VINSERTI32X4 $0x01, X5, Y6, Y6
-	SHRQ         $0x0c, DX
-	ANDQ         $0x07, DX
-	LEAQ         1(DX)(DX*1), DX
-	VPBROADCASTD DX, Y15
-	VPXORD       Y1, Y1, Y16
-	VPDPBUSD     36(CX), Y6, Y16
-	VPMULLD      Y15, Y16, Y16
-	VPADDD       Y16, Y3, Y3
-	VPXORD       Y1, Y1, Y16
-	VPDPBUSD     36(DI), Y6, Y16
-	VPMULLD      Y15, Y16, Y16
-	VPADDD       Y16, Y13, Y13
-	VPXORD       Y1, Y1, Y16
-	VPDPBUSD     36(R8), Y6, Y16
-	VPMULLD      Y15, Y16, Y16
-	VPADDD       Y16, Y14, Y14
+	VMOVQ        (SI)(R9*8), X6
+	SHRQ         $0x01, DX
+	ANDQ         $0x00000700, DX
+	MOVBQZX      9(AX), R9
+	ORQ          R9, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y7, Y7
+	VPBROADCASTD 4(SP), Y15
+	VPMADDUBSW   36(CX), Y7, Y16
+	VPDPWSSD     Y15, Y16, Y3
+	VPMADDUBSW   36(DI), Y7, Y16
+	VPDPWSSD     Y15, Y16, Y5
+	VPMADDUBSW   36(R8), Y7, Y16
+	VPDPWSSD     Y15, Y16, Y14
 	MOVWQZX      38(AX), DX
 	MOVQ         DX, R9
 	SHLQ         $0x08, R9
 	ANDQ         $0x00000700, R9
 	MOVBQZX      10(AX), R10
 	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X7
+	VMOVQ        (SI)(R9*8), X8
 	MOVQ         DX, R9
 	SHLQ         $0x05, R9
 	ANDQ         $0x00000700, R9
 	MOVBQZX      11(AX), R10
 	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X7, X7
+	VPINSRQ      $0x01, (SI)(R9*8), X8, X8
 	MOVQ         DX, R9
 	SHLQ         $0x02, R9
 	ANDQ         $0x00000700, R9
 	MOVBQZX      12(AX), R10
 	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X5
-	MOVQ         DX, R9
-	SHRQ         $0x01, R9
-	ANDQ         $0x00000700, R9
-	MOVBQZX      13(AX), R10
-	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X5, X5
-	VINSERTI32X4 $0x01, X5, Y7, Y7
-	SHRQ         $0x0c, DX
-	ANDQ         $0x07, DX
-	LEAQ         1(DX)(DX*1), DX
-	VPBROADCASTD DX, Y15
-	VPXORD       Y1, Y1, Y16
-	VPDPBUSD     68(CX), Y7, Y16
-	VPMULLD      Y15, Y16, Y16
-	VPADDD       Y16, Y3, Y3
-	VPXORD       Y1, Y1, Y16
-	VPDPBUSD     68(DI), Y7, Y16
-	VPMULLD      Y15, Y16, Y16
-	VPADDD       Y16, Y13, Y13
-	VPXORD       Y1, Y1, Y16
-	VPDPBUSD     68(R8), Y7, Y16
-	VPMULLD      Y15, Y16, Y16
-	VPADDD       Y16, Y14, Y14
+	VMOVQ        (SI)(R9*8), X6
+	SHRQ         $0x01, DX
+	ANDQ         $0x00000700, DX
+	MOVBQZX      13(AX), R9
+	ORQ          R9, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y8, Y8
+	VPBROADCASTD 8(SP), Y15
+	VPMADDUBSW   68(CX), Y8, Y16
+	VPDPWSSD     Y15, Y16, Y3
+	VPMADDUBSW   68(DI), Y8, Y16
+	VPDPWSSD     Y15, Y16, Y5
+	VPMADDUBSW   68(R8), Y8, Y16
+	VPDPWSSD     Y15, Y16, Y14
 	MOVWQZX      40(AX), DX
 	MOVQ         DX, R9
 	SHLQ         $0x08, R9
 	ANDQ         $0x00000700, R9
 	MOVBQZX      14(AX), R10
 	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X8
+	VMOVQ        (SI)(R9*8), X9
 	MOVQ         DX, R9
 	SHLQ         $0x05, R9
 	ANDQ         $0x00000700, R9
 	MOVBQZX      15(AX), R10
 	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X8, X8
+	VPINSRQ      $0x01, (SI)(R9*8), X9, X9
 	MOVQ         DX, R9
 	SHLQ         $0x02, R9
 	ANDQ         $0x00000700, R9
 	MOVBQZX      16(AX), R10
 	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X5
-	MOVQ         DX, R9
-	SHRQ         $0x01, R9
-	ANDQ         $0x00000700, R9
-	MOVBQZX      17(AX), R10
-	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X5, X5
-	VINSERTI32X4 $0x01, X5, Y8, Y8
-	SHRQ         $0x0c, DX
-	ANDQ         $0x07, DX
-	LEAQ         1(DX)(DX*1), DX
-	VPBROADCASTD DX, Y15
-	VPXORD       Y1, Y1, Y16
-	VPDPBUSD     100(CX), Y8, Y16
-	VPMULLD      Y15, Y16, Y16
-	VPADDD       Y16, Y3, Y3
-	VPXORD       Y1, Y1, Y16
-	VPDPBUSD     100(DI), Y8, Y16
-	VPMULLD      Y15, Y16, Y16
-	VPADDD       Y16, Y13, Y13
-	VPXORD       Y1, Y1, Y16
-	VPDPBUSD     100(R8), Y8, Y16
-	VPMULLD      Y15, Y16, Y16
-	VPADDD       Y16, Y14, Y14
+	VMOVQ        (SI)(R9*8), X6
+	SHRQ         $0x01, DX
+	ANDQ         $0x00000700, DX
+	MOVBQZX      17(AX), R9
+	ORQ          R9, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y9, Y9
+	VPBROADCASTD 12(SP), Y15
+	VPMADDUBSW   100(CX), Y9, Y16
+	VPDPWSSD     Y15, Y16, Y3
+	VPMADDUBSW   100(DI), Y9, Y16
+	VPDPWSSD     Y15, Y16, Y5
+	VPMADDUBSW   100(R8), Y9, Y16
+	VPDPWSSD     Y15, Y16, Y14
 	MOVWQZX      42(AX), DX
 	MOVQ         DX, R9
 	SHLQ         $0x08, R9
 	ANDQ         $0x00000700, R9
 	MOVBQZX      18(AX), R10
 	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X9
+	VMOVQ        (SI)(R9*8), X10
 	MOVQ         DX, R9
 	SHLQ         $0x05, R9
 	ANDQ         $0x00000700, R9
 	MOVBQZX      19(AX), R10
 	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X9, X9
+	VPINSRQ      $0x01, (SI)(R9*8), X10, X10
 	MOVQ         DX, R9
 	SHLQ         $0x02, R9
 	ANDQ         $0x00000700, R9
 	MOVBQZX      20(AX), R10
 	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X5
-	MOVQ         DX, R9
-	SHRQ         $0x01, R9
-	ANDQ         $0x00000700, R9
-	MOVBQZX      21(AX), R10
-	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X5, X5
-	VINSERTI32X4 $0x01, X5, Y9, Y9
-	SHRQ         $0x0c, DX
-	ANDQ         $0x07, DX
-	LEAQ         1(DX)(DX*1), DX
-	VPBROADCASTD DX, Y15
-	VPXORD       Y1, Y1, Y16
-	VPDPBUSD     132(CX), Y9, Y16
-	VPMULLD      Y15, Y16, Y16
-	VPADDD       Y16, Y3, Y3
-	VPXORD       Y1, Y1, Y16
-	VPDPBUSD     132(DI), Y9, Y16
-	VPMULLD      Y15, Y16, Y16
-	VPADDD       Y16, Y13, Y13
-	VPXORD       Y1, Y1, Y16
-	VPDPBUSD     132(R8), Y9, Y16
-	VPMULLD      Y15, Y16, Y16
-	VPADDD       Y16, Y14, Y14
+	VMOVQ        (SI)(R9*8), X6
+	SHRQ         $0x01, DX
+	ANDQ         $0x00000700, DX
+	MOVBQZX      21(AX), R9
+	ORQ          R9, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y10, Y10
+	VPBROADCASTD 16(SP), Y15
+	VPMADDUBSW   132(CX), Y10, Y16
+	VPDPWSSD     Y15, Y16, Y3
+	VPMADDUBSW   132(DI), Y10, Y16
+	VPDPWSSD     Y15, Y16, Y5
+	VPMADDUBSW   132(R8), Y10, Y16
+	VPDPWSSD     Y15, Y16, Y14
 	MOVWQZX      44(AX), DX
 	MOVQ         DX, R9
 	SHLQ         $0x08, R9
 	ANDQ         $0x00000700, R9
 	MOVBQZX      22(AX), R10
 	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X10
+	VMOVQ        (SI)(R9*8), X11
 	MOVQ         DX, R9
 	SHLQ         $0x05, R9
 	ANDQ         $0x00000700, R9
 	MOVBQZX      23(AX), R10
 	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X10, X10
+	VPINSRQ      $0x01, (SI)(R9*8), X11, X11
 	MOVQ         DX, R9
 	SHLQ         $0x02, R9
 	ANDQ         $0x00000700, R9
 	MOVBQZX      24(AX), R10
 	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X5
-	MOVQ         DX, R9
-	SHRQ         $0x01, R9
-	ANDQ         $0x00000700, R9
-	MOVBQZX      25(AX), R10
-	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X5, X5
-	VINSERTI32X4 $0x01, X5, Y10, Y10
-	SHRQ         $0x0c, DX
-	ANDQ         $0x07, DX
-	LEAQ         1(DX)(DX*1), DX
-	VPBROADCASTD DX, Y15
-	VPXORD       Y1, Y1, Y16
-	VPDPBUSD     164(CX), Y10, Y16
-	VPMULLD      Y15, Y16, Y16
-	VPADDD       Y16, Y3, Y3
-	VPXORD       Y1, Y1, Y16
-	VPDPBUSD     164(DI), Y10, Y16
-	VPMULLD      Y15, Y16, Y16
-	VPADDD       Y16, Y13, Y13
-	VPXORD       Y1, Y1, Y16
-	VPDPBUSD     164(R8), Y10, Y16
-	VPMULLD      Y15, Y16, Y16
-	VPADDD       Y16, Y14, Y14
+	VMOVQ        (SI)(R9*8), X6
+	SHRQ         $0x01, DX
+	ANDQ         $0x00000700, DX
+	MOVBQZX      25(AX), R9
+	ORQ          R9, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y11, Y11
+	VPBROADCASTD 20(SP), Y15
+	VPMADDUBSW   164(CX), Y11, Y16
+	VPDPWSSD     Y15, Y16, Y3
+	VPMADDUBSW   164(DI), Y11, Y16
+	VPDPWSSD     Y15, Y16, Y5
+	VPMADDUBSW   164(R8), Y11, Y16
+	VPDPWSSD     Y15, Y16, Y14
 	MOVWQZX      46(AX), DX
 	MOVQ         DX, R9
 	SHLQ         $0x08, R9
 	ANDQ         $0x00000700, R9
 	MOVBQZX      26(AX), R10
 	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X11
+	VMOVQ        (SI)(R9*8), X12
 	MOVQ         DX, R9
 	SHLQ         $0x05, R9
 	ANDQ         $0x00000700, R9
 	MOVBQZX      27(AX), R10
 	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X11, X11
+	VPINSRQ      $0x01, (SI)(R9*8), X12, X12
 	MOVQ         DX, R9
 	SHLQ         $0x02, R9
 	ANDQ         $0x00000700, R9
 	MOVBQZX      28(AX), R10
 	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X5
-	MOVQ         DX, R9
-	SHRQ         $0x01, R9
-	ANDQ         $0x00000700, R9
-	MOVBQZX      29(AX), R10
-	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X5, X5
-	VINSERTI32X4 $0x01, X5, Y11, Y11
-	SHRQ         $0x0c, DX
-	ANDQ         $0x07, DX
-	LEAQ         1(DX)(DX*1), DX
-	VPBROADCASTD DX, Y15
-	VPXORD       Y1, Y1, Y16
-	VPDPBUSD     196(CX), Y11, Y16
-	VPMULLD      Y15, Y16, Y16
-	VPADDD       Y16, Y3, Y3
-	VPXORD       Y1, Y1, Y16
-	VPDPBUSD     196(DI), Y11, Y16
-	VPMULLD      Y15, Y16, Y16
-	VPADDD       Y16, Y13, Y13
-	VPXORD       Y1, Y1, Y16
-	VPDPBUSD     196(R8), Y11, Y16
-	VPMULLD      Y15, Y16, Y16
-	VPADDD       Y16, Y14, Y14
+	VMOVQ        (SI)(R9*8), X6
+	SHRQ         $0x01, DX
+	ANDQ         $0x00000700, DX
+	MOVBQZX      29(AX), R9
+	ORQ          R9, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y12, Y12
+	VPBROADCASTD 24(SP), Y15
+	VPMADDUBSW   196(CX), Y12, Y16
+	VPDPWSSD     Y15, Y16, Y3
+	VPMADDUBSW   196(DI), Y12, Y16
+	VPDPWSSD     Y15, Y16, Y5
+	VPMADDUBSW   196(R8), Y12, Y16
+	VPDPWSSD     Y15, Y16, Y14
 	MOVWQZX      48(AX), DX
 	MOVQ         DX, R9
 	SHLQ         $0x08, R9
 	ANDQ         $0x00000700, R9
 	MOVBQZX      30(AX), R10
 	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X12
+	VMOVQ        (SI)(R9*8), X13
 	MOVQ         DX, R9
 	SHLQ         $0x05, R9
 	ANDQ         $0x00000700, R9
 	MOVBQZX      31(AX), R10
 	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X12, X12
+	VPINSRQ      $0x01, (SI)(R9*8), X13, X13
 	MOVQ         DX, R9
 	SHLQ         $0x02, R9
 	ANDQ         $0x00000700, R9
 	MOVBQZX      32(AX), R10
 	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X5
-	MOVQ         DX, R9
-	SHRQ         $0x01, R9
-	ANDQ         $0x00000700, R9
-	MOVBQZX      33(AX), R10
-	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X5, X5
-	VINSERTI32X4 $0x01, X5, Y12, Y12
-	SHRQ         $0x0c, DX
-	ANDQ         $0x07, DX
-	LEAQ         1(DX)(DX*1), DX
-	VPBROADCASTD DX, Y15
-	VPXORD       Y1, Y1, Y16
-	VPDPBUSD     228(CX), Y12, Y16
-	VPMULLD      Y15, Y16, Y16
-	VPADDD       Y16, Y3, Y3
-	VPXORD       Y1, Y1, Y16
-	VPDPBUSD     228(DI), Y12, Y16
-	VPMULLD      Y15, Y16, Y16
-	VPADDD       Y16, Y13, Y13
-	VPXORD       Y1, Y1, Y16
-	VPDPBUSD     228(R8), Y12, Y16
-	VPMULLD      Y15, Y16, Y16
-	VPADDD       Y16, Y14, Y14
+	VMOVQ        (SI)(R9*8), X6
+	SHRQ         $0x01, DX
+	ANDQ         $0x00000700, DX
+	MOVBQZX      33(AX), R9
+	ORQ          R9, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y13, Y13
+	VPBROADCASTD 28(SP), Y15
+	VPMADDUBSW   228(CX), Y13, Y16
+	VPDPWSSD     Y15, Y16, Y3
+	VPMADDUBSW   228(DI), Y13, Y16
+	VPDPWSSD     Y15, Y16, Y5
+	VPMADDUBSW   228(R8), Y13, Y16
+	VPDPWSSD     Y15, Y16, Y14
 	VPBROADCASTW (AX), Y15
 	VCVTPH2PS    X15, Y15
 	VMULPS       Y0, Y15, Y15
@@ -30511,12 +29416,12 @@ tileIQ1_S_1x3_loop:
 	VFMADD231PS  Y16, Y3, Y31
 	VPMADDWD     260(DI), Y2, Y3
 	VPMULLD      Y4, Y3, Y3
-	VPSLLD       $0x03, Y13, Y13
-	VPADDD       Y3, Y13, Y13
+	VPSLLD       $0x03, Y5, Y5
+	VPADDD       Y3, Y5, Y5
 	VBROADCASTSS (DI), Y3
 	VMULPS       Y15, Y3, Y3
-	VCVTDQ2PS    Y13, Y13
-	VFMADD231PS  Y3, Y13, Y30
+	VCVTDQ2PS    Y5, Y5
+	VFMADD231PS  Y3, Y5, Y30
 	VPMADDWD     260(R8), Y2, Y3
 	VPMULLD      Y4, Y3, Y3
 	VPSLLD       $0x03, Y14, Y14
@@ -30564,7 +29469,7 @@ tileIQ1_S_1x3_done:
 
 // func tileIQ1_S_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileIQ1_S_1x4(SB), NOSPLIT, $0-64
+TEXT ·tileIQ1_S_1x4(SB), NOSPLIT, $32-64
 	MOVQ         w+0(FP), AX
 	MOVQ         a+16(FP), CX
 	MOVQ         as+24(FP), DX
@@ -30595,13 +29500,16 @@ tileIQ1_S_1x4_loop:
 	VPANDD       iqdw7<>+0(SB), Y4, Y4
 	VPADDD       Y4, Y4, Y4
 	VPADDD       iqdw1<>+0(SB), Y4, Y4
+	VPSLLD       $0x10, Y4, Y5
+	VPORD        Y4, Y5, Y5
+	VMOVDQU32    Y5, (SP)
 	VPSRLD       $0x0f, Y3, Y3
 	VPADDD       Y3, Y3, Y3
-	VMOVDQU32    iqdwm7<>+0(SB), Y13
-	VPSUBD       Y3, Y13, Y3
+	VMOVDQU32    iqdwm7<>+0(SB), Y5
+	VPSUBD       Y3, Y5, Y3
 	VPMULLD      Y3, Y4, Y4
 	VPXORD       Y1, Y1, Y3
-	VPXORD       Y1, Y1, Y13
+	VPXORD       Y1, Y1, Y5
 	VPXORD       Y1, Y1, Y14
 	VPXORD       Y1, Y1, Y15
 	MOVWQZX      34(AX), DX
@@ -30610,368 +29518,272 @@ tileIQ1_S_1x4_loop:
 	ANDQ         $0x00000700, R10
 	MOVBQZX      2(AX), R11
 	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X5
+	VMOVQ        (SI)(R10*8), X6
 	MOVQ         DX, R10
 	SHLQ         $0x05, R10
 	ANDQ         $0x00000700, R10
 	MOVBQZX      3(AX), R11
 	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X5, X5
+	VPINSRQ      $0x01, (SI)(R10*8), X6, X6
 	MOVQ         DX, R10
 	SHLQ         $0x02, R10
 	ANDQ         $0x00000700, R10
 	MOVBQZX      4(AX), R11
 	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X6
-	MOVQ         DX, R10
-	SHRQ         $0x01, R10
-	ANDQ         $0x00000700, R10
-	MOVBQZX      5(AX), R11
-	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X6, X6
-	VINSERTI32X4 $0x01, X6, Y5, Y5
-	SHRQ         $0x0c, DX
-	ANDQ         $0x07, DX
-	LEAQ         1(DX)(DX*1), DX
-	VPBROADCASTD DX, Y16
-	VPXORD       Y1, Y1, Y17
-	VPDPBUSD     4(CX), Y5, Y17
-	VPMULLD      Y16, Y17, Y17
-	VPADDD       Y17, Y3, Y3
-	VPXORD       Y1, Y1, Y17
-	VPDPBUSD     4(DI), Y5, Y17
-	VPMULLD      Y16, Y17, Y17
-	VPADDD       Y17, Y13, Y13
-	VPXORD       Y1, Y1, Y17
-	VPDPBUSD     4(R8), Y5, Y17
-	VPMULLD      Y16, Y17, Y17
-	VPADDD       Y17, Y14, Y14
-	VPXORD       Y1, Y1, Y17
-	VPDPBUSD     4(R9), Y5, Y17
-	VPMULLD      Y16, Y17, Y17
-	VPADDD       Y17, Y15, Y15
+	VMOVQ        (SI)(R10*8), X7
+	SHRQ         $0x01, DX
+	ANDQ         $0x00000700, DX
+	MOVBQZX      5(AX), R10
+	ORQ          R10, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	VPBROADCASTD (SP), Y16
+	VPMADDUBSW   4(CX), Y6, Y17
+	VPDPWSSD     Y16, Y17, Y3
+	VPMADDUBSW   4(DI), Y6, Y17
+	VPDPWSSD     Y16, Y17, Y5
+	VPMADDUBSW   4(R8), Y6, Y17
+	VPDPWSSD     Y16, Y17, Y14
+	VPMADDUBSW   4(R9), Y6, Y17
+	VPDPWSSD     Y16, Y17, Y15
 	MOVWQZX      36(AX), DX
 	MOVQ         DX, R10
 	SHLQ         $0x08, R10
 	ANDQ         $0x00000700, R10
 	MOVBQZX      6(AX), R11
 	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X6
+	VMOVQ        (SI)(R10*8), X7
 	MOVQ         DX, R10
 	SHLQ         $0x05, R10
 	ANDQ         $0x00000700, R10
 	MOVBQZX      7(AX), R11
 	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X6, X6
+	VPINSRQ      $0x01, (SI)(R10*8), X7, X7
 	MOVQ         DX, R10
 	SHLQ         $0x02, R10
 	ANDQ         $0x00000700, R10
 	MOVBQZX      8(AX), R11
 	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X5
-	MOVQ         DX, R10
-	SHRQ         $0x01, R10
-	ANDQ         $0x00000700, R10
-	MOVBQZX      9(AX), R11
-	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X5, X5
-	VINSERTI32X4 $0x01, X5, Y6, Y6
-	SHRQ         $0x0c, DX
-	ANDQ         $0x07, DX
-	LEAQ         1(DX)(DX*1), DX
-	VPBROADCASTD DX, Y16
-	VPXORD       Y1, Y1, Y17
-	VPDPBUSD     36(CX), Y6, Y17
-	VPMULLD      Y16, Y17, Y17
-	VPADDD       Y17, Y3, Y3
-	VPXORD       Y1, Y1, Y17
-	VPDPBUSD     36(DI), Y6, Y17
-	VPMULLD      Y16, Y17, Y17
-	VPADDD       Y17, Y13, Y13
-	VPXORD       Y1, Y1, Y17
-	VPDPBUSD     36(R8), Y6, Y17
-	VPMULLD      Y16, Y17, Y17
-	VPADDD       Y17, Y14, Y14
-	VPXORD       Y1, Y1, Y17
-	VPDPBUSD     36(R9), Y6, Y17
-	VPMULLD      Y16, Y17, Y17
-	VPADDD       Y17, Y15, Y15
+	VMOVQ        (SI)(R10*8), X6
+	SHRQ         $0x01, DX
+	ANDQ         $0x00000700, DX
+	MOVBQZX      9(AX), R10
+	ORQ          R10, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y7, Y7
+	VPBROADCASTD 4(SP), Y16
+	VPMADDUBSW   36(CX), Y7, Y17
+	VPDPWSSD     Y16, Y17, Y3
+	VPMADDUBSW   36(DI), Y7, Y17
+	VPDPWSSD     Y16, Y17, Y5
+	VPMADDUBSW   36(R8), Y7, Y17
+	VPDPWSSD     Y16, Y17, Y14
+	VPMADDUBSW   36(R9), Y7, Y17
+	VPDPWSSD     Y16, Y17, Y15
 	MOVWQZX      38(AX), DX
 	MOVQ         DX, R10
 	SHLQ         $0x08, R10
 	ANDQ         $0x00000700, R10
 	MOVBQZX      10(AX), R11
 	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X7
+	VMOVQ        (SI)(R10*8), X8
 	MOVQ         DX, R10
 	SHLQ         $0x05, R10
 	ANDQ         $0x00000700, R10
 	MOVBQZX      11(AX), R11
 	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X7, X7
+	VPINSRQ      $0x01, (SI)(R10*8), X8, X8
 	MOVQ         DX, R10
 	SHLQ         $0x02, R10
 	ANDQ         $0x00000700, R10
 	MOVBQZX      12(AX), R11
 	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X5
-	MOVQ         DX, R10
-	SHRQ         $0x01, R10
-	ANDQ         $0x00000700, R10
-	MOVBQZX      13(AX), R11
-	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X5, X5
-	VINSERTI32X4 $0x01, X5, Y7, Y7
-	SHRQ         $0x0c, DX
-	ANDQ         $0x07, DX
-	LEAQ         1(DX)(DX*1), DX
-	VPBROADCASTD DX, Y16
-	VPXORD       Y1, Y1, Y17
-	VPDPBUSD     68(CX), Y7, Y17
-	VPMULLD      Y16, Y17, Y17
-	VPADDD       Y17, Y3, Y3
-	VPXORD       Y1, Y1, Y17
-	VPDPBUSD     68(DI), Y7, Y17
-	VPMULLD      Y16, Y17, Y17
-	VPADDD       Y17, Y13, Y13
-	VPXORD       Y1, Y1, Y17
-	VPDPBUSD     68(R8), Y7, Y17
-	VPMULLD      Y16, Y17, Y17
-	VPADDD       Y17, Y14, Y14
-	VPXORD       Y1, Y1, Y17
-	VPDPBUSD     68(R9), Y7, Y17
-	VPMULLD      Y16, Y17, Y17
-	VPADDD       Y17, Y15, Y15
+	VMOVQ        (SI)(R10*8), X6
+	SHRQ         $0x01, DX
+	ANDQ         $0x00000700, DX
+	MOVBQZX      13(AX), R10
+	ORQ          R10, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y8, Y8
+	VPBROADCASTD 8(SP), Y16
+	VPMADDUBSW   68(CX), Y8, Y17
+	VPDPWSSD     Y16, Y17, Y3
+	VPMADDUBSW   68(DI), Y8, Y17
+	VPDPWSSD     Y16, Y17, Y5
+	VPMADDUBSW   68(R8), Y8, Y17
+	VPDPWSSD     Y16, Y17, Y14
+	VPMADDUBSW   68(R9), Y8, Y17
+	VPDPWSSD     Y16, Y17, Y15
 	MOVWQZX      40(AX), DX
 	MOVQ         DX, R10
 	SHLQ         $0x08, R10
 	ANDQ         $0x00000700, R10
 	MOVBQZX      14(AX), R11
 	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X8
+	VMOVQ        (SI)(R10*8), X9
 	MOVQ         DX, R10
 	SHLQ         $0x05, R10
 	ANDQ         $0x00000700, R10
 	MOVBQZX      15(AX), R11
 	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X8, X8
+	VPINSRQ      $0x01, (SI)(R10*8), X9, X9
 	MOVQ         DX, R10
 	SHLQ         $0x02, R10
 	ANDQ         $0x00000700, R10
 	MOVBQZX      16(AX), R11
 	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X5
-	MOVQ         DX, R10
-	SHRQ         $0x01, R10
-	ANDQ         $0x00000700, R10
-	MOVBQZX      17(AX), R11
-	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X5, X5
-	VINSERTI32X4 $0x01, X5, Y8, Y8
-	SHRQ         $0x0c, DX
-	ANDQ         $0x07, DX
-	LEAQ         1(DX)(DX*1), DX
-	VPBROADCASTD DX, Y16
-	VPXORD       Y1, Y1, Y17
-	VPDPBUSD     100(CX), Y8, Y17
-	VPMULLD      Y16, Y17, Y17
-	VPADDD       Y17, Y3, Y3
-	VPXORD       Y1, Y1, Y17
-	VPDPBUSD     100(DI), Y8, Y17
-	VPMULLD      Y16, Y17, Y17
-	VPADDD       Y17, Y13, Y13
-	VPXORD       Y1, Y1, Y17
-	VPDPBUSD     100(R8), Y8, Y17
-	VPMULLD      Y16, Y17, Y17
-	VPADDD       Y17, Y14, Y14
-	VPXORD       Y1, Y1, Y17
-	VPDPBUSD     100(R9), Y8, Y17
-	VPMULLD      Y16, Y17, Y17
-	VPADDD       Y17, Y15, Y15
+	VMOVQ        (SI)(R10*8), X6
+	SHRQ         $0x01, DX
+	ANDQ         $0x00000700, DX
+	MOVBQZX      17(AX), R10
+	ORQ          R10, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y9, Y9
+	VPBROADCASTD 12(SP), Y16
+	VPMADDUBSW   100(CX), Y9, Y17
+	VPDPWSSD     Y16, Y17, Y3
+	VPMADDUBSW   100(DI), Y9, Y17
+	VPDPWSSD     Y16, Y17, Y5
+	VPMADDUBSW   100(R8), Y9, Y17
+	VPDPWSSD     Y16, Y17, Y14
+	VPMADDUBSW   100(R9), Y9, Y17
+	VPDPWSSD     Y16, Y17, Y15
 	MOVWQZX      42(AX), DX
 	MOVQ         DX, R10
 	SHLQ         $0x08, R10
 	ANDQ         $0x00000700, R10
 	MOVBQZX      18(AX), R11
 	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X9
+	VMOVQ        (SI)(R10*8), X10
 	MOVQ         DX, R10
 	SHLQ         $0x05, R10
 	ANDQ         $0x00000700, R10
 	MOVBQZX      19(AX), R11
 	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X9, X9
+	VPINSRQ      $0x01, (SI)(R10*8), X10, X10
 	MOVQ         DX, R10
 	SHLQ         $0x02, R10
 	ANDQ         $0x00000700, R10
 	MOVBQZX      20(AX), R11
 	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X5
-	MOVQ         DX, R10
-	SHRQ         $0x01, R10
-	ANDQ         $0x00000700, R10
-	MOVBQZX      21(AX), R11
-	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X5, X5
-	VINSERTI32X4 $0x01, X5, Y9, Y9
-	SHRQ         $0x0c, DX
-	ANDQ         $0x07, DX
-	LEAQ         1(DX)(DX*1), DX
-	VPBROADCASTD DX, Y16
-	VPXORD       Y1, Y1, Y17
-	VPDPBUSD     132(CX), Y9, Y17
-	VPMULLD      Y16, Y17, Y17
-	VPADDD       Y17, Y3, Y3
-	VPXORD       Y1, Y1, Y17
-	VPDPBUSD     132(DI), Y9, Y17
-	VPMULLD      Y16, Y17, Y17
-	VPADDD       Y17, Y13, Y13
-	VPXORD       Y1, Y1, Y17
-	VPDPBUSD     132(R8), Y9, Y17
-	VPMULLD      Y16, Y17, Y17
-	VPADDD       Y17, Y14, Y14
-	VPXORD       Y1, Y1, Y17
-	VPDPBUSD     132(R9), Y9, Y17
-	VPMULLD      Y16, Y17, Y17
-	VPADDD       Y17, Y15, Y15
+	VMOVQ        (SI)(R10*8), X6
+	SHRQ         $0x01, DX
+	ANDQ         $0x00000700, DX
+	MOVBQZX      21(AX), R10
+	ORQ          R10, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y10, Y10
+	VPBROADCASTD 16(SP), Y16
+	VPMADDUBSW   132(CX), Y10, Y17
+	VPDPWSSD     Y16, Y17, Y3
+	VPMADDUBSW   132(DI), Y10, Y17
+	VPDPWSSD     Y16, Y17, Y5
+	VPMADDUBSW   132(R8), Y10, Y17
+	VPDPWSSD     Y16, Y17, Y14
+	VPMADDUBSW   132(R9), Y10, Y17
+	VPDPWSSD     Y16, Y17, Y15
 	MOVWQZX      44(AX), DX
 	MOVQ         DX, R10
 	SHLQ         $0x08, R10
 	ANDQ         $0x00000700, R10
 	MOVBQZX      22(AX), R11
 	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X10
+	VMOVQ        (SI)(R10*8), X11
 	MOVQ         DX, R10
 	SHLQ         $0x05, R10
 	ANDQ         $0x00000700, R10
 	MOVBQZX      23(AX), R11
 	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X10, X10
+	VPINSRQ      $0x01, (SI)(R10*8), X11, X11
 	MOVQ         DX, R10
 	SHLQ         $0x02, R10
 	ANDQ         $0x00000700, R10
 	MOVBQZX      24(AX), R11
 	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X5
-	MOVQ         DX, R10
-	SHRQ         $0x01, R10
-	ANDQ         $0x00000700, R10
-	MOVBQZX      25(AX), R11
-	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X5, X5
-	VINSERTI32X4 $0x01, X5, Y10, Y10
-	SHRQ         $0x0c, DX
-	ANDQ         $0x07, DX
-	LEAQ         1(DX)(DX*1), DX
-	VPBROADCASTD DX, Y16
-	VPXORD       Y1, Y1, Y17
-	VPDPBUSD     164(CX), Y10, Y17
-	VPMULLD      Y16, Y17, Y17
-	VPADDD       Y17, Y3, Y3
-	VPXORD       Y1, Y1, Y17
-	VPDPBUSD     164(DI), Y10, Y17
-	VPMULLD      Y16, Y17, Y17
-	VPADDD       Y17, Y13, Y13
-	VPXORD       Y1, Y1, Y17
-	VPDPBUSD     164(R8), Y10, Y17
-	VPMULLD      Y16, Y17, Y17
-	VPADDD       Y17, Y14, Y14
-	VPXORD       Y1, Y1, Y17
-	VPDPBUSD     164(R9), Y10, Y17
-	VPMULLD      Y16, Y17, Y17
-	VPADDD       Y17, Y15, Y15
+	VMOVQ        (SI)(R10*8), X6
+	SHRQ         $0x01, DX
+	ANDQ         $0x00000700, DX
+	MOVBQZX      25(AX), R10
+	ORQ          R10, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y11, Y11
+	VPBROADCASTD 20(SP), Y16
+	VPMADDUBSW   164(CX), Y11, Y17
+	VPDPWSSD     Y16, Y17, Y3
+	VPMADDUBSW   164(DI), Y11, Y17
+	VPDPWSSD     Y16, Y17, Y5
+	VPMADDUBSW   164(R8), Y11, Y17
+	VPDPWSSD     Y16, Y17, Y14
+	VPMADDUBSW   164(R9), Y11, Y17
+	VPDPWSSD     Y16, Y17, Y15
 	MOVWQZX      46(AX), DX
 	MOVQ         DX, R10
 	SHLQ         $0x08, R10
 	ANDQ         $0x00000700, R10
 	MOVBQZX      26(AX), R11
 	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X11
+	VMOVQ        (SI)(R10*8), X12
 	MOVQ         DX, R10
 	SHLQ         $0x05, R10
 	ANDQ         $0x00000700, R10
 	MOVBQZX      27(AX), R11
 	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X11, X11
+	VPINSRQ      $0x01, (SI)(R10*8), X12, X12
 	MOVQ         DX, R10
 	SHLQ         $0x02, R10
 	ANDQ         $0x00000700, R10
 	MOVBQZX      28(AX), R11
 	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X5
-	MOVQ         DX, R10
-	SHRQ         $0x01, R10
-	ANDQ         $0x00000700, R10
-	MOVBQZX      29(AX), R11
-	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X5, X5
-	VINSERTI32X4 $0x01, X5, Y11, Y11
-	SHRQ         $0x0c, DX
-	ANDQ         $0x07, DX
-	LEAQ         1(DX)(DX*1), DX
-	VPBROADCASTD DX, Y16
-	VPXORD       Y1, Y1, Y17
-	VPDPBUSD     196(CX), Y11, Y17
-	VPMULLD      Y16, Y17, Y17
-	VPADDD       Y17, Y3, Y3
-	VPXORD       Y1, Y1, Y17
-	VPDPBUSD     196(DI), Y11, Y17
-	VPMULLD      Y16, Y17, Y17
-	VPADDD       Y17, Y13, Y13
-	VPXORD       Y1, Y1, Y17
-	VPDPBUSD     196(R8), Y11, Y17
-	VPMULLD      Y16, Y17, Y17
-	VPADDD       Y17, Y14, Y14
-	VPXORD       Y1, Y1, Y17
-	VPDPBUSD     196(R9), Y11, Y17
-	VPMULLD      Y16, Y17, Y17
-	VPADDD       Y17, Y15, Y15
+	VMOVQ        (SI)(R10*8), X6
+	SHRQ         $0x01, DX
+	ANDQ         $0x00000700, DX
+	MOVBQZX      29(AX), R10
+	ORQ          R10, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y12, Y12
+	VPBROADCASTD 24(SP), Y16
+	VPMADDUBSW   196(CX), Y12, Y17
+	VPDPWSSD     Y16, Y17, Y3
+	VPMADDUBSW   196(DI), Y12, Y17
+	VPDPWSSD     Y16, Y17, Y5
+	VPMADDUBSW   196(R8), Y12, Y17
+	VPDPWSSD     Y16, Y17, Y14
+	VPMADDUBSW   196(R9), Y12, Y17
+	VPDPWSSD     Y16, Y17, Y15
 	MOVWQZX      48(AX), DX
 	MOVQ         DX, R10
 	SHLQ         $0x08, R10
 	ANDQ         $0x00000700, R10
 	MOVBQZX      30(AX), R11
 	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X12
+	VMOVQ        (SI)(R10*8), X13
 	MOVQ         DX, R10
 	SHLQ         $0x05, R10
 	ANDQ         $0x00000700, R10
 	MOVBQZX      31(AX), R11
 	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X12, X12
+	VPINSRQ      $0x01, (SI)(R10*8), X13, X13
 	MOVQ         DX, R10
 	SHLQ         $0x02, R10
 	ANDQ         $0x00000700, R10
 	MOVBQZX      32(AX), R11
 	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X5
-	MOVQ         DX, R10
-	SHRQ         $0x01, R10
-	ANDQ         $0x00000700, R10
-	MOVBQZX      33(AX), R11
-	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X5, X5
-	VINSERTI32X4 $0x01, X5, Y12, Y12
-	SHRQ         $0x0c, DX
-	ANDQ         $0x07, DX
-	LEAQ         1(DX)(DX*1), DX
-	VPBROADCASTD DX, Y16
-	VPXORD       Y1, Y1, Y17
-	VPDPBUSD     228(CX), Y12, Y17
-	VPMULLD      Y16, Y17, Y17
-	VPADDD       Y17, Y3, Y3
-	VPXORD       Y1, Y1, Y17
-	VPDPBUSD     228(DI), Y12, Y17
-	VPMULLD      Y16, Y17, Y17
-	VPADDD       Y17, Y13, Y13
-	VPXORD       Y1, Y1, Y17
-	VPDPBUSD     228(R8), Y12, Y17
-	VPMULLD      Y16, Y17, Y17
-	VPADDD       Y17, Y14, Y14
-	VPXORD       Y1, Y1, Y17
-	VPDPBUSD     228(R9), Y12, Y17
-	VPMULLD      Y16, Y17, Y17
-	VPADDD       Y17, Y15, Y15
+	VMOVQ        (SI)(R10*8), X6
+	SHRQ         $0x01, DX
+	ANDQ         $0x00000700, DX
+	MOVBQZX      33(AX), R10
+	ORQ          R10, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y13, Y13
+	VPBROADCASTD 28(SP), Y16
+	VPMADDUBSW   228(CX), Y13, Y17
+	VPDPWSSD     Y16, Y17, Y3
+	VPMADDUBSW   228(DI), Y13, Y17
+	VPDPWSSD     Y16, Y17, Y5
+	VPMADDUBSW   228(R8), Y13, Y17
+	VPDPWSSD     Y16, Y17, Y14
+	VPMADDUBSW   228(R9), Y13, Y17
+	VPDPWSSD     Y16, Y17, Y15
 	VPBROADCASTW (AX), Y16
 	VCVTPH2PS    X16, Y16
 	VMULPS       Y0, Y16, Y16
@@ -30985,12 +29797,12 @@ tileIQ1_S_1x4_loop:
 	VFMADD231PS  Y17, Y3, Y31
 	VPMADDWD     260(DI), Y2, Y3
 	VPMULLD      Y4, Y3, Y3
-	VPSLLD       $0x03, Y13, Y13
-	VPADDD       Y3, Y13, Y13
+	VPSLLD       $0x03, Y5, Y5
+	VPADDD       Y3, Y5, Y5
 	VBROADCASTSS (DI), Y3
 	VMULPS       Y16, Y3, Y3
-	VCVTDQ2PS    Y13, Y13
-	VFMADD231PS  Y3, Y13, Y30
+	VCVTDQ2PS    Y5, Y5
+	VFMADD231PS  Y3, Y5, Y30
 	VPMADDWD     260(R8), Y2, Y3
 	VPMULLD      Y4, Y3, Y3
 	VPSLLD       $0x03, Y14, Y14

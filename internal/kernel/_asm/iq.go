@@ -13,26 +13,19 @@ import (
 // 260). Their codebook is an argument (grid), not assembly data, so that
 // package tensor stays its only definition.
 
-var ksignsIQ2, iqDw1, iqDw7, iqDwM7 Mem
+var iqDw1, iqDw7, iqDwM7, iqB0, iqB1, iqB2, iqB3, iqTop Mem
 
 // iqSig is the signature of the codebook kernels: tileFunc plus the grid.
 const iqSig = "func(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)"
 
 func genIQ() {
-	// ggml's ksigns_iq2xs: the 7 stored sign bits plus an eighth that makes
-	// the number of set bits even.
-	ksignsIQ2 = GLOBL("ksignsiq2", RODATA|NOPTR)
-	for i := 0; i < 128; i++ {
-		p := i ^ i>>4
-		p ^= p >> 2
-		p ^= p >> 1
-		DATA(i, U8(uint8(i|(p&1)<<7)))
-	}
 	for _, c := range []struct {
 		m *Mem
 		n string
 		v int32
-	}{{&iqDw1, "iqdw1", 1}, {&iqDw7, "iqdw7", 7}, {&iqDwM7, "iqdwm7", -7}} {
+	}{{&iqDw1, "iqdw1", 1}, {&iqDw7, "iqdw7", 7}, {&iqDwM7, "iqdwm7", -7},
+		{&iqB0, "iqb0", 0x7f}, {&iqB1, "iqb1", 0x7f00}, {&iqB2, "iqb2", 0x7f0000}, {&iqB3, "iqb3", 0x7f000000},
+		{&iqTop, "iqtop", -0x7f7f7f80}} {
 		*c.m = GLOBL(c.n, RODATA|NOPTR)
 		for j := 0; j < 8; j++ {
 			DATA(4*j, U32(uint32(c.v)))
@@ -47,7 +40,9 @@ func genIQ() {
 }
 
 // gridQuad loads the four 8-byte codebook entries grid[idx(l)], l = 0..3,
-// into the quadwords of a ymm.
+// into the quadwords of a ymm. Scalar loads and inserts: one VPGATHERDQ of
+// eight entries per two sub-blocks made IQ2_XXS slower (5.1 -> 4.1 GB/s,
+// 1 thread, on the AMD EPYC (AVX-512) this was measured on).
 func gridQuad(grid GPVirtual, idx func(l int) GPVirtual) VecVirtual {
 	g, x := YMM(), XMM()
 	VMOVQ(Mem{Base: grid, Index: idx(0), Scale: 8}, g.AsX())
@@ -76,10 +71,13 @@ func iqEpilogue(fn string, acc []Register) {
 
 // iq2xxs generates the IQ2_XXS kernel (66-byte blocks: d f16 at 0, then
 // per sub-block of 32 a u32 of four grid indices and a u32 of four 7-bit
-// sign indices and the scale s in bits 28..31). The grid bytes (8, 25, 43)
-// are unsigned: VPDPBUSD takes them against the activations with the signs
-// applied (a masked VPSUBB from zero, the mask from ksignsiq2). Sub-block
-// sums are multiplied by 2s+1, the block's integer sum by d·d_a/8.
+// sign indices and the scale s in bits 28..31). The block's 32 sign bytes
+// (7 stored bits plus an even-parity eighth, ggml's ksigns_iq2xs) and eight
+// scales 2s+1 are computed as vectors first. The grid bytes (8, 25, 43) are
+// unsigned: VPMADDUBSW takes them against the activations with the signs
+// applied (a masked VPSUBB from zero, the sign byte as k mask), VPDPWSSD
+// multiplies the int16 pairs by 2s+1 into the int32 sums (exact), and the
+// block's sum is scaled by d·d_a/8.
 func iq2xxs(T int) {
 	fn := fmt.Sprintf("tileIQ2_XXS_1x%d", T)
 	TEXT(fn, NOSPLIT, iqSig)
@@ -90,8 +88,8 @@ func iq2xxs(T int) {
 	nb := loadGP("nb")
 	grid := loadGP("grid")
 	ap := ptrs(a, as, T)
-	sgn := GP64()
-	LEAQ(ksignsIQ2, sgn)
+	signMem := AllocLocal(32) // the block's 32 sign bytes
+	scMem := AllocLocal(32)   // the block's eight scales, as int16 pairs
 	zero := YMM()
 	VPXORD(zero, zero, zero)
 	eighth := bcastF32(0.125)
@@ -107,6 +105,39 @@ func iq2xxs(T int) {
 	for off := 0; off < 66; off += 64 {
 		PREFETCHT0(Mem{Base: wp, Disp: prefetchDist + off})
 	}
+	// The eight sub-blocks' sign masks and scales, as vectors: aux_j is
+	// the high dword of quadword j at 2.
+	aux := YMM()
+	{
+		z := ZMM()
+		VMOVDQU64(Mem{Base: wp, Disp: 2}, z)
+		VPSRLQ(U8(32), z, z)
+		VPMOVQD(z, aux)
+	}
+	// Byte l of v_j = bits 7l..7l+6 of aux_j, then bit 7 = their parity.
+	v, x, p := YMM(), YMM(), YMM()
+	VPANDD(iqB0, aux, v)
+	for l, m := range []Mem{iqB1, iqB2, iqB3} {
+		VPSLLD(U8(l+1), aux, x)
+		VPTERNLOGD(U8(0xf8), m, x, v) // v |= x & m
+	}
+	VPSRLD(U8(4), v, p)
+	VPXORD(v, p, p)
+	VPSRLD(U8(2), p, x)
+	VPXORD(x, p, p)
+	VPSRLD(U8(1), p, x)
+	VPXORD(x, p, p)
+	VPSLLD(U8(7), p, p)
+	VPTERNLOGD(U8(0xf8), iqTop, p, v)
+	VMOVDQU32(v, signMem)
+	// (2s+1) in both words of each dword, for VPDPWSSD.
+	VPSRLD(U8(28), aux, x)
+	VPADDD(x, x, x)
+	VPADDD(iqDw1, x, x)
+	VPSLLD(U8(16), x, p)
+	VPORD(p, x, x)
+	VMOVDQU32(x, scMem)
+
 	isum := make([]VecVirtual, T)
 	for t := range isum {
 		isum[t] = YMM()
@@ -118,39 +149,16 @@ func iq2xxs(T int) {
 			MOVBQZX(Mem{Base: wp, Disp: 2 + 8*j + l}, i)
 			return i
 		})
-		aux := GP32()
-		MOVL(Mem{Base: wp, Disp: 6 + 8*j}, aux)
-		m := GP32()
-		for l := 0; l < 4; l++ {
-			i := GP64()
-			MOVL(aux, i.As32())
-			if l > 0 {
-				SHRL(U8(7*l), i.As32())
-			}
-			ANDL(U32(127), i.As32())
-			MOVBLZX(Mem{Base: sgn, Index: i, Scale: 1}, i.As32())
-			if l == 0 {
-				MOVL(i.As32(), m)
-				continue
-			}
-			SHLL(U8(8*l), i.As32())
-			ORL(i.As32(), m)
-		}
 		k := K1
-		KMOVD(m, k)
-		SHRL(U8(28), aux)
-		LEAL(Mem{Base: aux, Index: aux, Scale: 1, Disp: 1}, aux)
+		KMOVD(signMem.Offset(4*j), k)
 		s := YMM()
-		VPBROADCASTD(aux, s)
+		VPBROADCASTD(scMem.Offset(4*j), s)
 		for t := 0; t < T; t++ {
 			q := YMM()
 			VMOVDQU8(Mem{Base: ap[t], Disp: 4 + 32*j}, q)
 			VPSUBB(q, zero, k, q)
-			p := YMM()
-			VPXORD(zero, zero, p)
-			vpdpbusd(q, g, p)
-			VPMULLD(s, p, p)
-			VPADDD(p, isum[t], isum[t])
+			VPMADDUBSW(q, g, q)
+			vpdpwssd(s, q, isum[t])
 		}
 	}
 	d := halfBcast(Mem{Base: wp})
@@ -175,7 +183,8 @@ func iq2xxs(T int) {
 // 2 (low 8 bits of the group indices), u16 qh [8] at 34 (index bits 8..10
 // of group l at bits 3l, scale s at 12..14, delta sign at 15)). grid is
 // GridIQ1_S with 1 added to every byte (values 0, 1, 2, unsigned for
-// VPDPBUSD); with P_j = Σ (g+1)·q and B_j = Σ q over sub-block j (two Q8_K
+// VPMADDUBSW, whose int16 pairs VPDPWSSD multiplies by 2s_j+1); with P_j =
+// Σ (g+1)·q and B_j = Σ q over sub-block j (two Q8_K
 // bsums) the block's sum is d·d_a/8 · Σ_j (2s_j+1)·(8·P_j + (±1 − 8)·B_j),
 // the exact integer 8·sumi + sumi1 of ggml's dot.
 func iq1s(T int) {
@@ -188,6 +197,7 @@ func iq1s(T int) {
 	nb := loadGP("nb")
 	grid := loadGP("grid")
 	ap := ptrs(a, as, T)
+	scMem := AllocLocal(32) // the block's eight scales, as int16 pairs
 	eighth := bcastF32(0.125)
 	zero := YMM()
 	VPXORD(zero, zero, zero)
@@ -212,6 +222,12 @@ func iq1s(T int) {
 	VPANDD(iqDw7, lf, lf)
 	VPADDD(lf, lf, lf)
 	VPADDD(iqDw1, lf, lf)
+	{
+		w2 := YMM()
+		VPSLLD(U8(16), lf, w2)
+		VPORD(lf, w2, w2)
+		VMOVDQU32(w2, scMem)
+	}
 	VPSRLD(U8(15), qhv, f)
 	VPADDD(f, f, f)
 	m7 := YMM()
@@ -241,17 +257,12 @@ func iq1s(T int) {
 			ORQ(b, i)
 			return i
 		})
-		SHRQ(U8(12), hq)
-		ANDQ(U8(7), hq)
-		LEAQ(Mem{Base: hq, Index: hq, Scale: 1, Disp: 1}, hq)
 		s := YMM()
-		VPBROADCASTD(hq.As32(), s)
+		VPBROADCASTD(scMem.Offset(4*j), s)
 		for t := 0; t < T; t++ {
 			p := YMM()
-			VPXORD(zero, zero, p)
-			vpdpbusd(Mem{Base: ap[t], Disp: 4 + 32*j}, g, p)
-			VPMULLD(s, p, p)
-			VPADDD(p, isum[t], isum[t])
+			VPMADDUBSW(Mem{Base: ap[t], Disp: 4 + 32*j}, g, p)
+			vpdpwssd(s, p, isum[t])
 		}
 	}
 	d := halfBcast(Mem{Base: wp})
