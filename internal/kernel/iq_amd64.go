@@ -36,11 +36,30 @@ var gridIQ1SPlus1 = func() *[2048]uint64 {
 	return &t
 }()
 
+// gridIQ1MU is the codebook form tileIQ1_M_* take: entry i (the 11-bit
+// grid index, plus the group's delta sign as bit 11) holds, per byte,
+// 8·(g+1) + 1 + δ for the GridIQ1_S value g and δ = +1 (bit 11 clear) or
+// −1 (set).
+var gridIQ1MU = func() *[4096]uint64 {
+	var t [4096]uint64
+	for i := range t {
+		g := tensor.GridIQ1_S[i&2047]
+		d := 2 * (1 - i>>11)
+		for j := 0; j < 8; j++ {
+			u := 8*(int(int8(g>>(8*j)))+1) + d
+			t[i] |= uint64(u) << (8 * j)
+		}
+	}
+	return &t
+}()
+
 // iqTiles are the AVX-512 VNNI codebook kernels (IQ2_XXS: 66-byte blocks,
-// IQ1_S: 50-byte blocks; 256 elements against one Q8_K block per step).
+// IQ1_S: 50, IQ1_M: 56; 256 elements against one Q8_K block per step).
 var iqTiles = map[tensor.DType]*tileSet{
 	tensor.IQ2_XXS: {fn: gridTiles(&tensor.GridIQ2_XXS[0], tileIQ2_XXS_1x1, tileIQ2_XXS_1x2, tileIQ2_XXS_1x3, tileIQ2_XXS_1x4),
 		wBlock: 66, aBlock: 292, blockElems: 256},
 	tensor.IQ1_S: {fn: gridTiles(&gridIQ1SPlus1[0], tileIQ1_S_1x1, tileIQ1_S_1x2, tileIQ1_S_1x3, tileIQ1_S_1x4),
 		wBlock: 50, aBlock: 292, blockElems: 256},
+	tensor.IQ1_M: {fn: gridTiles(&gridIQ1MU[0], tileIQ1_M_1x1, tileIQ1_M_1x2, tileIQ1_M_1x3, tileIQ1_M_1x4),
+		wBlock: 56, aBlock: 292, blockElems: 256},
 }

@@ -16,10 +16,11 @@ import (
 var iqGenericDots = map[tensor.DType]func(w, a []byte, cols int) float32{
 	tensor.IQ2_XXS: dotIQ2_XXSGeneric,
 	tensor.IQ1_S:   dotIQ1_SGeneric,
+	tensor.IQ1_M:   dotIQ1_MGeneric,
 }
 
 // TestIQTilesEveryBit runs each codebook kernel (1 row × 1..4 tokens) on
-// one block, then again with each bit of the block after its f16 d flipped
+// one block, then again with each bit of the block but its f16 d flipped
 // in turn (grid indices, signs, scales, delta signs), and compares every
 // output with the generic dot: a kernel that reads any field bit wrong
 // disagrees on that flip.
@@ -46,7 +47,14 @@ func TestIQTilesEveryBit(t *testing.T) {
 				for i := range w {
 					w[i] = byte(rng.Uint32())
 				}
-				binary.LittleEndian.PutUint16(w, 0x2e66) // d = 0.1
+				// d = 0.1, kept: its bits are not flipped.
+				isD := func(i, b int) bool { return i < 2 }
+				if typ == tensor.IQ1_M {
+					putIQ1MScale(w, 0x2e66)
+					isD = func(i, b int) bool { return i >= 48 && i%2 == 1 && b >= 4 }
+				} else {
+					binary.LittleEndian.PutUint16(w, 0x2e66)
+				}
 				ad := dequantRows(t, tensor.Q8_K, a, T, 256)
 				check := func(what string) {
 					out := make([]float32, T)
@@ -60,8 +68,11 @@ func TestIQTilesEveryBit(t *testing.T) {
 					}
 				}
 				check("random block")
-				for i := 2; i < len(w); i++ {
+				for i := range w {
 					for b := 0; b < 8; b++ {
+						if isD(i, b) {
+							continue
+						}
 						w[i] ^= 1 << b
 						check(fmt.Sprintf("byte %d bit %d flipped", i, b))
 					}

@@ -29864,3 +29864,1721 @@ tileIQ1_S_1x4_done:
 	VMOVSS        X0, (AX)
 	VZEROUPPER
 	RET
+
+// func tileIQ1_M_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+TEXT ·tileIQ1_M_1x1(SB), NOSPLIT, $32-64
+	MOVQ         w+0(FP), AX
+	MOVQ         a+16(FP), CX
+	MOVQ         as+24(FP), DX
+	MOVQ         nb+32(FP), DX
+	MOVQ         grid+56(FP), BX
+	MOVL         $0x3e000000, SI
+	VPBROADCASTD SI, Z0
+	VPXORD       Y1, Y1, Y1
+	VPXORD       Y31, Y31, Y31
+
+tileIQ1_M_1x1_loop:
+	TESTQ        DX, DX
+	JZ           tileIQ1_M_1x1_done
+	PREFETCHT0   32768(AX)
+	PREFETCHT0   32823(AX)
+	VPXORD       Y1, Y1, Y2
+	MOVWQZX      32(AX), SI
+	MOVQ         SI, DI
+	SHLQ         $0x08, DI
+	ANDQ         $0x00000f00, DI
+	MOVBQZX      (AX), R8
+	ORQ          R8, DI
+	VMOVQ        (BX)(DI*8), X3
+	MOVQ         SI, DI
+	SHLQ         $0x04, DI
+	ANDQ         $0x00000f00, DI
+	MOVBQZX      1(AX), R8
+	ORQ          R8, DI
+	VPINSRQ      $0x01, (BX)(DI*8), X3, X3
+	MOVQ         SI, DI
+	ANDQ         $0x00000f00, DI
+	MOVBQZX      2(AX), R8
+	ORQ          R8, DI
+	VMOVQ        (BX)(DI*8), X4
+	SHRQ         $0x04, SI
+	ANDQ         $0x00000f00, SI
+	MOVBQZX      3(AX), DI
+	ORQ          DI, SI
+	VPINSRQ      $0x01, (BX)(SI*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y3, Y3
+	MOVWLZX      48(AX), SI
+	MOVL         SI, DI
+	ANDL         $0x00000007, DI
+	LEAL         1(DI)(DI*1), DI
+	SHRL         $0x03, SI
+	ANDL         $0x00000007, SI
+	LEAL         1(SI)(SI*1), SI
+	MOVW         DI, (SP)
+	MOVW         SI, 2(SP)
+	VPBROADCASTW DI, Y4
+	VPBROADCASTW SI, X5
+	VINSERTI32X4 $0x01, X5, Y4, Y4
+	VPMADDUBSW   4(CX), Y3, Y5
+	VPDPWSSD     Y4, Y5, Y2
+	MOVWQZX      34(AX), SI
+	MOVQ         SI, DI
+	SHLQ         $0x08, DI
+	ANDQ         $0x00000f00, DI
+	MOVBQZX      4(AX), R8
+	ORQ          R8, DI
+	VMOVQ        (BX)(DI*8), X6
+	MOVQ         SI, DI
+	SHLQ         $0x04, DI
+	ANDQ         $0x00000f00, DI
+	MOVBQZX      5(AX), R8
+	ORQ          R8, DI
+	VPINSRQ      $0x01, (BX)(DI*8), X6, X6
+	MOVQ         SI, DI
+	ANDQ         $0x00000f00, DI
+	MOVBQZX      6(AX), R8
+	ORQ          R8, DI
+	VMOVQ        (BX)(DI*8), X3
+	SHRQ         $0x04, SI
+	ANDQ         $0x00000f00, SI
+	MOVBQZX      7(AX), DI
+	ORQ          DI, SI
+	VPINSRQ      $0x01, (BX)(SI*8), X3, X3
+	VINSERTI32X4 $0x01, X3, Y6, Y6
+	MOVWLZX      48(AX), SI
+	SHRL         $0x06, SI
+	MOVL         SI, DI
+	ANDL         $0x00000007, DI
+	LEAL         1(DI)(DI*1), DI
+	SHRL         $0x03, SI
+	ANDL         $0x00000007, SI
+	LEAL         1(SI)(SI*1), SI
+	MOVW         DI, 4(SP)
+	MOVW         SI, 6(SP)
+	VPBROADCASTW DI, Y4
+	VPBROADCASTW SI, X3
+	VINSERTI32X4 $0x01, X3, Y4, Y4
+	VPMADDUBSW   36(CX), Y6, Y5
+	VPDPWSSD     Y4, Y5, Y2
+	MOVWQZX      36(AX), SI
+	MOVQ         SI, DI
+	SHLQ         $0x08, DI
+	ANDQ         $0x00000f00, DI
+	MOVBQZX      8(AX), R8
+	ORQ          R8, DI
+	VMOVQ        (BX)(DI*8), X7
+	MOVQ         SI, DI
+	SHLQ         $0x04, DI
+	ANDQ         $0x00000f00, DI
+	MOVBQZX      9(AX), R8
+	ORQ          R8, DI
+	VPINSRQ      $0x01, (BX)(DI*8), X7, X7
+	MOVQ         SI, DI
+	ANDQ         $0x00000f00, DI
+	MOVBQZX      10(AX), R8
+	ORQ          R8, DI
+	VMOVQ        (BX)(DI*8), X3
+	SHRQ         $0x04, SI
+	ANDQ         $0x00000f00, SI
+	MOVBQZX      11(AX), DI
+	ORQ          DI, SI
+	VPINSRQ      $0x01, (BX)(SI*8), X3, X3
+	VINSERTI32X4 $0x01, X3, Y7, Y7
+	MOVWLZX      50(AX), SI
+	MOVL         SI, DI
+	ANDL         $0x00000007, DI
+	LEAL         1(DI)(DI*1), DI
+	SHRL         $0x03, SI
+	ANDL         $0x00000007, SI
+	LEAL         1(SI)(SI*1), SI
+	MOVW         DI, 8(SP)
+	MOVW         SI, 10(SP)
+	VPBROADCASTW DI, Y4
+	VPBROADCASTW SI, X3
+	VINSERTI32X4 $0x01, X3, Y4, Y4
+	VPMADDUBSW   68(CX), Y7, Y5
+	VPDPWSSD     Y4, Y5, Y2
+	MOVWQZX      38(AX), SI
+	MOVQ         SI, DI
+	SHLQ         $0x08, DI
+	ANDQ         $0x00000f00, DI
+	MOVBQZX      12(AX), R8
+	ORQ          R8, DI
+	VMOVQ        (BX)(DI*8), X8
+	MOVQ         SI, DI
+	SHLQ         $0x04, DI
+	ANDQ         $0x00000f00, DI
+	MOVBQZX      13(AX), R8
+	ORQ          R8, DI
+	VPINSRQ      $0x01, (BX)(DI*8), X8, X8
+	MOVQ         SI, DI
+	ANDQ         $0x00000f00, DI
+	MOVBQZX      14(AX), R8
+	ORQ          R8, DI
+	VMOVQ        (BX)(DI*8), X3
+	SHRQ         $0x04, SI
+	ANDQ         $0x00000f00, SI
+	MOVBQZX      15(AX), DI
+	ORQ          DI, SI
+	VPINSRQ      $0x01, (BX)(SI*8), X3, X3
+	VINSERTI32X4 $0x01, X3, Y8, Y8
+	MOVWLZX      50(AX), SI
+	SHRL         $0x06, SI
+	MOVL         SI, DI
+	ANDL         $0x00000007, DI
+	LEAL         1(DI)(DI*1), DI
+	SHRL         $0x03, SI
+	ANDL         $0x00000007, SI
+	LEAL         1(SI)(SI*1), SI
+	MOVW         DI, 12(SP)
+	MOVW         SI, 14(SP)
+	VPBROADCASTW DI, Y4
+	VPBROADCASTW SI, X3
+	VINSERTI32X4 $0x01, X3, Y4, Y4
+	VPMADDUBSW   100(CX), Y8, Y5
+	VPDPWSSD     Y4, Y5, Y2
+	MOVWQZX      40(AX), SI
+	MOVQ         SI, DI
+	SHLQ         $0x08, DI
+	ANDQ         $0x00000f00, DI
+	MOVBQZX      16(AX), R8
+	ORQ          R8, DI
+	VMOVQ        (BX)(DI*8), X9
+	MOVQ         SI, DI
+	SHLQ         $0x04, DI
+	ANDQ         $0x00000f00, DI
+	MOVBQZX      17(AX), R8
+	ORQ          R8, DI
+	VPINSRQ      $0x01, (BX)(DI*8), X9, X9
+	MOVQ         SI, DI
+	ANDQ         $0x00000f00, DI
+	MOVBQZX      18(AX), R8
+	ORQ          R8, DI
+	VMOVQ        (BX)(DI*8), X3
+	SHRQ         $0x04, SI
+	ANDQ         $0x00000f00, SI
+	MOVBQZX      19(AX), DI
+	ORQ          DI, SI
+	VPINSRQ      $0x01, (BX)(SI*8), X3, X3
+	VINSERTI32X4 $0x01, X3, Y9, Y9
+	MOVWLZX      52(AX), SI
+	MOVL         SI, DI
+	ANDL         $0x00000007, DI
+	LEAL         1(DI)(DI*1), DI
+	SHRL         $0x03, SI
+	ANDL         $0x00000007, SI
+	LEAL         1(SI)(SI*1), SI
+	MOVW         DI, 16(SP)
+	MOVW         SI, 18(SP)
+	VPBROADCASTW DI, Y4
+	VPBROADCASTW SI, X3
+	VINSERTI32X4 $0x01, X3, Y4, Y4
+	VPMADDUBSW   132(CX), Y9, Y5
+	VPDPWSSD     Y4, Y5, Y2
+	MOVWQZX      42(AX), SI
+	MOVQ         SI, DI
+	SHLQ         $0x08, DI
+	ANDQ         $0x00000f00, DI
+	MOVBQZX      20(AX), R8
+	ORQ          R8, DI
+	VMOVQ        (BX)(DI*8), X10
+	MOVQ         SI, DI
+	SHLQ         $0x04, DI
+	ANDQ         $0x00000f00, DI
+	MOVBQZX      21(AX), R8
+	ORQ          R8, DI
+	VPINSRQ      $0x01, (BX)(DI*8), X10, X10
+	MOVQ         SI, DI
+	ANDQ         $0x00000f00, DI
+	MOVBQZX      22(AX), R8
+	ORQ          R8, DI
+	VMOVQ        (BX)(DI*8), X3
+	SHRQ         $0x04, SI
+	ANDQ         $0x00000f00, SI
+	MOVBQZX      23(AX), DI
+	ORQ          DI, SI
+	VPINSRQ      $0x01, (BX)(SI*8), X3, X3
+	VINSERTI32X4 $0x01, X3, Y10, Y10
+	MOVWLZX      52(AX), SI
+	SHRL         $0x06, SI
+	MOVL         SI, DI
+	ANDL         $0x00000007, DI
+	LEAL         1(DI)(DI*1), DI
+	SHRL         $0x03, SI
+	ANDL         $0x00000007, SI
+	LEAL         1(SI)(SI*1), SI
+	MOVW         DI, 20(SP)
+	MOVW         SI, 22(SP)
+	VPBROADCASTW DI, Y4
+	VPBROADCASTW SI, X3
+	VINSERTI32X4 $0x01, X3, Y4, Y4
+	VPMADDUBSW   164(CX), Y10, Y5
+	VPDPWSSD     Y4, Y5, Y2
+	MOVWQZX      44(AX), SI
+	MOVQ         SI, DI
+	SHLQ         $0x08, DI
+	ANDQ         $0x00000f00, DI
+	MOVBQZX      24(AX), R8
+	ORQ          R8, DI
+	VMOVQ        (BX)(DI*8), X11
+	MOVQ         SI, DI
+	SHLQ         $0x04, DI
+	ANDQ         $0x00000f00, DI
+	MOVBQZX      25(AX), R8
+	ORQ          R8, DI
+	VPINSRQ      $0x01, (BX)(DI*8), X11, X11
+	MOVQ         SI, DI
+	ANDQ         $0x00000f00, DI
+	MOVBQZX      26(AX), R8
+	ORQ          R8, DI
+	VMOVQ        (BX)(DI*8), X3
+	SHRQ         $0x04, SI
+	ANDQ         $0x00000f00, SI
+	MOVBQZX      27(AX), DI
+	ORQ          DI, SI
+	VPINSRQ      $0x01, (BX)(SI*8), X3, X3
+	VINSERTI32X4 $0x01, X3, Y11, Y11
+	MOVWLZX      54(AX), SI
+	MOVL         SI, DI
+	ANDL         $0x00000007, DI
+	LEAL         1(DI)(DI*1), DI
+	SHRL         $0x03, SI
+	ANDL         $0x00000007, SI
+	LEAL         1(SI)(SI*1), SI
+	MOVW         DI, 24(SP)
+	MOVW         SI, 26(SP)
+	VPBROADCASTW DI, Y4
+	VPBROADCASTW SI, X3
+	VINSERTI32X4 $0x01, X3, Y4, Y4
+	VPMADDUBSW   196(CX), Y11, Y5
+	VPDPWSSD     Y4, Y5, Y2
+	MOVWQZX      46(AX), SI
+	MOVQ         SI, DI
+	SHLQ         $0x08, DI
+	ANDQ         $0x00000f00, DI
+	MOVBQZX      28(AX), R8
+	ORQ          R8, DI
+	VMOVQ        (BX)(DI*8), X12
+	MOVQ         SI, DI
+	SHLQ         $0x04, DI
+	ANDQ         $0x00000f00, DI
+	MOVBQZX      29(AX), R8
+	ORQ          R8, DI
+	VPINSRQ      $0x01, (BX)(DI*8), X12, X12
+	MOVQ         SI, DI
+	ANDQ         $0x00000f00, DI
+	MOVBQZX      30(AX), R8
+	ORQ          R8, DI
+	VMOVQ        (BX)(DI*8), X3
+	SHRQ         $0x04, SI
+	ANDQ         $0x00000f00, SI
+	MOVBQZX      31(AX), DI
+	ORQ          DI, SI
+	VPINSRQ      $0x01, (BX)(SI*8), X3, X3
+	VINSERTI32X4 $0x01, X3, Y12, Y12
+	MOVWLZX      54(AX), SI
+	SHRL         $0x06, SI
+	MOVL         SI, DI
+	ANDL         $0x00000007, DI
+	LEAL         1(DI)(DI*1), DI
+	SHRL         $0x03, SI
+	ANDL         $0x00000007, SI
+	LEAL         1(SI)(SI*1), SI
+	MOVW         DI, 28(SP)
+	MOVW         SI, 30(SP)
+	VPBROADCASTW DI, Y4
+	VPBROADCASTW SI, X3
+	VINSERTI32X4 $0x01, X3, Y4, Y4
+	VPMADDUBSW   228(CX), Y12, Y5
+	VPDPWSSD     Y4, Y5, Y2
+	MOVQ         48(AX), SI
+	MOVQ         SI, DI
+	SHRQ         $0x0c, DI
+	ANDL         $0x0000000f, DI
+	MOVQ         SI, R8
+	SHRQ         $0x18, R8
+	ANDL         $0x000000f0, R8
+	ORL          R8, DI
+	MOVQ         SI, R8
+	SHRQ         $0x24, R8
+	ANDL         $0x00000f00, R8
+	ORL          R8, DI
+	MOVQ         SI, R8
+	SHRQ         $0x30, R8
+	ANDL         $0x0000f000, R8
+	ORL          R8, DI
+	VPBROADCASTW DI, Y4
+	VCVTPH2PS    X4, Y4
+	VMULPS       Y0, Y4, Y4
+	VMOVDQU16    (SP), Y5
+	VPMADDWD     260(CX), Y5, Y5
+	VPSLLD       $0x03, Y5, Y13
+	VPADDD       Y13, Y5, Y5
+	VPSUBD       Y5, Y2, Y2
+	VBROADCASTSS (CX), Y5
+	VMULPS       Y4, Y5, Y5
+	VCVTDQ2PS    Y2, Y2
+	VFMADD231PS  Y5, Y2, Y31
+	ADDQ         $0x00000038, AX
+	ADDQ         $0x00000124, CX
+	DECQ         DX
+	JMP          tileIQ1_M_1x1_loop
+
+tileIQ1_M_1x1_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y31, X0
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VZEROUPPER
+	RET
+
+// func tileIQ1_M_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+TEXT ·tileIQ1_M_1x2(SB), NOSPLIT, $32-64
+	MOVQ         w+0(FP), AX
+	MOVQ         a+16(FP), CX
+	MOVQ         as+24(FP), DX
+	MOVQ         nb+32(FP), BX
+	MOVQ         grid+56(FP), SI
+	MOVQ         CX, DI
+	ADDQ         DX, DI
+	MOVL         $0x3e000000, DX
+	VPBROADCASTD DX, Z0
+	VPXORD       Y1, Y1, Y1
+	VPXORD       Y31, Y31, Y31
+	VPXORD       Y30, Y30, Y30
+
+tileIQ1_M_1x2_loop:
+	TESTQ        BX, BX
+	JZ           tileIQ1_M_1x2_done
+	PREFETCHT0   32768(AX)
+	PREFETCHT0   32823(AX)
+	VPXORD       Y1, Y1, Y2
+	VPXORD       Y1, Y1, Y3
+	MOVWQZX      32(AX), DX
+	MOVQ         DX, R8
+	SHLQ         $0x08, R8
+	ANDQ         $0x00000f00, R8
+	MOVBQZX      (AX), R9
+	ORQ          R9, R8
+	VMOVQ        (SI)(R8*8), X4
+	MOVQ         DX, R8
+	SHLQ         $0x04, R8
+	ANDQ         $0x00000f00, R8
+	MOVBQZX      1(AX), R9
+	ORQ          R9, R8
+	VPINSRQ      $0x01, (SI)(R8*8), X4, X4
+	MOVQ         DX, R8
+	ANDQ         $0x00000f00, R8
+	MOVBQZX      2(AX), R9
+	ORQ          R9, R8
+	VMOVQ        (SI)(R8*8), X5
+	SHRQ         $0x04, DX
+	ANDQ         $0x00000f00, DX
+	MOVBQZX      3(AX), R8
+	ORQ          R8, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y4, Y4
+	MOVWLZX      48(AX), DX
+	MOVL         DX, R8
+	ANDL         $0x00000007, R8
+	LEAL         1(R8)(R8*1), R8
+	SHRL         $0x03, DX
+	ANDL         $0x00000007, DX
+	LEAL         1(DX)(DX*1), DX
+	MOVW         R8, (SP)
+	MOVW         DX, 2(SP)
+	VPBROADCASTW R8, Y5
+	VPBROADCASTW DX, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	VPMADDUBSW   4(CX), Y4, Y6
+	VPDPWSSD     Y5, Y6, Y2
+	VPMADDUBSW   4(DI), Y4, Y6
+	VPDPWSSD     Y5, Y6, Y3
+	MOVWQZX      34(AX), DX
+	MOVQ         DX, R8
+	SHLQ         $0x08, R8
+	ANDQ         $0x00000f00, R8
+	MOVBQZX      4(AX), R9
+	ORQ          R9, R8
+	VMOVQ        (SI)(R8*8), X7
+	MOVQ         DX, R8
+	SHLQ         $0x04, R8
+	ANDQ         $0x00000f00, R8
+	MOVBQZX      5(AX), R9
+	ORQ          R9, R8
+	VPINSRQ      $0x01, (SI)(R8*8), X7, X7
+	MOVQ         DX, R8
+	ANDQ         $0x00000f00, R8
+	MOVBQZX      6(AX), R9
+	ORQ          R9, R8
+	VMOVQ        (SI)(R8*8), X4
+	SHRQ         $0x04, DX
+	ANDQ         $0x00000f00, DX
+	MOVBQZX      7(AX), R8
+	ORQ          R8, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y7, Y7
+	MOVWLZX      48(AX), DX
+	SHRL         $0x06, DX
+	MOVL         DX, R8
+	ANDL         $0x00000007, R8
+	LEAL         1(R8)(R8*1), R8
+	SHRL         $0x03, DX
+	ANDL         $0x00000007, DX
+	LEAL         1(DX)(DX*1), DX
+	MOVW         R8, 4(SP)
+	MOVW         DX, 6(SP)
+	VPBROADCASTW R8, Y5
+	VPBROADCASTW DX, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	VPMADDUBSW   36(CX), Y7, Y6
+	VPDPWSSD     Y5, Y6, Y2
+	VPMADDUBSW   36(DI), Y7, Y6
+	VPDPWSSD     Y5, Y6, Y3
+	MOVWQZX      36(AX), DX
+	MOVQ         DX, R8
+	SHLQ         $0x08, R8
+	ANDQ         $0x00000f00, R8
+	MOVBQZX      8(AX), R9
+	ORQ          R9, R8
+	VMOVQ        (SI)(R8*8), X8
+	MOVQ         DX, R8
+	SHLQ         $0x04, R8
+	ANDQ         $0x00000f00, R8
+	MOVBQZX      9(AX), R9
+	ORQ          R9, R8
+	VPINSRQ      $0x01, (SI)(R8*8), X8, X8
+	MOVQ         DX, R8
+	ANDQ         $0x00000f00, R8
+	MOVBQZX      10(AX), R9
+	ORQ          R9, R8
+	VMOVQ        (SI)(R8*8), X4
+	SHRQ         $0x04, DX
+	ANDQ         $0x00000f00, DX
+	MOVBQZX      11(AX), R8
+	ORQ          R8, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y8, Y8
+	MOVWLZX      50(AX), DX
+	MOVL         DX, R8
+	ANDL         $0x00000007, R8
+	LEAL         1(R8)(R8*1), R8
+	SHRL         $0x03, DX
+	ANDL         $0x00000007, DX
+	LEAL         1(DX)(DX*1), DX
+	MOVW         R8, 8(SP)
+	MOVW         DX, 10(SP)
+	VPBROADCASTW R8, Y5
+	VPBROADCASTW DX, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	VPMADDUBSW   68(CX), Y8, Y6
+	VPDPWSSD     Y5, Y6, Y2
+	VPMADDUBSW   68(DI), Y8, Y6
+	VPDPWSSD     Y5, Y6, Y3
+	MOVWQZX      38(AX), DX
+	MOVQ         DX, R8
+	SHLQ         $0x08, R8
+	ANDQ         $0x00000f00, R8
+	MOVBQZX      12(AX), R9
+	ORQ          R9, R8
+	VMOVQ        (SI)(R8*8), X9
+	MOVQ         DX, R8
+	SHLQ         $0x04, R8
+	ANDQ         $0x00000f00, R8
+	MOVBQZX      13(AX), R9
+	ORQ          R9, R8
+	VPINSRQ      $0x01, (SI)(R8*8), X9, X9
+	MOVQ         DX, R8
+	ANDQ         $0x00000f00, R8
+	MOVBQZX      14(AX), R9
+	ORQ          R9, R8
+	VMOVQ        (SI)(R8*8), X4
+	SHRQ         $0x04, DX
+	ANDQ         $0x00000f00, DX
+	MOVBQZX      15(AX), R8
+	ORQ          R8, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y9, Y9
+	MOVWLZX      50(AX), DX
+	SHRL         $0x06, DX
+	MOVL         DX, R8
+	ANDL         $0x00000007, R8
+	LEAL         1(R8)(R8*1), R8
+	SHRL         $0x03, DX
+	ANDL         $0x00000007, DX
+	LEAL         1(DX)(DX*1), DX
+	MOVW         R8, 12(SP)
+	MOVW         DX, 14(SP)
+	VPBROADCASTW R8, Y5
+	VPBROADCASTW DX, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	VPMADDUBSW   100(CX), Y9, Y6
+	VPDPWSSD     Y5, Y6, Y2
+	VPMADDUBSW   100(DI), Y9, Y6
+	VPDPWSSD     Y5, Y6, Y3
+	MOVWQZX      40(AX), DX
+	MOVQ         DX, R8
+	SHLQ         $0x08, R8
+	ANDQ         $0x00000f00, R8
+	MOVBQZX      16(AX), R9
+	ORQ          R9, R8
+	VMOVQ        (SI)(R8*8), X10
+	MOVQ         DX, R8
+	SHLQ         $0x04, R8
+	ANDQ         $0x00000f00, R8
+	MOVBQZX      17(AX), R9
+	ORQ          R9, R8
+	VPINSRQ      $0x01, (SI)(R8*8), X10, X10
+	MOVQ         DX, R8
+	ANDQ         $0x00000f00, R8
+	MOVBQZX      18(AX), R9
+	ORQ          R9, R8
+	VMOVQ        (SI)(R8*8), X4
+	SHRQ         $0x04, DX
+	ANDQ         $0x00000f00, DX
+	MOVBQZX      19(AX), R8
+	ORQ          R8, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y10, Y10
+	MOVWLZX      52(AX), DX
+	MOVL         DX, R8
+	ANDL         $0x00000007, R8
+	LEAL         1(R8)(R8*1), R8
+	SHRL         $0x03, DX
+	ANDL         $0x00000007, DX
+	LEAL         1(DX)(DX*1), DX
+	MOVW         R8, 16(SP)
+	MOVW         DX, 18(SP)
+	VPBROADCASTW R8, Y5
+	VPBROADCASTW DX, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	VPMADDUBSW   132(CX), Y10, Y6
+	VPDPWSSD     Y5, Y6, Y2
+	VPMADDUBSW   132(DI), Y10, Y6
+	VPDPWSSD     Y5, Y6, Y3
+	MOVWQZX      42(AX), DX
+	MOVQ         DX, R8
+	SHLQ         $0x08, R8
+	ANDQ         $0x00000f00, R8
+	MOVBQZX      20(AX), R9
+	ORQ          R9, R8
+	VMOVQ        (SI)(R8*8), X11
+	MOVQ         DX, R8
+	SHLQ         $0x04, R8
+	ANDQ         $0x00000f00, R8
+	MOVBQZX      21(AX), R9
+	ORQ          R9, R8
+	VPINSRQ      $0x01, (SI)(R8*8), X11, X11
+	MOVQ         DX, R8
+	ANDQ         $0x00000f00, R8
+	MOVBQZX      22(AX), R9
+	ORQ          R9, R8
+	VMOVQ        (SI)(R8*8), X4
+	SHRQ         $0x04, DX
+	ANDQ         $0x00000f00, DX
+	MOVBQZX      23(AX), R8
+	ORQ          R8, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y11, Y11
+	MOVWLZX      52(AX), DX
+	SHRL         $0x06, DX
+	MOVL         DX, R8
+	ANDL         $0x00000007, R8
+	LEAL         1(R8)(R8*1), R8
+	SHRL         $0x03, DX
+	ANDL         $0x00000007, DX
+	LEAL         1(DX)(DX*1), DX
+	MOVW         R8, 20(SP)
+	MOVW         DX, 22(SP)
+	VPBROADCASTW R8, Y5
+	VPBROADCASTW DX, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	VPMADDUBSW   164(CX), Y11, Y6
+	VPDPWSSD     Y5, Y6, Y2
+	VPMADDUBSW   164(DI), Y11, Y6
+	VPDPWSSD     Y5, Y6, Y3
+	MOVWQZX      44(AX), DX
+	MOVQ         DX, R8
+	SHLQ         $0x08, R8
+	ANDQ         $0x00000f00, R8
+	MOVBQZX      24(AX), R9
+	ORQ          R9, R8
+	VMOVQ        (SI)(R8*8), X12
+	MOVQ         DX, R8
+	SHLQ         $0x04, R8
+	ANDQ         $0x00000f00, R8
+	MOVBQZX      25(AX), R9
+	ORQ          R9, R8
+	VPINSRQ      $0x01, (SI)(R8*8), X12, X12
+	MOVQ         DX, R8
+	ANDQ         $0x00000f00, R8
+	MOVBQZX      26(AX), R9
+	ORQ          R9, R8
+	VMOVQ        (SI)(R8*8), X4
+	SHRQ         $0x04, DX
+	ANDQ         $0x00000f00, DX
+	MOVBQZX      27(AX), R8
+	ORQ          R8, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y12, Y12
+	MOVWLZX      54(AX), DX
+	MOVL         DX, R8
+	ANDL         $0x00000007, R8
+	LEAL         1(R8)(R8*1), R8
+	SHRL         $0x03, DX
+	ANDL         $0x00000007, DX
+	LEAL         1(DX)(DX*1), DX
+	MOVW         R8, 24(SP)
+	MOVW         DX, 26(SP)
+	VPBROADCASTW R8, Y5
+	VPBROADCASTW DX, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	VPMADDUBSW   196(CX), Y12, Y6
+	VPDPWSSD     Y5, Y6, Y2
+	VPMADDUBSW   196(DI), Y12, Y6
+	VPDPWSSD     Y5, Y6, Y3
+	MOVWQZX      46(AX), DX
+	MOVQ         DX, R8
+	SHLQ         $0x08, R8
+	ANDQ         $0x00000f00, R8
+	MOVBQZX      28(AX), R9
+	ORQ          R9, R8
+	VMOVQ        (SI)(R8*8), X13
+	MOVQ         DX, R8
+	SHLQ         $0x04, R8
+	ANDQ         $0x00000f00, R8
+	MOVBQZX      29(AX), R9
+	ORQ          R9, R8
+	VPINSRQ      $0x01, (SI)(R8*8), X13, X13
+	MOVQ         DX, R8
+	ANDQ         $0x00000f00, R8
+	MOVBQZX      30(AX), R9
+	ORQ          R9, R8
+	VMOVQ        (SI)(R8*8), X4
+	SHRQ         $0x04, DX
+	ANDQ         $0x00000f00, DX
+	MOVBQZX      31(AX), R8
+	ORQ          R8, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y13, Y13
+	MOVWLZX      54(AX), DX
+	SHRL         $0x06, DX
+	MOVL         DX, R8
+	ANDL         $0x00000007, R8
+	LEAL         1(R8)(R8*1), R8
+	SHRL         $0x03, DX
+	ANDL         $0x00000007, DX
+	LEAL         1(DX)(DX*1), DX
+	MOVW         R8, 28(SP)
+	MOVW         DX, 30(SP)
+	VPBROADCASTW R8, Y5
+	VPBROADCASTW DX, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	VPMADDUBSW   228(CX), Y13, Y6
+	VPDPWSSD     Y5, Y6, Y2
+	VPMADDUBSW   228(DI), Y13, Y6
+	VPDPWSSD     Y5, Y6, Y3
+	MOVQ         48(AX), DX
+	MOVQ         DX, R8
+	SHRQ         $0x0c, R8
+	ANDL         $0x0000000f, R8
+	MOVQ         DX, R9
+	SHRQ         $0x18, R9
+	ANDL         $0x000000f0, R9
+	ORL          R9, R8
+	MOVQ         DX, R9
+	SHRQ         $0x24, R9
+	ANDL         $0x00000f00, R9
+	ORL          R9, R8
+	MOVQ         DX, R9
+	SHRQ         $0x30, R9
+	ANDL         $0x0000f000, R9
+	ORL          R9, R8
+	VPBROADCASTW R8, Y5
+	VCVTPH2PS    X5, Y5
+	VMULPS       Y0, Y5, Y5
+	VMOVDQU16    (SP), Y6
+	VPMADDWD     260(CX), Y6, Y14
+	VPSLLD       $0x03, Y14, Y15
+	VPADDD       Y15, Y14, Y14
+	VPSUBD       Y14, Y2, Y2
+	VBROADCASTSS (CX), Y14
+	VMULPS       Y5, Y14, Y14
+	VCVTDQ2PS    Y2, Y2
+	VFMADD231PS  Y14, Y2, Y31
+	VPMADDWD     260(DI), Y6, Y2
+	VPSLLD       $0x03, Y2, Y6
+	VPADDD       Y6, Y2, Y2
+	VPSUBD       Y2, Y3, Y3
+	VBROADCASTSS (DI), Y2
+	VMULPS       Y5, Y2, Y2
+	VCVTDQ2PS    Y3, Y3
+	VFMADD231PS  Y2, Y3, Y30
+	ADDQ         $0x00000038, AX
+	ADDQ         $0x00000124, CX
+	ADDQ         $0x00000124, DI
+	DECQ         BX
+	JMP          tileIQ1_M_1x2_loop
+
+tileIQ1_M_1x2_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y31, X0
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y30, X0
+	VADDPS        X30, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VZEROUPPER
+	RET
+
+// func tileIQ1_M_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+TEXT ·tileIQ1_M_1x3(SB), NOSPLIT, $32-64
+	MOVQ         w+0(FP), AX
+	MOVQ         a+16(FP), CX
+	MOVQ         as+24(FP), DX
+	MOVQ         nb+32(FP), BX
+	MOVQ         grid+56(FP), SI
+	MOVQ         CX, DI
+	ADDQ         DX, DI
+	MOVQ         DI, R8
+	ADDQ         DX, R8
+	MOVL         $0x3e000000, DX
+	VPBROADCASTD DX, Z0
+	VPXORD       Y1, Y1, Y1
+	VPXORD       Y31, Y31, Y31
+	VPXORD       Y30, Y30, Y30
+	VPXORD       Y29, Y29, Y29
+
+tileIQ1_M_1x3_loop:
+	TESTQ        BX, BX
+	JZ           tileIQ1_M_1x3_done
+	PREFETCHT0   32768(AX)
+	PREFETCHT0   32823(AX)
+	VPXORD       Y1, Y1, Y2
+	VPXORD       Y1, Y1, Y3
+	VPXORD       Y1, Y1, Y4
+	MOVWQZX      32(AX), DX
+	MOVQ         DX, R9
+	SHLQ         $0x08, R9
+	ANDQ         $0x00000f00, R9
+	MOVBQZX      (AX), R10
+	ORQ          R10, R9
+	VMOVQ        (SI)(R9*8), X5
+	MOVQ         DX, R9
+	SHLQ         $0x04, R9
+	ANDQ         $0x00000f00, R9
+	MOVBQZX      1(AX), R10
+	ORQ          R10, R9
+	VPINSRQ      $0x01, (SI)(R9*8), X5, X5
+	MOVQ         DX, R9
+	ANDQ         $0x00000f00, R9
+	MOVBQZX      2(AX), R10
+	ORQ          R10, R9
+	VMOVQ        (SI)(R9*8), X6
+	SHRQ         $0x04, DX
+	ANDQ         $0x00000f00, DX
+	MOVBQZX      3(AX), R9
+	ORQ          R9, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	MOVWLZX      48(AX), DX
+	MOVL         DX, R9
+	ANDL         $0x00000007, R9
+	LEAL         1(R9)(R9*1), R9
+	SHRL         $0x03, DX
+	ANDL         $0x00000007, DX
+	LEAL         1(DX)(DX*1), DX
+	MOVW         R9, (SP)
+	MOVW         DX, 2(SP)
+	VPBROADCASTW R9, Y6
+	VPBROADCASTW DX, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	VPMADDUBSW   4(CX), Y5, Y7
+	VPDPWSSD     Y6, Y7, Y2
+	VPMADDUBSW   4(DI), Y5, Y7
+	VPDPWSSD     Y6, Y7, Y3
+	VPMADDUBSW   4(R8), Y5, Y7
+	VPDPWSSD     Y6, Y7, Y4
+	MOVWQZX      34(AX), DX
+	MOVQ         DX, R9
+	SHLQ         $0x08, R9
+	ANDQ         $0x00000f00, R9
+	MOVBQZX      4(AX), R10
+	ORQ          R10, R9
+	VMOVQ        (SI)(R9*8), X8
+	MOVQ         DX, R9
+	SHLQ         $0x04, R9
+	ANDQ         $0x00000f00, R9
+	MOVBQZX      5(AX), R10
+	ORQ          R10, R9
+	VPINSRQ      $0x01, (SI)(R9*8), X8, X8
+	MOVQ         DX, R9
+	ANDQ         $0x00000f00, R9
+	MOVBQZX      6(AX), R10
+	ORQ          R10, R9
+	VMOVQ        (SI)(R9*8), X5
+	SHRQ         $0x04, DX
+	ANDQ         $0x00000f00, DX
+	MOVBQZX      7(AX), R9
+	ORQ          R9, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y8, Y8
+	MOVWLZX      48(AX), DX
+	SHRL         $0x06, DX
+	MOVL         DX, R9
+	ANDL         $0x00000007, R9
+	LEAL         1(R9)(R9*1), R9
+	SHRL         $0x03, DX
+	ANDL         $0x00000007, DX
+	LEAL         1(DX)(DX*1), DX
+	MOVW         R9, 4(SP)
+	MOVW         DX, 6(SP)
+	VPBROADCASTW R9, Y6
+	VPBROADCASTW DX, X5
+	VINSERTI32X4 $0x01, X5, Y6, Y6
+	VPMADDUBSW   36(CX), Y8, Y7
+	VPDPWSSD     Y6, Y7, Y2
+	VPMADDUBSW   36(DI), Y8, Y7
+	VPDPWSSD     Y6, Y7, Y3
+	VPMADDUBSW   36(R8), Y8, Y7
+	VPDPWSSD     Y6, Y7, Y4
+	MOVWQZX      36(AX), DX
+	MOVQ         DX, R9
+	SHLQ         $0x08, R9
+	ANDQ         $0x00000f00, R9
+	MOVBQZX      8(AX), R10
+	ORQ          R10, R9
+	VMOVQ        (SI)(R9*8), X9
+	MOVQ         DX, R9
+	SHLQ         $0x04, R9
+	ANDQ         $0x00000f00, R9
+	MOVBQZX      9(AX), R10
+	ORQ          R10, R9
+	VPINSRQ      $0x01, (SI)(R9*8), X9, X9
+	MOVQ         DX, R9
+	ANDQ         $0x00000f00, R9
+	MOVBQZX      10(AX), R10
+	ORQ          R10, R9
+	VMOVQ        (SI)(R9*8), X5
+	SHRQ         $0x04, DX
+	ANDQ         $0x00000f00, DX
+	MOVBQZX      11(AX), R9
+	ORQ          R9, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y9, Y9
+	MOVWLZX      50(AX), DX
+	MOVL         DX, R9
+	ANDL         $0x00000007, R9
+	LEAL         1(R9)(R9*1), R9
+	SHRL         $0x03, DX
+	ANDL         $0x00000007, DX
+	LEAL         1(DX)(DX*1), DX
+	MOVW         R9, 8(SP)
+	MOVW         DX, 10(SP)
+	VPBROADCASTW R9, Y6
+	VPBROADCASTW DX, X5
+	VINSERTI32X4 $0x01, X5, Y6, Y6
+	VPMADDUBSW   68(CX), Y9, Y7
+	VPDPWSSD     Y6, Y7, Y2
+	VPMADDUBSW   68(DI), Y9, Y7
+	VPDPWSSD     Y6, Y7, Y3
+	VPMADDUBSW   68(R8), Y9, Y7
+	VPDPWSSD     Y6, Y7, Y4
+	MOVWQZX      38(AX), DX
+	MOVQ         DX, R9
+	SHLQ         $0x08, R9
+	ANDQ         $0x00000f00, R9
+	MOVBQZX      12(AX), R10
+	ORQ          R10, R9
+	VMOVQ        (SI)(R9*8), X10
+	MOVQ         DX, R9
+	SHLQ         $0x04, R9
+	ANDQ         $0x00000f00, R9
+	MOVBQZX      13(AX), R10
+	ORQ          R10, R9
+	VPINSRQ      $0x01, (SI)(R9*8), X10, X10
+	MOVQ         DX, R9
+	ANDQ         $0x00000f00, R9
+	MOVBQZX      14(AX), R10
+	ORQ          R10, R9
+	VMOVQ        (SI)(R9*8), X5
+	SHRQ         $0x04, DX
+	ANDQ         $0x00000f00, DX
+	MOVBQZX      15(AX), R9
+	ORQ          R9, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y10, Y10
+	MOVWLZX      50(AX), DX
+	SHRL         $0x06, DX
+	MOVL         DX, R9
+	ANDL         $0x00000007, R9
+	LEAL         1(R9)(R9*1), R9
+	SHRL         $0x03, DX
+	ANDL         $0x00000007, DX
+	LEAL         1(DX)(DX*1), DX
+	MOVW         R9, 12(SP)
+	MOVW         DX, 14(SP)
+	VPBROADCASTW R9, Y6
+	VPBROADCASTW DX, X5
+	VINSERTI32X4 $0x01, X5, Y6, Y6
+	VPMADDUBSW   100(CX), Y10, Y7
+	VPDPWSSD     Y6, Y7, Y2
+	VPMADDUBSW   100(DI), Y10, Y7
+	VPDPWSSD     Y6, Y7, Y3
+	VPMADDUBSW   100(R8), Y10, Y7
+	VPDPWSSD     Y6, Y7, Y4
+	MOVWQZX      40(AX), DX
+	MOVQ         DX, R9
+	SHLQ         $0x08, R9
+	ANDQ         $0x00000f00, R9
+	MOVBQZX      16(AX), R10
+	ORQ          R10, R9
+	VMOVQ        (SI)(R9*8), X11
+	MOVQ         DX, R9
+	SHLQ         $0x04, R9
+	ANDQ         $0x00000f00, R9
+	MOVBQZX      17(AX), R10
+	ORQ          R10, R9
+	VPINSRQ      $0x01, (SI)(R9*8), X11, X11
+	MOVQ         DX, R9
+	ANDQ         $0x00000f00, R9
+	MOVBQZX      18(AX), R10
+	ORQ          R10, R9
+	VMOVQ        (SI)(R9*8), X5
+	SHRQ         $0x04, DX
+	ANDQ         $0x00000f00, DX
+	MOVBQZX      19(AX), R9
+	ORQ          R9, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y11, Y11
+	MOVWLZX      52(AX), DX
+	MOVL         DX, R9
+	ANDL         $0x00000007, R9
+	LEAL         1(R9)(R9*1), R9
+	SHRL         $0x03, DX
+	ANDL         $0x00000007, DX
+	LEAL         1(DX)(DX*1), DX
+	MOVW         R9, 16(SP)
+	MOVW         DX, 18(SP)
+	VPBROADCASTW R9, Y6
+	VPBROADCASTW DX, X5
+	VINSERTI32X4 $0x01, X5, Y6, Y6
+	VPMADDUBSW   132(CX), Y11, Y7
+	VPDPWSSD     Y6, Y7, Y2
+	VPMADDUBSW   132(DI), Y11, Y7
+	VPDPWSSD     Y6, Y7, Y3
+	VPMADDUBSW   132(R8), Y11, Y7
+	VPDPWSSD     Y6, Y7, Y4
+	MOVWQZX      42(AX), DX
+	MOVQ         DX, R9
+	SHLQ         $0x08, R9
+	ANDQ         $0x00000f00, R9
+	MOVBQZX      20(AX), R10
+	ORQ          R10, R9
+	VMOVQ        (SI)(R9*8), X12
+	MOVQ         DX, R9
+	SHLQ         $0x04, R9
+	ANDQ         $0x00000f00, R9
+	MOVBQZX      21(AX), R10
+	ORQ          R10, R9
+	VPINSRQ      $0x01, (SI)(R9*8), X12, X12
+	MOVQ         DX, R9
+	ANDQ         $0x00000f00, R9
+	MOVBQZX      22(AX), R10
+	ORQ          R10, R9
+	VMOVQ        (SI)(R9*8), X5
+	SHRQ         $0x04, DX
+	ANDQ         $0x00000f00, DX
+	MOVBQZX      23(AX), R9
+	ORQ          R9, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y12, Y12
+	MOVWLZX      52(AX), DX
+	SHRL         $0x06, DX
+	MOVL         DX, R9
+	ANDL         $0x00000007, R9
+	LEAL         1(R9)(R9*1), R9
+	SHRL         $0x03, DX
+	ANDL         $0x00000007, DX
+	LEAL         1(DX)(DX*1), DX
+	MOVW         R9, 20(SP)
+	MOVW         DX, 22(SP)
+	VPBROADCASTW R9, Y6
+	VPBROADCASTW DX, X5
+	VINSERTI32X4 $0x01, X5, Y6, Y6
+	VPMADDUBSW   164(CX), Y12, Y7
+	VPDPWSSD     Y6, Y7, Y2
+	VPMADDUBSW   164(DI), Y12, Y7
+	VPDPWSSD     Y6, Y7, Y3
+	VPMADDUBSW   164(R8), Y12, Y7
+	VPDPWSSD     Y6, Y7, Y4
+	MOVWQZX      44(AX), DX
+	MOVQ         DX, R9
+	SHLQ         $0x08, R9
+	ANDQ         $0x00000f00, R9
+	MOVBQZX      24(AX), R10
+	ORQ          R10, R9
+	VMOVQ        (SI)(R9*8), X13
+	MOVQ         DX, R9
+	SHLQ         $0x04, R9
+	ANDQ         $0x00000f00, R9
+	MOVBQZX      25(AX), R10
+	ORQ          R10, R9
+	VPINSRQ      $0x01, (SI)(R9*8), X13, X13
+	MOVQ         DX, R9
+	ANDQ         $0x00000f00, R9
+	MOVBQZX      26(AX), R10
+	ORQ          R10, R9
+	VMOVQ        (SI)(R9*8), X5
+	SHRQ         $0x04, DX
+	ANDQ         $0x00000f00, DX
+	MOVBQZX      27(AX), R9
+	ORQ          R9, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y13, Y13
+	MOVWLZX      54(AX), DX
+	MOVL         DX, R9
+	ANDL         $0x00000007, R9
+	LEAL         1(R9)(R9*1), R9
+	SHRL         $0x03, DX
+	ANDL         $0x00000007, DX
+	LEAL         1(DX)(DX*1), DX
+	MOVW         R9, 24(SP)
+	MOVW         DX, 26(SP)
+	VPBROADCASTW R9, Y6
+	VPBROADCASTW DX, X5
+	VINSERTI32X4 $0x01, X5, Y6, Y6
+	VPMADDUBSW   196(CX), Y13, Y7
+	VPDPWSSD     Y6, Y7, Y2
+	VPMADDUBSW   196(DI), Y13, Y7
+	VPDPWSSD     Y6, Y7, Y3
+	VPMADDUBSW   196(R8), Y13, Y7
+	VPDPWSSD     Y6, Y7, Y4
+	MOVWQZX      46(AX), DX
+	MOVQ         DX, R9
+	SHLQ         $0x08, R9
+	ANDQ         $0x00000f00, R9
+	MOVBQZX      28(AX), R10
+	ORQ          R10, R9
+	VMOVQ        (SI)(R9*8), X14
+	MOVQ         DX, R9
+	SHLQ         $0x04, R9
+	ANDQ         $0x00000f00, R9
+	MOVBQZX      29(AX), R10
+	ORQ          R10, R9
+	VPINSRQ      $0x01, (SI)(R9*8), X14, X14
+	MOVQ         DX, R9
+	ANDQ         $0x00000f00, R9
+	MOVBQZX      30(AX), R10
+	ORQ          R10, R9
+	VMOVQ        (SI)(R9*8), X5
+	SHRQ         $0x04, DX
+	ANDQ         $0x00000f00, DX
+	MOVBQZX      31(AX), R9
+	ORQ          R9, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y14, Y14
+	MOVWLZX      54(AX), DX
+	SHRL         $0x06, DX
+	MOVL         DX, R9
+	ANDL         $0x00000007, R9
+	LEAL         1(R9)(R9*1), R9
+	SHRL         $0x03, DX
+	ANDL         $0x00000007, DX
+	LEAL         1(DX)(DX*1), DX
+	MOVW         R9, 28(SP)
+	MOVW         DX, 30(SP)
+	VPBROADCASTW R9, Y6
+	VPBROADCASTW DX, X5
+	VINSERTI32X4 $0x01, X5, Y6, Y6
+	VPMADDUBSW   228(CX), Y14, Y7
+	VPDPWSSD     Y6, Y7, Y2
+	VPMADDUBSW   228(DI), Y14, Y7
+	VPDPWSSD     Y6, Y7, Y3
+	VPMADDUBSW   228(R8), Y14, Y7
+	VPDPWSSD     Y6, Y7, Y4
+	MOVQ         48(AX), DX
+	MOVQ         DX, R9
+	SHRQ         $0x0c, R9
+	ANDL         $0x0000000f, R9
+	MOVQ         DX, R10
+	SHRQ         $0x18, R10
+	ANDL         $0x000000f0, R10
+	ORL          R10, R9
+	MOVQ         DX, R10
+	SHRQ         $0x24, R10
+	ANDL         $0x00000f00, R10
+	ORL          R10, R9
+	MOVQ         DX, R10
+	SHRQ         $0x30, R10
+	ANDL         $0x0000f000, R10
+	ORL          R10, R9
+	VPBROADCASTW R9, Y6
+	VCVTPH2PS    X6, Y6
+	VMULPS       Y0, Y6, Y6
+	VMOVDQU16    (SP), Y7
+	VPMADDWD     260(CX), Y7, Y15
+	VPSLLD       $0x03, Y15, Y16
+	VPADDD       Y16, Y15, Y15
+	VPSUBD       Y15, Y2, Y2
+	VBROADCASTSS (CX), Y15
+	VMULPS       Y6, Y15, Y15
+	VCVTDQ2PS    Y2, Y2
+	VFMADD231PS  Y15, Y2, Y31
+	VPMADDWD     260(DI), Y7, Y2
+	VPSLLD       $0x03, Y2, Y15
+	VPADDD       Y15, Y2, Y2
+	VPSUBD       Y2, Y3, Y3
+	VBROADCASTSS (DI), Y2
+	VMULPS       Y6, Y2, Y2
+	VCVTDQ2PS    Y3, Y3
+	VFMADD231PS  Y2, Y3, Y30
+	VPMADDWD     260(R8), Y7, Y2
+	VPSLLD       $0x03, Y2, Y3
+	VPADDD       Y3, Y2, Y2
+	VPSUBD       Y2, Y4, Y4
+	VBROADCASTSS (R8), Y2
+	VMULPS       Y6, Y2, Y2
+	VCVTDQ2PS    Y4, Y4
+	VFMADD231PS  Y2, Y4, Y29
+	ADDQ         $0x00000038, AX
+	ADDQ         $0x00000124, CX
+	ADDQ         $0x00000124, DI
+	ADDQ         $0x00000124, R8
+	DECQ         BX
+	JMP          tileIQ1_M_1x3_loop
+
+tileIQ1_M_1x3_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y31, X0
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y30, X0
+	VADDPS        X30, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y29, X0
+	VADDPS        X29, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VZEROUPPER
+	RET
+
+// func tileIQ1_M_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+TEXT ·tileIQ1_M_1x4(SB), NOSPLIT, $32-64
+	MOVQ         w+0(FP), AX
+	MOVQ         a+16(FP), CX
+	MOVQ         as+24(FP), DX
+	MOVQ         nb+32(FP), BX
+	MOVQ         grid+56(FP), SI
+	MOVQ         CX, DI
+	ADDQ         DX, DI
+	MOVQ         DI, R8
+	ADDQ         DX, R8
+	MOVQ         R8, R9
+	ADDQ         DX, R9
+	MOVL         $0x3e000000, DX
+	VPBROADCASTD DX, Z0
+	VPXORD       Y1, Y1, Y1
+	VPXORD       Y31, Y31, Y31
+	VPXORD       Y30, Y30, Y30
+	VPXORD       Y29, Y29, Y29
+	VPXORD       Y28, Y28, Y28
+
+tileIQ1_M_1x4_loop:
+	TESTQ        BX, BX
+	JZ           tileIQ1_M_1x4_done
+	PREFETCHT0   32768(AX)
+	PREFETCHT0   32823(AX)
+	VPXORD       Y1, Y1, Y2
+	VPXORD       Y1, Y1, Y3
+	VPXORD       Y1, Y1, Y4
+	VPXORD       Y1, Y1, Y5
+	MOVWQZX      32(AX), DX
+	MOVQ         DX, R10
+	SHLQ         $0x08, R10
+	ANDQ         $0x00000f00, R10
+	MOVBQZX      (AX), R11
+	ORQ          R11, R10
+	VMOVQ        (SI)(R10*8), X6
+	MOVQ         DX, R10
+	SHLQ         $0x04, R10
+	ANDQ         $0x00000f00, R10
+	MOVBQZX      1(AX), R11
+	ORQ          R11, R10
+	VPINSRQ      $0x01, (SI)(R10*8), X6, X6
+	MOVQ         DX, R10
+	ANDQ         $0x00000f00, R10
+	MOVBQZX      2(AX), R11
+	ORQ          R11, R10
+	VMOVQ        (SI)(R10*8), X7
+	SHRQ         $0x04, DX
+	ANDQ         $0x00000f00, DX
+	MOVBQZX      3(AX), R10
+	ORQ          R10, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	MOVWLZX      48(AX), DX
+	MOVL         DX, R10
+	ANDL         $0x00000007, R10
+	LEAL         1(R10)(R10*1), R10
+	SHRL         $0x03, DX
+	ANDL         $0x00000007, DX
+	LEAL         1(DX)(DX*1), DX
+	MOVW         R10, (SP)
+	MOVW         DX, 2(SP)
+	VPBROADCASTW R10, Y7
+	VPBROADCASTW DX, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	VPMADDUBSW   4(CX), Y6, Y8
+	VPDPWSSD     Y7, Y8, Y2
+	VPMADDUBSW   4(DI), Y6, Y8
+	VPDPWSSD     Y7, Y8, Y3
+	VPMADDUBSW   4(R8), Y6, Y8
+	VPDPWSSD     Y7, Y8, Y4
+	VPMADDUBSW   4(R9), Y6, Y8
+	VPDPWSSD     Y7, Y8, Y5
+	MOVWQZX      34(AX), DX
+	MOVQ         DX, R10
+	SHLQ         $0x08, R10
+	ANDQ         $0x00000f00, R10
+	MOVBQZX      4(AX), R11
+	ORQ          R11, R10
+	VMOVQ        (SI)(R10*8), X9
+	MOVQ         DX, R10
+	SHLQ         $0x04, R10
+	ANDQ         $0x00000f00, R10
+	MOVBQZX      5(AX), R11
+	ORQ          R11, R10
+	VPINSRQ      $0x01, (SI)(R10*8), X9, X9
+	MOVQ         DX, R10
+	ANDQ         $0x00000f00, R10
+	MOVBQZX      6(AX), R11
+	ORQ          R11, R10
+	VMOVQ        (SI)(R10*8), X6
+	SHRQ         $0x04, DX
+	ANDQ         $0x00000f00, DX
+	MOVBQZX      7(AX), R10
+	ORQ          R10, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y9, Y9
+	MOVWLZX      48(AX), DX
+	SHRL         $0x06, DX
+	MOVL         DX, R10
+	ANDL         $0x00000007, R10
+	LEAL         1(R10)(R10*1), R10
+	SHRL         $0x03, DX
+	ANDL         $0x00000007, DX
+	LEAL         1(DX)(DX*1), DX
+	MOVW         R10, 4(SP)
+	MOVW         DX, 6(SP)
+	VPBROADCASTW R10, Y7
+	VPBROADCASTW DX, X6
+	VINSERTI32X4 $0x01, X6, Y7, Y7
+	VPMADDUBSW   36(CX), Y9, Y8
+	VPDPWSSD     Y7, Y8, Y2
+	VPMADDUBSW   36(DI), Y9, Y8
+	VPDPWSSD     Y7, Y8, Y3
+	VPMADDUBSW   36(R8), Y9, Y8
+	VPDPWSSD     Y7, Y8, Y4
+	VPMADDUBSW   36(R9), Y9, Y8
+	VPDPWSSD     Y7, Y8, Y5
+	MOVWQZX      36(AX), DX
+	MOVQ         DX, R10
+	SHLQ         $0x08, R10
+	ANDQ         $0x00000f00, R10
+	MOVBQZX      8(AX), R11
+	ORQ          R11, R10
+	VMOVQ        (SI)(R10*8), X10
+	MOVQ         DX, R10
+	SHLQ         $0x04, R10
+	ANDQ         $0x00000f00, R10
+	MOVBQZX      9(AX), R11
+	ORQ          R11, R10
+	VPINSRQ      $0x01, (SI)(R10*8), X10, X10
+	MOVQ         DX, R10
+	ANDQ         $0x00000f00, R10
+	MOVBQZX      10(AX), R11
+	ORQ          R11, R10
+	VMOVQ        (SI)(R10*8), X6
+	SHRQ         $0x04, DX
+	ANDQ         $0x00000f00, DX
+	MOVBQZX      11(AX), R10
+	ORQ          R10, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y10, Y10
+	MOVWLZX      50(AX), DX
+	MOVL         DX, R10
+	ANDL         $0x00000007, R10
+	LEAL         1(R10)(R10*1), R10
+	SHRL         $0x03, DX
+	ANDL         $0x00000007, DX
+	LEAL         1(DX)(DX*1), DX
+	MOVW         R10, 8(SP)
+	MOVW         DX, 10(SP)
+	VPBROADCASTW R10, Y7
+	VPBROADCASTW DX, X6
+	VINSERTI32X4 $0x01, X6, Y7, Y7
+	VPMADDUBSW   68(CX), Y10, Y8
+	VPDPWSSD     Y7, Y8, Y2
+	VPMADDUBSW   68(DI), Y10, Y8
+	VPDPWSSD     Y7, Y8, Y3
+	VPMADDUBSW   68(R8), Y10, Y8
+	VPDPWSSD     Y7, Y8, Y4
+	VPMADDUBSW   68(R9), Y10, Y8
+	VPDPWSSD     Y7, Y8, Y5
+	MOVWQZX      38(AX), DX
+	MOVQ         DX, R10
+	SHLQ         $0x08, R10
+	ANDQ         $0x00000f00, R10
+	MOVBQZX      12(AX), R11
+	ORQ          R11, R10
+	VMOVQ        (SI)(R10*8), X11
+	MOVQ         DX, R10
+	SHLQ         $0x04, R10
+	ANDQ         $0x00000f00, R10
+	MOVBQZX      13(AX), R11
+	ORQ          R11, R10
+	VPINSRQ      $0x01, (SI)(R10*8), X11, X11
+	MOVQ         DX, R10
+	ANDQ         $0x00000f00, R10
+	MOVBQZX      14(AX), R11
+	ORQ          R11, R10
+	VMOVQ        (SI)(R10*8), X6
+	SHRQ         $0x04, DX
+	ANDQ         $0x00000f00, DX
+	MOVBQZX      15(AX), R10
+	ORQ          R10, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y11, Y11
+	MOVWLZX      50(AX), DX
+	SHRL         $0x06, DX
+	MOVL         DX, R10
+	ANDL         $0x00000007, R10
+	LEAL         1(R10)(R10*1), R10
+	SHRL         $0x03, DX
+	ANDL         $0x00000007, DX
+	LEAL         1(DX)(DX*1), DX
+	MOVW         R10, 12(SP)
+	MOVW         DX, 14(SP)
+	VPBROADCASTW R10, Y7
+	VPBROADCASTW DX, X6
+	VINSERTI32X4 $0x01, X6, Y7, Y7
+	VPMADDUBSW   100(CX), Y11, Y8
+	VPDPWSSD     Y7, Y8, Y2
+	VPMADDUBSW   100(DI), Y11, Y8
+	VPDPWSSD     Y7, Y8, Y3
+	VPMADDUBSW   100(R8), Y11, Y8
+	VPDPWSSD     Y7, Y8, Y4
+	VPMADDUBSW   100(R9), Y11, Y8
+	VPDPWSSD     Y7, Y8, Y5
+	MOVWQZX      40(AX), DX
+	MOVQ         DX, R10
+	SHLQ         $0x08, R10
+	ANDQ         $0x00000f00, R10
+	MOVBQZX      16(AX), R11
+	ORQ          R11, R10
+	VMOVQ        (SI)(R10*8), X12
+	MOVQ         DX, R10
+	SHLQ         $0x04, R10
+	ANDQ         $0x00000f00, R10
+	MOVBQZX      17(AX), R11
+	ORQ          R11, R10
+	VPINSRQ      $0x01, (SI)(R10*8), X12, X12
+	MOVQ         DX, R10
+	ANDQ         $0x00000f00, R10
+	MOVBQZX      18(AX), R11
+	ORQ          R11, R10
+	VMOVQ        (SI)(R10*8), X6
+	SHRQ         $0x04, DX
+	ANDQ         $0x00000f00, DX
+	MOVBQZX      19(AX), R10
+	ORQ          R10, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y12, Y12
+	MOVWLZX      52(AX), DX
+	MOVL         DX, R10
+	ANDL         $0x00000007, R10
+	LEAL         1(R10)(R10*1), R10
+	SHRL         $0x03, DX
+	ANDL         $0x00000007, DX
+	LEAL         1(DX)(DX*1), DX
+	MOVW         R10, 16(SP)
+	MOVW         DX, 18(SP)
+	VPBROADCASTW R10, Y7
+	VPBROADCASTW DX, X6
+	VINSERTI32X4 $0x01, X6, Y7, Y7
+	VPMADDUBSW   132(CX), Y12, Y8
+	VPDPWSSD     Y7, Y8, Y2
+	VPMADDUBSW   132(DI), Y12, Y8
+	VPDPWSSD     Y7, Y8, Y3
+	VPMADDUBSW   132(R8), Y12, Y8
+	VPDPWSSD     Y7, Y8, Y4
+	VPMADDUBSW   132(R9), Y12, Y8
+	VPDPWSSD     Y7, Y8, Y5
+	MOVWQZX      42(AX), DX
+	MOVQ         DX, R10
+	SHLQ         $0x08, R10
+	ANDQ         $0x00000f00, R10
+	MOVBQZX      20(AX), R11
+	ORQ          R11, R10
+	VMOVQ        (SI)(R10*8), X13
+	MOVQ         DX, R10
+	SHLQ         $0x04, R10
+	ANDQ         $0x00000f00, R10
+	MOVBQZX      21(AX), R11
+	ORQ          R11, R10
+	VPINSRQ      $0x01, (SI)(R10*8), X13, X13
+	MOVQ         DX, R10
+	ANDQ         $0x00000f00, R10
+	MOVBQZX      22(AX), R11
+	ORQ          R11, R10
+	VMOVQ        (SI)(R10*8), X6
+	SHRQ         $0x04, DX
+	ANDQ         $0x00000f00, DX
+	MOVBQZX      23(AX), R10
+	ORQ          R10, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y13, Y13
+	MOVWLZX      52(AX), DX
+	SHRL         $0x06, DX
+	MOVL         DX, R10
+	ANDL         $0x00000007, R10
+	LEAL         1(R10)(R10*1), R10
+	SHRL         $0x03, DX
+	ANDL         $0x00000007, DX
+	LEAL         1(DX)(DX*1), DX
+	MOVW         R10, 20(SP)
+	MOVW         DX, 22(SP)
+	VPBROADCASTW R10, Y7
+	VPBROADCASTW DX, X6
+	VINSERTI32X4 $0x01, X6, Y7, Y7
+	VPMADDUBSW   164(CX), Y13, Y8
+	VPDPWSSD     Y7, Y8, Y2
+	VPMADDUBSW   164(DI), Y13, Y8
+	VPDPWSSD     Y7, Y8, Y3
+	VPMADDUBSW   164(R8), Y13, Y8
+	VPDPWSSD     Y7, Y8, Y4
+	VPMADDUBSW   164(R9), Y13, Y8
+	VPDPWSSD     Y7, Y8, Y5
+	MOVWQZX      44(AX), DX
+	MOVQ         DX, R10
+	SHLQ         $0x08, R10
+	ANDQ         $0x00000f00, R10
+	MOVBQZX      24(AX), R11
+	ORQ          R11, R10
+	VMOVQ        (SI)(R10*8), X14
+	MOVQ         DX, R10
+	SHLQ         $0x04, R10
+	ANDQ         $0x00000f00, R10
+	MOVBQZX      25(AX), R11
+	ORQ          R11, R10
+	VPINSRQ      $0x01, (SI)(R10*8), X14, X14
+	MOVQ         DX, R10
+	ANDQ         $0x00000f00, R10
+	MOVBQZX      26(AX), R11
+	ORQ          R11, R10
+	VMOVQ        (SI)(R10*8), X6
+	SHRQ         $0x04, DX
+	ANDQ         $0x00000f00, DX
+	MOVBQZX      27(AX), R10
+	ORQ          R10, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y14, Y14
+	MOVWLZX      54(AX), DX
+	MOVL         DX, R10
+	ANDL         $0x00000007, R10
+	LEAL         1(R10)(R10*1), R10
+	SHRL         $0x03, DX
+	ANDL         $0x00000007, DX
+	LEAL         1(DX)(DX*1), DX
+	MOVW         R10, 24(SP)
+	MOVW         DX, 26(SP)
+	VPBROADCASTW R10, Y7
+	VPBROADCASTW DX, X6
+	VINSERTI32X4 $0x01, X6, Y7, Y7
+	VPMADDUBSW   196(CX), Y14, Y8
+	VPDPWSSD     Y7, Y8, Y2
+	VPMADDUBSW   196(DI), Y14, Y8
+	VPDPWSSD     Y7, Y8, Y3
+	VPMADDUBSW   196(R8), Y14, Y8
+	VPDPWSSD     Y7, Y8, Y4
+	VPMADDUBSW   196(R9), Y14, Y8
+	VPDPWSSD     Y7, Y8, Y5
+	MOVWQZX      46(AX), DX
+	MOVQ         DX, R10
+	SHLQ         $0x08, R10
+	ANDQ         $0x00000f00, R10
+	MOVBQZX      28(AX), R11
+	ORQ          R11, R10
+	VMOVQ        (SI)(R10*8), X15
+	MOVQ         DX, R10
+	SHLQ         $0x04, R10
+	ANDQ         $0x00000f00, R10
+	MOVBQZX      29(AX), R11
+	ORQ          R11, R10
+	VPINSRQ      $0x01, (SI)(R10*8), X15, X15
+	MOVQ         DX, R10
+	ANDQ         $0x00000f00, R10
+	MOVBQZX      30(AX), R11
+	ORQ          R11, R10
+	VMOVQ        (SI)(R10*8), X6
+	SHRQ         $0x04, DX
+	ANDQ         $0x00000f00, DX
+	MOVBQZX      31(AX), R10
+	ORQ          R10, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y15, Y15
+	MOVWLZX      54(AX), DX
+	SHRL         $0x06, DX
+	MOVL         DX, R10
+	ANDL         $0x00000007, R10
+	LEAL         1(R10)(R10*1), R10
+	SHRL         $0x03, DX
+	ANDL         $0x00000007, DX
+	LEAL         1(DX)(DX*1), DX
+	MOVW         R10, 28(SP)
+	MOVW         DX, 30(SP)
+	VPBROADCASTW R10, Y7
+	VPBROADCASTW DX, X6
+	VINSERTI32X4 $0x01, X6, Y7, Y7
+	VPMADDUBSW   228(CX), Y15, Y8
+	VPDPWSSD     Y7, Y8, Y2
+	VPMADDUBSW   228(DI), Y15, Y8
+	VPDPWSSD     Y7, Y8, Y3
+	VPMADDUBSW   228(R8), Y15, Y8
+	VPDPWSSD     Y7, Y8, Y4
+	VPMADDUBSW   228(R9), Y15, Y8
+	VPDPWSSD     Y7, Y8, Y5
+	MOVQ         48(AX), DX
+	MOVQ         DX, R10
+	SHRQ         $0x0c, R10
+	ANDL         $0x0000000f, R10
+	MOVQ         DX, R11
+	SHRQ         $0x18, R11
+	ANDL         $0x000000f0, R11
+	ORL          R11, R10
+	MOVQ         DX, R11
+	SHRQ         $0x24, R11
+	ANDL         $0x00000f00, R11
+	ORL          R11, R10
+	MOVQ         DX, R11
+	SHRQ         $0x30, R11
+	ANDL         $0x0000f000, R11
+	ORL          R11, R10
+	VPBROADCASTW R10, Y7
+	VCVTPH2PS    X7, Y7
+	VMULPS       Y0, Y7, Y7
+	VMOVDQU16    (SP), Y8
+	VPMADDWD     260(CX), Y8, Y16
+	VPSLLD       $0x03, Y16, Y17
+	VPADDD       Y17, Y16, Y16
+	VPSUBD       Y16, Y2, Y2
+	VBROADCASTSS (CX), Y16
+	VMULPS       Y7, Y16, Y16
+	VCVTDQ2PS    Y2, Y2
+	VFMADD231PS  Y16, Y2, Y31
+	VPMADDWD     260(DI), Y8, Y2
+	VPSLLD       $0x03, Y2, Y16
+	VPADDD       Y16, Y2, Y2
+	VPSUBD       Y2, Y3, Y3
+	VBROADCASTSS (DI), Y2
+	VMULPS       Y7, Y2, Y2
+	VCVTDQ2PS    Y3, Y3
+	VFMADD231PS  Y2, Y3, Y30
+	VPMADDWD     260(R8), Y8, Y2
+	VPSLLD       $0x03, Y2, Y3
+	VPADDD       Y3, Y2, Y2
+	VPSUBD       Y2, Y4, Y4
+	VBROADCASTSS (R8), Y2
+	VMULPS       Y7, Y2, Y2
+	VCVTDQ2PS    Y4, Y4
+	VFMADD231PS  Y2, Y4, Y29
+	VPMADDWD     260(R9), Y8, Y2
+	VPSLLD       $0x03, Y2, Y3
+	VPADDD       Y3, Y2, Y2
+	VPSUBD       Y2, Y5, Y5
+	VBROADCASTSS (R9), Y2
+	VMULPS       Y7, Y2, Y2
+	VCVTDQ2PS    Y5, Y5
+	VFMADD231PS  Y2, Y5, Y28
+	ADDQ         $0x00000038, AX
+	ADDQ         $0x00000124, CX
+	ADDQ         $0x00000124, DI
+	ADDQ         $0x00000124, R8
+	ADDQ         $0x00000124, R9
+	DECQ         BX
+	JMP          tileIQ1_M_1x4_loop
+
+tileIQ1_M_1x4_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y31, X0
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y30, X0
+	VADDPS        X30, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y29, X0
+	VADDPS        X29, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y28, X0
+	VADDPS        X28, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VZEROUPPER
+	RET

@@ -37,6 +37,9 @@ func genIQ() {
 	for T := 1; T <= 4; T++ {
 		iq1s(T)
 	}
+	for T := 1; T <= 4; T++ {
+		iq1m(T)
+	}
 }
 
 // gridQuad loads the four 8-byte codebook entries grid[idx(l)], l = 0..3,
@@ -280,6 +283,130 @@ func iq1s(T int) {
 		VFMADD231PS(dy, isum[t], acc[t])
 	}
 	ADDQ(U32(50), wp)
+	for t := 0; t < T; t++ {
+		ADDQ(U32(292), ap[t])
+	}
+	DECQ(nb)
+	JMP(LabelRef(fn + "_loop"))
+	iqEpilogue(fn, acc)
+}
+
+// iq1m generates the IQ1_M kernel (56-byte blocks: qs [32] at 0 (low 8
+// bits of the group indices), qh [16] at 32 (u16 per sub-block: nibble l =
+// index bits 8..10 of group l and its delta sign at bit 3), four u16 scale
+// words at 48 (3-bit scales of sub-block j at bits 6(j%2) (groups 0-1) and
+// 6(j%2)+3 (groups 2-3) of word j/2; the f16 d in the words' top
+// nibbles)). grid has 4096 entries, indexed by the 11-bit index plus the
+// delta sign as bit 11: u = 8·(g+1) + 1 + δ per byte (δ = ±1, bit clear =
+// +1), values in [0, 18], unsigned for VPMADDUBSW. Per group of 8 with
+// scale ls: 8·(ls·Σ g·q) + ls·δ·Σ q = ls·(Σ u·q − 9·Σ q); the Σ q come from
+// the Q8_K bsums (16 elements share a scale), so the block's sum is the
+// exact integer 8·sumi1 + sumi2 of ggml's dot, times d·d_a/8.
+func iq1m(T int) {
+	fn := fmt.Sprintf("tileIQ1_M_1x%d", T)
+	TEXT(fn, NOSPLIT, iqSig)
+	Doc(fmt.Sprintf("%s sets out[t*os] to the dot of an IQ1_M row with Q8_K row t (at a+t*as) for t < %d, nb blocks, grid = the 4096-entry table gridIQ1MU (AVX-512 VNNI).", fn, T))
+	wp := loadGP("w")
+	a := loadGP("a")
+	as := loadGP("as")
+	nb := loadGP("nb")
+	grid := loadGP("grid")
+	ap := ptrs(a, as, T)
+	lsMem := AllocLocal(32) // the block's 16 scales 2s+1 as int16
+	eighth := bcastF32(0.125)
+	zero := YMM()
+	VPXORD(zero, zero, zero)
+	acc := make([]Register, T)
+	for t := range acc {
+		acc[t] = highY[t]
+		VPXORD(acc[t], acc[t], acc[t])
+	}
+
+	Label(fn + "_loop")
+	TESTQ(nb, nb)
+	JZ(LabelRef(fn + "_done"))
+	PREFETCHT0(Mem{Base: wp, Disp: prefetchDist})
+	PREFETCHT0(Mem{Base: wp, Disp: prefetchDist + 55})
+	isum := make([]VecVirtual, T)
+	for t := range isum {
+		isum[t] = YMM()
+		VPXORD(zero, zero, isum[t])
+	}
+	for j := 0; j < 8; j++ {
+		hq := GP64()
+		MOVWQZX(Mem{Base: wp, Disp: 32 + 2*j}, hq)
+		g := gridQuad(grid, func(l int) GPVirtual {
+			i, b := GP64(), GP64()
+			MOVQ(hq, i)
+			switch sh := 8 - 4*l; {
+			case sh > 0:
+				SHLQ(U8(sh), i)
+			case sh < 0:
+				SHRQ(U8(-sh), i)
+			}
+			ANDQ(U32(0xf00), i)
+			MOVBQZX(Mem{Base: wp, Disp: 4*j + l}, b)
+			ORQ(b, i)
+			return i
+		})
+		// ls0 (groups 0-1), ls1 (groups 2-3) as words, into lsMem and,
+		// each in both words of a dword, into the low/high half of s.
+		sw := GP32()
+		MOVWLZX(Mem{Base: wp, Disp: 48 + 2*(j/2)}, sw)
+		if j%2 == 1 {
+			SHRL(U8(6), sw)
+		}
+		l0, l1 := GP32(), GP32()
+		MOVL(sw, l0)
+		ANDL(U32(7), l0)
+		LEAL(Mem{Base: l0, Index: l0, Scale: 1, Disp: 1}, l0)
+		SHRL(U8(3), sw)
+		ANDL(U32(7), sw)
+		LEAL(Mem{Base: sw, Index: sw, Scale: 1, Disp: 1}, l1)
+		MOVW(l0.As16(), lsMem.Offset(4*j))
+		MOVW(l1.As16(), lsMem.Offset(4*j+2))
+		s, x := YMM(), XMM()
+		VPBROADCASTW(l0, s)
+		VPBROADCASTW(l1, x)
+		VINSERTI32X4(U8(1), x, s, s)
+		for t := 0; t < T; t++ {
+			p := YMM()
+			VPMADDUBSW(Mem{Base: ap[t], Disp: 4 + 32*j}, g, p)
+			vpdpwssd(s, p, isum[t])
+		}
+	}
+	// d: the top nibbles of the four scale words.
+	sc, dh, tmp := GP64(), GP64(), GP64()
+	MOVQ(Mem{Base: wp, Disp: 48}, sc)
+	MOVQ(sc, dh)
+	SHRQ(U8(12), dh)
+	ANDL(U32(0xf), dh.As32())
+	for k, sh := range []int{24, 36, 48} {
+		MOVQ(sc, tmp)
+		SHRQ(U8(sh), tmp)
+		ANDL(U32(0xf0<<(4*k)), tmp.As32())
+		ORL(tmp.As32(), dh.As32())
+	}
+	d := YMM()
+	VPBROADCASTW(dh.As32(), d)
+	VCVTPH2PS(d.AsX(), d)
+	VMULPS(eighth.AsY(), d, d)
+	ls := YMM()
+	VMOVDQU16(lsMem, ls)
+	for t := 0; t < T; t++ {
+		// − 9·Σ_i ls_i·bsum_i
+		bs, b8 := YMM(), YMM()
+		VPMADDWD(Mem{Base: ap[t], Disp: 260}, ls, bs)
+		VPSLLD(U8(3), bs, b8)
+		VPADDD(b8, bs, bs)
+		VPSUBD(bs, isum[t], isum[t])
+		dy := YMM()
+		VBROADCASTSS(Mem{Base: ap[t]}, dy)
+		VMULPS(d, dy, dy)
+		VCVTDQ2PS(isum[t], isum[t])
+		VFMADD231PS(dy, isum[t], acc[t])
+	}
+	ADDQ(U32(56), wp)
 	for t := 0; t < T; t++ {
 		ADDQ(U32(292), ap[t])
 	}
