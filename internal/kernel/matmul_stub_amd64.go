@@ -758,3 +758,15 @@ func tileIQ1_M_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os in
 
 // tileIQ1_M_1x4 sets out[t*os] to the dot of an IQ1_M row with Q8_K row t (at a+t*as) for t < 4, nb blocks, grid = the 4096-entry table gridIQ1MU (AVX-512 VNNI).
 func tileIQ1_M_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
+
+// tileIQ2_XS_1x1 sets out[t*os] to the dot of an IQ2_XS row with Q8_K row t (at a+t*as) for t < 1, nb blocks, grid = tensor.GridIQ2_XS (AVX-512 VNNI).
+func tileIQ2_XS_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
+
+// tileIQ2_XS_1x2 sets out[t*os] to the dot of an IQ2_XS row with Q8_K row t (at a+t*as) for t < 2, nb blocks, grid = tensor.GridIQ2_XS (AVX-512 VNNI).
+func tileIQ2_XS_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
+
+// tileIQ2_XS_1x3 sets out[t*os] to the dot of an IQ2_XS row with Q8_K row t (at a+t*as) for t < 3, nb blocks, grid = tensor.GridIQ2_XS (AVX-512 VNNI).
+func tileIQ2_XS_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
+
+// tileIQ2_XS_1x4 sets out[t*os] to the dot of an IQ2_XS row with Q8_K row t (at a+t*as) for t < 4, nb blocks, grid = tensor.GridIQ2_XS (AVX-512 VNNI).
+func tileIQ2_XS_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)

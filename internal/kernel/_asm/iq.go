@@ -40,6 +40,9 @@ func genIQ() {
 	for T := 1; T <= 4; T++ {
 		iq1m(T)
 	}
+	for T := 1; T <= 4; T++ {
+		iq2xs(T)
+	}
 }
 
 // gridQuad loads the four 8-byte codebook entries grid[idx(l)], l = 0..3,
@@ -54,6 +57,40 @@ func gridQuad(grid GPVirtual, idx func(l int) GPVirtual) VecVirtual {
 	VPINSRQ(U8(1), Mem{Base: grid, Index: idx(3), Scale: 8}, x, x)
 	VINSERTI32X4(U8(1), x, g, g)
 	return g
+}
+
+// addParity sets bit 7 of every byte of v (7-bit sign indices, bit 7
+// clear) so that each byte has an even number of set bits: ggml's
+// ksigns_iq2xs. The xor folds shift dwords, but bits 0..3, 0..1 and 0 of
+// each byte that they leave the parity in only ever get bits of that byte.
+func addParity(v VecVirtual) {
+	p, x := YMM(), YMM()
+	VPSRLD(U8(4), v, p)
+	VPXORD(v, p, p)
+	VPSRLD(U8(2), p, x)
+	VPXORD(x, p, p)
+	VPSRLD(U8(1), p, x)
+	VPXORD(x, p, p)
+	VPSLLD(U8(7), p, p)
+	VPTERNLOGD(U8(0xf8), iqTop, p, v) // v |= p & 0x80808080
+}
+
+// scalePairs returns, for the two 4-bit scales s0 (low nibble of the byte
+// at m) and s1 (high nibble), a ymm whose low 16 bytes hold 2·s0+1 and high
+// 16 bytes 2·s1+1 in every int16.
+func scalePairs(m Mem) VecVirtual {
+	b, l := GP32(), GP32()
+	MOVBLZX(m, b)
+	MOVL(b, l)
+	ANDL(U32(15), l)
+	LEAL(Mem{Base: l, Index: l, Scale: 1, Disp: 1}, l)
+	SHRL(U8(4), b)
+	LEAL(Mem{Base: b, Index: b, Scale: 1, Disp: 1}, b)
+	s, x := YMM(), XMM()
+	VPBROADCASTW(l, s)
+	VPBROADCASTW(b, x)
+	VINSERTI32X4(U8(1), x, s, s)
+	return s
 }
 
 // iqEpilogue stores the T horizontal sums of acc at out, stride os floats.
@@ -124,14 +161,7 @@ func iq2xxs(T int) {
 		VPSLLD(U8(l+1), aux, x)
 		VPTERNLOGD(U8(0xf8), m, x, v) // v |= x & m
 	}
-	VPSRLD(U8(4), v, p)
-	VPXORD(v, p, p)
-	VPSRLD(U8(2), p, x)
-	VPXORD(x, p, p)
-	VPSRLD(U8(1), p, x)
-	VPXORD(x, p, p)
-	VPSLLD(U8(7), p, p)
-	VPTERNLOGD(U8(0xf8), iqTop, p, v)
+	addParity(v)
 	VMOVDQU32(v, signMem)
 	// (2s+1) in both words of each dword, for VPDPWSSD.
 	VPSRLD(U8(28), aux, x)
@@ -407,6 +437,87 @@ func iq1m(T int) {
 		VFMADD231PS(dy, isum[t], acc[t])
 	}
 	ADDQ(U32(56), wp)
+	for t := 0; t < T; t++ {
+		ADDQ(U32(292), ap[t])
+	}
+	DECQ(nb)
+	JMP(LabelRef(fn + "_loop"))
+	iqEpilogue(fn, acc)
+}
+
+// iq2xs generates the IQ2_XS kernel (74-byte blocks: d f16 at 0, u16 qs
+// [32] at 2 (9-bit grid index, 7-bit sign index per group of 8), scales
+// [8] at 66 (low nibble: groups 0-1 of the sub-block, high: groups 2-3)).
+// As iq2xxs: the block's sign bytes as a vector (VPMOVWB of qs>>9, plus the
+// parity bit), grid bytes unsigned for VPMADDUBSW against the signed
+// activations, VPDPWSSD by the two scales 2s+1 of each sub-block; d·d_a/8.
+func iq2xs(T int) {
+	fn := fmt.Sprintf("tileIQ2_XS_1x%d", T)
+	TEXT(fn, NOSPLIT, iqSig)
+	Doc(fmt.Sprintf("%s sets out[t*os] to the dot of an IQ2_XS row with Q8_K row t (at a+t*as) for t < %d, nb blocks, grid = tensor.GridIQ2_XS (AVX-512 VNNI).", fn, T))
+	wp := loadGP("w")
+	a := loadGP("a")
+	as := loadGP("as")
+	nb := loadGP("nb")
+	grid := loadGP("grid")
+	ap := ptrs(a, as, T)
+	signMem := AllocLocal(32) // the block's 32 sign bytes
+	zero := YMM()
+	VPXORD(zero, zero, zero)
+	eighth := bcastF32(0.125)
+	acc := make([]Register, T)
+	for t := range acc {
+		acc[t] = highY[t]
+		VPXORD(acc[t], acc[t], acc[t])
+	}
+
+	Label(fn + "_loop")
+	TESTQ(nb, nb)
+	JZ(LabelRef(fn + "_done"))
+	for off := 0; off < 74; off += 64 {
+		PREFETCHT0(Mem{Base: wp, Disp: prefetchDist + off})
+	}
+	{
+		z, v := ZMM(), YMM()
+		VMOVDQU64(Mem{Base: wp, Disp: 2}, z)
+		VPSRLW(U8(9), z, z)
+		VPMOVWB(z, v)
+		addParity(v)
+		VMOVDQU32(v, signMem)
+	}
+	isum := make([]VecVirtual, T)
+	for t := range isum {
+		isum[t] = YMM()
+		VPXORD(zero, zero, isum[t])
+	}
+	for j := 0; j < 8; j++ {
+		g := gridQuad(grid, func(l int) GPVirtual {
+			i := GP64()
+			MOVWQZX(Mem{Base: wp, Disp: 2 + 8*j + 2*l}, i)
+			ANDL(U32(511), i.As32())
+			return i
+		})
+		k := K1
+		KMOVD(signMem.Offset(4*j), k)
+		s := scalePairs(Mem{Base: wp, Disp: 66 + j})
+		for t := 0; t < T; t++ {
+			q := YMM()
+			VMOVDQU8(Mem{Base: ap[t], Disp: 4 + 32*j}, q)
+			VPSUBB(q, zero, k, q)
+			VPMADDUBSW(q, g, q)
+			vpdpwssd(s, q, isum[t])
+		}
+	}
+	d := halfBcast(Mem{Base: wp})
+	VMULPS(eighth.AsY(), d, d)
+	for t := 0; t < T; t++ {
+		dy := YMM()
+		VBROADCASTSS(Mem{Base: ap[t]}, dy)
+		VMULPS(d, dy, dy)
+		VCVTDQ2PS(isum[t], isum[t])
+		VFMADD231PS(dy, isum[t], acc[t])
+	}
+	ADDQ(U32(74), wp)
 	for t := 0; t < T; t++ {
 		ADDQ(U32(292), ap[t])
 	}
