@@ -54,7 +54,7 @@ var gridIQ1MU = func() *[4096]uint64 {
 }()
 
 // iqTiles are the AVX-512 VNNI codebook kernels (IQ2_XXS: 66-byte blocks,
-// IQ1_S: 50, IQ1_M: 56, IQ2_XS: 74; 256 elements against one Q8_K block per step).
+// IQ1_S: 50, IQ1_M: 56, IQ2_XS: 74, IQ2_S: 82; 256 elements against one Q8_K block per step).
 var iqTiles = map[tensor.DType]*tileSet{
 	tensor.IQ2_XXS: {fn: gridTiles(&tensor.GridIQ2_XXS[0], tileIQ2_XXS_1x1, tileIQ2_XXS_1x2, tileIQ2_XXS_1x3, tileIQ2_XXS_1x4),
 		wBlock: 66, aBlock: 292, blockElems: 256},
@@ -64,4 +64,6 @@ var iqTiles = map[tensor.DType]*tileSet{
 		wBlock: 56, aBlock: 292, blockElems: 256},
 	tensor.IQ2_XS: {fn: gridTiles(&tensor.GridIQ2_XS[0], tileIQ2_XS_1x1, tileIQ2_XS_1x2, tileIQ2_XS_1x3, tileIQ2_XS_1x4),
 		wBlock: 74, aBlock: 292, blockElems: 256},
+	tensor.IQ2_S: {fn: gridTiles(&tensor.GridIQ2_S[0], tileIQ2_S_1x1, tileIQ2_S_1x2, tileIQ2_S_1x3, tileIQ2_S_1x4),
+		wBlock: 82, aBlock: 292, blockElems: 256},
 }

@@ -18,6 +18,7 @@ var iqGenericDots = map[tensor.DType]func(w, a []byte, cols int) float32{
 	tensor.IQ1_S:   dotIQ1_SGeneric,
 	tensor.IQ1_M:   dotIQ1_MGeneric,
 	tensor.IQ2_XS:  dotIQ2_XSGeneric,
+	tensor.IQ2_S:   dotIQ2_SGeneric,
 }
 
 // TestIQTilesEveryBit runs each codebook kernel (1 row × 1..4 tokens) on

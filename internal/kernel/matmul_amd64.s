@@ -32968,3 +32968,1725 @@ tileIQ2_XS_1x4_done:
 	VMOVSS        X0, (AX)
 	VZEROUPPER
 	RET
+
+// func tileIQ2_S_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+TEXT ·tileIQ2_S_1x1(SB), NOSPLIT, $0-64
+	MOVQ         w+0(FP), AX
+	MOVQ         a+16(FP), CX
+	MOVQ         as+24(FP), DX
+	MOVQ         nb+32(FP), DX
+	MOVQ         grid+56(FP), BX
+	VPXORD       Y0, Y0, Y0
+	MOVL         $0x3e000000, SI
+	VPBROADCASTD SI, Z1
+	VPXORD       Y31, Y31, Y31
+
+tileIQ2_S_1x1_loop:
+	TESTQ        DX, DX
+	JZ           tileIQ2_S_1x1_done
+	PREFETCHT0   32768(AX)
+	PREFETCHT0   32832(AX)
+	VPXORD       Y0, Y0, Y2
+	MOVBQZX      66(AX), SI
+	MOVQ         SI, DI
+	SHLQ         $0x08, DI
+	ANDL         $0x00000300, DI
+	MOVBQZX      2(AX), R8
+	ORQ          R8, DI
+	VMOVQ        (BX)(DI*8), X3
+	MOVQ         SI, DI
+	SHLQ         $0x06, DI
+	ANDL         $0x00000300, DI
+	MOVBQZX      3(AX), R8
+	ORQ          R8, DI
+	VPINSRQ      $0x01, (BX)(DI*8), X3, X3
+	MOVQ         SI, DI
+	SHLQ         $0x04, DI
+	ANDL         $0x00000300, DI
+	MOVBQZX      4(AX), R8
+	ORQ          R8, DI
+	VMOVQ        (BX)(DI*8), X4
+	SHLQ         $0x02, SI
+	ANDL         $0x00000300, SI
+	MOVBQZX      5(AX), DI
+	ORQ          DI, SI
+	VPINSRQ      $0x01, (BX)(SI*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y3, Y3
+	KMOVD        34(AX), K1
+	MOVBLZX      74(AX), SI
+	MOVL         SI, DI
+	ANDL         $0x0000000f, DI
+	LEAL         1(DI)(DI*1), DI
+	SHRL         $0x04, SI
+	LEAL         1(SI)(SI*1), SI
+	VPBROADCASTW DI, Y4
+	VPBROADCASTW SI, X5
+	VINSERTI32X4 $0x01, X5, Y4, Y4
+	VMOVDQU8     4(CX), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y3, Y5
+	VPDPWSSD     Y4, Y5, Y2
+	MOVBQZX      67(AX), SI
+	MOVQ         SI, DI
+	SHLQ         $0x08, DI
+	ANDL         $0x00000300, DI
+	MOVBQZX      6(AX), R8
+	ORQ          R8, DI
+	VMOVQ        (BX)(DI*8), X6
+	MOVQ         SI, DI
+	SHLQ         $0x06, DI
+	ANDL         $0x00000300, DI
+	MOVBQZX      7(AX), R8
+	ORQ          R8, DI
+	VPINSRQ      $0x01, (BX)(DI*8), X6, X6
+	MOVQ         SI, DI
+	SHLQ         $0x04, DI
+	ANDL         $0x00000300, DI
+	MOVBQZX      8(AX), R8
+	ORQ          R8, DI
+	VMOVQ        (BX)(DI*8), X3
+	SHLQ         $0x02, SI
+	ANDL         $0x00000300, SI
+	MOVBQZX      9(AX), DI
+	ORQ          DI, SI
+	VPINSRQ      $0x01, (BX)(SI*8), X3, X3
+	VINSERTI32X4 $0x01, X3, Y6, Y6
+	KMOVD        38(AX), K1
+	MOVBLZX      75(AX), SI
+	MOVL         SI, DI
+	ANDL         $0x0000000f, DI
+	LEAL         1(DI)(DI*1), DI
+	SHRL         $0x04, SI
+	LEAL         1(SI)(SI*1), SI
+	VPBROADCASTW DI, Y4
+	VPBROADCASTW SI, X3
+	VINSERTI32X4 $0x01, X3, Y4, Y4
+	VMOVDQU8     36(CX), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y6, Y5
+	VPDPWSSD     Y4, Y5, Y2
+	MOVBQZX      68(AX), SI
+	MOVQ         SI, DI
+	SHLQ         $0x08, DI
+	ANDL         $0x00000300, DI
+	MOVBQZX      10(AX), R8
+	ORQ          R8, DI
+	VMOVQ        (BX)(DI*8), X7
+	MOVQ         SI, DI
+	SHLQ         $0x06, DI
+	ANDL         $0x00000300, DI
+	MOVBQZX      11(AX), R8
+	ORQ          R8, DI
+	VPINSRQ      $0x01, (BX)(DI*8), X7, X7
+	MOVQ         SI, DI
+	SHLQ         $0x04, DI
+	ANDL         $0x00000300, DI
+	MOVBQZX      12(AX), R8
+	ORQ          R8, DI
+	VMOVQ        (BX)(DI*8), X3
+	SHLQ         $0x02, SI
+	ANDL         $0x00000300, SI
+	MOVBQZX      13(AX), DI
+	ORQ          DI, SI
+	VPINSRQ      $0x01, (BX)(SI*8), X3, X3
+	VINSERTI32X4 $0x01, X3, Y7, Y7
+	KMOVD        42(AX), K1
+	MOVBLZX      76(AX), SI
+	MOVL         SI, DI
+	ANDL         $0x0000000f, DI
+	LEAL         1(DI)(DI*1), DI
+	SHRL         $0x04, SI
+	LEAL         1(SI)(SI*1), SI
+	VPBROADCASTW DI, Y4
+	VPBROADCASTW SI, X3
+	VINSERTI32X4 $0x01, X3, Y4, Y4
+	VMOVDQU8     68(CX), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y7, Y5
+	VPDPWSSD     Y4, Y5, Y2
+	MOVBQZX      69(AX), SI
+	MOVQ         SI, DI
+	SHLQ         $0x08, DI
+	ANDL         $0x00000300, DI
+	MOVBQZX      14(AX), R8
+	ORQ          R8, DI
+	VMOVQ        (BX)(DI*8), X8
+	MOVQ         SI, DI
+	SHLQ         $0x06, DI
+	ANDL         $0x00000300, DI
+	MOVBQZX      15(AX), R8
+	ORQ          R8, DI
+	VPINSRQ      $0x01, (BX)(DI*8), X8, X8
+	MOVQ         SI, DI
+	SHLQ         $0x04, DI
+	ANDL         $0x00000300, DI
+	MOVBQZX      16(AX), R8
+	ORQ          R8, DI
+	VMOVQ        (BX)(DI*8), X3
+	SHLQ         $0x02, SI
+	ANDL         $0x00000300, SI
+	MOVBQZX      17(AX), DI
+	ORQ          DI, SI
+	VPINSRQ      $0x01, (BX)(SI*8), X3, X3
+	VINSERTI32X4 $0x01, X3, Y8, Y8
+	KMOVD        46(AX), K1
+	MOVBLZX      77(AX), SI
+	MOVL         SI, DI
+	ANDL         $0x0000000f, DI
+	LEAL         1(DI)(DI*1), DI
+	SHRL         $0x04, SI
+	LEAL         1(SI)(SI*1), SI
+	VPBROADCASTW DI, Y4
+	VPBROADCASTW SI, X3
+	VINSERTI32X4 $0x01, X3, Y4, Y4
+	VMOVDQU8     100(CX), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y8, Y5
+	VPDPWSSD     Y4, Y5, Y2
+	MOVBQZX      70(AX), SI
+	MOVQ         SI, DI
+	SHLQ         $0x08, DI
+	ANDL         $0x00000300, DI
+	MOVBQZX      18(AX), R8
+	ORQ          R8, DI
+	VMOVQ        (BX)(DI*8), X9
+	MOVQ         SI, DI
+	SHLQ         $0x06, DI
+	ANDL         $0x00000300, DI
+	MOVBQZX      19(AX), R8
+	ORQ          R8, DI
+	VPINSRQ      $0x01, (BX)(DI*8), X9, X9
+	MOVQ         SI, DI
+	SHLQ         $0x04, DI
+	ANDL         $0x00000300, DI
+	MOVBQZX      20(AX), R8
+	ORQ          R8, DI
+	VMOVQ        (BX)(DI*8), X3
+	SHLQ         $0x02, SI
+	ANDL         $0x00000300, SI
+	MOVBQZX      21(AX), DI
+	ORQ          DI, SI
+	VPINSRQ      $0x01, (BX)(SI*8), X3, X3
+	VINSERTI32X4 $0x01, X3, Y9, Y9
+	KMOVD        50(AX), K1
+	MOVBLZX      78(AX), SI
+	MOVL         SI, DI
+	ANDL         $0x0000000f, DI
+	LEAL         1(DI)(DI*1), DI
+	SHRL         $0x04, SI
+	LEAL         1(SI)(SI*1), SI
+	VPBROADCASTW DI, Y4
+	VPBROADCASTW SI, X3
+	VINSERTI32X4 $0x01, X3, Y4, Y4
+	VMOVDQU8     132(CX), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y9, Y5
+	VPDPWSSD     Y4, Y5, Y2
+	MOVBQZX      71(AX), SI
+	MOVQ         SI, DI
+	SHLQ         $0x08, DI
+	ANDL         $0x00000300, DI
+	MOVBQZX      22(AX), R8
+	ORQ          R8, DI
+	VMOVQ        (BX)(DI*8), X10
+	MOVQ         SI, DI
+	SHLQ         $0x06, DI
+	ANDL         $0x00000300, DI
+	MOVBQZX      23(AX), R8
+	ORQ          R8, DI
+	VPINSRQ      $0x01, (BX)(DI*8), X10, X10
+	MOVQ         SI, DI
+	SHLQ         $0x04, DI
+	ANDL         $0x00000300, DI
+	MOVBQZX      24(AX), R8
+	ORQ          R8, DI
+	VMOVQ        (BX)(DI*8), X3
+	SHLQ         $0x02, SI
+	ANDL         $0x00000300, SI
+	MOVBQZX      25(AX), DI
+	ORQ          DI, SI
+	VPINSRQ      $0x01, (BX)(SI*8), X3, X3
+	VINSERTI32X4 $0x01, X3, Y10, Y10
+	KMOVD        54(AX), K1
+	MOVBLZX      79(AX), SI
+	MOVL         SI, DI
+	ANDL         $0x0000000f, DI
+	LEAL         1(DI)(DI*1), DI
+	SHRL         $0x04, SI
+	LEAL         1(SI)(SI*1), SI
+	VPBROADCASTW DI, Y4
+	VPBROADCASTW SI, X3
+	VINSERTI32X4 $0x01, X3, Y4, Y4
+	VMOVDQU8     164(CX), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y10, Y5
+	VPDPWSSD     Y4, Y5, Y2
+	MOVBQZX      72(AX), SI
+	MOVQ         SI, DI
+	SHLQ         $0x08, DI
+	ANDL         $0x00000300, DI
+	MOVBQZX      26(AX), R8
+	ORQ          R8, DI
+	VMOVQ        (BX)(DI*8), X11
+	MOVQ         SI, DI
+	SHLQ         $0x06, DI
+	ANDL         $0x00000300, DI
+	MOVBQZX      27(AX), R8
+	ORQ          R8, DI
+	VPINSRQ      $0x01, (BX)(DI*8), X11, X11
+	MOVQ         SI, DI
+	SHLQ         $0x04, DI
+	ANDL         $0x00000300, DI
+	MOVBQZX      28(AX), R8
+	ORQ          R8, DI
+	VMOVQ        (BX)(DI*8), X3
+	SHLQ         $0x02, SI
+	ANDL         $0x00000300, SI
+	MOVBQZX      29(AX), DI
+	ORQ          DI, SI
+	VPINSRQ      $0x01, (BX)(SI*8), X3, X3
+	VINSERTI32X4 $0x01, X3, Y11, Y11
+	KMOVD        58(AX), K1
+	MOVBLZX      80(AX), SI
+	MOVL         SI, DI
+	ANDL         $0x0000000f, DI
+	LEAL         1(DI)(DI*1), DI
+	SHRL         $0x04, SI
+	LEAL         1(SI)(SI*1), SI
+	VPBROADCASTW DI, Y4
+	VPBROADCASTW SI, X3
+	VINSERTI32X4 $0x01, X3, Y4, Y4
+	VMOVDQU8     196(CX), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y11, Y5
+	VPDPWSSD     Y4, Y5, Y2
+	MOVBQZX      73(AX), SI
+	MOVQ         SI, DI
+	SHLQ         $0x08, DI
+	ANDL         $0x00000300, DI
+	MOVBQZX      30(AX), R8
+	ORQ          R8, DI
+	VMOVQ        (BX)(DI*8), X12
+	MOVQ         SI, DI
+	SHLQ         $0x06, DI
+	ANDL         $0x00000300, DI
+	MOVBQZX      31(AX), R8
+	ORQ          R8, DI
+	VPINSRQ      $0x01, (BX)(DI*8), X12, X12
+	MOVQ         SI, DI
+	SHLQ         $0x04, DI
+	ANDL         $0x00000300, DI
+	MOVBQZX      32(AX), R8
+	ORQ          R8, DI
+	VMOVQ        (BX)(DI*8), X3
+	SHLQ         $0x02, SI
+	ANDL         $0x00000300, SI
+	MOVBQZX      33(AX), DI
+	ORQ          DI, SI
+	VPINSRQ      $0x01, (BX)(SI*8), X3, X3
+	VINSERTI32X4 $0x01, X3, Y12, Y12
+	KMOVD        62(AX), K1
+	MOVBLZX      81(AX), SI
+	MOVL         SI, DI
+	ANDL         $0x0000000f, DI
+	LEAL         1(DI)(DI*1), DI
+	SHRL         $0x04, SI
+	LEAL         1(SI)(SI*1), SI
+	VPBROADCASTW DI, Y4
+	VPBROADCASTW SI, X3
+	VINSERTI32X4 $0x01, X3, Y4, Y4
+	VMOVDQU8     228(CX), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y12, Y5
+	VPDPWSSD     Y4, Y5, Y2
+	VPBROADCASTW (AX), Y4
+	VCVTPH2PS    X4, Y4
+	VMULPS       Y1, Y4, Y4
+	VBROADCASTSS (CX), Y5
+	VMULPS       Y4, Y5, Y5
+	VCVTDQ2PS    Y2, Y2
+	VFMADD231PS  Y5, Y2, Y31
+	ADDQ         $0x00000052, AX
+	ADDQ         $0x00000124, CX
+	DECQ         DX
+	JMP          tileIQ2_S_1x1_loop
+
+tileIQ2_S_1x1_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y31, X0
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VZEROUPPER
+	RET
+
+// func tileIQ2_S_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+TEXT ·tileIQ2_S_1x2(SB), NOSPLIT, $0-64
+	MOVQ         w+0(FP), AX
+	MOVQ         a+16(FP), CX
+	MOVQ         as+24(FP), DX
+	MOVQ         nb+32(FP), BX
+	MOVQ         grid+56(FP), SI
+	MOVQ         CX, DI
+	ADDQ         DX, DI
+	VPXORD       Y0, Y0, Y0
+	MOVL         $0x3e000000, DX
+	VPBROADCASTD DX, Z1
+	VPXORD       Y31, Y31, Y31
+	VPXORD       Y30, Y30, Y30
+
+tileIQ2_S_1x2_loop:
+	TESTQ        BX, BX
+	JZ           tileIQ2_S_1x2_done
+	PREFETCHT0   32768(AX)
+	PREFETCHT0   32832(AX)
+	VPXORD       Y0, Y0, Y2
+	VPXORD       Y0, Y0, Y3
+	MOVBQZX      66(AX), DX
+	MOVQ         DX, R8
+	SHLQ         $0x08, R8
+	ANDL         $0x00000300, R8
+	MOVBQZX      2(AX), R9
+	ORQ          R9, R8
+	VMOVQ        (SI)(R8*8), X4
+	MOVQ         DX, R8
+	SHLQ         $0x06, R8
+	ANDL         $0x00000300, R8
+	MOVBQZX      3(AX), R9
+	ORQ          R9, R8
+	VPINSRQ      $0x01, (SI)(R8*8), X4, X4
+	MOVQ         DX, R8
+	SHLQ         $0x04, R8
+	ANDL         $0x00000300, R8
+	MOVBQZX      4(AX), R9
+	ORQ          R9, R8
+	VMOVQ        (SI)(R8*8), X5
+	SHLQ         $0x02, DX
+	ANDL         $0x00000300, DX
+	MOVBQZX      5(AX), R8
+	ORQ          R8, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y4, Y4
+	KMOVD        34(AX), K1
+	MOVBLZX      74(AX), DX
+	MOVL         DX, R8
+	ANDL         $0x0000000f, R8
+	LEAL         1(R8)(R8*1), R8
+	SHRL         $0x04, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW R8, Y5
+	VPBROADCASTW DX, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	VMOVDQU8     4(CX), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y4, Y6
+	VPDPWSSD     Y5, Y6, Y2
+	VMOVDQU8     4(DI), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y4, Y6
+	VPDPWSSD     Y5, Y6, Y3
+	MOVBQZX      67(AX), DX
+	MOVQ         DX, R8
+	SHLQ         $0x08, R8
+	ANDL         $0x00000300, R8
+	MOVBQZX      6(AX), R9
+	ORQ          R9, R8
+	VMOVQ        (SI)(R8*8), X7
+	MOVQ         DX, R8
+	SHLQ         $0x06, R8
+	ANDL         $0x00000300, R8
+	MOVBQZX      7(AX), R9
+	ORQ          R9, R8
+	VPINSRQ      $0x01, (SI)(R8*8), X7, X7
+	MOVQ         DX, R8
+	SHLQ         $0x04, R8
+	ANDL         $0x00000300, R8
+	MOVBQZX      8(AX), R9
+	ORQ          R9, R8
+	VMOVQ        (SI)(R8*8), X4
+	SHLQ         $0x02, DX
+	ANDL         $0x00000300, DX
+	MOVBQZX      9(AX), R8
+	ORQ          R8, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y7, Y7
+	KMOVD        38(AX), K1
+	MOVBLZX      75(AX), DX
+	MOVL         DX, R8
+	ANDL         $0x0000000f, R8
+	LEAL         1(R8)(R8*1), R8
+	SHRL         $0x04, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW R8, Y5
+	VPBROADCASTW DX, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	VMOVDQU8     36(CX), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y7, Y6
+	VPDPWSSD     Y5, Y6, Y2
+	VMOVDQU8     36(DI), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y7, Y6
+	VPDPWSSD     Y5, Y6, Y3
+	MOVBQZX      68(AX), DX
+	MOVQ         DX, R8
+	SHLQ         $0x08, R8
+	ANDL         $0x00000300, R8
+	MOVBQZX      10(AX), R9
+	ORQ          R9, R8
+	VMOVQ        (SI)(R8*8), X8
+	MOVQ         DX, R8
+	SHLQ         $0x06, R8
+	ANDL         $0x00000300, R8
+	MOVBQZX      11(AX), R9
+	ORQ          R9, R8
+	VPINSRQ      $0x01, (SI)(R8*8), X8, X8
+	MOVQ         DX, R8
+	SHLQ         $0x04, R8
+	ANDL         $0x00000300, R8
+	MOVBQZX      12(AX), R9
+	ORQ          R9, R8
+	VMOVQ        (SI)(R8*8), X4
+	SHLQ         $0x02, DX
+	ANDL         $0x00000300, DX
+	MOVBQZX      13(AX), R8
+	ORQ          R8, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y8, Y8
+	KMOVD        42(AX), K1
+	MOVBLZX      76(AX), DX
+	MOVL         DX, R8
+	ANDL         $0x0000000f, R8
+	LEAL         1(R8)(R8*1), R8
+	SHRL         $0x04, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW R8, Y5
+	VPBROADCASTW DX, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	VMOVDQU8     68(CX), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y8, Y6
+	VPDPWSSD     Y5, Y6, Y2
+	VMOVDQU8     68(DI), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y8, Y6
+	VPDPWSSD     Y5, Y6, Y3
+	MOVBQZX      69(AX), DX
+	MOVQ         DX, R8
+	SHLQ         $0x08, R8
+	ANDL         $0x00000300, R8
+	MOVBQZX      14(AX), R9
+	ORQ          R9, R8
+	VMOVQ        (SI)(R8*8), X9
+	MOVQ         DX, R8
+	SHLQ         $0x06, R8
+	ANDL         $0x00000300, R8
+	MOVBQZX      15(AX), R9
+	ORQ          R9, R8
+	VPINSRQ      $0x01, (SI)(R8*8), X9, X9
+	MOVQ         DX, R8
+	SHLQ         $0x04, R8
+	ANDL         $0x00000300, R8
+	MOVBQZX      16(AX), R9
+	ORQ          R9, R8
+	VMOVQ        (SI)(R8*8), X4
+	SHLQ         $0x02, DX
+	ANDL         $0x00000300, DX
+	MOVBQZX      17(AX), R8
+	ORQ          R8, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y9, Y9
+	KMOVD        46(AX), K1
+	MOVBLZX      77(AX), DX
+	MOVL         DX, R8
+	ANDL         $0x0000000f, R8
+	LEAL         1(R8)(R8*1), R8
+	SHRL         $0x04, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW R8, Y5
+	VPBROADCASTW DX, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	VMOVDQU8     100(CX), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y9, Y6
+	VPDPWSSD     Y5, Y6, Y2
+	VMOVDQU8     100(DI), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y9, Y6
+	VPDPWSSD     Y5, Y6, Y3
+	MOVBQZX      70(AX), DX
+	MOVQ         DX, R8
+	SHLQ         $0x08, R8
+	ANDL         $0x00000300, R8
+	MOVBQZX      18(AX), R9
+	ORQ          R9, R8
+	VMOVQ        (SI)(R8*8), X10
+	MOVQ         DX, R8
+	SHLQ         $0x06, R8
+	ANDL         $0x00000300, R8
+	MOVBQZX      19(AX), R9
+	ORQ          R9, R8
+	VPINSRQ      $0x01, (SI)(R8*8), X10, X10
+	MOVQ         DX, R8
+	SHLQ         $0x04, R8
+	ANDL         $0x00000300, R8
+	MOVBQZX      20(AX), R9
+	ORQ          R9, R8
+	VMOVQ        (SI)(R8*8), X4
+	SHLQ         $0x02, DX
+	ANDL         $0x00000300, DX
+	MOVBQZX      21(AX), R8
+	ORQ          R8, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y10, Y10
+	KMOVD        50(AX), K1
+	MOVBLZX      78(AX), DX
+	MOVL         DX, R8
+	ANDL         $0x0000000f, R8
+	LEAL         1(R8)(R8*1), R8
+	SHRL         $0x04, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW R8, Y5
+	VPBROADCASTW DX, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	VMOVDQU8     132(CX), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y10, Y6
+	VPDPWSSD     Y5, Y6, Y2
+	VMOVDQU8     132(DI), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y10, Y6
+	VPDPWSSD     Y5, Y6, Y3
+	MOVBQZX      71(AX), DX
+	MOVQ         DX, R8
+	SHLQ         $0x08, R8
+	ANDL         $0x00000300, R8
+	MOVBQZX      22(AX), R9
+	ORQ          R9, R8
+	VMOVQ        (SI)(R8*8), X11
+	MOVQ         DX, R8
+	SHLQ         $0x06, R8
+	ANDL         $0x00000300, R8
+	MOVBQZX      23(AX), R9
+	ORQ          R9, R8
+	VPINSRQ      $0x01, (SI)(R8*8), X11, X11
+	MOVQ         DX, R8
+	SHLQ         $0x04, R8
+	ANDL         $0x00000300, R8
+	MOVBQZX      24(AX), R9
+	ORQ          R9, R8
+	VMOVQ        (SI)(R8*8), X4
+	SHLQ         $0x02, DX
+	ANDL         $0x00000300, DX
+	MOVBQZX      25(AX), R8
+	ORQ          R8, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y11, Y11
+	KMOVD        54(AX), K1
+	MOVBLZX      79(AX), DX
+	MOVL         DX, R8
+	ANDL         $0x0000000f, R8
+	LEAL         1(R8)(R8*1), R8
+	SHRL         $0x04, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW R8, Y5
+	VPBROADCASTW DX, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	VMOVDQU8     164(CX), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y11, Y6
+	VPDPWSSD     Y5, Y6, Y2
+	VMOVDQU8     164(DI), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y11, Y6
+	VPDPWSSD     Y5, Y6, Y3
+	MOVBQZX      72(AX), DX
+	MOVQ         DX, R8
+	SHLQ         $0x08, R8
+	ANDL         $0x00000300, R8
+	MOVBQZX      26(AX), R9
+	ORQ          R9, R8
+	VMOVQ        (SI)(R8*8), X12
+	MOVQ         DX, R8
+	SHLQ         $0x06, R8
+	ANDL         $0x00000300, R8
+	MOVBQZX      27(AX), R9
+	ORQ          R9, R8
+	VPINSRQ      $0x01, (SI)(R8*8), X12, X12
+	MOVQ         DX, R8
+	SHLQ         $0x04, R8
+	ANDL         $0x00000300, R8
+	MOVBQZX      28(AX), R9
+	ORQ          R9, R8
+	VMOVQ        (SI)(R8*8), X4
+	SHLQ         $0x02, DX
+	ANDL         $0x00000300, DX
+	MOVBQZX      29(AX), R8
+	ORQ          R8, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y12, Y12
+	KMOVD        58(AX), K1
+	MOVBLZX      80(AX), DX
+	MOVL         DX, R8
+	ANDL         $0x0000000f, R8
+	LEAL         1(R8)(R8*1), R8
+	SHRL         $0x04, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW R8, Y5
+	VPBROADCASTW DX, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	VMOVDQU8     196(CX), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y12, Y6
+	VPDPWSSD     Y5, Y6, Y2
+	VMOVDQU8     196(DI), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y12, Y6
+	VPDPWSSD     Y5, Y6, Y3
+	MOVBQZX      73(AX), DX
+	MOVQ         DX, R8
+	SHLQ         $0x08, R8
+	ANDL         $0x00000300, R8
+	MOVBQZX      30(AX), R9
+	ORQ          R9, R8
+	VMOVQ        (SI)(R8*8), X13
+	MOVQ         DX, R8
+	SHLQ         $0x06, R8
+	ANDL         $0x00000300, R8
+	MOVBQZX      31(AX), R9
+	ORQ          R9, R8
+	VPINSRQ      $0x01, (SI)(R8*8), X13, X13
+	MOVQ         DX, R8
+	SHLQ         $0x04, R8
+	ANDL         $0x00000300, R8
+	MOVBQZX      32(AX), R9
+	ORQ          R9, R8
+	VMOVQ        (SI)(R8*8), X4
+	SHLQ         $0x02, DX
+	ANDL         $0x00000300, DX
+	MOVBQZX      33(AX), R8
+	ORQ          R8, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y13, Y13
+	KMOVD        62(AX), K1
+	MOVBLZX      81(AX), DX
+	MOVL         DX, R8
+	ANDL         $0x0000000f, R8
+	LEAL         1(R8)(R8*1), R8
+	SHRL         $0x04, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW R8, Y5
+	VPBROADCASTW DX, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	VMOVDQU8     228(CX), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y13, Y6
+	VPDPWSSD     Y5, Y6, Y2
+	VMOVDQU8     228(DI), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y13, Y6
+	VPDPWSSD     Y5, Y6, Y3
+	VPBROADCASTW (AX), Y5
+	VCVTPH2PS    X5, Y5
+	VMULPS       Y1, Y5, Y5
+	VBROADCASTSS (CX), Y6
+	VMULPS       Y5, Y6, Y6
+	VCVTDQ2PS    Y2, Y2
+	VFMADD231PS  Y6, Y2, Y31
+	VBROADCASTSS (DI), Y2
+	VMULPS       Y5, Y2, Y2
+	VCVTDQ2PS    Y3, Y3
+	VFMADD231PS  Y2, Y3, Y30
+	ADDQ         $0x00000052, AX
+	ADDQ         $0x00000124, CX
+	ADDQ         $0x00000124, DI
+	DECQ         BX
+	JMP          tileIQ2_S_1x2_loop
+
+tileIQ2_S_1x2_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y31, X0
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y30, X0
+	VADDPS        X30, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VZEROUPPER
+	RET
+
+// func tileIQ2_S_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+TEXT ·tileIQ2_S_1x3(SB), NOSPLIT, $0-64
+	MOVQ         w+0(FP), AX
+	MOVQ         a+16(FP), CX
+	MOVQ         as+24(FP), DX
+	MOVQ         nb+32(FP), BX
+	MOVQ         grid+56(FP), SI
+	MOVQ         CX, DI
+	ADDQ         DX, DI
+	MOVQ         DI, R8
+	ADDQ         DX, R8
+	VPXORD       Y0, Y0, Y0
+	MOVL         $0x3e000000, DX
+	VPBROADCASTD DX, Z1
+	VPXORD       Y31, Y31, Y31
+	VPXORD       Y30, Y30, Y30
+	VPXORD       Y29, Y29, Y29
+
+tileIQ2_S_1x3_loop:
+	TESTQ        BX, BX
+	JZ           tileIQ2_S_1x3_done
+	PREFETCHT0   32768(AX)
+	PREFETCHT0   32832(AX)
+	VPXORD       Y0, Y0, Y2
+	VPXORD       Y0, Y0, Y3
+	VPXORD       Y0, Y0, Y4
+	MOVBQZX      66(AX), DX
+	MOVQ         DX, R9
+	SHLQ         $0x08, R9
+	ANDL         $0x00000300, R9
+	MOVBQZX      2(AX), R10
+	ORQ          R10, R9
+	VMOVQ        (SI)(R9*8), X5
+	MOVQ         DX, R9
+	SHLQ         $0x06, R9
+	ANDL         $0x00000300, R9
+	MOVBQZX      3(AX), R10
+	ORQ          R10, R9
+	VPINSRQ      $0x01, (SI)(R9*8), X5, X5
+	MOVQ         DX, R9
+	SHLQ         $0x04, R9
+	ANDL         $0x00000300, R9
+	MOVBQZX      4(AX), R10
+	ORQ          R10, R9
+	VMOVQ        (SI)(R9*8), X6
+	SHLQ         $0x02, DX
+	ANDL         $0x00000300, DX
+	MOVBQZX      5(AX), R9
+	ORQ          R9, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	KMOVD        34(AX), K1
+	MOVBLZX      74(AX), DX
+	MOVL         DX, R9
+	ANDL         $0x0000000f, R9
+	LEAL         1(R9)(R9*1), R9
+	SHRL         $0x04, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW R9, Y6
+	VPBROADCASTW DX, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	VMOVDQU8     4(CX), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y5, Y7
+	VPDPWSSD     Y6, Y7, Y2
+	VMOVDQU8     4(DI), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y5, Y7
+	VPDPWSSD     Y6, Y7, Y3
+	VMOVDQU8     4(R8), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y5, Y7
+	VPDPWSSD     Y6, Y7, Y4
+	MOVBQZX      67(AX), DX
+	MOVQ         DX, R9
+	SHLQ         $0x08, R9
+	ANDL         $0x00000300, R9
+	MOVBQZX      6(AX), R10
+	ORQ          R10, R9
+	VMOVQ        (SI)(R9*8), X8
+	MOVQ         DX, R9
+	SHLQ         $0x06, R9
+	ANDL         $0x00000300, R9
+	MOVBQZX      7(AX), R10
+	ORQ          R10, R9
+	VPINSRQ      $0x01, (SI)(R9*8), X8, X8
+	MOVQ         DX, R9
+	SHLQ         $0x04, R9
+	ANDL         $0x00000300, R9
+	MOVBQZX      8(AX), R10
+	ORQ          R10, R9
+	VMOVQ        (SI)(R9*8), X5
+	SHLQ         $0x02, DX
+	ANDL         $0x00000300, DX
+	MOVBQZX      9(AX), R9
+	ORQ          R9, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y8, Y8
+	KMOVD        38(AX), K1
+	MOVBLZX      75(AX), DX
+	MOVL         DX, R9
+	ANDL         $0x0000000f, R9
+	LEAL         1(R9)(R9*1), R9
+	SHRL         $0x04, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW R9, Y6
+	VPBROADCASTW DX, X5
+	VINSERTI32X4 $0x01, X5, Y6, Y6
+	VMOVDQU8     36(CX), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPDPWSSD     Y6, Y7, Y2
+	VMOVDQU8     36(DI), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPDPWSSD     Y6, Y7, Y3
+	VMOVDQU8     36(R8), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPDPWSSD     Y6, Y7, Y4
+	MOVBQZX      68(AX), DX
+	MOVQ         DX, R9
+	SHLQ         $0x08, R9
+	ANDL         $0x00000300, R9
+	MOVBQZX      10(AX), R10
+	ORQ          R10, R9
+	VMOVQ        (SI)(R9*8), X9
+	MOVQ         DX, R9
+	SHLQ         $0x06, R9
+	ANDL         $0x00000300, R9
+	MOVBQZX      11(AX), R10
+	ORQ          R10, R9
+	VPINSRQ      $0x01, (SI)(R9*8), X9, X9
+	MOVQ         DX, R9
+	SHLQ         $0x04, R9
+	ANDL         $0x00000300, R9
+	MOVBQZX      12(AX), R10
+	ORQ          R10, R9
+	VMOVQ        (SI)(R9*8), X5
+	SHLQ         $0x02, DX
+	ANDL         $0x00000300, DX
+	MOVBQZX      13(AX), R9
+	ORQ          R9, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y9, Y9
+	KMOVD        42(AX), K1
+	MOVBLZX      76(AX), DX
+	MOVL         DX, R9
+	ANDL         $0x0000000f, R9
+	LEAL         1(R9)(R9*1), R9
+	SHRL         $0x04, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW R9, Y6
+	VPBROADCASTW DX, X5
+	VINSERTI32X4 $0x01, X5, Y6, Y6
+	VMOVDQU8     68(CX), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y9, Y7
+	VPDPWSSD     Y6, Y7, Y2
+	VMOVDQU8     68(DI), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y9, Y7
+	VPDPWSSD     Y6, Y7, Y3
+	VMOVDQU8     68(R8), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y9, Y7
+	VPDPWSSD     Y6, Y7, Y4
+	MOVBQZX      69(AX), DX
+	MOVQ         DX, R9
+	SHLQ         $0x08, R9
+	ANDL         $0x00000300, R9
+	MOVBQZX      14(AX), R10
+	ORQ          R10, R9
+	VMOVQ        (SI)(R9*8), X10
+	MOVQ         DX, R9
+	SHLQ         $0x06, R9
+	ANDL         $0x00000300, R9
+	MOVBQZX      15(AX), R10
+	ORQ          R10, R9
+	VPINSRQ      $0x01, (SI)(R9*8), X10, X10
+	MOVQ         DX, R9
+	SHLQ         $0x04, R9
+	ANDL         $0x00000300, R9
+	MOVBQZX      16(AX), R10
+	ORQ          R10, R9
+	VMOVQ        (SI)(R9*8), X5
+	SHLQ         $0x02, DX
+	ANDL         $0x00000300, DX
+	MOVBQZX      17(AX), R9
+	ORQ          R9, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y10, Y10
+	KMOVD        46(AX), K1
+	MOVBLZX      77(AX), DX
+	MOVL         DX, R9
+	ANDL         $0x0000000f, R9
+	LEAL         1(R9)(R9*1), R9
+	SHRL         $0x04, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW R9, Y6
+	VPBROADCASTW DX, X5
+	VINSERTI32X4 $0x01, X5, Y6, Y6
+	VMOVDQU8     100(CX), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y10, Y7
+	VPDPWSSD     Y6, Y7, Y2
+	VMOVDQU8     100(DI), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y10, Y7
+	VPDPWSSD     Y6, Y7, Y3
+	VMOVDQU8     100(R8), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y10, Y7
+	VPDPWSSD     Y6, Y7, Y4
+	MOVBQZX      70(AX), DX
+	MOVQ         DX, R9
+	SHLQ         $0x08, R9
+	ANDL         $0x00000300, R9
+	MOVBQZX      18(AX), R10
+	ORQ          R10, R9
+	VMOVQ        (SI)(R9*8), X11
+	MOVQ         DX, R9
+	SHLQ         $0x06, R9
+	ANDL         $0x00000300, R9
+	MOVBQZX      19(AX), R10
+	ORQ          R10, R9
+	VPINSRQ      $0x01, (SI)(R9*8), X11, X11
+	MOVQ         DX, R9
+	SHLQ         $0x04, R9
+	ANDL         $0x00000300, R9
+	MOVBQZX      20(AX), R10
+	ORQ          R10, R9
+	VMOVQ        (SI)(R9*8), X5
+	SHLQ         $0x02, DX
+	ANDL         $0x00000300, DX
+	MOVBQZX      21(AX), R9
+	ORQ          R9, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y11, Y11
+	KMOVD        50(AX), K1
+	MOVBLZX      78(AX), DX
+	MOVL         DX, R9
+	ANDL         $0x0000000f, R9
+	LEAL         1(R9)(R9*1), R9
+	SHRL         $0x04, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW R9, Y6
+	VPBROADCASTW DX, X5
+	VINSERTI32X4 $0x01, X5, Y6, Y6
+	VMOVDQU8     132(CX), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y11, Y7
+	VPDPWSSD     Y6, Y7, Y2
+	VMOVDQU8     132(DI), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y11, Y7
+	VPDPWSSD     Y6, Y7, Y3
+	VMOVDQU8     132(R8), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y11, Y7
+	VPDPWSSD     Y6, Y7, Y4
+	MOVBQZX      71(AX), DX
+	MOVQ         DX, R9
+	SHLQ         $0x08, R9
+	ANDL         $0x00000300, R9
+	MOVBQZX      22(AX), R10
+	ORQ          R10, R9
+	VMOVQ        (SI)(R9*8), X12
+	MOVQ         DX, R9
+	SHLQ         $0x06, R9
+	ANDL         $0x00000300, R9
+	MOVBQZX      23(AX), R10
+	ORQ          R10, R9
+	VPINSRQ      $0x01, (SI)(R9*8), X12, X12
+	MOVQ         DX, R9
+	SHLQ         $0x04, R9
+	ANDL         $0x00000300, R9
+	MOVBQZX      24(AX), R10
+	ORQ          R10, R9
+	VMOVQ        (SI)(R9*8), X5
+	SHLQ         $0x02, DX
+	ANDL         $0x00000300, DX
+	MOVBQZX      25(AX), R9
+	ORQ          R9, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y12, Y12
+	KMOVD        54(AX), K1
+	MOVBLZX      79(AX), DX
+	MOVL         DX, R9
+	ANDL         $0x0000000f, R9
+	LEAL         1(R9)(R9*1), R9
+	SHRL         $0x04, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW R9, Y6
+	VPBROADCASTW DX, X5
+	VINSERTI32X4 $0x01, X5, Y6, Y6
+	VMOVDQU8     164(CX), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y12, Y7
+	VPDPWSSD     Y6, Y7, Y2
+	VMOVDQU8     164(DI), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y12, Y7
+	VPDPWSSD     Y6, Y7, Y3
+	VMOVDQU8     164(R8), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y12, Y7
+	VPDPWSSD     Y6, Y7, Y4
+	MOVBQZX      72(AX), DX
+	MOVQ         DX, R9
+	SHLQ         $0x08, R9
+	ANDL         $0x00000300, R9
+	MOVBQZX      26(AX), R10
+	ORQ          R10, R9
+	VMOVQ        (SI)(R9*8), X13
+	MOVQ         DX, R9
+	SHLQ         $0x06, R9
+	ANDL         $0x00000300, R9
+	MOVBQZX      27(AX), R10
+	ORQ          R10, R9
+	VPINSRQ      $0x01, (SI)(R9*8), X13, X13
+	MOVQ         DX, R9
+	SHLQ         $0x04, R9
+	ANDL         $0x00000300, R9
+	MOVBQZX      28(AX), R10
+	ORQ          R10, R9
+	VMOVQ        (SI)(R9*8), X5
+	SHLQ         $0x02, DX
+	ANDL         $0x00000300, DX
+	MOVBQZX      29(AX), R9
+	ORQ          R9, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y13, Y13
+	KMOVD        58(AX), K1
+	MOVBLZX      80(AX), DX
+	MOVL         DX, R9
+	ANDL         $0x0000000f, R9
+	LEAL         1(R9)(R9*1), R9
+	SHRL         $0x04, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW R9, Y6
+	VPBROADCASTW DX, X5
+	VINSERTI32X4 $0x01, X5, Y6, Y6
+	VMOVDQU8     196(CX), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y13, Y7
+	VPDPWSSD     Y6, Y7, Y2
+	VMOVDQU8     196(DI), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y13, Y7
+	VPDPWSSD     Y6, Y7, Y3
+	VMOVDQU8     196(R8), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y13, Y7
+	VPDPWSSD     Y6, Y7, Y4
+	MOVBQZX      73(AX), DX
+	MOVQ         DX, R9
+	SHLQ         $0x08, R9
+	ANDL         $0x00000300, R9
+	MOVBQZX      30(AX), R10
+	ORQ          R10, R9
+	VMOVQ        (SI)(R9*8), X14
+	MOVQ         DX, R9
+	SHLQ         $0x06, R9
+	ANDL         $0x00000300, R9
+	MOVBQZX      31(AX), R10
+	ORQ          R10, R9
+	VPINSRQ      $0x01, (SI)(R9*8), X14, X14
+	MOVQ         DX, R9
+	SHLQ         $0x04, R9
+	ANDL         $0x00000300, R9
+	MOVBQZX      32(AX), R10
+	ORQ          R10, R9
+	VMOVQ        (SI)(R9*8), X5
+	SHLQ         $0x02, DX
+	ANDL         $0x00000300, DX
+	MOVBQZX      33(AX), R9
+	ORQ          R9, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y14, Y14
+	KMOVD        62(AX), K1
+	MOVBLZX      81(AX), DX
+	MOVL         DX, R9
+	ANDL         $0x0000000f, R9
+	LEAL         1(R9)(R9*1), R9
+	SHRL         $0x04, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW R9, Y6
+	VPBROADCASTW DX, X5
+	VINSERTI32X4 $0x01, X5, Y6, Y6
+	VMOVDQU8     228(CX), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y14, Y7
+	VPDPWSSD     Y6, Y7, Y2
+	VMOVDQU8     228(DI), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y14, Y7
+	VPDPWSSD     Y6, Y7, Y3
+	VMOVDQU8     228(R8), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y14, Y7
+	VPDPWSSD     Y6, Y7, Y4
+	VPBROADCASTW (AX), Y6
+	VCVTPH2PS    X6, Y6
+	VMULPS       Y1, Y6, Y6
+	VBROADCASTSS (CX), Y7
+	VMULPS       Y6, Y7, Y7
+	VCVTDQ2PS    Y2, Y2
+	VFMADD231PS  Y7, Y2, Y31
+	VBROADCASTSS (DI), Y2
+	VMULPS       Y6, Y2, Y2
+	VCVTDQ2PS    Y3, Y3
+	VFMADD231PS  Y2, Y3, Y30
+	VBROADCASTSS (R8), Y2
+	VMULPS       Y6, Y2, Y2
+	VCVTDQ2PS    Y4, Y4
+	VFMADD231PS  Y2, Y4, Y29
+	ADDQ         $0x00000052, AX
+	ADDQ         $0x00000124, CX
+	ADDQ         $0x00000124, DI
+	ADDQ         $0x00000124, R8
+	DECQ         BX
+	JMP          tileIQ2_S_1x3_loop
+
+tileIQ2_S_1x3_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y31, X0
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y30, X0
+	VADDPS        X30, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y29, X0
+	VADDPS        X29, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VZEROUPPER
+	RET
+
+// func tileIQ2_S_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+TEXT ·tileIQ2_S_1x4(SB), NOSPLIT, $0-64
+	MOVQ         w+0(FP), AX
+	MOVQ         a+16(FP), CX
+	MOVQ         as+24(FP), DX
+	MOVQ         nb+32(FP), BX
+	MOVQ         grid+56(FP), SI
+	MOVQ         CX, DI
+	ADDQ         DX, DI
+	MOVQ         DI, R8
+	ADDQ         DX, R8
+	MOVQ         R8, R9
+	ADDQ         DX, R9
+	VPXORD       Y0, Y0, Y0
+	MOVL         $0x3e000000, DX
+	VPBROADCASTD DX, Z1
+	VPXORD       Y31, Y31, Y31
+	VPXORD       Y30, Y30, Y30
+	VPXORD       Y29, Y29, Y29
+	VPXORD       Y28, Y28, Y28
+
+tileIQ2_S_1x4_loop:
+	TESTQ        BX, BX
+	JZ           tileIQ2_S_1x4_done
+	PREFETCHT0   32768(AX)
+	PREFETCHT0   32832(AX)
+	VPXORD       Y0, Y0, Y2
+	VPXORD       Y0, Y0, Y3
+	VPXORD       Y0, Y0, Y4
+	VPXORD       Y0, Y0, Y5
+	MOVBQZX      66(AX), DX
+	MOVQ         DX, R10
+	SHLQ         $0x08, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      2(AX), R11
+	ORQ          R11, R10
+	VMOVQ        (SI)(R10*8), X6
+	MOVQ         DX, R10
+	SHLQ         $0x06, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      3(AX), R11
+	ORQ          R11, R10
+	VPINSRQ      $0x01, (SI)(R10*8), X6, X6
+	MOVQ         DX, R10
+	SHLQ         $0x04, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      4(AX), R11
+	ORQ          R11, R10
+	VMOVQ        (SI)(R10*8), X7
+	SHLQ         $0x02, DX
+	ANDL         $0x00000300, DX
+	MOVBQZX      5(AX), R10
+	ORQ          R10, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	KMOVD        34(AX), K1
+	MOVBLZX      74(AX), DX
+	MOVL         DX, R10
+	ANDL         $0x0000000f, R10
+	LEAL         1(R10)(R10*1), R10
+	SHRL         $0x04, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW R10, Y7
+	VPBROADCASTW DX, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	VMOVDQU8     4(CX), Y8
+	VPSUBB       Y8, Y0, K1, Y8
+	VPMADDUBSW   Y8, Y6, Y8
+	VPDPWSSD     Y7, Y8, Y2
+	VMOVDQU8     4(DI), Y8
+	VPSUBB       Y8, Y0, K1, Y8
+	VPMADDUBSW   Y8, Y6, Y8
+	VPDPWSSD     Y7, Y8, Y3
+	VMOVDQU8     4(R8), Y8
+	VPSUBB       Y8, Y0, K1, Y8
+	VPMADDUBSW   Y8, Y6, Y8
+	VPDPWSSD     Y7, Y8, Y4
+	VMOVDQU8     4(R9), Y8
+	VPSUBB       Y8, Y0, K1, Y8
+	VPMADDUBSW   Y8, Y6, Y8
+	VPDPWSSD     Y7, Y8, Y5
+	MOVBQZX      67(AX), DX
+	MOVQ         DX, R10
+	SHLQ         $0x08, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      6(AX), R11
+	ORQ          R11, R10
+	VMOVQ        (SI)(R10*8), X9
+	MOVQ         DX, R10
+	SHLQ         $0x06, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      7(AX), R11
+	ORQ          R11, R10
+	VPINSRQ      $0x01, (SI)(R10*8), X9, X9
+	MOVQ         DX, R10
+	SHLQ         $0x04, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      8(AX), R11
+	ORQ          R11, R10
+	VMOVQ        (SI)(R10*8), X6
+	SHLQ         $0x02, DX
+	ANDL         $0x00000300, DX
+	MOVBQZX      9(AX), R10
+	ORQ          R10, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y9, Y9
+	KMOVD        38(AX), K1
+	MOVBLZX      75(AX), DX
+	MOVL         DX, R10
+	ANDL         $0x0000000f, R10
+	LEAL         1(R10)(R10*1), R10
+	SHRL         $0x04, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW R10, Y7
+	VPBROADCASTW DX, X6
+	VINSERTI32X4 $0x01, X6, Y7, Y7
+	VMOVDQU8     36(CX), Y8
+	VPSUBB       Y8, Y0, K1, Y8
+	VPMADDUBSW   Y8, Y9, Y8
+	VPDPWSSD     Y7, Y8, Y2
+	VMOVDQU8     36(DI), Y8
+	VPSUBB       Y8, Y0, K1, Y8
+	VPMADDUBSW   Y8, Y9, Y8
+	VPDPWSSD     Y7, Y8, Y3
+	VMOVDQU8     36(R8), Y8
+	VPSUBB       Y8, Y0, K1, Y8
+	VPMADDUBSW   Y8, Y9, Y8
+	VPDPWSSD     Y7, Y8, Y4
+	VMOVDQU8     36(R9), Y8
+	VPSUBB       Y8, Y0, K1, Y8
+	VPMADDUBSW   Y8, Y9, Y8
+	VPDPWSSD     Y7, Y8, Y5
+	MOVBQZX      68(AX), DX
+	MOVQ         DX, R10
+	SHLQ         $0x08, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      10(AX), R11
+	ORQ          R11, R10
+	VMOVQ        (SI)(R10*8), X10
+	MOVQ         DX, R10
+	SHLQ         $0x06, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      11(AX), R11
+	ORQ          R11, R10
+	VPINSRQ      $0x01, (SI)(R10*8), X10, X10
+	MOVQ         DX, R10
+	SHLQ         $0x04, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      12(AX), R11
+	ORQ          R11, R10
+	VMOVQ        (SI)(R10*8), X6
+	SHLQ         $0x02, DX
+	ANDL         $0x00000300, DX
+	MOVBQZX      13(AX), R10
+	ORQ          R10, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y10, Y10
+	KMOVD        42(AX), K1
+	MOVBLZX      76(AX), DX
+	MOVL         DX, R10
+	ANDL         $0x0000000f, R10
+	LEAL         1(R10)(R10*1), R10
+	SHRL         $0x04, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW R10, Y7
+	VPBROADCASTW DX, X6
+	VINSERTI32X4 $0x01, X6, Y7, Y7
+	VMOVDQU8     68(CX), Y8
+	VPSUBB       Y8, Y0, K1, Y8
+	VPMADDUBSW   Y8, Y10, Y8
+	VPDPWSSD     Y7, Y8, Y2
+	VMOVDQU8     68(DI), Y8
+	VPSUBB       Y8, Y0, K1, Y8
+	VPMADDUBSW   Y8, Y10, Y8
+	VPDPWSSD     Y7, Y8, Y3
+	VMOVDQU8     68(R8), Y8
+	VPSUBB       Y8, Y0, K1, Y8
+	VPMADDUBSW   Y8, Y10, Y8
+	VPDPWSSD     Y7, Y8, Y4
+	VMOVDQU8     68(R9), Y8
+	VPSUBB       Y8, Y0, K1, Y8
+	VPMADDUBSW   Y8, Y10, Y8
+	VPDPWSSD     Y7, Y8, Y5
+	MOVBQZX      69(AX), DX
+	MOVQ         DX, R10
+	SHLQ         $0x08, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      14(AX), R11
+	ORQ          R11, R10
+	VMOVQ        (SI)(R10*8), X11
+	MOVQ         DX, R10
+	SHLQ         $0x06, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      15(AX), R11
+	ORQ          R11, R10
+	VPINSRQ      $0x01, (SI)(R10*8), X11, X11
+	MOVQ         DX, R10
+	SHLQ         $0x04, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      16(AX), R11
+	ORQ          R11, R10
+	VMOVQ        (SI)(R10*8), X6
+	SHLQ         $0x02, DX
+	ANDL         $0x00000300, DX
+	MOVBQZX      17(AX), R10
+	ORQ          R10, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y11, Y11
+	KMOVD        46(AX), K1
+	MOVBLZX      77(AX), DX
+	MOVL         DX, R10
+	ANDL         $0x0000000f, R10
+	LEAL         1(R10)(R10*1), R10
+	SHRL         $0x04, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW R10, Y7
+	VPBROADCASTW DX, X6
+	VINSERTI32X4 $0x01, X6, Y7, Y7
+	VMOVDQU8     100(CX), Y8
+	VPSUBB       Y8, Y0, K1, Y8
+	VPMADDUBSW   Y8, Y11, Y8
+	VPDPWSSD     Y7, Y8, Y2
+	VMOVDQU8     100(DI), Y8
+	VPSUBB       Y8, Y0, K1, Y8
+	VPMADDUBSW   Y8, Y11, Y8
+	VPDPWSSD     Y7, Y8, Y3
+	VMOVDQU8     100(R8), Y8
+	VPSUBB       Y8, Y0, K1, Y8
+	VPMADDUBSW   Y8, Y11, Y8
+	VPDPWSSD     Y7, Y8, Y4
+	VMOVDQU8     100(R9), Y8
+	VPSUBB       Y8, Y0, K1, Y8
+	VPMADDUBSW   Y8, Y11, Y8
+	VPDPWSSD     Y7, Y8, Y5
+	MOVBQZX      70(AX), DX
+	MOVQ         DX, R10
+	SHLQ         $0x08, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      18(AX), R11
+	ORQ          R11, R10
+	VMOVQ        (SI)(R10*8), X12
+	MOVQ         DX, R10
+	SHLQ         $0x06, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      19(AX), R11
+	ORQ          R11, R10
+	VPINSRQ      $0x01, (SI)(R10*8), X12, X12
+	MOVQ         DX, R10
+	SHLQ         $0x04, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      20(AX), R11
+	ORQ          R11, R10
+	VMOVQ        (SI)(R10*8), X6
+	SHLQ         $0x02, DX
+	ANDL         $0x00000300, DX
+	MOVBQZX      21(AX), R10
+	ORQ          R10, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y12, Y12
+	KMOVD        50(AX), K1
+	MOVBLZX      78(AX), DX
+	MOVL         DX, R10
+	ANDL         $0x0000000f, R10
+	LEAL         1(R10)(R10*1), R10
+	SHRL         $0x04, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW R10, Y7
+	VPBROADCASTW DX, X6
+	VINSERTI32X4 $0x01, X6, Y7, Y7
+	VMOVDQU8     132(CX), Y8
+	VPSUBB       Y8, Y0, K1, Y8
+	VPMADDUBSW   Y8, Y12, Y8
+	VPDPWSSD     Y7, Y8, Y2
+	VMOVDQU8     132(DI), Y8
+	VPSUBB       Y8, Y0, K1, Y8
+	VPMADDUBSW   Y8, Y12, Y8
+	VPDPWSSD     Y7, Y8, Y3
+	VMOVDQU8     132(R8), Y8
+	VPSUBB       Y8, Y0, K1, Y8
+	VPMADDUBSW   Y8, Y12, Y8
+	VPDPWSSD     Y7, Y8, Y4
+	VMOVDQU8     132(R9), Y8
+	VPSUBB       Y8, Y0, K1, Y8
+	VPMADDUBSW   Y8, Y12, Y8
+	VPDPWSSD     Y7, Y8, Y5
+	MOVBQZX      71(AX), DX
+	MOVQ         DX, R10
+	SHLQ         $0x08, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      22(AX), R11
+	ORQ          R11, R10
+	VMOVQ        (SI)(R10*8), X13
+	MOVQ         DX, R10
+	SHLQ         $0x06, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      23(AX), R11
+	ORQ          R11, R10
+	VPINSRQ      $0x01, (SI)(R10*8), X13, X13
+	MOVQ         DX, R10
+	SHLQ         $0x04, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      24(AX), R11
+	ORQ          R11, R10
+	VMOVQ        (SI)(R10*8), X6
+	SHLQ         $0x02, DX
+	ANDL         $0x00000300, DX
+	MOVBQZX      25(AX), R10
+	ORQ          R10, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y13, Y13
+	KMOVD        54(AX), K1
+	MOVBLZX      79(AX), DX
+	MOVL         DX, R10
+	ANDL         $0x0000000f, R10
+	LEAL         1(R10)(R10*1), R10
+	SHRL         $0x04, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW R10, Y7
+	VPBROADCASTW DX, X6
+	VINSERTI32X4 $0x01, X6, Y7, Y7
+	VMOVDQU8     164(CX), Y8
+	VPSUBB       Y8, Y0, K1, Y8
+	VPMADDUBSW   Y8, Y13, Y8
+	VPDPWSSD     Y7, Y8, Y2
+	VMOVDQU8     164(DI), Y8
+	VPSUBB       Y8, Y0, K1, Y8
+	VPMADDUBSW   Y8, Y13, Y8
+	VPDPWSSD     Y7, Y8, Y3
+	VMOVDQU8     164(R8), Y8
+	VPSUBB       Y8, Y0, K1, Y8
+	VPMADDUBSW   Y8, Y13, Y8
+	VPDPWSSD     Y7, Y8, Y4
+	VMOVDQU8     164(R9), Y8
+	VPSUBB       Y8, Y0, K1, Y8
+	VPMADDUBSW   Y8, Y13, Y8
+	VPDPWSSD     Y7, Y8, Y5
+	MOVBQZX      72(AX), DX
+	MOVQ         DX, R10
+	SHLQ         $0x08, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      26(AX), R11
+	ORQ          R11, R10
+	VMOVQ        (SI)(R10*8), X14
+	MOVQ         DX, R10
+	SHLQ         $0x06, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      27(AX), R11
+	ORQ          R11, R10
+	VPINSRQ      $0x01, (SI)(R10*8), X14, X14
+	MOVQ         DX, R10
+	SHLQ         $0x04, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      28(AX), R11
+	ORQ          R11, R10
+	VMOVQ        (SI)(R10*8), X6
+	SHLQ         $0x02, DX
+	ANDL         $0x00000300, DX
+	MOVBQZX      29(AX), R10
+	ORQ          R10, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y14, Y14
+	KMOVD        58(AX), K1
+	MOVBLZX      80(AX), DX
+	MOVL         DX, R10
+	ANDL         $0x0000000f, R10
+	LEAL         1(R10)(R10*1), R10
+	SHRL         $0x04, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW R10, Y7
+	VPBROADCASTW DX, X6
+	VINSERTI32X4 $0x01, X6, Y7, Y7
+	VMOVDQU8     196(CX), Y8
+	VPSUBB       Y8, Y0, K1, Y8
+	VPMADDUBSW   Y8, Y14, Y8
+	VPDPWSSD     Y7, Y8, Y2
+	VMOVDQU8     196(DI), Y8
+	VPSUBB       Y8, Y0, K1, Y8
+	VPMADDUBSW   Y8, Y14, Y8
+	VPDPWSSD     Y7, Y8, Y3
+	VMOVDQU8     196(R8), Y8
+	VPSUBB       Y8, Y0, K1, Y8
+	VPMADDUBSW   Y8, Y14, Y8
+	VPDPWSSD     Y7, Y8, Y4
+	VMOVDQU8     196(R9), Y8
+	VPSUBB       Y8, Y0, K1, Y8
+	VPMADDUBSW   Y8, Y14, Y8
+	VPDPWSSD     Y7, Y8, Y5
+	MOVBQZX      73(AX), DX
+	MOVQ         DX, R10
+	SHLQ         $0x08, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      30(AX), R11
+	ORQ          R11, R10
+	VMOVQ        (SI)(R10*8), X15
+	MOVQ         DX, R10
+	SHLQ         $0x06, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      31(AX), R11
+	ORQ          R11, R10
+	VPINSRQ      $0x01, (SI)(R10*8), X15, X15
+	MOVQ         DX, R10
+	SHLQ         $0x04, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      32(AX), R11
+	ORQ          R11, R10
+	VMOVQ        (SI)(R10*8), X6
+	SHLQ         $0x02, DX
+	ANDL         $0x00000300, DX
+	MOVBQZX      33(AX), R10
+	ORQ          R10, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y15, Y15
+	KMOVD        62(AX), K1
+	MOVBLZX      81(AX), DX
+	MOVL         DX, R10
+	ANDL         $0x0000000f, R10
+	LEAL         1(R10)(R10*1), R10
+	SHRL         $0x04, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW R10, Y7
+	VPBROADCASTW DX, X6
+	VINSERTI32X4 $0x01, X6, Y7, Y7
+	VMOVDQU8     228(CX), Y8
+	VPSUBB       Y8, Y0, K1, Y8
+	VPMADDUBSW   Y8, Y15, Y8
+	VPDPWSSD     Y7, Y8, Y2
+	VMOVDQU8     228(DI), Y8
+	VPSUBB       Y8, Y0, K1, Y8
+	VPMADDUBSW   Y8, Y15, Y8
+	VPDPWSSD     Y7, Y8, Y3
+	VMOVDQU8     228(R8), Y8
+	VPSUBB       Y8, Y0, K1, Y8
+	VPMADDUBSW   Y8, Y15, Y8
+	VPDPWSSD     Y7, Y8, Y4
+	VMOVDQU8     228(R9), Y8
+	VPSUBB       Y8, Y0, K1, Y8
+	VPMADDUBSW   Y8, Y15, Y8
+	VPDPWSSD     Y7, Y8, Y5
+	VPBROADCASTW (AX), Y7
+	VCVTPH2PS    X7, Y7
+	VMULPS       Y1, Y7, Y7
+	VBROADCASTSS (CX), Y8
+	VMULPS       Y7, Y8, Y8
+	VCVTDQ2PS    Y2, Y2
+	VFMADD231PS  Y8, Y2, Y31
+	VBROADCASTSS (DI), Y2
+	VMULPS       Y7, Y2, Y2
+	VCVTDQ2PS    Y3, Y3
+	VFMADD231PS  Y2, Y3, Y30
+	VBROADCASTSS (R8), Y2
+	VMULPS       Y7, Y2, Y2
+	VCVTDQ2PS    Y4, Y4
+	VFMADD231PS  Y2, Y4, Y29
+	VBROADCASTSS (R9), Y2
+	VMULPS       Y7, Y2, Y2
+	VCVTDQ2PS    Y5, Y5
+	VFMADD231PS  Y2, Y5, Y28
+	ADDQ         $0x00000052, AX
+	ADDQ         $0x00000124, CX
+	ADDQ         $0x00000124, DI
+	ADDQ         $0x00000124, R8
+	ADDQ         $0x00000124, R9
+	DECQ         BX
+	JMP          tileIQ2_S_1x4_loop
+
+tileIQ2_S_1x4_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y31, X0
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y30, X0
+	VADDPS        X30, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y29, X0
+	VADDPS        X29, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y28, X0
+	VADDPS        X28, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VZEROUPPER
+	RET

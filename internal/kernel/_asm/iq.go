@@ -43,6 +43,9 @@ func genIQ() {
 	for T := 1; T <= 4; T++ {
 		iq2xs(T)
 	}
+	for T := 1; T <= 4; T++ {
+		iq2s(T)
+	}
 }
 
 // gridQuad loads the four 8-byte codebook entries grid[idx(l)], l = 0..3,
@@ -518,6 +521,81 @@ func iq2xs(T int) {
 		VFMADD231PS(dy, isum[t], acc[t])
 	}
 	ADDQ(U32(74), wp)
+	for t := 0; t < T; t++ {
+		ADDQ(U32(292), ap[t])
+	}
+	DECQ(nb)
+	JMP(LabelRef(fn + "_loop"))
+	iqEpilogue(fn, acc)
+}
+
+// iq2s generates the IQ2_S kernel (82-byte blocks: d f16 at 0, qs [32] at
+// 2 (low 8 bits of the group indices), signs [32] at 34 (a sign byte per
+// group, the k mask as stored), qh [8] at 66 (index bits 8..9 of group l
+// at bits 2l), scales [8] at 74 (as IQ2_XS)); otherwise as iq2xs.
+func iq2s(T int) {
+	fn := fmt.Sprintf("tileIQ2_S_1x%d", T)
+	TEXT(fn, NOSPLIT, iqSig)
+	Doc(fmt.Sprintf("%s sets out[t*os] to the dot of an IQ2_S row with Q8_K row t (at a+t*as) for t < %d, nb blocks, grid = tensor.GridIQ2_S (AVX-512 VNNI).", fn, T))
+	wp := loadGP("w")
+	a := loadGP("a")
+	as := loadGP("as")
+	nb := loadGP("nb")
+	grid := loadGP("grid")
+	ap := ptrs(a, as, T)
+	zero := YMM()
+	VPXORD(zero, zero, zero)
+	eighth := bcastF32(0.125)
+	acc := make([]Register, T)
+	for t := range acc {
+		acc[t] = highY[t]
+		VPXORD(acc[t], acc[t], acc[t])
+	}
+
+	Label(fn + "_loop")
+	TESTQ(nb, nb)
+	JZ(LabelRef(fn + "_done"))
+	for off := 0; off < 82; off += 64 {
+		PREFETCHT0(Mem{Base: wp, Disp: prefetchDist + off})
+	}
+	isum := make([]VecVirtual, T)
+	for t := range isum {
+		isum[t] = YMM()
+		VPXORD(zero, zero, isum[t])
+	}
+	for j := 0; j < 8; j++ {
+		hq := GP64()
+		MOVBQZX(Mem{Base: wp, Disp: 66 + j}, hq)
+		g := gridQuad(grid, func(l int) GPVirtual {
+			i, b := GP64(), GP64()
+			MOVQ(hq, i)
+			SHLQ(U8(8-2*l), i)
+			ANDL(U32(0x300), i.As32())
+			MOVBQZX(Mem{Base: wp, Disp: 2 + 4*j + l}, b)
+			ORQ(b, i)
+			return i
+		})
+		k := K1
+		KMOVD(Mem{Base: wp, Disp: 34 + 4*j}, k)
+		s := scalePairs(Mem{Base: wp, Disp: 74 + j})
+		for t := 0; t < T; t++ {
+			q := YMM()
+			VMOVDQU8(Mem{Base: ap[t], Disp: 4 + 32*j}, q)
+			VPSUBB(q, zero, k, q)
+			VPMADDUBSW(q, g, q)
+			vpdpwssd(s, q, isum[t])
+		}
+	}
+	d := halfBcast(Mem{Base: wp})
+	VMULPS(eighth.AsY(), d, d)
+	for t := 0; t < T; t++ {
+		dy := YMM()
+		VBROADCASTSS(Mem{Base: ap[t]}, dy)
+		VMULPS(d, dy, dy)
+		VCVTDQ2PS(isum[t], isum[t])
+		VFMADD231PS(dy, isum[t], acc[t])
+	}
+	ADDQ(U32(82), wp)
 	for t := 0; t < T; t++ {
 		ADDQ(U32(292), ap[t])
 	}
