@@ -5,21 +5,17 @@ package kernel
 import "github.com/sputnik-llm/sputnik/internal/tensor"
 
 // gridTileFunc is the signature of the codebook kernels: a tileFunc that
-// also takes the type's codebook.
-type gridTileFunc func(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
+// also takes the type's codebook (8-byte entries, or 4-byte for IQ3).
+type gridTileFunc[E uint32 | uint64] func(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *E)
 
-// withGrid binds a codebook kernel to its codebook.
-func withGrid(f gridTileFunc, grid *uint64) tileFunc {
-	return func(w *byte, ws int, a *byte, as int, nb int, out *float32, os int) {
-		f(w, ws, a, as, nb, out, os, grid)
-	}
-}
-
-// gridTiles returns the 1-row × 1..4-token tiles of codebook kernels f.
-func gridTiles(grid *uint64, f ...gridTileFunc) [5][5]tileFunc {
+// gridTiles returns the 1-row × 1..4-token tiles of codebook kernels f,
+// bound to their codebook.
+func gridTiles[E uint32 | uint64](grid *E, f ...gridTileFunc[E]) [5][5]tileFunc {
 	var t [5][5]tileFunc
 	for i, g := range f {
-		t[1][i+1] = withGrid(g, grid)
+		t[1][i+1] = func(w *byte, ws int, a *byte, as int, nb int, out *float32, os int) {
+			g(w, ws, a, as, nb, out, os, grid)
+		}
 	}
 	return t
 }
@@ -54,7 +50,8 @@ var gridIQ1MU = func() *[4096]uint64 {
 }()
 
 // iqTiles are the AVX-512 VNNI codebook kernels (IQ2_XXS: 66-byte blocks,
-// IQ1_S: 50, IQ1_M: 56, IQ2_XS: 74, IQ2_S: 82; 256 elements against one Q8_K block per step).
+// IQ1_S: 50, IQ1_M: 56, IQ2_XS: 74, IQ2_S: 82,
+// IQ3_XXS: 98, IQ3_S: 110; 256 elements against one Q8_K block per step).
 var iqTiles = map[tensor.DType]*tileSet{
 	tensor.IQ2_XXS: {fn: gridTiles(&tensor.GridIQ2_XXS[0], tileIQ2_XXS_1x1, tileIQ2_XXS_1x2, tileIQ2_XXS_1x3, tileIQ2_XXS_1x4),
 		wBlock: 66, aBlock: 292, blockElems: 256},
@@ -66,4 +63,8 @@ var iqTiles = map[tensor.DType]*tileSet{
 		wBlock: 74, aBlock: 292, blockElems: 256},
 	tensor.IQ2_S: {fn: gridTiles(&tensor.GridIQ2_S[0], tileIQ2_S_1x1, tileIQ2_S_1x2, tileIQ2_S_1x3, tileIQ2_S_1x4),
 		wBlock: 82, aBlock: 292, blockElems: 256},
+	tensor.IQ3_XXS: {fn: gridTiles(&tensor.GridIQ3_XXS[0], tileIQ3_XXS_1x1, tileIQ3_XXS_1x2, tileIQ3_XXS_1x3, tileIQ3_XXS_1x4),
+		wBlock: 98, aBlock: 292, blockElems: 256},
+	tensor.IQ3_S: {fn: gridTiles(&tensor.GridIQ3_S[0], tileIQ3_S_1x1, tileIQ3_S_1x2, tileIQ3_S_1x3, tileIQ3_S_1x4),
+		wBlock: 110, aBlock: 292, blockElems: 256},
 }

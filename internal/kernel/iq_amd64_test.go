@@ -19,6 +19,8 @@ var iqGenericDots = map[tensor.DType]func(w, a []byte, cols int) float32{
 	tensor.IQ1_M:   dotIQ1_MGeneric,
 	tensor.IQ2_XS:  dotIQ2_XSGeneric,
 	tensor.IQ2_S:   dotIQ2_SGeneric,
+	tensor.IQ3_XXS: dotIQ3_XXSGeneric,
+	tensor.IQ3_S:   dotIQ3_SGeneric,
 }
 
 // TestIQTilesEveryBit runs each codebook kernel (1 row × 1..4 tokens) on

@@ -34690,3 +34690,3639 @@ tileIQ2_S_1x4_done:
 	VMOVSS        X0, (AX)
 	VZEROUPPER
 	RET
+
+// func tileIQ3_XXS_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint32)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+TEXT ·tileIQ3_XXS_1x1(SB), NOSPLIT, $64-64
+	MOVQ         w+0(FP), AX
+	MOVQ         a+16(FP), CX
+	MOVQ         as+24(FP), DX
+	MOVQ         nb+32(FP), DX
+	MOVQ         grid+56(FP), BX
+	VPXORD       Y0, Y0, Y0
+	MOVL         $0x3e800000, SI
+	VPBROADCASTD SI, Z1
+	VPXORD       Y31, Y31, Y31
+
+tileIQ3_XXS_1x1_loop:
+	TESTQ        DX, DX
+	JZ           tileIQ3_XXS_1x1_done
+	PREFETCHT0   32768(AX)
+	PREFETCHT0   32832(AX)
+	VMOVDQU32    66(AX), Y2
+	VPANDD       iqb0<>+0(SB), Y2, Y3
+	VPSLLD       $0x01, Y2, Y4
+	VPTERNLOGD   $0xf8, iqb1<>+0(SB), Y4, Y3
+	VPSLLD       $0x02, Y2, Y4
+	VPTERNLOGD   $0xf8, iqb2<>+0(SB), Y4, Y3
+	VPSLLD       $0x03, Y2, Y4
+	VPTERNLOGD   $0xf8, iqb3<>+0(SB), Y4, Y3
+	VPSRLD       $0x04, Y3, Y4
+	VPXORD       Y3, Y4, Y4
+	VPSRLD       $0x02, Y4, Y13
+	VPXORD       Y13, Y4, Y4
+	VPSRLD       $0x01, Y4, Y13
+	VPXORD       Y13, Y4, Y4
+	VPSLLD       $0x07, Y4, Y4
+	VPTERNLOGD   $0xf8, iqtop<>+0(SB), Y4, Y3
+	VMOVDQU32    Y3, (SP)
+	VPSRLD       $0x1c, Y2, Y4
+	VPADDD       Y4, Y4, Y4
+	VPADDD       iqdw1<>+0(SB), Y4, Y4
+	VPSLLD       $0x10, Y4, Y2
+	VPORD        Y2, Y4, Y4
+	VMOVDQU32    Y4, 32(SP)
+	VPXORD       Y0, Y0, Y2
+	MOVBQZX      2(AX), SI
+	VMOVD        (BX)(SI*4), X5
+	MOVBQZX      3(AX), SI
+	VPINSRD      $0x01, (BX)(SI*4), X5, X5
+	MOVBQZX      4(AX), SI
+	VPINSRD      $0x02, (BX)(SI*4), X5, X5
+	MOVBQZX      5(AX), SI
+	VPINSRD      $0x03, (BX)(SI*4), X5, X5
+	MOVBQZX      6(AX), SI
+	VMOVD        (BX)(SI*4), X3
+	MOVBQZX      7(AX), SI
+	VPINSRD      $0x01, (BX)(SI*4), X3, X3
+	MOVBQZX      8(AX), SI
+	VPINSRD      $0x02, (BX)(SI*4), X3, X3
+	MOVBQZX      9(AX), SI
+	VPINSRD      $0x03, (BX)(SI*4), X3, X3
+	VINSERTI32X4 $0x01, X3, Y5, Y5
+	KMOVD        (SP), K1
+	VPBROADCASTD 32(SP), Y3
+	VMOVDQU8     4(CX), Y4
+	VPSUBB       Y4, Y0, K1, Y4
+	VPMADDUBSW   Y4, Y5, Y4
+	VPDPWSSD     Y3, Y4, Y2
+	MOVBQZX      10(AX), SI
+	VMOVD        (BX)(SI*4), X6
+	MOVBQZX      11(AX), SI
+	VPINSRD      $0x01, (BX)(SI*4), X6, X6
+	MOVBQZX      12(AX), SI
+	VPINSRD      $0x02, (BX)(SI*4), X6, X6
+	MOVBQZX      13(AX), SI
+	VPINSRD      $0x03, (BX)(SI*4), X6, X6
+	MOVBQZX      14(AX), SI
+	VMOVD        (BX)(SI*4), X3
+	MOVBQZX      15(AX), SI
+	VPINSRD      $0x01, (BX)(SI*4), X3, X3
+	MOVBQZX      16(AX), SI
+	VPINSRD      $0x02, (BX)(SI*4), X3, X3
+	MOVBQZX      17(AX), SI
+	VPINSRD      $0x03, (BX)(SI*4), X3, X3
+	VINSERTI32X4 $0x01, X3, Y6, Y6
+	KMOVD        4(SP), K1
+	VPBROADCASTD 36(SP), Y3
+	VMOVDQU8     36(CX), Y4
+	VPSUBB       Y4, Y0, K1, Y4
+	VPMADDUBSW   Y4, Y6, Y4
+	VPDPWSSD     Y3, Y4, Y2
+	MOVBQZX      18(AX), SI
+	VMOVD        (BX)(SI*4), X7
+	MOVBQZX      19(AX), SI
+	VPINSRD      $0x01, (BX)(SI*4), X7, X7
+	MOVBQZX      20(AX), SI
+	VPINSRD      $0x02, (BX)(SI*4), X7, X7
+	MOVBQZX      21(AX), SI
+	VPINSRD      $0x03, (BX)(SI*4), X7, X7
+	MOVBQZX      22(AX), SI
+	VMOVD        (BX)(SI*4), X3
+	MOVBQZX      23(AX), SI
+	VPINSRD      $0x01, (BX)(SI*4), X3, X3
+	MOVBQZX      24(AX), SI
+	VPINSRD      $0x02, (BX)(SI*4), X3, X3
+	MOVBQZX      25(AX), SI
+	VPINSRD      $0x03, (BX)(SI*4), X3, X3
+	VINSERTI32X4 $0x01, X3, Y7, Y7
+	KMOVD        8(SP), K1
+	VPBROADCASTD 40(SP), Y3
+	VMOVDQU8     68(CX), Y4
+	VPSUBB       Y4, Y0, K1, Y4
+	VPMADDUBSW   Y4, Y7, Y4
+	VPDPWSSD     Y3, Y4, Y2
+	MOVBQZX      26(AX), SI
+	VMOVD        (BX)(SI*4), X8
+	MOVBQZX      27(AX), SI
+	VPINSRD      $0x01, (BX)(SI*4), X8, X8
+	MOVBQZX      28(AX), SI
+	VPINSRD      $0x02, (BX)(SI*4), X8, X8
+	MOVBQZX      29(AX), SI
+	VPINSRD      $0x03, (BX)(SI*4), X8, X8
+	MOVBQZX      30(AX), SI
+	VMOVD        (BX)(SI*4), X3
+	MOVBQZX      31(AX), SI
+	VPINSRD      $0x01, (BX)(SI*4), X3, X3
+	MOVBQZX      32(AX), SI
+	VPINSRD      $0x02, (BX)(SI*4), X3, X3
+	MOVBQZX      33(AX), SI
+	VPINSRD      $0x03, (BX)(SI*4), X3, X3
+	VINSERTI32X4 $0x01, X3, Y8, Y8
+	KMOVD        12(SP), K1
+	VPBROADCASTD 44(SP), Y3
+	VMOVDQU8     100(CX), Y4
+	VPSUBB       Y4, Y0, K1, Y4
+	VPMADDUBSW   Y4, Y8, Y4
+	VPDPWSSD     Y3, Y4, Y2
+	MOVBQZX      34(AX), SI
+	VMOVD        (BX)(SI*4), X9
+	MOVBQZX      35(AX), SI
+	VPINSRD      $0x01, (BX)(SI*4), X9, X9
+	MOVBQZX      36(AX), SI
+	VPINSRD      $0x02, (BX)(SI*4), X9, X9
+	MOVBQZX      37(AX), SI
+	VPINSRD      $0x03, (BX)(SI*4), X9, X9
+	MOVBQZX      38(AX), SI
+	VMOVD        (BX)(SI*4), X3
+	MOVBQZX      39(AX), SI
+	VPINSRD      $0x01, (BX)(SI*4), X3, X3
+	MOVBQZX      40(AX), SI
+	VPINSRD      $0x02, (BX)(SI*4), X3, X3
+	MOVBQZX      41(AX), SI
+	VPINSRD      $0x03, (BX)(SI*4), X3, X3
+	VINSERTI32X4 $0x01, X3, Y9, Y9
+	KMOVD        16(SP), K1
+	VPBROADCASTD 48(SP), Y3
+	VMOVDQU8     132(CX), Y4
+	VPSUBB       Y4, Y0, K1, Y4
+	VPMADDUBSW   Y4, Y9, Y4
+	VPDPWSSD     Y3, Y4, Y2
+	MOVBQZX      42(AX), SI
+	VMOVD        (BX)(SI*4), X10
+	MOVBQZX      43(AX), SI
+	VPINSRD      $0x01, (BX)(SI*4), X10, X10
+	MOVBQZX      44(AX), SI
+	VPINSRD      $0x02, (BX)(SI*4), X10, X10
+	MOVBQZX      45(AX), SI
+	VPINSRD      $0x03, (BX)(SI*4), X10, X10
+	MOVBQZX      46(AX), SI
+	VMOVD        (BX)(SI*4), X3
+	MOVBQZX      47(AX), SI
+	VPINSRD      $0x01, (BX)(SI*4), X3, X3
+	MOVBQZX      48(AX), SI
+	VPINSRD      $0x02, (BX)(SI*4), X3, X3
+	MOVBQZX      49(AX), SI
+	VPINSRD      $0x03, (BX)(SI*4), X3, X3
+	VINSERTI32X4 $0x01, X3, Y10, Y10
+	KMOVD        20(SP), K1
+	VPBROADCASTD 52(SP), Y3
+	VMOVDQU8     164(CX), Y4
+	VPSUBB       Y4, Y0, K1, Y4
+	VPMADDUBSW   Y4, Y10, Y4
+	VPDPWSSD     Y3, Y4, Y2
+	MOVBQZX      50(AX), SI
+	VMOVD        (BX)(SI*4), X11
+	MOVBQZX      51(AX), SI
+	VPINSRD      $0x01, (BX)(SI*4), X11, X11
+	MOVBQZX      52(AX), SI
+	VPINSRD      $0x02, (BX)(SI*4), X11, X11
+	MOVBQZX      53(AX), SI
+	VPINSRD      $0x03, (BX)(SI*4), X11, X11
+	MOVBQZX      54(AX), SI
+	VMOVD        (BX)(SI*4), X3
+	MOVBQZX      55(AX), SI
+	VPINSRD      $0x01, (BX)(SI*4), X3, X3
+	MOVBQZX      56(AX), SI
+	VPINSRD      $0x02, (BX)(SI*4), X3, X3
+	MOVBQZX      57(AX), SI
+	VPINSRD      $0x03, (BX)(SI*4), X3, X3
+	VINSERTI32X4 $0x01, X3, Y11, Y11
+	KMOVD        24(SP), K1
+	VPBROADCASTD 56(SP), Y3
+	VMOVDQU8     196(CX), Y4
+	VPSUBB       Y4, Y0, K1, Y4
+	VPMADDUBSW   Y4, Y11, Y4
+	VPDPWSSD     Y3, Y4, Y2
+	MOVBQZX      58(AX), SI
+	VMOVD        (BX)(SI*4), X12
+	MOVBQZX      59(AX), SI
+	VPINSRD      $0x01, (BX)(SI*4), X12, X12
+	MOVBQZX      60(AX), SI
+	VPINSRD      $0x02, (BX)(SI*4), X12, X12
+	MOVBQZX      61(AX), SI
+	VPINSRD      $0x03, (BX)(SI*4), X12, X12
+	MOVBQZX      62(AX), SI
+	VMOVD        (BX)(SI*4), X3
+	MOVBQZX      63(AX), SI
+	VPINSRD      $0x01, (BX)(SI*4), X3, X3
+	MOVBQZX      64(AX), SI
+	VPINSRD      $0x02, (BX)(SI*4), X3, X3
+	MOVBQZX      65(AX), SI
+	VPINSRD      $0x03, (BX)(SI*4), X3, X3
+	VINSERTI32X4 $0x01, X3, Y12, Y12
+	KMOVD        28(SP), K1
+	VPBROADCASTD 60(SP), Y3
+	VMOVDQU8     228(CX), Y4
+	VPSUBB       Y4, Y0, K1, Y4
+	VPMADDUBSW   Y4, Y12, Y4
+	VPDPWSSD     Y3, Y4, Y2
+	VPBROADCASTW (AX), Y3
+	VCVTPH2PS    X3, Y3
+	VMULPS       Y1, Y3, Y3
+	VBROADCASTSS (CX), Y4
+	VMULPS       Y3, Y4, Y4
+	VCVTDQ2PS    Y2, Y2
+	VFMADD231PS  Y4, Y2, Y31
+	ADDQ         $0x00000062, AX
+	ADDQ         $0x00000124, CX
+	DECQ         DX
+	JMP          tileIQ3_XXS_1x1_loop
+
+tileIQ3_XXS_1x1_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y31, X0
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VZEROUPPER
+	RET
+
+// func tileIQ3_S_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint32)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+TEXT ·tileIQ3_S_1x1(SB), NOSPLIT, $64-64
+	MOVQ   w+0(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   as+24(FP), DX
+	MOVQ   nb+32(FP), DX
+	MOVQ   grid+56(FP), BX
+	VPXORD Y0, Y0, Y0
+	VPXORD Y31, Y31, Y31
+
+tileIQ3_S_1x1_loop:
+	TESTQ        DX, DX
+	JZ           tileIQ3_S_1x1_done
+	PREFETCHT0   32768(AX)
+	PREFETCHT0   32832(AX)
+	VPXORD       Y0, Y0, Y1
+	MOVBQZX      66(AX), SI
+	MOVQ         SI, DI
+	SHLQ         $0x08, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      2(AX), R8
+	ORQ          R8, DI
+	VMOVD        (BX)(DI*4), X2
+	MOVQ         SI, DI
+	SHLQ         $0x07, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      3(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x01, (BX)(DI*4), X2, X2
+	MOVQ         SI, DI
+	SHLQ         $0x06, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      4(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x02, (BX)(DI*4), X2, X2
+	MOVQ         SI, DI
+	SHLQ         $0x05, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      5(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x03, (BX)(DI*4), X2, X2
+	MOVQ         SI, DI
+	SHLQ         $0x04, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      6(AX), R8
+	ORQ          R8, DI
+	VMOVD        (BX)(DI*4), X3
+	MOVQ         SI, DI
+	SHLQ         $0x03, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      7(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x01, (BX)(DI*4), X3, X3
+	MOVQ         SI, DI
+	SHLQ         $0x02, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      8(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x02, (BX)(DI*4), X3, X3
+	SHLQ         $0x01, SI
+	ANDL         $0x00000100, SI
+	MOVBQZX      9(AX), DI
+	ORQ          DI, SI
+	VPINSRD      $0x03, (BX)(SI*4), X3, X3
+	VINSERTI32X4 $0x01, X3, Y2, Y2
+	KMOVD        74(AX), K1
+	MOVBLZX      106(AX), SI
+	ANDL         $0x0000000f, SI
+	LEAL         1(SI)(SI*1), SI
+	VPBROADCASTW SI, Y3
+	VMOVDQU8     4(CX), Y4
+	VPSUBB       Y4, Y0, K1, Y4
+	VPMADDUBSW   Y4, Y2, Y4
+	VPDPWSSD     Y3, Y4, Y1
+	MOVBQZX      67(AX), SI
+	MOVQ         SI, DI
+	SHLQ         $0x08, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      10(AX), R8
+	ORQ          R8, DI
+	VMOVD        (BX)(DI*4), X5
+	MOVQ         SI, DI
+	SHLQ         $0x07, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      11(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x01, (BX)(DI*4), X5, X5
+	MOVQ         SI, DI
+	SHLQ         $0x06, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      12(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x02, (BX)(DI*4), X5, X5
+	MOVQ         SI, DI
+	SHLQ         $0x05, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      13(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x03, (BX)(DI*4), X5, X5
+	MOVQ         SI, DI
+	SHLQ         $0x04, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      14(AX), R8
+	ORQ          R8, DI
+	VMOVD        (BX)(DI*4), X2
+	MOVQ         SI, DI
+	SHLQ         $0x03, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      15(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x01, (BX)(DI*4), X2, X2
+	MOVQ         SI, DI
+	SHLQ         $0x02, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      16(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x02, (BX)(DI*4), X2, X2
+	SHLQ         $0x01, SI
+	ANDL         $0x00000100, SI
+	MOVBQZX      17(AX), DI
+	ORQ          DI, SI
+	VPINSRD      $0x03, (BX)(SI*4), X2, X2
+	VINSERTI32X4 $0x01, X2, Y5, Y5
+	KMOVD        78(AX), K1
+	MOVBLZX      106(AX), SI
+	SHRL         $0x04, SI
+	ANDL         $0x0000000f, SI
+	LEAL         1(SI)(SI*1), SI
+	VPBROADCASTW SI, Y3
+	VMOVDQU8     36(CX), Y4
+	VPSUBB       Y4, Y0, K1, Y4
+	VPMADDUBSW   Y4, Y5, Y4
+	VPDPWSSD     Y3, Y4, Y1
+	MOVBQZX      68(AX), SI
+	MOVQ         SI, DI
+	SHLQ         $0x08, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      18(AX), R8
+	ORQ          R8, DI
+	VMOVD        (BX)(DI*4), X6
+	MOVQ         SI, DI
+	SHLQ         $0x07, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      19(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x01, (BX)(DI*4), X6, X6
+	MOVQ         SI, DI
+	SHLQ         $0x06, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      20(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x02, (BX)(DI*4), X6, X6
+	MOVQ         SI, DI
+	SHLQ         $0x05, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      21(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x03, (BX)(DI*4), X6, X6
+	MOVQ         SI, DI
+	SHLQ         $0x04, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      22(AX), R8
+	ORQ          R8, DI
+	VMOVD        (BX)(DI*4), X2
+	MOVQ         SI, DI
+	SHLQ         $0x03, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      23(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x01, (BX)(DI*4), X2, X2
+	MOVQ         SI, DI
+	SHLQ         $0x02, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      24(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x02, (BX)(DI*4), X2, X2
+	SHLQ         $0x01, SI
+	ANDL         $0x00000100, SI
+	MOVBQZX      25(AX), DI
+	ORQ          DI, SI
+	VPINSRD      $0x03, (BX)(SI*4), X2, X2
+	VINSERTI32X4 $0x01, X2, Y6, Y6
+	KMOVD        82(AX), K1
+	MOVBLZX      107(AX), SI
+	ANDL         $0x0000000f, SI
+	LEAL         1(SI)(SI*1), SI
+	VPBROADCASTW SI, Y3
+	VMOVDQU8     68(CX), Y4
+	VPSUBB       Y4, Y0, K1, Y4
+	VPMADDUBSW   Y4, Y6, Y4
+	VPDPWSSD     Y3, Y4, Y1
+	MOVBQZX      69(AX), SI
+	MOVQ         SI, DI
+	SHLQ         $0x08, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      26(AX), R8
+	ORQ          R8, DI
+	VMOVD        (BX)(DI*4), X7
+	MOVQ         SI, DI
+	SHLQ         $0x07, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      27(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x01, (BX)(DI*4), X7, X7
+	MOVQ         SI, DI
+	SHLQ         $0x06, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      28(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x02, (BX)(DI*4), X7, X7
+	MOVQ         SI, DI
+	SHLQ         $0x05, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      29(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x03, (BX)(DI*4), X7, X7
+	MOVQ         SI, DI
+	SHLQ         $0x04, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      30(AX), R8
+	ORQ          R8, DI
+	VMOVD        (BX)(DI*4), X2
+	MOVQ         SI, DI
+	SHLQ         $0x03, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      31(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x01, (BX)(DI*4), X2, X2
+	MOVQ         SI, DI
+	SHLQ         $0x02, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      32(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x02, (BX)(DI*4), X2, X2
+	SHLQ         $0x01, SI
+	ANDL         $0x00000100, SI
+	MOVBQZX      33(AX), DI
+	ORQ          DI, SI
+	VPINSRD      $0x03, (BX)(SI*4), X2, X2
+	VINSERTI32X4 $0x01, X2, Y7, Y7
+	KMOVD        86(AX), K1
+	MOVBLZX      107(AX), SI
+	SHRL         $0x04, SI
+	ANDL         $0x0000000f, SI
+	LEAL         1(SI)(SI*1), SI
+	VPBROADCASTW SI, Y3
+	VMOVDQU8     100(CX), Y4
+	VPSUBB       Y4, Y0, K1, Y4
+	VPMADDUBSW   Y4, Y7, Y4
+	VPDPWSSD     Y3, Y4, Y1
+	MOVBQZX      70(AX), SI
+	MOVQ         SI, DI
+	SHLQ         $0x08, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      34(AX), R8
+	ORQ          R8, DI
+	VMOVD        (BX)(DI*4), X8
+	MOVQ         SI, DI
+	SHLQ         $0x07, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      35(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x01, (BX)(DI*4), X8, X8
+	MOVQ         SI, DI
+	SHLQ         $0x06, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      36(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x02, (BX)(DI*4), X8, X8
+	MOVQ         SI, DI
+	SHLQ         $0x05, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      37(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x03, (BX)(DI*4), X8, X8
+	MOVQ         SI, DI
+	SHLQ         $0x04, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      38(AX), R8
+	ORQ          R8, DI
+	VMOVD        (BX)(DI*4), X2
+	MOVQ         SI, DI
+	SHLQ         $0x03, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      39(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x01, (BX)(DI*4), X2, X2
+	MOVQ         SI, DI
+	SHLQ         $0x02, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      40(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x02, (BX)(DI*4), X2, X2
+	SHLQ         $0x01, SI
+	ANDL         $0x00000100, SI
+	MOVBQZX      41(AX), DI
+	ORQ          DI, SI
+	VPINSRD      $0x03, (BX)(SI*4), X2, X2
+	VINSERTI32X4 $0x01, X2, Y8, Y8
+	KMOVD        90(AX), K1
+	MOVBLZX      108(AX), SI
+	ANDL         $0x0000000f, SI
+	LEAL         1(SI)(SI*1), SI
+	VPBROADCASTW SI, Y3
+	VMOVDQU8     132(CX), Y4
+	VPSUBB       Y4, Y0, K1, Y4
+	VPMADDUBSW   Y4, Y8, Y4
+	VPDPWSSD     Y3, Y4, Y1
+	MOVBQZX      71(AX), SI
+	MOVQ         SI, DI
+	SHLQ         $0x08, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      42(AX), R8
+	ORQ          R8, DI
+	VMOVD        (BX)(DI*4), X9
+	MOVQ         SI, DI
+	SHLQ         $0x07, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      43(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x01, (BX)(DI*4), X9, X9
+	MOVQ         SI, DI
+	SHLQ         $0x06, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      44(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x02, (BX)(DI*4), X9, X9
+	MOVQ         SI, DI
+	SHLQ         $0x05, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      45(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x03, (BX)(DI*4), X9, X9
+	MOVQ         SI, DI
+	SHLQ         $0x04, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      46(AX), R8
+	ORQ          R8, DI
+	VMOVD        (BX)(DI*4), X2
+	MOVQ         SI, DI
+	SHLQ         $0x03, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      47(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x01, (BX)(DI*4), X2, X2
+	MOVQ         SI, DI
+	SHLQ         $0x02, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      48(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x02, (BX)(DI*4), X2, X2
+	SHLQ         $0x01, SI
+	ANDL         $0x00000100, SI
+	MOVBQZX      49(AX), DI
+	ORQ          DI, SI
+	VPINSRD      $0x03, (BX)(SI*4), X2, X2
+	VINSERTI32X4 $0x01, X2, Y9, Y9
+	KMOVD        94(AX), K1
+	MOVBLZX      108(AX), SI
+	SHRL         $0x04, SI
+	ANDL         $0x0000000f, SI
+	LEAL         1(SI)(SI*1), SI
+	VPBROADCASTW SI, Y3
+	VMOVDQU8     164(CX), Y4
+	VPSUBB       Y4, Y0, K1, Y4
+	VPMADDUBSW   Y4, Y9, Y4
+	VPDPWSSD     Y3, Y4, Y1
+	MOVBQZX      72(AX), SI
+	MOVQ         SI, DI
+	SHLQ         $0x08, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      50(AX), R8
+	ORQ          R8, DI
+	VMOVD        (BX)(DI*4), X10
+	MOVQ         SI, DI
+	SHLQ         $0x07, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      51(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x01, (BX)(DI*4), X10, X10
+	MOVQ         SI, DI
+	SHLQ         $0x06, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      52(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x02, (BX)(DI*4), X10, X10
+	MOVQ         SI, DI
+	SHLQ         $0x05, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      53(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x03, (BX)(DI*4), X10, X10
+	MOVQ         SI, DI
+	SHLQ         $0x04, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      54(AX), R8
+	ORQ          R8, DI
+	VMOVD        (BX)(DI*4), X2
+	MOVQ         SI, DI
+	SHLQ         $0x03, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      55(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x01, (BX)(DI*4), X2, X2
+	MOVQ         SI, DI
+	SHLQ         $0x02, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      56(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x02, (BX)(DI*4), X2, X2
+	SHLQ         $0x01, SI
+	ANDL         $0x00000100, SI
+	MOVBQZX      57(AX), DI
+	ORQ          DI, SI
+	VPINSRD      $0x03, (BX)(SI*4), X2, X2
+	VINSERTI32X4 $0x01, X2, Y10, Y10
+	KMOVD        98(AX), K1
+	MOVBLZX      109(AX), SI
+	ANDL         $0x0000000f, SI
+	LEAL         1(SI)(SI*1), SI
+	VPBROADCASTW SI, Y3
+	VMOVDQU8     196(CX), Y4
+	VPSUBB       Y4, Y0, K1, Y4
+	VPMADDUBSW   Y4, Y10, Y4
+	VPDPWSSD     Y3, Y4, Y1
+	MOVBQZX      73(AX), SI
+	MOVQ         SI, DI
+	SHLQ         $0x08, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      58(AX), R8
+	ORQ          R8, DI
+	VMOVD        (BX)(DI*4), X11
+	MOVQ         SI, DI
+	SHLQ         $0x07, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      59(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x01, (BX)(DI*4), X11, X11
+	MOVQ         SI, DI
+	SHLQ         $0x06, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      60(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x02, (BX)(DI*4), X11, X11
+	MOVQ         SI, DI
+	SHLQ         $0x05, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      61(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x03, (BX)(DI*4), X11, X11
+	MOVQ         SI, DI
+	SHLQ         $0x04, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      62(AX), R8
+	ORQ          R8, DI
+	VMOVD        (BX)(DI*4), X2
+	MOVQ         SI, DI
+	SHLQ         $0x03, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      63(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x01, (BX)(DI*4), X2, X2
+	MOVQ         SI, DI
+	SHLQ         $0x02, DI
+	ANDL         $0x00000100, DI
+	MOVBQZX      64(AX), R8
+	ORQ          R8, DI
+	VPINSRD      $0x02, (BX)(DI*4), X2, X2
+	SHLQ         $0x01, SI
+	ANDL         $0x00000100, SI
+	MOVBQZX      65(AX), DI
+	ORQ          DI, SI
+	VPINSRD      $0x03, (BX)(SI*4), X2, X2
+	VINSERTI32X4 $0x01, X2, Y11, Y11
+	KMOVD        102(AX), K1
+	MOVBLZX      109(AX), SI
+	SHRL         $0x04, SI
+	ANDL         $0x0000000f, SI
+	LEAL         1(SI)(SI*1), SI
+	VPBROADCASTW SI, Y3
+	VMOVDQU8     228(CX), Y4
+	VPSUBB       Y4, Y0, K1, Y4
+	VPMADDUBSW   Y4, Y11, Y4
+	VPDPWSSD     Y3, Y4, Y1
+	VPBROADCASTW (AX), Y3
+	VCVTPH2PS    X3, Y3
+	VBROADCASTSS (CX), Y4
+	VMULPS       Y3, Y4, Y4
+	VCVTDQ2PS    Y1, Y1
+	VFMADD231PS  Y4, Y1, Y31
+	ADDQ         $0x0000006e, AX
+	ADDQ         $0x00000124, CX
+	DECQ         DX
+	JMP          tileIQ3_S_1x1_loop
+
+tileIQ3_S_1x1_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y31, X0
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VZEROUPPER
+	RET
+
+// func tileIQ3_XXS_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint32)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+TEXT ·tileIQ3_XXS_1x2(SB), NOSPLIT, $64-64
+	MOVQ         w+0(FP), AX
+	MOVQ         a+16(FP), CX
+	MOVQ         as+24(FP), DX
+	MOVQ         nb+32(FP), BX
+	MOVQ         grid+56(FP), SI
+	MOVQ         CX, DI
+	ADDQ         DX, DI
+	VPXORD       Y0, Y0, Y0
+	MOVL         $0x3e800000, DX
+	VPBROADCASTD DX, Z1
+	VPXORD       Y31, Y31, Y31
+	VPXORD       Y30, Y30, Y30
+
+tileIQ3_XXS_1x2_loop:
+	TESTQ        BX, BX
+	JZ           tileIQ3_XXS_1x2_done
+	PREFETCHT0   32768(AX)
+	PREFETCHT0   32832(AX)
+	VMOVDQU32    66(AX), Y2
+	VPANDD       iqb0<>+0(SB), Y2, Y3
+	VPSLLD       $0x01, Y2, Y4
+	VPTERNLOGD   $0xf8, iqb1<>+0(SB), Y4, Y3
+	VPSLLD       $0x02, Y2, Y4
+	VPTERNLOGD   $0xf8, iqb2<>+0(SB), Y4, Y3
+	VPSLLD       $0x03, Y2, Y4
+	VPTERNLOGD   $0xf8, iqb3<>+0(SB), Y4, Y3
+	VPSRLD       $0x04, Y3, Y4
+	VPXORD       Y3, Y4, Y4
+	VPSRLD       $0x02, Y4, Y13
+	VPXORD       Y13, Y4, Y4
+	VPSRLD       $0x01, Y4, Y13
+	VPXORD       Y13, Y4, Y4
+	VPSLLD       $0x07, Y4, Y4
+	VPTERNLOGD   $0xf8, iqtop<>+0(SB), Y4, Y3
+	VMOVDQU32    Y3, (SP)
+	VPSRLD       $0x1c, Y2, Y4
+	VPADDD       Y4, Y4, Y4
+	VPADDD       iqdw1<>+0(SB), Y4, Y4
+	VPSLLD       $0x10, Y4, Y2
+	VPORD        Y2, Y4, Y4
+	VMOVDQU32    Y4, 32(SP)
+	VPXORD       Y0, Y0, Y2
+	VPXORD       Y0, Y0, Y3
+	MOVBQZX      2(AX), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      3(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      4(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      5(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVBQZX      6(AX), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      7(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      8(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      9(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	KMOVD        (SP), K1
+	VPBROADCASTD 32(SP), Y4
+	VMOVDQU8     4(CX), Y13
+	VPSUBB       Y13, Y0, K1, Y13
+	VPMADDUBSW   Y13, Y5, Y13
+	VPDPWSSD     Y4, Y13, Y2
+	VMOVDQU8     4(DI), Y13
+	VPSUBB       Y13, Y0, K1, Y13
+	VPMADDUBSW   Y13, Y5, Y13
+	VPDPWSSD     Y4, Y13, Y3
+	MOVBQZX      10(AX), DX
+	VMOVD        (SI)(DX*4), X6
+	MOVBQZX      11(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X6, X6
+	MOVBQZX      12(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X6, X6
+	MOVBQZX      13(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	MOVBQZX      14(AX), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      15(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      16(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      17(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y6, Y6
+	KMOVD        4(SP), K1
+	VPBROADCASTD 36(SP), Y4
+	VMOVDQU8     36(CX), Y13
+	VPSUBB       Y13, Y0, K1, Y13
+	VPMADDUBSW   Y13, Y6, Y13
+	VPDPWSSD     Y4, Y13, Y2
+	VMOVDQU8     36(DI), Y13
+	VPSUBB       Y13, Y0, K1, Y13
+	VPMADDUBSW   Y13, Y6, Y13
+	VPDPWSSD     Y4, Y13, Y3
+	MOVBQZX      18(AX), DX
+	VMOVD        (SI)(DX*4), X7
+	MOVBQZX      19(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X7, X7
+	MOVBQZX      20(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X7, X7
+	MOVBQZX      21(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	MOVBQZX      22(AX), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      23(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      24(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      25(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y7, Y7
+	KMOVD        8(SP), K1
+	VPBROADCASTD 40(SP), Y4
+	VMOVDQU8     68(CX), Y13
+	VPSUBB       Y13, Y0, K1, Y13
+	VPMADDUBSW   Y13, Y7, Y13
+	VPDPWSSD     Y4, Y13, Y2
+	VMOVDQU8     68(DI), Y13
+	VPSUBB       Y13, Y0, K1, Y13
+	VPMADDUBSW   Y13, Y7, Y13
+	VPDPWSSD     Y4, Y13, Y3
+	MOVBQZX      26(AX), DX
+	VMOVD        (SI)(DX*4), X8
+	MOVBQZX      27(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X8, X8
+	MOVBQZX      28(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X8, X8
+	MOVBQZX      29(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	MOVBQZX      30(AX), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      31(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      32(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      33(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y8, Y8
+	KMOVD        12(SP), K1
+	VPBROADCASTD 44(SP), Y4
+	VMOVDQU8     100(CX), Y13
+	VPSUBB       Y13, Y0, K1, Y13
+	VPMADDUBSW   Y13, Y8, Y13
+	VPDPWSSD     Y4, Y13, Y2
+	VMOVDQU8     100(DI), Y13
+	VPSUBB       Y13, Y0, K1, Y13
+	VPMADDUBSW   Y13, Y8, Y13
+	VPDPWSSD     Y4, Y13, Y3
+	MOVBQZX      34(AX), DX
+	VMOVD        (SI)(DX*4), X9
+	MOVBQZX      35(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X9, X9
+	MOVBQZX      36(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X9, X9
+	MOVBQZX      37(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	MOVBQZX      38(AX), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      39(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      40(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      41(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y9, Y9
+	KMOVD        16(SP), K1
+	VPBROADCASTD 48(SP), Y4
+	VMOVDQU8     132(CX), Y13
+	VPSUBB       Y13, Y0, K1, Y13
+	VPMADDUBSW   Y13, Y9, Y13
+	VPDPWSSD     Y4, Y13, Y2
+	VMOVDQU8     132(DI), Y13
+	VPSUBB       Y13, Y0, K1, Y13
+	VPMADDUBSW   Y13, Y9, Y13
+	VPDPWSSD     Y4, Y13, Y3
+	MOVBQZX      42(AX), DX
+	VMOVD        (SI)(DX*4), X10
+	MOVBQZX      43(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X10, X10
+	MOVBQZX      44(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X10, X10
+	MOVBQZX      45(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	MOVBQZX      46(AX), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      47(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      48(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      49(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y10, Y10
+	KMOVD        20(SP), K1
+	VPBROADCASTD 52(SP), Y4
+	VMOVDQU8     164(CX), Y13
+	VPSUBB       Y13, Y0, K1, Y13
+	VPMADDUBSW   Y13, Y10, Y13
+	VPDPWSSD     Y4, Y13, Y2
+	VMOVDQU8     164(DI), Y13
+	VPSUBB       Y13, Y0, K1, Y13
+	VPMADDUBSW   Y13, Y10, Y13
+	VPDPWSSD     Y4, Y13, Y3
+	MOVBQZX      50(AX), DX
+	VMOVD        (SI)(DX*4), X11
+	MOVBQZX      51(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X11, X11
+	MOVBQZX      52(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X11, X11
+	MOVBQZX      53(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	MOVBQZX      54(AX), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      55(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      56(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      57(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y11, Y11
+	KMOVD        24(SP), K1
+	VPBROADCASTD 56(SP), Y4
+	VMOVDQU8     196(CX), Y13
+	VPSUBB       Y13, Y0, K1, Y13
+	VPMADDUBSW   Y13, Y11, Y13
+	VPDPWSSD     Y4, Y13, Y2
+	VMOVDQU8     196(DI), Y13
+	VPSUBB       Y13, Y0, K1, Y13
+	VPMADDUBSW   Y13, Y11, Y13
+	VPDPWSSD     Y4, Y13, Y3
+	MOVBQZX      58(AX), DX
+	VMOVD        (SI)(DX*4), X12
+	MOVBQZX      59(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X12, X12
+	MOVBQZX      60(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X12, X12
+	MOVBQZX      61(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X12, X12
+	MOVBQZX      62(AX), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      63(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      64(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      65(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y12, Y12
+	KMOVD        28(SP), K1
+	VPBROADCASTD 60(SP), Y4
+	VMOVDQU8     228(CX), Y13
+	VPSUBB       Y13, Y0, K1, Y13
+	VPMADDUBSW   Y13, Y12, Y13
+	VPDPWSSD     Y4, Y13, Y2
+	VMOVDQU8     228(DI), Y13
+	VPSUBB       Y13, Y0, K1, Y13
+	VPMADDUBSW   Y13, Y12, Y13
+	VPDPWSSD     Y4, Y13, Y3
+	VPBROADCASTW (AX), Y4
+	VCVTPH2PS    X4, Y4
+	VMULPS       Y1, Y4, Y4
+	VBROADCASTSS (CX), Y13
+	VMULPS       Y4, Y13, Y13
+	VCVTDQ2PS    Y2, Y2
+	VFMADD231PS  Y13, Y2, Y31
+	VBROADCASTSS (DI), Y2
+	VMULPS       Y4, Y2, Y2
+	VCVTDQ2PS    Y3, Y3
+	VFMADD231PS  Y2, Y3, Y30
+	ADDQ         $0x00000062, AX
+	ADDQ         $0x00000124, CX
+	ADDQ         $0x00000124, DI
+	DECQ         BX
+	JMP          tileIQ3_XXS_1x2_loop
+
+tileIQ3_XXS_1x2_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y31, X0
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y30, X0
+	VADDPS        X30, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VZEROUPPER
+	RET
+
+// func tileIQ3_S_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint32)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+TEXT ·tileIQ3_S_1x2(SB), NOSPLIT, $64-64
+	MOVQ   w+0(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   as+24(FP), DX
+	MOVQ   nb+32(FP), BX
+	MOVQ   grid+56(FP), SI
+	MOVQ   CX, DI
+	ADDQ   DX, DI
+	VPXORD Y0, Y0, Y0
+	VPXORD Y31, Y31, Y31
+	VPXORD Y30, Y30, Y30
+
+tileIQ3_S_1x2_loop:
+	TESTQ        BX, BX
+	JZ           tileIQ3_S_1x2_done
+	PREFETCHT0   32768(AX)
+	PREFETCHT0   32832(AX)
+	VPXORD       Y0, Y0, Y1
+	VPXORD       Y0, Y0, Y2
+	MOVBQZX      66(AX), DX
+	MOVQ         DX, R8
+	SHLQ         $0x08, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      2(AX), R9
+	ORQ          R9, R8
+	VMOVD        (SI)(R8*4), X3
+	MOVQ         DX, R8
+	SHLQ         $0x07, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      3(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x01, (SI)(R8*4), X3, X3
+	MOVQ         DX, R8
+	SHLQ         $0x06, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      4(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x02, (SI)(R8*4), X3, X3
+	MOVQ         DX, R8
+	SHLQ         $0x05, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      5(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x03, (SI)(R8*4), X3, X3
+	MOVQ         DX, R8
+	SHLQ         $0x04, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      6(AX), R9
+	ORQ          R9, R8
+	VMOVD        (SI)(R8*4), X4
+	MOVQ         DX, R8
+	SHLQ         $0x03, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      7(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x01, (SI)(R8*4), X4, X4
+	MOVQ         DX, R8
+	SHLQ         $0x02, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      8(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x02, (SI)(R8*4), X4, X4
+	SHLQ         $0x01, DX
+	ANDL         $0x00000100, DX
+	MOVBQZX      9(AX), R8
+	ORQ          R8, DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y3, Y3
+	KMOVD        74(AX), K1
+	MOVBLZX      106(AX), DX
+	ANDL         $0x0000000f, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW DX, Y4
+	VMOVDQU8     4(CX), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y3, Y5
+	VPDPWSSD     Y4, Y5, Y1
+	VMOVDQU8     4(DI), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y3, Y5
+	VPDPWSSD     Y4, Y5, Y2
+	MOVBQZX      67(AX), DX
+	MOVQ         DX, R8
+	SHLQ         $0x08, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      10(AX), R9
+	ORQ          R9, R8
+	VMOVD        (SI)(R8*4), X6
+	MOVQ         DX, R8
+	SHLQ         $0x07, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      11(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x01, (SI)(R8*4), X6, X6
+	MOVQ         DX, R8
+	SHLQ         $0x06, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      12(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x02, (SI)(R8*4), X6, X6
+	MOVQ         DX, R8
+	SHLQ         $0x05, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      13(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x03, (SI)(R8*4), X6, X6
+	MOVQ         DX, R8
+	SHLQ         $0x04, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      14(AX), R9
+	ORQ          R9, R8
+	VMOVD        (SI)(R8*4), X3
+	MOVQ         DX, R8
+	SHLQ         $0x03, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      15(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x01, (SI)(R8*4), X3, X3
+	MOVQ         DX, R8
+	SHLQ         $0x02, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      16(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x02, (SI)(R8*4), X3, X3
+	SHLQ         $0x01, DX
+	ANDL         $0x00000100, DX
+	MOVBQZX      17(AX), R8
+	ORQ          R8, DX
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	VINSERTI32X4 $0x01, X3, Y6, Y6
+	KMOVD        78(AX), K1
+	MOVBLZX      106(AX), DX
+	SHRL         $0x04, DX
+	ANDL         $0x0000000f, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW DX, Y4
+	VMOVDQU8     36(CX), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y6, Y5
+	VPDPWSSD     Y4, Y5, Y1
+	VMOVDQU8     36(DI), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y6, Y5
+	VPDPWSSD     Y4, Y5, Y2
+	MOVBQZX      68(AX), DX
+	MOVQ         DX, R8
+	SHLQ         $0x08, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      18(AX), R9
+	ORQ          R9, R8
+	VMOVD        (SI)(R8*4), X7
+	MOVQ         DX, R8
+	SHLQ         $0x07, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      19(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x01, (SI)(R8*4), X7, X7
+	MOVQ         DX, R8
+	SHLQ         $0x06, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      20(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x02, (SI)(R8*4), X7, X7
+	MOVQ         DX, R8
+	SHLQ         $0x05, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      21(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x03, (SI)(R8*4), X7, X7
+	MOVQ         DX, R8
+	SHLQ         $0x04, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      22(AX), R9
+	ORQ          R9, R8
+	VMOVD        (SI)(R8*4), X3
+	MOVQ         DX, R8
+	SHLQ         $0x03, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      23(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x01, (SI)(R8*4), X3, X3
+	MOVQ         DX, R8
+	SHLQ         $0x02, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      24(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x02, (SI)(R8*4), X3, X3
+	SHLQ         $0x01, DX
+	ANDL         $0x00000100, DX
+	MOVBQZX      25(AX), R8
+	ORQ          R8, DX
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	VINSERTI32X4 $0x01, X3, Y7, Y7
+	KMOVD        82(AX), K1
+	MOVBLZX      107(AX), DX
+	ANDL         $0x0000000f, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW DX, Y4
+	VMOVDQU8     68(CX), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y7, Y5
+	VPDPWSSD     Y4, Y5, Y1
+	VMOVDQU8     68(DI), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y7, Y5
+	VPDPWSSD     Y4, Y5, Y2
+	MOVBQZX      69(AX), DX
+	MOVQ         DX, R8
+	SHLQ         $0x08, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      26(AX), R9
+	ORQ          R9, R8
+	VMOVD        (SI)(R8*4), X8
+	MOVQ         DX, R8
+	SHLQ         $0x07, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      27(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x01, (SI)(R8*4), X8, X8
+	MOVQ         DX, R8
+	SHLQ         $0x06, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      28(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x02, (SI)(R8*4), X8, X8
+	MOVQ         DX, R8
+	SHLQ         $0x05, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      29(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x03, (SI)(R8*4), X8, X8
+	MOVQ         DX, R8
+	SHLQ         $0x04, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      30(AX), R9
+	ORQ          R9, R8
+	VMOVD        (SI)(R8*4), X3
+	MOVQ         DX, R8
+	SHLQ         $0x03, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      31(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x01, (SI)(R8*4), X3, X3
+	MOVQ         DX, R8
+	SHLQ         $0x02, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      32(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x02, (SI)(R8*4), X3, X3
+	SHLQ         $0x01, DX
+	ANDL         $0x00000100, DX
+	MOVBQZX      33(AX), R8
+	ORQ          R8, DX
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	VINSERTI32X4 $0x01, X3, Y8, Y8
+	KMOVD        86(AX), K1
+	MOVBLZX      107(AX), DX
+	SHRL         $0x04, DX
+	ANDL         $0x0000000f, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW DX, Y4
+	VMOVDQU8     100(CX), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y8, Y5
+	VPDPWSSD     Y4, Y5, Y1
+	VMOVDQU8     100(DI), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y8, Y5
+	VPDPWSSD     Y4, Y5, Y2
+	MOVBQZX      70(AX), DX
+	MOVQ         DX, R8
+	SHLQ         $0x08, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      34(AX), R9
+	ORQ          R9, R8
+	VMOVD        (SI)(R8*4), X9
+	MOVQ         DX, R8
+	SHLQ         $0x07, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      35(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x01, (SI)(R8*4), X9, X9
+	MOVQ         DX, R8
+	SHLQ         $0x06, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      36(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x02, (SI)(R8*4), X9, X9
+	MOVQ         DX, R8
+	SHLQ         $0x05, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      37(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x03, (SI)(R8*4), X9, X9
+	MOVQ         DX, R8
+	SHLQ         $0x04, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      38(AX), R9
+	ORQ          R9, R8
+	VMOVD        (SI)(R8*4), X3
+	MOVQ         DX, R8
+	SHLQ         $0x03, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      39(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x01, (SI)(R8*4), X3, X3
+	MOVQ         DX, R8
+	SHLQ         $0x02, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      40(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x02, (SI)(R8*4), X3, X3
+	SHLQ         $0x01, DX
+	ANDL         $0x00000100, DX
+	MOVBQZX      41(AX), R8
+	ORQ          R8, DX
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	VINSERTI32X4 $0x01, X3, Y9, Y9
+	KMOVD        90(AX), K1
+	MOVBLZX      108(AX), DX
+	ANDL         $0x0000000f, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW DX, Y4
+	VMOVDQU8     132(CX), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y9, Y5
+	VPDPWSSD     Y4, Y5, Y1
+	VMOVDQU8     132(DI), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y9, Y5
+	VPDPWSSD     Y4, Y5, Y2
+	MOVBQZX      71(AX), DX
+	MOVQ         DX, R8
+	SHLQ         $0x08, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      42(AX), R9
+	ORQ          R9, R8
+	VMOVD        (SI)(R8*4), X10
+	MOVQ         DX, R8
+	SHLQ         $0x07, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      43(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x01, (SI)(R8*4), X10, X10
+	MOVQ         DX, R8
+	SHLQ         $0x06, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      44(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x02, (SI)(R8*4), X10, X10
+	MOVQ         DX, R8
+	SHLQ         $0x05, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      45(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x03, (SI)(R8*4), X10, X10
+	MOVQ         DX, R8
+	SHLQ         $0x04, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      46(AX), R9
+	ORQ          R9, R8
+	VMOVD        (SI)(R8*4), X3
+	MOVQ         DX, R8
+	SHLQ         $0x03, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      47(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x01, (SI)(R8*4), X3, X3
+	MOVQ         DX, R8
+	SHLQ         $0x02, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      48(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x02, (SI)(R8*4), X3, X3
+	SHLQ         $0x01, DX
+	ANDL         $0x00000100, DX
+	MOVBQZX      49(AX), R8
+	ORQ          R8, DX
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	VINSERTI32X4 $0x01, X3, Y10, Y10
+	KMOVD        94(AX), K1
+	MOVBLZX      108(AX), DX
+	SHRL         $0x04, DX
+	ANDL         $0x0000000f, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW DX, Y4
+	VMOVDQU8     164(CX), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y10, Y5
+	VPDPWSSD     Y4, Y5, Y1
+	VMOVDQU8     164(DI), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y10, Y5
+	VPDPWSSD     Y4, Y5, Y2
+	MOVBQZX      72(AX), DX
+	MOVQ         DX, R8
+	SHLQ         $0x08, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      50(AX), R9
+	ORQ          R9, R8
+	VMOVD        (SI)(R8*4), X11
+	MOVQ         DX, R8
+	SHLQ         $0x07, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      51(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x01, (SI)(R8*4), X11, X11
+	MOVQ         DX, R8
+	SHLQ         $0x06, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      52(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x02, (SI)(R8*4), X11, X11
+	MOVQ         DX, R8
+	SHLQ         $0x05, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      53(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x03, (SI)(R8*4), X11, X11
+	MOVQ         DX, R8
+	SHLQ         $0x04, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      54(AX), R9
+	ORQ          R9, R8
+	VMOVD        (SI)(R8*4), X3
+	MOVQ         DX, R8
+	SHLQ         $0x03, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      55(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x01, (SI)(R8*4), X3, X3
+	MOVQ         DX, R8
+	SHLQ         $0x02, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      56(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x02, (SI)(R8*4), X3, X3
+	SHLQ         $0x01, DX
+	ANDL         $0x00000100, DX
+	MOVBQZX      57(AX), R8
+	ORQ          R8, DX
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	VINSERTI32X4 $0x01, X3, Y11, Y11
+	KMOVD        98(AX), K1
+	MOVBLZX      109(AX), DX
+	ANDL         $0x0000000f, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW DX, Y4
+	VMOVDQU8     196(CX), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y11, Y5
+	VPDPWSSD     Y4, Y5, Y1
+	VMOVDQU8     196(DI), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y11, Y5
+	VPDPWSSD     Y4, Y5, Y2
+	MOVBQZX      73(AX), DX
+	MOVQ         DX, R8
+	SHLQ         $0x08, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      58(AX), R9
+	ORQ          R9, R8
+	VMOVD        (SI)(R8*4), X12
+	MOVQ         DX, R8
+	SHLQ         $0x07, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      59(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x01, (SI)(R8*4), X12, X12
+	MOVQ         DX, R8
+	SHLQ         $0x06, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      60(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x02, (SI)(R8*4), X12, X12
+	MOVQ         DX, R8
+	SHLQ         $0x05, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      61(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x03, (SI)(R8*4), X12, X12
+	MOVQ         DX, R8
+	SHLQ         $0x04, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      62(AX), R9
+	ORQ          R9, R8
+	VMOVD        (SI)(R8*4), X3
+	MOVQ         DX, R8
+	SHLQ         $0x03, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      63(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x01, (SI)(R8*4), X3, X3
+	MOVQ         DX, R8
+	SHLQ         $0x02, R8
+	ANDL         $0x00000100, R8
+	MOVBQZX      64(AX), R9
+	ORQ          R9, R8
+	VPINSRD      $0x02, (SI)(R8*4), X3, X3
+	SHLQ         $0x01, DX
+	ANDL         $0x00000100, DX
+	MOVBQZX      65(AX), R8
+	ORQ          R8, DX
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	VINSERTI32X4 $0x01, X3, Y12, Y12
+	KMOVD        102(AX), K1
+	MOVBLZX      109(AX), DX
+	SHRL         $0x04, DX
+	ANDL         $0x0000000f, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW DX, Y4
+	VMOVDQU8     228(CX), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y12, Y5
+	VPDPWSSD     Y4, Y5, Y1
+	VMOVDQU8     228(DI), Y5
+	VPSUBB       Y5, Y0, K1, Y5
+	VPMADDUBSW   Y5, Y12, Y5
+	VPDPWSSD     Y4, Y5, Y2
+	VPBROADCASTW (AX), Y4
+	VCVTPH2PS    X4, Y4
+	VBROADCASTSS (CX), Y5
+	VMULPS       Y4, Y5, Y5
+	VCVTDQ2PS    Y1, Y1
+	VFMADD231PS  Y5, Y1, Y31
+	VBROADCASTSS (DI), Y1
+	VMULPS       Y4, Y1, Y1
+	VCVTDQ2PS    Y2, Y2
+	VFMADD231PS  Y1, Y2, Y30
+	ADDQ         $0x0000006e, AX
+	ADDQ         $0x00000124, CX
+	ADDQ         $0x00000124, DI
+	DECQ         BX
+	JMP          tileIQ3_S_1x2_loop
+
+tileIQ3_S_1x2_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y31, X0
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y30, X0
+	VADDPS        X30, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VZEROUPPER
+	RET
+
+// func tileIQ3_XXS_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint32)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+TEXT ·tileIQ3_XXS_1x3(SB), NOSPLIT, $64-64
+	MOVQ         w+0(FP), AX
+	MOVQ         a+16(FP), CX
+	MOVQ         as+24(FP), DX
+	MOVQ         nb+32(FP), BX
+	MOVQ         grid+56(FP), SI
+	MOVQ         CX, DI
+	ADDQ         DX, DI
+	MOVQ         DI, R8
+	ADDQ         DX, R8
+	VPXORD       Y0, Y0, Y0
+	MOVL         $0x3e800000, DX
+	VPBROADCASTD DX, Z1
+	VPXORD       Y31, Y31, Y31
+	VPXORD       Y30, Y30, Y30
+	VPXORD       Y29, Y29, Y29
+
+tileIQ3_XXS_1x3_loop:
+	TESTQ        BX, BX
+	JZ           tileIQ3_XXS_1x3_done
+	PREFETCHT0   32768(AX)
+	PREFETCHT0   32832(AX)
+	VMOVDQU32    66(AX), Y2
+	VPANDD       iqb0<>+0(SB), Y2, Y3
+	VPSLLD       $0x01, Y2, Y4
+	VPTERNLOGD   $0xf8, iqb1<>+0(SB), Y4, Y3
+	VPSLLD       $0x02, Y2, Y4
+	VPTERNLOGD   $0xf8, iqb2<>+0(SB), Y4, Y3
+	VPSLLD       $0x03, Y2, Y4
+	VPTERNLOGD   $0xf8, iqb3<>+0(SB), Y4, Y3
+	VPSRLD       $0x04, Y3, Y4
+	VPXORD       Y3, Y4, Y4
+	VPSRLD       $0x02, Y4, Y13
+	VPXORD       Y13, Y4, Y4
+	VPSRLD       $0x01, Y4, Y13
+	VPXORD       Y13, Y4, Y4
+	VPSLLD       $0x07, Y4, Y4
+	VPTERNLOGD   $0xf8, iqtop<>+0(SB), Y4, Y3
+	VMOVDQU32    Y3, (SP)
+	VPSRLD       $0x1c, Y2, Y4
+	VPADDD       Y4, Y4, Y4
+	VPADDD       iqdw1<>+0(SB), Y4, Y4
+	VPSLLD       $0x10, Y4, Y2
+	VPORD        Y2, Y4, Y4
+	VMOVDQU32    Y4, 32(SP)
+	VPXORD       Y0, Y0, Y2
+	VPXORD       Y0, Y0, Y3
+	VPXORD       Y0, Y0, Y4
+	MOVBQZX      2(AX), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      3(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      4(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      5(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVBQZX      6(AX), DX
+	VMOVD        (SI)(DX*4), X6
+	MOVBQZX      7(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X6, X6
+	MOVBQZX      8(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X6, X6
+	MOVBQZX      9(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	KMOVD        (SP), K1
+	VPBROADCASTD 32(SP), Y13
+	VMOVDQU8     4(CX), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y5, Y14
+	VPDPWSSD     Y13, Y14, Y2
+	VMOVDQU8     4(DI), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y5, Y14
+	VPDPWSSD     Y13, Y14, Y3
+	VMOVDQU8     4(R8), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y5, Y14
+	VPDPWSSD     Y13, Y14, Y4
+	MOVBQZX      10(AX), DX
+	VMOVD        (SI)(DX*4), X6
+	MOVBQZX      11(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X6, X6
+	MOVBQZX      12(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X6, X6
+	MOVBQZX      13(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	MOVBQZX      14(AX), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      15(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      16(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      17(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	VINSERTI32X4 $0x01, X5, Y6, Y6
+	KMOVD        4(SP), K1
+	VPBROADCASTD 36(SP), Y13
+	VMOVDQU8     36(CX), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y6, Y14
+	VPDPWSSD     Y13, Y14, Y2
+	VMOVDQU8     36(DI), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y6, Y14
+	VPDPWSSD     Y13, Y14, Y3
+	VMOVDQU8     36(R8), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y6, Y14
+	VPDPWSSD     Y13, Y14, Y4
+	MOVBQZX      18(AX), DX
+	VMOVD        (SI)(DX*4), X7
+	MOVBQZX      19(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X7, X7
+	MOVBQZX      20(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X7, X7
+	MOVBQZX      21(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	MOVBQZX      22(AX), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      23(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      24(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      25(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	VINSERTI32X4 $0x01, X5, Y7, Y7
+	KMOVD        8(SP), K1
+	VPBROADCASTD 40(SP), Y13
+	VMOVDQU8     68(CX), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y7, Y14
+	VPDPWSSD     Y13, Y14, Y2
+	VMOVDQU8     68(DI), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y7, Y14
+	VPDPWSSD     Y13, Y14, Y3
+	VMOVDQU8     68(R8), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y7, Y14
+	VPDPWSSD     Y13, Y14, Y4
+	MOVBQZX      26(AX), DX
+	VMOVD        (SI)(DX*4), X8
+	MOVBQZX      27(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X8, X8
+	MOVBQZX      28(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X8, X8
+	MOVBQZX      29(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	MOVBQZX      30(AX), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      31(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      32(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      33(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	VINSERTI32X4 $0x01, X5, Y8, Y8
+	KMOVD        12(SP), K1
+	VPBROADCASTD 44(SP), Y13
+	VMOVDQU8     100(CX), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y8, Y14
+	VPDPWSSD     Y13, Y14, Y2
+	VMOVDQU8     100(DI), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y8, Y14
+	VPDPWSSD     Y13, Y14, Y3
+	VMOVDQU8     100(R8), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y8, Y14
+	VPDPWSSD     Y13, Y14, Y4
+	MOVBQZX      34(AX), DX
+	VMOVD        (SI)(DX*4), X9
+	MOVBQZX      35(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X9, X9
+	MOVBQZX      36(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X9, X9
+	MOVBQZX      37(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	MOVBQZX      38(AX), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      39(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      40(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      41(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	VINSERTI32X4 $0x01, X5, Y9, Y9
+	KMOVD        16(SP), K1
+	VPBROADCASTD 48(SP), Y13
+	VMOVDQU8     132(CX), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y9, Y14
+	VPDPWSSD     Y13, Y14, Y2
+	VMOVDQU8     132(DI), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y9, Y14
+	VPDPWSSD     Y13, Y14, Y3
+	VMOVDQU8     132(R8), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y9, Y14
+	VPDPWSSD     Y13, Y14, Y4
+	MOVBQZX      42(AX), DX
+	VMOVD        (SI)(DX*4), X10
+	MOVBQZX      43(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X10, X10
+	MOVBQZX      44(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X10, X10
+	MOVBQZX      45(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	MOVBQZX      46(AX), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      47(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      48(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      49(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	VINSERTI32X4 $0x01, X5, Y10, Y10
+	KMOVD        20(SP), K1
+	VPBROADCASTD 52(SP), Y13
+	VMOVDQU8     164(CX), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y10, Y14
+	VPDPWSSD     Y13, Y14, Y2
+	VMOVDQU8     164(DI), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y10, Y14
+	VPDPWSSD     Y13, Y14, Y3
+	VMOVDQU8     164(R8), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y10, Y14
+	VPDPWSSD     Y13, Y14, Y4
+	MOVBQZX      50(AX), DX
+	VMOVD        (SI)(DX*4), X11
+	MOVBQZX      51(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X11, X11
+	MOVBQZX      52(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X11, X11
+	MOVBQZX      53(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	MOVBQZX      54(AX), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      55(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      56(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      57(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	VINSERTI32X4 $0x01, X5, Y11, Y11
+	KMOVD        24(SP), K1
+	VPBROADCASTD 56(SP), Y13
+	VMOVDQU8     196(CX), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y11, Y14
+	VPDPWSSD     Y13, Y14, Y2
+	VMOVDQU8     196(DI), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y11, Y14
+	VPDPWSSD     Y13, Y14, Y3
+	VMOVDQU8     196(R8), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y11, Y14
+	VPDPWSSD     Y13, Y14, Y4
+	MOVBQZX      58(AX), DX
+	VMOVD        (SI)(DX*4), X12
+	MOVBQZX      59(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X12, X12
+	MOVBQZX      60(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X12, X12
+	MOVBQZX      61(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X12, X12
+	MOVBQZX      62(AX), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      63(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      64(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      65(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	VINSERTI32X4 $0x01, X5, Y12, Y12
+	KMOVD        28(SP), K1
+	VPBROADCASTD 60(SP), Y13
+	VMOVDQU8     228(CX), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y12, Y14
+	VPDPWSSD     Y13, Y14, Y2
+	VMOVDQU8     228(DI), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y12, Y14
+	VPDPWSSD     Y13, Y14, Y3
+	VMOVDQU8     228(R8), Y14
+	VPSUBB       Y14, Y0, K1, Y14
+	VPMADDUBSW   Y14, Y12, Y14
+	VPDPWSSD     Y13, Y14, Y4
+	VPBROADCASTW (AX), Y13
+	VCVTPH2PS    X13, Y13
+	VMULPS       Y1, Y13, Y13
+	VBROADCASTSS (CX), Y14
+	VMULPS       Y13, Y14, Y14
+	VCVTDQ2PS    Y2, Y2
+	VFMADD231PS  Y14, Y2, Y31
+	VBROADCASTSS (DI), Y2
+	VMULPS       Y13, Y2, Y2
+	VCVTDQ2PS    Y3, Y3
+	VFMADD231PS  Y2, Y3, Y30
+	VBROADCASTSS (R8), Y2
+	VMULPS       Y13, Y2, Y2
+	VCVTDQ2PS    Y4, Y4
+	VFMADD231PS  Y2, Y4, Y29
+	ADDQ         $0x00000062, AX
+	ADDQ         $0x00000124, CX
+	ADDQ         $0x00000124, DI
+	ADDQ         $0x00000124, R8
+	DECQ         BX
+	JMP          tileIQ3_XXS_1x3_loop
+
+tileIQ3_XXS_1x3_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y31, X0
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y30, X0
+	VADDPS        X30, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y29, X0
+	VADDPS        X29, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VZEROUPPER
+	RET
+
+// func tileIQ3_S_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint32)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+TEXT ·tileIQ3_S_1x3(SB), NOSPLIT, $64-64
+	MOVQ   w+0(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   as+24(FP), DX
+	MOVQ   nb+32(FP), BX
+	MOVQ   grid+56(FP), SI
+	MOVQ   CX, DI
+	ADDQ   DX, DI
+	MOVQ   DI, R8
+	ADDQ   DX, R8
+	VPXORD Y0, Y0, Y0
+	VPXORD Y31, Y31, Y31
+	VPXORD Y30, Y30, Y30
+	VPXORD Y29, Y29, Y29
+
+tileIQ3_S_1x3_loop:
+	TESTQ        BX, BX
+	JZ           tileIQ3_S_1x3_done
+	PREFETCHT0   32768(AX)
+	PREFETCHT0   32832(AX)
+	VPXORD       Y0, Y0, Y1
+	VPXORD       Y0, Y0, Y2
+	VPXORD       Y0, Y0, Y3
+	MOVBQZX      66(AX), DX
+	MOVQ         DX, R9
+	SHLQ         $0x08, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      2(AX), R10
+	ORQ          R10, R9
+	VMOVD        (SI)(R9*4), X4
+	MOVQ         DX, R9
+	SHLQ         $0x07, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      3(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x01, (SI)(R9*4), X4, X4
+	MOVQ         DX, R9
+	SHLQ         $0x06, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      4(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x02, (SI)(R9*4), X4, X4
+	MOVQ         DX, R9
+	SHLQ         $0x05, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      5(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x03, (SI)(R9*4), X4, X4
+	MOVQ         DX, R9
+	SHLQ         $0x04, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      6(AX), R10
+	ORQ          R10, R9
+	VMOVD        (SI)(R9*4), X5
+	MOVQ         DX, R9
+	SHLQ         $0x03, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      7(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x01, (SI)(R9*4), X5, X5
+	MOVQ         DX, R9
+	SHLQ         $0x02, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      8(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x02, (SI)(R9*4), X5, X5
+	SHLQ         $0x01, DX
+	ANDL         $0x00000100, DX
+	MOVBQZX      9(AX), R9
+	ORQ          R9, DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	VINSERTI32X4 $0x01, X5, Y4, Y4
+	KMOVD        74(AX), K1
+	MOVBLZX      106(AX), DX
+	ANDL         $0x0000000f, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW DX, Y5
+	VMOVDQU8     4(CX), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y4, Y6
+	VPDPWSSD     Y5, Y6, Y1
+	VMOVDQU8     4(DI), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y4, Y6
+	VPDPWSSD     Y5, Y6, Y2
+	VMOVDQU8     4(R8), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y4, Y6
+	VPDPWSSD     Y5, Y6, Y3
+	MOVBQZX      67(AX), DX
+	MOVQ         DX, R9
+	SHLQ         $0x08, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      10(AX), R10
+	ORQ          R10, R9
+	VMOVD        (SI)(R9*4), X7
+	MOVQ         DX, R9
+	SHLQ         $0x07, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      11(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x01, (SI)(R9*4), X7, X7
+	MOVQ         DX, R9
+	SHLQ         $0x06, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      12(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x02, (SI)(R9*4), X7, X7
+	MOVQ         DX, R9
+	SHLQ         $0x05, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      13(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x03, (SI)(R9*4), X7, X7
+	MOVQ         DX, R9
+	SHLQ         $0x04, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      14(AX), R10
+	ORQ          R10, R9
+	VMOVD        (SI)(R9*4), X4
+	MOVQ         DX, R9
+	SHLQ         $0x03, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      15(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x01, (SI)(R9*4), X4, X4
+	MOVQ         DX, R9
+	SHLQ         $0x02, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      16(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x02, (SI)(R9*4), X4, X4
+	SHLQ         $0x01, DX
+	ANDL         $0x00000100, DX
+	MOVBQZX      17(AX), R9
+	ORQ          R9, DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y7, Y7
+	KMOVD        78(AX), K1
+	MOVBLZX      106(AX), DX
+	SHRL         $0x04, DX
+	ANDL         $0x0000000f, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW DX, Y5
+	VMOVDQU8     36(CX), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y7, Y6
+	VPDPWSSD     Y5, Y6, Y1
+	VMOVDQU8     36(DI), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y7, Y6
+	VPDPWSSD     Y5, Y6, Y2
+	VMOVDQU8     36(R8), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y7, Y6
+	VPDPWSSD     Y5, Y6, Y3
+	MOVBQZX      68(AX), DX
+	MOVQ         DX, R9
+	SHLQ         $0x08, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      18(AX), R10
+	ORQ          R10, R9
+	VMOVD        (SI)(R9*4), X8
+	MOVQ         DX, R9
+	SHLQ         $0x07, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      19(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x01, (SI)(R9*4), X8, X8
+	MOVQ         DX, R9
+	SHLQ         $0x06, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      20(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x02, (SI)(R9*4), X8, X8
+	MOVQ         DX, R9
+	SHLQ         $0x05, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      21(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x03, (SI)(R9*4), X8, X8
+	MOVQ         DX, R9
+	SHLQ         $0x04, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      22(AX), R10
+	ORQ          R10, R9
+	VMOVD        (SI)(R9*4), X4
+	MOVQ         DX, R9
+	SHLQ         $0x03, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      23(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x01, (SI)(R9*4), X4, X4
+	MOVQ         DX, R9
+	SHLQ         $0x02, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      24(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x02, (SI)(R9*4), X4, X4
+	SHLQ         $0x01, DX
+	ANDL         $0x00000100, DX
+	MOVBQZX      25(AX), R9
+	ORQ          R9, DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y8, Y8
+	KMOVD        82(AX), K1
+	MOVBLZX      107(AX), DX
+	ANDL         $0x0000000f, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW DX, Y5
+	VMOVDQU8     68(CX), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y8, Y6
+	VPDPWSSD     Y5, Y6, Y1
+	VMOVDQU8     68(DI), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y8, Y6
+	VPDPWSSD     Y5, Y6, Y2
+	VMOVDQU8     68(R8), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y8, Y6
+	VPDPWSSD     Y5, Y6, Y3
+	MOVBQZX      69(AX), DX
+	MOVQ         DX, R9
+	SHLQ         $0x08, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      26(AX), R10
+	ORQ          R10, R9
+	VMOVD        (SI)(R9*4), X9
+	MOVQ         DX, R9
+	SHLQ         $0x07, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      27(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x01, (SI)(R9*4), X9, X9
+	MOVQ         DX, R9
+	SHLQ         $0x06, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      28(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x02, (SI)(R9*4), X9, X9
+	MOVQ         DX, R9
+	SHLQ         $0x05, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      29(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x03, (SI)(R9*4), X9, X9
+	MOVQ         DX, R9
+	SHLQ         $0x04, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      30(AX), R10
+	ORQ          R10, R9
+	VMOVD        (SI)(R9*4), X4
+	MOVQ         DX, R9
+	SHLQ         $0x03, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      31(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x01, (SI)(R9*4), X4, X4
+	MOVQ         DX, R9
+	SHLQ         $0x02, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      32(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x02, (SI)(R9*4), X4, X4
+	SHLQ         $0x01, DX
+	ANDL         $0x00000100, DX
+	MOVBQZX      33(AX), R9
+	ORQ          R9, DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y9, Y9
+	KMOVD        86(AX), K1
+	MOVBLZX      107(AX), DX
+	SHRL         $0x04, DX
+	ANDL         $0x0000000f, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW DX, Y5
+	VMOVDQU8     100(CX), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y9, Y6
+	VPDPWSSD     Y5, Y6, Y1
+	VMOVDQU8     100(DI), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y9, Y6
+	VPDPWSSD     Y5, Y6, Y2
+	VMOVDQU8     100(R8), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y9, Y6
+	VPDPWSSD     Y5, Y6, Y3
+	MOVBQZX      70(AX), DX
+	MOVQ         DX, R9
+	SHLQ         $0x08, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      34(AX), R10
+	ORQ          R10, R9
+	VMOVD        (SI)(R9*4), X10
+	MOVQ         DX, R9
+	SHLQ         $0x07, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      35(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x01, (SI)(R9*4), X10, X10
+	MOVQ         DX, R9
+	SHLQ         $0x06, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      36(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x02, (SI)(R9*4), X10, X10
+	MOVQ         DX, R9
+	SHLQ         $0x05, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      37(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x03, (SI)(R9*4), X10, X10
+	MOVQ         DX, R9
+	SHLQ         $0x04, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      38(AX), R10
+	ORQ          R10, R9
+	VMOVD        (SI)(R9*4), X4
+	MOVQ         DX, R9
+	SHLQ         $0x03, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      39(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x01, (SI)(R9*4), X4, X4
+	MOVQ         DX, R9
+	SHLQ         $0x02, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      40(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x02, (SI)(R9*4), X4, X4
+	SHLQ         $0x01, DX
+	ANDL         $0x00000100, DX
+	MOVBQZX      41(AX), R9
+	ORQ          R9, DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y10, Y10
+	KMOVD        90(AX), K1
+	MOVBLZX      108(AX), DX
+	ANDL         $0x0000000f, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW DX, Y5
+	VMOVDQU8     132(CX), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y10, Y6
+	VPDPWSSD     Y5, Y6, Y1
+	VMOVDQU8     132(DI), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y10, Y6
+	VPDPWSSD     Y5, Y6, Y2
+	VMOVDQU8     132(R8), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y10, Y6
+	VPDPWSSD     Y5, Y6, Y3
+	MOVBQZX      71(AX), DX
+	MOVQ         DX, R9
+	SHLQ         $0x08, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      42(AX), R10
+	ORQ          R10, R9
+	VMOVD        (SI)(R9*4), X11
+	MOVQ         DX, R9
+	SHLQ         $0x07, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      43(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x01, (SI)(R9*4), X11, X11
+	MOVQ         DX, R9
+	SHLQ         $0x06, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      44(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x02, (SI)(R9*4), X11, X11
+	MOVQ         DX, R9
+	SHLQ         $0x05, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      45(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x03, (SI)(R9*4), X11, X11
+	MOVQ         DX, R9
+	SHLQ         $0x04, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      46(AX), R10
+	ORQ          R10, R9
+	VMOVD        (SI)(R9*4), X4
+	MOVQ         DX, R9
+	SHLQ         $0x03, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      47(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x01, (SI)(R9*4), X4, X4
+	MOVQ         DX, R9
+	SHLQ         $0x02, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      48(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x02, (SI)(R9*4), X4, X4
+	SHLQ         $0x01, DX
+	ANDL         $0x00000100, DX
+	MOVBQZX      49(AX), R9
+	ORQ          R9, DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y11, Y11
+	KMOVD        94(AX), K1
+	MOVBLZX      108(AX), DX
+	SHRL         $0x04, DX
+	ANDL         $0x0000000f, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW DX, Y5
+	VMOVDQU8     164(CX), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y11, Y6
+	VPDPWSSD     Y5, Y6, Y1
+	VMOVDQU8     164(DI), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y11, Y6
+	VPDPWSSD     Y5, Y6, Y2
+	VMOVDQU8     164(R8), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y11, Y6
+	VPDPWSSD     Y5, Y6, Y3
+	MOVBQZX      72(AX), DX
+	MOVQ         DX, R9
+	SHLQ         $0x08, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      50(AX), R10
+	ORQ          R10, R9
+	VMOVD        (SI)(R9*4), X12
+	MOVQ         DX, R9
+	SHLQ         $0x07, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      51(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x01, (SI)(R9*4), X12, X12
+	MOVQ         DX, R9
+	SHLQ         $0x06, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      52(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x02, (SI)(R9*4), X12, X12
+	MOVQ         DX, R9
+	SHLQ         $0x05, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      53(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x03, (SI)(R9*4), X12, X12
+	MOVQ         DX, R9
+	SHLQ         $0x04, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      54(AX), R10
+	ORQ          R10, R9
+	VMOVD        (SI)(R9*4), X4
+	MOVQ         DX, R9
+	SHLQ         $0x03, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      55(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x01, (SI)(R9*4), X4, X4
+	MOVQ         DX, R9
+	SHLQ         $0x02, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      56(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x02, (SI)(R9*4), X4, X4
+	SHLQ         $0x01, DX
+	ANDL         $0x00000100, DX
+	MOVBQZX      57(AX), R9
+	ORQ          R9, DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y12, Y12
+	KMOVD        98(AX), K1
+	MOVBLZX      109(AX), DX
+	ANDL         $0x0000000f, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW DX, Y5
+	VMOVDQU8     196(CX), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y12, Y6
+	VPDPWSSD     Y5, Y6, Y1
+	VMOVDQU8     196(DI), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y12, Y6
+	VPDPWSSD     Y5, Y6, Y2
+	VMOVDQU8     196(R8), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y12, Y6
+	VPDPWSSD     Y5, Y6, Y3
+	MOVBQZX      73(AX), DX
+	MOVQ         DX, R9
+	SHLQ         $0x08, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      58(AX), R10
+	ORQ          R10, R9
+	VMOVD        (SI)(R9*4), X13
+	MOVQ         DX, R9
+	SHLQ         $0x07, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      59(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x01, (SI)(R9*4), X13, X13
+	MOVQ         DX, R9
+	SHLQ         $0x06, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      60(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x02, (SI)(R9*4), X13, X13
+	MOVQ         DX, R9
+	SHLQ         $0x05, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      61(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x03, (SI)(R9*4), X13, X13
+	MOVQ         DX, R9
+	SHLQ         $0x04, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      62(AX), R10
+	ORQ          R10, R9
+	VMOVD        (SI)(R9*4), X4
+	MOVQ         DX, R9
+	SHLQ         $0x03, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      63(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x01, (SI)(R9*4), X4, X4
+	MOVQ         DX, R9
+	SHLQ         $0x02, R9
+	ANDL         $0x00000100, R9
+	MOVBQZX      64(AX), R10
+	ORQ          R10, R9
+	VPINSRD      $0x02, (SI)(R9*4), X4, X4
+	SHLQ         $0x01, DX
+	ANDL         $0x00000100, DX
+	MOVBQZX      65(AX), R9
+	ORQ          R9, DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y13, Y13
+	KMOVD        102(AX), K1
+	MOVBLZX      109(AX), DX
+	SHRL         $0x04, DX
+	ANDL         $0x0000000f, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW DX, Y5
+	VMOVDQU8     228(CX), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y13, Y6
+	VPDPWSSD     Y5, Y6, Y1
+	VMOVDQU8     228(DI), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y13, Y6
+	VPDPWSSD     Y5, Y6, Y2
+	VMOVDQU8     228(R8), Y6
+	VPSUBB       Y6, Y0, K1, Y6
+	VPMADDUBSW   Y6, Y13, Y6
+	VPDPWSSD     Y5, Y6, Y3
+	VPBROADCASTW (AX), Y5
+	VCVTPH2PS    X5, Y5
+	VBROADCASTSS (CX), Y6
+	VMULPS       Y5, Y6, Y6
+	VCVTDQ2PS    Y1, Y1
+	VFMADD231PS  Y6, Y1, Y31
+	VBROADCASTSS (DI), Y1
+	VMULPS       Y5, Y1, Y1
+	VCVTDQ2PS    Y2, Y2
+	VFMADD231PS  Y1, Y2, Y30
+	VBROADCASTSS (R8), Y1
+	VMULPS       Y5, Y1, Y1
+	VCVTDQ2PS    Y3, Y3
+	VFMADD231PS  Y1, Y3, Y29
+	ADDQ         $0x0000006e, AX
+	ADDQ         $0x00000124, CX
+	ADDQ         $0x00000124, DI
+	ADDQ         $0x00000124, R8
+	DECQ         BX
+	JMP          tileIQ3_S_1x3_loop
+
+tileIQ3_S_1x3_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y31, X0
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y30, X0
+	VADDPS        X30, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y29, X0
+	VADDPS        X29, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VZEROUPPER
+	RET
+
+// func tileIQ3_XXS_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint32)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+TEXT ·tileIQ3_XXS_1x4(SB), NOSPLIT, $64-64
+	MOVQ         w+0(FP), AX
+	MOVQ         a+16(FP), CX
+	MOVQ         as+24(FP), DX
+	MOVQ         nb+32(FP), BX
+	MOVQ         grid+56(FP), SI
+	MOVQ         CX, DI
+	ADDQ         DX, DI
+	MOVQ         DI, R8
+	ADDQ         DX, R8
+	MOVQ         R8, R9
+	ADDQ         DX, R9
+	VPXORD       Y0, Y0, Y0
+	MOVL         $0x3e800000, DX
+	VPBROADCASTD DX, Z1
+	VPXORD       Y31, Y31, Y31
+	VPXORD       Y30, Y30, Y30
+	VPXORD       Y29, Y29, Y29
+	VPXORD       Y28, Y28, Y28
+
+tileIQ3_XXS_1x4_loop:
+	TESTQ        BX, BX
+	JZ           tileIQ3_XXS_1x4_done
+	PREFETCHT0   32768(AX)
+	PREFETCHT0   32832(AX)
+	VMOVDQU32    66(AX), Y2
+	VPANDD       iqb0<>+0(SB), Y2, Y3
+	VPSLLD       $0x01, Y2, Y4
+	VPTERNLOGD   $0xf8, iqb1<>+0(SB), Y4, Y3
+	VPSLLD       $0x02, Y2, Y4
+	VPTERNLOGD   $0xf8, iqb2<>+0(SB), Y4, Y3
+	VPSLLD       $0x03, Y2, Y4
+	VPTERNLOGD   $0xf8, iqb3<>+0(SB), Y4, Y3
+	VPSRLD       $0x04, Y3, Y4
+	VPXORD       Y3, Y4, Y4
+	VPSRLD       $0x02, Y4, Y13
+	VPXORD       Y13, Y4, Y4
+	VPSRLD       $0x01, Y4, Y13
+	VPXORD       Y13, Y4, Y4
+	VPSLLD       $0x07, Y4, Y4
+	VPTERNLOGD   $0xf8, iqtop<>+0(SB), Y4, Y3
+	VMOVDQU32    Y3, (SP)
+	VPSRLD       $0x1c, Y2, Y4
+	VPADDD       Y4, Y4, Y4
+	VPADDD       iqdw1<>+0(SB), Y4, Y4
+	VPSLLD       $0x10, Y4, Y2
+	VPORD        Y2, Y4, Y4
+	VMOVDQU32    Y4, 32(SP)
+	VPXORD       Y0, Y0, Y2
+	VPXORD       Y0, Y0, Y3
+	VPXORD       Y0, Y0, Y4
+	VPXORD       Y0, Y0, Y13
+	MOVBQZX      2(AX), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      3(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      4(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      5(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVBQZX      6(AX), DX
+	VMOVD        (SI)(DX*4), X6
+	MOVBQZX      7(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X6, X6
+	MOVBQZX      8(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X6, X6
+	MOVBQZX      9(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	KMOVD        (SP), K1
+	VPBROADCASTD 32(SP), Y14
+	VMOVDQU8     4(CX), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y5, Y15
+	VPDPWSSD     Y14, Y15, Y2
+	VMOVDQU8     4(DI), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y5, Y15
+	VPDPWSSD     Y14, Y15, Y3
+	VMOVDQU8     4(R8), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y5, Y15
+	VPDPWSSD     Y14, Y15, Y4
+	VMOVDQU8     4(R9), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y5, Y15
+	VPDPWSSD     Y14, Y15, Y13
+	MOVBQZX      10(AX), DX
+	VMOVD        (SI)(DX*4), X6
+	MOVBQZX      11(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X6, X6
+	MOVBQZX      12(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X6, X6
+	MOVBQZX      13(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	MOVBQZX      14(AX), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      15(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      16(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      17(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	VINSERTI32X4 $0x01, X5, Y6, Y6
+	KMOVD        4(SP), K1
+	VPBROADCASTD 36(SP), Y14
+	VMOVDQU8     36(CX), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y6, Y15
+	VPDPWSSD     Y14, Y15, Y2
+	VMOVDQU8     36(DI), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y6, Y15
+	VPDPWSSD     Y14, Y15, Y3
+	VMOVDQU8     36(R8), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y6, Y15
+	VPDPWSSD     Y14, Y15, Y4
+	VMOVDQU8     36(R9), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y6, Y15
+	VPDPWSSD     Y14, Y15, Y13
+	MOVBQZX      18(AX), DX
+	VMOVD        (SI)(DX*4), X7
+	MOVBQZX      19(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X7, X7
+	MOVBQZX      20(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X7, X7
+	MOVBQZX      21(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	MOVBQZX      22(AX), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      23(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      24(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      25(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	VINSERTI32X4 $0x01, X5, Y7, Y7
+	KMOVD        8(SP), K1
+	VPBROADCASTD 40(SP), Y14
+	VMOVDQU8     68(CX), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y7, Y15
+	VPDPWSSD     Y14, Y15, Y2
+	VMOVDQU8     68(DI), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y7, Y15
+	VPDPWSSD     Y14, Y15, Y3
+	VMOVDQU8     68(R8), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y7, Y15
+	VPDPWSSD     Y14, Y15, Y4
+	VMOVDQU8     68(R9), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y7, Y15
+	VPDPWSSD     Y14, Y15, Y13
+	MOVBQZX      26(AX), DX
+	VMOVD        (SI)(DX*4), X8
+	MOVBQZX      27(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X8, X8
+	MOVBQZX      28(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X8, X8
+	MOVBQZX      29(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	MOVBQZX      30(AX), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      31(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      32(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      33(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	VINSERTI32X4 $0x01, X5, Y8, Y8
+	KMOVD        12(SP), K1
+	VPBROADCASTD 44(SP), Y14
+	VMOVDQU8     100(CX), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y8, Y15
+	VPDPWSSD     Y14, Y15, Y2
+	VMOVDQU8     100(DI), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y8, Y15
+	VPDPWSSD     Y14, Y15, Y3
+	VMOVDQU8     100(R8), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y8, Y15
+	VPDPWSSD     Y14, Y15, Y4
+	VMOVDQU8     100(R9), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y8, Y15
+	VPDPWSSD     Y14, Y15, Y13
+	MOVBQZX      34(AX), DX
+	VMOVD        (SI)(DX*4), X9
+	MOVBQZX      35(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X9, X9
+	MOVBQZX      36(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X9, X9
+	MOVBQZX      37(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	MOVBQZX      38(AX), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      39(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      40(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      41(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	VINSERTI32X4 $0x01, X5, Y9, Y9
+	KMOVD        16(SP), K1
+	VPBROADCASTD 48(SP), Y14
+	VMOVDQU8     132(CX), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y9, Y15
+	VPDPWSSD     Y14, Y15, Y2
+	VMOVDQU8     132(DI), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y9, Y15
+	VPDPWSSD     Y14, Y15, Y3
+	VMOVDQU8     132(R8), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y9, Y15
+	VPDPWSSD     Y14, Y15, Y4
+	VMOVDQU8     132(R9), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y9, Y15
+	VPDPWSSD     Y14, Y15, Y13
+	MOVBQZX      42(AX), DX
+	VMOVD        (SI)(DX*4), X10
+	MOVBQZX      43(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X10, X10
+	MOVBQZX      44(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X10, X10
+	MOVBQZX      45(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	MOVBQZX      46(AX), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      47(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      48(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      49(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	VINSERTI32X4 $0x01, X5, Y10, Y10
+	KMOVD        20(SP), K1
+	VPBROADCASTD 52(SP), Y14
+	VMOVDQU8     164(CX), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y10, Y15
+	VPDPWSSD     Y14, Y15, Y2
+	VMOVDQU8     164(DI), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y10, Y15
+	VPDPWSSD     Y14, Y15, Y3
+	VMOVDQU8     164(R8), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y10, Y15
+	VPDPWSSD     Y14, Y15, Y4
+	VMOVDQU8     164(R9), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y10, Y15
+	VPDPWSSD     Y14, Y15, Y13
+	MOVBQZX      50(AX), DX
+	VMOVD        (SI)(DX*4), X11
+	MOVBQZX      51(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X11, X11
+	MOVBQZX      52(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X11, X11
+	MOVBQZX      53(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	MOVBQZX      54(AX), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      55(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      56(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      57(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	VINSERTI32X4 $0x01, X5, Y11, Y11
+	KMOVD        24(SP), K1
+	VPBROADCASTD 56(SP), Y14
+	VMOVDQU8     196(CX), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y11, Y15
+	VPDPWSSD     Y14, Y15, Y2
+	VMOVDQU8     196(DI), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y11, Y15
+	VPDPWSSD     Y14, Y15, Y3
+	VMOVDQU8     196(R8), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y11, Y15
+	VPDPWSSD     Y14, Y15, Y4
+	VMOVDQU8     196(R9), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y11, Y15
+	VPDPWSSD     Y14, Y15, Y13
+	MOVBQZX      58(AX), DX
+	VMOVD        (SI)(DX*4), X12
+	MOVBQZX      59(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X12, X12
+	MOVBQZX      60(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X12, X12
+	MOVBQZX      61(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X12, X12
+	MOVBQZX      62(AX), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      63(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      64(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      65(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	VINSERTI32X4 $0x01, X5, Y12, Y12
+	KMOVD        28(SP), K1
+	VPBROADCASTD 60(SP), Y14
+	VMOVDQU8     228(CX), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y12, Y15
+	VPDPWSSD     Y14, Y15, Y2
+	VMOVDQU8     228(DI), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y12, Y15
+	VPDPWSSD     Y14, Y15, Y3
+	VMOVDQU8     228(R8), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y12, Y15
+	VPDPWSSD     Y14, Y15, Y4
+	VMOVDQU8     228(R9), Y15
+	VPSUBB       Y15, Y0, K1, Y15
+	VPMADDUBSW   Y15, Y12, Y15
+	VPDPWSSD     Y14, Y15, Y13
+	VPBROADCASTW (AX), Y14
+	VCVTPH2PS    X14, Y14
+	VMULPS       Y1, Y14, Y14
+	VBROADCASTSS (CX), Y15
+	VMULPS       Y14, Y15, Y15
+	VCVTDQ2PS    Y2, Y2
+	VFMADD231PS  Y15, Y2, Y31
+	VBROADCASTSS (DI), Y2
+	VMULPS       Y14, Y2, Y2
+	VCVTDQ2PS    Y3, Y3
+	VFMADD231PS  Y2, Y3, Y30
+	VBROADCASTSS (R8), Y2
+	VMULPS       Y14, Y2, Y2
+	VCVTDQ2PS    Y4, Y4
+	VFMADD231PS  Y2, Y4, Y29
+	VBROADCASTSS (R9), Y2
+	VMULPS       Y14, Y2, Y2
+	VCVTDQ2PS    Y13, Y13
+	VFMADD231PS  Y2, Y13, Y28
+	ADDQ         $0x00000062, AX
+	ADDQ         $0x00000124, CX
+	ADDQ         $0x00000124, DI
+	ADDQ         $0x00000124, R8
+	ADDQ         $0x00000124, R9
+	DECQ         BX
+	JMP          tileIQ3_XXS_1x4_loop
+
+tileIQ3_XXS_1x4_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y31, X0
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y30, X0
+	VADDPS        X30, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y29, X0
+	VADDPS        X29, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y28, X0
+	VADDPS        X28, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VZEROUPPER
+	RET
+
+// func tileIQ3_S_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint32)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+TEXT ·tileIQ3_S_1x4(SB), NOSPLIT, $64-64
+	MOVQ   w+0(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   as+24(FP), DX
+	MOVQ   nb+32(FP), BX
+	MOVQ   grid+56(FP), SI
+	MOVQ   CX, DI
+	ADDQ   DX, DI
+	MOVQ   DI, R8
+	ADDQ   DX, R8
+	MOVQ   R8, R9
+	ADDQ   DX, R9
+	VPXORD Y0, Y0, Y0
+	VPXORD Y31, Y31, Y31
+	VPXORD Y30, Y30, Y30
+	VPXORD Y29, Y29, Y29
+	VPXORD Y28, Y28, Y28
+
+tileIQ3_S_1x4_loop:
+	TESTQ        BX, BX
+	JZ           tileIQ3_S_1x4_done
+	PREFETCHT0   32768(AX)
+	PREFETCHT0   32832(AX)
+	VPXORD       Y0, Y0, Y1
+	VPXORD       Y0, Y0, Y2
+	VPXORD       Y0, Y0, Y3
+	VPXORD       Y0, Y0, Y4
+	MOVBQZX      66(AX), DX
+	MOVQ         DX, R10
+	SHLQ         $0x08, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      2(AX), R11
+	ORQ          R11, R10
+	VMOVD        (SI)(R10*4), X5
+	MOVQ         DX, R10
+	SHLQ         $0x07, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      3(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x01, (SI)(R10*4), X5, X5
+	MOVQ         DX, R10
+	SHLQ         $0x06, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      4(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x02, (SI)(R10*4), X5, X5
+	MOVQ         DX, R10
+	SHLQ         $0x05, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      5(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x03, (SI)(R10*4), X5, X5
+	MOVQ         DX, R10
+	SHLQ         $0x04, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      6(AX), R11
+	ORQ          R11, R10
+	VMOVD        (SI)(R10*4), X6
+	MOVQ         DX, R10
+	SHLQ         $0x03, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      7(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x01, (SI)(R10*4), X6, X6
+	MOVQ         DX, R10
+	SHLQ         $0x02, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      8(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x02, (SI)(R10*4), X6, X6
+	SHLQ         $0x01, DX
+	ANDL         $0x00000100, DX
+	MOVBQZX      9(AX), R10
+	ORQ          R10, DX
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	KMOVD        74(AX), K1
+	MOVBLZX      106(AX), DX
+	ANDL         $0x0000000f, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW DX, Y6
+	VMOVDQU8     4(CX), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y5, Y7
+	VPDPWSSD     Y6, Y7, Y1
+	VMOVDQU8     4(DI), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y5, Y7
+	VPDPWSSD     Y6, Y7, Y2
+	VMOVDQU8     4(R8), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y5, Y7
+	VPDPWSSD     Y6, Y7, Y3
+	VMOVDQU8     4(R9), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y5, Y7
+	VPDPWSSD     Y6, Y7, Y4
+	MOVBQZX      67(AX), DX
+	MOVQ         DX, R10
+	SHLQ         $0x08, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      10(AX), R11
+	ORQ          R11, R10
+	VMOVD        (SI)(R10*4), X8
+	MOVQ         DX, R10
+	SHLQ         $0x07, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      11(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x01, (SI)(R10*4), X8, X8
+	MOVQ         DX, R10
+	SHLQ         $0x06, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      12(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x02, (SI)(R10*4), X8, X8
+	MOVQ         DX, R10
+	SHLQ         $0x05, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      13(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x03, (SI)(R10*4), X8, X8
+	MOVQ         DX, R10
+	SHLQ         $0x04, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      14(AX), R11
+	ORQ          R11, R10
+	VMOVD        (SI)(R10*4), X5
+	MOVQ         DX, R10
+	SHLQ         $0x03, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      15(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x01, (SI)(R10*4), X5, X5
+	MOVQ         DX, R10
+	SHLQ         $0x02, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      16(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x02, (SI)(R10*4), X5, X5
+	SHLQ         $0x01, DX
+	ANDL         $0x00000100, DX
+	MOVBQZX      17(AX), R10
+	ORQ          R10, DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	VINSERTI32X4 $0x01, X5, Y8, Y8
+	KMOVD        78(AX), K1
+	MOVBLZX      106(AX), DX
+	SHRL         $0x04, DX
+	ANDL         $0x0000000f, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW DX, Y6
+	VMOVDQU8     36(CX), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPDPWSSD     Y6, Y7, Y1
+	VMOVDQU8     36(DI), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPDPWSSD     Y6, Y7, Y2
+	VMOVDQU8     36(R8), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPDPWSSD     Y6, Y7, Y3
+	VMOVDQU8     36(R9), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPDPWSSD     Y6, Y7, Y4
+	MOVBQZX      68(AX), DX
+	MOVQ         DX, R10
+	SHLQ         $0x08, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      18(AX), R11
+	ORQ          R11, R10
+	VMOVD        (SI)(R10*4), X9
+	MOVQ         DX, R10
+	SHLQ         $0x07, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      19(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x01, (SI)(R10*4), X9, X9
+	MOVQ         DX, R10
+	SHLQ         $0x06, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      20(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x02, (SI)(R10*4), X9, X9
+	MOVQ         DX, R10
+	SHLQ         $0x05, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      21(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x03, (SI)(R10*4), X9, X9
+	MOVQ         DX, R10
+	SHLQ         $0x04, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      22(AX), R11
+	ORQ          R11, R10
+	VMOVD        (SI)(R10*4), X5
+	MOVQ         DX, R10
+	SHLQ         $0x03, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      23(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x01, (SI)(R10*4), X5, X5
+	MOVQ         DX, R10
+	SHLQ         $0x02, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      24(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x02, (SI)(R10*4), X5, X5
+	SHLQ         $0x01, DX
+	ANDL         $0x00000100, DX
+	MOVBQZX      25(AX), R10
+	ORQ          R10, DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	VINSERTI32X4 $0x01, X5, Y9, Y9
+	KMOVD        82(AX), K1
+	MOVBLZX      107(AX), DX
+	ANDL         $0x0000000f, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW DX, Y6
+	VMOVDQU8     68(CX), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y9, Y7
+	VPDPWSSD     Y6, Y7, Y1
+	VMOVDQU8     68(DI), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y9, Y7
+	VPDPWSSD     Y6, Y7, Y2
+	VMOVDQU8     68(R8), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y9, Y7
+	VPDPWSSD     Y6, Y7, Y3
+	VMOVDQU8     68(R9), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y9, Y7
+	VPDPWSSD     Y6, Y7, Y4
+	MOVBQZX      69(AX), DX
+	MOVQ         DX, R10
+	SHLQ         $0x08, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      26(AX), R11
+	ORQ          R11, R10
+	VMOVD        (SI)(R10*4), X10
+	MOVQ         DX, R10
+	SHLQ         $0x07, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      27(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x01, (SI)(R10*4), X10, X10
+	MOVQ         DX, R10
+	SHLQ         $0x06, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      28(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x02, (SI)(R10*4), X10, X10
+	MOVQ         DX, R10
+	SHLQ         $0x05, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      29(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x03, (SI)(R10*4), X10, X10
+	MOVQ         DX, R10
+	SHLQ         $0x04, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      30(AX), R11
+	ORQ          R11, R10
+	VMOVD        (SI)(R10*4), X5
+	MOVQ         DX, R10
+	SHLQ         $0x03, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      31(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x01, (SI)(R10*4), X5, X5
+	MOVQ         DX, R10
+	SHLQ         $0x02, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      32(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x02, (SI)(R10*4), X5, X5
+	SHLQ         $0x01, DX
+	ANDL         $0x00000100, DX
+	MOVBQZX      33(AX), R10
+	ORQ          R10, DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	VINSERTI32X4 $0x01, X5, Y10, Y10
+	KMOVD        86(AX), K1
+	MOVBLZX      107(AX), DX
+	SHRL         $0x04, DX
+	ANDL         $0x0000000f, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW DX, Y6
+	VMOVDQU8     100(CX), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y10, Y7
+	VPDPWSSD     Y6, Y7, Y1
+	VMOVDQU8     100(DI), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y10, Y7
+	VPDPWSSD     Y6, Y7, Y2
+	VMOVDQU8     100(R8), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y10, Y7
+	VPDPWSSD     Y6, Y7, Y3
+	VMOVDQU8     100(R9), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y10, Y7
+	VPDPWSSD     Y6, Y7, Y4
+	MOVBQZX      70(AX), DX
+	MOVQ         DX, R10
+	SHLQ         $0x08, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      34(AX), R11
+	ORQ          R11, R10
+	VMOVD        (SI)(R10*4), X11
+	MOVQ         DX, R10
+	SHLQ         $0x07, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      35(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x01, (SI)(R10*4), X11, X11
+	MOVQ         DX, R10
+	SHLQ         $0x06, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      36(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x02, (SI)(R10*4), X11, X11
+	MOVQ         DX, R10
+	SHLQ         $0x05, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      37(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x03, (SI)(R10*4), X11, X11
+	MOVQ         DX, R10
+	SHLQ         $0x04, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      38(AX), R11
+	ORQ          R11, R10
+	VMOVD        (SI)(R10*4), X5
+	MOVQ         DX, R10
+	SHLQ         $0x03, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      39(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x01, (SI)(R10*4), X5, X5
+	MOVQ         DX, R10
+	SHLQ         $0x02, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      40(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x02, (SI)(R10*4), X5, X5
+	SHLQ         $0x01, DX
+	ANDL         $0x00000100, DX
+	MOVBQZX      41(AX), R10
+	ORQ          R10, DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	VINSERTI32X4 $0x01, X5, Y11, Y11
+	KMOVD        90(AX), K1
+	MOVBLZX      108(AX), DX
+	ANDL         $0x0000000f, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW DX, Y6
+	VMOVDQU8     132(CX), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y11, Y7
+	VPDPWSSD     Y6, Y7, Y1
+	VMOVDQU8     132(DI), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y11, Y7
+	VPDPWSSD     Y6, Y7, Y2
+	VMOVDQU8     132(R8), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y11, Y7
+	VPDPWSSD     Y6, Y7, Y3
+	VMOVDQU8     132(R9), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y11, Y7
+	VPDPWSSD     Y6, Y7, Y4
+	MOVBQZX      71(AX), DX
+	MOVQ         DX, R10
+	SHLQ         $0x08, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      42(AX), R11
+	ORQ          R11, R10
+	VMOVD        (SI)(R10*4), X12
+	MOVQ         DX, R10
+	SHLQ         $0x07, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      43(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x01, (SI)(R10*4), X12, X12
+	MOVQ         DX, R10
+	SHLQ         $0x06, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      44(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x02, (SI)(R10*4), X12, X12
+	MOVQ         DX, R10
+	SHLQ         $0x05, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      45(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x03, (SI)(R10*4), X12, X12
+	MOVQ         DX, R10
+	SHLQ         $0x04, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      46(AX), R11
+	ORQ          R11, R10
+	VMOVD        (SI)(R10*4), X5
+	MOVQ         DX, R10
+	SHLQ         $0x03, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      47(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x01, (SI)(R10*4), X5, X5
+	MOVQ         DX, R10
+	SHLQ         $0x02, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      48(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x02, (SI)(R10*4), X5, X5
+	SHLQ         $0x01, DX
+	ANDL         $0x00000100, DX
+	MOVBQZX      49(AX), R10
+	ORQ          R10, DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	VINSERTI32X4 $0x01, X5, Y12, Y12
+	KMOVD        94(AX), K1
+	MOVBLZX      108(AX), DX
+	SHRL         $0x04, DX
+	ANDL         $0x0000000f, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW DX, Y6
+	VMOVDQU8     164(CX), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y12, Y7
+	VPDPWSSD     Y6, Y7, Y1
+	VMOVDQU8     164(DI), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y12, Y7
+	VPDPWSSD     Y6, Y7, Y2
+	VMOVDQU8     164(R8), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y12, Y7
+	VPDPWSSD     Y6, Y7, Y3
+	VMOVDQU8     164(R9), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y12, Y7
+	VPDPWSSD     Y6, Y7, Y4
+	MOVBQZX      72(AX), DX
+	MOVQ         DX, R10
+	SHLQ         $0x08, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      50(AX), R11
+	ORQ          R11, R10
+	VMOVD        (SI)(R10*4), X13
+	MOVQ         DX, R10
+	SHLQ         $0x07, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      51(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x01, (SI)(R10*4), X13, X13
+	MOVQ         DX, R10
+	SHLQ         $0x06, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      52(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x02, (SI)(R10*4), X13, X13
+	MOVQ         DX, R10
+	SHLQ         $0x05, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      53(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x03, (SI)(R10*4), X13, X13
+	MOVQ         DX, R10
+	SHLQ         $0x04, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      54(AX), R11
+	ORQ          R11, R10
+	VMOVD        (SI)(R10*4), X5
+	MOVQ         DX, R10
+	SHLQ         $0x03, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      55(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x01, (SI)(R10*4), X5, X5
+	MOVQ         DX, R10
+	SHLQ         $0x02, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      56(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x02, (SI)(R10*4), X5, X5
+	SHLQ         $0x01, DX
+	ANDL         $0x00000100, DX
+	MOVBQZX      57(AX), R10
+	ORQ          R10, DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	VINSERTI32X4 $0x01, X5, Y13, Y13
+	KMOVD        98(AX), K1
+	MOVBLZX      109(AX), DX
+	ANDL         $0x0000000f, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW DX, Y6
+	VMOVDQU8     196(CX), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y13, Y7
+	VPDPWSSD     Y6, Y7, Y1
+	VMOVDQU8     196(DI), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y13, Y7
+	VPDPWSSD     Y6, Y7, Y2
+	VMOVDQU8     196(R8), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y13, Y7
+	VPDPWSSD     Y6, Y7, Y3
+	VMOVDQU8     196(R9), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y13, Y7
+	VPDPWSSD     Y6, Y7, Y4
+	MOVBQZX      73(AX), DX
+	MOVQ         DX, R10
+	SHLQ         $0x08, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      58(AX), R11
+	ORQ          R11, R10
+	VMOVD        (SI)(R10*4), X14
+	MOVQ         DX, R10
+	SHLQ         $0x07, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      59(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x01, (SI)(R10*4), X14, X14
+	MOVQ         DX, R10
+	SHLQ         $0x06, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      60(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x02, (SI)(R10*4), X14, X14
+	MOVQ         DX, R10
+	SHLQ         $0x05, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      61(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x03, (SI)(R10*4), X14, X14
+	MOVQ         DX, R10
+	SHLQ         $0x04, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      62(AX), R11
+	ORQ          R11, R10
+	VMOVD        (SI)(R10*4), X5
+	MOVQ         DX, R10
+	SHLQ         $0x03, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      63(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x01, (SI)(R10*4), X5, X5
+	MOVQ         DX, R10
+	SHLQ         $0x02, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      64(AX), R11
+	ORQ          R11, R10
+	VPINSRD      $0x02, (SI)(R10*4), X5, X5
+	SHLQ         $0x01, DX
+	ANDL         $0x00000100, DX
+	MOVBQZX      65(AX), R10
+	ORQ          R10, DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	VINSERTI32X4 $0x01, X5, Y14, Y14
+	KMOVD        102(AX), K1
+	MOVBLZX      109(AX), DX
+	SHRL         $0x04, DX
+	ANDL         $0x0000000f, DX
+	LEAL         1(DX)(DX*1), DX
+	VPBROADCASTW DX, Y6
+	VMOVDQU8     228(CX), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y14, Y7
+	VPDPWSSD     Y6, Y7, Y1
+	VMOVDQU8     228(DI), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y14, Y7
+	VPDPWSSD     Y6, Y7, Y2
+	VMOVDQU8     228(R8), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y14, Y7
+	VPDPWSSD     Y6, Y7, Y3
+	VMOVDQU8     228(R9), Y7
+	VPSUBB       Y7, Y0, K1, Y7
+	VPMADDUBSW   Y7, Y14, Y7
+	VPDPWSSD     Y6, Y7, Y4
+	VPBROADCASTW (AX), Y6
+	VCVTPH2PS    X6, Y6
+	VBROADCASTSS (CX), Y7
+	VMULPS       Y6, Y7, Y7
+	VCVTDQ2PS    Y1, Y1
+	VFMADD231PS  Y7, Y1, Y31
+	VBROADCASTSS (DI), Y1
+	VMULPS       Y6, Y1, Y1
+	VCVTDQ2PS    Y2, Y2
+	VFMADD231PS  Y1, Y2, Y30
+	VBROADCASTSS (R8), Y1
+	VMULPS       Y6, Y1, Y1
+	VCVTDQ2PS    Y3, Y3
+	VFMADD231PS  Y1, Y3, Y29
+	VBROADCASTSS (R9), Y1
+	VMULPS       Y6, Y1, Y1
+	VCVTDQ2PS    Y4, Y4
+	VFMADD231PS  Y1, Y4, Y28
+	ADDQ         $0x0000006e, AX
+	ADDQ         $0x00000124, CX
+	ADDQ         $0x00000124, DI
+	ADDQ         $0x00000124, R8
+	ADDQ         $0x00000124, R9
+	DECQ         BX
+	JMP          tileIQ3_S_1x4_loop
+
+tileIQ3_S_1x4_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y31, X0
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y30, X0
+	VADDPS        X30, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y29, X0
+	VADDPS        X29, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Y28, X0
+	VADDPS        X28, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VZEROUPPER
+	RET

@@ -782,3 +782,27 @@ func tileIQ2_S_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os in
 
 // tileIQ2_S_1x4 sets out[t*os] to the dot of an IQ2_S row with Q8_K row t (at a+t*as) for t < 4, nb blocks, grid = tensor.GridIQ2_S (AVX-512 VNNI).
 func tileIQ2_S_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
+
+// tileIQ3_XXS_1x1 sets out[t*os] to the dot of an IQ3_XXS row with Q8_K row t (at a+t*as) for t < 1, nb blocks, grid = tensor.GridIQ3_XXS (AVX-512 VNNI).
+func tileIQ3_XXS_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint32)
+
+// tileIQ3_S_1x1 sets out[t*os] to the dot of an IQ3_S row with Q8_K row t (at a+t*as) for t < 1, nb blocks, grid = tensor.GridIQ3_S (AVX-512 VNNI).
+func tileIQ3_S_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint32)
+
+// tileIQ3_XXS_1x2 sets out[t*os] to the dot of an IQ3_XXS row with Q8_K row t (at a+t*as) for t < 2, nb blocks, grid = tensor.GridIQ3_XXS (AVX-512 VNNI).
+func tileIQ3_XXS_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint32)
+
+// tileIQ3_S_1x2 sets out[t*os] to the dot of an IQ3_S row with Q8_K row t (at a+t*as) for t < 2, nb blocks, grid = tensor.GridIQ3_S (AVX-512 VNNI).
+func tileIQ3_S_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint32)
+
+// tileIQ3_XXS_1x3 sets out[t*os] to the dot of an IQ3_XXS row with Q8_K row t (at a+t*as) for t < 3, nb blocks, grid = tensor.GridIQ3_XXS (AVX-512 VNNI).
+func tileIQ3_XXS_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint32)
+
+// tileIQ3_S_1x3 sets out[t*os] to the dot of an IQ3_S row with Q8_K row t (at a+t*as) for t < 3, nb blocks, grid = tensor.GridIQ3_S (AVX-512 VNNI).
+func tileIQ3_S_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint32)
+
+// tileIQ3_XXS_1x4 sets out[t*os] to the dot of an IQ3_XXS row with Q8_K row t (at a+t*as) for t < 4, nb blocks, grid = tensor.GridIQ3_XXS (AVX-512 VNNI).
+func tileIQ3_XXS_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint32)
+
+// tileIQ3_S_1x4 sets out[t*os] to the dot of an IQ3_S row with Q8_K row t (at a+t*as) for t < 4, nb blocks, grid = tensor.GridIQ3_S (AVX-512 VNNI).
+func tileIQ3_S_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint32)

@@ -18,6 +18,9 @@ var iqDw1, iqDw7, iqDwM7, iqB0, iqB1, iqB2, iqB3, iqTop Mem
 // iqSig is the signature of the codebook kernels: tileFunc plus the grid.
 const iqSig = "func(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)"
 
+// iqSig32 is iqSig for the codebooks of 4-byte entries (IQ3).
+const iqSig32 = "func(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint32)"
+
 func genIQ() {
 	for _, c := range []struct {
 		m *Mem
@@ -46,6 +49,10 @@ func genIQ() {
 	for T := 1; T <= 4; T++ {
 		iq2s(T)
 	}
+	for T := 1; T <= 4; T++ {
+		iq3(false, T)
+		iq3(true, T)
+	}
 }
 
 // gridQuad loads the four 8-byte codebook entries grid[idx(l)], l = 0..3,
@@ -60,6 +67,29 @@ func gridQuad(grid GPVirtual, idx func(l int) GPVirtual) VecVirtual {
 	VPINSRQ(U8(1), Mem{Base: grid, Index: idx(3), Scale: 8}, x, x)
 	VINSERTI32X4(U8(1), x, g, g)
 	return g
+}
+
+// auxSignsScales stores, for eight sub-blocks whose u32 aux words (four
+// 7-bit sign indices, the 4-bit scale s at bits 28..31; IQ2_XXS, IQ3_XXS)
+// are the dwords of aux, the 32 sign bytes (7 bits and their parity bit)
+// at signMem and 2s+1 in both words of each dword at scMem.
+func auxSignsScales(aux VecVirtual, signMem, scMem Mem) {
+	// Byte l of v_j = bits 7l..7l+6 of aux_j, then bit 7 = their parity.
+	v, x, p := YMM(), YMM(), YMM()
+	VPANDD(iqB0, aux, v)
+	for l, m := range []Mem{iqB1, iqB2, iqB3} {
+		VPSLLD(U8(l+1), aux, x)
+		VPTERNLOGD(U8(0xf8), m, x, v) // v |= x & m
+	}
+	addParity(v)
+	VMOVDQU32(v, signMem)
+	// (2s+1) in both words of each dword, for VPDPWSSD.
+	VPSRLD(U8(28), aux, x)
+	VPADDD(x, x, x)
+	VPADDD(iqDw1, x, x)
+	VPSLLD(U8(16), x, p)
+	VPORD(p, x, x)
+	VMOVDQU32(x, scMem)
 }
 
 // addParity sets bit 7 of every byte of v (7-bit sign indices, bit 7
@@ -157,22 +187,7 @@ func iq2xxs(T int) {
 		VPSRLQ(U8(32), z, z)
 		VPMOVQD(z, aux)
 	}
-	// Byte l of v_j = bits 7l..7l+6 of aux_j, then bit 7 = their parity.
-	v, x, p := YMM(), YMM(), YMM()
-	VPANDD(iqB0, aux, v)
-	for l, m := range []Mem{iqB1, iqB2, iqB3} {
-		VPSLLD(U8(l+1), aux, x)
-		VPTERNLOGD(U8(0xf8), m, x, v) // v |= x & m
-	}
-	addParity(v)
-	VMOVDQU32(v, signMem)
-	// (2s+1) in both words of each dword, for VPDPWSSD.
-	VPSRLD(U8(28), aux, x)
-	VPADDD(x, x, x)
-	VPADDD(iqDw1, x, x)
-	VPSLLD(U8(16), x, p)
-	VPORD(p, x, x)
-	VMOVDQU32(x, scMem)
+	auxSignsScales(aux, signMem, scMem)
 
 	isum := make([]VecVirtual, T)
 	for t := range isum {
@@ -596,6 +611,135 @@ func iq2s(T int) {
 		VFMADD231PS(dy, isum[t], acc[t])
 	}
 	ADDQ(U32(82), wp)
+	for t := 0; t < T; t++ {
+		ADDQ(U32(292), ap[t])
+	}
+	DECQ(nb)
+	JMP(LabelRef(fn + "_loop"))
+	iqEpilogue(fn, acc)
+}
+
+// gridOct loads the eight 4-byte codebook entries grid[idx(l)], l = 0..7,
+// into the dwords of a ymm.
+func gridOct(grid GPVirtual, idx func(l int) GPVirtual) VecVirtual {
+	g, x := YMM(), XMM()
+	for h, v := range []Op{g.AsX(), x} {
+		VMOVD(Mem{Base: grid, Index: idx(4 * h), Scale: 4}, v)
+		for l := 1; l < 4; l++ {
+			VPINSRD(U8(l), Mem{Base: grid, Index: idx(4*h + l), Scale: 4}, v, v)
+		}
+	}
+	VINSERTI32X4(U8(1), x, g, g)
+	return g
+}
+
+// iq3 generates the IQ3_XXS kernel (98-byte blocks: d f16 at 0, qs [64] at
+// 2 (an 8-bit index per 4 elements), u32 aux per sub-block at 66 as
+// IQ2_XXS's; result ×1/4) or, s3, the IQ3_S kernel (110-byte blocks: d f16
+// at 0, qs [64] at 2 (low 8 index bits), qh [8] at 66 (bit m of qh[j] is
+// index bit 8 of quad m of sub-block j), signs [32] at 74 (a sign byte per
+// group), scales [4] at 106 (a nibble per sub-block)). The grid values are
+// unsigned; VPMADDUBSW against the signed activations, VPDPWSSD by 2s+1.
+func iq3(s3 bool, T int) {
+	name, bytes := "IQ3_XXS", 98
+	if s3 {
+		name, bytes = "IQ3_S", 110
+	}
+	fn := fmt.Sprintf("tile%s_1x%d", name, T)
+	TEXT(fn, NOSPLIT, iqSig32)
+	Doc(fmt.Sprintf("%s sets out[t*os] to the dot of an %s row with Q8_K row t (at a+t*as) for t < %d, nb blocks, grid = tensor.Grid%s (AVX-512 VNNI).", fn, name, T, name))
+	wp := loadGP("w")
+	a := loadGP("a")
+	as := loadGP("as")
+	nb := loadGP("nb")
+	grid := loadGP("grid")
+	ap := ptrs(a, as, T)
+	signMem := AllocLocal(32)
+	scMem := AllocLocal(32)
+	zero := YMM()
+	VPXORD(zero, zero, zero)
+	var fd VecVirtual
+	if !s3 {
+		fd = bcastF32(0.25)
+	}
+	acc := make([]Register, T)
+	for t := range acc {
+		acc[t] = highY[t]
+		VPXORD(acc[t], acc[t], acc[t])
+	}
+
+	Label(fn + "_loop")
+	TESTQ(nb, nb)
+	JZ(LabelRef(fn + "_done"))
+	for off := 0; off < bytes; off += 64 {
+		PREFETCHT0(Mem{Base: wp, Disp: prefetchDist + off})
+	}
+	if !s3 {
+		aux := YMM()
+		VMOVDQU32(Mem{Base: wp, Disp: 66}, aux)
+		auxSignsScales(aux, signMem, scMem)
+	}
+	isum := make([]VecVirtual, T)
+	for t := range isum {
+		isum[t] = YMM()
+		VPXORD(zero, zero, isum[t])
+	}
+	for j := 0; j < 8; j++ {
+		var hq GPVirtual
+		if s3 {
+			hq = GP64()
+			MOVBQZX(Mem{Base: wp, Disp: 66 + j}, hq)
+		}
+		g := gridOct(grid, func(l int) GPVirtual {
+			i := GP64()
+			if !s3 {
+				MOVBQZX(Mem{Base: wp, Disp: 2 + 8*j + l}, i)
+				return i
+			}
+			b := GP64()
+			MOVQ(hq, i)
+			SHLQ(U8(8-l), i)
+			ANDL(U32(0x100), i.As32())
+			MOVBQZX(Mem{Base: wp, Disp: 2 + 8*j + l}, b)
+			ORQ(b, i)
+			return i
+		})
+		k := K1
+		s := YMM()
+		if s3 {
+			KMOVD(Mem{Base: wp, Disp: 74 + 4*j}, k)
+			sw := GP32()
+			MOVBLZX(Mem{Base: wp, Disp: 106 + j/2}, sw)
+			if j%2 == 1 {
+				SHRL(U8(4), sw)
+			}
+			ANDL(U32(15), sw)
+			LEAL(Mem{Base: sw, Index: sw, Scale: 1, Disp: 1}, sw)
+			VPBROADCASTW(sw, s)
+		} else {
+			KMOVD(signMem.Offset(4*j), k)
+			VPBROADCASTD(scMem.Offset(4*j), s)
+		}
+		for t := 0; t < T; t++ {
+			q := YMM()
+			VMOVDQU8(Mem{Base: ap[t], Disp: 4 + 32*j}, q)
+			VPSUBB(q, zero, k, q)
+			VPMADDUBSW(q, g, q)
+			vpdpwssd(s, q, isum[t])
+		}
+	}
+	d := halfBcast(Mem{Base: wp})
+	if !s3 {
+		VMULPS(fd.AsY(), d, d)
+	}
+	for t := 0; t < T; t++ {
+		dy := YMM()
+		VBROADCASTSS(Mem{Base: ap[t]}, dy)
+		VMULPS(d, dy, dy)
+		VCVTDQ2PS(isum[t], isum[t])
+		VFMADD231PS(dy, isum[t], acc[t])
+	}
+	ADDQ(U32(bytes), wp)
 	for t := 0; t < T; t++ {
 		ADDQ(U32(292), ap[t])
 	}
