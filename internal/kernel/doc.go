@@ -55,6 +55,17 @@
 //   - Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS (+ AVX512_VNNI): one row × up to
 //     4 tokens, sub-block scales applied with VPDPWSSD or VPMULLD, the
 //     minimum/offset terms folded into Q8_K's block sums.
+//   - IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S (+ AVX512_VNNI,
+//     _asm/iq.go, iq_amd64.go): one row × up to 4 tokens. The codebook is a
+//     kernel argument (package tensor's, or a prepared unsigned form for
+//     IQ1); per sub-block of 32 the grid entries are scalar loads and
+//     inserts (a VPGATHERDQ measured slower), the signs a k mask (stored
+//     sign bytes, or 7-bit indices plus parity computed for the whole
+//     block as a vector) applied to the activations by a masked VPSUBB,
+//     then VPMADDUBSW and VPDPWSSD by the scales 2s+1: the integer sums
+//     of ggml's dots, exact; IQ1's offsets come from Q8_K's block sums.
+//     About 3–6 GB/s per thread (1 token), 6–8× the pure-Go row dots
+//     (dot_iq_generic.go), which are the only implementation elsewhere.
 //   - the Q8_0 and Q8_K activation quantizers and the vector kernels Dot,
 //     Axpy, DotF16, AxpyF16, ToF16, FromF16, RoundF16, DotsF16 (16 keys
 //     per step, lanes added by a transposing tree), WeightedSumF16,
@@ -64,16 +75,12 @@
 //     correctly rounded exp, as ggml's vectorized expf is; Softmax (MoE
 //     routing) keeps the reference everywhere.
 //
-// IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS and IQ3_S have pure-Go row
-// dots only (dot_iq_generic.go): correct everywhere, 20–40× slower than the
-// SIMD types.
-//
 // Every row kernel prefetches 32 KiB ahead, which decode (streaming the
 // weights from DRAM once per token) needs to reach the memory bandwidth;
 // the packed path prefetches the next row group while it packs one.
 //
 // Tests run every implementation available on the machine against the
-// reference (TestMatMulAllImplementations, TestMatMulPacked,
+// reference (TestMatMulAllImplementations, TestIQTilesEveryBit, TestMatMulPacked,
 // FuzzMatMulQ8_0, FuzzMatMulPacked, TestAttnKernels); the references
 // themselves are checked against the float64 dot of tensor.Dequantize'd
 // operands (TestReferenceDot).
