@@ -80,8 +80,8 @@
 // the packed path prefetches the next row group while it packs one.
 //
 // Tests run every implementation available on the machine against the
-// reference (TestMatMulAllImplementations, TestIQTilesEveryBit, TestMatMulPacked,
-// FuzzMatMulQ8_0, FuzzMatMulPacked, TestAttnKernels); the references
-// themselves are checked against the float64 dot of tensor.Dequantize'd
-// operands (TestReferenceDot).
+// reference (TestMatMulAllImplementations, TestIQTilesEveryBit, FuzzIQTiles,
+// TestMatMulPacked, FuzzMatMulQ8_0, FuzzMatMulPacked, TestAttnKernels);
+// the references themselves are checked against the float64 dot of
+// tensor.Dequantize'd operands (TestReferenceDot).
 package kernel

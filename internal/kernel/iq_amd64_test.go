@@ -85,3 +85,55 @@ func TestIQTilesEveryBit(t *testing.T) {
 		}
 	}
 }
+
+// iqTileTypes are the keys of iqTiles in a fixed order, for the fuzzer.
+var iqTileTypes = []tensor.DType{
+	tensor.IQ2_XXS, tensor.IQ2_XS, tensor.IQ2_S, tensor.IQ3_XXS, tensor.IQ3_S, tensor.IQ1_S, tensor.IQ1_M,
+}
+
+// FuzzIQTiles runs the codebook kernels (1 row × 1..4 tokens, 1..4 blocks)
+// on weight and Q8_K bytes from the fuzzer (any field bits, a finite f16
+// d) and compares with the generic dots within iqDotTol of Σ|w·a|.
+func FuzzIQTiles(f *testing.F) {
+	if !hasVNNI {
+		f.Skip("no AVX-512 VNNI")
+	}
+	f.Add(uint8(0), uint8(1), uint8(3), []byte("seed"))
+	f.Add(uint8(5), uint8(2), uint8(0), make([]byte, 300))
+	f.Add(uint8(6), uint8(3), uint8(1), []byte{0xff, 0x7f, 0x80, 0x01})
+	f.Fuzz(func(t *testing.T, ti, nb8, t8 uint8, data []byte) {
+		typ := iqTileTypes[int(ti)%len(iqTileTypes)]
+		ts := iqTiles[typ]
+		nb, T := int(nb8%4)+1, int(t8%4)+1
+		w := make([]byte, nb*ts.wBlock)
+		for i := range w {
+			if len(data) > 0 {
+				w[i] = data[(i*7)%len(data)] ^ byte(i*37)
+			}
+		}
+		for b := 0; b < nb; b++ {
+			blk := w[b*ts.wBlock:]
+			h := uint16(0x2e66)
+			if len(data) >= 2 {
+				h = binary.LittleEndian.Uint16(data) &^ 0x4000 // finite
+			}
+			if typ == tensor.IQ1_M {
+				putIQ1MScale(blk, h)
+			} else {
+				binary.LittleEndian.PutUint16(blk, h)
+			}
+		}
+		rng := rand.New(rand.NewPCG(uint64(len(data)), uint64(ti)))
+		a := randomQ8K(rng, data, nb*T, 1e-3)
+		cols := 256 * nb
+		out := make([]float32, T)
+		ts.block(out, 1, w, len(w), a, nb*292, 1, T, cols)
+		mag := magnitudes(dequantRows(t, typ, w, 1, cols), dequantRows(t, tensor.Q8_K, a, T, cols))
+		for k := 0; k < T; k++ {
+			want := iqGenericDots[typ](w, a[k*nb*292:], cols)
+			if d := math.Abs(float64(out[k] - want)); !(d <= iqDotTol(mag[k])) {
+				t.Fatalf("%v, %d blocks, token %d of %d: kernel %v, generic %v", typ, nb, k, T, out[k], want)
+			}
+		}
+	})
+}
