@@ -27441,6 +27441,208 @@ DATA iqtop<>+24(SB)/4, $0x80808080
 DATA iqtop<>+28(SB)/4, $0x80808080
 GLOBL iqtop<>(SB), RODATA|NOPTR, $32
 
+DATA iq1mperm<>+0(SB)/2, $0x0000
+DATA iq1mperm<>+2(SB)/2, $0x0000
+DATA iq1mperm<>+4(SB)/2, $0x0000
+DATA iq1mperm<>+6(SB)/2, $0x0000
+DATA iq1mperm<>+8(SB)/2, $0x0001
+DATA iq1mperm<>+10(SB)/2, $0x0001
+DATA iq1mperm<>+12(SB)/2, $0x0001
+DATA iq1mperm<>+14(SB)/2, $0x0001
+DATA iq1mperm<>+16(SB)/2, $0x0002
+DATA iq1mperm<>+18(SB)/2, $0x0002
+DATA iq1mperm<>+20(SB)/2, $0x0002
+DATA iq1mperm<>+22(SB)/2, $0x0002
+DATA iq1mperm<>+24(SB)/2, $0x0003
+DATA iq1mperm<>+26(SB)/2, $0x0003
+DATA iq1mperm<>+28(SB)/2, $0x0003
+DATA iq1mperm<>+30(SB)/2, $0x0003
+GLOBL iq1mperm<>(SB), RODATA|NOPTR, $32
+
+DATA iq1mshift<>+0(SB)/2, $0x0000
+DATA iq1mshift<>+2(SB)/2, $0x0003
+DATA iq1mshift<>+4(SB)/2, $0x0006
+DATA iq1mshift<>+6(SB)/2, $0x0009
+DATA iq1mshift<>+8(SB)/2, $0x0000
+DATA iq1mshift<>+10(SB)/2, $0x0003
+DATA iq1mshift<>+12(SB)/2, $0x0006
+DATA iq1mshift<>+14(SB)/2, $0x0009
+DATA iq1mshift<>+16(SB)/2, $0x0000
+DATA iq1mshift<>+18(SB)/2, $0x0003
+DATA iq1mshift<>+20(SB)/2, $0x0006
+DATA iq1mshift<>+22(SB)/2, $0x0009
+DATA iq1mshift<>+24(SB)/2, $0x0000
+DATA iq1mshift<>+26(SB)/2, $0x0003
+DATA iq1mshift<>+28(SB)/2, $0x0006
+DATA iq1mshift<>+30(SB)/2, $0x0009
+GLOBL iq1mshift<>(SB), RODATA|NOPTR, $32
+
+DATA iq1msel<>+0(SB)/2, $0x0000
+DATA iq1msel<>+2(SB)/2, $0x0000
+DATA iq1msel<>+4(SB)/2, $0x0000
+DATA iq1msel<>+6(SB)/2, $0x0000
+DATA iq1msel<>+8(SB)/2, $0x0000
+DATA iq1msel<>+10(SB)/2, $0x0000
+DATA iq1msel<>+12(SB)/2, $0x0000
+DATA iq1msel<>+14(SB)/2, $0x0000
+DATA iq1msel<>+16(SB)/2, $0x0001
+DATA iq1msel<>+18(SB)/2, $0x0001
+DATA iq1msel<>+20(SB)/2, $0x0001
+DATA iq1msel<>+22(SB)/2, $0x0001
+DATA iq1msel<>+24(SB)/2, $0x0001
+DATA iq1msel<>+26(SB)/2, $0x0001
+DATA iq1msel<>+28(SB)/2, $0x0001
+DATA iq1msel<>+30(SB)/2, $0x0001
+DATA iq1msel<>+32(SB)/2, $0x0002
+DATA iq1msel<>+34(SB)/2, $0x0002
+DATA iq1msel<>+36(SB)/2, $0x0002
+DATA iq1msel<>+38(SB)/2, $0x0002
+DATA iq1msel<>+40(SB)/2, $0x0002
+DATA iq1msel<>+42(SB)/2, $0x0002
+DATA iq1msel<>+44(SB)/2, $0x0002
+DATA iq1msel<>+46(SB)/2, $0x0002
+DATA iq1msel<>+48(SB)/2, $0x0003
+DATA iq1msel<>+50(SB)/2, $0x0003
+DATA iq1msel<>+52(SB)/2, $0x0003
+DATA iq1msel<>+54(SB)/2, $0x0003
+DATA iq1msel<>+56(SB)/2, $0x0003
+DATA iq1msel<>+58(SB)/2, $0x0003
+DATA iq1msel<>+60(SB)/2, $0x0003
+DATA iq1msel<>+62(SB)/2, $0x0003
+DATA iq1msel<>+64(SB)/2, $0x0004
+DATA iq1msel<>+66(SB)/2, $0x0004
+DATA iq1msel<>+68(SB)/2, $0x0004
+DATA iq1msel<>+70(SB)/2, $0x0004
+DATA iq1msel<>+72(SB)/2, $0x0004
+DATA iq1msel<>+74(SB)/2, $0x0004
+DATA iq1msel<>+76(SB)/2, $0x0004
+DATA iq1msel<>+78(SB)/2, $0x0004
+DATA iq1msel<>+80(SB)/2, $0x0005
+DATA iq1msel<>+82(SB)/2, $0x0005
+DATA iq1msel<>+84(SB)/2, $0x0005
+DATA iq1msel<>+86(SB)/2, $0x0005
+DATA iq1msel<>+88(SB)/2, $0x0005
+DATA iq1msel<>+90(SB)/2, $0x0005
+DATA iq1msel<>+92(SB)/2, $0x0005
+DATA iq1msel<>+94(SB)/2, $0x0005
+DATA iq1msel<>+96(SB)/2, $0x0006
+DATA iq1msel<>+98(SB)/2, $0x0006
+DATA iq1msel<>+100(SB)/2, $0x0006
+DATA iq1msel<>+102(SB)/2, $0x0006
+DATA iq1msel<>+104(SB)/2, $0x0006
+DATA iq1msel<>+106(SB)/2, $0x0006
+DATA iq1msel<>+108(SB)/2, $0x0006
+DATA iq1msel<>+110(SB)/2, $0x0006
+DATA iq1msel<>+112(SB)/2, $0x0007
+DATA iq1msel<>+114(SB)/2, $0x0007
+DATA iq1msel<>+116(SB)/2, $0x0007
+DATA iq1msel<>+118(SB)/2, $0x0007
+DATA iq1msel<>+120(SB)/2, $0x0007
+DATA iq1msel<>+122(SB)/2, $0x0007
+DATA iq1msel<>+124(SB)/2, $0x0007
+DATA iq1msel<>+126(SB)/2, $0x0007
+DATA iq1msel<>+128(SB)/2, $0x0008
+DATA iq1msel<>+130(SB)/2, $0x0008
+DATA iq1msel<>+132(SB)/2, $0x0008
+DATA iq1msel<>+134(SB)/2, $0x0008
+DATA iq1msel<>+136(SB)/2, $0x0008
+DATA iq1msel<>+138(SB)/2, $0x0008
+DATA iq1msel<>+140(SB)/2, $0x0008
+DATA iq1msel<>+142(SB)/2, $0x0008
+DATA iq1msel<>+144(SB)/2, $0x0009
+DATA iq1msel<>+146(SB)/2, $0x0009
+DATA iq1msel<>+148(SB)/2, $0x0009
+DATA iq1msel<>+150(SB)/2, $0x0009
+DATA iq1msel<>+152(SB)/2, $0x0009
+DATA iq1msel<>+154(SB)/2, $0x0009
+DATA iq1msel<>+156(SB)/2, $0x0009
+DATA iq1msel<>+158(SB)/2, $0x0009
+DATA iq1msel<>+160(SB)/2, $0x000a
+DATA iq1msel<>+162(SB)/2, $0x000a
+DATA iq1msel<>+164(SB)/2, $0x000a
+DATA iq1msel<>+166(SB)/2, $0x000a
+DATA iq1msel<>+168(SB)/2, $0x000a
+DATA iq1msel<>+170(SB)/2, $0x000a
+DATA iq1msel<>+172(SB)/2, $0x000a
+DATA iq1msel<>+174(SB)/2, $0x000a
+DATA iq1msel<>+176(SB)/2, $0x000b
+DATA iq1msel<>+178(SB)/2, $0x000b
+DATA iq1msel<>+180(SB)/2, $0x000b
+DATA iq1msel<>+182(SB)/2, $0x000b
+DATA iq1msel<>+184(SB)/2, $0x000b
+DATA iq1msel<>+186(SB)/2, $0x000b
+DATA iq1msel<>+188(SB)/2, $0x000b
+DATA iq1msel<>+190(SB)/2, $0x000b
+DATA iq1msel<>+192(SB)/2, $0x000c
+DATA iq1msel<>+194(SB)/2, $0x000c
+DATA iq1msel<>+196(SB)/2, $0x000c
+DATA iq1msel<>+198(SB)/2, $0x000c
+DATA iq1msel<>+200(SB)/2, $0x000c
+DATA iq1msel<>+202(SB)/2, $0x000c
+DATA iq1msel<>+204(SB)/2, $0x000c
+DATA iq1msel<>+206(SB)/2, $0x000c
+DATA iq1msel<>+208(SB)/2, $0x000d
+DATA iq1msel<>+210(SB)/2, $0x000d
+DATA iq1msel<>+212(SB)/2, $0x000d
+DATA iq1msel<>+214(SB)/2, $0x000d
+DATA iq1msel<>+216(SB)/2, $0x000d
+DATA iq1msel<>+218(SB)/2, $0x000d
+DATA iq1msel<>+220(SB)/2, $0x000d
+DATA iq1msel<>+222(SB)/2, $0x000d
+DATA iq1msel<>+224(SB)/2, $0x000e
+DATA iq1msel<>+226(SB)/2, $0x000e
+DATA iq1msel<>+228(SB)/2, $0x000e
+DATA iq1msel<>+230(SB)/2, $0x000e
+DATA iq1msel<>+232(SB)/2, $0x000e
+DATA iq1msel<>+234(SB)/2, $0x000e
+DATA iq1msel<>+236(SB)/2, $0x000e
+DATA iq1msel<>+238(SB)/2, $0x000e
+DATA iq1msel<>+240(SB)/2, $0x000f
+DATA iq1msel<>+242(SB)/2, $0x000f
+DATA iq1msel<>+244(SB)/2, $0x000f
+DATA iq1msel<>+246(SB)/2, $0x000f
+DATA iq1msel<>+248(SB)/2, $0x000f
+DATA iq1msel<>+250(SB)/2, $0x000f
+DATA iq1msel<>+252(SB)/2, $0x000f
+DATA iq1msel<>+254(SB)/2, $0x000f
+GLOBL iq1msel<>(SB), RODATA|NOPTR, $256
+
+DATA iqw1<>+0(SB)/2, $0x0001
+DATA iqw1<>+2(SB)/2, $0x0001
+DATA iqw1<>+4(SB)/2, $0x0001
+DATA iqw1<>+6(SB)/2, $0x0001
+DATA iqw1<>+8(SB)/2, $0x0001
+DATA iqw1<>+10(SB)/2, $0x0001
+DATA iqw1<>+12(SB)/2, $0x0001
+DATA iqw1<>+14(SB)/2, $0x0001
+DATA iqw1<>+16(SB)/2, $0x0001
+DATA iqw1<>+18(SB)/2, $0x0001
+DATA iqw1<>+20(SB)/2, $0x0001
+DATA iqw1<>+22(SB)/2, $0x0001
+DATA iqw1<>+24(SB)/2, $0x0001
+DATA iqw1<>+26(SB)/2, $0x0001
+DATA iqw1<>+28(SB)/2, $0x0001
+DATA iqw1<>+30(SB)/2, $0x0001
+GLOBL iqw1<>(SB), RODATA|NOPTR, $32
+
+DATA iqw7<>+0(SB)/2, $0x0007
+DATA iqw7<>+2(SB)/2, $0x0007
+DATA iqw7<>+4(SB)/2, $0x0007
+DATA iqw7<>+6(SB)/2, $0x0007
+DATA iqw7<>+8(SB)/2, $0x0007
+DATA iqw7<>+10(SB)/2, $0x0007
+DATA iqw7<>+12(SB)/2, $0x0007
+DATA iqw7<>+14(SB)/2, $0x0007
+DATA iqw7<>+16(SB)/2, $0x0007
+DATA iqw7<>+18(SB)/2, $0x0007
+DATA iqw7<>+20(SB)/2, $0x0007
+DATA iqw7<>+22(SB)/2, $0x0007
+DATA iqw7<>+24(SB)/2, $0x0007
+DATA iqw7<>+26(SB)/2, $0x0007
+DATA iqw7<>+28(SB)/2, $0x0007
+DATA iqw7<>+30(SB)/2, $0x0007
+GLOBL iqw7<>(SB), RODATA|NOPTR, $32
+
 // func tileIQ2_XXS_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileIQ2_XXS_1x1(SB), NOSPLIT, $64-64
@@ -29867,15 +30069,16 @@ tileIQ1_S_1x4_done:
 
 // func tileIQ1_M_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileIQ1_M_1x1(SB), NOSPLIT, $32-64
+TEXT ·tileIQ1_M_1x1(SB), NOSPLIT, $0-64
 	MOVQ         w+0(FP), AX
 	MOVQ         a+16(FP), CX
 	MOVQ         as+24(FP), DX
 	MOVQ         nb+32(FP), DX
 	MOVQ         grid+56(FP), BX
+	VMOVDQU16    iq1mperm<>+0(SB), Y0
 	MOVL         $0x3e000000, SI
-	VPBROADCASTD SI, Z0
-	VPXORD       Y1, Y1, Y1
+	VPBROADCASTD SI, Z1
+	VPXORD       Y2, Y2, Y2
 	VPXORD       Y31, Y31, Y31
 
 tileIQ1_M_1x1_loop:
@@ -29883,315 +30086,237 @@ tileIQ1_M_1x1_loop:
 	JZ           tileIQ1_M_1x1_done
 	PREFETCHT0   32768(AX)
 	PREFETCHT0   32823(AX)
-	VPXORD       Y1, Y1, Y2
+	VPBROADCASTQ 48(AX), Y3
+	VPERMW       Y3, Y0, Y3
+	VPSRLVW      iq1mshift<>+0(SB), Y3, Y3
+	VPANDD       iqw7<>+0(SB), Y3, Y3
+	VPSLLW       $0x01, Y3, Y3
+	VPORD        iqw1<>+0(SB), Y3, Y3
+	VPXORD       Y2, Y2, Y4
 	MOVWQZX      32(AX), SI
 	MOVQ         SI, DI
 	SHLQ         $0x08, DI
 	ANDQ         $0x00000f00, DI
 	MOVBQZX      (AX), R8
 	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X3
+	VMOVQ        (BX)(DI*8), X5
 	MOVQ         SI, DI
 	SHLQ         $0x04, DI
 	ANDQ         $0x00000f00, DI
 	MOVBQZX      1(AX), R8
 	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X3, X3
+	VPINSRQ      $0x01, (BX)(DI*8), X5, X5
 	MOVQ         SI, DI
 	ANDQ         $0x00000f00, DI
 	MOVBQZX      2(AX), R8
 	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X4
+	VMOVQ        (BX)(DI*8), X6
 	SHRQ         $0x04, SI
 	ANDQ         $0x00000f00, SI
 	MOVBQZX      3(AX), DI
 	ORQ          DI, SI
-	VPINSRQ      $0x01, (BX)(SI*8), X4, X4
-	VINSERTI32X4 $0x01, X4, Y3, Y3
-	MOVWLZX      48(AX), SI
-	MOVL         SI, DI
-	ANDL         $0x00000007, DI
-	LEAL         1(DI)(DI*1), DI
-	SHRL         $0x03, SI
-	ANDL         $0x00000007, SI
-	LEAL         1(SI)(SI*1), SI
-	MOVW         DI, (SP)
-	MOVW         SI, 2(SP)
-	VPBROADCASTW DI, Y4
-	VPBROADCASTW SI, X5
-	VINSERTI32X4 $0x01, X5, Y4, Y4
-	VPMADDUBSW   4(CX), Y3, Y5
-	VPDPWSSD     Y4, Y5, Y2
+	VPINSRQ      $0x01, (BX)(SI*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	VMOVDQU16    iq1msel<>+0(SB), Y6
+	VPERMW       Y3, Y6, Y6
+	VPMADDUBSW   4(CX), Y5, Y7
+	VPDPWSSD     Y6, Y7, Y4
 	MOVWQZX      34(AX), SI
 	MOVQ         SI, DI
 	SHLQ         $0x08, DI
 	ANDQ         $0x00000f00, DI
 	MOVBQZX      4(AX), R8
 	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X6
+	VMOVQ        (BX)(DI*8), X8
 	MOVQ         SI, DI
 	SHLQ         $0x04, DI
 	ANDQ         $0x00000f00, DI
 	MOVBQZX      5(AX), R8
 	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X6, X6
+	VPINSRQ      $0x01, (BX)(DI*8), X8, X8
 	MOVQ         SI, DI
 	ANDQ         $0x00000f00, DI
 	MOVBQZX      6(AX), R8
 	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X3
+	VMOVQ        (BX)(DI*8), X5
 	SHRQ         $0x04, SI
 	ANDQ         $0x00000f00, SI
 	MOVBQZX      7(AX), DI
 	ORQ          DI, SI
-	VPINSRQ      $0x01, (BX)(SI*8), X3, X3
-	VINSERTI32X4 $0x01, X3, Y6, Y6
-	MOVWLZX      48(AX), SI
-	SHRL         $0x06, SI
-	MOVL         SI, DI
-	ANDL         $0x00000007, DI
-	LEAL         1(DI)(DI*1), DI
-	SHRL         $0x03, SI
-	ANDL         $0x00000007, SI
-	LEAL         1(SI)(SI*1), SI
-	MOVW         DI, 4(SP)
-	MOVW         SI, 6(SP)
-	VPBROADCASTW DI, Y4
-	VPBROADCASTW SI, X3
-	VINSERTI32X4 $0x01, X3, Y4, Y4
-	VPMADDUBSW   36(CX), Y6, Y5
-	VPDPWSSD     Y4, Y5, Y2
+	VPINSRQ      $0x01, (BX)(SI*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y8, Y8
+	VMOVDQU16    iq1msel<>+32(SB), Y6
+	VPERMW       Y3, Y6, Y6
+	VPMADDUBSW   36(CX), Y8, Y7
+	VPDPWSSD     Y6, Y7, Y4
 	MOVWQZX      36(AX), SI
 	MOVQ         SI, DI
 	SHLQ         $0x08, DI
 	ANDQ         $0x00000f00, DI
 	MOVBQZX      8(AX), R8
 	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X7
+	VMOVQ        (BX)(DI*8), X9
 	MOVQ         SI, DI
 	SHLQ         $0x04, DI
 	ANDQ         $0x00000f00, DI
 	MOVBQZX      9(AX), R8
 	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X7, X7
+	VPINSRQ      $0x01, (BX)(DI*8), X9, X9
 	MOVQ         SI, DI
 	ANDQ         $0x00000f00, DI
 	MOVBQZX      10(AX), R8
 	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X3
+	VMOVQ        (BX)(DI*8), X5
 	SHRQ         $0x04, SI
 	ANDQ         $0x00000f00, SI
 	MOVBQZX      11(AX), DI
 	ORQ          DI, SI
-	VPINSRQ      $0x01, (BX)(SI*8), X3, X3
-	VINSERTI32X4 $0x01, X3, Y7, Y7
-	MOVWLZX      50(AX), SI
-	MOVL         SI, DI
-	ANDL         $0x00000007, DI
-	LEAL         1(DI)(DI*1), DI
-	SHRL         $0x03, SI
-	ANDL         $0x00000007, SI
-	LEAL         1(SI)(SI*1), SI
-	MOVW         DI, 8(SP)
-	MOVW         SI, 10(SP)
-	VPBROADCASTW DI, Y4
-	VPBROADCASTW SI, X3
-	VINSERTI32X4 $0x01, X3, Y4, Y4
-	VPMADDUBSW   68(CX), Y7, Y5
-	VPDPWSSD     Y4, Y5, Y2
+	VPINSRQ      $0x01, (BX)(SI*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y9, Y9
+	VMOVDQU16    iq1msel<>+64(SB), Y6
+	VPERMW       Y3, Y6, Y6
+	VPMADDUBSW   68(CX), Y9, Y7
+	VPDPWSSD     Y6, Y7, Y4
 	MOVWQZX      38(AX), SI
 	MOVQ         SI, DI
 	SHLQ         $0x08, DI
 	ANDQ         $0x00000f00, DI
 	MOVBQZX      12(AX), R8
 	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X8
+	VMOVQ        (BX)(DI*8), X10
 	MOVQ         SI, DI
 	SHLQ         $0x04, DI
 	ANDQ         $0x00000f00, DI
 	MOVBQZX      13(AX), R8
 	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X8, X8
+	VPINSRQ      $0x01, (BX)(DI*8), X10, X10
 	MOVQ         SI, DI
 	ANDQ         $0x00000f00, DI
 	MOVBQZX      14(AX), R8
 	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X3
+	VMOVQ        (BX)(DI*8), X5
 	SHRQ         $0x04, SI
 	ANDQ         $0x00000f00, SI
 	MOVBQZX      15(AX), DI
 	ORQ          DI, SI
-	VPINSRQ      $0x01, (BX)(SI*8), X3, X3
-	VINSERTI32X4 $0x01, X3, Y8, Y8
-	MOVWLZX      50(AX), SI
-	SHRL         $0x06, SI
-	MOVL         SI, DI
-	ANDL         $0x00000007, DI
-	LEAL         1(DI)(DI*1), DI
-	SHRL         $0x03, SI
-	ANDL         $0x00000007, SI
-	LEAL         1(SI)(SI*1), SI
-	MOVW         DI, 12(SP)
-	MOVW         SI, 14(SP)
-	VPBROADCASTW DI, Y4
-	VPBROADCASTW SI, X3
-	VINSERTI32X4 $0x01, X3, Y4, Y4
-	VPMADDUBSW   100(CX), Y8, Y5
-	VPDPWSSD     Y4, Y5, Y2
+	VPINSRQ      $0x01, (BX)(SI*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y10, Y10
+	VMOVDQU16    iq1msel<>+96(SB), Y6
+	VPERMW       Y3, Y6, Y6
+	VPMADDUBSW   100(CX), Y10, Y7
+	VPDPWSSD     Y6, Y7, Y4
 	MOVWQZX      40(AX), SI
 	MOVQ         SI, DI
 	SHLQ         $0x08, DI
 	ANDQ         $0x00000f00, DI
 	MOVBQZX      16(AX), R8
 	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X9
+	VMOVQ        (BX)(DI*8), X11
 	MOVQ         SI, DI
 	SHLQ         $0x04, DI
 	ANDQ         $0x00000f00, DI
 	MOVBQZX      17(AX), R8
 	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X9, X9
+	VPINSRQ      $0x01, (BX)(DI*8), X11, X11
 	MOVQ         SI, DI
 	ANDQ         $0x00000f00, DI
 	MOVBQZX      18(AX), R8
 	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X3
+	VMOVQ        (BX)(DI*8), X5
 	SHRQ         $0x04, SI
 	ANDQ         $0x00000f00, SI
 	MOVBQZX      19(AX), DI
 	ORQ          DI, SI
-	VPINSRQ      $0x01, (BX)(SI*8), X3, X3
-	VINSERTI32X4 $0x01, X3, Y9, Y9
-	MOVWLZX      52(AX), SI
-	MOVL         SI, DI
-	ANDL         $0x00000007, DI
-	LEAL         1(DI)(DI*1), DI
-	SHRL         $0x03, SI
-	ANDL         $0x00000007, SI
-	LEAL         1(SI)(SI*1), SI
-	MOVW         DI, 16(SP)
-	MOVW         SI, 18(SP)
-	VPBROADCASTW DI, Y4
-	VPBROADCASTW SI, X3
-	VINSERTI32X4 $0x01, X3, Y4, Y4
-	VPMADDUBSW   132(CX), Y9, Y5
-	VPDPWSSD     Y4, Y5, Y2
+	VPINSRQ      $0x01, (BX)(SI*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y11, Y11
+	VMOVDQU16    iq1msel<>+128(SB), Y6
+	VPERMW       Y3, Y6, Y6
+	VPMADDUBSW   132(CX), Y11, Y7
+	VPDPWSSD     Y6, Y7, Y4
 	MOVWQZX      42(AX), SI
 	MOVQ         SI, DI
 	SHLQ         $0x08, DI
 	ANDQ         $0x00000f00, DI
 	MOVBQZX      20(AX), R8
 	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X10
+	VMOVQ        (BX)(DI*8), X12
 	MOVQ         SI, DI
 	SHLQ         $0x04, DI
 	ANDQ         $0x00000f00, DI
 	MOVBQZX      21(AX), R8
 	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X10, X10
+	VPINSRQ      $0x01, (BX)(DI*8), X12, X12
 	MOVQ         SI, DI
 	ANDQ         $0x00000f00, DI
 	MOVBQZX      22(AX), R8
 	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X3
+	VMOVQ        (BX)(DI*8), X5
 	SHRQ         $0x04, SI
 	ANDQ         $0x00000f00, SI
 	MOVBQZX      23(AX), DI
 	ORQ          DI, SI
-	VPINSRQ      $0x01, (BX)(SI*8), X3, X3
-	VINSERTI32X4 $0x01, X3, Y10, Y10
-	MOVWLZX      52(AX), SI
-	SHRL         $0x06, SI
-	MOVL         SI, DI
-	ANDL         $0x00000007, DI
-	LEAL         1(DI)(DI*1), DI
-	SHRL         $0x03, SI
-	ANDL         $0x00000007, SI
-	LEAL         1(SI)(SI*1), SI
-	MOVW         DI, 20(SP)
-	MOVW         SI, 22(SP)
-	VPBROADCASTW DI, Y4
-	VPBROADCASTW SI, X3
-	VINSERTI32X4 $0x01, X3, Y4, Y4
-	VPMADDUBSW   164(CX), Y10, Y5
-	VPDPWSSD     Y4, Y5, Y2
+	VPINSRQ      $0x01, (BX)(SI*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y12, Y12
+	VMOVDQU16    iq1msel<>+160(SB), Y6
+	VPERMW       Y3, Y6, Y6
+	VPMADDUBSW   164(CX), Y12, Y7
+	VPDPWSSD     Y6, Y7, Y4
 	MOVWQZX      44(AX), SI
 	MOVQ         SI, DI
 	SHLQ         $0x08, DI
 	ANDQ         $0x00000f00, DI
 	MOVBQZX      24(AX), R8
 	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X11
+	VMOVQ        (BX)(DI*8), X13
 	MOVQ         SI, DI
 	SHLQ         $0x04, DI
 	ANDQ         $0x00000f00, DI
 	MOVBQZX      25(AX), R8
 	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X11, X11
+	VPINSRQ      $0x01, (BX)(DI*8), X13, X13
 	MOVQ         SI, DI
 	ANDQ         $0x00000f00, DI
 	MOVBQZX      26(AX), R8
 	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X3
+	VMOVQ        (BX)(DI*8), X5
 	SHRQ         $0x04, SI
 	ANDQ         $0x00000f00, SI
 	MOVBQZX      27(AX), DI
 	ORQ          DI, SI
-	VPINSRQ      $0x01, (BX)(SI*8), X3, X3
-	VINSERTI32X4 $0x01, X3, Y11, Y11
-	MOVWLZX      54(AX), SI
-	MOVL         SI, DI
-	ANDL         $0x00000007, DI
-	LEAL         1(DI)(DI*1), DI
-	SHRL         $0x03, SI
-	ANDL         $0x00000007, SI
-	LEAL         1(SI)(SI*1), SI
-	MOVW         DI, 24(SP)
-	MOVW         SI, 26(SP)
-	VPBROADCASTW DI, Y4
-	VPBROADCASTW SI, X3
-	VINSERTI32X4 $0x01, X3, Y4, Y4
-	VPMADDUBSW   196(CX), Y11, Y5
-	VPDPWSSD     Y4, Y5, Y2
+	VPINSRQ      $0x01, (BX)(SI*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y13, Y13
+	VMOVDQU16    iq1msel<>+192(SB), Y6
+	VPERMW       Y3, Y6, Y6
+	VPMADDUBSW   196(CX), Y13, Y7
+	VPDPWSSD     Y6, Y7, Y4
 	MOVWQZX      46(AX), SI
 	MOVQ         SI, DI
 	SHLQ         $0x08, DI
 	ANDQ         $0x00000f00, DI
 	MOVBQZX      28(AX), R8
 	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X12
+	VMOVQ        (BX)(DI*8), X14
 	MOVQ         SI, DI
 	SHLQ         $0x04, DI
 	ANDQ         $0x00000f00, DI
 	MOVBQZX      29(AX), R8
 	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X12, X12
+	VPINSRQ      $0x01, (BX)(DI*8), X14, X14
 	MOVQ         SI, DI
 	ANDQ         $0x00000f00, DI
 	MOVBQZX      30(AX), R8
 	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X3
+	VMOVQ        (BX)(DI*8), X5
 	SHRQ         $0x04, SI
 	ANDQ         $0x00000f00, SI
 	MOVBQZX      31(AX), DI
 	ORQ          DI, SI
-	VPINSRQ      $0x01, (BX)(SI*8), X3, X3
-	VINSERTI32X4 $0x01, X3, Y12, Y12
-	MOVWLZX      54(AX), SI
-	SHRL         $0x06, SI
-	MOVL         SI, DI
-	ANDL         $0x00000007, DI
-	LEAL         1(DI)(DI*1), DI
-	SHRL         $0x03, SI
-	ANDL         $0x00000007, SI
-	LEAL         1(SI)(SI*1), SI
-	MOVW         DI, 28(SP)
-	MOVW         SI, 30(SP)
-	VPBROADCASTW DI, Y4
-	VPBROADCASTW SI, X3
-	VINSERTI32X4 $0x01, X3, Y4, Y4
-	VPMADDUBSW   228(CX), Y12, Y5
-	VPDPWSSD     Y4, Y5, Y2
+	VPINSRQ      $0x01, (BX)(SI*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y14, Y14
+	VMOVDQU16    iq1msel<>+224(SB), Y6
+	VPERMW       Y3, Y6, Y6
+	VPMADDUBSW   228(CX), Y14, Y7
+	VPDPWSSD     Y6, Y7, Y4
 	MOVQ         48(AX), SI
 	MOVQ         SI, DI
 	SHRQ         $0x0c, DI
@@ -30208,18 +30333,17 @@ tileIQ1_M_1x1_loop:
 	SHRQ         $0x30, R8
 	ANDL         $0x0000f000, R8
 	ORL          R8, DI
-	VPBROADCASTW DI, Y4
-	VCVTPH2PS    X4, Y4
-	VMULPS       Y0, Y4, Y4
-	VMOVDQU16    (SP), Y5
-	VPMADDWD     260(CX), Y5, Y5
-	VPSLLD       $0x03, Y5, Y13
-	VPADDD       Y13, Y5, Y5
-	VPSUBD       Y5, Y2, Y2
-	VBROADCASTSS (CX), Y5
-	VMULPS       Y4, Y5, Y5
-	VCVTDQ2PS    Y2, Y2
-	VFMADD231PS  Y5, Y2, Y31
+	VPBROADCASTW DI, Y6
+	VCVTPH2PS    X6, Y6
+	VMULPS       Y1, Y6, Y6
+	VPMADDWD     260(CX), Y3, Y3
+	VPSLLD       $0x03, Y3, Y7
+	VPADDD       Y7, Y3, Y3
+	VPSUBD       Y3, Y4, Y4
+	VBROADCASTSS (CX), Y3
+	VMULPS       Y6, Y3, Y3
+	VCVTDQ2PS    Y4, Y4
+	VFMADD231PS  Y3, Y4, Y31
 	ADDQ         $0x00000038, AX
 	ADDQ         $0x00000124, CX
 	DECQ         DX
@@ -30241,7 +30365,7 @@ tileIQ1_M_1x1_done:
 
 // func tileIQ1_M_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileIQ1_M_1x2(SB), NOSPLIT, $32-64
+TEXT ·tileIQ1_M_1x2(SB), NOSPLIT, $0-64
 	MOVQ         w+0(FP), AX
 	MOVQ         a+16(FP), CX
 	MOVQ         as+24(FP), DX
@@ -30249,9 +30373,10 @@ TEXT ·tileIQ1_M_1x2(SB), NOSPLIT, $32-64
 	MOVQ         grid+56(FP), SI
 	MOVQ         CX, DI
 	ADDQ         DX, DI
+	VMOVDQU16    iq1mperm<>+0(SB), Y0
 	MOVL         $0x3e000000, DX
-	VPBROADCASTD DX, Z0
-	VPXORD       Y1, Y1, Y1
+	VPBROADCASTD DX, Z1
+	VPXORD       Y2, Y2, Y2
 	VPXORD       Y31, Y31, Y31
 	VPXORD       Y30, Y30, Y30
 
@@ -30260,332 +30385,254 @@ tileIQ1_M_1x2_loop:
 	JZ           tileIQ1_M_1x2_done
 	PREFETCHT0   32768(AX)
 	PREFETCHT0   32823(AX)
-	VPXORD       Y1, Y1, Y2
-	VPXORD       Y1, Y1, Y3
+	VPBROADCASTQ 48(AX), Y3
+	VPERMW       Y3, Y0, Y3
+	VPSRLVW      iq1mshift<>+0(SB), Y3, Y3
+	VPANDD       iqw7<>+0(SB), Y3, Y3
+	VPSLLW       $0x01, Y3, Y3
+	VPORD        iqw1<>+0(SB), Y3, Y3
+	VPXORD       Y2, Y2, Y4
+	VPXORD       Y2, Y2, Y5
 	MOVWQZX      32(AX), DX
 	MOVQ         DX, R8
 	SHLQ         $0x08, R8
 	ANDQ         $0x00000f00, R8
 	MOVBQZX      (AX), R9
 	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X4
+	VMOVQ        (SI)(R8*8), X6
 	MOVQ         DX, R8
 	SHLQ         $0x04, R8
 	ANDQ         $0x00000f00, R8
 	MOVBQZX      1(AX), R9
 	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X4, X4
+	VPINSRQ      $0x01, (SI)(R8*8), X6, X6
 	MOVQ         DX, R8
 	ANDQ         $0x00000f00, R8
 	MOVBQZX      2(AX), R9
 	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X5
+	VMOVQ        (SI)(R8*8), X7
 	SHRQ         $0x04, DX
 	ANDQ         $0x00000f00, DX
 	MOVBQZX      3(AX), R8
 	ORQ          R8, DX
-	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
-	VINSERTI32X4 $0x01, X5, Y4, Y4
-	MOVWLZX      48(AX), DX
-	MOVL         DX, R8
-	ANDL         $0x00000007, R8
-	LEAL         1(R8)(R8*1), R8
-	SHRL         $0x03, DX
-	ANDL         $0x00000007, DX
-	LEAL         1(DX)(DX*1), DX
-	MOVW         R8, (SP)
-	MOVW         DX, 2(SP)
-	VPBROADCASTW R8, Y5
-	VPBROADCASTW DX, X6
-	VINSERTI32X4 $0x01, X6, Y5, Y5
-	VPMADDUBSW   4(CX), Y4, Y6
-	VPDPWSSD     Y5, Y6, Y2
-	VPMADDUBSW   4(DI), Y4, Y6
-	VPDPWSSD     Y5, Y6, Y3
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	VMOVDQU16    iq1msel<>+0(SB), Y7
+	VPERMW       Y3, Y7, Y7
+	VPMADDUBSW   4(CX), Y6, Y8
+	VPDPWSSD     Y7, Y8, Y4
+	VPMADDUBSW   4(DI), Y6, Y8
+	VPDPWSSD     Y7, Y8, Y5
 	MOVWQZX      34(AX), DX
 	MOVQ         DX, R8
 	SHLQ         $0x08, R8
 	ANDQ         $0x00000f00, R8
 	MOVBQZX      4(AX), R9
 	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X7
+	VMOVQ        (SI)(R8*8), X9
 	MOVQ         DX, R8
 	SHLQ         $0x04, R8
 	ANDQ         $0x00000f00, R8
 	MOVBQZX      5(AX), R9
 	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X7, X7
+	VPINSRQ      $0x01, (SI)(R8*8), X9, X9
 	MOVQ         DX, R8
 	ANDQ         $0x00000f00, R8
 	MOVBQZX      6(AX), R9
 	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X4
+	VMOVQ        (SI)(R8*8), X6
 	SHRQ         $0x04, DX
 	ANDQ         $0x00000f00, DX
 	MOVBQZX      7(AX), R8
 	ORQ          R8, DX
-	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
-	VINSERTI32X4 $0x01, X4, Y7, Y7
-	MOVWLZX      48(AX), DX
-	SHRL         $0x06, DX
-	MOVL         DX, R8
-	ANDL         $0x00000007, R8
-	LEAL         1(R8)(R8*1), R8
-	SHRL         $0x03, DX
-	ANDL         $0x00000007, DX
-	LEAL         1(DX)(DX*1), DX
-	MOVW         R8, 4(SP)
-	MOVW         DX, 6(SP)
-	VPBROADCASTW R8, Y5
-	VPBROADCASTW DX, X4
-	VINSERTI32X4 $0x01, X4, Y5, Y5
-	VPMADDUBSW   36(CX), Y7, Y6
-	VPDPWSSD     Y5, Y6, Y2
-	VPMADDUBSW   36(DI), Y7, Y6
-	VPDPWSSD     Y5, Y6, Y3
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y9, Y9
+	VMOVDQU16    iq1msel<>+32(SB), Y7
+	VPERMW       Y3, Y7, Y7
+	VPMADDUBSW   36(CX), Y9, Y8
+	VPDPWSSD     Y7, Y8, Y4
+	VPMADDUBSW   36(DI), Y9, Y8
+	VPDPWSSD     Y7, Y8, Y5
 	MOVWQZX      36(AX), DX
 	MOVQ         DX, R8
 	SHLQ         $0x08, R8
 	ANDQ         $0x00000f00, R8
 	MOVBQZX      8(AX), R9
 	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X8
+	VMOVQ        (SI)(R8*8), X10
 	MOVQ         DX, R8
 	SHLQ         $0x04, R8
 	ANDQ         $0x00000f00, R8
 	MOVBQZX      9(AX), R9
 	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X8, X8
+	VPINSRQ      $0x01, (SI)(R8*8), X10, X10
 	MOVQ         DX, R8
 	ANDQ         $0x00000f00, R8
 	MOVBQZX      10(AX), R9
 	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X4
+	VMOVQ        (SI)(R8*8), X6
 	SHRQ         $0x04, DX
 	ANDQ         $0x00000f00, DX
 	MOVBQZX      11(AX), R8
 	ORQ          R8, DX
-	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
-	VINSERTI32X4 $0x01, X4, Y8, Y8
-	MOVWLZX      50(AX), DX
-	MOVL         DX, R8
-	ANDL         $0x00000007, R8
-	LEAL         1(R8)(R8*1), R8
-	SHRL         $0x03, DX
-	ANDL         $0x00000007, DX
-	LEAL         1(DX)(DX*1), DX
-	MOVW         R8, 8(SP)
-	MOVW         DX, 10(SP)
-	VPBROADCASTW R8, Y5
-	VPBROADCASTW DX, X4
-	VINSERTI32X4 $0x01, X4, Y5, Y5
-	VPMADDUBSW   68(CX), Y8, Y6
-	VPDPWSSD     Y5, Y6, Y2
-	VPMADDUBSW   68(DI), Y8, Y6
-	VPDPWSSD     Y5, Y6, Y3
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y10, Y10
+	VMOVDQU16    iq1msel<>+64(SB), Y7
+	VPERMW       Y3, Y7, Y7
+	VPMADDUBSW   68(CX), Y10, Y8
+	VPDPWSSD     Y7, Y8, Y4
+	VPMADDUBSW   68(DI), Y10, Y8
+	VPDPWSSD     Y7, Y8, Y5
 	MOVWQZX      38(AX), DX
 	MOVQ         DX, R8
 	SHLQ         $0x08, R8
 	ANDQ         $0x00000f00, R8
 	MOVBQZX      12(AX), R9
 	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X9
+	VMOVQ        (SI)(R8*8), X11
 	MOVQ         DX, R8
 	SHLQ         $0x04, R8
 	ANDQ         $0x00000f00, R8
 	MOVBQZX      13(AX), R9
 	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X9, X9
+	VPINSRQ      $0x01, (SI)(R8*8), X11, X11
 	MOVQ         DX, R8
 	ANDQ         $0x00000f00, R8
 	MOVBQZX      14(AX), R9
 	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X4
+	VMOVQ        (SI)(R8*8), X6
 	SHRQ         $0x04, DX
 	ANDQ         $0x00000f00, DX
 	MOVBQZX      15(AX), R8
 	ORQ          R8, DX
-	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
-	VINSERTI32X4 $0x01, X4, Y9, Y9
-	MOVWLZX      50(AX), DX
-	SHRL         $0x06, DX
-	MOVL         DX, R8
-	ANDL         $0x00000007, R8
-	LEAL         1(R8)(R8*1), R8
-	SHRL         $0x03, DX
-	ANDL         $0x00000007, DX
-	LEAL         1(DX)(DX*1), DX
-	MOVW         R8, 12(SP)
-	MOVW         DX, 14(SP)
-	VPBROADCASTW R8, Y5
-	VPBROADCASTW DX, X4
-	VINSERTI32X4 $0x01, X4, Y5, Y5
-	VPMADDUBSW   100(CX), Y9, Y6
-	VPDPWSSD     Y5, Y6, Y2
-	VPMADDUBSW   100(DI), Y9, Y6
-	VPDPWSSD     Y5, Y6, Y3
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y11, Y11
+	VMOVDQU16    iq1msel<>+96(SB), Y7
+	VPERMW       Y3, Y7, Y7
+	VPMADDUBSW   100(CX), Y11, Y8
+	VPDPWSSD     Y7, Y8, Y4
+	VPMADDUBSW   100(DI), Y11, Y8
+	VPDPWSSD     Y7, Y8, Y5
 	MOVWQZX      40(AX), DX
 	MOVQ         DX, R8
 	SHLQ         $0x08, R8
 	ANDQ         $0x00000f00, R8
 	MOVBQZX      16(AX), R9
 	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X10
+	VMOVQ        (SI)(R8*8), X12
 	MOVQ         DX, R8
 	SHLQ         $0x04, R8
 	ANDQ         $0x00000f00, R8
 	MOVBQZX      17(AX), R9
 	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X10, X10
+	VPINSRQ      $0x01, (SI)(R8*8), X12, X12
 	MOVQ         DX, R8
 	ANDQ         $0x00000f00, R8
 	MOVBQZX      18(AX), R9
 	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X4
+	VMOVQ        (SI)(R8*8), X6
 	SHRQ         $0x04, DX
 	ANDQ         $0x00000f00, DX
 	MOVBQZX      19(AX), R8
 	ORQ          R8, DX
-	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
-	VINSERTI32X4 $0x01, X4, Y10, Y10
-	MOVWLZX      52(AX), DX
-	MOVL         DX, R8
-	ANDL         $0x00000007, R8
-	LEAL         1(R8)(R8*1), R8
-	SHRL         $0x03, DX
-	ANDL         $0x00000007, DX
-	LEAL         1(DX)(DX*1), DX
-	MOVW         R8, 16(SP)
-	MOVW         DX, 18(SP)
-	VPBROADCASTW R8, Y5
-	VPBROADCASTW DX, X4
-	VINSERTI32X4 $0x01, X4, Y5, Y5
-	VPMADDUBSW   132(CX), Y10, Y6
-	VPDPWSSD     Y5, Y6, Y2
-	VPMADDUBSW   132(DI), Y10, Y6
-	VPDPWSSD     Y5, Y6, Y3
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y12, Y12
+	VMOVDQU16    iq1msel<>+128(SB), Y7
+	VPERMW       Y3, Y7, Y7
+	VPMADDUBSW   132(CX), Y12, Y8
+	VPDPWSSD     Y7, Y8, Y4
+	VPMADDUBSW   132(DI), Y12, Y8
+	VPDPWSSD     Y7, Y8, Y5
 	MOVWQZX      42(AX), DX
 	MOVQ         DX, R8
 	SHLQ         $0x08, R8
 	ANDQ         $0x00000f00, R8
 	MOVBQZX      20(AX), R9
 	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X11
+	VMOVQ        (SI)(R8*8), X13
 	MOVQ         DX, R8
 	SHLQ         $0x04, R8
 	ANDQ         $0x00000f00, R8
 	MOVBQZX      21(AX), R9
 	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X11, X11
+	VPINSRQ      $0x01, (SI)(R8*8), X13, X13
 	MOVQ         DX, R8
 	ANDQ         $0x00000f00, R8
 	MOVBQZX      22(AX), R9
 	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X4
+	VMOVQ        (SI)(R8*8), X6
 	SHRQ         $0x04, DX
 	ANDQ         $0x00000f00, DX
 	MOVBQZX      23(AX), R8
 	ORQ          R8, DX
-	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
-	VINSERTI32X4 $0x01, X4, Y11, Y11
-	MOVWLZX      52(AX), DX
-	SHRL         $0x06, DX
-	MOVL         DX, R8
-	ANDL         $0x00000007, R8
-	LEAL         1(R8)(R8*1), R8
-	SHRL         $0x03, DX
-	ANDL         $0x00000007, DX
-	LEAL         1(DX)(DX*1), DX
-	MOVW         R8, 20(SP)
-	MOVW         DX, 22(SP)
-	VPBROADCASTW R8, Y5
-	VPBROADCASTW DX, X4
-	VINSERTI32X4 $0x01, X4, Y5, Y5
-	VPMADDUBSW   164(CX), Y11, Y6
-	VPDPWSSD     Y5, Y6, Y2
-	VPMADDUBSW   164(DI), Y11, Y6
-	VPDPWSSD     Y5, Y6, Y3
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y13, Y13
+	VMOVDQU16    iq1msel<>+160(SB), Y7
+	VPERMW       Y3, Y7, Y7
+	VPMADDUBSW   164(CX), Y13, Y8
+	VPDPWSSD     Y7, Y8, Y4
+	VPMADDUBSW   164(DI), Y13, Y8
+	VPDPWSSD     Y7, Y8, Y5
 	MOVWQZX      44(AX), DX
 	MOVQ         DX, R8
 	SHLQ         $0x08, R8
 	ANDQ         $0x00000f00, R8
 	MOVBQZX      24(AX), R9
 	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X12
+	VMOVQ        (SI)(R8*8), X14
 	MOVQ         DX, R8
 	SHLQ         $0x04, R8
 	ANDQ         $0x00000f00, R8
 	MOVBQZX      25(AX), R9
 	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X12, X12
+	VPINSRQ      $0x01, (SI)(R8*8), X14, X14
 	MOVQ         DX, R8
 	ANDQ         $0x00000f00, R8
 	MOVBQZX      26(AX), R9
 	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X4
+	VMOVQ        (SI)(R8*8), X6
 	SHRQ         $0x04, DX
 	ANDQ         $0x00000f00, DX
 	MOVBQZX      27(AX), R8
 	ORQ          R8, DX
-	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
-	VINSERTI32X4 $0x01, X4, Y12, Y12
-	MOVWLZX      54(AX), DX
-	MOVL         DX, R8
-	ANDL         $0x00000007, R8
-	LEAL         1(R8)(R8*1), R8
-	SHRL         $0x03, DX
-	ANDL         $0x00000007, DX
-	LEAL         1(DX)(DX*1), DX
-	MOVW         R8, 24(SP)
-	MOVW         DX, 26(SP)
-	VPBROADCASTW R8, Y5
-	VPBROADCASTW DX, X4
-	VINSERTI32X4 $0x01, X4, Y5, Y5
-	VPMADDUBSW   196(CX), Y12, Y6
-	VPDPWSSD     Y5, Y6, Y2
-	VPMADDUBSW   196(DI), Y12, Y6
-	VPDPWSSD     Y5, Y6, Y3
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y14, Y14
+	VMOVDQU16    iq1msel<>+192(SB), Y7
+	VPERMW       Y3, Y7, Y7
+	VPMADDUBSW   196(CX), Y14, Y8
+	VPDPWSSD     Y7, Y8, Y4
+	VPMADDUBSW   196(DI), Y14, Y8
+	VPDPWSSD     Y7, Y8, Y5
 	MOVWQZX      46(AX), DX
 	MOVQ         DX, R8
 	SHLQ         $0x08, R8
 	ANDQ         $0x00000f00, R8
 	MOVBQZX      28(AX), R9
 	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X13
+	VMOVQ        (SI)(R8*8), X15
 	MOVQ         DX, R8
 	SHLQ         $0x04, R8
 	ANDQ         $0x00000f00, R8
 	MOVBQZX      29(AX), R9
 	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X13, X13
+	VPINSRQ      $0x01, (SI)(R8*8), X15, X15
 	MOVQ         DX, R8
 	ANDQ         $0x00000f00, R8
 	MOVBQZX      30(AX), R9
 	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X4
+	VMOVQ        (SI)(R8*8), X6
 	SHRQ         $0x04, DX
 	ANDQ         $0x00000f00, DX
 	MOVBQZX      31(AX), R8
 	ORQ          R8, DX
-	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
-	VINSERTI32X4 $0x01, X4, Y13, Y13
-	MOVWLZX      54(AX), DX
-	SHRL         $0x06, DX
-	MOVL         DX, R8
-	ANDL         $0x00000007, R8
-	LEAL         1(R8)(R8*1), R8
-	SHRL         $0x03, DX
-	ANDL         $0x00000007, DX
-	LEAL         1(DX)(DX*1), DX
-	MOVW         R8, 28(SP)
-	MOVW         DX, 30(SP)
-	VPBROADCASTW R8, Y5
-	VPBROADCASTW DX, X4
-	VINSERTI32X4 $0x01, X4, Y5, Y5
-	VPMADDUBSW   228(CX), Y13, Y6
-	VPDPWSSD     Y5, Y6, Y2
-	VPMADDUBSW   228(DI), Y13, Y6
-	VPDPWSSD     Y5, Y6, Y3
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y15, Y15
+	VMOVDQU16    iq1msel<>+224(SB), Y7
+	VPERMW       Y3, Y7, Y7
+	VPMADDUBSW   228(CX), Y15, Y8
+	VPDPWSSD     Y7, Y8, Y4
+	VPMADDUBSW   228(DI), Y15, Y8
+	VPDPWSSD     Y7, Y8, Y5
 	MOVQ         48(AX), DX
 	MOVQ         DX, R8
 	SHRQ         $0x0c, R8
@@ -30602,26 +30649,25 @@ tileIQ1_M_1x2_loop:
 	SHRQ         $0x30, R9
 	ANDL         $0x0000f000, R9
 	ORL          R9, R8
-	VPBROADCASTW R8, Y5
-	VCVTPH2PS    X5, Y5
-	VMULPS       Y0, Y5, Y5
-	VMOVDQU16    (SP), Y6
-	VPMADDWD     260(CX), Y6, Y14
-	VPSLLD       $0x03, Y14, Y15
-	VPADDD       Y15, Y14, Y14
-	VPSUBD       Y14, Y2, Y2
-	VBROADCASTSS (CX), Y14
-	VMULPS       Y5, Y14, Y14
-	VCVTDQ2PS    Y2, Y2
-	VFMADD231PS  Y14, Y2, Y31
-	VPMADDWD     260(DI), Y6, Y2
-	VPSLLD       $0x03, Y2, Y6
-	VPADDD       Y6, Y2, Y2
-	VPSUBD       Y2, Y3, Y3
-	VBROADCASTSS (DI), Y2
-	VMULPS       Y5, Y2, Y2
-	VCVTDQ2PS    Y3, Y3
-	VFMADD231PS  Y2, Y3, Y30
+	VPBROADCASTW R8, Y7
+	VCVTPH2PS    X7, Y7
+	VMULPS       Y1, Y7, Y7
+	VPMADDWD     260(CX), Y3, Y8
+	VPSLLD       $0x03, Y8, Y16
+	VPADDD       Y16, Y8, Y8
+	VPSUBD       Y8, Y4, Y4
+	VBROADCASTSS (CX), Y8
+	VMULPS       Y7, Y8, Y8
+	VCVTDQ2PS    Y4, Y4
+	VFMADD231PS  Y8, Y4, Y31
+	VPMADDWD     260(DI), Y3, Y3
+	VPSLLD       $0x03, Y3, Y4
+	VPADDD       Y4, Y3, Y3
+	VPSUBD       Y3, Y5, Y5
+	VBROADCASTSS (DI), Y3
+	VMULPS       Y7, Y3, Y3
+	VCVTDQ2PS    Y5, Y5
+	VFMADD231PS  Y3, Y5, Y30
 	ADDQ         $0x00000038, AX
 	ADDQ         $0x00000124, CX
 	ADDQ         $0x00000124, DI
@@ -30652,7 +30698,7 @@ tileIQ1_M_1x2_done:
 
 // func tileIQ1_M_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileIQ1_M_1x3(SB), NOSPLIT, $32-64
+TEXT ·tileIQ1_M_1x3(SB), NOSPLIT, $0-64
 	MOVQ         w+0(FP), AX
 	MOVQ         a+16(FP), CX
 	MOVQ         as+24(FP), DX
@@ -30662,9 +30708,10 @@ TEXT ·tileIQ1_M_1x3(SB), NOSPLIT, $32-64
 	ADDQ         DX, DI
 	MOVQ         DI, R8
 	ADDQ         DX, R8
+	VMOVDQU16    iq1mperm<>+0(SB), Y0
 	MOVL         $0x3e000000, DX
-	VPBROADCASTD DX, Z0
-	VPXORD       Y1, Y1, Y1
+	VPBROADCASTD DX, Z1
+	VPXORD       Y2, Y2, Y2
 	VPXORD       Y31, Y31, Y31
 	VPXORD       Y30, Y30, Y30
 	VPXORD       Y29, Y29, Y29
@@ -30674,349 +30721,271 @@ tileIQ1_M_1x3_loop:
 	JZ           tileIQ1_M_1x3_done
 	PREFETCHT0   32768(AX)
 	PREFETCHT0   32823(AX)
-	VPXORD       Y1, Y1, Y2
-	VPXORD       Y1, Y1, Y3
-	VPXORD       Y1, Y1, Y4
+	VPBROADCASTQ 48(AX), Y3
+	VPERMW       Y3, Y0, Y3
+	VPSRLVW      iq1mshift<>+0(SB), Y3, Y3
+	VPANDD       iqw7<>+0(SB), Y3, Y3
+	VPSLLW       $0x01, Y3, Y3
+	VPORD        iqw1<>+0(SB), Y3, Y3
+	VPXORD       Y2, Y2, Y4
+	VPXORD       Y2, Y2, Y5
+	VPXORD       Y2, Y2, Y6
 	MOVWQZX      32(AX), DX
 	MOVQ         DX, R9
 	SHLQ         $0x08, R9
 	ANDQ         $0x00000f00, R9
 	MOVBQZX      (AX), R10
 	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X5
+	VMOVQ        (SI)(R9*8), X7
 	MOVQ         DX, R9
 	SHLQ         $0x04, R9
 	ANDQ         $0x00000f00, R9
 	MOVBQZX      1(AX), R10
 	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X5, X5
+	VPINSRQ      $0x01, (SI)(R9*8), X7, X7
 	MOVQ         DX, R9
 	ANDQ         $0x00000f00, R9
 	MOVBQZX      2(AX), R10
 	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X6
+	VMOVQ        (SI)(R9*8), X8
 	SHRQ         $0x04, DX
 	ANDQ         $0x00000f00, DX
 	MOVBQZX      3(AX), R9
 	ORQ          R9, DX
-	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
-	VINSERTI32X4 $0x01, X6, Y5, Y5
-	MOVWLZX      48(AX), DX
-	MOVL         DX, R9
-	ANDL         $0x00000007, R9
-	LEAL         1(R9)(R9*1), R9
-	SHRL         $0x03, DX
-	ANDL         $0x00000007, DX
-	LEAL         1(DX)(DX*1), DX
-	MOVW         R9, (SP)
-	MOVW         DX, 2(SP)
-	VPBROADCASTW R9, Y6
-	VPBROADCASTW DX, X7
-	VINSERTI32X4 $0x01, X7, Y6, Y6
-	VPMADDUBSW   4(CX), Y5, Y7
-	VPDPWSSD     Y6, Y7, Y2
-	VPMADDUBSW   4(DI), Y5, Y7
-	VPDPWSSD     Y6, Y7, Y3
-	VPMADDUBSW   4(R8), Y5, Y7
-	VPDPWSSD     Y6, Y7, Y4
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	VMOVDQU16    iq1msel<>+0(SB), Y8
+	VPERMW       Y3, Y8, Y8
+	VPMADDUBSW   4(CX), Y7, Y9
+	VPDPWSSD     Y8, Y9, Y4
+	VPMADDUBSW   4(DI), Y7, Y9
+	VPDPWSSD     Y8, Y9, Y5
+	VPMADDUBSW   4(R8), Y7, Y9
+	VPDPWSSD     Y8, Y9, Y6
 	MOVWQZX      34(AX), DX
 	MOVQ         DX, R9
 	SHLQ         $0x08, R9
 	ANDQ         $0x00000f00, R9
 	MOVBQZX      4(AX), R10
 	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X8
+	VMOVQ        (SI)(R9*8), X10
 	MOVQ         DX, R9
 	SHLQ         $0x04, R9
 	ANDQ         $0x00000f00, R9
 	MOVBQZX      5(AX), R10
 	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X8, X8
+	VPINSRQ      $0x01, (SI)(R9*8), X10, X10
 	MOVQ         DX, R9
 	ANDQ         $0x00000f00, R9
 	MOVBQZX      6(AX), R10
 	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X5
+	VMOVQ        (SI)(R9*8), X7
 	SHRQ         $0x04, DX
 	ANDQ         $0x00000f00, DX
 	MOVBQZX      7(AX), R9
 	ORQ          R9, DX
-	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
-	VINSERTI32X4 $0x01, X5, Y8, Y8
-	MOVWLZX      48(AX), DX
-	SHRL         $0x06, DX
-	MOVL         DX, R9
-	ANDL         $0x00000007, R9
-	LEAL         1(R9)(R9*1), R9
-	SHRL         $0x03, DX
-	ANDL         $0x00000007, DX
-	LEAL         1(DX)(DX*1), DX
-	MOVW         R9, 4(SP)
-	MOVW         DX, 6(SP)
-	VPBROADCASTW R9, Y6
-	VPBROADCASTW DX, X5
-	VINSERTI32X4 $0x01, X5, Y6, Y6
-	VPMADDUBSW   36(CX), Y8, Y7
-	VPDPWSSD     Y6, Y7, Y2
-	VPMADDUBSW   36(DI), Y8, Y7
-	VPDPWSSD     Y6, Y7, Y3
-	VPMADDUBSW   36(R8), Y8, Y7
-	VPDPWSSD     Y6, Y7, Y4
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y10, Y10
+	VMOVDQU16    iq1msel<>+32(SB), Y8
+	VPERMW       Y3, Y8, Y8
+	VPMADDUBSW   36(CX), Y10, Y9
+	VPDPWSSD     Y8, Y9, Y4
+	VPMADDUBSW   36(DI), Y10, Y9
+	VPDPWSSD     Y8, Y9, Y5
+	VPMADDUBSW   36(R8), Y10, Y9
+	VPDPWSSD     Y8, Y9, Y6
 	MOVWQZX      36(AX), DX
 	MOVQ         DX, R9
 	SHLQ         $0x08, R9
 	ANDQ         $0x00000f00, R9
 	MOVBQZX      8(AX), R10
 	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X9
+	VMOVQ        (SI)(R9*8), X11
 	MOVQ         DX, R9
 	SHLQ         $0x04, R9
 	ANDQ         $0x00000f00, R9
 	MOVBQZX      9(AX), R10
 	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X9, X9
+	VPINSRQ      $0x01, (SI)(R9*8), X11, X11
 	MOVQ         DX, R9
 	ANDQ         $0x00000f00, R9
 	MOVBQZX      10(AX), R10
 	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X5
+	VMOVQ        (SI)(R9*8), X7
 	SHRQ         $0x04, DX
 	ANDQ         $0x00000f00, DX
 	MOVBQZX      11(AX), R9
 	ORQ          R9, DX
-	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
-	VINSERTI32X4 $0x01, X5, Y9, Y9
-	MOVWLZX      50(AX), DX
-	MOVL         DX, R9
-	ANDL         $0x00000007, R9
-	LEAL         1(R9)(R9*1), R9
-	SHRL         $0x03, DX
-	ANDL         $0x00000007, DX
-	LEAL         1(DX)(DX*1), DX
-	MOVW         R9, 8(SP)
-	MOVW         DX, 10(SP)
-	VPBROADCASTW R9, Y6
-	VPBROADCASTW DX, X5
-	VINSERTI32X4 $0x01, X5, Y6, Y6
-	VPMADDUBSW   68(CX), Y9, Y7
-	VPDPWSSD     Y6, Y7, Y2
-	VPMADDUBSW   68(DI), Y9, Y7
-	VPDPWSSD     Y6, Y7, Y3
-	VPMADDUBSW   68(R8), Y9, Y7
-	VPDPWSSD     Y6, Y7, Y4
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y11, Y11
+	VMOVDQU16    iq1msel<>+64(SB), Y8
+	VPERMW       Y3, Y8, Y8
+	VPMADDUBSW   68(CX), Y11, Y9
+	VPDPWSSD     Y8, Y9, Y4
+	VPMADDUBSW   68(DI), Y11, Y9
+	VPDPWSSD     Y8, Y9, Y5
+	VPMADDUBSW   68(R8), Y11, Y9
+	VPDPWSSD     Y8, Y9, Y6
 	MOVWQZX      38(AX), DX
 	MOVQ         DX, R9
 	SHLQ         $0x08, R9
 	ANDQ         $0x00000f00, R9
 	MOVBQZX      12(AX), R10
 	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X10
+	VMOVQ        (SI)(R9*8), X12
 	MOVQ         DX, R9
 	SHLQ         $0x04, R9
 	ANDQ         $0x00000f00, R9
 	MOVBQZX      13(AX), R10
 	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X10, X10
+	VPINSRQ      $0x01, (SI)(R9*8), X12, X12
 	MOVQ         DX, R9
 	ANDQ         $0x00000f00, R9
 	MOVBQZX      14(AX), R10
 	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X5
+	VMOVQ        (SI)(R9*8), X7
 	SHRQ         $0x04, DX
 	ANDQ         $0x00000f00, DX
 	MOVBQZX      15(AX), R9
 	ORQ          R9, DX
-	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
-	VINSERTI32X4 $0x01, X5, Y10, Y10
-	MOVWLZX      50(AX), DX
-	SHRL         $0x06, DX
-	MOVL         DX, R9
-	ANDL         $0x00000007, R9
-	LEAL         1(R9)(R9*1), R9
-	SHRL         $0x03, DX
-	ANDL         $0x00000007, DX
-	LEAL         1(DX)(DX*1), DX
-	MOVW         R9, 12(SP)
-	MOVW         DX, 14(SP)
-	VPBROADCASTW R9, Y6
-	VPBROADCASTW DX, X5
-	VINSERTI32X4 $0x01, X5, Y6, Y6
-	VPMADDUBSW   100(CX), Y10, Y7
-	VPDPWSSD     Y6, Y7, Y2
-	VPMADDUBSW   100(DI), Y10, Y7
-	VPDPWSSD     Y6, Y7, Y3
-	VPMADDUBSW   100(R8), Y10, Y7
-	VPDPWSSD     Y6, Y7, Y4
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y12, Y12
+	VMOVDQU16    iq1msel<>+96(SB), Y8
+	VPERMW       Y3, Y8, Y8
+	VPMADDUBSW   100(CX), Y12, Y9
+	VPDPWSSD     Y8, Y9, Y4
+	VPMADDUBSW   100(DI), Y12, Y9
+	VPDPWSSD     Y8, Y9, Y5
+	VPMADDUBSW   100(R8), Y12, Y9
+	VPDPWSSD     Y8, Y9, Y6
 	MOVWQZX      40(AX), DX
 	MOVQ         DX, R9
 	SHLQ         $0x08, R9
 	ANDQ         $0x00000f00, R9
 	MOVBQZX      16(AX), R10
 	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X11
+	VMOVQ        (SI)(R9*8), X13
 	MOVQ         DX, R9
 	SHLQ         $0x04, R9
 	ANDQ         $0x00000f00, R9
 	MOVBQZX      17(AX), R10
 	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X11, X11
+	VPINSRQ      $0x01, (SI)(R9*8), X13, X13
 	MOVQ         DX, R9
 	ANDQ         $0x00000f00, R9
 	MOVBQZX      18(AX), R10
 	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X5
+	VMOVQ        (SI)(R9*8), X7
 	SHRQ         $0x04, DX
 	ANDQ         $0x00000f00, DX
 	MOVBQZX      19(AX), R9
 	ORQ          R9, DX
-	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
-	VINSERTI32X4 $0x01, X5, Y11, Y11
-	MOVWLZX      52(AX), DX
-	MOVL         DX, R9
-	ANDL         $0x00000007, R9
-	LEAL         1(R9)(R9*1), R9
-	SHRL         $0x03, DX
-	ANDL         $0x00000007, DX
-	LEAL         1(DX)(DX*1), DX
-	MOVW         R9, 16(SP)
-	MOVW         DX, 18(SP)
-	VPBROADCASTW R9, Y6
-	VPBROADCASTW DX, X5
-	VINSERTI32X4 $0x01, X5, Y6, Y6
-	VPMADDUBSW   132(CX), Y11, Y7
-	VPDPWSSD     Y6, Y7, Y2
-	VPMADDUBSW   132(DI), Y11, Y7
-	VPDPWSSD     Y6, Y7, Y3
-	VPMADDUBSW   132(R8), Y11, Y7
-	VPDPWSSD     Y6, Y7, Y4
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y13, Y13
+	VMOVDQU16    iq1msel<>+128(SB), Y8
+	VPERMW       Y3, Y8, Y8
+	VPMADDUBSW   132(CX), Y13, Y9
+	VPDPWSSD     Y8, Y9, Y4
+	VPMADDUBSW   132(DI), Y13, Y9
+	VPDPWSSD     Y8, Y9, Y5
+	VPMADDUBSW   132(R8), Y13, Y9
+	VPDPWSSD     Y8, Y9, Y6
 	MOVWQZX      42(AX), DX
 	MOVQ         DX, R9
 	SHLQ         $0x08, R9
 	ANDQ         $0x00000f00, R9
 	MOVBQZX      20(AX), R10
 	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X12
+	VMOVQ        (SI)(R9*8), X14
 	MOVQ         DX, R9
 	SHLQ         $0x04, R9
 	ANDQ         $0x00000f00, R9
 	MOVBQZX      21(AX), R10
 	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X12, X12
+	VPINSRQ      $0x01, (SI)(R9*8), X14, X14
 	MOVQ         DX, R9
 	ANDQ         $0x00000f00, R9
 	MOVBQZX      22(AX), R10
 	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X5
+	VMOVQ        (SI)(R9*8), X7
 	SHRQ         $0x04, DX
 	ANDQ         $0x00000f00, DX
 	MOVBQZX      23(AX), R9
 	ORQ          R9, DX
-	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
-	VINSERTI32X4 $0x01, X5, Y12, Y12
-	MOVWLZX      52(AX), DX
-	SHRL         $0x06, DX
-	MOVL         DX, R9
-	ANDL         $0x00000007, R9
-	LEAL         1(R9)(R9*1), R9
-	SHRL         $0x03, DX
-	ANDL         $0x00000007, DX
-	LEAL         1(DX)(DX*1), DX
-	MOVW         R9, 20(SP)
-	MOVW         DX, 22(SP)
-	VPBROADCASTW R9, Y6
-	VPBROADCASTW DX, X5
-	VINSERTI32X4 $0x01, X5, Y6, Y6
-	VPMADDUBSW   164(CX), Y12, Y7
-	VPDPWSSD     Y6, Y7, Y2
-	VPMADDUBSW   164(DI), Y12, Y7
-	VPDPWSSD     Y6, Y7, Y3
-	VPMADDUBSW   164(R8), Y12, Y7
-	VPDPWSSD     Y6, Y7, Y4
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y14, Y14
+	VMOVDQU16    iq1msel<>+160(SB), Y8
+	VPERMW       Y3, Y8, Y8
+	VPMADDUBSW   164(CX), Y14, Y9
+	VPDPWSSD     Y8, Y9, Y4
+	VPMADDUBSW   164(DI), Y14, Y9
+	VPDPWSSD     Y8, Y9, Y5
+	VPMADDUBSW   164(R8), Y14, Y9
+	VPDPWSSD     Y8, Y9, Y6
 	MOVWQZX      44(AX), DX
 	MOVQ         DX, R9
 	SHLQ         $0x08, R9
 	ANDQ         $0x00000f00, R9
 	MOVBQZX      24(AX), R10
 	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X13
+	VMOVQ        (SI)(R9*8), X15
 	MOVQ         DX, R9
 	SHLQ         $0x04, R9
 	ANDQ         $0x00000f00, R9
 	MOVBQZX      25(AX), R10
 	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X13, X13
+	VPINSRQ      $0x01, (SI)(R9*8), X15, X15
 	MOVQ         DX, R9
 	ANDQ         $0x00000f00, R9
 	MOVBQZX      26(AX), R10
 	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X5
+	VMOVQ        (SI)(R9*8), X7
 	SHRQ         $0x04, DX
 	ANDQ         $0x00000f00, DX
 	MOVBQZX      27(AX), R9
 	ORQ          R9, DX
-	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
-	VINSERTI32X4 $0x01, X5, Y13, Y13
-	MOVWLZX      54(AX), DX
-	MOVL         DX, R9
-	ANDL         $0x00000007, R9
-	LEAL         1(R9)(R9*1), R9
-	SHRL         $0x03, DX
-	ANDL         $0x00000007, DX
-	LEAL         1(DX)(DX*1), DX
-	MOVW         R9, 24(SP)
-	MOVW         DX, 26(SP)
-	VPBROADCASTW R9, Y6
-	VPBROADCASTW DX, X5
-	VINSERTI32X4 $0x01, X5, Y6, Y6
-	VPMADDUBSW   196(CX), Y13, Y7
-	VPDPWSSD     Y6, Y7, Y2
-	VPMADDUBSW   196(DI), Y13, Y7
-	VPDPWSSD     Y6, Y7, Y3
-	VPMADDUBSW   196(R8), Y13, Y7
-	VPDPWSSD     Y6, Y7, Y4
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y15, Y15
+	VMOVDQU16    iq1msel<>+192(SB), Y8
+	VPERMW       Y3, Y8, Y8
+	VPMADDUBSW   196(CX), Y15, Y9
+	VPDPWSSD     Y8, Y9, Y4
+	VPMADDUBSW   196(DI), Y15, Y9
+	VPDPWSSD     Y8, Y9, Y5
+	VPMADDUBSW   196(R8), Y15, Y9
+	VPDPWSSD     Y8, Y9, Y6
 	MOVWQZX      46(AX), DX
 	MOVQ         DX, R9
 	SHLQ         $0x08, R9
 	ANDQ         $0x00000f00, R9
 	MOVBQZX      28(AX), R10
 	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X14
+	VMOVQ        (SI)(R9*8), X16
 	MOVQ         DX, R9
 	SHLQ         $0x04, R9
 	ANDQ         $0x00000f00, R9
 	MOVBQZX      29(AX), R10
 	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X14, X14
+	VPINSRQ      $0x01, (SI)(R9*8), X16, X16
 	MOVQ         DX, R9
 	ANDQ         $0x00000f00, R9
 	MOVBQZX      30(AX), R10
 	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X5
+	VMOVQ        (SI)(R9*8), X7
 	SHRQ         $0x04, DX
 	ANDQ         $0x00000f00, DX
 	MOVBQZX      31(AX), R9
 	ORQ          R9, DX
-	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
-	VINSERTI32X4 $0x01, X5, Y14, Y14
-	MOVWLZX      54(AX), DX
-	SHRL         $0x06, DX
-	MOVL         DX, R9
-	ANDL         $0x00000007, R9
-	LEAL         1(R9)(R9*1), R9
-	SHRL         $0x03, DX
-	ANDL         $0x00000007, DX
-	LEAL         1(DX)(DX*1), DX
-	MOVW         R9, 28(SP)
-	MOVW         DX, 30(SP)
-	VPBROADCASTW R9, Y6
-	VPBROADCASTW DX, X5
-	VINSERTI32X4 $0x01, X5, Y6, Y6
-	VPMADDUBSW   228(CX), Y14, Y7
-	VPDPWSSD     Y6, Y7, Y2
-	VPMADDUBSW   228(DI), Y14, Y7
-	VPDPWSSD     Y6, Y7, Y3
-	VPMADDUBSW   228(R8), Y14, Y7
-	VPDPWSSD     Y6, Y7, Y4
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y16, Y16
+	VMOVDQU16    iq1msel<>+224(SB), Y8
+	VPERMW       Y3, Y8, Y8
+	VPMADDUBSW   228(CX), Y16, Y9
+	VPDPWSSD     Y8, Y9, Y4
+	VPMADDUBSW   228(DI), Y16, Y9
+	VPDPWSSD     Y8, Y9, Y5
+	VPMADDUBSW   228(R8), Y16, Y9
+	VPDPWSSD     Y8, Y9, Y6
 	MOVQ         48(AX), DX
 	MOVQ         DX, R9
 	SHRQ         $0x0c, R9
@@ -31033,34 +31002,33 @@ tileIQ1_M_1x3_loop:
 	SHRQ         $0x30, R10
 	ANDL         $0x0000f000, R10
 	ORL          R10, R9
-	VPBROADCASTW R9, Y6
-	VCVTPH2PS    X6, Y6
-	VMULPS       Y0, Y6, Y6
-	VMOVDQU16    (SP), Y7
-	VPMADDWD     260(CX), Y7, Y15
-	VPSLLD       $0x03, Y15, Y16
-	VPADDD       Y16, Y15, Y15
-	VPSUBD       Y15, Y2, Y2
-	VBROADCASTSS (CX), Y15
-	VMULPS       Y6, Y15, Y15
-	VCVTDQ2PS    Y2, Y2
-	VFMADD231PS  Y15, Y2, Y31
-	VPMADDWD     260(DI), Y7, Y2
-	VPSLLD       $0x03, Y2, Y15
-	VPADDD       Y15, Y2, Y2
-	VPSUBD       Y2, Y3, Y3
-	VBROADCASTSS (DI), Y2
-	VMULPS       Y6, Y2, Y2
-	VCVTDQ2PS    Y3, Y3
-	VFMADD231PS  Y2, Y3, Y30
-	VPMADDWD     260(R8), Y7, Y2
-	VPSLLD       $0x03, Y2, Y3
-	VPADDD       Y3, Y2, Y2
-	VPSUBD       Y2, Y4, Y4
-	VBROADCASTSS (R8), Y2
-	VMULPS       Y6, Y2, Y2
+	VPBROADCASTW R9, Y8
+	VCVTPH2PS    X8, Y8
+	VMULPS       Y1, Y8, Y8
+	VPMADDWD     260(CX), Y3, Y9
+	VPSLLD       $0x03, Y9, Y17
+	VPADDD       Y17, Y9, Y9
+	VPSUBD       Y9, Y4, Y4
+	VBROADCASTSS (CX), Y9
+	VMULPS       Y8, Y9, Y9
 	VCVTDQ2PS    Y4, Y4
-	VFMADD231PS  Y2, Y4, Y29
+	VFMADD231PS  Y9, Y4, Y31
+	VPMADDWD     260(DI), Y3, Y4
+	VPSLLD       $0x03, Y4, Y9
+	VPADDD       Y9, Y4, Y4
+	VPSUBD       Y4, Y5, Y5
+	VBROADCASTSS (DI), Y4
+	VMULPS       Y8, Y4, Y4
+	VCVTDQ2PS    Y5, Y5
+	VFMADD231PS  Y4, Y5, Y30
+	VPMADDWD     260(R8), Y3, Y3
+	VPSLLD       $0x03, Y3, Y4
+	VPADDD       Y4, Y3, Y3
+	VPSUBD       Y3, Y6, Y6
+	VBROADCASTSS (R8), Y3
+	VMULPS       Y8, Y3, Y3
+	VCVTDQ2PS    Y6, Y6
+	VFMADD231PS  Y3, Y6, Y29
 	ADDQ         $0x00000038, AX
 	ADDQ         $0x00000124, CX
 	ADDQ         $0x00000124, DI
@@ -31100,7 +31068,7 @@ tileIQ1_M_1x3_done:
 
 // func tileIQ1_M_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileIQ1_M_1x4(SB), NOSPLIT, $32-64
+TEXT ·tileIQ1_M_1x4(SB), NOSPLIT, $0-64
 	MOVQ         w+0(FP), AX
 	MOVQ         a+16(FP), CX
 	MOVQ         as+24(FP), DX
@@ -31112,9 +31080,10 @@ TEXT ·tileIQ1_M_1x4(SB), NOSPLIT, $32-64
 	ADDQ         DX, R8
 	MOVQ         R8, R9
 	ADDQ         DX, R9
+	VMOVDQU16    iq1mperm<>+0(SB), Y0
 	MOVL         $0x3e000000, DX
-	VPBROADCASTD DX, Z0
-	VPXORD       Y1, Y1, Y1
+	VPBROADCASTD DX, Z1
+	VPXORD       Y2, Y2, Y2
 	VPXORD       Y31, Y31, Y31
 	VPXORD       Y30, Y30, Y30
 	VPXORD       Y29, Y29, Y29
@@ -31125,366 +31094,288 @@ tileIQ1_M_1x4_loop:
 	JZ           tileIQ1_M_1x4_done
 	PREFETCHT0   32768(AX)
 	PREFETCHT0   32823(AX)
-	VPXORD       Y1, Y1, Y2
-	VPXORD       Y1, Y1, Y3
-	VPXORD       Y1, Y1, Y4
-	VPXORD       Y1, Y1, Y5
+	VPBROADCASTQ 48(AX), Y3
+	VPERMW       Y3, Y0, Y3
+	VPSRLVW      iq1mshift<>+0(SB), Y3, Y3
+	VPANDD       iqw7<>+0(SB), Y3, Y3
+	VPSLLW       $0x01, Y3, Y3
+	VPORD        iqw1<>+0(SB), Y3, Y3
+	VPXORD       Y2, Y2, Y4
+	VPXORD       Y2, Y2, Y5
+	VPXORD       Y2, Y2, Y6
+	VPXORD       Y2, Y2, Y7
 	MOVWQZX      32(AX), DX
 	MOVQ         DX, R10
 	SHLQ         $0x08, R10
 	ANDQ         $0x00000f00, R10
 	MOVBQZX      (AX), R11
 	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X6
+	VMOVQ        (SI)(R10*8), X8
 	MOVQ         DX, R10
 	SHLQ         $0x04, R10
 	ANDQ         $0x00000f00, R10
 	MOVBQZX      1(AX), R11
 	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X6, X6
+	VPINSRQ      $0x01, (SI)(R10*8), X8, X8
 	MOVQ         DX, R10
 	ANDQ         $0x00000f00, R10
 	MOVBQZX      2(AX), R11
 	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X7
+	VMOVQ        (SI)(R10*8), X9
 	SHRQ         $0x04, DX
 	ANDQ         $0x00000f00, DX
 	MOVBQZX      3(AX), R10
 	ORQ          R10, DX
-	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
-	VINSERTI32X4 $0x01, X7, Y6, Y6
-	MOVWLZX      48(AX), DX
-	MOVL         DX, R10
-	ANDL         $0x00000007, R10
-	LEAL         1(R10)(R10*1), R10
-	SHRL         $0x03, DX
-	ANDL         $0x00000007, DX
-	LEAL         1(DX)(DX*1), DX
-	MOVW         R10, (SP)
-	MOVW         DX, 2(SP)
-	VPBROADCASTW R10, Y7
-	VPBROADCASTW DX, X8
-	VINSERTI32X4 $0x01, X8, Y7, Y7
-	VPMADDUBSW   4(CX), Y6, Y8
-	VPDPWSSD     Y7, Y8, Y2
-	VPMADDUBSW   4(DI), Y6, Y8
-	VPDPWSSD     Y7, Y8, Y3
-	VPMADDUBSW   4(R8), Y6, Y8
-	VPDPWSSD     Y7, Y8, Y4
-	VPMADDUBSW   4(R9), Y6, Y8
-	VPDPWSSD     Y7, Y8, Y5
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	VMOVDQU16    iq1msel<>+0(SB), Y9
+	VPERMW       Y3, Y9, Y9
+	VPMADDUBSW   4(CX), Y8, Y10
+	VPDPWSSD     Y9, Y10, Y4
+	VPMADDUBSW   4(DI), Y8, Y10
+	VPDPWSSD     Y9, Y10, Y5
+	VPMADDUBSW   4(R8), Y8, Y10
+	VPDPWSSD     Y9, Y10, Y6
+	VPMADDUBSW   4(R9), Y8, Y10
+	VPDPWSSD     Y9, Y10, Y7
 	MOVWQZX      34(AX), DX
 	MOVQ         DX, R10
 	SHLQ         $0x08, R10
 	ANDQ         $0x00000f00, R10
 	MOVBQZX      4(AX), R11
 	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X9
+	VMOVQ        (SI)(R10*8), X11
 	MOVQ         DX, R10
 	SHLQ         $0x04, R10
 	ANDQ         $0x00000f00, R10
 	MOVBQZX      5(AX), R11
 	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X9, X9
+	VPINSRQ      $0x01, (SI)(R10*8), X11, X11
 	MOVQ         DX, R10
 	ANDQ         $0x00000f00, R10
 	MOVBQZX      6(AX), R11
 	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X6
+	VMOVQ        (SI)(R10*8), X8
 	SHRQ         $0x04, DX
 	ANDQ         $0x00000f00, DX
 	MOVBQZX      7(AX), R10
 	ORQ          R10, DX
-	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
-	VINSERTI32X4 $0x01, X6, Y9, Y9
-	MOVWLZX      48(AX), DX
-	SHRL         $0x06, DX
-	MOVL         DX, R10
-	ANDL         $0x00000007, R10
-	LEAL         1(R10)(R10*1), R10
-	SHRL         $0x03, DX
-	ANDL         $0x00000007, DX
-	LEAL         1(DX)(DX*1), DX
-	MOVW         R10, 4(SP)
-	MOVW         DX, 6(SP)
-	VPBROADCASTW R10, Y7
-	VPBROADCASTW DX, X6
-	VINSERTI32X4 $0x01, X6, Y7, Y7
-	VPMADDUBSW   36(CX), Y9, Y8
-	VPDPWSSD     Y7, Y8, Y2
-	VPMADDUBSW   36(DI), Y9, Y8
-	VPDPWSSD     Y7, Y8, Y3
-	VPMADDUBSW   36(R8), Y9, Y8
-	VPDPWSSD     Y7, Y8, Y4
-	VPMADDUBSW   36(R9), Y9, Y8
-	VPDPWSSD     Y7, Y8, Y5
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y11, Y11
+	VMOVDQU16    iq1msel<>+32(SB), Y9
+	VPERMW       Y3, Y9, Y9
+	VPMADDUBSW   36(CX), Y11, Y10
+	VPDPWSSD     Y9, Y10, Y4
+	VPMADDUBSW   36(DI), Y11, Y10
+	VPDPWSSD     Y9, Y10, Y5
+	VPMADDUBSW   36(R8), Y11, Y10
+	VPDPWSSD     Y9, Y10, Y6
+	VPMADDUBSW   36(R9), Y11, Y10
+	VPDPWSSD     Y9, Y10, Y7
 	MOVWQZX      36(AX), DX
 	MOVQ         DX, R10
 	SHLQ         $0x08, R10
 	ANDQ         $0x00000f00, R10
 	MOVBQZX      8(AX), R11
 	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X10
+	VMOVQ        (SI)(R10*8), X12
 	MOVQ         DX, R10
 	SHLQ         $0x04, R10
 	ANDQ         $0x00000f00, R10
 	MOVBQZX      9(AX), R11
 	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X10, X10
+	VPINSRQ      $0x01, (SI)(R10*8), X12, X12
 	MOVQ         DX, R10
 	ANDQ         $0x00000f00, R10
 	MOVBQZX      10(AX), R11
 	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X6
+	VMOVQ        (SI)(R10*8), X8
 	SHRQ         $0x04, DX
 	ANDQ         $0x00000f00, DX
 	MOVBQZX      11(AX), R10
 	ORQ          R10, DX
-	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
-	VINSERTI32X4 $0x01, X6, Y10, Y10
-	MOVWLZX      50(AX), DX
-	MOVL         DX, R10
-	ANDL         $0x00000007, R10
-	LEAL         1(R10)(R10*1), R10
-	SHRL         $0x03, DX
-	ANDL         $0x00000007, DX
-	LEAL         1(DX)(DX*1), DX
-	MOVW         R10, 8(SP)
-	MOVW         DX, 10(SP)
-	VPBROADCASTW R10, Y7
-	VPBROADCASTW DX, X6
-	VINSERTI32X4 $0x01, X6, Y7, Y7
-	VPMADDUBSW   68(CX), Y10, Y8
-	VPDPWSSD     Y7, Y8, Y2
-	VPMADDUBSW   68(DI), Y10, Y8
-	VPDPWSSD     Y7, Y8, Y3
-	VPMADDUBSW   68(R8), Y10, Y8
-	VPDPWSSD     Y7, Y8, Y4
-	VPMADDUBSW   68(R9), Y10, Y8
-	VPDPWSSD     Y7, Y8, Y5
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y12, Y12
+	VMOVDQU16    iq1msel<>+64(SB), Y9
+	VPERMW       Y3, Y9, Y9
+	VPMADDUBSW   68(CX), Y12, Y10
+	VPDPWSSD     Y9, Y10, Y4
+	VPMADDUBSW   68(DI), Y12, Y10
+	VPDPWSSD     Y9, Y10, Y5
+	VPMADDUBSW   68(R8), Y12, Y10
+	VPDPWSSD     Y9, Y10, Y6
+	VPMADDUBSW   68(R9), Y12, Y10
+	VPDPWSSD     Y9, Y10, Y7
 	MOVWQZX      38(AX), DX
 	MOVQ         DX, R10
 	SHLQ         $0x08, R10
 	ANDQ         $0x00000f00, R10
 	MOVBQZX      12(AX), R11
 	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X11
+	VMOVQ        (SI)(R10*8), X13
 	MOVQ         DX, R10
 	SHLQ         $0x04, R10
 	ANDQ         $0x00000f00, R10
 	MOVBQZX      13(AX), R11
 	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X11, X11
+	VPINSRQ      $0x01, (SI)(R10*8), X13, X13
 	MOVQ         DX, R10
 	ANDQ         $0x00000f00, R10
 	MOVBQZX      14(AX), R11
 	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X6
+	VMOVQ        (SI)(R10*8), X8
 	SHRQ         $0x04, DX
 	ANDQ         $0x00000f00, DX
 	MOVBQZX      15(AX), R10
 	ORQ          R10, DX
-	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
-	VINSERTI32X4 $0x01, X6, Y11, Y11
-	MOVWLZX      50(AX), DX
-	SHRL         $0x06, DX
-	MOVL         DX, R10
-	ANDL         $0x00000007, R10
-	LEAL         1(R10)(R10*1), R10
-	SHRL         $0x03, DX
-	ANDL         $0x00000007, DX
-	LEAL         1(DX)(DX*1), DX
-	MOVW         R10, 12(SP)
-	MOVW         DX, 14(SP)
-	VPBROADCASTW R10, Y7
-	VPBROADCASTW DX, X6
-	VINSERTI32X4 $0x01, X6, Y7, Y7
-	VPMADDUBSW   100(CX), Y11, Y8
-	VPDPWSSD     Y7, Y8, Y2
-	VPMADDUBSW   100(DI), Y11, Y8
-	VPDPWSSD     Y7, Y8, Y3
-	VPMADDUBSW   100(R8), Y11, Y8
-	VPDPWSSD     Y7, Y8, Y4
-	VPMADDUBSW   100(R9), Y11, Y8
-	VPDPWSSD     Y7, Y8, Y5
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y13, Y13
+	VMOVDQU16    iq1msel<>+96(SB), Y9
+	VPERMW       Y3, Y9, Y9
+	VPMADDUBSW   100(CX), Y13, Y10
+	VPDPWSSD     Y9, Y10, Y4
+	VPMADDUBSW   100(DI), Y13, Y10
+	VPDPWSSD     Y9, Y10, Y5
+	VPMADDUBSW   100(R8), Y13, Y10
+	VPDPWSSD     Y9, Y10, Y6
+	VPMADDUBSW   100(R9), Y13, Y10
+	VPDPWSSD     Y9, Y10, Y7
 	MOVWQZX      40(AX), DX
 	MOVQ         DX, R10
 	SHLQ         $0x08, R10
 	ANDQ         $0x00000f00, R10
 	MOVBQZX      16(AX), R11
 	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X12
+	VMOVQ        (SI)(R10*8), X14
 	MOVQ         DX, R10
 	SHLQ         $0x04, R10
 	ANDQ         $0x00000f00, R10
 	MOVBQZX      17(AX), R11
 	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X12, X12
+	VPINSRQ      $0x01, (SI)(R10*8), X14, X14
 	MOVQ         DX, R10
 	ANDQ         $0x00000f00, R10
 	MOVBQZX      18(AX), R11
 	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X6
+	VMOVQ        (SI)(R10*8), X8
 	SHRQ         $0x04, DX
 	ANDQ         $0x00000f00, DX
 	MOVBQZX      19(AX), R10
 	ORQ          R10, DX
-	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
-	VINSERTI32X4 $0x01, X6, Y12, Y12
-	MOVWLZX      52(AX), DX
-	MOVL         DX, R10
-	ANDL         $0x00000007, R10
-	LEAL         1(R10)(R10*1), R10
-	SHRL         $0x03, DX
-	ANDL         $0x00000007, DX
-	LEAL         1(DX)(DX*1), DX
-	MOVW         R10, 16(SP)
-	MOVW         DX, 18(SP)
-	VPBROADCASTW R10, Y7
-	VPBROADCASTW DX, X6
-	VINSERTI32X4 $0x01, X6, Y7, Y7
-	VPMADDUBSW   132(CX), Y12, Y8
-	VPDPWSSD     Y7, Y8, Y2
-	VPMADDUBSW   132(DI), Y12, Y8
-	VPDPWSSD     Y7, Y8, Y3
-	VPMADDUBSW   132(R8), Y12, Y8
-	VPDPWSSD     Y7, Y8, Y4
-	VPMADDUBSW   132(R9), Y12, Y8
-	VPDPWSSD     Y7, Y8, Y5
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y14, Y14
+	VMOVDQU16    iq1msel<>+128(SB), Y9
+	VPERMW       Y3, Y9, Y9
+	VPMADDUBSW   132(CX), Y14, Y10
+	VPDPWSSD     Y9, Y10, Y4
+	VPMADDUBSW   132(DI), Y14, Y10
+	VPDPWSSD     Y9, Y10, Y5
+	VPMADDUBSW   132(R8), Y14, Y10
+	VPDPWSSD     Y9, Y10, Y6
+	VPMADDUBSW   132(R9), Y14, Y10
+	VPDPWSSD     Y9, Y10, Y7
 	MOVWQZX      42(AX), DX
 	MOVQ         DX, R10
 	SHLQ         $0x08, R10
 	ANDQ         $0x00000f00, R10
 	MOVBQZX      20(AX), R11
 	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X13
+	VMOVQ        (SI)(R10*8), X15
 	MOVQ         DX, R10
 	SHLQ         $0x04, R10
 	ANDQ         $0x00000f00, R10
 	MOVBQZX      21(AX), R11
 	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X13, X13
+	VPINSRQ      $0x01, (SI)(R10*8), X15, X15
 	MOVQ         DX, R10
 	ANDQ         $0x00000f00, R10
 	MOVBQZX      22(AX), R11
 	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X6
+	VMOVQ        (SI)(R10*8), X8
 	SHRQ         $0x04, DX
 	ANDQ         $0x00000f00, DX
 	MOVBQZX      23(AX), R10
 	ORQ          R10, DX
-	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
-	VINSERTI32X4 $0x01, X6, Y13, Y13
-	MOVWLZX      52(AX), DX
-	SHRL         $0x06, DX
-	MOVL         DX, R10
-	ANDL         $0x00000007, R10
-	LEAL         1(R10)(R10*1), R10
-	SHRL         $0x03, DX
-	ANDL         $0x00000007, DX
-	LEAL         1(DX)(DX*1), DX
-	MOVW         R10, 20(SP)
-	MOVW         DX, 22(SP)
-	VPBROADCASTW R10, Y7
-	VPBROADCASTW DX, X6
-	VINSERTI32X4 $0x01, X6, Y7, Y7
-	VPMADDUBSW   164(CX), Y13, Y8
-	VPDPWSSD     Y7, Y8, Y2
-	VPMADDUBSW   164(DI), Y13, Y8
-	VPDPWSSD     Y7, Y8, Y3
-	VPMADDUBSW   164(R8), Y13, Y8
-	VPDPWSSD     Y7, Y8, Y4
-	VPMADDUBSW   164(R9), Y13, Y8
-	VPDPWSSD     Y7, Y8, Y5
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y15, Y15
+	VMOVDQU16    iq1msel<>+160(SB), Y9
+	VPERMW       Y3, Y9, Y9
+	VPMADDUBSW   164(CX), Y15, Y10
+	VPDPWSSD     Y9, Y10, Y4
+	VPMADDUBSW   164(DI), Y15, Y10
+	VPDPWSSD     Y9, Y10, Y5
+	VPMADDUBSW   164(R8), Y15, Y10
+	VPDPWSSD     Y9, Y10, Y6
+	VPMADDUBSW   164(R9), Y15, Y10
+	VPDPWSSD     Y9, Y10, Y7
 	MOVWQZX      44(AX), DX
 	MOVQ         DX, R10
 	SHLQ         $0x08, R10
 	ANDQ         $0x00000f00, R10
 	MOVBQZX      24(AX), R11
 	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X14
+	VMOVQ        (SI)(R10*8), X16
 	MOVQ         DX, R10
 	SHLQ         $0x04, R10
 	ANDQ         $0x00000f00, R10
 	MOVBQZX      25(AX), R11
 	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X14, X14
+	VPINSRQ      $0x01, (SI)(R10*8), X16, X16
 	MOVQ         DX, R10
 	ANDQ         $0x00000f00, R10
 	MOVBQZX      26(AX), R11
 	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X6
+	VMOVQ        (SI)(R10*8), X8
 	SHRQ         $0x04, DX
 	ANDQ         $0x00000f00, DX
 	MOVBQZX      27(AX), R10
 	ORQ          R10, DX
-	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
-	VINSERTI32X4 $0x01, X6, Y14, Y14
-	MOVWLZX      54(AX), DX
-	MOVL         DX, R10
-	ANDL         $0x00000007, R10
-	LEAL         1(R10)(R10*1), R10
-	SHRL         $0x03, DX
-	ANDL         $0x00000007, DX
-	LEAL         1(DX)(DX*1), DX
-	MOVW         R10, 24(SP)
-	MOVW         DX, 26(SP)
-	VPBROADCASTW R10, Y7
-	VPBROADCASTW DX, X6
-	VINSERTI32X4 $0x01, X6, Y7, Y7
-	VPMADDUBSW   196(CX), Y14, Y8
-	VPDPWSSD     Y7, Y8, Y2
-	VPMADDUBSW   196(DI), Y14, Y8
-	VPDPWSSD     Y7, Y8, Y3
-	VPMADDUBSW   196(R8), Y14, Y8
-	VPDPWSSD     Y7, Y8, Y4
-	VPMADDUBSW   196(R9), Y14, Y8
-	VPDPWSSD     Y7, Y8, Y5
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y16, Y16
+	VMOVDQU16    iq1msel<>+192(SB), Y9
+	VPERMW       Y3, Y9, Y9
+	VPMADDUBSW   196(CX), Y16, Y10
+	VPDPWSSD     Y9, Y10, Y4
+	VPMADDUBSW   196(DI), Y16, Y10
+	VPDPWSSD     Y9, Y10, Y5
+	VPMADDUBSW   196(R8), Y16, Y10
+	VPDPWSSD     Y9, Y10, Y6
+	VPMADDUBSW   196(R9), Y16, Y10
+	VPDPWSSD     Y9, Y10, Y7
 	MOVWQZX      46(AX), DX
 	MOVQ         DX, R10
 	SHLQ         $0x08, R10
 	ANDQ         $0x00000f00, R10
 	MOVBQZX      28(AX), R11
 	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X15
+	VMOVQ        (SI)(R10*8), X17
 	MOVQ         DX, R10
 	SHLQ         $0x04, R10
 	ANDQ         $0x00000f00, R10
 	MOVBQZX      29(AX), R11
 	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X15, X15
+	VPINSRQ      $0x01, (SI)(R10*8), X17, X17
 	MOVQ         DX, R10
 	ANDQ         $0x00000f00, R10
 	MOVBQZX      30(AX), R11
 	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X6
+	VMOVQ        (SI)(R10*8), X8
 	SHRQ         $0x04, DX
 	ANDQ         $0x00000f00, DX
 	MOVBQZX      31(AX), R10
 	ORQ          R10, DX
-	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
-	VINSERTI32X4 $0x01, X6, Y15, Y15
-	MOVWLZX      54(AX), DX
-	SHRL         $0x06, DX
-	MOVL         DX, R10
-	ANDL         $0x00000007, R10
-	LEAL         1(R10)(R10*1), R10
-	SHRL         $0x03, DX
-	ANDL         $0x00000007, DX
-	LEAL         1(DX)(DX*1), DX
-	MOVW         R10, 28(SP)
-	MOVW         DX, 30(SP)
-	VPBROADCASTW R10, Y7
-	VPBROADCASTW DX, X6
-	VINSERTI32X4 $0x01, X6, Y7, Y7
-	VPMADDUBSW   228(CX), Y15, Y8
-	VPDPWSSD     Y7, Y8, Y2
-	VPMADDUBSW   228(DI), Y15, Y8
-	VPDPWSSD     Y7, Y8, Y3
-	VPMADDUBSW   228(R8), Y15, Y8
-	VPDPWSSD     Y7, Y8, Y4
-	VPMADDUBSW   228(R9), Y15, Y8
-	VPDPWSSD     Y7, Y8, Y5
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y17, Y17
+	VMOVDQU16    iq1msel<>+224(SB), Y9
+	VPERMW       Y3, Y9, Y9
+	VPMADDUBSW   228(CX), Y17, Y10
+	VPDPWSSD     Y9, Y10, Y4
+	VPMADDUBSW   228(DI), Y17, Y10
+	VPDPWSSD     Y9, Y10, Y5
+	VPMADDUBSW   228(R8), Y17, Y10
+	VPDPWSSD     Y9, Y10, Y6
+	VPMADDUBSW   228(R9), Y17, Y10
+	VPDPWSSD     Y9, Y10, Y7
 	MOVQ         48(AX), DX
 	MOVQ         DX, R10
 	SHRQ         $0x0c, R10
@@ -31501,42 +31392,41 @@ tileIQ1_M_1x4_loop:
 	SHRQ         $0x30, R11
 	ANDL         $0x0000f000, R11
 	ORL          R11, R10
-	VPBROADCASTW R10, Y7
-	VCVTPH2PS    X7, Y7
-	VMULPS       Y0, Y7, Y7
-	VMOVDQU16    (SP), Y8
-	VPMADDWD     260(CX), Y8, Y16
-	VPSLLD       $0x03, Y16, Y17
-	VPADDD       Y17, Y16, Y16
-	VPSUBD       Y16, Y2, Y2
-	VBROADCASTSS (CX), Y16
-	VMULPS       Y7, Y16, Y16
-	VCVTDQ2PS    Y2, Y2
-	VFMADD231PS  Y16, Y2, Y31
-	VPMADDWD     260(DI), Y8, Y2
-	VPSLLD       $0x03, Y2, Y16
-	VPADDD       Y16, Y2, Y2
-	VPSUBD       Y2, Y3, Y3
-	VBROADCASTSS (DI), Y2
-	VMULPS       Y7, Y2, Y2
-	VCVTDQ2PS    Y3, Y3
-	VFMADD231PS  Y2, Y3, Y30
-	VPMADDWD     260(R8), Y8, Y2
-	VPSLLD       $0x03, Y2, Y3
-	VPADDD       Y3, Y2, Y2
-	VPSUBD       Y2, Y4, Y4
-	VBROADCASTSS (R8), Y2
-	VMULPS       Y7, Y2, Y2
+	VPBROADCASTW R10, Y9
+	VCVTPH2PS    X9, Y9
+	VMULPS       Y1, Y9, Y9
+	VPMADDWD     260(CX), Y3, Y10
+	VPSLLD       $0x03, Y10, Y18
+	VPADDD       Y18, Y10, Y10
+	VPSUBD       Y10, Y4, Y4
+	VBROADCASTSS (CX), Y10
+	VMULPS       Y9, Y10, Y10
 	VCVTDQ2PS    Y4, Y4
-	VFMADD231PS  Y2, Y4, Y29
-	VPMADDWD     260(R9), Y8, Y2
-	VPSLLD       $0x03, Y2, Y3
-	VPADDD       Y3, Y2, Y2
-	VPSUBD       Y2, Y5, Y5
-	VBROADCASTSS (R9), Y2
-	VMULPS       Y7, Y2, Y2
+	VFMADD231PS  Y10, Y4, Y31
+	VPMADDWD     260(DI), Y3, Y4
+	VPSLLD       $0x03, Y4, Y10
+	VPADDD       Y10, Y4, Y4
+	VPSUBD       Y4, Y5, Y5
+	VBROADCASTSS (DI), Y4
+	VMULPS       Y9, Y4, Y4
 	VCVTDQ2PS    Y5, Y5
-	VFMADD231PS  Y2, Y5, Y28
+	VFMADD231PS  Y4, Y5, Y30
+	VPMADDWD     260(R8), Y3, Y4
+	VPSLLD       $0x03, Y4, Y5
+	VPADDD       Y5, Y4, Y4
+	VPSUBD       Y4, Y6, Y6
+	VBROADCASTSS (R8), Y4
+	VMULPS       Y9, Y4, Y4
+	VCVTDQ2PS    Y6, Y6
+	VFMADD231PS  Y4, Y6, Y29
+	VPMADDWD     260(R9), Y3, Y3
+	VPSLLD       $0x03, Y3, Y4
+	VPADDD       Y4, Y3, Y3
+	VPSUBD       Y3, Y7, Y7
+	VBROADCASTSS (R9), Y3
+	VMULPS       Y9, Y3, Y3
+	VCVTDQ2PS    Y7, Y7
+	VFMADD231PS  Y3, Y7, Y28
 	ADDQ         $0x00000038, AX
 	ADDQ         $0x00000124, CX
 	ADDQ         $0x00000124, DI
