@@ -55,7 +55,7 @@
 //   - Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS (+ AVX512_VNNI): one row × up to
 //     4 tokens, sub-block scales applied with VPDPWSSD or VPMULLD, the
 //     minimum/offset terms folded into Q8_K's block sums.
-//   - IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S (+ AVX512_VNNI,
+//   - IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S (+ AVX512_VNNI, BMI2,
 //     _asm/iq.go, iq_amd64.go): one row × up to 4 tokens. The codebook is a
 //     kernel argument (package tensor's, or a prepared unsigned form for
 //     IQ1); per sub-block of 32 the grid entries are scalar loads and

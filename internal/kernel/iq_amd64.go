@@ -2,7 +2,15 @@
 
 package kernel
 
-import "github.com/sputnik-llm/sputnik/internal/tensor"
+import (
+	"golang.org/x/sys/cpu"
+
+	"github.com/sputnik-llm/sputnik/internal/tensor"
+)
+
+// hasIQTiles reports whether this CPU runs iqTiles: the VNNI kernels' set
+// plus BMI2 (PDEP builds IQ1_S's grid indices).
+var hasIQTiles = hasVNNI && cpu.X86.HasBMI2
 
 // gridTileFunc is the signature of the codebook kernels: a tileFunc that
 // also takes the type's codebook (8-byte entries, or 4-byte for IQ3).

@@ -29,8 +29,8 @@ var iqGenericDots = map[tensor.DType]func(w, a []byte, cols int) float32{
 // output with the generic dot: a kernel that reads any field bit wrong
 // disagrees on that flip.
 func TestIQTilesEveryBit(t *testing.T) {
-	if !hasVNNI {
-		t.Skip("no AVX-512 VNNI")
+	if !hasIQTiles {
+		t.Skip("no AVX-512 VNNI and BMI2")
 	}
 	rng := rand.New(rand.NewPCG(7, 8))
 	for typ, ts := range iqTiles {
@@ -95,8 +95,8 @@ var iqTileTypes = []tensor.DType{
 // on weight and Q8_K bytes from the fuzzer (any field bits, a finite f16
 // d) and compares with the generic dots within iqDotTol of Σ|w·a|.
 func FuzzIQTiles(f *testing.F) {
-	if !hasVNNI {
-		f.Skip("no AVX-512 VNNI")
+	if !hasIQTiles {
+		f.Skip("no AVX-512 VNNI and BMI2")
 	}
 	f.Add(uint8(0), uint8(1), uint8(3), []byte("seed"))
 	f.Add(uint8(5), uint8(2), uint8(0), make([]byte, 300))

@@ -48,7 +48,9 @@ func variants() []implVariant {
 	if hasVNNI {
 		setTiles(t, vnniTiles)
 		setTiles(t, kTiles)
-		setTiles(t, iqTiles)
+		if hasIQTiles {
+			setTiles(t, iqTiles)
+		}
 		for _, im := range t {
 			switch {
 			case im == nil:

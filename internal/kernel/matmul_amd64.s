@@ -27441,6 +27441,12 @@ DATA iqtop<>+24(SB)/4, $0x80808080
 DATA iqtop<>+28(SB)/4, $0x80808080
 GLOBL iqtop<>(SB), RODATA|NOPTR, $32
 
+DATA iq1shi<>+0(SB)/8, $0x0700070007000700
+GLOBL iq1shi<>(SB), RODATA|NOPTR, $8
+
+DATA iq1slo<>+0(SB)/8, $0x00ff00ff00ff00ff
+GLOBL iq1slo<>(SB), RODATA|NOPTR, $8
+
 DATA iq1mperm<>+0(SB)/2, $0x0000
 DATA iq1mperm<>+2(SB)/2, $0x0000
 DATA iq1mperm<>+4(SB)/2, $0x0000
@@ -28698,7 +28704,7 @@ tileIQ2_XXS_1x4_done:
 	RET
 
 // func tileIQ1_S_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
-// Requires: AVX, AVX2, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+// Requires: AVX, AVX2, AVX512F, AVX512VL, AVX512_VNNI, BMI2, F16C, FMA3, MMX+
 TEXT ·tileIQ1_S_1x1(SB), NOSPLIT, $32-64
 	MOVQ         w+0(FP), AX
 	MOVQ         a+16(FP), CX
@@ -28731,224 +28737,152 @@ tileIQ1_S_1x1_loop:
 	VPMULLD      Y3, Y4, Y4
 	VPXORD       Y1, Y1, Y3
 	MOVWQZX      34(AX), SI
-	MOVQ         SI, DI
-	SHLQ         $0x08, DI
-	ANDQ         $0x00000700, DI
-	MOVBQZX      2(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X6
-	MOVQ         SI, DI
-	SHLQ         $0x05, DI
-	ANDQ         $0x00000700, DI
-	MOVBQZX      3(AX), R8
-	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X6, X6
-	MOVQ         SI, DI
-	SHLQ         $0x02, DI
-	ANDQ         $0x00000700, DI
-	MOVBQZX      4(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X5
-	SHRQ         $0x01, SI
-	ANDQ         $0x00000700, SI
-	MOVBQZX      5(AX), DI
+	PDEPQ        iq1shi<>+0(SB), SI, SI
+	MOVL         2(AX), DI
+	PDEPQ        iq1slo<>+0(SB), DI, DI
 	ORQ          DI, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X6
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPINSRQ      $0x01, (BX)(DI*8), X6, X6
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X5
 	VPINSRQ      $0x01, (BX)(SI*8), X5, X5
 	VINSERTI32X4 $0x01, X5, Y6, Y6
 	VPBROADCASTD (SP), Y5
 	VPMADDUBSW   4(CX), Y6, Y14
 	VPDPWSSD     Y5, Y14, Y3
 	MOVWQZX      36(AX), SI
-	MOVQ         SI, DI
-	SHLQ         $0x08, DI
-	ANDQ         $0x00000700, DI
-	MOVBQZX      6(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X7
-	MOVQ         SI, DI
-	SHLQ         $0x05, DI
-	ANDQ         $0x00000700, DI
-	MOVBQZX      7(AX), R8
-	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X7, X7
-	MOVQ         SI, DI
-	SHLQ         $0x02, DI
-	ANDQ         $0x00000700, DI
-	MOVBQZX      8(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X5
-	SHRQ         $0x01, SI
-	ANDQ         $0x00000700, SI
-	MOVBQZX      9(AX), DI
+	PDEPQ        iq1shi<>+0(SB), SI, SI
+	MOVL         6(AX), DI
+	PDEPQ        iq1slo<>+0(SB), DI, DI
 	ORQ          DI, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X7
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPINSRQ      $0x01, (BX)(DI*8), X7, X7
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X5
 	VPINSRQ      $0x01, (BX)(SI*8), X5, X5
 	VINSERTI32X4 $0x01, X5, Y7, Y7
 	VPBROADCASTD 4(SP), Y5
 	VPMADDUBSW   36(CX), Y7, Y14
 	VPDPWSSD     Y5, Y14, Y3
 	MOVWQZX      38(AX), SI
-	MOVQ         SI, DI
-	SHLQ         $0x08, DI
-	ANDQ         $0x00000700, DI
-	MOVBQZX      10(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X8
-	MOVQ         SI, DI
-	SHLQ         $0x05, DI
-	ANDQ         $0x00000700, DI
-	MOVBQZX      11(AX), R8
-	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X8, X8
-	MOVQ         SI, DI
-	SHLQ         $0x02, DI
-	ANDQ         $0x00000700, DI
-	MOVBQZX      12(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X5
-	SHRQ         $0x01, SI
-	ANDQ         $0x00000700, SI
-	MOVBQZX      13(AX), DI
+	PDEPQ        iq1shi<>+0(SB), SI, SI
+	MOVL         10(AX), DI
+	PDEPQ        iq1slo<>+0(SB), DI, DI
 	ORQ          DI, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X8
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPINSRQ      $0x01, (BX)(DI*8), X8, X8
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X5
 	VPINSRQ      $0x01, (BX)(SI*8), X5, X5
 	VINSERTI32X4 $0x01, X5, Y8, Y8
 	VPBROADCASTD 8(SP), Y5
 	VPMADDUBSW   68(CX), Y8, Y14
 	VPDPWSSD     Y5, Y14, Y3
 	MOVWQZX      40(AX), SI
-	MOVQ         SI, DI
-	SHLQ         $0x08, DI
-	ANDQ         $0x00000700, DI
-	MOVBQZX      14(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X9
-	MOVQ         SI, DI
-	SHLQ         $0x05, DI
-	ANDQ         $0x00000700, DI
-	MOVBQZX      15(AX), R8
-	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X9, X9
-	MOVQ         SI, DI
-	SHLQ         $0x02, DI
-	ANDQ         $0x00000700, DI
-	MOVBQZX      16(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X5
-	SHRQ         $0x01, SI
-	ANDQ         $0x00000700, SI
-	MOVBQZX      17(AX), DI
+	PDEPQ        iq1shi<>+0(SB), SI, SI
+	MOVL         14(AX), DI
+	PDEPQ        iq1slo<>+0(SB), DI, DI
 	ORQ          DI, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X9
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPINSRQ      $0x01, (BX)(DI*8), X9, X9
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X5
 	VPINSRQ      $0x01, (BX)(SI*8), X5, X5
 	VINSERTI32X4 $0x01, X5, Y9, Y9
 	VPBROADCASTD 12(SP), Y5
 	VPMADDUBSW   100(CX), Y9, Y14
 	VPDPWSSD     Y5, Y14, Y3
 	MOVWQZX      42(AX), SI
-	MOVQ         SI, DI
-	SHLQ         $0x08, DI
-	ANDQ         $0x00000700, DI
-	MOVBQZX      18(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X10
-	MOVQ         SI, DI
-	SHLQ         $0x05, DI
-	ANDQ         $0x00000700, DI
-	MOVBQZX      19(AX), R8
-	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X10, X10
-	MOVQ         SI, DI
-	SHLQ         $0x02, DI
-	ANDQ         $0x00000700, DI
-	MOVBQZX      20(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X5
-	SHRQ         $0x01, SI
-	ANDQ         $0x00000700, SI
-	MOVBQZX      21(AX), DI
+	PDEPQ        iq1shi<>+0(SB), SI, SI
+	MOVL         18(AX), DI
+	PDEPQ        iq1slo<>+0(SB), DI, DI
 	ORQ          DI, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X10
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPINSRQ      $0x01, (BX)(DI*8), X10, X10
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X5
 	VPINSRQ      $0x01, (BX)(SI*8), X5, X5
 	VINSERTI32X4 $0x01, X5, Y10, Y10
 	VPBROADCASTD 16(SP), Y5
 	VPMADDUBSW   132(CX), Y10, Y14
 	VPDPWSSD     Y5, Y14, Y3
 	MOVWQZX      44(AX), SI
-	MOVQ         SI, DI
-	SHLQ         $0x08, DI
-	ANDQ         $0x00000700, DI
-	MOVBQZX      22(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X11
-	MOVQ         SI, DI
-	SHLQ         $0x05, DI
-	ANDQ         $0x00000700, DI
-	MOVBQZX      23(AX), R8
-	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X11, X11
-	MOVQ         SI, DI
-	SHLQ         $0x02, DI
-	ANDQ         $0x00000700, DI
-	MOVBQZX      24(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X5
-	SHRQ         $0x01, SI
-	ANDQ         $0x00000700, SI
-	MOVBQZX      25(AX), DI
+	PDEPQ        iq1shi<>+0(SB), SI, SI
+	MOVL         22(AX), DI
+	PDEPQ        iq1slo<>+0(SB), DI, DI
 	ORQ          DI, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X11
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPINSRQ      $0x01, (BX)(DI*8), X11, X11
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X5
 	VPINSRQ      $0x01, (BX)(SI*8), X5, X5
 	VINSERTI32X4 $0x01, X5, Y11, Y11
 	VPBROADCASTD 20(SP), Y5
 	VPMADDUBSW   164(CX), Y11, Y14
 	VPDPWSSD     Y5, Y14, Y3
 	MOVWQZX      46(AX), SI
-	MOVQ         SI, DI
-	SHLQ         $0x08, DI
-	ANDQ         $0x00000700, DI
-	MOVBQZX      26(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X12
-	MOVQ         SI, DI
-	SHLQ         $0x05, DI
-	ANDQ         $0x00000700, DI
-	MOVBQZX      27(AX), R8
-	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X12, X12
-	MOVQ         SI, DI
-	SHLQ         $0x02, DI
-	ANDQ         $0x00000700, DI
-	MOVBQZX      28(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X5
-	SHRQ         $0x01, SI
-	ANDQ         $0x00000700, SI
-	MOVBQZX      29(AX), DI
+	PDEPQ        iq1shi<>+0(SB), SI, SI
+	MOVL         26(AX), DI
+	PDEPQ        iq1slo<>+0(SB), DI, DI
 	ORQ          DI, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X12
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPINSRQ      $0x01, (BX)(DI*8), X12, X12
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X5
 	VPINSRQ      $0x01, (BX)(SI*8), X5, X5
 	VINSERTI32X4 $0x01, X5, Y12, Y12
 	VPBROADCASTD 24(SP), Y5
 	VPMADDUBSW   196(CX), Y12, Y14
 	VPDPWSSD     Y5, Y14, Y3
 	MOVWQZX      48(AX), SI
-	MOVQ         SI, DI
-	SHLQ         $0x08, DI
-	ANDQ         $0x00000700, DI
-	MOVBQZX      30(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X13
-	MOVQ         SI, DI
-	SHLQ         $0x05, DI
-	ANDQ         $0x00000700, DI
-	MOVBQZX      31(AX), R8
-	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X13, X13
-	MOVQ         SI, DI
-	SHLQ         $0x02, DI
-	ANDQ         $0x00000700, DI
-	MOVBQZX      32(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X5
-	SHRQ         $0x01, SI
-	ANDQ         $0x00000700, SI
-	MOVBQZX      33(AX), DI
+	PDEPQ        iq1shi<>+0(SB), SI, SI
+	MOVL         30(AX), DI
+	PDEPQ        iq1slo<>+0(SB), DI, DI
 	ORQ          DI, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X13
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPINSRQ      $0x01, (BX)(DI*8), X13, X13
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X5
 	VPINSRQ      $0x01, (BX)(SI*8), X5, X5
 	VINSERTI32X4 $0x01, X5, Y13, Y13
 	VPBROADCASTD 28(SP), Y5
@@ -28985,7 +28919,7 @@ tileIQ1_S_1x1_done:
 	RET
 
 // func tileIQ1_S_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
-// Requires: AVX, AVX2, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+// Requires: AVX, AVX2, AVX512F, AVX512VL, AVX512_VNNI, BMI2, F16C, FMA3, MMX+
 TEXT ·tileIQ1_S_1x2(SB), NOSPLIT, $32-64
 	MOVQ         w+0(FP), AX
 	MOVQ         a+16(FP), CX
@@ -29022,28 +28956,19 @@ tileIQ1_S_1x2_loop:
 	VPXORD       Y1, Y1, Y3
 	VPXORD       Y1, Y1, Y5
 	MOVWQZX      34(AX), DX
-	MOVQ         DX, R8
-	SHLQ         $0x08, R8
-	ANDQ         $0x00000700, R8
-	MOVBQZX      2(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X6
-	MOVQ         DX, R8
-	SHLQ         $0x05, R8
-	ANDQ         $0x00000700, R8
-	MOVBQZX      3(AX), R9
-	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X6, X6
-	MOVQ         DX, R8
-	SHLQ         $0x02, R8
-	ANDQ         $0x00000700, R8
-	MOVBQZX      4(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X7
-	SHRQ         $0x01, DX
-	ANDQ         $0x00000700, DX
-	MOVBQZX      5(AX), R8
+	PDEPQ        iq1shi<>+0(SB), DX, DX
+	MOVL         2(AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
 	ORQ          R8, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X6
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R8*8), X6, X6
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X7
 	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
 	VINSERTI32X4 $0x01, X7, Y6, Y6
 	VPBROADCASTD (SP), Y14
@@ -29052,28 +28977,19 @@ tileIQ1_S_1x2_loop:
 	VPMADDUBSW   4(DI), Y6, Y15
 	VPDPWSSD     Y14, Y15, Y5
 	MOVWQZX      36(AX), DX
-	MOVQ         DX, R8
-	SHLQ         $0x08, R8
-	ANDQ         $0x00000700, R8
-	MOVBQZX      6(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X7
-	MOVQ         DX, R8
-	SHLQ         $0x05, R8
-	ANDQ         $0x00000700, R8
-	MOVBQZX      7(AX), R9
-	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X7, X7
-	MOVQ         DX, R8
-	SHLQ         $0x02, R8
-	ANDQ         $0x00000700, R8
-	MOVBQZX      8(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X6
-	SHRQ         $0x01, DX
-	ANDQ         $0x00000700, DX
-	MOVBQZX      9(AX), R8
+	PDEPQ        iq1shi<>+0(SB), DX, DX
+	MOVL         6(AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
 	ORQ          R8, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X7
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R8*8), X7, X7
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X6
 	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y7, Y7
 	VPBROADCASTD 4(SP), Y14
@@ -29082,28 +28998,19 @@ tileIQ1_S_1x2_loop:
 	VPMADDUBSW   36(DI), Y7, Y15
 	VPDPWSSD     Y14, Y15, Y5
 	MOVWQZX      38(AX), DX
-	MOVQ         DX, R8
-	SHLQ         $0x08, R8
-	ANDQ         $0x00000700, R8
-	MOVBQZX      10(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X8
-	MOVQ         DX, R8
-	SHLQ         $0x05, R8
-	ANDQ         $0x00000700, R8
-	MOVBQZX      11(AX), R9
-	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X8, X8
-	MOVQ         DX, R8
-	SHLQ         $0x02, R8
-	ANDQ         $0x00000700, R8
-	MOVBQZX      12(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X6
-	SHRQ         $0x01, DX
-	ANDQ         $0x00000700, DX
-	MOVBQZX      13(AX), R8
+	PDEPQ        iq1shi<>+0(SB), DX, DX
+	MOVL         10(AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
 	ORQ          R8, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X8
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R8*8), X8, X8
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X6
 	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y8, Y8
 	VPBROADCASTD 8(SP), Y14
@@ -29112,28 +29019,19 @@ tileIQ1_S_1x2_loop:
 	VPMADDUBSW   68(DI), Y8, Y15
 	VPDPWSSD     Y14, Y15, Y5
 	MOVWQZX      40(AX), DX
-	MOVQ         DX, R8
-	SHLQ         $0x08, R8
-	ANDQ         $0x00000700, R8
-	MOVBQZX      14(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X9
-	MOVQ         DX, R8
-	SHLQ         $0x05, R8
-	ANDQ         $0x00000700, R8
-	MOVBQZX      15(AX), R9
-	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X9, X9
-	MOVQ         DX, R8
-	SHLQ         $0x02, R8
-	ANDQ         $0x00000700, R8
-	MOVBQZX      16(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X6
-	SHRQ         $0x01, DX
-	ANDQ         $0x00000700, DX
-	MOVBQZX      17(AX), R8
+	PDEPQ        iq1shi<>+0(SB), DX, DX
+	MOVL         14(AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
 	ORQ          R8, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X9
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R8*8), X9, X9
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X6
 	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y9, Y9
 	VPBROADCASTD 12(SP), Y14
@@ -29142,28 +29040,19 @@ tileIQ1_S_1x2_loop:
 	VPMADDUBSW   100(DI), Y9, Y15
 	VPDPWSSD     Y14, Y15, Y5
 	MOVWQZX      42(AX), DX
-	MOVQ         DX, R8
-	SHLQ         $0x08, R8
-	ANDQ         $0x00000700, R8
-	MOVBQZX      18(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X10
-	MOVQ         DX, R8
-	SHLQ         $0x05, R8
-	ANDQ         $0x00000700, R8
-	MOVBQZX      19(AX), R9
-	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X10, X10
-	MOVQ         DX, R8
-	SHLQ         $0x02, R8
-	ANDQ         $0x00000700, R8
-	MOVBQZX      20(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X6
-	SHRQ         $0x01, DX
-	ANDQ         $0x00000700, DX
-	MOVBQZX      21(AX), R8
+	PDEPQ        iq1shi<>+0(SB), DX, DX
+	MOVL         18(AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
 	ORQ          R8, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X10
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R8*8), X10, X10
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X6
 	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y10, Y10
 	VPBROADCASTD 16(SP), Y14
@@ -29172,28 +29061,19 @@ tileIQ1_S_1x2_loop:
 	VPMADDUBSW   132(DI), Y10, Y15
 	VPDPWSSD     Y14, Y15, Y5
 	MOVWQZX      44(AX), DX
-	MOVQ         DX, R8
-	SHLQ         $0x08, R8
-	ANDQ         $0x00000700, R8
-	MOVBQZX      22(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X11
-	MOVQ         DX, R8
-	SHLQ         $0x05, R8
-	ANDQ         $0x00000700, R8
-	MOVBQZX      23(AX), R9
-	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X11, X11
-	MOVQ         DX, R8
-	SHLQ         $0x02, R8
-	ANDQ         $0x00000700, R8
-	MOVBQZX      24(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X6
-	SHRQ         $0x01, DX
-	ANDQ         $0x00000700, DX
-	MOVBQZX      25(AX), R8
+	PDEPQ        iq1shi<>+0(SB), DX, DX
+	MOVL         22(AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
 	ORQ          R8, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X11
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R8*8), X11, X11
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X6
 	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y11, Y11
 	VPBROADCASTD 20(SP), Y14
@@ -29202,28 +29082,19 @@ tileIQ1_S_1x2_loop:
 	VPMADDUBSW   164(DI), Y11, Y15
 	VPDPWSSD     Y14, Y15, Y5
 	MOVWQZX      46(AX), DX
-	MOVQ         DX, R8
-	SHLQ         $0x08, R8
-	ANDQ         $0x00000700, R8
-	MOVBQZX      26(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X12
-	MOVQ         DX, R8
-	SHLQ         $0x05, R8
-	ANDQ         $0x00000700, R8
-	MOVBQZX      27(AX), R9
-	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X12, X12
-	MOVQ         DX, R8
-	SHLQ         $0x02, R8
-	ANDQ         $0x00000700, R8
-	MOVBQZX      28(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X6
-	SHRQ         $0x01, DX
-	ANDQ         $0x00000700, DX
-	MOVBQZX      29(AX), R8
+	PDEPQ        iq1shi<>+0(SB), DX, DX
+	MOVL         26(AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
 	ORQ          R8, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X12
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R8*8), X12, X12
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X6
 	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y12, Y12
 	VPBROADCASTD 24(SP), Y14
@@ -29232,28 +29103,19 @@ tileIQ1_S_1x2_loop:
 	VPMADDUBSW   196(DI), Y12, Y15
 	VPDPWSSD     Y14, Y15, Y5
 	MOVWQZX      48(AX), DX
-	MOVQ         DX, R8
-	SHLQ         $0x08, R8
-	ANDQ         $0x00000700, R8
-	MOVBQZX      30(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X13
-	MOVQ         DX, R8
-	SHLQ         $0x05, R8
-	ANDQ         $0x00000700, R8
-	MOVBQZX      31(AX), R9
-	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X13, X13
-	MOVQ         DX, R8
-	SHLQ         $0x02, R8
-	ANDQ         $0x00000700, R8
-	MOVBQZX      32(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X6
-	SHRQ         $0x01, DX
-	ANDQ         $0x00000700, DX
-	MOVBQZX      33(AX), R8
+	PDEPQ        iq1shi<>+0(SB), DX, DX
+	MOVL         30(AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
 	ORQ          R8, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X13
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R8*8), X13, X13
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X6
 	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y13, Y13
 	VPBROADCASTD 28(SP), Y14
@@ -29309,7 +29171,7 @@ tileIQ1_S_1x2_done:
 	RET
 
 // func tileIQ1_S_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
-// Requires: AVX, AVX2, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+// Requires: AVX, AVX2, AVX512F, AVX512VL, AVX512_VNNI, BMI2, F16C, FMA3, MMX+
 TEXT ·tileIQ1_S_1x3(SB), NOSPLIT, $32-64
 	MOVQ         w+0(FP), AX
 	MOVQ         a+16(FP), CX
@@ -29350,28 +29212,19 @@ tileIQ1_S_1x3_loop:
 	VPXORD       Y1, Y1, Y5
 	VPXORD       Y1, Y1, Y14
 	MOVWQZX      34(AX), DX
-	MOVQ         DX, R9
-	SHLQ         $0x08, R9
-	ANDQ         $0x00000700, R9
-	MOVBQZX      2(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X6
-	MOVQ         DX, R9
-	SHLQ         $0x05, R9
-	ANDQ         $0x00000700, R9
-	MOVBQZX      3(AX), R10
-	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X6, X6
-	MOVQ         DX, R9
-	SHLQ         $0x02, R9
-	ANDQ         $0x00000700, R9
-	MOVBQZX      4(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X7
-	SHRQ         $0x01, DX
-	ANDQ         $0x00000700, DX
-	MOVBQZX      5(AX), R9
+	PDEPQ        iq1shi<>+0(SB), DX, DX
+	MOVL         2(AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
 	ORQ          R9, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X6
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R9*8), X6, X6
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X7
 	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
 	VINSERTI32X4 $0x01, X7, Y6, Y6
 	VPBROADCASTD (SP), Y15
@@ -29382,28 +29235,19 @@ tileIQ1_S_1x3_loop:
 	VPMADDUBSW   4(R8), Y6, Y16
 	VPDPWSSD     Y15, Y16, Y14
 	MOVWQZX      36(AX), DX
-	MOVQ         DX, R9
-	SHLQ         $0x08, R9
-	ANDQ         $0x00000700, R9
-	MOVBQZX      6(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X7
-	MOVQ         DX, R9
-	SHLQ         $0x05, R9
-	ANDQ         $0x00000700, R9
-	MOVBQZX      7(AX), R10
-	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X7, X7
-	MOVQ         DX, R9
-	SHLQ         $0x02, R9
-	ANDQ         $0x00000700, R9
-	MOVBQZX      8(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X6
-	SHRQ         $0x01, DX
-	ANDQ         $0x00000700, DX
-	MOVBQZX      9(AX), R9
+	PDEPQ        iq1shi<>+0(SB), DX, DX
+	MOVL         6(AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
 	ORQ          R9, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X7
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R9*8), X7, X7
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X6
 	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y7, Y7
 	VPBROADCASTD 4(SP), Y15
@@ -29414,28 +29258,19 @@ tileIQ1_S_1x3_loop:
 	VPMADDUBSW   36(R8), Y7, Y16
 	VPDPWSSD     Y15, Y16, Y14
 	MOVWQZX      38(AX), DX
-	MOVQ         DX, R9
-	SHLQ         $0x08, R9
-	ANDQ         $0x00000700, R9
-	MOVBQZX      10(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X8
-	MOVQ         DX, R9
-	SHLQ         $0x05, R9
-	ANDQ         $0x00000700, R9
-	MOVBQZX      11(AX), R10
-	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X8, X8
-	MOVQ         DX, R9
-	SHLQ         $0x02, R9
-	ANDQ         $0x00000700, R9
-	MOVBQZX      12(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X6
-	SHRQ         $0x01, DX
-	ANDQ         $0x00000700, DX
-	MOVBQZX      13(AX), R9
+	PDEPQ        iq1shi<>+0(SB), DX, DX
+	MOVL         10(AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
 	ORQ          R9, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X8
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R9*8), X8, X8
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X6
 	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y8, Y8
 	VPBROADCASTD 8(SP), Y15
@@ -29446,28 +29281,19 @@ tileIQ1_S_1x3_loop:
 	VPMADDUBSW   68(R8), Y8, Y16
 	VPDPWSSD     Y15, Y16, Y14
 	MOVWQZX      40(AX), DX
-	MOVQ         DX, R9
-	SHLQ         $0x08, R9
-	ANDQ         $0x00000700, R9
-	MOVBQZX      14(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X9
-	MOVQ         DX, R9
-	SHLQ         $0x05, R9
-	ANDQ         $0x00000700, R9
-	MOVBQZX      15(AX), R10
-	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X9, X9
-	MOVQ         DX, R9
-	SHLQ         $0x02, R9
-	ANDQ         $0x00000700, R9
-	MOVBQZX      16(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X6
-	SHRQ         $0x01, DX
-	ANDQ         $0x00000700, DX
-	MOVBQZX      17(AX), R9
+	PDEPQ        iq1shi<>+0(SB), DX, DX
+	MOVL         14(AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
 	ORQ          R9, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X9
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R9*8), X9, X9
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X6
 	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y9, Y9
 	VPBROADCASTD 12(SP), Y15
@@ -29478,28 +29304,19 @@ tileIQ1_S_1x3_loop:
 	VPMADDUBSW   100(R8), Y9, Y16
 	VPDPWSSD     Y15, Y16, Y14
 	MOVWQZX      42(AX), DX
-	MOVQ         DX, R9
-	SHLQ         $0x08, R9
-	ANDQ         $0x00000700, R9
-	MOVBQZX      18(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X10
-	MOVQ         DX, R9
-	SHLQ         $0x05, R9
-	ANDQ         $0x00000700, R9
-	MOVBQZX      19(AX), R10
-	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X10, X10
-	MOVQ         DX, R9
-	SHLQ         $0x02, R9
-	ANDQ         $0x00000700, R9
-	MOVBQZX      20(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X6
-	SHRQ         $0x01, DX
-	ANDQ         $0x00000700, DX
-	MOVBQZX      21(AX), R9
+	PDEPQ        iq1shi<>+0(SB), DX, DX
+	MOVL         18(AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
 	ORQ          R9, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X10
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R9*8), X10, X10
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X6
 	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y10, Y10
 	VPBROADCASTD 16(SP), Y15
@@ -29510,28 +29327,19 @@ tileIQ1_S_1x3_loop:
 	VPMADDUBSW   132(R8), Y10, Y16
 	VPDPWSSD     Y15, Y16, Y14
 	MOVWQZX      44(AX), DX
-	MOVQ         DX, R9
-	SHLQ         $0x08, R9
-	ANDQ         $0x00000700, R9
-	MOVBQZX      22(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X11
-	MOVQ         DX, R9
-	SHLQ         $0x05, R9
-	ANDQ         $0x00000700, R9
-	MOVBQZX      23(AX), R10
-	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X11, X11
-	MOVQ         DX, R9
-	SHLQ         $0x02, R9
-	ANDQ         $0x00000700, R9
-	MOVBQZX      24(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X6
-	SHRQ         $0x01, DX
-	ANDQ         $0x00000700, DX
-	MOVBQZX      25(AX), R9
+	PDEPQ        iq1shi<>+0(SB), DX, DX
+	MOVL         22(AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
 	ORQ          R9, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X11
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R9*8), X11, X11
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X6
 	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y11, Y11
 	VPBROADCASTD 20(SP), Y15
@@ -29542,28 +29350,19 @@ tileIQ1_S_1x3_loop:
 	VPMADDUBSW   164(R8), Y11, Y16
 	VPDPWSSD     Y15, Y16, Y14
 	MOVWQZX      46(AX), DX
-	MOVQ         DX, R9
-	SHLQ         $0x08, R9
-	ANDQ         $0x00000700, R9
-	MOVBQZX      26(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X12
-	MOVQ         DX, R9
-	SHLQ         $0x05, R9
-	ANDQ         $0x00000700, R9
-	MOVBQZX      27(AX), R10
-	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X12, X12
-	MOVQ         DX, R9
-	SHLQ         $0x02, R9
-	ANDQ         $0x00000700, R9
-	MOVBQZX      28(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X6
-	SHRQ         $0x01, DX
-	ANDQ         $0x00000700, DX
-	MOVBQZX      29(AX), R9
+	PDEPQ        iq1shi<>+0(SB), DX, DX
+	MOVL         26(AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
 	ORQ          R9, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X12
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R9*8), X12, X12
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X6
 	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y12, Y12
 	VPBROADCASTD 24(SP), Y15
@@ -29574,28 +29373,19 @@ tileIQ1_S_1x3_loop:
 	VPMADDUBSW   196(R8), Y12, Y16
 	VPDPWSSD     Y15, Y16, Y14
 	MOVWQZX      48(AX), DX
-	MOVQ         DX, R9
-	SHLQ         $0x08, R9
-	ANDQ         $0x00000700, R9
-	MOVBQZX      30(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X13
-	MOVQ         DX, R9
-	SHLQ         $0x05, R9
-	ANDQ         $0x00000700, R9
-	MOVBQZX      31(AX), R10
-	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X13, X13
-	MOVQ         DX, R9
-	SHLQ         $0x02, R9
-	ANDQ         $0x00000700, R9
-	MOVBQZX      32(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X6
-	SHRQ         $0x01, DX
-	ANDQ         $0x00000700, DX
-	MOVBQZX      33(AX), R9
+	PDEPQ        iq1shi<>+0(SB), DX, DX
+	MOVL         30(AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
 	ORQ          R9, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X13
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R9*8), X13, X13
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X6
 	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y13, Y13
 	VPBROADCASTD 28(SP), Y15
@@ -29670,7 +29460,7 @@ tileIQ1_S_1x3_done:
 	RET
 
 // func tileIQ1_S_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
-// Requires: AVX, AVX2, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+// Requires: AVX, AVX2, AVX512F, AVX512VL, AVX512_VNNI, BMI2, F16C, FMA3, MMX+
 TEXT ·tileIQ1_S_1x4(SB), NOSPLIT, $32-64
 	MOVQ         w+0(FP), AX
 	MOVQ         a+16(FP), CX
@@ -29715,28 +29505,19 @@ tileIQ1_S_1x4_loop:
 	VPXORD       Y1, Y1, Y14
 	VPXORD       Y1, Y1, Y15
 	MOVWQZX      34(AX), DX
-	MOVQ         DX, R10
-	SHLQ         $0x08, R10
-	ANDQ         $0x00000700, R10
-	MOVBQZX      2(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X6
-	MOVQ         DX, R10
-	SHLQ         $0x05, R10
-	ANDQ         $0x00000700, R10
-	MOVBQZX      3(AX), R11
-	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X6, X6
-	MOVQ         DX, R10
-	SHLQ         $0x02, R10
-	ANDQ         $0x00000700, R10
-	MOVBQZX      4(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X7
-	SHRQ         $0x01, DX
-	ANDQ         $0x00000700, DX
-	MOVBQZX      5(AX), R10
+	PDEPQ        iq1shi<>+0(SB), DX, DX
+	MOVL         2(AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
 	ORQ          R10, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X6
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R10*8), X6, X6
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X7
 	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
 	VINSERTI32X4 $0x01, X7, Y6, Y6
 	VPBROADCASTD (SP), Y16
@@ -29749,28 +29530,19 @@ tileIQ1_S_1x4_loop:
 	VPMADDUBSW   4(R9), Y6, Y17
 	VPDPWSSD     Y16, Y17, Y15
 	MOVWQZX      36(AX), DX
-	MOVQ         DX, R10
-	SHLQ         $0x08, R10
-	ANDQ         $0x00000700, R10
-	MOVBQZX      6(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X7
-	MOVQ         DX, R10
-	SHLQ         $0x05, R10
-	ANDQ         $0x00000700, R10
-	MOVBQZX      7(AX), R11
-	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X7, X7
-	MOVQ         DX, R10
-	SHLQ         $0x02, R10
-	ANDQ         $0x00000700, R10
-	MOVBQZX      8(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X6
-	SHRQ         $0x01, DX
-	ANDQ         $0x00000700, DX
-	MOVBQZX      9(AX), R10
+	PDEPQ        iq1shi<>+0(SB), DX, DX
+	MOVL         6(AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
 	ORQ          R10, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X7
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R10*8), X7, X7
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X6
 	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y7, Y7
 	VPBROADCASTD 4(SP), Y16
@@ -29783,28 +29555,19 @@ tileIQ1_S_1x4_loop:
 	VPMADDUBSW   36(R9), Y7, Y17
 	VPDPWSSD     Y16, Y17, Y15
 	MOVWQZX      38(AX), DX
-	MOVQ         DX, R10
-	SHLQ         $0x08, R10
-	ANDQ         $0x00000700, R10
-	MOVBQZX      10(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X8
-	MOVQ         DX, R10
-	SHLQ         $0x05, R10
-	ANDQ         $0x00000700, R10
-	MOVBQZX      11(AX), R11
-	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X8, X8
-	MOVQ         DX, R10
-	SHLQ         $0x02, R10
-	ANDQ         $0x00000700, R10
-	MOVBQZX      12(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X6
-	SHRQ         $0x01, DX
-	ANDQ         $0x00000700, DX
-	MOVBQZX      13(AX), R10
+	PDEPQ        iq1shi<>+0(SB), DX, DX
+	MOVL         10(AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
 	ORQ          R10, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X8
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R10*8), X8, X8
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X6
 	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y8, Y8
 	VPBROADCASTD 8(SP), Y16
@@ -29817,28 +29580,19 @@ tileIQ1_S_1x4_loop:
 	VPMADDUBSW   68(R9), Y8, Y17
 	VPDPWSSD     Y16, Y17, Y15
 	MOVWQZX      40(AX), DX
-	MOVQ         DX, R10
-	SHLQ         $0x08, R10
-	ANDQ         $0x00000700, R10
-	MOVBQZX      14(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X9
-	MOVQ         DX, R10
-	SHLQ         $0x05, R10
-	ANDQ         $0x00000700, R10
-	MOVBQZX      15(AX), R11
-	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X9, X9
-	MOVQ         DX, R10
-	SHLQ         $0x02, R10
-	ANDQ         $0x00000700, R10
-	MOVBQZX      16(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X6
-	SHRQ         $0x01, DX
-	ANDQ         $0x00000700, DX
-	MOVBQZX      17(AX), R10
+	PDEPQ        iq1shi<>+0(SB), DX, DX
+	MOVL         14(AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
 	ORQ          R10, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X9
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R10*8), X9, X9
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X6
 	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y9, Y9
 	VPBROADCASTD 12(SP), Y16
@@ -29851,28 +29605,19 @@ tileIQ1_S_1x4_loop:
 	VPMADDUBSW   100(R9), Y9, Y17
 	VPDPWSSD     Y16, Y17, Y15
 	MOVWQZX      42(AX), DX
-	MOVQ         DX, R10
-	SHLQ         $0x08, R10
-	ANDQ         $0x00000700, R10
-	MOVBQZX      18(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X10
-	MOVQ         DX, R10
-	SHLQ         $0x05, R10
-	ANDQ         $0x00000700, R10
-	MOVBQZX      19(AX), R11
-	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X10, X10
-	MOVQ         DX, R10
-	SHLQ         $0x02, R10
-	ANDQ         $0x00000700, R10
-	MOVBQZX      20(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X6
-	SHRQ         $0x01, DX
-	ANDQ         $0x00000700, DX
-	MOVBQZX      21(AX), R10
+	PDEPQ        iq1shi<>+0(SB), DX, DX
+	MOVL         18(AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
 	ORQ          R10, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X10
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R10*8), X10, X10
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X6
 	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y10, Y10
 	VPBROADCASTD 16(SP), Y16
@@ -29885,28 +29630,19 @@ tileIQ1_S_1x4_loop:
 	VPMADDUBSW   132(R9), Y10, Y17
 	VPDPWSSD     Y16, Y17, Y15
 	MOVWQZX      44(AX), DX
-	MOVQ         DX, R10
-	SHLQ         $0x08, R10
-	ANDQ         $0x00000700, R10
-	MOVBQZX      22(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X11
-	MOVQ         DX, R10
-	SHLQ         $0x05, R10
-	ANDQ         $0x00000700, R10
-	MOVBQZX      23(AX), R11
-	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X11, X11
-	MOVQ         DX, R10
-	SHLQ         $0x02, R10
-	ANDQ         $0x00000700, R10
-	MOVBQZX      24(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X6
-	SHRQ         $0x01, DX
-	ANDQ         $0x00000700, DX
-	MOVBQZX      25(AX), R10
+	PDEPQ        iq1shi<>+0(SB), DX, DX
+	MOVL         22(AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
 	ORQ          R10, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X11
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R10*8), X11, X11
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X6
 	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y11, Y11
 	VPBROADCASTD 20(SP), Y16
@@ -29919,28 +29655,19 @@ tileIQ1_S_1x4_loop:
 	VPMADDUBSW   164(R9), Y11, Y17
 	VPDPWSSD     Y16, Y17, Y15
 	MOVWQZX      46(AX), DX
-	MOVQ         DX, R10
-	SHLQ         $0x08, R10
-	ANDQ         $0x00000700, R10
-	MOVBQZX      26(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X12
-	MOVQ         DX, R10
-	SHLQ         $0x05, R10
-	ANDQ         $0x00000700, R10
-	MOVBQZX      27(AX), R11
-	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X12, X12
-	MOVQ         DX, R10
-	SHLQ         $0x02, R10
-	ANDQ         $0x00000700, R10
-	MOVBQZX      28(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X6
-	SHRQ         $0x01, DX
-	ANDQ         $0x00000700, DX
-	MOVBQZX      29(AX), R10
+	PDEPQ        iq1shi<>+0(SB), DX, DX
+	MOVL         26(AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
 	ORQ          R10, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X12
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R10*8), X12, X12
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X6
 	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y12, Y12
 	VPBROADCASTD 24(SP), Y16
@@ -29953,28 +29680,19 @@ tileIQ1_S_1x4_loop:
 	VPMADDUBSW   196(R9), Y12, Y17
 	VPDPWSSD     Y16, Y17, Y15
 	MOVWQZX      48(AX), DX
-	MOVQ         DX, R10
-	SHLQ         $0x08, R10
-	ANDQ         $0x00000700, R10
-	MOVBQZX      30(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X13
-	MOVQ         DX, R10
-	SHLQ         $0x05, R10
-	ANDQ         $0x00000700, R10
-	MOVBQZX      31(AX), R11
-	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X13, X13
-	MOVQ         DX, R10
-	SHLQ         $0x02, R10
-	ANDQ         $0x00000700, R10
-	MOVBQZX      32(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X6
-	SHRQ         $0x01, DX
-	ANDQ         $0x00000700, DX
-	MOVBQZX      33(AX), R10
+	PDEPQ        iq1shi<>+0(SB), DX, DX
+	MOVL         30(AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
 	ORQ          R10, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X13
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R10*8), X13, X13
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X6
 	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y13, Y13
 	VPBROADCASTD 28(SP), Y16
