@@ -27447,6 +27447,12 @@ GLOBL iq1shi<>(SB), RODATA|NOPTR, $8
 DATA iq1slo<>+0(SB)/8, $0x00ff00ff00ff00ff
 GLOBL iq1slo<>(SB), RODATA|NOPTR, $8
 
+DATA iq1mhi<>+0(SB)/8, $0x0f000f000f000f00
+GLOBL iq1mhi<>(SB), RODATA|NOPTR, $8
+
+DATA iq2shi<>+0(SB)/8, $0x0300030003000300
+GLOBL iq2shi<>(SB), RODATA|NOPTR, $8
+
 DATA iq1mperm<>+0(SB)/2, $0x0000
 DATA iq1mperm<>+2(SB)/2, $0x0000
 DATA iq1mperm<>+4(SB)/2, $0x0000
@@ -29786,7 +29792,7 @@ tileIQ1_S_1x4_done:
 	RET
 
 // func tileIQ1_M_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, BMI2, F16C, FMA3, MMX+
 TEXT ·tileIQ1_M_1x1(SB), NOSPLIT, $0-64
 	MOVQ         w+0(FP), AX
 	MOVQ         a+16(FP), CX
@@ -29812,27 +29818,19 @@ tileIQ1_M_1x1_loop:
 	VPORD        iqw1<>+0(SB), Y3, Y3
 	VPXORD       Y2, Y2, Y4
 	MOVWQZX      32(AX), SI
-	MOVQ         SI, DI
-	SHLQ         $0x08, DI
-	ANDQ         $0x00000f00, DI
-	MOVBQZX      (AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X5
-	MOVQ         SI, DI
-	SHLQ         $0x04, DI
-	ANDQ         $0x00000f00, DI
-	MOVBQZX      1(AX), R8
-	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X5, X5
-	MOVQ         SI, DI
-	ANDQ         $0x00000f00, DI
-	MOVBQZX      2(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X6
-	SHRQ         $0x04, SI
-	ANDQ         $0x00000f00, SI
-	MOVBQZX      3(AX), DI
+	PDEPQ        iq1mhi<>+0(SB), SI, SI
+	MOVL         (AX), DI
+	PDEPQ        iq1slo<>+0(SB), DI, DI
 	ORQ          DI, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X5
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPINSRQ      $0x01, (BX)(DI*8), X5, X5
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X6
 	VPINSRQ      $0x01, (BX)(SI*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y5, Y5
 	VMOVDQU16    iq1msel<>+0(SB), Y6
@@ -29840,27 +29838,19 @@ tileIQ1_M_1x1_loop:
 	VPMADDUBSW   4(CX), Y5, Y7
 	VPDPWSSD     Y6, Y7, Y4
 	MOVWQZX      34(AX), SI
-	MOVQ         SI, DI
-	SHLQ         $0x08, DI
-	ANDQ         $0x00000f00, DI
-	MOVBQZX      4(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X8
-	MOVQ         SI, DI
-	SHLQ         $0x04, DI
-	ANDQ         $0x00000f00, DI
-	MOVBQZX      5(AX), R8
-	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X8, X8
-	MOVQ         SI, DI
-	ANDQ         $0x00000f00, DI
-	MOVBQZX      6(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X5
-	SHRQ         $0x04, SI
-	ANDQ         $0x00000f00, SI
-	MOVBQZX      7(AX), DI
+	PDEPQ        iq1mhi<>+0(SB), SI, SI
+	MOVL         4(AX), DI
+	PDEPQ        iq1slo<>+0(SB), DI, DI
 	ORQ          DI, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X8
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPINSRQ      $0x01, (BX)(DI*8), X8, X8
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X5
 	VPINSRQ      $0x01, (BX)(SI*8), X5, X5
 	VINSERTI32X4 $0x01, X5, Y8, Y8
 	VMOVDQU16    iq1msel<>+32(SB), Y6
@@ -29868,27 +29858,19 @@ tileIQ1_M_1x1_loop:
 	VPMADDUBSW   36(CX), Y8, Y7
 	VPDPWSSD     Y6, Y7, Y4
 	MOVWQZX      36(AX), SI
-	MOVQ         SI, DI
-	SHLQ         $0x08, DI
-	ANDQ         $0x00000f00, DI
-	MOVBQZX      8(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X9
-	MOVQ         SI, DI
-	SHLQ         $0x04, DI
-	ANDQ         $0x00000f00, DI
-	MOVBQZX      9(AX), R8
-	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X9, X9
-	MOVQ         SI, DI
-	ANDQ         $0x00000f00, DI
-	MOVBQZX      10(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X5
-	SHRQ         $0x04, SI
-	ANDQ         $0x00000f00, SI
-	MOVBQZX      11(AX), DI
+	PDEPQ        iq1mhi<>+0(SB), SI, SI
+	MOVL         8(AX), DI
+	PDEPQ        iq1slo<>+0(SB), DI, DI
 	ORQ          DI, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X9
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPINSRQ      $0x01, (BX)(DI*8), X9, X9
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X5
 	VPINSRQ      $0x01, (BX)(SI*8), X5, X5
 	VINSERTI32X4 $0x01, X5, Y9, Y9
 	VMOVDQU16    iq1msel<>+64(SB), Y6
@@ -29896,27 +29878,19 @@ tileIQ1_M_1x1_loop:
 	VPMADDUBSW   68(CX), Y9, Y7
 	VPDPWSSD     Y6, Y7, Y4
 	MOVWQZX      38(AX), SI
-	MOVQ         SI, DI
-	SHLQ         $0x08, DI
-	ANDQ         $0x00000f00, DI
-	MOVBQZX      12(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X10
-	MOVQ         SI, DI
-	SHLQ         $0x04, DI
-	ANDQ         $0x00000f00, DI
-	MOVBQZX      13(AX), R8
-	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X10, X10
-	MOVQ         SI, DI
-	ANDQ         $0x00000f00, DI
-	MOVBQZX      14(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X5
-	SHRQ         $0x04, SI
-	ANDQ         $0x00000f00, SI
-	MOVBQZX      15(AX), DI
+	PDEPQ        iq1mhi<>+0(SB), SI, SI
+	MOVL         12(AX), DI
+	PDEPQ        iq1slo<>+0(SB), DI, DI
 	ORQ          DI, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X10
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPINSRQ      $0x01, (BX)(DI*8), X10, X10
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X5
 	VPINSRQ      $0x01, (BX)(SI*8), X5, X5
 	VINSERTI32X4 $0x01, X5, Y10, Y10
 	VMOVDQU16    iq1msel<>+96(SB), Y6
@@ -29924,27 +29898,19 @@ tileIQ1_M_1x1_loop:
 	VPMADDUBSW   100(CX), Y10, Y7
 	VPDPWSSD     Y6, Y7, Y4
 	MOVWQZX      40(AX), SI
-	MOVQ         SI, DI
-	SHLQ         $0x08, DI
-	ANDQ         $0x00000f00, DI
-	MOVBQZX      16(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X11
-	MOVQ         SI, DI
-	SHLQ         $0x04, DI
-	ANDQ         $0x00000f00, DI
-	MOVBQZX      17(AX), R8
-	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X11, X11
-	MOVQ         SI, DI
-	ANDQ         $0x00000f00, DI
-	MOVBQZX      18(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X5
-	SHRQ         $0x04, SI
-	ANDQ         $0x00000f00, SI
-	MOVBQZX      19(AX), DI
+	PDEPQ        iq1mhi<>+0(SB), SI, SI
+	MOVL         16(AX), DI
+	PDEPQ        iq1slo<>+0(SB), DI, DI
 	ORQ          DI, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X11
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPINSRQ      $0x01, (BX)(DI*8), X11, X11
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X5
 	VPINSRQ      $0x01, (BX)(SI*8), X5, X5
 	VINSERTI32X4 $0x01, X5, Y11, Y11
 	VMOVDQU16    iq1msel<>+128(SB), Y6
@@ -29952,27 +29918,19 @@ tileIQ1_M_1x1_loop:
 	VPMADDUBSW   132(CX), Y11, Y7
 	VPDPWSSD     Y6, Y7, Y4
 	MOVWQZX      42(AX), SI
-	MOVQ         SI, DI
-	SHLQ         $0x08, DI
-	ANDQ         $0x00000f00, DI
-	MOVBQZX      20(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X12
-	MOVQ         SI, DI
-	SHLQ         $0x04, DI
-	ANDQ         $0x00000f00, DI
-	MOVBQZX      21(AX), R8
-	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X12, X12
-	MOVQ         SI, DI
-	ANDQ         $0x00000f00, DI
-	MOVBQZX      22(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X5
-	SHRQ         $0x04, SI
-	ANDQ         $0x00000f00, SI
-	MOVBQZX      23(AX), DI
+	PDEPQ        iq1mhi<>+0(SB), SI, SI
+	MOVL         20(AX), DI
+	PDEPQ        iq1slo<>+0(SB), DI, DI
 	ORQ          DI, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X12
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPINSRQ      $0x01, (BX)(DI*8), X12, X12
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X5
 	VPINSRQ      $0x01, (BX)(SI*8), X5, X5
 	VINSERTI32X4 $0x01, X5, Y12, Y12
 	VMOVDQU16    iq1msel<>+160(SB), Y6
@@ -29980,27 +29938,19 @@ tileIQ1_M_1x1_loop:
 	VPMADDUBSW   164(CX), Y12, Y7
 	VPDPWSSD     Y6, Y7, Y4
 	MOVWQZX      44(AX), SI
-	MOVQ         SI, DI
-	SHLQ         $0x08, DI
-	ANDQ         $0x00000f00, DI
-	MOVBQZX      24(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X13
-	MOVQ         SI, DI
-	SHLQ         $0x04, DI
-	ANDQ         $0x00000f00, DI
-	MOVBQZX      25(AX), R8
-	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X13, X13
-	MOVQ         SI, DI
-	ANDQ         $0x00000f00, DI
-	MOVBQZX      26(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X5
-	SHRQ         $0x04, SI
-	ANDQ         $0x00000f00, SI
-	MOVBQZX      27(AX), DI
+	PDEPQ        iq1mhi<>+0(SB), SI, SI
+	MOVL         24(AX), DI
+	PDEPQ        iq1slo<>+0(SB), DI, DI
 	ORQ          DI, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X13
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPINSRQ      $0x01, (BX)(DI*8), X13, X13
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X5
 	VPINSRQ      $0x01, (BX)(SI*8), X5, X5
 	VINSERTI32X4 $0x01, X5, Y13, Y13
 	VMOVDQU16    iq1msel<>+192(SB), Y6
@@ -30008,27 +29958,19 @@ tileIQ1_M_1x1_loop:
 	VPMADDUBSW   196(CX), Y13, Y7
 	VPDPWSSD     Y6, Y7, Y4
 	MOVWQZX      46(AX), SI
-	MOVQ         SI, DI
-	SHLQ         $0x08, DI
-	ANDQ         $0x00000f00, DI
-	MOVBQZX      28(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X14
-	MOVQ         SI, DI
-	SHLQ         $0x04, DI
-	ANDQ         $0x00000f00, DI
-	MOVBQZX      29(AX), R8
-	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X14, X14
-	MOVQ         SI, DI
-	ANDQ         $0x00000f00, DI
-	MOVBQZX      30(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X5
-	SHRQ         $0x04, SI
-	ANDQ         $0x00000f00, SI
-	MOVBQZX      31(AX), DI
+	PDEPQ        iq1mhi<>+0(SB), SI, SI
+	MOVL         28(AX), DI
+	PDEPQ        iq1slo<>+0(SB), DI, DI
 	ORQ          DI, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X14
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPINSRQ      $0x01, (BX)(DI*8), X14, X14
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X5
 	VPINSRQ      $0x01, (BX)(SI*8), X5, X5
 	VINSERTI32X4 $0x01, X5, Y14, Y14
 	VMOVDQU16    iq1msel<>+224(SB), Y6
@@ -30082,7 +30024,7 @@ tileIQ1_M_1x1_done:
 	RET
 
 // func tileIQ1_M_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, BMI2, F16C, FMA3, MMX+
 TEXT ·tileIQ1_M_1x2(SB), NOSPLIT, $0-64
 	MOVQ         w+0(FP), AX
 	MOVQ         a+16(FP), CX
@@ -30112,27 +30054,19 @@ tileIQ1_M_1x2_loop:
 	VPXORD       Y2, Y2, Y4
 	VPXORD       Y2, Y2, Y5
 	MOVWQZX      32(AX), DX
-	MOVQ         DX, R8
-	SHLQ         $0x08, R8
-	ANDQ         $0x00000f00, R8
-	MOVBQZX      (AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X6
-	MOVQ         DX, R8
-	SHLQ         $0x04, R8
-	ANDQ         $0x00000f00, R8
-	MOVBQZX      1(AX), R9
-	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X6, X6
-	MOVQ         DX, R8
-	ANDQ         $0x00000f00, R8
-	MOVBQZX      2(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X7
-	SHRQ         $0x04, DX
-	ANDQ         $0x00000f00, DX
-	MOVBQZX      3(AX), R8
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         (AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
 	ORQ          R8, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X6
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R8*8), X6, X6
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X7
 	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
 	VINSERTI32X4 $0x01, X7, Y6, Y6
 	VMOVDQU16    iq1msel<>+0(SB), Y7
@@ -30142,27 +30076,19 @@ tileIQ1_M_1x2_loop:
 	VPMADDUBSW   4(DI), Y6, Y8
 	VPDPWSSD     Y7, Y8, Y5
 	MOVWQZX      34(AX), DX
-	MOVQ         DX, R8
-	SHLQ         $0x08, R8
-	ANDQ         $0x00000f00, R8
-	MOVBQZX      4(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X9
-	MOVQ         DX, R8
-	SHLQ         $0x04, R8
-	ANDQ         $0x00000f00, R8
-	MOVBQZX      5(AX), R9
-	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X9, X9
-	MOVQ         DX, R8
-	ANDQ         $0x00000f00, R8
-	MOVBQZX      6(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X6
-	SHRQ         $0x04, DX
-	ANDQ         $0x00000f00, DX
-	MOVBQZX      7(AX), R8
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         4(AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
 	ORQ          R8, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X9
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R8*8), X9, X9
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X6
 	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y9, Y9
 	VMOVDQU16    iq1msel<>+32(SB), Y7
@@ -30172,27 +30098,19 @@ tileIQ1_M_1x2_loop:
 	VPMADDUBSW   36(DI), Y9, Y8
 	VPDPWSSD     Y7, Y8, Y5
 	MOVWQZX      36(AX), DX
-	MOVQ         DX, R8
-	SHLQ         $0x08, R8
-	ANDQ         $0x00000f00, R8
-	MOVBQZX      8(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X10
-	MOVQ         DX, R8
-	SHLQ         $0x04, R8
-	ANDQ         $0x00000f00, R8
-	MOVBQZX      9(AX), R9
-	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X10, X10
-	MOVQ         DX, R8
-	ANDQ         $0x00000f00, R8
-	MOVBQZX      10(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X6
-	SHRQ         $0x04, DX
-	ANDQ         $0x00000f00, DX
-	MOVBQZX      11(AX), R8
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         8(AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
 	ORQ          R8, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X10
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R8*8), X10, X10
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X6
 	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y10, Y10
 	VMOVDQU16    iq1msel<>+64(SB), Y7
@@ -30202,27 +30120,19 @@ tileIQ1_M_1x2_loop:
 	VPMADDUBSW   68(DI), Y10, Y8
 	VPDPWSSD     Y7, Y8, Y5
 	MOVWQZX      38(AX), DX
-	MOVQ         DX, R8
-	SHLQ         $0x08, R8
-	ANDQ         $0x00000f00, R8
-	MOVBQZX      12(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X11
-	MOVQ         DX, R8
-	SHLQ         $0x04, R8
-	ANDQ         $0x00000f00, R8
-	MOVBQZX      13(AX), R9
-	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X11, X11
-	MOVQ         DX, R8
-	ANDQ         $0x00000f00, R8
-	MOVBQZX      14(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X6
-	SHRQ         $0x04, DX
-	ANDQ         $0x00000f00, DX
-	MOVBQZX      15(AX), R8
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         12(AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
 	ORQ          R8, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X11
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R8*8), X11, X11
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X6
 	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y11, Y11
 	VMOVDQU16    iq1msel<>+96(SB), Y7
@@ -30232,27 +30142,19 @@ tileIQ1_M_1x2_loop:
 	VPMADDUBSW   100(DI), Y11, Y8
 	VPDPWSSD     Y7, Y8, Y5
 	MOVWQZX      40(AX), DX
-	MOVQ         DX, R8
-	SHLQ         $0x08, R8
-	ANDQ         $0x00000f00, R8
-	MOVBQZX      16(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X12
-	MOVQ         DX, R8
-	SHLQ         $0x04, R8
-	ANDQ         $0x00000f00, R8
-	MOVBQZX      17(AX), R9
-	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X12, X12
-	MOVQ         DX, R8
-	ANDQ         $0x00000f00, R8
-	MOVBQZX      18(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X6
-	SHRQ         $0x04, DX
-	ANDQ         $0x00000f00, DX
-	MOVBQZX      19(AX), R8
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         16(AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
 	ORQ          R8, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X12
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R8*8), X12, X12
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X6
 	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y12, Y12
 	VMOVDQU16    iq1msel<>+128(SB), Y7
@@ -30262,27 +30164,19 @@ tileIQ1_M_1x2_loop:
 	VPMADDUBSW   132(DI), Y12, Y8
 	VPDPWSSD     Y7, Y8, Y5
 	MOVWQZX      42(AX), DX
-	MOVQ         DX, R8
-	SHLQ         $0x08, R8
-	ANDQ         $0x00000f00, R8
-	MOVBQZX      20(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X13
-	MOVQ         DX, R8
-	SHLQ         $0x04, R8
-	ANDQ         $0x00000f00, R8
-	MOVBQZX      21(AX), R9
-	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X13, X13
-	MOVQ         DX, R8
-	ANDQ         $0x00000f00, R8
-	MOVBQZX      22(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X6
-	SHRQ         $0x04, DX
-	ANDQ         $0x00000f00, DX
-	MOVBQZX      23(AX), R8
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         20(AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
 	ORQ          R8, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X13
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R8*8), X13, X13
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X6
 	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y13, Y13
 	VMOVDQU16    iq1msel<>+160(SB), Y7
@@ -30292,27 +30186,19 @@ tileIQ1_M_1x2_loop:
 	VPMADDUBSW   164(DI), Y13, Y8
 	VPDPWSSD     Y7, Y8, Y5
 	MOVWQZX      44(AX), DX
-	MOVQ         DX, R8
-	SHLQ         $0x08, R8
-	ANDQ         $0x00000f00, R8
-	MOVBQZX      24(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X14
-	MOVQ         DX, R8
-	SHLQ         $0x04, R8
-	ANDQ         $0x00000f00, R8
-	MOVBQZX      25(AX), R9
-	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X14, X14
-	MOVQ         DX, R8
-	ANDQ         $0x00000f00, R8
-	MOVBQZX      26(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X6
-	SHRQ         $0x04, DX
-	ANDQ         $0x00000f00, DX
-	MOVBQZX      27(AX), R8
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         24(AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
 	ORQ          R8, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X14
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R8*8), X14, X14
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X6
 	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y14, Y14
 	VMOVDQU16    iq1msel<>+192(SB), Y7
@@ -30322,27 +30208,19 @@ tileIQ1_M_1x2_loop:
 	VPMADDUBSW   196(DI), Y14, Y8
 	VPDPWSSD     Y7, Y8, Y5
 	MOVWQZX      46(AX), DX
-	MOVQ         DX, R8
-	SHLQ         $0x08, R8
-	ANDQ         $0x00000f00, R8
-	MOVBQZX      28(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X15
-	MOVQ         DX, R8
-	SHLQ         $0x04, R8
-	ANDQ         $0x00000f00, R8
-	MOVBQZX      29(AX), R9
-	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X15, X15
-	MOVQ         DX, R8
-	ANDQ         $0x00000f00, R8
-	MOVBQZX      30(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X6
-	SHRQ         $0x04, DX
-	ANDQ         $0x00000f00, DX
-	MOVBQZX      31(AX), R8
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         28(AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
 	ORQ          R8, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X15
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R8*8), X15, X15
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X6
 	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y15, Y15
 	VMOVDQU16    iq1msel<>+224(SB), Y7
@@ -30415,7 +30293,7 @@ tileIQ1_M_1x2_done:
 	RET
 
 // func tileIQ1_M_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, BMI2, F16C, FMA3, MMX+
 TEXT ·tileIQ1_M_1x3(SB), NOSPLIT, $0-64
 	MOVQ         w+0(FP), AX
 	MOVQ         a+16(FP), CX
@@ -30449,27 +30327,19 @@ tileIQ1_M_1x3_loop:
 	VPXORD       Y2, Y2, Y5
 	VPXORD       Y2, Y2, Y6
 	MOVWQZX      32(AX), DX
-	MOVQ         DX, R9
-	SHLQ         $0x08, R9
-	ANDQ         $0x00000f00, R9
-	MOVBQZX      (AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X7
-	MOVQ         DX, R9
-	SHLQ         $0x04, R9
-	ANDQ         $0x00000f00, R9
-	MOVBQZX      1(AX), R10
-	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X7, X7
-	MOVQ         DX, R9
-	ANDQ         $0x00000f00, R9
-	MOVBQZX      2(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X8
-	SHRQ         $0x04, DX
-	ANDQ         $0x00000f00, DX
-	MOVBQZX      3(AX), R9
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         (AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
 	ORQ          R9, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X7
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R9*8), X7, X7
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X8
 	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
 	VINSERTI32X4 $0x01, X8, Y7, Y7
 	VMOVDQU16    iq1msel<>+0(SB), Y8
@@ -30481,27 +30351,19 @@ tileIQ1_M_1x3_loop:
 	VPMADDUBSW   4(R8), Y7, Y9
 	VPDPWSSD     Y8, Y9, Y6
 	MOVWQZX      34(AX), DX
-	MOVQ         DX, R9
-	SHLQ         $0x08, R9
-	ANDQ         $0x00000f00, R9
-	MOVBQZX      4(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X10
-	MOVQ         DX, R9
-	SHLQ         $0x04, R9
-	ANDQ         $0x00000f00, R9
-	MOVBQZX      5(AX), R10
-	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X10, X10
-	MOVQ         DX, R9
-	ANDQ         $0x00000f00, R9
-	MOVBQZX      6(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X7
-	SHRQ         $0x04, DX
-	ANDQ         $0x00000f00, DX
-	MOVBQZX      7(AX), R9
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         4(AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
 	ORQ          R9, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X10
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R9*8), X10, X10
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X7
 	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
 	VINSERTI32X4 $0x01, X7, Y10, Y10
 	VMOVDQU16    iq1msel<>+32(SB), Y8
@@ -30513,27 +30375,19 @@ tileIQ1_M_1x3_loop:
 	VPMADDUBSW   36(R8), Y10, Y9
 	VPDPWSSD     Y8, Y9, Y6
 	MOVWQZX      36(AX), DX
-	MOVQ         DX, R9
-	SHLQ         $0x08, R9
-	ANDQ         $0x00000f00, R9
-	MOVBQZX      8(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X11
-	MOVQ         DX, R9
-	SHLQ         $0x04, R9
-	ANDQ         $0x00000f00, R9
-	MOVBQZX      9(AX), R10
-	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X11, X11
-	MOVQ         DX, R9
-	ANDQ         $0x00000f00, R9
-	MOVBQZX      10(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X7
-	SHRQ         $0x04, DX
-	ANDQ         $0x00000f00, DX
-	MOVBQZX      11(AX), R9
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         8(AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
 	ORQ          R9, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X11
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R9*8), X11, X11
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X7
 	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
 	VINSERTI32X4 $0x01, X7, Y11, Y11
 	VMOVDQU16    iq1msel<>+64(SB), Y8
@@ -30545,27 +30399,19 @@ tileIQ1_M_1x3_loop:
 	VPMADDUBSW   68(R8), Y11, Y9
 	VPDPWSSD     Y8, Y9, Y6
 	MOVWQZX      38(AX), DX
-	MOVQ         DX, R9
-	SHLQ         $0x08, R9
-	ANDQ         $0x00000f00, R9
-	MOVBQZX      12(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X12
-	MOVQ         DX, R9
-	SHLQ         $0x04, R9
-	ANDQ         $0x00000f00, R9
-	MOVBQZX      13(AX), R10
-	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X12, X12
-	MOVQ         DX, R9
-	ANDQ         $0x00000f00, R9
-	MOVBQZX      14(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X7
-	SHRQ         $0x04, DX
-	ANDQ         $0x00000f00, DX
-	MOVBQZX      15(AX), R9
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         12(AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
 	ORQ          R9, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X12
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R9*8), X12, X12
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X7
 	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
 	VINSERTI32X4 $0x01, X7, Y12, Y12
 	VMOVDQU16    iq1msel<>+96(SB), Y8
@@ -30577,27 +30423,19 @@ tileIQ1_M_1x3_loop:
 	VPMADDUBSW   100(R8), Y12, Y9
 	VPDPWSSD     Y8, Y9, Y6
 	MOVWQZX      40(AX), DX
-	MOVQ         DX, R9
-	SHLQ         $0x08, R9
-	ANDQ         $0x00000f00, R9
-	MOVBQZX      16(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X13
-	MOVQ         DX, R9
-	SHLQ         $0x04, R9
-	ANDQ         $0x00000f00, R9
-	MOVBQZX      17(AX), R10
-	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X13, X13
-	MOVQ         DX, R9
-	ANDQ         $0x00000f00, R9
-	MOVBQZX      18(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X7
-	SHRQ         $0x04, DX
-	ANDQ         $0x00000f00, DX
-	MOVBQZX      19(AX), R9
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         16(AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
 	ORQ          R9, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X13
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R9*8), X13, X13
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X7
 	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
 	VINSERTI32X4 $0x01, X7, Y13, Y13
 	VMOVDQU16    iq1msel<>+128(SB), Y8
@@ -30609,27 +30447,19 @@ tileIQ1_M_1x3_loop:
 	VPMADDUBSW   132(R8), Y13, Y9
 	VPDPWSSD     Y8, Y9, Y6
 	MOVWQZX      42(AX), DX
-	MOVQ         DX, R9
-	SHLQ         $0x08, R9
-	ANDQ         $0x00000f00, R9
-	MOVBQZX      20(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X14
-	MOVQ         DX, R9
-	SHLQ         $0x04, R9
-	ANDQ         $0x00000f00, R9
-	MOVBQZX      21(AX), R10
-	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X14, X14
-	MOVQ         DX, R9
-	ANDQ         $0x00000f00, R9
-	MOVBQZX      22(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X7
-	SHRQ         $0x04, DX
-	ANDQ         $0x00000f00, DX
-	MOVBQZX      23(AX), R9
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         20(AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
 	ORQ          R9, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X14
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R9*8), X14, X14
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X7
 	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
 	VINSERTI32X4 $0x01, X7, Y14, Y14
 	VMOVDQU16    iq1msel<>+160(SB), Y8
@@ -30641,27 +30471,19 @@ tileIQ1_M_1x3_loop:
 	VPMADDUBSW   164(R8), Y14, Y9
 	VPDPWSSD     Y8, Y9, Y6
 	MOVWQZX      44(AX), DX
-	MOVQ         DX, R9
-	SHLQ         $0x08, R9
-	ANDQ         $0x00000f00, R9
-	MOVBQZX      24(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X15
-	MOVQ         DX, R9
-	SHLQ         $0x04, R9
-	ANDQ         $0x00000f00, R9
-	MOVBQZX      25(AX), R10
-	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X15, X15
-	MOVQ         DX, R9
-	ANDQ         $0x00000f00, R9
-	MOVBQZX      26(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X7
-	SHRQ         $0x04, DX
-	ANDQ         $0x00000f00, DX
-	MOVBQZX      27(AX), R9
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         24(AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
 	ORQ          R9, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X15
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R9*8), X15, X15
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X7
 	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
 	VINSERTI32X4 $0x01, X7, Y15, Y15
 	VMOVDQU16    iq1msel<>+192(SB), Y8
@@ -30673,27 +30495,19 @@ tileIQ1_M_1x3_loop:
 	VPMADDUBSW   196(R8), Y15, Y9
 	VPDPWSSD     Y8, Y9, Y6
 	MOVWQZX      46(AX), DX
-	MOVQ         DX, R9
-	SHLQ         $0x08, R9
-	ANDQ         $0x00000f00, R9
-	MOVBQZX      28(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X16
-	MOVQ         DX, R9
-	SHLQ         $0x04, R9
-	ANDQ         $0x00000f00, R9
-	MOVBQZX      29(AX), R10
-	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X16, X16
-	MOVQ         DX, R9
-	ANDQ         $0x00000f00, R9
-	MOVBQZX      30(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X7
-	SHRQ         $0x04, DX
-	ANDQ         $0x00000f00, DX
-	MOVBQZX      31(AX), R9
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         28(AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
 	ORQ          R9, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X16
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R9*8), X16, X16
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X7
 	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
 	VINSERTI32X4 $0x01, X7, Y16, Y16
 	VMOVDQU16    iq1msel<>+224(SB), Y8
@@ -30785,7 +30599,7 @@ tileIQ1_M_1x3_done:
 	RET
 
 // func tileIQ1_M_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, BMI2, F16C, FMA3, MMX+
 TEXT ·tileIQ1_M_1x4(SB), NOSPLIT, $0-64
 	MOVQ         w+0(FP), AX
 	MOVQ         a+16(FP), CX
@@ -30823,27 +30637,19 @@ tileIQ1_M_1x4_loop:
 	VPXORD       Y2, Y2, Y6
 	VPXORD       Y2, Y2, Y7
 	MOVWQZX      32(AX), DX
-	MOVQ         DX, R10
-	SHLQ         $0x08, R10
-	ANDQ         $0x00000f00, R10
-	MOVBQZX      (AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X8
-	MOVQ         DX, R10
-	SHLQ         $0x04, R10
-	ANDQ         $0x00000f00, R10
-	MOVBQZX      1(AX), R11
-	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X8, X8
-	MOVQ         DX, R10
-	ANDQ         $0x00000f00, R10
-	MOVBQZX      2(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X9
-	SHRQ         $0x04, DX
-	ANDQ         $0x00000f00, DX
-	MOVBQZX      3(AX), R10
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         (AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
 	ORQ          R10, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X8
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R10*8), X8, X8
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X9
 	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
 	VINSERTI32X4 $0x01, X9, Y8, Y8
 	VMOVDQU16    iq1msel<>+0(SB), Y9
@@ -30857,27 +30663,19 @@ tileIQ1_M_1x4_loop:
 	VPMADDUBSW   4(R9), Y8, Y10
 	VPDPWSSD     Y9, Y10, Y7
 	MOVWQZX      34(AX), DX
-	MOVQ         DX, R10
-	SHLQ         $0x08, R10
-	ANDQ         $0x00000f00, R10
-	MOVBQZX      4(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X11
-	MOVQ         DX, R10
-	SHLQ         $0x04, R10
-	ANDQ         $0x00000f00, R10
-	MOVBQZX      5(AX), R11
-	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X11, X11
-	MOVQ         DX, R10
-	ANDQ         $0x00000f00, R10
-	MOVBQZX      6(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X8
-	SHRQ         $0x04, DX
-	ANDQ         $0x00000f00, DX
-	MOVBQZX      7(AX), R10
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         4(AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
 	ORQ          R10, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X11
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R10*8), X11, X11
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X8
 	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
 	VINSERTI32X4 $0x01, X8, Y11, Y11
 	VMOVDQU16    iq1msel<>+32(SB), Y9
@@ -30891,27 +30689,19 @@ tileIQ1_M_1x4_loop:
 	VPMADDUBSW   36(R9), Y11, Y10
 	VPDPWSSD     Y9, Y10, Y7
 	MOVWQZX      36(AX), DX
-	MOVQ         DX, R10
-	SHLQ         $0x08, R10
-	ANDQ         $0x00000f00, R10
-	MOVBQZX      8(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X12
-	MOVQ         DX, R10
-	SHLQ         $0x04, R10
-	ANDQ         $0x00000f00, R10
-	MOVBQZX      9(AX), R11
-	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X12, X12
-	MOVQ         DX, R10
-	ANDQ         $0x00000f00, R10
-	MOVBQZX      10(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X8
-	SHRQ         $0x04, DX
-	ANDQ         $0x00000f00, DX
-	MOVBQZX      11(AX), R10
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         8(AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
 	ORQ          R10, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X12
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R10*8), X12, X12
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X8
 	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
 	VINSERTI32X4 $0x01, X8, Y12, Y12
 	VMOVDQU16    iq1msel<>+64(SB), Y9
@@ -30925,27 +30715,19 @@ tileIQ1_M_1x4_loop:
 	VPMADDUBSW   68(R9), Y12, Y10
 	VPDPWSSD     Y9, Y10, Y7
 	MOVWQZX      38(AX), DX
-	MOVQ         DX, R10
-	SHLQ         $0x08, R10
-	ANDQ         $0x00000f00, R10
-	MOVBQZX      12(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X13
-	MOVQ         DX, R10
-	SHLQ         $0x04, R10
-	ANDQ         $0x00000f00, R10
-	MOVBQZX      13(AX), R11
-	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X13, X13
-	MOVQ         DX, R10
-	ANDQ         $0x00000f00, R10
-	MOVBQZX      14(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X8
-	SHRQ         $0x04, DX
-	ANDQ         $0x00000f00, DX
-	MOVBQZX      15(AX), R10
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         12(AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
 	ORQ          R10, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X13
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R10*8), X13, X13
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X8
 	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
 	VINSERTI32X4 $0x01, X8, Y13, Y13
 	VMOVDQU16    iq1msel<>+96(SB), Y9
@@ -30959,27 +30741,19 @@ tileIQ1_M_1x4_loop:
 	VPMADDUBSW   100(R9), Y13, Y10
 	VPDPWSSD     Y9, Y10, Y7
 	MOVWQZX      40(AX), DX
-	MOVQ         DX, R10
-	SHLQ         $0x08, R10
-	ANDQ         $0x00000f00, R10
-	MOVBQZX      16(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X14
-	MOVQ         DX, R10
-	SHLQ         $0x04, R10
-	ANDQ         $0x00000f00, R10
-	MOVBQZX      17(AX), R11
-	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X14, X14
-	MOVQ         DX, R10
-	ANDQ         $0x00000f00, R10
-	MOVBQZX      18(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X8
-	SHRQ         $0x04, DX
-	ANDQ         $0x00000f00, DX
-	MOVBQZX      19(AX), R10
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         16(AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
 	ORQ          R10, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X14
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R10*8), X14, X14
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X8
 	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
 	VINSERTI32X4 $0x01, X8, Y14, Y14
 	VMOVDQU16    iq1msel<>+128(SB), Y9
@@ -30993,27 +30767,19 @@ tileIQ1_M_1x4_loop:
 	VPMADDUBSW   132(R9), Y14, Y10
 	VPDPWSSD     Y9, Y10, Y7
 	MOVWQZX      42(AX), DX
-	MOVQ         DX, R10
-	SHLQ         $0x08, R10
-	ANDQ         $0x00000f00, R10
-	MOVBQZX      20(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X15
-	MOVQ         DX, R10
-	SHLQ         $0x04, R10
-	ANDQ         $0x00000f00, R10
-	MOVBQZX      21(AX), R11
-	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X15, X15
-	MOVQ         DX, R10
-	ANDQ         $0x00000f00, R10
-	MOVBQZX      22(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X8
-	SHRQ         $0x04, DX
-	ANDQ         $0x00000f00, DX
-	MOVBQZX      23(AX), R10
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         20(AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
 	ORQ          R10, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X15
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R10*8), X15, X15
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X8
 	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
 	VINSERTI32X4 $0x01, X8, Y15, Y15
 	VMOVDQU16    iq1msel<>+160(SB), Y9
@@ -31027,27 +30793,19 @@ tileIQ1_M_1x4_loop:
 	VPMADDUBSW   164(R9), Y15, Y10
 	VPDPWSSD     Y9, Y10, Y7
 	MOVWQZX      44(AX), DX
-	MOVQ         DX, R10
-	SHLQ         $0x08, R10
-	ANDQ         $0x00000f00, R10
-	MOVBQZX      24(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X16
-	MOVQ         DX, R10
-	SHLQ         $0x04, R10
-	ANDQ         $0x00000f00, R10
-	MOVBQZX      25(AX), R11
-	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X16, X16
-	MOVQ         DX, R10
-	ANDQ         $0x00000f00, R10
-	MOVBQZX      26(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X8
-	SHRQ         $0x04, DX
-	ANDQ         $0x00000f00, DX
-	MOVBQZX      27(AX), R10
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         24(AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
 	ORQ          R10, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X16
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R10*8), X16, X16
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X8
 	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
 	VINSERTI32X4 $0x01, X8, Y16, Y16
 	VMOVDQU16    iq1msel<>+192(SB), Y9
@@ -31061,27 +30819,19 @@ tileIQ1_M_1x4_loop:
 	VPMADDUBSW   196(R9), Y16, Y10
 	VPDPWSSD     Y9, Y10, Y7
 	MOVWQZX      46(AX), DX
-	MOVQ         DX, R10
-	SHLQ         $0x08, R10
-	ANDQ         $0x00000f00, R10
-	MOVBQZX      28(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X17
-	MOVQ         DX, R10
-	SHLQ         $0x04, R10
-	ANDQ         $0x00000f00, R10
-	MOVBQZX      29(AX), R11
-	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X17, X17
-	MOVQ         DX, R10
-	ANDQ         $0x00000f00, R10
-	MOVBQZX      30(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X8
-	SHRQ         $0x04, DX
-	ANDQ         $0x00000f00, DX
-	MOVBQZX      31(AX), R10
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         28(AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
 	ORQ          R10, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X17
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R10*8), X17, X17
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X8
 	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
 	VINSERTI32X4 $0x01, X8, Y17, Y17
 	VMOVDQU16    iq1msel<>+224(SB), Y9
@@ -32578,7 +32328,7 @@ tileIQ2_XS_1x4_done:
 	RET
 
 // func tileIQ2_S_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, BMI2, F16C, FMA3, MMX+
 TEXT ·tileIQ2_S_1x1(SB), NOSPLIT, $0-64
 	MOVQ         w+0(FP), AX
 	MOVQ         a+16(FP), CX
@@ -32597,28 +32347,19 @@ tileIQ2_S_1x1_loop:
 	PREFETCHT0   32832(AX)
 	VPXORD       Y0, Y0, Y2
 	MOVBQZX      66(AX), SI
-	MOVQ         SI, DI
-	SHLQ         $0x08, DI
-	ANDL         $0x00000300, DI
-	MOVBQZX      2(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X3
-	MOVQ         SI, DI
-	SHLQ         $0x06, DI
-	ANDL         $0x00000300, DI
-	MOVBQZX      3(AX), R8
-	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X3, X3
-	MOVQ         SI, DI
-	SHLQ         $0x04, DI
-	ANDL         $0x00000300, DI
-	MOVBQZX      4(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X4
-	SHLQ         $0x02, SI
-	ANDL         $0x00000300, SI
-	MOVBQZX      5(AX), DI
+	PDEPQ        iq2shi<>+0(SB), SI, SI
+	MOVL         2(AX), DI
+	PDEPQ        iq1slo<>+0(SB), DI, DI
 	ORQ          DI, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X3
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPINSRQ      $0x01, (BX)(DI*8), X3, X3
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X4
 	VPINSRQ      $0x01, (BX)(SI*8), X4, X4
 	VINSERTI32X4 $0x01, X4, Y3, Y3
 	KMOVD        34(AX), K1
@@ -32636,28 +32377,19 @@ tileIQ2_S_1x1_loop:
 	VPMADDUBSW   Y5, Y3, Y5
 	VPDPWSSD     Y4, Y5, Y2
 	MOVBQZX      67(AX), SI
-	MOVQ         SI, DI
-	SHLQ         $0x08, DI
-	ANDL         $0x00000300, DI
-	MOVBQZX      6(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X6
-	MOVQ         SI, DI
-	SHLQ         $0x06, DI
-	ANDL         $0x00000300, DI
-	MOVBQZX      7(AX), R8
-	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X6, X6
-	MOVQ         SI, DI
-	SHLQ         $0x04, DI
-	ANDL         $0x00000300, DI
-	MOVBQZX      8(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X3
-	SHLQ         $0x02, SI
-	ANDL         $0x00000300, SI
-	MOVBQZX      9(AX), DI
+	PDEPQ        iq2shi<>+0(SB), SI, SI
+	MOVL         6(AX), DI
+	PDEPQ        iq1slo<>+0(SB), DI, DI
 	ORQ          DI, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X6
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPINSRQ      $0x01, (BX)(DI*8), X6, X6
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X3
 	VPINSRQ      $0x01, (BX)(SI*8), X3, X3
 	VINSERTI32X4 $0x01, X3, Y6, Y6
 	KMOVD        38(AX), K1
@@ -32675,28 +32407,19 @@ tileIQ2_S_1x1_loop:
 	VPMADDUBSW   Y5, Y6, Y5
 	VPDPWSSD     Y4, Y5, Y2
 	MOVBQZX      68(AX), SI
-	MOVQ         SI, DI
-	SHLQ         $0x08, DI
-	ANDL         $0x00000300, DI
-	MOVBQZX      10(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X7
-	MOVQ         SI, DI
-	SHLQ         $0x06, DI
-	ANDL         $0x00000300, DI
-	MOVBQZX      11(AX), R8
-	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X7, X7
-	MOVQ         SI, DI
-	SHLQ         $0x04, DI
-	ANDL         $0x00000300, DI
-	MOVBQZX      12(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X3
-	SHLQ         $0x02, SI
-	ANDL         $0x00000300, SI
-	MOVBQZX      13(AX), DI
+	PDEPQ        iq2shi<>+0(SB), SI, SI
+	MOVL         10(AX), DI
+	PDEPQ        iq1slo<>+0(SB), DI, DI
 	ORQ          DI, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X7
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPINSRQ      $0x01, (BX)(DI*8), X7, X7
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X3
 	VPINSRQ      $0x01, (BX)(SI*8), X3, X3
 	VINSERTI32X4 $0x01, X3, Y7, Y7
 	KMOVD        42(AX), K1
@@ -32714,28 +32437,19 @@ tileIQ2_S_1x1_loop:
 	VPMADDUBSW   Y5, Y7, Y5
 	VPDPWSSD     Y4, Y5, Y2
 	MOVBQZX      69(AX), SI
-	MOVQ         SI, DI
-	SHLQ         $0x08, DI
-	ANDL         $0x00000300, DI
-	MOVBQZX      14(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X8
-	MOVQ         SI, DI
-	SHLQ         $0x06, DI
-	ANDL         $0x00000300, DI
-	MOVBQZX      15(AX), R8
-	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X8, X8
-	MOVQ         SI, DI
-	SHLQ         $0x04, DI
-	ANDL         $0x00000300, DI
-	MOVBQZX      16(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X3
-	SHLQ         $0x02, SI
-	ANDL         $0x00000300, SI
-	MOVBQZX      17(AX), DI
+	PDEPQ        iq2shi<>+0(SB), SI, SI
+	MOVL         14(AX), DI
+	PDEPQ        iq1slo<>+0(SB), DI, DI
 	ORQ          DI, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X8
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPINSRQ      $0x01, (BX)(DI*8), X8, X8
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X3
 	VPINSRQ      $0x01, (BX)(SI*8), X3, X3
 	VINSERTI32X4 $0x01, X3, Y8, Y8
 	KMOVD        46(AX), K1
@@ -32753,28 +32467,19 @@ tileIQ2_S_1x1_loop:
 	VPMADDUBSW   Y5, Y8, Y5
 	VPDPWSSD     Y4, Y5, Y2
 	MOVBQZX      70(AX), SI
-	MOVQ         SI, DI
-	SHLQ         $0x08, DI
-	ANDL         $0x00000300, DI
-	MOVBQZX      18(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X9
-	MOVQ         SI, DI
-	SHLQ         $0x06, DI
-	ANDL         $0x00000300, DI
-	MOVBQZX      19(AX), R8
-	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X9, X9
-	MOVQ         SI, DI
-	SHLQ         $0x04, DI
-	ANDL         $0x00000300, DI
-	MOVBQZX      20(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X3
-	SHLQ         $0x02, SI
-	ANDL         $0x00000300, SI
-	MOVBQZX      21(AX), DI
+	PDEPQ        iq2shi<>+0(SB), SI, SI
+	MOVL         18(AX), DI
+	PDEPQ        iq1slo<>+0(SB), DI, DI
 	ORQ          DI, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X9
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPINSRQ      $0x01, (BX)(DI*8), X9, X9
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X3
 	VPINSRQ      $0x01, (BX)(SI*8), X3, X3
 	VINSERTI32X4 $0x01, X3, Y9, Y9
 	KMOVD        50(AX), K1
@@ -32792,28 +32497,19 @@ tileIQ2_S_1x1_loop:
 	VPMADDUBSW   Y5, Y9, Y5
 	VPDPWSSD     Y4, Y5, Y2
 	MOVBQZX      71(AX), SI
-	MOVQ         SI, DI
-	SHLQ         $0x08, DI
-	ANDL         $0x00000300, DI
-	MOVBQZX      22(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X10
-	MOVQ         SI, DI
-	SHLQ         $0x06, DI
-	ANDL         $0x00000300, DI
-	MOVBQZX      23(AX), R8
-	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X10, X10
-	MOVQ         SI, DI
-	SHLQ         $0x04, DI
-	ANDL         $0x00000300, DI
-	MOVBQZX      24(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X3
-	SHLQ         $0x02, SI
-	ANDL         $0x00000300, SI
-	MOVBQZX      25(AX), DI
+	PDEPQ        iq2shi<>+0(SB), SI, SI
+	MOVL         22(AX), DI
+	PDEPQ        iq1slo<>+0(SB), DI, DI
 	ORQ          DI, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X10
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPINSRQ      $0x01, (BX)(DI*8), X10, X10
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X3
 	VPINSRQ      $0x01, (BX)(SI*8), X3, X3
 	VINSERTI32X4 $0x01, X3, Y10, Y10
 	KMOVD        54(AX), K1
@@ -32831,28 +32527,19 @@ tileIQ2_S_1x1_loop:
 	VPMADDUBSW   Y5, Y10, Y5
 	VPDPWSSD     Y4, Y5, Y2
 	MOVBQZX      72(AX), SI
-	MOVQ         SI, DI
-	SHLQ         $0x08, DI
-	ANDL         $0x00000300, DI
-	MOVBQZX      26(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X11
-	MOVQ         SI, DI
-	SHLQ         $0x06, DI
-	ANDL         $0x00000300, DI
-	MOVBQZX      27(AX), R8
-	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X11, X11
-	MOVQ         SI, DI
-	SHLQ         $0x04, DI
-	ANDL         $0x00000300, DI
-	MOVBQZX      28(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X3
-	SHLQ         $0x02, SI
-	ANDL         $0x00000300, SI
-	MOVBQZX      29(AX), DI
+	PDEPQ        iq2shi<>+0(SB), SI, SI
+	MOVL         26(AX), DI
+	PDEPQ        iq1slo<>+0(SB), DI, DI
 	ORQ          DI, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X11
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPINSRQ      $0x01, (BX)(DI*8), X11, X11
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X3
 	VPINSRQ      $0x01, (BX)(SI*8), X3, X3
 	VINSERTI32X4 $0x01, X3, Y11, Y11
 	KMOVD        58(AX), K1
@@ -32870,28 +32557,19 @@ tileIQ2_S_1x1_loop:
 	VPMADDUBSW   Y5, Y11, Y5
 	VPDPWSSD     Y4, Y5, Y2
 	MOVBQZX      73(AX), SI
-	MOVQ         SI, DI
-	SHLQ         $0x08, DI
-	ANDL         $0x00000300, DI
-	MOVBQZX      30(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X12
-	MOVQ         SI, DI
-	SHLQ         $0x06, DI
-	ANDL         $0x00000300, DI
-	MOVBQZX      31(AX), R8
-	ORQ          R8, DI
-	VPINSRQ      $0x01, (BX)(DI*8), X12, X12
-	MOVQ         SI, DI
-	SHLQ         $0x04, DI
-	ANDL         $0x00000300, DI
-	MOVBQZX      32(AX), R8
-	ORQ          R8, DI
-	VMOVQ        (BX)(DI*8), X3
-	SHLQ         $0x02, SI
-	ANDL         $0x00000300, SI
-	MOVBQZX      33(AX), DI
+	PDEPQ        iq2shi<>+0(SB), SI, SI
+	MOVL         30(AX), DI
+	PDEPQ        iq1slo<>+0(SB), DI, DI
 	ORQ          DI, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X12
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPINSRQ      $0x01, (BX)(DI*8), X12, X12
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VMOVQ        (BX)(DI*8), X3
 	VPINSRQ      $0x01, (BX)(SI*8), X3, X3
 	VINSERTI32X4 $0x01, X3, Y12, Y12
 	KMOVD        62(AX), K1
@@ -32935,7 +32613,7 @@ tileIQ2_S_1x1_done:
 	RET
 
 // func tileIQ2_S_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, BMI2, F16C, FMA3, MMX+
 TEXT ·tileIQ2_S_1x2(SB), NOSPLIT, $0-64
 	MOVQ         w+0(FP), AX
 	MOVQ         a+16(FP), CX
@@ -32958,28 +32636,19 @@ tileIQ2_S_1x2_loop:
 	VPXORD       Y0, Y0, Y2
 	VPXORD       Y0, Y0, Y3
 	MOVBQZX      66(AX), DX
-	MOVQ         DX, R8
-	SHLQ         $0x08, R8
-	ANDL         $0x00000300, R8
-	MOVBQZX      2(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X4
-	MOVQ         DX, R8
-	SHLQ         $0x06, R8
-	ANDL         $0x00000300, R8
-	MOVBQZX      3(AX), R9
-	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X4, X4
-	MOVQ         DX, R8
-	SHLQ         $0x04, R8
-	ANDL         $0x00000300, R8
-	MOVBQZX      4(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X5
-	SHLQ         $0x02, DX
-	ANDL         $0x00000300, DX
-	MOVBQZX      5(AX), R8
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         2(AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
 	ORQ          R8, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X4
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R8*8), X4, X4
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X5
 	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
 	VINSERTI32X4 $0x01, X5, Y4, Y4
 	KMOVD        34(AX), K1
@@ -33001,28 +32670,19 @@ tileIQ2_S_1x2_loop:
 	VPMADDUBSW   Y6, Y4, Y6
 	VPDPWSSD     Y5, Y6, Y3
 	MOVBQZX      67(AX), DX
-	MOVQ         DX, R8
-	SHLQ         $0x08, R8
-	ANDL         $0x00000300, R8
-	MOVBQZX      6(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X7
-	MOVQ         DX, R8
-	SHLQ         $0x06, R8
-	ANDL         $0x00000300, R8
-	MOVBQZX      7(AX), R9
-	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X7, X7
-	MOVQ         DX, R8
-	SHLQ         $0x04, R8
-	ANDL         $0x00000300, R8
-	MOVBQZX      8(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X4
-	SHLQ         $0x02, DX
-	ANDL         $0x00000300, DX
-	MOVBQZX      9(AX), R8
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         6(AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
 	ORQ          R8, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X7
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R8*8), X7, X7
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X4
 	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
 	VINSERTI32X4 $0x01, X4, Y7, Y7
 	KMOVD        38(AX), K1
@@ -33044,28 +32704,19 @@ tileIQ2_S_1x2_loop:
 	VPMADDUBSW   Y6, Y7, Y6
 	VPDPWSSD     Y5, Y6, Y3
 	MOVBQZX      68(AX), DX
-	MOVQ         DX, R8
-	SHLQ         $0x08, R8
-	ANDL         $0x00000300, R8
-	MOVBQZX      10(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X8
-	MOVQ         DX, R8
-	SHLQ         $0x06, R8
-	ANDL         $0x00000300, R8
-	MOVBQZX      11(AX), R9
-	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X8, X8
-	MOVQ         DX, R8
-	SHLQ         $0x04, R8
-	ANDL         $0x00000300, R8
-	MOVBQZX      12(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X4
-	SHLQ         $0x02, DX
-	ANDL         $0x00000300, DX
-	MOVBQZX      13(AX), R8
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         10(AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
 	ORQ          R8, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X8
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R8*8), X8, X8
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X4
 	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
 	VINSERTI32X4 $0x01, X4, Y8, Y8
 	KMOVD        42(AX), K1
@@ -33087,28 +32738,19 @@ tileIQ2_S_1x2_loop:
 	VPMADDUBSW   Y6, Y8, Y6
 	VPDPWSSD     Y5, Y6, Y3
 	MOVBQZX      69(AX), DX
-	MOVQ         DX, R8
-	SHLQ         $0x08, R8
-	ANDL         $0x00000300, R8
-	MOVBQZX      14(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X9
-	MOVQ         DX, R8
-	SHLQ         $0x06, R8
-	ANDL         $0x00000300, R8
-	MOVBQZX      15(AX), R9
-	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X9, X9
-	MOVQ         DX, R8
-	SHLQ         $0x04, R8
-	ANDL         $0x00000300, R8
-	MOVBQZX      16(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X4
-	SHLQ         $0x02, DX
-	ANDL         $0x00000300, DX
-	MOVBQZX      17(AX), R8
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         14(AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
 	ORQ          R8, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X9
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R8*8), X9, X9
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X4
 	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
 	VINSERTI32X4 $0x01, X4, Y9, Y9
 	KMOVD        46(AX), K1
@@ -33130,28 +32772,19 @@ tileIQ2_S_1x2_loop:
 	VPMADDUBSW   Y6, Y9, Y6
 	VPDPWSSD     Y5, Y6, Y3
 	MOVBQZX      70(AX), DX
-	MOVQ         DX, R8
-	SHLQ         $0x08, R8
-	ANDL         $0x00000300, R8
-	MOVBQZX      18(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X10
-	MOVQ         DX, R8
-	SHLQ         $0x06, R8
-	ANDL         $0x00000300, R8
-	MOVBQZX      19(AX), R9
-	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X10, X10
-	MOVQ         DX, R8
-	SHLQ         $0x04, R8
-	ANDL         $0x00000300, R8
-	MOVBQZX      20(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X4
-	SHLQ         $0x02, DX
-	ANDL         $0x00000300, DX
-	MOVBQZX      21(AX), R8
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         18(AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
 	ORQ          R8, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X10
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R8*8), X10, X10
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X4
 	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
 	VINSERTI32X4 $0x01, X4, Y10, Y10
 	KMOVD        50(AX), K1
@@ -33173,28 +32806,19 @@ tileIQ2_S_1x2_loop:
 	VPMADDUBSW   Y6, Y10, Y6
 	VPDPWSSD     Y5, Y6, Y3
 	MOVBQZX      71(AX), DX
-	MOVQ         DX, R8
-	SHLQ         $0x08, R8
-	ANDL         $0x00000300, R8
-	MOVBQZX      22(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X11
-	MOVQ         DX, R8
-	SHLQ         $0x06, R8
-	ANDL         $0x00000300, R8
-	MOVBQZX      23(AX), R9
-	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X11, X11
-	MOVQ         DX, R8
-	SHLQ         $0x04, R8
-	ANDL         $0x00000300, R8
-	MOVBQZX      24(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X4
-	SHLQ         $0x02, DX
-	ANDL         $0x00000300, DX
-	MOVBQZX      25(AX), R8
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         22(AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
 	ORQ          R8, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X11
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R8*8), X11, X11
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X4
 	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
 	VINSERTI32X4 $0x01, X4, Y11, Y11
 	KMOVD        54(AX), K1
@@ -33216,28 +32840,19 @@ tileIQ2_S_1x2_loop:
 	VPMADDUBSW   Y6, Y11, Y6
 	VPDPWSSD     Y5, Y6, Y3
 	MOVBQZX      72(AX), DX
-	MOVQ         DX, R8
-	SHLQ         $0x08, R8
-	ANDL         $0x00000300, R8
-	MOVBQZX      26(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X12
-	MOVQ         DX, R8
-	SHLQ         $0x06, R8
-	ANDL         $0x00000300, R8
-	MOVBQZX      27(AX), R9
-	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X12, X12
-	MOVQ         DX, R8
-	SHLQ         $0x04, R8
-	ANDL         $0x00000300, R8
-	MOVBQZX      28(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X4
-	SHLQ         $0x02, DX
-	ANDL         $0x00000300, DX
-	MOVBQZX      29(AX), R8
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         26(AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
 	ORQ          R8, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X12
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R8*8), X12, X12
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X4
 	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
 	VINSERTI32X4 $0x01, X4, Y12, Y12
 	KMOVD        58(AX), K1
@@ -33259,28 +32874,19 @@ tileIQ2_S_1x2_loop:
 	VPMADDUBSW   Y6, Y12, Y6
 	VPDPWSSD     Y5, Y6, Y3
 	MOVBQZX      73(AX), DX
-	MOVQ         DX, R8
-	SHLQ         $0x08, R8
-	ANDL         $0x00000300, R8
-	MOVBQZX      30(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X13
-	MOVQ         DX, R8
-	SHLQ         $0x06, R8
-	ANDL         $0x00000300, R8
-	MOVBQZX      31(AX), R9
-	ORQ          R9, R8
-	VPINSRQ      $0x01, (SI)(R8*8), X13, X13
-	MOVQ         DX, R8
-	SHLQ         $0x04, R8
-	ANDL         $0x00000300, R8
-	MOVBQZX      32(AX), R9
-	ORQ          R9, R8
-	VMOVQ        (SI)(R8*8), X4
-	SHLQ         $0x02, DX
-	ANDL         $0x00000300, DX
-	MOVBQZX      33(AX), R8
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         30(AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
 	ORQ          R8, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X13
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R8*8), X13, X13
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R8*8), X4
 	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
 	VINSERTI32X4 $0x01, X4, Y13, Y13
 	KMOVD        62(AX), K1
@@ -33341,7 +32947,7 @@ tileIQ2_S_1x2_done:
 	RET
 
 // func tileIQ2_S_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, BMI2, F16C, FMA3, MMX+
 TEXT ·tileIQ2_S_1x3(SB), NOSPLIT, $0-64
 	MOVQ         w+0(FP), AX
 	MOVQ         a+16(FP), CX
@@ -33368,28 +32974,19 @@ tileIQ2_S_1x3_loop:
 	VPXORD       Y0, Y0, Y3
 	VPXORD       Y0, Y0, Y4
 	MOVBQZX      66(AX), DX
-	MOVQ         DX, R9
-	SHLQ         $0x08, R9
-	ANDL         $0x00000300, R9
-	MOVBQZX      2(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X5
-	MOVQ         DX, R9
-	SHLQ         $0x06, R9
-	ANDL         $0x00000300, R9
-	MOVBQZX      3(AX), R10
-	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X5, X5
-	MOVQ         DX, R9
-	SHLQ         $0x04, R9
-	ANDL         $0x00000300, R9
-	MOVBQZX      4(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X6
-	SHLQ         $0x02, DX
-	ANDL         $0x00000300, DX
-	MOVBQZX      5(AX), R9
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         2(AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
 	ORQ          R9, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X5
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R9*8), X5, X5
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X6
 	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y5, Y5
 	KMOVD        34(AX), K1
@@ -33415,28 +33012,19 @@ tileIQ2_S_1x3_loop:
 	VPMADDUBSW   Y7, Y5, Y7
 	VPDPWSSD     Y6, Y7, Y4
 	MOVBQZX      67(AX), DX
-	MOVQ         DX, R9
-	SHLQ         $0x08, R9
-	ANDL         $0x00000300, R9
-	MOVBQZX      6(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X8
-	MOVQ         DX, R9
-	SHLQ         $0x06, R9
-	ANDL         $0x00000300, R9
-	MOVBQZX      7(AX), R10
-	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X8, X8
-	MOVQ         DX, R9
-	SHLQ         $0x04, R9
-	ANDL         $0x00000300, R9
-	MOVBQZX      8(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X5
-	SHLQ         $0x02, DX
-	ANDL         $0x00000300, DX
-	MOVBQZX      9(AX), R9
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         6(AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
 	ORQ          R9, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X8
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R9*8), X8, X8
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X5
 	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
 	VINSERTI32X4 $0x01, X5, Y8, Y8
 	KMOVD        38(AX), K1
@@ -33462,28 +33050,19 @@ tileIQ2_S_1x3_loop:
 	VPMADDUBSW   Y7, Y8, Y7
 	VPDPWSSD     Y6, Y7, Y4
 	MOVBQZX      68(AX), DX
-	MOVQ         DX, R9
-	SHLQ         $0x08, R9
-	ANDL         $0x00000300, R9
-	MOVBQZX      10(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X9
-	MOVQ         DX, R9
-	SHLQ         $0x06, R9
-	ANDL         $0x00000300, R9
-	MOVBQZX      11(AX), R10
-	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X9, X9
-	MOVQ         DX, R9
-	SHLQ         $0x04, R9
-	ANDL         $0x00000300, R9
-	MOVBQZX      12(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X5
-	SHLQ         $0x02, DX
-	ANDL         $0x00000300, DX
-	MOVBQZX      13(AX), R9
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         10(AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
 	ORQ          R9, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X9
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R9*8), X9, X9
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X5
 	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
 	VINSERTI32X4 $0x01, X5, Y9, Y9
 	KMOVD        42(AX), K1
@@ -33509,28 +33088,19 @@ tileIQ2_S_1x3_loop:
 	VPMADDUBSW   Y7, Y9, Y7
 	VPDPWSSD     Y6, Y7, Y4
 	MOVBQZX      69(AX), DX
-	MOVQ         DX, R9
-	SHLQ         $0x08, R9
-	ANDL         $0x00000300, R9
-	MOVBQZX      14(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X10
-	MOVQ         DX, R9
-	SHLQ         $0x06, R9
-	ANDL         $0x00000300, R9
-	MOVBQZX      15(AX), R10
-	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X10, X10
-	MOVQ         DX, R9
-	SHLQ         $0x04, R9
-	ANDL         $0x00000300, R9
-	MOVBQZX      16(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X5
-	SHLQ         $0x02, DX
-	ANDL         $0x00000300, DX
-	MOVBQZX      17(AX), R9
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         14(AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
 	ORQ          R9, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X10
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R9*8), X10, X10
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X5
 	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
 	VINSERTI32X4 $0x01, X5, Y10, Y10
 	KMOVD        46(AX), K1
@@ -33556,28 +33126,19 @@ tileIQ2_S_1x3_loop:
 	VPMADDUBSW   Y7, Y10, Y7
 	VPDPWSSD     Y6, Y7, Y4
 	MOVBQZX      70(AX), DX
-	MOVQ         DX, R9
-	SHLQ         $0x08, R9
-	ANDL         $0x00000300, R9
-	MOVBQZX      18(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X11
-	MOVQ         DX, R9
-	SHLQ         $0x06, R9
-	ANDL         $0x00000300, R9
-	MOVBQZX      19(AX), R10
-	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X11, X11
-	MOVQ         DX, R9
-	SHLQ         $0x04, R9
-	ANDL         $0x00000300, R9
-	MOVBQZX      20(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X5
-	SHLQ         $0x02, DX
-	ANDL         $0x00000300, DX
-	MOVBQZX      21(AX), R9
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         18(AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
 	ORQ          R9, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X11
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R9*8), X11, X11
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X5
 	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
 	VINSERTI32X4 $0x01, X5, Y11, Y11
 	KMOVD        50(AX), K1
@@ -33603,28 +33164,19 @@ tileIQ2_S_1x3_loop:
 	VPMADDUBSW   Y7, Y11, Y7
 	VPDPWSSD     Y6, Y7, Y4
 	MOVBQZX      71(AX), DX
-	MOVQ         DX, R9
-	SHLQ         $0x08, R9
-	ANDL         $0x00000300, R9
-	MOVBQZX      22(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X12
-	MOVQ         DX, R9
-	SHLQ         $0x06, R9
-	ANDL         $0x00000300, R9
-	MOVBQZX      23(AX), R10
-	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X12, X12
-	MOVQ         DX, R9
-	SHLQ         $0x04, R9
-	ANDL         $0x00000300, R9
-	MOVBQZX      24(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X5
-	SHLQ         $0x02, DX
-	ANDL         $0x00000300, DX
-	MOVBQZX      25(AX), R9
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         22(AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
 	ORQ          R9, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X12
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R9*8), X12, X12
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X5
 	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
 	VINSERTI32X4 $0x01, X5, Y12, Y12
 	KMOVD        54(AX), K1
@@ -33650,28 +33202,19 @@ tileIQ2_S_1x3_loop:
 	VPMADDUBSW   Y7, Y12, Y7
 	VPDPWSSD     Y6, Y7, Y4
 	MOVBQZX      72(AX), DX
-	MOVQ         DX, R9
-	SHLQ         $0x08, R9
-	ANDL         $0x00000300, R9
-	MOVBQZX      26(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X13
-	MOVQ         DX, R9
-	SHLQ         $0x06, R9
-	ANDL         $0x00000300, R9
-	MOVBQZX      27(AX), R10
-	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X13, X13
-	MOVQ         DX, R9
-	SHLQ         $0x04, R9
-	ANDL         $0x00000300, R9
-	MOVBQZX      28(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X5
-	SHLQ         $0x02, DX
-	ANDL         $0x00000300, DX
-	MOVBQZX      29(AX), R9
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         26(AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
 	ORQ          R9, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X13
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R9*8), X13, X13
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X5
 	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
 	VINSERTI32X4 $0x01, X5, Y13, Y13
 	KMOVD        58(AX), K1
@@ -33697,28 +33240,19 @@ tileIQ2_S_1x3_loop:
 	VPMADDUBSW   Y7, Y13, Y7
 	VPDPWSSD     Y6, Y7, Y4
 	MOVBQZX      73(AX), DX
-	MOVQ         DX, R9
-	SHLQ         $0x08, R9
-	ANDL         $0x00000300, R9
-	MOVBQZX      30(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X14
-	MOVQ         DX, R9
-	SHLQ         $0x06, R9
-	ANDL         $0x00000300, R9
-	MOVBQZX      31(AX), R10
-	ORQ          R10, R9
-	VPINSRQ      $0x01, (SI)(R9*8), X14, X14
-	MOVQ         DX, R9
-	SHLQ         $0x04, R9
-	ANDL         $0x00000300, R9
-	MOVBQZX      32(AX), R10
-	ORQ          R10, R9
-	VMOVQ        (SI)(R9*8), X5
-	SHLQ         $0x02, DX
-	ANDL         $0x00000300, DX
-	MOVBQZX      33(AX), R9
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         30(AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
 	ORQ          R9, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X14
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R9*8), X14, X14
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R9*8), X5
 	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
 	VINSERTI32X4 $0x01, X5, Y14, Y14
 	KMOVD        62(AX), K1
@@ -33796,7 +33330,7 @@ tileIQ2_S_1x3_done:
 	RET
 
 // func tileIQ2_S_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, BMI2, F16C, FMA3, MMX+
 TEXT ·tileIQ2_S_1x4(SB), NOSPLIT, $0-64
 	MOVQ         w+0(FP), AX
 	MOVQ         a+16(FP), CX
@@ -33827,28 +33361,19 @@ tileIQ2_S_1x4_loop:
 	VPXORD       Y0, Y0, Y4
 	VPXORD       Y0, Y0, Y5
 	MOVBQZX      66(AX), DX
-	MOVQ         DX, R10
-	SHLQ         $0x08, R10
-	ANDL         $0x00000300, R10
-	MOVBQZX      2(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X6
-	MOVQ         DX, R10
-	SHLQ         $0x06, R10
-	ANDL         $0x00000300, R10
-	MOVBQZX      3(AX), R11
-	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X6, X6
-	MOVQ         DX, R10
-	SHLQ         $0x04, R10
-	ANDL         $0x00000300, R10
-	MOVBQZX      4(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X7
-	SHLQ         $0x02, DX
-	ANDL         $0x00000300, DX
-	MOVBQZX      5(AX), R10
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         2(AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
 	ORQ          R10, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X6
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R10*8), X6, X6
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X7
 	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
 	VINSERTI32X4 $0x01, X7, Y6, Y6
 	KMOVD        34(AX), K1
@@ -33878,28 +33403,19 @@ tileIQ2_S_1x4_loop:
 	VPMADDUBSW   Y8, Y6, Y8
 	VPDPWSSD     Y7, Y8, Y5
 	MOVBQZX      67(AX), DX
-	MOVQ         DX, R10
-	SHLQ         $0x08, R10
-	ANDL         $0x00000300, R10
-	MOVBQZX      6(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X9
-	MOVQ         DX, R10
-	SHLQ         $0x06, R10
-	ANDL         $0x00000300, R10
-	MOVBQZX      7(AX), R11
-	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X9, X9
-	MOVQ         DX, R10
-	SHLQ         $0x04, R10
-	ANDL         $0x00000300, R10
-	MOVBQZX      8(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X6
-	SHLQ         $0x02, DX
-	ANDL         $0x00000300, DX
-	MOVBQZX      9(AX), R10
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         6(AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
 	ORQ          R10, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X9
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R10*8), X9, X9
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X6
 	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y9, Y9
 	KMOVD        38(AX), K1
@@ -33929,28 +33445,19 @@ tileIQ2_S_1x4_loop:
 	VPMADDUBSW   Y8, Y9, Y8
 	VPDPWSSD     Y7, Y8, Y5
 	MOVBQZX      68(AX), DX
-	MOVQ         DX, R10
-	SHLQ         $0x08, R10
-	ANDL         $0x00000300, R10
-	MOVBQZX      10(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X10
-	MOVQ         DX, R10
-	SHLQ         $0x06, R10
-	ANDL         $0x00000300, R10
-	MOVBQZX      11(AX), R11
-	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X10, X10
-	MOVQ         DX, R10
-	SHLQ         $0x04, R10
-	ANDL         $0x00000300, R10
-	MOVBQZX      12(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X6
-	SHLQ         $0x02, DX
-	ANDL         $0x00000300, DX
-	MOVBQZX      13(AX), R10
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         10(AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
 	ORQ          R10, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X10
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R10*8), X10, X10
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X6
 	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y10, Y10
 	KMOVD        42(AX), K1
@@ -33980,28 +33487,19 @@ tileIQ2_S_1x4_loop:
 	VPMADDUBSW   Y8, Y10, Y8
 	VPDPWSSD     Y7, Y8, Y5
 	MOVBQZX      69(AX), DX
-	MOVQ         DX, R10
-	SHLQ         $0x08, R10
-	ANDL         $0x00000300, R10
-	MOVBQZX      14(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X11
-	MOVQ         DX, R10
-	SHLQ         $0x06, R10
-	ANDL         $0x00000300, R10
-	MOVBQZX      15(AX), R11
-	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X11, X11
-	MOVQ         DX, R10
-	SHLQ         $0x04, R10
-	ANDL         $0x00000300, R10
-	MOVBQZX      16(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X6
-	SHLQ         $0x02, DX
-	ANDL         $0x00000300, DX
-	MOVBQZX      17(AX), R10
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         14(AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
 	ORQ          R10, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X11
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R10*8), X11, X11
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X6
 	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y11, Y11
 	KMOVD        46(AX), K1
@@ -34031,28 +33529,19 @@ tileIQ2_S_1x4_loop:
 	VPMADDUBSW   Y8, Y11, Y8
 	VPDPWSSD     Y7, Y8, Y5
 	MOVBQZX      70(AX), DX
-	MOVQ         DX, R10
-	SHLQ         $0x08, R10
-	ANDL         $0x00000300, R10
-	MOVBQZX      18(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X12
-	MOVQ         DX, R10
-	SHLQ         $0x06, R10
-	ANDL         $0x00000300, R10
-	MOVBQZX      19(AX), R11
-	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X12, X12
-	MOVQ         DX, R10
-	SHLQ         $0x04, R10
-	ANDL         $0x00000300, R10
-	MOVBQZX      20(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X6
-	SHLQ         $0x02, DX
-	ANDL         $0x00000300, DX
-	MOVBQZX      21(AX), R10
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         18(AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
 	ORQ          R10, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X12
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R10*8), X12, X12
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X6
 	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y12, Y12
 	KMOVD        50(AX), K1
@@ -34082,28 +33571,19 @@ tileIQ2_S_1x4_loop:
 	VPMADDUBSW   Y8, Y12, Y8
 	VPDPWSSD     Y7, Y8, Y5
 	MOVBQZX      71(AX), DX
-	MOVQ         DX, R10
-	SHLQ         $0x08, R10
-	ANDL         $0x00000300, R10
-	MOVBQZX      22(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X13
-	MOVQ         DX, R10
-	SHLQ         $0x06, R10
-	ANDL         $0x00000300, R10
-	MOVBQZX      23(AX), R11
-	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X13, X13
-	MOVQ         DX, R10
-	SHLQ         $0x04, R10
-	ANDL         $0x00000300, R10
-	MOVBQZX      24(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X6
-	SHLQ         $0x02, DX
-	ANDL         $0x00000300, DX
-	MOVBQZX      25(AX), R10
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         22(AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
 	ORQ          R10, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X13
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R10*8), X13, X13
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X6
 	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y13, Y13
 	KMOVD        54(AX), K1
@@ -34133,28 +33613,19 @@ tileIQ2_S_1x4_loop:
 	VPMADDUBSW   Y8, Y13, Y8
 	VPDPWSSD     Y7, Y8, Y5
 	MOVBQZX      72(AX), DX
-	MOVQ         DX, R10
-	SHLQ         $0x08, R10
-	ANDL         $0x00000300, R10
-	MOVBQZX      26(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X14
-	MOVQ         DX, R10
-	SHLQ         $0x06, R10
-	ANDL         $0x00000300, R10
-	MOVBQZX      27(AX), R11
-	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X14, X14
-	MOVQ         DX, R10
-	SHLQ         $0x04, R10
-	ANDL         $0x00000300, R10
-	MOVBQZX      28(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X6
-	SHLQ         $0x02, DX
-	ANDL         $0x00000300, DX
-	MOVBQZX      29(AX), R10
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         26(AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
 	ORQ          R10, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X14
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R10*8), X14, X14
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X6
 	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y14, Y14
 	KMOVD        58(AX), K1
@@ -34184,28 +33655,19 @@ tileIQ2_S_1x4_loop:
 	VPMADDUBSW   Y8, Y14, Y8
 	VPDPWSSD     Y7, Y8, Y5
 	MOVBQZX      73(AX), DX
-	MOVQ         DX, R10
-	SHLQ         $0x08, R10
-	ANDL         $0x00000300, R10
-	MOVBQZX      30(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X15
-	MOVQ         DX, R10
-	SHLQ         $0x06, R10
-	ANDL         $0x00000300, R10
-	MOVBQZX      31(AX), R11
-	ORQ          R11, R10
-	VPINSRQ      $0x01, (SI)(R10*8), X15, X15
-	MOVQ         DX, R10
-	SHLQ         $0x04, R10
-	ANDL         $0x00000300, R10
-	MOVBQZX      32(AX), R11
-	ORQ          R11, R10
-	VMOVQ        (SI)(R10*8), X6
-	SHLQ         $0x02, DX
-	ANDL         $0x00000300, DX
-	MOVBQZX      33(AX), R10
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         30(AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
 	ORQ          R10, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X15
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R10*8), X15, X15
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R10*8), X6
 	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
 	VINSERTI32X4 $0x01, X6, Y15, Y15
 	KMOVD        62(AX), K1

@@ -13,7 +13,7 @@ import (
 // 260). Their codebook is an argument (grid), not assembly data, so that
 // package tensor stays its only definition.
 
-var iq1sHi, iq1sLo Mem
+var iq1sHi, iq1sLo, iq1mHi, iq2sHi Mem
 
 var iq1mPerm, iq1mShift, iq1mSel, iqW1, iqW7 Mem
 
@@ -43,6 +43,11 @@ func genIQ() {
 	DATA(0, U64(0x0700070007000700))
 	iq1sLo = GLOBL("iq1slo", RODATA|NOPTR)
 	DATA(0, U64(0x00ff00ff00ff00ff))
+	// IQ1_M: index bits 8..10 and the delta sign (bit 11); IQ2_S: bits 8..9.
+	iq1mHi = GLOBL("iq1mhi", RODATA|NOPTR)
+	DATA(0, U64(0x0f000f000f000f00))
+	iq2sHi = GLOBL("iq2shi", RODATA|NOPTR)
+	DATA(0, U64(0x0300030003000300))
 	// IQ1_M scales: word i of the block's 16 takes scale word i/4 shifted
 	// right by 3·(i%4); sub-block j's selection is words 2j (×8), 2j+1 (×8).
 	iq1mPerm = GLOBL("iq1mperm", RODATA|NOPTR)
@@ -159,6 +164,33 @@ func scalePairs(m Mem) VecVirtual {
 	VPBROADCASTW(b, x)
 	VINSERTI32X4(U8(1), x, s, s)
 	return s
+}
+
+// pdepIdx returns, in the words of one register, the four grid indices
+// of a sub-block: the bits of hi (loaded) spread by PDEP over the mask at
+// hiMask (the index bits above 7 of each word), ORed with the four qs
+// bytes at qs spread to bits 0..7 of each word.
+func pdepIdx(hi GPVirtual, hiMask, qs Mem) GPVirtual {
+	qb := GP64()
+	PDEPQ(hiMask, hi, hi)
+	MOVL(qs, qb.As32())
+	PDEPQ(iq1sLo, qb, qb)
+	ORQ(qb, hi)
+	return hi
+}
+
+// wordIdx returns gridQuad's idx for indices in the words of ix, which it
+// consumes.
+func wordIdx(ix GPVirtual) func(l int) GPVirtual {
+	return func(l int) GPVirtual {
+		if l == 3 {
+			return ix
+		}
+		i := GP64()
+		MOVWQZX(ix.As16(), i)
+		SHRQ(U8(16), ix)
+		return i
+	}
 }
 
 // iqEpilogue stores the T horizontal sums of acc at out, stride os floats.
@@ -334,21 +366,9 @@ func iq1s(T int) {
 		// The four 11-bit indices in the words of ix: PDEP spreads qh's
 		// 3-bit fields to bits 8..10 and the qs bytes to bits 0..7 of
 		// each word.
-		ix, qb := GP64(), GP64()
+		ix := GP64()
 		MOVWQZX(Mem{Base: wp, Disp: 34 + 2*j}, ix)
-		PDEPQ(iq1sHi, ix, ix)
-		MOVL(Mem{Base: wp, Disp: 2 + 4*j}, qb.As32())
-		PDEPQ(iq1sLo, qb, qb)
-		ORQ(qb, ix)
-		g := gridQuad(grid, func(l int) GPVirtual {
-			if l == 3 {
-				return ix
-			}
-			i := GP64()
-			MOVWQZX(ix.As16(), i)
-			SHRQ(U8(16), ix)
-			return i
-		})
+		g := gridQuad(grid, wordIdx(pdepIdx(ix, iq1sHi, Mem{Base: wp, Disp: 2 + 4*j})))
 		s := YMM()
 		VPBROADCASTD(scMem.Offset(4*j), s)
 		for t := 0; t < T; t++ {
@@ -440,20 +460,7 @@ func iq1m(T int) {
 	for j := 0; j < 8; j++ {
 		hq := GP64()
 		MOVWQZX(Mem{Base: wp, Disp: 32 + 2*j}, hq)
-		g := gridQuad(grid, func(l int) GPVirtual {
-			i, b := GP64(), GP64()
-			MOVQ(hq, i)
-			switch sh := 8 - 4*l; {
-			case sh > 0:
-				SHLQ(U8(sh), i)
-			case sh < 0:
-				SHRQ(U8(-sh), i)
-			}
-			ANDQ(U32(0xf00), i)
-			MOVBQZX(Mem{Base: wp, Disp: 4*j + l}, b)
-			ORQ(b, i)
-			return i
-		})
+		g := gridQuad(grid, wordIdx(pdepIdx(hq, iq1mHi, Mem{Base: wp, Disp: 4 * j})))
 		// ls0 (groups 0-1) in the low 16 bytes, ls1 (groups 2-3) high.
 		s := YMM()
 		VMOVDQU16(iq1mSel.Offset(32*j), s)
@@ -620,15 +627,7 @@ func iq2s(T int) {
 	for j := 0; j < 8; j++ {
 		hq := GP64()
 		MOVBQZX(Mem{Base: wp, Disp: 66 + j}, hq)
-		g := gridQuad(grid, func(l int) GPVirtual {
-			i, b := GP64(), GP64()
-			MOVQ(hq, i)
-			SHLQ(U8(8-2*l), i)
-			ANDL(U32(0x300), i.As32())
-			MOVBQZX(Mem{Base: wp, Disp: 2 + 4*j + l}, b)
-			ORQ(b, i)
-			return i
-		})
+		g := gridQuad(grid, wordIdx(pdepIdx(hq, iq2sHi, Mem{Base: wp, Disp: 2 + 4*j})))
 		k := K1
 		KMOVD(Mem{Base: wp, Disp: 34 + 4*j}, k)
 		s := scalePairs(Mem{Base: wp, Disp: 74 + j})
