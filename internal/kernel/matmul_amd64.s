@@ -27453,6 +27453,9 @@ GLOBL iq1mhi<>(SB), RODATA|NOPTR, $8
 DATA iq2shi<>+0(SB)/8, $0x0300030003000300
 GLOBL iq2shi<>(SB), RODATA|NOPTR, $8
 
+DATA iq3shi<>+0(SB)/8, $0x0100010001000100
+GLOBL iq3shi<>(SB), RODATA|NOPTR, $8
+
 DATA iq1mperm<>+0(SB)/2, $0x0000
 DATA iq1mperm<>+2(SB)/2, $0x0000
 DATA iq1mperm<>+4(SB)/2, $0x0000
@@ -34014,7 +34017,7 @@ tileIQ3_XXS_1x1_done:
 	RET
 
 // func tileIQ3_S_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint32)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, BMI2, F16C, FMA3, MMX+
 TEXT ·tileIQ3_S_1x1(SB), NOSPLIT, $64-64
 	MOVQ   w+0(FP), AX
 	MOVQ   a+16(FP), CX
@@ -34032,52 +34035,35 @@ tileIQ3_S_1x1_loop:
 	VPXORD       Y0, Y0, Y1
 	MOVBQZX      66(AX), SI
 	MOVQ         SI, DI
-	SHLQ         $0x08, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      2(AX), R8
+	SHRQ         $0x04, DI
+	PDEPQ        iq3shi<>+0(SB), SI, SI
+	MOVL         2(AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
+	ORQ          R8, SI
+	PDEPQ        iq3shi<>+0(SB), DI, DI
+	MOVL         6(AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
 	ORQ          R8, DI
-	VMOVD        (BX)(DI*4), X2
-	MOVQ         SI, DI
-	SHLQ         $0x07, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      3(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x01, (BX)(DI*4), X2, X2
-	MOVQ         SI, DI
-	SHLQ         $0x06, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      4(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x02, (BX)(DI*4), X2, X2
-	MOVQ         SI, DI
-	SHLQ         $0x05, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      5(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x03, (BX)(DI*4), X2, X2
-	MOVQ         SI, DI
-	SHLQ         $0x04, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      6(AX), R8
-	ORQ          R8, DI
-	VMOVD        (BX)(DI*4), X3
-	MOVQ         SI, DI
-	SHLQ         $0x03, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      7(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x01, (BX)(DI*4), X3, X3
-	MOVQ         SI, DI
-	SHLQ         $0x02, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      8(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x02, (BX)(DI*4), X3, X3
-	SHLQ         $0x01, SI
-	ANDL         $0x00000100, SI
-	MOVBQZX      9(AX), DI
-	ORQ          DI, SI
-	VPINSRD      $0x03, (BX)(SI*4), X3, X3
+	MOVWQZX      SI, R8
+	SHRQ         $0x10, SI
+	VMOVD        (BX)(R8*4), X2
+	MOVWQZX      SI, R8
+	SHRQ         $0x10, SI
+	VPINSRD      $0x01, (BX)(R8*4), X2, X2
+	MOVWQZX      SI, R8
+	SHRQ         $0x10, SI
+	VPINSRD      $0x02, (BX)(R8*4), X2, X2
+	VPINSRD      $0x03, (BX)(SI*4), X2, X2
+	MOVWQZX      DI, SI
+	SHRQ         $0x10, DI
+	VMOVD        (BX)(SI*4), X3
+	MOVWQZX      DI, SI
+	SHRQ         $0x10, DI
+	VPINSRD      $0x01, (BX)(SI*4), X3, X3
+	MOVWQZX      DI, SI
+	SHRQ         $0x10, DI
+	VPINSRD      $0x02, (BX)(SI*4), X3, X3
+	VPINSRD      $0x03, (BX)(DI*4), X3, X3
 	VINSERTI32X4 $0x01, X3, Y2, Y2
 	KMOVD        74(AX), K1
 	MOVBLZX      106(AX), SI
@@ -34090,52 +34076,35 @@ tileIQ3_S_1x1_loop:
 	VPDPWSSD     Y3, Y4, Y1
 	MOVBQZX      67(AX), SI
 	MOVQ         SI, DI
-	SHLQ         $0x08, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      10(AX), R8
+	SHRQ         $0x04, DI
+	PDEPQ        iq3shi<>+0(SB), SI, SI
+	MOVL         10(AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
+	ORQ          R8, SI
+	PDEPQ        iq3shi<>+0(SB), DI, DI
+	MOVL         14(AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
 	ORQ          R8, DI
-	VMOVD        (BX)(DI*4), X5
-	MOVQ         SI, DI
-	SHLQ         $0x07, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      11(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x01, (BX)(DI*4), X5, X5
-	MOVQ         SI, DI
-	SHLQ         $0x06, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      12(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x02, (BX)(DI*4), X5, X5
-	MOVQ         SI, DI
-	SHLQ         $0x05, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      13(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x03, (BX)(DI*4), X5, X5
-	MOVQ         SI, DI
-	SHLQ         $0x04, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      14(AX), R8
-	ORQ          R8, DI
-	VMOVD        (BX)(DI*4), X2
-	MOVQ         SI, DI
-	SHLQ         $0x03, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      15(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x01, (BX)(DI*4), X2, X2
-	MOVQ         SI, DI
-	SHLQ         $0x02, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      16(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x02, (BX)(DI*4), X2, X2
-	SHLQ         $0x01, SI
-	ANDL         $0x00000100, SI
-	MOVBQZX      17(AX), DI
-	ORQ          DI, SI
-	VPINSRD      $0x03, (BX)(SI*4), X2, X2
+	MOVWQZX      SI, R8
+	SHRQ         $0x10, SI
+	VMOVD        (BX)(R8*4), X5
+	MOVWQZX      SI, R8
+	SHRQ         $0x10, SI
+	VPINSRD      $0x01, (BX)(R8*4), X5, X5
+	MOVWQZX      SI, R8
+	SHRQ         $0x10, SI
+	VPINSRD      $0x02, (BX)(R8*4), X5, X5
+	VPINSRD      $0x03, (BX)(SI*4), X5, X5
+	MOVWQZX      DI, SI
+	SHRQ         $0x10, DI
+	VMOVD        (BX)(SI*4), X2
+	MOVWQZX      DI, SI
+	SHRQ         $0x10, DI
+	VPINSRD      $0x01, (BX)(SI*4), X2, X2
+	MOVWQZX      DI, SI
+	SHRQ         $0x10, DI
+	VPINSRD      $0x02, (BX)(SI*4), X2, X2
+	VPINSRD      $0x03, (BX)(DI*4), X2, X2
 	VINSERTI32X4 $0x01, X2, Y5, Y5
 	KMOVD        78(AX), K1
 	MOVBLZX      106(AX), SI
@@ -34149,52 +34118,35 @@ tileIQ3_S_1x1_loop:
 	VPDPWSSD     Y3, Y4, Y1
 	MOVBQZX      68(AX), SI
 	MOVQ         SI, DI
-	SHLQ         $0x08, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      18(AX), R8
+	SHRQ         $0x04, DI
+	PDEPQ        iq3shi<>+0(SB), SI, SI
+	MOVL         18(AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
+	ORQ          R8, SI
+	PDEPQ        iq3shi<>+0(SB), DI, DI
+	MOVL         22(AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
 	ORQ          R8, DI
-	VMOVD        (BX)(DI*4), X6
-	MOVQ         SI, DI
-	SHLQ         $0x07, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      19(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x01, (BX)(DI*4), X6, X6
-	MOVQ         SI, DI
-	SHLQ         $0x06, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      20(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x02, (BX)(DI*4), X6, X6
-	MOVQ         SI, DI
-	SHLQ         $0x05, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      21(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x03, (BX)(DI*4), X6, X6
-	MOVQ         SI, DI
-	SHLQ         $0x04, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      22(AX), R8
-	ORQ          R8, DI
-	VMOVD        (BX)(DI*4), X2
-	MOVQ         SI, DI
-	SHLQ         $0x03, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      23(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x01, (BX)(DI*4), X2, X2
-	MOVQ         SI, DI
-	SHLQ         $0x02, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      24(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x02, (BX)(DI*4), X2, X2
-	SHLQ         $0x01, SI
-	ANDL         $0x00000100, SI
-	MOVBQZX      25(AX), DI
-	ORQ          DI, SI
-	VPINSRD      $0x03, (BX)(SI*4), X2, X2
+	MOVWQZX      SI, R8
+	SHRQ         $0x10, SI
+	VMOVD        (BX)(R8*4), X6
+	MOVWQZX      SI, R8
+	SHRQ         $0x10, SI
+	VPINSRD      $0x01, (BX)(R8*4), X6, X6
+	MOVWQZX      SI, R8
+	SHRQ         $0x10, SI
+	VPINSRD      $0x02, (BX)(R8*4), X6, X6
+	VPINSRD      $0x03, (BX)(SI*4), X6, X6
+	MOVWQZX      DI, SI
+	SHRQ         $0x10, DI
+	VMOVD        (BX)(SI*4), X2
+	MOVWQZX      DI, SI
+	SHRQ         $0x10, DI
+	VPINSRD      $0x01, (BX)(SI*4), X2, X2
+	MOVWQZX      DI, SI
+	SHRQ         $0x10, DI
+	VPINSRD      $0x02, (BX)(SI*4), X2, X2
+	VPINSRD      $0x03, (BX)(DI*4), X2, X2
 	VINSERTI32X4 $0x01, X2, Y6, Y6
 	KMOVD        82(AX), K1
 	MOVBLZX      107(AX), SI
@@ -34207,52 +34159,35 @@ tileIQ3_S_1x1_loop:
 	VPDPWSSD     Y3, Y4, Y1
 	MOVBQZX      69(AX), SI
 	MOVQ         SI, DI
-	SHLQ         $0x08, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      26(AX), R8
+	SHRQ         $0x04, DI
+	PDEPQ        iq3shi<>+0(SB), SI, SI
+	MOVL         26(AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
+	ORQ          R8, SI
+	PDEPQ        iq3shi<>+0(SB), DI, DI
+	MOVL         30(AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
 	ORQ          R8, DI
-	VMOVD        (BX)(DI*4), X7
-	MOVQ         SI, DI
-	SHLQ         $0x07, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      27(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x01, (BX)(DI*4), X7, X7
-	MOVQ         SI, DI
-	SHLQ         $0x06, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      28(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x02, (BX)(DI*4), X7, X7
-	MOVQ         SI, DI
-	SHLQ         $0x05, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      29(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x03, (BX)(DI*4), X7, X7
-	MOVQ         SI, DI
-	SHLQ         $0x04, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      30(AX), R8
-	ORQ          R8, DI
-	VMOVD        (BX)(DI*4), X2
-	MOVQ         SI, DI
-	SHLQ         $0x03, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      31(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x01, (BX)(DI*4), X2, X2
-	MOVQ         SI, DI
-	SHLQ         $0x02, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      32(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x02, (BX)(DI*4), X2, X2
-	SHLQ         $0x01, SI
-	ANDL         $0x00000100, SI
-	MOVBQZX      33(AX), DI
-	ORQ          DI, SI
-	VPINSRD      $0x03, (BX)(SI*4), X2, X2
+	MOVWQZX      SI, R8
+	SHRQ         $0x10, SI
+	VMOVD        (BX)(R8*4), X7
+	MOVWQZX      SI, R8
+	SHRQ         $0x10, SI
+	VPINSRD      $0x01, (BX)(R8*4), X7, X7
+	MOVWQZX      SI, R8
+	SHRQ         $0x10, SI
+	VPINSRD      $0x02, (BX)(R8*4), X7, X7
+	VPINSRD      $0x03, (BX)(SI*4), X7, X7
+	MOVWQZX      DI, SI
+	SHRQ         $0x10, DI
+	VMOVD        (BX)(SI*4), X2
+	MOVWQZX      DI, SI
+	SHRQ         $0x10, DI
+	VPINSRD      $0x01, (BX)(SI*4), X2, X2
+	MOVWQZX      DI, SI
+	SHRQ         $0x10, DI
+	VPINSRD      $0x02, (BX)(SI*4), X2, X2
+	VPINSRD      $0x03, (BX)(DI*4), X2, X2
 	VINSERTI32X4 $0x01, X2, Y7, Y7
 	KMOVD        86(AX), K1
 	MOVBLZX      107(AX), SI
@@ -34266,52 +34201,35 @@ tileIQ3_S_1x1_loop:
 	VPDPWSSD     Y3, Y4, Y1
 	MOVBQZX      70(AX), SI
 	MOVQ         SI, DI
-	SHLQ         $0x08, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      34(AX), R8
+	SHRQ         $0x04, DI
+	PDEPQ        iq3shi<>+0(SB), SI, SI
+	MOVL         34(AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
+	ORQ          R8, SI
+	PDEPQ        iq3shi<>+0(SB), DI, DI
+	MOVL         38(AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
 	ORQ          R8, DI
-	VMOVD        (BX)(DI*4), X8
-	MOVQ         SI, DI
-	SHLQ         $0x07, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      35(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x01, (BX)(DI*4), X8, X8
-	MOVQ         SI, DI
-	SHLQ         $0x06, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      36(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x02, (BX)(DI*4), X8, X8
-	MOVQ         SI, DI
-	SHLQ         $0x05, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      37(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x03, (BX)(DI*4), X8, X8
-	MOVQ         SI, DI
-	SHLQ         $0x04, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      38(AX), R8
-	ORQ          R8, DI
-	VMOVD        (BX)(DI*4), X2
-	MOVQ         SI, DI
-	SHLQ         $0x03, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      39(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x01, (BX)(DI*4), X2, X2
-	MOVQ         SI, DI
-	SHLQ         $0x02, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      40(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x02, (BX)(DI*4), X2, X2
-	SHLQ         $0x01, SI
-	ANDL         $0x00000100, SI
-	MOVBQZX      41(AX), DI
-	ORQ          DI, SI
-	VPINSRD      $0x03, (BX)(SI*4), X2, X2
+	MOVWQZX      SI, R8
+	SHRQ         $0x10, SI
+	VMOVD        (BX)(R8*4), X8
+	MOVWQZX      SI, R8
+	SHRQ         $0x10, SI
+	VPINSRD      $0x01, (BX)(R8*4), X8, X8
+	MOVWQZX      SI, R8
+	SHRQ         $0x10, SI
+	VPINSRD      $0x02, (BX)(R8*4), X8, X8
+	VPINSRD      $0x03, (BX)(SI*4), X8, X8
+	MOVWQZX      DI, SI
+	SHRQ         $0x10, DI
+	VMOVD        (BX)(SI*4), X2
+	MOVWQZX      DI, SI
+	SHRQ         $0x10, DI
+	VPINSRD      $0x01, (BX)(SI*4), X2, X2
+	MOVWQZX      DI, SI
+	SHRQ         $0x10, DI
+	VPINSRD      $0x02, (BX)(SI*4), X2, X2
+	VPINSRD      $0x03, (BX)(DI*4), X2, X2
 	VINSERTI32X4 $0x01, X2, Y8, Y8
 	KMOVD        90(AX), K1
 	MOVBLZX      108(AX), SI
@@ -34324,52 +34242,35 @@ tileIQ3_S_1x1_loop:
 	VPDPWSSD     Y3, Y4, Y1
 	MOVBQZX      71(AX), SI
 	MOVQ         SI, DI
-	SHLQ         $0x08, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      42(AX), R8
+	SHRQ         $0x04, DI
+	PDEPQ        iq3shi<>+0(SB), SI, SI
+	MOVL         42(AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
+	ORQ          R8, SI
+	PDEPQ        iq3shi<>+0(SB), DI, DI
+	MOVL         46(AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
 	ORQ          R8, DI
-	VMOVD        (BX)(DI*4), X9
-	MOVQ         SI, DI
-	SHLQ         $0x07, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      43(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x01, (BX)(DI*4), X9, X9
-	MOVQ         SI, DI
-	SHLQ         $0x06, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      44(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x02, (BX)(DI*4), X9, X9
-	MOVQ         SI, DI
-	SHLQ         $0x05, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      45(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x03, (BX)(DI*4), X9, X9
-	MOVQ         SI, DI
-	SHLQ         $0x04, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      46(AX), R8
-	ORQ          R8, DI
-	VMOVD        (BX)(DI*4), X2
-	MOVQ         SI, DI
-	SHLQ         $0x03, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      47(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x01, (BX)(DI*4), X2, X2
-	MOVQ         SI, DI
-	SHLQ         $0x02, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      48(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x02, (BX)(DI*4), X2, X2
-	SHLQ         $0x01, SI
-	ANDL         $0x00000100, SI
-	MOVBQZX      49(AX), DI
-	ORQ          DI, SI
-	VPINSRD      $0x03, (BX)(SI*4), X2, X2
+	MOVWQZX      SI, R8
+	SHRQ         $0x10, SI
+	VMOVD        (BX)(R8*4), X9
+	MOVWQZX      SI, R8
+	SHRQ         $0x10, SI
+	VPINSRD      $0x01, (BX)(R8*4), X9, X9
+	MOVWQZX      SI, R8
+	SHRQ         $0x10, SI
+	VPINSRD      $0x02, (BX)(R8*4), X9, X9
+	VPINSRD      $0x03, (BX)(SI*4), X9, X9
+	MOVWQZX      DI, SI
+	SHRQ         $0x10, DI
+	VMOVD        (BX)(SI*4), X2
+	MOVWQZX      DI, SI
+	SHRQ         $0x10, DI
+	VPINSRD      $0x01, (BX)(SI*4), X2, X2
+	MOVWQZX      DI, SI
+	SHRQ         $0x10, DI
+	VPINSRD      $0x02, (BX)(SI*4), X2, X2
+	VPINSRD      $0x03, (BX)(DI*4), X2, X2
 	VINSERTI32X4 $0x01, X2, Y9, Y9
 	KMOVD        94(AX), K1
 	MOVBLZX      108(AX), SI
@@ -34383,52 +34284,35 @@ tileIQ3_S_1x1_loop:
 	VPDPWSSD     Y3, Y4, Y1
 	MOVBQZX      72(AX), SI
 	MOVQ         SI, DI
-	SHLQ         $0x08, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      50(AX), R8
+	SHRQ         $0x04, DI
+	PDEPQ        iq3shi<>+0(SB), SI, SI
+	MOVL         50(AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
+	ORQ          R8, SI
+	PDEPQ        iq3shi<>+0(SB), DI, DI
+	MOVL         54(AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
 	ORQ          R8, DI
-	VMOVD        (BX)(DI*4), X10
-	MOVQ         SI, DI
-	SHLQ         $0x07, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      51(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x01, (BX)(DI*4), X10, X10
-	MOVQ         SI, DI
-	SHLQ         $0x06, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      52(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x02, (BX)(DI*4), X10, X10
-	MOVQ         SI, DI
-	SHLQ         $0x05, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      53(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x03, (BX)(DI*4), X10, X10
-	MOVQ         SI, DI
-	SHLQ         $0x04, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      54(AX), R8
-	ORQ          R8, DI
-	VMOVD        (BX)(DI*4), X2
-	MOVQ         SI, DI
-	SHLQ         $0x03, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      55(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x01, (BX)(DI*4), X2, X2
-	MOVQ         SI, DI
-	SHLQ         $0x02, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      56(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x02, (BX)(DI*4), X2, X2
-	SHLQ         $0x01, SI
-	ANDL         $0x00000100, SI
-	MOVBQZX      57(AX), DI
-	ORQ          DI, SI
-	VPINSRD      $0x03, (BX)(SI*4), X2, X2
+	MOVWQZX      SI, R8
+	SHRQ         $0x10, SI
+	VMOVD        (BX)(R8*4), X10
+	MOVWQZX      SI, R8
+	SHRQ         $0x10, SI
+	VPINSRD      $0x01, (BX)(R8*4), X10, X10
+	MOVWQZX      SI, R8
+	SHRQ         $0x10, SI
+	VPINSRD      $0x02, (BX)(R8*4), X10, X10
+	VPINSRD      $0x03, (BX)(SI*4), X10, X10
+	MOVWQZX      DI, SI
+	SHRQ         $0x10, DI
+	VMOVD        (BX)(SI*4), X2
+	MOVWQZX      DI, SI
+	SHRQ         $0x10, DI
+	VPINSRD      $0x01, (BX)(SI*4), X2, X2
+	MOVWQZX      DI, SI
+	SHRQ         $0x10, DI
+	VPINSRD      $0x02, (BX)(SI*4), X2, X2
+	VPINSRD      $0x03, (BX)(DI*4), X2, X2
 	VINSERTI32X4 $0x01, X2, Y10, Y10
 	KMOVD        98(AX), K1
 	MOVBLZX      109(AX), SI
@@ -34441,52 +34325,35 @@ tileIQ3_S_1x1_loop:
 	VPDPWSSD     Y3, Y4, Y1
 	MOVBQZX      73(AX), SI
 	MOVQ         SI, DI
-	SHLQ         $0x08, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      58(AX), R8
+	SHRQ         $0x04, DI
+	PDEPQ        iq3shi<>+0(SB), SI, SI
+	MOVL         58(AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
+	ORQ          R8, SI
+	PDEPQ        iq3shi<>+0(SB), DI, DI
+	MOVL         62(AX), R8
+	PDEPQ        iq1slo<>+0(SB), R8, R8
 	ORQ          R8, DI
-	VMOVD        (BX)(DI*4), X11
-	MOVQ         SI, DI
-	SHLQ         $0x07, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      59(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x01, (BX)(DI*4), X11, X11
-	MOVQ         SI, DI
-	SHLQ         $0x06, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      60(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x02, (BX)(DI*4), X11, X11
-	MOVQ         SI, DI
-	SHLQ         $0x05, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      61(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x03, (BX)(DI*4), X11, X11
-	MOVQ         SI, DI
-	SHLQ         $0x04, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      62(AX), R8
-	ORQ          R8, DI
-	VMOVD        (BX)(DI*4), X2
-	MOVQ         SI, DI
-	SHLQ         $0x03, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      63(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x01, (BX)(DI*4), X2, X2
-	MOVQ         SI, DI
-	SHLQ         $0x02, DI
-	ANDL         $0x00000100, DI
-	MOVBQZX      64(AX), R8
-	ORQ          R8, DI
-	VPINSRD      $0x02, (BX)(DI*4), X2, X2
-	SHLQ         $0x01, SI
-	ANDL         $0x00000100, SI
-	MOVBQZX      65(AX), DI
-	ORQ          DI, SI
-	VPINSRD      $0x03, (BX)(SI*4), X2, X2
+	MOVWQZX      SI, R8
+	SHRQ         $0x10, SI
+	VMOVD        (BX)(R8*4), X11
+	MOVWQZX      SI, R8
+	SHRQ         $0x10, SI
+	VPINSRD      $0x01, (BX)(R8*4), X11, X11
+	MOVWQZX      SI, R8
+	SHRQ         $0x10, SI
+	VPINSRD      $0x02, (BX)(R8*4), X11, X11
+	VPINSRD      $0x03, (BX)(SI*4), X11, X11
+	MOVWQZX      DI, SI
+	SHRQ         $0x10, DI
+	VMOVD        (BX)(SI*4), X2
+	MOVWQZX      DI, SI
+	SHRQ         $0x10, DI
+	VPINSRD      $0x01, (BX)(SI*4), X2, X2
+	MOVWQZX      DI, SI
+	SHRQ         $0x10, DI
+	VPINSRD      $0x02, (BX)(SI*4), X2, X2
+	VPINSRD      $0x03, (BX)(DI*4), X2, X2
 	VINSERTI32X4 $0x01, X2, Y11, Y11
 	KMOVD        102(AX), K1
 	MOVBLZX      109(AX), SI
@@ -34825,7 +34692,7 @@ tileIQ3_XXS_1x2_done:
 	RET
 
 // func tileIQ3_S_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint32)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, BMI2, F16C, FMA3, MMX+
 TEXT ·tileIQ3_S_1x2(SB), NOSPLIT, $64-64
 	MOVQ   w+0(FP), AX
 	MOVQ   a+16(FP), CX
@@ -34847,52 +34714,35 @@ tileIQ3_S_1x2_loop:
 	VPXORD       Y0, Y0, Y2
 	MOVBQZX      66(AX), DX
 	MOVQ         DX, R8
-	SHLQ         $0x08, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      2(AX), R9
+	SHRQ         $0x04, R8
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         2(AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
+	ORQ          R9, DX
+	PDEPQ        iq3shi<>+0(SB), R8, R8
+	MOVL         6(AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
 	ORQ          R9, R8
-	VMOVD        (SI)(R8*4), X3
-	MOVQ         DX, R8
-	SHLQ         $0x07, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      3(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x01, (SI)(R8*4), X3, X3
-	MOVQ         DX, R8
-	SHLQ         $0x06, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      4(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x02, (SI)(R8*4), X3, X3
-	MOVQ         DX, R8
-	SHLQ         $0x05, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      5(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x03, (SI)(R8*4), X3, X3
-	MOVQ         DX, R8
-	SHLQ         $0x04, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      6(AX), R9
-	ORQ          R9, R8
-	VMOVD        (SI)(R8*4), X4
-	MOVQ         DX, R8
-	SHLQ         $0x03, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      7(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x01, (SI)(R8*4), X4, X4
-	MOVQ         DX, R8
-	SHLQ         $0x02, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      8(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x02, (SI)(R8*4), X4, X4
-	SHLQ         $0x01, DX
-	ANDL         $0x00000100, DX
-	MOVBQZX      9(AX), R8
-	ORQ          R8, DX
-	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R9*4), X3
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R9*4), X3, X3
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R9*4), X3, X3
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVWQZX      R8, DX
+	SHRQ         $0x10, R8
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R8, DX
+	SHRQ         $0x10, R8
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R8, DX
+	SHRQ         $0x10, R8
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R8*4), X4, X4
 	VINSERTI32X4 $0x01, X4, Y3, Y3
 	KMOVD        74(AX), K1
 	MOVBLZX      106(AX), DX
@@ -34909,52 +34759,35 @@ tileIQ3_S_1x2_loop:
 	VPDPWSSD     Y4, Y5, Y2
 	MOVBQZX      67(AX), DX
 	MOVQ         DX, R8
-	SHLQ         $0x08, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      10(AX), R9
+	SHRQ         $0x04, R8
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         10(AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
+	ORQ          R9, DX
+	PDEPQ        iq3shi<>+0(SB), R8, R8
+	MOVL         14(AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
 	ORQ          R9, R8
-	VMOVD        (SI)(R8*4), X6
-	MOVQ         DX, R8
-	SHLQ         $0x07, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      11(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x01, (SI)(R8*4), X6, X6
-	MOVQ         DX, R8
-	SHLQ         $0x06, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      12(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x02, (SI)(R8*4), X6, X6
-	MOVQ         DX, R8
-	SHLQ         $0x05, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      13(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x03, (SI)(R8*4), X6, X6
-	MOVQ         DX, R8
-	SHLQ         $0x04, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      14(AX), R9
-	ORQ          R9, R8
-	VMOVD        (SI)(R8*4), X3
-	MOVQ         DX, R8
-	SHLQ         $0x03, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      15(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x01, (SI)(R8*4), X3, X3
-	MOVQ         DX, R8
-	SHLQ         $0x02, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      16(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x02, (SI)(R8*4), X3, X3
-	SHLQ         $0x01, DX
-	ANDL         $0x00000100, DX
-	MOVBQZX      17(AX), R8
-	ORQ          R8, DX
-	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R9*4), X6
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R9*4), X6, X6
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R9*4), X6, X6
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	MOVWQZX      R8, DX
+	SHRQ         $0x10, R8
+	VMOVD        (SI)(DX*4), X3
+	MOVWQZX      R8, DX
+	SHRQ         $0x10, R8
+	VPINSRD      $0x01, (SI)(DX*4), X3, X3
+	MOVWQZX      R8, DX
+	SHRQ         $0x10, R8
+	VPINSRD      $0x02, (SI)(DX*4), X3, X3
+	VPINSRD      $0x03, (SI)(R8*4), X3, X3
 	VINSERTI32X4 $0x01, X3, Y6, Y6
 	KMOVD        78(AX), K1
 	MOVBLZX      106(AX), DX
@@ -34972,52 +34805,35 @@ tileIQ3_S_1x2_loop:
 	VPDPWSSD     Y4, Y5, Y2
 	MOVBQZX      68(AX), DX
 	MOVQ         DX, R8
-	SHLQ         $0x08, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      18(AX), R9
+	SHRQ         $0x04, R8
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         18(AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
+	ORQ          R9, DX
+	PDEPQ        iq3shi<>+0(SB), R8, R8
+	MOVL         22(AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
 	ORQ          R9, R8
-	VMOVD        (SI)(R8*4), X7
-	MOVQ         DX, R8
-	SHLQ         $0x07, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      19(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x01, (SI)(R8*4), X7, X7
-	MOVQ         DX, R8
-	SHLQ         $0x06, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      20(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x02, (SI)(R8*4), X7, X7
-	MOVQ         DX, R8
-	SHLQ         $0x05, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      21(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x03, (SI)(R8*4), X7, X7
-	MOVQ         DX, R8
-	SHLQ         $0x04, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      22(AX), R9
-	ORQ          R9, R8
-	VMOVD        (SI)(R8*4), X3
-	MOVQ         DX, R8
-	SHLQ         $0x03, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      23(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x01, (SI)(R8*4), X3, X3
-	MOVQ         DX, R8
-	SHLQ         $0x02, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      24(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x02, (SI)(R8*4), X3, X3
-	SHLQ         $0x01, DX
-	ANDL         $0x00000100, DX
-	MOVBQZX      25(AX), R8
-	ORQ          R8, DX
-	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R9*4), X7
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R9*4), X7, X7
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R9*4), X7, X7
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	MOVWQZX      R8, DX
+	SHRQ         $0x10, R8
+	VMOVD        (SI)(DX*4), X3
+	MOVWQZX      R8, DX
+	SHRQ         $0x10, R8
+	VPINSRD      $0x01, (SI)(DX*4), X3, X3
+	MOVWQZX      R8, DX
+	SHRQ         $0x10, R8
+	VPINSRD      $0x02, (SI)(DX*4), X3, X3
+	VPINSRD      $0x03, (SI)(R8*4), X3, X3
 	VINSERTI32X4 $0x01, X3, Y7, Y7
 	KMOVD        82(AX), K1
 	MOVBLZX      107(AX), DX
@@ -35034,52 +34850,35 @@ tileIQ3_S_1x2_loop:
 	VPDPWSSD     Y4, Y5, Y2
 	MOVBQZX      69(AX), DX
 	MOVQ         DX, R8
-	SHLQ         $0x08, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      26(AX), R9
+	SHRQ         $0x04, R8
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         26(AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
+	ORQ          R9, DX
+	PDEPQ        iq3shi<>+0(SB), R8, R8
+	MOVL         30(AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
 	ORQ          R9, R8
-	VMOVD        (SI)(R8*4), X8
-	MOVQ         DX, R8
-	SHLQ         $0x07, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      27(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x01, (SI)(R8*4), X8, X8
-	MOVQ         DX, R8
-	SHLQ         $0x06, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      28(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x02, (SI)(R8*4), X8, X8
-	MOVQ         DX, R8
-	SHLQ         $0x05, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      29(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x03, (SI)(R8*4), X8, X8
-	MOVQ         DX, R8
-	SHLQ         $0x04, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      30(AX), R9
-	ORQ          R9, R8
-	VMOVD        (SI)(R8*4), X3
-	MOVQ         DX, R8
-	SHLQ         $0x03, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      31(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x01, (SI)(R8*4), X3, X3
-	MOVQ         DX, R8
-	SHLQ         $0x02, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      32(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x02, (SI)(R8*4), X3, X3
-	SHLQ         $0x01, DX
-	ANDL         $0x00000100, DX
-	MOVBQZX      33(AX), R8
-	ORQ          R8, DX
-	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R9*4), X8
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R9*4), X8, X8
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R9*4), X8, X8
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	MOVWQZX      R8, DX
+	SHRQ         $0x10, R8
+	VMOVD        (SI)(DX*4), X3
+	MOVWQZX      R8, DX
+	SHRQ         $0x10, R8
+	VPINSRD      $0x01, (SI)(DX*4), X3, X3
+	MOVWQZX      R8, DX
+	SHRQ         $0x10, R8
+	VPINSRD      $0x02, (SI)(DX*4), X3, X3
+	VPINSRD      $0x03, (SI)(R8*4), X3, X3
 	VINSERTI32X4 $0x01, X3, Y8, Y8
 	KMOVD        86(AX), K1
 	MOVBLZX      107(AX), DX
@@ -35097,52 +34896,35 @@ tileIQ3_S_1x2_loop:
 	VPDPWSSD     Y4, Y5, Y2
 	MOVBQZX      70(AX), DX
 	MOVQ         DX, R8
-	SHLQ         $0x08, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      34(AX), R9
+	SHRQ         $0x04, R8
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         34(AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
+	ORQ          R9, DX
+	PDEPQ        iq3shi<>+0(SB), R8, R8
+	MOVL         38(AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
 	ORQ          R9, R8
-	VMOVD        (SI)(R8*4), X9
-	MOVQ         DX, R8
-	SHLQ         $0x07, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      35(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x01, (SI)(R8*4), X9, X9
-	MOVQ         DX, R8
-	SHLQ         $0x06, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      36(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x02, (SI)(R8*4), X9, X9
-	MOVQ         DX, R8
-	SHLQ         $0x05, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      37(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x03, (SI)(R8*4), X9, X9
-	MOVQ         DX, R8
-	SHLQ         $0x04, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      38(AX), R9
-	ORQ          R9, R8
-	VMOVD        (SI)(R8*4), X3
-	MOVQ         DX, R8
-	SHLQ         $0x03, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      39(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x01, (SI)(R8*4), X3, X3
-	MOVQ         DX, R8
-	SHLQ         $0x02, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      40(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x02, (SI)(R8*4), X3, X3
-	SHLQ         $0x01, DX
-	ANDL         $0x00000100, DX
-	MOVBQZX      41(AX), R8
-	ORQ          R8, DX
-	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R9*4), X9
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R9*4), X9, X9
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R9*4), X9, X9
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	MOVWQZX      R8, DX
+	SHRQ         $0x10, R8
+	VMOVD        (SI)(DX*4), X3
+	MOVWQZX      R8, DX
+	SHRQ         $0x10, R8
+	VPINSRD      $0x01, (SI)(DX*4), X3, X3
+	MOVWQZX      R8, DX
+	SHRQ         $0x10, R8
+	VPINSRD      $0x02, (SI)(DX*4), X3, X3
+	VPINSRD      $0x03, (SI)(R8*4), X3, X3
 	VINSERTI32X4 $0x01, X3, Y9, Y9
 	KMOVD        90(AX), K1
 	MOVBLZX      108(AX), DX
@@ -35159,52 +34941,35 @@ tileIQ3_S_1x2_loop:
 	VPDPWSSD     Y4, Y5, Y2
 	MOVBQZX      71(AX), DX
 	MOVQ         DX, R8
-	SHLQ         $0x08, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      42(AX), R9
+	SHRQ         $0x04, R8
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         42(AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
+	ORQ          R9, DX
+	PDEPQ        iq3shi<>+0(SB), R8, R8
+	MOVL         46(AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
 	ORQ          R9, R8
-	VMOVD        (SI)(R8*4), X10
-	MOVQ         DX, R8
-	SHLQ         $0x07, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      43(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x01, (SI)(R8*4), X10, X10
-	MOVQ         DX, R8
-	SHLQ         $0x06, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      44(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x02, (SI)(R8*4), X10, X10
-	MOVQ         DX, R8
-	SHLQ         $0x05, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      45(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x03, (SI)(R8*4), X10, X10
-	MOVQ         DX, R8
-	SHLQ         $0x04, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      46(AX), R9
-	ORQ          R9, R8
-	VMOVD        (SI)(R8*4), X3
-	MOVQ         DX, R8
-	SHLQ         $0x03, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      47(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x01, (SI)(R8*4), X3, X3
-	MOVQ         DX, R8
-	SHLQ         $0x02, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      48(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x02, (SI)(R8*4), X3, X3
-	SHLQ         $0x01, DX
-	ANDL         $0x00000100, DX
-	MOVBQZX      49(AX), R8
-	ORQ          R8, DX
-	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R9*4), X10
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R9*4), X10, X10
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R9*4), X10, X10
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	MOVWQZX      R8, DX
+	SHRQ         $0x10, R8
+	VMOVD        (SI)(DX*4), X3
+	MOVWQZX      R8, DX
+	SHRQ         $0x10, R8
+	VPINSRD      $0x01, (SI)(DX*4), X3, X3
+	MOVWQZX      R8, DX
+	SHRQ         $0x10, R8
+	VPINSRD      $0x02, (SI)(DX*4), X3, X3
+	VPINSRD      $0x03, (SI)(R8*4), X3, X3
 	VINSERTI32X4 $0x01, X3, Y10, Y10
 	KMOVD        94(AX), K1
 	MOVBLZX      108(AX), DX
@@ -35222,52 +34987,35 @@ tileIQ3_S_1x2_loop:
 	VPDPWSSD     Y4, Y5, Y2
 	MOVBQZX      72(AX), DX
 	MOVQ         DX, R8
-	SHLQ         $0x08, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      50(AX), R9
+	SHRQ         $0x04, R8
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         50(AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
+	ORQ          R9, DX
+	PDEPQ        iq3shi<>+0(SB), R8, R8
+	MOVL         54(AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
 	ORQ          R9, R8
-	VMOVD        (SI)(R8*4), X11
-	MOVQ         DX, R8
-	SHLQ         $0x07, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      51(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x01, (SI)(R8*4), X11, X11
-	MOVQ         DX, R8
-	SHLQ         $0x06, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      52(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x02, (SI)(R8*4), X11, X11
-	MOVQ         DX, R8
-	SHLQ         $0x05, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      53(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x03, (SI)(R8*4), X11, X11
-	MOVQ         DX, R8
-	SHLQ         $0x04, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      54(AX), R9
-	ORQ          R9, R8
-	VMOVD        (SI)(R8*4), X3
-	MOVQ         DX, R8
-	SHLQ         $0x03, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      55(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x01, (SI)(R8*4), X3, X3
-	MOVQ         DX, R8
-	SHLQ         $0x02, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      56(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x02, (SI)(R8*4), X3, X3
-	SHLQ         $0x01, DX
-	ANDL         $0x00000100, DX
-	MOVBQZX      57(AX), R8
-	ORQ          R8, DX
-	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R9*4), X11
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R9*4), X11, X11
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R9*4), X11, X11
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	MOVWQZX      R8, DX
+	SHRQ         $0x10, R8
+	VMOVD        (SI)(DX*4), X3
+	MOVWQZX      R8, DX
+	SHRQ         $0x10, R8
+	VPINSRD      $0x01, (SI)(DX*4), X3, X3
+	MOVWQZX      R8, DX
+	SHRQ         $0x10, R8
+	VPINSRD      $0x02, (SI)(DX*4), X3, X3
+	VPINSRD      $0x03, (SI)(R8*4), X3, X3
 	VINSERTI32X4 $0x01, X3, Y11, Y11
 	KMOVD        98(AX), K1
 	MOVBLZX      109(AX), DX
@@ -35284,52 +35032,35 @@ tileIQ3_S_1x2_loop:
 	VPDPWSSD     Y4, Y5, Y2
 	MOVBQZX      73(AX), DX
 	MOVQ         DX, R8
-	SHLQ         $0x08, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      58(AX), R9
+	SHRQ         $0x04, R8
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         58(AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
+	ORQ          R9, DX
+	PDEPQ        iq3shi<>+0(SB), R8, R8
+	MOVL         62(AX), R9
+	PDEPQ        iq1slo<>+0(SB), R9, R9
 	ORQ          R9, R8
-	VMOVD        (SI)(R8*4), X12
-	MOVQ         DX, R8
-	SHLQ         $0x07, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      59(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x01, (SI)(R8*4), X12, X12
-	MOVQ         DX, R8
-	SHLQ         $0x06, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      60(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x02, (SI)(R8*4), X12, X12
-	MOVQ         DX, R8
-	SHLQ         $0x05, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      61(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x03, (SI)(R8*4), X12, X12
-	MOVQ         DX, R8
-	SHLQ         $0x04, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      62(AX), R9
-	ORQ          R9, R8
-	VMOVD        (SI)(R8*4), X3
-	MOVQ         DX, R8
-	SHLQ         $0x03, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      63(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x01, (SI)(R8*4), X3, X3
-	MOVQ         DX, R8
-	SHLQ         $0x02, R8
-	ANDL         $0x00000100, R8
-	MOVBQZX      64(AX), R9
-	ORQ          R9, R8
-	VPINSRD      $0x02, (SI)(R8*4), X3, X3
-	SHLQ         $0x01, DX
-	ANDL         $0x00000100, DX
-	MOVBQZX      65(AX), R8
-	ORQ          R8, DX
-	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R9*4), X12
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R9*4), X12, X12
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R9*4), X12, X12
+	VPINSRD      $0x03, (SI)(DX*4), X12, X12
+	MOVWQZX      R8, DX
+	SHRQ         $0x10, R8
+	VMOVD        (SI)(DX*4), X3
+	MOVWQZX      R8, DX
+	SHRQ         $0x10, R8
+	VPINSRD      $0x01, (SI)(DX*4), X3, X3
+	MOVWQZX      R8, DX
+	SHRQ         $0x10, R8
+	VPINSRD      $0x02, (SI)(DX*4), X3, X3
+	VPINSRD      $0x03, (SI)(R8*4), X3, X3
 	VINSERTI32X4 $0x01, X3, Y12, Y12
 	KMOVD        102(AX), K1
 	MOVBLZX      109(AX), DX
@@ -35734,7 +35465,7 @@ tileIQ3_XXS_1x3_done:
 	RET
 
 // func tileIQ3_S_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint32)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, BMI2, F16C, FMA3, MMX+
 TEXT ·tileIQ3_S_1x3(SB), NOSPLIT, $64-64
 	MOVQ   w+0(FP), AX
 	MOVQ   a+16(FP), CX
@@ -35760,52 +35491,35 @@ tileIQ3_S_1x3_loop:
 	VPXORD       Y0, Y0, Y3
 	MOVBQZX      66(AX), DX
 	MOVQ         DX, R9
-	SHLQ         $0x08, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      2(AX), R10
+	SHRQ         $0x04, R9
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         2(AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
+	ORQ          R10, DX
+	PDEPQ        iq3shi<>+0(SB), R9, R9
+	MOVL         6(AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
 	ORQ          R10, R9
-	VMOVD        (SI)(R9*4), X4
-	MOVQ         DX, R9
-	SHLQ         $0x07, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      3(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x01, (SI)(R9*4), X4, X4
-	MOVQ         DX, R9
-	SHLQ         $0x06, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      4(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x02, (SI)(R9*4), X4, X4
-	MOVQ         DX, R9
-	SHLQ         $0x05, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      5(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x03, (SI)(R9*4), X4, X4
-	MOVQ         DX, R9
-	SHLQ         $0x04, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      6(AX), R10
-	ORQ          R10, R9
-	VMOVD        (SI)(R9*4), X5
-	MOVQ         DX, R9
-	SHLQ         $0x03, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      7(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x01, (SI)(R9*4), X5, X5
-	MOVQ         DX, R9
-	SHLQ         $0x02, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      8(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x02, (SI)(R9*4), X5, X5
-	SHLQ         $0x01, DX
-	ANDL         $0x00000100, DX
-	MOVBQZX      9(AX), R9
-	ORQ          R9, DX
-	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R10*4), X4
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R10*4), X4, X4
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R10*4), X4, X4
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	MOVWQZX      R9, DX
+	SHRQ         $0x10, R9
+	VMOVD        (SI)(DX*4), X5
+	MOVWQZX      R9, DX
+	SHRQ         $0x10, R9
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVWQZX      R9, DX
+	SHRQ         $0x10, R9
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	VPINSRD      $0x03, (SI)(R9*4), X5, X5
 	VINSERTI32X4 $0x01, X5, Y4, Y4
 	KMOVD        74(AX), K1
 	MOVBLZX      106(AX), DX
@@ -35826,52 +35540,35 @@ tileIQ3_S_1x3_loop:
 	VPDPWSSD     Y5, Y6, Y3
 	MOVBQZX      67(AX), DX
 	MOVQ         DX, R9
-	SHLQ         $0x08, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      10(AX), R10
+	SHRQ         $0x04, R9
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         10(AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
+	ORQ          R10, DX
+	PDEPQ        iq3shi<>+0(SB), R9, R9
+	MOVL         14(AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
 	ORQ          R10, R9
-	VMOVD        (SI)(R9*4), X7
-	MOVQ         DX, R9
-	SHLQ         $0x07, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      11(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x01, (SI)(R9*4), X7, X7
-	MOVQ         DX, R9
-	SHLQ         $0x06, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      12(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x02, (SI)(R9*4), X7, X7
-	MOVQ         DX, R9
-	SHLQ         $0x05, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      13(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x03, (SI)(R9*4), X7, X7
-	MOVQ         DX, R9
-	SHLQ         $0x04, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      14(AX), R10
-	ORQ          R10, R9
-	VMOVD        (SI)(R9*4), X4
-	MOVQ         DX, R9
-	SHLQ         $0x03, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      15(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x01, (SI)(R9*4), X4, X4
-	MOVQ         DX, R9
-	SHLQ         $0x02, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      16(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x02, (SI)(R9*4), X4, X4
-	SHLQ         $0x01, DX
-	ANDL         $0x00000100, DX
-	MOVBQZX      17(AX), R9
-	ORQ          R9, DX
-	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R10*4), X7
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R10*4), X7, X7
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R10*4), X7, X7
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	MOVWQZX      R9, DX
+	SHRQ         $0x10, R9
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R9, DX
+	SHRQ         $0x10, R9
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R9, DX
+	SHRQ         $0x10, R9
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R9*4), X4, X4
 	VINSERTI32X4 $0x01, X4, Y7, Y7
 	KMOVD        78(AX), K1
 	MOVBLZX      106(AX), DX
@@ -35893,52 +35590,35 @@ tileIQ3_S_1x3_loop:
 	VPDPWSSD     Y5, Y6, Y3
 	MOVBQZX      68(AX), DX
 	MOVQ         DX, R9
-	SHLQ         $0x08, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      18(AX), R10
+	SHRQ         $0x04, R9
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         18(AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
+	ORQ          R10, DX
+	PDEPQ        iq3shi<>+0(SB), R9, R9
+	MOVL         22(AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
 	ORQ          R10, R9
-	VMOVD        (SI)(R9*4), X8
-	MOVQ         DX, R9
-	SHLQ         $0x07, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      19(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x01, (SI)(R9*4), X8, X8
-	MOVQ         DX, R9
-	SHLQ         $0x06, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      20(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x02, (SI)(R9*4), X8, X8
-	MOVQ         DX, R9
-	SHLQ         $0x05, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      21(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x03, (SI)(R9*4), X8, X8
-	MOVQ         DX, R9
-	SHLQ         $0x04, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      22(AX), R10
-	ORQ          R10, R9
-	VMOVD        (SI)(R9*4), X4
-	MOVQ         DX, R9
-	SHLQ         $0x03, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      23(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x01, (SI)(R9*4), X4, X4
-	MOVQ         DX, R9
-	SHLQ         $0x02, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      24(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x02, (SI)(R9*4), X4, X4
-	SHLQ         $0x01, DX
-	ANDL         $0x00000100, DX
-	MOVBQZX      25(AX), R9
-	ORQ          R9, DX
-	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R10*4), X8
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R10*4), X8, X8
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R10*4), X8, X8
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	MOVWQZX      R9, DX
+	SHRQ         $0x10, R9
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R9, DX
+	SHRQ         $0x10, R9
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R9, DX
+	SHRQ         $0x10, R9
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R9*4), X4, X4
 	VINSERTI32X4 $0x01, X4, Y8, Y8
 	KMOVD        82(AX), K1
 	MOVBLZX      107(AX), DX
@@ -35959,52 +35639,35 @@ tileIQ3_S_1x3_loop:
 	VPDPWSSD     Y5, Y6, Y3
 	MOVBQZX      69(AX), DX
 	MOVQ         DX, R9
-	SHLQ         $0x08, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      26(AX), R10
+	SHRQ         $0x04, R9
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         26(AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
+	ORQ          R10, DX
+	PDEPQ        iq3shi<>+0(SB), R9, R9
+	MOVL         30(AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
 	ORQ          R10, R9
-	VMOVD        (SI)(R9*4), X9
-	MOVQ         DX, R9
-	SHLQ         $0x07, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      27(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x01, (SI)(R9*4), X9, X9
-	MOVQ         DX, R9
-	SHLQ         $0x06, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      28(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x02, (SI)(R9*4), X9, X9
-	MOVQ         DX, R9
-	SHLQ         $0x05, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      29(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x03, (SI)(R9*4), X9, X9
-	MOVQ         DX, R9
-	SHLQ         $0x04, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      30(AX), R10
-	ORQ          R10, R9
-	VMOVD        (SI)(R9*4), X4
-	MOVQ         DX, R9
-	SHLQ         $0x03, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      31(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x01, (SI)(R9*4), X4, X4
-	MOVQ         DX, R9
-	SHLQ         $0x02, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      32(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x02, (SI)(R9*4), X4, X4
-	SHLQ         $0x01, DX
-	ANDL         $0x00000100, DX
-	MOVBQZX      33(AX), R9
-	ORQ          R9, DX
-	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R10*4), X9
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R10*4), X9, X9
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R10*4), X9, X9
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	MOVWQZX      R9, DX
+	SHRQ         $0x10, R9
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R9, DX
+	SHRQ         $0x10, R9
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R9, DX
+	SHRQ         $0x10, R9
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R9*4), X4, X4
 	VINSERTI32X4 $0x01, X4, Y9, Y9
 	KMOVD        86(AX), K1
 	MOVBLZX      107(AX), DX
@@ -36026,52 +35689,35 @@ tileIQ3_S_1x3_loop:
 	VPDPWSSD     Y5, Y6, Y3
 	MOVBQZX      70(AX), DX
 	MOVQ         DX, R9
-	SHLQ         $0x08, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      34(AX), R10
+	SHRQ         $0x04, R9
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         34(AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
+	ORQ          R10, DX
+	PDEPQ        iq3shi<>+0(SB), R9, R9
+	MOVL         38(AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
 	ORQ          R10, R9
-	VMOVD        (SI)(R9*4), X10
-	MOVQ         DX, R9
-	SHLQ         $0x07, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      35(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x01, (SI)(R9*4), X10, X10
-	MOVQ         DX, R9
-	SHLQ         $0x06, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      36(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x02, (SI)(R9*4), X10, X10
-	MOVQ         DX, R9
-	SHLQ         $0x05, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      37(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x03, (SI)(R9*4), X10, X10
-	MOVQ         DX, R9
-	SHLQ         $0x04, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      38(AX), R10
-	ORQ          R10, R9
-	VMOVD        (SI)(R9*4), X4
-	MOVQ         DX, R9
-	SHLQ         $0x03, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      39(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x01, (SI)(R9*4), X4, X4
-	MOVQ         DX, R9
-	SHLQ         $0x02, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      40(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x02, (SI)(R9*4), X4, X4
-	SHLQ         $0x01, DX
-	ANDL         $0x00000100, DX
-	MOVBQZX      41(AX), R9
-	ORQ          R9, DX
-	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R10*4), X10
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R10*4), X10, X10
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R10*4), X10, X10
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	MOVWQZX      R9, DX
+	SHRQ         $0x10, R9
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R9, DX
+	SHRQ         $0x10, R9
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R9, DX
+	SHRQ         $0x10, R9
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R9*4), X4, X4
 	VINSERTI32X4 $0x01, X4, Y10, Y10
 	KMOVD        90(AX), K1
 	MOVBLZX      108(AX), DX
@@ -36092,52 +35738,35 @@ tileIQ3_S_1x3_loop:
 	VPDPWSSD     Y5, Y6, Y3
 	MOVBQZX      71(AX), DX
 	MOVQ         DX, R9
-	SHLQ         $0x08, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      42(AX), R10
+	SHRQ         $0x04, R9
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         42(AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
+	ORQ          R10, DX
+	PDEPQ        iq3shi<>+0(SB), R9, R9
+	MOVL         46(AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
 	ORQ          R10, R9
-	VMOVD        (SI)(R9*4), X11
-	MOVQ         DX, R9
-	SHLQ         $0x07, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      43(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x01, (SI)(R9*4), X11, X11
-	MOVQ         DX, R9
-	SHLQ         $0x06, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      44(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x02, (SI)(R9*4), X11, X11
-	MOVQ         DX, R9
-	SHLQ         $0x05, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      45(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x03, (SI)(R9*4), X11, X11
-	MOVQ         DX, R9
-	SHLQ         $0x04, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      46(AX), R10
-	ORQ          R10, R9
-	VMOVD        (SI)(R9*4), X4
-	MOVQ         DX, R9
-	SHLQ         $0x03, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      47(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x01, (SI)(R9*4), X4, X4
-	MOVQ         DX, R9
-	SHLQ         $0x02, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      48(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x02, (SI)(R9*4), X4, X4
-	SHLQ         $0x01, DX
-	ANDL         $0x00000100, DX
-	MOVBQZX      49(AX), R9
-	ORQ          R9, DX
-	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R10*4), X11
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R10*4), X11, X11
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R10*4), X11, X11
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	MOVWQZX      R9, DX
+	SHRQ         $0x10, R9
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R9, DX
+	SHRQ         $0x10, R9
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R9, DX
+	SHRQ         $0x10, R9
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R9*4), X4, X4
 	VINSERTI32X4 $0x01, X4, Y11, Y11
 	KMOVD        94(AX), K1
 	MOVBLZX      108(AX), DX
@@ -36159,52 +35788,35 @@ tileIQ3_S_1x3_loop:
 	VPDPWSSD     Y5, Y6, Y3
 	MOVBQZX      72(AX), DX
 	MOVQ         DX, R9
-	SHLQ         $0x08, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      50(AX), R10
+	SHRQ         $0x04, R9
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         50(AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
+	ORQ          R10, DX
+	PDEPQ        iq3shi<>+0(SB), R9, R9
+	MOVL         54(AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
 	ORQ          R10, R9
-	VMOVD        (SI)(R9*4), X12
-	MOVQ         DX, R9
-	SHLQ         $0x07, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      51(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x01, (SI)(R9*4), X12, X12
-	MOVQ         DX, R9
-	SHLQ         $0x06, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      52(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x02, (SI)(R9*4), X12, X12
-	MOVQ         DX, R9
-	SHLQ         $0x05, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      53(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x03, (SI)(R9*4), X12, X12
-	MOVQ         DX, R9
-	SHLQ         $0x04, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      54(AX), R10
-	ORQ          R10, R9
-	VMOVD        (SI)(R9*4), X4
-	MOVQ         DX, R9
-	SHLQ         $0x03, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      55(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x01, (SI)(R9*4), X4, X4
-	MOVQ         DX, R9
-	SHLQ         $0x02, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      56(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x02, (SI)(R9*4), X4, X4
-	SHLQ         $0x01, DX
-	ANDL         $0x00000100, DX
-	MOVBQZX      57(AX), R9
-	ORQ          R9, DX
-	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R10*4), X12
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R10*4), X12, X12
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R10*4), X12, X12
+	VPINSRD      $0x03, (SI)(DX*4), X12, X12
+	MOVWQZX      R9, DX
+	SHRQ         $0x10, R9
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R9, DX
+	SHRQ         $0x10, R9
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R9, DX
+	SHRQ         $0x10, R9
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R9*4), X4, X4
 	VINSERTI32X4 $0x01, X4, Y12, Y12
 	KMOVD        98(AX), K1
 	MOVBLZX      109(AX), DX
@@ -36225,52 +35837,35 @@ tileIQ3_S_1x3_loop:
 	VPDPWSSD     Y5, Y6, Y3
 	MOVBQZX      73(AX), DX
 	MOVQ         DX, R9
-	SHLQ         $0x08, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      58(AX), R10
+	SHRQ         $0x04, R9
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         58(AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
+	ORQ          R10, DX
+	PDEPQ        iq3shi<>+0(SB), R9, R9
+	MOVL         62(AX), R10
+	PDEPQ        iq1slo<>+0(SB), R10, R10
 	ORQ          R10, R9
-	VMOVD        (SI)(R9*4), X13
-	MOVQ         DX, R9
-	SHLQ         $0x07, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      59(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x01, (SI)(R9*4), X13, X13
-	MOVQ         DX, R9
-	SHLQ         $0x06, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      60(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x02, (SI)(R9*4), X13, X13
-	MOVQ         DX, R9
-	SHLQ         $0x05, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      61(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x03, (SI)(R9*4), X13, X13
-	MOVQ         DX, R9
-	SHLQ         $0x04, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      62(AX), R10
-	ORQ          R10, R9
-	VMOVD        (SI)(R9*4), X4
-	MOVQ         DX, R9
-	SHLQ         $0x03, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      63(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x01, (SI)(R9*4), X4, X4
-	MOVQ         DX, R9
-	SHLQ         $0x02, R9
-	ANDL         $0x00000100, R9
-	MOVBQZX      64(AX), R10
-	ORQ          R10, R9
-	VPINSRD      $0x02, (SI)(R9*4), X4, X4
-	SHLQ         $0x01, DX
-	ANDL         $0x00000100, DX
-	MOVBQZX      65(AX), R9
-	ORQ          R9, DX
-	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R10*4), X13
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R10*4), X13, X13
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R10*4), X13, X13
+	VPINSRD      $0x03, (SI)(DX*4), X13, X13
+	MOVWQZX      R9, DX
+	SHRQ         $0x10, R9
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R9, DX
+	SHRQ         $0x10, R9
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R9, DX
+	SHRQ         $0x10, R9
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R9*4), X4, X4
 	VINSERTI32X4 $0x01, X4, Y13, Y13
 	KMOVD        102(AX), K1
 	MOVBLZX      109(AX), DX
@@ -36741,7 +36336,7 @@ tileIQ3_XXS_1x4_done:
 	RET
 
 // func tileIQ3_S_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint32)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, BMI2, F16C, FMA3, MMX+
 TEXT ·tileIQ3_S_1x4(SB), NOSPLIT, $64-64
 	MOVQ   w+0(FP), AX
 	MOVQ   a+16(FP), CX
@@ -36771,52 +36366,35 @@ tileIQ3_S_1x4_loop:
 	VPXORD       Y0, Y0, Y4
 	MOVBQZX      66(AX), DX
 	MOVQ         DX, R10
-	SHLQ         $0x08, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      2(AX), R11
+	SHRQ         $0x04, R10
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         2(AX), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	PDEPQ        iq3shi<>+0(SB), R10, R10
+	MOVL         6(AX), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
 	ORQ          R11, R10
-	VMOVD        (SI)(R10*4), X5
-	MOVQ         DX, R10
-	SHLQ         $0x07, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      3(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x01, (SI)(R10*4), X5, X5
-	MOVQ         DX, R10
-	SHLQ         $0x06, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      4(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x02, (SI)(R10*4), X5, X5
-	MOVQ         DX, R10
-	SHLQ         $0x05, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      5(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x03, (SI)(R10*4), X5, X5
-	MOVQ         DX, R10
-	SHLQ         $0x04, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      6(AX), R11
-	ORQ          R11, R10
-	VMOVD        (SI)(R10*4), X6
-	MOVQ         DX, R10
-	SHLQ         $0x03, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      7(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x01, (SI)(R10*4), X6, X6
-	MOVQ         DX, R10
-	SHLQ         $0x02, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      8(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x02, (SI)(R10*4), X6, X6
-	SHLQ         $0x01, DX
-	ANDL         $0x00000100, DX
-	MOVBQZX      9(AX), R10
-	ORQ          R10, DX
-	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R11*4), X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R11*4), X5, X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R11*4), X5, X5
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVWQZX      R10, DX
+	SHRQ         $0x10, R10
+	VMOVD        (SI)(DX*4), X6
+	MOVWQZX      R10, DX
+	SHRQ         $0x10, R10
+	VPINSRD      $0x01, (SI)(DX*4), X6, X6
+	MOVWQZX      R10, DX
+	SHRQ         $0x10, R10
+	VPINSRD      $0x02, (SI)(DX*4), X6, X6
+	VPINSRD      $0x03, (SI)(R10*4), X6, X6
 	VINSERTI32X4 $0x01, X6, Y5, Y5
 	KMOVD        74(AX), K1
 	MOVBLZX      106(AX), DX
@@ -36841,52 +36419,35 @@ tileIQ3_S_1x4_loop:
 	VPDPWSSD     Y6, Y7, Y4
 	MOVBQZX      67(AX), DX
 	MOVQ         DX, R10
-	SHLQ         $0x08, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      10(AX), R11
+	SHRQ         $0x04, R10
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         10(AX), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	PDEPQ        iq3shi<>+0(SB), R10, R10
+	MOVL         14(AX), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
 	ORQ          R11, R10
-	VMOVD        (SI)(R10*4), X8
-	MOVQ         DX, R10
-	SHLQ         $0x07, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      11(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x01, (SI)(R10*4), X8, X8
-	MOVQ         DX, R10
-	SHLQ         $0x06, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      12(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x02, (SI)(R10*4), X8, X8
-	MOVQ         DX, R10
-	SHLQ         $0x05, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      13(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x03, (SI)(R10*4), X8, X8
-	MOVQ         DX, R10
-	SHLQ         $0x04, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      14(AX), R11
-	ORQ          R11, R10
-	VMOVD        (SI)(R10*4), X5
-	MOVQ         DX, R10
-	SHLQ         $0x03, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      15(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x01, (SI)(R10*4), X5, X5
-	MOVQ         DX, R10
-	SHLQ         $0x02, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      16(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x02, (SI)(R10*4), X5, X5
-	SHLQ         $0x01, DX
-	ANDL         $0x00000100, DX
-	MOVBQZX      17(AX), R10
-	ORQ          R10, DX
-	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R11*4), X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R11*4), X8, X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R11*4), X8, X8
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	MOVWQZX      R10, DX
+	SHRQ         $0x10, R10
+	VMOVD        (SI)(DX*4), X5
+	MOVWQZX      R10, DX
+	SHRQ         $0x10, R10
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVWQZX      R10, DX
+	SHRQ         $0x10, R10
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	VPINSRD      $0x03, (SI)(R10*4), X5, X5
 	VINSERTI32X4 $0x01, X5, Y8, Y8
 	KMOVD        78(AX), K1
 	MOVBLZX      106(AX), DX
@@ -36912,52 +36473,35 @@ tileIQ3_S_1x4_loop:
 	VPDPWSSD     Y6, Y7, Y4
 	MOVBQZX      68(AX), DX
 	MOVQ         DX, R10
-	SHLQ         $0x08, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      18(AX), R11
+	SHRQ         $0x04, R10
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         18(AX), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	PDEPQ        iq3shi<>+0(SB), R10, R10
+	MOVL         22(AX), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
 	ORQ          R11, R10
-	VMOVD        (SI)(R10*4), X9
-	MOVQ         DX, R10
-	SHLQ         $0x07, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      19(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x01, (SI)(R10*4), X9, X9
-	MOVQ         DX, R10
-	SHLQ         $0x06, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      20(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x02, (SI)(R10*4), X9, X9
-	MOVQ         DX, R10
-	SHLQ         $0x05, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      21(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x03, (SI)(R10*4), X9, X9
-	MOVQ         DX, R10
-	SHLQ         $0x04, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      22(AX), R11
-	ORQ          R11, R10
-	VMOVD        (SI)(R10*4), X5
-	MOVQ         DX, R10
-	SHLQ         $0x03, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      23(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x01, (SI)(R10*4), X5, X5
-	MOVQ         DX, R10
-	SHLQ         $0x02, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      24(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x02, (SI)(R10*4), X5, X5
-	SHLQ         $0x01, DX
-	ANDL         $0x00000100, DX
-	MOVBQZX      25(AX), R10
-	ORQ          R10, DX
-	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R11*4), X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R11*4), X9, X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R11*4), X9, X9
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	MOVWQZX      R10, DX
+	SHRQ         $0x10, R10
+	VMOVD        (SI)(DX*4), X5
+	MOVWQZX      R10, DX
+	SHRQ         $0x10, R10
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVWQZX      R10, DX
+	SHRQ         $0x10, R10
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	VPINSRD      $0x03, (SI)(R10*4), X5, X5
 	VINSERTI32X4 $0x01, X5, Y9, Y9
 	KMOVD        82(AX), K1
 	MOVBLZX      107(AX), DX
@@ -36982,52 +36526,35 @@ tileIQ3_S_1x4_loop:
 	VPDPWSSD     Y6, Y7, Y4
 	MOVBQZX      69(AX), DX
 	MOVQ         DX, R10
-	SHLQ         $0x08, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      26(AX), R11
+	SHRQ         $0x04, R10
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         26(AX), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	PDEPQ        iq3shi<>+0(SB), R10, R10
+	MOVL         30(AX), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
 	ORQ          R11, R10
-	VMOVD        (SI)(R10*4), X10
-	MOVQ         DX, R10
-	SHLQ         $0x07, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      27(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x01, (SI)(R10*4), X10, X10
-	MOVQ         DX, R10
-	SHLQ         $0x06, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      28(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x02, (SI)(R10*4), X10, X10
-	MOVQ         DX, R10
-	SHLQ         $0x05, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      29(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x03, (SI)(R10*4), X10, X10
-	MOVQ         DX, R10
-	SHLQ         $0x04, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      30(AX), R11
-	ORQ          R11, R10
-	VMOVD        (SI)(R10*4), X5
-	MOVQ         DX, R10
-	SHLQ         $0x03, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      31(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x01, (SI)(R10*4), X5, X5
-	MOVQ         DX, R10
-	SHLQ         $0x02, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      32(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x02, (SI)(R10*4), X5, X5
-	SHLQ         $0x01, DX
-	ANDL         $0x00000100, DX
-	MOVBQZX      33(AX), R10
-	ORQ          R10, DX
-	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R11*4), X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R11*4), X10, X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R11*4), X10, X10
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	MOVWQZX      R10, DX
+	SHRQ         $0x10, R10
+	VMOVD        (SI)(DX*4), X5
+	MOVWQZX      R10, DX
+	SHRQ         $0x10, R10
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVWQZX      R10, DX
+	SHRQ         $0x10, R10
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	VPINSRD      $0x03, (SI)(R10*4), X5, X5
 	VINSERTI32X4 $0x01, X5, Y10, Y10
 	KMOVD        86(AX), K1
 	MOVBLZX      107(AX), DX
@@ -37053,52 +36580,35 @@ tileIQ3_S_1x4_loop:
 	VPDPWSSD     Y6, Y7, Y4
 	MOVBQZX      70(AX), DX
 	MOVQ         DX, R10
-	SHLQ         $0x08, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      34(AX), R11
+	SHRQ         $0x04, R10
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         34(AX), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	PDEPQ        iq3shi<>+0(SB), R10, R10
+	MOVL         38(AX), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
 	ORQ          R11, R10
-	VMOVD        (SI)(R10*4), X11
-	MOVQ         DX, R10
-	SHLQ         $0x07, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      35(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x01, (SI)(R10*4), X11, X11
-	MOVQ         DX, R10
-	SHLQ         $0x06, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      36(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x02, (SI)(R10*4), X11, X11
-	MOVQ         DX, R10
-	SHLQ         $0x05, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      37(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x03, (SI)(R10*4), X11, X11
-	MOVQ         DX, R10
-	SHLQ         $0x04, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      38(AX), R11
-	ORQ          R11, R10
-	VMOVD        (SI)(R10*4), X5
-	MOVQ         DX, R10
-	SHLQ         $0x03, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      39(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x01, (SI)(R10*4), X5, X5
-	MOVQ         DX, R10
-	SHLQ         $0x02, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      40(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x02, (SI)(R10*4), X5, X5
-	SHLQ         $0x01, DX
-	ANDL         $0x00000100, DX
-	MOVBQZX      41(AX), R10
-	ORQ          R10, DX
-	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R11*4), X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R11*4), X11, X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R11*4), X11, X11
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	MOVWQZX      R10, DX
+	SHRQ         $0x10, R10
+	VMOVD        (SI)(DX*4), X5
+	MOVWQZX      R10, DX
+	SHRQ         $0x10, R10
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVWQZX      R10, DX
+	SHRQ         $0x10, R10
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	VPINSRD      $0x03, (SI)(R10*4), X5, X5
 	VINSERTI32X4 $0x01, X5, Y11, Y11
 	KMOVD        90(AX), K1
 	MOVBLZX      108(AX), DX
@@ -37123,52 +36633,35 @@ tileIQ3_S_1x4_loop:
 	VPDPWSSD     Y6, Y7, Y4
 	MOVBQZX      71(AX), DX
 	MOVQ         DX, R10
-	SHLQ         $0x08, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      42(AX), R11
+	SHRQ         $0x04, R10
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         42(AX), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	PDEPQ        iq3shi<>+0(SB), R10, R10
+	MOVL         46(AX), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
 	ORQ          R11, R10
-	VMOVD        (SI)(R10*4), X12
-	MOVQ         DX, R10
-	SHLQ         $0x07, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      43(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x01, (SI)(R10*4), X12, X12
-	MOVQ         DX, R10
-	SHLQ         $0x06, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      44(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x02, (SI)(R10*4), X12, X12
-	MOVQ         DX, R10
-	SHLQ         $0x05, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      45(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x03, (SI)(R10*4), X12, X12
-	MOVQ         DX, R10
-	SHLQ         $0x04, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      46(AX), R11
-	ORQ          R11, R10
-	VMOVD        (SI)(R10*4), X5
-	MOVQ         DX, R10
-	SHLQ         $0x03, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      47(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x01, (SI)(R10*4), X5, X5
-	MOVQ         DX, R10
-	SHLQ         $0x02, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      48(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x02, (SI)(R10*4), X5, X5
-	SHLQ         $0x01, DX
-	ANDL         $0x00000100, DX
-	MOVBQZX      49(AX), R10
-	ORQ          R10, DX
-	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R11*4), X12
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R11*4), X12, X12
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R11*4), X12, X12
+	VPINSRD      $0x03, (SI)(DX*4), X12, X12
+	MOVWQZX      R10, DX
+	SHRQ         $0x10, R10
+	VMOVD        (SI)(DX*4), X5
+	MOVWQZX      R10, DX
+	SHRQ         $0x10, R10
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVWQZX      R10, DX
+	SHRQ         $0x10, R10
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	VPINSRD      $0x03, (SI)(R10*4), X5, X5
 	VINSERTI32X4 $0x01, X5, Y12, Y12
 	KMOVD        94(AX), K1
 	MOVBLZX      108(AX), DX
@@ -37194,52 +36687,35 @@ tileIQ3_S_1x4_loop:
 	VPDPWSSD     Y6, Y7, Y4
 	MOVBQZX      72(AX), DX
 	MOVQ         DX, R10
-	SHLQ         $0x08, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      50(AX), R11
+	SHRQ         $0x04, R10
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         50(AX), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	PDEPQ        iq3shi<>+0(SB), R10, R10
+	MOVL         54(AX), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
 	ORQ          R11, R10
-	VMOVD        (SI)(R10*4), X13
-	MOVQ         DX, R10
-	SHLQ         $0x07, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      51(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x01, (SI)(R10*4), X13, X13
-	MOVQ         DX, R10
-	SHLQ         $0x06, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      52(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x02, (SI)(R10*4), X13, X13
-	MOVQ         DX, R10
-	SHLQ         $0x05, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      53(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x03, (SI)(R10*4), X13, X13
-	MOVQ         DX, R10
-	SHLQ         $0x04, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      54(AX), R11
-	ORQ          R11, R10
-	VMOVD        (SI)(R10*4), X5
-	MOVQ         DX, R10
-	SHLQ         $0x03, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      55(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x01, (SI)(R10*4), X5, X5
-	MOVQ         DX, R10
-	SHLQ         $0x02, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      56(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x02, (SI)(R10*4), X5, X5
-	SHLQ         $0x01, DX
-	ANDL         $0x00000100, DX
-	MOVBQZX      57(AX), R10
-	ORQ          R10, DX
-	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R11*4), X13
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R11*4), X13, X13
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R11*4), X13, X13
+	VPINSRD      $0x03, (SI)(DX*4), X13, X13
+	MOVWQZX      R10, DX
+	SHRQ         $0x10, R10
+	VMOVD        (SI)(DX*4), X5
+	MOVWQZX      R10, DX
+	SHRQ         $0x10, R10
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVWQZX      R10, DX
+	SHRQ         $0x10, R10
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	VPINSRD      $0x03, (SI)(R10*4), X5, X5
 	VINSERTI32X4 $0x01, X5, Y13, Y13
 	KMOVD        98(AX), K1
 	MOVBLZX      109(AX), DX
@@ -37264,52 +36740,35 @@ tileIQ3_S_1x4_loop:
 	VPDPWSSD     Y6, Y7, Y4
 	MOVBQZX      73(AX), DX
 	MOVQ         DX, R10
-	SHLQ         $0x08, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      58(AX), R11
+	SHRQ         $0x04, R10
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         58(AX), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	PDEPQ        iq3shi<>+0(SB), R10, R10
+	MOVL         62(AX), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
 	ORQ          R11, R10
-	VMOVD        (SI)(R10*4), X14
-	MOVQ         DX, R10
-	SHLQ         $0x07, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      59(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x01, (SI)(R10*4), X14, X14
-	MOVQ         DX, R10
-	SHLQ         $0x06, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      60(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x02, (SI)(R10*4), X14, X14
-	MOVQ         DX, R10
-	SHLQ         $0x05, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      61(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x03, (SI)(R10*4), X14, X14
-	MOVQ         DX, R10
-	SHLQ         $0x04, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      62(AX), R11
-	ORQ          R11, R10
-	VMOVD        (SI)(R10*4), X5
-	MOVQ         DX, R10
-	SHLQ         $0x03, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      63(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x01, (SI)(R10*4), X5, X5
-	MOVQ         DX, R10
-	SHLQ         $0x02, R10
-	ANDL         $0x00000100, R10
-	MOVBQZX      64(AX), R11
-	ORQ          R11, R10
-	VPINSRD      $0x02, (SI)(R10*4), X5, X5
-	SHLQ         $0x01, DX
-	ANDL         $0x00000100, DX
-	MOVBQZX      65(AX), R10
-	ORQ          R10, DX
-	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R11*4), X14
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R11*4), X14, X14
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R11*4), X14, X14
+	VPINSRD      $0x03, (SI)(DX*4), X14, X14
+	MOVWQZX      R10, DX
+	SHRQ         $0x10, R10
+	VMOVD        (SI)(DX*4), X5
+	MOVWQZX      R10, DX
+	SHRQ         $0x10, R10
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVWQZX      R10, DX
+	SHRQ         $0x10, R10
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	VPINSRD      $0x03, (SI)(R10*4), X5, X5
 	VINSERTI32X4 $0x01, X5, Y14, Y14
 	KMOVD        102(AX), K1
 	MOVBLZX      109(AX), DX

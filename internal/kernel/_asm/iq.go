@@ -13,7 +13,7 @@ import (
 // 260). Their codebook is an argument (grid), not assembly data, so that
 // package tensor stays its only definition.
 
-var iq1sHi, iq1sLo, iq1mHi, iq2sHi Mem
+var iq1sHi, iq1sLo, iq1mHi, iq2sHi, iq3sHi Mem
 
 var iq1mPerm, iq1mShift, iq1mSel, iqW1, iqW7 Mem
 
@@ -43,11 +43,14 @@ func genIQ() {
 	DATA(0, U64(0x0700070007000700))
 	iq1sLo = GLOBL("iq1slo", RODATA|NOPTR)
 	DATA(0, U64(0x00ff00ff00ff00ff))
-	// IQ1_M: index bits 8..10 and the delta sign (bit 11); IQ2_S: bits 8..9.
+	// IQ1_M: index bits 8..10 and the delta sign (bit 11); IQ2_S: bits 8..9;
 	iq1mHi = GLOBL("iq1mhi", RODATA|NOPTR)
 	DATA(0, U64(0x0f000f000f000f00))
 	iq2sHi = GLOBL("iq2shi", RODATA|NOPTR)
 	DATA(0, U64(0x0300030003000300))
+	// IQ3_S: bit 8.
+	iq3sHi = GLOBL("iq3shi", RODATA|NOPTR)
+	DATA(0, U64(0x0100010001000100))
 	// IQ1_M scales: word i of the block's 16 takes scale word i/4 shifted
 	// right by 3·(i%4); sub-block j's selection is words 2j (×8), 2j+1 (×8).
 	iq1mPerm = GLOBL("iq1mperm", RODATA|NOPTR)
@@ -723,25 +726,27 @@ func iq3(s3 bool, T int) {
 		VPXORD(zero, zero, isum[t])
 	}
 	for j := 0; j < 8; j++ {
-		var hq GPVirtual
-		if s3 {
-			hq = GP64()
-			MOVBQZX(Mem{Base: wp, Disp: 66 + j}, hq)
-		}
-		g := gridOct(grid, func(l int) GPVirtual {
+		idx := func(l int) GPVirtual {
 			i := GP64()
-			if !s3 {
-				MOVBQZX(Mem{Base: wp, Disp: 2 + 8*j + l}, i)
-				return i
-			}
-			b := GP64()
-			MOVQ(hq, i)
-			SHLQ(U8(8-l), i)
-			ANDL(U32(0x100), i.As32())
-			MOVBQZX(Mem{Base: wp, Disp: 2 + 8*j + l}, b)
-			ORQ(b, i)
+			MOVBQZX(Mem{Base: wp, Disp: 2 + 8*j + l}, i)
 			return i
-		})
+		}
+		if s3 {
+			// Index bit 8 of quad l is bit l of qh[j]: two PDEPs of four.
+			lo, hi := GP64(), GP64()
+			MOVBQZX(Mem{Base: wp, Disp: 66 + j}, lo)
+			MOVQ(lo, hi)
+			SHRQ(U8(4), hi)
+			ia := wordIdx(pdepIdx(lo, iq3sHi, Mem{Base: wp, Disp: 2 + 8*j}))
+			ib := wordIdx(pdepIdx(hi, iq3sHi, Mem{Base: wp, Disp: 6 + 8*j}))
+			idx = func(l int) GPVirtual {
+				if l < 4 {
+					return ia(l)
+				}
+				return ib(l - 4)
+			}
+		}
+		g := gridOct(grid, idx)
 		k := K1
 		s := YMM()
 		if s3 {
