@@ -125,25 +125,52 @@ func quantQ8_0() {
 	x := loadGP("x")
 	out := loadGP("out")
 	nb := loadGP("nb")
-	absMask := ZMM()
-	g := GP32()
-	MOVL(U32(0x7fffffff), g)
-	VPBROADCASTD(g, absMask)
-	c127 := XMM()
-	MOVL(U32(0x42fe0000), g) // 127.0
-	VMOVD(g, c127)
-	zero := XMM()
-	VXORPS(zero, zero, zero)
+	c := newQ8Consts()
 
 	Label("q80_loop")
 	TESTQ(nb, nb)
 	JZ(LabelRef("q80_done"))
-	v0, v1 := ZMM(), ZMM()
-	VMOVUPS(Mem{Base: x}, v0)
-	VMOVUPS(Mem{Base: x, Disp: 64}, v1)
+	b := q8_0Scale(x, c)
+	hg := GP32()
+	VMOVD(b.h, hg)
+	MOVW(hg.As16(), Mem{Base: out})
+	q8_0Quants(b, c, Mem{Base: out, Disp: 2})
+	ADDQ(U32(128), x)
+	ADDQ(U32(34), out)
+	DECQ(nb)
+	JMP(LabelRef("q80_loop"))
+	Label("q80_done")
+	VZEROUPPER()
+	RET()
+}
+
+// q8Consts are the constants of the Q8_0 quantizers, materialized once per
+// function: the |x| mask, 127.0 and 0.0.
+type q8Consts struct{ absMask, c127, zero VecVirtual }
+
+func newQ8Consts() q8Consts {
+	c := q8Consts{absMask: ZMM(), c127: XMM(), zero: XMM()}
+	g := GP32()
+	MOVL(U32(0x7fffffff), g)
+	VPBROADCASTD(g, c.absMask)
+	MOVL(U32(0x42fe0000), g) // 127.0
+	VMOVD(g, c.c127)
+	VXORPS(c.zero, c.zero, c.zero)
+	return c
+}
+
+// q8Block is one 32-float block being quantized: the values (v0, v1), their
+// amax (lane 0 of amax) and d = f16(amax/127) (low word of h).
+type q8Block struct{ v0, v1, amax, h VecVirtual }
+
+// q8_0Scale loads the 32 floats at x and computes their amax and d.
+func q8_0Scale(x GPVirtual, c q8Consts) q8Block {
+	b := q8Block{v0: ZMM(), v1: ZMM()}
+	VMOVUPS(Mem{Base: x}, b.v0)
+	VMOVUPS(Mem{Base: x, Disp: 64}, b.v1)
 	a0, a1 := ZMM(), ZMM()
-	VANDPS(absMask, v0, a0)
-	VANDPS(absMask, v1, a1)
+	VANDPS(c.absMask, b.v0, a0)
+	VANDPS(c.absMask, b.v1, a1)
 	VMAXPS(a1, a0, a0)
 	y := YMM()
 	VEXTRACTF64X4(U8(1), a0, y)
@@ -156,29 +183,26 @@ func quantQ8_0() {
 	VPERMILPS(U8(0xb1), xm, t)
 	VMAXPS(t, xm, xm) // lane 0: amax
 	d := XMM()
-	VDIVSS(c127, xm, d) // amax/127
-	h := XMM()
-	VCVTPS2PH(U8(0), d, h)
-	hg := GP32()
-	VMOVD(h, hg)
-	MOVW(hg.As16(), Mem{Base: out})
+	VDIVSS(c.c127, xm, d) // amax/127
+	b.h = XMM()
+	VCVTPS2PH(U8(0), d, b.h)
+	b.amax = xm
+	return b
+}
+
+// q8_0Quants turns b.v0 and b.v1 into int32 quants round-half-even(x·id),
+// id = 127/amax (0 if amax is 0), and stores them as 32 int8 at m.
+func q8_0Quants(b q8Block, c q8Consts, m Mem) {
 	id := XMM()
-	VDIVSS(xm, c127, id) // 127/amax
+	VDIVSS(b.amax, c.c127, id) // 127/amax
 	nz := XMM()
-	VCMPSS(U8(4), zero, xm, nz) // amax != 0
+	VCMPSS(U8(4), c.zero, b.amax, nz) // amax != 0
 	VANDPS(nz, id, id)
 	idz := ZMM()
 	VBROADCASTSS(id, idz)
-	for i, v := range []VecVirtual{v0, v1} {
+	for i, v := range []VecVirtual{b.v0, b.v1} {
 		VMULPS(idz, v, v)
 		VCVTPS2DQ(v, v)
-		VPMOVDB(v, Mem{Base: out, Disp: 2 + 16*i})
+		VPMOVDB(v, m.Offset(16*i))
 	}
-	ADDQ(U32(128), x)
-	ADDQ(U32(34), out)
-	DECQ(nb)
-	JMP(LabelRef("q80_loop"))
-	Label("q80_done")
-	VZEROUPPER()
-	RET()
 }
