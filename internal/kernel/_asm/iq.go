@@ -197,6 +197,30 @@ func wordIdx(ix GPVirtual) func(l int) GPVirtual {
 }
 
 // iqEpilogue stores the T horizontal sums of acc at out, stride os floats.
+// iqScaleAdd adds one block's float part to acc: the int32 block sums
+// isum times d (the weight scale with the type's constant) times the Q8_K
+// block's float32 scale at a.
+func iqScaleAdd(d VecVirtual, a Mem, isum, acc Register) {
+	dy := YMM()
+	VBROADCASTSS(a, dy)
+	VMULPS(d, dy, dy)
+	VCVTDQ2PS(isum, isum)
+	VFMADD231PS(dy, isum, acc)
+}
+
+// iqLoopEnd advances the weight pointer by one block of wBytes and every
+// activation pointer by one Q8_K block, closes the block loop and emits the
+// epilogue.
+func iqLoopEnd(fn string, wp GPVirtual, wBytes int, ap []GPVirtual, nb GPVirtual, acc []Register) {
+	ADDQ(U32(wBytes), wp)
+	for _, p := range ap {
+		ADDQ(U32(292), p)
+	}
+	DECQ(nb)
+	JMP(LabelRef(fn + "_loop"))
+	iqEpilogue(fn, acc)
+}
+
 func iqEpilogue(fn string, acc []Register) {
 	Label(fn + "_done")
 	out := loadGP("out")
@@ -285,19 +309,9 @@ func iq2xxs(T int) {
 	d := halfBcast(Mem{Base: wp})
 	VMULPS(eighth.AsY(), d, d)
 	for t := 0; t < T; t++ {
-		dy := YMM()
-		VBROADCASTSS(Mem{Base: ap[t]}, dy)
-		VMULPS(d, dy, dy)
-		VCVTDQ2PS(isum[t], isum[t])
-		VFMADD231PS(dy, isum[t], acc[t])
+		iqScaleAdd(d, Mem{Base: ap[t]}, isum[t], acc[t])
 	}
-	ADDQ(U32(66), wp)
-	for t := 0; t < T; t++ {
-		ADDQ(U32(292), ap[t])
-	}
-	DECQ(nb)
-	JMP(LabelRef(fn + "_loop"))
-	iqEpilogue(fn, acc)
+	iqLoopEnd(fn, wp, 66, ap, nb, acc)
 }
 
 // iq1s generates the IQ1_S kernel (50-byte blocks: d f16 at 0, qs [32] at
@@ -388,19 +402,9 @@ func iq1s(T int) {
 		VPMULLD(lf, bs, bs)
 		VPSLLD(U8(3), isum[t], isum[t])
 		VPADDD(bs, isum[t], isum[t])
-		dy := YMM()
-		VBROADCASTSS(Mem{Base: ap[t]}, dy)
-		VMULPS(d, dy, dy)
-		VCVTDQ2PS(isum[t], isum[t])
-		VFMADD231PS(dy, isum[t], acc[t])
+		iqScaleAdd(d, Mem{Base: ap[t]}, isum[t], acc[t])
 	}
-	ADDQ(U32(50), wp)
-	for t := 0; t < T; t++ {
-		ADDQ(U32(292), ap[t])
-	}
-	DECQ(nb)
-	JMP(LabelRef(fn + "_loop"))
-	iqEpilogue(fn, acc)
+	iqLoopEnd(fn, wp, 50, ap, nb, acc)
 }
 
 // iq1m generates the IQ1_M kernel (56-byte blocks: qs [32] at 0 (low 8
@@ -497,19 +501,9 @@ func iq1m(T int) {
 		VPSLLD(U8(3), bs, b8)
 		VPADDD(b8, bs, bs)
 		VPSUBD(bs, isum[t], isum[t])
-		dy := YMM()
-		VBROADCASTSS(Mem{Base: ap[t]}, dy)
-		VMULPS(d, dy, dy)
-		VCVTDQ2PS(isum[t], isum[t])
-		VFMADD231PS(dy, isum[t], acc[t])
+		iqScaleAdd(d, Mem{Base: ap[t]}, isum[t], acc[t])
 	}
-	ADDQ(U32(56), wp)
-	for t := 0; t < T; t++ {
-		ADDQ(U32(292), ap[t])
-	}
-	DECQ(nb)
-	JMP(LabelRef(fn + "_loop"))
-	iqEpilogue(fn, acc)
+	iqLoopEnd(fn, wp, 56, ap, nb, acc)
 }
 
 // iq2xs generates the IQ2_XS kernel (74-byte blocks: d f16 at 0, u16 qs
@@ -578,19 +572,9 @@ func iq2xs(T int) {
 	d := halfBcast(Mem{Base: wp})
 	VMULPS(eighth.AsY(), d, d)
 	for t := 0; t < T; t++ {
-		dy := YMM()
-		VBROADCASTSS(Mem{Base: ap[t]}, dy)
-		VMULPS(d, dy, dy)
-		VCVTDQ2PS(isum[t], isum[t])
-		VFMADD231PS(dy, isum[t], acc[t])
+		iqScaleAdd(d, Mem{Base: ap[t]}, isum[t], acc[t])
 	}
-	ADDQ(U32(74), wp)
-	for t := 0; t < T; t++ {
-		ADDQ(U32(292), ap[t])
-	}
-	DECQ(nb)
-	JMP(LabelRef(fn + "_loop"))
-	iqEpilogue(fn, acc)
+	iqLoopEnd(fn, wp, 74, ap, nb, acc)
 }
 
 // iq2s generates the IQ2_S kernel (82-byte blocks: d f16 at 0, qs [32] at
@@ -645,19 +629,9 @@ func iq2s(T int) {
 	d := halfBcast(Mem{Base: wp})
 	VMULPS(eighth.AsY(), d, d)
 	for t := 0; t < T; t++ {
-		dy := YMM()
-		VBROADCASTSS(Mem{Base: ap[t]}, dy)
-		VMULPS(d, dy, dy)
-		VCVTDQ2PS(isum[t], isum[t])
-		VFMADD231PS(dy, isum[t], acc[t])
+		iqScaleAdd(d, Mem{Base: ap[t]}, isum[t], acc[t])
 	}
-	ADDQ(U32(82), wp)
-	for t := 0; t < T; t++ {
-		ADDQ(U32(292), ap[t])
-	}
-	DECQ(nb)
-	JMP(LabelRef(fn + "_loop"))
-	iqEpilogue(fn, acc)
+	iqLoopEnd(fn, wp, 82, ap, nb, acc)
 }
 
 // gridOct loads the eight 4-byte codebook entries grid[idx(l)], l = 0..7,
@@ -776,11 +750,7 @@ func iq3(s3 bool, T int) {
 		VMULPS(fd.AsY(), d, d)
 	}
 	for t := 0; t < T; t++ {
-		dy := YMM()
-		VBROADCASTSS(Mem{Base: ap[t]}, dy)
-		VMULPS(d, dy, dy)
-		VCVTDQ2PS(isum[t], isum[t])
-		VFMADD231PS(dy, isum[t], acc[t])
+		iqScaleAdd(d, Mem{Base: ap[t]}, isum[t], acc[t])
 	}
 	ADDQ(U32(bytes), wp)
 	for t := 0; t < T; t++ {
