@@ -197,6 +197,30 @@ func wordIdx(ix GPVirtual) func(l int) GPVirtual {
 }
 
 // iqEpilogue stores the T horizontal sums of acc at out, stride os floats.
+// iqSignedMAC adds, for every token t, the products of the sub-block's
+// grid bytes g (unsigned) with its 32 activations at ap[t]+disp, negated
+// where the k mask is set, pairwise (VPMADDUBSW) and times the int16 scale
+// pairs s (VPDPWSSD), to isum[t].
+func iqSignedMAC(ap []GPVirtual, disp int, k Register, zero, g, s VecVirtual, isum []VecVirtual) {
+	for t := range ap {
+		q := YMM()
+		VMOVDQU8(Mem{Base: ap[t], Disp: disp}, q)
+		VPSUBB(q, zero, k, q)
+		VPMADDUBSW(q, g, q)
+		vpdpwssd(s, q, isum[t])
+	}
+}
+
+// iqBlockScale adds every token's block sum times d/8 (d the block's f16
+// scale at wp) times the Q8_K scale to its accumulator.
+func iqBlockScale(wp GPVirtual, eighth VecVirtual, ap []GPVirtual, isum []VecVirtual, acc []Register) {
+	d := halfBcast(Mem{Base: wp})
+	VMULPS(eighth.AsY(), d, d)
+	for t := range ap {
+		iqScaleAdd(d, Mem{Base: ap[t]}, isum[t], acc[t])
+	}
+}
+
 // iqScaleAdd adds one block's float part to acc: the int32 block sums
 // isum times d (the weight scale with the type's constant) times the Q8_K
 // block's float32 scale at a.
@@ -298,19 +322,9 @@ func iq2xxs(T int) {
 		KMOVD(signMem.Offset(4*j), k)
 		s := YMM()
 		VPBROADCASTD(scMem.Offset(4*j), s)
-		for t := 0; t < T; t++ {
-			q := YMM()
-			VMOVDQU8(Mem{Base: ap[t], Disp: 4 + 32*j}, q)
-			VPSUBB(q, zero, k, q)
-			VPMADDUBSW(q, g, q)
-			vpdpwssd(s, q, isum[t])
-		}
+		iqSignedMAC(ap, 4+32*j, k, zero, g, s, isum)
 	}
-	d := halfBcast(Mem{Base: wp})
-	VMULPS(eighth.AsY(), d, d)
-	for t := 0; t < T; t++ {
-		iqScaleAdd(d, Mem{Base: ap[t]}, isum[t], acc[t])
-	}
+	iqBlockScale(wp, eighth, ap, isum, acc)
 	iqLoopEnd(fn, wp, 66, ap, nb, acc)
 }
 
@@ -561,19 +575,9 @@ func iq2xs(T int) {
 		k := K1
 		KMOVD(signMem.Offset(4*j), k)
 		s := scalePairs(Mem{Base: wp, Disp: 66 + j})
-		for t := 0; t < T; t++ {
-			q := YMM()
-			VMOVDQU8(Mem{Base: ap[t], Disp: 4 + 32*j}, q)
-			VPSUBB(q, zero, k, q)
-			VPMADDUBSW(q, g, q)
-			vpdpwssd(s, q, isum[t])
-		}
+		iqSignedMAC(ap, 4+32*j, k, zero, g, s, isum)
 	}
-	d := halfBcast(Mem{Base: wp})
-	VMULPS(eighth.AsY(), d, d)
-	for t := 0; t < T; t++ {
-		iqScaleAdd(d, Mem{Base: ap[t]}, isum[t], acc[t])
-	}
+	iqBlockScale(wp, eighth, ap, isum, acc)
 	iqLoopEnd(fn, wp, 74, ap, nb, acc)
 }
 
@@ -618,19 +622,9 @@ func iq2s(T int) {
 		k := K1
 		KMOVD(Mem{Base: wp, Disp: 34 + 4*j}, k)
 		s := scalePairs(Mem{Base: wp, Disp: 74 + j})
-		for t := 0; t < T; t++ {
-			q := YMM()
-			VMOVDQU8(Mem{Base: ap[t], Disp: 4 + 32*j}, q)
-			VPSUBB(q, zero, k, q)
-			VPMADDUBSW(q, g, q)
-			vpdpwssd(s, q, isum[t])
-		}
+		iqSignedMAC(ap, 4+32*j, k, zero, g, s, isum)
 	}
-	d := halfBcast(Mem{Base: wp})
-	VMULPS(eighth.AsY(), d, d)
-	for t := 0; t < T; t++ {
-		iqScaleAdd(d, Mem{Base: ap[t]}, isum[t], acc[t])
-	}
+	iqBlockScale(wp, eighth, ap, isum, acc)
 	iqLoopEnd(fn, wp, 82, ap, nb, acc)
 }
 
@@ -737,13 +731,7 @@ func iq3(s3 bool, T int) {
 			KMOVD(signMem.Offset(4*j), k)
 			VPBROADCASTD(scMem.Offset(4*j), s)
 		}
-		for t := 0; t < T; t++ {
-			q := YMM()
-			VMOVDQU8(Mem{Base: ap[t], Disp: 4 + 32*j}, q)
-			VPSUBB(q, zero, k, q)
-			VPMADDUBSW(q, g, q)
-			vpdpwssd(s, q, isum[t])
-		}
+		iqSignedMAC(ap, 4+32*j, k, zero, g, s, isum)
 	}
 	d := halfBcast(Mem{Base: wp})
 	if !s3 {
