@@ -28,6 +28,7 @@ type Request struct {
 	Sample      sample.Options // zero value: greedy
 	IgnoreEOS   bool           // keep generating past end-of-generation tokens
 	Stop        []string       // stop strings (not included in the output)
+	Logprobs    bool           // report each sampled token's log-probability
 	TopLogprobs int            // how many top log-probabilities to report per token
 
 	// Seq, when set, is an existing cache to continue (a chat's earlier
@@ -51,6 +52,9 @@ func CommonPrefix(a, b []int32) int {
 type Token struct {
 	ID   int32
 	Text string // text that became safe to show with this token (may be "")
+	// Logprob is the natural-log probability of ID under the distribution
+	// it was drawn from (set when Request.Logprobs or TopLogprobs > 0).
+	Logprob float32
 	// Top holds the TopLogprobs most likely tokens of the distribution this
 	// token was drawn from (natural-log softmax of the raw logits).
 	Top []sample.TokenLogprob
@@ -66,10 +70,12 @@ type Timings struct {
 
 // Result summarizes a finished generation.
 type Result struct {
-	Tokens     []int32
-	Text       string
-	StopReason string // "length", "eos", "stop", "context" or "cancelled"
-	Timings    Timings
+	Tokens       []int32
+	Text         string
+	StopReason   string // "length", "eos", "stop", "context" or "cancelled"
+	PromptTokens int    // tokens in the prompt
+	CachedTokens int    // prompt tokens whose cache was reused (prefix hit), not recomputed
+	Timings      Timings
 }
 
 // Generate prefills req.Prompt in one batch, then samples tokens one at a
