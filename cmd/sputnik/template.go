@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,6 +10,7 @@ import (
 
 	"github.com/sputnik-llm/sputnik/internal/chat"
 	"github.com/sputnik-llm/sputnik/internal/gguf"
+	"github.com/sputnik-llm/sputnik/internal/server/openai"
 )
 
 // maxJSONFile bounds the --messages and --vars files.
@@ -190,95 +189,18 @@ func readJSONFile(path string) (any, error) {
 	if len(data) > maxJSONFile {
 		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxJSONFile)
 	}
-	v, err := decodeOrderedJSON(data)
+	v, err := openai.DecodeJSON(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return v, nil
 }
 
-// maxJSONDepth bounds the nesting of decoded JSON.
-const maxJSONDepth = 200
-
-// decodeOrderedJSON decodes one JSON value into template values: objects as
-// chat.Object (key order kept, which templates show through tojson), arrays
-// as []any, integers as int64, other numbers as float64.
-func decodeOrderedJSON(data []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	v, err := decodeJSONValue(dec, 0)
-	if err != nil {
-		return nil, jsonError(dec, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("invalid JSON: unexpected data after the value at byte %d", dec.InputOffset())
-	}
-	return v, nil
-}
-
-func jsonError(dec *json.Decoder, err error) error {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return fmt.Errorf("invalid JSON at byte %d: %v", se.Offset, err)
-	}
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("invalid JSON: unexpected end of input")
-	}
-	return fmt.Errorf("invalid JSON near byte %d: %v", dec.InputOffset(), err)
-}
-
-func decodeJSONValue(dec *json.Decoder, depth int) (any, error) {
-	if depth > maxJSONDepth {
-		return nil, fmt.Errorf("nested more than %d levels deep", maxJSONDepth)
-	}
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	switch t := tok.(type) {
-	case json.Delim:
-		switch t {
-		case '{':
-			o := chat.Object{}
-			for dec.More() {
-				kt, err := dec.Token()
-				if err != nil {
-					return nil, err
-				}
-				v, err := decodeJSONValue(dec, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				o = append(o, chat.Member{Key: kt.(string), Value: v})
-			}
-			_, err := dec.Token()
-			return o, err
-		case '[':
-			l := []any{}
-			for dec.More() {
-				v, err := decodeJSONValue(dec, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				l = append(l, v)
-			}
-			_, err := dec.Token()
-			return l, err
-		}
-		return nil, fmt.Errorf("unexpected %v", t)
-	case json.Number:
-		if !strings.ContainsAny(string(t), ".eE") {
-			if i, err := t.Int64(); err == nil {
-				return i, nil
-			}
-		}
-		return t.Float64()
-	}
-	return tok, nil // string, bool or nil
-}
-
 // conversationFromJSON reads a messages file: an array of OpenAI-style
-// messages, or an object with "messages" and optional "tools".
+// messages, or an object with "messages" and optional "tools". Messages are
+// read by the API's own decoder (internal/server/openai), strictly: unknown
+// fields are errors, and reasoning_content is kept for templates that show
+// it.
 func conversationFromJSON(v any) ([]chat.Message, []any, error) {
 	var tools []any
 	if obj, ok := v.(chat.Object); ok {
@@ -297,111 +219,9 @@ func conversationFromJSON(v any) ([]chat.Message, []any, error) {
 		}
 		v, _ = obj.Get("messages")
 	}
-	list, ok := v.([]any)
-	if !ok {
-		return nil, nil, fmt.Errorf("want an array of messages")
+	msgs, err := openai.DecodeMessages(v, "messages", openai.MessageOptions{Strict: true, KeepReasoning: true})
+	if err != nil {
+		return nil, nil, err
 	}
-	msgs := make([]chat.Message, len(list))
-	for i, e := range list {
-		m, err := messageFromJSON(e)
-		if err != nil {
-			return nil, nil, fmt.Errorf("message %d: %w", i, err)
-		}
-		msgs[i] = m
-	}
-	return msgs, tools, nil
-}
-
-func messageFromJSON(v any) (chat.Message, error) {
-	var m chat.Message
-	obj, ok := v.(chat.Object)
-	if !ok {
-		return m, fmt.Errorf("want an object")
-	}
-	for _, f := range obj {
-		var err error
-		switch f.Key {
-		case "role":
-			m.Role, err = jsonString(f)
-		case "content":
-			if f.Value != nil {
-				m.Content, err = jsonString(f)
-				if err != nil {
-					err = fmt.Errorf("content: want a string or null (content parts are not supported)")
-				}
-			}
-		case "reasoning_content":
-			if f.Value != nil {
-				m.ReasoningContent, err = jsonString(f)
-			}
-		case "tool_call_id":
-			m.ToolCallID, err = jsonString(f)
-		case "name":
-			m.Name, err = jsonString(f)
-		case "tool_calls":
-			m.ToolCalls, err = toolCallsFromJSON(f.Value)
-		default:
-			err = fmt.Errorf("unknown field %q", f.Key)
-		}
-		if err != nil {
-			return m, err
-		}
-	}
-	return m, nil
-}
-
-func jsonString(f chat.Member) (string, error) {
-	s, ok := f.Value.(string)
-	if !ok {
-		return "", fmt.Errorf("%s: want a string", f.Key)
-	}
-	return s, nil
-}
-
-func toolCallsFromJSON(v any) ([]chat.ToolCall, error) {
-	list, ok := v.([]any)
-	if !ok {
-		return nil, fmt.Errorf("tool_calls: want an array")
-	}
-	calls := make([]chat.ToolCall, len(list))
-	for i, e := range list {
-		obj, ok := e.(chat.Object)
-		if !ok {
-			return nil, fmt.Errorf("tool_calls[%d]: want an object", i)
-		}
-		c := &calls[i]
-		for _, f := range obj {
-			var err error
-			switch f.Key {
-			case "id":
-				c.ID, err = jsonString(f)
-			case "type":
-				c.Type, err = jsonString(f)
-			case "function":
-				fn, ok := f.Value.(chat.Object)
-				if !ok {
-					return nil, fmt.Errorf("tool_calls[%d].function: want an object", i)
-				}
-				for _, g := range fn {
-					switch g.Key {
-					case "name":
-						c.Name, err = jsonString(g)
-					case "arguments":
-						c.Arguments = g.Value
-					default:
-						err = fmt.Errorf("function: unknown field %q", g.Key)
-					}
-					if err != nil {
-						break
-					}
-				}
-			default:
-				err = fmt.Errorf("unknown field %q", f.Key)
-			}
-			if err != nil {
-				return nil, fmt.Errorf("tool_calls[%d]: %w", i, err)
-			}
-		}
-	}
-	return calls, nil
+	return openai.ChatMessages(msgs), tools, nil
 }
