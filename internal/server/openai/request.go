@@ -63,6 +63,14 @@ type StreamOptions struct {
 // chunk.
 func (p *Params) IncludeUsage() bool { return p.StreamOptions != nil && p.StreamOptions.IncludeUsage }
 
+// Limit returns max_tokens, 0 when unset.
+func (p *Params) Limit() int {
+	if p.MaxTokens != nil {
+		return *p.MaxTokens
+	}
+	return 0
+}
+
 // decodeParam reads the shared field key into p; it reports whether the key
 // is one of them.
 func (p *Params) decodeParam(key string, v any) (bool, error) {
