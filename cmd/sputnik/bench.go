@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/sputnik-llm/sputnik/internal/kvcache"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -100,7 +102,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	if *pp > 0 {
 		err := measure("pp", *pp, func() error {
-			seq, err := lm.m.NewSeq(*pp + 1)
+			st := lm.m.NewState(*pp + 1)
+			seq, err := kvcache.NewSeq(lm.m.Info().KVLayout, *pp+1)
 			if err != nil {
 				return err
 			}
@@ -108,7 +111,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			for i, t := range tokens[:*pp] {
 				b.Add(seq, t, i == *pp-1)
 			}
-			return lm.m.Forward(&b, logits)
+			return lm.m.Forward(context.Background(), st, &b, logits)
 		})
 		if err != nil {
 			return err
@@ -116,7 +119,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	if *tg > 0 {
 		err := measure("tg", *tg, func() error {
-			seq, err := lm.m.NewSeq(*tg + 1)
+			st := lm.m.NewState(*tg + 1)
+			seq, err := kvcache.NewSeq(lm.m.Info().KVLayout, *tg+1)
 			if err != nil {
 				return err
 			}
@@ -125,7 +129,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			for i := range *tg {
 				b.Reset()
 				b.Add(seq, tok, true)
-				if err := lm.m.Forward(&b, logits); err != nil {
+				if err := lm.m.Forward(context.Background(), st, &b, logits); err != nil {
 					return err
 				}
 				tok = int32(argmax(logits))

@@ -1,7 +1,9 @@
 package models_test
 
 import (
+	"context"
 	"errors"
+	"github.com/sputnik-llm/sputnik/internal/kvcache"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,7 +27,8 @@ func TestDecodeAllocs(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			seq, err := m.NewSeq(256)
+			st := m.NewState(256)
+			seq, err := kvcache.NewSeq(m.Info().KVLayout, 256)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -34,7 +37,7 @@ func TestDecodeAllocs(t *testing.T) {
 			step := func() {
 				b.Reset()
 				b.Add(seq, 1, true)
-				if err := m.Forward(&b, logits); err != nil {
+				if err := m.Forward(context.Background(), st, &b, logits); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -131,7 +134,8 @@ func TestSplitModel(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer f.Close()
-		seq, err := m.NewSeq(16)
+		st := m.NewState(16)
+		seq, err := kvcache.NewSeq(m.Info().KVLayout, 16)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -140,7 +144,7 @@ func TestSplitModel(t *testing.T) {
 			b.Add(seq, id, i == 4)
 		}
 		out := make([]float32, m.Info().VocabSize)
-		if err := m.Forward(&b, out); err != nil {
+		if err := m.Forward(context.Background(), st, &b, out); err != nil {
 			t.Fatal(err)
 		}
 		return out
