@@ -29,6 +29,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	threads := fs.Int("t", 0, "threads (0 = all cores)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed runs to this file")
+	streams := fs.String("streams", "", "instead of pp/tg: concurrent greedy streams through the serving engine, e.g. 1,4,16,64 (as the peer's batch.mjs)")
+	streamPrompt := fs.Int("prompt", 128, "with --streams: prompt tokens per stream")
+	prefix := fs.Int("prefix", 0, "with --streams: also time the first token of a request whose N-token system prompt is cached vs not")
 	random := fs.Bool("random", false, "decode random tokens (as llama-bench) instead of each step's argmax (as the peer's bench.mjs): varies MoE routing")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -48,6 +51,33 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	tokens := make([]int32, max(*pp, *tg, 1))
 	for i := range tokens {
 		tokens[i] = int32(rng.IntN(info.VocabSize))
+	}
+	if *streams != "" {
+		counts, err := parseCounts(*streams)
+		if err != nil {
+			return usageError{err.Error()}
+		}
+		rows, err := benchStreams(lm, counts, *streamPrompt, *tg, stderr)
+		if err != nil {
+			return err
+		}
+		out := map[string]any{"model": *modelPath, "threads": parallel.Threads(), "streams": rows}
+		if *prefix > 0 {
+			pr, err := benchPrefix(lm, *prefix, stderr)
+			if err != nil {
+				return err
+			}
+			out["prefix"] = pr
+		}
+		if *asJSON {
+			return json.NewEncoder(stdout).Encode(out)
+		}
+		fmt.Fprintf(stdout, "model %s, %d threads, prompt %d, tg %d\n", *modelPath, parallel.Threads(), *streamPrompt, *tg)
+		fmt.Fprintf(stdout, "%8s %14s %16s %14s %12s\n", "streams", "aggregate t/s", "decode-phase t/s", "TTFT mean ms", "TTFT max ms")
+		for _, r := range rows {
+			fmt.Fprintf(stdout, "%8d %14.2f %16.2f %14.1f %12.1f\n", r.Streams, r.AggregateTokS, r.DecodePhaseTokS, r.TTFTMeanMs, r.TTFTMaxMs)
+		}
+		return nil
 	}
 	logits := make([]float32, info.VocabSize)
 	if *cpuProfile != "" {
