@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/sputnik-llm/sputnik/internal/kvcache"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -27,6 +29,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	threads := fs.Int("t", 0, "threads (0 = all cores)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed runs to this file")
+	streams := fs.String("streams", "", "instead of pp/tg: concurrent greedy streams through the serving engine, e.g. 1,4,16,64 (as the peer's batch.mjs)")
+	streamPrompt := fs.Int("prompt", 128, "with --streams: prompt tokens per stream")
+	prefix := fs.Int("prefix", 0, "with --streams: also time the first token of a request whose N-token system prompt is cached vs not")
 	random := fs.Bool("random", false, "decode random tokens (as llama-bench) instead of each step's argmax (as the peer's bench.mjs): varies MoE routing")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -46,6 +51,33 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	tokens := make([]int32, max(*pp, *tg, 1))
 	for i := range tokens {
 		tokens[i] = int32(rng.IntN(info.VocabSize))
+	}
+	if *streams != "" {
+		counts, err := parseCounts(*streams)
+		if err != nil {
+			return usageError{err.Error()}
+		}
+		rows, err := benchStreams(lm, counts, *streamPrompt, *tg, stderr)
+		if err != nil {
+			return err
+		}
+		out := map[string]any{"model": *modelPath, "threads": parallel.Threads(), "streams": rows}
+		if *prefix > 0 {
+			pr, err := benchPrefix(lm, *prefix, stderr)
+			if err != nil {
+				return err
+			}
+			out["prefix"] = pr
+		}
+		if *asJSON {
+			return json.NewEncoder(stdout).Encode(out)
+		}
+		fmt.Fprintf(stdout, "model %s, %d threads, prompt %d, tg %d\n", *modelPath, parallel.Threads(), *streamPrompt, *tg)
+		fmt.Fprintf(stdout, "%8s %14s %16s %14s %12s\n", "streams", "aggregate t/s", "decode-phase t/s", "TTFT mean ms", "TTFT max ms")
+		for _, r := range rows {
+			fmt.Fprintf(stdout, "%8d %14.2f %16.2f %14.1f %12.1f\n", r.Streams, r.AggregateTokS, r.DecodePhaseTokS, r.TTFTMeanMs, r.TTFTMaxMs)
+		}
+		return nil
 	}
 	logits := make([]float32, info.VocabSize)
 	if *cpuProfile != "" {
@@ -100,7 +132,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	if *pp > 0 {
 		err := measure("pp", *pp, func() error {
-			seq, err := lm.m.NewSeq(*pp + 1)
+			st := lm.m.NewState(*pp + 1)
+			seq, err := kvcache.NewSeq(lm.m.Info().KVLayout, *pp+1)
 			if err != nil {
 				return err
 			}
@@ -108,7 +141,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			for i, t := range tokens[:*pp] {
 				b.Add(seq, t, i == *pp-1)
 			}
-			return lm.m.Forward(&b, logits)
+			return lm.m.Forward(context.Background(), st, &b, logits)
 		})
 		if err != nil {
 			return err
@@ -116,7 +149,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	if *tg > 0 {
 		err := measure("tg", *tg, func() error {
-			seq, err := lm.m.NewSeq(*tg + 1)
+			st := lm.m.NewState(*tg + 1)
+			seq, err := kvcache.NewSeq(lm.m.Info().KVLayout, *tg+1)
 			if err != nil {
 				return err
 			}
@@ -125,7 +159,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			for i := range *tg {
 				b.Reset()
 				b.Add(seq, tok, true)
-				if err := lm.m.Forward(&b, logits); err != nil {
+				if err := lm.m.Forward(context.Background(), st, &b, logits); err != nil {
 					return err
 				}
 				tok = int32(argmax(logits))

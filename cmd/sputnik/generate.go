@@ -132,7 +132,7 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 		capacity = info.ContextLength
 	}
 	req := engine.Request{
-		Prompt: ids, MaxTokens: *n, Context: capacity, Sample: sf.options(fs, models.IsR1(lm.f)),
+		Prompt: ids, MaxTokens: *n, Sample: sf.options(fs, models.IsR1(lm.f)),
 		IgnoreEOS: *ignoreEOS, Stop: stops, TopLogprobs: *topLogprobs,
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -148,7 +148,7 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 		_, err := io.WriteString(stdout, t.Text)
 		return err
 	}
-	res, err := engine.Generate(ctx, lm.m, lm.tok, req, emit)
+	res, err := engine.Generate(ctx, lm.m, lm.tok, req, capacity, emit)
 	if err != nil {
 		return err
 	}

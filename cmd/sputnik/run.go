@@ -64,10 +64,13 @@ func runChat(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	r1 := models.IsR1(lm.f)
 	info := lm.m.Info()
 	capacity := min(*ctxLen, max(info.ContextLength, 1))
-	seq, err := lm.m.NewSeq(capacity)
+	// One sequence at a time; the paged cache keeps each turn's blocks, so
+	// the next turn's prompt, which starts with this one, is not recomputed.
+	eng, err := engine.New(lm.m, lm.tok, engine.Options{Parallel: 1, Context: capacity, Queue: 1})
 	if err != nil {
 		return err
 	}
+	defer eng.Close(context.Background())
 	opts := sf.options(fs, r1)
 	tty := isTerminal(stdout)
 	dim, reset := "", ""
@@ -79,7 +82,6 @@ func runChat(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if *system != "" {
 		msgs = append(msgs, chat.Message{Role: "system", Content: *system})
 	}
-	var cached []int32 // the tokens whose keys and values seq holds
 	answer := func(user string) error {
 		msgs = append(msgs, chat.Message{Role: "user", Content: user})
 		prompt, err := tmpl.Apply(msgs, chat.Options{AddGenerationPrompt: true, BOS: special.bos, EOS: special.eos, ForceThink: r1})
@@ -88,7 +90,6 @@ func runChat(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			return err
 		}
 		ids := lm.tok.Encode(prompt, tokenizer.EncodeOptions{AddSpecial: true, ParseSpecial: true})
-		seq.Truncate(engine.CommonPrefix(cached[:seq.Len()], ids))
 		split := chat.NewThinkSplitter(chat.ThinkOptions{StartInReasoning: chat.EndsInReasoning(prompt)})
 		var content, thoughts strings.Builder
 		thinking := false
@@ -113,8 +114,8 @@ func runChat(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		// Ctrl-C stops this answer, not the program.
 		ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
 		defer cancel()
-		res, err := engine.Generate(ctx, lm.m, lm.tok, engine.Request{
-			Prompt: ids, MaxTokens: *n, Sample: opts, Seq: seq,
+		res, err := engine.Run(ctx, eng, engine.Request{
+			Prompt: ids, MaxTokens: *n, Sample: opts,
 		}, func(t engine.Token) error {
 			show(split.Push(t.Text))
 			return nil
@@ -127,7 +128,6 @@ func runChat(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		if thinking {
 			fmt.Fprint(stdout, reset)
 		}
-		cached = append(append(cached[:0], ids...), res.Tokens...)
 		if content.Len() == 0 && thoughts.Len() == 0 {
 			msgs = msgs[:len(msgs)-1] // nothing was said: forget the turn
 		} else {

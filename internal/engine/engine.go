@@ -3,9 +3,11 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
+	"github.com/sputnik-llm/sputnik/internal/kvcache"
 	"github.com/sputnik-llm/sputnik/internal/model"
 	"github.com/sputnik-llm/sputnik/internal/tokenizer"
 )
@@ -20,6 +22,8 @@ var (
 	// ErrInvalid wraps a request that can never run (empty prompt, a
 	// token outside the vocabulary, bad sampling options).
 	ErrInvalid = errors.New("engine: invalid request")
+	// ErrStreamDone is returned by Stream.Next after the final event.
+	ErrStreamDone = errors.New("engine: stream done")
 )
 
 // Options configures an Engine. The zero value of a field picks its
@@ -31,24 +35,43 @@ type Options struct {
 	// hold (default: the model's trained context, capped at 4096).
 	Context int
 	// KVBytes is the size of the paged KV cache pool in bytes (default:
-	// what Parallel sequences of Context tokens need).
+	// what Parallel sequences of Context tokens need). It is rounded down
+	// to whole blocks and must hold at least one full context.
 	KVBytes int64
 	// Queue is the most requests waiting for a slot (default 64); Submit
 	// fails with ErrQueueFull beyond it.
 	Queue int
 	// StepTokens is the per-step token budget: one decode token of each
-	// running sequence plus a chunk of pending prefill (default 256).
+	// running sequence plus a chunk of pending prefill (default 512, and
+	// at least Parallel + 1).
 	StepTokens int
+}
+
+func (o Options) withDefaults(info model.Info) Options {
+	if o.Parallel <= 0 {
+		o.Parallel = 4
+	}
+	if o.Context <= 0 {
+		o.Context = min(max(info.ContextLength, 1), 4096)
+	}
+	if o.Queue <= 0 {
+		o.Queue = 64
+	}
+	if o.StepTokens <= 0 {
+		o.StepTokens = 512
+	}
+	o.StepTokens = max(o.StepTokens, o.Parallel+1)
+	return o
 }
 
 // Event is one step of a request's output, as Stream.Next returns it. All
 // events but the last carry a Token; the last has Done set and the Result
-// (or Err when the request failed).
+// (and Err when the request failed; cancellation is not a failure).
 type Event struct {
 	Token  Token
 	Done   bool
 	Result Result // when Done
-	Err    error  // when Done and the request failed (not for cancellation)
+	Err    error  // when Done and the request failed
 }
 
 // Stats is a snapshot of the engine's load, for metrics and routing.
@@ -61,6 +84,7 @@ type Stats struct {
 	KVBlockTokens  int   // token positions per block
 	KVBytes        int64 // bytes of the pool
 	KVBytesPerTok  int   // cache bytes per token over all layers
+	Steps          int64 // forward steps run so far
 }
 
 // KVUtilization returns the fraction of KV blocks referenced by running
@@ -76,26 +100,19 @@ func (s Stats) KVUtilization() float64 {
 // for a reader: events queue in the stream until read, so a slow client
 // never holds up other sequences. A Stream is read by one goroutine.
 type Stream struct {
-	mu        sync.Mutex
-	events    []Event // mu guards events and closed
-	closed    bool    // the final event has been queued
-	ready     chan struct{}
-	read      int // events already returned (reader-owned)
-	done      bool
-	Submitted time.Time // when Submit accepted the request
+	mu     sync.Mutex
+	events []Event // mu guards events
+	ready  chan struct{}
+	read   int  // events already returned (reader-owned)
+	done   bool // the final event was returned (reader-owned)
 }
 
-func newStream() *Stream {
-	return &Stream{ready: make(chan struct{}, 1), Submitted: time.Now()}
-}
+func newStream() *Stream { return &Stream{ready: make(chan struct{}, 1)} }
 
 // push queues ev; the engine loop calls it and never blocks.
 func (s *Stream) push(ev Event) {
 	s.mu.Lock()
 	s.events = append(s.events, ev)
-	if ev.Done {
-		s.closed = true
-	}
 	s.mu.Unlock()
 	select {
 	case s.ready <- struct{}{}:
@@ -103,8 +120,8 @@ func (s *Stream) push(ev Event) {
 	}
 }
 
-// Next returns the next event, waiting for it until ctx is done (then it
-// returns ctx.Err()). After the final event (Done) it returns io.EOF-like
+// Next returns the next event, waiting until one arrives or ctx is done
+// (then it returns ctx.Err()). After the final event (Done) it returns
 // ErrStreamDone.
 func (s *Stream) Next(ctx context.Context) (Event, error) {
 	if s.done {
@@ -117,9 +134,7 @@ func (s *Stream) Next(ctx context.Context) (Event, error) {
 			s.events[s.read] = Event{}
 			s.read++
 			s.mu.Unlock()
-			if ev.Done {
-				s.done = true
-			}
+			s.done = ev.Done
 			return ev, nil
 		}
 		s.mu.Unlock()
@@ -131,22 +146,63 @@ func (s *Stream) Next(ctx context.Context) (Event, error) {
 	}
 }
 
-// ErrStreamDone is returned by Stream.Next after the final event.
-var ErrStreamDone = errors.New("engine: stream done")
-
 // Engine schedules requests onto one model with continuous batching: one
-// goroutine owns the model, its state and the KV cache; every step runs
-// one batch holding a decode token of each running sequence plus a chunk
-// of pending prefill.
+// goroutine (the loop) owns the model state, the KV pool and every running
+// sequence; every step runs one batch holding a decode token of each
+// running sequence plus a chunk of pending prefill. Requests reach the loop
+// through Submit and are cancelled through their context.
 type Engine struct {
 	m   model.Model
 	tok *tokenizer.Tokenizer
 	opt Options
+
+	mu      sync.Mutex // guards queue, closing, abort, stats
+	queue   []*job
+	closing bool // Close was called: Submit refuses, the loop drains
+	abort   bool // Close's deadline passed: the loop cancels everything
+	stats   Stats
+	wake    chan struct{} // a request arrived or Close was called
+	done    chan struct{} // the loop has exited
+
+	// Owned by the loop.
+	pool    *kvcache.Pool
+	st      model.State
+	running []*job
+	batch   model.Batch
+	rows    []*job    // [rows with logits] the job of each logits row
+	logits  []float32 // [Parallel][VocabSize]
 }
 
-// New starts an engine for m. Close stops it.
+// New starts an engine for m: it allocates the KV pool and the model state
+// and starts the loop. Close stops it.
 func New(m model.Model, tok *tokenizer.Tokenizer, opt Options) (*Engine, error) {
-	return nil, errors.New("engine: TODO(lead): scheduler not written yet")
+	info := m.Info()
+	opt = opt.withDefaults(info)
+	layout := info.KVLayout
+	bt := kvcache.DefaultBlockTokens
+	perBlock := int64(layout.BytesPerToken()) * int64(bt)
+	perCtx := int64((opt.Context + bt - 1) / bt)
+	blocks := int64(opt.Parallel) * perCtx
+	if opt.KVBytes > 0 {
+		blocks = opt.KVBytes / perBlock
+	}
+	if blocks < perCtx {
+		return nil, fmt.Errorf("engine: a KV pool of %d bytes holds %d blocks of %d tokens; one %d-token context needs %d (%d bytes)",
+			opt.KVBytes, blocks, bt, opt.Context, perCtx, perCtx*perBlock)
+	}
+	pool, err := kvcache.NewPool(layout, bt, int(blocks))
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{
+		m: m, tok: tok, opt: opt,
+		wake: make(chan struct{}, 1), done: make(chan struct{}),
+		pool: pool, st: m.NewState(opt.Context),
+		logits: make([]float32, opt.Parallel*info.VocabSize),
+	}
+	e.stats = Stats{KVBlocks: int(blocks), KVBlockTokens: bt, KVBytes: blocks * perBlock, KVBytesPerTok: layout.BytesPerToken()}
+	go e.loop()
+	return e, nil
 }
 
 // Submit queues req; events arrive on the returned stream. Cancelling ctx
@@ -154,11 +210,62 @@ func New(m model.Model, tok *tokenizer.Tokenizer, opt Options) (*Engine, error) 
 // "cancelled") and frees its cache. Errors: ErrQueueFull, ErrClosed,
 // ErrPromptTooLong and ErrInvalid (wrapped, with the reason).
 func (e *Engine) Submit(ctx context.Context, req Request) (*Stream, error) {
-	return nil, ErrClosed
+	if err := e.validate(&req); err != nil {
+		return nil, err
+	}
+	j := &job{ctx: ctx, req: req, stream: newStream(), submitted: time.Now()}
+	e.mu.Lock()
+	switch {
+	case e.closing:
+		e.mu.Unlock()
+		return nil, ErrClosed
+	case len(e.queue) >= e.opt.Queue:
+		e.mu.Unlock()
+		return nil, fmt.Errorf("%w (%d waiting)", ErrQueueFull, len(e.queue))
+	}
+	e.queue = append(e.queue, j)
+	e.stats.Queued = len(e.queue)
+	e.mu.Unlock()
+	e.signal()
+	return j.stream, nil
+}
+
+func (e *Engine) validate(req *Request) error {
+	vocab := e.m.Info().VocabSize
+	switch {
+	case len(req.Prompt) == 0:
+		return fmt.Errorf("%w: empty prompt", ErrInvalid)
+	case len(req.Prompt) >= e.opt.Context:
+		return fmt.Errorf("%w: %d prompt tokens, context %d", ErrPromptTooLong, len(req.Prompt), e.opt.Context)
+	case req.MaxTokens < 0:
+		return fmt.Errorf("%w: max tokens %d is negative", ErrInvalid, req.MaxTokens)
+	case req.TopLogprobs < 0 || req.TopLogprobs > 20:
+		return fmt.Errorf("%w: top logprobs %d is outside [0, 20]", ErrInvalid, req.TopLogprobs)
+	}
+	for i, id := range req.Prompt {
+		if id < 0 || int(id) >= vocab {
+			return fmt.Errorf("%w: prompt token %d at index %d is outside the vocabulary [0, %d)", ErrInvalid, id, i, vocab)
+		}
+	}
+	if err := req.Sample.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	return nil
+}
+
+func (e *Engine) signal() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
 }
 
 // Stats returns a snapshot of the engine's load. Safe for concurrent use.
-func (e *Engine) Stats() Stats { return Stats{} }
+func (e *Engine) Stats() Stats {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.stats
+}
 
 // Info returns the model's facts.
 func (e *Engine) Info() model.Info { return e.m.Info() }
@@ -169,6 +276,27 @@ func (e *Engine) Tokenizer() *tokenizer.Tokenizer { return e.tok }
 // Context returns the most tokens one sequence may hold.
 func (e *Engine) Context() int { return e.opt.Context }
 
-// Close stops accepting requests, lets running ones finish until ctx is
-// done, then cancels the rest, and waits for the loop to exit.
-func (e *Engine) Close(ctx context.Context) error { return nil }
+// Parallel returns the most sequences decoded together.
+func (e *Engine) Parallel() int { return e.opt.Parallel }
+
+// Close stops accepting requests and lets the accepted ones (running and
+// queued) finish until ctx is done; then it cancels the rest. It returns
+// when the loop has exited: ctx.Err() if requests had to be cancelled.
+// Close may be called more than once.
+func (e *Engine) Close(ctx context.Context) error {
+	e.mu.Lock()
+	e.closing = true
+	e.mu.Unlock()
+	e.signal()
+	select {
+	case <-e.done:
+		return nil
+	case <-ctx.Done():
+	}
+	e.mu.Lock()
+	e.abort = true
+	e.mu.Unlock()
+	e.signal()
+	<-e.done
+	return ctx.Err()
+}

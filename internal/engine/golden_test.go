@@ -184,8 +184,8 @@ func exactRule(f *gguf.File) bool {
 func greedy(t *testing.T, m model.Model, tok *tokenizer.Tokenizer, prompt []int32, n int) (engine.Result, []map[int32]float32) {
 	var tops []map[int32]float32
 	res, err := engine.Generate(context.Background(), m, tok, engine.Request{
-		Prompt: prompt, MaxTokens: n, Context: 512, IgnoreEOS: true, TopLogprobs: 5,
-	}, func(tk engine.Token) error {
+		Prompt: prompt, MaxTokens: n, IgnoreEOS: true, TopLogprobs: 5,
+	}, 512, func(tk engine.Token) error {
 		if tk.ID < 0 {
 			return nil
 		}
@@ -219,7 +219,7 @@ func TestStories(t *testing.T) {
 	}
 	prompt := tok.Encode("Once upon a time", tokenizer.EncodeOptions{AddSpecial: true, ParseSpecial: true})
 	// run.c -n 64 fills 64 positions after BOS: 4 prompt tokens, 60 generated.
-	res, err := engine.Generate(context.Background(), m, tok, engine.Request{Prompt: prompt, MaxTokens: 65 - len(prompt), Context: 512}, nil)
+	res, err := engine.Generate(context.Background(), m, tok, engine.Request{Prompt: prompt, MaxTokens: 65 - len(prompt)}, 512, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

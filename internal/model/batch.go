@@ -1,6 +1,7 @@
 package model
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/sputnik-llm/sputnik/internal/gguf"
@@ -13,8 +14,10 @@ const DefaultMaxBatch = 512
 
 // RunBatch validates b, computes its positions, and calls fn on chunks of
 // at most info.MaxBatch tokens in order, each with its share of logits.
-// After the last chunk it advances every sequence's cache.
-func RunBatch(b *Batch, logits []float32, info Info, fn func(ch nn.Chunk)) error {
+// Positions must be below capacity (the State's). ctx is checked before
+// each chunk; after the last chunk it advances every sequence's cache. On
+// an error the caches' lengths are unchanged.
+func RunBatch(ctx context.Context, b *Batch, logits []float32, info Info, capacity int, fn func(ch nn.Chunk)) error {
 	n := b.Len()
 	if n == 0 {
 		return nil
@@ -32,12 +35,16 @@ func RunBatch(b *Batch, logits []float32, info Info, fn func(ch nn.Chunk)) error
 	if err != nil {
 		return err
 	}
-	capacity := 0
-	for _, s := range b.Seqs {
-		capacity = max(capacity, s.Cap())
+	for i, p := range pos {
+		if int(p) >= capacity {
+			return fmt.Errorf("model: batch row %d is at position %d, past the state's capacity %d", i, p, capacity)
+		}
 	}
 	off := 0
 	for lo := 0; lo < n; lo += info.MaxBatch {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		hi := min(n, lo+info.MaxBatch)
 		k := 0
 		for _, w := range b.Logits[lo:hi] {
@@ -47,7 +54,7 @@ func RunBatch(b *Batch, logits []float32, info Info, fn func(ch nn.Chunk)) error
 		}
 		fn(nn.Chunk{
 			Tokens: b.Tokens[lo:hi], Pos: pos[lo:hi], Seqs: b.Seqs[lo:hi], Want: b.Logits[lo:hi],
-			Logits: logits[off*info.VocabSize : (off+k)*info.VocabSize], Capacity: capacity,
+			Logits: logits[off*info.VocabSize : (off+k)*info.VocabSize],
 		})
 		off += k
 	}

@@ -6,6 +6,7 @@ import (
 	"unsafe"
 
 	"github.com/sputnik-llm/sputnik/internal/gguf"
+	"github.com/sputnik-llm/sputnik/internal/kernel"
 	"github.com/sputnik-llm/sputnik/internal/tensor"
 )
 
@@ -231,8 +232,12 @@ func (ld *Loader) Unused() []string {
 	return names
 }
 
-// supported reports whether the kernels can compute with weights of type t.
-func supported(t tensor.DType) bool { return tensor.CanDequantize(t) }
+// supported reports whether the kernels can compute with weight matrices of
+// type t: multiply them (kernel.MatMul) and read their rows (embeddings).
+// Checking here, at load, turns a type the kernels lack (MXFP4, or the
+// activation-only Q8_1 and Q8_K) into an error naming the tensor instead of
+// a panic in the first forward pass.
+func supported(t tensor.DType) bool { return tensor.CanDequantize(t) && kernel.CanMatMul(t) }
 
 // ErrUnsupportedType is wrapped by load errors for weight types the
 // kernels cannot compute with yet.

@@ -10,6 +10,7 @@
 package model
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -20,17 +21,29 @@ import (
 // does not implement.
 var ErrUnsupportedArch = errors.New("unsupported architecture")
 
-// Model is a loaded network. Forward must not be called concurrently: one
-// goroutine (the engine loop, or a command) owns a Model's scratch space.
+// Model is a loaded network. Its weights are immutable after load and may
+// be read by many goroutines at once; everything a forward pass changes is
+// in a State (working memory) and the sequences' KV caches, both owned by
+// the caller. Forward may run concurrently on different States.
 type Model interface {
 	// Info returns the model's static facts.
 	Info() Info
-	// NewSeq returns an empty cache for one sequence of up to capacity tokens.
-	NewSeq(capacity int) (*kvcache.Seq, error)
-	// Forward runs the batch through the network, appending every token to
-	// its sequence's cache, and writes the logits of the rows that asked for
-	// them to logits ([rows with Logits set][VocabSize], in batch order).
-	Forward(b *Batch, logits []float32) error
+	// NewState returns working memory for forward passes over sequences of
+	// up to capacity positions. A State is used by one goroutine at a time.
+	NewState(capacity int) State
+	// Forward runs the batch through the network using st, appending every
+	// token to its sequence's cache, and writes the logits of the rows that
+	// asked for them to logits ([rows with Logits set][VocabSize], in batch
+	// order). It checks ctx between chunks of MaxBatch tokens and returns
+	// ctx.Err() when it is done; the caches are then unchanged.
+	Forward(ctx context.Context, st State, b *Batch, logits []float32) error
+}
+
+// State is a model's working memory for forward passes (llama2.c's
+// RunState), made by Model.NewState.
+type State interface {
+	// Capacity returns the longest sequence, in positions, the state serves.
+	Capacity() int
 }
 
 // Info holds a model's static facts.
@@ -84,8 +97,10 @@ func (b *Batch) LogitRows() int {
 }
 
 // Positions computes each token's position from its sequence's current
-// length and checks that every sequence has room. It must be called before
-// any cache is advanced; the returned slice is owned by the batch.
+// length and reserves the cache blocks every sequence needs. It must be
+// called before any cache is advanced; the returned slice is owned by the
+// batch. A sequence that does not fit fails the call (the engine reserves
+// ahead, so that it can treat each sequence on its own).
 func (b *Batch) Positions() ([]int32, error) {
 	if len(b.Seqs) != len(b.Tokens) || len(b.Logits) != len(b.Tokens) {
 		return nil, fmt.Errorf("model: batch has %d tokens, %d sequences, %d logit flags", len(b.Tokens), len(b.Seqs), len(b.Logits))
@@ -117,7 +132,7 @@ func (b *Batch) Positions() ([]int32, error) {
 // Commit advances every sequence of the batch past its tokens, after the
 // forward pass has written their cache rows.
 func (b *Batch) Commit() {
-	for s, end := range b.starts {
-		s.Advance(int(end) - s.Len())
+	for i, s := range b.Seqs {
+		s.Append(b.Tokens[i])
 	}
 }

@@ -1,7 +1,10 @@
 package models_test
 
 import (
+	"context"
 	"errors"
+	"github.com/sputnik-llm/sputnik/internal/kvcache"
+	"github.com/sputnik-llm/sputnik/internal/tensor"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,7 +28,8 @@ func TestDecodeAllocs(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			seq, err := m.NewSeq(256)
+			st := m.NewState(256)
+			seq, err := kvcache.NewSeq(m.Info().KVLayout, 256)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -34,7 +38,7 @@ func TestDecodeAllocs(t *testing.T) {
 			step := func() {
 				b.Reset()
 				b.Add(seq, 1, true)
-				if err := m.Forward(&b, logits); err != nil {
+				if err := m.Forward(context.Background(), st, &b, logits); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -113,6 +117,34 @@ func TestOpenErrors(t *testing.T) {
 	if _, _, err := models.Open(p); err == nil || !strings.Contains(err.Error(), "blk.0.attn_k.weight has shape [128 64], expected [64 128]") {
 		t.Errorf("wrong shape: got %v", err)
 	}
+	// A weight type the kernels cannot multiply is refused at load, naming
+	// the tensor, instead of panicking in the first forward pass.
+	for _, typ := range []tensor.DType{tensor.MXFP4, tensor.Q8_1} {
+		w := gguf.NewWriter()
+		for _, kv := range src.KV {
+			w.AddKV(kv.Key, kv.Value)
+		}
+		for i := range src.Tensors {
+			ti := &src.Tensors[i]
+			typ2, data := ti.Type, src.TensorData(ti)
+			if ti.Name == "blk.0.attn_q.weight" {
+				size, err := tensor.RowBytes(typ, int(ti.Shape[0]))
+				if err != nil {
+					t.Fatal(err)
+				}
+				typ2, data = typ, make([]byte, size*int(ti.Shape[1]))
+			}
+			w.AddTensor(ti.Name, typ2, ti.Shape, data)
+		}
+		p := filepath.Join(dir, typ.String()+".gguf")
+		if err := w.WriteFile(p); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err := models.Open(p)
+		if !errors.Is(err, model.ErrUnsupportedType) || !strings.Contains(err.Error(), "blk.0.attn_q.weight") {
+			t.Errorf("%s weights: got %v, want ErrUnsupportedType naming blk.0.attn_q.weight", typ, err)
+		}
+	}
 }
 
 // TestSplitModel checks that a model split in parts (gguf-split's layout)
@@ -131,7 +163,8 @@ func TestSplitModel(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer f.Close()
-		seq, err := m.NewSeq(16)
+		st := m.NewState(16)
+		seq, err := kvcache.NewSeq(m.Info().KVLayout, 16)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -140,7 +173,7 @@ func TestSplitModel(t *testing.T) {
 			b.Add(seq, id, i == 4)
 		}
 		out := make([]float32, m.Info().VocabSize)
-		if err := m.Forward(&b, out); err != nil {
+		if err := m.Forward(context.Background(), st, &b, out); err != nil {
 			t.Fatal(err)
 		}
 		return out

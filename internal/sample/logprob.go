@@ -144,3 +144,10 @@ func TopLogprobs(logits []float32, k int, dst []TokenLogprob) []TokenLogprob {
 	}
 	return dst
 }
+
+// Logprob returns the natural-log softmax probability of token id under the
+// raw logits, as LogSoftmax computes it, without writing the whole row.
+func Logprob(logits []float32, id int32) float32 {
+	n := normalizer(logits)
+	return n.logprob(logits[id])
+}

@@ -95,8 +95,7 @@ func (a *Attn) forward(out, x []float32, layer int, ch *nn.Chunk, c *Config, s *
 		c.Rope.Apply(q[t*h*qk+c.NopeDim:], h, qk, cos, sin)
 		c.Rope.Apply(row[rkv:], 1, dr, cos, sin)
 		// cache [c ; k_rope] in f16
-		p := int(ch.Pos[t])
-		kernel.ToF16(ch.Seqs[t].Keys(layer)[p*kw:(p+1)*kw], row)
+		kernel.ToF16(ch.Seqs[t].KeyRow(layer, int(ch.Pos[t])), row)
 	}
 	tr.trace("kv_cmpr_pe", layer, kv)
 	// absorbed attention, per head
@@ -140,14 +139,19 @@ func (m *mlaCore) Run(lo, hi int) {
 			kernel.MatMul(qlat, m.a.KB[h], qn, n)
 		}
 		qh := m.qh[h*kw : (h+1)*kw]
+		var keys []uint16 // the cache page being read
 		for t := range n {
 			kernel.ToF16(qh[:rkv], qlat[t*rkv:(t+1)*rkv])
 			kernel.ToF16(qh[rkv:], m.q[t*stride+h*qk+dn:t*stride+(h+1)*qk])
 			nCtx := int(m.pos[t]) + 1
-			keys := m.seqs[t].Keys(m.layer)
+			seq := m.seqs[t]
+			bt := seq.PageTokens()
 			sc := m.scores[h*m.cap : h*m.cap+nCtx]
 			for j := range nCtx {
-				sc[j] = kernel.DotF16(qh, keys[j*kw:(j+1)*kw]) * m.scale
+				if j%bt == 0 {
+					keys = seq.KeyPage(m.layer, j/bt)
+				}
+				sc[j] = kernel.DotF16(qh, keys[j%bt*kw:(j%bt+1)*kw]) * m.scale
 			}
 			kernel.Softmax(sc)
 			// probabilities rounded to f16
@@ -157,7 +161,10 @@ func (m *mlaCore) Run(lo, hi int) {
 			o := olat[t*rkv : (t+1)*rkv]
 			clear(o)
 			for j, p := range sc {
-				kernel.AxpyF16(o, p, keys[j*kw:j*kw+rkv])
+				if j%bt == 0 {
+					keys = seq.KeyPage(m.layer, j/bt)
+				}
+				kernel.AxpyF16(o, p, keys[j%bt*kw:j%bt*kw+rkv])
 			}
 		}
 		// absorb W_UV into the output

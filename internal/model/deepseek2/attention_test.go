@@ -183,6 +183,9 @@ func runMLA(t *testing.T, c *Config, a *Attn, inputs [][]float32, prefill bool) 
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := seq.Reserve(n); err != nil {
+		t.Fatal(err)
+	}
 	s := newAttnScratch(c, n, n)
 	out := make([][]float32, n)
 	run := func(lo, hi int) {

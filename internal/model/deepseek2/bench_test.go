@@ -1,6 +1,8 @@
 package deepseek2
 
 import (
+	"context"
+	"github.com/sputnik-llm/sputnik/internal/kvcache"
 	"os"
 	"testing"
 
@@ -20,7 +22,8 @@ func BenchmarkDecode(b *testing.B) {
 	for name, path := range paths {
 		b.Run(name, func(b *testing.B) {
 			m := openModel(b, path)
-			seq, err := m.NewSeq(16 + b.N + 8)
+			st := m.NewState(16 + b.N + 8)
+			seq, err := kvcache.NewSeq(m.Info().KVLayout, 16+b.N+8)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -29,7 +32,7 @@ func BenchmarkDecode(b *testing.B) {
 				bt.Add(seq, int32(100+i), i == 15)
 			}
 			logits := make([]float32, m.Info().VocabSize)
-			if err := m.Forward(&bt, logits); err != nil {
+			if err := m.Forward(context.Background(), st, &bt, logits); err != nil {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
@@ -37,7 +40,7 @@ func BenchmarkDecode(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				bt.Reset()
 				bt.Add(seq, int32(200+i%100), true)
-				if err := m.Forward(&bt, logits); err != nil {
+				if err := m.Forward(context.Background(), st, &bt, logits); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -61,7 +64,8 @@ func BenchmarkPrefill(b *testing.B) {
 			logits := make([]float32, m.Info().VocabSize)
 			var bt model.Batch
 			for i := 0; i < b.N; i++ {
-				seq, err := m.NewSeq(n)
+				st := m.NewState(n)
+				seq, err := kvcache.NewSeq(m.Info().KVLayout, n)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -69,7 +73,7 @@ func BenchmarkPrefill(b *testing.B) {
 				for j := range n {
 					bt.Add(seq, int32(100+j*7%5000), j == n-1)
 				}
-				if err := m.Forward(&bt, logits); err != nil {
+				if err := m.Forward(context.Background(), st, &bt, logits); err != nil {
 					b.Fatal(err)
 				}
 			}

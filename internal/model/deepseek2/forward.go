@@ -1,6 +1,8 @@
 package deepseek2
 
 import (
+	"context"
+	"fmt"
 	"math"
 
 	"github.com/sputnik-llm/sputnik/internal/gguf"
@@ -29,12 +31,13 @@ type Model struct {
 
 	info     model.Info
 	rt       Router
-	s        *scratch
 	willNeed func([]byte) // see SetExpertPrefetch
 }
 
-// scratch is the per-model activation memory (llama2.c's RunState).
+// scratch is the activation memory of forward passes (llama2.c's
+// RunState): the model.State of deepseek2 models.
 type scratch struct {
+	m          *Model    // the model the state was made for
 	x, xb, xb2 []float32 // [maxBatch][Dim] residual stream and normalized/branch copies
 	gate, up   []float32 // [maxBatch][FFN] dense-layer activations
 	attn       *attnScratch
@@ -97,16 +100,17 @@ func KVLayout(c *Config) kvcache.Layout {
 }
 
 // RoutingMargin returns the smallest routing margin (see Router.Route) of
-// every token and MoE layer of the last Forward call, +Inf for a model
-// without MoE layers. A margin near zero means a near tie in expert or
-// group selection: another engine's rounding may pick different experts
+// every token and MoE layer of the last Forward call on st, +Inf for a
+// model without MoE layers. A margin near zero means a near tie in expert
+// or group selection: another engine's rounding may pick different experts
 // for that token, so comparisons with a reference should stop there, as
 // they stop at a near tie between the top two tokens.
-func (m *Model) RoutingMargin() float32 {
-	if m.s == nil || m.s.moe == nil {
+func RoutingMargin(st model.State) float32 {
+	s, ok := st.(*scratch)
+	if !ok || s.moe == nil {
 		return float32(math.Inf(1))
 	}
-	return m.s.moe.margin
+	return s.moe.margin
 }
 
 // SetExpertPrefetch turns on read-ahead of the routed experts (nil turns
@@ -115,7 +119,7 @@ func (m *Model) RoutingMargin() float32 {
 // reading them from disk in the background, all at once). Use it when the
 // model file is larger than the memory the process may use, so that the
 // OS keeps only part of the weights in memory; when the weights are
-// resident it only costs system calls. Not safe to call during Forward.
+// resident it only costs system calls. Call it before the first Forward.
 func (m *Model) SetExpertPrefetch(willNeed func([]byte)) { m.willNeed = willNeed }
 
 // MTPLayers returns the number of multi-token-prediction blocks the file
@@ -125,33 +129,12 @@ func (m *Model) MTPLayers() int { return len(m.MTP) }
 // Info returns the model's static facts.
 func (m *Model) Info() model.Info { return m.info }
 
-// NewSeq returns an empty latent KV cache for one sequence.
-func (m *Model) NewSeq(capacity int) (*kvcache.Seq, error) {
-	return kvcache.NewSeq(m.info.KVLayout, capacity)
-}
-
-// Forward runs a batch; see model.Model.
-func (m *Model) Forward(b *model.Batch, logits []float32) error {
-	if m.s != nil && m.s.moe != nil {
-		m.s.moe.margin = float32(math.Inf(1))
-	}
-	return model.RunBatch(b, logits, m.info, func(ch nn.Chunk) {
-		m.ensureScratch(ch.Capacity)
-		if m.s.moe != nil {
-			m.s.moe.willNeed = m.willNeed
-		}
-		m.forward(m.s, &ch)
-	})
-}
-
-// ensureScratch sizes the scratch for chunks of MaxBatch tokens and
-// sequences of up to capacity positions.
-func (m *Model) ensureScratch(capacity int) {
-	if m.s != nil && m.s.capacity >= capacity {
-		return
-	}
+// NewState returns activation memory for sequences of up to capacity
+// positions.
+func (m *Model) NewState(capacity int) model.State {
 	c, b := &m.Config, m.info.MaxBatch
 	s := &scratch{
+		m: m,
 		x: make([]float32, b*c.Dim), xb: make([]float32, b*c.Dim), xb2: make([]float32, b*c.Dim),
 		gate: make([]float32, b*c.FFN), up: make([]float32, b*c.FFN),
 		attn:     newAttnScratch(c, b, capacity),
@@ -162,7 +145,25 @@ func (m *Model) ensureScratch(capacity int) {
 		s.moe.margin = float32(math.Inf(1))
 	}
 	s.head = &nn.Scratch{XB: s.xb}
-	m.s = s
+	return s
+}
+
+// Capacity returns the longest sequence the state serves.
+func (s *scratch) Capacity() int { return s.capacity }
+
+// Forward runs a batch; see model.Model.
+func (m *Model) Forward(ctx context.Context, st model.State, b *model.Batch, logits []float32) error {
+	s, ok := st.(*scratch)
+	if !ok || s.m != m {
+		return fmt.Errorf("deepseek2: Forward: the state was not made by this model")
+	}
+	if s.moe != nil {
+		s.moe.margin = float32(math.Inf(1))
+		s.moe.willNeed = m.willNeed
+	}
+	return model.RunBatch(ctx, b, logits, m.info, s.capacity, func(ch nn.Chunk) {
+		m.forward(s, &ch)
+	})
 }
 
 // forward runs one chunk of at most MaxBatch tokens and writes the logits

@@ -2,6 +2,8 @@ package deepseek2
 
 import (
 	"bytes"
+	"context"
+	"github.com/sputnik-llm/sputnik/internal/kvcache"
 	"math"
 	"testing"
 
@@ -84,7 +86,8 @@ func FuzzLoadMetadata(f *testing.F) {
 		if err != nil {
 			return
 		}
-		seq, err := m.NewSeq(8)
+		st := m.NewState(8)
+		seq, err := kvcache.NewSeq(m.Info().KVLayout, 8)
 		if err != nil {
 			return
 		}
@@ -93,7 +96,7 @@ func FuzzLoadMetadata(f *testing.F) {
 			b.Add(seq, id, i == 2)
 		}
 		logits := make([]float32, m.Info().VocabSize)
-		if err := m.Forward(&b, logits); err != nil {
+		if err := m.Forward(context.Background(), st, &b, logits); err != nil {
 			return
 		}
 		_ = math.Float32bits(logits[0]) // NaN logits are acceptable for absurd but consistent metadata

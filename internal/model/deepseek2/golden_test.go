@@ -1,7 +1,9 @@
 package deepseek2_test
 
 import (
+	"context"
 	"encoding/json"
+	"github.com/sputnik-llm/sputnik/internal/kvcache"
 	"math"
 	"os"
 	"path/filepath"
@@ -144,7 +146,8 @@ const routeTieMargin = 1e-4
 // routing margin.
 func greedy(t testing.TB, m *deepseek2.Model, prompt []int32, n int) ([]int32, [][]float32, []float32) {
 	vocab := m.Info().VocabSize
-	seq, err := m.NewSeq(len(prompt) + n + 1)
+	st := m.NewState(len(prompt) + n + 1)
+	seq, err := kvcache.NewSeq(m.Info().KVLayout, len(prompt)+n+1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +160,7 @@ func greedy(t testing.TB, m *deepseek2.Model, prompt []int32, n int) ([]int32, [
 	var lps [][]float32
 	var margins []float32
 	for range n {
-		if err := m.Forward(&b, logits); err != nil {
+		if err := m.Forward(context.Background(), st, &b, logits); err != nil {
 			t.Fatal(err)
 		}
 		lp := logSoftmax(logits)
@@ -169,7 +172,7 @@ func greedy(t testing.TB, m *deepseek2.Model, prompt []int32, n int) ([]int32, [
 		}
 		toks = append(toks, best)
 		lps = append(lps, lp)
-		margins = append(margins, m.RoutingMargin())
+		margins = append(margins, deepseek2.RoutingMargin(st))
 		b.Reset()
 		b.Add(seq, best, true)
 	}

@@ -2,7 +2,9 @@ package deepseek2
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"github.com/sputnik-llm/sputnik/internal/kvcache"
 	"math"
 	"path/filepath"
 	"strings"
@@ -294,8 +296,9 @@ func TestYaRN(t *testing.T) {
 // logits of each prompt's last token.
 func logitsOf(t testing.TB, m *Model, prompts ...[]int32) [][]float32 {
 	var b model.Batch
+	st := m.NewState(64)
 	for _, p := range prompts {
-		seq, err := m.NewSeq(64)
+		seq, err := kvcache.NewSeq(m.Info().KVLayout, 64)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -305,7 +308,7 @@ func logitsOf(t testing.TB, m *Model, prompts ...[]int32) [][]float32 {
 	}
 	v := m.Info().VocabSize
 	out := make([]float32, len(prompts)*v)
-	if err := m.Forward(&b, out); err != nil {
+	if err := m.Forward(context.Background(), st, &b, out); err != nil {
 		t.Fatal(err)
 	}
 	res := make([][]float32, len(prompts))
@@ -335,7 +338,8 @@ func TestBatching(t *testing.T) {
 	m := openModel(t, testutil.SharedFile(t, tinyModel))
 	both := logitsOf(t, m, promptA, promptB)
 	alone := logitsOf(t, m, promptA)[0]
-	seq, err := m.NewSeq(64)
+	st := m.NewState(64)
+	seq, err := kvcache.NewSeq(m.Info().KVLayout, 64)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,7 +347,7 @@ func TestBatching(t *testing.T) {
 	for _, id := range promptA {
 		var b model.Batch
 		b.Add(seq, id, true)
-		if err := m.Forward(&b, step); err != nil {
+		if err := m.Forward(context.Background(), st, &b, step); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -423,7 +427,8 @@ func TestDecodeAllocs(t *testing.T) {
 		t.Skip("allocation counts are not meaningful under -race")
 	}
 	m := openModel(t, testutil.SharedFile(t, tinyModel))
-	seq, err := m.NewSeq(256)
+	st := m.NewState(256)
+	seq, err := kvcache.NewSeq(m.Info().KVLayout, 256)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -432,13 +437,13 @@ func TestDecodeAllocs(t *testing.T) {
 		b.Add(seq, id, i == len(promptA)-1)
 	}
 	logits := make([]float32, m.Info().VocabSize)
-	if err := m.Forward(&b, logits); err != nil {
+	if err := m.Forward(context.Background(), st, &b, logits); err != nil {
 		t.Fatal(err)
 	}
 	step := func() {
 		b.Reset()
 		b.Add(seq, 42, true)
-		if err := m.Forward(&b, logits); err != nil {
+		if err := m.Forward(context.Background(), st, &b, logits); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -459,7 +464,8 @@ func TestGoldenNearTie(t *testing.T) {
 	m := openModel(t, testutil.SharedFile(t, "golden/models/deepseek2-tiny-f16.gguf"))
 	prompt := []int32{8192, 785, 6722, 315, 2869, 681, 374}
 	gen := []int32{6501, 6121, 1527, 3321, 8005, 3409, 6659, 4138, 6987, 369}
-	seq, err := m.NewSeq(64)
+	st := m.NewState(64)
+	seq, err := kvcache.NewSeq(m.Info().KVLayout, 64)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -470,10 +476,10 @@ func TestGoldenNearTie(t *testing.T) {
 	logits := make([]float32, m.Info().VocabSize)
 	margins := make([]float32, len(gen))
 	for step := range gen {
-		if err := m.Forward(&b, logits); err != nil {
+		if err := m.Forward(context.Background(), st, &b, logits); err != nil {
 			t.Fatal(err)
 		}
-		margins[step] = m.RoutingMargin()
+		margins[step] = RoutingMargin(st)
 		b.Reset()
 		b.Add(seq, gen[step], true)
 	}

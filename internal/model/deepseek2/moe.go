@@ -180,6 +180,7 @@ type moeScratch struct {
 	gate   []float32 // [maxBatch][max(ExpertFFN, shared width)]
 	up     []float32 // [maxBatch][max(ExpertFFN, shared width)]
 	ye     []float32 // [maxBatch][Dim] one expert's outputs
+	yslot  []float32 // [maxBatch][Used][Dim] each token's weighted expert outputs, in routing order
 	shared []float32 // [maxBatch][Dim] shared-expert output
 	route  *routeScratch
 	margin float32 // smallest routing margin since the last reset
@@ -199,6 +200,7 @@ func newMoEScratch(c *Config, maxBatch int) *moeScratch {
 		rows: make([]int32, maxBatch*c.ExpertsUsed), slot: make([]int32, maxBatch*c.ExpertsUsed),
 		xe: make([]float32, maxBatch*c.Dim), gate: make([]float32, maxBatch*ff), up: make([]float32, maxBatch*ff),
 		ye: make([]float32, maxBatch*c.Dim), shared: make([]float32, maxBatch*c.Dim),
+		yslot: make([]float32, maxBatch*c.ExpertsUsed*c.Dim),
 		route: r.newScratch(),
 		dec: decodeExperts{
 			gate: make([]float32, (c.ExpertsUsed+1)*ff), up: make([]float32, (c.ExpertsUsed+1)*ff),
@@ -256,8 +258,10 @@ func (m *MoE) prefetch(ids []int32, willNeed func([]byte), seen []int32) {
 
 // batched computes the MoE output of n > 1 routed tokens: the rows routed
 // to one expert are gathered and multiplied together, one MatMul per
-// expert and projection, and scatter-added with their weights; then the
-// shared experts run on all rows.
+// expert and projection, and each weighted output is kept in its routing
+// slot; then every token sums its slots in routing order and adds the
+// shared experts, the order decode uses, so that a token's output does not
+// depend on the tokens it shares a batch with.
 func (m *MoE) batched(y, x []float32, n int, c *Config, s *moeScratch) {
 	d, k, ff := c.Dim, c.ExpertsUsed, c.ExpertFFN
 	// group the routed rows by expert (counting sort, stable in token order)
@@ -275,7 +279,6 @@ func (m *MoE) batched(y, x []float32, n int, c *Config, s *moeScratch) {
 		s.rows[p], s.slot[p] = int32(i/k), int32(i)
 		s.count[e]++
 	}
-	clear(y[:n*d])
 	for e := range c.Experts {
 		lo, hi := int(s.start[e]), int(s.start[e+1])
 		if lo == hi {
@@ -286,10 +289,19 @@ func (m *MoE) batched(y, x []float32, n int, c *Config, s *moeScratch) {
 			copy(s.xe[i*d:(i+1)*d], x[int(t)*d:(int(t)+1)*d])
 		}
 		m.expert(s.ye[:rows*d], s.xe[:rows*d], e, rows, ff, s)
-		for i, t := range s.rows[lo:hi] {
-			ye, yt := s.ye[i*d:(i+1)*d], y[int(t)*d:(int(t)+1)*d]
-			kernel.Scale(ye, s.w[s.slot[lo+i]])
-			kernel.Add(yt, yt, ye)
+		for i := range rows {
+			sl := int(s.slot[lo+i])
+			ys := s.yslot[sl*d : (sl+1)*d]
+			copy(ys, s.ye[i*d:(i+1)*d])
+			kernel.Scale(ys, s.w[sl])
+		}
+	}
+	// per token: weighted experts in routing order
+	for t := range n {
+		yt := y[t*d : (t+1)*d]
+		copy(yt, s.yslot[t*k*d:(t*k+1)*d])
+		for j := 1; j < k; j++ {
+			kernel.Add(yt, yt, s.yslot[(t*k+j)*d:(t*k+j+1)*d])
 		}
 	}
 	// shared experts, always on

@@ -17,6 +17,7 @@
 package dense
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/sputnik-llm/sputnik/internal/gguf"
@@ -76,7 +77,6 @@ type Model struct {
 	Output  tensor.Mat // [Vocab][Dim] (token_embd when tied)
 	attn    nn.Attention
 	info    model.Info
-	s       *nn.Scratch
 }
 
 // Load reads a model of variant v from f.
@@ -152,16 +152,20 @@ func Load(f *gguf.File, v Variant) (*Model, error) {
 // Info returns the model's static facts.
 func (m *Model) Info() model.Info { return m.info }
 
-// NewSeq returns an empty KV cache for one sequence.
-func (m *Model) NewSeq(capacity int) (*kvcache.Seq, error) {
-	return kvcache.NewSeq(m.info.KVLayout, capacity)
+// NewState returns activation memory for sequences of up to capacity
+// positions (an *nn.Scratch).
+func (m *Model) NewState(capacity int) model.State {
+	return nn.NewScratch(m.scratchShape(), capacity)
 }
 
 // Forward runs a batch; see model.Model.
-func (m *Model) Forward(b *model.Batch, logits []float32) error {
-	return model.RunBatch(b, logits, m.info, func(ch nn.Chunk) {
-		m.s = m.s.Ensure(m.scratchShape(), ch.Capacity)
-		m.forward(m.s, ch)
+func (m *Model) Forward(ctx context.Context, st model.State, b *model.Batch, logits []float32) error {
+	s, ok := st.(*nn.Scratch)
+	if !ok || s.Shape() != m.scratchShape() {
+		return fmt.Errorf("%s: Forward: the state was not made by this model", m.Arch)
+	}
+	return model.RunBatch(ctx, b, logits, m.info, s.Capacity(), func(ch nn.Chunk) {
+		m.forward(s, ch)
 	})
 }
 

@@ -25,8 +25,8 @@ func (a *Attention) Store(layer int, k, v []float32, pos []int32, seqs []*kvcach
 	kw, vw := a.NKVHeads*a.HeadDim, a.NKVHeads*a.ValueDim
 	for t, s := range seqs {
 		p := int(pos[t])
-		kernel.ToF16(s.Keys(layer)[p*kw:(p+1)*kw], k[t*kw:(t+1)*kw])
-		kernel.ToF16(s.Values(layer)[p*vw:(p+1)*vw], v[t*vw:(t+1)*vw])
+		kernel.ToF16(s.KeyRow(layer, p), k[t*kw:(t+1)*kw])
+		kernel.ToF16(s.ValueRow(layer, p), v[t*vw:(t+1)*vw])
 	}
 }
 
@@ -50,14 +50,15 @@ type AttnScratch struct {
 type attnBuf struct {
 	q      []float32 // [HeadDim] the query rounded to f16 precision
 	scores []float32 // [capacity] scores, then probabilities
+	part   []float32 // [ValueDim] one page's weighted values
 }
 
 // NewAttnScratch sizes scratch for sequences of up to capacity positions.
 func (a *Attention) NewAttnScratch(capacity int) *AttnScratch {
-	hd := a.HeadDim
+	hd, vd := a.HeadDim, a.ValueDim
 	sc := &AttnScratch{capacity: capacity}
 	sc.bufs.New = func() any {
-		return &attnBuf{q: make([]float32, hd), scores: make([]float32, capacity)}
+		return &attnBuf{q: make([]float32, hd), scores: make([]float32, capacity), part: make([]float32, vd)}
 	}
 	return sc
 }
@@ -66,11 +67,13 @@ func (a *Attention) NewAttnScratch(capacity int) *AttnScratch {
 // queries q ([n][NHeads·HeadDim], already rotated) against layer's cache.
 // Token t attends to positions [0, pos[t]] of seqs[t]; Store must already
 // have written every token of the batch. The n·NHeads (token, head) pairs
-// run in parallel.
+// run in parallel, and each pair's arithmetic depends only on its query and
+// the cache rows it reads: never on the batch.
 //
 // As in llama.cpp's f16-cache path, the query is rounded to f16 before the
 // q·k products and the probabilities are rounded to f16 before weighting
-// the values; sums are in float32.
+// the values; sums are in float32. The cache is read page by page (see
+// kvcache.Seq.KeyPage); the pages' weighted sums are added in page order.
 func (a *Attention) Forward(out, q []float32, layer int, pos []int32, seqs []*kvcache.Seq, sc *AttnScratch) {
 	sc.a, sc.out, sc.q, sc.layer, sc.pos, sc.seqs = a, out, q, layer, pos, seqs
 	parallel.Run(len(seqs)*a.NHeads, sc)
@@ -89,14 +92,27 @@ func (sc *AttnScratch) Run(lo, hi int) {
 		t, h := i/a.NHeads, i%a.NHeads
 		kvh := h / group
 		s := sc.seqs[t]
-		keys, values := s.Keys(sc.layer), s.Values(sc.layer)
+		bt := s.PageTokens()
 		qh := b.q
 		copy(qh, sc.q[(t*a.NHeads+h)*hd:(t*a.NHeads+h+1)*hd])
 		kernel.RoundF16(qh)
-		scores := b.scores[:sc.pos[t]+1]
-		kernel.DotsF16(scores, qh, keys[kvh*hd:], kw, a.Scale)
+		nCtx := int(sc.pos[t]) + 1
+		scores := b.scores[:nCtx]
+		for p0 := 0; p0 < nCtx; p0 += bt {
+			kernel.DotsF16(scores[p0:min(p0+bt, nCtx)], qh, s.KeyPage(sc.layer, p0/bt)[kvh*hd:], kw, a.Scale)
+		}
 		kernel.SoftmaxF16(scores)
-		kernel.WeightedSumF16(sc.out[(t*a.NHeads+h)*vd:(t*a.NHeads+h+1)*vd], scores, values[kvh*vd:], vw)
+		o := sc.out[(t*a.NHeads+h)*vd : (t*a.NHeads+h+1)*vd]
+		for p0 := 0; p0 < nCtx; p0 += bt {
+			dst := o
+			if p0 > 0 {
+				dst = b.part
+			}
+			kernel.WeightedSumF16(dst, scores[p0:min(p0+bt, nCtx)], s.ValuePage(sc.layer, p0/bt)[kvh*vd:], vw)
+			if p0 > 0 {
+				kernel.Add(o, o, dst)
+			}
+		}
 	}
 	sc.bufs.Put(b)
 }

@@ -70,6 +70,9 @@ func TestAttentionReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := seq.Reserve(n); err != nil {
+		t.Fatal(err)
+	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	fill := func(n int) []float32 {
 		x := make([]float32, n)
@@ -158,7 +161,7 @@ func TestRowsParallel(t *testing.T) {
 
 		const nHeads, nKV, hd = 3, 1, 8
 		r := Rope{Dims: hd, Neox: true, Base: 10000, FreqScale: 1}
-		s := (&Scratch{}).Ensure(ScratchShape{Dim: d, Q: nHeads * hd, KV: nKV * hd, V: nKV * hd, Att: nHeads * hd, FFN: d, RopeDims: hd, MaxBatch: n,
+		s := NewScratch(ScratchShape{Dim: d, Q: nHeads * hd, KV: nKV * hd, V: nKV * hd, Att: nHeads * hd, FFN: d, RopeDims: hd, MaxBatch: n,
 			Attn: &Attention{NHeads: nHeads, NKVHeads: nKV, HeadDim: hd, ValueDim: hd}}, 1)
 		pos := make([]int32, n)
 		for i := range pos {

@@ -8,12 +8,11 @@ import (
 
 // Chunk is a slice of a batch that one forward pass computes at once.
 type Chunk struct {
-	Tokens   []int32        // [n]
-	Pos      []int32        // [n] position of each token in its sequence
-	Seqs     []*kvcache.Seq // [n]
-	Want     []bool         // [n] rows whose logits are wanted
-	Logits   []float32      // [rows wanted][vocab] destination
-	Capacity int            // largest capacity among Seqs
+	Tokens []int32        // [n]
+	Pos    []int32        // [n] position of each token in its sequence
+	Seqs   []*kvcache.Seq // [n]
+	Want   []bool         // [n] rows whose logits are wanted
+	Logits []float32      // [rows wanted][vocab] destination
 }
 
 // ScratchShape gives the widths of a dense decoder's activations.
@@ -44,12 +43,9 @@ type Scratch struct {
 	capacity    int
 }
 
-// Ensure returns s if it fits shape and capacity, or a new Scratch that does.
-// A nil s is allowed.
-func (s *Scratch) Ensure(shape ScratchShape, capacity int) *Scratch {
-	if s != nil && s.shape == shape && s.capacity >= capacity {
-		return s
-	}
+// NewScratch allocates activations for chunks of shape.MaxBatch tokens and
+// attention over sequences of up to capacity positions.
+func NewScratch(shape ScratchShape, capacity int) *Scratch {
 	b := shape.MaxBatch
 	return &Scratch{
 		X: make([]float32, b*shape.Dim), XB: make([]float32, b*shape.Dim), XB2: make([]float32, b*shape.Dim),
@@ -60,6 +56,12 @@ func (s *Scratch) Ensure(shape ScratchShape, capacity int) *Scratch {
 		shape:       shape, capacity: capacity,
 	}
 }
+
+// Shape returns the activation widths the scratch was made for.
+func (s *Scratch) Shape() ScratchShape { return s.shape }
+
+// Capacity returns the longest sequence the scratch serves (model.State).
+func (s *Scratch) Capacity() int { return s.capacity }
 
 // RotateQK applies the rotary embedding to the n rows of s.Q
 // ([n][nHeads][headDim]) and s.K ([n][nKVHeads][headDim]) using the tables
