@@ -29,6 +29,7 @@ func commands() []command {
 		{"info", "show a GGUF file's metadata and tensors", runInfo},
 		{"generate", "generate text from a prompt or token ids", runGenerate},
 		{"run", "chat with a model in the terminal", runRun},
+		{"serve", "serve the OpenAI/DeepSeek API over HTTP", runServe},
 		{"bench", "measure prefill and decode speed", runBench},
 		{"tokenize", "print the token ids of a text", runTokenize},
 		{"template", "render a chat template (prompt for a conversation)", runTemplate},
