@@ -11,7 +11,7 @@ help:
 	@echo "make nocgo       check that CGO_ENABLED=0 builds"
 	@echo "make fuzz        run every fuzz target briefly"
 	@echo "make bench       Go benchmarks"
-	@echo "make lint        gofmt, go vet"
+	@echo "make lint        gofmt, go vet, the dependency test"
 
 build:
 	CGO_ENABLED=0 $(GO) build -o sputnik ./cmd/sputnik
@@ -20,6 +20,7 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	$(GO) test -count=1 ./internal/deps
 
 test: lint
 	$(GO) test -count=1 $(PKGS)
