@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sputnik-llm/sputnik/internal/testutil"
+)
+
+// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestServe runs sputnik serve on a shared tiny model with the real
+// engine: /health, a chat answer with reasoning, a client that stops
+// reading its stream without holding up another request, metrics, and a
+// clean shutdown when the context ends.
+func TestServe(t *testing.T) {
+	model := filepath.Join(testutil.SharedTestdata(t), "golden", "models", "qwen2-tiny-q8_0.gguf")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, []string{"-m", model, "--addr", "127.0.0.1:0", "--api-key", "k", "--ctx", "512", "--parallel", "2", "-t", "2"}, &stderr)
+	}()
+	var url string
+	re := regexp.MustCompile(`listening on (http://[0-9.:]+)`)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if m := re.FindStringSubmatch(stderr.String()); m != nil {
+			url = m[1]
+			if resp, err := http.Get(url + "/health"); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					break
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not ready: %s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	post := func(ctx context.Context, body string) (*http.Response, error) {
+		req, _ := http.NewRequestWithContext(ctx, "POST", url+"/v1/chat/completions", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer k")
+		return http.DefaultClient.Do(req)
+	}
+
+	// A stalled stream: read nothing from it.
+	stallCtx, stall := context.WithCancel(ctx)
+	stalled, err := post(stallCtx, `{"messages": [{"role": "user", "content": "tell me a long story"}], "max_tokens": 400, "stream": true, "ignore_eos": true}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.Body.Close()
+
+	start := time.Now()
+	resp, err := post(ctx, `{"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 8, "temperature": 0}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		Choices []struct {
+			Message struct {
+				Content          string
+				ReasoningContent string `json:"reasoning_content"`
+			}
+		}
+		Usage struct {
+			CompletionTokens int `json:"completion_tokens"`
+		}
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err := json.Unmarshal(body, &out); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("status %d, body %s: %v", resp.StatusCode, body, err)
+	}
+	if out.Usage.CompletionTokens != 8 || out.Choices[0].Message.ReasoningContent == "" {
+		t.Errorf("got %s; want 8 tokens of reasoning (the R1 template opens <think>)", body)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("a request beside a stalled stream took %v", d)
+	}
+	stall()
+
+	resp, err = http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, name := range []string{"sputnik_num_requests_waiting", "sputnik_kv_cache_usage_perc", "sputnik_time_to_first_token_seconds_bucket"} {
+		if !strings.Contains(string(metrics), name) {
+			t.Errorf("/metrics lacks %s", name)
+		}
+	}
+
+	cancel() // as SIGTERM does
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve returned %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("serve did not stop: %s", stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "stopped") {
+		t.Errorf("no shutdown message: %s", stderr.String())
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int64
+	}{{"512M", 512 << 20}, {"2G", 2 << 30}, {"1.5GiB", 3 << 29}, {"1048576", 1 << 20}, {"64k", 64 << 10}, {"8MB", 8 << 20}} {
+		if got, err := parseSize(tc.in); err != nil || got != tc.want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", tc.in, got, err, tc.want)
+		}
+	}
+	for _, in := range []string{"", "x", "-1G", "0"} {
+		if _, err := parseSize(in); err == nil {
+			t.Errorf("parseSize(%q): want an error", in)
+		}
+	}
+	if got := modelName("/m/DeepSeek-R1-Q4_K_M-00001-of-00009.gguf"); got != "DeepSeek-R1-Q4_K_M" {
+		t.Errorf("modelName: got %q", got)
+	}
+}
