@@ -98,9 +98,6 @@ type tileSet struct {
 	convert func(dst []byte, x []float32)
 	// trans[T], if set, are the 8-row × T-token prefill kernels.
 	trans [9]tileFunc
-	// single, if set, replaces this set for one token (n == 1): kernels
-	// that add in the order llama.cpp uses when it decodes.
-	single *tileSet
 	// packed, if set, is the packed prefill path (matmul_packed.go).
 	packed *packedImpl
 }
@@ -165,9 +162,6 @@ var vnniTiles = map[tensor.DType]*tileSet{
 // (decode), 2-row × 4-token tiles otherwise (prefill), so that each weight
 // block is loaded into registers once per 4 tokens.
 func (ts *tileSet) block(out []float32, os int, w []byte, ws int, a []byte, as int, rows, n, cols int) {
-	if n == 1 && ts.single != nil {
-		ts = ts.single
-	}
 	nb := cols / ts.blockElems
 	if nb == 0 {
 		for t := 0; t < n; t++ {
@@ -254,11 +248,6 @@ func floatTiles(k string) [5][5]tileFunc {
 			1: {1: tileF32_1x1, 2: tileF32_1x2, 3: tileF32_1x3, 4: tileF32_1x4},
 			2: {1: tileF32_2x1, 2: tileF32_2x2, 3: tileF32_2x3, 4: tileF32_2x4},
 			4: {1: tileF32_4x1}}
-	case "F16":
-		return [5][5]tileFunc{
-			1: {1: tileF16_1x1, 2: tileF16_1x2, 3: tileF16_1x3, 4: tileF16_1x4},
-			2: {1: tileF16_2x1, 2: tileF16_2x2, 3: tileF16_2x3, 4: tileF16_2x4},
-			4: {1: tileF16_4x1}}
 	}
 	return [5][5]tileFunc{
 		1: {1: tileBF16_1x1, 2: tileBF16_1x2, 3: tileBF16_1x3, 4: tileBF16_1x4},
@@ -269,12 +258,14 @@ func floatTiles(k string) [5][5]tileFunc {
 // avx512FloatTiles are the AVX-512 float kernels, 16 elements per step.
 var avx512FloatTiles = map[tensor.DType]*tileSet{
 	tensor.F32: {fn: floatTiles("F32"), wBlock: 64, aBlock: 64, blockElems: 16, tail: tailF32},
-	tensor.F16: {fn: floatTiles("F16"), wBlock: 32, aBlock: 64, blockElems: 16, tail: tailF16, convert: convertRowF16AsF32,
-		// ggml's F16 matrix-vector product is ggml_vec_dot_f16 per row;
-		// its products are exact, so only the order of additions
-		// differs, and that order can flip a near-tie in MoE routing.
-		single: &tileSet{fn: [5][5]tileFunc{1: {1: tileF16Dot_1x1}, 4: {1: tileF16Dot_4x1}},
-			wBlock: 128, aBlock: 256, blockElems: 64, tail: tailF16Float64}},
+	// ggml's F16 matrix-vector product is ggml_vec_dot_f16 per row; its
+	// products are exact, so only the order of additions differs, and that
+	// order can flip a near-tie in MoE routing. Every tile adds in that
+	// order, for any number of tokens, so that batching changes nothing.
+	tensor.F16: {fn: [5][5]tileFunc{
+		1: {1: tileF16Dot_1x1, 2: tileF16Dot_1x2, 3: tileF16Dot_1x3, 4: tileF16Dot_1x4},
+		4: {1: tileF16Dot_4x1}},
+		wBlock: 128, aBlock: 256, blockElems: 64, tail: tailF16Float64, convert: convertRowF16AsF32},
 	tensor.BF16: {fn: floatTiles("BF16"), wBlock: 32, aBlock: 64, blockElems: 16, tail: tailBF16, convert: convertRowBF16AsF32},
 }
 

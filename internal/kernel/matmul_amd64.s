@@ -14968,45 +14968,6 @@ tileF32_1x1_done:
 	VZEROUPPER
 	RET
 
-// func tileF16_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL, MMX+
-TEXT ·tileF16_1x1(SB), NOSPLIT, $0-56
-	MOVQ   w+0(FP), AX
-	MOVQ   ws+8(FP), CX
-	MOVQ   a+16(FP), CX
-	MOVQ   as+24(FP), DX
-	MOVQ   nb+32(FP), DX
-	VPXORD Z31, Z31, Z31
-	XORQ   BX, BX
-	XORQ   SI, SI
-
-tileF16_1x1_loop:
-	TESTQ       DX, DX
-	JZ          tileF16_1x1_done
-	PREFETCHT0  32768(AX)(BX*1)
-	VCVTPH2PS   (AX)(BX*1), Z0
-	VFMADD231PS (CX)(SI*1), Z0, Z31
-	ADDQ        $0x00000020, BX
-	ADDQ        $0x00000040, SI
-	DECQ        DX
-	JMP         tileF16_1x1_loop
-
-tileF16_1x1_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF64X4 $0x01, Z31, Y0
-	VADDPS        Y31, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	VZEROUPPER
-	RET
-
 // func tileBF16_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 // Requires: AVX, AVX512F, AVX512VL, MMX+
 TEXT ·tileBF16_1x1(SB), NOSPLIT, $0-56
@@ -15077,59 +15038,6 @@ tileF32_2x1_loop:
 	JMP         tileF32_2x1_loop
 
 tileF32_2x1_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF64X4 $0x01, Z31, Y0
-	VADDPS        Y31, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	VEXTRACTF64X4 $0x01, Z30, Y0
-	VADDPS        Y30, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, 4(AX)
-	VZEROUPPER
-	RET
-
-// func tileF16_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL, MMX+
-TEXT ·tileF16_2x1(SB), NOSPLIT, $0-56
-	MOVQ   w+0(FP), AX
-	MOVQ   ws+8(FP), CX
-	MOVQ   a+16(FP), DX
-	MOVQ   as+24(FP), BX
-	MOVQ   nb+32(FP), BX
-	MOVQ   AX, SI
-	ADDQ   CX, SI
-	VPXORD Z31, Z31, Z31
-	VPXORD Z30, Z30, Z30
-	XORQ   CX, CX
-	XORQ   DI, DI
-
-tileF16_2x1_loop:
-	TESTQ       BX, BX
-	JZ          tileF16_2x1_done
-	PREFETCHT0  32768(AX)(CX*1)
-	VCVTPH2PS   (AX)(CX*1), Z0
-	VFMADD231PS (DX)(DI*1), Z0, Z31
-	VCVTPH2PS   (SI)(CX*1), Z0
-	VFMADD231PS (DX)(DI*1), Z0, Z30
-	ADDQ        $0x00000020, CX
-	ADDQ        $0x00000040, DI
-	DECQ        BX
-	JMP         tileF16_2x1_loop
-
-tileF16_2x1_done:
 	MOVQ          out+40(FP), AX
 	MOVQ          os+48(FP), CX
 	SHLQ          $0x02, CX
@@ -15251,88 +15159,6 @@ tileF32_4x1_loop:
 	JMP         tileF32_4x1_loop
 
 tileF32_4x1_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF64X4 $0x01, Z31, Y0
-	VADDPS        Y31, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	VEXTRACTF64X4 $0x01, Z30, Y0
-	VADDPS        Y30, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, 4(AX)
-	VEXTRACTF64X4 $0x01, Z29, Y0
-	VADDPS        Y29, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, 8(AX)
-	VEXTRACTF64X4 $0x01, Z28, Y0
-	VADDPS        Y28, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, 12(AX)
-	VZEROUPPER
-	RET
-
-// func tileF16_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL, MMX+
-TEXT ·tileF16_4x1(SB), NOSPLIT, $0-56
-	MOVQ   w+0(FP), AX
-	MOVQ   ws+8(FP), CX
-	MOVQ   a+16(FP), DX
-	MOVQ   as+24(FP), BX
-	MOVQ   nb+32(FP), BX
-	MOVQ   AX, SI
-	ADDQ   CX, SI
-	MOVQ   SI, DI
-	ADDQ   CX, DI
-	MOVQ   DI, R8
-	ADDQ   CX, R8
-	VPXORD Z31, Z31, Z31
-	VPXORD Z30, Z30, Z30
-	VPXORD Z29, Z29, Z29
-	VPXORD Z28, Z28, Z28
-	XORQ   CX, CX
-	XORQ   R9, R9
-
-tileF16_4x1_loop:
-	TESTQ       BX, BX
-	JZ          tileF16_4x1_done
-	PREFETCHT0  32768(AX)(CX*1)
-	VCVTPH2PS   (AX)(CX*1), Z0
-	VFMADD231PS (DX)(R9*1), Z0, Z31
-	VCVTPH2PS   (SI)(CX*1), Z0
-	VFMADD231PS (DX)(R9*1), Z0, Z30
-	PREFETCHT0  32768(DI)(CX*1)
-	VCVTPH2PS   (DI)(CX*1), Z0
-	VFMADD231PS (DX)(R9*1), Z0, Z29
-	VCVTPH2PS   (R8)(CX*1), Z0
-	VFMADD231PS (DX)(R9*1), Z0, Z28
-	ADDQ        $0x00000020, CX
-	ADDQ        $0x00000040, R9
-	DECQ        BX
-	JMP         tileF16_4x1_loop
-
-tileF16_4x1_done:
 	MOVQ          out+40(FP), AX
 	MOVQ          os+48(FP), CX
 	SHLQ          $0x02, CX
@@ -15514,59 +15340,6 @@ tileF32_1x2_done:
 	VZEROUPPER
 	RET
 
-// func tileF16_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL, MMX+
-TEXT ·tileF16_1x2(SB), NOSPLIT, $0-56
-	MOVQ   w+0(FP), AX
-	MOVQ   ws+8(FP), CX
-	MOVQ   a+16(FP), CX
-	MOVQ   as+24(FP), DX
-	MOVQ   nb+32(FP), BX
-	MOVQ   CX, SI
-	ADDQ   DX, SI
-	VPXORD Z31, Z31, Z31
-	VPXORD Z30, Z30, Z30
-	XORQ   DX, DX
-	XORQ   DI, DI
-
-tileF16_1x2_loop:
-	TESTQ       BX, BX
-	JZ          tileF16_1x2_done
-	PREFETCHT0  32768(AX)(DX*1)
-	VCVTPH2PS   (AX)(DX*1), Z0
-	VFMADD231PS (CX)(DI*1), Z0, Z31
-	VFMADD231PS (SI)(DI*1), Z0, Z30
-	ADDQ        $0x00000020, DX
-	ADDQ        $0x00000040, DI
-	DECQ        BX
-	JMP         tileF16_1x2_loop
-
-tileF16_1x2_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF64X4 $0x01, Z31, Y0
-	VADDPS        Y31, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	ADDQ          CX, AX
-	VEXTRACTF64X4 $0x01, Z30, Y0
-	VADDPS        Y30, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	VZEROUPPER
-	RET
-
 // func tileBF16_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 // Requires: AVX, AVX512F, AVX512VL, MMX+
 TEXT ·tileBF16_1x2(SB), NOSPLIT, $0-56
@@ -15653,73 +15426,6 @@ tileF32_1x3_loop:
 	JMP         tileF32_1x3_loop
 
 tileF32_1x3_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF64X4 $0x01, Z31, Y0
-	VADDPS        Y31, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	ADDQ          CX, AX
-	VEXTRACTF64X4 $0x01, Z30, Y0
-	VADDPS        Y30, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	ADDQ          CX, AX
-	VEXTRACTF64X4 $0x01, Z29, Y0
-	VADDPS        Y29, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	VZEROUPPER
-	RET
-
-// func tileF16_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL, MMX+
-TEXT ·tileF16_1x3(SB), NOSPLIT, $0-56
-	MOVQ   w+0(FP), AX
-	MOVQ   ws+8(FP), CX
-	MOVQ   a+16(FP), CX
-	MOVQ   as+24(FP), DX
-	MOVQ   nb+32(FP), BX
-	MOVQ   CX, SI
-	ADDQ   DX, SI
-	MOVQ   SI, DI
-	ADDQ   DX, DI
-	VPXORD Z31, Z31, Z31
-	VPXORD Z30, Z30, Z30
-	VPXORD Z29, Z29, Z29
-	XORQ   DX, DX
-	XORQ   R8, R8
-
-tileF16_1x3_loop:
-	TESTQ       BX, BX
-	JZ          tileF16_1x3_done
-	PREFETCHT0  32768(AX)(DX*1)
-	VCVTPH2PS   (AX)(DX*1), Z0
-	VFMADD231PS (CX)(R8*1), Z0, Z31
-	VFMADD231PS (SI)(R8*1), Z0, Z30
-	VFMADD231PS (DI)(R8*1), Z0, Z29
-	ADDQ        $0x00000020, DX
-	ADDQ        $0x00000040, R8
-	DECQ        BX
-	JMP         tileF16_1x3_loop
-
-tileF16_1x3_done:
 	MOVQ          out+40(FP), AX
 	MOVQ          os+48(FP), CX
 	SHLQ          $0x02, CX
@@ -15859,87 +15565,6 @@ tileF32_1x4_loop:
 	JMP         tileF32_1x4_loop
 
 tileF32_1x4_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF64X4 $0x01, Z31, Y0
-	VADDPS        Y31, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	ADDQ          CX, AX
-	VEXTRACTF64X4 $0x01, Z30, Y0
-	VADDPS        Y30, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	ADDQ          CX, AX
-	VEXTRACTF64X4 $0x01, Z29, Y0
-	VADDPS        Y29, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	ADDQ          CX, AX
-	VEXTRACTF64X4 $0x01, Z28, Y0
-	VADDPS        Y28, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	VZEROUPPER
-	RET
-
-// func tileF16_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL, MMX+
-TEXT ·tileF16_1x4(SB), NOSPLIT, $0-56
-	MOVQ   w+0(FP), AX
-	MOVQ   ws+8(FP), CX
-	MOVQ   a+16(FP), CX
-	MOVQ   as+24(FP), DX
-	MOVQ   nb+32(FP), BX
-	MOVQ   CX, SI
-	ADDQ   DX, SI
-	MOVQ   SI, DI
-	ADDQ   DX, DI
-	MOVQ   DI, R8
-	ADDQ   DX, R8
-	VPXORD Z31, Z31, Z31
-	VPXORD Z30, Z30, Z30
-	VPXORD Z29, Z29, Z29
-	VPXORD Z28, Z28, Z28
-	XORQ   DX, DX
-	XORQ   R9, R9
-
-tileF16_1x4_loop:
-	TESTQ       BX, BX
-	JZ          tileF16_1x4_done
-	PREFETCHT0  32768(AX)(DX*1)
-	VCVTPH2PS   (AX)(DX*1), Z0
-	VFMADD231PS (CX)(R9*1), Z0, Z31
-	VFMADD231PS (SI)(R9*1), Z0, Z30
-	VFMADD231PS (DI)(R9*1), Z0, Z29
-	VFMADD231PS (R8)(R9*1), Z0, Z28
-	ADDQ        $0x00000020, DX
-	ADDQ        $0x00000040, R9
-	DECQ        BX
-	JMP         tileF16_1x4_loop
-
-tileF16_1x4_done:
 	MOVQ          out+40(FP), AX
 	MOVQ          os+48(FP), CX
 	SHLQ          $0x02, CX
@@ -16146,84 +15771,6 @@ tileF32_2x2_done:
 	VZEROUPPER
 	RET
 
-// func tileF16_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL, MMX+
-TEXT ·tileF16_2x2(SB), NOSPLIT, $0-56
-	MOVQ   w+0(FP), AX
-	MOVQ   ws+8(FP), CX
-	MOVQ   a+16(FP), DX
-	MOVQ   as+24(FP), BX
-	MOVQ   nb+32(FP), SI
-	MOVQ   AX, DI
-	ADDQ   CX, DI
-	MOVQ   DX, CX
-	ADDQ   BX, CX
-	VPXORD Z31, Z31, Z31
-	VPXORD Z30, Z30, Z30
-	VPXORD Z29, Z29, Z29
-	VPXORD Z28, Z28, Z28
-	XORQ   BX, BX
-	XORQ   R8, R8
-
-tileF16_2x2_loop:
-	TESTQ       SI, SI
-	JZ          tileF16_2x2_done
-	PREFETCHT0  32768(AX)(BX*1)
-	VCVTPH2PS   (AX)(BX*1), Z0
-	VFMADD231PS (DX)(R8*1), Z0, Z31
-	VFMADD231PS (CX)(R8*1), Z0, Z30
-	VCVTPH2PS   (DI)(BX*1), Z0
-	VFMADD231PS (DX)(R8*1), Z0, Z29
-	VFMADD231PS (CX)(R8*1), Z0, Z28
-	ADDQ        $0x00000020, BX
-	ADDQ        $0x00000040, R8
-	DECQ        SI
-	JMP         tileF16_2x2_loop
-
-tileF16_2x2_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF64X4 $0x01, Z31, Y0
-	VADDPS        Y31, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	VEXTRACTF64X4 $0x01, Z29, Y0
-	VADDPS        Y29, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, 4(AX)
-	ADDQ          CX, AX
-	VEXTRACTF64X4 $0x01, Z30, Y0
-	VADDPS        Y30, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	VEXTRACTF64X4 $0x01, Z28, Y0
-	VADDPS        Y28, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, 4(AX)
-	VZEROUPPER
-	RET
-
 // func tileBF16_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 // Requires: AVX, AVX512F, AVX512VL, MMX+
 TEXT ·tileBF16_2x2(SB), NOSPLIT, $0-56
@@ -16346,109 +15893,6 @@ tileF32_2x3_loop:
 	JMP         tileF32_2x3_loop
 
 tileF32_2x3_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF64X4 $0x01, Z31, Y0
-	VADDPS        Y31, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	VEXTRACTF64X4 $0x01, Z28, Y0
-	VADDPS        Y28, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, 4(AX)
-	ADDQ          CX, AX
-	VEXTRACTF64X4 $0x01, Z30, Y0
-	VADDPS        Y30, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	VEXTRACTF64X4 $0x01, Z27, Y0
-	VADDPS        Y27, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, 4(AX)
-	ADDQ          CX, AX
-	VEXTRACTF64X4 $0x01, Z29, Y0
-	VADDPS        Y29, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	VEXTRACTF64X4 $0x01, Z26, Y0
-	VADDPS        Y26, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, 4(AX)
-	VZEROUPPER
-	RET
-
-// func tileF16_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL, MMX+
-TEXT ·tileF16_2x3(SB), NOSPLIT, $0-56
-	MOVQ   w+0(FP), AX
-	MOVQ   ws+8(FP), CX
-	MOVQ   a+16(FP), DX
-	MOVQ   as+24(FP), BX
-	MOVQ   nb+32(FP), SI
-	MOVQ   AX, DI
-	ADDQ   CX, DI
-	MOVQ   DX, CX
-	ADDQ   BX, CX
-	MOVQ   CX, R8
-	ADDQ   BX, R8
-	VPXORD Z31, Z31, Z31
-	VPXORD Z30, Z30, Z30
-	VPXORD Z29, Z29, Z29
-	VPXORD Z28, Z28, Z28
-	VPXORD Z27, Z27, Z27
-	VPXORD Z26, Z26, Z26
-	XORQ   BX, BX
-	XORQ   R9, R9
-
-tileF16_2x3_loop:
-	TESTQ       SI, SI
-	JZ          tileF16_2x3_done
-	PREFETCHT0  32768(AX)(BX*1)
-	VCVTPH2PS   (AX)(BX*1), Z0
-	VFMADD231PS (DX)(R9*1), Z0, Z31
-	VFMADD231PS (CX)(R9*1), Z0, Z30
-	VFMADD231PS (R8)(R9*1), Z0, Z29
-	VCVTPH2PS   (DI)(BX*1), Z0
-	VFMADD231PS (DX)(R9*1), Z0, Z28
-	VFMADD231PS (CX)(R9*1), Z0, Z27
-	VFMADD231PS (R8)(R9*1), Z0, Z26
-	ADDQ        $0x00000020, BX
-	ADDQ        $0x00000040, R9
-	DECQ        SI
-	JMP         tileF16_2x3_loop
-
-tileF16_2x3_done:
 	MOVQ          out+40(FP), AX
 	MOVQ          os+48(FP), CX
 	SHLQ          $0x02, CX
@@ -16745,134 +16189,6 @@ tileF32_2x4_done:
 	VZEROUPPER
 	RET
 
-// func tileF16_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL, MMX+
-TEXT ·tileF16_2x4(SB), NOSPLIT, $0-56
-	MOVQ   w+0(FP), AX
-	MOVQ   ws+8(FP), CX
-	MOVQ   a+16(FP), DX
-	MOVQ   as+24(FP), BX
-	MOVQ   nb+32(FP), SI
-	MOVQ   AX, DI
-	ADDQ   CX, DI
-	MOVQ   DX, CX
-	ADDQ   BX, CX
-	MOVQ   CX, R8
-	ADDQ   BX, R8
-	MOVQ   R8, R9
-	ADDQ   BX, R9
-	VPXORD Z31, Z31, Z31
-	VPXORD Z30, Z30, Z30
-	VPXORD Z29, Z29, Z29
-	VPXORD Z28, Z28, Z28
-	VPXORD Z27, Z27, Z27
-	VPXORD Z26, Z26, Z26
-	VPXORD Z25, Z25, Z25
-	VPXORD Z24, Z24, Z24
-	XORQ   BX, BX
-	XORQ   R10, R10
-
-tileF16_2x4_loop:
-	TESTQ       SI, SI
-	JZ          tileF16_2x4_done
-	PREFETCHT0  32768(AX)(BX*1)
-	VCVTPH2PS   (AX)(BX*1), Z0
-	VFMADD231PS (DX)(R10*1), Z0, Z31
-	VFMADD231PS (CX)(R10*1), Z0, Z30
-	VFMADD231PS (R8)(R10*1), Z0, Z29
-	VFMADD231PS (R9)(R10*1), Z0, Z28
-	VCVTPH2PS   (DI)(BX*1), Z0
-	VFMADD231PS (DX)(R10*1), Z0, Z27
-	VFMADD231PS (CX)(R10*1), Z0, Z26
-	VFMADD231PS (R8)(R10*1), Z0, Z25
-	VFMADD231PS (R9)(R10*1), Z0, Z24
-	ADDQ        $0x00000020, BX
-	ADDQ        $0x00000040, R10
-	DECQ        SI
-	JMP         tileF16_2x4_loop
-
-tileF16_2x4_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF64X4 $0x01, Z31, Y0
-	VADDPS        Y31, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	VEXTRACTF64X4 $0x01, Z27, Y0
-	VADDPS        Y27, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, 4(AX)
-	ADDQ          CX, AX
-	VEXTRACTF64X4 $0x01, Z30, Y0
-	VADDPS        Y30, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	VEXTRACTF64X4 $0x01, Z26, Y0
-	VADDPS        Y26, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, 4(AX)
-	ADDQ          CX, AX
-	VEXTRACTF64X4 $0x01, Z29, Y0
-	VADDPS        Y29, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	VEXTRACTF64X4 $0x01, Z25, Y0
-	VADDPS        Y25, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, 4(AX)
-	ADDQ          CX, AX
-	VEXTRACTF64X4 $0x01, Z28, Y0
-	VADDPS        Y28, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	VEXTRACTF64X4 $0x01, Z24, Y0
-	VADDPS        Y24, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, 4(AX)
-	VZEROUPPER
-	RET
-
 // func tileBF16_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 // Requires: AVX, AVX512F, AVX512VL, MMX+
 TEXT ·tileBF16_2x4(SB), NOSPLIT, $0-56
@@ -17009,6 +16325,7 @@ TEXT ·tileF16Dot_1x1(SB), NOSPLIT, $0-56
 	MOVQ   w+0(FP), AX
 	MOVQ   ws+8(FP), CX
 	MOVQ   a+16(FP), CX
+	MOVQ   as+24(FP), DX
 	MOVQ   nb+32(FP), DX
 	VPXORD Z31, Z31, Z31
 	VPXORD Z30, Z30, Z30
@@ -17037,6 +16354,8 @@ tileF16Dot_1x1_loop:
 
 tileF16Dot_1x1_done:
 	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
 	VADDPS        Z29, Z31, Z31
 	VADDPS        Z28, Z30, Z30
 	VADDPS        Z30, Z31, Z31
@@ -17058,6 +16377,7 @@ TEXT ·tileF16Dot_4x1(SB), NOSPLIT, $0-56
 	MOVQ   w+0(FP), AX
 	MOVQ   ws+8(FP), CX
 	MOVQ   a+16(FP), DX
+	MOVQ   as+24(FP), BX
 	MOVQ   nb+32(FP), BX
 	MOVQ   AX, SI
 	ADDQ   CX, SI
@@ -17134,6 +16454,8 @@ tileF16Dot_4x1_loop:
 
 tileF16Dot_4x1_done:
 	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
 	VADDPS        Z29, Z31, Z31
 	VADDPS        Z28, Z30, Z30
 	VADDPS        Z30, Z31, Z31
@@ -17182,6 +16504,300 @@ tileF16Dot_4x1_done:
 	VPERMILPS     $0xb1, X1, X0
 	VADDPS        X0, X1, X1
 	VMOVSS        X1, 12(AX)
+	VZEROUPPER
+	RET
+
+// func tileF16Dot_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX512F, AVX512VL, MMX+
+TEXT ·tileF16Dot_1x2(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), CX
+	MOVQ   as+24(FP), DX
+	MOVQ   nb+32(FP), BX
+	MOVQ   CX, SI
+	ADDQ   DX, SI
+	VPXORD Z31, Z31, Z31
+	VPXORD Z30, Z30, Z30
+	VPXORD Z29, Z29, Z29
+	VPXORD Z28, Z28, Z28
+	VPXORD Z27, Z27, Z27
+	VPXORD Z26, Z26, Z26
+	VPXORD Z25, Z25, Z25
+	VPXORD Z24, Z24, Z24
+	XORQ   DX, DX
+	XORQ   DI, DI
+
+tileF16Dot_1x2_loop:
+	TESTQ       BX, BX
+	JZ          tileF16Dot_1x2_done
+	PREFETCHT0  32768(AX)(DX*1)
+	VCVTPH2PS   (AX)(DX*1), Z0
+	VFMADD231PS (CX)(DI*1), Z0, Z31
+	VFMADD231PS (SI)(DI*1), Z0, Z27
+	VCVTPH2PS   32(AX)(DX*1), Z0
+	VFMADD231PS 64(CX)(DI*1), Z0, Z30
+	VFMADD231PS 64(SI)(DI*1), Z0, Z26
+	PREFETCHT0  32832(AX)(DX*1)
+	VCVTPH2PS   64(AX)(DX*1), Z0
+	VFMADD231PS 128(CX)(DI*1), Z0, Z29
+	VFMADD231PS 128(SI)(DI*1), Z0, Z25
+	VCVTPH2PS   96(AX)(DX*1), Z0
+	VFMADD231PS 192(CX)(DI*1), Z0, Z28
+	VFMADD231PS 192(SI)(DI*1), Z0, Z24
+	ADDQ        $0x00000080, DX
+	ADDQ        $0x00000100, DI
+	DECQ        BX
+	JMP         tileF16Dot_1x2_loop
+
+tileF16Dot_1x2_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VADDPS        Z29, Z31, Z31
+	VADDPS        Z28, Z30, Z30
+	VADDPS        Z30, Z31, Z31
+	VEXTRACTF64X4 $0x01, Z31, Y0
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	ADDQ          CX, AX
+	VADDPS        Z25, Z27, Z27
+	VADDPS        Z24, Z26, Z26
+	VADDPS        Z26, Z27, Z27
+	VEXTRACTF64X4 $0x01, Z27, Y0
+	VADDPS        Y27, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VZEROUPPER
+	RET
+
+// func tileF16Dot_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX512F, AVX512VL, MMX+
+TEXT ·tileF16Dot_1x3(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), CX
+	MOVQ   as+24(FP), DX
+	MOVQ   nb+32(FP), BX
+	MOVQ   CX, SI
+	ADDQ   DX, SI
+	MOVQ   SI, DI
+	ADDQ   DX, DI
+	VPXORD Z31, Z31, Z31
+	VPXORD Z30, Z30, Z30
+	VPXORD Z29, Z29, Z29
+	VPXORD Z28, Z28, Z28
+	VPXORD Z27, Z27, Z27
+	VPXORD Z26, Z26, Z26
+	VPXORD Z25, Z25, Z25
+	VPXORD Z24, Z24, Z24
+	VPXORD Z23, Z23, Z23
+	VPXORD Z22, Z22, Z22
+	VPXORD Z21, Z21, Z21
+	VPXORD Z20, Z20, Z20
+	XORQ   DX, DX
+	XORQ   R8, R8
+
+tileF16Dot_1x3_loop:
+	TESTQ       BX, BX
+	JZ          tileF16Dot_1x3_done
+	PREFETCHT0  32768(AX)(DX*1)
+	VCVTPH2PS   (AX)(DX*1), Z0
+	VFMADD231PS (CX)(R8*1), Z0, Z31
+	VFMADD231PS (SI)(R8*1), Z0, Z27
+	VFMADD231PS (DI)(R8*1), Z0, Z23
+	VCVTPH2PS   32(AX)(DX*1), Z0
+	VFMADD231PS 64(CX)(R8*1), Z0, Z30
+	VFMADD231PS 64(SI)(R8*1), Z0, Z26
+	VFMADD231PS 64(DI)(R8*1), Z0, Z22
+	PREFETCHT0  32832(AX)(DX*1)
+	VCVTPH2PS   64(AX)(DX*1), Z0
+	VFMADD231PS 128(CX)(R8*1), Z0, Z29
+	VFMADD231PS 128(SI)(R8*1), Z0, Z25
+	VFMADD231PS 128(DI)(R8*1), Z0, Z21
+	VCVTPH2PS   96(AX)(DX*1), Z0
+	VFMADD231PS 192(CX)(R8*1), Z0, Z28
+	VFMADD231PS 192(SI)(R8*1), Z0, Z24
+	VFMADD231PS 192(DI)(R8*1), Z0, Z20
+	ADDQ        $0x00000080, DX
+	ADDQ        $0x00000100, R8
+	DECQ        BX
+	JMP         tileF16Dot_1x3_loop
+
+tileF16Dot_1x3_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VADDPS        Z29, Z31, Z31
+	VADDPS        Z28, Z30, Z30
+	VADDPS        Z30, Z31, Z31
+	VEXTRACTF64X4 $0x01, Z31, Y0
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	ADDQ          CX, AX
+	VADDPS        Z25, Z27, Z27
+	VADDPS        Z24, Z26, Z26
+	VADDPS        Z26, Z27, Z27
+	VEXTRACTF64X4 $0x01, Z27, Y0
+	VADDPS        Y27, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	ADDQ          CX, AX
+	VADDPS        Z21, Z23, Z23
+	VADDPS        Z20, Z22, Z22
+	VADDPS        Z22, Z23, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y0
+	VADDPS        Y23, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VZEROUPPER
+	RET
+
+// func tileF16Dot_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX512F, AVX512VL, MMX+
+TEXT ·tileF16Dot_1x4(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), CX
+	MOVQ   as+24(FP), DX
+	MOVQ   nb+32(FP), BX
+	MOVQ   CX, SI
+	ADDQ   DX, SI
+	MOVQ   SI, DI
+	ADDQ   DX, DI
+	MOVQ   DI, R8
+	ADDQ   DX, R8
+	VPXORD Z31, Z31, Z31
+	VPXORD Z30, Z30, Z30
+	VPXORD Z29, Z29, Z29
+	VPXORD Z28, Z28, Z28
+	VPXORD Z27, Z27, Z27
+	VPXORD Z26, Z26, Z26
+	VPXORD Z25, Z25, Z25
+	VPXORD Z24, Z24, Z24
+	VPXORD Z23, Z23, Z23
+	VPXORD Z22, Z22, Z22
+	VPXORD Z21, Z21, Z21
+	VPXORD Z20, Z20, Z20
+	VPXORD Z19, Z19, Z19
+	VPXORD Z18, Z18, Z18
+	VPXORD Z17, Z17, Z17
+	VPXORD Z16, Z16, Z16
+	XORQ   DX, DX
+	XORQ   R9, R9
+
+tileF16Dot_1x4_loop:
+	TESTQ       BX, BX
+	JZ          tileF16Dot_1x4_done
+	PREFETCHT0  32768(AX)(DX*1)
+	VCVTPH2PS   (AX)(DX*1), Z0
+	VFMADD231PS (CX)(R9*1), Z0, Z31
+	VFMADD231PS (SI)(R9*1), Z0, Z27
+	VFMADD231PS (DI)(R9*1), Z0, Z23
+	VFMADD231PS (R8)(R9*1), Z0, Z19
+	VCVTPH2PS   32(AX)(DX*1), Z0
+	VFMADD231PS 64(CX)(R9*1), Z0, Z30
+	VFMADD231PS 64(SI)(R9*1), Z0, Z26
+	VFMADD231PS 64(DI)(R9*1), Z0, Z22
+	VFMADD231PS 64(R8)(R9*1), Z0, Z18
+	PREFETCHT0  32832(AX)(DX*1)
+	VCVTPH2PS   64(AX)(DX*1), Z0
+	VFMADD231PS 128(CX)(R9*1), Z0, Z29
+	VFMADD231PS 128(SI)(R9*1), Z0, Z25
+	VFMADD231PS 128(DI)(R9*1), Z0, Z21
+	VFMADD231PS 128(R8)(R9*1), Z0, Z17
+	VCVTPH2PS   96(AX)(DX*1), Z0
+	VFMADD231PS 192(CX)(R9*1), Z0, Z28
+	VFMADD231PS 192(SI)(R9*1), Z0, Z24
+	VFMADD231PS 192(DI)(R9*1), Z0, Z20
+	VFMADD231PS 192(R8)(R9*1), Z0, Z16
+	ADDQ        $0x00000080, DX
+	ADDQ        $0x00000100, R9
+	DECQ        BX
+	JMP         tileF16Dot_1x4_loop
+
+tileF16Dot_1x4_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VADDPS        Z29, Z31, Z31
+	VADDPS        Z28, Z30, Z30
+	VADDPS        Z30, Z31, Z31
+	VEXTRACTF64X4 $0x01, Z31, Y0
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	ADDQ          CX, AX
+	VADDPS        Z25, Z27, Z27
+	VADDPS        Z24, Z26, Z26
+	VADDPS        Z26, Z27, Z27
+	VEXTRACTF64X4 $0x01, Z27, Y0
+	VADDPS        Y27, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	ADDQ          CX, AX
+	VADDPS        Z21, Z23, Z23
+	VADDPS        Z20, Z22, Z22
+	VADDPS        Z22, Z23, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y0
+	VADDPS        Y23, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	ADDQ          CX, AX
+	VADDPS        Z17, Z19, Z19
+	VADDPS        Z16, Z18, Z18
+	VADDPS        Z18, Z19, Z19
+	VEXTRACTF64X4 $0x01, Z19, Y0
+	VADDPS        Y19, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
 	VZEROUPPER
 	RET
 
@@ -25453,19 +25069,19 @@ dots16_done:
 // func weightedSumF16x8AVX512(out *float32, p *float32, v *uint16, vs int, nk int)
 // Requires: AVX, AVX512F
 TEXT ·weightedSumF16x8AVX512(SB), NOSPLIT, $0-40
-	MOVQ   out+0(FP), AX
-	MOVQ   p+8(FP), CX
-	MOVQ   v+16(FP), DX
-	MOVQ   vs+24(FP), BX
-	MOVQ   nk+32(FP), SI
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
+	MOVQ    out+0(FP), AX
+	MOVQ    p+8(FP), CX
+	MOVQ    v+16(FP), DX
+	MOVQ    vs+24(FP), BX
+	MOVQ    nk+32(FP), SI
+	VMOVUPS (AX), Z0
+	VMOVUPS 64(AX), Z1
+	VMOVUPS 128(AX), Z2
+	VMOVUPS 192(AX), Z3
+	VMOVUPS 256(AX), Z4
+	VMOVUPS 320(AX), Z5
+	VMOVUPS 384(AX), Z6
+	VMOVUPS 448(AX), Z7
 
 weightedSumF16x8AVX512_loop:
 	TESTQ            SI, SI
@@ -25506,12 +25122,12 @@ weightedSumF16x8AVX512_done:
 // func weightedSumF16x1AVX512(out *float32, p *float32, v *uint16, vs int, nk int)
 // Requires: AVX, AVX512F
 TEXT ·weightedSumF16x1AVX512(SB), NOSPLIT, $0-40
-	MOVQ   out+0(FP), AX
-	MOVQ   p+8(FP), CX
-	MOVQ   v+16(FP), DX
-	MOVQ   vs+24(FP), BX
-	MOVQ   nk+32(FP), SI
-	VPXORD Z0, Z0, Z0
+	MOVQ    out+0(FP), AX
+	MOVQ    p+8(FP), CX
+	MOVQ    v+16(FP), DX
+	MOVQ    vs+24(FP), BX
+	MOVQ    nk+32(FP), SI
+	VMOVUPS (AX), Z0
 
 weightedSumF16x1AVX512_loop:
 	TESTQ            SI, SI
@@ -25529,7 +25145,7 @@ weightedSumF16x1AVX512_done:
 	RET
 
 // func dotF32F16AVX512(a *float32, b *uint16, n int) float32
-// Requires: AVX, AVX512F, AVX512VL, SSE
+// Requires: AVX, AVX512F, SSE
 TEXT ·dotF32F16AVX512(SB), NOSPLIT, $0-28
 	MOVQ   a+0(FP), AX
 	MOVQ   b+8(FP), CX
@@ -25547,15 +25163,15 @@ dotf32f16_loop:
 	JMP         dotf32f16_loop
 
 dotf32f16_done:
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VADDPS        Y0, Y1, Y1
-	VEXTRACTF32X4 $0x01, Y1, X0
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	MOVSS         X0, ret+24(FP)
+	VPERMILPS  $0x4e, Z0, Z1
+	VADDPS     Z1, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z1
+	VADDPS     Z1, Z0, Z0
+	VSHUFF32X4 $0xb1, Z0, Z0, Z1
+	VADDPS     Z1, Z0, Z0
+	VSHUFF32X4 $0x4e, Z0, Z0, Z1
+	VADDPS     Z1, Z0, Z0
+	MOVSS      X0, ret+24(FP)
 	VZEROUPPER
 	RET
 

@@ -352,10 +352,6 @@ func tileTQ5_0_8x8(w *byte, ws int, a *byte, as int, nb int, out *float32, os in
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
 func tileF32_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
-// tileF16_1x1 computes the 1×1 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F16 weights and float32 activations (AVX-512).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
-func tileF16_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
 // tileBF16_1x1 computes the 1×1 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for BF16 weights and float32 activations (AVX-512).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
 func tileBF16_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
@@ -363,10 +359,6 @@ func tileBF16_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int
 // tileF32_2x1 computes the 2×1 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F32 weights and float32 activations (AVX-512).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
 func tileF32_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileF16_2x1 computes the 2×1 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F16 weights and float32 activations (AVX-512).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
-func tileF16_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
 // tileBF16_2x1 computes the 2×1 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for BF16 weights and float32 activations (AVX-512).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
@@ -376,10 +368,6 @@ func tileBF16_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
 func tileF32_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
-// tileF16_4x1 computes the 4×1 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F16 weights and float32 activations (AVX-512).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
-func tileF16_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
 // tileBF16_4x1 computes the 4×1 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for BF16 weights and float32 activations (AVX-512).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
 func tileBF16_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
@@ -387,10 +375,6 @@ func tileBF16_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int
 // tileF32_1x2 computes the 1×2 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F32 weights and float32 activations (AVX-512).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
 func tileF32_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileF16_1x2 computes the 1×2 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F16 weights and float32 activations (AVX-512).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
-func tileF16_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
 // tileBF16_1x2 computes the 1×2 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for BF16 weights and float32 activations (AVX-512).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
@@ -400,10 +384,6 @@ func tileBF16_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
 func tileF32_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
-// tileF16_1x3 computes the 1×3 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F16 weights and float32 activations (AVX-512).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
-func tileF16_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
 // tileBF16_1x3 computes the 1×3 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for BF16 weights and float32 activations (AVX-512).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
 func tileBF16_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
@@ -411,10 +391,6 @@ func tileBF16_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int
 // tileF32_1x4 computes the 1×4 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F32 weights and float32 activations (AVX-512).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
 func tileF32_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileF16_1x4 computes the 1×4 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F16 weights and float32 activations (AVX-512).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
-func tileF16_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
 // tileBF16_1x4 computes the 1×4 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for BF16 weights and float32 activations (AVX-512).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
@@ -424,10 +400,6 @@ func tileBF16_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
 func tileF32_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
-// tileF16_2x2 computes the 2×2 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F16 weights and float32 activations (AVX-512).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
-func tileF16_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
 // tileBF16_2x2 computes the 2×2 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for BF16 weights and float32 activations (AVX-512).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
 func tileBF16_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
@@ -435,10 +407,6 @@ func tileBF16_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int
 // tileF32_2x3 computes the 2×3 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F32 weights and float32 activations (AVX-512).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
 func tileF32_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileF16_2x3 computes the 2×3 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F16 weights and float32 activations (AVX-512).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
-func tileF16_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
 // tileBF16_2x3 computes the 2×3 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for BF16 weights and float32 activations (AVX-512).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
@@ -448,21 +416,29 @@ func tileBF16_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
 func tileF32_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
-// tileF16_2x4 computes the 2×4 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F16 weights and float32 activations (AVX-512).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
-func tileF16_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
 // tileBF16_2x4 computes the 2×4 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for BF16 weights and float32 activations (AVX-512).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
 func tileBF16_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
-// tileF16Dot_1x1 computes out[r] = Σ_{i<64·nb} w_r[i]·a[i] for 1 F16 weight rows (stride ws bytes) and one float32 activation row, in ggml_vec_dot_f16's order (AVX-512).
-// nb counts 64-element steps; as and os are unused (one token).
+// tileF16Dot_1x1 computes the 1×1 tile out[t*os+r] = Σ_{i<64·nb} w_r[i]·a_t[i] of F16 weight rows and float32 activation rows, in ggml_vec_dot_f16's order (AVX-512).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 64-element steps.
 func tileF16Dot_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
-// tileF16Dot_4x1 computes out[r] = Σ_{i<64·nb} w_r[i]·a[i] for 4 F16 weight rows (stride ws bytes) and one float32 activation row, in ggml_vec_dot_f16's order (AVX-512).
-// nb counts 64-element steps; as and os are unused (one token).
+// tileF16Dot_4x1 computes the 4×1 tile out[t*os+r] = Σ_{i<64·nb} w_r[i]·a_t[i] of F16 weight rows and float32 activation rows, in ggml_vec_dot_f16's order (AVX-512).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 64-element steps.
 func tileF16Dot_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileF16Dot_1x2 computes the 1×2 tile out[t*os+r] = Σ_{i<64·nb} w_r[i]·a_t[i] of F16 weight rows and float32 activation rows, in ggml_vec_dot_f16's order (AVX-512).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 64-element steps.
+func tileF16Dot_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileF16Dot_1x3 computes the 1×3 tile out[t*os+r] = Σ_{i<64·nb} w_r[i]·a_t[i] of F16 weight rows and float32 activation rows, in ggml_vec_dot_f16's order (AVX-512).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 64-element steps.
+func tileF16Dot_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileF16Dot_1x4 computes the 1×4 tile out[t*os+r] = Σ_{i<64·nb} w_r[i]·a_t[i] of F16 weight rows and float32 activation rows, in ggml_vec_dot_f16's order (AVX-512).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 64-element steps.
+func tileF16Dot_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
 // tileIQ4_XS_1x1 sets out[t*os] to the dot of an IQ4_XS row with Q8_K row t (at a+t*as) for t < 1, nb blocks (AVX-512 VNNI).
 func tileIQ4_XS_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
@@ -624,13 +600,13 @@ func expAVX512(dst *float32, src *float32, n int)
 // dotsF16x16AVX512 sets out[j] = scale·Σ_{i<16·nd} q[i]·k_j[i] for the 16 f16 rows k_j at k+j*ks (bytes), j < 16.
 func dotsF16x16AVX512(out *float32, q *float32, k *uint16, ks int, nd int, scale float32)
 
-// weightedSumF16x8AVX512 sets out[i] = Σ_{j<nk} p[j]·v_j[i] for i < 128, v_j the f16 row at v+j*vs (bytes), adding key by key (FMA).
+// weightedSumF16x8AVX512 adds Σ_{j<nk} p[j]·v_j[i] to out[i] for i < 128, v_j the f16 row at v+j*vs (bytes), key by key (FMA into out's value).
 func weightedSumF16x8AVX512(out *float32, p *float32, v *uint16, vs int, nk int)
 
-// weightedSumF16x1AVX512 sets out[i] = Σ_{j<nk} p[j]·v_j[i] for i < 16, v_j the f16 row at v+j*vs (bytes), adding key by key (FMA).
+// weightedSumF16x1AVX512 adds Σ_{j<nk} p[j]·v_j[i] to out[i] for i < 16, v_j the f16 row at v+j*vs (bytes), key by key (FMA into out's value).
 func weightedSumF16x1AVX512(out *float32, p *float32, v *uint16, vs int, nk int)
 
-// dotF32F16AVX512 returns Σ a[i]·b[i] over 16·n elements, float32 a and f16 b, summed in float32 lanes.
+// dotF32F16AVX512 returns Σ a[i]·b[i] over 16·n elements, float32 a and f16 b, summed in float32 lanes added as dotsF16x16AVX512 adds them.
 func dotF32F16AVX512(a *float32, b *uint16, n int) float32
 
 // maxAVX512 returns the largest of 16·n floats (n ≥ 1; NaNs are skipped unless all are NaN).
