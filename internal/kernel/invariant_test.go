@@ -3,6 +3,7 @@ package kernel
 import (
 	"fmt"
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"testing"
 
@@ -59,9 +60,6 @@ func TestMatMulBatchInvariant(t *testing.T) {
 	for _, v := range variants() {
 		for _, typ := range allTypes {
 			t.Run(v.name+"/"+typ.String(), func(t *testing.T) {
-				if notYetInvariant(v.name, typ) {
-					t.Skip("TODO(kernel-invariant): packed-path types")
-				}
 				im := v.table[typ]
 				for _, cols := range invariantCols(typ) {
 					for _, rows := range rowsList {
@@ -88,9 +86,6 @@ func TestMatMulBatchInvariantPositions(t *testing.T) {
 	for _, v := range variants() {
 		for _, typ := range allTypes {
 			t.Run(v.name+"/"+typ.String(), func(t *testing.T) {
-				if notYetInvariant(v.name, typ) {
-					t.Skip("TODO(kernel-invariant): packed-path types")
-				}
 				im := v.table[typ]
 				cols := invariantCols(typ)[1]
 				w := randomMat(rng, typ, rows, cols)
@@ -129,9 +124,6 @@ func FuzzMatMulBatchInvariant(f *testing.F) {
 		w := randomMat(rng, typ, rows, cols)
 		x := randomVec(rng, n*cols)
 		for _, v := range variants() {
-			if notYetInvariant(v.name, typ) {
-				continue
-			}
 			checkBatchInvariant(t, fmt.Sprintf("%s/%s/%dx%d/n=%d", v.name, typ, rows, cols, n), v.table[typ], w, x, n)
 		}
 	})
@@ -200,6 +192,18 @@ func TestAttnPaged(t *testing.T) {
 							t.Fatalf("%s: weighted sum [%d] = %v paged, %v in one call", name, i, pagedV[i], wholeV[i])
 						}
 					}
+					if im.name == "best" && page == 1 {
+						// AxpyF16 row by row adds as AddWeightedSumF16.
+						axpy := make([]float32, hd)
+						for j := range nk {
+							AxpyF16(axpy, p[j], kv[j*stride:j*stride+hd])
+						}
+						for i := range wholeV {
+							if math.Float32bits(axpy[i]) != math.Float32bits(wholeV[i]) {
+								t.Fatalf("%s: AxpyF16 rows [%d] = %v, weighted sum %v", name, i, axpy[i], wholeV[i])
+							}
+						}
+					}
 				}
 			}
 		}
@@ -212,8 +216,32 @@ func TestAttnPaged(t *testing.T) {
 	}
 }
 
-// notYetInvariant lists the types whose VNNI decode tiles do not yet add
-// in the packed path's order.
-func notYetInvariant(impl string, t tensor.DType) bool {
-	return impl == "avx512" && (t == tensor.Q8_0 || t == tensor.Q4_0 || t == tensor.Q5_0 || t == tensor.IQ4_NL)
+// TestFMA32 checks fma32 against x·y+z computed exactly and rounded once to
+// float32, on random operands and on sums that cancel or tie.
+func TestFMA32(t *testing.T) {
+	rng := rand.New(rand.NewPCG(59, 60))
+	exact := func(x, y, z float32) float32 {
+		p := new(big.Float).SetPrec(400).SetFloat64(float64(x))
+		p.Mul(p, new(big.Float).SetPrec(400).SetFloat64(float64(y)))
+		p.Add(p, new(big.Float).SetPrec(400).SetFloat64(float64(z)))
+		f, _ := p.Float32()
+		return f
+	}
+	r32 := func() float32 {
+		return float32(rng.NormFloat64() * math.Exp2(float64(rng.IntN(40)-20)))
+	}
+	for i := 0; i < 200000; i++ {
+		x, y, z := r32(), r32(), r32()
+		switch i % 4 {
+		case 1: // near cancellation
+			z = -float32(float64(x) * float64(y))
+		case 2: // tiny addend: the product decides, z the tie
+			z = float32(float64(x)*float64(y)) * 0x1p-25
+		case 3: // integer sums times a scale, as the block dots
+			x = float32(rng.IntN(1<<20) - 1<<19)
+		}
+		if got, want := fma32(x, y, z), exact(x, y, z); math.Float32bits(got) != math.Float32bits(want) {
+			t.Fatalf("fma32(%v, %v, %v) = %v, want %v", x, y, z, got, want)
+		}
+	}
 }

@@ -29,7 +29,7 @@ func vecDotF16Generic(a, b []uint16) float32 {
 
 func axpyF16Generic(dst []float32, alpha float32, src []uint16) {
 	for i := range dst {
-		dst[i] += alpha * f16Table[src[i]]
+		dst[i] += float32(alpha * f16Table[src[i]]) // no FMA: product, then sum
 	}
 }
 

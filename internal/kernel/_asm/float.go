@@ -113,10 +113,14 @@ func floatTile(k floatKind, R, T int) {
 // expert routing), and a token's results do not depend on the tile it
 // shares with other rows or tokens.
 func genF16DotTiles() {
-	for _, shape := range [][2]int{{1, 1}, {4, 1}, {1, 2}, {1, 3}, {1, 4}} {
+	for _, shape := range [][2]int{{1, 1}, {4, 1}, {1, 2}, {1, 3}, {2, 1}, {2, 2}, {2, 3}} {
 		f16DotTile(shape[0], shape[1])
 	}
 }
+
+// accZ are the accumulator registers of the F16 tiles, highest first:
+// up to 24, leaving Z0..Z7 for temporaries.
+var accZ = append(append([]Register{}, highZ...), Z15, Z14, Z13, Z12, Z11, Z10, Z9, Z8)
 
 func f16DotTile(R, T int) {
 	name := fmt.Sprintf("tileF16Dot_%dx%d", R, T)
@@ -135,7 +139,7 @@ func f16DotTile(R, T int) {
 		acc[r] = make([][4]Register, T)
 		for t := range acc[r] {
 			for j := range 4 {
-				acc[r][t][j] = highZ[4*(r*T+t)+j]
+				acc[r][t][j] = accZ[4*(r*T+t)+j]
 				VPXORD(acc[r][t][j], acc[r][t][j], acc[r][t][j])
 			}
 		}
