@@ -13,6 +13,11 @@ import "fmt"
 // stride elements apart. The SIMD version sums each product in one of 16
 // float32 lanes, then the lanes; the reference sums in float64. It panics
 // if keys is shorter than (len(out)−1)·stride + len(q).
+//
+// Each score depends only on q, its key row and scale, never on the number
+// of keys or the key's position among them: calling DotsF16 once per page
+// of a paged KV cache (any page sizes, including a short last page) gives
+// bit for bit the scores of one call over all the keys.
 func DotsF16(out, q []float32, keys []uint16, stride int, scale float32) {
 	if len(out) == 0 {
 		return
@@ -27,14 +32,28 @@ func DotsF16(out, q []float32, keys []uint16, stride int, scale float32) {
 // len(out) and j < len(p): the attention output of one head from its
 // probabilities and len(p) f16 value rows stride elements apart, added
 // row by row (FMA in the SIMD version). It panics if values is shorter
-// than (len(p)−1)·stride + len(out).
+// than (len(p)−1)·stride + len(out). It is clear(out) followed by
+// AddWeightedSumF16.
 func WeightedSumF16(out, p []float32, values []uint16, stride int) {
+	clear(out)
+	AddWeightedSumF16(out, p, values, stride)
+}
+
+// AddWeightedSumF16 adds Σ_j p[j]·values[j*stride+i] to out[i] for i <
+// len(out) and j < len(p), row by row in j order into out's own values
+// (each step one FMA in the SIMD version, a product and a sum in the
+// reference). Element i's arithmetic depends only on i, len(out) and the
+// sequence of (p[j], row j), so for a paged KV cache, WeightedSumF16 over
+// the first page then AddWeightedSumF16 over each following page (any
+// page sizes) gives bit for bit the result of one WeightedSumF16 over all
+// the rows. It panics if values is shorter than (len(p)−1)·stride +
+// len(out).
+func AddWeightedSumF16(out, p []float32, values []uint16, stride int) {
 	if len(p) == 0 {
-		clear(out)
 		return
 	}
 	if len(values) < (len(p)-1)*stride+len(out) {
-		panic(fmt.Sprintf("kernel: WeightedSumF16: %d rows of %d with stride %d need %d values, have %d", len(p), len(out), stride, (len(p)-1)*stride+len(out), len(values)))
+		panic(fmt.Sprintf("kernel: AddWeightedSumF16: %d rows of %d with stride %d need %d values, have %d", len(p), len(out), stride, (len(p)-1)*stride+len(out), len(values)))
 	}
 	weightedSumF16(out, p, values, stride)
 }

@@ -1,9 +1,10 @@
 // Package kernel holds the numeric inner loops of the forward pass: matrix
 // products of weights in every supported GGUF type with float32 activations
 // (MatMul), the attention steps over an f16 KV cache (DotsF16, SoftmaxF16,
-// WeightedSumF16, RoundF16), and the small vector kernels around them
-// (RMSNorm, Softmax, SiLU/SwiGLU, Add/Mul/Scale, Dot/Axpy, f16
-// dot/axpy/conversions for the KV cache, DequantizeRow for embeddings).
+// WeightedSumF16, AddWeightedSumF16, RoundF16), and the small vector
+// kernels around them (RMSNorm, Softmax, SiLU/SwiGLU, Add/Mul/Scale,
+// Dot/Axpy, f16 dot/axpy/conversions for the KV cache, DequantizeRow for
+// embeddings).
 //
 // Place in the layout: kernel imports tensor (types, Mat), parallel (the
 // worker pool) and golang.org/x/sys/cpu; model/nn and the architecture
@@ -34,12 +35,16 @@
 //   - F32, F16, BF16 (AVX-512F/BW/VL, FMA, F16C): 16-wide FMA tiles; F16
 //     and BF16 activations are rounded to the weight precision once per
 //     call and kept as float32, so every product is the same exact value as
-//     ggml's. One-token F16 products add in ggml_vec_dot_f16's order
-//     exactly (TestF16DecodeOrder), so that decoding resolves near ties in
-//     MoE routing as llama.cpp does.
-//   - Q8_0, Q4_0, Q5_0, IQ4_NL, Q4_1, Q5_1 (+ AVX512_VNNI): VPDPBUSD row
-//     tiles for decode (4 rows × 1 token) and, for several tokens, 8-row
-//     kernels that transpose each block so one VPDPBUSD serves 8 rows.
+//     ggml's. F16 products add in ggml_vec_dot_f16's order exactly, for
+//     every batch size (TestF16DecodeOrder), so that decoding resolves near
+//     ties in MoE routing as llama.cpp does.
+//   - Q4_1, Q5_1 (+ AVX512_VNNI): VPDPBUSD row tiles (4 rows × 1 token for
+//     decode, 2 rows × 4 tokens otherwise).
+//   - Q8_0, Q4_0, Q5_0, IQ4_NL (+ AVX512_VNNI), small batches (n < 2, Q8_0
+//     n < 6; decode): row-group kernels (_asm/group.go), 16 rows × up to 4
+//     tokens straight from the weight rows, two rows per VPDPBUSD and a
+//     transposing add tree that leaves one int32 block sum per row in its
+//     own lane, then the packed kernels' scale FMA.
 //   - Q8_0, Q4_0, Q5_0, IQ4_NL batches (n ≥ 2, Q8_0 n ≥ 6; prefill): the
 //     packed path of matmul_packed.go. Each call packs every group of 16
 //     weight rows once into a per-thread buffer (unsigned bytes, dword j of
@@ -70,7 +75,8 @@
 //     elsewhere.
 //   - the Q8_0 and Q8_K activation quantizers and the vector kernels Dot,
 //     Axpy, DotF16, AxpyF16, ToF16, FromF16, RoundF16, DotsF16 (16 keys
-//     per step, lanes added by a transposing tree), WeightedSumF16,
+//     per step, lanes added by a transposing tree, a lone key's lanes by
+//     the same tree), WeightedSumF16 and AddWeightedSumF16,
 //     SoftmaxF16 and SwiGLU (split across threads when long). SoftmaxF16
 //     and SwiGLU compute e^x by range reduction, a degree-7 polynomial and
 //     VSCALEFPS, within 1 ulp measured (2 tested) of the reference's
@@ -80,6 +86,12 @@
 // Every row kernel prefetches 32 KiB ahead, which decode (streaming the
 // weights from DRAM once per token) needs to reach the memory bandwidth;
 // the packed path prefetches the next row group while it packs one.
+//
+// Results do not depend on the batch (MatMul's "same input, same output"
+// contract; TestMatMulBatchInvariant, TestMatMulBatchInvariantPositions,
+// FuzzMatMulBatchInvariant, TestMatMulCanonicalQuant), nor do attention
+// scores and sums on how the KV cache is split into pages (DotsF16,
+// AddWeightedSumF16; TestAttnPaged).
 //
 // Tests run every implementation available on the machine against the
 // reference (TestMatMulAllImplementations, TestIQTilesEveryBit, FuzzIQTiles,

@@ -15,7 +15,10 @@ import (
 //     sums in ggml_float = double; its SIMD path in float32 lanes);
 //   - 32-element quants: per block an exact integer dot Σ qw·qa, scaled by
 //     d_w·d_a (float32), plus m_w·s_a for the types with a minimum
-//     (Q4_1, Q5_1), summed over blocks in float32;
+//     (Q4_1, Q5_1), summed over blocks in float32; for Q8_0, Q4_0, Q5_0
+//     and IQ4_NL each block is one fused multiply-add sum =
+//     fma(float32(isum), d_w·d_a, sum) in block order, the canonical order
+//     every implementation of these types follows bit for bit;
 //   - K-quants and IQ4_XS: per 256-block exact integer sums over the
 //     sub-block scales, times d_w·d_a, minus dmin_w·d_a·Σ min·bsum, summed
 //     over blocks in float32 (ggml's vec_dot_qX_K_q8_K reference formulas).
@@ -59,7 +62,7 @@ func dotQ8_0Generic(w, a []byte, cols int) float32 {
 		for j := 0; j < 32; j++ {
 			isum += int32(int8(wb[2+j])) * int32(int8(ab[2+j]))
 		}
-		sum += float32(isum) * (h2f(wb) * h2f(ab))
+		sum = fma32(float32(isum), h2f(wb)*h2f(ab), sum)
 	}
 	return sum
 }
@@ -76,7 +79,7 @@ func dotQ4_0Generic(w, a []byte, cols int) float32 {
 			isum += (int32(q&15) - 8) * int32(int8(ab[2+j]))
 			isum += (int32(q>>4) - 8) * int32(int8(ab[18+j]))
 		}
-		sum += float32(isum) * (h2f(wb) * h2f(ab))
+		sum = fma32(float32(isum), h2f(wb)*h2f(ab), sum)
 	}
 	return sum
 }
@@ -113,7 +116,7 @@ func dotQ5_0Generic(w, a []byte, cols int) float32 {
 			hi := int32(q>>4|byte(qh>>(j+16)&1)<<4) - 16
 			isum += lo*int32(int8(ab[2+j])) + hi*int32(int8(ab[18+j]))
 		}
-		sum += (h2f(wb) * h2f(ab)) * float32(isum)
+		sum = fma32(float32(isum), h2f(wb)*h2f(ab), sum)
 	}
 	return sum
 }
@@ -153,7 +156,32 @@ func dotIQ4_NLGeneric(w, a []byte, cols int) float32 {
 			isum += int32(iq4nlValues[q&15]) * int32(int8(ab[2+j]))
 			isum += int32(iq4nlValues[q>>4]) * int32(int8(ab[18+j]))
 		}
-		sum += (h2f(wb) * h2f(ab)) * float32(isum)
+		sum = fma32(float32(isum), h2f(wb)*h2f(ab), sum)
 	}
 	return sum
+}
+
+// fma32 returns x·y + z rounded once to float32, as a float32 FMA
+// instruction does. The product is exact in float64; the sum is rounded to
+// odd in float64 (its exact error, by TwoSum, decides the last bit), and a
+// round-to-odd result with 53 ≥ 24+2 bits rounds to float32 as the exact
+// value would.
+func fma32(x, y, z float32) float32 {
+	p := float64(x) * float64(y)
+	zz := float64(z)
+	s := p + zz
+	bb := s - p
+	e := (p - (s - bb)) + (zz - bb)
+	if e != 0 && !math.IsInf(s, 0) {
+		b := math.Float64bits(s)
+		if b&1 == 0 {
+			if (e > 0) == (s > 0) {
+				b++
+			} else {
+				b--
+			}
+			s = math.Float64frombits(b)
+		}
+	}
+	return float32(s)
 }

@@ -23,9 +23,35 @@ import (
 // of one weight row with one converted activation row. Implementations
 // differ from the reference only in the order of float32 additions.
 //
-// Results are deterministic for given inputs and n, whatever the thread
-// count; a token's outputs may differ in the last bits with the batch size
-// n, because different tile kernels add in different orders.
+// Same input, same output: within the implementation set a process uses
+// (the best one for the CPU; the reference with the purego tag), out[t][r]
+// depends only on weight row r and activation row t, bit for bit. It does
+// not depend on n, on the other tokens, on the token's position in x, on
+// the thread count, or on which path (decode tiles, multi-token tiles,
+// row-group or packed kernels, tails) computed it: MatMul of a batch gives
+// each token exactly what MatMul of that token alone (n = 1) gives. This
+// holds for every type CanMatMul accepts, because each type has one
+// accumulation order that all its paths follow:
+//
+//   - F16 (AVX-512): ggml_vec_dot_f16's order for every n (four 16-lane
+//     accumulators over 64-element steps, ggml's reduction tree, leftover
+//     elements in float64), so decode still matches llama.cpp's order.
+//   - F32, BF16: per (row, token) the same 16-lane (AVX-512) or 8-lane
+//     (AVX2) accumulator, lane tree and scalar tail in every tile shape.
+//   - Q8_0, Q4_0, Q5_0, IQ4_NL: per block the exact int32 Σ w·q, then
+//     acc = fma(float32(Σ), d_w·d_a, acc) over the blocks in order, in the
+//     reference, the VNNI row-group kernels (n below the packed path's
+//     minTokens) and the packed kernels alike: these equal the reference
+//     bit for bit. The AVX2 tiles (CPUs without VNNI) use 8 lanes per
+//     (row, token) in every tile shape instead.
+//   - Q4_1, Q5_1, the K-quants, IQ4_XS and the IQ1/IQ2/IQ3 types: exact
+//     integer block sums, then per (row, token) the same float sequence in
+//     every tile shape (one row × 1..4 tokens, or 1..4 rows × 1 token).
+//
+// The reference (generic) dots sum the float types in float64, so for them
+// the reference and the SIMD sets differ in the last bits; each set is
+// invariant on its own. Types without a SIMD kernel on a CPU use the
+// reference row dot there, which is invariant.
 //
 // MatMul splits the rows across parallel.Threads() goroutines. It does not
 // allocate in steady state and may be called concurrently from several
@@ -85,12 +111,12 @@ func matMul(out []float32, w tensor.Mat, x []float32, n int, im *matImpl) {
 			rows: rows, cols: cols, n: nt, wrb: wrb, arb: arb,
 			dot: im.dot, block: im.block,
 		}
-		// Work items of per rows (a multiple of 8) are what the pool
+		// Work items of per rows (a multiple of 16) are what the pool
 		// hands out; each covers ~64 KiB of weights when that leaves two
 		// items.
 		per := max(4, (64<<10)/(wrb*nt))
 		per = min(per, (rows+1)/2)
-		per = (per + 7) &^ 7 // whole 8-row tiles for the SIMD kernels
+		per = (per + 15) &^ 15 // whole 16-row groups for the SIMD kernels
 		j.per = per
 		parallel.Run((rows+per-1)/per, j)
 	}

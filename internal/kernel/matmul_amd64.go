@@ -96,11 +96,13 @@ type tileSet struct {
 	tail func(sum float32, w, a []byte, from, cols int) float32
 	// convert is the activation conversion of the float types.
 	convert func(dst []byte, x []float32)
-	// trans[T], if set, are the 8-row × T-token prefill kernels.
-	trans [9]tileFunc
-	// single, if set, replaces this set for one token (n == 1): kernels
-	// that add in the order llama.cpp uses when it decodes.
-	single *tileSet
+	// multi, if set, is the rows × tokens of the tile for several tokens
+	// (fn must hold every smaller shape); else the largest of 2×4, 1×4,
+	// 2×2, 1×2 in fn.
+	multi [2]int
+	// group[T], if set, replaces fn: 16-row × T-token kernels that add in
+	// the packed path's order (groupTiles).
+	group *[groupMaxT + 1]groupFunc
 	// packed, if set, is the packed prefill path (matmul_packed.go).
 	packed *packedImpl
 }
@@ -122,35 +124,18 @@ func packedVNNI(t tensor.DType, pack func(w *byte, ws int, nb int, dst *byte)) *
 	return &packedImpl{k: k, minTokens: minTokens, pack: pack, quant: quantQ8_0xAVX512, tiles: &packedTiles}
 }
 
+// groupVNNI returns the tile set of a packed type: the row-group kernels
+// below the packed path's minTokens, the packed path from there. Both add
+// in the same order, so a token's results do not depend on which ran.
+func groupVNNI(t tensor.DType, pack func(w *byte, ws int, nb int, dst *byte), wBlock int, group [groupMaxT + 1]groupFunc) *tileSet {
+	return &tileSet{packed: packedVNNI(t, pack), group: &group, wBlock: wBlock, aBlock: 34, blockElems: 32}
+}
+
 var vnniTiles = map[tensor.DType]*tileSet{
-	tensor.Q8_0: {packed: packedVNNI(tensor.Q8_0, packX16Q8_0), wBlock: 34, aBlock: 34, blockElems: 32, trans: [9]tileFunc{
-		1: tileTQ8_0_8x1, 2: tileTQ8_0_8x2, 3: tileTQ8_0_8x3, 4: tileTQ8_0_8x4,
-		5: tileTQ8_0_8x5, 6: tileTQ8_0_8x6, 7: tileTQ8_0_8x7, 8: tileTQ8_0_8x8},
-		fn: [5][5]tileFunc{
-			1: {1: tileQ8_0_1x1, 2: tileQ8_0_1x2, 3: tileQ8_0_1x3, 4: tileQ8_0_1x4},
-			2: {1: tileQ8_0_2x1, 2: tileQ8_0_2x2, 3: tileQ8_0_2x3, 4: tileQ8_0_2x4},
-			4: {1: tileQ8_0_4x1}}},
-	tensor.Q4_0: {packed: packedVNNI(tensor.Q4_0, packX16Q4_0), wBlock: 18, aBlock: 34, blockElems: 32, trans: [9]tileFunc{
-		1: tileTQ4_0_8x1, 2: tileTQ4_0_8x2, 3: tileTQ4_0_8x3, 4: tileTQ4_0_8x4,
-		5: tileTQ4_0_8x5, 6: tileTQ4_0_8x6, 7: tileTQ4_0_8x7, 8: tileTQ4_0_8x8},
-		fn: [5][5]tileFunc{
-			1: {1: tileQ4_0_1x1, 2: tileQ4_0_1x2, 3: tileQ4_0_1x3, 4: tileQ4_0_1x4},
-			2: {1: tileQ4_0_2x1, 2: tileQ4_0_2x2, 3: tileQ4_0_2x3, 4: tileQ4_0_2x4},
-			4: {1: tileQ4_0_4x1}}},
-	tensor.IQ4_NL: {packed: packedVNNI(tensor.IQ4_NL, packX16IQ4_NL), wBlock: 18, aBlock: 34, blockElems: 32, trans: [9]tileFunc{
-		1: tileTIQ4_NL_8x1, 2: tileTIQ4_NL_8x2, 3: tileTIQ4_NL_8x3, 4: tileTIQ4_NL_8x4,
-		5: tileTIQ4_NL_8x5, 6: tileTIQ4_NL_8x6, 7: tileTIQ4_NL_8x7, 8: tileTIQ4_NL_8x8},
-		fn: [5][5]tileFunc{
-			1: {1: tileIQ4_NL_1x1, 2: tileIQ4_NL_1x2, 3: tileIQ4_NL_1x3, 4: tileIQ4_NL_1x4},
-			2: {1: tileIQ4_NL_2x1, 2: tileIQ4_NL_2x2, 3: tileIQ4_NL_2x3, 4: tileIQ4_NL_2x4},
-			4: {1: tileIQ4_NL_4x1}}},
-	tensor.Q5_0: {packed: packedVNNI(tensor.Q5_0, packX16Q5_0), wBlock: 22, aBlock: 34, blockElems: 32, trans: [9]tileFunc{
-		1: tileTQ5_0_8x1, 2: tileTQ5_0_8x2, 3: tileTQ5_0_8x3, 4: tileTQ5_0_8x4,
-		5: tileTQ5_0_8x5, 6: tileTQ5_0_8x6, 7: tileTQ5_0_8x7, 8: tileTQ5_0_8x8},
-		fn: [5][5]tileFunc{
-			1: {1: tileQ5_0_1x1, 2: tileQ5_0_1x2, 3: tileQ5_0_1x3, 4: tileQ5_0_1x4},
-			2: {1: tileQ5_0_2x1, 2: tileQ5_0_2x2, 3: tileQ5_0_2x3, 4: tileQ5_0_2x4},
-			4: {1: tileQ5_0_4x1}}},
+	tensor.Q8_0:   groupVNNI(tensor.Q8_0, packX16Q8_0, 34, [groupMaxT + 1]groupFunc{1: tileGQ8_0_16x1, 2: tileGQ8_0_16x2, 3: tileGQ8_0_16x3, 4: tileGQ8_0_16x4}),
+	tensor.Q4_0:   groupVNNI(tensor.Q4_0, packX16Q4_0, 18, [groupMaxT + 1]groupFunc{1: tileGQ4_0_16x1, 2: tileGQ4_0_16x2, 3: tileGQ4_0_16x3, 4: tileGQ4_0_16x4}),
+	tensor.IQ4_NL: groupVNNI(tensor.IQ4_NL, packX16IQ4_NL, 18, [groupMaxT + 1]groupFunc{1: tileGIQ4_NL_16x1, 2: tileGIQ4_NL_16x2, 3: tileGIQ4_NL_16x3, 4: tileGIQ4_NL_16x4}),
+	tensor.Q5_0:   groupVNNI(tensor.Q5_0, packX16Q5_0, 22, [groupMaxT + 1]groupFunc{1: tileGQ5_0_16x1, 2: tileGQ5_0_16x2, 3: tileGQ5_0_16x3, 4: tileGQ5_0_16x4}),
 	tensor.Q4_1: {wBlock: 20, aBlock: 36, blockElems: 32, fn: [5][5]tileFunc{
 		1: {1: tileQ4_1_1x1, 2: tileQ4_1_1x2, 3: tileQ4_1_1x3, 4: tileQ4_1_1x4},
 		2: {1: tileQ4_1_2x1, 2: tileQ4_1_2x2, 3: tileQ4_1_2x3, 4: tileQ4_1_2x4},
@@ -165,10 +150,11 @@ var vnniTiles = map[tensor.DType]*tileSet{
 // (decode), 2-row × 4-token tiles otherwise (prefill), so that each weight
 // block is loaded into registers once per 4 tokens.
 func (ts *tileSet) block(out []float32, os int, w []byte, ws int, a []byte, as int, rows, n, cols int) {
-	if n == 1 && ts.single != nil {
-		ts = ts.single
-	}
 	nb := cols / ts.blockElems
+	if ts.group != nil {
+		ts.groupTiles(out, os, w, ws, a, as, rows, n, nb)
+		return
+	}
 	if nb == 0 {
 		for t := 0; t < n; t++ {
 			clear(out[t*os : t*os+rows])
@@ -210,16 +196,10 @@ func (ts *tileSet) tiles(out []float32, os int, w []byte, ws int, a []byte, as i
 		}
 		return
 	}
-	r0 := 0
-	if ts.trans[1] != nil {
-		for ; r0+8 <= rows; r0 += 8 {
-			for t := 0; t < n; t += 8 {
-				call(ts.trans[min(8, n-t)], r0, t)
-			}
-		}
-	}
 	maxR, maxT := 1, 1
 	switch {
+	case ts.multi[0] > 0:
+		maxR, maxT = ts.multi[0], ts.multi[1]
 	case ts.fn[2][4] != nil:
 		maxR, maxT = 2, 4
 	case ts.fn[1][4] != nil:
@@ -229,11 +209,64 @@ func (ts *tileSet) tiles(out []float32, os int, w []byte, ws int, a []byte, as i
 	case ts.fn[1][2] != nil:
 		maxT = 2
 	}
-	for r := r0; r < rows; r += maxR {
+	for r := 0; r < rows; r += maxR {
 		R := min(maxR, rows-r)
 		for t := 0; t < n; t += maxT {
 			call(ts.fn[R][min(maxT, n-t)], r, t)
 		}
+	}
+}
+
+// groupFunc is the signature of the generated row-group kernels: the
+// 16×T tile out[t*os+r] of the 16 weight rows at w (stride ws bytes)
+// against T Q8_0 activation rows (stride as bytes), nb blocks, storing only
+// the rows whose bit is set in mask.
+type groupFunc func(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// groupMaxT is the most tokens a row-group kernel takes.
+const groupMaxT = 4
+
+// groupTiles runs the row-group kernels over rows×n outputs of nb blocks:
+// every group of 16 rows against the tokens four at a time. A last group
+// of fewer than 16 rows is copied into a zero-padded buffer. Each output
+// lane depends only on its own row and token, so how rows and tokens are
+// grouped does not change any result.
+func (ts *tileSet) groupTiles(out []float32, os int, w []byte, ws int, a []byte, as int, rows, n, nb int) {
+	if nb == 0 {
+		for t := 0; t < n; t++ {
+			clear(out[t*os : t*os+rows])
+		}
+		return
+	}
+	_ = a[(n-1)*as+nb*ts.aBlock-1]
+	_ = out[(n-1)*os+rows-1]
+	ap := unsafe.Pointer(unsafe.SliceData(a))
+	op := unsafe.Pointer(unsafe.SliceData(out))
+	var pb *packBuf
+	for r0 := 0; r0 < rows; r0 += packRows {
+		R := min(packRows, rows-r0)
+		src := w[r0*ws:]
+		if R < packRows {
+			if pb == nil {
+				pb = packBufPool.Get().(*packBuf)
+			}
+			if cap(pb.pad) < packRows*ws {
+				pb.pad = make([]byte, packRows*ws)
+			}
+			pad := pb.pad[:packRows*ws]
+			clear(pad[copy(pad, src[:R*ws]):])
+			src = pad
+		}
+		_ = src[15*ws+nb*ts.wBlock-1]
+		wp := unsafe.Pointer(unsafe.SliceData(src))
+		for t0 := 0; t0 < n; t0 += groupMaxT {
+			T := min(groupMaxT, n-t0)
+			ts.group[T]((*byte)(wp), ws, (*byte)(unsafe.Add(ap, t0*as)), as, nb,
+				(*float32)(unsafe.Add(op, 4*(t0*os+r0))), os, 1<<R-1)
+		}
+	}
+	if pb != nil {
+		packBufPool.Put(pb)
 	}
 }
 
@@ -254,11 +287,6 @@ func floatTiles(k string) [5][5]tileFunc {
 			1: {1: tileF32_1x1, 2: tileF32_1x2, 3: tileF32_1x3, 4: tileF32_1x4},
 			2: {1: tileF32_2x1, 2: tileF32_2x2, 3: tileF32_2x3, 4: tileF32_2x4},
 			4: {1: tileF32_4x1}}
-	case "F16":
-		return [5][5]tileFunc{
-			1: {1: tileF16_1x1, 2: tileF16_1x2, 3: tileF16_1x3, 4: tileF16_1x4},
-			2: {1: tileF16_2x1, 2: tileF16_2x2, 3: tileF16_2x3, 4: tileF16_2x4},
-			4: {1: tileF16_4x1}}
 	}
 	return [5][5]tileFunc{
 		1: {1: tileBF16_1x1, 2: tileBF16_1x2, 3: tileBF16_1x3, 4: tileBF16_1x4},
@@ -269,12 +297,18 @@ func floatTiles(k string) [5][5]tileFunc {
 // avx512FloatTiles are the AVX-512 float kernels, 16 elements per step.
 var avx512FloatTiles = map[tensor.DType]*tileSet{
 	tensor.F32: {fn: floatTiles("F32"), wBlock: 64, aBlock: 64, blockElems: 16, tail: tailF32},
-	tensor.F16: {fn: floatTiles("F16"), wBlock: 32, aBlock: 64, blockElems: 16, tail: tailF16, convert: convertRowF16AsF32,
-		// ggml's F16 matrix-vector product is ggml_vec_dot_f16 per row;
-		// its products are exact, so only the order of additions
-		// differs, and that order can flip a near-tie in MoE routing.
-		single: &tileSet{fn: [5][5]tileFunc{1: {1: tileF16Dot_1x1}, 4: {1: tileF16Dot_4x1}},
-			wBlock: 128, aBlock: 256, blockElems: 64, tail: tailF16Float64}},
+	// ggml's F16 matrix-vector product is ggml_vec_dot_f16 per row; its
+	// products are exact, so only the order of additions differs, and that
+	// order can flip a near-tie in MoE routing. Every tile adds in that
+	// order, for any number of tokens, so that batching changes nothing.
+	tensor.F16: {fn: [5][5]tileFunc{
+		1: {1: tileF16Dot_1x1, 2: tileF16Dot_1x2, 3: tileF16Dot_1x3},
+		2: {1: tileF16Dot_2x1, 2: tileF16Dot_2x2, 3: tileF16Dot_2x3},
+		4: {1: tileF16Dot_4x1}},
+		// Two rows share each activation load: 2×3 tiles (24
+		// accumulators) measured fastest for prefill.
+		multi:  [2]int{2, 3},
+		wBlock: 128, aBlock: 256, blockElems: 64, tail: tailF16Float64, convert: convertRowF16AsF32},
 	tensor.BF16: {fn: floatTiles("BF16"), wBlock: 32, aBlock: 64, blockElems: 16, tail: tailBF16, convert: convertRowBF16AsF32},
 }
 

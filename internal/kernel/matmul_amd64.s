@@ -22,268 +22,6 @@ DATA nibshift<>+28(SB)/2, $0x0004
 DATA nibshift<>+30(SB)/2, $0x0004
 GLOBL nibshift<>(SB), RODATA|NOPTR, $32
 
-DATA iq4nltable<>+0(SB)/1, $0x81
-DATA iq4nltable<>+1(SB)/1, $0x98
-DATA iq4nltable<>+2(SB)/1, $0xad
-DATA iq4nltable<>+3(SB)/1, $0xbf
-DATA iq4nltable<>+4(SB)/1, $0xcf
-DATA iq4nltable<>+5(SB)/1, $0xdd
-DATA iq4nltable<>+6(SB)/1, $0xea
-DATA iq4nltable<>+7(SB)/1, $0xf6
-DATA iq4nltable<>+8(SB)/1, $0x01
-DATA iq4nltable<>+9(SB)/1, $0x0d
-DATA iq4nltable<>+10(SB)/1, $0x19
-DATA iq4nltable<>+11(SB)/1, $0x26
-DATA iq4nltable<>+12(SB)/1, $0x35
-DATA iq4nltable<>+13(SB)/1, $0x45
-DATA iq4nltable<>+14(SB)/1, $0x59
-DATA iq4nltable<>+15(SB)/1, $0x71
-DATA iq4nltable<>+16(SB)/1, $0x81
-DATA iq4nltable<>+17(SB)/1, $0x98
-DATA iq4nltable<>+18(SB)/1, $0xad
-DATA iq4nltable<>+19(SB)/1, $0xbf
-DATA iq4nltable<>+20(SB)/1, $0xcf
-DATA iq4nltable<>+21(SB)/1, $0xdd
-DATA iq4nltable<>+22(SB)/1, $0xea
-DATA iq4nltable<>+23(SB)/1, $0xf6
-DATA iq4nltable<>+24(SB)/1, $0x01
-DATA iq4nltable<>+25(SB)/1, $0x0d
-DATA iq4nltable<>+26(SB)/1, $0x19
-DATA iq4nltable<>+27(SB)/1, $0x26
-DATA iq4nltable<>+28(SB)/1, $0x35
-DATA iq4nltable<>+29(SB)/1, $0x45
-DATA iq4nltable<>+30(SB)/1, $0x59
-DATA iq4nltable<>+31(SB)/1, $0x71
-GLOBL iq4nltable<>(SB), RODATA|NOPTR, $32
-
-// func tileQ8_0_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileQ8_0_1x1(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), CX
-	MOVQ         as+24(FP), DX
-	MOVQ         nb+32(FP), DX
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y0, Y0, Y0
-	MOVL         $0x80808080, BX
-	VPBROADCASTD BX, Y1
-	XORQ         BX, BX
-	XORQ         SI, SI
-
-tileQ8_0_1x1_loop:
-	TESTQ        DX, DX
-	JZ           tileQ8_0_1x1_done
-	VPXORD       2(CX)(SI*1), Y1, Y2
-	VPBROADCASTW (CX)(SI*1), Y3
-	VCVTPH2PS    X3, Y3
-	PREFETCHT0   32768(AX)(BX*1)
-	VMOVDQU8     2(AX)(BX*1), Y4
-	VPBROADCASTW (AX)(BX*1), Y5
-	VCVTPH2PS    X5, Y5
-	VPXORD       Y6, Y6, Y6
-	VPDPBUSD     Y4, Y1, Y6
-	VPSUBD       Y6, Y0, Y7
-	VMOVDQA32    Y7, Y7
-	VPDPBUSD     Y4, Y2, Y7
-	VCVTDQ2PS    Y7, Y7
-	VMULPS       Y3, Y5, Y2
-	VFMADD231PS  Y2, Y7, Y31
-	ADDQ         $0x00000022, BX
-	ADDQ         $0x00000022, SI
-	DECQ         DX
-	JMP          tileQ8_0_1x1_loop
-
-tileQ8_0_1x1_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF32X4 $0x01, Y31, X0
-	VADDPS        X31, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VZEROUPPER
-	RET
-
-// func tileQ4_0_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileQ4_0_1x1(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), CX
-	MOVQ         as+24(FP), DX
-	MOVQ         nb+32(FP), DX
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y0, Y0, Y0
-	MOVL         $0x08080808, BX
-	VPBROADCASTD BX, Y1
-	MOVL         $0x0f0f0f0f, BX
-	VPBROADCASTD BX, Y2
-	XORQ         BX, BX
-	XORQ         SI, SI
-
-tileQ4_0_1x1_loop:
-	TESTQ           DX, DX
-	JZ              tileQ4_0_1x1_done
-	VMOVDQU8        2(CX)(SI*1), Y3
-	VPBROADCASTW    (CX)(SI*1), Y4
-	VCVTPH2PS       X4, Y4
-	VPXORD          Y5, Y5, Y5
-	VPDPBUSD        Y3, Y1, Y5
-	VPSUBD          Y5, Y0, Y6
-	PREFETCHT0      32768(AX)(BX*1)
-	VBROADCASTI32X4 2(AX)(BX*1), Y7
-	VPSRLVW         nibshift<>+0(SB), Y7, Y7
-	VPANDD          Y2, Y7, Y7
-	VPBROADCASTW    (AX)(BX*1), Y8
-	VCVTPH2PS       X8, Y8
-	VMOVDQA32       Y6, Y6
-	VPDPBUSD        Y3, Y7, Y6
-	VCVTDQ2PS       Y6, Y6
-	VMULPS          Y4, Y8, Y3
-	VFMADD231PS     Y3, Y6, Y31
-	ADDQ            $0x00000012, BX
-	ADDQ            $0x00000022, SI
-	DECQ            DX
-	JMP             tileQ4_0_1x1_loop
-
-tileQ4_0_1x1_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF32X4 $0x01, Y31, X0
-	VADDPS        X31, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VZEROUPPER
-	RET
-
-// func tileIQ4_NL_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileIQ4_NL_1x1(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), CX
-	MOVQ         as+24(FP), DX
-	MOVQ         nb+32(FP), DX
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y0, Y0, Y0
-	MOVL         $0x80808080, BX
-	VPBROADCASTD BX, Y1
-	MOVL         $0x0f0f0f0f, BX
-	VPBROADCASTD BX, Y2
-	VMOVDQU8     iq4nltable<>+0(SB), Y3
-	XORQ         BX, BX
-	XORQ         SI, SI
-
-tileIQ4_NL_1x1_loop:
-	TESTQ           DX, DX
-	JZ              tileIQ4_NL_1x1_done
-	VPXORD          2(CX)(SI*1), Y1, Y4
-	VPBROADCASTW    (CX)(SI*1), Y5
-	VCVTPH2PS       X5, Y5
-	PREFETCHT0      32768(AX)(BX*1)
-	VBROADCASTI32X4 2(AX)(BX*1), Y6
-	VPSRLVW         nibshift<>+0(SB), Y6, Y6
-	VPANDD          Y2, Y6, Y6
-	VPSHUFB         Y6, Y3, Y6
-	VPBROADCASTW    (AX)(BX*1), Y7
-	VCVTPH2PS       X7, Y7
-	VPXORD          Y8, Y8, Y8
-	VPDPBUSD        Y6, Y1, Y8
-	VPSUBD          Y8, Y0, Y9
-	VMOVDQA32       Y9, Y9
-	VPDPBUSD        Y6, Y4, Y9
-	VCVTDQ2PS       Y9, Y9
-	VMULPS          Y5, Y7, Y4
-	VFMADD231PS     Y4, Y9, Y31
-	ADDQ            $0x00000012, BX
-	ADDQ            $0x00000022, SI
-	DECQ            DX
-	JMP             tileIQ4_NL_1x1_loop
-
-tileIQ4_NL_1x1_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF32X4 $0x01, Y31, X0
-	VADDPS        X31, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VZEROUPPER
-	RET
-
-// func tileQ5_0_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileQ5_0_1x1(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), CX
-	MOVQ         as+24(FP), DX
-	MOVQ         nb+32(FP), DX
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y0, Y0, Y0
-	MOVL         $0x10101010, BX
-	VPBROADCASTD BX, Y1
-	MOVL         $0x0f0f0f0f, BX
-	VPBROADCASTD BX, Y2
-	MOVL         $0x10101010, BX
-	VPBROADCASTD BX, Y3
-	XORQ         BX, BX
-	XORQ         SI, SI
-
-tileQ5_0_1x1_loop:
-	TESTQ           DX, DX
-	JZ              tileQ5_0_1x1_done
-	VMOVDQU8        2(CX)(SI*1), Y4
-	VPBROADCASTW    (CX)(SI*1), Y5
-	VCVTPH2PS       X5, Y5
-	VPXORD          Y6, Y6, Y6
-	VPDPBUSD        Y4, Y1, Y6
-	VPSUBD          Y6, Y0, Y7
-	PREFETCHT0      32768(AX)(BX*1)
-	VBROADCASTI32X4 6(AX)(BX*1), Y8
-	VPSRLVW         nibshift<>+0(SB), Y8, Y8
-	VPANDD          Y2, Y8, Y8
-	MOVL            2(AX)(BX*1), DI
-	KMOVD           DI, K1
-	VMOVDQU8.Z      Y3, K1, Y9
-	VPORD           Y9, Y8, Y8
-	VPBROADCASTW    (AX)(BX*1), Y9
-	VCVTPH2PS       X9, Y9
-	VMOVDQA32       Y7, Y7
-	VPDPBUSD        Y4, Y8, Y7
-	VCVTDQ2PS       Y7, Y7
-	VMULPS          Y5, Y9, Y4
-	VFMADD231PS     Y4, Y7, Y31
-	ADDQ            $0x00000016, BX
-	ADDQ            $0x00000022, SI
-	DECQ            DX
-	JMP             tileQ5_0_1x1_loop
-
-tileQ5_0_1x1_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF32X4 $0x01, Y31, X0
-	VADDPS        X31, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VZEROUPPER
-	RET
-
 // func tileQ4_1_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 // Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ4_1_1x1(SB), NOSPLIT, $0-56
@@ -293,7 +31,6 @@ TEXT ·tileQ4_1_1x1(SB), NOSPLIT, $0-56
 	MOVQ         as+24(FP), DX
 	MOVQ         nb+32(FP), DX
 	VPXORD       Y31, Y31, Y31
-	VPXORD       Y0, Y0, Y0
 	MOVL         $0x0f0f0f0f, BX
 	VPBROADCASTD BX, Y0
 	XORQ         BX, BX
@@ -302,26 +39,26 @@ TEXT ·tileQ4_1_1x1(SB), NOSPLIT, $0-56
 tileQ4_1_1x1_loop:
 	TESTQ           DX, DX
 	JZ              tileQ4_1_1x1_done
-	VMOVDQU8        4(CX)(SI*1), Y2
-	VPBROADCASTW    (CX)(SI*1), Y3
-	VCVTPH2PS       X3, Y3
-	PREFETCHT0      32768(AX)(BX*1)
-	VBROADCASTI32X4 4(AX)(BX*1), Y4
-	VPSRLVW         nibshift<>+0(SB), Y4, Y4
-	VPANDD          Y0, Y4, Y4
-	VPBROADCASTW    (AX)(BX*1), Y5
-	VCVTPH2PS       X5, Y5
-	MOVWLZX         2(AX)(BX*1), DI
-	VMOVD           DI, X6
-	VCVTPH2PS       X6, Y6
-	VPXORD          Y1, Y1, Y1
-	VPDPBUSD        Y2, Y4, Y1
-	VCVTDQ2PS       Y1, Y1
-	VMULPS          Y3, Y5, Y2
-	VFMADD231PS     Y2, Y1, Y31
-	VPBROADCASTW    2(CX)(SI*1), Y2
+	VMOVDQU8        4(CX)(SI*1), Y1
+	VPBROADCASTW    (CX)(SI*1), Y2
 	VCVTPH2PS       X2, Y2
-	VFMADD231PS     Y2, Y6, Y31
+	PREFETCHT0      32768(AX)(BX*1)
+	VBROADCASTI32X4 4(AX)(BX*1), Y3
+	VPSRLVW         nibshift<>+0(SB), Y3, Y3
+	VPANDD          Y0, Y3, Y3
+	VPBROADCASTW    (AX)(BX*1), Y4
+	VCVTPH2PS       X4, Y4
+	MOVWLZX         2(AX)(BX*1), DI
+	VMOVD           DI, X5
+	VCVTPH2PS       X5, Y5
+	VPXORD          Y6, Y6, Y6
+	VPDPBUSD        Y1, Y3, Y6
+	VCVTDQ2PS       Y6, Y6
+	VMULPS          Y2, Y4, Y1
+	VFMADD231PS     Y1, Y6, Y31
+	VPBROADCASTW    2(CX)(SI*1), Y1
+	VCVTPH2PS       X1, Y1
+	VFMADD231PS     Y1, Y5, Y31
 	ADDQ            $0x00000014, BX
 	ADDQ            $0x00000024, SI
 	DECQ            DX
@@ -350,41 +87,40 @@ TEXT ·tileQ5_1_1x1(SB), NOSPLIT, $0-56
 	MOVQ         as+24(FP), DX
 	MOVQ         nb+32(FP), DX
 	VPXORD       Y31, Y31, Y31
-	VPXORD       Y0, Y0, Y0
 	MOVL         $0x0f0f0f0f, BX
 	VPBROADCASTD BX, Y0
 	MOVL         $0x10101010, BX
-	VPBROADCASTD BX, Y2
+	VPBROADCASTD BX, Y1
 	XORQ         BX, BX
 	XORQ         SI, SI
 
 tileQ5_1_1x1_loop:
 	TESTQ           DX, DX
 	JZ              tileQ5_1_1x1_done
-	VMOVDQU8        4(CX)(SI*1), Y3
-	VPBROADCASTW    (CX)(SI*1), Y4
-	VCVTPH2PS       X4, Y4
+	VMOVDQU8        4(CX)(SI*1), Y2
+	VPBROADCASTW    (CX)(SI*1), Y3
+	VCVTPH2PS       X3, Y3
 	PREFETCHT0      32768(AX)(BX*1)
-	VBROADCASTI32X4 8(AX)(BX*1), Y5
-	VPSRLVW         nibshift<>+0(SB), Y5, Y5
-	VPANDD          Y0, Y5, Y5
+	VBROADCASTI32X4 8(AX)(BX*1), Y4
+	VPSRLVW         nibshift<>+0(SB), Y4, Y4
+	VPANDD          Y0, Y4, Y4
 	MOVL            4(AX)(BX*1), DI
 	KMOVD           DI, K1
-	VMOVDQU8.Z      Y2, K1, Y6
-	VPORD           Y6, Y5, Y5
-	VPBROADCASTW    (AX)(BX*1), Y6
-	VCVTPH2PS       X6, Y6
+	VMOVDQU8.Z      Y1, K1, Y5
+	VPORD           Y5, Y4, Y4
+	VPBROADCASTW    (AX)(BX*1), Y5
+	VCVTPH2PS       X5, Y5
 	MOVWLZX         2(AX)(BX*1), DI
 	VMOVD           DI, X7
 	VCVTPH2PS       X7, Y7
-	VPXORD          Y1, Y1, Y1
-	VPDPBUSD        Y3, Y5, Y1
-	VCVTDQ2PS       Y1, Y1
-	VMULPS          Y4, Y6, Y3
-	VFMADD231PS     Y3, Y1, Y31
-	VPBROADCASTW    2(CX)(SI*1), Y3
-	VCVTPH2PS       X3, Y3
-	VFMADD231PS     Y3, Y7, Y31
+	VPXORD          Y6, Y6, Y6
+	VPDPBUSD        Y2, Y4, Y6
+	VCVTDQ2PS       Y6, Y6
+	VMULPS          Y3, Y5, Y2
+	VFMADD231PS     Y2, Y6, Y31
+	VPBROADCASTW    2(CX)(SI*1), Y2
+	VCVTPH2PS       X2, Y2
+	VFMADD231PS     Y2, Y7, Y31
 	ADDQ            $0x00000018, BX
 	ADDQ            $0x00000024, SI
 	DECQ            DX
@@ -404,327 +140,6 @@ tileQ5_1_1x1_done:
 	VZEROUPPER
 	RET
 
-// func tileQ8_0_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileQ8_0_2x1(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), BX
-	MOVQ         AX, SI
-	ADDQ         CX, SI
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y0, Y0, Y0
-	MOVL         $0x80808080, CX
-	VPBROADCASTD CX, Y1
-	XORQ         CX, CX
-	XORQ         DI, DI
-
-tileQ8_0_2x1_loop:
-	TESTQ        BX, BX
-	JZ           tileQ8_0_2x1_done
-	VPXORD       2(DX)(DI*1), Y1, Y2
-	VPBROADCASTW (DX)(DI*1), Y3
-	VCVTPH2PS    X3, Y3
-	PREFETCHT0   32768(AX)(CX*1)
-	VMOVDQU8     2(AX)(CX*1), Y4
-	VPBROADCASTW (AX)(CX*1), Y5
-	VCVTPH2PS    X5, Y5
-	VPXORD       Y6, Y6, Y6
-	VPDPBUSD     Y4, Y1, Y6
-	VPSUBD       Y6, Y0, Y7
-	VMOVDQA32    Y7, Y7
-	VPDPBUSD     Y4, Y2, Y7
-	VCVTDQ2PS    Y7, Y7
-	VMULPS       Y3, Y5, Y4
-	VFMADD231PS  Y4, Y7, Y31
-	PREFETCHT0   32768(SI)(CX*1)
-	VMOVDQU8     2(SI)(CX*1), Y4
-	VPBROADCASTW (SI)(CX*1), Y5
-	VCVTPH2PS    X5, Y5
-	VPXORD       Y8, Y8, Y8
-	VPDPBUSD     Y4, Y1, Y8
-	VPSUBD       Y8, Y0, Y7
-	VMOVDQA32    Y7, Y7
-	VPDPBUSD     Y4, Y2, Y7
-	VCVTDQ2PS    Y7, Y7
-	VMULPS       Y3, Y5, Y2
-	VFMADD231PS  Y2, Y7, Y30
-	ADDQ         $0x00000022, CX
-	ADDQ         $0x00000022, DI
-	DECQ         BX
-	JMP          tileQ8_0_2x1_loop
-
-tileQ8_0_2x1_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF32X4 $0x01, Y31, X0
-	VADDPS        X31, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y30, X0
-	VADDPS        X30, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	VZEROUPPER
-	RET
-
-// func tileQ4_0_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileQ4_0_2x1(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), BX
-	MOVQ         AX, SI
-	ADDQ         CX, SI
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y0, Y0, Y0
-	MOVL         $0x08080808, CX
-	VPBROADCASTD CX, Y1
-	MOVL         $0x0f0f0f0f, CX
-	VPBROADCASTD CX, Y2
-	XORQ         CX, CX
-	XORQ         DI, DI
-
-tileQ4_0_2x1_loop:
-	TESTQ           BX, BX
-	JZ              tileQ4_0_2x1_done
-	VMOVDQU8        2(DX)(DI*1), Y3
-	VPBROADCASTW    (DX)(DI*1), Y4
-	VCVTPH2PS       X4, Y4
-	VPXORD          Y5, Y5, Y5
-	VPDPBUSD        Y3, Y1, Y5
-	VPSUBD          Y5, Y0, Y6
-	PREFETCHT0      32768(AX)(CX*1)
-	VBROADCASTI32X4 2(AX)(CX*1), Y7
-	VPSRLVW         nibshift<>+0(SB), Y7, Y7
-	VPANDD          Y2, Y7, Y7
-	VPBROADCASTW    (AX)(CX*1), Y8
-	VCVTPH2PS       X8, Y8
-	VMOVDQA32       Y6, Y9
-	VPDPBUSD        Y3, Y7, Y9
-	VCVTDQ2PS       Y9, Y9
-	VMULPS          Y4, Y8, Y7
-	VFMADD231PS     Y7, Y9, Y31
-	PREFETCHT0      32768(SI)(CX*1)
-	VBROADCASTI32X4 2(SI)(CX*1), Y7
-	VPSRLVW         nibshift<>+0(SB), Y7, Y7
-	VPANDD          Y2, Y7, Y7
-	VPBROADCASTW    (SI)(CX*1), Y8
-	VCVTPH2PS       X8, Y8
-	VMOVDQA32       Y6, Y6
-	VPDPBUSD        Y3, Y7, Y6
-	VCVTDQ2PS       Y6, Y6
-	VMULPS          Y4, Y8, Y3
-	VFMADD231PS     Y3, Y6, Y30
-	ADDQ            $0x00000012, CX
-	ADDQ            $0x00000022, DI
-	DECQ            BX
-	JMP             tileQ4_0_2x1_loop
-
-tileQ4_0_2x1_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF32X4 $0x01, Y31, X0
-	VADDPS        X31, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y30, X0
-	VADDPS        X30, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	VZEROUPPER
-	RET
-
-// func tileIQ4_NL_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileIQ4_NL_2x1(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), BX
-	MOVQ         AX, SI
-	ADDQ         CX, SI
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y0, Y0, Y0
-	MOVL         $0x80808080, CX
-	VPBROADCASTD CX, Y1
-	MOVL         $0x0f0f0f0f, CX
-	VPBROADCASTD CX, Y2
-	VMOVDQU8     iq4nltable<>+0(SB), Y3
-	XORQ         CX, CX
-	XORQ         DI, DI
-
-tileIQ4_NL_2x1_loop:
-	TESTQ           BX, BX
-	JZ              tileIQ4_NL_2x1_done
-	VPXORD          2(DX)(DI*1), Y1, Y4
-	VPBROADCASTW    (DX)(DI*1), Y5
-	VCVTPH2PS       X5, Y5
-	PREFETCHT0      32768(AX)(CX*1)
-	VBROADCASTI32X4 2(AX)(CX*1), Y6
-	VPSRLVW         nibshift<>+0(SB), Y6, Y6
-	VPANDD          Y2, Y6, Y6
-	VPSHUFB         Y6, Y3, Y6
-	VPBROADCASTW    (AX)(CX*1), Y7
-	VCVTPH2PS       X7, Y7
-	VPXORD          Y8, Y8, Y8
-	VPDPBUSD        Y6, Y1, Y8
-	VPSUBD          Y8, Y0, Y9
-	VMOVDQA32       Y9, Y9
-	VPDPBUSD        Y6, Y4, Y9
-	VCVTDQ2PS       Y9, Y9
-	VMULPS          Y5, Y7, Y6
-	VFMADD231PS     Y6, Y9, Y31
-	PREFETCHT0      32768(SI)(CX*1)
-	VBROADCASTI32X4 2(SI)(CX*1), Y6
-	VPSRLVW         nibshift<>+0(SB), Y6, Y6
-	VPANDD          Y2, Y6, Y6
-	VPSHUFB         Y6, Y3, Y6
-	VPBROADCASTW    (SI)(CX*1), Y7
-	VCVTPH2PS       X7, Y7
-	VPXORD          Y10, Y10, Y10
-	VPDPBUSD        Y6, Y1, Y10
-	VPSUBD          Y10, Y0, Y9
-	VMOVDQA32       Y9, Y9
-	VPDPBUSD        Y6, Y4, Y9
-	VCVTDQ2PS       Y9, Y9
-	VMULPS          Y5, Y7, Y4
-	VFMADD231PS     Y4, Y9, Y30
-	ADDQ            $0x00000012, CX
-	ADDQ            $0x00000022, DI
-	DECQ            BX
-	JMP             tileIQ4_NL_2x1_loop
-
-tileIQ4_NL_2x1_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF32X4 $0x01, Y31, X0
-	VADDPS        X31, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y30, X0
-	VADDPS        X30, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	VZEROUPPER
-	RET
-
-// func tileQ5_0_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileQ5_0_2x1(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), BX
-	MOVQ         AX, SI
-	ADDQ         CX, SI
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y0, Y0, Y0
-	MOVL         $0x10101010, CX
-	VPBROADCASTD CX, Y1
-	MOVL         $0x0f0f0f0f, CX
-	VPBROADCASTD CX, Y2
-	MOVL         $0x10101010, CX
-	VPBROADCASTD CX, Y3
-	XORQ         CX, CX
-	XORQ         DI, DI
-
-tileQ5_0_2x1_loop:
-	TESTQ           BX, BX
-	JZ              tileQ5_0_2x1_done
-	VMOVDQU8        2(DX)(DI*1), Y4
-	VPBROADCASTW    (DX)(DI*1), Y5
-	VCVTPH2PS       X5, Y5
-	VPXORD          Y6, Y6, Y6
-	VPDPBUSD        Y4, Y1, Y6
-	VPSUBD          Y6, Y0, Y7
-	PREFETCHT0      32768(AX)(CX*1)
-	VBROADCASTI32X4 6(AX)(CX*1), Y8
-	VPSRLVW         nibshift<>+0(SB), Y8, Y8
-	VPANDD          Y2, Y8, Y8
-	MOVL            2(AX)(CX*1), R8
-	KMOVD           R8, K1
-	VMOVDQU8.Z      Y3, K1, Y9
-	VPORD           Y9, Y8, Y8
-	VPBROADCASTW    (AX)(CX*1), Y9
-	VCVTPH2PS       X9, Y9
-	VMOVDQA32       Y7, Y10
-	VPDPBUSD        Y4, Y8, Y10
-	VCVTDQ2PS       Y10, Y10
-	VMULPS          Y5, Y9, Y8
-	VFMADD231PS     Y8, Y10, Y31
-	PREFETCHT0      32768(SI)(CX*1)
-	VBROADCASTI32X4 6(SI)(CX*1), Y8
-	VPSRLVW         nibshift<>+0(SB), Y8, Y8
-	VPANDD          Y2, Y8, Y8
-	MOVL            2(SI)(CX*1), R8
-	KMOVD           R8, K1
-	VMOVDQU8.Z      Y3, K1, Y9
-	VPORD           Y9, Y8, Y8
-	VPBROADCASTW    (SI)(CX*1), Y9
-	VCVTPH2PS       X9, Y9
-	VMOVDQA32       Y7, Y7
-	VPDPBUSD        Y4, Y8, Y7
-	VCVTDQ2PS       Y7, Y7
-	VMULPS          Y5, Y9, Y4
-	VFMADD231PS     Y4, Y7, Y30
-	ADDQ            $0x00000016, CX
-	ADDQ            $0x00000022, DI
-	DECQ            BX
-	JMP             tileQ5_0_2x1_loop
-
-tileQ5_0_2x1_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF32X4 $0x01, Y31, X0
-	VADDPS        X31, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y30, X0
-	VADDPS        X30, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	VZEROUPPER
-	RET
-
 // func tileQ4_1_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 // Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ4_1_2x1(SB), NOSPLIT, $0-56
@@ -737,7 +152,6 @@ TEXT ·tileQ4_1_2x1(SB), NOSPLIT, $0-56
 	ADDQ         CX, SI
 	VPXORD       Y31, Y31, Y31
 	VPXORD       Y30, Y30, Y30
-	VPXORD       Y0, Y0, Y0
 	MOVL         $0x0f0f0f0f, CX
 	VPBROADCASTD CX, Y0
 	XORQ         CX, CX
@@ -746,43 +160,43 @@ TEXT ·tileQ4_1_2x1(SB), NOSPLIT, $0-56
 tileQ4_1_2x1_loop:
 	TESTQ           BX, BX
 	JZ              tileQ4_1_2x1_done
-	VMOVDQU8        4(DX)(DI*1), Y3
-	VPBROADCASTW    (DX)(DI*1), Y4
-	VCVTPH2PS       X4, Y4
+	VMOVDQU8        4(DX)(DI*1), Y1
+	VPBROADCASTW    (DX)(DI*1), Y2
+	VCVTPH2PS       X2, Y2
 	PREFETCHT0      32768(AX)(CX*1)
-	VBROADCASTI32X4 4(AX)(CX*1), Y5
-	VPSRLVW         nibshift<>+0(SB), Y5, Y5
-	VPANDD          Y0, Y5, Y5
-	VPBROADCASTW    (AX)(CX*1), Y6
-	VCVTPH2PS       X6, Y6
+	VBROADCASTI32X4 4(AX)(CX*1), Y3
+	VPSRLVW         nibshift<>+0(SB), Y3, Y3
+	VPANDD          Y0, Y3, Y3
+	VPBROADCASTW    (AX)(CX*1), Y4
+	VCVTPH2PS       X4, Y4
 	MOVWLZX         2(AX)(CX*1), R8
-	VMOVD           R8, X7
-	VCVTPH2PS       X7, Y7
-	VPXORD          Y1, Y1, Y1
-	VPDPBUSD        Y3, Y5, Y1
-	VCVTDQ2PS       Y1, Y1
-	VMULPS          Y4, Y6, Y5
-	VFMADD231PS     Y5, Y1, Y31
-	VPBROADCASTW    2(DX)(DI*1), Y5
+	VMOVD           R8, X5
 	VCVTPH2PS       X5, Y5
-	VFMADD231PS     Y5, Y7, Y31
-	PREFETCHT0      32768(SI)(CX*1)
-	VBROADCASTI32X4 4(SI)(CX*1), Y5
-	VPSRLVW         nibshift<>+0(SB), Y5, Y5
-	VPANDD          Y0, Y5, Y5
-	VPBROADCASTW    (SI)(CX*1), Y6
-	VCVTPH2PS       X6, Y6
-	MOVWLZX         2(SI)(CX*1), R8
-	VMOVD           R8, X7
-	VCVTPH2PS       X7, Y7
-	VPXORD          Y2, Y2, Y2
-	VPDPBUSD        Y3, Y5, Y2
-	VCVTDQ2PS       Y2, Y2
-	VMULPS          Y4, Y6, Y3
-	VFMADD231PS     Y3, Y2, Y30
+	VPXORD          Y6, Y6, Y6
+	VPDPBUSD        Y1, Y3, Y6
+	VCVTDQ2PS       Y6, Y6
+	VMULPS          Y2, Y4, Y3
+	VFMADD231PS     Y3, Y6, Y31
 	VPBROADCASTW    2(DX)(DI*1), Y3
 	VCVTPH2PS       X3, Y3
-	VFMADD231PS     Y3, Y7, Y30
+	VFMADD231PS     Y3, Y5, Y31
+	PREFETCHT0      32768(SI)(CX*1)
+	VBROADCASTI32X4 4(SI)(CX*1), Y3
+	VPSRLVW         nibshift<>+0(SB), Y3, Y3
+	VPANDD          Y0, Y3, Y3
+	VPBROADCASTW    (SI)(CX*1), Y4
+	VCVTPH2PS       X4, Y4
+	MOVWLZX         2(SI)(CX*1), R8
+	VMOVD           R8, X5
+	VCVTPH2PS       X5, Y5
+	VPXORD          Y7, Y7, Y7
+	VPDPBUSD        Y1, Y3, Y7
+	VCVTDQ2PS       Y7, Y7
+	VMULPS          Y2, Y4, Y1
+	VFMADD231PS     Y1, Y7, Y30
+	VPBROADCASTW    2(DX)(DI*1), Y1
+	VCVTPH2PS       X1, Y1
+	VFMADD231PS     Y1, Y5, Y30
 	ADDQ            $0x00000014, CX
 	ADDQ            $0x00000024, DI
 	DECQ            BX
@@ -821,62 +235,61 @@ TEXT ·tileQ5_1_2x1(SB), NOSPLIT, $0-56
 	ADDQ         CX, SI
 	VPXORD       Y31, Y31, Y31
 	VPXORD       Y30, Y30, Y30
-	VPXORD       Y0, Y0, Y0
 	MOVL         $0x0f0f0f0f, CX
 	VPBROADCASTD CX, Y0
 	MOVL         $0x10101010, CX
-	VPBROADCASTD CX, Y3
+	VPBROADCASTD CX, Y1
 	XORQ         CX, CX
 	XORQ         DI, DI
 
 tileQ5_1_2x1_loop:
 	TESTQ           BX, BX
 	JZ              tileQ5_1_2x1_done
-	VMOVDQU8        4(DX)(DI*1), Y4
-	VPBROADCASTW    (DX)(DI*1), Y5
-	VCVTPH2PS       X5, Y5
+	VMOVDQU8        4(DX)(DI*1), Y2
+	VPBROADCASTW    (DX)(DI*1), Y3
+	VCVTPH2PS       X3, Y3
 	PREFETCHT0      32768(AX)(CX*1)
-	VBROADCASTI32X4 8(AX)(CX*1), Y6
-	VPSRLVW         nibshift<>+0(SB), Y6, Y6
-	VPANDD          Y0, Y6, Y6
+	VBROADCASTI32X4 8(AX)(CX*1), Y4
+	VPSRLVW         nibshift<>+0(SB), Y4, Y4
+	VPANDD          Y0, Y4, Y4
 	MOVL            4(AX)(CX*1), R8
 	KMOVD           R8, K1
-	VMOVDQU8.Z      Y3, K1, Y7
-	VPORD           Y7, Y6, Y6
-	VPBROADCASTW    (AX)(CX*1), Y7
-	VCVTPH2PS       X7, Y7
+	VMOVDQU8.Z      Y1, K1, Y5
+	VPORD           Y5, Y4, Y4
+	VPBROADCASTW    (AX)(CX*1), Y5
+	VCVTPH2PS       X5, Y5
 	MOVWLZX         2(AX)(CX*1), R8
 	VMOVD           R8, X8
 	VCVTPH2PS       X8, Y8
-	VPXORD          Y1, Y1, Y1
-	VPDPBUSD        Y4, Y6, Y1
-	VCVTDQ2PS       Y1, Y1
-	VMULPS          Y5, Y7, Y6
-	VFMADD231PS     Y6, Y1, Y31
-	VPBROADCASTW    2(DX)(DI*1), Y6
-	VCVTPH2PS       X6, Y6
-	VFMADD231PS     Y6, Y8, Y31
+	VPXORD          Y6, Y6, Y6
+	VPDPBUSD        Y2, Y4, Y6
+	VCVTDQ2PS       Y6, Y6
+	VMULPS          Y3, Y5, Y4
+	VFMADD231PS     Y4, Y6, Y31
+	VPBROADCASTW    2(DX)(DI*1), Y4
+	VCVTPH2PS       X4, Y4
+	VFMADD231PS     Y4, Y8, Y31
 	PREFETCHT0      32768(SI)(CX*1)
-	VBROADCASTI32X4 8(SI)(CX*1), Y6
-	VPSRLVW         nibshift<>+0(SB), Y6, Y6
-	VPANDD          Y0, Y6, Y6
+	VBROADCASTI32X4 8(SI)(CX*1), Y4
+	VPSRLVW         nibshift<>+0(SB), Y4, Y4
+	VPANDD          Y0, Y4, Y4
 	MOVL            4(SI)(CX*1), R8
 	KMOVD           R8, K1
-	VMOVDQU8.Z      Y3, K1, Y7
-	VPORD           Y7, Y6, Y6
-	VPBROADCASTW    (SI)(CX*1), Y7
-	VCVTPH2PS       X7, Y7
+	VMOVDQU8.Z      Y1, K1, Y5
+	VPORD           Y5, Y4, Y4
+	VPBROADCASTW    (SI)(CX*1), Y5
+	VCVTPH2PS       X5, Y5
 	MOVWLZX         2(SI)(CX*1), R8
 	VMOVD           R8, X8
 	VCVTPH2PS       X8, Y8
-	VPXORD          Y2, Y2, Y2
-	VPDPBUSD        Y4, Y6, Y2
-	VCVTDQ2PS       Y2, Y2
-	VMULPS          Y5, Y7, Y4
-	VFMADD231PS     Y4, Y2, Y30
-	VPBROADCASTW    2(DX)(DI*1), Y4
-	VCVTPH2PS       X4, Y4
-	VFMADD231PS     Y4, Y8, Y30
+	VPXORD          Y7, Y7, Y7
+	VPDPBUSD        Y2, Y4, Y7
+	VCVTDQ2PS       Y7, Y7
+	VMULPS          Y3, Y5, Y2
+	VFMADD231PS     Y2, Y7, Y30
+	VPBROADCASTW    2(DX)(DI*1), Y2
+	VCVTPH2PS       X2, Y2
+	VFMADD231PS     Y2, Y8, Y30
 	ADDQ            $0x00000018, CX
 	ADDQ            $0x00000024, DI
 	DECQ            BX
@@ -903,513 +316,6 @@ tileQ5_1_2x1_done:
 	VZEROUPPER
 	RET
 
-// func tileQ8_0_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileQ8_0_4x1(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), BX
-	MOVQ         AX, SI
-	ADDQ         CX, SI
-	MOVQ         SI, DI
-	ADDQ         CX, DI
-	MOVQ         DI, R8
-	ADDQ         CX, R8
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	VPXORD       Y0, Y0, Y0
-	MOVL         $0x80808080, CX
-	VPBROADCASTD CX, Y1
-	XORQ         CX, CX
-	XORQ         R9, R9
-
-tileQ8_0_4x1_loop:
-	TESTQ        BX, BX
-	JZ           tileQ8_0_4x1_done
-	VPXORD       2(DX)(R9*1), Y1, Y2
-	VPBROADCASTW (DX)(R9*1), Y3
-	VCVTPH2PS    X3, Y3
-	PREFETCHT0   32768(AX)(CX*1)
-	VMOVDQU8     2(AX)(CX*1), Y4
-	VPBROADCASTW (AX)(CX*1), Y5
-	VCVTPH2PS    X5, Y5
-	VPXORD       Y6, Y6, Y6
-	VPDPBUSD     Y4, Y1, Y6
-	VPSUBD       Y6, Y0, Y7
-	VMOVDQA32    Y7, Y7
-	VPDPBUSD     Y4, Y2, Y7
-	VCVTDQ2PS    Y7, Y7
-	VMULPS       Y3, Y5, Y4
-	VFMADD231PS  Y4, Y7, Y31
-	PREFETCHT0   32768(SI)(CX*1)
-	VMOVDQU8     2(SI)(CX*1), Y4
-	VPBROADCASTW (SI)(CX*1), Y5
-	VCVTPH2PS    X5, Y5
-	VPXORD       Y8, Y8, Y8
-	VPDPBUSD     Y4, Y1, Y8
-	VPSUBD       Y8, Y0, Y7
-	VMOVDQA32    Y7, Y7
-	VPDPBUSD     Y4, Y2, Y7
-	VCVTDQ2PS    Y7, Y7
-	VMULPS       Y3, Y5, Y4
-	VFMADD231PS  Y4, Y7, Y30
-	PREFETCHT0   32768(DI)(CX*1)
-	VMOVDQU8     2(DI)(CX*1), Y4
-	VPBROADCASTW (DI)(CX*1), Y5
-	VCVTPH2PS    X5, Y5
-	VPXORD       Y9, Y9, Y9
-	VPDPBUSD     Y4, Y1, Y9
-	VPSUBD       Y9, Y0, Y7
-	VMOVDQA32    Y7, Y7
-	VPDPBUSD     Y4, Y2, Y7
-	VCVTDQ2PS    Y7, Y7
-	VMULPS       Y3, Y5, Y4
-	VFMADD231PS  Y4, Y7, Y29
-	PREFETCHT0   32768(R8)(CX*1)
-	VMOVDQU8     2(R8)(CX*1), Y4
-	VPBROADCASTW (R8)(CX*1), Y5
-	VCVTPH2PS    X5, Y5
-	VPXORD       Y10, Y10, Y10
-	VPDPBUSD     Y4, Y1, Y10
-	VPSUBD       Y10, Y0, Y7
-	VMOVDQA32    Y7, Y7
-	VPDPBUSD     Y4, Y2, Y7
-	VCVTDQ2PS    Y7, Y7
-	VMULPS       Y3, Y5, Y2
-	VFMADD231PS  Y2, Y7, Y28
-	ADDQ         $0x00000022, CX
-	ADDQ         $0x00000022, R9
-	DECQ         BX
-	JMP          tileQ8_0_4x1_loop
-
-tileQ8_0_4x1_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF32X4 $0x01, Y31, X0
-	VADDPS        X31, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y30, X0
-	VADDPS        X30, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	VEXTRACTF32X4 $0x01, Y29, X0
-	VADDPS        X29, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 8(AX)
-	VEXTRACTF32X4 $0x01, Y28, X0
-	VADDPS        X28, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 12(AX)
-	VZEROUPPER
-	RET
-
-// func tileQ4_0_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileQ4_0_4x1(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), BX
-	MOVQ         AX, SI
-	ADDQ         CX, SI
-	MOVQ         SI, DI
-	ADDQ         CX, DI
-	MOVQ         DI, R8
-	ADDQ         CX, R8
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	VPXORD       Y0, Y0, Y0
-	MOVL         $0x08080808, CX
-	VPBROADCASTD CX, Y1
-	MOVL         $0x0f0f0f0f, CX
-	VPBROADCASTD CX, Y2
-	XORQ         CX, CX
-	XORQ         R9, R9
-
-tileQ4_0_4x1_loop:
-	TESTQ           BX, BX
-	JZ              tileQ4_0_4x1_done
-	VMOVDQU8        2(DX)(R9*1), Y3
-	VPBROADCASTW    (DX)(R9*1), Y4
-	VCVTPH2PS       X4, Y4
-	VPXORD          Y5, Y5, Y5
-	VPDPBUSD        Y3, Y1, Y5
-	VPSUBD          Y5, Y0, Y6
-	PREFETCHT0      32768(AX)(CX*1)
-	VBROADCASTI32X4 2(AX)(CX*1), Y7
-	VPSRLVW         nibshift<>+0(SB), Y7, Y7
-	VPANDD          Y2, Y7, Y7
-	VPBROADCASTW    (AX)(CX*1), Y8
-	VCVTPH2PS       X8, Y8
-	VMOVDQA32       Y6, Y9
-	VPDPBUSD        Y3, Y7, Y9
-	VCVTDQ2PS       Y9, Y9
-	VMULPS          Y4, Y8, Y7
-	VFMADD231PS     Y7, Y9, Y31
-	PREFETCHT0      32768(SI)(CX*1)
-	VBROADCASTI32X4 2(SI)(CX*1), Y7
-	VPSRLVW         nibshift<>+0(SB), Y7, Y7
-	VPANDD          Y2, Y7, Y7
-	VPBROADCASTW    (SI)(CX*1), Y8
-	VCVTPH2PS       X8, Y8
-	VMOVDQA32       Y6, Y9
-	VPDPBUSD        Y3, Y7, Y9
-	VCVTDQ2PS       Y9, Y9
-	VMULPS          Y4, Y8, Y7
-	VFMADD231PS     Y7, Y9, Y30
-	PREFETCHT0      32768(DI)(CX*1)
-	VBROADCASTI32X4 2(DI)(CX*1), Y7
-	VPSRLVW         nibshift<>+0(SB), Y7, Y7
-	VPANDD          Y2, Y7, Y7
-	VPBROADCASTW    (DI)(CX*1), Y8
-	VCVTPH2PS       X8, Y8
-	VMOVDQA32       Y6, Y9
-	VPDPBUSD        Y3, Y7, Y9
-	VCVTDQ2PS       Y9, Y9
-	VMULPS          Y4, Y8, Y7
-	VFMADD231PS     Y7, Y9, Y29
-	PREFETCHT0      32768(R8)(CX*1)
-	VBROADCASTI32X4 2(R8)(CX*1), Y7
-	VPSRLVW         nibshift<>+0(SB), Y7, Y7
-	VPANDD          Y2, Y7, Y7
-	VPBROADCASTW    (R8)(CX*1), Y8
-	VCVTPH2PS       X8, Y8
-	VMOVDQA32       Y6, Y6
-	VPDPBUSD        Y3, Y7, Y6
-	VCVTDQ2PS       Y6, Y6
-	VMULPS          Y4, Y8, Y3
-	VFMADD231PS     Y3, Y6, Y28
-	ADDQ            $0x00000012, CX
-	ADDQ            $0x00000022, R9
-	DECQ            BX
-	JMP             tileQ4_0_4x1_loop
-
-tileQ4_0_4x1_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF32X4 $0x01, Y31, X0
-	VADDPS        X31, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y30, X0
-	VADDPS        X30, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	VEXTRACTF32X4 $0x01, Y29, X0
-	VADDPS        X29, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 8(AX)
-	VEXTRACTF32X4 $0x01, Y28, X0
-	VADDPS        X28, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 12(AX)
-	VZEROUPPER
-	RET
-
-// func tileIQ4_NL_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileIQ4_NL_4x1(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), BX
-	MOVQ         AX, SI
-	ADDQ         CX, SI
-	MOVQ         SI, DI
-	ADDQ         CX, DI
-	MOVQ         DI, R8
-	ADDQ         CX, R8
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	VPXORD       Y0, Y0, Y0
-	MOVL         $0x80808080, CX
-	VPBROADCASTD CX, Y1
-	MOVL         $0x0f0f0f0f, CX
-	VPBROADCASTD CX, Y2
-	VMOVDQU8     iq4nltable<>+0(SB), Y3
-	XORQ         CX, CX
-	XORQ         R9, R9
-
-tileIQ4_NL_4x1_loop:
-	TESTQ           BX, BX
-	JZ              tileIQ4_NL_4x1_done
-	VPXORD          2(DX)(R9*1), Y1, Y4
-	VPBROADCASTW    (DX)(R9*1), Y5
-	VCVTPH2PS       X5, Y5
-	PREFETCHT0      32768(AX)(CX*1)
-	VBROADCASTI32X4 2(AX)(CX*1), Y6
-	VPSRLVW         nibshift<>+0(SB), Y6, Y6
-	VPANDD          Y2, Y6, Y6
-	VPSHUFB         Y6, Y3, Y6
-	VPBROADCASTW    (AX)(CX*1), Y7
-	VCVTPH2PS       X7, Y7
-	VPXORD          Y8, Y8, Y8
-	VPDPBUSD        Y6, Y1, Y8
-	VPSUBD          Y8, Y0, Y9
-	VMOVDQA32       Y9, Y9
-	VPDPBUSD        Y6, Y4, Y9
-	VCVTDQ2PS       Y9, Y9
-	VMULPS          Y5, Y7, Y6
-	VFMADD231PS     Y6, Y9, Y31
-	PREFETCHT0      32768(SI)(CX*1)
-	VBROADCASTI32X4 2(SI)(CX*1), Y6
-	VPSRLVW         nibshift<>+0(SB), Y6, Y6
-	VPANDD          Y2, Y6, Y6
-	VPSHUFB         Y6, Y3, Y6
-	VPBROADCASTW    (SI)(CX*1), Y7
-	VCVTPH2PS       X7, Y7
-	VPXORD          Y10, Y10, Y10
-	VPDPBUSD        Y6, Y1, Y10
-	VPSUBD          Y10, Y0, Y9
-	VMOVDQA32       Y9, Y9
-	VPDPBUSD        Y6, Y4, Y9
-	VCVTDQ2PS       Y9, Y9
-	VMULPS          Y5, Y7, Y6
-	VFMADD231PS     Y6, Y9, Y30
-	PREFETCHT0      32768(DI)(CX*1)
-	VBROADCASTI32X4 2(DI)(CX*1), Y6
-	VPSRLVW         nibshift<>+0(SB), Y6, Y6
-	VPANDD          Y2, Y6, Y6
-	VPSHUFB         Y6, Y3, Y6
-	VPBROADCASTW    (DI)(CX*1), Y7
-	VCVTPH2PS       X7, Y7
-	VPXORD          Y11, Y11, Y11
-	VPDPBUSD        Y6, Y1, Y11
-	VPSUBD          Y11, Y0, Y9
-	VMOVDQA32       Y9, Y9
-	VPDPBUSD        Y6, Y4, Y9
-	VCVTDQ2PS       Y9, Y9
-	VMULPS          Y5, Y7, Y6
-	VFMADD231PS     Y6, Y9, Y29
-	PREFETCHT0      32768(R8)(CX*1)
-	VBROADCASTI32X4 2(R8)(CX*1), Y6
-	VPSRLVW         nibshift<>+0(SB), Y6, Y6
-	VPANDD          Y2, Y6, Y6
-	VPSHUFB         Y6, Y3, Y6
-	VPBROADCASTW    (R8)(CX*1), Y7
-	VCVTPH2PS       X7, Y7
-	VPXORD          Y12, Y12, Y12
-	VPDPBUSD        Y6, Y1, Y12
-	VPSUBD          Y12, Y0, Y9
-	VMOVDQA32       Y9, Y9
-	VPDPBUSD        Y6, Y4, Y9
-	VCVTDQ2PS       Y9, Y9
-	VMULPS          Y5, Y7, Y4
-	VFMADD231PS     Y4, Y9, Y28
-	ADDQ            $0x00000012, CX
-	ADDQ            $0x00000022, R9
-	DECQ            BX
-	JMP             tileIQ4_NL_4x1_loop
-
-tileIQ4_NL_4x1_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF32X4 $0x01, Y31, X0
-	VADDPS        X31, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y30, X0
-	VADDPS        X30, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	VEXTRACTF32X4 $0x01, Y29, X0
-	VADDPS        X29, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 8(AX)
-	VEXTRACTF32X4 $0x01, Y28, X0
-	VADDPS        X28, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 12(AX)
-	VZEROUPPER
-	RET
-
-// func tileQ5_0_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileQ5_0_4x1(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), BX
-	MOVQ         AX, SI
-	ADDQ         CX, SI
-	MOVQ         SI, DI
-	ADDQ         CX, DI
-	MOVQ         DI, R8
-	ADDQ         CX, R8
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	VPXORD       Y0, Y0, Y0
-	MOVL         $0x10101010, CX
-	VPBROADCASTD CX, Y1
-	MOVL         $0x0f0f0f0f, CX
-	VPBROADCASTD CX, Y2
-	MOVL         $0x10101010, CX
-	VPBROADCASTD CX, Y3
-	XORQ         CX, CX
-	XORQ         R9, R9
-
-tileQ5_0_4x1_loop:
-	TESTQ           BX, BX
-	JZ              tileQ5_0_4x1_done
-	VMOVDQU8        2(DX)(R9*1), Y4
-	VPBROADCASTW    (DX)(R9*1), Y5
-	VCVTPH2PS       X5, Y5
-	VPXORD          Y6, Y6, Y6
-	VPDPBUSD        Y4, Y1, Y6
-	VPSUBD          Y6, Y0, Y7
-	PREFETCHT0      32768(AX)(CX*1)
-	VBROADCASTI32X4 6(AX)(CX*1), Y8
-	VPSRLVW         nibshift<>+0(SB), Y8, Y8
-	VPANDD          Y2, Y8, Y8
-	MOVL            2(AX)(CX*1), R10
-	KMOVD           R10, K1
-	VMOVDQU8.Z      Y3, K1, Y9
-	VPORD           Y9, Y8, Y8
-	VPBROADCASTW    (AX)(CX*1), Y9
-	VCVTPH2PS       X9, Y9
-	VMOVDQA32       Y7, Y10
-	VPDPBUSD        Y4, Y8, Y10
-	VCVTDQ2PS       Y10, Y10
-	VMULPS          Y5, Y9, Y8
-	VFMADD231PS     Y8, Y10, Y31
-	PREFETCHT0      32768(SI)(CX*1)
-	VBROADCASTI32X4 6(SI)(CX*1), Y8
-	VPSRLVW         nibshift<>+0(SB), Y8, Y8
-	VPANDD          Y2, Y8, Y8
-	MOVL            2(SI)(CX*1), R10
-	KMOVD           R10, K1
-	VMOVDQU8.Z      Y3, K1, Y9
-	VPORD           Y9, Y8, Y8
-	VPBROADCASTW    (SI)(CX*1), Y9
-	VCVTPH2PS       X9, Y9
-	VMOVDQA32       Y7, Y10
-	VPDPBUSD        Y4, Y8, Y10
-	VCVTDQ2PS       Y10, Y10
-	VMULPS          Y5, Y9, Y8
-	VFMADD231PS     Y8, Y10, Y30
-	PREFETCHT0      32768(DI)(CX*1)
-	VBROADCASTI32X4 6(DI)(CX*1), Y8
-	VPSRLVW         nibshift<>+0(SB), Y8, Y8
-	VPANDD          Y2, Y8, Y8
-	MOVL            2(DI)(CX*1), R10
-	KMOVD           R10, K1
-	VMOVDQU8.Z      Y3, K1, Y9
-	VPORD           Y9, Y8, Y8
-	VPBROADCASTW    (DI)(CX*1), Y9
-	VCVTPH2PS       X9, Y9
-	VMOVDQA32       Y7, Y10
-	VPDPBUSD        Y4, Y8, Y10
-	VCVTDQ2PS       Y10, Y10
-	VMULPS          Y5, Y9, Y8
-	VFMADD231PS     Y8, Y10, Y29
-	PREFETCHT0      32768(R8)(CX*1)
-	VBROADCASTI32X4 6(R8)(CX*1), Y8
-	VPSRLVW         nibshift<>+0(SB), Y8, Y8
-	VPANDD          Y2, Y8, Y8
-	MOVL            2(R8)(CX*1), R10
-	KMOVD           R10, K1
-	VMOVDQU8.Z      Y3, K1, Y9
-	VPORD           Y9, Y8, Y8
-	VPBROADCASTW    (R8)(CX*1), Y9
-	VCVTPH2PS       X9, Y9
-	VMOVDQA32       Y7, Y7
-	VPDPBUSD        Y4, Y8, Y7
-	VCVTDQ2PS       Y7, Y7
-	VMULPS          Y5, Y9, Y4
-	VFMADD231PS     Y4, Y7, Y28
-	ADDQ            $0x00000016, CX
-	ADDQ            $0x00000022, R9
-	DECQ            BX
-	JMP             tileQ5_0_4x1_loop
-
-tileQ5_0_4x1_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF32X4 $0x01, Y31, X0
-	VADDPS        X31, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y30, X0
-	VADDPS        X30, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	VEXTRACTF32X4 $0x01, Y29, X0
-	VADDPS        X29, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 8(AX)
-	VEXTRACTF32X4 $0x01, Y28, X0
-	VADDPS        X28, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 12(AX)
-	VZEROUPPER
-	RET
-
 // func tileQ4_1_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 // Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ4_1_4x1(SB), NOSPLIT, $0-56
@@ -1428,7 +334,6 @@ TEXT ·tileQ4_1_4x1(SB), NOSPLIT, $0-56
 	VPXORD       Y30, Y30, Y30
 	VPXORD       Y29, Y29, Y29
 	VPXORD       Y28, Y28, Y28
-	VPXORD       Y0, Y0, Y0
 	MOVL         $0x0f0f0f0f, CX
 	VPBROADCASTD CX, Y0
 	XORQ         CX, CX
@@ -1437,77 +342,77 @@ TEXT ·tileQ4_1_4x1(SB), NOSPLIT, $0-56
 tileQ4_1_4x1_loop:
 	TESTQ           BX, BX
 	JZ              tileQ4_1_4x1_done
-	VMOVDQU8        4(DX)(R9*1), Y5
-	VPBROADCASTW    (DX)(R9*1), Y6
-	VCVTPH2PS       X6, Y6
+	VMOVDQU8        4(DX)(R9*1), Y1
+	VPBROADCASTW    (DX)(R9*1), Y2
+	VCVTPH2PS       X2, Y2
 	PREFETCHT0      32768(AX)(CX*1)
-	VBROADCASTI32X4 4(AX)(CX*1), Y7
-	VPSRLVW         nibshift<>+0(SB), Y7, Y7
-	VPANDD          Y0, Y7, Y7
-	VPBROADCASTW    (AX)(CX*1), Y8
-	VCVTPH2PS       X8, Y8
+	VBROADCASTI32X4 4(AX)(CX*1), Y3
+	VPSRLVW         nibshift<>+0(SB), Y3, Y3
+	VPANDD          Y0, Y3, Y3
+	VPBROADCASTW    (AX)(CX*1), Y4
+	VCVTPH2PS       X4, Y4
 	MOVWLZX         2(AX)(CX*1), R10
-	VMOVD           R10, X9
-	VCVTPH2PS       X9, Y9
-	VPXORD          Y1, Y1, Y1
-	VPDPBUSD        Y5, Y7, Y1
-	VCVTDQ2PS       Y1, Y1
-	VMULPS          Y6, Y8, Y7
-	VFMADD231PS     Y7, Y1, Y31
-	VPBROADCASTW    2(DX)(R9*1), Y7
-	VCVTPH2PS       X7, Y7
-	VFMADD231PS     Y7, Y9, Y31
-	PREFETCHT0      32768(SI)(CX*1)
-	VBROADCASTI32X4 4(SI)(CX*1), Y7
-	VPSRLVW         nibshift<>+0(SB), Y7, Y7
-	VPANDD          Y0, Y7, Y7
-	VPBROADCASTW    (SI)(CX*1), Y8
-	VCVTPH2PS       X8, Y8
-	MOVWLZX         2(SI)(CX*1), R10
-	VMOVD           R10, X9
-	VCVTPH2PS       X9, Y9
-	VPXORD          Y2, Y2, Y2
-	VPDPBUSD        Y5, Y7, Y2
-	VCVTDQ2PS       Y2, Y2
-	VMULPS          Y6, Y8, Y7
-	VFMADD231PS     Y7, Y2, Y30
-	VPBROADCASTW    2(DX)(R9*1), Y7
-	VCVTPH2PS       X7, Y7
-	VFMADD231PS     Y7, Y9, Y30
-	PREFETCHT0      32768(DI)(CX*1)
-	VBROADCASTI32X4 4(DI)(CX*1), Y7
-	VPSRLVW         nibshift<>+0(SB), Y7, Y7
-	VPANDD          Y0, Y7, Y7
-	VPBROADCASTW    (DI)(CX*1), Y8
-	VCVTPH2PS       X8, Y8
-	MOVWLZX         2(DI)(CX*1), R10
-	VMOVD           R10, X9
-	VCVTPH2PS       X9, Y9
-	VPXORD          Y3, Y3, Y3
-	VPDPBUSD        Y5, Y7, Y3
-	VCVTDQ2PS       Y3, Y3
-	VMULPS          Y6, Y8, Y7
-	VFMADD231PS     Y7, Y3, Y29
-	VPBROADCASTW    2(DX)(R9*1), Y7
-	VCVTPH2PS       X7, Y7
-	VFMADD231PS     Y7, Y9, Y29
-	PREFETCHT0      32768(R8)(CX*1)
-	VBROADCASTI32X4 4(R8)(CX*1), Y7
-	VPSRLVW         nibshift<>+0(SB), Y7, Y7
-	VPANDD          Y0, Y7, Y7
-	VPBROADCASTW    (R8)(CX*1), Y8
-	VCVTPH2PS       X8, Y8
-	MOVWLZX         2(R8)(CX*1), R10
-	VMOVD           R10, X9
-	VCVTPH2PS       X9, Y9
-	VPXORD          Y4, Y4, Y4
-	VPDPBUSD        Y5, Y7, Y4
-	VCVTDQ2PS       Y4, Y4
-	VMULPS          Y6, Y8, Y5
-	VFMADD231PS     Y5, Y4, Y28
-	VPBROADCASTW    2(DX)(R9*1), Y5
+	VMOVD           R10, X5
 	VCVTPH2PS       X5, Y5
-	VFMADD231PS     Y5, Y9, Y28
+	VPXORD          Y6, Y6, Y6
+	VPDPBUSD        Y1, Y3, Y6
+	VCVTDQ2PS       Y6, Y6
+	VMULPS          Y2, Y4, Y3
+	VFMADD231PS     Y3, Y6, Y31
+	VPBROADCASTW    2(DX)(R9*1), Y3
+	VCVTPH2PS       X3, Y3
+	VFMADD231PS     Y3, Y5, Y31
+	PREFETCHT0      32768(SI)(CX*1)
+	VBROADCASTI32X4 4(SI)(CX*1), Y3
+	VPSRLVW         nibshift<>+0(SB), Y3, Y3
+	VPANDD          Y0, Y3, Y3
+	VPBROADCASTW    (SI)(CX*1), Y4
+	VCVTPH2PS       X4, Y4
+	MOVWLZX         2(SI)(CX*1), R10
+	VMOVD           R10, X5
+	VCVTPH2PS       X5, Y5
+	VPXORD          Y7, Y7, Y7
+	VPDPBUSD        Y1, Y3, Y7
+	VCVTDQ2PS       Y7, Y7
+	VMULPS          Y2, Y4, Y3
+	VFMADD231PS     Y3, Y7, Y30
+	VPBROADCASTW    2(DX)(R9*1), Y3
+	VCVTPH2PS       X3, Y3
+	VFMADD231PS     Y3, Y5, Y30
+	PREFETCHT0      32768(DI)(CX*1)
+	VBROADCASTI32X4 4(DI)(CX*1), Y3
+	VPSRLVW         nibshift<>+0(SB), Y3, Y3
+	VPANDD          Y0, Y3, Y3
+	VPBROADCASTW    (DI)(CX*1), Y4
+	VCVTPH2PS       X4, Y4
+	MOVWLZX         2(DI)(CX*1), R10
+	VMOVD           R10, X5
+	VCVTPH2PS       X5, Y5
+	VPXORD          Y8, Y8, Y8
+	VPDPBUSD        Y1, Y3, Y8
+	VCVTDQ2PS       Y8, Y8
+	VMULPS          Y2, Y4, Y3
+	VFMADD231PS     Y3, Y8, Y29
+	VPBROADCASTW    2(DX)(R9*1), Y3
+	VCVTPH2PS       X3, Y3
+	VFMADD231PS     Y3, Y5, Y29
+	PREFETCHT0      32768(R8)(CX*1)
+	VBROADCASTI32X4 4(R8)(CX*1), Y3
+	VPSRLVW         nibshift<>+0(SB), Y3, Y3
+	VPANDD          Y0, Y3, Y3
+	VPBROADCASTW    (R8)(CX*1), Y4
+	VCVTPH2PS       X4, Y4
+	MOVWLZX         2(R8)(CX*1), R10
+	VMOVD           R10, X5
+	VCVTPH2PS       X5, Y5
+	VPXORD          Y9, Y9, Y9
+	VPDPBUSD        Y1, Y3, Y9
+	VCVTDQ2PS       Y9, Y9
+	VMULPS          Y2, Y4, Y1
+	VFMADD231PS     Y1, Y9, Y28
+	VPBROADCASTW    2(DX)(R9*1), Y1
+	VCVTPH2PS       X1, Y1
+	VFMADD231PS     Y1, Y5, Y28
 	ADDQ            $0x00000014, CX
 	ADDQ            $0x00000024, R9
 	DECQ            BX
@@ -1566,104 +471,103 @@ TEXT ·tileQ5_1_4x1(SB), NOSPLIT, $0-56
 	VPXORD       Y30, Y30, Y30
 	VPXORD       Y29, Y29, Y29
 	VPXORD       Y28, Y28, Y28
-	VPXORD       Y0, Y0, Y0
 	MOVL         $0x0f0f0f0f, CX
 	VPBROADCASTD CX, Y0
 	MOVL         $0x10101010, CX
-	VPBROADCASTD CX, Y5
+	VPBROADCASTD CX, Y1
 	XORQ         CX, CX
 	XORQ         R9, R9
 
 tileQ5_1_4x1_loop:
 	TESTQ           BX, BX
 	JZ              tileQ5_1_4x1_done
-	VMOVDQU8        4(DX)(R9*1), Y6
-	VPBROADCASTW    (DX)(R9*1), Y7
-	VCVTPH2PS       X7, Y7
+	VMOVDQU8        4(DX)(R9*1), Y2
+	VPBROADCASTW    (DX)(R9*1), Y3
+	VCVTPH2PS       X3, Y3
 	PREFETCHT0      32768(AX)(CX*1)
-	VBROADCASTI32X4 8(AX)(CX*1), Y8
-	VPSRLVW         nibshift<>+0(SB), Y8, Y8
-	VPANDD          Y0, Y8, Y8
+	VBROADCASTI32X4 8(AX)(CX*1), Y4
+	VPSRLVW         nibshift<>+0(SB), Y4, Y4
+	VPANDD          Y0, Y4, Y4
 	MOVL            4(AX)(CX*1), R10
 	KMOVD           R10, K1
-	VMOVDQU8.Z      Y5, K1, Y9
-	VPORD           Y9, Y8, Y8
-	VPBROADCASTW    (AX)(CX*1), Y9
-	VCVTPH2PS       X9, Y9
+	VMOVDQU8.Z      Y1, K1, Y5
+	VPORD           Y5, Y4, Y4
+	VPBROADCASTW    (AX)(CX*1), Y5
+	VCVTPH2PS       X5, Y5
 	MOVWLZX         2(AX)(CX*1), R10
 	VMOVD           R10, X10
 	VCVTPH2PS       X10, Y10
-	VPXORD          Y1, Y1, Y1
-	VPDPBUSD        Y6, Y8, Y1
-	VCVTDQ2PS       Y1, Y1
-	VMULPS          Y7, Y9, Y8
-	VFMADD231PS     Y8, Y1, Y31
-	VPBROADCASTW    2(DX)(R9*1), Y8
-	VCVTPH2PS       X8, Y8
-	VFMADD231PS     Y8, Y10, Y31
+	VPXORD          Y6, Y6, Y6
+	VPDPBUSD        Y2, Y4, Y6
+	VCVTDQ2PS       Y6, Y6
+	VMULPS          Y3, Y5, Y4
+	VFMADD231PS     Y4, Y6, Y31
+	VPBROADCASTW    2(DX)(R9*1), Y4
+	VCVTPH2PS       X4, Y4
+	VFMADD231PS     Y4, Y10, Y31
 	PREFETCHT0      32768(SI)(CX*1)
-	VBROADCASTI32X4 8(SI)(CX*1), Y8
-	VPSRLVW         nibshift<>+0(SB), Y8, Y8
-	VPANDD          Y0, Y8, Y8
+	VBROADCASTI32X4 8(SI)(CX*1), Y4
+	VPSRLVW         nibshift<>+0(SB), Y4, Y4
+	VPANDD          Y0, Y4, Y4
 	MOVL            4(SI)(CX*1), R10
 	KMOVD           R10, K1
-	VMOVDQU8.Z      Y5, K1, Y9
-	VPORD           Y9, Y8, Y8
-	VPBROADCASTW    (SI)(CX*1), Y9
-	VCVTPH2PS       X9, Y9
+	VMOVDQU8.Z      Y1, K1, Y5
+	VPORD           Y5, Y4, Y4
+	VPBROADCASTW    (SI)(CX*1), Y5
+	VCVTPH2PS       X5, Y5
 	MOVWLZX         2(SI)(CX*1), R10
 	VMOVD           R10, X10
 	VCVTPH2PS       X10, Y10
-	VPXORD          Y2, Y2, Y2
-	VPDPBUSD        Y6, Y8, Y2
-	VCVTDQ2PS       Y2, Y2
-	VMULPS          Y7, Y9, Y8
-	VFMADD231PS     Y8, Y2, Y30
-	VPBROADCASTW    2(DX)(R9*1), Y8
-	VCVTPH2PS       X8, Y8
-	VFMADD231PS     Y8, Y10, Y30
+	VPXORD          Y7, Y7, Y7
+	VPDPBUSD        Y2, Y4, Y7
+	VCVTDQ2PS       Y7, Y7
+	VMULPS          Y3, Y5, Y4
+	VFMADD231PS     Y4, Y7, Y30
+	VPBROADCASTW    2(DX)(R9*1), Y4
+	VCVTPH2PS       X4, Y4
+	VFMADD231PS     Y4, Y10, Y30
 	PREFETCHT0      32768(DI)(CX*1)
-	VBROADCASTI32X4 8(DI)(CX*1), Y8
-	VPSRLVW         nibshift<>+0(SB), Y8, Y8
-	VPANDD          Y0, Y8, Y8
+	VBROADCASTI32X4 8(DI)(CX*1), Y4
+	VPSRLVW         nibshift<>+0(SB), Y4, Y4
+	VPANDD          Y0, Y4, Y4
 	MOVL            4(DI)(CX*1), R10
 	KMOVD           R10, K1
-	VMOVDQU8.Z      Y5, K1, Y9
-	VPORD           Y9, Y8, Y8
-	VPBROADCASTW    (DI)(CX*1), Y9
-	VCVTPH2PS       X9, Y9
+	VMOVDQU8.Z      Y1, K1, Y5
+	VPORD           Y5, Y4, Y4
+	VPBROADCASTW    (DI)(CX*1), Y5
+	VCVTPH2PS       X5, Y5
 	MOVWLZX         2(DI)(CX*1), R10
 	VMOVD           R10, X10
 	VCVTPH2PS       X10, Y10
-	VPXORD          Y3, Y3, Y3
-	VPDPBUSD        Y6, Y8, Y3
-	VCVTDQ2PS       Y3, Y3
-	VMULPS          Y7, Y9, Y8
-	VFMADD231PS     Y8, Y3, Y29
-	VPBROADCASTW    2(DX)(R9*1), Y8
-	VCVTPH2PS       X8, Y8
-	VFMADD231PS     Y8, Y10, Y29
+	VPXORD          Y8, Y8, Y8
+	VPDPBUSD        Y2, Y4, Y8
+	VCVTDQ2PS       Y8, Y8
+	VMULPS          Y3, Y5, Y4
+	VFMADD231PS     Y4, Y8, Y29
+	VPBROADCASTW    2(DX)(R9*1), Y4
+	VCVTPH2PS       X4, Y4
+	VFMADD231PS     Y4, Y10, Y29
 	PREFETCHT0      32768(R8)(CX*1)
-	VBROADCASTI32X4 8(R8)(CX*1), Y8
-	VPSRLVW         nibshift<>+0(SB), Y8, Y8
-	VPANDD          Y0, Y8, Y8
+	VBROADCASTI32X4 8(R8)(CX*1), Y4
+	VPSRLVW         nibshift<>+0(SB), Y4, Y4
+	VPANDD          Y0, Y4, Y4
 	MOVL            4(R8)(CX*1), R10
 	KMOVD           R10, K1
-	VMOVDQU8.Z      Y5, K1, Y9
-	VPORD           Y9, Y8, Y8
-	VPBROADCASTW    (R8)(CX*1), Y9
-	VCVTPH2PS       X9, Y9
+	VMOVDQU8.Z      Y1, K1, Y5
+	VPORD           Y5, Y4, Y4
+	VPBROADCASTW    (R8)(CX*1), Y5
+	VCVTPH2PS       X5, Y5
 	MOVWLZX         2(R8)(CX*1), R10
 	VMOVD           R10, X10
 	VCVTPH2PS       X10, Y10
-	VPXORD          Y4, Y4, Y4
-	VPDPBUSD        Y6, Y8, Y4
-	VCVTDQ2PS       Y4, Y4
-	VMULPS          Y7, Y9, Y6
-	VFMADD231PS     Y6, Y4, Y28
-	VPBROADCASTW    2(DX)(R9*1), Y6
-	VCVTPH2PS       X6, Y6
-	VFMADD231PS     Y6, Y10, Y28
+	VPXORD          Y9, Y9, Y9
+	VPDPBUSD        Y2, Y4, Y9
+	VCVTDQ2PS       Y9, Y9
+	VMULPS          Y3, Y5, Y2
+	VFMADD231PS     Y2, Y9, Y28
+	VPBROADCASTW    2(DX)(R9*1), Y2
+	VCVTPH2PS       X2, Y2
+	VFMADD231PS     Y2, Y10, Y28
 	ADDQ            $0x00000018, CX
 	ADDQ            $0x00000024, R9
 	DECQ            BX
@@ -1704,316 +608,6 @@ tileQ5_1_4x1_done:
 	VZEROUPPER
 	RET
 
-// func tileQ8_0_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileQ8_0_1x2(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), CX
-	MOVQ         as+24(FP), DX
-	MOVQ         nb+32(FP), BX
-	MOVQ         CX, SI
-	ADDQ         DX, SI
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y0, Y0, Y0
-	MOVL         $0x80808080, DX
-	VPBROADCASTD DX, Y1
-	XORQ         DX, DX
-	XORQ         DI, DI
-
-tileQ8_0_1x2_loop:
-	TESTQ        BX, BX
-	JZ           tileQ8_0_1x2_done
-	VPXORD       2(CX)(DI*1), Y1, Y2
-	VPBROADCASTW (CX)(DI*1), Y3
-	VCVTPH2PS    X3, Y3
-	VPXORD       2(SI)(DI*1), Y1, Y4
-	VPBROADCASTW (SI)(DI*1), Y5
-	VCVTPH2PS    X5, Y5
-	PREFETCHT0   32768(AX)(DX*1)
-	VMOVDQU8     2(AX)(DX*1), Y6
-	VPBROADCASTW (AX)(DX*1), Y7
-	VCVTPH2PS    X7, Y7
-	VPXORD       Y8, Y8, Y8
-	VPDPBUSD     Y6, Y1, Y8
-	VPSUBD       Y8, Y0, Y9
-	VMOVDQA32    Y9, Y10
-	VPDPBUSD     Y6, Y2, Y10
-	VCVTDQ2PS    Y10, Y10
-	VMULPS       Y3, Y7, Y2
-	VFMADD231PS  Y2, Y10, Y31
-	VMOVDQA32    Y9, Y2
-	VPDPBUSD     Y6, Y4, Y2
-	VCVTDQ2PS    Y2, Y2
-	VMULPS       Y5, Y7, Y3
-	VFMADD231PS  Y3, Y2, Y30
-	ADDQ         $0x00000022, DX
-	ADDQ         $0x00000022, DI
-	DECQ         BX
-	JMP          tileQ8_0_1x2_loop
-
-tileQ8_0_1x2_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF32X4 $0x01, Y31, X0
-	VADDPS        X31, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y30, X0
-	VADDPS        X30, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VZEROUPPER
-	RET
-
-// func tileQ4_0_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileQ4_0_1x2(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), CX
-	MOVQ         as+24(FP), DX
-	MOVQ         nb+32(FP), BX
-	MOVQ         CX, SI
-	ADDQ         DX, SI
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y0, Y0, Y0
-	MOVL         $0x08080808, DX
-	VPBROADCASTD DX, Y1
-	MOVL         $0x0f0f0f0f, DX
-	VPBROADCASTD DX, Y2
-	XORQ         DX, DX
-	XORQ         DI, DI
-
-tileQ4_0_1x2_loop:
-	TESTQ           BX, BX
-	JZ              tileQ4_0_1x2_done
-	VMOVDQU8        2(CX)(DI*1), Y3
-	VPBROADCASTW    (CX)(DI*1), Y4
-	VCVTPH2PS       X4, Y4
-	VPXORD          Y5, Y5, Y5
-	VPDPBUSD        Y3, Y1, Y5
-	VPSUBD          Y5, Y0, Y6
-	VMOVDQU8        2(SI)(DI*1), Y7
-	VPBROADCASTW    (SI)(DI*1), Y8
-	VCVTPH2PS       X8, Y8
-	VPXORD          Y9, Y9, Y9
-	VPDPBUSD        Y7, Y1, Y9
-	VPSUBD          Y9, Y0, Y10
-	PREFETCHT0      32768(AX)(DX*1)
-	VBROADCASTI32X4 2(AX)(DX*1), Y11
-	VPSRLVW         nibshift<>+0(SB), Y11, Y11
-	VPANDD          Y2, Y11, Y11
-	VPBROADCASTW    (AX)(DX*1), Y12
-	VCVTPH2PS       X12, Y12
-	VMOVDQA32       Y6, Y6
-	VPDPBUSD        Y3, Y11, Y6
-	VCVTDQ2PS       Y6, Y6
-	VMULPS          Y4, Y12, Y3
-	VFMADD231PS     Y3, Y6, Y31
-	VMOVDQA32       Y10, Y3
-	VPDPBUSD        Y7, Y11, Y3
-	VCVTDQ2PS       Y3, Y3
-	VMULPS          Y8, Y12, Y4
-	VFMADD231PS     Y4, Y3, Y30
-	ADDQ            $0x00000012, DX
-	ADDQ            $0x00000022, DI
-	DECQ            BX
-	JMP             tileQ4_0_1x2_loop
-
-tileQ4_0_1x2_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF32X4 $0x01, Y31, X0
-	VADDPS        X31, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y30, X0
-	VADDPS        X30, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VZEROUPPER
-	RET
-
-// func tileIQ4_NL_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileIQ4_NL_1x2(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), CX
-	MOVQ         as+24(FP), DX
-	MOVQ         nb+32(FP), BX
-	MOVQ         CX, SI
-	ADDQ         DX, SI
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y0, Y0, Y0
-	MOVL         $0x80808080, DX
-	VPBROADCASTD DX, Y1
-	MOVL         $0x0f0f0f0f, DX
-	VPBROADCASTD DX, Y2
-	VMOVDQU8     iq4nltable<>+0(SB), Y3
-	XORQ         DX, DX
-	XORQ         DI, DI
-
-tileIQ4_NL_1x2_loop:
-	TESTQ           BX, BX
-	JZ              tileIQ4_NL_1x2_done
-	VPXORD          2(CX)(DI*1), Y1, Y4
-	VPBROADCASTW    (CX)(DI*1), Y5
-	VCVTPH2PS       X5, Y5
-	VPXORD          2(SI)(DI*1), Y1, Y6
-	VPBROADCASTW    (SI)(DI*1), Y7
-	VCVTPH2PS       X7, Y7
-	PREFETCHT0      32768(AX)(DX*1)
-	VBROADCASTI32X4 2(AX)(DX*1), Y8
-	VPSRLVW         nibshift<>+0(SB), Y8, Y8
-	VPANDD          Y2, Y8, Y8
-	VPSHUFB         Y8, Y3, Y8
-	VPBROADCASTW    (AX)(DX*1), Y9
-	VCVTPH2PS       X9, Y9
-	VPXORD          Y10, Y10, Y10
-	VPDPBUSD        Y8, Y1, Y10
-	VPSUBD          Y10, Y0, Y11
-	VMOVDQA32       Y11, Y12
-	VPDPBUSD        Y8, Y4, Y12
-	VCVTDQ2PS       Y12, Y12
-	VMULPS          Y5, Y9, Y4
-	VFMADD231PS     Y4, Y12, Y31
-	VMOVDQA32       Y11, Y4
-	VPDPBUSD        Y8, Y6, Y4
-	VCVTDQ2PS       Y4, Y4
-	VMULPS          Y7, Y9, Y5
-	VFMADD231PS     Y5, Y4, Y30
-	ADDQ            $0x00000012, DX
-	ADDQ            $0x00000022, DI
-	DECQ            BX
-	JMP             tileIQ4_NL_1x2_loop
-
-tileIQ4_NL_1x2_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF32X4 $0x01, Y31, X0
-	VADDPS        X31, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y30, X0
-	VADDPS        X30, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VZEROUPPER
-	RET
-
-// func tileQ5_0_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileQ5_0_1x2(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), CX
-	MOVQ         as+24(FP), DX
-	MOVQ         nb+32(FP), BX
-	MOVQ         CX, SI
-	ADDQ         DX, SI
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y0, Y0, Y0
-	MOVL         $0x10101010, DX
-	VPBROADCASTD DX, Y1
-	MOVL         $0x0f0f0f0f, DX
-	VPBROADCASTD DX, Y2
-	MOVL         $0x10101010, DX
-	VPBROADCASTD DX, Y3
-	XORQ         DX, DX
-	XORQ         DI, DI
-
-tileQ5_0_1x2_loop:
-	TESTQ           BX, BX
-	JZ              tileQ5_0_1x2_done
-	VMOVDQU8        2(CX)(DI*1), Y4
-	VPBROADCASTW    (CX)(DI*1), Y5
-	VCVTPH2PS       X5, Y5
-	VPXORD          Y6, Y6, Y6
-	VPDPBUSD        Y4, Y1, Y6
-	VPSUBD          Y6, Y0, Y7
-	VMOVDQU8        2(SI)(DI*1), Y8
-	VPBROADCASTW    (SI)(DI*1), Y9
-	VCVTPH2PS       X9, Y9
-	VPXORD          Y10, Y10, Y10
-	VPDPBUSD        Y8, Y1, Y10
-	VPSUBD          Y10, Y0, Y11
-	PREFETCHT0      32768(AX)(DX*1)
-	VBROADCASTI32X4 6(AX)(DX*1), Y12
-	VPSRLVW         nibshift<>+0(SB), Y12, Y12
-	VPANDD          Y2, Y12, Y12
-	MOVL            2(AX)(DX*1), R8
-	KMOVD           R8, K1
-	VMOVDQU8.Z      Y3, K1, Y13
-	VPORD           Y13, Y12, Y12
-	VPBROADCASTW    (AX)(DX*1), Y13
-	VCVTPH2PS       X13, Y13
-	VMOVDQA32       Y7, Y7
-	VPDPBUSD        Y4, Y12, Y7
-	VCVTDQ2PS       Y7, Y7
-	VMULPS          Y5, Y13, Y4
-	VFMADD231PS     Y4, Y7, Y31
-	VMOVDQA32       Y11, Y4
-	VPDPBUSD        Y8, Y12, Y4
-	VCVTDQ2PS       Y4, Y4
-	VMULPS          Y9, Y13, Y5
-	VFMADD231PS     Y5, Y4, Y30
-	ADDQ            $0x00000016, DX
-	ADDQ            $0x00000022, DI
-	DECQ            BX
-	JMP             tileQ5_0_1x2_loop
-
-tileQ5_0_1x2_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF32X4 $0x01, Y31, X0
-	VADDPS        X31, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y30, X0
-	VADDPS        X30, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VZEROUPPER
-	RET
-
 // func tileQ4_1_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 // Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ4_1_1x2(SB), NOSPLIT, $0-56
@@ -2026,7 +620,6 @@ TEXT ·tileQ4_1_1x2(SB), NOSPLIT, $0-56
 	ADDQ         DX, SI
 	VPXORD       Y31, Y31, Y31
 	VPXORD       Y30, Y30, Y30
-	VPXORD       Y0, Y0, Y0
 	MOVL         $0x0f0f0f0f, DX
 	VPBROADCASTD DX, Y0
 	XORQ         DX, DX
@@ -2035,37 +628,37 @@ TEXT ·tileQ4_1_1x2(SB), NOSPLIT, $0-56
 tileQ4_1_1x2_loop:
 	TESTQ           BX, BX
 	JZ              tileQ4_1_1x2_done
-	VMOVDQU8        4(CX)(DI*1), Y3
-	VPBROADCASTW    (CX)(DI*1), Y4
+	VMOVDQU8        4(CX)(DI*1), Y1
+	VPBROADCASTW    (CX)(DI*1), Y2
+	VCVTPH2PS       X2, Y2
+	VMOVDQU8        4(SI)(DI*1), Y3
+	VPBROADCASTW    (SI)(DI*1), Y4
 	VCVTPH2PS       X4, Y4
-	VMOVDQU8        4(SI)(DI*1), Y5
-	VPBROADCASTW    (SI)(DI*1), Y6
-	VCVTPH2PS       X6, Y6
 	PREFETCHT0      32768(AX)(DX*1)
-	VBROADCASTI32X4 4(AX)(DX*1), Y7
-	VPSRLVW         nibshift<>+0(SB), Y7, Y7
-	VPANDD          Y0, Y7, Y7
-	VPBROADCASTW    (AX)(DX*1), Y8
-	VCVTPH2PS       X8, Y8
+	VBROADCASTI32X4 4(AX)(DX*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPBROADCASTW    (AX)(DX*1), Y6
+	VCVTPH2PS       X6, Y6
 	MOVWLZX         2(AX)(DX*1), R8
-	VMOVD           R8, X9
-	VCVTPH2PS       X9, Y9
-	VPXORD          Y1, Y1, Y1
-	VPDPBUSD        Y3, Y7, Y1
-	VCVTDQ2PS       Y1, Y1
-	VMULPS          Y4, Y8, Y3
-	VFMADD231PS     Y3, Y1, Y31
-	VPBROADCASTW    2(CX)(DI*1), Y3
-	VCVTPH2PS       X3, Y3
-	VFMADD231PS     Y3, Y9, Y31
-	VPXORD          Y2, Y2, Y2
-	VPDPBUSD        Y5, Y7, Y2
-	VCVTDQ2PS       Y2, Y2
-	VMULPS          Y6, Y8, Y3
-	VFMADD231PS     Y3, Y2, Y30
-	VPBROADCASTW    2(SI)(DI*1), Y3
-	VCVTPH2PS       X3, Y3
-	VFMADD231PS     Y3, Y9, Y30
+	VMOVD           R8, X7
+	VCVTPH2PS       X7, Y7
+	VPXORD          Y8, Y8, Y8
+	VPDPBUSD        Y1, Y5, Y8
+	VCVTDQ2PS       Y8, Y8
+	VMULPS          Y2, Y6, Y1
+	VFMADD231PS     Y1, Y8, Y31
+	VPBROADCASTW    2(CX)(DI*1), Y1
+	VCVTPH2PS       X1, Y1
+	VFMADD231PS     Y1, Y7, Y31
+	VPXORD          Y9, Y9, Y9
+	VPDPBUSD        Y3, Y5, Y9
+	VCVTDQ2PS       Y9, Y9
+	VMULPS          Y4, Y6, Y1
+	VFMADD231PS     Y1, Y9, Y30
+	VPBROADCASTW    2(SI)(DI*1), Y1
+	VCVTPH2PS       X1, Y1
+	VFMADD231PS     Y1, Y7, Y30
 	ADDQ            $0x00000014, DX
 	ADDQ            $0x00000024, DI
 	DECQ            BX
@@ -2105,52 +698,51 @@ TEXT ·tileQ5_1_1x2(SB), NOSPLIT, $0-56
 	ADDQ         DX, SI
 	VPXORD       Y31, Y31, Y31
 	VPXORD       Y30, Y30, Y30
-	VPXORD       Y0, Y0, Y0
 	MOVL         $0x0f0f0f0f, DX
 	VPBROADCASTD DX, Y0
 	MOVL         $0x10101010, DX
-	VPBROADCASTD DX, Y3
+	VPBROADCASTD DX, Y1
 	XORQ         DX, DX
 	XORQ         DI, DI
 
 tileQ5_1_1x2_loop:
 	TESTQ           BX, BX
 	JZ              tileQ5_1_1x2_done
-	VMOVDQU8        4(CX)(DI*1), Y4
-	VPBROADCASTW    (CX)(DI*1), Y5
+	VMOVDQU8        4(CX)(DI*1), Y2
+	VPBROADCASTW    (CX)(DI*1), Y3
+	VCVTPH2PS       X3, Y3
+	VMOVDQU8        4(SI)(DI*1), Y4
+	VPBROADCASTW    (SI)(DI*1), Y5
 	VCVTPH2PS       X5, Y5
-	VMOVDQU8        4(SI)(DI*1), Y6
-	VPBROADCASTW    (SI)(DI*1), Y7
-	VCVTPH2PS       X7, Y7
 	PREFETCHT0      32768(AX)(DX*1)
-	VBROADCASTI32X4 8(AX)(DX*1), Y8
-	VPSRLVW         nibshift<>+0(SB), Y8, Y8
-	VPANDD          Y0, Y8, Y8
+	VBROADCASTI32X4 8(AX)(DX*1), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
 	MOVL            4(AX)(DX*1), R8
 	KMOVD           R8, K1
-	VMOVDQU8.Z      Y3, K1, Y9
-	VPORD           Y9, Y8, Y8
-	VPBROADCASTW    (AX)(DX*1), Y9
-	VCVTPH2PS       X9, Y9
+	VMOVDQU8.Z      Y1, K1, Y7
+	VPORD           Y7, Y6, Y6
+	VPBROADCASTW    (AX)(DX*1), Y7
+	VCVTPH2PS       X7, Y7
 	MOVWLZX         2(AX)(DX*1), R8
 	VMOVD           R8, X10
 	VCVTPH2PS       X10, Y10
-	VPXORD          Y1, Y1, Y1
-	VPDPBUSD        Y4, Y8, Y1
-	VCVTDQ2PS       Y1, Y1
-	VMULPS          Y5, Y9, Y4
-	VFMADD231PS     Y4, Y1, Y31
-	VPBROADCASTW    2(CX)(DI*1), Y4
-	VCVTPH2PS       X4, Y4
-	VFMADD231PS     Y4, Y10, Y31
-	VPXORD          Y2, Y2, Y2
-	VPDPBUSD        Y6, Y8, Y2
-	VCVTDQ2PS       Y2, Y2
-	VMULPS          Y7, Y9, Y4
-	VFMADD231PS     Y4, Y2, Y30
-	VPBROADCASTW    2(SI)(DI*1), Y4
-	VCVTPH2PS       X4, Y4
-	VFMADD231PS     Y4, Y10, Y30
+	VPXORD          Y8, Y8, Y8
+	VPDPBUSD        Y2, Y6, Y8
+	VCVTDQ2PS       Y8, Y8
+	VMULPS          Y3, Y7, Y2
+	VFMADD231PS     Y2, Y8, Y31
+	VPBROADCASTW    2(CX)(DI*1), Y2
+	VCVTPH2PS       X2, Y2
+	VFMADD231PS     Y2, Y10, Y31
+	VPXORD          Y9, Y9, Y9
+	VPDPBUSD        Y4, Y6, Y9
+	VCVTDQ2PS       Y9, Y9
+	VMULPS          Y5, Y7, Y2
+	VFMADD231PS     Y2, Y9, Y30
+	VPBROADCASTW    2(SI)(DI*1), Y2
+	VCVTPH2PS       X2, Y2
+	VFMADD231PS     Y2, Y10, Y30
 	ADDQ            $0x00000018, DX
 	ADDQ            $0x00000024, DI
 	DECQ            BX
@@ -2178,398 +770,6 @@ tileQ5_1_1x2_done:
 	VZEROUPPER
 	RET
 
-// func tileQ8_0_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileQ8_0_1x3(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), CX
-	MOVQ         as+24(FP), DX
-	MOVQ         nb+32(FP), BX
-	MOVQ         CX, SI
-	ADDQ         DX, SI
-	MOVQ         SI, DI
-	ADDQ         DX, DI
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y0, Y0, Y0
-	MOVL         $0x80808080, DX
-	VPBROADCASTD DX, Y1
-	XORQ         DX, DX
-	XORQ         R8, R8
-
-tileQ8_0_1x3_loop:
-	TESTQ        BX, BX
-	JZ           tileQ8_0_1x3_done
-	VPXORD       2(CX)(R8*1), Y1, Y2
-	VPBROADCASTW (CX)(R8*1), Y3
-	VCVTPH2PS    X3, Y3
-	VPXORD       2(SI)(R8*1), Y1, Y4
-	VPBROADCASTW (SI)(R8*1), Y5
-	VCVTPH2PS    X5, Y5
-	VPXORD       2(DI)(R8*1), Y1, Y6
-	VPBROADCASTW (DI)(R8*1), Y7
-	VCVTPH2PS    X7, Y7
-	PREFETCHT0   32768(AX)(DX*1)
-	VMOVDQU8     2(AX)(DX*1), Y8
-	VPBROADCASTW (AX)(DX*1), Y9
-	VCVTPH2PS    X9, Y9
-	VPXORD       Y10, Y10, Y10
-	VPDPBUSD     Y8, Y1, Y10
-	VPSUBD       Y10, Y0, Y11
-	VMOVDQA32    Y11, Y12
-	VPDPBUSD     Y8, Y2, Y12
-	VCVTDQ2PS    Y12, Y12
-	VMULPS       Y3, Y9, Y2
-	VFMADD231PS  Y2, Y12, Y31
-	VMOVDQA32    Y11, Y2
-	VPDPBUSD     Y8, Y4, Y2
-	VCVTDQ2PS    Y2, Y2
-	VMULPS       Y5, Y9, Y3
-	VFMADD231PS  Y3, Y2, Y30
-	VMOVDQA32    Y11, Y2
-	VPDPBUSD     Y8, Y6, Y2
-	VCVTDQ2PS    Y2, Y2
-	VMULPS       Y7, Y9, Y3
-	VFMADD231PS  Y3, Y2, Y29
-	ADDQ         $0x00000022, DX
-	ADDQ         $0x00000022, R8
-	DECQ         BX
-	JMP          tileQ8_0_1x3_loop
-
-tileQ8_0_1x3_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF32X4 $0x01, Y31, X0
-	VADDPS        X31, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y30, X0
-	VADDPS        X30, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y29, X0
-	VADDPS        X29, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VZEROUPPER
-	RET
-
-// func tileQ4_0_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileQ4_0_1x3(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), CX
-	MOVQ         as+24(FP), DX
-	MOVQ         nb+32(FP), BX
-	MOVQ         CX, SI
-	ADDQ         DX, SI
-	MOVQ         SI, DI
-	ADDQ         DX, DI
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y0, Y0, Y0
-	MOVL         $0x08080808, DX
-	VPBROADCASTD DX, Y1
-	MOVL         $0x0f0f0f0f, DX
-	VPBROADCASTD DX, Y2
-	XORQ         DX, DX
-	XORQ         R8, R8
-
-tileQ4_0_1x3_loop:
-	TESTQ           BX, BX
-	JZ              tileQ4_0_1x3_done
-	VMOVDQU8        2(CX)(R8*1), Y3
-	VPBROADCASTW    (CX)(R8*1), Y4
-	VCVTPH2PS       X4, Y4
-	VPXORD          Y5, Y5, Y5
-	VPDPBUSD        Y3, Y1, Y5
-	VPSUBD          Y5, Y0, Y6
-	VMOVDQU8        2(SI)(R8*1), Y7
-	VPBROADCASTW    (SI)(R8*1), Y8
-	VCVTPH2PS       X8, Y8
-	VPXORD          Y9, Y9, Y9
-	VPDPBUSD        Y7, Y1, Y9
-	VPSUBD          Y9, Y0, Y10
-	VMOVDQU8        2(DI)(R8*1), Y11
-	VPBROADCASTW    (DI)(R8*1), Y12
-	VCVTPH2PS       X12, Y12
-	VPXORD          Y13, Y13, Y13
-	VPDPBUSD        Y11, Y1, Y13
-	VPSUBD          Y13, Y0, Y14
-	PREFETCHT0      32768(AX)(DX*1)
-	VBROADCASTI32X4 2(AX)(DX*1), Y15
-	VPSRLVW         nibshift<>+0(SB), Y15, Y15
-	VPANDD          Y2, Y15, Y15
-	VPBROADCASTW    (AX)(DX*1), Y16
-	VCVTPH2PS       X16, Y16
-	VMOVDQA32       Y6, Y6
-	VPDPBUSD        Y3, Y15, Y6
-	VCVTDQ2PS       Y6, Y6
-	VMULPS          Y4, Y16, Y3
-	VFMADD231PS     Y3, Y6, Y31
-	VMOVDQA32       Y10, Y3
-	VPDPBUSD        Y7, Y15, Y3
-	VCVTDQ2PS       Y3, Y3
-	VMULPS          Y8, Y16, Y4
-	VFMADD231PS     Y4, Y3, Y30
-	VMOVDQA32       Y14, Y3
-	VPDPBUSD        Y11, Y15, Y3
-	VCVTDQ2PS       Y3, Y3
-	VMULPS          Y12, Y16, Y4
-	VFMADD231PS     Y4, Y3, Y29
-	ADDQ            $0x00000012, DX
-	ADDQ            $0x00000022, R8
-	DECQ            BX
-	JMP             tileQ4_0_1x3_loop
-
-tileQ4_0_1x3_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF32X4 $0x01, Y31, X0
-	VADDPS        X31, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y30, X0
-	VADDPS        X30, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y29, X0
-	VADDPS        X29, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VZEROUPPER
-	RET
-
-// func tileIQ4_NL_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileIQ4_NL_1x3(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), CX
-	MOVQ         as+24(FP), DX
-	MOVQ         nb+32(FP), BX
-	MOVQ         CX, SI
-	ADDQ         DX, SI
-	MOVQ         SI, DI
-	ADDQ         DX, DI
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y0, Y0, Y0
-	MOVL         $0x80808080, DX
-	VPBROADCASTD DX, Y1
-	MOVL         $0x0f0f0f0f, DX
-	VPBROADCASTD DX, Y2
-	VMOVDQU8     iq4nltable<>+0(SB), Y3
-	XORQ         DX, DX
-	XORQ         R8, R8
-
-tileIQ4_NL_1x3_loop:
-	TESTQ           BX, BX
-	JZ              tileIQ4_NL_1x3_done
-	VPXORD          2(CX)(R8*1), Y1, Y4
-	VPBROADCASTW    (CX)(R8*1), Y5
-	VCVTPH2PS       X5, Y5
-	VPXORD          2(SI)(R8*1), Y1, Y6
-	VPBROADCASTW    (SI)(R8*1), Y7
-	VCVTPH2PS       X7, Y7
-	VPXORD          2(DI)(R8*1), Y1, Y8
-	VPBROADCASTW    (DI)(R8*1), Y9
-	VCVTPH2PS       X9, Y9
-	PREFETCHT0      32768(AX)(DX*1)
-	VBROADCASTI32X4 2(AX)(DX*1), Y10
-	VPSRLVW         nibshift<>+0(SB), Y10, Y10
-	VPANDD          Y2, Y10, Y10
-	VPSHUFB         Y10, Y3, Y10
-	VPBROADCASTW    (AX)(DX*1), Y11
-	VCVTPH2PS       X11, Y11
-	VPXORD          Y12, Y12, Y12
-	VPDPBUSD        Y10, Y1, Y12
-	VPSUBD          Y12, Y0, Y13
-	VMOVDQA32       Y13, Y14
-	VPDPBUSD        Y10, Y4, Y14
-	VCVTDQ2PS       Y14, Y14
-	VMULPS          Y5, Y11, Y4
-	VFMADD231PS     Y4, Y14, Y31
-	VMOVDQA32       Y13, Y4
-	VPDPBUSD        Y10, Y6, Y4
-	VCVTDQ2PS       Y4, Y4
-	VMULPS          Y7, Y11, Y5
-	VFMADD231PS     Y5, Y4, Y30
-	VMOVDQA32       Y13, Y4
-	VPDPBUSD        Y10, Y8, Y4
-	VCVTDQ2PS       Y4, Y4
-	VMULPS          Y9, Y11, Y5
-	VFMADD231PS     Y5, Y4, Y29
-	ADDQ            $0x00000012, DX
-	ADDQ            $0x00000022, R8
-	DECQ            BX
-	JMP             tileIQ4_NL_1x3_loop
-
-tileIQ4_NL_1x3_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF32X4 $0x01, Y31, X0
-	VADDPS        X31, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y30, X0
-	VADDPS        X30, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y29, X0
-	VADDPS        X29, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VZEROUPPER
-	RET
-
-// func tileQ5_0_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileQ5_0_1x3(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), CX
-	MOVQ         as+24(FP), DX
-	MOVQ         nb+32(FP), BX
-	MOVQ         CX, SI
-	ADDQ         DX, SI
-	MOVQ         SI, DI
-	ADDQ         DX, DI
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y0, Y0, Y0
-	MOVL         $0x10101010, DX
-	VPBROADCASTD DX, Y1
-	MOVL         $0x0f0f0f0f, DX
-	VPBROADCASTD DX, Y2
-	MOVL         $0x10101010, DX
-	VPBROADCASTD DX, Y3
-	XORQ         DX, DX
-	XORQ         R8, R8
-
-tileQ5_0_1x3_loop:
-	TESTQ           BX, BX
-	JZ              tileQ5_0_1x3_done
-	VMOVDQU8        2(CX)(R8*1), Y4
-	VPBROADCASTW    (CX)(R8*1), Y5
-	VCVTPH2PS       X5, Y5
-	VPXORD          Y6, Y6, Y6
-	VPDPBUSD        Y4, Y1, Y6
-	VPSUBD          Y6, Y0, Y7
-	VMOVDQU8        2(SI)(R8*1), Y8
-	VPBROADCASTW    (SI)(R8*1), Y9
-	VCVTPH2PS       X9, Y9
-	VPXORD          Y10, Y10, Y10
-	VPDPBUSD        Y8, Y1, Y10
-	VPSUBD          Y10, Y0, Y11
-	VMOVDQU8        2(DI)(R8*1), Y12
-	VPBROADCASTW    (DI)(R8*1), Y13
-	VCVTPH2PS       X13, Y13
-	VPXORD          Y14, Y14, Y14
-	VPDPBUSD        Y12, Y1, Y14
-	VPSUBD          Y14, Y0, Y15
-	PREFETCHT0      32768(AX)(DX*1)
-	VBROADCASTI32X4 6(AX)(DX*1), Y16
-	VPSRLVW         nibshift<>+0(SB), Y16, Y16
-	VPANDD          Y2, Y16, Y16
-	MOVL            2(AX)(DX*1), R9
-	KMOVD           R9, K1
-	VMOVDQU8.Z      Y3, K1, Y17
-	VPORD           Y17, Y16, Y16
-	VPBROADCASTW    (AX)(DX*1), Y17
-	VCVTPH2PS       X17, Y17
-	VMOVDQA32       Y7, Y7
-	VPDPBUSD        Y4, Y16, Y7
-	VCVTDQ2PS       Y7, Y7
-	VMULPS          Y5, Y17, Y4
-	VFMADD231PS     Y4, Y7, Y31
-	VMOVDQA32       Y11, Y4
-	VPDPBUSD        Y8, Y16, Y4
-	VCVTDQ2PS       Y4, Y4
-	VMULPS          Y9, Y17, Y5
-	VFMADD231PS     Y5, Y4, Y30
-	VMOVDQA32       Y15, Y4
-	VPDPBUSD        Y12, Y16, Y4
-	VCVTDQ2PS       Y4, Y4
-	VMULPS          Y13, Y17, Y5
-	VFMADD231PS     Y5, Y4, Y29
-	ADDQ            $0x00000016, DX
-	ADDQ            $0x00000022, R8
-	DECQ            BX
-	JMP             tileQ5_0_1x3_loop
-
-tileQ5_0_1x3_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF32X4 $0x01, Y31, X0
-	VADDPS        X31, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y30, X0
-	VADDPS        X30, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y29, X0
-	VADDPS        X29, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VZEROUPPER
-	RET
-
 // func tileQ4_1_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 // Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ4_1_1x3(SB), NOSPLIT, $0-56
@@ -2585,7 +785,6 @@ TEXT ·tileQ4_1_1x3(SB), NOSPLIT, $0-56
 	VPXORD       Y31, Y31, Y31
 	VPXORD       Y30, Y30, Y30
 	VPXORD       Y29, Y29, Y29
-	VPXORD       Y0, Y0, Y0
 	MOVL         $0x0f0f0f0f, DX
 	VPBROADCASTD DX, Y0
 	XORQ         DX, DX
@@ -2594,48 +793,48 @@ TEXT ·tileQ4_1_1x3(SB), NOSPLIT, $0-56
 tileQ4_1_1x3_loop:
 	TESTQ           BX, BX
 	JZ              tileQ4_1_1x3_done
-	VMOVDQU8        4(CX)(R8*1), Y4
-	VPBROADCASTW    (CX)(R8*1), Y5
-	VCVTPH2PS       X5, Y5
-	VMOVDQU8        4(SI)(R8*1), Y6
-	VPBROADCASTW    (SI)(R8*1), Y7
-	VCVTPH2PS       X7, Y7
-	VMOVDQU8        4(DI)(R8*1), Y8
-	VPBROADCASTW    (DI)(R8*1), Y9
-	VCVTPH2PS       X9, Y9
+	VMOVDQU8        4(CX)(R8*1), Y1
+	VPBROADCASTW    (CX)(R8*1), Y2
+	VCVTPH2PS       X2, Y2
+	VMOVDQU8        4(SI)(R8*1), Y3
+	VPBROADCASTW    (SI)(R8*1), Y4
+	VCVTPH2PS       X4, Y4
+	VMOVDQU8        4(DI)(R8*1), Y5
+	VPBROADCASTW    (DI)(R8*1), Y6
+	VCVTPH2PS       X6, Y6
 	PREFETCHT0      32768(AX)(DX*1)
-	VBROADCASTI32X4 4(AX)(DX*1), Y10
-	VPSRLVW         nibshift<>+0(SB), Y10, Y10
-	VPANDD          Y0, Y10, Y10
-	VPBROADCASTW    (AX)(DX*1), Y11
-	VCVTPH2PS       X11, Y11
+	VBROADCASTI32X4 4(AX)(DX*1), Y7
+	VPSRLVW         nibshift<>+0(SB), Y7, Y7
+	VPANDD          Y0, Y7, Y7
+	VPBROADCASTW    (AX)(DX*1), Y8
+	VCVTPH2PS       X8, Y8
 	MOVWLZX         2(AX)(DX*1), R9
-	VMOVD           R9, X12
-	VCVTPH2PS       X12, Y12
-	VPXORD          Y1, Y1, Y1
-	VPDPBUSD        Y4, Y10, Y1
-	VCVTDQ2PS       Y1, Y1
-	VMULPS          Y5, Y11, Y4
-	VFMADD231PS     Y4, Y1, Y31
-	VPBROADCASTW    2(CX)(R8*1), Y4
-	VCVTPH2PS       X4, Y4
-	VFMADD231PS     Y4, Y12, Y31
-	VPXORD          Y2, Y2, Y2
-	VPDPBUSD        Y6, Y10, Y2
-	VCVTDQ2PS       Y2, Y2
-	VMULPS          Y7, Y11, Y4
-	VFMADD231PS     Y4, Y2, Y30
-	VPBROADCASTW    2(SI)(R8*1), Y4
-	VCVTPH2PS       X4, Y4
-	VFMADD231PS     Y4, Y12, Y30
-	VPXORD          Y3, Y3, Y3
-	VPDPBUSD        Y8, Y10, Y3
-	VCVTDQ2PS       Y3, Y3
-	VMULPS          Y9, Y11, Y4
-	VFMADD231PS     Y4, Y3, Y29
-	VPBROADCASTW    2(DI)(R8*1), Y4
-	VCVTPH2PS       X4, Y4
-	VFMADD231PS     Y4, Y12, Y29
+	VMOVD           R9, X9
+	VCVTPH2PS       X9, Y9
+	VPXORD          Y10, Y10, Y10
+	VPDPBUSD        Y1, Y7, Y10
+	VCVTDQ2PS       Y10, Y10
+	VMULPS          Y2, Y8, Y1
+	VFMADD231PS     Y1, Y10, Y31
+	VPBROADCASTW    2(CX)(R8*1), Y1
+	VCVTPH2PS       X1, Y1
+	VFMADD231PS     Y1, Y9, Y31
+	VPXORD          Y11, Y11, Y11
+	VPDPBUSD        Y3, Y7, Y11
+	VCVTDQ2PS       Y11, Y11
+	VMULPS          Y4, Y8, Y1
+	VFMADD231PS     Y1, Y11, Y30
+	VPBROADCASTW    2(SI)(R8*1), Y1
+	VCVTPH2PS       X1, Y1
+	VFMADD231PS     Y1, Y9, Y30
+	VPXORD          Y12, Y12, Y12
+	VPDPBUSD        Y5, Y7, Y12
+	VCVTDQ2PS       Y12, Y12
+	VMULPS          Y6, Y8, Y1
+	VFMADD231PS     Y1, Y12, Y29
+	VPBROADCASTW    2(DI)(R8*1), Y1
+	VCVTPH2PS       X1, Y1
+	VFMADD231PS     Y1, Y9, Y29
 	ADDQ            $0x00000014, DX
 	ADDQ            $0x00000024, R8
 	DECQ            BX
@@ -2686,63 +885,62 @@ TEXT ·tileQ5_1_1x3(SB), NOSPLIT, $0-56
 	VPXORD       Y31, Y31, Y31
 	VPXORD       Y30, Y30, Y30
 	VPXORD       Y29, Y29, Y29
-	VPXORD       Y0, Y0, Y0
 	MOVL         $0x0f0f0f0f, DX
 	VPBROADCASTD DX, Y0
 	MOVL         $0x10101010, DX
-	VPBROADCASTD DX, Y4
+	VPBROADCASTD DX, Y1
 	XORQ         DX, DX
 	XORQ         R8, R8
 
 tileQ5_1_1x3_loop:
 	TESTQ           BX, BX
 	JZ              tileQ5_1_1x3_done
-	VMOVDQU8        4(CX)(R8*1), Y5
-	VPBROADCASTW    (CX)(R8*1), Y6
-	VCVTPH2PS       X6, Y6
-	VMOVDQU8        4(SI)(R8*1), Y7
-	VPBROADCASTW    (SI)(R8*1), Y8
-	VCVTPH2PS       X8, Y8
-	VMOVDQU8        4(DI)(R8*1), Y9
-	VPBROADCASTW    (DI)(R8*1), Y10
-	VCVTPH2PS       X10, Y10
+	VMOVDQU8        4(CX)(R8*1), Y2
+	VPBROADCASTW    (CX)(R8*1), Y3
+	VCVTPH2PS       X3, Y3
+	VMOVDQU8        4(SI)(R8*1), Y4
+	VPBROADCASTW    (SI)(R8*1), Y5
+	VCVTPH2PS       X5, Y5
+	VMOVDQU8        4(DI)(R8*1), Y6
+	VPBROADCASTW    (DI)(R8*1), Y7
+	VCVTPH2PS       X7, Y7
 	PREFETCHT0      32768(AX)(DX*1)
-	VBROADCASTI32X4 8(AX)(DX*1), Y11
-	VPSRLVW         nibshift<>+0(SB), Y11, Y11
-	VPANDD          Y0, Y11, Y11
+	VBROADCASTI32X4 8(AX)(DX*1), Y8
+	VPSRLVW         nibshift<>+0(SB), Y8, Y8
+	VPANDD          Y0, Y8, Y8
 	MOVL            4(AX)(DX*1), R9
 	KMOVD           R9, K1
-	VMOVDQU8.Z      Y4, K1, Y12
-	VPORD           Y12, Y11, Y11
-	VPBROADCASTW    (AX)(DX*1), Y12
-	VCVTPH2PS       X12, Y12
+	VMOVDQU8.Z      Y1, K1, Y9
+	VPORD           Y9, Y8, Y8
+	VPBROADCASTW    (AX)(DX*1), Y9
+	VCVTPH2PS       X9, Y9
 	MOVWLZX         2(AX)(DX*1), R9
 	VMOVD           R9, X13
 	VCVTPH2PS       X13, Y13
-	VPXORD          Y1, Y1, Y1
-	VPDPBUSD        Y5, Y11, Y1
-	VCVTDQ2PS       Y1, Y1
-	VMULPS          Y6, Y12, Y5
-	VFMADD231PS     Y5, Y1, Y31
-	VPBROADCASTW    2(CX)(R8*1), Y5
-	VCVTPH2PS       X5, Y5
-	VFMADD231PS     Y5, Y13, Y31
-	VPXORD          Y2, Y2, Y2
-	VPDPBUSD        Y7, Y11, Y2
-	VCVTDQ2PS       Y2, Y2
-	VMULPS          Y8, Y12, Y5
-	VFMADD231PS     Y5, Y2, Y30
-	VPBROADCASTW    2(SI)(R8*1), Y5
-	VCVTPH2PS       X5, Y5
-	VFMADD231PS     Y5, Y13, Y30
-	VPXORD          Y3, Y3, Y3
-	VPDPBUSD        Y9, Y11, Y3
-	VCVTDQ2PS       Y3, Y3
-	VMULPS          Y10, Y12, Y5
-	VFMADD231PS     Y5, Y3, Y29
-	VPBROADCASTW    2(DI)(R8*1), Y5
-	VCVTPH2PS       X5, Y5
-	VFMADD231PS     Y5, Y13, Y29
+	VPXORD          Y10, Y10, Y10
+	VPDPBUSD        Y2, Y8, Y10
+	VCVTDQ2PS       Y10, Y10
+	VMULPS          Y3, Y9, Y2
+	VFMADD231PS     Y2, Y10, Y31
+	VPBROADCASTW    2(CX)(R8*1), Y2
+	VCVTPH2PS       X2, Y2
+	VFMADD231PS     Y2, Y13, Y31
+	VPXORD          Y11, Y11, Y11
+	VPDPBUSD        Y4, Y8, Y11
+	VCVTDQ2PS       Y11, Y11
+	VMULPS          Y5, Y9, Y2
+	VFMADD231PS     Y2, Y11, Y30
+	VPBROADCASTW    2(SI)(R8*1), Y2
+	VCVTPH2PS       X2, Y2
+	VFMADD231PS     Y2, Y13, Y30
+	VPXORD          Y12, Y12, Y12
+	VPDPBUSD        Y6, Y8, Y12
+	VCVTDQ2PS       Y12, Y12
+	VMULPS          Y7, Y9, Y2
+	VFMADD231PS     Y2, Y12, Y29
+	VPBROADCASTW    2(DI)(R8*1), Y2
+	VCVTPH2PS       X2, Y2
+	VFMADD231PS     Y2, Y13, Y29
 	ADDQ            $0x00000018, DX
 	ADDQ            $0x00000024, R8
 	DECQ            BX
@@ -2778,480 +976,6 @@ tileQ5_1_1x3_done:
 	VZEROUPPER
 	RET
 
-// func tileQ8_0_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileQ8_0_1x4(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), CX
-	MOVQ         as+24(FP), DX
-	MOVQ         nb+32(FP), BX
-	MOVQ         CX, SI
-	ADDQ         DX, SI
-	MOVQ         SI, DI
-	ADDQ         DX, DI
-	MOVQ         DI, R8
-	ADDQ         DX, R8
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	VPXORD       Y0, Y0, Y0
-	MOVL         $0x80808080, DX
-	VPBROADCASTD DX, Y1
-	XORQ         DX, DX
-	XORQ         R9, R9
-
-tileQ8_0_1x4_loop:
-	TESTQ        BX, BX
-	JZ           tileQ8_0_1x4_done
-	VPXORD       2(CX)(R9*1), Y1, Y2
-	VPBROADCASTW (CX)(R9*1), Y3
-	VCVTPH2PS    X3, Y3
-	VPXORD       2(SI)(R9*1), Y1, Y4
-	VPBROADCASTW (SI)(R9*1), Y5
-	VCVTPH2PS    X5, Y5
-	VPXORD       2(DI)(R9*1), Y1, Y6
-	VPBROADCASTW (DI)(R9*1), Y7
-	VCVTPH2PS    X7, Y7
-	VPXORD       2(R8)(R9*1), Y1, Y8
-	VPBROADCASTW (R8)(R9*1), Y9
-	VCVTPH2PS    X9, Y9
-	PREFETCHT0   32768(AX)(DX*1)
-	VMOVDQU8     2(AX)(DX*1), Y10
-	VPBROADCASTW (AX)(DX*1), Y11
-	VCVTPH2PS    X11, Y11
-	VPXORD       Y12, Y12, Y12
-	VPDPBUSD     Y10, Y1, Y12
-	VPSUBD       Y12, Y0, Y13
-	VMOVDQA32    Y13, Y14
-	VPDPBUSD     Y10, Y2, Y14
-	VCVTDQ2PS    Y14, Y14
-	VMULPS       Y3, Y11, Y2
-	VFMADD231PS  Y2, Y14, Y31
-	VMOVDQA32    Y13, Y2
-	VPDPBUSD     Y10, Y4, Y2
-	VCVTDQ2PS    Y2, Y2
-	VMULPS       Y5, Y11, Y3
-	VFMADD231PS  Y3, Y2, Y30
-	VMOVDQA32    Y13, Y2
-	VPDPBUSD     Y10, Y6, Y2
-	VCVTDQ2PS    Y2, Y2
-	VMULPS       Y7, Y11, Y3
-	VFMADD231PS  Y3, Y2, Y29
-	VMOVDQA32    Y13, Y2
-	VPDPBUSD     Y10, Y8, Y2
-	VCVTDQ2PS    Y2, Y2
-	VMULPS       Y9, Y11, Y3
-	VFMADD231PS  Y3, Y2, Y28
-	ADDQ         $0x00000022, DX
-	ADDQ         $0x00000022, R9
-	DECQ         BX
-	JMP          tileQ8_0_1x4_loop
-
-tileQ8_0_1x4_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF32X4 $0x01, Y31, X0
-	VADDPS        X31, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y30, X0
-	VADDPS        X30, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y29, X0
-	VADDPS        X29, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y28, X0
-	VADDPS        X28, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VZEROUPPER
-	RET
-
-// func tileQ4_0_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileQ4_0_1x4(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), CX
-	MOVQ         as+24(FP), DX
-	MOVQ         nb+32(FP), BX
-	MOVQ         CX, SI
-	ADDQ         DX, SI
-	MOVQ         SI, DI
-	ADDQ         DX, DI
-	MOVQ         DI, R8
-	ADDQ         DX, R8
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	VPXORD       Y0, Y0, Y0
-	MOVL         $0x08080808, DX
-	VPBROADCASTD DX, Y1
-	MOVL         $0x0f0f0f0f, DX
-	VPBROADCASTD DX, Y2
-	XORQ         DX, DX
-	XORQ         R9, R9
-
-tileQ4_0_1x4_loop:
-	TESTQ           BX, BX
-	JZ              tileQ4_0_1x4_done
-	VMOVDQU8        2(CX)(R9*1), Y3
-	VPBROADCASTW    (CX)(R9*1), Y4
-	VCVTPH2PS       X4, Y4
-	VPXORD          Y5, Y5, Y5
-	VPDPBUSD        Y3, Y1, Y5
-	VPSUBD          Y5, Y0, Y6
-	VMOVDQU8        2(SI)(R9*1), Y7
-	VPBROADCASTW    (SI)(R9*1), Y8
-	VCVTPH2PS       X8, Y8
-	VPXORD          Y9, Y9, Y9
-	VPDPBUSD        Y7, Y1, Y9
-	VPSUBD          Y9, Y0, Y10
-	VMOVDQU8        2(DI)(R9*1), Y11
-	VPBROADCASTW    (DI)(R9*1), Y12
-	VCVTPH2PS       X12, Y12
-	VPXORD          Y13, Y13, Y13
-	VPDPBUSD        Y11, Y1, Y13
-	VPSUBD          Y13, Y0, Y14
-	VMOVDQU8        2(R8)(R9*1), Y15
-	VPBROADCASTW    (R8)(R9*1), Y16
-	VCVTPH2PS       X16, Y16
-	VPXORD          Y17, Y17, Y17
-	VPDPBUSD        Y15, Y1, Y17
-	VPSUBD          Y17, Y0, Y18
-	PREFETCHT0      32768(AX)(DX*1)
-	VBROADCASTI32X4 2(AX)(DX*1), Y19
-	VPSRLVW         nibshift<>+0(SB), Y19, Y19
-	VPANDD          Y2, Y19, Y19
-	VPBROADCASTW    (AX)(DX*1), Y20
-	VCVTPH2PS       X20, Y20
-	VMOVDQA32       Y6, Y6
-	VPDPBUSD        Y3, Y19, Y6
-	VCVTDQ2PS       Y6, Y6
-	VMULPS          Y4, Y20, Y3
-	VFMADD231PS     Y3, Y6, Y31
-	VMOVDQA32       Y10, Y3
-	VPDPBUSD        Y7, Y19, Y3
-	VCVTDQ2PS       Y3, Y3
-	VMULPS          Y8, Y20, Y4
-	VFMADD231PS     Y4, Y3, Y30
-	VMOVDQA32       Y14, Y3
-	VPDPBUSD        Y11, Y19, Y3
-	VCVTDQ2PS       Y3, Y3
-	VMULPS          Y12, Y20, Y4
-	VFMADD231PS     Y4, Y3, Y29
-	VMOVDQA32       Y18, Y3
-	VPDPBUSD        Y15, Y19, Y3
-	VCVTDQ2PS       Y3, Y3
-	VMULPS          Y16, Y20, Y4
-	VFMADD231PS     Y4, Y3, Y28
-	ADDQ            $0x00000012, DX
-	ADDQ            $0x00000022, R9
-	DECQ            BX
-	JMP             tileQ4_0_1x4_loop
-
-tileQ4_0_1x4_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF32X4 $0x01, Y31, X0
-	VADDPS        X31, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y30, X0
-	VADDPS        X30, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y29, X0
-	VADDPS        X29, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y28, X0
-	VADDPS        X28, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VZEROUPPER
-	RET
-
-// func tileIQ4_NL_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileIQ4_NL_1x4(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), CX
-	MOVQ         as+24(FP), DX
-	MOVQ         nb+32(FP), BX
-	MOVQ         CX, SI
-	ADDQ         DX, SI
-	MOVQ         SI, DI
-	ADDQ         DX, DI
-	MOVQ         DI, R8
-	ADDQ         DX, R8
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	VPXORD       Y0, Y0, Y0
-	MOVL         $0x80808080, DX
-	VPBROADCASTD DX, Y1
-	MOVL         $0x0f0f0f0f, DX
-	VPBROADCASTD DX, Y2
-	VMOVDQU8     iq4nltable<>+0(SB), Y3
-	XORQ         DX, DX
-	XORQ         R9, R9
-
-tileIQ4_NL_1x4_loop:
-	TESTQ           BX, BX
-	JZ              tileIQ4_NL_1x4_done
-	VPXORD          2(CX)(R9*1), Y1, Y4
-	VPBROADCASTW    (CX)(R9*1), Y5
-	VCVTPH2PS       X5, Y5
-	VPXORD          2(SI)(R9*1), Y1, Y6
-	VPBROADCASTW    (SI)(R9*1), Y7
-	VCVTPH2PS       X7, Y7
-	VPXORD          2(DI)(R9*1), Y1, Y8
-	VPBROADCASTW    (DI)(R9*1), Y9
-	VCVTPH2PS       X9, Y9
-	VPXORD          2(R8)(R9*1), Y1, Y10
-	VPBROADCASTW    (R8)(R9*1), Y11
-	VCVTPH2PS       X11, Y11
-	PREFETCHT0      32768(AX)(DX*1)
-	VBROADCASTI32X4 2(AX)(DX*1), Y12
-	VPSRLVW         nibshift<>+0(SB), Y12, Y12
-	VPANDD          Y2, Y12, Y12
-	VPSHUFB         Y12, Y3, Y12
-	VPBROADCASTW    (AX)(DX*1), Y13
-	VCVTPH2PS       X13, Y13
-	VPXORD          Y14, Y14, Y14
-	VPDPBUSD        Y12, Y1, Y14
-	VPSUBD          Y14, Y0, Y15
-	VMOVDQA32       Y15, Y16
-	VPDPBUSD        Y12, Y4, Y16
-	VCVTDQ2PS       Y16, Y16
-	VMULPS          Y5, Y13, Y4
-	VFMADD231PS     Y4, Y16, Y31
-	VMOVDQA32       Y15, Y4
-	VPDPBUSD        Y12, Y6, Y4
-	VCVTDQ2PS       Y4, Y4
-	VMULPS          Y7, Y13, Y5
-	VFMADD231PS     Y5, Y4, Y30
-	VMOVDQA32       Y15, Y4
-	VPDPBUSD        Y12, Y8, Y4
-	VCVTDQ2PS       Y4, Y4
-	VMULPS          Y9, Y13, Y5
-	VFMADD231PS     Y5, Y4, Y29
-	VMOVDQA32       Y15, Y4
-	VPDPBUSD        Y12, Y10, Y4
-	VCVTDQ2PS       Y4, Y4
-	VMULPS          Y11, Y13, Y5
-	VFMADD231PS     Y5, Y4, Y28
-	ADDQ            $0x00000012, DX
-	ADDQ            $0x00000022, R9
-	DECQ            BX
-	JMP             tileIQ4_NL_1x4_loop
-
-tileIQ4_NL_1x4_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF32X4 $0x01, Y31, X0
-	VADDPS        X31, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y30, X0
-	VADDPS        X30, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y29, X0
-	VADDPS        X29, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y28, X0
-	VADDPS        X28, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VZEROUPPER
-	RET
-
-// func tileQ5_0_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileQ5_0_1x4(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), CX
-	MOVQ         as+24(FP), DX
-	MOVQ         nb+32(FP), BX
-	MOVQ         CX, SI
-	ADDQ         DX, SI
-	MOVQ         SI, DI
-	ADDQ         DX, DI
-	MOVQ         DI, R8
-	ADDQ         DX, R8
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	VPXORD       Y0, Y0, Y0
-	MOVL         $0x10101010, DX
-	VPBROADCASTD DX, Y1
-	MOVL         $0x0f0f0f0f, DX
-	VPBROADCASTD DX, Y2
-	MOVL         $0x10101010, DX
-	VPBROADCASTD DX, Y3
-	XORQ         DX, DX
-	XORQ         R9, R9
-
-tileQ5_0_1x4_loop:
-	TESTQ           BX, BX
-	JZ              tileQ5_0_1x4_done
-	VMOVDQU8        2(CX)(R9*1), Y4
-	VPBROADCASTW    (CX)(R9*1), Y5
-	VCVTPH2PS       X5, Y5
-	VPXORD          Y6, Y6, Y6
-	VPDPBUSD        Y4, Y1, Y6
-	VPSUBD          Y6, Y0, Y7
-	VMOVDQU8        2(SI)(R9*1), Y8
-	VPBROADCASTW    (SI)(R9*1), Y9
-	VCVTPH2PS       X9, Y9
-	VPXORD          Y10, Y10, Y10
-	VPDPBUSD        Y8, Y1, Y10
-	VPSUBD          Y10, Y0, Y11
-	VMOVDQU8        2(DI)(R9*1), Y12
-	VPBROADCASTW    (DI)(R9*1), Y13
-	VCVTPH2PS       X13, Y13
-	VPXORD          Y14, Y14, Y14
-	VPDPBUSD        Y12, Y1, Y14
-	VPSUBD          Y14, Y0, Y15
-	VMOVDQU8        2(R8)(R9*1), Y16
-	VPBROADCASTW    (R8)(R9*1), Y17
-	VCVTPH2PS       X17, Y17
-	VPXORD          Y18, Y18, Y18
-	VPDPBUSD        Y16, Y1, Y18
-	VPSUBD          Y18, Y0, Y19
-	PREFETCHT0      32768(AX)(DX*1)
-	VBROADCASTI32X4 6(AX)(DX*1), Y20
-	VPSRLVW         nibshift<>+0(SB), Y20, Y20
-	VPANDD          Y2, Y20, Y20
-	MOVL            2(AX)(DX*1), R10
-	KMOVD           R10, K1
-	VMOVDQU8.Z      Y3, K1, Y21
-	VPORD           Y21, Y20, Y20
-	VPBROADCASTW    (AX)(DX*1), Y21
-	VCVTPH2PS       X21, Y21
-	VMOVDQA32       Y7, Y7
-	VPDPBUSD        Y4, Y20, Y7
-	VCVTDQ2PS       Y7, Y7
-	VMULPS          Y5, Y21, Y4
-	VFMADD231PS     Y4, Y7, Y31
-	VMOVDQA32       Y11, Y4
-	VPDPBUSD        Y8, Y20, Y4
-	VCVTDQ2PS       Y4, Y4
-	VMULPS          Y9, Y21, Y5
-	VFMADD231PS     Y5, Y4, Y30
-	VMOVDQA32       Y15, Y4
-	VPDPBUSD        Y12, Y20, Y4
-	VCVTDQ2PS       Y4, Y4
-	VMULPS          Y13, Y21, Y5
-	VFMADD231PS     Y5, Y4, Y29
-	VMOVDQA32       Y19, Y4
-	VPDPBUSD        Y16, Y20, Y4
-	VCVTDQ2PS       Y4, Y4
-	VMULPS          Y17, Y21, Y5
-	VFMADD231PS     Y5, Y4, Y28
-	ADDQ            $0x00000016, DX
-	ADDQ            $0x00000022, R9
-	DECQ            BX
-	JMP             tileQ5_0_1x4_loop
-
-tileQ5_0_1x4_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF32X4 $0x01, Y31, X0
-	VADDPS        X31, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y30, X0
-	VADDPS        X30, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y29, X0
-	VADDPS        X29, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y28, X0
-	VADDPS        X28, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VZEROUPPER
-	RET
-
 // func tileQ4_1_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 // Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ4_1_1x4(SB), NOSPLIT, $0-56
@@ -3270,7 +994,6 @@ TEXT ·tileQ4_1_1x4(SB), NOSPLIT, $0-56
 	VPXORD       Y30, Y30, Y30
 	VPXORD       Y29, Y29, Y29
 	VPXORD       Y28, Y28, Y28
-	VPXORD       Y0, Y0, Y0
 	MOVL         $0x0f0f0f0f, DX
 	VPBROADCASTD DX, Y0
 	XORQ         DX, DX
@@ -3279,59 +1002,59 @@ TEXT ·tileQ4_1_1x4(SB), NOSPLIT, $0-56
 tileQ4_1_1x4_loop:
 	TESTQ           BX, BX
 	JZ              tileQ4_1_1x4_done
-	VMOVDQU8        4(CX)(R9*1), Y5
-	VPBROADCASTW    (CX)(R9*1), Y6
+	VMOVDQU8        4(CX)(R9*1), Y1
+	VPBROADCASTW    (CX)(R9*1), Y2
+	VCVTPH2PS       X2, Y2
+	VMOVDQU8        4(SI)(R9*1), Y3
+	VPBROADCASTW    (SI)(R9*1), Y4
+	VCVTPH2PS       X4, Y4
+	VMOVDQU8        4(DI)(R9*1), Y5
+	VPBROADCASTW    (DI)(R9*1), Y6
 	VCVTPH2PS       X6, Y6
-	VMOVDQU8        4(SI)(R9*1), Y7
-	VPBROADCASTW    (SI)(R9*1), Y8
+	VMOVDQU8        4(R8)(R9*1), Y7
+	VPBROADCASTW    (R8)(R9*1), Y8
 	VCVTPH2PS       X8, Y8
-	VMOVDQU8        4(DI)(R9*1), Y9
-	VPBROADCASTW    (DI)(R9*1), Y10
-	VCVTPH2PS       X10, Y10
-	VMOVDQU8        4(R8)(R9*1), Y11
-	VPBROADCASTW    (R8)(R9*1), Y12
-	VCVTPH2PS       X12, Y12
 	PREFETCHT0      32768(AX)(DX*1)
-	VBROADCASTI32X4 4(AX)(DX*1), Y13
-	VPSRLVW         nibshift<>+0(SB), Y13, Y13
-	VPANDD          Y0, Y13, Y13
-	VPBROADCASTW    (AX)(DX*1), Y14
-	VCVTPH2PS       X14, Y14
+	VBROADCASTI32X4 4(AX)(DX*1), Y9
+	VPSRLVW         nibshift<>+0(SB), Y9, Y9
+	VPANDD          Y0, Y9, Y9
+	VPBROADCASTW    (AX)(DX*1), Y10
+	VCVTPH2PS       X10, Y10
 	MOVWLZX         2(AX)(DX*1), R10
-	VMOVD           R10, X15
-	VCVTPH2PS       X15, Y15
-	VPXORD          Y1, Y1, Y1
-	VPDPBUSD        Y5, Y13, Y1
-	VCVTDQ2PS       Y1, Y1
-	VMULPS          Y6, Y14, Y5
-	VFMADD231PS     Y5, Y1, Y31
-	VPBROADCASTW    2(CX)(R9*1), Y5
-	VCVTPH2PS       X5, Y5
-	VFMADD231PS     Y5, Y15, Y31
-	VPXORD          Y2, Y2, Y2
-	VPDPBUSD        Y7, Y13, Y2
-	VCVTDQ2PS       Y2, Y2
-	VMULPS          Y8, Y14, Y5
-	VFMADD231PS     Y5, Y2, Y30
-	VPBROADCASTW    2(SI)(R9*1), Y5
-	VCVTPH2PS       X5, Y5
-	VFMADD231PS     Y5, Y15, Y30
-	VPXORD          Y3, Y3, Y3
-	VPDPBUSD        Y9, Y13, Y3
-	VCVTDQ2PS       Y3, Y3
-	VMULPS          Y10, Y14, Y5
-	VFMADD231PS     Y5, Y3, Y29
-	VPBROADCASTW    2(DI)(R9*1), Y5
-	VCVTPH2PS       X5, Y5
-	VFMADD231PS     Y5, Y15, Y29
-	VPXORD          Y4, Y4, Y4
-	VPDPBUSD        Y11, Y13, Y4
-	VCVTDQ2PS       Y4, Y4
-	VMULPS          Y12, Y14, Y5
-	VFMADD231PS     Y5, Y4, Y28
-	VPBROADCASTW    2(R8)(R9*1), Y5
-	VCVTPH2PS       X5, Y5
-	VFMADD231PS     Y5, Y15, Y28
+	VMOVD           R10, X11
+	VCVTPH2PS       X11, Y11
+	VPXORD          Y12, Y12, Y12
+	VPDPBUSD        Y1, Y9, Y12
+	VCVTDQ2PS       Y12, Y12
+	VMULPS          Y2, Y10, Y1
+	VFMADD231PS     Y1, Y12, Y31
+	VPBROADCASTW    2(CX)(R9*1), Y1
+	VCVTPH2PS       X1, Y1
+	VFMADD231PS     Y1, Y11, Y31
+	VPXORD          Y13, Y13, Y13
+	VPDPBUSD        Y3, Y9, Y13
+	VCVTDQ2PS       Y13, Y13
+	VMULPS          Y4, Y10, Y1
+	VFMADD231PS     Y1, Y13, Y30
+	VPBROADCASTW    2(SI)(R9*1), Y1
+	VCVTPH2PS       X1, Y1
+	VFMADD231PS     Y1, Y11, Y30
+	VPXORD          Y14, Y14, Y14
+	VPDPBUSD        Y5, Y9, Y14
+	VCVTDQ2PS       Y14, Y14
+	VMULPS          Y6, Y10, Y1
+	VFMADD231PS     Y1, Y14, Y29
+	VPBROADCASTW    2(DI)(R9*1), Y1
+	VCVTPH2PS       X1, Y1
+	VFMADD231PS     Y1, Y11, Y29
+	VPXORD          Y15, Y15, Y15
+	VPDPBUSD        Y7, Y9, Y15
+	VCVTDQ2PS       Y15, Y15
+	VMULPS          Y8, Y10, Y1
+	VFMADD231PS     Y1, Y15, Y28
+	VPBROADCASTW    2(R8)(R9*1), Y1
+	VCVTPH2PS       X1, Y1
+	VFMADD231PS     Y1, Y11, Y28
 	ADDQ            $0x00000014, DX
 	ADDQ            $0x00000024, R9
 	DECQ            BX
@@ -3393,74 +1116,73 @@ TEXT ·tileQ5_1_1x4(SB), NOSPLIT, $0-56
 	VPXORD       Y30, Y30, Y30
 	VPXORD       Y29, Y29, Y29
 	VPXORD       Y28, Y28, Y28
-	VPXORD       Y0, Y0, Y0
 	MOVL         $0x0f0f0f0f, DX
 	VPBROADCASTD DX, Y0
 	MOVL         $0x10101010, DX
-	VPBROADCASTD DX, Y5
+	VPBROADCASTD DX, Y1
 	XORQ         DX, DX
 	XORQ         R9, R9
 
 tileQ5_1_1x4_loop:
 	TESTQ           BX, BX
 	JZ              tileQ5_1_1x4_done
-	VMOVDQU8        4(CX)(R9*1), Y6
-	VPBROADCASTW    (CX)(R9*1), Y7
+	VMOVDQU8        4(CX)(R9*1), Y2
+	VPBROADCASTW    (CX)(R9*1), Y3
+	VCVTPH2PS       X3, Y3
+	VMOVDQU8        4(SI)(R9*1), Y4
+	VPBROADCASTW    (SI)(R9*1), Y5
+	VCVTPH2PS       X5, Y5
+	VMOVDQU8        4(DI)(R9*1), Y6
+	VPBROADCASTW    (DI)(R9*1), Y7
 	VCVTPH2PS       X7, Y7
-	VMOVDQU8        4(SI)(R9*1), Y8
-	VPBROADCASTW    (SI)(R9*1), Y9
+	VMOVDQU8        4(R8)(R9*1), Y8
+	VPBROADCASTW    (R8)(R9*1), Y9
 	VCVTPH2PS       X9, Y9
-	VMOVDQU8        4(DI)(R9*1), Y10
-	VPBROADCASTW    (DI)(R9*1), Y11
-	VCVTPH2PS       X11, Y11
-	VMOVDQU8        4(R8)(R9*1), Y12
-	VPBROADCASTW    (R8)(R9*1), Y13
-	VCVTPH2PS       X13, Y13
 	PREFETCHT0      32768(AX)(DX*1)
-	VBROADCASTI32X4 8(AX)(DX*1), Y14
-	VPSRLVW         nibshift<>+0(SB), Y14, Y14
-	VPANDD          Y0, Y14, Y14
+	VBROADCASTI32X4 8(AX)(DX*1), Y10
+	VPSRLVW         nibshift<>+0(SB), Y10, Y10
+	VPANDD          Y0, Y10, Y10
 	MOVL            4(AX)(DX*1), R10
 	KMOVD           R10, K1
-	VMOVDQU8.Z      Y5, K1, Y15
-	VPORD           Y15, Y14, Y14
-	VPBROADCASTW    (AX)(DX*1), Y15
-	VCVTPH2PS       X15, Y15
+	VMOVDQU8.Z      Y1, K1, Y11
+	VPORD           Y11, Y10, Y10
+	VPBROADCASTW    (AX)(DX*1), Y11
+	VCVTPH2PS       X11, Y11
 	MOVWLZX         2(AX)(DX*1), R10
 	VMOVD           R10, X16
 	VCVTPH2PS       X16, Y16
-	VPXORD          Y1, Y1, Y1
-	VPDPBUSD        Y6, Y14, Y1
-	VCVTDQ2PS       Y1, Y1
-	VMULPS          Y7, Y15, Y6
-	VFMADD231PS     Y6, Y1, Y31
-	VPBROADCASTW    2(CX)(R9*1), Y6
-	VCVTPH2PS       X6, Y6
-	VFMADD231PS     Y6, Y16, Y31
-	VPXORD          Y2, Y2, Y2
-	VPDPBUSD        Y8, Y14, Y2
-	VCVTDQ2PS       Y2, Y2
-	VMULPS          Y9, Y15, Y6
-	VFMADD231PS     Y6, Y2, Y30
-	VPBROADCASTW    2(SI)(R9*1), Y6
-	VCVTPH2PS       X6, Y6
-	VFMADD231PS     Y6, Y16, Y30
-	VPXORD          Y3, Y3, Y3
-	VPDPBUSD        Y10, Y14, Y3
-	VCVTDQ2PS       Y3, Y3
-	VMULPS          Y11, Y15, Y6
-	VFMADD231PS     Y6, Y3, Y29
-	VPBROADCASTW    2(DI)(R9*1), Y6
-	VCVTPH2PS       X6, Y6
-	VFMADD231PS     Y6, Y16, Y29
-	VPXORD          Y4, Y4, Y4
-	VPDPBUSD        Y12, Y14, Y4
-	VCVTDQ2PS       Y4, Y4
-	VMULPS          Y13, Y15, Y6
-	VFMADD231PS     Y6, Y4, Y28
-	VPBROADCASTW    2(R8)(R9*1), Y6
-	VCVTPH2PS       X6, Y6
-	VFMADD231PS     Y6, Y16, Y28
+	VPXORD          Y12, Y12, Y12
+	VPDPBUSD        Y2, Y10, Y12
+	VCVTDQ2PS       Y12, Y12
+	VMULPS          Y3, Y11, Y2
+	VFMADD231PS     Y2, Y12, Y31
+	VPBROADCASTW    2(CX)(R9*1), Y2
+	VCVTPH2PS       X2, Y2
+	VFMADD231PS     Y2, Y16, Y31
+	VPXORD          Y13, Y13, Y13
+	VPDPBUSD        Y4, Y10, Y13
+	VCVTDQ2PS       Y13, Y13
+	VMULPS          Y5, Y11, Y2
+	VFMADD231PS     Y2, Y13, Y30
+	VPBROADCASTW    2(SI)(R9*1), Y2
+	VCVTPH2PS       X2, Y2
+	VFMADD231PS     Y2, Y16, Y30
+	VPXORD          Y14, Y14, Y14
+	VPDPBUSD        Y6, Y10, Y14
+	VCVTDQ2PS       Y14, Y14
+	VMULPS          Y7, Y11, Y2
+	VFMADD231PS     Y2, Y14, Y29
+	VPBROADCASTW    2(DI)(R9*1), Y2
+	VCVTPH2PS       X2, Y2
+	VFMADD231PS     Y2, Y16, Y29
+	VPXORD          Y15, Y15, Y15
+	VPDPBUSD        Y8, Y10, Y15
+	VCVTDQ2PS       Y15, Y15
+	VMULPS          Y9, Y11, Y2
+	VFMADD231PS     Y2, Y15, Y28
+	VPBROADCASTW    2(R8)(R9*1), Y2
+	VCVTPH2PS       X2, Y2
+	VFMADD231PS     Y2, Y16, Y28
 	ADDQ            $0x00000018, DX
 	ADDQ            $0x00000024, R9
 	DECQ            BX
@@ -3504,461 +1226,6 @@ tileQ5_1_1x4_done:
 	VZEROUPPER
 	RET
 
-// func tileQ8_0_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileQ8_0_2x2(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	MOVQ         AX, DI
-	ADDQ         CX, DI
-	MOVQ         DX, CX
-	ADDQ         BX, CX
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	VPXORD       Y0, Y0, Y0
-	MOVL         $0x80808080, BX
-	VPBROADCASTD BX, Y1
-	XORQ         BX, BX
-	XORQ         R8, R8
-
-tileQ8_0_2x2_loop:
-	TESTQ        SI, SI
-	JZ           tileQ8_0_2x2_done
-	VPXORD       2(DX)(R8*1), Y1, Y2
-	VPBROADCASTW (DX)(R8*1), Y3
-	VCVTPH2PS    X3, Y3
-	VPXORD       2(CX)(R8*1), Y1, Y4
-	VPBROADCASTW (CX)(R8*1), Y5
-	VCVTPH2PS    X5, Y5
-	PREFETCHT0   32768(AX)(BX*1)
-	VMOVDQU8     2(AX)(BX*1), Y6
-	VPBROADCASTW (AX)(BX*1), Y7
-	VCVTPH2PS    X7, Y7
-	VPXORD       Y8, Y8, Y8
-	VPDPBUSD     Y6, Y1, Y8
-	VPSUBD       Y8, Y0, Y9
-	VMOVDQA32    Y9, Y10
-	VPDPBUSD     Y6, Y2, Y10
-	VCVTDQ2PS    Y10, Y10
-	VMULPS       Y3, Y7, Y11
-	VFMADD231PS  Y11, Y10, Y31
-	VMOVDQA32    Y9, Y9
-	VPDPBUSD     Y6, Y4, Y9
-	VCVTDQ2PS    Y9, Y9
-	VMULPS       Y5, Y7, Y6
-	VFMADD231PS  Y6, Y9, Y30
-	PREFETCHT0   32768(DI)(BX*1)
-	VMOVDQU8     2(DI)(BX*1), Y6
-	VPBROADCASTW (DI)(BX*1), Y7
-	VCVTPH2PS    X7, Y7
-	VPXORD       Y12, Y12, Y12
-	VPDPBUSD     Y6, Y1, Y12
-	VPSUBD       Y12, Y0, Y9
-	VMOVDQA32    Y9, Y10
-	VPDPBUSD     Y6, Y2, Y10
-	VCVTDQ2PS    Y10, Y10
-	VMULPS       Y3, Y7, Y2
-	VFMADD231PS  Y2, Y10, Y29
-	VMOVDQA32    Y9, Y2
-	VPDPBUSD     Y6, Y4, Y2
-	VCVTDQ2PS    Y2, Y2
-	VMULPS       Y5, Y7, Y3
-	VFMADD231PS  Y3, Y2, Y28
-	ADDQ         $0x00000022, BX
-	ADDQ         $0x00000022, R8
-	DECQ         SI
-	JMP          tileQ8_0_2x2_loop
-
-tileQ8_0_2x2_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF32X4 $0x01, Y31, X0
-	VADDPS        X31, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y29, X0
-	VADDPS        X29, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y30, X0
-	VADDPS        X30, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y28, X0
-	VADDPS        X28, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	VZEROUPPER
-	RET
-
-// func tileQ4_0_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileQ4_0_2x2(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	MOVQ         AX, DI
-	ADDQ         CX, DI
-	MOVQ         DX, CX
-	ADDQ         BX, CX
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	VPXORD       Y0, Y0, Y0
-	MOVL         $0x08080808, BX
-	VPBROADCASTD BX, Y1
-	MOVL         $0x0f0f0f0f, BX
-	VPBROADCASTD BX, Y2
-	XORQ         BX, BX
-	XORQ         R8, R8
-
-tileQ4_0_2x2_loop:
-	TESTQ           SI, SI
-	JZ              tileQ4_0_2x2_done
-	VMOVDQU8        2(DX)(R8*1), Y3
-	VPBROADCASTW    (DX)(R8*1), Y4
-	VCVTPH2PS       X4, Y4
-	VPXORD          Y5, Y5, Y5
-	VPDPBUSD        Y3, Y1, Y5
-	VPSUBD          Y5, Y0, Y6
-	VMOVDQU8        2(CX)(R8*1), Y7
-	VPBROADCASTW    (CX)(R8*1), Y8
-	VCVTPH2PS       X8, Y8
-	VPXORD          Y9, Y9, Y9
-	VPDPBUSD        Y7, Y1, Y9
-	VPSUBD          Y9, Y0, Y10
-	PREFETCHT0      32768(AX)(BX*1)
-	VBROADCASTI32X4 2(AX)(BX*1), Y11
-	VPSRLVW         nibshift<>+0(SB), Y11, Y11
-	VPANDD          Y2, Y11, Y11
-	VPBROADCASTW    (AX)(BX*1), Y12
-	VCVTPH2PS       X12, Y12
-	VMOVDQA32       Y6, Y13
-	VPDPBUSD        Y3, Y11, Y13
-	VCVTDQ2PS       Y13, Y13
-	VMULPS          Y4, Y12, Y14
-	VFMADD231PS     Y14, Y13, Y31
-	VMOVDQA32       Y10, Y13
-	VPDPBUSD        Y7, Y11, Y13
-	VCVTDQ2PS       Y13, Y13
-	VMULPS          Y8, Y12, Y11
-	VFMADD231PS     Y11, Y13, Y30
-	PREFETCHT0      32768(DI)(BX*1)
-	VBROADCASTI32X4 2(DI)(BX*1), Y11
-	VPSRLVW         nibshift<>+0(SB), Y11, Y11
-	VPANDD          Y2, Y11, Y11
-	VPBROADCASTW    (DI)(BX*1), Y12
-	VCVTPH2PS       X12, Y12
-	VMOVDQA32       Y6, Y6
-	VPDPBUSD        Y3, Y11, Y6
-	VCVTDQ2PS       Y6, Y6
-	VMULPS          Y4, Y12, Y3
-	VFMADD231PS     Y3, Y6, Y29
-	VMOVDQA32       Y10, Y3
-	VPDPBUSD        Y7, Y11, Y3
-	VCVTDQ2PS       Y3, Y3
-	VMULPS          Y8, Y12, Y4
-	VFMADD231PS     Y4, Y3, Y28
-	ADDQ            $0x00000012, BX
-	ADDQ            $0x00000022, R8
-	DECQ            SI
-	JMP             tileQ4_0_2x2_loop
-
-tileQ4_0_2x2_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF32X4 $0x01, Y31, X0
-	VADDPS        X31, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y29, X0
-	VADDPS        X29, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y30, X0
-	VADDPS        X30, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y28, X0
-	VADDPS        X28, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	VZEROUPPER
-	RET
-
-// func tileIQ4_NL_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileIQ4_NL_2x2(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	MOVQ         AX, DI
-	ADDQ         CX, DI
-	MOVQ         DX, CX
-	ADDQ         BX, CX
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	VPXORD       Y0, Y0, Y0
-	MOVL         $0x80808080, BX
-	VPBROADCASTD BX, Y1
-	MOVL         $0x0f0f0f0f, BX
-	VPBROADCASTD BX, Y2
-	VMOVDQU8     iq4nltable<>+0(SB), Y3
-	XORQ         BX, BX
-	XORQ         R8, R8
-
-tileIQ4_NL_2x2_loop:
-	TESTQ           SI, SI
-	JZ              tileIQ4_NL_2x2_done
-	VPXORD          2(DX)(R8*1), Y1, Y4
-	VPBROADCASTW    (DX)(R8*1), Y5
-	VCVTPH2PS       X5, Y5
-	VPXORD          2(CX)(R8*1), Y1, Y6
-	VPBROADCASTW    (CX)(R8*1), Y7
-	VCVTPH2PS       X7, Y7
-	PREFETCHT0      32768(AX)(BX*1)
-	VBROADCASTI32X4 2(AX)(BX*1), Y8
-	VPSRLVW         nibshift<>+0(SB), Y8, Y8
-	VPANDD          Y2, Y8, Y8
-	VPSHUFB         Y8, Y3, Y8
-	VPBROADCASTW    (AX)(BX*1), Y9
-	VCVTPH2PS       X9, Y9
-	VPXORD          Y10, Y10, Y10
-	VPDPBUSD        Y8, Y1, Y10
-	VPSUBD          Y10, Y0, Y11
-	VMOVDQA32       Y11, Y12
-	VPDPBUSD        Y8, Y4, Y12
-	VCVTDQ2PS       Y12, Y12
-	VMULPS          Y5, Y9, Y13
-	VFMADD231PS     Y13, Y12, Y31
-	VMOVDQA32       Y11, Y11
-	VPDPBUSD        Y8, Y6, Y11
-	VCVTDQ2PS       Y11, Y11
-	VMULPS          Y7, Y9, Y8
-	VFMADD231PS     Y8, Y11, Y30
-	PREFETCHT0      32768(DI)(BX*1)
-	VBROADCASTI32X4 2(DI)(BX*1), Y8
-	VPSRLVW         nibshift<>+0(SB), Y8, Y8
-	VPANDD          Y2, Y8, Y8
-	VPSHUFB         Y8, Y3, Y8
-	VPBROADCASTW    (DI)(BX*1), Y9
-	VCVTPH2PS       X9, Y9
-	VPXORD          Y14, Y14, Y14
-	VPDPBUSD        Y8, Y1, Y14
-	VPSUBD          Y14, Y0, Y11
-	VMOVDQA32       Y11, Y12
-	VPDPBUSD        Y8, Y4, Y12
-	VCVTDQ2PS       Y12, Y12
-	VMULPS          Y5, Y9, Y4
-	VFMADD231PS     Y4, Y12, Y29
-	VMOVDQA32       Y11, Y4
-	VPDPBUSD        Y8, Y6, Y4
-	VCVTDQ2PS       Y4, Y4
-	VMULPS          Y7, Y9, Y5
-	VFMADD231PS     Y5, Y4, Y28
-	ADDQ            $0x00000012, BX
-	ADDQ            $0x00000022, R8
-	DECQ            SI
-	JMP             tileIQ4_NL_2x2_loop
-
-tileIQ4_NL_2x2_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF32X4 $0x01, Y31, X0
-	VADDPS        X31, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y29, X0
-	VADDPS        X29, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y30, X0
-	VADDPS        X30, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y28, X0
-	VADDPS        X28, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	VZEROUPPER
-	RET
-
-// func tileQ5_0_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileQ5_0_2x2(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	MOVQ         AX, DI
-	ADDQ         CX, DI
-	MOVQ         DX, CX
-	ADDQ         BX, CX
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	VPXORD       Y0, Y0, Y0
-	MOVL         $0x10101010, BX
-	VPBROADCASTD BX, Y1
-	MOVL         $0x0f0f0f0f, BX
-	VPBROADCASTD BX, Y2
-	MOVL         $0x10101010, BX
-	VPBROADCASTD BX, Y3
-	XORQ         BX, BX
-	XORQ         R8, R8
-
-tileQ5_0_2x2_loop:
-	TESTQ           SI, SI
-	JZ              tileQ5_0_2x2_done
-	VMOVDQU8        2(DX)(R8*1), Y4
-	VPBROADCASTW    (DX)(R8*1), Y5
-	VCVTPH2PS       X5, Y5
-	VPXORD          Y6, Y6, Y6
-	VPDPBUSD        Y4, Y1, Y6
-	VPSUBD          Y6, Y0, Y7
-	VMOVDQU8        2(CX)(R8*1), Y8
-	VPBROADCASTW    (CX)(R8*1), Y9
-	VCVTPH2PS       X9, Y9
-	VPXORD          Y10, Y10, Y10
-	VPDPBUSD        Y8, Y1, Y10
-	VPSUBD          Y10, Y0, Y11
-	PREFETCHT0      32768(AX)(BX*1)
-	VBROADCASTI32X4 6(AX)(BX*1), Y12
-	VPSRLVW         nibshift<>+0(SB), Y12, Y12
-	VPANDD          Y2, Y12, Y12
-	MOVL            2(AX)(BX*1), R9
-	KMOVD           R9, K1
-	VMOVDQU8.Z      Y3, K1, Y13
-	VPORD           Y13, Y12, Y12
-	VPBROADCASTW    (AX)(BX*1), Y13
-	VCVTPH2PS       X13, Y13
-	VMOVDQA32       Y7, Y14
-	VPDPBUSD        Y4, Y12, Y14
-	VCVTDQ2PS       Y14, Y14
-	VMULPS          Y5, Y13, Y15
-	VFMADD231PS     Y15, Y14, Y31
-	VMOVDQA32       Y11, Y14
-	VPDPBUSD        Y8, Y12, Y14
-	VCVTDQ2PS       Y14, Y14
-	VMULPS          Y9, Y13, Y12
-	VFMADD231PS     Y12, Y14, Y30
-	PREFETCHT0      32768(DI)(BX*1)
-	VBROADCASTI32X4 6(DI)(BX*1), Y12
-	VPSRLVW         nibshift<>+0(SB), Y12, Y12
-	VPANDD          Y2, Y12, Y12
-	MOVL            2(DI)(BX*1), R9
-	KMOVD           R9, K1
-	VMOVDQU8.Z      Y3, K1, Y13
-	VPORD           Y13, Y12, Y12
-	VPBROADCASTW    (DI)(BX*1), Y13
-	VCVTPH2PS       X13, Y13
-	VMOVDQA32       Y7, Y7
-	VPDPBUSD        Y4, Y12, Y7
-	VCVTDQ2PS       Y7, Y7
-	VMULPS          Y5, Y13, Y4
-	VFMADD231PS     Y4, Y7, Y29
-	VMOVDQA32       Y11, Y4
-	VPDPBUSD        Y8, Y12, Y4
-	VCVTDQ2PS       Y4, Y4
-	VMULPS          Y9, Y13, Y5
-	VFMADD231PS     Y5, Y4, Y28
-	ADDQ            $0x00000016, BX
-	ADDQ            $0x00000022, R8
-	DECQ            SI
-	JMP             tileQ5_0_2x2_loop
-
-tileQ5_0_2x2_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF32X4 $0x01, Y31, X0
-	VADDPS        X31, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y29, X0
-	VADDPS        X29, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y30, X0
-	VADDPS        X30, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y28, X0
-	VADDPS        X28, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	VZEROUPPER
-	RET
-
 // func tileQ4_1_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 // Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ4_1_2x2(SB), NOSPLIT, $0-56
@@ -3975,7 +1242,6 @@ TEXT ·tileQ4_1_2x2(SB), NOSPLIT, $0-56
 	VPXORD       Y30, Y30, Y30
 	VPXORD       Y29, Y29, Y29
 	VPXORD       Y28, Y28, Y28
-	VPXORD       Y0, Y0, Y0
 	MOVL         $0x0f0f0f0f, BX
 	VPBROADCASTD BX, Y0
 	XORQ         BX, BX
@@ -3984,62 +1250,62 @@ TEXT ·tileQ4_1_2x2(SB), NOSPLIT, $0-56
 tileQ4_1_2x2_loop:
 	TESTQ           SI, SI
 	JZ              tileQ4_1_2x2_done
-	VMOVDQU8        4(DX)(R8*1), Y5
-	VPBROADCASTW    (DX)(R8*1), Y6
-	VCVTPH2PS       X6, Y6
-	VMOVDQU8        4(CX)(R8*1), Y7
-	VPBROADCASTW    (CX)(R8*1), Y8
-	VCVTPH2PS       X8, Y8
+	VMOVDQU8        4(DX)(R8*1), Y1
+	VPBROADCASTW    (DX)(R8*1), Y2
+	VCVTPH2PS       X2, Y2
+	VMOVDQU8        4(CX)(R8*1), Y3
+	VPBROADCASTW    (CX)(R8*1), Y4
+	VCVTPH2PS       X4, Y4
 	PREFETCHT0      32768(AX)(BX*1)
-	VBROADCASTI32X4 4(AX)(BX*1), Y9
-	VPSRLVW         nibshift<>+0(SB), Y9, Y9
-	VPANDD          Y0, Y9, Y9
-	VPBROADCASTW    (AX)(BX*1), Y10
-	VCVTPH2PS       X10, Y10
+	VBROADCASTI32X4 4(AX)(BX*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPBROADCASTW    (AX)(BX*1), Y6
+	VCVTPH2PS       X6, Y6
 	MOVWLZX         2(AX)(BX*1), R9
-	VMOVD           R9, X11
-	VCVTPH2PS       X11, Y11
-	VPXORD          Y1, Y1, Y1
-	VPDPBUSD        Y5, Y9, Y1
-	VCVTDQ2PS       Y1, Y1
-	VMULPS          Y6, Y10, Y12
-	VFMADD231PS     Y12, Y1, Y31
+	VMOVD           R9, X7
+	VCVTPH2PS       X7, Y7
+	VPXORD          Y8, Y8, Y8
+	VPDPBUSD        Y1, Y5, Y8
+	VCVTDQ2PS       Y8, Y8
+	VMULPS          Y2, Y6, Y12
+	VFMADD231PS     Y12, Y8, Y31
 	VPBROADCASTW    2(DX)(R8*1), Y12
 	VCVTPH2PS       X12, Y12
-	VFMADD231PS     Y12, Y11, Y31
-	VPXORD          Y2, Y2, Y2
-	VPDPBUSD        Y7, Y9, Y2
-	VCVTDQ2PS       Y2, Y2
-	VMULPS          Y8, Y10, Y9
-	VFMADD231PS     Y9, Y2, Y30
-	VPBROADCASTW    2(CX)(R8*1), Y9
-	VCVTPH2PS       X9, Y9
-	VFMADD231PS     Y9, Y11, Y30
-	PREFETCHT0      32768(DI)(BX*1)
-	VBROADCASTI32X4 4(DI)(BX*1), Y9
-	VPSRLVW         nibshift<>+0(SB), Y9, Y9
-	VPANDD          Y0, Y9, Y9
-	VPBROADCASTW    (DI)(BX*1), Y10
-	VCVTPH2PS       X10, Y10
-	MOVWLZX         2(DI)(BX*1), R9
-	VMOVD           R9, X11
-	VCVTPH2PS       X11, Y11
-	VPXORD          Y3, Y3, Y3
-	VPDPBUSD        Y5, Y9, Y3
-	VCVTDQ2PS       Y3, Y3
-	VMULPS          Y6, Y10, Y5
-	VFMADD231PS     Y5, Y3, Y29
-	VPBROADCASTW    2(DX)(R8*1), Y5
-	VCVTPH2PS       X5, Y5
-	VFMADD231PS     Y5, Y11, Y29
-	VPXORD          Y4, Y4, Y4
-	VPDPBUSD        Y7, Y9, Y4
-	VCVTDQ2PS       Y4, Y4
-	VMULPS          Y8, Y10, Y5
-	VFMADD231PS     Y5, Y4, Y28
+	VFMADD231PS     Y12, Y7, Y31
+	VPXORD          Y9, Y9, Y9
+	VPDPBUSD        Y3, Y5, Y9
+	VCVTDQ2PS       Y9, Y9
+	VMULPS          Y4, Y6, Y5
+	VFMADD231PS     Y5, Y9, Y30
 	VPBROADCASTW    2(CX)(R8*1), Y5
 	VCVTPH2PS       X5, Y5
-	VFMADD231PS     Y5, Y11, Y28
+	VFMADD231PS     Y5, Y7, Y30
+	PREFETCHT0      32768(DI)(BX*1)
+	VBROADCASTI32X4 4(DI)(BX*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPBROADCASTW    (DI)(BX*1), Y6
+	VCVTPH2PS       X6, Y6
+	MOVWLZX         2(DI)(BX*1), R9
+	VMOVD           R9, X7
+	VCVTPH2PS       X7, Y7
+	VPXORD          Y10, Y10, Y10
+	VPDPBUSD        Y1, Y5, Y10
+	VCVTDQ2PS       Y10, Y10
+	VMULPS          Y2, Y6, Y1
+	VFMADD231PS     Y1, Y10, Y29
+	VPBROADCASTW    2(DX)(R8*1), Y1
+	VCVTPH2PS       X1, Y1
+	VFMADD231PS     Y1, Y7, Y29
+	VPXORD          Y11, Y11, Y11
+	VPDPBUSD        Y3, Y5, Y11
+	VCVTDQ2PS       Y11, Y11
+	VMULPS          Y4, Y6, Y1
+	VFMADD231PS     Y1, Y11, Y28
+	VPBROADCASTW    2(CX)(R8*1), Y1
+	VCVTPH2PS       X1, Y1
+	VFMADD231PS     Y1, Y7, Y28
 	ADDQ            $0x00000014, BX
 	ADDQ            $0x00000024, R8
 	DECQ            SI
@@ -4097,81 +1363,80 @@ TEXT ·tileQ5_1_2x2(SB), NOSPLIT, $0-56
 	VPXORD       Y30, Y30, Y30
 	VPXORD       Y29, Y29, Y29
 	VPXORD       Y28, Y28, Y28
-	VPXORD       Y0, Y0, Y0
 	MOVL         $0x0f0f0f0f, BX
 	VPBROADCASTD BX, Y0
 	MOVL         $0x10101010, BX
-	VPBROADCASTD BX, Y5
+	VPBROADCASTD BX, Y1
 	XORQ         BX, BX
 	XORQ         R8, R8
 
 tileQ5_1_2x2_loop:
 	TESTQ           SI, SI
 	JZ              tileQ5_1_2x2_done
-	VMOVDQU8        4(DX)(R8*1), Y6
-	VPBROADCASTW    (DX)(R8*1), Y7
-	VCVTPH2PS       X7, Y7
-	VMOVDQU8        4(CX)(R8*1), Y8
-	VPBROADCASTW    (CX)(R8*1), Y9
-	VCVTPH2PS       X9, Y9
+	VMOVDQU8        4(DX)(R8*1), Y2
+	VPBROADCASTW    (DX)(R8*1), Y3
+	VCVTPH2PS       X3, Y3
+	VMOVDQU8        4(CX)(R8*1), Y4
+	VPBROADCASTW    (CX)(R8*1), Y5
+	VCVTPH2PS       X5, Y5
 	PREFETCHT0      32768(AX)(BX*1)
-	VBROADCASTI32X4 8(AX)(BX*1), Y10
-	VPSRLVW         nibshift<>+0(SB), Y10, Y10
-	VPANDD          Y0, Y10, Y10
+	VBROADCASTI32X4 8(AX)(BX*1), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
 	MOVL            4(AX)(BX*1), R9
 	KMOVD           R9, K1
-	VMOVDQU8.Z      Y5, K1, Y11
-	VPORD           Y11, Y10, Y10
-	VPBROADCASTW    (AX)(BX*1), Y11
-	VCVTPH2PS       X11, Y11
+	VMOVDQU8.Z      Y1, K1, Y7
+	VPORD           Y7, Y6, Y6
+	VPBROADCASTW    (AX)(BX*1), Y7
+	VCVTPH2PS       X7, Y7
 	MOVWLZX         2(AX)(BX*1), R9
 	VMOVD           R9, X12
 	VCVTPH2PS       X12, Y12
-	VPXORD          Y1, Y1, Y1
-	VPDPBUSD        Y6, Y10, Y1
-	VCVTDQ2PS       Y1, Y1
-	VMULPS          Y7, Y11, Y13
-	VFMADD231PS     Y13, Y1, Y31
+	VPXORD          Y8, Y8, Y8
+	VPDPBUSD        Y2, Y6, Y8
+	VCVTDQ2PS       Y8, Y8
+	VMULPS          Y3, Y7, Y13
+	VFMADD231PS     Y13, Y8, Y31
 	VPBROADCASTW    2(DX)(R8*1), Y13
 	VCVTPH2PS       X13, Y13
 	VFMADD231PS     Y13, Y12, Y31
-	VPXORD          Y2, Y2, Y2
-	VPDPBUSD        Y8, Y10, Y2
-	VCVTDQ2PS       Y2, Y2
-	VMULPS          Y9, Y11, Y10
-	VFMADD231PS     Y10, Y2, Y30
-	VPBROADCASTW    2(CX)(R8*1), Y10
-	VCVTPH2PS       X10, Y10
-	VFMADD231PS     Y10, Y12, Y30
+	VPXORD          Y9, Y9, Y9
+	VPDPBUSD        Y4, Y6, Y9
+	VCVTDQ2PS       Y9, Y9
+	VMULPS          Y5, Y7, Y6
+	VFMADD231PS     Y6, Y9, Y30
+	VPBROADCASTW    2(CX)(R8*1), Y6
+	VCVTPH2PS       X6, Y6
+	VFMADD231PS     Y6, Y12, Y30
 	PREFETCHT0      32768(DI)(BX*1)
-	VBROADCASTI32X4 8(DI)(BX*1), Y10
-	VPSRLVW         nibshift<>+0(SB), Y10, Y10
-	VPANDD          Y0, Y10, Y10
+	VBROADCASTI32X4 8(DI)(BX*1), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
 	MOVL            4(DI)(BX*1), R9
 	KMOVD           R9, K1
-	VMOVDQU8.Z      Y5, K1, Y11
-	VPORD           Y11, Y10, Y10
-	VPBROADCASTW    (DI)(BX*1), Y11
-	VCVTPH2PS       X11, Y11
+	VMOVDQU8.Z      Y1, K1, Y7
+	VPORD           Y7, Y6, Y6
+	VPBROADCASTW    (DI)(BX*1), Y7
+	VCVTPH2PS       X7, Y7
 	MOVWLZX         2(DI)(BX*1), R9
 	VMOVD           R9, X12
 	VCVTPH2PS       X12, Y12
-	VPXORD          Y3, Y3, Y3
-	VPDPBUSD        Y6, Y10, Y3
-	VCVTDQ2PS       Y3, Y3
-	VMULPS          Y7, Y11, Y6
-	VFMADD231PS     Y6, Y3, Y29
-	VPBROADCASTW    2(DX)(R8*1), Y6
-	VCVTPH2PS       X6, Y6
-	VFMADD231PS     Y6, Y12, Y29
-	VPXORD          Y4, Y4, Y4
-	VPDPBUSD        Y8, Y10, Y4
-	VCVTDQ2PS       Y4, Y4
-	VMULPS          Y9, Y11, Y6
-	VFMADD231PS     Y6, Y4, Y28
-	VPBROADCASTW    2(CX)(R8*1), Y6
-	VCVTPH2PS       X6, Y6
-	VFMADD231PS     Y6, Y12, Y28
+	VPXORD          Y10, Y10, Y10
+	VPDPBUSD        Y2, Y6, Y10
+	VCVTDQ2PS       Y10, Y10
+	VMULPS          Y3, Y7, Y2
+	VFMADD231PS     Y2, Y10, Y29
+	VPBROADCASTW    2(DX)(R8*1), Y2
+	VCVTPH2PS       X2, Y2
+	VFMADD231PS     Y2, Y12, Y29
+	VPXORD          Y11, Y11, Y11
+	VPDPBUSD        Y4, Y6, Y11
+	VCVTDQ2PS       Y11, Y11
+	VMULPS          Y5, Y7, Y2
+	VFMADD231PS     Y2, Y11, Y28
+	VPBROADCASTW    2(CX)(R8*1), Y2
+	VCVTPH2PS       X2, Y2
+	VFMADD231PS     Y2, Y12, Y28
 	ADDQ            $0x00000018, BX
 	ADDQ            $0x00000024, R8
 	DECQ            SI
@@ -4213,595 +1478,6 @@ tileQ5_1_2x2_done:
 	VZEROUPPER
 	RET
 
-// func tileQ8_0_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileQ8_0_2x3(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	MOVQ         AX, DI
-	ADDQ         CX, DI
-	MOVQ         DX, CX
-	ADDQ         BX, CX
-	MOVQ         CX, R8
-	ADDQ         BX, R8
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	VPXORD       Y27, Y27, Y27
-	VPXORD       Y26, Y26, Y26
-	VPXORD       Y0, Y0, Y0
-	MOVL         $0x80808080, BX
-	VPBROADCASTD BX, Y1
-	XORQ         BX, BX
-	XORQ         R9, R9
-
-tileQ8_0_2x3_loop:
-	TESTQ        SI, SI
-	JZ           tileQ8_0_2x3_done
-	VPXORD       2(DX)(R9*1), Y1, Y2
-	VPBROADCASTW (DX)(R9*1), Y3
-	VCVTPH2PS    X3, Y3
-	VPXORD       2(CX)(R9*1), Y1, Y4
-	VPBROADCASTW (CX)(R9*1), Y5
-	VCVTPH2PS    X5, Y5
-	VPXORD       2(R8)(R9*1), Y1, Y6
-	VPBROADCASTW (R8)(R9*1), Y7
-	VCVTPH2PS    X7, Y7
-	PREFETCHT0   32768(AX)(BX*1)
-	VMOVDQU8     2(AX)(BX*1), Y8
-	VPBROADCASTW (AX)(BX*1), Y9
-	VCVTPH2PS    X9, Y9
-	VPXORD       Y10, Y10, Y10
-	VPDPBUSD     Y8, Y1, Y10
-	VPSUBD       Y10, Y0, Y11
-	VMOVDQA32    Y11, Y12
-	VPDPBUSD     Y8, Y2, Y12
-	VCVTDQ2PS    Y12, Y12
-	VMULPS       Y3, Y9, Y13
-	VFMADD231PS  Y13, Y12, Y31
-	VMOVDQA32    Y11, Y12
-	VPDPBUSD     Y8, Y4, Y12
-	VCVTDQ2PS    Y12, Y12
-	VMULPS       Y5, Y9, Y13
-	VFMADD231PS  Y13, Y12, Y30
-	VMOVDQA32    Y11, Y11
-	VPDPBUSD     Y8, Y6, Y11
-	VCVTDQ2PS    Y11, Y11
-	VMULPS       Y7, Y9, Y8
-	VFMADD231PS  Y8, Y11, Y29
-	PREFETCHT0   32768(DI)(BX*1)
-	VMOVDQU8     2(DI)(BX*1), Y8
-	VPBROADCASTW (DI)(BX*1), Y9
-	VCVTPH2PS    X9, Y9
-	VPXORD       Y14, Y14, Y14
-	VPDPBUSD     Y8, Y1, Y14
-	VPSUBD       Y14, Y0, Y11
-	VMOVDQA32    Y11, Y12
-	VPDPBUSD     Y8, Y2, Y12
-	VCVTDQ2PS    Y12, Y12
-	VMULPS       Y3, Y9, Y2
-	VFMADD231PS  Y2, Y12, Y28
-	VMOVDQA32    Y11, Y2
-	VPDPBUSD     Y8, Y4, Y2
-	VCVTDQ2PS    Y2, Y2
-	VMULPS       Y5, Y9, Y3
-	VFMADD231PS  Y3, Y2, Y27
-	VMOVDQA32    Y11, Y2
-	VPDPBUSD     Y8, Y6, Y2
-	VCVTDQ2PS    Y2, Y2
-	VMULPS       Y7, Y9, Y3
-	VFMADD231PS  Y3, Y2, Y26
-	ADDQ         $0x00000022, BX
-	ADDQ         $0x00000022, R9
-	DECQ         SI
-	JMP          tileQ8_0_2x3_loop
-
-tileQ8_0_2x3_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF32X4 $0x01, Y31, X0
-	VADDPS        X31, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y28, X0
-	VADDPS        X28, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y30, X0
-	VADDPS        X30, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y27, X0
-	VADDPS        X27, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y29, X0
-	VADDPS        X29, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y26, X0
-	VADDPS        X26, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	VZEROUPPER
-	RET
-
-// func tileQ4_0_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileQ4_0_2x3(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	MOVQ         AX, DI
-	ADDQ         CX, DI
-	MOVQ         DX, CX
-	ADDQ         BX, CX
-	MOVQ         CX, R8
-	ADDQ         BX, R8
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	VPXORD       Y27, Y27, Y27
-	VPXORD       Y26, Y26, Y26
-	VPXORD       Y0, Y0, Y0
-	MOVL         $0x08080808, BX
-	VPBROADCASTD BX, Y1
-	MOVL         $0x0f0f0f0f, BX
-	VPBROADCASTD BX, Y2
-	XORQ         BX, BX
-	XORQ         R9, R9
-
-tileQ4_0_2x3_loop:
-	TESTQ           SI, SI
-	JZ              tileQ4_0_2x3_done
-	VMOVDQU8        2(DX)(R9*1), Y3
-	VPBROADCASTW    (DX)(R9*1), Y4
-	VCVTPH2PS       X4, Y4
-	VPXORD          Y5, Y5, Y5
-	VPDPBUSD        Y3, Y1, Y5
-	VPSUBD          Y5, Y0, Y6
-	VMOVDQU8        2(CX)(R9*1), Y7
-	VPBROADCASTW    (CX)(R9*1), Y8
-	VCVTPH2PS       X8, Y8
-	VPXORD          Y9, Y9, Y9
-	VPDPBUSD        Y7, Y1, Y9
-	VPSUBD          Y9, Y0, Y10
-	VMOVDQU8        2(R8)(R9*1), Y11
-	VPBROADCASTW    (R8)(R9*1), Y12
-	VCVTPH2PS       X12, Y12
-	VPXORD          Y13, Y13, Y13
-	VPDPBUSD        Y11, Y1, Y13
-	VPSUBD          Y13, Y0, Y14
-	PREFETCHT0      32768(AX)(BX*1)
-	VBROADCASTI32X4 2(AX)(BX*1), Y15
-	VPSRLVW         nibshift<>+0(SB), Y15, Y15
-	VPANDD          Y2, Y15, Y15
-	VPBROADCASTW    (AX)(BX*1), Y16
-	VCVTPH2PS       X16, Y16
-	VMOVDQA32       Y6, Y17
-	VPDPBUSD        Y3, Y15, Y17
-	VCVTDQ2PS       Y17, Y17
-	VMULPS          Y4, Y16, Y18
-	VFMADD231PS     Y18, Y17, Y31
-	VMOVDQA32       Y10, Y17
-	VPDPBUSD        Y7, Y15, Y17
-	VCVTDQ2PS       Y17, Y17
-	VMULPS          Y8, Y16, Y18
-	VFMADD231PS     Y18, Y17, Y30
-	VMOVDQA32       Y14, Y17
-	VPDPBUSD        Y11, Y15, Y17
-	VCVTDQ2PS       Y17, Y17
-	VMULPS          Y12, Y16, Y15
-	VFMADD231PS     Y15, Y17, Y29
-	PREFETCHT0      32768(DI)(BX*1)
-	VBROADCASTI32X4 2(DI)(BX*1), Y15
-	VPSRLVW         nibshift<>+0(SB), Y15, Y15
-	VPANDD          Y2, Y15, Y15
-	VPBROADCASTW    (DI)(BX*1), Y16
-	VCVTPH2PS       X16, Y16
-	VMOVDQA32       Y6, Y6
-	VPDPBUSD        Y3, Y15, Y6
-	VCVTDQ2PS       Y6, Y6
-	VMULPS          Y4, Y16, Y3
-	VFMADD231PS     Y3, Y6, Y28
-	VMOVDQA32       Y10, Y3
-	VPDPBUSD        Y7, Y15, Y3
-	VCVTDQ2PS       Y3, Y3
-	VMULPS          Y8, Y16, Y4
-	VFMADD231PS     Y4, Y3, Y27
-	VMOVDQA32       Y14, Y3
-	VPDPBUSD        Y11, Y15, Y3
-	VCVTDQ2PS       Y3, Y3
-	VMULPS          Y12, Y16, Y4
-	VFMADD231PS     Y4, Y3, Y26
-	ADDQ            $0x00000012, BX
-	ADDQ            $0x00000022, R9
-	DECQ            SI
-	JMP             tileQ4_0_2x3_loop
-
-tileQ4_0_2x3_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF32X4 $0x01, Y31, X0
-	VADDPS        X31, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y28, X0
-	VADDPS        X28, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y30, X0
-	VADDPS        X30, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y27, X0
-	VADDPS        X27, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y29, X0
-	VADDPS        X29, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y26, X0
-	VADDPS        X26, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	VZEROUPPER
-	RET
-
-// func tileIQ4_NL_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileIQ4_NL_2x3(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	MOVQ         AX, DI
-	ADDQ         CX, DI
-	MOVQ         DX, CX
-	ADDQ         BX, CX
-	MOVQ         CX, R8
-	ADDQ         BX, R8
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	VPXORD       Y27, Y27, Y27
-	VPXORD       Y26, Y26, Y26
-	VPXORD       Y0, Y0, Y0
-	MOVL         $0x80808080, BX
-	VPBROADCASTD BX, Y1
-	MOVL         $0x0f0f0f0f, BX
-	VPBROADCASTD BX, Y2
-	VMOVDQU8     iq4nltable<>+0(SB), Y3
-	XORQ         BX, BX
-	XORQ         R9, R9
-
-tileIQ4_NL_2x3_loop:
-	TESTQ           SI, SI
-	JZ              tileIQ4_NL_2x3_done
-	VPXORD          2(DX)(R9*1), Y1, Y4
-	VPBROADCASTW    (DX)(R9*1), Y5
-	VCVTPH2PS       X5, Y5
-	VPXORD          2(CX)(R9*1), Y1, Y6
-	VPBROADCASTW    (CX)(R9*1), Y7
-	VCVTPH2PS       X7, Y7
-	VPXORD          2(R8)(R9*1), Y1, Y8
-	VPBROADCASTW    (R8)(R9*1), Y9
-	VCVTPH2PS       X9, Y9
-	PREFETCHT0      32768(AX)(BX*1)
-	VBROADCASTI32X4 2(AX)(BX*1), Y10
-	VPSRLVW         nibshift<>+0(SB), Y10, Y10
-	VPANDD          Y2, Y10, Y10
-	VPSHUFB         Y10, Y3, Y10
-	VPBROADCASTW    (AX)(BX*1), Y11
-	VCVTPH2PS       X11, Y11
-	VPXORD          Y12, Y12, Y12
-	VPDPBUSD        Y10, Y1, Y12
-	VPSUBD          Y12, Y0, Y13
-	VMOVDQA32       Y13, Y14
-	VPDPBUSD        Y10, Y4, Y14
-	VCVTDQ2PS       Y14, Y14
-	VMULPS          Y5, Y11, Y15
-	VFMADD231PS     Y15, Y14, Y31
-	VMOVDQA32       Y13, Y14
-	VPDPBUSD        Y10, Y6, Y14
-	VCVTDQ2PS       Y14, Y14
-	VMULPS          Y7, Y11, Y15
-	VFMADD231PS     Y15, Y14, Y30
-	VMOVDQA32       Y13, Y13
-	VPDPBUSD        Y10, Y8, Y13
-	VCVTDQ2PS       Y13, Y13
-	VMULPS          Y9, Y11, Y10
-	VFMADD231PS     Y10, Y13, Y29
-	PREFETCHT0      32768(DI)(BX*1)
-	VBROADCASTI32X4 2(DI)(BX*1), Y10
-	VPSRLVW         nibshift<>+0(SB), Y10, Y10
-	VPANDD          Y2, Y10, Y10
-	VPSHUFB         Y10, Y3, Y10
-	VPBROADCASTW    (DI)(BX*1), Y11
-	VCVTPH2PS       X11, Y11
-	VPXORD          Y16, Y16, Y16
-	VPDPBUSD        Y10, Y1, Y16
-	VPSUBD          Y16, Y0, Y13
-	VMOVDQA32       Y13, Y14
-	VPDPBUSD        Y10, Y4, Y14
-	VCVTDQ2PS       Y14, Y14
-	VMULPS          Y5, Y11, Y4
-	VFMADD231PS     Y4, Y14, Y28
-	VMOVDQA32       Y13, Y4
-	VPDPBUSD        Y10, Y6, Y4
-	VCVTDQ2PS       Y4, Y4
-	VMULPS          Y7, Y11, Y5
-	VFMADD231PS     Y5, Y4, Y27
-	VMOVDQA32       Y13, Y4
-	VPDPBUSD        Y10, Y8, Y4
-	VCVTDQ2PS       Y4, Y4
-	VMULPS          Y9, Y11, Y5
-	VFMADD231PS     Y5, Y4, Y26
-	ADDQ            $0x00000012, BX
-	ADDQ            $0x00000022, R9
-	DECQ            SI
-	JMP             tileIQ4_NL_2x3_loop
-
-tileIQ4_NL_2x3_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF32X4 $0x01, Y31, X0
-	VADDPS        X31, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y28, X0
-	VADDPS        X28, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y30, X0
-	VADDPS        X30, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y27, X0
-	VADDPS        X27, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y29, X0
-	VADDPS        X29, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y26, X0
-	VADDPS        X26, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	VZEROUPPER
-	RET
-
-// func tileQ5_0_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileQ5_0_2x3(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	MOVQ         AX, DI
-	ADDQ         CX, DI
-	MOVQ         DX, CX
-	ADDQ         BX, CX
-	MOVQ         CX, R8
-	ADDQ         BX, R8
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	VPXORD       Y27, Y27, Y27
-	VPXORD       Y26, Y26, Y26
-	VPXORD       Y0, Y0, Y0
-	MOVL         $0x10101010, BX
-	VPBROADCASTD BX, Y1
-	MOVL         $0x0f0f0f0f, BX
-	VPBROADCASTD BX, Y2
-	MOVL         $0x10101010, BX
-	VPBROADCASTD BX, Y3
-	XORQ         BX, BX
-	XORQ         R9, R9
-
-tileQ5_0_2x3_loop:
-	TESTQ           SI, SI
-	JZ              tileQ5_0_2x3_done
-	VMOVDQU8        2(DX)(R9*1), Y4
-	VPBROADCASTW    (DX)(R9*1), Y5
-	VCVTPH2PS       X5, Y5
-	VPXORD          Y6, Y6, Y6
-	VPDPBUSD        Y4, Y1, Y6
-	VPSUBD          Y6, Y0, Y7
-	VMOVDQU8        2(CX)(R9*1), Y8
-	VPBROADCASTW    (CX)(R9*1), Y9
-	VCVTPH2PS       X9, Y9
-	VPXORD          Y10, Y10, Y10
-	VPDPBUSD        Y8, Y1, Y10
-	VPSUBD          Y10, Y0, Y11
-	VMOVDQU8        2(R8)(R9*1), Y12
-	VPBROADCASTW    (R8)(R9*1), Y13
-	VCVTPH2PS       X13, Y13
-	VPXORD          Y14, Y14, Y14
-	VPDPBUSD        Y12, Y1, Y14
-	VPSUBD          Y14, Y0, Y15
-	PREFETCHT0      32768(AX)(BX*1)
-	VBROADCASTI32X4 6(AX)(BX*1), Y16
-	VPSRLVW         nibshift<>+0(SB), Y16, Y16
-	VPANDD          Y2, Y16, Y16
-	MOVL            2(AX)(BX*1), R10
-	KMOVD           R10, K1
-	VMOVDQU8.Z      Y3, K1, Y17
-	VPORD           Y17, Y16, Y16
-	VPBROADCASTW    (AX)(BX*1), Y17
-	VCVTPH2PS       X17, Y17
-	VMOVDQA32       Y7, Y18
-	VPDPBUSD        Y4, Y16, Y18
-	VCVTDQ2PS       Y18, Y18
-	VMULPS          Y5, Y17, Y19
-	VFMADD231PS     Y19, Y18, Y31
-	VMOVDQA32       Y11, Y18
-	VPDPBUSD        Y8, Y16, Y18
-	VCVTDQ2PS       Y18, Y18
-	VMULPS          Y9, Y17, Y19
-	VFMADD231PS     Y19, Y18, Y30
-	VMOVDQA32       Y15, Y18
-	VPDPBUSD        Y12, Y16, Y18
-	VCVTDQ2PS       Y18, Y18
-	VMULPS          Y13, Y17, Y16
-	VFMADD231PS     Y16, Y18, Y29
-	PREFETCHT0      32768(DI)(BX*1)
-	VBROADCASTI32X4 6(DI)(BX*1), Y16
-	VPSRLVW         nibshift<>+0(SB), Y16, Y16
-	VPANDD          Y2, Y16, Y16
-	MOVL            2(DI)(BX*1), R10
-	KMOVD           R10, K1
-	VMOVDQU8.Z      Y3, K1, Y17
-	VPORD           Y17, Y16, Y16
-	VPBROADCASTW    (DI)(BX*1), Y17
-	VCVTPH2PS       X17, Y17
-	VMOVDQA32       Y7, Y7
-	VPDPBUSD        Y4, Y16, Y7
-	VCVTDQ2PS       Y7, Y7
-	VMULPS          Y5, Y17, Y4
-	VFMADD231PS     Y4, Y7, Y28
-	VMOVDQA32       Y11, Y4
-	VPDPBUSD        Y8, Y16, Y4
-	VCVTDQ2PS       Y4, Y4
-	VMULPS          Y9, Y17, Y5
-	VFMADD231PS     Y5, Y4, Y27
-	VMOVDQA32       Y15, Y4
-	VPDPBUSD        Y12, Y16, Y4
-	VCVTDQ2PS       Y4, Y4
-	VMULPS          Y13, Y17, Y5
-	VFMADD231PS     Y5, Y4, Y26
-	ADDQ            $0x00000016, BX
-	ADDQ            $0x00000022, R9
-	DECQ            SI
-	JMP             tileQ5_0_2x3_loop
-
-tileQ5_0_2x3_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF32X4 $0x01, Y31, X0
-	VADDPS        X31, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y28, X0
-	VADDPS        X28, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y30, X0
-	VADDPS        X30, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y27, X0
-	VADDPS        X27, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y29, X0
-	VADDPS        X29, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y26, X0
-	VADDPS        X26, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	VZEROUPPER
-	RET
-
 // func tileQ4_1_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 // Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ4_1_2x3(SB), NOSPLIT, $0-56
@@ -4822,7 +1498,6 @@ TEXT ·tileQ4_1_2x3(SB), NOSPLIT, $0-56
 	VPXORD       Y28, Y28, Y28
 	VPXORD       Y27, Y27, Y27
 	VPXORD       Y26, Y26, Y26
-	VPXORD       Y0, Y0, Y0
 	MOVL         $0x0f0f0f0f, BX
 	VPBROADCASTD BX, Y0
 	XORQ         BX, BX
@@ -4831,81 +1506,81 @@ TEXT ·tileQ4_1_2x3(SB), NOSPLIT, $0-56
 tileQ4_1_2x3_loop:
 	TESTQ           SI, SI
 	JZ              tileQ4_1_2x3_done
-	VMOVDQU8        4(DX)(R9*1), Y7
-	VPBROADCASTW    (DX)(R9*1), Y8
-	VCVTPH2PS       X8, Y8
-	VMOVDQU8        4(CX)(R9*1), Y9
-	VPBROADCASTW    (CX)(R9*1), Y10
-	VCVTPH2PS       X10, Y10
-	VMOVDQU8        4(R8)(R9*1), Y11
-	VPBROADCASTW    (R8)(R9*1), Y12
-	VCVTPH2PS       X12, Y12
+	VMOVDQU8        4(DX)(R9*1), Y1
+	VPBROADCASTW    (DX)(R9*1), Y2
+	VCVTPH2PS       X2, Y2
+	VMOVDQU8        4(CX)(R9*1), Y3
+	VPBROADCASTW    (CX)(R9*1), Y4
+	VCVTPH2PS       X4, Y4
+	VMOVDQU8        4(R8)(R9*1), Y5
+	VPBROADCASTW    (R8)(R9*1), Y6
+	VCVTPH2PS       X6, Y6
 	PREFETCHT0      32768(AX)(BX*1)
-	VBROADCASTI32X4 4(AX)(BX*1), Y13
-	VPSRLVW         nibshift<>+0(SB), Y13, Y13
-	VPANDD          Y0, Y13, Y13
-	VPBROADCASTW    (AX)(BX*1), Y14
-	VCVTPH2PS       X14, Y14
+	VBROADCASTI32X4 4(AX)(BX*1), Y7
+	VPSRLVW         nibshift<>+0(SB), Y7, Y7
+	VPANDD          Y0, Y7, Y7
+	VPBROADCASTW    (AX)(BX*1), Y8
+	VCVTPH2PS       X8, Y8
 	MOVWLZX         2(AX)(BX*1), R10
-	VMOVD           R10, X15
-	VCVTPH2PS       X15, Y15
-	VPXORD          Y1, Y1, Y1
-	VPDPBUSD        Y7, Y13, Y1
-	VCVTDQ2PS       Y1, Y1
-	VMULPS          Y8, Y14, Y16
-	VFMADD231PS     Y16, Y1, Y31
+	VMOVD           R10, X9
+	VCVTPH2PS       X9, Y9
+	VPXORD          Y10, Y10, Y10
+	VPDPBUSD        Y1, Y7, Y10
+	VCVTDQ2PS       Y10, Y10
+	VMULPS          Y2, Y8, Y16
+	VFMADD231PS     Y16, Y10, Y31
 	VPBROADCASTW    2(DX)(R9*1), Y16
 	VCVTPH2PS       X16, Y16
-	VFMADD231PS     Y16, Y15, Y31
-	VPXORD          Y2, Y2, Y2
-	VPDPBUSD        Y9, Y13, Y2
-	VCVTDQ2PS       Y2, Y2
-	VMULPS          Y10, Y14, Y16
-	VFMADD231PS     Y16, Y2, Y30
+	VFMADD231PS     Y16, Y9, Y31
+	VPXORD          Y11, Y11, Y11
+	VPDPBUSD        Y3, Y7, Y11
+	VCVTDQ2PS       Y11, Y11
+	VMULPS          Y4, Y8, Y16
+	VFMADD231PS     Y16, Y11, Y30
 	VPBROADCASTW    2(CX)(R9*1), Y16
 	VCVTPH2PS       X16, Y16
-	VFMADD231PS     Y16, Y15, Y30
-	VPXORD          Y3, Y3, Y3
-	VPDPBUSD        Y11, Y13, Y3
-	VCVTDQ2PS       Y3, Y3
-	VMULPS          Y12, Y14, Y13
-	VFMADD231PS     Y13, Y3, Y29
-	VPBROADCASTW    2(R8)(R9*1), Y13
-	VCVTPH2PS       X13, Y13
-	VFMADD231PS     Y13, Y15, Y29
-	PREFETCHT0      32768(DI)(BX*1)
-	VBROADCASTI32X4 4(DI)(BX*1), Y13
-	VPSRLVW         nibshift<>+0(SB), Y13, Y13
-	VPANDD          Y0, Y13, Y13
-	VPBROADCASTW    (DI)(BX*1), Y14
-	VCVTPH2PS       X14, Y14
-	MOVWLZX         2(DI)(BX*1), R10
-	VMOVD           R10, X15
-	VCVTPH2PS       X15, Y15
-	VPXORD          Y4, Y4, Y4
-	VPDPBUSD        Y7, Y13, Y4
-	VCVTDQ2PS       Y4, Y4
-	VMULPS          Y8, Y14, Y7
-	VFMADD231PS     Y7, Y4, Y28
-	VPBROADCASTW    2(DX)(R9*1), Y7
-	VCVTPH2PS       X7, Y7
-	VFMADD231PS     Y7, Y15, Y28
-	VPXORD          Y5, Y5, Y5
-	VPDPBUSD        Y9, Y13, Y5
-	VCVTDQ2PS       Y5, Y5
-	VMULPS          Y10, Y14, Y7
-	VFMADD231PS     Y7, Y5, Y27
-	VPBROADCASTW    2(CX)(R9*1), Y7
-	VCVTPH2PS       X7, Y7
-	VFMADD231PS     Y7, Y15, Y27
-	VPXORD          Y6, Y6, Y6
-	VPDPBUSD        Y11, Y13, Y6
-	VCVTDQ2PS       Y6, Y6
-	VMULPS          Y12, Y14, Y7
-	VFMADD231PS     Y7, Y6, Y26
+	VFMADD231PS     Y16, Y9, Y30
+	VPXORD          Y12, Y12, Y12
+	VPDPBUSD        Y5, Y7, Y12
+	VCVTDQ2PS       Y12, Y12
+	VMULPS          Y6, Y8, Y7
+	VFMADD231PS     Y7, Y12, Y29
 	VPBROADCASTW    2(R8)(R9*1), Y7
 	VCVTPH2PS       X7, Y7
-	VFMADD231PS     Y7, Y15, Y26
+	VFMADD231PS     Y7, Y9, Y29
+	PREFETCHT0      32768(DI)(BX*1)
+	VBROADCASTI32X4 4(DI)(BX*1), Y7
+	VPSRLVW         nibshift<>+0(SB), Y7, Y7
+	VPANDD          Y0, Y7, Y7
+	VPBROADCASTW    (DI)(BX*1), Y8
+	VCVTPH2PS       X8, Y8
+	MOVWLZX         2(DI)(BX*1), R10
+	VMOVD           R10, X9
+	VCVTPH2PS       X9, Y9
+	VPXORD          Y13, Y13, Y13
+	VPDPBUSD        Y1, Y7, Y13
+	VCVTDQ2PS       Y13, Y13
+	VMULPS          Y2, Y8, Y1
+	VFMADD231PS     Y1, Y13, Y28
+	VPBROADCASTW    2(DX)(R9*1), Y1
+	VCVTPH2PS       X1, Y1
+	VFMADD231PS     Y1, Y9, Y28
+	VPXORD          Y14, Y14, Y14
+	VPDPBUSD        Y3, Y7, Y14
+	VCVTDQ2PS       Y14, Y14
+	VMULPS          Y4, Y8, Y1
+	VFMADD231PS     Y1, Y14, Y27
+	VPBROADCASTW    2(CX)(R9*1), Y1
+	VCVTPH2PS       X1, Y1
+	VFMADD231PS     Y1, Y9, Y27
+	VPXORD          Y15, Y15, Y15
+	VPDPBUSD        Y5, Y7, Y15
+	VCVTDQ2PS       Y15, Y15
+	VMULPS          Y6, Y8, Y1
+	VFMADD231PS     Y1, Y15, Y26
+	VPBROADCASTW    2(R8)(R9*1), Y1
+	VCVTPH2PS       X1, Y1
+	VFMADD231PS     Y1, Y9, Y26
 	ADDQ            $0x00000014, BX
 	ADDQ            $0x00000024, R9
 	DECQ            SI
@@ -4982,100 +1657,99 @@ TEXT ·tileQ5_1_2x3(SB), NOSPLIT, $0-56
 	VPXORD       Y28, Y28, Y28
 	VPXORD       Y27, Y27, Y27
 	VPXORD       Y26, Y26, Y26
-	VPXORD       Y0, Y0, Y0
 	MOVL         $0x0f0f0f0f, BX
 	VPBROADCASTD BX, Y0
 	MOVL         $0x10101010, BX
-	VPBROADCASTD BX, Y7
+	VPBROADCASTD BX, Y1
 	XORQ         BX, BX
 	XORQ         R9, R9
 
 tileQ5_1_2x3_loop:
 	TESTQ           SI, SI
 	JZ              tileQ5_1_2x3_done
-	VMOVDQU8        4(DX)(R9*1), Y8
-	VPBROADCASTW    (DX)(R9*1), Y9
-	VCVTPH2PS       X9, Y9
-	VMOVDQU8        4(CX)(R9*1), Y10
-	VPBROADCASTW    (CX)(R9*1), Y11
-	VCVTPH2PS       X11, Y11
-	VMOVDQU8        4(R8)(R9*1), Y12
-	VPBROADCASTW    (R8)(R9*1), Y13
-	VCVTPH2PS       X13, Y13
+	VMOVDQU8        4(DX)(R9*1), Y2
+	VPBROADCASTW    (DX)(R9*1), Y3
+	VCVTPH2PS       X3, Y3
+	VMOVDQU8        4(CX)(R9*1), Y4
+	VPBROADCASTW    (CX)(R9*1), Y5
+	VCVTPH2PS       X5, Y5
+	VMOVDQU8        4(R8)(R9*1), Y6
+	VPBROADCASTW    (R8)(R9*1), Y7
+	VCVTPH2PS       X7, Y7
 	PREFETCHT0      32768(AX)(BX*1)
-	VBROADCASTI32X4 8(AX)(BX*1), Y14
-	VPSRLVW         nibshift<>+0(SB), Y14, Y14
-	VPANDD          Y0, Y14, Y14
+	VBROADCASTI32X4 8(AX)(BX*1), Y8
+	VPSRLVW         nibshift<>+0(SB), Y8, Y8
+	VPANDD          Y0, Y8, Y8
 	MOVL            4(AX)(BX*1), R10
 	KMOVD           R10, K1
-	VMOVDQU8.Z      Y7, K1, Y15
-	VPORD           Y15, Y14, Y14
-	VPBROADCASTW    (AX)(BX*1), Y15
-	VCVTPH2PS       X15, Y15
+	VMOVDQU8.Z      Y1, K1, Y9
+	VPORD           Y9, Y8, Y8
+	VPBROADCASTW    (AX)(BX*1), Y9
+	VCVTPH2PS       X9, Y9
 	MOVWLZX         2(AX)(BX*1), R10
 	VMOVD           R10, X16
 	VCVTPH2PS       X16, Y16
-	VPXORD          Y1, Y1, Y1
-	VPDPBUSD        Y8, Y14, Y1
-	VCVTDQ2PS       Y1, Y1
-	VMULPS          Y9, Y15, Y17
-	VFMADD231PS     Y17, Y1, Y31
+	VPXORD          Y10, Y10, Y10
+	VPDPBUSD        Y2, Y8, Y10
+	VCVTDQ2PS       Y10, Y10
+	VMULPS          Y3, Y9, Y17
+	VFMADD231PS     Y17, Y10, Y31
 	VPBROADCASTW    2(DX)(R9*1), Y17
 	VCVTPH2PS       X17, Y17
 	VFMADD231PS     Y17, Y16, Y31
-	VPXORD          Y2, Y2, Y2
-	VPDPBUSD        Y10, Y14, Y2
-	VCVTDQ2PS       Y2, Y2
-	VMULPS          Y11, Y15, Y17
-	VFMADD231PS     Y17, Y2, Y30
+	VPXORD          Y11, Y11, Y11
+	VPDPBUSD        Y4, Y8, Y11
+	VCVTDQ2PS       Y11, Y11
+	VMULPS          Y5, Y9, Y17
+	VFMADD231PS     Y17, Y11, Y30
 	VPBROADCASTW    2(CX)(R9*1), Y17
 	VCVTPH2PS       X17, Y17
 	VFMADD231PS     Y17, Y16, Y30
-	VPXORD          Y3, Y3, Y3
-	VPDPBUSD        Y12, Y14, Y3
-	VCVTDQ2PS       Y3, Y3
-	VMULPS          Y13, Y15, Y14
-	VFMADD231PS     Y14, Y3, Y29
-	VPBROADCASTW    2(R8)(R9*1), Y14
-	VCVTPH2PS       X14, Y14
-	VFMADD231PS     Y14, Y16, Y29
+	VPXORD          Y12, Y12, Y12
+	VPDPBUSD        Y6, Y8, Y12
+	VCVTDQ2PS       Y12, Y12
+	VMULPS          Y7, Y9, Y8
+	VFMADD231PS     Y8, Y12, Y29
+	VPBROADCASTW    2(R8)(R9*1), Y8
+	VCVTPH2PS       X8, Y8
+	VFMADD231PS     Y8, Y16, Y29
 	PREFETCHT0      32768(DI)(BX*1)
-	VBROADCASTI32X4 8(DI)(BX*1), Y14
-	VPSRLVW         nibshift<>+0(SB), Y14, Y14
-	VPANDD          Y0, Y14, Y14
+	VBROADCASTI32X4 8(DI)(BX*1), Y8
+	VPSRLVW         nibshift<>+0(SB), Y8, Y8
+	VPANDD          Y0, Y8, Y8
 	MOVL            4(DI)(BX*1), R10
 	KMOVD           R10, K1
-	VMOVDQU8.Z      Y7, K1, Y15
-	VPORD           Y15, Y14, Y14
-	VPBROADCASTW    (DI)(BX*1), Y15
-	VCVTPH2PS       X15, Y15
+	VMOVDQU8.Z      Y1, K1, Y9
+	VPORD           Y9, Y8, Y8
+	VPBROADCASTW    (DI)(BX*1), Y9
+	VCVTPH2PS       X9, Y9
 	MOVWLZX         2(DI)(BX*1), R10
 	VMOVD           R10, X16
 	VCVTPH2PS       X16, Y16
-	VPXORD          Y4, Y4, Y4
-	VPDPBUSD        Y8, Y14, Y4
-	VCVTDQ2PS       Y4, Y4
-	VMULPS          Y9, Y15, Y8
-	VFMADD231PS     Y8, Y4, Y28
-	VPBROADCASTW    2(DX)(R9*1), Y8
-	VCVTPH2PS       X8, Y8
-	VFMADD231PS     Y8, Y16, Y28
-	VPXORD          Y5, Y5, Y5
-	VPDPBUSD        Y10, Y14, Y5
-	VCVTDQ2PS       Y5, Y5
-	VMULPS          Y11, Y15, Y8
-	VFMADD231PS     Y8, Y5, Y27
-	VPBROADCASTW    2(CX)(R9*1), Y8
-	VCVTPH2PS       X8, Y8
-	VFMADD231PS     Y8, Y16, Y27
-	VPXORD          Y6, Y6, Y6
-	VPDPBUSD        Y12, Y14, Y6
-	VCVTDQ2PS       Y6, Y6
-	VMULPS          Y13, Y15, Y8
-	VFMADD231PS     Y8, Y6, Y26
-	VPBROADCASTW    2(R8)(R9*1), Y8
-	VCVTPH2PS       X8, Y8
-	VFMADD231PS     Y8, Y16, Y26
+	VPXORD          Y13, Y13, Y13
+	VPDPBUSD        Y2, Y8, Y13
+	VCVTDQ2PS       Y13, Y13
+	VMULPS          Y3, Y9, Y2
+	VFMADD231PS     Y2, Y13, Y28
+	VPBROADCASTW    2(DX)(R9*1), Y2
+	VCVTPH2PS       X2, Y2
+	VFMADD231PS     Y2, Y16, Y28
+	VPXORD          Y14, Y14, Y14
+	VPDPBUSD        Y4, Y8, Y14
+	VCVTDQ2PS       Y14, Y14
+	VMULPS          Y5, Y9, Y2
+	VFMADD231PS     Y2, Y14, Y27
+	VPBROADCASTW    2(CX)(R9*1), Y2
+	VCVTPH2PS       X2, Y2
+	VFMADD231PS     Y2, Y16, Y27
+	VPXORD          Y15, Y15, Y15
+	VPDPBUSD        Y6, Y8, Y15
+	VCVTDQ2PS       Y15, Y15
+	VMULPS          Y7, Y9, Y2
+	VFMADD231PS     Y2, Y15, Y26
+	VPBROADCASTW    2(R8)(R9*1), Y2
+	VCVTPH2PS       X2, Y2
+	VFMADD231PS     Y2, Y16, Y26
 	ADDQ            $0x00000018, BX
 	ADDQ            $0x00000024, R9
 	DECQ            SI
@@ -5132,729 +1806,6 @@ tileQ5_1_2x3_done:
 	VZEROUPPER
 	RET
 
-// func tileQ8_0_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileQ8_0_2x4(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	MOVQ         AX, DI
-	ADDQ         CX, DI
-	MOVQ         DX, CX
-	ADDQ         BX, CX
-	MOVQ         CX, R8
-	ADDQ         BX, R8
-	MOVQ         R8, R9
-	ADDQ         BX, R9
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	VPXORD       Y27, Y27, Y27
-	VPXORD       Y26, Y26, Y26
-	VPXORD       Y25, Y25, Y25
-	VPXORD       Y24, Y24, Y24
-	VPXORD       Y0, Y0, Y0
-	MOVL         $0x80808080, BX
-	VPBROADCASTD BX, Y1
-	XORQ         BX, BX
-	XORQ         R10, R10
-
-tileQ8_0_2x4_loop:
-	TESTQ        SI, SI
-	JZ           tileQ8_0_2x4_done
-	VPXORD       2(DX)(R10*1), Y1, Y2
-	VPBROADCASTW (DX)(R10*1), Y3
-	VCVTPH2PS    X3, Y3
-	VPXORD       2(CX)(R10*1), Y1, Y4
-	VPBROADCASTW (CX)(R10*1), Y5
-	VCVTPH2PS    X5, Y5
-	VPXORD       2(R8)(R10*1), Y1, Y6
-	VPBROADCASTW (R8)(R10*1), Y7
-	VCVTPH2PS    X7, Y7
-	VPXORD       2(R9)(R10*1), Y1, Y8
-	VPBROADCASTW (R9)(R10*1), Y9
-	VCVTPH2PS    X9, Y9
-	PREFETCHT0   32768(AX)(BX*1)
-	VMOVDQU8     2(AX)(BX*1), Y10
-	VPBROADCASTW (AX)(BX*1), Y11
-	VCVTPH2PS    X11, Y11
-	VPXORD       Y12, Y12, Y12
-	VPDPBUSD     Y10, Y1, Y12
-	VPSUBD       Y12, Y0, Y13
-	VMOVDQA32    Y13, Y14
-	VPDPBUSD     Y10, Y2, Y14
-	VCVTDQ2PS    Y14, Y14
-	VMULPS       Y3, Y11, Y15
-	VFMADD231PS  Y15, Y14, Y31
-	VMOVDQA32    Y13, Y14
-	VPDPBUSD     Y10, Y4, Y14
-	VCVTDQ2PS    Y14, Y14
-	VMULPS       Y5, Y11, Y15
-	VFMADD231PS  Y15, Y14, Y30
-	VMOVDQA32    Y13, Y14
-	VPDPBUSD     Y10, Y6, Y14
-	VCVTDQ2PS    Y14, Y14
-	VMULPS       Y7, Y11, Y15
-	VFMADD231PS  Y15, Y14, Y29
-	VMOVDQA32    Y13, Y13
-	VPDPBUSD     Y10, Y8, Y13
-	VCVTDQ2PS    Y13, Y13
-	VMULPS       Y9, Y11, Y10
-	VFMADD231PS  Y10, Y13, Y28
-	PREFETCHT0   32768(DI)(BX*1)
-	VMOVDQU8     2(DI)(BX*1), Y10
-	VPBROADCASTW (DI)(BX*1), Y11
-	VCVTPH2PS    X11, Y11
-	VPXORD       Y16, Y16, Y16
-	VPDPBUSD     Y10, Y1, Y16
-	VPSUBD       Y16, Y0, Y13
-	VMOVDQA32    Y13, Y14
-	VPDPBUSD     Y10, Y2, Y14
-	VCVTDQ2PS    Y14, Y14
-	VMULPS       Y3, Y11, Y2
-	VFMADD231PS  Y2, Y14, Y27
-	VMOVDQA32    Y13, Y2
-	VPDPBUSD     Y10, Y4, Y2
-	VCVTDQ2PS    Y2, Y2
-	VMULPS       Y5, Y11, Y3
-	VFMADD231PS  Y3, Y2, Y26
-	VMOVDQA32    Y13, Y2
-	VPDPBUSD     Y10, Y6, Y2
-	VCVTDQ2PS    Y2, Y2
-	VMULPS       Y7, Y11, Y3
-	VFMADD231PS  Y3, Y2, Y25
-	VMOVDQA32    Y13, Y2
-	VPDPBUSD     Y10, Y8, Y2
-	VCVTDQ2PS    Y2, Y2
-	VMULPS       Y9, Y11, Y3
-	VFMADD231PS  Y3, Y2, Y24
-	ADDQ         $0x00000022, BX
-	ADDQ         $0x00000022, R10
-	DECQ         SI
-	JMP          tileQ8_0_2x4_loop
-
-tileQ8_0_2x4_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF32X4 $0x01, Y31, X0
-	VADDPS        X31, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y27, X0
-	VADDPS        X27, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y30, X0
-	VADDPS        X30, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y26, X0
-	VADDPS        X26, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y29, X0
-	VADDPS        X29, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y25, X0
-	VADDPS        X25, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y28, X0
-	VADDPS        X28, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y24, X0
-	VADDPS        X24, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	VZEROUPPER
-	RET
-
-// func tileQ4_0_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileQ4_0_2x4(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	MOVQ         AX, DI
-	ADDQ         CX, DI
-	MOVQ         DX, CX
-	ADDQ         BX, CX
-	MOVQ         CX, R8
-	ADDQ         BX, R8
-	MOVQ         R8, R9
-	ADDQ         BX, R9
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	VPXORD       Y27, Y27, Y27
-	VPXORD       Y26, Y26, Y26
-	VPXORD       Y25, Y25, Y25
-	VPXORD       Y24, Y24, Y24
-	VPXORD       Y0, Y0, Y0
-	MOVL         $0x08080808, BX
-	VPBROADCASTD BX, Y1
-	MOVL         $0x0f0f0f0f, BX
-	VPBROADCASTD BX, Y2
-	XORQ         BX, BX
-	XORQ         R10, R10
-
-tileQ4_0_2x4_loop:
-	TESTQ           SI, SI
-	JZ              tileQ4_0_2x4_done
-	VMOVDQU8        2(DX)(R10*1), Y3
-	VPBROADCASTW    (DX)(R10*1), Y4
-	VCVTPH2PS       X4, Y4
-	VPXORD          Y5, Y5, Y5
-	VPDPBUSD        Y3, Y1, Y5
-	VPSUBD          Y5, Y0, Y6
-	VMOVDQU8        2(CX)(R10*1), Y7
-	VPBROADCASTW    (CX)(R10*1), Y8
-	VCVTPH2PS       X8, Y8
-	VPXORD          Y9, Y9, Y9
-	VPDPBUSD        Y7, Y1, Y9
-	VPSUBD          Y9, Y0, Y10
-	VMOVDQU8        2(R8)(R10*1), Y11
-	VPBROADCASTW    (R8)(R10*1), Y12
-	VCVTPH2PS       X12, Y12
-	VPXORD          Y13, Y13, Y13
-	VPDPBUSD        Y11, Y1, Y13
-	VPSUBD          Y13, Y0, Y14
-	VMOVDQU8        2(R9)(R10*1), Y15
-	VPBROADCASTW    (R9)(R10*1), Y16
-	VCVTPH2PS       X16, Y16
-	VPXORD          Y17, Y17, Y17
-	VPDPBUSD        Y15, Y1, Y17
-	VPSUBD          Y17, Y0, Y18
-	PREFETCHT0      32768(AX)(BX*1)
-	VBROADCASTI32X4 2(AX)(BX*1), Y19
-	VPSRLVW         nibshift<>+0(SB), Y19, Y19
-	VPANDD          Y2, Y19, Y19
-	VPBROADCASTW    (AX)(BX*1), Y20
-	VCVTPH2PS       X20, Y20
-	VMOVDQA32       Y6, Y21
-	VPDPBUSD        Y3, Y19, Y21
-	VCVTDQ2PS       Y21, Y21
-	VMULPS          Y4, Y20, Y22
-	VFMADD231PS     Y22, Y21, Y31
-	VMOVDQA32       Y10, Y21
-	VPDPBUSD        Y7, Y19, Y21
-	VCVTDQ2PS       Y21, Y21
-	VMULPS          Y8, Y20, Y22
-	VFMADD231PS     Y22, Y21, Y30
-	VMOVDQA32       Y14, Y21
-	VPDPBUSD        Y11, Y19, Y21
-	VCVTDQ2PS       Y21, Y21
-	VMULPS          Y12, Y20, Y22
-	VFMADD231PS     Y22, Y21, Y29
-	VMOVDQA32       Y18, Y21
-	VPDPBUSD        Y15, Y19, Y21
-	VCVTDQ2PS       Y21, Y21
-	VMULPS          Y16, Y20, Y19
-	VFMADD231PS     Y19, Y21, Y28
-	PREFETCHT0      32768(DI)(BX*1)
-	VBROADCASTI32X4 2(DI)(BX*1), Y19
-	VPSRLVW         nibshift<>+0(SB), Y19, Y19
-	VPANDD          Y2, Y19, Y19
-	VPBROADCASTW    (DI)(BX*1), Y20
-	VCVTPH2PS       X20, Y20
-	VMOVDQA32       Y6, Y6
-	VPDPBUSD        Y3, Y19, Y6
-	VCVTDQ2PS       Y6, Y6
-	VMULPS          Y4, Y20, Y3
-	VFMADD231PS     Y3, Y6, Y27
-	VMOVDQA32       Y10, Y3
-	VPDPBUSD        Y7, Y19, Y3
-	VCVTDQ2PS       Y3, Y3
-	VMULPS          Y8, Y20, Y4
-	VFMADD231PS     Y4, Y3, Y26
-	VMOVDQA32       Y14, Y3
-	VPDPBUSD        Y11, Y19, Y3
-	VCVTDQ2PS       Y3, Y3
-	VMULPS          Y12, Y20, Y4
-	VFMADD231PS     Y4, Y3, Y25
-	VMOVDQA32       Y18, Y3
-	VPDPBUSD        Y15, Y19, Y3
-	VCVTDQ2PS       Y3, Y3
-	VMULPS          Y16, Y20, Y4
-	VFMADD231PS     Y4, Y3, Y24
-	ADDQ            $0x00000012, BX
-	ADDQ            $0x00000022, R10
-	DECQ            SI
-	JMP             tileQ4_0_2x4_loop
-
-tileQ4_0_2x4_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF32X4 $0x01, Y31, X0
-	VADDPS        X31, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y27, X0
-	VADDPS        X27, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y30, X0
-	VADDPS        X30, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y26, X0
-	VADDPS        X26, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y29, X0
-	VADDPS        X29, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y25, X0
-	VADDPS        X25, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y28, X0
-	VADDPS        X28, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y24, X0
-	VADDPS        X24, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	VZEROUPPER
-	RET
-
-// func tileIQ4_NL_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileIQ4_NL_2x4(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	MOVQ         AX, DI
-	ADDQ         CX, DI
-	MOVQ         DX, CX
-	ADDQ         BX, CX
-	MOVQ         CX, R8
-	ADDQ         BX, R8
-	MOVQ         R8, R9
-	ADDQ         BX, R9
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	VPXORD       Y27, Y27, Y27
-	VPXORD       Y26, Y26, Y26
-	VPXORD       Y25, Y25, Y25
-	VPXORD       Y24, Y24, Y24
-	VPXORD       Y0, Y0, Y0
-	MOVL         $0x80808080, BX
-	VPBROADCASTD BX, Y1
-	MOVL         $0x0f0f0f0f, BX
-	VPBROADCASTD BX, Y2
-	VMOVDQU8     iq4nltable<>+0(SB), Y3
-	XORQ         BX, BX
-	XORQ         R10, R10
-
-tileIQ4_NL_2x4_loop:
-	TESTQ           SI, SI
-	JZ              tileIQ4_NL_2x4_done
-	VPXORD          2(DX)(R10*1), Y1, Y4
-	VPBROADCASTW    (DX)(R10*1), Y5
-	VCVTPH2PS       X5, Y5
-	VPXORD          2(CX)(R10*1), Y1, Y6
-	VPBROADCASTW    (CX)(R10*1), Y7
-	VCVTPH2PS       X7, Y7
-	VPXORD          2(R8)(R10*1), Y1, Y8
-	VPBROADCASTW    (R8)(R10*1), Y9
-	VCVTPH2PS       X9, Y9
-	VPXORD          2(R9)(R10*1), Y1, Y10
-	VPBROADCASTW    (R9)(R10*1), Y11
-	VCVTPH2PS       X11, Y11
-	PREFETCHT0      32768(AX)(BX*1)
-	VBROADCASTI32X4 2(AX)(BX*1), Y12
-	VPSRLVW         nibshift<>+0(SB), Y12, Y12
-	VPANDD          Y2, Y12, Y12
-	VPSHUFB         Y12, Y3, Y12
-	VPBROADCASTW    (AX)(BX*1), Y13
-	VCVTPH2PS       X13, Y13
-	VPXORD          Y14, Y14, Y14
-	VPDPBUSD        Y12, Y1, Y14
-	VPSUBD          Y14, Y0, Y15
-	VMOVDQA32       Y15, Y16
-	VPDPBUSD        Y12, Y4, Y16
-	VCVTDQ2PS       Y16, Y16
-	VMULPS          Y5, Y13, Y17
-	VFMADD231PS     Y17, Y16, Y31
-	VMOVDQA32       Y15, Y16
-	VPDPBUSD        Y12, Y6, Y16
-	VCVTDQ2PS       Y16, Y16
-	VMULPS          Y7, Y13, Y17
-	VFMADD231PS     Y17, Y16, Y30
-	VMOVDQA32       Y15, Y16
-	VPDPBUSD        Y12, Y8, Y16
-	VCVTDQ2PS       Y16, Y16
-	VMULPS          Y9, Y13, Y17
-	VFMADD231PS     Y17, Y16, Y29
-	VMOVDQA32       Y15, Y15
-	VPDPBUSD        Y12, Y10, Y15
-	VCVTDQ2PS       Y15, Y15
-	VMULPS          Y11, Y13, Y12
-	VFMADD231PS     Y12, Y15, Y28
-	PREFETCHT0      32768(DI)(BX*1)
-	VBROADCASTI32X4 2(DI)(BX*1), Y12
-	VPSRLVW         nibshift<>+0(SB), Y12, Y12
-	VPANDD          Y2, Y12, Y12
-	VPSHUFB         Y12, Y3, Y12
-	VPBROADCASTW    (DI)(BX*1), Y13
-	VCVTPH2PS       X13, Y13
-	VPXORD          Y18, Y18, Y18
-	VPDPBUSD        Y12, Y1, Y18
-	VPSUBD          Y18, Y0, Y15
-	VMOVDQA32       Y15, Y16
-	VPDPBUSD        Y12, Y4, Y16
-	VCVTDQ2PS       Y16, Y16
-	VMULPS          Y5, Y13, Y4
-	VFMADD231PS     Y4, Y16, Y27
-	VMOVDQA32       Y15, Y4
-	VPDPBUSD        Y12, Y6, Y4
-	VCVTDQ2PS       Y4, Y4
-	VMULPS          Y7, Y13, Y5
-	VFMADD231PS     Y5, Y4, Y26
-	VMOVDQA32       Y15, Y4
-	VPDPBUSD        Y12, Y8, Y4
-	VCVTDQ2PS       Y4, Y4
-	VMULPS          Y9, Y13, Y5
-	VFMADD231PS     Y5, Y4, Y25
-	VMOVDQA32       Y15, Y4
-	VPDPBUSD        Y12, Y10, Y4
-	VCVTDQ2PS       Y4, Y4
-	VMULPS          Y11, Y13, Y5
-	VFMADD231PS     Y5, Y4, Y24
-	ADDQ            $0x00000012, BX
-	ADDQ            $0x00000022, R10
-	DECQ            SI
-	JMP             tileIQ4_NL_2x4_loop
-
-tileIQ4_NL_2x4_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF32X4 $0x01, Y31, X0
-	VADDPS        X31, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y27, X0
-	VADDPS        X27, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y30, X0
-	VADDPS        X30, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y26, X0
-	VADDPS        X26, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y29, X0
-	VADDPS        X29, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y25, X0
-	VADDPS        X25, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y28, X0
-	VADDPS        X28, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y24, X0
-	VADDPS        X24, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	VZEROUPPER
-	RET
-
-// func tileQ5_0_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileQ5_0_2x4(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	MOVQ         AX, DI
-	ADDQ         CX, DI
-	MOVQ         DX, CX
-	ADDQ         BX, CX
-	MOVQ         CX, R8
-	ADDQ         BX, R8
-	MOVQ         R8, R9
-	ADDQ         BX, R9
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	VPXORD       Y27, Y27, Y27
-	VPXORD       Y26, Y26, Y26
-	VPXORD       Y25, Y25, Y25
-	VPXORD       Y24, Y24, Y24
-	VPXORD       Y0, Y0, Y0
-	MOVL         $0x10101010, BX
-	VPBROADCASTD BX, Y1
-	MOVL         $0x0f0f0f0f, BX
-	VPBROADCASTD BX, Y2
-	MOVL         $0x10101010, BX
-	VPBROADCASTD BX, Y3
-	XORQ         BX, BX
-	XORQ         R10, R10
-
-tileQ5_0_2x4_loop:
-	TESTQ           SI, SI
-	JZ              tileQ5_0_2x4_done
-	VMOVDQU8        2(DX)(R10*1), Y4
-	VPBROADCASTW    (DX)(R10*1), Y5
-	VCVTPH2PS       X5, Y5
-	VPXORD          Y6, Y6, Y6
-	VPDPBUSD        Y4, Y1, Y6
-	VPSUBD          Y6, Y0, Y7
-	VMOVDQU8        2(CX)(R10*1), Y8
-	VPBROADCASTW    (CX)(R10*1), Y9
-	VCVTPH2PS       X9, Y9
-	VPXORD          Y10, Y10, Y10
-	VPDPBUSD        Y8, Y1, Y10
-	VPSUBD          Y10, Y0, Y11
-	VMOVDQU8        2(R8)(R10*1), Y12
-	VPBROADCASTW    (R8)(R10*1), Y13
-	VCVTPH2PS       X13, Y13
-	VPXORD          Y14, Y14, Y14
-	VPDPBUSD        Y12, Y1, Y14
-	VPSUBD          Y14, Y0, Y15
-	VMOVDQU8        2(R9)(R10*1), Y16
-	VPBROADCASTW    (R9)(R10*1), Y17
-	VCVTPH2PS       X17, Y17
-	VPXORD          Y18, Y18, Y18
-	VPDPBUSD        Y16, Y1, Y18
-	VPSUBD          Y18, Y0, Y19
-	PREFETCHT0      32768(AX)(BX*1)
-	VBROADCASTI32X4 6(AX)(BX*1), Y20
-	VPSRLVW         nibshift<>+0(SB), Y20, Y20
-	VPANDD          Y2, Y20, Y20
-	MOVL            2(AX)(BX*1), R11
-	KMOVD           R11, K1
-	VMOVDQU8.Z      Y3, K1, Y21
-	VPORD           Y21, Y20, Y20
-	VPBROADCASTW    (AX)(BX*1), Y21
-	VCVTPH2PS       X21, Y21
-	VMOVDQA32       Y7, Y22
-	VPDPBUSD        Y4, Y20, Y22
-	VCVTDQ2PS       Y22, Y22
-	VMULPS          Y5, Y21, Y23
-	VFMADD231PS     Y23, Y22, Y31
-	VMOVDQA32       Y11, Y22
-	VPDPBUSD        Y8, Y20, Y22
-	VCVTDQ2PS       Y22, Y22
-	VMULPS          Y9, Y21, Y23
-	VFMADD231PS     Y23, Y22, Y30
-	VMOVDQA32       Y15, Y22
-	VPDPBUSD        Y12, Y20, Y22
-	VCVTDQ2PS       Y22, Y22
-	VMULPS          Y13, Y21, Y23
-	VFMADD231PS     Y23, Y22, Y29
-	VMOVDQA32       Y19, Y22
-	VPDPBUSD        Y16, Y20, Y22
-	VCVTDQ2PS       Y22, Y22
-	VMULPS          Y17, Y21, Y20
-	VFMADD231PS     Y20, Y22, Y28
-	PREFETCHT0      32768(DI)(BX*1)
-	VBROADCASTI32X4 6(DI)(BX*1), Y20
-	VPSRLVW         nibshift<>+0(SB), Y20, Y20
-	VPANDD          Y2, Y20, Y20
-	MOVL            2(DI)(BX*1), R11
-	KMOVD           R11, K1
-	VMOVDQU8.Z      Y3, K1, Y21
-	VPORD           Y21, Y20, Y20
-	VPBROADCASTW    (DI)(BX*1), Y21
-	VCVTPH2PS       X21, Y21
-	VMOVDQA32       Y7, Y7
-	VPDPBUSD        Y4, Y20, Y7
-	VCVTDQ2PS       Y7, Y7
-	VMULPS          Y5, Y21, Y4
-	VFMADD231PS     Y4, Y7, Y27
-	VMOVDQA32       Y11, Y4
-	VPDPBUSD        Y8, Y20, Y4
-	VCVTDQ2PS       Y4, Y4
-	VMULPS          Y9, Y21, Y5
-	VFMADD231PS     Y5, Y4, Y26
-	VMOVDQA32       Y15, Y4
-	VPDPBUSD        Y12, Y20, Y4
-	VCVTDQ2PS       Y4, Y4
-	VMULPS          Y13, Y21, Y5
-	VFMADD231PS     Y5, Y4, Y25
-	VMOVDQA32       Y19, Y4
-	VPDPBUSD        Y16, Y20, Y4
-	VCVTDQ2PS       Y4, Y4
-	VMULPS          Y17, Y21, Y5
-	VFMADD231PS     Y5, Y4, Y24
-	ADDQ            $0x00000016, BX
-	ADDQ            $0x00000022, R10
-	DECQ            SI
-	JMP             tileQ5_0_2x4_loop
-
-tileQ5_0_2x4_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF32X4 $0x01, Y31, X0
-	VADDPS        X31, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y27, X0
-	VADDPS        X27, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y30, X0
-	VADDPS        X30, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y26, X0
-	VADDPS        X26, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y29, X0
-	VADDPS        X29, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y25, X0
-	VADDPS        X25, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	ADDQ          CX, AX
-	VEXTRACTF32X4 $0x01, Y28, X0
-	VADDPS        X28, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF32X4 $0x01, Y24, X0
-	VADDPS        X24, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSS        X0, 4(AX)
-	VZEROUPPER
-	RET
-
 // func tileQ4_1_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 // Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileQ4_1_2x4(SB), NOSPLIT, $0-56
@@ -5879,7 +1830,6 @@ TEXT ·tileQ4_1_2x4(SB), NOSPLIT, $0-56
 	VPXORD       Y26, Y26, Y26
 	VPXORD       Y25, Y25, Y25
 	VPXORD       Y24, Y24, Y24
-	VPXORD       Y0, Y0, Y0
 	MOVL         $0x0f0f0f0f, BX
 	VPBROADCASTD BX, Y0
 	XORQ         BX, BX
@@ -5888,100 +1838,100 @@ TEXT ·tileQ4_1_2x4(SB), NOSPLIT, $0-56
 tileQ4_1_2x4_loop:
 	TESTQ           SI, SI
 	JZ              tileQ4_1_2x4_done
-	VMOVDQU8        4(DX)(R10*1), Y9
-	VPBROADCASTW    (DX)(R10*1), Y10
-	VCVTPH2PS       X10, Y10
-	VMOVDQU8        4(CX)(R10*1), Y11
-	VPBROADCASTW    (CX)(R10*1), Y12
-	VCVTPH2PS       X12, Y12
-	VMOVDQU8        4(R8)(R10*1), Y13
-	VPBROADCASTW    (R8)(R10*1), Y14
-	VCVTPH2PS       X14, Y14
-	VMOVDQU8        4(R9)(R10*1), Y15
-	VPBROADCASTW    (R9)(R10*1), Y16
-	VCVTPH2PS       X16, Y16
+	VMOVDQU8        4(DX)(R10*1), Y1
+	VPBROADCASTW    (DX)(R10*1), Y2
+	VCVTPH2PS       X2, Y2
+	VMOVDQU8        4(CX)(R10*1), Y3
+	VPBROADCASTW    (CX)(R10*1), Y4
+	VCVTPH2PS       X4, Y4
+	VMOVDQU8        4(R8)(R10*1), Y5
+	VPBROADCASTW    (R8)(R10*1), Y6
+	VCVTPH2PS       X6, Y6
+	VMOVDQU8        4(R9)(R10*1), Y7
+	VPBROADCASTW    (R9)(R10*1), Y8
+	VCVTPH2PS       X8, Y8
 	PREFETCHT0      32768(AX)(BX*1)
-	VBROADCASTI32X4 4(AX)(BX*1), Y17
-	VPSRLVW         nibshift<>+0(SB), Y17, Y17
-	VPANDD          Y0, Y17, Y17
-	VPBROADCASTW    (AX)(BX*1), Y18
-	VCVTPH2PS       X18, Y18
+	VBROADCASTI32X4 4(AX)(BX*1), Y9
+	VPSRLVW         nibshift<>+0(SB), Y9, Y9
+	VPANDD          Y0, Y9, Y9
+	VPBROADCASTW    (AX)(BX*1), Y10
+	VCVTPH2PS       X10, Y10
 	MOVWLZX         2(AX)(BX*1), R11
-	VMOVD           R11, X19
-	VCVTPH2PS       X19, Y19
-	VPXORD          Y1, Y1, Y1
-	VPDPBUSD        Y9, Y17, Y1
-	VCVTDQ2PS       Y1, Y1
-	VMULPS          Y10, Y18, Y20
-	VFMADD231PS     Y20, Y1, Y31
+	VMOVD           R11, X11
+	VCVTPH2PS       X11, Y11
+	VPXORD          Y12, Y12, Y12
+	VPDPBUSD        Y1, Y9, Y12
+	VCVTDQ2PS       Y12, Y12
+	VMULPS          Y2, Y10, Y20
+	VFMADD231PS     Y20, Y12, Y31
 	VPBROADCASTW    2(DX)(R10*1), Y20
 	VCVTPH2PS       X20, Y20
-	VFMADD231PS     Y20, Y19, Y31
-	VPXORD          Y2, Y2, Y2
-	VPDPBUSD        Y11, Y17, Y2
-	VCVTDQ2PS       Y2, Y2
-	VMULPS          Y12, Y18, Y20
-	VFMADD231PS     Y20, Y2, Y30
+	VFMADD231PS     Y20, Y11, Y31
+	VPXORD          Y13, Y13, Y13
+	VPDPBUSD        Y3, Y9, Y13
+	VCVTDQ2PS       Y13, Y13
+	VMULPS          Y4, Y10, Y20
+	VFMADD231PS     Y20, Y13, Y30
 	VPBROADCASTW    2(CX)(R10*1), Y20
 	VCVTPH2PS       X20, Y20
-	VFMADD231PS     Y20, Y19, Y30
-	VPXORD          Y3, Y3, Y3
-	VPDPBUSD        Y13, Y17, Y3
-	VCVTDQ2PS       Y3, Y3
-	VMULPS          Y14, Y18, Y20
-	VFMADD231PS     Y20, Y3, Y29
+	VFMADD231PS     Y20, Y11, Y30
+	VPXORD          Y14, Y14, Y14
+	VPDPBUSD        Y5, Y9, Y14
+	VCVTDQ2PS       Y14, Y14
+	VMULPS          Y6, Y10, Y20
+	VFMADD231PS     Y20, Y14, Y29
 	VPBROADCASTW    2(R8)(R10*1), Y20
 	VCVTPH2PS       X20, Y20
-	VFMADD231PS     Y20, Y19, Y29
-	VPXORD          Y4, Y4, Y4
-	VPDPBUSD        Y15, Y17, Y4
-	VCVTDQ2PS       Y4, Y4
-	VMULPS          Y16, Y18, Y17
-	VFMADD231PS     Y17, Y4, Y28
-	VPBROADCASTW    2(R9)(R10*1), Y17
-	VCVTPH2PS       X17, Y17
-	VFMADD231PS     Y17, Y19, Y28
-	PREFETCHT0      32768(DI)(BX*1)
-	VBROADCASTI32X4 4(DI)(BX*1), Y17
-	VPSRLVW         nibshift<>+0(SB), Y17, Y17
-	VPANDD          Y0, Y17, Y17
-	VPBROADCASTW    (DI)(BX*1), Y18
-	VCVTPH2PS       X18, Y18
-	MOVWLZX         2(DI)(BX*1), R11
-	VMOVD           R11, X19
-	VCVTPH2PS       X19, Y19
-	VPXORD          Y5, Y5, Y5
-	VPDPBUSD        Y9, Y17, Y5
-	VCVTDQ2PS       Y5, Y5
-	VMULPS          Y10, Y18, Y9
-	VFMADD231PS     Y9, Y5, Y27
-	VPBROADCASTW    2(DX)(R10*1), Y9
-	VCVTPH2PS       X9, Y9
-	VFMADD231PS     Y9, Y19, Y27
-	VPXORD          Y6, Y6, Y6
-	VPDPBUSD        Y11, Y17, Y6
-	VCVTDQ2PS       Y6, Y6
-	VMULPS          Y12, Y18, Y9
-	VFMADD231PS     Y9, Y6, Y26
-	VPBROADCASTW    2(CX)(R10*1), Y9
-	VCVTPH2PS       X9, Y9
-	VFMADD231PS     Y9, Y19, Y26
-	VPXORD          Y7, Y7, Y7
-	VPDPBUSD        Y13, Y17, Y7
-	VCVTDQ2PS       Y7, Y7
-	VMULPS          Y14, Y18, Y9
-	VFMADD231PS     Y9, Y7, Y25
-	VPBROADCASTW    2(R8)(R10*1), Y9
-	VCVTPH2PS       X9, Y9
-	VFMADD231PS     Y9, Y19, Y25
-	VPXORD          Y8, Y8, Y8
-	VPDPBUSD        Y15, Y17, Y8
-	VCVTDQ2PS       Y8, Y8
-	VMULPS          Y16, Y18, Y9
-	VFMADD231PS     Y9, Y8, Y24
+	VFMADD231PS     Y20, Y11, Y29
+	VPXORD          Y15, Y15, Y15
+	VPDPBUSD        Y7, Y9, Y15
+	VCVTDQ2PS       Y15, Y15
+	VMULPS          Y8, Y10, Y9
+	VFMADD231PS     Y9, Y15, Y28
 	VPBROADCASTW    2(R9)(R10*1), Y9
 	VCVTPH2PS       X9, Y9
-	VFMADD231PS     Y9, Y19, Y24
+	VFMADD231PS     Y9, Y11, Y28
+	PREFETCHT0      32768(DI)(BX*1)
+	VBROADCASTI32X4 4(DI)(BX*1), Y9
+	VPSRLVW         nibshift<>+0(SB), Y9, Y9
+	VPANDD          Y0, Y9, Y9
+	VPBROADCASTW    (DI)(BX*1), Y10
+	VCVTPH2PS       X10, Y10
+	MOVWLZX         2(DI)(BX*1), R11
+	VMOVD           R11, X11
+	VCVTPH2PS       X11, Y11
+	VPXORD          Y16, Y16, Y16
+	VPDPBUSD        Y1, Y9, Y16
+	VCVTDQ2PS       Y16, Y16
+	VMULPS          Y2, Y10, Y1
+	VFMADD231PS     Y1, Y16, Y27
+	VPBROADCASTW    2(DX)(R10*1), Y1
+	VCVTPH2PS       X1, Y1
+	VFMADD231PS     Y1, Y11, Y27
+	VPXORD          Y17, Y17, Y17
+	VPDPBUSD        Y3, Y9, Y17
+	VCVTDQ2PS       Y17, Y17
+	VMULPS          Y4, Y10, Y1
+	VFMADD231PS     Y1, Y17, Y26
+	VPBROADCASTW    2(CX)(R10*1), Y1
+	VCVTPH2PS       X1, Y1
+	VFMADD231PS     Y1, Y11, Y26
+	VPXORD          Y18, Y18, Y18
+	VPDPBUSD        Y5, Y9, Y18
+	VCVTDQ2PS       Y18, Y18
+	VMULPS          Y6, Y10, Y1
+	VFMADD231PS     Y1, Y18, Y25
+	VPBROADCASTW    2(R8)(R10*1), Y1
+	VCVTPH2PS       X1, Y1
+	VFMADD231PS     Y1, Y11, Y25
+	VPXORD          Y19, Y19, Y19
+	VPDPBUSD        Y7, Y9, Y19
+	VCVTDQ2PS       Y19, Y19
+	VMULPS          Y8, Y10, Y1
+	VFMADD231PS     Y1, Y19, Y24
+	VPBROADCASTW    2(R9)(R10*1), Y1
+	VCVTPH2PS       X1, Y1
+	VFMADD231PS     Y1, Y11, Y24
 	ADDQ            $0x00000014, BX
 	ADDQ            $0x00000024, R10
 	DECQ            SI
@@ -6077,119 +2027,118 @@ TEXT ·tileQ5_1_2x4(SB), NOSPLIT, $0-56
 	VPXORD       Y26, Y26, Y26
 	VPXORD       Y25, Y25, Y25
 	VPXORD       Y24, Y24, Y24
-	VPXORD       Y0, Y0, Y0
 	MOVL         $0x0f0f0f0f, BX
 	VPBROADCASTD BX, Y0
 	MOVL         $0x10101010, BX
-	VPBROADCASTD BX, Y9
+	VPBROADCASTD BX, Y1
 	XORQ         BX, BX
 	XORQ         R10, R10
 
 tileQ5_1_2x4_loop:
 	TESTQ           SI, SI
 	JZ              tileQ5_1_2x4_done
-	VMOVDQU8        4(DX)(R10*1), Y10
-	VPBROADCASTW    (DX)(R10*1), Y11
-	VCVTPH2PS       X11, Y11
-	VMOVDQU8        4(CX)(R10*1), Y12
-	VPBROADCASTW    (CX)(R10*1), Y13
-	VCVTPH2PS       X13, Y13
-	VMOVDQU8        4(R8)(R10*1), Y14
-	VPBROADCASTW    (R8)(R10*1), Y15
-	VCVTPH2PS       X15, Y15
-	VMOVDQU8        4(R9)(R10*1), Y16
-	VPBROADCASTW    (R9)(R10*1), Y17
-	VCVTPH2PS       X17, Y17
+	VMOVDQU8        4(DX)(R10*1), Y2
+	VPBROADCASTW    (DX)(R10*1), Y3
+	VCVTPH2PS       X3, Y3
+	VMOVDQU8        4(CX)(R10*1), Y4
+	VPBROADCASTW    (CX)(R10*1), Y5
+	VCVTPH2PS       X5, Y5
+	VMOVDQU8        4(R8)(R10*1), Y6
+	VPBROADCASTW    (R8)(R10*1), Y7
+	VCVTPH2PS       X7, Y7
+	VMOVDQU8        4(R9)(R10*1), Y8
+	VPBROADCASTW    (R9)(R10*1), Y9
+	VCVTPH2PS       X9, Y9
 	PREFETCHT0      32768(AX)(BX*1)
-	VBROADCASTI32X4 8(AX)(BX*1), Y18
-	VPSRLVW         nibshift<>+0(SB), Y18, Y18
-	VPANDD          Y0, Y18, Y18
+	VBROADCASTI32X4 8(AX)(BX*1), Y10
+	VPSRLVW         nibshift<>+0(SB), Y10, Y10
+	VPANDD          Y0, Y10, Y10
 	MOVL            4(AX)(BX*1), R11
 	KMOVD           R11, K1
-	VMOVDQU8.Z      Y9, K1, Y19
-	VPORD           Y19, Y18, Y18
-	VPBROADCASTW    (AX)(BX*1), Y19
-	VCVTPH2PS       X19, Y19
+	VMOVDQU8.Z      Y1, K1, Y11
+	VPORD           Y11, Y10, Y10
+	VPBROADCASTW    (AX)(BX*1), Y11
+	VCVTPH2PS       X11, Y11
 	MOVWLZX         2(AX)(BX*1), R11
 	VMOVD           R11, X20
 	VCVTPH2PS       X20, Y20
-	VPXORD          Y1, Y1, Y1
-	VPDPBUSD        Y10, Y18, Y1
-	VCVTDQ2PS       Y1, Y1
-	VMULPS          Y11, Y19, Y21
-	VFMADD231PS     Y21, Y1, Y31
+	VPXORD          Y12, Y12, Y12
+	VPDPBUSD        Y2, Y10, Y12
+	VCVTDQ2PS       Y12, Y12
+	VMULPS          Y3, Y11, Y21
+	VFMADD231PS     Y21, Y12, Y31
 	VPBROADCASTW    2(DX)(R10*1), Y21
 	VCVTPH2PS       X21, Y21
 	VFMADD231PS     Y21, Y20, Y31
-	VPXORD          Y2, Y2, Y2
-	VPDPBUSD        Y12, Y18, Y2
-	VCVTDQ2PS       Y2, Y2
-	VMULPS          Y13, Y19, Y21
-	VFMADD231PS     Y21, Y2, Y30
+	VPXORD          Y13, Y13, Y13
+	VPDPBUSD        Y4, Y10, Y13
+	VCVTDQ2PS       Y13, Y13
+	VMULPS          Y5, Y11, Y21
+	VFMADD231PS     Y21, Y13, Y30
 	VPBROADCASTW    2(CX)(R10*1), Y21
 	VCVTPH2PS       X21, Y21
 	VFMADD231PS     Y21, Y20, Y30
-	VPXORD          Y3, Y3, Y3
-	VPDPBUSD        Y14, Y18, Y3
-	VCVTDQ2PS       Y3, Y3
-	VMULPS          Y15, Y19, Y21
-	VFMADD231PS     Y21, Y3, Y29
+	VPXORD          Y14, Y14, Y14
+	VPDPBUSD        Y6, Y10, Y14
+	VCVTDQ2PS       Y14, Y14
+	VMULPS          Y7, Y11, Y21
+	VFMADD231PS     Y21, Y14, Y29
 	VPBROADCASTW    2(R8)(R10*1), Y21
 	VCVTPH2PS       X21, Y21
 	VFMADD231PS     Y21, Y20, Y29
-	VPXORD          Y4, Y4, Y4
-	VPDPBUSD        Y16, Y18, Y4
-	VCVTDQ2PS       Y4, Y4
-	VMULPS          Y17, Y19, Y18
-	VFMADD231PS     Y18, Y4, Y28
-	VPBROADCASTW    2(R9)(R10*1), Y18
-	VCVTPH2PS       X18, Y18
-	VFMADD231PS     Y18, Y20, Y28
+	VPXORD          Y15, Y15, Y15
+	VPDPBUSD        Y8, Y10, Y15
+	VCVTDQ2PS       Y15, Y15
+	VMULPS          Y9, Y11, Y10
+	VFMADD231PS     Y10, Y15, Y28
+	VPBROADCASTW    2(R9)(R10*1), Y10
+	VCVTPH2PS       X10, Y10
+	VFMADD231PS     Y10, Y20, Y28
 	PREFETCHT0      32768(DI)(BX*1)
-	VBROADCASTI32X4 8(DI)(BX*1), Y18
-	VPSRLVW         nibshift<>+0(SB), Y18, Y18
-	VPANDD          Y0, Y18, Y18
+	VBROADCASTI32X4 8(DI)(BX*1), Y10
+	VPSRLVW         nibshift<>+0(SB), Y10, Y10
+	VPANDD          Y0, Y10, Y10
 	MOVL            4(DI)(BX*1), R11
 	KMOVD           R11, K1
-	VMOVDQU8.Z      Y9, K1, Y19
-	VPORD           Y19, Y18, Y18
-	VPBROADCASTW    (DI)(BX*1), Y19
-	VCVTPH2PS       X19, Y19
+	VMOVDQU8.Z      Y1, K1, Y11
+	VPORD           Y11, Y10, Y10
+	VPBROADCASTW    (DI)(BX*1), Y11
+	VCVTPH2PS       X11, Y11
 	MOVWLZX         2(DI)(BX*1), R11
 	VMOVD           R11, X20
 	VCVTPH2PS       X20, Y20
-	VPXORD          Y5, Y5, Y5
-	VPDPBUSD        Y10, Y18, Y5
-	VCVTDQ2PS       Y5, Y5
-	VMULPS          Y11, Y19, Y10
-	VFMADD231PS     Y10, Y5, Y27
-	VPBROADCASTW    2(DX)(R10*1), Y10
-	VCVTPH2PS       X10, Y10
-	VFMADD231PS     Y10, Y20, Y27
-	VPXORD          Y6, Y6, Y6
-	VPDPBUSD        Y12, Y18, Y6
-	VCVTDQ2PS       Y6, Y6
-	VMULPS          Y13, Y19, Y10
-	VFMADD231PS     Y10, Y6, Y26
-	VPBROADCASTW    2(CX)(R10*1), Y10
-	VCVTPH2PS       X10, Y10
-	VFMADD231PS     Y10, Y20, Y26
-	VPXORD          Y7, Y7, Y7
-	VPDPBUSD        Y14, Y18, Y7
-	VCVTDQ2PS       Y7, Y7
-	VMULPS          Y15, Y19, Y10
-	VFMADD231PS     Y10, Y7, Y25
-	VPBROADCASTW    2(R8)(R10*1), Y10
-	VCVTPH2PS       X10, Y10
-	VFMADD231PS     Y10, Y20, Y25
-	VPXORD          Y8, Y8, Y8
-	VPDPBUSD        Y16, Y18, Y8
-	VCVTDQ2PS       Y8, Y8
-	VMULPS          Y17, Y19, Y10
-	VFMADD231PS     Y10, Y8, Y24
-	VPBROADCASTW    2(R9)(R10*1), Y10
-	VCVTPH2PS       X10, Y10
-	VFMADD231PS     Y10, Y20, Y24
+	VPXORD          Y16, Y16, Y16
+	VPDPBUSD        Y2, Y10, Y16
+	VCVTDQ2PS       Y16, Y16
+	VMULPS          Y3, Y11, Y2
+	VFMADD231PS     Y2, Y16, Y27
+	VPBROADCASTW    2(DX)(R10*1), Y2
+	VCVTPH2PS       X2, Y2
+	VFMADD231PS     Y2, Y20, Y27
+	VPXORD          Y17, Y17, Y17
+	VPDPBUSD        Y4, Y10, Y17
+	VCVTDQ2PS       Y17, Y17
+	VMULPS          Y5, Y11, Y2
+	VFMADD231PS     Y2, Y17, Y26
+	VPBROADCASTW    2(CX)(R10*1), Y2
+	VCVTPH2PS       X2, Y2
+	VFMADD231PS     Y2, Y20, Y26
+	VPXORD          Y18, Y18, Y18
+	VPDPBUSD        Y6, Y10, Y18
+	VCVTDQ2PS       Y18, Y18
+	VMULPS          Y7, Y11, Y2
+	VFMADD231PS     Y2, Y18, Y25
+	VPBROADCASTW    2(R8)(R10*1), Y2
+	VCVTPH2PS       X2, Y2
+	VFMADD231PS     Y2, Y20, Y25
+	VPXORD          Y19, Y19, Y19
+	VPDPBUSD        Y8, Y10, Y19
+	VCVTDQ2PS       Y19, Y19
+	VMULPS          Y9, Y11, Y2
+	VFMADD231PS     Y2, Y19, Y24
+	VPBROADCASTW    2(R9)(R10*1), Y2
+	VCVTPH2PS       X2, Y2
+	VFMADD231PS     Y2, Y20, Y24
 	ADDQ            $0x00000018, BX
 	ADDQ            $0x00000024, R10
 	DECQ            SI
@@ -6261,8674 +2210,6 @@ tileQ5_1_2x4_done:
 	VZEROUPPER
 	RET
 
-// func tileTQ8_0_8x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileTQ8_0_8x1(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), BX
-	LEAQ         (AX)(CX*2), SI
-	ADDQ         CX, SI
-	LEAQ         (SI)(CX*2), DI
-	VPXORD       Y31, Y31, Y31
-	MOVL         $0x80808080, R8
-	VPBROADCASTD R8, Y0
-	VPXORD       Y1, Y1, Y1
-
-tileTQ8_0_8x1_loop:
-	TESTQ        BX, BX
-	JZ           tileTQ8_0_8x1_done
-	PREFETCHT0   32768(AX)
-	VMOVDQU8     2(AX), Y3
-	MOVWLZX      (AX), R8
-	VMOVD        R8, X2
-	PREFETCHT0   32768(AX)(CX*1)
-	VMOVDQU8     2(AX)(CX*1), Y4
-	VPINSRW      $0x01, (AX)(CX*1), X2, X2
-	PREFETCHT0   32768(AX)(CX*2)
-	VMOVDQU8     2(AX)(CX*2), Y5
-	VPINSRW      $0x02, (AX)(CX*2), X2, X2
-	PREFETCHT0   32768(SI)
-	VMOVDQU8     2(SI), Y6
-	VPINSRW      $0x03, (SI), X2, X2
-	PREFETCHT0   32768(SI)(CX*1)
-	VMOVDQU8     2(SI)(CX*1), Y7
-	VPINSRW      $0x04, (SI)(CX*1), X2, X2
-	PREFETCHT0   32768(DI)
-	VMOVDQU8     2(DI), Y8
-	VPINSRW      $0x05, (DI), X2, X2
-	PREFETCHT0   32768(DI)(CX*1)
-	VMOVDQU8     2(DI)(CX*1), Y9
-	VPINSRW      $0x06, (DI)(CX*1), X2, X2
-	PREFETCHT0   32768(DI)(CX*2)
-	VMOVDQU8     2(DI)(CX*2), Y10
-	VPINSRW      $0x07, (DI)(CX*2), X2, X2
-	VCVTPH2PS    X2, Y2
-	VPUNPCKLDQ   Y4, Y3, Y12
-	VPUNPCKHDQ   Y4, Y3, Y3
-	VPUNPCKLDQ   Y6, Y5, Y4
-	VPUNPCKHDQ   Y6, Y5, Y5
-	VPUNPCKLDQ   Y8, Y7, Y6
-	VPUNPCKHDQ   Y8, Y7, Y7
-	VPUNPCKLDQ   Y10, Y9, Y8
-	VPUNPCKHDQ   Y10, Y9, Y9
-	VPUNPCKLQDQ  Y4, Y12, Y10
-	VPUNPCKHQDQ  Y4, Y12, Y4
-	VPUNPCKLQDQ  Y5, Y3, Y12
-	VPUNPCKHQDQ  Y5, Y3, Y3
-	VPUNPCKLQDQ  Y8, Y6, Y5
-	VPUNPCKHQDQ  Y8, Y6, Y6
-	VPUNPCKLQDQ  Y9, Y7, Y8
-	VPUNPCKHQDQ  Y9, Y7, Y7
-	VSHUFI64X2   $0x00, Y5, Y10, Y9
-	VSHUFI64X2   $0x03, Y5, Y10, Y5
-	VSHUFI64X2   $0x00, Y6, Y4, Y10
-	VSHUFI64X2   $0x03, Y6, Y4, Y4
-	VSHUFI64X2   $0x00, Y8, Y12, Y6
-	VSHUFI64X2   $0x03, Y8, Y12, Y8
-	VSHUFI64X2   $0x00, Y7, Y3, Y12
-	VSHUFI64X2   $0x03, Y7, Y3, Y3
-	VPXORD       Y11, Y11, Y11
-	VPDPBUSD     Y9, Y0, Y11
-	VPDPBUSD     Y10, Y0, Y11
-	VPDPBUSD     Y6, Y0, Y11
-	VPDPBUSD     Y12, Y0, Y11
-	VPDPBUSD     Y5, Y0, Y11
-	VPDPBUSD     Y4, Y0, Y11
-	VPDPBUSD     Y8, Y0, Y11
-	VPDPBUSD     Y3, Y0, Y11
-	VPSUBD       Y11, Y1, Y7
-	VMOVDQA32    Y7, Y7
-	VPBROADCASTD 2(DX), Y13
-	VPXORD       Y0, Y13, Y13
-	VPDPBUSD     Y9, Y13, Y7
-	VPBROADCASTD 6(DX), Y9
-	VPXORD       Y0, Y9, Y9
-	VPDPBUSD     Y10, Y9, Y7
-	VPBROADCASTD 10(DX), Y9
-	VPXORD       Y0, Y9, Y9
-	VPDPBUSD     Y6, Y9, Y7
-	VPBROADCASTD 14(DX), Y6
-	VPXORD       Y0, Y6, Y6
-	VPDPBUSD     Y12, Y6, Y7
-	VPBROADCASTD 18(DX), Y6
-	VPXORD       Y0, Y6, Y6
-	VPDPBUSD     Y5, Y6, Y7
-	VPBROADCASTD 22(DX), Y5
-	VPXORD       Y0, Y5, Y5
-	VPDPBUSD     Y4, Y5, Y7
-	VPBROADCASTD 26(DX), Y4
-	VPXORD       Y0, Y4, Y4
-	VPDPBUSD     Y8, Y4, Y7
-	VPBROADCASTD 30(DX), Y4
-	VPXORD       Y0, Y4, Y4
-	VPDPBUSD     Y3, Y4, Y7
-	VPBROADCASTW (DX), Y3
-	VCVTPH2PS    X3, Y3
-	VMULPS       Y3, Y2, Y2
-	VCVTDQ2PS    Y7, Y7
-	VFMADD231PS  Y2, Y7, Y31
-	ADDQ         $0x00000022, AX
-	ADDQ         $0x00000022, SI
-	ADDQ         $0x00000022, DI
-	ADDQ         $0x00000022, DX
-	DECQ         BX
-	JMP          tileTQ8_0_8x1_loop
-
-tileTQ8_0_8x1_done:
-	MOVQ    out+40(FP), AX
-	MOVQ    os+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Y31, (AX)
-	VZEROUPPER
-	RET
-
-// func tileTQ8_0_8x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileTQ8_0_8x2(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	LEAQ         (AX)(CX*2), DI
-	ADDQ         CX, DI
-	LEAQ         (DI)(CX*2), R8
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	MOVL         $0x80808080, R9
-	VPBROADCASTD R9, Y0
-	VPXORD       Y1, Y1, Y1
-
-tileTQ8_0_8x2_loop:
-	TESTQ        SI, SI
-	JZ           tileTQ8_0_8x2_done
-	PREFETCHT0   32768(AX)
-	VMOVDQU8     2(AX), Y3
-	MOVWLZX      (AX), R9
-	VMOVD        R9, X2
-	PREFETCHT0   32768(AX)(CX*1)
-	VMOVDQU8     2(AX)(CX*1), Y4
-	VPINSRW      $0x01, (AX)(CX*1), X2, X2
-	PREFETCHT0   32768(AX)(CX*2)
-	VMOVDQU8     2(AX)(CX*2), Y5
-	VPINSRW      $0x02, (AX)(CX*2), X2, X2
-	PREFETCHT0   32768(DI)
-	VMOVDQU8     2(DI), Y6
-	VPINSRW      $0x03, (DI), X2, X2
-	PREFETCHT0   32768(DI)(CX*1)
-	VMOVDQU8     2(DI)(CX*1), Y7
-	VPINSRW      $0x04, (DI)(CX*1), X2, X2
-	PREFETCHT0   32768(R8)
-	VMOVDQU8     2(R8), Y8
-	VPINSRW      $0x05, (R8), X2, X2
-	PREFETCHT0   32768(R8)(CX*1)
-	VMOVDQU8     2(R8)(CX*1), Y9
-	VPINSRW      $0x06, (R8)(CX*1), X2, X2
-	PREFETCHT0   32768(R8)(CX*2)
-	VMOVDQU8     2(R8)(CX*2), Y10
-	VPINSRW      $0x07, (R8)(CX*2), X2, X2
-	VCVTPH2PS    X2, Y2
-	VPUNPCKLDQ   Y4, Y3, Y12
-	VPUNPCKHDQ   Y4, Y3, Y3
-	VPUNPCKLDQ   Y6, Y5, Y4
-	VPUNPCKHDQ   Y6, Y5, Y5
-	VPUNPCKLDQ   Y8, Y7, Y6
-	VPUNPCKHDQ   Y8, Y7, Y7
-	VPUNPCKLDQ   Y10, Y9, Y8
-	VPUNPCKHDQ   Y10, Y9, Y9
-	VPUNPCKLQDQ  Y4, Y12, Y10
-	VPUNPCKHQDQ  Y4, Y12, Y4
-	VPUNPCKLQDQ  Y5, Y3, Y12
-	VPUNPCKHQDQ  Y5, Y3, Y3
-	VPUNPCKLQDQ  Y8, Y6, Y5
-	VPUNPCKHQDQ  Y8, Y6, Y6
-	VPUNPCKLQDQ  Y9, Y7, Y8
-	VPUNPCKHQDQ  Y9, Y7, Y7
-	VSHUFI64X2   $0x00, Y5, Y10, Y9
-	VSHUFI64X2   $0x03, Y5, Y10, Y5
-	VSHUFI64X2   $0x00, Y6, Y4, Y10
-	VSHUFI64X2   $0x03, Y6, Y4, Y4
-	VSHUFI64X2   $0x00, Y8, Y12, Y6
-	VSHUFI64X2   $0x03, Y8, Y12, Y8
-	VSHUFI64X2   $0x00, Y7, Y3, Y12
-	VSHUFI64X2   $0x03, Y7, Y3, Y3
-	VPXORD       Y11, Y11, Y11
-	VPDPBUSD     Y9, Y0, Y11
-	VPDPBUSD     Y10, Y0, Y11
-	VPDPBUSD     Y6, Y0, Y11
-	VPDPBUSD     Y12, Y0, Y11
-	VPDPBUSD     Y5, Y0, Y11
-	VPDPBUSD     Y4, Y0, Y11
-	VPDPBUSD     Y8, Y0, Y11
-	VPDPBUSD     Y3, Y0, Y11
-	VPSUBD       Y11, Y1, Y7
-	VMOVDQA32    Y7, Y13
-	VPBROADCASTD 2(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y9, Y14, Y13
-	VPBROADCASTD 6(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y10, Y14, Y13
-	VPBROADCASTD 10(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y6, Y14, Y13
-	VPBROADCASTD 14(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y12, Y14, Y13
-	VPBROADCASTD 18(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y5, Y14, Y13
-	VPBROADCASTD 22(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y4, Y14, Y13
-	VPBROADCASTD 26(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y8, Y14, Y13
-	VPBROADCASTD 30(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y3, Y14, Y13
-	VPBROADCASTW (DX), Y14
-	VCVTPH2PS    X14, Y14
-	VMULPS       Y14, Y2, Y14
-	VCVTDQ2PS    Y13, Y13
-	VFMADD231PS  Y14, Y13, Y31
-	VMOVDQA32    Y7, Y7
-	VPBROADCASTD 2(DX)(BX*1), Y13
-	VPXORD       Y0, Y13, Y13
-	VPDPBUSD     Y9, Y13, Y7
-	VPBROADCASTD 6(DX)(BX*1), Y9
-	VPXORD       Y0, Y9, Y9
-	VPDPBUSD     Y10, Y9, Y7
-	VPBROADCASTD 10(DX)(BX*1), Y9
-	VPXORD       Y0, Y9, Y9
-	VPDPBUSD     Y6, Y9, Y7
-	VPBROADCASTD 14(DX)(BX*1), Y6
-	VPXORD       Y0, Y6, Y6
-	VPDPBUSD     Y12, Y6, Y7
-	VPBROADCASTD 18(DX)(BX*1), Y6
-	VPXORD       Y0, Y6, Y6
-	VPDPBUSD     Y5, Y6, Y7
-	VPBROADCASTD 22(DX)(BX*1), Y5
-	VPXORD       Y0, Y5, Y5
-	VPDPBUSD     Y4, Y5, Y7
-	VPBROADCASTD 26(DX)(BX*1), Y4
-	VPXORD       Y0, Y4, Y4
-	VPDPBUSD     Y8, Y4, Y7
-	VPBROADCASTD 30(DX)(BX*1), Y4
-	VPXORD       Y0, Y4, Y4
-	VPDPBUSD     Y3, Y4, Y7
-	VPBROADCASTW (DX)(BX*1), Y3
-	VCVTPH2PS    X3, Y3
-	VMULPS       Y3, Y2, Y2
-	VCVTDQ2PS    Y7, Y7
-	VFMADD231PS  Y2, Y7, Y30
-	ADDQ         $0x00000022, AX
-	ADDQ         $0x00000022, DI
-	ADDQ         $0x00000022, R8
-	ADDQ         $0x00000022, DX
-	DECQ         SI
-	JMP          tileTQ8_0_8x2_loop
-
-tileTQ8_0_8x2_done:
-	MOVQ    out+40(FP), AX
-	MOVQ    os+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Y31, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y30, (AX)
-	VZEROUPPER
-	RET
-
-// func tileTQ8_0_8x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileTQ8_0_8x3(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	LEAQ         (AX)(CX*2), DI
-	ADDQ         CX, DI
-	LEAQ         (DI)(CX*2), R8
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	MOVL         $0x80808080, R9
-	VPBROADCASTD R9, Y0
-	VPXORD       Y1, Y1, Y1
-
-tileTQ8_0_8x3_loop:
-	TESTQ        SI, SI
-	JZ           tileTQ8_0_8x3_done
-	PREFETCHT0   32768(AX)
-	VMOVDQU8     2(AX), Y3
-	MOVWLZX      (AX), R9
-	VMOVD        R9, X2
-	PREFETCHT0   32768(AX)(CX*1)
-	VMOVDQU8     2(AX)(CX*1), Y4
-	VPINSRW      $0x01, (AX)(CX*1), X2, X2
-	PREFETCHT0   32768(AX)(CX*2)
-	VMOVDQU8     2(AX)(CX*2), Y5
-	VPINSRW      $0x02, (AX)(CX*2), X2, X2
-	PREFETCHT0   32768(DI)
-	VMOVDQU8     2(DI), Y6
-	VPINSRW      $0x03, (DI), X2, X2
-	PREFETCHT0   32768(DI)(CX*1)
-	VMOVDQU8     2(DI)(CX*1), Y7
-	VPINSRW      $0x04, (DI)(CX*1), X2, X2
-	PREFETCHT0   32768(R8)
-	VMOVDQU8     2(R8), Y8
-	VPINSRW      $0x05, (R8), X2, X2
-	PREFETCHT0   32768(R8)(CX*1)
-	VMOVDQU8     2(R8)(CX*1), Y9
-	VPINSRW      $0x06, (R8)(CX*1), X2, X2
-	PREFETCHT0   32768(R8)(CX*2)
-	VMOVDQU8     2(R8)(CX*2), Y10
-	VPINSRW      $0x07, (R8)(CX*2), X2, X2
-	VCVTPH2PS    X2, Y2
-	VPUNPCKLDQ   Y4, Y3, Y12
-	VPUNPCKHDQ   Y4, Y3, Y3
-	VPUNPCKLDQ   Y6, Y5, Y4
-	VPUNPCKHDQ   Y6, Y5, Y5
-	VPUNPCKLDQ   Y8, Y7, Y6
-	VPUNPCKHDQ   Y8, Y7, Y7
-	VPUNPCKLDQ   Y10, Y9, Y8
-	VPUNPCKHDQ   Y10, Y9, Y9
-	VPUNPCKLQDQ  Y4, Y12, Y10
-	VPUNPCKHQDQ  Y4, Y12, Y4
-	VPUNPCKLQDQ  Y5, Y3, Y12
-	VPUNPCKHQDQ  Y5, Y3, Y3
-	VPUNPCKLQDQ  Y8, Y6, Y5
-	VPUNPCKHQDQ  Y8, Y6, Y6
-	VPUNPCKLQDQ  Y9, Y7, Y8
-	VPUNPCKHQDQ  Y9, Y7, Y7
-	VSHUFI64X2   $0x00, Y5, Y10, Y9
-	VSHUFI64X2   $0x03, Y5, Y10, Y5
-	VSHUFI64X2   $0x00, Y6, Y4, Y10
-	VSHUFI64X2   $0x03, Y6, Y4, Y4
-	VSHUFI64X2   $0x00, Y8, Y12, Y6
-	VSHUFI64X2   $0x03, Y8, Y12, Y8
-	VSHUFI64X2   $0x00, Y7, Y3, Y12
-	VSHUFI64X2   $0x03, Y7, Y3, Y3
-	VPXORD       Y11, Y11, Y11
-	VPDPBUSD     Y9, Y0, Y11
-	VPDPBUSD     Y10, Y0, Y11
-	VPDPBUSD     Y6, Y0, Y11
-	VPDPBUSD     Y12, Y0, Y11
-	VPDPBUSD     Y5, Y0, Y11
-	VPDPBUSD     Y4, Y0, Y11
-	VPDPBUSD     Y8, Y0, Y11
-	VPDPBUSD     Y3, Y0, Y11
-	VPSUBD       Y11, Y1, Y7
-	VMOVDQA32    Y7, Y13
-	VPBROADCASTD 2(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y9, Y14, Y13
-	VPBROADCASTD 6(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y10, Y14, Y13
-	VPBROADCASTD 10(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y6, Y14, Y13
-	VPBROADCASTD 14(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y12, Y14, Y13
-	VPBROADCASTD 18(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y5, Y14, Y13
-	VPBROADCASTD 22(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y4, Y14, Y13
-	VPBROADCASTD 26(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y8, Y14, Y13
-	VPBROADCASTD 30(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y3, Y14, Y13
-	VPBROADCASTW (DX), Y14
-	VCVTPH2PS    X14, Y14
-	VMULPS       Y14, Y2, Y14
-	VCVTDQ2PS    Y13, Y13
-	VFMADD231PS  Y14, Y13, Y31
-	VMOVDQA32    Y7, Y13
-	VPBROADCASTD 2(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y9, Y14, Y13
-	VPBROADCASTD 6(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y10, Y14, Y13
-	VPBROADCASTD 10(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y6, Y14, Y13
-	VPBROADCASTD 14(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y12, Y14, Y13
-	VPBROADCASTD 18(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y5, Y14, Y13
-	VPBROADCASTD 22(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y4, Y14, Y13
-	VPBROADCASTD 26(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y8, Y14, Y13
-	VPBROADCASTD 30(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y3, Y14, Y13
-	VPBROADCASTW (DX)(BX*1), Y14
-	VCVTPH2PS    X14, Y14
-	VMULPS       Y14, Y2, Y14
-	VCVTDQ2PS    Y13, Y13
-	VFMADD231PS  Y14, Y13, Y30
-	VMOVDQA32    Y7, Y7
-	VPBROADCASTD 2(DX)(BX*2), Y13
-	VPXORD       Y0, Y13, Y13
-	VPDPBUSD     Y9, Y13, Y7
-	VPBROADCASTD 6(DX)(BX*2), Y9
-	VPXORD       Y0, Y9, Y9
-	VPDPBUSD     Y10, Y9, Y7
-	VPBROADCASTD 10(DX)(BX*2), Y9
-	VPXORD       Y0, Y9, Y9
-	VPDPBUSD     Y6, Y9, Y7
-	VPBROADCASTD 14(DX)(BX*2), Y6
-	VPXORD       Y0, Y6, Y6
-	VPDPBUSD     Y12, Y6, Y7
-	VPBROADCASTD 18(DX)(BX*2), Y6
-	VPXORD       Y0, Y6, Y6
-	VPDPBUSD     Y5, Y6, Y7
-	VPBROADCASTD 22(DX)(BX*2), Y5
-	VPXORD       Y0, Y5, Y5
-	VPDPBUSD     Y4, Y5, Y7
-	VPBROADCASTD 26(DX)(BX*2), Y4
-	VPXORD       Y0, Y4, Y4
-	VPDPBUSD     Y8, Y4, Y7
-	VPBROADCASTD 30(DX)(BX*2), Y4
-	VPXORD       Y0, Y4, Y4
-	VPDPBUSD     Y3, Y4, Y7
-	VPBROADCASTW (DX)(BX*2), Y3
-	VCVTPH2PS    X3, Y3
-	VMULPS       Y3, Y2, Y2
-	VCVTDQ2PS    Y7, Y7
-	VFMADD231PS  Y2, Y7, Y29
-	ADDQ         $0x00000022, AX
-	ADDQ         $0x00000022, DI
-	ADDQ         $0x00000022, R8
-	ADDQ         $0x00000022, DX
-	DECQ         SI
-	JMP          tileTQ8_0_8x3_loop
-
-tileTQ8_0_8x3_done:
-	MOVQ    out+40(FP), AX
-	MOVQ    os+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Y31, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y30, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y29, (AX)
-	VZEROUPPER
-	RET
-
-// func tileTQ8_0_8x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileTQ8_0_8x4(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	LEAQ         (AX)(CX*2), DI
-	ADDQ         CX, DI
-	LEAQ         (DI)(CX*2), R8
-	LEAQ         (DX)(BX*2), R9
-	ADDQ         BX, R9
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	MOVL         $0x80808080, R10
-	VPBROADCASTD R10, Y0
-	VPXORD       Y1, Y1, Y1
-
-tileTQ8_0_8x4_loop:
-	TESTQ        SI, SI
-	JZ           tileTQ8_0_8x4_done
-	PREFETCHT0   32768(AX)
-	VMOVDQU8     2(AX), Y3
-	MOVWLZX      (AX), R10
-	VMOVD        R10, X2
-	PREFETCHT0   32768(AX)(CX*1)
-	VMOVDQU8     2(AX)(CX*1), Y4
-	VPINSRW      $0x01, (AX)(CX*1), X2, X2
-	PREFETCHT0   32768(AX)(CX*2)
-	VMOVDQU8     2(AX)(CX*2), Y5
-	VPINSRW      $0x02, (AX)(CX*2), X2, X2
-	PREFETCHT0   32768(DI)
-	VMOVDQU8     2(DI), Y6
-	VPINSRW      $0x03, (DI), X2, X2
-	PREFETCHT0   32768(DI)(CX*1)
-	VMOVDQU8     2(DI)(CX*1), Y7
-	VPINSRW      $0x04, (DI)(CX*1), X2, X2
-	PREFETCHT0   32768(R8)
-	VMOVDQU8     2(R8), Y8
-	VPINSRW      $0x05, (R8), X2, X2
-	PREFETCHT0   32768(R8)(CX*1)
-	VMOVDQU8     2(R8)(CX*1), Y9
-	VPINSRW      $0x06, (R8)(CX*1), X2, X2
-	PREFETCHT0   32768(R8)(CX*2)
-	VMOVDQU8     2(R8)(CX*2), Y10
-	VPINSRW      $0x07, (R8)(CX*2), X2, X2
-	VCVTPH2PS    X2, Y2
-	VPUNPCKLDQ   Y4, Y3, Y12
-	VPUNPCKHDQ   Y4, Y3, Y3
-	VPUNPCKLDQ   Y6, Y5, Y4
-	VPUNPCKHDQ   Y6, Y5, Y5
-	VPUNPCKLDQ   Y8, Y7, Y6
-	VPUNPCKHDQ   Y8, Y7, Y7
-	VPUNPCKLDQ   Y10, Y9, Y8
-	VPUNPCKHDQ   Y10, Y9, Y9
-	VPUNPCKLQDQ  Y4, Y12, Y10
-	VPUNPCKHQDQ  Y4, Y12, Y4
-	VPUNPCKLQDQ  Y5, Y3, Y12
-	VPUNPCKHQDQ  Y5, Y3, Y3
-	VPUNPCKLQDQ  Y8, Y6, Y5
-	VPUNPCKHQDQ  Y8, Y6, Y6
-	VPUNPCKLQDQ  Y9, Y7, Y8
-	VPUNPCKHQDQ  Y9, Y7, Y7
-	VSHUFI64X2   $0x00, Y5, Y10, Y9
-	VSHUFI64X2   $0x03, Y5, Y10, Y5
-	VSHUFI64X2   $0x00, Y6, Y4, Y10
-	VSHUFI64X2   $0x03, Y6, Y4, Y4
-	VSHUFI64X2   $0x00, Y8, Y12, Y6
-	VSHUFI64X2   $0x03, Y8, Y12, Y8
-	VSHUFI64X2   $0x00, Y7, Y3, Y12
-	VSHUFI64X2   $0x03, Y7, Y3, Y3
-	VPXORD       Y11, Y11, Y11
-	VPDPBUSD     Y9, Y0, Y11
-	VPDPBUSD     Y10, Y0, Y11
-	VPDPBUSD     Y6, Y0, Y11
-	VPDPBUSD     Y12, Y0, Y11
-	VPDPBUSD     Y5, Y0, Y11
-	VPDPBUSD     Y4, Y0, Y11
-	VPDPBUSD     Y8, Y0, Y11
-	VPDPBUSD     Y3, Y0, Y11
-	VPSUBD       Y11, Y1, Y7
-	VMOVDQA32    Y7, Y13
-	VPBROADCASTD 2(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y9, Y14, Y13
-	VPBROADCASTD 6(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y10, Y14, Y13
-	VPBROADCASTD 10(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y6, Y14, Y13
-	VPBROADCASTD 14(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y12, Y14, Y13
-	VPBROADCASTD 18(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y5, Y14, Y13
-	VPBROADCASTD 22(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y4, Y14, Y13
-	VPBROADCASTD 26(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y8, Y14, Y13
-	VPBROADCASTD 30(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y3, Y14, Y13
-	VPBROADCASTW (DX), Y14
-	VCVTPH2PS    X14, Y14
-	VMULPS       Y14, Y2, Y14
-	VCVTDQ2PS    Y13, Y13
-	VFMADD231PS  Y14, Y13, Y31
-	VMOVDQA32    Y7, Y13
-	VPBROADCASTD 2(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y9, Y14, Y13
-	VPBROADCASTD 6(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y10, Y14, Y13
-	VPBROADCASTD 10(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y6, Y14, Y13
-	VPBROADCASTD 14(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y12, Y14, Y13
-	VPBROADCASTD 18(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y5, Y14, Y13
-	VPBROADCASTD 22(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y4, Y14, Y13
-	VPBROADCASTD 26(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y8, Y14, Y13
-	VPBROADCASTD 30(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y3, Y14, Y13
-	VPBROADCASTW (DX)(BX*1), Y14
-	VCVTPH2PS    X14, Y14
-	VMULPS       Y14, Y2, Y14
-	VCVTDQ2PS    Y13, Y13
-	VFMADD231PS  Y14, Y13, Y30
-	VMOVDQA32    Y7, Y13
-	VPBROADCASTD 2(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y9, Y14, Y13
-	VPBROADCASTD 6(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y10, Y14, Y13
-	VPBROADCASTD 10(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y6, Y14, Y13
-	VPBROADCASTD 14(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y12, Y14, Y13
-	VPBROADCASTD 18(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y5, Y14, Y13
-	VPBROADCASTD 22(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y4, Y14, Y13
-	VPBROADCASTD 26(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y8, Y14, Y13
-	VPBROADCASTD 30(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y3, Y14, Y13
-	VPBROADCASTW (DX)(BX*2), Y14
-	VCVTPH2PS    X14, Y14
-	VMULPS       Y14, Y2, Y14
-	VCVTDQ2PS    Y13, Y13
-	VFMADD231PS  Y14, Y13, Y29
-	VMOVDQA32    Y7, Y7
-	VPBROADCASTD 2(R9), Y13
-	VPXORD       Y0, Y13, Y13
-	VPDPBUSD     Y9, Y13, Y7
-	VPBROADCASTD 6(R9), Y9
-	VPXORD       Y0, Y9, Y9
-	VPDPBUSD     Y10, Y9, Y7
-	VPBROADCASTD 10(R9), Y9
-	VPXORD       Y0, Y9, Y9
-	VPDPBUSD     Y6, Y9, Y7
-	VPBROADCASTD 14(R9), Y6
-	VPXORD       Y0, Y6, Y6
-	VPDPBUSD     Y12, Y6, Y7
-	VPBROADCASTD 18(R9), Y6
-	VPXORD       Y0, Y6, Y6
-	VPDPBUSD     Y5, Y6, Y7
-	VPBROADCASTD 22(R9), Y5
-	VPXORD       Y0, Y5, Y5
-	VPDPBUSD     Y4, Y5, Y7
-	VPBROADCASTD 26(R9), Y4
-	VPXORD       Y0, Y4, Y4
-	VPDPBUSD     Y8, Y4, Y7
-	VPBROADCASTD 30(R9), Y4
-	VPXORD       Y0, Y4, Y4
-	VPDPBUSD     Y3, Y4, Y7
-	VPBROADCASTW (R9), Y3
-	VCVTPH2PS    X3, Y3
-	VMULPS       Y3, Y2, Y2
-	VCVTDQ2PS    Y7, Y7
-	VFMADD231PS  Y2, Y7, Y28
-	ADDQ         $0x00000022, AX
-	ADDQ         $0x00000022, DI
-	ADDQ         $0x00000022, R8
-	ADDQ         $0x00000022, DX
-	ADDQ         $0x00000022, R9
-	DECQ         SI
-	JMP          tileTQ8_0_8x4_loop
-
-tileTQ8_0_8x4_done:
-	MOVQ    out+40(FP), AX
-	MOVQ    os+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Y31, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y30, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y29, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y28, (AX)
-	VZEROUPPER
-	RET
-
-// func tileTQ8_0_8x5(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileTQ8_0_8x5(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	LEAQ         (AX)(CX*2), DI
-	ADDQ         CX, DI
-	LEAQ         (DI)(CX*2), R8
-	LEAQ         (DX)(BX*2), R9
-	ADDQ         BX, R9
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	VPXORD       Y27, Y27, Y27
-	MOVL         $0x80808080, R10
-	VPBROADCASTD R10, Y0
-	VPXORD       Y1, Y1, Y1
-
-tileTQ8_0_8x5_loop:
-	TESTQ        SI, SI
-	JZ           tileTQ8_0_8x5_done
-	PREFETCHT0   32768(AX)
-	VMOVDQU8     2(AX), Y3
-	MOVWLZX      (AX), R10
-	VMOVD        R10, X2
-	PREFETCHT0   32768(AX)(CX*1)
-	VMOVDQU8     2(AX)(CX*1), Y4
-	VPINSRW      $0x01, (AX)(CX*1), X2, X2
-	PREFETCHT0   32768(AX)(CX*2)
-	VMOVDQU8     2(AX)(CX*2), Y5
-	VPINSRW      $0x02, (AX)(CX*2), X2, X2
-	PREFETCHT0   32768(DI)
-	VMOVDQU8     2(DI), Y6
-	VPINSRW      $0x03, (DI), X2, X2
-	PREFETCHT0   32768(DI)(CX*1)
-	VMOVDQU8     2(DI)(CX*1), Y7
-	VPINSRW      $0x04, (DI)(CX*1), X2, X2
-	PREFETCHT0   32768(R8)
-	VMOVDQU8     2(R8), Y8
-	VPINSRW      $0x05, (R8), X2, X2
-	PREFETCHT0   32768(R8)(CX*1)
-	VMOVDQU8     2(R8)(CX*1), Y9
-	VPINSRW      $0x06, (R8)(CX*1), X2, X2
-	PREFETCHT0   32768(R8)(CX*2)
-	VMOVDQU8     2(R8)(CX*2), Y10
-	VPINSRW      $0x07, (R8)(CX*2), X2, X2
-	VCVTPH2PS    X2, Y2
-	VPUNPCKLDQ   Y4, Y3, Y12
-	VPUNPCKHDQ   Y4, Y3, Y3
-	VPUNPCKLDQ   Y6, Y5, Y4
-	VPUNPCKHDQ   Y6, Y5, Y5
-	VPUNPCKLDQ   Y8, Y7, Y6
-	VPUNPCKHDQ   Y8, Y7, Y7
-	VPUNPCKLDQ   Y10, Y9, Y8
-	VPUNPCKHDQ   Y10, Y9, Y9
-	VPUNPCKLQDQ  Y4, Y12, Y10
-	VPUNPCKHQDQ  Y4, Y12, Y4
-	VPUNPCKLQDQ  Y5, Y3, Y12
-	VPUNPCKHQDQ  Y5, Y3, Y3
-	VPUNPCKLQDQ  Y8, Y6, Y5
-	VPUNPCKHQDQ  Y8, Y6, Y6
-	VPUNPCKLQDQ  Y9, Y7, Y8
-	VPUNPCKHQDQ  Y9, Y7, Y7
-	VSHUFI64X2   $0x00, Y5, Y10, Y9
-	VSHUFI64X2   $0x03, Y5, Y10, Y5
-	VSHUFI64X2   $0x00, Y6, Y4, Y10
-	VSHUFI64X2   $0x03, Y6, Y4, Y4
-	VSHUFI64X2   $0x00, Y8, Y12, Y6
-	VSHUFI64X2   $0x03, Y8, Y12, Y8
-	VSHUFI64X2   $0x00, Y7, Y3, Y12
-	VSHUFI64X2   $0x03, Y7, Y3, Y3
-	VPXORD       Y11, Y11, Y11
-	VPDPBUSD     Y9, Y0, Y11
-	VPDPBUSD     Y10, Y0, Y11
-	VPDPBUSD     Y6, Y0, Y11
-	VPDPBUSD     Y12, Y0, Y11
-	VPDPBUSD     Y5, Y0, Y11
-	VPDPBUSD     Y4, Y0, Y11
-	VPDPBUSD     Y8, Y0, Y11
-	VPDPBUSD     Y3, Y0, Y11
-	VPSUBD       Y11, Y1, Y7
-	VMOVDQA32    Y7, Y13
-	VPBROADCASTD 2(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y9, Y14, Y13
-	VPBROADCASTD 6(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y10, Y14, Y13
-	VPBROADCASTD 10(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y6, Y14, Y13
-	VPBROADCASTD 14(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y12, Y14, Y13
-	VPBROADCASTD 18(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y5, Y14, Y13
-	VPBROADCASTD 22(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y4, Y14, Y13
-	VPBROADCASTD 26(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y8, Y14, Y13
-	VPBROADCASTD 30(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y3, Y14, Y13
-	VPBROADCASTW (DX), Y14
-	VCVTPH2PS    X14, Y14
-	VMULPS       Y14, Y2, Y14
-	VCVTDQ2PS    Y13, Y13
-	VFMADD231PS  Y14, Y13, Y31
-	VMOVDQA32    Y7, Y13
-	VPBROADCASTD 2(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y9, Y14, Y13
-	VPBROADCASTD 6(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y10, Y14, Y13
-	VPBROADCASTD 10(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y6, Y14, Y13
-	VPBROADCASTD 14(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y12, Y14, Y13
-	VPBROADCASTD 18(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y5, Y14, Y13
-	VPBROADCASTD 22(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y4, Y14, Y13
-	VPBROADCASTD 26(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y8, Y14, Y13
-	VPBROADCASTD 30(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y3, Y14, Y13
-	VPBROADCASTW (DX)(BX*1), Y14
-	VCVTPH2PS    X14, Y14
-	VMULPS       Y14, Y2, Y14
-	VCVTDQ2PS    Y13, Y13
-	VFMADD231PS  Y14, Y13, Y30
-	VMOVDQA32    Y7, Y13
-	VPBROADCASTD 2(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y9, Y14, Y13
-	VPBROADCASTD 6(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y10, Y14, Y13
-	VPBROADCASTD 10(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y6, Y14, Y13
-	VPBROADCASTD 14(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y12, Y14, Y13
-	VPBROADCASTD 18(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y5, Y14, Y13
-	VPBROADCASTD 22(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y4, Y14, Y13
-	VPBROADCASTD 26(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y8, Y14, Y13
-	VPBROADCASTD 30(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y3, Y14, Y13
-	VPBROADCASTW (DX)(BX*2), Y14
-	VCVTPH2PS    X14, Y14
-	VMULPS       Y14, Y2, Y14
-	VCVTDQ2PS    Y13, Y13
-	VFMADD231PS  Y14, Y13, Y29
-	VMOVDQA32    Y7, Y13
-	VPBROADCASTD 2(R9), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y9, Y14, Y13
-	VPBROADCASTD 6(R9), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y10, Y14, Y13
-	VPBROADCASTD 10(R9), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y6, Y14, Y13
-	VPBROADCASTD 14(R9), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y12, Y14, Y13
-	VPBROADCASTD 18(R9), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y5, Y14, Y13
-	VPBROADCASTD 22(R9), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y4, Y14, Y13
-	VPBROADCASTD 26(R9), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y8, Y14, Y13
-	VPBROADCASTD 30(R9), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y3, Y14, Y13
-	VPBROADCASTW (R9), Y14
-	VCVTPH2PS    X14, Y14
-	VMULPS       Y14, Y2, Y14
-	VCVTDQ2PS    Y13, Y13
-	VFMADD231PS  Y14, Y13, Y28
-	VMOVDQA32    Y7, Y7
-	VPBROADCASTD 2(R9)(BX*1), Y13
-	VPXORD       Y0, Y13, Y13
-	VPDPBUSD     Y9, Y13, Y7
-	VPBROADCASTD 6(R9)(BX*1), Y9
-	VPXORD       Y0, Y9, Y9
-	VPDPBUSD     Y10, Y9, Y7
-	VPBROADCASTD 10(R9)(BX*1), Y9
-	VPXORD       Y0, Y9, Y9
-	VPDPBUSD     Y6, Y9, Y7
-	VPBROADCASTD 14(R9)(BX*1), Y6
-	VPXORD       Y0, Y6, Y6
-	VPDPBUSD     Y12, Y6, Y7
-	VPBROADCASTD 18(R9)(BX*1), Y6
-	VPXORD       Y0, Y6, Y6
-	VPDPBUSD     Y5, Y6, Y7
-	VPBROADCASTD 22(R9)(BX*1), Y5
-	VPXORD       Y0, Y5, Y5
-	VPDPBUSD     Y4, Y5, Y7
-	VPBROADCASTD 26(R9)(BX*1), Y4
-	VPXORD       Y0, Y4, Y4
-	VPDPBUSD     Y8, Y4, Y7
-	VPBROADCASTD 30(R9)(BX*1), Y4
-	VPXORD       Y0, Y4, Y4
-	VPDPBUSD     Y3, Y4, Y7
-	VPBROADCASTW (R9)(BX*1), Y3
-	VCVTPH2PS    X3, Y3
-	VMULPS       Y3, Y2, Y2
-	VCVTDQ2PS    Y7, Y7
-	VFMADD231PS  Y2, Y7, Y27
-	ADDQ         $0x00000022, AX
-	ADDQ         $0x00000022, DI
-	ADDQ         $0x00000022, R8
-	ADDQ         $0x00000022, DX
-	ADDQ         $0x00000022, R9
-	DECQ         SI
-	JMP          tileTQ8_0_8x5_loop
-
-tileTQ8_0_8x5_done:
-	MOVQ    out+40(FP), AX
-	MOVQ    os+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Y31, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y30, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y29, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y28, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y27, (AX)
-	VZEROUPPER
-	RET
-
-// func tileTQ8_0_8x6(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileTQ8_0_8x6(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	LEAQ         (AX)(CX*2), DI
-	ADDQ         CX, DI
-	LEAQ         (DI)(CX*2), R8
-	LEAQ         (DX)(BX*2), R9
-	ADDQ         BX, R9
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	VPXORD       Y27, Y27, Y27
-	VPXORD       Y26, Y26, Y26
-	MOVL         $0x80808080, R10
-	VPBROADCASTD R10, Y0
-	VPXORD       Y1, Y1, Y1
-
-tileTQ8_0_8x6_loop:
-	TESTQ        SI, SI
-	JZ           tileTQ8_0_8x6_done
-	PREFETCHT0   32768(AX)
-	VMOVDQU8     2(AX), Y3
-	MOVWLZX      (AX), R10
-	VMOVD        R10, X2
-	PREFETCHT0   32768(AX)(CX*1)
-	VMOVDQU8     2(AX)(CX*1), Y4
-	VPINSRW      $0x01, (AX)(CX*1), X2, X2
-	PREFETCHT0   32768(AX)(CX*2)
-	VMOVDQU8     2(AX)(CX*2), Y5
-	VPINSRW      $0x02, (AX)(CX*2), X2, X2
-	PREFETCHT0   32768(DI)
-	VMOVDQU8     2(DI), Y6
-	VPINSRW      $0x03, (DI), X2, X2
-	PREFETCHT0   32768(DI)(CX*1)
-	VMOVDQU8     2(DI)(CX*1), Y7
-	VPINSRW      $0x04, (DI)(CX*1), X2, X2
-	PREFETCHT0   32768(R8)
-	VMOVDQU8     2(R8), Y8
-	VPINSRW      $0x05, (R8), X2, X2
-	PREFETCHT0   32768(R8)(CX*1)
-	VMOVDQU8     2(R8)(CX*1), Y9
-	VPINSRW      $0x06, (R8)(CX*1), X2, X2
-	PREFETCHT0   32768(R8)(CX*2)
-	VMOVDQU8     2(R8)(CX*2), Y10
-	VPINSRW      $0x07, (R8)(CX*2), X2, X2
-	VCVTPH2PS    X2, Y2
-	VPUNPCKLDQ   Y4, Y3, Y12
-	VPUNPCKHDQ   Y4, Y3, Y3
-	VPUNPCKLDQ   Y6, Y5, Y4
-	VPUNPCKHDQ   Y6, Y5, Y5
-	VPUNPCKLDQ   Y8, Y7, Y6
-	VPUNPCKHDQ   Y8, Y7, Y7
-	VPUNPCKLDQ   Y10, Y9, Y8
-	VPUNPCKHDQ   Y10, Y9, Y9
-	VPUNPCKLQDQ  Y4, Y12, Y10
-	VPUNPCKHQDQ  Y4, Y12, Y4
-	VPUNPCKLQDQ  Y5, Y3, Y12
-	VPUNPCKHQDQ  Y5, Y3, Y3
-	VPUNPCKLQDQ  Y8, Y6, Y5
-	VPUNPCKHQDQ  Y8, Y6, Y6
-	VPUNPCKLQDQ  Y9, Y7, Y8
-	VPUNPCKHQDQ  Y9, Y7, Y7
-	VSHUFI64X2   $0x00, Y5, Y10, Y9
-	VSHUFI64X2   $0x03, Y5, Y10, Y5
-	VSHUFI64X2   $0x00, Y6, Y4, Y10
-	VSHUFI64X2   $0x03, Y6, Y4, Y4
-	VSHUFI64X2   $0x00, Y8, Y12, Y6
-	VSHUFI64X2   $0x03, Y8, Y12, Y8
-	VSHUFI64X2   $0x00, Y7, Y3, Y12
-	VSHUFI64X2   $0x03, Y7, Y3, Y3
-	VPXORD       Y11, Y11, Y11
-	VPDPBUSD     Y9, Y0, Y11
-	VPDPBUSD     Y10, Y0, Y11
-	VPDPBUSD     Y6, Y0, Y11
-	VPDPBUSD     Y12, Y0, Y11
-	VPDPBUSD     Y5, Y0, Y11
-	VPDPBUSD     Y4, Y0, Y11
-	VPDPBUSD     Y8, Y0, Y11
-	VPDPBUSD     Y3, Y0, Y11
-	VPSUBD       Y11, Y1, Y7
-	VMOVDQA32    Y7, Y13
-	VPBROADCASTD 2(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y9, Y14, Y13
-	VPBROADCASTD 6(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y10, Y14, Y13
-	VPBROADCASTD 10(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y6, Y14, Y13
-	VPBROADCASTD 14(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y12, Y14, Y13
-	VPBROADCASTD 18(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y5, Y14, Y13
-	VPBROADCASTD 22(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y4, Y14, Y13
-	VPBROADCASTD 26(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y8, Y14, Y13
-	VPBROADCASTD 30(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y3, Y14, Y13
-	VPBROADCASTW (DX), Y14
-	VCVTPH2PS    X14, Y14
-	VMULPS       Y14, Y2, Y14
-	VCVTDQ2PS    Y13, Y13
-	VFMADD231PS  Y14, Y13, Y31
-	VMOVDQA32    Y7, Y13
-	VPBROADCASTD 2(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y9, Y14, Y13
-	VPBROADCASTD 6(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y10, Y14, Y13
-	VPBROADCASTD 10(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y6, Y14, Y13
-	VPBROADCASTD 14(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y12, Y14, Y13
-	VPBROADCASTD 18(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y5, Y14, Y13
-	VPBROADCASTD 22(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y4, Y14, Y13
-	VPBROADCASTD 26(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y8, Y14, Y13
-	VPBROADCASTD 30(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y3, Y14, Y13
-	VPBROADCASTW (DX)(BX*1), Y14
-	VCVTPH2PS    X14, Y14
-	VMULPS       Y14, Y2, Y14
-	VCVTDQ2PS    Y13, Y13
-	VFMADD231PS  Y14, Y13, Y30
-	VMOVDQA32    Y7, Y13
-	VPBROADCASTD 2(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y9, Y14, Y13
-	VPBROADCASTD 6(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y10, Y14, Y13
-	VPBROADCASTD 10(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y6, Y14, Y13
-	VPBROADCASTD 14(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y12, Y14, Y13
-	VPBROADCASTD 18(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y5, Y14, Y13
-	VPBROADCASTD 22(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y4, Y14, Y13
-	VPBROADCASTD 26(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y8, Y14, Y13
-	VPBROADCASTD 30(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y3, Y14, Y13
-	VPBROADCASTW (DX)(BX*2), Y14
-	VCVTPH2PS    X14, Y14
-	VMULPS       Y14, Y2, Y14
-	VCVTDQ2PS    Y13, Y13
-	VFMADD231PS  Y14, Y13, Y29
-	VMOVDQA32    Y7, Y13
-	VPBROADCASTD 2(R9), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y9, Y14, Y13
-	VPBROADCASTD 6(R9), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y10, Y14, Y13
-	VPBROADCASTD 10(R9), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y6, Y14, Y13
-	VPBROADCASTD 14(R9), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y12, Y14, Y13
-	VPBROADCASTD 18(R9), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y5, Y14, Y13
-	VPBROADCASTD 22(R9), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y4, Y14, Y13
-	VPBROADCASTD 26(R9), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y8, Y14, Y13
-	VPBROADCASTD 30(R9), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y3, Y14, Y13
-	VPBROADCASTW (R9), Y14
-	VCVTPH2PS    X14, Y14
-	VMULPS       Y14, Y2, Y14
-	VCVTDQ2PS    Y13, Y13
-	VFMADD231PS  Y14, Y13, Y28
-	VMOVDQA32    Y7, Y13
-	VPBROADCASTD 2(R9)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y9, Y14, Y13
-	VPBROADCASTD 6(R9)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y10, Y14, Y13
-	VPBROADCASTD 10(R9)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y6, Y14, Y13
-	VPBROADCASTD 14(R9)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y12, Y14, Y13
-	VPBROADCASTD 18(R9)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y5, Y14, Y13
-	VPBROADCASTD 22(R9)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y4, Y14, Y13
-	VPBROADCASTD 26(R9)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y8, Y14, Y13
-	VPBROADCASTD 30(R9)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y3, Y14, Y13
-	VPBROADCASTW (R9)(BX*1), Y14
-	VCVTPH2PS    X14, Y14
-	VMULPS       Y14, Y2, Y14
-	VCVTDQ2PS    Y13, Y13
-	VFMADD231PS  Y14, Y13, Y27
-	VMOVDQA32    Y7, Y7
-	VPBROADCASTD 2(R9)(BX*2), Y13
-	VPXORD       Y0, Y13, Y13
-	VPDPBUSD     Y9, Y13, Y7
-	VPBROADCASTD 6(R9)(BX*2), Y9
-	VPXORD       Y0, Y9, Y9
-	VPDPBUSD     Y10, Y9, Y7
-	VPBROADCASTD 10(R9)(BX*2), Y9
-	VPXORD       Y0, Y9, Y9
-	VPDPBUSD     Y6, Y9, Y7
-	VPBROADCASTD 14(R9)(BX*2), Y6
-	VPXORD       Y0, Y6, Y6
-	VPDPBUSD     Y12, Y6, Y7
-	VPBROADCASTD 18(R9)(BX*2), Y6
-	VPXORD       Y0, Y6, Y6
-	VPDPBUSD     Y5, Y6, Y7
-	VPBROADCASTD 22(R9)(BX*2), Y5
-	VPXORD       Y0, Y5, Y5
-	VPDPBUSD     Y4, Y5, Y7
-	VPBROADCASTD 26(R9)(BX*2), Y4
-	VPXORD       Y0, Y4, Y4
-	VPDPBUSD     Y8, Y4, Y7
-	VPBROADCASTD 30(R9)(BX*2), Y4
-	VPXORD       Y0, Y4, Y4
-	VPDPBUSD     Y3, Y4, Y7
-	VPBROADCASTW (R9)(BX*2), Y3
-	VCVTPH2PS    X3, Y3
-	VMULPS       Y3, Y2, Y2
-	VCVTDQ2PS    Y7, Y7
-	VFMADD231PS  Y2, Y7, Y26
-	ADDQ         $0x00000022, AX
-	ADDQ         $0x00000022, DI
-	ADDQ         $0x00000022, R8
-	ADDQ         $0x00000022, DX
-	ADDQ         $0x00000022, R9
-	DECQ         SI
-	JMP          tileTQ8_0_8x6_loop
-
-tileTQ8_0_8x6_done:
-	MOVQ    out+40(FP), AX
-	MOVQ    os+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Y31, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y30, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y29, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y28, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y27, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y26, (AX)
-	VZEROUPPER
-	RET
-
-// func tileTQ8_0_8x7(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileTQ8_0_8x7(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	LEAQ         (AX)(CX*2), DI
-	ADDQ         CX, DI
-	LEAQ         (DI)(CX*2), R8
-	LEAQ         (DX)(BX*2), R9
-	ADDQ         BX, R9
-	LEAQ         (R9)(BX*2), R10
-	ADDQ         BX, R10
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	VPXORD       Y27, Y27, Y27
-	VPXORD       Y26, Y26, Y26
-	VPXORD       Y25, Y25, Y25
-	MOVL         $0x80808080, R11
-	VPBROADCASTD R11, Y0
-	VPXORD       Y1, Y1, Y1
-
-tileTQ8_0_8x7_loop:
-	TESTQ        SI, SI
-	JZ           tileTQ8_0_8x7_done
-	PREFETCHT0   32768(AX)
-	VMOVDQU8     2(AX), Y3
-	MOVWLZX      (AX), R11
-	VMOVD        R11, X2
-	PREFETCHT0   32768(AX)(CX*1)
-	VMOVDQU8     2(AX)(CX*1), Y4
-	VPINSRW      $0x01, (AX)(CX*1), X2, X2
-	PREFETCHT0   32768(AX)(CX*2)
-	VMOVDQU8     2(AX)(CX*2), Y5
-	VPINSRW      $0x02, (AX)(CX*2), X2, X2
-	PREFETCHT0   32768(DI)
-	VMOVDQU8     2(DI), Y6
-	VPINSRW      $0x03, (DI), X2, X2
-	PREFETCHT0   32768(DI)(CX*1)
-	VMOVDQU8     2(DI)(CX*1), Y7
-	VPINSRW      $0x04, (DI)(CX*1), X2, X2
-	PREFETCHT0   32768(R8)
-	VMOVDQU8     2(R8), Y8
-	VPINSRW      $0x05, (R8), X2, X2
-	PREFETCHT0   32768(R8)(CX*1)
-	VMOVDQU8     2(R8)(CX*1), Y9
-	VPINSRW      $0x06, (R8)(CX*1), X2, X2
-	PREFETCHT0   32768(R8)(CX*2)
-	VMOVDQU8     2(R8)(CX*2), Y10
-	VPINSRW      $0x07, (R8)(CX*2), X2, X2
-	VCVTPH2PS    X2, Y2
-	VPUNPCKLDQ   Y4, Y3, Y12
-	VPUNPCKHDQ   Y4, Y3, Y3
-	VPUNPCKLDQ   Y6, Y5, Y4
-	VPUNPCKHDQ   Y6, Y5, Y5
-	VPUNPCKLDQ   Y8, Y7, Y6
-	VPUNPCKHDQ   Y8, Y7, Y7
-	VPUNPCKLDQ   Y10, Y9, Y8
-	VPUNPCKHDQ   Y10, Y9, Y9
-	VPUNPCKLQDQ  Y4, Y12, Y10
-	VPUNPCKHQDQ  Y4, Y12, Y4
-	VPUNPCKLQDQ  Y5, Y3, Y12
-	VPUNPCKHQDQ  Y5, Y3, Y3
-	VPUNPCKLQDQ  Y8, Y6, Y5
-	VPUNPCKHQDQ  Y8, Y6, Y6
-	VPUNPCKLQDQ  Y9, Y7, Y8
-	VPUNPCKHQDQ  Y9, Y7, Y7
-	VSHUFI64X2   $0x00, Y5, Y10, Y9
-	VSHUFI64X2   $0x03, Y5, Y10, Y5
-	VSHUFI64X2   $0x00, Y6, Y4, Y10
-	VSHUFI64X2   $0x03, Y6, Y4, Y4
-	VSHUFI64X2   $0x00, Y8, Y12, Y6
-	VSHUFI64X2   $0x03, Y8, Y12, Y8
-	VSHUFI64X2   $0x00, Y7, Y3, Y12
-	VSHUFI64X2   $0x03, Y7, Y3, Y3
-	VPXORD       Y11, Y11, Y11
-	VPDPBUSD     Y9, Y0, Y11
-	VPDPBUSD     Y10, Y0, Y11
-	VPDPBUSD     Y6, Y0, Y11
-	VPDPBUSD     Y12, Y0, Y11
-	VPDPBUSD     Y5, Y0, Y11
-	VPDPBUSD     Y4, Y0, Y11
-	VPDPBUSD     Y8, Y0, Y11
-	VPDPBUSD     Y3, Y0, Y11
-	VPSUBD       Y11, Y1, Y7
-	VMOVDQA32    Y7, Y13
-	VPBROADCASTD 2(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y9, Y14, Y13
-	VPBROADCASTD 6(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y10, Y14, Y13
-	VPBROADCASTD 10(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y6, Y14, Y13
-	VPBROADCASTD 14(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y12, Y14, Y13
-	VPBROADCASTD 18(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y5, Y14, Y13
-	VPBROADCASTD 22(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y4, Y14, Y13
-	VPBROADCASTD 26(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y8, Y14, Y13
-	VPBROADCASTD 30(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y3, Y14, Y13
-	VPBROADCASTW (DX), Y14
-	VCVTPH2PS    X14, Y14
-	VMULPS       Y14, Y2, Y14
-	VCVTDQ2PS    Y13, Y13
-	VFMADD231PS  Y14, Y13, Y31
-	VMOVDQA32    Y7, Y13
-	VPBROADCASTD 2(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y9, Y14, Y13
-	VPBROADCASTD 6(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y10, Y14, Y13
-	VPBROADCASTD 10(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y6, Y14, Y13
-	VPBROADCASTD 14(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y12, Y14, Y13
-	VPBROADCASTD 18(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y5, Y14, Y13
-	VPBROADCASTD 22(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y4, Y14, Y13
-	VPBROADCASTD 26(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y8, Y14, Y13
-	VPBROADCASTD 30(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y3, Y14, Y13
-	VPBROADCASTW (DX)(BX*1), Y14
-	VCVTPH2PS    X14, Y14
-	VMULPS       Y14, Y2, Y14
-	VCVTDQ2PS    Y13, Y13
-	VFMADD231PS  Y14, Y13, Y30
-	VMOVDQA32    Y7, Y13
-	VPBROADCASTD 2(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y9, Y14, Y13
-	VPBROADCASTD 6(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y10, Y14, Y13
-	VPBROADCASTD 10(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y6, Y14, Y13
-	VPBROADCASTD 14(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y12, Y14, Y13
-	VPBROADCASTD 18(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y5, Y14, Y13
-	VPBROADCASTD 22(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y4, Y14, Y13
-	VPBROADCASTD 26(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y8, Y14, Y13
-	VPBROADCASTD 30(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y3, Y14, Y13
-	VPBROADCASTW (DX)(BX*2), Y14
-	VCVTPH2PS    X14, Y14
-	VMULPS       Y14, Y2, Y14
-	VCVTDQ2PS    Y13, Y13
-	VFMADD231PS  Y14, Y13, Y29
-	VMOVDQA32    Y7, Y13
-	VPBROADCASTD 2(R9), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y9, Y14, Y13
-	VPBROADCASTD 6(R9), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y10, Y14, Y13
-	VPBROADCASTD 10(R9), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y6, Y14, Y13
-	VPBROADCASTD 14(R9), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y12, Y14, Y13
-	VPBROADCASTD 18(R9), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y5, Y14, Y13
-	VPBROADCASTD 22(R9), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y4, Y14, Y13
-	VPBROADCASTD 26(R9), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y8, Y14, Y13
-	VPBROADCASTD 30(R9), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y3, Y14, Y13
-	VPBROADCASTW (R9), Y14
-	VCVTPH2PS    X14, Y14
-	VMULPS       Y14, Y2, Y14
-	VCVTDQ2PS    Y13, Y13
-	VFMADD231PS  Y14, Y13, Y28
-	VMOVDQA32    Y7, Y13
-	VPBROADCASTD 2(R9)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y9, Y14, Y13
-	VPBROADCASTD 6(R9)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y10, Y14, Y13
-	VPBROADCASTD 10(R9)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y6, Y14, Y13
-	VPBROADCASTD 14(R9)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y12, Y14, Y13
-	VPBROADCASTD 18(R9)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y5, Y14, Y13
-	VPBROADCASTD 22(R9)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y4, Y14, Y13
-	VPBROADCASTD 26(R9)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y8, Y14, Y13
-	VPBROADCASTD 30(R9)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y3, Y14, Y13
-	VPBROADCASTW (R9)(BX*1), Y14
-	VCVTPH2PS    X14, Y14
-	VMULPS       Y14, Y2, Y14
-	VCVTDQ2PS    Y13, Y13
-	VFMADD231PS  Y14, Y13, Y27
-	VMOVDQA32    Y7, Y13
-	VPBROADCASTD 2(R9)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y9, Y14, Y13
-	VPBROADCASTD 6(R9)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y10, Y14, Y13
-	VPBROADCASTD 10(R9)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y6, Y14, Y13
-	VPBROADCASTD 14(R9)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y12, Y14, Y13
-	VPBROADCASTD 18(R9)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y5, Y14, Y13
-	VPBROADCASTD 22(R9)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y4, Y14, Y13
-	VPBROADCASTD 26(R9)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y8, Y14, Y13
-	VPBROADCASTD 30(R9)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y3, Y14, Y13
-	VPBROADCASTW (R9)(BX*2), Y14
-	VCVTPH2PS    X14, Y14
-	VMULPS       Y14, Y2, Y14
-	VCVTDQ2PS    Y13, Y13
-	VFMADD231PS  Y14, Y13, Y26
-	VMOVDQA32    Y7, Y7
-	VPBROADCASTD 2(R10), Y13
-	VPXORD       Y0, Y13, Y13
-	VPDPBUSD     Y9, Y13, Y7
-	VPBROADCASTD 6(R10), Y9
-	VPXORD       Y0, Y9, Y9
-	VPDPBUSD     Y10, Y9, Y7
-	VPBROADCASTD 10(R10), Y9
-	VPXORD       Y0, Y9, Y9
-	VPDPBUSD     Y6, Y9, Y7
-	VPBROADCASTD 14(R10), Y6
-	VPXORD       Y0, Y6, Y6
-	VPDPBUSD     Y12, Y6, Y7
-	VPBROADCASTD 18(R10), Y6
-	VPXORD       Y0, Y6, Y6
-	VPDPBUSD     Y5, Y6, Y7
-	VPBROADCASTD 22(R10), Y5
-	VPXORD       Y0, Y5, Y5
-	VPDPBUSD     Y4, Y5, Y7
-	VPBROADCASTD 26(R10), Y4
-	VPXORD       Y0, Y4, Y4
-	VPDPBUSD     Y8, Y4, Y7
-	VPBROADCASTD 30(R10), Y4
-	VPXORD       Y0, Y4, Y4
-	VPDPBUSD     Y3, Y4, Y7
-	VPBROADCASTW (R10), Y3
-	VCVTPH2PS    X3, Y3
-	VMULPS       Y3, Y2, Y2
-	VCVTDQ2PS    Y7, Y7
-	VFMADD231PS  Y2, Y7, Y25
-	ADDQ         $0x00000022, AX
-	ADDQ         $0x00000022, DI
-	ADDQ         $0x00000022, R8
-	ADDQ         $0x00000022, DX
-	ADDQ         $0x00000022, R9
-	ADDQ         $0x00000022, R10
-	DECQ         SI
-	JMP          tileTQ8_0_8x7_loop
-
-tileTQ8_0_8x7_done:
-	MOVQ    out+40(FP), AX
-	MOVQ    os+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Y31, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y30, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y29, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y28, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y27, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y26, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y25, (AX)
-	VZEROUPPER
-	RET
-
-// func tileTQ8_0_8x8(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileTQ8_0_8x8(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	LEAQ         (AX)(CX*2), DI
-	ADDQ         CX, DI
-	LEAQ         (DI)(CX*2), R8
-	LEAQ         (DX)(BX*2), R9
-	ADDQ         BX, R9
-	LEAQ         (R9)(BX*2), R10
-	ADDQ         BX, R10
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	VPXORD       Y27, Y27, Y27
-	VPXORD       Y26, Y26, Y26
-	VPXORD       Y25, Y25, Y25
-	VPXORD       Y24, Y24, Y24
-	MOVL         $0x80808080, R11
-	VPBROADCASTD R11, Y0
-	VPXORD       Y1, Y1, Y1
-
-tileTQ8_0_8x8_loop:
-	TESTQ        SI, SI
-	JZ           tileTQ8_0_8x8_done
-	PREFETCHT0   32768(AX)
-	VMOVDQU8     2(AX), Y3
-	MOVWLZX      (AX), R11
-	VMOVD        R11, X2
-	PREFETCHT0   32768(AX)(CX*1)
-	VMOVDQU8     2(AX)(CX*1), Y4
-	VPINSRW      $0x01, (AX)(CX*1), X2, X2
-	PREFETCHT0   32768(AX)(CX*2)
-	VMOVDQU8     2(AX)(CX*2), Y5
-	VPINSRW      $0x02, (AX)(CX*2), X2, X2
-	PREFETCHT0   32768(DI)
-	VMOVDQU8     2(DI), Y6
-	VPINSRW      $0x03, (DI), X2, X2
-	PREFETCHT0   32768(DI)(CX*1)
-	VMOVDQU8     2(DI)(CX*1), Y7
-	VPINSRW      $0x04, (DI)(CX*1), X2, X2
-	PREFETCHT0   32768(R8)
-	VMOVDQU8     2(R8), Y8
-	VPINSRW      $0x05, (R8), X2, X2
-	PREFETCHT0   32768(R8)(CX*1)
-	VMOVDQU8     2(R8)(CX*1), Y9
-	VPINSRW      $0x06, (R8)(CX*1), X2, X2
-	PREFETCHT0   32768(R8)(CX*2)
-	VMOVDQU8     2(R8)(CX*2), Y10
-	VPINSRW      $0x07, (R8)(CX*2), X2, X2
-	VCVTPH2PS    X2, Y2
-	VPUNPCKLDQ   Y4, Y3, Y12
-	VPUNPCKHDQ   Y4, Y3, Y3
-	VPUNPCKLDQ   Y6, Y5, Y4
-	VPUNPCKHDQ   Y6, Y5, Y5
-	VPUNPCKLDQ   Y8, Y7, Y6
-	VPUNPCKHDQ   Y8, Y7, Y7
-	VPUNPCKLDQ   Y10, Y9, Y8
-	VPUNPCKHDQ   Y10, Y9, Y9
-	VPUNPCKLQDQ  Y4, Y12, Y10
-	VPUNPCKHQDQ  Y4, Y12, Y4
-	VPUNPCKLQDQ  Y5, Y3, Y12
-	VPUNPCKHQDQ  Y5, Y3, Y3
-	VPUNPCKLQDQ  Y8, Y6, Y5
-	VPUNPCKHQDQ  Y8, Y6, Y6
-	VPUNPCKLQDQ  Y9, Y7, Y8
-	VPUNPCKHQDQ  Y9, Y7, Y7
-	VSHUFI64X2   $0x00, Y5, Y10, Y9
-	VSHUFI64X2   $0x03, Y5, Y10, Y5
-	VSHUFI64X2   $0x00, Y6, Y4, Y10
-	VSHUFI64X2   $0x03, Y6, Y4, Y4
-	VSHUFI64X2   $0x00, Y8, Y12, Y6
-	VSHUFI64X2   $0x03, Y8, Y12, Y8
-	VSHUFI64X2   $0x00, Y7, Y3, Y12
-	VSHUFI64X2   $0x03, Y7, Y3, Y3
-	VPXORD       Y11, Y11, Y11
-	VPDPBUSD     Y9, Y0, Y11
-	VPDPBUSD     Y10, Y0, Y11
-	VPDPBUSD     Y6, Y0, Y11
-	VPDPBUSD     Y12, Y0, Y11
-	VPDPBUSD     Y5, Y0, Y11
-	VPDPBUSD     Y4, Y0, Y11
-	VPDPBUSD     Y8, Y0, Y11
-	VPDPBUSD     Y3, Y0, Y11
-	VPSUBD       Y11, Y1, Y7
-	VMOVDQA32    Y7, Y13
-	VPBROADCASTD 2(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y9, Y14, Y13
-	VPBROADCASTD 6(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y10, Y14, Y13
-	VPBROADCASTD 10(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y6, Y14, Y13
-	VPBROADCASTD 14(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y12, Y14, Y13
-	VPBROADCASTD 18(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y5, Y14, Y13
-	VPBROADCASTD 22(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y4, Y14, Y13
-	VPBROADCASTD 26(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y8, Y14, Y13
-	VPBROADCASTD 30(DX), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y3, Y14, Y13
-	VPBROADCASTW (DX), Y14
-	VCVTPH2PS    X14, Y14
-	VMULPS       Y14, Y2, Y14
-	VCVTDQ2PS    Y13, Y13
-	VFMADD231PS  Y14, Y13, Y31
-	VMOVDQA32    Y7, Y13
-	VPBROADCASTD 2(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y9, Y14, Y13
-	VPBROADCASTD 6(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y10, Y14, Y13
-	VPBROADCASTD 10(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y6, Y14, Y13
-	VPBROADCASTD 14(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y12, Y14, Y13
-	VPBROADCASTD 18(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y5, Y14, Y13
-	VPBROADCASTD 22(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y4, Y14, Y13
-	VPBROADCASTD 26(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y8, Y14, Y13
-	VPBROADCASTD 30(DX)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y3, Y14, Y13
-	VPBROADCASTW (DX)(BX*1), Y14
-	VCVTPH2PS    X14, Y14
-	VMULPS       Y14, Y2, Y14
-	VCVTDQ2PS    Y13, Y13
-	VFMADD231PS  Y14, Y13, Y30
-	VMOVDQA32    Y7, Y13
-	VPBROADCASTD 2(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y9, Y14, Y13
-	VPBROADCASTD 6(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y10, Y14, Y13
-	VPBROADCASTD 10(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y6, Y14, Y13
-	VPBROADCASTD 14(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y12, Y14, Y13
-	VPBROADCASTD 18(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y5, Y14, Y13
-	VPBROADCASTD 22(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y4, Y14, Y13
-	VPBROADCASTD 26(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y8, Y14, Y13
-	VPBROADCASTD 30(DX)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y3, Y14, Y13
-	VPBROADCASTW (DX)(BX*2), Y14
-	VCVTPH2PS    X14, Y14
-	VMULPS       Y14, Y2, Y14
-	VCVTDQ2PS    Y13, Y13
-	VFMADD231PS  Y14, Y13, Y29
-	VMOVDQA32    Y7, Y13
-	VPBROADCASTD 2(R9), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y9, Y14, Y13
-	VPBROADCASTD 6(R9), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y10, Y14, Y13
-	VPBROADCASTD 10(R9), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y6, Y14, Y13
-	VPBROADCASTD 14(R9), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y12, Y14, Y13
-	VPBROADCASTD 18(R9), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y5, Y14, Y13
-	VPBROADCASTD 22(R9), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y4, Y14, Y13
-	VPBROADCASTD 26(R9), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y8, Y14, Y13
-	VPBROADCASTD 30(R9), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y3, Y14, Y13
-	VPBROADCASTW (R9), Y14
-	VCVTPH2PS    X14, Y14
-	VMULPS       Y14, Y2, Y14
-	VCVTDQ2PS    Y13, Y13
-	VFMADD231PS  Y14, Y13, Y28
-	VMOVDQA32    Y7, Y13
-	VPBROADCASTD 2(R9)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y9, Y14, Y13
-	VPBROADCASTD 6(R9)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y10, Y14, Y13
-	VPBROADCASTD 10(R9)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y6, Y14, Y13
-	VPBROADCASTD 14(R9)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y12, Y14, Y13
-	VPBROADCASTD 18(R9)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y5, Y14, Y13
-	VPBROADCASTD 22(R9)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y4, Y14, Y13
-	VPBROADCASTD 26(R9)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y8, Y14, Y13
-	VPBROADCASTD 30(R9)(BX*1), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y3, Y14, Y13
-	VPBROADCASTW (R9)(BX*1), Y14
-	VCVTPH2PS    X14, Y14
-	VMULPS       Y14, Y2, Y14
-	VCVTDQ2PS    Y13, Y13
-	VFMADD231PS  Y14, Y13, Y27
-	VMOVDQA32    Y7, Y13
-	VPBROADCASTD 2(R9)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y9, Y14, Y13
-	VPBROADCASTD 6(R9)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y10, Y14, Y13
-	VPBROADCASTD 10(R9)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y6, Y14, Y13
-	VPBROADCASTD 14(R9)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y12, Y14, Y13
-	VPBROADCASTD 18(R9)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y5, Y14, Y13
-	VPBROADCASTD 22(R9)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y4, Y14, Y13
-	VPBROADCASTD 26(R9)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y8, Y14, Y13
-	VPBROADCASTD 30(R9)(BX*2), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y3, Y14, Y13
-	VPBROADCASTW (R9)(BX*2), Y14
-	VCVTPH2PS    X14, Y14
-	VMULPS       Y14, Y2, Y14
-	VCVTDQ2PS    Y13, Y13
-	VFMADD231PS  Y14, Y13, Y26
-	VMOVDQA32    Y7, Y13
-	VPBROADCASTD 2(R10), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y9, Y14, Y13
-	VPBROADCASTD 6(R10), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y10, Y14, Y13
-	VPBROADCASTD 10(R10), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y6, Y14, Y13
-	VPBROADCASTD 14(R10), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y12, Y14, Y13
-	VPBROADCASTD 18(R10), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y5, Y14, Y13
-	VPBROADCASTD 22(R10), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y4, Y14, Y13
-	VPBROADCASTD 26(R10), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y8, Y14, Y13
-	VPBROADCASTD 30(R10), Y14
-	VPXORD       Y0, Y14, Y14
-	VPDPBUSD     Y3, Y14, Y13
-	VPBROADCASTW (R10), Y14
-	VCVTPH2PS    X14, Y14
-	VMULPS       Y14, Y2, Y14
-	VCVTDQ2PS    Y13, Y13
-	VFMADD231PS  Y14, Y13, Y25
-	VMOVDQA32    Y7, Y7
-	VPBROADCASTD 2(R10)(BX*1), Y13
-	VPXORD       Y0, Y13, Y13
-	VPDPBUSD     Y9, Y13, Y7
-	VPBROADCASTD 6(R10)(BX*1), Y9
-	VPXORD       Y0, Y9, Y9
-	VPDPBUSD     Y10, Y9, Y7
-	VPBROADCASTD 10(R10)(BX*1), Y9
-	VPXORD       Y0, Y9, Y9
-	VPDPBUSD     Y6, Y9, Y7
-	VPBROADCASTD 14(R10)(BX*1), Y6
-	VPXORD       Y0, Y6, Y6
-	VPDPBUSD     Y12, Y6, Y7
-	VPBROADCASTD 18(R10)(BX*1), Y6
-	VPXORD       Y0, Y6, Y6
-	VPDPBUSD     Y5, Y6, Y7
-	VPBROADCASTD 22(R10)(BX*1), Y5
-	VPXORD       Y0, Y5, Y5
-	VPDPBUSD     Y4, Y5, Y7
-	VPBROADCASTD 26(R10)(BX*1), Y4
-	VPXORD       Y0, Y4, Y4
-	VPDPBUSD     Y8, Y4, Y7
-	VPBROADCASTD 30(R10)(BX*1), Y4
-	VPXORD       Y0, Y4, Y4
-	VPDPBUSD     Y3, Y4, Y7
-	VPBROADCASTW (R10)(BX*1), Y3
-	VCVTPH2PS    X3, Y3
-	VMULPS       Y3, Y2, Y2
-	VCVTDQ2PS    Y7, Y7
-	VFMADD231PS  Y2, Y7, Y24
-	ADDQ         $0x00000022, AX
-	ADDQ         $0x00000022, DI
-	ADDQ         $0x00000022, R8
-	ADDQ         $0x00000022, DX
-	ADDQ         $0x00000022, R9
-	ADDQ         $0x00000022, R10
-	DECQ         SI
-	JMP          tileTQ8_0_8x8_loop
-
-tileTQ8_0_8x8_done:
-	MOVQ    out+40(FP), AX
-	MOVQ    os+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Y31, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y30, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y29, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y28, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y27, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y26, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y25, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y24, (AX)
-	VZEROUPPER
-	RET
-
-// func tileTQ4_0_8x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileTQ4_0_8x1(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), BX
-	LEAQ         (AX)(CX*2), SI
-	ADDQ         CX, SI
-	LEAQ         (SI)(CX*2), DI
-	VPXORD       Y31, Y31, Y31
-	MOVL         $0x80808080, R8
-	VPBROADCASTD R8, Y0
-	MOVL         $0x0f0f0f0f, R8
-	VPBROADCASTD R8, Y1
-	MOVL         $0x08080808, R8
-	VPBROADCASTD R8, Y2
-	VPXORD       Y3, Y3, Y3
-
-tileTQ4_0_8x1_loop:
-	TESTQ           BX, BX
-	JZ              tileTQ4_0_8x1_done
-	PREFETCHT0      32768(AX)
-	VBROADCASTI32X4 2(AX), Y5
-	VPSRLVW         nibshift<>+0(SB), Y5, Y5
-	VPANDD          Y1, Y5, Y5
-	VPSUBB          Y2, Y5, Y5
-	MOVWLZX         (AX), R8
-	VMOVD           R8, X4
-	PREFETCHT0      32768(AX)(CX*1)
-	VBROADCASTI32X4 2(AX)(CX*1), Y6
-	VPSRLVW         nibshift<>+0(SB), Y6, Y6
-	VPANDD          Y1, Y6, Y6
-	VPSUBB          Y2, Y6, Y6
-	VPINSRW         $0x01, (AX)(CX*1), X4, X4
-	PREFETCHT0      32768(AX)(CX*2)
-	VBROADCASTI32X4 2(AX)(CX*2), Y7
-	VPSRLVW         nibshift<>+0(SB), Y7, Y7
-	VPANDD          Y1, Y7, Y7
-	VPSUBB          Y2, Y7, Y7
-	VPINSRW         $0x02, (AX)(CX*2), X4, X4
-	PREFETCHT0      32768(SI)
-	VBROADCASTI32X4 2(SI), Y8
-	VPSRLVW         nibshift<>+0(SB), Y8, Y8
-	VPANDD          Y1, Y8, Y8
-	VPSUBB          Y2, Y8, Y8
-	VPINSRW         $0x03, (SI), X4, X4
-	PREFETCHT0      32768(SI)(CX*1)
-	VBROADCASTI32X4 2(SI)(CX*1), Y9
-	VPSRLVW         nibshift<>+0(SB), Y9, Y9
-	VPANDD          Y1, Y9, Y9
-	VPSUBB          Y2, Y9, Y9
-	VPINSRW         $0x04, (SI)(CX*1), X4, X4
-	PREFETCHT0      32768(DI)
-	VBROADCASTI32X4 2(DI), Y10
-	VPSRLVW         nibshift<>+0(SB), Y10, Y10
-	VPANDD          Y1, Y10, Y10
-	VPSUBB          Y2, Y10, Y10
-	VPINSRW         $0x05, (DI), X4, X4
-	PREFETCHT0      32768(DI)(CX*1)
-	VBROADCASTI32X4 2(DI)(CX*1), Y11
-	VPSRLVW         nibshift<>+0(SB), Y11, Y11
-	VPANDD          Y1, Y11, Y11
-	VPSUBB          Y2, Y11, Y11
-	VPINSRW         $0x06, (DI)(CX*1), X4, X4
-	PREFETCHT0      32768(DI)(CX*2)
-	VBROADCASTI32X4 2(DI)(CX*2), Y12
-	VPSRLVW         nibshift<>+0(SB), Y12, Y12
-	VPANDD          Y1, Y12, Y12
-	VPSUBB          Y2, Y12, Y12
-	VPINSRW         $0x07, (DI)(CX*2), X4, X4
-	VCVTPH2PS       X4, Y4
-	VPUNPCKLDQ      Y6, Y5, Y14
-	VPUNPCKHDQ      Y6, Y5, Y5
-	VPUNPCKLDQ      Y8, Y7, Y6
-	VPUNPCKHDQ      Y8, Y7, Y7
-	VPUNPCKLDQ      Y10, Y9, Y8
-	VPUNPCKHDQ      Y10, Y9, Y9
-	VPUNPCKLDQ      Y12, Y11, Y10
-	VPUNPCKHDQ      Y12, Y11, Y11
-	VPUNPCKLQDQ     Y6, Y14, Y12
-	VPUNPCKHQDQ     Y6, Y14, Y6
-	VPUNPCKLQDQ     Y7, Y5, Y14
-	VPUNPCKHQDQ     Y7, Y5, Y5
-	VPUNPCKLQDQ     Y10, Y8, Y7
-	VPUNPCKHQDQ     Y10, Y8, Y8
-	VPUNPCKLQDQ     Y11, Y9, Y10
-	VPUNPCKHQDQ     Y11, Y9, Y9
-	VSHUFI64X2      $0x00, Y7, Y12, Y11
-	VSHUFI64X2      $0x03, Y7, Y12, Y7
-	VSHUFI64X2      $0x00, Y8, Y6, Y12
-	VSHUFI64X2      $0x03, Y8, Y6, Y6
-	VSHUFI64X2      $0x00, Y10, Y14, Y8
-	VSHUFI64X2      $0x03, Y10, Y14, Y10
-	VSHUFI64X2      $0x00, Y9, Y5, Y14
-	VSHUFI64X2      $0x03, Y9, Y5, Y5
-	VPXORD          Y13, Y13, Y13
-	VPDPBUSD        Y11, Y0, Y13
-	VPDPBUSD        Y12, Y0, Y13
-	VPDPBUSD        Y8, Y0, Y13
-	VPDPBUSD        Y14, Y0, Y13
-	VPDPBUSD        Y7, Y0, Y13
-	VPDPBUSD        Y6, Y0, Y13
-	VPDPBUSD        Y10, Y0, Y13
-	VPDPBUSD        Y5, Y0, Y13
-	VPSUBD          Y13, Y3, Y9
-	VMOVDQA32       Y9, Y9
-	VPBROADCASTD    2(DX), Y15
-	VPXORD          Y0, Y15, Y15
-	VPDPBUSD        Y11, Y15, Y9
-	VPBROADCASTD    6(DX), Y11
-	VPXORD          Y0, Y11, Y11
-	VPDPBUSD        Y12, Y11, Y9
-	VPBROADCASTD    10(DX), Y11
-	VPXORD          Y0, Y11, Y11
-	VPDPBUSD        Y8, Y11, Y9
-	VPBROADCASTD    14(DX), Y8
-	VPXORD          Y0, Y8, Y8
-	VPDPBUSD        Y14, Y8, Y9
-	VPBROADCASTD    18(DX), Y8
-	VPXORD          Y0, Y8, Y8
-	VPDPBUSD        Y7, Y8, Y9
-	VPBROADCASTD    22(DX), Y7
-	VPXORD          Y0, Y7, Y7
-	VPDPBUSD        Y6, Y7, Y9
-	VPBROADCASTD    26(DX), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y10, Y6, Y9
-	VPBROADCASTD    30(DX), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y5, Y6, Y9
-	VPBROADCASTW    (DX), Y5
-	VCVTPH2PS       X5, Y5
-	VMULPS          Y5, Y4, Y4
-	VCVTDQ2PS       Y9, Y9
-	VFMADD231PS     Y4, Y9, Y31
-	ADDQ            $0x00000012, AX
-	ADDQ            $0x00000012, SI
-	ADDQ            $0x00000012, DI
-	ADDQ            $0x00000022, DX
-	DECQ            BX
-	JMP             tileTQ4_0_8x1_loop
-
-tileTQ4_0_8x1_done:
-	MOVQ    out+40(FP), AX
-	MOVQ    os+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Y31, (AX)
-	VZEROUPPER
-	RET
-
-// func tileTQ4_0_8x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileTQ4_0_8x2(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	LEAQ         (AX)(CX*2), DI
-	ADDQ         CX, DI
-	LEAQ         (DI)(CX*2), R8
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	MOVL         $0x80808080, R9
-	VPBROADCASTD R9, Y0
-	MOVL         $0x0f0f0f0f, R9
-	VPBROADCASTD R9, Y1
-	MOVL         $0x08080808, R9
-	VPBROADCASTD R9, Y2
-	VPXORD       Y3, Y3, Y3
-
-tileTQ4_0_8x2_loop:
-	TESTQ           SI, SI
-	JZ              tileTQ4_0_8x2_done
-	PREFETCHT0      32768(AX)
-	VBROADCASTI32X4 2(AX), Y5
-	VPSRLVW         nibshift<>+0(SB), Y5, Y5
-	VPANDD          Y1, Y5, Y5
-	VPSUBB          Y2, Y5, Y5
-	MOVWLZX         (AX), R9
-	VMOVD           R9, X4
-	PREFETCHT0      32768(AX)(CX*1)
-	VBROADCASTI32X4 2(AX)(CX*1), Y6
-	VPSRLVW         nibshift<>+0(SB), Y6, Y6
-	VPANDD          Y1, Y6, Y6
-	VPSUBB          Y2, Y6, Y6
-	VPINSRW         $0x01, (AX)(CX*1), X4, X4
-	PREFETCHT0      32768(AX)(CX*2)
-	VBROADCASTI32X4 2(AX)(CX*2), Y7
-	VPSRLVW         nibshift<>+0(SB), Y7, Y7
-	VPANDD          Y1, Y7, Y7
-	VPSUBB          Y2, Y7, Y7
-	VPINSRW         $0x02, (AX)(CX*2), X4, X4
-	PREFETCHT0      32768(DI)
-	VBROADCASTI32X4 2(DI), Y8
-	VPSRLVW         nibshift<>+0(SB), Y8, Y8
-	VPANDD          Y1, Y8, Y8
-	VPSUBB          Y2, Y8, Y8
-	VPINSRW         $0x03, (DI), X4, X4
-	PREFETCHT0      32768(DI)(CX*1)
-	VBROADCASTI32X4 2(DI)(CX*1), Y9
-	VPSRLVW         nibshift<>+0(SB), Y9, Y9
-	VPANDD          Y1, Y9, Y9
-	VPSUBB          Y2, Y9, Y9
-	VPINSRW         $0x04, (DI)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)
-	VBROADCASTI32X4 2(R8), Y10
-	VPSRLVW         nibshift<>+0(SB), Y10, Y10
-	VPANDD          Y1, Y10, Y10
-	VPSUBB          Y2, Y10, Y10
-	VPINSRW         $0x05, (R8), X4, X4
-	PREFETCHT0      32768(R8)(CX*1)
-	VBROADCASTI32X4 2(R8)(CX*1), Y11
-	VPSRLVW         nibshift<>+0(SB), Y11, Y11
-	VPANDD          Y1, Y11, Y11
-	VPSUBB          Y2, Y11, Y11
-	VPINSRW         $0x06, (R8)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)(CX*2)
-	VBROADCASTI32X4 2(R8)(CX*2), Y12
-	VPSRLVW         nibshift<>+0(SB), Y12, Y12
-	VPANDD          Y1, Y12, Y12
-	VPSUBB          Y2, Y12, Y12
-	VPINSRW         $0x07, (R8)(CX*2), X4, X4
-	VCVTPH2PS       X4, Y4
-	VPUNPCKLDQ      Y6, Y5, Y14
-	VPUNPCKHDQ      Y6, Y5, Y5
-	VPUNPCKLDQ      Y8, Y7, Y6
-	VPUNPCKHDQ      Y8, Y7, Y7
-	VPUNPCKLDQ      Y10, Y9, Y8
-	VPUNPCKHDQ      Y10, Y9, Y9
-	VPUNPCKLDQ      Y12, Y11, Y10
-	VPUNPCKHDQ      Y12, Y11, Y11
-	VPUNPCKLQDQ     Y6, Y14, Y12
-	VPUNPCKHQDQ     Y6, Y14, Y6
-	VPUNPCKLQDQ     Y7, Y5, Y14
-	VPUNPCKHQDQ     Y7, Y5, Y5
-	VPUNPCKLQDQ     Y10, Y8, Y7
-	VPUNPCKHQDQ     Y10, Y8, Y8
-	VPUNPCKLQDQ     Y11, Y9, Y10
-	VPUNPCKHQDQ     Y11, Y9, Y9
-	VSHUFI64X2      $0x00, Y7, Y12, Y11
-	VSHUFI64X2      $0x03, Y7, Y12, Y7
-	VSHUFI64X2      $0x00, Y8, Y6, Y12
-	VSHUFI64X2      $0x03, Y8, Y6, Y6
-	VSHUFI64X2      $0x00, Y10, Y14, Y8
-	VSHUFI64X2      $0x03, Y10, Y14, Y10
-	VSHUFI64X2      $0x00, Y9, Y5, Y14
-	VSHUFI64X2      $0x03, Y9, Y5, Y5
-	VPXORD          Y13, Y13, Y13
-	VPDPBUSD        Y11, Y0, Y13
-	VPDPBUSD        Y12, Y0, Y13
-	VPDPBUSD        Y8, Y0, Y13
-	VPDPBUSD        Y14, Y0, Y13
-	VPDPBUSD        Y7, Y0, Y13
-	VPDPBUSD        Y6, Y0, Y13
-	VPDPBUSD        Y10, Y0, Y13
-	VPDPBUSD        Y5, Y0, Y13
-	VPSUBD          Y13, Y3, Y9
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y31
-	VMOVDQA32       Y9, Y9
-	VPBROADCASTD    2(DX)(BX*1), Y15
-	VPXORD          Y0, Y15, Y15
-	VPDPBUSD        Y11, Y15, Y9
-	VPBROADCASTD    6(DX)(BX*1), Y11
-	VPXORD          Y0, Y11, Y11
-	VPDPBUSD        Y12, Y11, Y9
-	VPBROADCASTD    10(DX)(BX*1), Y11
-	VPXORD          Y0, Y11, Y11
-	VPDPBUSD        Y8, Y11, Y9
-	VPBROADCASTD    14(DX)(BX*1), Y8
-	VPXORD          Y0, Y8, Y8
-	VPDPBUSD        Y14, Y8, Y9
-	VPBROADCASTD    18(DX)(BX*1), Y8
-	VPXORD          Y0, Y8, Y8
-	VPDPBUSD        Y7, Y8, Y9
-	VPBROADCASTD    22(DX)(BX*1), Y7
-	VPXORD          Y0, Y7, Y7
-	VPDPBUSD        Y6, Y7, Y9
-	VPBROADCASTD    26(DX)(BX*1), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y10, Y6, Y9
-	VPBROADCASTD    30(DX)(BX*1), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y5, Y6, Y9
-	VPBROADCASTW    (DX)(BX*1), Y5
-	VCVTPH2PS       X5, Y5
-	VMULPS          Y5, Y4, Y4
-	VCVTDQ2PS       Y9, Y9
-	VFMADD231PS     Y4, Y9, Y30
-	ADDQ            $0x00000012, AX
-	ADDQ            $0x00000012, DI
-	ADDQ            $0x00000012, R8
-	ADDQ            $0x00000022, DX
-	DECQ            SI
-	JMP             tileTQ4_0_8x2_loop
-
-tileTQ4_0_8x2_done:
-	MOVQ    out+40(FP), AX
-	MOVQ    os+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Y31, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y30, (AX)
-	VZEROUPPER
-	RET
-
-// func tileTQ4_0_8x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileTQ4_0_8x3(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	LEAQ         (AX)(CX*2), DI
-	ADDQ         CX, DI
-	LEAQ         (DI)(CX*2), R8
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	MOVL         $0x80808080, R9
-	VPBROADCASTD R9, Y0
-	MOVL         $0x0f0f0f0f, R9
-	VPBROADCASTD R9, Y1
-	MOVL         $0x08080808, R9
-	VPBROADCASTD R9, Y2
-	VPXORD       Y3, Y3, Y3
-
-tileTQ4_0_8x3_loop:
-	TESTQ           SI, SI
-	JZ              tileTQ4_0_8x3_done
-	PREFETCHT0      32768(AX)
-	VBROADCASTI32X4 2(AX), Y5
-	VPSRLVW         nibshift<>+0(SB), Y5, Y5
-	VPANDD          Y1, Y5, Y5
-	VPSUBB          Y2, Y5, Y5
-	MOVWLZX         (AX), R9
-	VMOVD           R9, X4
-	PREFETCHT0      32768(AX)(CX*1)
-	VBROADCASTI32X4 2(AX)(CX*1), Y6
-	VPSRLVW         nibshift<>+0(SB), Y6, Y6
-	VPANDD          Y1, Y6, Y6
-	VPSUBB          Y2, Y6, Y6
-	VPINSRW         $0x01, (AX)(CX*1), X4, X4
-	PREFETCHT0      32768(AX)(CX*2)
-	VBROADCASTI32X4 2(AX)(CX*2), Y7
-	VPSRLVW         nibshift<>+0(SB), Y7, Y7
-	VPANDD          Y1, Y7, Y7
-	VPSUBB          Y2, Y7, Y7
-	VPINSRW         $0x02, (AX)(CX*2), X4, X4
-	PREFETCHT0      32768(DI)
-	VBROADCASTI32X4 2(DI), Y8
-	VPSRLVW         nibshift<>+0(SB), Y8, Y8
-	VPANDD          Y1, Y8, Y8
-	VPSUBB          Y2, Y8, Y8
-	VPINSRW         $0x03, (DI), X4, X4
-	PREFETCHT0      32768(DI)(CX*1)
-	VBROADCASTI32X4 2(DI)(CX*1), Y9
-	VPSRLVW         nibshift<>+0(SB), Y9, Y9
-	VPANDD          Y1, Y9, Y9
-	VPSUBB          Y2, Y9, Y9
-	VPINSRW         $0x04, (DI)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)
-	VBROADCASTI32X4 2(R8), Y10
-	VPSRLVW         nibshift<>+0(SB), Y10, Y10
-	VPANDD          Y1, Y10, Y10
-	VPSUBB          Y2, Y10, Y10
-	VPINSRW         $0x05, (R8), X4, X4
-	PREFETCHT0      32768(R8)(CX*1)
-	VBROADCASTI32X4 2(R8)(CX*1), Y11
-	VPSRLVW         nibshift<>+0(SB), Y11, Y11
-	VPANDD          Y1, Y11, Y11
-	VPSUBB          Y2, Y11, Y11
-	VPINSRW         $0x06, (R8)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)(CX*2)
-	VBROADCASTI32X4 2(R8)(CX*2), Y12
-	VPSRLVW         nibshift<>+0(SB), Y12, Y12
-	VPANDD          Y1, Y12, Y12
-	VPSUBB          Y2, Y12, Y12
-	VPINSRW         $0x07, (R8)(CX*2), X4, X4
-	VCVTPH2PS       X4, Y4
-	VPUNPCKLDQ      Y6, Y5, Y14
-	VPUNPCKHDQ      Y6, Y5, Y5
-	VPUNPCKLDQ      Y8, Y7, Y6
-	VPUNPCKHDQ      Y8, Y7, Y7
-	VPUNPCKLDQ      Y10, Y9, Y8
-	VPUNPCKHDQ      Y10, Y9, Y9
-	VPUNPCKLDQ      Y12, Y11, Y10
-	VPUNPCKHDQ      Y12, Y11, Y11
-	VPUNPCKLQDQ     Y6, Y14, Y12
-	VPUNPCKHQDQ     Y6, Y14, Y6
-	VPUNPCKLQDQ     Y7, Y5, Y14
-	VPUNPCKHQDQ     Y7, Y5, Y5
-	VPUNPCKLQDQ     Y10, Y8, Y7
-	VPUNPCKHQDQ     Y10, Y8, Y8
-	VPUNPCKLQDQ     Y11, Y9, Y10
-	VPUNPCKHQDQ     Y11, Y9, Y9
-	VSHUFI64X2      $0x00, Y7, Y12, Y11
-	VSHUFI64X2      $0x03, Y7, Y12, Y7
-	VSHUFI64X2      $0x00, Y8, Y6, Y12
-	VSHUFI64X2      $0x03, Y8, Y6, Y6
-	VSHUFI64X2      $0x00, Y10, Y14, Y8
-	VSHUFI64X2      $0x03, Y10, Y14, Y10
-	VSHUFI64X2      $0x00, Y9, Y5, Y14
-	VSHUFI64X2      $0x03, Y9, Y5, Y5
-	VPXORD          Y13, Y13, Y13
-	VPDPBUSD        Y11, Y0, Y13
-	VPDPBUSD        Y12, Y0, Y13
-	VPDPBUSD        Y8, Y0, Y13
-	VPDPBUSD        Y14, Y0, Y13
-	VPDPBUSD        Y7, Y0, Y13
-	VPDPBUSD        Y6, Y0, Y13
-	VPDPBUSD        Y10, Y0, Y13
-	VPDPBUSD        Y5, Y0, Y13
-	VPSUBD          Y13, Y3, Y9
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y31
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX)(BX*1), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y30
-	VMOVDQA32       Y9, Y9
-	VPBROADCASTD    2(DX)(BX*2), Y15
-	VPXORD          Y0, Y15, Y15
-	VPDPBUSD        Y11, Y15, Y9
-	VPBROADCASTD    6(DX)(BX*2), Y11
-	VPXORD          Y0, Y11, Y11
-	VPDPBUSD        Y12, Y11, Y9
-	VPBROADCASTD    10(DX)(BX*2), Y11
-	VPXORD          Y0, Y11, Y11
-	VPDPBUSD        Y8, Y11, Y9
-	VPBROADCASTD    14(DX)(BX*2), Y8
-	VPXORD          Y0, Y8, Y8
-	VPDPBUSD        Y14, Y8, Y9
-	VPBROADCASTD    18(DX)(BX*2), Y8
-	VPXORD          Y0, Y8, Y8
-	VPDPBUSD        Y7, Y8, Y9
-	VPBROADCASTD    22(DX)(BX*2), Y7
-	VPXORD          Y0, Y7, Y7
-	VPDPBUSD        Y6, Y7, Y9
-	VPBROADCASTD    26(DX)(BX*2), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y10, Y6, Y9
-	VPBROADCASTD    30(DX)(BX*2), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y5, Y6, Y9
-	VPBROADCASTW    (DX)(BX*2), Y5
-	VCVTPH2PS       X5, Y5
-	VMULPS          Y5, Y4, Y4
-	VCVTDQ2PS       Y9, Y9
-	VFMADD231PS     Y4, Y9, Y29
-	ADDQ            $0x00000012, AX
-	ADDQ            $0x00000012, DI
-	ADDQ            $0x00000012, R8
-	ADDQ            $0x00000022, DX
-	DECQ            SI
-	JMP             tileTQ4_0_8x3_loop
-
-tileTQ4_0_8x3_done:
-	MOVQ    out+40(FP), AX
-	MOVQ    os+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Y31, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y30, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y29, (AX)
-	VZEROUPPER
-	RET
-
-// func tileTQ4_0_8x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileTQ4_0_8x4(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	LEAQ         (AX)(CX*2), DI
-	ADDQ         CX, DI
-	LEAQ         (DI)(CX*2), R8
-	LEAQ         (DX)(BX*2), R9
-	ADDQ         BX, R9
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	MOVL         $0x80808080, R10
-	VPBROADCASTD R10, Y0
-	MOVL         $0x0f0f0f0f, R10
-	VPBROADCASTD R10, Y1
-	MOVL         $0x08080808, R10
-	VPBROADCASTD R10, Y2
-	VPXORD       Y3, Y3, Y3
-
-tileTQ4_0_8x4_loop:
-	TESTQ           SI, SI
-	JZ              tileTQ4_0_8x4_done
-	PREFETCHT0      32768(AX)
-	VBROADCASTI32X4 2(AX), Y5
-	VPSRLVW         nibshift<>+0(SB), Y5, Y5
-	VPANDD          Y1, Y5, Y5
-	VPSUBB          Y2, Y5, Y5
-	MOVWLZX         (AX), R10
-	VMOVD           R10, X4
-	PREFETCHT0      32768(AX)(CX*1)
-	VBROADCASTI32X4 2(AX)(CX*1), Y6
-	VPSRLVW         nibshift<>+0(SB), Y6, Y6
-	VPANDD          Y1, Y6, Y6
-	VPSUBB          Y2, Y6, Y6
-	VPINSRW         $0x01, (AX)(CX*1), X4, X4
-	PREFETCHT0      32768(AX)(CX*2)
-	VBROADCASTI32X4 2(AX)(CX*2), Y7
-	VPSRLVW         nibshift<>+0(SB), Y7, Y7
-	VPANDD          Y1, Y7, Y7
-	VPSUBB          Y2, Y7, Y7
-	VPINSRW         $0x02, (AX)(CX*2), X4, X4
-	PREFETCHT0      32768(DI)
-	VBROADCASTI32X4 2(DI), Y8
-	VPSRLVW         nibshift<>+0(SB), Y8, Y8
-	VPANDD          Y1, Y8, Y8
-	VPSUBB          Y2, Y8, Y8
-	VPINSRW         $0x03, (DI), X4, X4
-	PREFETCHT0      32768(DI)(CX*1)
-	VBROADCASTI32X4 2(DI)(CX*1), Y9
-	VPSRLVW         nibshift<>+0(SB), Y9, Y9
-	VPANDD          Y1, Y9, Y9
-	VPSUBB          Y2, Y9, Y9
-	VPINSRW         $0x04, (DI)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)
-	VBROADCASTI32X4 2(R8), Y10
-	VPSRLVW         nibshift<>+0(SB), Y10, Y10
-	VPANDD          Y1, Y10, Y10
-	VPSUBB          Y2, Y10, Y10
-	VPINSRW         $0x05, (R8), X4, X4
-	PREFETCHT0      32768(R8)(CX*1)
-	VBROADCASTI32X4 2(R8)(CX*1), Y11
-	VPSRLVW         nibshift<>+0(SB), Y11, Y11
-	VPANDD          Y1, Y11, Y11
-	VPSUBB          Y2, Y11, Y11
-	VPINSRW         $0x06, (R8)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)(CX*2)
-	VBROADCASTI32X4 2(R8)(CX*2), Y12
-	VPSRLVW         nibshift<>+0(SB), Y12, Y12
-	VPANDD          Y1, Y12, Y12
-	VPSUBB          Y2, Y12, Y12
-	VPINSRW         $0x07, (R8)(CX*2), X4, X4
-	VCVTPH2PS       X4, Y4
-	VPUNPCKLDQ      Y6, Y5, Y14
-	VPUNPCKHDQ      Y6, Y5, Y5
-	VPUNPCKLDQ      Y8, Y7, Y6
-	VPUNPCKHDQ      Y8, Y7, Y7
-	VPUNPCKLDQ      Y10, Y9, Y8
-	VPUNPCKHDQ      Y10, Y9, Y9
-	VPUNPCKLDQ      Y12, Y11, Y10
-	VPUNPCKHDQ      Y12, Y11, Y11
-	VPUNPCKLQDQ     Y6, Y14, Y12
-	VPUNPCKHQDQ     Y6, Y14, Y6
-	VPUNPCKLQDQ     Y7, Y5, Y14
-	VPUNPCKHQDQ     Y7, Y5, Y5
-	VPUNPCKLQDQ     Y10, Y8, Y7
-	VPUNPCKHQDQ     Y10, Y8, Y8
-	VPUNPCKLQDQ     Y11, Y9, Y10
-	VPUNPCKHQDQ     Y11, Y9, Y9
-	VSHUFI64X2      $0x00, Y7, Y12, Y11
-	VSHUFI64X2      $0x03, Y7, Y12, Y7
-	VSHUFI64X2      $0x00, Y8, Y6, Y12
-	VSHUFI64X2      $0x03, Y8, Y6, Y6
-	VSHUFI64X2      $0x00, Y10, Y14, Y8
-	VSHUFI64X2      $0x03, Y10, Y14, Y10
-	VSHUFI64X2      $0x00, Y9, Y5, Y14
-	VSHUFI64X2      $0x03, Y9, Y5, Y5
-	VPXORD          Y13, Y13, Y13
-	VPDPBUSD        Y11, Y0, Y13
-	VPDPBUSD        Y12, Y0, Y13
-	VPDPBUSD        Y8, Y0, Y13
-	VPDPBUSD        Y14, Y0, Y13
-	VPDPBUSD        Y7, Y0, Y13
-	VPDPBUSD        Y6, Y0, Y13
-	VPDPBUSD        Y10, Y0, Y13
-	VPDPBUSD        Y5, Y0, Y13
-	VPSUBD          Y13, Y3, Y9
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y31
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX)(BX*1), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y30
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX)(BX*2), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y29
-	VMOVDQA32       Y9, Y9
-	VPBROADCASTD    2(R9), Y15
-	VPXORD          Y0, Y15, Y15
-	VPDPBUSD        Y11, Y15, Y9
-	VPBROADCASTD    6(R9), Y11
-	VPXORD          Y0, Y11, Y11
-	VPDPBUSD        Y12, Y11, Y9
-	VPBROADCASTD    10(R9), Y11
-	VPXORD          Y0, Y11, Y11
-	VPDPBUSD        Y8, Y11, Y9
-	VPBROADCASTD    14(R9), Y8
-	VPXORD          Y0, Y8, Y8
-	VPDPBUSD        Y14, Y8, Y9
-	VPBROADCASTD    18(R9), Y8
-	VPXORD          Y0, Y8, Y8
-	VPDPBUSD        Y7, Y8, Y9
-	VPBROADCASTD    22(R9), Y7
-	VPXORD          Y0, Y7, Y7
-	VPDPBUSD        Y6, Y7, Y9
-	VPBROADCASTD    26(R9), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y10, Y6, Y9
-	VPBROADCASTD    30(R9), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y5, Y6, Y9
-	VPBROADCASTW    (R9), Y5
-	VCVTPH2PS       X5, Y5
-	VMULPS          Y5, Y4, Y4
-	VCVTDQ2PS       Y9, Y9
-	VFMADD231PS     Y4, Y9, Y28
-	ADDQ            $0x00000012, AX
-	ADDQ            $0x00000012, DI
-	ADDQ            $0x00000012, R8
-	ADDQ            $0x00000022, DX
-	ADDQ            $0x00000022, R9
-	DECQ            SI
-	JMP             tileTQ4_0_8x4_loop
-
-tileTQ4_0_8x4_done:
-	MOVQ    out+40(FP), AX
-	MOVQ    os+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Y31, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y30, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y29, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y28, (AX)
-	VZEROUPPER
-	RET
-
-// func tileTQ4_0_8x5(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileTQ4_0_8x5(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	LEAQ         (AX)(CX*2), DI
-	ADDQ         CX, DI
-	LEAQ         (DI)(CX*2), R8
-	LEAQ         (DX)(BX*2), R9
-	ADDQ         BX, R9
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	VPXORD       Y27, Y27, Y27
-	MOVL         $0x80808080, R10
-	VPBROADCASTD R10, Y0
-	MOVL         $0x0f0f0f0f, R10
-	VPBROADCASTD R10, Y1
-	MOVL         $0x08080808, R10
-	VPBROADCASTD R10, Y2
-	VPXORD       Y3, Y3, Y3
-
-tileTQ4_0_8x5_loop:
-	TESTQ           SI, SI
-	JZ              tileTQ4_0_8x5_done
-	PREFETCHT0      32768(AX)
-	VBROADCASTI32X4 2(AX), Y5
-	VPSRLVW         nibshift<>+0(SB), Y5, Y5
-	VPANDD          Y1, Y5, Y5
-	VPSUBB          Y2, Y5, Y5
-	MOVWLZX         (AX), R10
-	VMOVD           R10, X4
-	PREFETCHT0      32768(AX)(CX*1)
-	VBROADCASTI32X4 2(AX)(CX*1), Y6
-	VPSRLVW         nibshift<>+0(SB), Y6, Y6
-	VPANDD          Y1, Y6, Y6
-	VPSUBB          Y2, Y6, Y6
-	VPINSRW         $0x01, (AX)(CX*1), X4, X4
-	PREFETCHT0      32768(AX)(CX*2)
-	VBROADCASTI32X4 2(AX)(CX*2), Y7
-	VPSRLVW         nibshift<>+0(SB), Y7, Y7
-	VPANDD          Y1, Y7, Y7
-	VPSUBB          Y2, Y7, Y7
-	VPINSRW         $0x02, (AX)(CX*2), X4, X4
-	PREFETCHT0      32768(DI)
-	VBROADCASTI32X4 2(DI), Y8
-	VPSRLVW         nibshift<>+0(SB), Y8, Y8
-	VPANDD          Y1, Y8, Y8
-	VPSUBB          Y2, Y8, Y8
-	VPINSRW         $0x03, (DI), X4, X4
-	PREFETCHT0      32768(DI)(CX*1)
-	VBROADCASTI32X4 2(DI)(CX*1), Y9
-	VPSRLVW         nibshift<>+0(SB), Y9, Y9
-	VPANDD          Y1, Y9, Y9
-	VPSUBB          Y2, Y9, Y9
-	VPINSRW         $0x04, (DI)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)
-	VBROADCASTI32X4 2(R8), Y10
-	VPSRLVW         nibshift<>+0(SB), Y10, Y10
-	VPANDD          Y1, Y10, Y10
-	VPSUBB          Y2, Y10, Y10
-	VPINSRW         $0x05, (R8), X4, X4
-	PREFETCHT0      32768(R8)(CX*1)
-	VBROADCASTI32X4 2(R8)(CX*1), Y11
-	VPSRLVW         nibshift<>+0(SB), Y11, Y11
-	VPANDD          Y1, Y11, Y11
-	VPSUBB          Y2, Y11, Y11
-	VPINSRW         $0x06, (R8)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)(CX*2)
-	VBROADCASTI32X4 2(R8)(CX*2), Y12
-	VPSRLVW         nibshift<>+0(SB), Y12, Y12
-	VPANDD          Y1, Y12, Y12
-	VPSUBB          Y2, Y12, Y12
-	VPINSRW         $0x07, (R8)(CX*2), X4, X4
-	VCVTPH2PS       X4, Y4
-	VPUNPCKLDQ      Y6, Y5, Y14
-	VPUNPCKHDQ      Y6, Y5, Y5
-	VPUNPCKLDQ      Y8, Y7, Y6
-	VPUNPCKHDQ      Y8, Y7, Y7
-	VPUNPCKLDQ      Y10, Y9, Y8
-	VPUNPCKHDQ      Y10, Y9, Y9
-	VPUNPCKLDQ      Y12, Y11, Y10
-	VPUNPCKHDQ      Y12, Y11, Y11
-	VPUNPCKLQDQ     Y6, Y14, Y12
-	VPUNPCKHQDQ     Y6, Y14, Y6
-	VPUNPCKLQDQ     Y7, Y5, Y14
-	VPUNPCKHQDQ     Y7, Y5, Y5
-	VPUNPCKLQDQ     Y10, Y8, Y7
-	VPUNPCKHQDQ     Y10, Y8, Y8
-	VPUNPCKLQDQ     Y11, Y9, Y10
-	VPUNPCKHQDQ     Y11, Y9, Y9
-	VSHUFI64X2      $0x00, Y7, Y12, Y11
-	VSHUFI64X2      $0x03, Y7, Y12, Y7
-	VSHUFI64X2      $0x00, Y8, Y6, Y12
-	VSHUFI64X2      $0x03, Y8, Y6, Y6
-	VSHUFI64X2      $0x00, Y10, Y14, Y8
-	VSHUFI64X2      $0x03, Y10, Y14, Y10
-	VSHUFI64X2      $0x00, Y9, Y5, Y14
-	VSHUFI64X2      $0x03, Y9, Y5, Y5
-	VPXORD          Y13, Y13, Y13
-	VPDPBUSD        Y11, Y0, Y13
-	VPDPBUSD        Y12, Y0, Y13
-	VPDPBUSD        Y8, Y0, Y13
-	VPDPBUSD        Y14, Y0, Y13
-	VPDPBUSD        Y7, Y0, Y13
-	VPDPBUSD        Y6, Y0, Y13
-	VPDPBUSD        Y10, Y0, Y13
-	VPDPBUSD        Y5, Y0, Y13
-	VPSUBD          Y13, Y3, Y9
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y31
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX)(BX*1), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y30
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX)(BX*2), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y29
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (R9), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y28
-	VMOVDQA32       Y9, Y9
-	VPBROADCASTD    2(R9)(BX*1), Y15
-	VPXORD          Y0, Y15, Y15
-	VPDPBUSD        Y11, Y15, Y9
-	VPBROADCASTD    6(R9)(BX*1), Y11
-	VPXORD          Y0, Y11, Y11
-	VPDPBUSD        Y12, Y11, Y9
-	VPBROADCASTD    10(R9)(BX*1), Y11
-	VPXORD          Y0, Y11, Y11
-	VPDPBUSD        Y8, Y11, Y9
-	VPBROADCASTD    14(R9)(BX*1), Y8
-	VPXORD          Y0, Y8, Y8
-	VPDPBUSD        Y14, Y8, Y9
-	VPBROADCASTD    18(R9)(BX*1), Y8
-	VPXORD          Y0, Y8, Y8
-	VPDPBUSD        Y7, Y8, Y9
-	VPBROADCASTD    22(R9)(BX*1), Y7
-	VPXORD          Y0, Y7, Y7
-	VPDPBUSD        Y6, Y7, Y9
-	VPBROADCASTD    26(R9)(BX*1), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y10, Y6, Y9
-	VPBROADCASTD    30(R9)(BX*1), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y5, Y6, Y9
-	VPBROADCASTW    (R9)(BX*1), Y5
-	VCVTPH2PS       X5, Y5
-	VMULPS          Y5, Y4, Y4
-	VCVTDQ2PS       Y9, Y9
-	VFMADD231PS     Y4, Y9, Y27
-	ADDQ            $0x00000012, AX
-	ADDQ            $0x00000012, DI
-	ADDQ            $0x00000012, R8
-	ADDQ            $0x00000022, DX
-	ADDQ            $0x00000022, R9
-	DECQ            SI
-	JMP             tileTQ4_0_8x5_loop
-
-tileTQ4_0_8x5_done:
-	MOVQ    out+40(FP), AX
-	MOVQ    os+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Y31, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y30, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y29, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y28, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y27, (AX)
-	VZEROUPPER
-	RET
-
-// func tileTQ4_0_8x6(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileTQ4_0_8x6(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	LEAQ         (AX)(CX*2), DI
-	ADDQ         CX, DI
-	LEAQ         (DI)(CX*2), R8
-	LEAQ         (DX)(BX*2), R9
-	ADDQ         BX, R9
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	VPXORD       Y27, Y27, Y27
-	VPXORD       Y26, Y26, Y26
-	MOVL         $0x80808080, R10
-	VPBROADCASTD R10, Y0
-	MOVL         $0x0f0f0f0f, R10
-	VPBROADCASTD R10, Y1
-	MOVL         $0x08080808, R10
-	VPBROADCASTD R10, Y2
-	VPXORD       Y3, Y3, Y3
-
-tileTQ4_0_8x6_loop:
-	TESTQ           SI, SI
-	JZ              tileTQ4_0_8x6_done
-	PREFETCHT0      32768(AX)
-	VBROADCASTI32X4 2(AX), Y5
-	VPSRLVW         nibshift<>+0(SB), Y5, Y5
-	VPANDD          Y1, Y5, Y5
-	VPSUBB          Y2, Y5, Y5
-	MOVWLZX         (AX), R10
-	VMOVD           R10, X4
-	PREFETCHT0      32768(AX)(CX*1)
-	VBROADCASTI32X4 2(AX)(CX*1), Y6
-	VPSRLVW         nibshift<>+0(SB), Y6, Y6
-	VPANDD          Y1, Y6, Y6
-	VPSUBB          Y2, Y6, Y6
-	VPINSRW         $0x01, (AX)(CX*1), X4, X4
-	PREFETCHT0      32768(AX)(CX*2)
-	VBROADCASTI32X4 2(AX)(CX*2), Y7
-	VPSRLVW         nibshift<>+0(SB), Y7, Y7
-	VPANDD          Y1, Y7, Y7
-	VPSUBB          Y2, Y7, Y7
-	VPINSRW         $0x02, (AX)(CX*2), X4, X4
-	PREFETCHT0      32768(DI)
-	VBROADCASTI32X4 2(DI), Y8
-	VPSRLVW         nibshift<>+0(SB), Y8, Y8
-	VPANDD          Y1, Y8, Y8
-	VPSUBB          Y2, Y8, Y8
-	VPINSRW         $0x03, (DI), X4, X4
-	PREFETCHT0      32768(DI)(CX*1)
-	VBROADCASTI32X4 2(DI)(CX*1), Y9
-	VPSRLVW         nibshift<>+0(SB), Y9, Y9
-	VPANDD          Y1, Y9, Y9
-	VPSUBB          Y2, Y9, Y9
-	VPINSRW         $0x04, (DI)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)
-	VBROADCASTI32X4 2(R8), Y10
-	VPSRLVW         nibshift<>+0(SB), Y10, Y10
-	VPANDD          Y1, Y10, Y10
-	VPSUBB          Y2, Y10, Y10
-	VPINSRW         $0x05, (R8), X4, X4
-	PREFETCHT0      32768(R8)(CX*1)
-	VBROADCASTI32X4 2(R8)(CX*1), Y11
-	VPSRLVW         nibshift<>+0(SB), Y11, Y11
-	VPANDD          Y1, Y11, Y11
-	VPSUBB          Y2, Y11, Y11
-	VPINSRW         $0x06, (R8)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)(CX*2)
-	VBROADCASTI32X4 2(R8)(CX*2), Y12
-	VPSRLVW         nibshift<>+0(SB), Y12, Y12
-	VPANDD          Y1, Y12, Y12
-	VPSUBB          Y2, Y12, Y12
-	VPINSRW         $0x07, (R8)(CX*2), X4, X4
-	VCVTPH2PS       X4, Y4
-	VPUNPCKLDQ      Y6, Y5, Y14
-	VPUNPCKHDQ      Y6, Y5, Y5
-	VPUNPCKLDQ      Y8, Y7, Y6
-	VPUNPCKHDQ      Y8, Y7, Y7
-	VPUNPCKLDQ      Y10, Y9, Y8
-	VPUNPCKHDQ      Y10, Y9, Y9
-	VPUNPCKLDQ      Y12, Y11, Y10
-	VPUNPCKHDQ      Y12, Y11, Y11
-	VPUNPCKLQDQ     Y6, Y14, Y12
-	VPUNPCKHQDQ     Y6, Y14, Y6
-	VPUNPCKLQDQ     Y7, Y5, Y14
-	VPUNPCKHQDQ     Y7, Y5, Y5
-	VPUNPCKLQDQ     Y10, Y8, Y7
-	VPUNPCKHQDQ     Y10, Y8, Y8
-	VPUNPCKLQDQ     Y11, Y9, Y10
-	VPUNPCKHQDQ     Y11, Y9, Y9
-	VSHUFI64X2      $0x00, Y7, Y12, Y11
-	VSHUFI64X2      $0x03, Y7, Y12, Y7
-	VSHUFI64X2      $0x00, Y8, Y6, Y12
-	VSHUFI64X2      $0x03, Y8, Y6, Y6
-	VSHUFI64X2      $0x00, Y10, Y14, Y8
-	VSHUFI64X2      $0x03, Y10, Y14, Y10
-	VSHUFI64X2      $0x00, Y9, Y5, Y14
-	VSHUFI64X2      $0x03, Y9, Y5, Y5
-	VPXORD          Y13, Y13, Y13
-	VPDPBUSD        Y11, Y0, Y13
-	VPDPBUSD        Y12, Y0, Y13
-	VPDPBUSD        Y8, Y0, Y13
-	VPDPBUSD        Y14, Y0, Y13
-	VPDPBUSD        Y7, Y0, Y13
-	VPDPBUSD        Y6, Y0, Y13
-	VPDPBUSD        Y10, Y0, Y13
-	VPDPBUSD        Y5, Y0, Y13
-	VPSUBD          Y13, Y3, Y9
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y31
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX)(BX*1), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y30
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX)(BX*2), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y29
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (R9), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y28
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (R9)(BX*1), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y27
-	VMOVDQA32       Y9, Y9
-	VPBROADCASTD    2(R9)(BX*2), Y15
-	VPXORD          Y0, Y15, Y15
-	VPDPBUSD        Y11, Y15, Y9
-	VPBROADCASTD    6(R9)(BX*2), Y11
-	VPXORD          Y0, Y11, Y11
-	VPDPBUSD        Y12, Y11, Y9
-	VPBROADCASTD    10(R9)(BX*2), Y11
-	VPXORD          Y0, Y11, Y11
-	VPDPBUSD        Y8, Y11, Y9
-	VPBROADCASTD    14(R9)(BX*2), Y8
-	VPXORD          Y0, Y8, Y8
-	VPDPBUSD        Y14, Y8, Y9
-	VPBROADCASTD    18(R9)(BX*2), Y8
-	VPXORD          Y0, Y8, Y8
-	VPDPBUSD        Y7, Y8, Y9
-	VPBROADCASTD    22(R9)(BX*2), Y7
-	VPXORD          Y0, Y7, Y7
-	VPDPBUSD        Y6, Y7, Y9
-	VPBROADCASTD    26(R9)(BX*2), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y10, Y6, Y9
-	VPBROADCASTD    30(R9)(BX*2), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y5, Y6, Y9
-	VPBROADCASTW    (R9)(BX*2), Y5
-	VCVTPH2PS       X5, Y5
-	VMULPS          Y5, Y4, Y4
-	VCVTDQ2PS       Y9, Y9
-	VFMADD231PS     Y4, Y9, Y26
-	ADDQ            $0x00000012, AX
-	ADDQ            $0x00000012, DI
-	ADDQ            $0x00000012, R8
-	ADDQ            $0x00000022, DX
-	ADDQ            $0x00000022, R9
-	DECQ            SI
-	JMP             tileTQ4_0_8x6_loop
-
-tileTQ4_0_8x6_done:
-	MOVQ    out+40(FP), AX
-	MOVQ    os+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Y31, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y30, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y29, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y28, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y27, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y26, (AX)
-	VZEROUPPER
-	RET
-
-// func tileTQ4_0_8x7(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileTQ4_0_8x7(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	LEAQ         (AX)(CX*2), DI
-	ADDQ         CX, DI
-	LEAQ         (DI)(CX*2), R8
-	LEAQ         (DX)(BX*2), R9
-	ADDQ         BX, R9
-	LEAQ         (R9)(BX*2), R10
-	ADDQ         BX, R10
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	VPXORD       Y27, Y27, Y27
-	VPXORD       Y26, Y26, Y26
-	VPXORD       Y25, Y25, Y25
-	MOVL         $0x80808080, R11
-	VPBROADCASTD R11, Y0
-	MOVL         $0x0f0f0f0f, R11
-	VPBROADCASTD R11, Y1
-	MOVL         $0x08080808, R11
-	VPBROADCASTD R11, Y2
-	VPXORD       Y3, Y3, Y3
-
-tileTQ4_0_8x7_loop:
-	TESTQ           SI, SI
-	JZ              tileTQ4_0_8x7_done
-	PREFETCHT0      32768(AX)
-	VBROADCASTI32X4 2(AX), Y5
-	VPSRLVW         nibshift<>+0(SB), Y5, Y5
-	VPANDD          Y1, Y5, Y5
-	VPSUBB          Y2, Y5, Y5
-	MOVWLZX         (AX), R11
-	VMOVD           R11, X4
-	PREFETCHT0      32768(AX)(CX*1)
-	VBROADCASTI32X4 2(AX)(CX*1), Y6
-	VPSRLVW         nibshift<>+0(SB), Y6, Y6
-	VPANDD          Y1, Y6, Y6
-	VPSUBB          Y2, Y6, Y6
-	VPINSRW         $0x01, (AX)(CX*1), X4, X4
-	PREFETCHT0      32768(AX)(CX*2)
-	VBROADCASTI32X4 2(AX)(CX*2), Y7
-	VPSRLVW         nibshift<>+0(SB), Y7, Y7
-	VPANDD          Y1, Y7, Y7
-	VPSUBB          Y2, Y7, Y7
-	VPINSRW         $0x02, (AX)(CX*2), X4, X4
-	PREFETCHT0      32768(DI)
-	VBROADCASTI32X4 2(DI), Y8
-	VPSRLVW         nibshift<>+0(SB), Y8, Y8
-	VPANDD          Y1, Y8, Y8
-	VPSUBB          Y2, Y8, Y8
-	VPINSRW         $0x03, (DI), X4, X4
-	PREFETCHT0      32768(DI)(CX*1)
-	VBROADCASTI32X4 2(DI)(CX*1), Y9
-	VPSRLVW         nibshift<>+0(SB), Y9, Y9
-	VPANDD          Y1, Y9, Y9
-	VPSUBB          Y2, Y9, Y9
-	VPINSRW         $0x04, (DI)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)
-	VBROADCASTI32X4 2(R8), Y10
-	VPSRLVW         nibshift<>+0(SB), Y10, Y10
-	VPANDD          Y1, Y10, Y10
-	VPSUBB          Y2, Y10, Y10
-	VPINSRW         $0x05, (R8), X4, X4
-	PREFETCHT0      32768(R8)(CX*1)
-	VBROADCASTI32X4 2(R8)(CX*1), Y11
-	VPSRLVW         nibshift<>+0(SB), Y11, Y11
-	VPANDD          Y1, Y11, Y11
-	VPSUBB          Y2, Y11, Y11
-	VPINSRW         $0x06, (R8)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)(CX*2)
-	VBROADCASTI32X4 2(R8)(CX*2), Y12
-	VPSRLVW         nibshift<>+0(SB), Y12, Y12
-	VPANDD          Y1, Y12, Y12
-	VPSUBB          Y2, Y12, Y12
-	VPINSRW         $0x07, (R8)(CX*2), X4, X4
-	VCVTPH2PS       X4, Y4
-	VPUNPCKLDQ      Y6, Y5, Y14
-	VPUNPCKHDQ      Y6, Y5, Y5
-	VPUNPCKLDQ      Y8, Y7, Y6
-	VPUNPCKHDQ      Y8, Y7, Y7
-	VPUNPCKLDQ      Y10, Y9, Y8
-	VPUNPCKHDQ      Y10, Y9, Y9
-	VPUNPCKLDQ      Y12, Y11, Y10
-	VPUNPCKHDQ      Y12, Y11, Y11
-	VPUNPCKLQDQ     Y6, Y14, Y12
-	VPUNPCKHQDQ     Y6, Y14, Y6
-	VPUNPCKLQDQ     Y7, Y5, Y14
-	VPUNPCKHQDQ     Y7, Y5, Y5
-	VPUNPCKLQDQ     Y10, Y8, Y7
-	VPUNPCKHQDQ     Y10, Y8, Y8
-	VPUNPCKLQDQ     Y11, Y9, Y10
-	VPUNPCKHQDQ     Y11, Y9, Y9
-	VSHUFI64X2      $0x00, Y7, Y12, Y11
-	VSHUFI64X2      $0x03, Y7, Y12, Y7
-	VSHUFI64X2      $0x00, Y8, Y6, Y12
-	VSHUFI64X2      $0x03, Y8, Y6, Y6
-	VSHUFI64X2      $0x00, Y10, Y14, Y8
-	VSHUFI64X2      $0x03, Y10, Y14, Y10
-	VSHUFI64X2      $0x00, Y9, Y5, Y14
-	VSHUFI64X2      $0x03, Y9, Y5, Y5
-	VPXORD          Y13, Y13, Y13
-	VPDPBUSD        Y11, Y0, Y13
-	VPDPBUSD        Y12, Y0, Y13
-	VPDPBUSD        Y8, Y0, Y13
-	VPDPBUSD        Y14, Y0, Y13
-	VPDPBUSD        Y7, Y0, Y13
-	VPDPBUSD        Y6, Y0, Y13
-	VPDPBUSD        Y10, Y0, Y13
-	VPDPBUSD        Y5, Y0, Y13
-	VPSUBD          Y13, Y3, Y9
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y31
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX)(BX*1), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y30
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX)(BX*2), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y29
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (R9), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y28
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (R9)(BX*1), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y27
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (R9)(BX*2), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y26
-	VMOVDQA32       Y9, Y9
-	VPBROADCASTD    2(R10), Y15
-	VPXORD          Y0, Y15, Y15
-	VPDPBUSD        Y11, Y15, Y9
-	VPBROADCASTD    6(R10), Y11
-	VPXORD          Y0, Y11, Y11
-	VPDPBUSD        Y12, Y11, Y9
-	VPBROADCASTD    10(R10), Y11
-	VPXORD          Y0, Y11, Y11
-	VPDPBUSD        Y8, Y11, Y9
-	VPBROADCASTD    14(R10), Y8
-	VPXORD          Y0, Y8, Y8
-	VPDPBUSD        Y14, Y8, Y9
-	VPBROADCASTD    18(R10), Y8
-	VPXORD          Y0, Y8, Y8
-	VPDPBUSD        Y7, Y8, Y9
-	VPBROADCASTD    22(R10), Y7
-	VPXORD          Y0, Y7, Y7
-	VPDPBUSD        Y6, Y7, Y9
-	VPBROADCASTD    26(R10), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y10, Y6, Y9
-	VPBROADCASTD    30(R10), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y5, Y6, Y9
-	VPBROADCASTW    (R10), Y5
-	VCVTPH2PS       X5, Y5
-	VMULPS          Y5, Y4, Y4
-	VCVTDQ2PS       Y9, Y9
-	VFMADD231PS     Y4, Y9, Y25
-	ADDQ            $0x00000012, AX
-	ADDQ            $0x00000012, DI
-	ADDQ            $0x00000012, R8
-	ADDQ            $0x00000022, DX
-	ADDQ            $0x00000022, R9
-	ADDQ            $0x00000022, R10
-	DECQ            SI
-	JMP             tileTQ4_0_8x7_loop
-
-tileTQ4_0_8x7_done:
-	MOVQ    out+40(FP), AX
-	MOVQ    os+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Y31, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y30, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y29, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y28, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y27, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y26, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y25, (AX)
-	VZEROUPPER
-	RET
-
-// func tileTQ4_0_8x8(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileTQ4_0_8x8(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	LEAQ         (AX)(CX*2), DI
-	ADDQ         CX, DI
-	LEAQ         (DI)(CX*2), R8
-	LEAQ         (DX)(BX*2), R9
-	ADDQ         BX, R9
-	LEAQ         (R9)(BX*2), R10
-	ADDQ         BX, R10
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	VPXORD       Y27, Y27, Y27
-	VPXORD       Y26, Y26, Y26
-	VPXORD       Y25, Y25, Y25
-	VPXORD       Y24, Y24, Y24
-	MOVL         $0x80808080, R11
-	VPBROADCASTD R11, Y0
-	MOVL         $0x0f0f0f0f, R11
-	VPBROADCASTD R11, Y1
-	MOVL         $0x08080808, R11
-	VPBROADCASTD R11, Y2
-	VPXORD       Y3, Y3, Y3
-
-tileTQ4_0_8x8_loop:
-	TESTQ           SI, SI
-	JZ              tileTQ4_0_8x8_done
-	PREFETCHT0      32768(AX)
-	VBROADCASTI32X4 2(AX), Y5
-	VPSRLVW         nibshift<>+0(SB), Y5, Y5
-	VPANDD          Y1, Y5, Y5
-	VPSUBB          Y2, Y5, Y5
-	MOVWLZX         (AX), R11
-	VMOVD           R11, X4
-	PREFETCHT0      32768(AX)(CX*1)
-	VBROADCASTI32X4 2(AX)(CX*1), Y6
-	VPSRLVW         nibshift<>+0(SB), Y6, Y6
-	VPANDD          Y1, Y6, Y6
-	VPSUBB          Y2, Y6, Y6
-	VPINSRW         $0x01, (AX)(CX*1), X4, X4
-	PREFETCHT0      32768(AX)(CX*2)
-	VBROADCASTI32X4 2(AX)(CX*2), Y7
-	VPSRLVW         nibshift<>+0(SB), Y7, Y7
-	VPANDD          Y1, Y7, Y7
-	VPSUBB          Y2, Y7, Y7
-	VPINSRW         $0x02, (AX)(CX*2), X4, X4
-	PREFETCHT0      32768(DI)
-	VBROADCASTI32X4 2(DI), Y8
-	VPSRLVW         nibshift<>+0(SB), Y8, Y8
-	VPANDD          Y1, Y8, Y8
-	VPSUBB          Y2, Y8, Y8
-	VPINSRW         $0x03, (DI), X4, X4
-	PREFETCHT0      32768(DI)(CX*1)
-	VBROADCASTI32X4 2(DI)(CX*1), Y9
-	VPSRLVW         nibshift<>+0(SB), Y9, Y9
-	VPANDD          Y1, Y9, Y9
-	VPSUBB          Y2, Y9, Y9
-	VPINSRW         $0x04, (DI)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)
-	VBROADCASTI32X4 2(R8), Y10
-	VPSRLVW         nibshift<>+0(SB), Y10, Y10
-	VPANDD          Y1, Y10, Y10
-	VPSUBB          Y2, Y10, Y10
-	VPINSRW         $0x05, (R8), X4, X4
-	PREFETCHT0      32768(R8)(CX*1)
-	VBROADCASTI32X4 2(R8)(CX*1), Y11
-	VPSRLVW         nibshift<>+0(SB), Y11, Y11
-	VPANDD          Y1, Y11, Y11
-	VPSUBB          Y2, Y11, Y11
-	VPINSRW         $0x06, (R8)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)(CX*2)
-	VBROADCASTI32X4 2(R8)(CX*2), Y12
-	VPSRLVW         nibshift<>+0(SB), Y12, Y12
-	VPANDD          Y1, Y12, Y12
-	VPSUBB          Y2, Y12, Y12
-	VPINSRW         $0x07, (R8)(CX*2), X4, X4
-	VCVTPH2PS       X4, Y4
-	VPUNPCKLDQ      Y6, Y5, Y14
-	VPUNPCKHDQ      Y6, Y5, Y5
-	VPUNPCKLDQ      Y8, Y7, Y6
-	VPUNPCKHDQ      Y8, Y7, Y7
-	VPUNPCKLDQ      Y10, Y9, Y8
-	VPUNPCKHDQ      Y10, Y9, Y9
-	VPUNPCKLDQ      Y12, Y11, Y10
-	VPUNPCKHDQ      Y12, Y11, Y11
-	VPUNPCKLQDQ     Y6, Y14, Y12
-	VPUNPCKHQDQ     Y6, Y14, Y6
-	VPUNPCKLQDQ     Y7, Y5, Y14
-	VPUNPCKHQDQ     Y7, Y5, Y5
-	VPUNPCKLQDQ     Y10, Y8, Y7
-	VPUNPCKHQDQ     Y10, Y8, Y8
-	VPUNPCKLQDQ     Y11, Y9, Y10
-	VPUNPCKHQDQ     Y11, Y9, Y9
-	VSHUFI64X2      $0x00, Y7, Y12, Y11
-	VSHUFI64X2      $0x03, Y7, Y12, Y7
-	VSHUFI64X2      $0x00, Y8, Y6, Y12
-	VSHUFI64X2      $0x03, Y8, Y6, Y6
-	VSHUFI64X2      $0x00, Y10, Y14, Y8
-	VSHUFI64X2      $0x03, Y10, Y14, Y10
-	VSHUFI64X2      $0x00, Y9, Y5, Y14
-	VSHUFI64X2      $0x03, Y9, Y5, Y5
-	VPXORD          Y13, Y13, Y13
-	VPDPBUSD        Y11, Y0, Y13
-	VPDPBUSD        Y12, Y0, Y13
-	VPDPBUSD        Y8, Y0, Y13
-	VPDPBUSD        Y14, Y0, Y13
-	VPDPBUSD        Y7, Y0, Y13
-	VPDPBUSD        Y6, Y0, Y13
-	VPDPBUSD        Y10, Y0, Y13
-	VPDPBUSD        Y5, Y0, Y13
-	VPSUBD          Y13, Y3, Y9
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y31
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX)(BX*1), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y30
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX)(BX*2), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y29
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (R9), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y28
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (R9)(BX*1), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y27
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (R9)(BX*2), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y26
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(R10), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(R10), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(R10), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(R10), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(R10), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(R10), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(R10), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(R10), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (R10), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y25
-	VMOVDQA32       Y9, Y9
-	VPBROADCASTD    2(R10)(BX*1), Y15
-	VPXORD          Y0, Y15, Y15
-	VPDPBUSD        Y11, Y15, Y9
-	VPBROADCASTD    6(R10)(BX*1), Y11
-	VPXORD          Y0, Y11, Y11
-	VPDPBUSD        Y12, Y11, Y9
-	VPBROADCASTD    10(R10)(BX*1), Y11
-	VPXORD          Y0, Y11, Y11
-	VPDPBUSD        Y8, Y11, Y9
-	VPBROADCASTD    14(R10)(BX*1), Y8
-	VPXORD          Y0, Y8, Y8
-	VPDPBUSD        Y14, Y8, Y9
-	VPBROADCASTD    18(R10)(BX*1), Y8
-	VPXORD          Y0, Y8, Y8
-	VPDPBUSD        Y7, Y8, Y9
-	VPBROADCASTD    22(R10)(BX*1), Y7
-	VPXORD          Y0, Y7, Y7
-	VPDPBUSD        Y6, Y7, Y9
-	VPBROADCASTD    26(R10)(BX*1), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y10, Y6, Y9
-	VPBROADCASTD    30(R10)(BX*1), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y5, Y6, Y9
-	VPBROADCASTW    (R10)(BX*1), Y5
-	VCVTPH2PS       X5, Y5
-	VMULPS          Y5, Y4, Y4
-	VCVTDQ2PS       Y9, Y9
-	VFMADD231PS     Y4, Y9, Y24
-	ADDQ            $0x00000012, AX
-	ADDQ            $0x00000012, DI
-	ADDQ            $0x00000012, R8
-	ADDQ            $0x00000022, DX
-	ADDQ            $0x00000022, R9
-	ADDQ            $0x00000022, R10
-	DECQ            SI
-	JMP             tileTQ4_0_8x8_loop
-
-tileTQ4_0_8x8_done:
-	MOVQ    out+40(FP), AX
-	MOVQ    os+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Y31, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y30, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y29, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y28, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y27, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y26, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y25, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y24, (AX)
-	VZEROUPPER
-	RET
-
-// func tileTIQ4_NL_8x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileTIQ4_NL_8x1(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), BX
-	LEAQ         (AX)(CX*2), SI
-	ADDQ         CX, SI
-	LEAQ         (SI)(CX*2), DI
-	VPXORD       Y31, Y31, Y31
-	MOVL         $0x80808080, R8
-	VPBROADCASTD R8, Y0
-	MOVL         $0x0f0f0f0f, R8
-	VPBROADCASTD R8, Y1
-	VMOVDQU8     iq4nltable<>+0(SB), Y2
-	VPXORD       Y3, Y3, Y3
-
-tileTIQ4_NL_8x1_loop:
-	TESTQ           BX, BX
-	JZ              tileTIQ4_NL_8x1_done
-	PREFETCHT0      32768(AX)
-	VBROADCASTI32X4 2(AX), Y5
-	VPSRLVW         nibshift<>+0(SB), Y5, Y5
-	VPANDD          Y1, Y5, Y5
-	VPSHUFB         Y5, Y2, Y5
-	MOVWLZX         (AX), R8
-	VMOVD           R8, X4
-	PREFETCHT0      32768(AX)(CX*1)
-	VBROADCASTI32X4 2(AX)(CX*1), Y6
-	VPSRLVW         nibshift<>+0(SB), Y6, Y6
-	VPANDD          Y1, Y6, Y6
-	VPSHUFB         Y6, Y2, Y6
-	VPINSRW         $0x01, (AX)(CX*1), X4, X4
-	PREFETCHT0      32768(AX)(CX*2)
-	VBROADCASTI32X4 2(AX)(CX*2), Y7
-	VPSRLVW         nibshift<>+0(SB), Y7, Y7
-	VPANDD          Y1, Y7, Y7
-	VPSHUFB         Y7, Y2, Y7
-	VPINSRW         $0x02, (AX)(CX*2), X4, X4
-	PREFETCHT0      32768(SI)
-	VBROADCASTI32X4 2(SI), Y8
-	VPSRLVW         nibshift<>+0(SB), Y8, Y8
-	VPANDD          Y1, Y8, Y8
-	VPSHUFB         Y8, Y2, Y8
-	VPINSRW         $0x03, (SI), X4, X4
-	PREFETCHT0      32768(SI)(CX*1)
-	VBROADCASTI32X4 2(SI)(CX*1), Y9
-	VPSRLVW         nibshift<>+0(SB), Y9, Y9
-	VPANDD          Y1, Y9, Y9
-	VPSHUFB         Y9, Y2, Y9
-	VPINSRW         $0x04, (SI)(CX*1), X4, X4
-	PREFETCHT0      32768(DI)
-	VBROADCASTI32X4 2(DI), Y10
-	VPSRLVW         nibshift<>+0(SB), Y10, Y10
-	VPANDD          Y1, Y10, Y10
-	VPSHUFB         Y10, Y2, Y10
-	VPINSRW         $0x05, (DI), X4, X4
-	PREFETCHT0      32768(DI)(CX*1)
-	VBROADCASTI32X4 2(DI)(CX*1), Y11
-	VPSRLVW         nibshift<>+0(SB), Y11, Y11
-	VPANDD          Y1, Y11, Y11
-	VPSHUFB         Y11, Y2, Y11
-	VPINSRW         $0x06, (DI)(CX*1), X4, X4
-	PREFETCHT0      32768(DI)(CX*2)
-	VBROADCASTI32X4 2(DI)(CX*2), Y12
-	VPSRLVW         nibshift<>+0(SB), Y12, Y12
-	VPANDD          Y1, Y12, Y12
-	VPSHUFB         Y12, Y2, Y12
-	VPINSRW         $0x07, (DI)(CX*2), X4, X4
-	VCVTPH2PS       X4, Y4
-	VPUNPCKLDQ      Y6, Y5, Y14
-	VPUNPCKHDQ      Y6, Y5, Y5
-	VPUNPCKLDQ      Y8, Y7, Y6
-	VPUNPCKHDQ      Y8, Y7, Y7
-	VPUNPCKLDQ      Y10, Y9, Y8
-	VPUNPCKHDQ      Y10, Y9, Y9
-	VPUNPCKLDQ      Y12, Y11, Y10
-	VPUNPCKHDQ      Y12, Y11, Y11
-	VPUNPCKLQDQ     Y6, Y14, Y12
-	VPUNPCKHQDQ     Y6, Y14, Y6
-	VPUNPCKLQDQ     Y7, Y5, Y14
-	VPUNPCKHQDQ     Y7, Y5, Y5
-	VPUNPCKLQDQ     Y10, Y8, Y7
-	VPUNPCKHQDQ     Y10, Y8, Y8
-	VPUNPCKLQDQ     Y11, Y9, Y10
-	VPUNPCKHQDQ     Y11, Y9, Y9
-	VSHUFI64X2      $0x00, Y7, Y12, Y11
-	VSHUFI64X2      $0x03, Y7, Y12, Y7
-	VSHUFI64X2      $0x00, Y8, Y6, Y12
-	VSHUFI64X2      $0x03, Y8, Y6, Y6
-	VSHUFI64X2      $0x00, Y10, Y14, Y8
-	VSHUFI64X2      $0x03, Y10, Y14, Y10
-	VSHUFI64X2      $0x00, Y9, Y5, Y14
-	VSHUFI64X2      $0x03, Y9, Y5, Y5
-	VPXORD          Y13, Y13, Y13
-	VPDPBUSD        Y11, Y0, Y13
-	VPDPBUSD        Y12, Y0, Y13
-	VPDPBUSD        Y8, Y0, Y13
-	VPDPBUSD        Y14, Y0, Y13
-	VPDPBUSD        Y7, Y0, Y13
-	VPDPBUSD        Y6, Y0, Y13
-	VPDPBUSD        Y10, Y0, Y13
-	VPDPBUSD        Y5, Y0, Y13
-	VPSUBD          Y13, Y3, Y9
-	VMOVDQA32       Y9, Y9
-	VPBROADCASTD    2(DX), Y15
-	VPXORD          Y0, Y15, Y15
-	VPDPBUSD        Y11, Y15, Y9
-	VPBROADCASTD    6(DX), Y11
-	VPXORD          Y0, Y11, Y11
-	VPDPBUSD        Y12, Y11, Y9
-	VPBROADCASTD    10(DX), Y11
-	VPXORD          Y0, Y11, Y11
-	VPDPBUSD        Y8, Y11, Y9
-	VPBROADCASTD    14(DX), Y8
-	VPXORD          Y0, Y8, Y8
-	VPDPBUSD        Y14, Y8, Y9
-	VPBROADCASTD    18(DX), Y8
-	VPXORD          Y0, Y8, Y8
-	VPDPBUSD        Y7, Y8, Y9
-	VPBROADCASTD    22(DX), Y7
-	VPXORD          Y0, Y7, Y7
-	VPDPBUSD        Y6, Y7, Y9
-	VPBROADCASTD    26(DX), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y10, Y6, Y9
-	VPBROADCASTD    30(DX), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y5, Y6, Y9
-	VPBROADCASTW    (DX), Y5
-	VCVTPH2PS       X5, Y5
-	VMULPS          Y5, Y4, Y4
-	VCVTDQ2PS       Y9, Y9
-	VFMADD231PS     Y4, Y9, Y31
-	ADDQ            $0x00000012, AX
-	ADDQ            $0x00000012, SI
-	ADDQ            $0x00000012, DI
-	ADDQ            $0x00000022, DX
-	DECQ            BX
-	JMP             tileTIQ4_NL_8x1_loop
-
-tileTIQ4_NL_8x1_done:
-	MOVQ    out+40(FP), AX
-	MOVQ    os+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Y31, (AX)
-	VZEROUPPER
-	RET
-
-// func tileTIQ4_NL_8x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileTIQ4_NL_8x2(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	LEAQ         (AX)(CX*2), DI
-	ADDQ         CX, DI
-	LEAQ         (DI)(CX*2), R8
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	MOVL         $0x80808080, R9
-	VPBROADCASTD R9, Y0
-	MOVL         $0x0f0f0f0f, R9
-	VPBROADCASTD R9, Y1
-	VMOVDQU8     iq4nltable<>+0(SB), Y2
-	VPXORD       Y3, Y3, Y3
-
-tileTIQ4_NL_8x2_loop:
-	TESTQ           SI, SI
-	JZ              tileTIQ4_NL_8x2_done
-	PREFETCHT0      32768(AX)
-	VBROADCASTI32X4 2(AX), Y5
-	VPSRLVW         nibshift<>+0(SB), Y5, Y5
-	VPANDD          Y1, Y5, Y5
-	VPSHUFB         Y5, Y2, Y5
-	MOVWLZX         (AX), R9
-	VMOVD           R9, X4
-	PREFETCHT0      32768(AX)(CX*1)
-	VBROADCASTI32X4 2(AX)(CX*1), Y6
-	VPSRLVW         nibshift<>+0(SB), Y6, Y6
-	VPANDD          Y1, Y6, Y6
-	VPSHUFB         Y6, Y2, Y6
-	VPINSRW         $0x01, (AX)(CX*1), X4, X4
-	PREFETCHT0      32768(AX)(CX*2)
-	VBROADCASTI32X4 2(AX)(CX*2), Y7
-	VPSRLVW         nibshift<>+0(SB), Y7, Y7
-	VPANDD          Y1, Y7, Y7
-	VPSHUFB         Y7, Y2, Y7
-	VPINSRW         $0x02, (AX)(CX*2), X4, X4
-	PREFETCHT0      32768(DI)
-	VBROADCASTI32X4 2(DI), Y8
-	VPSRLVW         nibshift<>+0(SB), Y8, Y8
-	VPANDD          Y1, Y8, Y8
-	VPSHUFB         Y8, Y2, Y8
-	VPINSRW         $0x03, (DI), X4, X4
-	PREFETCHT0      32768(DI)(CX*1)
-	VBROADCASTI32X4 2(DI)(CX*1), Y9
-	VPSRLVW         nibshift<>+0(SB), Y9, Y9
-	VPANDD          Y1, Y9, Y9
-	VPSHUFB         Y9, Y2, Y9
-	VPINSRW         $0x04, (DI)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)
-	VBROADCASTI32X4 2(R8), Y10
-	VPSRLVW         nibshift<>+0(SB), Y10, Y10
-	VPANDD          Y1, Y10, Y10
-	VPSHUFB         Y10, Y2, Y10
-	VPINSRW         $0x05, (R8), X4, X4
-	PREFETCHT0      32768(R8)(CX*1)
-	VBROADCASTI32X4 2(R8)(CX*1), Y11
-	VPSRLVW         nibshift<>+0(SB), Y11, Y11
-	VPANDD          Y1, Y11, Y11
-	VPSHUFB         Y11, Y2, Y11
-	VPINSRW         $0x06, (R8)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)(CX*2)
-	VBROADCASTI32X4 2(R8)(CX*2), Y12
-	VPSRLVW         nibshift<>+0(SB), Y12, Y12
-	VPANDD          Y1, Y12, Y12
-	VPSHUFB         Y12, Y2, Y12
-	VPINSRW         $0x07, (R8)(CX*2), X4, X4
-	VCVTPH2PS       X4, Y4
-	VPUNPCKLDQ      Y6, Y5, Y14
-	VPUNPCKHDQ      Y6, Y5, Y5
-	VPUNPCKLDQ      Y8, Y7, Y6
-	VPUNPCKHDQ      Y8, Y7, Y7
-	VPUNPCKLDQ      Y10, Y9, Y8
-	VPUNPCKHDQ      Y10, Y9, Y9
-	VPUNPCKLDQ      Y12, Y11, Y10
-	VPUNPCKHDQ      Y12, Y11, Y11
-	VPUNPCKLQDQ     Y6, Y14, Y12
-	VPUNPCKHQDQ     Y6, Y14, Y6
-	VPUNPCKLQDQ     Y7, Y5, Y14
-	VPUNPCKHQDQ     Y7, Y5, Y5
-	VPUNPCKLQDQ     Y10, Y8, Y7
-	VPUNPCKHQDQ     Y10, Y8, Y8
-	VPUNPCKLQDQ     Y11, Y9, Y10
-	VPUNPCKHQDQ     Y11, Y9, Y9
-	VSHUFI64X2      $0x00, Y7, Y12, Y11
-	VSHUFI64X2      $0x03, Y7, Y12, Y7
-	VSHUFI64X2      $0x00, Y8, Y6, Y12
-	VSHUFI64X2      $0x03, Y8, Y6, Y6
-	VSHUFI64X2      $0x00, Y10, Y14, Y8
-	VSHUFI64X2      $0x03, Y10, Y14, Y10
-	VSHUFI64X2      $0x00, Y9, Y5, Y14
-	VSHUFI64X2      $0x03, Y9, Y5, Y5
-	VPXORD          Y13, Y13, Y13
-	VPDPBUSD        Y11, Y0, Y13
-	VPDPBUSD        Y12, Y0, Y13
-	VPDPBUSD        Y8, Y0, Y13
-	VPDPBUSD        Y14, Y0, Y13
-	VPDPBUSD        Y7, Y0, Y13
-	VPDPBUSD        Y6, Y0, Y13
-	VPDPBUSD        Y10, Y0, Y13
-	VPDPBUSD        Y5, Y0, Y13
-	VPSUBD          Y13, Y3, Y9
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y31
-	VMOVDQA32       Y9, Y9
-	VPBROADCASTD    2(DX)(BX*1), Y15
-	VPXORD          Y0, Y15, Y15
-	VPDPBUSD        Y11, Y15, Y9
-	VPBROADCASTD    6(DX)(BX*1), Y11
-	VPXORD          Y0, Y11, Y11
-	VPDPBUSD        Y12, Y11, Y9
-	VPBROADCASTD    10(DX)(BX*1), Y11
-	VPXORD          Y0, Y11, Y11
-	VPDPBUSD        Y8, Y11, Y9
-	VPBROADCASTD    14(DX)(BX*1), Y8
-	VPXORD          Y0, Y8, Y8
-	VPDPBUSD        Y14, Y8, Y9
-	VPBROADCASTD    18(DX)(BX*1), Y8
-	VPXORD          Y0, Y8, Y8
-	VPDPBUSD        Y7, Y8, Y9
-	VPBROADCASTD    22(DX)(BX*1), Y7
-	VPXORD          Y0, Y7, Y7
-	VPDPBUSD        Y6, Y7, Y9
-	VPBROADCASTD    26(DX)(BX*1), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y10, Y6, Y9
-	VPBROADCASTD    30(DX)(BX*1), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y5, Y6, Y9
-	VPBROADCASTW    (DX)(BX*1), Y5
-	VCVTPH2PS       X5, Y5
-	VMULPS          Y5, Y4, Y4
-	VCVTDQ2PS       Y9, Y9
-	VFMADD231PS     Y4, Y9, Y30
-	ADDQ            $0x00000012, AX
-	ADDQ            $0x00000012, DI
-	ADDQ            $0x00000012, R8
-	ADDQ            $0x00000022, DX
-	DECQ            SI
-	JMP             tileTIQ4_NL_8x2_loop
-
-tileTIQ4_NL_8x2_done:
-	MOVQ    out+40(FP), AX
-	MOVQ    os+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Y31, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y30, (AX)
-	VZEROUPPER
-	RET
-
-// func tileTIQ4_NL_8x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileTIQ4_NL_8x3(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	LEAQ         (AX)(CX*2), DI
-	ADDQ         CX, DI
-	LEAQ         (DI)(CX*2), R8
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	MOVL         $0x80808080, R9
-	VPBROADCASTD R9, Y0
-	MOVL         $0x0f0f0f0f, R9
-	VPBROADCASTD R9, Y1
-	VMOVDQU8     iq4nltable<>+0(SB), Y2
-	VPXORD       Y3, Y3, Y3
-
-tileTIQ4_NL_8x3_loop:
-	TESTQ           SI, SI
-	JZ              tileTIQ4_NL_8x3_done
-	PREFETCHT0      32768(AX)
-	VBROADCASTI32X4 2(AX), Y5
-	VPSRLVW         nibshift<>+0(SB), Y5, Y5
-	VPANDD          Y1, Y5, Y5
-	VPSHUFB         Y5, Y2, Y5
-	MOVWLZX         (AX), R9
-	VMOVD           R9, X4
-	PREFETCHT0      32768(AX)(CX*1)
-	VBROADCASTI32X4 2(AX)(CX*1), Y6
-	VPSRLVW         nibshift<>+0(SB), Y6, Y6
-	VPANDD          Y1, Y6, Y6
-	VPSHUFB         Y6, Y2, Y6
-	VPINSRW         $0x01, (AX)(CX*1), X4, X4
-	PREFETCHT0      32768(AX)(CX*2)
-	VBROADCASTI32X4 2(AX)(CX*2), Y7
-	VPSRLVW         nibshift<>+0(SB), Y7, Y7
-	VPANDD          Y1, Y7, Y7
-	VPSHUFB         Y7, Y2, Y7
-	VPINSRW         $0x02, (AX)(CX*2), X4, X4
-	PREFETCHT0      32768(DI)
-	VBROADCASTI32X4 2(DI), Y8
-	VPSRLVW         nibshift<>+0(SB), Y8, Y8
-	VPANDD          Y1, Y8, Y8
-	VPSHUFB         Y8, Y2, Y8
-	VPINSRW         $0x03, (DI), X4, X4
-	PREFETCHT0      32768(DI)(CX*1)
-	VBROADCASTI32X4 2(DI)(CX*1), Y9
-	VPSRLVW         nibshift<>+0(SB), Y9, Y9
-	VPANDD          Y1, Y9, Y9
-	VPSHUFB         Y9, Y2, Y9
-	VPINSRW         $0x04, (DI)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)
-	VBROADCASTI32X4 2(R8), Y10
-	VPSRLVW         nibshift<>+0(SB), Y10, Y10
-	VPANDD          Y1, Y10, Y10
-	VPSHUFB         Y10, Y2, Y10
-	VPINSRW         $0x05, (R8), X4, X4
-	PREFETCHT0      32768(R8)(CX*1)
-	VBROADCASTI32X4 2(R8)(CX*1), Y11
-	VPSRLVW         nibshift<>+0(SB), Y11, Y11
-	VPANDD          Y1, Y11, Y11
-	VPSHUFB         Y11, Y2, Y11
-	VPINSRW         $0x06, (R8)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)(CX*2)
-	VBROADCASTI32X4 2(R8)(CX*2), Y12
-	VPSRLVW         nibshift<>+0(SB), Y12, Y12
-	VPANDD          Y1, Y12, Y12
-	VPSHUFB         Y12, Y2, Y12
-	VPINSRW         $0x07, (R8)(CX*2), X4, X4
-	VCVTPH2PS       X4, Y4
-	VPUNPCKLDQ      Y6, Y5, Y14
-	VPUNPCKHDQ      Y6, Y5, Y5
-	VPUNPCKLDQ      Y8, Y7, Y6
-	VPUNPCKHDQ      Y8, Y7, Y7
-	VPUNPCKLDQ      Y10, Y9, Y8
-	VPUNPCKHDQ      Y10, Y9, Y9
-	VPUNPCKLDQ      Y12, Y11, Y10
-	VPUNPCKHDQ      Y12, Y11, Y11
-	VPUNPCKLQDQ     Y6, Y14, Y12
-	VPUNPCKHQDQ     Y6, Y14, Y6
-	VPUNPCKLQDQ     Y7, Y5, Y14
-	VPUNPCKHQDQ     Y7, Y5, Y5
-	VPUNPCKLQDQ     Y10, Y8, Y7
-	VPUNPCKHQDQ     Y10, Y8, Y8
-	VPUNPCKLQDQ     Y11, Y9, Y10
-	VPUNPCKHQDQ     Y11, Y9, Y9
-	VSHUFI64X2      $0x00, Y7, Y12, Y11
-	VSHUFI64X2      $0x03, Y7, Y12, Y7
-	VSHUFI64X2      $0x00, Y8, Y6, Y12
-	VSHUFI64X2      $0x03, Y8, Y6, Y6
-	VSHUFI64X2      $0x00, Y10, Y14, Y8
-	VSHUFI64X2      $0x03, Y10, Y14, Y10
-	VSHUFI64X2      $0x00, Y9, Y5, Y14
-	VSHUFI64X2      $0x03, Y9, Y5, Y5
-	VPXORD          Y13, Y13, Y13
-	VPDPBUSD        Y11, Y0, Y13
-	VPDPBUSD        Y12, Y0, Y13
-	VPDPBUSD        Y8, Y0, Y13
-	VPDPBUSD        Y14, Y0, Y13
-	VPDPBUSD        Y7, Y0, Y13
-	VPDPBUSD        Y6, Y0, Y13
-	VPDPBUSD        Y10, Y0, Y13
-	VPDPBUSD        Y5, Y0, Y13
-	VPSUBD          Y13, Y3, Y9
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y31
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX)(BX*1), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y30
-	VMOVDQA32       Y9, Y9
-	VPBROADCASTD    2(DX)(BX*2), Y15
-	VPXORD          Y0, Y15, Y15
-	VPDPBUSD        Y11, Y15, Y9
-	VPBROADCASTD    6(DX)(BX*2), Y11
-	VPXORD          Y0, Y11, Y11
-	VPDPBUSD        Y12, Y11, Y9
-	VPBROADCASTD    10(DX)(BX*2), Y11
-	VPXORD          Y0, Y11, Y11
-	VPDPBUSD        Y8, Y11, Y9
-	VPBROADCASTD    14(DX)(BX*2), Y8
-	VPXORD          Y0, Y8, Y8
-	VPDPBUSD        Y14, Y8, Y9
-	VPBROADCASTD    18(DX)(BX*2), Y8
-	VPXORD          Y0, Y8, Y8
-	VPDPBUSD        Y7, Y8, Y9
-	VPBROADCASTD    22(DX)(BX*2), Y7
-	VPXORD          Y0, Y7, Y7
-	VPDPBUSD        Y6, Y7, Y9
-	VPBROADCASTD    26(DX)(BX*2), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y10, Y6, Y9
-	VPBROADCASTD    30(DX)(BX*2), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y5, Y6, Y9
-	VPBROADCASTW    (DX)(BX*2), Y5
-	VCVTPH2PS       X5, Y5
-	VMULPS          Y5, Y4, Y4
-	VCVTDQ2PS       Y9, Y9
-	VFMADD231PS     Y4, Y9, Y29
-	ADDQ            $0x00000012, AX
-	ADDQ            $0x00000012, DI
-	ADDQ            $0x00000012, R8
-	ADDQ            $0x00000022, DX
-	DECQ            SI
-	JMP             tileTIQ4_NL_8x3_loop
-
-tileTIQ4_NL_8x3_done:
-	MOVQ    out+40(FP), AX
-	MOVQ    os+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Y31, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y30, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y29, (AX)
-	VZEROUPPER
-	RET
-
-// func tileTIQ4_NL_8x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileTIQ4_NL_8x4(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	LEAQ         (AX)(CX*2), DI
-	ADDQ         CX, DI
-	LEAQ         (DI)(CX*2), R8
-	LEAQ         (DX)(BX*2), R9
-	ADDQ         BX, R9
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	MOVL         $0x80808080, R10
-	VPBROADCASTD R10, Y0
-	MOVL         $0x0f0f0f0f, R10
-	VPBROADCASTD R10, Y1
-	VMOVDQU8     iq4nltable<>+0(SB), Y2
-	VPXORD       Y3, Y3, Y3
-
-tileTIQ4_NL_8x4_loop:
-	TESTQ           SI, SI
-	JZ              tileTIQ4_NL_8x4_done
-	PREFETCHT0      32768(AX)
-	VBROADCASTI32X4 2(AX), Y5
-	VPSRLVW         nibshift<>+0(SB), Y5, Y5
-	VPANDD          Y1, Y5, Y5
-	VPSHUFB         Y5, Y2, Y5
-	MOVWLZX         (AX), R10
-	VMOVD           R10, X4
-	PREFETCHT0      32768(AX)(CX*1)
-	VBROADCASTI32X4 2(AX)(CX*1), Y6
-	VPSRLVW         nibshift<>+0(SB), Y6, Y6
-	VPANDD          Y1, Y6, Y6
-	VPSHUFB         Y6, Y2, Y6
-	VPINSRW         $0x01, (AX)(CX*1), X4, X4
-	PREFETCHT0      32768(AX)(CX*2)
-	VBROADCASTI32X4 2(AX)(CX*2), Y7
-	VPSRLVW         nibshift<>+0(SB), Y7, Y7
-	VPANDD          Y1, Y7, Y7
-	VPSHUFB         Y7, Y2, Y7
-	VPINSRW         $0x02, (AX)(CX*2), X4, X4
-	PREFETCHT0      32768(DI)
-	VBROADCASTI32X4 2(DI), Y8
-	VPSRLVW         nibshift<>+0(SB), Y8, Y8
-	VPANDD          Y1, Y8, Y8
-	VPSHUFB         Y8, Y2, Y8
-	VPINSRW         $0x03, (DI), X4, X4
-	PREFETCHT0      32768(DI)(CX*1)
-	VBROADCASTI32X4 2(DI)(CX*1), Y9
-	VPSRLVW         nibshift<>+0(SB), Y9, Y9
-	VPANDD          Y1, Y9, Y9
-	VPSHUFB         Y9, Y2, Y9
-	VPINSRW         $0x04, (DI)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)
-	VBROADCASTI32X4 2(R8), Y10
-	VPSRLVW         nibshift<>+0(SB), Y10, Y10
-	VPANDD          Y1, Y10, Y10
-	VPSHUFB         Y10, Y2, Y10
-	VPINSRW         $0x05, (R8), X4, X4
-	PREFETCHT0      32768(R8)(CX*1)
-	VBROADCASTI32X4 2(R8)(CX*1), Y11
-	VPSRLVW         nibshift<>+0(SB), Y11, Y11
-	VPANDD          Y1, Y11, Y11
-	VPSHUFB         Y11, Y2, Y11
-	VPINSRW         $0x06, (R8)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)(CX*2)
-	VBROADCASTI32X4 2(R8)(CX*2), Y12
-	VPSRLVW         nibshift<>+0(SB), Y12, Y12
-	VPANDD          Y1, Y12, Y12
-	VPSHUFB         Y12, Y2, Y12
-	VPINSRW         $0x07, (R8)(CX*2), X4, X4
-	VCVTPH2PS       X4, Y4
-	VPUNPCKLDQ      Y6, Y5, Y14
-	VPUNPCKHDQ      Y6, Y5, Y5
-	VPUNPCKLDQ      Y8, Y7, Y6
-	VPUNPCKHDQ      Y8, Y7, Y7
-	VPUNPCKLDQ      Y10, Y9, Y8
-	VPUNPCKHDQ      Y10, Y9, Y9
-	VPUNPCKLDQ      Y12, Y11, Y10
-	VPUNPCKHDQ      Y12, Y11, Y11
-	VPUNPCKLQDQ     Y6, Y14, Y12
-	VPUNPCKHQDQ     Y6, Y14, Y6
-	VPUNPCKLQDQ     Y7, Y5, Y14
-	VPUNPCKHQDQ     Y7, Y5, Y5
-	VPUNPCKLQDQ     Y10, Y8, Y7
-	VPUNPCKHQDQ     Y10, Y8, Y8
-	VPUNPCKLQDQ     Y11, Y9, Y10
-	VPUNPCKHQDQ     Y11, Y9, Y9
-	VSHUFI64X2      $0x00, Y7, Y12, Y11
-	VSHUFI64X2      $0x03, Y7, Y12, Y7
-	VSHUFI64X2      $0x00, Y8, Y6, Y12
-	VSHUFI64X2      $0x03, Y8, Y6, Y6
-	VSHUFI64X2      $0x00, Y10, Y14, Y8
-	VSHUFI64X2      $0x03, Y10, Y14, Y10
-	VSHUFI64X2      $0x00, Y9, Y5, Y14
-	VSHUFI64X2      $0x03, Y9, Y5, Y5
-	VPXORD          Y13, Y13, Y13
-	VPDPBUSD        Y11, Y0, Y13
-	VPDPBUSD        Y12, Y0, Y13
-	VPDPBUSD        Y8, Y0, Y13
-	VPDPBUSD        Y14, Y0, Y13
-	VPDPBUSD        Y7, Y0, Y13
-	VPDPBUSD        Y6, Y0, Y13
-	VPDPBUSD        Y10, Y0, Y13
-	VPDPBUSD        Y5, Y0, Y13
-	VPSUBD          Y13, Y3, Y9
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y31
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX)(BX*1), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y30
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX)(BX*2), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y29
-	VMOVDQA32       Y9, Y9
-	VPBROADCASTD    2(R9), Y15
-	VPXORD          Y0, Y15, Y15
-	VPDPBUSD        Y11, Y15, Y9
-	VPBROADCASTD    6(R9), Y11
-	VPXORD          Y0, Y11, Y11
-	VPDPBUSD        Y12, Y11, Y9
-	VPBROADCASTD    10(R9), Y11
-	VPXORD          Y0, Y11, Y11
-	VPDPBUSD        Y8, Y11, Y9
-	VPBROADCASTD    14(R9), Y8
-	VPXORD          Y0, Y8, Y8
-	VPDPBUSD        Y14, Y8, Y9
-	VPBROADCASTD    18(R9), Y8
-	VPXORD          Y0, Y8, Y8
-	VPDPBUSD        Y7, Y8, Y9
-	VPBROADCASTD    22(R9), Y7
-	VPXORD          Y0, Y7, Y7
-	VPDPBUSD        Y6, Y7, Y9
-	VPBROADCASTD    26(R9), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y10, Y6, Y9
-	VPBROADCASTD    30(R9), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y5, Y6, Y9
-	VPBROADCASTW    (R9), Y5
-	VCVTPH2PS       X5, Y5
-	VMULPS          Y5, Y4, Y4
-	VCVTDQ2PS       Y9, Y9
-	VFMADD231PS     Y4, Y9, Y28
-	ADDQ            $0x00000012, AX
-	ADDQ            $0x00000012, DI
-	ADDQ            $0x00000012, R8
-	ADDQ            $0x00000022, DX
-	ADDQ            $0x00000022, R9
-	DECQ            SI
-	JMP             tileTIQ4_NL_8x4_loop
-
-tileTIQ4_NL_8x4_done:
-	MOVQ    out+40(FP), AX
-	MOVQ    os+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Y31, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y30, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y29, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y28, (AX)
-	VZEROUPPER
-	RET
-
-// func tileTIQ4_NL_8x5(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileTIQ4_NL_8x5(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	LEAQ         (AX)(CX*2), DI
-	ADDQ         CX, DI
-	LEAQ         (DI)(CX*2), R8
-	LEAQ         (DX)(BX*2), R9
-	ADDQ         BX, R9
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	VPXORD       Y27, Y27, Y27
-	MOVL         $0x80808080, R10
-	VPBROADCASTD R10, Y0
-	MOVL         $0x0f0f0f0f, R10
-	VPBROADCASTD R10, Y1
-	VMOVDQU8     iq4nltable<>+0(SB), Y2
-	VPXORD       Y3, Y3, Y3
-
-tileTIQ4_NL_8x5_loop:
-	TESTQ           SI, SI
-	JZ              tileTIQ4_NL_8x5_done
-	PREFETCHT0      32768(AX)
-	VBROADCASTI32X4 2(AX), Y5
-	VPSRLVW         nibshift<>+0(SB), Y5, Y5
-	VPANDD          Y1, Y5, Y5
-	VPSHUFB         Y5, Y2, Y5
-	MOVWLZX         (AX), R10
-	VMOVD           R10, X4
-	PREFETCHT0      32768(AX)(CX*1)
-	VBROADCASTI32X4 2(AX)(CX*1), Y6
-	VPSRLVW         nibshift<>+0(SB), Y6, Y6
-	VPANDD          Y1, Y6, Y6
-	VPSHUFB         Y6, Y2, Y6
-	VPINSRW         $0x01, (AX)(CX*1), X4, X4
-	PREFETCHT0      32768(AX)(CX*2)
-	VBROADCASTI32X4 2(AX)(CX*2), Y7
-	VPSRLVW         nibshift<>+0(SB), Y7, Y7
-	VPANDD          Y1, Y7, Y7
-	VPSHUFB         Y7, Y2, Y7
-	VPINSRW         $0x02, (AX)(CX*2), X4, X4
-	PREFETCHT0      32768(DI)
-	VBROADCASTI32X4 2(DI), Y8
-	VPSRLVW         nibshift<>+0(SB), Y8, Y8
-	VPANDD          Y1, Y8, Y8
-	VPSHUFB         Y8, Y2, Y8
-	VPINSRW         $0x03, (DI), X4, X4
-	PREFETCHT0      32768(DI)(CX*1)
-	VBROADCASTI32X4 2(DI)(CX*1), Y9
-	VPSRLVW         nibshift<>+0(SB), Y9, Y9
-	VPANDD          Y1, Y9, Y9
-	VPSHUFB         Y9, Y2, Y9
-	VPINSRW         $0x04, (DI)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)
-	VBROADCASTI32X4 2(R8), Y10
-	VPSRLVW         nibshift<>+0(SB), Y10, Y10
-	VPANDD          Y1, Y10, Y10
-	VPSHUFB         Y10, Y2, Y10
-	VPINSRW         $0x05, (R8), X4, X4
-	PREFETCHT0      32768(R8)(CX*1)
-	VBROADCASTI32X4 2(R8)(CX*1), Y11
-	VPSRLVW         nibshift<>+0(SB), Y11, Y11
-	VPANDD          Y1, Y11, Y11
-	VPSHUFB         Y11, Y2, Y11
-	VPINSRW         $0x06, (R8)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)(CX*2)
-	VBROADCASTI32X4 2(R8)(CX*2), Y12
-	VPSRLVW         nibshift<>+0(SB), Y12, Y12
-	VPANDD          Y1, Y12, Y12
-	VPSHUFB         Y12, Y2, Y12
-	VPINSRW         $0x07, (R8)(CX*2), X4, X4
-	VCVTPH2PS       X4, Y4
-	VPUNPCKLDQ      Y6, Y5, Y14
-	VPUNPCKHDQ      Y6, Y5, Y5
-	VPUNPCKLDQ      Y8, Y7, Y6
-	VPUNPCKHDQ      Y8, Y7, Y7
-	VPUNPCKLDQ      Y10, Y9, Y8
-	VPUNPCKHDQ      Y10, Y9, Y9
-	VPUNPCKLDQ      Y12, Y11, Y10
-	VPUNPCKHDQ      Y12, Y11, Y11
-	VPUNPCKLQDQ     Y6, Y14, Y12
-	VPUNPCKHQDQ     Y6, Y14, Y6
-	VPUNPCKLQDQ     Y7, Y5, Y14
-	VPUNPCKHQDQ     Y7, Y5, Y5
-	VPUNPCKLQDQ     Y10, Y8, Y7
-	VPUNPCKHQDQ     Y10, Y8, Y8
-	VPUNPCKLQDQ     Y11, Y9, Y10
-	VPUNPCKHQDQ     Y11, Y9, Y9
-	VSHUFI64X2      $0x00, Y7, Y12, Y11
-	VSHUFI64X2      $0x03, Y7, Y12, Y7
-	VSHUFI64X2      $0x00, Y8, Y6, Y12
-	VSHUFI64X2      $0x03, Y8, Y6, Y6
-	VSHUFI64X2      $0x00, Y10, Y14, Y8
-	VSHUFI64X2      $0x03, Y10, Y14, Y10
-	VSHUFI64X2      $0x00, Y9, Y5, Y14
-	VSHUFI64X2      $0x03, Y9, Y5, Y5
-	VPXORD          Y13, Y13, Y13
-	VPDPBUSD        Y11, Y0, Y13
-	VPDPBUSD        Y12, Y0, Y13
-	VPDPBUSD        Y8, Y0, Y13
-	VPDPBUSD        Y14, Y0, Y13
-	VPDPBUSD        Y7, Y0, Y13
-	VPDPBUSD        Y6, Y0, Y13
-	VPDPBUSD        Y10, Y0, Y13
-	VPDPBUSD        Y5, Y0, Y13
-	VPSUBD          Y13, Y3, Y9
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y31
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX)(BX*1), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y30
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX)(BX*2), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y29
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (R9), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y28
-	VMOVDQA32       Y9, Y9
-	VPBROADCASTD    2(R9)(BX*1), Y15
-	VPXORD          Y0, Y15, Y15
-	VPDPBUSD        Y11, Y15, Y9
-	VPBROADCASTD    6(R9)(BX*1), Y11
-	VPXORD          Y0, Y11, Y11
-	VPDPBUSD        Y12, Y11, Y9
-	VPBROADCASTD    10(R9)(BX*1), Y11
-	VPXORD          Y0, Y11, Y11
-	VPDPBUSD        Y8, Y11, Y9
-	VPBROADCASTD    14(R9)(BX*1), Y8
-	VPXORD          Y0, Y8, Y8
-	VPDPBUSD        Y14, Y8, Y9
-	VPBROADCASTD    18(R9)(BX*1), Y8
-	VPXORD          Y0, Y8, Y8
-	VPDPBUSD        Y7, Y8, Y9
-	VPBROADCASTD    22(R9)(BX*1), Y7
-	VPXORD          Y0, Y7, Y7
-	VPDPBUSD        Y6, Y7, Y9
-	VPBROADCASTD    26(R9)(BX*1), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y10, Y6, Y9
-	VPBROADCASTD    30(R9)(BX*1), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y5, Y6, Y9
-	VPBROADCASTW    (R9)(BX*1), Y5
-	VCVTPH2PS       X5, Y5
-	VMULPS          Y5, Y4, Y4
-	VCVTDQ2PS       Y9, Y9
-	VFMADD231PS     Y4, Y9, Y27
-	ADDQ            $0x00000012, AX
-	ADDQ            $0x00000012, DI
-	ADDQ            $0x00000012, R8
-	ADDQ            $0x00000022, DX
-	ADDQ            $0x00000022, R9
-	DECQ            SI
-	JMP             tileTIQ4_NL_8x5_loop
-
-tileTIQ4_NL_8x5_done:
-	MOVQ    out+40(FP), AX
-	MOVQ    os+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Y31, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y30, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y29, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y28, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y27, (AX)
-	VZEROUPPER
-	RET
-
-// func tileTIQ4_NL_8x6(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileTIQ4_NL_8x6(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	LEAQ         (AX)(CX*2), DI
-	ADDQ         CX, DI
-	LEAQ         (DI)(CX*2), R8
-	LEAQ         (DX)(BX*2), R9
-	ADDQ         BX, R9
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	VPXORD       Y27, Y27, Y27
-	VPXORD       Y26, Y26, Y26
-	MOVL         $0x80808080, R10
-	VPBROADCASTD R10, Y0
-	MOVL         $0x0f0f0f0f, R10
-	VPBROADCASTD R10, Y1
-	VMOVDQU8     iq4nltable<>+0(SB), Y2
-	VPXORD       Y3, Y3, Y3
-
-tileTIQ4_NL_8x6_loop:
-	TESTQ           SI, SI
-	JZ              tileTIQ4_NL_8x6_done
-	PREFETCHT0      32768(AX)
-	VBROADCASTI32X4 2(AX), Y5
-	VPSRLVW         nibshift<>+0(SB), Y5, Y5
-	VPANDD          Y1, Y5, Y5
-	VPSHUFB         Y5, Y2, Y5
-	MOVWLZX         (AX), R10
-	VMOVD           R10, X4
-	PREFETCHT0      32768(AX)(CX*1)
-	VBROADCASTI32X4 2(AX)(CX*1), Y6
-	VPSRLVW         nibshift<>+0(SB), Y6, Y6
-	VPANDD          Y1, Y6, Y6
-	VPSHUFB         Y6, Y2, Y6
-	VPINSRW         $0x01, (AX)(CX*1), X4, X4
-	PREFETCHT0      32768(AX)(CX*2)
-	VBROADCASTI32X4 2(AX)(CX*2), Y7
-	VPSRLVW         nibshift<>+0(SB), Y7, Y7
-	VPANDD          Y1, Y7, Y7
-	VPSHUFB         Y7, Y2, Y7
-	VPINSRW         $0x02, (AX)(CX*2), X4, X4
-	PREFETCHT0      32768(DI)
-	VBROADCASTI32X4 2(DI), Y8
-	VPSRLVW         nibshift<>+0(SB), Y8, Y8
-	VPANDD          Y1, Y8, Y8
-	VPSHUFB         Y8, Y2, Y8
-	VPINSRW         $0x03, (DI), X4, X4
-	PREFETCHT0      32768(DI)(CX*1)
-	VBROADCASTI32X4 2(DI)(CX*1), Y9
-	VPSRLVW         nibshift<>+0(SB), Y9, Y9
-	VPANDD          Y1, Y9, Y9
-	VPSHUFB         Y9, Y2, Y9
-	VPINSRW         $0x04, (DI)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)
-	VBROADCASTI32X4 2(R8), Y10
-	VPSRLVW         nibshift<>+0(SB), Y10, Y10
-	VPANDD          Y1, Y10, Y10
-	VPSHUFB         Y10, Y2, Y10
-	VPINSRW         $0x05, (R8), X4, X4
-	PREFETCHT0      32768(R8)(CX*1)
-	VBROADCASTI32X4 2(R8)(CX*1), Y11
-	VPSRLVW         nibshift<>+0(SB), Y11, Y11
-	VPANDD          Y1, Y11, Y11
-	VPSHUFB         Y11, Y2, Y11
-	VPINSRW         $0x06, (R8)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)(CX*2)
-	VBROADCASTI32X4 2(R8)(CX*2), Y12
-	VPSRLVW         nibshift<>+0(SB), Y12, Y12
-	VPANDD          Y1, Y12, Y12
-	VPSHUFB         Y12, Y2, Y12
-	VPINSRW         $0x07, (R8)(CX*2), X4, X4
-	VCVTPH2PS       X4, Y4
-	VPUNPCKLDQ      Y6, Y5, Y14
-	VPUNPCKHDQ      Y6, Y5, Y5
-	VPUNPCKLDQ      Y8, Y7, Y6
-	VPUNPCKHDQ      Y8, Y7, Y7
-	VPUNPCKLDQ      Y10, Y9, Y8
-	VPUNPCKHDQ      Y10, Y9, Y9
-	VPUNPCKLDQ      Y12, Y11, Y10
-	VPUNPCKHDQ      Y12, Y11, Y11
-	VPUNPCKLQDQ     Y6, Y14, Y12
-	VPUNPCKHQDQ     Y6, Y14, Y6
-	VPUNPCKLQDQ     Y7, Y5, Y14
-	VPUNPCKHQDQ     Y7, Y5, Y5
-	VPUNPCKLQDQ     Y10, Y8, Y7
-	VPUNPCKHQDQ     Y10, Y8, Y8
-	VPUNPCKLQDQ     Y11, Y9, Y10
-	VPUNPCKHQDQ     Y11, Y9, Y9
-	VSHUFI64X2      $0x00, Y7, Y12, Y11
-	VSHUFI64X2      $0x03, Y7, Y12, Y7
-	VSHUFI64X2      $0x00, Y8, Y6, Y12
-	VSHUFI64X2      $0x03, Y8, Y6, Y6
-	VSHUFI64X2      $0x00, Y10, Y14, Y8
-	VSHUFI64X2      $0x03, Y10, Y14, Y10
-	VSHUFI64X2      $0x00, Y9, Y5, Y14
-	VSHUFI64X2      $0x03, Y9, Y5, Y5
-	VPXORD          Y13, Y13, Y13
-	VPDPBUSD        Y11, Y0, Y13
-	VPDPBUSD        Y12, Y0, Y13
-	VPDPBUSD        Y8, Y0, Y13
-	VPDPBUSD        Y14, Y0, Y13
-	VPDPBUSD        Y7, Y0, Y13
-	VPDPBUSD        Y6, Y0, Y13
-	VPDPBUSD        Y10, Y0, Y13
-	VPDPBUSD        Y5, Y0, Y13
-	VPSUBD          Y13, Y3, Y9
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y31
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX)(BX*1), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y30
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX)(BX*2), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y29
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (R9), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y28
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (R9)(BX*1), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y27
-	VMOVDQA32       Y9, Y9
-	VPBROADCASTD    2(R9)(BX*2), Y15
-	VPXORD          Y0, Y15, Y15
-	VPDPBUSD        Y11, Y15, Y9
-	VPBROADCASTD    6(R9)(BX*2), Y11
-	VPXORD          Y0, Y11, Y11
-	VPDPBUSD        Y12, Y11, Y9
-	VPBROADCASTD    10(R9)(BX*2), Y11
-	VPXORD          Y0, Y11, Y11
-	VPDPBUSD        Y8, Y11, Y9
-	VPBROADCASTD    14(R9)(BX*2), Y8
-	VPXORD          Y0, Y8, Y8
-	VPDPBUSD        Y14, Y8, Y9
-	VPBROADCASTD    18(R9)(BX*2), Y8
-	VPXORD          Y0, Y8, Y8
-	VPDPBUSD        Y7, Y8, Y9
-	VPBROADCASTD    22(R9)(BX*2), Y7
-	VPXORD          Y0, Y7, Y7
-	VPDPBUSD        Y6, Y7, Y9
-	VPBROADCASTD    26(R9)(BX*2), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y10, Y6, Y9
-	VPBROADCASTD    30(R9)(BX*2), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y5, Y6, Y9
-	VPBROADCASTW    (R9)(BX*2), Y5
-	VCVTPH2PS       X5, Y5
-	VMULPS          Y5, Y4, Y4
-	VCVTDQ2PS       Y9, Y9
-	VFMADD231PS     Y4, Y9, Y26
-	ADDQ            $0x00000012, AX
-	ADDQ            $0x00000012, DI
-	ADDQ            $0x00000012, R8
-	ADDQ            $0x00000022, DX
-	ADDQ            $0x00000022, R9
-	DECQ            SI
-	JMP             tileTIQ4_NL_8x6_loop
-
-tileTIQ4_NL_8x6_done:
-	MOVQ    out+40(FP), AX
-	MOVQ    os+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Y31, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y30, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y29, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y28, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y27, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y26, (AX)
-	VZEROUPPER
-	RET
-
-// func tileTIQ4_NL_8x7(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileTIQ4_NL_8x7(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	LEAQ         (AX)(CX*2), DI
-	ADDQ         CX, DI
-	LEAQ         (DI)(CX*2), R8
-	LEAQ         (DX)(BX*2), R9
-	ADDQ         BX, R9
-	LEAQ         (R9)(BX*2), R10
-	ADDQ         BX, R10
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	VPXORD       Y27, Y27, Y27
-	VPXORD       Y26, Y26, Y26
-	VPXORD       Y25, Y25, Y25
-	MOVL         $0x80808080, R11
-	VPBROADCASTD R11, Y0
-	MOVL         $0x0f0f0f0f, R11
-	VPBROADCASTD R11, Y1
-	VMOVDQU8     iq4nltable<>+0(SB), Y2
-	VPXORD       Y3, Y3, Y3
-
-tileTIQ4_NL_8x7_loop:
-	TESTQ           SI, SI
-	JZ              tileTIQ4_NL_8x7_done
-	PREFETCHT0      32768(AX)
-	VBROADCASTI32X4 2(AX), Y5
-	VPSRLVW         nibshift<>+0(SB), Y5, Y5
-	VPANDD          Y1, Y5, Y5
-	VPSHUFB         Y5, Y2, Y5
-	MOVWLZX         (AX), R11
-	VMOVD           R11, X4
-	PREFETCHT0      32768(AX)(CX*1)
-	VBROADCASTI32X4 2(AX)(CX*1), Y6
-	VPSRLVW         nibshift<>+0(SB), Y6, Y6
-	VPANDD          Y1, Y6, Y6
-	VPSHUFB         Y6, Y2, Y6
-	VPINSRW         $0x01, (AX)(CX*1), X4, X4
-	PREFETCHT0      32768(AX)(CX*2)
-	VBROADCASTI32X4 2(AX)(CX*2), Y7
-	VPSRLVW         nibshift<>+0(SB), Y7, Y7
-	VPANDD          Y1, Y7, Y7
-	VPSHUFB         Y7, Y2, Y7
-	VPINSRW         $0x02, (AX)(CX*2), X4, X4
-	PREFETCHT0      32768(DI)
-	VBROADCASTI32X4 2(DI), Y8
-	VPSRLVW         nibshift<>+0(SB), Y8, Y8
-	VPANDD          Y1, Y8, Y8
-	VPSHUFB         Y8, Y2, Y8
-	VPINSRW         $0x03, (DI), X4, X4
-	PREFETCHT0      32768(DI)(CX*1)
-	VBROADCASTI32X4 2(DI)(CX*1), Y9
-	VPSRLVW         nibshift<>+0(SB), Y9, Y9
-	VPANDD          Y1, Y9, Y9
-	VPSHUFB         Y9, Y2, Y9
-	VPINSRW         $0x04, (DI)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)
-	VBROADCASTI32X4 2(R8), Y10
-	VPSRLVW         nibshift<>+0(SB), Y10, Y10
-	VPANDD          Y1, Y10, Y10
-	VPSHUFB         Y10, Y2, Y10
-	VPINSRW         $0x05, (R8), X4, X4
-	PREFETCHT0      32768(R8)(CX*1)
-	VBROADCASTI32X4 2(R8)(CX*1), Y11
-	VPSRLVW         nibshift<>+0(SB), Y11, Y11
-	VPANDD          Y1, Y11, Y11
-	VPSHUFB         Y11, Y2, Y11
-	VPINSRW         $0x06, (R8)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)(CX*2)
-	VBROADCASTI32X4 2(R8)(CX*2), Y12
-	VPSRLVW         nibshift<>+0(SB), Y12, Y12
-	VPANDD          Y1, Y12, Y12
-	VPSHUFB         Y12, Y2, Y12
-	VPINSRW         $0x07, (R8)(CX*2), X4, X4
-	VCVTPH2PS       X4, Y4
-	VPUNPCKLDQ      Y6, Y5, Y14
-	VPUNPCKHDQ      Y6, Y5, Y5
-	VPUNPCKLDQ      Y8, Y7, Y6
-	VPUNPCKHDQ      Y8, Y7, Y7
-	VPUNPCKLDQ      Y10, Y9, Y8
-	VPUNPCKHDQ      Y10, Y9, Y9
-	VPUNPCKLDQ      Y12, Y11, Y10
-	VPUNPCKHDQ      Y12, Y11, Y11
-	VPUNPCKLQDQ     Y6, Y14, Y12
-	VPUNPCKHQDQ     Y6, Y14, Y6
-	VPUNPCKLQDQ     Y7, Y5, Y14
-	VPUNPCKHQDQ     Y7, Y5, Y5
-	VPUNPCKLQDQ     Y10, Y8, Y7
-	VPUNPCKHQDQ     Y10, Y8, Y8
-	VPUNPCKLQDQ     Y11, Y9, Y10
-	VPUNPCKHQDQ     Y11, Y9, Y9
-	VSHUFI64X2      $0x00, Y7, Y12, Y11
-	VSHUFI64X2      $0x03, Y7, Y12, Y7
-	VSHUFI64X2      $0x00, Y8, Y6, Y12
-	VSHUFI64X2      $0x03, Y8, Y6, Y6
-	VSHUFI64X2      $0x00, Y10, Y14, Y8
-	VSHUFI64X2      $0x03, Y10, Y14, Y10
-	VSHUFI64X2      $0x00, Y9, Y5, Y14
-	VSHUFI64X2      $0x03, Y9, Y5, Y5
-	VPXORD          Y13, Y13, Y13
-	VPDPBUSD        Y11, Y0, Y13
-	VPDPBUSD        Y12, Y0, Y13
-	VPDPBUSD        Y8, Y0, Y13
-	VPDPBUSD        Y14, Y0, Y13
-	VPDPBUSD        Y7, Y0, Y13
-	VPDPBUSD        Y6, Y0, Y13
-	VPDPBUSD        Y10, Y0, Y13
-	VPDPBUSD        Y5, Y0, Y13
-	VPSUBD          Y13, Y3, Y9
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y31
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX)(BX*1), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y30
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX)(BX*2), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y29
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (R9), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y28
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (R9)(BX*1), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y27
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (R9)(BX*2), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y26
-	VMOVDQA32       Y9, Y9
-	VPBROADCASTD    2(R10), Y15
-	VPXORD          Y0, Y15, Y15
-	VPDPBUSD        Y11, Y15, Y9
-	VPBROADCASTD    6(R10), Y11
-	VPXORD          Y0, Y11, Y11
-	VPDPBUSD        Y12, Y11, Y9
-	VPBROADCASTD    10(R10), Y11
-	VPXORD          Y0, Y11, Y11
-	VPDPBUSD        Y8, Y11, Y9
-	VPBROADCASTD    14(R10), Y8
-	VPXORD          Y0, Y8, Y8
-	VPDPBUSD        Y14, Y8, Y9
-	VPBROADCASTD    18(R10), Y8
-	VPXORD          Y0, Y8, Y8
-	VPDPBUSD        Y7, Y8, Y9
-	VPBROADCASTD    22(R10), Y7
-	VPXORD          Y0, Y7, Y7
-	VPDPBUSD        Y6, Y7, Y9
-	VPBROADCASTD    26(R10), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y10, Y6, Y9
-	VPBROADCASTD    30(R10), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y5, Y6, Y9
-	VPBROADCASTW    (R10), Y5
-	VCVTPH2PS       X5, Y5
-	VMULPS          Y5, Y4, Y4
-	VCVTDQ2PS       Y9, Y9
-	VFMADD231PS     Y4, Y9, Y25
-	ADDQ            $0x00000012, AX
-	ADDQ            $0x00000012, DI
-	ADDQ            $0x00000012, R8
-	ADDQ            $0x00000022, DX
-	ADDQ            $0x00000022, R9
-	ADDQ            $0x00000022, R10
-	DECQ            SI
-	JMP             tileTIQ4_NL_8x7_loop
-
-tileTIQ4_NL_8x7_done:
-	MOVQ    out+40(FP), AX
-	MOVQ    os+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Y31, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y30, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y29, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y28, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y27, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y26, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y25, (AX)
-	VZEROUPPER
-	RET
-
-// func tileTIQ4_NL_8x8(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileTIQ4_NL_8x8(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	LEAQ         (AX)(CX*2), DI
-	ADDQ         CX, DI
-	LEAQ         (DI)(CX*2), R8
-	LEAQ         (DX)(BX*2), R9
-	ADDQ         BX, R9
-	LEAQ         (R9)(BX*2), R10
-	ADDQ         BX, R10
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	VPXORD       Y27, Y27, Y27
-	VPXORD       Y26, Y26, Y26
-	VPXORD       Y25, Y25, Y25
-	VPXORD       Y24, Y24, Y24
-	MOVL         $0x80808080, R11
-	VPBROADCASTD R11, Y0
-	MOVL         $0x0f0f0f0f, R11
-	VPBROADCASTD R11, Y1
-	VMOVDQU8     iq4nltable<>+0(SB), Y2
-	VPXORD       Y3, Y3, Y3
-
-tileTIQ4_NL_8x8_loop:
-	TESTQ           SI, SI
-	JZ              tileTIQ4_NL_8x8_done
-	PREFETCHT0      32768(AX)
-	VBROADCASTI32X4 2(AX), Y5
-	VPSRLVW         nibshift<>+0(SB), Y5, Y5
-	VPANDD          Y1, Y5, Y5
-	VPSHUFB         Y5, Y2, Y5
-	MOVWLZX         (AX), R11
-	VMOVD           R11, X4
-	PREFETCHT0      32768(AX)(CX*1)
-	VBROADCASTI32X4 2(AX)(CX*1), Y6
-	VPSRLVW         nibshift<>+0(SB), Y6, Y6
-	VPANDD          Y1, Y6, Y6
-	VPSHUFB         Y6, Y2, Y6
-	VPINSRW         $0x01, (AX)(CX*1), X4, X4
-	PREFETCHT0      32768(AX)(CX*2)
-	VBROADCASTI32X4 2(AX)(CX*2), Y7
-	VPSRLVW         nibshift<>+0(SB), Y7, Y7
-	VPANDD          Y1, Y7, Y7
-	VPSHUFB         Y7, Y2, Y7
-	VPINSRW         $0x02, (AX)(CX*2), X4, X4
-	PREFETCHT0      32768(DI)
-	VBROADCASTI32X4 2(DI), Y8
-	VPSRLVW         nibshift<>+0(SB), Y8, Y8
-	VPANDD          Y1, Y8, Y8
-	VPSHUFB         Y8, Y2, Y8
-	VPINSRW         $0x03, (DI), X4, X4
-	PREFETCHT0      32768(DI)(CX*1)
-	VBROADCASTI32X4 2(DI)(CX*1), Y9
-	VPSRLVW         nibshift<>+0(SB), Y9, Y9
-	VPANDD          Y1, Y9, Y9
-	VPSHUFB         Y9, Y2, Y9
-	VPINSRW         $0x04, (DI)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)
-	VBROADCASTI32X4 2(R8), Y10
-	VPSRLVW         nibshift<>+0(SB), Y10, Y10
-	VPANDD          Y1, Y10, Y10
-	VPSHUFB         Y10, Y2, Y10
-	VPINSRW         $0x05, (R8), X4, X4
-	PREFETCHT0      32768(R8)(CX*1)
-	VBROADCASTI32X4 2(R8)(CX*1), Y11
-	VPSRLVW         nibshift<>+0(SB), Y11, Y11
-	VPANDD          Y1, Y11, Y11
-	VPSHUFB         Y11, Y2, Y11
-	VPINSRW         $0x06, (R8)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)(CX*2)
-	VBROADCASTI32X4 2(R8)(CX*2), Y12
-	VPSRLVW         nibshift<>+0(SB), Y12, Y12
-	VPANDD          Y1, Y12, Y12
-	VPSHUFB         Y12, Y2, Y12
-	VPINSRW         $0x07, (R8)(CX*2), X4, X4
-	VCVTPH2PS       X4, Y4
-	VPUNPCKLDQ      Y6, Y5, Y14
-	VPUNPCKHDQ      Y6, Y5, Y5
-	VPUNPCKLDQ      Y8, Y7, Y6
-	VPUNPCKHDQ      Y8, Y7, Y7
-	VPUNPCKLDQ      Y10, Y9, Y8
-	VPUNPCKHDQ      Y10, Y9, Y9
-	VPUNPCKLDQ      Y12, Y11, Y10
-	VPUNPCKHDQ      Y12, Y11, Y11
-	VPUNPCKLQDQ     Y6, Y14, Y12
-	VPUNPCKHQDQ     Y6, Y14, Y6
-	VPUNPCKLQDQ     Y7, Y5, Y14
-	VPUNPCKHQDQ     Y7, Y5, Y5
-	VPUNPCKLQDQ     Y10, Y8, Y7
-	VPUNPCKHQDQ     Y10, Y8, Y8
-	VPUNPCKLQDQ     Y11, Y9, Y10
-	VPUNPCKHQDQ     Y11, Y9, Y9
-	VSHUFI64X2      $0x00, Y7, Y12, Y11
-	VSHUFI64X2      $0x03, Y7, Y12, Y7
-	VSHUFI64X2      $0x00, Y8, Y6, Y12
-	VSHUFI64X2      $0x03, Y8, Y6, Y6
-	VSHUFI64X2      $0x00, Y10, Y14, Y8
-	VSHUFI64X2      $0x03, Y10, Y14, Y10
-	VSHUFI64X2      $0x00, Y9, Y5, Y14
-	VSHUFI64X2      $0x03, Y9, Y5, Y5
-	VPXORD          Y13, Y13, Y13
-	VPDPBUSD        Y11, Y0, Y13
-	VPDPBUSD        Y12, Y0, Y13
-	VPDPBUSD        Y8, Y0, Y13
-	VPDPBUSD        Y14, Y0, Y13
-	VPDPBUSD        Y7, Y0, Y13
-	VPDPBUSD        Y6, Y0, Y13
-	VPDPBUSD        Y10, Y0, Y13
-	VPDPBUSD        Y5, Y0, Y13
-	VPSUBD          Y13, Y3, Y9
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y31
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX)(BX*1), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y30
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX)(BX*2), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y29
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (R9), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y28
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (R9)(BX*1), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y27
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (R9)(BX*2), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y26
-	VMOVDQA32       Y9, Y15
-	VPBROADCASTD    2(R10), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    6(R10), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    10(R10), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y8, Y16, Y15
-	VPBROADCASTD    14(R10), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(R10), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(R10), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(R10), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y10, Y16, Y15
-	VPBROADCASTD    30(R10), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (R10), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y25
-	VMOVDQA32       Y9, Y9
-	VPBROADCASTD    2(R10)(BX*1), Y15
-	VPXORD          Y0, Y15, Y15
-	VPDPBUSD        Y11, Y15, Y9
-	VPBROADCASTD    6(R10)(BX*1), Y11
-	VPXORD          Y0, Y11, Y11
-	VPDPBUSD        Y12, Y11, Y9
-	VPBROADCASTD    10(R10)(BX*1), Y11
-	VPXORD          Y0, Y11, Y11
-	VPDPBUSD        Y8, Y11, Y9
-	VPBROADCASTD    14(R10)(BX*1), Y8
-	VPXORD          Y0, Y8, Y8
-	VPDPBUSD        Y14, Y8, Y9
-	VPBROADCASTD    18(R10)(BX*1), Y8
-	VPXORD          Y0, Y8, Y8
-	VPDPBUSD        Y7, Y8, Y9
-	VPBROADCASTD    22(R10)(BX*1), Y7
-	VPXORD          Y0, Y7, Y7
-	VPDPBUSD        Y6, Y7, Y9
-	VPBROADCASTD    26(R10)(BX*1), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y10, Y6, Y9
-	VPBROADCASTD    30(R10)(BX*1), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y5, Y6, Y9
-	VPBROADCASTW    (R10)(BX*1), Y5
-	VCVTPH2PS       X5, Y5
-	VMULPS          Y5, Y4, Y4
-	VCVTDQ2PS       Y9, Y9
-	VFMADD231PS     Y4, Y9, Y24
-	ADDQ            $0x00000012, AX
-	ADDQ            $0x00000012, DI
-	ADDQ            $0x00000012, R8
-	ADDQ            $0x00000022, DX
-	ADDQ            $0x00000022, R9
-	ADDQ            $0x00000022, R10
-	DECQ            SI
-	JMP             tileTIQ4_NL_8x8_loop
-
-tileTIQ4_NL_8x8_done:
-	MOVQ    out+40(FP), AX
-	MOVQ    os+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Y31, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y30, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y29, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y28, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y27, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y26, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y25, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y24, (AX)
-	VZEROUPPER
-	RET
-
-// func tileTQ5_0_8x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileTQ5_0_8x1(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), BX
-	LEAQ         (AX)(CX*2), SI
-	ADDQ         CX, SI
-	LEAQ         (SI)(CX*2), DI
-	VPXORD       Y31, Y31, Y31
-	MOVL         $0x80808080, R8
-	VPBROADCASTD R8, Y0
-	MOVL         $0x0f0f0f0f, R8
-	VPBROADCASTD R8, Y1
-	MOVL         $0x10101010, R8
-	VPBROADCASTD R8, Y2
-	VPXORD       Y3, Y3, Y3
-
-tileTQ5_0_8x1_loop:
-	TESTQ           BX, BX
-	JZ              tileTQ5_0_8x1_done
-	PREFETCHT0      32768(AX)
-	VBROADCASTI32X4 6(AX), Y5
-	VPSRLVW         nibshift<>+0(SB), Y5, Y5
-	VPANDD          Y1, Y5, Y5
-	MOVL            2(AX), R8
-	KMOVD           R8, K1
-	VMOVDQU8.Z      Y2, K1, Y4
-	VPORD           Y4, Y5, Y5
-	VPSUBB          Y2, Y5, Y5
-	MOVWLZX         (AX), R8
-	VMOVD           R8, X4
-	PREFETCHT0      32768(AX)(CX*1)
-	VBROADCASTI32X4 6(AX)(CX*1), Y6
-	VPSRLVW         nibshift<>+0(SB), Y6, Y6
-	VPANDD          Y1, Y6, Y6
-	MOVL            2(AX)(CX*1), R8
-	KMOVD           R8, K1
-	VMOVDQU8.Z      Y2, K1, Y7
-	VPORD           Y7, Y6, Y6
-	VPSUBB          Y2, Y6, Y6
-	VPINSRW         $0x01, (AX)(CX*1), X4, X4
-	PREFETCHT0      32768(AX)(CX*2)
-	VBROADCASTI32X4 6(AX)(CX*2), Y7
-	VPSRLVW         nibshift<>+0(SB), Y7, Y7
-	VPANDD          Y1, Y7, Y7
-	MOVL            2(AX)(CX*2), R8
-	KMOVD           R8, K1
-	VMOVDQU8.Z      Y2, K1, Y9
-	VPORD           Y9, Y7, Y7
-	VPSUBB          Y2, Y7, Y7
-	VPINSRW         $0x02, (AX)(CX*2), X4, X4
-	PREFETCHT0      32768(SI)
-	VBROADCASTI32X4 6(SI), Y9
-	VPSRLVW         nibshift<>+0(SB), Y9, Y9
-	VPANDD          Y1, Y9, Y9
-	MOVL            2(SI), R8
-	KMOVD           R8, K1
-	VMOVDQU8.Z      Y2, K1, Y10
-	VPORD           Y10, Y9, Y9
-	VPSUBB          Y2, Y9, Y9
-	VPINSRW         $0x03, (SI), X4, X4
-	PREFETCHT0      32768(SI)(CX*1)
-	VBROADCASTI32X4 6(SI)(CX*1), Y10
-	VPSRLVW         nibshift<>+0(SB), Y10, Y10
-	VPANDD          Y1, Y10, Y10
-	MOVL            2(SI)(CX*1), R8
-	KMOVD           R8, K1
-	VMOVDQU8.Z      Y2, K1, Y11
-	VPORD           Y11, Y10, Y10
-	VPSUBB          Y2, Y10, Y10
-	VPINSRW         $0x04, (SI)(CX*1), X4, X4
-	PREFETCHT0      32768(DI)
-	VBROADCASTI32X4 6(DI), Y11
-	VPSRLVW         nibshift<>+0(SB), Y11, Y11
-	VPANDD          Y1, Y11, Y11
-	MOVL            2(DI), R8
-	KMOVD           R8, K1
-	VMOVDQU8.Z      Y2, K1, Y12
-	VPORD           Y12, Y11, Y11
-	VPSUBB          Y2, Y11, Y11
-	VPINSRW         $0x05, (DI), X4, X4
-	PREFETCHT0      32768(DI)(CX*1)
-	VBROADCASTI32X4 6(DI)(CX*1), Y12
-	VPSRLVW         nibshift<>+0(SB), Y12, Y12
-	VPANDD          Y1, Y12, Y12
-	MOVL            2(DI)(CX*1), R8
-	KMOVD           R8, K1
-	VMOVDQU8.Z      Y2, K1, Y13
-	VPORD           Y13, Y12, Y12
-	VPSUBB          Y2, Y12, Y12
-	VPINSRW         $0x06, (DI)(CX*1), X4, X4
-	PREFETCHT0      32768(DI)(CX*2)
-	VBROADCASTI32X4 6(DI)(CX*2), Y13
-	VPSRLVW         nibshift<>+0(SB), Y13, Y13
-	VPANDD          Y1, Y13, Y13
-	MOVL            2(DI)(CX*2), R8
-	KMOVD           R8, K1
-	VMOVDQU8.Z      Y2, K1, Y14
-	VPORD           Y14, Y13, Y13
-	VPSUBB          Y2, Y13, Y13
-	VPINSRW         $0x07, (DI)(CX*2), X4, X4
-	VCVTPH2PS       X4, Y4
-	VPUNPCKLDQ      Y6, Y5, Y14
-	VPUNPCKHDQ      Y6, Y5, Y5
-	VPUNPCKLDQ      Y9, Y7, Y6
-	VPUNPCKHDQ      Y9, Y7, Y7
-	VPUNPCKLDQ      Y11, Y10, Y9
-	VPUNPCKHDQ      Y11, Y10, Y10
-	VPUNPCKLDQ      Y13, Y12, Y11
-	VPUNPCKHDQ      Y13, Y12, Y12
-	VPUNPCKLQDQ     Y6, Y14, Y13
-	VPUNPCKHQDQ     Y6, Y14, Y6
-	VPUNPCKLQDQ     Y7, Y5, Y14
-	VPUNPCKHQDQ     Y7, Y5, Y5
-	VPUNPCKLQDQ     Y11, Y9, Y7
-	VPUNPCKHQDQ     Y11, Y9, Y9
-	VPUNPCKLQDQ     Y12, Y10, Y11
-	VPUNPCKHQDQ     Y12, Y10, Y10
-	VSHUFI64X2      $0x00, Y7, Y13, Y12
-	VSHUFI64X2      $0x03, Y7, Y13, Y7
-	VSHUFI64X2      $0x00, Y9, Y6, Y13
-	VSHUFI64X2      $0x03, Y9, Y6, Y6
-	VSHUFI64X2      $0x00, Y11, Y14, Y9
-	VSHUFI64X2      $0x03, Y11, Y14, Y11
-	VSHUFI64X2      $0x00, Y10, Y5, Y14
-	VSHUFI64X2      $0x03, Y10, Y5, Y5
-	VPXORD          Y8, Y8, Y8
-	VPDPBUSD        Y12, Y0, Y8
-	VPDPBUSD        Y13, Y0, Y8
-	VPDPBUSD        Y9, Y0, Y8
-	VPDPBUSD        Y14, Y0, Y8
-	VPDPBUSD        Y7, Y0, Y8
-	VPDPBUSD        Y6, Y0, Y8
-	VPDPBUSD        Y11, Y0, Y8
-	VPDPBUSD        Y5, Y0, Y8
-	VPSUBD          Y8, Y3, Y10
-	VMOVDQA32       Y10, Y10
-	VPBROADCASTD    2(DX), Y15
-	VPXORD          Y0, Y15, Y15
-	VPDPBUSD        Y12, Y15, Y10
-	VPBROADCASTD    6(DX), Y12
-	VPXORD          Y0, Y12, Y12
-	VPDPBUSD        Y13, Y12, Y10
-	VPBROADCASTD    10(DX), Y12
-	VPXORD          Y0, Y12, Y12
-	VPDPBUSD        Y9, Y12, Y10
-	VPBROADCASTD    14(DX), Y9
-	VPXORD          Y0, Y9, Y9
-	VPDPBUSD        Y14, Y9, Y10
-	VPBROADCASTD    18(DX), Y9
-	VPXORD          Y0, Y9, Y9
-	VPDPBUSD        Y7, Y9, Y10
-	VPBROADCASTD    22(DX), Y7
-	VPXORD          Y0, Y7, Y7
-	VPDPBUSD        Y6, Y7, Y10
-	VPBROADCASTD    26(DX), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y11, Y6, Y10
-	VPBROADCASTD    30(DX), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y5, Y6, Y10
-	VPBROADCASTW    (DX), Y5
-	VCVTPH2PS       X5, Y5
-	VMULPS          Y5, Y4, Y4
-	VCVTDQ2PS       Y10, Y10
-	VFMADD231PS     Y4, Y10, Y31
-	ADDQ            $0x00000016, AX
-	ADDQ            $0x00000016, SI
-	ADDQ            $0x00000016, DI
-	ADDQ            $0x00000022, DX
-	DECQ            BX
-	JMP             tileTQ5_0_8x1_loop
-
-tileTQ5_0_8x1_done:
-	MOVQ    out+40(FP), AX
-	MOVQ    os+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Y31, (AX)
-	VZEROUPPER
-	RET
-
-// func tileTQ5_0_8x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileTQ5_0_8x2(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	LEAQ         (AX)(CX*2), DI
-	ADDQ         CX, DI
-	LEAQ         (DI)(CX*2), R8
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	MOVL         $0x80808080, R9
-	VPBROADCASTD R9, Y0
-	MOVL         $0x0f0f0f0f, R9
-	VPBROADCASTD R9, Y1
-	MOVL         $0x10101010, R9
-	VPBROADCASTD R9, Y2
-	VPXORD       Y3, Y3, Y3
-
-tileTQ5_0_8x2_loop:
-	TESTQ           SI, SI
-	JZ              tileTQ5_0_8x2_done
-	PREFETCHT0      32768(AX)
-	VBROADCASTI32X4 6(AX), Y5
-	VPSRLVW         nibshift<>+0(SB), Y5, Y5
-	VPANDD          Y1, Y5, Y5
-	MOVL            2(AX), R9
-	KMOVD           R9, K1
-	VMOVDQU8.Z      Y2, K1, Y4
-	VPORD           Y4, Y5, Y5
-	VPSUBB          Y2, Y5, Y5
-	MOVWLZX         (AX), R9
-	VMOVD           R9, X4
-	PREFETCHT0      32768(AX)(CX*1)
-	VBROADCASTI32X4 6(AX)(CX*1), Y6
-	VPSRLVW         nibshift<>+0(SB), Y6, Y6
-	VPANDD          Y1, Y6, Y6
-	MOVL            2(AX)(CX*1), R9
-	KMOVD           R9, K1
-	VMOVDQU8.Z      Y2, K1, Y7
-	VPORD           Y7, Y6, Y6
-	VPSUBB          Y2, Y6, Y6
-	VPINSRW         $0x01, (AX)(CX*1), X4, X4
-	PREFETCHT0      32768(AX)(CX*2)
-	VBROADCASTI32X4 6(AX)(CX*2), Y7
-	VPSRLVW         nibshift<>+0(SB), Y7, Y7
-	VPANDD          Y1, Y7, Y7
-	MOVL            2(AX)(CX*2), R9
-	KMOVD           R9, K1
-	VMOVDQU8.Z      Y2, K1, Y9
-	VPORD           Y9, Y7, Y7
-	VPSUBB          Y2, Y7, Y7
-	VPINSRW         $0x02, (AX)(CX*2), X4, X4
-	PREFETCHT0      32768(DI)
-	VBROADCASTI32X4 6(DI), Y9
-	VPSRLVW         nibshift<>+0(SB), Y9, Y9
-	VPANDD          Y1, Y9, Y9
-	MOVL            2(DI), R9
-	KMOVD           R9, K1
-	VMOVDQU8.Z      Y2, K1, Y10
-	VPORD           Y10, Y9, Y9
-	VPSUBB          Y2, Y9, Y9
-	VPINSRW         $0x03, (DI), X4, X4
-	PREFETCHT0      32768(DI)(CX*1)
-	VBROADCASTI32X4 6(DI)(CX*1), Y10
-	VPSRLVW         nibshift<>+0(SB), Y10, Y10
-	VPANDD          Y1, Y10, Y10
-	MOVL            2(DI)(CX*1), R9
-	KMOVD           R9, K1
-	VMOVDQU8.Z      Y2, K1, Y11
-	VPORD           Y11, Y10, Y10
-	VPSUBB          Y2, Y10, Y10
-	VPINSRW         $0x04, (DI)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)
-	VBROADCASTI32X4 6(R8), Y11
-	VPSRLVW         nibshift<>+0(SB), Y11, Y11
-	VPANDD          Y1, Y11, Y11
-	MOVL            2(R8), R9
-	KMOVD           R9, K1
-	VMOVDQU8.Z      Y2, K1, Y12
-	VPORD           Y12, Y11, Y11
-	VPSUBB          Y2, Y11, Y11
-	VPINSRW         $0x05, (R8), X4, X4
-	PREFETCHT0      32768(R8)(CX*1)
-	VBROADCASTI32X4 6(R8)(CX*1), Y12
-	VPSRLVW         nibshift<>+0(SB), Y12, Y12
-	VPANDD          Y1, Y12, Y12
-	MOVL            2(R8)(CX*1), R9
-	KMOVD           R9, K1
-	VMOVDQU8.Z      Y2, K1, Y13
-	VPORD           Y13, Y12, Y12
-	VPSUBB          Y2, Y12, Y12
-	VPINSRW         $0x06, (R8)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)(CX*2)
-	VBROADCASTI32X4 6(R8)(CX*2), Y13
-	VPSRLVW         nibshift<>+0(SB), Y13, Y13
-	VPANDD          Y1, Y13, Y13
-	MOVL            2(R8)(CX*2), R9
-	KMOVD           R9, K1
-	VMOVDQU8.Z      Y2, K1, Y14
-	VPORD           Y14, Y13, Y13
-	VPSUBB          Y2, Y13, Y13
-	VPINSRW         $0x07, (R8)(CX*2), X4, X4
-	VCVTPH2PS       X4, Y4
-	VPUNPCKLDQ      Y6, Y5, Y14
-	VPUNPCKHDQ      Y6, Y5, Y5
-	VPUNPCKLDQ      Y9, Y7, Y6
-	VPUNPCKHDQ      Y9, Y7, Y7
-	VPUNPCKLDQ      Y11, Y10, Y9
-	VPUNPCKHDQ      Y11, Y10, Y10
-	VPUNPCKLDQ      Y13, Y12, Y11
-	VPUNPCKHDQ      Y13, Y12, Y12
-	VPUNPCKLQDQ     Y6, Y14, Y13
-	VPUNPCKHQDQ     Y6, Y14, Y6
-	VPUNPCKLQDQ     Y7, Y5, Y14
-	VPUNPCKHQDQ     Y7, Y5, Y5
-	VPUNPCKLQDQ     Y11, Y9, Y7
-	VPUNPCKHQDQ     Y11, Y9, Y9
-	VPUNPCKLQDQ     Y12, Y10, Y11
-	VPUNPCKHQDQ     Y12, Y10, Y10
-	VSHUFI64X2      $0x00, Y7, Y13, Y12
-	VSHUFI64X2      $0x03, Y7, Y13, Y7
-	VSHUFI64X2      $0x00, Y9, Y6, Y13
-	VSHUFI64X2      $0x03, Y9, Y6, Y6
-	VSHUFI64X2      $0x00, Y11, Y14, Y9
-	VSHUFI64X2      $0x03, Y11, Y14, Y11
-	VSHUFI64X2      $0x00, Y10, Y5, Y14
-	VSHUFI64X2      $0x03, Y10, Y5, Y5
-	VPXORD          Y8, Y8, Y8
-	VPDPBUSD        Y12, Y0, Y8
-	VPDPBUSD        Y13, Y0, Y8
-	VPDPBUSD        Y9, Y0, Y8
-	VPDPBUSD        Y14, Y0, Y8
-	VPDPBUSD        Y7, Y0, Y8
-	VPDPBUSD        Y6, Y0, Y8
-	VPDPBUSD        Y11, Y0, Y8
-	VPDPBUSD        Y5, Y0, Y8
-	VPSUBD          Y8, Y3, Y10
-	VMOVDQA32       Y10, Y15
-	VPBROADCASTD    2(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    6(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y13, Y16, Y15
-	VPBROADCASTD    10(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y9, Y16, Y15
-	VPBROADCASTD    14(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    30(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y31
-	VMOVDQA32       Y10, Y10
-	VPBROADCASTD    2(DX)(BX*1), Y15
-	VPXORD          Y0, Y15, Y15
-	VPDPBUSD        Y12, Y15, Y10
-	VPBROADCASTD    6(DX)(BX*1), Y12
-	VPXORD          Y0, Y12, Y12
-	VPDPBUSD        Y13, Y12, Y10
-	VPBROADCASTD    10(DX)(BX*1), Y12
-	VPXORD          Y0, Y12, Y12
-	VPDPBUSD        Y9, Y12, Y10
-	VPBROADCASTD    14(DX)(BX*1), Y9
-	VPXORD          Y0, Y9, Y9
-	VPDPBUSD        Y14, Y9, Y10
-	VPBROADCASTD    18(DX)(BX*1), Y9
-	VPXORD          Y0, Y9, Y9
-	VPDPBUSD        Y7, Y9, Y10
-	VPBROADCASTD    22(DX)(BX*1), Y7
-	VPXORD          Y0, Y7, Y7
-	VPDPBUSD        Y6, Y7, Y10
-	VPBROADCASTD    26(DX)(BX*1), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y11, Y6, Y10
-	VPBROADCASTD    30(DX)(BX*1), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y5, Y6, Y10
-	VPBROADCASTW    (DX)(BX*1), Y5
-	VCVTPH2PS       X5, Y5
-	VMULPS          Y5, Y4, Y4
-	VCVTDQ2PS       Y10, Y10
-	VFMADD231PS     Y4, Y10, Y30
-	ADDQ            $0x00000016, AX
-	ADDQ            $0x00000016, DI
-	ADDQ            $0x00000016, R8
-	ADDQ            $0x00000022, DX
-	DECQ            SI
-	JMP             tileTQ5_0_8x2_loop
-
-tileTQ5_0_8x2_done:
-	MOVQ    out+40(FP), AX
-	MOVQ    os+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Y31, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y30, (AX)
-	VZEROUPPER
-	RET
-
-// func tileTQ5_0_8x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileTQ5_0_8x3(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	LEAQ         (AX)(CX*2), DI
-	ADDQ         CX, DI
-	LEAQ         (DI)(CX*2), R8
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	MOVL         $0x80808080, R9
-	VPBROADCASTD R9, Y0
-	MOVL         $0x0f0f0f0f, R9
-	VPBROADCASTD R9, Y1
-	MOVL         $0x10101010, R9
-	VPBROADCASTD R9, Y2
-	VPXORD       Y3, Y3, Y3
-
-tileTQ5_0_8x3_loop:
-	TESTQ           SI, SI
-	JZ              tileTQ5_0_8x3_done
-	PREFETCHT0      32768(AX)
-	VBROADCASTI32X4 6(AX), Y5
-	VPSRLVW         nibshift<>+0(SB), Y5, Y5
-	VPANDD          Y1, Y5, Y5
-	MOVL            2(AX), R9
-	KMOVD           R9, K1
-	VMOVDQU8.Z      Y2, K1, Y4
-	VPORD           Y4, Y5, Y5
-	VPSUBB          Y2, Y5, Y5
-	MOVWLZX         (AX), R9
-	VMOVD           R9, X4
-	PREFETCHT0      32768(AX)(CX*1)
-	VBROADCASTI32X4 6(AX)(CX*1), Y6
-	VPSRLVW         nibshift<>+0(SB), Y6, Y6
-	VPANDD          Y1, Y6, Y6
-	MOVL            2(AX)(CX*1), R9
-	KMOVD           R9, K1
-	VMOVDQU8.Z      Y2, K1, Y7
-	VPORD           Y7, Y6, Y6
-	VPSUBB          Y2, Y6, Y6
-	VPINSRW         $0x01, (AX)(CX*1), X4, X4
-	PREFETCHT0      32768(AX)(CX*2)
-	VBROADCASTI32X4 6(AX)(CX*2), Y7
-	VPSRLVW         nibshift<>+0(SB), Y7, Y7
-	VPANDD          Y1, Y7, Y7
-	MOVL            2(AX)(CX*2), R9
-	KMOVD           R9, K1
-	VMOVDQU8.Z      Y2, K1, Y9
-	VPORD           Y9, Y7, Y7
-	VPSUBB          Y2, Y7, Y7
-	VPINSRW         $0x02, (AX)(CX*2), X4, X4
-	PREFETCHT0      32768(DI)
-	VBROADCASTI32X4 6(DI), Y9
-	VPSRLVW         nibshift<>+0(SB), Y9, Y9
-	VPANDD          Y1, Y9, Y9
-	MOVL            2(DI), R9
-	KMOVD           R9, K1
-	VMOVDQU8.Z      Y2, K1, Y10
-	VPORD           Y10, Y9, Y9
-	VPSUBB          Y2, Y9, Y9
-	VPINSRW         $0x03, (DI), X4, X4
-	PREFETCHT0      32768(DI)(CX*1)
-	VBROADCASTI32X4 6(DI)(CX*1), Y10
-	VPSRLVW         nibshift<>+0(SB), Y10, Y10
-	VPANDD          Y1, Y10, Y10
-	MOVL            2(DI)(CX*1), R9
-	KMOVD           R9, K1
-	VMOVDQU8.Z      Y2, K1, Y11
-	VPORD           Y11, Y10, Y10
-	VPSUBB          Y2, Y10, Y10
-	VPINSRW         $0x04, (DI)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)
-	VBROADCASTI32X4 6(R8), Y11
-	VPSRLVW         nibshift<>+0(SB), Y11, Y11
-	VPANDD          Y1, Y11, Y11
-	MOVL            2(R8), R9
-	KMOVD           R9, K1
-	VMOVDQU8.Z      Y2, K1, Y12
-	VPORD           Y12, Y11, Y11
-	VPSUBB          Y2, Y11, Y11
-	VPINSRW         $0x05, (R8), X4, X4
-	PREFETCHT0      32768(R8)(CX*1)
-	VBROADCASTI32X4 6(R8)(CX*1), Y12
-	VPSRLVW         nibshift<>+0(SB), Y12, Y12
-	VPANDD          Y1, Y12, Y12
-	MOVL            2(R8)(CX*1), R9
-	KMOVD           R9, K1
-	VMOVDQU8.Z      Y2, K1, Y13
-	VPORD           Y13, Y12, Y12
-	VPSUBB          Y2, Y12, Y12
-	VPINSRW         $0x06, (R8)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)(CX*2)
-	VBROADCASTI32X4 6(R8)(CX*2), Y13
-	VPSRLVW         nibshift<>+0(SB), Y13, Y13
-	VPANDD          Y1, Y13, Y13
-	MOVL            2(R8)(CX*2), R9
-	KMOVD           R9, K1
-	VMOVDQU8.Z      Y2, K1, Y14
-	VPORD           Y14, Y13, Y13
-	VPSUBB          Y2, Y13, Y13
-	VPINSRW         $0x07, (R8)(CX*2), X4, X4
-	VCVTPH2PS       X4, Y4
-	VPUNPCKLDQ      Y6, Y5, Y14
-	VPUNPCKHDQ      Y6, Y5, Y5
-	VPUNPCKLDQ      Y9, Y7, Y6
-	VPUNPCKHDQ      Y9, Y7, Y7
-	VPUNPCKLDQ      Y11, Y10, Y9
-	VPUNPCKHDQ      Y11, Y10, Y10
-	VPUNPCKLDQ      Y13, Y12, Y11
-	VPUNPCKHDQ      Y13, Y12, Y12
-	VPUNPCKLQDQ     Y6, Y14, Y13
-	VPUNPCKHQDQ     Y6, Y14, Y6
-	VPUNPCKLQDQ     Y7, Y5, Y14
-	VPUNPCKHQDQ     Y7, Y5, Y5
-	VPUNPCKLQDQ     Y11, Y9, Y7
-	VPUNPCKHQDQ     Y11, Y9, Y9
-	VPUNPCKLQDQ     Y12, Y10, Y11
-	VPUNPCKHQDQ     Y12, Y10, Y10
-	VSHUFI64X2      $0x00, Y7, Y13, Y12
-	VSHUFI64X2      $0x03, Y7, Y13, Y7
-	VSHUFI64X2      $0x00, Y9, Y6, Y13
-	VSHUFI64X2      $0x03, Y9, Y6, Y6
-	VSHUFI64X2      $0x00, Y11, Y14, Y9
-	VSHUFI64X2      $0x03, Y11, Y14, Y11
-	VSHUFI64X2      $0x00, Y10, Y5, Y14
-	VSHUFI64X2      $0x03, Y10, Y5, Y5
-	VPXORD          Y8, Y8, Y8
-	VPDPBUSD        Y12, Y0, Y8
-	VPDPBUSD        Y13, Y0, Y8
-	VPDPBUSD        Y9, Y0, Y8
-	VPDPBUSD        Y14, Y0, Y8
-	VPDPBUSD        Y7, Y0, Y8
-	VPDPBUSD        Y6, Y0, Y8
-	VPDPBUSD        Y11, Y0, Y8
-	VPDPBUSD        Y5, Y0, Y8
-	VPSUBD          Y8, Y3, Y10
-	VMOVDQA32       Y10, Y15
-	VPBROADCASTD    2(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    6(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y13, Y16, Y15
-	VPBROADCASTD    10(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y9, Y16, Y15
-	VPBROADCASTD    14(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    30(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y31
-	VMOVDQA32       Y10, Y15
-	VPBROADCASTD    2(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    6(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y13, Y16, Y15
-	VPBROADCASTD    10(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y9, Y16, Y15
-	VPBROADCASTD    14(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    30(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX)(BX*1), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y30
-	VMOVDQA32       Y10, Y10
-	VPBROADCASTD    2(DX)(BX*2), Y15
-	VPXORD          Y0, Y15, Y15
-	VPDPBUSD        Y12, Y15, Y10
-	VPBROADCASTD    6(DX)(BX*2), Y12
-	VPXORD          Y0, Y12, Y12
-	VPDPBUSD        Y13, Y12, Y10
-	VPBROADCASTD    10(DX)(BX*2), Y12
-	VPXORD          Y0, Y12, Y12
-	VPDPBUSD        Y9, Y12, Y10
-	VPBROADCASTD    14(DX)(BX*2), Y9
-	VPXORD          Y0, Y9, Y9
-	VPDPBUSD        Y14, Y9, Y10
-	VPBROADCASTD    18(DX)(BX*2), Y9
-	VPXORD          Y0, Y9, Y9
-	VPDPBUSD        Y7, Y9, Y10
-	VPBROADCASTD    22(DX)(BX*2), Y7
-	VPXORD          Y0, Y7, Y7
-	VPDPBUSD        Y6, Y7, Y10
-	VPBROADCASTD    26(DX)(BX*2), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y11, Y6, Y10
-	VPBROADCASTD    30(DX)(BX*2), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y5, Y6, Y10
-	VPBROADCASTW    (DX)(BX*2), Y5
-	VCVTPH2PS       X5, Y5
-	VMULPS          Y5, Y4, Y4
-	VCVTDQ2PS       Y10, Y10
-	VFMADD231PS     Y4, Y10, Y29
-	ADDQ            $0x00000016, AX
-	ADDQ            $0x00000016, DI
-	ADDQ            $0x00000016, R8
-	ADDQ            $0x00000022, DX
-	DECQ            SI
-	JMP             tileTQ5_0_8x3_loop
-
-tileTQ5_0_8x3_done:
-	MOVQ    out+40(FP), AX
-	MOVQ    os+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Y31, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y30, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y29, (AX)
-	VZEROUPPER
-	RET
-
-// func tileTQ5_0_8x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileTQ5_0_8x4(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	LEAQ         (AX)(CX*2), DI
-	ADDQ         CX, DI
-	LEAQ         (DI)(CX*2), R8
-	LEAQ         (DX)(BX*2), R9
-	ADDQ         BX, R9
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	MOVL         $0x80808080, R10
-	VPBROADCASTD R10, Y0
-	MOVL         $0x0f0f0f0f, R10
-	VPBROADCASTD R10, Y1
-	MOVL         $0x10101010, R10
-	VPBROADCASTD R10, Y2
-	VPXORD       Y3, Y3, Y3
-
-tileTQ5_0_8x4_loop:
-	TESTQ           SI, SI
-	JZ              tileTQ5_0_8x4_done
-	PREFETCHT0      32768(AX)
-	VBROADCASTI32X4 6(AX), Y5
-	VPSRLVW         nibshift<>+0(SB), Y5, Y5
-	VPANDD          Y1, Y5, Y5
-	MOVL            2(AX), R10
-	KMOVD           R10, K1
-	VMOVDQU8.Z      Y2, K1, Y4
-	VPORD           Y4, Y5, Y5
-	VPSUBB          Y2, Y5, Y5
-	MOVWLZX         (AX), R10
-	VMOVD           R10, X4
-	PREFETCHT0      32768(AX)(CX*1)
-	VBROADCASTI32X4 6(AX)(CX*1), Y6
-	VPSRLVW         nibshift<>+0(SB), Y6, Y6
-	VPANDD          Y1, Y6, Y6
-	MOVL            2(AX)(CX*1), R10
-	KMOVD           R10, K1
-	VMOVDQU8.Z      Y2, K1, Y7
-	VPORD           Y7, Y6, Y6
-	VPSUBB          Y2, Y6, Y6
-	VPINSRW         $0x01, (AX)(CX*1), X4, X4
-	PREFETCHT0      32768(AX)(CX*2)
-	VBROADCASTI32X4 6(AX)(CX*2), Y7
-	VPSRLVW         nibshift<>+0(SB), Y7, Y7
-	VPANDD          Y1, Y7, Y7
-	MOVL            2(AX)(CX*2), R10
-	KMOVD           R10, K1
-	VMOVDQU8.Z      Y2, K1, Y9
-	VPORD           Y9, Y7, Y7
-	VPSUBB          Y2, Y7, Y7
-	VPINSRW         $0x02, (AX)(CX*2), X4, X4
-	PREFETCHT0      32768(DI)
-	VBROADCASTI32X4 6(DI), Y9
-	VPSRLVW         nibshift<>+0(SB), Y9, Y9
-	VPANDD          Y1, Y9, Y9
-	MOVL            2(DI), R10
-	KMOVD           R10, K1
-	VMOVDQU8.Z      Y2, K1, Y10
-	VPORD           Y10, Y9, Y9
-	VPSUBB          Y2, Y9, Y9
-	VPINSRW         $0x03, (DI), X4, X4
-	PREFETCHT0      32768(DI)(CX*1)
-	VBROADCASTI32X4 6(DI)(CX*1), Y10
-	VPSRLVW         nibshift<>+0(SB), Y10, Y10
-	VPANDD          Y1, Y10, Y10
-	MOVL            2(DI)(CX*1), R10
-	KMOVD           R10, K1
-	VMOVDQU8.Z      Y2, K1, Y11
-	VPORD           Y11, Y10, Y10
-	VPSUBB          Y2, Y10, Y10
-	VPINSRW         $0x04, (DI)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)
-	VBROADCASTI32X4 6(R8), Y11
-	VPSRLVW         nibshift<>+0(SB), Y11, Y11
-	VPANDD          Y1, Y11, Y11
-	MOVL            2(R8), R10
-	KMOVD           R10, K1
-	VMOVDQU8.Z      Y2, K1, Y12
-	VPORD           Y12, Y11, Y11
-	VPSUBB          Y2, Y11, Y11
-	VPINSRW         $0x05, (R8), X4, X4
-	PREFETCHT0      32768(R8)(CX*1)
-	VBROADCASTI32X4 6(R8)(CX*1), Y12
-	VPSRLVW         nibshift<>+0(SB), Y12, Y12
-	VPANDD          Y1, Y12, Y12
-	MOVL            2(R8)(CX*1), R10
-	KMOVD           R10, K1
-	VMOVDQU8.Z      Y2, K1, Y13
-	VPORD           Y13, Y12, Y12
-	VPSUBB          Y2, Y12, Y12
-	VPINSRW         $0x06, (R8)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)(CX*2)
-	VBROADCASTI32X4 6(R8)(CX*2), Y13
-	VPSRLVW         nibshift<>+0(SB), Y13, Y13
-	VPANDD          Y1, Y13, Y13
-	MOVL            2(R8)(CX*2), R10
-	KMOVD           R10, K1
-	VMOVDQU8.Z      Y2, K1, Y14
-	VPORD           Y14, Y13, Y13
-	VPSUBB          Y2, Y13, Y13
-	VPINSRW         $0x07, (R8)(CX*2), X4, X4
-	VCVTPH2PS       X4, Y4
-	VPUNPCKLDQ      Y6, Y5, Y14
-	VPUNPCKHDQ      Y6, Y5, Y5
-	VPUNPCKLDQ      Y9, Y7, Y6
-	VPUNPCKHDQ      Y9, Y7, Y7
-	VPUNPCKLDQ      Y11, Y10, Y9
-	VPUNPCKHDQ      Y11, Y10, Y10
-	VPUNPCKLDQ      Y13, Y12, Y11
-	VPUNPCKHDQ      Y13, Y12, Y12
-	VPUNPCKLQDQ     Y6, Y14, Y13
-	VPUNPCKHQDQ     Y6, Y14, Y6
-	VPUNPCKLQDQ     Y7, Y5, Y14
-	VPUNPCKHQDQ     Y7, Y5, Y5
-	VPUNPCKLQDQ     Y11, Y9, Y7
-	VPUNPCKHQDQ     Y11, Y9, Y9
-	VPUNPCKLQDQ     Y12, Y10, Y11
-	VPUNPCKHQDQ     Y12, Y10, Y10
-	VSHUFI64X2      $0x00, Y7, Y13, Y12
-	VSHUFI64X2      $0x03, Y7, Y13, Y7
-	VSHUFI64X2      $0x00, Y9, Y6, Y13
-	VSHUFI64X2      $0x03, Y9, Y6, Y6
-	VSHUFI64X2      $0x00, Y11, Y14, Y9
-	VSHUFI64X2      $0x03, Y11, Y14, Y11
-	VSHUFI64X2      $0x00, Y10, Y5, Y14
-	VSHUFI64X2      $0x03, Y10, Y5, Y5
-	VPXORD          Y8, Y8, Y8
-	VPDPBUSD        Y12, Y0, Y8
-	VPDPBUSD        Y13, Y0, Y8
-	VPDPBUSD        Y9, Y0, Y8
-	VPDPBUSD        Y14, Y0, Y8
-	VPDPBUSD        Y7, Y0, Y8
-	VPDPBUSD        Y6, Y0, Y8
-	VPDPBUSD        Y11, Y0, Y8
-	VPDPBUSD        Y5, Y0, Y8
-	VPSUBD          Y8, Y3, Y10
-	VMOVDQA32       Y10, Y15
-	VPBROADCASTD    2(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    6(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y13, Y16, Y15
-	VPBROADCASTD    10(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y9, Y16, Y15
-	VPBROADCASTD    14(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    30(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y31
-	VMOVDQA32       Y10, Y15
-	VPBROADCASTD    2(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    6(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y13, Y16, Y15
-	VPBROADCASTD    10(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y9, Y16, Y15
-	VPBROADCASTD    14(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    30(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX)(BX*1), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y30
-	VMOVDQA32       Y10, Y15
-	VPBROADCASTD    2(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    6(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y13, Y16, Y15
-	VPBROADCASTD    10(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y9, Y16, Y15
-	VPBROADCASTD    14(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    30(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX)(BX*2), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y29
-	VMOVDQA32       Y10, Y10
-	VPBROADCASTD    2(R9), Y15
-	VPXORD          Y0, Y15, Y15
-	VPDPBUSD        Y12, Y15, Y10
-	VPBROADCASTD    6(R9), Y12
-	VPXORD          Y0, Y12, Y12
-	VPDPBUSD        Y13, Y12, Y10
-	VPBROADCASTD    10(R9), Y12
-	VPXORD          Y0, Y12, Y12
-	VPDPBUSD        Y9, Y12, Y10
-	VPBROADCASTD    14(R9), Y9
-	VPXORD          Y0, Y9, Y9
-	VPDPBUSD        Y14, Y9, Y10
-	VPBROADCASTD    18(R9), Y9
-	VPXORD          Y0, Y9, Y9
-	VPDPBUSD        Y7, Y9, Y10
-	VPBROADCASTD    22(R9), Y7
-	VPXORD          Y0, Y7, Y7
-	VPDPBUSD        Y6, Y7, Y10
-	VPBROADCASTD    26(R9), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y11, Y6, Y10
-	VPBROADCASTD    30(R9), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y5, Y6, Y10
-	VPBROADCASTW    (R9), Y5
-	VCVTPH2PS       X5, Y5
-	VMULPS          Y5, Y4, Y4
-	VCVTDQ2PS       Y10, Y10
-	VFMADD231PS     Y4, Y10, Y28
-	ADDQ            $0x00000016, AX
-	ADDQ            $0x00000016, DI
-	ADDQ            $0x00000016, R8
-	ADDQ            $0x00000022, DX
-	ADDQ            $0x00000022, R9
-	DECQ            SI
-	JMP             tileTQ5_0_8x4_loop
-
-tileTQ5_0_8x4_done:
-	MOVQ    out+40(FP), AX
-	MOVQ    os+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Y31, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y30, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y29, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y28, (AX)
-	VZEROUPPER
-	RET
-
-// func tileTQ5_0_8x5(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileTQ5_0_8x5(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	LEAQ         (AX)(CX*2), DI
-	ADDQ         CX, DI
-	LEAQ         (DI)(CX*2), R8
-	LEAQ         (DX)(BX*2), R9
-	ADDQ         BX, R9
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	VPXORD       Y27, Y27, Y27
-	MOVL         $0x80808080, R10
-	VPBROADCASTD R10, Y0
-	MOVL         $0x0f0f0f0f, R10
-	VPBROADCASTD R10, Y1
-	MOVL         $0x10101010, R10
-	VPBROADCASTD R10, Y2
-	VPXORD       Y3, Y3, Y3
-
-tileTQ5_0_8x5_loop:
-	TESTQ           SI, SI
-	JZ              tileTQ5_0_8x5_done
-	PREFETCHT0      32768(AX)
-	VBROADCASTI32X4 6(AX), Y5
-	VPSRLVW         nibshift<>+0(SB), Y5, Y5
-	VPANDD          Y1, Y5, Y5
-	MOVL            2(AX), R10
-	KMOVD           R10, K1
-	VMOVDQU8.Z      Y2, K1, Y4
-	VPORD           Y4, Y5, Y5
-	VPSUBB          Y2, Y5, Y5
-	MOVWLZX         (AX), R10
-	VMOVD           R10, X4
-	PREFETCHT0      32768(AX)(CX*1)
-	VBROADCASTI32X4 6(AX)(CX*1), Y6
-	VPSRLVW         nibshift<>+0(SB), Y6, Y6
-	VPANDD          Y1, Y6, Y6
-	MOVL            2(AX)(CX*1), R10
-	KMOVD           R10, K1
-	VMOVDQU8.Z      Y2, K1, Y7
-	VPORD           Y7, Y6, Y6
-	VPSUBB          Y2, Y6, Y6
-	VPINSRW         $0x01, (AX)(CX*1), X4, X4
-	PREFETCHT0      32768(AX)(CX*2)
-	VBROADCASTI32X4 6(AX)(CX*2), Y7
-	VPSRLVW         nibshift<>+0(SB), Y7, Y7
-	VPANDD          Y1, Y7, Y7
-	MOVL            2(AX)(CX*2), R10
-	KMOVD           R10, K1
-	VMOVDQU8.Z      Y2, K1, Y9
-	VPORD           Y9, Y7, Y7
-	VPSUBB          Y2, Y7, Y7
-	VPINSRW         $0x02, (AX)(CX*2), X4, X4
-	PREFETCHT0      32768(DI)
-	VBROADCASTI32X4 6(DI), Y9
-	VPSRLVW         nibshift<>+0(SB), Y9, Y9
-	VPANDD          Y1, Y9, Y9
-	MOVL            2(DI), R10
-	KMOVD           R10, K1
-	VMOVDQU8.Z      Y2, K1, Y10
-	VPORD           Y10, Y9, Y9
-	VPSUBB          Y2, Y9, Y9
-	VPINSRW         $0x03, (DI), X4, X4
-	PREFETCHT0      32768(DI)(CX*1)
-	VBROADCASTI32X4 6(DI)(CX*1), Y10
-	VPSRLVW         nibshift<>+0(SB), Y10, Y10
-	VPANDD          Y1, Y10, Y10
-	MOVL            2(DI)(CX*1), R10
-	KMOVD           R10, K1
-	VMOVDQU8.Z      Y2, K1, Y11
-	VPORD           Y11, Y10, Y10
-	VPSUBB          Y2, Y10, Y10
-	VPINSRW         $0x04, (DI)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)
-	VBROADCASTI32X4 6(R8), Y11
-	VPSRLVW         nibshift<>+0(SB), Y11, Y11
-	VPANDD          Y1, Y11, Y11
-	MOVL            2(R8), R10
-	KMOVD           R10, K1
-	VMOVDQU8.Z      Y2, K1, Y12
-	VPORD           Y12, Y11, Y11
-	VPSUBB          Y2, Y11, Y11
-	VPINSRW         $0x05, (R8), X4, X4
-	PREFETCHT0      32768(R8)(CX*1)
-	VBROADCASTI32X4 6(R8)(CX*1), Y12
-	VPSRLVW         nibshift<>+0(SB), Y12, Y12
-	VPANDD          Y1, Y12, Y12
-	MOVL            2(R8)(CX*1), R10
-	KMOVD           R10, K1
-	VMOVDQU8.Z      Y2, K1, Y13
-	VPORD           Y13, Y12, Y12
-	VPSUBB          Y2, Y12, Y12
-	VPINSRW         $0x06, (R8)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)(CX*2)
-	VBROADCASTI32X4 6(R8)(CX*2), Y13
-	VPSRLVW         nibshift<>+0(SB), Y13, Y13
-	VPANDD          Y1, Y13, Y13
-	MOVL            2(R8)(CX*2), R10
-	KMOVD           R10, K1
-	VMOVDQU8.Z      Y2, K1, Y14
-	VPORD           Y14, Y13, Y13
-	VPSUBB          Y2, Y13, Y13
-	VPINSRW         $0x07, (R8)(CX*2), X4, X4
-	VCVTPH2PS       X4, Y4
-	VPUNPCKLDQ      Y6, Y5, Y14
-	VPUNPCKHDQ      Y6, Y5, Y5
-	VPUNPCKLDQ      Y9, Y7, Y6
-	VPUNPCKHDQ      Y9, Y7, Y7
-	VPUNPCKLDQ      Y11, Y10, Y9
-	VPUNPCKHDQ      Y11, Y10, Y10
-	VPUNPCKLDQ      Y13, Y12, Y11
-	VPUNPCKHDQ      Y13, Y12, Y12
-	VPUNPCKLQDQ     Y6, Y14, Y13
-	VPUNPCKHQDQ     Y6, Y14, Y6
-	VPUNPCKLQDQ     Y7, Y5, Y14
-	VPUNPCKHQDQ     Y7, Y5, Y5
-	VPUNPCKLQDQ     Y11, Y9, Y7
-	VPUNPCKHQDQ     Y11, Y9, Y9
-	VPUNPCKLQDQ     Y12, Y10, Y11
-	VPUNPCKHQDQ     Y12, Y10, Y10
-	VSHUFI64X2      $0x00, Y7, Y13, Y12
-	VSHUFI64X2      $0x03, Y7, Y13, Y7
-	VSHUFI64X2      $0x00, Y9, Y6, Y13
-	VSHUFI64X2      $0x03, Y9, Y6, Y6
-	VSHUFI64X2      $0x00, Y11, Y14, Y9
-	VSHUFI64X2      $0x03, Y11, Y14, Y11
-	VSHUFI64X2      $0x00, Y10, Y5, Y14
-	VSHUFI64X2      $0x03, Y10, Y5, Y5
-	VPXORD          Y8, Y8, Y8
-	VPDPBUSD        Y12, Y0, Y8
-	VPDPBUSD        Y13, Y0, Y8
-	VPDPBUSD        Y9, Y0, Y8
-	VPDPBUSD        Y14, Y0, Y8
-	VPDPBUSD        Y7, Y0, Y8
-	VPDPBUSD        Y6, Y0, Y8
-	VPDPBUSD        Y11, Y0, Y8
-	VPDPBUSD        Y5, Y0, Y8
-	VPSUBD          Y8, Y3, Y10
-	VMOVDQA32       Y10, Y15
-	VPBROADCASTD    2(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    6(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y13, Y16, Y15
-	VPBROADCASTD    10(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y9, Y16, Y15
-	VPBROADCASTD    14(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    30(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y31
-	VMOVDQA32       Y10, Y15
-	VPBROADCASTD    2(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    6(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y13, Y16, Y15
-	VPBROADCASTD    10(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y9, Y16, Y15
-	VPBROADCASTD    14(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    30(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX)(BX*1), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y30
-	VMOVDQA32       Y10, Y15
-	VPBROADCASTD    2(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    6(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y13, Y16, Y15
-	VPBROADCASTD    10(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y9, Y16, Y15
-	VPBROADCASTD    14(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    30(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX)(BX*2), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y29
-	VMOVDQA32       Y10, Y15
-	VPBROADCASTD    2(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    6(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y13, Y16, Y15
-	VPBROADCASTD    10(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y9, Y16, Y15
-	VPBROADCASTD    14(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    30(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (R9), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y28
-	VMOVDQA32       Y10, Y10
-	VPBROADCASTD    2(R9)(BX*1), Y15
-	VPXORD          Y0, Y15, Y15
-	VPDPBUSD        Y12, Y15, Y10
-	VPBROADCASTD    6(R9)(BX*1), Y12
-	VPXORD          Y0, Y12, Y12
-	VPDPBUSD        Y13, Y12, Y10
-	VPBROADCASTD    10(R9)(BX*1), Y12
-	VPXORD          Y0, Y12, Y12
-	VPDPBUSD        Y9, Y12, Y10
-	VPBROADCASTD    14(R9)(BX*1), Y9
-	VPXORD          Y0, Y9, Y9
-	VPDPBUSD        Y14, Y9, Y10
-	VPBROADCASTD    18(R9)(BX*1), Y9
-	VPXORD          Y0, Y9, Y9
-	VPDPBUSD        Y7, Y9, Y10
-	VPBROADCASTD    22(R9)(BX*1), Y7
-	VPXORD          Y0, Y7, Y7
-	VPDPBUSD        Y6, Y7, Y10
-	VPBROADCASTD    26(R9)(BX*1), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y11, Y6, Y10
-	VPBROADCASTD    30(R9)(BX*1), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y5, Y6, Y10
-	VPBROADCASTW    (R9)(BX*1), Y5
-	VCVTPH2PS       X5, Y5
-	VMULPS          Y5, Y4, Y4
-	VCVTDQ2PS       Y10, Y10
-	VFMADD231PS     Y4, Y10, Y27
-	ADDQ            $0x00000016, AX
-	ADDQ            $0x00000016, DI
-	ADDQ            $0x00000016, R8
-	ADDQ            $0x00000022, DX
-	ADDQ            $0x00000022, R9
-	DECQ            SI
-	JMP             tileTQ5_0_8x5_loop
-
-tileTQ5_0_8x5_done:
-	MOVQ    out+40(FP), AX
-	MOVQ    os+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Y31, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y30, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y29, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y28, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y27, (AX)
-	VZEROUPPER
-	RET
-
-// func tileTQ5_0_8x6(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileTQ5_0_8x6(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	LEAQ         (AX)(CX*2), DI
-	ADDQ         CX, DI
-	LEAQ         (DI)(CX*2), R8
-	LEAQ         (DX)(BX*2), R9
-	ADDQ         BX, R9
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	VPXORD       Y27, Y27, Y27
-	VPXORD       Y26, Y26, Y26
-	MOVL         $0x80808080, R10
-	VPBROADCASTD R10, Y0
-	MOVL         $0x0f0f0f0f, R10
-	VPBROADCASTD R10, Y1
-	MOVL         $0x10101010, R10
-	VPBROADCASTD R10, Y2
-	VPXORD       Y3, Y3, Y3
-
-tileTQ5_0_8x6_loop:
-	TESTQ           SI, SI
-	JZ              tileTQ5_0_8x6_done
-	PREFETCHT0      32768(AX)
-	VBROADCASTI32X4 6(AX), Y5
-	VPSRLVW         nibshift<>+0(SB), Y5, Y5
-	VPANDD          Y1, Y5, Y5
-	MOVL            2(AX), R10
-	KMOVD           R10, K1
-	VMOVDQU8.Z      Y2, K1, Y4
-	VPORD           Y4, Y5, Y5
-	VPSUBB          Y2, Y5, Y5
-	MOVWLZX         (AX), R10
-	VMOVD           R10, X4
-	PREFETCHT0      32768(AX)(CX*1)
-	VBROADCASTI32X4 6(AX)(CX*1), Y6
-	VPSRLVW         nibshift<>+0(SB), Y6, Y6
-	VPANDD          Y1, Y6, Y6
-	MOVL            2(AX)(CX*1), R10
-	KMOVD           R10, K1
-	VMOVDQU8.Z      Y2, K1, Y7
-	VPORD           Y7, Y6, Y6
-	VPSUBB          Y2, Y6, Y6
-	VPINSRW         $0x01, (AX)(CX*1), X4, X4
-	PREFETCHT0      32768(AX)(CX*2)
-	VBROADCASTI32X4 6(AX)(CX*2), Y7
-	VPSRLVW         nibshift<>+0(SB), Y7, Y7
-	VPANDD          Y1, Y7, Y7
-	MOVL            2(AX)(CX*2), R10
-	KMOVD           R10, K1
-	VMOVDQU8.Z      Y2, K1, Y9
-	VPORD           Y9, Y7, Y7
-	VPSUBB          Y2, Y7, Y7
-	VPINSRW         $0x02, (AX)(CX*2), X4, X4
-	PREFETCHT0      32768(DI)
-	VBROADCASTI32X4 6(DI), Y9
-	VPSRLVW         nibshift<>+0(SB), Y9, Y9
-	VPANDD          Y1, Y9, Y9
-	MOVL            2(DI), R10
-	KMOVD           R10, K1
-	VMOVDQU8.Z      Y2, K1, Y10
-	VPORD           Y10, Y9, Y9
-	VPSUBB          Y2, Y9, Y9
-	VPINSRW         $0x03, (DI), X4, X4
-	PREFETCHT0      32768(DI)(CX*1)
-	VBROADCASTI32X4 6(DI)(CX*1), Y10
-	VPSRLVW         nibshift<>+0(SB), Y10, Y10
-	VPANDD          Y1, Y10, Y10
-	MOVL            2(DI)(CX*1), R10
-	KMOVD           R10, K1
-	VMOVDQU8.Z      Y2, K1, Y11
-	VPORD           Y11, Y10, Y10
-	VPSUBB          Y2, Y10, Y10
-	VPINSRW         $0x04, (DI)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)
-	VBROADCASTI32X4 6(R8), Y11
-	VPSRLVW         nibshift<>+0(SB), Y11, Y11
-	VPANDD          Y1, Y11, Y11
-	MOVL            2(R8), R10
-	KMOVD           R10, K1
-	VMOVDQU8.Z      Y2, K1, Y12
-	VPORD           Y12, Y11, Y11
-	VPSUBB          Y2, Y11, Y11
-	VPINSRW         $0x05, (R8), X4, X4
-	PREFETCHT0      32768(R8)(CX*1)
-	VBROADCASTI32X4 6(R8)(CX*1), Y12
-	VPSRLVW         nibshift<>+0(SB), Y12, Y12
-	VPANDD          Y1, Y12, Y12
-	MOVL            2(R8)(CX*1), R10
-	KMOVD           R10, K1
-	VMOVDQU8.Z      Y2, K1, Y13
-	VPORD           Y13, Y12, Y12
-	VPSUBB          Y2, Y12, Y12
-	VPINSRW         $0x06, (R8)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)(CX*2)
-	VBROADCASTI32X4 6(R8)(CX*2), Y13
-	VPSRLVW         nibshift<>+0(SB), Y13, Y13
-	VPANDD          Y1, Y13, Y13
-	MOVL            2(R8)(CX*2), R10
-	KMOVD           R10, K1
-	VMOVDQU8.Z      Y2, K1, Y14
-	VPORD           Y14, Y13, Y13
-	VPSUBB          Y2, Y13, Y13
-	VPINSRW         $0x07, (R8)(CX*2), X4, X4
-	VCVTPH2PS       X4, Y4
-	VPUNPCKLDQ      Y6, Y5, Y14
-	VPUNPCKHDQ      Y6, Y5, Y5
-	VPUNPCKLDQ      Y9, Y7, Y6
-	VPUNPCKHDQ      Y9, Y7, Y7
-	VPUNPCKLDQ      Y11, Y10, Y9
-	VPUNPCKHDQ      Y11, Y10, Y10
-	VPUNPCKLDQ      Y13, Y12, Y11
-	VPUNPCKHDQ      Y13, Y12, Y12
-	VPUNPCKLQDQ     Y6, Y14, Y13
-	VPUNPCKHQDQ     Y6, Y14, Y6
-	VPUNPCKLQDQ     Y7, Y5, Y14
-	VPUNPCKHQDQ     Y7, Y5, Y5
-	VPUNPCKLQDQ     Y11, Y9, Y7
-	VPUNPCKHQDQ     Y11, Y9, Y9
-	VPUNPCKLQDQ     Y12, Y10, Y11
-	VPUNPCKHQDQ     Y12, Y10, Y10
-	VSHUFI64X2      $0x00, Y7, Y13, Y12
-	VSHUFI64X2      $0x03, Y7, Y13, Y7
-	VSHUFI64X2      $0x00, Y9, Y6, Y13
-	VSHUFI64X2      $0x03, Y9, Y6, Y6
-	VSHUFI64X2      $0x00, Y11, Y14, Y9
-	VSHUFI64X2      $0x03, Y11, Y14, Y11
-	VSHUFI64X2      $0x00, Y10, Y5, Y14
-	VSHUFI64X2      $0x03, Y10, Y5, Y5
-	VPXORD          Y8, Y8, Y8
-	VPDPBUSD        Y12, Y0, Y8
-	VPDPBUSD        Y13, Y0, Y8
-	VPDPBUSD        Y9, Y0, Y8
-	VPDPBUSD        Y14, Y0, Y8
-	VPDPBUSD        Y7, Y0, Y8
-	VPDPBUSD        Y6, Y0, Y8
-	VPDPBUSD        Y11, Y0, Y8
-	VPDPBUSD        Y5, Y0, Y8
-	VPSUBD          Y8, Y3, Y10
-	VMOVDQA32       Y10, Y15
-	VPBROADCASTD    2(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    6(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y13, Y16, Y15
-	VPBROADCASTD    10(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y9, Y16, Y15
-	VPBROADCASTD    14(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    30(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y31
-	VMOVDQA32       Y10, Y15
-	VPBROADCASTD    2(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    6(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y13, Y16, Y15
-	VPBROADCASTD    10(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y9, Y16, Y15
-	VPBROADCASTD    14(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    30(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX)(BX*1), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y30
-	VMOVDQA32       Y10, Y15
-	VPBROADCASTD    2(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    6(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y13, Y16, Y15
-	VPBROADCASTD    10(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y9, Y16, Y15
-	VPBROADCASTD    14(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    30(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX)(BX*2), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y29
-	VMOVDQA32       Y10, Y15
-	VPBROADCASTD    2(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    6(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y13, Y16, Y15
-	VPBROADCASTD    10(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y9, Y16, Y15
-	VPBROADCASTD    14(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    30(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (R9), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y28
-	VMOVDQA32       Y10, Y15
-	VPBROADCASTD    2(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    6(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y13, Y16, Y15
-	VPBROADCASTD    10(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y9, Y16, Y15
-	VPBROADCASTD    14(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    30(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (R9)(BX*1), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y27
-	VMOVDQA32       Y10, Y10
-	VPBROADCASTD    2(R9)(BX*2), Y15
-	VPXORD          Y0, Y15, Y15
-	VPDPBUSD        Y12, Y15, Y10
-	VPBROADCASTD    6(R9)(BX*2), Y12
-	VPXORD          Y0, Y12, Y12
-	VPDPBUSD        Y13, Y12, Y10
-	VPBROADCASTD    10(R9)(BX*2), Y12
-	VPXORD          Y0, Y12, Y12
-	VPDPBUSD        Y9, Y12, Y10
-	VPBROADCASTD    14(R9)(BX*2), Y9
-	VPXORD          Y0, Y9, Y9
-	VPDPBUSD        Y14, Y9, Y10
-	VPBROADCASTD    18(R9)(BX*2), Y9
-	VPXORD          Y0, Y9, Y9
-	VPDPBUSD        Y7, Y9, Y10
-	VPBROADCASTD    22(R9)(BX*2), Y7
-	VPXORD          Y0, Y7, Y7
-	VPDPBUSD        Y6, Y7, Y10
-	VPBROADCASTD    26(R9)(BX*2), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y11, Y6, Y10
-	VPBROADCASTD    30(R9)(BX*2), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y5, Y6, Y10
-	VPBROADCASTW    (R9)(BX*2), Y5
-	VCVTPH2PS       X5, Y5
-	VMULPS          Y5, Y4, Y4
-	VCVTDQ2PS       Y10, Y10
-	VFMADD231PS     Y4, Y10, Y26
-	ADDQ            $0x00000016, AX
-	ADDQ            $0x00000016, DI
-	ADDQ            $0x00000016, R8
-	ADDQ            $0x00000022, DX
-	ADDQ            $0x00000022, R9
-	DECQ            SI
-	JMP             tileTQ5_0_8x6_loop
-
-tileTQ5_0_8x6_done:
-	MOVQ    out+40(FP), AX
-	MOVQ    os+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Y31, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y30, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y29, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y28, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y27, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y26, (AX)
-	VZEROUPPER
-	RET
-
-// func tileTQ5_0_8x7(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileTQ5_0_8x7(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	LEAQ         (AX)(CX*2), DI
-	ADDQ         CX, DI
-	LEAQ         (DI)(CX*2), R8
-	LEAQ         (DX)(BX*2), R9
-	ADDQ         BX, R9
-	LEAQ         (R9)(BX*2), R10
-	ADDQ         BX, R10
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	VPXORD       Y27, Y27, Y27
-	VPXORD       Y26, Y26, Y26
-	VPXORD       Y25, Y25, Y25
-	MOVL         $0x80808080, R11
-	VPBROADCASTD R11, Y0
-	MOVL         $0x0f0f0f0f, R11
-	VPBROADCASTD R11, Y1
-	MOVL         $0x10101010, R11
-	VPBROADCASTD R11, Y2
-	VPXORD       Y3, Y3, Y3
-
-tileTQ5_0_8x7_loop:
-	TESTQ           SI, SI
-	JZ              tileTQ5_0_8x7_done
-	PREFETCHT0      32768(AX)
-	VBROADCASTI32X4 6(AX), Y5
-	VPSRLVW         nibshift<>+0(SB), Y5, Y5
-	VPANDD          Y1, Y5, Y5
-	MOVL            2(AX), R11
-	KMOVD           R11, K1
-	VMOVDQU8.Z      Y2, K1, Y4
-	VPORD           Y4, Y5, Y5
-	VPSUBB          Y2, Y5, Y5
-	MOVWLZX         (AX), R11
-	VMOVD           R11, X4
-	PREFETCHT0      32768(AX)(CX*1)
-	VBROADCASTI32X4 6(AX)(CX*1), Y6
-	VPSRLVW         nibshift<>+0(SB), Y6, Y6
-	VPANDD          Y1, Y6, Y6
-	MOVL            2(AX)(CX*1), R11
-	KMOVD           R11, K1
-	VMOVDQU8.Z      Y2, K1, Y7
-	VPORD           Y7, Y6, Y6
-	VPSUBB          Y2, Y6, Y6
-	VPINSRW         $0x01, (AX)(CX*1), X4, X4
-	PREFETCHT0      32768(AX)(CX*2)
-	VBROADCASTI32X4 6(AX)(CX*2), Y7
-	VPSRLVW         nibshift<>+0(SB), Y7, Y7
-	VPANDD          Y1, Y7, Y7
-	MOVL            2(AX)(CX*2), R11
-	KMOVD           R11, K1
-	VMOVDQU8.Z      Y2, K1, Y9
-	VPORD           Y9, Y7, Y7
-	VPSUBB          Y2, Y7, Y7
-	VPINSRW         $0x02, (AX)(CX*2), X4, X4
-	PREFETCHT0      32768(DI)
-	VBROADCASTI32X4 6(DI), Y9
-	VPSRLVW         nibshift<>+0(SB), Y9, Y9
-	VPANDD          Y1, Y9, Y9
-	MOVL            2(DI), R11
-	KMOVD           R11, K1
-	VMOVDQU8.Z      Y2, K1, Y10
-	VPORD           Y10, Y9, Y9
-	VPSUBB          Y2, Y9, Y9
-	VPINSRW         $0x03, (DI), X4, X4
-	PREFETCHT0      32768(DI)(CX*1)
-	VBROADCASTI32X4 6(DI)(CX*1), Y10
-	VPSRLVW         nibshift<>+0(SB), Y10, Y10
-	VPANDD          Y1, Y10, Y10
-	MOVL            2(DI)(CX*1), R11
-	KMOVD           R11, K1
-	VMOVDQU8.Z      Y2, K1, Y11
-	VPORD           Y11, Y10, Y10
-	VPSUBB          Y2, Y10, Y10
-	VPINSRW         $0x04, (DI)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)
-	VBROADCASTI32X4 6(R8), Y11
-	VPSRLVW         nibshift<>+0(SB), Y11, Y11
-	VPANDD          Y1, Y11, Y11
-	MOVL            2(R8), R11
-	KMOVD           R11, K1
-	VMOVDQU8.Z      Y2, K1, Y12
-	VPORD           Y12, Y11, Y11
-	VPSUBB          Y2, Y11, Y11
-	VPINSRW         $0x05, (R8), X4, X4
-	PREFETCHT0      32768(R8)(CX*1)
-	VBROADCASTI32X4 6(R8)(CX*1), Y12
-	VPSRLVW         nibshift<>+0(SB), Y12, Y12
-	VPANDD          Y1, Y12, Y12
-	MOVL            2(R8)(CX*1), R11
-	KMOVD           R11, K1
-	VMOVDQU8.Z      Y2, K1, Y13
-	VPORD           Y13, Y12, Y12
-	VPSUBB          Y2, Y12, Y12
-	VPINSRW         $0x06, (R8)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)(CX*2)
-	VBROADCASTI32X4 6(R8)(CX*2), Y13
-	VPSRLVW         nibshift<>+0(SB), Y13, Y13
-	VPANDD          Y1, Y13, Y13
-	MOVL            2(R8)(CX*2), R11
-	KMOVD           R11, K1
-	VMOVDQU8.Z      Y2, K1, Y14
-	VPORD           Y14, Y13, Y13
-	VPSUBB          Y2, Y13, Y13
-	VPINSRW         $0x07, (R8)(CX*2), X4, X4
-	VCVTPH2PS       X4, Y4
-	VPUNPCKLDQ      Y6, Y5, Y14
-	VPUNPCKHDQ      Y6, Y5, Y5
-	VPUNPCKLDQ      Y9, Y7, Y6
-	VPUNPCKHDQ      Y9, Y7, Y7
-	VPUNPCKLDQ      Y11, Y10, Y9
-	VPUNPCKHDQ      Y11, Y10, Y10
-	VPUNPCKLDQ      Y13, Y12, Y11
-	VPUNPCKHDQ      Y13, Y12, Y12
-	VPUNPCKLQDQ     Y6, Y14, Y13
-	VPUNPCKHQDQ     Y6, Y14, Y6
-	VPUNPCKLQDQ     Y7, Y5, Y14
-	VPUNPCKHQDQ     Y7, Y5, Y5
-	VPUNPCKLQDQ     Y11, Y9, Y7
-	VPUNPCKHQDQ     Y11, Y9, Y9
-	VPUNPCKLQDQ     Y12, Y10, Y11
-	VPUNPCKHQDQ     Y12, Y10, Y10
-	VSHUFI64X2      $0x00, Y7, Y13, Y12
-	VSHUFI64X2      $0x03, Y7, Y13, Y7
-	VSHUFI64X2      $0x00, Y9, Y6, Y13
-	VSHUFI64X2      $0x03, Y9, Y6, Y6
-	VSHUFI64X2      $0x00, Y11, Y14, Y9
-	VSHUFI64X2      $0x03, Y11, Y14, Y11
-	VSHUFI64X2      $0x00, Y10, Y5, Y14
-	VSHUFI64X2      $0x03, Y10, Y5, Y5
-	VPXORD          Y8, Y8, Y8
-	VPDPBUSD        Y12, Y0, Y8
-	VPDPBUSD        Y13, Y0, Y8
-	VPDPBUSD        Y9, Y0, Y8
-	VPDPBUSD        Y14, Y0, Y8
-	VPDPBUSD        Y7, Y0, Y8
-	VPDPBUSD        Y6, Y0, Y8
-	VPDPBUSD        Y11, Y0, Y8
-	VPDPBUSD        Y5, Y0, Y8
-	VPSUBD          Y8, Y3, Y10
-	VMOVDQA32       Y10, Y15
-	VPBROADCASTD    2(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    6(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y13, Y16, Y15
-	VPBROADCASTD    10(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y9, Y16, Y15
-	VPBROADCASTD    14(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    30(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y31
-	VMOVDQA32       Y10, Y15
-	VPBROADCASTD    2(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    6(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y13, Y16, Y15
-	VPBROADCASTD    10(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y9, Y16, Y15
-	VPBROADCASTD    14(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    30(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX)(BX*1), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y30
-	VMOVDQA32       Y10, Y15
-	VPBROADCASTD    2(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    6(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y13, Y16, Y15
-	VPBROADCASTD    10(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y9, Y16, Y15
-	VPBROADCASTD    14(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    30(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX)(BX*2), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y29
-	VMOVDQA32       Y10, Y15
-	VPBROADCASTD    2(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    6(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y13, Y16, Y15
-	VPBROADCASTD    10(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y9, Y16, Y15
-	VPBROADCASTD    14(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    30(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (R9), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y28
-	VMOVDQA32       Y10, Y15
-	VPBROADCASTD    2(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    6(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y13, Y16, Y15
-	VPBROADCASTD    10(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y9, Y16, Y15
-	VPBROADCASTD    14(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    30(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (R9)(BX*1), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y27
-	VMOVDQA32       Y10, Y15
-	VPBROADCASTD    2(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    6(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y13, Y16, Y15
-	VPBROADCASTD    10(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y9, Y16, Y15
-	VPBROADCASTD    14(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    30(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (R9)(BX*2), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y26
-	VMOVDQA32       Y10, Y10
-	VPBROADCASTD    2(R10), Y15
-	VPXORD          Y0, Y15, Y15
-	VPDPBUSD        Y12, Y15, Y10
-	VPBROADCASTD    6(R10), Y12
-	VPXORD          Y0, Y12, Y12
-	VPDPBUSD        Y13, Y12, Y10
-	VPBROADCASTD    10(R10), Y12
-	VPXORD          Y0, Y12, Y12
-	VPDPBUSD        Y9, Y12, Y10
-	VPBROADCASTD    14(R10), Y9
-	VPXORD          Y0, Y9, Y9
-	VPDPBUSD        Y14, Y9, Y10
-	VPBROADCASTD    18(R10), Y9
-	VPXORD          Y0, Y9, Y9
-	VPDPBUSD        Y7, Y9, Y10
-	VPBROADCASTD    22(R10), Y7
-	VPXORD          Y0, Y7, Y7
-	VPDPBUSD        Y6, Y7, Y10
-	VPBROADCASTD    26(R10), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y11, Y6, Y10
-	VPBROADCASTD    30(R10), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y5, Y6, Y10
-	VPBROADCASTW    (R10), Y5
-	VCVTPH2PS       X5, Y5
-	VMULPS          Y5, Y4, Y4
-	VCVTDQ2PS       Y10, Y10
-	VFMADD231PS     Y4, Y10, Y25
-	ADDQ            $0x00000016, AX
-	ADDQ            $0x00000016, DI
-	ADDQ            $0x00000016, R8
-	ADDQ            $0x00000022, DX
-	ADDQ            $0x00000022, R9
-	ADDQ            $0x00000022, R10
-	DECQ            SI
-	JMP             tileTQ5_0_8x7_loop
-
-tileTQ5_0_8x7_done:
-	MOVQ    out+40(FP), AX
-	MOVQ    os+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Y31, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y30, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y29, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y28, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y27, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y26, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y25, (AX)
-	VZEROUPPER
-	RET
-
-// func tileTQ5_0_8x8(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileTQ5_0_8x8(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), DX
-	MOVQ         as+24(FP), BX
-	MOVQ         nb+32(FP), SI
-	LEAQ         (AX)(CX*2), DI
-	ADDQ         CX, DI
-	LEAQ         (DI)(CX*2), R8
-	LEAQ         (DX)(BX*2), R9
-	ADDQ         BX, R9
-	LEAQ         (R9)(BX*2), R10
-	ADDQ         BX, R10
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	VPXORD       Y27, Y27, Y27
-	VPXORD       Y26, Y26, Y26
-	VPXORD       Y25, Y25, Y25
-	VPXORD       Y24, Y24, Y24
-	MOVL         $0x80808080, R11
-	VPBROADCASTD R11, Y0
-	MOVL         $0x0f0f0f0f, R11
-	VPBROADCASTD R11, Y1
-	MOVL         $0x10101010, R11
-	VPBROADCASTD R11, Y2
-	VPXORD       Y3, Y3, Y3
-
-tileTQ5_0_8x8_loop:
-	TESTQ           SI, SI
-	JZ              tileTQ5_0_8x8_done
-	PREFETCHT0      32768(AX)
-	VBROADCASTI32X4 6(AX), Y5
-	VPSRLVW         nibshift<>+0(SB), Y5, Y5
-	VPANDD          Y1, Y5, Y5
-	MOVL            2(AX), R11
-	KMOVD           R11, K1
-	VMOVDQU8.Z      Y2, K1, Y4
-	VPORD           Y4, Y5, Y5
-	VPSUBB          Y2, Y5, Y5
-	MOVWLZX         (AX), R11
-	VMOVD           R11, X4
-	PREFETCHT0      32768(AX)(CX*1)
-	VBROADCASTI32X4 6(AX)(CX*1), Y6
-	VPSRLVW         nibshift<>+0(SB), Y6, Y6
-	VPANDD          Y1, Y6, Y6
-	MOVL            2(AX)(CX*1), R11
-	KMOVD           R11, K1
-	VMOVDQU8.Z      Y2, K1, Y7
-	VPORD           Y7, Y6, Y6
-	VPSUBB          Y2, Y6, Y6
-	VPINSRW         $0x01, (AX)(CX*1), X4, X4
-	PREFETCHT0      32768(AX)(CX*2)
-	VBROADCASTI32X4 6(AX)(CX*2), Y7
-	VPSRLVW         nibshift<>+0(SB), Y7, Y7
-	VPANDD          Y1, Y7, Y7
-	MOVL            2(AX)(CX*2), R11
-	KMOVD           R11, K1
-	VMOVDQU8.Z      Y2, K1, Y9
-	VPORD           Y9, Y7, Y7
-	VPSUBB          Y2, Y7, Y7
-	VPINSRW         $0x02, (AX)(CX*2), X4, X4
-	PREFETCHT0      32768(DI)
-	VBROADCASTI32X4 6(DI), Y9
-	VPSRLVW         nibshift<>+0(SB), Y9, Y9
-	VPANDD          Y1, Y9, Y9
-	MOVL            2(DI), R11
-	KMOVD           R11, K1
-	VMOVDQU8.Z      Y2, K1, Y10
-	VPORD           Y10, Y9, Y9
-	VPSUBB          Y2, Y9, Y9
-	VPINSRW         $0x03, (DI), X4, X4
-	PREFETCHT0      32768(DI)(CX*1)
-	VBROADCASTI32X4 6(DI)(CX*1), Y10
-	VPSRLVW         nibshift<>+0(SB), Y10, Y10
-	VPANDD          Y1, Y10, Y10
-	MOVL            2(DI)(CX*1), R11
-	KMOVD           R11, K1
-	VMOVDQU8.Z      Y2, K1, Y11
-	VPORD           Y11, Y10, Y10
-	VPSUBB          Y2, Y10, Y10
-	VPINSRW         $0x04, (DI)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)
-	VBROADCASTI32X4 6(R8), Y11
-	VPSRLVW         nibshift<>+0(SB), Y11, Y11
-	VPANDD          Y1, Y11, Y11
-	MOVL            2(R8), R11
-	KMOVD           R11, K1
-	VMOVDQU8.Z      Y2, K1, Y12
-	VPORD           Y12, Y11, Y11
-	VPSUBB          Y2, Y11, Y11
-	VPINSRW         $0x05, (R8), X4, X4
-	PREFETCHT0      32768(R8)(CX*1)
-	VBROADCASTI32X4 6(R8)(CX*1), Y12
-	VPSRLVW         nibshift<>+0(SB), Y12, Y12
-	VPANDD          Y1, Y12, Y12
-	MOVL            2(R8)(CX*1), R11
-	KMOVD           R11, K1
-	VMOVDQU8.Z      Y2, K1, Y13
-	VPORD           Y13, Y12, Y12
-	VPSUBB          Y2, Y12, Y12
-	VPINSRW         $0x06, (R8)(CX*1), X4, X4
-	PREFETCHT0      32768(R8)(CX*2)
-	VBROADCASTI32X4 6(R8)(CX*2), Y13
-	VPSRLVW         nibshift<>+0(SB), Y13, Y13
-	VPANDD          Y1, Y13, Y13
-	MOVL            2(R8)(CX*2), R11
-	KMOVD           R11, K1
-	VMOVDQU8.Z      Y2, K1, Y14
-	VPORD           Y14, Y13, Y13
-	VPSUBB          Y2, Y13, Y13
-	VPINSRW         $0x07, (R8)(CX*2), X4, X4
-	VCVTPH2PS       X4, Y4
-	VPUNPCKLDQ      Y6, Y5, Y14
-	VPUNPCKHDQ      Y6, Y5, Y5
-	VPUNPCKLDQ      Y9, Y7, Y6
-	VPUNPCKHDQ      Y9, Y7, Y7
-	VPUNPCKLDQ      Y11, Y10, Y9
-	VPUNPCKHDQ      Y11, Y10, Y10
-	VPUNPCKLDQ      Y13, Y12, Y11
-	VPUNPCKHDQ      Y13, Y12, Y12
-	VPUNPCKLQDQ     Y6, Y14, Y13
-	VPUNPCKHQDQ     Y6, Y14, Y6
-	VPUNPCKLQDQ     Y7, Y5, Y14
-	VPUNPCKHQDQ     Y7, Y5, Y5
-	VPUNPCKLQDQ     Y11, Y9, Y7
-	VPUNPCKHQDQ     Y11, Y9, Y9
-	VPUNPCKLQDQ     Y12, Y10, Y11
-	VPUNPCKHQDQ     Y12, Y10, Y10
-	VSHUFI64X2      $0x00, Y7, Y13, Y12
-	VSHUFI64X2      $0x03, Y7, Y13, Y7
-	VSHUFI64X2      $0x00, Y9, Y6, Y13
-	VSHUFI64X2      $0x03, Y9, Y6, Y6
-	VSHUFI64X2      $0x00, Y11, Y14, Y9
-	VSHUFI64X2      $0x03, Y11, Y14, Y11
-	VSHUFI64X2      $0x00, Y10, Y5, Y14
-	VSHUFI64X2      $0x03, Y10, Y5, Y5
-	VPXORD          Y8, Y8, Y8
-	VPDPBUSD        Y12, Y0, Y8
-	VPDPBUSD        Y13, Y0, Y8
-	VPDPBUSD        Y9, Y0, Y8
-	VPDPBUSD        Y14, Y0, Y8
-	VPDPBUSD        Y7, Y0, Y8
-	VPDPBUSD        Y6, Y0, Y8
-	VPDPBUSD        Y11, Y0, Y8
-	VPDPBUSD        Y5, Y0, Y8
-	VPSUBD          Y8, Y3, Y10
-	VMOVDQA32       Y10, Y15
-	VPBROADCASTD    2(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    6(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y13, Y16, Y15
-	VPBROADCASTD    10(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y9, Y16, Y15
-	VPBROADCASTD    14(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    30(DX), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y31
-	VMOVDQA32       Y10, Y15
-	VPBROADCASTD    2(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    6(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y13, Y16, Y15
-	VPBROADCASTD    10(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y9, Y16, Y15
-	VPBROADCASTD    14(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    30(DX)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX)(BX*1), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y30
-	VMOVDQA32       Y10, Y15
-	VPBROADCASTD    2(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    6(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y13, Y16, Y15
-	VPBROADCASTD    10(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y9, Y16, Y15
-	VPBROADCASTD    14(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    30(DX)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (DX)(BX*2), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y29
-	VMOVDQA32       Y10, Y15
-	VPBROADCASTD    2(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    6(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y13, Y16, Y15
-	VPBROADCASTD    10(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y9, Y16, Y15
-	VPBROADCASTD    14(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    30(R9), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (R9), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y28
-	VMOVDQA32       Y10, Y15
-	VPBROADCASTD    2(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    6(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y13, Y16, Y15
-	VPBROADCASTD    10(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y9, Y16, Y15
-	VPBROADCASTD    14(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    30(R9)(BX*1), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (R9)(BX*1), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y27
-	VMOVDQA32       Y10, Y15
-	VPBROADCASTD    2(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    6(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y13, Y16, Y15
-	VPBROADCASTD    10(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y9, Y16, Y15
-	VPBROADCASTD    14(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    30(R9)(BX*2), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (R9)(BX*2), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y26
-	VMOVDQA32       Y10, Y15
-	VPBROADCASTD    2(R10), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y12, Y16, Y15
-	VPBROADCASTD    6(R10), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y13, Y16, Y15
-	VPBROADCASTD    10(R10), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y9, Y16, Y15
-	VPBROADCASTD    14(R10), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y14, Y16, Y15
-	VPBROADCASTD    18(R10), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y7, Y16, Y15
-	VPBROADCASTD    22(R10), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y6, Y16, Y15
-	VPBROADCASTD    26(R10), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y11, Y16, Y15
-	VPBROADCASTD    30(R10), Y16
-	VPXORD          Y0, Y16, Y16
-	VPDPBUSD        Y5, Y16, Y15
-	VPBROADCASTW    (R10), Y16
-	VCVTPH2PS       X16, Y16
-	VMULPS          Y16, Y4, Y16
-	VCVTDQ2PS       Y15, Y15
-	VFMADD231PS     Y16, Y15, Y25
-	VMOVDQA32       Y10, Y10
-	VPBROADCASTD    2(R10)(BX*1), Y15
-	VPXORD          Y0, Y15, Y15
-	VPDPBUSD        Y12, Y15, Y10
-	VPBROADCASTD    6(R10)(BX*1), Y12
-	VPXORD          Y0, Y12, Y12
-	VPDPBUSD        Y13, Y12, Y10
-	VPBROADCASTD    10(R10)(BX*1), Y12
-	VPXORD          Y0, Y12, Y12
-	VPDPBUSD        Y9, Y12, Y10
-	VPBROADCASTD    14(R10)(BX*1), Y9
-	VPXORD          Y0, Y9, Y9
-	VPDPBUSD        Y14, Y9, Y10
-	VPBROADCASTD    18(R10)(BX*1), Y9
-	VPXORD          Y0, Y9, Y9
-	VPDPBUSD        Y7, Y9, Y10
-	VPBROADCASTD    22(R10)(BX*1), Y7
-	VPXORD          Y0, Y7, Y7
-	VPDPBUSD        Y6, Y7, Y10
-	VPBROADCASTD    26(R10)(BX*1), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y11, Y6, Y10
-	VPBROADCASTD    30(R10)(BX*1), Y6
-	VPXORD          Y0, Y6, Y6
-	VPDPBUSD        Y5, Y6, Y10
-	VPBROADCASTW    (R10)(BX*1), Y5
-	VCVTPH2PS       X5, Y5
-	VMULPS          Y5, Y4, Y4
-	VCVTDQ2PS       Y10, Y10
-	VFMADD231PS     Y4, Y10, Y24
-	ADDQ            $0x00000016, AX
-	ADDQ            $0x00000016, DI
-	ADDQ            $0x00000016, R8
-	ADDQ            $0x00000022, DX
-	ADDQ            $0x00000022, R9
-	ADDQ            $0x00000022, R10
-	DECQ            SI
-	JMP             tileTQ5_0_8x8_loop
-
-tileTQ5_0_8x8_done:
-	MOVQ    out+40(FP), AX
-	MOVQ    os+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Y31, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y30, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y29, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y28, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y27, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y26, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y25, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Y24, (AX)
-	VZEROUPPER
-	RET
-
 // func tileF32_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 // Requires: AVX, AVX512F, AVX512VL, MMX+
 TEXT ·tileF32_1x1(SB), NOSPLIT, $0-56
@@ -14953,45 +2234,6 @@ tileF32_1x1_loop:
 	JMP         tileF32_1x1_loop
 
 tileF32_1x1_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF64X4 $0x01, Z31, Y0
-	VADDPS        Y31, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	VZEROUPPER
-	RET
-
-// func tileF16_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL, MMX+
-TEXT ·tileF16_1x1(SB), NOSPLIT, $0-56
-	MOVQ   w+0(FP), AX
-	MOVQ   ws+8(FP), CX
-	MOVQ   a+16(FP), CX
-	MOVQ   as+24(FP), DX
-	MOVQ   nb+32(FP), DX
-	VPXORD Z31, Z31, Z31
-	XORQ   BX, BX
-	XORQ   SI, SI
-
-tileF16_1x1_loop:
-	TESTQ       DX, DX
-	JZ          tileF16_1x1_done
-	PREFETCHT0  32768(AX)(BX*1)
-	VCVTPH2PS   (AX)(BX*1), Z0
-	VFMADD231PS (CX)(SI*1), Z0, Z31
-	ADDQ        $0x00000020, BX
-	ADDQ        $0x00000040, SI
-	DECQ        DX
-	JMP         tileF16_1x1_loop
-
-tileF16_1x1_done:
 	MOVQ          out+40(FP), AX
 	MOVQ          os+48(FP), CX
 	SHLQ          $0x02, CX
@@ -15077,59 +2319,6 @@ tileF32_2x1_loop:
 	JMP         tileF32_2x1_loop
 
 tileF32_2x1_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF64X4 $0x01, Z31, Y0
-	VADDPS        Y31, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	VEXTRACTF64X4 $0x01, Z30, Y0
-	VADDPS        Y30, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, 4(AX)
-	VZEROUPPER
-	RET
-
-// func tileF16_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL, MMX+
-TEXT ·tileF16_2x1(SB), NOSPLIT, $0-56
-	MOVQ   w+0(FP), AX
-	MOVQ   ws+8(FP), CX
-	MOVQ   a+16(FP), DX
-	MOVQ   as+24(FP), BX
-	MOVQ   nb+32(FP), BX
-	MOVQ   AX, SI
-	ADDQ   CX, SI
-	VPXORD Z31, Z31, Z31
-	VPXORD Z30, Z30, Z30
-	XORQ   CX, CX
-	XORQ   DI, DI
-
-tileF16_2x1_loop:
-	TESTQ       BX, BX
-	JZ          tileF16_2x1_done
-	PREFETCHT0  32768(AX)(CX*1)
-	VCVTPH2PS   (AX)(CX*1), Z0
-	VFMADD231PS (DX)(DI*1), Z0, Z31
-	VCVTPH2PS   (SI)(CX*1), Z0
-	VFMADD231PS (DX)(DI*1), Z0, Z30
-	ADDQ        $0x00000020, CX
-	ADDQ        $0x00000040, DI
-	DECQ        BX
-	JMP         tileF16_2x1_loop
-
-tileF16_2x1_done:
 	MOVQ          out+40(FP), AX
 	MOVQ          os+48(FP), CX
 	SHLQ          $0x02, CX
@@ -15251,88 +2440,6 @@ tileF32_4x1_loop:
 	JMP         tileF32_4x1_loop
 
 tileF32_4x1_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF64X4 $0x01, Z31, Y0
-	VADDPS        Y31, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	VEXTRACTF64X4 $0x01, Z30, Y0
-	VADDPS        Y30, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, 4(AX)
-	VEXTRACTF64X4 $0x01, Z29, Y0
-	VADDPS        Y29, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, 8(AX)
-	VEXTRACTF64X4 $0x01, Z28, Y0
-	VADDPS        Y28, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, 12(AX)
-	VZEROUPPER
-	RET
-
-// func tileF16_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL, MMX+
-TEXT ·tileF16_4x1(SB), NOSPLIT, $0-56
-	MOVQ   w+0(FP), AX
-	MOVQ   ws+8(FP), CX
-	MOVQ   a+16(FP), DX
-	MOVQ   as+24(FP), BX
-	MOVQ   nb+32(FP), BX
-	MOVQ   AX, SI
-	ADDQ   CX, SI
-	MOVQ   SI, DI
-	ADDQ   CX, DI
-	MOVQ   DI, R8
-	ADDQ   CX, R8
-	VPXORD Z31, Z31, Z31
-	VPXORD Z30, Z30, Z30
-	VPXORD Z29, Z29, Z29
-	VPXORD Z28, Z28, Z28
-	XORQ   CX, CX
-	XORQ   R9, R9
-
-tileF16_4x1_loop:
-	TESTQ       BX, BX
-	JZ          tileF16_4x1_done
-	PREFETCHT0  32768(AX)(CX*1)
-	VCVTPH2PS   (AX)(CX*1), Z0
-	VFMADD231PS (DX)(R9*1), Z0, Z31
-	VCVTPH2PS   (SI)(CX*1), Z0
-	VFMADD231PS (DX)(R9*1), Z0, Z30
-	PREFETCHT0  32768(DI)(CX*1)
-	VCVTPH2PS   (DI)(CX*1), Z0
-	VFMADD231PS (DX)(R9*1), Z0, Z29
-	VCVTPH2PS   (R8)(CX*1), Z0
-	VFMADD231PS (DX)(R9*1), Z0, Z28
-	ADDQ        $0x00000020, CX
-	ADDQ        $0x00000040, R9
-	DECQ        BX
-	JMP         tileF16_4x1_loop
-
-tileF16_4x1_done:
 	MOVQ          out+40(FP), AX
 	MOVQ          os+48(FP), CX
 	SHLQ          $0x02, CX
@@ -15514,59 +2621,6 @@ tileF32_1x2_done:
 	VZEROUPPER
 	RET
 
-// func tileF16_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL, MMX+
-TEXT ·tileF16_1x2(SB), NOSPLIT, $0-56
-	MOVQ   w+0(FP), AX
-	MOVQ   ws+8(FP), CX
-	MOVQ   a+16(FP), CX
-	MOVQ   as+24(FP), DX
-	MOVQ   nb+32(FP), BX
-	MOVQ   CX, SI
-	ADDQ   DX, SI
-	VPXORD Z31, Z31, Z31
-	VPXORD Z30, Z30, Z30
-	XORQ   DX, DX
-	XORQ   DI, DI
-
-tileF16_1x2_loop:
-	TESTQ       BX, BX
-	JZ          tileF16_1x2_done
-	PREFETCHT0  32768(AX)(DX*1)
-	VCVTPH2PS   (AX)(DX*1), Z0
-	VFMADD231PS (CX)(DI*1), Z0, Z31
-	VFMADD231PS (SI)(DI*1), Z0, Z30
-	ADDQ        $0x00000020, DX
-	ADDQ        $0x00000040, DI
-	DECQ        BX
-	JMP         tileF16_1x2_loop
-
-tileF16_1x2_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF64X4 $0x01, Z31, Y0
-	VADDPS        Y31, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	ADDQ          CX, AX
-	VEXTRACTF64X4 $0x01, Z30, Y0
-	VADDPS        Y30, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	VZEROUPPER
-	RET
-
 // func tileBF16_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 // Requires: AVX, AVX512F, AVX512VL, MMX+
 TEXT ·tileBF16_1x2(SB), NOSPLIT, $0-56
@@ -15653,73 +2707,6 @@ tileF32_1x3_loop:
 	JMP         tileF32_1x3_loop
 
 tileF32_1x3_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF64X4 $0x01, Z31, Y0
-	VADDPS        Y31, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	ADDQ          CX, AX
-	VEXTRACTF64X4 $0x01, Z30, Y0
-	VADDPS        Y30, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	ADDQ          CX, AX
-	VEXTRACTF64X4 $0x01, Z29, Y0
-	VADDPS        Y29, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	VZEROUPPER
-	RET
-
-// func tileF16_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL, MMX+
-TEXT ·tileF16_1x3(SB), NOSPLIT, $0-56
-	MOVQ   w+0(FP), AX
-	MOVQ   ws+8(FP), CX
-	MOVQ   a+16(FP), CX
-	MOVQ   as+24(FP), DX
-	MOVQ   nb+32(FP), BX
-	MOVQ   CX, SI
-	ADDQ   DX, SI
-	MOVQ   SI, DI
-	ADDQ   DX, DI
-	VPXORD Z31, Z31, Z31
-	VPXORD Z30, Z30, Z30
-	VPXORD Z29, Z29, Z29
-	XORQ   DX, DX
-	XORQ   R8, R8
-
-tileF16_1x3_loop:
-	TESTQ       BX, BX
-	JZ          tileF16_1x3_done
-	PREFETCHT0  32768(AX)(DX*1)
-	VCVTPH2PS   (AX)(DX*1), Z0
-	VFMADD231PS (CX)(R8*1), Z0, Z31
-	VFMADD231PS (SI)(R8*1), Z0, Z30
-	VFMADD231PS (DI)(R8*1), Z0, Z29
-	ADDQ        $0x00000020, DX
-	ADDQ        $0x00000040, R8
-	DECQ        BX
-	JMP         tileF16_1x3_loop
-
-tileF16_1x3_done:
 	MOVQ          out+40(FP), AX
 	MOVQ          os+48(FP), CX
 	SHLQ          $0x02, CX
@@ -15859,87 +2846,6 @@ tileF32_1x4_loop:
 	JMP         tileF32_1x4_loop
 
 tileF32_1x4_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF64X4 $0x01, Z31, Y0
-	VADDPS        Y31, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	ADDQ          CX, AX
-	VEXTRACTF64X4 $0x01, Z30, Y0
-	VADDPS        Y30, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	ADDQ          CX, AX
-	VEXTRACTF64X4 $0x01, Z29, Y0
-	VADDPS        Y29, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	ADDQ          CX, AX
-	VEXTRACTF64X4 $0x01, Z28, Y0
-	VADDPS        Y28, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	VZEROUPPER
-	RET
-
-// func tileF16_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL, MMX+
-TEXT ·tileF16_1x4(SB), NOSPLIT, $0-56
-	MOVQ   w+0(FP), AX
-	MOVQ   ws+8(FP), CX
-	MOVQ   a+16(FP), CX
-	MOVQ   as+24(FP), DX
-	MOVQ   nb+32(FP), BX
-	MOVQ   CX, SI
-	ADDQ   DX, SI
-	MOVQ   SI, DI
-	ADDQ   DX, DI
-	MOVQ   DI, R8
-	ADDQ   DX, R8
-	VPXORD Z31, Z31, Z31
-	VPXORD Z30, Z30, Z30
-	VPXORD Z29, Z29, Z29
-	VPXORD Z28, Z28, Z28
-	XORQ   DX, DX
-	XORQ   R9, R9
-
-tileF16_1x4_loop:
-	TESTQ       BX, BX
-	JZ          tileF16_1x4_done
-	PREFETCHT0  32768(AX)(DX*1)
-	VCVTPH2PS   (AX)(DX*1), Z0
-	VFMADD231PS (CX)(R9*1), Z0, Z31
-	VFMADD231PS (SI)(R9*1), Z0, Z30
-	VFMADD231PS (DI)(R9*1), Z0, Z29
-	VFMADD231PS (R8)(R9*1), Z0, Z28
-	ADDQ        $0x00000020, DX
-	ADDQ        $0x00000040, R9
-	DECQ        BX
-	JMP         tileF16_1x4_loop
-
-tileF16_1x4_done:
 	MOVQ          out+40(FP), AX
 	MOVQ          os+48(FP), CX
 	SHLQ          $0x02, CX
@@ -16146,84 +3052,6 @@ tileF32_2x2_done:
 	VZEROUPPER
 	RET
 
-// func tileF16_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL, MMX+
-TEXT ·tileF16_2x2(SB), NOSPLIT, $0-56
-	MOVQ   w+0(FP), AX
-	MOVQ   ws+8(FP), CX
-	MOVQ   a+16(FP), DX
-	MOVQ   as+24(FP), BX
-	MOVQ   nb+32(FP), SI
-	MOVQ   AX, DI
-	ADDQ   CX, DI
-	MOVQ   DX, CX
-	ADDQ   BX, CX
-	VPXORD Z31, Z31, Z31
-	VPXORD Z30, Z30, Z30
-	VPXORD Z29, Z29, Z29
-	VPXORD Z28, Z28, Z28
-	XORQ   BX, BX
-	XORQ   R8, R8
-
-tileF16_2x2_loop:
-	TESTQ       SI, SI
-	JZ          tileF16_2x2_done
-	PREFETCHT0  32768(AX)(BX*1)
-	VCVTPH2PS   (AX)(BX*1), Z0
-	VFMADD231PS (DX)(R8*1), Z0, Z31
-	VFMADD231PS (CX)(R8*1), Z0, Z30
-	VCVTPH2PS   (DI)(BX*1), Z0
-	VFMADD231PS (DX)(R8*1), Z0, Z29
-	VFMADD231PS (CX)(R8*1), Z0, Z28
-	ADDQ        $0x00000020, BX
-	ADDQ        $0x00000040, R8
-	DECQ        SI
-	JMP         tileF16_2x2_loop
-
-tileF16_2x2_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF64X4 $0x01, Z31, Y0
-	VADDPS        Y31, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	VEXTRACTF64X4 $0x01, Z29, Y0
-	VADDPS        Y29, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, 4(AX)
-	ADDQ          CX, AX
-	VEXTRACTF64X4 $0x01, Z30, Y0
-	VADDPS        Y30, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	VEXTRACTF64X4 $0x01, Z28, Y0
-	VADDPS        Y28, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, 4(AX)
-	VZEROUPPER
-	RET
-
 // func tileBF16_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 // Requires: AVX, AVX512F, AVX512VL, MMX+
 TEXT ·tileBF16_2x2(SB), NOSPLIT, $0-56
@@ -16346,109 +3174,6 @@ tileF32_2x3_loop:
 	JMP         tileF32_2x3_loop
 
 tileF32_2x3_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF64X4 $0x01, Z31, Y0
-	VADDPS        Y31, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	VEXTRACTF64X4 $0x01, Z28, Y0
-	VADDPS        Y28, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, 4(AX)
-	ADDQ          CX, AX
-	VEXTRACTF64X4 $0x01, Z30, Y0
-	VADDPS        Y30, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	VEXTRACTF64X4 $0x01, Z27, Y0
-	VADDPS        Y27, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, 4(AX)
-	ADDQ          CX, AX
-	VEXTRACTF64X4 $0x01, Z29, Y0
-	VADDPS        Y29, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	VEXTRACTF64X4 $0x01, Z26, Y0
-	VADDPS        Y26, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, 4(AX)
-	VZEROUPPER
-	RET
-
-// func tileF16_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL, MMX+
-TEXT ·tileF16_2x3(SB), NOSPLIT, $0-56
-	MOVQ   w+0(FP), AX
-	MOVQ   ws+8(FP), CX
-	MOVQ   a+16(FP), DX
-	MOVQ   as+24(FP), BX
-	MOVQ   nb+32(FP), SI
-	MOVQ   AX, DI
-	ADDQ   CX, DI
-	MOVQ   DX, CX
-	ADDQ   BX, CX
-	MOVQ   CX, R8
-	ADDQ   BX, R8
-	VPXORD Z31, Z31, Z31
-	VPXORD Z30, Z30, Z30
-	VPXORD Z29, Z29, Z29
-	VPXORD Z28, Z28, Z28
-	VPXORD Z27, Z27, Z27
-	VPXORD Z26, Z26, Z26
-	XORQ   BX, BX
-	XORQ   R9, R9
-
-tileF16_2x3_loop:
-	TESTQ       SI, SI
-	JZ          tileF16_2x3_done
-	PREFETCHT0  32768(AX)(BX*1)
-	VCVTPH2PS   (AX)(BX*1), Z0
-	VFMADD231PS (DX)(R9*1), Z0, Z31
-	VFMADD231PS (CX)(R9*1), Z0, Z30
-	VFMADD231PS (R8)(R9*1), Z0, Z29
-	VCVTPH2PS   (DI)(BX*1), Z0
-	VFMADD231PS (DX)(R9*1), Z0, Z28
-	VFMADD231PS (CX)(R9*1), Z0, Z27
-	VFMADD231PS (R8)(R9*1), Z0, Z26
-	ADDQ        $0x00000020, BX
-	ADDQ        $0x00000040, R9
-	DECQ        SI
-	JMP         tileF16_2x3_loop
-
-tileF16_2x3_done:
 	MOVQ          out+40(FP), AX
 	MOVQ          os+48(FP), CX
 	SHLQ          $0x02, CX
@@ -16745,134 +3470,6 @@ tileF32_2x4_done:
 	VZEROUPPER
 	RET
 
-// func tileF16_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX512F, AVX512VL, MMX+
-TEXT ·tileF16_2x4(SB), NOSPLIT, $0-56
-	MOVQ   w+0(FP), AX
-	MOVQ   ws+8(FP), CX
-	MOVQ   a+16(FP), DX
-	MOVQ   as+24(FP), BX
-	MOVQ   nb+32(FP), SI
-	MOVQ   AX, DI
-	ADDQ   CX, DI
-	MOVQ   DX, CX
-	ADDQ   BX, CX
-	MOVQ   CX, R8
-	ADDQ   BX, R8
-	MOVQ   R8, R9
-	ADDQ   BX, R9
-	VPXORD Z31, Z31, Z31
-	VPXORD Z30, Z30, Z30
-	VPXORD Z29, Z29, Z29
-	VPXORD Z28, Z28, Z28
-	VPXORD Z27, Z27, Z27
-	VPXORD Z26, Z26, Z26
-	VPXORD Z25, Z25, Z25
-	VPXORD Z24, Z24, Z24
-	XORQ   BX, BX
-	XORQ   R10, R10
-
-tileF16_2x4_loop:
-	TESTQ       SI, SI
-	JZ          tileF16_2x4_done
-	PREFETCHT0  32768(AX)(BX*1)
-	VCVTPH2PS   (AX)(BX*1), Z0
-	VFMADD231PS (DX)(R10*1), Z0, Z31
-	VFMADD231PS (CX)(R10*1), Z0, Z30
-	VFMADD231PS (R8)(R10*1), Z0, Z29
-	VFMADD231PS (R9)(R10*1), Z0, Z28
-	VCVTPH2PS   (DI)(BX*1), Z0
-	VFMADD231PS (DX)(R10*1), Z0, Z27
-	VFMADD231PS (CX)(R10*1), Z0, Z26
-	VFMADD231PS (R8)(R10*1), Z0, Z25
-	VFMADD231PS (R9)(R10*1), Z0, Z24
-	ADDQ        $0x00000020, BX
-	ADDQ        $0x00000040, R10
-	DECQ        SI
-	JMP         tileF16_2x4_loop
-
-tileF16_2x4_done:
-	MOVQ          out+40(FP), AX
-	MOVQ          os+48(FP), CX
-	SHLQ          $0x02, CX
-	VEXTRACTF64X4 $0x01, Z31, Y0
-	VADDPS        Y31, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	VEXTRACTF64X4 $0x01, Z27, Y0
-	VADDPS        Y27, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, 4(AX)
-	ADDQ          CX, AX
-	VEXTRACTF64X4 $0x01, Z30, Y0
-	VADDPS        Y30, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	VEXTRACTF64X4 $0x01, Z26, Y0
-	VADDPS        Y26, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, 4(AX)
-	ADDQ          CX, AX
-	VEXTRACTF64X4 $0x01, Z29, Y0
-	VADDPS        Y29, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	VEXTRACTF64X4 $0x01, Z25, Y0
-	VADDPS        Y25, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, 4(AX)
-	ADDQ          CX, AX
-	VEXTRACTF64X4 $0x01, Z28, Y0
-	VADDPS        Y28, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, (AX)
-	VEXTRACTF64X4 $0x01, Z24, Y0
-	VADDPS        Y24, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0x4e, X1, X0
-	VADDPS        X0, X1, X1
-	VPERMILPS     $0xb1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSS        X1, 4(AX)
-	VZEROUPPER
-	RET
-
 // func tileBF16_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 // Requires: AVX, AVX512F, AVX512VL, MMX+
 TEXT ·tileBF16_2x4(SB), NOSPLIT, $0-56
@@ -17009,6 +3606,7 @@ TEXT ·tileF16Dot_1x1(SB), NOSPLIT, $0-56
 	MOVQ   w+0(FP), AX
 	MOVQ   ws+8(FP), CX
 	MOVQ   a+16(FP), CX
+	MOVQ   as+24(FP), DX
 	MOVQ   nb+32(FP), DX
 	VPXORD Z31, Z31, Z31
 	VPXORD Z30, Z30, Z30
@@ -17037,6 +3635,8 @@ tileF16Dot_1x1_loop:
 
 tileF16Dot_1x1_done:
 	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
 	VADDPS        Z29, Z31, Z31
 	VADDPS        Z28, Z30, Z30
 	VADDPS        Z30, Z31, Z31
@@ -17058,6 +3658,7 @@ TEXT ·tileF16Dot_4x1(SB), NOSPLIT, $0-56
 	MOVQ   w+0(FP), AX
 	MOVQ   ws+8(FP), CX
 	MOVQ   a+16(FP), DX
+	MOVQ   as+24(FP), BX
 	MOVQ   nb+32(FP), BX
 	MOVQ   AX, SI
 	ADDQ   CX, SI
@@ -17134,6 +3735,8 @@ tileF16Dot_4x1_loop:
 
 tileF16Dot_4x1_done:
 	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
 	VADDPS        Z29, Z31, Z31
 	VADDPS        Z28, Z30, Z30
 	VADDPS        Z30, Z31, Z31
@@ -17182,6 +3785,548 @@ tileF16Dot_4x1_done:
 	VPERMILPS     $0xb1, X1, X0
 	VADDPS        X0, X1, X1
 	VMOVSS        X1, 12(AX)
+	VZEROUPPER
+	RET
+
+// func tileF16Dot_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX512F, AVX512VL, MMX+
+TEXT ·tileF16Dot_1x2(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), CX
+	MOVQ   as+24(FP), DX
+	MOVQ   nb+32(FP), BX
+	MOVQ   CX, SI
+	ADDQ   DX, SI
+	VPXORD Z31, Z31, Z31
+	VPXORD Z30, Z30, Z30
+	VPXORD Z29, Z29, Z29
+	VPXORD Z28, Z28, Z28
+	VPXORD Z27, Z27, Z27
+	VPXORD Z26, Z26, Z26
+	VPXORD Z25, Z25, Z25
+	VPXORD Z24, Z24, Z24
+	XORQ   DX, DX
+	XORQ   DI, DI
+
+tileF16Dot_1x2_loop:
+	TESTQ       BX, BX
+	JZ          tileF16Dot_1x2_done
+	PREFETCHT0  32768(AX)(DX*1)
+	VCVTPH2PS   (AX)(DX*1), Z0
+	VFMADD231PS (CX)(DI*1), Z0, Z31
+	VFMADD231PS (SI)(DI*1), Z0, Z27
+	VCVTPH2PS   32(AX)(DX*1), Z0
+	VFMADD231PS 64(CX)(DI*1), Z0, Z30
+	VFMADD231PS 64(SI)(DI*1), Z0, Z26
+	PREFETCHT0  32832(AX)(DX*1)
+	VCVTPH2PS   64(AX)(DX*1), Z0
+	VFMADD231PS 128(CX)(DI*1), Z0, Z29
+	VFMADD231PS 128(SI)(DI*1), Z0, Z25
+	VCVTPH2PS   96(AX)(DX*1), Z0
+	VFMADD231PS 192(CX)(DI*1), Z0, Z28
+	VFMADD231PS 192(SI)(DI*1), Z0, Z24
+	ADDQ        $0x00000080, DX
+	ADDQ        $0x00000100, DI
+	DECQ        BX
+	JMP         tileF16Dot_1x2_loop
+
+tileF16Dot_1x2_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VADDPS        Z29, Z31, Z31
+	VADDPS        Z28, Z30, Z30
+	VADDPS        Z30, Z31, Z31
+	VEXTRACTF64X4 $0x01, Z31, Y0
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	ADDQ          CX, AX
+	VADDPS        Z25, Z27, Z27
+	VADDPS        Z24, Z26, Z26
+	VADDPS        Z26, Z27, Z27
+	VEXTRACTF64X4 $0x01, Z27, Y0
+	VADDPS        Y27, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VZEROUPPER
+	RET
+
+// func tileF16Dot_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX512F, AVX512VL, MMX+
+TEXT ·tileF16Dot_1x3(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), CX
+	MOVQ   as+24(FP), DX
+	MOVQ   nb+32(FP), BX
+	MOVQ   CX, SI
+	ADDQ   DX, SI
+	MOVQ   SI, DI
+	ADDQ   DX, DI
+	VPXORD Z31, Z31, Z31
+	VPXORD Z30, Z30, Z30
+	VPXORD Z29, Z29, Z29
+	VPXORD Z28, Z28, Z28
+	VPXORD Z27, Z27, Z27
+	VPXORD Z26, Z26, Z26
+	VPXORD Z25, Z25, Z25
+	VPXORD Z24, Z24, Z24
+	VPXORD Z23, Z23, Z23
+	VPXORD Z22, Z22, Z22
+	VPXORD Z21, Z21, Z21
+	VPXORD Z20, Z20, Z20
+	XORQ   DX, DX
+	XORQ   R8, R8
+
+tileF16Dot_1x3_loop:
+	TESTQ       BX, BX
+	JZ          tileF16Dot_1x3_done
+	PREFETCHT0  32768(AX)(DX*1)
+	VCVTPH2PS   (AX)(DX*1), Z0
+	VFMADD231PS (CX)(R8*1), Z0, Z31
+	VFMADD231PS (SI)(R8*1), Z0, Z27
+	VFMADD231PS (DI)(R8*1), Z0, Z23
+	VCVTPH2PS   32(AX)(DX*1), Z0
+	VFMADD231PS 64(CX)(R8*1), Z0, Z30
+	VFMADD231PS 64(SI)(R8*1), Z0, Z26
+	VFMADD231PS 64(DI)(R8*1), Z0, Z22
+	PREFETCHT0  32832(AX)(DX*1)
+	VCVTPH2PS   64(AX)(DX*1), Z0
+	VFMADD231PS 128(CX)(R8*1), Z0, Z29
+	VFMADD231PS 128(SI)(R8*1), Z0, Z25
+	VFMADD231PS 128(DI)(R8*1), Z0, Z21
+	VCVTPH2PS   96(AX)(DX*1), Z0
+	VFMADD231PS 192(CX)(R8*1), Z0, Z28
+	VFMADD231PS 192(SI)(R8*1), Z0, Z24
+	VFMADD231PS 192(DI)(R8*1), Z0, Z20
+	ADDQ        $0x00000080, DX
+	ADDQ        $0x00000100, R8
+	DECQ        BX
+	JMP         tileF16Dot_1x3_loop
+
+tileF16Dot_1x3_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VADDPS        Z29, Z31, Z31
+	VADDPS        Z28, Z30, Z30
+	VADDPS        Z30, Z31, Z31
+	VEXTRACTF64X4 $0x01, Z31, Y0
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	ADDQ          CX, AX
+	VADDPS        Z25, Z27, Z27
+	VADDPS        Z24, Z26, Z26
+	VADDPS        Z26, Z27, Z27
+	VEXTRACTF64X4 $0x01, Z27, Y0
+	VADDPS        Y27, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	ADDQ          CX, AX
+	VADDPS        Z21, Z23, Z23
+	VADDPS        Z20, Z22, Z22
+	VADDPS        Z22, Z23, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y0
+	VADDPS        Y23, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VZEROUPPER
+	RET
+
+// func tileF16Dot_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX512F, AVX512VL, MMX+
+TEXT ·tileF16Dot_2x1(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), DX
+	MOVQ   as+24(FP), BX
+	MOVQ   nb+32(FP), BX
+	MOVQ   AX, SI
+	ADDQ   CX, SI
+	VPXORD Z31, Z31, Z31
+	VPXORD Z30, Z30, Z30
+	VPXORD Z29, Z29, Z29
+	VPXORD Z28, Z28, Z28
+	VPXORD Z27, Z27, Z27
+	VPXORD Z26, Z26, Z26
+	VPXORD Z25, Z25, Z25
+	VPXORD Z24, Z24, Z24
+	XORQ   CX, CX
+	XORQ   DI, DI
+
+tileF16Dot_2x1_loop:
+	TESTQ       BX, BX
+	JZ          tileF16Dot_2x1_done
+	PREFETCHT0  32768(AX)(CX*1)
+	VCVTPH2PS   (AX)(CX*1), Z0
+	VFMADD231PS (DX)(DI*1), Z0, Z31
+	VCVTPH2PS   32(AX)(CX*1), Z0
+	VFMADD231PS 64(DX)(DI*1), Z0, Z30
+	PREFETCHT0  32832(AX)(CX*1)
+	VCVTPH2PS   64(AX)(CX*1), Z0
+	VFMADD231PS 128(DX)(DI*1), Z0, Z29
+	VCVTPH2PS   96(AX)(CX*1), Z0
+	VFMADD231PS 192(DX)(DI*1), Z0, Z28
+	PREFETCHT0  32768(SI)(CX*1)
+	VCVTPH2PS   (SI)(CX*1), Z0
+	VFMADD231PS (DX)(DI*1), Z0, Z27
+	VCVTPH2PS   32(SI)(CX*1), Z0
+	VFMADD231PS 64(DX)(DI*1), Z0, Z26
+	PREFETCHT0  32832(SI)(CX*1)
+	VCVTPH2PS   64(SI)(CX*1), Z0
+	VFMADD231PS 128(DX)(DI*1), Z0, Z25
+	VCVTPH2PS   96(SI)(CX*1), Z0
+	VFMADD231PS 192(DX)(DI*1), Z0, Z24
+	ADDQ        $0x00000080, CX
+	ADDQ        $0x00000100, DI
+	DECQ        BX
+	JMP         tileF16Dot_2x1_loop
+
+tileF16Dot_2x1_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VADDPS        Z29, Z31, Z31
+	VADDPS        Z28, Z30, Z30
+	VADDPS        Z30, Z31, Z31
+	VEXTRACTF64X4 $0x01, Z31, Y0
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VADDPS        Z25, Z27, Z27
+	VADDPS        Z24, Z26, Z26
+	VADDPS        Z26, Z27, Z27
+	VEXTRACTF64X4 $0x01, Z27, Y0
+	VADDPS        Y27, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	VZEROUPPER
+	RET
+
+// func tileF16Dot_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX512F, AVX512VL, MMX+
+TEXT ·tileF16Dot_2x2(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), DX
+	MOVQ   as+24(FP), BX
+	MOVQ   nb+32(FP), SI
+	MOVQ   AX, DI
+	ADDQ   CX, DI
+	MOVQ   DX, CX
+	ADDQ   BX, CX
+	VPXORD Z31, Z31, Z31
+	VPXORD Z30, Z30, Z30
+	VPXORD Z29, Z29, Z29
+	VPXORD Z28, Z28, Z28
+	VPXORD Z27, Z27, Z27
+	VPXORD Z26, Z26, Z26
+	VPXORD Z25, Z25, Z25
+	VPXORD Z24, Z24, Z24
+	VPXORD Z23, Z23, Z23
+	VPXORD Z22, Z22, Z22
+	VPXORD Z21, Z21, Z21
+	VPXORD Z20, Z20, Z20
+	VPXORD Z19, Z19, Z19
+	VPXORD Z18, Z18, Z18
+	VPXORD Z17, Z17, Z17
+	VPXORD Z16, Z16, Z16
+	XORQ   BX, BX
+	XORQ   R8, R8
+
+tileF16Dot_2x2_loop:
+	TESTQ       SI, SI
+	JZ          tileF16Dot_2x2_done
+	PREFETCHT0  32768(AX)(BX*1)
+	VCVTPH2PS   (AX)(BX*1), Z0
+	VFMADD231PS (DX)(R8*1), Z0, Z31
+	VFMADD231PS (CX)(R8*1), Z0, Z27
+	VCVTPH2PS   32(AX)(BX*1), Z0
+	VFMADD231PS 64(DX)(R8*1), Z0, Z30
+	VFMADD231PS 64(CX)(R8*1), Z0, Z26
+	PREFETCHT0  32832(AX)(BX*1)
+	VCVTPH2PS   64(AX)(BX*1), Z0
+	VFMADD231PS 128(DX)(R8*1), Z0, Z29
+	VFMADD231PS 128(CX)(R8*1), Z0, Z25
+	VCVTPH2PS   96(AX)(BX*1), Z0
+	VFMADD231PS 192(DX)(R8*1), Z0, Z28
+	VFMADD231PS 192(CX)(R8*1), Z0, Z24
+	PREFETCHT0  32768(DI)(BX*1)
+	VCVTPH2PS   (DI)(BX*1), Z0
+	VFMADD231PS (DX)(R8*1), Z0, Z23
+	VFMADD231PS (CX)(R8*1), Z0, Z19
+	VCVTPH2PS   32(DI)(BX*1), Z0
+	VFMADD231PS 64(DX)(R8*1), Z0, Z22
+	VFMADD231PS 64(CX)(R8*1), Z0, Z18
+	PREFETCHT0  32832(DI)(BX*1)
+	VCVTPH2PS   64(DI)(BX*1), Z0
+	VFMADD231PS 128(DX)(R8*1), Z0, Z21
+	VFMADD231PS 128(CX)(R8*1), Z0, Z17
+	VCVTPH2PS   96(DI)(BX*1), Z0
+	VFMADD231PS 192(DX)(R8*1), Z0, Z20
+	VFMADD231PS 192(CX)(R8*1), Z0, Z16
+	ADDQ        $0x00000080, BX
+	ADDQ        $0x00000100, R8
+	DECQ        SI
+	JMP         tileF16Dot_2x2_loop
+
+tileF16Dot_2x2_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VADDPS        Z29, Z31, Z31
+	VADDPS        Z28, Z30, Z30
+	VADDPS        Z30, Z31, Z31
+	VEXTRACTF64X4 $0x01, Z31, Y0
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VADDPS        Z21, Z23, Z23
+	VADDPS        Z20, Z22, Z22
+	VADDPS        Z22, Z23, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y0
+	VADDPS        Y23, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	ADDQ          CX, AX
+	VADDPS        Z25, Z27, Z27
+	VADDPS        Z24, Z26, Z26
+	VADDPS        Z26, Z27, Z27
+	VEXTRACTF64X4 $0x01, Z27, Y0
+	VADDPS        Y27, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VADDPS        Z17, Z19, Z19
+	VADDPS        Z16, Z18, Z18
+	VADDPS        Z18, Z19, Z19
+	VEXTRACTF64X4 $0x01, Z19, Y0
+	VADDPS        Y19, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	VZEROUPPER
+	RET
+
+// func tileF16Dot_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX512F, AVX512VL, MMX+
+TEXT ·tileF16Dot_2x3(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), DX
+	MOVQ   as+24(FP), BX
+	MOVQ   nb+32(FP), SI
+	MOVQ   AX, DI
+	ADDQ   CX, DI
+	MOVQ   DX, CX
+	ADDQ   BX, CX
+	MOVQ   CX, R8
+	ADDQ   BX, R8
+	VPXORD Z31, Z31, Z31
+	VPXORD Z30, Z30, Z30
+	VPXORD Z29, Z29, Z29
+	VPXORD Z28, Z28, Z28
+	VPXORD Z27, Z27, Z27
+	VPXORD Z26, Z26, Z26
+	VPXORD Z25, Z25, Z25
+	VPXORD Z24, Z24, Z24
+	VPXORD Z23, Z23, Z23
+	VPXORD Z22, Z22, Z22
+	VPXORD Z21, Z21, Z21
+	VPXORD Z20, Z20, Z20
+	VPXORD Z19, Z19, Z19
+	VPXORD Z18, Z18, Z18
+	VPXORD Z17, Z17, Z17
+	VPXORD Z16, Z16, Z16
+	VPXORD Z15, Z15, Z15
+	VPXORD Z14, Z14, Z14
+	VPXORD Z13, Z13, Z13
+	VPXORD Z12, Z12, Z12
+	VPXORD Z11, Z11, Z11
+	VPXORD Z10, Z10, Z10
+	VPXORD Z9, Z9, Z9
+	VPXORD Z8, Z8, Z8
+	XORQ   BX, BX
+	XORQ   R9, R9
+
+tileF16Dot_2x3_loop:
+	TESTQ       SI, SI
+	JZ          tileF16Dot_2x3_done
+	PREFETCHT0  32768(AX)(BX*1)
+	VCVTPH2PS   (AX)(BX*1), Z0
+	VFMADD231PS (DX)(R9*1), Z0, Z31
+	VFMADD231PS (CX)(R9*1), Z0, Z27
+	VFMADD231PS (R8)(R9*1), Z0, Z23
+	VCVTPH2PS   32(AX)(BX*1), Z0
+	VFMADD231PS 64(DX)(R9*1), Z0, Z30
+	VFMADD231PS 64(CX)(R9*1), Z0, Z26
+	VFMADD231PS 64(R8)(R9*1), Z0, Z22
+	PREFETCHT0  32832(AX)(BX*1)
+	VCVTPH2PS   64(AX)(BX*1), Z0
+	VFMADD231PS 128(DX)(R9*1), Z0, Z29
+	VFMADD231PS 128(CX)(R9*1), Z0, Z25
+	VFMADD231PS 128(R8)(R9*1), Z0, Z21
+	VCVTPH2PS   96(AX)(BX*1), Z0
+	VFMADD231PS 192(DX)(R9*1), Z0, Z28
+	VFMADD231PS 192(CX)(R9*1), Z0, Z24
+	VFMADD231PS 192(R8)(R9*1), Z0, Z20
+	PREFETCHT0  32768(DI)(BX*1)
+	VCVTPH2PS   (DI)(BX*1), Z0
+	VFMADD231PS (DX)(R9*1), Z0, Z19
+	VFMADD231PS (CX)(R9*1), Z0, Z15
+	VFMADD231PS (R8)(R9*1), Z0, Z11
+	VCVTPH2PS   32(DI)(BX*1), Z0
+	VFMADD231PS 64(DX)(R9*1), Z0, Z18
+	VFMADD231PS 64(CX)(R9*1), Z0, Z14
+	VFMADD231PS 64(R8)(R9*1), Z0, Z10
+	PREFETCHT0  32832(DI)(BX*1)
+	VCVTPH2PS   64(DI)(BX*1), Z0
+	VFMADD231PS 128(DX)(R9*1), Z0, Z17
+	VFMADD231PS 128(CX)(R9*1), Z0, Z13
+	VFMADD231PS 128(R8)(R9*1), Z0, Z9
+	VCVTPH2PS   96(DI)(BX*1), Z0
+	VFMADD231PS 192(DX)(R9*1), Z0, Z16
+	VFMADD231PS 192(CX)(R9*1), Z0, Z12
+	VFMADD231PS 192(R8)(R9*1), Z0, Z8
+	ADDQ        $0x00000080, BX
+	ADDQ        $0x00000100, R9
+	DECQ        SI
+	JMP         tileF16Dot_2x3_loop
+
+tileF16Dot_2x3_done:
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VADDPS        Z29, Z31, Z31
+	VADDPS        Z28, Z30, Z30
+	VADDPS        Z30, Z31, Z31
+	VEXTRACTF64X4 $0x01, Z31, Y0
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VADDPS        Z17, Z19, Z19
+	VADDPS        Z16, Z18, Z18
+	VADDPS        Z18, Z19, Z19
+	VEXTRACTF64X4 $0x01, Z19, Y0
+	VADDPS        Y19, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	ADDQ          CX, AX
+	VADDPS        Z25, Z27, Z27
+	VADDPS        Z24, Z26, Z26
+	VADDPS        Z26, Z27, Z27
+	VEXTRACTF64X4 $0x01, Z27, Y0
+	VADDPS        Y27, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VADDPS        Z13, Z15, Z15
+	VADDPS        Z12, Z14, Z14
+	VADDPS        Z14, Z15, Z15
+	VEXTRACTF64X4 $0x01, Z15, Y0
+	VADDPS        Y15, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	ADDQ          CX, AX
+	VADDPS        Z21, Z23, Z23
+	VADDPS        Z20, Z22, Z22
+	VADDPS        Z22, Z23, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y0
+	VADDPS        Y23, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	VADDPS        Z9, Z11, Z11
+	VADDPS        Z8, Z10, Z10
+	VADDPS        Z10, Z11, Z11
+	VEXTRACTF64X4 $0x01, Z11, Y0
+	VADDPS        Y11, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0x4e, X1, X0
+	VADDPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
 	VZEROUPPER
 	RET
 
@@ -25191,6 +12336,3930 @@ q80x_done:
 	VZEROUPPER
 	RET
 
+// func tileGQ8_0_16x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, MMX+
+TEXT ·tileGQ8_0_16x1(SB), NOSPLIT, $0-64
+	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
+	MOVQ         a+16(FP), DX
+	MOVQ         as+24(FP), BX
+	MOVQ         nb+32(FP), BX
+	LEAQ         (CX)(CX*2), SI
+	LEAQ         (AX)(CX*4), DI
+	LEAQ         (DI)(CX*4), R8
+	LEAQ         (R8)(CX*4), R9
+	VPXORD       Z31, Z31, Z31
+	MOVL         $0x80808080, R10
+	VPBROADCASTD R10, Z0
+	VPXORD       Z1, Z1, Z1
+	VPBROADCASTD CX, Z2
+	VPMULLD      iota16<>+0(SB), Z2, Z2
+	MOVQ         CX, R10
+	SHLQ         $0x04, R10
+	ADDQ         AX, R10
+
+tileGQ8_0_16x1_loop:
+	TESTQ           BX, BX
+	JZ              tileGQ8_0_16x1_done
+	PREFETCHT0      (R10)
+	PREFETCHT0      64(R10)
+	PREFETCHT0      128(R10)
+	PREFETCHT0      192(R10)
+	PREFETCHT0      256(R10)
+	PREFETCHT0      320(R10)
+	PREFETCHT0      384(R10)
+	PREFETCHT0      448(R10)
+	PREFETCHT0      512(R10)
+	ADDQ            $0x00000220, R10
+	VMOVDQU8        2(AX), Y4
+	VINSERTI64X4    $0x01, 2(DI), Z4, Z3
+	VPXORD          Z0, Z3, Z3
+	VMOVDQU8        2(AX)(CX*1), Y4
+	VINSERTI64X4    $0x01, 2(DI)(CX*1), Z4, Z5
+	VPXORD          Z0, Z5, Z5
+	VMOVDQU8        2(AX)(CX*2), Y4
+	VINSERTI64X4    $0x01, 2(DI)(CX*2), Z4, Z6
+	VPXORD          Z0, Z6, Z6
+	VMOVDQU8        2(AX)(SI*1), Y4
+	VINSERTI64X4    $0x01, 2(DI)(SI*1), Z4, Z7
+	VPXORD          Z0, Z7, Z7
+	VMOVDQU8        2(R8), Y4
+	VINSERTI64X4    $0x01, 2(R9), Z4, Z8
+	VPXORD          Z0, Z8, Z8
+	VMOVDQU8        2(R8)(CX*1), Y4
+	VINSERTI64X4    $0x01, 2(R9)(CX*1), Z4, Z9
+	VPXORD          Z0, Z9, Z9
+	VMOVDQU8        2(R8)(CX*2), Y4
+	VINSERTI64X4    $0x01, 2(R9)(CX*2), Z4, Z10
+	VPXORD          Z0, Z10, Z10
+	VMOVDQU8        2(R8)(SI*1), Y4
+	VINSERTI64X4    $0x01, 2(R9)(SI*1), Z4, Z11
+	VPXORD          Z0, Z11, Z11
+	KXNORW          K1, K1, K1
+	VPXORD          Z12, Z12, Z12
+	VPGATHERDD      (AX)(Z2*1), K1, Z12
+	VPMOVDW         Z12, Y4
+	VCVTPH2PS       Y4, Z13
+	VBROADCASTI64X4 2(DX), Z14
+	VPXORD          Z15, Z15, Z15
+	VPDPBUSD        Z14, Z0, Z15
+	VPSUBD          Z15, Z1, Z15
+	VMOVDQA32       Z15, Z16
+	VPDPBUSD        Z14, Z3, Z16
+	VMOVDQA32       Z15, Z3
+	VPDPBUSD        Z14, Z5, Z3
+	VPUNPCKLDQ      Z3, Z16, Z5
+	VPUNPCKHDQ      Z3, Z16, Z3
+	VPADDD          Z3, Z5, Z5
+	VMOVDQA32       Z15, Z3
+	VPDPBUSD        Z14, Z6, Z3
+	VMOVDQA32       Z15, Z6
+	VPDPBUSD        Z14, Z7, Z6
+	VPUNPCKLDQ      Z6, Z3, Z7
+	VPUNPCKHDQ      Z6, Z3, Z3
+	VPADDD          Z3, Z7, Z7
+	VMOVDQA32       Z15, Z3
+	VPDPBUSD        Z14, Z8, Z3
+	VMOVDQA32       Z15, Z6
+	VPDPBUSD        Z14, Z9, Z6
+	VPUNPCKLDQ      Z6, Z3, Z8
+	VPUNPCKHDQ      Z6, Z3, Z3
+	VPADDD          Z3, Z8, Z8
+	VMOVDQA32       Z15, Z3
+	VPDPBUSD        Z14, Z10, Z3
+	VMOVDQA32       Z15, Z6
+	VPDPBUSD        Z14, Z11, Z6
+	VPUNPCKLDQ      Z6, Z3, Z9
+	VPUNPCKHDQ      Z6, Z3, Z3
+	VPADDD          Z3, Z9, Z9
+	VPUNPCKLQDQ     Z7, Z5, Z3
+	VPUNPCKHQDQ     Z7, Z5, Z5
+	VPADDD          Z5, Z3, Z3
+	VPUNPCKLQDQ     Z9, Z8, Z5
+	VPUNPCKHQDQ     Z9, Z8, Z6
+	VPADDD          Z6, Z5, Z5
+	VSHUFI32X4      $0x88, Z5, Z3, Z6
+	VSHUFI32X4      $0xdd, Z5, Z3, Z3
+	VPADDD          Z3, Z6, Z6
+	VCVTDQ2PS       Z6, Z6
+	VPBROADCASTW    (DX), Y3
+	VCVTPH2PS       Y3, Z3
+	VMULPS          Z3, Z13, Z3
+	VFMADD231PS     Z3, Z6, Z31
+	ADDQ            $0x00000022, AX
+	ADDQ            $0x00000022, DI
+	ADDQ            $0x00000022, R8
+	ADDQ            $0x00000022, R9
+	ADDQ            $0x00000022, DX
+	DECQ            BX
+	JMP             tileGQ8_0_16x1_loop
+
+tileGQ8_0_16x1_done:
+	MOVQ    out+40(FP), AX
+	MOVQ    os+48(FP), CX
+	MOVQ    mask+56(FP), DX
+	KMOVW   DX, K1
+	SHLQ    $0x02, CX
+	VMOVUPS Z31, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tileGQ8_0_16x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, MMX+
+TEXT ·tileGQ8_0_16x2(SB), NOSPLIT, $0-64
+	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
+	MOVQ         a+16(FP), DX
+	MOVQ         as+24(FP), BX
+	MOVQ         nb+32(FP), SI
+	LEAQ         (CX)(CX*2), DI
+	LEAQ         (AX)(CX*4), R8
+	LEAQ         (R8)(CX*4), R9
+	LEAQ         (R9)(CX*4), R10
+	VPXORD       Z31, Z31, Z31
+	VPXORD       Z30, Z30, Z30
+	MOVL         $0x80808080, R11
+	VPBROADCASTD R11, Z0
+	VPXORD       Z1, Z1, Z1
+	VPBROADCASTD CX, Z2
+	VPMULLD      iota16<>+0(SB), Z2, Z2
+	MOVQ         CX, R11
+	SHLQ         $0x04, R11
+	ADDQ         AX, R11
+
+tileGQ8_0_16x2_loop:
+	TESTQ           SI, SI
+	JZ              tileGQ8_0_16x2_done
+	PREFETCHT0      (R11)
+	PREFETCHT0      64(R11)
+	PREFETCHT0      128(R11)
+	PREFETCHT0      192(R11)
+	PREFETCHT0      256(R11)
+	PREFETCHT0      320(R11)
+	PREFETCHT0      384(R11)
+	PREFETCHT0      448(R11)
+	PREFETCHT0      512(R11)
+	ADDQ            $0x00000220, R11
+	VMOVDQU8        2(AX), Y4
+	VINSERTI64X4    $0x01, 2(R8), Z4, Z3
+	VPXORD          Z0, Z3, Z3
+	VMOVDQU8        2(AX)(CX*1), Y4
+	VINSERTI64X4    $0x01, 2(R8)(CX*1), Z4, Z5
+	VPXORD          Z0, Z5, Z5
+	VMOVDQU8        2(AX)(CX*2), Y4
+	VINSERTI64X4    $0x01, 2(R8)(CX*2), Z4, Z6
+	VPXORD          Z0, Z6, Z6
+	VMOVDQU8        2(AX)(DI*1), Y4
+	VINSERTI64X4    $0x01, 2(R8)(DI*1), Z4, Z7
+	VPXORD          Z0, Z7, Z7
+	VMOVDQU8        2(R9), Y4
+	VINSERTI64X4    $0x01, 2(R10), Z4, Z8
+	VPXORD          Z0, Z8, Z8
+	VMOVDQU8        2(R9)(CX*1), Y4
+	VINSERTI64X4    $0x01, 2(R10)(CX*1), Z4, Z9
+	VPXORD          Z0, Z9, Z9
+	VMOVDQU8        2(R9)(CX*2), Y4
+	VINSERTI64X4    $0x01, 2(R10)(CX*2), Z4, Z10
+	VPXORD          Z0, Z10, Z10
+	VMOVDQU8        2(R9)(DI*1), Y4
+	VINSERTI64X4    $0x01, 2(R10)(DI*1), Z4, Z11
+	VPXORD          Z0, Z11, Z11
+	KXNORW          K1, K1, K1
+	VPXORD          Z12, Z12, Z12
+	VPGATHERDD      (AX)(Z2*1), K1, Z12
+	VPMOVDW         Z12, Y4
+	VCVTPH2PS       Y4, Z13
+	VBROADCASTI64X4 2(DX), Z14
+	VPXORD          Z15, Z15, Z15
+	VPDPBUSD        Z14, Z0, Z15
+	VPSUBD          Z15, Z1, Z15
+	VMOVDQA32       Z15, Z16
+	VPDPBUSD        Z14, Z3, Z16
+	VMOVDQA32       Z15, Z17
+	VPDPBUSD        Z14, Z5, Z17
+	VPUNPCKLDQ      Z17, Z16, Z18
+	VPUNPCKHDQ      Z17, Z16, Z16
+	VPADDD          Z16, Z18, Z18
+	VMOVDQA32       Z15, Z16
+	VPDPBUSD        Z14, Z6, Z16
+	VMOVDQA32       Z15, Z17
+	VPDPBUSD        Z14, Z7, Z17
+	VPUNPCKLDQ      Z17, Z16, Z20
+	VPUNPCKHDQ      Z17, Z16, Z16
+	VPADDD          Z16, Z20, Z20
+	VMOVDQA32       Z15, Z16
+	VPDPBUSD        Z14, Z8, Z16
+	VMOVDQA32       Z15, Z17
+	VPDPBUSD        Z14, Z9, Z17
+	VPUNPCKLDQ      Z17, Z16, Z21
+	VPUNPCKHDQ      Z17, Z16, Z16
+	VPADDD          Z16, Z21, Z21
+	VMOVDQA32       Z15, Z16
+	VPDPBUSD        Z14, Z10, Z16
+	VMOVDQA32       Z15, Z17
+	VPDPBUSD        Z14, Z11, Z17
+	VPUNPCKLDQ      Z17, Z16, Z14
+	VPUNPCKHDQ      Z17, Z16, Z16
+	VPADDD          Z16, Z14, Z14
+	VPUNPCKLQDQ     Z20, Z18, Z16
+	VPUNPCKHQDQ     Z20, Z18, Z17
+	VPADDD          Z17, Z16, Z16
+	VPUNPCKLQDQ     Z14, Z21, Z17
+	VPUNPCKHQDQ     Z14, Z21, Z14
+	VPADDD          Z14, Z17, Z17
+	VSHUFI32X4      $0x88, Z17, Z16, Z14
+	VSHUFI32X4      $0xdd, Z17, Z16, Z16
+	VPADDD          Z16, Z14, Z14
+	VCVTDQ2PS       Z14, Z14
+	VPBROADCASTW    (DX), Y4
+	VCVTPH2PS       Y4, Z16
+	VMULPS          Z16, Z13, Z16
+	VFMADD231PS     Z16, Z14, Z31
+	VBROADCASTI64X4 2(DX)(BX*1), Z14
+	VPXORD          Z19, Z19, Z19
+	VPDPBUSD        Z14, Z0, Z19
+	VPSUBD          Z19, Z1, Z19
+	VMOVDQA32       Z19, Z16
+	VPDPBUSD        Z14, Z3, Z16
+	VMOVDQA32       Z19, Z3
+	VPDPBUSD        Z14, Z5, Z3
+	VPUNPCKLDQ      Z3, Z16, Z5
+	VPUNPCKHDQ      Z3, Z16, Z3
+	VPADDD          Z3, Z5, Z5
+	VMOVDQA32       Z19, Z3
+	VPDPBUSD        Z14, Z6, Z3
+	VMOVDQA32       Z19, Z6
+	VPDPBUSD        Z14, Z7, Z6
+	VPUNPCKLDQ      Z6, Z3, Z7
+	VPUNPCKHDQ      Z6, Z3, Z3
+	VPADDD          Z3, Z7, Z7
+	VMOVDQA32       Z19, Z3
+	VPDPBUSD        Z14, Z8, Z3
+	VMOVDQA32       Z19, Z6
+	VPDPBUSD        Z14, Z9, Z6
+	VPUNPCKLDQ      Z6, Z3, Z8
+	VPUNPCKHDQ      Z6, Z3, Z3
+	VPADDD          Z3, Z8, Z8
+	VMOVDQA32       Z19, Z3
+	VPDPBUSD        Z14, Z10, Z3
+	VMOVDQA32       Z19, Z6
+	VPDPBUSD        Z14, Z11, Z6
+	VPUNPCKLDQ      Z6, Z3, Z9
+	VPUNPCKHDQ      Z6, Z3, Z3
+	VPADDD          Z3, Z9, Z9
+	VPUNPCKLQDQ     Z7, Z5, Z3
+	VPUNPCKHQDQ     Z7, Z5, Z5
+	VPADDD          Z5, Z3, Z3
+	VPUNPCKLQDQ     Z9, Z8, Z5
+	VPUNPCKHQDQ     Z9, Z8, Z6
+	VPADDD          Z6, Z5, Z5
+	VSHUFI32X4      $0x88, Z5, Z3, Z6
+	VSHUFI32X4      $0xdd, Z5, Z3, Z3
+	VPADDD          Z3, Z6, Z6
+	VCVTDQ2PS       Z6, Z6
+	VPBROADCASTW    (DX)(BX*1), Y3
+	VCVTPH2PS       Y3, Z3
+	VMULPS          Z3, Z13, Z3
+	VFMADD231PS     Z3, Z6, Z30
+	ADDQ            $0x00000022, AX
+	ADDQ            $0x00000022, R8
+	ADDQ            $0x00000022, R9
+	ADDQ            $0x00000022, R10
+	ADDQ            $0x00000022, DX
+	DECQ            SI
+	JMP             tileGQ8_0_16x2_loop
+
+tileGQ8_0_16x2_done:
+	MOVQ    out+40(FP), AX
+	MOVQ    os+48(FP), CX
+	MOVQ    mask+56(FP), DX
+	KMOVW   DX, K1
+	SHLQ    $0x02, CX
+	VMOVUPS Z31, K1, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z30, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tileGQ8_0_16x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, MMX+
+TEXT ·tileGQ8_0_16x3(SB), NOSPLIT, $0-64
+	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
+	MOVQ         a+16(FP), DX
+	MOVQ         as+24(FP), BX
+	MOVQ         nb+32(FP), SI
+	LEAQ         (CX)(CX*2), DI
+	LEAQ         (AX)(CX*4), R8
+	LEAQ         (R8)(CX*4), R9
+	LEAQ         (R9)(CX*4), R10
+	VPXORD       Z31, Z31, Z31
+	VPXORD       Z30, Z30, Z30
+	VPXORD       Z29, Z29, Z29
+	MOVL         $0x80808080, R11
+	VPBROADCASTD R11, Z0
+	VPXORD       Z1, Z1, Z1
+	VPBROADCASTD CX, Z2
+	VPMULLD      iota16<>+0(SB), Z2, Z2
+	MOVQ         CX, R11
+	SHLQ         $0x04, R11
+	ADDQ         AX, R11
+
+tileGQ8_0_16x3_loop:
+	TESTQ           SI, SI
+	JZ              tileGQ8_0_16x3_done
+	PREFETCHT0      (R11)
+	PREFETCHT0      64(R11)
+	PREFETCHT0      128(R11)
+	PREFETCHT0      192(R11)
+	PREFETCHT0      256(R11)
+	PREFETCHT0      320(R11)
+	PREFETCHT0      384(R11)
+	PREFETCHT0      448(R11)
+	PREFETCHT0      512(R11)
+	ADDQ            $0x00000220, R11
+	VMOVDQU8        2(AX), Y4
+	VINSERTI64X4    $0x01, 2(R8), Z4, Z3
+	VPXORD          Z0, Z3, Z3
+	VMOVDQU8        2(AX)(CX*1), Y4
+	VINSERTI64X4    $0x01, 2(R8)(CX*1), Z4, Z5
+	VPXORD          Z0, Z5, Z5
+	VMOVDQU8        2(AX)(CX*2), Y4
+	VINSERTI64X4    $0x01, 2(R8)(CX*2), Z4, Z6
+	VPXORD          Z0, Z6, Z6
+	VMOVDQU8        2(AX)(DI*1), Y4
+	VINSERTI64X4    $0x01, 2(R8)(DI*1), Z4, Z7
+	VPXORD          Z0, Z7, Z7
+	VMOVDQU8        2(R9), Y4
+	VINSERTI64X4    $0x01, 2(R10), Z4, Z8
+	VPXORD          Z0, Z8, Z8
+	VMOVDQU8        2(R9)(CX*1), Y4
+	VINSERTI64X4    $0x01, 2(R10)(CX*1), Z4, Z9
+	VPXORD          Z0, Z9, Z9
+	VMOVDQU8        2(R9)(CX*2), Y4
+	VINSERTI64X4    $0x01, 2(R10)(CX*2), Z4, Z10
+	VPXORD          Z0, Z10, Z10
+	VMOVDQU8        2(R9)(DI*1), Y4
+	VINSERTI64X4    $0x01, 2(R10)(DI*1), Z4, Z11
+	VPXORD          Z0, Z11, Z11
+	KXNORW          K1, K1, K1
+	VPXORD          Z12, Z12, Z12
+	VPGATHERDD      (AX)(Z2*1), K1, Z12
+	VPMOVDW         Z12, Y4
+	VCVTPH2PS       Y4, Z13
+	VBROADCASTI64X4 2(DX), Z14
+	VPXORD          Z15, Z15, Z15
+	VPDPBUSD        Z14, Z0, Z15
+	VPSUBD          Z15, Z1, Z15
+	VMOVDQA32       Z15, Z16
+	VPDPBUSD        Z14, Z3, Z16
+	VMOVDQA32       Z15, Z17
+	VPDPBUSD        Z14, Z5, Z17
+	VPUNPCKLDQ      Z17, Z16, Z18
+	VPUNPCKHDQ      Z17, Z16, Z16
+	VPADDD          Z16, Z18, Z18
+	VMOVDQA32       Z15, Z16
+	VPDPBUSD        Z14, Z6, Z16
+	VMOVDQA32       Z15, Z17
+	VPDPBUSD        Z14, Z7, Z17
+	VPUNPCKLDQ      Z17, Z16, Z21
+	VPUNPCKHDQ      Z17, Z16, Z16
+	VPADDD          Z16, Z21, Z21
+	VMOVDQA32       Z15, Z16
+	VPDPBUSD        Z14, Z8, Z16
+	VMOVDQA32       Z15, Z17
+	VPDPBUSD        Z14, Z9, Z17
+	VPUNPCKLDQ      Z17, Z16, Z22
+	VPUNPCKHDQ      Z17, Z16, Z16
+	VPADDD          Z16, Z22, Z22
+	VMOVDQA32       Z15, Z16
+	VPDPBUSD        Z14, Z10, Z16
+	VMOVDQA32       Z15, Z17
+	VPDPBUSD        Z14, Z11, Z17
+	VPUNPCKLDQ      Z17, Z16, Z14
+	VPUNPCKHDQ      Z17, Z16, Z16
+	VPADDD          Z16, Z14, Z14
+	VPUNPCKLQDQ     Z21, Z18, Z16
+	VPUNPCKHQDQ     Z21, Z18, Z17
+	VPADDD          Z17, Z16, Z16
+	VPUNPCKLQDQ     Z14, Z22, Z17
+	VPUNPCKHQDQ     Z14, Z22, Z14
+	VPADDD          Z14, Z17, Z17
+	VSHUFI32X4      $0x88, Z17, Z16, Z14
+	VSHUFI32X4      $0xdd, Z17, Z16, Z16
+	VPADDD          Z16, Z14, Z14
+	VCVTDQ2PS       Z14, Z14
+	VPBROADCASTW    (DX), Y4
+	VCVTPH2PS       Y4, Z16
+	VMULPS          Z16, Z13, Z16
+	VFMADD231PS     Z16, Z14, Z31
+	VBROADCASTI64X4 2(DX)(BX*1), Z14
+	VPXORD          Z19, Z19, Z19
+	VPDPBUSD        Z14, Z0, Z19
+	VPSUBD          Z19, Z1, Z19
+	VMOVDQA32       Z19, Z16
+	VPDPBUSD        Z14, Z3, Z16
+	VMOVDQA32       Z19, Z17
+	VPDPBUSD        Z14, Z5, Z17
+	VPUNPCKLDQ      Z17, Z16, Z18
+	VPUNPCKHDQ      Z17, Z16, Z16
+	VPADDD          Z16, Z18, Z18
+	VMOVDQA32       Z19, Z16
+	VPDPBUSD        Z14, Z6, Z16
+	VMOVDQA32       Z19, Z17
+	VPDPBUSD        Z14, Z7, Z17
+	VPUNPCKLDQ      Z17, Z16, Z21
+	VPUNPCKHDQ      Z17, Z16, Z16
+	VPADDD          Z16, Z21, Z21
+	VMOVDQA32       Z19, Z16
+	VPDPBUSD        Z14, Z8, Z16
+	VMOVDQA32       Z19, Z17
+	VPDPBUSD        Z14, Z9, Z17
+	VPUNPCKLDQ      Z17, Z16, Z22
+	VPUNPCKHDQ      Z17, Z16, Z16
+	VPADDD          Z16, Z22, Z22
+	VMOVDQA32       Z19, Z16
+	VPDPBUSD        Z14, Z10, Z16
+	VMOVDQA32       Z19, Z17
+	VPDPBUSD        Z14, Z11, Z17
+	VPUNPCKLDQ      Z17, Z16, Z14
+	VPUNPCKHDQ      Z17, Z16, Z16
+	VPADDD          Z16, Z14, Z14
+	VPUNPCKLQDQ     Z21, Z18, Z16
+	VPUNPCKHQDQ     Z21, Z18, Z17
+	VPADDD          Z17, Z16, Z16
+	VPUNPCKLQDQ     Z14, Z22, Z17
+	VPUNPCKHQDQ     Z14, Z22, Z14
+	VPADDD          Z14, Z17, Z17
+	VSHUFI32X4      $0x88, Z17, Z16, Z14
+	VSHUFI32X4      $0xdd, Z17, Z16, Z16
+	VPADDD          Z16, Z14, Z14
+	VCVTDQ2PS       Z14, Z14
+	VPBROADCASTW    (DX)(BX*1), Y4
+	VCVTPH2PS       Y4, Z16
+	VMULPS          Z16, Z13, Z16
+	VFMADD231PS     Z16, Z14, Z30
+	VBROADCASTI64X4 2(DX)(BX*2), Z14
+	VPXORD          Z20, Z20, Z20
+	VPDPBUSD        Z14, Z0, Z20
+	VPSUBD          Z20, Z1, Z20
+	VMOVDQA32       Z20, Z16
+	VPDPBUSD        Z14, Z3, Z16
+	VMOVDQA32       Z20, Z3
+	VPDPBUSD        Z14, Z5, Z3
+	VPUNPCKLDQ      Z3, Z16, Z5
+	VPUNPCKHDQ      Z3, Z16, Z3
+	VPADDD          Z3, Z5, Z5
+	VMOVDQA32       Z20, Z3
+	VPDPBUSD        Z14, Z6, Z3
+	VMOVDQA32       Z20, Z6
+	VPDPBUSD        Z14, Z7, Z6
+	VPUNPCKLDQ      Z6, Z3, Z7
+	VPUNPCKHDQ      Z6, Z3, Z3
+	VPADDD          Z3, Z7, Z7
+	VMOVDQA32       Z20, Z3
+	VPDPBUSD        Z14, Z8, Z3
+	VMOVDQA32       Z20, Z6
+	VPDPBUSD        Z14, Z9, Z6
+	VPUNPCKLDQ      Z6, Z3, Z8
+	VPUNPCKHDQ      Z6, Z3, Z3
+	VPADDD          Z3, Z8, Z8
+	VMOVDQA32       Z20, Z3
+	VPDPBUSD        Z14, Z10, Z3
+	VMOVDQA32       Z20, Z6
+	VPDPBUSD        Z14, Z11, Z6
+	VPUNPCKLDQ      Z6, Z3, Z9
+	VPUNPCKHDQ      Z6, Z3, Z3
+	VPADDD          Z3, Z9, Z9
+	VPUNPCKLQDQ     Z7, Z5, Z3
+	VPUNPCKHQDQ     Z7, Z5, Z5
+	VPADDD          Z5, Z3, Z3
+	VPUNPCKLQDQ     Z9, Z8, Z5
+	VPUNPCKHQDQ     Z9, Z8, Z6
+	VPADDD          Z6, Z5, Z5
+	VSHUFI32X4      $0x88, Z5, Z3, Z6
+	VSHUFI32X4      $0xdd, Z5, Z3, Z3
+	VPADDD          Z3, Z6, Z6
+	VCVTDQ2PS       Z6, Z6
+	VPBROADCASTW    (DX)(BX*2), Y3
+	VCVTPH2PS       Y3, Z3
+	VMULPS          Z3, Z13, Z3
+	VFMADD231PS     Z3, Z6, Z29
+	ADDQ            $0x00000022, AX
+	ADDQ            $0x00000022, R8
+	ADDQ            $0x00000022, R9
+	ADDQ            $0x00000022, R10
+	ADDQ            $0x00000022, DX
+	DECQ            SI
+	JMP             tileGQ8_0_16x3_loop
+
+tileGQ8_0_16x3_done:
+	MOVQ    out+40(FP), AX
+	MOVQ    os+48(FP), CX
+	MOVQ    mask+56(FP), DX
+	KMOVW   DX, K1
+	SHLQ    $0x02, CX
+	VMOVUPS Z31, K1, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z30, K1, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z29, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tileGQ8_0_16x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, MMX+
+TEXT ·tileGQ8_0_16x4(SB), NOSPLIT, $0-64
+	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
+	MOVQ         a+16(FP), DX
+	MOVQ         as+24(FP), BX
+	MOVQ         nb+32(FP), SI
+	LEAQ         (CX)(CX*2), DI
+	LEAQ         (AX)(CX*4), R8
+	LEAQ         (R8)(CX*4), R9
+	LEAQ         (R9)(CX*4), R10
+	LEAQ         (BX)(BX*2), R11
+	VPXORD       Z31, Z31, Z31
+	VPXORD       Z30, Z30, Z30
+	VPXORD       Z29, Z29, Z29
+	VPXORD       Z28, Z28, Z28
+	MOVL         $0x80808080, R12
+	VPBROADCASTD R12, Z0
+	VPXORD       Z1, Z1, Z1
+	VPBROADCASTD CX, Z2
+	VPMULLD      iota16<>+0(SB), Z2, Z2
+	MOVQ         CX, R12
+	SHLQ         $0x04, R12
+	ADDQ         AX, R12
+
+tileGQ8_0_16x4_loop:
+	TESTQ           SI, SI
+	JZ              tileGQ8_0_16x4_done
+	PREFETCHT0      (R12)
+	PREFETCHT0      64(R12)
+	PREFETCHT0      128(R12)
+	PREFETCHT0      192(R12)
+	PREFETCHT0      256(R12)
+	PREFETCHT0      320(R12)
+	PREFETCHT0      384(R12)
+	PREFETCHT0      448(R12)
+	PREFETCHT0      512(R12)
+	ADDQ            $0x00000220, R12
+	VMOVDQU8        2(AX), Y4
+	VINSERTI64X4    $0x01, 2(R8), Z4, Z3
+	VPXORD          Z0, Z3, Z3
+	VMOVDQU8        2(AX)(CX*1), Y4
+	VINSERTI64X4    $0x01, 2(R8)(CX*1), Z4, Z5
+	VPXORD          Z0, Z5, Z5
+	VMOVDQU8        2(AX)(CX*2), Y4
+	VINSERTI64X4    $0x01, 2(R8)(CX*2), Z4, Z6
+	VPXORD          Z0, Z6, Z6
+	VMOVDQU8        2(AX)(DI*1), Y4
+	VINSERTI64X4    $0x01, 2(R8)(DI*1), Z4, Z7
+	VPXORD          Z0, Z7, Z7
+	VMOVDQU8        2(R9), Y4
+	VINSERTI64X4    $0x01, 2(R10), Z4, Z8
+	VPXORD          Z0, Z8, Z8
+	VMOVDQU8        2(R9)(CX*1), Y4
+	VINSERTI64X4    $0x01, 2(R10)(CX*1), Z4, Z9
+	VPXORD          Z0, Z9, Z9
+	VMOVDQU8        2(R9)(CX*2), Y4
+	VINSERTI64X4    $0x01, 2(R10)(CX*2), Z4, Z10
+	VPXORD          Z0, Z10, Z10
+	VMOVDQU8        2(R9)(DI*1), Y4
+	VINSERTI64X4    $0x01, 2(R10)(DI*1), Z4, Z11
+	VPXORD          Z0, Z11, Z11
+	KXNORW          K1, K1, K1
+	VPXORD          Z12, Z12, Z12
+	VPGATHERDD      (AX)(Z2*1), K1, Z12
+	VPMOVDW         Z12, Y4
+	VCVTPH2PS       Y4, Z13
+	VBROADCASTI64X4 2(DX), Z14
+	VPXORD          Z15, Z15, Z15
+	VPDPBUSD        Z14, Z0, Z15
+	VPSUBD          Z15, Z1, Z15
+	VMOVDQA32       Z15, Z16
+	VPDPBUSD        Z14, Z3, Z16
+	VMOVDQA32       Z15, Z17
+	VPDPBUSD        Z14, Z5, Z17
+	VPUNPCKLDQ      Z17, Z16, Z18
+	VPUNPCKHDQ      Z17, Z16, Z16
+	VPADDD          Z16, Z18, Z18
+	VMOVDQA32       Z15, Z16
+	VPDPBUSD        Z14, Z6, Z16
+	VMOVDQA32       Z15, Z17
+	VPDPBUSD        Z14, Z7, Z17
+	VPUNPCKLDQ      Z17, Z16, Z22
+	VPUNPCKHDQ      Z17, Z16, Z16
+	VPADDD          Z16, Z22, Z22
+	VMOVDQA32       Z15, Z16
+	VPDPBUSD        Z14, Z8, Z16
+	VMOVDQA32       Z15, Z17
+	VPDPBUSD        Z14, Z9, Z17
+	VPUNPCKLDQ      Z17, Z16, Z23
+	VPUNPCKHDQ      Z17, Z16, Z16
+	VPADDD          Z16, Z23, Z23
+	VMOVDQA32       Z15, Z16
+	VPDPBUSD        Z14, Z10, Z16
+	VMOVDQA32       Z15, Z17
+	VPDPBUSD        Z14, Z11, Z17
+	VPUNPCKLDQ      Z17, Z16, Z14
+	VPUNPCKHDQ      Z17, Z16, Z16
+	VPADDD          Z16, Z14, Z14
+	VPUNPCKLQDQ     Z22, Z18, Z16
+	VPUNPCKHQDQ     Z22, Z18, Z17
+	VPADDD          Z17, Z16, Z16
+	VPUNPCKLQDQ     Z14, Z23, Z17
+	VPUNPCKHQDQ     Z14, Z23, Z14
+	VPADDD          Z14, Z17, Z17
+	VSHUFI32X4      $0x88, Z17, Z16, Z14
+	VSHUFI32X4      $0xdd, Z17, Z16, Z16
+	VPADDD          Z16, Z14, Z14
+	VCVTDQ2PS       Z14, Z14
+	VPBROADCASTW    (DX), Y4
+	VCVTPH2PS       Y4, Z16
+	VMULPS          Z16, Z13, Z16
+	VFMADD231PS     Z16, Z14, Z31
+	VBROADCASTI64X4 2(DX)(BX*1), Z14
+	VPXORD          Z19, Z19, Z19
+	VPDPBUSD        Z14, Z0, Z19
+	VPSUBD          Z19, Z1, Z19
+	VMOVDQA32       Z19, Z16
+	VPDPBUSD        Z14, Z3, Z16
+	VMOVDQA32       Z19, Z17
+	VPDPBUSD        Z14, Z5, Z17
+	VPUNPCKLDQ      Z17, Z16, Z18
+	VPUNPCKHDQ      Z17, Z16, Z16
+	VPADDD          Z16, Z18, Z18
+	VMOVDQA32       Z19, Z16
+	VPDPBUSD        Z14, Z6, Z16
+	VMOVDQA32       Z19, Z17
+	VPDPBUSD        Z14, Z7, Z17
+	VPUNPCKLDQ      Z17, Z16, Z22
+	VPUNPCKHDQ      Z17, Z16, Z16
+	VPADDD          Z16, Z22, Z22
+	VMOVDQA32       Z19, Z16
+	VPDPBUSD        Z14, Z8, Z16
+	VMOVDQA32       Z19, Z17
+	VPDPBUSD        Z14, Z9, Z17
+	VPUNPCKLDQ      Z17, Z16, Z23
+	VPUNPCKHDQ      Z17, Z16, Z16
+	VPADDD          Z16, Z23, Z23
+	VMOVDQA32       Z19, Z16
+	VPDPBUSD        Z14, Z10, Z16
+	VMOVDQA32       Z19, Z17
+	VPDPBUSD        Z14, Z11, Z17
+	VPUNPCKLDQ      Z17, Z16, Z14
+	VPUNPCKHDQ      Z17, Z16, Z16
+	VPADDD          Z16, Z14, Z14
+	VPUNPCKLQDQ     Z22, Z18, Z16
+	VPUNPCKHQDQ     Z22, Z18, Z17
+	VPADDD          Z17, Z16, Z16
+	VPUNPCKLQDQ     Z14, Z23, Z17
+	VPUNPCKHQDQ     Z14, Z23, Z14
+	VPADDD          Z14, Z17, Z17
+	VSHUFI32X4      $0x88, Z17, Z16, Z14
+	VSHUFI32X4      $0xdd, Z17, Z16, Z16
+	VPADDD          Z16, Z14, Z14
+	VCVTDQ2PS       Z14, Z14
+	VPBROADCASTW    (DX)(BX*1), Y4
+	VCVTPH2PS       Y4, Z16
+	VMULPS          Z16, Z13, Z16
+	VFMADD231PS     Z16, Z14, Z30
+	VBROADCASTI64X4 2(DX)(BX*2), Z14
+	VPXORD          Z20, Z20, Z20
+	VPDPBUSD        Z14, Z0, Z20
+	VPSUBD          Z20, Z1, Z20
+	VMOVDQA32       Z20, Z16
+	VPDPBUSD        Z14, Z3, Z16
+	VMOVDQA32       Z20, Z17
+	VPDPBUSD        Z14, Z5, Z17
+	VPUNPCKLDQ      Z17, Z16, Z18
+	VPUNPCKHDQ      Z17, Z16, Z16
+	VPADDD          Z16, Z18, Z18
+	VMOVDQA32       Z20, Z16
+	VPDPBUSD        Z14, Z6, Z16
+	VMOVDQA32       Z20, Z17
+	VPDPBUSD        Z14, Z7, Z17
+	VPUNPCKLDQ      Z17, Z16, Z22
+	VPUNPCKHDQ      Z17, Z16, Z16
+	VPADDD          Z16, Z22, Z22
+	VMOVDQA32       Z20, Z16
+	VPDPBUSD        Z14, Z8, Z16
+	VMOVDQA32       Z20, Z17
+	VPDPBUSD        Z14, Z9, Z17
+	VPUNPCKLDQ      Z17, Z16, Z23
+	VPUNPCKHDQ      Z17, Z16, Z16
+	VPADDD          Z16, Z23, Z23
+	VMOVDQA32       Z20, Z16
+	VPDPBUSD        Z14, Z10, Z16
+	VMOVDQA32       Z20, Z17
+	VPDPBUSD        Z14, Z11, Z17
+	VPUNPCKLDQ      Z17, Z16, Z14
+	VPUNPCKHDQ      Z17, Z16, Z16
+	VPADDD          Z16, Z14, Z14
+	VPUNPCKLQDQ     Z22, Z18, Z16
+	VPUNPCKHQDQ     Z22, Z18, Z17
+	VPADDD          Z17, Z16, Z16
+	VPUNPCKLQDQ     Z14, Z23, Z17
+	VPUNPCKHQDQ     Z14, Z23, Z14
+	VPADDD          Z14, Z17, Z17
+	VSHUFI32X4      $0x88, Z17, Z16, Z14
+	VSHUFI32X4      $0xdd, Z17, Z16, Z16
+	VPADDD          Z16, Z14, Z14
+	VCVTDQ2PS       Z14, Z14
+	VPBROADCASTW    (DX)(BX*2), Y4
+	VCVTPH2PS       Y4, Z16
+	VMULPS          Z16, Z13, Z16
+	VFMADD231PS     Z16, Z14, Z29
+	VBROADCASTI64X4 2(DX)(R11*1), Z14
+	VPXORD          Z21, Z21, Z21
+	VPDPBUSD        Z14, Z0, Z21
+	VPSUBD          Z21, Z1, Z21
+	VMOVDQA32       Z21, Z16
+	VPDPBUSD        Z14, Z3, Z16
+	VMOVDQA32       Z21, Z3
+	VPDPBUSD        Z14, Z5, Z3
+	VPUNPCKLDQ      Z3, Z16, Z5
+	VPUNPCKHDQ      Z3, Z16, Z3
+	VPADDD          Z3, Z5, Z5
+	VMOVDQA32       Z21, Z3
+	VPDPBUSD        Z14, Z6, Z3
+	VMOVDQA32       Z21, Z6
+	VPDPBUSD        Z14, Z7, Z6
+	VPUNPCKLDQ      Z6, Z3, Z7
+	VPUNPCKHDQ      Z6, Z3, Z3
+	VPADDD          Z3, Z7, Z7
+	VMOVDQA32       Z21, Z3
+	VPDPBUSD        Z14, Z8, Z3
+	VMOVDQA32       Z21, Z6
+	VPDPBUSD        Z14, Z9, Z6
+	VPUNPCKLDQ      Z6, Z3, Z8
+	VPUNPCKHDQ      Z6, Z3, Z3
+	VPADDD          Z3, Z8, Z8
+	VMOVDQA32       Z21, Z3
+	VPDPBUSD        Z14, Z10, Z3
+	VMOVDQA32       Z21, Z6
+	VPDPBUSD        Z14, Z11, Z6
+	VPUNPCKLDQ      Z6, Z3, Z9
+	VPUNPCKHDQ      Z6, Z3, Z3
+	VPADDD          Z3, Z9, Z9
+	VPUNPCKLQDQ     Z7, Z5, Z3
+	VPUNPCKHQDQ     Z7, Z5, Z5
+	VPADDD          Z5, Z3, Z3
+	VPUNPCKLQDQ     Z9, Z8, Z5
+	VPUNPCKHQDQ     Z9, Z8, Z6
+	VPADDD          Z6, Z5, Z5
+	VSHUFI32X4      $0x88, Z5, Z3, Z6
+	VSHUFI32X4      $0xdd, Z5, Z3, Z3
+	VPADDD          Z3, Z6, Z6
+	VCVTDQ2PS       Z6, Z6
+	VPBROADCASTW    (DX)(R11*1), Y3
+	VCVTPH2PS       Y3, Z3
+	VMULPS          Z3, Z13, Z3
+	VFMADD231PS     Z3, Z6, Z28
+	ADDQ            $0x00000022, AX
+	ADDQ            $0x00000022, R8
+	ADDQ            $0x00000022, R9
+	ADDQ            $0x00000022, R10
+	ADDQ            $0x00000022, DX
+	DECQ            SI
+	JMP             tileGQ8_0_16x4_loop
+
+tileGQ8_0_16x4_done:
+	MOVQ    out+40(FP), AX
+	MOVQ    os+48(FP), CX
+	MOVQ    mask+56(FP), DX
+	KMOVW   DX, K1
+	SHLQ    $0x02, CX
+	VMOVUPS Z31, K1, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z30, K1, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z29, K1, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z28, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tileGQ4_0_16x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, MMX+
+TEXT ·tileGQ4_0_16x1(SB), NOSPLIT, $0-64
+	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
+	MOVQ         a+16(FP), DX
+	MOVQ         as+24(FP), BX
+	MOVQ         nb+32(FP), BX
+	LEAQ         (CX)(CX*2), SI
+	LEAQ         (AX)(CX*4), DI
+	LEAQ         (DI)(CX*4), R8
+	LEAQ         (R8)(CX*4), R9
+	VPXORD       Z31, Z31, Z31
+	MOVL         $0x0f0f0f0f, R10
+	VPBROADCASTD R10, Y0
+	MOVL         $0x08080808, R10
+	VPBROADCASTD R10, Z1
+	VPXORD       Z2, Z2, Z2
+	VPBROADCASTD CX, Z3
+	VPMULLD      iota16<>+0(SB), Z3, Z3
+	MOVQ         CX, R10
+	SHLQ         $0x04, R10
+	ADDQ         AX, R10
+
+tileGQ4_0_16x1_loop:
+	TESTQ           BX, BX
+	JZ              tileGQ4_0_16x1_done
+	PREFETCHT0      (R10)
+	PREFETCHT0      64(R10)
+	PREFETCHT0      128(R10)
+	PREFETCHT0      192(R10)
+	PREFETCHT0      256(R10)
+	ADDQ            $0x00000120, R10
+	VBROADCASTI32X4 2(AX), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VBROADCASTI32X4 2(DI), Y4
+	VPSRLVW         nibshift<>+0(SB), Y4, Y4
+	VPANDD          Y0, Y4, Y4
+	VINSERTI64X4    $0x01, Y4, Z5, Z4
+	VBROADCASTI32X4 2(AX)(CX*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VBROADCASTI32X4 2(DI)(CX*1), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VINSERTI64X4    $0x01, Y6, Z5, Z6
+	VBROADCASTI32X4 2(AX)(CX*2), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VBROADCASTI32X4 2(DI)(CX*2), Y7
+	VPSRLVW         nibshift<>+0(SB), Y7, Y7
+	VPANDD          Y0, Y7, Y7
+	VINSERTI64X4    $0x01, Y7, Z5, Z7
+	VBROADCASTI32X4 2(AX)(SI*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VBROADCASTI32X4 2(DI)(SI*1), Y8
+	VPSRLVW         nibshift<>+0(SB), Y8, Y8
+	VPANDD          Y0, Y8, Y8
+	VINSERTI64X4    $0x01, Y8, Z5, Z8
+	VBROADCASTI32X4 2(R8), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VBROADCASTI32X4 2(R9), Y9
+	VPSRLVW         nibshift<>+0(SB), Y9, Y9
+	VPANDD          Y0, Y9, Y9
+	VINSERTI64X4    $0x01, Y9, Z5, Z9
+	VBROADCASTI32X4 2(R8)(CX*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VBROADCASTI32X4 2(R9)(CX*1), Y10
+	VPSRLVW         nibshift<>+0(SB), Y10, Y10
+	VPANDD          Y0, Y10, Y10
+	VINSERTI64X4    $0x01, Y10, Z5, Z10
+	VBROADCASTI32X4 2(R8)(CX*2), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VBROADCASTI32X4 2(R9)(CX*2), Y11
+	VPSRLVW         nibshift<>+0(SB), Y11, Y11
+	VPANDD          Y0, Y11, Y11
+	VINSERTI64X4    $0x01, Y11, Z5, Z11
+	VBROADCASTI32X4 2(R8)(SI*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VBROADCASTI32X4 2(R9)(SI*1), Y12
+	VPSRLVW         nibshift<>+0(SB), Y12, Y12
+	VPANDD          Y0, Y12, Y12
+	VINSERTI64X4    $0x01, Y12, Z5, Z12
+	KXNORW          K1, K1, K1
+	VPXORD          Z13, Z13, Z13
+	VPGATHERDD      (AX)(Z3*1), K1, Z13
+	VPMOVDW         Z13, Y5
+	VCVTPH2PS       Y5, Z14
+	VBROADCASTI64X4 2(DX), Z15
+	VPXORD          Z16, Z16, Z16
+	VPDPBUSD        Z15, Z1, Z16
+	VPSUBD          Z16, Z2, Z16
+	VMOVDQA32       Z16, Z17
+	VPDPBUSD        Z15, Z4, Z17
+	VMOVDQA32       Z16, Z4
+	VPDPBUSD        Z15, Z6, Z4
+	VPUNPCKLDQ      Z4, Z17, Z6
+	VPUNPCKHDQ      Z4, Z17, Z4
+	VPADDD          Z4, Z6, Z6
+	VMOVDQA32       Z16, Z4
+	VPDPBUSD        Z15, Z7, Z4
+	VMOVDQA32       Z16, Z7
+	VPDPBUSD        Z15, Z8, Z7
+	VPUNPCKLDQ      Z7, Z4, Z8
+	VPUNPCKHDQ      Z7, Z4, Z4
+	VPADDD          Z4, Z8, Z8
+	VMOVDQA32       Z16, Z4
+	VPDPBUSD        Z15, Z9, Z4
+	VMOVDQA32       Z16, Z7
+	VPDPBUSD        Z15, Z10, Z7
+	VPUNPCKLDQ      Z7, Z4, Z9
+	VPUNPCKHDQ      Z7, Z4, Z4
+	VPADDD          Z4, Z9, Z9
+	VMOVDQA32       Z16, Z4
+	VPDPBUSD        Z15, Z11, Z4
+	VMOVDQA32       Z16, Z7
+	VPDPBUSD        Z15, Z12, Z7
+	VPUNPCKLDQ      Z7, Z4, Z10
+	VPUNPCKHDQ      Z7, Z4, Z4
+	VPADDD          Z4, Z10, Z10
+	VPUNPCKLQDQ     Z8, Z6, Z4
+	VPUNPCKHQDQ     Z8, Z6, Z6
+	VPADDD          Z6, Z4, Z4
+	VPUNPCKLQDQ     Z10, Z9, Z6
+	VPUNPCKHQDQ     Z10, Z9, Z7
+	VPADDD          Z7, Z6, Z6
+	VSHUFI32X4      $0x88, Z6, Z4, Z7
+	VSHUFI32X4      $0xdd, Z6, Z4, Z4
+	VPADDD          Z4, Z7, Z7
+	VCVTDQ2PS       Z7, Z7
+	VPBROADCASTW    (DX), Y4
+	VCVTPH2PS       Y4, Z4
+	VMULPS          Z4, Z14, Z4
+	VFMADD231PS     Z4, Z7, Z31
+	ADDQ            $0x00000012, AX
+	ADDQ            $0x00000012, DI
+	ADDQ            $0x00000012, R8
+	ADDQ            $0x00000012, R9
+	ADDQ            $0x00000022, DX
+	DECQ            BX
+	JMP             tileGQ4_0_16x1_loop
+
+tileGQ4_0_16x1_done:
+	MOVQ    out+40(FP), AX
+	MOVQ    os+48(FP), CX
+	MOVQ    mask+56(FP), DX
+	KMOVW   DX, K1
+	SHLQ    $0x02, CX
+	VMOVUPS Z31, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tileGQ4_0_16x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, MMX+
+TEXT ·tileGQ4_0_16x2(SB), NOSPLIT, $0-64
+	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
+	MOVQ         a+16(FP), DX
+	MOVQ         as+24(FP), BX
+	MOVQ         nb+32(FP), SI
+	LEAQ         (CX)(CX*2), DI
+	LEAQ         (AX)(CX*4), R8
+	LEAQ         (R8)(CX*4), R9
+	LEAQ         (R9)(CX*4), R10
+	VPXORD       Z31, Z31, Z31
+	VPXORD       Z30, Z30, Z30
+	MOVL         $0x0f0f0f0f, R11
+	VPBROADCASTD R11, Y0
+	MOVL         $0x08080808, R11
+	VPBROADCASTD R11, Z1
+	VPXORD       Z2, Z2, Z2
+	VPBROADCASTD CX, Z3
+	VPMULLD      iota16<>+0(SB), Z3, Z3
+	MOVQ         CX, R11
+	SHLQ         $0x04, R11
+	ADDQ         AX, R11
+
+tileGQ4_0_16x2_loop:
+	TESTQ           SI, SI
+	JZ              tileGQ4_0_16x2_done
+	PREFETCHT0      (R11)
+	PREFETCHT0      64(R11)
+	PREFETCHT0      128(R11)
+	PREFETCHT0      192(R11)
+	PREFETCHT0      256(R11)
+	ADDQ            $0x00000120, R11
+	VBROADCASTI32X4 2(AX), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VBROADCASTI32X4 2(R8), Y4
+	VPSRLVW         nibshift<>+0(SB), Y4, Y4
+	VPANDD          Y0, Y4, Y4
+	VINSERTI64X4    $0x01, Y4, Z5, Z4
+	VBROADCASTI32X4 2(AX)(CX*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VBROADCASTI32X4 2(R8)(CX*1), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VINSERTI64X4    $0x01, Y6, Z5, Z6
+	VBROADCASTI32X4 2(AX)(CX*2), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VBROADCASTI32X4 2(R8)(CX*2), Y7
+	VPSRLVW         nibshift<>+0(SB), Y7, Y7
+	VPANDD          Y0, Y7, Y7
+	VINSERTI64X4    $0x01, Y7, Z5, Z7
+	VBROADCASTI32X4 2(AX)(DI*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VBROADCASTI32X4 2(R8)(DI*1), Y8
+	VPSRLVW         nibshift<>+0(SB), Y8, Y8
+	VPANDD          Y0, Y8, Y8
+	VINSERTI64X4    $0x01, Y8, Z5, Z8
+	VBROADCASTI32X4 2(R9), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VBROADCASTI32X4 2(R10), Y9
+	VPSRLVW         nibshift<>+0(SB), Y9, Y9
+	VPANDD          Y0, Y9, Y9
+	VINSERTI64X4    $0x01, Y9, Z5, Z9
+	VBROADCASTI32X4 2(R9)(CX*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VBROADCASTI32X4 2(R10)(CX*1), Y10
+	VPSRLVW         nibshift<>+0(SB), Y10, Y10
+	VPANDD          Y0, Y10, Y10
+	VINSERTI64X4    $0x01, Y10, Z5, Z10
+	VBROADCASTI32X4 2(R9)(CX*2), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VBROADCASTI32X4 2(R10)(CX*2), Y11
+	VPSRLVW         nibshift<>+0(SB), Y11, Y11
+	VPANDD          Y0, Y11, Y11
+	VINSERTI64X4    $0x01, Y11, Z5, Z11
+	VBROADCASTI32X4 2(R9)(DI*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VBROADCASTI32X4 2(R10)(DI*1), Y12
+	VPSRLVW         nibshift<>+0(SB), Y12, Y12
+	VPANDD          Y0, Y12, Y12
+	VINSERTI64X4    $0x01, Y12, Z5, Z12
+	KXNORW          K1, K1, K1
+	VPXORD          Z13, Z13, Z13
+	VPGATHERDD      (AX)(Z3*1), K1, Z13
+	VPMOVDW         Z13, Y5
+	VCVTPH2PS       Y5, Z14
+	VBROADCASTI64X4 2(DX), Z15
+	VPXORD          Z16, Z16, Z16
+	VPDPBUSD        Z15, Z1, Z16
+	VPSUBD          Z16, Z2, Z16
+	VMOVDQA32       Z16, Z17
+	VPDPBUSD        Z15, Z4, Z17
+	VMOVDQA32       Z16, Z18
+	VPDPBUSD        Z15, Z6, Z18
+	VPUNPCKLDQ      Z18, Z17, Z19
+	VPUNPCKHDQ      Z18, Z17, Z17
+	VPADDD          Z17, Z19, Z19
+	VMOVDQA32       Z16, Z17
+	VPDPBUSD        Z15, Z7, Z17
+	VMOVDQA32       Z16, Z18
+	VPDPBUSD        Z15, Z8, Z18
+	VPUNPCKLDQ      Z18, Z17, Z21
+	VPUNPCKHDQ      Z18, Z17, Z17
+	VPADDD          Z17, Z21, Z21
+	VMOVDQA32       Z16, Z17
+	VPDPBUSD        Z15, Z9, Z17
+	VMOVDQA32       Z16, Z18
+	VPDPBUSD        Z15, Z10, Z18
+	VPUNPCKLDQ      Z18, Z17, Z22
+	VPUNPCKHDQ      Z18, Z17, Z17
+	VPADDD          Z17, Z22, Z22
+	VMOVDQA32       Z16, Z17
+	VPDPBUSD        Z15, Z11, Z17
+	VMOVDQA32       Z16, Z18
+	VPDPBUSD        Z15, Z12, Z18
+	VPUNPCKLDQ      Z18, Z17, Z15
+	VPUNPCKHDQ      Z18, Z17, Z17
+	VPADDD          Z17, Z15, Z15
+	VPUNPCKLQDQ     Z21, Z19, Z17
+	VPUNPCKHQDQ     Z21, Z19, Z18
+	VPADDD          Z18, Z17, Z17
+	VPUNPCKLQDQ     Z15, Z22, Z18
+	VPUNPCKHQDQ     Z15, Z22, Z15
+	VPADDD          Z15, Z18, Z18
+	VSHUFI32X4      $0x88, Z18, Z17, Z15
+	VSHUFI32X4      $0xdd, Z18, Z17, Z17
+	VPADDD          Z17, Z15, Z15
+	VCVTDQ2PS       Z15, Z15
+	VPBROADCASTW    (DX), Y5
+	VCVTPH2PS       Y5, Z17
+	VMULPS          Z17, Z14, Z17
+	VFMADD231PS     Z17, Z15, Z31
+	VBROADCASTI64X4 2(DX)(BX*1), Z15
+	VPXORD          Z20, Z20, Z20
+	VPDPBUSD        Z15, Z1, Z20
+	VPSUBD          Z20, Z2, Z20
+	VMOVDQA32       Z20, Z17
+	VPDPBUSD        Z15, Z4, Z17
+	VMOVDQA32       Z20, Z4
+	VPDPBUSD        Z15, Z6, Z4
+	VPUNPCKLDQ      Z4, Z17, Z6
+	VPUNPCKHDQ      Z4, Z17, Z4
+	VPADDD          Z4, Z6, Z6
+	VMOVDQA32       Z20, Z4
+	VPDPBUSD        Z15, Z7, Z4
+	VMOVDQA32       Z20, Z7
+	VPDPBUSD        Z15, Z8, Z7
+	VPUNPCKLDQ      Z7, Z4, Z8
+	VPUNPCKHDQ      Z7, Z4, Z4
+	VPADDD          Z4, Z8, Z8
+	VMOVDQA32       Z20, Z4
+	VPDPBUSD        Z15, Z9, Z4
+	VMOVDQA32       Z20, Z7
+	VPDPBUSD        Z15, Z10, Z7
+	VPUNPCKLDQ      Z7, Z4, Z9
+	VPUNPCKHDQ      Z7, Z4, Z4
+	VPADDD          Z4, Z9, Z9
+	VMOVDQA32       Z20, Z4
+	VPDPBUSD        Z15, Z11, Z4
+	VMOVDQA32       Z20, Z7
+	VPDPBUSD        Z15, Z12, Z7
+	VPUNPCKLDQ      Z7, Z4, Z10
+	VPUNPCKHDQ      Z7, Z4, Z4
+	VPADDD          Z4, Z10, Z10
+	VPUNPCKLQDQ     Z8, Z6, Z4
+	VPUNPCKHQDQ     Z8, Z6, Z6
+	VPADDD          Z6, Z4, Z4
+	VPUNPCKLQDQ     Z10, Z9, Z6
+	VPUNPCKHQDQ     Z10, Z9, Z7
+	VPADDD          Z7, Z6, Z6
+	VSHUFI32X4      $0x88, Z6, Z4, Z7
+	VSHUFI32X4      $0xdd, Z6, Z4, Z4
+	VPADDD          Z4, Z7, Z7
+	VCVTDQ2PS       Z7, Z7
+	VPBROADCASTW    (DX)(BX*1), Y4
+	VCVTPH2PS       Y4, Z4
+	VMULPS          Z4, Z14, Z4
+	VFMADD231PS     Z4, Z7, Z30
+	ADDQ            $0x00000012, AX
+	ADDQ            $0x00000012, R8
+	ADDQ            $0x00000012, R9
+	ADDQ            $0x00000012, R10
+	ADDQ            $0x00000022, DX
+	DECQ            SI
+	JMP             tileGQ4_0_16x2_loop
+
+tileGQ4_0_16x2_done:
+	MOVQ    out+40(FP), AX
+	MOVQ    os+48(FP), CX
+	MOVQ    mask+56(FP), DX
+	KMOVW   DX, K1
+	SHLQ    $0x02, CX
+	VMOVUPS Z31, K1, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z30, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tileGQ4_0_16x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, MMX+
+TEXT ·tileGQ4_0_16x3(SB), NOSPLIT, $0-64
+	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
+	MOVQ         a+16(FP), DX
+	MOVQ         as+24(FP), BX
+	MOVQ         nb+32(FP), SI
+	LEAQ         (CX)(CX*2), DI
+	LEAQ         (AX)(CX*4), R8
+	LEAQ         (R8)(CX*4), R9
+	LEAQ         (R9)(CX*4), R10
+	VPXORD       Z31, Z31, Z31
+	VPXORD       Z30, Z30, Z30
+	VPXORD       Z29, Z29, Z29
+	MOVL         $0x0f0f0f0f, R11
+	VPBROADCASTD R11, Y0
+	MOVL         $0x08080808, R11
+	VPBROADCASTD R11, Z1
+	VPXORD       Z2, Z2, Z2
+	VPBROADCASTD CX, Z3
+	VPMULLD      iota16<>+0(SB), Z3, Z3
+	MOVQ         CX, R11
+	SHLQ         $0x04, R11
+	ADDQ         AX, R11
+
+tileGQ4_0_16x3_loop:
+	TESTQ           SI, SI
+	JZ              tileGQ4_0_16x3_done
+	PREFETCHT0      (R11)
+	PREFETCHT0      64(R11)
+	PREFETCHT0      128(R11)
+	PREFETCHT0      192(R11)
+	PREFETCHT0      256(R11)
+	ADDQ            $0x00000120, R11
+	VBROADCASTI32X4 2(AX), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VBROADCASTI32X4 2(R8), Y4
+	VPSRLVW         nibshift<>+0(SB), Y4, Y4
+	VPANDD          Y0, Y4, Y4
+	VINSERTI64X4    $0x01, Y4, Z5, Z4
+	VBROADCASTI32X4 2(AX)(CX*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VBROADCASTI32X4 2(R8)(CX*1), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VINSERTI64X4    $0x01, Y6, Z5, Z6
+	VBROADCASTI32X4 2(AX)(CX*2), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VBROADCASTI32X4 2(R8)(CX*2), Y7
+	VPSRLVW         nibshift<>+0(SB), Y7, Y7
+	VPANDD          Y0, Y7, Y7
+	VINSERTI64X4    $0x01, Y7, Z5, Z7
+	VBROADCASTI32X4 2(AX)(DI*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VBROADCASTI32X4 2(R8)(DI*1), Y8
+	VPSRLVW         nibshift<>+0(SB), Y8, Y8
+	VPANDD          Y0, Y8, Y8
+	VINSERTI64X4    $0x01, Y8, Z5, Z8
+	VBROADCASTI32X4 2(R9), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VBROADCASTI32X4 2(R10), Y9
+	VPSRLVW         nibshift<>+0(SB), Y9, Y9
+	VPANDD          Y0, Y9, Y9
+	VINSERTI64X4    $0x01, Y9, Z5, Z9
+	VBROADCASTI32X4 2(R9)(CX*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VBROADCASTI32X4 2(R10)(CX*1), Y10
+	VPSRLVW         nibshift<>+0(SB), Y10, Y10
+	VPANDD          Y0, Y10, Y10
+	VINSERTI64X4    $0x01, Y10, Z5, Z10
+	VBROADCASTI32X4 2(R9)(CX*2), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VBROADCASTI32X4 2(R10)(CX*2), Y11
+	VPSRLVW         nibshift<>+0(SB), Y11, Y11
+	VPANDD          Y0, Y11, Y11
+	VINSERTI64X4    $0x01, Y11, Z5, Z11
+	VBROADCASTI32X4 2(R9)(DI*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VBROADCASTI32X4 2(R10)(DI*1), Y12
+	VPSRLVW         nibshift<>+0(SB), Y12, Y12
+	VPANDD          Y0, Y12, Y12
+	VINSERTI64X4    $0x01, Y12, Z5, Z12
+	KXNORW          K1, K1, K1
+	VPXORD          Z13, Z13, Z13
+	VPGATHERDD      (AX)(Z3*1), K1, Z13
+	VPMOVDW         Z13, Y5
+	VCVTPH2PS       Y5, Z14
+	VBROADCASTI64X4 2(DX), Z15
+	VPXORD          Z16, Z16, Z16
+	VPDPBUSD        Z15, Z1, Z16
+	VPSUBD          Z16, Z2, Z16
+	VMOVDQA32       Z16, Z17
+	VPDPBUSD        Z15, Z4, Z17
+	VMOVDQA32       Z16, Z18
+	VPDPBUSD        Z15, Z6, Z18
+	VPUNPCKLDQ      Z18, Z17, Z19
+	VPUNPCKHDQ      Z18, Z17, Z17
+	VPADDD          Z17, Z19, Z19
+	VMOVDQA32       Z16, Z17
+	VPDPBUSD        Z15, Z7, Z17
+	VMOVDQA32       Z16, Z18
+	VPDPBUSD        Z15, Z8, Z18
+	VPUNPCKLDQ      Z18, Z17, Z22
+	VPUNPCKHDQ      Z18, Z17, Z17
+	VPADDD          Z17, Z22, Z22
+	VMOVDQA32       Z16, Z17
+	VPDPBUSD        Z15, Z9, Z17
+	VMOVDQA32       Z16, Z18
+	VPDPBUSD        Z15, Z10, Z18
+	VPUNPCKLDQ      Z18, Z17, Z23
+	VPUNPCKHDQ      Z18, Z17, Z17
+	VPADDD          Z17, Z23, Z23
+	VMOVDQA32       Z16, Z17
+	VPDPBUSD        Z15, Z11, Z17
+	VMOVDQA32       Z16, Z18
+	VPDPBUSD        Z15, Z12, Z18
+	VPUNPCKLDQ      Z18, Z17, Z15
+	VPUNPCKHDQ      Z18, Z17, Z17
+	VPADDD          Z17, Z15, Z15
+	VPUNPCKLQDQ     Z22, Z19, Z17
+	VPUNPCKHQDQ     Z22, Z19, Z18
+	VPADDD          Z18, Z17, Z17
+	VPUNPCKLQDQ     Z15, Z23, Z18
+	VPUNPCKHQDQ     Z15, Z23, Z15
+	VPADDD          Z15, Z18, Z18
+	VSHUFI32X4      $0x88, Z18, Z17, Z15
+	VSHUFI32X4      $0xdd, Z18, Z17, Z17
+	VPADDD          Z17, Z15, Z15
+	VCVTDQ2PS       Z15, Z15
+	VPBROADCASTW    (DX), Y5
+	VCVTPH2PS       Y5, Z17
+	VMULPS          Z17, Z14, Z17
+	VFMADD231PS     Z17, Z15, Z31
+	VBROADCASTI64X4 2(DX)(BX*1), Z15
+	VPXORD          Z20, Z20, Z20
+	VPDPBUSD        Z15, Z1, Z20
+	VPSUBD          Z20, Z2, Z20
+	VMOVDQA32       Z20, Z17
+	VPDPBUSD        Z15, Z4, Z17
+	VMOVDQA32       Z20, Z18
+	VPDPBUSD        Z15, Z6, Z18
+	VPUNPCKLDQ      Z18, Z17, Z19
+	VPUNPCKHDQ      Z18, Z17, Z17
+	VPADDD          Z17, Z19, Z19
+	VMOVDQA32       Z20, Z17
+	VPDPBUSD        Z15, Z7, Z17
+	VMOVDQA32       Z20, Z18
+	VPDPBUSD        Z15, Z8, Z18
+	VPUNPCKLDQ      Z18, Z17, Z22
+	VPUNPCKHDQ      Z18, Z17, Z17
+	VPADDD          Z17, Z22, Z22
+	VMOVDQA32       Z20, Z17
+	VPDPBUSD        Z15, Z9, Z17
+	VMOVDQA32       Z20, Z18
+	VPDPBUSD        Z15, Z10, Z18
+	VPUNPCKLDQ      Z18, Z17, Z23
+	VPUNPCKHDQ      Z18, Z17, Z17
+	VPADDD          Z17, Z23, Z23
+	VMOVDQA32       Z20, Z17
+	VPDPBUSD        Z15, Z11, Z17
+	VMOVDQA32       Z20, Z18
+	VPDPBUSD        Z15, Z12, Z18
+	VPUNPCKLDQ      Z18, Z17, Z15
+	VPUNPCKHDQ      Z18, Z17, Z17
+	VPADDD          Z17, Z15, Z15
+	VPUNPCKLQDQ     Z22, Z19, Z17
+	VPUNPCKHQDQ     Z22, Z19, Z18
+	VPADDD          Z18, Z17, Z17
+	VPUNPCKLQDQ     Z15, Z23, Z18
+	VPUNPCKHQDQ     Z15, Z23, Z15
+	VPADDD          Z15, Z18, Z18
+	VSHUFI32X4      $0x88, Z18, Z17, Z15
+	VSHUFI32X4      $0xdd, Z18, Z17, Z17
+	VPADDD          Z17, Z15, Z15
+	VCVTDQ2PS       Z15, Z15
+	VPBROADCASTW    (DX)(BX*1), Y5
+	VCVTPH2PS       Y5, Z17
+	VMULPS          Z17, Z14, Z17
+	VFMADD231PS     Z17, Z15, Z30
+	VBROADCASTI64X4 2(DX)(BX*2), Z15
+	VPXORD          Z21, Z21, Z21
+	VPDPBUSD        Z15, Z1, Z21
+	VPSUBD          Z21, Z2, Z21
+	VMOVDQA32       Z21, Z17
+	VPDPBUSD        Z15, Z4, Z17
+	VMOVDQA32       Z21, Z4
+	VPDPBUSD        Z15, Z6, Z4
+	VPUNPCKLDQ      Z4, Z17, Z6
+	VPUNPCKHDQ      Z4, Z17, Z4
+	VPADDD          Z4, Z6, Z6
+	VMOVDQA32       Z21, Z4
+	VPDPBUSD        Z15, Z7, Z4
+	VMOVDQA32       Z21, Z7
+	VPDPBUSD        Z15, Z8, Z7
+	VPUNPCKLDQ      Z7, Z4, Z8
+	VPUNPCKHDQ      Z7, Z4, Z4
+	VPADDD          Z4, Z8, Z8
+	VMOVDQA32       Z21, Z4
+	VPDPBUSD        Z15, Z9, Z4
+	VMOVDQA32       Z21, Z7
+	VPDPBUSD        Z15, Z10, Z7
+	VPUNPCKLDQ      Z7, Z4, Z9
+	VPUNPCKHDQ      Z7, Z4, Z4
+	VPADDD          Z4, Z9, Z9
+	VMOVDQA32       Z21, Z4
+	VPDPBUSD        Z15, Z11, Z4
+	VMOVDQA32       Z21, Z7
+	VPDPBUSD        Z15, Z12, Z7
+	VPUNPCKLDQ      Z7, Z4, Z10
+	VPUNPCKHDQ      Z7, Z4, Z4
+	VPADDD          Z4, Z10, Z10
+	VPUNPCKLQDQ     Z8, Z6, Z4
+	VPUNPCKHQDQ     Z8, Z6, Z6
+	VPADDD          Z6, Z4, Z4
+	VPUNPCKLQDQ     Z10, Z9, Z6
+	VPUNPCKHQDQ     Z10, Z9, Z7
+	VPADDD          Z7, Z6, Z6
+	VSHUFI32X4      $0x88, Z6, Z4, Z7
+	VSHUFI32X4      $0xdd, Z6, Z4, Z4
+	VPADDD          Z4, Z7, Z7
+	VCVTDQ2PS       Z7, Z7
+	VPBROADCASTW    (DX)(BX*2), Y4
+	VCVTPH2PS       Y4, Z4
+	VMULPS          Z4, Z14, Z4
+	VFMADD231PS     Z4, Z7, Z29
+	ADDQ            $0x00000012, AX
+	ADDQ            $0x00000012, R8
+	ADDQ            $0x00000012, R9
+	ADDQ            $0x00000012, R10
+	ADDQ            $0x00000022, DX
+	DECQ            SI
+	JMP             tileGQ4_0_16x3_loop
+
+tileGQ4_0_16x3_done:
+	MOVQ    out+40(FP), AX
+	MOVQ    os+48(FP), CX
+	MOVQ    mask+56(FP), DX
+	KMOVW   DX, K1
+	SHLQ    $0x02, CX
+	VMOVUPS Z31, K1, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z30, K1, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z29, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tileGQ4_0_16x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, MMX+
+TEXT ·tileGQ4_0_16x4(SB), NOSPLIT, $0-64
+	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
+	MOVQ         a+16(FP), DX
+	MOVQ         as+24(FP), BX
+	MOVQ         nb+32(FP), SI
+	LEAQ         (CX)(CX*2), DI
+	LEAQ         (AX)(CX*4), R8
+	LEAQ         (R8)(CX*4), R9
+	LEAQ         (R9)(CX*4), R10
+	LEAQ         (BX)(BX*2), R11
+	VPXORD       Z31, Z31, Z31
+	VPXORD       Z30, Z30, Z30
+	VPXORD       Z29, Z29, Z29
+	VPXORD       Z28, Z28, Z28
+	MOVL         $0x0f0f0f0f, R12
+	VPBROADCASTD R12, Y0
+	MOVL         $0x08080808, R12
+	VPBROADCASTD R12, Z1
+	VPXORD       Z2, Z2, Z2
+	VPBROADCASTD CX, Z3
+	VPMULLD      iota16<>+0(SB), Z3, Z3
+	MOVQ         CX, R12
+	SHLQ         $0x04, R12
+	ADDQ         AX, R12
+
+tileGQ4_0_16x4_loop:
+	TESTQ           SI, SI
+	JZ              tileGQ4_0_16x4_done
+	PREFETCHT0      (R12)
+	PREFETCHT0      64(R12)
+	PREFETCHT0      128(R12)
+	PREFETCHT0      192(R12)
+	PREFETCHT0      256(R12)
+	ADDQ            $0x00000120, R12
+	VBROADCASTI32X4 2(AX), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VBROADCASTI32X4 2(R8), Y4
+	VPSRLVW         nibshift<>+0(SB), Y4, Y4
+	VPANDD          Y0, Y4, Y4
+	VINSERTI64X4    $0x01, Y4, Z5, Z4
+	VBROADCASTI32X4 2(AX)(CX*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VBROADCASTI32X4 2(R8)(CX*1), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VINSERTI64X4    $0x01, Y6, Z5, Z6
+	VBROADCASTI32X4 2(AX)(CX*2), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VBROADCASTI32X4 2(R8)(CX*2), Y7
+	VPSRLVW         nibshift<>+0(SB), Y7, Y7
+	VPANDD          Y0, Y7, Y7
+	VINSERTI64X4    $0x01, Y7, Z5, Z7
+	VBROADCASTI32X4 2(AX)(DI*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VBROADCASTI32X4 2(R8)(DI*1), Y8
+	VPSRLVW         nibshift<>+0(SB), Y8, Y8
+	VPANDD          Y0, Y8, Y8
+	VINSERTI64X4    $0x01, Y8, Z5, Z8
+	VBROADCASTI32X4 2(R9), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VBROADCASTI32X4 2(R10), Y9
+	VPSRLVW         nibshift<>+0(SB), Y9, Y9
+	VPANDD          Y0, Y9, Y9
+	VINSERTI64X4    $0x01, Y9, Z5, Z9
+	VBROADCASTI32X4 2(R9)(CX*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VBROADCASTI32X4 2(R10)(CX*1), Y10
+	VPSRLVW         nibshift<>+0(SB), Y10, Y10
+	VPANDD          Y0, Y10, Y10
+	VINSERTI64X4    $0x01, Y10, Z5, Z10
+	VBROADCASTI32X4 2(R9)(CX*2), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VBROADCASTI32X4 2(R10)(CX*2), Y11
+	VPSRLVW         nibshift<>+0(SB), Y11, Y11
+	VPANDD          Y0, Y11, Y11
+	VINSERTI64X4    $0x01, Y11, Z5, Z11
+	VBROADCASTI32X4 2(R9)(DI*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VBROADCASTI32X4 2(R10)(DI*1), Y12
+	VPSRLVW         nibshift<>+0(SB), Y12, Y12
+	VPANDD          Y0, Y12, Y12
+	VINSERTI64X4    $0x01, Y12, Z5, Z12
+	KXNORW          K1, K1, K1
+	VPXORD          Z13, Z13, Z13
+	VPGATHERDD      (AX)(Z3*1), K1, Z13
+	VPMOVDW         Z13, Y5
+	VCVTPH2PS       Y5, Z14
+	VBROADCASTI64X4 2(DX), Z15
+	VPXORD          Z16, Z16, Z16
+	VPDPBUSD        Z15, Z1, Z16
+	VPSUBD          Z16, Z2, Z16
+	VMOVDQA32       Z16, Z17
+	VPDPBUSD        Z15, Z4, Z17
+	VMOVDQA32       Z16, Z18
+	VPDPBUSD        Z15, Z6, Z18
+	VPUNPCKLDQ      Z18, Z17, Z19
+	VPUNPCKHDQ      Z18, Z17, Z17
+	VPADDD          Z17, Z19, Z19
+	VMOVDQA32       Z16, Z17
+	VPDPBUSD        Z15, Z7, Z17
+	VMOVDQA32       Z16, Z18
+	VPDPBUSD        Z15, Z8, Z18
+	VPUNPCKLDQ      Z18, Z17, Z23
+	VPUNPCKHDQ      Z18, Z17, Z17
+	VPADDD          Z17, Z23, Z23
+	VMOVDQA32       Z16, Z17
+	VPDPBUSD        Z15, Z9, Z17
+	VMOVDQA32       Z16, Z18
+	VPDPBUSD        Z15, Z10, Z18
+	VPUNPCKLDQ      Z18, Z17, Z24
+	VPUNPCKHDQ      Z18, Z17, Z17
+	VPADDD          Z17, Z24, Z24
+	VMOVDQA32       Z16, Z17
+	VPDPBUSD        Z15, Z11, Z17
+	VMOVDQA32       Z16, Z18
+	VPDPBUSD        Z15, Z12, Z18
+	VPUNPCKLDQ      Z18, Z17, Z15
+	VPUNPCKHDQ      Z18, Z17, Z17
+	VPADDD          Z17, Z15, Z15
+	VPUNPCKLQDQ     Z23, Z19, Z17
+	VPUNPCKHQDQ     Z23, Z19, Z18
+	VPADDD          Z18, Z17, Z17
+	VPUNPCKLQDQ     Z15, Z24, Z18
+	VPUNPCKHQDQ     Z15, Z24, Z15
+	VPADDD          Z15, Z18, Z18
+	VSHUFI32X4      $0x88, Z18, Z17, Z15
+	VSHUFI32X4      $0xdd, Z18, Z17, Z17
+	VPADDD          Z17, Z15, Z15
+	VCVTDQ2PS       Z15, Z15
+	VPBROADCASTW    (DX), Y5
+	VCVTPH2PS       Y5, Z17
+	VMULPS          Z17, Z14, Z17
+	VFMADD231PS     Z17, Z15, Z31
+	VBROADCASTI64X4 2(DX)(BX*1), Z15
+	VPXORD          Z20, Z20, Z20
+	VPDPBUSD        Z15, Z1, Z20
+	VPSUBD          Z20, Z2, Z20
+	VMOVDQA32       Z20, Z17
+	VPDPBUSD        Z15, Z4, Z17
+	VMOVDQA32       Z20, Z18
+	VPDPBUSD        Z15, Z6, Z18
+	VPUNPCKLDQ      Z18, Z17, Z19
+	VPUNPCKHDQ      Z18, Z17, Z17
+	VPADDD          Z17, Z19, Z19
+	VMOVDQA32       Z20, Z17
+	VPDPBUSD        Z15, Z7, Z17
+	VMOVDQA32       Z20, Z18
+	VPDPBUSD        Z15, Z8, Z18
+	VPUNPCKLDQ      Z18, Z17, Z23
+	VPUNPCKHDQ      Z18, Z17, Z17
+	VPADDD          Z17, Z23, Z23
+	VMOVDQA32       Z20, Z17
+	VPDPBUSD        Z15, Z9, Z17
+	VMOVDQA32       Z20, Z18
+	VPDPBUSD        Z15, Z10, Z18
+	VPUNPCKLDQ      Z18, Z17, Z24
+	VPUNPCKHDQ      Z18, Z17, Z17
+	VPADDD          Z17, Z24, Z24
+	VMOVDQA32       Z20, Z17
+	VPDPBUSD        Z15, Z11, Z17
+	VMOVDQA32       Z20, Z18
+	VPDPBUSD        Z15, Z12, Z18
+	VPUNPCKLDQ      Z18, Z17, Z15
+	VPUNPCKHDQ      Z18, Z17, Z17
+	VPADDD          Z17, Z15, Z15
+	VPUNPCKLQDQ     Z23, Z19, Z17
+	VPUNPCKHQDQ     Z23, Z19, Z18
+	VPADDD          Z18, Z17, Z17
+	VPUNPCKLQDQ     Z15, Z24, Z18
+	VPUNPCKHQDQ     Z15, Z24, Z15
+	VPADDD          Z15, Z18, Z18
+	VSHUFI32X4      $0x88, Z18, Z17, Z15
+	VSHUFI32X4      $0xdd, Z18, Z17, Z17
+	VPADDD          Z17, Z15, Z15
+	VCVTDQ2PS       Z15, Z15
+	VPBROADCASTW    (DX)(BX*1), Y5
+	VCVTPH2PS       Y5, Z17
+	VMULPS          Z17, Z14, Z17
+	VFMADD231PS     Z17, Z15, Z30
+	VBROADCASTI64X4 2(DX)(BX*2), Z15
+	VPXORD          Z21, Z21, Z21
+	VPDPBUSD        Z15, Z1, Z21
+	VPSUBD          Z21, Z2, Z21
+	VMOVDQA32       Z21, Z17
+	VPDPBUSD        Z15, Z4, Z17
+	VMOVDQA32       Z21, Z18
+	VPDPBUSD        Z15, Z6, Z18
+	VPUNPCKLDQ      Z18, Z17, Z19
+	VPUNPCKHDQ      Z18, Z17, Z17
+	VPADDD          Z17, Z19, Z19
+	VMOVDQA32       Z21, Z17
+	VPDPBUSD        Z15, Z7, Z17
+	VMOVDQA32       Z21, Z18
+	VPDPBUSD        Z15, Z8, Z18
+	VPUNPCKLDQ      Z18, Z17, Z23
+	VPUNPCKHDQ      Z18, Z17, Z17
+	VPADDD          Z17, Z23, Z23
+	VMOVDQA32       Z21, Z17
+	VPDPBUSD        Z15, Z9, Z17
+	VMOVDQA32       Z21, Z18
+	VPDPBUSD        Z15, Z10, Z18
+	VPUNPCKLDQ      Z18, Z17, Z24
+	VPUNPCKHDQ      Z18, Z17, Z17
+	VPADDD          Z17, Z24, Z24
+	VMOVDQA32       Z21, Z17
+	VPDPBUSD        Z15, Z11, Z17
+	VMOVDQA32       Z21, Z18
+	VPDPBUSD        Z15, Z12, Z18
+	VPUNPCKLDQ      Z18, Z17, Z15
+	VPUNPCKHDQ      Z18, Z17, Z17
+	VPADDD          Z17, Z15, Z15
+	VPUNPCKLQDQ     Z23, Z19, Z17
+	VPUNPCKHQDQ     Z23, Z19, Z18
+	VPADDD          Z18, Z17, Z17
+	VPUNPCKLQDQ     Z15, Z24, Z18
+	VPUNPCKHQDQ     Z15, Z24, Z15
+	VPADDD          Z15, Z18, Z18
+	VSHUFI32X4      $0x88, Z18, Z17, Z15
+	VSHUFI32X4      $0xdd, Z18, Z17, Z17
+	VPADDD          Z17, Z15, Z15
+	VCVTDQ2PS       Z15, Z15
+	VPBROADCASTW    (DX)(BX*2), Y5
+	VCVTPH2PS       Y5, Z17
+	VMULPS          Z17, Z14, Z17
+	VFMADD231PS     Z17, Z15, Z29
+	VBROADCASTI64X4 2(DX)(R11*1), Z15
+	VPXORD          Z22, Z22, Z22
+	VPDPBUSD        Z15, Z1, Z22
+	VPSUBD          Z22, Z2, Z22
+	VMOVDQA32       Z22, Z17
+	VPDPBUSD        Z15, Z4, Z17
+	VMOVDQA32       Z22, Z4
+	VPDPBUSD        Z15, Z6, Z4
+	VPUNPCKLDQ      Z4, Z17, Z6
+	VPUNPCKHDQ      Z4, Z17, Z4
+	VPADDD          Z4, Z6, Z6
+	VMOVDQA32       Z22, Z4
+	VPDPBUSD        Z15, Z7, Z4
+	VMOVDQA32       Z22, Z7
+	VPDPBUSD        Z15, Z8, Z7
+	VPUNPCKLDQ      Z7, Z4, Z8
+	VPUNPCKHDQ      Z7, Z4, Z4
+	VPADDD          Z4, Z8, Z8
+	VMOVDQA32       Z22, Z4
+	VPDPBUSD        Z15, Z9, Z4
+	VMOVDQA32       Z22, Z7
+	VPDPBUSD        Z15, Z10, Z7
+	VPUNPCKLDQ      Z7, Z4, Z9
+	VPUNPCKHDQ      Z7, Z4, Z4
+	VPADDD          Z4, Z9, Z9
+	VMOVDQA32       Z22, Z4
+	VPDPBUSD        Z15, Z11, Z4
+	VMOVDQA32       Z22, Z7
+	VPDPBUSD        Z15, Z12, Z7
+	VPUNPCKLDQ      Z7, Z4, Z10
+	VPUNPCKHDQ      Z7, Z4, Z4
+	VPADDD          Z4, Z10, Z10
+	VPUNPCKLQDQ     Z8, Z6, Z4
+	VPUNPCKHQDQ     Z8, Z6, Z6
+	VPADDD          Z6, Z4, Z4
+	VPUNPCKLQDQ     Z10, Z9, Z6
+	VPUNPCKHQDQ     Z10, Z9, Z7
+	VPADDD          Z7, Z6, Z6
+	VSHUFI32X4      $0x88, Z6, Z4, Z7
+	VSHUFI32X4      $0xdd, Z6, Z4, Z4
+	VPADDD          Z4, Z7, Z7
+	VCVTDQ2PS       Z7, Z7
+	VPBROADCASTW    (DX)(R11*1), Y4
+	VCVTPH2PS       Y4, Z4
+	VMULPS          Z4, Z14, Z4
+	VFMADD231PS     Z4, Z7, Z28
+	ADDQ            $0x00000012, AX
+	ADDQ            $0x00000012, R8
+	ADDQ            $0x00000012, R9
+	ADDQ            $0x00000012, R10
+	ADDQ            $0x00000022, DX
+	DECQ            SI
+	JMP             tileGQ4_0_16x4_loop
+
+tileGQ4_0_16x4_done:
+	MOVQ    out+40(FP), AX
+	MOVQ    os+48(FP), CX
+	MOVQ    mask+56(FP), DX
+	KMOVW   DX, K1
+	SHLQ    $0x02, CX
+	VMOVUPS Z31, K1, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z30, K1, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z29, K1, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z28, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tileGQ5_0_16x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, MMX+
+TEXT ·tileGQ5_0_16x1(SB), NOSPLIT, $0-64
+	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
+	MOVQ         a+16(FP), DX
+	MOVQ         as+24(FP), BX
+	MOVQ         nb+32(FP), BX
+	LEAQ         (CX)(CX*2), SI
+	LEAQ         (AX)(CX*4), DI
+	LEAQ         (DI)(CX*4), R8
+	LEAQ         (R8)(CX*4), R9
+	VPXORD       Z31, Z31, Z31
+	MOVL         $0x0f0f0f0f, R10
+	VPBROADCASTD R10, Y0
+	MOVL         $0x10101010, R10
+	VPBROADCASTD R10, Y1
+	MOVL         $0x10101010, R10
+	VPBROADCASTD R10, Z2
+	VPXORD       Z3, Z3, Z3
+	VPBROADCASTD CX, Z4
+	VPMULLD      iota16<>+0(SB), Z4, Z4
+	MOVQ         CX, R10
+	SHLQ         $0x04, R10
+	ADDQ         AX, R10
+
+tileGQ5_0_16x1_loop:
+	TESTQ           BX, BX
+	JZ              tileGQ5_0_16x1_done
+	PREFETCHT0      (R10)
+	PREFETCHT0      64(R10)
+	PREFETCHT0      128(R10)
+	PREFETCHT0      192(R10)
+	PREFETCHT0      256(R10)
+	PREFETCHT0      320(R10)
+	ADDQ            $0x00000160, R10
+	VBROADCASTI32X4 6(AX), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	MOVL            2(AX), R11
+	KMOVD           R11, K1
+	VMOVDQU8.Z      Y1, K1, Y5
+	VPORD           Y5, Y6, Y6
+	VBROADCASTI32X4 6(DI), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	MOVL            2(DI), R11
+	KMOVD           R11, K1
+	VMOVDQU8.Z      Y1, K1, Y7
+	VPORD           Y7, Y5, Y5
+	VINSERTI64X4    $0x01, Y5, Z6, Z5
+	VBROADCASTI32X4 6(AX)(CX*1), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	MOVL            2(AX)(CX*1), R11
+	KMOVD           R11, K1
+	VMOVDQU8.Z      Y1, K1, Y7
+	VPORD           Y7, Y6, Y6
+	VBROADCASTI32X4 6(DI)(CX*1), Y7
+	VPSRLVW         nibshift<>+0(SB), Y7, Y7
+	VPANDD          Y0, Y7, Y7
+	MOVL            2(DI)(CX*1), R11
+	KMOVD           R11, K1
+	VMOVDQU8.Z      Y1, K1, Y8
+	VPORD           Y8, Y7, Y7
+	VINSERTI64X4    $0x01, Y7, Z6, Z7
+	VBROADCASTI32X4 6(AX)(CX*2), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	MOVL            2(AX)(CX*2), R11
+	KMOVD           R11, K1
+	VMOVDQU8.Z      Y1, K1, Y8
+	VPORD           Y8, Y6, Y6
+	VBROADCASTI32X4 6(DI)(CX*2), Y8
+	VPSRLVW         nibshift<>+0(SB), Y8, Y8
+	VPANDD          Y0, Y8, Y8
+	MOVL            2(DI)(CX*2), R11
+	KMOVD           R11, K1
+	VMOVDQU8.Z      Y1, K1, Y9
+	VPORD           Y9, Y8, Y8
+	VINSERTI64X4    $0x01, Y8, Z6, Z8
+	VBROADCASTI32X4 6(AX)(SI*1), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	MOVL            2(AX)(SI*1), R11
+	KMOVD           R11, K1
+	VMOVDQU8.Z      Y1, K1, Y9
+	VPORD           Y9, Y6, Y6
+	VBROADCASTI32X4 6(DI)(SI*1), Y9
+	VPSRLVW         nibshift<>+0(SB), Y9, Y9
+	VPANDD          Y0, Y9, Y9
+	MOVL            2(DI)(SI*1), R11
+	KMOVD           R11, K1
+	VMOVDQU8.Z      Y1, K1, Y10
+	VPORD           Y10, Y9, Y9
+	VINSERTI64X4    $0x01, Y9, Z6, Z9
+	VBROADCASTI32X4 6(R8), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	MOVL            2(R8), R11
+	KMOVD           R11, K1
+	VMOVDQU8.Z      Y1, K1, Y10
+	VPORD           Y10, Y6, Y6
+	VBROADCASTI32X4 6(R9), Y10
+	VPSRLVW         nibshift<>+0(SB), Y10, Y10
+	VPANDD          Y0, Y10, Y10
+	MOVL            2(R9), R11
+	KMOVD           R11, K1
+	VMOVDQU8.Z      Y1, K1, Y11
+	VPORD           Y11, Y10, Y10
+	VINSERTI64X4    $0x01, Y10, Z6, Z10
+	VBROADCASTI32X4 6(R8)(CX*1), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	MOVL            2(R8)(CX*1), R11
+	KMOVD           R11, K1
+	VMOVDQU8.Z      Y1, K1, Y11
+	VPORD           Y11, Y6, Y6
+	VBROADCASTI32X4 6(R9)(CX*1), Y11
+	VPSRLVW         nibshift<>+0(SB), Y11, Y11
+	VPANDD          Y0, Y11, Y11
+	MOVL            2(R9)(CX*1), R11
+	KMOVD           R11, K1
+	VMOVDQU8.Z      Y1, K1, Y12
+	VPORD           Y12, Y11, Y11
+	VINSERTI64X4    $0x01, Y11, Z6, Z11
+	VBROADCASTI32X4 6(R8)(CX*2), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	MOVL            2(R8)(CX*2), R11
+	KMOVD           R11, K1
+	VMOVDQU8.Z      Y1, K1, Y12
+	VPORD           Y12, Y6, Y6
+	VBROADCASTI32X4 6(R9)(CX*2), Y12
+	VPSRLVW         nibshift<>+0(SB), Y12, Y12
+	VPANDD          Y0, Y12, Y12
+	MOVL            2(R9)(CX*2), R11
+	KMOVD           R11, K1
+	VMOVDQU8.Z      Y1, K1, Y13
+	VPORD           Y13, Y12, Y12
+	VINSERTI64X4    $0x01, Y12, Z6, Z12
+	VBROADCASTI32X4 6(R8)(SI*1), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	MOVL            2(R8)(SI*1), R11
+	KMOVD           R11, K1
+	VMOVDQU8.Z      Y1, K1, Y13
+	VPORD           Y13, Y6, Y6
+	VBROADCASTI32X4 6(R9)(SI*1), Y13
+	VPSRLVW         nibshift<>+0(SB), Y13, Y13
+	VPANDD          Y0, Y13, Y13
+	MOVL            2(R9)(SI*1), R11
+	KMOVD           R11, K1
+	VMOVDQU8.Z      Y1, K1, Y15
+	VPORD           Y15, Y13, Y13
+	VINSERTI64X4    $0x01, Y13, Z6, Z13
+	KXNORW          K2, K2, K2
+	VPXORD          Z14, Z14, Z14
+	VPGATHERDD      (AX)(Z4*1), K2, Z14
+	VPMOVDW         Z14, Y6
+	VCVTPH2PS       Y6, Z15
+	VBROADCASTI64X4 2(DX), Z16
+	VPXORD          Z17, Z17, Z17
+	VPDPBUSD        Z16, Z2, Z17
+	VPSUBD          Z17, Z3, Z17
+	VMOVDQA32       Z17, Z18
+	VPDPBUSD        Z16, Z5, Z18
+	VMOVDQA32       Z17, Z5
+	VPDPBUSD        Z16, Z7, Z5
+	VPUNPCKLDQ      Z5, Z18, Z7
+	VPUNPCKHDQ      Z5, Z18, Z5
+	VPADDD          Z5, Z7, Z7
+	VMOVDQA32       Z17, Z5
+	VPDPBUSD        Z16, Z8, Z5
+	VMOVDQA32       Z17, Z8
+	VPDPBUSD        Z16, Z9, Z8
+	VPUNPCKLDQ      Z8, Z5, Z9
+	VPUNPCKHDQ      Z8, Z5, Z5
+	VPADDD          Z5, Z9, Z9
+	VMOVDQA32       Z17, Z5
+	VPDPBUSD        Z16, Z10, Z5
+	VMOVDQA32       Z17, Z8
+	VPDPBUSD        Z16, Z11, Z8
+	VPUNPCKLDQ      Z8, Z5, Z10
+	VPUNPCKHDQ      Z8, Z5, Z5
+	VPADDD          Z5, Z10, Z10
+	VMOVDQA32       Z17, Z5
+	VPDPBUSD        Z16, Z12, Z5
+	VMOVDQA32       Z17, Z8
+	VPDPBUSD        Z16, Z13, Z8
+	VPUNPCKLDQ      Z8, Z5, Z11
+	VPUNPCKHDQ      Z8, Z5, Z5
+	VPADDD          Z5, Z11, Z11
+	VPUNPCKLQDQ     Z9, Z7, Z5
+	VPUNPCKHQDQ     Z9, Z7, Z7
+	VPADDD          Z7, Z5, Z5
+	VPUNPCKLQDQ     Z11, Z10, Z7
+	VPUNPCKHQDQ     Z11, Z10, Z8
+	VPADDD          Z8, Z7, Z7
+	VSHUFI32X4      $0x88, Z7, Z5, Z8
+	VSHUFI32X4      $0xdd, Z7, Z5, Z5
+	VPADDD          Z5, Z8, Z8
+	VCVTDQ2PS       Z8, Z8
+	VPBROADCASTW    (DX), Y5
+	VCVTPH2PS       Y5, Z5
+	VMULPS          Z5, Z15, Z5
+	VFMADD231PS     Z5, Z8, Z31
+	ADDQ            $0x00000016, AX
+	ADDQ            $0x00000016, DI
+	ADDQ            $0x00000016, R8
+	ADDQ            $0x00000016, R9
+	ADDQ            $0x00000022, DX
+	DECQ            BX
+	JMP             tileGQ5_0_16x1_loop
+
+tileGQ5_0_16x1_done:
+	MOVQ    out+40(FP), AX
+	MOVQ    os+48(FP), CX
+	MOVQ    mask+56(FP), DX
+	KMOVW   DX, K1
+	SHLQ    $0x02, CX
+	VMOVUPS Z31, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tileGQ5_0_16x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, MMX+
+TEXT ·tileGQ5_0_16x2(SB), NOSPLIT, $0-64
+	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
+	MOVQ         a+16(FP), DX
+	MOVQ         as+24(FP), BX
+	MOVQ         nb+32(FP), SI
+	LEAQ         (CX)(CX*2), DI
+	LEAQ         (AX)(CX*4), R8
+	LEAQ         (R8)(CX*4), R9
+	LEAQ         (R9)(CX*4), R10
+	VPXORD       Z31, Z31, Z31
+	VPXORD       Z30, Z30, Z30
+	MOVL         $0x0f0f0f0f, R11
+	VPBROADCASTD R11, Y0
+	MOVL         $0x10101010, R11
+	VPBROADCASTD R11, Y1
+	MOVL         $0x10101010, R11
+	VPBROADCASTD R11, Z2
+	VPXORD       Z3, Z3, Z3
+	VPBROADCASTD CX, Z4
+	VPMULLD      iota16<>+0(SB), Z4, Z4
+	MOVQ         CX, R11
+	SHLQ         $0x04, R11
+	ADDQ         AX, R11
+
+tileGQ5_0_16x2_loop:
+	TESTQ           SI, SI
+	JZ              tileGQ5_0_16x2_done
+	PREFETCHT0      (R11)
+	PREFETCHT0      64(R11)
+	PREFETCHT0      128(R11)
+	PREFETCHT0      192(R11)
+	PREFETCHT0      256(R11)
+	PREFETCHT0      320(R11)
+	ADDQ            $0x00000160, R11
+	VBROADCASTI32X4 6(AX), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	MOVL            2(AX), R12
+	KMOVD           R12, K1
+	VMOVDQU8.Z      Y1, K1, Y5
+	VPORD           Y5, Y6, Y6
+	VBROADCASTI32X4 6(R8), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	MOVL            2(R8), R12
+	KMOVD           R12, K1
+	VMOVDQU8.Z      Y1, K1, Y7
+	VPORD           Y7, Y5, Y5
+	VINSERTI64X4    $0x01, Y5, Z6, Z5
+	VBROADCASTI32X4 6(AX)(CX*1), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	MOVL            2(AX)(CX*1), R12
+	KMOVD           R12, K1
+	VMOVDQU8.Z      Y1, K1, Y7
+	VPORD           Y7, Y6, Y6
+	VBROADCASTI32X4 6(R8)(CX*1), Y7
+	VPSRLVW         nibshift<>+0(SB), Y7, Y7
+	VPANDD          Y0, Y7, Y7
+	MOVL            2(R8)(CX*1), R12
+	KMOVD           R12, K1
+	VMOVDQU8.Z      Y1, K1, Y8
+	VPORD           Y8, Y7, Y7
+	VINSERTI64X4    $0x01, Y7, Z6, Z7
+	VBROADCASTI32X4 6(AX)(CX*2), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	MOVL            2(AX)(CX*2), R12
+	KMOVD           R12, K1
+	VMOVDQU8.Z      Y1, K1, Y8
+	VPORD           Y8, Y6, Y6
+	VBROADCASTI32X4 6(R8)(CX*2), Y8
+	VPSRLVW         nibshift<>+0(SB), Y8, Y8
+	VPANDD          Y0, Y8, Y8
+	MOVL            2(R8)(CX*2), R12
+	KMOVD           R12, K1
+	VMOVDQU8.Z      Y1, K1, Y9
+	VPORD           Y9, Y8, Y8
+	VINSERTI64X4    $0x01, Y8, Z6, Z8
+	VBROADCASTI32X4 6(AX)(DI*1), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	MOVL            2(AX)(DI*1), R12
+	KMOVD           R12, K1
+	VMOVDQU8.Z      Y1, K1, Y9
+	VPORD           Y9, Y6, Y6
+	VBROADCASTI32X4 6(R8)(DI*1), Y9
+	VPSRLVW         nibshift<>+0(SB), Y9, Y9
+	VPANDD          Y0, Y9, Y9
+	MOVL            2(R8)(DI*1), R12
+	KMOVD           R12, K1
+	VMOVDQU8.Z      Y1, K1, Y10
+	VPORD           Y10, Y9, Y9
+	VINSERTI64X4    $0x01, Y9, Z6, Z9
+	VBROADCASTI32X4 6(R9), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	MOVL            2(R9), R12
+	KMOVD           R12, K1
+	VMOVDQU8.Z      Y1, K1, Y10
+	VPORD           Y10, Y6, Y6
+	VBROADCASTI32X4 6(R10), Y10
+	VPSRLVW         nibshift<>+0(SB), Y10, Y10
+	VPANDD          Y0, Y10, Y10
+	MOVL            2(R10), R12
+	KMOVD           R12, K1
+	VMOVDQU8.Z      Y1, K1, Y11
+	VPORD           Y11, Y10, Y10
+	VINSERTI64X4    $0x01, Y10, Z6, Z10
+	VBROADCASTI32X4 6(R9)(CX*1), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	MOVL            2(R9)(CX*1), R12
+	KMOVD           R12, K1
+	VMOVDQU8.Z      Y1, K1, Y11
+	VPORD           Y11, Y6, Y6
+	VBROADCASTI32X4 6(R10)(CX*1), Y11
+	VPSRLVW         nibshift<>+0(SB), Y11, Y11
+	VPANDD          Y0, Y11, Y11
+	MOVL            2(R10)(CX*1), R12
+	KMOVD           R12, K1
+	VMOVDQU8.Z      Y1, K1, Y12
+	VPORD           Y12, Y11, Y11
+	VINSERTI64X4    $0x01, Y11, Z6, Z11
+	VBROADCASTI32X4 6(R9)(CX*2), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	MOVL            2(R9)(CX*2), R12
+	KMOVD           R12, K1
+	VMOVDQU8.Z      Y1, K1, Y12
+	VPORD           Y12, Y6, Y6
+	VBROADCASTI32X4 6(R10)(CX*2), Y12
+	VPSRLVW         nibshift<>+0(SB), Y12, Y12
+	VPANDD          Y0, Y12, Y12
+	MOVL            2(R10)(CX*2), R12
+	KMOVD           R12, K1
+	VMOVDQU8.Z      Y1, K1, Y13
+	VPORD           Y13, Y12, Y12
+	VINSERTI64X4    $0x01, Y12, Z6, Z12
+	VBROADCASTI32X4 6(R9)(DI*1), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	MOVL            2(R9)(DI*1), R12
+	KMOVD           R12, K1
+	VMOVDQU8.Z      Y1, K1, Y13
+	VPORD           Y13, Y6, Y6
+	VBROADCASTI32X4 6(R10)(DI*1), Y13
+	VPSRLVW         nibshift<>+0(SB), Y13, Y13
+	VPANDD          Y0, Y13, Y13
+	MOVL            2(R10)(DI*1), R12
+	KMOVD           R12, K1
+	VMOVDQU8.Z      Y1, K1, Y15
+	VPORD           Y15, Y13, Y13
+	VINSERTI64X4    $0x01, Y13, Z6, Z13
+	KXNORW          K2, K2, K2
+	VPXORD          Z14, Z14, Z14
+	VPGATHERDD      (AX)(Z4*1), K2, Z14
+	VPMOVDW         Z14, Y6
+	VCVTPH2PS       Y6, Z15
+	VBROADCASTI64X4 2(DX), Z16
+	VPXORD          Z17, Z17, Z17
+	VPDPBUSD        Z16, Z2, Z17
+	VPSUBD          Z17, Z3, Z17
+	VMOVDQA32       Z17, Z18
+	VPDPBUSD        Z16, Z5, Z18
+	VMOVDQA32       Z17, Z19
+	VPDPBUSD        Z16, Z7, Z19
+	VPUNPCKLDQ      Z19, Z18, Z20
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z20, Z20
+	VMOVDQA32       Z17, Z18
+	VPDPBUSD        Z16, Z8, Z18
+	VMOVDQA32       Z17, Z19
+	VPDPBUSD        Z16, Z9, Z19
+	VPUNPCKLDQ      Z19, Z18, Z22
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z22, Z22
+	VMOVDQA32       Z17, Z18
+	VPDPBUSD        Z16, Z10, Z18
+	VMOVDQA32       Z17, Z19
+	VPDPBUSD        Z16, Z11, Z19
+	VPUNPCKLDQ      Z19, Z18, Z23
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z23, Z23
+	VMOVDQA32       Z17, Z18
+	VPDPBUSD        Z16, Z12, Z18
+	VMOVDQA32       Z17, Z19
+	VPDPBUSD        Z16, Z13, Z19
+	VPUNPCKLDQ      Z19, Z18, Z16
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z16, Z16
+	VPUNPCKLQDQ     Z22, Z20, Z18
+	VPUNPCKHQDQ     Z22, Z20, Z19
+	VPADDD          Z19, Z18, Z18
+	VPUNPCKLQDQ     Z16, Z23, Z19
+	VPUNPCKHQDQ     Z16, Z23, Z16
+	VPADDD          Z16, Z19, Z19
+	VSHUFI32X4      $0x88, Z19, Z18, Z16
+	VSHUFI32X4      $0xdd, Z19, Z18, Z18
+	VPADDD          Z18, Z16, Z16
+	VCVTDQ2PS       Z16, Z16
+	VPBROADCASTW    (DX), Y6
+	VCVTPH2PS       Y6, Z18
+	VMULPS          Z18, Z15, Z18
+	VFMADD231PS     Z18, Z16, Z31
+	VBROADCASTI64X4 2(DX)(BX*1), Z16
+	VPXORD          Z21, Z21, Z21
+	VPDPBUSD        Z16, Z2, Z21
+	VPSUBD          Z21, Z3, Z21
+	VMOVDQA32       Z21, Z18
+	VPDPBUSD        Z16, Z5, Z18
+	VMOVDQA32       Z21, Z5
+	VPDPBUSD        Z16, Z7, Z5
+	VPUNPCKLDQ      Z5, Z18, Z7
+	VPUNPCKHDQ      Z5, Z18, Z5
+	VPADDD          Z5, Z7, Z7
+	VMOVDQA32       Z21, Z5
+	VPDPBUSD        Z16, Z8, Z5
+	VMOVDQA32       Z21, Z8
+	VPDPBUSD        Z16, Z9, Z8
+	VPUNPCKLDQ      Z8, Z5, Z9
+	VPUNPCKHDQ      Z8, Z5, Z5
+	VPADDD          Z5, Z9, Z9
+	VMOVDQA32       Z21, Z5
+	VPDPBUSD        Z16, Z10, Z5
+	VMOVDQA32       Z21, Z8
+	VPDPBUSD        Z16, Z11, Z8
+	VPUNPCKLDQ      Z8, Z5, Z10
+	VPUNPCKHDQ      Z8, Z5, Z5
+	VPADDD          Z5, Z10, Z10
+	VMOVDQA32       Z21, Z5
+	VPDPBUSD        Z16, Z12, Z5
+	VMOVDQA32       Z21, Z8
+	VPDPBUSD        Z16, Z13, Z8
+	VPUNPCKLDQ      Z8, Z5, Z11
+	VPUNPCKHDQ      Z8, Z5, Z5
+	VPADDD          Z5, Z11, Z11
+	VPUNPCKLQDQ     Z9, Z7, Z5
+	VPUNPCKHQDQ     Z9, Z7, Z7
+	VPADDD          Z7, Z5, Z5
+	VPUNPCKLQDQ     Z11, Z10, Z7
+	VPUNPCKHQDQ     Z11, Z10, Z8
+	VPADDD          Z8, Z7, Z7
+	VSHUFI32X4      $0x88, Z7, Z5, Z8
+	VSHUFI32X4      $0xdd, Z7, Z5, Z5
+	VPADDD          Z5, Z8, Z8
+	VCVTDQ2PS       Z8, Z8
+	VPBROADCASTW    (DX)(BX*1), Y5
+	VCVTPH2PS       Y5, Z5
+	VMULPS          Z5, Z15, Z5
+	VFMADD231PS     Z5, Z8, Z30
+	ADDQ            $0x00000016, AX
+	ADDQ            $0x00000016, R8
+	ADDQ            $0x00000016, R9
+	ADDQ            $0x00000016, R10
+	ADDQ            $0x00000022, DX
+	DECQ            SI
+	JMP             tileGQ5_0_16x2_loop
+
+tileGQ5_0_16x2_done:
+	MOVQ    out+40(FP), AX
+	MOVQ    os+48(FP), CX
+	MOVQ    mask+56(FP), DX
+	KMOVW   DX, K1
+	SHLQ    $0x02, CX
+	VMOVUPS Z31, K1, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z30, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tileGQ5_0_16x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, MMX+
+TEXT ·tileGQ5_0_16x3(SB), NOSPLIT, $0-64
+	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
+	MOVQ         a+16(FP), DX
+	MOVQ         as+24(FP), BX
+	MOVQ         nb+32(FP), SI
+	LEAQ         (CX)(CX*2), DI
+	LEAQ         (AX)(CX*4), R8
+	LEAQ         (R8)(CX*4), R9
+	LEAQ         (R9)(CX*4), R10
+	VPXORD       Z31, Z31, Z31
+	VPXORD       Z30, Z30, Z30
+	VPXORD       Z29, Z29, Z29
+	MOVL         $0x0f0f0f0f, R11
+	VPBROADCASTD R11, Y0
+	MOVL         $0x10101010, R11
+	VPBROADCASTD R11, Y1
+	MOVL         $0x10101010, R11
+	VPBROADCASTD R11, Z2
+	VPXORD       Z3, Z3, Z3
+	VPBROADCASTD CX, Z4
+	VPMULLD      iota16<>+0(SB), Z4, Z4
+	MOVQ         CX, R11
+	SHLQ         $0x04, R11
+	ADDQ         AX, R11
+
+tileGQ5_0_16x3_loop:
+	TESTQ           SI, SI
+	JZ              tileGQ5_0_16x3_done
+	PREFETCHT0      (R11)
+	PREFETCHT0      64(R11)
+	PREFETCHT0      128(R11)
+	PREFETCHT0      192(R11)
+	PREFETCHT0      256(R11)
+	PREFETCHT0      320(R11)
+	ADDQ            $0x00000160, R11
+	VBROADCASTI32X4 6(AX), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	MOVL            2(AX), R12
+	KMOVD           R12, K1
+	VMOVDQU8.Z      Y1, K1, Y5
+	VPORD           Y5, Y6, Y6
+	VBROADCASTI32X4 6(R8), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	MOVL            2(R8), R12
+	KMOVD           R12, K1
+	VMOVDQU8.Z      Y1, K1, Y7
+	VPORD           Y7, Y5, Y5
+	VINSERTI64X4    $0x01, Y5, Z6, Z5
+	VBROADCASTI32X4 6(AX)(CX*1), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	MOVL            2(AX)(CX*1), R12
+	KMOVD           R12, K1
+	VMOVDQU8.Z      Y1, K1, Y7
+	VPORD           Y7, Y6, Y6
+	VBROADCASTI32X4 6(R8)(CX*1), Y7
+	VPSRLVW         nibshift<>+0(SB), Y7, Y7
+	VPANDD          Y0, Y7, Y7
+	MOVL            2(R8)(CX*1), R12
+	KMOVD           R12, K1
+	VMOVDQU8.Z      Y1, K1, Y8
+	VPORD           Y8, Y7, Y7
+	VINSERTI64X4    $0x01, Y7, Z6, Z7
+	VBROADCASTI32X4 6(AX)(CX*2), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	MOVL            2(AX)(CX*2), R12
+	KMOVD           R12, K1
+	VMOVDQU8.Z      Y1, K1, Y8
+	VPORD           Y8, Y6, Y6
+	VBROADCASTI32X4 6(R8)(CX*2), Y8
+	VPSRLVW         nibshift<>+0(SB), Y8, Y8
+	VPANDD          Y0, Y8, Y8
+	MOVL            2(R8)(CX*2), R12
+	KMOVD           R12, K1
+	VMOVDQU8.Z      Y1, K1, Y9
+	VPORD           Y9, Y8, Y8
+	VINSERTI64X4    $0x01, Y8, Z6, Z8
+	VBROADCASTI32X4 6(AX)(DI*1), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	MOVL            2(AX)(DI*1), R12
+	KMOVD           R12, K1
+	VMOVDQU8.Z      Y1, K1, Y9
+	VPORD           Y9, Y6, Y6
+	VBROADCASTI32X4 6(R8)(DI*1), Y9
+	VPSRLVW         nibshift<>+0(SB), Y9, Y9
+	VPANDD          Y0, Y9, Y9
+	MOVL            2(R8)(DI*1), R12
+	KMOVD           R12, K1
+	VMOVDQU8.Z      Y1, K1, Y10
+	VPORD           Y10, Y9, Y9
+	VINSERTI64X4    $0x01, Y9, Z6, Z9
+	VBROADCASTI32X4 6(R9), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	MOVL            2(R9), R12
+	KMOVD           R12, K1
+	VMOVDQU8.Z      Y1, K1, Y10
+	VPORD           Y10, Y6, Y6
+	VBROADCASTI32X4 6(R10), Y10
+	VPSRLVW         nibshift<>+0(SB), Y10, Y10
+	VPANDD          Y0, Y10, Y10
+	MOVL            2(R10), R12
+	KMOVD           R12, K1
+	VMOVDQU8.Z      Y1, K1, Y11
+	VPORD           Y11, Y10, Y10
+	VINSERTI64X4    $0x01, Y10, Z6, Z10
+	VBROADCASTI32X4 6(R9)(CX*1), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	MOVL            2(R9)(CX*1), R12
+	KMOVD           R12, K1
+	VMOVDQU8.Z      Y1, K1, Y11
+	VPORD           Y11, Y6, Y6
+	VBROADCASTI32X4 6(R10)(CX*1), Y11
+	VPSRLVW         nibshift<>+0(SB), Y11, Y11
+	VPANDD          Y0, Y11, Y11
+	MOVL            2(R10)(CX*1), R12
+	KMOVD           R12, K1
+	VMOVDQU8.Z      Y1, K1, Y12
+	VPORD           Y12, Y11, Y11
+	VINSERTI64X4    $0x01, Y11, Z6, Z11
+	VBROADCASTI32X4 6(R9)(CX*2), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	MOVL            2(R9)(CX*2), R12
+	KMOVD           R12, K1
+	VMOVDQU8.Z      Y1, K1, Y12
+	VPORD           Y12, Y6, Y6
+	VBROADCASTI32X4 6(R10)(CX*2), Y12
+	VPSRLVW         nibshift<>+0(SB), Y12, Y12
+	VPANDD          Y0, Y12, Y12
+	MOVL            2(R10)(CX*2), R12
+	KMOVD           R12, K1
+	VMOVDQU8.Z      Y1, K1, Y13
+	VPORD           Y13, Y12, Y12
+	VINSERTI64X4    $0x01, Y12, Z6, Z12
+	VBROADCASTI32X4 6(R9)(DI*1), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	MOVL            2(R9)(DI*1), R12
+	KMOVD           R12, K1
+	VMOVDQU8.Z      Y1, K1, Y13
+	VPORD           Y13, Y6, Y6
+	VBROADCASTI32X4 6(R10)(DI*1), Y13
+	VPSRLVW         nibshift<>+0(SB), Y13, Y13
+	VPANDD          Y0, Y13, Y13
+	MOVL            2(R10)(DI*1), R12
+	KMOVD           R12, K1
+	VMOVDQU8.Z      Y1, K1, Y15
+	VPORD           Y15, Y13, Y13
+	VINSERTI64X4    $0x01, Y13, Z6, Z13
+	KXNORW          K2, K2, K2
+	VPXORD          Z14, Z14, Z14
+	VPGATHERDD      (AX)(Z4*1), K2, Z14
+	VPMOVDW         Z14, Y6
+	VCVTPH2PS       Y6, Z15
+	VBROADCASTI64X4 2(DX), Z16
+	VPXORD          Z17, Z17, Z17
+	VPDPBUSD        Z16, Z2, Z17
+	VPSUBD          Z17, Z3, Z17
+	VMOVDQA32       Z17, Z18
+	VPDPBUSD        Z16, Z5, Z18
+	VMOVDQA32       Z17, Z19
+	VPDPBUSD        Z16, Z7, Z19
+	VPUNPCKLDQ      Z19, Z18, Z20
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z20, Z20
+	VMOVDQA32       Z17, Z18
+	VPDPBUSD        Z16, Z8, Z18
+	VMOVDQA32       Z17, Z19
+	VPDPBUSD        Z16, Z9, Z19
+	VPUNPCKLDQ      Z19, Z18, Z23
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z23, Z23
+	VMOVDQA32       Z17, Z18
+	VPDPBUSD        Z16, Z10, Z18
+	VMOVDQA32       Z17, Z19
+	VPDPBUSD        Z16, Z11, Z19
+	VPUNPCKLDQ      Z19, Z18, Z24
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z24, Z24
+	VMOVDQA32       Z17, Z18
+	VPDPBUSD        Z16, Z12, Z18
+	VMOVDQA32       Z17, Z19
+	VPDPBUSD        Z16, Z13, Z19
+	VPUNPCKLDQ      Z19, Z18, Z16
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z16, Z16
+	VPUNPCKLQDQ     Z23, Z20, Z18
+	VPUNPCKHQDQ     Z23, Z20, Z19
+	VPADDD          Z19, Z18, Z18
+	VPUNPCKLQDQ     Z16, Z24, Z19
+	VPUNPCKHQDQ     Z16, Z24, Z16
+	VPADDD          Z16, Z19, Z19
+	VSHUFI32X4      $0x88, Z19, Z18, Z16
+	VSHUFI32X4      $0xdd, Z19, Z18, Z18
+	VPADDD          Z18, Z16, Z16
+	VCVTDQ2PS       Z16, Z16
+	VPBROADCASTW    (DX), Y6
+	VCVTPH2PS       Y6, Z18
+	VMULPS          Z18, Z15, Z18
+	VFMADD231PS     Z18, Z16, Z31
+	VBROADCASTI64X4 2(DX)(BX*1), Z16
+	VPXORD          Z21, Z21, Z21
+	VPDPBUSD        Z16, Z2, Z21
+	VPSUBD          Z21, Z3, Z21
+	VMOVDQA32       Z21, Z18
+	VPDPBUSD        Z16, Z5, Z18
+	VMOVDQA32       Z21, Z19
+	VPDPBUSD        Z16, Z7, Z19
+	VPUNPCKLDQ      Z19, Z18, Z20
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z20, Z20
+	VMOVDQA32       Z21, Z18
+	VPDPBUSD        Z16, Z8, Z18
+	VMOVDQA32       Z21, Z19
+	VPDPBUSD        Z16, Z9, Z19
+	VPUNPCKLDQ      Z19, Z18, Z23
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z23, Z23
+	VMOVDQA32       Z21, Z18
+	VPDPBUSD        Z16, Z10, Z18
+	VMOVDQA32       Z21, Z19
+	VPDPBUSD        Z16, Z11, Z19
+	VPUNPCKLDQ      Z19, Z18, Z24
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z24, Z24
+	VMOVDQA32       Z21, Z18
+	VPDPBUSD        Z16, Z12, Z18
+	VMOVDQA32       Z21, Z19
+	VPDPBUSD        Z16, Z13, Z19
+	VPUNPCKLDQ      Z19, Z18, Z16
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z16, Z16
+	VPUNPCKLQDQ     Z23, Z20, Z18
+	VPUNPCKHQDQ     Z23, Z20, Z19
+	VPADDD          Z19, Z18, Z18
+	VPUNPCKLQDQ     Z16, Z24, Z19
+	VPUNPCKHQDQ     Z16, Z24, Z16
+	VPADDD          Z16, Z19, Z19
+	VSHUFI32X4      $0x88, Z19, Z18, Z16
+	VSHUFI32X4      $0xdd, Z19, Z18, Z18
+	VPADDD          Z18, Z16, Z16
+	VCVTDQ2PS       Z16, Z16
+	VPBROADCASTW    (DX)(BX*1), Y6
+	VCVTPH2PS       Y6, Z18
+	VMULPS          Z18, Z15, Z18
+	VFMADD231PS     Z18, Z16, Z30
+	VBROADCASTI64X4 2(DX)(BX*2), Z16
+	VPXORD          Z22, Z22, Z22
+	VPDPBUSD        Z16, Z2, Z22
+	VPSUBD          Z22, Z3, Z22
+	VMOVDQA32       Z22, Z18
+	VPDPBUSD        Z16, Z5, Z18
+	VMOVDQA32       Z22, Z5
+	VPDPBUSD        Z16, Z7, Z5
+	VPUNPCKLDQ      Z5, Z18, Z7
+	VPUNPCKHDQ      Z5, Z18, Z5
+	VPADDD          Z5, Z7, Z7
+	VMOVDQA32       Z22, Z5
+	VPDPBUSD        Z16, Z8, Z5
+	VMOVDQA32       Z22, Z8
+	VPDPBUSD        Z16, Z9, Z8
+	VPUNPCKLDQ      Z8, Z5, Z9
+	VPUNPCKHDQ      Z8, Z5, Z5
+	VPADDD          Z5, Z9, Z9
+	VMOVDQA32       Z22, Z5
+	VPDPBUSD        Z16, Z10, Z5
+	VMOVDQA32       Z22, Z8
+	VPDPBUSD        Z16, Z11, Z8
+	VPUNPCKLDQ      Z8, Z5, Z10
+	VPUNPCKHDQ      Z8, Z5, Z5
+	VPADDD          Z5, Z10, Z10
+	VMOVDQA32       Z22, Z5
+	VPDPBUSD        Z16, Z12, Z5
+	VMOVDQA32       Z22, Z8
+	VPDPBUSD        Z16, Z13, Z8
+	VPUNPCKLDQ      Z8, Z5, Z11
+	VPUNPCKHDQ      Z8, Z5, Z5
+	VPADDD          Z5, Z11, Z11
+	VPUNPCKLQDQ     Z9, Z7, Z5
+	VPUNPCKHQDQ     Z9, Z7, Z7
+	VPADDD          Z7, Z5, Z5
+	VPUNPCKLQDQ     Z11, Z10, Z7
+	VPUNPCKHQDQ     Z11, Z10, Z8
+	VPADDD          Z8, Z7, Z7
+	VSHUFI32X4      $0x88, Z7, Z5, Z8
+	VSHUFI32X4      $0xdd, Z7, Z5, Z5
+	VPADDD          Z5, Z8, Z8
+	VCVTDQ2PS       Z8, Z8
+	VPBROADCASTW    (DX)(BX*2), Y5
+	VCVTPH2PS       Y5, Z5
+	VMULPS          Z5, Z15, Z5
+	VFMADD231PS     Z5, Z8, Z29
+	ADDQ            $0x00000016, AX
+	ADDQ            $0x00000016, R8
+	ADDQ            $0x00000016, R9
+	ADDQ            $0x00000016, R10
+	ADDQ            $0x00000022, DX
+	DECQ            SI
+	JMP             tileGQ5_0_16x3_loop
+
+tileGQ5_0_16x3_done:
+	MOVQ    out+40(FP), AX
+	MOVQ    os+48(FP), CX
+	MOVQ    mask+56(FP), DX
+	KMOVW   DX, K1
+	SHLQ    $0x02, CX
+	VMOVUPS Z31, K1, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z30, K1, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z29, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tileGQ5_0_16x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, MMX+
+TEXT ·tileGQ5_0_16x4(SB), NOSPLIT, $0-64
+	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
+	MOVQ         a+16(FP), DX
+	MOVQ         as+24(FP), BX
+	MOVQ         nb+32(FP), SI
+	LEAQ         (CX)(CX*2), DI
+	LEAQ         (AX)(CX*4), R8
+	LEAQ         (R8)(CX*4), R9
+	LEAQ         (R9)(CX*4), R10
+	LEAQ         (BX)(BX*2), R11
+	VPXORD       Z31, Z31, Z31
+	VPXORD       Z30, Z30, Z30
+	VPXORD       Z29, Z29, Z29
+	VPXORD       Z28, Z28, Z28
+	MOVL         $0x0f0f0f0f, R12
+	VPBROADCASTD R12, Y0
+	MOVL         $0x10101010, R12
+	VPBROADCASTD R12, Y1
+	MOVL         $0x10101010, R12
+	VPBROADCASTD R12, Z2
+	VPXORD       Z3, Z3, Z3
+	VPBROADCASTD CX, Z4
+	VPMULLD      iota16<>+0(SB), Z4, Z4
+	MOVQ         CX, R12
+	SHLQ         $0x04, R12
+	ADDQ         AX, R12
+
+tileGQ5_0_16x4_loop:
+	TESTQ           SI, SI
+	JZ              tileGQ5_0_16x4_done
+	PREFETCHT0      (R12)
+	PREFETCHT0      64(R12)
+	PREFETCHT0      128(R12)
+	PREFETCHT0      192(R12)
+	PREFETCHT0      256(R12)
+	PREFETCHT0      320(R12)
+	ADDQ            $0x00000160, R12
+	VBROADCASTI32X4 6(AX), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	MOVL            2(AX), R13
+	KMOVD           R13, K1
+	VMOVDQU8.Z      Y1, K1, Y5
+	VPORD           Y5, Y6, Y6
+	VBROADCASTI32X4 6(R8), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	MOVL            2(R8), R13
+	KMOVD           R13, K1
+	VMOVDQU8.Z      Y1, K1, Y7
+	VPORD           Y7, Y5, Y5
+	VINSERTI64X4    $0x01, Y5, Z6, Z5
+	VBROADCASTI32X4 6(AX)(CX*1), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	MOVL            2(AX)(CX*1), R13
+	KMOVD           R13, K1
+	VMOVDQU8.Z      Y1, K1, Y7
+	VPORD           Y7, Y6, Y6
+	VBROADCASTI32X4 6(R8)(CX*1), Y7
+	VPSRLVW         nibshift<>+0(SB), Y7, Y7
+	VPANDD          Y0, Y7, Y7
+	MOVL            2(R8)(CX*1), R13
+	KMOVD           R13, K1
+	VMOVDQU8.Z      Y1, K1, Y8
+	VPORD           Y8, Y7, Y7
+	VINSERTI64X4    $0x01, Y7, Z6, Z7
+	VBROADCASTI32X4 6(AX)(CX*2), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	MOVL            2(AX)(CX*2), R13
+	KMOVD           R13, K1
+	VMOVDQU8.Z      Y1, K1, Y8
+	VPORD           Y8, Y6, Y6
+	VBROADCASTI32X4 6(R8)(CX*2), Y8
+	VPSRLVW         nibshift<>+0(SB), Y8, Y8
+	VPANDD          Y0, Y8, Y8
+	MOVL            2(R8)(CX*2), R13
+	KMOVD           R13, K1
+	VMOVDQU8.Z      Y1, K1, Y9
+	VPORD           Y9, Y8, Y8
+	VINSERTI64X4    $0x01, Y8, Z6, Z8
+	VBROADCASTI32X4 6(AX)(DI*1), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	MOVL            2(AX)(DI*1), R13
+	KMOVD           R13, K1
+	VMOVDQU8.Z      Y1, K1, Y9
+	VPORD           Y9, Y6, Y6
+	VBROADCASTI32X4 6(R8)(DI*1), Y9
+	VPSRLVW         nibshift<>+0(SB), Y9, Y9
+	VPANDD          Y0, Y9, Y9
+	MOVL            2(R8)(DI*1), R13
+	KMOVD           R13, K1
+	VMOVDQU8.Z      Y1, K1, Y10
+	VPORD           Y10, Y9, Y9
+	VINSERTI64X4    $0x01, Y9, Z6, Z9
+	VBROADCASTI32X4 6(R9), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	MOVL            2(R9), R13
+	KMOVD           R13, K1
+	VMOVDQU8.Z      Y1, K1, Y10
+	VPORD           Y10, Y6, Y6
+	VBROADCASTI32X4 6(R10), Y10
+	VPSRLVW         nibshift<>+0(SB), Y10, Y10
+	VPANDD          Y0, Y10, Y10
+	MOVL            2(R10), R13
+	KMOVD           R13, K1
+	VMOVDQU8.Z      Y1, K1, Y11
+	VPORD           Y11, Y10, Y10
+	VINSERTI64X4    $0x01, Y10, Z6, Z10
+	VBROADCASTI32X4 6(R9)(CX*1), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	MOVL            2(R9)(CX*1), R13
+	KMOVD           R13, K1
+	VMOVDQU8.Z      Y1, K1, Y11
+	VPORD           Y11, Y6, Y6
+	VBROADCASTI32X4 6(R10)(CX*1), Y11
+	VPSRLVW         nibshift<>+0(SB), Y11, Y11
+	VPANDD          Y0, Y11, Y11
+	MOVL            2(R10)(CX*1), R13
+	KMOVD           R13, K1
+	VMOVDQU8.Z      Y1, K1, Y12
+	VPORD           Y12, Y11, Y11
+	VINSERTI64X4    $0x01, Y11, Z6, Z11
+	VBROADCASTI32X4 6(R9)(CX*2), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	MOVL            2(R9)(CX*2), R13
+	KMOVD           R13, K1
+	VMOVDQU8.Z      Y1, K1, Y12
+	VPORD           Y12, Y6, Y6
+	VBROADCASTI32X4 6(R10)(CX*2), Y12
+	VPSRLVW         nibshift<>+0(SB), Y12, Y12
+	VPANDD          Y0, Y12, Y12
+	MOVL            2(R10)(CX*2), R13
+	KMOVD           R13, K1
+	VMOVDQU8.Z      Y1, K1, Y13
+	VPORD           Y13, Y12, Y12
+	VINSERTI64X4    $0x01, Y12, Z6, Z12
+	VBROADCASTI32X4 6(R9)(DI*1), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	MOVL            2(R9)(DI*1), R13
+	KMOVD           R13, K1
+	VMOVDQU8.Z      Y1, K1, Y13
+	VPORD           Y13, Y6, Y6
+	VBROADCASTI32X4 6(R10)(DI*1), Y13
+	VPSRLVW         nibshift<>+0(SB), Y13, Y13
+	VPANDD          Y0, Y13, Y13
+	MOVL            2(R10)(DI*1), R13
+	KMOVD           R13, K1
+	VMOVDQU8.Z      Y1, K1, Y15
+	VPORD           Y15, Y13, Y13
+	VINSERTI64X4    $0x01, Y13, Z6, Z13
+	KXNORW          K2, K2, K2
+	VPXORD          Z14, Z14, Z14
+	VPGATHERDD      (AX)(Z4*1), K2, Z14
+	VPMOVDW         Z14, Y6
+	VCVTPH2PS       Y6, Z15
+	VBROADCASTI64X4 2(DX), Z16
+	VPXORD          Z17, Z17, Z17
+	VPDPBUSD        Z16, Z2, Z17
+	VPSUBD          Z17, Z3, Z17
+	VMOVDQA32       Z17, Z18
+	VPDPBUSD        Z16, Z5, Z18
+	VMOVDQA32       Z17, Z19
+	VPDPBUSD        Z16, Z7, Z19
+	VPUNPCKLDQ      Z19, Z18, Z20
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z20, Z20
+	VMOVDQA32       Z17, Z18
+	VPDPBUSD        Z16, Z8, Z18
+	VMOVDQA32       Z17, Z19
+	VPDPBUSD        Z16, Z9, Z19
+	VPUNPCKLDQ      Z19, Z18, Z24
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z24, Z24
+	VMOVDQA32       Z17, Z18
+	VPDPBUSD        Z16, Z10, Z18
+	VMOVDQA32       Z17, Z19
+	VPDPBUSD        Z16, Z11, Z19
+	VPUNPCKLDQ      Z19, Z18, Z25
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z25, Z25
+	VMOVDQA32       Z17, Z18
+	VPDPBUSD        Z16, Z12, Z18
+	VMOVDQA32       Z17, Z19
+	VPDPBUSD        Z16, Z13, Z19
+	VPUNPCKLDQ      Z19, Z18, Z16
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z16, Z16
+	VPUNPCKLQDQ     Z24, Z20, Z18
+	VPUNPCKHQDQ     Z24, Z20, Z19
+	VPADDD          Z19, Z18, Z18
+	VPUNPCKLQDQ     Z16, Z25, Z19
+	VPUNPCKHQDQ     Z16, Z25, Z16
+	VPADDD          Z16, Z19, Z19
+	VSHUFI32X4      $0x88, Z19, Z18, Z16
+	VSHUFI32X4      $0xdd, Z19, Z18, Z18
+	VPADDD          Z18, Z16, Z16
+	VCVTDQ2PS       Z16, Z16
+	VPBROADCASTW    (DX), Y6
+	VCVTPH2PS       Y6, Z18
+	VMULPS          Z18, Z15, Z18
+	VFMADD231PS     Z18, Z16, Z31
+	VBROADCASTI64X4 2(DX)(BX*1), Z16
+	VPXORD          Z21, Z21, Z21
+	VPDPBUSD        Z16, Z2, Z21
+	VPSUBD          Z21, Z3, Z21
+	VMOVDQA32       Z21, Z18
+	VPDPBUSD        Z16, Z5, Z18
+	VMOVDQA32       Z21, Z19
+	VPDPBUSD        Z16, Z7, Z19
+	VPUNPCKLDQ      Z19, Z18, Z20
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z20, Z20
+	VMOVDQA32       Z21, Z18
+	VPDPBUSD        Z16, Z8, Z18
+	VMOVDQA32       Z21, Z19
+	VPDPBUSD        Z16, Z9, Z19
+	VPUNPCKLDQ      Z19, Z18, Z24
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z24, Z24
+	VMOVDQA32       Z21, Z18
+	VPDPBUSD        Z16, Z10, Z18
+	VMOVDQA32       Z21, Z19
+	VPDPBUSD        Z16, Z11, Z19
+	VPUNPCKLDQ      Z19, Z18, Z25
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z25, Z25
+	VMOVDQA32       Z21, Z18
+	VPDPBUSD        Z16, Z12, Z18
+	VMOVDQA32       Z21, Z19
+	VPDPBUSD        Z16, Z13, Z19
+	VPUNPCKLDQ      Z19, Z18, Z16
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z16, Z16
+	VPUNPCKLQDQ     Z24, Z20, Z18
+	VPUNPCKHQDQ     Z24, Z20, Z19
+	VPADDD          Z19, Z18, Z18
+	VPUNPCKLQDQ     Z16, Z25, Z19
+	VPUNPCKHQDQ     Z16, Z25, Z16
+	VPADDD          Z16, Z19, Z19
+	VSHUFI32X4      $0x88, Z19, Z18, Z16
+	VSHUFI32X4      $0xdd, Z19, Z18, Z18
+	VPADDD          Z18, Z16, Z16
+	VCVTDQ2PS       Z16, Z16
+	VPBROADCASTW    (DX)(BX*1), Y6
+	VCVTPH2PS       Y6, Z18
+	VMULPS          Z18, Z15, Z18
+	VFMADD231PS     Z18, Z16, Z30
+	VBROADCASTI64X4 2(DX)(BX*2), Z16
+	VPXORD          Z22, Z22, Z22
+	VPDPBUSD        Z16, Z2, Z22
+	VPSUBD          Z22, Z3, Z22
+	VMOVDQA32       Z22, Z18
+	VPDPBUSD        Z16, Z5, Z18
+	VMOVDQA32       Z22, Z19
+	VPDPBUSD        Z16, Z7, Z19
+	VPUNPCKLDQ      Z19, Z18, Z20
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z20, Z20
+	VMOVDQA32       Z22, Z18
+	VPDPBUSD        Z16, Z8, Z18
+	VMOVDQA32       Z22, Z19
+	VPDPBUSD        Z16, Z9, Z19
+	VPUNPCKLDQ      Z19, Z18, Z24
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z24, Z24
+	VMOVDQA32       Z22, Z18
+	VPDPBUSD        Z16, Z10, Z18
+	VMOVDQA32       Z22, Z19
+	VPDPBUSD        Z16, Z11, Z19
+	VPUNPCKLDQ      Z19, Z18, Z25
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z25, Z25
+	VMOVDQA32       Z22, Z18
+	VPDPBUSD        Z16, Z12, Z18
+	VMOVDQA32       Z22, Z19
+	VPDPBUSD        Z16, Z13, Z19
+	VPUNPCKLDQ      Z19, Z18, Z16
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z16, Z16
+	VPUNPCKLQDQ     Z24, Z20, Z18
+	VPUNPCKHQDQ     Z24, Z20, Z19
+	VPADDD          Z19, Z18, Z18
+	VPUNPCKLQDQ     Z16, Z25, Z19
+	VPUNPCKHQDQ     Z16, Z25, Z16
+	VPADDD          Z16, Z19, Z19
+	VSHUFI32X4      $0x88, Z19, Z18, Z16
+	VSHUFI32X4      $0xdd, Z19, Z18, Z18
+	VPADDD          Z18, Z16, Z16
+	VCVTDQ2PS       Z16, Z16
+	VPBROADCASTW    (DX)(BX*2), Y6
+	VCVTPH2PS       Y6, Z18
+	VMULPS          Z18, Z15, Z18
+	VFMADD231PS     Z18, Z16, Z29
+	VBROADCASTI64X4 2(DX)(R11*1), Z16
+	VPXORD          Z23, Z23, Z23
+	VPDPBUSD        Z16, Z2, Z23
+	VPSUBD          Z23, Z3, Z23
+	VMOVDQA32       Z23, Z18
+	VPDPBUSD        Z16, Z5, Z18
+	VMOVDQA32       Z23, Z5
+	VPDPBUSD        Z16, Z7, Z5
+	VPUNPCKLDQ      Z5, Z18, Z7
+	VPUNPCKHDQ      Z5, Z18, Z5
+	VPADDD          Z5, Z7, Z7
+	VMOVDQA32       Z23, Z5
+	VPDPBUSD        Z16, Z8, Z5
+	VMOVDQA32       Z23, Z8
+	VPDPBUSD        Z16, Z9, Z8
+	VPUNPCKLDQ      Z8, Z5, Z9
+	VPUNPCKHDQ      Z8, Z5, Z5
+	VPADDD          Z5, Z9, Z9
+	VMOVDQA32       Z23, Z5
+	VPDPBUSD        Z16, Z10, Z5
+	VMOVDQA32       Z23, Z8
+	VPDPBUSD        Z16, Z11, Z8
+	VPUNPCKLDQ      Z8, Z5, Z10
+	VPUNPCKHDQ      Z8, Z5, Z5
+	VPADDD          Z5, Z10, Z10
+	VMOVDQA32       Z23, Z5
+	VPDPBUSD        Z16, Z12, Z5
+	VMOVDQA32       Z23, Z8
+	VPDPBUSD        Z16, Z13, Z8
+	VPUNPCKLDQ      Z8, Z5, Z11
+	VPUNPCKHDQ      Z8, Z5, Z5
+	VPADDD          Z5, Z11, Z11
+	VPUNPCKLQDQ     Z9, Z7, Z5
+	VPUNPCKHQDQ     Z9, Z7, Z7
+	VPADDD          Z7, Z5, Z5
+	VPUNPCKLQDQ     Z11, Z10, Z7
+	VPUNPCKHQDQ     Z11, Z10, Z8
+	VPADDD          Z8, Z7, Z7
+	VSHUFI32X4      $0x88, Z7, Z5, Z8
+	VSHUFI32X4      $0xdd, Z7, Z5, Z5
+	VPADDD          Z5, Z8, Z8
+	VCVTDQ2PS       Z8, Z8
+	VPBROADCASTW    (DX)(R11*1), Y5
+	VCVTPH2PS       Y5, Z5
+	VMULPS          Z5, Z15, Z5
+	VFMADD231PS     Z5, Z8, Z28
+	ADDQ            $0x00000016, AX
+	ADDQ            $0x00000016, R8
+	ADDQ            $0x00000016, R9
+	ADDQ            $0x00000016, R10
+	ADDQ            $0x00000022, DX
+	DECQ            SI
+	JMP             tileGQ5_0_16x4_loop
+
+tileGQ5_0_16x4_done:
+	MOVQ    out+40(FP), AX
+	MOVQ    os+48(FP), CX
+	MOVQ    mask+56(FP), DX
+	KMOVW   DX, K1
+	SHLQ    $0x02, CX
+	VMOVUPS Z31, K1, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z30, K1, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z29, K1, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z28, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tileGIQ4_NL_16x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, MMX+
+TEXT ·tileGIQ4_NL_16x1(SB), NOSPLIT, $0-64
+	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
+	MOVQ         a+16(FP), DX
+	MOVQ         as+24(FP), BX
+	MOVQ         nb+32(FP), BX
+	LEAQ         (CX)(CX*2), SI
+	LEAQ         (AX)(CX*4), DI
+	LEAQ         (DI)(CX*4), R8
+	LEAQ         (R8)(CX*4), R9
+	VPXORD       Z31, Z31, Z31
+	MOVL         $0x0f0f0f0f, R10
+	VPBROADCASTD R10, Y0
+	VMOVDQU8     iq4nltable128<>+0(SB), Y1
+	MOVL         $0x80808080, R10
+	VPBROADCASTD R10, Z2
+	VPXORD       Z3, Z3, Z3
+	VPBROADCASTD CX, Z4
+	VPMULLD      iota16<>+0(SB), Z4, Z4
+	MOVQ         CX, R10
+	SHLQ         $0x04, R10
+	ADDQ         AX, R10
+
+tileGIQ4_NL_16x1_loop:
+	TESTQ           BX, BX
+	JZ              tileGIQ4_NL_16x1_done
+	PREFETCHT0      (R10)
+	PREFETCHT0      64(R10)
+	PREFETCHT0      128(R10)
+	PREFETCHT0      192(R10)
+	PREFETCHT0      256(R10)
+	ADDQ            $0x00000120, R10
+	VBROADCASTI32X4 2(AX), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VBROADCASTI32X4 2(DI), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VINSERTI64X4    $0x01, Y5, Z6, Z5
+	VBROADCASTI32X4 2(AX)(CX*1), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VBROADCASTI32X4 2(DI)(CX*1), Y7
+	VPSRLVW         nibshift<>+0(SB), Y7, Y7
+	VPANDD          Y0, Y7, Y7
+	VPSHUFB         Y7, Y1, Y7
+	VINSERTI64X4    $0x01, Y7, Z6, Z7
+	VBROADCASTI32X4 2(AX)(CX*2), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VBROADCASTI32X4 2(DI)(CX*2), Y8
+	VPSRLVW         nibshift<>+0(SB), Y8, Y8
+	VPANDD          Y0, Y8, Y8
+	VPSHUFB         Y8, Y1, Y8
+	VINSERTI64X4    $0x01, Y8, Z6, Z8
+	VBROADCASTI32X4 2(AX)(SI*1), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VBROADCASTI32X4 2(DI)(SI*1), Y9
+	VPSRLVW         nibshift<>+0(SB), Y9, Y9
+	VPANDD          Y0, Y9, Y9
+	VPSHUFB         Y9, Y1, Y9
+	VINSERTI64X4    $0x01, Y9, Z6, Z9
+	VBROADCASTI32X4 2(R8), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VBROADCASTI32X4 2(R9), Y10
+	VPSRLVW         nibshift<>+0(SB), Y10, Y10
+	VPANDD          Y0, Y10, Y10
+	VPSHUFB         Y10, Y1, Y10
+	VINSERTI64X4    $0x01, Y10, Z6, Z10
+	VBROADCASTI32X4 2(R8)(CX*1), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VBROADCASTI32X4 2(R9)(CX*1), Y11
+	VPSRLVW         nibshift<>+0(SB), Y11, Y11
+	VPANDD          Y0, Y11, Y11
+	VPSHUFB         Y11, Y1, Y11
+	VINSERTI64X4    $0x01, Y11, Z6, Z11
+	VBROADCASTI32X4 2(R8)(CX*2), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VBROADCASTI32X4 2(R9)(CX*2), Y12
+	VPSRLVW         nibshift<>+0(SB), Y12, Y12
+	VPANDD          Y0, Y12, Y12
+	VPSHUFB         Y12, Y1, Y12
+	VINSERTI64X4    $0x01, Y12, Z6, Z12
+	VBROADCASTI32X4 2(R8)(SI*1), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VBROADCASTI32X4 2(R9)(SI*1), Y13
+	VPSRLVW         nibshift<>+0(SB), Y13, Y13
+	VPANDD          Y0, Y13, Y13
+	VPSHUFB         Y13, Y1, Y13
+	VINSERTI64X4    $0x01, Y13, Z6, Z13
+	KXNORW          K1, K1, K1
+	VPXORD          Z14, Z14, Z14
+	VPGATHERDD      (AX)(Z4*1), K1, Z14
+	VPMOVDW         Z14, Y6
+	VCVTPH2PS       Y6, Z15
+	VBROADCASTI64X4 2(DX), Z16
+	VPXORD          Z17, Z17, Z17
+	VPDPBUSD        Z16, Z2, Z17
+	VPSUBD          Z17, Z3, Z17
+	VMOVDQA32       Z17, Z18
+	VPDPBUSD        Z16, Z5, Z18
+	VMOVDQA32       Z17, Z5
+	VPDPBUSD        Z16, Z7, Z5
+	VPUNPCKLDQ      Z5, Z18, Z7
+	VPUNPCKHDQ      Z5, Z18, Z5
+	VPADDD          Z5, Z7, Z7
+	VMOVDQA32       Z17, Z5
+	VPDPBUSD        Z16, Z8, Z5
+	VMOVDQA32       Z17, Z8
+	VPDPBUSD        Z16, Z9, Z8
+	VPUNPCKLDQ      Z8, Z5, Z9
+	VPUNPCKHDQ      Z8, Z5, Z5
+	VPADDD          Z5, Z9, Z9
+	VMOVDQA32       Z17, Z5
+	VPDPBUSD        Z16, Z10, Z5
+	VMOVDQA32       Z17, Z8
+	VPDPBUSD        Z16, Z11, Z8
+	VPUNPCKLDQ      Z8, Z5, Z10
+	VPUNPCKHDQ      Z8, Z5, Z5
+	VPADDD          Z5, Z10, Z10
+	VMOVDQA32       Z17, Z5
+	VPDPBUSD        Z16, Z12, Z5
+	VMOVDQA32       Z17, Z8
+	VPDPBUSD        Z16, Z13, Z8
+	VPUNPCKLDQ      Z8, Z5, Z11
+	VPUNPCKHDQ      Z8, Z5, Z5
+	VPADDD          Z5, Z11, Z11
+	VPUNPCKLQDQ     Z9, Z7, Z5
+	VPUNPCKHQDQ     Z9, Z7, Z7
+	VPADDD          Z7, Z5, Z5
+	VPUNPCKLQDQ     Z11, Z10, Z7
+	VPUNPCKHQDQ     Z11, Z10, Z8
+	VPADDD          Z8, Z7, Z7
+	VSHUFI32X4      $0x88, Z7, Z5, Z8
+	VSHUFI32X4      $0xdd, Z7, Z5, Z5
+	VPADDD          Z5, Z8, Z8
+	VCVTDQ2PS       Z8, Z8
+	VPBROADCASTW    (DX), Y5
+	VCVTPH2PS       Y5, Z5
+	VMULPS          Z5, Z15, Z5
+	VFMADD231PS     Z5, Z8, Z31
+	ADDQ            $0x00000012, AX
+	ADDQ            $0x00000012, DI
+	ADDQ            $0x00000012, R8
+	ADDQ            $0x00000012, R9
+	ADDQ            $0x00000022, DX
+	DECQ            BX
+	JMP             tileGIQ4_NL_16x1_loop
+
+tileGIQ4_NL_16x1_done:
+	MOVQ    out+40(FP), AX
+	MOVQ    os+48(FP), CX
+	MOVQ    mask+56(FP), DX
+	KMOVW   DX, K1
+	SHLQ    $0x02, CX
+	VMOVUPS Z31, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tileGIQ4_NL_16x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, MMX+
+TEXT ·tileGIQ4_NL_16x2(SB), NOSPLIT, $0-64
+	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
+	MOVQ         a+16(FP), DX
+	MOVQ         as+24(FP), BX
+	MOVQ         nb+32(FP), SI
+	LEAQ         (CX)(CX*2), DI
+	LEAQ         (AX)(CX*4), R8
+	LEAQ         (R8)(CX*4), R9
+	LEAQ         (R9)(CX*4), R10
+	VPXORD       Z31, Z31, Z31
+	VPXORD       Z30, Z30, Z30
+	MOVL         $0x0f0f0f0f, R11
+	VPBROADCASTD R11, Y0
+	VMOVDQU8     iq4nltable128<>+0(SB), Y1
+	MOVL         $0x80808080, R11
+	VPBROADCASTD R11, Z2
+	VPXORD       Z3, Z3, Z3
+	VPBROADCASTD CX, Z4
+	VPMULLD      iota16<>+0(SB), Z4, Z4
+	MOVQ         CX, R11
+	SHLQ         $0x04, R11
+	ADDQ         AX, R11
+
+tileGIQ4_NL_16x2_loop:
+	TESTQ           SI, SI
+	JZ              tileGIQ4_NL_16x2_done
+	PREFETCHT0      (R11)
+	PREFETCHT0      64(R11)
+	PREFETCHT0      128(R11)
+	PREFETCHT0      192(R11)
+	PREFETCHT0      256(R11)
+	ADDQ            $0x00000120, R11
+	VBROADCASTI32X4 2(AX), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VBROADCASTI32X4 2(R8), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VINSERTI64X4    $0x01, Y5, Z6, Z5
+	VBROADCASTI32X4 2(AX)(CX*1), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VBROADCASTI32X4 2(R8)(CX*1), Y7
+	VPSRLVW         nibshift<>+0(SB), Y7, Y7
+	VPANDD          Y0, Y7, Y7
+	VPSHUFB         Y7, Y1, Y7
+	VINSERTI64X4    $0x01, Y7, Z6, Z7
+	VBROADCASTI32X4 2(AX)(CX*2), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VBROADCASTI32X4 2(R8)(CX*2), Y8
+	VPSRLVW         nibshift<>+0(SB), Y8, Y8
+	VPANDD          Y0, Y8, Y8
+	VPSHUFB         Y8, Y1, Y8
+	VINSERTI64X4    $0x01, Y8, Z6, Z8
+	VBROADCASTI32X4 2(AX)(DI*1), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VBROADCASTI32X4 2(R8)(DI*1), Y9
+	VPSRLVW         nibshift<>+0(SB), Y9, Y9
+	VPANDD          Y0, Y9, Y9
+	VPSHUFB         Y9, Y1, Y9
+	VINSERTI64X4    $0x01, Y9, Z6, Z9
+	VBROADCASTI32X4 2(R9), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VBROADCASTI32X4 2(R10), Y10
+	VPSRLVW         nibshift<>+0(SB), Y10, Y10
+	VPANDD          Y0, Y10, Y10
+	VPSHUFB         Y10, Y1, Y10
+	VINSERTI64X4    $0x01, Y10, Z6, Z10
+	VBROADCASTI32X4 2(R9)(CX*1), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VBROADCASTI32X4 2(R10)(CX*1), Y11
+	VPSRLVW         nibshift<>+0(SB), Y11, Y11
+	VPANDD          Y0, Y11, Y11
+	VPSHUFB         Y11, Y1, Y11
+	VINSERTI64X4    $0x01, Y11, Z6, Z11
+	VBROADCASTI32X4 2(R9)(CX*2), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VBROADCASTI32X4 2(R10)(CX*2), Y12
+	VPSRLVW         nibshift<>+0(SB), Y12, Y12
+	VPANDD          Y0, Y12, Y12
+	VPSHUFB         Y12, Y1, Y12
+	VINSERTI64X4    $0x01, Y12, Z6, Z12
+	VBROADCASTI32X4 2(R9)(DI*1), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VBROADCASTI32X4 2(R10)(DI*1), Y13
+	VPSRLVW         nibshift<>+0(SB), Y13, Y13
+	VPANDD          Y0, Y13, Y13
+	VPSHUFB         Y13, Y1, Y13
+	VINSERTI64X4    $0x01, Y13, Z6, Z13
+	KXNORW          K1, K1, K1
+	VPXORD          Z14, Z14, Z14
+	VPGATHERDD      (AX)(Z4*1), K1, Z14
+	VPMOVDW         Z14, Y6
+	VCVTPH2PS       Y6, Z15
+	VBROADCASTI64X4 2(DX), Z16
+	VPXORD          Z17, Z17, Z17
+	VPDPBUSD        Z16, Z2, Z17
+	VPSUBD          Z17, Z3, Z17
+	VMOVDQA32       Z17, Z18
+	VPDPBUSD        Z16, Z5, Z18
+	VMOVDQA32       Z17, Z19
+	VPDPBUSD        Z16, Z7, Z19
+	VPUNPCKLDQ      Z19, Z18, Z20
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z20, Z20
+	VMOVDQA32       Z17, Z18
+	VPDPBUSD        Z16, Z8, Z18
+	VMOVDQA32       Z17, Z19
+	VPDPBUSD        Z16, Z9, Z19
+	VPUNPCKLDQ      Z19, Z18, Z22
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z22, Z22
+	VMOVDQA32       Z17, Z18
+	VPDPBUSD        Z16, Z10, Z18
+	VMOVDQA32       Z17, Z19
+	VPDPBUSD        Z16, Z11, Z19
+	VPUNPCKLDQ      Z19, Z18, Z23
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z23, Z23
+	VMOVDQA32       Z17, Z18
+	VPDPBUSD        Z16, Z12, Z18
+	VMOVDQA32       Z17, Z19
+	VPDPBUSD        Z16, Z13, Z19
+	VPUNPCKLDQ      Z19, Z18, Z16
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z16, Z16
+	VPUNPCKLQDQ     Z22, Z20, Z18
+	VPUNPCKHQDQ     Z22, Z20, Z19
+	VPADDD          Z19, Z18, Z18
+	VPUNPCKLQDQ     Z16, Z23, Z19
+	VPUNPCKHQDQ     Z16, Z23, Z16
+	VPADDD          Z16, Z19, Z19
+	VSHUFI32X4      $0x88, Z19, Z18, Z16
+	VSHUFI32X4      $0xdd, Z19, Z18, Z18
+	VPADDD          Z18, Z16, Z16
+	VCVTDQ2PS       Z16, Z16
+	VPBROADCASTW    (DX), Y6
+	VCVTPH2PS       Y6, Z18
+	VMULPS          Z18, Z15, Z18
+	VFMADD231PS     Z18, Z16, Z31
+	VBROADCASTI64X4 2(DX)(BX*1), Z16
+	VPXORD          Z21, Z21, Z21
+	VPDPBUSD        Z16, Z2, Z21
+	VPSUBD          Z21, Z3, Z21
+	VMOVDQA32       Z21, Z18
+	VPDPBUSD        Z16, Z5, Z18
+	VMOVDQA32       Z21, Z5
+	VPDPBUSD        Z16, Z7, Z5
+	VPUNPCKLDQ      Z5, Z18, Z7
+	VPUNPCKHDQ      Z5, Z18, Z5
+	VPADDD          Z5, Z7, Z7
+	VMOVDQA32       Z21, Z5
+	VPDPBUSD        Z16, Z8, Z5
+	VMOVDQA32       Z21, Z8
+	VPDPBUSD        Z16, Z9, Z8
+	VPUNPCKLDQ      Z8, Z5, Z9
+	VPUNPCKHDQ      Z8, Z5, Z5
+	VPADDD          Z5, Z9, Z9
+	VMOVDQA32       Z21, Z5
+	VPDPBUSD        Z16, Z10, Z5
+	VMOVDQA32       Z21, Z8
+	VPDPBUSD        Z16, Z11, Z8
+	VPUNPCKLDQ      Z8, Z5, Z10
+	VPUNPCKHDQ      Z8, Z5, Z5
+	VPADDD          Z5, Z10, Z10
+	VMOVDQA32       Z21, Z5
+	VPDPBUSD        Z16, Z12, Z5
+	VMOVDQA32       Z21, Z8
+	VPDPBUSD        Z16, Z13, Z8
+	VPUNPCKLDQ      Z8, Z5, Z11
+	VPUNPCKHDQ      Z8, Z5, Z5
+	VPADDD          Z5, Z11, Z11
+	VPUNPCKLQDQ     Z9, Z7, Z5
+	VPUNPCKHQDQ     Z9, Z7, Z7
+	VPADDD          Z7, Z5, Z5
+	VPUNPCKLQDQ     Z11, Z10, Z7
+	VPUNPCKHQDQ     Z11, Z10, Z8
+	VPADDD          Z8, Z7, Z7
+	VSHUFI32X4      $0x88, Z7, Z5, Z8
+	VSHUFI32X4      $0xdd, Z7, Z5, Z5
+	VPADDD          Z5, Z8, Z8
+	VCVTDQ2PS       Z8, Z8
+	VPBROADCASTW    (DX)(BX*1), Y5
+	VCVTPH2PS       Y5, Z5
+	VMULPS          Z5, Z15, Z5
+	VFMADD231PS     Z5, Z8, Z30
+	ADDQ            $0x00000012, AX
+	ADDQ            $0x00000012, R8
+	ADDQ            $0x00000012, R9
+	ADDQ            $0x00000012, R10
+	ADDQ            $0x00000022, DX
+	DECQ            SI
+	JMP             tileGIQ4_NL_16x2_loop
+
+tileGIQ4_NL_16x2_done:
+	MOVQ    out+40(FP), AX
+	MOVQ    os+48(FP), CX
+	MOVQ    mask+56(FP), DX
+	KMOVW   DX, K1
+	SHLQ    $0x02, CX
+	VMOVUPS Z31, K1, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z30, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tileGIQ4_NL_16x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, MMX+
+TEXT ·tileGIQ4_NL_16x3(SB), NOSPLIT, $0-64
+	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
+	MOVQ         a+16(FP), DX
+	MOVQ         as+24(FP), BX
+	MOVQ         nb+32(FP), SI
+	LEAQ         (CX)(CX*2), DI
+	LEAQ         (AX)(CX*4), R8
+	LEAQ         (R8)(CX*4), R9
+	LEAQ         (R9)(CX*4), R10
+	VPXORD       Z31, Z31, Z31
+	VPXORD       Z30, Z30, Z30
+	VPXORD       Z29, Z29, Z29
+	MOVL         $0x0f0f0f0f, R11
+	VPBROADCASTD R11, Y0
+	VMOVDQU8     iq4nltable128<>+0(SB), Y1
+	MOVL         $0x80808080, R11
+	VPBROADCASTD R11, Z2
+	VPXORD       Z3, Z3, Z3
+	VPBROADCASTD CX, Z4
+	VPMULLD      iota16<>+0(SB), Z4, Z4
+	MOVQ         CX, R11
+	SHLQ         $0x04, R11
+	ADDQ         AX, R11
+
+tileGIQ4_NL_16x3_loop:
+	TESTQ           SI, SI
+	JZ              tileGIQ4_NL_16x3_done
+	PREFETCHT0      (R11)
+	PREFETCHT0      64(R11)
+	PREFETCHT0      128(R11)
+	PREFETCHT0      192(R11)
+	PREFETCHT0      256(R11)
+	ADDQ            $0x00000120, R11
+	VBROADCASTI32X4 2(AX), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VBROADCASTI32X4 2(R8), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VINSERTI64X4    $0x01, Y5, Z6, Z5
+	VBROADCASTI32X4 2(AX)(CX*1), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VBROADCASTI32X4 2(R8)(CX*1), Y7
+	VPSRLVW         nibshift<>+0(SB), Y7, Y7
+	VPANDD          Y0, Y7, Y7
+	VPSHUFB         Y7, Y1, Y7
+	VINSERTI64X4    $0x01, Y7, Z6, Z7
+	VBROADCASTI32X4 2(AX)(CX*2), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VBROADCASTI32X4 2(R8)(CX*2), Y8
+	VPSRLVW         nibshift<>+0(SB), Y8, Y8
+	VPANDD          Y0, Y8, Y8
+	VPSHUFB         Y8, Y1, Y8
+	VINSERTI64X4    $0x01, Y8, Z6, Z8
+	VBROADCASTI32X4 2(AX)(DI*1), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VBROADCASTI32X4 2(R8)(DI*1), Y9
+	VPSRLVW         nibshift<>+0(SB), Y9, Y9
+	VPANDD          Y0, Y9, Y9
+	VPSHUFB         Y9, Y1, Y9
+	VINSERTI64X4    $0x01, Y9, Z6, Z9
+	VBROADCASTI32X4 2(R9), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VBROADCASTI32X4 2(R10), Y10
+	VPSRLVW         nibshift<>+0(SB), Y10, Y10
+	VPANDD          Y0, Y10, Y10
+	VPSHUFB         Y10, Y1, Y10
+	VINSERTI64X4    $0x01, Y10, Z6, Z10
+	VBROADCASTI32X4 2(R9)(CX*1), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VBROADCASTI32X4 2(R10)(CX*1), Y11
+	VPSRLVW         nibshift<>+0(SB), Y11, Y11
+	VPANDD          Y0, Y11, Y11
+	VPSHUFB         Y11, Y1, Y11
+	VINSERTI64X4    $0x01, Y11, Z6, Z11
+	VBROADCASTI32X4 2(R9)(CX*2), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VBROADCASTI32X4 2(R10)(CX*2), Y12
+	VPSRLVW         nibshift<>+0(SB), Y12, Y12
+	VPANDD          Y0, Y12, Y12
+	VPSHUFB         Y12, Y1, Y12
+	VINSERTI64X4    $0x01, Y12, Z6, Z12
+	VBROADCASTI32X4 2(R9)(DI*1), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VBROADCASTI32X4 2(R10)(DI*1), Y13
+	VPSRLVW         nibshift<>+0(SB), Y13, Y13
+	VPANDD          Y0, Y13, Y13
+	VPSHUFB         Y13, Y1, Y13
+	VINSERTI64X4    $0x01, Y13, Z6, Z13
+	KXNORW          K1, K1, K1
+	VPXORD          Z14, Z14, Z14
+	VPGATHERDD      (AX)(Z4*1), K1, Z14
+	VPMOVDW         Z14, Y6
+	VCVTPH2PS       Y6, Z15
+	VBROADCASTI64X4 2(DX), Z16
+	VPXORD          Z17, Z17, Z17
+	VPDPBUSD        Z16, Z2, Z17
+	VPSUBD          Z17, Z3, Z17
+	VMOVDQA32       Z17, Z18
+	VPDPBUSD        Z16, Z5, Z18
+	VMOVDQA32       Z17, Z19
+	VPDPBUSD        Z16, Z7, Z19
+	VPUNPCKLDQ      Z19, Z18, Z20
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z20, Z20
+	VMOVDQA32       Z17, Z18
+	VPDPBUSD        Z16, Z8, Z18
+	VMOVDQA32       Z17, Z19
+	VPDPBUSD        Z16, Z9, Z19
+	VPUNPCKLDQ      Z19, Z18, Z23
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z23, Z23
+	VMOVDQA32       Z17, Z18
+	VPDPBUSD        Z16, Z10, Z18
+	VMOVDQA32       Z17, Z19
+	VPDPBUSD        Z16, Z11, Z19
+	VPUNPCKLDQ      Z19, Z18, Z24
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z24, Z24
+	VMOVDQA32       Z17, Z18
+	VPDPBUSD        Z16, Z12, Z18
+	VMOVDQA32       Z17, Z19
+	VPDPBUSD        Z16, Z13, Z19
+	VPUNPCKLDQ      Z19, Z18, Z16
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z16, Z16
+	VPUNPCKLQDQ     Z23, Z20, Z18
+	VPUNPCKHQDQ     Z23, Z20, Z19
+	VPADDD          Z19, Z18, Z18
+	VPUNPCKLQDQ     Z16, Z24, Z19
+	VPUNPCKHQDQ     Z16, Z24, Z16
+	VPADDD          Z16, Z19, Z19
+	VSHUFI32X4      $0x88, Z19, Z18, Z16
+	VSHUFI32X4      $0xdd, Z19, Z18, Z18
+	VPADDD          Z18, Z16, Z16
+	VCVTDQ2PS       Z16, Z16
+	VPBROADCASTW    (DX), Y6
+	VCVTPH2PS       Y6, Z18
+	VMULPS          Z18, Z15, Z18
+	VFMADD231PS     Z18, Z16, Z31
+	VBROADCASTI64X4 2(DX)(BX*1), Z16
+	VPXORD          Z21, Z21, Z21
+	VPDPBUSD        Z16, Z2, Z21
+	VPSUBD          Z21, Z3, Z21
+	VMOVDQA32       Z21, Z18
+	VPDPBUSD        Z16, Z5, Z18
+	VMOVDQA32       Z21, Z19
+	VPDPBUSD        Z16, Z7, Z19
+	VPUNPCKLDQ      Z19, Z18, Z20
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z20, Z20
+	VMOVDQA32       Z21, Z18
+	VPDPBUSD        Z16, Z8, Z18
+	VMOVDQA32       Z21, Z19
+	VPDPBUSD        Z16, Z9, Z19
+	VPUNPCKLDQ      Z19, Z18, Z23
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z23, Z23
+	VMOVDQA32       Z21, Z18
+	VPDPBUSD        Z16, Z10, Z18
+	VMOVDQA32       Z21, Z19
+	VPDPBUSD        Z16, Z11, Z19
+	VPUNPCKLDQ      Z19, Z18, Z24
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z24, Z24
+	VMOVDQA32       Z21, Z18
+	VPDPBUSD        Z16, Z12, Z18
+	VMOVDQA32       Z21, Z19
+	VPDPBUSD        Z16, Z13, Z19
+	VPUNPCKLDQ      Z19, Z18, Z16
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z16, Z16
+	VPUNPCKLQDQ     Z23, Z20, Z18
+	VPUNPCKHQDQ     Z23, Z20, Z19
+	VPADDD          Z19, Z18, Z18
+	VPUNPCKLQDQ     Z16, Z24, Z19
+	VPUNPCKHQDQ     Z16, Z24, Z16
+	VPADDD          Z16, Z19, Z19
+	VSHUFI32X4      $0x88, Z19, Z18, Z16
+	VSHUFI32X4      $0xdd, Z19, Z18, Z18
+	VPADDD          Z18, Z16, Z16
+	VCVTDQ2PS       Z16, Z16
+	VPBROADCASTW    (DX)(BX*1), Y6
+	VCVTPH2PS       Y6, Z18
+	VMULPS          Z18, Z15, Z18
+	VFMADD231PS     Z18, Z16, Z30
+	VBROADCASTI64X4 2(DX)(BX*2), Z16
+	VPXORD          Z22, Z22, Z22
+	VPDPBUSD        Z16, Z2, Z22
+	VPSUBD          Z22, Z3, Z22
+	VMOVDQA32       Z22, Z18
+	VPDPBUSD        Z16, Z5, Z18
+	VMOVDQA32       Z22, Z5
+	VPDPBUSD        Z16, Z7, Z5
+	VPUNPCKLDQ      Z5, Z18, Z7
+	VPUNPCKHDQ      Z5, Z18, Z5
+	VPADDD          Z5, Z7, Z7
+	VMOVDQA32       Z22, Z5
+	VPDPBUSD        Z16, Z8, Z5
+	VMOVDQA32       Z22, Z8
+	VPDPBUSD        Z16, Z9, Z8
+	VPUNPCKLDQ      Z8, Z5, Z9
+	VPUNPCKHDQ      Z8, Z5, Z5
+	VPADDD          Z5, Z9, Z9
+	VMOVDQA32       Z22, Z5
+	VPDPBUSD        Z16, Z10, Z5
+	VMOVDQA32       Z22, Z8
+	VPDPBUSD        Z16, Z11, Z8
+	VPUNPCKLDQ      Z8, Z5, Z10
+	VPUNPCKHDQ      Z8, Z5, Z5
+	VPADDD          Z5, Z10, Z10
+	VMOVDQA32       Z22, Z5
+	VPDPBUSD        Z16, Z12, Z5
+	VMOVDQA32       Z22, Z8
+	VPDPBUSD        Z16, Z13, Z8
+	VPUNPCKLDQ      Z8, Z5, Z11
+	VPUNPCKHDQ      Z8, Z5, Z5
+	VPADDD          Z5, Z11, Z11
+	VPUNPCKLQDQ     Z9, Z7, Z5
+	VPUNPCKHQDQ     Z9, Z7, Z7
+	VPADDD          Z7, Z5, Z5
+	VPUNPCKLQDQ     Z11, Z10, Z7
+	VPUNPCKHQDQ     Z11, Z10, Z8
+	VPADDD          Z8, Z7, Z7
+	VSHUFI32X4      $0x88, Z7, Z5, Z8
+	VSHUFI32X4      $0xdd, Z7, Z5, Z5
+	VPADDD          Z5, Z8, Z8
+	VCVTDQ2PS       Z8, Z8
+	VPBROADCASTW    (DX)(BX*2), Y5
+	VCVTPH2PS       Y5, Z5
+	VMULPS          Z5, Z15, Z5
+	VFMADD231PS     Z5, Z8, Z29
+	ADDQ            $0x00000012, AX
+	ADDQ            $0x00000012, R8
+	ADDQ            $0x00000012, R9
+	ADDQ            $0x00000012, R10
+	ADDQ            $0x00000022, DX
+	DECQ            SI
+	JMP             tileGIQ4_NL_16x3_loop
+
+tileGIQ4_NL_16x3_done:
+	MOVQ    out+40(FP), AX
+	MOVQ    os+48(FP), CX
+	MOVQ    mask+56(FP), DX
+	KMOVW   DX, K1
+	SHLQ    $0x02, CX
+	VMOVUPS Z31, K1, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z30, K1, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z29, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tileGIQ4_NL_16x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, MMX+
+TEXT ·tileGIQ4_NL_16x4(SB), NOSPLIT, $0-64
+	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
+	MOVQ         a+16(FP), DX
+	MOVQ         as+24(FP), BX
+	MOVQ         nb+32(FP), SI
+	LEAQ         (CX)(CX*2), DI
+	LEAQ         (AX)(CX*4), R8
+	LEAQ         (R8)(CX*4), R9
+	LEAQ         (R9)(CX*4), R10
+	LEAQ         (BX)(BX*2), R11
+	VPXORD       Z31, Z31, Z31
+	VPXORD       Z30, Z30, Z30
+	VPXORD       Z29, Z29, Z29
+	VPXORD       Z28, Z28, Z28
+	MOVL         $0x0f0f0f0f, R12
+	VPBROADCASTD R12, Y0
+	VMOVDQU8     iq4nltable128<>+0(SB), Y1
+	MOVL         $0x80808080, R12
+	VPBROADCASTD R12, Z2
+	VPXORD       Z3, Z3, Z3
+	VPBROADCASTD CX, Z4
+	VPMULLD      iota16<>+0(SB), Z4, Z4
+	MOVQ         CX, R12
+	SHLQ         $0x04, R12
+	ADDQ         AX, R12
+
+tileGIQ4_NL_16x4_loop:
+	TESTQ           SI, SI
+	JZ              tileGIQ4_NL_16x4_done
+	PREFETCHT0      (R12)
+	PREFETCHT0      64(R12)
+	PREFETCHT0      128(R12)
+	PREFETCHT0      192(R12)
+	PREFETCHT0      256(R12)
+	ADDQ            $0x00000120, R12
+	VBROADCASTI32X4 2(AX), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VBROADCASTI32X4 2(R8), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VINSERTI64X4    $0x01, Y5, Z6, Z5
+	VBROADCASTI32X4 2(AX)(CX*1), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VBROADCASTI32X4 2(R8)(CX*1), Y7
+	VPSRLVW         nibshift<>+0(SB), Y7, Y7
+	VPANDD          Y0, Y7, Y7
+	VPSHUFB         Y7, Y1, Y7
+	VINSERTI64X4    $0x01, Y7, Z6, Z7
+	VBROADCASTI32X4 2(AX)(CX*2), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VBROADCASTI32X4 2(R8)(CX*2), Y8
+	VPSRLVW         nibshift<>+0(SB), Y8, Y8
+	VPANDD          Y0, Y8, Y8
+	VPSHUFB         Y8, Y1, Y8
+	VINSERTI64X4    $0x01, Y8, Z6, Z8
+	VBROADCASTI32X4 2(AX)(DI*1), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VBROADCASTI32X4 2(R8)(DI*1), Y9
+	VPSRLVW         nibshift<>+0(SB), Y9, Y9
+	VPANDD          Y0, Y9, Y9
+	VPSHUFB         Y9, Y1, Y9
+	VINSERTI64X4    $0x01, Y9, Z6, Z9
+	VBROADCASTI32X4 2(R9), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VBROADCASTI32X4 2(R10), Y10
+	VPSRLVW         nibshift<>+0(SB), Y10, Y10
+	VPANDD          Y0, Y10, Y10
+	VPSHUFB         Y10, Y1, Y10
+	VINSERTI64X4    $0x01, Y10, Z6, Z10
+	VBROADCASTI32X4 2(R9)(CX*1), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VBROADCASTI32X4 2(R10)(CX*1), Y11
+	VPSRLVW         nibshift<>+0(SB), Y11, Y11
+	VPANDD          Y0, Y11, Y11
+	VPSHUFB         Y11, Y1, Y11
+	VINSERTI64X4    $0x01, Y11, Z6, Z11
+	VBROADCASTI32X4 2(R9)(CX*2), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VBROADCASTI32X4 2(R10)(CX*2), Y12
+	VPSRLVW         nibshift<>+0(SB), Y12, Y12
+	VPANDD          Y0, Y12, Y12
+	VPSHUFB         Y12, Y1, Y12
+	VINSERTI64X4    $0x01, Y12, Z6, Z12
+	VBROADCASTI32X4 2(R9)(DI*1), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VBROADCASTI32X4 2(R10)(DI*1), Y13
+	VPSRLVW         nibshift<>+0(SB), Y13, Y13
+	VPANDD          Y0, Y13, Y13
+	VPSHUFB         Y13, Y1, Y13
+	VINSERTI64X4    $0x01, Y13, Z6, Z13
+	KXNORW          K1, K1, K1
+	VPXORD          Z14, Z14, Z14
+	VPGATHERDD      (AX)(Z4*1), K1, Z14
+	VPMOVDW         Z14, Y6
+	VCVTPH2PS       Y6, Z15
+	VBROADCASTI64X4 2(DX), Z16
+	VPXORD          Z17, Z17, Z17
+	VPDPBUSD        Z16, Z2, Z17
+	VPSUBD          Z17, Z3, Z17
+	VMOVDQA32       Z17, Z18
+	VPDPBUSD        Z16, Z5, Z18
+	VMOVDQA32       Z17, Z19
+	VPDPBUSD        Z16, Z7, Z19
+	VPUNPCKLDQ      Z19, Z18, Z20
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z20, Z20
+	VMOVDQA32       Z17, Z18
+	VPDPBUSD        Z16, Z8, Z18
+	VMOVDQA32       Z17, Z19
+	VPDPBUSD        Z16, Z9, Z19
+	VPUNPCKLDQ      Z19, Z18, Z24
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z24, Z24
+	VMOVDQA32       Z17, Z18
+	VPDPBUSD        Z16, Z10, Z18
+	VMOVDQA32       Z17, Z19
+	VPDPBUSD        Z16, Z11, Z19
+	VPUNPCKLDQ      Z19, Z18, Z25
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z25, Z25
+	VMOVDQA32       Z17, Z18
+	VPDPBUSD        Z16, Z12, Z18
+	VMOVDQA32       Z17, Z19
+	VPDPBUSD        Z16, Z13, Z19
+	VPUNPCKLDQ      Z19, Z18, Z16
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z16, Z16
+	VPUNPCKLQDQ     Z24, Z20, Z18
+	VPUNPCKHQDQ     Z24, Z20, Z19
+	VPADDD          Z19, Z18, Z18
+	VPUNPCKLQDQ     Z16, Z25, Z19
+	VPUNPCKHQDQ     Z16, Z25, Z16
+	VPADDD          Z16, Z19, Z19
+	VSHUFI32X4      $0x88, Z19, Z18, Z16
+	VSHUFI32X4      $0xdd, Z19, Z18, Z18
+	VPADDD          Z18, Z16, Z16
+	VCVTDQ2PS       Z16, Z16
+	VPBROADCASTW    (DX), Y6
+	VCVTPH2PS       Y6, Z18
+	VMULPS          Z18, Z15, Z18
+	VFMADD231PS     Z18, Z16, Z31
+	VBROADCASTI64X4 2(DX)(BX*1), Z16
+	VPXORD          Z21, Z21, Z21
+	VPDPBUSD        Z16, Z2, Z21
+	VPSUBD          Z21, Z3, Z21
+	VMOVDQA32       Z21, Z18
+	VPDPBUSD        Z16, Z5, Z18
+	VMOVDQA32       Z21, Z19
+	VPDPBUSD        Z16, Z7, Z19
+	VPUNPCKLDQ      Z19, Z18, Z20
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z20, Z20
+	VMOVDQA32       Z21, Z18
+	VPDPBUSD        Z16, Z8, Z18
+	VMOVDQA32       Z21, Z19
+	VPDPBUSD        Z16, Z9, Z19
+	VPUNPCKLDQ      Z19, Z18, Z24
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z24, Z24
+	VMOVDQA32       Z21, Z18
+	VPDPBUSD        Z16, Z10, Z18
+	VMOVDQA32       Z21, Z19
+	VPDPBUSD        Z16, Z11, Z19
+	VPUNPCKLDQ      Z19, Z18, Z25
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z25, Z25
+	VMOVDQA32       Z21, Z18
+	VPDPBUSD        Z16, Z12, Z18
+	VMOVDQA32       Z21, Z19
+	VPDPBUSD        Z16, Z13, Z19
+	VPUNPCKLDQ      Z19, Z18, Z16
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z16, Z16
+	VPUNPCKLQDQ     Z24, Z20, Z18
+	VPUNPCKHQDQ     Z24, Z20, Z19
+	VPADDD          Z19, Z18, Z18
+	VPUNPCKLQDQ     Z16, Z25, Z19
+	VPUNPCKHQDQ     Z16, Z25, Z16
+	VPADDD          Z16, Z19, Z19
+	VSHUFI32X4      $0x88, Z19, Z18, Z16
+	VSHUFI32X4      $0xdd, Z19, Z18, Z18
+	VPADDD          Z18, Z16, Z16
+	VCVTDQ2PS       Z16, Z16
+	VPBROADCASTW    (DX)(BX*1), Y6
+	VCVTPH2PS       Y6, Z18
+	VMULPS          Z18, Z15, Z18
+	VFMADD231PS     Z18, Z16, Z30
+	VBROADCASTI64X4 2(DX)(BX*2), Z16
+	VPXORD          Z22, Z22, Z22
+	VPDPBUSD        Z16, Z2, Z22
+	VPSUBD          Z22, Z3, Z22
+	VMOVDQA32       Z22, Z18
+	VPDPBUSD        Z16, Z5, Z18
+	VMOVDQA32       Z22, Z19
+	VPDPBUSD        Z16, Z7, Z19
+	VPUNPCKLDQ      Z19, Z18, Z20
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z20, Z20
+	VMOVDQA32       Z22, Z18
+	VPDPBUSD        Z16, Z8, Z18
+	VMOVDQA32       Z22, Z19
+	VPDPBUSD        Z16, Z9, Z19
+	VPUNPCKLDQ      Z19, Z18, Z24
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z24, Z24
+	VMOVDQA32       Z22, Z18
+	VPDPBUSD        Z16, Z10, Z18
+	VMOVDQA32       Z22, Z19
+	VPDPBUSD        Z16, Z11, Z19
+	VPUNPCKLDQ      Z19, Z18, Z25
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z25, Z25
+	VMOVDQA32       Z22, Z18
+	VPDPBUSD        Z16, Z12, Z18
+	VMOVDQA32       Z22, Z19
+	VPDPBUSD        Z16, Z13, Z19
+	VPUNPCKLDQ      Z19, Z18, Z16
+	VPUNPCKHDQ      Z19, Z18, Z18
+	VPADDD          Z18, Z16, Z16
+	VPUNPCKLQDQ     Z24, Z20, Z18
+	VPUNPCKHQDQ     Z24, Z20, Z19
+	VPADDD          Z19, Z18, Z18
+	VPUNPCKLQDQ     Z16, Z25, Z19
+	VPUNPCKHQDQ     Z16, Z25, Z16
+	VPADDD          Z16, Z19, Z19
+	VSHUFI32X4      $0x88, Z19, Z18, Z16
+	VSHUFI32X4      $0xdd, Z19, Z18, Z18
+	VPADDD          Z18, Z16, Z16
+	VCVTDQ2PS       Z16, Z16
+	VPBROADCASTW    (DX)(BX*2), Y6
+	VCVTPH2PS       Y6, Z18
+	VMULPS          Z18, Z15, Z18
+	VFMADD231PS     Z18, Z16, Z29
+	VBROADCASTI64X4 2(DX)(R11*1), Z16
+	VPXORD          Z23, Z23, Z23
+	VPDPBUSD        Z16, Z2, Z23
+	VPSUBD          Z23, Z3, Z23
+	VMOVDQA32       Z23, Z18
+	VPDPBUSD        Z16, Z5, Z18
+	VMOVDQA32       Z23, Z5
+	VPDPBUSD        Z16, Z7, Z5
+	VPUNPCKLDQ      Z5, Z18, Z7
+	VPUNPCKHDQ      Z5, Z18, Z5
+	VPADDD          Z5, Z7, Z7
+	VMOVDQA32       Z23, Z5
+	VPDPBUSD        Z16, Z8, Z5
+	VMOVDQA32       Z23, Z8
+	VPDPBUSD        Z16, Z9, Z8
+	VPUNPCKLDQ      Z8, Z5, Z9
+	VPUNPCKHDQ      Z8, Z5, Z5
+	VPADDD          Z5, Z9, Z9
+	VMOVDQA32       Z23, Z5
+	VPDPBUSD        Z16, Z10, Z5
+	VMOVDQA32       Z23, Z8
+	VPDPBUSD        Z16, Z11, Z8
+	VPUNPCKLDQ      Z8, Z5, Z10
+	VPUNPCKHDQ      Z8, Z5, Z5
+	VPADDD          Z5, Z10, Z10
+	VMOVDQA32       Z23, Z5
+	VPDPBUSD        Z16, Z12, Z5
+	VMOVDQA32       Z23, Z8
+	VPDPBUSD        Z16, Z13, Z8
+	VPUNPCKLDQ      Z8, Z5, Z11
+	VPUNPCKHDQ      Z8, Z5, Z5
+	VPADDD          Z5, Z11, Z11
+	VPUNPCKLQDQ     Z9, Z7, Z5
+	VPUNPCKHQDQ     Z9, Z7, Z7
+	VPADDD          Z7, Z5, Z5
+	VPUNPCKLQDQ     Z11, Z10, Z7
+	VPUNPCKHQDQ     Z11, Z10, Z8
+	VPADDD          Z8, Z7, Z7
+	VSHUFI32X4      $0x88, Z7, Z5, Z8
+	VSHUFI32X4      $0xdd, Z7, Z5, Z5
+	VPADDD          Z5, Z8, Z8
+	VCVTDQ2PS       Z8, Z8
+	VPBROADCASTW    (DX)(R11*1), Y5
+	VCVTPH2PS       Y5, Z5
+	VMULPS          Z5, Z15, Z5
+	VFMADD231PS     Z5, Z8, Z28
+	ADDQ            $0x00000012, AX
+	ADDQ            $0x00000012, R8
+	ADDQ            $0x00000012, R9
+	ADDQ            $0x00000012, R10
+	ADDQ            $0x00000022, DX
+	DECQ            SI
+	JMP             tileGIQ4_NL_16x4_loop
+
+tileGIQ4_NL_16x4_done:
+	MOVQ    out+40(FP), AX
+	MOVQ    os+48(FP), CX
+	MOVQ    mask+56(FP), DX
+	KMOVW   DX, K1
+	SHLQ    $0x02, CX
+	VMOVUPS Z31, K1, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z30, K1, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z29, K1, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z28, K1, (AX)
+	VZEROUPPER
+	RET
+
 // func swigluAVX512(out *float32, gate *float32, up *float32, n int)
 // Requires: AVX, AVX512DQ, AVX512F
 TEXT ·swigluAVX512(SB), NOSPLIT, $0-32
@@ -25453,19 +16522,19 @@ dots16_done:
 // func weightedSumF16x8AVX512(out *float32, p *float32, v *uint16, vs int, nk int)
 // Requires: AVX, AVX512F
 TEXT ·weightedSumF16x8AVX512(SB), NOSPLIT, $0-40
-	MOVQ   out+0(FP), AX
-	MOVQ   p+8(FP), CX
-	MOVQ   v+16(FP), DX
-	MOVQ   vs+24(FP), BX
-	MOVQ   nk+32(FP), SI
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
+	MOVQ    out+0(FP), AX
+	MOVQ    p+8(FP), CX
+	MOVQ    v+16(FP), DX
+	MOVQ    vs+24(FP), BX
+	MOVQ    nk+32(FP), SI
+	VMOVUPS (AX), Z0
+	VMOVUPS 64(AX), Z1
+	VMOVUPS 128(AX), Z2
+	VMOVUPS 192(AX), Z3
+	VMOVUPS 256(AX), Z4
+	VMOVUPS 320(AX), Z5
+	VMOVUPS 384(AX), Z6
+	VMOVUPS 448(AX), Z7
 
 weightedSumF16x8AVX512_loop:
 	TESTQ            SI, SI
@@ -25506,12 +16575,12 @@ weightedSumF16x8AVX512_done:
 // func weightedSumF16x1AVX512(out *float32, p *float32, v *uint16, vs int, nk int)
 // Requires: AVX, AVX512F
 TEXT ·weightedSumF16x1AVX512(SB), NOSPLIT, $0-40
-	MOVQ   out+0(FP), AX
-	MOVQ   p+8(FP), CX
-	MOVQ   v+16(FP), DX
-	MOVQ   vs+24(FP), BX
-	MOVQ   nk+32(FP), SI
-	VPXORD Z0, Z0, Z0
+	MOVQ    out+0(FP), AX
+	MOVQ    p+8(FP), CX
+	MOVQ    v+16(FP), DX
+	MOVQ    vs+24(FP), BX
+	MOVQ    nk+32(FP), SI
+	VMOVUPS (AX), Z0
 
 weightedSumF16x1AVX512_loop:
 	TESTQ            SI, SI
@@ -25529,7 +16598,7 @@ weightedSumF16x1AVX512_done:
 	RET
 
 // func dotF32F16AVX512(a *float32, b *uint16, n int) float32
-// Requires: AVX, AVX512F, AVX512VL, SSE
+// Requires: AVX, AVX512F, SSE
 TEXT ·dotF32F16AVX512(SB), NOSPLIT, $0-28
 	MOVQ   a+0(FP), AX
 	MOVQ   b+8(FP), CX
@@ -25547,15 +16616,15 @@ dotf32f16_loop:
 	JMP         dotf32f16_loop
 
 dotf32f16_done:
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VADDPS        Y0, Y1, Y1
-	VEXTRACTF32X4 $0x01, Y1, X0
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VADDPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VADDPS        X1, X0, X0
-	MOVSS         X0, ret+24(FP)
+	VPERMILPS  $0x4e, Z0, Z1
+	VADDPS     Z1, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z1
+	VADDPS     Z1, Z0, Z0
+	VSHUFF32X4 $0xb1, Z0, Z0, Z1
+	VADDPS     Z1, Z0, Z0
+	VSHUFF32X4 $0x4e, Z0, Z0, Z1
+	VADDPS     Z1, Z0, Z0
+	MOVSS      X0, ret+24(FP)
 	VZEROUPPER
 	RET
 

@@ -45,10 +45,10 @@ func ggmlDotF16Order(w []byte, a []float32, cols int) float32 {
 	return float32(s)
 }
 
-// TestF16DecodeOrder checks that a one-token F16 MatMul adds in ggml's
-// order exactly (bit for bit), so that decoding reproduces llama.cpp where a
-// near-tie depends on the last bit; wider batches only need the tolerance
-// of TestMatMulAllImplementations.
+// TestF16DecodeOrder checks that an F16 MatMul adds in ggml's order
+// exactly (bit for bit), so that decoding reproduces llama.cpp where a
+// near-tie depends on the last bit, and for every batch size, so that
+// batching changes nothing.
 func TestF16DecodeOrder(t *testing.T) {
 	if !hasAVX512 {
 		t.Skip("no AVX-512 on this CPU: the F16 decode kernels are not used")
@@ -56,18 +56,51 @@ func TestF16DecodeOrder(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, cols := range []int{64, 96, 128, 200, 1536, 2048 + 48} {
 		for _, rows := range []int{1, 3, 4, 9, 64} {
-			w := randomMat(rng, tensor.F16, rows, cols)
-			x := randomVec(rng, cols)
-			got := make([]float32, rows)
-			MatMul(got, w, x, 1)
-			xa := make([]float32, cols)
-			for i, v := range x {
-				xa[i] = halfToFloat(floatToHalf(v))
+			for _, n := range []int{1, 2, 5} {
+				w := randomMat(rng, tensor.F16, rows, cols)
+				x := randomVec(rng, n*cols)
+				got := make([]float32, n*rows)
+				MatMul(got, w, x, n)
+				xa := make([]float32, n*cols)
+				for i, v := range x {
+					xa[i] = halfToFloat(floatToHalf(v))
+				}
+				for tk := range n {
+					for r := range rows {
+						want := ggmlDotF16Order(w.Data[r*w.RowBytes():], xa[tk*cols:], cols)
+						if g := got[tk*rows+r]; math.Float32bits(g) != math.Float32bits(want) {
+							t.Fatalf("cols %d rows %d n %d: token %d row %d = %v, ggml's order gives %v", cols, rows, n, tk, r, g, want)
+						}
+					}
+				}
 			}
-			for r := range rows {
-				want := ggmlDotF16Order(w.Data[r*w.RowBytes():], xa, cols)
-				if math.Float32bits(got[r]) != math.Float32bits(want) {
-					t.Fatalf("cols %d rows %d: row %d = %v, ggml's order gives %v", cols, rows, r, got[r], want)
+		}
+	}
+}
+
+// TestMatMulCanonicalQuant checks that the VNNI implementation of Q8_0,
+// Q4_0, Q5_0 and IQ4_NL (row-group kernels below minTokens, packed path
+// from there) gives the reference's results bit for bit: both add
+// fma(float32(Σ w·q), d_w·d_a, acc) over the blocks in order.
+func TestMatMulCanonicalQuant(t *testing.T) {
+	if !hasVNNI {
+		t.Skip("no AVX-512 VNNI on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, typ := range []tensor.DType{tensor.Q8_0, tensor.Q4_0, tensor.Q5_0, tensor.IQ4_NL} {
+		for _, cols := range []int{32, 96, 1024} {
+			for _, rows := range []int{1, 15, 16, 33} {
+				for _, n := range []int{1, 3, 4, 5, 6, 17} {
+					w := randomMat(rng, typ, rows, cols)
+					x := randomVec(rng, n*cols)
+					want := refMatMul(w, x, n)
+					got := make([]float32, n*rows)
+					MatMul(got, w, x, n)
+					for i := range got {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("%s %dx%d n=%d: out[%d] = %v, reference %v", typ, rows, cols, n, i, got[i], want[i])
+						}
+					}
 				}
 			}
 		}

@@ -12,10 +12,12 @@ import (
 // packed_generic.go for the layouts).
 type packedImpl struct {
 	k int32 // weight offset: u = w + k
-	// minTokens is the smallest batch MatMul sends down the packed path.
-	// Measured with weights streamed from DRAM (decoding a few sequences
-	// at once), the row kernels read Q8_0 faster below 6 tokens; for the
-	// 4- and 5-bit types the packed path wins from 2 tokens on.
+	// minTokens is the smallest batch MatMul sends down the packed path;
+	// smaller ones go to the row-group kernels, which add in the same
+	// order (results are the same bits either way). Measured with weights
+	// streamed from DRAM (decoding a few sequences at once), the row-group
+	// kernels read Q8_0 faster below 6 tokens; for the 4- and 5-bit types
+	// the two are level from 2 tokens on.
 	minTokens int
 	// pack packs nb blocks of the 16 rows at w (stride ws bytes) into dst.
 	pack func(w *byte, ws int, nb int, dst *byte)

@@ -4,22 +4,6 @@
 
 package kernel
 
-// tileQ8_0_1x1 computes the 1×1 tile out[t*os+r] = Σ_blocks dot(Q8_0 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileQ8_0_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileQ4_0_1x1 computes the 1×1 tile out[t*os+r] = Σ_blocks dot(Q4_0 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileQ4_0_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileIQ4_NL_1x1 computes the 1×1 tile out[t*os+r] = Σ_blocks dot(IQ4_NL row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileIQ4_NL_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileQ5_0_1x1 computes the 1×1 tile out[t*os+r] = Σ_blocks dot(Q5_0 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileQ5_0_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
 // tileQ4_1_1x1 computes the 1×1 tile out[t*os+r] = Σ_blocks dot(Q4_1 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
 func tileQ4_1_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
@@ -27,22 +11,6 @@ func tileQ4_1_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int
 // tileQ5_1_1x1 computes the 1×1 tile out[t*os+r] = Σ_blocks dot(Q5_1 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
 func tileQ5_1_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileQ8_0_2x1 computes the 2×1 tile out[t*os+r] = Σ_blocks dot(Q8_0 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileQ8_0_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileQ4_0_2x1 computes the 2×1 tile out[t*os+r] = Σ_blocks dot(Q4_0 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileQ4_0_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileIQ4_NL_2x1 computes the 2×1 tile out[t*os+r] = Σ_blocks dot(IQ4_NL row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileIQ4_NL_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileQ5_0_2x1 computes the 2×1 tile out[t*os+r] = Σ_blocks dot(Q5_0 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileQ5_0_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
 // tileQ4_1_2x1 computes the 2×1 tile out[t*os+r] = Σ_blocks dot(Q4_1 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
@@ -52,22 +20,6 @@ func tileQ4_1_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
 func tileQ5_1_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
-// tileQ8_0_4x1 computes the 4×1 tile out[t*os+r] = Σ_blocks dot(Q8_0 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileQ8_0_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileQ4_0_4x1 computes the 4×1 tile out[t*os+r] = Σ_blocks dot(Q4_0 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileQ4_0_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileIQ4_NL_4x1 computes the 4×1 tile out[t*os+r] = Σ_blocks dot(IQ4_NL row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileIQ4_NL_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileQ5_0_4x1 computes the 4×1 tile out[t*os+r] = Σ_blocks dot(Q5_0 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileQ5_0_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
 // tileQ4_1_4x1 computes the 4×1 tile out[t*os+r] = Σ_blocks dot(Q4_1 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
 func tileQ4_1_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
@@ -75,22 +27,6 @@ func tileQ4_1_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int
 // tileQ5_1_4x1 computes the 4×1 tile out[t*os+r] = Σ_blocks dot(Q5_1 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
 func tileQ5_1_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileQ8_0_1x2 computes the 1×2 tile out[t*os+r] = Σ_blocks dot(Q8_0 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileQ8_0_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileQ4_0_1x2 computes the 1×2 tile out[t*os+r] = Σ_blocks dot(Q4_0 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileQ4_0_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileIQ4_NL_1x2 computes the 1×2 tile out[t*os+r] = Σ_blocks dot(IQ4_NL row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileIQ4_NL_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileQ5_0_1x2 computes the 1×2 tile out[t*os+r] = Σ_blocks dot(Q5_0 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileQ5_0_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
 // tileQ4_1_1x2 computes the 1×2 tile out[t*os+r] = Σ_blocks dot(Q4_1 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
@@ -100,22 +36,6 @@ func tileQ4_1_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
 func tileQ5_1_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
-// tileQ8_0_1x3 computes the 1×3 tile out[t*os+r] = Σ_blocks dot(Q8_0 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileQ8_0_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileQ4_0_1x3 computes the 1×3 tile out[t*os+r] = Σ_blocks dot(Q4_0 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileQ4_0_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileIQ4_NL_1x3 computes the 1×3 tile out[t*os+r] = Σ_blocks dot(IQ4_NL row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileIQ4_NL_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileQ5_0_1x3 computes the 1×3 tile out[t*os+r] = Σ_blocks dot(Q5_0 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileQ5_0_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
 // tileQ4_1_1x3 computes the 1×3 tile out[t*os+r] = Σ_blocks dot(Q4_1 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
 func tileQ4_1_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
@@ -123,22 +43,6 @@ func tileQ4_1_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int
 // tileQ5_1_1x3 computes the 1×3 tile out[t*os+r] = Σ_blocks dot(Q5_1 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
 func tileQ5_1_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileQ8_0_1x4 computes the 1×4 tile out[t*os+r] = Σ_blocks dot(Q8_0 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileQ8_0_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileQ4_0_1x4 computes the 1×4 tile out[t*os+r] = Σ_blocks dot(Q4_0 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileQ4_0_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileIQ4_NL_1x4 computes the 1×4 tile out[t*os+r] = Σ_blocks dot(IQ4_NL row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileIQ4_NL_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileQ5_0_1x4 computes the 1×4 tile out[t*os+r] = Σ_blocks dot(Q5_0 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileQ5_0_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
 // tileQ4_1_1x4 computes the 1×4 tile out[t*os+r] = Σ_blocks dot(Q4_1 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
@@ -148,22 +52,6 @@ func tileQ4_1_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
 func tileQ5_1_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
-// tileQ8_0_2x2 computes the 2×2 tile out[t*os+r] = Σ_blocks dot(Q8_0 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileQ8_0_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileQ4_0_2x2 computes the 2×2 tile out[t*os+r] = Σ_blocks dot(Q4_0 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileQ4_0_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileIQ4_NL_2x2 computes the 2×2 tile out[t*os+r] = Σ_blocks dot(IQ4_NL row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileIQ4_NL_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileQ5_0_2x2 computes the 2×2 tile out[t*os+r] = Σ_blocks dot(Q5_0 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileQ5_0_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
 // tileQ4_1_2x2 computes the 2×2 tile out[t*os+r] = Σ_blocks dot(Q4_1 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
 func tileQ4_1_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
@@ -171,22 +59,6 @@ func tileQ4_1_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int
 // tileQ5_1_2x2 computes the 2×2 tile out[t*os+r] = Σ_blocks dot(Q5_1 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
 func tileQ5_1_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileQ8_0_2x3 computes the 2×3 tile out[t*os+r] = Σ_blocks dot(Q8_0 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileQ8_0_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileQ4_0_2x3 computes the 2×3 tile out[t*os+r] = Σ_blocks dot(Q4_0 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileQ4_0_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileIQ4_NL_2x3 computes the 2×3 tile out[t*os+r] = Σ_blocks dot(IQ4_NL row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileIQ4_NL_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileQ5_0_2x3 computes the 2×3 tile out[t*os+r] = Σ_blocks dot(Q5_0 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileQ5_0_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
 // tileQ4_1_2x3 computes the 2×3 tile out[t*os+r] = Σ_blocks dot(Q4_1 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
@@ -196,22 +68,6 @@ func tileQ4_1_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
 func tileQ5_1_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
-// tileQ8_0_2x4 computes the 2×4 tile out[t*os+r] = Σ_blocks dot(Q8_0 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileQ8_0_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileQ4_0_2x4 computes the 2×4 tile out[t*os+r] = Σ_blocks dot(Q4_0 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileQ4_0_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileIQ4_NL_2x4 computes the 2×4 tile out[t*os+r] = Σ_blocks dot(IQ4_NL row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileIQ4_NL_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileQ5_0_2x4 computes the 2×4 tile out[t*os+r] = Σ_blocks dot(Q5_0 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileQ5_0_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
 // tileQ4_1_2x4 computes the 2×4 tile out[t*os+r] = Σ_blocks dot(Q4_1 row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
 func tileQ4_1_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
@@ -220,141 +76,9 @@ func tileQ4_1_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
 func tileQ5_1_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
-// tileTQ8_0_8x1 computes the 8×1 tile out[t*os+r] of Q8_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileTQ8_0_8x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileTQ8_0_8x2 computes the 8×2 tile out[t*os+r] of Q8_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileTQ8_0_8x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileTQ8_0_8x3 computes the 8×3 tile out[t*os+r] of Q8_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileTQ8_0_8x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileTQ8_0_8x4 computes the 8×4 tile out[t*os+r] of Q8_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileTQ8_0_8x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileTQ8_0_8x5 computes the 8×5 tile out[t*os+r] of Q8_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileTQ8_0_8x5(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileTQ8_0_8x6 computes the 8×6 tile out[t*os+r] of Q8_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileTQ8_0_8x6(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileTQ8_0_8x7 computes the 8×7 tile out[t*os+r] of Q8_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileTQ8_0_8x7(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileTQ8_0_8x8 computes the 8×8 tile out[t*os+r] of Q8_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileTQ8_0_8x8(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileTQ4_0_8x1 computes the 8×1 tile out[t*os+r] of Q4_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileTQ4_0_8x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileTQ4_0_8x2 computes the 8×2 tile out[t*os+r] of Q4_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileTQ4_0_8x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileTQ4_0_8x3 computes the 8×3 tile out[t*os+r] of Q4_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileTQ4_0_8x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileTQ4_0_8x4 computes the 8×4 tile out[t*os+r] of Q4_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileTQ4_0_8x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileTQ4_0_8x5 computes the 8×5 tile out[t*os+r] of Q4_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileTQ4_0_8x5(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileTQ4_0_8x6 computes the 8×6 tile out[t*os+r] of Q4_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileTQ4_0_8x6(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileTQ4_0_8x7 computes the 8×7 tile out[t*os+r] of Q4_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileTQ4_0_8x7(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileTQ4_0_8x8 computes the 8×8 tile out[t*os+r] of Q4_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileTQ4_0_8x8(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileTIQ4_NL_8x1 computes the 8×1 tile out[t*os+r] of IQ4_NL rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileTIQ4_NL_8x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileTIQ4_NL_8x2 computes the 8×2 tile out[t*os+r] of IQ4_NL rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileTIQ4_NL_8x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileTIQ4_NL_8x3 computes the 8×3 tile out[t*os+r] of IQ4_NL rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileTIQ4_NL_8x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileTIQ4_NL_8x4 computes the 8×4 tile out[t*os+r] of IQ4_NL rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileTIQ4_NL_8x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileTIQ4_NL_8x5 computes the 8×5 tile out[t*os+r] of IQ4_NL rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileTIQ4_NL_8x5(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileTIQ4_NL_8x6 computes the 8×6 tile out[t*os+r] of IQ4_NL rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileTIQ4_NL_8x6(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileTIQ4_NL_8x7 computes the 8×7 tile out[t*os+r] of IQ4_NL rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileTIQ4_NL_8x7(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileTIQ4_NL_8x8 computes the 8×8 tile out[t*os+r] of IQ4_NL rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileTIQ4_NL_8x8(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileTQ5_0_8x1 computes the 8×1 tile out[t*os+r] of Q5_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileTQ5_0_8x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileTQ5_0_8x2 computes the 8×2 tile out[t*os+r] of Q5_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileTQ5_0_8x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileTQ5_0_8x3 computes the 8×3 tile out[t*os+r] of Q5_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileTQ5_0_8x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileTQ5_0_8x4 computes the 8×4 tile out[t*os+r] of Q5_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileTQ5_0_8x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileTQ5_0_8x5 computes the 8×5 tile out[t*os+r] of Q5_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileTQ5_0_8x5(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileTQ5_0_8x6 computes the 8×6 tile out[t*os+r] of Q5_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileTQ5_0_8x6(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileTQ5_0_8x7 computes the 8×7 tile out[t*os+r] of Q5_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileTQ5_0_8x7(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileTQ5_0_8x8 computes the 8×8 tile out[t*os+r] of Q5_0 rows against Q8_0 activation rows, one float lane per row (AVX-512 VNNI).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).
-func tileTQ5_0_8x8(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
 // tileF32_1x1 computes the 1×1 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F32 weights and float32 activations (AVX-512).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
 func tileF32_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileF16_1x1 computes the 1×1 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F16 weights and float32 activations (AVX-512).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
-func tileF16_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
 // tileBF16_1x1 computes the 1×1 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for BF16 weights and float32 activations (AVX-512).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
@@ -364,10 +88,6 @@ func tileBF16_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
 func tileF32_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
-// tileF16_2x1 computes the 2×1 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F16 weights and float32 activations (AVX-512).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
-func tileF16_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
 // tileBF16_2x1 computes the 2×1 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for BF16 weights and float32 activations (AVX-512).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
 func tileBF16_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
@@ -375,10 +95,6 @@ func tileBF16_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int
 // tileF32_4x1 computes the 4×1 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F32 weights and float32 activations (AVX-512).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
 func tileF32_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileF16_4x1 computes the 4×1 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F16 weights and float32 activations (AVX-512).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
-func tileF16_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
 // tileBF16_4x1 computes the 4×1 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for BF16 weights and float32 activations (AVX-512).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
@@ -388,10 +104,6 @@ func tileBF16_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
 func tileF32_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
-// tileF16_1x2 computes the 1×2 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F16 weights and float32 activations (AVX-512).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
-func tileF16_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
 // tileBF16_1x2 computes the 1×2 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for BF16 weights and float32 activations (AVX-512).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
 func tileBF16_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
@@ -399,10 +111,6 @@ func tileBF16_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int
 // tileF32_1x3 computes the 1×3 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F32 weights and float32 activations (AVX-512).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
 func tileF32_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileF16_1x3 computes the 1×3 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F16 weights and float32 activations (AVX-512).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
-func tileF16_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
 // tileBF16_1x3 computes the 1×3 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for BF16 weights and float32 activations (AVX-512).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
@@ -412,10 +120,6 @@ func tileBF16_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
 func tileF32_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
-// tileF16_1x4 computes the 1×4 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F16 weights and float32 activations (AVX-512).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
-func tileF16_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
 // tileBF16_1x4 computes the 1×4 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for BF16 weights and float32 activations (AVX-512).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
 func tileBF16_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
@@ -423,10 +127,6 @@ func tileBF16_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int
 // tileF32_2x2 computes the 2×2 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F32 weights and float32 activations (AVX-512).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
 func tileF32_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileF16_2x2 computes the 2×2 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F16 weights and float32 activations (AVX-512).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
-func tileF16_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
 // tileBF16_2x2 computes the 2×2 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for BF16 weights and float32 activations (AVX-512).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
@@ -436,10 +136,6 @@ func tileBF16_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
 func tileF32_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
-// tileF16_2x3 computes the 2×3 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F16 weights and float32 activations (AVX-512).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
-func tileF16_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
 // tileBF16_2x3 computes the 2×3 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for BF16 weights and float32 activations (AVX-512).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
 func tileBF16_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
@@ -448,21 +144,37 @@ func tileBF16_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
 func tileF32_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
-// tileF16_2x4 computes the 2×4 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for F16 weights and float32 activations (AVX-512).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
-func tileF16_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
 // tileBF16_2x4 computes the 2×4 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for BF16 weights and float32 activations (AVX-512).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
 func tileBF16_2x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
-// tileF16Dot_1x1 computes out[r] = Σ_{i<64·nb} w_r[i]·a[i] for 1 F16 weight rows (stride ws bytes) and one float32 activation row, in ggml_vec_dot_f16's order (AVX-512).
-// nb counts 64-element steps; as and os are unused (one token).
+// tileF16Dot_1x1 computes the 1×1 tile out[t*os+r] = Σ_{i<64·nb} w_r[i]·a_t[i] of F16 weight rows and float32 activation rows, in ggml_vec_dot_f16's order (AVX-512).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 64-element steps.
 func tileF16Dot_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
-// tileF16Dot_4x1 computes out[r] = Σ_{i<64·nb} w_r[i]·a[i] for 4 F16 weight rows (stride ws bytes) and one float32 activation row, in ggml_vec_dot_f16's order (AVX-512).
-// nb counts 64-element steps; as and os are unused (one token).
+// tileF16Dot_4x1 computes the 4×1 tile out[t*os+r] = Σ_{i<64·nb} w_r[i]·a_t[i] of F16 weight rows and float32 activation rows, in ggml_vec_dot_f16's order (AVX-512).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 64-element steps.
 func tileF16Dot_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileF16Dot_1x2 computes the 1×2 tile out[t*os+r] = Σ_{i<64·nb} w_r[i]·a_t[i] of F16 weight rows and float32 activation rows, in ggml_vec_dot_f16's order (AVX-512).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 64-element steps.
+func tileF16Dot_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileF16Dot_1x3 computes the 1×3 tile out[t*os+r] = Σ_{i<64·nb} w_r[i]·a_t[i] of F16 weight rows and float32 activation rows, in ggml_vec_dot_f16's order (AVX-512).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 64-element steps.
+func tileF16Dot_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileF16Dot_2x1 computes the 2×1 tile out[t*os+r] = Σ_{i<64·nb} w_r[i]·a_t[i] of F16 weight rows and float32 activation rows, in ggml_vec_dot_f16's order (AVX-512).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 64-element steps.
+func tileF16Dot_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileF16Dot_2x2 computes the 2×2 tile out[t*os+r] = Σ_{i<64·nb} w_r[i]·a_t[i] of F16 weight rows and float32 activation rows, in ggml_vec_dot_f16's order (AVX-512).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 64-element steps.
+func tileF16Dot_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileF16Dot_2x3 computes the 2×3 tile out[t*os+r] = Σ_{i<64·nb} w_r[i]·a_t[i] of F16 weight rows and float32 activation rows, in ggml_vec_dot_f16's order (AVX-512).
+// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 64-element steps.
+func tileF16Dot_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
 // tileIQ4_XS_1x1 sets out[t*os] to the dot of an IQ4_XS row with Q8_K row t (at a+t*as) for t < 1, nb blocks (AVX-512 VNNI).
 func tileIQ4_XS_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
@@ -615,6 +327,54 @@ func packX16IQ4_NL(w *byte, ws int, nb int, dst *byte)
 // quantQ8_0xAVX512 writes nb interleaved Q8 activation blocks (40 bytes, stride bytes apart) from 32·nb floats at x (AVX-512).
 func quantQ8_0xAVX512(x *float32, out *byte, nb int, stride int, negk int)
 
+// tileGQ8_0_16x1 computes the 16×1 tile out[t*os+r] (rows r with bit r of mask set) of 16 Q8_0 weight rows at w (stride ws bytes) against 1 Q8_0 activation rows at a (stride as bytes), nb blocks, in the packed kernels' order (AVX-512 VNNI).
+func tileGQ8_0_16x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileGQ8_0_16x2 computes the 16×2 tile out[t*os+r] (rows r with bit r of mask set) of 16 Q8_0 weight rows at w (stride ws bytes) against 2 Q8_0 activation rows at a (stride as bytes), nb blocks, in the packed kernels' order (AVX-512 VNNI).
+func tileGQ8_0_16x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileGQ8_0_16x3 computes the 16×3 tile out[t*os+r] (rows r with bit r of mask set) of 16 Q8_0 weight rows at w (stride ws bytes) against 3 Q8_0 activation rows at a (stride as bytes), nb blocks, in the packed kernels' order (AVX-512 VNNI).
+func tileGQ8_0_16x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileGQ8_0_16x4 computes the 16×4 tile out[t*os+r] (rows r with bit r of mask set) of 16 Q8_0 weight rows at w (stride ws bytes) against 4 Q8_0 activation rows at a (stride as bytes), nb blocks, in the packed kernels' order (AVX-512 VNNI).
+func tileGQ8_0_16x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileGQ4_0_16x1 computes the 16×1 tile out[t*os+r] (rows r with bit r of mask set) of 16 Q4_0 weight rows at w (stride ws bytes) against 1 Q8_0 activation rows at a (stride as bytes), nb blocks, in the packed kernels' order (AVX-512 VNNI).
+func tileGQ4_0_16x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileGQ4_0_16x2 computes the 16×2 tile out[t*os+r] (rows r with bit r of mask set) of 16 Q4_0 weight rows at w (stride ws bytes) against 2 Q8_0 activation rows at a (stride as bytes), nb blocks, in the packed kernels' order (AVX-512 VNNI).
+func tileGQ4_0_16x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileGQ4_0_16x3 computes the 16×3 tile out[t*os+r] (rows r with bit r of mask set) of 16 Q4_0 weight rows at w (stride ws bytes) against 3 Q8_0 activation rows at a (stride as bytes), nb blocks, in the packed kernels' order (AVX-512 VNNI).
+func tileGQ4_0_16x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileGQ4_0_16x4 computes the 16×4 tile out[t*os+r] (rows r with bit r of mask set) of 16 Q4_0 weight rows at w (stride ws bytes) against 4 Q8_0 activation rows at a (stride as bytes), nb blocks, in the packed kernels' order (AVX-512 VNNI).
+func tileGQ4_0_16x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileGQ5_0_16x1 computes the 16×1 tile out[t*os+r] (rows r with bit r of mask set) of 16 Q5_0 weight rows at w (stride ws bytes) against 1 Q8_0 activation rows at a (stride as bytes), nb blocks, in the packed kernels' order (AVX-512 VNNI).
+func tileGQ5_0_16x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileGQ5_0_16x2 computes the 16×2 tile out[t*os+r] (rows r with bit r of mask set) of 16 Q5_0 weight rows at w (stride ws bytes) against 2 Q8_0 activation rows at a (stride as bytes), nb blocks, in the packed kernels' order (AVX-512 VNNI).
+func tileGQ5_0_16x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileGQ5_0_16x3 computes the 16×3 tile out[t*os+r] (rows r with bit r of mask set) of 16 Q5_0 weight rows at w (stride ws bytes) against 3 Q8_0 activation rows at a (stride as bytes), nb blocks, in the packed kernels' order (AVX-512 VNNI).
+func tileGQ5_0_16x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileGQ5_0_16x4 computes the 16×4 tile out[t*os+r] (rows r with bit r of mask set) of 16 Q5_0 weight rows at w (stride ws bytes) against 4 Q8_0 activation rows at a (stride as bytes), nb blocks, in the packed kernels' order (AVX-512 VNNI).
+func tileGQ5_0_16x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileGIQ4_NL_16x1 computes the 16×1 tile out[t*os+r] (rows r with bit r of mask set) of 16 IQ4_NL weight rows at w (stride ws bytes) against 1 Q8_0 activation rows at a (stride as bytes), nb blocks, in the packed kernels' order (AVX-512 VNNI).
+func tileGIQ4_NL_16x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileGIQ4_NL_16x2 computes the 16×2 tile out[t*os+r] (rows r with bit r of mask set) of 16 IQ4_NL weight rows at w (stride ws bytes) against 2 Q8_0 activation rows at a (stride as bytes), nb blocks, in the packed kernels' order (AVX-512 VNNI).
+func tileGIQ4_NL_16x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileGIQ4_NL_16x3 computes the 16×3 tile out[t*os+r] (rows r with bit r of mask set) of 16 IQ4_NL weight rows at w (stride ws bytes) against 3 Q8_0 activation rows at a (stride as bytes), nb blocks, in the packed kernels' order (AVX-512 VNNI).
+func tileGIQ4_NL_16x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileGIQ4_NL_16x4 computes the 16×4 tile out[t*os+r] (rows r with bit r of mask set) of 16 IQ4_NL weight rows at w (stride ws bytes) against 4 Q8_0 activation rows at a (stride as bytes), nb blocks, in the packed kernels' order (AVX-512 VNNI).
+func tileGIQ4_NL_16x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
+
 // swigluAVX512 sets out[i] = gate[i]/(1+e^−gate[i])·up[i] for 16·n elements (AVX-512; e^x by exp16).
 func swigluAVX512(out *float32, gate *float32, up *float32, n int)
 
@@ -624,13 +384,13 @@ func expAVX512(dst *float32, src *float32, n int)
 // dotsF16x16AVX512 sets out[j] = scale·Σ_{i<16·nd} q[i]·k_j[i] for the 16 f16 rows k_j at k+j*ks (bytes), j < 16.
 func dotsF16x16AVX512(out *float32, q *float32, k *uint16, ks int, nd int, scale float32)
 
-// weightedSumF16x8AVX512 sets out[i] = Σ_{j<nk} p[j]·v_j[i] for i < 128, v_j the f16 row at v+j*vs (bytes), adding key by key (FMA).
+// weightedSumF16x8AVX512 adds Σ_{j<nk} p[j]·v_j[i] to out[i] for i < 128, v_j the f16 row at v+j*vs (bytes), key by key (FMA into out's value).
 func weightedSumF16x8AVX512(out *float32, p *float32, v *uint16, vs int, nk int)
 
-// weightedSumF16x1AVX512 sets out[i] = Σ_{j<nk} p[j]·v_j[i] for i < 16, v_j the f16 row at v+j*vs (bytes), adding key by key (FMA).
+// weightedSumF16x1AVX512 adds Σ_{j<nk} p[j]·v_j[i] to out[i] for i < 16, v_j the f16 row at v+j*vs (bytes), key by key (FMA into out's value).
 func weightedSumF16x1AVX512(out *float32, p *float32, v *uint16, vs int, nk int)
 
-// dotF32F16AVX512 returns Σ a[i]·b[i] over 16·n elements, float32 a and f16 b, summed in float32 lanes.
+// dotF32F16AVX512 returns Σ a[i]·b[i] over 16·n elements, float32 a and f16 b, summed in float32 lanes added as dotsF16x16AVX512 adds them.
 func dotF32F16AVX512(a *float32, b *uint16, n int) float32
 
 // maxAVX512 returns the largest of 16·n floats (n ≥ 1; NaNs are skipped unless all are NaN).

@@ -125,8 +125,8 @@ func quantizeRowQ8_0xGeneric(dst []byte, x []float32, stride int, k int32) {
 
 // tilePackedGeneric computes out[t*os+r] for t < T tokens and r < rows of
 // one packed group p against a tile of interleaved activations a (block b of
-// token t at a[b*as+40*t:]), nb blocks: Σ_b float32(Σ u·q − k·Σq)·(d_w·d_a),
-// added in block order.
+// token t at a[b*as+40*t:]), nb blocks: acc = fma(float32(Σ u·q − k·Σq),
+// d_w·d_a, acc) in block order, as the reference row dots.
 func tilePackedGeneric(p, a []byte, as, nb, T, rows int, out []float32, os int) {
 	for t := range T {
 		for r := range rows {
@@ -141,7 +141,7 @@ func tilePackedGeneric(p, a []byte, as, nb, T, rows int, out []float32, os int) 
 				}
 				dw := math.Float32frombits(binary.LittleEndian.Uint32(pb[512+4*r:]))
 				da := math.Float32frombits(binary.LittleEndian.Uint32(ab[36:]))
-				acc += float32(s) * (dw * da)
+				acc = fma32(float32(s), dw*da, acc)
 			}
 			out[t*os+r] = acc
 		}

@@ -155,7 +155,11 @@ func DotF16(a, b []uint16) float32 {
 }
 
 // AxpyF16 sets dst[i] += alpha·src[i] for a binary16 src (e.g. accumulating
-// a weighted cached value row), in float32 (FMA in the SIMD version).
+// a weighted cached value row), in float32 (FMA in the SIMD version, on
+// the elements below the largest multiple of 16, a product and a sum on
+// the others). Element i's arithmetic depends only on i and len(dst), as
+// in AddWeightedSumF16: AxpyF16 over rows j in order gives bit for bit
+// AddWeightedSumF16 over the same rows.
 func AxpyF16(dst []float32, alpha float32, src []uint16) {
 	checkLen("AxpyF16", len(dst), len(src))
 	axpyF16(dst, alpha, src)

@@ -113,8 +113,9 @@ func dotsF16Fast(out, q []float32, keys []uint16, stride int, scale float32) {
 	}
 }
 
-// weightedSumF16Fast runs 128 columns at a time, then 16, then the rest
-// by the reference.
+// weightedSumF16Fast adds to out 128 columns at a time, then 16, then the
+// rest by the reference: column i's arithmetic depends only on i and
+// len(out).
 func weightedSumF16Fast(out, p []float32, values []uint16, stride int) {
 	i := 0
 	for ; i+128 <= len(out); i += 128 {

@@ -29,7 +29,7 @@ func vecDotF16Generic(a, b []uint16) float32 {
 
 func axpyF16Generic(dst []float32, alpha float32, src []uint16) {
 	for i := range dst {
-		dst[i] += alpha * f16Table[src[i]]
+		dst[i] += float32(alpha * f16Table[src[i]]) // no FMA: product, then sum
 	}
 }
 
@@ -66,13 +66,13 @@ func dotsF16Generic(out, q []float32, keys []uint16, stride int, scale float32) 
 	}
 }
 
-// weightedSumF16Generic: row by row, two roundings per step.
+// weightedSumF16Generic: out += Σ_j p[j]·v_j row by row, two roundings
+// per step.
 func weightedSumF16Generic(out, p []float32, values []uint16, stride int) {
-	clear(out)
 	for j, pj := range p {
 		v := values[j*stride : j*stride+len(out)]
 		for i := range out {
-			out[i] += pj * f16Table[v[i]]
+			out[i] += float32(pj * f16Table[v[i]]) // no FMA: product, then sum
 		}
 	}
 }

@@ -229,6 +229,7 @@ func TestAttnKernels(t *testing.T) {
 				got[i] = 12345
 			}
 			WeightedSumF16(got[:hd], p, kv, stride)
+			clear(want[:hd])
 			weightedSumF16Generic(want[:hd], p, kv, stride)
 			for i := range hd {
 				mag := 0.0

@@ -108,16 +108,18 @@ func dots16() {
 }
 
 // weightedSum generates weightedSumF16x<C>AVX512: C 16-element column
-// blocks of Σ_j p[j]·v_j, accumulated key by key with FMA.
+// blocks of out += Σ_j p[j]·v_j, accumulated into out key by key with FMA,
+// so that a sequence of calls over consecutive runs of keys adds exactly
+// as one call over all of them.
 func weightedSum(C int) {
 	name := fmt.Sprintf("weightedSumF16x%dAVX512", C)
 	TEXT(name, NOSPLIT, "func(out *float32, p *float32, v *uint16, vs int, nk int)")
-	Doc(fmt.Sprintf("%s sets out[i] = Σ_{j<nk} p[j]·v_j[i] for i < %d, v_j the f16 row at v+j*vs (bytes), adding key by key (FMA).", name, 16*C))
+	Doc(fmt.Sprintf("%s adds Σ_{j<nk} p[j]·v_j[i] to out[i] for i < %d, v_j the f16 row at v+j*vs (bytes), key by key (FMA into out's value).", name, 16*C))
 	out, p, v, vs, nk := loadGP("out"), loadGP("p"), loadGP("v"), loadGP("vs"), loadGP("nk")
 	acc := make([]VecVirtual, C)
 	for c := range acc {
 		acc[c] = ZMM()
-		VPXORD(acc[c], acc[c], acc[c])
+		VMOVUPS(Mem{Base: out, Disp: 64 * c}, acc[c])
 	}
 	Label(name + "_loop")
 	TESTQ(nk, nk)
@@ -139,10 +141,12 @@ func weightedSum(C int) {
 	RET()
 }
 
-// dotF32F16 generates dotF32F16AVX512: one float32 × f16 dot.
+// dotF32F16 generates dotF32F16AVX512: one float32 × f16 dot, whose lanes
+// are added in the order dots16 adds each key's, so that a key's score does
+// not depend on whether it was one of 16 or on its own.
 func dotF32F16() {
 	TEXT("dotF32F16AVX512", NOSPLIT, "func(a *float32, b *uint16, n int) float32")
-	Doc("dotF32F16AVX512 returns Σ a[i]·b[i] over 16·n elements, float32 a and f16 b, summed in float32 lanes.")
+	Doc("dotF32F16AVX512 returns Σ a[i]·b[i] over 16·n elements, float32 a and f16 b, summed in float32 lanes added as dotsF16x16AVX512 adds them.")
 	a, b, n := loadGP("a"), loadGP("b"), loadGP("n")
 	acc := ZMM()
 	VPXORD(acc, acc, acc)
@@ -157,24 +161,20 @@ func dotF32F16() {
 	DECQ(n)
 	JMP(LabelRef("dotf32f16_loop"))
 	Label("dotf32f16_done")
-	Store(hsumZ(acc), ReturnIndex(0))
+	// Per 128-bit lane (x0+x2)+(x1+x3) (dots16's levels 1 and 2; float
+	// addition is commutative), then (L0+L1)+(L2+L3) (level 3).
+	t := ZMM()
+	VPERMILPS(U8(0x4e), acc, t)
+	VADDPS(t, acc, acc)
+	VPERMILPS(U8(0xb1), acc, t)
+	VADDPS(t, acc, acc)
+	VSHUFF32X4(U8(0xb1), acc, acc, t)
+	VADDPS(t, acc, acc)
+	VSHUFF32X4(U8(0x4e), acc, acc, t)
+	VADDPS(t, acc, acc)
+	Store(acc.AsX(), ReturnIndex(0))
 	VZEROUPPER()
 	RET()
-}
-
-// hsumZ returns the sum of acc's 16 lanes in lane 0 of an xmm.
-func hsumZ(acc VecVirtual) VecVirtual {
-	yv := YMM()
-	VEXTRACTF64X4(U8(1), acc, yv)
-	VADDPS(acc.AsY(), yv, yv)
-	xv, t := XMM(), XMM()
-	VEXTRACTF32X4(U8(1), yv, xv)
-	VADDPS(yv.AsX(), xv, xv)
-	VPERMILPS(U8(0x4e), xv, t)
-	VADDPS(t, xv, xv)
-	VPERMILPS(U8(0xb1), xv, t)
-	VADDPS(t, xv, xv)
-	return xv
 }
 
 // softmaxKernels generates the passes of the SIMD SoftmaxF16: the maximum,

@@ -8,35 +8,26 @@ import (
 	. "github.com/mmcloughlin/avo/reg"
 )
 
-// A blockKind describes one 32-element weight block type and how its dot
-// product with a Q8_0 or Q8_1 activation block is formed with VPDPBUSD,
-// which multiplies unsigned by signed bytes:
-//
-//   - signed weights (Q8_0, IQ4_NL): Σ w·a = Σ w·(a+128) − 128·Σ w, the
-//     activation bytes flipped to unsigned once per token block and the
-//     correction computed once per weight block;
-//   - unsigned weights (Q4_0, Q5_0, Q4_1, Q5_1): Σ (q−k)·a = Σ q·a − k·Σ a,
-//     the correction computed once per token block (k = 0 for the types
-//     with a minimum, which add m_w·s_a instead).
-//
-// Each block then contributes cvt(isum)·(d_w·d_a) to eight float32 lanes.
+// A blockKind describes one 32-element weight block type with a minimum
+// (Q4_1, Q5_1) and how its dot product with a Q8_1 activation block is
+// formed with VPDPBUSD, which multiplies unsigned (the weights' q) by signed
+// bytes (the activations). Each block then contributes cvt(isum)·(d_w·d_a)
+// to eight float32 lanes and m_w·s_a to the first. (The types without a
+// minimum, Q8_0, Q4_0, Q5_0 and IQ4_NL, have the row-group and packed
+// kernels instead: group.go, packed.go.)
 type blockKind struct {
-	name    string
-	wBytes  int  // bytes per weight block
-	wD      int  // offset of the weight block's f16 scale
-	wM      int  // offset of the f16 minimum (hasMin)
-	aBytes  int  // bytes per activation block: 34 (Q8_0) or 36 (Q8_1)
-	aQS     int  // offset of the activation quants
-	signedW bool // weight bytes are signed
-	corrK   int  // unsigned weights: value offset k subtracted from each q
-	hasMin  bool // add m_w·s_a (Q4_1, Q5_1)
-	load    func(wp, iw GPVirtual) VecVirtual
+	name   string
+	wBytes int // bytes per weight block
+	wD     int // offset of the weight block's f16 scale
+	wM     int // offset of the f16 minimum
+	aBytes int // bytes per activation block: 36 (Q8_1)
+	aQS    int // offset of the activation quants
+	load   func(wp, iw GPVirtual) VecVirtual
 }
 
 // Constants shared by the generated functions.
 var (
 	nibShift Mem // words: 0 ×8 then 4 ×8, for VPSRLVW nibble unpacking
-	iq4Table Mem // kvalues_iq4nl twice, for VPSHUFB
 )
 
 func genConsts() {
@@ -47,11 +38,6 @@ func genConsts() {
 			v = 4
 		}
 		DATA(2*i, U16(v))
-	}
-	iq4Table = GLOBL("iq4nltable", RODATA|NOPTR)
-	vals := []int8{-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113}
-	for i := 0; i < 32; i++ {
-		DATA(i, U8(uint8(vals[i%16])))
 	}
 }
 
@@ -96,31 +82,11 @@ func highBitsAt(m Mem, c10 VecVirtual) VecVirtual {
 	return y
 }
 
-func blockKinds(c0f, c10, tbl func() VecVirtual) []blockKind {
+func blockKinds(c0f, c10 func() VecVirtual) []blockKind {
 	return []blockKind{
-		{name: "Q8_0", wBytes: 34, wD: 0, aBytes: 34, aQS: 2, signedW: true,
-			load: func(wp, iw GPVirtual) VecVirtual {
-				y := YMM()
-				VMOVDQU8(Mem{Base: wp, Index: iw, Scale: 1, Disp: 2}, y)
-				return y
-			}},
-		{name: "Q4_0", wBytes: 18, wD: 0, aBytes: 34, aQS: 2, corrK: 8,
-			load: func(wp, iw GPVirtual) VecVirtual { return nibbles(wp, iw, 2, c0f()) }},
-		{name: "IQ4_NL", wBytes: 18, wD: 0, aBytes: 34, aQS: 2, signedW: true,
-			load: func(wp, iw GPVirtual) VecVirtual {
-				y := nibbles(wp, iw, 2, c0f())
-				VPSHUFB(y, tbl(), y)
-				return y
-			}},
-		{name: "Q5_0", wBytes: 22, wD: 0, aBytes: 34, aQS: 2, corrK: 16,
-			load: func(wp, iw GPVirtual) VecVirtual {
-				y := nibbles(wp, iw, 6, c0f())
-				VPORD(highBits(wp, iw, 2, c10()), y, y)
-				return y
-			}},
-		{name: "Q4_1", wBytes: 20, wD: 0, wM: 2, aBytes: 36, aQS: 4, hasMin: true,
+		{name: "Q4_1", wBytes: 20, wD: 0, wM: 2, aBytes: 36, aQS: 4,
 			load: func(wp, iw GPVirtual) VecVirtual { return nibbles(wp, iw, 4, c0f()) }},
-		{name: "Q5_1", wBytes: 24, wD: 0, wM: 2, aBytes: 36, aQS: 4, hasMin: true,
+		{name: "Q5_1", wBytes: 24, wD: 0, wM: 2, aBytes: 36, aQS: 4,
 			load: func(wp, iw GPVirtual) VecVirtual {
 				y := nibbles(wp, iw, 8, c0f())
 				VPORD(highBits(wp, iw, 4, c10()), y, y)
@@ -135,10 +101,7 @@ var tileShapes = [][2]int{{1, 1}, {2, 1}, {4, 1}, {1, 2}, {1, 3}, {1, 4}, {2, 2}
 func genBlockTiles() {
 	genConsts()
 	for _, shape := range tileShapes {
-		for i := range blockKinds(nil, nil, nil) {
-			if onlyKind >= 0 && i != onlyKind {
-				continue
-			}
+		for i := range blockKinds(nil, nil) {
 			blockTile(i, shape[0], shape[1])
 		}
 	}
@@ -191,7 +154,7 @@ func ptrs(base, stride GPVirtual, n int) []GPVirtual {
 
 func blockTile(kindIndex, R, T int) {
 	// Constants are materialized lazily, once per function.
-	var c0f, c10, tbl VecVirtual
+	var c0f, c10 VecVirtual
 	get := func(v *VecVirtual, mk func() VecVirtual) func() VecVirtual {
 		return func() VecVirtual {
 			if *v == nil {
@@ -203,11 +166,6 @@ func blockTile(kindIndex, R, T int) {
 	k := blockKinds(
 		get(&c0f, func() VecVirtual { return bcastByte(0x0f) }),
 		get(&c10, func() VecVirtual { return bcastByte(0x10) }),
-		get(&tbl, func() VecVirtual {
-			y := YMM()
-			VMOVDQU8(iq4Table, y)
-			return y
-		}),
 	)[kindIndex]
 	name := fmt.Sprintf("tile%s_%dx%d", k.name, R, T)
 	TEXT(name, NOSPLIT, "func(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)")
@@ -232,24 +190,10 @@ func blockTile(kindIndex, R, T int) {
 			VPXORD(acc[r][t], acc[r][t], acc[r][t])
 		}
 	}
-	zero := YMM()
-	VPXORD(zero, zero, zero)
-	var c80, cK VecVirtual
-	if k.signedW {
-		c80 = bcastByte(0x80)
-	} else if k.corrK != 0 {
-		cK = bcastByte(uint8(k.corrK))
-	}
 	// Materialize the kind's constants before the loop.
-	if k.name != "Q8_0" {
-		c0f = bcastByte(0x0f)
-	}
-	if k.name == "Q5_0" || k.name == "Q5_1" {
+	c0f = bcastByte(0x0f)
+	if k.name == "Q5_1" {
 		c10 = bcastByte(0x10)
-	}
-	if k.name == "IQ4_NL" {
-		tbl = YMM()
-		VMOVDQU8(iq4Table, tbl)
 	}
 
 	iw, ia := GP64(), GP64()
@@ -261,23 +205,10 @@ func blockTile(kindIndex, R, T int) {
 
 	av := make([]VecVirtual, T)
 	da := make([]VecVirtual, T)
-	negc := make([]VecVirtual, T)
 	for t := 0; t < T; t++ {
-		q := Mem{Base: ap[t], Index: ia, Scale: 1, Disp: k.aQS}
 		av[t] = YMM()
-		if k.signedW {
-			VPXORD(q, c80, av[t])
-		} else {
-			VMOVDQU8(q, av[t])
-		}
+		VMOVDQU8(Mem{Base: ap[t], Index: ia, Scale: 1, Disp: k.aQS}, av[t])
 		da[t] = halfBcast(Mem{Base: ap[t], Index: ia, Scale: 1})
-		if !k.signedW && k.corrK != 0 {
-			c := YMM()
-			VPXORD(c, c, c)
-			vpdpbusd(av[t], cK, c)
-			negc[t] = YMM()
-			VPSUBD(c, zero, negc[t])
-		}
 	}
 	for r := 0; r < R; r++ {
 		if prefetchDist > 0 {
@@ -285,40 +216,19 @@ func blockTile(kindIndex, R, T int) {
 		}
 		wv := k.load(wp[r], iw)
 		dw := halfBcast(Mem{Base: wp[r], Index: iw, Scale: 1, Disp: k.wD})
-		var negw, mw VecVirtual
-		if k.signedW {
-			c := YMM()
-			VPXORD(c, c, c)
-			vpdpbusd(wv, c80, c)
-			negw = YMM()
-			VPSUBD(c, zero, negw)
-		}
-		if k.hasMin {
-			mw = halfLane0(Mem{Base: wp[r], Index: iw, Scale: 1, Disp: k.wM})
-		}
+		mw := halfLane0(Mem{Base: wp[r], Index: iw, Scale: 1, Disp: k.wM})
 		for t := 0; t < T; t++ {
 			s := YMM()
-			switch {
-			case k.signedW:
-				VMOVDQA32(negw, s)
-				vpdpbusd(wv, av[t], s)
-			case k.corrK != 0:
-				VMOVDQA32(negc[t], s)
-				vpdpbusd(av[t], wv, s)
-			default:
-				VPXORD(s, s, s)
-				vpdpbusd(av[t], wv, s)
-			}
+			VPXORD(s, s, s)
+			vpdpbusd(av[t], wv, s)
 			VCVTDQ2PS(s, s)
 			sc := YMM()
 			VMULPS(da[t], dw, sc)
 			VFMADD231PS(sc, s, acc[r][t])
-			if k.hasMin {
-				// s_a is reloaded per use: keeping T of them live
-				// exhausts the registers, and these types are rare.
-				sa := halfBcast(Mem{Base: ap[t], Index: ia, Scale: 1, Disp: 2})
-				VFMADD231PS(sa, mw, acc[r][t])
-			}
+			// s_a is reloaded per use: keeping T of them live exhausts
+			// the registers, and these types are rare.
+			sa := halfBcast(Mem{Base: ap[t], Index: ia, Scale: 1, Disp: 2})
+			VFMADD231PS(sa, mw, acc[r][t])
 		}
 	}
 	ADDQ(U32(k.wBytes), iw)
@@ -351,8 +261,6 @@ func loadGP(name string) GPVirtual {
 
 // highY are the registers used for accumulators, highest first.
 var highY = []Register{Y31, Y30, Y29, Y28, Y27, Y26, Y25, Y24, Y23, Y22, Y21, Y20, Y19, Y18, Y17, Y16}
-
-var onlyKind = -1
 
 // prefetchDist is how far ahead (bytes) the block kernels prefetch each
 // weight row.

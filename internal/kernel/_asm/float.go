@@ -8,9 +8,9 @@ import (
 	. "github.com/mmcloughlin/avo/reg"
 )
 
-// floatKind is a float weight type. Its activations are float32 (for F16
-// and BF16 already rounded to the weight's precision by the caller, so that
-// every product is exact in float32, as in ggml's f16/bf16 dot products),
+// floatKind is a float weight type. Its activations are float32 (for BF16
+// already rounded to the weight's precision by the caller, so that every
+// product is exact in float32, as in ggml's bf16 dot product),
 // and each 16-element step is one FMA per (row, token).
 type floatKind struct {
 	name  string
@@ -18,15 +18,12 @@ type floatKind struct {
 	load  func(m Mem) VecVirtual
 }
 
+// floatKinds are the float types with 16-element-step tiles; F16 has its
+// own (genF16DotTiles).
 var floatKinds = []floatKind{
 	{name: "F32", bytes: 64, load: func(m Mem) VecVirtual {
 		z := ZMM()
 		VMOVUPS(m, z)
-		return z
-	}},
-	{name: "F16", bytes: 32, load: func(m Mem) VecVirtual {
-		z := ZMM()
-		VCVTPH2PS(m, z)
 		return z
 	}},
 	{name: "BF16", bytes: 32, load: func(m Mem) VecVirtual {
@@ -75,7 +72,7 @@ func floatTile(k floatKind, R, T int) {
 	JZ(LabelRef(name + "_done"))
 	for r := 0; r < R; r++ {
 		if k.bytes == 64 || r%2 == 0 {
-			// One prefetch per 64-byte line: F16/BF16 steps are 32 bytes.
+			// One prefetch per 64-byte line: BF16 steps are 32 bytes.
 			PREFETCHT0(Mem{Base: wp[r], Index: iw, Scale: 1, Disp: prefetchDist})
 		}
 		wv := k.load(Mem{Base: wp[r], Index: iw, Scale: 1})
@@ -107,33 +104,44 @@ func floatTile(k floatKind, R, T int) {
 	RET()
 }
 
-// genF16DotTiles generates the single-token F16 kernels that add in
-// ggml_vec_dot_f16's order on AVX-512: per row four 16-lane accumulators,
-// element k going to accumulator (k/16) mod 4, so that a step is 64
-// elements; then acc0+acc2, acc1+acc3, their sum, and the horizontal tree
-// of hsumStore. Decoding with them reproduces llama.cpp's F16 results to the
-// bit where the order matters (near-ties in expert routing).
+// genF16DotTiles generates the F16 kernels, which add in
+// ggml_vec_dot_f16's order on AVX-512 whatever the tile shape: per (row,
+// token) four 16-lane accumulators, element k going to accumulator (k/16)
+// mod 4, so that a step is 64 elements; then acc0+acc2, acc1+acc3, their
+// sum, and the horizontal tree of hsumStore. Decoding with them reproduces
+// llama.cpp's F16 results to the bit where the order matters (near-ties in
+// expert routing), and a token's results do not depend on the tile it
+// shares with other rows or tokens.
 func genF16DotTiles() {
-	for _, R := range []int{1, 4} {
-		f16DotTile(R)
+	for _, shape := range [][2]int{{1, 1}, {4, 1}, {1, 2}, {1, 3}, {2, 1}, {2, 2}, {2, 3}} {
+		f16DotTile(shape[0], shape[1])
 	}
 }
 
-func f16DotTile(R int) {
-	name := fmt.Sprintf("tileF16Dot_%dx1", R)
+// accZ are the accumulator registers of the F16 tiles, highest first:
+// up to 24, leaving Z0..Z7 for temporaries.
+var accZ = append(append([]Register{}, highZ...), Z15, Z14, Z13, Z12, Z11, Z10, Z9, Z8)
+
+func f16DotTile(R, T int) {
+	name := fmt.Sprintf("tileF16Dot_%dx%d", R, T)
 	TEXT(name, NOSPLIT, "func(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)")
-	Doc(fmt.Sprintf("%s computes out[r] = Σ_{i<64·nb} w_r[i]·a[i] for %d F16 weight rows (stride ws bytes) and one float32 activation row, in ggml_vec_dot_f16's order (AVX-512).", name, R),
-		"nb counts 64-element steps; as and os are unused (one token).")
+	Doc(fmt.Sprintf("%s computes the %d×%d tile out[t*os+r] = Σ_{i<64·nb} w_r[i]·a_t[i] of F16 weight rows and float32 activation rows, in ggml_vec_dot_f16's order (AVX-512).", name, R, T),
+		"Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 64-element steps.")
 	w := loadGP("w")
 	ws := loadGP("ws")
 	a := loadGP("a")
+	as := loadGP("as")
 	nb := loadGP("nb")
 	wp := ptrs(w, ws, R)
-	acc := make([][4]Register, R)
+	ap := ptrs(a, as, T)
+	acc := make([][][4]Register, R)
 	for r := range acc {
-		for j := range 4 {
-			acc[r][j] = highZ[4*r+j]
-			VPXORD(acc[r][j], acc[r][j], acc[r][j])
+		acc[r] = make([][4]Register, T)
+		for t := range acc[r] {
+			for j := range 4 {
+				acc[r][t][j] = accZ[4*(r*T+t)+j]
+				VPXORD(acc[r][t][j], acc[r][t][j], acc[r][t][j])
+			}
 		}
 	}
 	iw, ia := GP64(), GP64()
@@ -149,7 +157,9 @@ func f16DotTile(R int) {
 			}
 			z := ZMM()
 			VCVTPH2PS(Mem{Base: wp[r], Index: iw, Scale: 1, Disp: 32 * j}, z)
-			VFMADD231PS(Mem{Base: a, Index: ia, Scale: 1, Disp: 64 * j}, z, acc[r][j])
+			for t := 0; t < T; t++ {
+				VFMADD231PS(Mem{Base: ap[t], Index: ia, Scale: 1, Disp: 64 * j}, z, acc[r][t][j])
+			}
 		}
 	}
 	ADDQ(U32(128), iw)
@@ -159,14 +169,22 @@ func f16DotTile(R int) {
 
 	Label(name + "_done")
 	out := loadGP("out")
-	for r := 0; r < R; r++ {
-		VADDPS(acc[r][2], acc[r][0], acc[r][0])
-		VADDPS(acc[r][3], acc[r][1], acc[r][1])
-		VADDPS(acc[r][1], acc[r][0], acc[r][0])
-		y := YMM()
-		VEXTRACTF64X4(U8(1), acc[r][0], y)
-		VADDPS(acc[r][0].(Vec).AsY(), y, y)
-		hsumStore(y, Mem{Base: out, Disp: 4 * r})
+	os := loadGP("os")
+	SHLQ(U8(2), os)
+	for t := 0; t < T; t++ {
+		for r := 0; r < R; r++ {
+			c := acc[r][t]
+			VADDPS(c[2], c[0], c[0])
+			VADDPS(c[3], c[1], c[1])
+			VADDPS(c[1], c[0], c[0])
+			y := YMM()
+			VEXTRACTF64X4(U8(1), c[0], y)
+			VADDPS(c[0].(Vec).AsY(), y, y)
+			hsumStore(y, Mem{Base: out, Disp: 4 * r})
+		}
+		if t+1 < T {
+			ADDQ(os, out)
+		}
 	}
 	VZEROUPPER()
 	RET()

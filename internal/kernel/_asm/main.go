@@ -16,12 +16,12 @@ import (
 func main() {
 	ConstraintExpr("!purego")
 	genBlockTiles()
-	genTransTiles()
 	genFloatTiles()
 	genF16DotTiles()
 	genKQuants()
 	genQuantizers()
 	genPacked()
+	genGroupTiles()
 	genExp()
 	genAttn()
 	genVec()
