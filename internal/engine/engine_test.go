@@ -37,7 +37,7 @@ func prompts(tok *tokenizer.Tokenizer, n int) [][]int32 {
 // that each one's tokens equal its solo run: the batch a token is computed
 // in, chunked prefill and prefix-cache hits must not change any result.
 func TestConcurrentEqualsSolo(t *testing.T) {
-	files := []string{"qwen2-tiny-f32", "deepseek2-tiny-f32", "llama-tiny-f16"}
+	files := []string{"qwen2-tiny-f32", "deepseek2-tiny-f32", "llama-tiny-f16", "qwen2-tiny-q8_0", "deepseek2-tiny-q4_0"}
 	streams := 64
 	if testing.Short() {
 		files, streams = files[:2], 16

@@ -50,15 +50,14 @@ type AttnScratch struct {
 type attnBuf struct {
 	q      []float32 // [HeadDim] the query rounded to f16 precision
 	scores []float32 // [capacity] scores, then probabilities
-	part   []float32 // [ValueDim] one page's weighted values
 }
 
 // NewAttnScratch sizes scratch for sequences of up to capacity positions.
 func (a *Attention) NewAttnScratch(capacity int) *AttnScratch {
-	hd, vd := a.HeadDim, a.ValueDim
+	hd := a.HeadDim
 	sc := &AttnScratch{capacity: capacity}
 	sc.bufs.New = func() any {
-		return &attnBuf{q: make([]float32, hd), scores: make([]float32, capacity), part: make([]float32, vd)}
+		return &attnBuf{q: make([]float32, hd), scores: make([]float32, capacity)}
 	}
 	return sc
 }
@@ -103,15 +102,9 @@ func (sc *AttnScratch) Run(lo, hi int) {
 		}
 		kernel.SoftmaxF16(scores)
 		o := sc.out[(t*a.NHeads+h)*vd : (t*a.NHeads+h+1)*vd]
+		clear(o)
 		for p0 := 0; p0 < nCtx; p0 += bt {
-			dst := o
-			if p0 > 0 {
-				dst = b.part
-			}
-			kernel.WeightedSumF16(dst, scores[p0:min(p0+bt, nCtx)], s.ValuePage(sc.layer, p0/bt)[kvh*vd:], vw)
-			if p0 > 0 {
-				kernel.Add(o, o, dst)
-			}
+			kernel.AddWeightedSumF16(o, scores[p0:min(p0+bt, nCtx)], s.ValuePage(sc.layer, p0/bt)[kvh*vd:], vw)
 		}
 	}
 	sc.bufs.Put(b)
