@@ -17,6 +17,8 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -379,4 +381,210 @@ func maxPrompt(s []streamed) int {
 		m = max(m, x.usage.PromptTokens)
 	}
 	return m
+}
+
+// settleGoroutines waits (boundedly) until at most want goroutines run and
+// returns the last count.
+func settleGoroutines(want int, limit time.Duration) int {
+	deadline := time.Now().Add(limit)
+	for {
+		n := runtime.NumGoroutine()
+		if n <= want || time.Now().After(deadline) {
+			return n
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitIdle waits (boundedly) until the engine runs and queues nothing and
+// holds no KV blocks for running sequences, and returns its stats.
+func waitIdle(e *engine.Engine, limit time.Duration) engine.Stats {
+	deadline := time.Now().Add(limit)
+	for {
+		st := e.Stats()
+		if st.Running == 0 && st.Queued == 0 && st.KVBlocksUsed == 0 || time.Now().After(deadline) {
+			return st
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// scrape returns the unlabelled or labelled gauge values of /metrics,
+// keyed by the metric's full name with labels.
+func (s *relServer) scrape(t *testing.T) map[string]float64 {
+	t.Helper()
+	resp, err := s.client.Get(s.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
+			out[line[:i]] = v
+		}
+	}
+	return out
+}
+
+// TestReliabilityCancel cancels 1,000 streamed requests at random points
+// (before the answer while queued or prefilling, or after some tokens;
+// half by cancelling the request context, half by closing the body) and
+// checks that afterwards no goroutine is left over and every KV block is
+// back in the pool, in the engine's stats and in /metrics.
+func TestReliabilityCancel(t *testing.T) {
+	total, clients := 1000, 40
+	if testing.Short() {
+		total, clients = 200, 24
+	}
+	rm := loadRelModel(t, "qwen2-tiny-f32.gguf")
+	s := startRel(t, rm, engine.Options{Parallel: 8, Context: 512, Queue: 64}, server.Config{})
+	rng := rand.New(rand.NewPCG(20, 2))
+	system := "You are a careful assistant. " + words(rng, 40)
+	type plan struct {
+		body      string
+		delay     time.Duration // cancel this long after sending (when events < 0)
+		events    int           // cancel after reading this many events
+		closeBody bool          // close the body instead of cancelling the context
+	}
+	plans := make([]plan, total)
+	for i := range plans {
+		c := chatBody{user: words(rng, 1+rng.IntN(40)), maxTokens: 24, ignoreEOS: true, stream: true}
+		if rng.IntN(2) == 0 {
+			c.system = system
+		}
+		p := plan{body: c.JSON(), events: -1, closeBody: rng.IntN(2) == 0}
+		if rng.IntN(3) == 0 {
+			p.delay = time.Duration(rng.IntN(4000)) * time.Microsecond
+		} else {
+			p.events = rng.IntN(26) // the role chunk, up to 24 tokens, the finish chunk
+		}
+		plans[i] = p
+	}
+
+	// Warm up (one full request) so that lazily started goroutines exist
+	// before the baseline is taken.
+	if _, err := s.chatStream(context.Background(), chatBody{user: "warm up", maxTokens: 2}); err != nil {
+		t.Fatal(err)
+	}
+	s.client.CloseIdleConnections()
+	time.Sleep(50 * time.Millisecond)
+	before := runtime.NumGoroutine()
+
+	var (
+		mu                                        sync.Mutex
+		unanswered, early, midStream, completed, failed, maxQ int
+	)
+	start := time.Now()
+	work := make(chan plan)
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Go(func() {
+			for p := range work {
+				ctx, cancel := context.WithCancel(context.Background())
+				var timer *time.Timer
+				if p.events < 0 {
+					timer = time.AfterFunc(p.delay, cancel)
+				}
+				o := func() string {
+					resp, err := s.post(ctx, "/v1/chat/completions", strings.NewReader(p.body))
+					if err != nil {
+						if ctx.Err() != nil {
+							return "unanswered"
+						}
+						return "failed: " + err.Error()
+					}
+					defer resp.Body.Close()
+					if resp.StatusCode != http.StatusOK {
+						return fmt.Sprintf("failed: status %d", resp.StatusCode)
+					}
+					out, err := readChatStream(resp.Body, func(n int) bool { return n < p.events || p.events < 0 })
+					timedOut := ctx.Err() != nil // the timer cancelled it
+					if !p.closeBody {
+						cancel() // before the deferred Close
+					}
+					switch {
+					case out.done:
+						return "completed"
+					case err != nil && !timedOut:
+						return "failed: " + err.Error()
+					case len(out.tokens) == 0:
+						return "early"
+					}
+					return "mid"
+				}()
+				st := s.e.Stats()
+				if timer != nil {
+					timer.Stop()
+				}
+				cancel()
+				mu.Lock()
+				maxQ = max(maxQ, st.Queued)
+				switch {
+				case o == "unanswered":
+					unanswered++
+				case o == "early":
+					early++
+				case o == "mid":
+					midStream++
+				case o == "completed":
+					completed++
+				default:
+					failed++
+					if failed <= 5 {
+						t.Errorf("request failed: %s", o)
+					}
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for _, p := range plans {
+		work <- p
+	}
+	close(work)
+	wg.Wait()
+	took := time.Since(start)
+
+	st := waitIdle(s.e, 10*time.Second)
+	idle := time.Since(start) - took
+	s.client.CloseIdleConnections()
+	after := settleGoroutines(before, 10*time.Second)
+	m := s.scrape(t)
+	t.Logf("%d requests in %.2f s by %d clients: %d cancelled before any answer, %d after the headers but before their first token (queued or prefilling; the queue held up to %d), %d mid-stream, %d completed before their cancel point, %d failed",
+		total, took.Seconds(), clients, unanswered, early, maxQ, midStream, completed, failed)
+	t.Logf("engine idle %v after the last client returned: running %d, queued %d, KV blocks used %d, cached %d, of %d; goroutines before %d, after %d",
+		idle.Round(time.Millisecond), st.Running, st.Queued, st.KVBlocksUsed, st.KVBlocksCached, st.KVBlocks, before, after)
+	t.Logf("/metrics: running %v, waiting %v, kv usage %v, blocks used %v cached %v free %v; requests 499 (client gone before an answer) %v, 200 %v",
+		m["sputnik_num_requests_running"], m["sputnik_num_requests_waiting"], m["sputnik_kv_cache_usage_perc"],
+		m[`sputnik_kv_cache_blocks{state="used"}`], m[`sputnik_kv_cache_blocks{state="cached"}`], m[`sputnik_kv_cache_blocks{state="free"}`],
+		m[`sputnik_requests_total{code="499",endpoint="chat"}`], m[`sputnik_requests_total{code="200",endpoint="chat"}`])
+	if st.Running != 0 || st.Queued != 0 || st.KVBlocksUsed != 0 {
+		t.Errorf("engine not idle after the cancellations: %+v", st)
+	}
+	if after > before {
+		buf := make([]byte, 1<<20)
+		t.Errorf("goroutines: %d before, %d after; stacks:\n%s", before, after, buf[:runtime.Stack(buf, true)])
+	}
+	if m["sputnik_num_requests_running"] != 0 || m["sputnik_num_requests_waiting"] != 0 || m["sputnik_kv_cache_usage_perc"] != 0 ||
+		m[`sputnik_kv_cache_blocks{state="used"}`] != 0 ||
+		m[`sputnik_kv_cache_blocks{state="cached"}`]+m[`sputnik_kv_cache_blocks{state="free"}`] != float64(st.KVBlocks) {
+		t.Errorf("/metrics disagrees with an idle engine: %v", m)
+	}
+	if unanswered+early+midStream < total*9/10 || early == 0 || midStream == 0 {
+		t.Errorf("only %d early and %d mid-stream cancellations of %d; want both kinds, 90%% in all", unanswered+early, midStream, total)
+	}
+	// The server still serves.
+	if _, err := s.chatStream(context.Background(), chatBody{user: "still there?", maxTokens: 4}); err != nil {
+		t.Errorf("a request after the cancellations: %v", err)
+	}
 }
