@@ -481,7 +481,7 @@ func TestReliabilityCancel(t *testing.T) {
 	before := runtime.NumGoroutine()
 
 	var (
-		mu                                        sync.Mutex
+		mu                                                    sync.Mutex
 		unanswered, early, midStream, completed, failed, maxQ int
 	)
 	start := time.Now()
