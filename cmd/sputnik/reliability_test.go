@@ -588,3 +588,163 @@ func TestReliabilityCancel(t *testing.T) {
 		t.Errorf("a request after the cancellations: %v", err)
 	}
 }
+
+// repeatReader yields n bytes of 'a' without holding them.
+type repeatReader struct{ n int64 }
+
+func (r *repeatReader) Read(p []byte) (int, error) {
+	if r.n <= 0 {
+		return 0, io.EOF
+	}
+	k := min(int64(len(p)), r.n)
+	for i := range p[:k] {
+		p[i] = 'a'
+	}
+	r.n -= k
+	return int(k), nil
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// TestReliabilityBadRequests sends malformed, mistyped, oversized and
+// refused requests: each gets its exact 4xx status and an OpenAI error
+// object whose message names the problem, and the server answers a normal
+// request after each.
+func TestReliabilityBadRequests(t *testing.T) {
+	rm := loadRelModel(t, "qwen2-tiny-f32.gguf")
+	const key = "sk-rel"
+	s := startRel(t, rm, engine.Options{Parallel: 2, Context: 256}, server.Config{APIKey: key})
+	long := words(rand.New(rand.NewPCG(30, 3)), 600)
+	user := `"messages": [{"role": "user", "content": "hi"}]`
+	const huge = 100 << 20
+	var sent *countingReader
+	for _, tc := range []struct {
+		name   string
+		path   string
+		body   func() io.Reader
+		auth   string // "" means the right key
+		status int
+		code   string // error.code, when it must be set
+		param  string // error.param, when it must be set
+		want   string // in error.message (case-insensitive)
+	}{
+		{name: "malformed JSON", body: text(`{"messages": [{"role": "user", "content": "hi"}`), status: 400, want: "json"},
+		{name: "trailing garbage", body: text(`{` + user + `} {}`), status: 400, want: "json"},
+		{name: "not an object", body: text(`[1, 2, 3]`), status: 400, want: "object"},
+		{name: "empty body", body: text(``), status: 400, want: "body"},
+		{name: "messages is a string", body: text(`{"messages": "hi"}`), status: 400, param: "messages", want: "messages"},
+		{name: "content is a number", body: text(`{"messages": [{"role": "user", "content": 42}]}`), status: 400, want: "messages[0].content"},
+		{name: "max_tokens is a string", body: text(`{` + user + `, "max_tokens": "ten"}`), status: 400, param: "max_tokens", want: "max_tokens"},
+		{name: "temperature is a string", body: text(`{` + user + `, "temperature": "hot"}`), status: 400, param: "temperature", want: "temperature"},
+		{name: "stream is a number", body: text(`{` + user + `, "stream": 1}`), status: 400, param: "stream", want: "stream"},
+		{name: "unknown role", body: text(`{"messages": [{"role": "robot", "content": "hi"}]}`), status: 400, want: `messages[0].role: unknown role "robot"`},
+		{name: "missing role", body: text(`{"messages": [{"content": "hi"}]}`), status: 400, want: "messages[0].role"},
+		{name: "empty message list", body: text(`{"messages": []}`), status: 400, param: "messages", want: "messages"},
+		{name: "no messages", body: text(`{"max_tokens": 3}`), status: 400, want: "messages"},
+		{name: "max_tokens 0", body: text(`{` + user + `, "max_tokens": 0}`), status: 400, param: "max_tokens", want: "max_tokens"},
+		{name: "max_tokens negative", body: text(`{` + user + `, "max_tokens": -5}`), status: 400, param: "max_tokens", want: "max_tokens"},
+		{name: "max_completion_tokens 0", body: text(`{` + user + `, "max_completion_tokens": 0}`), status: 400, param: "max_completion_tokens", want: "max_completion_tokens"},
+		{name: "n=2", body: text(`{` + user + `, "n": 2}`), status: 400, param: "n", want: "n = 1"},
+		{name: "top_logprobs 21", body: text(`{` + user + `, "logprobs": true, "top_logprobs": 21}`), status: 400, param: "top_logprobs", want: "top_logprobs"},
+		{name: "prompt over the context", body: text(`{"messages": [{"role": "user", "content": "` + long + `"}]}`), status: 400, code: "context_length_exceeded", param: "messages", want: "context"},
+		{name: "completion prompt over the context", path: "/v1/completions", body: text(`{"prompt": "` + long + `"}`), status: 400, code: "context_length_exceeded", param: "prompt", want: "context"},
+		{name: "completion token outside the vocabulary", path: "/v1/completions", body: text(`{"prompt": [1, 2, 99999999]}`), status: 400, want: "vocabulary"},
+		{name: "completion empty prompt", path: "/v1/completions", body: text(`{"prompt": []}`), status: 400, want: "prompt"},
+		{name: "100 MB body", body: func() io.Reader {
+			sent = &countingReader{r: io.MultiReader(strings.NewReader(`{"messages": [{"role": "user", "content": "`), &repeatReader{n: huge}, strings.NewReader(`"}]}`))}
+			return sent
+		}, status: 413, code: "request_too_large", want: "larger than"},
+		{name: "bad API key", auth: "Bearer sk-wrong", body: text(`{` + user + `}`), status: 401, code: "invalid_api_key", want: "api key"},
+		{name: "no API key", auth: "-", body: text(`{` + user + `}`), status: 401, code: "invalid_api_key", want: "api key"},
+		{name: "unknown model", body: text(`{"model": "gpt-5", ` + user + `}`), status: 404, code: "model_not_found", param: "model", want: `"gpt-5"`},
+		{name: "unknown path", path: "/v1/embeddings", body: text(`{}`), status: 404, want: "/v1/embeddings"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := tc.path
+			if path == "" {
+				path = "/v1/chat/completions"
+			}
+			var ms0, ms1 runtime.MemStats
+			runtime.ReadMemStats(&ms0)
+			req, err := http.NewRequest("POST", s.url+path, tc.body())
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch tc.auth {
+			case "":
+				req.Header.Set("Authorization", "Bearer "+key)
+			case "-":
+			default:
+				req.Header.Set("Authorization", tc.auth)
+			}
+			resp, err := s.client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			runtime.ReadMemStats(&ms1)
+			var e struct {
+				Error *struct {
+					Message string
+					Type    string
+					Param   *string
+					Code    *string
+				}
+			}
+			if err := json.Unmarshal(body, &e); err != nil || e.Error == nil {
+				t.Fatalf("status %d, body %q: not an OpenAI error object (%v)", resp.StatusCode, body, err)
+			}
+			if resp.StatusCode != tc.status {
+				t.Errorf("status %d, want %d (%s)", resp.StatusCode, tc.status, body)
+			}
+			if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type %q, want application/json", ct)
+			}
+			if !strings.Contains(strings.ToLower(e.Error.Message), strings.ToLower(tc.want)) {
+				t.Errorf("message %q does not name the problem (want %q in it)", e.Error.Message, tc.want)
+			}
+			if e.Error.Type == "" {
+				t.Errorf("error type empty: %s", body)
+			}
+			if tc.code != "" && (e.Error.Code == nil || *e.Error.Code != tc.code) {
+				t.Errorf("code %v, want %q", e.Error.Code, tc.code)
+			}
+			if tc.param != "" && (e.Error.Param == nil || *e.Error.Param != tc.param) {
+				t.Errorf("param %v, want %q", e.Error.Param, tc.param)
+			}
+			msg := e.Error.Message
+			if len(msg) > 120 {
+				msg = msg[:120] + "…"
+			}
+			t.Logf("%d %q", resp.StatusCode, msg)
+			if tc.name == "100 MB body" {
+				alloc := ms1.TotalAlloc - ms0.TotalAlloc
+				t.Logf("100 MB body: the client sent %.1f MB before the answer; %.1f MB allocated in the process meanwhile", float64(sent.n)/(1<<20), float64(alloc)/(1<<20))
+				if alloc > huge/2 {
+					t.Errorf("%d bytes allocated for a refused 100 MB body; want far less than the body", alloc)
+				}
+			}
+			// The server keeps serving.
+			if out, err := s.chatStream(context.Background(), chatBody{user: "still there?", maxTokens: 2}); err != nil || len(out.tokens) != 2 {
+				t.Fatalf("a normal request afterwards: %v (%d tokens)", err, len(out.tokens))
+			}
+		})
+	}
+	st := waitIdle(s.e, 5*time.Second)
+	if st.Running != 0 || st.KVBlocksUsed != 0 {
+		t.Errorf("engine not idle: %+v", st)
+	}
+}
+
+func text(s string) func() io.Reader { return func() io.Reader { return strings.NewReader(s) } }
