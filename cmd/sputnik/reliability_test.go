@@ -9,12 +9,14 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -59,6 +61,13 @@ type relServer struct {
 
 func startRel(t *testing.T, rm relModel, opt engine.Options, cfg server.Config) *relServer {
 	t.Helper()
+	return startRelOn(t, rm, opt, cfg, nil)
+}
+
+// startRelOn is startRel with the listener passed through wrap (when
+// set).
+func startRelOn(t *testing.T, rm relModel, opt engine.Options, cfg server.Config, wrap func(net.Listener) net.Listener) *relServer {
+	t.Helper()
 	e, err := engine.New(rm.lm.m, rm.lm.tok, opt)
 	if err != nil {
 		t.Fatal(err)
@@ -72,6 +81,9 @@ func startRel(t *testing.T, rm relModel, opt engine.Options, cfg server.Config) 
 	srv.SetModel(&m)
 	hs := httptest.NewUnstartedServer(nil)
 	hs.Config = srv.HTTPServer()
+	if wrap != nil {
+		hs.Listener = wrap(hs.Listener)
+	}
 	hs.Start()
 	tr := &http.Transport{MaxIdleConnsPerHost: 256}
 	s := &relServer{url: hs.URL, key: cfg.APIKey, e: e, hs: hs, client: &http.Client{Transport: tr}}
@@ -748,3 +760,137 @@ func TestReliabilityBadRequests(t *testing.T) {
 }
 
 func text(s string) func() io.Reader { return func() io.Reader { return strings.NewReader(s) } }
+
+// rawRequest is an HTTP/1.1 request with a JSON body, as bytes.
+func rawRequest(path, key, body string) string {
+	return fmt.Sprintf("POST %s HTTP/1.1\r\nHost: sputnik\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+		path, key, len(body), body)
+}
+
+// TestReliabilitySlowClients checks that a client that stops reading its
+// stream holds up no other stream and is dropped after the write timeout
+// (its request cancelled, its KV blocks freed), and that clients sending
+// their headers or body too slowly are dropped after the read timeouts.
+func TestReliabilitySlowClients(t *testing.T) {
+	rm := loadRelModel(t, "qwen2-tiny-f32.gguf")
+	const key = "sk-slow"
+	cfg := server.Config{APIKey: key, WriteTimeout: time.Second, ReadHeaderTimeout: 300 * time.Millisecond, ReadTimeout: 600 * time.Millisecond}
+	// Small server-side socket buffers: a client that stops reading
+	// blocks its handler's writes after a few kilobytes.
+	s := startRelOn(t, rm, engine.Options{Parallel: 4, Context: 4096}, cfg, func(ln net.Listener) net.Listener { return smallBufListener{ln} })
+	host := strings.TrimPrefix(s.url, "http://")
+	dial := func() *net.TCPConn {
+		c, err := net.Dial("tcp", host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tc := c.(*net.TCPConn)
+		tc.SetReadBuffer(4096) // a reader that stops fills the window soon
+		t.Cleanup(func() { tc.Close() })
+		return tc
+	}
+	start := time.Now()
+
+	// A stream that is never read: up to 4,000 tokens with 20 top
+	// logprobs each (about 1 kB a token, far more than the socket buffers
+	// hold).
+	stalled := dial()
+	big := chatBody{user: "tell me a long story", maxTokens: 4000, ignoreEOS: true, stream: true, topLogprobs: 20}
+	if _, err := io.WriteString(stalled, rawRequest("/v1/chat/completions", key, big.JSON())); err != nil {
+		t.Fatal(err)
+	}
+
+	// A client that sends half its headers, and one that sends its headers
+	// and 10 of 1,000 body bytes; both then wait.
+	type dropped struct {
+		after time.Duration
+		reply string
+	}
+	slowHeader, slowBody := make(chan dropped, 1), make(chan dropped, 1)
+	waitDrop := func(c net.Conn, ch chan<- dropped) {
+		t0 := time.Now()
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		b, _ := io.ReadAll(c) // until the server closes (or the deadline)
+		first, _, _ := strings.Cut(string(b), "\r\n")
+		ch <- dropped{time.Since(t0), first}
+	}
+	hc := dial()
+	io.WriteString(hc, "POST /v1/chat/completions HTTP/1.1\r\nHost: sputnik\r\nContent-Type: appli")
+	go waitDrop(hc, slowHeader)
+	bc := dial()
+	io.WriteString(bc, fmt.Sprintf("POST /v1/chat/completions HTTP/1.1\r\nHost: sputnik\r\nAuthorization: Bearer %s\r\nContent-Length: 1000\r\n\r\n{\"messages\"", key))
+	go waitDrop(bc, slowBody)
+
+	// Meanwhile, other streams must finish promptly.
+	time.Sleep(300 * time.Millisecond) // let the stalled stream fill the buffers and block
+	const others = 8
+	var wg sync.WaitGroup
+	lat := make([]time.Duration, others)
+	errs := make([]error, others)
+	for i := range others {
+		wg.Go(func() {
+			t0 := time.Now()
+			out, err := s.chatStream(context.Background(), chatBody{user: fmt.Sprintf("request %d", i), maxTokens: 16, ignoreEOS: true})
+			if err == nil && len(out.tokens) != 16 {
+				err = fmt.Errorf("%d tokens, want 16", len(out.tokens))
+			}
+			lat[i], errs[i] = time.Since(t0), err
+		})
+	}
+	wg.Wait()
+	othersDone := time.Since(start)
+	runningThen := s.e.Stats().Running
+	var worst time.Duration
+	for i := range others {
+		if errs[i] != nil {
+			t.Errorf("request %d beside the stalled clients: %v", i, errs[i])
+		}
+		worst = max(worst, lat[i])
+	}
+	if worst > 5*time.Second {
+		t.Errorf("the slowest request beside the stalled clients took %v; want < 5 s", worst)
+	}
+	if runningThen == 0 || othersDone > cfg.WriteTimeout {
+		t.Errorf("the stalled stream may have ended before the other requests finished (running %d after %v); the test proves nothing", runningThen, othersDone)
+	}
+
+	// The stalled stream is dropped after the write timeout: its request
+	// is cancelled and its blocks freed.
+	st := waitIdle(s.e, 30*time.Second)
+	stallEnded := time.Since(start)
+	if st.Running != 0 || st.KVBlocksUsed != 0 {
+		t.Errorf("the stalled stream still runs after %v: %+v", stallEnded, st)
+	}
+	stalled.SetReadDeadline(time.Now().Add(5 * time.Second))
+	got, rerr := io.ReadAll(stalled)
+	if rerr != nil {
+		t.Errorf("the stalled stream's connection: %v; want it closed by the server", rerr)
+	}
+	if !bytes.HasPrefix(got, []byte("HTTP/1.1 200")) || bytes.Contains(got, []byte("data: [DONE]")) {
+		t.Errorf("the stalled stream: read %d bytes (%.40q…); want a 200 stream cut before [DONE]", len(got), got)
+	}
+	h, b := <-slowHeader, <-slowBody
+	t.Logf("%d streams beside a stalled stream (blocked in a write) and two slow senders: all done %.3f s after the start, slowest %v; the stalled stream was still running then (running %d)",
+		others, othersDone.Seconds(), worst.Round(time.Millisecond), runningThen)
+	t.Logf("stalled stream (write timeout %v) dropped (connection closed) and its request cancelled %.2f s after it was sent, %d bytes reached the client (socket buffers), no [DONE]; engine then: running %d, KV blocks used %d",
+		cfg.WriteTimeout, stallEnded.Seconds(), len(got), st.Running, st.KVBlocksUsed)
+	t.Logf("slow headers (read-header timeout %v): connection closed after %v, reply %q", cfg.ReadHeaderTimeout, h.after.Round(time.Millisecond), h.reply)
+	t.Logf("slow body (read timeout %v): answered after %v with %q", cfg.ReadTimeout, b.after.Round(time.Millisecond), b.reply)
+	if h.after > cfg.ReadHeaderTimeout+2*time.Second || h.after < cfg.ReadHeaderTimeout/2 {
+		t.Errorf("slow headers: dropped after %v; want about %v", h.after, cfg.ReadHeaderTimeout)
+	}
+	if b.after > cfg.ReadTimeout+2*time.Second || b.reply != "HTTP/1.1 408 Request Timeout" {
+		t.Errorf("slow body: %q after %v; want 408 after about %v", b.reply, b.after, cfg.ReadTimeout)
+	}
+}
+
+// smallBufListener gives accepted connections a small send buffer.
+type smallBufListener struct{ net.Listener }
+
+func (l smallBufListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetWriteBuffer(8 << 10)
+	}
+	return c, err
+}
