@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -239,8 +240,11 @@ func readChatStream(r io.Reader, onEvent func(n int) bool) (streamed, error) {
 	return out, io.ErrUnexpectedEOF
 }
 
-// chatStream runs one streamed chat request to its end.
+// chatStream runs one streamed chat request to its end (within a minute:
+// a stuck server fails the test instead of hanging it).
 func (s *relServer) chatStream(ctx context.Context, c chatBody) (streamed, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
 	c.stream = true
 	resp, err := s.post(ctx, "/v1/chat/completions", strings.NewReader(c.JSON()))
 	if err != nil {
@@ -508,13 +512,16 @@ func TestReliabilityCancel(t *testing.T) {
 	for range clients {
 		wg.Go(func() {
 			for p := range work {
-				ctx, cancel := context.WithCancel(context.Background())
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 				var timer *time.Timer
 				if p.events < 0 {
 					timer = time.AfterFunc(p.delay, cancel)
 				}
 				o := func() string {
 					resp, err := s.post(ctx, "/v1/chat/completions", strings.NewReader(p.body))
+					if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+						return "failed: no answer within 20 s"
+					}
 					if err != nil {
 						if ctx.Err() != nil {
 							return "unanswered"
@@ -526,6 +533,9 @@ func TestReliabilityCancel(t *testing.T) {
 						return fmt.Sprintf("failed: status %d", resp.StatusCode)
 					}
 					out, err := readChatStream(resp.Body, func(n int) bool { return n < p.events || p.events < 0 })
+					if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+						return "failed: not done within 20 s"
+					}
 					timedOut := ctx.Err() != nil // the timer cancelled it
 					if !p.closeBody {
 						cancel() // before the deferred Close
@@ -857,8 +867,9 @@ func TestReliabilitySlowClients(t *testing.T) {
 	if worst > 5*time.Second {
 		t.Errorf("the slowest request beside the stalled clients took %v; want < 5 s", worst)
 	}
-	if runningThen == 0 || othersDone > cfg.WriteTimeout {
-		t.Errorf("the stalled stream may have ended before the other requests finished (running %d after %v); the test proves nothing", runningThen, othersDone)
+	if runningThen == 0 {
+		// Only the stalled request can still run: the others are done.
+		t.Errorf("the stalled stream had ended before the other requests finished (after %v); the test proves nothing", othersDone)
 	}
 
 	// The stalled stream is dropped after the write timeout: its request
