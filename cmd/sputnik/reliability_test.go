@@ -282,18 +282,18 @@ func words(rng *rand.Rand, n int) string {
 // cache is hit) and checks each against the same request run alone on a
 // fresh, idle server: tokens, log-probabilities and text must be equal.
 func TestReliabilityConcurrentEqualsSolo(t *testing.T) {
-	streams := 64
+	streams, userWords, systemWords := 64, 150, 180
 	if testing.Short() {
-		streams = 16
+		streams, userWords, systemWords = 16, 40, 60
 	}
 	for _, file := range []string{"qwen2-tiny-f32.gguf", "deepseek2-tiny-f32.gguf"} {
 		t.Run(file, func(t *testing.T) {
 			rm := loadRelModel(t, file)
 			rng := rand.New(rand.NewPCG(10, 1))
-			system := "You are a careful assistant. " + words(rng, 180)
+			system := "You are a careful assistant. " + words(rng, systemWords)
 			reqs := make([]chatBody, streams)
 			for i := range reqs {
-				reqs[i] = chatBody{user: words(rng, 1+rng.IntN(150)), maxTokens: 8 + rng.IntN(17), ignoreEOS: i%3 != 0}
+				reqs[i] = chatBody{user: words(rng, 1+rng.IntN(userWords)), maxTokens: 8 + rng.IntN(17), ignoreEOS: i%3 != 0}
 				if i%2 == 0 {
 					reqs[i].system = system
 				}
