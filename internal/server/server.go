@@ -32,6 +32,15 @@ type Config struct {
 	// that stops reading its stream for that long is disconnected, which
 	// cancels its request.
 	WriteTimeout time.Duration
+	// ReadHeaderTimeout bounds reading a request's headers (default 10 s)
+	// and ReadTimeout reading its headers and body together (default
+	// 2 min): a client that sends either too slowly is dropped (a body
+	// too slow gets 408). Neither limits how long a response may stream.
+	// IdleTimeout closes a keep-alive connection idle that long (default
+	// 2 min). They configure the http.Server that HTTPServer returns.
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	IdleTimeout       time.Duration
 	// RetryAfter is the Retry-After of a 429 (default 1 s).
 	RetryAfter time.Duration
 	// Logger receives one line per request (default slog.Default()).
@@ -92,6 +101,15 @@ func New(cfg Config) *Server {
 	if cfg.RetryAfter <= 0 {
 		cfg.RetryAfter = time.Second
 	}
+	if cfg.ReadHeaderTimeout <= 0 {
+		cfg.ReadHeaderTimeout = 10 * time.Second
+	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = 2 * time.Minute
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 2 * time.Minute
+	}
 	s := &Server{cfg: cfg, log: cfg.Logger}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -115,6 +133,20 @@ func New(cfg Config) *Server {
 
 // Handler returns the server's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// HTTPServer returns an http.Server for Handler with the Config's read
+// and idle timeouts and an error log on the Config's logger. Write
+// deadlines are set per write while streaming (Config.WriteTimeout), so
+// the http.Server has none.
+func (s *Server) HTTPServer() *http.Server {
+	return &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		ReadTimeout:       s.cfg.ReadTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+}
 
 // SetModel makes the server ready: /health answers 200 and the API serves
 // m. m must not be changed afterwards.
