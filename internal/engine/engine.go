@@ -215,6 +215,9 @@ func (e *Engine) Submit(ctx context.Context, req Request) (*Stream, error) {
 	}
 	j := &job{ctx: ctx, req: req, stream: newStream(), submitted: time.Now()}
 	e.mu.Lock()
+	if len(e.queue) >= e.opt.Queue {
+		e.pruneQueueLocked()
+	}
 	switch {
 	case e.closing:
 		e.mu.Unlock()
@@ -228,6 +231,25 @@ func (e *Engine) Submit(ctx context.Context, req Request) (*Stream, error) {
 	e.mu.Unlock()
 	e.signal()
 	return j.stream, nil
+}
+
+// pruneQueueLocked ends the queued requests whose context is done and that
+// never ran, so that they do not hold queue slots until the loop's next
+// step. (Requests that ran before, and were preempted, hold KV state that
+// only the loop may touch; the loop ends those.)
+func (e *Engine) pruneQueueLocked() {
+	q := e.queue[:0]
+	for _, j := range e.queue {
+		if j.ctx.Err() != nil && !j.started {
+			j.res = Result{StopReason: "cancelled", PromptTokens: len(j.req.Prompt)}
+			j.stream.push(Event{Done: true, Result: j.res})
+			continue
+		}
+		q = append(q, j)
+	}
+	clear(e.queue[len(q):])
+	e.queue = q
+	e.stats.Queued = len(q)
 }
 
 func (e *Engine) validate(req *Request) error {

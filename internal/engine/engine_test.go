@@ -206,6 +206,39 @@ func TestQueueFullAndClose(t *testing.T) {
 	if !errors.Is(full, engine.ErrQueueFull) {
 		t.Fatalf("got %v, want ErrQueueFull once the queue holds 2", full)
 	}
+	// Waiting requests whose client went away free their queue slots at
+	// once, without waiting for the loop.
+	qctx, qcancel := context.WithCancel(context.Background())
+	e2, err := engine.New(m, tok, engine.Options{Parallel: 1, Context: 512, Queue: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e2.Close(context.Background())
+	long, err := e2.Submit(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := long.Next(ctx); err != nil { // running now
+		t.Fatal(err)
+	}
+	var waiting []*engine.Stream
+	for range 2 {
+		s, err := e2.Submit(qctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waiting = append(waiting, s)
+	}
+	qcancel()
+	if _, err := e2.Submit(ctx, req); err != nil {
+		t.Errorf("Submit after the waiting requests were cancelled: %v", err)
+	}
+	for _, s := range waiting {
+		ev, err := s.Next(ctx)
+		if err != nil || !ev.Done || ev.Result.StopReason != "cancelled" {
+			t.Errorf("cancelled waiting request: got %+v, %v", ev, err)
+		}
+	}
 	// Close with a context already done cancels what runs and what waits
 	// (each request would otherwise generate 500 tokens).
 	dead, stop := context.WithCancel(context.Background())

@@ -79,9 +79,19 @@ func (e *Engine) admit() {
 		}
 		reused := j.seq.AttachPrefix(j.history)
 		if need := e.pool.BlocksFor(len(j.history)) - j.seq.Blocks(); need > e.pool.Available() {
-			j.seq.Release() // wait for running sequences to free blocks
+			j.seq.Release()
+			if len(e.running) > 0 {
+				e.mu.Unlock()
+				return // wait for running sequences to free blocks
+			}
+			// Nothing runs, so nothing will free blocks: the pool cannot
+			// hold this request (New sizes it for one full context, so
+			// this means blocks were lost; fail rather than spin).
+			e.queue = e.queue[1:]
+			e.stats.Queued = len(e.queue)
 			e.mu.Unlock()
-			return
+			e.finish(j, "error", fmt.Errorf("engine: the KV cache has %d free blocks, the prompt needs %d", e.pool.Available(), need))
+			continue
 		}
 		e.queue = e.queue[1:]
 		e.stats.Queued = len(e.queue)
