@@ -264,3 +264,71 @@ func TestQueueFullAndClose(t *testing.T) {
 		t.Errorf("Submit after Close: got %v, want ErrClosed", err)
 	}
 }
+
+// TestBurstSharesPrefix submits requests with one long system prompt at
+// the same moment: the step budget prefills the first one while the
+// others wait, and they then reuse its blocks (picked up between prefill
+// chunks, not only at admission) instead of computing them again; every
+// answer still equals its solo run.
+func TestBurstSharesPrefix(t *testing.T) {
+	m, tok := openShared(t, "golden/models/qwen2-tiny-q8_0.gguf")
+	sys := "System: you are a careful assistant. Think step by step, check every number twice, and answer briefly. "
+	sys += sys + sys
+	var ps [][]int32
+	for _, q := range []string{"What is 2+2?", "Name a river.", "Why is the sky blue?", "Count to three.", "Hello!", "Say yes."} {
+		ps = append(ps, tok.Encode(sys+q, tokenizer.EncodeOptions{AddSpecial: true}))
+	}
+	e, err := engine.New(m, tok, engine.Options{Parallel: len(ps) + 1, Context: 256, StepTokens: 48})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close(context.Background())
+	// A long unrelated prompt keeps the loop busy (its prefill takes the
+	// whole budget for several steps), so the burst is admitted together
+	// and its sequences start prefilling one after another.
+	blocker := make([]int32, 200)
+	for i := range blocker {
+		blocker[i] = int32(3000 + i)
+	}
+	ctx := context.Background()
+	bs, err := e.Submit(ctx, engine.Request{Prompt: blocker, MaxTokens: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	streams := make([]*engine.Stream, len(ps))
+	for i, p := range ps {
+		if streams[i], err = e.Submit(ctx, engine.Request{Prompt: p, MaxTokens: 6, IgnoreEOS: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := make([]engine.Result, len(ps))
+	for i, s := range append(streams, bs) {
+		for {
+			ev, err := s.Next(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.Done {
+				if i < len(ps) {
+					res[i] = ev.Result
+				}
+				break
+			}
+		}
+	}
+	cached := 0
+	for i, p := range ps {
+		solo, err := engine.Generate(context.Background(), m, tok, engine.Request{Prompt: p, MaxTokens: 6, IgnoreEOS: true}, 256, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(res[i].Tokens, solo.Tokens) {
+			t.Errorf("request %d: burst %v, solo %v", i, res[i].Tokens, solo.Tokens)
+		}
+		cached += res[i].CachedTokens
+	}
+	if min := (len(ps) - 2) * 48; cached < min {
+		t.Errorf("%d prompt tokens reused over %d simultaneous requests with a %d-token shared prefix, want at least %d", cached, len(ps), len(ps[0])-8, min)
+	}
+	t.Logf("%d simultaneous requests, prompts of %d tokens: %d prompt tokens reused", len(ps), len(ps[0]), cached)
+}

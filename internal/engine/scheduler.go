@@ -254,6 +254,14 @@ func (e *Engine) plan() {
 	}
 	for _, j := range e.running {
 		if rest := len(j.history) - j.seq.Len(); rest > 1 && budget > 0 {
+			// Blocks another sequence computed since this one was
+			// admitted (a burst of requests with one system prompt).
+			if reused := j.seq.AttachPrefix(j.history); reused > 0 {
+				if j.decode.IsZero() {
+					j.res.CachedTokens += reused
+				}
+				rest -= reused
+			}
 			j.n = min(rest, budget)
 			budget -= j.n
 		}

@@ -364,16 +364,24 @@ func (s *Seq) Append(toks ...int32) {
 	}
 }
 
-// AttachPrefix reuses the cached blocks that hold the longest prefix of
-// prompt made of whole blocks, keeping at least one prompt token to
-// compute, and returns the number of positions reused. s must be empty.
+// AttachPrefix extends the sequence with the cached blocks that hold the
+// next whole blocks of prompt (whose first Len() tokens the sequence must
+// already hold), keeping at least one prompt token to compute, and
+// returns the number of positions added. It does nothing unless Len() is
+// a whole number of blocks with no block reserved beyond it: at
+// admission, or between prefill chunks, so that a prompt whose prefix
+// another sequence has just computed need not compute it again.
 func (s *Seq) AttachPrefix(prompt []int32) int {
-	if s.n != 0 || len(s.blocks) != 0 {
-		panic("kvcache: AttachPrefix on a non-empty sequence")
-	}
 	bt := s.pool.bt
+	if s.n%bt != 0 || len(s.blocks) != s.n/bt || len(s.hashes) != s.n/bt {
+		return 0
+	}
+	start := s.n
 	parent := uint64(0)
-	for i := 0; (i+1)*bt < len(prompt) && (i+1)*bt <= s.cap; i++ {
+	if len(s.hashes) > 0 {
+		parent = s.hashes[len(s.hashes)-1]
+	}
+	for i := s.n / bt; (i+1)*bt < len(prompt) && (i+1)*bt <= s.cap; i++ {
 		toks := prompt[i*bt : (i+1)*bt]
 		b, h := s.pool.lookup(parent, toks)
 		if b < 0 {
@@ -386,7 +394,7 @@ func (s *Seq) AttachPrefix(prompt []int32) int {
 		s.n += bt
 		parent = h
 	}
-	return s.n
+	return s.n - start
 }
 
 // Truncate forgets every position at or after n (n ≤ Len()), e.g. to

@@ -267,3 +267,41 @@ func TestRandomOps(t *testing.T) {
 		t.Fatalf("after releasing everything: %+v", st)
 	}
 }
+
+// TestAttachPrefixMidway: a sequence that computed its first block itself
+// (beside another computing the same prompt) picks up the other's later
+// blocks between prefill chunks.
+func TestAttachPrefixMidway(t *testing.T) {
+	p, err := NewPool(Layout{Layers: 1, KeyWidth: 3, ValueWidth: 2}, 4, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompt := seqToks(14, 1)
+	a, b := p.NewSeq(32), p.NewSeq(32)
+	if err := a.Reserve(4); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Reserve(4); err != nil {
+		t.Fatal(err)
+	}
+	fill(a, prompt[:4])
+	fill(b, prompt[:4]) // same block content, computed twice
+	if err := a.Reserve(10); err != nil {
+		t.Fatal(err)
+	}
+	fill(a, prompt[4:])
+	if got := b.AttachPrefix(prompt); got != 8 {
+		t.Fatalf("midway: attached %d positions, want 8 (blocks 1 and 2 of a)", got)
+	}
+	if b.Len() != 12 {
+		t.Fatalf("Len %d, want 12", b.Len())
+	}
+	if err := b.Reserve(1); err != nil {
+		t.Fatal(err)
+	}
+	fill(b, []int32{99})
+	check(t, b)
+	if got := b.AttachPrefix(prompt); got != 0 {
+		t.Fatalf("not block-aligned: attached %d", got)
+	}
+}
