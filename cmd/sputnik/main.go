@@ -37,6 +37,7 @@ func commands() []command {
 		{"list", "list the models in the store", runList},
 		{"ls", "same as list", runList},
 		{"rm", "delete a model from the store", runRm},
+		{"quantize", "convert a GGUF model to another weight type (Q4_K_M, Q8_0, …)", runQuantize},
 	}
 }
 
