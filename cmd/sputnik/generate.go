@@ -70,6 +70,10 @@ func loadModel(path string, threads int, stderr io.Writer) (*loaded, error) {
 		parallel.SetThreads(threads)
 	}
 	start := time.Now()
+	path, err := resolveModel(path)
+	if err != nil {
+		return nil, err
+	}
 	m, f, err := models.Open(path)
 	if err != nil {
 		return nil, err

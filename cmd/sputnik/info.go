@@ -38,7 +38,7 @@ func runInfo(args []string, stdout, stderr io.Writer) error {
 	if len(pos) != 1 {
 		return usageError{"want exactly one GGUF file (sputnik info MODEL.gguf)"}
 	}
-	f, err := gguf.Open(pos[0])
+	f, err := openGGUF(pos[0])
 	if err != nil {
 		return err
 	}

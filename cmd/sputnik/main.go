@@ -33,6 +33,11 @@ func commands() []command {
 		{"bench", "measure prefill and decode speed", runBench},
 		{"tokenize", "print the token ids of a text", runTokenize},
 		{"template", "render a chat template (prompt for a conversation)", runTemplate},
+		{"pull", "download a model from Hugging Face into the model store", runPull},
+		{"list", "list the models in the store", runList},
+		{"ls", "same as list", runList},
+		{"rm", "delete a model from the store", runRm},
+		{"quantize", "convert a GGUF model to another weight type (Q4_K_M, Q8_0, …)", runQuantize},
 	}
 }
 

@@ -141,7 +141,7 @@ func templateSource(model, file, builtin string, stderr io.Writer) (string, spec
 		src, err := chat.BuiltinSource(builtin)
 		return src, specialText{}, err
 	}
-	f, err := gguf.Open(model)
+	f, err := openGGUF(model)
 	if err != nil {
 		return "", specialText{}, err
 	}

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/sputnik-llm/sputnik/internal/gguf"
 	"github.com/sputnik-llm/sputnik/internal/tokenizer"
 )
 
@@ -58,7 +57,7 @@ func runTokenize(args []string, stdout, stderr io.Writer) error {
 		return usageError{"missing TEXT or -f FILE"}
 	}
 
-	f, err := gguf.Open(*modelPath)
+	f, err := openGGUF(*modelPath)
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,7 @@ import (
 // allowed to carry json struct tags, with the reason.
 var jsonTagExceptions = map[string]string{
 	"internal/tokenizer/hf/hf.go":  "reads Hugging Face's tokenizer.json, a file format that is JSON",
+	"internal/hub/store.go":        "the model store's manifest, a file format that is JSON",
 	"cmd/sputnik/generate.go":      "the --json output of sputnik generate",
 	"cmd/sputnik/tokenize.go":      "the --json output of sputnik tokenize",
 	"cmd/sputnik/info.go":          "the --json output of sputnik info",

@@ -103,6 +103,17 @@ func ParseBytes(b []byte) (*File, error) {
 	return f, nil
 }
 
+// ParseMetadata parses the header and metadata of a GGUF image of which b
+// may hold only a prefix (the first megabytes of a download); the File has
+// metadata but no tensors. b is referred to, not copied.
+func ParseMetadata(b []byte) (*File, error) {
+	f := &File{Size: int64(len(b)), data: b}
+	if err := parseHeader(f, b, true); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
 // Close releases the mappings. It is safe to call more than once.
 func (f *File) Close() error {
 	var err error

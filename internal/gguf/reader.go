@@ -110,7 +110,11 @@ func (d *decoder) str(what string) (string, error) {
 }
 
 // parse decodes the header, metadata and tensor infos of buf into f.
-func parse(f *File, buf []byte) error {
+func parse(f *File, buf []byte) error { return parseHeader(f, buf, false) }
+
+// parseHeader parses buf into f; with metaOnly it stops after the metadata
+// (buf may then be a prefix of the file).
+func parseHeader(f *File, buf []byte, metaOnly bool) error {
 	d := &decoder{buf: buf}
 	magic, err := d.take(4, "magic")
 	if err != nil {
@@ -147,7 +151,7 @@ func parse(f *File, buf []byte) error {
 	if nKV > d.remaining()/13 {
 		return &FormatError{16, fmt.Sprintf("metadata count %d is impossible for a %d-byte file", nKV, len(buf))}
 	}
-	if nTensors > d.remaining()/24 {
+	if !metaOnly && nTensors > d.remaining()/24 {
 		return &FormatError{8, fmt.Sprintf("tensor count %d is impossible for a %d-byte file", nTensors, len(buf))}
 	}
 
@@ -172,6 +176,9 @@ func parse(f *File, buf []byte) error {
 		}
 		f.kvIndex[key] = len(f.KV)
 		f.KV = append(f.KV, KV{key, v})
+	}
+	if metaOnly {
+		return nil
 	}
 
 	f.Alignment = DefaultAlignment

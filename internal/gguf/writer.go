@@ -19,6 +19,7 @@ type Writer struct {
 	kvIndex map[string]int
 	tensors []TensorInfo
 	data    [][]byte
+	fills   []func(io.Writer) error // non-nil for tensors added with AddTensorFunc
 	names   map[string]bool
 	err     error
 }
@@ -49,9 +50,41 @@ func (w *Writer) AddKV(key string, value any) {
 // len(data) must equal the byte size the type and shape imply. data is not
 // copied and must stay unchanged until the file is written.
 func (w *Writer) AddTensor(name string, t tensor.DType, shape []uint64, data []byte) {
+	size, ok := w.addInfo(name, t, shape)
+	if !ok {
+		return
+	}
+	if size != len(data) {
+		w.setErr(fmt.Errorf("gguf: tensor %q: %d bytes of data, want %d for %s %v", name, len(data), size, t, shape))
+		return
+	}
+	w.commit(name, t, shape, size, data, nil)
+}
+
+// AddTensorFunc appends a tensor whose data fill writes to the file when
+// WriteTo reaches it, so that a converter can produce one tensor at a time
+// instead of holding the whole model in memory. fill must write exactly the
+// byte size the type and shape imply (anything else is an error of
+// WriteTo); it is called once, in tensor order.
+func (w *Writer) AddTensorFunc(name string, t tensor.DType, shape []uint64, fill func(io.Writer) error) {
+	size, ok := w.addInfo(name, t, shape)
+	if ok {
+		w.commit(name, t, shape, size, nil, fill)
+	}
+}
+
+func (w *Writer) commit(name string, t tensor.DType, shape []uint64, size int, data []byte, fill func(io.Writer) error) {
+	w.names[name] = true
+	w.tensors = append(w.tensors, TensorInfo{Name: name, Type: t, Shape: append([]uint64(nil), shape...), Size: uint64(size)})
+	w.data = append(w.data, data)
+	w.fills = append(w.fills, fill)
+}
+
+// addInfo checks a new tensor's name and shape and returns its byte size.
+func (w *Writer) addInfo(name string, t tensor.DType, shape []uint64) (int, bool) {
 	if w.names[name] {
 		w.setErr(fmt.Errorf("gguf: duplicate tensor %q", name))
-		return
+		return 0, false
 	}
 	n := uint64(1)
 	for _, d := range shape {
@@ -60,15 +93,9 @@ func (w *Writer) AddTensor(name string, t tensor.DType, shape []uint64, data []b
 	size, err := tensor.RowBytes(t, int(n))
 	if err != nil || len(shape) == 0 || len(shape) > MaxDims || shape[0]%uint64(t.BlockSize()) != 0 {
 		w.setErr(fmt.Errorf("gguf: tensor %q: bad shape %v for %s", name, shape, t))
-		return
+		return 0, false
 	}
-	if size != len(data) {
-		w.setErr(fmt.Errorf("gguf: tensor %q: %d bytes of data, want %d for %s %v", name, len(data), size, t, shape))
-		return
-	}
-	w.names[name] = true
-	w.tensors = append(w.tensors, TensorInfo{Name: name, Type: t, Shape: append([]uint64(nil), shape...), Size: uint64(size)})
-	w.data = append(w.data, data)
+	return size, true
 }
 
 func (w *Writer) setErr(err error) {
@@ -128,7 +155,17 @@ func (w *Writer) WriteTo(dst io.Writer) (int64, error) {
 	}
 	e.pad(align)
 	for i, d := range w.data {
-		e.raw(d)
+		if fill := w.fills[i]; fill != nil && e.err == nil {
+			start := e.n
+			if err := fill(e); err != nil {
+				return e.n, fmt.Errorf("gguf: tensor %q: %w", w.tensors[i].Name, err)
+			}
+			if got := uint64(e.n - start); e.err == nil && got != w.tensors[i].Size {
+				return e.n, fmt.Errorf("gguf: tensor %q: wrote %d bytes, want %d", w.tensors[i].Name, got, w.tensors[i].Size)
+			}
+		} else {
+			e.raw(d)
+		}
 		if i < len(w.data)-1 {
 			e.pad(align)
 		}
@@ -157,6 +194,15 @@ func (e *encoder) raw(b []byte) {
 	n, err := e.w.Write(b)
 	e.n += int64(n)
 	e.err = err
+}
+
+// Write lets tensor fill functions write through the encoder.
+func (e *encoder) Write(b []byte) (int, error) {
+	e.raw(b)
+	if e.err != nil {
+		return 0, e.err
+	}
+	return len(b), nil
 }
 
 func (e *encoder) u8(x uint8) { e.buf[0] = x; e.raw(e.buf[:1]) }
