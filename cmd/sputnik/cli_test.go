@@ -387,3 +387,17 @@ func jsonNumber(v uint64) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// TestRunSystemPromptFlags checks llama.cpp's -sys and --system-prompt.
+func TestRunSystemPromptFlags(t *testing.T) {
+	p := testutil.SharedFile(t, "golden/models/qwen2-tiny-f32.gguf")
+	for _, flag := range []string{"-sys", "--system-prompt", "--system"} {
+		var out, errb bytes.Buffer
+		if err := runChat([]string{"--model", p, flag, "Be brief.", "--n-predict", "2"}, strings.NewReader("/show system\n"), &out, &errb); err != nil {
+			t.Fatalf("%s: %v\n%s", flag, err, errb.String())
+		}
+		if !strings.Contains(out.String(), ">>> Be brief.\n") {
+			t.Errorf("%s: /show system printed %q", flag, out.String())
+		}
+	}
+}
