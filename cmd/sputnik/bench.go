@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/sputnik-llm/sputnik/internal/kvcache"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/sputnik-llm/sputnik/internal/kvcache"
 	"github.com/sputnik-llm/sputnik/internal/model"
 	"github.com/sputnik-llm/sputnik/internal/parallel"
 )
@@ -22,23 +22,45 @@ import (
 // logits and taking the argmax. One warm-up, then reps timed runs.
 func runBench(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("bench", stderr)
-	modelPath := fs.String("m", "", "model GGUF file (required)")
+	modelPath := modelFlag(fs, "model GGUF file (required)")
 	pp := fs.Int("pp", 512, "prompt tokens to prefill (0 = skip)")
 	tg := fs.Int("tg", 128, "tokens to decode (0 = skip)")
 	reps := fs.Int("reps", 3, "timed repetitions after one warm-up")
-	threads := fs.Int("t", 0, "threads (0 = all cores)")
+	threads := threadsFlag(fs)
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed runs to this file")
 	streams := fs.String("streams", "", "instead of pp/tg: concurrent greedy streams through the serving engine, e.g. 1,4,16,64 (as the peer's batch.mjs)")
 	streamPrompt := fs.Int("prompt", 128, "with --streams: prompt tokens per stream")
 	prefix := fs.Int("prefix", 0, "with --streams: also time the first token of a request whose N-token system prompt is cached vs not")
 	random := fs.Bool("random", false, "decode random tokens (as llama-bench) instead of each step's argmax (as the peer's bench.mjs): varies MoE routing")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: sputnik bench -m MODEL.gguf [--pp N] [--tg N] [--reps R] [-t THREADS] [--random] [--json]")
+		fmt.Fprintln(fs.Output(), "       sputnik bench -m MODEL.gguf --streams 1,4,16 [--prompt N] [--tg N] [--prefix N]")
+		fmt.Fprintln(fs.Output(), "\nFlags:")
+		fs.PrintDefaults()
+	}
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	if *modelPath == "" || len(pos) > 0 || *reps < 1 || *pp < 0 || *tg < 0 {
-		return usageError{"usage: sputnik bench -m MODEL.gguf [--pp N] [--tg N] [--reps R] [-t THREADS] [--json]"}
+	switch {
+	case *modelPath == "":
+		return missingModel("bench")
+	case len(pos) > 0:
+		return usageError{fmt.Sprintf("unexpected argument %q", pos[0])}
+	case *pp < 0:
+		return usageError{fmt.Sprintf("--pp %d: want the prompt tokens to prefill, ≥ 0 (0 skips the prefill test)", *pp)}
+	case *tg < 0:
+		return usageError{fmt.Sprintf("--tg %d: want the tokens to decode, ≥ 0 (0 skips the decode test)", *tg)}
+	case *pp == 0 && *tg == 0 && *streams == "":
+		return usageError{"--pp 0 and --tg 0: nothing to measure"}
+	case *reps < 1:
+		return usageError{fmt.Sprintf("--reps %d: want at least 1 timed repetition", *reps)}
+	case *streamPrompt < 1 || *prefix < 0:
+		return usageError{"--prompt must be positive and --prefix ≥ 0"}
+	}
+	if err := checkThreads(*threads); err != nil {
+		return err
 	}
 	fmt.Fprintf(stderr, "loading %s…\n", *modelPath)
 	lm, err := loadModel(*modelPath, *threads, stderr)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"time"
 
 	"github.com/sputnik-llm/sputnik/internal/engine"
@@ -23,7 +24,7 @@ import (
 type samplingFlags struct {
 	temp, topP, minP, repeat, freq, presence float64
 	topK, lastN                              int
-	seed                                     uint64
+	seed                                     seedFlag
 }
 
 func (s *samplingFlags) register(fs *flag.FlagSet) {
@@ -35,24 +36,31 @@ func (s *samplingFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&s.freq, "frequency-penalty", 0, "frequency penalty")
 	fs.Float64Var(&s.presence, "presence-penalty", 0, "presence penalty")
 	fs.IntVar(&s.lastN, "repeat-last-n", 64, "penalty window in tokens")
-	fs.Uint64Var(&s.seed, "seed", 0, "random seed (same seed, same output)")
+	fs.Var(&s.seed, "seed", "random seed: the same seed gives the same output (-1 = a random one per run, printed with the statistics)")
+	fs.Var(&s.seed, "s", "same as --seed")
 }
 
 // options builds sampler options; R1 models get DeepSeek's recommended
-// temperature and top-p when the user set neither.
-func (s *samplingFlags) options(fs *flag.FlagSet, r1 bool) sample.Options {
+// temperature and top-p when the user set neither. Without --seed (or
+// with -1) the seed is random, so that sampled runs differ; randomSeed
+// says so, and the caller prints the seed to make the run repeatable.
+func (s *samplingFlags) options(fs *flag.FlagSet, r1 bool) (o sample.Options, randomSeed bool, err error) {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	o := sample.Options{
+	o = sample.Options{
 		Temperature: float32(s.temp), TopK: s.topK, TopP: float32(s.topP), MinP: float32(s.minP),
 		RepeatPenalty: float32(s.repeat), FrequencyPenalty: float32(s.freq), PresencePenalty: float32(s.presence),
-		RepeatLastN: s.lastN, Seed: s.seed,
+		RepeatLastN: s.lastN,
 	}
+	o.Seed, randomSeed = s.seed.value()
 	if r1 && !set["temp"] && !set["top-p"] {
 		d := sample.R1Defaults()
 		o.Temperature, o.TopP = d.Temperature, d.TopP
 	}
-	return o
+	if err := o.Validate(); err != nil {
+		return o, false, usageError{strings.TrimPrefix(err.Error(), "sample: ")}
+	}
+	return o, randomSeed, nil
 }
 
 // loaded is a model ready to generate.
@@ -93,12 +101,14 @@ func loadModel(path string, threads int, stderr io.Writer) (*loaded, error) {
 
 func runGenerate(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("generate", stderr)
-	modelPath := fs.String("m", "", "model GGUF file (required)")
-	prompt := fs.String("p", "", "prompt text (special tokens parsed; BOS as the model's metadata says)")
+	modelPath := modelFlag(fs, "model GGUF file (required)")
+	var pf promptFlags
+	pf.register(fs)
 	tokensJSON := fs.String("tokens", "", "prompt as a JSON array of token ids, used verbatim")
-	n := fs.Int("n", 128, "tokens to generate (0 = until the context is full)")
-	threads := fs.Int("t", 0, "threads (0 = all cores)")
-	ctxLen := fs.Int("ctx", 4096, "context size in tokens (prompt + generated), capped at the model's")
+	n := fs.Int("n", 128, "tokens to generate (0 or -1 = until the context is full)")
+	fs.IntVar(n, "n-predict", 128, "same as -n")
+	threads := threadsFlag(fs)
+	ctxLen := ctxFlag(fs, 4096, "context size in tokens (prompt + generated), capped at the model's")
 	ignoreEOS := fs.Bool("ignore-eos", false, "keep generating past end-of-generation tokens")
 	topLogprobs := fs.Int("top-logprobs", 0, "report the K most likely tokens per step (with --json)")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of streaming text")
@@ -106,15 +116,41 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	fs.Var(&stops, "stop", "stop string (repeatable)")
 	var sf samplingFlags
 	sf.register(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: sputnik generate -m MODEL.gguf (-p TEXT | -f FILE | --tokens JSON) [flags]")
+		fmt.Fprintln(fs.Output(), "\nContinues the prompt as it is (no chat template: 'sputnik run' chats).")
+		fmt.Fprintln(fs.Output(), "Special-token text such as <｜User｜> in the prompt is parsed; -e turns \\n into a newline.")
+		fmt.Fprintln(fs.Output(), "\nFlags:")
+		fs.PrintDefaults()
+	}
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	if *modelPath == "" || len(pos) > 0 || (*prompt == "") == (*tokensJSON == "") {
-		return usageError{"usage: sputnik generate -m MODEL.gguf (-p TEXT | --tokens JSON) [flags]"}
+	switch {
+	case *modelPath == "":
+		return missingModel("generate")
+	case len(pos) > 0:
+		return usageError{fmt.Sprintf("unexpected argument %q (the prompt goes after -p)", pos[0])}
+	case !pf.given() && *tokensJSON == "":
+		return usageError{"missing the prompt: give -p TEXT, -f FILE or --tokens JSON"}
+	case pf.given() && *tokensJSON != "":
+		return usageError{"give the prompt as text (-p, -f) or as --tokens, not both"}
+	case *topLogprobs < 0 || *topLogprobs > 100:
+		return usageError{fmt.Sprintf("--top-logprobs %d: want 0 to 100", *topLogprobs)}
 	}
-	if *topLogprobs < 0 || *topLogprobs > 100 {
-		return usageError{"--top-logprobs must be in [0, 100]"}
+	for _, check := range []error{checkPredict(n), checkThreads(*threads), checkCtx(*ctxLen)} {
+		if check != nil {
+			return check
+		}
+	}
+	var prompt string
+	if pf.given() {
+		if prompt, err = pf.prompt(); err != nil {
+			return err
+		}
+	} else if _, err := parseTokenIDs(*tokensJSON, 0); err != nil {
+		return err
 	}
 	lm, err := loadModel(*modelPath, *threads, stderr)
 	if err != nil {
@@ -122,25 +158,30 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	}
 	defer lm.f.Close()
 
+	info := lm.m.Info()
 	var ids []int32
 	if *tokensJSON != "" {
-		if err := json.Unmarshal([]byte(*tokensJSON), &ids); err != nil {
-			return usageError{fmt.Sprintf("--tokens: want a JSON array of token ids: %v", err)}
+		if ids, err = parseTokenIDs(*tokensJSON, info.VocabSize); err != nil {
+			return err
 		}
 	} else {
-		ids = lm.tok.Encode(*prompt, tokenizer.EncodeOptions{AddSpecial: true, ParseSpecial: true})
+		ids = lm.tok.Encode(prompt, tokenizer.EncodeOptions{AddSpecial: true, ParseSpecial: true})
 	}
-	info := lm.m.Info()
 	capacity := *ctxLen
 	if info.ContextLength > 0 && capacity > info.ContextLength {
 		capacity = info.ContextLength
 	}
+	opts, randomSeed, err := sf.options(fs, models.IsR1(lm.f))
+	if err != nil {
+		return err
+	}
 	req := engine.Request{
-		Prompt: ids, MaxTokens: *n, Sample: sf.options(fs, models.IsR1(lm.f)),
+		Prompt: ids, MaxTokens: *n, Sample: opts,
 		IgnoreEOS: *ignoreEOS, Stop: stops, TopLogprobs: *topLogprobs,
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer cancel()
+	out := &lineWriter{w: stdout}
 	var tops [][]sample.TokenLogprob
 	emit := func(t engine.Token) error {
 		if *asJSON {
@@ -149,30 +190,40 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 			}
 			return nil
 		}
-		_, err := io.WriteString(stdout, t.Text)
+		_, err := io.WriteString(out, t.Text)
 		return err
 	}
 	res, err := engine.Generate(ctx, lm.m, lm.tok, req, capacity, emit)
 	if err != nil {
 		return err
 	}
+	interrupted := error(nil)
+	if res.StopReason == "cancelled" {
+		interrupted = errInterrupted
+	}
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	if !*asJSON {
-		fmt.Fprintln(stdout)
-		fmt.Fprintf(stderr, "load %.0f ms, prefill %d tokens in %.1f ms (%.1f tok/s), decode %d tokens in %.1f ms (%.2f tok/s), stop: %s\n",
+		out.endLine()
+		seed := ""
+		if opts.Temperature > 0 {
+			seed = fmt.Sprintf(", seed %d", opts.Seed)
+		}
+		fmt.Fprintf(stderr, "load %.0f ms, prefill %d tokens in %.1f ms (%.1f tok/s), decode %d tokens in %.1f ms (%.2f tok/s), stop: %s%s\n",
 			ms(lm.took), res.Timings.PrefillTokens, ms(res.Timings.Prefill), perSecond(res.Timings.PrefillTokens, res.Timings.Prefill),
-			res.Timings.DecodeTokens, ms(res.Timings.Decode), perSecond(res.Timings.DecodeTokens, res.Timings.Decode), res.StopReason)
-		return nil
+			res.Timings.DecodeTokens, ms(res.Timings.Decode), perSecond(res.Timings.DecodeTokens, res.Timings.Decode), res.StopReason, seed)
+		return interrupted
 	}
 	type logprob struct {
 		ID      int32   `json:"id"`
 		Logprob float32 `json:"logprob"`
 	}
-	out := map[string]any{
+	obj := map[string]any{
 		"prompt_tokens": ids,
 		"tokens":        nonNil(res.Tokens),
 		"text":          res.Text,
 		"stop_reason":   res.StopReason,
+		"seed":          opts.Seed,
+		"random_seed":   randomSeed,
 		"timings": map[string]any{
 			"load_ms": ms(lm.took), "prefill_tokens": res.Timings.PrefillTokens, "prefill_ms": ms(res.Timings.Prefill),
 			"decode_tokens": res.Timings.DecodeTokens, "decode_ms": ms(res.Timings.Decode),
@@ -186,9 +237,12 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 				tl[i][j] = logprob{x.ID, x.Logprob}
 			}
 		}
-		out["top_logprobs"] = tl
+		obj["top_logprobs"] = tl
 	}
-	return json.NewEncoder(stdout).Encode(out)
+	if err := json.NewEncoder(stdout).Encode(obj); err != nil {
+		return err
+	}
+	return interrupted
 }
 
 func perSecond(n int, d time.Duration) float64 {

@@ -23,9 +23,9 @@ func runInfo(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("info", stderr)
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	noTensors := fs.Bool("no-tensors", false, "omit the tensor table")
-	modelPath := fs.String("m", "", "model GGUF file (or give it as the argument)")
+	modelPath := modelFlag(fs, "model GGUF file (or give it as the argument)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: sputnik info [--json] [--no-tensors] (MODEL.gguf | -m MODEL.gguf)")
+		fmt.Fprintln(fs.Output(), "Usage: sputnik info [--json] [--no-tensors] (MODEL.gguf | -m MODEL.gguf)")
 		fs.PrintDefaults()
 	}
 	pos, err := parseFlags(fs, args)

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 // command is one subcommand of the sputnik binary.
@@ -27,6 +28,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"info", "show a GGUF file's metadata and tensors", runInfo},
+		{"show", "same as info (ollama's name)", runInfo},
 		{"generate", "generate text from a prompt or token ids", runGenerate},
 		{"run", "chat with a model in the terminal", runRun},
 		{"serve", "serve the OpenAI/DeepSeek API over HTTP", runServe},
@@ -38,6 +40,8 @@ func commands() []command {
 		{"ls", "same as list", runList},
 		{"rm", "delete a model from the store", runRm},
 		{"quantize", "convert a GGUF model to another weight type (Q4_K_M, Q8_0, …)", runQuantize},
+		{"ps", "show what a running server has loaded", runPs},
+		{"version", "print the version", runVersion},
 	}
 }
 
@@ -46,25 +50,37 @@ func main() {
 }
 
 // Main runs the command line args and returns the process exit code:
-// 0 on success, 1 on a failed command, 2 on a usage error.
+// 0 on success, 1 on a failed command, 2 on a usage error, 130 when
+// interrupted (Ctrl-C). Help goes to stdout, errors to stderr.
 func Main(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	switch {
+	case len(args) == 0:
 		menu(stderr)
-		if len(args) == 0 {
-			return 2
-		}
+		return 2
+	case args[0] == "help" && len(args) > 1: // sputnik help CMD
+		args = []string{args[1], "-h"}
+	case args[0] == "-h" || args[0] == "--help" || args[0] == "-help" || args[0] == "help":
+		menu(stdout)
 		return 0
+	case args[0] == "--version" || args[0] == "-version" || args[0] == "-v":
+		args[0] = "version"
 	}
 	for _, c := range commands() {
 		if c.name != args[0] {
 			continue
 		}
 		err := c.run(args[1:], stdout, stderr)
+		var help helpRequest
 		switch {
 		case err == nil:
 			return 0
+		case errors.As(err, &help):
+			help.print(stdout)
+			return 0
 		case errors.Is(err, flag.ErrHelp):
 			return 0
+		case errors.Is(err, errInterrupted):
+			return 130
 		case errors.As(err, new(usageError)):
 			fmt.Fprintf(stderr, "sputnik %s: %v\n", c.name, err)
 			return 2
@@ -73,8 +89,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	fmt.Fprintf(stderr, "sputnik: unknown command %q\n", args[0])
-	menu(stderr)
+	fmt.Fprintf(stderr, "sputnik: unknown command %q\nRun 'sputnik help' for the commands.\n", args[0])
 	return 2
 }
 
@@ -84,7 +99,7 @@ func menu(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.usage)
 	}
-	fmt.Fprintln(w, "\nRun 'sputnik <command> -h' for a command's flags.")
+	fmt.Fprintln(w, "\nRun 'sputnik help <command>' for a command's flags.")
 }
 
 // usageError marks a mistake in the command line (exit code 2).
@@ -93,23 +108,33 @@ type usageError struct{ msg string }
 func (e usageError) Error() string { return e.msg }
 
 // newFlags returns a FlagSet for a subcommand that reports errors instead of
-// exiting, with its output going to stderr.
+// exiting. parseFlags keeps it quiet: errors become one line in Main, and
+// -h returns a helpRequest whose help Main prints to stdout.
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("sputnik "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
+	fs.Usage = nil // helpRequest's default, unless the command sets one
 	return fs
 }
 
 // parseFlags parses args with fs, allowing flags after positional arguments
 // (as in "sputnik info model.gguf --json"). It returns the positional args.
 func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	usage := fs.Usage
+	fs.Usage = func() {}
+	defer func() { fs.Usage = usage }()
+	fs.SetOutput(io.Discard)
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
+				return nil, helpRequest{fs, usage}
 			}
-			return nil, usageError{err.Error()}
+			msg := err.Error()
+			if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+				msg = "unknown flag " + name
+			}
+			return nil, usageError{fmt.Sprintf("%s\nRun '%s -h' for the flags.", msg, fs.Name())}
 		}
 		args = fs.Args()
 		if len(args) == 0 {

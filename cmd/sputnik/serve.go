@@ -33,17 +33,23 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := newFlags("serve", stderr)
-	modelPath := fs.String("m", "", "model GGUF file (required; the first part of a split model)")
+	modelPath := modelFlag(fs, "model GGUF file (required; the first part of a split model)")
 	addr := fs.String("addr", "127.0.0.1:8080", "listen `address` (loopback by default; :8080 for every interface)")
 	apiKey := fs.String("api-key", "", "require this key as \"Authorization: Bearer KEY\" (default: $SPUTNIK_API_KEY)")
 	parallelN := fs.Int("parallel", 4, "most sequences decoded together")
-	ctxLen := fs.Int("ctx", 4096, "context size per sequence in tokens, capped at the model's")
+	ctxLen := ctxFlag(fs, 4096, "context size per sequence in tokens, capped at the model's")
 	kvMem := fs.String("kv-mem", "", "KV cache pool `size` (e.g. 512M, 2G; default: what --parallel x --ctx needs)")
 	alias := fs.String("alias", "", "model `name` the API reports (default: the file's base name)")
-	threads := fs.Int("t", 0, "threads (0 = all cores)")
+	threads := threadsFlag(fs)
 	queue := fs.Int("queue", 64, "most requests waiting for a slot; beyond it 429")
 	maxBody := fs.String("max-body", "8M", "largest request body `size`; beyond it 413")
 	grace := fs.Duration("grace", 10*time.Second, "on SIGTERM, how long running requests may finish before they are cancelled")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: sputnik serve -m MODEL.gguf [--addr HOST:PORT] [--api-key KEY] [--parallel N] [--ctx N] [--kv-mem SIZE] [--alias NAME] [-t N]")
+		fmt.Fprintln(fs.Output(), "\nServes the OpenAI/DeepSeek API (/v1/chat/completions, /v1/completions, /v1/models), /health and /metrics.")
+		fmt.Fprintln(fs.Output(), "\nFlags:")
+		fs.PrintDefaults()
+	}
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -51,8 +57,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if *modelPath == "" && len(pos) == 1 && strings.HasSuffix(pos[0], ".gguf") {
 		*modelPath, pos = pos[0], nil
 	}
-	if *modelPath == "" || len(pos) > 0 {
-		return usageError{"usage: sputnik serve -m MODEL.gguf [--addr HOST:PORT] [--api-key KEY] [--parallel N] [--ctx N] [--kv-mem SIZE] [--alias NAME] [-t N]"}
+	if *modelPath == "" {
+		return missingModel("serve")
+	}
+	if len(pos) > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", pos[0])}
 	}
 	if *apiKey == "" {
 		*apiKey = os.Getenv("SPUTNIK_API_KEY")
@@ -67,8 +76,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return usageError{"--max-body: " + err.Error()}
 	}
-	if *parallelN < 1 || *ctxLen < 2 || *queue < 1 {
-		return usageError{"--parallel, --ctx and --queue must be positive"}
+	if *parallelN < 1 || *queue < 1 {
+		return usageError{"--parallel and --queue must be positive"}
+	}
+	for _, check := range []error{checkThreads(*threads), checkCtx(*ctxLen)} {
+		if check != nil {
+			return check
+		}
 	}
 
 	log := slog.New(slog.NewTextHandler(stderr, nil))

@@ -28,10 +28,10 @@ func runTemplate(args []string, stdout, stderr io.Writer) error {
 	bos := fs.String("bos", "", "with --messages: bos_token text (default: from -m, else empty)")
 	eos := fs.String("eos", "", "with --messages: eos_token text (default: from -m, else empty)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: sputnik template (-m MODEL.gguf | --template-file FILE.jinja | --builtin NAME)")
-		fmt.Fprintln(stderr, "                        (--messages FILE.json [--no-generation-prompt] | --vars FILE.json)")
-		fmt.Fprintln(stderr, "\nPrints the rendered prompt exactly, with no newline added. Rendering uses")
-		fmt.Fprintln(stderr, "Hugging Face's apply_chat_template settings (trim_blocks, lstrip_blocks).")
+		fmt.Fprintln(fs.Output(), "Usage: sputnik template (-m MODEL.gguf | --template-file FILE.jinja | --builtin NAME)")
+		fmt.Fprintln(fs.Output(), "                        (--messages FILE.json [--no-generation-prompt] | --vars FILE.json)")
+		fmt.Fprintln(fs.Output(), "\nPrints the rendered prompt exactly, with no newline added. Rendering uses")
+		fmt.Fprintln(fs.Output(), "Hugging Face's apply_chat_template settings (trim_blocks, lstrip_blocks).")
 		fs.PrintDefaults()
 	}
 	pos, err := parseFlags(fs, args)
@@ -159,11 +159,20 @@ func templateSource(model, file, builtin string, stderr io.Writer) (string, spec
 	}
 	name, ok := chat.DetectBuiltin(f.Architecture(), tokens)
 	if !ok {
-		return "", st, fmt.Errorf("%s has no tokenizer.chat_template and no built-in template fits it (architecture %q); use --template-file or --builtin", model, f.Architecture())
+		return "", st, noTemplateError{model, f.Architecture()}
 	}
 	fmt.Fprintf(stderr, "sputnik template: %s has no tokenizer.chat_template; using the built-in %q template\n", model, name)
 	src, err := chat.BuiltinSource(name)
 	return src, st, err
+}
+
+// noTemplateError is templateSource's error for a model without a chat
+// template of its own or a built-in one that fits: a base model, which run
+// continues as plain text.
+type noTemplateError struct{ model, arch string }
+
+func (e noTemplateError) Error() string {
+	return fmt.Sprintf("%s has no tokenizer.chat_template and no built-in template fits it (architecture %q); use --template-file or --builtin", e.model, e.arch)
 }
 
 // tokenText returns the text of the token whose id is stored under key, or

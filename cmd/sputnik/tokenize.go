@@ -24,14 +24,14 @@ import (
 // newline trimmed.
 func runTokenize(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("tokenize", stderr)
-	modelPath := fs.String("m", "", "GGUF model (or vocab-only) file")
+	modelPath := modelFlag(fs, "GGUF model (or vocab-only) file")
 	file := fs.String("f", "", "read the text from FILE instead of the arguments")
 	noBOS := fs.Bool("no-bos", false, "do not add BOS/EOS tokens")
 	noSpecial := fs.Bool("no-special", false, "treat special-token text as plain text")
 	pieces := fs.Bool("pieces", false, "show each token's text")
 	asJSON := fs.Bool("json", false, "print JSON")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: sputnik tokenize -m MODEL.gguf [--no-bos] [--no-special] [--pieces] [--json] (TEXT | -f FILE)")
+		fmt.Fprintln(fs.Output(), "Usage: sputnik tokenize -m MODEL.gguf [--no-bos] [--no-special] [--pieces] [--json] (TEXT | -f FILE)")
 		fs.PrintDefaults()
 	}
 	pos, err := parseFlags(fs, args)
@@ -39,7 +39,7 @@ func runTokenize(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *modelPath == "" {
-		return usageError{"missing -m MODEL.gguf"}
+		return missingModel("tokenize")
 	}
 	var text string
 	switch {

@@ -3,6 +3,7 @@ package chat
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/ardanlabs/jinja"
@@ -138,12 +139,20 @@ func Validate(msgs []Message) error {
 // Hugging Face's apply_chat_template does: variables messages,
 // add_generation_prompt, bos_token, eos_token, tools (when set) and
 // opts.Vars.
+//
+// An assistant turn with reasoning but neither content nor tool calls (an
+// R1 answer that ended while the model was still thinking) is left out
+// when a user turn follows it: templates show only the answer of turns
+// before the last user message, so it has nothing to show, and DeepSeek's
+// templates take an assistant turn without content for a tool-call turn
+// and would render an empty "<｜tool▁calls▁begin｜><｜tool▁calls▁end｜>"
+// block.
 func (t *Template) Apply(msgs []Message, opts Options) (string, error) {
 	if err := Validate(msgs); err != nil {
 		return "", err
 	}
 	vars := map[string]any{
-		"messages":              msgs,
+		"messages":              withoutUnansweredTurns(msgs),
 		"add_generation_prompt": opts.AddGenerationPrompt,
 		"bos_token":             opts.BOS,
 		"eos_token":             opts.EOS,
@@ -166,6 +175,34 @@ func (t *Template) Apply(msgs []Message, opts Options) (string, error) {
 		}
 	}
 	return out, nil
+}
+
+// withoutUnansweredTurns returns msgs without the reasoning-only assistant
+// turns that a user turn follows (see Apply); msgs itself is not changed.
+func withoutUnansweredTurns(msgs []Message) []Message {
+	lastUser := -1
+	for i, m := range msgs {
+		if m.Role == "user" {
+			lastUser = i
+		}
+	}
+	unanswered := func(i int) bool {
+		m := msgs[i]
+		return i < lastUser && m.Role == "assistant" && m.Content == "" && len(m.ToolCalls) == 0
+	}
+	for i := range msgs {
+		if !unanswered(i) {
+			continue
+		}
+		out := slices.Clone(msgs[:i])
+		for j := i + 1; j < len(msgs); j++ {
+			if !unanswered(j) {
+				out = append(out, msgs[j])
+			}
+		}
+		return out
+	}
+	return msgs
 }
 
 // EndsInReasoning reports whether a rendered prompt leaves the model inside

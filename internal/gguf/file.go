@@ -69,6 +69,15 @@ func Open(path string) (*File, error) {
 
 // openPart opens one GGUF file.
 func openPart(path string) (*File, error) {
+	// Check the kind of file before opening it: opening a FIFO for reading
+	// blocks until a writer appears, and a device cannot be mapped.
+	if st, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("gguf: %w", err)
+	} else if st.IsDir() {
+		return nil, fmt.Errorf("gguf: %s is a directory", path)
+	} else if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("gguf: %s is %s, not a regular file", path, fileKind(st.Mode()))
+	}
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("gguf: %w", err)
@@ -78,8 +87,8 @@ func openPart(path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gguf: %w", err)
 	}
-	if st.IsDir() {
-		return nil, fmt.Errorf("gguf: %s is a directory", path)
+	if !st.Mode().IsRegular() { // replaced since the check above
+		return nil, fmt.Errorf("gguf: %s is not a regular file", path)
 	}
 	data, unmap, err := mapFile(fh, st.Size())
 	if err != nil {
@@ -91,6 +100,19 @@ func openPart(path string) (*File, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return f, nil
+}
+
+// fileKind names a non-regular file's type for an error message.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	}
+	return "a special file"
 }
 
 // ParseBytes parses a GGUF image held in memory. The File refers to b
