@@ -468,3 +468,26 @@ func BenchmarkVocab(b *testing.B) {
 		VocabOf(tok)
 	}
 }
+
+func TestSequences(t *testing.T) {
+	v, _ := byteVocab()
+	g, err := Sequences([]Seq{
+		{Prefix: "<tool_call>\n", Schema: []byte(`{"type":"object","properties":{"name":{"const":"a"},"arguments":{"type":"object","properties":{"x":{"type":"integer"}},"required":["x"]}},"required":["name","arguments"]}`), Suffix: "\n</tool_call>"},
+		{Prefix: "CALL b\n```json\n", Schema: []byte(`{"enum":[1,2]}`), Suffix: "\n```"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []string{"<tool_call>\n{\"name\": \"a\", \"arguments\": {\"x\": 7}}\n</tool_call>", "\n\nCALL b\n```json\n2\n```"} {
+		m := g.NewMatcher(v)
+		if !m.AcceptBytes([]byte(in)) || !m.Complete() {
+			t.Errorf("refused %q", in)
+		}
+	}
+	for _, in := range []string{"<tool_call>\n{\"name\": \"b\", \"arguments\": {\"x\": 7}}\n</tool_call>", "CALL b\n```json\n3\n```", "CALL a"} {
+		m := g.NewMatcher(v)
+		if m.AcceptBytes([]byte(in)) && m.Complete() {
+			t.Errorf("accepted %q", in)
+		}
+	}
+}

@@ -184,8 +184,42 @@ func JSONObject() *Grammar {
 	return g
 }
 
+// Seq is one alternative of a Sequences grammar: literal Prefix text, a
+// JSON value valid under Schema (nil: none), then literal Suffix text.
+type Seq struct {
+	Prefix string
+	Schema []byte
+	Suffix string
+}
+
+// Sequences compiles a grammar that accepts any one of alts, with up to
+// MaxWhitespace bytes of whitespace before and after: the frame of a tool
+// call in a model's own syntax around the JSON of its arguments. Errors
+// are as Schema's.
+func Sequences(alts []Seq) (*Grammar, error) {
+	roots := make([]any, len(alts))
+	for i, a := range alts {
+		if a.Schema == nil {
+			continue
+		}
+		if len(a.Schema) > maxSchemaBytes {
+			return nil, fmt.Errorf("grammar: schema of %d bytes is over the limit of %d", len(a.Schema), maxSchemaBytes)
+		}
+		root, err := parseJSON(a.Schema)
+		if err != nil {
+			return nil, fmt.Errorf("grammar: schema: %v", err)
+		}
+		roots[i] = root
+	}
+	return compileSeqs(alts, roots)
+}
+
 func compile(root any) (*Grammar, error) {
-	c := &compiler{root: root, rules: map[*object]rule{}}
+	return compileSeqs([]Seq{{}}, []any{root})
+}
+
+func compileSeqs(alts []Seq, roots []any) (*Grammar, error) {
+	c := &compiler{rules: map[*object]rule{}}
 	c.ws = c.newRule()
 	{
 		cur := c.ws.start
@@ -199,16 +233,26 @@ func compile(root any) (*Grammar, error) {
 		}
 		c.b.eps(cur, c.ws.end)
 	}
-	top, err := c.schemaRule(root, "#")
-	if err != nil {
-		return nil, fmt.Errorf("grammar: %w", err)
-	}
 	start := c.b.add()
-	a, z := c.b.add(), c.b.add()
+	body := c.b.add()
+	bodyEnd := c.b.add()
 	end := c.b.add()
-	c.b.call(start, c.ws.start, a)
-	c.b.call(a, top.start, z)
-	c.b.call(z, c.ws.start, end)
+	c.b.call(start, c.ws.start, body)
+	for i, a := range alts {
+		cur := c.b.lit(body, a.Prefix)
+		if roots[i] != nil {
+			c.root = roots[i]
+			top, err := c.schemaRule(roots[i], "#")
+			if err != nil {
+				return nil, fmt.Errorf("grammar: %w", err)
+			}
+			next := c.b.add()
+			c.b.call(cur, top.start, next)
+			cur = next
+		}
+		c.b.eps(c.b.lit(cur, a.Suffix), bodyEnd)
+	}
+	c.b.call(bodyEnd, c.ws.start, end)
 	c.b.states[end].final = true
 	if len(c.b.states) > maxStates {
 		return nil, fmt.Errorf("grammar: the schema compiles to more than %d states", maxStates)
