@@ -78,6 +78,19 @@ func ToolPrompt(s ToolSyntax, tools []string) string {
 	return b.String()
 }
 
+// CallFrame returns the text a call of function name is written between
+// in syntax s, and the key that holds the arguments when the JSON between
+// is {"name": …, key: ARGS} ("" when the JSON is the arguments alone).
+func CallFrame(s ToolSyntax, name string) (prefix, suffix, argsKey string) {
+	switch s {
+	case ToolsDeepSeek:
+		return dsCallsBegin + dsCallBegin + "function" + dsSep + name + "\n```json\n", "\n```" + dsCallEnd + dsCallsEnd, ""
+	case ToolsLlama3:
+		return "", "", "parameters"
+	}
+	return "<tool_call>\n", "\n</tool_call>", "arguments"
+}
+
 // ParsedCall is one tool call read from a model's answer: the function's
 // name and its arguments as JSON text.
 type ParsedCall struct {
