@@ -30,7 +30,7 @@ CGO_ENABLED=0 go build -o "$tmp/sputnik" ./cmd/sputnik
 (cd clients/node && npm ci --no-audit --no-fund --loglevel=error)
 
 key="sk-client-test-$RANDOM$RANDOM"
-SPUTNIK_API_KEY=$key "$tmp/sputnik" serve -m "$model" --addr 127.0.0.1:0 --ctx 512 --parallel 2 -t 2 2>"$tmp/serve.log" &
+SPUTNIK_API_KEY=$key "$tmp/sputnik" serve -m "$model" --addr 127.0.0.1:0 --ctx 1024 --parallel 2 -t 2 2>"$tmp/serve.log" &
 pid=$!
 
 # The server prints its URL as soon as it listens; then /health turns 200.

@@ -154,6 +154,115 @@ await test('a wrong API key is a 401', async () => {
   });
 });
 
+// Structured output and tool calls: the model's weights are random, so
+// only the grammar makes the answer valid. max_reasoning_tokens closes the
+// <think> block the template opens, and the constraint starts after it.
+const weatherSchema = {
+  type: 'object',
+  properties: {
+    city: { enum: ['Paris', 'Tokyo'] },
+    days: { type: 'integer', minimum: 1, maximum: 7 },
+    rain: { type: 'boolean' },
+  },
+  required: ['city', 'days', 'rain'],
+  additionalProperties: false,
+};
+function checkWeather(v) {
+  assert.deepEqual(Object.keys(v).sort(), ['city', 'days', 'rain']);
+  assert.ok(['Paris', 'Tokyo'].includes(v.city), `city ${v.city}`);
+  assert.ok(Number.isInteger(v.days) && v.days >= 1 && v.days <= 7, `days ${v.days}`);
+  assert.equal(typeof v.rain, 'boolean');
+}
+
+await test('structured output (response_format json_schema)', async () => {
+  const r = await client.chat.completions.create({
+    model: modelID, messages: [{ role: 'user', content: 'Weather?' }], max_tokens: 600, seed: 3, temperature: 0.7,
+    max_reasoning_tokens: 4,
+    response_format: { type: 'json_schema', json_schema: { name: 'weather', strict: true, schema: weatherSchema } },
+  });
+  checkWeather(JSON.parse(r.choices[0].message.content));
+  assert.equal(r.usage.completion_tokens_details.reasoning_budget_hit, true);
+});
+
+await test('JSON mode (response_format json_object), streamed', async () => {
+  const stream = await client.chat.completions.create({
+    model: modelID, messages: [{ role: 'user', content: 'JSON please' }], max_tokens: 300, seed: 4, temperature: 0,
+    max_reasoning_tokens: 2, stream: true, response_format: { type: 'json_object' },
+  });
+  let text = '';
+  let finish;
+  for await (const chunk of stream) {
+    for (const c of chunk.choices) {
+      text += c.delta.content ?? '';
+      finish = c.finish_reason ?? finish;
+    }
+  }
+  if (finish === 'stop') {
+    const v = JSON.parse(text);
+    assert.equal(typeof v, 'object');
+    assert.ok(v !== null && !Array.isArray(v));
+  }
+});
+
+await test('tool call (named tool_choice)', async () => {
+  const r = await client.chat.completions.create({
+    model: modelID, messages: [{ role: 'user', content: 'Weather in Paris?' }], max_tokens: 600, seed: 5, temperature: 0.7,
+    max_reasoning_tokens: 2,
+    tools: [{ type: 'function', function: { name: 'get_weather', description: 'Weather forecast', parameters: weatherSchema } }],
+    tool_choice: { type: 'function', function: { name: 'get_weather' } },
+  });
+  const c = r.choices[0];
+  assert.equal(c.finish_reason, 'tool_calls');
+  assert.equal(c.message.tool_calls.length, 1);
+  const call = c.message.tool_calls[0];
+  assert.equal(call.type, 'function');
+  assert.equal(typeof call.id, 'string');
+  assert.equal(call.function.name, 'get_weather');
+  checkWeather(JSON.parse(call.function.arguments));
+
+  // The result goes back as a tool message, rendered by the template.
+  const r2 = await client.chat.completions.create({
+    model: modelID, max_tokens: 8, temperature: 0,
+    messages: [
+      { role: 'user', content: 'Weather in Paris?' },
+      c.message,
+      { role: 'tool', tool_call_id: call.id, content: '{"temp": 21}' },
+    ],
+  });
+  assert.equal(typeof r2.choices[0].message.content, 'string');
+});
+
+await test('tool call streamed (required tool_choice)', async () => {
+  const stream = await client.chat.completions.create({
+    model: modelID, messages: [{ role: 'user', content: 'Weather?' }], max_tokens: 600, seed: 6, temperature: 0.7,
+    max_reasoning_tokens: 2, stream: true,
+    tools: [{ type: 'function', function: { name: 'get_weather', parameters: weatherSchema } }],
+    tool_choice: 'required',
+  });
+  const calls = [];
+  let finish;
+  for await (const chunk of stream) {
+    for (const c of chunk.choices) {
+      for (const d of c.delta.tool_calls ?? []) calls.push(d);
+      finish = c.finish_reason ?? finish;
+    }
+  }
+  assert.equal(finish, 'tool_calls');
+  assert.equal(calls[0].function.name, 'get_weather');
+  checkWeather(JSON.parse(calls[0].function.arguments));
+});
+
+await test('an unsupported schema keyword is a 400 naming it', async () => {
+  await assert.rejects(client.chat.completions.create({
+    model: modelID, messages, max_tokens: 4,
+    response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'number', multipleOf: 3 } } },
+  }), (err) => {
+    assert.ok(err instanceof OpenAI.BadRequestError, `${err}`);
+    assert.match(err.message, /multipleOf/);
+    return true;
+  });
+});
+
 if (failed) {
   console.log(`${failed} client test(s) failed`);
   process.exit(1);

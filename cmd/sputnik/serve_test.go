@@ -107,6 +107,7 @@ func TestServe(t *testing.T) {
 		t.Errorf("a request beside a stalled stream took %v", d)
 	}
 	stall()
+	structuredOutput(t, ctx, post)
 
 	resp, err = http.Get(url + "/metrics")
 	if err != nil {
@@ -150,5 +151,64 @@ func TestParseSize(t *testing.T) {
 	}
 	if got := modelName("/m/DeepSeek-R1-Q4_K_M-00001-of-00009.gguf"); got != "DeepSeek-R1-Q4_K_M" {
 		t.Errorf("modelName: got %q", got)
+	}
+}
+
+// structuredOutput checks response_format json_schema, a named tool_choice
+// and the reasoning budget on the tiny model: random weights, so only the
+// grammar makes the output valid.
+func structuredOutput(t *testing.T, ctx context.Context, post func(context.Context, string) (*http.Response, error)) {
+	t.Helper()
+	call := func(body string) map[string]any {
+		t.Helper()
+		resp, err := post(ctx, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		var out map[string]any
+		if err := json.Unmarshal(data, &out); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("status %d, body %s: %v", resp.StatusCode, data, err)
+		}
+		return out
+	}
+	dig := func(v any, path ...any) any {
+		for _, p := range path {
+			switch k := p.(type) {
+			case string:
+				v = v.(map[string]any)[k]
+			case int:
+				v = v.([]any)[k]
+			}
+		}
+		return v
+	}
+	schema := `{"type":"object","properties":{"city":{"enum":["Paris","Tokyo"]},"days":{"type":"integer","minimum":1,"maximum":7},"rain":{"type":"boolean"}},"required":["city","days","rain"],"additionalProperties":false}`
+	out := call(`{"messages": [{"role": "user", "content": "Weather?"}], "max_tokens": 600, "seed": 1, "temperature": 0.7, "max_reasoning_tokens": 3,
+		"response_format": {"type": "json_schema", "json_schema": {"name": "w", "strict": true, "schema": ` + schema + `}}}`)
+	content, _ := dig(out, "choices", 0, "message", "content").(string)
+	var w struct {
+		City string
+		Days int
+		Rain *bool
+	}
+	if err := json.Unmarshal([]byte(content), &w); err != nil || (w.City != "Paris" && w.City != "Tokyo") || w.Days < 1 || w.Days > 7 || w.Rain == nil {
+		t.Errorf("structured output %q does not match the schema (%v)", content, err)
+	}
+	if dig(out, "usage", "completion_tokens_details", "reasoning_budget_hit") != true {
+		t.Errorf("usage %v: want reasoning_budget_hit", dig(out, "usage"))
+	}
+
+	out = call(`{"messages": [{"role": "user", "content": "Weather in Paris?"}], "max_tokens": 600, "seed": 2, "temperature": 0.7, "max_reasoning_tokens": 2,
+		"tools": [{"type": "function", "function": {"name": "get_weather", "parameters": ` + schema + `}}],
+		"tool_choice": {"type": "function", "function": {"name": "get_weather"}}}`)
+	if dig(out, "choices", 0, "finish_reason") != "tool_calls" {
+		t.Fatalf("got %v; want a tool call", out)
+	}
+	fn := dig(out, "choices", 0, "message", "tool_calls", 0, "function").(map[string]any)
+	args, _ := fn["arguments"].(string)
+	if fn["name"] != "get_weather" || json.Unmarshal([]byte(args), &w) != nil || w.Days < 1 {
+		t.Errorf("tool call %v: want get_weather with arguments matching the schema", fn)
 	}
 }

@@ -27,6 +27,36 @@ type Request struct {
 	Stop        []string       // stop strings (not included in the output)
 	Logprobs    bool           // report each sampled token's log-probability
 	TopLogprobs int            // how many top log-probabilities to report per token (0..20)
+
+	// Constraint, if set, restricts the tokens sampled after the reasoning
+	// (a grammar from the server's response_format or tool_choice). It is
+	// used by the engine loop alone, never concurrently.
+	Constraint Constraint
+	// Thinking says the prompt leaves the model inside its reasoning block;
+	// the reasoning ends when ThinkEnd ("</think>") appears in the output.
+	// Until then the Constraint is not applied.
+	Thinking bool
+	ThinkEnd string
+	// MaxReasoningTokens, when > 0 and Thinking, is the reasoning budget:
+	// once that many tokens were generated inside the reasoning block, the
+	// engine appends CloseThinking (the model's own "\n</think>\n\n"
+	// tokens) to the output itself and the answer begins.
+	MaxReasoningTokens int
+	CloseThinking      []int32
+}
+
+// Constraint restricts which tokens a request may generate. The engine
+// calls Mask before sampling each token of the answer and Accept with the
+// token sampled.
+type Constraint interface {
+	// Mask sets bit id (allowed[id/64] & (1 << (id%64))) of every token
+	// allowed next and clears the others; len(allowed) is
+	// (vocabulary size + 63) / 64.
+	Mask(allowed []uint64)
+	// Accept advances past token id and reports whether it was allowed.
+	Accept(id int32) bool
+	// Done reports that nothing more may be generated.
+	Done() bool
 }
 
 // Token is one generated token as it is streamed.
@@ -53,10 +83,15 @@ type Timings struct {
 type Result struct {
 	Tokens       []int32
 	Text         string
-	StopReason   string // "length", "eos", "stop", "context", "cancelled" or "error"
+	StopReason   string // "length", "eos", "stop", "context", "cancelled" or "error" ("stop" also when a Constraint is Done)
 	PromptTokens int    // tokens in the prompt
 	CachedTokens int    // prompt tokens whose cache was reused (prefix hit), not recomputed
-	Timings      Timings
+	// ReasoningTokens counts the tokens generated inside the reasoning
+	// block (Request.Thinking), the closing ones included; BudgetHit says
+	// the engine closed the reasoning because MaxReasoningTokens was spent.
+	ReasoningTokens int
+	BudgetHit       bool
+	Timings         Timings
 }
 
 // Generate runs req to completion on a private engine with one sequence of

@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/sputnik-llm/sputnik/internal/kvcache"
@@ -25,6 +27,9 @@ type job struct {
 	stop    *sample.StopMatcher
 	dec     *tokenizer.StreamDecoder
 	top     []sample.TokenLogprob // [TopLogprobs] scratch
+	mask    []uint64              // [(VocabSize+63)/64] allowed tokens, when constrained
+	think   bool                  // inside the reasoning block
+	tail    []byte                // the last output bytes, to find ThinkEnd across tokens
 	text    []byte
 	res     Result
 	started bool      // admitted at least once (usage and timings are set up)
@@ -112,6 +117,10 @@ func (j *job) start(tok *tokenizer.Tokenizer, reused int) {
 	if j.req.TopLogprobs > 0 {
 		j.top = make([]sample.TokenLogprob, 0, j.req.TopLogprobs)
 	}
+	if j.req.Constraint != nil {
+		j.mask = make([]uint64, (tok.VocabSize()+63)/64)
+	}
+	j.think = j.req.Thinking && j.req.ThinkEnd != ""
 	j.res = Result{StopReason: "length", PromptTokens: len(j.req.Prompt), CachedTokens: reused}
 }
 
@@ -333,6 +342,29 @@ func (e *Engine) sample(j *job, logits []float32) string {
 		j.decode = time.Now()
 		j.res.Timings.Prefill = j.decode.Sub(j.first)
 	}
+	if j.think && j.req.MaxReasoningTokens > 0 && j.res.ReasoningTokens >= j.req.MaxReasoningTokens && len(j.req.CloseThinking) > 0 {
+		// The reasoning budget is spent: close the block with the model's
+		// own tokens instead of sampling (this step's logits are unused).
+		j.res.BudgetHit = true
+		var reason string
+		for _, id := range j.req.CloseThinking {
+			if reason = e.emit(j, id, 0, nil); reason != "" {
+				break
+			}
+		}
+		j.think = false
+		return reason
+	}
+	constrained := j.req.Constraint != nil && !j.think
+	if constrained {
+		if j.req.Constraint.Done() {
+			return "stop"
+		}
+		j.req.Constraint.Mask(j.mask)
+		if !applyMask(logits, j.mask) {
+			return "stop" // nothing may follow
+		}
+	}
 	var top []sample.TokenLogprob
 	if j.req.TopLogprobs > 0 {
 		top = append([]sample.TokenLogprob(nil), sample.TopLogprobs(logits, j.req.TopLogprobs, j.top[:0])...)
@@ -342,8 +374,52 @@ func (e *Engine) sample(j *job, logits []float32) string {
 	if j.req.Logprobs || j.req.TopLogprobs > 0 {
 		lp = sample.Logprob(logits, id)
 	}
+	if constrained && !j.req.Constraint.Accept(id) {
+		return "stop" // not reached: the mask allowed id
+	}
+	reason := e.emit(j, id, lp, top)
+	if reason == "" && constrained && j.req.Constraint.Done() && !j.req.IgnoreEOS {
+		reason = "stop"
+	}
+	return reason
+}
+
+// applyMask sets the logits of the tokens not allowed to -Inf and reports
+// whether any token is allowed.
+func applyMask(logits []float32, allowed []uint64) bool {
+	ninf := float32(math.Inf(-1))
+	any := false
+	for w, bits := range allowed {
+		any = any || bits != 0
+		if bits == ^uint64(0) {
+			continue
+		}
+		lo := w * 64
+		hi := min(lo+64, len(logits))
+		for i := lo; i < hi; i++ {
+			if bits&(1<<(i-lo)) == 0 {
+				logits[i] = ninf
+			}
+		}
+	}
+	return any
+}
+
+// emit appends token id (sampled, or forced by the reasoning budget) to
+// j's output, streams it, tracks the reasoning block, and returns the stop
+// reason if j is finished ("" otherwise).
+func (e *Engine) emit(j *job, id int32, lp float32, top []sample.TokenLogprob) string {
 	j.res.Tokens = append(j.res.Tokens, id)
 	j.history = append(j.history, id)
+	if j.think {
+		j.res.ReasoningTokens++
+		j.tail = append(j.tail, e.tok.Piece(id)...)
+		if i := bytes.Index(j.tail, []byte(j.req.ThinkEnd)); i >= 0 {
+			j.think = false
+		} else if keep := len(j.req.ThinkEnd) - 1; len(j.tail) > keep {
+			j.tail = append(j.tail[:0], j.tail[len(j.tail)-keep:]...)
+		}
+	}
 	eog := e.tok.IsEOG(id)
 	piece := ""
 	if !eog || j.req.IgnoreEOS {

@@ -2,8 +2,10 @@ package server
 
 import (
 	"context"
+	"strings"
 
 	"github.com/sputnik-llm/sputnik/internal/engine"
+	"github.com/sputnik-llm/sputnik/internal/grammar"
 	"github.com/sputnik-llm/sputnik/internal/tokenizer"
 )
 
@@ -34,11 +36,37 @@ type Events interface {
 }
 
 // EngineBackend adapts an engine to Backend.
-func EngineBackend(e *engine.Engine) Backend { return engineBackend{e} }
+func EngineBackend(e *engine.Engine) Backend { return &engineBackend{e: e} }
 
-type engineBackend struct{ e *engine.Engine }
+type engineBackend struct {
+	e     *engine.Engine
+	vocab vocabOnce
+}
 
-func (b engineBackend) Submit(ctx context.Context, req engine.Request) (Events, error) {
+// Vocab builds the grammar vocabulary on first use: the pieces of every
+// token, control tokens left out except tool-call markers (DeepSeek's
+// <｜tool▁calls▁begin｜>, …), which calls are written with.
+func (b *engineBackend) Vocab() *grammar.Vocab {
+	b.vocab.once.Do(func() {
+		tok := b.e.Tokenizer()
+		n := tok.VocabSize()
+		pieces := make([]string, n)
+		text := make([]bool, n)
+		for id := range n {
+			p := tok.Piece(int32(id))
+			pieces[id] = p
+			text[id] = !tok.IsControl(int32(id)) || strings.Contains(p, "tool")
+		}
+		b.vocab.v = grammar.NewVocab(pieces, text, tok.EOG())
+	})
+	return b.vocab.v
+}
+
+func (b *engineBackend) EncodeText(text string) []int32 {
+	return b.e.Tokenizer().Encode(text, tokenizer.EncodeOptions{ParseSpecial: true})
+}
+
+func (b *engineBackend) Submit(ctx context.Context, req engine.Request) (Events, error) {
 	s, err := b.e.Submit(ctx, req)
 	if err != nil {
 		return nil, err // not a typed nil in an interface
@@ -46,12 +74,12 @@ func (b engineBackend) Submit(ctx context.Context, req engine.Request) (Events, 
 	return s, nil
 }
 
-func (b engineBackend) Stats() engine.Stats { return b.e.Stats() }
-func (b engineBackend) Context() int        { return b.e.Context() }
-func (b engineBackend) Piece(id int32) string {
+func (b *engineBackend) Stats() engine.Stats { return b.e.Stats() }
+func (b *engineBackend) Context() int        { return b.e.Context() }
+func (b *engineBackend) Piece(id int32) string {
 	return b.e.Tokenizer().Piece(id)
 }
 
-func (b engineBackend) Encode(text string) []int32 {
+func (b *engineBackend) Encode(text string) []int32 {
 	return b.e.Tokenizer().Encode(text, tokenizer.EncodeOptions{AddSpecial: true, ParseSpecial: true})
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sputnik-llm/sputnik/internal/chat"
 	"github.com/sputnik-llm/sputnik/internal/engine"
+	"github.com/sputnik-llm/sputnik/internal/grammar"
 	"github.com/sputnik-llm/sputnik/internal/server/openai"
 )
 
@@ -43,9 +44,17 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		s.unknownModel(w, m, req.Model)
 		return
 	}
-	prompt, err := m.Template.Apply(openai.ChatMessages(req.Messages), chat.Options{
+	msgs := openai.ChatMessages(req.Messages)
+	opts := chat.Options{
 		AddGenerationPrompt: true, BOS: m.BOS, EOS: m.EOS, ForceThink: m.R1, Vars: req.ChatTemplateKwargs,
-	})
+	}
+	src := m.Template.Source()
+	syntax := chat.DetectToolSyntax(src)
+	toolsOn := len(req.Tools) > 0 && (req.ToolChoice == nil || req.ToolChoice.Mode != "none")
+	if toolsOn {
+		msgs, opts.Tools = withTools(msgs, req.Tools, syntax, chat.RendersTools(src))
+	}
+	prompt, err := m.Template.Apply(msgs, opts)
 	if err != nil {
 		s.writeTemplateError(w, err)
 		return
@@ -57,10 +66,21 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	if req.TopLogprobs != nil {
 		top = *req.TopLogprobs
 	}
-	events, err := m.Backend.Submit(r.Context(), engine.Request{
+	ereq := engine.Request{
 		Prompt: ids, MaxTokens: req.Limit(), Sample: sampling(&req.Params, m.R1),
 		IgnoreEOS: req.IgnoreEOS, Stop: req.Stop, Logprobs: req.Logprobs, TopLogprobs: top,
+	}
+	err = s.constraint(m, &ereq, prompt, &req.Reasoning, func() (*grammar.Grammar, string, error) {
+		if toolsOn && req.ToolChoice != nil && (req.ToolChoice.Mode == "required" || req.ToolChoice.Mode == "function") {
+			return toolGrammar(syntax, req.Tools, req.ToolChoice)
+		}
+		return formatGrammar(req.ResponseFormat)
 	})
+	if err != nil {
+		writeRequestError(w, err)
+		return
+	}
+	events, err := m.Backend.Submit(r.Context(), ereq)
 	if err != nil {
 		s.writeSubmitError(w, err, "messages")
 		return
@@ -70,7 +90,10 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	if name == "" {
 		name = m.Name
 	}
-	c := &chatRun{s: s, m: m, req: req, th: th, id: newID("chatcmpl"), created: start.Unix(), model: name, promptLen: len(ids), start: start}
+	c := &chatRun{s: s, m: m, req: req, th: th, id: newID("chatcmpl"), created: start.Unix(), model: name, promptLen: len(ereq.Prompt), start: start}
+	if toolsOn {
+		c.tools = chat.NewToolCallParser(syntax)
+	}
 	if req.Stream {
 		c.stream(w, r, events)
 	} else {
@@ -91,6 +114,39 @@ type chatRun struct {
 	promptLen int
 	start     time.Time
 	generated int
+	tools     *chat.ToolCallParser // nil without tools
+}
+
+// answer passes content through the tool call parser, when there is one.
+func (c *chatRun) answer(content string) string {
+	if c.tools == nil || content == "" {
+		return content
+	}
+	return c.tools.Push(content)
+}
+
+// calls ends the answer: the held content and the tool calls, in the
+// response shape. A malformed call is logged and returned as content.
+func (c *chatRun) calls() (string, []openai.ToolCall) {
+	if c.tools == nil {
+		return "", nil
+	}
+	content, parsed, err := c.tools.Flush()
+	if err != nil {
+		c.s.log.Warn("the model wrote a malformed tool call; returned as content", "err", err)
+		return content, nil
+	}
+	if p := c.req.ParallelToolCalls; p != nil && !*p && len(parsed) > 1 {
+		parsed = parsed[:1]
+	}
+	var out []openai.ToolCall
+	for i, pc := range parsed {
+		out = append(out, openai.ToolCall{
+			ID: fmt.Sprintf("call_%s_%d", c.id, i), Type: "function",
+			Function: openai.FunctionCall{Name: pc.Name, Arguments: pc.Arguments},
+		})
+	}
+	return content, out
 }
 
 func (c *chatRun) complete(w http.ResponseWriter, r *http.Request, events Events) {
@@ -102,7 +158,7 @@ func (c *chatRun) complete(w http.ResponseWriter, r *http.Request, events Events
 	res, err := c.s.generate(r.Context(), events, c.start, func(t engine.Token) error {
 		rs, cs := c.th.push(t)
 		reasoning.WriteString(rs)
-		content.WriteString(cs)
+		content.WriteString(c.answer(cs))
 		if lps != nil && t.ID >= 0 {
 			lps.Content = append(lps.Content, chatLogprob(c.m.Backend, t))
 		}
@@ -115,14 +171,20 @@ func (c *chatRun) complete(w http.ResponseWriter, r *http.Request, events Events
 	}
 	rs, cs := c.th.flush()
 	reasoning.WriteString(rs)
-	content.WriteString(cs)
+	content.WriteString(c.answer(cs))
+	held, calls := c.calls()
+	content.WriteString(held)
+	finish := finishReason(res.StopReason)
+	if len(calls) > 0 {
+		finish = openai.FinishTools
+	}
 	c.s.metrics.reasoning(c.th.tokens)
 	writeJSON(w, http.StatusOK, openai.ChatCompletion{
 		ID: c.id, Object: openai.ObjectChatCompletion, Created: c.created, Model: c.model,
 		Choices: []openai.ChatChoice{{
-			Message:      openai.ResponseMessage{Role: "assistant", Content: content.String(), ReasoningContent: reasoning.String()},
+			Message:      openai.ResponseMessage{Role: "assistant", Content: content.String(), ReasoningContent: reasoning.String(), ToolCalls: calls},
 			Logprobs:     lps,
-			FinishReason: finishReason(res.StopReason),
+			FinishReason: finish,
 		}},
 		Usage: usage(res, c.promptLen, c.th.tokens),
 	})
@@ -155,6 +217,7 @@ func (c *chatRun) stream(w http.ResponseWriter, r *http.Request, events Events) 
 	}
 	res, err := c.s.generate(r.Context(), events, c.start, func(t engine.Token) error {
 		rs, cs := c.th.push(t)
+		cs = c.answer(cs)
 		var lp *openai.ChatLogprobs
 		if c.req.Logprobs && t.ID >= 0 {
 			lp = &openai.ChatLogprobs{Content: []openai.TokenLogprob{chatLogprob(c.m.Backend, t)}}
@@ -169,13 +232,25 @@ func (c *chatRun) stream(w http.ResponseWriter, r *http.Request, events Events) 
 		c.s.streamError(out, r, err)
 		return
 	}
-	if rs, cs := c.th.flush(); rs != "" || cs != "" {
+	rs, cs := c.th.flush()
+	cs = c.answer(cs)
+	held, calls := c.calls()
+	if cs += held; rs != "" || cs != "" {
 		if out.send(c.chunk(delta(rs, cs), nil, nil)) != nil {
+			return
+		}
+	}
+	for i, tc := range calls {
+		d := openai.Delta{ToolCalls: []openai.ToolCallDelta{{Index: i, ID: tc.ID, Type: tc.Type, Function: tc.Function}}}
+		if out.send(c.chunk(d, nil, nil)) != nil {
 			return
 		}
 	}
 	c.s.metrics.reasoning(c.th.tokens)
 	finish := finishReason(res.StopReason)
+	if len(calls) > 0 {
+		finish = openai.FinishTools
+	}
 	if out.send(c.chunk(openai.Delta{}, nil, &finish)) != nil {
 		return
 	}

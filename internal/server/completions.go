@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sputnik-llm/sputnik/internal/engine"
+	"github.com/sputnik-llm/sputnik/internal/grammar"
 	"github.com/sputnik-llm/sputnik/internal/server/openai"
 )
 
@@ -40,10 +41,26 @@ func (s *Server) handleCompletions(w http.ResponseWriter, r *http.Request) {
 	if req.Logprobs != nil {
 		top = *req.Logprobs
 	}
-	events, err := m.Backend.Submit(r.Context(), engine.Request{
+	ereq := engine.Request{
 		Prompt: ids, MaxTokens: req.Limit(), Sample: sampling(&req.Params, m.R1),
 		IgnoreEOS: req.IgnoreEOS, Stop: req.Stop, Logprobs: req.Logprobs != nil, TopLogprobs: top,
+	}
+	text := req.Prompt.Text
+	if req.Prompt.Tokens != nil {
+		var b strings.Builder
+		for _, id := range ids[max(len(ids)-8, 0):] {
+			b.WriteString(m.Backend.Piece(id))
+		}
+		text = b.String()
+	}
+	err = s.constraint(m, &ereq, text, &req.Reasoning, func() (*grammar.Grammar, string, error) {
+		return formatGrammar(req.ResponseFormat)
 	})
+	if err != nil {
+		writeRequestError(w, err)
+		return
+	}
+	events, err := m.Backend.Submit(r.Context(), ereq)
 	if err != nil {
 		s.writeSubmitError(w, err, "prompt")
 		return

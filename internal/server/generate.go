@@ -129,7 +129,7 @@ func usage(res engine.Result, promptLen, reasoningTokens int) *openai.Usage {
 	return &openai.Usage{
 		PromptTokens: prompt, CompletionTokens: gen, TotalTokens: prompt + gen,
 		PromptTokensDetails:     openai.PromptTokensDetails{CachedTokens: res.CachedTokens},
-		CompletionTokensDetails: openai.CompletionTokensDetails{ReasoningTokens: reasoningTokens},
+		CompletionTokensDetails: openai.CompletionTokensDetails{ReasoningTokens: reasoningTokens, ReasoningBudgetHit: res.BudgetHit},
 		PromptCacheHitTokens:    res.CachedTokens,
 		PromptCacheMissTokens:   prompt - res.CachedTokens,
 	}

@@ -45,6 +45,9 @@ type Config struct {
 	RetryAfter time.Duration
 	// Logger receives one line per request (default slog.Default()).
 	Logger *slog.Logger
+	// ReasoningBudget is the default max_reasoning_tokens of requests
+	// whose prompt opens a reasoning block (0: no limit).
+	ReasoningBudget int
 }
 
 // Model is a loaded model as the server serves it.

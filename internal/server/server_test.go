@@ -370,7 +370,7 @@ func TestErrors(t *testing.T) {
 		{"n=2", nil, "POST", "/v1/chat/completions", `{` + userMsg + `, "n": 2}`, auth, 400, "n", "", "only n = 1"},
 		{"unknown role", nil, "POST", "/v1/chat/completions", `{"messages": [{"role": "robot", "content": "x"}]}`, auth, 400, "messages[0].role", "", `unknown role "robot"`},
 		{"max_tokens 0", nil, "POST", "/v1/completions", `{"prompt": "x", "max_tokens": 0}`, auth, 400, "max_tokens", "", "at least 1"},
-		{"tools", nil, "POST", "/v1/chat/completions", `{` + userMsg + `, "tools": [{"type": "function"}]}`, auth, 400, "tools", "", "not supported yet"},
+		{"tools", nil, "POST", "/v1/chat/completions", `{` + userMsg + `, "tools": [{"type": "function"}]}`, auth, 400, "tools[0].function", "", "missing"},
 		{"template raises", nil, "POST", "/v1/chat/completions", `{"messages": [{"role": "user", "content": "a"}, {"role": "tool", "content": "b"}, {"role": "system", "content": "c"}, {"role": "banana", "content": "d"}]}`, auth, 400, "messages[3].role", "", "unknown role"},
 		{"no key", nil, "POST", "/v1/chat/completions", `{` + userMsg + `}`, nil, 401, "", "invalid_api_key", "API key"},
 		{"wrong key", nil, "GET", "/v1/models", "", []string{"Authorization", "Bearer sk-wrong"}, 401, "", "invalid_api_key", "API key"},

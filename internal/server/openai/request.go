@@ -51,6 +51,9 @@ type Params struct {
 	// IgnoreEOS keeps generating past end-of-generation tokens (llama.cpp's
 	// extension, for benchmarks).
 	IgnoreEOS bool `json:"ignore_eos,omitempty"`
+	// Reasoning holds max_reasoning_tokens (or reasoning_effort) and
+	// response_format.
+	Reasoning `json:"-"`
 }
 
 // StreamOptions are the options of a streamed response.
@@ -121,6 +124,8 @@ func (p *Params) decodeParam(key string, v any) (bool, error) {
 		}
 	case "ignore_eos":
 		p.IgnoreEOS, err = asBool(v, key)
+	case "max_reasoning_tokens", "reasoning_effort", "response_format":
+		_, err = p.decodeReasoning(key, v)
 	case "logit_bias":
 		if o, ok := v.(chat.Object); v != nil && (!ok || len(o) > 0) {
 			err = invalid(key, "not supported yet")
@@ -195,6 +200,11 @@ type ChatRequest struct {
 	// ChatTemplateKwargs are extra chat template variables, such as Qwen3's
 	// enable_thinking. Nested objects are chat.Objects (key order kept).
 	ChatTemplateKwargs Kwargs `json:"chat_template_kwargs,omitempty"`
+	// Tools the model may call, ToolChoice (nil: "auto" with tools) and
+	// ParallelToolCalls (nil: allowed).
+	Tools             []Tool      `json:"-"`
+	ToolChoice        *ToolChoice `json:"-"`
+	ParallelToolCalls *bool       `json:"-"`
 }
 
 // RawReasoning reports whether the client asked for the raw <think> text
@@ -264,21 +274,19 @@ func DecodeChatRequest(data []byte) (*ChatRequest, error) {
 			for _, m := range o {
 				r.ChatTemplateKwargs[m.Key] = m.Value
 			}
-		case "tools", "functions":
-			if l, ok := v.([]any); v != nil && (!ok || len(l) > 0) {
-				err = invalid(k, "tools are not supported yet (function calling is coming in a later release)")
+		case "tools":
+			r.Tools, err = decodeTools(v, k)
+		case "tool_choice":
+			r.ToolChoice, err = decodeToolChoice(v, k)
+		case "parallel_tool_calls":
+			if v != nil {
+				var b bool
+				b, err = asBool(v, k)
+				r.ParallelToolCalls = &b
 			}
-		case "tool_choice", "function_call":
-			if s, ok := v.(string); v != nil && !(ok && (s == "none" || s == "auto")) {
-				err = invalid(k, "tools are not supported yet (function calling is coming in a later release)")
-			}
-		case "response_format":
-			if v == nil {
-				break
-			}
-			o, ok := v.(chat.Object)
-			if typ, _ := o.Get("type"); !ok || typ != "text" {
-				err = invalid(k, "not supported yet: only {\"type\": \"text\"} (JSON mode and structured outputs are not)")
+		case "functions", "function_call":
+			if v != nil {
+				err = invalid(k, "the legacy functions API is not supported; use tools and tool_choice")
 			}
 		}
 		if err != nil {
@@ -290,6 +298,18 @@ func DecodeChatRequest(data []byte) (*ChatRequest, error) {
 	}
 	if r.TopLogprobs != nil && *r.TopLogprobs > 0 && !r.Logprobs {
 		return nil, invalid("top_logprobs", "needs logprobs: true")
+	}
+	if c := r.ToolChoice; c != nil && c.Mode != "none" && c.Mode != "auto" {
+		found := c.Mode == "required" && len(r.Tools) > 0
+		for _, t := range r.Tools {
+			found = found || t.Name == c.Name
+		}
+		if !found {
+			return nil, invalid("tool_choice", "names no tool of the request")
+		}
+		if r.ResponseFormat != nil && r.ResponseFormat.Type != "text" {
+			return nil, invalid("response_format", "cannot be combined with a forced tool_choice")
+		}
 	}
 	return r, nil
 }

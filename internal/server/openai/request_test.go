@@ -41,6 +41,7 @@ func TestDecodeChatRequest(t *testing.T) {
 			Model: "r1", MaxTokens: i(100), Temperature: f(0.7), TopP: f(1), TopK: i(40), MinP: f(0.05),
 			FrequencyPenalty: f(0.5), PresencePenalty: f(-0.5), RepeatPenalty: f(1.1), Seed: &seed,
 			Stop: []string{"END"}, N: i(1), Stream: true, StreamOptions: &StreamOptions{IncludeUsage: true},
+			Reasoning: Reasoning{ResponseFormat: &ResponseFormat{Type: "text"}},
 		},
 		Messages: []Message{
 			{Role: "system", Content: "Be brief."},
@@ -52,6 +53,7 @@ func TestDecodeChatRequest(t *testing.T) {
 		},
 		MaxCompletionTokens: i(50), Logprobs: true, TopLogprobs: i(3), ReasoningFormat: "none",
 		ChatTemplateKwargs: Kwargs{"enable_thinking": false, "o": chat.Object{{Key: "b", Value: int64(1)}, {Key: "a", Value: int64(2)}}},
+		Tools:              []Tool{}, ToolChoice: &ToolChoice{Mode: "none"}, ParallelToolCalls: new(bool),
 	}
 	if !reflect.DeepEqual(r, want) {
 		t.Fatalf("got  %+v\nwant %+v", r, want)
@@ -151,9 +153,13 @@ func TestDecodeChatRequestErrors(t *testing.T) {
 		{"top_logprobs without logprobs", `{` + msgs + `, "top_logprobs": 2}`, "top_logprobs", "needs logprobs"},
 		{"reasoning_format", `{` + msgs + `, "reasoning_format": "xml"}`, "reasoning_format", "unknown format"},
 		{"kwargs type", `{` + msgs + `, "chat_template_kwargs": []}`, "chat_template_kwargs", "want an object"},
-		{"tools", `{` + msgs + `, "tools": [{"type": "function", "function": {"name": "f"}}]}`, "tools", "not supported yet"},
-		{"tool_choice", `{` + msgs + `, "tool_choice": "required"}`, "tool_choice", "not supported yet"},
-		{"response_format", `{` + msgs + `, "response_format": {"type": "json_object"}}`, "response_format", "not supported"},
+		{"tools", `{` + msgs + `, "tools": [{"type": "function", "function": {"name": ""}}]}`, "tools[0].function.name", "empty"},
+		{"tool type", `{` + msgs + `, "tools": [{"type": "code", "function": {"name": "f"}}]}`, "tools[0].type", "function"},
+		{"tool_choice", `{` + msgs + `, "tool_choice": "required"}`, "tool_choice", "names no tool"},
+		{"tool_choice name", `{` + msgs + `, "tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": {"type": "function", "function": {"name": "g"}}}`, "tool_choice", "names no tool"},
+		{"response_format", `{` + msgs + `, "response_format": {"type": "xml"}}`, "response_format.type", "unknown type"},
+		{"json_schema", `{` + msgs + `, "response_format": {"type": "json_schema", "json_schema": {"name": "x"}}}`, "response_format.json_schema.schema", "missing"},
+		{"reasoning_effort", `{` + msgs + `, "reasoning_effort": "max"}`, "reasoning_effort", "unknown effort"},
 		{"logit_bias", `{` + msgs + `, "logit_bias": {"1": 5}}`, "logit_bias", "not supported"},
 		{"model type", `{` + msgs + `, "model": 1}`, "model", "want a string"},
 		{"too deep", strings.Repeat("[", 300) + strings.Repeat("]", 300), "", "nested more than"},

@@ -13,6 +13,7 @@ const (
 const (
 	FinishStop   = "stop"   // end of generation or a stop string
 	FinishLength = "length" // max_tokens or the context was reached
+	FinishTools  = "tool_calls"
 )
 
 // ChatCompletion is the response to a non-streamed chat request.
@@ -36,9 +37,10 @@ type ChatChoice struct {
 // ResponseMessage is the assistant's answer. ReasoningContent holds the
 // model's reasoning (DeepSeek's field), left out when there was none.
 type ResponseMessage struct {
-	Role             string `json:"role"` // "assistant"
-	Content          string `json:"content"`
-	ReasoningContent string `json:"reasoning_content,omitempty"`
+	Role             string     `json:"role"` // "assistant"
+	Content          string     `json:"content"`
+	ReasoningContent string     `json:"reasoning_content,omitempty"`
+	ToolCalls        []ToolCall `json:"tool_calls,omitempty"`
 }
 
 // ChatChunk is one server-sent event of a streamed chat response. The
@@ -64,9 +66,19 @@ type ChunkChoice struct {
 // Delta is streamed text: the first chunk has the role and empty content,
 // later ones reasoning or content text. Nil fields are left out.
 type Delta struct {
-	Role             string  `json:"role,omitempty"`
-	Content          *string `json:"content,omitempty"`
-	ReasoningContent *string `json:"reasoning_content,omitempty"`
+	Role             string          `json:"role,omitempty"`
+	Content          *string         `json:"content,omitempty"`
+	ReasoningContent *string         `json:"reasoning_content,omitempty"`
+	ToolCalls        []ToolCallDelta `json:"tool_calls,omitempty"`
+}
+
+// ToolCallDelta is one tool call in a stream chunk; Sputnik sends each
+// call whole, in one chunk (id, type, name and all the arguments).
+type ToolCallDelta struct {
+	Index    int          `json:"index"`
+	ID       string       `json:"id"`
+	Type     string       `json:"type"` // "function"
+	Function FunctionCall `json:"function"`
 }
 
 // ChatLogprobs are a chat answer's token log-probabilities (OpenAI's
@@ -145,6 +157,9 @@ type PromptTokensDetails struct {
 // CompletionTokensDetails breaks down the generated tokens.
 type CompletionTokensDetails struct {
 	ReasoningTokens int `json:"reasoning_tokens"`
+	// ReasoningBudgetHit says the reasoning was closed by the server
+	// because max_reasoning_tokens was spent.
+	ReasoningBudgetHit bool `json:"reasoning_budget_hit,omitempty"`
 }
 
 // ModelList is the response to GET /v1/models.
