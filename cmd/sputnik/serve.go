@@ -43,6 +43,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	threads := fs.Int("t", 0, "threads (0 = all cores)")
 	queue := fs.Int("queue", 64, "most requests waiting for a slot; beyond it 429")
 	maxBody := fs.String("max-body", "8M", "largest request body `size`; beyond it 413")
+	noUI := fs.Bool("no-ui", false, "do not serve the chat page at /")
 	grace := fs.Duration("grace", 10*time.Second, "on SIGTERM, how long running requests may finish before they are cancelled")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -52,7 +53,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		*modelPath, pos = pos[0], nil
 	}
 	if *modelPath == "" || len(pos) > 0 {
-		return usageError{"usage: sputnik serve -m MODEL.gguf [--addr HOST:PORT] [--api-key KEY] [--parallel N] [--ctx N] [--kv-mem SIZE] [--alias NAME] [-t N]"}
+		return usageError{"usage: sputnik serve -m MODEL.gguf [--addr HOST:PORT] [--api-key KEY] [--parallel N] [--ctx N] [--kv-mem SIZE] [--alias NAME] [-t N] [--no-ui]"}
 	}
 	if *apiKey == "" {
 		*apiKey = os.Getenv("SPUTNIK_API_KEY")
@@ -72,7 +73,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	srv := server.New(server.Config{APIKey: *apiKey, MaxBody: bodyLimit, Logger: log})
+	srv := server.New(server.Config{APIKey: *apiKey, MaxBody: bodyLimit, Logger: log, UI: !*noUI})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
@@ -127,6 +128,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	srv.SetModel(lr.m)
 	fmt.Fprintf(stderr, "sputnik serve: %s\n", lr.summary)
 	fmt.Fprintf(stderr, "sputnik serve: ready: %s/v1 (model %q)\n", url, lr.m.Name)
+	if !*noUI {
+		fmt.Fprintf(stderr, "sputnik serve: chat in the browser: %s/\n", url)
+	}
 
 	select {
 	case err := <-served:
