@@ -739,7 +739,7 @@ function init() {
       renderConversation();
     }
   });
-  addEventListener('beforeunload', save);
+  addEventListener('beforeunload', () => { if (S.busy) save(); }); // keep what streamed so far
 
   loadModels();
   input.focus();
