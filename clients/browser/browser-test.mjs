@@ -60,7 +60,12 @@ const page = browser.pages()[0] ?? (await browser.newPage());
 const dialogs = [];
 const pageErrors = [];
 const consoleErrors = [];
-page.on('dialog', (d) => { dialogs.push(`${d.type()}: ${d.message()}`); d.dismiss().catch(() => {}); });
+let expectDialog = false; // only the delete step's confirm() is expected
+page.on('dialog', (d) => {
+  if (expectDialog && d.type() === 'confirm') return d.accept().catch(() => {});
+  dialogs.push(`${d.type()}: ${d.message()}`);
+  d.dismiss().catch(() => {});
+});
 page.on('pageerror', (e) => pageErrors.push(e.message));
 page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
 await page.addInitScript(() => {
@@ -320,6 +325,73 @@ try {
     check(light !== dark && (await page.getAttribute('html', 'data-theme')) === 'dark', `background stayed ${light}`);
     await page.click('#theme');
     check((await bg()) === light, 'toggling back did not restore the light theme');
+  });
+
+  await step('model picker, settings and the request the page sends', async () => {
+    await page.route('**/v1/models', (route) => route.fulfill({ status: 200, contentType: 'application/json',
+      body: JSON.stringify({ object: 'list', data: [{ id: modelID, object: 'model' }, { id: 'other-model', object: 'model' }] }) }));
+    let sent = null;
+    await page.route('**/v1/chat/completions', (route) => {
+      sent = { body: JSON.parse(route.request().postData()), auth: route.request().headers().authorization };
+      route.fulfill({ status: 200, headers: { 'Content-Type': 'text/event-stream' },
+        body: `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: 'ok' }, finish_reason: 'stop' }] })}\n\ndata: [DONE]\n\n` });
+    });
+    await page.reload({ waitUntil: 'load' });
+    await page.waitForSelector('#model-pick:not([hidden])');
+    check((await page.$$eval('#model option', (o) => o.length)) === 2, 'the picker does not list both models');
+    await page.selectOption('#model', 'other-model');
+    await page.click('#open-settings');
+    await page.fill('#set-system', 'Answer briefly.');
+    await page.uncheck('#set-temp-default');
+    await page.fill('#set-max', '123');
+    await page.click('#settings button.primary');
+    await page.click('#new-chat');
+    await sendMessage('check the request');
+    await idle();
+    await page.unroute('**/v1/models');
+    await page.unroute('**/v1/chat/completions');
+    check(sent, 'no request was sent');
+    const b = sent.body;
+    check(b.model === 'other-model', `model ${b.model}`);
+    check(b.stream === true && b.stream_options?.include_usage === true, 'not streaming with include_usage');
+    check(b.max_tokens === 123 && typeof b.temperature === 'number', `max_tokens ${b.max_tokens}, temperature ${b.temperature}`);
+    check(b.messages[0].role === 'system' && b.messages[0].content === 'Answer briefly.' && b.messages.at(-1).content === 'check the request', `messages ${JSON.stringify(b.messages)}`);
+    check(!apiKey || sent.auth === `Bearer ${apiKey}`, 'the key is not sent as a Bearer token');
+    // Back to the server's own model list and defaults.
+    await page.click('#open-settings');
+    await page.fill('#set-system', '');
+    await page.check('#set-temp-default');
+    await page.fill('#set-max', '48');
+    await page.click('#settings button.primary');
+    await page.reload({ waitUntil: 'load' });
+    await page.waitForFunction((id) => document.querySelector('#model-name').textContent === id, modelID);
+  });
+
+  await step('exports Markdown and JSON', async () => {
+    const title = await page.textContent('#chat-title');
+    const [md] = await Promise.all([page.waitForEvent('download'), page.click('#export-md')]);
+    const mdText = fs.readFileSync(await md.path(), 'utf8');
+    check(mdText.startsWith(`# ${title}\n`) && mdText.includes('## You'), `Markdown export starts ${JSON.stringify(mdText.slice(0, 60))}`);
+    const [js] = await Promise.all([page.waitForEvent('download'), page.click('#export-json')]);
+    const j = JSON.parse(fs.readFileSync(await js.path(), 'utf8'));
+    check(j.conversations?.[0]?.title === title && j.conversations[0].messages.length >= 2, 'JSON export lacks the conversation');
+  });
+
+  await step('renames and deletes a conversation', async () => {
+    const n = (await page.$$('#conversations .conv')).length;
+    await page.hover('#conversations .conv.active');
+    await page.click('#conversations .conv.active button[title="Rename"]');
+    await page.fill('.conv-rename', 'Renamed chat');
+    await page.press('.conv-rename', 'Enter');
+    check((await page.textContent('#conversations .conv.active .conv-open')) === 'Renamed chat', 'rename did not take');
+    check((await page.textContent('#chat-title')) === 'Renamed chat', 'the title bar kept the old name');
+    expectDialog = true;
+    await page.click('#conversations .conv.active button[title="Delete"]');
+    await page.waitForFunction((n) => document.querySelectorAll('#conversations .conv').length === n - 1, n);
+    expectDialog = false;
+    await page.reload({ waitUntil: 'load' });
+    const titles = await page.$$eval('#conversations .conv-open', (b) => b.map((x) => x.textContent));
+    check(titles.length === n - 1 && !titles.includes('Renamed chat'), `after reload: ${JSON.stringify(titles)}`);
   });
 
   if (shotPath) {

@@ -696,6 +696,7 @@ function init() {
   });
 
   $('#new-chat').addEventListener('click', newChat);
+  $('#new-chat-top').addEventListener('click', newChat);
   $('#open-sidebar').addEventListener('click', openSidebar);
   $('#close-sidebar').addEventListener('click', closeSidebar);
   $('#scrim').addEventListener('click', closeSidebar);
