@@ -263,7 +263,7 @@ try {
 
   await step('model output never executes (imported conversation)', async () => {
     const evil = '<img src=x onerror="window.__xss=13;alert(13)"> [x](javascript:alert(14))';
-    const file = JSON.stringify({ format: 'sputnik-chat', version: 1, conversations: [{ id: 'x', title: 'Imported <img src=x onerror=alert(15)>', messages: [{ role: 'user', content: evil }, { role: 'assistant', reasoning: evil, content: evil }] }] });
+    const file = JSON.stringify({ format: 'sputnik-chat', version: 1, conversations: [{ id: 'x', title: 'Imported <img src=x onerror=alert(15)>', messages: [{ role: 'user', content: evil }, { role: 'assistant', reasoning: evil, content: evil, model: evil, thinkMs: evil, stats: { tokens: evil, tps: evil } }] }] });
     await page.setInputFiles('#import-file', { name: 'evil.json', mimeType: 'application/json', buffer: Buffer.from(file) });
     await page.waitForFunction(() => document.querySelector('#chat-title').textContent.startsWith('Imported'));
     await page.click('.msg.assistant details.think > summary');

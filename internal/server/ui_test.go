@@ -46,6 +46,7 @@ func TestUI(t *testing.T) {
 	for _, tc := range []struct{ path, ctype, cache string }{
 		{"/app.js", "text/javascript; charset=utf-8", "no-cache"},
 		{"/markdown.js", "text/javascript; charset=utf-8", "no-cache"},
+		{"/chats.js", "text/javascript; charset=utf-8", "no-cache"},
 		{"/style.css", "text/css; charset=utf-8", "no-cache"},
 		{"/icon.svg", "image/svg+xml", "no-cache"},
 		{"/vendor/marked-18.3.0/marked.esm.js", "text/javascript; charset=utf-8", "immutable"},

@@ -5,9 +5,9 @@
 // only ever put into the page through markdown.js (sanitised) or as text.
 
 import { render, renderStream, copyText } from './markdown.js';
+import { STORE, readStore, writeStore, newID, titleFrom, seconds, fileName, toMarkdown, toJSON, fromJSON } from './chats.js';
 
 const $ = (sel) => document.querySelector(sel);
-const STORE = { chats: 'sputnik.chats.v1', settings: 'sputnik.settings.v1', key: 'sputnik.apiKey' };
 
 const S = {
   convs: [], // newest first
@@ -21,21 +21,16 @@ const S = {
 // ---- storage ----
 
 function load() {
-  try {
-    S.convs = JSON.parse(localStorage.getItem(STORE.chats) || '[]').filter(validConv);
-    Object.assign(S.settings, JSON.parse(localStorage.getItem(STORE.settings) || '{}'));
-    S.apiKey = localStorage.getItem(STORE.key) || '';
-  } catch (e) {
-    console.warn('sputnik: could not read saved chats', e);
-  }
-  S.convs.sort((a, b) => b.updated - a.updated);
+  const st = readStore();
+  S.convs = st.convs;
+  Object.assign(S.settings, st.settings);
+  S.apiKey = st.apiKey;
   if (!S.convs.some((c) => c.id === S.current)) S.current = S.convs[0]?.id ?? null;
 }
 
 function save() {
   try {
-    localStorage.setItem(STORE.chats, JSON.stringify(S.convs));
-    localStorage.setItem(STORE.settings, JSON.stringify(S.settings));
+    writeStore(S.convs, S.settings);
   } catch (e) {
     toast('Could not save: ' + e.message);
   }
@@ -48,18 +43,7 @@ function saveSoon() {
   if (!saveTimer) saveTimer = setTimeout(() => { saveTimer = 0; save(); }, 1000);
 }
 
-function validConv(c) {
-  return c && typeof c.id === 'string' && Array.isArray(c.messages) &&
-    c.messages.every((m) => m && ['user', 'assistant', 'system'].includes(m.role) && typeof m.content === 'string');
-}
-
-const newID = () => Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
 const currentConv = () => S.convs.find((c) => c.id === S.current) ?? null;
-
-function titleFrom(text) {
-  const t = text.replace(/\s+/g, ' ').trim();
-  return t.length > 48 ? t.slice(0, 46) + '…' : t || 'New chat';
-}
 
 // ---- API ----
 
@@ -267,11 +251,6 @@ function updateThinkLabel(msg, t) {
   const label = view.think.querySelector('.think-label');
   if (t.thinkEnd) label.textContent = 'Thought for ' + seconds(t.thinkEnd - t.thinkStart);
   else label.textContent = 'Thinking… ' + Math.floor((performance.now() - t.thinkStart) / 1000) + ' s';
-}
-
-function seconds(ms) {
-  const s = ms / 1000;
-  return (s < 10 ? s.toFixed(1) : Math.round(s)) + ' s';
 }
 
 const nearBottom = () => { const sc = $('#scroller'); return sc.scrollHeight - sc.scrollTop - sc.clientHeight < 80; };
@@ -500,8 +479,8 @@ function listItem(c) {
     input.addEventListener('blur', () => finish(true));
   });
   const del = button('icon-btn small', 'Delete', 'trash', () => {
-    if (S.busy?.conv === c) stop();
     if (!confirm(`Delete “${c.title}”?`)) return;
+    if (S.busy?.conv === c) stop();
     S.convs = S.convs.filter((x) => x !== c);
     if (S.current === c.id) S.current = null;
     save();
@@ -539,48 +518,28 @@ function download(name, type, text) {
   setTimeout(() => URL.revokeObjectURL(a.href), 10000);
 }
 
-const fileName = (c, ext) => (c.title.replace(/[^\p{L}\p{N}]+/gu, '-').replace(/^-|-$/g, '').slice(0, 60) || 'chat') + ext;
-
 function exportMarkdown() {
   const c = currentConv();
   if (!c) return toast('Nothing to export yet');
-  let out = `# ${c.title}\n\n`;
-  for (const m of c.messages) {
-    if (m.role === 'user') out += `## You\n\n${m.content}\n\n`;
-    else {
-      out += `## ${m.model || 'Assistant'}\n\n`;
-      if (m.reasoning) out += `<details><summary>Thinking${m.thinkMs != null ? ' (' + seconds(m.thinkMs) + ')' : ''}</summary>\n\n${m.reasoning}\n\n</details>\n\n`;
-      out += `${m.content}\n\n`;
-    }
-  }
-  download(fileName(c, '.md'), 'text/markdown', out);
+  download(fileName(c, '.md'), 'text/markdown', toMarkdown(c));
 }
 
 function exportJSON() {
   const c = currentConv();
   if (!c) return toast('Nothing to export yet');
-  download(fileName(c, '.json'), 'application/json', JSON.stringify({ format: 'sputnik-chat', version: 1, conversations: [c] }, null, 2));
+  download(fileName(c, '.json'), 'application/json', toJSON(c));
 }
 
 async function importFile(file) {
   try {
-    const j = JSON.parse(await file.text());
-    const list = Array.isArray(j) ? j : j.conversations ?? [j];
-    const ok = list.filter(validConv).map((c) => ({
-      id: newID(),
-      title: typeof c.title === 'string' ? c.title : 'Imported chat',
-      created: Number(c.created) || Date.now(),
-      updated: Number(c.updated) || Date.now(),
-      messages: c.messages.map((m) => ({ ...m, state: m.state === 'streaming' ? 'stopped' : m.state })),
-    }));
-    if (!ok.length) throw new Error('no conversations in the file');
-    S.convs.push(...ok);
+    const convs = fromJSON(await file.text());
+    S.convs.push(...convs);
     S.convs.sort((a, b) => b.updated - a.updated);
-    S.current = ok[0].id;
+    S.current = convs[0].id;
     save();
     renderList();
     renderConversation();
-    toast(`Imported ${ok.length} conversation${ok.length > 1 ? 's' : ''}`);
+    toast(`Imported ${convs.length} conversation${convs.length > 1 ? 's' : ''}`);
   } catch (e) {
     toast('Import failed: ' + e.message);
   }
