@@ -117,6 +117,14 @@ try {
     });
   }
 
+  // The page's requests go to the server as they are, plus a seed and
+  // ignore_eos: the random test model then answers the same way every run
+  // and never ends early (the stop test needs a long answer).
+  await page.route('**/v1/chat/completions', (route) => {
+    const body = JSON.parse(route.request().postData());
+    route.continue({ postData: JSON.stringify({ ...body, seed: 7, ignore_eos: true }) });
+  });
+
   let modelID = '';
   await step('lists the model from /v1/models', async () => {
     await page.waitForFunction(() => document.querySelector('#model-name').textContent.length > 0);
