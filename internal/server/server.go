@@ -112,10 +112,15 @@ func New(cfg Config) *Server {
 	mux.Handle("/metrics", s.open("metrics", http.MethodGet, s.metrics.handler().ServeHTTP))
 	if cfg.UI {
 		s.ui = loadUI()
-		mux.Handle("/", s.open("ui", "", s.handleUI))
-	} else {
-		mux.Handle("/", s.open("other", "", s.notFound))
+		for name := range s.ui {
+			pattern := "/" + name
+			if name == "index.html" {
+				pattern = "/{$}" // the page lives at / only
+			}
+			mux.Handle(pattern, s.open("ui", "", s.handleUI))
+		}
 	}
+	mux.Handle("/", s.open("other", "", s.notFound))
 	s.handler = mux
 	return s
 }

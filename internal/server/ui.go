@@ -74,8 +74,8 @@ func loadUI() map[string]*uiFile {
 	return files
 }
 
-// handleUI serves the chat page at / and its files; any other path is the
-// API's JSON 404.
+// handleUI serves the chat page at / and its files at their paths (New
+// routes only those here).
 func (s *Server) handleUI(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimPrefix(r.URL.Path, "/")
 	if name == "" {
