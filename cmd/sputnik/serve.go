@@ -43,10 +43,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	threads := threadsFlag(fs)
 	queue := fs.Int("queue", 64, "most requests waiting for a slot; beyond it 429")
 	maxBody := fs.String("max-body", "8M", "largest request body `size`; beyond it 413")
+	noUI := fs.Bool("no-ui", false, "do not serve the chat page at /")
 	grace := fs.Duration("grace", 10*time.Second, "on SIGTERM, how long running requests may finish before they are cancelled")
 	budget := fs.Int("reasoning-budget", 0, "default max_reasoning_tokens: after `N` reasoning tokens the server closes the <think> block (0 = no limit)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: sputnik serve -m MODEL.gguf [--addr HOST:PORT] [--api-key KEY] [--parallel N] [--ctx N] [--kv-mem SIZE] [--alias NAME] [-t N]")
+		fmt.Fprintln(fs.Output(), "Usage: sputnik serve -m MODEL.gguf [--addr HOST:PORT] [--api-key KEY] [--parallel N] [--ctx N] [--kv-mem SIZE] [--alias NAME] [-t N] [--reasoning-budget N] [--no-ui]")
 		fmt.Fprintln(fs.Output(), "\nServes the OpenAI/DeepSeek API (/v1/chat/completions, /v1/completions, /v1/models), /health and /metrics.")
 		fmt.Fprintln(fs.Output(), "\nFlags:")
 		fs.PrintDefaults()
@@ -87,7 +88,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	srv := server.New(server.Config{APIKey: *apiKey, MaxBody: bodyLimit, Logger: log, ReasoningBudget: *budget})
+	srv := server.New(server.Config{APIKey: *apiKey, MaxBody: bodyLimit, Logger: log, ReasoningBudget: *budget, UI: !*noUI})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
@@ -136,6 +137,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	srv.SetModel(lr.m)
 	fmt.Fprintf(stderr, "sputnik serve: %s\n", lr.summary)
 	fmt.Fprintf(stderr, "sputnik serve: ready: %s/v1 (model %q)\n", url, lr.m.Name)
+	if !*noUI {
+		fmt.Fprintf(stderr, "sputnik serve: chat in the browser: %s/\n", url)
+	}
 
 	select {
 	case err := <-served:

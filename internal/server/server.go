@@ -48,6 +48,9 @@ type Config struct {
 	// ReasoningBudget is the default max_reasoning_tokens of requests
 	// whose prompt opens a reasoning block (0: no limit).
 	ReasoningBudget int
+	// UI serves the chat page (internal/web) at / and its files beside it;
+	// without it / is a 404 like any unknown path.
+	UI bool
 }
 
 // Model is a loaded model as the server serves it.
@@ -91,6 +94,7 @@ type Server struct {
 	drain   atomic.Bool
 	metrics *metrics
 	handler http.Handler
+	ui      map[string]*uiFile // the chat page's files by path; nil without Config.UI
 }
 
 // New returns a server that answers 503 until SetModel.
@@ -127,11 +131,23 @@ func New(cfg Config) *Server {
 	mux.Handle("/v1/models/{id...}", s.api("models", http.MethodGet, s.handleModel))
 	mux.Handle("/health", s.open("health", http.MethodGet, s.handleHealth))
 	mux.Handle("/metrics", s.open("metrics", http.MethodGet, s.metrics.handler().ServeHTTP))
-	mux.Handle("/", s.open("other", "", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "invalid_request_error", "", "", fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path))
-	}))
+	if cfg.UI {
+		s.ui = loadUI()
+		for name := range s.ui {
+			pattern := "/" + name
+			if name == "index.html" {
+				pattern = "/{$}" // the page lives at / only
+			}
+			mux.Handle(pattern, s.open("ui", "", s.handleUI))
+		}
+	}
+	mux.Handle("/", s.open("other", "", s.notFound))
 	s.handler = mux
 	return s
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	writeError(w, http.StatusNotFound, "invalid_request_error", "", "", fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path))
 }
 
 // Handler returns the server's HTTP handler.
@@ -210,8 +226,8 @@ func (s *Server) open(endpoint, method string, h http.HandlerFunc) http.Handler 
 			}
 			d := time.Since(start)
 			s.metrics.request(endpoint, status)
-			if endpoint == "metrics" || endpoint == "health" {
-				return // probes and scrapes would flood the log
+			if endpoint == "metrics" || endpoint == "health" || endpoint == "ui" && status < 400 && r.URL.Path != "/" {
+				return // probes, scrapes and the page's files would flood the log
 			}
 			s.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", status,
 				"duration", d.Round(time.Microsecond), "prompt_tokens", ri.promptTokens, "completion_tokens", ri.completionTokens)
