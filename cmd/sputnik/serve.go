@@ -18,8 +18,11 @@ import (
 
 	"github.com/sputnik-llm/sputnik/internal/chat"
 	"github.com/sputnik-llm/sputnik/internal/engine"
+	"github.com/sputnik-llm/sputnik/internal/kvcache"
+	"github.com/sputnik-llm/sputnik/internal/model"
 	"github.com/sputnik-llm/sputnik/internal/models"
 	"github.com/sputnik-llm/sputnik/internal/server"
+	"github.com/sputnik-llm/sputnik/internal/sysmem"
 )
 
 // runServe is the HTTP server: it listens first (/health answers 503 while
@@ -202,6 +205,9 @@ func loadForServe(path, alias string, threads int, opt engine.Options, stderr io
 	if info.ContextLength > 0 {
 		opt.Context = min(opt.Context, info.ContextLength)
 	}
+	if opt.KVBytes == 0 {
+		opt.KVBytes = defaultKVBytes(opt, info, lm.f.Size, stderr)
+	}
 	e, err := engine.New(lm.m, lm.tok, opt)
 	if err != nil {
 		lm.f.Close()
@@ -269,4 +275,30 @@ func parseSize(s string) (int64, error) {
 func isLoopback(a net.Addr) bool {
 	tcp, ok := a.(*net.TCPAddr)
 	return ok && tcp.IP.IsLoopback()
+}
+
+// defaultKVBytes is the KV pool when --kv-mem is not given: what
+// opt.Parallel sequences of opt.Context tokens need, capped at three
+// quarters of the memory the process may use beyond the model file (the
+// weights are mapped, so they compete for the same memory), but never below
+// one full context. A capped pool still serves --parallel sequences: when
+// it runs out, the newest sequence waits (preempted, its blocks kept as
+// prefix cache) until others finish.
+func defaultKVBytes(opt engine.Options, info model.Info, fileSize int64, stderr io.Writer) int64 {
+	bt := int64(kvcache.DefaultBlockTokens)
+	perBlock := int64(info.KVLayout.BytesPerToken()) * bt
+	perCtx := (int64(opt.Context) + bt - 1) / bt * perBlock
+	need := int64(max(opt.Parallel, 1)) * perCtx
+	limit, source := sysmem.Limit()
+	if limit <= 0 {
+		return need
+	}
+	budget := (limit - fileSize) / 4 * 3
+	if need <= budget {
+		return need
+	}
+	capped := max(budget, perCtx)
+	fmt.Fprintf(stderr, "sputnik serve: note: %d sequences of %d tokens need a %s KV cache; capping it at %s (memory limit %s, %s); set --kv-mem to choose\n",
+		opt.Parallel, opt.Context, humanBytes(uint64(need)), humanBytes(uint64(capped)), humanBytes(uint64(limit)), source)
+	return capped
 }

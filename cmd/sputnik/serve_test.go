@@ -13,6 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sputnik-llm/sputnik/internal/engine"
+	"github.com/sputnik-llm/sputnik/internal/kvcache"
+	"github.com/sputnik-llm/sputnik/internal/model"
+	"github.com/sputnik-llm/sputnik/internal/sysmem"
 	"github.com/sputnik-llm/sputnik/internal/testutil"
 )
 
@@ -210,5 +214,29 @@ func structuredOutput(t *testing.T, ctx context.Context, post func(context.Conte
 	args, _ := fn["arguments"].(string)
 	if fn["name"] != "get_weather" || json.Unmarshal([]byte(args), &w) != nil || w.Days < 1 {
 		t.Errorf("tool call %v: want get_weather with arguments matching the schema", fn)
+	}
+}
+
+// TestDefaultKVBytes: without --kv-mem the pool is what --parallel ×
+// --ctx needs, unless that exceeds the memory the process may use; then it
+// is capped, but never below one context.
+func TestDefaultKVBytes(t *testing.T) {
+	info := model.Info{KVLayout: kvcache.Layout{Layers: 61, KeyWidth: 576}} // 70,272 B/token
+	var errb bytes.Buffer
+	small := defaultKVBytes(engine.Options{Parallel: 2, Context: 1024}, info, 1<<20, &errb)
+	if want := int64(2 * 1024 * 70272); small != want || errb.Len() != 0 {
+		t.Errorf("2 × 1024 tokens: got %d bytes (note %q), want %d and no note", small, errb.String(), want)
+	}
+	limit, _ := sysmem.Limit()
+	if limit <= 0 {
+		t.Skip("no memory limit known here")
+	}
+	huge := defaultKVBytes(engine.Options{Parallel: 1024, Context: 131072}, info, 1<<30, &errb)
+	perCtx := int64(131072 * 70272)
+	if huge >= 1024*perCtx || huge < perCtx || huge > limit {
+		t.Errorf("1024 × 128k tokens under a %d-byte limit: got %d bytes", limit, huge)
+	}
+	if !strings.Contains(errb.String(), "capping it at") {
+		t.Errorf("no note about the cap: %q", errb.String())
 	}
 }
