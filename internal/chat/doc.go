@@ -60,8 +60,12 @@
 //     ensure_ascii, indent, separators, sort_keys), string, selectattr,
 //     rejectattr, sort, dictsort and indent.
 //   - Markers inserted before every tag record the line reached (render
-//     errors carry it) and bound a render to 2^20 tags and 256 nested macro
-//     calls; library panics become errors.
+//     errors carry it) and enforce Limits (limits.go): 2^20 tags, 256
+//     nested macro calls and 10 s per render by default; every output goes
+//     through a byte counter (64 MiB), both operands of every ~, + and *
+//     through size checks made before the library builds the result
+//     (rewrite_ops.go; 64 MiB strings and lists), and join and replace are
+//     our bounded versions. Library panics become errors.
 //
 // The conformance cases' expected outputs come from @huggingface/jinja
 // (JavaScript), which prints true, null and ["a"] where Python's Jinja2,
@@ -75,9 +79,10 @@
 // precedence, int(default), map over dotted attributes, and floats printing
 // without ".0" in output (tojson prints them right).
 //
-// Besides the limits above, not handled: self-referencing lists built in a
-// template (x.append(x)) and a huge string repetition ('x' * 10**9) can
-// still exhaust the stack or memory inside the library.
+// Not bounded in memory (only by the step and time limits): string methods
+// that multiply sizes inside one call (s.replace(a, b), s.format(…)) and
+// self-referencing lists built in a template (x.append(x)), which can still
+// exhaust memory or the stack inside the library when printed.
 //
 // The package does not import encoding/json (the dependency rules keep it
 // to cmd/ and server/); the library does, for its own fromjson filter.

@@ -43,6 +43,9 @@ type prepOptions struct {
 	// 1-based line in the source, and {{ macroEnter() }} / {{ macroLeave() }}
 	// at the start and end of every macro body (see renderState).
 	markLines bool
+	// boundOps rewrites ~, + and * to check sizes (rewriteOps) and routes
+	// every output through the output counter (see Limits).
+	boundOps bool
 	// renameFilters maps a filter name, as written after "|", to the name the
 	// library should call instead (our replacements for built-in filters).
 	renameFilters map[string]string
@@ -204,7 +207,11 @@ func (p *prepper) text(s string) {
 	if s == "" {
 		return
 	}
-	p.write("{{ '")
+	if p.o.boundOps {
+		p.write("{{ " + outName + "('")
+	} else {
+		p.write("{{ '")
+	}
 	p.outLines += strings.Count(s, "\n")
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; c {
@@ -215,7 +222,11 @@ func (p *prepper) text(s string) {
 			p.out.WriteByte(c)
 		}
 	}
-	p.write("' }}")
+	if p.o.boundOps {
+		p.write("') }}")
+	} else {
+		p.write("' }}")
+	}
 }
 
 // advance moves pos to end, counting lines. The bytes in between have been
@@ -342,6 +353,12 @@ func (p *prepper) emitTag(kind byte, inner string, line int) {
 		}
 	}
 	inner = rewriteTag(kind, inner, p.o.renameFilters)
+	if p.o.boundOps {
+		inner = rewriteOps(inner)
+		if kind == kindVar {
+			inner = outName + "((" + inner + "))"
+		}
+	}
 	// The spaces keep a leading "-" or "+" of the expression from reading
 	// as a whitespace marker to the library.
 	if kind == kindBlock {

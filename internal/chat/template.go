@@ -44,6 +44,9 @@ type ParseOptions struct {
 	PlainWhitespace bool
 	// Now is the clock behind strftime_now(); nil means time.Now.
 	Now func() time.Time
+	// Limits bound each render (steps, macro depth, output and value
+	// sizes, time); zero fields take DefaultLimits.
+	Limits Limits
 }
 
 // Template is a parsed Jinja chat template. It is safe for concurrent use
@@ -56,13 +59,6 @@ type Template struct {
 	// count steps against maxSteps.
 	prog *jinja.Template
 }
-
-// Limits on one render, so that a hostile template in a model file cannot
-// loop or recurse without end: tags executed, and macro call depth.
-const (
-	maxSteps      = 1 << 20
-	maxMacroDepth = 256
-)
 
 // Names of the callables behind the markers prepare inserts.
 const (
@@ -81,6 +77,8 @@ var renamedFilters = map[string]string{
 	"sort":       "__sputnik_sort",
 	"dictsort":   "__sputnik_dictsort",
 	"indent":     "__sputnik_indent",
+	"join":       joinName, // bounded (limits.go), installed with the limits
+	"replace":    replName, // bounded (limits.go), installed with the limits
 }
 
 // filterFuncs are the implementations of renamedFilters, by original name.
@@ -119,6 +117,7 @@ func (t *Template) compile() (prog *jinja.Template, err error) {
 		trimBlocks:    !t.opts.PlainWhitespace,
 		lstripBlocks:  !t.opts.PlainWhitespace,
 		markLines:     true,
+		boundOps:      true,
 		renameFilters: renamedFilters,
 		blocks:        &blocks,
 	})
@@ -202,8 +201,12 @@ func (t *Template) Render(vars map[string]any) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var st renderState
+	st := renderState{limits: t.opts.Limits.withDefaults()}
+	if st.limits.Timeout > 0 {
+		st.deadline = time.Now().Add(st.limits.Timeout)
+	}
 	st.install(vals)
+	st.installLimits(vals)
 	out, err := run(t.prog, vals)
 	if err != nil {
 		return "", &Error{Line: st.line, Err: err}
@@ -237,9 +240,13 @@ func (t *Template) values(vars map[string]any) (map[string]jinja.Value, error) {
 
 // renderState is the bookkeeping of one render, updated by the markers.
 type renderState struct {
-	line  int // 1-based line of the last tag reached
-	steps int // tags executed
-	depth int // macro calls in progress
+	limits   Limits
+	deadline time.Time // zero: no time limit
+	line     int       // 1-based line of the last tag reached
+	steps    int       // tags executed
+	depth    int       // macro calls in progress
+	out      int       // bytes output
+	operands []operand // left operands of ~, + and * awaiting their right one
 }
 
 var empty = jinja.NewString("")
@@ -251,15 +258,18 @@ func (st *renderState) install(vals map[string]jinja.Value) {
 			st.line = int(args[0].AsInt())
 		}
 		st.steps++
-		if st.steps > maxSteps {
-			return empty, fmt.Errorf("template executed more than %d tags", maxSteps)
+		if st.steps > st.limits.MaxSteps {
+			return empty, fmt.Errorf("%w: template executed more than %d tags", ErrLimit, st.limits.MaxSteps)
+		}
+		if st.steps&255 == 0 && !st.deadline.IsZero() && time.Now().After(st.deadline) {
+			return empty, fmt.Errorf("%w: render took longer than %v", ErrLimit, st.limits.Timeout)
 		}
 		return empty, nil
 	})
 	vals[macroEnter] = jinja.NewCallable(macroEnter, func([]jinja.Value, map[string]jinja.Value) (jinja.Value, error) {
 		st.depth++
-		if st.depth > maxMacroDepth {
-			return empty, fmt.Errorf("macro calls nested more than %d deep", maxMacroDepth)
+		if st.depth > st.limits.MaxMacroDepth {
+			return empty, fmt.Errorf("%w: macro calls nested more than %d deep", ErrLimit, st.limits.MaxMacroDepth)
 		}
 		return empty, nil
 	})

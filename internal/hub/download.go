@@ -43,6 +43,7 @@ func (c *Client) Download(ctx context.Context, repo string, f RemoteFile, dst st
 	}
 	p := newProgress(c, path.Base(f.Path), f.Size, have)
 	wait := c.RetryWait
+	best := have // the most bytes ever held: only growth past it resets the retry budget
 	for attempt := 0; have < f.Size; attempt++ {
 		n, err := c.fetch(ctx, repo, f, fh, h, have, p)
 		have += n
@@ -50,6 +51,10 @@ func (c *Client) Download(ctx context.Context, repo string, f RemoteFile, dst st
 			continue
 		}
 		if errors.Is(err, errRestart) {
+			if attempt >= c.Retries {
+				p.done(false)
+				return fmt.Errorf("hub: %s/%s: %w, %d times", repo, f.Path, err, attempt+1)
+			}
 			have = 0
 			if err := restart(fh, h); err != nil {
 				return err
@@ -60,7 +65,8 @@ func (c *Client) Download(ctx context.Context, repo string, f RemoteFile, dst st
 			p.done(false)
 			return err
 		}
-		if n > 0 {
+		if have > best {
+			best = have
 			attempt = 0 // progress was made: the budget is for consecutive failures
 		}
 		p.note(fmt.Sprintf("%v; resuming at %s", err, humanBytes(have)))
@@ -91,6 +97,19 @@ func (c *Client) Download(ctx context.Context, repo string, f RemoteFile, dst st
 	}
 	return nil
 }
+
+// DefaultStallTimeout is Client.StallTimeout's default.
+const DefaultStallTimeout = 60 * time.Second
+
+func (c *Client) stallTimeout() time.Duration {
+	if c.StallTimeout > 0 {
+		return c.StallTimeout
+	}
+	return DefaultStallTimeout
+}
+
+// errStalled says the server sent nothing for Client.StallTimeout.
+var errStalled = errors.New("download stalled")
 
 // errRestart says the server answered a Range request with the whole file.
 var errRestart = errors.New("server ignored the Range request; starting over")
@@ -128,7 +147,18 @@ func (e *localError) Unwrap() error { return e.err }
 
 // fetch requests f from byte offset have on and appends the body to fh and
 // h. It returns the bytes appended.
-func (c *Client) fetch(ctx context.Context, repo string, f RemoteFile, fh *os.File, h hash.Hash, have int64, p *progress) (int64, error) {
+func (c *Client) fetch(ctx context.Context, repo string, f RemoteFile, fh *os.File, h hash.Hash, have int64, p *progress) (n int64, err error) {
+	// A watchdog cancels the request when no byte arrives for stall.
+	stall := c.stallTimeout()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	watchdog := time.AfterFunc(stall, func() { cancel(errStalled) })
+	defer watchdog.Stop()
+	defer func() {
+		if err != nil && errors.Is(context.Cause(ctx), errStalled) {
+			err = fmt.Errorf("hub: %s/%s: no data for %v at %s: %w", repo, f.Path, stall, humanBytes(have+n), errStalled)
+		}
+	}()
 	u := c.Endpoint + "/" + repo + "/resolve/main/" + escapePath(f.Path)
 	req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
 	if err != nil {
@@ -158,8 +188,8 @@ func (c *Client) fetch(ctx context.Context, repo string, f RemoteFile, fh *os.Fi
 		}
 	}
 	// Copy at most the bytes the file still lacks.
-	w := &countingWriter{fh: fh, h: h, p: p}
-	n, err := io.Copy(w, io.LimitReader(resp.Body, f.Size-have))
+	w := &countingWriter{fh: fh, h: h, p: p, onWrite: func() { watchdog.Reset(stall) }}
+	n, err = io.Copy(w, io.LimitReader(resp.Body, f.Size-have))
 	if w.err != nil {
 		return n, &localError{w.err}
 	}
@@ -198,13 +228,17 @@ func escapePath(p string) string {
 // countingWriter appends to the partial file, the hash and the progress
 // line; it keeps a write error apart from a read error of the body.
 type countingWriter struct {
-	fh  *os.File
-	h   hash.Hash
-	p   *progress
-	err error
+	fh      *os.File
+	h       hash.Hash
+	p       *progress
+	onWrite func() // called with every chunk of body data
+	err     error
 }
 
 func (w *countingWriter) Write(b []byte) (int, error) {
+	if w.onWrite != nil {
+		w.onWrite()
+	}
 	n, err := w.fh.Write(b)
 	w.h.Write(b[:n])
 	w.p.add(int64(n))

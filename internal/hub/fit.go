@@ -70,6 +70,10 @@ func (c *Client) checkFit(ctx context.Context, repo string, v Variant, download 
 
 // metadata reads the GGUF metadata at the start of a remote file.
 func (c *Client) metadata(ctx context.Context, repo string, rf RemoteFile) (*gguf.File, error) {
+	// The header is advisory and small: a server that stalls on it gets
+	// one stall timeout in all.
+	ctx, cancel := context.WithTimeout(ctx, c.stallTimeout())
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, "GET", c.Endpoint+"/"+repo+"/resolve/main/"+escapePath(rf.Path), nil)
 	if err != nil {
 		return nil, err

@@ -43,6 +43,11 @@ type Client struct {
 	Retries   int
 	RetryWait time.Duration
 
+	// StallTimeout cuts off a download whose server sends no byte (no
+	// answer, or no body data) for this long; the download is then resumed
+	// like a dropped connection. Zero means DefaultStallTimeout.
+	StallTimeout time.Duration
+
 	// Progress receives the progress line (nil: none). With TTY set it is
 	// redrawn in place ("\r"), otherwise a line is written every few
 	// seconds.

@@ -111,6 +111,9 @@ func (s *Store) Pull(ctx context.Context, c *Client, n Name, opt PullOptions) (*
 		if !safePath(f.Path) {
 			return nil, fmt.Errorf("hub: %s: unsafe file path %q in the listing", n.RepoID(), f.Path)
 		}
+		if f.Size < 0 {
+			return nil, fmt.Errorf("hub: %s: file %q listed with size %d", n.RepoID(), f.Path, f.Size)
+		}
 	}
 	quant := n.Quant
 	if quant == "" {
@@ -120,6 +123,9 @@ func (s *Store) Pull(ctx context.Context, c *Client, n Name, opt PullOptions) (*
 		quant = defaultTag
 	}
 	dir := s.repoDir(n)
+	if err := noSymlinks(s.Dir, dir); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("hub: %w", err)
 	}
@@ -156,6 +162,9 @@ func (s *Store) Pull(ctx context.Context, c *Client, n Name, opt PullOptions) (*
 		if st, err := os.Stat(dst); err == nil && st.Size() == f.Size {
 			continue
 		}
+		if err := noSymlinks(s.Dir, dst); err != nil {
+			return nil, err
+		}
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return nil, fmt.Errorf("hub: %w", err)
 		}
@@ -170,10 +179,58 @@ func (s *Store) Pull(ctx context.Context, c *Client, n Name, opt PullOptions) (*
 	return m, nil
 }
 
-// safePath reports whether a repository path stays inside its directory.
+// Limits on repository paths from a listing (which the hub's owner
+// chooses): bytes of the whole path and of one component.
+const (
+	maxPathBytes      = 1024
+	maxComponentBytes = 255
+)
+
+// safePath reports whether a repository path from a listing is safe to
+// write under the model store: relative, without "..", ".", empty
+// components or backslashes, free of NUL and control characters, and of
+// bounded length.
 func safePath(p string) bool {
-	c := path.Clean(p)
-	return p != "" && !path.IsAbs(c) && c != ".." && !strings.HasPrefix(c, "../") && !strings.Contains(p, "\\")
+	if p == "" || len(p) > maxPathBytes || path.IsAbs(p) || strings.Contains(p, "\\") {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c < 0x20 || c == 0x7f {
+			return false
+		}
+	}
+	for _, part := range strings.Split(p, "/") {
+		if part == "" || part == "." || part == ".." || len(part) > maxComponentBytes {
+			return false
+		}
+	}
+	return true
+}
+
+// noSymlinks fails if any existing component of dst below root, or dst's
+// ".partial" file, is a symbolic link: a link planted in the store could
+// otherwise make a download write outside it.
+func noSymlinks(root, dst string) error {
+	rel, err := filepath.Rel(root, dst)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return fmt.Errorf("hub: %s is outside the store %s", dst, root)
+	}
+	cur := root
+	parts := strings.Split(rel, string(filepath.Separator))
+	check := func(p string) error {
+		st, err := os.Lstat(p)
+		if err == nil && st.Mode()&os.ModeSymlink != 0 {
+			return fmt.Errorf("hub: %s is a symbolic link; refusing to write through it", p)
+		}
+		return nil
+	}
+	for _, part := range parts {
+		cur = filepath.Join(cur, part)
+		if err := check(cur); err != nil {
+			return err
+		}
+	}
+	return check(dst + ".partial")
 }
 
 func (s *Store) writeManifest(n Name, m *Manifest) error {

@@ -66,6 +66,9 @@ func RunBatch(ctx context.Context, b *Batch, logits []float32, info Info, capaci
 // tokenizer.ggml.tokens, else {arch}.vocab_size.
 func VocabSize(ld *Loader) int {
 	if v, ok := ld.F.Get("tokenizer.ggml.tokens"); ok {
+		if v.Len() == 0 {
+			ld.Failf("model: tokenizer.ggml.tokens is empty")
+		}
 		return v.Len()
 	}
 	n := ld.IntOr("vocab_size", 0)
@@ -82,9 +85,9 @@ func CheckHeads(ld *Loader, nHeads, nKVHeads, headDim, ropeDims int) error {
 	}
 	switch {
 	case nHeads <= 0 || nKVHeads <= 0 || headDim <= 0:
-		ld.Failf("model: %s.attention.head_count %d, head_count_kv %d and head dim %d must be positive", ld.Arch, nHeads, nKVHeads, headDim)
+		ld.Failf("model: %[1]s.attention.head_count %[2]d, %[1]s.attention.head_count_kv %[3]d and head dim %[4]d must be positive", ld.Arch, nHeads, nKVHeads, headDim)
 	case nHeads%nKVHeads != 0:
-		ld.Failf("model: %s.attention.head_count %d is not a multiple of head_count_kv %d", ld.Arch, nHeads, nKVHeads)
+		ld.Failf("model: %[1]s.attention.head_count %[2]d is not a multiple of %[1]s.attention.head_count_kv %[3]d", ld.Arch, nHeads, nKVHeads)
 	case ropeDims > headDim:
 		ld.Failf("model: %s.rope.dimension_count %d is larger than the head dim %d", ld.Arch, ropeDims, headDim)
 	}

@@ -3,6 +3,7 @@ package model
 import (
 	"errors"
 	"fmt"
+	"math"
 	"unsafe"
 
 	"github.com/sputnik-llm/sputnik/internal/gguf"
@@ -41,7 +42,14 @@ func (ld *Loader) Failf(format string, args ...any) { ld.Fail(fmt.Errorf(format,
 
 func (ld *Loader) key(k string) string { return ld.Arch + "." + k }
 
-// Int returns the required integer hyperparameter {arch}.k.
+// MaxHyperparameter is the largest value an integer hyperparameter may
+// take: every count, width and length a model file states is a 32-bit
+// quantity in llama.cpp, and anything beyond it (a context of 2⁶², 2⁴⁰
+// heads) is refused at load, naming the key, before it can size anything.
+const MaxHyperparameter = math.MaxInt32
+
+// Int returns the required integer hyperparameter {arch}.k, which must lie
+// in [0, MaxHyperparameter].
 func (ld *Loader) Int(k string) int {
 	if ld.err != nil {
 		return 0
@@ -51,7 +59,26 @@ func (ld *Loader) Int(k string) int {
 		ld.Fail(fmt.Errorf("model: %w", err))
 		return 0
 	}
+	if n < 0 || n > MaxHyperparameter {
+		ld.Failf("model: %s = %d is out of range [0, %d]", ld.key(k), n, MaxHyperparameter)
+		return 0
+	}
 	return int(n)
+}
+
+// CheckBlocks fails unless {arch}.block_count = blocks is positive and the
+// file holds at least perBlock tensors for each block: a layer count is
+// believed only as far as the file backs it with weights, so a billion
+// layers in a small file cannot size the layer table.
+func (ld *Loader) CheckBlocks(blocks, perBlock int) {
+	if ld.err != nil {
+		return
+	}
+	if blocks <= 0 {
+		ld.Failf("model: %s = %d must be positive", ld.key("block_count"), blocks)
+	} else if n := len(ld.F.Tensors); blocks > n/perBlock {
+		ld.Failf("model: %s = %d, but the file has only %d tensors (at least %d per block)", ld.key("block_count"), blocks, n, perBlock)
+	}
 }
 
 // IntOr returns the integer hyperparameter {arch}.k, or def when absent.

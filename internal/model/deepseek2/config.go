@@ -121,10 +121,10 @@ func readConfig(ld *model.Loader) Config {
 	switch {
 	case c.Dim <= 0:
 		ld.Failf("deepseek2: %s.embedding_length = %d must be positive", a, c.Dim)
-	case blocks <= 0:
-		ld.Failf("deepseek2: %s.block_count = %d must be positive", a, blocks)
-	case blocks > len(ld.F.Tensors):
-		ld.Failf("deepseek2: %s.block_count = %d, but the file has only %d tensors", a, blocks, len(ld.F.Tensors))
+	case blocks <= 0 || blocks > len(ld.F.Tensors)/9:
+		// A layer has at least 9 tensors (two norms, the query, latent,
+		// latent norm, kv_b or k_b, output, and a feed-forward network).
+		ld.CheckBlocks(blocks, 9)
 	case c.MTPLayers < 0 || c.MTPLayers >= blocks:
 		ld.Failf("deepseek2: %s.nextn_predict_layers = %d must be in [0, block_count = %d)", a, c.MTPLayers, blocks)
 	case c.NHeads <= 0:

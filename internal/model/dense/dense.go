@@ -92,8 +92,16 @@ func Load(f *gguf.File, v Variant) (*Model, error) {
 		Ctx:     ld.IntOr("context_length", 2048),
 	}
 	c.NKVHeads = ld.IntOr("attention.head_count_kv", c.NHeads)
+	// A layer has at least 9 tensors (two norms, q, k, v, output, gate, up, down).
+	ld.CheckBlocks(c.Layers, 9)
+	if ld.Err() == nil && c.Dim <= 0 {
+		ld.Failf("%s: %s.embedding_length = %d must be positive", v.Arch, v.Arch, c.Dim)
+	}
+	if ld.Err() == nil && c.FFN <= 0 {
+		ld.Failf("%s: %s.feed_forward_length = %d must be positive", v.Arch, v.Arch, c.FFN)
+	}
 	if ld.Err() == nil && (c.NHeads <= 0 || (c.Dim%c.NHeads != 0 && !f.Has(v.Arch+".attention.key_length"))) {
-		ld.Failf("%s: embedding_length %d is not a multiple of head_count %d", v.Arch, c.Dim, c.NHeads)
+		ld.Failf("%s: %s.embedding_length %d is not a multiple of %s.attention.head_count %d", v.Arch, v.Arch, c.Dim, v.Arch, c.NHeads)
 	}
 	if ld.Err() != nil {
 		return nil, ld.Err()
