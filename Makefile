@@ -8,6 +8,7 @@ help:
 	@echo "make test        lint + unit tests (the README's test command)"
 	@echo "make race        short -race pass"
 	@echo "make purego      tests with the pure-Go reference kernels only"
+	@echo "make invariants  tests with the expensive checks (-tags invariants: NaN/Inf after each layer)"
 	@echo "make nocgo       check that CGO_ENABLED=0 builds"
 	@echo "make fuzz        run every fuzz target briefly"
 	@echo "make bench       Go benchmarks"
@@ -30,6 +31,9 @@ race:
 purego:
 	$(GO) test -count=1 -short -tags purego $(PKGS)
 
+invariants:
+	$(GO) test -count=1 -short -tags invariants $(PKGS)
+
 nocgo:
 	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/sputnik
 
@@ -43,4 +47,4 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
-check: test race purego nocgo fuzz
+check: test race purego invariants nocgo fuzz
