@@ -10,7 +10,7 @@ help:
 	@echo "make purego      tests with the pure-Go reference kernels only"
 	@echo "make invariants  tests with the expensive checks (-tags invariants: NaN/Inf after each layer)"
 	@echo "make nocgo       check that CGO_ENABLED=0 builds"
-	@echo "make fuzz        run every fuzz target briefly"
+	@echo "make fuzz        run every fuzz target briefly (FUZZTIME=10m: a campaign)"
 	@echo "make bench       Go benchmarks"
 	@echo "make lint        gofmt, go vet"
 
@@ -37,12 +37,13 @@ invariants:
 nocgo:
 	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/sputnik
 
-FUZZTIME ?= 10s
+# make fuzz: every target for its execution count in scripts/fuzz.sh (CI).
+# make fuzz FUZZTIME=10m (or =5000000x): a campaign, each target that long.
+# FUZZ=regexp picks targets: make fuzz FUZZ=Quantize FUZZTIME=10m.
+FUZZTIME ?=
+FUZZ ?=
 fuzz:
-	@set -e; for pkg in $$($(GO) list $(PKGS)); do \
-	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
-	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
-	  done; done
+	GO=$(GO) FUZZ='$(FUZZ)' scripts/fuzz.sh $(FUZZTIME)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
