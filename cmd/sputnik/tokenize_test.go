@@ -16,11 +16,15 @@ import (
 // tokenizer of a vocabulary-only GGUF (-m) and of a Hugging Face
 // tokenizer.json (--tokenizer-json). Each tokenizer is a subtest, skipped
 // alone when its files are absent. A dozen cases per vocabulary keep the test
-// quick; a tokenizer.json takes about 0.4 s to load, so those run the four
-// hardest (internal/tokenizer/hf runs all of them without the command).
+// quick; a tokenizer.json takes about 0.4 s to load (5 s under -race on a
+// busy machine), so those run the four hardest, one with -short
+// (internal/tokenizer/hf runs them all without the command).
 func TestTokenizeVectors(t *testing.T) {
 	first12 := []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}
-	hard := []int{0, 1, 32, 45} // unit and accent, empty, mixed-script with emoji, whitespace runs
+	hard := []int{0, 1, 32, 45} // unit and accent, umlaut, mixed scripts with emoji and digits, whitespace runs
+	if testing.Short() {
+		hard = []int{32}
+	}
 	tests := []struct {
 		name    string
 		flag    string // -m or --tokenizer-json
@@ -70,41 +74,53 @@ func TestTokenizeVectors(t *testing.T) {
 	}
 }
 
-// TestTokenizeHF checks what --tokenizer-json reads besides the vocabulary:
-// BOS from the tokenizer_config.json beside it, special-token parsing, and
-// the usage errors.
+// TestTokenizeHF checks what --tokenizer-json reads besides the vocabulary,
+// on a tiny tokenizer.json: BOS from the tokenizer_config.json beside it,
+// special-token parsing, and the errors.
 func TestTokenizeHF(t *testing.T) {
-	tj := testutil.SharedFile(t, "tokenizers/deepseek_v3/tokenizer.json")
-	// add_bos_token is true in deepseek_v3's config: BOS (id 0) comes first;
-	// <｜User｜> is 128803.
-	code, out, errs := run("tokenize", "--tokenizer-json", tj, "--json", "<｜User｜>Hi")
-	var ids []int32
-	if code != 0 || json.Unmarshal([]byte(out), &ids) != nil || len(ids) < 3 || ids[0] != 0 || ids[1] != 128803 {
-		t.Errorf("with BOS and specials: exit %d, out %q, stderr %q; want [0 128803 ...]", code, out, errs)
+	// Byte-level BPE over "a", "b", "ab" (ids 0-2), with <s> (3) special.
+	const tj = `{"model":{"type":"BPE","vocab":{"a":0,"b":1,"ab":2},"merges":["a b"]},
+		"added_tokens":[{"id":3,"content":"<s>","special":true}],
+		"pre_tokenizer":{"type":"ByteLevel","add_prefix_space":false,"use_regex":false}}`
+	dir, alone := t.TempDir(), t.TempDir()
+	for _, f := range []struct{ path, data string }{
+		{filepath.Join(dir, "tokenizer.json"), tj},
+		{filepath.Join(dir, "tokenizer_config.json"), `{"bos_token":"<s>","add_bos_token":true}`},
+		{filepath.Join(alone, "tokenizer.json"), tj},
+		{filepath.Join(alone, "bad.json"), "{"},
+	} {
+		if err := os.WriteFile(f.path, []byte(f.data), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
-	// Without the config beside it there is no add_bos_token, so no BOS.
-	alone := filepath.Join(t.TempDir(), "tokenizer.json")
-	b, err := os.ReadFile(tj)
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name string
+		args []string
+		code int
+		out  string // stdout, or a fragment of stderr when code != 0
+	}{
+		{"config adds BOS", []string{"--tokenizer-json", filepath.Join(dir, "tokenizer.json"), "ab<s>ba"}, 0, "3 2 3 1 0\n"},
+		{"--no-bos", []string{"--tokenizer-json", filepath.Join(dir, "tokenizer.json"), "--no-bos", "ab"}, 0, "2\n"},
+		{"specials parsed", []string{"--tokenizer-json", filepath.Join(dir, "tokenizer.json"), "--no-bos", "a<s>b"}, 0, "0 3 1\n"},
+		// As plain text, "<s>" is three bytes the vocabulary lacks: dropped.
+		{"--no-special", []string{"--tokenizer-json", filepath.Join(dir, "tokenizer.json"), "--no-bos", "--no-special", "a<s>b"}, 0, "0 1\n"},
+		{"no config: no BOS", []string{"--tokenizer-json", filepath.Join(alone, "tokenizer.json"), "ab"}, 0, "2\n"},
+		{"malformed", []string{"--tokenizer-json", filepath.Join(alone, "bad.json"), "ab"}, 1, "hf: tokenizer.json"},
+		{"missing", []string{"--tokenizer-json", filepath.Join(alone, "none.json"), "ab"}, 1, "none.json"},
+		{"-m too", []string{"--tokenizer-json", filepath.Join(dir, "tokenizer.json"), "-m", "x.gguf", "ab"}, 2, "not both"},
 	}
-	if err := os.WriteFile(alone, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	code, out, errs = run("tokenize", "--tokenizer-json", alone, "--json", "<｜User｜>Hi")
-	ids = nil
-	if code != 0 || json.Unmarshal([]byte(out), &ids) != nil || len(ids) < 2 || ids[0] != 128803 {
-		t.Errorf("without tokenizer_config.json: exit %d, out %q, stderr %q; want [128803 ...]", code, out, errs)
-	}
-	bad := filepath.Join(t.TempDir(), "tokenizer.json")
-	if err := os.WriteFile(bad, []byte("{"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if code, _, errs := run("tokenize", "--tokenizer-json", bad, "x"); code != 1 || !strings.Contains(errs, "hf:") {
-		t.Errorf("malformed tokenizer.json: exit %d, stderr %q; want 1 and an hf: error", code, errs)
-	}
-	if code, _, _ := run("tokenize", "--tokenizer-json", tj, "-m", tj, "x"); code != 2 {
-		t.Errorf("-m with --tokenizer-json: exit %d, want 2 (usage)", code)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errs := run(append([]string{"tokenize"}, tc.args...)...)
+			switch {
+			case code != tc.code:
+				t.Errorf("got exit %d (out %q, stderr %q), want %d", code, out, errs, tc.code)
+			case code == 0 && out != tc.out:
+				t.Errorf("got %q, want %q", out, tc.out)
+			case code != 0 && !strings.Contains(errs, tc.out):
+				t.Errorf("got stderr %q, want it to contain %q", errs, tc.out)
+			}
+		})
 	}
 }
 
