@@ -45,6 +45,10 @@ internal/tokenizer         FuzzScannersMatchRegex    6000
 internal/tokenizer/hf      FuzzFromHF               25000
 '
 
+# Each package's instrumented test binary is built once (go test -c -fuzz)
+# and run for each of its targets from the package directory, as go test
+# would run it: linking it once per target took half of the fuzz step.
+#
 # With the table's counts (CI) the run is made repeatable:
 #   - a run that wedges fails after $hang seconds (fuzzing has no -timeout;
 #     an input on which the function never returns is reported by Go itself
@@ -54,21 +58,17 @@ internal/tokenizer/hf      FuzzFromHF               25000
 #     regexp2 oracle on long runs of spaces). A failing input is still
 #     written, unminimized; `make fuzz FUZZ=Name FUZZTIME=1m` minimizes it;
 #   - each target starts from its seeds and testdata/fuzz alone, with an
-#     empty corpus cache of its own, through the test binary's
-#     -test.fuzzcachedir (which go test otherwise points at $GOCACHE/fuzz;
-#     should Go drop the flag, the run fails loudly): the shared cache only
-#     grows, and with it the time to replay it before fuzzing starts.
-# Campaigns (a FUZZTIME given) minimize, and use and grow $GOCACHE/fuzz.
+#     empty corpus cache of its own (-test.fuzzcachedir), not the shared
+#     $GOCACHE/fuzz: that cache only grows, and with it the time to replay
+#     it before fuzzing starts.
+# Campaigns (a FUZZTIME given) minimize, and use and grow $GOCACHE/fuzz as
+# go test -fuzz does.
 hang=300
-extra=()
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 timeout_cmd=()
-if [ -z "$budget" ]; then
-	extra=(-fuzzminimizetime 0)
-	cache=$(mktemp -d)
-	trap 'rm -rf "$cache"' EXIT
-	if command -v timeout >/dev/null; then
-		timeout_cmd=(timeout --signal=INT --kill-after=30 "$hang")
-	fi
+if [ -z "$budget" ] && command -v timeout >/dev/null; then
+	timeout_cmd=(timeout --signal=INT --kill-after=30 "$hang")
 fi
 
 # The fuzz targets ("package-dir target" lines) in each package's test files
@@ -88,29 +88,35 @@ if [ -z "$targets" ]; then
 	exit 1
 fi
 
+built=""
 while read -r rel target; do
-	fuzztime=$budget
-	args=()
-	if [ -z "$budget" ]; then
+	bin=$tmp/bin/${rel//\//_}.test
+	if [ "$rel" != "$built" ]; then
+		echo "build $rel"
+		$GO test -c -fuzz=. -o "$bin" "./$rel"
+		built=$rel
+	fi
+	if [ -n "$budget" ]; then
+		flags=(-test.fuzztime="$budget" -test.fuzzcachedir="$($GO env GOCACHE)/fuzz/$module/$rel")
+	else
 		n=$(awk -v p="$rel" -v t="$target" '$1 == p && $2 == t { print $3 }' <<<"$counts")
 		if [ -z "$n" ]; then
 			echo "fuzz.sh: $rel $target has no row in the counts table of scripts/fuzz.sh; using $default executions" >&2
 			n=$default
 		fi
-		fuzztime=${n}x
-		args=(-args "-test.fuzzcachedir=$cache/$rel")
+		flags=(-test.fuzztime="${n}x" -test.fuzzminimizetime=0 -test.fuzzcachedir="$tmp/cache/$rel")
 	fi
-	echo "fuzz $rel $target -fuzztime $fuzztime"
+	echo "fuzz $rel $target ${flags[0]}"
 	start=$(date +%s.%N)
 	status=0
-	"${timeout_cmd[@]}" $GO test -run '^$' -fuzz "^$target\$" -fuzztime "$fuzztime" "${extra[@]}" "./$rel" "${args[@]}" </dev/null || status=$?
+	(cd "$rel" && "${timeout_cmd[@]}" "$bin" -test.paniconexit0 -test.run='^$' -test.fuzz="^$target\$" "${flags[@]}") </dev/null || status=$?
 	end=$(date +%s.%N)
 	if [ "$status" = 124 ]; then
-		echo "fuzz.sh: $rel $target did not finish $fuzztime within ${hang}s" >&2
+		echo "fuzz.sh: $rel $target did not finish within ${hang}s" >&2
 	fi
 	if [ "$status" != 0 ]; then
 		echo "FAIL fuzz $rel $target (exit $status); a reproducer, if one was found, is in $rel/testdata/fuzz/$target/" >&2
 		exit 1
 	fi
-	awk -v s="$start" -v e="$end" -v r="$rel" -v t="$target" -v b="$fuzztime" 'BEGIN { printf "fuzz-time %s %s %s %.1fs\n", r, t, b, e - s }'
+	awk -v s="$start" -v e="$end" -v r="$rel" -v t="$target" -v b="${flags[0]#-test.fuzztime=}" 'BEGIN { printf "fuzz-time %s %s %s %.1fs\n", r, t, b, e - s }'
 done <<<"$targets"
