@@ -7,7 +7,8 @@
 //		invariants.Finite("l_out", layer, x)
 //	}
 //
-// `make invariants` runs the tests with the tag; CI runs it.
+// `make invariants` runs the tests with the tag; `make race`, which CI
+// runs, uses it together with -race.
 package invariants
 
 import (
