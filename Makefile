@@ -6,10 +6,11 @@ PKGS := ./...
 help:
 	@echo "make build       build ./sputnik (CGO_ENABLED=0)"
 	@echo "make test        lint + unit tests (the README's test command)"
-	@echo "make race        short -race pass"
+	@echo "make race        short -race pass, with the invariant checks (-tags invariants)"
 	@echo "make purego      tests with the pure-Go reference kernels only"
+	@echo "make invariants  tests with the expensive checks (-tags invariants: NaN/Inf after each layer)"
 	@echo "make nocgo       check that CGO_ENABLED=0 builds"
-	@echo "make fuzz        run every fuzz target briefly"
+	@echo "make fuzz        run every fuzz target briefly (FUZZTIME=10m: a campaign)"
 	@echo "make bench       Go benchmarks"
 	@echo "make lint        gofmt, go vet, the dependency test"
 
@@ -26,20 +27,24 @@ test: lint
 	$(GO) test -count=1 $(PKGS)
 
 race:
-	$(GO) test -count=1 -race -short $(PKGS)
+	$(GO) test -count=1 -race -short -tags invariants $(PKGS)
 
 purego:
 	$(GO) test -count=1 -short -tags purego $(PKGS)
 
+invariants:
+	$(GO) test -count=1 -short -tags invariants $(PKGS)
+
 nocgo:
 	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/sputnik
 
-FUZZTIME ?= 10s
+# make fuzz: every target for its execution count in scripts/fuzz.sh (CI).
+# make fuzz FUZZTIME=10m (or =5000000x): a campaign, each target that long.
+# FUZZ=regexp picks targets: make fuzz FUZZ=Quantize FUZZTIME=10m.
+FUZZTIME ?=
+FUZZ ?=
 fuzz:
-	@set -e; for pkg in $$($(GO) list $(PKGS)); do \
-	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
-	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
-	  done; done
+	GO=$(GO) FUZZ='$(FUZZ)' scripts/fuzz.sh $(FUZZTIME)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)

@@ -2,19 +2,26 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/sputnik-llm/sputnik/internal/tokenizer"
+	"github.com/sputnik-llm/sputnik/internal/tokenizer/hf"
 )
 
 // runTokenize prints the token ids of a text under a model's tokenizer.
 //
-//	sputnik tokenize -m MODEL.gguf [--no-bos] [--no-special] [--pieces] [--json] (TEXT | -f FILE)
+//	sputnik tokenize (-m MODEL.gguf | --tokenizer-json FILE) [--no-bos] [--no-special] [--pieces] [--json] (TEXT | -f FILE)
 //
+// The tokenizer is the GGUF file's vocabulary (-m) or a Hugging Face
+// tokenizer.json (--tokenizer-json), read together with the
+// tokenizer_config.json beside it when there is one (BOS/EOS settings).
 // The ids are printed on one line separated by single spaces (the format of
 // llama.cpp's .out test files, less their leading space); --json prints a
 // JSON array instead. --pieces prints one token per line (id, then the
@@ -25,21 +32,25 @@ import (
 func runTokenize(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("tokenize", stderr)
 	modelPath := modelFlag(fs, "GGUF model (or vocab-only) file")
+	hfPath := fs.String("tokenizer-json", "", "Hugging Face tokenizer.json to use instead of a GGUF's vocabulary")
 	file := fs.String("f", "", "read the text from FILE instead of the arguments")
 	noBOS := fs.Bool("no-bos", false, "do not add BOS/EOS tokens")
 	noSpecial := fs.Bool("no-special", false, "treat special-token text as plain text")
 	pieces := fs.Bool("pieces", false, "show each token's text")
 	asJSON := fs.Bool("json", false, "print JSON")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: sputnik tokenize -m MODEL.gguf [--no-bos] [--no-special] [--pieces] [--json] (TEXT | -f FILE)")
+		fmt.Fprintln(fs.Output(), "Usage: sputnik tokenize (-m MODEL.gguf | --tokenizer-json FILE) [--no-bos] [--no-special] [--pieces] [--json] (TEXT | -f FILE)")
 		fs.PrintDefaults()
 	}
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	if *modelPath == "" {
-		return missingModel("tokenize")
+	switch {
+	case *modelPath == "" && *hfPath == "":
+		return usageError{"missing -m MODEL.gguf or --tokenizer-json FILE"}
+	case *modelPath != "" && *hfPath != "":
+		return usageError{"give either -m MODEL.gguf or --tokenizer-json FILE, not both"}
 	}
 	var text string
 	switch {
@@ -57,12 +68,12 @@ func runTokenize(args []string, stdout, stderr io.Writer) error {
 		return usageError{"missing TEXT or -f FILE"}
 	}
 
-	f, err := openGGUF(*modelPath)
-	if err != nil {
-		return err
+	var tok *tokenizer.Tokenizer
+	if *hfPath != "" {
+		tok, err = loadHFTokenizer(*hfPath)
+	} else {
+		tok, err = loadGGUFTokenizer(*modelPath)
 	}
-	defer f.Close()
-	tok, err := tokenizer.FromGGUF(f)
 	if err != nil {
 		return err
 	}
@@ -102,4 +113,32 @@ func runTokenize(args []string, stdout, stderr io.Writer) error {
 	b.WriteByte('\n')
 	_, err = io.WriteString(stdout, b.String())
 	return err
+}
+
+// loadGGUFTokenizer reads the tokenizer of the GGUF file at path.
+func loadGGUFTokenizer(path string) (*tokenizer.Tokenizer, error) {
+	f, err := openGGUF(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return tokenizer.FromGGUF(f)
+}
+
+// loadHFTokenizer reads the Hugging Face tokenizer.json at path and, when
+// present, the tokenizer_config.json in the same directory.
+func loadHFTokenizer(path string) (*tokenizer.Tokenizer, error) {
+	tj, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	cj, err := os.ReadFile(filepath.Join(filepath.Dir(path), "tokenizer_config.json"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	tok, err := hf.FromHF(tj, cj)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return tok, nil
 }

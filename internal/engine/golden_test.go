@@ -43,6 +43,19 @@ const (
 	quantFirstLogprob = 0.25
 )
 
+// Bounds that keep checkGolden from passing having checked little. A golden
+// file must give the rules at least this many steps to compare (a set of
+// near-tie cases would otherwise pass vacuously), and the golden top-5 ids
+// that are absent from our top-5 at a compared step (whose log-probabilities
+// therefore cannot be compared) must stay a small fraction of those
+// checked: near the fifth rank two engines may legitimately order ids
+// differently, but a wrong softmax or a broken top-k would lose many.
+const (
+	minExactComparedFrac = 0.25 // f32/f16 files: compared steps ≥ this × generated tokens
+	minQuantComparedFrac = 0.5  // quantized files: compared first tokens ≥ this × cases
+	maxMissingTopFrac    = 0.02 // golden top ids missing from ours ≤ this × golden top ids looked up
+)
+
 // knownDeviations lists golden cases that the SIMD build fails, with the
 // reason. They are reported, never counted as passing, and the reference
 // (-tags purego) build must still pass them. Empty now: keep it so that a
@@ -95,7 +108,10 @@ func checkGolden(t *testing.T, path string, g *golden) {
 	if m.Info().Arch == "deepseek2" {
 		tol = moeLogprobTol
 	}
+	compared, total := 0, 0 // steps compared, golden tokens in the file
+	looked, missing := 0, 0 // golden top ids looked up in our top-5, and not found
 	for _, c := range g.Cases {
+		total += len(c.GeneratedIDs)
 		// The tokenizer must give llama.cpp's prompt ids exactly.
 		if ids := tok.Encode(c.Prompt, tokenizer.EncodeOptions{AddSpecial: true, ParseSpecial: true}); !slices.Equal(ids, c.PromptIDs) {
 			t.Errorf("%s: prompt %q tokenized to %v, want %v", c.ID, c.Prompt, ids, c.PromptIDs)
@@ -121,7 +137,7 @@ func checkGolden(t *testing.T, path string, g *golden) {
 			n = max(steps, 1)
 		}
 		res, tops := greedy(t, m, tok, c.PromptIDs, n)
-		compared, worst := 0, 0.0
+		caseCompared, caseMissing, worst := 0, 0, 0.0
 		for i := 0; i < steps; i++ {
 			if res.Tokens[i] != c.GeneratedIDs[i] {
 				t.Errorf("%s: step %d: got token %d, want %d (golden margin %.4f)", c.ID, i, res.Tokens[i], c.GeneratedIDs[i], c.Margin[i])
@@ -135,8 +151,11 @@ func checkGolden(t *testing.T, path string, g *golden) {
 				if quant && int32(gt[0]) != c.GeneratedIDs[i] {
 					continue // the quantized rule checks the chosen token's log-probability only
 				}
+				looked++
 				lp, ok := tops[i][int32(gt[0])]
 				if !ok {
+					missing++
+					caseMissing++
 					continue
 				}
 				d := math.Abs(float64(lp) - gt[1])
@@ -150,14 +169,27 @@ func checkGolden(t *testing.T, path string, g *golden) {
 					report("%s: step %d: token %d logprob %.4f, golden %.4f (|Δ| %.4f > %.2f)", c.ID, i, int32(gt[0]), lp, gt[1], d, stepTol)
 				}
 			}
-			compared++
+			caseCompared++
 		}
+		compared += caseCompared
 		agree := 0
 		for agree < n && res.Tokens[agree] == c.GeneratedIDs[agree] {
 			agree++
 		}
-		t.Logf("%s: %d/%d steps compared, worst logprob Δ %.4f; first %d/%d tokens equal llama.cpp's", c.ID, compared, len(c.GeneratedIDs), worst, agree, n)
+		t.Logf("%s: %d/%d steps compared, worst logprob Δ %.4f, %d golden top ids not in our top-5; first %d/%d tokens equal llama.cpp's", c.ID, caseCompared, len(c.GeneratedIDs), worst, caseMissing, agree, n)
 	}
+	want := int(math.Ceil(minExactComparedFrac * float64(total)))
+	if quant {
+		want = int(math.Ceil(minQuantComparedFrac * float64(len(g.Cases))))
+	}
+	if compared < want {
+		t.Errorf("%s: %d steps compared, want at least %d: the golden file gives the acceptance rule too little to check", g.Model, compared, want)
+	}
+	limit := int(maxMissingTopFrac * float64(looked))
+	if missing > limit {
+		t.Errorf("%s: %d of %d golden top-5 ids are not in our top-5, want at most %d", g.Model, missing, looked, limit)
+	}
+	t.Logf("%s: %d steps compared (at least %d required); %d of %d golden top ids missing from our top-5 (at most %d allowed)", g.Model, compared, want, missing, looked, limit)
 }
 
 // exactRule reports whether the golden README's f32/f16 rule applies to the

@@ -3,7 +3,12 @@ package kernel
 import (
 	"math"
 	"math/rand/v2"
+	"reflect"
+	"runtime"
+	"strings"
 	"testing"
+
+	"golang.org/x/sys/cpu"
 )
 
 var vecLens = []int{0, 1, 2, 3, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 1000}
@@ -83,9 +88,59 @@ func TestSwiGLU(t *testing.T) {
 	}
 }
 
-// TestVecAllImplementations checks the SIMD-backed vector kernels against
-// their references.
+// requireVecSIMD skips t, naming the reason, when the vector kernels
+// dispatch to their references (no AVX-512 set on this CPU, the purego tag,
+// or an architecture without SIMD kernels): a differential test would then
+// compare the reference with itself. Otherwise it checks that every kernel
+// in pairs (dispatched, reference) really dispatches to a SIMD version.
+func requireVecSIMD(t *testing.T, pairs map[string][2]any) {
+	t.Helper()
+	same := func(p [2]any) bool { return reflect.ValueOf(p[0]).Pointer() == reflect.ValueOf(p[1]).Pointer() }
+	if same([2]any{vecDotF32, vecDotF32Generic}) {
+		t.Skipf("the vector kernels are the references here (%s): no SIMD version to compare with", whyNoVecSIMD())
+	}
+	for name, p := range pairs {
+		if same(p) {
+			t.Errorf("%s dispatches to its reference although the other vector kernels use SIMD", name)
+		}
+	}
+}
+
+// whyNoVecSIMD says why the vector kernels use their references. The
+// features are those vec_amd64.go's dispatch (hasAVX512) requires.
+func whyNoVecSIMD() string {
+	if runtime.GOARCH != "amd64" {
+		return "GOARCH " + runtime.GOARCH + " has no SIMD vector kernels"
+	}
+	var missing []string
+	for _, f := range []struct {
+		name string
+		ok   bool
+	}{
+		{"AVX512F", cpu.X86.HasAVX512F}, {"AVX512BW", cpu.X86.HasAVX512BW}, {"AVX512VL", cpu.X86.HasAVX512VL},
+		{"FMA", cpu.X86.HasFMA}, {"F16C", cpu.X86.HasF16C}, {"AVX2", cpu.X86.HasAVX2},
+	} {
+		if !f.ok {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		return "this CPU lacks " + strings.Join(missing, ", ")
+	}
+	return "built with -tags purego"
+}
+
+// TestVecAllImplementations checks the SIMD vector kernels against their
+// references; it skips, saying why, where there are none.
 func TestVecAllImplementations(t *testing.T) {
+	requireVecSIMD(t, map[string][2]any{
+		"Dot":     {vecDotF32, vecDotF32Generic},
+		"DotF16":  {vecDotF16, vecDotF16Generic},
+		"ToF16":   {toF16, toF16Generic},
+		"FromF16": {fromF16, fromF16Generic},
+		"Axpy":    {axpyF32, axpyF32Generic},
+		"AxpyF16": {axpyF16, axpyF16Generic},
+	})
 	rng := rand.New(rand.NewPCG(11, 12))
 	for _, n := range vecLens {
 		a, b := randomVec(rng, n), randomVec(rng, n)
@@ -189,8 +244,14 @@ func ulp32(v float32) float64 {
 
 // TestAttnKernels checks DotsF16, WeightedSumF16, RoundF16 and SoftmaxF16
 // against their references on awkward shapes, with guard values after
-// every output.
+// every output; it skips, saying why, where there are no SIMD versions.
 func TestAttnKernels(t *testing.T) {
+	requireVecSIMD(t, map[string][2]any{
+		"DotsF16":        {dotsF16, dotsF16Generic},
+		"WeightedSumF16": {weightedSumF16, weightedSumF16Generic},
+		"RoundF16":       {roundF16, roundF16Generic},
+		"SoftmaxF16":     {softmaxF16, softmaxF16Generic},
+	})
 	rng := rand.New(rand.NewPCG(19, 20))
 	for _, hd := range []int{1, 16, 40, 64, 128, 136, 256} {
 		for _, nk := range []int{1, 2, 15, 16, 17, 33, 100} {

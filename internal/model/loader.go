@@ -19,12 +19,11 @@ type Loader struct {
 	F    *gguf.File
 	Arch string // prefix of hyperparameter keys
 	err  error
-	used map[string]bool
 }
 
 // NewLoader returns a loader for f whose hyperparameter keys start with arch.
 func NewLoader(f *gguf.File, arch string) *Loader {
-	return &Loader{F: f, Arch: arch, used: map[string]bool{}}
+	return &Loader{F: f, Arch: arch}
 }
 
 // Err returns the first error met.
@@ -155,7 +154,6 @@ func (ld *Loader) info(name string, ne ...int) *gguf.TensorInfo {
 		ld.Failf("model: tensor %s has shape %v, expected %v (row-major)", name, got, want)
 		return nil
 	}
-	ld.used[name] = true
 	return t
 }
 
@@ -219,15 +217,6 @@ func (ld *Loader) OptionalVec(name string, n int) []float32 {
 	return ld.Vec(name, n)
 }
 
-// Floats loads a tensor of any shape with ne as float32, flattened.
-func (ld *Loader) Floats(name string, ne ...int) []float32 {
-	t := ld.info(name, ne...)
-	if t == nil {
-		return nil
-	}
-	return ld.floats(t)
-}
-
 func (ld *Loader) floats(t *gguf.TensorInfo) []float32 {
 	data := ld.F.TensorData(t)
 	n := int(t.Elements())
@@ -245,18 +234,6 @@ func (ld *Loader) floats(t *gguf.TensorInfo) []float32 {
 		return nil
 	}
 	return out
-}
-
-// Unused returns the names of tensors no loader call asked for (the caller
-// may warn about them: they often mean an unsupported variant).
-func (ld *Loader) Unused() []string {
-	var names []string
-	for _, t := range ld.F.Tensors {
-		if !ld.used[t.Name] {
-			names = append(names, t.Name)
-		}
-	}
-	return names
 }
 
 // supported reports whether the kernels can compute with weight matrices of

@@ -21,6 +21,15 @@ var Supported = []string{"llama", "qwen2", "qwen3", "deepseek2"}
 // New builds the network of an open GGUF file. The model's weights alias
 // f's mapping: f must stay open while the model is used.
 func New(f *gguf.File) (model.Model, error) {
+	m, err := build(f)
+	if err != nil {
+		return nil, err
+	}
+	return checked(m), nil
+}
+
+// build is New without the invariant checks.
+func build(f *gguf.File) (model.Model, error) {
 	arch := f.Architecture()
 	if len(f.Tensors) == 0 {
 		return nil, fmt.Errorf("models: %s has no tensors: it is a vocabulary-only GGUF, not a model", f.Path)
@@ -56,7 +65,7 @@ func Open(path string) (model.Model, *gguf.File, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := New(f)
+	m, err := build(f)
 	if err != nil {
 		f.Close()
 		return nil, nil, err
@@ -64,7 +73,7 @@ func Open(path string) (model.Model, *gguf.File, error) {
 	if p, ok := m.(expertPrefetcher); ok && wantPrefetch(f) {
 		p.SetExpertPrefetch(f.WillNeed)
 	}
-	return m, f, nil
+	return checked(m), f, nil
 }
 
 // expertPrefetcher is a mixture-of-experts model that can ask for its

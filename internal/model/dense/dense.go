@@ -21,6 +21,7 @@ import (
 	"fmt"
 
 	"github.com/sputnik-llm/sputnik/internal/gguf"
+	"github.com/sputnik-llm/sputnik/internal/invariants"
 	"github.com/sputnik-llm/sputnik/internal/kvcache"
 	"github.com/sputnik-llm/sputnik/internal/model"
 	"github.com/sputnik-llm/sputnik/internal/model/nn"
@@ -215,6 +216,9 @@ func (m *Model) forward(s *nn.Scratch, ch nn.Chunk) {
 		nn.RMSNorm(s.XB, x, l.FFNNorm, c.Eps, n)
 		l.FFN.Forward(s.XB2, s.XB, s.Gate, s.Up, n)
 		nn.AddRows(x, s.XB2, n*c.Dim)
+		if invariants.Enabled {
+			invariants.Finite("l_out", i, x)
+		}
 	}
 	// final rmsnorm and output head on the rows that want logits
 	s.Head(x, m.OutNorm, c.Eps, m.Output, ch)

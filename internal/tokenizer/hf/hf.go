@@ -7,11 +7,11 @@
 // ByteLevel and Digits, and the normalizers Sequence, NFC, NFD, NFKC, NFKD and
 // Lowercase. Anything else is an error naming it.
 //
-// This package decodes JSON, which the style guide reserves for server and
-// cmd: it is kept out of package tokenizer so that the tokenizer proper stays
-// free of encoding/json, and nothing but model loading imports it. It also uses
-// golang.org/x/text/unicode/norm for the Unicode normalizers (the standard
-// library has no normalization tables).
+// It is kept out of package tokenizer so that the tokenizer proper stays free
+// of encoding/json (which the style guide allows here: tokenizer.json is a
+// file format that is JSON). `sputnik tokenize --tokenizer-json` uses it. It
+// also uses golang.org/x/text/unicode/norm for the Unicode normalizers (the
+// standard library has no normalization tables).
 package hf
 
 import (
