@@ -47,6 +47,16 @@ func parseCounts(s string) ([]int, error) {
 // tokens; all start at once.
 func benchStreams(lm *loaded, counts []int, prompt, tg int, stderr io.Writer) ([]streamsResult, error) {
 	info := lm.m.Info()
+	// Warm up: one request pages the weights in (llama.cpp reads them at
+	// load), so that the first row does not time the disk.
+	warm := make([]int32, prompt)
+	wr := rand.New(rand.NewPCG(99, 7))
+	for k := range warm {
+		warm[k] = int32(wr.IntN(info.VocabSize))
+	}
+	if _, err := engine.Generate(context.Background(), lm.m, lm.tok, engine.Request{Prompt: warm, MaxTokens: 2, IgnoreEOS: true}, prompt+16, nil); err != nil {
+		return nil, err
+	}
 	var out []streamsResult
 	for _, n := range counts {
 		e, err := engine.New(lm.m, lm.tok, engine.Options{Parallel: n, Context: prompt + tg + 16, Queue: n})
