@@ -223,8 +223,9 @@ func (e *Engine) Submit(ctx context.Context, req Request) (*Stream, error) {
 		e.mu.Unlock()
 		return nil, ErrClosed
 	case len(e.queue) >= e.opt.Queue:
+		n := len(e.queue)
 		e.mu.Unlock()
-		return nil, fmt.Errorf("%w (%d waiting)", ErrQueueFull, len(e.queue))
+		return nil, fmt.Errorf("%w (%d waiting)", ErrQueueFull, n)
 	}
 	e.queue = append(e.queue, j)
 	e.stats.Queued = len(e.queue)

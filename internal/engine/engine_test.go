@@ -114,6 +114,11 @@ func TestConcurrentEqualsSolo(t *testing.T) {
 // goroutine is left behind.
 func TestCancelFreesEverything(t *testing.T) {
 	m, tok := openShared(t, "golden/models/qwen2-tiny-q8_0.gguf")
+	// The worker pool starts its goroutines on first use and keeps them:
+	// start it before counting.
+	if _, err := engine.Generate(context.Background(), m, tok, engine.Request{Prompt: []int32{1, 2, 3}, MaxTokens: 2}, 64, nil); err != nil {
+		t.Fatal(err)
+	}
 	before := runtime.NumGoroutine()
 	e, err := engine.New(m, tok, engine.Options{Parallel: 8, Context: 128, Queue: 2000})
 	if err != nil {
