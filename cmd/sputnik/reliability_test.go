@@ -791,10 +791,14 @@ func rawRequest(path, key, body string) string {
 func TestReliabilitySlowClients(t *testing.T) {
 	rm := loadRelModel(t, "qwen2-tiny-f32.gguf")
 	const key = "sk-slow"
-	cfg := server.Config{APIKey: key, WriteTimeout: time.Second, ReadHeaderTimeout: 300 * time.Millisecond, ReadTimeout: 600 * time.Millisecond}
+	// The write timeout, and the stalled request's generation, must outlast
+	// the other streams' work by a margin (under -race, purego kernels and
+	// a loaded machine, 8 streams took 1.3 s), or the stalled stream ends
+	// first and the test proves nothing.
+	cfg := server.Config{APIKey: key, WriteTimeout: 3 * time.Second, ReadHeaderTimeout: 300 * time.Millisecond, ReadTimeout: 600 * time.Millisecond}
 	// Small server-side socket buffers: a client that stops reading
 	// blocks its handler's writes after a few kilobytes.
-	s := startRelOn(t, rm, engine.Options{Parallel: 4, Context: 4096}, cfg, func(ln net.Listener) net.Listener { return smallBufListener{ln} })
+	s := startRelOn(t, rm, engine.Options{Parallel: 4, Context: 16384}, cfg, func(ln net.Listener) net.Listener { return smallBufListener{ln} })
 	host := strings.TrimPrefix(s.url, "http://")
 	dial := func() *net.TCPConn {
 		c, err := net.Dial("tcp", host)
@@ -808,11 +812,11 @@ func TestReliabilitySlowClients(t *testing.T) {
 	}
 	start := time.Now()
 
-	// A stream that is never read: up to 4,000 tokens with 20 top
+	// A stream that is never read: up to 16,000 tokens with 20 top
 	// logprobs each (about 1 kB a token, far more than the socket buffers
 	// hold).
 	stalled := dial()
-	big := chatBody{user: "tell me a long story", maxTokens: 4000, ignoreEOS: true, stream: true, topLogprobs: 20}
+	big := chatBody{user: "tell me a long story", maxTokens: 16000, ignoreEOS: true, stream: true, topLogprobs: 20}
 	if _, err := io.WriteString(stalled, rawRequest("/v1/chat/completions", key, big.JSON())); err != nil {
 		t.Fatal(err)
 	}
@@ -879,7 +883,7 @@ func TestReliabilitySlowClients(t *testing.T) {
 	if st.Running != 0 || st.KVBlocksUsed != 0 {
 		t.Errorf("the stalled stream still runs after %v: %+v", stallEnded, st)
 	}
-	stalled.SetReadDeadline(time.Now().Add(5 * time.Second))
+	stalled.SetReadDeadline(time.Now().Add(10 * time.Second))
 	got, rerr := io.ReadAll(stalled)
 	if rerr != nil {
 		t.Errorf("the stalled stream's connection: %v; want it closed by the server", rerr)
