@@ -47,26 +47,9 @@ func groupTile(k packedKind, T int) {
 	a := loadGP("a")
 	as := loadGP("as")
 	nb := loadGP("nb")
-	// Rows 4i..4i+3 from base p[i] with index 0, ws, 2ws, 3ws; tokens
-	// likewise from a with index 0, as, 2as, 3as.
-	ws3 := GP64()
-	LEAQ(Mem{Base: ws, Index: ws, Scale: 2}, ws3)
-	p := []GPVirtual{w, GP64(), GP64(), GP64()}
-	for i := 1; i < 4; i++ {
-		LEAQ(Mem{Base: p[i-1], Index: ws, Scale: 4}, p[i])
-	}
-	rowMem := func(r int) Mem {
-		b := p[r/4]
-		switch r % 4 {
-		case 1:
-			return Mem{Base: b, Index: ws, Scale: 1}
-		case 2:
-			return Mem{Base: b, Index: ws, Scale: 2}
-		case 3:
-			return Mem{Base: b, Index: ws3, Scale: 1}
-		}
-		return Mem{Base: b}
-	}
+	rows := sixteenRows(w, ws)
+	rowMem := rows.mem
+	// Tokens 0..3 from a with index 0, as, 2as, 3as.
 	var as3 GPVirtual
 	if T > 3 {
 		as3 = GP64()
@@ -195,9 +178,7 @@ func groupTile(k packedKind, T int) {
 		VMULPS(daz, dw, sc)
 		VFMADD231PS(sc, s, acc[t])
 	}
-	for _, b := range p {
-		ADDQ(U32(k.wBytes), b)
-	}
+	rows.advance(uint32(k.wBytes))
 	ADDQ(U32(34), a)
 	DECQ(nb)
 	JMP(LabelRef(name + "_loop"))

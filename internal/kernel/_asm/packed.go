@@ -185,26 +185,8 @@ func packRows(k packedKind) {
 	ws := loadGP("ws")
 	nb := loadGP("nb")
 	dst := loadGP("dst")
-	// Rows 4i..4i+3 are addressed from base p[i] with index 0, ws, 2ws
-	// and 3ws.
-	ws3 := GP64()
-	LEAQ(Mem{Base: ws, Index: ws, Scale: 2}, ws3)
-	p := []GPVirtual{w, GP64(), GP64(), GP64()}
-	for i := 1; i < 4; i++ {
-		LEAQ(Mem{Base: p[i-1], Index: ws, Scale: 4}, p[i])
-	}
-	rowMem := func(r int) Mem {
-		b := p[r/4]
-		switch r % 4 {
-		case 1:
-			return Mem{Base: b, Index: ws, Scale: 1}
-		case 2:
-			return Mem{Base: b, Index: ws, Scale: 2}
-		case 3:
-			return Mem{Base: b, Index: ws3, Scale: 1}
-		}
-		return Mem{Base: b}
-	}
+	rows := sixteenRows(w, ws)
+	rowMem := rows.mem
 	c := &packConsts{}
 	if k.name != "Q8_0" {
 		c.c0f = bcastByte(0x0f)
@@ -299,9 +281,7 @@ func packRows(k packedKind) {
 	VCVTPH2PS(h, f)
 	VMOVUPS(f, Mem{Base: dst, Disp: 512})
 
-	for _, b := range p {
-		ADDQ(U32(k.wBytes), b)
-	}
+	rows.advance(uint32(k.wBytes))
 	ADDQ(U32(576), dst)
 	DECQ(nb)
 	JMP(LabelRef(name + "_loop"))
@@ -356,4 +336,44 @@ func quantQ8_0x() {
 	Label("q80x_done")
 	VZEROUPPER()
 	RET()
+}
+
+// rows16 addresses 16 rows stride bytes apart: rows 4i..4i+3 from the
+// base register p[i] with index 0, stride, 2·stride and 3·stride (four
+// registers besides stride).
+type rows16 struct {
+	p          []GPVirtual
+	stride, s3 GPVirtual
+}
+
+// sixteenRows sets up rows16 for the rows at w.
+func sixteenRows(w, stride GPVirtual) *rows16 {
+	r := &rows16{stride: stride, s3: GP64()}
+	LEAQ(Mem{Base: stride, Index: stride, Scale: 2}, r.s3)
+	r.p = []GPVirtual{w, GP64(), GP64(), GP64()}
+	for i := 1; i < 4; i++ {
+		LEAQ(Mem{Base: r.p[i-1], Index: stride, Scale: 4}, r.p[i])
+	}
+	return r
+}
+
+// mem returns the memory operand of row i.
+func (r *rows16) mem(i int) Mem {
+	b := r.p[i/4]
+	switch i % 4 {
+	case 1:
+		return Mem{Base: b, Index: r.stride, Scale: 1}
+	case 2:
+		return Mem{Base: b, Index: r.stride, Scale: 2}
+	case 3:
+		return Mem{Base: b, Index: r.s3, Scale: 1}
+	}
+	return Mem{Base: b}
+}
+
+// advance moves every row on by n bytes.
+func (r *rows16) advance(n uint32) {
+	for _, b := range r.p {
+		ADDQ(U32(n), b)
+	}
 }
