@@ -22,26 +22,36 @@ func (s *Server) unknownModel(w http.ResponseWriter, m *Model, name string) {
 		fmt.Sprintf("the model %q does not exist (this server serves %q)", name, m.Name))
 }
 
+// decodeRequest does what every generation handler does first: the model
+// must be loaded, the body read and decoded by decode, and the model it
+// names served here. When anything fails it has answered and ok is false.
+func decodeRequest[T interface{ ModelName() string }](s *Server, w http.ResponseWriter, r *http.Request, decode func([]byte) (T, error)) (m *Model, req T, ok bool) {
+	if m = s.ready(w); m == nil {
+		return nil, req, false
+	}
+	body := s.readBody(w, r)
+	if body == nil {
+		return nil, req, false
+	}
+	req, err := decode(body)
+	if err != nil {
+		writeRequestError(w, err)
+		return nil, req, false
+	}
+	if !m.knows(req.ModelName()) {
+		s.unknownModel(w, m, req.ModelName())
+		return nil, req, false
+	}
+	return m, req, true
+}
+
 // handleChat serves POST /v1/chat/completions: the conversation rendered
 // with the model's chat template, the answer split into reasoning_content
 // and content as DeepSeek's API does.
 func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	m := s.ready(w)
-	if m == nil {
-		return
-	}
-	body := s.readBody(w, r)
-	if body == nil {
-		return
-	}
-	req, err := openai.DecodeChatRequest(body)
-	if err != nil {
-		writeRequestError(w, err)
-		return
-	}
-	if !m.knows(req.Model) {
-		s.unknownModel(w, m, req.Model)
+	m, req, ok := decodeRequest(s, w, r, openai.DecodeChatRequest)
+	if !ok {
 		return
 	}
 	msgs := openai.ChatMessages(req.Messages)

@@ -14,21 +14,8 @@ import (
 // token ids), no chat template and no reasoning split.
 func (s *Server) handleCompletions(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	m := s.ready(w)
-	if m == nil {
-		return
-	}
-	body := s.readBody(w, r)
-	if body == nil {
-		return
-	}
-	req, err := openai.DecodeCompletionRequest(body)
-	if err != nil {
-		writeRequestError(w, err)
-		return
-	}
-	if !m.knows(req.Model) {
-		s.unknownModel(w, m, req.Model)
+	m, req, ok := decodeRequest(s, w, r, openai.DecodeCompletionRequest)
+	if !ok {
 		return
 	}
 	ids := req.Prompt.Tokens
@@ -53,7 +40,7 @@ func (s *Server) handleCompletions(w http.ResponseWriter, r *http.Request) {
 		}
 		text = b.String()
 	}
-	err = s.constraint(m, &ereq, text, &req.Reasoning, func() (*grammar.Grammar, string, error) {
+	err := s.constraint(m, &ereq, text, &req.Reasoning, func() (*grammar.Grammar, string, error) {
 		return formatGrammar(req.ResponseFormat)
 	})
 	if err != nil {

@@ -56,6 +56,9 @@ type Params struct {
 	Reasoning `json:"-"`
 }
 
+// ModelName returns the model the request names ("" for any).
+func (p *Params) ModelName() string { return p.Model }
+
 // StreamOptions are the options of a streamed response.
 type StreamOptions struct {
 	// IncludeUsage adds a last chunk with usage and no choices.
