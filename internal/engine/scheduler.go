@@ -36,6 +36,7 @@ type job struct {
 	first   time.Time // start of the first step that computed this job
 	decode  time.Time // when the first token was sampled
 	n       int       // tokens planned for the current step
+	stopped string    // the stop reason sample returned this step ("" while running)
 }
 
 // loop is the engine's one goroutine: admit, plan, step, sample, repeat.
@@ -229,16 +230,15 @@ func (e *Engine) step() {
 	e.stats.Steps++
 	e.mu.Unlock()
 	vocab := e.m.Info().VocabSize
-	done := map[*job]string{}
+	finished := false
 	for r, j := range e.rows {
-		if reason := e.sample(j, e.logits[r*vocab:(r+1)*vocab]); reason != "" {
-			done[j] = reason
-		}
+		j.stopped = e.sample(j, e.logits[r*vocab:(r+1)*vocab])
+		finished = finished || j.stopped != ""
 	}
-	if len(done) > 0 {
+	if finished {
 		e.remove(func(j *job) bool {
-			if reason, ok := done[j]; ok {
-				e.finish(j, reason, nil)
+			if j.stopped != "" {
+				e.finish(j, j.stopped, nil)
 				return true
 			}
 			return false
