@@ -23,6 +23,7 @@ import (
 	"github.com/sputnik-llm/sputnik/internal/kvcache"
 	"github.com/sputnik-llm/sputnik/internal/model"
 	"github.com/sputnik-llm/sputnik/internal/models"
+	"github.com/sputnik-llm/sputnik/internal/parallel"
 	"github.com/sputnik-llm/sputnik/internal/sample"
 	"github.com/sputnik-llm/sputnik/internal/tokenizer"
 )
@@ -81,7 +82,9 @@ type Sampler struct {
 	logits []float32 // [maxSeqs][VocabSize] one row per running sequence
 	slots  []slot    // [maxSeqs]
 	rows   []int     // [rows with logits] the slot of each logits row
-	text   []byte    // scratch: one completion's bytes, then (if not valid UTF-8) its repaired text
+	ids    []int32   // [rows with logits] the token sampled from each row
+	draw   drawTask
+	text   []byte // scratch: one completion's bytes, then (if not valid UTF-8) its repaired text
 }
 
 // slot is one running sequence.
@@ -122,7 +125,9 @@ func New(m model.Model, tok *tokenizer.Tokenizer, maxSeqs, capacity int) (*Sampl
 		logits: make([]float32, maxSeqs*info.VocabSize),
 		slots:  make([]slot, maxSeqs),
 		rows:   make([]int, 0, maxSeqs),
+		ids:    make([]int32, maxSeqs),
 	}
+	s.draw.s = s
 	for i := range s.slots {
 		s.slots[i] = slot{seq: pool.NewSeq(capacity), hist: make([]int32, 0, capacity), out: -1}
 	}
@@ -209,7 +214,6 @@ func (s *Sampler) Run(ctx context.Context, prompts [][]int32, o Options) ([]Comp
 		warm[p] = len(pr) <= s.pool.BlockTokens()
 	}
 	first, done := 0, 0 // first prompt with members to start; completions finished
-	vocab := s.info.VocabSize
 	for done < total {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -240,13 +244,16 @@ func (s *Sampler) Run(ctx context.Context, prompts [][]int32, o Options) ([]Comp
 			}
 			return nil, fmt.Errorf("rollout: forward pass: %w", err)
 		}
+		// Each row's draw depends on its own sampler alone, so the rows
+		// are sampled in parallel.
+		parallel.Run(len(s.rows), &s.draw)
 		for r, i := range s.rows {
 			sl := &s.slots[i]
 			c := &out[sl.out]
 			if !warm[c.Prompt] {
 				warm[c.Prompt] = true // its prompt's blocks were just computed
 			}
-			id := sl.sampler.Sample(s.logits[r*vocab:(r+1)*vocab], sl.hist) // the sampler applies RepeatLastN
+			id := s.ids[r]
 			c.Tokens = append(c.Tokens, id)
 			sl.hist = append(sl.hist, id)
 			switch {
@@ -264,6 +271,18 @@ func (s *Sampler) Run(ctx context.Context, prompts [][]int32, o Options) ([]Comp
 		}
 	}
 	return out, nil
+}
+
+// drawTask samples the next token of every row of a step: s.ids[r] from
+// logits row r with the sampler of slot s.rows[r].
+type drawTask struct{ s *Sampler }
+
+func (d *drawTask) Run(lo, hi int) {
+	s, vocab := d.s, d.s.info.VocabSize
+	for r := lo; r < hi; r++ {
+		sl := &s.slots[s.rows[r]]
+		s.ids[r] = sl.sampler.Sample(s.logits[r*vocab:(r+1)*vocab], sl.hist) // the sampler applies RepeatLastN
+	}
 }
 
 // admit starts waiting completions in free slots, from prompt first on,
