@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/sputnik-llm/sputnik/internal/gguf"
 	"github.com/sputnik-llm/sputnik/internal/kvcache"
@@ -389,8 +390,12 @@ func (s *Sampler) decode(ids []int32) string {
 // Load builds a model and its tokenizer from a GGUF image in memory (no
 // file is written): GRPO rebuilds its policy from the current weights this
 // way. The model's weights may alias b, which must not change while the
-// model is in use.
+// model is in use. An image that does not start at a 32-byte boundary (as
+// a file mapping does, and F32 weights used in place need) is copied first.
 func Load(b []byte) (model.Model, *tokenizer.Tokenizer, error) {
+	if len(b) > 0 && uintptr(unsafe.Pointer(unsafe.SliceData(b)))%32 != 0 {
+		b = alignedCopy(b)
+	}
 	f, err := gguf.ParseBytes(b)
 	if err != nil {
 		return nil, nil, fmt.Errorf("rollout: load: %w", err)
@@ -404,4 +409,13 @@ func Load(b []byte) (model.Model, *tokenizer.Tokenizer, error) {
 		return nil, nil, fmt.Errorf("rollout: load: %w", err)
 	}
 	return m, tok, nil
+}
+
+// alignedCopy returns a copy of b that starts at a 32-byte boundary.
+func alignedCopy(b []byte) []byte {
+	buf := make([]byte, len(b)+31)
+	off := int(-uintptr(unsafe.Pointer(unsafe.SliceData(buf))) & 31)
+	c := buf[off : off+len(b) : off+len(b)]
+	copy(c, b)
+	return c
 }

@@ -363,6 +363,34 @@ func TestErrors(t *testing.T) {
 	}
 }
 
+// TestLoadUnaligned: an image at an odd address (a slice into a larger
+// buffer) loads, and computes what the aligned image computes.
+func TestLoadUnaligned(t *testing.T) {
+	b, err := os.ReadFile(testutil.SharedFile(t, "golden/models/qwen3-tiny-f32.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	odd := make([]byte, len(b)+1)
+	copy(odd[1:], b)
+	prompts := [][]int32{{1, 2, 3, 4, 5}}
+	o := rollout.Options{Group: 1, MaxTokens: 8}
+	var got [][]int32
+	for _, img := range [][]byte{b, odd[1:]} {
+		m, tok, err := rollout.Load(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := newSampler(t, m, tok, 1, 32).Run(context.Background(), prompts, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, c[0].Tokens)
+	}
+	if !slices.Equal(got[0], got[1]) {
+		t.Errorf("unaligned image: %v, aligned: %v", got[1], got[0])
+	}
+}
+
 // BenchmarkRun32 measures generated tokens per second for 32 sequences
 // decoded together (4 prompts × 8 members, 64 tokens each).
 func BenchmarkRun32(b *testing.B) {
