@@ -229,12 +229,17 @@ func TestCancel(t *testing.T) {
 	}
 }
 
-// tiny builds testutil's synthetic llama (no shared data needed) with the
-// given weight seed.
+// tiny builds a small synthetic llama from testutil (no shared data
+// needed) with the given weight seed.
 func tiny(t testing.TB, seed uint64) (model.Model, *tokenizer.Tokenizer) {
 	t.Helper()
+	return tinyShape(t, testutil.TinyLlama{Type: tensor.F32, Seed: seed, Dim: 64, Layers: 2, FFN: 128, Heads: 4, KVHeads: 2})
+}
+
+// tinyShape builds testutil's synthetic llama c.
+func tinyShape(t testing.TB, c testutil.TinyLlama) (model.Model, *tokenizer.Tokenizer) {
+	t.Helper()
 	var buf bytes.Buffer
-	c := testutil.TinyLlama{Type: tensor.F32, Seed: seed, Dim: 64, Layers: 2, FFN: 128, Heads: 4, KVHeads: 2}
 	if _, err := c.WriteTo(&buf); err != nil {
 		t.Fatal(err)
 	}
@@ -392,11 +397,20 @@ func TestLoadUnaligned(t *testing.T) {
 }
 
 // BenchmarkRun32 measures generated tokens per second for 32 sequences
-// decoded together (4 prompts × 8 members, 64 tokens each).
+// decoded together (4 prompts × 8 members, 64 tokens each, temperature 1):
+// on testutil's synthetic llama in the r1-tiny recipe's shape (dim 192, 4
+// layers, 6 heads, FFN 512, F32; its vocabulary has 913 tokens), and on
+// two shared tiny models with 8k-token vocabularies.
 func BenchmarkRun32(b *testing.B) {
-	for _, name := range []string{"qwen3-tiny-f32", "qwen2-tiny-f32"} {
+	for _, name := range []string{"r1-tiny-shape", "qwen3-tiny-f32", "qwen2-tiny-f32"} {
 		b.Run(name, func(b *testing.B) {
-			m, tok := load(b, name)
+			var m model.Model
+			var tok *tokenizer.Tokenizer
+			if name == "r1-tiny-shape" {
+				m, tok = tinyShape(b, testutil.TinyLlama{Type: tensor.F32, Seed: 1, Dim: 192, Layers: 4, FFN: 512, Heads: 6, KVHeads: 6})
+			} else {
+				m, tok = load(b, name)
+			}
 			prompts := encode(tok, texts)
 			s := newSampler(b, m, tok, 32, 256)
 			o := rollout.Options{Group: 8, MaxTokens: 64, Sample: sample.Options{Temperature: 1}}
