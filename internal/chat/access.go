@@ -356,7 +356,7 @@ func (st *renderState) callOut(args []jinja.Value, _ map[string]jinja.Value) (ji
 		if err := st.output(r); err != nil {
 			return jinja.Undefined(), err
 		}
-		return r, nil
+		return printable(r), nil
 	}), nil
 }
 

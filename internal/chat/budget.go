@@ -2,6 +2,7 @@ package chat
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/ardanlabs/jinja"
 )
@@ -30,7 +31,7 @@ func (st *renderState) charge(n int, what string) error {
 			ErrLimit, what, st.limits.MaxAllocBytes)
 	}
 	st.alloc += n
-	return nil
+	return st.checkTime()
 }
 
 // build checks that a value of n bytes (as printed) that the operation
@@ -51,55 +52,73 @@ const (
 	listBytes  = 48 // a list header and its boxing
 )
 
-// size returns v's printed size (strings with their quotes, as inside a
-// list), at most st.sizeCap; a value nested deeper than maxValueDepth
-// counts as sizeCap. Sizes of lists and dicts that cannot change are
-// remembered, so a value stored many times is measured once.
-func (st *renderState) size(v jinja.Value) int { return st.sizeAt(v, 0) }
+// size returns what printing v costs, at most st.sizeCap: its printed
+// size (strings with their quotes, as inside a list) plus that of each
+// nested list or dict again, since the library prints a nested value and
+// then copies it into its parent. A value nested deeper than maxValueDepth
+// costs sizeCap. Lists and dicts that cannot change are measured once.
+// Every walk the library makes over a value (printing it, ==, in) takes
+// time in proportion to this.
+func (st *renderState) size(v jinja.Value) int {
+	_, work, _ := st.measure(v, 0)
+	return work
+}
 
-func (st *renderState) sizeAt(v jinja.Value, depth int) int {
+// measure is one list's or dict's printed size, printing work and height
+// (1 for a flat list).
+type measure struct{ printed, work, height int }
+
+func (st *renderState) measure(v jinja.Value, depth int) (printed, work, height int) {
 	limit := st.sizeCap
+	var key any
 	switch {
 	case v.IsString():
-		return min(len(v.AsString())+2, limit)
+		n := min(len(v.AsString())+2, limit)
+		return n, n, 0
 	case v.IsList():
-		l := v.AsList()
-		if n, ok := st.sizes[l]; ok {
-			return n
-		}
-		if depth > maxValueDepth {
-			return limit
-		}
-		n := 2
-		for _, it := range l.Items {
-			if n += 2 + st.sizeAt(it, depth+1); n >= limit {
-				n = limit
-				break
-			}
-		}
-		st.sizes[l] = n
-		return n
+		key = v.AsList()
 	case v.IsDict():
-		d := v.AsDict()
-		if n, ok := st.sizes[d]; ok {
-			return n
-		}
-		if depth > maxValueDepth {
-			return limit
-		}
-		n := 2
-		for _, k := range d.Keys {
-			if n += 6 + len(k) + st.sizeAt(d.Data[k], depth+1); n >= limit {
-				n = limit
+		key = v.AsDict()
+	default:
+		return 24, 24, 0 // numbers, booleans, None, callables
+	}
+	if m, ok := st.sizes[key]; ok && depth+m.height <= maxValueDepth {
+		return m.printed, m.work, m.height
+	}
+	if depth >= maxValueDepth {
+		return limit, limit, maxValueDepth + 1 // too deep here; not remembered
+	}
+	printed, work = 2, 0
+	add := func(extra int, item jinja.Value) bool {
+		p, w, h := st.measure(item, depth+1)
+		printed = min(printed+extra+p, limit)
+		work = min(work+w, limit)
+		height = max(height, h+1)
+		return printed < limit && work < limit
+	}
+	if v.IsList() {
+		for _, it := range v.AsList().Items {
+			if !add(2, it) {
 				break
 			}
 		}
-		if !st.spaces[d] && !isLoop(d) { // fixed from now on
-			st.sizes[d] = n
+	} else {
+		d := v.AsDict()
+		for _, k := range d.Keys {
+			if !add(6+len(k), d.Data[k]) {
+				break
+			}
 		}
-		return n
 	}
-	return 24 // numbers, booleans, None, callables
+	work = min(work+printed, limit)
+	if height == 0 {
+		height = 1
+	}
+	fixed := !v.IsDict() || !st.spaces[v.AsDict()] && !isLoop(v.AsDict())
+	if fixed && height <= maxValueDepth {
+		st.sizes[key] = measure{printed, work, height}
+	}
+	return printed, work, height
 }
 
 // place returns v as it is to be stored inside a list, dict or namespace
@@ -120,11 +139,17 @@ func (st *renderState) place(v jinja.Value) (jinja.Value, error) {
 	if !isLoop(d) {
 		return v, nil
 	}
-	if err := st.charge(listBytes+len(d.Keys)*entryBytes, "storing loop"); err != nil {
+	if err := st.charge(listBytes+len(d.Data)*entryBytes, "storing loop"); err != nil {
 		return v, err
 	}
+	// The library sets most of loop's entries in Data only, not in Keys.
+	names := make([]string, 0, len(d.Data))
+	for k := range d.Data {
+		names = append(names, k)
+	}
+	sort.Strings(names)
 	c := jinja.NewDict()
-	for _, k := range d.Keys {
+	for _, k := range names {
 		c.AsDict().Set(k, d.Data[k]) // loop's values are items of a list: already stored
 	}
 	return c, nil

@@ -378,7 +378,10 @@ func (st *renderState) indent(args []jinja.Value, kwargs map[string]jinja.Value)
 	if len(args) == 0 {
 		return jinja.Undefined(), fmt.Errorf("indent: no input")
 	}
-	s := plain(args[0])
+	s, err := st.text(args[0], "indent")
+	if err != nil {
+		return jinja.Undefined(), err
+	}
 	w := kwarg(args, kwargs, 1, "width", jinja.NewInt(4))
 	var pad string
 	switch {

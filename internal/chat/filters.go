@@ -19,11 +19,19 @@ import (
 // variables (which is why templates call tojson under another name; see
 // renamedFilters).
 
-// raiseException implements raise_exception(msg).
+// maxMessage bounds the message of raise_exception, which goes into error
+// messages and API responses.
+const maxMessage = 1024
+
+// raiseException implements raise_exception(msg); a message of more than
+// maxMessage bytes is cut.
 func raiseException(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
 	msg := "raise_exception called"
 	if len(args) > 0 {
-		msg = plain(args[0])
+		msg = plain(args[0]) // ends the render: printed once
+	}
+	if len(msg) > maxMessage {
+		msg = msg[:maxMessage] + "…"
 	}
 	return jinja.Undefined(), fmt.Errorf("%w: %s", ErrRaised, msg)
 }
@@ -509,13 +517,66 @@ func (st *renderState) toString(args []jinja.Value, _ map[string]jinja.Value) (j
 	return jinja.NewString(v.String()), nil
 }
 
-// plain returns v as the library prints it in output.
+// plain returns v as the library prints it in output (None and Undefined
+// as nothing, lists and dicts as Python-style reprs), printing lists and
+// dicts in one pass where the library copies each nested value into its
+// parent.
 func plain(v jinja.Value) string {
 	switch {
 	case v.IsString():
 		return v.AsString()
 	case v.IsNone(), v.IsUndefined():
 		return ""
+	case v.IsList(), v.IsDict():
+		var b strings.Builder
+		writeRepr(&b, v)
+		return b.String()
 	}
 	return v.String()
+}
+
+// writeRepr writes v as the library's Value.String does.
+func writeRepr(b *strings.Builder, v jinja.Value) {
+	switch {
+	case v.IsString():
+		b.WriteByte('\'')
+		b.WriteString(v.AsString())
+		b.WriteByte('\'')
+	case v.IsList():
+		b.WriteByte('[')
+		for i, it := range v.AsList().Items {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			writeRepr(b, it)
+		}
+		b.WriteByte(']')
+	case v.IsDict():
+		d := v.AsDict()
+		b.WriteByte('{')
+		for i, k := range d.Keys {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteByte('\'')
+			b.WriteString(k)
+			b.WriteString("': ")
+			writeRepr(b, d.Data[k])
+		}
+		b.WriteByte('}')
+	default:
+		b.WriteString(v.String())
+	}
+}
+
+// text returns v as plain prints it, charging the printing of a list or
+// dict (what = the operation, for the error).
+func (st *renderState) text(v jinja.Value, what string) (string, error) {
+	if v.IsList() || v.IsDict() {
+		printed, _, _ := st.measure(v, 0)
+		if err := st.build(printed, printed, what); err != nil {
+			return "", err
+		}
+	}
+	return plain(v), nil
 }

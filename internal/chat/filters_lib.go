@@ -26,7 +26,11 @@ func (st *renderState) filters() map[string]filterFunc {
 			if len(args) == 0 {
 				return jinja.Undefined(), fmt.Errorf("%s: no input", how)
 			}
-			return st.changeCase(plain(args[0]), how)
+			s, err := st.text(args[0], how)
+			if err != nil {
+				return jinja.Undefined(), err
+			}
+			return st.changeCase(s, how)
 		}
 	}
 	return map[string]filterFunc{
@@ -49,12 +53,12 @@ func (st *renderState) filters() map[string]filterFunc {
 		"batch":      st.batch,
 		"fromjson":   st.fromJSON,
 		"escape":     st.escape,
-		"trim":       trim,
+		"trim":       st.trim,
 		"lower":      caseFilter("lower"),
 		"upper":      caseFilter("upper"),
 		"title":      caseFilter("titlefilter"),
 		"capitalize": caseFilter("capitalize"),
-		"wordcount":  wordcount,
+		"wordcount":  st.wordcount,
 		"items":      st.itemsFilter,
 	}
 }
@@ -335,7 +339,10 @@ func (st *renderState) escape(args []jinja.Value, _ map[string]jinja.Value) (jin
 	if len(args) == 0 {
 		return jinja.Undefined(), fmt.Errorf("escape: no input")
 	}
-	s := plain(args[0])
+	s, err := st.text(args[0], "escape")
+	if err != nil {
+		return jinja.Undefined(), err
+	}
 	size := len(s)
 	for i := 0; i < len(s); i++ {
 		if e := escapes[s[i]]; e != "" {
@@ -358,7 +365,7 @@ func (st *renderState) escape(args []jinja.Value, _ map[string]jinja.Value) (jin
 }
 
 // trim implements trim(value, chars=none).
-func trim(args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, error) {
+func (st *renderState) trim(args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, error) {
 	if len(args) == 0 {
 		return jinja.Undefined(), fmt.Errorf("trim: no input")
 	}
@@ -366,17 +373,25 @@ func trim(args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, error
 	if c := kwarg(args, kwargs, 1, "chars", jinja.None()); !c.IsNone() {
 		chars = []jinja.Value{c}
 	}
-	return jinja.NewString(pyStrip(plain(args[0]), "strip", chars)), nil
+	s, err := st.text(args[0], "trim")
+	if err != nil {
+		return jinja.Undefined(), err
+	}
+	return jinja.NewString(pyStrip(s, "strip", chars)), nil
 }
 
 // wordcount implements wordcount: the number of runs of word characters
 // (letters, digits, underscore), counted without splitting.
-func wordcount(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
+func (st *renderState) wordcount(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
 	if len(args) == 0 {
 		return jinja.NewInt(0), nil
 	}
+	s, err := st.text(args[0], "wordcount")
+	if err != nil {
+		return jinja.Undefined(), err
+	}
 	n, in := 0, false
-	for _, r := range plain(args[0]) {
+	for _, r := range s {
 		w := r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r)
 		if w && !in {
 			n++

@@ -32,15 +32,17 @@ type Limits struct {
 	// MaxOutputBytes is the most bytes a render may produce, counting the
 	// output of macros and {% set %} blocks as it is produced. Default 64 MiB.
 	MaxOutputBytes int
-	// MaxValueBytes is the largest string, list or dict (measured as
-	// printed) that one operation may build. Default 64 MiB.
+	// MaxValueBytes is the largest string, list or dict that one operation
+	// may build, measured as what printing it costs (its printed size, plus
+	// that of each nested list or dict again). Default 64 MiB.
 	MaxValueBytes int
 	// MaxAllocBytes is the most bytes all the value-building operations of
 	// one render may allocate together (new strings, lists and dicts,
 	// counted before each is built, never given back). Default 256 MiB.
 	MaxAllocBytes int
 	// Timeout is the wall-clock time one render may take, checked before
-	// every tag. Default 10 s; a negative value means no time limit.
+	// every tag and every charged operation. Default 10 s; a negative value
+	// means no time limit.
 	Timeout time.Duration
 }
 
@@ -88,9 +90,10 @@ func (l Limits) withDefaults() Limits {
 // Names of the callables the rewritten source calls (see rewriteOps).
 const (
 	outName    = "__sputnik_out"     // {{ x }} → {{ __sputnik_out(x) }}: counts output bytes
-	leftName   = "__sputnik_l"       // left operand of ~, + and *: records its size
+	leftName   = "__sputnik_l"       // left operand of + and *: records its size
+	leftCName  = "__sputnik_lc"      // left operand of ~: records its size, prints a list or dict
 	rightName  = "__sputnik_r"       // right operand of +: checks the sum of sizes
-	rightCName = "__sputnik_rc"      // right operand of ~: checks the sum of sizes
+	rightCName = "__sputnik_rc"      // right operand of ~: checks the sum of sizes, prints a list or dict
 	rightMName = "__sputnik_rm"      // right operand of *: checks size × count
 	joinName   = "__sputnik_join"    // the join filter, bounded
 	replName   = "__sputnik_replace" // the replace filter, bounded
@@ -125,15 +128,23 @@ func (st *renderState) installLimits(vals map[string]jinja.Value) {
 		if len(args) != 1 {
 			return empty, nil
 		}
-		return args[0], st.output(args[0])
-	})
-	add(leftName, func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
-		if len(args) != 1 {
-			return jinja.Undefined(), fmt.Errorf("%s: want one argument", leftName)
+		if err := st.output(args[0]); err != nil {
+			return empty, err
 		}
-		st.operands = append(st.operands, st.operand(args[0]))
-		return args[0], nil
+		return printable(args[0]), nil
 	})
+	for _, name := range []string{leftName, leftCName} {
+		add(name, func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
+			if len(args) != 1 {
+				return jinja.Undefined(), fmt.Errorf("%s: want one argument", name)
+			}
+			st.operands = append(st.operands, st.operand(args[0]))
+			if name == leftCName {
+				return printable(args[0]), nil
+			}
+			return args[0], nil
+		})
+	}
 	add(rightName, func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
 		return st.binary(rightName, args)
 	})
@@ -167,7 +178,7 @@ func (st *renderState) installLimits(vals map[string]jinja.Value) {
 // is checked.
 type operand struct {
 	size  int  // printed size
-	kind  byte // 's' string, 'l' list, 'o' other
+	kind  byte // 's' string, 'l' list, 'd' dict, 'o' other
 	items int  // a list's length
 }
 
@@ -178,6 +189,8 @@ func (st *renderState) operand(v jinja.Value) operand {
 		o.kind = 's'
 	case v.IsList():
 		o.kind, o.items = 'l', len(v.AsList().Items)
+	case v.IsDict():
+		o.kind = 'd'
 	}
 	return o
 }
@@ -208,10 +221,12 @@ func (st *renderState) binary(name string, args []jinja.Value) (jinja.Value, err
 		return v, st.build(size, size, "string repetition")
 	case name == rightName && a.kind == 'l' && b.kind == 'l':
 		return v, st.build(a.size+b.size, listBytes+(a.items+b.items)*valueBytes, "string or list")
+	case name == rightName && (a.kind == 's' && (b.kind == 'l' || b.kind == 'd') || b.kind == 's' && (a.kind == 'l' || a.kind == 'd')):
+		return v, fmt.Errorf("+: cannot add a string and a list or dict (use ~)")
 	case name == rightName && a.kind != 's' && b.kind != 's':
 		return v, nil // numbers
 	}
-	return v, st.build(a.size+b.size, a.size+b.size, "string or list")
+	return printable(v), st.build(a.size+b.size, a.size+b.size, "string or list")
 }
 
 // join implements the join filter (items printed as in output, optional
@@ -222,15 +237,19 @@ func (st *renderState) join(args []jinja.Value, kwargs map[string]jinja.Value) (
 		return jinja.NewString(""), nil
 	}
 	if !args[0].IsList() {
-		s := plain(args[0])
-		return jinja.NewString(s), st.build(len(s), len(s), "join result")
+		s, err := st.text(args[0], "join")
+		return jinja.NewString(s), err
 	}
-	sep := ""
+	sepv := jinja.NewString("")
 	if len(args) > 1 {
-		sep = plain(args[1])
+		sepv = args[1]
 	}
 	if s, ok := kwargs["d"]; ok {
-		sep = plain(s)
+		sepv = s
+	}
+	sep, err := st.text(sepv, "join")
+	if err != nil {
+		return jinja.Undefined(), err
 	}
 	path := ""
 	if a, ok := kwargs["attribute"]; ok {
@@ -270,6 +289,15 @@ func (st *renderState) join(args []jinja.Value, kwargs map[string]jinja.Value) (
 		}
 	}
 	return jinja.NewString(b.String()), nil
+}
+
+// printable returns v for the library to print: a list or dict printed
+// here in one pass (see plain), anything else as it is.
+func printable(v jinja.Value) jinja.Value {
+	if v.IsList() || v.IsDict() {
+		return jinja.NewString(plain(v))
+	}
+	return v
 }
 
 // intOf converts a number or bool as the library's toInt64 does.

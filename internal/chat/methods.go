@@ -201,7 +201,10 @@ func pyStrip(s, name string, args []jinja.Value) string {
 	var chars string
 	space := len(args) == 0 || args[0].IsNone() || args[0].IsUndefined()
 	if !space {
-		chars = plain(args[0])
+		if !args[0].IsString() {
+			return s // Python: TypeError; no characters to strip
+		}
+		chars = args[0].AsString()
 	}
 	switch {
 	case name == "lstrip" && space:
@@ -292,7 +295,14 @@ func (st *renderState) split(s string, args []jinja.Value, kwargs map[string]jin
 // replace implements the replace filter and str.replace: s, old, new and
 // an optional count, with the result's size checked before it is built.
 func (st *renderState) replace(args []jinja.Value, what string) (jinja.Value, error) {
-	s, old, repl := plain(args[0]), plain(args[1]), plain(args[2])
+	var strs [3]string
+	for i := range strs {
+		var err error
+		if strs[i], err = st.text(args[i], what); err != nil {
+			return jinja.Undefined(), err
+		}
+	}
+	s, old, repl := strs[0], strs[1], strs[2]
 	count := -1
 	if len(args) > 3 {
 		count = intOf(args[3])
@@ -480,5 +490,5 @@ func pyStr(v jinja.Value) string {
 	case v.IsUndefined():
 		return ""
 	}
-	return v.String()
+	return plain(v)
 }

@@ -259,9 +259,9 @@ type renderState struct {
 	out      int       // bytes output
 	alloc    int       // bytes charged against MaxAllocBytes
 	operands []operand // left operands of ~, + and * awaiting their right one
-	// sizes remembers the printed size of lists and dicts that can no
-	// longer change, by identity (*jinja.List, *jinja.Dict).
-	sizes map[any]int
+	// sizes remembers the measure of lists and dicts that can no longer
+	// change, by identity (*jinja.List, *jinja.Dict).
+	sizes map[any]measure
 	// sizeCap is where size stops counting: above every limit it is
 	// compared with.
 	sizeCap int
@@ -275,7 +275,7 @@ type renderState struct {
 func newRenderState(l Limits) *renderState {
 	st := &renderState{
 		limits: l.withDefaults(),
-		sizes:  make(map[any]int),
+		sizes:  make(map[any]measure),
 		spaces: make(map[*jinja.Dict]bool),
 	}
 	st.sizeCap = max(st.limits.MaxValueBytes, st.limits.MaxOutputBytes) + 1
@@ -297,10 +297,7 @@ func (st *renderState) install(vals map[string]jinja.Value) {
 		if st.steps > st.limits.MaxSteps {
 			return empty, fmt.Errorf("%w: template executed more than %d tags (MaxSteps)", ErrLimit, st.limits.MaxSteps)
 		}
-		if st.steps&255 == 0 && !st.deadline.IsZero() && time.Now().After(st.deadline) {
-			return empty, fmt.Errorf("%w: render took longer than %v (Timeout)", ErrLimit, st.limits.Timeout)
-		}
-		return empty, nil
+		return empty, st.checkTime()
 	})
 	vals[macroEnter] = jinja.NewCallable(macroEnter, func([]jinja.Value, map[string]jinja.Value) (jinja.Value, error) {
 		st.depth++
@@ -313,6 +310,16 @@ func (st *renderState) install(vals map[string]jinja.Value) {
 		st.depth--
 		return empty, nil
 	})
+}
+
+// checkTime fails once the render has taken longer than Timeout. It runs
+// before every tag and every charged operation, so a render overruns by at
+// most one tag's work.
+func (st *renderState) checkTime() error {
+	if !st.deadline.IsZero() && time.Now().After(st.deadline) {
+		return fmt.Errorf("%w: render took longer than %v (Timeout)", ErrLimit, st.limits.Timeout)
+	}
+	return nil
 }
 
 // run renders prog, turning a library panic into an error.

@@ -56,6 +56,7 @@ var HostileTemplates = []HostileTemplate{
 	{"dict literal doubling", nsLoop("{}", "{'a': ns.v, 'b': ns.v}", "{{ ns.v|string }}"), "list or dict literal too long (MaxValueBytes", "", true},
 	{"namespace() doubling", nsLoop("0", "namespace(a=ns.v, b=ns.v)", "{{ ns.v }}"), "namespace too long (MaxValueBytes", "", true},
 	{"list + doubling", nsLoop("[0]", "ns.v + ns.v", ""), "string or list too long (MaxValueBytes", "", false},
+	{"deep nesting of a big string", "{% set ns = namespace(v='x' * 400000) %}{% for i in range(255) %}{% set ns.v = [ns.v] %}{% endfor %}{{ ns.v() }}", "list or dict literal too long (MaxValueBytes", "", true},
 	{"a list as a dict key", "{% set d = {[1, 2]: 1} %}", "cannot be a key", "", true},
 	{"map default fan-out", "{{ range(100000)|map(attribute='x', default='y' * 1000000)|list|length }}", "map result too long (MaxValueBytes", "", true},
 	{"range with a huge bound", "{{ range(9000000000000000000)|length }}", "range of 9000000000000000000 items", "", true},
