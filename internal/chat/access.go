@@ -293,21 +293,21 @@ func (st *renderState) setAttr(args []jinja.Value, _ map[string]jinja.Value) (ji
 	}
 	ns, name := args[0], args[1].AsString()
 	if !ns.IsDict() {
-		return jinja.Undefined(), fmt.Errorf("set %s: cannot assign an attribute of %s (only of a namespace)", name, kind(ns))
+		return jinja.Undefined(), fmt.Errorf("%w: set %s: cannot assign an attribute of %s (only of a namespace)", ErrSandbox, name, kind(ns))
 	}
 	open, ok := st.spaces[ns.AsDict()]
 	if !ok {
-		return jinja.Undefined(), fmt.Errorf("set %s: cannot assign an attribute of a dict (only of a namespace)", name)
+		return jinja.Undefined(), fmt.Errorf("%w: set %s: cannot assign an attribute of a dict (only of a namespace)", ErrSandbox, name)
 	}
 	if !open {
-		return jinja.Undefined(), fmt.Errorf("set %s: this namespace was stored in a list, dict or namespace and is read-only", name)
+		return jinja.Undefined(), fmt.Errorf("%w: set %s: this namespace was stored in a list, dict or namespace and is read-only", ErrSandbox, name)
 	}
 	v, err := st.place(args[2])
 	if err != nil {
 		return v, err
 	}
 	if !st.spaces[ns.AsDict()] {
-		return jinja.Undefined(), fmt.Errorf("set %s: a namespace cannot contain itself", name)
+		return jinja.Undefined(), fmt.Errorf("%w: set %s: a namespace cannot contain itself", ErrSandbox, name)
 	}
 	d := ns.AsDict()
 	size := 2
@@ -422,7 +422,7 @@ func (st *renderState) cycler(args []jinja.Value, _ map[string]jinja.Value) (jin
 	pos := 0
 	move := func(to int) error {
 		if !st.spaces[d] {
-			return fmt.Errorf("cycler: this cycler was stored in a list, dict or namespace and is read-only")
+			return fmt.Errorf("%w: cycler: this cycler was stored in a list, dict or namespace and is read-only", ErrSandbox)
 		}
 		pos = to
 		d.Set("current", items[pos])

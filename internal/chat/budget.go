@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 
@@ -169,7 +170,12 @@ func (st *renderState) newSpace() jinja.Value {
 	return v
 }
 
+// ErrSandbox is wrapped by render errors of a template that tried what
+// templates may not do: change a list or dict, or a namespace (or cycler)
+// once it is stored in a list, dict or namespace.
+var ErrSandbox = errors.New("template broke a sandbox rule")
+
 // errImmutable is returned by the methods that would change a list or dict.
 func errImmutable(method string) error {
-	return fmt.Errorf("%s: chat templates may not change lists or dicts (only namespace attributes, with set ns.x = …), as in Hugging Face's sandbox", method)
+	return fmt.Errorf("%w: %s: chat templates may not change lists or dicts (only namespace attributes, with set ns.x = …), as in Hugging Face's sandbox", ErrSandbox, method)
 }

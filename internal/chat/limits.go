@@ -209,7 +209,7 @@ func (st *renderState) binary(name string, args []jinja.Value) (jinja.Value, err
 	b := st.operand(v)
 	switch {
 	case name == rightMName && a.kind == 'l' && v.IsInt():
-		return v, fmt.Errorf("list * n: list repetition is not supported")
+		return v, fmt.Errorf("%w: list * n: templates may not repeat lists", ErrSandbox)
 	case name == rightMName:
 		if a.kind != 's' || !v.IsInt() || v.AsInt() <= 0 {
 			return v, nil // numbers; only string × int repeats
