@@ -49,15 +49,21 @@ const (
 	valueBytes = 24 // one jinja.Value in a slice
 	boxBytes   = 16 // a string or number boxed into a Value
 	itemBytes  = valueBytes + boxBytes
-	entryBytes = 64 // one dict entry: key, map slot, key order
-	listBytes  = 48 // a list header and its boxing
+	entryBytes = 64  // one dict entry: key, map slot, key order
+	listBytes  = 48  // a list header and its boxing
+	memoBytes  = 128 // one entry of renderState.sizes
 )
+
+// memoMinWork is the printing work from which a list's or dict's measure
+// is remembered: smaller ones are measured again, cheaply.
+const memoMinWork = 2048
 
 // size returns what printing v costs, at most st.sizeCap: its printed
 // size (strings with their quotes, as inside a list) plus that of each
 // nested list or dict again, since the library prints a nested value and
 // then copies it into its parent. A value nested deeper than maxValueDepth
-// costs sizeCap. Lists and dicts that cannot change are measured once.
+// costs sizeCap. Lists and dicts that cannot change (and are not small) are
+// measured once.
 // Every walk the library makes over a value (printing it, ==, in) takes
 // time in proportion to this.
 func (st *renderState) size(v jinja.Value) int {
@@ -115,9 +121,12 @@ func (st *renderState) measure(v jinja.Value, depth int) (printed, work, height 
 	if height == 0 {
 		height = 1
 	}
+	// Remember values worth it, charging the entry: MaxAllocBytes then
+	// counts it at the next check (callers of size check or charge next).
 	fixed := !v.IsDict() || !st.spaces[v.AsDict()] && !isLoop(v.AsDict())
-	if fixed && height <= maxValueDepth {
+	if fixed && height <= maxValueDepth && work >= memoMinWork {
 		st.sizes[key] = measure{printed, work, height}
+		st.alloc += memoBytes
 	}
 	return printed, work, height
 }

@@ -68,9 +68,12 @@ func items(v jinja.Value) ([]jinja.Value, error) {
 		}
 		return out, nil
 	case v.IsString():
-		var out []jinja.Value
-		for _, r := range v.AsString() {
-			out = append(out, jinja.NewString(string(r)))
+		s := v.AsString()
+		out := make([]jinja.Value, 0, utf8.RuneCountInString(s))
+		for i := 0; i < len(s); {
+			_, n := utf8.DecodeRuneInString(s[i:])
+			out = append(out, jinja.NewString(s[i:i+n]))
+			i += n
 		}
 		return out, nil
 	case v.IsNone(), v.IsUndefined():

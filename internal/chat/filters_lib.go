@@ -105,7 +105,7 @@ func (st *renderState) list(args []jinja.Value, _ map[string]jinja.Value) (jinja
 	if err != nil {
 		return jinja.Undefined(), err
 	}
-	return jinja.NewList(s), st.charge(listBytes+len(s)*valueBytes, "list")
+	return jinja.NewList(s), nil // seq charged the items
 }
 
 // length implements length and count: items of a list or dict, characters
