@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/ardanlabs/jinja"
@@ -20,7 +21,9 @@ func attr(v jinja.Value, path string) jinja.Value {
 	if path == "" {
 		return v
 	}
-	for _, part := range strings.Split(path, ".") {
+	for rest, more := path, true; more; {
+		var part string
+		part, rest, more = strings.Cut(rest, ".")
 		switch {
 		case v.IsDict():
 			x, ok := v.AsDict().Get(part)
@@ -273,15 +276,37 @@ func compare(a, b jinja.Value, caseSensitive bool) (int, error) {
 		}
 		return 0, nil
 	case a.IsString() && b.IsString():
-		s, t := a.AsString(), b.AsString()
-		if !caseSensitive {
-			s, t = strings.ToLower(s), strings.ToLower(t)
+		if caseSensitive {
+			return strings.Compare(a.AsString(), b.AsString()), nil
 		}
-		return strings.Compare(s, t), nil
+		return foldCompare(a.AsString(), b.AsString()), nil
 	case a.IsNone() && b.IsNone(), a.IsUndefined() && b.IsUndefined():
 		return 0, nil
 	}
 	return 0, fmt.Errorf("cannot compare %s and %s", a.String(), b.String())
+}
+
+// foldCompare is strings.Compare of the two strings lower-cased, without
+// building them.
+func foldCompare(s, t string) int {
+	for s != "" && t != "" {
+		r1, n1 := utf8.DecodeRuneInString(s)
+		r2, n2 := utf8.DecodeRuneInString(t)
+		if l1, l2 := unicode.ToLower(r1), unicode.ToLower(r2); l1 != l2 {
+			if l1 < l2 {
+				return -1
+			}
+			return 1
+		}
+		s, t = s[n1:], t[n2:]
+	}
+	switch {
+	case s == t:
+		return 0
+	case s == "":
+		return -1
+	}
+	return 1
 }
 
 // kwarg returns a keyword argument, or the positional argument at index i

@@ -96,6 +96,9 @@ func strftimeNow(now func() time.Time) func([]jinja.Value, map[string]jinja.Valu
 		if len(args) != 1 || !args[0].IsString() {
 			return jinja.Undefined(), fmt.Errorf("strftime_now: want one format string")
 		}
+		if len(args[0].AsString()) > maxMessage { // a directive may expand 5 times
+			return jinja.Undefined(), fmt.Errorf("strftime_now: format longer than %d bytes", maxMessage)
+		}
 		return jinja.NewString(strftime(now(), args[0].AsString())), nil
 	}
 }

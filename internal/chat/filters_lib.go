@@ -60,6 +60,8 @@ func (st *renderState) filters() map[string]filterFunc {
 		"capitalize": caseFilter("capitalize"),
 		"wordcount":  st.wordcount,
 		"items":      st.itemsFilter,
+		"int":        toInt,
+		"float":      toFloat,
 	}
 }
 
@@ -451,4 +453,54 @@ func (st *renderState) selectTest(reject bool) filterFunc {
 		}
 		return jinja.NewList(out), nil
 	}
+}
+
+// maxNumber bounds the strings int and float parse (the library's scan
+// would copy a string of any length).
+const maxNumber = 1024
+
+// toInt implements int(value, default=0, base=10): a number truncated, a
+// string parsed in base (or as a float, then truncated), default otherwise.
+func toInt(args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, error) {
+	if len(args) == 0 {
+		return jinja.NewInt(0), nil
+	}
+	def := kwarg(args, kwargs, 1, "default", jinja.NewInt(0))
+	base := kwarg(args, kwargs, 2, "base", jinja.NewInt(10))
+	switch v := args[0]; {
+	case v.IsInt():
+		return v, nil
+	case v.IsBool():
+		return jinja.NewInt(int64(intOf(v))), nil
+	case v.IsFloat():
+		return jinja.NewInt(int64(v.AsFloat())), nil
+	case v.IsString() && len(v.AsString()) <= maxNumber && base.IsInt():
+		s := strings.TrimSpace(v.AsString())
+		if n, err := strconv.ParseInt(strings.ReplaceAll(s, "_", ""), int(base.AsInt()), 64); err == nil {
+			return jinja.NewInt(n), nil
+		}
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			return jinja.NewInt(int64(f)), nil
+		}
+	}
+	return def, nil
+}
+
+// toFloat implements float(value, default=0.0).
+func toFloat(args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, error) {
+	if len(args) == 0 {
+		return jinja.NewFloat(0), nil
+	}
+	def := kwarg(args, kwargs, 1, "default", jinja.NewFloat(0))
+	switch v := args[0]; {
+	case v.IsFloat():
+		return v, nil
+	case v.IsInt(), v.IsBool():
+		return jinja.NewFloat(float64(intOf(v))), nil
+	case v.IsString() && len(v.AsString()) <= maxNumber:
+		if f, err := strconv.ParseFloat(strings.TrimSpace(v.AsString()), 64); err == nil {
+			return jinja.NewFloat(f), nil
+		}
+	}
+	return def, nil
 }

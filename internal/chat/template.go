@@ -100,6 +100,8 @@ var renamedFilters = map[string]string{
 	"capitalize": "__sputnik_capitalize",
 	"wordcount":  "__sputnik_wordcount",
 	"items":      "__sputnik_items",
+	"int":        "__sputnik_int",
+	"float":      "__sputnik_float",
 }
 
 // Parse parses a Jinja template source for rendering with Hugging Face's
