@@ -170,7 +170,7 @@ func (st *renderState) installLimits(vals map[string]jinja.Value) {
 	}
 	st.filterTable = st.filters()
 	for name, f := range st.filterTable {
-		add(renamedFilters[name], f)
+		add(strings.TrimSuffix(renamedFilters[name], "|"+name), f)
 	}
 }
 

@@ -35,13 +35,14 @@ func (st *renderState) attribute(args []jinja.Value, _ map[string]jinja.Value) (
 		return jinja.Undefined(), fmt.Errorf("%s: want an object and a name", attrName)
 	}
 	obj, name := args[0], args[1].AsString()
-	var fn func([]jinja.Value, map[string]jinja.Value) (jinja.Value, error)
+	var fn filterFunc
+	typ := "str."
 	switch {
 	case obj.IsDict():
 		if v, ok := obj.AsDict().Get(name); ok {
 			return v, nil
 		}
-		fn = st.dictMethod(obj.AsDict(), name)
+		fn, typ = st.dictMethod(obj.AsDict(), name), "dict."
 	case obj.IsString():
 		fn = st.stringMethod(obj.AsString(), name)
 	case obj.IsList():
@@ -53,10 +54,10 @@ func (st *renderState) attribute(args []jinja.Value, _ map[string]jinja.Value) (
 	if fn == nil {
 		return jinja.Undefined(), nil
 	}
-	return jinja.NewCallable("str."+name, fn), nil
+	return jinja.NewCallable(typ+name, fn), nil
 }
 
-func (st *renderState) dictMethod(d *jinja.Dict, name string) func([]jinja.Value, map[string]jinja.Value) (jinja.Value, error) {
+func (st *renderState) dictMethod(d *jinja.Dict, name string) filterFunc {
 	switch name {
 	case "items", "keys", "values":
 		return func([]jinja.Value, map[string]jinja.Value) (jinja.Value, error) {
@@ -121,7 +122,7 @@ func keyString(k jinja.Value) (string, bool) {
 	return plain(k), true
 }
 
-func (st *renderState) stringMethod(s, name string) func([]jinja.Value, map[string]jinja.Value) (jinja.Value, error) {
+func (st *renderState) stringMethod(s, name string) filterFunc {
 	str := func(r string) (jinja.Value, error) { return jinja.NewString(r), nil }
 	switch name {
 	case "strip", "lstrip", "rstrip":

@@ -89,8 +89,8 @@ var renamedFilters = map[string]string{
 	"unique":     "__sputnik_unique",
 	"map":        "__sputnik_map",
 	"batch":      "__sputnik_batch",
-	"fromjson":   "__sputnik_fromjson",
-	"from_json":  "__sputnik_fromjson",
+	"fromjson":   "__sputnik_fromjson|fromjson", // our check, then the library's parse
+	"from_json":  "__sputnik_fromjson|fromjson",
 	"escape":     "__sputnik_escape",
 	"e":          "__sputnik_escape",
 	"trim":       "__sputnik_trim",

@@ -121,6 +121,7 @@ func TestRewrites(t *testing.T) {
 		{"call blocks", "{% macro m(a) %}<{{ caller(a) }}>{% endmacro %}{% call m(1) %}x{% endcall %}{% call(v) m(3) %}[{{ v }}]{% endcall %}", nil, "<x><[3]>"},
 		{"cycler", "{% set c = cycler('a', 'b') %}{{ c.next() }}{{ c.next() }}{{ c.next() }}{{ c.current }}", nil, "abab"},
 		{"dict()", "{{ dict(b=1, a=2) }}", nil, "{'a': 2, 'b': 1}"},
+		{"fromjson", `{{ ('{"a": [1, 2]}'|fromjson).a[1] }}{{ ('[3]'|from_json)[0] }}`, nil, "23"},
 		{"filters", "{{ ['a', 'b']|map('upper')|join }}|{{ ['a', 'A', 'b']|unique|list }}|{{ [1, 2, 3]|batch(2, 0)|list }}|" +
 			`{{ '<a href="x">'|e }}|{{ 'a b_c d-e'|wordcount }}|{{ 'abc'|reverse }}{{ [1, 2]|reverse|list }}|{{ 'hé'|list }}|{{ 'hé'|length }}|` +
 			`{{ [0, 1, 2]|select|list }}{{ [0, 1, 2]|reject('odd')|list }}|{{ ' x '|trim }}|{{ 'hello world-x'|title }}`,
