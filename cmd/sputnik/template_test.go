@@ -221,3 +221,33 @@ func TestTemplateErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestTemplateHostile renders, through "sputnik template" with the default
+// limits, the hostile templates that fail quickly under them: each exits 1
+// with a one-line error naming the limit or rule (or renders, for the ones
+// that are harmless once bounded).
+func TestTemplateHostile(t *testing.T) {
+	dir := t.TempDir()
+	msgs := writeFile(t, dir, "msgs.json", `[{"role": "user", "content": "hi"}]`)
+	n := 0
+	for _, tc := range testutil.HostileTemplates {
+		if !tc.Quick {
+			continue
+		}
+		t.Run(tc.Name, func(t *testing.T) {
+			code, out, errs := run("template", "--template-file", writeFile(t, dir, "t.jinja", tc.Source), "--messages", msgs)
+			switch {
+			case tc.Want == "" && (code != 0 || out != tc.Output):
+				t.Fatalf("exit %d, stdout %q, stderr %q; want %q", code, out, errs, tc.Output)
+			case tc.Want != "" && (code != 1 || out != "" || !strings.Contains(errs, "template") || strings.Count(strings.TrimSpace(errs), "\n") > 0):
+				t.Fatalf("exit %d, stdout of %d bytes, stderr %q; want exit 1 and a one-line error", code, len(out), errs)
+			case tc.Want != "" && !strings.Contains(errs, "render limit") && !strings.Contains(errs, tc.Want):
+				t.Fatalf("stderr %q names neither a render limit nor %q", errs, tc.Want)
+			}
+			n++
+		})
+	}
+	if n < 25 {
+		t.Errorf("only %d templates rendered", n)
+	}
+}

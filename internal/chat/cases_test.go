@@ -126,16 +126,11 @@ func loadConformanceCases(t testing.TB) []renderCase {
 // which differs from Python's Jinja2 in a few places; where the two differ
 // we follow Python, which is what trained the models.
 var conformanceKnown = map[string]string{
-	"VARIABLES_UNPACKING":         "library: no tuple unpacking in {% set x, y = … %}",
-	"BINOP_EXPR_2":                "library: // truncates instead of flooring negatives, and floats print without .0 (-4.0 prints -4)",
-	"SPLIT_3":                     "library: str.split ignores maxsplit",
-	"SPLIT_4":                     "library: str.split ignores maxsplit",
-	"SPLIT_5":                     "library: str.split ignores maxsplit and splits on each space for split(none, n)",
-	"REPLACE":                     "library: str.replace ignores count=",
-	"UNARY_SIGN_EXPRESSIONS":      "library: unary minus binds looser than filters and 'in' (-1|abs is -(1|abs) there), -0.0 prints -0",
-	"FILTER_OPERATOR_3":           "library: unary minus binds looser than filters (-1|abs gives -1)",
-	"FILTER_OPERATOR_14":          "library: int(default) ignored, and floats print without .0 (0.0 prints 0)",
-	"SORT_ATTRIBUTE_DOT_NOTATION": "library: map(attribute='a.b') does not follow dotted paths",
+	"VARIABLES_UNPACKING":    "library: no tuple unpacking in {% set x, y = … %}",
+	"BINOP_EXPR_2":           "library: // truncates instead of flooring negatives, and floats print without .0 (-4.0 prints -4)",
+	"UNARY_SIGN_EXPRESSIONS": "library: unary minus binds looser than filters and 'in' (-1|abs is -(1|abs) there), -0.0 prints -0",
+	"FILTER_OPERATOR_3":      "library: unary minus binds looser than filters (-1|abs gives -1)",
+	"FILTER_OPERATOR_14":     "library: int(default) ignored, and floats print without .0 (0.0 prints 0)",
 }
 
 func render(t testing.TB, c renderCase) (string, error) {

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/ardanlabs/jinja"
@@ -20,7 +21,9 @@ func attr(v jinja.Value, path string) jinja.Value {
 	if path == "" {
 		return v
 	}
-	for _, part := range strings.Split(path, ".") {
+	for rest, more := path, true; more; {
+		var part string
+		part, rest, more = strings.Cut(rest, ".")
 		switch {
 		case v.IsDict():
 			x, ok := v.AsDict().Get(part)
@@ -68,9 +71,12 @@ func items(v jinja.Value) ([]jinja.Value, error) {
 		}
 		return out, nil
 	case v.IsString():
-		var out []jinja.Value
-		for _, r := range v.AsString() {
-			out = append(out, jinja.NewString(string(r)))
+		s := v.AsString()
+		out := make([]jinja.Value, 0, utf8.RuneCountInString(s))
+		for i := 0; i < len(s); {
+			_, n := utf8.DecodeRuneInString(s[i:])
+			out = append(out, jinja.NewString(s[i:i+n]))
+			i += n
 		}
 		return out, nil
 	case v.IsNone(), v.IsUndefined():
@@ -82,7 +88,7 @@ func items(v jinja.Value) ([]jinja.Value, error) {
 // selectAttr implements selectattr (reject false) and rejectattr (reject
 // true): items whose attribute passes the test, or is truthy when no test
 // is named.
-func selectAttr(reject bool) func([]jinja.Value, map[string]jinja.Value) (jinja.Value, error) {
+func (st *renderState) selectAttr(reject bool) func([]jinja.Value, map[string]jinja.Value) (jinja.Value, error) {
 	name := "selectattr"
 	if reject {
 		name = "rejectattr"
@@ -105,6 +111,9 @@ func selectAttr(reject bool) func([]jinja.Value, map[string]jinja.Value) (jinja.
 				return jinja.Undefined(), fmt.Errorf("%s: test name must be a string", name)
 			}
 			test = args[2].AsString()
+		}
+		if err := st.charge(listBytes+len(seq)*valueBytes, name); err != nil {
+			return jinja.Undefined(), err
 		}
 		var out []jinja.Value
 		for _, it := range seq {
@@ -188,7 +197,10 @@ func runTest(name string, v jinja.Value, args []jinja.Value) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		if a.IsString() && v.IsString() {
+		if a.IsString() {
+			if !v.IsString() {
+				return false, fmt.Errorf("test in: a string can only contain a string")
+			}
 			return strings.Contains(a.AsString(), v.AsString()), nil
 		}
 		seq, err := items(a)
@@ -264,15 +276,37 @@ func compare(a, b jinja.Value, caseSensitive bool) (int, error) {
 		}
 		return 0, nil
 	case a.IsString() && b.IsString():
-		s, t := a.AsString(), b.AsString()
-		if !caseSensitive {
-			s, t = strings.ToLower(s), strings.ToLower(t)
+		if caseSensitive {
+			return strings.Compare(a.AsString(), b.AsString()), nil
 		}
-		return strings.Compare(s, t), nil
+		return foldCompare(a.AsString(), b.AsString()), nil
 	case a.IsNone() && b.IsNone(), a.IsUndefined() && b.IsUndefined():
 		return 0, nil
 	}
 	return 0, fmt.Errorf("cannot compare %s and %s", a.String(), b.String())
+}
+
+// foldCompare is strings.Compare of the two strings lower-cased, without
+// building them.
+func foldCompare(s, t string) int {
+	for s != "" && t != "" {
+		r1, n1 := utf8.DecodeRuneInString(s)
+		r2, n2 := utf8.DecodeRuneInString(t)
+		if l1, l2 := unicode.ToLower(r1), unicode.ToLower(r2); l1 != l2 {
+			if l1 < l2 {
+				return -1
+			}
+			return 1
+		}
+		s, t = s[n1:], t[n2:]
+	}
+	switch {
+	case s == t:
+		return 0
+	case s == "":
+		return -1
+	}
+	return 1
 }
 
 // kwarg returns a keyword argument, or the positional argument at index i
@@ -289,7 +323,7 @@ func kwarg(args []jinja.Value, kwargs map[string]jinja.Value, i int, name string
 
 // sortFilter implements sort(reverse=false, case_sensitive=false,
 // attribute=none): a stable sort.
-func sortFilter(args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, error) {
+func (st *renderState) sortFilter(args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, error) {
 	if len(args) == 0 {
 		return jinja.Undefined(), fmt.Errorf("sort: no input")
 	}
@@ -304,6 +338,9 @@ func sortFilter(args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value,
 		if path, err = attrArg(a); err != nil {
 			return jinja.Undefined(), fmt.Errorf("sort: %w", err)
 		}
+	}
+	if err := st.charge(listBytes+len(seq)*valueBytes, "sort"); err != nil {
+		return jinja.Undefined(), err
 	}
 	out := append([]jinja.Value(nil), seq...)
 	if err := sortValues(out, func(v jinja.Value) jinja.Value { return attr(v, path) }, caseSensitive, reverse); err != nil {
@@ -331,7 +368,7 @@ func sortValues(vs []jinja.Value, key func(jinja.Value) jinja.Value, caseSensiti
 
 // dictsort implements dictsort(case_sensitive=false, by='key',
 // reverse=false): the dict's [key, value] pairs, sorted.
-func dictsort(args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, error) {
+func (st *renderState) dictsort(args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, error) {
 	if len(args) == 0 || !args[0].IsDict() {
 		return jinja.Undefined(), fmt.Errorf("dictsort: input must be a dict")
 	}
@@ -347,6 +384,9 @@ func dictsort(args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, e
 		return jinja.Undefined(), fmt.Errorf("dictsort: by must be 'key' or 'value'")
 	}
 	d := args[0].AsDict()
+	if err := st.charge(listBytes+len(d.Keys)*(3*itemBytes+listBytes), "dictsort"); err != nil {
+		return jinja.Undefined(), err
+	}
 	pairs := make([]jinja.Value, len(d.Keys))
 	for i, k := range d.Keys {
 		pairs[i] = jinja.NewList([]jinja.Value{jinja.NewString(k), d.Data[k]})
@@ -361,12 +401,15 @@ func dictsort(args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, e
 // indent implements indent(width=4, first=false, blank=false): every line
 // after the first (and the first too with first=true) is indented by width
 // spaces (or by width itself if it is a string); blank lines only with
-// blank=true.
-func indent(args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, error) {
+// blank=true. The result's size is checked before it is built.
+func (st *renderState) indent(args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, error) {
 	if len(args) == 0 {
 		return jinja.Undefined(), fmt.Errorf("indent: no input")
 	}
-	s := plain(args[0])
+	s, err := st.text(args[0], "indent")
+	if err != nil {
+		return jinja.Undefined(), err
+	}
 	w := kwarg(args, kwargs, 1, "width", jinja.NewInt(4))
 	var pad string
 	switch {
@@ -380,8 +423,36 @@ func indent(args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, err
 	first := kwarg(args, kwargs, 2, "first", jinja.NewBool(false)).IsTruthy()
 	blank := kwarg(args, kwargs, 3, "blank", jinja.NewBool(false)).IsTruthy()
 
-	lines := splitLines(s + "\n")
+	// Count the lines that get the pad before building anything.
+	if err := st.charge(len(s)+1, "indent"); err != nil {
+		return jinja.Undefined(), err
+	}
+	src := s + "\n"
+	padded := 0
+	if first {
+		padded++
+	}
+	i := 0
+	eachLine(src, func(l string) {
+		if i > 0 && (blank || l != "") {
+			padded++
+		}
+		i++
+	})
+	size := len(s)
+	if len(pad) > 0 {
+		if padded > (st.limits.MaxValueBytes-len(s))/len(pad) {
+			size = st.limits.MaxValueBytes + 1
+		} else {
+			size += padded * len(pad)
+		}
+	}
+	if err := st.build(size, 2*size+i*boxBytes, "indent result"); err != nil {
+		return jinja.Undefined(), err
+	}
+	lines := splitLines(src)
 	var b strings.Builder
+	b.Grow(size)
 	for i, l := range lines {
 		if i > 0 {
 			b.WriteByte('\n')
@@ -402,6 +473,12 @@ func indent(args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, err
 // boundary Python knows and drops a final empty piece.
 func splitLines(s string) []string {
 	var lines []string
+	eachLine(s, func(l string) { lines = append(lines, l) })
+	return lines
+}
+
+// eachLine calls f with each line of s as splitLines returns them.
+func eachLine(s string, f func(string)) {
 	start := 0
 	for i := 0; i < len(s); {
 		r, n := rune(s[i]), 1
@@ -418,12 +495,11 @@ func splitLines(s string) []string {
 			i += n
 			continue
 		}
-		lines = append(lines, s[start:i])
+		f(s[start:i])
 		i += n
 		start = i
 	}
 	if start < len(s) {
-		lines = append(lines, s[start:])
+		f(s[start:])
 	}
-	return lines
 }

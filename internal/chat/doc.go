@@ -20,7 +20,8 @@
 //     templates for deepseek-r1, chatml (Qwen2) and llama3, for GGUF files
 //     without a template.
 //   - ThinkSplitter and EndsInReasoning: the incremental reasoning splitter.
-//   - Error (with the template line), ErrRaised, ErrInvalidMessages.
+//   - Error (with the template line), ErrRaised, ErrInvalidMessages,
+//     ErrLimit and ErrSandbox; Limits and DefaultLimits.
 //
 // # The Jinja library
 //
@@ -56,18 +57,23 @@
 //     (x.0, f(*args), 'a' 'b', the condition of "for k, v in … if …").
 //   - Variables are the library's extension point: our callables shadow its
 //     globals (raise_exception, strftime_now with an injectable clock,
-//     range with a size limit), and filters it does not know are looked up
-//     among the variables, so templates are rewritten to call our tojson
-//     (Python's json.dumps as Hugging Face calls it: key order, 22.0,
+//     range, namespace, dict, cycler), and filters it does not know are
+//     looked up among the variables, so templates are rewritten to call our
+//     tojson (Python's json.dumps as Hugging Face calls it: key order, 22.0,
 //     ensure_ascii, indent, separators, sort_keys), string, selectattr,
-//     rejectattr, sort, dictsort and indent.
-//   - Markers inserted before every tag record the line reached (render
+//     rejectattr, sort, dictsort, indent and the other filters that build.
+//   - Templates from model files are hostile input (budget.go states the
+//     invariants). Markers before every tag record the line reached (render
 //     errors carry it) and enforce Limits (limits.go): 2^20 tags, 256
 //     nested macro calls and 10 s per render by default; every output goes
-//     through a byte counter (64 MiB), both operands of every ~, + and *
-//     through size checks made before the library builds the result
-//     (rewrite_ops.go; 64 MiB strings and lists), and join and replace are
-//     our bounded versions. Library panics become errors.
+//     through a byte counter (64 MiB); method calls, subscripts, slices,
+//     literals, for-loop iterables, namespace assignment, {% call %} and
+//     {% filter %} are rewritten onto our code (methods.go, access.go,
+//     rewrite_stmt.go), as are both operands of every ~, + and *
+//     (rewrite_ops.go), so that everything that builds in proportion to its
+//     input checks the result (64 MiB) and charges a per-render allocation
+//     budget (256 MiB) before it allocates. Lists and dicts are read-only,
+//     as in Hugging Face's sandbox. Library panics become errors.
 //
 // The conformance cases' expected outputs come from @huggingface/jinja
 // (JavaScript), which prints true, null and ["a"] where Python's Jinja2,
@@ -75,16 +81,10 @@
 // We follow Python; 46 cases differ only in that way, and the test checks
 // that they do. The one exception is the string filter on lists and dicts,
 // which prints JSON as huggingface.js does, because a reference case
-// (Hammer2.1) depends on it. The remaining ten conformance failures are
+// (Hammer2.1) depends on it. The remaining five conformance failures are
 // library limits listed in cases_test.go: tuple unpacking in set, floor
-// division of negatives, str.split maxsplit, str.replace count, unary minus
-// precedence, int(default), map over dotted attributes, and floats printing
+// division of negatives, unary minus precedence, and floats printing
 // without ".0" in output (tojson prints them right).
-//
-// Not bounded in memory (only by the step and time limits): string methods
-// that multiply sizes inside one call (s.replace(a, b), s.format(…)) and
-// self-referencing lists built in a template (x.append(x)), which can still
-// exhaust memory or the stack inside the library when printed.
 //
 // The package does not import encoding/json (the dependency rules keep it
 // to cmd/ and server/); the library does, for its own fromjson filter.

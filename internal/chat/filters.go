@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -18,11 +19,19 @@ import (
 // variables (which is why templates call tojson under another name; see
 // renamedFilters).
 
-// raiseException implements raise_exception(msg).
+// maxMessage bounds the message of raise_exception, which goes into error
+// messages and API responses.
+const maxMessage = 1024
+
+// raiseException implements raise_exception(msg); a message of more than
+// maxMessage bytes is cut.
 func raiseException(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
 	msg := "raise_exception called"
 	if len(args) > 0 {
-		msg = plain(args[0])
+		msg = plain(args[0]) // ends the render: printed once
+	}
+	if len(msg) > maxMessage {
+		msg = msg[:maxMessage] + "…"
 	}
 	return jinja.Undefined(), fmt.Errorf("%w: %s", ErrRaised, msg)
 }
@@ -31,9 +40,9 @@ func raiseException(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, 
 // list.
 const maxRange = 1 << 20
 
-// boundedRange implements Python's range(stop) / range(start, stop[, step])
-// as a list, refusing more than maxRange items.
-func boundedRange(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
+// rangeList implements Python's range(stop) / range(start, stop[, step])
+// as a list, refusing more than maxRange items and charging them.
+func (st *renderState) rangeList(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
 	var ints [3]int64
 	for i, a := range args {
 		if i >= 3 || !a.IsInt() && !a.IsBool() {
@@ -68,7 +77,10 @@ func boundedRange(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, er
 		n = math.Ceil((float64(start) - float64(stop)) / -float64(step))
 	}
 	if n > maxRange {
-		return jinja.Undefined(), fmt.Errorf("range: %.0f items is more than the limit of %d", n, maxRange)
+		return jinja.Undefined(), fmt.Errorf("%w: range of %.0f items (more than %d)", ErrLimit, n, maxRange)
+	}
+	if err := st.charge(listBytes+int(n)*(valueBytes+8), "range"); err != nil {
+		return jinja.Undefined(), err
 	}
 	items := make([]jinja.Value, 0, int(n))
 	for i, v := 0, start; i < int(n); i, v = i+1, v+step {
@@ -83,6 +95,9 @@ func strftimeNow(now func() time.Time) func([]jinja.Value, map[string]jinja.Valu
 	return func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
 		if len(args) != 1 || !args[0].IsString() {
 			return jinja.Undefined(), fmt.Errorf("strftime_now: want one format string")
+		}
+		if len(args[0].AsString()) > maxMessage { // a directive may expand 5 times
+			return jinja.Undefined(), fmt.Errorf("strftime_now: format longer than %d bytes", maxMessage)
 		}
 		return jinja.NewString(strftime(now(), args[0].AsString())), nil
 	}
@@ -190,8 +205,9 @@ type jsonOptions struct {
 // toJSON implements the tojson filter with the output of Python's
 // json.dumps as Hugging Face calls it: key order kept (the library sorts
 // keys when indenting), Python's float repr (22.0, 1e-05), no HTML escaping,
-// non-ASCII kept unless ensure_ascii=true.
-func toJSON(args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, error) {
+// non-ASCII kept unless ensure_ascii=true. The output's length is counted,
+// checked and charged before it is written.
+func (st *renderState) toJSON(args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, error) {
 	if len(args) == 0 {
 		return jinja.Undefined(), fmt.Errorf("tojson: no input")
 	}
@@ -240,22 +256,66 @@ func toJSON(args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, err
 		o.itemSep = v.AsList().Items[0].AsString()
 		o.keySep = v.AsList().Items[1].AsString()
 	}
+	return st.encodeJSON(args[0], &o, "tojson")
+}
+
+// encodeJSON writes v as JSON in two passes: the first counts the bytes
+// (stopping past MaxValueBytes), the second writes them.
+func (st *renderState) encodeJSON(v jinja.Value, o *jsonOptions, what string) (jinja.Value, error) {
+	count := jsonWriter{limit: st.limits.MaxValueBytes}
+	if err := writeJSON(&count, v, o, 0); err != nil {
+		if err == errJSONTooLong {
+			return jinja.Undefined(), limitErr(what+" result too long", "MaxValueBytes", st.limits.MaxValueBytes)
+		}
+		return jinja.Undefined(), fmt.Errorf("%s: %w", what, err)
+	}
+	if err := st.build(count.n, count.n, what); err != nil {
+		return jinja.Undefined(), err
+	}
 	var b strings.Builder
-	if err := writeJSON(&b, args[0], &o, 0); err != nil {
-		return jinja.Undefined(), fmt.Errorf("tojson: %w", err)
+	b.Grow(count.n)
+	w := jsonWriter{b: &b, limit: count.n}
+	if err := writeJSON(&w, v, o, 0); err != nil {
+		return jinja.Undefined(), fmt.Errorf("%s: %w", what, err)
 	}
 	return jinja.NewString(b.String()), nil
 }
 
-func writeJSON(b *strings.Builder, v jinja.Value, o *jsonOptions, depth int) error {
+// jsonWriter writes JSON to b, or only counts it when b is nil.
+type jsonWriter struct {
+	b     *strings.Builder
+	n     int // bytes written or counted
+	limit int // writeJSON stops with errJSONTooLong past this
+}
+
+var errJSONTooLong = errors.New("too long")
+
+func (w *jsonWriter) put(s string) {
+	w.n += len(s)
+	if w.b != nil {
+		w.b.WriteString(s)
+	}
+}
+
+func (w *jsonWriter) putByte(c byte) {
+	w.n++
+	if w.b != nil {
+		w.b.WriteByte(c)
+	}
+}
+
+func writeJSON(b *jsonWriter, v jinja.Value, o *jsonOptions, depth int) error {
 	if depth > maxValueDepth {
 		return fmt.Errorf("value nested more than %d levels deep", maxValueDepth)
 	}
+	if b.n > b.limit {
+		return errJSONTooLong
+	}
 	newline := func(level int) {
 		if o.hasIndent {
-			b.WriteByte('\n')
+			b.putByte('\n')
 			for range level {
-				b.WriteString(o.indent)
+				b.put(o.indent)
 			}
 		}
 	}
@@ -263,29 +323,29 @@ func writeJSON(b *strings.Builder, v jinja.Value, o *jsonOptions, depth int) err
 	case v.IsNone(), v.IsUndefined():
 		// Python would raise on Undefined; Hugging Face's JS port writes
 		// null, which is the friendlier of the two for a chat template.
-		b.WriteString("null")
+		b.put("null")
 	case v.IsBool():
 		if v.AsBool() {
-			b.WriteString("true")
+			b.put("true")
 		} else {
-			b.WriteString("false")
+			b.put("false")
 		}
 	case v.IsInt():
-		b.WriteString(strconv.FormatInt(v.AsInt(), 10))
+		b.put(strconv.FormatInt(v.AsInt(), 10))
 	case v.IsFloat():
-		b.WriteString(pyFloat(v.AsFloat(), true))
+		b.put(pyFloat(v.AsFloat(), true))
 	case v.IsString():
 		writeJSONString(b, v.AsString(), o.ensureASCII)
 	case v.IsList():
 		items := v.AsList().Items
 		if len(items) == 0 {
-			b.WriteString("[]")
+			b.put("[]")
 			return nil
 		}
-		b.WriteByte('[')
+		b.putByte('[')
 		for i, it := range items {
 			if i > 0 {
-				b.WriteString(o.itemSep)
+				b.put(o.itemSep)
 			}
 			newline(depth + 1)
 			if err := writeJSON(b, it, o, depth+1); err != nil {
@@ -293,7 +353,7 @@ func writeJSON(b *strings.Builder, v jinja.Value, o *jsonOptions, depth int) err
 			}
 		}
 		newline(depth)
-		b.WriteByte(']')
+		b.putByte(']')
 	case v.IsDict():
 		d := v.AsDict()
 		keys := d.Keys
@@ -302,23 +362,23 @@ func writeJSON(b *strings.Builder, v jinja.Value, o *jsonOptions, depth int) err
 			sort.Strings(keys)
 		}
 		if len(keys) == 0 {
-			b.WriteString("{}")
+			b.put("{}")
 			return nil
 		}
-		b.WriteByte('{')
+		b.putByte('{')
 		for i, k := range keys {
 			if i > 0 {
-				b.WriteString(o.itemSep)
+				b.put(o.itemSep)
 			}
 			newline(depth + 1)
 			writeJSONString(b, k, o.ensureASCII)
-			b.WriteString(o.keySep)
+			b.put(o.keySep)
 			if err := writeJSON(b, d.Data[k], o, depth+1); err != nil {
 				return err
 			}
 		}
 		newline(depth)
-		b.WriteByte('}')
+		b.putByte('}')
 	default:
 		return fmt.Errorf("cannot encode %s", v.String())
 	}
@@ -329,39 +389,39 @@ func writeJSON(b *strings.Builder, v jinja.Value, o *jsonOptions, depth int) err
 // does: short escapes for \" \\ \n \r \t \b \f, \u00XX for other control
 // characters, and with ensureASCII every non-ASCII character as \uXXXX
 // (surrogate pairs above U+FFFF). Invalid UTF-8 bytes are copied as they are.
-func writeJSONString(b *strings.Builder, s string, ensureASCII bool) {
+func writeJSONString(b *jsonWriter, s string, ensureASCII bool) {
 	const hex = "0123456789abcdef"
 	u4 := func(r rune) {
-		b.WriteString(`\u`)
-		b.WriteByte(hex[r>>12&0xf])
-		b.WriteByte(hex[r>>8&0xf])
-		b.WriteByte(hex[r>>4&0xf])
-		b.WriteByte(hex[r&0xf])
+		b.put(`\u`)
+		b.putByte(hex[r>>12&0xf])
+		b.putByte(hex[r>>8&0xf])
+		b.putByte(hex[r>>4&0xf])
+		b.putByte(hex[r&0xf])
 	}
-	b.WriteByte('"')
+	b.putByte('"')
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			switch c {
 			case '"':
-				b.WriteString(`\"`)
+				b.put(`\"`)
 			case '\\':
-				b.WriteString(`\\`)
+				b.put(`\\`)
 			case '\n':
-				b.WriteString(`\n`)
+				b.put(`\n`)
 			case '\r':
-				b.WriteString(`\r`)
+				b.put(`\r`)
 			case '\t':
-				b.WriteString(`\t`)
+				b.put(`\t`)
 			case '\b':
-				b.WriteString(`\b`)
+				b.put(`\b`)
 			case '\f':
-				b.WriteString(`\f`)
+				b.put(`\f`)
 			default:
 				if c < 0x20 || ensureASCII && c == 0x7f {
 					u4(rune(c))
 				} else {
-					b.WriteByte(c)
+					b.putByte(c)
 				}
 			}
 			i++
@@ -370,7 +430,7 @@ func writeJSONString(b *strings.Builder, s string, ensureASCII bool) {
 		r, n := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case !ensureASCII || r == utf8.RuneError && n == 1:
-			b.WriteString(s[i : i+n])
+			b.put(s[i : i+n])
 		case r > 0xffff:
 			r -= 0x10000
 			u4(0xd800 + r>>10)
@@ -380,7 +440,7 @@ func writeJSONString(b *strings.Builder, s string, ensureASCII bool) {
 		}
 		i += n
 	}
-	b.WriteByte('"')
+	b.putByte('"')
 }
 
 // pyFloat formats f as Python's repr(float) does: the shortest digits that
@@ -434,13 +494,13 @@ func apply(args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, erro
 	return args[0].AsCallable().Fn(append([]jinja.Value(nil), list...), kwargs)
 }
 
-// toStringFilter implements the string filter. Scalars print as in Python
+// toString implements the string filter. Scalars print as in Python
 // (True, None, 22.0). Lists and dicts print as JSON with Python's default
 // separators, as @huggingface/jinja does: Python would print their repr
 // ({'a': 'b'}), but the reference outputs we test against (cases.json, from
 // huggingface.js) use the JSON form, and the two agree on every template
 // there except this filter.
-func toStringFilter(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
+func (st *renderState) toString(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
 	if len(args) == 0 {
 		return jinja.Undefined(), fmt.Errorf("string: no input")
 	}
@@ -455,22 +515,71 @@ func toStringFilter(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, 
 	case v.IsFloat():
 		return jinja.NewString(pyFloat(v.AsFloat(), false)), nil
 	case v.IsList(), v.IsDict():
-		var b strings.Builder
-		if err := writeJSON(&b, v, &jsonOptions{itemSep: ", ", keySep: ": "}, 0); err != nil {
-			return jinja.Undefined(), fmt.Errorf("string: %w", err)
-		}
-		return jinja.NewString(b.String()), nil
+		return st.encodeJSON(v, &jsonOptions{itemSep: ", ", keySep: ": "}, "string")
 	}
 	return jinja.NewString(v.String()), nil
 }
 
-// plain returns v as the library prints it in output.
+// plain returns v as the library prints it in output (None and Undefined
+// as nothing, lists and dicts as Python-style reprs), printing lists and
+// dicts in one pass where the library copies each nested value into its
+// parent.
 func plain(v jinja.Value) string {
 	switch {
 	case v.IsString():
 		return v.AsString()
 	case v.IsNone(), v.IsUndefined():
 		return ""
+	case v.IsList(), v.IsDict():
+		var b strings.Builder
+		writeRepr(&b, v)
+		return b.String()
 	}
 	return v.String()
+}
+
+// writeRepr writes v as the library's Value.String does.
+func writeRepr(b *strings.Builder, v jinja.Value) {
+	switch {
+	case v.IsString():
+		b.WriteByte('\'')
+		b.WriteString(v.AsString())
+		b.WriteByte('\'')
+	case v.IsList():
+		b.WriteByte('[')
+		for i, it := range v.AsList().Items {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			writeRepr(b, it)
+		}
+		b.WriteByte(']')
+	case v.IsDict():
+		d := v.AsDict()
+		b.WriteByte('{')
+		for i, k := range d.Keys {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteByte('\'')
+			b.WriteString(k)
+			b.WriteString("': ")
+			writeRepr(b, d.Data[k])
+		}
+		b.WriteByte('}')
+	default:
+		b.WriteString(v.String())
+	}
+}
+
+// text returns v as plain prints it, charging the printing of a list or
+// dict (what = the operation, for the error).
+func (st *renderState) text(v jinja.Value, what string) (string, error) {
+	if v.IsList() || v.IsDict() {
+		printed, _, _ := st.measure(v, 0)
+		if err := st.build(printed, printed, what); err != nil {
+			return "", err
+		}
+	}
+	return plain(v), nil
 }

@@ -9,8 +9,9 @@ import (
 	"github.com/sputnik-llm/sputnik/internal/testutil"
 )
 
-// FuzzTemplate parses and renders arbitrary templates: no panic, errors are
-// *Error, and the source rewrite keeps every line where it was.
+// FuzzTemplate parses and renders arbitrary templates under smallLimits: no
+// panic, errors are *Error, output stays within MaxOutputBytes, and the
+// source rewrite keeps every line where it was.
 func FuzzTemplate(f *testing.F) {
 	for _, s := range []string{
 		"{{ x }}", "{%- if a -%}\n  b\n{%+ endif +%}", "{# c #}{% raw %}{{{% endraw %}",
@@ -20,6 +21,9 @@ func FuzzTemplate(f *testing.F) {
 		f.Add(s)
 	}
 	addSharedTemplates(f)
+	for _, h := range testutil.HostileTemplates {
+		f.Add(h.Source)
+	}
 	vars := map[string]any{
 		"messages":              setOneConversation,
 		"tools":                 []any{Object{{"type", "function"}, {"function", Object{{"name", "f"}}}}},
@@ -35,17 +39,21 @@ func FuzzTemplate(f *testing.F) {
 					t.Fatalf("rewritten source has %d line breaks, the source %d:\n%q\n%q", got, want, src, prepped)
 				}
 			}
-			tmpl, err := ParseWith(src, ParseOptions{PlainWhitespace: plain})
+			tmpl, err := ParseWith(src, ParseOptions{PlainWhitespace: plain, Limits: smallLimits})
 			if err != nil {
 				if _, ok := err.(*Error); !ok {
 					t.Fatalf("parse error %T is not *Error: %v", err, err)
 				}
 				continue
 			}
-			if _, err := tmpl.Render(vars); err != nil {
+			out, err := tmpl.Render(vars)
+			if err != nil {
 				if _, ok := err.(*Error); !ok {
 					t.Fatalf("render error %T is not *Error: %v", err, err)
 				}
+			}
+			if len(out) > smallLimits.MaxOutputBytes {
+				t.Fatalf("output of %d bytes, more than MaxOutputBytes", len(out))
 			}
 		}
 	})

@@ -14,36 +14,49 @@ import (
 // allocating without end. A zero field takes its default (DefaultLimits).
 //
 // How each is enforced, given that the Jinja library has no hooks: the
-// source is rewritten (prepare, rewriteOps) so that a marker call runs
-// before every tag (steps, time), every {{ }} output passes through a
-// counting call (output), and both operands of every binary ~, + and * pass
-// through calls that check the result's size before the library builds it
-// (value size); join is replaced by a bounded version, and range() is ours.
+// source is rewritten (prepare, rewriteTag, rewriteOps) so that a marker
+// call runs before every tag (steps, time), every {{ }} output passes
+// through a counting call (output), both operands of every binary ~, + and
+// * pass through calls that check the result's size before the library
+// builds it, and every method call, subscript, slice, literal, for-loop
+// iterable, namespace assignment and {% call %} goes through our own
+// functions (methods.go, access.go) instead of the library's; the filters
+// that build in proportion to their input are ours too. budget.go states
+// the resulting invariants.
 type Limits struct {
 	// MaxSteps is the most tags one render may execute (loop bodies count
 	// once per iteration). Default 2^20.
 	MaxSteps int
 	// MaxMacroDepth is the deepest nesting of macro calls. Default 256.
 	MaxMacroDepth int
-	// MaxOutputBytes is the most bytes a render may produce. Default 64 MiB.
+	// MaxOutputBytes is the most bytes a render may produce, counting the
+	// output of macros and {% set %} blocks as it is produced. Default 64 MiB.
 	MaxOutputBytes int
-	// MaxValueBytes is the largest string or list (measured as printed) that
-	// ~, +, * and join may build. Default 64 MiB.
+	// MaxValueBytes is the largest string, list or dict that one operation
+	// may build, measured as what printing it costs (its printed size, plus
+	// that of each nested list or dict again). Default 64 MiB.
 	MaxValueBytes int
+	// MaxAllocBytes is the most bytes all the value-building operations of
+	// one render may allocate together (new strings, lists and dicts,
+	// counted before each is built, never given back). Default 256 MiB.
+	MaxAllocBytes int
 	// Timeout is the wall-clock time one render may take, checked before
-	// every tag. Default 10 s; a negative value means no time limit.
+	// every tag and every charged operation. Default 10 s; a negative value
+	// means no time limit.
 	Timeout time.Duration
 }
 
 // DefaultLimits are the limits applied when ParseOptions.Limits leaves a
 // field zero. Real chat templates stay far below them: the longest of
 // ../shared/testdata/templates executes a few thousand tags per
-// conversation.
+// conversation, and rendering a conversation allocates a few times its
+// size.
 var DefaultLimits = Limits{
 	MaxSteps:       1 << 20,
 	MaxMacroDepth:  256,
 	MaxOutputBytes: 64 << 20,
 	MaxValueBytes:  64 << 20,
+	MaxAllocBytes:  256 << 20,
 	Timeout:        10 * time.Second,
 }
 
@@ -65,6 +78,9 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxValueBytes <= 0 {
 		l.MaxValueBytes = d.MaxValueBytes
 	}
+	if l.MaxAllocBytes <= 0 {
+		l.MaxAllocBytes = d.MaxAllocBytes
+	}
 	if l.Timeout == 0 {
 		l.Timeout = d.Timeout
 	}
@@ -74,197 +90,214 @@ func (l Limits) withDefaults() Limits {
 // Names of the callables the rewritten source calls (see rewriteOps).
 const (
 	outName    = "__sputnik_out"     // {{ x }} → {{ __sputnik_out(x) }}: counts output bytes
-	leftName   = "__sputnik_l"       // left operand of ~, + and *: records its size
-	rightName  = "__sputnik_r"       // right operand of ~ and +: checks the sum of sizes
+	leftName   = "__sputnik_l"       // left operand of + and *: records its size
+	leftCName  = "__sputnik_lc"      // left operand of ~: records its size, prints a list or dict
+	rightName  = "__sputnik_r"       // right operand of +: checks the sum of sizes
+	rightCName = "__sputnik_rc"      // right operand of ~: checks the sum of sizes, prints a list or dict
 	rightMName = "__sputnik_rm"      // right operand of *: checks size × count
 	joinName   = "__sputnik_join"    // the join filter, bounded
 	replName   = "__sputnik_replace" // the replace filter, bounded
-	limitFmt   = "%w: %s (limit %d)"
 )
 
-func limitErr(what string, limit int) error { return fmt.Errorf(limitFmt, ErrLimit, what, limit) }
-
-// printedSize returns how many bytes v takes when printed (or concatenated
-// with ~), counting at most up to budget+1 and descending at most 64
-// levels (a deeper or self-containing value counts as over budget).
-func printedSize(v jinja.Value, budget int) int {
-	return sizeOf(v, budget, 0)
+// limitErr is the error for a value or output over the limit named name.
+func limitErr(what, name string, limit int) error {
+	return fmt.Errorf("%w: %s (%s = %d)", ErrLimit, what, name, limit)
 }
 
-func sizeOf(v jinja.Value, budget, depth int) int {
-	if depth > 64 {
-		return budget + 1
+// output counts v, about to be written to the output, against
+// MaxOutputBytes.
+func (st *renderState) output(v jinja.Value) error {
+	if v.IsString() {
+		st.out += len(v.AsString())
+	} else {
+		st.out += st.size(v)
 	}
-	switch {
-	case v.IsString():
-		return len(v.AsString()) + 2 // quotes, when inside a list
-	case v.IsList():
-		n := 2
-		for _, it := range v.AsList().Items {
-			n += 2 + sizeOf(it, budget-n, depth+1)
-			if n > budget {
-				return budget + 1
-			}
-		}
-		return n
-	case v.IsDict():
-		d := v.AsDict()
-		n := 2
-		for _, k := range d.Keys {
-			it, _ := d.Get(k)
-			n += 6 + len(k) + sizeOf(it, budget-n, depth+1)
-			if n > budget {
-				return budget + 1
-			}
-		}
-		return n
+	if st.out > st.limits.MaxOutputBytes {
+		return limitErr("output too long", "MaxOutputBytes", st.limits.MaxOutputBytes)
 	}
-	return 24 // numbers, booleans, None
+	return nil
 }
 
-// installLimits adds the bounded operator, output and join callables,
-// bound to st, to vals.
+// installLimits adds our bounded callables (operators, output, methods,
+// subscripts, literals, loops, namespaces, globals and filters), bound to
+// st, to vals.
 func (st *renderState) installLimits(vals map[string]jinja.Value) {
-	lim := st.limits
-	vals[outName] = jinja.NewCallable(outName, func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
+	type fn = func([]jinja.Value, map[string]jinja.Value) (jinja.Value, error)
+	add := func(name string, f fn) { vals[name] = jinja.NewCallable(name, f) }
+	add(outName, func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
 		if len(args) != 1 {
 			return empty, nil
 		}
-		v := args[0]
-		if v.IsString() {
-			st.out += len(v.AsString())
-		} else {
-			st.out += printedSize(v, lim.MaxOutputBytes)
+		if err := st.output(args[0]); err != nil {
+			return empty, err
 		}
-		if st.out > lim.MaxOutputBytes {
-			return empty, limitErr("output too long", lim.MaxOutputBytes)
-		}
-		return v, nil
+		return printable(args[0]), nil
 	})
-	vals[leftName] = jinja.NewCallable(leftName, func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
-		if len(args) != 1 {
-			return jinja.Undefined(), fmt.Errorf("%s: want one argument", leftName)
-		}
-		st.operands = append(st.operands, operand{size: printedSize(args[0], lim.MaxValueBytes), str: args[0].IsString()})
-		return args[0], nil
-	})
-	pop := func(name string, args []jinja.Value) (operand, jinja.Value, error) {
-		if len(args) != 1 || len(st.operands) == 0 {
-			return operand{}, jinja.Undefined(), fmt.Errorf("%s: unbalanced operand markers", name)
-		}
-		a := st.operands[len(st.operands)-1]
-		st.operands = st.operands[:len(st.operands)-1]
-		return a, args[0], nil
+	for _, name := range []string{leftName, leftCName} {
+		add(name, func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
+			if len(args) != 1 {
+				return jinja.Undefined(), fmt.Errorf("%s: want one argument", name)
+			}
+			st.operands = append(st.operands, st.operand(args[0]))
+			if name == leftCName {
+				return printable(args[0]), nil
+			}
+			return args[0], nil
+		})
 	}
-	vals[rightName] = jinja.NewCallable(rightName, func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
-		a, v, err := pop(rightName, args)
-		if err != nil {
-			return v, err
-		}
-		if a.size+printedSize(v, lim.MaxValueBytes) > lim.MaxValueBytes {
-			return v, limitErr("string or list too long", lim.MaxValueBytes)
-		}
-		return v, nil
+	add(rightName, func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
+		return st.binary(rightName, args)
 	})
-	vals[rightMName] = jinja.NewCallable(rightMName, func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
-		a, v, err := pop(rightMName, args)
-		if err != nil {
-			return v, err
-		}
-		if !a.str || !v.IsInt() {
-			return v, nil // only string × int repeats (the library has no list repetition)
-		}
-		if n := v.AsInt(); n > 0 && int64(a.size-2) > int64(lim.MaxValueBytes)/n {
-			return v, limitErr("string repetition too long", lim.MaxValueBytes)
-		}
-		return v, nil
+	add(rightCName, func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
+		return st.binary(rightCName, args)
 	})
-	vals[joinName] = jinja.NewCallable("join", func(args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, error) {
-		return boundedJoin(args, kwargs, lim.MaxValueBytes)
+	add(rightMName, func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
+		return st.binary(rightMName, args)
 	})
-	vals[replName] = jinja.NewCallable("replace", func(args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, error) {
-		return boundedReplace(args, kwargs, lim.MaxValueBytes)
-	})
+	add(attrName, st.attribute)
+	add(itemName, st.item)
+	add(sliceName, st.slice)
+	add(litName, st.lit)
+	add(keyName, key)
+	add(iterName, st.iter)
+	add(setAttrName, st.setAttr)
+	add(callOutName, st.callOut)
+	// Python's globals, unless a template variable has the name.
+	for name, f := range map[string]fn{"namespace": st.namespace, "dict": st.dict, "cycler": st.cycler, "range": st.rangeList} {
+		if _, ok := vals[name]; !ok {
+			add(name, f)
+		}
+	}
+	st.filterTable = st.filters()
+	for name, f := range st.filterTable {
+		add(strings.TrimSuffix(renamedFilters[name], "|"+name), f)
+	}
 }
 
-// operand is a left operand's printed size, recorded until its right
-// operand is checked.
+// operand is a left operand of ~, + or *, recorded until its right operand
+// is checked.
 type operand struct {
-	size int
-	str  bool
+	size  int  // printed size
+	kind  byte // 's' string, 'l' list, 'd' dict, 'o' other
+	items int  // a list's length
 }
 
-// boundedJoin is the library's join filter (items printed as in output,
-// optional separator, d= and attribute=) with a size check before the
-// result is built.
-func boundedJoin(args []jinja.Value, kwargs map[string]jinja.Value, limit int) (jinja.Value, error) {
+func (st *renderState) operand(v jinja.Value) operand {
+	o := operand{size: st.size(v), kind: 'o'}
+	switch {
+	case v.IsString():
+		o.kind = 's'
+	case v.IsList():
+		o.kind, o.items = 'l', len(v.AsList().Items)
+	case v.IsDict():
+		o.kind = 'd'
+	}
+	return o
+}
+
+// binary checks and charges, before the library applies it, the operator
+// whose right operand args[0] is and whose left operand is the last one
+// recorded: ~ (name rightCName) and + (rightName) build a string or list
+// of about the operands' combined size, * (rightMName) repeats a string.
+func (st *renderState) binary(name string, args []jinja.Value) (jinja.Value, error) {
+	if len(args) != 1 || len(st.operands) == 0 {
+		return jinja.Undefined(), fmt.Errorf("%s: unbalanced operand markers", name)
+	}
+	a := st.operands[len(st.operands)-1]
+	st.operands = st.operands[:len(st.operands)-1]
+	v := args[0]
+	b := st.operand(v)
+	switch {
+	case name == rightMName && a.kind == 'l' && v.IsInt():
+		return v, fmt.Errorf("%w: list * n: templates may not repeat lists", ErrSandbox)
+	case name == rightMName:
+		if a.kind != 's' || !v.IsInt() || v.AsInt() <= 0 {
+			return v, nil // numbers; only string × int repeats
+		}
+		if n := v.AsInt(); int64(a.size-2) > int64(st.limits.MaxValueBytes)/n {
+			return v, limitErr("string repetition too long", "MaxValueBytes", st.limits.MaxValueBytes)
+		}
+		size := (a.size - 2) * int(v.AsInt())
+		return v, st.build(size, size, "string repetition")
+	case name == rightName && a.kind == 'l' && b.kind == 'l':
+		return v, st.build(a.size+b.size, listBytes+(a.items+b.items)*valueBytes, "string or list")
+	case name == rightName && (a.kind == 's' && (b.kind == 'l' || b.kind == 'd') || b.kind == 's' && (a.kind == 'l' || a.kind == 'd')):
+		return v, fmt.Errorf("+: cannot add a string and a list or dict (use ~)")
+	case name == rightName && a.kind != 's' && b.kind != 's':
+		return v, nil // numbers
+	}
+	return printable(v), st.build(a.size+b.size, a.size+b.size, "string or list")
+}
+
+// join implements the join filter (items printed as in output, optional
+// separator, d= and attribute=), with the result's size checked before it
+// is built.
+func (st *renderState) join(args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, error) {
 	if len(args) == 0 {
 		return jinja.NewString(""), nil
 	}
 	if !args[0].IsList() {
-		return jinja.NewString(plain(args[0])), nil
+		s, err := st.text(args[0], "join")
+		return jinja.NewString(s), err
 	}
-	sep := ""
+	sepv := jinja.NewString("")
 	if len(args) > 1 {
-		sep = plain(args[1])
+		sepv = args[1]
 	}
 	if s, ok := kwargs["d"]; ok {
-		sep = plain(s)
+		sepv = s
 	}
-	attr := ""
+	sep, err := st.text(sepv, "join")
+	if err != nil {
+		return jinja.Undefined(), err
+	}
+	path := ""
 	if a, ok := kwargs["attribute"]; ok {
-		attr = plain(a)
+		path = plain(a)
 	}
 	items := args[0].AsList().Items
-	parts := make([]string, 0, len(items))
 	total := 0
 	for i, item := range items {
-		if attr != "" && item.IsDict() {
-			if v, ok := item.AsDict().Get(attr); ok {
-				item = v
-			}
+		if path != "" {
+			item = attr(item, path)
 		}
-		n := printedSize(item, limit)
+		n := len(plain(item))
+		if !item.IsString() {
+			n = st.size(item)
+		}
 		if i > 0 {
 			n += len(sep)
 		}
-		if total += n; total > limit {
-			return jinja.Undefined(), limitErr("join result too long", limit)
-		}
-		if item.IsCallable() {
-			parts = append(parts, "")
-		} else {
-			parts = append(parts, plain(item))
+		if total += n; total > st.limits.MaxValueBytes {
+			break
 		}
 	}
-	return jinja.NewString(strings.Join(parts, sep)), nil
+	if err := st.build(total, total+len(items)*boxBytes, "join result"); err != nil {
+		return jinja.Undefined(), err
+	}
+	var b strings.Builder
+	b.Grow(total)
+	for i, item := range items {
+		if path != "" {
+			item = attr(item, path)
+		}
+		if i > 0 {
+			b.WriteString(sep)
+		}
+		if !item.IsCallable() {
+			b.WriteString(plain(item))
+		}
+	}
+	return jinja.NewString(b.String()), nil
 }
 
-// boundedReplace is the library's replace filter (s, old, new[, count] or
-// count=) with the result's size checked before it is built.
-func boundedReplace(args []jinja.Value, kwargs map[string]jinja.Value, limit int) (jinja.Value, error) {
-	if len(args) < 3 {
-		return jinja.NewString(""), fmt.Errorf("replace: expected at least 3 arguments")
+// printable returns v for the library to print: a list or dict printed
+// here in one pass (see plain), anything else as it is.
+func printable(v jinja.Value) jinja.Value {
+	if v.IsList() || v.IsDict() {
+		return jinja.NewString(plain(v))
 	}
-	s, old, repl := plain(args[0]), plain(args[1]), plain(args[2])
-	count := -1
-	if len(args) > 3 {
-		count = intOf(args[3])
-	}
-	if c, ok := kwargs["count"]; ok {
-		count = intOf(c)
-	}
-	n := strings.Count(s, old)
-	if old == "" {
-		n = len(s) + 1
-	}
-	if count >= 0 {
-		n = min(n, count)
-	}
-	if grow := len(repl) - len(old); grow > 0 && n > 0 && len(s)+n*grow > limit {
-		return jinja.Undefined(), limitErr("replace result too long", limit)
-	}
-	return jinja.NewString(strings.Replace(s, old, repl, count)), nil
+	return v
 }
 
 // intOf converts a number or bool as the library's toInt64 does.

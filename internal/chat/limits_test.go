@@ -4,59 +4,148 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ardanlabs/jinja"
+
+	"github.com/sputnik-llm/sputnik/internal/testutil"
 )
 
-// TestHostileTemplates renders templates that try to exhaust time or
-// memory and checks that each fails with ErrLimit, quickly and without
-// building what it asked for.
+// smallLimits keep the hostile renders fast: each limit is reached within
+// a few MiB and tens of thousands of tags.
+var smallLimits = Limits{
+	MaxSteps:       1 << 16,
+	MaxMacroDepth:  64,
+	MaxOutputBytes: 1 << 20,
+	MaxValueBytes:  1 << 20,
+	MaxAllocBytes:  8 << 20,
+	Timeout:        5 * time.Second,
+}
+
+// allocBound is the most a render under l may allocate in all (what
+// runtime.MemStats.TotalAlloc grows by, garbage included, so also a bound
+// on the heap it can hold): what MaxAllocBytes counts, the output (the
+// library's builders may double their capacity), one value's worth of
+// transient copies, and at most 256 bytes of the library's own bookkeeping
+// per tag executed (190 measured), plus 4 MiB for parsing the small
+// sources of HostileTemplates (TestParseAllocation bounds parsing).
+func allocBound(l Limits) uint64 {
+	l = l.withDefaults()
+	return uint64(l.MaxAllocBytes+2*l.MaxOutputBytes+2*l.MaxValueBytes+256*l.MaxSteps) + 4<<20
+}
+
+// TestHostileTemplates parses and renders, under smallLimits, templates
+// that try to exhaust memory, stack or time, and checks that each fails
+// with an error naming the limit or rule that stops it (or, for the few
+// that are harmless once bounded, renders the right output), and that the
+// whole render allocates less than allocBound.
 func TestHostileTemplates(t *testing.T) {
-	for _, tc := range []struct {
-		name, src string
-		want      string // substring of the error
-	}{
-		{"string doubling", `{% set x = 'a' %}{% for i in range(40) %}{% set x = x ~ x %}{% endfor %}{{ x }}`, "string or list too long"},
-		{"string doubling with +", `{% set x = 'a' %}{% for i in range(40) %}{% set x = x + x %}{% endfor %}{{ x }}`, "string or list too long"},
-		{"list doubling", `{% set x = [0] %}{% for i in range(40) %}{% set x = x + x %}{% endfor %}{{ x|length }}`, "string or list too long"},
-		{"doubling inside one expression", `{% set x = 'a' * 1000000 %}{{ (x ~ x ~ x ~ x) ~ (x ~ x ~ x ~ x) ~ (x ~ x ~ x ~ x) ~ (x ~ x ~ x ~ x) ~ (x ~ x ~ x ~ x) ~ (x ~ x ~ x ~ x) ~ (x ~ x ~ x ~ x) ~ (x ~ x ~ x ~ x) ~ (x ~ x ~ x ~ x) ~ (x ~ x ~ x ~ x) ~ (x ~ x ~ x ~ x) ~ (x ~ x ~ x ~ x) ~ (x ~ x ~ x ~ x) ~ (x ~ x ~ x ~ x) ~ (x ~ x ~ x ~ x) ~ (x ~ x ~ x ~ x) ~ (x ~ x ~ x ~ x) }}`, "string or list too long"},
-		{"string repetition", `{{ 'a' * 2000000000 }}`, "string repetition too long"},
-		{"string repetition in a filter argument", `{{ 'x'|replace('x', 'ab' * 1000000000) }}`, "string repetition too long"},
-		{"repetition of a repetition", `{{ ('a' * 1000000) * 1000 }}`, "string repetition too long"},
-		{"huge join", `{% set l = [] %}{% set s = 'a' * 1000000 %}{% for i in range(200) %}{% set _ = l.append(s) %}{% endfor %}{{ l|join(',') }}`, "join result too long"},
-		{"replace amplification", `{% set s = 'a' * 1000000 %}{{ s|replace('a', s) }}`, "replace result too long"},
-		{"output flood", `{% set s = 'a' * 100000 %}{% for i in range(1000) %}{{ s }}{% endfor %}`, "output too long"},
-		{"text flood", `{% for i in range(100000) %}` + strings.Repeat("0123456789", 100) + `{% endfor %}`, "output too long"},
-		{"billion iterations", `{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}`, "more than 1048576 tags"},
-		{"endless recursion", `{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}`, "nested more than 256 deep"},
-		{"huge range", `{{ range(2000000000)|length }}`, "range"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			tmpl, err := Parse(tc.src)
-			if err != nil {
-				t.Fatal(err)
+	bound := allocBound(smallLimits)
+	for _, tc := range testutil.HostileTemplates {
+		t.Run(tc.Name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			start := time.Now()
+			out, err := parseRender(tc.Source, smallLimits)
+			elapsed := time.Since(start)
+			runtime.ReadMemStats(&after)
+			alloc := after.TotalAlloc - before.TotalAlloc
+			if tc.Want == "" {
+				if err != nil || out != tc.Output {
+					t.Fatalf("got %q, %v; want %q", out, err, tc.Output)
+				}
+			} else if err == nil || !strings.Contains(err.Error(), tc.Want) {
+				t.Fatalf("got output of %d bytes and error %v, want an error containing %q", len(out), err, tc.Want)
 			}
-			out, err := tmpl.Render(nil)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("got output of %d bytes and error %v, want an error containing %q", len(out), err, tc.want)
-			}
-			if tc.want != "range" && !errors.Is(err, ErrLimit) {
+			if strings.Contains(tc.Want, "Max") && !errors.Is(err, ErrLimit) {
 				t.Errorf("error %v does not wrap ErrLimit", err)
 			}
+			if alloc > bound {
+				t.Errorf("allocated %d bytes, more than the bound of %d", alloc, bound)
+			}
+			t.Logf("%.1f MiB allocated in %v: %v", float64(alloc)/(1<<20), elapsed.Round(time.Millisecond), err)
 		})
 	}
-	// A list times an int is not repetition in the library (it has no
-	// list repetition): it must not build a list either.
-	tmpl, err := Parse(`{{ [0] * 2000000000 }}`)
+}
+
+// TestParseAllocation parses sources made of what costs the parser most
+// per byte and checks that each allocates less than 768 bytes per source
+// byte (up to 520 measured), so a source of maxTemplateBytes less than 192
+// MiB; a larger source is refused.
+func TestParseAllocation(t *testing.T) {
+	fill := func(unit string) string { return strings.Repeat(unit, (64<<10)/len(unit)) }
+	for _, src := range []string{
+		fill("{{ 1 }}"), fill("{{ [1] }}"), fill("{{ x[0] }}"), fill("{{ x.split() }}"),
+		fill("{% if 1 %}{% endif %}"), fill("{{ {1: 2} }}"), fill("{% set x = 1 %}"), fill("abcdefgh"),
+	} {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		_, err := Parse(src)
+		runtime.ReadMemStats(&after)
+		if err != nil {
+			t.Fatalf("%.20s…: %v", src, err)
+		}
+		alloc := after.TotalAlloc - before.TotalAlloc
+		if alloc > 768*uint64(len(src)) {
+			t.Errorf("%.20s…: %d bytes of source allocated %d bytes, more than 768 per byte", src, len(src), alloc)
+		}
+		t.Logf("%.20s…: %d bytes per source byte", src, alloc/uint64(len(src)))
+	}
+	if _, err := Parse(strings.Repeat("x", maxTemplateBytes+1)); err == nil || !strings.Contains(err.Error(), "more than the limit") {
+		t.Errorf("a source over maxTemplateBytes: got %v", err)
+	}
+}
+
+// TestRealTemplatesWithinLimits renders the real templates of
+// ../shared/testdata with a 2,000-turn conversation (8 MB of prompt, the
+// server's default body limit) under the default limits: each succeeds and
+// charges MaxAllocBytes less than 3 bytes per byte of prompt, far below the
+// default.
+func TestRealTemplatesWithinLimits(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(testutil.SharedTestdata(t), "templates", "*.jinja"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no templates: %v", err)
+	}
+	content := strings.Repeat("word ", 400)
+	msgs := []Message{{Role: "system", Content: content}}
+	for range 2000 {
+		msgs = append(msgs, Message{Role: "user", Content: content},
+			Message{Role: "assistant", Content: "<think>\n" + content + "\n</think>\n\n" + content})
+	}
+	msgs = append(msgs, Message{Role: "user", Content: "last"})
+	tools := []any{Object{{"type", "function"}, {"function", Object{{"name", "get_weather"},
+		{"parameters", Object{{"type", "object"}, {"properties", Object{{"city", Object{{"type", "string"}}}}}}}}}}}
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmpl, err := Parse(string(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, st, err := tmpl.render(map[string]any{"messages": msgs, "add_generation_prompt": true, "tools": tools})
+		if err != nil {
+			t.Fatalf("%s: %v", filepath.Base(f), err)
+		}
+		if st.alloc > 3*len(out) {
+			t.Errorf("%s: a %d-byte prompt charged %d bytes, more than 3 per byte", filepath.Base(f), len(out), st.alloc)
+		}
+		t.Logf("%s: %d-byte prompt, %d bytes charged (%.2f per byte), %d tags", filepath.Base(f), len(out), st.alloc, float64(st.alloc)/float64(len(out)), st.steps)
+	}
+}
+
+func parseRender(src string, l Limits) (string, error) {
+	tmpl, err := ParseWith(src, ParseOptions{Limits: l})
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
-	if out, err := tmpl.Render(nil); err == nil && len(out) > 100 {
-		t.Errorf("[0] * 2e9 rendered %d bytes", len(out))
-	}
+	return tmpl.Render(map[string]any{"messages": []any{Object{{"role", "user"}, {"content", "hi"}}}})
 }
 
 // TestLimitsConfigurable checks that each limit can be lowered and that
@@ -81,6 +170,7 @@ func TestLimitsConfigurable(t *testing.T) {
 	}{
 		{"output", Limits{MaxOutputBytes: 50}, "output too long"},
 		{"value", Limits{MaxValueBytes: 10}, "string repetition too long"},
+		{"alloc", Limits{MaxAllocBytes: 30}, "MaxAllocBytes"},
 		{"steps", Limits{MaxSteps: 5}, "more than 5 tags"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -177,8 +267,7 @@ func TestBoundedOpsKeepMeaning(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var st renderState
-		st.limits = DefaultLimits
+		st := newRenderState(Limits{})
 		st.install(vals)
 		st.installLimits(vals)
 		want, err := run(plainProg, vals)

@@ -5,7 +5,7 @@ import "strings"
 // rewriteOps rewrites the inside of one tag (after rewriteTag) so that
 // every binary ~, + and * checks the size of what it is about to build:
 //
-//	L ~ R  →  __sputnik_l(L) ~ __sputnik_r(R)
+//	L ~ R  →  __sputnik_lc(L) ~ __sputnik_rc(R)
 //	L + R  →  __sputnik_l(L) + __sputnik_r(R)
 //	L * R  →  __sputnik_l(L) * __sputnik_rm(R)
 //
@@ -301,7 +301,9 @@ func emitOps(b *strings.Builder, toks []token, n *opNode) {
 	}
 	right := ""
 	switch n.op {
-	case "~", "+":
+	case "~":
+		right = rightCName
+	case "+":
 		right = rightName
 	case "*":
 		right = rightMName
@@ -312,7 +314,11 @@ func emitOps(b *strings.Builder, toks []token, n *opNode) {
 		emitOps(b, toks, n.right)
 		return
 	}
-	b.WriteString(leftName + "(")
+	left := leftName
+	if n.op == "~" {
+		left = leftCName
+	}
+	b.WriteString(left + "(")
 	emitOps(b, toks, n.left)
 	b.WriteString(") " + n.op + " " + right + "(")
 	emitOps(b, toks, n.right)

@@ -63,8 +63,20 @@ type blockTag struct {
 const lineMarker = "__sputnik_line"
 
 // maxTemplateBytes bounds the template sources we accept (the largest real
-// chat templates are around 20 KB).
-const maxTemplateBytes = 1 << 20
+// chat templates are around 20 KB). Parsing costs up to about 520 bytes
+// per source byte (a source of nothing but tiny tags; TestParseAllocation),
+// so this also bounds what loading a template may allocate: about 130 MiB.
+const maxTemplateBytes = 256 << 10
+
+// maxNesting bounds how deeply brackets in a tag, and blocks (if, for,
+// macro, …), may nest, and maxTagTokens how long one tag may be, so that
+// neither the library's recursive parser nor the evaluation of what it
+// parses can recurse without end (real templates nest a few levels and
+// their longest tags have a few hundred tokens).
+const (
+	maxNesting   = 64
+	maxTagTokens = 4096
+)
 
 // srcError is a lexing failure at a 1-based line.
 type srcError struct {
@@ -107,6 +119,11 @@ type prepper struct {
 	// lineStarting is Jinja2's flag: the previous tag's match (with any
 	// whitespace it swallowed) ended in a newline, or we are at the start.
 	lineStarting bool
+	// nesting counts the blocks open at pos.
+	nesting int
+	// filters holds the expressions of the open {% filter %} blocks (see
+	// emitTag).
+	filters []string
 }
 
 // tag kinds, by their opening delimiter.
@@ -314,16 +331,22 @@ func (p *prepper) tag(kind byte, body int) error {
 			i = j
 			continue
 		case depth == 0 && strings.HasPrefix(p.src[i:], closer):
-			p.emitTag(kind, inner.String(), startLine)
+			if err := p.emitTag(kind, inner.String(), startLine); err != nil {
+				return err
+			}
 			p.afterTag(i+2, 0, kind)
 			return nil
 		case depth == 0 && (c == '-' || c == '+') && strings.HasPrefix(p.src[i+1:], closer) &&
 			(c == '-' || kind != kindVar):
-			p.emitTag(kind, inner.String(), startLine)
+			if err := p.emitTag(kind, inner.String(), startLine); err != nil {
+				return err
+			}
 			p.afterTag(i+3, c, kind)
 			return nil
 		case c == '(' || c == '[' || c == '{':
-			depth++
+			if depth++; depth > maxNesting {
+				return &srcError{startLine, fmt.Sprintf("brackets nested more than %d deep", maxNesting)}
+			}
 		case c == ')' || c == ']' || c == '}':
 			if depth > 0 {
 				depth--
@@ -334,7 +357,10 @@ func (p *prepper) tag(kind byte, body int) error {
 	}
 }
 
-func (p *prepper) emitTag(kind byte, inner string, line int) {
+func (p *prepper) emitTag(kind byte, inner string, line int) error {
+	if countTokens(inner, maxTagTokens) > maxTagTokens {
+		return &srcError{line, fmt.Sprintf("tag has more than %d tokens", maxTagTokens)}
+	}
 	keyword := ""
 	if f := strings.Fields(inner); kind == kindBlock && len(f) > 0 {
 		keyword = f[0]
@@ -345,6 +371,15 @@ func (p *prepper) emitTag(kind byte, inner string, line int) {
 			}
 			*p.o.blocks = append(*p.o.blocks, blockTag{kw, line})
 		}
+		switch {
+		case keyword == "if" || keyword == "for" || keyword == "macro" || keyword == "call" || keyword == "filter" ||
+			keyword == "set" && !strings.Contains(inner, "="):
+			if p.nesting++; p.nesting > maxNesting {
+				return &srcError{line, fmt.Sprintf("blocks nested more than %d deep", maxNesting)}
+			}
+		case strings.HasPrefix(keyword, "end"):
+			p.nesting--
+		}
 	}
 	if p.o.markLines {
 		p.write(fmt.Sprintf("{{ %s(%d) }}", lineMarker, line))
@@ -352,7 +387,29 @@ func (p *prepper) emitTag(kind byte, inner string, line int) {
 			p.write("{{ " + macroLeave + "() }}")
 		}
 	}
-	inner = rewriteTag(kind, inner, p.o.renameFilters)
+	if p.o.boundOps {
+		// {% filter f %}…{% endfilter %} would apply the library's own
+		// filter to the body: make it {% set v %}…{% endset %}{{ v|f }}.
+		switch keyword {
+		case "filter":
+			name := fmt.Sprintf("__sputnik_filtered%d", len(p.filters))
+			p.filters = append(p.filters, name+"|"+strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(inner), "filter")))
+			p.write("{% set " + name + " %}")
+			return nil
+		case "endfilter":
+			if len(p.filters) == 0 {
+				return &srcError{line, "endfilter without filter"}
+			}
+			expr := p.filters[len(p.filters)-1]
+			p.filters = p.filters[:len(p.filters)-1]
+			p.write("{% endset %}")
+			return p.emitTag(kindVar, expr, line)
+		}
+	}
+	inner, err := rewriteTag(kind, inner, p.o.renameFilters)
+	if err != nil {
+		return &srcError{line, err.Error()}
+	}
 	if p.o.boundOps {
 		inner = rewriteOps(inner)
 		if kind == kindVar {
@@ -366,9 +423,10 @@ func (p *prepper) emitTag(kind byte, inner string, line int) {
 		if p.o.markLines && keyword == "macro" {
 			p.write("{{ " + macroEnter + "() }}")
 		}
-		return
+		return nil
 	}
 	p.write("{{ " + inner + " }}")
+	return nil
 }
 
 // rawBegin reports whether a {% raw %} tag starts at start, returning the

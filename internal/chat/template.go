@@ -67,29 +67,41 @@ const (
 )
 
 // renamedFilters are library built-ins we replace with our own, because the
-// library's version departs from Python's (see filters.go). Templates are
-// rewritten to call ours.
+// library's version departs from Python's (see filters.go) or builds
+// results of any size unchecked (see Limits). Templates are rewritten to
+// call ours; renderState.filters has the implementations.
 var renamedFilters = map[string]string{
 	"tojson":     "__sputnik_tojson",
 	"string":     "__sputnik_string",
 	"selectattr": "__sputnik_selectattr",
 	"rejectattr": "__sputnik_rejectattr",
+	"select":     "__sputnik_select",
+	"reject":     "__sputnik_reject",
 	"sort":       "__sputnik_sort",
 	"dictsort":   "__sputnik_dictsort",
 	"indent":     "__sputnik_indent",
-	"join":       joinName, // bounded (limits.go), installed with the limits
-	"replace":    replName, // bounded (limits.go), installed with the limits
-}
-
-// filterFuncs are the implementations of renamedFilters, by original name.
-var filterFuncs = map[string]func([]jinja.Value, map[string]jinja.Value) (jinja.Value, error){
-	"tojson":     toJSON,
-	"string":     toStringFilter,
-	"selectattr": selectAttr(false),
-	"rejectattr": selectAttr(true),
-	"sort":       sortFilter,
-	"dictsort":   dictsort,
-	"indent":     indent,
+	"join":       joinName,
+	"replace":    replName,
+	"list":       "__sputnik_list",
+	"length":     "__sputnik_length",
+	"count":      "__sputnik_length",
+	"reverse":    "__sputnik_reverse",
+	"unique":     "__sputnik_unique",
+	"map":        "__sputnik_map",
+	"batch":      "__sputnik_batch",
+	"fromjson":   "__sputnik_fromjson|fromjson", // our check, then the library's parse
+	"from_json":  "__sputnik_fromjson|fromjson",
+	"escape":     "__sputnik_escape",
+	"e":          "__sputnik_escape",
+	"trim":       "__sputnik_trim",
+	"lower":      "__sputnik_lower",
+	"upper":      "__sputnik_upper",
+	"title":      "__sputnik_title",
+	"capitalize": "__sputnik_capitalize",
+	"wordcount":  "__sputnik_wordcount",
+	"items":      "__sputnik_items",
+	"int":        "__sputnik_int",
+	"float":      "__sputnik_float",
 }
 
 // Parse parses a Jinja template source for rendering with Hugging Face's
@@ -194,29 +206,33 @@ func libraryError(err error) *Error {
 // is an error. The globals raise_exception, strftime_now, namespace, range,
 // dict, joiner and cycler are available. A failure is an *Error carrying the
 // template line where it could be located; errors.Is(err, ErrRaised) tells
-// an exception raised by the template. Render copies vars; only values
-// passed as jinja.Value are shared with the template, which may modify them.
+// an exception raised by the template. Render copies vars; values passed
+// as jinja.Value are shared with the template (which cannot change lists
+// and dicts) and must not contain themselves.
 func (t *Template) Render(vars map[string]any) (string, error) {
+	out, _, err := t.render(vars)
+	return out, err
+}
+
+// render is Render, returning the render's bookkeeping too (for tests).
+func (t *Template) render(vars map[string]any) (string, *renderState, error) {
 	vals, err := t.values(vars)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	st := renderState{limits: t.opts.Limits.withDefaults()}
-	if st.limits.Timeout > 0 {
-		st.deadline = time.Now().Add(st.limits.Timeout)
-	}
+	st := newRenderState(t.opts.Limits)
 	st.install(vals)
 	st.installLimits(vals)
 	out, err := run(t.prog, vals)
 	if err != nil {
-		return "", &Error{Line: st.line, Err: err}
+		return "", st, &Error{Line: st.line, Err: err}
 	}
-	return out, nil
+	return out, st, nil
 }
 
 // values converts vars and adds our globals.
 func (t *Template) values(vars map[string]any) (map[string]jinja.Value, error) {
-	vals := make(map[string]jinja.Value, len(vars)+len(filterFuncs)+8)
+	vals := make(map[string]jinja.Value, len(vars)+len(renamedFilters)+32)
 	for k, v := range vars {
 		jv, err := toValue(v)
 		if err != nil {
@@ -230,15 +246,12 @@ func (t *Template) values(vars map[string]any) (map[string]jinja.Value, error) {
 	}
 	vals["strftime_now"] = jinja.NewCallable("strftime_now", strftimeNow(now))
 	vals["raise_exception"] = jinja.NewCallable("raise_exception", raiseException)
-	vals["range"] = jinja.NewCallable("range", boundedRange)
 	vals[applyName] = jinja.NewCallable(applyName, apply)
-	for name, fn := range filterFuncs {
-		vals[renamedFilters[name]] = jinja.NewCallable(name, fn)
-	}
 	return vals, nil
 }
 
-// renderState is the bookkeeping of one render, updated by the markers.
+// renderState is the bookkeeping of one render, updated by the markers and
+// by our bounded operations.
 type renderState struct {
 	limits   Limits
 	deadline time.Time // zero: no time limit
@@ -246,7 +259,32 @@ type renderState struct {
 	steps    int       // tags executed
 	depth    int       // macro calls in progress
 	out      int       // bytes output
+	alloc    int       // bytes charged against MaxAllocBytes
 	operands []operand // left operands of ~, + and * awaiting their right one
+	// sizes remembers the measure of lists and dicts that can no longer
+	// change, by identity (*jinja.List, *jinja.Dict).
+	sizes map[any]measure
+	// sizeCap is where size stops counting: above every limit it is
+	// compared with.
+	sizeCap int
+	// spaces holds the assignable objects (namespaces, cyclers): true while
+	// assignable, false once stored in a list, dict or namespace.
+	spaces map[*jinja.Dict]bool
+	// filterTable holds our filters by their template name, for map().
+	filterTable map[string]filterFunc
+}
+
+func newRenderState(l Limits) *renderState {
+	st := &renderState{
+		limits: l.withDefaults(),
+		sizes:  make(map[any]measure),
+		spaces: make(map[*jinja.Dict]bool),
+	}
+	st.sizeCap = max(st.limits.MaxValueBytes, st.limits.MaxOutputBytes) + 1
+	if st.limits.Timeout > 0 {
+		st.deadline = time.Now().Add(st.limits.Timeout)
+	}
+	return st
 }
 
 var empty = jinja.NewString("")
@@ -259,17 +297,14 @@ func (st *renderState) install(vals map[string]jinja.Value) {
 		}
 		st.steps++
 		if st.steps > st.limits.MaxSteps {
-			return empty, fmt.Errorf("%w: template executed more than %d tags", ErrLimit, st.limits.MaxSteps)
+			return empty, fmt.Errorf("%w: template executed more than %d tags (MaxSteps)", ErrLimit, st.limits.MaxSteps)
 		}
-		if st.steps&255 == 0 && !st.deadline.IsZero() && time.Now().After(st.deadline) {
-			return empty, fmt.Errorf("%w: render took longer than %v", ErrLimit, st.limits.Timeout)
-		}
-		return empty, nil
+		return empty, st.checkTime()
 	})
 	vals[macroEnter] = jinja.NewCallable(macroEnter, func([]jinja.Value, map[string]jinja.Value) (jinja.Value, error) {
 		st.depth++
 		if st.depth > st.limits.MaxMacroDepth {
-			return empty, fmt.Errorf("%w: macro calls nested more than %d deep", ErrLimit, st.limits.MaxMacroDepth)
+			return empty, fmt.Errorf("%w: macro calls nested more than %d deep (MaxMacroDepth)", ErrLimit, st.limits.MaxMacroDepth)
 		}
 		return empty, nil
 	})
@@ -277,6 +312,16 @@ func (st *renderState) install(vals map[string]jinja.Value) {
 		st.depth--
 		return empty, nil
 	})
+}
+
+// checkTime fails once the render has taken longer than Timeout. It runs
+// before every tag and every charged operation, so a render overruns by at
+// most one tag's work.
+func (st *renderState) checkTime() error {
+	if !st.deadline.IsZero() && time.Now().After(st.deadline) {
+		return fmt.Errorf("%w: render took longer than %v (Timeout)", ErrLimit, st.limits.Timeout)
+	}
+	return nil
 }
 
 // run renders prog, turning a library panic into an error.

@@ -103,6 +103,29 @@ func TestRewrites(t *testing.T) {
 		{"dictsort by value", "{% for k, v in d | dictsort(by='value') %}{{ k }}{% endfor %}", map[string]any{"d": Object{{"x", 2}, {"y", 1}}}, "yx"},
 		{"indent", "{{ 'a\n\nb' | indent(2, first=true) }}", nil, "  a\n\n  b"},
 		{"range bounded", "{{ range(3) | join(',') }}|{{ range(5, 0, -2) | join(',') }}", nil, "0,1,2|5,3,1"},
+		// Our versions of the library's methods, subscripts, literals and
+		// statements (see Limits) follow Python.
+		{"str methods", `{{ ' a  b '.split() }}|{{ 'a,b,,c'.split(',', 2) }}|{{ 'Hello'.replace('l', 'L', 1) }}|` +
+			`{{ '{} and {name} {{x}}'.format(1, name='x') }}|{{ "they're bill's".title() }}|{{ 'aBC'.capitalize() }}|` +
+			`{{ 'héllo'.find('l') }}|{{ '\t x \n'.strip() }}|{{ 'xxaxx'.strip('x') }}|{{ 'ab'.startswith(('x', 'a')) }}|{{ 'aaa'.count('a') }}`,
+			nil, "['a', 'b']|['a', 'b', ',c']|HeLlo|1 and x {x}|They'Re Bill'S|Abc|2|x|a|True|3"},
+		{"attribute with spaces and a skipped byte", "{{ 'x' . upper ( ) }}{{ 'y'.@upper() }}", nil, "XY"},
+		{"subscripts and slices", "{{ l[1] }}{{ l[-1] }}{{ l[1:] }}{{ l[::-1] }}{{ l[-2::-2] }}|{{ s[1] }}{{ s[-2:] }}{{ s[::-1] }}|{{ d['a'] }}{{ d.a }}{{ l[9] is defined }}{{ d['b'] is defined }}",
+			map[string]any{"l": []any{1, 2, 3}, "s": "héllo", "d": Object{{"a", "x"}}}, "23[2, 3][3, 2, 1][2]|éloolléh|xxFalseFalse"},
+		{"dict methods", "{% for k, v in d.items() %}{{ k }}={{ v }};{% endfor %}{{ d.keys()|list }}{{ d.values()|list }}{{ d.get('b', 'none') }}{{ d.get('a') }}",
+			map[string]any{"d": Object{{"a", 1}, {"c", 2}}}, "a=1;c=2;['a', 'c'][1, 2]none1"},
+		{"literals", "{{ [1, 'a'] }}{{ (1, 2) }}{{ () }}{{ {'k': [1], 2: 'v'} }}{{ [] }}{{ {} }}", nil, "[1, 'a'][1, 2][]{'k': [1], '2': 'v'}[]{}"},
+		{"namespace", "{% set ns = namespace(a=1, l=[]) %}{% set ns.a = ns.a + 1 %}{% set ns.l = ns.l + [ns.a] %}{{ ns.a }}{{ ns.l }}", nil, "2[2]"},
+		{"loop stored in a namespace", "{% set ns = namespace() %}{% for x in 'ab' %}{% set ns.l = loop %}{% endfor %}{{ ns.l.index }}{{ ns.l.last }}", nil, "2True"},
+		{"filter blocks", "{% filter upper %}ab{% endfilter %}|{% filter replace('a', 'b') %}a{% filter upper %}a{% endfilter %}{% endfilter %}", nil, "AB|bA"},
+		{"call blocks", "{% macro m(a) %}<{{ caller(a) }}>{% endmacro %}{% call m(1) %}x{% endcall %}{% call(v) m(3) %}[{{ v }}]{% endcall %}", nil, "<x><[3]>"},
+		{"cycler", "{% set c = cycler('a', 'b') %}{{ c.next() }}{{ c.next() }}{{ c.next() }}{{ c.current }}", nil, "abab"},
+		{"dict()", "{{ dict(b=1, a=2) }}", nil, "{'a': 2, 'b': 1}"},
+		{"fromjson", `{{ ('{"a": [1, 2]}'|fromjson).a[1] }}{{ ('[3]'|from_json)[0] }}`, nil, "23"},
+		{"filters", "{{ ['a', 'b']|map('upper')|join }}|{{ ['a', 'A', 'b']|unique|list }}|{{ [1, 2, 3]|batch(2, 0)|list }}|" +
+			`{{ '<a href="x">'|e }}|{{ 'a b_c d-e'|wordcount }}|{{ 'abc'|reverse }}{{ [1, 2]|reverse|list }}|{{ 'hé'|list }}|{{ 'hé'|length }}|` +
+			`{{ [0, 1, 2]|select|list }}{{ [0, 1, 2]|reject('odd')|list }}|{{ ' x '|trim }}|{{ 'hello world-x'|title }}`,
+			nil, "AB|['a', 'b']|[[1, 2], [3, 0]]|&lt;a href=&#34;x&#34;&gt;|4|cba[2, 1]|['h', 'é']|2|[1, 2][0, 2]|x|Hello World-X"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -280,12 +280,12 @@ func (s *Server) streamError(out *sse, r *http.Request, err error) {
 	if r.Context().Err() != nil {
 		return // the client is gone
 	}
-	s.log.Error("generation failed mid-stream", "path", r.URL.Path, "err", err)
-	code := ""
+	s.log.Error("generation failed mid-stream", "path", r.URL.Path, "model", s.modelName(), "err", err)
+	code, msg := "", s.internalError("during the generation")
 	if err == errCancelled {
-		code = "shutting_down"
+		code, msg = "shutting_down", err.Error()
 	}
-	if out.send(errorBody("server_error", "", code, fmt.Sprintf("generation failed: %v", err))) == nil {
+	if out.send(errorBody("server_error", "", code, msg)) == nil {
 		out.done()
 	}
 }

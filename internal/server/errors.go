@@ -58,7 +58,9 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) []byte {
 			writeError(w, http.StatusRequestTimeout, "invalid_request_error", "", "request_timeout",
 				"reading the request body timed out (send it faster)")
 		default:
-			writeError(w, http.StatusBadRequest, "invalid_request_error", "", "", "reading the request body: "+err.Error())
+			// The error is the connection's (addresses, Go's wording): not for
+			// the client.
+			writeError(w, http.StatusBadRequest, "invalid_request_error", "", "", "reading the request body failed")
 		}
 		return nil
 	}
@@ -76,15 +78,43 @@ func writeRequestError(w http.ResponseWriter, err error) {
 }
 
 // writeTemplateError maps a chat template failure: a conversation the
-// template refuses (raise_exception, invalid messages) is the client's
-// 400; anything else is ours.
+// template refuses (raise_exception, invalid messages) is the client's 400
+// with the template's words; a template stopped by a render limit or a
+// sandbox rule is our 500 with our words; any other failure is a 500 that
+// names the model and the template's line, the details going to the log
+// only (they may be the Jinja library's, Go's wording included).
 func (s *Server) writeTemplateError(w http.ResponseWriter, err error) {
-	if errors.Is(err, chat.ErrInvalidMessages) || errors.Is(err, chat.ErrRaised) {
+	switch {
+	case errors.Is(err, chat.ErrInvalidMessages) || errors.Is(err, chat.ErrRaised):
 		writeError(w, http.StatusBadRequest, "invalid_request_error", "messages", "", "chat template: "+err.Error())
 		return
+	case errors.Is(err, chat.ErrLimit) || errors.Is(err, chat.ErrSandbox):
+		s.log.Warn("chat template stopped", "model", s.modelName(), "err", err)
+		writeError(w, http.StatusInternalServerError, "server_error", "", "", fmt.Sprintf("the chat template of model %q: %v", s.modelName(), err))
+		return
 	}
-	s.log.Error("chat template failed", "err", err)
-	writeError(w, http.StatusInternalServerError, "server_error", "", "", "chat template: "+err.Error())
+	s.log.Error("chat template failed", "model", s.modelName(), "err", err)
+	msg := fmt.Sprintf("the chat template of model %q failed", s.modelName())
+	var te *chat.Error
+	if errors.As(err, &te) && te.Line > 0 {
+		msg += fmt.Sprintf(" at line %d", te.Line)
+	}
+	writeError(w, http.StatusInternalServerError, "server_error", "", "", msg+" (the server log has the details)")
+}
+
+// modelName returns the served model's name, for error messages that must
+// name nothing else (no file path).
+func (s *Server) modelName() string {
+	if m := s.model.Load(); m != nil {
+		return m.Name
+	}
+	return ""
+}
+
+// internalError is the message of a 5xx whose error is logged, not shown:
+// it may name files, the model store or Go's internals.
+func (s *Server) internalError(what string) string {
+	return fmt.Sprintf("internal error %s for model %q (the server log has the details)", what, s.modelName())
 }
 
 // writeSubmitError maps the engine's refusals to statuses.
@@ -101,7 +131,7 @@ func (s *Server) writeSubmitError(w http.ResponseWriter, err error, promptParam 
 	case errors.Is(err, engine.ErrInvalid):
 		writeError(w, http.StatusBadRequest, "invalid_request_error", "", "", err.Error())
 	default:
-		s.log.Error("submit failed", "err", err)
-		writeError(w, http.StatusInternalServerError, "server_error", "", "", "internal error: "+err.Error())
+		s.log.Error("submit failed", "model", s.modelName(), "err", err)
+		writeError(w, http.StatusInternalServerError, "server_error", "", "", s.internalError("starting the generation"))
 	}
 }

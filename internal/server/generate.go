@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -114,8 +113,8 @@ func (s *Server) writeGenerateError(w http.ResponseWriter, ctx context.Context, 
 	case errors.Is(err, errCancelled):
 		writeError(w, http.StatusServiceUnavailable, "server_error", "", "shutting_down", err.Error())
 	default:
-		s.log.Error("generation failed", "err", err)
-		writeError(w, http.StatusInternalServerError, "server_error", "", "", fmt.Sprintf("generation failed: %v", err))
+		s.log.Error("generation failed", "model", s.modelName(), "err", err)
+		writeError(w, http.StatusInternalServerError, "server_error", "", "", s.internalError("during the generation"))
 	}
 }
 

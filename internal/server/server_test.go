@@ -385,8 +385,8 @@ func TestErrors(t *testing.T) {
 		{"prompt too long", &fakeBackend{err: fmt.Errorf("%w: 200 prompt tokens, context 128", engine.ErrPromptTooLong)}, "POST", "/v1/completions", `{"prompt": "x"}`, auth, 400, "prompt", "context_length_exceeded", "200 prompt tokens, context 128"},
 		{"engine invalid", &fakeBackend{err: fmt.Errorf("%w: token 99999 outside the vocabulary", engine.ErrInvalid)}, "POST", "/v1/completions", `{"prompt": [99999]}`, auth, 400, "", "", "outside the vocabulary"},
 		{"engine failure", &fakeBackend{script: func(engine.Request) []engine.Event {
-			return []engine.Event{{Done: true, Err: errors.New("kernel exploded")}}
-		}}, "POST", "/v1/chat/completions", `{` + userMsg + `}`, auth, 500, "", "", "kernel exploded"},
+			return []engine.Event{{Done: true, Err: errors.New("kernel exploded reading /secret/model.gguf")}}
+		}}, "POST", "/v1/chat/completions", `{` + userMsg + `}`, auth, 500, "", "", "internal error during the generation for model \"r1\""},
 		{"panic", &fakeBackend{panic: true}, "POST", "/v1/chat/completions", `{` + userMsg + `}`, auth, 500, "", "", "internal error"},
 	}
 	for _, tc := range tests {
