@@ -24,8 +24,8 @@ func lossOf(net *Net, seqs [][]int32, c, logp []float32) float64 {
 // (L(θ_i+h) − L(θ_i−h))/2h with h = 5e-2·max(|θ_i|, 0.1) must match the
 // analytic gradient within 1% of the larger of the two, plus an absolute
 // 1e-3·(mean |gradient| of the tensor), which covers the float32 noise of
-// the forward pass. (Measured: the worst coordinate uses about
-// that: two thirds.)
+// the forward pass. (Measured: the worst coordinate uses about two
+// thirds of its tolerance.)
 func TestGradients(t *testing.T) {
 	for _, tc := range []struct {
 		name    string

@@ -36,20 +36,20 @@ type Net struct {
 	c         Config
 	maxTokens int
 
-	hd, qw, kvw, qkvw int     // head dim; query, key and q+k+v widths
-	group             int     // query heads per KV head
-	scale             float32 // 1/sqrt(head dim), as the engine's nn.DefaultScale
+	hd, qw, kvw, qkvw int       // head dim; query, key and q+k+v widths
+	group             int       // query heads per KV head
+	scale             float32   // 1/sqrt(head dim), as the engine's nn.DefaultScale
 	cos, sin          []float32 // [Context][hd/2] the engine's rotary tables
 	eMax              int       // most keys one query attends to
 
 	// The batch of the last Forward.
-	n       int       // tokens run: every token that has a successor
-	tokens  []int32   // [n] input tokens
-	targets []int32   // [n] the token each position predicts
-	pos     []int32   // [n] position in its sequence
-	spans   []span    // one per sequence with at least two tokens
-	pHead   int       // attention probabilities per head (Σ over spans)
-	ready   bool      // Forward ran and Backward may follow
+	n       int     // tokens run: every token that has a successor
+	tokens  []int32 // [n] input tokens
+	targets []int32 // [n] the token each position predicts
+	pos     []int32 // [n] position in its sequence
+	spans   []span  // one per sequence with at least two tokens
+	pHead   int     // attention probabilities per head (Σ over spans)
+	ready   bool    // Forward ran and Backward may follow
 
 	acts  []layerActs // [Layers]
 	xf    []float32   // [n][Dim] output of the last layer
