@@ -103,9 +103,6 @@ func LoadParams(f *gguf.File) (*Params, error) {
 		}
 	}
 	names, shapes := layout(c)
-	if len(f.Tensors) != len(names) {
-		return nil, fmt.Errorf("train: the file has %d tensors, want %d for %d layers", len(f.Tensors), len(names), c.Layers)
-	}
 	infos := make([]*gguf.TensorInfo, len(names))
 	for i, name := range names {
 		t, ok := f.Tensor(name)
@@ -123,6 +120,9 @@ func LoadParams(f *gguf.File) (*Params, error) {
 			return nil, fmt.Errorf("train: tensor %s has shape %v, want %v (row-major)", name, got, shapes[i])
 		}
 		infos[i] = t
+	}
+	if len(f.Tensors) != len(names) {
+		return nil, fmt.Errorf("train: the file has %d tensors, want %d for %d layers", len(f.Tensors), len(names), c.Layers)
 	}
 	p := newParams(c)
 	for i, t := range p.Tensors {

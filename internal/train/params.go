@@ -48,6 +48,7 @@ type Params struct {
 	Output  *Param  // output.weight      [VocabSize][Dim]
 
 	data []float32 // every tensor's values, back to back in Tensors order
+	clip clipJob   // ClipGradNorm's task, kept so that it does not allocate
 }
 
 // newParams returns zeroed Params of cfg. It panics if cfg is invalid.
