@@ -20,10 +20,13 @@ import "github.com/sputnik-llm/sputnik/internal/kernel"
 // contributions add in a fixed order.
 
 // attnBuf is one goroutine's attention scratch.
+//
+// Key counts e and query counts are padded to multiples of 16 with zero
+// probabilities (roundUp16): P and dS of a block are [rows][e16].
 type attnBuf struct {
-	kvT  []float32 // [hd][eMax] transposed keys or values of a block's prefix
+	kvT  []float32 // [hd][e16] transposed keys or values of a block's prefix
 	o    []float32 // [attnBlock][hd] a block's output or its gradient
-	dp   []float32 // [attnBlock][eMax] dP, then dS
+	dp   []float32 // [attnBlock][e16] dP, then dS
 	tr   []float32 // [eMax][attnBlock] dSᵀ or Pᵀ
 	rT   []float32 // [hd][attnBlock] Qᵀ or dOᵀ of a block
 	tmp  []float32 // [eMax][hd] a block's dK or dV contribution
@@ -38,7 +41,7 @@ func (n *Net) getAttnBuf() *attnBuf {
 		n.attnFree = n.attnFree[:k-1]
 		return b
 	}
-	hd, e := n.hd, n.eMax
+	hd, e := n.hd, roundUp16(n.eMax)
 	return &attnBuf{
 		kvT: make([]float32, hd*e), o: make([]float32, attnBlock*hd), dp: make([]float32, attnBlock*e),
 		tr: make([]float32, e*attnBlock), rT: make([]float32, hd*attnBlock), tmp: make([]float32, e*hd),
@@ -62,6 +65,7 @@ func (n *Net) attnForward(lo, hi int) {
 		sp, g := n.spans[i/n.c.KVHeads], i%n.c.KVHeads
 		k := a.k[(g*T+sp.off)*hd : (g*T+sp.off+sp.n)*hd] // [sp.n][hd]
 		v := a.v[(g*T+sp.off)*hd : (g*T+sp.off+sp.n)*hd]
+		kPad := a.k[(g*T+sp.off)*hd:] // k and the rows after it
 		if n.engineArith {
 			n.attnEngine(buf, sp, g, k, v)
 			continue
@@ -72,19 +76,21 @@ func (n *Net) attnForward(lo, hi int) {
 			for r0 := 0; r0 < sp.n; r0 += attnBlock {
 				r1 := min(r0+attnBlock, sp.n)
 				nb, e := r1-r0, r1
-				p := pb[:nb*e]
-				pb = pb[nb*e:]
-				// scores, causal softmax
-				matMul(p, k, e, hd, q[r0*hd:], nb)
+				e16 := roundUp16(e)
+				p := pb[:nb*e16]
+				pb = pb[nb*e16:]
+				// scores against e16 keys (the rows past e belong to other
+				// sequences or the padding; the mask drops them), causal softmax
+				matMul(p, kPad, e16, hd, q[r0*hd:], nb)
 				for j := range nb {
-					row := p[j*e : (j+1)*e]
+					row := p[j*e16 : (j+1)*e16]
 					valid := r0 + j + 1
 					softmax(row[:valid], n.scale)
 					clear(row[valid:])
 				}
 				// O = P V
-				transpose(buf.kvT, v, e, hd, 0, hd)
-				matMul(buf.o, buf.kvT, hd, e, p, nb)
+				transpose(buf.kvT, e16, v, e, hd, 0, hd, true)
+				matMul(buf.o, buf.kvT, hd, e16, p, nb)
 				for j := range nb {
 					t := sp.off + r0 + j
 					copy(a.att[t*n.qw+h*hd:t*n.qw+(h+1)*hd], buf.o[j*hd:(j+1)*hd])
@@ -129,7 +135,7 @@ func softmax(x []float32, scale float32) {
 	}
 	var sum float32
 	for i, v := range x {
-		e := expf((v - m) * scale)
+		e := expf((v - m) * scale) // inlined
 		x[i] = e
 		sum += e
 	}
@@ -148,7 +154,7 @@ func (n *Net) attnBackward(lo, hi int) {
 	for i := lo; i < hi; i++ {
 		sp, g := n.spans[i/n.c.KVHeads], i%n.c.KVHeads
 		k := a.k[(g*T+sp.off)*hd : (g*T+sp.off+sp.n)*hd] // [sp.n][hd]
-		v := a.v[(g*T+sp.off)*hd : (g*T+sp.off+sp.n)*hd]
+		vPad := a.v[(g*T+sp.off)*hd:]                    // v and the rows after it
 		dk := n.dk[(g*T+sp.off)*hd : (g*T+sp.off+sp.n)*hd]
 		dv := n.dv[(g*T+sp.off)*hd : (g*T+sp.off+sp.n)*hd]
 		clear(dk)
@@ -160,8 +166,9 @@ func (n *Net) attnBackward(lo, hi int) {
 			for r0 := 0; r0 < sp.n; r0 += attnBlock {
 				r1 := min(r0+attnBlock, sp.n)
 				nb, e := r1-r0, r1
-				p := pb[:nb*e]
-				pb = pb[nb*e:]
+				e16, nb16 := roundUp16(e), roundUp16(nb)
+				p := pb[:nb*e16]
+				pb = pb[nb*e16:]
 				// dO of the block's rows, and D_i = dO_i · O_i
 				do := buf.o[:nb*hd]
 				for j := range nb {
@@ -170,28 +177,30 @@ func (n *Net) attnBackward(lo, hi int) {
 					copy(do[j*hd:(j+1)*hd], src)
 					buf.drow[j] = kernel.Dot(src, a.att[t*n.qw+h*hd:t*n.qw+(h+1)*hd])
 				}
-				// dP = dO Vᵀ, then dS = P ⊙ (dP − D) · scale
-				ds := buf.dp[:nb*e]
-				matMul(ds, v, e, hd, do, nb)
+				// dP = dO Vᵀ, then dS = P ⊙ (dP − D) · scale (0 where masked)
+				ds := buf.dp[:nb*e16]
+				matMul(ds, vPad, e16, hd, do, nb)
 				for j := range nb {
-					prow, drow := p[j*e:(j+1)*e], ds[j*e:(j+1)*e]
+					valid := r0 + j + 1
+					prow, drow := p[j*e16:j*e16+valid], ds[j*e16:(j+1)*e16]
 					dj := buf.drow[j]
 					for c, pv := range prow {
 						drow[c] = pv * (drow[c] - dj) * n.scale
 					}
+					clear(drow[valid:])
 				}
 				// dQ = dS K
-				transpose(buf.kvT, k, e, hd, 0, hd)
-				matMul(dq[r0*hd:], buf.kvT, hd, e, ds, nb)
+				transpose(buf.kvT, e16, k, e, hd, 0, hd, true)
+				matMul(dq[r0*hd:], buf.kvT, hd, e16, ds, nb)
 				// dK += dSᵀ Q
-				transpose(buf.tr, ds, nb, e, 0, e)
-				transpose(buf.rT, q[r0*hd:], nb, hd, 0, hd)
-				matMul(buf.tmp, buf.rT, hd, nb, buf.tr, e)
+				transpose(buf.tr, nb16, ds, nb, e16, 0, e, true)
+				transpose(buf.rT, nb16, q[r0*hd:], nb, hd, 0, hd, true)
+				matMul(buf.tmp, buf.rT, hd, nb16, buf.tr, e)
 				kernel.Add(dk[:e*hd], dk[:e*hd], buf.tmp[:e*hd])
 				// dV += Pᵀ dO
-				transpose(buf.tr, p, nb, e, 0, e)
-				transpose(buf.rT, do, nb, hd, 0, hd)
-				matMul(buf.tmp, buf.rT, hd, nb, buf.tr, e)
+				transpose(buf.tr, nb16, p, nb, e16, 0, e, true)
+				transpose(buf.rT, nb16, do, nb, hd, 0, hd, true)
+				matMul(buf.tmp, buf.rT, hd, nb16, buf.tr, e)
 				kernel.Add(dv[:e*hd], dv[:e*hd], buf.tmp[:e*hd])
 			}
 		}

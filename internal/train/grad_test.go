@@ -23,9 +23,9 @@ func lossOf(net *Net, seqs [][]int32, c, logp []float32) float64 {
 // blocks. For each tensor, 8 sampled coordinates θ_i: the difference
 // (L(θ_i+h) − L(θ_i−h))/2h with h = 5e-2·max(|θ_i|, 0.1) must match the
 // analytic gradient within 1% of the larger of the two, plus an absolute
-// 1e-3·(mean |gradient| of the tensor), which covers the float32 noise of
-// the forward pass. (Measured: the worst coordinate uses about two
-// thirds of its tolerance.)
+// 3e-3·(mean |gradient| of the tensor) for the float32 noise of the forward
+// pass (about 1e-3·mean measured: a loss of ~50 known to ~2e-5, over steps
+// of ~0.05). Broken backward terms miss by factors of 3 to 30.
 func TestGradients(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -81,7 +81,7 @@ func TestGradients(t *testing.T) {
 					fd := (lp - lm) / hh
 					an := float64(g[i])
 					err := math.Abs(fd - an)
-					tol := 0.01*max(math.Abs(fd), math.Abs(an)) + 1e-3*meanAbs
+					tol := 0.01*max(math.Abs(fd), math.Abs(an)) + 3e-3*meanAbs
 					worst = max(worst, err/tol)
 					if !(err <= tol) {
 						t.Errorf("%s[%d]: analytic %.6g, finite difference %.6g (|Δ| %.3g > %.3g)", q.Name, i, an, fd, err, tol)
