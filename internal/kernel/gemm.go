@@ -25,7 +25,18 @@ type GemmArgs struct {
 	C       []float32
 	LDC     int
 	Acc     bool
+	// Buf, if set, holds the call's working memory (grown as needed and
+	// kept), so that a caller that reuses it allocates nothing once it has
+	// seen its largest shapes; otherwise Gemm takes memory from a pool
+	// shared by all callers. A Buf serves one call at a time.
+	Buf *GemmBuf
 }
+
+// GemmBuf is working memory for Gemm calls (GemmArgs.Buf): the packed
+// panels of the operands and the copies of partial tiles of C. Its size
+// depends only on the shapes of the calls it served. The zero value is
+// ready to use.
+type GemmBuf struct{ job gemmJob }
 
 // Gemm computes the product g describes (see GemmArgs), for training,
 // where both operands are activations or gradients and products are large.
@@ -44,12 +55,13 @@ type GemmArgs struct {
 // The SIMD implementations (AVX-512: 12×32 tiles; AVX2+FMA: 6×16) load
 // rows of B and broadcast elements of A. B is packed into contiguous
 // column panels, and A into row panels when it is stored transposed (else
-// its rows are read in place), gemmKC steps of the sum at a time so that
-// the panels stay in cache. Gemm splits the tiles across
-// parallel.Threads() goroutines (inline when called from a parallel
-// task), may be called concurrently, and does not allocate in steady
-// state. It panics if a slice is too short for the shapes and strides:
-// a programming error.
+// its rows are read in place, but for a last partial panel), gemmKC steps
+// of the sum at a time so that the panels stay in cache.
+//
+// Gemm splits the tiles across parallel.Threads() goroutines (inline when
+// called from a parallel task), may be called concurrently (with
+// different Bufs), and does not allocate in steady state. It panics if a
+// slice is too short for the shapes and strides: a programming error.
 func Gemm(g *GemmArgs) {
 	checkGemm(g)
 	gemm(g, gemmImpl)
@@ -102,35 +114,45 @@ const gemmRowGroup = 8
 // stored).
 const gemmKC = 512
 
+// gemmPackRun is the number of steps (or stored rows of a transposed B)
+// one packing work item covers.
+const gemmPackRun = 16
+
 // gemmJob is one Gemm call. Per pass over gemmKC steps: the packing of B's
-// column panels and, when A is stored transposed, of A's row panels
-// (phase 0), then the tiles (phase 1). It is the parallel.Task of both
-// phases.
+// column panels, of A's row panels when A is stored transposed, and of
+// A's last partial row panel otherwise (phase 0), then the tiles (phase
+// 1). It is the parallel.Task of both phases.
 type gemmJob struct {
 	g      GemmArgs
 	im     *gemmImplT
 	phase  int
-	k0, kc int       // the pass: steps [k0, k0+kc)
-	panels int       // column panels of cols columns
-	rowsP  int       // row panels of rows rows
-	groups int       // row groups per column panel
-	kItems int       // phase 0 items over steps (the rest are over B's stored rows)
-	bp     []float32 // [panels][kc][cols] packed column panels of B
-	ap     []float32 // [rowsP][kc][rows] packed row panels of A (TransA)
-	bpBuf  []float32
-	apBuf  []float32
+	k0, kc int // the pass: steps [k0, k0+kc)
+	panels int // column panels of cols columns
+	rowsP  int // row panels of rows rows
+	groups int // row groups per column panel
+	kItems int // phase 0 items over steps (the rest are over B's stored rows)
+	// edge is the packed last row panel when A is read in place and M is
+	// not a whole number of panels ([kc][rows]); ap holds every row panel
+	// when A is stored transposed ([rowsP][kc][rows]).
+	bp, ap, edge []float32 // [panels][kc][cols], and see above
+	// ct holds copies of the partial tiles of C, one per column panel for
+	// the last row panel, then one per row panel for the last column panel
+	// ([panels+rowsP][rows][cols]).
+	ct    []float32
+	bpBuf []float32
+	apBuf []float32
+	ctBuf []float32
 }
 
 var gemmJobs = sync.Pool{New: func() any { return new(gemmJob) }}
 
-// gemmScratch is one goroutine's tile scratch: a packed row panel and a
-// tile of C.
-type gemmScratch struct {
-	ap []float32 // [kc][rows]
-	ct []float32 // [rows][cols]
+// grow returns buf[:n], reallocated if it is too short.
+func grow(buf []float32, n int) []float32 {
+	if cap(buf) < n {
+		buf = make([]float32, n)
+	}
+	return buf[:n]
 }
-
-var gemmScratches = sync.Pool{New: func() any { return new(gemmScratch) }}
 
 func gemm(g *GemmArgs, im *gemmImplT) {
 	if g.M == 0 || g.N == 0 {
@@ -144,78 +166,96 @@ func gemm(g *GemmArgs, im *gemmImplT) {
 		}
 		return
 	}
-	j := gemmJobs.Get().(*gemmJob)
+	var j *gemmJob
+	if g.Buf != nil {
+		j = &g.Buf.job
+	} else {
+		j = gemmJobs.Get().(*gemmJob)
+	}
 	j.g, j.im = *g, im
 	R, W := im.rows, im.cols
 	j.panels = (g.N + W - 1) / W
 	j.rowsP = (g.M + R - 1) / R
 	j.groups = (j.rowsP + gemmRowGroup - 1) / gemmRowGroup
 	kc := min(g.K, gemmKC)
-	if n := j.panels * kc * W; cap(j.bpBuf) < n {
-		j.bpBuf = make([]float32, n)
+	aRows := R // rows of A packed per pass: every panel (TransA) or the edge panel
+	if g.TransA {
+		aRows = j.rowsP * R
 	}
-	if n := j.rowsP * kc * R; g.TransA && cap(j.apBuf) < n {
-		j.apBuf = make([]float32, n)
-	}
+	j.bpBuf = grow(j.bpBuf, j.panels*kc*W)
+	j.apBuf = grow(j.apBuf, aRows*kc)
+	j.ctBuf = grow(j.ctBuf, (j.panels+j.rowsP)*R*W)
+	j.ct = j.ctBuf
+	edge := !g.TransA && g.M%R != 0
 	for j.k0 = 0; j.k0 < g.K; j.k0 += gemmKC {
 		j.kc = min(gemmKC, g.K-j.k0)
 		j.bp = j.bpBuf[:j.panels*j.kc*W]
 		if g.TransA {
 			j.ap = j.apBuf[:j.rowsP*j.kc*R]
+		} else if edge {
+			j.edge = j.apBuf[:j.kc*R]
 		}
 		// pack by runs of gemmPackRun steps (each reads whole rows of B
-		// and of a transposed A), and, for a transposed B, by its rows
+		// and of a transposed A), for a transposed B by its stored rows,
+		// and the edge panel of A as one more item
 		j.kItems = (j.kc + gemmPackRun - 1) / gemmPackRun
 		packs := j.kItems
 		if g.TransB {
 			packs += (g.N + gemmPackRun - 1) / gemmPackRun
+		}
+		if edge {
+			packs++
 		}
 		j.phase = 0
 		parallel.Run(packs, j)
 		j.phase = 1
 		parallel.Run(j.panels*j.groups, j)
 	}
-	bp, ap := j.bpBuf, j.apBuf
-	*j = gemmJob{bpBuf: bp, apBuf: ap} // drop references to the caller's slices
-	gemmJobs.Put(j)
+	bp, ap, ct := j.bpBuf, j.apBuf, j.ctBuf
+	*j = gemmJob{bpBuf: bp, apBuf: ap, ctBuf: ct} // drop references to the caller's slices
+	if g.Buf == nil {
+		gemmJobs.Put(j)
+	}
 }
-
-// gemmPackRun is the number of steps (or stored rows of a transposed B)
-// one packing work item covers.
-const gemmPackRun = 16
 
 // Run packs (phase 0) or computes tiles (phase 1) for work items [lo, hi).
 // Phase 0: item t < kItems packs steps [16t, 16t+16) of the pass (rows of
-// B, and of A when it is stored transposed); the others pack 16 stored
-// rows of a transposed B. Phase 1: item t is column panel t%panels and
-// row group t/panels.
+// B, and of A when it is stored transposed); then come the items packing
+// 16 stored rows each of a transposed B, then the edge panel of A. Phase
+// 1: item t is column panel t%panels and row group t/panels.
 func (j *gemmJob) Run(lo, hi int) {
+	g := &j.g
 	if j.phase == 0 {
+		bRows := 0
+		if g.TransB {
+			bRows = (g.N + gemmPackRun - 1) / gemmPackRun
+		}
 		for t := lo; t < hi; t++ {
-			if t < j.kItems {
+			switch {
+			case t < j.kItems:
 				p0, p1 := t*gemmPackRun, min((t+1)*gemmPackRun, j.kc)
-				if !j.g.TransB {
+				if !g.TransB {
 					j.packBSteps(p0, p1)
 				}
-				if j.g.TransA {
+				if g.TransA {
 					j.packASteps(p0, p1)
 				}
-			} else {
+			case t < j.kItems+bRows:
 				t := t - j.kItems
-				j.packBRows(t*gemmPackRun, min((t+1)*gemmPackRun, j.g.N))
+				j.packBRows(t*gemmPackRun, min((t+1)*gemmPackRun, g.N))
+			default:
+				j.packRows(j.edge, (j.rowsP-1)*j.im.rows)
 			}
 		}
 		return
 	}
-	sc := gemmScratches.Get().(*gemmScratch)
 	R, W := j.im.rows, j.im.cols
 	for t := lo; t < hi; t++ {
 		s, grp := t%j.panels, t/j.panels
 		for q := grp * gemmRowGroup; q < min((grp+1)*gemmRowGroup, j.rowsP); q++ {
-			j.tile(sc, q, q*R, s*W)
+			j.tile(q, q*R, s*W)
 		}
 	}
-	gemmScratches.Put(sc)
 }
 
 // packBSteps packs steps [p0, p1) of the pass from B's rows into every
@@ -273,19 +313,16 @@ func (j *gemmJob) packASteps(p0, p1 int) {
 	}
 }
 
-// packRows writes A(i0+r, k0+p) to dst[p*rows+r], zero for rows past M.
+// packRows writes A(i0+r, k0+p) to dst[p*rows+r] for the pass, zero for
+// rows past M.
 func (j *gemmJob) packRows(dst []float32, i0 int) {
 	g, R := &j.g, j.im.rows
 	nr := min(R, g.M-i0)
 	for p := range j.kc {
 		row := dst[p*R : (p+1)*R]
 		k := j.k0 + p
-		if g.TransA {
-			copy(row[:nr], g.A[k*g.LDA+i0:])
-		} else {
-			for r := range nr {
-				row[r] = g.A[(i0+r)*g.LDA+k]
-			}
+		for r := range nr {
+			row[r] = g.aAt(i0+r, k)
 		}
 		clear(row[nr:])
 	}
@@ -293,23 +330,19 @@ func (j *gemmJob) packRows(dst []float32, i0 int) {
 
 // tile computes the pass over the tile of C at row panel q (row i0),
 // column j0.
-func (j *gemmJob) tile(sc *gemmScratch, q, i0, j0 int) {
+func (j *gemmJob) tile(q, i0, j0 int) {
 	g, R, W, kc := &j.g, j.im.rows, j.im.cols, j.kc
 	nr, nc := min(R, g.M-i0), min(W, g.N-j0)
 	s := j0 / W
 	b := j.bp[s*kc*W : (s+1)*kc*W]
-	// A: packed (TransA), in place (whole tiles), or packed here
+	// A: packed (TransA or the edge panel) or in place
 	var a []float32
 	var ars, aks int
 	switch {
 	case g.TransA:
 		a, ars, aks = j.ap[q*kc*R:(q+1)*kc*R], 1, R
 	case nr < R:
-		if cap(sc.ap) < kc*R {
-			sc.ap = make([]float32, gemmKC*R)
-		}
-		a, ars, aks = sc.ap[:kc*R], 1, R
-		j.packRows(a, i0)
+		a, ars, aks = j.edge, 1, R
 	default:
 		a, ars, aks = g.A[i0*g.LDA+j.k0:], g.LDA, 1
 	}
@@ -318,11 +351,12 @@ func (j *gemmJob) tile(sc *gemmScratch, q, i0, j0 int) {
 		j.im.tile(a, ars, aks, b, W, kc, g.C[i0*g.LDC+j0:], g.LDC, load)
 		return
 	}
-	// a partial tile of C goes through a full-size copy
-	if cap(sc.ct) < R*W {
-		sc.ct = make([]float32, R*W)
+	// A partial tile of C goes through a full-size copy of its own.
+	slot := s
+	if nr == R {
+		slot = j.panels + q
 	}
-	ct := sc.ct[:R*W]
+	ct := j.ct[slot*R*W : (slot+1)*R*W]
 	clear(ct)
 	if load {
 		for r := range nr {

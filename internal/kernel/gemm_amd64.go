@@ -2,7 +2,7 @@
 
 package kernel
 
-//go:generate sh -c "cd _asm && go run . -gemm -pkg kernel -out ../gemm_amd64.s -stubs ../gemm_stub_amd64.go"
+//go:generate sh -c "cd _asm && go run . -train -pkg kernel -out ../train_amd64.s -stubs ../train_stub_amd64.go"
 
 import (
 	"unsafe"

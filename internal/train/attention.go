@@ -26,40 +26,48 @@ type attnBuf struct {
 	dp   []float32 // [attnBlock][eMax] dP, then dS
 	drow []float32 // [attnBlock] D_i
 	gm   kernel.GemmArgs
+	gb   kernel.GemmBuf
 }
 
-func (n *Net) getAttnBuf() *attnBuf {
-	n.attnMu.Lock()
-	defer n.attnMu.Unlock()
-	if k := len(n.attnFree); k > 0 {
-		b := n.attnFree[k-1]
-		n.attnFree = n.attnFree[:k-1]
-		return b
+// attnSlots is the most attention work items of a layer: (sequence, KV
+// head) pair i belongs to item i mod items, and each item has its own
+// scratch, so that which memory serves a pair depends only on the batch,
+// never on the thread schedule.
+const attnSlots = 32
+
+// attnItems returns the number of attention work items of the batch.
+func (n *Net) attnItems() int { return min(len(n.spans)*n.c.KVHeads, attnSlots) }
+
+// attnBuf returns item s's scratch, made on first use.
+func (n *Net) attnBuf(s int) *attnBuf {
+	if n.attn[s] == nil {
+		hd, e := n.hd, n.eMax
+		n.attn[s] = &attnBuf{o: make([]float32, attnBlock*hd), dp: make([]float32, attnBlock*e), drow: make([]float32, attnBlock)}
 	}
-	hd, e := n.hd, n.eMax
-	return &attnBuf{o: make([]float32, attnBlock*hd), dp: make([]float32, attnBlock*e), drow: make([]float32, attnBlock)}
+	return n.attn[s]
 }
 
-func (n *Net) putAttnBuf(b *attnBuf) {
-	b.gm = kernel.GemmArgs{}
-	n.attnMu.Lock()
-	n.attnFree = append(n.attnFree, b)
-	n.attnMu.Unlock()
-}
-
-// gemm runs buf.gm = args.
+// gemm runs args with b's packing memory.
 func (b *attnBuf) gemm(args kernel.GemmArgs) {
 	b.gm = args
+	b.gm.Buf = &b.gb
 	kernel.Gemm(&b.gm)
 }
 
-// attnForward runs the (sequence, KV head) pairs [lo, hi) of layer cur.l:
-// pair i is span i/KVHeads and KV head i%KVHeads.
+// attnForward runs the attention work items [lo, hi) of layer cur.l: item
+// s takes the (sequence, KV head) pairs s, s+items, …; pair i is span
+// i/KVHeads and KV head i%KVHeads.
 func (n *Net) attnForward(lo, hi int) {
+	for s := lo; s < hi; s++ {
+		n.attnForwardItem(s)
+	}
+}
+
+func (n *Net) attnForwardItem(s int) {
 	a := &n.acts[n.cur.l]
-	buf := n.getAttnBuf()
+	buf := n.attnBuf(s)
 	hd, T := n.hd, n.n
-	for i := lo; i < hi; i++ {
+	for i := s; i < len(n.spans)*n.c.KVHeads; i += n.attnItems() {
 		sp, g := n.spans[i/n.c.KVHeads], i%n.c.KVHeads
 		k := a.k[(g*T+sp.off)*hd : (g*T+sp.off+sp.n)*hd] // [sp.n][hd]
 		v := a.v[(g*T+sp.off)*hd : (g*T+sp.off+sp.n)*hd]
@@ -89,7 +97,6 @@ func (n *Net) attnForward(lo, hi int) {
 			}
 		}
 	}
-	n.putAttnBuf(buf)
 }
 
 // attnEngine is attnForward for one (span, KV head) in the engine's
@@ -124,25 +131,22 @@ func softmax(x []float32, scale float32) {
 	for _, v := range x {
 		m = max(m, v)
 	}
-	var sum float32
-	for i, v := range x {
-		e := expf((v - m) * scale) // inlined
-		x[i] = e
-		sum += e
-	}
-	inv := 1 / sum
-	for i := range x {
-		x[i] *= inv
+	kernel.Scale(x, 1/kernel.ExpSum(x, m, scale))
+}
+
+// attnBackward computes dq, dk and dv of the attention work items [lo,
+// hi) of layer cur.l (as in attnForward) from datt.
+func (n *Net) attnBackward(lo, hi int) {
+	for s := lo; s < hi; s++ {
+		n.attnBackwardItem(s)
 	}
 }
 
-// attnBackward computes dq, dk and dv of the (sequence, KV head) pairs
-// [lo, hi) of layer cur.l from datt.
-func (n *Net) attnBackward(lo, hi int) {
+func (n *Net) attnBackwardItem(s int) {
 	a := &n.acts[n.cur.l]
-	buf := n.getAttnBuf()
+	buf := n.attnBuf(s)
 	hd, T := n.hd, n.n
-	for i := lo; i < hi; i++ {
+	for i := s; i < len(n.spans)*n.c.KVHeads; i += n.attnItems() {
 		sp, g := n.spans[i/n.c.KVHeads], i%n.c.KVHeads
 		k := a.k[(g*T+sp.off)*hd : (g*T+sp.off+sp.n)*hd] // [sp.n][hd]
 		v := a.v[(g*T+sp.off)*hd : (g*T+sp.off+sp.n)*hd]
@@ -186,5 +190,4 @@ func (n *Net) attnBackward(lo, hi int) {
 			}
 		}
 	}
-	n.putAttnBuf(buf)
 }

@@ -54,7 +54,7 @@ func (n *Net) Backward(dlogp []float32, grad *Params) {
 		n.weightGrad(gb.O.W, n.dx, a.att, d, n.qw)
 		n.inputGrad(n.datt, n.dx, b.O.W, d, n.qw)
 		n.cur.l = l
-		n.run(len(n.spans)*c.KVHeads, (*Net).attnBackward)
+		n.run(n.attnItems(), (*Net).attnBackward)
 		n.run(T, (*Net).ropeGather)
 		n.weightGrad(grad.joint(gb.Q, gb.V), n.qkv, a.h1, n.qkvw, d)
 		n.inputGrad(n.dh, n.qkv, n.p.joint(b.Q, b.V), n.qkvw, d)

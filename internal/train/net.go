@@ -3,7 +3,6 @@ package train
 import (
 	"fmt"
 	"math"
-	"sync"
 
 	"github.com/sputnik-llm/sputnik/internal/kernel"
 	"github.com/sputnik-llm/sputnik/internal/model/nn"
@@ -65,12 +64,12 @@ type Net struct {
 	dact []float32 // [n][FFNDim]
 	part []float32 // [⌈maxTokens/normBlock⌉][Dim] norm-gain partial sums
 
-	attnMu   sync.Mutex
-	attnFree []*attnBuf // per-goroutine attention scratch not in use
+	attn []*attnBuf // [attnSlots] each attention work item's scratch
 
 	task task
 	cur  args
 	gm   kernel.GemmArgs // the operands of the current matrix product
+	gb   kernel.GemmBuf  // its packing memory
 
 	// engineArith makes Forward compute attention and SwiGLU with the
 	// engine's own kernels and its f16 KV-cache precision (queries, keys,
@@ -135,6 +134,8 @@ func NewNet(p *Params, maxTokens int) *Net {
 		eMax: min(c.Context, maxTokens),
 	}
 	n.task.n = n
+	n.gm.Buf = &n.gb
+	n.attn = make([]*attnBuf, attnSlots)
 	// The engine's rotary tables, for every position of the context.
 	r := nn.Rope{Dims: hd, Base: c.RopeTheta, FreqScale: 1}
 	pos := make([]int32, c.Context)
@@ -222,7 +223,7 @@ func (n *Net) Forward(seqs [][]int32, logp []float32) {
 		n.cur.l = l
 		n.run(T, (*Net).ropeScatter)
 		// causal attention, output projection, residual
-		n.run(len(n.spans)*c.KVHeads, (*Net).attnForward)
+		n.run(n.attnItems(), (*Net).attnForward)
 		n.linear(n.y, a.att, b.O.W, d, n.qw)
 		n.add(a.xm, x, n.y)
 		// ffn rmsnorm, SwiGLU, residual
@@ -390,10 +391,9 @@ func (n *Net) swigluForward(lo, hi int) {
 			kernel.SwiGLU(act, g, u)
 			continue
 		}
+		kernel.Sigmoid(sig, g)
 		for i, x := range g {
-			s := 1 / (1 + expf(-x))
-			sig[i] = s
-			act[i] = x * s * u[i]
+			act[i] = x * sig[i] * u[i]
 		}
 	}
 }
@@ -410,16 +410,8 @@ func (n *Net) logSoftmax(lo, hi int) {
 		for _, x := range row {
 			m = max(m, x)
 		}
-		sum := 0.0
-		for i, x := range row {
-			e := expf(x - m)
-			row[i] = e
-			sum += float64(e)
-		}
+		sum := float64(kernel.ExpSum(row, m, 1))
 		n.cur.out[t] = float32(float64(lt-m) - math.Log(sum))
-		inv := float32(1 / sum)
-		for i := range row {
-			row[i] *= inv
-		}
+		kernel.Scale(row, float32(1/sum))
 	}
 }

@@ -2,11 +2,91 @@ package main
 
 import (
 	"fmt"
+	"math"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
 )
+
+// The kernels of training (-train, into train_amd64.s): the GEMM
+// micro-kernels and the vector kernels of the softmax and SwiGLU backward.
+
+func genTrain() {
+	genGemm()
+	genTrainVec()
+}
+
+// genTrainVec generates expSumAVX512 and sigmoidAVX512 (kernel/expsum.go).
+func genTrainVec() {
+	TEXT("expSumAVX512", NOSPLIT, "func(x *float32, n int, m, scale float32) float32")
+	Doc("expSumAVX512 sets x[i] = e^((x[i]−m)·scale) for 16·n elements (exp16) and returns their sum, added in 16 float32 lanes, then lane tree.")
+	{
+		x, n := loadGP("x"), loadGP("n")
+		mx, sx := XMM(), XMM()
+		Load(Param("m"), mx)
+		Load(Param("scale"), sx)
+		mz, sz := ZMM(), ZMM()
+		VBROADCASTSS(mx, mz)
+		VBROADCASTSS(sx, sz)
+		c := newExpConsts()
+		acc := ZMM()
+		VPXORD(acc, acc, acc)
+		Label("expsum_loop")
+		TESTQ(n, n)
+		JZ(LabelRef("expsum_done"))
+		v := ZMM()
+		VMOVUPS(Mem{Base: x}, v)
+		VSUBPS(mz, v, v)
+		VMULPS(sz, v, v)
+		e := exp16(v, c)
+		VMOVUPS(e, Mem{Base: x})
+		VADDPS(e, acc, acc)
+		ADDQ(U32(64), x)
+		DECQ(n)
+		JMP(LabelRef("expsum_loop"))
+		Label("expsum_done")
+		yv := YMM()
+		VEXTRACTF64X4(U8(1), acc, yv)
+		VADDPS(acc.AsY(), yv, yv)
+		xv, t := XMM(), XMM()
+		VEXTRACTF32X4(U8(1), yv, xv)
+		VADDPS(yv.AsX(), xv, xv)
+		VPERMILPS(U8(0x4e), xv, t)
+		VADDPS(t, xv, xv)
+		VPERMILPS(U8(0xb1), xv, t)
+		VADDPS(t, xv, xv)
+		VZEROUPPER()
+		Store(xv, ReturnIndex(0))
+		RET()
+	}
+
+	TEXT("sigmoidAVX512", NOSPLIT, "func(dst, src *float32, n int)")
+	Doc("sigmoidAVX512 sets dst[i] = 1/(1+e^−src[i]) for 16·n elements (exp16).")
+	{
+		d, s, n := loadGP("dst"), loadGP("src"), loadGP("n")
+		c := newExpConsts()
+		sign := bcastF32(float32(math.Copysign(0, -1)))
+		Label("sigmoid_loop")
+		TESTQ(n, n)
+		JZ(LabelRef("sigmoid_done"))
+		x := ZMM()
+		VMOVUPS(Mem{Base: s}, x)
+		VPXORD(sign, x, x) // −x (VXORPS on zmm would need AVX512DQ)
+		e := exp16(x, c)
+		VADDPS(c.c[0], e, e) // 1 + e^−x
+		y := ZMM()
+		VDIVPS(e, c.c[0], y)
+		VMOVUPS(y, Mem{Base: d})
+		ADDQ(U32(64), d)
+		ADDQ(U32(64), s)
+		DECQ(n)
+		JMP(LabelRef("sigmoid_loop"))
+		Label("sigmoid_done")
+		VZEROUPPER()
+		RET()
+	}
+}
 
 // The GEMM micro-kernels (kernel/gemm.go): a tile of R rows × 2 vectors of
 // C, c[r][j] (j contiguous), accumulated as
