@@ -15,7 +15,8 @@ has it (2.0+); Debian 12's torch 1.13 does not, so there it is the plain
 q k^T / sqrt(d) + causal mask -> softmax -> @ v.
 
 Usage: train-bench-torch.py [--threads T] [--steps N] [--warmup W]
-Prints one line: "torch tokens/s: X (T threads, N steps, median step S ms)".
+Prints one line: "torch tokens/s: X cpu-ms/step: C (T threads, ...)": the
+median wall-clock rate and the median CPU time (all threads) per step.
 """
 import argparse
 import math
@@ -134,9 +135,9 @@ def main():
     model = Llama()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.95), weight_decay=0.1)
     ids = torch.randint(0, VOCAB, (BATCH, SEQ))
-    times = []
+    times, cpus = [], []
     for i in range(args.warmup + args.steps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         logits = model(ids[:, :-1])
         loss = F.cross_entropy(logits.reshape(-1, VOCAB), ids[:, 1:].reshape(-1))
         loss.backward()
@@ -145,10 +146,12 @@ def main():
         opt.zero_grad(set_to_none=True)
         if i >= args.warmup:
             times.append(time.perf_counter() - t0)
+            cpus.append(time.process_time() - c0)
     step = statistics.median(times)
+    cpu = statistics.median(cpus)
     tokens = BATCH * SEQ  # tokens per step, counted as the Go benchmark counts them
     sdpa = "sdpa" if hasattr(F, "scaled_dot_product_attention") else "matmul+softmax attention"
-    print(f"torch tokens/s: {tokens / step:.0f} ({args.threads} threads, {args.steps} steps, "
+    print(f"torch tokens/s: {tokens / step:.0f} cpu-ms/step: {cpu * 1000:.0f} ({args.threads} threads, {args.steps} steps, "
           f"median step {step * 1000:.1f} ms, torch {torch.__version__}, {sdpa}, BLAS {blas_library()})")
 
 

@@ -54,9 +54,9 @@ type GemmBuf struct{ job gemmJob }
 //
 // The SIMD implementations (AVX-512: 12×32 tiles; AVX2+FMA: 6×16) load
 // rows of B and broadcast elements of A. B is packed into contiguous
-// column panels, and A into row panels when it is stored transposed (else
-// its rows are read in place, but for a last partial panel), gemmKC steps
-// of the sum at a time so that the panels stay in cache.
+// column panels, gemmKC steps of the sum at a time so that they stay in
+// cache; A is read in place in either layout (but for a last partial
+// panel of rows, which is packed with zero rows).
 //
 // Gemm splits the tiles across parallel.Threads() goroutines (inline when
 // called from a parallel task), may be called concurrently (with
@@ -119,9 +119,8 @@ const gemmKC = 512
 const gemmPackRun = 16
 
 // gemmJob is one Gemm call. Per pass over gemmKC steps: the packing of B's
-// column panels, of A's row panels when A is stored transposed, and of
-// A's last partial row panel otherwise (phase 0), then the tiles (phase
-// 1). It is the parallel.Task of both phases.
+// column panels and of A's last partial row panel (phase 0), then the
+// tiles (phase 1). It is the parallel.Task of both phases.
 type gemmJob struct {
 	g      GemmArgs
 	im     *gemmImplT
@@ -131,10 +130,10 @@ type gemmJob struct {
 	rowsP  int // row panels of rows rows
 	groups int // row groups per column panel
 	kItems int // phase 0 items over steps (the rest are over B's stored rows)
-	// edge is the packed last row panel when A is read in place and M is
-	// not a whole number of panels ([kc][rows]); ap holds every row panel
-	// when A is stored transposed ([rowsP][kc][rows]).
-	bp, ap, edge []float32 // [panels][kc][cols], and see above
+	// bp holds the packed column panels of B ([panels][kc][cols]); edge the
+	// packed last row panel of A when M is not a whole number of panels
+	// ([kc][rows]; the other panels are read in place).
+	bp, edge []float32
 	// ct holds copies of the partial tiles of C, one per column panel for
 	// the last row panel, then one per row panel for the last column panel
 	// ([panels+rowsP][rows][cols]).
@@ -178,30 +177,23 @@ func gemm(g *GemmArgs, im *gemmImplT) {
 	j.rowsP = (g.M + R - 1) / R
 	j.groups = (j.rowsP + gemmRowGroup - 1) / gemmRowGroup
 	kc := min(g.K, gemmKC)
-	aRows := R // rows of A packed per pass: every panel (TransA) or the edge panel
-	if g.TransA {
-		aRows = j.rowsP * R
-	}
 	j.bpBuf = grow(j.bpBuf, j.panels*kc*W)
-	j.apBuf = grow(j.apBuf, aRows*kc)
+	j.apBuf = grow(j.apBuf, R*kc)
 	j.ctBuf = grow(j.ctBuf, (j.panels+j.rowsP)*R*W)
 	j.ct = j.ctBuf
-	edge := !g.TransA && g.M%R != 0
+	edge := g.M%R != 0
 	for j.k0 = 0; j.k0 < g.K; j.k0 += gemmKC {
 		j.kc = min(gemmKC, g.K-j.k0)
 		j.bp = j.bpBuf[:j.panels*j.kc*W]
-		if g.TransA {
-			j.ap = j.apBuf[:j.rowsP*j.kc*R]
-		} else if edge {
-			j.edge = j.apBuf[:j.kc*R]
-		}
-		// pack by runs of gemmPackRun steps (each reads whole rows of B
-		// and of a transposed A), for a transposed B by its stored rows,
-		// and the edge panel of A as one more item
-		j.kItems = (j.kc + gemmPackRun - 1) / gemmPackRun
-		packs := j.kItems
-		if g.TransB {
-			packs += (g.N + gemmPackRun - 1) / gemmPackRun
+		j.edge = j.apBuf[:j.kc*R]
+		// pack B by runs of gemmPackRun steps (each reads whole rows of B)
+		// or, transposed, by runs of its stored rows; and the edge panel
+		// of A as one more item
+		j.kItems = 0
+		packs := (g.N + gemmPackRun - 1) / gemmPackRun
+		if !g.TransB {
+			j.kItems = (j.kc + gemmPackRun - 1) / gemmPackRun
+			packs = j.kItems
 		}
 		if edge {
 			packs++
@@ -219,10 +211,10 @@ func gemm(g *GemmArgs, im *gemmImplT) {
 }
 
 // Run packs (phase 0) or computes tiles (phase 1) for work items [lo, hi).
-// Phase 0: item t < kItems packs steps [16t, 16t+16) of the pass (rows of
-// B, and of A when it is stored transposed); then come the items packing
-// 16 stored rows each of a transposed B, then the edge panel of A. Phase
-// 1: item t is column panel t%panels and row group t/panels.
+// Phase 0: item t < kItems packs steps [16t, 16t+16) of the pass from the
+// rows of B; a transposed B instead has items packing 16 of its stored
+// rows each; the last item packs the edge panel of A, if any. Phase 1:
+// item t is column panel t%panels and row group t/panels.
 func (j *gemmJob) Run(lo, hi int) {
 	g := &j.g
 	if j.phase == 0 {
@@ -234,12 +226,7 @@ func (j *gemmJob) Run(lo, hi int) {
 			switch {
 			case t < j.kItems:
 				p0, p1 := t*gemmPackRun, min((t+1)*gemmPackRun, j.kc)
-				if !g.TransB {
-					j.packBSteps(p0, p1)
-				}
-				if g.TransA {
-					j.packASteps(p0, p1)
-				}
+				j.packBSteps(p0, p1)
 			case t < j.kItems+bRows:
 				t := t - j.kItems
 				j.packBRows(t*gemmPackRun, min((t+1)*gemmPackRun, g.N))
@@ -293,26 +280,6 @@ func (j *gemmJob) packBRows(j0, j1 int) {
 	}
 }
 
-// packASteps packs steps [p0, p1) of the pass from the rows of a
-// transposed A into every row panel (ap: [rowsP][kc][rows], zero past M).
-func (j *gemmJob) packASteps(p0, p1 int) {
-	g, R, kc := &j.g, j.im.rows, j.kc
-	for p := p0; p < p1; p++ {
-		src := g.A[(j.k0+p)*g.LDA : (j.k0+p)*g.LDA+g.M]
-		for q := range j.rowsP {
-			row := j.ap[(q*kc+p)*R : (q*kc+p+1)*R]
-			i0 := q * R
-			if i0+R <= g.M {
-				for r := range row {
-					row[r] = src[i0+r]
-				}
-			} else {
-				clear(row[copy(row, src[i0:]):])
-			}
-		}
-	}
-}
-
 // packRows writes A(i0+r, k0+p) to dst[p*rows+r] for the pass, zero for
 // rows past M.
 func (j *gemmJob) packRows(dst []float32, i0 int) {
@@ -335,14 +302,14 @@ func (j *gemmJob) tile(q, i0, j0 int) {
 	nr, nc := min(R, g.M-i0), min(W, g.N-j0)
 	s := j0 / W
 	b := j.bp[s*kc*W : (s+1)*kc*W]
-	// A: packed (TransA or the edge panel) or in place
+	// A: in place, or the packed edge panel
 	var a []float32
 	var ars, aks int
 	switch {
-	case g.TransA:
-		a, ars, aks = j.ap[q*kc*R:(q+1)*kc*R], 1, R
 	case nr < R:
 		a, ars, aks = j.edge, 1, R
+	case g.TransA:
+		a, ars, aks = g.A[j.k0*g.LDA+i0:], 1, g.LDA
 	default:
 		a, ars, aks = g.A[i0*g.LDA+j.k0:], g.LDA, 1
 	}

@@ -11,7 +11,9 @@ var recipeConfig = Config{VocabSize: 512, Dim: 192, Layers: 4, Heads: 6, KVHeads
 // BenchmarkTrainStep times one full training step on the recipe shape —
 // forward, backward, gradient clipping and an AdamW update — over a batch
 // of 16 sequences of 256 tokens, and reports the tokens per second (16·256
-// per step, as scripts/train-bench-torch.py counts them).
+// per step, as scripts/train-bench-torch.py counts them) and the CPU time
+// per step (user + system, all threads), which a machine busy with other
+// work inflates less than the wall time.
 func BenchmarkTrainStep(b *testing.B) {
 	const batch, seqLen = 16, 256
 	seqs := randomSeqs(1, recipeConfig.VocabSize, make([]int, batch)...)
@@ -22,8 +24,12 @@ func BenchmarkTrainStep(b *testing.B) {
 	tr.step(seqs, 1e-3)
 	b.ReportAllocs()
 	b.ResetTimer()
+	c0 := cpuTime()
 	for b.Loop() {
 		tr.step(seqs, 1e-3)
 	}
 	b.ReportMetric(float64(batch*seqLen)*float64(b.N)/b.Elapsed().Seconds(), "tokens/s")
+	if c := cpuTime() - c0; c > 0 {
+		b.ReportMetric(c.Seconds()*1e3/float64(b.N), "cpu-ms/step")
+	}
 }
