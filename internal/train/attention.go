@@ -15,14 +15,13 @@ import "github.com/sputnik-llm/sputnik/internal/kernel"
 //	dP = dO Vᵀ,  dS = P ⊙ (dP − D) · scale
 //	dQ = dS K,   dK += dSᵀ Q,   dV += Pᵀ dO
 //
-// Every product is a kernel.Gemm (run on the task's goroutine: the tasks
-// are the parallel split). The query heads of one KV head run on one
+// Every product is a kernel.Gemm, run on the work item's goroutine (the
+// items are the parallel split). The query heads of one KV head run on one
 // goroutine in head order, so their dK and dV contributions add in a
 // fixed order.
 
-// attnBuf is one goroutine's attention scratch.
+// attnBuf is one attention work item's scratch.
 type attnBuf struct {
-	o    []float32 // [attnBlock][hd] a block's output or its gradient
 	dp   []float32 // [attnBlock][eMax] dP, then dS
 	drow []float32 // [attnBlock] D_i
 	gm   kernel.GemmArgs
@@ -41,8 +40,7 @@ func (n *Net) attnItems() int { return min(len(n.spans)*n.c.KVHeads, attnSlots) 
 // attnBuf returns item s's scratch, made on first use.
 func (n *Net) attnBuf(s int) *attnBuf {
 	if n.attn[s] == nil {
-		hd, e := n.hd, n.eMax
-		n.attn[s] = &attnBuf{o: make([]float32, attnBlock*hd), dp: make([]float32, attnBlock*e), drow: make([]float32, attnBlock)}
+		n.attn[s] = &attnBuf{dp: make([]float32, attnBlock*n.eMax), drow: make([]float32, attnBlock)}
 	}
 	return n.attn[s]
 }
@@ -72,7 +70,7 @@ func (n *Net) attnForwardItem(s int) {
 		k := a.k[(g*T+sp.off)*hd : (g*T+sp.off+sp.n)*hd] // [sp.n][hd]
 		v := a.v[(g*T+sp.off)*hd : (g*T+sp.off+sp.n)*hd]
 		if n.engineArith {
-			n.attnEngine(buf, sp, g, k, v)
+			n.attnEngine(sp, g, k, v)
 			continue
 		}
 		for h := g * n.group; h < (g+1)*n.group; h++ {
@@ -104,7 +102,7 @@ func (n *Net) attnForwardItem(s int) {
 // f16, each query rounded to f16, scores by kernel.DotsF16, probabilities
 // by kernel.SoftmaxF16, outputs by kernel.WeightedSumF16. It allocates and
 // is only used with engineArith.
-func (n *Net) attnEngine(buf *attnBuf, sp span, g int, k, v []float32) {
+func (n *Net) attnEngine(sp span, g int, k, v []float32) {
 	a := &n.acts[n.cur.l]
 	hd, T := n.hd, n.n
 	kh, vh := make([]uint16, len(k)), make([]uint16, len(v))

@@ -22,9 +22,9 @@ const normBlock = 64
 // Net is the working memory of forward and backward passes of one model
 // over batches of up to MaxTokens tokens: the activations Forward keeps for
 // Backward, and the scratch both use. It is reused for every step and
-// allocates nothing after its first pass. A Net is used by one goroutine at
-// a time; its methods parallelize internally on the parallel package's
-// worker pool.
+// allocates nothing once it has run its largest batch (most sequences,
+// longest sequence). A Net is used by one goroutine at a time; its methods
+// parallelize internally on the parallel package's worker pool.
 type Net struct {
 	p         *Params
 	c         Config
@@ -71,9 +71,9 @@ type Net struct {
 	gm   kernel.GemmArgs // the operands of the current matrix product
 	gb   kernel.GemmBuf  // its packing memory
 
-	// engineArith makes Forward compute attention and SwiGLU with the
-	// engine's own kernels and its f16 KV-cache precision (queries, keys,
-	// values and probabilities rounded to f16), so that its logits equal
+	// engineArith makes Forward compute the projections, attention and
+	// SwiGLU with the engine's own kernels (kernel.MatMul, the f16 KV-cache
+	// attention of nn.Attention, kernel.SwiGLU), so that its logits equal
 	// the engine's bit for bit. Only the engine-equivalence test sets it;
 	// Backward does not match such a Forward.
 	engineArith bool
@@ -169,8 +169,9 @@ func NewNet(p *Params, maxTokens int) *Net {
 }
 
 // SetParams makes the Net read q's weights from now on (e.g. to run a
-// reference model through the same memory). It panics if q's config
-// differs from the Net's.
+// reference model through the same memory); a Backward must follow a
+// Forward made with the same weights. It panics if q's config differs
+// from the Net's.
 func (n *Net) SetParams(q *Params) {
 	if q.Config != n.c {
 		panic(fmt.Sprintf("train: SetParams: config %+v, Net has %+v", q.Config, n.c))
@@ -209,6 +210,7 @@ func (n *Net) Forward(seqs [][]int32, logp []float32) {
 	c, T := n.c, n.n
 	d, ff := c.Dim, c.FFNDim
 	if T == 0 {
+		n.ready = true
 		return
 	}
 	n.run(T, (*Net).embed)
