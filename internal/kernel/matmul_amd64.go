@@ -20,6 +20,9 @@ import (
 var hasVNNI = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL &&
 	cpu.X86.HasAVX512VNNI && cpu.X86.HasFMA && cpu.X86.HasF16C && cpu.X86.HasAVX2
 
+// hasVNNIPath reports whether the "avx512" set holds the VNNI kernels.
+var hasVNNIPath = hasVNNI
+
 // matImpls is the table MatMul uses: the best implementation per type for
 // this CPU.
 var matImpls = func() *implTable {
