@@ -21,6 +21,7 @@ func main() {
 	genKQuants()
 	genQuantizers()
 	genPacked()
+	genPackedK()
 	genGroupTiles()
 	genExp()
 	genAttn()
