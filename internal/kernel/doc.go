@@ -70,11 +70,12 @@
 //     dmin as float32) and quantizes the tokens into interleaved Q8_K
 //     blocks with their pair sums; an 8-token kernel then spends per
 //     sub-block and token eight VPDPBUSD (activation dword broadcast), one
-//     VPMULLD by the row scales and one VPADDD, per block and token the
-//     mins or −32 offsets through VPDPWSSD and the two FMAs. On an AMD
-//     EPYC (Zen 4, one zmm VPDPBUSD per cycle) that is about 60–70% of the
-//     VPDPBUSD peak for Q4_K and Q5_K, 50–60% for Q6_K (two scales per 32
-//     values), measured under load.
+//     VPMULLD by the row scales (Q6_K: two, its groups' sums starting from
+//     the activations' −32·bsum) and one VPADDD, per block and token the
+//     mins through VPDPWSSD and the two FMAs. On an AMD EPYC (Zen 4, one
+//     zmm VPDPBUSD per cycle: 222 GMAC/s per core) the best calls reach
+//     about two thirds of that peak for Q4_K and Q6_K at n = 512 (150 and
+//     150 GMAC/s on one thread, measured on a loaded machine).
 //   - IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S (+ AVX512_VNNI, BMI2,
 //     _asm/iq.go, iq_amd64.go): one row × up to 4 tokens. The codebook is a
 //     kernel argument (package tensor's, or a prepared unsigned form for

@@ -333,71 +333,71 @@ func packX16Q4_K(w *byte, ws int, nb int, dst *byte)
 // packX16Q5_K packs nb blocks of the 16 Q5_K rows at w (stride ws bytes) into the packed K group layout at dst (4992 bytes per block, AVX-512).
 func packX16Q5_K(w *byte, ws int, nb int, dst *byte)
 
-// packX16Q6_K packs nb blocks of the 16 Q6_K rows at w (stride ws bytes) into the packed K group layout at dst (5696 bytes per block, AVX-512).
+// packX16Q6_K packs nb blocks of the 16 Q6_K rows at w (stride ws bytes) into the packed K group layout at dst (5184 bytes per block, AVX-512).
 func packX16Q6_K(w *byte, ws int, nb int, dst *byte)
 
 // tilePK45_16x1 computes the 16×1 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (4992 bytes per block) against 1 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
-// Block b of the group is at p+4992b, token t's block b at a+b*as+320t.
+// Block b of the group is at p+4992b, token t's block b at a+b*as+384t.
 func tilePK45_16x1(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 
-// tilePK6_16x1 computes the 16×1 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (5696 bytes per block) against 1 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
-// Block b of the group is at p+5696b, token t's block b at a+b*as+320t.
+// tilePK6_16x1 computes the 16×1 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (5184 bytes per block) against 1 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
+// Block b of the group is at p+5184b, token t's block b at a+b*as+384t.
 func tilePK6_16x1(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 
 // tilePK45_16x2 computes the 16×2 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (4992 bytes per block) against 2 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
-// Block b of the group is at p+4992b, token t's block b at a+b*as+320t.
+// Block b of the group is at p+4992b, token t's block b at a+b*as+384t.
 func tilePK45_16x2(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 
-// tilePK6_16x2 computes the 16×2 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (5696 bytes per block) against 2 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
-// Block b of the group is at p+5696b, token t's block b at a+b*as+320t.
+// tilePK6_16x2 computes the 16×2 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (5184 bytes per block) against 2 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
+// Block b of the group is at p+5184b, token t's block b at a+b*as+384t.
 func tilePK6_16x2(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 
 // tilePK45_16x3 computes the 16×3 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (4992 bytes per block) against 3 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
-// Block b of the group is at p+4992b, token t's block b at a+b*as+320t.
+// Block b of the group is at p+4992b, token t's block b at a+b*as+384t.
 func tilePK45_16x3(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 
-// tilePK6_16x3 computes the 16×3 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (5696 bytes per block) against 3 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
-// Block b of the group is at p+5696b, token t's block b at a+b*as+320t.
+// tilePK6_16x3 computes the 16×3 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (5184 bytes per block) against 3 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
+// Block b of the group is at p+5184b, token t's block b at a+b*as+384t.
 func tilePK6_16x3(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 
 // tilePK45_16x4 computes the 16×4 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (4992 bytes per block) against 4 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
-// Block b of the group is at p+4992b, token t's block b at a+b*as+320t.
+// Block b of the group is at p+4992b, token t's block b at a+b*as+384t.
 func tilePK45_16x4(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 
-// tilePK6_16x4 computes the 16×4 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (5696 bytes per block) against 4 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
-// Block b of the group is at p+5696b, token t's block b at a+b*as+320t.
+// tilePK6_16x4 computes the 16×4 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (5184 bytes per block) against 4 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
+// Block b of the group is at p+5184b, token t's block b at a+b*as+384t.
 func tilePK6_16x4(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 
 // tilePK45_16x5 computes the 16×5 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (4992 bytes per block) against 5 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
-// Block b of the group is at p+4992b, token t's block b at a+b*as+320t.
+// Block b of the group is at p+4992b, token t's block b at a+b*as+384t.
 func tilePK45_16x5(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 
-// tilePK6_16x5 computes the 16×5 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (5696 bytes per block) against 5 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
-// Block b of the group is at p+5696b, token t's block b at a+b*as+320t.
+// tilePK6_16x5 computes the 16×5 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (5184 bytes per block) against 5 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
+// Block b of the group is at p+5184b, token t's block b at a+b*as+384t.
 func tilePK6_16x5(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 
 // tilePK45_16x6 computes the 16×6 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (4992 bytes per block) against 6 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
-// Block b of the group is at p+4992b, token t's block b at a+b*as+320t.
+// Block b of the group is at p+4992b, token t's block b at a+b*as+384t.
 func tilePK45_16x6(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 
-// tilePK6_16x6 computes the 16×6 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (5696 bytes per block) against 6 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
-// Block b of the group is at p+5696b, token t's block b at a+b*as+320t.
+// tilePK6_16x6 computes the 16×6 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (5184 bytes per block) against 6 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
+// Block b of the group is at p+5184b, token t's block b at a+b*as+384t.
 func tilePK6_16x6(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 
 // tilePK45_16x7 computes the 16×7 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (4992 bytes per block) against 7 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
-// Block b of the group is at p+4992b, token t's block b at a+b*as+320t.
+// Block b of the group is at p+4992b, token t's block b at a+b*as+384t.
 func tilePK45_16x7(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 
-// tilePK6_16x7 computes the 16×7 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (5696 bytes per block) against 7 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
-// Block b of the group is at p+5696b, token t's block b at a+b*as+320t.
+// tilePK6_16x7 computes the 16×7 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (5184 bytes per block) against 7 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
+// Block b of the group is at p+5184b, token t's block b at a+b*as+384t.
 func tilePK6_16x7(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 
 // tilePK45_16x8 computes the 16×8 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (4992 bytes per block) against 8 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
-// Block b of the group is at p+4992b, token t's block b at a+b*as+320t.
+// Block b of the group is at p+4992b, token t's block b at a+b*as+384t.
 func tilePK45_16x8(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 
-// tilePK6_16x8 computes the 16×8 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (5696 bytes per block) against 8 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
-// Block b of the group is at p+5696b, token t's block b at a+b*as+320t.
+// tilePK6_16x8 computes the 16×8 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (5184 bytes per block) against 8 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
+// Block b of the group is at p+5184b, token t's block b at a+b*as+384t.
 func tilePK6_16x8(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 
 // vnniPeak runs n rounds of 16 independent zmm VPDPBUSD (1024 int8 multiply-adds per round), for the benchmarks' peak (AVX-512 VNNI).

@@ -38,16 +38,21 @@ import (
 //	[4928, 4992)  dmin[r] float32
 //	Q6_K:
 //	[4096, 5120)  sc[g][r] int32, group g's scale (g < 16)
-//	[5120, 5632)  scp[i][r] = sc_2i, sc_2i+1 as two int16 (i < 8)
-//	[5632, 5696)  d[r] float32
+//	[5120, 5184)  d[r] float32
 //
-// Interleaved K activations: the tokens quantized to Q8_K (292-byte blocks:
-// d float32, qs [256]int8, bsums [16]int16) followed by the eight pair sums
-// bsum[2i]+bsum[2i+1] as int16 and 12 bytes of padding, actKBytes = 320
-// bytes per token and block; in tile i of packTokens tokens, block b of
-// token t is at i·nb·5120 + b·5120 + t·320.
+// Interleaved K activations, actKBytes = 384 bytes per token and block:
+//
+//	[0, 292)    the token quantized to Q8_K (d float32, qs [256]int8,
+//	            bsums [16]int16)
+//	[292, 308)  the pair sums bsum[2i]+bsum[2i+1] as int16 (Q4_K, Q5_K mins)
+//	[308, 320)  zero
+//	[320, 384)  −32·bsum[g] as int32 (Q6_K: a group's sum starts there, so
+//	            that Σ u·q − 32·Σq = Σ (u−32)·q)
+//
+// In tile i of packTokens tokens, block b of token t is at i·nb·6144 +
+// b·6144 + t·384.
 const (
-	actKBytes   = 320  // interleaved K activation bytes per token and block
+	actKBytes   = 384  // interleaved K activation bytes per token and block
 	packKQuants = 4096 // packed group bytes of the weight values per block
 )
 
@@ -58,7 +63,7 @@ func packedKBlockBytes(t tensor.DType) int {
 	case tensor.Q4_K, tensor.Q5_K:
 		return 4992
 	case tensor.Q6_K:
-		return 5696
+		return 5184
 	}
 	return 0
 }
@@ -187,10 +192,7 @@ func packGroupKGeneric(t tensor.DType, w []byte, ws, rows, nb int, dst []byte) {
 				for g := range 16 {
 					put32(o, packKQuants+64*g+4*r, uint32(p.sc[g]))
 				}
-				for i := range 8 {
-					put32(o, 5120+64*i+4*r, pair(p.sc[2*i], p.sc[2*i+1]))
-				}
-				put32(o, 5632+4*r, math.Float32bits(p.d))
+				put32(o, 5120+4*r, math.Float32bits(p.d))
 				continue
 			}
 			for j := range 8 {
@@ -216,19 +218,22 @@ func quantizeRowQ8_KxGeneric(dst []byte, x []float32, stride int) {
 	}
 }
 
-// putPairSums writes the eight pair sums of the Q8_K block at o[:292] to
-// o[292:308] and clears the padding.
+// putPairSums writes the pair sums, the padding and the Q6_K offsets of
+// the interleaved K activation block o from its Q8_K block o[:292].
 func putPairSums(o []byte) {
 	for i := range 8 {
 		s := q8KBsum(o, 2*i) + q8KBsum(o, 2*i+1)
 		binary.LittleEndian.PutUint16(o[292+2*i:], uint16(int16(s)))
 	}
-	clear(o[308:actKBytes])
+	clear(o[308:320])
+	for g := range 16 {
+		binary.LittleEndian.PutUint32(o[320+4*g:], uint32(-32*q8KBsum(o, g)))
+	}
 }
 
 // tilePackedKGeneric computes out[t*os+r] for t < T tokens and r < rows of
 // one packed K group p of type t against a tile of interleaved K
-// activations a (block b of token t at a[b*as+320*t:]), nb blocks, in the
+// activations a (block b of token t at a[b*as+384*t:]), nb blocks, in the
 // K-quant order, from the packed layouts.
 func tilePackedKGeneric(typ tensor.DType, p, a []byte, as, nb, T, rows int, out []float32, os int) {
 	bb := packedKBlockBytes(typ)
@@ -247,6 +252,9 @@ func tilePackedKGeneric(typ tensor.DType, p, a []byte, as, nb, T, rows int, out 
 				var isum, msum int32
 				for g := range groups {
 					var s int32
+					if typ == tensor.Q6_K {
+						s = i32(ab, 320+4*g) // −32·bsum[g]
+					}
 					for v := g * gsize / 4; v < (g+1)*gsize/4; v++ {
 						for i := range 4 {
 							s += int32(pb[64*v+4*r+i]) * int32(int8(ab[4+4*v+i]))
@@ -256,11 +264,7 @@ func tilePackedKGeneric(typ tensor.DType, p, a []byte, as, nb, T, rows int, out 
 				}
 				da := f32(ab, 0)
 				if typ == tensor.Q6_K {
-					for i := range 8 {
-						o := 5120 + 64*i + 4*r
-						msum += i16(pb, o)*i16(ab, 260+4*i) + i16(pb, o+2)*i16(ab, 262+4*i)
-					}
-					acc = kStep(typ, acc, isum-32*msum, 0, f32(pb, 5632+4*r), 0, da)
+					acc = kStep(typ, acc, isum, 0, f32(pb, 5120+4*r), 0, da)
 					continue
 				}
 				for i := range 4 {

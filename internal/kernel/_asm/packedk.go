@@ -16,10 +16,10 @@ import (
 // row) and token-interleaved Q8_K activations. Per block, token and
 // sub-block (32 elements; Q6_K: two groups of 16) eight VPDPBUSD with the
 // activation dword broadcast from memory give each row's exact sum, a
-// VPMULLD by the row's scale and a VPADDD add it into the block's isum;
-// then the min (Q4_K, Q5_K) or −32 offset (Q6_K) term through VPDPWSSD of
-// the packed int16 pairs with the activations' pair sums, and the block's
-// float step: acc = fma(float32(isum), d_w·d_a, acc), acc =
+// VPMULLD by the row's scale and a VPADDD add it into the block's isum (a
+// Q6_K group's sum starts from the activations' −32·bsum, its values'
+// offset); then the min term (Q4_K, Q5_K) through VPDPWSSD of the packed
+// int16 pairs with the activations' pair sums, and the block's float step: acc = fma(float32(isum), d_w·d_a, acc), acc =
 // fma(−float32(msum), dmin_w·d_a, acc). The decode kernels (kquant.go)
 // take the same steps, so results do not depend on which path ran.
 
@@ -78,7 +78,7 @@ var packedKKinds = []packedKKind{
 		orBitsAt(y, m.Offset(16), 4-j, c.c10) // fifth bit: bit j of qh[l]
 		return y
 	}},
-	{"Q6_K", 210, 5696, true, func(m Mem, j int, c *packKConsts) VecVirtual {
+	{"Q6_K", 210, 5184, true, func(m Mem, j int, c *packKConsts) VecVirtual {
 		h, i := j/4, j%4
 		y := nibbleLoad(m.Offset(64*h+32*(i&1)), i >= 2, c.c0f)
 		orBitsAt(y, m.Offset(128+32*h), 4-2*i, c.c30) // top bits: bits 2i, 2i+1 of qh[l]
@@ -86,23 +86,21 @@ var packedKKinds = []packedKKind{
 	}},
 }
 
-// VPSHUFB controls: per dword of each 128-bit lane, bytes 0,1 (pair0) or
-// 2,3 (pair1) into the low bytes of its two words, zero-extended; the Hi
-// forms put them into the high bytes (for a sign-extending VPSRAW 8).
-var kPair0, kPair1, kPairHi0, kPairHi1 Mem
+// VPSHUFB controls: per dword of each 128-bit lane, bytes 0,1 (kPair0) or
+// 2,3 (kPair1) into the low bytes of its two words, zero-extended.
+var kPair0, kPair1 Mem
 
 func genPackedKConsts() {
 	for _, c := range []struct {
 		m    *Mem
 		name string
-		b    int  // first source byte in the dword
-		hi   bool // into the words' high bytes
-	}{{&kPair0, "kpair0", 0, false}, {&kPair1, "kpair1", 2, false}, {&kPairHi0, "kpairhi0", 0, true}, {&kPairHi1, "kpairhi1", 2, true}} {
+		b    int // first source byte in the dword
+	}{{&kPair0, "kpair0", 0}, {&kPair1, "kpair1", 2}} {
 		*c.m = GLOBL(c.name, RODATA|NOPTR)
 		for i := 0; i < 64; i++ {
 			p, k := (i%16)/4, i%4
 			v := uint8(0x80)
-			if (k%2 == 1) == c.hi {
+			if k%2 == 0 {
 				v = uint8(4*p + c.b + k/2)
 			}
 			DATA(i, U8(v))
@@ -309,8 +307,8 @@ func packScalesQ4_K(w GPVirtual, gidx VecVirtual, dst GPVirtual) {
 	storeHalves(dd, true, Mem{Base: dst, Disp: 4928})
 }
 
-// packScalesQ6_K writes the group scales (int32 and int16 pairs) and d of
-// the 16 rows' current Q6_K blocks into the packed block at dst.
+// packScalesQ6_K writes the group scales (int32) and d of the 16 rows'
+// current Q6_K blocks into the packed block at dst.
 func packScalesQ6_K(w GPVirtual, gidx VecVirtual, dst GPVirtual) {
 	for k := 0; k < 4; k++ {
 		g := gatherRows(w, gidx, 192+4*k) // int8 scales 4k..4k+3
@@ -324,19 +322,9 @@ func packScalesQ6_K(w GPVirtual, gidx VecVirtual, dst GPVirtual) {
 			}
 			VMOVDQU32(s, Mem{Base: dst, Disp: 4096 + 64*(4*k+m)})
 		}
-		for i := 0; i < 2; i++ {
-			ctl := kPairHi0
-			if i == 1 {
-				ctl = kPairHi1
-			}
-			s := ZMM()
-			VPSHUFB(ctl, g, s)
-			VPSRAW(U8(8), s, s)
-			VMOVDQU32(s, Mem{Base: dst, Disp: 5120 + 64*(2*k+i)})
-		}
 	}
 	dd := gatherRows(w, gidx, 206) // d in the high word
-	storeHalves(dd, true, Mem{Base: dst, Disp: 5632})
+	storeHalves(dd, true, Mem{Base: dst, Disp: 5120})
 }
 
 // vpdpwssdBcast is VPDPWSSD with the first source an int16 pair (dword) in
@@ -356,12 +344,12 @@ func vpdpwssdBcast(m Mem, u, acc Op) {
 func packedKTile(six bool, T int) {
 	kind, bb := "45", 4992
 	if six {
-		kind, bb = "6", 5696
+		kind, bb = "6", 5184
 	}
 	name := fmt.Sprintf("tilePK%s_16x%d", kind, T)
 	TEXT(name, NOSPLIT, "func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)")
 	Doc(fmt.Sprintf("%s computes the 16×%d tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (%d bytes per block) against %d tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).", name, T, bb, T),
-		"Block b of the group is at p+"+fmt.Sprint(bb)+"b, token t's block b at a+b*as+320t.")
+		"Block b of the group is at p+"+fmt.Sprint(bb)+"b, token t's block b at a+b*as+384t.")
 	p := loadGP("p")
 	a := loadGP("a")
 	as := loadGP("as")
@@ -393,11 +381,12 @@ func packedKTile(six bool, T int) {
 			VMOVDQU32(Mem{Base: p, Disp: 512*j + 64*k}, wv[k])
 		}
 		if six {
-			// Groups 2j (dwords 0..3) and 2j+1 (4..7), one chain each.
+			// Groups 2j (dwords 0..3) and 2j+1 (4..7), one chain each,
+			// from −32·bsum.
 			for t := 0; t < T; t++ {
 				sa, sb := ZMM(), ZMM()
-				VPXORD(zero, zero, sa)
-				VPXORD(zero, zero, sb)
+				VPBROADCASTD(act(t, 320+4*(2*j)), sa)
+				VPBROADCASTD(act(t, 320+4*(2*j+1)), sb)
 				for k := 0; k < 4; k++ {
 					vpdpbusdBcast(act(t, 4+32*j+4*k), wv[k], sa)
 					vpdpbusdBcast(act(t, 4+32*j+16+4*k), wv[4+k], sb)
@@ -438,7 +427,7 @@ func packedKTile(six bool, T int) {
 	}
 	dOff := 4864
 	if six {
-		dOff = 5632
+		dOff = 5120
 	}
 	dw := ZMM()
 	VMOVUPS(Mem{Base: p, Disp: dOff}, dw)
@@ -448,19 +437,11 @@ func packedKTile(six bool, T int) {
 		VMOVUPS(Mem{Base: p, Disp: 4928}, dm)
 	}
 	for t := 0; t < T; t++ {
-		msum := ZMM()
-		VPXORD(zero, zero, msum)
-		if six {
-			// −32·Σ_g sc_g·bsum_g
-			for i := 0; i < 8; i++ {
-				sp := ZMM()
-				VMOVDQU32(Mem{Base: p, Disp: 5120 + 64*i}, sp)
-				vpdpwssdBcast(act(t, 260+4*i), sp, msum)
-			}
-			VPSLLD(U8(5), msum, msum)
-			VPSUBD(msum, isum[t], isum[t])
-		} else {
+		var msum VecVirtual
+		if !six {
 			// Σ_j m_j·(bsum_2j + bsum_2j+1)
+			msum = ZMM()
+			VPXORD(zero, zero, msum)
 			for i := 0; i < 4; i++ {
 				mp := ZMM()
 				VMOVDQU32(Mem{Base: p, Disp: 4608 + 64*i}, mp)
@@ -501,7 +482,7 @@ func packedKTile(six bool, T int) {
 }
 
 // actK is the interleaved K activation bytes per token and block.
-const actK = 320
+const actK = 384
 
 // vnniPeak generates vnniPeak(n): n rounds of 16 independent VPDPBUSD on
 // zmm registers, the int8 compute ceiling the prefill benchmarks compare
