@@ -157,27 +157,15 @@ func packedKVNNI(t tensor.DType, pack func(w *byte, ws int, nb int, dst *byte)) 
 		blockElems: 256, blockBytes: packedKBlockBytes(t), actBytes: actKBytes, maxT: 8}
 }
 
-// quantQ8_KxAVX512 writes a token row's nb interleaved K activation
-// blocks (Q8_K, then the pair sums), stride bytes apart.
+// quantQ8_KxAVX512 is quantizeRowQ8_KxGeneric in AVX-512: a token row's nb
+// interleaved K activation blocks, stride bytes apart.
 func quantQ8_KxAVX512(x *float32, out *byte, nb int, stride int, _ int) {
 	xs := unsafe.Slice(x, 256*nb)
 	o := unsafe.Slice(out, (nb-1)*stride+actKBytes)
 	for b := range nb {
 		blk := o[b*stride : b*stride+actKBytes]
 		quantQ8_KAVX512(&xs[256*b], &blk[0], 1)
-		putBsums(blk)
-		putPairSums(blk)
-	}
-}
-
-// putBsums writes the group-of-16 sums of the Q8_K block blk's quants.
-func putBsums(blk []byte) {
-	for j := 0; j < 16; j++ {
-		var s int16
-		for _, q := range blk[4+16*j : 4+16*j+16] {
-			s += int16(int8(q))
-		}
-		binary.LittleEndian.PutUint16(blk[260+2*j:], uint16(s))
+		q8KxSumsAVX512(&blk[0])
 	}
 }
 
@@ -450,8 +438,7 @@ var avx2Tiles = map[tensor.DType]*tileSet{
 var hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL &&
 	cpu.X86.HasFMA && cpu.X86.HasF16C && cpu.X86.HasAVX2
 
-// quantizeRowQ8_KAVX512 is quantizeRowQ8_KGeneric: d and qs in AVX-512,
-// the group-of-16 sums here.
+// quantizeRowQ8_KAVX512 is quantizeRowQ8_KGeneric in AVX-512.
 func quantizeRowQ8_KAVX512(dst []byte, x []float32) {
 	nb := len(x) / 256
 	if nb == 0 {
@@ -459,7 +446,5 @@ func quantizeRowQ8_KAVX512(dst []byte, x []float32) {
 	}
 	_ = dst[nb*292-1]
 	quantQ8_KAVX512(&x[0], &dst[0], nb)
-	for b := 0; b < nb; b++ {
-		putBsums(dst[b*292 : b*292+292])
-	}
+	q8KBsumsAVX512(&dst[0], nb)
 }

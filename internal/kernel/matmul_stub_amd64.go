@@ -400,6 +400,12 @@ func tilePK45_16x8(p *byte, a *byte, as int, nb int, out *float32, os int, mask 
 // Block b of the group is at p+5184b, token t's block b at a+b*as+384t.
 func tilePK6_16x8(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 
+// q8KBsumsAVX512 writes the group-of-16 sums (int16 at 260) of nb Q8_K blocks 292 bytes apart at blk from their quants (AVX-512).
+func q8KBsumsAVX512(blk *byte, nb int)
+
+// q8KxSumsAVX512 writes the bsums (int16 at 260), pair sums (int16 at 292), zero padding (308..320) and −32·bsum (int32 at 320) of the interleaved K activation block at blk from its quants (AVX-512).
+func q8KxSumsAVX512(blk *byte)
+
 // vnniPeak runs n rounds of 16 independent zmm VPDPBUSD (1024 int8 multiply-adds per round), for the benchmarks' peak (AVX-512 VNNI).
 func vnniPeak(n int)
 

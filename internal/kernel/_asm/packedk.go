@@ -117,6 +117,7 @@ func genPackedK() {
 		packedKTile(false, T)
 		packedKTile(true, T)
 	}
+	q8KSums()
 	vnniPeak()
 }
 
@@ -510,4 +511,75 @@ func vnniPeak() {
 	Label("vnnipeak_done")
 	VZEROUPPER()
 	RET()
+}
+
+// q8KSums generates q8KBsumsAVX512 (bsums of nb Q8_K blocks, 292 bytes
+// apart) and q8KxSumsAVX512 (every sum of one interleaved K activation
+// block): the quants are made unsigned (q+128), VPSADBW adds each 8,
+// VPMADDWD each pair of those, and 2048 comes off each group of 16.
+func q8KSums() {
+	for _, full := range []bool{false, true} {
+		name, sig := "q8KBsumsAVX512", "func(blk *byte, nb int)"
+		doc := "q8KBsumsAVX512 writes the group-of-16 sums (int16 at 260) of nb Q8_K blocks 292 bytes apart at blk from their quants (AVX-512)."
+		if full {
+			name, sig = "q8KxSumsAVX512", "func(blk *byte)"
+			doc = "q8KxSumsAVX512 writes the bsums (int16 at 260), pair sums (int16 at 292), zero padding (308..320) and −32·bsum (int32 at 320) of the interleaved K activation block at blk from its quants (AVX-512)."
+		}
+		TEXT(name, NOSPLIT, sig)
+		Doc(doc)
+		p := loadGP("blk")
+		var nb GPVirtual
+		if !full {
+			nb = loadGP("nb")
+		}
+		c80 := bcastDword(0x80808080)
+		onesW := bcastDword(0x00010001)
+		c2048 := bcastDword(2048)
+		zero := ZMM()
+		VPXORD(zero, zero, zero)
+		if !full {
+			Label(name + "_loop")
+			TESTQ(nb, nb)
+			JZ(LabelRef(name + "_done"))
+		}
+		// h: the 32 sums of 8 quants (+1024 each) as words, in order.
+		h := ZMM()
+		for i := 0; i < 4; i++ {
+			q := ZMM()
+			VPXORD(Mem{Base: p, Disp: 4 + 64*i}, c80, q)
+			VPSADBW(zero, q, q)
+			w := XMM()
+			VPMOVQW(q, w)
+			if i == 0 {
+				VMOVDQA64(w.AsZ(), h) // upper lanes set below
+			} else {
+				VINSERTI32X4(U8(i), w, h, h)
+			}
+		}
+		bs := ZMM()
+		VPMADDWD(onesW, h, bs)
+		VPSUBD(c2048, bs, bs) // bsum[g] as int32, g < 16
+		b16 := YMM()
+		VPMOVDW(bs, b16)
+		VMOVDQU16(b16, Mem{Base: p, Disp: 260})
+		if full {
+			ps := YMM()
+			VPMADDWD(onesW.AsY(), b16, ps)
+			px := XMM()
+			VPMOVDW(ps, px)
+			VMOVDQU16(px, Mem{Base: p, Disp: 292})
+			MOVQ(U32(0), Mem{Base: p, Disp: 308})
+			MOVL(U32(0), Mem{Base: p, Disp: 316})
+			VPSLLD(U8(5), bs, bs)
+			VPSUBD(bs, zero, bs)
+			VMOVDQU32(bs, Mem{Base: p, Disp: 320})
+		} else {
+			ADDQ(U32(292), p)
+			DECQ(nb)
+			JMP(LabelRef(name + "_loop"))
+			Label(name + "_done")
+		}
+		VZEROUPPER()
+		RET()
+	}
 }
