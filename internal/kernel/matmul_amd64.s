@@ -25126,6 +25126,40 @@ vnnipeak_done:
 	VZEROUPPER
 	RET
 
+// func readBytesAVX512(p *byte, n int) uint64
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·readBytesAVX512(SB), NOSPLIT, $0-24
+	MOVQ   p+0(FP), AX
+	MOVQ   n+8(FP), CX
+	VPXORQ Z0, Z0, Z0
+	VPXORQ Z1, Z1, Z1
+	VPXORQ Z2, Z2, Z2
+	VPXORQ Z3, Z3, Z3
+
+readbw_loop:
+	CMPQ   CX, $0x00000100
+	JB     readbw_done
+	VPXORQ (AX), Z0, Z0
+	VPXORQ 64(AX), Z1, Z1
+	VPXORQ 128(AX), Z2, Z2
+	VPXORQ 192(AX), Z3, Z3
+	ADDQ   $0x00000100, AX
+	SUBQ   $0x00000100, CX
+	JMP    readbw_loop
+
+readbw_done:
+	VPXORQ        Z1, Z0, Z0
+	VPXORQ        Z3, Z2, Z2
+	VPXORQ        Z2, Z0, Z0
+	VEXTRACTI64X4 $0x01, Z0, Y1
+	VPXORQ        Y0, Y1, Y1
+	VEXTRACTI64X2 $0x01, Y1, X0
+	VPXORQ        X1, X0, X0
+	VMOVQ         X0, AX
+	MOVQ          AX, ret+16(FP)
+	VZEROUPPER
+	RET
+
 // func tileGQ8_0_16x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
 // Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, MMX+
 TEXT ·tileGQ8_0_16x1(SB), NOSPLIT, $0-64

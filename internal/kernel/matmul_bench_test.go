@@ -118,10 +118,14 @@ func reportCPU(b *testing.B, cpu0 time.Duration, bytes int) {
 
 // BenchmarkMatMulStream measures decode (n=1) from DRAM: it cycles through
 // copies of an 8960×1536 matrix totalling ≥ 256 MB, more than any cache, so
-// the GB/s figure compares with the machine's memory bandwidth.
+// the GB/s figure compares with the machine's memory bandwidth. "bw" is the
+// best call's rate as a fraction of the read bandwidth measured in the same
+// run on as many threads (readBandwidthGBs: a STREAM-style pass of plain
+// loads over 256 MiB), printed as BenchmarkReadBandwidth.
 func BenchmarkMatMulStream(b *testing.B) {
 	defer parallel.SetThreads(0)
 	rng := rand.New(rand.NewPCG(2, 2))
+	bw := map[int]float64{}
 	for _, typ := range []tensor.DType{tensor.Q8_0, tensor.Q4_0, tensor.F16, tensor.Q4_K, tensor.Q6_K, tensor.Q5_K} {
 		const rows, cols = 8960, 1536
 		one := randomMat(rng, typ, rows, cols)
@@ -151,8 +155,31 @@ func BenchmarkMatMulStream(b *testing.B) {
 				}
 				reportCPU(b, cpu0, len(one.Data))
 				reportBest(b, best, len(one.Data), 1)
+				if _, ok := bw[threads]; !ok {
+					bw[threads] = readBandwidthGBs(threads)
+				}
+				if r := bw[threads]; r > 0 {
+					b.ReportMetric(float64(len(one.Data))/best.Seconds()/1e9/r, "bw")
+				}
 			})
 		}
+	}
+}
+
+// BenchmarkReadBandwidth reports the memory read bandwidth the decode
+// benchmarks compare with, on 1 and 2 threads.
+func BenchmarkReadBandwidth(b *testing.B) {
+	for _, threads := range []int{1, 2} {
+		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
+			var r float64
+			for b.Loop() {
+				r = readBandwidthGBs(threads)
+			}
+			if r == 0 {
+				b.Skip("no AVX-512 on this CPU")
+			}
+			b.ReportMetric(r, "GB/s")
+		})
 	}
 }
 

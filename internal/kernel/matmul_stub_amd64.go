@@ -409,6 +409,9 @@ func q8KxSumsAVX512(blk *byte)
 // vnniPeak runs n rounds of 16 independent zmm VPDPBUSD (1024 int8 multiply-adds per round), for the benchmarks' peak (AVX-512 VNNI).
 func vnniPeak(n int)
 
+// readBytesAVX512 reads n bytes (a multiple of 256) at p and returns a value that depends on all of them, for the benchmarks' memory read bandwidth (AVX-512).
+func readBytesAVX512(p *byte, n int) uint64
+
 // tileGQ8_0_16x1 computes the 16×1 tile out[t*os+r] (rows r with bit r of mask set) of 16 Q8_0 weight rows at w (stride ws bytes) against 1 Q8_0 activation rows at a (stride as bytes), nb blocks, in the packed kernels' order (AVX-512 VNNI).
 func tileGQ8_0_16x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
 

@@ -32,3 +32,46 @@ func vnniPeakGMACs(threads int) float64 {
 	}
 	return float64(rounds) * 1024 * float64(threads) / best.Seconds() / 1e9
 }
+
+// readBuf is the buffer readBandwidthGBs streams: 256 MiB, far more than
+// any cache, filled so that every page is backed by its own memory.
+var readBuf = sync.OnceValue(func() []byte {
+	b := make([]byte, 256<<20)
+	for i := range b {
+		b[i] = byte(i * 7)
+	}
+	return b
+})
+
+// readBandwidthGBs measures the memory read bandwidth of threads
+// goroutines each streaming its share of readBuf once (readBytesAVX512,
+// loads only), in GB/s: the best of 5 passes. It returns 0 without
+// AVX-512.
+func readBandwidthGBs(threads int) float64 {
+	if !hasAVX512 {
+		return 0
+	}
+	buf := readBuf()
+	share := len(buf) / threads &^ 255
+	best := time.Duration(1 << 62)
+	var sink uint64
+	var mu sync.Mutex
+	for range 5 {
+		var wg sync.WaitGroup
+		start := time.Now()
+		for i := range threads {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				v := readBytesAVX512(&buf[i*share], share)
+				mu.Lock()
+				sink ^= v
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		best = min(best, time.Since(start))
+	}
+	_ = sink
+	return float64(share*threads) / best.Seconds() / 1e9
+}

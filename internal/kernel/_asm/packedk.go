@@ -119,6 +119,7 @@ func genPackedK() {
 	}
 	q8KSums()
 	vnniPeak()
+	readBW()
 }
 
 // transposeStore transposes z (z[i]: row i in the low 256 bits, row i+8 in
@@ -582,4 +583,43 @@ func q8KSums() {
 		VZEROUPPER()
 		RET()
 	}
+}
+
+// readBW generates readBytesAVX512(p, n): loads n bytes (a multiple of
+// 256) at p with four zmm loads per step into four independent xor
+// accumulators, the STREAM-style read the decode benchmarks compare with.
+func readBW() {
+	TEXT("readBytesAVX512", NOSPLIT, "func(p *byte, n int) uint64")
+	Doc("readBytesAVX512 reads n bytes (a multiple of 256) at p and returns a value that depends on all of them, for the benchmarks' memory read bandwidth (AVX-512).")
+	p := loadGP("p")
+	n := loadGP("n")
+	acc := make([]VecVirtual, 4)
+	for i := range acc {
+		acc[i] = ZMM()
+		VPXORQ(acc[i], acc[i], acc[i])
+	}
+	Label("readbw_loop")
+	CMPQ(n, U32(256))
+	JB(LabelRef("readbw_done"))
+	for i := range acc {
+		VPXORQ(Mem{Base: p, Disp: 64 * i}, acc[i], acc[i])
+	}
+	ADDQ(U32(256), p)
+	SUBQ(U32(256), n)
+	JMP(LabelRef("readbw_loop"))
+	Label("readbw_done")
+	VPXORQ(acc[1], acc[0], acc[0])
+	VPXORQ(acc[3], acc[2], acc[2])
+	VPXORQ(acc[2], acc[0], acc[0])
+	y := YMM()
+	VEXTRACTI64X4(U8(1), acc[0], y)
+	VPXORQ(acc[0].AsY(), y, y)
+	x := XMM()
+	VEXTRACTI64X2(U8(1), y, x)
+	VPXORQ(y.AsX(), x, x)
+	r := GP64()
+	VMOVQ(x, r)
+	Store(r, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
 }
