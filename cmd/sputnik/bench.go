@@ -5,12 +5,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"runtime/pprof"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/sputnik-llm/sputnik/internal/gguf"
 	"github.com/sputnik-llm/sputnik/internal/kvcache"
 	"github.com/sputnik-llm/sputnik/internal/model"
 	"github.com/sputnik-llm/sputnik/internal/parallel"
@@ -19,23 +23,40 @@ import (
 // runBench measures prefill and decode throughput the way llama-bench (and
 // ../shared/tools/peer/bench.mjs) does: pp N = N tokens into an empty cache
 // in batches of up to 512; tg N = N single-token decode steps, each computing
-// logits and taking the argmax. One warm-up, then reps timed runs.
+// logits and taking the argmax. One warm-up, then reps timed runs. It takes
+// llama-bench's flags (-p, -n, -r, -t, -o; comma lists, one table row per
+// combination) besides its own (--pp, --tg, --reps, --threads, --json), and
+// prints llama-bench's markdown table unless asked for JSON.
 func runBench(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("bench", stderr)
 	modelPath := modelFlag(fs, "model GGUF file (required)")
-	pp := fs.Int("pp", 512, "prompt tokens to prefill (0 = skip)")
-	tg := fs.Int("tg", 128, "tokens to decode (0 = skip)")
+	pp := intList{v: []int{512}}
+	fs.Var(&pp, "pp", "prompt tokens to prefill, a comma list (0 = skip)")
+	fs.Var(&pp, "p", "same as --pp (llama-bench's -p, --n-prompt)")
+	fs.Var(&pp, "n-prompt", "same as --pp")
+	tg := intList{v: []int{128}}
+	fs.Var(&tg, "tg", "tokens to decode, a comma list (0 = skip)")
+	fs.Var(&tg, "n", "same as --tg (llama-bench's -n, --n-gen)")
+	fs.Var(&tg, "n-gen", "same as --tg")
 	reps := fs.Int("reps", 3, "timed repetitions after one warm-up")
-	threads := threadsFlag(fs)
-	asJSON := fs.Bool("json", false, "print one JSON object")
+	fs.IntVar(reps, "r", 3, "same as --reps (llama-bench's -r)")
+	fs.IntVar(reps, "repetitions", 3, "same as --reps")
+	threads := intList{v: []int{0}}
+	fs.Var(&threads, "t", "threads, a comma list (0 = all cores)")
+	fs.Var(&threads, "threads", "same as -t")
+	asJSON := fs.Bool("json", false, "print one JSON object (same as -o json)")
+	output := fs.String("o", "md", "output format: md (llama-bench's markdown table) or json")
+	fs.StringVar(output, "output", "md", "same as -o")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed runs to this file")
 	streams := fs.String("streams", "", "instead of pp/tg: concurrent greedy streams through the serving engine, e.g. 1,4,16,64 (as the peer's batch.mjs)")
 	streamPrompt := fs.Int("prompt", 128, "with --streams: prompt tokens per stream")
 	prefix := fs.Int("prefix", 0, "with --streams: also time the first token of a request whose N-token system prompt is cached vs not")
 	random := fs.Bool("random", false, "decode random tokens (as llama-bench) instead of each step's argmax (as the peer's bench.mjs): varies MoE routing")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: sputnik bench -m MODEL.gguf [--pp N] [--tg N] [--reps R] [-t THREADS] [--random] [--json]")
+		fmt.Fprintln(fs.Output(), "Usage: sputnik bench -m MODEL.gguf [-p N,...] [-n N,...] [-r R] [-t THREADS,...] [--random] [-o md|json]")
 		fmt.Fprintln(fs.Output(), "       sputnik bench -m MODEL.gguf --streams 1,4,16 [--prompt N] [--tg N] [--prefix N]")
+		fmt.Fprintln(fs.Output(), "\nllama-bench's flags and table: every combination of thread count and test is a row,")
+		fmt.Fprintln(fs.Output(), "t/s is the mean ± the standard deviation of the timed runs.")
 		fmt.Fprintln(fs.Output(), "\nFlags:")
 		fs.PrintDefaults()
 	}
@@ -43,34 +64,50 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if *asJSON {
+		*output = "json"
+	}
 	switch {
 	case *modelPath == "":
 		return missingModel("bench")
 	case len(pos) > 0:
 		return usageError{fmt.Sprintf("unexpected argument %q", pos[0])}
-	case *pp < 0:
-		return usageError{fmt.Sprintf("--pp %d: want the prompt tokens to prefill, ≥ 0 (0 skips the prefill test)", *pp)}
-	case *tg < 0:
-		return usageError{fmt.Sprintf("--tg %d: want the tokens to decode, ≥ 0 (0 skips the decode test)", *tg)}
-	case *pp == 0 && *tg == 0 && *streams == "":
-		return usageError{"--pp 0 and --tg 0: nothing to measure"}
+	case *output != "md" && *output != "json":
+		return usageError{fmt.Sprintf("-o %s: want md (llama-bench's markdown table) or json", *output)}
 	case *reps < 1:
 		return usageError{fmt.Sprintf("--reps %d: want at least 1 timed repetition", *reps)}
 	case *streamPrompt < 1 || *prefix < 0:
 		return usageError{"--prompt must be positive and --prefix ≥ 0"}
+	case *streams != "" && len(threads.v) > 1:
+		return usageError{"--streams takes one thread count (-t N)"}
 	}
-	if err := checkThreads(*threads); err != nil {
-		return err
+	for _, n := range pp.v {
+		if n < 0 {
+			return usageError{fmt.Sprintf("-p/--pp %d: want the prompt tokens to prefill, ≥ 0 (0 skips the prefill test)", n)}
+		}
+	}
+	for _, n := range tg.v {
+		if n < 0 {
+			return usageError{fmt.Sprintf("-n/--tg %d: want the tokens to decode, ≥ 0 (0 skips the decode test)", n)}
+		}
+	}
+	if slices.Max(pp.v) == 0 && slices.Max(tg.v) == 0 && *streams == "" {
+		return usageError{"--pp 0 and --tg 0: nothing to measure"}
+	}
+	for _, t := range threads.v {
+		if err := checkThreads(t); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(stderr, "loading %s…\n", *modelPath)
-	lm, err := loadModel(*modelPath, *threads, stderr)
+	lm, err := loadModel(*modelPath, threads.v[0], stderr)
 	if err != nil {
 		return err
 	}
 	defer lm.f.Close()
 	info := lm.m.Info()
 	rng := rand.New(rand.NewPCG(1, 2))
-	tokens := make([]int32, max(*pp, *tg, 1))
+	tokens := make([]int32, max(slices.Max(pp.v), slices.Max(tg.v), 1))
 	for i := range tokens {
 		tokens[i] = int32(rng.IntN(info.VocabSize))
 	}
@@ -79,7 +116,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return usageError{err.Error()}
 		}
-		rows, err := benchStreams(lm, counts, *streamPrompt, *tg, stderr)
+		rows, err := benchStreams(lm, counts, *streamPrompt, tg.v[0], stderr)
 		if err != nil {
 			return err
 		}
@@ -91,10 +128,10 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			}
 			out["prefix"] = pr
 		}
-		if *asJSON {
+		if *output == "json" {
 			return json.NewEncoder(stdout).Encode(out)
 		}
-		fmt.Fprintf(stdout, "model %s, %d threads, prompt %d, tg %d\n", *modelPath, parallel.Threads(), *streamPrompt, *tg)
+		fmt.Fprintf(stdout, "model %s, %d threads, prompt %d, tg %d\n", *modelPath, parallel.Threads(), *streamPrompt, tg.v[0])
 		fmt.Fprintf(stdout, "%8s %14s %16s %14s %12s\n", "streams", "aggregate t/s", "decode-phase t/s", "TTFT mean ms", "TTFT max ms")
 		for _, r := range rows {
 			fmt.Fprintf(stdout, "%8d %14.2f %16.2f %14.1f %12.1f\n", r.Streams, r.AggregateTokS, r.DecodePhaseTokS, r.TTFTMeanMs, r.TTFTMaxMs)
@@ -114,104 +151,227 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		defer pprof.StopCPUProfile()
 	}
 
-	type result struct {
-		Test   string    `json:"test"`
-		Tokens int       `json:"tokens"`
-		TokS   []float64 `json:"tok_s"`
-		Median float64   `json:"median_tok_s"`
-		// MajorFaults counts the page faults that read the disk during
-		// the timed runs: weights paged in when the model does not fit
-		// in the memory the process may use.
-		MajorFaults int64 `json:"major_faults"`
+	prefill := func(n int) error {
+		st := lm.m.NewState(n + 1)
+		seq, err := kvcache.NewSeq(info.KVLayout, n+1)
+		if err != nil {
+			return err
+		}
+		var b model.Batch
+		for i, t := range tokens[:n] {
+			b.Add(seq, t, i == n-1)
+		}
+		return lm.m.Forward(context.Background(), st, &b, logits)
 	}
-	var results []result
-	measure := func(name string, n int, run func() error) error {
-		r := result{Test: fmt.Sprintf("%s %d", name, n), Tokens: n}
-		var faults0 int64
-		for i := 0; i <= *reps; i++ {
-			if i == 1 {
-				faults0 = majorFaults()
-			}
-			fmt.Fprintf(stderr, "\r%s: run %d/%d", r.Test, i, *reps)
-			start := time.Now()
-			if err := run(); err != nil {
+	decode := func(n int) error {
+		st := lm.m.NewState(n + 1)
+		seq, err := kvcache.NewSeq(info.KVLayout, n+1)
+		if err != nil {
+			return err
+		}
+		var b model.Batch
+		tok := tokens[0]
+		for i := range n {
+			b.Reset()
+			b.Add(seq, tok, true)
+			if err := lm.m.Forward(context.Background(), st, &b, logits); err != nil {
 				return err
 			}
-			if i > 0 { // the first run warms up
-				r.TokS = append(r.TokS, float64(n)/time.Since(start).Seconds())
+			tok = int32(argmax(logits))
+			if *random {
+				tok = tokens[(i+1)%len(tokens)]
 			}
 		}
-		s := slices.Clone(r.TokS)
-		slices.Sort(s)
-		r.MajorFaults = majorFaults() - faults0
-		r.Median = s[len(s)/2]
-		if len(s)%2 == 0 {
-			r.Median = (s[len(s)/2-1] + s[len(s)/2]) / 2
-		}
-		fmt.Fprintf(stderr, "\r%s: %.2f tok/s (median of %d)\n", r.Test, r.Median, *reps)
-		results = append(results, r)
 		return nil
 	}
-	if *pp > 0 {
-		err := measure("pp", *pp, func() error {
-			st := lm.m.NewState(*pp + 1)
-			seq, err := kvcache.NewSeq(lm.m.Info().KVLayout, *pp+1)
-			if err != nil {
-				return err
-			}
-			var b model.Batch
-			for i, t := range tokens[:*pp] {
-				b.Add(seq, t, i == *pp-1)
-			}
-			return lm.m.Forward(context.Background(), st, &b, logits)
-		})
-		if err != nil {
-			return err
-		}
-	}
-	if *tg > 0 {
-		err := measure("tg", *tg, func() error {
-			st := lm.m.NewState(*tg + 1)
-			seq, err := kvcache.NewSeq(lm.m.Info().KVLayout, *tg+1)
-			if err != nil {
-				return err
-			}
-			var b model.Batch
-			tok := tokens[0]
-			for i := range *tg {
-				b.Reset()
-				b.Add(seq, tok, true)
-				if err := lm.m.Forward(context.Background(), st, &b, logits); err != nil {
+	var results []benchResult
+	// llama-bench's order: per thread count, the prompt tests, then the
+	// generation tests.
+	for _, t := range threads.v {
+		parallel.SetThreads(t)
+		nt := parallel.Threads()
+		for _, test := range []struct {
+			kind string
+			ns   []int
+			run  func(int) error
+		}{{"pp", pp.v, prefill}, {"tg", tg.v, decode}} {
+			for _, n := range test.ns {
+				if n == 0 {
+					continue
+				}
+				r, err := benchRuns(test.kind, n, nt, *reps, stderr, func() error { return test.run(n) })
+				if err != nil {
 					return err
 				}
-				tok = int32(argmax(logits))
-				if *random {
-					tok = tokens[(i+1)%len(tokens)]
-				}
+				results = append(results, r)
 			}
-			return nil
-		})
-		if err != nil {
-			return err
 		}
 	}
-	if *asJSON {
+	facts := readCPUFacts()
+	if *output == "json" {
 		return json.NewEncoder(stdout).Encode(map[string]any{
 			"model": *modelPath, "threads": parallel.Threads(), "results": results,
-			"peak_rss_bytes": peakRSS(),
+			"peak_rss_bytes": peakRSS(), "cpu": facts, "build": versionString(),
 		})
 	}
-	fmt.Fprintf(stdout, "model %s, %d threads\n", *modelPath, parallel.Threads())
-	for _, r := range results {
-		fmt.Fprintf(stdout, "%-8s %10.2f tok/s", r.Test, r.Median)
-		if r.MajorFaults > 0 {
-			fmt.Fprintf(stdout, "  (%d major page faults: weights read from disk)", r.MajorFaults)
-		}
-		fmt.Fprintln(stdout)
-	}
+	writeBenchTable(stdout, facts, benchModelOf(lm.f), results)
+	fmt.Fprintf(stdout, "\nbuild: %s\n", versionString())
 	if rss := peakRSS(); rss > 0 {
 		fmt.Fprintf(stdout, "peak RSS %.0f MiB (mapped weights count only while resident)\n", float64(rss)/(1<<20))
 	}
+	return nil
+}
+
+// benchResult is one row of the bench table: one test at one thread count.
+type benchResult struct {
+	Test    string    `json:"test"` // "pp 512", "tg 128"
+	Tokens  int       `json:"tokens"`
+	Threads int       `json:"threads"`
+	TokS    []float64 `json:"tok_s"` // each timed run
+	Median  float64   `json:"median_tok_s"`
+	Mean    float64   `json:"mean_tok_s"`
+	Stddev  float64   `json:"stddev_tok_s"` // sample standard deviation (0 for one run)
+	// MajorFaults counts the page faults that read the disk during
+	// the timed runs: weights paged in when the model does not fit
+	// in the memory the process may use.
+	MajorFaults int64 `json:"major_faults"`
+}
+
+// benchRuns times run once to warm up and then reps times; n tokens each.
+func benchRuns(kind string, n, threads, reps int, stderr io.Writer, run func() error) (benchResult, error) {
+	r := benchResult{Test: fmt.Sprintf("%s %d", kind, n), Tokens: n, Threads: threads}
+	var faults0 int64
+	for i := 0; i <= reps; i++ {
+		if i == 1 {
+			faults0 = majorFaults()
+		}
+		fmt.Fprintf(stderr, "\r%s, %d threads: run %d/%d", r.Test, threads, i, reps)
+		start := time.Now()
+		if err := run(); err != nil {
+			return r, err
+		}
+		if i > 0 { // the first run warms up
+			r.TokS = append(r.TokS, float64(n)/time.Since(start).Seconds())
+		}
+	}
+	r.MajorFaults = majorFaults() - faults0
+	r.Median, r.Mean, r.Stddev = summarizeRuns(r.TokS)
+	fmt.Fprintf(stderr, "\r%s, %d threads: %.2f ± %.2f tok/s (mean of %d)\n", r.Test, threads, r.Mean, r.Stddev, reps)
+	return r, nil
+}
+
+// summarizeRuns returns the median, the mean and the sample standard
+// deviation of xs (len(xs) ≥ 1).
+func summarizeRuns(xs []float64) (median, mean, stddev float64) {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	median = s[len(s)/2]
+	if len(s)%2 == 0 {
+		median = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	for _, x := range s {
+		mean += x
+	}
+	mean /= float64(len(s))
+	if len(s) > 1 {
+		var ss float64
+		for _, x := range s {
+			ss += (x - mean) * (x - mean)
+		}
+		stddev = math.Sqrt(ss / float64(len(s)-1))
+	}
+	return median, mean, stddev
+}
+
+// benchModel is what the table says about the model file.
+type benchModel struct {
+	desc   string // "qwen2 1.5B Q4_K_M": architecture, size label, file type
+	bytes  uint64 // tensor bytes
+	params uint64
+}
+
+// benchModelOf describes f as llama-bench's model, size and params columns
+// do (the file type keeps Sputnik's spelling, Q4_K_M for "Q4_K - Medium").
+func benchModelOf(f *gguf.File) benchModel {
+	s := summarize(f)
+	var m benchModel
+	for _, c := range s.hist {
+		m.bytes += c.bytes
+	}
+	m.params = s.params
+	size, _ := f.String("general.size_label")
+	if size == "" {
+		size = humanCount(s.params)
+	}
+	ft := s.fileType
+	if ft == "" {
+		ft = "?"
+	}
+	m.desc = strings.Join([]string{orDash(s.arch), size, ft}, " ")
+	return m
+}
+
+// writeBenchTable prints the CPU header and llama-bench's markdown table:
+// model, size, params, backend, threads, test, t/s (mean ± stddev).
+func writeBenchTable(w io.Writer, c cpuFacts, m benchModel, results []benchResult) {
+	fmt.Fprintln(w, c)
+	fmt.Fprintln(w)
+	params := fmt.Sprintf("%.2f M", float64(m.params)/1e6)
+	if m.params >= 1e9 {
+		params = fmt.Sprintf("%.2f B", float64(m.params)/1e9)
+	}
+	size := fmt.Sprintf("%.2f GiB", float64(m.bytes)/(1<<30))
+	if m.bytes < 1<<30 {
+		size = fmt.Sprintf("%.2f MiB", float64(m.bytes)/(1<<20))
+	}
+	fmt.Fprintf(w, "| %-30s | %10s | %10s | %-10s | %7s | %13s | %20s |\n", "model", "size", "params", "backend", "threads", "test", "t/s")
+	fmt.Fprintf(w, "| %s | %s: | %s: | %s | %s: | %s: | %s: |\n",
+		strings.Repeat("-", 30), strings.Repeat("-", 9), strings.Repeat("-", 9), strings.Repeat("-", 10),
+		strings.Repeat("-", 6), strings.Repeat("-", 12), strings.Repeat("-", 19))
+	for _, r := range results {
+		test := strings.ReplaceAll(r.Test, " ", "")
+		fmt.Fprintf(w, "| %-30s | %10s | %10s | %-10s | %7d | %13s | %20s |\n",
+			m.desc, size, params, "CPU", r.Threads, test, fmt.Sprintf("%.2f ± %.2f", r.Mean, r.Stddev))
+	}
+	for _, r := range results {
+		if r.MajorFaults > 0 {
+			fmt.Fprintf(w, "\n%s, %d threads: %d major page faults (weights read from disk)", strings.ReplaceAll(r.Test, " ", ""), r.Threads, r.MajorFaults)
+		}
+	}
+}
+
+// intList is a flag holding a comma-separated list of integers, as
+// llama-bench's list flags: the first use replaces the default, later uses
+// append.
+type intList struct {
+	v   []int
+	set bool // v no longer holds the default
+}
+
+func (l *intList) String() string {
+	if l == nil {
+		return ""
+	}
+	s := make([]string, len(l.v))
+	for i, v := range l.v {
+		s[i] = strconv.Itoa(v)
+	}
+	return strings.Join(s, ",")
+}
+
+func (l *intList) Set(v string) error {
+	var vals []int
+	for _, f := range strings.Split(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			return fmt.Errorf("want a comma list of integers such as 128,512")
+		}
+		vals = append(vals, n)
+	}
+	if !l.set {
+		l.v, l.set = nil, true
+	}
+	l.v = append(l.v, vals...)
 	return nil
 }
 

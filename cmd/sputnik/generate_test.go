@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -53,5 +56,130 @@ func TestBenchCommand(t *testing.T) {
 				t.Errorf("bench %v: %s at %v tok/s", args, r.Test, r.Median)
 			}
 		}
+	}
+}
+
+// TestBenchLlamaBenchFlags runs bench with llama-bench's flags and comma
+// lists: one row per thread count and test, in llama-bench's order (per
+// thread count, the prompt tests, then the generation tests), as JSON and
+// as the default markdown table.
+func TestBenchLlamaBenchFlags(t *testing.T) {
+	p := testutil.SharedFile(t, "golden/models/deepseek2-tiny-q8_0.gguf")
+	args := []string{"-m", p, "-p", "8,16", "-n", "4", "-t", "1,2", "-r", "2"}
+	type row struct {
+		Test    string    `json:"test"`
+		Threads int       `json:"threads"`
+		TokS    []float64 `json:"tok_s"`
+		Mean    float64   `json:"mean_tok_s"`
+		Stddev  float64   `json:"stddev_tok_s"`
+	}
+	want := []struct {
+		test    string
+		threads int
+	}{{"pp 8", 1}, {"pp 16", 1}, {"tg 4", 1}, {"pp 8", 2}, {"pp 16", 2}, {"tg 4", 2}}
+
+	var out, errb bytes.Buffer
+	if err := runBench(append(args, "-o", "json"), &out, &errb); err != nil {
+		t.Fatalf("bench: %v\n%s", err, errb.String())
+	}
+	var res struct {
+		Results []row `json:"results"`
+		CPU     struct {
+			Path string `json:"kernel_path"`
+		} `json:"cpu"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("%v in %s", err, out.String())
+	}
+	if len(res.Results) != len(want) {
+		t.Fatalf("got %d results, want %d: %+v", len(res.Results), len(want), res.Results)
+	}
+	for i, w := range want {
+		r := res.Results[i]
+		if r.Test != w.test || r.Threads != w.threads || len(r.TokS) != 2 {
+			t.Errorf("result %d: %s, %d threads, %d runs; want %s, %d threads, 2 runs", i, r.Test, r.Threads, len(r.TokS), w.test, w.threads)
+		}
+		if m := (r.TokS[0] + r.TokS[1]) / 2; math.Abs(r.Mean-m) > 1e-9*m || !(r.Stddev >= 0) {
+			t.Errorf("result %d: mean %v ± %v, want mean %v of %v", i, r.Mean, r.Stddev, m, r.TokS)
+		}
+	}
+	if res.CPU.Path == "" {
+		t.Errorf("no kernel path in the JSON's cpu")
+	}
+
+	out.Reset()
+	if err := runBench(args, &out, &errb); err != nil {
+		t.Fatalf("bench: %v\n%s", err, errb.String())
+	}
+	var rows [][]string
+	for _, line := range strings.Split(out.String(), "\n") {
+		if strings.HasPrefix(line, "|") {
+			cells := strings.Split(strings.Trim(line, "|"), "|")
+			for i := range cells {
+				cells[i] = strings.TrimSpace(cells[i])
+			}
+			rows = append(rows, cells)
+		}
+	}
+	if !strings.HasPrefix(out.String(), "CPU: ") || !strings.Contains(out.String(), "AVX-512 ") || !strings.Contains(out.String(), "AMX ") {
+		t.Errorf("no CPU header line:\n%s", out.String())
+	}
+	if len(rows) != 2+len(want) || strings.Join(rows[0], ",") != "model,size,params,backend,threads,test,t/s" {
+		t.Fatalf("table:\n%s", out.String())
+	}
+	for i, w := range want {
+		r := rows[2+i]
+		if r[0] != "deepseek2 3.31M Q8_0" || r[3] != "CPU" || r[4] != strconv.Itoa(w.threads) || r[5] != strings.ReplaceAll(w.test, " ", "") {
+			t.Errorf("row %d: %q, want %s at %d threads", i, r, w.test, w.threads)
+		}
+		var mean, sd float64
+		if _, err := fmt.Sscanf(r[6], "%f ± %f", &mean, &sd); err != nil || !(mean > 0) {
+			t.Errorf("row %d: t/s %q, want mean ± stddev", i, r[6])
+		}
+	}
+}
+
+// TestBenchTable checks the markdown table's cells for known results.
+func TestBenchTable(t *testing.T) {
+	var b bytes.Buffer
+	m := benchModel{desc: "qwen2 1.5B Q4_K_M", bytes: 1117 << 20, params: 1_777_088_000}
+	med, mean, sd := summarizeRuns([]float64{10, 12, 14})
+	if med != 12 || mean != 12 || sd != 2 {
+		t.Fatalf("summarizeRuns(10, 12, 14) = %v, %v, %v; want 12, 12, 2", med, mean, sd)
+	}
+	writeBenchTable(&b, cpuFacts{Model: "Test CPU", CPUs: 2, AVX512: true, VNNI: true, Path: "avx512-vnni"}, m,
+		[]benchResult{{Test: "pp 512", Threads: 2, Mean: mean, Stddev: sd}, {Test: "tg 128", Threads: 1, Mean: 20.5, Stddev: 0.25, MajorFaults: 3}})
+	got := b.String()
+	for _, want := range []string{
+		"CPU: Test CPU, 2 CPUs; AVX-512 yes, VNNI yes, BF16 no, AMX no; kernels: avx512-vnni\n",
+		"| qwen2 1.5B Q4_K_M              |   1.09 GiB |     1.78 B | CPU        |       2 |         pp512 |         12.00 ± 2.00 |\n",
+		"|       1 |         tg128 |         20.50 ± 0.25 |\n",
+		"tg128, 1 threads: 3 major page faults",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("table does not contain %q:\n%s", want, got)
+		}
+	}
+	b.Reset()
+	writeBenchTable(&b, cpuFacts{}, benchModel{desc: "x", bytes: 3 << 20, params: 3_310_000}, []benchResult{{Test: "pp 8"}})
+	if !strings.Contains(b.String(), "3.00 MiB |     3.31 M |") {
+		t.Errorf("small model's size and params:\n%s", b.String())
+	}
+}
+
+// TestIntList checks llama-bench's list flags: the first use replaces the
+// default, later ones append.
+func TestIntList(t *testing.T) {
+	l := intList{v: []int{512}}
+	for _, s := range []string{"128, 256", "1024"} {
+		if err := l.Set(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := l.String(); got != "128,256,1024" {
+		t.Errorf("got %s, want 128,256,1024", got)
+	}
+	if err := l.Set("1,,2"); err == nil {
+		t.Errorf("Set(1,,2) accepted")
 	}
 }

@@ -28,6 +28,7 @@ var jsonTagExceptions = map[string]string{
 	"cmd/sputnik/info.go":          "the --json output of sputnik info",
 	"cmd/sputnik/bench.go":         "the --json output of sputnik bench",
 	"cmd/sputnik/bench_streams.go": "the --json output of sputnik bench --streams (batch.mjs's fields)",
+	"cmd/sputnik/cpuinfo.go":       "the cpu object of sputnik bench --json",
 }
 
 // file is one parsed Go file: its directory relative to the module root

@@ -20,6 +20,9 @@ import (
 var hasVNNI = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL &&
 	cpu.X86.HasAVX512VNNI && cpu.X86.HasFMA && cpu.X86.HasF16C && cpu.X86.HasAVX2
 
+// hasVNNIPath reports whether the "avx512" set holds the VNNI kernels.
+var hasVNNIPath = hasVNNI
+
 // matImpls is the table MatMul uses: the best implementation per type for
 // this CPU.
 var matImpls = func() *implTable {
@@ -121,7 +124,49 @@ func packedVNNI(t tensor.DType, pack func(w *byte, ws int, nb int, dst *byte)) *
 	if t == tensor.Q8_0 {
 		minTokens = 6
 	}
-	return &packedImpl{k: k, minTokens: minTokens, pack: pack, quant: quantQ8_0xAVX512, tiles: &packedTiles}
+	return &packedImpl{k: k, minTokens: minTokens, pack: pack, quant: quantQ8_0xAVX512, tiles: &packedTiles,
+		blockElems: 32, blockBytes: packBlockBytes, actBytes: actBlockBytes, maxT: packTokens}
+}
+
+// packedKTiles45 and packedKTiles6 are the 16-row × T-token packed K
+// kernels (T ≤ 8).
+var (
+	packedKTiles45 = [packTokens + 1]func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int){
+		1: tilePK45_16x1, 2: tilePK45_16x2, 3: tilePK45_16x3, 4: tilePK45_16x4,
+		5: tilePK45_16x5, 6: tilePK45_16x6, 7: tilePK45_16x7, 8: tilePK45_16x8,
+	}
+	packedKTiles6 = [packTokens + 1]func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int){
+		1: tilePK6_16x1, 2: tilePK6_16x2, 3: tilePK6_16x3, 4: tilePK6_16x4,
+		5: tilePK6_16x5, 6: tilePK6_16x6, 7: tilePK6_16x7, 8: tilePK6_16x8,
+	}
+)
+
+// packedKVNNI returns the packed path of K type t with pack function pack.
+// Below minTokens the decode tiles (one row × up to 4 tokens) serve the
+// batch; they add in the same order. Measured with weights streamed from
+// DRAM on 2 threads (an AMD EPYC, Zen 4; BenchmarkMatMulStreamBatch's
+// shape), packing pays from about 6 tokens for Q4_K, 10 for Q5_K and 16
+// for Q6_K, whose rows are larger and slower to unpack.
+func packedKVNNI(t tensor.DType, pack func(w *byte, ws int, nb int, dst *byte)) *packedImpl {
+	tiles := &packedKTiles45
+	minTokens := map[tensor.DType]int{tensor.Q4_K: 6, tensor.Q5_K: 10, tensor.Q6_K: 16}[t]
+	if t == tensor.Q6_K {
+		tiles = &packedKTiles6
+	}
+	return &packedImpl{minTokens: minTokens, pack: pack, quant: quantQ8_KxAVX512, tiles: tiles,
+		blockElems: 256, blockBytes: packedKBlockBytes(t), actBytes: actKBytes, maxT: 8}
+}
+
+// quantQ8_KxAVX512 is quantizeRowQ8_KxGeneric in AVX-512: a token row's nb
+// interleaved K activation blocks, stride bytes apart.
+func quantQ8_KxAVX512(x *float32, out *byte, nb int, stride int, _ int) {
+	xs := unsafe.Slice(x, 256*nb)
+	o := unsafe.Slice(out, (nb-1)*stride+actKBytes)
+	for b := range nb {
+		blk := o[b*stride : b*stride+actKBytes]
+		quantQ8_KAVX512(&xs[256*b], &blk[0], 1)
+		q8KxSumsAVX512(&blk[0])
+	}
 }
 
 // groupVNNI returns the tile set of a packed type: the row-group kernels
@@ -272,12 +317,15 @@ func (ts *tileSet) groupTiles(out []float32, os int, w []byte, ws int, a []byte,
 
 // kTiles are the AVX-512 VNNI K-quant kernels (one row × 1..4 tokens).
 var kTiles = map[tensor.DType]*tileSet{
-	tensor.Q4_K:   {fn: [5][5]tileFunc{1: {1: tileQ4_K_1x1, 2: tileQ4_K_1x2, 3: tileQ4_K_1x3, 4: tileQ4_K_1x4}}, wBlock: 144, aBlock: 292, blockElems: 256},
-	tensor.Q5_K:   {fn: [5][5]tileFunc{1: {1: tileQ5_K_1x1, 2: tileQ5_K_1x2, 3: tileQ5_K_1x3, 4: tileQ5_K_1x4}}, wBlock: 176, aBlock: 292, blockElems: 256},
+	tensor.Q4_K: {fn: [5][5]tileFunc{1: {1: tileQ4_K_1x1, 2: tileQ4_K_1x2, 3: tileQ4_K_1x3, 4: tileQ4_K_1x4}}, wBlock: 144, aBlock: 292, blockElems: 256,
+		packed: packedKVNNI(tensor.Q4_K, packX16Q4_K)},
+	tensor.Q5_K: {fn: [5][5]tileFunc{1: {1: tileQ5_K_1x1, 2: tileQ5_K_1x2, 3: tileQ5_K_1x3, 4: tileQ5_K_1x4}}, wBlock: 176, aBlock: 292, blockElems: 256,
+		packed: packedKVNNI(tensor.Q5_K, packX16Q5_K)},
 	tensor.Q2_K:   {fn: [5][5]tileFunc{1: {1: tileQ2_K_1x1, 2: tileQ2_K_1x2, 3: tileQ2_K_1x3, 4: tileQ2_K_1x4}}, wBlock: 84, aBlock: 292, blockElems: 256},
 	tensor.Q3_K:   {fn: [5][5]tileFunc{1: {1: tileQ3_K_1x1, 2: tileQ3_K_1x2, 3: tileQ3_K_1x3, 4: tileQ3_K_1x4}}, wBlock: 110, aBlock: 292, blockElems: 256},
 	tensor.IQ4_XS: {fn: [5][5]tileFunc{1: {1: tileIQ4_XS_1x1, 2: tileIQ4_XS_1x2}}, wBlock: 136, aBlock: 292, blockElems: 256},
-	tensor.Q6_K:   {fn: [5][5]tileFunc{1: {1: tileQ6_K_1x1, 2: tileQ6_K_1x2, 3: tileQ6_K_1x3, 4: tileQ6_K_1x4}}, wBlock: 210, aBlock: 292, blockElems: 256},
+	tensor.Q6_K: {fn: [5][5]tileFunc{1: {1: tileQ6_K_1x1, 2: tileQ6_K_1x2, 3: tileQ6_K_1x3, 4: tileQ6_K_1x4}}, wBlock: 210, aBlock: 292, blockElems: 256,
+		packed: packedKVNNI(tensor.Q6_K, packX16Q6_K)},
 }
 
 func floatTiles(k string) [5][5]tileFunc {
@@ -390,8 +438,7 @@ var avx2Tiles = map[tensor.DType]*tileSet{
 var hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL &&
 	cpu.X86.HasFMA && cpu.X86.HasF16C && cpu.X86.HasAVX2
 
-// quantizeRowQ8_KAVX512 is quantizeRowQ8_KGeneric: d and qs in AVX-512,
-// the group-of-16 sums here.
+// quantizeRowQ8_KAVX512 is quantizeRowQ8_KGeneric in AVX-512.
 func quantizeRowQ8_KAVX512(dst []byte, x []float32) {
 	nb := len(x) / 256
 	if nb == 0 {
@@ -399,14 +446,5 @@ func quantizeRowQ8_KAVX512(dst []byte, x []float32) {
 	}
 	_ = dst[nb*292-1]
 	quantQ8_KAVX512(&x[0], &dst[0], nb)
-	for b := 0; b < nb; b++ {
-		blk := dst[b*292 : b*292+292]
-		for j := 0; j < 16; j++ {
-			var s int16
-			for _, q := range blk[4+16*j : 4+16*j+16] {
-				s += int16(int8(q))
-			}
-			binary.LittleEndian.PutUint16(blk[260+2*j:], uint16(s))
-		}
-	}
+	q8KBsumsAVX512(&dst[0], nb)
 }

@@ -118,10 +118,14 @@ func reportCPU(b *testing.B, cpu0 time.Duration, bytes int) {
 
 // BenchmarkMatMulStream measures decode (n=1) from DRAM: it cycles through
 // copies of an 8960×1536 matrix totalling ≥ 256 MB, more than any cache, so
-// the GB/s figure compares with the machine's memory bandwidth.
+// the GB/s figure compares with the machine's memory bandwidth. "bw" is the
+// best call's rate as a fraction of the read bandwidth measured in the same
+// run on as many threads (readBandwidthGBs: a STREAM-style pass of plain
+// loads over 256 MiB), printed as BenchmarkReadBandwidth.
 func BenchmarkMatMulStream(b *testing.B) {
 	defer parallel.SetThreads(0)
 	rng := rand.New(rand.NewPCG(2, 2))
+	bw := map[int]float64{}
 	for _, typ := range []tensor.DType{tensor.Q8_0, tensor.Q4_0, tensor.F16, tensor.Q4_K, tensor.Q6_K, tensor.Q5_K} {
 		const rows, cols = 8960, 1536
 		one := randomMat(rng, typ, rows, cols)
@@ -151,17 +155,47 @@ func BenchmarkMatMulStream(b *testing.B) {
 				}
 				reportCPU(b, cpu0, len(one.Data))
 				reportBest(b, best, len(one.Data), 1)
+				if _, ok := bw[threads]; !ok {
+					bw[threads] = readBandwidthGBs(threads)
+				}
+				if r := bw[threads]; r > 0 {
+					b.ReportMetric(float64(len(one.Data))/best.Seconds()/1e9/r, "bw")
+				}
 			})
 		}
 	}
 }
 
+// BenchmarkReadBandwidth reports the memory read bandwidth the decode
+// benchmarks compare with, on 1 and 2 threads.
+func BenchmarkReadBandwidth(b *testing.B) {
+	for _, threads := range []int{1, 2} {
+		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
+			var r float64
+			for b.Loop() {
+				r = readBandwidthGBs(threads)
+			}
+			if r == 0 {
+				b.Skip("no AVX-512 on this CPU")
+			}
+			b.ReportMetric(r, "GB/s")
+		})
+	}
+}
+
 // BenchmarkMatMulPrefill measures a 512-token prompt through the packed
-// types on Qwen2-1.5B's shapes, as multiply-accumulates per second.
+// types on Qwen2-1.5B's shapes, as multiply-accumulates per second, and
+// as a fraction of the VNNI ceiling measured in the same run ("peak", the
+// best of a few runs of independent VPDPBUSD on as many threads; absent
+// without VNNI). "best-GMAC/s" and "best-peak" use the fastest call and
+// "cpu-GMAC/s" the process's CPU time (with 2 threads it includes the
+// workers' spinning): on a shared machine the mean mixes in time when the
+// cores were taken away.
 func BenchmarkMatMulPrefill(b *testing.B) {
 	defer parallel.SetThreads(0)
 	rng := rand.New(rand.NewPCG(3, 3))
-	for _, typ := range packedTypes {
+	peak := map[int]float64{}
+	for _, typ := range append(append([]tensor.DType{}, packedTypes...), packedKTypes...) {
 		for _, sh := range benchShapes {
 			rows, cols := sh[0], sh[1]
 			w := randomMat(rng, typ, rows, cols)
@@ -171,14 +205,48 @@ func BenchmarkMatMulPrefill(b *testing.B) {
 			for _, threads := range []int{1, 2} {
 				b.Run(fmt.Sprintf("%s/%dx%d/n=%d/threads=%d", typ, rows, cols, n, threads), func(b *testing.B) {
 					parallel.SetThreads(threads)
-					b.ReportAllocs()
-					for b.Loop() {
-						MatMul(out, w, x, n)
+					if _, ok := peak[threads]; !ok {
+						peak[threads] = vnniPeakGMACs(threads)
 					}
-					b.ReportMetric(float64(rows*cols*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+					b.ReportAllocs()
+					best := time.Duration(math.MaxInt64)
+					cpu0 := cpuTime()
+					for b.Loop() {
+						t0 := time.Now()
+						MatMul(out, w, x, n)
+						best = min(best, time.Since(t0))
+					}
+					macs := float64(rows * cols * n)
+					rate := macs * float64(b.N) / b.Elapsed().Seconds() / 1e9
+					b.ReportMetric(rate, "GMAC/s")
+					b.ReportMetric(macs/best.Seconds()/1e9, "best-GMAC/s")
+					if d := cpuTime() - cpu0; d > 0 {
+						b.ReportMetric(macs*float64(b.N)/d.Seconds()/1e9*float64(threads), "cpu-GMAC/s")
+					}
+					if p := peak[threads]; p > 0 {
+						b.ReportMetric(rate/p, "peak")
+						b.ReportMetric(macs/best.Seconds()/1e9/p, "best-peak")
+					}
 				})
 			}
 		}
+	}
+}
+
+// BenchmarkVNNIPeak reports the int8 VPDPBUSD ceiling BenchmarkMatMulPrefill
+// compares with, on 1 and 2 threads.
+func BenchmarkVNNIPeak(b *testing.B) {
+	for _, threads := range []int{1, 2} {
+		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
+			var p float64
+			for b.Loop() {
+				p = vnniPeakGMACs(threads)
+			}
+			if p == 0 {
+				b.Skip("no AVX-512 VNNI on this CPU")
+			}
+			b.ReportMetric(p, "GMAC/s")
+		})
 	}
 }
 

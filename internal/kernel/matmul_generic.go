@@ -41,3 +41,17 @@ type implVariant struct {
 	name  string
 	table *implTable
 }
+
+// Path names the implementation set MatMul uses in this process: "generic"
+// (the pure-Go references: the purego tag, or a CPU without the features
+// of any SIMD set), "avx2", "avx512" (AVX-512 float kernels, AVX2 integer
+// ones) or "avx512-vnni" (every AVX-512 VNNI kernel, the packed int8
+// prefill path among them). Benchmarks print it next to their figures.
+func Path() string {
+	vs := variants()
+	name := vs[len(vs)-1].name
+	if name == "avx512" && hasVNNIPath {
+		return "avx512-vnni"
+	}
+	return name
+}

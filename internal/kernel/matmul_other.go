@@ -7,3 +7,6 @@ var matImpls = genericTable()
 
 // variants lists every implementation set available here.
 func variants() []implVariant { return []implVariant{{"generic", matImpls}} }
+
+// hasVNNIPath is false: there are no VNNI kernels here.
+const hasVNNIPath = false

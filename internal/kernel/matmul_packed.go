@@ -9,9 +9,15 @@ import (
 )
 
 // packedImpl is the packed prefill path of one weight type (see
-// packed_generic.go for the layouts).
+// packed_generic.go and packedk_generic.go for the layouts).
 type packedImpl struct {
-	k int32 // weight offset: u = w + k
+	k int32 // weight offset: u = w + k (0 for the K-quants)
+	// blockElems is the elements per block (32, or 256 for the K-quants);
+	// blockBytes the packed group bytes and actBytes the interleaved
+	// activation bytes per token and block.
+	blockElems, blockBytes, actBytes int
+	// maxT is the most tokens a tile kernel takes (at most packTokens).
+	maxT int
 	// minTokens is the smallest batch MatMul sends down the packed path;
 	// smaller ones go to the row-group kernels, which add in the same
 	// order (results are the same bits either way). Measured with weights
@@ -24,7 +30,7 @@ type packedImpl struct {
 	// quant writes a token row's nb interleaved activation blocks, stride
 	// bytes apart, with −k·Σq given negk = −k.
 	quant func(x *float32, out *byte, nb int, stride int, negk int)
-	// tiles[T] computes a 16-row × T-token tile (T in [1, 16]); rows
+	// tiles[T] computes a 16-row × T-token tile (T in [1, maxT]); rows
 	// whose bit is clear in mask are not written.
 	tiles *[packTokens + 1]func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 }
@@ -39,7 +45,7 @@ type packedJob struct {
 	out    []float32 // [n][rows]
 	w      []byte    // [rows][wrb]
 	x      []float32 // [n][cols]
-	act    []byte    // [tiles][nb][packTokens][actBlockBytes]
+	act    []byte    // [tiles][nb][packTokens][im.actBytes]
 	buf    []byte    // scratch behind act, kept across calls
 	rows   int
 	cols   int
@@ -54,7 +60,7 @@ var packedJobPool = sync.Pool{New: func() any { return new(packedJob) }}
 // packBuf is one thread's packed group (and, for a last group of fewer than
 // 16 rows, the zero-padded copy of its rows).
 type packBuf struct {
-	group []byte // [nb][packBlockBytes]
+	group []byte // [nb][blockBytes]
 	pad   []byte // [16][wrb]
 }
 
@@ -64,10 +70,10 @@ var packBufPool = sync.Pool{New: func() any { return new(packBuf) }}
 // of im.
 func matMulPacked(out []float32, w tensor.Mat, x []float32, n int, im *packedImpl) {
 	rows, cols := w.Rows, w.Cols
-	nb := cols / 32
+	nb := cols / im.blockElems
 	j := packedJobPool.Get().(*packedJob)
 	tiles := (n + packTokens - 1) / packTokens
-	size := tiles * nb * packTokens * actBlockBytes
+	size := tiles * nb * packTokens * im.actBytes
 	if cap(j.buf) < size {
 		j.buf = make([]byte, size)
 	}
@@ -87,19 +93,20 @@ func matMulPacked(out []float32, w tensor.Mat, x []float32, n int, im *packedImp
 // Run quantizes tokens [lo, hi) (phase 0) or computes row groups [lo, hi)
 // for every token (phase 1).
 func (j *packedJob) Run(lo, hi int) {
-	const tileBytes = packTokens * actBlockBytes
+	im := j.im
+	tileBytes := packTokens * im.actBytes
 	if j.phase == 0 {
 		for t := lo; t < hi; t++ {
-			o := (t/packTokens)*j.nb*tileBytes + (t%packTokens)*actBlockBytes
-			j.im.quant(&j.x[t*j.cols], &j.act[o], j.nb, tileBytes, int(-j.im.k))
+			o := (t/packTokens)*j.nb*tileBytes + (t%packTokens)*im.actBytes
+			im.quant(&j.x[t*j.cols], &j.act[o], j.nb, tileBytes, int(-im.k))
 		}
 		return
 	}
 	pb := packBufPool.Get().(*packBuf)
-	if cap(pb.group) < j.nb*packBlockBytes {
-		pb.group = make([]byte, j.nb*packBlockBytes)
+	if cap(pb.group) < j.nb*im.blockBytes {
+		pb.group = make([]byte, j.nb*im.blockBytes)
 	}
-	group := pb.group[:j.nb*packBlockBytes]
+	group := pb.group[:j.nb*im.blockBytes]
 	op := unsafe.Pointer(unsafe.SliceData(j.out))
 	for g := lo; g < hi; g++ {
 		r0 := g * packRows
@@ -113,12 +120,13 @@ func (j *packedJob) Run(lo, hi int) {
 			clear(pad[copy(pad, src[:rows*j.wrb]):])
 			src = pad
 		}
-		j.im.pack(&src[0], j.wrb, j.nb, &group[0])
+		im.pack(&src[0], j.wrb, j.nb, &group[0])
 		mask := 1<<rows - 1
-		for t0 := 0; t0 < j.n; t0 += packTokens {
-			T := min(packTokens, j.n-t0)
+		for t0 := 0; t0 < j.n; t0 += im.maxT {
+			T := min(im.maxT, j.n-t0)
 			o := (*float32)(unsafe.Add(op, 4*(t0*j.rows+r0)))
-			j.im.tiles[T](&group[0], &j.act[(t0/packTokens)*j.nb*tileBytes], tileBytes, j.nb, o, j.rows, mask)
+			a := (t0/packTokens)*j.nb*tileBytes + (t0%packTokens)*im.actBytes
+			im.tiles[T](&group[0], &j.act[a], tileBytes, j.nb, o, j.rows, mask)
 		}
 	}
 	packBufPool.Put(pb)

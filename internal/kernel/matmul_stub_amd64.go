@@ -327,6 +327,91 @@ func packX16IQ4_NL(w *byte, ws int, nb int, dst *byte)
 // quantQ8_0xAVX512 writes nb interleaved Q8 activation blocks (40 bytes, stride bytes apart) from 32·nb floats at x (AVX-512).
 func quantQ8_0xAVX512(x *float32, out *byte, nb int, stride int, negk int)
 
+// packX16Q4_K packs nb blocks of the 16 Q4_K rows at w (stride ws bytes) into the packed K group layout at dst (4992 bytes per block, AVX-512).
+func packX16Q4_K(w *byte, ws int, nb int, dst *byte)
+
+// packX16Q5_K packs nb blocks of the 16 Q5_K rows at w (stride ws bytes) into the packed K group layout at dst (4992 bytes per block, AVX-512).
+func packX16Q5_K(w *byte, ws int, nb int, dst *byte)
+
+// packX16Q6_K packs nb blocks of the 16 Q6_K rows at w (stride ws bytes) into the packed K group layout at dst (5184 bytes per block, AVX-512).
+func packX16Q6_K(w *byte, ws int, nb int, dst *byte)
+
+// tilePK45_16x1 computes the 16×1 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (4992 bytes per block) against 1 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
+// Block b of the group is at p+4992b, token t's block b at a+b*as+384t.
+func tilePK45_16x1(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tilePK6_16x1 computes the 16×1 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (5184 bytes per block) against 1 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
+// Block b of the group is at p+5184b, token t's block b at a+b*as+384t.
+func tilePK6_16x1(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tilePK45_16x2 computes the 16×2 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (4992 bytes per block) against 2 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
+// Block b of the group is at p+4992b, token t's block b at a+b*as+384t.
+func tilePK45_16x2(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tilePK6_16x2 computes the 16×2 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (5184 bytes per block) against 2 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
+// Block b of the group is at p+5184b, token t's block b at a+b*as+384t.
+func tilePK6_16x2(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tilePK45_16x3 computes the 16×3 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (4992 bytes per block) against 3 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
+// Block b of the group is at p+4992b, token t's block b at a+b*as+384t.
+func tilePK45_16x3(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tilePK6_16x3 computes the 16×3 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (5184 bytes per block) against 3 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
+// Block b of the group is at p+5184b, token t's block b at a+b*as+384t.
+func tilePK6_16x3(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tilePK45_16x4 computes the 16×4 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (4992 bytes per block) against 4 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
+// Block b of the group is at p+4992b, token t's block b at a+b*as+384t.
+func tilePK45_16x4(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tilePK6_16x4 computes the 16×4 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (5184 bytes per block) against 4 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
+// Block b of the group is at p+5184b, token t's block b at a+b*as+384t.
+func tilePK6_16x4(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tilePK45_16x5 computes the 16×5 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (4992 bytes per block) against 5 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
+// Block b of the group is at p+4992b, token t's block b at a+b*as+384t.
+func tilePK45_16x5(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tilePK6_16x5 computes the 16×5 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (5184 bytes per block) against 5 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
+// Block b of the group is at p+5184b, token t's block b at a+b*as+384t.
+func tilePK6_16x5(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tilePK45_16x6 computes the 16×6 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (4992 bytes per block) against 6 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
+// Block b of the group is at p+4992b, token t's block b at a+b*as+384t.
+func tilePK45_16x6(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tilePK6_16x6 computes the 16×6 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (5184 bytes per block) against 6 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
+// Block b of the group is at p+5184b, token t's block b at a+b*as+384t.
+func tilePK6_16x6(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tilePK45_16x7 computes the 16×7 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (4992 bytes per block) against 7 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
+// Block b of the group is at p+4992b, token t's block b at a+b*as+384t.
+func tilePK45_16x7(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tilePK6_16x7 computes the 16×7 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (5184 bytes per block) against 7 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
+// Block b of the group is at p+5184b, token t's block b at a+b*as+384t.
+func tilePK6_16x7(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tilePK45_16x8 computes the 16×8 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (4992 bytes per block) against 8 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
+// Block b of the group is at p+4992b, token t's block b at a+b*as+384t.
+func tilePK45_16x8(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tilePK6_16x8 computes the 16×8 tile out[t*os+r] (rows r with bit r of mask set) of a packed K group (5184 bytes per block) against 8 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
+// Block b of the group is at p+5184b, token t's block b at a+b*as+384t.
+func tilePK6_16x8(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// q8KBsumsAVX512 writes the group-of-16 sums (int16 at 260) of nb Q8_K blocks 292 bytes apart at blk from their quants (AVX-512).
+func q8KBsumsAVX512(blk *byte, nb int)
+
+// q8KxSumsAVX512 writes the bsums (int16 at 260), pair sums (int16 at 292), zero padding (308..320) and −32·bsum (int32 at 320) of the interleaved K activation block at blk from its quants (AVX-512).
+func q8KxSumsAVX512(blk *byte)
+
+// vnniPeak runs n rounds of 16 independent zmm VPDPBUSD (1024 int8 multiply-adds per round), for the benchmarks' peak (AVX-512 VNNI).
+func vnniPeak(n int)
+
+// readBytesAVX512 reads n bytes (a multiple of 256) at p and returns a value that depends on all of them, for the benchmarks' memory read bandwidth (AVX-512).
+func readBytesAVX512(p *byte, n int) uint64
+
 // tileGQ8_0_16x1 computes the 16×1 tile out[t*os+r] (rows r with bit r of mask set) of 16 Q8_0 weight rows at w (stride ws bytes) against 1 Q8_0 activation rows at a (stride as bytes), nb blocks, in the packed kernels' order (AVX-512 VNNI).
 func tileGQ8_0_16x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
 

@@ -101,9 +101,13 @@ func TestPackedKernels(t *testing.T) {
 // (several token tiles, partial row groups) against the row-dot reference.
 func TestMatMulPacked(t *testing.T) {
 	rng := rand.New(rand.NewPCG(45, 46))
-	for _, typ := range packedTypes {
+	for _, typ := range append(append([]tensor.DType{}, packedTypes...), packedKTypes...) {
 		packedImplOf(t, typ)
-		for _, cols := range []int{32, 288, 1536} {
+		cols := []int{32, 288, 1536}
+		if typ.BlockSize() == 256 {
+			cols = []int{256, 1280, 1536}
+		}
+		for _, cols := range cols {
 			for _, rows := range []int{16, 17, 50} {
 				for _, n := range []int{impl(typ).packed.minTokens, 16, 17, 40} {
 					name := fmt.Sprintf("%s/%dx%d/n=%d", typ, rows, cols, n)

@@ -63,18 +63,21 @@ func TestPackedReference(t *testing.T) {
 	}
 }
 
-// FuzzMatMulPacked checks every implementation of the packed types against
-// the reference on weights and activations from the fuzzer's bytes, with
+// FuzzMatMulPacked checks every implementation of the packed types (the
+// K-quants' among them) against the reference on weights and activations from the fuzzer's bytes, with
 // batch sizes and row counts that cross the token tiles and row groups of
 // the packed path (and the tolerance of TestMatMulAllImplementations).
 func FuzzMatMulPacked(f *testing.F) {
 	f.Add([]byte("seed"), uint8(0), uint8(17), uint8(2), uint8(18))
 	f.Add(make([]byte, 300), uint8(1), uint8(33), uint8(1), uint8(2))
 	f.Add([]byte{0xff, 0x80, 0x7f, 0x01}, uint8(2), uint8(16), uint8(3), uint8(40))
+	f.Add([]byte("K-quants"), uint8(4), uint8(17), uint8(2), uint8(20))             // Q4_K, packed
+	f.Add([]byte{0x3f, 0xc1, 0x00, 0xff}, uint8(6), uint8(33), uint8(1), uint8(17)) // Q6_K, packed
 	f.Fuzz(func(t *testing.T, data []byte, typ8, r8, b8, n8 uint8) {
-		typ := packedTypes[int(typ8)%len(packedTypes)]
+		types := append(append([]tensor.DType{}, packedTypes...), packedKTypes...)
+		typ := types[int(typ8)%len(types)]
 		rows, nb, n := int(r8%48)+1, int(b8%6)+1, int(n8%40)+1
-		cols := 32 * nb
+		cols := typ.BlockSize() * nb
 		ts := typ.TypeSize()
 		w := make([]byte, rows*nb*ts)
 		for i := range w {
@@ -83,7 +86,9 @@ func FuzzMatMulPacked(f *testing.F) {
 			}
 		}
 		for b := 0; b < rows*nb; b++ {
-			w[b*ts+1] &= 0x3b // f16 exponent ≤ 14: finite scales below 2
+			for _, off := range halfFields[typ] {
+				w[b*ts+off+1] &= 0x3b // f16 exponent ≤ 14: finite scales below 2
+			}
 		}
 		x := make([]float32, n*cols)
 		for i := range x {

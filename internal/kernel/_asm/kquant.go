@@ -95,10 +95,6 @@ func kq45(name string, five bool, T int) {
 		c01 = bcastByte(0x01)
 		c10 = bcastByte(0x10)
 	}
-	ones := YMM()
-	g := GP32()
-	MOVL(U32(0x00010001), g)
-	VPBROADCASTD(g, ones)
 	acc := make([]Register, T)
 	for t := range acc {
 		acc[t] = highY[t]
@@ -149,8 +145,12 @@ func kq45(name string, five bool, T int) {
 	VMOVQ(mn64, xm)
 	scales := YMM()
 	VPMOVZXBW(xs, scales.AsX())
+	// mins: dword j = m_j in both words, for VPMADDWD with the bsum pairs.
 	mins := YMM()
 	VPMOVZXBD(xm, mins)
+	mt := YMM()
+	VPSLLD(U8(16), mins, mt)
+	VPORD(mt, mins, mins)
 
 	isum := make([]VecVirtual, T)
 	for t := range isum {
@@ -193,20 +193,21 @@ func kq45(name string, five bool, T int) {
 	d := halfBcast(Mem{Base: wp})
 	dm := halfBcast(Mem{Base: wp, Disp: 2})
 	for t := 0; t < T; t++ {
-		// Σ_j min_j·(bsum_2j + bsum_2j+1).
+		// Σ_j min_j·(bsum_2j + bsum_2j+1), one product per dword.
 		msum := YMM()
-		VPMADDWD(Mem{Base: ap[t], Disp: 260}, ones, msum)
-		VPMULLD(mins, msum, msum)
-		// acc += d·dy·isum − dmin·dy·msum
-		dy := YMM()
-		VBROADCASTSS(Mem{Base: ap[t]}, dy)
-		dd, ddm := YMM(), YMM()
-		VMULPS(dy, d, dd)
-		VMULPS(dy, dm, ddm)
-		VCVTDQ2PS(isum[t], isum[t])
-		VCVTDQ2PS(msum, msum)
-		VFMADD231PS(dd, isum[t], acc[t])
-		VFNMADD231PS(ddm, msum, acc[t])
+		VPMADDWD(Mem{Base: ap[t], Disp: 260}, mins, msum)
+		// The block's exact isum and msum (lanes 0 and 2), then the
+		// K-quant order's float step in lane 0: acc += d·dy·isum, acc −=
+		// dmin·dy·msum.
+		e := reduce2(isum[t], msum)
+		dy, dd, ddm := XMM(), XMM(), XMM()
+		VMOVSS(Mem{Base: ap[t]}, dy)
+		VMULSS(dy, d.AsX(), dd)
+		VMULSS(dy, dm.AsX(), ddm)
+		VFMADD231SS(dd, e, acc[t].(Vec).AsX())
+		fm := XMM()
+		VPERMILPS(U8(2), e, fm)
+		VFNMADD231SS(ddm, fm, acc[t].(Vec).AsX())
 	}
 
 	ADDQ(U32(bytes), wp)
@@ -221,7 +222,7 @@ func kq45(name string, five bool, T int) {
 	os := loadGP("os")
 	SHLQ(U8(2), os)
 	for t := 0; t < T; t++ {
-		hsumStore(acc[t], Mem{Base: out})
+		VMOVSS(acc[t].(Vec).AsX(), Mem{Base: out})
 		if t+1 < T {
 			ADDQ(os, out)
 		}
@@ -308,11 +309,12 @@ func kq6(T int) {
 		VPMADDWD(Mem{Base: ap[t], Disp: 260}, scales, corr)
 		VPSLLD(U8(5), corr, corr)
 		VPSUBD(corr, isum[t], isum[t])
-		dy := YMM()
-		VBROADCASTSS(Mem{Base: ap[t]}, dy)
-		VMULPS(d, dy, dy)
-		VCVTDQ2PS(isum[t], isum[t])
-		VFMADD231PS(dy, isum[t], acc[t])
+		// The block's exact sum in lane 0, then acc += d·dy·isum there.
+		e := reduce1(isum[t])
+		dy := XMM()
+		VMOVSS(Mem{Base: ap[t]}, dy)
+		VMULSS(dy, d.AsX(), dy)
+		VFMADD231SS(dy, e, acc[t].(Vec).AsX())
 	}
 
 	ADDQ(U32(210), wp)
@@ -327,11 +329,41 @@ func kq6(T int) {
 	os := loadGP("os")
 	SHLQ(U8(2), os)
 	for t := 0; t < T; t++ {
-		hsumStore(acc[t], Mem{Base: out})
+		VMOVSS(acc[t].(Vec).AsX(), Mem{Base: out})
 		if t+1 < T {
 			ADDQ(os, out)
 		}
 	}
 	VZEROUPPER()
 	RET()
+}
+
+// reduce2 returns the sums of the eight int32 lanes of x and of y, as
+// float32 in lanes 0 and 2 of an xmm (integer adds: exact in any order).
+func reduce2(x, y VecVirtual) VecVirtual {
+	lo, hi := YMM(), YMM()
+	VPUNPCKLQDQ(y, x, lo) // [x0 x1 y0 y1 | x4 x5 y4 y5]
+	VPUNPCKHQDQ(y, x, hi) // [x2 x3 y2 y3 | x6 x7 y6 y7]
+	VPADDD(hi, lo, lo)
+	e, f := XMM(), XMM()
+	VEXTRACTI32X4(U8(1), lo, e)
+	VPADDD(lo.AsX(), e, e) // [X0 X1 Y0 Y1]
+	VPSHUFD(U8(0xb1), e, f)
+	VPADDD(f, e, e) // [X X Y Y]
+	VCVTDQ2PS(e, e)
+	return e
+}
+
+// reduce1 returns the sum of the eight int32 lanes of x as float32 in
+// lane 0 of an xmm.
+func reduce1(x VecVirtual) VecVirtual {
+	e, f := XMM(), XMM()
+	VEXTRACTI32X4(U8(1), x, e)
+	VPADDD(x.AsX(), e, e)
+	VPSHUFD(U8(0x4e), e, f)
+	VPADDD(f, e, e)
+	VPSHUFD(U8(0xb1), e, f)
+	VPADDD(f, e, e)
+	VCVTDQ2PS(e, e)
+	return e
 }

@@ -31,6 +31,7 @@ func main() {
 	genKQuants()
 	genQuantizers()
 	genPacked()
+	genPackedK()
 	genGroupTiles()
 	genExp()
 	genAttn()

@@ -237,38 +237,8 @@ func packRows(k packedKind) {
 			VINSERTI64X4(U8(1), k.load(rowMem(i+8), c), lo.AsZ(), z[i])
 		}
 	}
-	// Transpose each half's 8×8 dwords: wt[j] lane r = dword j of row r.
-	tt := make([]VecVirtual, 8)
-	for i := 0; i < 4; i++ {
-		lo, hi := ZMM(), ZMM()
-		VPUNPCKLDQ(z[2*i+1], z[2*i], lo)
-		VPUNPCKHDQ(z[2*i+1], z[2*i], hi)
-		tt[2*i], tt[2*i+1] = lo, hi
-	}
-	uu := make([]VecVirtual, 8)
-	for g := 0; g < 2; g++ {
-		t0, t1, t2, t3 := tt[4*g], tt[4*g+1], tt[4*g+2], tt[4*g+3]
-		u0, u1, u2, u3 := ZMM(), ZMM(), ZMM(), ZMM()
-		VPUNPCKLQDQ(t2, t0, u0)
-		VPUNPCKHQDQ(t2, t0, u1)
-		VPUNPCKLQDQ(t3, t1, u2)
-		VPUNPCKHQDQ(t3, t1, u3)
-		uu[4*g], uu[4*g+1], uu[4*g+2], uu[4*g+3] = u0, u1, u2, u3
-	}
-	for d := 0; d < 4; d++ {
-		lo, hi := ZMM(), ZMM()
-		VMOVDQA64(uu[d], lo)
-		VPERMT2Q(uu[4+d], idxLo, lo)
-		VMOVDQA64(uu[d], hi)
-		VPERMT2Q(uu[4+d], idxHi, hi)
-		for i, v := range []VecVirtual{lo, hi} {
-			j := d + 4*i
-			if c80 != nil {
-				VPXORD(c80, v, v)
-			}
-			VMOVDQU32(v, Mem{Base: dst, Disp: 64 * j})
-		}
-	}
+	// Transpose each half's 8×8 dwords: vector j lane r = dword j of row r.
+	transposeStore(z, idxLo, idxHi, c80, dst, 0)
 	// Scales: the dword at each row's block start holds its f16 d.
 	km := K()
 	KXNORW(km, km, km)

@@ -1,0 +1,279 @@
+package kernel
+
+import (
+	"encoding/binary"
+	"math"
+
+	"github.com/sputnik-llm/sputnik/internal/tensor"
+)
+
+// The K-quant order and the packed K-quant prefill path.
+//
+// The AVX-512 VNNI kernels of Q4_K, Q5_K and Q6_K (decode tiles and packed
+// prefill alike) add in one order, dotKOrdered's: per 256-element block b
+// the exact int32 sums
+//
+//	Q4_K, Q5_K: isum = Σ_j sc_j·Σ_{l<32} u[32j+l]·q[32j+l]  (8 sub-blocks)
+//	            msum = Σ_j m_j·(bsum[2j] + bsum[2j+1])
+//	Q6_K:       isum = Σ_g sc_g·Σ_{l<16} u[16g+l]·q[16g+l] − 32·Σ_g sc_g·bsum[g]  (16 groups)
+//
+// (u the unsigned weight values, q and bsum the Q8_K activation block's
+// quants and group-of-16 sums), then
+//
+//	acc = fma(float32(isum), d_w·d_a, acc)
+//	acc = fma(−float32(msum), dmin_w·d_a, acc)   (Q4_K, Q5_K)
+//
+// one float32 accumulator per (row, token), blocks in order. The integer
+// sums are ggml's; only the float steps differ from the reference row dots
+// (dotk_generic.go, ggml's order), by rounding.
+//
+// Packed K group, per 256-element block (packedKBlockBytes bytes), 16 rows:
+//
+//	[0, 4096)     u[v][r][i] = element 4v+i of row r as an unsigned byte
+//	              (v < 64, r < 16, i < 4): vector v holds dword v of every row
+//	Q4_K, Q5_K:
+//	[4096, 4608)  sc[j][r] int32, sub-block j's scale (j < 8)
+//	[4608, 4864)  mn[i][r] = m_2i, m_2i+1 as two int16 (i < 4)
+//	[4864, 4928)  d[r] float32
+//	[4928, 4992)  dmin[r] float32
+//	Q6_K:
+//	[4096, 5120)  sc[g][r] int32, group g's scale (g < 16)
+//	[5120, 5184)  d[r] float32
+//
+// Interleaved K activations, actKBytes = 384 bytes per token and block:
+//
+//	[0, 292)    the token quantized to Q8_K (d float32, qs [256]int8,
+//	            bsums [16]int16)
+//	[292, 308)  the pair sums bsum[2i]+bsum[2i+1] as int16 (Q4_K, Q5_K mins)
+//	[308, 320)  zero
+//	[320, 384)  −32·bsum[g] as int32 (Q6_K: a group's sum starts there, so
+//	            that Σ u·q − 32·Σq = Σ (u−32)·q)
+//
+// In tile i of packTokens tokens, block b of token t is at i·nb·6144 +
+// b·6144 + t·384.
+const (
+	actKBytes   = 384  // interleaved K activation bytes per token and block
+	packKQuants = 4096 // packed group bytes of the weight values per block
+)
+
+// packedKBlockBytes returns the packed group bytes per block of K type t
+// (0 if t has no packed K layout).
+func packedKBlockBytes(t tensor.DType) int {
+	switch t {
+	case tensor.Q4_K, tensor.Q5_K:
+		return 4992
+	case tensor.Q6_K:
+		return 5184
+	}
+	return 0
+}
+
+// kBlock is one decoded K-quant block.
+type kBlock struct {
+	u       [256]byte // unsigned values: Q4_K 0..15, Q5_K 0..31, Q6_K 0..63
+	sc      [16]int32 // sub-block (Q4_K, Q5_K: 8) or group (Q6_K: 16) scales
+	mn      [8]int32  // Q4_K, Q5_K: sub-block mins
+	d, dmin float32
+}
+
+// decodeK decodes the K block blk of type t into p.
+func decodeK(t tensor.DType, blk []byte, p *kBlock) {
+	switch t {
+	case tensor.Q4_K, tensor.Q5_K:
+		p.d, p.dmin = h2f(blk), h2f(blk[2:])
+		qs := blk[16:144]
+		if t == tensor.Q5_K {
+			qs = blk[48:176]
+		}
+		for j := range 8 {
+			p.sc[j], p.mn[j] = scaleMinK4(j, blk[4:16])
+			shift := uint(4 * (j & 1))
+			for l := range 32 {
+				v := qs[32*(j/2)+l] >> shift & 15
+				if t == tensor.Q5_K {
+					v |= (blk[16+l] >> j & 1) << 4
+				}
+				p.u[32*j+l] = v
+			}
+		}
+	case tensor.Q6_K:
+		p.d = h2f(blk[208:])
+		for g := range 16 {
+			p.sc[g] = int32(int8(blk[192+g]))
+		}
+		for h := range 2 {
+			ql, qh := blk[64*h:64*h+64], blk[128+32*h:128+32*h+32]
+			for i := range 4 {
+				for l := range 32 {
+					lo := ql[l+32*(i&1)] >> (4 * uint(i/2)) & 15
+					hi := qh[l] >> (2 * uint(i)) & 3
+					p.u[128*h+32*i+l] = lo | hi<<4
+				}
+			}
+		}
+	default:
+		panic("kernel: decodeK: unsupported type " + t.String())
+	}
+}
+
+// kSums returns the exact integer sums isum and msum of the decoded block
+// p of type t with the Q8_K block ab (see the order above).
+func kSums(t tensor.DType, p *kBlock, ab []byte) (isum, msum int32) {
+	_, q8 := q8K(ab)
+	if t == tensor.Q6_K {
+		for g := range 16 {
+			var s int32
+			for l := 16 * g; l < 16*g+16; l++ {
+				s += int32(p.u[l]) * int32(int8(q8[l]))
+			}
+			isum += p.sc[g] * s
+			msum += p.sc[g] * q8KBsum(ab, g)
+		}
+		return isum - 32*msum, 0
+	}
+	for j := range 8 {
+		var s int32
+		for l := 32 * j; l < 32*j+32; l++ {
+			s += int32(p.u[l]) * int32(int8(q8[l]))
+		}
+		isum += p.sc[j] * s
+		msum += p.mn[j] * (q8KBsum(ab, 2*j) + q8KBsum(ab, 2*j+1))
+	}
+	return isum, msum
+}
+
+// kStep is one block's float step of the K-quant order for type t: acc
+// plus d_w·d_a·isum, then (Q4_K, Q5_K) minus dmin_w·d_a·msum, each a fused
+// multiply-add.
+func kStep(t tensor.DType, acc float32, isum, msum int32, dw, dmin, da float32) float32 {
+	acc = fma32(float32(isum), dw*da, acc)
+	if t != tensor.Q6_K {
+		acc = fma32(-float32(msum), dmin*da, acc)
+	}
+	return acc
+}
+
+// dotKOrdered is the row dot of a Q4_K, Q5_K or Q6_K weight row w with a
+// Q8_K activation row a (cols elements) in the order of the AVX-512 VNNI
+// kernels (see above).
+func dotKOrdered(t tensor.DType, w, a []byte, cols int) float32 {
+	var acc float32
+	var p kBlock
+	ts := t.TypeSize()
+	for b := range cols / 256 {
+		decodeK(t, w[b*ts:], &p)
+		ab := a[b*292 : b*292+292]
+		isum, msum := kSums(t, &p, ab)
+		acc = kStep(t, acc, isum, msum, p.d, p.dmin, q8KScale(ab))
+	}
+	return acc
+}
+
+// q8KScale returns a Q8_K block's scale d.
+func q8KScale(ab []byte) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(ab)) }
+
+// packGroupKGeneric packs nb blocks of rows ≤ 16 weight rows of K type t
+// (row r at w[r*ws:]) into dst (nb·packedKBlockBytes(t) bytes); the rows
+// from rows to 15 are packed as zeros.
+func packGroupKGeneric(t tensor.DType, w []byte, ws, rows, nb int, dst []byte) {
+	bb, ts := packedKBlockBytes(t), t.TypeSize()
+	var p kBlock
+	put32 := func(b []byte, off int, v uint32) { binary.LittleEndian.PutUint32(b[off:], v) }
+	pair := func(a, b int32) uint32 { return uint32(uint16(int16(a))) | uint32(uint16(int16(b)))<<16 }
+	for b := range nb {
+		o := dst[b*bb : (b+1)*bb]
+		clear(o)
+		for r := range rows {
+			decodeK(t, w[r*ws+b*ts:], &p)
+			for v := range 64 {
+				copy(o[64*v+4*r:64*v+4*r+4], p.u[4*v:4*v+4])
+			}
+			if t == tensor.Q6_K {
+				for g := range 16 {
+					put32(o, packKQuants+64*g+4*r, uint32(p.sc[g]))
+				}
+				put32(o, 5120+4*r, math.Float32bits(p.d))
+				continue
+			}
+			for j := range 8 {
+				put32(o, packKQuants+64*j+4*r, uint32(p.sc[j]))
+			}
+			for i := range 4 {
+				put32(o, 4608+64*i+4*r, pair(p.mn[2*i], p.mn[2*i+1]))
+			}
+			put32(o, 4864+4*r, math.Float32bits(p.d))
+			put32(o, 4928+4*r, math.Float32bits(p.dmin))
+		}
+	}
+}
+
+// quantizeRowQ8_KxGeneric quantizes one token row x (256·nb floats) as
+// quantizeRowQ8_KGeneric and writes its nb interleaved K activation blocks
+// stride bytes apart into dst.
+func quantizeRowQ8_KxGeneric(dst []byte, x []float32, stride int) {
+	for b := range len(x) / 256 {
+		o := dst[b*stride : b*stride+actKBytes]
+		quantizeRowQ8_KGeneric(o[:292], x[256*b:256*b+256])
+		putPairSums(o)
+	}
+}
+
+// putPairSums writes the pair sums, the padding and the Q6_K offsets of
+// the interleaved K activation block o from its Q8_K block o[:292].
+func putPairSums(o []byte) {
+	for i := range 8 {
+		s := q8KBsum(o, 2*i) + q8KBsum(o, 2*i+1)
+		binary.LittleEndian.PutUint16(o[292+2*i:], uint16(int16(s)))
+	}
+	clear(o[308:320])
+	for g := range 16 {
+		binary.LittleEndian.PutUint32(o[320+4*g:], uint32(-32*q8KBsum(o, g)))
+	}
+}
+
+// tilePackedKGeneric computes out[t*os+r] for t < T tokens and r < rows of
+// one packed K group p of type t against a tile of interleaved K
+// activations a (block b of token t at a[b*as+384*t:]), nb blocks, in the
+// K-quant order, from the packed layouts.
+func tilePackedKGeneric(typ tensor.DType, p, a []byte, as, nb, T, rows int, out []float32, os int) {
+	bb := packedKBlockBytes(typ)
+	i32 := func(b []byte, off int) int32 { return int32(binary.LittleEndian.Uint32(b[off:])) }
+	i16 := func(b []byte, off int) int32 { return int32(int16(binary.LittleEndian.Uint16(b[off:]))) }
+	f32 := func(b []byte, off int) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b[off:])) }
+	groups, gsize := 8, 32
+	if typ == tensor.Q6_K {
+		groups, gsize = 16, 16
+	}
+	for t := range T {
+		for r := range rows {
+			var acc float32
+			for b := range nb {
+				pb, ab := p[b*bb:], a[b*as+actKBytes*t:]
+				var isum, msum int32
+				for g := range groups {
+					var s int32
+					if typ == tensor.Q6_K {
+						s = i32(ab, 320+4*g) // −32·bsum[g]
+					}
+					for v := g * gsize / 4; v < (g+1)*gsize/4; v++ {
+						for i := range 4 {
+							s += int32(pb[64*v+4*r+i]) * int32(int8(ab[4+4*v+i]))
+						}
+					}
+					isum += s * i32(pb, packKQuants+64*g+4*r)
+				}
+				da := f32(ab, 0)
+				if typ == tensor.Q6_K {
+					acc = kStep(typ, acc, isum, 0, f32(pb, 5120+4*r), 0, da)
+					continue
+				}
+				for i := range 4 {
+					o := 4608 + 64*i + 4*r
+					msum += i16(pb, o)*i16(ab, 292+4*i) + i16(pb, o+2)*i16(ab, 294+4*i)
+				}
+				acc = kStep(typ, acc, isum, msum, f32(pb, 4864+4*r), f32(pb, 4928+4*r), da)
+			}
+			out[t*os+r] = acc
+		}
+	}
+}
