@@ -20,6 +20,7 @@ import (
 // what is wrong, exit code 2, nothing on stdout, and no model work.
 func TestUsageErrors(t *testing.T) {
 	stories := testutil.SharedFile(t, "models/stories260K.gguf")
+	withoutBuiltin(t) // so that commands without -m fail
 	for _, tc := range []struct {
 		args  []string
 		want  string
@@ -28,8 +29,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"generate", "-m", stories, "-x"}, "unknown flag -x\nRun 'sputnik generate -h' for the flags.", 2},
 		{[]string{"run", "--bogus", "1"}, "unknown flag -bogus", 2},
 		{[]string{"generate", "-m", stories, "-n", "abc", "-p", "x"}, `invalid value "abc" for flag -n`, 2},
-		{[]string{"generate", "-p", "hi"}, "missing -m MODEL.gguf", 1},
-		{[]string{"run"}, "missing -m MODEL.gguf", 1},
+		{[]string{"generate", "-p", "hi"}, "no -m given and this build has no built-in model", 1},
+		{[]string{"run"}, "no -m given and this build has no built-in model", 1},
 		{[]string{"bench"}, "missing -m MODEL.gguf", 1},
 		{[]string{"generate", "-m", stories}, "missing the prompt: give -p TEXT, -f FILE or --tokens JSON", 1},
 		{[]string{"generate", "-m", stories, "-p", "x", "--tokens", "[1]"}, "not both", 1},
@@ -76,11 +77,11 @@ func TestHelp(t *testing.T) {
 	}{
 		{[]string{"help"}, "Commands:"},
 		{[]string{"--help"}, "Commands:"},
-		{[]string{"help", "generate"}, "Usage: sputnik generate -m MODEL.gguf"},
-		{[]string{"generate", "-h"}, "Usage: sputnik generate -m MODEL.gguf"},
+		{[]string{"help", "generate"}, "Usage: sputnik generate [-m MODEL.gguf]"},
+		{[]string{"generate", "-h"}, "Usage: sputnik generate [-m MODEL.gguf]"},
 		{[]string{"generate", "--help"}, "-ctx-size"},
 		{[]string{"help", "run"}, "/? lists the commands"},
-		{[]string{"help", "serve"}, "Usage: sputnik serve -m MODEL.gguf"},
+		{[]string{"help", "serve"}, "Usage: sputnik serve [-m MODEL.gguf]"},
 		{[]string{"help", "version"}, "Usage: sputnik version"},
 		{[]string{"help", "info"}, "Usage: sputnik info"},
 		{[]string{"help", "ps"}, "SPUTNIK_HOST"},

@@ -71,13 +71,17 @@ type loaded struct {
 	took time.Duration
 }
 
-// loadModel opens a model and its tokenizer, and warns on stderr when the
-// file is larger than the memory the process may use.
+// loadModel opens a model (a file, a store name or the built-in model)
+// and its tokenizer, and warns on stderr when the file is larger than the
+// memory the process may use.
 func loadModel(path string, threads int, stderr io.Writer) (*loaded, error) {
 	if threads > 0 {
 		parallel.SetThreads(threads)
 	}
 	start := time.Now()
+	if data, ok := builtinImage(path); ok {
+		return loadBuiltin(data, start)
+	}
 	path, err := resolveModel(path)
 	if err != nil {
 		return nil, err
@@ -99,9 +103,26 @@ func loadModel(path string, threads int, stderr io.Writer) (*loaded, error) {
 	return &loaded{f: f, m: m, tok: tok, took: time.Since(start)}, nil
 }
 
+// loadBuiltin builds the built-in model from its image in the binary.
+func loadBuiltin(data []byte, start time.Time) (*loaded, error) {
+	f, err := openBuiltin(data)
+	if err != nil {
+		return nil, err
+	}
+	m, err := models.New(f)
+	if err != nil {
+		return nil, fmt.Errorf("the built-in model: %w", err)
+	}
+	tok, err := tokenizer.FromGGUF(f)
+	if err != nil {
+		return nil, fmt.Errorf("the built-in model: %w", err)
+	}
+	return &loaded{f: f, m: m, tok: tok, took: time.Since(start)}, nil
+}
+
 func runGenerate(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("generate", stderr)
-	modelPath := modelFlag(fs, "model GGUF file (required)")
+	modelPath := modelFlag(fs, "model GGUF file or pulled model name (default: the built-in model)")
 	var pf promptFlags
 	pf.register(fs)
 	tokensJSON := fs.String("tokens", "", "prompt as a JSON array of token ids, used verbatim")
@@ -117,7 +138,7 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	var sf samplingFlags
 	sf.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: sputnik generate -m MODEL.gguf (-p TEXT | -f FILE | --tokens JSON) [flags]")
+		fmt.Fprintln(fs.Output(), "Usage: sputnik generate [-m MODEL.gguf] (-p TEXT | -f FILE | --tokens JSON) [flags]")
 		fmt.Fprintln(fs.Output(), "\nContinues the prompt as it is (no chat template: 'sputnik run' chats).")
 		fmt.Fprintln(fs.Output(), "Special-token text such as <｜User｜> in the prompt is parsed; -e turns \\n into a newline.")
 		fmt.Fprintln(fs.Output(), "\nFlags:")
@@ -128,8 +149,6 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	switch {
-	case *modelPath == "":
-		return missingModel("generate")
 	case len(pos) > 0:
 		return usageError{fmt.Sprintf("unexpected argument %q (the prompt goes after -p)", pos[0])}
 	case !pf.given() && *tokensJSON == "":
@@ -150,6 +169,9 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	} else if _, err := parseTokenIDs(*tokensJSON, 0); err != nil {
+		return err
+	}
+	if *modelPath, err = defaultModel("generate", *modelPath); err != nil {
 		return err
 	}
 	lm, err := loadModel(*modelPath, *threads, stderr)

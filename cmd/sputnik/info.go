@@ -23,9 +23,10 @@ func runInfo(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("info", stderr)
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	noTensors := fs.Bool("no-tensors", false, "omit the tensor table")
-	modelPath := modelFlag(fs, "model GGUF file (or give it as the argument)")
+	modelPath := modelFlag(fs, "model GGUF file or pulled model name (or give it as the argument; default: the built-in model)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: sputnik info [--json] [--no-tensors] (MODEL.gguf | -m MODEL.gguf)")
+		fmt.Fprintln(fs.Output(), "Usage: sputnik info [--json] [--no-tensors] [MODEL.gguf | -m MODEL.gguf]")
+		fmt.Fprintln(fs.Output(), "Without a model it shows the built-in one.")
 		fs.PrintDefaults()
 	}
 	pos, err := parseFlags(fs, args)
@@ -34,6 +35,11 @@ func runInfo(args []string, stdout, stderr io.Writer) error {
 	}
 	if *modelPath != "" {
 		pos = append(pos, *modelPath)
+	}
+	if len(pos) == 0 {
+		if name, _, ok := builtinModel(); ok {
+			pos = []string{name}
+		}
 	}
 	if len(pos) != 1 {
 		return usageError{"want exactly one GGUF file (sputnik info MODEL.gguf)"}
@@ -44,6 +50,10 @@ func runInfo(args []string, stdout, stderr io.Writer) error {
 	}
 	defer f.Close()
 	sum := summarize(f)
+	sum.file = f.Path
+	if isBuiltin(pos[0]) {
+		sum.file = describeModel(pos[0])
+	}
 	sum.model, sum.modelErr = modelFacts(f)
 	if *asJSON {
 		return writeInfoJSON(stdout, f, sum, !*noTensors)
@@ -54,6 +64,7 @@ func runInfo(args []string, stdout, stderr io.Writer) error {
 
 // fileSummary holds the facts derived from a GGUF file.
 type fileSummary struct {
+	file       string // the file's path, or how the built-in model is named
 	arch, name string
 	params     uint64
 	fileType   string
@@ -196,7 +207,7 @@ func humanBytes(n uint64) string {
 
 func writeInfoText(w io.Writer, f *gguf.File, s fileSummary, tensors bool) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "file\t%s (%s, GGUF v%d)\n", f.Path, humanBytes(uint64(f.Size)), f.Version)
+	fmt.Fprintf(tw, "file\t%s (%s, GGUF v%d)\n", s.file, humanBytes(uint64(f.Size)), f.Version)
 	fmt.Fprintf(tw, "architecture\t%s\n", orDash(s.arch))
 	fmt.Fprintf(tw, "name\t%s\n", orDash(s.name))
 	fmt.Fprintf(tw, "parameters\t%s (%d)\n", humanCount(s.params), s.params)
@@ -350,7 +361,7 @@ func writeInfoJSON(w io.Writer, f *gguf.File, s fileSummary, tensors bool) error
 		hp[strings.TrimPrefix(h.key, s.arch+".")] = metaJSON(h.value)
 	}
 	out := map[string]any{
-		"file":            f.Path,
+		"file":            s.file,
 		"file_bytes":      f.Size,
 		"gguf_version":    f.Version,
 		"architecture":    s.arch,

@@ -58,7 +58,8 @@ func runPull(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// runList prints the store's models: sputnik list (or ls).
+// runList prints the built-in model and the store's models: sputnik list
+// (or ls).
 func runList(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("list", stderr)
 	pos, err := parseFlags(fs, args)
@@ -68,16 +69,29 @@ func runList(args []string, stdout, stderr io.Writer) error {
 	if len(pos) != 0 {
 		return usageError{"usage: sputnik list"}
 	}
+	name, data, builtIn := builtinModel()
+	var ms []*hub.Manifest
 	store, err := hub.OpenStore()
-	if err != nil {
-		return err
+	if err == nil {
+		ms, err = store.List()
 	}
-	ms, err := store.List()
 	if err != nil {
-		return err
+		if !builtIn {
+			return err
+		}
+		fmt.Fprintf(stderr, "sputnik list: the model store: %v\n", err)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 3, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tSIZE\tQUANT\tMODIFIED")
+	if builtIn {
+		quant := "-"
+		if f, err := gguf.ParseMetadata(data); err == nil {
+			if ft, err := f.Int("general.file_type"); err == nil {
+				quant = fileTypeName(ft)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, hub.HumanBytes(int64(len(data))), quant, "built in")
+	}
 	for _, m := range ms {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.Name, hub.HumanBytes(m.Size), m.Quant, ago(time.Since(m.Pulled)))
 	}
@@ -120,6 +134,9 @@ func runRm(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	for _, a := range pos {
+		if name, _, ok := builtinModel(); ok && a == name {
+			return usageError{fmt.Sprintf("%s is built into the binary and cannot be removed", a)}
+		}
 		n, err := hub.ParseName(a)
 		if err != nil {
 			return usageError{err.Error()}
@@ -152,8 +169,11 @@ func resolveModel(arg string) (string, error) {
 	return p, err
 }
 
-// openGGUF opens the GGUF file (or store name) arg.
+// openGGUF opens the GGUF file, store name or built-in model arg.
 func openGGUF(arg string) (*gguf.File, error) {
+	if data, ok := builtinImage(arg); ok {
+		return openBuiltin(data)
+	}
 	p, err := resolveModel(arg)
 	if err != nil {
 		return nil, err

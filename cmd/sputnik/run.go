@@ -31,7 +31,7 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 
 func runChat(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlags("run", stderr)
-	modelPath := modelFlag(fs, "model GGUF file (required; or give it as the first argument)")
+	modelPath := modelFlag(fs, "model GGUF file or pulled model name (or give a .gguf file as the first argument; default: the built-in model)")
 	system := fs.String("system", "", "system prompt")
 	fs.StringVar(system, "sys", "", "same as --system")
 	fs.StringVar(system, "system-prompt", "", "same as --system")
@@ -46,7 +46,7 @@ func runChat(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	sf.register(fs)
 	fs.Usage = func() {
 		w := fs.Output()
-		fmt.Fprintln(w, "Usage: sputnik run -m MODEL.gguf [flags] [PROMPT]")
+		fmt.Fprintln(w, "Usage: sputnik run [-m MODEL.gguf] [flags] [PROMPT]")
 		fmt.Fprintln(w, "\nChats with the model through its own chat template; with PROMPT (or -p/-f) it answers once.")
 		fmt.Fprintln(w, "A model without a chat template continues each line as plain text.")
 		fmt.Fprintln(w, "In the chat, /? lists the commands (/set, /show, /clear, /bye).")
@@ -61,8 +61,6 @@ func runChat(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		*modelPath, pos = pos[0], pos[1:]
 	}
 	switch {
-	case *modelPath == "":
-		return missingModel("run")
 	case len(pos) > 1:
 		return usageError{fmt.Sprintf("unexpected argument %q: quote the prompt to pass it as one argument", pos[1])}
 	case len(pos) == 1 && pf.given():
@@ -83,7 +81,10 @@ func runChat(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		}
 	}
 
-	fmt.Fprintf(stderr, "loading %s…\n", *modelPath)
+	if *modelPath, err = defaultModel("run", *modelPath); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "loading %s…\n", describeModel(*modelPath))
 	lm, err := loadModel(*modelPath, *threads, stderr)
 	if err != nil {
 		return err

@@ -36,7 +36,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := newFlags("serve", stderr)
-	modelPath := modelFlag(fs, "model GGUF file (required; the first part of a split model)")
+	modelPath := modelFlag(fs, "model GGUF file (the first part of a split model) or pulled model name (default: the built-in model)")
 	addr := fs.String("addr", "127.0.0.1:8080", "listen `address` (loopback by default; :8080 for every interface)")
 	apiKey := fs.String("api-key", "", "require this key as \"Authorization: Bearer KEY\" (default: $SPUTNIK_API_KEY)")
 	parallelN := fs.Int("parallel", 4, "most sequences decoded together")
@@ -50,7 +50,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	grace := fs.Duration("grace", 10*time.Second, "on SIGTERM, how long running requests may finish before they are cancelled")
 	budget := fs.Int("reasoning-budget", 0, "default max_reasoning_tokens: after `N` reasoning tokens the server closes the <think> block (0 = no limit)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: sputnik serve -m MODEL.gguf [--addr HOST:PORT] [--api-key KEY] [--parallel N] [--ctx N] [--kv-mem SIZE] [--alias NAME] [-t N] [--reasoning-budget N] [--no-ui]")
+		fmt.Fprintln(fs.Output(), "Usage: sputnik serve [-m MODEL.gguf] [--addr HOST:PORT] [--api-key KEY] [--parallel N] [--ctx N] [--kv-mem SIZE] [--alias NAME] [-t N] [--reasoning-budget N] [--no-ui]")
 		fmt.Fprintln(fs.Output(), "\nServes the OpenAI/DeepSeek API (/v1/chat/completions, /v1/completions, /v1/models), /health and /metrics.")
 		fmt.Fprintln(fs.Output(), "\nFlags:")
 		fs.PrintDefaults()
@@ -62,11 +62,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if *modelPath == "" && len(pos) == 1 && strings.HasSuffix(pos[0], ".gguf") {
 		*modelPath, pos = pos[0], nil
 	}
-	if *modelPath == "" {
-		return missingModel("serve")
-	}
 	if len(pos) > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q", pos[0])}
+	}
+	if *modelPath, err = defaultModel("serve", *modelPath); err != nil {
+		return err
 	}
 	if *apiKey == "" {
 		*apiKey = os.Getenv("SPUTNIK_API_KEY")
@@ -184,7 +184,7 @@ func shutdown(hs *http.Server, srv *server.Server, e *engine.Engine, grace time.
 
 // loadForServe loads the model, its chat template and the engine.
 func loadForServe(path, alias string, threads int, opt engine.Options, stderr io.Writer) (*loaded, *server.Model, *engine.Engine, string, error) {
-	fmt.Fprintf(stderr, "sputnik serve: loading %s…\n", path)
+	fmt.Fprintf(stderr, "sputnik serve: loading %s…\n", describeModel(path))
 	lm, err := loadModel(path, threads, stderr)
 	if err != nil {
 		return nil, nil, nil, "", err
@@ -224,7 +224,11 @@ func loadForServe(path, alias string, threads int, opt engine.Options, stderr io
 	if info.Name != "" && info.Name != m.Name {
 		m.Aliases = append(m.Aliases, info.Name)
 	}
-	if st, err := os.Stat(path); err == nil {
+	if isBuiltin(path) {
+		if t := builtinTime(); !t.IsZero() {
+			m.Created = t.Unix()
+		}
+	} else if st, err := os.Stat(path); err == nil {
 		m.Created = st.ModTime().Unix()
 	}
 	s := e.Stats()
