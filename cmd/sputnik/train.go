@@ -113,7 +113,11 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if *threads > 0 {
 		parallel.SetThreads(*threads)
 	}
-	data, label, err := modelBytes(*modelArg)
+	arg, err := defaultModel("eval", *modelArg)
+	if err != nil {
+		return err
+	}
+	data, label, err := modelBytes(arg)
 	if err != nil {
 		return err
 	}
@@ -155,6 +159,9 @@ func printEval(w io.Writer, what string, ev recipe.Eval) {
 // modelBytes returns the bytes of the model arg names (a file or a store
 // name) and a label for messages.
 func modelBytes(arg string) ([]byte, string, error) {
+	if b, ok := builtinImage(arg); ok {
+		return b, arg + " (built in)", nil
+	}
 	path, err := resolveModel(arg)
 	if err != nil {
 		return nil, "", err

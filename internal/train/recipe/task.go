@@ -29,6 +29,24 @@ type Task struct {
 	tmpl  *chat.Template
 	enc   tokenizer.EncodeOptions
 	think int32 // id of "</think>"
+
+	// samp decodes rollouts and evaluations; it is made for the first
+	// model and takes later models of the same shape with SetModel.
+	samp *rollout.Sampler
+}
+
+// sampler returns the task's Sampler, running the model in modelFile.
+func (t *Task) sampler(modelFile []byte) (*rollout.Sampler, error) {
+	m, _, err := rollout.Load(modelFile)
+	if err != nil {
+		return nil, err
+	}
+	if t.samp == nil {
+		seqs := max(evalBatch, t.r.GRPO.Prompts*t.r.GRPO.Group)
+		t.samp, err = rollout.New(m, t.tok, seqs, t.r.Model.Context)
+		return t.samp, err
+	}
+	return t.samp, t.samp.SetModel(m)
 }
 
 // NewTask returns the task of r for a model with tokenizer tok.
@@ -72,7 +90,7 @@ func (t *Task) Example(p addition.Problem, noThink bool) train.Example {
 // Rollouts samples ph.Group completions for each problem from the model in
 // modelFile, and scores each with the rule-based reward.
 func (t *Task) Rollouts(ctx context.Context, modelFile []byte, probs []addition.Problem, ph GRPOPhase, seed uint64) ([][]train.Sample, error) {
-	m, _, err := rollout.Load(modelFile)
+	s, err := t.sampler(modelFile)
 	if err != nil {
 		return nil, err
 	}
@@ -81,10 +99,6 @@ func (t *Task) Rollouts(ctx context.Context, modelFile []byte, probs []addition.
 		if prompts[i], err = t.Prompt(p); err != nil {
 			return nil, err
 		}
-	}
-	s, err := rollout.New(m, t.tok, len(probs)*ph.Group, t.r.Model.Context)
-	if err != nil {
-		return nil, err
 	}
 	comps, err := s.Run(ctx, prompts, rollout.Options{
 		Group: ph.Group, MaxTokens: t.r.MaxNewToks, Seed: seed,
@@ -128,11 +142,7 @@ type Eval struct {
 // ablation that shows what thinking is worth.
 func (t *Task) Evaluate(ctx context.Context, modelFile []byte, n int, noThink bool) (Eval, error) {
 	ev := Eval{N: n}
-	m, _, err := rollout.Load(modelFile)
-	if err != nil {
-		return ev, err
-	}
-	s, err := rollout.New(m, t.tok, min(n, evalBatch), t.r.Model.Context)
+	s, err := t.sampler(modelFile)
 	if err != nil {
 		return ev, err
 	}
