@@ -88,3 +88,16 @@ func TestPreTokenizeMatchesEncode(t *testing.T) {
 		t.Errorf("Encode(text) = %v, want the pieces' ids %v", got, want)
 	}
 }
+
+func TestByteLevelText(t *testing.T) {
+	for _, tc := range []struct{ raw, want string }{
+		{"ab", "ab"}, {" a", "Ġa"}, {"\n\n", "ĊĊ"}, {"\x00", "Ā"}, {"\xff", "ÿ"}, {"é", "Ã©"},
+	} {
+		if got := ByteLevelText(tc.raw); got != tc.want {
+			t.Errorf("ByteLevelText(%q) = %q, want %q", tc.raw, got, tc.want)
+		}
+		if back, ok := byteLevelDecode(ByteLevelText(tc.raw)); !ok || back != tc.raw {
+			t.Errorf("byteLevelDecode(ByteLevelText(%q)) = %q, %v", tc.raw, back, ok)
+		}
+	}
+}
