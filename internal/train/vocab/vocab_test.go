@@ -315,3 +315,16 @@ func TestFitErrors(t *testing.T) {
 		t.Errorf("valid options: %v", err)
 	}
 }
+
+// TestR1MarkersAgree checks that the task writes the same marker texts the
+// vocabulary makes special tokens of.
+func TestR1MarkersAgree(t *testing.T) {
+	for _, p := range [][2]string{
+		{addition.BOS, R1BOS}, {addition.EOS, R1EOS}, {addition.User, R1User},
+		{addition.Assistant, R1Assistant}, {addition.ThinkOpen, R1ThinkOpen}, {addition.ThinkClose, R1ThinkClose},
+	} {
+		if p[0] != p[1] {
+			t.Errorf("addition writes %q, the vocabulary has %q", p[0], p[1])
+		}
+	}
+}
