@@ -50,7 +50,7 @@ func writePlot(path, name string, h []recipe.Point) error {
 		}
 		l.Color = plotColor(1)
 		p.Add(l)
-		p.Legend.Add("GRPO mean reward (correct 1 + format 0.1)", l)
+		p.Legend.Add("GRPO mean reward (1 correct, 0.1 well-formed only)", l)
 	}
 	if boundary > 0 {
 		v, err := plotter.NewLine(plotter.XYs{{X: boundary, Y: 0}, {X: boundary, Y: 1.15}})

@@ -57,9 +57,8 @@ type GRPOPhase struct {
 	Clip        float64
 	Temperature float32
 	Options     train.GRPOOptions
-	// Rewards: Correct for a right answer, Format for a well-formed
-	// completion (thinking closed by one </think>, then digits only).
-	Correct, Format float64
+	// The reward is addition.Grade's: 1 for a well-formed, correct
+	// completion, 0.1 for a well-formed one, else 0.
 }
 
 // R1Tiny is the recipe of the model built into Sputnik.
@@ -79,7 +78,6 @@ func R1Tiny() Recipe {
 		GRPO: GRPOPhase{
 			Steps: 60, Prompts: 8, Group: 8, LR: 2e-5, Warmup: 5, Clip: 1, Temperature: 1,
 			Options: train.GRPOOptions{Epsilon: 0.2, Beta: 0.04, Iterations: 2},
-			Correct: 1, Format: 0.1,
 		},
 		MaxTokens:  4096,
 		EvalEvery:  100,

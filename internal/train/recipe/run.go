@@ -87,7 +87,6 @@ type run struct {
 	o       Options
 	tok     *tokenizer.Tokenizer
 	tokMeta *gguf.File // tokenizer.* keys, copied into every file written
-	tmpl    *chat.Template
 	task    *Task
 	start   time.Time
 	res     Result
@@ -141,9 +140,6 @@ func Run(ctx context.Context, r Recipe, o Options) (Result, error) {
 	var err error
 	if ru.tok, err = tokenizer.FromGGUF(ru.tokMeta); err != nil {
 		return ru.res, fmt.Errorf("recipe: fitted tokenizer: %w", err)
-	}
-	if ru.tmpl, err = chat.Parse(chatTemplate()); err != nil {
-		return ru.res, err
 	}
 	if ru.task, err = NewTask(r, ru.tok); err != nil {
 		return ru.res, err
@@ -359,7 +355,9 @@ func (ru *run) modelBytes(params *train.Params, phase string, step int) []byte {
 func fitTokenizer(r Recipe, seed uint64) (*gguf.File, error) {
 	rng := rand.New(rand.NewPCG(seed, 0))
 	corpus := addition.Corpus(rng, r.Task, r.Corpus)
-	v, err := vocab.Fit(corpus, vocab.Options{Size: r.VocabSize, Pre: "qwen2", Specials: specials})
+	v, err := vocab.Fit(corpus, vocab.Options{
+		Size: r.VocabSize, Pre: "qwen2", Specials: vocab.R1Specials(), BOS: addition.BOS, EOS: addition.EOS,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("recipe: fitting the tokenizer: %w", err)
 	}
@@ -397,9 +395,6 @@ func loadParams(path string) (*train.Params, error) {
 	defer f.Close()
 	return train.LoadParams(f)
 }
-
-// specials are the DeepSeek-R1 control tokens the model's vocabulary holds.
-var specials = []string{"<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>", "<｜User｜>", "<｜Assistant｜>", "<think>", "</think>"}
 
 // chatTemplate is the template stored in the model: Sputnik's own
 // DeepSeek-R1 template.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/sputnik-llm/sputnik/internal/chat"
 	"github.com/sputnik-llm/sputnik/internal/sample"
 	"github.com/sputnik-llm/sputnik/internal/tokenizer"
 	"github.com/sputnik-llm/sputnik/internal/train"
@@ -26,7 +25,6 @@ const evalBatch = 64
 type Task struct {
 	r     Recipe
 	tok   *tokenizer.Tokenizer
-	tmpl  *chat.Template
 	enc   tokenizer.EncodeOptions
 	think int32 // id of "</think>"
 
@@ -51,11 +49,7 @@ func (t *Task) sampler(modelFile []byte) (*rollout.Sampler, error) {
 
 // NewTask returns the task of r for a model with tokenizer tok.
 func NewTask(r Recipe, tok *tokenizer.Tokenizer) (*Task, error) {
-	tmpl, err := chat.Parse(chatTemplate())
-	if err != nil {
-		return nil, err
-	}
-	t := &Task{r: r, tok: tok, tmpl: tmpl, enc: tokenizer.EncodeOptions{ParseSpecial: true}}
+	t := &Task{r: r, tok: tok, enc: tokenizer.EncodeOptions{ParseSpecial: true}}
 	ids := tok.Encode("</think>", t.enc)
 	if len(ids) != 1 {
 		return nil, fmt.Errorf("recipe: the vocabulary has no single </think> token (%v)", ids)
@@ -64,25 +58,16 @@ func NewTask(r Recipe, tok *tokenizer.Tokenizer) (*Task, error) {
 	return t, nil
 }
 
-// Prompt returns the tokens of p's question in the chat template, ending
-// in the assistant's "<think>\n" (as DeepSeek recommends for R1).
-func (t *Task) Prompt(p addition.Problem) ([]int32, error) {
-	s, err := t.tmpl.Apply([]chat.Message{{Role: "user", Content: p.Question()}}, chat.Options{
-		AddGenerationPrompt: true, BOS: specials[0], EOS: specials[1], ForceThink: true,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("recipe: rendering the prompt: %w", err)
-	}
-	return t.tok.Encode(s, t.enc), nil
+// Prompt returns the tokens of p's question in the model's chat template,
+// ending in the assistant's "<think>\n" (as DeepSeek recommends for R1).
+func (t *Task) Prompt(p addition.Problem) []int32 {
+	return t.tok.Encode(p.Prompt(), t.enc)
 }
 
 // Example returns p as a supervised example: the prompt, then the gold
 // completion (without thinking if noThink) and the end-of-sentence token.
 func (t *Task) Example(p addition.Problem, noThink bool) train.Example {
-	prompt, err := t.Prompt(p)
-	if err != nil {
-		panic(err) // the built-in template renders every question
-	}
+	prompt := t.Prompt(p)
 	toks := append(prompt, t.tok.Encode(p.Completion(noThink), t.enc)...)
 	return train.Example{Tokens: append(toks, t.tok.EOS()), Start: len(prompt)}
 }
@@ -96,9 +81,7 @@ func (t *Task) Rollouts(ctx context.Context, modelFile []byte, probs []addition.
 	}
 	prompts := make([][]int32, len(probs))
 	for i, p := range probs {
-		if prompts[i], err = t.Prompt(p); err != nil {
-			return nil, err
-		}
+		prompts[i] = t.Prompt(p)
 	}
 	comps, err := s.Run(ctx, prompts, rollout.Options{
 		Group: ph.Group, MaxTokens: t.r.MaxNewToks, Seed: seed,
@@ -109,14 +92,7 @@ func (t *Task) Rollouts(ctx context.Context, modelFile []byte, probs []addition.
 	}
 	groups := make([][]train.Sample, len(probs))
 	for _, c := range comps {
-		sc := addition.Grade(probs[c.Prompt], c.Text)
-		reward := 0.0
-		if sc.Correct {
-			reward += ph.Correct
-		}
-		if sc.WellFormed {
-			reward += ph.Format
-		}
+		reward := addition.Grade(probs[c.Prompt], c.Text).Reward
 		toks := append(append([]int32(nil), prompts[c.Prompt]...), c.Tokens...)
 		groups[c.Prompt] = append(groups[c.Prompt], train.Sample{
 			Example: train.Example{Tokens: toks, Start: len(prompts[c.Prompt])}, Reward: reward,
@@ -152,9 +128,7 @@ func (t *Task) Evaluate(ctx context.Context, modelFile []byte, n int, noThink bo
 		prompts := make([][]int32, len(batch))
 		prefix := make([]string, len(batch))
 		for i, p := range batch {
-			if prompts[i], err = t.Prompt(p); err != nil {
-				return ev, err
-			}
+			prompts[i] = t.Prompt(p)
 			if noThink {
 				// Everything the gold no-thinking completion has before its answer.
 				prefix[i] = strings.TrimSuffix(p.Completion(true), p.Answer())
