@@ -19,7 +19,7 @@ func small() Recipe {
 	r.Task = addition.Options{MinDigits: 1, MaxDigits: 2}
 	r.VocabSize = 320
 	r.Corpus = 300
-	r.SFT.Steps, r.SFT.Batch, r.SFT.Warmup = 250, 16, 20
+	r.SFT.Steps, r.SFT.Batch, r.SFT.Warmup = 1000, 16, 20
 	r.GRPO.Steps, r.GRPO.Prompts, r.GRPO.Group = 4, 4, 6
 	r.EvalEvery, r.EvalQuick, r.EvalFinal = 100, 32, 200
 	r.MaxNewToks = 96
