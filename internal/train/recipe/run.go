@@ -126,7 +126,9 @@ func Run(ctx context.Context, r Recipe, o Options) (Result, error) {
 		if ru.tokMeta, err = tokenizerMeta(f); err != nil {
 			return ru.res, err
 		}
-		optIn = o.Resume + ".opt"
+		if step > 0 { // a phase's first step starts with a fresh optimizer
+			optIn = o.Resume + ".opt"
+		}
 		if ru.res.History, err = readHistory(HistoryPath(o.Resume)); err != nil {
 			return ru.res, err
 		}
@@ -174,7 +176,10 @@ func Run(ctx context.Context, r Recipe, o Options) (Result, error) {
 	}
 	if phase == "grpo" {
 		refPath := SFTPath(o.Out)
-		if o.Resume != "" {
+		switch {
+		case strings.HasSuffix(o.Resume, ".sft.gguf"):
+			refPath = o.Resume // GRPO from the SFT model itself
+		case o.Resume != "":
 			refPath = SFTPath(o.Resume)
 		}
 		ref, err := loadParams(refPath)
