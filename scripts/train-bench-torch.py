@@ -112,6 +112,17 @@ class Llama(nn.Module):
         return self.out(self.norm(x))
 
 
+def blas_library():
+    """The BLAS shared library this process loaded (Debian's torch takes
+    whichever libblas.so.3 the alternatives system points at)."""
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {line.split()[-1] for line in f if "blas" in line.lower() and "/" in line}
+        return ",".join(sorted(libs)) or "none found"
+    except OSError:
+        return "unknown"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
@@ -136,8 +147,9 @@ def main():
             times.append(time.perf_counter() - t0)
     step = statistics.median(times)
     tokens = BATCH * SEQ  # tokens per step, counted as the Go benchmark counts them
+    sdpa = "sdpa" if hasattr(F, "scaled_dot_product_attention") else "matmul+softmax attention"
     print(f"torch tokens/s: {tokens / step:.0f} ({args.threads} threads, {args.steps} steps, "
-          f"median step {step * 1000:.1f} ms, torch {torch.__version__})")
+          f"median step {step * 1000:.1f} ms, torch {torch.__version__}, {sdpa}, BLAS {blas_library()})")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@
 // WeightedSumF16, AddWeightedSumF16, RoundF16), and the small vector
 // kernels around them (RMSNorm, Softmax, SiLU/SwiGLU, Add/Mul/Scale,
 // Dot/Axpy, f16 dot/axpy/conversions for the KV cache, DequantizeRow for
-// embeddings).
+// embeddings). For training (package train) it also has Gemm, products of
+// two float32 matrices in any orientation, with packed-panel micro-kernels
+// (gemm.go; _asm/gemm.go generates gemm_amd64.s).
 //
 // Place in the layout: kernel imports tensor (types, Mat), parallel (the
 // worker pool) and golang.org/x/sys/cpu; model/nn and the architecture

@@ -15,22 +15,17 @@ import "github.com/sputnik-llm/sputnik/internal/kernel"
 //	dP = dO Vᵀ,  dS = P ⊙ (dP − D) · scale
 //	dQ = dS K,   dK += dSᵀ Q,   dV += Pᵀ dO
 //
-// Every product is a kernel.MatMul on float32 matrices. The query heads
-// of one KV head run on one goroutine in head order, so their dK and dV
-// contributions add in a fixed order.
+// Every product is a kernel.Gemm (run on the task's goroutine: the tasks
+// are the parallel split). The query heads of one KV head run on one
+// goroutine in head order, so their dK and dV contributions add in a
+// fixed order.
 
 // attnBuf is one goroutine's attention scratch.
-//
-// Key counts e and query counts are padded to multiples of 16 with zero
-// probabilities (roundUp16): P and dS of a block are [rows][e16].
 type attnBuf struct {
-	kvT  []float32 // [hd][e16] transposed keys or values of a block's prefix
 	o    []float32 // [attnBlock][hd] a block's output or its gradient
-	dp   []float32 // [attnBlock][e16] dP, then dS
-	tr   []float32 // [eMax][attnBlock] dSᵀ or Pᵀ
-	rT   []float32 // [hd][attnBlock] Qᵀ or dOᵀ of a block
-	tmp  []float32 // [eMax][hd] a block's dK or dV contribution
+	dp   []float32 // [attnBlock][eMax] dP, then dS
 	drow []float32 // [attnBlock] D_i
+	gm   kernel.GemmArgs
 }
 
 func (n *Net) getAttnBuf() *attnBuf {
@@ -41,18 +36,21 @@ func (n *Net) getAttnBuf() *attnBuf {
 		n.attnFree = n.attnFree[:k-1]
 		return b
 	}
-	hd, e := n.hd, roundUp16(n.eMax)
-	return &attnBuf{
-		kvT: make([]float32, hd*e), o: make([]float32, attnBlock*hd), dp: make([]float32, attnBlock*e),
-		tr: make([]float32, e*attnBlock), rT: make([]float32, hd*attnBlock), tmp: make([]float32, e*hd),
-		drow: make([]float32, attnBlock),
-	}
+	hd, e := n.hd, n.eMax
+	return &attnBuf{o: make([]float32, attnBlock*hd), dp: make([]float32, attnBlock*e), drow: make([]float32, attnBlock)}
 }
 
 func (n *Net) putAttnBuf(b *attnBuf) {
+	b.gm = kernel.GemmArgs{}
 	n.attnMu.Lock()
 	n.attnFree = append(n.attnFree, b)
 	n.attnMu.Unlock()
+}
+
+// gemm runs buf.gm = args.
+func (b *attnBuf) gemm(args kernel.GemmArgs) {
+	b.gm = args
+	kernel.Gemm(&b.gm)
 }
 
 // attnForward runs the (sequence, KV head) pairs [lo, hi) of layer cur.l:
@@ -65,7 +63,6 @@ func (n *Net) attnForward(lo, hi int) {
 		sp, g := n.spans[i/n.c.KVHeads], i%n.c.KVHeads
 		k := a.k[(g*T+sp.off)*hd : (g*T+sp.off+sp.n)*hd] // [sp.n][hd]
 		v := a.v[(g*T+sp.off)*hd : (g*T+sp.off+sp.n)*hd]
-		kPad := a.k[(g*T+sp.off)*hd:] // k and the rows after it
 		if n.engineArith {
 			n.attnEngine(buf, sp, g, k, v)
 			continue
@@ -76,25 +73,19 @@ func (n *Net) attnForward(lo, hi int) {
 			for r0 := 0; r0 < sp.n; r0 += attnBlock {
 				r1 := min(r0+attnBlock, sp.n)
 				nb, e := r1-r0, r1
-				e16 := roundUp16(e)
-				p := pb[:nb*e16]
-				pb = pb[nb*e16:]
-				// scores against e16 keys (the rows past e belong to other
-				// sequences or the padding; the mask drops them), causal softmax
-				matMul(p, kPad, e16, hd, q[r0*hd:], nb)
+				p := pb[:nb*e]
+				pb = pb[nb*e:]
+				// scores Q Kᵀ, causal softmax
+				buf.gemm(kernel.GemmArgs{M: nb, N: e, K: hd, A: q[r0*hd:], LDA: hd, B: k, LDB: hd, TransB: true, C: p, LDC: e})
 				for j := range nb {
-					row := p[j*e16 : (j+1)*e16]
+					row := p[j*e : (j+1)*e]
 					valid := r0 + j + 1
 					softmax(row[:valid], n.scale)
 					clear(row[valid:])
 				}
-				// O = P V
-				transpose(buf.kvT, e16, v, e, hd, 0, hd, true)
-				matMul(buf.o, buf.kvT, hd, e16, p, nb)
-				for j := range nb {
-					t := sp.off + r0 + j
-					copy(a.att[t*n.qw+h*hd:t*n.qw+(h+1)*hd], buf.o[j*hd:(j+1)*hd])
-				}
+				// O = P V, into the token-major output
+				t := sp.off + r0
+				buf.gemm(kernel.GemmArgs{M: nb, N: hd, K: e, A: p, LDA: e, B: v, LDB: hd, C: a.att[t*n.qw+h*hd:], LDC: n.qw})
 			}
 		}
 	}
@@ -154,7 +145,7 @@ func (n *Net) attnBackward(lo, hi int) {
 	for i := lo; i < hi; i++ {
 		sp, g := n.spans[i/n.c.KVHeads], i%n.c.KVHeads
 		k := a.k[(g*T+sp.off)*hd : (g*T+sp.off+sp.n)*hd] // [sp.n][hd]
-		vPad := a.v[(g*T+sp.off)*hd:]                    // v and the rows after it
+		v := a.v[(g*T+sp.off)*hd : (g*T+sp.off+sp.n)*hd]
 		dk := n.dk[(g*T+sp.off)*hd : (g*T+sp.off+sp.n)*hd]
 		dv := n.dv[(g*T+sp.off)*hd : (g*T+sp.off+sp.n)*hd]
 		clear(dk)
@@ -166,23 +157,21 @@ func (n *Net) attnBackward(lo, hi int) {
 			for r0 := 0; r0 < sp.n; r0 += attnBlock {
 				r1 := min(r0+attnBlock, sp.n)
 				nb, e := r1-r0, r1
-				e16, nb16 := roundUp16(e), roundUp16(nb)
-				p := pb[:nb*e16]
-				pb = pb[nb*e16:]
-				// dO of the block's rows, and D_i = dO_i · O_i
-				do := buf.o[:nb*hd]
+				p := pb[:nb*e]
+				pb = pb[nb*e:]
+				t0 := sp.off + r0
+				datt := n.datt[t0*n.qw+h*hd:] // the block's dO rows, qw apart
+				// D_i = dO_i · O_i
 				for j := range nb {
-					t := sp.off + r0 + j
-					src := n.datt[t*n.qw+h*hd : t*n.qw+(h+1)*hd]
-					copy(do[j*hd:(j+1)*hd], src)
-					buf.drow[j] = kernel.Dot(src, a.att[t*n.qw+h*hd:t*n.qw+(h+1)*hd])
+					t := t0 + j
+					buf.drow[j] = kernel.Dot(n.datt[t*n.qw+h*hd:t*n.qw+(h+1)*hd], a.att[t*n.qw+h*hd:t*n.qw+(h+1)*hd])
 				}
 				// dP = dO Vᵀ, then dS = P ⊙ (dP − D) · scale (0 where masked)
-				ds := buf.dp[:nb*e16]
-				matMul(ds, vPad, e16, hd, do, nb)
+				ds := buf.dp[:nb*e]
+				buf.gemm(kernel.GemmArgs{M: nb, N: e, K: hd, A: datt, LDA: n.qw, B: v, LDB: hd, TransB: true, C: ds, LDC: e})
 				for j := range nb {
 					valid := r0 + j + 1
-					prow, drow := p[j*e16:j*e16+valid], ds[j*e16:(j+1)*e16]
+					prow, drow := p[j*e:j*e+valid], ds[j*e:(j+1)*e]
 					dj := buf.drow[j]
 					for c, pv := range prow {
 						drow[c] = pv * (drow[c] - dj) * n.scale
@@ -190,18 +179,10 @@ func (n *Net) attnBackward(lo, hi int) {
 					clear(drow[valid:])
 				}
 				// dQ = dS K
-				transpose(buf.kvT, e16, k, e, hd, 0, hd, true)
-				matMul(dq[r0*hd:], buf.kvT, hd, e16, ds, nb)
-				// dK += dSᵀ Q
-				transpose(buf.tr, nb16, ds, nb, e16, 0, e, true)
-				transpose(buf.rT, nb16, q[r0*hd:], nb, hd, 0, hd, true)
-				matMul(buf.tmp, buf.rT, hd, nb16, buf.tr, e)
-				kernel.Add(dk[:e*hd], dk[:e*hd], buf.tmp[:e*hd])
-				// dV += Pᵀ dO
-				transpose(buf.tr, nb16, p, nb, e16, 0, e, true)
-				transpose(buf.rT, nb16, do, nb, hd, 0, hd, true)
-				matMul(buf.tmp, buf.rT, hd, nb16, buf.tr, e)
-				kernel.Add(dv[:e*hd], dv[:e*hd], buf.tmp[:e*hd])
+				buf.gemm(kernel.GemmArgs{M: nb, N: hd, K: e, A: ds, LDA: e, B: k, LDB: hd, C: dq[r0*hd:], LDC: hd})
+				// dK += dSᵀ Q, dV += Pᵀ dO
+				buf.gemm(kernel.GemmArgs{M: e, N: hd, K: nb, A: ds, LDA: e, TransA: true, B: q[r0*hd:], LDB: hd, C: dk, LDC: hd, Acc: true})
+				buf.gemm(kernel.GemmArgs{M: e, N: hd, K: nb, A: p, LDA: e, TransA: true, B: datt, LDB: n.qw, C: dv, LDC: hd, Acc: true})
 			}
 		}
 	}

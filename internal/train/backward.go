@@ -85,104 +85,12 @@ func (n *Net) logSoftmaxBackward(lo, hi int) {
 
 // inputGrad sets dx ([n][in]) = dy ([n][out]) · w for w [out][in].
 func (n *Net) inputGrad(dx, dy, w []float32, out, in int) {
-	n.cur.y, n.cur.x, n.cur.rows, n.cur.cols, n.cur.ld = n.wT, w, out, in, out
-	n.run((in+7)/8, (*Net).transposeStrips)
-	n.matMulTokens(dx, n.wT, in, out, dy)
-}
-
-// transposeStrips transposes the source columns [8·lo, 8·hi) of cur.x
-// ([rows][cols]) into cur.y ([cols][ld]).
-func (n *Net) transposeStrips(lo, hi int) {
-	transpose(n.cur.y, n.cur.ld, n.cur.x, n.cur.rows, n.cur.cols, lo*8, min(hi*8, n.cur.cols), false)
-}
-
-// matMulTokens is matMul over the batch's tokens, split across the pool by
-// runs of 64 tokens (one dispatch; each run multiplies on its own
-// goroutine). Each output is the same dot product either way.
-func (n *Net) matMulTokens(out, w []float32, rows, cols int, x []float32) {
-	n.cur.out, n.cur.w, n.cur.x, n.cur.rows, n.cur.cols = out, w, x, rows, cols
-	n.run((n.n+63)/64, (*Net).matMulRuns)
-}
-
-func (n *Net) matMulRuns(lo, hi int) {
-	t0, t1 := lo*64, min(hi*64, n.n)
-	c := &n.cur
-	matMul(c.out[t0*c.rows:], c.w, c.rows, c.cols, c.x[t0*c.cols:], t1-t0)
+	linearInput(&n.gm, dx, dy, w, n.n, out, in)
 }
 
 // weightGrad adds dyᵀ·x to dw ([out][in]) for dy [n][out] and x [n][in].
-// The tokens are cut into blocks of gradBlock; each block's product is
-// one dot product over the block per element (kernel.MatMul on the
-// transposed, zero-padded blocks), and the blocks' products are added to
-// dw in block order, so the sums are fixed by the data.
 func (n *Net) weightGrad(dw, dy, x []float32, out, in int) {
-	blocks := (n.n + gradBlock - 1) / gradBlock
-	c := &n.cur
-	c.out, c.y, c.x, c.rows, c.cols = dw, dy, x, out, in
-	// transpose the blocks of x ([nb][in] → [in][nb16]) and of dy
-	c.strips = (in + 63) / 64
-	n.run(blocks*(c.strips+(out+63)/64), (*Net).gradTransposes)
-	// one product per block and 64 rows of dw
-	c.strips = (out + 63) / 64
-	n.run(blocks*c.strips, (*Net).gradProducts)
-	// dw += Σ_blocks, in block order
-	n.run((out*in+addChunk-1)/addChunk, (*Net).gradSum)
-}
-
-// gradBlockSpan returns block b's first token, its token count and its
-// padded width.
-func (n *Net) gradBlockSpan(b int) (t0, nb, nb16 int) {
-	t0 = b * gradBlock
-	nb = min(gradBlock, n.n-t0)
-	return t0, nb, roundUp16(nb)
-}
-
-// gradTransposes runs weightGrad's transposes [lo, hi): for each block,
-// cur.strips tasks over 64 columns of x, then tasks over 64 columns of dy.
-func (n *Net) gradTransposes(lo, hi int) {
-	c := &n.cur
-	out, in := c.rows, c.cols
-	per := c.strips + (out+63)/64
-	for i := lo; i < hi; i++ {
-		b, s := i/per, i%per
-		t0, nb, nb16 := n.gradBlockSpan(b)
-		if s < c.strips {
-			transpose(n.xT[t0*in:], nb16, c.x[t0*in:], nb, in, s*64, min(s*64+64, in), true)
-		} else {
-			s -= c.strips
-			transpose(n.dyT[t0*out:], nb16, c.y[t0*out:], nb, out, s*64, min(s*64+64, out), true)
-		}
-	}
-}
-
-// gradProducts computes block products [lo, hi): task i is block
-// i/cur.strips and the 64 rows of dw from (i%cur.strips)·64, written to
-// that block's slice of n.dw.
-func (n *Net) gradProducts(lo, hi int) {
-	c := &n.cur
-	out, in := c.rows, c.cols
-	for i := lo; i < hi; i++ {
-		b, s := i/c.strips, i%c.strips
-		t0, _, nb16 := n.gradBlockSpan(b)
-		r0, r1 := s*64, min(s*64+64, out)
-		xT := n.xT[t0*in:]    // [in][nb16]
-		dyT := n.dyT[t0*out:] // [out][nb16]
-		matMul(n.dw[b*out*in+r0*in:], xT, in, nb16, dyT[r0*nb16:], r1-r0)
-	}
-}
-
-// addChunk is the number of values one work item of gradSum adds.
-const addChunk = 4096
-
-// gradSum adds the blocks' products to cur.out for the chunks [lo, hi) of
-// addChunk values, block after block.
-func (n *Net) gradSum(lo, hi int) {
-	c := &n.cur
-	size := c.rows * c.cols
-	a, e := lo*addChunk, min(hi*addChunk, size)
-	for b := range (n.n + gradBlock - 1) / gradBlock {
-		kernel.Add(c.out[a:e], c.out[a:e], n.dw[b*size+a:b*size+e])
-	}
+	linearWeight(&n.gm, dw, dy, x, n.n, out, in)
 }
 
 // rmsNormBackward adds to dx the gradient through y = x·s·w (s the kept

@@ -6,8 +6,8 @@
 // optimizer state in a small file beside them).
 //
 // Place in the layout: train imports model/nn (the engine's RoPE tables),
-// kernel (MatMul on float32 matrices, the vector kernels), tensor, parallel
-// and gguf. The SFT and GRPO loops, the task, the tokenizer and the CLI are
+// model (the GGUF loader helpers), kernel (Gemm, the vector kernels),
+// tensor, parallel and gguf. The SFT and GRPO loops, the task, the tokenizer and the CLI are
 // its callers.
 //
 // # Main types
@@ -38,9 +38,9 @@
 //
 // # Arithmetic and determinism
 //
-// All matrix products go through kernel.MatMul on float32 matrices (weight
-// gradients as products of transposed activation blocks), so every output
-// element is one dot product whose order of additions is fixed by the data.
+// All matrix products go through kernel.Gemm, where every output element is
+// one chain of fused multiply-adds in the order of the summed index (for
+// weight gradients, the token order), fixed by the data.
 // Every other reduction (norm-gain gradients, embedding gradients, the
 // gradient norm) adds in an order fixed by the token index, never by the
 // thread split: the same parameters and inputs give bit-identical results

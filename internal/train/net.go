@@ -20,11 +20,6 @@ const attnBlock = 64
 // the result does not depend on the thread split.
 const normBlock = 64
 
-// gradBlock is the number of tokens one weight-gradient product contracts
-// over: dW += dYᵀ·X is computed as a sum, in token order, of products of
-// gradBlock-token slices, whose transposed operands stay in cache.
-const gradBlock = 512
-
 // Net is the working memory of forward and backward passes of one model
 // over batches of up to MaxTokens tokens: the activations Forward keeps for
 // Backward, and the scratch both use. It is reused for every step and
@@ -68,10 +63,6 @@ type Net struct {
 	dv   []float32 // [KVHeads][n][hd]
 	dgu  []float32 // [n][2·FFNDim]
 	dact []float32 // [n][FFNDim]
-	wT   []float32 // a transposed weight matrix, [in][out]
-	xT   []float32 // [blocks][in][gradBlock] transposed activation blocks (the last one narrower)
-	dyT  []float32 // [blocks][out][gradBlock] transposed gradient blocks
-	dw   []float32 // [blocks][out][in] each block's weight gradient
 	part []float32 // [⌈maxTokens/normBlock⌉][Dim] norm-gain partial sums
 
 	attnMu   sync.Mutex
@@ -79,6 +70,7 @@ type Net struct {
 
 	task task
 	cur  args
+	gm   kernel.GemmArgs // the operands of the current matrix product
 
 	// engineArith makes Forward compute attention and SwiGLU with the
 	// engine's own kernels and its f16 KV-cache precision (queries, keys,
@@ -101,8 +93,8 @@ type layerActs struct {
 	rs1 []float32 // [n] 1/rms of x
 	h1  []float32 // [n][Dim] attn_norm output
 	q   []float32 // [Heads][n][hd] rotated queries
-	k   []float32 // [KVHeads][n][hd] rotated keys, then 16 rows of padding
-	v   []float32 // [KVHeads][n][hd] values, then 16 rows of padding
+	k   []float32 // [KVHeads][n][hd] rotated keys
+	v   []float32 // [KVHeads][n][hd] values
 	p   []float32 // [Heads][pHead] attention probabilities, per span in causal blocks
 	att []float32 // [n][Heads·hd] attention output
 	xm  []float32 // [n][Dim] residual stream after attention
@@ -115,12 +107,12 @@ type layerActs struct {
 
 // pLen returns the number of attention probabilities a sequence of n
 // tokens keeps per head: each block of attnBlock queries stores scores for
-// the keys up to its last query, padded to a multiple of 16.
+// the keys up to its last query.
 func pLen(n int) int {
 	s := 0
 	for r0 := 0; r0 < n; r0 += attnBlock {
 		r1 := min(r0+attnBlock, n)
-		s += (r1 - r0) * roundUp16(r1)
+		s += (r1 - r0) * r1
 	}
 	return s
 }
@@ -162,7 +154,7 @@ func NewNet(p *Params, maxTokens int) *Net {
 	for i := range n.acts {
 		n.acts[i] = layerActs{
 			x: f(T * d), rs1: f(T), h1: f(T * d),
-			q: f(T * n.qw), k: f(T*n.kvw + 16*hd), v: f(T*n.kvw + 16*hd), p: f(c.Heads * pMax),
+			q: f(T * n.qw), k: f(T * n.kvw), v: f(T * n.kvw), p: f(c.Heads * pMax),
 			att: f(T * n.qw), xm: f(T * d), rs2: f(T), h2: f(T * d),
 			gu: f(T * 2 * ff), sig: f(T * ff), act: f(T * ff),
 		}
@@ -171,15 +163,6 @@ func NewNet(p *Params, maxTokens int) *Net {
 	n.qkv, n.y, n.dx, n.dh, n.datt = f(T*n.qkvw), f(T*d), f(T*d), f(T*d), f(T*n.qw)
 	n.dq, n.dk, n.dv = f(T*n.qw), f(T*n.kvw), f(T*n.kvw)
 	n.dgu, n.dact = f(T*2*ff), f(T*ff)
-	blocks := (T + gradBlock - 1) / gradBlock
-	wMax := 0
-	for _, t := range p.Tensors {
-		wMax = max(wMax, len(t.W))
-	}
-	wMax = max(wMax, d*n.qkvw, 2*ff*d)
-	n.wT, n.dw = f(wMax), f(blocks*wMax)
-	ins, outs := max(d, ff, n.qw), max(d, n.qkvw, 2*ff, c.VocabSize)
-	n.xT, n.dyT = f(blocks*gradBlock*ins), f(blocks*gradBlock*outs)
 	n.part = f((T + normBlock - 1) / normBlock * d)
 	return n
 }
@@ -234,19 +217,19 @@ func (n *Net) Forward(seqs [][]int32, logp []float32) {
 		// attention rmsnorm
 		n.rmsNorm(a.h1, a.rs1, x, b.AttnNorm.W)
 		// q, k, v projections (one matrix: the three are consecutive)
-		n.matMulTokens(n.qkv, n.p.joint(b.Q, b.V), n.qkvw, d, a.h1)
+		n.linear(n.qkv, a.h1, n.p.joint(b.Q, b.V), n.qkvw, d)
 		// rotary embedding, heads to head-major order
 		n.cur.l = l
 		n.run(T, (*Net).ropeScatter)
 		// causal attention, output projection, residual
 		n.run(len(n.spans)*c.KVHeads, (*Net).attnForward)
-		n.matMulTokens(n.y, b.O.W, d, n.qw, a.att)
+		n.linear(n.y, a.att, b.O.W, d, n.qw)
 		n.add(a.xm, x, n.y)
 		// ffn rmsnorm, SwiGLU, residual
 		n.rmsNorm(a.h2, a.rs2, a.xm, b.FFNNorm.W)
-		n.matMulTokens(a.gu, n.p.joint(b.Gate, b.Up), 2*ff, d, a.h2)
+		n.linear(a.gu, a.h2, n.p.joint(b.Gate, b.Up), 2*ff, d)
 		n.run(T, (*Net).swigluForward)
-		n.matMulTokens(n.y, b.Down.W, d, ff, a.act)
+		n.linear(n.y, a.act, b.Down.W, d, ff)
 		next := n.xf
 		if l+1 < c.Layers {
 			next = n.acts[l+1].x
@@ -255,7 +238,7 @@ func (n *Net) Forward(seqs [][]int32, logp []float32) {
 	}
 	// final rmsnorm, output head, log-softmax
 	n.rmsNorm(n.hf, n.rsf, n.xf, n.p.OutNorm.W)
-	n.matMulTokens(n.probs, n.p.Output.W, c.VocabSize, d, n.hf)
+	n.linear(n.probs, n.hf, n.p.Output.W, c.VocabSize, d)
 	n.cur.out = logp
 	n.run(T, (*Net).logSoftmax)
 	n.cur = args{}
@@ -298,11 +281,9 @@ func (n *Net) setBatch(seqs [][]int32, nLogp int) {
 
 // args are the operands of the step the pool is running.
 type args struct {
-	l          int
-	y, x, w    []float32
-	rs, out    []float32
-	rows, cols int
-	ld, strips int
+	l       int
+	y, x, w []float32
+	rs, out []float32
 }
 
 // task is the parallel.Task of every step: fn on the range, with the Net

@@ -8,71 +8,40 @@ import (
 	"github.com/sputnik-llm/sputnik/internal/tensor"
 )
 
-// mat views the first rows·cols values of w as a float32 matrix
-// [rows][cols] for kernel.MatMul.
-func mat(w []float32, rows, cols int) tensor.Mat {
-	w = w[:rows*cols]
-	var data []byte
-	if len(w) > 0 {
-		data = unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(w))), 4*len(w))
-	}
-	return tensor.Mat{Type: tensor.F32, Rows: rows, Cols: cols, Data: data}
+// linear sets y ([n][out]) = x ([n][in]) · wᵀ for w [out][in]: the
+// forward pass of a projection, one dot product per output (kernel.Gemm,
+// with B = w stored transposed). g is the caller's reused argument block.
+func linear(g *kernel.GemmArgs, y, x, w []float32, n, out, in int) {
+	*g = kernel.GemmArgs{M: n, N: out, K: in, A: x, LDA: in, B: w, LDB: in, TransB: true, C: y, LDC: out}
+	kernel.Gemm(g)
 }
 
-// matMul sets out ([n][rows]) = x ([n][cols]) · wᵀ for w [rows][cols].
-func matMul(out, w []float32, rows, cols int, x []float32, n int) {
-	kernel.MatMul(out[:n*rows], mat(w, rows, cols), x[:n*cols], n)
+// linear is the free function linear, or with engineArith the engine's
+// own kernel.MatMul (whose sums add in another order), so that the
+// engine-equivalence test compares the same arithmetic.
+func (n *Net) linear(y, x, w []float32, out, in int) {
+	if n.engineArith {
+		m := tensor.Mat{Type: tensor.F32, Rows: out, Cols: in, Data: unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(w))), 4*out*in)}
+		kernel.MatMul(y[:n.n*out], m, x[:n.n*in], n.n)
+		return
+	}
+	linear(&n.gm, y, x, w, n.n, out, in)
 }
 
-// transpose sets dst[c*ld+r] = src[r*cols+c] for the source rows [0,
-// rows) and columns [c0, c1): the transpose of src ([rows][cols]) into dst
-// ([cols][ld], ld ≥ rows). With pad set, it also zeroes dst's columns
-// [rows, ld) of those rows, so that a MatMul over ld columns adds nothing
-// from them.
-func transpose(dst []float32, ld int, src []float32, rows, cols, c0, c1 int, pad bool) {
-	c := c0
-	// 8×8 tiles: eight source rows of eight values each become eight
-	// destination rows of eight values.
-	for ; c+8 <= c1; c += 8 {
-		r := 0
-		for ; r+8 <= rows; r += 8 {
-			s0 := src[r*cols+c:][:8]
-			s1 := src[(r+1)*cols+c:][:8]
-			s2 := src[(r+2)*cols+c:][:8]
-			s3 := src[(r+3)*cols+c:][:8]
-			s4 := src[(r+4)*cols+c:][:8]
-			s5 := src[(r+5)*cols+c:][:8]
-			s6 := src[(r+6)*cols+c:][:8]
-			s7 := src[(r+7)*cols+c:][:8]
-			for j := range 8 {
-				d := dst[(c+j)*ld+r:][:8]
-				d[0], d[1], d[2], d[3] = s0[j], s1[j], s2[j], s3[j]
-				d[4], d[5], d[6], d[7] = s4[j], s5[j], s6[j], s7[j]
-			}
-		}
-		for ; r < rows; r++ {
-			s := src[r*cols+c:][:8]
-			for j, v := range s {
-				dst[(c+j)*ld+r] = v
-			}
-		}
-	}
-	for ; c < c1; c++ {
-		for r := range rows {
-			dst[c*ld+r] = src[r*cols+c]
-		}
-	}
-	if pad && ld > rows {
-		for c := c0; c < c1; c++ {
-			clear(dst[c*ld+rows : (c+1)*ld])
-		}
-	}
+// linearInput sets dx ([n][in]) = dy ([n][out]) · w for w [out][in]: the
+// gradient with respect to a projection's input.
+func linearInput(g *kernel.GemmArgs, dx, dy, w []float32, n, out, in int) {
+	*g = kernel.GemmArgs{M: n, N: in, K: out, A: dy, LDA: out, B: w, LDB: in, C: dx, LDC: in}
+	kernel.Gemm(g)
 }
 
-// roundUp16 returns k rounded up to a multiple of 16: the MatMul kernels
-// run 16 columns at a time, and a row length that is not a multiple of 16
-// ends in a slow scalar tail, so operands are zero-padded to this width.
-func roundUp16(k int) int { return (k + 15) &^ 15 }
+// linearWeight adds dyᵀ · x to dw ([out][in]) for dy [n][out] and x
+// [n][in]: the gradient with respect to a projection's weights, each
+// element summed over the tokens in order.
+func linearWeight(g *kernel.GemmArgs, dw, dy, x []float32, n, out, in int) {
+	*g = kernel.GemmArgs{M: out, N: in, K: n, A: dy, LDA: out, TransA: true, B: x, LDB: in, C: dw, LDC: in, Acc: true}
+	kernel.Gemm(g)
+}
 
 // The constants of expf.
 const (

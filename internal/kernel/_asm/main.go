@@ -1,6 +1,7 @@
 // Command _asm generates the amd64 assembly of package kernel with avo:
 //
 //	cd internal/kernel/_asm && go run . -pkg kernel -out ../matmul_amd64.s -stubs ../matmul_stub_amd64.go
+//	cd internal/kernel/_asm && go run . -gemm -pkg kernel -out ../gemm_amd64.s -stubs ../gemm_stub_amd64.go
 //
 // It is its own module so that avo stays out of the main module's
 // dependencies. Every generated function has a pure-Go reference in the
@@ -8,13 +9,22 @@
 package main
 
 import (
+	"flag"
+
 	. "github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/ir"
 	. "github.com/mmcloughlin/avo/operand"
 )
 
 func main() {
+	gemm := flag.Bool("gemm", false, "generate the GEMM micro-kernels (gemm_amd64.s) instead of the rest")
+	flag.Parse()
 	ConstraintExpr("!purego")
+	if *gemm {
+		genGemm()
+		Generate()
+		return
+	}
 	genBlockTiles()
 	genFloatTiles()
 	genF16DotTiles()
