@@ -19,11 +19,13 @@ import (
 
 // Recipe is everything that determines a trained model besides the seed.
 type Recipe struct {
-	Name      string
-	Model     train.Config
-	Task      addition.Options
-	VocabSize int // tokens, including the 256 byte tokens and the specials
-	Corpus    int // problems rendered to fit the tokenizer
+	Name  string
+	Model train.Config
+	// Task is the problems SFT trains on (and the tokenizer is fitted to);
+	// Eval is the held-out problems every evaluation draws from (zero: Task).
+	Task, Eval addition.Options
+	VocabSize  int // tokens, including the 256 byte tokens and the specials
+	Corpus     int // problems rendered to fit the tokenizer
 
 	SFT  SFTPhase
 	GRPO GRPOPhase
@@ -56,7 +58,9 @@ type GRPOPhase struct {
 	Warmup      int
 	Clip        float64
 	Temperature float32
-	Options     train.GRPOOptions
+	// Task is the problems GRPO samples (zero: the recipe's Task).
+	Task    addition.Options
+	Options train.GRPOOptions
 	// The reward is addition.Grade's: 1 for a well-formed, correct
 	// completion, 0.1 for a well-formed one, else 0.
 }
@@ -85,6 +89,22 @@ func R1Tiny() Recipe {
 		EvalFinal:  500,
 		MaxNewToks: 320,
 	}
+}
+
+// grpoTask returns the problems GRPO samples.
+func (r Recipe) grpoTask() addition.Options {
+	if r.GRPO.Task != (addition.Options{}) {
+		return r.GRPO.Task
+	}
+	return r.Task
+}
+
+// evalTask returns the problems evaluations draw from.
+func (r Recipe) evalTask() addition.Options {
+	if r.Eval != (addition.Options{}) {
+		return r.Eval
+	}
+	return r.Task
 }
 
 // recipes are the recipes by name.

@@ -261,7 +261,7 @@ func (ru *run) grpo(ctx context.Context, tr *train.Trainer, ref *train.Net, from
 		rng := ru.stepRNG(2, step)
 		probs := make([]addition.Problem, p.Prompts)
 		for i := range probs {
-			probs[i] = addition.New(rng, ru.r.Task)
+			probs[i] = addition.New(rng, ru.r.grpoTask())
 		}
 		groups, err := ru.task.Rollouts(ctx, ru.modelBytes(tr.Params, "", 0), probs, p, rng.Uint64())
 		if err != nil {

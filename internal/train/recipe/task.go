@@ -122,7 +122,7 @@ func (t *Task) Evaluate(ctx context.Context, modelFile []byte, n int, noThink bo
 	if err != nil {
 		return ev, err
 	}
-	probs := addition.TestSet(n, evalSeed, t.r.Task)
+	probs := addition.TestSet(n, evalSeed, t.r.evalTask())
 	for lo := 0; lo < n; lo += evalBatch {
 		batch := probs[lo:min(n, lo+evalBatch)]
 		prompts := make([][]int32, len(batch))
