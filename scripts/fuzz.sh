@@ -43,6 +43,7 @@ internal/tokenizer         FuzzFromGGUF             50000
 internal/tokenizer         FuzzRoundTrip            10000
 internal/tokenizer         FuzzScannersMatchRegex    6000
 internal/tokenizer/hf      FuzzFromHF               25000
+internal/train/vocab       FuzzFitRoundTrip          3000
 '
 
 # Each package's instrumented test binary is built once (go test -c -fuzz)

@@ -40,6 +40,8 @@ func commands() []command {
 		{"ls", "same as list", runList},
 		{"rm", "delete a model from the store", runRm},
 		{"quantize", "convert a GGUF model to another weight type (Q4_K_M, Q8_0, …)", runQuantize},
+		{"train", "train a small reasoning model from scratch (SFT, then GRPO)", runTrain},
+		{"eval", "measure a model's held-out accuracy on its training task", runEval},
 		{"ps", "show what a running server has loaded", runPs},
 		{"version", "print the version", runVersion},
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/sputnik-llm/sputnik/internal/chat"
 	"github.com/sputnik-llm/sputnik/internal/gguf"
 	"github.com/sputnik-llm/sputnik/internal/model"
 	"github.com/sputnik-llm/sputnik/internal/model/deepseek2"
@@ -110,9 +111,11 @@ func Fits(f *gguf.File) (fits bool, limit int64, source string) {
 }
 
 // IsR1 reports whether f holds a DeepSeek-R1-family model (R1 itself or a
-// distill), whose recommended sampling settings differ from greedy: its
-// general.name (or file name) mentions "R1" together with DeepSeek, or its
-// chat template opens a <think> block for the assistant.
+// distill, or a model trained in R1's format such as the built-in r1-tiny),
+// whose prompts open the <think> block and whose recommended sampling
+// settings differ from greedy: its general.name (or file name) mentions
+// "R1" together with DeepSeek, its chat template opens a <think> block for
+// the assistant, or its chat template is Sputnik's own "deepseek-r1" one.
 func IsR1(f *gguf.File) bool {
 	name, _ := f.String("general.name")
 	s := strings.ToLower(name + " " + filepath.Base(f.Path))
@@ -120,5 +123,8 @@ func IsR1(f *gguf.File) bool {
 		return true
 	}
 	tmpl, _ := f.String("tokenizer.chat_template")
+	if builtin, err := chat.BuiltinSource("deepseek-r1"); err == nil && tmpl == builtin {
+		return true
+	}
 	return strings.Contains(tmpl, "<think>")
 }

@@ -46,3 +46,9 @@ func byteLevelDecode(s string) (raw string, ok bool) {
 	}
 	return string(buf), true
 }
+
+// ByteLevelText returns raw bytes as a byte-level BPE vocabulary
+// (tokenizer.ggml.model "gpt2") writes them in tokenizer.ggml.tokens and
+// tokenizer.ggml.merges: every byte replaced by its code point in GPT-2's
+// byte alphabet, so "a b" becomes "aĠb" and "\n" becomes "Ċ".
+func ByteLevelText(raw string) string { return byteLevelEncode(raw) }
