@@ -65,7 +65,14 @@ type GRPOPhase struct {
 	// completion, 0.1 for a well-formed one, else 0.
 }
 
-// R1Tiny is the recipe of the model built into Sputnik.
+// R1Tiny is the recipe of the model built into Sputnik: R1's pipeline in
+// miniature. A short SFT "cold start" (400 steps of 16 traces) makes the
+// format reliable and gets about three answers in four right; GRPO then
+// raises held-out accuracy by sampling 8 answers to each of 16 problems per
+// step and rewarding the correct, well-formed ones. (SFT alone for 1,000
+// steps reaches higher accuracy on this easy task; the recipe keeps the
+// cold start short so that reinforcement learning has work to do, as in
+// the R1 paper.)
 func R1Tiny() Recipe {
 	return Recipe{
 		Name: "r1-tiny",
@@ -77,16 +84,16 @@ func R1Tiny() Recipe {
 		VocabSize: 384,
 		Corpus:    2000,
 		SFT: SFTPhase{
-			Steps: 1200, Batch: 16, LR: 2e-3, Warmup: 50, MinLR: 1e-4, Clip: 1, Weight: 0.01,
+			Steps: 400, Batch: 16, LR: 2e-3, Warmup: 50, MinLR: 1e-4, Clip: 1, Weight: 0.01,
 		},
 		GRPO: GRPOPhase{
-			Steps: 60, Prompts: 8, Group: 8, LR: 2e-5, Warmup: 5, Clip: 1, Temperature: 1,
-			Options: train.GRPOOptions{Epsilon: 0.2, Beta: 0.04, Iterations: 2},
+			Steps: 200, Prompts: 16, Group: 8, LR: 3e-5, Warmup: 5, Clip: 1, Temperature: 1,
+			Options: train.GRPOOptions{Epsilon: 0.2, Beta: 0.04, Iterations: 1},
 		},
 		MaxTokens:  4096,
-		EvalEvery:  100,
-		EvalQuick:  64,
-		EvalFinal:  500,
+		EvalEvery:  20,
+		EvalQuick:  256,
+		EvalFinal:  1000,
 		MaxNewToks: 320,
 	}
 }
