@@ -12,8 +12,30 @@ import (
 	"github.com/sputnik-llm/sputnik/internal/testutil"
 )
 
-// TestGenerateCommand runs the README's first command in process: greedy
-// generation with stories260K continues the prompt as llama.cpp does.
+// TestQuickstart runs the README's first command in process — the
+// built-in model, no -m, asked to add two numbers — with a fixed seed (the
+// command itself draws one): it reasons in the <think> block, shown under
+// "Thinking…", one line per column, and answers the right sum.
+func TestQuickstart(t *testing.T) {
+	if _, _, ok := builtinModel(); !ok {
+		t.Fatal("this build has no built-in model")
+	}
+	var out, errb bytes.Buffer
+	if err := runChat([]string{"--seed", "1", "What is 4821 + 957?"}, strings.NewReader(""), &out, &errb); err != nil {
+		t.Fatalf("run: %v\n%s", err, errb.String())
+	}
+	want := "Thinking…\n4821 957: 1+7+0=8, 8\n482 95: 2+5+0=7, 78\n48 9: 8+9+0=17, 778\n4 _: 4+0+1=5, 5778\n"
+	if !strings.HasPrefix(out.String(), want) {
+		t.Errorf("output %q does not start with the worked sum %q", out.String(), want)
+	}
+	lines := strings.Fields(out.String())
+	if got := lines[len(lines)-1]; got != "5778" {
+		t.Errorf("answer %q, want 5778 (output %q)", got, out.String())
+	}
+}
+
+// TestGenerateCommand: greedy generation with stories260K continues the
+// prompt as llama.cpp does.
 func TestGenerateCommand(t *testing.T) {
 	p := testutil.SharedFile(t, "models/stories260K.gguf")
 	var out, errb bytes.Buffer

@@ -38,14 +38,16 @@ func writePlot(path, name string, h []recipe.Point) error {
 			}
 		}
 	}
-	sft, err := panel(name+": SFT (cold start)", "SFT step", []series{
+	// Legends sit where the curves are not: mid-left for SFT (accuracy
+	// rises late, loss falls early), lower right for GRPO.
+	sft, err := panel(name+": SFT (cold start)", "SFT step", true, 1.3*vg.Inch, []series{
 		{"training loss (nats/token, capped at 1)", capAt(loss, 1), 2, false},
 		{"held-out accuracy (greedy)", sftAcc, 0, true},
 	})
 	if err != nil {
 		return err
 	}
-	grpo, err := panel(name+": GRPO", "GRPO step", []series{
+	grpo, err := panel(name+": GRPO", "GRPO step", false, 0.5*vg.Inch, []series{
 		{"mean reward of the samples", reward, 1, false},
 		{"held-out accuracy (greedy)", grpoAcc, 0, true},
 	})
@@ -79,8 +81,9 @@ type series struct {
 	points bool // mark the values (sparse series such as evaluations)
 }
 
-// panel returns a plot of the series on a [0, 1.05] scale.
-func panel(title, xlabel string, ss []series) (*plot.Plot, error) {
+// panel returns a plot of the series on a [0, 1.05] scale, its legend at
+// the bottom (left or right), raised by legendY.
+func panel(title, xlabel string, legendLeft bool, legendY vg.Length, ss []series) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = xlabel
@@ -108,10 +111,13 @@ func panel(title, xlabel string, ss []series) (*plot.Plot, error) {
 			p.Legend.Add(s.label, l)
 		}
 	}
-	p.Legend.Top = true
-	p.Legend.Left = false
-	p.Legend.XOffs = -vg.Millimeter * 2
-	p.Legend.YOffs = -vg.Millimeter * 8
+	p.Legend.Top = false
+	p.Legend.Left = legendLeft
+	p.Legend.XOffs = vg.Millimeter * 3
+	if !legendLeft {
+		p.Legend.XOffs = -vg.Millimeter * 3
+	}
+	p.Legend.YOffs = legendY
 	return p, nil
 }
 
