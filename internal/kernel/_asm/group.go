@@ -184,18 +184,5 @@ func groupTile(k packedKind, T int) {
 	JMP(LabelRef(name + "_loop"))
 
 	Label(name + "_done")
-	out := loadGP("out")
-	os := loadGP("os")
-	mask := loadGP("mask")
-	kst := K()
-	KMOVW(mask.As32(), kst)
-	SHLQ(U8(2), os)
-	for t := 0; t < T; t++ {
-		VMOVUPS(acc[t], kst, Mem{Base: out})
-		if t+1 < T {
-			ADDQ(os, out)
-		}
-	}
-	VZEROUPPER()
-	RET()
+	storeTileRows(acc[:T])
 }

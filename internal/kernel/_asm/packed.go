@@ -159,20 +159,7 @@ func packedTile(T int) {
 	JMP(LabelRef(name + "_loop"))
 
 	Label(name + "_done")
-	out := loadGP("out")
-	os := loadGP("os")
-	mask := loadGP("mask")
-	km := K()
-	KMOVW(mask.As32(), km)
-	SHLQ(U8(2), os)
-	for t := 0; t < T; t++ {
-		VMOVUPS(acc[t], km, Mem{Base: out})
-		if t+1 < T {
-			ADDQ(os, out)
-		}
-	}
-	VZEROUPPER()
-	RET()
+	storeTileRows(acc[:T])
 }
 
 // packRows generates packX16<kind>: 16 weight rows, nb blocks, into the
@@ -346,4 +333,24 @@ func (r *rows16) advance(n uint32) {
 	for _, b := range r.p {
 		ADDQ(U32(n), b)
 	}
+}
+
+// storeTileRows ends a tile kernel: it writes acc[t] (16 float32 lanes, one
+// per weight row, masked by the "mask" argument) to out + t·os floats for
+// each token t, and returns.
+func storeTileRows(acc []Register) {
+	out := loadGP("out")
+	os := loadGP("os")
+	mask := loadGP("mask")
+	km := K()
+	KMOVW(mask.As32(), km)
+	SHLQ(U8(2), os)
+	for t := range acc {
+		VMOVUPS(acc[t], km, Mem{Base: out})
+		if t+1 < len(acc) {
+			ADDQ(os, out)
+		}
+	}
+	VZEROUPPER()
+	RET()
 }

@@ -467,20 +467,7 @@ func packedKTile(six bool, T int) {
 	JMP(LabelRef(name + "_loop"))
 
 	Label(name + "_done")
-	out := loadGP("out")
-	os := loadGP("os")
-	mask := loadGP("mask")
-	km := K()
-	KMOVW(mask.As32(), km)
-	SHLQ(U8(2), os)
-	for t := 0; t < T; t++ {
-		VMOVUPS(acc[t], km, Mem{Base: out})
-		if t+1 < T {
-			ADDQ(os, out)
-		}
-	}
-	VZEROUPPER()
-	RET()
+	storeTileRows(acc[:T])
 }
 
 // actK is the interleaved K activation bytes per token and block.
