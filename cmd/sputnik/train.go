@@ -30,11 +30,8 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	r, err := recipe.Lookup(*name)
+	r, err := recipeAndThreads(*name, *threads)
 	if err != nil {
-		return usageError{err.Error()}
-	}
-	if err := checkThreads(*threads); err != nil {
 		return err
 	}
 	if *steps < 0 {
@@ -54,9 +51,6 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	}
 	if *plot == "" {
 		*plot = strings.TrimSuffix(*out, ".gguf") + ".png"
-	}
-	if *threads > 0 {
-		parallel.SetThreads(*threads)
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer cancel()
@@ -97,11 +91,8 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	r, err := recipe.Lookup(*name)
+	r, err := recipeAndThreads(*name, *threads)
 	if err != nil {
-		return usageError{err.Error()}
-	}
-	if err := checkThreads(*threads); err != nil {
 		return err
 	}
 	if *n < 0 {
@@ -109,9 +100,6 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	}
 	if *n == 0 {
 		*n = r.EvalFinal
-	}
-	if *threads > 0 {
-		parallel.SetThreads(*threads)
 	}
 	arg, err := defaultModel("eval", *modelArg)
 	if err != nil {
@@ -149,6 +137,21 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	printEval(stdout, "no thinking", plain)
 	fmt.Fprintf(stderr, "evaluated in %s\n", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// recipeAndThreads returns the named recipe and applies the -t flag.
+func recipeAndThreads(name string, threads int) (recipe.Recipe, error) {
+	r, err := recipe.Lookup(name)
+	if err != nil {
+		return r, usageError{err.Error()}
+	}
+	if err := checkThreads(threads); err != nil {
+		return r, err
+	}
+	if threads > 0 {
+		parallel.SetThreads(threads)
+	}
+	return r, nil
 }
 
 func printEval(w io.Writer, what string, ev recipe.Eval) {
