@@ -29,7 +29,7 @@ const (
 type Options struct {
 	Seed uint64
 	// Out is the GGUF file written at the end, and the checkpoint written
-	// when ctx is cancelled (with its optimizer state in Out+".opt").
+	// when ctx is cancelled (with its optimizer state in train.OptimizerPath(Out)).
 	// Beside it: Out's stem + ".sft.gguf" (the SFT model, GRPO's reference)
 	// and + ".csv" (the history).
 	Out string
@@ -127,7 +127,7 @@ func Run(ctx context.Context, r Recipe, o Options) (Result, error) {
 			return ru.res, err
 		}
 		if step > 0 { // a phase's first step starts with a fresh optimizer
-			optIn = o.Resume + ".opt"
+			optIn = train.OptimizerPath(o.Resume)
 		}
 		if ru.res.History, err = readHistory(HistoryPath(o.Resume)); err != nil {
 			return ru.res, err
@@ -315,7 +315,7 @@ func (ru *run) checkpoint(tr *train.Trainer, phase string, step int) error {
 	if err := ru.write(ru.o.Out, tr.Params, phase, step); err != nil {
 		return err
 	}
-	if err := tr.Optimizer().Save(ru.o.Out + ".opt"); err != nil {
+	if err := tr.Optimizer().Save(train.OptimizerPath(ru.o.Out)); err != nil {
 		return err
 	}
 	return writeHistory(HistoryPath(ru.o.Out), ru.res.History)
