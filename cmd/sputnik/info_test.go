@@ -112,8 +112,10 @@ func TestInfoBadFile(t *testing.T) {
 	if strings.Count(errs, "\n") != 1 || !strings.Contains(errs, "not a GGUF file") {
 		t.Fatalf("stderr %q: want one line saying it is not a GGUF file", errs)
 	}
-	if code, _, _ := run("info"); code != 2 {
-		t.Errorf("no file: got exit %d, want 2", code)
+	// Without a file, info describes the built-in model (TestNoBuiltin
+	// covers a build without one).
+	if code, out, _ := run("info"); code != 0 || !strings.Contains(out, "r1-tiny (built in)") {
+		t.Errorf("no file: got exit %d, output %q; want 0 and the built-in model", code, out)
 	}
 	if code, _, errs := run("info", filepath.Join(t.TempDir(), "missing.gguf")); code != 1 || !strings.Contains(errs, "no such file") {
 		t.Errorf("missing file: got exit %d, %q", code, errs)
