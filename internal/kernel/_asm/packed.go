@@ -192,27 +192,8 @@ func packRows(k packedKind) {
 		MOVL(U32(0x80808080), g)
 		VPBROADCASTD(g, c80)
 	}
-	// pf walks the next group's rows (16·ws bytes on), 16 blocks' worth of
-	// bytes per block, so that they arrive while this group is computed.
-	pf := GP64()
-	MOVQ(ws, pf)
-	SHLQ(U8(4), pf)
-	ADDQ(w, pf)
-	idxLo, idxHi := ZMM(), ZMM()
-	VMOVDQU64(permLo, idxLo)
-	VMOVDQU64(permHi, idxHi)
-	// Gather indices r·ws for the scales.
-	gidx := ZMM()
-	VPBROADCASTD(ws.As32(), gidx)
-	VPMULLD(iota16, gidx, gidx)
-
-	Label(name + "_loop")
-	TESTQ(nb, nb)
-	JZ(LabelRef(name + "_done"))
-	for off := 0; off < 16*k.wBytes; off += 64 {
-		PREFETCHT0(Mem{Base: pf, Disp: off})
-	}
-	ADDQ(U32(16*k.wBytes), pf)
+	pf, idxLo, idxHi, gidx := packSetup(w, ws)
+	packLoopHead(name, nb, pf, k.wBytes)
 	// z[i]: row i in the low 256 bits, row i+8 in the high.
 	z := make([]VecVirtual, 8)
 	for i := 0; i < 8; i++ {
@@ -353,4 +334,35 @@ func storeTileRows(acc []Register) {
 	}
 	VZEROUPPER()
 	RET()
+}
+
+// packSetup starts a pack kernel over 16 weight rows ws bytes apart from
+// w. It returns pf, which walks the next group's rows (16·ws bytes on) so
+// that they arrive while this group is computed; the two interleave
+// permutations; and the gather indices r·ws for the rows' scales.
+func packSetup(w, ws GPVirtual) (pf GPVirtual, idxLo, idxHi, gidx VecVirtual) {
+	pf = GP64()
+	MOVQ(ws, pf)
+	SHLQ(U8(4), pf)
+	ADDQ(w, pf)
+	idxLo, idxHi = ZMM(), ZMM()
+	VMOVDQU64(permLo, idxLo)
+	VMOVDQU64(permHi, idxHi)
+	gidx = ZMM()
+	VPBROADCASTD(ws.As32(), gidx)
+	VPMULLD(iota16, gidx, gidx)
+	return pf, idxLo, idxHi, gidx
+}
+
+// packLoopHead opens a pack kernel's loop over blocks: it leaves for
+// name_done when nb is 0, and prefetches the next group's 16 blocks of
+// blockBytes each at pf, advancing pf past them.
+func packLoopHead(name string, nb, pf GPVirtual, blockBytes int) {
+	Label(name + "_loop")
+	TESTQ(nb, nb)
+	JZ(LabelRef(name + "_done"))
+	for off := 0; off < 16*blockBytes; off += 64 {
+		PREFETCHT0(Mem{Base: pf, Disp: off})
+	}
+	ADDQ(U32(16*blockBytes), pf)
 }

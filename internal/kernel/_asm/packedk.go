@@ -213,24 +213,8 @@ func packKRows(k packedKKind) {
 	if k.six {
 		c.c30 = bcastByte(0x30)
 	}
-	pf := GP64()
-	MOVQ(ws, pf)
-	SHLQ(U8(4), pf)
-	ADDQ(w, pf)
-	idxLo, idxHi := ZMM(), ZMM()
-	VMOVDQU64(permLo, idxLo)
-	VMOVDQU64(permHi, idxHi)
-	gidx := ZMM()
-	VPBROADCASTD(ws.As32(), gidx)
-	VPMULLD(iota16, gidx, gidx)
-
-	Label(name + "_loop")
-	TESTQ(nb, nb)
-	JZ(LabelRef(name + "_done"))
-	for off := 0; off < 16*k.wBytes; off += 64 {
-		PREFETCHT0(Mem{Base: pf, Disp: off})
-	}
-	ADDQ(U32(16*k.wBytes), pf)
+	pf, idxLo, idxHi, gidx := packSetup(w, ws)
+	packLoopHead(name, nb, pf, k.wBytes)
 	for j := 0; j < 8; j++ {
 		z := make([]VecVirtual, 8)
 		for i := 0; i < 8; i++ {
