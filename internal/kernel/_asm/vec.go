@@ -86,19 +86,7 @@ func dotLike(name, sig string, size int, load func(GPVirtual, Mem) VecVirtual) {
 	DECQ(n)
 	JMP(LabelRef(name + "_loop"))
 	Label(name + "_done")
-	yv := YMM()
-	VEXTRACTF64X4(U8(1), acc, yv)
-	VADDPS(acc.AsY(), yv, yv)
-	xv, t := XMM(), XMM()
-	VEXTRACTF32X4(U8(1), yv, xv)
-	VADDPS(yv.AsX(), xv, xv)
-	VPERMILPS(U8(0x4e), xv, t)
-	VADDPS(t, xv, xv)
-	VPERMILPS(U8(0xb1), xv, t)
-	VADDPS(t, xv, xv)
-	VZEROUPPER()
-	Store(xv, ReturnIndex(0))
-	RET()
+	returnSum16(acc)
 }
 
 // axpyLike sets dst[i] += alpha·src[i] over 16·n elements.
@@ -124,5 +112,23 @@ func axpyLike(name, sig string, size int, load func(Mem) VecVirtual) {
 	JMP(LabelRef(name + "_loop"))
 	Label(name + "_done")
 	VZEROUPPER()
+	RET()
+}
+
+// returnSum16 ends a kernel that returns the sum of acc's 16 float32
+// lanes (halves added pairwise down to one lane).
+func returnSum16(acc VecVirtual) {
+	yv := YMM()
+	VEXTRACTF64X4(U8(1), acc, yv)
+	VADDPS(acc.AsY(), yv, yv)
+	xv, t := XMM(), XMM()
+	VEXTRACTF32X4(U8(1), yv, xv)
+	VADDPS(yv.AsX(), xv, xv)
+	VPERMILPS(U8(0x4e), xv, t)
+	VADDPS(t, xv, xv)
+	VPERMILPS(U8(0xb1), xv, t)
+	VADDPS(t, xv, xv)
+	VZEROUPPER()
+	Store(xv, ReturnIndex(0))
 	RET()
 }
