@@ -83,10 +83,20 @@ func matMul(out []float32, w tensor.Mat, x []float32, n int, im *matImpl) {
 		panic(fmt.Sprintf("kernel: MatMul: %d columns is not a whole number of %s/%s blocks", cols, w.Type, im.act))
 	}
 	wrb := w.RowBytes()
+	if w.Layout == tensor.Interleaved {
+		rows = (rows + packRows - 1) / packRows * packRows // padded groups
+	}
 	if len(w.Data) < rows*wrb {
 		panic(fmt.Sprintf("kernel: MatMul: %d×%d %s weights need %d bytes, have %d", rows, cols, w.Type, rows*wrb, len(w.Data)))
 	}
 	if n == 0 || rows == 0 {
+		return
+	}
+	if w.Layout == tensor.Interleaved {
+		if im.inter == nil {
+			panic(fmt.Sprintf("kernel: MatMul: no interleaved kernels for %s in this implementation", w.Type))
+		}
+		matMulInterleaved(out, w, x, n, im.inter)
 		return
 	}
 	if im.packed != nil && n >= im.packed.minTokens {
@@ -158,6 +168,8 @@ type matImpl struct {
 	// packed, if not nil, replaces convert and block for n ≥
 	// packed.minTokens (matmul_packed.go).
 	packed *packedImpl
+	// inter, if not nil, multiplies Interleaved matrices (interleave.go).
+	inter *interleavedImpl
 }
 
 // tokenChunk is the most tokens one pass over the weights serves.

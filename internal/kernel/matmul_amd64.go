@@ -73,6 +73,7 @@ func setTiles(t *implTable, tiles map[tensor.DType]*tileSet) {
 		im := *t[typ]
 		im.block = ts.block
 		im.packed = ts.packed
+		im.inter = ts.inter
 		if ts.convert != nil {
 			// F16/BF16: activations stay float32, rounded to the weight's
 			// precision: the products are the same exact values as ggml's.
@@ -108,6 +109,8 @@ type tileSet struct {
 	group *[groupMaxT + 1]groupFunc
 	// packed, if set, is the packed prefill path (matmul_packed.go).
 	packed *packedImpl
+	// inter, if set, multiplies Interleaved matrices (interleave.go).
+	inter *interleavedImpl
 }
 
 // packedTiles are the 16-row × T-token packed kernels.
@@ -176,9 +179,32 @@ func groupVNNI(t tensor.DType, pack func(w *byte, ws int, nb int, dst *byte), wB
 	return &tileSet{packed: packedVNNI(t, pack), group: &group, wBlock: wBlock, aBlock: 34, blockElems: 32}
 }
 
+// interTilesQ4_0 and interTilesQ8_0 are the 16-row × T-token interleaved kernels.
+var (
+	interTilesQ4_0 = [packTokens + 1]func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int){
+		1: tileIQ4_0_16x1, 2: tileIQ4_0_16x2, 3: tileIQ4_0_16x3, 4: tileIQ4_0_16x4, 5: tileIQ4_0_16x5, 6: tileIQ4_0_16x6,
+		7: tileIQ4_0_16x7, 8: tileIQ4_0_16x8, 9: tileIQ4_0_16x9, 10: tileIQ4_0_16x10, 11: tileIQ4_0_16x11, 12: tileIQ4_0_16x12,
+		13: tileIQ4_0_16x13, 14: tileIQ4_0_16x14, 15: tileIQ4_0_16x15, 16: tileIQ4_0_16x16,
+	}
+	interTilesQ8_0 = [packTokens + 1]func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int){
+		1: tileIQ8_0_16x1, 2: tileIQ8_0_16x2, 3: tileIQ8_0_16x3, 4: tileIQ8_0_16x4, 5: tileIQ8_0_16x5, 6: tileIQ8_0_16x6,
+		7: tileIQ8_0_16x7, 8: tileIQ8_0_16x8, 9: tileIQ8_0_16x9, 10: tileIQ8_0_16x10, 11: tileIQ8_0_16x11, 12: tileIQ8_0_16x12,
+		13: tileIQ8_0_16x13, 14: tileIQ8_0_16x14, 15: tileIQ8_0_16x15, 16: tileIQ8_0_16x16,
+	}
+)
+
+// withInter adds the interleaved kernels tiles of type t to ts.
+func withInter(ts *tileSet, t tensor.DType, tiles *[packTokens + 1]func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)) *tileSet {
+	k, _ := packedKindOf(t)
+	ts.inter = &interleavedImpl{k: k, blockBytes: packRows * t.TypeSize(), quant: quantQ8_0xAVX512, tiles: tiles}
+	return ts
+}
+
 var vnniTiles = map[tensor.DType]*tileSet{
-	tensor.Q8_0:   groupVNNI(tensor.Q8_0, packX16Q8_0, 34, [groupMaxT + 1]groupFunc{1: tileGQ8_0_16x1, 2: tileGQ8_0_16x2, 3: tileGQ8_0_16x3, 4: tileGQ8_0_16x4}),
-	tensor.Q4_0:   groupVNNI(tensor.Q4_0, packX16Q4_0, 18, [groupMaxT + 1]groupFunc{1: tileGQ4_0_16x1, 2: tileGQ4_0_16x2, 3: tileGQ4_0_16x3, 4: tileGQ4_0_16x4}),
+	tensor.Q8_0: withInter(groupVNNI(tensor.Q8_0, packX16Q8_0, 34, [groupMaxT + 1]groupFunc{1: tileGQ8_0_16x1, 2: tileGQ8_0_16x2, 3: tileGQ8_0_16x3, 4: tileGQ8_0_16x4}),
+		tensor.Q8_0, &interTilesQ8_0),
+	tensor.Q4_0: withInter(groupVNNI(tensor.Q4_0, packX16Q4_0, 18, [groupMaxT + 1]groupFunc{1: tileGQ4_0_16x1, 2: tileGQ4_0_16x2, 3: tileGQ4_0_16x3, 4: tileGQ4_0_16x4}),
+		tensor.Q4_0, &interTilesQ4_0),
 	tensor.IQ4_NL: groupVNNI(tensor.IQ4_NL, packX16IQ4_NL, 18, [groupMaxT + 1]groupFunc{1: tileGIQ4_NL_16x1, 2: tileGIQ4_NL_16x2, 3: tileGIQ4_NL_16x3, 4: tileGIQ4_NL_16x4}),
 	tensor.Q5_0:   groupVNNI(tensor.Q5_0, packX16Q5_0, 22, [groupMaxT + 1]groupFunc{1: tileGQ5_0_16x1, 2: tileGQ5_0_16x2, 3: tileGQ5_0_16x3, 4: tileGQ5_0_16x4}),
 	tensor.Q4_1: {wBlock: 20, aBlock: 36, blockElems: 32, fn: [5][5]tileFunc{

@@ -126,19 +126,18 @@ func BenchmarkMatMulStream(b *testing.B) {
 	defer parallel.SetThreads(0)
 	rng := rand.New(rand.NewPCG(2, 2))
 	bw := map[int]float64{}
-	for _, typ := range []tensor.DType{tensor.Q8_0, tensor.Q4_0, tensor.F16, tensor.Q4_K, tensor.Q6_K, tensor.Q5_K} {
+	for _, tc := range streamCases() {
+		typ := tc.typ
 		const rows, cols = 8960, 1536
 		one := randomMat(rng, typ, rows, cols)
-		copies := (256<<20)/len(one.Data) + 1
-		ws := make([]tensor.Mat, copies)
-		for i := range ws {
-			ws[i] = one
-			ws[i].Data = append([]byte(nil), one.Data...)
+		if tc.inter {
+			one, _ = Interleave(one)
 		}
+		ws := streamCopies(one)
 		x := randomVec(rng, cols)
 		out := make([]float32, rows)
 		for _, threads := range []int{1, 2} {
-			b.Run(fmt.Sprintf("%s/threads=%d", typ, threads), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s/threads=%d", tc, threads), func(b *testing.B) {
 				parallel.SetThreads(threads)
 				b.SetBytes(int64(len(one.Data)))
 				b.ReportAllocs()
@@ -164,6 +163,43 @@ func BenchmarkMatMulStream(b *testing.B) {
 			})
 		}
 	}
+}
+
+// streamCase is a weight type, row-major or interleaved (Interleave).
+type streamCase struct {
+	typ   tensor.DType
+	inter bool
+}
+
+func (c streamCase) String() string {
+	if c.inter {
+		return c.typ.String() + "-interleaved"
+	}
+	return c.typ.String()
+}
+
+// streamCases are the decode benchmarks' weight types: the common ones,
+// and the interleaved layout of those that have one on this CPU.
+func streamCases() []streamCase {
+	var cs []streamCase
+	for _, typ := range []tensor.DType{tensor.Q8_0, tensor.Q4_0, tensor.Q5_0, tensor.IQ4_NL, tensor.F16, tensor.Q4_K, tensor.Q6_K, tensor.Q5_K} {
+		cs = append(cs, streamCase{typ: typ})
+		if CanInterleave(typ) {
+			cs = append(cs, streamCase{typ: typ, inter: true})
+		}
+	}
+	return cs
+}
+
+// streamCopies returns copies of one totalling ≥ 256 MB, more than any
+// cache, for benchmarks that stream weights from DRAM.
+func streamCopies(one tensor.Mat) []tensor.Mat {
+	ws := make([]tensor.Mat, (256<<20)/len(one.Data)+1)
+	for i := range ws {
+		ws[i] = one
+		ws[i].Data = append([]byte(nil), one.Data...)
+	}
+	return ws
 }
 
 // BenchmarkReadBandwidth reports the memory read bandwidth the decode
@@ -257,19 +293,21 @@ func BenchmarkVNNIPeak(b *testing.B) {
 func BenchmarkMatMulStreamBatch(b *testing.B) {
 	defer parallel.SetThreads(0)
 	rng := rand.New(rand.NewPCG(2, 3))
-	for _, typ := range []tensor.DType{tensor.Q8_0, tensor.Q4_0, tensor.Q5_0, tensor.IQ4_NL, tensor.F16, tensor.Q4_K} {
+	for _, tc := range streamCases() {
+		typ := tc.typ
+		if typ == tensor.Q6_K || typ == tensor.Q5_K {
+			continue
+		}
 		const rows, cols = 8960, 1536
 		one := randomMat(rng, typ, rows, cols)
-		copies := (256<<20)/len(one.Data) + 1
-		ws := make([]tensor.Mat, copies)
-		for i := range ws {
-			ws[i] = one
-			ws[i].Data = append([]byte(nil), one.Data...)
+		if tc.inter {
+			one, _ = Interleave(one)
 		}
+		ws := streamCopies(one)
 		for _, n := range []int{1, 4, 16, 64} {
 			x := randomVec(rng, n*cols)
 			out := make([]float32, n*rows)
-			b.Run(fmt.Sprintf("%s/n=%d", typ, n), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s/n=%d", tc, n), func(b *testing.B) {
 				parallel.SetThreads(2)
 				b.SetBytes(int64(len(one.Data)))
 				b.ReportAllocs()

@@ -40,6 +40,7 @@ type packedImpl struct {
 // of both phases.
 type packedJob struct {
 	im     *packedImpl
+	inter  *interleavedImpl // instead of im for an Interleaved matrix
 	typ    tensor.DType
 	phase  int
 	out    []float32 // [n][rows]
@@ -93,6 +94,18 @@ func matMulPacked(out []float32, w tensor.Mat, x []float32, n int, im *packedImp
 // Run quantizes tokens [lo, hi) (phase 0) or computes row groups [lo, hi)
 // for every token (phase 1).
 func (j *packedJob) Run(lo, hi int) {
+	if j.inter != nil {
+		if j.phase == 0 {
+			tileBytes := packTokens * actBlockBytes
+			for t := lo; t < hi; t++ {
+				o := (t/packTokens)*j.nb*tileBytes + (t%packTokens)*actBlockBytes
+				j.inter.quant(&j.x[t*j.cols], &j.act[o], j.nb, tileBytes, int(-j.inter.k))
+			}
+			return
+		}
+		j.runInterleaved(lo, hi)
+		return
+	}
 	im := j.im
 	tileBytes := packTokens * im.actBytes
 	if j.phase == 0 {

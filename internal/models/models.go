@@ -10,10 +10,12 @@ import (
 
 	"github.com/sputnik-llm/sputnik/internal/chat"
 	"github.com/sputnik-llm/sputnik/internal/gguf"
+	"github.com/sputnik-llm/sputnik/internal/kernel"
 	"github.com/sputnik-llm/sputnik/internal/model"
 	"github.com/sputnik-llm/sputnik/internal/model/deepseek2"
 	"github.com/sputnik-llm/sputnik/internal/model/dense"
 	"github.com/sputnik-llm/sputnik/internal/sysmem"
+	"github.com/sputnik-llm/sputnik/internal/tensor"
 )
 
 // Supported lists the architectures Load accepts.
@@ -56,7 +58,52 @@ func build(f *gguf.File) (model.Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("models: %s: %w", f.Path, err)
 	}
+	if wantInterleave(f) {
+		Interleave(m)
+	}
 	return m, nil
+}
+
+// matMulWeighted is a model whose MatMul-only matrices may be replaced
+// (dense.Model.MatMulWeights, deepseek2.Model.MatMulWeights).
+type matMulWeighted interface{ MatMulWeights() []*tensor.Mat }
+
+// Interleave replaces every MatMul-only matrix of m that the kernels have
+// an interleaved layout for (kernel.CanInterleave) with a kernel.Interleave
+// copy in memory, and returns the bytes copied. Results stay the same bits;
+// decode and small batches get faster (README, Performance). It must run
+// before m's first Forward.
+func Interleave(m model.Model) int64 {
+	mw, ok := m.(matMulWeighted)
+	if !ok {
+		return 0
+	}
+	var n int64
+	for _, w := range mw.MatMulWeights() {
+		if len(w.Data) == 0 || w.Layout != tensor.RowMajor || !kernel.CanInterleave(w.Type) {
+			continue
+		}
+		*w, _ = kernel.Interleave(*w)
+		n += int64(len(w.Data))
+	}
+	return n
+}
+
+// InterleaveEnv is the environment variable that overrides when models
+// are interleaved at load: "on", "off", or "auto" (the default: on when the
+// file fits in memory, see Fits, since the copies live in memory while
+// the file's pages may be dropped).
+const InterleaveEnv = "SPUTNIK_INTERLEAVE"
+
+func wantInterleave(f *gguf.File) bool {
+	switch os.Getenv(InterleaveEnv) {
+	case "on", "1":
+		return true
+	case "off", "0":
+		return false
+	}
+	fits, _, _ := Fits(f)
+	return fits
 }
 
 // Open opens the GGUF file at path and builds its network. The caller

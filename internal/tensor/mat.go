@@ -15,8 +15,29 @@ import "fmt"
 type Mat struct {
 	Type       DType
 	Rows, Cols int
-	Data       []byte // [Rows][RowBytes(Type, Cols)]
+	Data       []byte // [Rows][RowBytes(Type, Cols)], or see Layout
+	// Layout is RowMajor (the zero value) for every Mat read from a file.
+	// kernel.Interleave makes Interleaved copies for its matrix kernels.
+	Layout Layout
 }
+
+// Layout says how a Mat's Data holds its rows.
+type Layout uint8
+
+const (
+	// RowMajor: row r is bytes [r·RowBytes, (r+1)·RowBytes) of Data, as
+	// GGUF stores it.
+	RowMajor Layout = iota
+	// Interleaved: groups of InterleaveRows rows, each group's blocks
+	// interleaved by row for package kernel's matrix kernels (its
+	// interleave.go describes the bytes); the last group is padded with
+	// zero rows. Only kernel.MatMul reads such a Mat; Row panics, and Slice
+	// takes only whole groups.
+	Interleaved
+)
+
+// InterleaveRows is the rows per group of an Interleaved Mat.
+const InterleaveRows = 16
 
 // NewMat returns the Mat view of data as rows×cols elements of t. It fails if
 // t is unknown, cols is not a whole number of t's blocks, rows or cols is
@@ -49,6 +70,9 @@ func (m Mat) RowBytes() int {
 // length m.RowBytes() and capacity limited to it, so appending to it can
 // never overwrite the next row.
 func (m Mat) Row(i int) []byte {
+	if m.Layout != RowMajor {
+		panic("tensor: Row of an interleaved Mat")
+	}
 	if i < 0 || i >= m.Rows {
 		panic(fmt.Sprintf("tensor: row %d out of range [0,%d)", i, m.Rows))
 	}
@@ -57,11 +81,21 @@ func (m Mat) Row(i int) []byte {
 }
 
 // Slice returns the view of rows [lo, hi) of m, with 0 <= lo <= hi <= Rows.
-// The result shares m.Data; it has hi-lo rows and the same Type and Cols.
+// The result shares m.Data; it has hi-lo rows and the same Type, Cols and
+// Layout. Of an Interleaved Mat, lo must be a multiple of InterleaveRows,
+// and so must hi unless it is Rows.
 func (m Mat) Slice(lo, hi int) Mat {
 	if lo < 0 || hi < lo || hi > m.Rows {
 		panic(fmt.Sprintf("tensor: row slice [%d,%d) out of range [0,%d)", lo, hi, m.Rows))
 	}
 	rb := m.RowBytes()
+	if m.Layout == Interleaved {
+		g := InterleaveRows
+		if lo%g != 0 || (hi%g != 0 && hi != m.Rows) {
+			panic(fmt.Sprintf("tensor: row slice [%d,%d) of an interleaved Mat is not whole groups of %d rows", lo, hi, g))
+		}
+		end := (hi + g - 1) / g * g
+		return Mat{Type: m.Type, Rows: hi - lo, Cols: m.Cols, Layout: Interleaved, Data: m.Data[lo*rb : end*rb : end*rb]}
+	}
 	return Mat{Type: m.Type, Rows: hi - lo, Cols: m.Cols, Data: m.Data[lo*rb : hi*rb : hi*rb]}
 }

@@ -32,6 +32,7 @@ func main() {
 	genQuantizers()
 	genPacked()
 	genPackedK()
+	genInterleaved()
 	genGroupTiles()
 	genExp()
 	genAttn()

@@ -344,7 +344,7 @@ func (t *decodeExperts) Run(lo, hi int) {
 		if !t.down {
 			j, which := it/t.splits/2, it/t.splits%2
 			w := t.w[3*j+which]
-			r0, r1 := part*w.Rows/t.splits, (part+1)*w.Rows/t.splits
+			r0, r1 := splitRows(w.Rows, part, t.splits)
 			dst := t.gate
 			if which == 1 {
 				dst = t.up
@@ -354,9 +354,22 @@ func (t *decodeExperts) Run(lo, hi int) {
 		}
 		j := it / t.splits
 		w := t.w[3*j+2]
-		r0, r1 := part*w.Rows/t.splits, (part+1)*w.Rows/t.splits
+		r0, r1 := splitRows(w.Rows, part, t.splits)
 		kernel.MatMul(t.out[j*t.dim+r0:j*t.dim+r1], w.Slice(r0, r1), t.gate[j*t.width:j*t.width+w.Cols], 1)
 	}
+}
+
+// splitRows returns the rows [r0, r1) of part of splits of a matrix of rows
+// rows, cut at multiples of tensor.InterleaveRows so that the parts of an
+// interleaved matrix are whole groups (some parts may be empty).
+func splitRows(rows, part, splits int) (r0, r1 int) {
+	g := tensor.InterleaveRows
+	r0 = part * rows / splits / g * g
+	r1 = rows
+	if part+1 < splits {
+		r1 = (part + 1) * rows / splits / g * g
+	}
+	return r0, r1
 }
 
 // decode computes the MoE output y ([Dim]) of one token x ([Dim]) whose

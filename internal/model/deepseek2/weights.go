@@ -240,3 +240,34 @@ func countParams(tensors []gguf.TensorInfo, c *Config) (total, active uint64) {
 	}
 	return total, active
 }
+
+// MatMulWeights returns every matrix that only kernel.MatMul reads — the
+// projections of every layer (routed and shared experts, the absorbed
+// W_UK/W_UV heads), the router, and the output head (also when tied: the
+// pointer is to Output, which may be replaced without touching TokEmbd) —
+// so that a caller may replace them with kernel.Interleave copies before
+// the first Forward. The MTP blocks, which never run, are left out.
+func (m *Model) MatMulWeights() []*tensor.Mat {
+	ws := []*tensor.Mat{&m.Output}
+	for i := range m.Layers {
+		l := &m.Layers[i]
+		a := &l.Attn
+		ws = append(ws, &a.Q, &a.QA, &a.QB, &a.KVA, &a.O)
+		for h := range a.KB {
+			ws = append(ws, &a.KB[h])
+		}
+		for h := range a.VB {
+			ws = append(ws, &a.VB[h])
+		}
+		if !l.IsMoE {
+			ws = append(ws, &l.Dense.Gate, &l.Dense.Up, &l.Dense.Down)
+			continue
+		}
+		e := &l.MoE
+		ws = append(ws, &e.Router, &e.Shared.Gate, &e.Shared.Up, &e.Shared.Down)
+		for x := range e.Gate {
+			ws = append(ws, &e.Gate[x], &e.Up[x], &e.Down[x])
+		}
+	}
+	return ws
+}

@@ -223,3 +223,18 @@ func (m *Model) forward(s *nn.Scratch, ch nn.Chunk) {
 	// final rmsnorm and output head on the rows that want logits
 	s.Head(x, m.OutNorm, c.Eps, m.Output, ch)
 }
+
+// MatMulWeights returns every matrix that only kernel.MatMul reads — the
+// projections, and the output head (also when it is tied to the token
+// embeddings: the pointer is then to Output, a second view that may be
+// replaced without touching TokEmbd, which embedding lookups read by row)
+// — so that a caller may replace them with kernel.Interleave copies before
+// the first Forward.
+func (m *Model) MatMulWeights() []*tensor.Mat {
+	ws := []*tensor.Mat{&m.Output}
+	for i := range m.Layers {
+		l := &m.Layers[i]
+		ws = append(ws, &l.Q.W, &l.K.W, &l.V.W, &l.O.W, &l.FFN.Gate, &l.FFN.Up, &l.FFN.Down)
+	}
+	return ws
+}

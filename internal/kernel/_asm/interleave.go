@@ -1,0 +1,111 @@
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// The interleaved kernels (see the kernel package's interleave.go for the
+// layout) compute a 16-row × T-token tile from a group of 16 weight rows
+// interleaved at load time, against the packed kernels' activation tiles,
+// in the packed kernels' order. Per block they load the group's bytes once
+// (Q4_0: four vectors, split into low and high nibbles; Q8_0: eight
+// vectors used as they are) and the 16 row scales (float16), then per
+// token: a broadcast of −k·Σq, eight VPDPBUSD with the activation dword
+// broadcast from memory, a conversion, d_w·d_a and one FMA.
+
+// interKind is a weight type with an interleaved layout.
+type interKind struct {
+	name       string
+	blockBytes int // group bytes per block
+	scales     int // offset of the 16 float16 scales in a block
+}
+
+var interKinds = []interKind{{"Q4_0", 288, 256}, {"Q8_0", 544, 512}}
+
+func genInterleaved() {
+	for _, k := range interKinds {
+		for T := 1; T <= packedMaxT; T++ {
+			interTile(k, T)
+		}
+	}
+}
+
+// interTile generates tileI<kind>_16xT.
+func interTile(k interKind, T int) {
+	name := fmt.Sprintf("tileI%s_16x%d", k.name, T)
+	TEXT(name, NOSPLIT, "func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)")
+	Doc(fmt.Sprintf("%s computes the 16×%d tile out[t*os+r] (rows r with bit r of mask set) of an interleaved %s group at p against %d tokens of interleaved activations, nb blocks (AVX-512 VNNI).", name, T, k.name, T),
+		fmt.Sprintf("Block b of the group is at p+%db, token t's block b at a+b*as+40t.", k.blockBytes))
+	p := loadGP("p")
+	a := loadGP("a")
+	as := loadGP("as")
+	nb := loadGP("nb")
+	acc := make([]Register, T)
+	for t := range acc {
+		acc[t] = highZ[t]
+		VPXORD(acc[t], acc[t], acc[t])
+	}
+	var c0f VecVirtual
+	if k.name == "Q4_0" {
+		c0f = ZMM()
+		g := GP32()
+		MOVL(U32(0x0f0f0f0f), g)
+		VPBROADCASTD(g, c0f)
+	}
+	Label(name + "_loop")
+	TESTQ(nb, nb)
+	JZ(LabelRef(name + "_done"))
+	wv := make([]VecVirtual, 8)
+	if k.name == "Q4_0" {
+		for j := 0; j < 4; j++ {
+			z := ZMM()
+			VMOVDQU32(Mem{Base: p, Disp: 64 * j}, z)
+			wv[j], wv[j+4] = ZMM(), ZMM()
+			VPANDD(c0f, z, wv[j])
+			VPSRLW(U8(4), z, wv[j+4])
+			VPANDD(c0f, wv[j+4], wv[j+4])
+		}
+	} else {
+		for v := range wv {
+			wv[v] = ZMM()
+			VMOVDQU32(Mem{Base: p, Disp: 64 * v}, wv[v])
+		}
+	}
+	dw := ZMM()
+	VCVTPH2PS(Mem{Base: p, Disp: k.scales}, dw)
+	for t := 0; t < T; t++ {
+		s := ZMM()
+		VPBROADCASTD(Mem{Base: a, Disp: 40*t + 32}, s)
+		if T <= 2 {
+			// Two chains of four, so that one token's block is not a
+			// chain of eight dependent VPDPBUSD (the sum is exact either
+			// way).
+			s2 := ZMM()
+			VPXORD(s2, s2, s2)
+			for j := 0; j < 4; j++ {
+				vpdpbusdBcast(Mem{Base: a, Disp: 40*t + 4*j}, wv[j], s)
+				vpdpbusdBcast(Mem{Base: a, Disp: 40*t + 4*(j+4)}, wv[j+4], s2)
+			}
+			VPADDD(s2, s, s)
+		} else {
+			for j := 0; j < 8; j++ {
+				vpdpbusdBcast(Mem{Base: a, Disp: 40*t + 4*j}, wv[j], s)
+			}
+		}
+		VCVTDQ2PS(s, s)
+		sc := ZMM()
+		VMULPS_BCST(Mem{Base: a, Disp: 40*t + 36}, dw, sc)
+		VFMADD231PS(sc, s, acc[t])
+	}
+	ADDQ(U32(uint32(k.blockBytes)), p)
+	ADDQ(as, a)
+	DECQ(nb)
+	JMP(LabelRef(name + "_loop"))
+
+	Label(name + "_done")
+	storeTileRows(acc[:T])
+}

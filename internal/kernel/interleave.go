@@ -1,0 +1,215 @@
+package kernel
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"unsafe"
+
+	"github.com/sputnik-llm/sputnik/internal/parallel"
+	"github.com/sputnik-llm/sputnik/internal/tensor"
+)
+
+// Interleaved weights: the layout MatMul reads fastest at every batch size.
+//
+// A GGUF row holds one output feature's blocks one after another, so a
+// kernel that wants the exact int32 sum of each block for 16 rows at once
+// (the order every path of a packed type follows, see MatMul) must either
+// reduce each row's partial sums across lanes (the row-group decode
+// kernels: a transposing add tree per block and token) or transpose 16
+// rows into a scratch buffer first (the packed prefill path: a pass over
+// the weights per call, paid back only by many tokens). Interleave does
+// that transpose once, at load time, into a copy of the same size, so
+// that a decode step reads each weight byte once and spends on it only an
+// unpack and a VPDPBUSD, and a batch of 2…64 tokens costs little more than
+// the weight read.
+//
+// Interleaved group of 16 rows, per 32-element block b (16·TypeSize bytes
+// at 16·TypeSize·b; group g at g·16·RowBytes, rows past Rows are zero):
+//
+//	Q4_0 (288 bytes):
+//	[0, 256)    z[j][r][i] = byte 4j+i of row r's 16 nibble bytes (j < 4):
+//	            the low nibbles are elements 4j..4j+3 (activation dword j),
+//	            the high nibbles elements 16+4j..16+4j+3 (dword 4+j)
+//	[256, 288)  d[r], row r's scale as float16
+//	Q8_0 (544 bytes):
+//	[0, 512)    u[v][r][i] = element 4v+i of row r + 128 as an unsigned
+//	            byte (v < 8)
+//	[512, 544)  d[r] as float16
+//
+// The kernels add exactly as the packed path does (per block the exact
+// int32 Σ u·q − k·Σq, then acc = fma(float32(Σ), d_w·d_a, acc), blocks in
+// order), with the packed path's interleaved activations, so an
+// interleaved Mat gives every token the bits the row-major one gives.
+
+// interleavedImpl is the interleaved path of one weight type.
+type interleavedImpl struct {
+	k          int32 // weight offset: u = w + k
+	blockBytes int   // group bytes per block: 16·TypeSize
+	// quant writes a token row's nb interleaved activation blocks, stride
+	// bytes apart, with −k·Σq given negk = −k (the packed path's).
+	quant func(x *float32, out *byte, nb int, stride int, negk int)
+	// tiles[T] computes a 16-row × T-token tile (T ≤ packTokens) of one
+	// group at p, with the packed path's activation tiles; rows whose bit
+	// is clear in mask are not written.
+	tiles *[packTokens + 1]func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+}
+
+// CanInterleave reports whether MatMul has interleaved kernels for weights
+// of type t on this CPU, so that Interleave would copy them.
+func CanInterleave(t tensor.DType) bool {
+	im := impl(t)
+	return im != nil && im.inter != nil
+}
+
+// Interleave returns a copy of the row-major matrix w in the Interleaved
+// layout (see above), and true, if MatMul has interleaved kernels for
+// w.Type on this CPU; otherwise w unchanged and false. The copy has the
+// size of w's data rounded up to whole groups of 16 rows; MatMul on it
+// gives the same bits as on w. It panics if w is not row-major or its data
+// is short (programming errors).
+func Interleave(w tensor.Mat) (tensor.Mat, bool) {
+	if !CanInterleave(w.Type) {
+		return w, false
+	}
+	return interleave(w), true
+}
+
+// interleave is Interleave for a type the layout above covers, whether or
+// not this CPU has its kernels.
+func interleave(w tensor.Mat) tensor.Mat {
+	if w.Layout != tensor.RowMajor {
+		panic("kernel: Interleave of a Mat that is not row-major")
+	}
+	rb := w.RowBytes()
+	if len(w.Data) < w.Rows*rb {
+		panic(fmt.Sprintf("kernel: Interleave: %d×%d %s needs %d bytes, have %d", w.Rows, w.Cols, w.Type, w.Rows*rb, len(w.Data)))
+	}
+	groups := (w.Rows + packRows - 1) / packRows
+	dst := make([]byte, groups*packRows*rb)
+	parallel.Run(groups, parallel.Func(func(lo, hi int) {
+		for g := lo; g < hi; g++ {
+			r0 := g * packRows
+			rows := min(packRows, w.Rows-r0)
+			interleaveGroup(w.Type, w.Data[r0*rb:], rb, rows, w.Cols/32, dst[r0*rb:(r0+packRows)*rb])
+		}
+	}))
+	return tensor.Mat{Type: w.Type, Rows: w.Rows, Cols: w.Cols, Data: dst, Layout: tensor.Interleaved}
+}
+
+// interleaveGroup writes nb blocks of rows ≤ 16 row-major rows of type t
+// (row r at w[r*ws:]) in the interleaved group layout into dst; rows from
+// rows to 15 stay zero (dst must be zero).
+func interleaveGroup(t tensor.DType, w []byte, ws, rows, nb int, dst []byte) {
+	wb := t.TypeSize()
+	for b := range nb {
+		p := dst[b*packRows*wb : (b+1)*packRows*wb]
+		for r := range rows {
+			blk := w[r*ws+b*wb : r*ws+(b+1)*wb]
+			switch t {
+			case tensor.Q4_0:
+				for j := range 4 {
+					copy(p[64*j+4*r:64*j+4*r+4], blk[2+4*j:2+4*j+4])
+				}
+				copy(p[256+2*r:256+2*r+2], blk[:2])
+			case tensor.Q8_0:
+				for v := range 8 {
+					for i := range 4 {
+						p[64*v+4*r+i] = blk[2+4*v+i] ^ 0x80
+					}
+				}
+				copy(p[512+2*r:512+2*r+2], blk[:2])
+			default:
+				panic("kernel: interleave: unsupported type " + t.String())
+			}
+		}
+	}
+}
+
+// tileInterleavedGeneric is the Go reference of the interleaved tile
+// kernels: out[t*os+r] for t < T tokens and r < rows of the group p
+// (nb blocks of type t) against a tile of interleaved activations a (block
+// b of token t at a[b*as+40*t:]).
+func tileInterleavedGeneric(typ tensor.DType, p, a []byte, as, nb, T, rows int, out []float32, os int) {
+	bb := packRows * typ.TypeSize()
+	var u [32]byte
+	for t := range T {
+		for r := range rows {
+			var acc float32
+			for b := range nb {
+				pb := p[b*bb:]
+				var d float32
+				switch typ {
+				case tensor.Q4_0:
+					for j := range 4 {
+						for i := range 4 {
+							z := pb[64*j+4*r+i]
+							u[4*j+i], u[16+4*j+i] = z&15, z>>4
+						}
+					}
+					d = h2f(pb[256+2*r:])
+				case tensor.Q8_0:
+					for v := range 8 {
+						copy(u[4*v:4*v+4], pb[64*v+4*r:64*v+4*r+4])
+					}
+					d = h2f(pb[512+2*r:])
+				}
+				ab := a[b*as+actBlockBytes*t:]
+				s := int32(binary.LittleEndian.Uint32(ab[32:]))
+				for i, q := range ab[:32] {
+					s += int32(u[i]) * int32(int8(q))
+				}
+				da := math.Float32frombits(binary.LittleEndian.Uint32(ab[36:]))
+				acc = fma32(float32(s), d*da, acc)
+			}
+			out[t*os+r] = acc
+		}
+	}
+}
+
+// matMulInterleaved is MatMul of an Interleaved w through im: the packed
+// path's activation quantization, then every group against every token.
+func matMulInterleaved(out []float32, w tensor.Mat, x []float32, n int, im *interleavedImpl) {
+	rows, cols := w.Rows, w.Cols
+	nb := cols / 32
+	j := packedJobPool.Get().(*packedJob)
+	tiles := (n + packTokens - 1) / packTokens
+	size := tiles * nb * packTokens * actBlockBytes
+	if cap(j.buf) < size {
+		j.buf = make([]byte, size)
+	}
+	*j = packedJob{
+		inter: im, typ: w.Type, out: out, w: w.Data, x: x, act: j.buf[:size], buf: j.buf,
+		rows: rows, cols: cols, n: n, nb: nb, wrb: w.RowBytes(),
+		groups: (rows + packRows - 1) / packRows,
+	}
+	if n <= 2 {
+		j.Run(0, n) // a dispatch costs more than quantizing a token
+	} else {
+		parallel.Run(n, j)
+	}
+	j.phase = 1
+	parallel.Run(j.groups, j)
+	buf := j.buf
+	*j = packedJob{buf: buf} // drop references to the caller's slices
+	packedJobPool.Put(j)
+}
+
+// runInterleaved computes groups [lo, hi) of an interleaved job for every
+// token.
+func (j *packedJob) runInterleaved(lo, hi int) {
+	im := j.inter
+	tileBytes := packTokens * actBlockBytes
+	op := unsafe.Pointer(unsafe.SliceData(j.out))
+	gb := packRows * j.wrb
+	for g := lo; g < hi; g++ {
+		r0 := g * packRows
+		mask := 1<<min(packRows, j.rows-r0) - 1
+		for t0 := 0; t0 < j.n; t0 += packTokens {
+			T := min(packTokens, j.n-t0)
+			o := (*float32)(unsafe.Add(op, 4*(t0*j.rows+r0)))
+			a := (t0 / packTokens) * j.nb * tileBytes
+			im.tiles[T](&j.w[g*gb], &j.act[a], tileBytes, j.nb, o, j.rows, mask)
+		}
+	}
+}

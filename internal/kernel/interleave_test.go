@@ -1,0 +1,130 @@
+package kernel
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/sputnik-llm/sputnik/internal/parallel"
+	"github.com/sputnik-llm/sputnik/internal/tensor"
+)
+
+// interTypes are the weight types with an interleaved layout.
+var interTypes = []tensor.DType{tensor.Q4_0, tensor.Q8_0}
+
+// TestInterleaveSameBits checks MatMul of an interleaved matrix against
+// MatMul of the row-major original, bit for bit, on awkward sizes, batch
+// sizes across token tiles, thread counts and group-aligned row slices.
+func TestInterleaveSameBits(t *testing.T) {
+	defer parallel.SetThreads(0)
+	rng := rand.New(rand.NewPCG(7, 7))
+	for _, typ := range interTypes {
+		if !CanInterleave(typ) {
+			t.Logf("%s: no interleaved kernels on this CPU (needs AVX-512 VNNI; purego build?): skipped", typ)
+			continue
+		}
+		for _, sh := range [][2]int{{1, 32}, {15, 64}, {16, 96}, {17, 32}, {40, 320}, {100, 1536}} {
+			rows, cols := sh[0], sh[1]
+			w := randomMat(rng, typ, rows, cols)
+			wi, ok := Interleave(w)
+			if !ok || wi.Layout != tensor.Interleaved {
+				t.Fatalf("%s: Interleave did not interleave", typ)
+			}
+			for _, n := range []int{1, 2, 3, 5, 16, 17, 33, 40} {
+				for _, threads := range []int{1, 2, 3} {
+					parallel.SetThreads(threads)
+					x := randomVec(rng, n*cols)
+					want := make([]float32, n*rows)
+					got := make([]float32, n*rows+1)
+					got[n*rows] = 42
+					MatMul(want, w, x, n)
+					MatMul(got, wi, x, n)
+					if got[n*rows] != 42 {
+						t.Fatalf("%s %dx%d n=%d: wrote past the output", typ, rows, cols, n)
+					}
+					for i := range want {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("%s %dx%d n=%d threads=%d: out[%d] = %v, row-major gives %v", typ, rows, cols, n, threads, i, got[i], want[i])
+						}
+					}
+				}
+			}
+			if rows > 16 {
+				lo, hi := 16, rows
+				x := randomVec(rng, cols)
+				want := make([]float32, hi-lo)
+				got := make([]float32, hi-lo)
+				MatMul(want, w.Slice(lo, hi), x, 1)
+				MatMul(got, wi.Slice(lo, hi), x, 1)
+				for i := range want {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%s %dx%d rows [%d,%d): out[%d] = %v, want %v", typ, rows, cols, lo, hi, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestInterleaveGeneric checks the Go reference of the interleaved tiles
+// against the reference row dots (every CPU), so the layout is pinned down
+// where the kernels cannot run.
+func TestInterleaveGeneric(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	ref := genericTable()
+	for _, typ := range interTypes {
+		const rows, cols, n = 21, 96, 3
+		w := randomMat(rng, typ, rows, cols)
+		wi := interleave(w)
+		x := randomVec(rng, n*cols)
+		want := make([]float32, n*rows)
+		matMul(want, w, x, n, ref[typ])
+		k, _ := packedKindOf(typ)
+		nb := cols / 32
+		act := make([]byte, nb*packTokens*actBlockBytes)
+		for tk := range n {
+			quantizeRowQ8_0xGeneric(act[tk*actBlockBytes:], x[tk*cols:(tk+1)*cols], packTokens*actBlockBytes, k)
+		}
+		got := make([]float32, n*rows)
+		gb := packRows * w.RowBytes()
+		for g := 0; g*packRows < rows; g++ {
+			r0 := g * packRows
+			tileInterleavedGeneric(typ, wi.Data[g*gb:], act, packTokens*actBlockBytes, nb, n, min(packRows, rows-r0), got[r0:], rows)
+		}
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%s: out[%d] = %v, reference %v", typ, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// TestInterleaveRefused checks that types without interleaved kernels are
+// returned unchanged, and that row access to an interleaved Mat panics.
+func TestInterleaveRefused(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	w := randomMat(rng, tensor.Q6_K, 16, 256)
+	if got, ok := Interleave(w); ok || got.Layout != tensor.RowMajor {
+		t.Fatalf("Q6_K was interleaved")
+	}
+	if !CanInterleave(tensor.Q4_0) {
+		t.Skip("no interleaved kernels on this CPU")
+	}
+	wi, _ := Interleave(randomMat(rng, tensor.Q4_0, 20, 64))
+	for name, f := range map[string]func(){
+		"Row":        func() { wi.Row(0) },
+		"Slice(1,2)": func() { wi.Slice(1, 2) },
+		"Slice(0,8)": func() { wi.Slice(0, 8) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s of an interleaved Mat did not panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+	_ = fmt.Sprint()
+}
