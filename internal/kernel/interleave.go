@@ -189,14 +189,20 @@ func matMulInterleaved(out []float32, w tensor.Mat, x []float32, n int, im *inte
 		parallel.Run(n, j)
 	}
 	j.phase = 1
-	parallel.Run(j.groups, j)
+	// Long batches go through in chunks of tokenChunk tokens, so that a
+	// chunk's activations stay in the L2 cache while the weights stream
+	// past them.
+	for j.t0 = 0; j.t0 < n; j.t0 += tokenChunk {
+		j.t1 = min(n, j.t0+tokenChunk)
+		parallel.Run(j.groups, j)
+	}
 	buf := j.buf
 	*j = packedJob{buf: buf} // drop references to the caller's slices
 	packedJobPool.Put(j)
 }
 
-// runInterleaved computes groups [lo, hi) of an interleaved job for every
-// token.
+// runInterleaved computes groups [lo, hi) of an interleaved job for the
+// tokens [j.t0, j.t1).
 func (j *packedJob) runInterleaved(lo, hi int) {
 	im := j.inter
 	tileBytes := packTokens * actBlockBytes
@@ -205,8 +211,8 @@ func (j *packedJob) runInterleaved(lo, hi int) {
 	for g := lo; g < hi; g++ {
 		r0 := g * packRows
 		mask := 1<<min(packRows, j.rows-r0) - 1
-		for t0 := 0; t0 < j.n; t0 += packTokens {
-			T := min(packTokens, j.n-t0)
+		for t0 := j.t0; t0 < j.t1; t0 += packTokens {
+			T := min(packTokens, j.t1-t0)
 			o := (*float32)(unsafe.Add(op, 4*(t0*j.rows+r0)))
 			a := (t0 / packTokens) * j.nb * tileBytes
 			im.tiles[T](&j.w[g*gb], &j.act[a], tileBytes, j.nb, o, j.rows, mask)

@@ -41,6 +41,7 @@ type packedImpl struct {
 type packedJob struct {
 	im     *packedImpl
 	inter  *interleavedImpl // instead of im for an Interleaved matrix
+	t0, t1 int              // interleaved: the tokens of phase 1 (a multiple of packTokens, and at most n)
 	typ    tensor.DType
 	phase  int
 	out    []float32 // [n][rows]
