@@ -31,7 +31,18 @@ type File struct {
 // is a hint: it does nothing for slices outside the file or on systems
 // without it, and errors are ignored. Useful when the file is larger than
 // memory and the access pattern is known ahead (chosen MoE experts).
-func (f *File) WillNeed(b []byte) {
+func (f *File) WillNeed(b []byte) { f.advise(b, adviseWillNeed) }
+
+// DontNeed advises the OS that this process will not read b, a slice of
+// this file's tensor data, again soon (a model that keeps a converted copy
+// of a tensor), so that b's whole pages leave the process's resident set.
+// They stay readable: a later read faults them back in. It is a hint like
+// WillNeed.
+func (f *File) DontNeed(b []byte) { f.advise(b, adviseDontNeed) }
+
+// advise calls do with the mapping of the part that holds b and b's offset
+// in it, if b lies in a mapped part.
+func (f *File) advise(b []byte, do func(mapping []byte, off, n int)) {
 	if len(b) == 0 {
 		return
 	}
@@ -42,7 +53,7 @@ func (f *File) WillNeed(b []byte) {
 		}
 		base := uintptr(unsafe.Pointer(unsafe.SliceData(g.data)))
 		if p >= base && p-base+uintptr(len(b)) <= uintptr(len(g.data)) {
-			adviseWillNeed(g.data, int(p-base), len(b))
+			do(g.data, int(p-base), len(b))
 			return
 		}
 	}

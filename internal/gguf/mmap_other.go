@@ -19,3 +19,6 @@ func mapFile(fh *os.File, size int64) ([]byte, func() error, error) {
 
 // adviseWillNeed is a no-op here: the file is read into memory at open.
 func adviseWillNeed(mapping []byte, off, n int) {}
+
+// adviseDontNeed is a no-op here: the file is read into memory at open.
+func adviseDontNeed(mapping []byte, off, n int) {}

@@ -37,3 +37,17 @@ func adviseWillNeed(mapping []byte, off, n int) {
 	start := off &^ (page - 1)
 	_ = unix.Madvise(mapping[start:off+n], unix.MADV_WILLNEED)
 }
+
+// adviseDontNeed tells the OS that this process will not read the whole
+// pages inside mapping[off:off+n] again (madvise MADV_DONTNEED): they leave
+// its resident set, and stay in the page cache while memory allows. A
+// later read would fault them back in from the cache or the file, so the
+// advice cannot change what the mapping holds.
+func adviseDontNeed(mapping []byte, off, n int) {
+	page := os.Getpagesize()
+	start := (off + page - 1) &^ (page - 1)
+	end := (off + n) &^ (page - 1)
+	if end > start {
+		_ = unix.Madvise(mapping[start:end], unix.MADV_DONTNEED)
+	}
+}

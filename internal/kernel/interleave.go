@@ -94,6 +94,7 @@ func interleave(w tensor.Mat) tensor.Mat {
 			interleaveGroup(w.Type, w.Data[r0*rb:], rb, rows, w.Cols/32, dst[r0*rb:(r0+packRows)*rb])
 		}
 	}))
+	collapseHuge(dst)
 	return tensor.Mat{Type: w.Type, Rows: w.Rows, Cols: w.Cols, Data: dst, Layout: tensor.Interleaved}
 }
 
@@ -102,23 +103,26 @@ func interleave(w tensor.Mat) tensor.Mat {
 // rows to 15 stay zero (dst must be zero).
 func interleaveGroup(t tensor.DType, w []byte, ws, rows, nb int, dst []byte) {
 	wb := t.TypeSize()
-	for b := range nb {
-		p := dst[b*packRows*wb : (b+1)*packRows*wb]
-		for r := range rows {
-			blk := w[r*ws+b*wb : r*ws+(b+1)*wb]
+	gb := packRows * wb
+	_ = dst[nb*gb-1]
+	_ = w[(rows-1)*ws+nb*wb-1]
+	le := binary.LittleEndian
+	for r := range rows {
+		row := w[r*ws : r*ws+nb*wb]
+		for b := range nb {
+			blk := row[b*wb : (b+1)*wb : (b+1)*wb]
+			p := dst[b*gb : (b+1)*gb : (b+1)*gb]
 			switch t {
 			case tensor.Q4_0:
 				for j := range 4 {
-					copy(p[64*j+4*r:64*j+4*r+4], blk[2+4*j:2+4*j+4])
+					le.PutUint32(p[64*j+4*r:], le.Uint32(blk[2+4*j:]))
 				}
-				copy(p[256+2*r:256+2*r+2], blk[:2])
+				p[256+2*r], p[257+2*r] = blk[0], blk[1]
 			case tensor.Q8_0:
 				for v := range 8 {
-					for i := range 4 {
-						p[64*v+4*r+i] = blk[2+4*v+i] ^ 0x80
-					}
+					le.PutUint32(p[64*v+4*r:], le.Uint32(blk[2+4*v:])^0x80808080)
 				}
-				copy(p[512+2*r:512+2*r+2], blk[:2])
+				p[512+2*r], p[513+2*r] = blk[0], blk[1]
 			default:
 				panic("kernel: interleave: unsupported type " + t.String())
 			}

@@ -25,9 +25,16 @@ import (
 func BenchmarkMatMulStreamPages(b *testing.B) {
 	defer parallel.SetThreads(0)
 	rng := rand.New(rand.NewPCG(2, 2))
-	for _, typ := range []tensor.DType{tensor.Q8_0, tensor.Q4_0, tensor.Q4_K, tensor.Q6_K, tensor.F16} {
+	for _, tc := range streamCases() {
+		typ := tc.typ
+		if typ == tensor.Q5_0 || typ == tensor.IQ4_NL || typ == tensor.Q5_K {
+			continue
+		}
 		const rows, cols = 8960, 1536
 		one := randomMat(rng, typ, rows, cols)
+		if tc.inter {
+			one, _ = Interleave(one)
+		}
 		sz := (len(one.Data) + 4095) &^ 4095
 		copies := (256<<20)/sz + 1
 		for _, huge := range []bool{false, true} {
@@ -55,7 +62,7 @@ func BenchmarkMatMulStreamPages(b *testing.B) {
 				pages = "2M"
 			}
 			for _, threads := range []int{1, 2} {
-				b.Run(fmt.Sprintf("%s/pages=%s/threads=%d", typ, pages, threads), func(b *testing.B) {
+				b.Run(fmt.Sprintf("%s/pages=%s/threads=%d", tc, pages, threads), func(b *testing.B) {
 					parallel.SetThreads(threads)
 					b.SetBytes(int64(len(one.Data)))
 					i := 0

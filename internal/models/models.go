@@ -59,7 +59,7 @@ func build(f *gguf.File) (model.Model, error) {
 		return nil, fmt.Errorf("models: %s: %w", f.Path, err)
 	}
 	if wantInterleave(f) {
-		Interleave(m)
+		Interleave(m, f.DontNeed)
 	}
 	return m, nil
 }
@@ -71,9 +71,10 @@ type matMulWeighted interface{ MatMulWeights() []*tensor.Mat }
 // Interleave replaces every MatMul-only matrix of m that the kernels have
 // an interleaved layout for (kernel.CanInterleave) with a kernel.Interleave
 // copy in memory, and returns the bytes copied. Results stay the same bits;
-// decode and small batches get faster (README, Performance). It must run
-// before m's first Forward.
-func Interleave(m model.Model) int64 {
+// decode and small batches get faster (README, Performance). It calls
+// release, if not nil, with each replaced matrix's bytes (gguf.File.DontNeed
+// lets the file's pages go). It must run before m's first Forward.
+func Interleave(m model.Model, release func([]byte)) int64 {
 	mw, ok := m.(matMulWeighted)
 	if !ok {
 		return 0
@@ -83,8 +84,12 @@ func Interleave(m model.Model) int64 {
 		if len(w.Data) == 0 || w.Layout != tensor.RowMajor || !kernel.CanInterleave(w.Type) {
 			continue
 		}
+		old := w.Data
 		*w, _ = kernel.Interleave(*w)
 		n += int64(len(w.Data))
+		if release != nil {
+			release(old)
+		}
 	}
 	return n
 }
