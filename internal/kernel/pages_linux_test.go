@@ -77,7 +77,7 @@ func BenchmarkMatMulStreamPages(b *testing.B) {
 					}
 					dec := float64(len(one.Data)) / best.Seconds() / 1e9
 					b.ReportMetric(dec, "bestGB/s")
-					read := readSlicesGBs(mem, threads)
+					read := readMemGBs(mem, threads)
 					b.ReportMetric(read, "readGB/s")
 					b.ReportMetric(dec/read, "bw")
 				})
@@ -87,25 +87,4 @@ func BenchmarkMatMulStreamPages(b *testing.B) {
 			}
 		}
 	}
-}
-
-// readSlicesGBs is readBandwidthGBs over mem (at least 16 × 16 MiB): the
-// best of 32 slices, each split between threads goroutines.
-func readSlicesGBs(mem []byte, threads int) float64 {
-	const slice = 16 << 20
-	share := slice / threads &^ 255
-	best := time.Duration(math.MaxInt64)
-	done := make(chan uint64, threads)
-	for pass := range 32 {
-		s := mem[(pass%(len(mem)/slice))*slice:]
-		start := time.Now()
-		for i := range threads {
-			go func() { done <- readBytesAVX512(&s[i*share], share) }()
-		}
-		for range threads {
-			<-done
-		}
-		best = min(best, time.Since(start))
-	}
-	return float64(share*threads) / best.Seconds() / 1e9
 }

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sputnik-llm/sputnik/internal/parallel"
 )
 
 // vnniPeakGMACs measures the int8 multiply-accumulate ceiling of threads
@@ -44,33 +46,32 @@ var readBuf = sync.OnceValue(func() []byte {
 	return b
 })
 
-// readBandwidthGBs measures the memory read bandwidth of threads
-// goroutines streaming 16 MiB slices of readBuf (each its share of a slice;
-// readBytesAVX512, loads only), cycling through the buffer so that no
-// slice is still cached, in GB/s: the best of 48 slices, as the decode
-// benchmarks take their best call. It returns 0 without AVX-512.
-func readBandwidthGBs(threads int) float64 {
+// readBandwidthGBs measures the memory read bandwidth of threads threads
+// streaming readBuf: readMemGBs. It returns 0 without AVX-512.
+func readBandwidthGBs(threads int) float64 { return readMemGBs(readBuf(), threads) }
+
+// readMemGBs measures the read bandwidth of mem (at least 64 MiB) in GB/s:
+// 16 MiB windows, cycling through mem so that no window is still cached,
+// each read by threads threads of the kernels' own pool (parallel.Run over
+// 64 pieces, as MatMul hands out rows) with readBytesAVX512 (loads only);
+// the best of 48 windows, as the decode benchmarks take their best call.
+func readMemGBs(mem []byte, threads int) float64 {
 	if !hasAVX512 {
 		return 0
 	}
-	buf := readBuf()
-	const slice = 16 << 20
-	share := slice / threads &^ 255
+	defer parallel.SetThreads(parallel.Threads())
+	parallel.SetThreads(threads)
+	const window, pieces = 16 << 20, 64
+	const piece = window / pieces
 	best := time.Duration(1 << 62)
 	var sink atomic.Uint64
 	for pass := range 48 {
-		s := buf[(pass%(len(buf)/slice))*slice:]
-		var wg sync.WaitGroup
+		s := mem[(pass%(len(mem)/window))*window:]
 		start := time.Now()
-		for i := range threads {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				sink.Add(readBytesAVX512(&s[i*share], share))
-			}()
-		}
-		wg.Wait()
+		parallel.Run(pieces, parallel.Func(func(lo, hi int) {
+			sink.Add(readBytesAVX512(&s[lo*piece], (hi-lo)*piece))
+		}))
 		best = min(best, time.Since(start))
 	}
-	return float64(share*threads) / best.Seconds() / 1e9
+	return float64(window) / best.Seconds() / 1e9
 }
