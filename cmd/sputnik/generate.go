@@ -86,7 +86,7 @@ func loadModel(path string, threads int, stderr io.Writer) (*loaded, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, f, err := models.Open(path)
+	m, f, err := models.OpenWith(path, models.Options{Progress: interleaveProgress(stderr)})
 	if err != nil {
 		return nil, err
 	}
@@ -101,6 +101,27 @@ func loadModel(path string, threads int, stderr io.Writer) (*loaded, error) {
 			float64(f.Size)/(1<<30), float64(limit)/(1<<30), source)
 	}
 	return &loaded{f: f, m: m, tok: tok, took: time.Since(start)}, nil
+}
+
+// interleaveProgress returns the progress report of models.Interleave for
+// loadModel: nothing for models below 256 MiB (well under a second), else
+// a line on stderr rewritten at every 10% and ended when done.
+func interleaveProgress(stderr io.Writer) func(done, total int64) {
+	last := -1
+	return func(done, total int64) {
+		if total < 256<<20 {
+			return
+		}
+		pct := int(done * 100 / total)
+		if pct/10 == last/10 && done < total {
+			return
+		}
+		last = pct
+		fmt.Fprintf(stderr, "\rinterleaving %.1f GiB of weights for the CPU kernels: %d%%", float64(total)/(1<<30), pct)
+		if done == total {
+			fmt.Fprintln(stderr)
+		}
+	}
 }
 
 // loadBuiltin builds the built-in model from its image in the binary.

@@ -24,7 +24,7 @@ var Supported = []string{"llama", "qwen2", "qwen3", "deepseek2"}
 // New builds the network of an open GGUF file. The model's weights alias
 // f's mapping: f must stay open while the model is used.
 func New(f *gguf.File) (model.Model, error) {
-	m, err := build(f)
+	m, err := build(f, Options{})
 	if err != nil {
 		return nil, err
 	}
@@ -32,7 +32,7 @@ func New(f *gguf.File) (model.Model, error) {
 }
 
 // build is New without the invariant checks.
-func build(f *gguf.File) (model.Model, error) {
+func build(f *gguf.File, o Options) (model.Model, error) {
 	arch := f.Architecture()
 	if len(f.Tensors) == 0 {
 		return nil, fmt.Errorf("models: %s has no tensors: it is a vocabulary-only GGUF, not a model", f.Path)
@@ -59,7 +59,7 @@ func build(f *gguf.File) (model.Model, error) {
 		return nil, fmt.Errorf("models: %s: %w", f.Path, err)
 	}
 	if wantInterleave(f) {
-		Interleave(m, f.DontNeed)
+		Interleave(m, f.DontNeed, o.Progress)
 	}
 	return m, nil
 }
@@ -73,25 +73,35 @@ type matMulWeighted interface{ MatMulWeights() []*tensor.Mat }
 // copy in memory, and returns the bytes copied. Results stay the same bits;
 // decode and small batches get faster (README, Performance). It calls
 // release, if not nil, with each replaced matrix's bytes (gguf.File.DontNeed
-// lets the file's pages go). It must run before m's first Forward.
-func Interleave(m model.Model, release func([]byte)) int64 {
+// lets the file's pages go), and progress, if not nil, after each matrix
+// with the bytes copied so far and in all. It must run before m's first
+// Forward.
+func Interleave(m model.Model, release func([]byte), progress func(done, total int64)) int64 {
 	mw, ok := m.(matMulWeighted)
 	if !ok {
 		return 0
 	}
-	var n int64
+	var todo []*tensor.Mat
+	var total int64
 	for _, w := range mw.MatMulWeights() {
-		if len(w.Data) == 0 || w.Layout != tensor.RowMajor || !kernel.CanInterleave(w.Type) {
-			continue
+		if len(w.Data) > 0 && w.Layout == tensor.RowMajor && kernel.CanInterleave(w.Type) {
+			todo = append(todo, w)
+			total += int64(len(w.Data))
 		}
+	}
+	var done int64
+	for _, w := range todo {
 		old := w.Data
 		*w, _ = kernel.Interleave(*w)
-		n += int64(len(w.Data))
+		done += int64(len(old))
 		if release != nil {
 			release(old)
 		}
+		if progress != nil {
+			progress(done, total)
+		}
 	}
-	return n
+	return done
 }
 
 // InterleaveEnv is the environment variable that overrides when models
@@ -111,14 +121,24 @@ func wantInterleave(f *gguf.File) bool {
 	return fits
 }
 
+// Options are OpenWith's choices beyond the path.
+type Options struct {
+	// Progress, if not nil, is called from the loading goroutine as the
+	// weights are interleaved (Interleave): bytes done so far and in all.
+	Progress func(done, total int64)
+}
+
 // Open opens the GGUF file at path and builds its network. The caller
 // closes the returned file when done with the model.
-func Open(path string) (model.Model, *gguf.File, error) {
+func Open(path string) (model.Model, *gguf.File, error) { return OpenWith(path, Options{}) }
+
+// OpenWith is Open with options.
+func OpenWith(path string, o Options) (model.Model, *gguf.File, error) {
 	f, err := gguf.Open(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := build(f)
+	m, err := build(f, o)
 	if err != nil {
 		f.Close()
 		return nil, nil, err
