@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sputnik-llm/sputnik/internal/gguf"
+	"github.com/sputnik-llm/sputnik/internal/kernel"
 	"github.com/sputnik-llm/sputnik/internal/kvcache"
 	"github.com/sputnik-llm/sputnik/internal/model"
 	"github.com/sputnik-llm/sputnik/internal/parallel"
@@ -207,16 +208,21 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}
+	rss := peakRSS() // before the bandwidth test's buffer
+	roof := benchRoofline(lm, results, stderr)
 	facts := readCPUFacts()
 	if *output == "json" {
 		return json.NewEncoder(stdout).Encode(map[string]any{
 			"model": *modelPath, "threads": parallel.Threads(), "results": results,
-			"peak_rss_bytes": peakRSS(), "cpu": facts, "build": versionString(),
+			"peak_rss_bytes": rss, "cpu": facts, "build": versionString(),
 		})
 	}
 	writeBenchTable(stdout, facts, benchModelOf(lm.f), results)
+	if roof != "" {
+		fmt.Fprintf(stdout, "\n%s", roof)
+	}
 	fmt.Fprintf(stdout, "\nbuild: %s\n", versionString())
-	if rss := peakRSS(); rss > 0 {
+	if rss > 0 {
 		fmt.Fprintf(stdout, "peak RSS %.0f MiB (mapped weights count only while resident)\n", float64(rss)/(1<<20))
 	}
 	return nil
@@ -231,6 +237,13 @@ type benchResult struct {
 	Median  float64   `json:"median_tok_s"`
 	Mean    float64   `json:"mean_tok_s"`
 	Stddev  float64   `json:"stddev_tok_s"` // sample standard deviation (0 for one run)
+	// ReadGBs is the memory read bandwidth measured on as many threads
+	// (tg only; kernel.ReadBandwidth), and Roofline the mean rate as a
+	// fraction of the rate that bandwidth allows: WeightBytes read per
+	// token (decodeBytes).
+	ReadGBs     float64 `json:"read_gb_s,omitempty"`
+	WeightBytes int64   `json:"weight_bytes_per_token,omitempty"`
+	Roofline    float64 `json:"roofline_fraction,omitempty"`
 	// MajorFaults counts the page faults that read the disk during
 	// the timed runs: weights paged in when the model does not fit
 	// in the memory the process may use.
@@ -383,4 +396,59 @@ func argmax(x []float32) int {
 		}
 	}
 	return best
+}
+
+// decodeBytes returns the bytes of weights one decoded token reads from
+// f: every tensor, but the token embeddings only when they double as the
+// output head (otherwise one row per token), and the routed experts of a
+// MoE only in the share the router picks (expert_used_count of
+// expert_count, on average). note names the MoE share, if any.
+func decodeBytes(f *gguf.File) (bytes int64, note string) {
+	_, hasOutput := f.Tensor("output.weight")
+	arch := f.Architecture()
+	used, _ := f.Int(arch + ".expert_used_count")
+	count, _ := f.Int(arch + ".expert_count")
+	for _, t := range f.Tensors {
+		size := int64(t.Size)
+		switch {
+		case t.Name == "token_embd.weight" && hasOutput:
+			continue
+		case strings.Contains(t.Name, "_exps.") && count > 0 && used > 0:
+			size = size * used / count
+			note = fmt.Sprintf(" (%d of %d routed experts)", used, count)
+		}
+		bytes += size
+	}
+	return bytes, note
+}
+
+// benchRoofline measures the read bandwidth for each thread count of the
+// tg results, fills their ReadGBs, WeightBytes and Roofline, and returns
+// the lines the table ends with ("" without tg results).
+func benchRoofline(lm *loaded, results []benchResult, stderr io.Writer) string {
+	bytes, note := decodeBytes(lm.f)
+	huge := lm.interleaved > 0
+	pages := "the file mapping's pages"
+	if huge {
+		pages = "2 MiB pages where Linux allows, as the interleaved weights"
+	}
+	bw := map[int]float64{}
+	var b strings.Builder
+	for i := range results {
+		r := &results[i]
+		if !strings.HasPrefix(r.Test, "tg") || bytes == 0 {
+			continue
+		}
+		if _, ok := bw[r.Threads]; !ok {
+			fmt.Fprintf(stderr, "measuring the read bandwidth on %d threads…\n", r.Threads)
+			bw[r.Threads] = kernel.ReadBandwidth(r.Threads, huge)
+			fmt.Fprintf(&b, "read bandwidth, %d threads: %.1f GB/s (%s)\n", r.Threads, bw[r.Threads], pages)
+		}
+		r.ReadGBs, r.WeightBytes = bw[r.Threads], bytes
+		limit := r.ReadGBs * 1e9 / float64(bytes)
+		r.Roofline = r.Mean / limit
+		fmt.Fprintf(&b, "%s, %d threads: %.2f tok/s = %.0f%% of the roofline %.2f tok/s (%.2f GB of weights per token%s)\n",
+			strings.ReplaceAll(r.Test, " ", ""), r.Threads, r.Mean, 100*r.Roofline, limit, float64(bytes)/1e9, note)
+	}
+	return b.String()
 }

@@ -69,6 +69,8 @@ type loaded struct {
 	m    model.Model
 	tok  *tokenizer.Tokenizer
 	took time.Duration
+	// interleaved is the bytes of weights models.Interleave copied.
+	interleaved int64
 }
 
 // loadModel opens a model (a file, a store name or the built-in model)
@@ -86,7 +88,12 @@ func loadModel(path string, threads int, stderr io.Writer) (*loaded, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, f, err := models.OpenWith(path, models.Options{Progress: interleaveProgress(stderr)})
+	var interleaved int64
+	show := interleaveProgress(stderr)
+	m, f, err := models.OpenWith(path, models.Options{Progress: func(done, total int64) {
+		interleaved = done
+		show(done, total)
+	}})
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +107,7 @@ func loadModel(path string, threads int, stderr io.Writer) (*loaded, error) {
 			"      weights will be read from disk as they are needed, which is much slower\n",
 			float64(f.Size)/(1<<30), float64(limit)/(1<<30), source)
 	}
-	return &loaded{f: f, m: m, tok: tok, took: time.Since(start)}, nil
+	return &loaded{f: f, m: m, tok: tok, took: time.Since(start), interleaved: interleaved}, nil
 }
 
 // interleaveProgress returns the progress report of models.Interleave for

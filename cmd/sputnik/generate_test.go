@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sputnik-llm/sputnik/internal/gguf"
 	"github.com/sputnik-llm/sputnik/internal/testutil"
 )
 
@@ -63,8 +64,11 @@ func TestBenchCommand(t *testing.T) {
 		}
 		var res struct {
 			Results []struct {
-				Test   string  `json:"test"`
-				Median float64 `json:"median_tok_s"`
+				Test        string  `json:"test"`
+				Median      float64 `json:"median_tok_s"`
+				ReadGBs     float64 `json:"read_gb_s"`
+				WeightBytes int64   `json:"weight_bytes_per_token"`
+				Roofline    float64 `json:"roofline_fraction"`
 			} `json:"results"`
 		}
 		if err := json.Unmarshal(out.Bytes(), &res); err != nil {
@@ -72,6 +76,24 @@ func TestBenchCommand(t *testing.T) {
 		}
 		if len(res.Results) != 2 || res.Results[0].Test != "pp "+args[1] || res.Results[1].Test != "tg "+args[3] {
 			t.Fatalf("bench %v: results %+v", args, res.Results)
+		}
+		// The MoE file's decode reads all but most routed experts and
+		// the embeddings (its output head is separate).
+		f, err := gguf.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var all, experts int64
+		for _, ti := range f.Tensors {
+			all += int64(ti.Size)
+			if strings.Contains(ti.Name, "_exps.") {
+				experts += int64(ti.Size)
+			}
+		}
+		f.Close()
+		tg := res.Results[1]
+		if experts == 0 || tg.WeightBytes <= 0 || tg.WeightBytes >= all-experts/2 || !(tg.ReadGBs > 0) || !(tg.Roofline > 0) {
+			t.Errorf("bench %v: tg roofline %+v (file: %d tensor bytes, %d in routed experts)", args, tg, all, experts)
 		}
 		for _, r := range res.Results {
 			if !(r.Median > 0) {

@@ -4,10 +4,7 @@ package kernel
 
 import (
 	"sync"
-	"sync/atomic"
 	"time"
-
-	"github.com/sputnik-llm/sputnik/internal/parallel"
 )
 
 // vnniPeakGMACs measures the int8 multiply-accumulate ceiling of threads
@@ -48,30 +45,10 @@ var readBuf = sync.OnceValue(func() []byte {
 
 // readBandwidthGBs measures the memory read bandwidth of threads threads
 // streaming readBuf: readMemGBs. It returns 0 without AVX-512.
-func readBandwidthGBs(threads int) float64 { return readMemGBs(readBuf(), threads) }
-
-// readMemGBs measures the read bandwidth of mem (at least 64 MiB) in GB/s:
-// 16 MiB windows, cycling through mem so that no window is still cached,
-// each read by threads threads of the kernels' own pool (parallel.Run over
-// 64 pieces, as MatMul hands out rows) with readBytesAVX512 (loads only);
-// the best of 48 windows, as the decode benchmarks take their best call.
-func readMemGBs(mem []byte, threads int) float64 {
+func readBandwidthGBs(threads int) float64 {
 	if !hasAVX512 {
 		return 0
 	}
-	defer parallel.SetThreads(parallel.Threads())
-	parallel.SetThreads(threads)
-	const window, pieces = 16 << 20, 64
-	const piece = window / pieces
-	best := time.Duration(1 << 62)
-	var sink atomic.Uint64
-	for pass := range 48 {
-		s := mem[(pass%(len(mem)/window))*window:]
-		start := time.Now()
-		parallel.Run(pieces, parallel.Func(func(lo, hi int) {
-			sink.Add(readBytesAVX512(&s[lo*piece], (hi-lo)*piece))
-		}))
-		best = min(best, time.Since(start))
-	}
-	return float64(window) / best.Seconds() / 1e9
+	return readMemGBs(readBuf(), threads)
 }
+

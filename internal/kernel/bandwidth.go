@@ -1,0 +1,67 @@
+package kernel
+
+import (
+	"encoding/binary"
+	"sync/atomic"
+	"time"
+
+	"github.com/sputnik-llm/sputnik/internal/parallel"
+)
+
+// ReadBandwidth measures this machine's memory read bandwidth in GB/s on
+// threads threads (0: parallel.Threads()), the ceiling of decode, which
+// reads every weight once per token: a STREAM-style pass of plain loads
+// over a 256 MiB buffer (readMemGBs). With huge, the buffer is moved onto
+// 2 MiB pages where Linux allows it, as Interleave's copies are; without,
+// it stays on the heap's pages, as a file mapping's are. It takes about a
+// second and restores the thread count.
+func ReadBandwidth(threads int, huge bool) float64 {
+	buf := make([]byte, 256<<20)
+	for i := 0; i < len(buf); i += 4096 {
+		buf[i] = byte(i >> 12)
+	}
+	if huge {
+		collapseHuge(buf)
+	}
+	if threads <= 0 {
+		threads = parallel.Threads()
+	}
+	return readMemGBs(buf, threads)
+}
+
+// readMemGBs measures the read bandwidth of mem (at least 16 MiB) in GB/s:
+// 16 MiB windows, cycling through mem so that no window is still cached
+// when mem is much larger than the caches, each read by threads threads of
+// the kernels' own pool (parallel.Run over 64 pieces, as MatMul hands out
+// rows) with loads only; the best of 48 windows, as the decode benchmarks
+// take their best call.
+func readMemGBs(mem []byte, threads int) float64 {
+	defer parallel.SetThreads(parallel.Threads())
+	parallel.SetThreads(threads)
+	const window, pieces = 16 << 20, 64
+	const piece = window / pieces
+	best := time.Duration(1 << 62)
+	var sink atomic.Uint64
+	for pass := range 48 {
+		s := mem[(pass%(len(mem)/window))*window:]
+		start := time.Now()
+		parallel.Run(pieces, parallel.Func(func(lo, hi int) {
+			sink.Add(readBytes(s[lo*piece : hi*piece]))
+		}))
+		best = min(best, time.Since(start))
+	}
+	return float64(window) / best.Seconds() / 1e9
+}
+
+// readBytesGo reads b (a multiple of 32 bytes) and returns a value that
+// depends on all of it: readBytes where there is no vector kernel.
+func readBytesGo(b []byte) uint64 {
+	var a0, a1, a2, a3 uint64
+	for i := 0; i+32 <= len(b); i += 32 {
+		a0 ^= binary.LittleEndian.Uint64(b[i:])
+		a1 ^= binary.LittleEndian.Uint64(b[i+8:])
+		a2 ^= binary.LittleEndian.Uint64(b[i+16:])
+		a3 ^= binary.LittleEndian.Uint64(b[i+24:])
+	}
+	return a0 ^ a1 ^ a2 ^ a3
+}
