@@ -51,4 +51,3 @@ func readBandwidthGBs(threads int) float64 {
 	}
 	return readMemGBs(readBuf(), threads)
 }
-
