@@ -19,6 +19,7 @@ import (
 	"github.com/sputnik-llm/sputnik/internal/kvcache"
 	"github.com/sputnik-llm/sputnik/internal/model"
 	"github.com/sputnik-llm/sputnik/internal/parallel"
+	"github.com/sputnik-llm/sputnik/internal/sysmem"
 )
 
 // runBench measures prefill and decode throughput the way llama-bench (and
@@ -48,7 +49,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	asJSON := fs.Bool("json", false, "print one JSON object (same as -o json)")
 	output := fs.String("o", "md", "output format: md (llama-bench's markdown table) or json")
 	fs.StringVar(output, "output", "md", "same as -o")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed runs to this file")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the runs (or of the streams) to this file")
 	streams := fs.String("streams", "", "instead of pp/tg: concurrent greedy streams through the serving engine, e.g. 1,4,16,64 (as the peer's batch.mjs)")
 	streamPrompt := fs.Int("prompt", 128, "with --streams: prompt tokens per stream")
 	prefix := fs.Int("prefix", 0, "with --streams: also time the first token of a request whose N-token system prompt is cached vs not")
@@ -112,6 +113,17 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	for i := range tokens {
 		tokens[i] = int32(rng.IntN(info.VocabSize))
 	}
+	if *cpuProfile != "" {
+		pf, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if *streams != "" {
 		counts, err := parseCounts(*streams)
 		if err != nil {
@@ -140,17 +152,6 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	logits := make([]float32, info.VocabSize)
-	if *cpuProfile != "" {
-		pf, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer pf.Close()
-		if err := pprof.StartCPUProfile(pf); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
-	}
 
 	prefill := func(n int) error {
 		st := lm.m.NewState(n + 1)
@@ -433,6 +434,7 @@ func benchRoofline(lm *loaded, results []benchResult, stderr io.Writer) string {
 		pages = "2 MiB pages where Linux allows, as the interleaved weights"
 	}
 	bw := map[int]float64{}
+	var mem []byte
 	var b strings.Builder
 	for i := range results {
 		r := &results[i]
@@ -441,7 +443,12 @@ func benchRoofline(lm *loaded, results []benchResult, stderr io.Writer) string {
 		}
 		if _, ok := bw[r.Threads]; !ok {
 			fmt.Fprintf(stderr, "measuring the read bandwidth on %d threads…\n", r.Threads)
-			bw[r.Threads] = kernel.ReadBandwidth(r.Threads, huge)
+			if mem == nil {
+				var free func() error
+				mem, free = benchMemory(huge)
+				defer free()
+			}
+			bw[r.Threads] = kernel.ReadBandwidth(mem, r.Threads)
 			fmt.Fprintf(&b, "read bandwidth, %d threads: %.1f GB/s (%s)\n", r.Threads, bw[r.Threads], pages)
 		}
 		r.ReadGBs, r.WeightBytes = bw[r.Threads], bytes
@@ -451,4 +458,21 @@ func benchRoofline(lm *loaded, results []benchResult, stderr io.Writer) string {
 			strings.ReplaceAll(r.Test, " ", ""), r.Threads, r.Mean, 100*r.Roofline, limit, float64(bytes)/1e9, note)
 	}
 	return b.String()
+}
+
+// benchMemory returns 256 MiB, more than any cache, written end to end, on
+// huge pages (sysmem.AllocHuge, as the interleaved weights) or the heap's,
+// for the read bandwidth test, and the function that frees it.
+func benchMemory(huge bool) ([]byte, func() error) {
+	const n = 256 << 20
+	mem, free := make([]byte, n), func() error { return nil }
+	if huge {
+		if m, f, err := sysmem.AllocHuge(n); err == nil {
+			mem, free = m, f
+		}
+	}
+	for i := 0; i < n; i += 4096 {
+		mem[i] = byte(i >> 12)
+	}
+	return mem, free
 }

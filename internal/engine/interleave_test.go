@@ -36,8 +36,8 @@ func TestInterleavedSameLogits(t *testing.T) {
 				}
 				defer f.Close()
 				if mode == "on" {
-					if n := models.Interleave(m, nil, nil); n != 0 {
-						t.Fatalf("Open left %d bytes to interleave", n)
+					if n, err := models.Interleave(m, nil, nil); err != nil || n != 0 {
+						t.Fatalf("Open left %d bytes to interleave (%v)", n, err)
 					}
 				}
 				vocab := m.Info().VocabSize
@@ -69,7 +69,7 @@ func TestInterleavedSameLogits(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			if n := models.Interleave(m, nil, nil); n == 0 {
+			if n, err := models.Interleave(m, nil, nil); err != nil || n == 0 {
 				t.Fatal("nothing to interleave in the fixture: the test compares nothing")
 			}
 			for s := range rows {

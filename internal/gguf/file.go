@@ -22,6 +22,7 @@ type File struct {
 	data        []byte  // the whole file (a mapping, or a heap slice)
 	parts       []*File // the other parts of a split model (see split.go)
 	unmap       func() error
+	onClose     []func() error // OnClose's functions
 	kvIndex     map[string]int
 	tensorIndex map[string]int
 }
@@ -147,9 +148,21 @@ func ParseMetadata(b []byte) (*File, error) {
 	return f, nil
 }
 
-// Close releases the mappings. It is safe to call more than once.
+// OnClose registers fn to run when f is closed, before the mappings are
+// released and after any function registered earlier (memory whose
+// lifetime is the file's, such as converted copies of its tensors).
+func (f *File) OnClose(fn func() error) { f.onClose = append(f.onClose, fn) }
+
+// Close runs the OnClose functions (newest first) and releases the
+// mappings. It is safe to call more than once.
 func (f *File) Close() error {
 	var err error
+	for i := len(f.onClose) - 1; i >= 0; i-- {
+		if e := f.onClose[i](); e != nil && err == nil {
+			err = e
+		}
+	}
+	f.onClose = nil
 	for _, p := range f.parts {
 		if e := p.Close(); e != nil && err == nil {
 			err = e

@@ -8,25 +8,17 @@ import (
 	"github.com/sputnik-llm/sputnik/internal/parallel"
 )
 
-// ReadBandwidth measures this machine's memory read bandwidth in GB/s on
-// threads threads (0: parallel.Threads()), the ceiling of decode, which
-// reads every weight once per token: a STREAM-style pass of plain loads
-// over a 256 MiB buffer (readMemGBs). With huge, the buffer is moved onto
-// 2 MiB pages where Linux allows it, as Interleave's copies are; without,
-// it stays on the heap's pages, as a file mapping's are. It takes about a
-// second and restores the thread count.
-func ReadBandwidth(threads int, huge bool) float64 {
-	buf := make([]byte, 256<<20)
-	for i := 0; i < len(buf); i += 4096 {
-		buf[i] = byte(i >> 12)
-	}
-	if huge {
-		collapseHuge(buf)
-	}
+// ReadBandwidth measures the memory read bandwidth of mem (at least 16 MiB;
+// a few hundred MiB, more than any cache, for DRAM's) in GB/s on threads
+// threads (0: parallel.Threads()): the ceiling of decode, which reads every
+// weight once per token. It is a STREAM-style pass of plain loads
+// (readMemGBs), takes well under a second, and restores the thread count.
+// Give it memory on the pages the weights are on.
+func ReadBandwidth(mem []byte, threads int) float64 {
 	if threads <= 0 {
 		threads = parallel.Threads()
 	}
-	return readMemGBs(buf, threads)
+	return readMemGBs(mem, threads)
 }
 
 // readMemGBs measures the read bandwidth of mem (at least 16 MiB) in GB/s:

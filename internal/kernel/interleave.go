@@ -72,12 +72,35 @@ func Interleave(w tensor.Mat) (tensor.Mat, bool) {
 	if !CanInterleave(w.Type) {
 		return w, false
 	}
-	return interleave(w), true
+	return interleaveInto(make([]byte, InterleavedBytes(w)), w), true
+}
+
+// InterleavedBytes returns the size of w's interleaved copy: its rows
+// rounded up to whole groups of tensor.InterleaveRows.
+func InterleavedBytes(w tensor.Mat) int {
+	return (w.Rows + packRows - 1) / packRows * packRows * w.RowBytes()
+}
+
+// InterleaveInto is Interleave writing the copy into dst, which must hold
+// InterleavedBytes(w) zero bytes (memory the caller chose, e.g. on huge
+// pages). It returns w unchanged and false if MatMul has no interleaved
+// kernels for w.Type on this CPU.
+func InterleaveInto(dst []byte, w tensor.Mat) (tensor.Mat, bool) {
+	if !CanInterleave(w.Type) {
+		return w, false
+	}
+	return interleaveInto(dst, w), true
 }
 
 // interleave is Interleave for a type the layout above covers, whether or
 // not this CPU has its kernels.
 func interleave(w tensor.Mat) tensor.Mat {
+	return interleaveInto(make([]byte, InterleavedBytes(w)), w)
+}
+
+// interleaveInto writes w's interleaved copy into dst (zero, at least
+// InterleavedBytes(w) bytes) and returns it.
+func interleaveInto(dst []byte, w tensor.Mat) tensor.Mat {
 	if w.Layout != tensor.RowMajor {
 		panic("kernel: Interleave of a Mat that is not row-major")
 	}
@@ -86,7 +109,10 @@ func interleave(w tensor.Mat) tensor.Mat {
 		panic(fmt.Sprintf("kernel: Interleave: %d×%d %s needs %d bytes, have %d", w.Rows, w.Cols, w.Type, w.Rows*rb, len(w.Data)))
 	}
 	groups := (w.Rows + packRows - 1) / packRows
-	dst := make([]byte, groups*packRows*rb)
+	if len(dst) < groups*packRows*rb {
+		panic(fmt.Sprintf("kernel: InterleaveInto: %d bytes for a copy of %d", len(dst), groups*packRows*rb))
+	}
+	dst = dst[: groups*packRows*rb : groups*packRows*rb]
 	parallel.Run(groups, parallel.Func(func(lo, hi int) {
 		for g := lo; g < hi; g++ {
 			r0 := g * packRows
@@ -94,7 +120,6 @@ func interleave(w tensor.Mat) tensor.Mat {
 			interleaveGroup(w.Type, w.Data[r0*rb:], rb, rows, w.Cols/32, dst[r0*rb:(r0+packRows)*rb])
 		}
 	}))
-	collapseHuge(dst)
 	return tensor.Mat{Type: w.Type, Rows: w.Rows, Cols: w.Cols, Data: dst, Layout: tensor.Interleaved}
 }
 

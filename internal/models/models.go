@@ -59,7 +59,9 @@ func build(f *gguf.File, o Options) (model.Model, error) {
 		return nil, fmt.Errorf("models: %s: %w", f.Path, err)
 	}
 	if wantInterleave(f) {
-		Interleave(m, f.DontNeed, o.Progress)
+		if _, err := Interleave(m, f, o.Progress); err != nil {
+			return nil, fmt.Errorf("models: %s: %w", f.Path, err)
+		}
 	}
 	return m, nil
 }
@@ -69,39 +71,57 @@ func build(f *gguf.File, o Options) (model.Model, error) {
 type matMulWeighted interface{ MatMulWeights() []*tensor.Mat }
 
 // Interleave replaces every MatMul-only matrix of m that the kernels have
-// an interleaved layout for (kernel.CanInterleave) with a kernel.Interleave
-// copy in memory, and returns the bytes copied. Results stay the same bits;
-// decode and small batches get faster (README, Performance). It calls
-// release, if not nil, with each replaced matrix's bytes (gguf.File.DontNeed
-// lets the file's pages go), and progress, if not nil, after each matrix
-// with the bytes copied so far and in all. It must run before m's first
-// Forward.
-func Interleave(m model.Model, release func([]byte), progress func(done, total int64)) int64 {
+// an interleaved layout for (kernel.CanInterleave) with a kernel
+// interleaved copy in memory, and returns the bytes copied. Results stay
+// the same bits; decode and small batches get faster (README,
+// Performance). With f (the file m was built from; nil in tests), the
+// copies live in one sysmem.AllocHuge arena that f.Close releases — the
+// model must not be used after it, as for f's own mapping — and the
+// file's pages of each replaced matrix are let go (f.DontNeed); without f
+// they are on the Go heap. progress, if not nil, is called after each
+// matrix with the bytes copied so far and in all. It must run before m's
+// first Forward, and fails only if the memory cannot be had.
+func Interleave(m model.Model, f *gguf.File, progress func(done, total int64)) (int64, error) {
 	mw, ok := m.(matMulWeighted)
 	if !ok {
-		return 0
+		return 0, nil
 	}
 	var todo []*tensor.Mat
-	var total int64
+	var total int
 	for _, w := range mw.MatMulWeights() {
 		if len(w.Data) > 0 && w.Layout == tensor.RowMajor && kernel.CanInterleave(w.Type) {
 			todo = append(todo, w)
-			total += int64(len(w.Data))
+			total += kernel.InterleavedBytes(*w)
 		}
 	}
-	var done int64
+	if len(todo) == 0 {
+		return 0, nil
+	}
+	var arena []byte
+	if f != nil {
+		a, free, err := sysmem.AllocHuge(total)
+		if err != nil {
+			return 0, fmt.Errorf("models: memory for the interleaved weights: %w", err)
+		}
+		f.OnClose(free)
+		arena = a
+	} else {
+		arena = make([]byte, total)
+	}
+	done := 0
 	for _, w := range todo {
 		old := w.Data
-		*w, _ = kernel.Interleave(*w)
-		done += int64(len(old))
-		if release != nil {
-			release(old)
+		n := kernel.InterleavedBytes(*w)
+		*w, _ = kernel.InterleaveInto(arena[done:done+n:done+n], *w)
+		done += n
+		if f != nil {
+			f.DontNeed(old)
 		}
 		if progress != nil {
-			progress(done, total)
+			progress(int64(done), int64(total))
 		}
 	}
-	return done
+	return int64(done), nil
 }
 
 // InterleaveEnv is the environment variable that overrides when models

@@ -79,3 +79,26 @@ func TestLimit(t *testing.T) {
 	}
 	t.Logf("this process may use %.1f GiB (%s)", float64(n)/(1<<30), src)
 }
+
+// TestAllocHuge checks that AllocHuge's memory is zero, writable end to end
+// and released without error.
+func TestAllocHuge(t *testing.T) {
+	const n = 5<<20 + 123
+	b, free, err := AllocHuge(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) != n {
+		t.Fatalf("len %d, want %d", len(b), n)
+	}
+	for i := 0; i < n; i += 4093 {
+		if b[i] != 0 {
+			t.Fatalf("byte %d = %d, want 0", i, b[i])
+		}
+		b[i] = byte(i)
+	}
+	b[n-1] = 1
+	if err := free(); err != nil {
+		t.Fatal(err)
+	}
+}

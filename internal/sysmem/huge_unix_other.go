@@ -1,0 +1,5 @@
+//go:build unix && !linux
+
+package sysmem
+
+func adviseHuge(b []byte) error { return nil }
