@@ -289,10 +289,15 @@ func BenchmarkVNNIPeak(b *testing.B) {
 // BenchmarkMatMulStreamBatch measures batched decode from DRAM, the
 // server's main path: n tokens (one per sequence) against an 8960×1536
 // matrix cycled through copies totalling ≥ 256 MB, so the weights stream
-// from memory once for all n tokens. bestGB/s is weight bytes per second.
+// from memory once for all n tokens, on 2 threads. bestGB/s is weight bytes
+// per second and "bw" its fraction of the read bandwidth on 2 threads;
+// best-GMAC/s the multiply-adds and "peak" their fraction of the VNNI
+// ceiling on 2 threads (BenchmarkVNNIPeak): small batches should be
+// bandwidth-bound, large ones compute-bound.
 func BenchmarkMatMulStreamBatch(b *testing.B) {
 	defer parallel.SetThreads(0)
 	rng := rand.New(rand.NewPCG(2, 3))
+	read, peak := readBandwidthGBs(2), vnniPeakGMACs(2)
 	for _, tc := range streamCases() {
 		typ := tc.typ
 		if typ == tensor.Q6_K || typ == tensor.Q5_K {
@@ -322,6 +327,14 @@ func BenchmarkMatMulStreamBatch(b *testing.B) {
 					}
 				}
 				reportBest(b, best, len(one.Data), n)
+				if read > 0 {
+					b.ReportMetric(float64(len(one.Data))/best.Seconds()/1e9/read, "bw")
+				}
+				macs := float64(rows*cols*n) / best.Seconds() / 1e9
+				b.ReportMetric(macs, "best-GMAC/s")
+				if peak > 0 {
+					b.ReportMetric(macs/peak, "peak")
+				}
 			})
 		}
 	}
