@@ -11,7 +11,7 @@ import (
 )
 
 // interTypes are the weight types with an interleaved layout.
-var interTypes = []tensor.DType{tensor.Q4_0, tensor.Q8_0}
+var interTypes = []tensor.DType{tensor.Q4_0, tensor.Q8_0, tensor.Q4_K, tensor.Q6_K, tensor.Q5_K}
 
 // TestInterleaveSameBits checks MatMul of an interleaved matrix against
 // MatMul of the row-major original, bit for bit, on awkward sizes, batch
@@ -24,8 +24,9 @@ func TestInterleaveSameBits(t *testing.T) {
 			t.Logf("%s: no interleaved kernels on this CPU (needs AVX-512 VNNI; purego build?): skipped", typ)
 			continue
 		}
-		for _, sh := range [][2]int{{1, 32}, {15, 64}, {16, 96}, {17, 32}, {40, 320}, {100, 1536}} {
-			rows, cols := sh[0], sh[1]
+		// rows × blocks
+		for _, sh := range [][2]int{{1, 1}, {15, 2}, {16, 3}, {17, 1}, {40, 10}, {100, 48}} {
+			rows, cols := sh[0], sh[1]*typ.BlockSize()
 			w := randomMat(rng, typ, rows, cols)
 			wi, ok := Interleave(w)
 			if !ok || wi.Layout != tensor.Interleaved {
@@ -74,23 +75,43 @@ func TestInterleaveGeneric(t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 8))
 	ref := genericTable()
 	for _, typ := range interTypes {
-		const rows, cols, n = 21, 96, 3
+		const rows, n = 21, 3
+		cols := 3 * typ.BlockSize()
 		w := randomMat(rng, typ, rows, cols)
 		wi := interleave(w)
 		x := randomVec(rng, n*cols)
 		want := make([]float32, n*rows)
-		matMul(want, w, x, n, ref[typ])
-		k, _ := packedKindOf(typ)
-		nb := cols / 32
-		act := make([]byte, nb*packTokens*actBlockBytes)
-		for tk := range n {
-			quantizeRowQ8_0xGeneric(act[tk*actBlockBytes:], x[tk*cols:(tk+1)*cols], packTokens*actBlockBytes, k)
-		}
+		nb := cols / typ.BlockSize()
 		got := make([]float32, n*rows)
 		gb := packRows * w.RowBytes()
-		for g := 0; g*packRows < rows; g++ {
-			r0 := g * packRows
-			tileInterleavedGeneric(typ, wi.Data[g*gb:], act, packTokens*actBlockBytes, nb, n, min(packRows, rows-r0), got[r0:], rows)
+		if typ.BlockSize() == 256 {
+			// The K-quant order's row dots (dotKOrdered) are the reference.
+			a := make([]byte, nb*292)
+			for tk := range n {
+				quantizeRowQ8_KGeneric(a, x[tk*cols:(tk+1)*cols])
+				for r := range rows {
+					want[tk*rows+r] = dotKOrdered(typ, w.Row(r), a, cols)
+				}
+			}
+			act := make([]byte, nb*packTokens*actKBytes)
+			for tk := range n {
+				quantizeRowQ8_KxGeneric(act[tk*actKBytes:], x[tk*cols:(tk+1)*cols], packTokens*actKBytes)
+			}
+			for g := 0; g*packRows < rows; g++ {
+				r0 := g * packRows
+				tileInterleavedKGeneric(typ, wi.Data[g*gb:], act, packTokens*actKBytes, nb, n, min(packRows, rows-r0), got[r0:], rows)
+			}
+		} else {
+			matMul(want, w, x, n, ref[typ])
+			k, _ := packedKindOf(typ)
+			act := make([]byte, nb*packTokens*actBlockBytes)
+			for tk := range n {
+				quantizeRowQ8_0xGeneric(act[tk*actBlockBytes:], x[tk*cols:(tk+1)*cols], packTokens*actBlockBytes, k)
+			}
+			for g := 0; g*packRows < rows; g++ {
+				r0 := g * packRows
+				tileInterleavedGeneric(typ, wi.Data[g*gb:], act, packTokens*actBlockBytes, nb, n, min(packRows, rows-r0), got[r0:], rows)
+			}
 		}
 		for i := range want {
 			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
@@ -104,9 +125,9 @@ func TestInterleaveGeneric(t *testing.T) {
 // returned unchanged, and that row access to an interleaved Mat panics.
 func TestInterleaveRefused(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
-	w := randomMat(rng, tensor.Q6_K, 16, 256)
+	w := randomMat(rng, tensor.Q2_K, 16, 256)
 	if got, ok := Interleave(w); ok || got.Layout != tensor.RowMajor {
-		t.Fatalf("Q6_K was interleaved")
+		t.Fatalf("Q2_K was interleaved")
 	}
 	if !CanInterleave(tensor.Q4_0) {
 		t.Skip("no interleaved kernels on this CPU")

@@ -1,0 +1,300 @@
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// The interleaved K-quant kernels (the "interk" set: Q4_K, Q5_K, Q6_K; the
+// layouts are in the kernel package's interleavek.go) compute a 16-row ×
+// T-token tile from a group of 16 weight rows interleaved at load time,
+// against the packed K kernels' activation tiles, in the K-quant order
+// (packedk_generic.go). The weight bytes are the file's, transposed by
+// dword, so per block and sub-block (32 elements) the kernel unpacks eight
+// vectors (vector k holds dword k of the sub-block of every row) with a
+// few shifts and masks, then per token takes the packed K kernels' steps:
+// eight VPDPBUSD with the activation dword broadcast from memory, a VPMULLD
+// by the rows' sub-block scales and a VPADDD into the block's isum. The
+// 6-bit scales and mins are unpacked once per block into a stack buffer
+// (the packed K layout's int32 scales and int16 min pairs), d and dmin
+// converted from float16 once per block, and the block ends with the same
+// float steps as the packed K kernels.
+
+// interKKind is a K-quant type with an interleaved layout.
+type interKKind struct {
+	name       string
+	blockBytes int // group bytes per block: 16 × the type's block size
+	scales     int // offset of the scale dwords
+	d          int // offset of the 16 float16 d (then, Q4_K and Q5_K, dmin)
+	// load returns the 32 unsigned values of dword k of sub-block j of
+	// every row (lane r: row r) of the group block at p.
+	load func(p GPVirtual, j, k int, c *packKConsts) VecVirtual
+}
+
+// interNibble returns the low (hi = false) or high nibbles of the 64 bytes
+// at m.
+func interNibble(m Mem, hi bool, c0f VecVirtual) VecVirtual {
+	z := ZMM()
+	if !hi {
+		VPANDD(m, c0f, z)
+		return z
+	}
+	VPSRLW(U8(4), m, z)
+	VPANDD(c0f, z, z)
+	return z
+}
+
+// interBits ors into z the bits of the 64 bytes at m that a word shift by
+// shift (left if positive) moves under mask.
+func interBits(z VecVirtual, m Mem, shift int, mask VecVirtual) {
+	var h VecVirtual
+	switch {
+	case shift > 0:
+		h = ZMM()
+		VPSLLW(U8(shift), m, h)
+	case shift < 0:
+		h = ZMM()
+		VPSRLW(U8(-shift), m, h)
+	default:
+		VPTERNLOGD(U8(0xf8), m, mask, z) // z |= m & mask
+		return
+	}
+	VPTERNLOGD(U8(0xf8), mask, h, z) // z |= h & mask
+}
+
+var interKKinds = []interKKind{
+	{"Q4_K", 2304, 2048, 2240, func(p GPVirtual, j, k int, c *packKConsts) VecVirtual {
+		return interNibble(Mem{Base: p, Disp: 64 * (8*(j/2) + k)}, j%2 == 1, c.c0f)
+	}},
+	{"Q5_K", 2816, 2560, 2752, func(p GPVirtual, j, k int, c *packKConsts) VecVirtual {
+		z := interNibble(Mem{Base: p, Disp: 64 * (8*(j/2) + k)}, j%2 == 1, c.c0f)
+		interBits(z, Mem{Base: p, Disp: 2048 + 64*k}, 4-j, c.c10) // fifth bit: bit j of qh
+		return z
+	}},
+	{"Q6_K", 3360, 3072, 3328, func(p GPVirtual, j, k int, c *packKConsts) VecVirtual {
+		h, i := j/4, j%4
+		z := interNibble(Mem{Base: p, Disp: 64 * (16*h + 8*(i&1) + k)}, i >= 2, c.c0f)
+		interBits(z, Mem{Base: p, Disp: 2048 + 64*(8*h+k)}, 4-2*i, c.c30) // top bits: bits 2i, 2i+1 of qh
+		return z
+	}},
+}
+
+func genInterK() {
+	genPackedKConsts()
+	for _, k := range interKKinds {
+		for T := 1; T <= packedKMaxT; T++ {
+			interKTile(k, T)
+		}
+	}
+}
+
+// interKScales unpacks the 6-bit scales and mins of the 16 rows' Q4_K or
+// Q5_K block at p (three dword vectors at scales) into the stack buffer
+// buf as the packed K layout has them: [0, 512) sc[j][r] int32, [512, 768)
+// the min pairs m_2i, m_2i+1 as int16.
+func interKScales(p GPVirtual, scales int, buf Mem) {
+	c3f, c0f, c30 := bcastDword(0x3f3f3f3f), bcastDword(0x0f0f0f0f), bcastDword(0x30303030)
+	u0, u1, u2 := ZMM(), ZMM(), ZMM()
+	VMOVDQU32(Mem{Base: p, Disp: scales}, u0)
+	VMOVDQU32(Mem{Base: p, Disp: scales + 64}, u1)
+	VMOVDQU32(Mem{Base: p, Disp: scales + 128}, u2)
+	scLo, mnLo, scHi, mnHi := ZMM(), ZMM(), ZMM(), ZMM()
+	VPANDD(c3f, u0, scLo) // sc0..3 = q[0..3] & 63
+	VPANDD(c3f, u1, mnLo) // m0..3 = q[4..7] & 63
+	// sc4..7 = q[8..11] & 15 | (q[0..3] >> 6) << 4
+	t := ZMM()
+	VPSRLD(U8(2), u0, t)
+	VPANDD(c30, t, t)
+	VPANDD(c0f, u2, scHi)
+	VPORD(t, scHi, scHi)
+	// m4..7 = q[8..11] >> 4 | (q[4..7] >> 6) << 4
+	VPSRLD(U8(2), u1, t)
+	VPANDD(c30, t, t)
+	VPSRLD(U8(4), u2, mnHi)
+	VPANDD(c0f, mnHi, mnHi)
+	VPORD(t, mnHi, mnHi)
+	cff := bcastDword(0xff)
+	for j := 0; j < 8; j++ {
+		src := scLo
+		if j >= 4 {
+			src = scHi
+		}
+		s := ZMM()
+		switch b := j % 4; b {
+		case 0:
+			VPANDD(cff, src, s)
+		case 3:
+			VPSRLD(U8(24), src, s)
+		default:
+			VPSRLD(U8(8*b), src, s)
+			VPANDD(cff, s, s)
+		}
+		VMOVDQU32(s, buf.Offset(64*j))
+	}
+	for i, src := range []VecVirtual{mnLo, mnLo, mnHi, mnHi} {
+		ctl := kPair0
+		if i%2 == 1 {
+			ctl = kPair1
+		}
+		s := ZMM()
+		VPSHUFB(ctl, src, s)
+		VMOVDQU32(s, buf.Offset(512+64*i))
+	}
+}
+
+// interKScales6 unpacks the int8 group scales of the 16 rows' Q6_K block
+// at p (four dword vectors at scales) into the stack buffer buf:
+// sc[g][r] int32 at 64g.
+func interKScales6(p GPVirtual, scales int, buf Mem) {
+	for k := 0; k < 4; k++ {
+		g := ZMM()
+		VMOVDQU32(Mem{Base: p, Disp: scales + 64*k}, g)
+		for m := 0; m < 4; m++ {
+			s := ZMM()
+			if m < 3 {
+				VPSLLD(U8(24-8*m), g, s)
+				VPSRAD(U8(24), s, s)
+			} else {
+				VPSRAD(U8(24), g, s)
+			}
+			VMOVDQU32(s, buf.Offset(64*(4*k+m)))
+		}
+	}
+}
+
+// interKTile generates tileI<kind>_16xT.
+func interKTile(k interKKind, T int) {
+	six := k.name == "Q6_K"
+	name := fmt.Sprintf("tileI%s_16x%d", k.name, T)
+	// Not NOSPLIT: the scale buffer makes the frame too large for that.
+	TEXT(name, 0, "func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)")
+	Doc(fmt.Sprintf("%s computes the 16×%d tile out[t*os+r] (rows r with bit r of mask set) of an interleaved %s group at p against %d tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).", name, T, k.name, T),
+		fmt.Sprintf("Block b of the group is at p+%db, token t's block b at a+b*as+384t.", k.blockBytes))
+	buf := AllocLocal(1024)
+	p := loadGP("p")
+	a := loadGP("a")
+	as := loadGP("as")
+	nb := loadGP("nb")
+	acc := make([]Register, T)
+	for t := range acc {
+		acc[t] = highZ[t]
+		VPXORD(acc[t], acc[t], acc[t])
+	}
+	// Zeroing a virtual register by xoring it with itself makes avo think
+	// it is read, and so live since the function's start: zero registers
+	// are copies of this one.
+	zero := ZMM()
+	VPXORD(zero, zero, zero)
+	c := &packKConsts{c0f: bcastDword(0x0f0f0f0f)}
+	switch k.name {
+	case "Q5_K":
+		c.c10 = bcastDword(0x10101010)
+	case "Q6_K":
+		c.c30 = bcastDword(0x30303030)
+	}
+	Label(name + "_loop")
+	TESTQ(nb, nb)
+	JZ(LabelRef(name + "_done"))
+	act := func(t, off int) Mem { return Mem{Base: a, Disp: actK*t + off} }
+	if six {
+		interKScales6(p, k.scales, buf)
+	} else {
+		interKScales(p, k.scales, buf)
+	}
+	// avo allocates virtual vectors among Z0..Z15 only: the accumulators
+	// and isums take Z16..Z31 by hand.
+	isum := make([]Register, T)
+	for t := range isum {
+		isum[t] = highZ[packedKMaxT+t]
+	}
+	for j := 0; j < 8; j++ {
+		wv := make([]VecVirtual, 8)
+		for i := range wv {
+			wv[i] = k.load(p, j, i, c)
+		}
+		if six {
+			// Groups 2j (dwords 0..3) and 2j+1 (4..7), one chain each,
+			// from −32·bsum.
+			for t := 0; t < T; t++ {
+				sa, sb := ZMM(), ZMM()
+				VPBROADCASTD(act(t, 320+4*(2*j)), sa)
+				VPBROADCASTD(act(t, 320+4*(2*j+1)), sb)
+				for i := 0; i < 4; i++ {
+					vpdpbusdBcast(act(t, 4+32*j+4*i), wv[i], sa)
+					vpdpbusdBcast(act(t, 4+32*j+16+4*i), wv[4+i], sb)
+				}
+				VPMULLD(buf.Offset(64*(2*j)), sa, sa)
+				VPMULLD(buf.Offset(64*(2*j+1)), sb, sb)
+				if j == 0 {
+					VPADDD(sb, sa, isum[t])
+				} else {
+					VPADDD(sa, isum[t], isum[t])
+					VPADDD(sb, isum[t], isum[t])
+				}
+			}
+			continue
+		}
+		// Two tokens' chains interleaved.
+		for t0 := 0; t0 < T; t0 += 2 {
+			n := min(2, T-t0)
+			s := make([]VecVirtual, n)
+			for i := range s {
+				s[i] = ZMM()
+				VPXORD(zero, zero, s[i])
+			}
+			for i := 0; i < 8; i++ {
+				for q := range s {
+					vpdpbusdBcast(act(t0+q, 4+32*j+4*i), wv[i], s[q])
+				}
+			}
+			for q := range s {
+				if j == 0 {
+					VPMULLD(buf.Offset(64*j), s[q], isum[t0+q])
+				} else {
+					VPMULLD(buf.Offset(64*j), s[q], s[q])
+					VPADDD(s[q], isum[t0+q], isum[t0+q])
+				}
+			}
+		}
+	}
+	dw := ZMM()
+	VCVTPH2PS(Mem{Base: p, Disp: k.d}, dw)
+	var dm VecVirtual
+	if !six {
+		dm = ZMM()
+		VCVTPH2PS(Mem{Base: p, Disp: k.d + 32}, dm)
+	}
+	for t := 0; t < T; t++ {
+		var msum VecVirtual
+		if !six {
+			// Σ_j m_j·(bsum_2j + bsum_2j+1)
+			msum = ZMM()
+			VPXORD(zero, zero, msum)
+			for i := 0; i < 4; i++ {
+				mp := ZMM()
+				VMOVDQU32(buf.Offset(512+64*i), mp)
+				vpdpwssdBcast(act(t, 292+4*i), mp, msum)
+			}
+		}
+		VCVTDQ2PS(isum[t], isum[t])
+		dd := ZMM()
+		VMULPS_BCST(act(t, 0), dw, dd)
+		VFMADD231PS(dd, isum[t], acc[t])
+		if !six {
+			VCVTDQ2PS(msum, msum)
+			ddm := ZMM()
+			VMULPS_BCST(act(t, 0), dm, ddm)
+			VFNMADD231PS(ddm, msum, acc[t])
+		}
+	}
+	ADDQ(U32(uint32(k.blockBytes)), p)
+	ADDQ(as, a)
+	DECQ(nb)
+	JMP(LabelRef(name + "_loop"))
+
+	Label(name + "_done")
+	storeTileRows(acc[:T])
+}
