@@ -157,9 +157,9 @@ tileIQ4_K_16x1_loop:
 	VPBROADCASTD  SI, Z3
 	MOVL          $0x30303030, SI
 	VPBROADCASTD  SI, Z4
-	VMOVDQU32     2048(AX), Z5
-	VMOVDQU32     2112(AX), Z6
-	VMOVDQU32     2176(AX), Z7
+	VMOVDQU32     (AX), Z5
+	VMOVDQU32     64(AX), Z6
+	VMOVDQU32     128(AX), Z7
 	VPANDD        Z2, Z5, Z8
 	VPANDD        Z2, Z6, Z2
 	VPSRLD        $0x02, Z5, Z9
@@ -201,14 +201,14 @@ tileIQ4_K_16x1_loop:
 	VMOVDQU32     Z2, 640(SP)
 	VPSHUFB       kpair1<>+0(SB), Z4, Z2
 	VMOVDQU32     Z2, 704(SP)
-	VPANDD        (AX), Z1, Z2
-	VPANDD        64(AX), Z1, Z3
-	VPANDD        128(AX), Z1, Z4
-	VPANDD        192(AX), Z1, Z5
-	VPANDD        256(AX), Z1, Z6
-	VPANDD        320(AX), Z1, Z7
-	VPANDD        384(AX), Z1, Z8
-	VPANDD        448(AX), Z1, Z9
+	VPANDD        256(AX), Z1, Z2
+	VPANDD        320(AX), Z1, Z3
+	VPANDD        384(AX), Z1, Z4
+	VPANDD        448(AX), Z1, Z5
+	VPANDD        512(AX), Z1, Z6
+	VPANDD        576(AX), Z1, Z7
+	VPANDD        640(AX), Z1, Z8
+	VPANDD        704(AX), Z1, Z9
 	VPXORD        Z0, Z0, Z10
 	VPDPBUSD.BCST 4(CX), Z2, Z10
 	VPDPBUSD.BCST 8(CX), Z3, Z10
@@ -219,21 +219,21 @@ tileIQ4_K_16x1_loop:
 	VPDPBUSD.BCST 28(CX), Z8, Z10
 	VPDPBUSD.BCST 32(CX), Z9, Z10
 	VPMULLD       (SP), Z10, Z23
-	VPSRLW        $0x04, (AX), Z2
+	VPSRLW        $0x04, 256(AX), Z2
 	VPANDD        Z1, Z2, Z2
-	VPSRLW        $0x04, 64(AX), Z3
+	VPSRLW        $0x04, 320(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x04, 128(AX), Z4
+	VPSRLW        $0x04, 384(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x04, 192(AX), Z5
+	VPSRLW        $0x04, 448(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x04, 256(AX), Z6
+	VPSRLW        $0x04, 512(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x04, 320(AX), Z7
+	VPSRLW        $0x04, 576(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x04, 384(AX), Z8
+	VPSRLW        $0x04, 640(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x04, 448(AX), Z9
+	VPSRLW        $0x04, 704(AX), Z9
 	VPANDD        Z1, Z9, Z9
 	VPXORD        Z0, Z0, Z10
 	VPDPBUSD.BCST 36(CX), Z2, Z10
@@ -246,14 +246,14 @@ tileIQ4_K_16x1_loop:
 	VPDPBUSD.BCST 64(CX), Z9, Z10
 	VPMULLD       64(SP), Z10, Z10
 	VPADDD        Z10, Z23, Z23
-	VPANDD        512(AX), Z1, Z2
-	VPANDD        576(AX), Z1, Z3
-	VPANDD        640(AX), Z1, Z4
-	VPANDD        704(AX), Z1, Z5
-	VPANDD        768(AX), Z1, Z6
-	VPANDD        832(AX), Z1, Z7
-	VPANDD        896(AX), Z1, Z8
-	VPANDD        960(AX), Z1, Z9
+	VPANDD        768(AX), Z1, Z2
+	VPANDD        832(AX), Z1, Z3
+	VPANDD        896(AX), Z1, Z4
+	VPANDD        960(AX), Z1, Z5
+	VPANDD        1024(AX), Z1, Z6
+	VPANDD        1088(AX), Z1, Z7
+	VPANDD        1152(AX), Z1, Z8
+	VPANDD        1216(AX), Z1, Z9
 	VPXORD        Z0, Z0, Z10
 	VPDPBUSD.BCST 68(CX), Z2, Z10
 	VPDPBUSD.BCST 72(CX), Z3, Z10
@@ -265,21 +265,21 @@ tileIQ4_K_16x1_loop:
 	VPDPBUSD.BCST 96(CX), Z9, Z10
 	VPMULLD       128(SP), Z10, Z10
 	VPADDD        Z10, Z23, Z23
-	VPSRLW        $0x04, 512(AX), Z2
+	VPSRLW        $0x04, 768(AX), Z2
 	VPANDD        Z1, Z2, Z2
-	VPSRLW        $0x04, 576(AX), Z3
+	VPSRLW        $0x04, 832(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x04, 640(AX), Z4
+	VPSRLW        $0x04, 896(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x04, 704(AX), Z5
+	VPSRLW        $0x04, 960(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x04, 768(AX), Z6
+	VPSRLW        $0x04, 1024(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x04, 832(AX), Z7
+	VPSRLW        $0x04, 1088(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x04, 896(AX), Z8
+	VPSRLW        $0x04, 1152(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x04, 960(AX), Z9
+	VPSRLW        $0x04, 1216(AX), Z9
 	VPANDD        Z1, Z9, Z9
 	VPXORD        Z0, Z0, Z10
 	VPDPBUSD.BCST 100(CX), Z2, Z10
@@ -292,14 +292,14 @@ tileIQ4_K_16x1_loop:
 	VPDPBUSD.BCST 128(CX), Z9, Z10
 	VPMULLD       192(SP), Z10, Z10
 	VPADDD        Z10, Z23, Z23
-	VPANDD        1024(AX), Z1, Z2
-	VPANDD        1088(AX), Z1, Z3
-	VPANDD        1152(AX), Z1, Z4
-	VPANDD        1216(AX), Z1, Z5
-	VPANDD        1280(AX), Z1, Z6
-	VPANDD        1344(AX), Z1, Z7
-	VPANDD        1408(AX), Z1, Z8
-	VPANDD        1472(AX), Z1, Z9
+	VPANDD        1280(AX), Z1, Z2
+	VPANDD        1344(AX), Z1, Z3
+	VPANDD        1408(AX), Z1, Z4
+	VPANDD        1472(AX), Z1, Z5
+	VPANDD        1536(AX), Z1, Z6
+	VPANDD        1600(AX), Z1, Z7
+	VPANDD        1664(AX), Z1, Z8
+	VPANDD        1728(AX), Z1, Z9
 	VPXORD        Z0, Z0, Z10
 	VPDPBUSD.BCST 132(CX), Z2, Z10
 	VPDPBUSD.BCST 136(CX), Z3, Z10
@@ -311,21 +311,21 @@ tileIQ4_K_16x1_loop:
 	VPDPBUSD.BCST 160(CX), Z9, Z10
 	VPMULLD       256(SP), Z10, Z10
 	VPADDD        Z10, Z23, Z23
-	VPSRLW        $0x04, 1024(AX), Z2
+	VPSRLW        $0x04, 1280(AX), Z2
 	VPANDD        Z1, Z2, Z2
-	VPSRLW        $0x04, 1088(AX), Z3
+	VPSRLW        $0x04, 1344(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x04, 1152(AX), Z4
+	VPSRLW        $0x04, 1408(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x04, 1216(AX), Z5
+	VPSRLW        $0x04, 1472(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x04, 1280(AX), Z6
+	VPSRLW        $0x04, 1536(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x04, 1344(AX), Z7
+	VPSRLW        $0x04, 1600(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x04, 1408(AX), Z8
+	VPSRLW        $0x04, 1664(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x04, 1472(AX), Z9
+	VPSRLW        $0x04, 1728(AX), Z9
 	VPANDD        Z1, Z9, Z9
 	VPXORD        Z0, Z0, Z10
 	VPDPBUSD.BCST 164(CX), Z2, Z10
@@ -338,14 +338,14 @@ tileIQ4_K_16x1_loop:
 	VPDPBUSD.BCST 192(CX), Z9, Z10
 	VPMULLD       320(SP), Z10, Z10
 	VPADDD        Z10, Z23, Z23
-	VPANDD        1536(AX), Z1, Z2
-	VPANDD        1600(AX), Z1, Z3
-	VPANDD        1664(AX), Z1, Z4
-	VPANDD        1728(AX), Z1, Z5
-	VPANDD        1792(AX), Z1, Z6
-	VPANDD        1856(AX), Z1, Z7
-	VPANDD        1920(AX), Z1, Z8
-	VPANDD        1984(AX), Z1, Z9
+	VPANDD        1792(AX), Z1, Z2
+	VPANDD        1856(AX), Z1, Z3
+	VPANDD        1920(AX), Z1, Z4
+	VPANDD        1984(AX), Z1, Z5
+	VPANDD        2048(AX), Z1, Z6
+	VPANDD        2112(AX), Z1, Z7
+	VPANDD        2176(AX), Z1, Z8
+	VPANDD        2240(AX), Z1, Z9
 	VPXORD        Z0, Z0, Z10
 	VPDPBUSD.BCST 196(CX), Z2, Z10
 	VPDPBUSD.BCST 200(CX), Z3, Z10
@@ -357,21 +357,21 @@ tileIQ4_K_16x1_loop:
 	VPDPBUSD.BCST 224(CX), Z9, Z10
 	VPMULLD       384(SP), Z10, Z10
 	VPADDD        Z10, Z23, Z23
-	VPSRLW        $0x04, 1536(AX), Z2
+	VPSRLW        $0x04, 1792(AX), Z2
 	VPANDD        Z1, Z2, Z2
-	VPSRLW        $0x04, 1600(AX), Z3
+	VPSRLW        $0x04, 1856(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x04, 1664(AX), Z4
+	VPSRLW        $0x04, 1920(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x04, 1728(AX), Z5
+	VPSRLW        $0x04, 1984(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x04, 1792(AX), Z6
+	VPSRLW        $0x04, 2048(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x04, 1856(AX), Z7
+	VPSRLW        $0x04, 2112(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x04, 1920(AX), Z8
+	VPSRLW        $0x04, 2176(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x04, 1984(AX), Z9
+	VPSRLW        $0x04, 2240(AX), Z9
 	VPANDD        Z1, Z9, Z9
 	VPXORD        Z0, Z0, Z10
 	VPDPBUSD.BCST 228(CX), Z2, Z10
@@ -384,8 +384,8 @@ tileIQ4_K_16x1_loop:
 	VPDPBUSD.BCST 256(CX), Z9, Z10
 	VPMULLD       448(SP), Z10, Z10
 	VPADDD        Z10, Z23, Z23
-	VCVTPH2PS     2240(AX), Z2
-	VCVTPH2PS     2272(AX), Z3
+	VCVTPH2PS     192(AX), Z2
+	VCVTPH2PS     224(AX), Z3
 	VPXORD        Z0, Z0, Z4
 	VMOVDQU32     512(SP), Z5
 	VPDPWSSD.BCST 292(CX), Z5, Z4
@@ -438,9 +438,9 @@ tileIQ4_K_16x2_loop:
 	VPBROADCASTD  SI, Z3
 	MOVL          $0x30303030, SI
 	VPBROADCASTD  SI, Z4
-	VMOVDQU32     2048(AX), Z5
-	VMOVDQU32     2112(AX), Z6
-	VMOVDQU32     2176(AX), Z7
+	VMOVDQU32     (AX), Z5
+	VMOVDQU32     64(AX), Z6
+	VMOVDQU32     128(AX), Z7
 	VPANDD        Z2, Z5, Z8
 	VPANDD        Z2, Z6, Z2
 	VPSRLD        $0x02, Z5, Z9
@@ -482,14 +482,14 @@ tileIQ4_K_16x2_loop:
 	VMOVDQU32     Z2, 640(SP)
 	VPSHUFB       kpair1<>+0(SB), Z4, Z2
 	VMOVDQU32     Z2, 704(SP)
-	VPANDD        (AX), Z1, Z3
-	VPANDD        64(AX), Z1, Z4
-	VPANDD        128(AX), Z1, Z5
-	VPANDD        192(AX), Z1, Z6
-	VPANDD        256(AX), Z1, Z7
-	VPANDD        320(AX), Z1, Z8
-	VPANDD        384(AX), Z1, Z9
-	VPANDD        448(AX), Z1, Z10
+	VPANDD        256(AX), Z1, Z3
+	VPANDD        320(AX), Z1, Z4
+	VPANDD        384(AX), Z1, Z5
+	VPANDD        448(AX), Z1, Z6
+	VPANDD        512(AX), Z1, Z7
+	VPANDD        576(AX), Z1, Z8
+	VPANDD        640(AX), Z1, Z9
+	VPANDD        704(AX), Z1, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z2
 	VPDPBUSD.BCST 4(CX), Z3, Z11
@@ -510,21 +510,21 @@ tileIQ4_K_16x2_loop:
 	VPDPBUSD.BCST 416(CX), Z10, Z2
 	VPMULLD       (SP), Z11, Z23
 	VPMULLD       (SP), Z2, Z22
-	VPSRLW        $0x04, (AX), Z2
+	VPSRLW        $0x04, 256(AX), Z2
 	VPANDD        Z1, Z2, Z2
-	VPSRLW        $0x04, 64(AX), Z3
+	VPSRLW        $0x04, 320(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x04, 128(AX), Z4
+	VPSRLW        $0x04, 384(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x04, 192(AX), Z5
+	VPSRLW        $0x04, 448(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x04, 256(AX), Z6
+	VPSRLW        $0x04, 512(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x04, 320(AX), Z7
+	VPSRLW        $0x04, 576(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x04, 384(AX), Z8
+	VPSRLW        $0x04, 640(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x04, 448(AX), Z9
+	VPSRLW        $0x04, 704(AX), Z9
 	VPANDD        Z1, Z9, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
@@ -548,14 +548,14 @@ tileIQ4_K_16x2_loop:
 	VPADDD        Z10, Z23, Z23
 	VPMULLD       64(SP), Z11, Z11
 	VPADDD        Z11, Z22, Z22
-	VPANDD        512(AX), Z1, Z2
-	VPANDD        576(AX), Z1, Z3
-	VPANDD        640(AX), Z1, Z4
-	VPANDD        704(AX), Z1, Z5
-	VPANDD        768(AX), Z1, Z6
-	VPANDD        832(AX), Z1, Z7
-	VPANDD        896(AX), Z1, Z8
-	VPANDD        960(AX), Z1, Z9
+	VPANDD        768(AX), Z1, Z2
+	VPANDD        832(AX), Z1, Z3
+	VPANDD        896(AX), Z1, Z4
+	VPANDD        960(AX), Z1, Z5
+	VPANDD        1024(AX), Z1, Z6
+	VPANDD        1088(AX), Z1, Z7
+	VPANDD        1152(AX), Z1, Z8
+	VPANDD        1216(AX), Z1, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
 	VPDPBUSD.BCST 68(CX), Z2, Z10
@@ -578,21 +578,21 @@ tileIQ4_K_16x2_loop:
 	VPADDD        Z10, Z23, Z23
 	VPMULLD       128(SP), Z11, Z11
 	VPADDD        Z11, Z22, Z22
-	VPSRLW        $0x04, 512(AX), Z2
+	VPSRLW        $0x04, 768(AX), Z2
 	VPANDD        Z1, Z2, Z2
-	VPSRLW        $0x04, 576(AX), Z3
+	VPSRLW        $0x04, 832(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x04, 640(AX), Z4
+	VPSRLW        $0x04, 896(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x04, 704(AX), Z5
+	VPSRLW        $0x04, 960(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x04, 768(AX), Z6
+	VPSRLW        $0x04, 1024(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x04, 832(AX), Z7
+	VPSRLW        $0x04, 1088(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x04, 896(AX), Z8
+	VPSRLW        $0x04, 1152(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x04, 960(AX), Z9
+	VPSRLW        $0x04, 1216(AX), Z9
 	VPANDD        Z1, Z9, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
@@ -616,14 +616,14 @@ tileIQ4_K_16x2_loop:
 	VPADDD        Z10, Z23, Z23
 	VPMULLD       192(SP), Z11, Z11
 	VPADDD        Z11, Z22, Z22
-	VPANDD        1024(AX), Z1, Z2
-	VPANDD        1088(AX), Z1, Z3
-	VPANDD        1152(AX), Z1, Z4
-	VPANDD        1216(AX), Z1, Z5
-	VPANDD        1280(AX), Z1, Z6
-	VPANDD        1344(AX), Z1, Z7
-	VPANDD        1408(AX), Z1, Z8
-	VPANDD        1472(AX), Z1, Z9
+	VPANDD        1280(AX), Z1, Z2
+	VPANDD        1344(AX), Z1, Z3
+	VPANDD        1408(AX), Z1, Z4
+	VPANDD        1472(AX), Z1, Z5
+	VPANDD        1536(AX), Z1, Z6
+	VPANDD        1600(AX), Z1, Z7
+	VPANDD        1664(AX), Z1, Z8
+	VPANDD        1728(AX), Z1, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
 	VPDPBUSD.BCST 132(CX), Z2, Z10
@@ -646,21 +646,21 @@ tileIQ4_K_16x2_loop:
 	VPADDD        Z10, Z23, Z23
 	VPMULLD       256(SP), Z11, Z11
 	VPADDD        Z11, Z22, Z22
-	VPSRLW        $0x04, 1024(AX), Z2
+	VPSRLW        $0x04, 1280(AX), Z2
 	VPANDD        Z1, Z2, Z2
-	VPSRLW        $0x04, 1088(AX), Z3
+	VPSRLW        $0x04, 1344(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x04, 1152(AX), Z4
+	VPSRLW        $0x04, 1408(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x04, 1216(AX), Z5
+	VPSRLW        $0x04, 1472(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x04, 1280(AX), Z6
+	VPSRLW        $0x04, 1536(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x04, 1344(AX), Z7
+	VPSRLW        $0x04, 1600(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x04, 1408(AX), Z8
+	VPSRLW        $0x04, 1664(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x04, 1472(AX), Z9
+	VPSRLW        $0x04, 1728(AX), Z9
 	VPANDD        Z1, Z9, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
@@ -684,14 +684,14 @@ tileIQ4_K_16x2_loop:
 	VPADDD        Z10, Z23, Z23
 	VPMULLD       320(SP), Z11, Z11
 	VPADDD        Z11, Z22, Z22
-	VPANDD        1536(AX), Z1, Z2
-	VPANDD        1600(AX), Z1, Z3
-	VPANDD        1664(AX), Z1, Z4
-	VPANDD        1728(AX), Z1, Z5
-	VPANDD        1792(AX), Z1, Z6
-	VPANDD        1856(AX), Z1, Z7
-	VPANDD        1920(AX), Z1, Z8
-	VPANDD        1984(AX), Z1, Z9
+	VPANDD        1792(AX), Z1, Z2
+	VPANDD        1856(AX), Z1, Z3
+	VPANDD        1920(AX), Z1, Z4
+	VPANDD        1984(AX), Z1, Z5
+	VPANDD        2048(AX), Z1, Z6
+	VPANDD        2112(AX), Z1, Z7
+	VPANDD        2176(AX), Z1, Z8
+	VPANDD        2240(AX), Z1, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
 	VPDPBUSD.BCST 196(CX), Z2, Z10
@@ -714,21 +714,21 @@ tileIQ4_K_16x2_loop:
 	VPADDD        Z10, Z23, Z23
 	VPMULLD       384(SP), Z11, Z11
 	VPADDD        Z11, Z22, Z22
-	VPSRLW        $0x04, 1536(AX), Z2
+	VPSRLW        $0x04, 1792(AX), Z2
 	VPANDD        Z1, Z2, Z2
-	VPSRLW        $0x04, 1600(AX), Z3
+	VPSRLW        $0x04, 1856(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x04, 1664(AX), Z4
+	VPSRLW        $0x04, 1920(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x04, 1728(AX), Z5
+	VPSRLW        $0x04, 1984(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x04, 1792(AX), Z6
+	VPSRLW        $0x04, 2048(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x04, 1856(AX), Z7
+	VPSRLW        $0x04, 2112(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x04, 1920(AX), Z8
+	VPSRLW        $0x04, 2176(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x04, 1984(AX), Z9
+	VPSRLW        $0x04, 2240(AX), Z9
 	VPANDD        Z1, Z9, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
@@ -752,8 +752,8 @@ tileIQ4_K_16x2_loop:
 	VPADDD        Z10, Z23, Z23
 	VPMULLD       448(SP), Z11, Z11
 	VPADDD        Z11, Z22, Z22
-	VCVTPH2PS     2240(AX), Z2
-	VCVTPH2PS     2272(AX), Z3
+	VCVTPH2PS     192(AX), Z2
+	VCVTPH2PS     224(AX), Z3
 	VPXORD        Z0, Z0, Z4
 	VMOVDQU32     512(SP), Z5
 	VPDPWSSD.BCST 292(CX), Z5, Z4
@@ -824,9 +824,9 @@ tileIQ4_K_16x3_loop:
 	VPBROADCASTD  SI, Z3
 	MOVL          $0x30303030, SI
 	VPBROADCASTD  SI, Z4
-	VMOVDQU32     2048(AX), Z5
-	VMOVDQU32     2112(AX), Z6
-	VMOVDQU32     2176(AX), Z7
+	VMOVDQU32     (AX), Z5
+	VMOVDQU32     64(AX), Z6
+	VMOVDQU32     128(AX), Z7
 	VPANDD        Z2, Z5, Z8
 	VPANDD        Z2, Z6, Z2
 	VPSRLD        $0x02, Z5, Z9
@@ -868,14 +868,14 @@ tileIQ4_K_16x3_loop:
 	VMOVDQU32     Z2, 640(SP)
 	VPSHUFB       kpair1<>+0(SB), Z4, Z2
 	VMOVDQU32     Z2, 704(SP)
-	VPANDD        (AX), Z1, Z2
-	VPANDD        64(AX), Z1, Z3
-	VPANDD        128(AX), Z1, Z4
-	VPANDD        192(AX), Z1, Z5
-	VPANDD        256(AX), Z1, Z6
-	VPANDD        320(AX), Z1, Z7
-	VPANDD        384(AX), Z1, Z8
-	VPANDD        448(AX), Z1, Z9
+	VPANDD        256(AX), Z1, Z2
+	VPANDD        320(AX), Z1, Z3
+	VPANDD        384(AX), Z1, Z4
+	VPANDD        448(AX), Z1, Z5
+	VPANDD        512(AX), Z1, Z6
+	VPANDD        576(AX), Z1, Z7
+	VPANDD        640(AX), Z1, Z8
+	VPANDD        704(AX), Z1, Z9
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z10
 	VPDPBUSD.BCST 4(CX), Z2, Z11
@@ -906,21 +906,21 @@ tileIQ4_K_16x3_loop:
 	VPDPBUSD.BCST 796(CX), Z8, Z10
 	VPDPBUSD.BCST 800(CX), Z9, Z10
 	VPMULLD       (SP), Z10, Z21
-	VPSRLW        $0x04, (AX), Z2
+	VPSRLW        $0x04, 256(AX), Z2
 	VPANDD        Z1, Z2, Z2
-	VPSRLW        $0x04, 64(AX), Z3
+	VPSRLW        $0x04, 320(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x04, 128(AX), Z4
+	VPSRLW        $0x04, 384(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x04, 192(AX), Z5
+	VPSRLW        $0x04, 448(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x04, 256(AX), Z6
+	VPSRLW        $0x04, 512(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x04, 320(AX), Z7
+	VPSRLW        $0x04, 576(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x04, 384(AX), Z8
+	VPSRLW        $0x04, 640(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x04, 448(AX), Z9
+	VPSRLW        $0x04, 704(AX), Z9
 	VPANDD        Z1, Z9, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
@@ -955,14 +955,14 @@ tileIQ4_K_16x3_loop:
 	VPDPBUSD.BCST 832(CX), Z9, Z10
 	VPMULLD       64(SP), Z10, Z10
 	VPADDD        Z10, Z21, Z21
-	VPANDD        512(AX), Z1, Z2
-	VPANDD        576(AX), Z1, Z3
-	VPANDD        640(AX), Z1, Z4
-	VPANDD        704(AX), Z1, Z5
-	VPANDD        768(AX), Z1, Z6
-	VPANDD        832(AX), Z1, Z7
-	VPANDD        896(AX), Z1, Z8
-	VPANDD        960(AX), Z1, Z9
+	VPANDD        768(AX), Z1, Z2
+	VPANDD        832(AX), Z1, Z3
+	VPANDD        896(AX), Z1, Z4
+	VPANDD        960(AX), Z1, Z5
+	VPANDD        1024(AX), Z1, Z6
+	VPANDD        1088(AX), Z1, Z7
+	VPANDD        1152(AX), Z1, Z8
+	VPANDD        1216(AX), Z1, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
 	VPDPBUSD.BCST 68(CX), Z2, Z10
@@ -996,21 +996,21 @@ tileIQ4_K_16x3_loop:
 	VPDPBUSD.BCST 864(CX), Z9, Z10
 	VPMULLD       128(SP), Z10, Z10
 	VPADDD        Z10, Z21, Z21
-	VPSRLW        $0x04, 512(AX), Z2
+	VPSRLW        $0x04, 768(AX), Z2
 	VPANDD        Z1, Z2, Z2
-	VPSRLW        $0x04, 576(AX), Z3
+	VPSRLW        $0x04, 832(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x04, 640(AX), Z4
+	VPSRLW        $0x04, 896(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x04, 704(AX), Z5
+	VPSRLW        $0x04, 960(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x04, 768(AX), Z6
+	VPSRLW        $0x04, 1024(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x04, 832(AX), Z7
+	VPSRLW        $0x04, 1088(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x04, 896(AX), Z8
+	VPSRLW        $0x04, 1152(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x04, 960(AX), Z9
+	VPSRLW        $0x04, 1216(AX), Z9
 	VPANDD        Z1, Z9, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
@@ -1045,14 +1045,14 @@ tileIQ4_K_16x3_loop:
 	VPDPBUSD.BCST 896(CX), Z9, Z10
 	VPMULLD       192(SP), Z10, Z10
 	VPADDD        Z10, Z21, Z21
-	VPANDD        1024(AX), Z1, Z2
-	VPANDD        1088(AX), Z1, Z3
-	VPANDD        1152(AX), Z1, Z4
-	VPANDD        1216(AX), Z1, Z5
-	VPANDD        1280(AX), Z1, Z6
-	VPANDD        1344(AX), Z1, Z7
-	VPANDD        1408(AX), Z1, Z8
-	VPANDD        1472(AX), Z1, Z9
+	VPANDD        1280(AX), Z1, Z2
+	VPANDD        1344(AX), Z1, Z3
+	VPANDD        1408(AX), Z1, Z4
+	VPANDD        1472(AX), Z1, Z5
+	VPANDD        1536(AX), Z1, Z6
+	VPANDD        1600(AX), Z1, Z7
+	VPANDD        1664(AX), Z1, Z8
+	VPANDD        1728(AX), Z1, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
 	VPDPBUSD.BCST 132(CX), Z2, Z10
@@ -1086,21 +1086,21 @@ tileIQ4_K_16x3_loop:
 	VPDPBUSD.BCST 928(CX), Z9, Z10
 	VPMULLD       256(SP), Z10, Z10
 	VPADDD        Z10, Z21, Z21
-	VPSRLW        $0x04, 1024(AX), Z2
+	VPSRLW        $0x04, 1280(AX), Z2
 	VPANDD        Z1, Z2, Z2
-	VPSRLW        $0x04, 1088(AX), Z3
+	VPSRLW        $0x04, 1344(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x04, 1152(AX), Z4
+	VPSRLW        $0x04, 1408(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x04, 1216(AX), Z5
+	VPSRLW        $0x04, 1472(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x04, 1280(AX), Z6
+	VPSRLW        $0x04, 1536(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x04, 1344(AX), Z7
+	VPSRLW        $0x04, 1600(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x04, 1408(AX), Z8
+	VPSRLW        $0x04, 1664(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x04, 1472(AX), Z9
+	VPSRLW        $0x04, 1728(AX), Z9
 	VPANDD        Z1, Z9, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
@@ -1135,14 +1135,14 @@ tileIQ4_K_16x3_loop:
 	VPDPBUSD.BCST 960(CX), Z9, Z10
 	VPMULLD       320(SP), Z10, Z10
 	VPADDD        Z10, Z21, Z21
-	VPANDD        1536(AX), Z1, Z2
-	VPANDD        1600(AX), Z1, Z3
-	VPANDD        1664(AX), Z1, Z4
-	VPANDD        1728(AX), Z1, Z5
-	VPANDD        1792(AX), Z1, Z6
-	VPANDD        1856(AX), Z1, Z7
-	VPANDD        1920(AX), Z1, Z8
-	VPANDD        1984(AX), Z1, Z9
+	VPANDD        1792(AX), Z1, Z2
+	VPANDD        1856(AX), Z1, Z3
+	VPANDD        1920(AX), Z1, Z4
+	VPANDD        1984(AX), Z1, Z5
+	VPANDD        2048(AX), Z1, Z6
+	VPANDD        2112(AX), Z1, Z7
+	VPANDD        2176(AX), Z1, Z8
+	VPANDD        2240(AX), Z1, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
 	VPDPBUSD.BCST 196(CX), Z2, Z10
@@ -1176,21 +1176,21 @@ tileIQ4_K_16x3_loop:
 	VPDPBUSD.BCST 992(CX), Z9, Z10
 	VPMULLD       384(SP), Z10, Z10
 	VPADDD        Z10, Z21, Z21
-	VPSRLW        $0x04, 1536(AX), Z2
+	VPSRLW        $0x04, 1792(AX), Z2
 	VPANDD        Z1, Z2, Z2
-	VPSRLW        $0x04, 1600(AX), Z3
+	VPSRLW        $0x04, 1856(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x04, 1664(AX), Z4
+	VPSRLW        $0x04, 1920(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x04, 1728(AX), Z5
+	VPSRLW        $0x04, 1984(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x04, 1792(AX), Z6
+	VPSRLW        $0x04, 2048(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x04, 1856(AX), Z7
+	VPSRLW        $0x04, 2112(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x04, 1920(AX), Z8
+	VPSRLW        $0x04, 2176(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x04, 1984(AX), Z9
+	VPSRLW        $0x04, 2240(AX), Z9
 	VPANDD        Z1, Z9, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
@@ -1225,8 +1225,8 @@ tileIQ4_K_16x3_loop:
 	VPDPBUSD.BCST 1024(CX), Z9, Z10
 	VPMULLD       448(SP), Z10, Z10
 	VPADDD        Z10, Z21, Z21
-	VCVTPH2PS     2240(AX), Z2
-	VCVTPH2PS     2272(AX), Z3
+	VCVTPH2PS     192(AX), Z2
+	VCVTPH2PS     224(AX), Z3
 	VPXORD        Z0, Z0, Z4
 	VMOVDQU32     512(SP), Z5
 	VPDPWSSD.BCST 292(CX), Z5, Z4
@@ -1315,9 +1315,9 @@ tileIQ4_K_16x4_loop:
 	VPBROADCASTD  SI, Z3
 	MOVL          $0x30303030, SI
 	VPBROADCASTD  SI, Z4
-	VMOVDQU32     2048(AX), Z5
-	VMOVDQU32     2112(AX), Z6
-	VMOVDQU32     2176(AX), Z7
+	VMOVDQU32     (AX), Z5
+	VMOVDQU32     64(AX), Z6
+	VMOVDQU32     128(AX), Z7
 	VPANDD        Z2, Z5, Z8
 	VPANDD        Z2, Z6, Z2
 	VPSRLD        $0x02, Z5, Z9
@@ -1359,14 +1359,14 @@ tileIQ4_K_16x4_loop:
 	VMOVDQU32     Z2, 640(SP)
 	VPSHUFB       kpair1<>+0(SB), Z4, Z2
 	VMOVDQU32     Z2, 704(SP)
-	VPANDD        (AX), Z1, Z3
-	VPANDD        64(AX), Z1, Z4
-	VPANDD        128(AX), Z1, Z5
-	VPANDD        192(AX), Z1, Z6
-	VPANDD        256(AX), Z1, Z7
-	VPANDD        320(AX), Z1, Z8
-	VPANDD        384(AX), Z1, Z9
-	VPANDD        448(AX), Z1, Z10
+	VPANDD        256(AX), Z1, Z3
+	VPANDD        320(AX), Z1, Z4
+	VPANDD        384(AX), Z1, Z5
+	VPANDD        448(AX), Z1, Z6
+	VPANDD        512(AX), Z1, Z7
+	VPANDD        576(AX), Z1, Z8
+	VPANDD        640(AX), Z1, Z9
+	VPANDD        704(AX), Z1, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z2
 	VPDPBUSD.BCST 4(CX), Z3, Z11
@@ -1407,21 +1407,21 @@ tileIQ4_K_16x4_loop:
 	VPDPBUSD.BCST 1184(CX), Z10, Z2
 	VPMULLD       (SP), Z11, Z21
 	VPMULLD       (SP), Z2, Z20
-	VPSRLW        $0x04, (AX), Z2
+	VPSRLW        $0x04, 256(AX), Z2
 	VPANDD        Z1, Z2, Z2
-	VPSRLW        $0x04, 64(AX), Z3
+	VPSRLW        $0x04, 320(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x04, 128(AX), Z4
+	VPSRLW        $0x04, 384(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x04, 192(AX), Z5
+	VPSRLW        $0x04, 448(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x04, 256(AX), Z6
+	VPSRLW        $0x04, 512(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x04, 320(AX), Z7
+	VPSRLW        $0x04, 576(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x04, 384(AX), Z8
+	VPSRLW        $0x04, 640(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x04, 448(AX), Z9
+	VPSRLW        $0x04, 704(AX), Z9
 	VPANDD        Z1, Z9, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
@@ -1467,14 +1467,14 @@ tileIQ4_K_16x4_loop:
 	VPADDD        Z10, Z21, Z21
 	VPMULLD       64(SP), Z11, Z11
 	VPADDD        Z11, Z20, Z20
-	VPANDD        512(AX), Z1, Z2
-	VPANDD        576(AX), Z1, Z3
-	VPANDD        640(AX), Z1, Z4
-	VPANDD        704(AX), Z1, Z5
-	VPANDD        768(AX), Z1, Z6
-	VPANDD        832(AX), Z1, Z7
-	VPANDD        896(AX), Z1, Z8
-	VPANDD        960(AX), Z1, Z9
+	VPANDD        768(AX), Z1, Z2
+	VPANDD        832(AX), Z1, Z3
+	VPANDD        896(AX), Z1, Z4
+	VPANDD        960(AX), Z1, Z5
+	VPANDD        1024(AX), Z1, Z6
+	VPANDD        1088(AX), Z1, Z7
+	VPANDD        1152(AX), Z1, Z8
+	VPANDD        1216(AX), Z1, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
 	VPDPBUSD.BCST 68(CX), Z2, Z10
@@ -1519,21 +1519,21 @@ tileIQ4_K_16x4_loop:
 	VPADDD        Z10, Z21, Z21
 	VPMULLD       128(SP), Z11, Z11
 	VPADDD        Z11, Z20, Z20
-	VPSRLW        $0x04, 512(AX), Z2
+	VPSRLW        $0x04, 768(AX), Z2
 	VPANDD        Z1, Z2, Z2
-	VPSRLW        $0x04, 576(AX), Z3
+	VPSRLW        $0x04, 832(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x04, 640(AX), Z4
+	VPSRLW        $0x04, 896(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x04, 704(AX), Z5
+	VPSRLW        $0x04, 960(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x04, 768(AX), Z6
+	VPSRLW        $0x04, 1024(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x04, 832(AX), Z7
+	VPSRLW        $0x04, 1088(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x04, 896(AX), Z8
+	VPSRLW        $0x04, 1152(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x04, 960(AX), Z9
+	VPSRLW        $0x04, 1216(AX), Z9
 	VPANDD        Z1, Z9, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
@@ -1579,14 +1579,14 @@ tileIQ4_K_16x4_loop:
 	VPADDD        Z10, Z21, Z21
 	VPMULLD       192(SP), Z11, Z11
 	VPADDD        Z11, Z20, Z20
-	VPANDD        1024(AX), Z1, Z2
-	VPANDD        1088(AX), Z1, Z3
-	VPANDD        1152(AX), Z1, Z4
-	VPANDD        1216(AX), Z1, Z5
-	VPANDD        1280(AX), Z1, Z6
-	VPANDD        1344(AX), Z1, Z7
-	VPANDD        1408(AX), Z1, Z8
-	VPANDD        1472(AX), Z1, Z9
+	VPANDD        1280(AX), Z1, Z2
+	VPANDD        1344(AX), Z1, Z3
+	VPANDD        1408(AX), Z1, Z4
+	VPANDD        1472(AX), Z1, Z5
+	VPANDD        1536(AX), Z1, Z6
+	VPANDD        1600(AX), Z1, Z7
+	VPANDD        1664(AX), Z1, Z8
+	VPANDD        1728(AX), Z1, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
 	VPDPBUSD.BCST 132(CX), Z2, Z10
@@ -1631,21 +1631,21 @@ tileIQ4_K_16x4_loop:
 	VPADDD        Z10, Z21, Z21
 	VPMULLD       256(SP), Z11, Z11
 	VPADDD        Z11, Z20, Z20
-	VPSRLW        $0x04, 1024(AX), Z2
+	VPSRLW        $0x04, 1280(AX), Z2
 	VPANDD        Z1, Z2, Z2
-	VPSRLW        $0x04, 1088(AX), Z3
+	VPSRLW        $0x04, 1344(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x04, 1152(AX), Z4
+	VPSRLW        $0x04, 1408(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x04, 1216(AX), Z5
+	VPSRLW        $0x04, 1472(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x04, 1280(AX), Z6
+	VPSRLW        $0x04, 1536(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x04, 1344(AX), Z7
+	VPSRLW        $0x04, 1600(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x04, 1408(AX), Z8
+	VPSRLW        $0x04, 1664(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x04, 1472(AX), Z9
+	VPSRLW        $0x04, 1728(AX), Z9
 	VPANDD        Z1, Z9, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
@@ -1691,14 +1691,14 @@ tileIQ4_K_16x4_loop:
 	VPADDD        Z10, Z21, Z21
 	VPMULLD       320(SP), Z11, Z11
 	VPADDD        Z11, Z20, Z20
-	VPANDD        1536(AX), Z1, Z2
-	VPANDD        1600(AX), Z1, Z3
-	VPANDD        1664(AX), Z1, Z4
-	VPANDD        1728(AX), Z1, Z5
-	VPANDD        1792(AX), Z1, Z6
-	VPANDD        1856(AX), Z1, Z7
-	VPANDD        1920(AX), Z1, Z8
-	VPANDD        1984(AX), Z1, Z9
+	VPANDD        1792(AX), Z1, Z2
+	VPANDD        1856(AX), Z1, Z3
+	VPANDD        1920(AX), Z1, Z4
+	VPANDD        1984(AX), Z1, Z5
+	VPANDD        2048(AX), Z1, Z6
+	VPANDD        2112(AX), Z1, Z7
+	VPANDD        2176(AX), Z1, Z8
+	VPANDD        2240(AX), Z1, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
 	VPDPBUSD.BCST 196(CX), Z2, Z10
@@ -1743,21 +1743,21 @@ tileIQ4_K_16x4_loop:
 	VPADDD        Z10, Z21, Z21
 	VPMULLD       384(SP), Z11, Z11
 	VPADDD        Z11, Z20, Z20
-	VPSRLW        $0x04, 1536(AX), Z2
+	VPSRLW        $0x04, 1792(AX), Z2
 	VPANDD        Z1, Z2, Z2
-	VPSRLW        $0x04, 1600(AX), Z3
+	VPSRLW        $0x04, 1856(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x04, 1664(AX), Z4
+	VPSRLW        $0x04, 1920(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x04, 1728(AX), Z5
+	VPSRLW        $0x04, 1984(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x04, 1792(AX), Z6
+	VPSRLW        $0x04, 2048(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x04, 1856(AX), Z7
+	VPSRLW        $0x04, 2112(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x04, 1920(AX), Z8
+	VPSRLW        $0x04, 2176(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x04, 1984(AX), Z9
+	VPSRLW        $0x04, 2240(AX), Z9
 	VPANDD        Z1, Z9, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
@@ -1803,8 +1803,8 @@ tileIQ4_K_16x4_loop:
 	VPADDD        Z10, Z21, Z21
 	VPMULLD       448(SP), Z11, Z11
 	VPADDD        Z11, Z20, Z20
-	VCVTPH2PS     2240(AX), Z2
-	VCVTPH2PS     2272(AX), Z3
+	VCVTPH2PS     192(AX), Z2
+	VCVTPH2PS     224(AX), Z3
 	VPXORD        Z0, Z0, Z4
 	VMOVDQU32     512(SP), Z5
 	VPDPWSSD.BCST 292(CX), Z5, Z4
@@ -1911,9 +1911,9 @@ tileIQ4_K_16x5_loop:
 	VPBROADCASTD  SI, Z3
 	MOVL          $0x30303030, SI
 	VPBROADCASTD  SI, Z4
-	VMOVDQU32     2048(AX), Z5
-	VMOVDQU32     2112(AX), Z6
-	VMOVDQU32     2176(AX), Z7
+	VMOVDQU32     (AX), Z5
+	VMOVDQU32     64(AX), Z6
+	VMOVDQU32     128(AX), Z7
 	VPANDD        Z2, Z5, Z8
 	VPANDD        Z2, Z6, Z2
 	VPSRLD        $0x02, Z5, Z9
@@ -1955,14 +1955,14 @@ tileIQ4_K_16x5_loop:
 	VMOVDQU32     Z2, 640(SP)
 	VPSHUFB       kpair1<>+0(SB), Z4, Z2
 	VMOVDQU32     Z2, 704(SP)
-	VPANDD        (AX), Z1, Z2
-	VPANDD        64(AX), Z1, Z3
-	VPANDD        128(AX), Z1, Z4
-	VPANDD        192(AX), Z1, Z5
-	VPANDD        256(AX), Z1, Z6
-	VPANDD        320(AX), Z1, Z7
-	VPANDD        384(AX), Z1, Z8
-	VPANDD        448(AX), Z1, Z9
+	VPANDD        256(AX), Z1, Z2
+	VPANDD        320(AX), Z1, Z3
+	VPANDD        384(AX), Z1, Z4
+	VPANDD        448(AX), Z1, Z5
+	VPANDD        512(AX), Z1, Z6
+	VPANDD        576(AX), Z1, Z7
+	VPANDD        640(AX), Z1, Z8
+	VPANDD        704(AX), Z1, Z9
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z10
 	VPDPBUSD.BCST 4(CX), Z2, Z11
@@ -2013,21 +2013,21 @@ tileIQ4_K_16x5_loop:
 	VPDPBUSD.BCST 1564(CX), Z8, Z10
 	VPDPBUSD.BCST 1568(CX), Z9, Z10
 	VPMULLD       (SP), Z10, Z19
-	VPSRLW        $0x04, (AX), Z2
+	VPSRLW        $0x04, 256(AX), Z2
 	VPANDD        Z1, Z2, Z2
-	VPSRLW        $0x04, 64(AX), Z3
+	VPSRLW        $0x04, 320(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x04, 128(AX), Z4
+	VPSRLW        $0x04, 384(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x04, 192(AX), Z5
+	VPSRLW        $0x04, 448(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x04, 256(AX), Z6
+	VPSRLW        $0x04, 512(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x04, 320(AX), Z7
+	VPSRLW        $0x04, 576(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x04, 384(AX), Z8
+	VPSRLW        $0x04, 640(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x04, 448(AX), Z9
+	VPSRLW        $0x04, 704(AX), Z9
 	VPANDD        Z1, Z9, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
@@ -2084,14 +2084,14 @@ tileIQ4_K_16x5_loop:
 	VPDPBUSD.BCST 1600(CX), Z9, Z10
 	VPMULLD       64(SP), Z10, Z10
 	VPADDD        Z10, Z19, Z19
-	VPANDD        512(AX), Z1, Z2
-	VPANDD        576(AX), Z1, Z3
-	VPANDD        640(AX), Z1, Z4
-	VPANDD        704(AX), Z1, Z5
-	VPANDD        768(AX), Z1, Z6
-	VPANDD        832(AX), Z1, Z7
-	VPANDD        896(AX), Z1, Z8
-	VPANDD        960(AX), Z1, Z9
+	VPANDD        768(AX), Z1, Z2
+	VPANDD        832(AX), Z1, Z3
+	VPANDD        896(AX), Z1, Z4
+	VPANDD        960(AX), Z1, Z5
+	VPANDD        1024(AX), Z1, Z6
+	VPANDD        1088(AX), Z1, Z7
+	VPANDD        1152(AX), Z1, Z8
+	VPANDD        1216(AX), Z1, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
 	VPDPBUSD.BCST 68(CX), Z2, Z10
@@ -2147,21 +2147,21 @@ tileIQ4_K_16x5_loop:
 	VPDPBUSD.BCST 1632(CX), Z9, Z10
 	VPMULLD       128(SP), Z10, Z10
 	VPADDD        Z10, Z19, Z19
-	VPSRLW        $0x04, 512(AX), Z2
+	VPSRLW        $0x04, 768(AX), Z2
 	VPANDD        Z1, Z2, Z2
-	VPSRLW        $0x04, 576(AX), Z3
+	VPSRLW        $0x04, 832(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x04, 640(AX), Z4
+	VPSRLW        $0x04, 896(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x04, 704(AX), Z5
+	VPSRLW        $0x04, 960(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x04, 768(AX), Z6
+	VPSRLW        $0x04, 1024(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x04, 832(AX), Z7
+	VPSRLW        $0x04, 1088(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x04, 896(AX), Z8
+	VPSRLW        $0x04, 1152(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x04, 960(AX), Z9
+	VPSRLW        $0x04, 1216(AX), Z9
 	VPANDD        Z1, Z9, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
@@ -2218,14 +2218,14 @@ tileIQ4_K_16x5_loop:
 	VPDPBUSD.BCST 1664(CX), Z9, Z10
 	VPMULLD       192(SP), Z10, Z10
 	VPADDD        Z10, Z19, Z19
-	VPANDD        1024(AX), Z1, Z2
-	VPANDD        1088(AX), Z1, Z3
-	VPANDD        1152(AX), Z1, Z4
-	VPANDD        1216(AX), Z1, Z5
-	VPANDD        1280(AX), Z1, Z6
-	VPANDD        1344(AX), Z1, Z7
-	VPANDD        1408(AX), Z1, Z8
-	VPANDD        1472(AX), Z1, Z9
+	VPANDD        1280(AX), Z1, Z2
+	VPANDD        1344(AX), Z1, Z3
+	VPANDD        1408(AX), Z1, Z4
+	VPANDD        1472(AX), Z1, Z5
+	VPANDD        1536(AX), Z1, Z6
+	VPANDD        1600(AX), Z1, Z7
+	VPANDD        1664(AX), Z1, Z8
+	VPANDD        1728(AX), Z1, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
 	VPDPBUSD.BCST 132(CX), Z2, Z10
@@ -2281,21 +2281,21 @@ tileIQ4_K_16x5_loop:
 	VPDPBUSD.BCST 1696(CX), Z9, Z10
 	VPMULLD       256(SP), Z10, Z10
 	VPADDD        Z10, Z19, Z19
-	VPSRLW        $0x04, 1024(AX), Z2
+	VPSRLW        $0x04, 1280(AX), Z2
 	VPANDD        Z1, Z2, Z2
-	VPSRLW        $0x04, 1088(AX), Z3
+	VPSRLW        $0x04, 1344(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x04, 1152(AX), Z4
+	VPSRLW        $0x04, 1408(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x04, 1216(AX), Z5
+	VPSRLW        $0x04, 1472(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x04, 1280(AX), Z6
+	VPSRLW        $0x04, 1536(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x04, 1344(AX), Z7
+	VPSRLW        $0x04, 1600(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x04, 1408(AX), Z8
+	VPSRLW        $0x04, 1664(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x04, 1472(AX), Z9
+	VPSRLW        $0x04, 1728(AX), Z9
 	VPANDD        Z1, Z9, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
@@ -2352,14 +2352,14 @@ tileIQ4_K_16x5_loop:
 	VPDPBUSD.BCST 1728(CX), Z9, Z10
 	VPMULLD       320(SP), Z10, Z10
 	VPADDD        Z10, Z19, Z19
-	VPANDD        1536(AX), Z1, Z2
-	VPANDD        1600(AX), Z1, Z3
-	VPANDD        1664(AX), Z1, Z4
-	VPANDD        1728(AX), Z1, Z5
-	VPANDD        1792(AX), Z1, Z6
-	VPANDD        1856(AX), Z1, Z7
-	VPANDD        1920(AX), Z1, Z8
-	VPANDD        1984(AX), Z1, Z9
+	VPANDD        1792(AX), Z1, Z2
+	VPANDD        1856(AX), Z1, Z3
+	VPANDD        1920(AX), Z1, Z4
+	VPANDD        1984(AX), Z1, Z5
+	VPANDD        2048(AX), Z1, Z6
+	VPANDD        2112(AX), Z1, Z7
+	VPANDD        2176(AX), Z1, Z8
+	VPANDD        2240(AX), Z1, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
 	VPDPBUSD.BCST 196(CX), Z2, Z10
@@ -2415,21 +2415,21 @@ tileIQ4_K_16x5_loop:
 	VPDPBUSD.BCST 1760(CX), Z9, Z10
 	VPMULLD       384(SP), Z10, Z10
 	VPADDD        Z10, Z19, Z19
-	VPSRLW        $0x04, 1536(AX), Z2
+	VPSRLW        $0x04, 1792(AX), Z2
 	VPANDD        Z1, Z2, Z2
-	VPSRLW        $0x04, 1600(AX), Z3
+	VPSRLW        $0x04, 1856(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x04, 1664(AX), Z4
+	VPSRLW        $0x04, 1920(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x04, 1728(AX), Z5
+	VPSRLW        $0x04, 1984(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x04, 1792(AX), Z6
+	VPSRLW        $0x04, 2048(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x04, 1856(AX), Z7
+	VPSRLW        $0x04, 2112(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x04, 1920(AX), Z8
+	VPSRLW        $0x04, 2176(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x04, 1984(AX), Z9
+	VPSRLW        $0x04, 2240(AX), Z9
 	VPANDD        Z1, Z9, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
@@ -2486,8 +2486,8 @@ tileIQ4_K_16x5_loop:
 	VPDPBUSD.BCST 1792(CX), Z9, Z10
 	VPMULLD       448(SP), Z10, Z10
 	VPADDD        Z10, Z19, Z19
-	VCVTPH2PS     2240(AX), Z2
-	VCVTPH2PS     2272(AX), Z3
+	VCVTPH2PS     192(AX), Z2
+	VCVTPH2PS     224(AX), Z3
 	VPXORD        Z0, Z0, Z4
 	VMOVDQU32     512(SP), Z5
 	VPDPWSSD.BCST 292(CX), Z5, Z4
@@ -2612,9 +2612,9 @@ tileIQ4_K_16x6_loop:
 	VPBROADCASTD  SI, Z3
 	MOVL          $0x30303030, SI
 	VPBROADCASTD  SI, Z4
-	VMOVDQU32     2048(AX), Z5
-	VMOVDQU32     2112(AX), Z6
-	VMOVDQU32     2176(AX), Z7
+	VMOVDQU32     (AX), Z5
+	VMOVDQU32     64(AX), Z6
+	VMOVDQU32     128(AX), Z7
 	VPANDD        Z2, Z5, Z8
 	VPANDD        Z2, Z6, Z2
 	VPSRLD        $0x02, Z5, Z9
@@ -2656,14 +2656,14 @@ tileIQ4_K_16x6_loop:
 	VMOVDQU32     Z2, 640(SP)
 	VPSHUFB       kpair1<>+0(SB), Z4, Z2
 	VMOVDQU32     Z2, 704(SP)
-	VPANDD        (AX), Z1, Z3
-	VPANDD        64(AX), Z1, Z4
-	VPANDD        128(AX), Z1, Z5
-	VPANDD        192(AX), Z1, Z6
-	VPANDD        256(AX), Z1, Z7
-	VPANDD        320(AX), Z1, Z8
-	VPANDD        384(AX), Z1, Z9
-	VPANDD        448(AX), Z1, Z10
+	VPANDD        256(AX), Z1, Z3
+	VPANDD        320(AX), Z1, Z4
+	VPANDD        384(AX), Z1, Z5
+	VPANDD        448(AX), Z1, Z6
+	VPANDD        512(AX), Z1, Z7
+	VPANDD        576(AX), Z1, Z8
+	VPANDD        640(AX), Z1, Z9
+	VPANDD        704(AX), Z1, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z2
 	VPDPBUSD.BCST 4(CX), Z3, Z11
@@ -2724,21 +2724,21 @@ tileIQ4_K_16x6_loop:
 	VPDPBUSD.BCST 1952(CX), Z10, Z2
 	VPMULLD       (SP), Z11, Z19
 	VPMULLD       (SP), Z2, Z18
-	VPSRLW        $0x04, (AX), Z2
+	VPSRLW        $0x04, 256(AX), Z2
 	VPANDD        Z1, Z2, Z2
-	VPSRLW        $0x04, 64(AX), Z3
+	VPSRLW        $0x04, 320(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x04, 128(AX), Z4
+	VPSRLW        $0x04, 384(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x04, 192(AX), Z5
+	VPSRLW        $0x04, 448(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x04, 256(AX), Z6
+	VPSRLW        $0x04, 512(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x04, 320(AX), Z7
+	VPSRLW        $0x04, 576(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x04, 384(AX), Z8
+	VPSRLW        $0x04, 640(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x04, 448(AX), Z9
+	VPSRLW        $0x04, 704(AX), Z9
 	VPANDD        Z1, Z9, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
@@ -2806,14 +2806,14 @@ tileIQ4_K_16x6_loop:
 	VPADDD        Z10, Z19, Z19
 	VPMULLD       64(SP), Z11, Z11
 	VPADDD        Z11, Z18, Z18
-	VPANDD        512(AX), Z1, Z2
-	VPANDD        576(AX), Z1, Z3
-	VPANDD        640(AX), Z1, Z4
-	VPANDD        704(AX), Z1, Z5
-	VPANDD        768(AX), Z1, Z6
-	VPANDD        832(AX), Z1, Z7
-	VPANDD        896(AX), Z1, Z8
-	VPANDD        960(AX), Z1, Z9
+	VPANDD        768(AX), Z1, Z2
+	VPANDD        832(AX), Z1, Z3
+	VPANDD        896(AX), Z1, Z4
+	VPANDD        960(AX), Z1, Z5
+	VPANDD        1024(AX), Z1, Z6
+	VPANDD        1088(AX), Z1, Z7
+	VPANDD        1152(AX), Z1, Z8
+	VPANDD        1216(AX), Z1, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
 	VPDPBUSD.BCST 68(CX), Z2, Z10
@@ -2880,21 +2880,21 @@ tileIQ4_K_16x6_loop:
 	VPADDD        Z10, Z19, Z19
 	VPMULLD       128(SP), Z11, Z11
 	VPADDD        Z11, Z18, Z18
-	VPSRLW        $0x04, 512(AX), Z2
+	VPSRLW        $0x04, 768(AX), Z2
 	VPANDD        Z1, Z2, Z2
-	VPSRLW        $0x04, 576(AX), Z3
+	VPSRLW        $0x04, 832(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x04, 640(AX), Z4
+	VPSRLW        $0x04, 896(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x04, 704(AX), Z5
+	VPSRLW        $0x04, 960(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x04, 768(AX), Z6
+	VPSRLW        $0x04, 1024(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x04, 832(AX), Z7
+	VPSRLW        $0x04, 1088(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x04, 896(AX), Z8
+	VPSRLW        $0x04, 1152(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x04, 960(AX), Z9
+	VPSRLW        $0x04, 1216(AX), Z9
 	VPANDD        Z1, Z9, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
@@ -2962,14 +2962,14 @@ tileIQ4_K_16x6_loop:
 	VPADDD        Z10, Z19, Z19
 	VPMULLD       192(SP), Z11, Z11
 	VPADDD        Z11, Z18, Z18
-	VPANDD        1024(AX), Z1, Z2
-	VPANDD        1088(AX), Z1, Z3
-	VPANDD        1152(AX), Z1, Z4
-	VPANDD        1216(AX), Z1, Z5
-	VPANDD        1280(AX), Z1, Z6
-	VPANDD        1344(AX), Z1, Z7
-	VPANDD        1408(AX), Z1, Z8
-	VPANDD        1472(AX), Z1, Z9
+	VPANDD        1280(AX), Z1, Z2
+	VPANDD        1344(AX), Z1, Z3
+	VPANDD        1408(AX), Z1, Z4
+	VPANDD        1472(AX), Z1, Z5
+	VPANDD        1536(AX), Z1, Z6
+	VPANDD        1600(AX), Z1, Z7
+	VPANDD        1664(AX), Z1, Z8
+	VPANDD        1728(AX), Z1, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
 	VPDPBUSD.BCST 132(CX), Z2, Z10
@@ -3036,21 +3036,21 @@ tileIQ4_K_16x6_loop:
 	VPADDD        Z10, Z19, Z19
 	VPMULLD       256(SP), Z11, Z11
 	VPADDD        Z11, Z18, Z18
-	VPSRLW        $0x04, 1024(AX), Z2
+	VPSRLW        $0x04, 1280(AX), Z2
 	VPANDD        Z1, Z2, Z2
-	VPSRLW        $0x04, 1088(AX), Z3
+	VPSRLW        $0x04, 1344(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x04, 1152(AX), Z4
+	VPSRLW        $0x04, 1408(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x04, 1216(AX), Z5
+	VPSRLW        $0x04, 1472(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x04, 1280(AX), Z6
+	VPSRLW        $0x04, 1536(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x04, 1344(AX), Z7
+	VPSRLW        $0x04, 1600(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x04, 1408(AX), Z8
+	VPSRLW        $0x04, 1664(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x04, 1472(AX), Z9
+	VPSRLW        $0x04, 1728(AX), Z9
 	VPANDD        Z1, Z9, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
@@ -3118,14 +3118,14 @@ tileIQ4_K_16x6_loop:
 	VPADDD        Z10, Z19, Z19
 	VPMULLD       320(SP), Z11, Z11
 	VPADDD        Z11, Z18, Z18
-	VPANDD        1536(AX), Z1, Z2
-	VPANDD        1600(AX), Z1, Z3
-	VPANDD        1664(AX), Z1, Z4
-	VPANDD        1728(AX), Z1, Z5
-	VPANDD        1792(AX), Z1, Z6
-	VPANDD        1856(AX), Z1, Z7
-	VPANDD        1920(AX), Z1, Z8
-	VPANDD        1984(AX), Z1, Z9
+	VPANDD        1792(AX), Z1, Z2
+	VPANDD        1856(AX), Z1, Z3
+	VPANDD        1920(AX), Z1, Z4
+	VPANDD        1984(AX), Z1, Z5
+	VPANDD        2048(AX), Z1, Z6
+	VPANDD        2112(AX), Z1, Z7
+	VPANDD        2176(AX), Z1, Z8
+	VPANDD        2240(AX), Z1, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
 	VPDPBUSD.BCST 196(CX), Z2, Z10
@@ -3192,21 +3192,21 @@ tileIQ4_K_16x6_loop:
 	VPADDD        Z10, Z19, Z19
 	VPMULLD       384(SP), Z11, Z11
 	VPADDD        Z11, Z18, Z18
-	VPSRLW        $0x04, 1536(AX), Z2
+	VPSRLW        $0x04, 1792(AX), Z2
 	VPANDD        Z1, Z2, Z2
-	VPSRLW        $0x04, 1600(AX), Z3
+	VPSRLW        $0x04, 1856(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x04, 1664(AX), Z4
+	VPSRLW        $0x04, 1920(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x04, 1728(AX), Z5
+	VPSRLW        $0x04, 1984(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x04, 1792(AX), Z6
+	VPSRLW        $0x04, 2048(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x04, 1856(AX), Z7
+	VPSRLW        $0x04, 2112(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x04, 1920(AX), Z8
+	VPSRLW        $0x04, 2176(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x04, 1984(AX), Z9
+	VPSRLW        $0x04, 2240(AX), Z9
 	VPANDD        Z1, Z9, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
@@ -3274,8 +3274,8 @@ tileIQ4_K_16x6_loop:
 	VPADDD        Z10, Z19, Z19
 	VPMULLD       448(SP), Z11, Z11
 	VPADDD        Z11, Z18, Z18
-	VCVTPH2PS     2240(AX), Z2
-	VCVTPH2PS     2272(AX), Z3
+	VCVTPH2PS     192(AX), Z2
+	VCVTPH2PS     224(AX), Z3
 	VPXORD        Z0, Z0, Z4
 	VMOVDQU32     512(SP), Z5
 	VPDPWSSD.BCST 292(CX), Z5, Z4
@@ -3418,9 +3418,9 @@ tileIQ4_K_16x7_loop:
 	VPBROADCASTD  SI, Z3
 	MOVL          $0x30303030, SI
 	VPBROADCASTD  SI, Z4
-	VMOVDQU32     2048(AX), Z5
-	VMOVDQU32     2112(AX), Z6
-	VMOVDQU32     2176(AX), Z7
+	VMOVDQU32     (AX), Z5
+	VMOVDQU32     64(AX), Z6
+	VMOVDQU32     128(AX), Z7
 	VPANDD        Z2, Z5, Z8
 	VPANDD        Z2, Z6, Z2
 	VPSRLD        $0x02, Z5, Z9
@@ -3462,14 +3462,14 @@ tileIQ4_K_16x7_loop:
 	VMOVDQU32     Z2, 640(SP)
 	VPSHUFB       kpair1<>+0(SB), Z4, Z2
 	VMOVDQU32     Z2, 704(SP)
-	VPANDD        (AX), Z1, Z2
-	VPANDD        64(AX), Z1, Z3
-	VPANDD        128(AX), Z1, Z4
-	VPANDD        192(AX), Z1, Z5
-	VPANDD        256(AX), Z1, Z6
-	VPANDD        320(AX), Z1, Z7
-	VPANDD        384(AX), Z1, Z8
-	VPANDD        448(AX), Z1, Z9
+	VPANDD        256(AX), Z1, Z2
+	VPANDD        320(AX), Z1, Z3
+	VPANDD        384(AX), Z1, Z4
+	VPANDD        448(AX), Z1, Z5
+	VPANDD        512(AX), Z1, Z6
+	VPANDD        576(AX), Z1, Z7
+	VPANDD        640(AX), Z1, Z8
+	VPANDD        704(AX), Z1, Z9
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z10
 	VPDPBUSD.BCST 4(CX), Z2, Z11
@@ -3540,21 +3540,21 @@ tileIQ4_K_16x7_loop:
 	VPDPBUSD.BCST 2332(CX), Z8, Z10
 	VPDPBUSD.BCST 2336(CX), Z9, Z10
 	VPMULLD       (SP), Z10, Z17
-	VPSRLW        $0x04, (AX), Z2
+	VPSRLW        $0x04, 256(AX), Z2
 	VPANDD        Z1, Z2, Z2
-	VPSRLW        $0x04, 64(AX), Z3
+	VPSRLW        $0x04, 320(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x04, 128(AX), Z4
+	VPSRLW        $0x04, 384(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x04, 192(AX), Z5
+	VPSRLW        $0x04, 448(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x04, 256(AX), Z6
+	VPSRLW        $0x04, 512(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x04, 320(AX), Z7
+	VPSRLW        $0x04, 576(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x04, 384(AX), Z8
+	VPSRLW        $0x04, 640(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x04, 448(AX), Z9
+	VPSRLW        $0x04, 704(AX), Z9
 	VPANDD        Z1, Z9, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
@@ -3633,14 +3633,14 @@ tileIQ4_K_16x7_loop:
 	VPDPBUSD.BCST 2368(CX), Z9, Z10
 	VPMULLD       64(SP), Z10, Z10
 	VPADDD        Z10, Z17, Z17
-	VPANDD        512(AX), Z1, Z2
-	VPANDD        576(AX), Z1, Z3
-	VPANDD        640(AX), Z1, Z4
-	VPANDD        704(AX), Z1, Z5
-	VPANDD        768(AX), Z1, Z6
-	VPANDD        832(AX), Z1, Z7
-	VPANDD        896(AX), Z1, Z8
-	VPANDD        960(AX), Z1, Z9
+	VPANDD        768(AX), Z1, Z2
+	VPANDD        832(AX), Z1, Z3
+	VPANDD        896(AX), Z1, Z4
+	VPANDD        960(AX), Z1, Z5
+	VPANDD        1024(AX), Z1, Z6
+	VPANDD        1088(AX), Z1, Z7
+	VPANDD        1152(AX), Z1, Z8
+	VPANDD        1216(AX), Z1, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
 	VPDPBUSD.BCST 68(CX), Z2, Z10
@@ -3718,21 +3718,21 @@ tileIQ4_K_16x7_loop:
 	VPDPBUSD.BCST 2400(CX), Z9, Z10
 	VPMULLD       128(SP), Z10, Z10
 	VPADDD        Z10, Z17, Z17
-	VPSRLW        $0x04, 512(AX), Z2
+	VPSRLW        $0x04, 768(AX), Z2
 	VPANDD        Z1, Z2, Z2
-	VPSRLW        $0x04, 576(AX), Z3
+	VPSRLW        $0x04, 832(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x04, 640(AX), Z4
+	VPSRLW        $0x04, 896(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x04, 704(AX), Z5
+	VPSRLW        $0x04, 960(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x04, 768(AX), Z6
+	VPSRLW        $0x04, 1024(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x04, 832(AX), Z7
+	VPSRLW        $0x04, 1088(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x04, 896(AX), Z8
+	VPSRLW        $0x04, 1152(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x04, 960(AX), Z9
+	VPSRLW        $0x04, 1216(AX), Z9
 	VPANDD        Z1, Z9, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
@@ -3811,14 +3811,14 @@ tileIQ4_K_16x7_loop:
 	VPDPBUSD.BCST 2432(CX), Z9, Z10
 	VPMULLD       192(SP), Z10, Z10
 	VPADDD        Z10, Z17, Z17
-	VPANDD        1024(AX), Z1, Z2
-	VPANDD        1088(AX), Z1, Z3
-	VPANDD        1152(AX), Z1, Z4
-	VPANDD        1216(AX), Z1, Z5
-	VPANDD        1280(AX), Z1, Z6
-	VPANDD        1344(AX), Z1, Z7
-	VPANDD        1408(AX), Z1, Z8
-	VPANDD        1472(AX), Z1, Z9
+	VPANDD        1280(AX), Z1, Z2
+	VPANDD        1344(AX), Z1, Z3
+	VPANDD        1408(AX), Z1, Z4
+	VPANDD        1472(AX), Z1, Z5
+	VPANDD        1536(AX), Z1, Z6
+	VPANDD        1600(AX), Z1, Z7
+	VPANDD        1664(AX), Z1, Z8
+	VPANDD        1728(AX), Z1, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
 	VPDPBUSD.BCST 132(CX), Z2, Z10
@@ -3896,21 +3896,21 @@ tileIQ4_K_16x7_loop:
 	VPDPBUSD.BCST 2464(CX), Z9, Z10
 	VPMULLD       256(SP), Z10, Z10
 	VPADDD        Z10, Z17, Z17
-	VPSRLW        $0x04, 1024(AX), Z2
+	VPSRLW        $0x04, 1280(AX), Z2
 	VPANDD        Z1, Z2, Z2
-	VPSRLW        $0x04, 1088(AX), Z3
+	VPSRLW        $0x04, 1344(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x04, 1152(AX), Z4
+	VPSRLW        $0x04, 1408(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x04, 1216(AX), Z5
+	VPSRLW        $0x04, 1472(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x04, 1280(AX), Z6
+	VPSRLW        $0x04, 1536(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x04, 1344(AX), Z7
+	VPSRLW        $0x04, 1600(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x04, 1408(AX), Z8
+	VPSRLW        $0x04, 1664(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x04, 1472(AX), Z9
+	VPSRLW        $0x04, 1728(AX), Z9
 	VPANDD        Z1, Z9, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
@@ -3989,14 +3989,14 @@ tileIQ4_K_16x7_loop:
 	VPDPBUSD.BCST 2496(CX), Z9, Z10
 	VPMULLD       320(SP), Z10, Z10
 	VPADDD        Z10, Z17, Z17
-	VPANDD        1536(AX), Z1, Z2
-	VPANDD        1600(AX), Z1, Z3
-	VPANDD        1664(AX), Z1, Z4
-	VPANDD        1728(AX), Z1, Z5
-	VPANDD        1792(AX), Z1, Z6
-	VPANDD        1856(AX), Z1, Z7
-	VPANDD        1920(AX), Z1, Z8
-	VPANDD        1984(AX), Z1, Z9
+	VPANDD        1792(AX), Z1, Z2
+	VPANDD        1856(AX), Z1, Z3
+	VPANDD        1920(AX), Z1, Z4
+	VPANDD        1984(AX), Z1, Z5
+	VPANDD        2048(AX), Z1, Z6
+	VPANDD        2112(AX), Z1, Z7
+	VPANDD        2176(AX), Z1, Z8
+	VPANDD        2240(AX), Z1, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
 	VPDPBUSD.BCST 196(CX), Z2, Z10
@@ -4074,21 +4074,21 @@ tileIQ4_K_16x7_loop:
 	VPDPBUSD.BCST 2528(CX), Z9, Z10
 	VPMULLD       384(SP), Z10, Z10
 	VPADDD        Z10, Z17, Z17
-	VPSRLW        $0x04, 1536(AX), Z2
+	VPSRLW        $0x04, 1792(AX), Z2
 	VPANDD        Z1, Z2, Z2
-	VPSRLW        $0x04, 1600(AX), Z3
+	VPSRLW        $0x04, 1856(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x04, 1664(AX), Z4
+	VPSRLW        $0x04, 1920(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x04, 1728(AX), Z5
+	VPSRLW        $0x04, 1984(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x04, 1792(AX), Z6
+	VPSRLW        $0x04, 2048(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x04, 1856(AX), Z7
+	VPSRLW        $0x04, 2112(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x04, 1920(AX), Z8
+	VPSRLW        $0x04, 2176(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x04, 1984(AX), Z9
+	VPSRLW        $0x04, 2240(AX), Z9
 	VPANDD        Z1, Z9, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
@@ -4167,8 +4167,8 @@ tileIQ4_K_16x7_loop:
 	VPDPBUSD.BCST 2560(CX), Z9, Z10
 	VPMULLD       448(SP), Z10, Z10
 	VPADDD        Z10, Z17, Z17
-	VCVTPH2PS     2240(AX), Z2
-	VCVTPH2PS     2272(AX), Z3
+	VCVTPH2PS     192(AX), Z2
+	VCVTPH2PS     224(AX), Z3
 	VPXORD        Z0, Z0, Z4
 	VMOVDQU32     512(SP), Z5
 	VPDPWSSD.BCST 292(CX), Z5, Z4
@@ -4329,9 +4329,9 @@ tileIQ4_K_16x8_loop:
 	VPBROADCASTD  SI, Z3
 	MOVL          $0x30303030, SI
 	VPBROADCASTD  SI, Z4
-	VMOVDQU32     2048(AX), Z5
-	VMOVDQU32     2112(AX), Z6
-	VMOVDQU32     2176(AX), Z7
+	VMOVDQU32     (AX), Z5
+	VMOVDQU32     64(AX), Z6
+	VMOVDQU32     128(AX), Z7
 	VPANDD        Z2, Z5, Z8
 	VPANDD        Z2, Z6, Z2
 	VPSRLD        $0x02, Z5, Z9
@@ -4373,14 +4373,14 @@ tileIQ4_K_16x8_loop:
 	VMOVDQU32     Z2, 640(SP)
 	VPSHUFB       kpair1<>+0(SB), Z4, Z2
 	VMOVDQU32     Z2, 704(SP)
-	VPANDD        (AX), Z1, Z3
-	VPANDD        64(AX), Z1, Z4
-	VPANDD        128(AX), Z1, Z5
-	VPANDD        192(AX), Z1, Z6
-	VPANDD        256(AX), Z1, Z7
-	VPANDD        320(AX), Z1, Z8
-	VPANDD        384(AX), Z1, Z9
-	VPANDD        448(AX), Z1, Z10
+	VPANDD        256(AX), Z1, Z3
+	VPANDD        320(AX), Z1, Z4
+	VPANDD        384(AX), Z1, Z5
+	VPANDD        448(AX), Z1, Z6
+	VPANDD        512(AX), Z1, Z7
+	VPANDD        576(AX), Z1, Z8
+	VPANDD        640(AX), Z1, Z9
+	VPANDD        704(AX), Z1, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z2
 	VPDPBUSD.BCST 4(CX), Z3, Z11
@@ -4461,21 +4461,21 @@ tileIQ4_K_16x8_loop:
 	VPDPBUSD.BCST 2720(CX), Z10, Z2
 	VPMULLD       (SP), Z11, Z17
 	VPMULLD       (SP), Z2, Z16
-	VPSRLW        $0x04, (AX), Z2
+	VPSRLW        $0x04, 256(AX), Z2
 	VPANDD        Z1, Z2, Z2
-	VPSRLW        $0x04, 64(AX), Z3
+	VPSRLW        $0x04, 320(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x04, 128(AX), Z4
+	VPSRLW        $0x04, 384(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x04, 192(AX), Z5
+	VPSRLW        $0x04, 448(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x04, 256(AX), Z6
+	VPSRLW        $0x04, 512(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x04, 320(AX), Z7
+	VPSRLW        $0x04, 576(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x04, 384(AX), Z8
+	VPSRLW        $0x04, 640(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x04, 448(AX), Z9
+	VPSRLW        $0x04, 704(AX), Z9
 	VPANDD        Z1, Z9, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
@@ -4565,14 +4565,14 @@ tileIQ4_K_16x8_loop:
 	VPADDD        Z10, Z17, Z17
 	VPMULLD       64(SP), Z11, Z11
 	VPADDD        Z11, Z16, Z16
-	VPANDD        512(AX), Z1, Z2
-	VPANDD        576(AX), Z1, Z3
-	VPANDD        640(AX), Z1, Z4
-	VPANDD        704(AX), Z1, Z5
-	VPANDD        768(AX), Z1, Z6
-	VPANDD        832(AX), Z1, Z7
-	VPANDD        896(AX), Z1, Z8
-	VPANDD        960(AX), Z1, Z9
+	VPANDD        768(AX), Z1, Z2
+	VPANDD        832(AX), Z1, Z3
+	VPANDD        896(AX), Z1, Z4
+	VPANDD        960(AX), Z1, Z5
+	VPANDD        1024(AX), Z1, Z6
+	VPANDD        1088(AX), Z1, Z7
+	VPANDD        1152(AX), Z1, Z8
+	VPANDD        1216(AX), Z1, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
 	VPDPBUSD.BCST 68(CX), Z2, Z10
@@ -4661,21 +4661,21 @@ tileIQ4_K_16x8_loop:
 	VPADDD        Z10, Z17, Z17
 	VPMULLD       128(SP), Z11, Z11
 	VPADDD        Z11, Z16, Z16
-	VPSRLW        $0x04, 512(AX), Z2
+	VPSRLW        $0x04, 768(AX), Z2
 	VPANDD        Z1, Z2, Z2
-	VPSRLW        $0x04, 576(AX), Z3
+	VPSRLW        $0x04, 832(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x04, 640(AX), Z4
+	VPSRLW        $0x04, 896(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x04, 704(AX), Z5
+	VPSRLW        $0x04, 960(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x04, 768(AX), Z6
+	VPSRLW        $0x04, 1024(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x04, 832(AX), Z7
+	VPSRLW        $0x04, 1088(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x04, 896(AX), Z8
+	VPSRLW        $0x04, 1152(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x04, 960(AX), Z9
+	VPSRLW        $0x04, 1216(AX), Z9
 	VPANDD        Z1, Z9, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
@@ -4765,14 +4765,14 @@ tileIQ4_K_16x8_loop:
 	VPADDD        Z10, Z17, Z17
 	VPMULLD       192(SP), Z11, Z11
 	VPADDD        Z11, Z16, Z16
-	VPANDD        1024(AX), Z1, Z2
-	VPANDD        1088(AX), Z1, Z3
-	VPANDD        1152(AX), Z1, Z4
-	VPANDD        1216(AX), Z1, Z5
-	VPANDD        1280(AX), Z1, Z6
-	VPANDD        1344(AX), Z1, Z7
-	VPANDD        1408(AX), Z1, Z8
-	VPANDD        1472(AX), Z1, Z9
+	VPANDD        1280(AX), Z1, Z2
+	VPANDD        1344(AX), Z1, Z3
+	VPANDD        1408(AX), Z1, Z4
+	VPANDD        1472(AX), Z1, Z5
+	VPANDD        1536(AX), Z1, Z6
+	VPANDD        1600(AX), Z1, Z7
+	VPANDD        1664(AX), Z1, Z8
+	VPANDD        1728(AX), Z1, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
 	VPDPBUSD.BCST 132(CX), Z2, Z10
@@ -4861,21 +4861,21 @@ tileIQ4_K_16x8_loop:
 	VPADDD        Z10, Z17, Z17
 	VPMULLD       256(SP), Z11, Z11
 	VPADDD        Z11, Z16, Z16
-	VPSRLW        $0x04, 1024(AX), Z2
+	VPSRLW        $0x04, 1280(AX), Z2
 	VPANDD        Z1, Z2, Z2
-	VPSRLW        $0x04, 1088(AX), Z3
+	VPSRLW        $0x04, 1344(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x04, 1152(AX), Z4
+	VPSRLW        $0x04, 1408(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x04, 1216(AX), Z5
+	VPSRLW        $0x04, 1472(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x04, 1280(AX), Z6
+	VPSRLW        $0x04, 1536(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x04, 1344(AX), Z7
+	VPSRLW        $0x04, 1600(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x04, 1408(AX), Z8
+	VPSRLW        $0x04, 1664(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x04, 1472(AX), Z9
+	VPSRLW        $0x04, 1728(AX), Z9
 	VPANDD        Z1, Z9, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
@@ -4965,14 +4965,14 @@ tileIQ4_K_16x8_loop:
 	VPADDD        Z10, Z17, Z17
 	VPMULLD       320(SP), Z11, Z11
 	VPADDD        Z11, Z16, Z16
-	VPANDD        1536(AX), Z1, Z2
-	VPANDD        1600(AX), Z1, Z3
-	VPANDD        1664(AX), Z1, Z4
-	VPANDD        1728(AX), Z1, Z5
-	VPANDD        1792(AX), Z1, Z6
-	VPANDD        1856(AX), Z1, Z7
-	VPANDD        1920(AX), Z1, Z8
-	VPANDD        1984(AX), Z1, Z9
+	VPANDD        1792(AX), Z1, Z2
+	VPANDD        1856(AX), Z1, Z3
+	VPANDD        1920(AX), Z1, Z4
+	VPANDD        1984(AX), Z1, Z5
+	VPANDD        2048(AX), Z1, Z6
+	VPANDD        2112(AX), Z1, Z7
+	VPANDD        2176(AX), Z1, Z8
+	VPANDD        2240(AX), Z1, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
 	VPDPBUSD.BCST 196(CX), Z2, Z10
@@ -5061,21 +5061,21 @@ tileIQ4_K_16x8_loop:
 	VPADDD        Z10, Z17, Z17
 	VPMULLD       384(SP), Z11, Z11
 	VPADDD        Z11, Z16, Z16
-	VPSRLW        $0x04, 1536(AX), Z2
+	VPSRLW        $0x04, 1792(AX), Z2
 	VPANDD        Z1, Z2, Z2
-	VPSRLW        $0x04, 1600(AX), Z3
+	VPSRLW        $0x04, 1856(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x04, 1664(AX), Z4
+	VPSRLW        $0x04, 1920(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x04, 1728(AX), Z5
+	VPSRLW        $0x04, 1984(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x04, 1792(AX), Z6
+	VPSRLW        $0x04, 2048(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x04, 1856(AX), Z7
+	VPSRLW        $0x04, 2112(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x04, 1920(AX), Z8
+	VPSRLW        $0x04, 2176(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x04, 1984(AX), Z9
+	VPSRLW        $0x04, 2240(AX), Z9
 	VPANDD        Z1, Z9, Z9
 	VPXORD        Z0, Z0, Z10
 	VPXORD        Z0, Z0, Z11
@@ -5165,8 +5165,8 @@ tileIQ4_K_16x8_loop:
 	VPADDD        Z10, Z17, Z17
 	VPMULLD       448(SP), Z11, Z11
 	VPADDD        Z11, Z16, Z16
-	VCVTPH2PS     2240(AX), Z2
-	VCVTPH2PS     2272(AX), Z3
+	VCVTPH2PS     192(AX), Z2
+	VCVTPH2PS     224(AX), Z3
 	VPXORD        Z0, Z0, Z4
 	VMOVDQU32     512(SP), Z5
 	VPDPWSSD.BCST 292(CX), Z5, Z4
@@ -5339,9 +5339,9 @@ tileIQ5_K_16x1_loop:
 	VPBROADCASTD  SI, Z4
 	MOVL          $0x30303030, SI
 	VPBROADCASTD  SI, Z5
-	VMOVDQU32     2560(AX), Z6
-	VMOVDQU32     2624(AX), Z7
-	VMOVDQU32     2688(AX), Z8
+	VMOVDQU32     (AX), Z6
+	VMOVDQU32     64(AX), Z7
+	VMOVDQU32     128(AX), Z8
 	VPANDD        Z3, Z6, Z9
 	VPANDD        Z3, Z7, Z3
 	VPSRLD        $0x02, Z6, Z10
@@ -5383,29 +5383,29 @@ tileIQ5_K_16x1_loop:
 	VMOVDQU32     Z3, 640(SP)
 	VPSHUFB       kpair1<>+0(SB), Z5, Z3
 	VMOVDQU32     Z3, 704(SP)
-	VPANDD        (AX), Z1, Z3
-	VPSLLW        $0x04, 2048(AX), Z4
+	VPANDD        768(AX), Z1, Z3
+	VPSLLW        $0x04, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPANDD        64(AX), Z1, Z4
-	VPSLLW        $0x04, 2112(AX), Z5
+	VPANDD        832(AX), Z1, Z4
+	VPSLLW        $0x04, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPANDD        128(AX), Z1, Z5
-	VPSLLW        $0x04, 2176(AX), Z6
+	VPANDD        896(AX), Z1, Z5
+	VPSLLW        $0x04, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPANDD        192(AX), Z1, Z6
-	VPSLLW        $0x04, 2240(AX), Z7
+	VPANDD        960(AX), Z1, Z6
+	VPSLLW        $0x04, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPANDD        256(AX), Z1, Z7
-	VPSLLW        $0x04, 2304(AX), Z8
+	VPANDD        1024(AX), Z1, Z7
+	VPSLLW        $0x04, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPANDD        320(AX), Z1, Z8
-	VPSLLW        $0x04, 2368(AX), Z9
+	VPANDD        1088(AX), Z1, Z8
+	VPSLLW        $0x04, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPANDD        384(AX), Z1, Z9
-	VPSLLW        $0x04, 2432(AX), Z10
+	VPANDD        1152(AX), Z1, Z9
+	VPSLLW        $0x04, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPANDD        448(AX), Z1, Z10
-	VPSLLW        $0x04, 2496(AX), Z11
+	VPANDD        1216(AX), Z1, Z10
+	VPSLLW        $0x04, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPDPBUSD.BCST 4(CX), Z3, Z11
@@ -5417,37 +5417,37 @@ tileIQ5_K_16x1_loop:
 	VPDPBUSD.BCST 28(CX), Z9, Z11
 	VPDPBUSD.BCST 32(CX), Z10, Z11
 	VPMULLD       (SP), Z11, Z23
-	VPSRLW        $0x04, (AX), Z3
+	VPSRLW        $0x04, 768(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSLLW        $0x03, 2048(AX), Z4
+	VPSLLW        $0x03, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPSRLW        $0x04, 64(AX), Z4
+	VPSRLW        $0x04, 832(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSLLW        $0x03, 2112(AX), Z5
+	VPSLLW        $0x03, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPSRLW        $0x04, 128(AX), Z5
+	VPSRLW        $0x04, 896(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSLLW        $0x03, 2176(AX), Z6
+	VPSLLW        $0x03, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPSRLW        $0x04, 192(AX), Z6
+	VPSRLW        $0x04, 960(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSLLW        $0x03, 2240(AX), Z7
+	VPSLLW        $0x03, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPSRLW        $0x04, 256(AX), Z7
+	VPSRLW        $0x04, 1024(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSLLW        $0x03, 2304(AX), Z8
+	VPSLLW        $0x03, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPSRLW        $0x04, 320(AX), Z8
+	VPSRLW        $0x04, 1088(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSLLW        $0x03, 2368(AX), Z9
+	VPSLLW        $0x03, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPSRLW        $0x04, 384(AX), Z9
+	VPSRLW        $0x04, 1152(AX), Z9
 	VPANDD        Z1, Z9, Z9
-	VPSLLW        $0x03, 2432(AX), Z10
+	VPSLLW        $0x03, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPSRLW        $0x04, 448(AX), Z10
+	VPSRLW        $0x04, 1216(AX), Z10
 	VPANDD        Z1, Z10, Z10
-	VPSLLW        $0x03, 2496(AX), Z11
+	VPSLLW        $0x03, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPDPBUSD.BCST 36(CX), Z3, Z11
@@ -5460,29 +5460,29 @@ tileIQ5_K_16x1_loop:
 	VPDPBUSD.BCST 64(CX), Z10, Z11
 	VPMULLD       64(SP), Z11, Z11
 	VPADDD        Z11, Z23, Z23
-	VPANDD        512(AX), Z1, Z3
-	VPSLLW        $0x02, 2048(AX), Z4
+	VPANDD        1280(AX), Z1, Z3
+	VPSLLW        $0x02, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPANDD        576(AX), Z1, Z4
-	VPSLLW        $0x02, 2112(AX), Z5
+	VPANDD        1344(AX), Z1, Z4
+	VPSLLW        $0x02, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPANDD        640(AX), Z1, Z5
-	VPSLLW        $0x02, 2176(AX), Z6
+	VPANDD        1408(AX), Z1, Z5
+	VPSLLW        $0x02, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPANDD        704(AX), Z1, Z6
-	VPSLLW        $0x02, 2240(AX), Z7
+	VPANDD        1472(AX), Z1, Z6
+	VPSLLW        $0x02, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPANDD        768(AX), Z1, Z7
-	VPSLLW        $0x02, 2304(AX), Z8
+	VPANDD        1536(AX), Z1, Z7
+	VPSLLW        $0x02, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPANDD        832(AX), Z1, Z8
-	VPSLLW        $0x02, 2368(AX), Z9
+	VPANDD        1600(AX), Z1, Z8
+	VPSLLW        $0x02, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPANDD        896(AX), Z1, Z9
-	VPSLLW        $0x02, 2432(AX), Z10
+	VPANDD        1664(AX), Z1, Z9
+	VPSLLW        $0x02, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPANDD        960(AX), Z1, Z10
-	VPSLLW        $0x02, 2496(AX), Z11
+	VPANDD        1728(AX), Z1, Z10
+	VPSLLW        $0x02, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPDPBUSD.BCST 68(CX), Z3, Z11
@@ -5495,37 +5495,37 @@ tileIQ5_K_16x1_loop:
 	VPDPBUSD.BCST 96(CX), Z10, Z11
 	VPMULLD       128(SP), Z11, Z11
 	VPADDD        Z11, Z23, Z23
-	VPSRLW        $0x04, 512(AX), Z3
+	VPSRLW        $0x04, 1280(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSLLW        $0x01, 2048(AX), Z4
+	VPSLLW        $0x01, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPSRLW        $0x04, 576(AX), Z4
+	VPSRLW        $0x04, 1344(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSLLW        $0x01, 2112(AX), Z5
+	VPSLLW        $0x01, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPSRLW        $0x04, 640(AX), Z5
+	VPSRLW        $0x04, 1408(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSLLW        $0x01, 2176(AX), Z6
+	VPSLLW        $0x01, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPSRLW        $0x04, 704(AX), Z6
+	VPSRLW        $0x04, 1472(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSLLW        $0x01, 2240(AX), Z7
+	VPSLLW        $0x01, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPSRLW        $0x04, 768(AX), Z7
+	VPSRLW        $0x04, 1536(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSLLW        $0x01, 2304(AX), Z8
+	VPSLLW        $0x01, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPSRLW        $0x04, 832(AX), Z8
+	VPSRLW        $0x04, 1600(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSLLW        $0x01, 2368(AX), Z9
+	VPSLLW        $0x01, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPSRLW        $0x04, 896(AX), Z9
+	VPSRLW        $0x04, 1664(AX), Z9
 	VPANDD        Z1, Z9, Z9
-	VPSLLW        $0x01, 2432(AX), Z10
+	VPSLLW        $0x01, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPSRLW        $0x04, 960(AX), Z10
+	VPSRLW        $0x04, 1728(AX), Z10
 	VPANDD        Z1, Z10, Z10
-	VPSLLW        $0x01, 2496(AX), Z11
+	VPSLLW        $0x01, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPDPBUSD.BCST 100(CX), Z3, Z11
@@ -5538,22 +5538,22 @@ tileIQ5_K_16x1_loop:
 	VPDPBUSD.BCST 128(CX), Z10, Z11
 	VPMULLD       192(SP), Z11, Z11
 	VPADDD        Z11, Z23, Z23
-	VPANDD        1024(AX), Z1, Z3
-	VPTERNLOGD    $0xf8, 2048(AX), Z2, Z3
-	VPANDD        1088(AX), Z1, Z4
-	VPTERNLOGD    $0xf8, 2112(AX), Z2, Z4
-	VPANDD        1152(AX), Z1, Z5
-	VPTERNLOGD    $0xf8, 2176(AX), Z2, Z5
-	VPANDD        1216(AX), Z1, Z6
-	VPTERNLOGD    $0xf8, 2240(AX), Z2, Z6
-	VPANDD        1280(AX), Z1, Z7
-	VPTERNLOGD    $0xf8, 2304(AX), Z2, Z7
-	VPANDD        1344(AX), Z1, Z8
-	VPTERNLOGD    $0xf8, 2368(AX), Z2, Z8
-	VPANDD        1408(AX), Z1, Z9
-	VPTERNLOGD    $0xf8, 2432(AX), Z2, Z9
-	VPANDD        1472(AX), Z1, Z10
-	VPTERNLOGD    $0xf8, 2496(AX), Z2, Z10
+	VPANDD        1792(AX), Z1, Z3
+	VPTERNLOGD    $0xf8, 256(AX), Z2, Z3
+	VPANDD        1856(AX), Z1, Z4
+	VPTERNLOGD    $0xf8, 320(AX), Z2, Z4
+	VPANDD        1920(AX), Z1, Z5
+	VPTERNLOGD    $0xf8, 384(AX), Z2, Z5
+	VPANDD        1984(AX), Z1, Z6
+	VPTERNLOGD    $0xf8, 448(AX), Z2, Z6
+	VPANDD        2048(AX), Z1, Z7
+	VPTERNLOGD    $0xf8, 512(AX), Z2, Z7
+	VPANDD        2112(AX), Z1, Z8
+	VPTERNLOGD    $0xf8, 576(AX), Z2, Z8
+	VPANDD        2176(AX), Z1, Z9
+	VPTERNLOGD    $0xf8, 640(AX), Z2, Z9
+	VPANDD        2240(AX), Z1, Z10
+	VPTERNLOGD    $0xf8, 704(AX), Z2, Z10
 	VPXORD        Z0, Z0, Z11
 	VPDPBUSD.BCST 132(CX), Z3, Z11
 	VPDPBUSD.BCST 136(CX), Z4, Z11
@@ -5565,37 +5565,37 @@ tileIQ5_K_16x1_loop:
 	VPDPBUSD.BCST 160(CX), Z10, Z11
 	VPMULLD       256(SP), Z11, Z11
 	VPADDD        Z11, Z23, Z23
-	VPSRLW        $0x04, 1024(AX), Z3
+	VPSRLW        $0x04, 1792(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x01, 2048(AX), Z4
+	VPSRLW        $0x01, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPSRLW        $0x04, 1088(AX), Z4
+	VPSRLW        $0x04, 1856(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x01, 2112(AX), Z5
+	VPSRLW        $0x01, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPSRLW        $0x04, 1152(AX), Z5
+	VPSRLW        $0x04, 1920(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x01, 2176(AX), Z6
+	VPSRLW        $0x01, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPSRLW        $0x04, 1216(AX), Z6
+	VPSRLW        $0x04, 1984(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x01, 2240(AX), Z7
+	VPSRLW        $0x01, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPSRLW        $0x04, 1280(AX), Z7
+	VPSRLW        $0x04, 2048(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x01, 2304(AX), Z8
+	VPSRLW        $0x01, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPSRLW        $0x04, 1344(AX), Z8
+	VPSRLW        $0x04, 2112(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x01, 2368(AX), Z9
+	VPSRLW        $0x01, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPSRLW        $0x04, 1408(AX), Z9
+	VPSRLW        $0x04, 2176(AX), Z9
 	VPANDD        Z1, Z9, Z9
-	VPSRLW        $0x01, 2432(AX), Z10
+	VPSRLW        $0x01, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPSRLW        $0x04, 1472(AX), Z10
+	VPSRLW        $0x04, 2240(AX), Z10
 	VPANDD        Z1, Z10, Z10
-	VPSRLW        $0x01, 2496(AX), Z11
+	VPSRLW        $0x01, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPDPBUSD.BCST 164(CX), Z3, Z11
@@ -5608,29 +5608,29 @@ tileIQ5_K_16x1_loop:
 	VPDPBUSD.BCST 192(CX), Z10, Z11
 	VPMULLD       320(SP), Z11, Z11
 	VPADDD        Z11, Z23, Z23
-	VPANDD        1536(AX), Z1, Z3
-	VPSRLW        $0x02, 2048(AX), Z4
+	VPANDD        2304(AX), Z1, Z3
+	VPSRLW        $0x02, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPANDD        1600(AX), Z1, Z4
-	VPSRLW        $0x02, 2112(AX), Z5
+	VPANDD        2368(AX), Z1, Z4
+	VPSRLW        $0x02, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPANDD        1664(AX), Z1, Z5
-	VPSRLW        $0x02, 2176(AX), Z6
+	VPANDD        2432(AX), Z1, Z5
+	VPSRLW        $0x02, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPANDD        1728(AX), Z1, Z6
-	VPSRLW        $0x02, 2240(AX), Z7
+	VPANDD        2496(AX), Z1, Z6
+	VPSRLW        $0x02, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPANDD        1792(AX), Z1, Z7
-	VPSRLW        $0x02, 2304(AX), Z8
+	VPANDD        2560(AX), Z1, Z7
+	VPSRLW        $0x02, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPANDD        1856(AX), Z1, Z8
-	VPSRLW        $0x02, 2368(AX), Z9
+	VPANDD        2624(AX), Z1, Z8
+	VPSRLW        $0x02, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPANDD        1920(AX), Z1, Z9
-	VPSRLW        $0x02, 2432(AX), Z10
+	VPANDD        2688(AX), Z1, Z9
+	VPSRLW        $0x02, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPANDD        1984(AX), Z1, Z10
-	VPSRLW        $0x02, 2496(AX), Z11
+	VPANDD        2752(AX), Z1, Z10
+	VPSRLW        $0x02, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPDPBUSD.BCST 196(CX), Z3, Z11
@@ -5643,37 +5643,37 @@ tileIQ5_K_16x1_loop:
 	VPDPBUSD.BCST 224(CX), Z10, Z11
 	VPMULLD       384(SP), Z11, Z11
 	VPADDD        Z11, Z23, Z23
-	VPSRLW        $0x04, 1536(AX), Z3
+	VPSRLW        $0x04, 2304(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x03, 2048(AX), Z4
+	VPSRLW        $0x03, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPSRLW        $0x04, 1600(AX), Z4
+	VPSRLW        $0x04, 2368(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x03, 2112(AX), Z5
+	VPSRLW        $0x03, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPSRLW        $0x04, 1664(AX), Z5
+	VPSRLW        $0x04, 2432(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x03, 2176(AX), Z6
+	VPSRLW        $0x03, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPSRLW        $0x04, 1728(AX), Z6
+	VPSRLW        $0x04, 2496(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x03, 2240(AX), Z7
+	VPSRLW        $0x03, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPSRLW        $0x04, 1792(AX), Z7
+	VPSRLW        $0x04, 2560(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x03, 2304(AX), Z8
+	VPSRLW        $0x03, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPSRLW        $0x04, 1856(AX), Z8
+	VPSRLW        $0x04, 2624(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x03, 2368(AX), Z9
+	VPSRLW        $0x03, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPSRLW        $0x04, 1920(AX), Z9
+	VPSRLW        $0x04, 2688(AX), Z9
 	VPANDD        Z1, Z9, Z9
-	VPSRLW        $0x03, 2432(AX), Z10
+	VPSRLW        $0x03, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPSRLW        $0x04, 1984(AX), Z10
+	VPSRLW        $0x04, 2752(AX), Z10
 	VPANDD        Z1, Z10, Z10
-	VPSRLW        $0x03, 2496(AX), Z11
+	VPSRLW        $0x03, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPDPBUSD.BCST 228(CX), Z3, Z11
@@ -5686,8 +5686,8 @@ tileIQ5_K_16x1_loop:
 	VPDPBUSD.BCST 256(CX), Z10, Z11
 	VPMULLD       448(SP), Z11, Z11
 	VPADDD        Z11, Z23, Z23
-	VCVTPH2PS     2752(AX), Z3
-	VCVTPH2PS     2784(AX), Z4
+	VCVTPH2PS     192(AX), Z3
+	VCVTPH2PS     224(AX), Z4
 	VPXORD        Z0, Z0, Z5
 	VMOVDQU32     512(SP), Z6
 	VPDPWSSD.BCST 292(CX), Z6, Z5
@@ -5742,9 +5742,9 @@ tileIQ5_K_16x2_loop:
 	VPBROADCASTD  SI, Z4
 	MOVL          $0x30303030, SI
 	VPBROADCASTD  SI, Z5
-	VMOVDQU32     2560(AX), Z6
-	VMOVDQU32     2624(AX), Z7
-	VMOVDQU32     2688(AX), Z8
+	VMOVDQU32     (AX), Z6
+	VMOVDQU32     64(AX), Z7
+	VMOVDQU32     128(AX), Z8
 	VPANDD        Z3, Z6, Z9
 	VPANDD        Z3, Z7, Z3
 	VPSRLD        $0x02, Z6, Z10
@@ -5786,29 +5786,29 @@ tileIQ5_K_16x2_loop:
 	VMOVDQU32     Z3, 640(SP)
 	VPSHUFB       kpair1<>+0(SB), Z5, Z3
 	VMOVDQU32     Z3, 704(SP)
-	VPANDD        (AX), Z1, Z4
-	VPSLLW        $0x04, 2048(AX), Z3
+	VPANDD        768(AX), Z1, Z4
+	VPSLLW        $0x04, 256(AX), Z3
 	VPTERNLOGD    $0xf8, Z2, Z3, Z4
-	VPANDD        64(AX), Z1, Z5
-	VPSLLW        $0x04, 2112(AX), Z3
+	VPANDD        832(AX), Z1, Z5
+	VPSLLW        $0x04, 320(AX), Z3
 	VPTERNLOGD    $0xf8, Z2, Z3, Z5
-	VPANDD        128(AX), Z1, Z6
-	VPSLLW        $0x04, 2176(AX), Z3
+	VPANDD        896(AX), Z1, Z6
+	VPSLLW        $0x04, 384(AX), Z3
 	VPTERNLOGD    $0xf8, Z2, Z3, Z6
-	VPANDD        192(AX), Z1, Z7
-	VPSLLW        $0x04, 2240(AX), Z3
+	VPANDD        960(AX), Z1, Z7
+	VPSLLW        $0x04, 448(AX), Z3
 	VPTERNLOGD    $0xf8, Z2, Z3, Z7
-	VPANDD        256(AX), Z1, Z8
-	VPSLLW        $0x04, 2304(AX), Z3
+	VPANDD        1024(AX), Z1, Z8
+	VPSLLW        $0x04, 512(AX), Z3
 	VPTERNLOGD    $0xf8, Z2, Z3, Z8
-	VPANDD        320(AX), Z1, Z9
-	VPSLLW        $0x04, 2368(AX), Z3
+	VPANDD        1088(AX), Z1, Z9
+	VPSLLW        $0x04, 576(AX), Z3
 	VPTERNLOGD    $0xf8, Z2, Z3, Z9
-	VPANDD        384(AX), Z1, Z10
-	VPSLLW        $0x04, 2432(AX), Z3
+	VPANDD        1152(AX), Z1, Z10
+	VPSLLW        $0x04, 640(AX), Z3
 	VPTERNLOGD    $0xf8, Z2, Z3, Z10
-	VPANDD        448(AX), Z1, Z11
-	VPSLLW        $0x04, 2496(AX), Z3
+	VPANDD        1216(AX), Z1, Z11
+	VPSLLW        $0x04, 704(AX), Z3
 	VPTERNLOGD    $0xf8, Z2, Z3, Z11
 	VPXORD        Z0, Z0, Z12
 	VPXORD        Z0, Z0, Z3
@@ -5830,37 +5830,37 @@ tileIQ5_K_16x2_loop:
 	VPDPBUSD.BCST 416(CX), Z11, Z3
 	VPMULLD       (SP), Z12, Z23
 	VPMULLD       (SP), Z3, Z22
-	VPSRLW        $0x04, (AX), Z3
+	VPSRLW        $0x04, 768(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSLLW        $0x03, 2048(AX), Z4
+	VPSLLW        $0x03, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPSRLW        $0x04, 64(AX), Z4
+	VPSRLW        $0x04, 832(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSLLW        $0x03, 2112(AX), Z5
+	VPSLLW        $0x03, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPSRLW        $0x04, 128(AX), Z5
+	VPSRLW        $0x04, 896(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSLLW        $0x03, 2176(AX), Z6
+	VPSLLW        $0x03, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPSRLW        $0x04, 192(AX), Z6
+	VPSRLW        $0x04, 960(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSLLW        $0x03, 2240(AX), Z7
+	VPSLLW        $0x03, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPSRLW        $0x04, 256(AX), Z7
+	VPSRLW        $0x04, 1024(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSLLW        $0x03, 2304(AX), Z8
+	VPSLLW        $0x03, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPSRLW        $0x04, 320(AX), Z8
+	VPSRLW        $0x04, 1088(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSLLW        $0x03, 2368(AX), Z9
+	VPSLLW        $0x03, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPSRLW        $0x04, 384(AX), Z9
+	VPSRLW        $0x04, 1152(AX), Z9
 	VPANDD        Z1, Z9, Z9
-	VPSLLW        $0x03, 2432(AX), Z10
+	VPSLLW        $0x03, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPSRLW        $0x04, 448(AX), Z10
+	VPSRLW        $0x04, 1216(AX), Z10
 	VPANDD        Z1, Z10, Z10
-	VPSLLW        $0x03, 2496(AX), Z11
+	VPSLLW        $0x03, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -5884,29 +5884,29 @@ tileIQ5_K_16x2_loop:
 	VPADDD        Z11, Z23, Z23
 	VPMULLD       64(SP), Z12, Z12
 	VPADDD        Z12, Z22, Z22
-	VPANDD        512(AX), Z1, Z3
-	VPSLLW        $0x02, 2048(AX), Z4
+	VPANDD        1280(AX), Z1, Z3
+	VPSLLW        $0x02, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPANDD        576(AX), Z1, Z4
-	VPSLLW        $0x02, 2112(AX), Z5
+	VPANDD        1344(AX), Z1, Z4
+	VPSLLW        $0x02, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPANDD        640(AX), Z1, Z5
-	VPSLLW        $0x02, 2176(AX), Z6
+	VPANDD        1408(AX), Z1, Z5
+	VPSLLW        $0x02, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPANDD        704(AX), Z1, Z6
-	VPSLLW        $0x02, 2240(AX), Z7
+	VPANDD        1472(AX), Z1, Z6
+	VPSLLW        $0x02, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPANDD        768(AX), Z1, Z7
-	VPSLLW        $0x02, 2304(AX), Z8
+	VPANDD        1536(AX), Z1, Z7
+	VPSLLW        $0x02, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPANDD        832(AX), Z1, Z8
-	VPSLLW        $0x02, 2368(AX), Z9
+	VPANDD        1600(AX), Z1, Z8
+	VPSLLW        $0x02, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPANDD        896(AX), Z1, Z9
-	VPSLLW        $0x02, 2432(AX), Z10
+	VPANDD        1664(AX), Z1, Z9
+	VPSLLW        $0x02, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPANDD        960(AX), Z1, Z10
-	VPSLLW        $0x02, 2496(AX), Z11
+	VPANDD        1728(AX), Z1, Z10
+	VPSLLW        $0x02, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -5930,37 +5930,37 @@ tileIQ5_K_16x2_loop:
 	VPADDD        Z11, Z23, Z23
 	VPMULLD       128(SP), Z12, Z12
 	VPADDD        Z12, Z22, Z22
-	VPSRLW        $0x04, 512(AX), Z3
+	VPSRLW        $0x04, 1280(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSLLW        $0x01, 2048(AX), Z4
+	VPSLLW        $0x01, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPSRLW        $0x04, 576(AX), Z4
+	VPSRLW        $0x04, 1344(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSLLW        $0x01, 2112(AX), Z5
+	VPSLLW        $0x01, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPSRLW        $0x04, 640(AX), Z5
+	VPSRLW        $0x04, 1408(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSLLW        $0x01, 2176(AX), Z6
+	VPSLLW        $0x01, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPSRLW        $0x04, 704(AX), Z6
+	VPSRLW        $0x04, 1472(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSLLW        $0x01, 2240(AX), Z7
+	VPSLLW        $0x01, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPSRLW        $0x04, 768(AX), Z7
+	VPSRLW        $0x04, 1536(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSLLW        $0x01, 2304(AX), Z8
+	VPSLLW        $0x01, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPSRLW        $0x04, 832(AX), Z8
+	VPSRLW        $0x04, 1600(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSLLW        $0x01, 2368(AX), Z9
+	VPSLLW        $0x01, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPSRLW        $0x04, 896(AX), Z9
+	VPSRLW        $0x04, 1664(AX), Z9
 	VPANDD        Z1, Z9, Z9
-	VPSLLW        $0x01, 2432(AX), Z10
+	VPSLLW        $0x01, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPSRLW        $0x04, 960(AX), Z10
+	VPSRLW        $0x04, 1728(AX), Z10
 	VPANDD        Z1, Z10, Z10
-	VPSLLW        $0x01, 2496(AX), Z11
+	VPSLLW        $0x01, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -5984,22 +5984,22 @@ tileIQ5_K_16x2_loop:
 	VPADDD        Z11, Z23, Z23
 	VPMULLD       192(SP), Z12, Z12
 	VPADDD        Z12, Z22, Z22
-	VPANDD        1024(AX), Z1, Z3
-	VPTERNLOGD    $0xf8, 2048(AX), Z2, Z3
-	VPANDD        1088(AX), Z1, Z4
-	VPTERNLOGD    $0xf8, 2112(AX), Z2, Z4
-	VPANDD        1152(AX), Z1, Z5
-	VPTERNLOGD    $0xf8, 2176(AX), Z2, Z5
-	VPANDD        1216(AX), Z1, Z6
-	VPTERNLOGD    $0xf8, 2240(AX), Z2, Z6
-	VPANDD        1280(AX), Z1, Z7
-	VPTERNLOGD    $0xf8, 2304(AX), Z2, Z7
-	VPANDD        1344(AX), Z1, Z8
-	VPTERNLOGD    $0xf8, 2368(AX), Z2, Z8
-	VPANDD        1408(AX), Z1, Z9
-	VPTERNLOGD    $0xf8, 2432(AX), Z2, Z9
-	VPANDD        1472(AX), Z1, Z10
-	VPTERNLOGD    $0xf8, 2496(AX), Z2, Z10
+	VPANDD        1792(AX), Z1, Z3
+	VPTERNLOGD    $0xf8, 256(AX), Z2, Z3
+	VPANDD        1856(AX), Z1, Z4
+	VPTERNLOGD    $0xf8, 320(AX), Z2, Z4
+	VPANDD        1920(AX), Z1, Z5
+	VPTERNLOGD    $0xf8, 384(AX), Z2, Z5
+	VPANDD        1984(AX), Z1, Z6
+	VPTERNLOGD    $0xf8, 448(AX), Z2, Z6
+	VPANDD        2048(AX), Z1, Z7
+	VPTERNLOGD    $0xf8, 512(AX), Z2, Z7
+	VPANDD        2112(AX), Z1, Z8
+	VPTERNLOGD    $0xf8, 576(AX), Z2, Z8
+	VPANDD        2176(AX), Z1, Z9
+	VPTERNLOGD    $0xf8, 640(AX), Z2, Z9
+	VPANDD        2240(AX), Z1, Z10
+	VPTERNLOGD    $0xf8, 704(AX), Z2, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
 	VPDPBUSD.BCST 132(CX), Z3, Z11
@@ -6022,37 +6022,37 @@ tileIQ5_K_16x2_loop:
 	VPADDD        Z11, Z23, Z23
 	VPMULLD       256(SP), Z12, Z12
 	VPADDD        Z12, Z22, Z22
-	VPSRLW        $0x04, 1024(AX), Z3
+	VPSRLW        $0x04, 1792(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x01, 2048(AX), Z4
+	VPSRLW        $0x01, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPSRLW        $0x04, 1088(AX), Z4
+	VPSRLW        $0x04, 1856(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x01, 2112(AX), Z5
+	VPSRLW        $0x01, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPSRLW        $0x04, 1152(AX), Z5
+	VPSRLW        $0x04, 1920(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x01, 2176(AX), Z6
+	VPSRLW        $0x01, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPSRLW        $0x04, 1216(AX), Z6
+	VPSRLW        $0x04, 1984(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x01, 2240(AX), Z7
+	VPSRLW        $0x01, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPSRLW        $0x04, 1280(AX), Z7
+	VPSRLW        $0x04, 2048(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x01, 2304(AX), Z8
+	VPSRLW        $0x01, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPSRLW        $0x04, 1344(AX), Z8
+	VPSRLW        $0x04, 2112(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x01, 2368(AX), Z9
+	VPSRLW        $0x01, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPSRLW        $0x04, 1408(AX), Z9
+	VPSRLW        $0x04, 2176(AX), Z9
 	VPANDD        Z1, Z9, Z9
-	VPSRLW        $0x01, 2432(AX), Z10
+	VPSRLW        $0x01, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPSRLW        $0x04, 1472(AX), Z10
+	VPSRLW        $0x04, 2240(AX), Z10
 	VPANDD        Z1, Z10, Z10
-	VPSRLW        $0x01, 2496(AX), Z11
+	VPSRLW        $0x01, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -6076,29 +6076,29 @@ tileIQ5_K_16x2_loop:
 	VPADDD        Z11, Z23, Z23
 	VPMULLD       320(SP), Z12, Z12
 	VPADDD        Z12, Z22, Z22
-	VPANDD        1536(AX), Z1, Z3
-	VPSRLW        $0x02, 2048(AX), Z4
+	VPANDD        2304(AX), Z1, Z3
+	VPSRLW        $0x02, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPANDD        1600(AX), Z1, Z4
-	VPSRLW        $0x02, 2112(AX), Z5
+	VPANDD        2368(AX), Z1, Z4
+	VPSRLW        $0x02, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPANDD        1664(AX), Z1, Z5
-	VPSRLW        $0x02, 2176(AX), Z6
+	VPANDD        2432(AX), Z1, Z5
+	VPSRLW        $0x02, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPANDD        1728(AX), Z1, Z6
-	VPSRLW        $0x02, 2240(AX), Z7
+	VPANDD        2496(AX), Z1, Z6
+	VPSRLW        $0x02, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPANDD        1792(AX), Z1, Z7
-	VPSRLW        $0x02, 2304(AX), Z8
+	VPANDD        2560(AX), Z1, Z7
+	VPSRLW        $0x02, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPANDD        1856(AX), Z1, Z8
-	VPSRLW        $0x02, 2368(AX), Z9
+	VPANDD        2624(AX), Z1, Z8
+	VPSRLW        $0x02, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPANDD        1920(AX), Z1, Z9
-	VPSRLW        $0x02, 2432(AX), Z10
+	VPANDD        2688(AX), Z1, Z9
+	VPSRLW        $0x02, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPANDD        1984(AX), Z1, Z10
-	VPSRLW        $0x02, 2496(AX), Z11
+	VPANDD        2752(AX), Z1, Z10
+	VPSRLW        $0x02, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -6122,37 +6122,37 @@ tileIQ5_K_16x2_loop:
 	VPADDD        Z11, Z23, Z23
 	VPMULLD       384(SP), Z12, Z12
 	VPADDD        Z12, Z22, Z22
-	VPSRLW        $0x04, 1536(AX), Z3
+	VPSRLW        $0x04, 2304(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x03, 2048(AX), Z4
+	VPSRLW        $0x03, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPSRLW        $0x04, 1600(AX), Z4
+	VPSRLW        $0x04, 2368(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x03, 2112(AX), Z5
+	VPSRLW        $0x03, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPSRLW        $0x04, 1664(AX), Z5
+	VPSRLW        $0x04, 2432(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x03, 2176(AX), Z6
+	VPSRLW        $0x03, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPSRLW        $0x04, 1728(AX), Z6
+	VPSRLW        $0x04, 2496(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x03, 2240(AX), Z7
+	VPSRLW        $0x03, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPSRLW        $0x04, 1792(AX), Z7
+	VPSRLW        $0x04, 2560(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x03, 2304(AX), Z8
+	VPSRLW        $0x03, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPSRLW        $0x04, 1856(AX), Z8
+	VPSRLW        $0x04, 2624(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x03, 2368(AX), Z9
+	VPSRLW        $0x03, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPSRLW        $0x04, 1920(AX), Z9
+	VPSRLW        $0x04, 2688(AX), Z9
 	VPANDD        Z1, Z9, Z9
-	VPSRLW        $0x03, 2432(AX), Z10
+	VPSRLW        $0x03, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPSRLW        $0x04, 1984(AX), Z10
+	VPSRLW        $0x04, 2752(AX), Z10
 	VPANDD        Z1, Z10, Z10
-	VPSRLW        $0x03, 2496(AX), Z11
+	VPSRLW        $0x03, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -6176,8 +6176,8 @@ tileIQ5_K_16x2_loop:
 	VPADDD        Z11, Z23, Z23
 	VPMULLD       448(SP), Z12, Z12
 	VPADDD        Z12, Z22, Z22
-	VCVTPH2PS     2752(AX), Z3
-	VCVTPH2PS     2784(AX), Z4
+	VCVTPH2PS     192(AX), Z3
+	VCVTPH2PS     224(AX), Z4
 	VPXORD        Z0, Z0, Z5
 	VMOVDQU32     512(SP), Z6
 	VPDPWSSD.BCST 292(CX), Z6, Z5
@@ -6250,9 +6250,9 @@ tileIQ5_K_16x3_loop:
 	VPBROADCASTD  SI, Z4
 	MOVL          $0x30303030, SI
 	VPBROADCASTD  SI, Z5
-	VMOVDQU32     2560(AX), Z6
-	VMOVDQU32     2624(AX), Z7
-	VMOVDQU32     2688(AX), Z8
+	VMOVDQU32     (AX), Z6
+	VMOVDQU32     64(AX), Z7
+	VMOVDQU32     128(AX), Z8
 	VPANDD        Z3, Z6, Z9
 	VPANDD        Z3, Z7, Z3
 	VPSRLD        $0x02, Z6, Z10
@@ -6294,29 +6294,29 @@ tileIQ5_K_16x3_loop:
 	VMOVDQU32     Z3, 640(SP)
 	VPSHUFB       kpair1<>+0(SB), Z5, Z3
 	VMOVDQU32     Z3, 704(SP)
-	VPANDD        (AX), Z1, Z3
-	VPSLLW        $0x04, 2048(AX), Z4
+	VPANDD        768(AX), Z1, Z3
+	VPSLLW        $0x04, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPANDD        64(AX), Z1, Z4
-	VPSLLW        $0x04, 2112(AX), Z5
+	VPANDD        832(AX), Z1, Z4
+	VPSLLW        $0x04, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPANDD        128(AX), Z1, Z5
-	VPSLLW        $0x04, 2176(AX), Z6
+	VPANDD        896(AX), Z1, Z5
+	VPSLLW        $0x04, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPANDD        192(AX), Z1, Z6
-	VPSLLW        $0x04, 2240(AX), Z7
+	VPANDD        960(AX), Z1, Z6
+	VPSLLW        $0x04, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPANDD        256(AX), Z1, Z7
-	VPSLLW        $0x04, 2304(AX), Z8
+	VPANDD        1024(AX), Z1, Z7
+	VPSLLW        $0x04, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPANDD        320(AX), Z1, Z8
-	VPSLLW        $0x04, 2368(AX), Z9
+	VPANDD        1088(AX), Z1, Z8
+	VPSLLW        $0x04, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPANDD        384(AX), Z1, Z9
-	VPSLLW        $0x04, 2432(AX), Z10
+	VPANDD        1152(AX), Z1, Z9
+	VPSLLW        $0x04, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPANDD        448(AX), Z1, Z10
-	VPSLLW        $0x04, 2496(AX), Z11
+	VPANDD        1216(AX), Z1, Z10
+	VPSLLW        $0x04, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z12
 	VPXORD        Z0, Z0, Z11
@@ -6348,37 +6348,37 @@ tileIQ5_K_16x3_loop:
 	VPDPBUSD.BCST 796(CX), Z9, Z11
 	VPDPBUSD.BCST 800(CX), Z10, Z11
 	VPMULLD       (SP), Z11, Z21
-	VPSRLW        $0x04, (AX), Z3
+	VPSRLW        $0x04, 768(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSLLW        $0x03, 2048(AX), Z4
+	VPSLLW        $0x03, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPSRLW        $0x04, 64(AX), Z4
+	VPSRLW        $0x04, 832(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSLLW        $0x03, 2112(AX), Z5
+	VPSLLW        $0x03, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPSRLW        $0x04, 128(AX), Z5
+	VPSRLW        $0x04, 896(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSLLW        $0x03, 2176(AX), Z6
+	VPSLLW        $0x03, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPSRLW        $0x04, 192(AX), Z6
+	VPSRLW        $0x04, 960(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSLLW        $0x03, 2240(AX), Z7
+	VPSLLW        $0x03, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPSRLW        $0x04, 256(AX), Z7
+	VPSRLW        $0x04, 1024(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSLLW        $0x03, 2304(AX), Z8
+	VPSLLW        $0x03, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPSRLW        $0x04, 320(AX), Z8
+	VPSRLW        $0x04, 1088(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSLLW        $0x03, 2368(AX), Z9
+	VPSLLW        $0x03, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPSRLW        $0x04, 384(AX), Z9
+	VPSRLW        $0x04, 1152(AX), Z9
 	VPANDD        Z1, Z9, Z9
-	VPSLLW        $0x03, 2432(AX), Z10
+	VPSLLW        $0x03, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPSRLW        $0x04, 448(AX), Z10
+	VPSRLW        $0x04, 1216(AX), Z10
 	VPANDD        Z1, Z10, Z10
-	VPSLLW        $0x03, 2496(AX), Z11
+	VPSLLW        $0x03, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -6413,29 +6413,29 @@ tileIQ5_K_16x3_loop:
 	VPDPBUSD.BCST 832(CX), Z10, Z11
 	VPMULLD       64(SP), Z11, Z11
 	VPADDD        Z11, Z21, Z21
-	VPANDD        512(AX), Z1, Z3
-	VPSLLW        $0x02, 2048(AX), Z4
+	VPANDD        1280(AX), Z1, Z3
+	VPSLLW        $0x02, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPANDD        576(AX), Z1, Z4
-	VPSLLW        $0x02, 2112(AX), Z5
+	VPANDD        1344(AX), Z1, Z4
+	VPSLLW        $0x02, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPANDD        640(AX), Z1, Z5
-	VPSLLW        $0x02, 2176(AX), Z6
+	VPANDD        1408(AX), Z1, Z5
+	VPSLLW        $0x02, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPANDD        704(AX), Z1, Z6
-	VPSLLW        $0x02, 2240(AX), Z7
+	VPANDD        1472(AX), Z1, Z6
+	VPSLLW        $0x02, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPANDD        768(AX), Z1, Z7
-	VPSLLW        $0x02, 2304(AX), Z8
+	VPANDD        1536(AX), Z1, Z7
+	VPSLLW        $0x02, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPANDD        832(AX), Z1, Z8
-	VPSLLW        $0x02, 2368(AX), Z9
+	VPANDD        1600(AX), Z1, Z8
+	VPSLLW        $0x02, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPANDD        896(AX), Z1, Z9
-	VPSLLW        $0x02, 2432(AX), Z10
+	VPANDD        1664(AX), Z1, Z9
+	VPSLLW        $0x02, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPANDD        960(AX), Z1, Z10
-	VPSLLW        $0x02, 2496(AX), Z11
+	VPANDD        1728(AX), Z1, Z10
+	VPSLLW        $0x02, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -6470,37 +6470,37 @@ tileIQ5_K_16x3_loop:
 	VPDPBUSD.BCST 864(CX), Z10, Z11
 	VPMULLD       128(SP), Z11, Z11
 	VPADDD        Z11, Z21, Z21
-	VPSRLW        $0x04, 512(AX), Z3
+	VPSRLW        $0x04, 1280(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSLLW        $0x01, 2048(AX), Z4
+	VPSLLW        $0x01, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPSRLW        $0x04, 576(AX), Z4
+	VPSRLW        $0x04, 1344(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSLLW        $0x01, 2112(AX), Z5
+	VPSLLW        $0x01, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPSRLW        $0x04, 640(AX), Z5
+	VPSRLW        $0x04, 1408(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSLLW        $0x01, 2176(AX), Z6
+	VPSLLW        $0x01, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPSRLW        $0x04, 704(AX), Z6
+	VPSRLW        $0x04, 1472(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSLLW        $0x01, 2240(AX), Z7
+	VPSLLW        $0x01, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPSRLW        $0x04, 768(AX), Z7
+	VPSRLW        $0x04, 1536(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSLLW        $0x01, 2304(AX), Z8
+	VPSLLW        $0x01, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPSRLW        $0x04, 832(AX), Z8
+	VPSRLW        $0x04, 1600(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSLLW        $0x01, 2368(AX), Z9
+	VPSLLW        $0x01, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPSRLW        $0x04, 896(AX), Z9
+	VPSRLW        $0x04, 1664(AX), Z9
 	VPANDD        Z1, Z9, Z9
-	VPSLLW        $0x01, 2432(AX), Z10
+	VPSLLW        $0x01, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPSRLW        $0x04, 960(AX), Z10
+	VPSRLW        $0x04, 1728(AX), Z10
 	VPANDD        Z1, Z10, Z10
-	VPSLLW        $0x01, 2496(AX), Z11
+	VPSLLW        $0x01, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -6535,22 +6535,22 @@ tileIQ5_K_16x3_loop:
 	VPDPBUSD.BCST 896(CX), Z10, Z11
 	VPMULLD       192(SP), Z11, Z11
 	VPADDD        Z11, Z21, Z21
-	VPANDD        1024(AX), Z1, Z3
-	VPTERNLOGD    $0xf8, 2048(AX), Z2, Z3
-	VPANDD        1088(AX), Z1, Z4
-	VPTERNLOGD    $0xf8, 2112(AX), Z2, Z4
-	VPANDD        1152(AX), Z1, Z5
-	VPTERNLOGD    $0xf8, 2176(AX), Z2, Z5
-	VPANDD        1216(AX), Z1, Z6
-	VPTERNLOGD    $0xf8, 2240(AX), Z2, Z6
-	VPANDD        1280(AX), Z1, Z7
-	VPTERNLOGD    $0xf8, 2304(AX), Z2, Z7
-	VPANDD        1344(AX), Z1, Z8
-	VPTERNLOGD    $0xf8, 2368(AX), Z2, Z8
-	VPANDD        1408(AX), Z1, Z9
-	VPTERNLOGD    $0xf8, 2432(AX), Z2, Z9
-	VPANDD        1472(AX), Z1, Z10
-	VPTERNLOGD    $0xf8, 2496(AX), Z2, Z10
+	VPANDD        1792(AX), Z1, Z3
+	VPTERNLOGD    $0xf8, 256(AX), Z2, Z3
+	VPANDD        1856(AX), Z1, Z4
+	VPTERNLOGD    $0xf8, 320(AX), Z2, Z4
+	VPANDD        1920(AX), Z1, Z5
+	VPTERNLOGD    $0xf8, 384(AX), Z2, Z5
+	VPANDD        1984(AX), Z1, Z6
+	VPTERNLOGD    $0xf8, 448(AX), Z2, Z6
+	VPANDD        2048(AX), Z1, Z7
+	VPTERNLOGD    $0xf8, 512(AX), Z2, Z7
+	VPANDD        2112(AX), Z1, Z8
+	VPTERNLOGD    $0xf8, 576(AX), Z2, Z8
+	VPANDD        2176(AX), Z1, Z9
+	VPTERNLOGD    $0xf8, 640(AX), Z2, Z9
+	VPANDD        2240(AX), Z1, Z10
+	VPTERNLOGD    $0xf8, 704(AX), Z2, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
 	VPDPBUSD.BCST 132(CX), Z3, Z11
@@ -6584,37 +6584,37 @@ tileIQ5_K_16x3_loop:
 	VPDPBUSD.BCST 928(CX), Z10, Z11
 	VPMULLD       256(SP), Z11, Z11
 	VPADDD        Z11, Z21, Z21
-	VPSRLW        $0x04, 1024(AX), Z3
+	VPSRLW        $0x04, 1792(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x01, 2048(AX), Z4
+	VPSRLW        $0x01, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPSRLW        $0x04, 1088(AX), Z4
+	VPSRLW        $0x04, 1856(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x01, 2112(AX), Z5
+	VPSRLW        $0x01, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPSRLW        $0x04, 1152(AX), Z5
+	VPSRLW        $0x04, 1920(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x01, 2176(AX), Z6
+	VPSRLW        $0x01, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPSRLW        $0x04, 1216(AX), Z6
+	VPSRLW        $0x04, 1984(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x01, 2240(AX), Z7
+	VPSRLW        $0x01, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPSRLW        $0x04, 1280(AX), Z7
+	VPSRLW        $0x04, 2048(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x01, 2304(AX), Z8
+	VPSRLW        $0x01, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPSRLW        $0x04, 1344(AX), Z8
+	VPSRLW        $0x04, 2112(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x01, 2368(AX), Z9
+	VPSRLW        $0x01, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPSRLW        $0x04, 1408(AX), Z9
+	VPSRLW        $0x04, 2176(AX), Z9
 	VPANDD        Z1, Z9, Z9
-	VPSRLW        $0x01, 2432(AX), Z10
+	VPSRLW        $0x01, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPSRLW        $0x04, 1472(AX), Z10
+	VPSRLW        $0x04, 2240(AX), Z10
 	VPANDD        Z1, Z10, Z10
-	VPSRLW        $0x01, 2496(AX), Z11
+	VPSRLW        $0x01, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -6649,29 +6649,29 @@ tileIQ5_K_16x3_loop:
 	VPDPBUSD.BCST 960(CX), Z10, Z11
 	VPMULLD       320(SP), Z11, Z11
 	VPADDD        Z11, Z21, Z21
-	VPANDD        1536(AX), Z1, Z3
-	VPSRLW        $0x02, 2048(AX), Z4
+	VPANDD        2304(AX), Z1, Z3
+	VPSRLW        $0x02, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPANDD        1600(AX), Z1, Z4
-	VPSRLW        $0x02, 2112(AX), Z5
+	VPANDD        2368(AX), Z1, Z4
+	VPSRLW        $0x02, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPANDD        1664(AX), Z1, Z5
-	VPSRLW        $0x02, 2176(AX), Z6
+	VPANDD        2432(AX), Z1, Z5
+	VPSRLW        $0x02, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPANDD        1728(AX), Z1, Z6
-	VPSRLW        $0x02, 2240(AX), Z7
+	VPANDD        2496(AX), Z1, Z6
+	VPSRLW        $0x02, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPANDD        1792(AX), Z1, Z7
-	VPSRLW        $0x02, 2304(AX), Z8
+	VPANDD        2560(AX), Z1, Z7
+	VPSRLW        $0x02, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPANDD        1856(AX), Z1, Z8
-	VPSRLW        $0x02, 2368(AX), Z9
+	VPANDD        2624(AX), Z1, Z8
+	VPSRLW        $0x02, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPANDD        1920(AX), Z1, Z9
-	VPSRLW        $0x02, 2432(AX), Z10
+	VPANDD        2688(AX), Z1, Z9
+	VPSRLW        $0x02, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPANDD        1984(AX), Z1, Z10
-	VPSRLW        $0x02, 2496(AX), Z11
+	VPANDD        2752(AX), Z1, Z10
+	VPSRLW        $0x02, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -6706,37 +6706,37 @@ tileIQ5_K_16x3_loop:
 	VPDPBUSD.BCST 992(CX), Z10, Z11
 	VPMULLD       384(SP), Z11, Z11
 	VPADDD        Z11, Z21, Z21
-	VPSRLW        $0x04, 1536(AX), Z3
+	VPSRLW        $0x04, 2304(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x03, 2048(AX), Z4
+	VPSRLW        $0x03, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPSRLW        $0x04, 1600(AX), Z4
+	VPSRLW        $0x04, 2368(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x03, 2112(AX), Z5
+	VPSRLW        $0x03, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPSRLW        $0x04, 1664(AX), Z5
+	VPSRLW        $0x04, 2432(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x03, 2176(AX), Z6
+	VPSRLW        $0x03, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPSRLW        $0x04, 1728(AX), Z6
+	VPSRLW        $0x04, 2496(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x03, 2240(AX), Z7
+	VPSRLW        $0x03, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPSRLW        $0x04, 1792(AX), Z7
+	VPSRLW        $0x04, 2560(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x03, 2304(AX), Z8
+	VPSRLW        $0x03, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPSRLW        $0x04, 1856(AX), Z8
+	VPSRLW        $0x04, 2624(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x03, 2368(AX), Z9
+	VPSRLW        $0x03, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPSRLW        $0x04, 1920(AX), Z9
+	VPSRLW        $0x04, 2688(AX), Z9
 	VPANDD        Z1, Z9, Z9
-	VPSRLW        $0x03, 2432(AX), Z10
+	VPSRLW        $0x03, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPSRLW        $0x04, 1984(AX), Z10
+	VPSRLW        $0x04, 2752(AX), Z10
 	VPANDD        Z1, Z10, Z10
-	VPSRLW        $0x03, 2496(AX), Z11
+	VPSRLW        $0x03, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -6771,8 +6771,8 @@ tileIQ5_K_16x3_loop:
 	VPDPBUSD.BCST 1024(CX), Z10, Z11
 	VPMULLD       448(SP), Z11, Z11
 	VPADDD        Z11, Z21, Z21
-	VCVTPH2PS     2752(AX), Z3
-	VCVTPH2PS     2784(AX), Z4
+	VCVTPH2PS     192(AX), Z3
+	VCVTPH2PS     224(AX), Z4
 	VPXORD        Z0, Z0, Z5
 	VMOVDQU32     512(SP), Z6
 	VPDPWSSD.BCST 292(CX), Z6, Z5
@@ -6863,9 +6863,9 @@ tileIQ5_K_16x4_loop:
 	VPBROADCASTD  SI, Z4
 	MOVL          $0x30303030, SI
 	VPBROADCASTD  SI, Z5
-	VMOVDQU32     2560(AX), Z6
-	VMOVDQU32     2624(AX), Z7
-	VMOVDQU32     2688(AX), Z8
+	VMOVDQU32     (AX), Z6
+	VMOVDQU32     64(AX), Z7
+	VMOVDQU32     128(AX), Z8
 	VPANDD        Z3, Z6, Z9
 	VPANDD        Z3, Z7, Z3
 	VPSRLD        $0x02, Z6, Z10
@@ -6907,29 +6907,29 @@ tileIQ5_K_16x4_loop:
 	VMOVDQU32     Z3, 640(SP)
 	VPSHUFB       kpair1<>+0(SB), Z5, Z3
 	VMOVDQU32     Z3, 704(SP)
-	VPANDD        (AX), Z1, Z4
-	VPSLLW        $0x04, 2048(AX), Z3
+	VPANDD        768(AX), Z1, Z4
+	VPSLLW        $0x04, 256(AX), Z3
 	VPTERNLOGD    $0xf8, Z2, Z3, Z4
-	VPANDD        64(AX), Z1, Z5
-	VPSLLW        $0x04, 2112(AX), Z3
+	VPANDD        832(AX), Z1, Z5
+	VPSLLW        $0x04, 320(AX), Z3
 	VPTERNLOGD    $0xf8, Z2, Z3, Z5
-	VPANDD        128(AX), Z1, Z6
-	VPSLLW        $0x04, 2176(AX), Z3
+	VPANDD        896(AX), Z1, Z6
+	VPSLLW        $0x04, 384(AX), Z3
 	VPTERNLOGD    $0xf8, Z2, Z3, Z6
-	VPANDD        192(AX), Z1, Z7
-	VPSLLW        $0x04, 2240(AX), Z3
+	VPANDD        960(AX), Z1, Z7
+	VPSLLW        $0x04, 448(AX), Z3
 	VPTERNLOGD    $0xf8, Z2, Z3, Z7
-	VPANDD        256(AX), Z1, Z8
-	VPSLLW        $0x04, 2304(AX), Z3
+	VPANDD        1024(AX), Z1, Z8
+	VPSLLW        $0x04, 512(AX), Z3
 	VPTERNLOGD    $0xf8, Z2, Z3, Z8
-	VPANDD        320(AX), Z1, Z9
-	VPSLLW        $0x04, 2368(AX), Z3
+	VPANDD        1088(AX), Z1, Z9
+	VPSLLW        $0x04, 576(AX), Z3
 	VPTERNLOGD    $0xf8, Z2, Z3, Z9
-	VPANDD        384(AX), Z1, Z10
-	VPSLLW        $0x04, 2432(AX), Z3
+	VPANDD        1152(AX), Z1, Z10
+	VPSLLW        $0x04, 640(AX), Z3
 	VPTERNLOGD    $0xf8, Z2, Z3, Z10
-	VPANDD        448(AX), Z1, Z11
-	VPSLLW        $0x04, 2496(AX), Z3
+	VPANDD        1216(AX), Z1, Z11
+	VPSLLW        $0x04, 704(AX), Z3
 	VPTERNLOGD    $0xf8, Z2, Z3, Z11
 	VPXORD        Z0, Z0, Z12
 	VPXORD        Z0, Z0, Z3
@@ -6971,37 +6971,37 @@ tileIQ5_K_16x4_loop:
 	VPDPBUSD.BCST 1184(CX), Z11, Z3
 	VPMULLD       (SP), Z12, Z21
 	VPMULLD       (SP), Z3, Z20
-	VPSRLW        $0x04, (AX), Z3
+	VPSRLW        $0x04, 768(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSLLW        $0x03, 2048(AX), Z4
+	VPSLLW        $0x03, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPSRLW        $0x04, 64(AX), Z4
+	VPSRLW        $0x04, 832(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSLLW        $0x03, 2112(AX), Z5
+	VPSLLW        $0x03, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPSRLW        $0x04, 128(AX), Z5
+	VPSRLW        $0x04, 896(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSLLW        $0x03, 2176(AX), Z6
+	VPSLLW        $0x03, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPSRLW        $0x04, 192(AX), Z6
+	VPSRLW        $0x04, 960(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSLLW        $0x03, 2240(AX), Z7
+	VPSLLW        $0x03, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPSRLW        $0x04, 256(AX), Z7
+	VPSRLW        $0x04, 1024(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSLLW        $0x03, 2304(AX), Z8
+	VPSLLW        $0x03, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPSRLW        $0x04, 320(AX), Z8
+	VPSRLW        $0x04, 1088(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSLLW        $0x03, 2368(AX), Z9
+	VPSLLW        $0x03, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPSRLW        $0x04, 384(AX), Z9
+	VPSRLW        $0x04, 1152(AX), Z9
 	VPANDD        Z1, Z9, Z9
-	VPSLLW        $0x03, 2432(AX), Z10
+	VPSLLW        $0x03, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPSRLW        $0x04, 448(AX), Z10
+	VPSRLW        $0x04, 1216(AX), Z10
 	VPANDD        Z1, Z10, Z10
-	VPSLLW        $0x03, 2496(AX), Z11
+	VPSLLW        $0x03, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -7047,29 +7047,29 @@ tileIQ5_K_16x4_loop:
 	VPADDD        Z11, Z21, Z21
 	VPMULLD       64(SP), Z12, Z12
 	VPADDD        Z12, Z20, Z20
-	VPANDD        512(AX), Z1, Z3
-	VPSLLW        $0x02, 2048(AX), Z4
+	VPANDD        1280(AX), Z1, Z3
+	VPSLLW        $0x02, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPANDD        576(AX), Z1, Z4
-	VPSLLW        $0x02, 2112(AX), Z5
+	VPANDD        1344(AX), Z1, Z4
+	VPSLLW        $0x02, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPANDD        640(AX), Z1, Z5
-	VPSLLW        $0x02, 2176(AX), Z6
+	VPANDD        1408(AX), Z1, Z5
+	VPSLLW        $0x02, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPANDD        704(AX), Z1, Z6
-	VPSLLW        $0x02, 2240(AX), Z7
+	VPANDD        1472(AX), Z1, Z6
+	VPSLLW        $0x02, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPANDD        768(AX), Z1, Z7
-	VPSLLW        $0x02, 2304(AX), Z8
+	VPANDD        1536(AX), Z1, Z7
+	VPSLLW        $0x02, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPANDD        832(AX), Z1, Z8
-	VPSLLW        $0x02, 2368(AX), Z9
+	VPANDD        1600(AX), Z1, Z8
+	VPSLLW        $0x02, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPANDD        896(AX), Z1, Z9
-	VPSLLW        $0x02, 2432(AX), Z10
+	VPANDD        1664(AX), Z1, Z9
+	VPSLLW        $0x02, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPANDD        960(AX), Z1, Z10
-	VPSLLW        $0x02, 2496(AX), Z11
+	VPANDD        1728(AX), Z1, Z10
+	VPSLLW        $0x02, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -7115,37 +7115,37 @@ tileIQ5_K_16x4_loop:
 	VPADDD        Z11, Z21, Z21
 	VPMULLD       128(SP), Z12, Z12
 	VPADDD        Z12, Z20, Z20
-	VPSRLW        $0x04, 512(AX), Z3
+	VPSRLW        $0x04, 1280(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSLLW        $0x01, 2048(AX), Z4
+	VPSLLW        $0x01, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPSRLW        $0x04, 576(AX), Z4
+	VPSRLW        $0x04, 1344(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSLLW        $0x01, 2112(AX), Z5
+	VPSLLW        $0x01, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPSRLW        $0x04, 640(AX), Z5
+	VPSRLW        $0x04, 1408(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSLLW        $0x01, 2176(AX), Z6
+	VPSLLW        $0x01, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPSRLW        $0x04, 704(AX), Z6
+	VPSRLW        $0x04, 1472(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSLLW        $0x01, 2240(AX), Z7
+	VPSLLW        $0x01, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPSRLW        $0x04, 768(AX), Z7
+	VPSRLW        $0x04, 1536(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSLLW        $0x01, 2304(AX), Z8
+	VPSLLW        $0x01, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPSRLW        $0x04, 832(AX), Z8
+	VPSRLW        $0x04, 1600(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSLLW        $0x01, 2368(AX), Z9
+	VPSLLW        $0x01, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPSRLW        $0x04, 896(AX), Z9
+	VPSRLW        $0x04, 1664(AX), Z9
 	VPANDD        Z1, Z9, Z9
-	VPSLLW        $0x01, 2432(AX), Z10
+	VPSLLW        $0x01, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPSRLW        $0x04, 960(AX), Z10
+	VPSRLW        $0x04, 1728(AX), Z10
 	VPANDD        Z1, Z10, Z10
-	VPSLLW        $0x01, 2496(AX), Z11
+	VPSLLW        $0x01, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -7191,22 +7191,22 @@ tileIQ5_K_16x4_loop:
 	VPADDD        Z11, Z21, Z21
 	VPMULLD       192(SP), Z12, Z12
 	VPADDD        Z12, Z20, Z20
-	VPANDD        1024(AX), Z1, Z3
-	VPTERNLOGD    $0xf8, 2048(AX), Z2, Z3
-	VPANDD        1088(AX), Z1, Z4
-	VPTERNLOGD    $0xf8, 2112(AX), Z2, Z4
-	VPANDD        1152(AX), Z1, Z5
-	VPTERNLOGD    $0xf8, 2176(AX), Z2, Z5
-	VPANDD        1216(AX), Z1, Z6
-	VPTERNLOGD    $0xf8, 2240(AX), Z2, Z6
-	VPANDD        1280(AX), Z1, Z7
-	VPTERNLOGD    $0xf8, 2304(AX), Z2, Z7
-	VPANDD        1344(AX), Z1, Z8
-	VPTERNLOGD    $0xf8, 2368(AX), Z2, Z8
-	VPANDD        1408(AX), Z1, Z9
-	VPTERNLOGD    $0xf8, 2432(AX), Z2, Z9
-	VPANDD        1472(AX), Z1, Z10
-	VPTERNLOGD    $0xf8, 2496(AX), Z2, Z10
+	VPANDD        1792(AX), Z1, Z3
+	VPTERNLOGD    $0xf8, 256(AX), Z2, Z3
+	VPANDD        1856(AX), Z1, Z4
+	VPTERNLOGD    $0xf8, 320(AX), Z2, Z4
+	VPANDD        1920(AX), Z1, Z5
+	VPTERNLOGD    $0xf8, 384(AX), Z2, Z5
+	VPANDD        1984(AX), Z1, Z6
+	VPTERNLOGD    $0xf8, 448(AX), Z2, Z6
+	VPANDD        2048(AX), Z1, Z7
+	VPTERNLOGD    $0xf8, 512(AX), Z2, Z7
+	VPANDD        2112(AX), Z1, Z8
+	VPTERNLOGD    $0xf8, 576(AX), Z2, Z8
+	VPANDD        2176(AX), Z1, Z9
+	VPTERNLOGD    $0xf8, 640(AX), Z2, Z9
+	VPANDD        2240(AX), Z1, Z10
+	VPTERNLOGD    $0xf8, 704(AX), Z2, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
 	VPDPBUSD.BCST 132(CX), Z3, Z11
@@ -7251,37 +7251,37 @@ tileIQ5_K_16x4_loop:
 	VPADDD        Z11, Z21, Z21
 	VPMULLD       256(SP), Z12, Z12
 	VPADDD        Z12, Z20, Z20
-	VPSRLW        $0x04, 1024(AX), Z3
+	VPSRLW        $0x04, 1792(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x01, 2048(AX), Z4
+	VPSRLW        $0x01, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPSRLW        $0x04, 1088(AX), Z4
+	VPSRLW        $0x04, 1856(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x01, 2112(AX), Z5
+	VPSRLW        $0x01, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPSRLW        $0x04, 1152(AX), Z5
+	VPSRLW        $0x04, 1920(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x01, 2176(AX), Z6
+	VPSRLW        $0x01, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPSRLW        $0x04, 1216(AX), Z6
+	VPSRLW        $0x04, 1984(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x01, 2240(AX), Z7
+	VPSRLW        $0x01, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPSRLW        $0x04, 1280(AX), Z7
+	VPSRLW        $0x04, 2048(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x01, 2304(AX), Z8
+	VPSRLW        $0x01, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPSRLW        $0x04, 1344(AX), Z8
+	VPSRLW        $0x04, 2112(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x01, 2368(AX), Z9
+	VPSRLW        $0x01, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPSRLW        $0x04, 1408(AX), Z9
+	VPSRLW        $0x04, 2176(AX), Z9
 	VPANDD        Z1, Z9, Z9
-	VPSRLW        $0x01, 2432(AX), Z10
+	VPSRLW        $0x01, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPSRLW        $0x04, 1472(AX), Z10
+	VPSRLW        $0x04, 2240(AX), Z10
 	VPANDD        Z1, Z10, Z10
-	VPSRLW        $0x01, 2496(AX), Z11
+	VPSRLW        $0x01, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -7327,29 +7327,29 @@ tileIQ5_K_16x4_loop:
 	VPADDD        Z11, Z21, Z21
 	VPMULLD       320(SP), Z12, Z12
 	VPADDD        Z12, Z20, Z20
-	VPANDD        1536(AX), Z1, Z3
-	VPSRLW        $0x02, 2048(AX), Z4
+	VPANDD        2304(AX), Z1, Z3
+	VPSRLW        $0x02, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPANDD        1600(AX), Z1, Z4
-	VPSRLW        $0x02, 2112(AX), Z5
+	VPANDD        2368(AX), Z1, Z4
+	VPSRLW        $0x02, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPANDD        1664(AX), Z1, Z5
-	VPSRLW        $0x02, 2176(AX), Z6
+	VPANDD        2432(AX), Z1, Z5
+	VPSRLW        $0x02, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPANDD        1728(AX), Z1, Z6
-	VPSRLW        $0x02, 2240(AX), Z7
+	VPANDD        2496(AX), Z1, Z6
+	VPSRLW        $0x02, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPANDD        1792(AX), Z1, Z7
-	VPSRLW        $0x02, 2304(AX), Z8
+	VPANDD        2560(AX), Z1, Z7
+	VPSRLW        $0x02, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPANDD        1856(AX), Z1, Z8
-	VPSRLW        $0x02, 2368(AX), Z9
+	VPANDD        2624(AX), Z1, Z8
+	VPSRLW        $0x02, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPANDD        1920(AX), Z1, Z9
-	VPSRLW        $0x02, 2432(AX), Z10
+	VPANDD        2688(AX), Z1, Z9
+	VPSRLW        $0x02, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPANDD        1984(AX), Z1, Z10
-	VPSRLW        $0x02, 2496(AX), Z11
+	VPANDD        2752(AX), Z1, Z10
+	VPSRLW        $0x02, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -7395,37 +7395,37 @@ tileIQ5_K_16x4_loop:
 	VPADDD        Z11, Z21, Z21
 	VPMULLD       384(SP), Z12, Z12
 	VPADDD        Z12, Z20, Z20
-	VPSRLW        $0x04, 1536(AX), Z3
+	VPSRLW        $0x04, 2304(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x03, 2048(AX), Z4
+	VPSRLW        $0x03, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPSRLW        $0x04, 1600(AX), Z4
+	VPSRLW        $0x04, 2368(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x03, 2112(AX), Z5
+	VPSRLW        $0x03, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPSRLW        $0x04, 1664(AX), Z5
+	VPSRLW        $0x04, 2432(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x03, 2176(AX), Z6
+	VPSRLW        $0x03, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPSRLW        $0x04, 1728(AX), Z6
+	VPSRLW        $0x04, 2496(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x03, 2240(AX), Z7
+	VPSRLW        $0x03, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPSRLW        $0x04, 1792(AX), Z7
+	VPSRLW        $0x04, 2560(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x03, 2304(AX), Z8
+	VPSRLW        $0x03, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPSRLW        $0x04, 1856(AX), Z8
+	VPSRLW        $0x04, 2624(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x03, 2368(AX), Z9
+	VPSRLW        $0x03, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPSRLW        $0x04, 1920(AX), Z9
+	VPSRLW        $0x04, 2688(AX), Z9
 	VPANDD        Z1, Z9, Z9
-	VPSRLW        $0x03, 2432(AX), Z10
+	VPSRLW        $0x03, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPSRLW        $0x04, 1984(AX), Z10
+	VPSRLW        $0x04, 2752(AX), Z10
 	VPANDD        Z1, Z10, Z10
-	VPSRLW        $0x03, 2496(AX), Z11
+	VPSRLW        $0x03, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -7471,8 +7471,8 @@ tileIQ5_K_16x4_loop:
 	VPADDD        Z11, Z21, Z21
 	VPMULLD       448(SP), Z12, Z12
 	VPADDD        Z12, Z20, Z20
-	VCVTPH2PS     2752(AX), Z3
-	VCVTPH2PS     2784(AX), Z4
+	VCVTPH2PS     192(AX), Z3
+	VCVTPH2PS     224(AX), Z4
 	VPXORD        Z0, Z0, Z5
 	VMOVDQU32     512(SP), Z6
 	VPDPWSSD.BCST 292(CX), Z6, Z5
@@ -7581,9 +7581,9 @@ tileIQ5_K_16x5_loop:
 	VPBROADCASTD  SI, Z4
 	MOVL          $0x30303030, SI
 	VPBROADCASTD  SI, Z5
-	VMOVDQU32     2560(AX), Z6
-	VMOVDQU32     2624(AX), Z7
-	VMOVDQU32     2688(AX), Z8
+	VMOVDQU32     (AX), Z6
+	VMOVDQU32     64(AX), Z7
+	VMOVDQU32     128(AX), Z8
 	VPANDD        Z3, Z6, Z9
 	VPANDD        Z3, Z7, Z3
 	VPSRLD        $0x02, Z6, Z10
@@ -7625,29 +7625,29 @@ tileIQ5_K_16x5_loop:
 	VMOVDQU32     Z3, 640(SP)
 	VPSHUFB       kpair1<>+0(SB), Z5, Z3
 	VMOVDQU32     Z3, 704(SP)
-	VPANDD        (AX), Z1, Z3
-	VPSLLW        $0x04, 2048(AX), Z4
+	VPANDD        768(AX), Z1, Z3
+	VPSLLW        $0x04, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPANDD        64(AX), Z1, Z4
-	VPSLLW        $0x04, 2112(AX), Z5
+	VPANDD        832(AX), Z1, Z4
+	VPSLLW        $0x04, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPANDD        128(AX), Z1, Z5
-	VPSLLW        $0x04, 2176(AX), Z6
+	VPANDD        896(AX), Z1, Z5
+	VPSLLW        $0x04, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPANDD        192(AX), Z1, Z6
-	VPSLLW        $0x04, 2240(AX), Z7
+	VPANDD        960(AX), Z1, Z6
+	VPSLLW        $0x04, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPANDD        256(AX), Z1, Z7
-	VPSLLW        $0x04, 2304(AX), Z8
+	VPANDD        1024(AX), Z1, Z7
+	VPSLLW        $0x04, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPANDD        320(AX), Z1, Z8
-	VPSLLW        $0x04, 2368(AX), Z9
+	VPANDD        1088(AX), Z1, Z8
+	VPSLLW        $0x04, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPANDD        384(AX), Z1, Z9
-	VPSLLW        $0x04, 2432(AX), Z10
+	VPANDD        1152(AX), Z1, Z9
+	VPSLLW        $0x04, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPANDD        448(AX), Z1, Z10
-	VPSLLW        $0x04, 2496(AX), Z11
+	VPANDD        1216(AX), Z1, Z10
+	VPSLLW        $0x04, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z12
 	VPXORD        Z0, Z0, Z11
@@ -7699,37 +7699,37 @@ tileIQ5_K_16x5_loop:
 	VPDPBUSD.BCST 1564(CX), Z9, Z11
 	VPDPBUSD.BCST 1568(CX), Z10, Z11
 	VPMULLD       (SP), Z11, Z19
-	VPSRLW        $0x04, (AX), Z3
+	VPSRLW        $0x04, 768(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSLLW        $0x03, 2048(AX), Z4
+	VPSLLW        $0x03, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPSRLW        $0x04, 64(AX), Z4
+	VPSRLW        $0x04, 832(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSLLW        $0x03, 2112(AX), Z5
+	VPSLLW        $0x03, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPSRLW        $0x04, 128(AX), Z5
+	VPSRLW        $0x04, 896(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSLLW        $0x03, 2176(AX), Z6
+	VPSLLW        $0x03, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPSRLW        $0x04, 192(AX), Z6
+	VPSRLW        $0x04, 960(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSLLW        $0x03, 2240(AX), Z7
+	VPSLLW        $0x03, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPSRLW        $0x04, 256(AX), Z7
+	VPSRLW        $0x04, 1024(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSLLW        $0x03, 2304(AX), Z8
+	VPSLLW        $0x03, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPSRLW        $0x04, 320(AX), Z8
+	VPSRLW        $0x04, 1088(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSLLW        $0x03, 2368(AX), Z9
+	VPSLLW        $0x03, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPSRLW        $0x04, 384(AX), Z9
+	VPSRLW        $0x04, 1152(AX), Z9
 	VPANDD        Z1, Z9, Z9
-	VPSLLW        $0x03, 2432(AX), Z10
+	VPSLLW        $0x03, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPSRLW        $0x04, 448(AX), Z10
+	VPSRLW        $0x04, 1216(AX), Z10
 	VPANDD        Z1, Z10, Z10
-	VPSLLW        $0x03, 2496(AX), Z11
+	VPSLLW        $0x03, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -7786,29 +7786,29 @@ tileIQ5_K_16x5_loop:
 	VPDPBUSD.BCST 1600(CX), Z10, Z11
 	VPMULLD       64(SP), Z11, Z11
 	VPADDD        Z11, Z19, Z19
-	VPANDD        512(AX), Z1, Z3
-	VPSLLW        $0x02, 2048(AX), Z4
+	VPANDD        1280(AX), Z1, Z3
+	VPSLLW        $0x02, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPANDD        576(AX), Z1, Z4
-	VPSLLW        $0x02, 2112(AX), Z5
+	VPANDD        1344(AX), Z1, Z4
+	VPSLLW        $0x02, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPANDD        640(AX), Z1, Z5
-	VPSLLW        $0x02, 2176(AX), Z6
+	VPANDD        1408(AX), Z1, Z5
+	VPSLLW        $0x02, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPANDD        704(AX), Z1, Z6
-	VPSLLW        $0x02, 2240(AX), Z7
+	VPANDD        1472(AX), Z1, Z6
+	VPSLLW        $0x02, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPANDD        768(AX), Z1, Z7
-	VPSLLW        $0x02, 2304(AX), Z8
+	VPANDD        1536(AX), Z1, Z7
+	VPSLLW        $0x02, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPANDD        832(AX), Z1, Z8
-	VPSLLW        $0x02, 2368(AX), Z9
+	VPANDD        1600(AX), Z1, Z8
+	VPSLLW        $0x02, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPANDD        896(AX), Z1, Z9
-	VPSLLW        $0x02, 2432(AX), Z10
+	VPANDD        1664(AX), Z1, Z9
+	VPSLLW        $0x02, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPANDD        960(AX), Z1, Z10
-	VPSLLW        $0x02, 2496(AX), Z11
+	VPANDD        1728(AX), Z1, Z10
+	VPSLLW        $0x02, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -7865,37 +7865,37 @@ tileIQ5_K_16x5_loop:
 	VPDPBUSD.BCST 1632(CX), Z10, Z11
 	VPMULLD       128(SP), Z11, Z11
 	VPADDD        Z11, Z19, Z19
-	VPSRLW        $0x04, 512(AX), Z3
+	VPSRLW        $0x04, 1280(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSLLW        $0x01, 2048(AX), Z4
+	VPSLLW        $0x01, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPSRLW        $0x04, 576(AX), Z4
+	VPSRLW        $0x04, 1344(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSLLW        $0x01, 2112(AX), Z5
+	VPSLLW        $0x01, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPSRLW        $0x04, 640(AX), Z5
+	VPSRLW        $0x04, 1408(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSLLW        $0x01, 2176(AX), Z6
+	VPSLLW        $0x01, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPSRLW        $0x04, 704(AX), Z6
+	VPSRLW        $0x04, 1472(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSLLW        $0x01, 2240(AX), Z7
+	VPSLLW        $0x01, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPSRLW        $0x04, 768(AX), Z7
+	VPSRLW        $0x04, 1536(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSLLW        $0x01, 2304(AX), Z8
+	VPSLLW        $0x01, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPSRLW        $0x04, 832(AX), Z8
+	VPSRLW        $0x04, 1600(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSLLW        $0x01, 2368(AX), Z9
+	VPSLLW        $0x01, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPSRLW        $0x04, 896(AX), Z9
+	VPSRLW        $0x04, 1664(AX), Z9
 	VPANDD        Z1, Z9, Z9
-	VPSLLW        $0x01, 2432(AX), Z10
+	VPSLLW        $0x01, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPSRLW        $0x04, 960(AX), Z10
+	VPSRLW        $0x04, 1728(AX), Z10
 	VPANDD        Z1, Z10, Z10
-	VPSLLW        $0x01, 2496(AX), Z11
+	VPSLLW        $0x01, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -7952,22 +7952,22 @@ tileIQ5_K_16x5_loop:
 	VPDPBUSD.BCST 1664(CX), Z10, Z11
 	VPMULLD       192(SP), Z11, Z11
 	VPADDD        Z11, Z19, Z19
-	VPANDD        1024(AX), Z1, Z3
-	VPTERNLOGD    $0xf8, 2048(AX), Z2, Z3
-	VPANDD        1088(AX), Z1, Z4
-	VPTERNLOGD    $0xf8, 2112(AX), Z2, Z4
-	VPANDD        1152(AX), Z1, Z5
-	VPTERNLOGD    $0xf8, 2176(AX), Z2, Z5
-	VPANDD        1216(AX), Z1, Z6
-	VPTERNLOGD    $0xf8, 2240(AX), Z2, Z6
-	VPANDD        1280(AX), Z1, Z7
-	VPTERNLOGD    $0xf8, 2304(AX), Z2, Z7
-	VPANDD        1344(AX), Z1, Z8
-	VPTERNLOGD    $0xf8, 2368(AX), Z2, Z8
-	VPANDD        1408(AX), Z1, Z9
-	VPTERNLOGD    $0xf8, 2432(AX), Z2, Z9
-	VPANDD        1472(AX), Z1, Z10
-	VPTERNLOGD    $0xf8, 2496(AX), Z2, Z10
+	VPANDD        1792(AX), Z1, Z3
+	VPTERNLOGD    $0xf8, 256(AX), Z2, Z3
+	VPANDD        1856(AX), Z1, Z4
+	VPTERNLOGD    $0xf8, 320(AX), Z2, Z4
+	VPANDD        1920(AX), Z1, Z5
+	VPTERNLOGD    $0xf8, 384(AX), Z2, Z5
+	VPANDD        1984(AX), Z1, Z6
+	VPTERNLOGD    $0xf8, 448(AX), Z2, Z6
+	VPANDD        2048(AX), Z1, Z7
+	VPTERNLOGD    $0xf8, 512(AX), Z2, Z7
+	VPANDD        2112(AX), Z1, Z8
+	VPTERNLOGD    $0xf8, 576(AX), Z2, Z8
+	VPANDD        2176(AX), Z1, Z9
+	VPTERNLOGD    $0xf8, 640(AX), Z2, Z9
+	VPANDD        2240(AX), Z1, Z10
+	VPTERNLOGD    $0xf8, 704(AX), Z2, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
 	VPDPBUSD.BCST 132(CX), Z3, Z11
@@ -8023,37 +8023,37 @@ tileIQ5_K_16x5_loop:
 	VPDPBUSD.BCST 1696(CX), Z10, Z11
 	VPMULLD       256(SP), Z11, Z11
 	VPADDD        Z11, Z19, Z19
-	VPSRLW        $0x04, 1024(AX), Z3
+	VPSRLW        $0x04, 1792(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x01, 2048(AX), Z4
+	VPSRLW        $0x01, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPSRLW        $0x04, 1088(AX), Z4
+	VPSRLW        $0x04, 1856(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x01, 2112(AX), Z5
+	VPSRLW        $0x01, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPSRLW        $0x04, 1152(AX), Z5
+	VPSRLW        $0x04, 1920(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x01, 2176(AX), Z6
+	VPSRLW        $0x01, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPSRLW        $0x04, 1216(AX), Z6
+	VPSRLW        $0x04, 1984(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x01, 2240(AX), Z7
+	VPSRLW        $0x01, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPSRLW        $0x04, 1280(AX), Z7
+	VPSRLW        $0x04, 2048(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x01, 2304(AX), Z8
+	VPSRLW        $0x01, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPSRLW        $0x04, 1344(AX), Z8
+	VPSRLW        $0x04, 2112(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x01, 2368(AX), Z9
+	VPSRLW        $0x01, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPSRLW        $0x04, 1408(AX), Z9
+	VPSRLW        $0x04, 2176(AX), Z9
 	VPANDD        Z1, Z9, Z9
-	VPSRLW        $0x01, 2432(AX), Z10
+	VPSRLW        $0x01, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPSRLW        $0x04, 1472(AX), Z10
+	VPSRLW        $0x04, 2240(AX), Z10
 	VPANDD        Z1, Z10, Z10
-	VPSRLW        $0x01, 2496(AX), Z11
+	VPSRLW        $0x01, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -8110,29 +8110,29 @@ tileIQ5_K_16x5_loop:
 	VPDPBUSD.BCST 1728(CX), Z10, Z11
 	VPMULLD       320(SP), Z11, Z11
 	VPADDD        Z11, Z19, Z19
-	VPANDD        1536(AX), Z1, Z3
-	VPSRLW        $0x02, 2048(AX), Z4
+	VPANDD        2304(AX), Z1, Z3
+	VPSRLW        $0x02, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPANDD        1600(AX), Z1, Z4
-	VPSRLW        $0x02, 2112(AX), Z5
+	VPANDD        2368(AX), Z1, Z4
+	VPSRLW        $0x02, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPANDD        1664(AX), Z1, Z5
-	VPSRLW        $0x02, 2176(AX), Z6
+	VPANDD        2432(AX), Z1, Z5
+	VPSRLW        $0x02, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPANDD        1728(AX), Z1, Z6
-	VPSRLW        $0x02, 2240(AX), Z7
+	VPANDD        2496(AX), Z1, Z6
+	VPSRLW        $0x02, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPANDD        1792(AX), Z1, Z7
-	VPSRLW        $0x02, 2304(AX), Z8
+	VPANDD        2560(AX), Z1, Z7
+	VPSRLW        $0x02, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPANDD        1856(AX), Z1, Z8
-	VPSRLW        $0x02, 2368(AX), Z9
+	VPANDD        2624(AX), Z1, Z8
+	VPSRLW        $0x02, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPANDD        1920(AX), Z1, Z9
-	VPSRLW        $0x02, 2432(AX), Z10
+	VPANDD        2688(AX), Z1, Z9
+	VPSRLW        $0x02, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPANDD        1984(AX), Z1, Z10
-	VPSRLW        $0x02, 2496(AX), Z11
+	VPANDD        2752(AX), Z1, Z10
+	VPSRLW        $0x02, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -8189,37 +8189,37 @@ tileIQ5_K_16x5_loop:
 	VPDPBUSD.BCST 1760(CX), Z10, Z11
 	VPMULLD       384(SP), Z11, Z11
 	VPADDD        Z11, Z19, Z19
-	VPSRLW        $0x04, 1536(AX), Z3
+	VPSRLW        $0x04, 2304(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x03, 2048(AX), Z4
+	VPSRLW        $0x03, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPSRLW        $0x04, 1600(AX), Z4
+	VPSRLW        $0x04, 2368(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x03, 2112(AX), Z5
+	VPSRLW        $0x03, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPSRLW        $0x04, 1664(AX), Z5
+	VPSRLW        $0x04, 2432(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x03, 2176(AX), Z6
+	VPSRLW        $0x03, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPSRLW        $0x04, 1728(AX), Z6
+	VPSRLW        $0x04, 2496(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x03, 2240(AX), Z7
+	VPSRLW        $0x03, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPSRLW        $0x04, 1792(AX), Z7
+	VPSRLW        $0x04, 2560(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x03, 2304(AX), Z8
+	VPSRLW        $0x03, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPSRLW        $0x04, 1856(AX), Z8
+	VPSRLW        $0x04, 2624(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x03, 2368(AX), Z9
+	VPSRLW        $0x03, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPSRLW        $0x04, 1920(AX), Z9
+	VPSRLW        $0x04, 2688(AX), Z9
 	VPANDD        Z1, Z9, Z9
-	VPSRLW        $0x03, 2432(AX), Z10
+	VPSRLW        $0x03, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPSRLW        $0x04, 1984(AX), Z10
+	VPSRLW        $0x04, 2752(AX), Z10
 	VPANDD        Z1, Z10, Z10
-	VPSRLW        $0x03, 2496(AX), Z11
+	VPSRLW        $0x03, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -8276,8 +8276,8 @@ tileIQ5_K_16x5_loop:
 	VPDPBUSD.BCST 1792(CX), Z10, Z11
 	VPMULLD       448(SP), Z11, Z11
 	VPADDD        Z11, Z19, Z19
-	VCVTPH2PS     2752(AX), Z3
-	VCVTPH2PS     2784(AX), Z4
+	VCVTPH2PS     192(AX), Z3
+	VCVTPH2PS     224(AX), Z4
 	VPXORD        Z0, Z0, Z5
 	VMOVDQU32     512(SP), Z6
 	VPDPWSSD.BCST 292(CX), Z6, Z5
@@ -8404,9 +8404,9 @@ tileIQ5_K_16x6_loop:
 	VPBROADCASTD  SI, Z4
 	MOVL          $0x30303030, SI
 	VPBROADCASTD  SI, Z5
-	VMOVDQU32     2560(AX), Z6
-	VMOVDQU32     2624(AX), Z7
-	VMOVDQU32     2688(AX), Z8
+	VMOVDQU32     (AX), Z6
+	VMOVDQU32     64(AX), Z7
+	VMOVDQU32     128(AX), Z8
 	VPANDD        Z3, Z6, Z9
 	VPANDD        Z3, Z7, Z3
 	VPSRLD        $0x02, Z6, Z10
@@ -8448,29 +8448,29 @@ tileIQ5_K_16x6_loop:
 	VMOVDQU32     Z3, 640(SP)
 	VPSHUFB       kpair1<>+0(SB), Z5, Z3
 	VMOVDQU32     Z3, 704(SP)
-	VPANDD        (AX), Z1, Z4
-	VPSLLW        $0x04, 2048(AX), Z3
+	VPANDD        768(AX), Z1, Z4
+	VPSLLW        $0x04, 256(AX), Z3
 	VPTERNLOGD    $0xf8, Z2, Z3, Z4
-	VPANDD        64(AX), Z1, Z5
-	VPSLLW        $0x04, 2112(AX), Z3
+	VPANDD        832(AX), Z1, Z5
+	VPSLLW        $0x04, 320(AX), Z3
 	VPTERNLOGD    $0xf8, Z2, Z3, Z5
-	VPANDD        128(AX), Z1, Z6
-	VPSLLW        $0x04, 2176(AX), Z3
+	VPANDD        896(AX), Z1, Z6
+	VPSLLW        $0x04, 384(AX), Z3
 	VPTERNLOGD    $0xf8, Z2, Z3, Z6
-	VPANDD        192(AX), Z1, Z7
-	VPSLLW        $0x04, 2240(AX), Z3
+	VPANDD        960(AX), Z1, Z7
+	VPSLLW        $0x04, 448(AX), Z3
 	VPTERNLOGD    $0xf8, Z2, Z3, Z7
-	VPANDD        256(AX), Z1, Z8
-	VPSLLW        $0x04, 2304(AX), Z3
+	VPANDD        1024(AX), Z1, Z8
+	VPSLLW        $0x04, 512(AX), Z3
 	VPTERNLOGD    $0xf8, Z2, Z3, Z8
-	VPANDD        320(AX), Z1, Z9
-	VPSLLW        $0x04, 2368(AX), Z3
+	VPANDD        1088(AX), Z1, Z9
+	VPSLLW        $0x04, 576(AX), Z3
 	VPTERNLOGD    $0xf8, Z2, Z3, Z9
-	VPANDD        384(AX), Z1, Z10
-	VPSLLW        $0x04, 2432(AX), Z3
+	VPANDD        1152(AX), Z1, Z10
+	VPSLLW        $0x04, 640(AX), Z3
 	VPTERNLOGD    $0xf8, Z2, Z3, Z10
-	VPANDD        448(AX), Z1, Z11
-	VPSLLW        $0x04, 2496(AX), Z3
+	VPANDD        1216(AX), Z1, Z11
+	VPSLLW        $0x04, 704(AX), Z3
 	VPTERNLOGD    $0xf8, Z2, Z3, Z11
 	VPXORD        Z0, Z0, Z12
 	VPXORD        Z0, Z0, Z3
@@ -8532,37 +8532,37 @@ tileIQ5_K_16x6_loop:
 	VPDPBUSD.BCST 1952(CX), Z11, Z3
 	VPMULLD       (SP), Z12, Z19
 	VPMULLD       (SP), Z3, Z18
-	VPSRLW        $0x04, (AX), Z3
+	VPSRLW        $0x04, 768(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSLLW        $0x03, 2048(AX), Z4
+	VPSLLW        $0x03, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPSRLW        $0x04, 64(AX), Z4
+	VPSRLW        $0x04, 832(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSLLW        $0x03, 2112(AX), Z5
+	VPSLLW        $0x03, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPSRLW        $0x04, 128(AX), Z5
+	VPSRLW        $0x04, 896(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSLLW        $0x03, 2176(AX), Z6
+	VPSLLW        $0x03, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPSRLW        $0x04, 192(AX), Z6
+	VPSRLW        $0x04, 960(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSLLW        $0x03, 2240(AX), Z7
+	VPSLLW        $0x03, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPSRLW        $0x04, 256(AX), Z7
+	VPSRLW        $0x04, 1024(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSLLW        $0x03, 2304(AX), Z8
+	VPSLLW        $0x03, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPSRLW        $0x04, 320(AX), Z8
+	VPSRLW        $0x04, 1088(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSLLW        $0x03, 2368(AX), Z9
+	VPSLLW        $0x03, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPSRLW        $0x04, 384(AX), Z9
+	VPSRLW        $0x04, 1152(AX), Z9
 	VPANDD        Z1, Z9, Z9
-	VPSLLW        $0x03, 2432(AX), Z10
+	VPSLLW        $0x03, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPSRLW        $0x04, 448(AX), Z10
+	VPSRLW        $0x04, 1216(AX), Z10
 	VPANDD        Z1, Z10, Z10
-	VPSLLW        $0x03, 2496(AX), Z11
+	VPSLLW        $0x03, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -8630,29 +8630,29 @@ tileIQ5_K_16x6_loop:
 	VPADDD        Z11, Z19, Z19
 	VPMULLD       64(SP), Z12, Z12
 	VPADDD        Z12, Z18, Z18
-	VPANDD        512(AX), Z1, Z3
-	VPSLLW        $0x02, 2048(AX), Z4
+	VPANDD        1280(AX), Z1, Z3
+	VPSLLW        $0x02, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPANDD        576(AX), Z1, Z4
-	VPSLLW        $0x02, 2112(AX), Z5
+	VPANDD        1344(AX), Z1, Z4
+	VPSLLW        $0x02, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPANDD        640(AX), Z1, Z5
-	VPSLLW        $0x02, 2176(AX), Z6
+	VPANDD        1408(AX), Z1, Z5
+	VPSLLW        $0x02, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPANDD        704(AX), Z1, Z6
-	VPSLLW        $0x02, 2240(AX), Z7
+	VPANDD        1472(AX), Z1, Z6
+	VPSLLW        $0x02, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPANDD        768(AX), Z1, Z7
-	VPSLLW        $0x02, 2304(AX), Z8
+	VPANDD        1536(AX), Z1, Z7
+	VPSLLW        $0x02, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPANDD        832(AX), Z1, Z8
-	VPSLLW        $0x02, 2368(AX), Z9
+	VPANDD        1600(AX), Z1, Z8
+	VPSLLW        $0x02, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPANDD        896(AX), Z1, Z9
-	VPSLLW        $0x02, 2432(AX), Z10
+	VPANDD        1664(AX), Z1, Z9
+	VPSLLW        $0x02, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPANDD        960(AX), Z1, Z10
-	VPSLLW        $0x02, 2496(AX), Z11
+	VPANDD        1728(AX), Z1, Z10
+	VPSLLW        $0x02, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -8720,37 +8720,37 @@ tileIQ5_K_16x6_loop:
 	VPADDD        Z11, Z19, Z19
 	VPMULLD       128(SP), Z12, Z12
 	VPADDD        Z12, Z18, Z18
-	VPSRLW        $0x04, 512(AX), Z3
+	VPSRLW        $0x04, 1280(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSLLW        $0x01, 2048(AX), Z4
+	VPSLLW        $0x01, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPSRLW        $0x04, 576(AX), Z4
+	VPSRLW        $0x04, 1344(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSLLW        $0x01, 2112(AX), Z5
+	VPSLLW        $0x01, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPSRLW        $0x04, 640(AX), Z5
+	VPSRLW        $0x04, 1408(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSLLW        $0x01, 2176(AX), Z6
+	VPSLLW        $0x01, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPSRLW        $0x04, 704(AX), Z6
+	VPSRLW        $0x04, 1472(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSLLW        $0x01, 2240(AX), Z7
+	VPSLLW        $0x01, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPSRLW        $0x04, 768(AX), Z7
+	VPSRLW        $0x04, 1536(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSLLW        $0x01, 2304(AX), Z8
+	VPSLLW        $0x01, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPSRLW        $0x04, 832(AX), Z8
+	VPSRLW        $0x04, 1600(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSLLW        $0x01, 2368(AX), Z9
+	VPSLLW        $0x01, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPSRLW        $0x04, 896(AX), Z9
+	VPSRLW        $0x04, 1664(AX), Z9
 	VPANDD        Z1, Z9, Z9
-	VPSLLW        $0x01, 2432(AX), Z10
+	VPSLLW        $0x01, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPSRLW        $0x04, 960(AX), Z10
+	VPSRLW        $0x04, 1728(AX), Z10
 	VPANDD        Z1, Z10, Z10
-	VPSLLW        $0x01, 2496(AX), Z11
+	VPSLLW        $0x01, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -8818,22 +8818,22 @@ tileIQ5_K_16x6_loop:
 	VPADDD        Z11, Z19, Z19
 	VPMULLD       192(SP), Z12, Z12
 	VPADDD        Z12, Z18, Z18
-	VPANDD        1024(AX), Z1, Z3
-	VPTERNLOGD    $0xf8, 2048(AX), Z2, Z3
-	VPANDD        1088(AX), Z1, Z4
-	VPTERNLOGD    $0xf8, 2112(AX), Z2, Z4
-	VPANDD        1152(AX), Z1, Z5
-	VPTERNLOGD    $0xf8, 2176(AX), Z2, Z5
-	VPANDD        1216(AX), Z1, Z6
-	VPTERNLOGD    $0xf8, 2240(AX), Z2, Z6
-	VPANDD        1280(AX), Z1, Z7
-	VPTERNLOGD    $0xf8, 2304(AX), Z2, Z7
-	VPANDD        1344(AX), Z1, Z8
-	VPTERNLOGD    $0xf8, 2368(AX), Z2, Z8
-	VPANDD        1408(AX), Z1, Z9
-	VPTERNLOGD    $0xf8, 2432(AX), Z2, Z9
-	VPANDD        1472(AX), Z1, Z10
-	VPTERNLOGD    $0xf8, 2496(AX), Z2, Z10
+	VPANDD        1792(AX), Z1, Z3
+	VPTERNLOGD    $0xf8, 256(AX), Z2, Z3
+	VPANDD        1856(AX), Z1, Z4
+	VPTERNLOGD    $0xf8, 320(AX), Z2, Z4
+	VPANDD        1920(AX), Z1, Z5
+	VPTERNLOGD    $0xf8, 384(AX), Z2, Z5
+	VPANDD        1984(AX), Z1, Z6
+	VPTERNLOGD    $0xf8, 448(AX), Z2, Z6
+	VPANDD        2048(AX), Z1, Z7
+	VPTERNLOGD    $0xf8, 512(AX), Z2, Z7
+	VPANDD        2112(AX), Z1, Z8
+	VPTERNLOGD    $0xf8, 576(AX), Z2, Z8
+	VPANDD        2176(AX), Z1, Z9
+	VPTERNLOGD    $0xf8, 640(AX), Z2, Z9
+	VPANDD        2240(AX), Z1, Z10
+	VPTERNLOGD    $0xf8, 704(AX), Z2, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
 	VPDPBUSD.BCST 132(CX), Z3, Z11
@@ -8900,37 +8900,37 @@ tileIQ5_K_16x6_loop:
 	VPADDD        Z11, Z19, Z19
 	VPMULLD       256(SP), Z12, Z12
 	VPADDD        Z12, Z18, Z18
-	VPSRLW        $0x04, 1024(AX), Z3
+	VPSRLW        $0x04, 1792(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x01, 2048(AX), Z4
+	VPSRLW        $0x01, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPSRLW        $0x04, 1088(AX), Z4
+	VPSRLW        $0x04, 1856(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x01, 2112(AX), Z5
+	VPSRLW        $0x01, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPSRLW        $0x04, 1152(AX), Z5
+	VPSRLW        $0x04, 1920(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x01, 2176(AX), Z6
+	VPSRLW        $0x01, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPSRLW        $0x04, 1216(AX), Z6
+	VPSRLW        $0x04, 1984(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x01, 2240(AX), Z7
+	VPSRLW        $0x01, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPSRLW        $0x04, 1280(AX), Z7
+	VPSRLW        $0x04, 2048(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x01, 2304(AX), Z8
+	VPSRLW        $0x01, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPSRLW        $0x04, 1344(AX), Z8
+	VPSRLW        $0x04, 2112(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x01, 2368(AX), Z9
+	VPSRLW        $0x01, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPSRLW        $0x04, 1408(AX), Z9
+	VPSRLW        $0x04, 2176(AX), Z9
 	VPANDD        Z1, Z9, Z9
-	VPSRLW        $0x01, 2432(AX), Z10
+	VPSRLW        $0x01, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPSRLW        $0x04, 1472(AX), Z10
+	VPSRLW        $0x04, 2240(AX), Z10
 	VPANDD        Z1, Z10, Z10
-	VPSRLW        $0x01, 2496(AX), Z11
+	VPSRLW        $0x01, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -8998,29 +8998,29 @@ tileIQ5_K_16x6_loop:
 	VPADDD        Z11, Z19, Z19
 	VPMULLD       320(SP), Z12, Z12
 	VPADDD        Z12, Z18, Z18
-	VPANDD        1536(AX), Z1, Z3
-	VPSRLW        $0x02, 2048(AX), Z4
+	VPANDD        2304(AX), Z1, Z3
+	VPSRLW        $0x02, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPANDD        1600(AX), Z1, Z4
-	VPSRLW        $0x02, 2112(AX), Z5
+	VPANDD        2368(AX), Z1, Z4
+	VPSRLW        $0x02, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPANDD        1664(AX), Z1, Z5
-	VPSRLW        $0x02, 2176(AX), Z6
+	VPANDD        2432(AX), Z1, Z5
+	VPSRLW        $0x02, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPANDD        1728(AX), Z1, Z6
-	VPSRLW        $0x02, 2240(AX), Z7
+	VPANDD        2496(AX), Z1, Z6
+	VPSRLW        $0x02, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPANDD        1792(AX), Z1, Z7
-	VPSRLW        $0x02, 2304(AX), Z8
+	VPANDD        2560(AX), Z1, Z7
+	VPSRLW        $0x02, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPANDD        1856(AX), Z1, Z8
-	VPSRLW        $0x02, 2368(AX), Z9
+	VPANDD        2624(AX), Z1, Z8
+	VPSRLW        $0x02, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPANDD        1920(AX), Z1, Z9
-	VPSRLW        $0x02, 2432(AX), Z10
+	VPANDD        2688(AX), Z1, Z9
+	VPSRLW        $0x02, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPANDD        1984(AX), Z1, Z10
-	VPSRLW        $0x02, 2496(AX), Z11
+	VPANDD        2752(AX), Z1, Z10
+	VPSRLW        $0x02, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -9088,37 +9088,37 @@ tileIQ5_K_16x6_loop:
 	VPADDD        Z11, Z19, Z19
 	VPMULLD       384(SP), Z12, Z12
 	VPADDD        Z12, Z18, Z18
-	VPSRLW        $0x04, 1536(AX), Z3
+	VPSRLW        $0x04, 2304(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x03, 2048(AX), Z4
+	VPSRLW        $0x03, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPSRLW        $0x04, 1600(AX), Z4
+	VPSRLW        $0x04, 2368(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x03, 2112(AX), Z5
+	VPSRLW        $0x03, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPSRLW        $0x04, 1664(AX), Z5
+	VPSRLW        $0x04, 2432(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x03, 2176(AX), Z6
+	VPSRLW        $0x03, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPSRLW        $0x04, 1728(AX), Z6
+	VPSRLW        $0x04, 2496(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x03, 2240(AX), Z7
+	VPSRLW        $0x03, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPSRLW        $0x04, 1792(AX), Z7
+	VPSRLW        $0x04, 2560(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x03, 2304(AX), Z8
+	VPSRLW        $0x03, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPSRLW        $0x04, 1856(AX), Z8
+	VPSRLW        $0x04, 2624(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x03, 2368(AX), Z9
+	VPSRLW        $0x03, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPSRLW        $0x04, 1920(AX), Z9
+	VPSRLW        $0x04, 2688(AX), Z9
 	VPANDD        Z1, Z9, Z9
-	VPSRLW        $0x03, 2432(AX), Z10
+	VPSRLW        $0x03, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPSRLW        $0x04, 1984(AX), Z10
+	VPSRLW        $0x04, 2752(AX), Z10
 	VPANDD        Z1, Z10, Z10
-	VPSRLW        $0x03, 2496(AX), Z11
+	VPSRLW        $0x03, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -9186,8 +9186,8 @@ tileIQ5_K_16x6_loop:
 	VPADDD        Z11, Z19, Z19
 	VPMULLD       448(SP), Z12, Z12
 	VPADDD        Z12, Z18, Z18
-	VCVTPH2PS     2752(AX), Z3
-	VCVTPH2PS     2784(AX), Z4
+	VCVTPH2PS     192(AX), Z3
+	VCVTPH2PS     224(AX), Z4
 	VPXORD        Z0, Z0, Z5
 	VMOVDQU32     512(SP), Z6
 	VPDPWSSD.BCST 292(CX), Z6, Z5
@@ -9332,9 +9332,9 @@ tileIQ5_K_16x7_loop:
 	VPBROADCASTD  SI, Z4
 	MOVL          $0x30303030, SI
 	VPBROADCASTD  SI, Z5
-	VMOVDQU32     2560(AX), Z6
-	VMOVDQU32     2624(AX), Z7
-	VMOVDQU32     2688(AX), Z8
+	VMOVDQU32     (AX), Z6
+	VMOVDQU32     64(AX), Z7
+	VMOVDQU32     128(AX), Z8
 	VPANDD        Z3, Z6, Z9
 	VPANDD        Z3, Z7, Z3
 	VPSRLD        $0x02, Z6, Z10
@@ -9376,29 +9376,29 @@ tileIQ5_K_16x7_loop:
 	VMOVDQU32     Z3, 640(SP)
 	VPSHUFB       kpair1<>+0(SB), Z5, Z3
 	VMOVDQU32     Z3, 704(SP)
-	VPANDD        (AX), Z1, Z3
-	VPSLLW        $0x04, 2048(AX), Z4
+	VPANDD        768(AX), Z1, Z3
+	VPSLLW        $0x04, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPANDD        64(AX), Z1, Z4
-	VPSLLW        $0x04, 2112(AX), Z5
+	VPANDD        832(AX), Z1, Z4
+	VPSLLW        $0x04, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPANDD        128(AX), Z1, Z5
-	VPSLLW        $0x04, 2176(AX), Z6
+	VPANDD        896(AX), Z1, Z5
+	VPSLLW        $0x04, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPANDD        192(AX), Z1, Z6
-	VPSLLW        $0x04, 2240(AX), Z7
+	VPANDD        960(AX), Z1, Z6
+	VPSLLW        $0x04, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPANDD        256(AX), Z1, Z7
-	VPSLLW        $0x04, 2304(AX), Z8
+	VPANDD        1024(AX), Z1, Z7
+	VPSLLW        $0x04, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPANDD        320(AX), Z1, Z8
-	VPSLLW        $0x04, 2368(AX), Z9
+	VPANDD        1088(AX), Z1, Z8
+	VPSLLW        $0x04, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPANDD        384(AX), Z1, Z9
-	VPSLLW        $0x04, 2432(AX), Z10
+	VPANDD        1152(AX), Z1, Z9
+	VPSLLW        $0x04, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPANDD        448(AX), Z1, Z10
-	VPSLLW        $0x04, 2496(AX), Z11
+	VPANDD        1216(AX), Z1, Z10
+	VPSLLW        $0x04, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z12
 	VPXORD        Z0, Z0, Z11
@@ -9470,37 +9470,37 @@ tileIQ5_K_16x7_loop:
 	VPDPBUSD.BCST 2332(CX), Z9, Z11
 	VPDPBUSD.BCST 2336(CX), Z10, Z11
 	VPMULLD       (SP), Z11, Z17
-	VPSRLW        $0x04, (AX), Z3
+	VPSRLW        $0x04, 768(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSLLW        $0x03, 2048(AX), Z4
+	VPSLLW        $0x03, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPSRLW        $0x04, 64(AX), Z4
+	VPSRLW        $0x04, 832(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSLLW        $0x03, 2112(AX), Z5
+	VPSLLW        $0x03, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPSRLW        $0x04, 128(AX), Z5
+	VPSRLW        $0x04, 896(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSLLW        $0x03, 2176(AX), Z6
+	VPSLLW        $0x03, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPSRLW        $0x04, 192(AX), Z6
+	VPSRLW        $0x04, 960(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSLLW        $0x03, 2240(AX), Z7
+	VPSLLW        $0x03, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPSRLW        $0x04, 256(AX), Z7
+	VPSRLW        $0x04, 1024(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSLLW        $0x03, 2304(AX), Z8
+	VPSLLW        $0x03, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPSRLW        $0x04, 320(AX), Z8
+	VPSRLW        $0x04, 1088(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSLLW        $0x03, 2368(AX), Z9
+	VPSLLW        $0x03, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPSRLW        $0x04, 384(AX), Z9
+	VPSRLW        $0x04, 1152(AX), Z9
 	VPANDD        Z1, Z9, Z9
-	VPSLLW        $0x03, 2432(AX), Z10
+	VPSLLW        $0x03, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPSRLW        $0x04, 448(AX), Z10
+	VPSRLW        $0x04, 1216(AX), Z10
 	VPANDD        Z1, Z10, Z10
-	VPSLLW        $0x03, 2496(AX), Z11
+	VPSLLW        $0x03, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -9579,29 +9579,29 @@ tileIQ5_K_16x7_loop:
 	VPDPBUSD.BCST 2368(CX), Z10, Z11
 	VPMULLD       64(SP), Z11, Z11
 	VPADDD        Z11, Z17, Z17
-	VPANDD        512(AX), Z1, Z3
-	VPSLLW        $0x02, 2048(AX), Z4
+	VPANDD        1280(AX), Z1, Z3
+	VPSLLW        $0x02, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPANDD        576(AX), Z1, Z4
-	VPSLLW        $0x02, 2112(AX), Z5
+	VPANDD        1344(AX), Z1, Z4
+	VPSLLW        $0x02, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPANDD        640(AX), Z1, Z5
-	VPSLLW        $0x02, 2176(AX), Z6
+	VPANDD        1408(AX), Z1, Z5
+	VPSLLW        $0x02, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPANDD        704(AX), Z1, Z6
-	VPSLLW        $0x02, 2240(AX), Z7
+	VPANDD        1472(AX), Z1, Z6
+	VPSLLW        $0x02, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPANDD        768(AX), Z1, Z7
-	VPSLLW        $0x02, 2304(AX), Z8
+	VPANDD        1536(AX), Z1, Z7
+	VPSLLW        $0x02, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPANDD        832(AX), Z1, Z8
-	VPSLLW        $0x02, 2368(AX), Z9
+	VPANDD        1600(AX), Z1, Z8
+	VPSLLW        $0x02, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPANDD        896(AX), Z1, Z9
-	VPSLLW        $0x02, 2432(AX), Z10
+	VPANDD        1664(AX), Z1, Z9
+	VPSLLW        $0x02, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPANDD        960(AX), Z1, Z10
-	VPSLLW        $0x02, 2496(AX), Z11
+	VPANDD        1728(AX), Z1, Z10
+	VPSLLW        $0x02, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -9680,37 +9680,37 @@ tileIQ5_K_16x7_loop:
 	VPDPBUSD.BCST 2400(CX), Z10, Z11
 	VPMULLD       128(SP), Z11, Z11
 	VPADDD        Z11, Z17, Z17
-	VPSRLW        $0x04, 512(AX), Z3
+	VPSRLW        $0x04, 1280(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSLLW        $0x01, 2048(AX), Z4
+	VPSLLW        $0x01, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPSRLW        $0x04, 576(AX), Z4
+	VPSRLW        $0x04, 1344(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSLLW        $0x01, 2112(AX), Z5
+	VPSLLW        $0x01, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPSRLW        $0x04, 640(AX), Z5
+	VPSRLW        $0x04, 1408(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSLLW        $0x01, 2176(AX), Z6
+	VPSLLW        $0x01, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPSRLW        $0x04, 704(AX), Z6
+	VPSRLW        $0x04, 1472(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSLLW        $0x01, 2240(AX), Z7
+	VPSLLW        $0x01, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPSRLW        $0x04, 768(AX), Z7
+	VPSRLW        $0x04, 1536(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSLLW        $0x01, 2304(AX), Z8
+	VPSLLW        $0x01, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPSRLW        $0x04, 832(AX), Z8
+	VPSRLW        $0x04, 1600(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSLLW        $0x01, 2368(AX), Z9
+	VPSLLW        $0x01, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPSRLW        $0x04, 896(AX), Z9
+	VPSRLW        $0x04, 1664(AX), Z9
 	VPANDD        Z1, Z9, Z9
-	VPSLLW        $0x01, 2432(AX), Z10
+	VPSLLW        $0x01, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPSRLW        $0x04, 960(AX), Z10
+	VPSRLW        $0x04, 1728(AX), Z10
 	VPANDD        Z1, Z10, Z10
-	VPSLLW        $0x01, 2496(AX), Z11
+	VPSLLW        $0x01, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -9789,22 +9789,22 @@ tileIQ5_K_16x7_loop:
 	VPDPBUSD.BCST 2432(CX), Z10, Z11
 	VPMULLD       192(SP), Z11, Z11
 	VPADDD        Z11, Z17, Z17
-	VPANDD        1024(AX), Z1, Z3
-	VPTERNLOGD    $0xf8, 2048(AX), Z2, Z3
-	VPANDD        1088(AX), Z1, Z4
-	VPTERNLOGD    $0xf8, 2112(AX), Z2, Z4
-	VPANDD        1152(AX), Z1, Z5
-	VPTERNLOGD    $0xf8, 2176(AX), Z2, Z5
-	VPANDD        1216(AX), Z1, Z6
-	VPTERNLOGD    $0xf8, 2240(AX), Z2, Z6
-	VPANDD        1280(AX), Z1, Z7
-	VPTERNLOGD    $0xf8, 2304(AX), Z2, Z7
-	VPANDD        1344(AX), Z1, Z8
-	VPTERNLOGD    $0xf8, 2368(AX), Z2, Z8
-	VPANDD        1408(AX), Z1, Z9
-	VPTERNLOGD    $0xf8, 2432(AX), Z2, Z9
-	VPANDD        1472(AX), Z1, Z10
-	VPTERNLOGD    $0xf8, 2496(AX), Z2, Z10
+	VPANDD        1792(AX), Z1, Z3
+	VPTERNLOGD    $0xf8, 256(AX), Z2, Z3
+	VPANDD        1856(AX), Z1, Z4
+	VPTERNLOGD    $0xf8, 320(AX), Z2, Z4
+	VPANDD        1920(AX), Z1, Z5
+	VPTERNLOGD    $0xf8, 384(AX), Z2, Z5
+	VPANDD        1984(AX), Z1, Z6
+	VPTERNLOGD    $0xf8, 448(AX), Z2, Z6
+	VPANDD        2048(AX), Z1, Z7
+	VPTERNLOGD    $0xf8, 512(AX), Z2, Z7
+	VPANDD        2112(AX), Z1, Z8
+	VPTERNLOGD    $0xf8, 576(AX), Z2, Z8
+	VPANDD        2176(AX), Z1, Z9
+	VPTERNLOGD    $0xf8, 640(AX), Z2, Z9
+	VPANDD        2240(AX), Z1, Z10
+	VPTERNLOGD    $0xf8, 704(AX), Z2, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
 	VPDPBUSD.BCST 132(CX), Z3, Z11
@@ -9882,37 +9882,37 @@ tileIQ5_K_16x7_loop:
 	VPDPBUSD.BCST 2464(CX), Z10, Z11
 	VPMULLD       256(SP), Z11, Z11
 	VPADDD        Z11, Z17, Z17
-	VPSRLW        $0x04, 1024(AX), Z3
+	VPSRLW        $0x04, 1792(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x01, 2048(AX), Z4
+	VPSRLW        $0x01, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPSRLW        $0x04, 1088(AX), Z4
+	VPSRLW        $0x04, 1856(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x01, 2112(AX), Z5
+	VPSRLW        $0x01, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPSRLW        $0x04, 1152(AX), Z5
+	VPSRLW        $0x04, 1920(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x01, 2176(AX), Z6
+	VPSRLW        $0x01, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPSRLW        $0x04, 1216(AX), Z6
+	VPSRLW        $0x04, 1984(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x01, 2240(AX), Z7
+	VPSRLW        $0x01, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPSRLW        $0x04, 1280(AX), Z7
+	VPSRLW        $0x04, 2048(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x01, 2304(AX), Z8
+	VPSRLW        $0x01, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPSRLW        $0x04, 1344(AX), Z8
+	VPSRLW        $0x04, 2112(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x01, 2368(AX), Z9
+	VPSRLW        $0x01, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPSRLW        $0x04, 1408(AX), Z9
+	VPSRLW        $0x04, 2176(AX), Z9
 	VPANDD        Z1, Z9, Z9
-	VPSRLW        $0x01, 2432(AX), Z10
+	VPSRLW        $0x01, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPSRLW        $0x04, 1472(AX), Z10
+	VPSRLW        $0x04, 2240(AX), Z10
 	VPANDD        Z1, Z10, Z10
-	VPSRLW        $0x01, 2496(AX), Z11
+	VPSRLW        $0x01, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -9991,29 +9991,29 @@ tileIQ5_K_16x7_loop:
 	VPDPBUSD.BCST 2496(CX), Z10, Z11
 	VPMULLD       320(SP), Z11, Z11
 	VPADDD        Z11, Z17, Z17
-	VPANDD        1536(AX), Z1, Z3
-	VPSRLW        $0x02, 2048(AX), Z4
+	VPANDD        2304(AX), Z1, Z3
+	VPSRLW        $0x02, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPANDD        1600(AX), Z1, Z4
-	VPSRLW        $0x02, 2112(AX), Z5
+	VPANDD        2368(AX), Z1, Z4
+	VPSRLW        $0x02, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPANDD        1664(AX), Z1, Z5
-	VPSRLW        $0x02, 2176(AX), Z6
+	VPANDD        2432(AX), Z1, Z5
+	VPSRLW        $0x02, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPANDD        1728(AX), Z1, Z6
-	VPSRLW        $0x02, 2240(AX), Z7
+	VPANDD        2496(AX), Z1, Z6
+	VPSRLW        $0x02, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPANDD        1792(AX), Z1, Z7
-	VPSRLW        $0x02, 2304(AX), Z8
+	VPANDD        2560(AX), Z1, Z7
+	VPSRLW        $0x02, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPANDD        1856(AX), Z1, Z8
-	VPSRLW        $0x02, 2368(AX), Z9
+	VPANDD        2624(AX), Z1, Z8
+	VPSRLW        $0x02, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPANDD        1920(AX), Z1, Z9
-	VPSRLW        $0x02, 2432(AX), Z10
+	VPANDD        2688(AX), Z1, Z9
+	VPSRLW        $0x02, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPANDD        1984(AX), Z1, Z10
-	VPSRLW        $0x02, 2496(AX), Z11
+	VPANDD        2752(AX), Z1, Z10
+	VPSRLW        $0x02, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -10092,37 +10092,37 @@ tileIQ5_K_16x7_loop:
 	VPDPBUSD.BCST 2528(CX), Z10, Z11
 	VPMULLD       384(SP), Z11, Z11
 	VPADDD        Z11, Z17, Z17
-	VPSRLW        $0x04, 1536(AX), Z3
+	VPSRLW        $0x04, 2304(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x03, 2048(AX), Z4
+	VPSRLW        $0x03, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPSRLW        $0x04, 1600(AX), Z4
+	VPSRLW        $0x04, 2368(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x03, 2112(AX), Z5
+	VPSRLW        $0x03, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPSRLW        $0x04, 1664(AX), Z5
+	VPSRLW        $0x04, 2432(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x03, 2176(AX), Z6
+	VPSRLW        $0x03, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPSRLW        $0x04, 1728(AX), Z6
+	VPSRLW        $0x04, 2496(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x03, 2240(AX), Z7
+	VPSRLW        $0x03, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPSRLW        $0x04, 1792(AX), Z7
+	VPSRLW        $0x04, 2560(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x03, 2304(AX), Z8
+	VPSRLW        $0x03, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPSRLW        $0x04, 1856(AX), Z8
+	VPSRLW        $0x04, 2624(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x03, 2368(AX), Z9
+	VPSRLW        $0x03, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPSRLW        $0x04, 1920(AX), Z9
+	VPSRLW        $0x04, 2688(AX), Z9
 	VPANDD        Z1, Z9, Z9
-	VPSRLW        $0x03, 2432(AX), Z10
+	VPSRLW        $0x03, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPSRLW        $0x04, 1984(AX), Z10
+	VPSRLW        $0x04, 2752(AX), Z10
 	VPANDD        Z1, Z10, Z10
-	VPSRLW        $0x03, 2496(AX), Z11
+	VPSRLW        $0x03, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -10201,8 +10201,8 @@ tileIQ5_K_16x7_loop:
 	VPDPBUSD.BCST 2560(CX), Z10, Z11
 	VPMULLD       448(SP), Z11, Z11
 	VPADDD        Z11, Z17, Z17
-	VCVTPH2PS     2752(AX), Z3
-	VCVTPH2PS     2784(AX), Z4
+	VCVTPH2PS     192(AX), Z3
+	VCVTPH2PS     224(AX), Z4
 	VPXORD        Z0, Z0, Z5
 	VMOVDQU32     512(SP), Z6
 	VPDPWSSD.BCST 292(CX), Z6, Z5
@@ -10365,9 +10365,9 @@ tileIQ5_K_16x8_loop:
 	VPBROADCASTD  SI, Z4
 	MOVL          $0x30303030, SI
 	VPBROADCASTD  SI, Z5
-	VMOVDQU32     2560(AX), Z6
-	VMOVDQU32     2624(AX), Z7
-	VMOVDQU32     2688(AX), Z8
+	VMOVDQU32     (AX), Z6
+	VMOVDQU32     64(AX), Z7
+	VMOVDQU32     128(AX), Z8
 	VPANDD        Z3, Z6, Z9
 	VPANDD        Z3, Z7, Z3
 	VPSRLD        $0x02, Z6, Z10
@@ -10409,29 +10409,29 @@ tileIQ5_K_16x8_loop:
 	VMOVDQU32     Z3, 640(SP)
 	VPSHUFB       kpair1<>+0(SB), Z5, Z3
 	VMOVDQU32     Z3, 704(SP)
-	VPANDD        (AX), Z1, Z4
-	VPSLLW        $0x04, 2048(AX), Z3
+	VPANDD        768(AX), Z1, Z4
+	VPSLLW        $0x04, 256(AX), Z3
 	VPTERNLOGD    $0xf8, Z2, Z3, Z4
-	VPANDD        64(AX), Z1, Z5
-	VPSLLW        $0x04, 2112(AX), Z3
+	VPANDD        832(AX), Z1, Z5
+	VPSLLW        $0x04, 320(AX), Z3
 	VPTERNLOGD    $0xf8, Z2, Z3, Z5
-	VPANDD        128(AX), Z1, Z6
-	VPSLLW        $0x04, 2176(AX), Z3
+	VPANDD        896(AX), Z1, Z6
+	VPSLLW        $0x04, 384(AX), Z3
 	VPTERNLOGD    $0xf8, Z2, Z3, Z6
-	VPANDD        192(AX), Z1, Z7
-	VPSLLW        $0x04, 2240(AX), Z3
+	VPANDD        960(AX), Z1, Z7
+	VPSLLW        $0x04, 448(AX), Z3
 	VPTERNLOGD    $0xf8, Z2, Z3, Z7
-	VPANDD        256(AX), Z1, Z8
-	VPSLLW        $0x04, 2304(AX), Z3
+	VPANDD        1024(AX), Z1, Z8
+	VPSLLW        $0x04, 512(AX), Z3
 	VPTERNLOGD    $0xf8, Z2, Z3, Z8
-	VPANDD        320(AX), Z1, Z9
-	VPSLLW        $0x04, 2368(AX), Z3
+	VPANDD        1088(AX), Z1, Z9
+	VPSLLW        $0x04, 576(AX), Z3
 	VPTERNLOGD    $0xf8, Z2, Z3, Z9
-	VPANDD        384(AX), Z1, Z10
-	VPSLLW        $0x04, 2432(AX), Z3
+	VPANDD        1152(AX), Z1, Z10
+	VPSLLW        $0x04, 640(AX), Z3
 	VPTERNLOGD    $0xf8, Z2, Z3, Z10
-	VPANDD        448(AX), Z1, Z11
-	VPSLLW        $0x04, 2496(AX), Z3
+	VPANDD        1216(AX), Z1, Z11
+	VPSLLW        $0x04, 704(AX), Z3
 	VPTERNLOGD    $0xf8, Z2, Z3, Z11
 	VPXORD        Z0, Z0, Z12
 	VPXORD        Z0, Z0, Z3
@@ -10513,37 +10513,37 @@ tileIQ5_K_16x8_loop:
 	VPDPBUSD.BCST 2720(CX), Z11, Z3
 	VPMULLD       (SP), Z12, Z17
 	VPMULLD       (SP), Z3, Z16
-	VPSRLW        $0x04, (AX), Z3
+	VPSRLW        $0x04, 768(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSLLW        $0x03, 2048(AX), Z4
+	VPSLLW        $0x03, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPSRLW        $0x04, 64(AX), Z4
+	VPSRLW        $0x04, 832(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSLLW        $0x03, 2112(AX), Z5
+	VPSLLW        $0x03, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPSRLW        $0x04, 128(AX), Z5
+	VPSRLW        $0x04, 896(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSLLW        $0x03, 2176(AX), Z6
+	VPSLLW        $0x03, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPSRLW        $0x04, 192(AX), Z6
+	VPSRLW        $0x04, 960(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSLLW        $0x03, 2240(AX), Z7
+	VPSLLW        $0x03, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPSRLW        $0x04, 256(AX), Z7
+	VPSRLW        $0x04, 1024(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSLLW        $0x03, 2304(AX), Z8
+	VPSLLW        $0x03, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPSRLW        $0x04, 320(AX), Z8
+	VPSRLW        $0x04, 1088(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSLLW        $0x03, 2368(AX), Z9
+	VPSLLW        $0x03, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPSRLW        $0x04, 384(AX), Z9
+	VPSRLW        $0x04, 1152(AX), Z9
 	VPANDD        Z1, Z9, Z9
-	VPSLLW        $0x03, 2432(AX), Z10
+	VPSLLW        $0x03, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPSRLW        $0x04, 448(AX), Z10
+	VPSRLW        $0x04, 1216(AX), Z10
 	VPANDD        Z1, Z10, Z10
-	VPSLLW        $0x03, 2496(AX), Z11
+	VPSLLW        $0x03, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -10633,29 +10633,29 @@ tileIQ5_K_16x8_loop:
 	VPADDD        Z11, Z17, Z17
 	VPMULLD       64(SP), Z12, Z12
 	VPADDD        Z12, Z16, Z16
-	VPANDD        512(AX), Z1, Z3
-	VPSLLW        $0x02, 2048(AX), Z4
+	VPANDD        1280(AX), Z1, Z3
+	VPSLLW        $0x02, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPANDD        576(AX), Z1, Z4
-	VPSLLW        $0x02, 2112(AX), Z5
+	VPANDD        1344(AX), Z1, Z4
+	VPSLLW        $0x02, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPANDD        640(AX), Z1, Z5
-	VPSLLW        $0x02, 2176(AX), Z6
+	VPANDD        1408(AX), Z1, Z5
+	VPSLLW        $0x02, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPANDD        704(AX), Z1, Z6
-	VPSLLW        $0x02, 2240(AX), Z7
+	VPANDD        1472(AX), Z1, Z6
+	VPSLLW        $0x02, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPANDD        768(AX), Z1, Z7
-	VPSLLW        $0x02, 2304(AX), Z8
+	VPANDD        1536(AX), Z1, Z7
+	VPSLLW        $0x02, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPANDD        832(AX), Z1, Z8
-	VPSLLW        $0x02, 2368(AX), Z9
+	VPANDD        1600(AX), Z1, Z8
+	VPSLLW        $0x02, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPANDD        896(AX), Z1, Z9
-	VPSLLW        $0x02, 2432(AX), Z10
+	VPANDD        1664(AX), Z1, Z9
+	VPSLLW        $0x02, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPANDD        960(AX), Z1, Z10
-	VPSLLW        $0x02, 2496(AX), Z11
+	VPANDD        1728(AX), Z1, Z10
+	VPSLLW        $0x02, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -10745,37 +10745,37 @@ tileIQ5_K_16x8_loop:
 	VPADDD        Z11, Z17, Z17
 	VPMULLD       128(SP), Z12, Z12
 	VPADDD        Z12, Z16, Z16
-	VPSRLW        $0x04, 512(AX), Z3
+	VPSRLW        $0x04, 1280(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSLLW        $0x01, 2048(AX), Z4
+	VPSLLW        $0x01, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPSRLW        $0x04, 576(AX), Z4
+	VPSRLW        $0x04, 1344(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSLLW        $0x01, 2112(AX), Z5
+	VPSLLW        $0x01, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPSRLW        $0x04, 640(AX), Z5
+	VPSRLW        $0x04, 1408(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSLLW        $0x01, 2176(AX), Z6
+	VPSLLW        $0x01, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPSRLW        $0x04, 704(AX), Z6
+	VPSRLW        $0x04, 1472(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSLLW        $0x01, 2240(AX), Z7
+	VPSLLW        $0x01, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPSRLW        $0x04, 768(AX), Z7
+	VPSRLW        $0x04, 1536(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSLLW        $0x01, 2304(AX), Z8
+	VPSLLW        $0x01, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPSRLW        $0x04, 832(AX), Z8
+	VPSRLW        $0x04, 1600(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSLLW        $0x01, 2368(AX), Z9
+	VPSLLW        $0x01, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPSRLW        $0x04, 896(AX), Z9
+	VPSRLW        $0x04, 1664(AX), Z9
 	VPANDD        Z1, Z9, Z9
-	VPSLLW        $0x01, 2432(AX), Z10
+	VPSLLW        $0x01, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPSRLW        $0x04, 960(AX), Z10
+	VPSRLW        $0x04, 1728(AX), Z10
 	VPANDD        Z1, Z10, Z10
-	VPSLLW        $0x01, 2496(AX), Z11
+	VPSLLW        $0x01, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -10865,22 +10865,22 @@ tileIQ5_K_16x8_loop:
 	VPADDD        Z11, Z17, Z17
 	VPMULLD       192(SP), Z12, Z12
 	VPADDD        Z12, Z16, Z16
-	VPANDD        1024(AX), Z1, Z3
-	VPTERNLOGD    $0xf8, 2048(AX), Z2, Z3
-	VPANDD        1088(AX), Z1, Z4
-	VPTERNLOGD    $0xf8, 2112(AX), Z2, Z4
-	VPANDD        1152(AX), Z1, Z5
-	VPTERNLOGD    $0xf8, 2176(AX), Z2, Z5
-	VPANDD        1216(AX), Z1, Z6
-	VPTERNLOGD    $0xf8, 2240(AX), Z2, Z6
-	VPANDD        1280(AX), Z1, Z7
-	VPTERNLOGD    $0xf8, 2304(AX), Z2, Z7
-	VPANDD        1344(AX), Z1, Z8
-	VPTERNLOGD    $0xf8, 2368(AX), Z2, Z8
-	VPANDD        1408(AX), Z1, Z9
-	VPTERNLOGD    $0xf8, 2432(AX), Z2, Z9
-	VPANDD        1472(AX), Z1, Z10
-	VPTERNLOGD    $0xf8, 2496(AX), Z2, Z10
+	VPANDD        1792(AX), Z1, Z3
+	VPTERNLOGD    $0xf8, 256(AX), Z2, Z3
+	VPANDD        1856(AX), Z1, Z4
+	VPTERNLOGD    $0xf8, 320(AX), Z2, Z4
+	VPANDD        1920(AX), Z1, Z5
+	VPTERNLOGD    $0xf8, 384(AX), Z2, Z5
+	VPANDD        1984(AX), Z1, Z6
+	VPTERNLOGD    $0xf8, 448(AX), Z2, Z6
+	VPANDD        2048(AX), Z1, Z7
+	VPTERNLOGD    $0xf8, 512(AX), Z2, Z7
+	VPANDD        2112(AX), Z1, Z8
+	VPTERNLOGD    $0xf8, 576(AX), Z2, Z8
+	VPANDD        2176(AX), Z1, Z9
+	VPTERNLOGD    $0xf8, 640(AX), Z2, Z9
+	VPANDD        2240(AX), Z1, Z10
+	VPTERNLOGD    $0xf8, 704(AX), Z2, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
 	VPDPBUSD.BCST 132(CX), Z3, Z11
@@ -10969,37 +10969,37 @@ tileIQ5_K_16x8_loop:
 	VPADDD        Z11, Z17, Z17
 	VPMULLD       256(SP), Z12, Z12
 	VPADDD        Z12, Z16, Z16
-	VPSRLW        $0x04, 1024(AX), Z3
+	VPSRLW        $0x04, 1792(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x01, 2048(AX), Z4
+	VPSRLW        $0x01, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPSRLW        $0x04, 1088(AX), Z4
+	VPSRLW        $0x04, 1856(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x01, 2112(AX), Z5
+	VPSRLW        $0x01, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPSRLW        $0x04, 1152(AX), Z5
+	VPSRLW        $0x04, 1920(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x01, 2176(AX), Z6
+	VPSRLW        $0x01, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPSRLW        $0x04, 1216(AX), Z6
+	VPSRLW        $0x04, 1984(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x01, 2240(AX), Z7
+	VPSRLW        $0x01, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPSRLW        $0x04, 1280(AX), Z7
+	VPSRLW        $0x04, 2048(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x01, 2304(AX), Z8
+	VPSRLW        $0x01, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPSRLW        $0x04, 1344(AX), Z8
+	VPSRLW        $0x04, 2112(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x01, 2368(AX), Z9
+	VPSRLW        $0x01, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPSRLW        $0x04, 1408(AX), Z9
+	VPSRLW        $0x04, 2176(AX), Z9
 	VPANDD        Z1, Z9, Z9
-	VPSRLW        $0x01, 2432(AX), Z10
+	VPSRLW        $0x01, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPSRLW        $0x04, 1472(AX), Z10
+	VPSRLW        $0x04, 2240(AX), Z10
 	VPANDD        Z1, Z10, Z10
-	VPSRLW        $0x01, 2496(AX), Z11
+	VPSRLW        $0x01, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -11089,29 +11089,29 @@ tileIQ5_K_16x8_loop:
 	VPADDD        Z11, Z17, Z17
 	VPMULLD       320(SP), Z12, Z12
 	VPADDD        Z12, Z16, Z16
-	VPANDD        1536(AX), Z1, Z3
-	VPSRLW        $0x02, 2048(AX), Z4
+	VPANDD        2304(AX), Z1, Z3
+	VPSRLW        $0x02, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPANDD        1600(AX), Z1, Z4
-	VPSRLW        $0x02, 2112(AX), Z5
+	VPANDD        2368(AX), Z1, Z4
+	VPSRLW        $0x02, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPANDD        1664(AX), Z1, Z5
-	VPSRLW        $0x02, 2176(AX), Z6
+	VPANDD        2432(AX), Z1, Z5
+	VPSRLW        $0x02, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPANDD        1728(AX), Z1, Z6
-	VPSRLW        $0x02, 2240(AX), Z7
+	VPANDD        2496(AX), Z1, Z6
+	VPSRLW        $0x02, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPANDD        1792(AX), Z1, Z7
-	VPSRLW        $0x02, 2304(AX), Z8
+	VPANDD        2560(AX), Z1, Z7
+	VPSRLW        $0x02, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPANDD        1856(AX), Z1, Z8
-	VPSRLW        $0x02, 2368(AX), Z9
+	VPANDD        2624(AX), Z1, Z8
+	VPSRLW        $0x02, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPANDD        1920(AX), Z1, Z9
-	VPSRLW        $0x02, 2432(AX), Z10
+	VPANDD        2688(AX), Z1, Z9
+	VPSRLW        $0x02, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPANDD        1984(AX), Z1, Z10
-	VPSRLW        $0x02, 2496(AX), Z11
+	VPANDD        2752(AX), Z1, Z10
+	VPSRLW        $0x02, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -11201,37 +11201,37 @@ tileIQ5_K_16x8_loop:
 	VPADDD        Z11, Z17, Z17
 	VPMULLD       384(SP), Z12, Z12
 	VPADDD        Z12, Z16, Z16
-	VPSRLW        $0x04, 1536(AX), Z3
+	VPSRLW        $0x04, 2304(AX), Z3
 	VPANDD        Z1, Z3, Z3
-	VPSRLW        $0x03, 2048(AX), Z4
+	VPSRLW        $0x03, 256(AX), Z4
 	VPTERNLOGD    $0xf8, Z2, Z4, Z3
-	VPSRLW        $0x04, 1600(AX), Z4
+	VPSRLW        $0x04, 2368(AX), Z4
 	VPANDD        Z1, Z4, Z4
-	VPSRLW        $0x03, 2112(AX), Z5
+	VPSRLW        $0x03, 320(AX), Z5
 	VPTERNLOGD    $0xf8, Z2, Z5, Z4
-	VPSRLW        $0x04, 1664(AX), Z5
+	VPSRLW        $0x04, 2432(AX), Z5
 	VPANDD        Z1, Z5, Z5
-	VPSRLW        $0x03, 2176(AX), Z6
+	VPSRLW        $0x03, 384(AX), Z6
 	VPTERNLOGD    $0xf8, Z2, Z6, Z5
-	VPSRLW        $0x04, 1728(AX), Z6
+	VPSRLW        $0x04, 2496(AX), Z6
 	VPANDD        Z1, Z6, Z6
-	VPSRLW        $0x03, 2240(AX), Z7
+	VPSRLW        $0x03, 448(AX), Z7
 	VPTERNLOGD    $0xf8, Z2, Z7, Z6
-	VPSRLW        $0x04, 1792(AX), Z7
+	VPSRLW        $0x04, 2560(AX), Z7
 	VPANDD        Z1, Z7, Z7
-	VPSRLW        $0x03, 2304(AX), Z8
+	VPSRLW        $0x03, 512(AX), Z8
 	VPTERNLOGD    $0xf8, Z2, Z8, Z7
-	VPSRLW        $0x04, 1856(AX), Z8
+	VPSRLW        $0x04, 2624(AX), Z8
 	VPANDD        Z1, Z8, Z8
-	VPSRLW        $0x03, 2368(AX), Z9
+	VPSRLW        $0x03, 576(AX), Z9
 	VPTERNLOGD    $0xf8, Z2, Z9, Z8
-	VPSRLW        $0x04, 1920(AX), Z9
+	VPSRLW        $0x04, 2688(AX), Z9
 	VPANDD        Z1, Z9, Z9
-	VPSRLW        $0x03, 2432(AX), Z10
+	VPSRLW        $0x03, 640(AX), Z10
 	VPTERNLOGD    $0xf8, Z2, Z10, Z9
-	VPSRLW        $0x04, 1984(AX), Z10
+	VPSRLW        $0x04, 2752(AX), Z10
 	VPANDD        Z1, Z10, Z10
-	VPSRLW        $0x03, 2496(AX), Z11
+	VPSRLW        $0x03, 704(AX), Z11
 	VPTERNLOGD    $0xf8, Z2, Z11, Z10
 	VPXORD        Z0, Z0, Z11
 	VPXORD        Z0, Z0, Z12
@@ -11321,8 +11321,8 @@ tileIQ5_K_16x8_loop:
 	VPADDD        Z11, Z17, Z17
 	VPMULLD       448(SP), Z12, Z12
 	VPADDD        Z12, Z16, Z16
-	VCVTPH2PS     2752(AX), Z3
-	VCVTPH2PS     2784(AX), Z4
+	VCVTPH2PS     192(AX), Z3
+	VCVTPH2PS     224(AX), Z4
 	VPXORD        Z0, Z0, Z5
 	VMOVDQU32     512(SP), Z6
 	VPDPWSSD.BCST 292(CX), Z6, Z5
@@ -11479,17 +11479,19 @@ TEXT ·tileIQ6_K_16x1(SB), $1024-56
 	MOVQ         a+8(FP), CX
 	MOVQ         as+16(FP), DX
 	MOVQ         nb+24(FP), BX
+	IMUL3Q       $0x00000d00, BX, SI
+	ADDQ         AX, SI
 	VPXORD       Z31, Z31, Z31
 	VPXORD       Z0, Z0, Z0
-	MOVL         $0x0f0f0f0f, SI
-	VPBROADCASTD SI, Z0
-	MOVL         $0x30303030, SI
-	VPBROADCASTD SI, Z1
+	MOVL         $0x0f0f0f0f, DI
+	VPBROADCASTD DI, Z0
+	MOVL         $0x30303030, DI
+	VPBROADCASTD DI, Z1
 
 tileIQ6_K_16x1_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ6_K_16x1_done
-	VMOVDQU32     3072(AX), Z2
+	VMOVDQU32     (AX), Z2
 	VPSLLD        $0x18, Z2, Z3
 	VPSRAD        $0x18, Z3, Z3
 	VMOVDQU32     Z3, (SP)
@@ -11501,7 +11503,7 @@ tileIQ6_K_16x1_loop:
 	VMOVDQU32     Z3, 128(SP)
 	VPSRAD        $0x18, Z2, Z2
 	VMOVDQU32     Z2, 192(SP)
-	VMOVDQU32     3136(AX), Z2
+	VMOVDQU32     64(AX), Z2
 	VPSLLD        $0x18, Z2, Z3
 	VPSRAD        $0x18, Z3, Z3
 	VMOVDQU32     Z3, 256(SP)
@@ -11513,7 +11515,7 @@ tileIQ6_K_16x1_loop:
 	VMOVDQU32     Z3, 384(SP)
 	VPSRAD        $0x18, Z2, Z2
 	VMOVDQU32     Z2, 448(SP)
-	VMOVDQU32     3200(AX), Z2
+	VMOVDQU32     128(AX), Z2
 	VPSLLD        $0x18, Z2, Z3
 	VPSRAD        $0x18, Z3, Z3
 	VMOVDQU32     Z3, 512(SP)
@@ -11525,7 +11527,7 @@ tileIQ6_K_16x1_loop:
 	VMOVDQU32     Z3, 640(SP)
 	VPSRAD        $0x18, Z2, Z2
 	VMOVDQU32     Z2, 704(SP)
-	VMOVDQU32     3264(AX), Z2
+	VMOVDQU32     192(AX), Z2
 	VPSLLD        $0x18, Z2, Z3
 	VPSRAD        $0x18, Z3, Z3
 	VMOVDQU32     Z3, 768(SP)
@@ -11537,29 +11539,29 @@ tileIQ6_K_16x1_loop:
 	VMOVDQU32     Z3, 896(SP)
 	VPSRAD        $0x18, Z2, Z2
 	VMOVDQU32     Z2, 960(SP)
-	VPANDD        (AX), Z0, Z2
-	VPSLLW        $0x04, 2048(AX), Z3
+	VPANDD        768(AX), Z0, Z2
+	VPSLLW        $0x04, 256(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPANDD        64(AX), Z0, Z3
-	VPSLLW        $0x04, 2112(AX), Z4
+	VPANDD        832(AX), Z0, Z3
+	VPSLLW        $0x04, 320(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPANDD        128(AX), Z0, Z4
-	VPSLLW        $0x04, 2176(AX), Z5
+	VPANDD        896(AX), Z0, Z4
+	VPSLLW        $0x04, 384(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPANDD        192(AX), Z0, Z5
-	VPSLLW        $0x04, 2240(AX), Z6
+	VPANDD        960(AX), Z0, Z5
+	VPSLLW        $0x04, 448(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPANDD        256(AX), Z0, Z6
-	VPSLLW        $0x04, 2304(AX), Z7
+	VPANDD        1024(AX), Z0, Z6
+	VPSLLW        $0x04, 512(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPANDD        320(AX), Z0, Z7
-	VPSLLW        $0x04, 2368(AX), Z8
+	VPANDD        1088(AX), Z0, Z7
+	VPSLLW        $0x04, 576(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPANDD        384(AX), Z0, Z8
-	VPSLLW        $0x04, 2432(AX), Z9
+	VPANDD        1152(AX), Z0, Z8
+	VPSLLW        $0x04, 640(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPANDD        448(AX), Z0, Z9
-	VPSLLW        $0x04, 2496(AX), Z10
+	VPANDD        1216(AX), Z0, Z9
+	VPSLLW        $0x04, 704(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  320(CX), Z10
 	VPBROADCASTD  324(CX), Z11
@@ -11574,29 +11576,67 @@ tileIQ6_K_16x1_loop:
 	VPMULLD       (SP), Z10, Z10
 	VPMULLD       64(SP), Z11, Z11
 	VPADDD        Z11, Z10, Z23
-	VPANDD        512(AX), Z0, Z2
-	VPSLLW        $0x02, 2048(AX), Z3
+	VPSRLW        $0x04, 768(AX), Z2
+	VPANDD        Z0, Z2, Z2
+	VPTERNLOGD    $0xf8, 256(AX), Z1, Z2
+	VPSRLW        $0x04, 832(AX), Z3
+	VPANDD        Z0, Z3, Z3
+	VPTERNLOGD    $0xf8, 320(AX), Z1, Z3
+	VPSRLW        $0x04, 896(AX), Z4
+	VPANDD        Z0, Z4, Z4
+	VPTERNLOGD    $0xf8, 384(AX), Z1, Z4
+	VPSRLW        $0x04, 960(AX), Z5
+	VPANDD        Z0, Z5, Z5
+	VPTERNLOGD    $0xf8, 448(AX), Z1, Z5
+	VPSRLW        $0x04, 1024(AX), Z6
+	VPANDD        Z0, Z6, Z6
+	VPTERNLOGD    $0xf8, 512(AX), Z1, Z6
+	VPSRLW        $0x04, 1088(AX), Z7
+	VPANDD        Z0, Z7, Z7
+	VPTERNLOGD    $0xf8, 576(AX), Z1, Z7
+	VPSRLW        $0x04, 1152(AX), Z8
+	VPANDD        Z0, Z8, Z8
+	VPTERNLOGD    $0xf8, 640(AX), Z1, Z8
+	VPSRLW        $0x04, 1216(AX), Z9
+	VPANDD        Z0, Z9, Z9
+	VPTERNLOGD    $0xf8, 704(AX), Z1, Z9
+	VPBROADCASTD  336(CX), Z10
+	VPBROADCASTD  340(CX), Z11
+	VPDPBUSD.BCST 68(CX), Z2, Z10
+	VPDPBUSD.BCST 84(CX), Z6, Z11
+	VPDPBUSD.BCST 72(CX), Z3, Z10
+	VPDPBUSD.BCST 88(CX), Z7, Z11
+	VPDPBUSD.BCST 76(CX), Z4, Z10
+	VPDPBUSD.BCST 92(CX), Z8, Z11
+	VPDPBUSD.BCST 80(CX), Z5, Z10
+	VPDPBUSD.BCST 96(CX), Z9, Z11
+	VPMULLD       256(SP), Z10, Z10
+	VPMULLD       320(SP), Z11, Z11
+	VPADDD        Z10, Z23, Z23
+	VPADDD        Z11, Z23, Z23
+	VPANDD        1280(AX), Z0, Z2
+	VPSLLW        $0x02, 256(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPANDD        576(AX), Z0, Z3
-	VPSLLW        $0x02, 2112(AX), Z4
+	VPANDD        1344(AX), Z0, Z3
+	VPSLLW        $0x02, 320(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPANDD        640(AX), Z0, Z4
-	VPSLLW        $0x02, 2176(AX), Z5
+	VPANDD        1408(AX), Z0, Z4
+	VPSLLW        $0x02, 384(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPANDD        704(AX), Z0, Z5
-	VPSLLW        $0x02, 2240(AX), Z6
+	VPANDD        1472(AX), Z0, Z5
+	VPSLLW        $0x02, 448(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPANDD        768(AX), Z0, Z6
-	VPSLLW        $0x02, 2304(AX), Z7
+	VPANDD        1536(AX), Z0, Z6
+	VPSLLW        $0x02, 512(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPANDD        832(AX), Z0, Z7
-	VPSLLW        $0x02, 2368(AX), Z8
+	VPANDD        1600(AX), Z0, Z7
+	VPSLLW        $0x02, 576(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPANDD        896(AX), Z0, Z8
-	VPSLLW        $0x02, 2432(AX), Z9
+	VPANDD        1664(AX), Z0, Z8
+	VPSLLW        $0x02, 640(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPANDD        960(AX), Z0, Z9
-	VPSLLW        $0x02, 2496(AX), Z10
+	VPANDD        1728(AX), Z0, Z9
+	VPSLLW        $0x02, 704(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  328(CX), Z10
 	VPBROADCASTD  332(CX), Z11
@@ -11612,75 +11652,37 @@ tileIQ6_K_16x1_loop:
 	VPMULLD       192(SP), Z11, Z11
 	VPADDD        Z10, Z23, Z23
 	VPADDD        Z11, Z23, Z23
-	VPSRLW        $0x04, (AX), Z2
+	VPSRLW        $0x04, 1280(AX), Z2
 	VPANDD        Z0, Z2, Z2
-	VPTERNLOGD    $0xf8, 2048(AX), Z1, Z2
-	VPSRLW        $0x04, 64(AX), Z3
-	VPANDD        Z0, Z3, Z3
-	VPTERNLOGD    $0xf8, 2112(AX), Z1, Z3
-	VPSRLW        $0x04, 128(AX), Z4
-	VPANDD        Z0, Z4, Z4
-	VPTERNLOGD    $0xf8, 2176(AX), Z1, Z4
-	VPSRLW        $0x04, 192(AX), Z5
-	VPANDD        Z0, Z5, Z5
-	VPTERNLOGD    $0xf8, 2240(AX), Z1, Z5
-	VPSRLW        $0x04, 256(AX), Z6
-	VPANDD        Z0, Z6, Z6
-	VPTERNLOGD    $0xf8, 2304(AX), Z1, Z6
-	VPSRLW        $0x04, 320(AX), Z7
-	VPANDD        Z0, Z7, Z7
-	VPTERNLOGD    $0xf8, 2368(AX), Z1, Z7
-	VPSRLW        $0x04, 384(AX), Z8
-	VPANDD        Z0, Z8, Z8
-	VPTERNLOGD    $0xf8, 2432(AX), Z1, Z8
-	VPSRLW        $0x04, 448(AX), Z9
-	VPANDD        Z0, Z9, Z9
-	VPTERNLOGD    $0xf8, 2496(AX), Z1, Z9
-	VPBROADCASTD  336(CX), Z10
-	VPBROADCASTD  340(CX), Z11
-	VPDPBUSD.BCST 68(CX), Z2, Z10
-	VPDPBUSD.BCST 84(CX), Z6, Z11
-	VPDPBUSD.BCST 72(CX), Z3, Z10
-	VPDPBUSD.BCST 88(CX), Z7, Z11
-	VPDPBUSD.BCST 76(CX), Z4, Z10
-	VPDPBUSD.BCST 92(CX), Z8, Z11
-	VPDPBUSD.BCST 80(CX), Z5, Z10
-	VPDPBUSD.BCST 96(CX), Z9, Z11
-	VPMULLD       256(SP), Z10, Z10
-	VPMULLD       320(SP), Z11, Z11
-	VPADDD        Z10, Z23, Z23
-	VPADDD        Z11, Z23, Z23
-	VPSRLW        $0x04, 512(AX), Z2
-	VPANDD        Z0, Z2, Z2
-	VPSRLW        $0x02, 2048(AX), Z3
+	VPSRLW        $0x02, 256(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPSRLW        $0x04, 576(AX), Z3
+	VPSRLW        $0x04, 1344(AX), Z3
 	VPANDD        Z0, Z3, Z3
-	VPSRLW        $0x02, 2112(AX), Z4
+	VPSRLW        $0x02, 320(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPSRLW        $0x04, 640(AX), Z4
+	VPSRLW        $0x04, 1408(AX), Z4
 	VPANDD        Z0, Z4, Z4
-	VPSRLW        $0x02, 2176(AX), Z5
+	VPSRLW        $0x02, 384(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPSRLW        $0x04, 704(AX), Z5
+	VPSRLW        $0x04, 1472(AX), Z5
 	VPANDD        Z0, Z5, Z5
-	VPSRLW        $0x02, 2240(AX), Z6
+	VPSRLW        $0x02, 448(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPSRLW        $0x04, 768(AX), Z6
+	VPSRLW        $0x04, 1536(AX), Z6
 	VPANDD        Z0, Z6, Z6
-	VPSRLW        $0x02, 2304(AX), Z7
+	VPSRLW        $0x02, 512(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPSRLW        $0x04, 832(AX), Z7
+	VPSRLW        $0x04, 1600(AX), Z7
 	VPANDD        Z0, Z7, Z7
-	VPSRLW        $0x02, 2368(AX), Z8
+	VPSRLW        $0x02, 576(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPSRLW        $0x04, 896(AX), Z8
+	VPSRLW        $0x04, 1664(AX), Z8
 	VPANDD        Z0, Z8, Z8
-	VPSRLW        $0x02, 2432(AX), Z9
+	VPSRLW        $0x02, 640(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPSRLW        $0x04, 960(AX), Z9
+	VPSRLW        $0x04, 1728(AX), Z9
 	VPANDD        Z0, Z9, Z9
-	VPSRLW        $0x02, 2496(AX), Z10
+	VPSRLW        $0x02, 704(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  344(CX), Z10
 	VPBROADCASTD  348(CX), Z11
@@ -11696,29 +11698,29 @@ tileIQ6_K_16x1_loop:
 	VPMULLD       448(SP), Z11, Z11
 	VPADDD        Z10, Z23, Z23
 	VPADDD        Z11, Z23, Z23
-	VPANDD        1024(AX), Z0, Z2
-	VPSLLW        $0x04, 2560(AX), Z3
+	VPANDD        2304(AX), Z0, Z2
+	VPSLLW        $0x04, 1792(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPANDD        1088(AX), Z0, Z3
-	VPSLLW        $0x04, 2624(AX), Z4
+	VPANDD        2368(AX), Z0, Z3
+	VPSLLW        $0x04, 1856(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPANDD        1152(AX), Z0, Z4
-	VPSLLW        $0x04, 2688(AX), Z5
+	VPANDD        2432(AX), Z0, Z4
+	VPSLLW        $0x04, 1920(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPANDD        1216(AX), Z0, Z5
-	VPSLLW        $0x04, 2752(AX), Z6
+	VPANDD        2496(AX), Z0, Z5
+	VPSLLW        $0x04, 1984(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPANDD        1280(AX), Z0, Z6
-	VPSLLW        $0x04, 2816(AX), Z7
+	VPANDD        2560(AX), Z0, Z6
+	VPSLLW        $0x04, 2048(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPANDD        1344(AX), Z0, Z7
-	VPSLLW        $0x04, 2880(AX), Z8
+	VPANDD        2624(AX), Z0, Z7
+	VPSLLW        $0x04, 2112(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPANDD        1408(AX), Z0, Z8
-	VPSLLW        $0x04, 2944(AX), Z9
+	VPANDD        2688(AX), Z0, Z8
+	VPSLLW        $0x04, 2176(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPANDD        1472(AX), Z0, Z9
-	VPSLLW        $0x04, 3008(AX), Z10
+	VPANDD        2752(AX), Z0, Z9
+	VPSLLW        $0x04, 2240(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  352(CX), Z10
 	VPBROADCASTD  356(CX), Z11
@@ -11734,29 +11736,67 @@ tileIQ6_K_16x1_loop:
 	VPMULLD       576(SP), Z11, Z11
 	VPADDD        Z10, Z23, Z23
 	VPADDD        Z11, Z23, Z23
-	VPANDD        1536(AX), Z0, Z2
-	VPSLLW        $0x02, 2560(AX), Z3
+	VPSRLW        $0x04, 2304(AX), Z2
+	VPANDD        Z0, Z2, Z2
+	VPTERNLOGD    $0xf8, 1792(AX), Z1, Z2
+	VPSRLW        $0x04, 2368(AX), Z3
+	VPANDD        Z0, Z3, Z3
+	VPTERNLOGD    $0xf8, 1856(AX), Z1, Z3
+	VPSRLW        $0x04, 2432(AX), Z4
+	VPANDD        Z0, Z4, Z4
+	VPTERNLOGD    $0xf8, 1920(AX), Z1, Z4
+	VPSRLW        $0x04, 2496(AX), Z5
+	VPANDD        Z0, Z5, Z5
+	VPTERNLOGD    $0xf8, 1984(AX), Z1, Z5
+	VPSRLW        $0x04, 2560(AX), Z6
+	VPANDD        Z0, Z6, Z6
+	VPTERNLOGD    $0xf8, 2048(AX), Z1, Z6
+	VPSRLW        $0x04, 2624(AX), Z7
+	VPANDD        Z0, Z7, Z7
+	VPTERNLOGD    $0xf8, 2112(AX), Z1, Z7
+	VPSRLW        $0x04, 2688(AX), Z8
+	VPANDD        Z0, Z8, Z8
+	VPTERNLOGD    $0xf8, 2176(AX), Z1, Z8
+	VPSRLW        $0x04, 2752(AX), Z9
+	VPANDD        Z0, Z9, Z9
+	VPTERNLOGD    $0xf8, 2240(AX), Z1, Z9
+	VPBROADCASTD  368(CX), Z10
+	VPBROADCASTD  372(CX), Z11
+	VPDPBUSD.BCST 196(CX), Z2, Z10
+	VPDPBUSD.BCST 212(CX), Z6, Z11
+	VPDPBUSD.BCST 200(CX), Z3, Z10
+	VPDPBUSD.BCST 216(CX), Z7, Z11
+	VPDPBUSD.BCST 204(CX), Z4, Z10
+	VPDPBUSD.BCST 220(CX), Z8, Z11
+	VPDPBUSD.BCST 208(CX), Z5, Z10
+	VPDPBUSD.BCST 224(CX), Z9, Z11
+	VPMULLD       768(SP), Z10, Z10
+	VPMULLD       832(SP), Z11, Z11
+	VPADDD        Z10, Z23, Z23
+	VPADDD        Z11, Z23, Z23
+	VPANDD        2816(AX), Z0, Z2
+	VPSLLW        $0x02, 1792(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPANDD        1600(AX), Z0, Z3
-	VPSLLW        $0x02, 2624(AX), Z4
+	VPANDD        2880(AX), Z0, Z3
+	VPSLLW        $0x02, 1856(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPANDD        1664(AX), Z0, Z4
-	VPSLLW        $0x02, 2688(AX), Z5
+	VPANDD        2944(AX), Z0, Z4
+	VPSLLW        $0x02, 1920(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPANDD        1728(AX), Z0, Z5
-	VPSLLW        $0x02, 2752(AX), Z6
+	VPANDD        3008(AX), Z0, Z5
+	VPSLLW        $0x02, 1984(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPANDD        1792(AX), Z0, Z6
-	VPSLLW        $0x02, 2816(AX), Z7
+	VPANDD        3072(AX), Z0, Z6
+	VPSLLW        $0x02, 2048(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPANDD        1856(AX), Z0, Z7
-	VPSLLW        $0x02, 2880(AX), Z8
+	VPANDD        3136(AX), Z0, Z7
+	VPSLLW        $0x02, 2112(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPANDD        1920(AX), Z0, Z8
-	VPSLLW        $0x02, 2944(AX), Z9
+	VPANDD        3200(AX), Z0, Z8
+	VPSLLW        $0x02, 2176(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPANDD        1984(AX), Z0, Z9
-	VPSLLW        $0x02, 3008(AX), Z10
+	VPANDD        3264(AX), Z0, Z9
+	VPSLLW        $0x02, 2240(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  360(CX), Z10
 	VPBROADCASTD  364(CX), Z11
@@ -11772,75 +11812,37 @@ tileIQ6_K_16x1_loop:
 	VPMULLD       704(SP), Z11, Z11
 	VPADDD        Z10, Z23, Z23
 	VPADDD        Z11, Z23, Z23
-	VPSRLW        $0x04, 1024(AX), Z2
+	VPSRLW        $0x04, 2816(AX), Z2
 	VPANDD        Z0, Z2, Z2
-	VPTERNLOGD    $0xf8, 2560(AX), Z1, Z2
-	VPSRLW        $0x04, 1088(AX), Z3
-	VPANDD        Z0, Z3, Z3
-	VPTERNLOGD    $0xf8, 2624(AX), Z1, Z3
-	VPSRLW        $0x04, 1152(AX), Z4
-	VPANDD        Z0, Z4, Z4
-	VPTERNLOGD    $0xf8, 2688(AX), Z1, Z4
-	VPSRLW        $0x04, 1216(AX), Z5
-	VPANDD        Z0, Z5, Z5
-	VPTERNLOGD    $0xf8, 2752(AX), Z1, Z5
-	VPSRLW        $0x04, 1280(AX), Z6
-	VPANDD        Z0, Z6, Z6
-	VPTERNLOGD    $0xf8, 2816(AX), Z1, Z6
-	VPSRLW        $0x04, 1344(AX), Z7
-	VPANDD        Z0, Z7, Z7
-	VPTERNLOGD    $0xf8, 2880(AX), Z1, Z7
-	VPSRLW        $0x04, 1408(AX), Z8
-	VPANDD        Z0, Z8, Z8
-	VPTERNLOGD    $0xf8, 2944(AX), Z1, Z8
-	VPSRLW        $0x04, 1472(AX), Z9
-	VPANDD        Z0, Z9, Z9
-	VPTERNLOGD    $0xf8, 3008(AX), Z1, Z9
-	VPBROADCASTD  368(CX), Z10
-	VPBROADCASTD  372(CX), Z11
-	VPDPBUSD.BCST 196(CX), Z2, Z10
-	VPDPBUSD.BCST 212(CX), Z6, Z11
-	VPDPBUSD.BCST 200(CX), Z3, Z10
-	VPDPBUSD.BCST 216(CX), Z7, Z11
-	VPDPBUSD.BCST 204(CX), Z4, Z10
-	VPDPBUSD.BCST 220(CX), Z8, Z11
-	VPDPBUSD.BCST 208(CX), Z5, Z10
-	VPDPBUSD.BCST 224(CX), Z9, Z11
-	VPMULLD       768(SP), Z10, Z10
-	VPMULLD       832(SP), Z11, Z11
-	VPADDD        Z10, Z23, Z23
-	VPADDD        Z11, Z23, Z23
-	VPSRLW        $0x04, 1536(AX), Z2
-	VPANDD        Z0, Z2, Z2
-	VPSRLW        $0x02, 2560(AX), Z3
+	VPSRLW        $0x02, 1792(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPSRLW        $0x04, 1600(AX), Z3
+	VPSRLW        $0x04, 2880(AX), Z3
 	VPANDD        Z0, Z3, Z3
-	VPSRLW        $0x02, 2624(AX), Z4
+	VPSRLW        $0x02, 1856(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPSRLW        $0x04, 1664(AX), Z4
+	VPSRLW        $0x04, 2944(AX), Z4
 	VPANDD        Z0, Z4, Z4
-	VPSRLW        $0x02, 2688(AX), Z5
+	VPSRLW        $0x02, 1920(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPSRLW        $0x04, 1728(AX), Z5
+	VPSRLW        $0x04, 3008(AX), Z5
 	VPANDD        Z0, Z5, Z5
-	VPSRLW        $0x02, 2752(AX), Z6
+	VPSRLW        $0x02, 1984(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPSRLW        $0x04, 1792(AX), Z6
+	VPSRLW        $0x04, 3072(AX), Z6
 	VPANDD        Z0, Z6, Z6
-	VPSRLW        $0x02, 2816(AX), Z7
+	VPSRLW        $0x02, 2048(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPSRLW        $0x04, 1856(AX), Z7
+	VPSRLW        $0x04, 3136(AX), Z7
 	VPANDD        Z0, Z7, Z7
-	VPSRLW        $0x02, 2880(AX), Z8
+	VPSRLW        $0x02, 2112(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPSRLW        $0x04, 1920(AX), Z8
+	VPSRLW        $0x04, 3200(AX), Z8
 	VPANDD        Z0, Z8, Z8
-	VPSRLW        $0x02, 2944(AX), Z9
+	VPSRLW        $0x02, 2176(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPSRLW        $0x04, 1984(AX), Z9
+	VPSRLW        $0x04, 3264(AX), Z9
 	VPANDD        Z0, Z9, Z9
-	VPSRLW        $0x02, 3008(AX), Z10
+	VPSRLW        $0x02, 2240(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  376(CX), Z10
 	VPBROADCASTD  380(CX), Z11
@@ -11856,11 +11858,12 @@ tileIQ6_K_16x1_loop:
 	VPMULLD       960(SP), Z11, Z11
 	VPADDD        Z10, Z23, Z23
 	VPADDD        Z11, Z23, Z23
-	VCVTPH2PS     3328(AX), Z2
+	VCVTPH2PS     (SI), Z2
 	VCVTDQ2PS     Z23, Z23
 	VMULPS.BCST   (CX), Z2, Z2
 	VFMADD231PS   Z2, Z23, Z31
-	ADDQ          $0x00000d20, AX
+	ADDQ          $0x00000d00, AX
+	ADDQ          $0x20, SI
 	ADDQ          DX, CX
 	DECQ          BX
 	JMP           tileIQ6_K_16x1_loop
@@ -11882,18 +11885,20 @@ TEXT ·tileIQ6_K_16x2(SB), $1024-56
 	MOVQ         a+8(FP), CX
 	MOVQ         as+16(FP), DX
 	MOVQ         nb+24(FP), BX
+	IMUL3Q       $0x00000d00, BX, SI
+	ADDQ         AX, SI
 	VPXORD       Z31, Z31, Z31
 	VPXORD       Z30, Z30, Z30
 	VPXORD       Z0, Z0, Z0
-	MOVL         $0x0f0f0f0f, SI
-	VPBROADCASTD SI, Z0
-	MOVL         $0x30303030, SI
-	VPBROADCASTD SI, Z1
+	MOVL         $0x0f0f0f0f, DI
+	VPBROADCASTD DI, Z0
+	MOVL         $0x30303030, DI
+	VPBROADCASTD DI, Z1
 
 tileIQ6_K_16x2_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ6_K_16x2_done
-	VMOVDQU32     3072(AX), Z2
+	VMOVDQU32     (AX), Z2
 	VPSLLD        $0x18, Z2, Z3
 	VPSRAD        $0x18, Z3, Z3
 	VMOVDQU32     Z3, (SP)
@@ -11905,7 +11910,7 @@ tileIQ6_K_16x2_loop:
 	VMOVDQU32     Z3, 128(SP)
 	VPSRAD        $0x18, Z2, Z2
 	VMOVDQU32     Z2, 192(SP)
-	VMOVDQU32     3136(AX), Z2
+	VMOVDQU32     64(AX), Z2
 	VPSLLD        $0x18, Z2, Z3
 	VPSRAD        $0x18, Z3, Z3
 	VMOVDQU32     Z3, 256(SP)
@@ -11917,7 +11922,7 @@ tileIQ6_K_16x2_loop:
 	VMOVDQU32     Z3, 384(SP)
 	VPSRAD        $0x18, Z2, Z2
 	VMOVDQU32     Z2, 448(SP)
-	VMOVDQU32     3200(AX), Z2
+	VMOVDQU32     128(AX), Z2
 	VPSLLD        $0x18, Z2, Z3
 	VPSRAD        $0x18, Z3, Z3
 	VMOVDQU32     Z3, 512(SP)
@@ -11929,7 +11934,7 @@ tileIQ6_K_16x2_loop:
 	VMOVDQU32     Z3, 640(SP)
 	VPSRAD        $0x18, Z2, Z2
 	VMOVDQU32     Z2, 704(SP)
-	VMOVDQU32     3264(AX), Z2
+	VMOVDQU32     192(AX), Z2
 	VPSLLD        $0x18, Z2, Z3
 	VPSRAD        $0x18, Z3, Z3
 	VMOVDQU32     Z3, 768(SP)
@@ -11941,29 +11946,29 @@ tileIQ6_K_16x2_loop:
 	VMOVDQU32     Z3, 896(SP)
 	VPSRAD        $0x18, Z2, Z2
 	VMOVDQU32     Z2, 960(SP)
-	VPANDD        (AX), Z0, Z2
-	VPSLLW        $0x04, 2048(AX), Z3
+	VPANDD        768(AX), Z0, Z2
+	VPSLLW        $0x04, 256(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPANDD        64(AX), Z0, Z3
-	VPSLLW        $0x04, 2112(AX), Z4
+	VPANDD        832(AX), Z0, Z3
+	VPSLLW        $0x04, 320(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPANDD        128(AX), Z0, Z4
-	VPSLLW        $0x04, 2176(AX), Z5
+	VPANDD        896(AX), Z0, Z4
+	VPSLLW        $0x04, 384(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPANDD        192(AX), Z0, Z5
-	VPSLLW        $0x04, 2240(AX), Z6
+	VPANDD        960(AX), Z0, Z5
+	VPSLLW        $0x04, 448(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPANDD        256(AX), Z0, Z6
-	VPSLLW        $0x04, 2304(AX), Z7
+	VPANDD        1024(AX), Z0, Z6
+	VPSLLW        $0x04, 512(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPANDD        320(AX), Z0, Z7
-	VPSLLW        $0x04, 2368(AX), Z8
+	VPANDD        1088(AX), Z0, Z7
+	VPSLLW        $0x04, 576(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPANDD        384(AX), Z0, Z8
-	VPSLLW        $0x04, 2432(AX), Z9
+	VPANDD        1152(AX), Z0, Z8
+	VPSLLW        $0x04, 640(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPANDD        448(AX), Z0, Z9
-	VPSLLW        $0x04, 2496(AX), Z10
+	VPANDD        1216(AX), Z0, Z9
+	VPSLLW        $0x04, 704(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  320(CX), Z10
 	VPBROADCASTD  324(CX), Z11
@@ -11991,29 +11996,81 @@ tileIQ6_K_16x2_loop:
 	VPMULLD       (SP), Z10, Z10
 	VPMULLD       64(SP), Z11, Z11
 	VPADDD        Z11, Z10, Z22
-	VPANDD        512(AX), Z0, Z2
-	VPSLLW        $0x02, 2048(AX), Z3
+	VPSRLW        $0x04, 768(AX), Z2
+	VPANDD        Z0, Z2, Z2
+	VPTERNLOGD    $0xf8, 256(AX), Z1, Z2
+	VPSRLW        $0x04, 832(AX), Z3
+	VPANDD        Z0, Z3, Z3
+	VPTERNLOGD    $0xf8, 320(AX), Z1, Z3
+	VPSRLW        $0x04, 896(AX), Z4
+	VPANDD        Z0, Z4, Z4
+	VPTERNLOGD    $0xf8, 384(AX), Z1, Z4
+	VPSRLW        $0x04, 960(AX), Z5
+	VPANDD        Z0, Z5, Z5
+	VPTERNLOGD    $0xf8, 448(AX), Z1, Z5
+	VPSRLW        $0x04, 1024(AX), Z6
+	VPANDD        Z0, Z6, Z6
+	VPTERNLOGD    $0xf8, 512(AX), Z1, Z6
+	VPSRLW        $0x04, 1088(AX), Z7
+	VPANDD        Z0, Z7, Z7
+	VPTERNLOGD    $0xf8, 576(AX), Z1, Z7
+	VPSRLW        $0x04, 1152(AX), Z8
+	VPANDD        Z0, Z8, Z8
+	VPTERNLOGD    $0xf8, 640(AX), Z1, Z8
+	VPSRLW        $0x04, 1216(AX), Z9
+	VPANDD        Z0, Z9, Z9
+	VPTERNLOGD    $0xf8, 704(AX), Z1, Z9
+	VPBROADCASTD  336(CX), Z10
+	VPBROADCASTD  340(CX), Z11
+	VPDPBUSD.BCST 68(CX), Z2, Z10
+	VPDPBUSD.BCST 84(CX), Z6, Z11
+	VPDPBUSD.BCST 72(CX), Z3, Z10
+	VPDPBUSD.BCST 88(CX), Z7, Z11
+	VPDPBUSD.BCST 76(CX), Z4, Z10
+	VPDPBUSD.BCST 92(CX), Z8, Z11
+	VPDPBUSD.BCST 80(CX), Z5, Z10
+	VPDPBUSD.BCST 96(CX), Z9, Z11
+	VPMULLD       256(SP), Z10, Z10
+	VPMULLD       320(SP), Z11, Z11
+	VPADDD        Z10, Z23, Z23
+	VPADDD        Z11, Z23, Z23
+	VPBROADCASTD  720(CX), Z10
+	VPBROADCASTD  724(CX), Z11
+	VPDPBUSD.BCST 452(CX), Z2, Z10
+	VPDPBUSD.BCST 468(CX), Z6, Z11
+	VPDPBUSD.BCST 456(CX), Z3, Z10
+	VPDPBUSD.BCST 472(CX), Z7, Z11
+	VPDPBUSD.BCST 460(CX), Z4, Z10
+	VPDPBUSD.BCST 476(CX), Z8, Z11
+	VPDPBUSD.BCST 464(CX), Z5, Z10
+	VPDPBUSD.BCST 480(CX), Z9, Z11
+	VPMULLD       256(SP), Z10, Z10
+	VPMULLD       320(SP), Z11, Z11
+	VPADDD        Z10, Z22, Z22
+	VPADDD        Z11, Z22, Z22
+	VPANDD        1280(AX), Z0, Z2
+	VPSLLW        $0x02, 256(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPANDD        576(AX), Z0, Z3
-	VPSLLW        $0x02, 2112(AX), Z4
+	VPANDD        1344(AX), Z0, Z3
+	VPSLLW        $0x02, 320(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPANDD        640(AX), Z0, Z4
-	VPSLLW        $0x02, 2176(AX), Z5
+	VPANDD        1408(AX), Z0, Z4
+	VPSLLW        $0x02, 384(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPANDD        704(AX), Z0, Z5
-	VPSLLW        $0x02, 2240(AX), Z6
+	VPANDD        1472(AX), Z0, Z5
+	VPSLLW        $0x02, 448(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPANDD        768(AX), Z0, Z6
-	VPSLLW        $0x02, 2304(AX), Z7
+	VPANDD        1536(AX), Z0, Z6
+	VPSLLW        $0x02, 512(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPANDD        832(AX), Z0, Z7
-	VPSLLW        $0x02, 2368(AX), Z8
+	VPANDD        1600(AX), Z0, Z7
+	VPSLLW        $0x02, 576(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPANDD        896(AX), Z0, Z8
-	VPSLLW        $0x02, 2432(AX), Z9
+	VPANDD        1664(AX), Z0, Z8
+	VPSLLW        $0x02, 640(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPANDD        960(AX), Z0, Z9
-	VPSLLW        $0x02, 2496(AX), Z10
+	VPANDD        1728(AX), Z0, Z9
+	VPSLLW        $0x02, 704(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  328(CX), Z10
 	VPBROADCASTD  332(CX), Z11
@@ -12043,89 +12100,37 @@ tileIQ6_K_16x2_loop:
 	VPMULLD       192(SP), Z11, Z11
 	VPADDD        Z10, Z22, Z22
 	VPADDD        Z11, Z22, Z22
-	VPSRLW        $0x04, (AX), Z2
+	VPSRLW        $0x04, 1280(AX), Z2
 	VPANDD        Z0, Z2, Z2
-	VPTERNLOGD    $0xf8, 2048(AX), Z1, Z2
-	VPSRLW        $0x04, 64(AX), Z3
-	VPANDD        Z0, Z3, Z3
-	VPTERNLOGD    $0xf8, 2112(AX), Z1, Z3
-	VPSRLW        $0x04, 128(AX), Z4
-	VPANDD        Z0, Z4, Z4
-	VPTERNLOGD    $0xf8, 2176(AX), Z1, Z4
-	VPSRLW        $0x04, 192(AX), Z5
-	VPANDD        Z0, Z5, Z5
-	VPTERNLOGD    $0xf8, 2240(AX), Z1, Z5
-	VPSRLW        $0x04, 256(AX), Z6
-	VPANDD        Z0, Z6, Z6
-	VPTERNLOGD    $0xf8, 2304(AX), Z1, Z6
-	VPSRLW        $0x04, 320(AX), Z7
-	VPANDD        Z0, Z7, Z7
-	VPTERNLOGD    $0xf8, 2368(AX), Z1, Z7
-	VPSRLW        $0x04, 384(AX), Z8
-	VPANDD        Z0, Z8, Z8
-	VPTERNLOGD    $0xf8, 2432(AX), Z1, Z8
-	VPSRLW        $0x04, 448(AX), Z9
-	VPANDD        Z0, Z9, Z9
-	VPTERNLOGD    $0xf8, 2496(AX), Z1, Z9
-	VPBROADCASTD  336(CX), Z10
-	VPBROADCASTD  340(CX), Z11
-	VPDPBUSD.BCST 68(CX), Z2, Z10
-	VPDPBUSD.BCST 84(CX), Z6, Z11
-	VPDPBUSD.BCST 72(CX), Z3, Z10
-	VPDPBUSD.BCST 88(CX), Z7, Z11
-	VPDPBUSD.BCST 76(CX), Z4, Z10
-	VPDPBUSD.BCST 92(CX), Z8, Z11
-	VPDPBUSD.BCST 80(CX), Z5, Z10
-	VPDPBUSD.BCST 96(CX), Z9, Z11
-	VPMULLD       256(SP), Z10, Z10
-	VPMULLD       320(SP), Z11, Z11
-	VPADDD        Z10, Z23, Z23
-	VPADDD        Z11, Z23, Z23
-	VPBROADCASTD  720(CX), Z10
-	VPBROADCASTD  724(CX), Z11
-	VPDPBUSD.BCST 452(CX), Z2, Z10
-	VPDPBUSD.BCST 468(CX), Z6, Z11
-	VPDPBUSD.BCST 456(CX), Z3, Z10
-	VPDPBUSD.BCST 472(CX), Z7, Z11
-	VPDPBUSD.BCST 460(CX), Z4, Z10
-	VPDPBUSD.BCST 476(CX), Z8, Z11
-	VPDPBUSD.BCST 464(CX), Z5, Z10
-	VPDPBUSD.BCST 480(CX), Z9, Z11
-	VPMULLD       256(SP), Z10, Z10
-	VPMULLD       320(SP), Z11, Z11
-	VPADDD        Z10, Z22, Z22
-	VPADDD        Z11, Z22, Z22
-	VPSRLW        $0x04, 512(AX), Z2
-	VPANDD        Z0, Z2, Z2
-	VPSRLW        $0x02, 2048(AX), Z3
+	VPSRLW        $0x02, 256(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPSRLW        $0x04, 576(AX), Z3
+	VPSRLW        $0x04, 1344(AX), Z3
 	VPANDD        Z0, Z3, Z3
-	VPSRLW        $0x02, 2112(AX), Z4
+	VPSRLW        $0x02, 320(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPSRLW        $0x04, 640(AX), Z4
+	VPSRLW        $0x04, 1408(AX), Z4
 	VPANDD        Z0, Z4, Z4
-	VPSRLW        $0x02, 2176(AX), Z5
+	VPSRLW        $0x02, 384(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPSRLW        $0x04, 704(AX), Z5
+	VPSRLW        $0x04, 1472(AX), Z5
 	VPANDD        Z0, Z5, Z5
-	VPSRLW        $0x02, 2240(AX), Z6
+	VPSRLW        $0x02, 448(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPSRLW        $0x04, 768(AX), Z6
+	VPSRLW        $0x04, 1536(AX), Z6
 	VPANDD        Z0, Z6, Z6
-	VPSRLW        $0x02, 2304(AX), Z7
+	VPSRLW        $0x02, 512(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPSRLW        $0x04, 832(AX), Z7
+	VPSRLW        $0x04, 1600(AX), Z7
 	VPANDD        Z0, Z7, Z7
-	VPSRLW        $0x02, 2368(AX), Z8
+	VPSRLW        $0x02, 576(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPSRLW        $0x04, 896(AX), Z8
+	VPSRLW        $0x04, 1664(AX), Z8
 	VPANDD        Z0, Z8, Z8
-	VPSRLW        $0x02, 2432(AX), Z9
+	VPSRLW        $0x02, 640(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPSRLW        $0x04, 960(AX), Z9
+	VPSRLW        $0x04, 1728(AX), Z9
 	VPANDD        Z0, Z9, Z9
-	VPSRLW        $0x02, 2496(AX), Z10
+	VPSRLW        $0x02, 704(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  344(CX), Z10
 	VPBROADCASTD  348(CX), Z11
@@ -12155,29 +12160,29 @@ tileIQ6_K_16x2_loop:
 	VPMULLD       448(SP), Z11, Z11
 	VPADDD        Z10, Z22, Z22
 	VPADDD        Z11, Z22, Z22
-	VPANDD        1024(AX), Z0, Z2
-	VPSLLW        $0x04, 2560(AX), Z3
+	VPANDD        2304(AX), Z0, Z2
+	VPSLLW        $0x04, 1792(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPANDD        1088(AX), Z0, Z3
-	VPSLLW        $0x04, 2624(AX), Z4
+	VPANDD        2368(AX), Z0, Z3
+	VPSLLW        $0x04, 1856(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPANDD        1152(AX), Z0, Z4
-	VPSLLW        $0x04, 2688(AX), Z5
+	VPANDD        2432(AX), Z0, Z4
+	VPSLLW        $0x04, 1920(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPANDD        1216(AX), Z0, Z5
-	VPSLLW        $0x04, 2752(AX), Z6
+	VPANDD        2496(AX), Z0, Z5
+	VPSLLW        $0x04, 1984(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPANDD        1280(AX), Z0, Z6
-	VPSLLW        $0x04, 2816(AX), Z7
+	VPANDD        2560(AX), Z0, Z6
+	VPSLLW        $0x04, 2048(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPANDD        1344(AX), Z0, Z7
-	VPSLLW        $0x04, 2880(AX), Z8
+	VPANDD        2624(AX), Z0, Z7
+	VPSLLW        $0x04, 2112(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPANDD        1408(AX), Z0, Z8
-	VPSLLW        $0x04, 2944(AX), Z9
+	VPANDD        2688(AX), Z0, Z8
+	VPSLLW        $0x04, 2176(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPANDD        1472(AX), Z0, Z9
-	VPSLLW        $0x04, 3008(AX), Z10
+	VPANDD        2752(AX), Z0, Z9
+	VPSLLW        $0x04, 2240(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  352(CX), Z10
 	VPBROADCASTD  356(CX), Z11
@@ -12207,29 +12212,81 @@ tileIQ6_K_16x2_loop:
 	VPMULLD       576(SP), Z11, Z11
 	VPADDD        Z10, Z22, Z22
 	VPADDD        Z11, Z22, Z22
-	VPANDD        1536(AX), Z0, Z2
-	VPSLLW        $0x02, 2560(AX), Z3
+	VPSRLW        $0x04, 2304(AX), Z2
+	VPANDD        Z0, Z2, Z2
+	VPTERNLOGD    $0xf8, 1792(AX), Z1, Z2
+	VPSRLW        $0x04, 2368(AX), Z3
+	VPANDD        Z0, Z3, Z3
+	VPTERNLOGD    $0xf8, 1856(AX), Z1, Z3
+	VPSRLW        $0x04, 2432(AX), Z4
+	VPANDD        Z0, Z4, Z4
+	VPTERNLOGD    $0xf8, 1920(AX), Z1, Z4
+	VPSRLW        $0x04, 2496(AX), Z5
+	VPANDD        Z0, Z5, Z5
+	VPTERNLOGD    $0xf8, 1984(AX), Z1, Z5
+	VPSRLW        $0x04, 2560(AX), Z6
+	VPANDD        Z0, Z6, Z6
+	VPTERNLOGD    $0xf8, 2048(AX), Z1, Z6
+	VPSRLW        $0x04, 2624(AX), Z7
+	VPANDD        Z0, Z7, Z7
+	VPTERNLOGD    $0xf8, 2112(AX), Z1, Z7
+	VPSRLW        $0x04, 2688(AX), Z8
+	VPANDD        Z0, Z8, Z8
+	VPTERNLOGD    $0xf8, 2176(AX), Z1, Z8
+	VPSRLW        $0x04, 2752(AX), Z9
+	VPANDD        Z0, Z9, Z9
+	VPTERNLOGD    $0xf8, 2240(AX), Z1, Z9
+	VPBROADCASTD  368(CX), Z10
+	VPBROADCASTD  372(CX), Z11
+	VPDPBUSD.BCST 196(CX), Z2, Z10
+	VPDPBUSD.BCST 212(CX), Z6, Z11
+	VPDPBUSD.BCST 200(CX), Z3, Z10
+	VPDPBUSD.BCST 216(CX), Z7, Z11
+	VPDPBUSD.BCST 204(CX), Z4, Z10
+	VPDPBUSD.BCST 220(CX), Z8, Z11
+	VPDPBUSD.BCST 208(CX), Z5, Z10
+	VPDPBUSD.BCST 224(CX), Z9, Z11
+	VPMULLD       768(SP), Z10, Z10
+	VPMULLD       832(SP), Z11, Z11
+	VPADDD        Z10, Z23, Z23
+	VPADDD        Z11, Z23, Z23
+	VPBROADCASTD  752(CX), Z10
+	VPBROADCASTD  756(CX), Z11
+	VPDPBUSD.BCST 580(CX), Z2, Z10
+	VPDPBUSD.BCST 596(CX), Z6, Z11
+	VPDPBUSD.BCST 584(CX), Z3, Z10
+	VPDPBUSD.BCST 600(CX), Z7, Z11
+	VPDPBUSD.BCST 588(CX), Z4, Z10
+	VPDPBUSD.BCST 604(CX), Z8, Z11
+	VPDPBUSD.BCST 592(CX), Z5, Z10
+	VPDPBUSD.BCST 608(CX), Z9, Z11
+	VPMULLD       768(SP), Z10, Z10
+	VPMULLD       832(SP), Z11, Z11
+	VPADDD        Z10, Z22, Z22
+	VPADDD        Z11, Z22, Z22
+	VPANDD        2816(AX), Z0, Z2
+	VPSLLW        $0x02, 1792(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPANDD        1600(AX), Z0, Z3
-	VPSLLW        $0x02, 2624(AX), Z4
+	VPANDD        2880(AX), Z0, Z3
+	VPSLLW        $0x02, 1856(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPANDD        1664(AX), Z0, Z4
-	VPSLLW        $0x02, 2688(AX), Z5
+	VPANDD        2944(AX), Z0, Z4
+	VPSLLW        $0x02, 1920(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPANDD        1728(AX), Z0, Z5
-	VPSLLW        $0x02, 2752(AX), Z6
+	VPANDD        3008(AX), Z0, Z5
+	VPSLLW        $0x02, 1984(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPANDD        1792(AX), Z0, Z6
-	VPSLLW        $0x02, 2816(AX), Z7
+	VPANDD        3072(AX), Z0, Z6
+	VPSLLW        $0x02, 2048(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPANDD        1856(AX), Z0, Z7
-	VPSLLW        $0x02, 2880(AX), Z8
+	VPANDD        3136(AX), Z0, Z7
+	VPSLLW        $0x02, 2112(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPANDD        1920(AX), Z0, Z8
-	VPSLLW        $0x02, 2944(AX), Z9
+	VPANDD        3200(AX), Z0, Z8
+	VPSLLW        $0x02, 2176(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPANDD        1984(AX), Z0, Z9
-	VPSLLW        $0x02, 3008(AX), Z10
+	VPANDD        3264(AX), Z0, Z9
+	VPSLLW        $0x02, 2240(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  360(CX), Z10
 	VPBROADCASTD  364(CX), Z11
@@ -12259,89 +12316,37 @@ tileIQ6_K_16x2_loop:
 	VPMULLD       704(SP), Z11, Z11
 	VPADDD        Z10, Z22, Z22
 	VPADDD        Z11, Z22, Z22
-	VPSRLW        $0x04, 1024(AX), Z2
+	VPSRLW        $0x04, 2816(AX), Z2
 	VPANDD        Z0, Z2, Z2
-	VPTERNLOGD    $0xf8, 2560(AX), Z1, Z2
-	VPSRLW        $0x04, 1088(AX), Z3
-	VPANDD        Z0, Z3, Z3
-	VPTERNLOGD    $0xf8, 2624(AX), Z1, Z3
-	VPSRLW        $0x04, 1152(AX), Z4
-	VPANDD        Z0, Z4, Z4
-	VPTERNLOGD    $0xf8, 2688(AX), Z1, Z4
-	VPSRLW        $0x04, 1216(AX), Z5
-	VPANDD        Z0, Z5, Z5
-	VPTERNLOGD    $0xf8, 2752(AX), Z1, Z5
-	VPSRLW        $0x04, 1280(AX), Z6
-	VPANDD        Z0, Z6, Z6
-	VPTERNLOGD    $0xf8, 2816(AX), Z1, Z6
-	VPSRLW        $0x04, 1344(AX), Z7
-	VPANDD        Z0, Z7, Z7
-	VPTERNLOGD    $0xf8, 2880(AX), Z1, Z7
-	VPSRLW        $0x04, 1408(AX), Z8
-	VPANDD        Z0, Z8, Z8
-	VPTERNLOGD    $0xf8, 2944(AX), Z1, Z8
-	VPSRLW        $0x04, 1472(AX), Z9
-	VPANDD        Z0, Z9, Z9
-	VPTERNLOGD    $0xf8, 3008(AX), Z1, Z9
-	VPBROADCASTD  368(CX), Z10
-	VPBROADCASTD  372(CX), Z11
-	VPDPBUSD.BCST 196(CX), Z2, Z10
-	VPDPBUSD.BCST 212(CX), Z6, Z11
-	VPDPBUSD.BCST 200(CX), Z3, Z10
-	VPDPBUSD.BCST 216(CX), Z7, Z11
-	VPDPBUSD.BCST 204(CX), Z4, Z10
-	VPDPBUSD.BCST 220(CX), Z8, Z11
-	VPDPBUSD.BCST 208(CX), Z5, Z10
-	VPDPBUSD.BCST 224(CX), Z9, Z11
-	VPMULLD       768(SP), Z10, Z10
-	VPMULLD       832(SP), Z11, Z11
-	VPADDD        Z10, Z23, Z23
-	VPADDD        Z11, Z23, Z23
-	VPBROADCASTD  752(CX), Z10
-	VPBROADCASTD  756(CX), Z11
-	VPDPBUSD.BCST 580(CX), Z2, Z10
-	VPDPBUSD.BCST 596(CX), Z6, Z11
-	VPDPBUSD.BCST 584(CX), Z3, Z10
-	VPDPBUSD.BCST 600(CX), Z7, Z11
-	VPDPBUSD.BCST 588(CX), Z4, Z10
-	VPDPBUSD.BCST 604(CX), Z8, Z11
-	VPDPBUSD.BCST 592(CX), Z5, Z10
-	VPDPBUSD.BCST 608(CX), Z9, Z11
-	VPMULLD       768(SP), Z10, Z10
-	VPMULLD       832(SP), Z11, Z11
-	VPADDD        Z10, Z22, Z22
-	VPADDD        Z11, Z22, Z22
-	VPSRLW        $0x04, 1536(AX), Z2
-	VPANDD        Z0, Z2, Z2
-	VPSRLW        $0x02, 2560(AX), Z3
+	VPSRLW        $0x02, 1792(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPSRLW        $0x04, 1600(AX), Z3
+	VPSRLW        $0x04, 2880(AX), Z3
 	VPANDD        Z0, Z3, Z3
-	VPSRLW        $0x02, 2624(AX), Z4
+	VPSRLW        $0x02, 1856(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPSRLW        $0x04, 1664(AX), Z4
+	VPSRLW        $0x04, 2944(AX), Z4
 	VPANDD        Z0, Z4, Z4
-	VPSRLW        $0x02, 2688(AX), Z5
+	VPSRLW        $0x02, 1920(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPSRLW        $0x04, 1728(AX), Z5
+	VPSRLW        $0x04, 3008(AX), Z5
 	VPANDD        Z0, Z5, Z5
-	VPSRLW        $0x02, 2752(AX), Z6
+	VPSRLW        $0x02, 1984(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPSRLW        $0x04, 1792(AX), Z6
+	VPSRLW        $0x04, 3072(AX), Z6
 	VPANDD        Z0, Z6, Z6
-	VPSRLW        $0x02, 2816(AX), Z7
+	VPSRLW        $0x02, 2048(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPSRLW        $0x04, 1856(AX), Z7
+	VPSRLW        $0x04, 3136(AX), Z7
 	VPANDD        Z0, Z7, Z7
-	VPSRLW        $0x02, 2880(AX), Z8
+	VPSRLW        $0x02, 2112(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPSRLW        $0x04, 1920(AX), Z8
+	VPSRLW        $0x04, 3200(AX), Z8
 	VPANDD        Z0, Z8, Z8
-	VPSRLW        $0x02, 2944(AX), Z9
+	VPSRLW        $0x02, 2176(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPSRLW        $0x04, 1984(AX), Z9
+	VPSRLW        $0x04, 3264(AX), Z9
 	VPANDD        Z0, Z9, Z9
-	VPSRLW        $0x02, 3008(AX), Z10
+	VPSRLW        $0x02, 2240(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  376(CX), Z10
 	VPBROADCASTD  380(CX), Z11
@@ -12371,14 +12376,15 @@ tileIQ6_K_16x2_loop:
 	VPMULLD       960(SP), Z11, Z11
 	VPADDD        Z10, Z22, Z22
 	VPADDD        Z11, Z22, Z22
-	VCVTPH2PS     3328(AX), Z2
+	VCVTPH2PS     (SI), Z2
 	VCVTDQ2PS     Z23, Z23
 	VMULPS.BCST   (CX), Z2, Z3
 	VFMADD231PS   Z3, Z23, Z31
 	VCVTDQ2PS     Z22, Z22
 	VMULPS.BCST   384(CX), Z2, Z2
 	VFMADD231PS   Z2, Z22, Z30
-	ADDQ          $0x00000d20, AX
+	ADDQ          $0x00000d00, AX
+	ADDQ          $0x20, SI
 	ADDQ          DX, CX
 	DECQ          BX
 	JMP           tileIQ6_K_16x2_loop
@@ -12402,19 +12408,21 @@ TEXT ·tileIQ6_K_16x3(SB), $1024-56
 	MOVQ         a+8(FP), CX
 	MOVQ         as+16(FP), DX
 	MOVQ         nb+24(FP), BX
+	IMUL3Q       $0x00000d00, BX, SI
+	ADDQ         AX, SI
 	VPXORD       Z31, Z31, Z31
 	VPXORD       Z30, Z30, Z30
 	VPXORD       Z29, Z29, Z29
 	VPXORD       Z0, Z0, Z0
-	MOVL         $0x0f0f0f0f, SI
-	VPBROADCASTD SI, Z0
-	MOVL         $0x30303030, SI
-	VPBROADCASTD SI, Z1
+	MOVL         $0x0f0f0f0f, DI
+	VPBROADCASTD DI, Z0
+	MOVL         $0x30303030, DI
+	VPBROADCASTD DI, Z1
 
 tileIQ6_K_16x3_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ6_K_16x3_done
-	VMOVDQU32     3072(AX), Z2
+	VMOVDQU32     (AX), Z2
 	VPSLLD        $0x18, Z2, Z3
 	VPSRAD        $0x18, Z3, Z3
 	VMOVDQU32     Z3, (SP)
@@ -12426,7 +12434,7 @@ tileIQ6_K_16x3_loop:
 	VMOVDQU32     Z3, 128(SP)
 	VPSRAD        $0x18, Z2, Z2
 	VMOVDQU32     Z2, 192(SP)
-	VMOVDQU32     3136(AX), Z2
+	VMOVDQU32     64(AX), Z2
 	VPSLLD        $0x18, Z2, Z3
 	VPSRAD        $0x18, Z3, Z3
 	VMOVDQU32     Z3, 256(SP)
@@ -12438,7 +12446,7 @@ tileIQ6_K_16x3_loop:
 	VMOVDQU32     Z3, 384(SP)
 	VPSRAD        $0x18, Z2, Z2
 	VMOVDQU32     Z2, 448(SP)
-	VMOVDQU32     3200(AX), Z2
+	VMOVDQU32     128(AX), Z2
 	VPSLLD        $0x18, Z2, Z3
 	VPSRAD        $0x18, Z3, Z3
 	VMOVDQU32     Z3, 512(SP)
@@ -12450,7 +12458,7 @@ tileIQ6_K_16x3_loop:
 	VMOVDQU32     Z3, 640(SP)
 	VPSRAD        $0x18, Z2, Z2
 	VMOVDQU32     Z2, 704(SP)
-	VMOVDQU32     3264(AX), Z2
+	VMOVDQU32     192(AX), Z2
 	VPSLLD        $0x18, Z2, Z3
 	VPSRAD        $0x18, Z3, Z3
 	VMOVDQU32     Z3, 768(SP)
@@ -12462,29 +12470,29 @@ tileIQ6_K_16x3_loop:
 	VMOVDQU32     Z3, 896(SP)
 	VPSRAD        $0x18, Z2, Z2
 	VMOVDQU32     Z2, 960(SP)
-	VPANDD        (AX), Z0, Z2
-	VPSLLW        $0x04, 2048(AX), Z3
+	VPANDD        768(AX), Z0, Z2
+	VPSLLW        $0x04, 256(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPANDD        64(AX), Z0, Z3
-	VPSLLW        $0x04, 2112(AX), Z4
+	VPANDD        832(AX), Z0, Z3
+	VPSLLW        $0x04, 320(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPANDD        128(AX), Z0, Z4
-	VPSLLW        $0x04, 2176(AX), Z5
+	VPANDD        896(AX), Z0, Z4
+	VPSLLW        $0x04, 384(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPANDD        192(AX), Z0, Z5
-	VPSLLW        $0x04, 2240(AX), Z6
+	VPANDD        960(AX), Z0, Z5
+	VPSLLW        $0x04, 448(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPANDD        256(AX), Z0, Z6
-	VPSLLW        $0x04, 2304(AX), Z7
+	VPANDD        1024(AX), Z0, Z6
+	VPSLLW        $0x04, 512(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPANDD        320(AX), Z0, Z7
-	VPSLLW        $0x04, 2368(AX), Z8
+	VPANDD        1088(AX), Z0, Z7
+	VPSLLW        $0x04, 576(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPANDD        384(AX), Z0, Z8
-	VPSLLW        $0x04, 2432(AX), Z9
+	VPANDD        1152(AX), Z0, Z8
+	VPSLLW        $0x04, 640(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPANDD        448(AX), Z0, Z9
-	VPSLLW        $0x04, 2496(AX), Z10
+	VPANDD        1216(AX), Z0, Z9
+	VPSLLW        $0x04, 704(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  320(CX), Z10
 	VPBROADCASTD  324(CX), Z11
@@ -12525,29 +12533,95 @@ tileIQ6_K_16x3_loop:
 	VPMULLD       (SP), Z10, Z10
 	VPMULLD       64(SP), Z11, Z11
 	VPADDD        Z11, Z10, Z21
-	VPANDD        512(AX), Z0, Z2
-	VPSLLW        $0x02, 2048(AX), Z3
+	VPSRLW        $0x04, 768(AX), Z2
+	VPANDD        Z0, Z2, Z2
+	VPTERNLOGD    $0xf8, 256(AX), Z1, Z2
+	VPSRLW        $0x04, 832(AX), Z3
+	VPANDD        Z0, Z3, Z3
+	VPTERNLOGD    $0xf8, 320(AX), Z1, Z3
+	VPSRLW        $0x04, 896(AX), Z4
+	VPANDD        Z0, Z4, Z4
+	VPTERNLOGD    $0xf8, 384(AX), Z1, Z4
+	VPSRLW        $0x04, 960(AX), Z5
+	VPANDD        Z0, Z5, Z5
+	VPTERNLOGD    $0xf8, 448(AX), Z1, Z5
+	VPSRLW        $0x04, 1024(AX), Z6
+	VPANDD        Z0, Z6, Z6
+	VPTERNLOGD    $0xf8, 512(AX), Z1, Z6
+	VPSRLW        $0x04, 1088(AX), Z7
+	VPANDD        Z0, Z7, Z7
+	VPTERNLOGD    $0xf8, 576(AX), Z1, Z7
+	VPSRLW        $0x04, 1152(AX), Z8
+	VPANDD        Z0, Z8, Z8
+	VPTERNLOGD    $0xf8, 640(AX), Z1, Z8
+	VPSRLW        $0x04, 1216(AX), Z9
+	VPANDD        Z0, Z9, Z9
+	VPTERNLOGD    $0xf8, 704(AX), Z1, Z9
+	VPBROADCASTD  336(CX), Z10
+	VPBROADCASTD  340(CX), Z11
+	VPDPBUSD.BCST 68(CX), Z2, Z10
+	VPDPBUSD.BCST 84(CX), Z6, Z11
+	VPDPBUSD.BCST 72(CX), Z3, Z10
+	VPDPBUSD.BCST 88(CX), Z7, Z11
+	VPDPBUSD.BCST 76(CX), Z4, Z10
+	VPDPBUSD.BCST 92(CX), Z8, Z11
+	VPDPBUSD.BCST 80(CX), Z5, Z10
+	VPDPBUSD.BCST 96(CX), Z9, Z11
+	VPMULLD       256(SP), Z10, Z10
+	VPMULLD       320(SP), Z11, Z11
+	VPADDD        Z10, Z23, Z23
+	VPADDD        Z11, Z23, Z23
+	VPBROADCASTD  720(CX), Z10
+	VPBROADCASTD  724(CX), Z11
+	VPDPBUSD.BCST 452(CX), Z2, Z10
+	VPDPBUSD.BCST 468(CX), Z6, Z11
+	VPDPBUSD.BCST 456(CX), Z3, Z10
+	VPDPBUSD.BCST 472(CX), Z7, Z11
+	VPDPBUSD.BCST 460(CX), Z4, Z10
+	VPDPBUSD.BCST 476(CX), Z8, Z11
+	VPDPBUSD.BCST 464(CX), Z5, Z10
+	VPDPBUSD.BCST 480(CX), Z9, Z11
+	VPMULLD       256(SP), Z10, Z10
+	VPMULLD       320(SP), Z11, Z11
+	VPADDD        Z10, Z22, Z22
+	VPADDD        Z11, Z22, Z22
+	VPBROADCASTD  1104(CX), Z10
+	VPBROADCASTD  1108(CX), Z11
+	VPDPBUSD.BCST 836(CX), Z2, Z10
+	VPDPBUSD.BCST 852(CX), Z6, Z11
+	VPDPBUSD.BCST 840(CX), Z3, Z10
+	VPDPBUSD.BCST 856(CX), Z7, Z11
+	VPDPBUSD.BCST 844(CX), Z4, Z10
+	VPDPBUSD.BCST 860(CX), Z8, Z11
+	VPDPBUSD.BCST 848(CX), Z5, Z10
+	VPDPBUSD.BCST 864(CX), Z9, Z11
+	VPMULLD       256(SP), Z10, Z10
+	VPMULLD       320(SP), Z11, Z11
+	VPADDD        Z10, Z21, Z21
+	VPADDD        Z11, Z21, Z21
+	VPANDD        1280(AX), Z0, Z2
+	VPSLLW        $0x02, 256(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPANDD        576(AX), Z0, Z3
-	VPSLLW        $0x02, 2112(AX), Z4
+	VPANDD        1344(AX), Z0, Z3
+	VPSLLW        $0x02, 320(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPANDD        640(AX), Z0, Z4
-	VPSLLW        $0x02, 2176(AX), Z5
+	VPANDD        1408(AX), Z0, Z4
+	VPSLLW        $0x02, 384(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPANDD        704(AX), Z0, Z5
-	VPSLLW        $0x02, 2240(AX), Z6
+	VPANDD        1472(AX), Z0, Z5
+	VPSLLW        $0x02, 448(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPANDD        768(AX), Z0, Z6
-	VPSLLW        $0x02, 2304(AX), Z7
+	VPANDD        1536(AX), Z0, Z6
+	VPSLLW        $0x02, 512(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPANDD        832(AX), Z0, Z7
-	VPSLLW        $0x02, 2368(AX), Z8
+	VPANDD        1600(AX), Z0, Z7
+	VPSLLW        $0x02, 576(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPANDD        896(AX), Z0, Z8
-	VPSLLW        $0x02, 2432(AX), Z9
+	VPANDD        1664(AX), Z0, Z8
+	VPSLLW        $0x02, 640(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPANDD        960(AX), Z0, Z9
-	VPSLLW        $0x02, 2496(AX), Z10
+	VPANDD        1728(AX), Z0, Z9
+	VPSLLW        $0x02, 704(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  328(CX), Z10
 	VPBROADCASTD  332(CX), Z11
@@ -12591,103 +12665,37 @@ tileIQ6_K_16x3_loop:
 	VPMULLD       192(SP), Z11, Z11
 	VPADDD        Z10, Z21, Z21
 	VPADDD        Z11, Z21, Z21
-	VPSRLW        $0x04, (AX), Z2
+	VPSRLW        $0x04, 1280(AX), Z2
 	VPANDD        Z0, Z2, Z2
-	VPTERNLOGD    $0xf8, 2048(AX), Z1, Z2
-	VPSRLW        $0x04, 64(AX), Z3
-	VPANDD        Z0, Z3, Z3
-	VPTERNLOGD    $0xf8, 2112(AX), Z1, Z3
-	VPSRLW        $0x04, 128(AX), Z4
-	VPANDD        Z0, Z4, Z4
-	VPTERNLOGD    $0xf8, 2176(AX), Z1, Z4
-	VPSRLW        $0x04, 192(AX), Z5
-	VPANDD        Z0, Z5, Z5
-	VPTERNLOGD    $0xf8, 2240(AX), Z1, Z5
-	VPSRLW        $0x04, 256(AX), Z6
-	VPANDD        Z0, Z6, Z6
-	VPTERNLOGD    $0xf8, 2304(AX), Z1, Z6
-	VPSRLW        $0x04, 320(AX), Z7
-	VPANDD        Z0, Z7, Z7
-	VPTERNLOGD    $0xf8, 2368(AX), Z1, Z7
-	VPSRLW        $0x04, 384(AX), Z8
-	VPANDD        Z0, Z8, Z8
-	VPTERNLOGD    $0xf8, 2432(AX), Z1, Z8
-	VPSRLW        $0x04, 448(AX), Z9
-	VPANDD        Z0, Z9, Z9
-	VPTERNLOGD    $0xf8, 2496(AX), Z1, Z9
-	VPBROADCASTD  336(CX), Z10
-	VPBROADCASTD  340(CX), Z11
-	VPDPBUSD.BCST 68(CX), Z2, Z10
-	VPDPBUSD.BCST 84(CX), Z6, Z11
-	VPDPBUSD.BCST 72(CX), Z3, Z10
-	VPDPBUSD.BCST 88(CX), Z7, Z11
-	VPDPBUSD.BCST 76(CX), Z4, Z10
-	VPDPBUSD.BCST 92(CX), Z8, Z11
-	VPDPBUSD.BCST 80(CX), Z5, Z10
-	VPDPBUSD.BCST 96(CX), Z9, Z11
-	VPMULLD       256(SP), Z10, Z10
-	VPMULLD       320(SP), Z11, Z11
-	VPADDD        Z10, Z23, Z23
-	VPADDD        Z11, Z23, Z23
-	VPBROADCASTD  720(CX), Z10
-	VPBROADCASTD  724(CX), Z11
-	VPDPBUSD.BCST 452(CX), Z2, Z10
-	VPDPBUSD.BCST 468(CX), Z6, Z11
-	VPDPBUSD.BCST 456(CX), Z3, Z10
-	VPDPBUSD.BCST 472(CX), Z7, Z11
-	VPDPBUSD.BCST 460(CX), Z4, Z10
-	VPDPBUSD.BCST 476(CX), Z8, Z11
-	VPDPBUSD.BCST 464(CX), Z5, Z10
-	VPDPBUSD.BCST 480(CX), Z9, Z11
-	VPMULLD       256(SP), Z10, Z10
-	VPMULLD       320(SP), Z11, Z11
-	VPADDD        Z10, Z22, Z22
-	VPADDD        Z11, Z22, Z22
-	VPBROADCASTD  1104(CX), Z10
-	VPBROADCASTD  1108(CX), Z11
-	VPDPBUSD.BCST 836(CX), Z2, Z10
-	VPDPBUSD.BCST 852(CX), Z6, Z11
-	VPDPBUSD.BCST 840(CX), Z3, Z10
-	VPDPBUSD.BCST 856(CX), Z7, Z11
-	VPDPBUSD.BCST 844(CX), Z4, Z10
-	VPDPBUSD.BCST 860(CX), Z8, Z11
-	VPDPBUSD.BCST 848(CX), Z5, Z10
-	VPDPBUSD.BCST 864(CX), Z9, Z11
-	VPMULLD       256(SP), Z10, Z10
-	VPMULLD       320(SP), Z11, Z11
-	VPADDD        Z10, Z21, Z21
-	VPADDD        Z11, Z21, Z21
-	VPSRLW        $0x04, 512(AX), Z2
-	VPANDD        Z0, Z2, Z2
-	VPSRLW        $0x02, 2048(AX), Z3
+	VPSRLW        $0x02, 256(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPSRLW        $0x04, 576(AX), Z3
+	VPSRLW        $0x04, 1344(AX), Z3
 	VPANDD        Z0, Z3, Z3
-	VPSRLW        $0x02, 2112(AX), Z4
+	VPSRLW        $0x02, 320(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPSRLW        $0x04, 640(AX), Z4
+	VPSRLW        $0x04, 1408(AX), Z4
 	VPANDD        Z0, Z4, Z4
-	VPSRLW        $0x02, 2176(AX), Z5
+	VPSRLW        $0x02, 384(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPSRLW        $0x04, 704(AX), Z5
+	VPSRLW        $0x04, 1472(AX), Z5
 	VPANDD        Z0, Z5, Z5
-	VPSRLW        $0x02, 2240(AX), Z6
+	VPSRLW        $0x02, 448(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPSRLW        $0x04, 768(AX), Z6
+	VPSRLW        $0x04, 1536(AX), Z6
 	VPANDD        Z0, Z6, Z6
-	VPSRLW        $0x02, 2304(AX), Z7
+	VPSRLW        $0x02, 512(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPSRLW        $0x04, 832(AX), Z7
+	VPSRLW        $0x04, 1600(AX), Z7
 	VPANDD        Z0, Z7, Z7
-	VPSRLW        $0x02, 2368(AX), Z8
+	VPSRLW        $0x02, 576(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPSRLW        $0x04, 896(AX), Z8
+	VPSRLW        $0x04, 1664(AX), Z8
 	VPANDD        Z0, Z8, Z8
-	VPSRLW        $0x02, 2432(AX), Z9
+	VPSRLW        $0x02, 640(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPSRLW        $0x04, 960(AX), Z9
+	VPSRLW        $0x04, 1728(AX), Z9
 	VPANDD        Z0, Z9, Z9
-	VPSRLW        $0x02, 2496(AX), Z10
+	VPSRLW        $0x02, 704(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  344(CX), Z10
 	VPBROADCASTD  348(CX), Z11
@@ -12731,29 +12739,29 @@ tileIQ6_K_16x3_loop:
 	VPMULLD       448(SP), Z11, Z11
 	VPADDD        Z10, Z21, Z21
 	VPADDD        Z11, Z21, Z21
-	VPANDD        1024(AX), Z0, Z2
-	VPSLLW        $0x04, 2560(AX), Z3
+	VPANDD        2304(AX), Z0, Z2
+	VPSLLW        $0x04, 1792(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPANDD        1088(AX), Z0, Z3
-	VPSLLW        $0x04, 2624(AX), Z4
+	VPANDD        2368(AX), Z0, Z3
+	VPSLLW        $0x04, 1856(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPANDD        1152(AX), Z0, Z4
-	VPSLLW        $0x04, 2688(AX), Z5
+	VPANDD        2432(AX), Z0, Z4
+	VPSLLW        $0x04, 1920(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPANDD        1216(AX), Z0, Z5
-	VPSLLW        $0x04, 2752(AX), Z6
+	VPANDD        2496(AX), Z0, Z5
+	VPSLLW        $0x04, 1984(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPANDD        1280(AX), Z0, Z6
-	VPSLLW        $0x04, 2816(AX), Z7
+	VPANDD        2560(AX), Z0, Z6
+	VPSLLW        $0x04, 2048(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPANDD        1344(AX), Z0, Z7
-	VPSLLW        $0x04, 2880(AX), Z8
+	VPANDD        2624(AX), Z0, Z7
+	VPSLLW        $0x04, 2112(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPANDD        1408(AX), Z0, Z8
-	VPSLLW        $0x04, 2944(AX), Z9
+	VPANDD        2688(AX), Z0, Z8
+	VPSLLW        $0x04, 2176(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPANDD        1472(AX), Z0, Z9
-	VPSLLW        $0x04, 3008(AX), Z10
+	VPANDD        2752(AX), Z0, Z9
+	VPSLLW        $0x04, 2240(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  352(CX), Z10
 	VPBROADCASTD  356(CX), Z11
@@ -12797,29 +12805,95 @@ tileIQ6_K_16x3_loop:
 	VPMULLD       576(SP), Z11, Z11
 	VPADDD        Z10, Z21, Z21
 	VPADDD        Z11, Z21, Z21
-	VPANDD        1536(AX), Z0, Z2
-	VPSLLW        $0x02, 2560(AX), Z3
+	VPSRLW        $0x04, 2304(AX), Z2
+	VPANDD        Z0, Z2, Z2
+	VPTERNLOGD    $0xf8, 1792(AX), Z1, Z2
+	VPSRLW        $0x04, 2368(AX), Z3
+	VPANDD        Z0, Z3, Z3
+	VPTERNLOGD    $0xf8, 1856(AX), Z1, Z3
+	VPSRLW        $0x04, 2432(AX), Z4
+	VPANDD        Z0, Z4, Z4
+	VPTERNLOGD    $0xf8, 1920(AX), Z1, Z4
+	VPSRLW        $0x04, 2496(AX), Z5
+	VPANDD        Z0, Z5, Z5
+	VPTERNLOGD    $0xf8, 1984(AX), Z1, Z5
+	VPSRLW        $0x04, 2560(AX), Z6
+	VPANDD        Z0, Z6, Z6
+	VPTERNLOGD    $0xf8, 2048(AX), Z1, Z6
+	VPSRLW        $0x04, 2624(AX), Z7
+	VPANDD        Z0, Z7, Z7
+	VPTERNLOGD    $0xf8, 2112(AX), Z1, Z7
+	VPSRLW        $0x04, 2688(AX), Z8
+	VPANDD        Z0, Z8, Z8
+	VPTERNLOGD    $0xf8, 2176(AX), Z1, Z8
+	VPSRLW        $0x04, 2752(AX), Z9
+	VPANDD        Z0, Z9, Z9
+	VPTERNLOGD    $0xf8, 2240(AX), Z1, Z9
+	VPBROADCASTD  368(CX), Z10
+	VPBROADCASTD  372(CX), Z11
+	VPDPBUSD.BCST 196(CX), Z2, Z10
+	VPDPBUSD.BCST 212(CX), Z6, Z11
+	VPDPBUSD.BCST 200(CX), Z3, Z10
+	VPDPBUSD.BCST 216(CX), Z7, Z11
+	VPDPBUSD.BCST 204(CX), Z4, Z10
+	VPDPBUSD.BCST 220(CX), Z8, Z11
+	VPDPBUSD.BCST 208(CX), Z5, Z10
+	VPDPBUSD.BCST 224(CX), Z9, Z11
+	VPMULLD       768(SP), Z10, Z10
+	VPMULLD       832(SP), Z11, Z11
+	VPADDD        Z10, Z23, Z23
+	VPADDD        Z11, Z23, Z23
+	VPBROADCASTD  752(CX), Z10
+	VPBROADCASTD  756(CX), Z11
+	VPDPBUSD.BCST 580(CX), Z2, Z10
+	VPDPBUSD.BCST 596(CX), Z6, Z11
+	VPDPBUSD.BCST 584(CX), Z3, Z10
+	VPDPBUSD.BCST 600(CX), Z7, Z11
+	VPDPBUSD.BCST 588(CX), Z4, Z10
+	VPDPBUSD.BCST 604(CX), Z8, Z11
+	VPDPBUSD.BCST 592(CX), Z5, Z10
+	VPDPBUSD.BCST 608(CX), Z9, Z11
+	VPMULLD       768(SP), Z10, Z10
+	VPMULLD       832(SP), Z11, Z11
+	VPADDD        Z10, Z22, Z22
+	VPADDD        Z11, Z22, Z22
+	VPBROADCASTD  1136(CX), Z10
+	VPBROADCASTD  1140(CX), Z11
+	VPDPBUSD.BCST 964(CX), Z2, Z10
+	VPDPBUSD.BCST 980(CX), Z6, Z11
+	VPDPBUSD.BCST 968(CX), Z3, Z10
+	VPDPBUSD.BCST 984(CX), Z7, Z11
+	VPDPBUSD.BCST 972(CX), Z4, Z10
+	VPDPBUSD.BCST 988(CX), Z8, Z11
+	VPDPBUSD.BCST 976(CX), Z5, Z10
+	VPDPBUSD.BCST 992(CX), Z9, Z11
+	VPMULLD       768(SP), Z10, Z10
+	VPMULLD       832(SP), Z11, Z11
+	VPADDD        Z10, Z21, Z21
+	VPADDD        Z11, Z21, Z21
+	VPANDD        2816(AX), Z0, Z2
+	VPSLLW        $0x02, 1792(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPANDD        1600(AX), Z0, Z3
-	VPSLLW        $0x02, 2624(AX), Z4
+	VPANDD        2880(AX), Z0, Z3
+	VPSLLW        $0x02, 1856(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPANDD        1664(AX), Z0, Z4
-	VPSLLW        $0x02, 2688(AX), Z5
+	VPANDD        2944(AX), Z0, Z4
+	VPSLLW        $0x02, 1920(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPANDD        1728(AX), Z0, Z5
-	VPSLLW        $0x02, 2752(AX), Z6
+	VPANDD        3008(AX), Z0, Z5
+	VPSLLW        $0x02, 1984(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPANDD        1792(AX), Z0, Z6
-	VPSLLW        $0x02, 2816(AX), Z7
+	VPANDD        3072(AX), Z0, Z6
+	VPSLLW        $0x02, 2048(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPANDD        1856(AX), Z0, Z7
-	VPSLLW        $0x02, 2880(AX), Z8
+	VPANDD        3136(AX), Z0, Z7
+	VPSLLW        $0x02, 2112(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPANDD        1920(AX), Z0, Z8
-	VPSLLW        $0x02, 2944(AX), Z9
+	VPANDD        3200(AX), Z0, Z8
+	VPSLLW        $0x02, 2176(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPANDD        1984(AX), Z0, Z9
-	VPSLLW        $0x02, 3008(AX), Z10
+	VPANDD        3264(AX), Z0, Z9
+	VPSLLW        $0x02, 2240(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  360(CX), Z10
 	VPBROADCASTD  364(CX), Z11
@@ -12863,103 +12937,37 @@ tileIQ6_K_16x3_loop:
 	VPMULLD       704(SP), Z11, Z11
 	VPADDD        Z10, Z21, Z21
 	VPADDD        Z11, Z21, Z21
-	VPSRLW        $0x04, 1024(AX), Z2
+	VPSRLW        $0x04, 2816(AX), Z2
 	VPANDD        Z0, Z2, Z2
-	VPTERNLOGD    $0xf8, 2560(AX), Z1, Z2
-	VPSRLW        $0x04, 1088(AX), Z3
-	VPANDD        Z0, Z3, Z3
-	VPTERNLOGD    $0xf8, 2624(AX), Z1, Z3
-	VPSRLW        $0x04, 1152(AX), Z4
-	VPANDD        Z0, Z4, Z4
-	VPTERNLOGD    $0xf8, 2688(AX), Z1, Z4
-	VPSRLW        $0x04, 1216(AX), Z5
-	VPANDD        Z0, Z5, Z5
-	VPTERNLOGD    $0xf8, 2752(AX), Z1, Z5
-	VPSRLW        $0x04, 1280(AX), Z6
-	VPANDD        Z0, Z6, Z6
-	VPTERNLOGD    $0xf8, 2816(AX), Z1, Z6
-	VPSRLW        $0x04, 1344(AX), Z7
-	VPANDD        Z0, Z7, Z7
-	VPTERNLOGD    $0xf8, 2880(AX), Z1, Z7
-	VPSRLW        $0x04, 1408(AX), Z8
-	VPANDD        Z0, Z8, Z8
-	VPTERNLOGD    $0xf8, 2944(AX), Z1, Z8
-	VPSRLW        $0x04, 1472(AX), Z9
-	VPANDD        Z0, Z9, Z9
-	VPTERNLOGD    $0xf8, 3008(AX), Z1, Z9
-	VPBROADCASTD  368(CX), Z10
-	VPBROADCASTD  372(CX), Z11
-	VPDPBUSD.BCST 196(CX), Z2, Z10
-	VPDPBUSD.BCST 212(CX), Z6, Z11
-	VPDPBUSD.BCST 200(CX), Z3, Z10
-	VPDPBUSD.BCST 216(CX), Z7, Z11
-	VPDPBUSD.BCST 204(CX), Z4, Z10
-	VPDPBUSD.BCST 220(CX), Z8, Z11
-	VPDPBUSD.BCST 208(CX), Z5, Z10
-	VPDPBUSD.BCST 224(CX), Z9, Z11
-	VPMULLD       768(SP), Z10, Z10
-	VPMULLD       832(SP), Z11, Z11
-	VPADDD        Z10, Z23, Z23
-	VPADDD        Z11, Z23, Z23
-	VPBROADCASTD  752(CX), Z10
-	VPBROADCASTD  756(CX), Z11
-	VPDPBUSD.BCST 580(CX), Z2, Z10
-	VPDPBUSD.BCST 596(CX), Z6, Z11
-	VPDPBUSD.BCST 584(CX), Z3, Z10
-	VPDPBUSD.BCST 600(CX), Z7, Z11
-	VPDPBUSD.BCST 588(CX), Z4, Z10
-	VPDPBUSD.BCST 604(CX), Z8, Z11
-	VPDPBUSD.BCST 592(CX), Z5, Z10
-	VPDPBUSD.BCST 608(CX), Z9, Z11
-	VPMULLD       768(SP), Z10, Z10
-	VPMULLD       832(SP), Z11, Z11
-	VPADDD        Z10, Z22, Z22
-	VPADDD        Z11, Z22, Z22
-	VPBROADCASTD  1136(CX), Z10
-	VPBROADCASTD  1140(CX), Z11
-	VPDPBUSD.BCST 964(CX), Z2, Z10
-	VPDPBUSD.BCST 980(CX), Z6, Z11
-	VPDPBUSD.BCST 968(CX), Z3, Z10
-	VPDPBUSD.BCST 984(CX), Z7, Z11
-	VPDPBUSD.BCST 972(CX), Z4, Z10
-	VPDPBUSD.BCST 988(CX), Z8, Z11
-	VPDPBUSD.BCST 976(CX), Z5, Z10
-	VPDPBUSD.BCST 992(CX), Z9, Z11
-	VPMULLD       768(SP), Z10, Z10
-	VPMULLD       832(SP), Z11, Z11
-	VPADDD        Z10, Z21, Z21
-	VPADDD        Z11, Z21, Z21
-	VPSRLW        $0x04, 1536(AX), Z2
-	VPANDD        Z0, Z2, Z2
-	VPSRLW        $0x02, 2560(AX), Z3
+	VPSRLW        $0x02, 1792(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPSRLW        $0x04, 1600(AX), Z3
+	VPSRLW        $0x04, 2880(AX), Z3
 	VPANDD        Z0, Z3, Z3
-	VPSRLW        $0x02, 2624(AX), Z4
+	VPSRLW        $0x02, 1856(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPSRLW        $0x04, 1664(AX), Z4
+	VPSRLW        $0x04, 2944(AX), Z4
 	VPANDD        Z0, Z4, Z4
-	VPSRLW        $0x02, 2688(AX), Z5
+	VPSRLW        $0x02, 1920(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPSRLW        $0x04, 1728(AX), Z5
+	VPSRLW        $0x04, 3008(AX), Z5
 	VPANDD        Z0, Z5, Z5
-	VPSRLW        $0x02, 2752(AX), Z6
+	VPSRLW        $0x02, 1984(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPSRLW        $0x04, 1792(AX), Z6
+	VPSRLW        $0x04, 3072(AX), Z6
 	VPANDD        Z0, Z6, Z6
-	VPSRLW        $0x02, 2816(AX), Z7
+	VPSRLW        $0x02, 2048(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPSRLW        $0x04, 1856(AX), Z7
+	VPSRLW        $0x04, 3136(AX), Z7
 	VPANDD        Z0, Z7, Z7
-	VPSRLW        $0x02, 2880(AX), Z8
+	VPSRLW        $0x02, 2112(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPSRLW        $0x04, 1920(AX), Z8
+	VPSRLW        $0x04, 3200(AX), Z8
 	VPANDD        Z0, Z8, Z8
-	VPSRLW        $0x02, 2944(AX), Z9
+	VPSRLW        $0x02, 2176(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPSRLW        $0x04, 1984(AX), Z9
+	VPSRLW        $0x04, 3264(AX), Z9
 	VPANDD        Z0, Z9, Z9
-	VPSRLW        $0x02, 3008(AX), Z10
+	VPSRLW        $0x02, 2240(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  376(CX), Z10
 	VPBROADCASTD  380(CX), Z11
@@ -13003,7 +13011,7 @@ tileIQ6_K_16x3_loop:
 	VPMULLD       960(SP), Z11, Z11
 	VPADDD        Z10, Z21, Z21
 	VPADDD        Z11, Z21, Z21
-	VCVTPH2PS     3328(AX), Z2
+	VCVTPH2PS     (SI), Z2
 	VCVTDQ2PS     Z23, Z23
 	VMULPS.BCST   (CX), Z2, Z3
 	VFMADD231PS   Z3, Z23, Z31
@@ -13013,7 +13021,8 @@ tileIQ6_K_16x3_loop:
 	VCVTDQ2PS     Z21, Z21
 	VMULPS.BCST   768(CX), Z2, Z2
 	VFMADD231PS   Z2, Z21, Z29
-	ADDQ          $0x00000d20, AX
+	ADDQ          $0x00000d00, AX
+	ADDQ          $0x20, SI
 	ADDQ          DX, CX
 	DECQ          BX
 	JMP           tileIQ6_K_16x3_loop
@@ -13039,20 +13048,22 @@ TEXT ·tileIQ6_K_16x4(SB), $1024-56
 	MOVQ         a+8(FP), CX
 	MOVQ         as+16(FP), DX
 	MOVQ         nb+24(FP), BX
+	IMUL3Q       $0x00000d00, BX, SI
+	ADDQ         AX, SI
 	VPXORD       Z31, Z31, Z31
 	VPXORD       Z30, Z30, Z30
 	VPXORD       Z29, Z29, Z29
 	VPXORD       Z28, Z28, Z28
 	VPXORD       Z0, Z0, Z0
-	MOVL         $0x0f0f0f0f, SI
-	VPBROADCASTD SI, Z0
-	MOVL         $0x30303030, SI
-	VPBROADCASTD SI, Z1
+	MOVL         $0x0f0f0f0f, DI
+	VPBROADCASTD DI, Z0
+	MOVL         $0x30303030, DI
+	VPBROADCASTD DI, Z1
 
 tileIQ6_K_16x4_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ6_K_16x4_done
-	VMOVDQU32     3072(AX), Z2
+	VMOVDQU32     (AX), Z2
 	VPSLLD        $0x18, Z2, Z3
 	VPSRAD        $0x18, Z3, Z3
 	VMOVDQU32     Z3, (SP)
@@ -13064,7 +13075,7 @@ tileIQ6_K_16x4_loop:
 	VMOVDQU32     Z3, 128(SP)
 	VPSRAD        $0x18, Z2, Z2
 	VMOVDQU32     Z2, 192(SP)
-	VMOVDQU32     3136(AX), Z2
+	VMOVDQU32     64(AX), Z2
 	VPSLLD        $0x18, Z2, Z3
 	VPSRAD        $0x18, Z3, Z3
 	VMOVDQU32     Z3, 256(SP)
@@ -13076,7 +13087,7 @@ tileIQ6_K_16x4_loop:
 	VMOVDQU32     Z3, 384(SP)
 	VPSRAD        $0x18, Z2, Z2
 	VMOVDQU32     Z2, 448(SP)
-	VMOVDQU32     3200(AX), Z2
+	VMOVDQU32     128(AX), Z2
 	VPSLLD        $0x18, Z2, Z3
 	VPSRAD        $0x18, Z3, Z3
 	VMOVDQU32     Z3, 512(SP)
@@ -13088,7 +13099,7 @@ tileIQ6_K_16x4_loop:
 	VMOVDQU32     Z3, 640(SP)
 	VPSRAD        $0x18, Z2, Z2
 	VMOVDQU32     Z2, 704(SP)
-	VMOVDQU32     3264(AX), Z2
+	VMOVDQU32     192(AX), Z2
 	VPSLLD        $0x18, Z2, Z3
 	VPSRAD        $0x18, Z3, Z3
 	VMOVDQU32     Z3, 768(SP)
@@ -13100,29 +13111,29 @@ tileIQ6_K_16x4_loop:
 	VMOVDQU32     Z3, 896(SP)
 	VPSRAD        $0x18, Z2, Z2
 	VMOVDQU32     Z2, 960(SP)
-	VPANDD        (AX), Z0, Z2
-	VPSLLW        $0x04, 2048(AX), Z3
+	VPANDD        768(AX), Z0, Z2
+	VPSLLW        $0x04, 256(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPANDD        64(AX), Z0, Z3
-	VPSLLW        $0x04, 2112(AX), Z4
+	VPANDD        832(AX), Z0, Z3
+	VPSLLW        $0x04, 320(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPANDD        128(AX), Z0, Z4
-	VPSLLW        $0x04, 2176(AX), Z5
+	VPANDD        896(AX), Z0, Z4
+	VPSLLW        $0x04, 384(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPANDD        192(AX), Z0, Z5
-	VPSLLW        $0x04, 2240(AX), Z6
+	VPANDD        960(AX), Z0, Z5
+	VPSLLW        $0x04, 448(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPANDD        256(AX), Z0, Z6
-	VPSLLW        $0x04, 2304(AX), Z7
+	VPANDD        1024(AX), Z0, Z6
+	VPSLLW        $0x04, 512(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPANDD        320(AX), Z0, Z7
-	VPSLLW        $0x04, 2368(AX), Z8
+	VPANDD        1088(AX), Z0, Z7
+	VPSLLW        $0x04, 576(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPANDD        384(AX), Z0, Z8
-	VPSLLW        $0x04, 2432(AX), Z9
+	VPANDD        1152(AX), Z0, Z8
+	VPSLLW        $0x04, 640(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPANDD        448(AX), Z0, Z9
-	VPSLLW        $0x04, 2496(AX), Z10
+	VPANDD        1216(AX), Z0, Z9
+	VPSLLW        $0x04, 704(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  320(CX), Z10
 	VPBROADCASTD  324(CX), Z11
@@ -13176,29 +13187,109 @@ tileIQ6_K_16x4_loop:
 	VPMULLD       (SP), Z10, Z10
 	VPMULLD       64(SP), Z11, Z11
 	VPADDD        Z11, Z10, Z20
-	VPANDD        512(AX), Z0, Z2
-	VPSLLW        $0x02, 2048(AX), Z3
+	VPSRLW        $0x04, 768(AX), Z2
+	VPANDD        Z0, Z2, Z2
+	VPTERNLOGD    $0xf8, 256(AX), Z1, Z2
+	VPSRLW        $0x04, 832(AX), Z3
+	VPANDD        Z0, Z3, Z3
+	VPTERNLOGD    $0xf8, 320(AX), Z1, Z3
+	VPSRLW        $0x04, 896(AX), Z4
+	VPANDD        Z0, Z4, Z4
+	VPTERNLOGD    $0xf8, 384(AX), Z1, Z4
+	VPSRLW        $0x04, 960(AX), Z5
+	VPANDD        Z0, Z5, Z5
+	VPTERNLOGD    $0xf8, 448(AX), Z1, Z5
+	VPSRLW        $0x04, 1024(AX), Z6
+	VPANDD        Z0, Z6, Z6
+	VPTERNLOGD    $0xf8, 512(AX), Z1, Z6
+	VPSRLW        $0x04, 1088(AX), Z7
+	VPANDD        Z0, Z7, Z7
+	VPTERNLOGD    $0xf8, 576(AX), Z1, Z7
+	VPSRLW        $0x04, 1152(AX), Z8
+	VPANDD        Z0, Z8, Z8
+	VPTERNLOGD    $0xf8, 640(AX), Z1, Z8
+	VPSRLW        $0x04, 1216(AX), Z9
+	VPANDD        Z0, Z9, Z9
+	VPTERNLOGD    $0xf8, 704(AX), Z1, Z9
+	VPBROADCASTD  336(CX), Z10
+	VPBROADCASTD  340(CX), Z11
+	VPDPBUSD.BCST 68(CX), Z2, Z10
+	VPDPBUSD.BCST 84(CX), Z6, Z11
+	VPDPBUSD.BCST 72(CX), Z3, Z10
+	VPDPBUSD.BCST 88(CX), Z7, Z11
+	VPDPBUSD.BCST 76(CX), Z4, Z10
+	VPDPBUSD.BCST 92(CX), Z8, Z11
+	VPDPBUSD.BCST 80(CX), Z5, Z10
+	VPDPBUSD.BCST 96(CX), Z9, Z11
+	VPMULLD       256(SP), Z10, Z10
+	VPMULLD       320(SP), Z11, Z11
+	VPADDD        Z10, Z23, Z23
+	VPADDD        Z11, Z23, Z23
+	VPBROADCASTD  720(CX), Z10
+	VPBROADCASTD  724(CX), Z11
+	VPDPBUSD.BCST 452(CX), Z2, Z10
+	VPDPBUSD.BCST 468(CX), Z6, Z11
+	VPDPBUSD.BCST 456(CX), Z3, Z10
+	VPDPBUSD.BCST 472(CX), Z7, Z11
+	VPDPBUSD.BCST 460(CX), Z4, Z10
+	VPDPBUSD.BCST 476(CX), Z8, Z11
+	VPDPBUSD.BCST 464(CX), Z5, Z10
+	VPDPBUSD.BCST 480(CX), Z9, Z11
+	VPMULLD       256(SP), Z10, Z10
+	VPMULLD       320(SP), Z11, Z11
+	VPADDD        Z10, Z22, Z22
+	VPADDD        Z11, Z22, Z22
+	VPBROADCASTD  1104(CX), Z10
+	VPBROADCASTD  1108(CX), Z11
+	VPDPBUSD.BCST 836(CX), Z2, Z10
+	VPDPBUSD.BCST 852(CX), Z6, Z11
+	VPDPBUSD.BCST 840(CX), Z3, Z10
+	VPDPBUSD.BCST 856(CX), Z7, Z11
+	VPDPBUSD.BCST 844(CX), Z4, Z10
+	VPDPBUSD.BCST 860(CX), Z8, Z11
+	VPDPBUSD.BCST 848(CX), Z5, Z10
+	VPDPBUSD.BCST 864(CX), Z9, Z11
+	VPMULLD       256(SP), Z10, Z10
+	VPMULLD       320(SP), Z11, Z11
+	VPADDD        Z10, Z21, Z21
+	VPADDD        Z11, Z21, Z21
+	VPBROADCASTD  1488(CX), Z10
+	VPBROADCASTD  1492(CX), Z11
+	VPDPBUSD.BCST 1220(CX), Z2, Z10
+	VPDPBUSD.BCST 1236(CX), Z6, Z11
+	VPDPBUSD.BCST 1224(CX), Z3, Z10
+	VPDPBUSD.BCST 1240(CX), Z7, Z11
+	VPDPBUSD.BCST 1228(CX), Z4, Z10
+	VPDPBUSD.BCST 1244(CX), Z8, Z11
+	VPDPBUSD.BCST 1232(CX), Z5, Z10
+	VPDPBUSD.BCST 1248(CX), Z9, Z11
+	VPMULLD       256(SP), Z10, Z10
+	VPMULLD       320(SP), Z11, Z11
+	VPADDD        Z10, Z20, Z20
+	VPADDD        Z11, Z20, Z20
+	VPANDD        1280(AX), Z0, Z2
+	VPSLLW        $0x02, 256(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPANDD        576(AX), Z0, Z3
-	VPSLLW        $0x02, 2112(AX), Z4
+	VPANDD        1344(AX), Z0, Z3
+	VPSLLW        $0x02, 320(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPANDD        640(AX), Z0, Z4
-	VPSLLW        $0x02, 2176(AX), Z5
+	VPANDD        1408(AX), Z0, Z4
+	VPSLLW        $0x02, 384(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPANDD        704(AX), Z0, Z5
-	VPSLLW        $0x02, 2240(AX), Z6
+	VPANDD        1472(AX), Z0, Z5
+	VPSLLW        $0x02, 448(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPANDD        768(AX), Z0, Z6
-	VPSLLW        $0x02, 2304(AX), Z7
+	VPANDD        1536(AX), Z0, Z6
+	VPSLLW        $0x02, 512(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPANDD        832(AX), Z0, Z7
-	VPSLLW        $0x02, 2368(AX), Z8
+	VPANDD        1600(AX), Z0, Z7
+	VPSLLW        $0x02, 576(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPANDD        896(AX), Z0, Z8
-	VPSLLW        $0x02, 2432(AX), Z9
+	VPANDD        1664(AX), Z0, Z8
+	VPSLLW        $0x02, 640(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPANDD        960(AX), Z0, Z9
-	VPSLLW        $0x02, 2496(AX), Z10
+	VPANDD        1728(AX), Z0, Z9
+	VPSLLW        $0x02, 704(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  328(CX), Z10
 	VPBROADCASTD  332(CX), Z11
@@ -13256,117 +13347,37 @@ tileIQ6_K_16x4_loop:
 	VPMULLD       192(SP), Z11, Z11
 	VPADDD        Z10, Z20, Z20
 	VPADDD        Z11, Z20, Z20
-	VPSRLW        $0x04, (AX), Z2
+	VPSRLW        $0x04, 1280(AX), Z2
 	VPANDD        Z0, Z2, Z2
-	VPTERNLOGD    $0xf8, 2048(AX), Z1, Z2
-	VPSRLW        $0x04, 64(AX), Z3
-	VPANDD        Z0, Z3, Z3
-	VPTERNLOGD    $0xf8, 2112(AX), Z1, Z3
-	VPSRLW        $0x04, 128(AX), Z4
-	VPANDD        Z0, Z4, Z4
-	VPTERNLOGD    $0xf8, 2176(AX), Z1, Z4
-	VPSRLW        $0x04, 192(AX), Z5
-	VPANDD        Z0, Z5, Z5
-	VPTERNLOGD    $0xf8, 2240(AX), Z1, Z5
-	VPSRLW        $0x04, 256(AX), Z6
-	VPANDD        Z0, Z6, Z6
-	VPTERNLOGD    $0xf8, 2304(AX), Z1, Z6
-	VPSRLW        $0x04, 320(AX), Z7
-	VPANDD        Z0, Z7, Z7
-	VPTERNLOGD    $0xf8, 2368(AX), Z1, Z7
-	VPSRLW        $0x04, 384(AX), Z8
-	VPANDD        Z0, Z8, Z8
-	VPTERNLOGD    $0xf8, 2432(AX), Z1, Z8
-	VPSRLW        $0x04, 448(AX), Z9
-	VPANDD        Z0, Z9, Z9
-	VPTERNLOGD    $0xf8, 2496(AX), Z1, Z9
-	VPBROADCASTD  336(CX), Z10
-	VPBROADCASTD  340(CX), Z11
-	VPDPBUSD.BCST 68(CX), Z2, Z10
-	VPDPBUSD.BCST 84(CX), Z6, Z11
-	VPDPBUSD.BCST 72(CX), Z3, Z10
-	VPDPBUSD.BCST 88(CX), Z7, Z11
-	VPDPBUSD.BCST 76(CX), Z4, Z10
-	VPDPBUSD.BCST 92(CX), Z8, Z11
-	VPDPBUSD.BCST 80(CX), Z5, Z10
-	VPDPBUSD.BCST 96(CX), Z9, Z11
-	VPMULLD       256(SP), Z10, Z10
-	VPMULLD       320(SP), Z11, Z11
-	VPADDD        Z10, Z23, Z23
-	VPADDD        Z11, Z23, Z23
-	VPBROADCASTD  720(CX), Z10
-	VPBROADCASTD  724(CX), Z11
-	VPDPBUSD.BCST 452(CX), Z2, Z10
-	VPDPBUSD.BCST 468(CX), Z6, Z11
-	VPDPBUSD.BCST 456(CX), Z3, Z10
-	VPDPBUSD.BCST 472(CX), Z7, Z11
-	VPDPBUSD.BCST 460(CX), Z4, Z10
-	VPDPBUSD.BCST 476(CX), Z8, Z11
-	VPDPBUSD.BCST 464(CX), Z5, Z10
-	VPDPBUSD.BCST 480(CX), Z9, Z11
-	VPMULLD       256(SP), Z10, Z10
-	VPMULLD       320(SP), Z11, Z11
-	VPADDD        Z10, Z22, Z22
-	VPADDD        Z11, Z22, Z22
-	VPBROADCASTD  1104(CX), Z10
-	VPBROADCASTD  1108(CX), Z11
-	VPDPBUSD.BCST 836(CX), Z2, Z10
-	VPDPBUSD.BCST 852(CX), Z6, Z11
-	VPDPBUSD.BCST 840(CX), Z3, Z10
-	VPDPBUSD.BCST 856(CX), Z7, Z11
-	VPDPBUSD.BCST 844(CX), Z4, Z10
-	VPDPBUSD.BCST 860(CX), Z8, Z11
-	VPDPBUSD.BCST 848(CX), Z5, Z10
-	VPDPBUSD.BCST 864(CX), Z9, Z11
-	VPMULLD       256(SP), Z10, Z10
-	VPMULLD       320(SP), Z11, Z11
-	VPADDD        Z10, Z21, Z21
-	VPADDD        Z11, Z21, Z21
-	VPBROADCASTD  1488(CX), Z10
-	VPBROADCASTD  1492(CX), Z11
-	VPDPBUSD.BCST 1220(CX), Z2, Z10
-	VPDPBUSD.BCST 1236(CX), Z6, Z11
-	VPDPBUSD.BCST 1224(CX), Z3, Z10
-	VPDPBUSD.BCST 1240(CX), Z7, Z11
-	VPDPBUSD.BCST 1228(CX), Z4, Z10
-	VPDPBUSD.BCST 1244(CX), Z8, Z11
-	VPDPBUSD.BCST 1232(CX), Z5, Z10
-	VPDPBUSD.BCST 1248(CX), Z9, Z11
-	VPMULLD       256(SP), Z10, Z10
-	VPMULLD       320(SP), Z11, Z11
-	VPADDD        Z10, Z20, Z20
-	VPADDD        Z11, Z20, Z20
-	VPSRLW        $0x04, 512(AX), Z2
-	VPANDD        Z0, Z2, Z2
-	VPSRLW        $0x02, 2048(AX), Z3
+	VPSRLW        $0x02, 256(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPSRLW        $0x04, 576(AX), Z3
+	VPSRLW        $0x04, 1344(AX), Z3
 	VPANDD        Z0, Z3, Z3
-	VPSRLW        $0x02, 2112(AX), Z4
+	VPSRLW        $0x02, 320(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPSRLW        $0x04, 640(AX), Z4
+	VPSRLW        $0x04, 1408(AX), Z4
 	VPANDD        Z0, Z4, Z4
-	VPSRLW        $0x02, 2176(AX), Z5
+	VPSRLW        $0x02, 384(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPSRLW        $0x04, 704(AX), Z5
+	VPSRLW        $0x04, 1472(AX), Z5
 	VPANDD        Z0, Z5, Z5
-	VPSRLW        $0x02, 2240(AX), Z6
+	VPSRLW        $0x02, 448(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPSRLW        $0x04, 768(AX), Z6
+	VPSRLW        $0x04, 1536(AX), Z6
 	VPANDD        Z0, Z6, Z6
-	VPSRLW        $0x02, 2304(AX), Z7
+	VPSRLW        $0x02, 512(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPSRLW        $0x04, 832(AX), Z7
+	VPSRLW        $0x04, 1600(AX), Z7
 	VPANDD        Z0, Z7, Z7
-	VPSRLW        $0x02, 2368(AX), Z8
+	VPSRLW        $0x02, 576(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPSRLW        $0x04, 896(AX), Z8
+	VPSRLW        $0x04, 1664(AX), Z8
 	VPANDD        Z0, Z8, Z8
-	VPSRLW        $0x02, 2432(AX), Z9
+	VPSRLW        $0x02, 640(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPSRLW        $0x04, 960(AX), Z9
+	VPSRLW        $0x04, 1728(AX), Z9
 	VPANDD        Z0, Z9, Z9
-	VPSRLW        $0x02, 2496(AX), Z10
+	VPSRLW        $0x02, 704(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  344(CX), Z10
 	VPBROADCASTD  348(CX), Z11
@@ -13424,29 +13435,29 @@ tileIQ6_K_16x4_loop:
 	VPMULLD       448(SP), Z11, Z11
 	VPADDD        Z10, Z20, Z20
 	VPADDD        Z11, Z20, Z20
-	VPANDD        1024(AX), Z0, Z2
-	VPSLLW        $0x04, 2560(AX), Z3
+	VPANDD        2304(AX), Z0, Z2
+	VPSLLW        $0x04, 1792(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPANDD        1088(AX), Z0, Z3
-	VPSLLW        $0x04, 2624(AX), Z4
+	VPANDD        2368(AX), Z0, Z3
+	VPSLLW        $0x04, 1856(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPANDD        1152(AX), Z0, Z4
-	VPSLLW        $0x04, 2688(AX), Z5
+	VPANDD        2432(AX), Z0, Z4
+	VPSLLW        $0x04, 1920(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPANDD        1216(AX), Z0, Z5
-	VPSLLW        $0x04, 2752(AX), Z6
+	VPANDD        2496(AX), Z0, Z5
+	VPSLLW        $0x04, 1984(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPANDD        1280(AX), Z0, Z6
-	VPSLLW        $0x04, 2816(AX), Z7
+	VPANDD        2560(AX), Z0, Z6
+	VPSLLW        $0x04, 2048(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPANDD        1344(AX), Z0, Z7
-	VPSLLW        $0x04, 2880(AX), Z8
+	VPANDD        2624(AX), Z0, Z7
+	VPSLLW        $0x04, 2112(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPANDD        1408(AX), Z0, Z8
-	VPSLLW        $0x04, 2944(AX), Z9
+	VPANDD        2688(AX), Z0, Z8
+	VPSLLW        $0x04, 2176(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPANDD        1472(AX), Z0, Z9
-	VPSLLW        $0x04, 3008(AX), Z10
+	VPANDD        2752(AX), Z0, Z9
+	VPSLLW        $0x04, 2240(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  352(CX), Z10
 	VPBROADCASTD  356(CX), Z11
@@ -13504,29 +13515,109 @@ tileIQ6_K_16x4_loop:
 	VPMULLD       576(SP), Z11, Z11
 	VPADDD        Z10, Z20, Z20
 	VPADDD        Z11, Z20, Z20
-	VPANDD        1536(AX), Z0, Z2
-	VPSLLW        $0x02, 2560(AX), Z3
+	VPSRLW        $0x04, 2304(AX), Z2
+	VPANDD        Z0, Z2, Z2
+	VPTERNLOGD    $0xf8, 1792(AX), Z1, Z2
+	VPSRLW        $0x04, 2368(AX), Z3
+	VPANDD        Z0, Z3, Z3
+	VPTERNLOGD    $0xf8, 1856(AX), Z1, Z3
+	VPSRLW        $0x04, 2432(AX), Z4
+	VPANDD        Z0, Z4, Z4
+	VPTERNLOGD    $0xf8, 1920(AX), Z1, Z4
+	VPSRLW        $0x04, 2496(AX), Z5
+	VPANDD        Z0, Z5, Z5
+	VPTERNLOGD    $0xf8, 1984(AX), Z1, Z5
+	VPSRLW        $0x04, 2560(AX), Z6
+	VPANDD        Z0, Z6, Z6
+	VPTERNLOGD    $0xf8, 2048(AX), Z1, Z6
+	VPSRLW        $0x04, 2624(AX), Z7
+	VPANDD        Z0, Z7, Z7
+	VPTERNLOGD    $0xf8, 2112(AX), Z1, Z7
+	VPSRLW        $0x04, 2688(AX), Z8
+	VPANDD        Z0, Z8, Z8
+	VPTERNLOGD    $0xf8, 2176(AX), Z1, Z8
+	VPSRLW        $0x04, 2752(AX), Z9
+	VPANDD        Z0, Z9, Z9
+	VPTERNLOGD    $0xf8, 2240(AX), Z1, Z9
+	VPBROADCASTD  368(CX), Z10
+	VPBROADCASTD  372(CX), Z11
+	VPDPBUSD.BCST 196(CX), Z2, Z10
+	VPDPBUSD.BCST 212(CX), Z6, Z11
+	VPDPBUSD.BCST 200(CX), Z3, Z10
+	VPDPBUSD.BCST 216(CX), Z7, Z11
+	VPDPBUSD.BCST 204(CX), Z4, Z10
+	VPDPBUSD.BCST 220(CX), Z8, Z11
+	VPDPBUSD.BCST 208(CX), Z5, Z10
+	VPDPBUSD.BCST 224(CX), Z9, Z11
+	VPMULLD       768(SP), Z10, Z10
+	VPMULLD       832(SP), Z11, Z11
+	VPADDD        Z10, Z23, Z23
+	VPADDD        Z11, Z23, Z23
+	VPBROADCASTD  752(CX), Z10
+	VPBROADCASTD  756(CX), Z11
+	VPDPBUSD.BCST 580(CX), Z2, Z10
+	VPDPBUSD.BCST 596(CX), Z6, Z11
+	VPDPBUSD.BCST 584(CX), Z3, Z10
+	VPDPBUSD.BCST 600(CX), Z7, Z11
+	VPDPBUSD.BCST 588(CX), Z4, Z10
+	VPDPBUSD.BCST 604(CX), Z8, Z11
+	VPDPBUSD.BCST 592(CX), Z5, Z10
+	VPDPBUSD.BCST 608(CX), Z9, Z11
+	VPMULLD       768(SP), Z10, Z10
+	VPMULLD       832(SP), Z11, Z11
+	VPADDD        Z10, Z22, Z22
+	VPADDD        Z11, Z22, Z22
+	VPBROADCASTD  1136(CX), Z10
+	VPBROADCASTD  1140(CX), Z11
+	VPDPBUSD.BCST 964(CX), Z2, Z10
+	VPDPBUSD.BCST 980(CX), Z6, Z11
+	VPDPBUSD.BCST 968(CX), Z3, Z10
+	VPDPBUSD.BCST 984(CX), Z7, Z11
+	VPDPBUSD.BCST 972(CX), Z4, Z10
+	VPDPBUSD.BCST 988(CX), Z8, Z11
+	VPDPBUSD.BCST 976(CX), Z5, Z10
+	VPDPBUSD.BCST 992(CX), Z9, Z11
+	VPMULLD       768(SP), Z10, Z10
+	VPMULLD       832(SP), Z11, Z11
+	VPADDD        Z10, Z21, Z21
+	VPADDD        Z11, Z21, Z21
+	VPBROADCASTD  1520(CX), Z10
+	VPBROADCASTD  1524(CX), Z11
+	VPDPBUSD.BCST 1348(CX), Z2, Z10
+	VPDPBUSD.BCST 1364(CX), Z6, Z11
+	VPDPBUSD.BCST 1352(CX), Z3, Z10
+	VPDPBUSD.BCST 1368(CX), Z7, Z11
+	VPDPBUSD.BCST 1356(CX), Z4, Z10
+	VPDPBUSD.BCST 1372(CX), Z8, Z11
+	VPDPBUSD.BCST 1360(CX), Z5, Z10
+	VPDPBUSD.BCST 1376(CX), Z9, Z11
+	VPMULLD       768(SP), Z10, Z10
+	VPMULLD       832(SP), Z11, Z11
+	VPADDD        Z10, Z20, Z20
+	VPADDD        Z11, Z20, Z20
+	VPANDD        2816(AX), Z0, Z2
+	VPSLLW        $0x02, 1792(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPANDD        1600(AX), Z0, Z3
-	VPSLLW        $0x02, 2624(AX), Z4
+	VPANDD        2880(AX), Z0, Z3
+	VPSLLW        $0x02, 1856(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPANDD        1664(AX), Z0, Z4
-	VPSLLW        $0x02, 2688(AX), Z5
+	VPANDD        2944(AX), Z0, Z4
+	VPSLLW        $0x02, 1920(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPANDD        1728(AX), Z0, Z5
-	VPSLLW        $0x02, 2752(AX), Z6
+	VPANDD        3008(AX), Z0, Z5
+	VPSLLW        $0x02, 1984(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPANDD        1792(AX), Z0, Z6
-	VPSLLW        $0x02, 2816(AX), Z7
+	VPANDD        3072(AX), Z0, Z6
+	VPSLLW        $0x02, 2048(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPANDD        1856(AX), Z0, Z7
-	VPSLLW        $0x02, 2880(AX), Z8
+	VPANDD        3136(AX), Z0, Z7
+	VPSLLW        $0x02, 2112(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPANDD        1920(AX), Z0, Z8
-	VPSLLW        $0x02, 2944(AX), Z9
+	VPANDD        3200(AX), Z0, Z8
+	VPSLLW        $0x02, 2176(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPANDD        1984(AX), Z0, Z9
-	VPSLLW        $0x02, 3008(AX), Z10
+	VPANDD        3264(AX), Z0, Z9
+	VPSLLW        $0x02, 2240(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  360(CX), Z10
 	VPBROADCASTD  364(CX), Z11
@@ -13584,117 +13675,37 @@ tileIQ6_K_16x4_loop:
 	VPMULLD       704(SP), Z11, Z11
 	VPADDD        Z10, Z20, Z20
 	VPADDD        Z11, Z20, Z20
-	VPSRLW        $0x04, 1024(AX), Z2
+	VPSRLW        $0x04, 2816(AX), Z2
 	VPANDD        Z0, Z2, Z2
-	VPTERNLOGD    $0xf8, 2560(AX), Z1, Z2
-	VPSRLW        $0x04, 1088(AX), Z3
-	VPANDD        Z0, Z3, Z3
-	VPTERNLOGD    $0xf8, 2624(AX), Z1, Z3
-	VPSRLW        $0x04, 1152(AX), Z4
-	VPANDD        Z0, Z4, Z4
-	VPTERNLOGD    $0xf8, 2688(AX), Z1, Z4
-	VPSRLW        $0x04, 1216(AX), Z5
-	VPANDD        Z0, Z5, Z5
-	VPTERNLOGD    $0xf8, 2752(AX), Z1, Z5
-	VPSRLW        $0x04, 1280(AX), Z6
-	VPANDD        Z0, Z6, Z6
-	VPTERNLOGD    $0xf8, 2816(AX), Z1, Z6
-	VPSRLW        $0x04, 1344(AX), Z7
-	VPANDD        Z0, Z7, Z7
-	VPTERNLOGD    $0xf8, 2880(AX), Z1, Z7
-	VPSRLW        $0x04, 1408(AX), Z8
-	VPANDD        Z0, Z8, Z8
-	VPTERNLOGD    $0xf8, 2944(AX), Z1, Z8
-	VPSRLW        $0x04, 1472(AX), Z9
-	VPANDD        Z0, Z9, Z9
-	VPTERNLOGD    $0xf8, 3008(AX), Z1, Z9
-	VPBROADCASTD  368(CX), Z10
-	VPBROADCASTD  372(CX), Z11
-	VPDPBUSD.BCST 196(CX), Z2, Z10
-	VPDPBUSD.BCST 212(CX), Z6, Z11
-	VPDPBUSD.BCST 200(CX), Z3, Z10
-	VPDPBUSD.BCST 216(CX), Z7, Z11
-	VPDPBUSD.BCST 204(CX), Z4, Z10
-	VPDPBUSD.BCST 220(CX), Z8, Z11
-	VPDPBUSD.BCST 208(CX), Z5, Z10
-	VPDPBUSD.BCST 224(CX), Z9, Z11
-	VPMULLD       768(SP), Z10, Z10
-	VPMULLD       832(SP), Z11, Z11
-	VPADDD        Z10, Z23, Z23
-	VPADDD        Z11, Z23, Z23
-	VPBROADCASTD  752(CX), Z10
-	VPBROADCASTD  756(CX), Z11
-	VPDPBUSD.BCST 580(CX), Z2, Z10
-	VPDPBUSD.BCST 596(CX), Z6, Z11
-	VPDPBUSD.BCST 584(CX), Z3, Z10
-	VPDPBUSD.BCST 600(CX), Z7, Z11
-	VPDPBUSD.BCST 588(CX), Z4, Z10
-	VPDPBUSD.BCST 604(CX), Z8, Z11
-	VPDPBUSD.BCST 592(CX), Z5, Z10
-	VPDPBUSD.BCST 608(CX), Z9, Z11
-	VPMULLD       768(SP), Z10, Z10
-	VPMULLD       832(SP), Z11, Z11
-	VPADDD        Z10, Z22, Z22
-	VPADDD        Z11, Z22, Z22
-	VPBROADCASTD  1136(CX), Z10
-	VPBROADCASTD  1140(CX), Z11
-	VPDPBUSD.BCST 964(CX), Z2, Z10
-	VPDPBUSD.BCST 980(CX), Z6, Z11
-	VPDPBUSD.BCST 968(CX), Z3, Z10
-	VPDPBUSD.BCST 984(CX), Z7, Z11
-	VPDPBUSD.BCST 972(CX), Z4, Z10
-	VPDPBUSD.BCST 988(CX), Z8, Z11
-	VPDPBUSD.BCST 976(CX), Z5, Z10
-	VPDPBUSD.BCST 992(CX), Z9, Z11
-	VPMULLD       768(SP), Z10, Z10
-	VPMULLD       832(SP), Z11, Z11
-	VPADDD        Z10, Z21, Z21
-	VPADDD        Z11, Z21, Z21
-	VPBROADCASTD  1520(CX), Z10
-	VPBROADCASTD  1524(CX), Z11
-	VPDPBUSD.BCST 1348(CX), Z2, Z10
-	VPDPBUSD.BCST 1364(CX), Z6, Z11
-	VPDPBUSD.BCST 1352(CX), Z3, Z10
-	VPDPBUSD.BCST 1368(CX), Z7, Z11
-	VPDPBUSD.BCST 1356(CX), Z4, Z10
-	VPDPBUSD.BCST 1372(CX), Z8, Z11
-	VPDPBUSD.BCST 1360(CX), Z5, Z10
-	VPDPBUSD.BCST 1376(CX), Z9, Z11
-	VPMULLD       768(SP), Z10, Z10
-	VPMULLD       832(SP), Z11, Z11
-	VPADDD        Z10, Z20, Z20
-	VPADDD        Z11, Z20, Z20
-	VPSRLW        $0x04, 1536(AX), Z2
-	VPANDD        Z0, Z2, Z2
-	VPSRLW        $0x02, 2560(AX), Z3
+	VPSRLW        $0x02, 1792(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPSRLW        $0x04, 1600(AX), Z3
+	VPSRLW        $0x04, 2880(AX), Z3
 	VPANDD        Z0, Z3, Z3
-	VPSRLW        $0x02, 2624(AX), Z4
+	VPSRLW        $0x02, 1856(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPSRLW        $0x04, 1664(AX), Z4
+	VPSRLW        $0x04, 2944(AX), Z4
 	VPANDD        Z0, Z4, Z4
-	VPSRLW        $0x02, 2688(AX), Z5
+	VPSRLW        $0x02, 1920(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPSRLW        $0x04, 1728(AX), Z5
+	VPSRLW        $0x04, 3008(AX), Z5
 	VPANDD        Z0, Z5, Z5
-	VPSRLW        $0x02, 2752(AX), Z6
+	VPSRLW        $0x02, 1984(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPSRLW        $0x04, 1792(AX), Z6
+	VPSRLW        $0x04, 3072(AX), Z6
 	VPANDD        Z0, Z6, Z6
-	VPSRLW        $0x02, 2816(AX), Z7
+	VPSRLW        $0x02, 2048(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPSRLW        $0x04, 1856(AX), Z7
+	VPSRLW        $0x04, 3136(AX), Z7
 	VPANDD        Z0, Z7, Z7
-	VPSRLW        $0x02, 2880(AX), Z8
+	VPSRLW        $0x02, 2112(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPSRLW        $0x04, 1920(AX), Z8
+	VPSRLW        $0x04, 3200(AX), Z8
 	VPANDD        Z0, Z8, Z8
-	VPSRLW        $0x02, 2944(AX), Z9
+	VPSRLW        $0x02, 2176(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPSRLW        $0x04, 1984(AX), Z9
+	VPSRLW        $0x04, 3264(AX), Z9
 	VPANDD        Z0, Z9, Z9
-	VPSRLW        $0x02, 3008(AX), Z10
+	VPSRLW        $0x02, 2240(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  376(CX), Z10
 	VPBROADCASTD  380(CX), Z11
@@ -13752,7 +13763,7 @@ tileIQ6_K_16x4_loop:
 	VPMULLD       960(SP), Z11, Z11
 	VPADDD        Z10, Z20, Z20
 	VPADDD        Z11, Z20, Z20
-	VCVTPH2PS     3328(AX), Z2
+	VCVTPH2PS     (SI), Z2
 	VCVTDQ2PS     Z23, Z23
 	VMULPS.BCST   (CX), Z2, Z3
 	VFMADD231PS   Z3, Z23, Z31
@@ -13765,7 +13776,8 @@ tileIQ6_K_16x4_loop:
 	VCVTDQ2PS     Z20, Z20
 	VMULPS.BCST   1152(CX), Z2, Z2
 	VFMADD231PS   Z2, Z20, Z28
-	ADDQ          $0x00000d20, AX
+	ADDQ          $0x00000d00, AX
+	ADDQ          $0x20, SI
 	ADDQ          DX, CX
 	DECQ          BX
 	JMP           tileIQ6_K_16x4_loop
@@ -13793,21 +13805,23 @@ TEXT ·tileIQ6_K_16x5(SB), $1024-56
 	MOVQ         a+8(FP), CX
 	MOVQ         as+16(FP), DX
 	MOVQ         nb+24(FP), BX
+	IMUL3Q       $0x00000d00, BX, SI
+	ADDQ         AX, SI
 	VPXORD       Z31, Z31, Z31
 	VPXORD       Z30, Z30, Z30
 	VPXORD       Z29, Z29, Z29
 	VPXORD       Z28, Z28, Z28
 	VPXORD       Z27, Z27, Z27
 	VPXORD       Z0, Z0, Z0
-	MOVL         $0x0f0f0f0f, SI
-	VPBROADCASTD SI, Z0
-	MOVL         $0x30303030, SI
-	VPBROADCASTD SI, Z1
+	MOVL         $0x0f0f0f0f, DI
+	VPBROADCASTD DI, Z0
+	MOVL         $0x30303030, DI
+	VPBROADCASTD DI, Z1
 
 tileIQ6_K_16x5_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ6_K_16x5_done
-	VMOVDQU32     3072(AX), Z2
+	VMOVDQU32     (AX), Z2
 	VPSLLD        $0x18, Z2, Z3
 	VPSRAD        $0x18, Z3, Z3
 	VMOVDQU32     Z3, (SP)
@@ -13819,7 +13833,7 @@ tileIQ6_K_16x5_loop:
 	VMOVDQU32     Z3, 128(SP)
 	VPSRAD        $0x18, Z2, Z2
 	VMOVDQU32     Z2, 192(SP)
-	VMOVDQU32     3136(AX), Z2
+	VMOVDQU32     64(AX), Z2
 	VPSLLD        $0x18, Z2, Z3
 	VPSRAD        $0x18, Z3, Z3
 	VMOVDQU32     Z3, 256(SP)
@@ -13831,7 +13845,7 @@ tileIQ6_K_16x5_loop:
 	VMOVDQU32     Z3, 384(SP)
 	VPSRAD        $0x18, Z2, Z2
 	VMOVDQU32     Z2, 448(SP)
-	VMOVDQU32     3200(AX), Z2
+	VMOVDQU32     128(AX), Z2
 	VPSLLD        $0x18, Z2, Z3
 	VPSRAD        $0x18, Z3, Z3
 	VMOVDQU32     Z3, 512(SP)
@@ -13843,7 +13857,7 @@ tileIQ6_K_16x5_loop:
 	VMOVDQU32     Z3, 640(SP)
 	VPSRAD        $0x18, Z2, Z2
 	VMOVDQU32     Z2, 704(SP)
-	VMOVDQU32     3264(AX), Z2
+	VMOVDQU32     192(AX), Z2
 	VPSLLD        $0x18, Z2, Z3
 	VPSRAD        $0x18, Z3, Z3
 	VMOVDQU32     Z3, 768(SP)
@@ -13855,29 +13869,29 @@ tileIQ6_K_16x5_loop:
 	VMOVDQU32     Z3, 896(SP)
 	VPSRAD        $0x18, Z2, Z2
 	VMOVDQU32     Z2, 960(SP)
-	VPANDD        (AX), Z0, Z2
-	VPSLLW        $0x04, 2048(AX), Z3
+	VPANDD        768(AX), Z0, Z2
+	VPSLLW        $0x04, 256(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPANDD        64(AX), Z0, Z3
-	VPSLLW        $0x04, 2112(AX), Z4
+	VPANDD        832(AX), Z0, Z3
+	VPSLLW        $0x04, 320(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPANDD        128(AX), Z0, Z4
-	VPSLLW        $0x04, 2176(AX), Z5
+	VPANDD        896(AX), Z0, Z4
+	VPSLLW        $0x04, 384(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPANDD        192(AX), Z0, Z5
-	VPSLLW        $0x04, 2240(AX), Z6
+	VPANDD        960(AX), Z0, Z5
+	VPSLLW        $0x04, 448(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPANDD        256(AX), Z0, Z6
-	VPSLLW        $0x04, 2304(AX), Z7
+	VPANDD        1024(AX), Z0, Z6
+	VPSLLW        $0x04, 512(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPANDD        320(AX), Z0, Z7
-	VPSLLW        $0x04, 2368(AX), Z8
+	VPANDD        1088(AX), Z0, Z7
+	VPSLLW        $0x04, 576(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPANDD        384(AX), Z0, Z8
-	VPSLLW        $0x04, 2432(AX), Z9
+	VPANDD        1152(AX), Z0, Z8
+	VPSLLW        $0x04, 640(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPANDD        448(AX), Z0, Z9
-	VPSLLW        $0x04, 2496(AX), Z10
+	VPANDD        1216(AX), Z0, Z9
+	VPSLLW        $0x04, 704(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  320(CX), Z10
 	VPBROADCASTD  324(CX), Z11
@@ -13944,29 +13958,123 @@ tileIQ6_K_16x5_loop:
 	VPMULLD       (SP), Z10, Z10
 	VPMULLD       64(SP), Z11, Z11
 	VPADDD        Z11, Z10, Z19
-	VPANDD        512(AX), Z0, Z2
-	VPSLLW        $0x02, 2048(AX), Z3
+	VPSRLW        $0x04, 768(AX), Z2
+	VPANDD        Z0, Z2, Z2
+	VPTERNLOGD    $0xf8, 256(AX), Z1, Z2
+	VPSRLW        $0x04, 832(AX), Z3
+	VPANDD        Z0, Z3, Z3
+	VPTERNLOGD    $0xf8, 320(AX), Z1, Z3
+	VPSRLW        $0x04, 896(AX), Z4
+	VPANDD        Z0, Z4, Z4
+	VPTERNLOGD    $0xf8, 384(AX), Z1, Z4
+	VPSRLW        $0x04, 960(AX), Z5
+	VPANDD        Z0, Z5, Z5
+	VPTERNLOGD    $0xf8, 448(AX), Z1, Z5
+	VPSRLW        $0x04, 1024(AX), Z6
+	VPANDD        Z0, Z6, Z6
+	VPTERNLOGD    $0xf8, 512(AX), Z1, Z6
+	VPSRLW        $0x04, 1088(AX), Z7
+	VPANDD        Z0, Z7, Z7
+	VPTERNLOGD    $0xf8, 576(AX), Z1, Z7
+	VPSRLW        $0x04, 1152(AX), Z8
+	VPANDD        Z0, Z8, Z8
+	VPTERNLOGD    $0xf8, 640(AX), Z1, Z8
+	VPSRLW        $0x04, 1216(AX), Z9
+	VPANDD        Z0, Z9, Z9
+	VPTERNLOGD    $0xf8, 704(AX), Z1, Z9
+	VPBROADCASTD  336(CX), Z10
+	VPBROADCASTD  340(CX), Z11
+	VPDPBUSD.BCST 68(CX), Z2, Z10
+	VPDPBUSD.BCST 84(CX), Z6, Z11
+	VPDPBUSD.BCST 72(CX), Z3, Z10
+	VPDPBUSD.BCST 88(CX), Z7, Z11
+	VPDPBUSD.BCST 76(CX), Z4, Z10
+	VPDPBUSD.BCST 92(CX), Z8, Z11
+	VPDPBUSD.BCST 80(CX), Z5, Z10
+	VPDPBUSD.BCST 96(CX), Z9, Z11
+	VPMULLD       256(SP), Z10, Z10
+	VPMULLD       320(SP), Z11, Z11
+	VPADDD        Z10, Z23, Z23
+	VPADDD        Z11, Z23, Z23
+	VPBROADCASTD  720(CX), Z10
+	VPBROADCASTD  724(CX), Z11
+	VPDPBUSD.BCST 452(CX), Z2, Z10
+	VPDPBUSD.BCST 468(CX), Z6, Z11
+	VPDPBUSD.BCST 456(CX), Z3, Z10
+	VPDPBUSD.BCST 472(CX), Z7, Z11
+	VPDPBUSD.BCST 460(CX), Z4, Z10
+	VPDPBUSD.BCST 476(CX), Z8, Z11
+	VPDPBUSD.BCST 464(CX), Z5, Z10
+	VPDPBUSD.BCST 480(CX), Z9, Z11
+	VPMULLD       256(SP), Z10, Z10
+	VPMULLD       320(SP), Z11, Z11
+	VPADDD        Z10, Z22, Z22
+	VPADDD        Z11, Z22, Z22
+	VPBROADCASTD  1104(CX), Z10
+	VPBROADCASTD  1108(CX), Z11
+	VPDPBUSD.BCST 836(CX), Z2, Z10
+	VPDPBUSD.BCST 852(CX), Z6, Z11
+	VPDPBUSD.BCST 840(CX), Z3, Z10
+	VPDPBUSD.BCST 856(CX), Z7, Z11
+	VPDPBUSD.BCST 844(CX), Z4, Z10
+	VPDPBUSD.BCST 860(CX), Z8, Z11
+	VPDPBUSD.BCST 848(CX), Z5, Z10
+	VPDPBUSD.BCST 864(CX), Z9, Z11
+	VPMULLD       256(SP), Z10, Z10
+	VPMULLD       320(SP), Z11, Z11
+	VPADDD        Z10, Z21, Z21
+	VPADDD        Z11, Z21, Z21
+	VPBROADCASTD  1488(CX), Z10
+	VPBROADCASTD  1492(CX), Z11
+	VPDPBUSD.BCST 1220(CX), Z2, Z10
+	VPDPBUSD.BCST 1236(CX), Z6, Z11
+	VPDPBUSD.BCST 1224(CX), Z3, Z10
+	VPDPBUSD.BCST 1240(CX), Z7, Z11
+	VPDPBUSD.BCST 1228(CX), Z4, Z10
+	VPDPBUSD.BCST 1244(CX), Z8, Z11
+	VPDPBUSD.BCST 1232(CX), Z5, Z10
+	VPDPBUSD.BCST 1248(CX), Z9, Z11
+	VPMULLD       256(SP), Z10, Z10
+	VPMULLD       320(SP), Z11, Z11
+	VPADDD        Z10, Z20, Z20
+	VPADDD        Z11, Z20, Z20
+	VPBROADCASTD  1872(CX), Z10
+	VPBROADCASTD  1876(CX), Z11
+	VPDPBUSD.BCST 1604(CX), Z2, Z10
+	VPDPBUSD.BCST 1620(CX), Z6, Z11
+	VPDPBUSD.BCST 1608(CX), Z3, Z10
+	VPDPBUSD.BCST 1624(CX), Z7, Z11
+	VPDPBUSD.BCST 1612(CX), Z4, Z10
+	VPDPBUSD.BCST 1628(CX), Z8, Z11
+	VPDPBUSD.BCST 1616(CX), Z5, Z10
+	VPDPBUSD.BCST 1632(CX), Z9, Z11
+	VPMULLD       256(SP), Z10, Z10
+	VPMULLD       320(SP), Z11, Z11
+	VPADDD        Z10, Z19, Z19
+	VPADDD        Z11, Z19, Z19
+	VPANDD        1280(AX), Z0, Z2
+	VPSLLW        $0x02, 256(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPANDD        576(AX), Z0, Z3
-	VPSLLW        $0x02, 2112(AX), Z4
+	VPANDD        1344(AX), Z0, Z3
+	VPSLLW        $0x02, 320(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPANDD        640(AX), Z0, Z4
-	VPSLLW        $0x02, 2176(AX), Z5
+	VPANDD        1408(AX), Z0, Z4
+	VPSLLW        $0x02, 384(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPANDD        704(AX), Z0, Z5
-	VPSLLW        $0x02, 2240(AX), Z6
+	VPANDD        1472(AX), Z0, Z5
+	VPSLLW        $0x02, 448(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPANDD        768(AX), Z0, Z6
-	VPSLLW        $0x02, 2304(AX), Z7
+	VPANDD        1536(AX), Z0, Z6
+	VPSLLW        $0x02, 512(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPANDD        832(AX), Z0, Z7
-	VPSLLW        $0x02, 2368(AX), Z8
+	VPANDD        1600(AX), Z0, Z7
+	VPSLLW        $0x02, 576(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPANDD        896(AX), Z0, Z8
-	VPSLLW        $0x02, 2432(AX), Z9
+	VPANDD        1664(AX), Z0, Z8
+	VPSLLW        $0x02, 640(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPANDD        960(AX), Z0, Z9
-	VPSLLW        $0x02, 2496(AX), Z10
+	VPANDD        1728(AX), Z0, Z9
+	VPSLLW        $0x02, 704(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  328(CX), Z10
 	VPBROADCASTD  332(CX), Z11
@@ -14038,131 +14146,37 @@ tileIQ6_K_16x5_loop:
 	VPMULLD       192(SP), Z11, Z11
 	VPADDD        Z10, Z19, Z19
 	VPADDD        Z11, Z19, Z19
-	VPSRLW        $0x04, (AX), Z2
+	VPSRLW        $0x04, 1280(AX), Z2
 	VPANDD        Z0, Z2, Z2
-	VPTERNLOGD    $0xf8, 2048(AX), Z1, Z2
-	VPSRLW        $0x04, 64(AX), Z3
-	VPANDD        Z0, Z3, Z3
-	VPTERNLOGD    $0xf8, 2112(AX), Z1, Z3
-	VPSRLW        $0x04, 128(AX), Z4
-	VPANDD        Z0, Z4, Z4
-	VPTERNLOGD    $0xf8, 2176(AX), Z1, Z4
-	VPSRLW        $0x04, 192(AX), Z5
-	VPANDD        Z0, Z5, Z5
-	VPTERNLOGD    $0xf8, 2240(AX), Z1, Z5
-	VPSRLW        $0x04, 256(AX), Z6
-	VPANDD        Z0, Z6, Z6
-	VPTERNLOGD    $0xf8, 2304(AX), Z1, Z6
-	VPSRLW        $0x04, 320(AX), Z7
-	VPANDD        Z0, Z7, Z7
-	VPTERNLOGD    $0xf8, 2368(AX), Z1, Z7
-	VPSRLW        $0x04, 384(AX), Z8
-	VPANDD        Z0, Z8, Z8
-	VPTERNLOGD    $0xf8, 2432(AX), Z1, Z8
-	VPSRLW        $0x04, 448(AX), Z9
-	VPANDD        Z0, Z9, Z9
-	VPTERNLOGD    $0xf8, 2496(AX), Z1, Z9
-	VPBROADCASTD  336(CX), Z10
-	VPBROADCASTD  340(CX), Z11
-	VPDPBUSD.BCST 68(CX), Z2, Z10
-	VPDPBUSD.BCST 84(CX), Z6, Z11
-	VPDPBUSD.BCST 72(CX), Z3, Z10
-	VPDPBUSD.BCST 88(CX), Z7, Z11
-	VPDPBUSD.BCST 76(CX), Z4, Z10
-	VPDPBUSD.BCST 92(CX), Z8, Z11
-	VPDPBUSD.BCST 80(CX), Z5, Z10
-	VPDPBUSD.BCST 96(CX), Z9, Z11
-	VPMULLD       256(SP), Z10, Z10
-	VPMULLD       320(SP), Z11, Z11
-	VPADDD        Z10, Z23, Z23
-	VPADDD        Z11, Z23, Z23
-	VPBROADCASTD  720(CX), Z10
-	VPBROADCASTD  724(CX), Z11
-	VPDPBUSD.BCST 452(CX), Z2, Z10
-	VPDPBUSD.BCST 468(CX), Z6, Z11
-	VPDPBUSD.BCST 456(CX), Z3, Z10
-	VPDPBUSD.BCST 472(CX), Z7, Z11
-	VPDPBUSD.BCST 460(CX), Z4, Z10
-	VPDPBUSD.BCST 476(CX), Z8, Z11
-	VPDPBUSD.BCST 464(CX), Z5, Z10
-	VPDPBUSD.BCST 480(CX), Z9, Z11
-	VPMULLD       256(SP), Z10, Z10
-	VPMULLD       320(SP), Z11, Z11
-	VPADDD        Z10, Z22, Z22
-	VPADDD        Z11, Z22, Z22
-	VPBROADCASTD  1104(CX), Z10
-	VPBROADCASTD  1108(CX), Z11
-	VPDPBUSD.BCST 836(CX), Z2, Z10
-	VPDPBUSD.BCST 852(CX), Z6, Z11
-	VPDPBUSD.BCST 840(CX), Z3, Z10
-	VPDPBUSD.BCST 856(CX), Z7, Z11
-	VPDPBUSD.BCST 844(CX), Z4, Z10
-	VPDPBUSD.BCST 860(CX), Z8, Z11
-	VPDPBUSD.BCST 848(CX), Z5, Z10
-	VPDPBUSD.BCST 864(CX), Z9, Z11
-	VPMULLD       256(SP), Z10, Z10
-	VPMULLD       320(SP), Z11, Z11
-	VPADDD        Z10, Z21, Z21
-	VPADDD        Z11, Z21, Z21
-	VPBROADCASTD  1488(CX), Z10
-	VPBROADCASTD  1492(CX), Z11
-	VPDPBUSD.BCST 1220(CX), Z2, Z10
-	VPDPBUSD.BCST 1236(CX), Z6, Z11
-	VPDPBUSD.BCST 1224(CX), Z3, Z10
-	VPDPBUSD.BCST 1240(CX), Z7, Z11
-	VPDPBUSD.BCST 1228(CX), Z4, Z10
-	VPDPBUSD.BCST 1244(CX), Z8, Z11
-	VPDPBUSD.BCST 1232(CX), Z5, Z10
-	VPDPBUSD.BCST 1248(CX), Z9, Z11
-	VPMULLD       256(SP), Z10, Z10
-	VPMULLD       320(SP), Z11, Z11
-	VPADDD        Z10, Z20, Z20
-	VPADDD        Z11, Z20, Z20
-	VPBROADCASTD  1872(CX), Z10
-	VPBROADCASTD  1876(CX), Z11
-	VPDPBUSD.BCST 1604(CX), Z2, Z10
-	VPDPBUSD.BCST 1620(CX), Z6, Z11
-	VPDPBUSD.BCST 1608(CX), Z3, Z10
-	VPDPBUSD.BCST 1624(CX), Z7, Z11
-	VPDPBUSD.BCST 1612(CX), Z4, Z10
-	VPDPBUSD.BCST 1628(CX), Z8, Z11
-	VPDPBUSD.BCST 1616(CX), Z5, Z10
-	VPDPBUSD.BCST 1632(CX), Z9, Z11
-	VPMULLD       256(SP), Z10, Z10
-	VPMULLD       320(SP), Z11, Z11
-	VPADDD        Z10, Z19, Z19
-	VPADDD        Z11, Z19, Z19
-	VPSRLW        $0x04, 512(AX), Z2
-	VPANDD        Z0, Z2, Z2
-	VPSRLW        $0x02, 2048(AX), Z3
+	VPSRLW        $0x02, 256(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPSRLW        $0x04, 576(AX), Z3
+	VPSRLW        $0x04, 1344(AX), Z3
 	VPANDD        Z0, Z3, Z3
-	VPSRLW        $0x02, 2112(AX), Z4
+	VPSRLW        $0x02, 320(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPSRLW        $0x04, 640(AX), Z4
+	VPSRLW        $0x04, 1408(AX), Z4
 	VPANDD        Z0, Z4, Z4
-	VPSRLW        $0x02, 2176(AX), Z5
+	VPSRLW        $0x02, 384(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPSRLW        $0x04, 704(AX), Z5
+	VPSRLW        $0x04, 1472(AX), Z5
 	VPANDD        Z0, Z5, Z5
-	VPSRLW        $0x02, 2240(AX), Z6
+	VPSRLW        $0x02, 448(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPSRLW        $0x04, 768(AX), Z6
+	VPSRLW        $0x04, 1536(AX), Z6
 	VPANDD        Z0, Z6, Z6
-	VPSRLW        $0x02, 2304(AX), Z7
+	VPSRLW        $0x02, 512(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPSRLW        $0x04, 832(AX), Z7
+	VPSRLW        $0x04, 1600(AX), Z7
 	VPANDD        Z0, Z7, Z7
-	VPSRLW        $0x02, 2368(AX), Z8
+	VPSRLW        $0x02, 576(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPSRLW        $0x04, 896(AX), Z8
+	VPSRLW        $0x04, 1664(AX), Z8
 	VPANDD        Z0, Z8, Z8
-	VPSRLW        $0x02, 2432(AX), Z9
+	VPSRLW        $0x02, 640(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPSRLW        $0x04, 960(AX), Z9
+	VPSRLW        $0x04, 1728(AX), Z9
 	VPANDD        Z0, Z9, Z9
-	VPSRLW        $0x02, 2496(AX), Z10
+	VPSRLW        $0x02, 704(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  344(CX), Z10
 	VPBROADCASTD  348(CX), Z11
@@ -14234,29 +14248,29 @@ tileIQ6_K_16x5_loop:
 	VPMULLD       448(SP), Z11, Z11
 	VPADDD        Z10, Z19, Z19
 	VPADDD        Z11, Z19, Z19
-	VPANDD        1024(AX), Z0, Z2
-	VPSLLW        $0x04, 2560(AX), Z3
+	VPANDD        2304(AX), Z0, Z2
+	VPSLLW        $0x04, 1792(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPANDD        1088(AX), Z0, Z3
-	VPSLLW        $0x04, 2624(AX), Z4
+	VPANDD        2368(AX), Z0, Z3
+	VPSLLW        $0x04, 1856(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPANDD        1152(AX), Z0, Z4
-	VPSLLW        $0x04, 2688(AX), Z5
+	VPANDD        2432(AX), Z0, Z4
+	VPSLLW        $0x04, 1920(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPANDD        1216(AX), Z0, Z5
-	VPSLLW        $0x04, 2752(AX), Z6
+	VPANDD        2496(AX), Z0, Z5
+	VPSLLW        $0x04, 1984(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPANDD        1280(AX), Z0, Z6
-	VPSLLW        $0x04, 2816(AX), Z7
+	VPANDD        2560(AX), Z0, Z6
+	VPSLLW        $0x04, 2048(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPANDD        1344(AX), Z0, Z7
-	VPSLLW        $0x04, 2880(AX), Z8
+	VPANDD        2624(AX), Z0, Z7
+	VPSLLW        $0x04, 2112(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPANDD        1408(AX), Z0, Z8
-	VPSLLW        $0x04, 2944(AX), Z9
+	VPANDD        2688(AX), Z0, Z8
+	VPSLLW        $0x04, 2176(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPANDD        1472(AX), Z0, Z9
-	VPSLLW        $0x04, 3008(AX), Z10
+	VPANDD        2752(AX), Z0, Z9
+	VPSLLW        $0x04, 2240(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  352(CX), Z10
 	VPBROADCASTD  356(CX), Z11
@@ -14328,29 +14342,123 @@ tileIQ6_K_16x5_loop:
 	VPMULLD       576(SP), Z11, Z11
 	VPADDD        Z10, Z19, Z19
 	VPADDD        Z11, Z19, Z19
-	VPANDD        1536(AX), Z0, Z2
-	VPSLLW        $0x02, 2560(AX), Z3
+	VPSRLW        $0x04, 2304(AX), Z2
+	VPANDD        Z0, Z2, Z2
+	VPTERNLOGD    $0xf8, 1792(AX), Z1, Z2
+	VPSRLW        $0x04, 2368(AX), Z3
+	VPANDD        Z0, Z3, Z3
+	VPTERNLOGD    $0xf8, 1856(AX), Z1, Z3
+	VPSRLW        $0x04, 2432(AX), Z4
+	VPANDD        Z0, Z4, Z4
+	VPTERNLOGD    $0xf8, 1920(AX), Z1, Z4
+	VPSRLW        $0x04, 2496(AX), Z5
+	VPANDD        Z0, Z5, Z5
+	VPTERNLOGD    $0xf8, 1984(AX), Z1, Z5
+	VPSRLW        $0x04, 2560(AX), Z6
+	VPANDD        Z0, Z6, Z6
+	VPTERNLOGD    $0xf8, 2048(AX), Z1, Z6
+	VPSRLW        $0x04, 2624(AX), Z7
+	VPANDD        Z0, Z7, Z7
+	VPTERNLOGD    $0xf8, 2112(AX), Z1, Z7
+	VPSRLW        $0x04, 2688(AX), Z8
+	VPANDD        Z0, Z8, Z8
+	VPTERNLOGD    $0xf8, 2176(AX), Z1, Z8
+	VPSRLW        $0x04, 2752(AX), Z9
+	VPANDD        Z0, Z9, Z9
+	VPTERNLOGD    $0xf8, 2240(AX), Z1, Z9
+	VPBROADCASTD  368(CX), Z10
+	VPBROADCASTD  372(CX), Z11
+	VPDPBUSD.BCST 196(CX), Z2, Z10
+	VPDPBUSD.BCST 212(CX), Z6, Z11
+	VPDPBUSD.BCST 200(CX), Z3, Z10
+	VPDPBUSD.BCST 216(CX), Z7, Z11
+	VPDPBUSD.BCST 204(CX), Z4, Z10
+	VPDPBUSD.BCST 220(CX), Z8, Z11
+	VPDPBUSD.BCST 208(CX), Z5, Z10
+	VPDPBUSD.BCST 224(CX), Z9, Z11
+	VPMULLD       768(SP), Z10, Z10
+	VPMULLD       832(SP), Z11, Z11
+	VPADDD        Z10, Z23, Z23
+	VPADDD        Z11, Z23, Z23
+	VPBROADCASTD  752(CX), Z10
+	VPBROADCASTD  756(CX), Z11
+	VPDPBUSD.BCST 580(CX), Z2, Z10
+	VPDPBUSD.BCST 596(CX), Z6, Z11
+	VPDPBUSD.BCST 584(CX), Z3, Z10
+	VPDPBUSD.BCST 600(CX), Z7, Z11
+	VPDPBUSD.BCST 588(CX), Z4, Z10
+	VPDPBUSD.BCST 604(CX), Z8, Z11
+	VPDPBUSD.BCST 592(CX), Z5, Z10
+	VPDPBUSD.BCST 608(CX), Z9, Z11
+	VPMULLD       768(SP), Z10, Z10
+	VPMULLD       832(SP), Z11, Z11
+	VPADDD        Z10, Z22, Z22
+	VPADDD        Z11, Z22, Z22
+	VPBROADCASTD  1136(CX), Z10
+	VPBROADCASTD  1140(CX), Z11
+	VPDPBUSD.BCST 964(CX), Z2, Z10
+	VPDPBUSD.BCST 980(CX), Z6, Z11
+	VPDPBUSD.BCST 968(CX), Z3, Z10
+	VPDPBUSD.BCST 984(CX), Z7, Z11
+	VPDPBUSD.BCST 972(CX), Z4, Z10
+	VPDPBUSD.BCST 988(CX), Z8, Z11
+	VPDPBUSD.BCST 976(CX), Z5, Z10
+	VPDPBUSD.BCST 992(CX), Z9, Z11
+	VPMULLD       768(SP), Z10, Z10
+	VPMULLD       832(SP), Z11, Z11
+	VPADDD        Z10, Z21, Z21
+	VPADDD        Z11, Z21, Z21
+	VPBROADCASTD  1520(CX), Z10
+	VPBROADCASTD  1524(CX), Z11
+	VPDPBUSD.BCST 1348(CX), Z2, Z10
+	VPDPBUSD.BCST 1364(CX), Z6, Z11
+	VPDPBUSD.BCST 1352(CX), Z3, Z10
+	VPDPBUSD.BCST 1368(CX), Z7, Z11
+	VPDPBUSD.BCST 1356(CX), Z4, Z10
+	VPDPBUSD.BCST 1372(CX), Z8, Z11
+	VPDPBUSD.BCST 1360(CX), Z5, Z10
+	VPDPBUSD.BCST 1376(CX), Z9, Z11
+	VPMULLD       768(SP), Z10, Z10
+	VPMULLD       832(SP), Z11, Z11
+	VPADDD        Z10, Z20, Z20
+	VPADDD        Z11, Z20, Z20
+	VPBROADCASTD  1904(CX), Z10
+	VPBROADCASTD  1908(CX), Z11
+	VPDPBUSD.BCST 1732(CX), Z2, Z10
+	VPDPBUSD.BCST 1748(CX), Z6, Z11
+	VPDPBUSD.BCST 1736(CX), Z3, Z10
+	VPDPBUSD.BCST 1752(CX), Z7, Z11
+	VPDPBUSD.BCST 1740(CX), Z4, Z10
+	VPDPBUSD.BCST 1756(CX), Z8, Z11
+	VPDPBUSD.BCST 1744(CX), Z5, Z10
+	VPDPBUSD.BCST 1760(CX), Z9, Z11
+	VPMULLD       768(SP), Z10, Z10
+	VPMULLD       832(SP), Z11, Z11
+	VPADDD        Z10, Z19, Z19
+	VPADDD        Z11, Z19, Z19
+	VPANDD        2816(AX), Z0, Z2
+	VPSLLW        $0x02, 1792(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPANDD        1600(AX), Z0, Z3
-	VPSLLW        $0x02, 2624(AX), Z4
+	VPANDD        2880(AX), Z0, Z3
+	VPSLLW        $0x02, 1856(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPANDD        1664(AX), Z0, Z4
-	VPSLLW        $0x02, 2688(AX), Z5
+	VPANDD        2944(AX), Z0, Z4
+	VPSLLW        $0x02, 1920(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPANDD        1728(AX), Z0, Z5
-	VPSLLW        $0x02, 2752(AX), Z6
+	VPANDD        3008(AX), Z0, Z5
+	VPSLLW        $0x02, 1984(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPANDD        1792(AX), Z0, Z6
-	VPSLLW        $0x02, 2816(AX), Z7
+	VPANDD        3072(AX), Z0, Z6
+	VPSLLW        $0x02, 2048(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPANDD        1856(AX), Z0, Z7
-	VPSLLW        $0x02, 2880(AX), Z8
+	VPANDD        3136(AX), Z0, Z7
+	VPSLLW        $0x02, 2112(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPANDD        1920(AX), Z0, Z8
-	VPSLLW        $0x02, 2944(AX), Z9
+	VPANDD        3200(AX), Z0, Z8
+	VPSLLW        $0x02, 2176(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPANDD        1984(AX), Z0, Z9
-	VPSLLW        $0x02, 3008(AX), Z10
+	VPANDD        3264(AX), Z0, Z9
+	VPSLLW        $0x02, 2240(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  360(CX), Z10
 	VPBROADCASTD  364(CX), Z11
@@ -14422,131 +14530,37 @@ tileIQ6_K_16x5_loop:
 	VPMULLD       704(SP), Z11, Z11
 	VPADDD        Z10, Z19, Z19
 	VPADDD        Z11, Z19, Z19
-	VPSRLW        $0x04, 1024(AX), Z2
+	VPSRLW        $0x04, 2816(AX), Z2
 	VPANDD        Z0, Z2, Z2
-	VPTERNLOGD    $0xf8, 2560(AX), Z1, Z2
-	VPSRLW        $0x04, 1088(AX), Z3
-	VPANDD        Z0, Z3, Z3
-	VPTERNLOGD    $0xf8, 2624(AX), Z1, Z3
-	VPSRLW        $0x04, 1152(AX), Z4
-	VPANDD        Z0, Z4, Z4
-	VPTERNLOGD    $0xf8, 2688(AX), Z1, Z4
-	VPSRLW        $0x04, 1216(AX), Z5
-	VPANDD        Z0, Z5, Z5
-	VPTERNLOGD    $0xf8, 2752(AX), Z1, Z5
-	VPSRLW        $0x04, 1280(AX), Z6
-	VPANDD        Z0, Z6, Z6
-	VPTERNLOGD    $0xf8, 2816(AX), Z1, Z6
-	VPSRLW        $0x04, 1344(AX), Z7
-	VPANDD        Z0, Z7, Z7
-	VPTERNLOGD    $0xf8, 2880(AX), Z1, Z7
-	VPSRLW        $0x04, 1408(AX), Z8
-	VPANDD        Z0, Z8, Z8
-	VPTERNLOGD    $0xf8, 2944(AX), Z1, Z8
-	VPSRLW        $0x04, 1472(AX), Z9
-	VPANDD        Z0, Z9, Z9
-	VPTERNLOGD    $0xf8, 3008(AX), Z1, Z9
-	VPBROADCASTD  368(CX), Z10
-	VPBROADCASTD  372(CX), Z11
-	VPDPBUSD.BCST 196(CX), Z2, Z10
-	VPDPBUSD.BCST 212(CX), Z6, Z11
-	VPDPBUSD.BCST 200(CX), Z3, Z10
-	VPDPBUSD.BCST 216(CX), Z7, Z11
-	VPDPBUSD.BCST 204(CX), Z4, Z10
-	VPDPBUSD.BCST 220(CX), Z8, Z11
-	VPDPBUSD.BCST 208(CX), Z5, Z10
-	VPDPBUSD.BCST 224(CX), Z9, Z11
-	VPMULLD       768(SP), Z10, Z10
-	VPMULLD       832(SP), Z11, Z11
-	VPADDD        Z10, Z23, Z23
-	VPADDD        Z11, Z23, Z23
-	VPBROADCASTD  752(CX), Z10
-	VPBROADCASTD  756(CX), Z11
-	VPDPBUSD.BCST 580(CX), Z2, Z10
-	VPDPBUSD.BCST 596(CX), Z6, Z11
-	VPDPBUSD.BCST 584(CX), Z3, Z10
-	VPDPBUSD.BCST 600(CX), Z7, Z11
-	VPDPBUSD.BCST 588(CX), Z4, Z10
-	VPDPBUSD.BCST 604(CX), Z8, Z11
-	VPDPBUSD.BCST 592(CX), Z5, Z10
-	VPDPBUSD.BCST 608(CX), Z9, Z11
-	VPMULLD       768(SP), Z10, Z10
-	VPMULLD       832(SP), Z11, Z11
-	VPADDD        Z10, Z22, Z22
-	VPADDD        Z11, Z22, Z22
-	VPBROADCASTD  1136(CX), Z10
-	VPBROADCASTD  1140(CX), Z11
-	VPDPBUSD.BCST 964(CX), Z2, Z10
-	VPDPBUSD.BCST 980(CX), Z6, Z11
-	VPDPBUSD.BCST 968(CX), Z3, Z10
-	VPDPBUSD.BCST 984(CX), Z7, Z11
-	VPDPBUSD.BCST 972(CX), Z4, Z10
-	VPDPBUSD.BCST 988(CX), Z8, Z11
-	VPDPBUSD.BCST 976(CX), Z5, Z10
-	VPDPBUSD.BCST 992(CX), Z9, Z11
-	VPMULLD       768(SP), Z10, Z10
-	VPMULLD       832(SP), Z11, Z11
-	VPADDD        Z10, Z21, Z21
-	VPADDD        Z11, Z21, Z21
-	VPBROADCASTD  1520(CX), Z10
-	VPBROADCASTD  1524(CX), Z11
-	VPDPBUSD.BCST 1348(CX), Z2, Z10
-	VPDPBUSD.BCST 1364(CX), Z6, Z11
-	VPDPBUSD.BCST 1352(CX), Z3, Z10
-	VPDPBUSD.BCST 1368(CX), Z7, Z11
-	VPDPBUSD.BCST 1356(CX), Z4, Z10
-	VPDPBUSD.BCST 1372(CX), Z8, Z11
-	VPDPBUSD.BCST 1360(CX), Z5, Z10
-	VPDPBUSD.BCST 1376(CX), Z9, Z11
-	VPMULLD       768(SP), Z10, Z10
-	VPMULLD       832(SP), Z11, Z11
-	VPADDD        Z10, Z20, Z20
-	VPADDD        Z11, Z20, Z20
-	VPBROADCASTD  1904(CX), Z10
-	VPBROADCASTD  1908(CX), Z11
-	VPDPBUSD.BCST 1732(CX), Z2, Z10
-	VPDPBUSD.BCST 1748(CX), Z6, Z11
-	VPDPBUSD.BCST 1736(CX), Z3, Z10
-	VPDPBUSD.BCST 1752(CX), Z7, Z11
-	VPDPBUSD.BCST 1740(CX), Z4, Z10
-	VPDPBUSD.BCST 1756(CX), Z8, Z11
-	VPDPBUSD.BCST 1744(CX), Z5, Z10
-	VPDPBUSD.BCST 1760(CX), Z9, Z11
-	VPMULLD       768(SP), Z10, Z10
-	VPMULLD       832(SP), Z11, Z11
-	VPADDD        Z10, Z19, Z19
-	VPADDD        Z11, Z19, Z19
-	VPSRLW        $0x04, 1536(AX), Z2
-	VPANDD        Z0, Z2, Z2
-	VPSRLW        $0x02, 2560(AX), Z3
+	VPSRLW        $0x02, 1792(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPSRLW        $0x04, 1600(AX), Z3
+	VPSRLW        $0x04, 2880(AX), Z3
 	VPANDD        Z0, Z3, Z3
-	VPSRLW        $0x02, 2624(AX), Z4
+	VPSRLW        $0x02, 1856(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPSRLW        $0x04, 1664(AX), Z4
+	VPSRLW        $0x04, 2944(AX), Z4
 	VPANDD        Z0, Z4, Z4
-	VPSRLW        $0x02, 2688(AX), Z5
+	VPSRLW        $0x02, 1920(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPSRLW        $0x04, 1728(AX), Z5
+	VPSRLW        $0x04, 3008(AX), Z5
 	VPANDD        Z0, Z5, Z5
-	VPSRLW        $0x02, 2752(AX), Z6
+	VPSRLW        $0x02, 1984(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPSRLW        $0x04, 1792(AX), Z6
+	VPSRLW        $0x04, 3072(AX), Z6
 	VPANDD        Z0, Z6, Z6
-	VPSRLW        $0x02, 2816(AX), Z7
+	VPSRLW        $0x02, 2048(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPSRLW        $0x04, 1856(AX), Z7
+	VPSRLW        $0x04, 3136(AX), Z7
 	VPANDD        Z0, Z7, Z7
-	VPSRLW        $0x02, 2880(AX), Z8
+	VPSRLW        $0x02, 2112(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPSRLW        $0x04, 1920(AX), Z8
+	VPSRLW        $0x04, 3200(AX), Z8
 	VPANDD        Z0, Z8, Z8
-	VPSRLW        $0x02, 2944(AX), Z9
+	VPSRLW        $0x02, 2176(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPSRLW        $0x04, 1984(AX), Z9
+	VPSRLW        $0x04, 3264(AX), Z9
 	VPANDD        Z0, Z9, Z9
-	VPSRLW        $0x02, 3008(AX), Z10
+	VPSRLW        $0x02, 2240(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  376(CX), Z10
 	VPBROADCASTD  380(CX), Z11
@@ -14618,7 +14632,7 @@ tileIQ6_K_16x5_loop:
 	VPMULLD       960(SP), Z11, Z11
 	VPADDD        Z10, Z19, Z19
 	VPADDD        Z11, Z19, Z19
-	VCVTPH2PS     3328(AX), Z2
+	VCVTPH2PS     (SI), Z2
 	VCVTDQ2PS     Z23, Z23
 	VMULPS.BCST   (CX), Z2, Z3
 	VFMADD231PS   Z3, Z23, Z31
@@ -14634,7 +14648,8 @@ tileIQ6_K_16x5_loop:
 	VCVTDQ2PS     Z19, Z19
 	VMULPS.BCST   1536(CX), Z2, Z2
 	VFMADD231PS   Z2, Z19, Z27
-	ADDQ          $0x00000d20, AX
+	ADDQ          $0x00000d00, AX
+	ADDQ          $0x20, SI
 	ADDQ          DX, CX
 	DECQ          BX
 	JMP           tileIQ6_K_16x5_loop
@@ -14664,6 +14679,8 @@ TEXT ·tileIQ6_K_16x6(SB), $1024-56
 	MOVQ         a+8(FP), CX
 	MOVQ         as+16(FP), DX
 	MOVQ         nb+24(FP), BX
+	IMUL3Q       $0x00000d00, BX, SI
+	ADDQ         AX, SI
 	VPXORD       Z31, Z31, Z31
 	VPXORD       Z30, Z30, Z30
 	VPXORD       Z29, Z29, Z29
@@ -14671,15 +14688,15 @@ TEXT ·tileIQ6_K_16x6(SB), $1024-56
 	VPXORD       Z27, Z27, Z27
 	VPXORD       Z26, Z26, Z26
 	VPXORD       Z0, Z0, Z0
-	MOVL         $0x0f0f0f0f, SI
-	VPBROADCASTD SI, Z0
-	MOVL         $0x30303030, SI
-	VPBROADCASTD SI, Z1
+	MOVL         $0x0f0f0f0f, DI
+	VPBROADCASTD DI, Z0
+	MOVL         $0x30303030, DI
+	VPBROADCASTD DI, Z1
 
 tileIQ6_K_16x6_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ6_K_16x6_done
-	VMOVDQU32     3072(AX), Z2
+	VMOVDQU32     (AX), Z2
 	VPSLLD        $0x18, Z2, Z3
 	VPSRAD        $0x18, Z3, Z3
 	VMOVDQU32     Z3, (SP)
@@ -14691,7 +14708,7 @@ tileIQ6_K_16x6_loop:
 	VMOVDQU32     Z3, 128(SP)
 	VPSRAD        $0x18, Z2, Z2
 	VMOVDQU32     Z2, 192(SP)
-	VMOVDQU32     3136(AX), Z2
+	VMOVDQU32     64(AX), Z2
 	VPSLLD        $0x18, Z2, Z3
 	VPSRAD        $0x18, Z3, Z3
 	VMOVDQU32     Z3, 256(SP)
@@ -14703,7 +14720,7 @@ tileIQ6_K_16x6_loop:
 	VMOVDQU32     Z3, 384(SP)
 	VPSRAD        $0x18, Z2, Z2
 	VMOVDQU32     Z2, 448(SP)
-	VMOVDQU32     3200(AX), Z2
+	VMOVDQU32     128(AX), Z2
 	VPSLLD        $0x18, Z2, Z3
 	VPSRAD        $0x18, Z3, Z3
 	VMOVDQU32     Z3, 512(SP)
@@ -14715,7 +14732,7 @@ tileIQ6_K_16x6_loop:
 	VMOVDQU32     Z3, 640(SP)
 	VPSRAD        $0x18, Z2, Z2
 	VMOVDQU32     Z2, 704(SP)
-	VMOVDQU32     3264(AX), Z2
+	VMOVDQU32     192(AX), Z2
 	VPSLLD        $0x18, Z2, Z3
 	VPSRAD        $0x18, Z3, Z3
 	VMOVDQU32     Z3, 768(SP)
@@ -14727,29 +14744,29 @@ tileIQ6_K_16x6_loop:
 	VMOVDQU32     Z3, 896(SP)
 	VPSRAD        $0x18, Z2, Z2
 	VMOVDQU32     Z2, 960(SP)
-	VPANDD        (AX), Z0, Z2
-	VPSLLW        $0x04, 2048(AX), Z3
+	VPANDD        768(AX), Z0, Z2
+	VPSLLW        $0x04, 256(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPANDD        64(AX), Z0, Z3
-	VPSLLW        $0x04, 2112(AX), Z4
+	VPANDD        832(AX), Z0, Z3
+	VPSLLW        $0x04, 320(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPANDD        128(AX), Z0, Z4
-	VPSLLW        $0x04, 2176(AX), Z5
+	VPANDD        896(AX), Z0, Z4
+	VPSLLW        $0x04, 384(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPANDD        192(AX), Z0, Z5
-	VPSLLW        $0x04, 2240(AX), Z6
+	VPANDD        960(AX), Z0, Z5
+	VPSLLW        $0x04, 448(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPANDD        256(AX), Z0, Z6
-	VPSLLW        $0x04, 2304(AX), Z7
+	VPANDD        1024(AX), Z0, Z6
+	VPSLLW        $0x04, 512(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPANDD        320(AX), Z0, Z7
-	VPSLLW        $0x04, 2368(AX), Z8
+	VPANDD        1088(AX), Z0, Z7
+	VPSLLW        $0x04, 576(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPANDD        384(AX), Z0, Z8
-	VPSLLW        $0x04, 2432(AX), Z9
+	VPANDD        1152(AX), Z0, Z8
+	VPSLLW        $0x04, 640(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPANDD        448(AX), Z0, Z9
-	VPSLLW        $0x04, 2496(AX), Z10
+	VPANDD        1216(AX), Z0, Z9
+	VPSLLW        $0x04, 704(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  320(CX), Z10
 	VPBROADCASTD  324(CX), Z11
@@ -14829,29 +14846,137 @@ tileIQ6_K_16x6_loop:
 	VPMULLD       (SP), Z10, Z10
 	VPMULLD       64(SP), Z11, Z11
 	VPADDD        Z11, Z10, Z18
-	VPANDD        512(AX), Z0, Z2
-	VPSLLW        $0x02, 2048(AX), Z3
+	VPSRLW        $0x04, 768(AX), Z2
+	VPANDD        Z0, Z2, Z2
+	VPTERNLOGD    $0xf8, 256(AX), Z1, Z2
+	VPSRLW        $0x04, 832(AX), Z3
+	VPANDD        Z0, Z3, Z3
+	VPTERNLOGD    $0xf8, 320(AX), Z1, Z3
+	VPSRLW        $0x04, 896(AX), Z4
+	VPANDD        Z0, Z4, Z4
+	VPTERNLOGD    $0xf8, 384(AX), Z1, Z4
+	VPSRLW        $0x04, 960(AX), Z5
+	VPANDD        Z0, Z5, Z5
+	VPTERNLOGD    $0xf8, 448(AX), Z1, Z5
+	VPSRLW        $0x04, 1024(AX), Z6
+	VPANDD        Z0, Z6, Z6
+	VPTERNLOGD    $0xf8, 512(AX), Z1, Z6
+	VPSRLW        $0x04, 1088(AX), Z7
+	VPANDD        Z0, Z7, Z7
+	VPTERNLOGD    $0xf8, 576(AX), Z1, Z7
+	VPSRLW        $0x04, 1152(AX), Z8
+	VPANDD        Z0, Z8, Z8
+	VPTERNLOGD    $0xf8, 640(AX), Z1, Z8
+	VPSRLW        $0x04, 1216(AX), Z9
+	VPANDD        Z0, Z9, Z9
+	VPTERNLOGD    $0xf8, 704(AX), Z1, Z9
+	VPBROADCASTD  336(CX), Z10
+	VPBROADCASTD  340(CX), Z11
+	VPDPBUSD.BCST 68(CX), Z2, Z10
+	VPDPBUSD.BCST 84(CX), Z6, Z11
+	VPDPBUSD.BCST 72(CX), Z3, Z10
+	VPDPBUSD.BCST 88(CX), Z7, Z11
+	VPDPBUSD.BCST 76(CX), Z4, Z10
+	VPDPBUSD.BCST 92(CX), Z8, Z11
+	VPDPBUSD.BCST 80(CX), Z5, Z10
+	VPDPBUSD.BCST 96(CX), Z9, Z11
+	VPMULLD       256(SP), Z10, Z10
+	VPMULLD       320(SP), Z11, Z11
+	VPADDD        Z10, Z23, Z23
+	VPADDD        Z11, Z23, Z23
+	VPBROADCASTD  720(CX), Z10
+	VPBROADCASTD  724(CX), Z11
+	VPDPBUSD.BCST 452(CX), Z2, Z10
+	VPDPBUSD.BCST 468(CX), Z6, Z11
+	VPDPBUSD.BCST 456(CX), Z3, Z10
+	VPDPBUSD.BCST 472(CX), Z7, Z11
+	VPDPBUSD.BCST 460(CX), Z4, Z10
+	VPDPBUSD.BCST 476(CX), Z8, Z11
+	VPDPBUSD.BCST 464(CX), Z5, Z10
+	VPDPBUSD.BCST 480(CX), Z9, Z11
+	VPMULLD       256(SP), Z10, Z10
+	VPMULLD       320(SP), Z11, Z11
+	VPADDD        Z10, Z22, Z22
+	VPADDD        Z11, Z22, Z22
+	VPBROADCASTD  1104(CX), Z10
+	VPBROADCASTD  1108(CX), Z11
+	VPDPBUSD.BCST 836(CX), Z2, Z10
+	VPDPBUSD.BCST 852(CX), Z6, Z11
+	VPDPBUSD.BCST 840(CX), Z3, Z10
+	VPDPBUSD.BCST 856(CX), Z7, Z11
+	VPDPBUSD.BCST 844(CX), Z4, Z10
+	VPDPBUSD.BCST 860(CX), Z8, Z11
+	VPDPBUSD.BCST 848(CX), Z5, Z10
+	VPDPBUSD.BCST 864(CX), Z9, Z11
+	VPMULLD       256(SP), Z10, Z10
+	VPMULLD       320(SP), Z11, Z11
+	VPADDD        Z10, Z21, Z21
+	VPADDD        Z11, Z21, Z21
+	VPBROADCASTD  1488(CX), Z10
+	VPBROADCASTD  1492(CX), Z11
+	VPDPBUSD.BCST 1220(CX), Z2, Z10
+	VPDPBUSD.BCST 1236(CX), Z6, Z11
+	VPDPBUSD.BCST 1224(CX), Z3, Z10
+	VPDPBUSD.BCST 1240(CX), Z7, Z11
+	VPDPBUSD.BCST 1228(CX), Z4, Z10
+	VPDPBUSD.BCST 1244(CX), Z8, Z11
+	VPDPBUSD.BCST 1232(CX), Z5, Z10
+	VPDPBUSD.BCST 1248(CX), Z9, Z11
+	VPMULLD       256(SP), Z10, Z10
+	VPMULLD       320(SP), Z11, Z11
+	VPADDD        Z10, Z20, Z20
+	VPADDD        Z11, Z20, Z20
+	VPBROADCASTD  1872(CX), Z10
+	VPBROADCASTD  1876(CX), Z11
+	VPDPBUSD.BCST 1604(CX), Z2, Z10
+	VPDPBUSD.BCST 1620(CX), Z6, Z11
+	VPDPBUSD.BCST 1608(CX), Z3, Z10
+	VPDPBUSD.BCST 1624(CX), Z7, Z11
+	VPDPBUSD.BCST 1612(CX), Z4, Z10
+	VPDPBUSD.BCST 1628(CX), Z8, Z11
+	VPDPBUSD.BCST 1616(CX), Z5, Z10
+	VPDPBUSD.BCST 1632(CX), Z9, Z11
+	VPMULLD       256(SP), Z10, Z10
+	VPMULLD       320(SP), Z11, Z11
+	VPADDD        Z10, Z19, Z19
+	VPADDD        Z11, Z19, Z19
+	VPBROADCASTD  2256(CX), Z10
+	VPBROADCASTD  2260(CX), Z11
+	VPDPBUSD.BCST 1988(CX), Z2, Z10
+	VPDPBUSD.BCST 2004(CX), Z6, Z11
+	VPDPBUSD.BCST 1992(CX), Z3, Z10
+	VPDPBUSD.BCST 2008(CX), Z7, Z11
+	VPDPBUSD.BCST 1996(CX), Z4, Z10
+	VPDPBUSD.BCST 2012(CX), Z8, Z11
+	VPDPBUSD.BCST 2000(CX), Z5, Z10
+	VPDPBUSD.BCST 2016(CX), Z9, Z11
+	VPMULLD       256(SP), Z10, Z10
+	VPMULLD       320(SP), Z11, Z11
+	VPADDD        Z10, Z18, Z18
+	VPADDD        Z11, Z18, Z18
+	VPANDD        1280(AX), Z0, Z2
+	VPSLLW        $0x02, 256(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPANDD        576(AX), Z0, Z3
-	VPSLLW        $0x02, 2112(AX), Z4
+	VPANDD        1344(AX), Z0, Z3
+	VPSLLW        $0x02, 320(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPANDD        640(AX), Z0, Z4
-	VPSLLW        $0x02, 2176(AX), Z5
+	VPANDD        1408(AX), Z0, Z4
+	VPSLLW        $0x02, 384(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPANDD        704(AX), Z0, Z5
-	VPSLLW        $0x02, 2240(AX), Z6
+	VPANDD        1472(AX), Z0, Z5
+	VPSLLW        $0x02, 448(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPANDD        768(AX), Z0, Z6
-	VPSLLW        $0x02, 2304(AX), Z7
+	VPANDD        1536(AX), Z0, Z6
+	VPSLLW        $0x02, 512(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPANDD        832(AX), Z0, Z7
-	VPSLLW        $0x02, 2368(AX), Z8
+	VPANDD        1600(AX), Z0, Z7
+	VPSLLW        $0x02, 576(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPANDD        896(AX), Z0, Z8
-	VPSLLW        $0x02, 2432(AX), Z9
+	VPANDD        1664(AX), Z0, Z8
+	VPSLLW        $0x02, 640(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPANDD        960(AX), Z0, Z9
-	VPSLLW        $0x02, 2496(AX), Z10
+	VPANDD        1728(AX), Z0, Z9
+	VPSLLW        $0x02, 704(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  328(CX), Z10
 	VPBROADCASTD  332(CX), Z11
@@ -14937,145 +15062,37 @@ tileIQ6_K_16x6_loop:
 	VPMULLD       192(SP), Z11, Z11
 	VPADDD        Z10, Z18, Z18
 	VPADDD        Z11, Z18, Z18
-	VPSRLW        $0x04, (AX), Z2
+	VPSRLW        $0x04, 1280(AX), Z2
 	VPANDD        Z0, Z2, Z2
-	VPTERNLOGD    $0xf8, 2048(AX), Z1, Z2
-	VPSRLW        $0x04, 64(AX), Z3
-	VPANDD        Z0, Z3, Z3
-	VPTERNLOGD    $0xf8, 2112(AX), Z1, Z3
-	VPSRLW        $0x04, 128(AX), Z4
-	VPANDD        Z0, Z4, Z4
-	VPTERNLOGD    $0xf8, 2176(AX), Z1, Z4
-	VPSRLW        $0x04, 192(AX), Z5
-	VPANDD        Z0, Z5, Z5
-	VPTERNLOGD    $0xf8, 2240(AX), Z1, Z5
-	VPSRLW        $0x04, 256(AX), Z6
-	VPANDD        Z0, Z6, Z6
-	VPTERNLOGD    $0xf8, 2304(AX), Z1, Z6
-	VPSRLW        $0x04, 320(AX), Z7
-	VPANDD        Z0, Z7, Z7
-	VPTERNLOGD    $0xf8, 2368(AX), Z1, Z7
-	VPSRLW        $0x04, 384(AX), Z8
-	VPANDD        Z0, Z8, Z8
-	VPTERNLOGD    $0xf8, 2432(AX), Z1, Z8
-	VPSRLW        $0x04, 448(AX), Z9
-	VPANDD        Z0, Z9, Z9
-	VPTERNLOGD    $0xf8, 2496(AX), Z1, Z9
-	VPBROADCASTD  336(CX), Z10
-	VPBROADCASTD  340(CX), Z11
-	VPDPBUSD.BCST 68(CX), Z2, Z10
-	VPDPBUSD.BCST 84(CX), Z6, Z11
-	VPDPBUSD.BCST 72(CX), Z3, Z10
-	VPDPBUSD.BCST 88(CX), Z7, Z11
-	VPDPBUSD.BCST 76(CX), Z4, Z10
-	VPDPBUSD.BCST 92(CX), Z8, Z11
-	VPDPBUSD.BCST 80(CX), Z5, Z10
-	VPDPBUSD.BCST 96(CX), Z9, Z11
-	VPMULLD       256(SP), Z10, Z10
-	VPMULLD       320(SP), Z11, Z11
-	VPADDD        Z10, Z23, Z23
-	VPADDD        Z11, Z23, Z23
-	VPBROADCASTD  720(CX), Z10
-	VPBROADCASTD  724(CX), Z11
-	VPDPBUSD.BCST 452(CX), Z2, Z10
-	VPDPBUSD.BCST 468(CX), Z6, Z11
-	VPDPBUSD.BCST 456(CX), Z3, Z10
-	VPDPBUSD.BCST 472(CX), Z7, Z11
-	VPDPBUSD.BCST 460(CX), Z4, Z10
-	VPDPBUSD.BCST 476(CX), Z8, Z11
-	VPDPBUSD.BCST 464(CX), Z5, Z10
-	VPDPBUSD.BCST 480(CX), Z9, Z11
-	VPMULLD       256(SP), Z10, Z10
-	VPMULLD       320(SP), Z11, Z11
-	VPADDD        Z10, Z22, Z22
-	VPADDD        Z11, Z22, Z22
-	VPBROADCASTD  1104(CX), Z10
-	VPBROADCASTD  1108(CX), Z11
-	VPDPBUSD.BCST 836(CX), Z2, Z10
-	VPDPBUSD.BCST 852(CX), Z6, Z11
-	VPDPBUSD.BCST 840(CX), Z3, Z10
-	VPDPBUSD.BCST 856(CX), Z7, Z11
-	VPDPBUSD.BCST 844(CX), Z4, Z10
-	VPDPBUSD.BCST 860(CX), Z8, Z11
-	VPDPBUSD.BCST 848(CX), Z5, Z10
-	VPDPBUSD.BCST 864(CX), Z9, Z11
-	VPMULLD       256(SP), Z10, Z10
-	VPMULLD       320(SP), Z11, Z11
-	VPADDD        Z10, Z21, Z21
-	VPADDD        Z11, Z21, Z21
-	VPBROADCASTD  1488(CX), Z10
-	VPBROADCASTD  1492(CX), Z11
-	VPDPBUSD.BCST 1220(CX), Z2, Z10
-	VPDPBUSD.BCST 1236(CX), Z6, Z11
-	VPDPBUSD.BCST 1224(CX), Z3, Z10
-	VPDPBUSD.BCST 1240(CX), Z7, Z11
-	VPDPBUSD.BCST 1228(CX), Z4, Z10
-	VPDPBUSD.BCST 1244(CX), Z8, Z11
-	VPDPBUSD.BCST 1232(CX), Z5, Z10
-	VPDPBUSD.BCST 1248(CX), Z9, Z11
-	VPMULLD       256(SP), Z10, Z10
-	VPMULLD       320(SP), Z11, Z11
-	VPADDD        Z10, Z20, Z20
-	VPADDD        Z11, Z20, Z20
-	VPBROADCASTD  1872(CX), Z10
-	VPBROADCASTD  1876(CX), Z11
-	VPDPBUSD.BCST 1604(CX), Z2, Z10
-	VPDPBUSD.BCST 1620(CX), Z6, Z11
-	VPDPBUSD.BCST 1608(CX), Z3, Z10
-	VPDPBUSD.BCST 1624(CX), Z7, Z11
-	VPDPBUSD.BCST 1612(CX), Z4, Z10
-	VPDPBUSD.BCST 1628(CX), Z8, Z11
-	VPDPBUSD.BCST 1616(CX), Z5, Z10
-	VPDPBUSD.BCST 1632(CX), Z9, Z11
-	VPMULLD       256(SP), Z10, Z10
-	VPMULLD       320(SP), Z11, Z11
-	VPADDD        Z10, Z19, Z19
-	VPADDD        Z11, Z19, Z19
-	VPBROADCASTD  2256(CX), Z10
-	VPBROADCASTD  2260(CX), Z11
-	VPDPBUSD.BCST 1988(CX), Z2, Z10
-	VPDPBUSD.BCST 2004(CX), Z6, Z11
-	VPDPBUSD.BCST 1992(CX), Z3, Z10
-	VPDPBUSD.BCST 2008(CX), Z7, Z11
-	VPDPBUSD.BCST 1996(CX), Z4, Z10
-	VPDPBUSD.BCST 2012(CX), Z8, Z11
-	VPDPBUSD.BCST 2000(CX), Z5, Z10
-	VPDPBUSD.BCST 2016(CX), Z9, Z11
-	VPMULLD       256(SP), Z10, Z10
-	VPMULLD       320(SP), Z11, Z11
-	VPADDD        Z10, Z18, Z18
-	VPADDD        Z11, Z18, Z18
-	VPSRLW        $0x04, 512(AX), Z2
-	VPANDD        Z0, Z2, Z2
-	VPSRLW        $0x02, 2048(AX), Z3
+	VPSRLW        $0x02, 256(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPSRLW        $0x04, 576(AX), Z3
+	VPSRLW        $0x04, 1344(AX), Z3
 	VPANDD        Z0, Z3, Z3
-	VPSRLW        $0x02, 2112(AX), Z4
+	VPSRLW        $0x02, 320(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPSRLW        $0x04, 640(AX), Z4
+	VPSRLW        $0x04, 1408(AX), Z4
 	VPANDD        Z0, Z4, Z4
-	VPSRLW        $0x02, 2176(AX), Z5
+	VPSRLW        $0x02, 384(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPSRLW        $0x04, 704(AX), Z5
+	VPSRLW        $0x04, 1472(AX), Z5
 	VPANDD        Z0, Z5, Z5
-	VPSRLW        $0x02, 2240(AX), Z6
+	VPSRLW        $0x02, 448(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPSRLW        $0x04, 768(AX), Z6
+	VPSRLW        $0x04, 1536(AX), Z6
 	VPANDD        Z0, Z6, Z6
-	VPSRLW        $0x02, 2304(AX), Z7
+	VPSRLW        $0x02, 512(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPSRLW        $0x04, 832(AX), Z7
+	VPSRLW        $0x04, 1600(AX), Z7
 	VPANDD        Z0, Z7, Z7
-	VPSRLW        $0x02, 2368(AX), Z8
+	VPSRLW        $0x02, 576(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPSRLW        $0x04, 896(AX), Z8
+	VPSRLW        $0x04, 1664(AX), Z8
 	VPANDD        Z0, Z8, Z8
-	VPSRLW        $0x02, 2432(AX), Z9
+	VPSRLW        $0x02, 640(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPSRLW        $0x04, 960(AX), Z9
+	VPSRLW        $0x04, 1728(AX), Z9
 	VPANDD        Z0, Z9, Z9
-	VPSRLW        $0x02, 2496(AX), Z10
+	VPSRLW        $0x02, 704(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  344(CX), Z10
 	VPBROADCASTD  348(CX), Z11
@@ -15161,29 +15178,29 @@ tileIQ6_K_16x6_loop:
 	VPMULLD       448(SP), Z11, Z11
 	VPADDD        Z10, Z18, Z18
 	VPADDD        Z11, Z18, Z18
-	VPANDD        1024(AX), Z0, Z2
-	VPSLLW        $0x04, 2560(AX), Z3
+	VPANDD        2304(AX), Z0, Z2
+	VPSLLW        $0x04, 1792(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPANDD        1088(AX), Z0, Z3
-	VPSLLW        $0x04, 2624(AX), Z4
+	VPANDD        2368(AX), Z0, Z3
+	VPSLLW        $0x04, 1856(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPANDD        1152(AX), Z0, Z4
-	VPSLLW        $0x04, 2688(AX), Z5
+	VPANDD        2432(AX), Z0, Z4
+	VPSLLW        $0x04, 1920(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPANDD        1216(AX), Z0, Z5
-	VPSLLW        $0x04, 2752(AX), Z6
+	VPANDD        2496(AX), Z0, Z5
+	VPSLLW        $0x04, 1984(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPANDD        1280(AX), Z0, Z6
-	VPSLLW        $0x04, 2816(AX), Z7
+	VPANDD        2560(AX), Z0, Z6
+	VPSLLW        $0x04, 2048(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPANDD        1344(AX), Z0, Z7
-	VPSLLW        $0x04, 2880(AX), Z8
+	VPANDD        2624(AX), Z0, Z7
+	VPSLLW        $0x04, 2112(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPANDD        1408(AX), Z0, Z8
-	VPSLLW        $0x04, 2944(AX), Z9
+	VPANDD        2688(AX), Z0, Z8
+	VPSLLW        $0x04, 2176(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPANDD        1472(AX), Z0, Z9
-	VPSLLW        $0x04, 3008(AX), Z10
+	VPANDD        2752(AX), Z0, Z9
+	VPSLLW        $0x04, 2240(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  352(CX), Z10
 	VPBROADCASTD  356(CX), Z11
@@ -15269,29 +15286,137 @@ tileIQ6_K_16x6_loop:
 	VPMULLD       576(SP), Z11, Z11
 	VPADDD        Z10, Z18, Z18
 	VPADDD        Z11, Z18, Z18
-	VPANDD        1536(AX), Z0, Z2
-	VPSLLW        $0x02, 2560(AX), Z3
+	VPSRLW        $0x04, 2304(AX), Z2
+	VPANDD        Z0, Z2, Z2
+	VPTERNLOGD    $0xf8, 1792(AX), Z1, Z2
+	VPSRLW        $0x04, 2368(AX), Z3
+	VPANDD        Z0, Z3, Z3
+	VPTERNLOGD    $0xf8, 1856(AX), Z1, Z3
+	VPSRLW        $0x04, 2432(AX), Z4
+	VPANDD        Z0, Z4, Z4
+	VPTERNLOGD    $0xf8, 1920(AX), Z1, Z4
+	VPSRLW        $0x04, 2496(AX), Z5
+	VPANDD        Z0, Z5, Z5
+	VPTERNLOGD    $0xf8, 1984(AX), Z1, Z5
+	VPSRLW        $0x04, 2560(AX), Z6
+	VPANDD        Z0, Z6, Z6
+	VPTERNLOGD    $0xf8, 2048(AX), Z1, Z6
+	VPSRLW        $0x04, 2624(AX), Z7
+	VPANDD        Z0, Z7, Z7
+	VPTERNLOGD    $0xf8, 2112(AX), Z1, Z7
+	VPSRLW        $0x04, 2688(AX), Z8
+	VPANDD        Z0, Z8, Z8
+	VPTERNLOGD    $0xf8, 2176(AX), Z1, Z8
+	VPSRLW        $0x04, 2752(AX), Z9
+	VPANDD        Z0, Z9, Z9
+	VPTERNLOGD    $0xf8, 2240(AX), Z1, Z9
+	VPBROADCASTD  368(CX), Z10
+	VPBROADCASTD  372(CX), Z11
+	VPDPBUSD.BCST 196(CX), Z2, Z10
+	VPDPBUSD.BCST 212(CX), Z6, Z11
+	VPDPBUSD.BCST 200(CX), Z3, Z10
+	VPDPBUSD.BCST 216(CX), Z7, Z11
+	VPDPBUSD.BCST 204(CX), Z4, Z10
+	VPDPBUSD.BCST 220(CX), Z8, Z11
+	VPDPBUSD.BCST 208(CX), Z5, Z10
+	VPDPBUSD.BCST 224(CX), Z9, Z11
+	VPMULLD       768(SP), Z10, Z10
+	VPMULLD       832(SP), Z11, Z11
+	VPADDD        Z10, Z23, Z23
+	VPADDD        Z11, Z23, Z23
+	VPBROADCASTD  752(CX), Z10
+	VPBROADCASTD  756(CX), Z11
+	VPDPBUSD.BCST 580(CX), Z2, Z10
+	VPDPBUSD.BCST 596(CX), Z6, Z11
+	VPDPBUSD.BCST 584(CX), Z3, Z10
+	VPDPBUSD.BCST 600(CX), Z7, Z11
+	VPDPBUSD.BCST 588(CX), Z4, Z10
+	VPDPBUSD.BCST 604(CX), Z8, Z11
+	VPDPBUSD.BCST 592(CX), Z5, Z10
+	VPDPBUSD.BCST 608(CX), Z9, Z11
+	VPMULLD       768(SP), Z10, Z10
+	VPMULLD       832(SP), Z11, Z11
+	VPADDD        Z10, Z22, Z22
+	VPADDD        Z11, Z22, Z22
+	VPBROADCASTD  1136(CX), Z10
+	VPBROADCASTD  1140(CX), Z11
+	VPDPBUSD.BCST 964(CX), Z2, Z10
+	VPDPBUSD.BCST 980(CX), Z6, Z11
+	VPDPBUSD.BCST 968(CX), Z3, Z10
+	VPDPBUSD.BCST 984(CX), Z7, Z11
+	VPDPBUSD.BCST 972(CX), Z4, Z10
+	VPDPBUSD.BCST 988(CX), Z8, Z11
+	VPDPBUSD.BCST 976(CX), Z5, Z10
+	VPDPBUSD.BCST 992(CX), Z9, Z11
+	VPMULLD       768(SP), Z10, Z10
+	VPMULLD       832(SP), Z11, Z11
+	VPADDD        Z10, Z21, Z21
+	VPADDD        Z11, Z21, Z21
+	VPBROADCASTD  1520(CX), Z10
+	VPBROADCASTD  1524(CX), Z11
+	VPDPBUSD.BCST 1348(CX), Z2, Z10
+	VPDPBUSD.BCST 1364(CX), Z6, Z11
+	VPDPBUSD.BCST 1352(CX), Z3, Z10
+	VPDPBUSD.BCST 1368(CX), Z7, Z11
+	VPDPBUSD.BCST 1356(CX), Z4, Z10
+	VPDPBUSD.BCST 1372(CX), Z8, Z11
+	VPDPBUSD.BCST 1360(CX), Z5, Z10
+	VPDPBUSD.BCST 1376(CX), Z9, Z11
+	VPMULLD       768(SP), Z10, Z10
+	VPMULLD       832(SP), Z11, Z11
+	VPADDD        Z10, Z20, Z20
+	VPADDD        Z11, Z20, Z20
+	VPBROADCASTD  1904(CX), Z10
+	VPBROADCASTD  1908(CX), Z11
+	VPDPBUSD.BCST 1732(CX), Z2, Z10
+	VPDPBUSD.BCST 1748(CX), Z6, Z11
+	VPDPBUSD.BCST 1736(CX), Z3, Z10
+	VPDPBUSD.BCST 1752(CX), Z7, Z11
+	VPDPBUSD.BCST 1740(CX), Z4, Z10
+	VPDPBUSD.BCST 1756(CX), Z8, Z11
+	VPDPBUSD.BCST 1744(CX), Z5, Z10
+	VPDPBUSD.BCST 1760(CX), Z9, Z11
+	VPMULLD       768(SP), Z10, Z10
+	VPMULLD       832(SP), Z11, Z11
+	VPADDD        Z10, Z19, Z19
+	VPADDD        Z11, Z19, Z19
+	VPBROADCASTD  2288(CX), Z10
+	VPBROADCASTD  2292(CX), Z11
+	VPDPBUSD.BCST 2116(CX), Z2, Z10
+	VPDPBUSD.BCST 2132(CX), Z6, Z11
+	VPDPBUSD.BCST 2120(CX), Z3, Z10
+	VPDPBUSD.BCST 2136(CX), Z7, Z11
+	VPDPBUSD.BCST 2124(CX), Z4, Z10
+	VPDPBUSD.BCST 2140(CX), Z8, Z11
+	VPDPBUSD.BCST 2128(CX), Z5, Z10
+	VPDPBUSD.BCST 2144(CX), Z9, Z11
+	VPMULLD       768(SP), Z10, Z10
+	VPMULLD       832(SP), Z11, Z11
+	VPADDD        Z10, Z18, Z18
+	VPADDD        Z11, Z18, Z18
+	VPANDD        2816(AX), Z0, Z2
+	VPSLLW        $0x02, 1792(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPANDD        1600(AX), Z0, Z3
-	VPSLLW        $0x02, 2624(AX), Z4
+	VPANDD        2880(AX), Z0, Z3
+	VPSLLW        $0x02, 1856(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPANDD        1664(AX), Z0, Z4
-	VPSLLW        $0x02, 2688(AX), Z5
+	VPANDD        2944(AX), Z0, Z4
+	VPSLLW        $0x02, 1920(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPANDD        1728(AX), Z0, Z5
-	VPSLLW        $0x02, 2752(AX), Z6
+	VPANDD        3008(AX), Z0, Z5
+	VPSLLW        $0x02, 1984(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPANDD        1792(AX), Z0, Z6
-	VPSLLW        $0x02, 2816(AX), Z7
+	VPANDD        3072(AX), Z0, Z6
+	VPSLLW        $0x02, 2048(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPANDD        1856(AX), Z0, Z7
-	VPSLLW        $0x02, 2880(AX), Z8
+	VPANDD        3136(AX), Z0, Z7
+	VPSLLW        $0x02, 2112(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPANDD        1920(AX), Z0, Z8
-	VPSLLW        $0x02, 2944(AX), Z9
+	VPANDD        3200(AX), Z0, Z8
+	VPSLLW        $0x02, 2176(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPANDD        1984(AX), Z0, Z9
-	VPSLLW        $0x02, 3008(AX), Z10
+	VPANDD        3264(AX), Z0, Z9
+	VPSLLW        $0x02, 2240(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  360(CX), Z10
 	VPBROADCASTD  364(CX), Z11
@@ -15377,145 +15502,37 @@ tileIQ6_K_16x6_loop:
 	VPMULLD       704(SP), Z11, Z11
 	VPADDD        Z10, Z18, Z18
 	VPADDD        Z11, Z18, Z18
-	VPSRLW        $0x04, 1024(AX), Z2
+	VPSRLW        $0x04, 2816(AX), Z2
 	VPANDD        Z0, Z2, Z2
-	VPTERNLOGD    $0xf8, 2560(AX), Z1, Z2
-	VPSRLW        $0x04, 1088(AX), Z3
-	VPANDD        Z0, Z3, Z3
-	VPTERNLOGD    $0xf8, 2624(AX), Z1, Z3
-	VPSRLW        $0x04, 1152(AX), Z4
-	VPANDD        Z0, Z4, Z4
-	VPTERNLOGD    $0xf8, 2688(AX), Z1, Z4
-	VPSRLW        $0x04, 1216(AX), Z5
-	VPANDD        Z0, Z5, Z5
-	VPTERNLOGD    $0xf8, 2752(AX), Z1, Z5
-	VPSRLW        $0x04, 1280(AX), Z6
-	VPANDD        Z0, Z6, Z6
-	VPTERNLOGD    $0xf8, 2816(AX), Z1, Z6
-	VPSRLW        $0x04, 1344(AX), Z7
-	VPANDD        Z0, Z7, Z7
-	VPTERNLOGD    $0xf8, 2880(AX), Z1, Z7
-	VPSRLW        $0x04, 1408(AX), Z8
-	VPANDD        Z0, Z8, Z8
-	VPTERNLOGD    $0xf8, 2944(AX), Z1, Z8
-	VPSRLW        $0x04, 1472(AX), Z9
-	VPANDD        Z0, Z9, Z9
-	VPTERNLOGD    $0xf8, 3008(AX), Z1, Z9
-	VPBROADCASTD  368(CX), Z10
-	VPBROADCASTD  372(CX), Z11
-	VPDPBUSD.BCST 196(CX), Z2, Z10
-	VPDPBUSD.BCST 212(CX), Z6, Z11
-	VPDPBUSD.BCST 200(CX), Z3, Z10
-	VPDPBUSD.BCST 216(CX), Z7, Z11
-	VPDPBUSD.BCST 204(CX), Z4, Z10
-	VPDPBUSD.BCST 220(CX), Z8, Z11
-	VPDPBUSD.BCST 208(CX), Z5, Z10
-	VPDPBUSD.BCST 224(CX), Z9, Z11
-	VPMULLD       768(SP), Z10, Z10
-	VPMULLD       832(SP), Z11, Z11
-	VPADDD        Z10, Z23, Z23
-	VPADDD        Z11, Z23, Z23
-	VPBROADCASTD  752(CX), Z10
-	VPBROADCASTD  756(CX), Z11
-	VPDPBUSD.BCST 580(CX), Z2, Z10
-	VPDPBUSD.BCST 596(CX), Z6, Z11
-	VPDPBUSD.BCST 584(CX), Z3, Z10
-	VPDPBUSD.BCST 600(CX), Z7, Z11
-	VPDPBUSD.BCST 588(CX), Z4, Z10
-	VPDPBUSD.BCST 604(CX), Z8, Z11
-	VPDPBUSD.BCST 592(CX), Z5, Z10
-	VPDPBUSD.BCST 608(CX), Z9, Z11
-	VPMULLD       768(SP), Z10, Z10
-	VPMULLD       832(SP), Z11, Z11
-	VPADDD        Z10, Z22, Z22
-	VPADDD        Z11, Z22, Z22
-	VPBROADCASTD  1136(CX), Z10
-	VPBROADCASTD  1140(CX), Z11
-	VPDPBUSD.BCST 964(CX), Z2, Z10
-	VPDPBUSD.BCST 980(CX), Z6, Z11
-	VPDPBUSD.BCST 968(CX), Z3, Z10
-	VPDPBUSD.BCST 984(CX), Z7, Z11
-	VPDPBUSD.BCST 972(CX), Z4, Z10
-	VPDPBUSD.BCST 988(CX), Z8, Z11
-	VPDPBUSD.BCST 976(CX), Z5, Z10
-	VPDPBUSD.BCST 992(CX), Z9, Z11
-	VPMULLD       768(SP), Z10, Z10
-	VPMULLD       832(SP), Z11, Z11
-	VPADDD        Z10, Z21, Z21
-	VPADDD        Z11, Z21, Z21
-	VPBROADCASTD  1520(CX), Z10
-	VPBROADCASTD  1524(CX), Z11
-	VPDPBUSD.BCST 1348(CX), Z2, Z10
-	VPDPBUSD.BCST 1364(CX), Z6, Z11
-	VPDPBUSD.BCST 1352(CX), Z3, Z10
-	VPDPBUSD.BCST 1368(CX), Z7, Z11
-	VPDPBUSD.BCST 1356(CX), Z4, Z10
-	VPDPBUSD.BCST 1372(CX), Z8, Z11
-	VPDPBUSD.BCST 1360(CX), Z5, Z10
-	VPDPBUSD.BCST 1376(CX), Z9, Z11
-	VPMULLD       768(SP), Z10, Z10
-	VPMULLD       832(SP), Z11, Z11
-	VPADDD        Z10, Z20, Z20
-	VPADDD        Z11, Z20, Z20
-	VPBROADCASTD  1904(CX), Z10
-	VPBROADCASTD  1908(CX), Z11
-	VPDPBUSD.BCST 1732(CX), Z2, Z10
-	VPDPBUSD.BCST 1748(CX), Z6, Z11
-	VPDPBUSD.BCST 1736(CX), Z3, Z10
-	VPDPBUSD.BCST 1752(CX), Z7, Z11
-	VPDPBUSD.BCST 1740(CX), Z4, Z10
-	VPDPBUSD.BCST 1756(CX), Z8, Z11
-	VPDPBUSD.BCST 1744(CX), Z5, Z10
-	VPDPBUSD.BCST 1760(CX), Z9, Z11
-	VPMULLD       768(SP), Z10, Z10
-	VPMULLD       832(SP), Z11, Z11
-	VPADDD        Z10, Z19, Z19
-	VPADDD        Z11, Z19, Z19
-	VPBROADCASTD  2288(CX), Z10
-	VPBROADCASTD  2292(CX), Z11
-	VPDPBUSD.BCST 2116(CX), Z2, Z10
-	VPDPBUSD.BCST 2132(CX), Z6, Z11
-	VPDPBUSD.BCST 2120(CX), Z3, Z10
-	VPDPBUSD.BCST 2136(CX), Z7, Z11
-	VPDPBUSD.BCST 2124(CX), Z4, Z10
-	VPDPBUSD.BCST 2140(CX), Z8, Z11
-	VPDPBUSD.BCST 2128(CX), Z5, Z10
-	VPDPBUSD.BCST 2144(CX), Z9, Z11
-	VPMULLD       768(SP), Z10, Z10
-	VPMULLD       832(SP), Z11, Z11
-	VPADDD        Z10, Z18, Z18
-	VPADDD        Z11, Z18, Z18
-	VPSRLW        $0x04, 1536(AX), Z2
-	VPANDD        Z0, Z2, Z2
-	VPSRLW        $0x02, 2560(AX), Z3
+	VPSRLW        $0x02, 1792(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPSRLW        $0x04, 1600(AX), Z3
+	VPSRLW        $0x04, 2880(AX), Z3
 	VPANDD        Z0, Z3, Z3
-	VPSRLW        $0x02, 2624(AX), Z4
+	VPSRLW        $0x02, 1856(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPSRLW        $0x04, 1664(AX), Z4
+	VPSRLW        $0x04, 2944(AX), Z4
 	VPANDD        Z0, Z4, Z4
-	VPSRLW        $0x02, 2688(AX), Z5
+	VPSRLW        $0x02, 1920(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPSRLW        $0x04, 1728(AX), Z5
+	VPSRLW        $0x04, 3008(AX), Z5
 	VPANDD        Z0, Z5, Z5
-	VPSRLW        $0x02, 2752(AX), Z6
+	VPSRLW        $0x02, 1984(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPSRLW        $0x04, 1792(AX), Z6
+	VPSRLW        $0x04, 3072(AX), Z6
 	VPANDD        Z0, Z6, Z6
-	VPSRLW        $0x02, 2816(AX), Z7
+	VPSRLW        $0x02, 2048(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPSRLW        $0x04, 1856(AX), Z7
+	VPSRLW        $0x04, 3136(AX), Z7
 	VPANDD        Z0, Z7, Z7
-	VPSRLW        $0x02, 2880(AX), Z8
+	VPSRLW        $0x02, 2112(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPSRLW        $0x04, 1920(AX), Z8
+	VPSRLW        $0x04, 3200(AX), Z8
 	VPANDD        Z0, Z8, Z8
-	VPSRLW        $0x02, 2944(AX), Z9
+	VPSRLW        $0x02, 2176(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPSRLW        $0x04, 1984(AX), Z9
+	VPSRLW        $0x04, 3264(AX), Z9
 	VPANDD        Z0, Z9, Z9
-	VPSRLW        $0x02, 3008(AX), Z10
+	VPSRLW        $0x02, 2240(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  376(CX), Z10
 	VPBROADCASTD  380(CX), Z11
@@ -15601,7 +15618,7 @@ tileIQ6_K_16x6_loop:
 	VPMULLD       960(SP), Z11, Z11
 	VPADDD        Z10, Z18, Z18
 	VPADDD        Z11, Z18, Z18
-	VCVTPH2PS     3328(AX), Z2
+	VCVTPH2PS     (SI), Z2
 	VCVTDQ2PS     Z23, Z23
 	VMULPS.BCST   (CX), Z2, Z3
 	VFMADD231PS   Z3, Z23, Z31
@@ -15620,7 +15637,8 @@ tileIQ6_K_16x6_loop:
 	VCVTDQ2PS     Z18, Z18
 	VMULPS.BCST   1920(CX), Z2, Z2
 	VFMADD231PS   Z2, Z18, Z26
-	ADDQ          $0x00000d20, AX
+	ADDQ          $0x00000d00, AX
+	ADDQ          $0x20, SI
 	ADDQ          DX, CX
 	DECQ          BX
 	JMP           tileIQ6_K_16x6_loop
@@ -15652,6 +15670,8 @@ TEXT ·tileIQ6_K_16x7(SB), $1024-56
 	MOVQ         a+8(FP), CX
 	MOVQ         as+16(FP), DX
 	MOVQ         nb+24(FP), BX
+	IMUL3Q       $0x00000d00, BX, SI
+	ADDQ         AX, SI
 	VPXORD       Z31, Z31, Z31
 	VPXORD       Z30, Z30, Z30
 	VPXORD       Z29, Z29, Z29
@@ -15660,15 +15680,15 @@ TEXT ·tileIQ6_K_16x7(SB), $1024-56
 	VPXORD       Z26, Z26, Z26
 	VPXORD       Z25, Z25, Z25
 	VPXORD       Z0, Z0, Z0
-	MOVL         $0x0f0f0f0f, SI
-	VPBROADCASTD SI, Z0
-	MOVL         $0x30303030, SI
-	VPBROADCASTD SI, Z1
+	MOVL         $0x0f0f0f0f, DI
+	VPBROADCASTD DI, Z0
+	MOVL         $0x30303030, DI
+	VPBROADCASTD DI, Z1
 
 tileIQ6_K_16x7_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ6_K_16x7_done
-	VMOVDQU32     3072(AX), Z2
+	VMOVDQU32     (AX), Z2
 	VPSLLD        $0x18, Z2, Z3
 	VPSRAD        $0x18, Z3, Z3
 	VMOVDQU32     Z3, (SP)
@@ -15680,7 +15700,7 @@ tileIQ6_K_16x7_loop:
 	VMOVDQU32     Z3, 128(SP)
 	VPSRAD        $0x18, Z2, Z2
 	VMOVDQU32     Z2, 192(SP)
-	VMOVDQU32     3136(AX), Z2
+	VMOVDQU32     64(AX), Z2
 	VPSLLD        $0x18, Z2, Z3
 	VPSRAD        $0x18, Z3, Z3
 	VMOVDQU32     Z3, 256(SP)
@@ -15692,7 +15712,7 @@ tileIQ6_K_16x7_loop:
 	VMOVDQU32     Z3, 384(SP)
 	VPSRAD        $0x18, Z2, Z2
 	VMOVDQU32     Z2, 448(SP)
-	VMOVDQU32     3200(AX), Z2
+	VMOVDQU32     128(AX), Z2
 	VPSLLD        $0x18, Z2, Z3
 	VPSRAD        $0x18, Z3, Z3
 	VMOVDQU32     Z3, 512(SP)
@@ -15704,7 +15724,7 @@ tileIQ6_K_16x7_loop:
 	VMOVDQU32     Z3, 640(SP)
 	VPSRAD        $0x18, Z2, Z2
 	VMOVDQU32     Z2, 704(SP)
-	VMOVDQU32     3264(AX), Z2
+	VMOVDQU32     192(AX), Z2
 	VPSLLD        $0x18, Z2, Z3
 	VPSRAD        $0x18, Z3, Z3
 	VMOVDQU32     Z3, 768(SP)
@@ -15716,29 +15736,29 @@ tileIQ6_K_16x7_loop:
 	VMOVDQU32     Z3, 896(SP)
 	VPSRAD        $0x18, Z2, Z2
 	VMOVDQU32     Z2, 960(SP)
-	VPANDD        (AX), Z0, Z2
-	VPSLLW        $0x04, 2048(AX), Z3
+	VPANDD        768(AX), Z0, Z2
+	VPSLLW        $0x04, 256(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPANDD        64(AX), Z0, Z3
-	VPSLLW        $0x04, 2112(AX), Z4
+	VPANDD        832(AX), Z0, Z3
+	VPSLLW        $0x04, 320(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPANDD        128(AX), Z0, Z4
-	VPSLLW        $0x04, 2176(AX), Z5
+	VPANDD        896(AX), Z0, Z4
+	VPSLLW        $0x04, 384(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPANDD        192(AX), Z0, Z5
-	VPSLLW        $0x04, 2240(AX), Z6
+	VPANDD        960(AX), Z0, Z5
+	VPSLLW        $0x04, 448(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPANDD        256(AX), Z0, Z6
-	VPSLLW        $0x04, 2304(AX), Z7
+	VPANDD        1024(AX), Z0, Z6
+	VPSLLW        $0x04, 512(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPANDD        320(AX), Z0, Z7
-	VPSLLW        $0x04, 2368(AX), Z8
+	VPANDD        1088(AX), Z0, Z7
+	VPSLLW        $0x04, 576(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPANDD        384(AX), Z0, Z8
-	VPSLLW        $0x04, 2432(AX), Z9
+	VPANDD        1152(AX), Z0, Z8
+	VPSLLW        $0x04, 640(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPANDD        448(AX), Z0, Z9
-	VPSLLW        $0x04, 2496(AX), Z10
+	VPANDD        1216(AX), Z0, Z9
+	VPSLLW        $0x04, 704(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  320(CX), Z10
 	VPBROADCASTD  324(CX), Z11
@@ -15831,29 +15851,151 @@ tileIQ6_K_16x7_loop:
 	VPMULLD       (SP), Z10, Z10
 	VPMULLD       64(SP), Z11, Z11
 	VPADDD        Z11, Z10, Z17
-	VPANDD        512(AX), Z0, Z2
-	VPSLLW        $0x02, 2048(AX), Z3
+	VPSRLW        $0x04, 768(AX), Z2
+	VPANDD        Z0, Z2, Z2
+	VPTERNLOGD    $0xf8, 256(AX), Z1, Z2
+	VPSRLW        $0x04, 832(AX), Z3
+	VPANDD        Z0, Z3, Z3
+	VPTERNLOGD    $0xf8, 320(AX), Z1, Z3
+	VPSRLW        $0x04, 896(AX), Z4
+	VPANDD        Z0, Z4, Z4
+	VPTERNLOGD    $0xf8, 384(AX), Z1, Z4
+	VPSRLW        $0x04, 960(AX), Z5
+	VPANDD        Z0, Z5, Z5
+	VPTERNLOGD    $0xf8, 448(AX), Z1, Z5
+	VPSRLW        $0x04, 1024(AX), Z6
+	VPANDD        Z0, Z6, Z6
+	VPTERNLOGD    $0xf8, 512(AX), Z1, Z6
+	VPSRLW        $0x04, 1088(AX), Z7
+	VPANDD        Z0, Z7, Z7
+	VPTERNLOGD    $0xf8, 576(AX), Z1, Z7
+	VPSRLW        $0x04, 1152(AX), Z8
+	VPANDD        Z0, Z8, Z8
+	VPTERNLOGD    $0xf8, 640(AX), Z1, Z8
+	VPSRLW        $0x04, 1216(AX), Z9
+	VPANDD        Z0, Z9, Z9
+	VPTERNLOGD    $0xf8, 704(AX), Z1, Z9
+	VPBROADCASTD  336(CX), Z10
+	VPBROADCASTD  340(CX), Z11
+	VPDPBUSD.BCST 68(CX), Z2, Z10
+	VPDPBUSD.BCST 84(CX), Z6, Z11
+	VPDPBUSD.BCST 72(CX), Z3, Z10
+	VPDPBUSD.BCST 88(CX), Z7, Z11
+	VPDPBUSD.BCST 76(CX), Z4, Z10
+	VPDPBUSD.BCST 92(CX), Z8, Z11
+	VPDPBUSD.BCST 80(CX), Z5, Z10
+	VPDPBUSD.BCST 96(CX), Z9, Z11
+	VPMULLD       256(SP), Z10, Z10
+	VPMULLD       320(SP), Z11, Z11
+	VPADDD        Z10, Z23, Z23
+	VPADDD        Z11, Z23, Z23
+	VPBROADCASTD  720(CX), Z10
+	VPBROADCASTD  724(CX), Z11
+	VPDPBUSD.BCST 452(CX), Z2, Z10
+	VPDPBUSD.BCST 468(CX), Z6, Z11
+	VPDPBUSD.BCST 456(CX), Z3, Z10
+	VPDPBUSD.BCST 472(CX), Z7, Z11
+	VPDPBUSD.BCST 460(CX), Z4, Z10
+	VPDPBUSD.BCST 476(CX), Z8, Z11
+	VPDPBUSD.BCST 464(CX), Z5, Z10
+	VPDPBUSD.BCST 480(CX), Z9, Z11
+	VPMULLD       256(SP), Z10, Z10
+	VPMULLD       320(SP), Z11, Z11
+	VPADDD        Z10, Z22, Z22
+	VPADDD        Z11, Z22, Z22
+	VPBROADCASTD  1104(CX), Z10
+	VPBROADCASTD  1108(CX), Z11
+	VPDPBUSD.BCST 836(CX), Z2, Z10
+	VPDPBUSD.BCST 852(CX), Z6, Z11
+	VPDPBUSD.BCST 840(CX), Z3, Z10
+	VPDPBUSD.BCST 856(CX), Z7, Z11
+	VPDPBUSD.BCST 844(CX), Z4, Z10
+	VPDPBUSD.BCST 860(CX), Z8, Z11
+	VPDPBUSD.BCST 848(CX), Z5, Z10
+	VPDPBUSD.BCST 864(CX), Z9, Z11
+	VPMULLD       256(SP), Z10, Z10
+	VPMULLD       320(SP), Z11, Z11
+	VPADDD        Z10, Z21, Z21
+	VPADDD        Z11, Z21, Z21
+	VPBROADCASTD  1488(CX), Z10
+	VPBROADCASTD  1492(CX), Z11
+	VPDPBUSD.BCST 1220(CX), Z2, Z10
+	VPDPBUSD.BCST 1236(CX), Z6, Z11
+	VPDPBUSD.BCST 1224(CX), Z3, Z10
+	VPDPBUSD.BCST 1240(CX), Z7, Z11
+	VPDPBUSD.BCST 1228(CX), Z4, Z10
+	VPDPBUSD.BCST 1244(CX), Z8, Z11
+	VPDPBUSD.BCST 1232(CX), Z5, Z10
+	VPDPBUSD.BCST 1248(CX), Z9, Z11
+	VPMULLD       256(SP), Z10, Z10
+	VPMULLD       320(SP), Z11, Z11
+	VPADDD        Z10, Z20, Z20
+	VPADDD        Z11, Z20, Z20
+	VPBROADCASTD  1872(CX), Z10
+	VPBROADCASTD  1876(CX), Z11
+	VPDPBUSD.BCST 1604(CX), Z2, Z10
+	VPDPBUSD.BCST 1620(CX), Z6, Z11
+	VPDPBUSD.BCST 1608(CX), Z3, Z10
+	VPDPBUSD.BCST 1624(CX), Z7, Z11
+	VPDPBUSD.BCST 1612(CX), Z4, Z10
+	VPDPBUSD.BCST 1628(CX), Z8, Z11
+	VPDPBUSD.BCST 1616(CX), Z5, Z10
+	VPDPBUSD.BCST 1632(CX), Z9, Z11
+	VPMULLD       256(SP), Z10, Z10
+	VPMULLD       320(SP), Z11, Z11
+	VPADDD        Z10, Z19, Z19
+	VPADDD        Z11, Z19, Z19
+	VPBROADCASTD  2256(CX), Z10
+	VPBROADCASTD  2260(CX), Z11
+	VPDPBUSD.BCST 1988(CX), Z2, Z10
+	VPDPBUSD.BCST 2004(CX), Z6, Z11
+	VPDPBUSD.BCST 1992(CX), Z3, Z10
+	VPDPBUSD.BCST 2008(CX), Z7, Z11
+	VPDPBUSD.BCST 1996(CX), Z4, Z10
+	VPDPBUSD.BCST 2012(CX), Z8, Z11
+	VPDPBUSD.BCST 2000(CX), Z5, Z10
+	VPDPBUSD.BCST 2016(CX), Z9, Z11
+	VPMULLD       256(SP), Z10, Z10
+	VPMULLD       320(SP), Z11, Z11
+	VPADDD        Z10, Z18, Z18
+	VPADDD        Z11, Z18, Z18
+	VPBROADCASTD  2640(CX), Z10
+	VPBROADCASTD  2644(CX), Z11
+	VPDPBUSD.BCST 2372(CX), Z2, Z10
+	VPDPBUSD.BCST 2388(CX), Z6, Z11
+	VPDPBUSD.BCST 2376(CX), Z3, Z10
+	VPDPBUSD.BCST 2392(CX), Z7, Z11
+	VPDPBUSD.BCST 2380(CX), Z4, Z10
+	VPDPBUSD.BCST 2396(CX), Z8, Z11
+	VPDPBUSD.BCST 2384(CX), Z5, Z10
+	VPDPBUSD.BCST 2400(CX), Z9, Z11
+	VPMULLD       256(SP), Z10, Z10
+	VPMULLD       320(SP), Z11, Z11
+	VPADDD        Z10, Z17, Z17
+	VPADDD        Z11, Z17, Z17
+	VPANDD        1280(AX), Z0, Z2
+	VPSLLW        $0x02, 256(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPANDD        576(AX), Z0, Z3
-	VPSLLW        $0x02, 2112(AX), Z4
+	VPANDD        1344(AX), Z0, Z3
+	VPSLLW        $0x02, 320(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPANDD        640(AX), Z0, Z4
-	VPSLLW        $0x02, 2176(AX), Z5
+	VPANDD        1408(AX), Z0, Z4
+	VPSLLW        $0x02, 384(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPANDD        704(AX), Z0, Z5
-	VPSLLW        $0x02, 2240(AX), Z6
+	VPANDD        1472(AX), Z0, Z5
+	VPSLLW        $0x02, 448(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPANDD        768(AX), Z0, Z6
-	VPSLLW        $0x02, 2304(AX), Z7
+	VPANDD        1536(AX), Z0, Z6
+	VPSLLW        $0x02, 512(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPANDD        832(AX), Z0, Z7
-	VPSLLW        $0x02, 2368(AX), Z8
+	VPANDD        1600(AX), Z0, Z7
+	VPSLLW        $0x02, 576(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPANDD        896(AX), Z0, Z8
-	VPSLLW        $0x02, 2432(AX), Z9
+	VPANDD        1664(AX), Z0, Z8
+	VPSLLW        $0x02, 640(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPANDD        960(AX), Z0, Z9
-	VPSLLW        $0x02, 2496(AX), Z10
+	VPANDD        1728(AX), Z0, Z9
+	VPSLLW        $0x02, 704(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  328(CX), Z10
 	VPBROADCASTD  332(CX), Z11
@@ -15953,159 +16095,37 @@ tileIQ6_K_16x7_loop:
 	VPMULLD       192(SP), Z11, Z11
 	VPADDD        Z10, Z17, Z17
 	VPADDD        Z11, Z17, Z17
-	VPSRLW        $0x04, (AX), Z2
+	VPSRLW        $0x04, 1280(AX), Z2
 	VPANDD        Z0, Z2, Z2
-	VPTERNLOGD    $0xf8, 2048(AX), Z1, Z2
-	VPSRLW        $0x04, 64(AX), Z3
-	VPANDD        Z0, Z3, Z3
-	VPTERNLOGD    $0xf8, 2112(AX), Z1, Z3
-	VPSRLW        $0x04, 128(AX), Z4
-	VPANDD        Z0, Z4, Z4
-	VPTERNLOGD    $0xf8, 2176(AX), Z1, Z4
-	VPSRLW        $0x04, 192(AX), Z5
-	VPANDD        Z0, Z5, Z5
-	VPTERNLOGD    $0xf8, 2240(AX), Z1, Z5
-	VPSRLW        $0x04, 256(AX), Z6
-	VPANDD        Z0, Z6, Z6
-	VPTERNLOGD    $0xf8, 2304(AX), Z1, Z6
-	VPSRLW        $0x04, 320(AX), Z7
-	VPANDD        Z0, Z7, Z7
-	VPTERNLOGD    $0xf8, 2368(AX), Z1, Z7
-	VPSRLW        $0x04, 384(AX), Z8
-	VPANDD        Z0, Z8, Z8
-	VPTERNLOGD    $0xf8, 2432(AX), Z1, Z8
-	VPSRLW        $0x04, 448(AX), Z9
-	VPANDD        Z0, Z9, Z9
-	VPTERNLOGD    $0xf8, 2496(AX), Z1, Z9
-	VPBROADCASTD  336(CX), Z10
-	VPBROADCASTD  340(CX), Z11
-	VPDPBUSD.BCST 68(CX), Z2, Z10
-	VPDPBUSD.BCST 84(CX), Z6, Z11
-	VPDPBUSD.BCST 72(CX), Z3, Z10
-	VPDPBUSD.BCST 88(CX), Z7, Z11
-	VPDPBUSD.BCST 76(CX), Z4, Z10
-	VPDPBUSD.BCST 92(CX), Z8, Z11
-	VPDPBUSD.BCST 80(CX), Z5, Z10
-	VPDPBUSD.BCST 96(CX), Z9, Z11
-	VPMULLD       256(SP), Z10, Z10
-	VPMULLD       320(SP), Z11, Z11
-	VPADDD        Z10, Z23, Z23
-	VPADDD        Z11, Z23, Z23
-	VPBROADCASTD  720(CX), Z10
-	VPBROADCASTD  724(CX), Z11
-	VPDPBUSD.BCST 452(CX), Z2, Z10
-	VPDPBUSD.BCST 468(CX), Z6, Z11
-	VPDPBUSD.BCST 456(CX), Z3, Z10
-	VPDPBUSD.BCST 472(CX), Z7, Z11
-	VPDPBUSD.BCST 460(CX), Z4, Z10
-	VPDPBUSD.BCST 476(CX), Z8, Z11
-	VPDPBUSD.BCST 464(CX), Z5, Z10
-	VPDPBUSD.BCST 480(CX), Z9, Z11
-	VPMULLD       256(SP), Z10, Z10
-	VPMULLD       320(SP), Z11, Z11
-	VPADDD        Z10, Z22, Z22
-	VPADDD        Z11, Z22, Z22
-	VPBROADCASTD  1104(CX), Z10
-	VPBROADCASTD  1108(CX), Z11
-	VPDPBUSD.BCST 836(CX), Z2, Z10
-	VPDPBUSD.BCST 852(CX), Z6, Z11
-	VPDPBUSD.BCST 840(CX), Z3, Z10
-	VPDPBUSD.BCST 856(CX), Z7, Z11
-	VPDPBUSD.BCST 844(CX), Z4, Z10
-	VPDPBUSD.BCST 860(CX), Z8, Z11
-	VPDPBUSD.BCST 848(CX), Z5, Z10
-	VPDPBUSD.BCST 864(CX), Z9, Z11
-	VPMULLD       256(SP), Z10, Z10
-	VPMULLD       320(SP), Z11, Z11
-	VPADDD        Z10, Z21, Z21
-	VPADDD        Z11, Z21, Z21
-	VPBROADCASTD  1488(CX), Z10
-	VPBROADCASTD  1492(CX), Z11
-	VPDPBUSD.BCST 1220(CX), Z2, Z10
-	VPDPBUSD.BCST 1236(CX), Z6, Z11
-	VPDPBUSD.BCST 1224(CX), Z3, Z10
-	VPDPBUSD.BCST 1240(CX), Z7, Z11
-	VPDPBUSD.BCST 1228(CX), Z4, Z10
-	VPDPBUSD.BCST 1244(CX), Z8, Z11
-	VPDPBUSD.BCST 1232(CX), Z5, Z10
-	VPDPBUSD.BCST 1248(CX), Z9, Z11
-	VPMULLD       256(SP), Z10, Z10
-	VPMULLD       320(SP), Z11, Z11
-	VPADDD        Z10, Z20, Z20
-	VPADDD        Z11, Z20, Z20
-	VPBROADCASTD  1872(CX), Z10
-	VPBROADCASTD  1876(CX), Z11
-	VPDPBUSD.BCST 1604(CX), Z2, Z10
-	VPDPBUSD.BCST 1620(CX), Z6, Z11
-	VPDPBUSD.BCST 1608(CX), Z3, Z10
-	VPDPBUSD.BCST 1624(CX), Z7, Z11
-	VPDPBUSD.BCST 1612(CX), Z4, Z10
-	VPDPBUSD.BCST 1628(CX), Z8, Z11
-	VPDPBUSD.BCST 1616(CX), Z5, Z10
-	VPDPBUSD.BCST 1632(CX), Z9, Z11
-	VPMULLD       256(SP), Z10, Z10
-	VPMULLD       320(SP), Z11, Z11
-	VPADDD        Z10, Z19, Z19
-	VPADDD        Z11, Z19, Z19
-	VPBROADCASTD  2256(CX), Z10
-	VPBROADCASTD  2260(CX), Z11
-	VPDPBUSD.BCST 1988(CX), Z2, Z10
-	VPDPBUSD.BCST 2004(CX), Z6, Z11
-	VPDPBUSD.BCST 1992(CX), Z3, Z10
-	VPDPBUSD.BCST 2008(CX), Z7, Z11
-	VPDPBUSD.BCST 1996(CX), Z4, Z10
-	VPDPBUSD.BCST 2012(CX), Z8, Z11
-	VPDPBUSD.BCST 2000(CX), Z5, Z10
-	VPDPBUSD.BCST 2016(CX), Z9, Z11
-	VPMULLD       256(SP), Z10, Z10
-	VPMULLD       320(SP), Z11, Z11
-	VPADDD        Z10, Z18, Z18
-	VPADDD        Z11, Z18, Z18
-	VPBROADCASTD  2640(CX), Z10
-	VPBROADCASTD  2644(CX), Z11
-	VPDPBUSD.BCST 2372(CX), Z2, Z10
-	VPDPBUSD.BCST 2388(CX), Z6, Z11
-	VPDPBUSD.BCST 2376(CX), Z3, Z10
-	VPDPBUSD.BCST 2392(CX), Z7, Z11
-	VPDPBUSD.BCST 2380(CX), Z4, Z10
-	VPDPBUSD.BCST 2396(CX), Z8, Z11
-	VPDPBUSD.BCST 2384(CX), Z5, Z10
-	VPDPBUSD.BCST 2400(CX), Z9, Z11
-	VPMULLD       256(SP), Z10, Z10
-	VPMULLD       320(SP), Z11, Z11
-	VPADDD        Z10, Z17, Z17
-	VPADDD        Z11, Z17, Z17
-	VPSRLW        $0x04, 512(AX), Z2
-	VPANDD        Z0, Z2, Z2
-	VPSRLW        $0x02, 2048(AX), Z3
+	VPSRLW        $0x02, 256(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPSRLW        $0x04, 576(AX), Z3
+	VPSRLW        $0x04, 1344(AX), Z3
 	VPANDD        Z0, Z3, Z3
-	VPSRLW        $0x02, 2112(AX), Z4
+	VPSRLW        $0x02, 320(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPSRLW        $0x04, 640(AX), Z4
+	VPSRLW        $0x04, 1408(AX), Z4
 	VPANDD        Z0, Z4, Z4
-	VPSRLW        $0x02, 2176(AX), Z5
+	VPSRLW        $0x02, 384(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPSRLW        $0x04, 704(AX), Z5
+	VPSRLW        $0x04, 1472(AX), Z5
 	VPANDD        Z0, Z5, Z5
-	VPSRLW        $0x02, 2240(AX), Z6
+	VPSRLW        $0x02, 448(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPSRLW        $0x04, 768(AX), Z6
+	VPSRLW        $0x04, 1536(AX), Z6
 	VPANDD        Z0, Z6, Z6
-	VPSRLW        $0x02, 2304(AX), Z7
+	VPSRLW        $0x02, 512(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPSRLW        $0x04, 832(AX), Z7
+	VPSRLW        $0x04, 1600(AX), Z7
 	VPANDD        Z0, Z7, Z7
-	VPSRLW        $0x02, 2368(AX), Z8
+	VPSRLW        $0x02, 576(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPSRLW        $0x04, 896(AX), Z8
+	VPSRLW        $0x04, 1664(AX), Z8
 	VPANDD        Z0, Z8, Z8
-	VPSRLW        $0x02, 2432(AX), Z9
+	VPSRLW        $0x02, 640(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPSRLW        $0x04, 960(AX), Z9
+	VPSRLW        $0x04, 1728(AX), Z9
 	VPANDD        Z0, Z9, Z9
-	VPSRLW        $0x02, 2496(AX), Z10
+	VPSRLW        $0x02, 704(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  344(CX), Z10
 	VPBROADCASTD  348(CX), Z11
@@ -16205,29 +16225,29 @@ tileIQ6_K_16x7_loop:
 	VPMULLD       448(SP), Z11, Z11
 	VPADDD        Z10, Z17, Z17
 	VPADDD        Z11, Z17, Z17
-	VPANDD        1024(AX), Z0, Z2
-	VPSLLW        $0x04, 2560(AX), Z3
+	VPANDD        2304(AX), Z0, Z2
+	VPSLLW        $0x04, 1792(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPANDD        1088(AX), Z0, Z3
-	VPSLLW        $0x04, 2624(AX), Z4
+	VPANDD        2368(AX), Z0, Z3
+	VPSLLW        $0x04, 1856(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPANDD        1152(AX), Z0, Z4
-	VPSLLW        $0x04, 2688(AX), Z5
+	VPANDD        2432(AX), Z0, Z4
+	VPSLLW        $0x04, 1920(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPANDD        1216(AX), Z0, Z5
-	VPSLLW        $0x04, 2752(AX), Z6
+	VPANDD        2496(AX), Z0, Z5
+	VPSLLW        $0x04, 1984(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPANDD        1280(AX), Z0, Z6
-	VPSLLW        $0x04, 2816(AX), Z7
+	VPANDD        2560(AX), Z0, Z6
+	VPSLLW        $0x04, 2048(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPANDD        1344(AX), Z0, Z7
-	VPSLLW        $0x04, 2880(AX), Z8
+	VPANDD        2624(AX), Z0, Z7
+	VPSLLW        $0x04, 2112(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPANDD        1408(AX), Z0, Z8
-	VPSLLW        $0x04, 2944(AX), Z9
+	VPANDD        2688(AX), Z0, Z8
+	VPSLLW        $0x04, 2176(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPANDD        1472(AX), Z0, Z9
-	VPSLLW        $0x04, 3008(AX), Z10
+	VPANDD        2752(AX), Z0, Z9
+	VPSLLW        $0x04, 2240(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  352(CX), Z10
 	VPBROADCASTD  356(CX), Z11
@@ -16327,29 +16347,151 @@ tileIQ6_K_16x7_loop:
 	VPMULLD       576(SP), Z11, Z11
 	VPADDD        Z10, Z17, Z17
 	VPADDD        Z11, Z17, Z17
-	VPANDD        1536(AX), Z0, Z2
-	VPSLLW        $0x02, 2560(AX), Z3
+	VPSRLW        $0x04, 2304(AX), Z2
+	VPANDD        Z0, Z2, Z2
+	VPTERNLOGD    $0xf8, 1792(AX), Z1, Z2
+	VPSRLW        $0x04, 2368(AX), Z3
+	VPANDD        Z0, Z3, Z3
+	VPTERNLOGD    $0xf8, 1856(AX), Z1, Z3
+	VPSRLW        $0x04, 2432(AX), Z4
+	VPANDD        Z0, Z4, Z4
+	VPTERNLOGD    $0xf8, 1920(AX), Z1, Z4
+	VPSRLW        $0x04, 2496(AX), Z5
+	VPANDD        Z0, Z5, Z5
+	VPTERNLOGD    $0xf8, 1984(AX), Z1, Z5
+	VPSRLW        $0x04, 2560(AX), Z6
+	VPANDD        Z0, Z6, Z6
+	VPTERNLOGD    $0xf8, 2048(AX), Z1, Z6
+	VPSRLW        $0x04, 2624(AX), Z7
+	VPANDD        Z0, Z7, Z7
+	VPTERNLOGD    $0xf8, 2112(AX), Z1, Z7
+	VPSRLW        $0x04, 2688(AX), Z8
+	VPANDD        Z0, Z8, Z8
+	VPTERNLOGD    $0xf8, 2176(AX), Z1, Z8
+	VPSRLW        $0x04, 2752(AX), Z9
+	VPANDD        Z0, Z9, Z9
+	VPTERNLOGD    $0xf8, 2240(AX), Z1, Z9
+	VPBROADCASTD  368(CX), Z10
+	VPBROADCASTD  372(CX), Z11
+	VPDPBUSD.BCST 196(CX), Z2, Z10
+	VPDPBUSD.BCST 212(CX), Z6, Z11
+	VPDPBUSD.BCST 200(CX), Z3, Z10
+	VPDPBUSD.BCST 216(CX), Z7, Z11
+	VPDPBUSD.BCST 204(CX), Z4, Z10
+	VPDPBUSD.BCST 220(CX), Z8, Z11
+	VPDPBUSD.BCST 208(CX), Z5, Z10
+	VPDPBUSD.BCST 224(CX), Z9, Z11
+	VPMULLD       768(SP), Z10, Z10
+	VPMULLD       832(SP), Z11, Z11
+	VPADDD        Z10, Z23, Z23
+	VPADDD        Z11, Z23, Z23
+	VPBROADCASTD  752(CX), Z10
+	VPBROADCASTD  756(CX), Z11
+	VPDPBUSD.BCST 580(CX), Z2, Z10
+	VPDPBUSD.BCST 596(CX), Z6, Z11
+	VPDPBUSD.BCST 584(CX), Z3, Z10
+	VPDPBUSD.BCST 600(CX), Z7, Z11
+	VPDPBUSD.BCST 588(CX), Z4, Z10
+	VPDPBUSD.BCST 604(CX), Z8, Z11
+	VPDPBUSD.BCST 592(CX), Z5, Z10
+	VPDPBUSD.BCST 608(CX), Z9, Z11
+	VPMULLD       768(SP), Z10, Z10
+	VPMULLD       832(SP), Z11, Z11
+	VPADDD        Z10, Z22, Z22
+	VPADDD        Z11, Z22, Z22
+	VPBROADCASTD  1136(CX), Z10
+	VPBROADCASTD  1140(CX), Z11
+	VPDPBUSD.BCST 964(CX), Z2, Z10
+	VPDPBUSD.BCST 980(CX), Z6, Z11
+	VPDPBUSD.BCST 968(CX), Z3, Z10
+	VPDPBUSD.BCST 984(CX), Z7, Z11
+	VPDPBUSD.BCST 972(CX), Z4, Z10
+	VPDPBUSD.BCST 988(CX), Z8, Z11
+	VPDPBUSD.BCST 976(CX), Z5, Z10
+	VPDPBUSD.BCST 992(CX), Z9, Z11
+	VPMULLD       768(SP), Z10, Z10
+	VPMULLD       832(SP), Z11, Z11
+	VPADDD        Z10, Z21, Z21
+	VPADDD        Z11, Z21, Z21
+	VPBROADCASTD  1520(CX), Z10
+	VPBROADCASTD  1524(CX), Z11
+	VPDPBUSD.BCST 1348(CX), Z2, Z10
+	VPDPBUSD.BCST 1364(CX), Z6, Z11
+	VPDPBUSD.BCST 1352(CX), Z3, Z10
+	VPDPBUSD.BCST 1368(CX), Z7, Z11
+	VPDPBUSD.BCST 1356(CX), Z4, Z10
+	VPDPBUSD.BCST 1372(CX), Z8, Z11
+	VPDPBUSD.BCST 1360(CX), Z5, Z10
+	VPDPBUSD.BCST 1376(CX), Z9, Z11
+	VPMULLD       768(SP), Z10, Z10
+	VPMULLD       832(SP), Z11, Z11
+	VPADDD        Z10, Z20, Z20
+	VPADDD        Z11, Z20, Z20
+	VPBROADCASTD  1904(CX), Z10
+	VPBROADCASTD  1908(CX), Z11
+	VPDPBUSD.BCST 1732(CX), Z2, Z10
+	VPDPBUSD.BCST 1748(CX), Z6, Z11
+	VPDPBUSD.BCST 1736(CX), Z3, Z10
+	VPDPBUSD.BCST 1752(CX), Z7, Z11
+	VPDPBUSD.BCST 1740(CX), Z4, Z10
+	VPDPBUSD.BCST 1756(CX), Z8, Z11
+	VPDPBUSD.BCST 1744(CX), Z5, Z10
+	VPDPBUSD.BCST 1760(CX), Z9, Z11
+	VPMULLD       768(SP), Z10, Z10
+	VPMULLD       832(SP), Z11, Z11
+	VPADDD        Z10, Z19, Z19
+	VPADDD        Z11, Z19, Z19
+	VPBROADCASTD  2288(CX), Z10
+	VPBROADCASTD  2292(CX), Z11
+	VPDPBUSD.BCST 2116(CX), Z2, Z10
+	VPDPBUSD.BCST 2132(CX), Z6, Z11
+	VPDPBUSD.BCST 2120(CX), Z3, Z10
+	VPDPBUSD.BCST 2136(CX), Z7, Z11
+	VPDPBUSD.BCST 2124(CX), Z4, Z10
+	VPDPBUSD.BCST 2140(CX), Z8, Z11
+	VPDPBUSD.BCST 2128(CX), Z5, Z10
+	VPDPBUSD.BCST 2144(CX), Z9, Z11
+	VPMULLD       768(SP), Z10, Z10
+	VPMULLD       832(SP), Z11, Z11
+	VPADDD        Z10, Z18, Z18
+	VPADDD        Z11, Z18, Z18
+	VPBROADCASTD  2672(CX), Z10
+	VPBROADCASTD  2676(CX), Z11
+	VPDPBUSD.BCST 2500(CX), Z2, Z10
+	VPDPBUSD.BCST 2516(CX), Z6, Z11
+	VPDPBUSD.BCST 2504(CX), Z3, Z10
+	VPDPBUSD.BCST 2520(CX), Z7, Z11
+	VPDPBUSD.BCST 2508(CX), Z4, Z10
+	VPDPBUSD.BCST 2524(CX), Z8, Z11
+	VPDPBUSD.BCST 2512(CX), Z5, Z10
+	VPDPBUSD.BCST 2528(CX), Z9, Z11
+	VPMULLD       768(SP), Z10, Z10
+	VPMULLD       832(SP), Z11, Z11
+	VPADDD        Z10, Z17, Z17
+	VPADDD        Z11, Z17, Z17
+	VPANDD        2816(AX), Z0, Z2
+	VPSLLW        $0x02, 1792(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPANDD        1600(AX), Z0, Z3
-	VPSLLW        $0x02, 2624(AX), Z4
+	VPANDD        2880(AX), Z0, Z3
+	VPSLLW        $0x02, 1856(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPANDD        1664(AX), Z0, Z4
-	VPSLLW        $0x02, 2688(AX), Z5
+	VPANDD        2944(AX), Z0, Z4
+	VPSLLW        $0x02, 1920(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPANDD        1728(AX), Z0, Z5
-	VPSLLW        $0x02, 2752(AX), Z6
+	VPANDD        3008(AX), Z0, Z5
+	VPSLLW        $0x02, 1984(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPANDD        1792(AX), Z0, Z6
-	VPSLLW        $0x02, 2816(AX), Z7
+	VPANDD        3072(AX), Z0, Z6
+	VPSLLW        $0x02, 2048(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPANDD        1856(AX), Z0, Z7
-	VPSLLW        $0x02, 2880(AX), Z8
+	VPANDD        3136(AX), Z0, Z7
+	VPSLLW        $0x02, 2112(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPANDD        1920(AX), Z0, Z8
-	VPSLLW        $0x02, 2944(AX), Z9
+	VPANDD        3200(AX), Z0, Z8
+	VPSLLW        $0x02, 2176(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPANDD        1984(AX), Z0, Z9
-	VPSLLW        $0x02, 3008(AX), Z10
+	VPANDD        3264(AX), Z0, Z9
+	VPSLLW        $0x02, 2240(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  360(CX), Z10
 	VPBROADCASTD  364(CX), Z11
@@ -16449,159 +16591,37 @@ tileIQ6_K_16x7_loop:
 	VPMULLD       704(SP), Z11, Z11
 	VPADDD        Z10, Z17, Z17
 	VPADDD        Z11, Z17, Z17
-	VPSRLW        $0x04, 1024(AX), Z2
+	VPSRLW        $0x04, 2816(AX), Z2
 	VPANDD        Z0, Z2, Z2
-	VPTERNLOGD    $0xf8, 2560(AX), Z1, Z2
-	VPSRLW        $0x04, 1088(AX), Z3
-	VPANDD        Z0, Z3, Z3
-	VPTERNLOGD    $0xf8, 2624(AX), Z1, Z3
-	VPSRLW        $0x04, 1152(AX), Z4
-	VPANDD        Z0, Z4, Z4
-	VPTERNLOGD    $0xf8, 2688(AX), Z1, Z4
-	VPSRLW        $0x04, 1216(AX), Z5
-	VPANDD        Z0, Z5, Z5
-	VPTERNLOGD    $0xf8, 2752(AX), Z1, Z5
-	VPSRLW        $0x04, 1280(AX), Z6
-	VPANDD        Z0, Z6, Z6
-	VPTERNLOGD    $0xf8, 2816(AX), Z1, Z6
-	VPSRLW        $0x04, 1344(AX), Z7
-	VPANDD        Z0, Z7, Z7
-	VPTERNLOGD    $0xf8, 2880(AX), Z1, Z7
-	VPSRLW        $0x04, 1408(AX), Z8
-	VPANDD        Z0, Z8, Z8
-	VPTERNLOGD    $0xf8, 2944(AX), Z1, Z8
-	VPSRLW        $0x04, 1472(AX), Z9
-	VPANDD        Z0, Z9, Z9
-	VPTERNLOGD    $0xf8, 3008(AX), Z1, Z9
-	VPBROADCASTD  368(CX), Z10
-	VPBROADCASTD  372(CX), Z11
-	VPDPBUSD.BCST 196(CX), Z2, Z10
-	VPDPBUSD.BCST 212(CX), Z6, Z11
-	VPDPBUSD.BCST 200(CX), Z3, Z10
-	VPDPBUSD.BCST 216(CX), Z7, Z11
-	VPDPBUSD.BCST 204(CX), Z4, Z10
-	VPDPBUSD.BCST 220(CX), Z8, Z11
-	VPDPBUSD.BCST 208(CX), Z5, Z10
-	VPDPBUSD.BCST 224(CX), Z9, Z11
-	VPMULLD       768(SP), Z10, Z10
-	VPMULLD       832(SP), Z11, Z11
-	VPADDD        Z10, Z23, Z23
-	VPADDD        Z11, Z23, Z23
-	VPBROADCASTD  752(CX), Z10
-	VPBROADCASTD  756(CX), Z11
-	VPDPBUSD.BCST 580(CX), Z2, Z10
-	VPDPBUSD.BCST 596(CX), Z6, Z11
-	VPDPBUSD.BCST 584(CX), Z3, Z10
-	VPDPBUSD.BCST 600(CX), Z7, Z11
-	VPDPBUSD.BCST 588(CX), Z4, Z10
-	VPDPBUSD.BCST 604(CX), Z8, Z11
-	VPDPBUSD.BCST 592(CX), Z5, Z10
-	VPDPBUSD.BCST 608(CX), Z9, Z11
-	VPMULLD       768(SP), Z10, Z10
-	VPMULLD       832(SP), Z11, Z11
-	VPADDD        Z10, Z22, Z22
-	VPADDD        Z11, Z22, Z22
-	VPBROADCASTD  1136(CX), Z10
-	VPBROADCASTD  1140(CX), Z11
-	VPDPBUSD.BCST 964(CX), Z2, Z10
-	VPDPBUSD.BCST 980(CX), Z6, Z11
-	VPDPBUSD.BCST 968(CX), Z3, Z10
-	VPDPBUSD.BCST 984(CX), Z7, Z11
-	VPDPBUSD.BCST 972(CX), Z4, Z10
-	VPDPBUSD.BCST 988(CX), Z8, Z11
-	VPDPBUSD.BCST 976(CX), Z5, Z10
-	VPDPBUSD.BCST 992(CX), Z9, Z11
-	VPMULLD       768(SP), Z10, Z10
-	VPMULLD       832(SP), Z11, Z11
-	VPADDD        Z10, Z21, Z21
-	VPADDD        Z11, Z21, Z21
-	VPBROADCASTD  1520(CX), Z10
-	VPBROADCASTD  1524(CX), Z11
-	VPDPBUSD.BCST 1348(CX), Z2, Z10
-	VPDPBUSD.BCST 1364(CX), Z6, Z11
-	VPDPBUSD.BCST 1352(CX), Z3, Z10
-	VPDPBUSD.BCST 1368(CX), Z7, Z11
-	VPDPBUSD.BCST 1356(CX), Z4, Z10
-	VPDPBUSD.BCST 1372(CX), Z8, Z11
-	VPDPBUSD.BCST 1360(CX), Z5, Z10
-	VPDPBUSD.BCST 1376(CX), Z9, Z11
-	VPMULLD       768(SP), Z10, Z10
-	VPMULLD       832(SP), Z11, Z11
-	VPADDD        Z10, Z20, Z20
-	VPADDD        Z11, Z20, Z20
-	VPBROADCASTD  1904(CX), Z10
-	VPBROADCASTD  1908(CX), Z11
-	VPDPBUSD.BCST 1732(CX), Z2, Z10
-	VPDPBUSD.BCST 1748(CX), Z6, Z11
-	VPDPBUSD.BCST 1736(CX), Z3, Z10
-	VPDPBUSD.BCST 1752(CX), Z7, Z11
-	VPDPBUSD.BCST 1740(CX), Z4, Z10
-	VPDPBUSD.BCST 1756(CX), Z8, Z11
-	VPDPBUSD.BCST 1744(CX), Z5, Z10
-	VPDPBUSD.BCST 1760(CX), Z9, Z11
-	VPMULLD       768(SP), Z10, Z10
-	VPMULLD       832(SP), Z11, Z11
-	VPADDD        Z10, Z19, Z19
-	VPADDD        Z11, Z19, Z19
-	VPBROADCASTD  2288(CX), Z10
-	VPBROADCASTD  2292(CX), Z11
-	VPDPBUSD.BCST 2116(CX), Z2, Z10
-	VPDPBUSD.BCST 2132(CX), Z6, Z11
-	VPDPBUSD.BCST 2120(CX), Z3, Z10
-	VPDPBUSD.BCST 2136(CX), Z7, Z11
-	VPDPBUSD.BCST 2124(CX), Z4, Z10
-	VPDPBUSD.BCST 2140(CX), Z8, Z11
-	VPDPBUSD.BCST 2128(CX), Z5, Z10
-	VPDPBUSD.BCST 2144(CX), Z9, Z11
-	VPMULLD       768(SP), Z10, Z10
-	VPMULLD       832(SP), Z11, Z11
-	VPADDD        Z10, Z18, Z18
-	VPADDD        Z11, Z18, Z18
-	VPBROADCASTD  2672(CX), Z10
-	VPBROADCASTD  2676(CX), Z11
-	VPDPBUSD.BCST 2500(CX), Z2, Z10
-	VPDPBUSD.BCST 2516(CX), Z6, Z11
-	VPDPBUSD.BCST 2504(CX), Z3, Z10
-	VPDPBUSD.BCST 2520(CX), Z7, Z11
-	VPDPBUSD.BCST 2508(CX), Z4, Z10
-	VPDPBUSD.BCST 2524(CX), Z8, Z11
-	VPDPBUSD.BCST 2512(CX), Z5, Z10
-	VPDPBUSD.BCST 2528(CX), Z9, Z11
-	VPMULLD       768(SP), Z10, Z10
-	VPMULLD       832(SP), Z11, Z11
-	VPADDD        Z10, Z17, Z17
-	VPADDD        Z11, Z17, Z17
-	VPSRLW        $0x04, 1536(AX), Z2
-	VPANDD        Z0, Z2, Z2
-	VPSRLW        $0x02, 2560(AX), Z3
+	VPSRLW        $0x02, 1792(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPSRLW        $0x04, 1600(AX), Z3
+	VPSRLW        $0x04, 2880(AX), Z3
 	VPANDD        Z0, Z3, Z3
-	VPSRLW        $0x02, 2624(AX), Z4
+	VPSRLW        $0x02, 1856(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPSRLW        $0x04, 1664(AX), Z4
+	VPSRLW        $0x04, 2944(AX), Z4
 	VPANDD        Z0, Z4, Z4
-	VPSRLW        $0x02, 2688(AX), Z5
+	VPSRLW        $0x02, 1920(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPSRLW        $0x04, 1728(AX), Z5
+	VPSRLW        $0x04, 3008(AX), Z5
 	VPANDD        Z0, Z5, Z5
-	VPSRLW        $0x02, 2752(AX), Z6
+	VPSRLW        $0x02, 1984(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPSRLW        $0x04, 1792(AX), Z6
+	VPSRLW        $0x04, 3072(AX), Z6
 	VPANDD        Z0, Z6, Z6
-	VPSRLW        $0x02, 2816(AX), Z7
+	VPSRLW        $0x02, 2048(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPSRLW        $0x04, 1856(AX), Z7
+	VPSRLW        $0x04, 3136(AX), Z7
 	VPANDD        Z0, Z7, Z7
-	VPSRLW        $0x02, 2880(AX), Z8
+	VPSRLW        $0x02, 2112(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPSRLW        $0x04, 1920(AX), Z8
+	VPSRLW        $0x04, 3200(AX), Z8
 	VPANDD        Z0, Z8, Z8
-	VPSRLW        $0x02, 2944(AX), Z9
+	VPSRLW        $0x02, 2176(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPSRLW        $0x04, 1984(AX), Z9
+	VPSRLW        $0x04, 3264(AX), Z9
 	VPANDD        Z0, Z9, Z9
-	VPSRLW        $0x02, 3008(AX), Z10
+	VPSRLW        $0x02, 2240(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  376(CX), Z10
 	VPBROADCASTD  380(CX), Z11
@@ -16701,7 +16721,7 @@ tileIQ6_K_16x7_loop:
 	VPMULLD       960(SP), Z11, Z11
 	VPADDD        Z10, Z17, Z17
 	VPADDD        Z11, Z17, Z17
-	VCVTPH2PS     3328(AX), Z2
+	VCVTPH2PS     (SI), Z2
 	VCVTDQ2PS     Z23, Z23
 	VMULPS.BCST   (CX), Z2, Z3
 	VFMADD231PS   Z3, Z23, Z31
@@ -16723,7 +16743,8 @@ tileIQ6_K_16x7_loop:
 	VCVTDQ2PS     Z17, Z17
 	VMULPS.BCST   2304(CX), Z2, Z2
 	VFMADD231PS   Z2, Z17, Z25
-	ADDQ          $0x00000d20, AX
+	ADDQ          $0x00000d00, AX
+	ADDQ          $0x20, SI
 	ADDQ          DX, CX
 	DECQ          BX
 	JMP           tileIQ6_K_16x7_loop
@@ -16757,6 +16778,8 @@ TEXT ·tileIQ6_K_16x8(SB), $1024-56
 	MOVQ         a+8(FP), CX
 	MOVQ         as+16(FP), DX
 	MOVQ         nb+24(FP), BX
+	IMUL3Q       $0x00000d00, BX, SI
+	ADDQ         AX, SI
 	VPXORD       Z31, Z31, Z31
 	VPXORD       Z30, Z30, Z30
 	VPXORD       Z29, Z29, Z29
@@ -16766,15 +16789,15 @@ TEXT ·tileIQ6_K_16x8(SB), $1024-56
 	VPXORD       Z25, Z25, Z25
 	VPXORD       Z24, Z24, Z24
 	VPXORD       Z0, Z0, Z0
-	MOVL         $0x0f0f0f0f, SI
-	VPBROADCASTD SI, Z0
-	MOVL         $0x30303030, SI
-	VPBROADCASTD SI, Z1
+	MOVL         $0x0f0f0f0f, DI
+	VPBROADCASTD DI, Z0
+	MOVL         $0x30303030, DI
+	VPBROADCASTD DI, Z1
 
 tileIQ6_K_16x8_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ6_K_16x8_done
-	VMOVDQU32     3072(AX), Z2
+	VMOVDQU32     (AX), Z2
 	VPSLLD        $0x18, Z2, Z3
 	VPSRAD        $0x18, Z3, Z3
 	VMOVDQU32     Z3, (SP)
@@ -16786,7 +16809,7 @@ tileIQ6_K_16x8_loop:
 	VMOVDQU32     Z3, 128(SP)
 	VPSRAD        $0x18, Z2, Z2
 	VMOVDQU32     Z2, 192(SP)
-	VMOVDQU32     3136(AX), Z2
+	VMOVDQU32     64(AX), Z2
 	VPSLLD        $0x18, Z2, Z3
 	VPSRAD        $0x18, Z3, Z3
 	VMOVDQU32     Z3, 256(SP)
@@ -16798,7 +16821,7 @@ tileIQ6_K_16x8_loop:
 	VMOVDQU32     Z3, 384(SP)
 	VPSRAD        $0x18, Z2, Z2
 	VMOVDQU32     Z2, 448(SP)
-	VMOVDQU32     3200(AX), Z2
+	VMOVDQU32     128(AX), Z2
 	VPSLLD        $0x18, Z2, Z3
 	VPSRAD        $0x18, Z3, Z3
 	VMOVDQU32     Z3, 512(SP)
@@ -16810,7 +16833,7 @@ tileIQ6_K_16x8_loop:
 	VMOVDQU32     Z3, 640(SP)
 	VPSRAD        $0x18, Z2, Z2
 	VMOVDQU32     Z2, 704(SP)
-	VMOVDQU32     3264(AX), Z2
+	VMOVDQU32     192(AX), Z2
 	VPSLLD        $0x18, Z2, Z3
 	VPSRAD        $0x18, Z3, Z3
 	VMOVDQU32     Z3, 768(SP)
@@ -16822,29 +16845,29 @@ tileIQ6_K_16x8_loop:
 	VMOVDQU32     Z3, 896(SP)
 	VPSRAD        $0x18, Z2, Z2
 	VMOVDQU32     Z2, 960(SP)
-	VPANDD        (AX), Z0, Z2
-	VPSLLW        $0x04, 2048(AX), Z3
+	VPANDD        768(AX), Z0, Z2
+	VPSLLW        $0x04, 256(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPANDD        64(AX), Z0, Z3
-	VPSLLW        $0x04, 2112(AX), Z4
+	VPANDD        832(AX), Z0, Z3
+	VPSLLW        $0x04, 320(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPANDD        128(AX), Z0, Z4
-	VPSLLW        $0x04, 2176(AX), Z5
+	VPANDD        896(AX), Z0, Z4
+	VPSLLW        $0x04, 384(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPANDD        192(AX), Z0, Z5
-	VPSLLW        $0x04, 2240(AX), Z6
+	VPANDD        960(AX), Z0, Z5
+	VPSLLW        $0x04, 448(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPANDD        256(AX), Z0, Z6
-	VPSLLW        $0x04, 2304(AX), Z7
+	VPANDD        1024(AX), Z0, Z6
+	VPSLLW        $0x04, 512(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPANDD        320(AX), Z0, Z7
-	VPSLLW        $0x04, 2368(AX), Z8
+	VPANDD        1088(AX), Z0, Z7
+	VPSLLW        $0x04, 576(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPANDD        384(AX), Z0, Z8
-	VPSLLW        $0x04, 2432(AX), Z9
+	VPANDD        1152(AX), Z0, Z8
+	VPSLLW        $0x04, 640(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPANDD        448(AX), Z0, Z9
-	VPSLLW        $0x04, 2496(AX), Z10
+	VPANDD        1216(AX), Z0, Z9
+	VPSLLW        $0x04, 704(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  320(CX), Z10
 	VPBROADCASTD  324(CX), Z11
@@ -16950,29 +16973,165 @@ tileIQ6_K_16x8_loop:
 	VPMULLD       (SP), Z10, Z10
 	VPMULLD       64(SP), Z11, Z11
 	VPADDD        Z11, Z10, Z16
-	VPANDD        512(AX), Z0, Z2
-	VPSLLW        $0x02, 2048(AX), Z3
+	VPSRLW        $0x04, 768(AX), Z2
+	VPANDD        Z0, Z2, Z2
+	VPTERNLOGD    $0xf8, 256(AX), Z1, Z2
+	VPSRLW        $0x04, 832(AX), Z3
+	VPANDD        Z0, Z3, Z3
+	VPTERNLOGD    $0xf8, 320(AX), Z1, Z3
+	VPSRLW        $0x04, 896(AX), Z4
+	VPANDD        Z0, Z4, Z4
+	VPTERNLOGD    $0xf8, 384(AX), Z1, Z4
+	VPSRLW        $0x04, 960(AX), Z5
+	VPANDD        Z0, Z5, Z5
+	VPTERNLOGD    $0xf8, 448(AX), Z1, Z5
+	VPSRLW        $0x04, 1024(AX), Z6
+	VPANDD        Z0, Z6, Z6
+	VPTERNLOGD    $0xf8, 512(AX), Z1, Z6
+	VPSRLW        $0x04, 1088(AX), Z7
+	VPANDD        Z0, Z7, Z7
+	VPTERNLOGD    $0xf8, 576(AX), Z1, Z7
+	VPSRLW        $0x04, 1152(AX), Z8
+	VPANDD        Z0, Z8, Z8
+	VPTERNLOGD    $0xf8, 640(AX), Z1, Z8
+	VPSRLW        $0x04, 1216(AX), Z9
+	VPANDD        Z0, Z9, Z9
+	VPTERNLOGD    $0xf8, 704(AX), Z1, Z9
+	VPBROADCASTD  336(CX), Z10
+	VPBROADCASTD  340(CX), Z11
+	VPDPBUSD.BCST 68(CX), Z2, Z10
+	VPDPBUSD.BCST 84(CX), Z6, Z11
+	VPDPBUSD.BCST 72(CX), Z3, Z10
+	VPDPBUSD.BCST 88(CX), Z7, Z11
+	VPDPBUSD.BCST 76(CX), Z4, Z10
+	VPDPBUSD.BCST 92(CX), Z8, Z11
+	VPDPBUSD.BCST 80(CX), Z5, Z10
+	VPDPBUSD.BCST 96(CX), Z9, Z11
+	VPMULLD       256(SP), Z10, Z10
+	VPMULLD       320(SP), Z11, Z11
+	VPADDD        Z10, Z23, Z23
+	VPADDD        Z11, Z23, Z23
+	VPBROADCASTD  720(CX), Z10
+	VPBROADCASTD  724(CX), Z11
+	VPDPBUSD.BCST 452(CX), Z2, Z10
+	VPDPBUSD.BCST 468(CX), Z6, Z11
+	VPDPBUSD.BCST 456(CX), Z3, Z10
+	VPDPBUSD.BCST 472(CX), Z7, Z11
+	VPDPBUSD.BCST 460(CX), Z4, Z10
+	VPDPBUSD.BCST 476(CX), Z8, Z11
+	VPDPBUSD.BCST 464(CX), Z5, Z10
+	VPDPBUSD.BCST 480(CX), Z9, Z11
+	VPMULLD       256(SP), Z10, Z10
+	VPMULLD       320(SP), Z11, Z11
+	VPADDD        Z10, Z22, Z22
+	VPADDD        Z11, Z22, Z22
+	VPBROADCASTD  1104(CX), Z10
+	VPBROADCASTD  1108(CX), Z11
+	VPDPBUSD.BCST 836(CX), Z2, Z10
+	VPDPBUSD.BCST 852(CX), Z6, Z11
+	VPDPBUSD.BCST 840(CX), Z3, Z10
+	VPDPBUSD.BCST 856(CX), Z7, Z11
+	VPDPBUSD.BCST 844(CX), Z4, Z10
+	VPDPBUSD.BCST 860(CX), Z8, Z11
+	VPDPBUSD.BCST 848(CX), Z5, Z10
+	VPDPBUSD.BCST 864(CX), Z9, Z11
+	VPMULLD       256(SP), Z10, Z10
+	VPMULLD       320(SP), Z11, Z11
+	VPADDD        Z10, Z21, Z21
+	VPADDD        Z11, Z21, Z21
+	VPBROADCASTD  1488(CX), Z10
+	VPBROADCASTD  1492(CX), Z11
+	VPDPBUSD.BCST 1220(CX), Z2, Z10
+	VPDPBUSD.BCST 1236(CX), Z6, Z11
+	VPDPBUSD.BCST 1224(CX), Z3, Z10
+	VPDPBUSD.BCST 1240(CX), Z7, Z11
+	VPDPBUSD.BCST 1228(CX), Z4, Z10
+	VPDPBUSD.BCST 1244(CX), Z8, Z11
+	VPDPBUSD.BCST 1232(CX), Z5, Z10
+	VPDPBUSD.BCST 1248(CX), Z9, Z11
+	VPMULLD       256(SP), Z10, Z10
+	VPMULLD       320(SP), Z11, Z11
+	VPADDD        Z10, Z20, Z20
+	VPADDD        Z11, Z20, Z20
+	VPBROADCASTD  1872(CX), Z10
+	VPBROADCASTD  1876(CX), Z11
+	VPDPBUSD.BCST 1604(CX), Z2, Z10
+	VPDPBUSD.BCST 1620(CX), Z6, Z11
+	VPDPBUSD.BCST 1608(CX), Z3, Z10
+	VPDPBUSD.BCST 1624(CX), Z7, Z11
+	VPDPBUSD.BCST 1612(CX), Z4, Z10
+	VPDPBUSD.BCST 1628(CX), Z8, Z11
+	VPDPBUSD.BCST 1616(CX), Z5, Z10
+	VPDPBUSD.BCST 1632(CX), Z9, Z11
+	VPMULLD       256(SP), Z10, Z10
+	VPMULLD       320(SP), Z11, Z11
+	VPADDD        Z10, Z19, Z19
+	VPADDD        Z11, Z19, Z19
+	VPBROADCASTD  2256(CX), Z10
+	VPBROADCASTD  2260(CX), Z11
+	VPDPBUSD.BCST 1988(CX), Z2, Z10
+	VPDPBUSD.BCST 2004(CX), Z6, Z11
+	VPDPBUSD.BCST 1992(CX), Z3, Z10
+	VPDPBUSD.BCST 2008(CX), Z7, Z11
+	VPDPBUSD.BCST 1996(CX), Z4, Z10
+	VPDPBUSD.BCST 2012(CX), Z8, Z11
+	VPDPBUSD.BCST 2000(CX), Z5, Z10
+	VPDPBUSD.BCST 2016(CX), Z9, Z11
+	VPMULLD       256(SP), Z10, Z10
+	VPMULLD       320(SP), Z11, Z11
+	VPADDD        Z10, Z18, Z18
+	VPADDD        Z11, Z18, Z18
+	VPBROADCASTD  2640(CX), Z10
+	VPBROADCASTD  2644(CX), Z11
+	VPDPBUSD.BCST 2372(CX), Z2, Z10
+	VPDPBUSD.BCST 2388(CX), Z6, Z11
+	VPDPBUSD.BCST 2376(CX), Z3, Z10
+	VPDPBUSD.BCST 2392(CX), Z7, Z11
+	VPDPBUSD.BCST 2380(CX), Z4, Z10
+	VPDPBUSD.BCST 2396(CX), Z8, Z11
+	VPDPBUSD.BCST 2384(CX), Z5, Z10
+	VPDPBUSD.BCST 2400(CX), Z9, Z11
+	VPMULLD       256(SP), Z10, Z10
+	VPMULLD       320(SP), Z11, Z11
+	VPADDD        Z10, Z17, Z17
+	VPADDD        Z11, Z17, Z17
+	VPBROADCASTD  3024(CX), Z10
+	VPBROADCASTD  3028(CX), Z11
+	VPDPBUSD.BCST 2756(CX), Z2, Z10
+	VPDPBUSD.BCST 2772(CX), Z6, Z11
+	VPDPBUSD.BCST 2760(CX), Z3, Z10
+	VPDPBUSD.BCST 2776(CX), Z7, Z11
+	VPDPBUSD.BCST 2764(CX), Z4, Z10
+	VPDPBUSD.BCST 2780(CX), Z8, Z11
+	VPDPBUSD.BCST 2768(CX), Z5, Z10
+	VPDPBUSD.BCST 2784(CX), Z9, Z11
+	VPMULLD       256(SP), Z10, Z10
+	VPMULLD       320(SP), Z11, Z11
+	VPADDD        Z10, Z16, Z16
+	VPADDD        Z11, Z16, Z16
+	VPANDD        1280(AX), Z0, Z2
+	VPSLLW        $0x02, 256(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPANDD        576(AX), Z0, Z3
-	VPSLLW        $0x02, 2112(AX), Z4
+	VPANDD        1344(AX), Z0, Z3
+	VPSLLW        $0x02, 320(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPANDD        640(AX), Z0, Z4
-	VPSLLW        $0x02, 2176(AX), Z5
+	VPANDD        1408(AX), Z0, Z4
+	VPSLLW        $0x02, 384(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPANDD        704(AX), Z0, Z5
-	VPSLLW        $0x02, 2240(AX), Z6
+	VPANDD        1472(AX), Z0, Z5
+	VPSLLW        $0x02, 448(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPANDD        768(AX), Z0, Z6
-	VPSLLW        $0x02, 2304(AX), Z7
+	VPANDD        1536(AX), Z0, Z6
+	VPSLLW        $0x02, 512(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPANDD        832(AX), Z0, Z7
-	VPSLLW        $0x02, 2368(AX), Z8
+	VPANDD        1600(AX), Z0, Z7
+	VPSLLW        $0x02, 576(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPANDD        896(AX), Z0, Z8
-	VPSLLW        $0x02, 2432(AX), Z9
+	VPANDD        1664(AX), Z0, Z8
+	VPSLLW        $0x02, 640(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPANDD        960(AX), Z0, Z9
-	VPSLLW        $0x02, 2496(AX), Z10
+	VPANDD        1728(AX), Z0, Z9
+	VPSLLW        $0x02, 704(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  328(CX), Z10
 	VPBROADCASTD  332(CX), Z11
@@ -17086,173 +17245,37 @@ tileIQ6_K_16x8_loop:
 	VPMULLD       192(SP), Z11, Z11
 	VPADDD        Z10, Z16, Z16
 	VPADDD        Z11, Z16, Z16
-	VPSRLW        $0x04, (AX), Z2
+	VPSRLW        $0x04, 1280(AX), Z2
 	VPANDD        Z0, Z2, Z2
-	VPTERNLOGD    $0xf8, 2048(AX), Z1, Z2
-	VPSRLW        $0x04, 64(AX), Z3
-	VPANDD        Z0, Z3, Z3
-	VPTERNLOGD    $0xf8, 2112(AX), Z1, Z3
-	VPSRLW        $0x04, 128(AX), Z4
-	VPANDD        Z0, Z4, Z4
-	VPTERNLOGD    $0xf8, 2176(AX), Z1, Z4
-	VPSRLW        $0x04, 192(AX), Z5
-	VPANDD        Z0, Z5, Z5
-	VPTERNLOGD    $0xf8, 2240(AX), Z1, Z5
-	VPSRLW        $0x04, 256(AX), Z6
-	VPANDD        Z0, Z6, Z6
-	VPTERNLOGD    $0xf8, 2304(AX), Z1, Z6
-	VPSRLW        $0x04, 320(AX), Z7
-	VPANDD        Z0, Z7, Z7
-	VPTERNLOGD    $0xf8, 2368(AX), Z1, Z7
-	VPSRLW        $0x04, 384(AX), Z8
-	VPANDD        Z0, Z8, Z8
-	VPTERNLOGD    $0xf8, 2432(AX), Z1, Z8
-	VPSRLW        $0x04, 448(AX), Z9
-	VPANDD        Z0, Z9, Z9
-	VPTERNLOGD    $0xf8, 2496(AX), Z1, Z9
-	VPBROADCASTD  336(CX), Z10
-	VPBROADCASTD  340(CX), Z11
-	VPDPBUSD.BCST 68(CX), Z2, Z10
-	VPDPBUSD.BCST 84(CX), Z6, Z11
-	VPDPBUSD.BCST 72(CX), Z3, Z10
-	VPDPBUSD.BCST 88(CX), Z7, Z11
-	VPDPBUSD.BCST 76(CX), Z4, Z10
-	VPDPBUSD.BCST 92(CX), Z8, Z11
-	VPDPBUSD.BCST 80(CX), Z5, Z10
-	VPDPBUSD.BCST 96(CX), Z9, Z11
-	VPMULLD       256(SP), Z10, Z10
-	VPMULLD       320(SP), Z11, Z11
-	VPADDD        Z10, Z23, Z23
-	VPADDD        Z11, Z23, Z23
-	VPBROADCASTD  720(CX), Z10
-	VPBROADCASTD  724(CX), Z11
-	VPDPBUSD.BCST 452(CX), Z2, Z10
-	VPDPBUSD.BCST 468(CX), Z6, Z11
-	VPDPBUSD.BCST 456(CX), Z3, Z10
-	VPDPBUSD.BCST 472(CX), Z7, Z11
-	VPDPBUSD.BCST 460(CX), Z4, Z10
-	VPDPBUSD.BCST 476(CX), Z8, Z11
-	VPDPBUSD.BCST 464(CX), Z5, Z10
-	VPDPBUSD.BCST 480(CX), Z9, Z11
-	VPMULLD       256(SP), Z10, Z10
-	VPMULLD       320(SP), Z11, Z11
-	VPADDD        Z10, Z22, Z22
-	VPADDD        Z11, Z22, Z22
-	VPBROADCASTD  1104(CX), Z10
-	VPBROADCASTD  1108(CX), Z11
-	VPDPBUSD.BCST 836(CX), Z2, Z10
-	VPDPBUSD.BCST 852(CX), Z6, Z11
-	VPDPBUSD.BCST 840(CX), Z3, Z10
-	VPDPBUSD.BCST 856(CX), Z7, Z11
-	VPDPBUSD.BCST 844(CX), Z4, Z10
-	VPDPBUSD.BCST 860(CX), Z8, Z11
-	VPDPBUSD.BCST 848(CX), Z5, Z10
-	VPDPBUSD.BCST 864(CX), Z9, Z11
-	VPMULLD       256(SP), Z10, Z10
-	VPMULLD       320(SP), Z11, Z11
-	VPADDD        Z10, Z21, Z21
-	VPADDD        Z11, Z21, Z21
-	VPBROADCASTD  1488(CX), Z10
-	VPBROADCASTD  1492(CX), Z11
-	VPDPBUSD.BCST 1220(CX), Z2, Z10
-	VPDPBUSD.BCST 1236(CX), Z6, Z11
-	VPDPBUSD.BCST 1224(CX), Z3, Z10
-	VPDPBUSD.BCST 1240(CX), Z7, Z11
-	VPDPBUSD.BCST 1228(CX), Z4, Z10
-	VPDPBUSD.BCST 1244(CX), Z8, Z11
-	VPDPBUSD.BCST 1232(CX), Z5, Z10
-	VPDPBUSD.BCST 1248(CX), Z9, Z11
-	VPMULLD       256(SP), Z10, Z10
-	VPMULLD       320(SP), Z11, Z11
-	VPADDD        Z10, Z20, Z20
-	VPADDD        Z11, Z20, Z20
-	VPBROADCASTD  1872(CX), Z10
-	VPBROADCASTD  1876(CX), Z11
-	VPDPBUSD.BCST 1604(CX), Z2, Z10
-	VPDPBUSD.BCST 1620(CX), Z6, Z11
-	VPDPBUSD.BCST 1608(CX), Z3, Z10
-	VPDPBUSD.BCST 1624(CX), Z7, Z11
-	VPDPBUSD.BCST 1612(CX), Z4, Z10
-	VPDPBUSD.BCST 1628(CX), Z8, Z11
-	VPDPBUSD.BCST 1616(CX), Z5, Z10
-	VPDPBUSD.BCST 1632(CX), Z9, Z11
-	VPMULLD       256(SP), Z10, Z10
-	VPMULLD       320(SP), Z11, Z11
-	VPADDD        Z10, Z19, Z19
-	VPADDD        Z11, Z19, Z19
-	VPBROADCASTD  2256(CX), Z10
-	VPBROADCASTD  2260(CX), Z11
-	VPDPBUSD.BCST 1988(CX), Z2, Z10
-	VPDPBUSD.BCST 2004(CX), Z6, Z11
-	VPDPBUSD.BCST 1992(CX), Z3, Z10
-	VPDPBUSD.BCST 2008(CX), Z7, Z11
-	VPDPBUSD.BCST 1996(CX), Z4, Z10
-	VPDPBUSD.BCST 2012(CX), Z8, Z11
-	VPDPBUSD.BCST 2000(CX), Z5, Z10
-	VPDPBUSD.BCST 2016(CX), Z9, Z11
-	VPMULLD       256(SP), Z10, Z10
-	VPMULLD       320(SP), Z11, Z11
-	VPADDD        Z10, Z18, Z18
-	VPADDD        Z11, Z18, Z18
-	VPBROADCASTD  2640(CX), Z10
-	VPBROADCASTD  2644(CX), Z11
-	VPDPBUSD.BCST 2372(CX), Z2, Z10
-	VPDPBUSD.BCST 2388(CX), Z6, Z11
-	VPDPBUSD.BCST 2376(CX), Z3, Z10
-	VPDPBUSD.BCST 2392(CX), Z7, Z11
-	VPDPBUSD.BCST 2380(CX), Z4, Z10
-	VPDPBUSD.BCST 2396(CX), Z8, Z11
-	VPDPBUSD.BCST 2384(CX), Z5, Z10
-	VPDPBUSD.BCST 2400(CX), Z9, Z11
-	VPMULLD       256(SP), Z10, Z10
-	VPMULLD       320(SP), Z11, Z11
-	VPADDD        Z10, Z17, Z17
-	VPADDD        Z11, Z17, Z17
-	VPBROADCASTD  3024(CX), Z10
-	VPBROADCASTD  3028(CX), Z11
-	VPDPBUSD.BCST 2756(CX), Z2, Z10
-	VPDPBUSD.BCST 2772(CX), Z6, Z11
-	VPDPBUSD.BCST 2760(CX), Z3, Z10
-	VPDPBUSD.BCST 2776(CX), Z7, Z11
-	VPDPBUSD.BCST 2764(CX), Z4, Z10
-	VPDPBUSD.BCST 2780(CX), Z8, Z11
-	VPDPBUSD.BCST 2768(CX), Z5, Z10
-	VPDPBUSD.BCST 2784(CX), Z9, Z11
-	VPMULLD       256(SP), Z10, Z10
-	VPMULLD       320(SP), Z11, Z11
-	VPADDD        Z10, Z16, Z16
-	VPADDD        Z11, Z16, Z16
-	VPSRLW        $0x04, 512(AX), Z2
-	VPANDD        Z0, Z2, Z2
-	VPSRLW        $0x02, 2048(AX), Z3
+	VPSRLW        $0x02, 256(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPSRLW        $0x04, 576(AX), Z3
+	VPSRLW        $0x04, 1344(AX), Z3
 	VPANDD        Z0, Z3, Z3
-	VPSRLW        $0x02, 2112(AX), Z4
+	VPSRLW        $0x02, 320(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPSRLW        $0x04, 640(AX), Z4
+	VPSRLW        $0x04, 1408(AX), Z4
 	VPANDD        Z0, Z4, Z4
-	VPSRLW        $0x02, 2176(AX), Z5
+	VPSRLW        $0x02, 384(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPSRLW        $0x04, 704(AX), Z5
+	VPSRLW        $0x04, 1472(AX), Z5
 	VPANDD        Z0, Z5, Z5
-	VPSRLW        $0x02, 2240(AX), Z6
+	VPSRLW        $0x02, 448(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPSRLW        $0x04, 768(AX), Z6
+	VPSRLW        $0x04, 1536(AX), Z6
 	VPANDD        Z0, Z6, Z6
-	VPSRLW        $0x02, 2304(AX), Z7
+	VPSRLW        $0x02, 512(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPSRLW        $0x04, 832(AX), Z7
+	VPSRLW        $0x04, 1600(AX), Z7
 	VPANDD        Z0, Z7, Z7
-	VPSRLW        $0x02, 2368(AX), Z8
+	VPSRLW        $0x02, 576(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPSRLW        $0x04, 896(AX), Z8
+	VPSRLW        $0x04, 1664(AX), Z8
 	VPANDD        Z0, Z8, Z8
-	VPSRLW        $0x02, 2432(AX), Z9
+	VPSRLW        $0x02, 640(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPSRLW        $0x04, 960(AX), Z9
+	VPSRLW        $0x04, 1728(AX), Z9
 	VPANDD        Z0, Z9, Z9
-	VPSRLW        $0x02, 2496(AX), Z10
+	VPSRLW        $0x02, 704(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  344(CX), Z10
 	VPBROADCASTD  348(CX), Z11
@@ -17366,29 +17389,29 @@ tileIQ6_K_16x8_loop:
 	VPMULLD       448(SP), Z11, Z11
 	VPADDD        Z10, Z16, Z16
 	VPADDD        Z11, Z16, Z16
-	VPANDD        1024(AX), Z0, Z2
-	VPSLLW        $0x04, 2560(AX), Z3
+	VPANDD        2304(AX), Z0, Z2
+	VPSLLW        $0x04, 1792(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPANDD        1088(AX), Z0, Z3
-	VPSLLW        $0x04, 2624(AX), Z4
+	VPANDD        2368(AX), Z0, Z3
+	VPSLLW        $0x04, 1856(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPANDD        1152(AX), Z0, Z4
-	VPSLLW        $0x04, 2688(AX), Z5
+	VPANDD        2432(AX), Z0, Z4
+	VPSLLW        $0x04, 1920(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPANDD        1216(AX), Z0, Z5
-	VPSLLW        $0x04, 2752(AX), Z6
+	VPANDD        2496(AX), Z0, Z5
+	VPSLLW        $0x04, 1984(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPANDD        1280(AX), Z0, Z6
-	VPSLLW        $0x04, 2816(AX), Z7
+	VPANDD        2560(AX), Z0, Z6
+	VPSLLW        $0x04, 2048(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPANDD        1344(AX), Z0, Z7
-	VPSLLW        $0x04, 2880(AX), Z8
+	VPANDD        2624(AX), Z0, Z7
+	VPSLLW        $0x04, 2112(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPANDD        1408(AX), Z0, Z8
-	VPSLLW        $0x04, 2944(AX), Z9
+	VPANDD        2688(AX), Z0, Z8
+	VPSLLW        $0x04, 2176(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPANDD        1472(AX), Z0, Z9
-	VPSLLW        $0x04, 3008(AX), Z10
+	VPANDD        2752(AX), Z0, Z9
+	VPSLLW        $0x04, 2240(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  352(CX), Z10
 	VPBROADCASTD  356(CX), Z11
@@ -17502,29 +17525,165 @@ tileIQ6_K_16x8_loop:
 	VPMULLD       576(SP), Z11, Z11
 	VPADDD        Z10, Z16, Z16
 	VPADDD        Z11, Z16, Z16
-	VPANDD        1536(AX), Z0, Z2
-	VPSLLW        $0x02, 2560(AX), Z3
+	VPSRLW        $0x04, 2304(AX), Z2
+	VPANDD        Z0, Z2, Z2
+	VPTERNLOGD    $0xf8, 1792(AX), Z1, Z2
+	VPSRLW        $0x04, 2368(AX), Z3
+	VPANDD        Z0, Z3, Z3
+	VPTERNLOGD    $0xf8, 1856(AX), Z1, Z3
+	VPSRLW        $0x04, 2432(AX), Z4
+	VPANDD        Z0, Z4, Z4
+	VPTERNLOGD    $0xf8, 1920(AX), Z1, Z4
+	VPSRLW        $0x04, 2496(AX), Z5
+	VPANDD        Z0, Z5, Z5
+	VPTERNLOGD    $0xf8, 1984(AX), Z1, Z5
+	VPSRLW        $0x04, 2560(AX), Z6
+	VPANDD        Z0, Z6, Z6
+	VPTERNLOGD    $0xf8, 2048(AX), Z1, Z6
+	VPSRLW        $0x04, 2624(AX), Z7
+	VPANDD        Z0, Z7, Z7
+	VPTERNLOGD    $0xf8, 2112(AX), Z1, Z7
+	VPSRLW        $0x04, 2688(AX), Z8
+	VPANDD        Z0, Z8, Z8
+	VPTERNLOGD    $0xf8, 2176(AX), Z1, Z8
+	VPSRLW        $0x04, 2752(AX), Z9
+	VPANDD        Z0, Z9, Z9
+	VPTERNLOGD    $0xf8, 2240(AX), Z1, Z9
+	VPBROADCASTD  368(CX), Z10
+	VPBROADCASTD  372(CX), Z11
+	VPDPBUSD.BCST 196(CX), Z2, Z10
+	VPDPBUSD.BCST 212(CX), Z6, Z11
+	VPDPBUSD.BCST 200(CX), Z3, Z10
+	VPDPBUSD.BCST 216(CX), Z7, Z11
+	VPDPBUSD.BCST 204(CX), Z4, Z10
+	VPDPBUSD.BCST 220(CX), Z8, Z11
+	VPDPBUSD.BCST 208(CX), Z5, Z10
+	VPDPBUSD.BCST 224(CX), Z9, Z11
+	VPMULLD       768(SP), Z10, Z10
+	VPMULLD       832(SP), Z11, Z11
+	VPADDD        Z10, Z23, Z23
+	VPADDD        Z11, Z23, Z23
+	VPBROADCASTD  752(CX), Z10
+	VPBROADCASTD  756(CX), Z11
+	VPDPBUSD.BCST 580(CX), Z2, Z10
+	VPDPBUSD.BCST 596(CX), Z6, Z11
+	VPDPBUSD.BCST 584(CX), Z3, Z10
+	VPDPBUSD.BCST 600(CX), Z7, Z11
+	VPDPBUSD.BCST 588(CX), Z4, Z10
+	VPDPBUSD.BCST 604(CX), Z8, Z11
+	VPDPBUSD.BCST 592(CX), Z5, Z10
+	VPDPBUSD.BCST 608(CX), Z9, Z11
+	VPMULLD       768(SP), Z10, Z10
+	VPMULLD       832(SP), Z11, Z11
+	VPADDD        Z10, Z22, Z22
+	VPADDD        Z11, Z22, Z22
+	VPBROADCASTD  1136(CX), Z10
+	VPBROADCASTD  1140(CX), Z11
+	VPDPBUSD.BCST 964(CX), Z2, Z10
+	VPDPBUSD.BCST 980(CX), Z6, Z11
+	VPDPBUSD.BCST 968(CX), Z3, Z10
+	VPDPBUSD.BCST 984(CX), Z7, Z11
+	VPDPBUSD.BCST 972(CX), Z4, Z10
+	VPDPBUSD.BCST 988(CX), Z8, Z11
+	VPDPBUSD.BCST 976(CX), Z5, Z10
+	VPDPBUSD.BCST 992(CX), Z9, Z11
+	VPMULLD       768(SP), Z10, Z10
+	VPMULLD       832(SP), Z11, Z11
+	VPADDD        Z10, Z21, Z21
+	VPADDD        Z11, Z21, Z21
+	VPBROADCASTD  1520(CX), Z10
+	VPBROADCASTD  1524(CX), Z11
+	VPDPBUSD.BCST 1348(CX), Z2, Z10
+	VPDPBUSD.BCST 1364(CX), Z6, Z11
+	VPDPBUSD.BCST 1352(CX), Z3, Z10
+	VPDPBUSD.BCST 1368(CX), Z7, Z11
+	VPDPBUSD.BCST 1356(CX), Z4, Z10
+	VPDPBUSD.BCST 1372(CX), Z8, Z11
+	VPDPBUSD.BCST 1360(CX), Z5, Z10
+	VPDPBUSD.BCST 1376(CX), Z9, Z11
+	VPMULLD       768(SP), Z10, Z10
+	VPMULLD       832(SP), Z11, Z11
+	VPADDD        Z10, Z20, Z20
+	VPADDD        Z11, Z20, Z20
+	VPBROADCASTD  1904(CX), Z10
+	VPBROADCASTD  1908(CX), Z11
+	VPDPBUSD.BCST 1732(CX), Z2, Z10
+	VPDPBUSD.BCST 1748(CX), Z6, Z11
+	VPDPBUSD.BCST 1736(CX), Z3, Z10
+	VPDPBUSD.BCST 1752(CX), Z7, Z11
+	VPDPBUSD.BCST 1740(CX), Z4, Z10
+	VPDPBUSD.BCST 1756(CX), Z8, Z11
+	VPDPBUSD.BCST 1744(CX), Z5, Z10
+	VPDPBUSD.BCST 1760(CX), Z9, Z11
+	VPMULLD       768(SP), Z10, Z10
+	VPMULLD       832(SP), Z11, Z11
+	VPADDD        Z10, Z19, Z19
+	VPADDD        Z11, Z19, Z19
+	VPBROADCASTD  2288(CX), Z10
+	VPBROADCASTD  2292(CX), Z11
+	VPDPBUSD.BCST 2116(CX), Z2, Z10
+	VPDPBUSD.BCST 2132(CX), Z6, Z11
+	VPDPBUSD.BCST 2120(CX), Z3, Z10
+	VPDPBUSD.BCST 2136(CX), Z7, Z11
+	VPDPBUSD.BCST 2124(CX), Z4, Z10
+	VPDPBUSD.BCST 2140(CX), Z8, Z11
+	VPDPBUSD.BCST 2128(CX), Z5, Z10
+	VPDPBUSD.BCST 2144(CX), Z9, Z11
+	VPMULLD       768(SP), Z10, Z10
+	VPMULLD       832(SP), Z11, Z11
+	VPADDD        Z10, Z18, Z18
+	VPADDD        Z11, Z18, Z18
+	VPBROADCASTD  2672(CX), Z10
+	VPBROADCASTD  2676(CX), Z11
+	VPDPBUSD.BCST 2500(CX), Z2, Z10
+	VPDPBUSD.BCST 2516(CX), Z6, Z11
+	VPDPBUSD.BCST 2504(CX), Z3, Z10
+	VPDPBUSD.BCST 2520(CX), Z7, Z11
+	VPDPBUSD.BCST 2508(CX), Z4, Z10
+	VPDPBUSD.BCST 2524(CX), Z8, Z11
+	VPDPBUSD.BCST 2512(CX), Z5, Z10
+	VPDPBUSD.BCST 2528(CX), Z9, Z11
+	VPMULLD       768(SP), Z10, Z10
+	VPMULLD       832(SP), Z11, Z11
+	VPADDD        Z10, Z17, Z17
+	VPADDD        Z11, Z17, Z17
+	VPBROADCASTD  3056(CX), Z10
+	VPBROADCASTD  3060(CX), Z11
+	VPDPBUSD.BCST 2884(CX), Z2, Z10
+	VPDPBUSD.BCST 2900(CX), Z6, Z11
+	VPDPBUSD.BCST 2888(CX), Z3, Z10
+	VPDPBUSD.BCST 2904(CX), Z7, Z11
+	VPDPBUSD.BCST 2892(CX), Z4, Z10
+	VPDPBUSD.BCST 2908(CX), Z8, Z11
+	VPDPBUSD.BCST 2896(CX), Z5, Z10
+	VPDPBUSD.BCST 2912(CX), Z9, Z11
+	VPMULLD       768(SP), Z10, Z10
+	VPMULLD       832(SP), Z11, Z11
+	VPADDD        Z10, Z16, Z16
+	VPADDD        Z11, Z16, Z16
+	VPANDD        2816(AX), Z0, Z2
+	VPSLLW        $0x02, 1792(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPANDD        1600(AX), Z0, Z3
-	VPSLLW        $0x02, 2624(AX), Z4
+	VPANDD        2880(AX), Z0, Z3
+	VPSLLW        $0x02, 1856(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPANDD        1664(AX), Z0, Z4
-	VPSLLW        $0x02, 2688(AX), Z5
+	VPANDD        2944(AX), Z0, Z4
+	VPSLLW        $0x02, 1920(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPANDD        1728(AX), Z0, Z5
-	VPSLLW        $0x02, 2752(AX), Z6
+	VPANDD        3008(AX), Z0, Z5
+	VPSLLW        $0x02, 1984(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPANDD        1792(AX), Z0, Z6
-	VPSLLW        $0x02, 2816(AX), Z7
+	VPANDD        3072(AX), Z0, Z6
+	VPSLLW        $0x02, 2048(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPANDD        1856(AX), Z0, Z7
-	VPSLLW        $0x02, 2880(AX), Z8
+	VPANDD        3136(AX), Z0, Z7
+	VPSLLW        $0x02, 2112(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPANDD        1920(AX), Z0, Z8
-	VPSLLW        $0x02, 2944(AX), Z9
+	VPANDD        3200(AX), Z0, Z8
+	VPSLLW        $0x02, 2176(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPANDD        1984(AX), Z0, Z9
-	VPSLLW        $0x02, 3008(AX), Z10
+	VPANDD        3264(AX), Z0, Z9
+	VPSLLW        $0x02, 2240(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  360(CX), Z10
 	VPBROADCASTD  364(CX), Z11
@@ -17638,173 +17797,37 @@ tileIQ6_K_16x8_loop:
 	VPMULLD       704(SP), Z11, Z11
 	VPADDD        Z10, Z16, Z16
 	VPADDD        Z11, Z16, Z16
-	VPSRLW        $0x04, 1024(AX), Z2
+	VPSRLW        $0x04, 2816(AX), Z2
 	VPANDD        Z0, Z2, Z2
-	VPTERNLOGD    $0xf8, 2560(AX), Z1, Z2
-	VPSRLW        $0x04, 1088(AX), Z3
-	VPANDD        Z0, Z3, Z3
-	VPTERNLOGD    $0xf8, 2624(AX), Z1, Z3
-	VPSRLW        $0x04, 1152(AX), Z4
-	VPANDD        Z0, Z4, Z4
-	VPTERNLOGD    $0xf8, 2688(AX), Z1, Z4
-	VPSRLW        $0x04, 1216(AX), Z5
-	VPANDD        Z0, Z5, Z5
-	VPTERNLOGD    $0xf8, 2752(AX), Z1, Z5
-	VPSRLW        $0x04, 1280(AX), Z6
-	VPANDD        Z0, Z6, Z6
-	VPTERNLOGD    $0xf8, 2816(AX), Z1, Z6
-	VPSRLW        $0x04, 1344(AX), Z7
-	VPANDD        Z0, Z7, Z7
-	VPTERNLOGD    $0xf8, 2880(AX), Z1, Z7
-	VPSRLW        $0x04, 1408(AX), Z8
-	VPANDD        Z0, Z8, Z8
-	VPTERNLOGD    $0xf8, 2944(AX), Z1, Z8
-	VPSRLW        $0x04, 1472(AX), Z9
-	VPANDD        Z0, Z9, Z9
-	VPTERNLOGD    $0xf8, 3008(AX), Z1, Z9
-	VPBROADCASTD  368(CX), Z10
-	VPBROADCASTD  372(CX), Z11
-	VPDPBUSD.BCST 196(CX), Z2, Z10
-	VPDPBUSD.BCST 212(CX), Z6, Z11
-	VPDPBUSD.BCST 200(CX), Z3, Z10
-	VPDPBUSD.BCST 216(CX), Z7, Z11
-	VPDPBUSD.BCST 204(CX), Z4, Z10
-	VPDPBUSD.BCST 220(CX), Z8, Z11
-	VPDPBUSD.BCST 208(CX), Z5, Z10
-	VPDPBUSD.BCST 224(CX), Z9, Z11
-	VPMULLD       768(SP), Z10, Z10
-	VPMULLD       832(SP), Z11, Z11
-	VPADDD        Z10, Z23, Z23
-	VPADDD        Z11, Z23, Z23
-	VPBROADCASTD  752(CX), Z10
-	VPBROADCASTD  756(CX), Z11
-	VPDPBUSD.BCST 580(CX), Z2, Z10
-	VPDPBUSD.BCST 596(CX), Z6, Z11
-	VPDPBUSD.BCST 584(CX), Z3, Z10
-	VPDPBUSD.BCST 600(CX), Z7, Z11
-	VPDPBUSD.BCST 588(CX), Z4, Z10
-	VPDPBUSD.BCST 604(CX), Z8, Z11
-	VPDPBUSD.BCST 592(CX), Z5, Z10
-	VPDPBUSD.BCST 608(CX), Z9, Z11
-	VPMULLD       768(SP), Z10, Z10
-	VPMULLD       832(SP), Z11, Z11
-	VPADDD        Z10, Z22, Z22
-	VPADDD        Z11, Z22, Z22
-	VPBROADCASTD  1136(CX), Z10
-	VPBROADCASTD  1140(CX), Z11
-	VPDPBUSD.BCST 964(CX), Z2, Z10
-	VPDPBUSD.BCST 980(CX), Z6, Z11
-	VPDPBUSD.BCST 968(CX), Z3, Z10
-	VPDPBUSD.BCST 984(CX), Z7, Z11
-	VPDPBUSD.BCST 972(CX), Z4, Z10
-	VPDPBUSD.BCST 988(CX), Z8, Z11
-	VPDPBUSD.BCST 976(CX), Z5, Z10
-	VPDPBUSD.BCST 992(CX), Z9, Z11
-	VPMULLD       768(SP), Z10, Z10
-	VPMULLD       832(SP), Z11, Z11
-	VPADDD        Z10, Z21, Z21
-	VPADDD        Z11, Z21, Z21
-	VPBROADCASTD  1520(CX), Z10
-	VPBROADCASTD  1524(CX), Z11
-	VPDPBUSD.BCST 1348(CX), Z2, Z10
-	VPDPBUSD.BCST 1364(CX), Z6, Z11
-	VPDPBUSD.BCST 1352(CX), Z3, Z10
-	VPDPBUSD.BCST 1368(CX), Z7, Z11
-	VPDPBUSD.BCST 1356(CX), Z4, Z10
-	VPDPBUSD.BCST 1372(CX), Z8, Z11
-	VPDPBUSD.BCST 1360(CX), Z5, Z10
-	VPDPBUSD.BCST 1376(CX), Z9, Z11
-	VPMULLD       768(SP), Z10, Z10
-	VPMULLD       832(SP), Z11, Z11
-	VPADDD        Z10, Z20, Z20
-	VPADDD        Z11, Z20, Z20
-	VPBROADCASTD  1904(CX), Z10
-	VPBROADCASTD  1908(CX), Z11
-	VPDPBUSD.BCST 1732(CX), Z2, Z10
-	VPDPBUSD.BCST 1748(CX), Z6, Z11
-	VPDPBUSD.BCST 1736(CX), Z3, Z10
-	VPDPBUSD.BCST 1752(CX), Z7, Z11
-	VPDPBUSD.BCST 1740(CX), Z4, Z10
-	VPDPBUSD.BCST 1756(CX), Z8, Z11
-	VPDPBUSD.BCST 1744(CX), Z5, Z10
-	VPDPBUSD.BCST 1760(CX), Z9, Z11
-	VPMULLD       768(SP), Z10, Z10
-	VPMULLD       832(SP), Z11, Z11
-	VPADDD        Z10, Z19, Z19
-	VPADDD        Z11, Z19, Z19
-	VPBROADCASTD  2288(CX), Z10
-	VPBROADCASTD  2292(CX), Z11
-	VPDPBUSD.BCST 2116(CX), Z2, Z10
-	VPDPBUSD.BCST 2132(CX), Z6, Z11
-	VPDPBUSD.BCST 2120(CX), Z3, Z10
-	VPDPBUSD.BCST 2136(CX), Z7, Z11
-	VPDPBUSD.BCST 2124(CX), Z4, Z10
-	VPDPBUSD.BCST 2140(CX), Z8, Z11
-	VPDPBUSD.BCST 2128(CX), Z5, Z10
-	VPDPBUSD.BCST 2144(CX), Z9, Z11
-	VPMULLD       768(SP), Z10, Z10
-	VPMULLD       832(SP), Z11, Z11
-	VPADDD        Z10, Z18, Z18
-	VPADDD        Z11, Z18, Z18
-	VPBROADCASTD  2672(CX), Z10
-	VPBROADCASTD  2676(CX), Z11
-	VPDPBUSD.BCST 2500(CX), Z2, Z10
-	VPDPBUSD.BCST 2516(CX), Z6, Z11
-	VPDPBUSD.BCST 2504(CX), Z3, Z10
-	VPDPBUSD.BCST 2520(CX), Z7, Z11
-	VPDPBUSD.BCST 2508(CX), Z4, Z10
-	VPDPBUSD.BCST 2524(CX), Z8, Z11
-	VPDPBUSD.BCST 2512(CX), Z5, Z10
-	VPDPBUSD.BCST 2528(CX), Z9, Z11
-	VPMULLD       768(SP), Z10, Z10
-	VPMULLD       832(SP), Z11, Z11
-	VPADDD        Z10, Z17, Z17
-	VPADDD        Z11, Z17, Z17
-	VPBROADCASTD  3056(CX), Z10
-	VPBROADCASTD  3060(CX), Z11
-	VPDPBUSD.BCST 2884(CX), Z2, Z10
-	VPDPBUSD.BCST 2900(CX), Z6, Z11
-	VPDPBUSD.BCST 2888(CX), Z3, Z10
-	VPDPBUSD.BCST 2904(CX), Z7, Z11
-	VPDPBUSD.BCST 2892(CX), Z4, Z10
-	VPDPBUSD.BCST 2908(CX), Z8, Z11
-	VPDPBUSD.BCST 2896(CX), Z5, Z10
-	VPDPBUSD.BCST 2912(CX), Z9, Z11
-	VPMULLD       768(SP), Z10, Z10
-	VPMULLD       832(SP), Z11, Z11
-	VPADDD        Z10, Z16, Z16
-	VPADDD        Z11, Z16, Z16
-	VPSRLW        $0x04, 1536(AX), Z2
-	VPANDD        Z0, Z2, Z2
-	VPSRLW        $0x02, 2560(AX), Z3
+	VPSRLW        $0x02, 1792(AX), Z3
 	VPTERNLOGD    $0xf8, Z1, Z3, Z2
-	VPSRLW        $0x04, 1600(AX), Z3
+	VPSRLW        $0x04, 2880(AX), Z3
 	VPANDD        Z0, Z3, Z3
-	VPSRLW        $0x02, 2624(AX), Z4
+	VPSRLW        $0x02, 1856(AX), Z4
 	VPTERNLOGD    $0xf8, Z1, Z4, Z3
-	VPSRLW        $0x04, 1664(AX), Z4
+	VPSRLW        $0x04, 2944(AX), Z4
 	VPANDD        Z0, Z4, Z4
-	VPSRLW        $0x02, 2688(AX), Z5
+	VPSRLW        $0x02, 1920(AX), Z5
 	VPTERNLOGD    $0xf8, Z1, Z5, Z4
-	VPSRLW        $0x04, 1728(AX), Z5
+	VPSRLW        $0x04, 3008(AX), Z5
 	VPANDD        Z0, Z5, Z5
-	VPSRLW        $0x02, 2752(AX), Z6
+	VPSRLW        $0x02, 1984(AX), Z6
 	VPTERNLOGD    $0xf8, Z1, Z6, Z5
-	VPSRLW        $0x04, 1792(AX), Z6
+	VPSRLW        $0x04, 3072(AX), Z6
 	VPANDD        Z0, Z6, Z6
-	VPSRLW        $0x02, 2816(AX), Z7
+	VPSRLW        $0x02, 2048(AX), Z7
 	VPTERNLOGD    $0xf8, Z1, Z7, Z6
-	VPSRLW        $0x04, 1856(AX), Z7
+	VPSRLW        $0x04, 3136(AX), Z7
 	VPANDD        Z0, Z7, Z7
-	VPSRLW        $0x02, 2880(AX), Z8
+	VPSRLW        $0x02, 2112(AX), Z8
 	VPTERNLOGD    $0xf8, Z1, Z8, Z7
-	VPSRLW        $0x04, 1920(AX), Z8
+	VPSRLW        $0x04, 3200(AX), Z8
 	VPANDD        Z0, Z8, Z8
-	VPSRLW        $0x02, 2944(AX), Z9
+	VPSRLW        $0x02, 2176(AX), Z9
 	VPTERNLOGD    $0xf8, Z1, Z9, Z8
-	VPSRLW        $0x04, 1984(AX), Z9
+	VPSRLW        $0x04, 3264(AX), Z9
 	VPANDD        Z0, Z9, Z9
-	VPSRLW        $0x02, 3008(AX), Z10
+	VPSRLW        $0x02, 2240(AX), Z10
 	VPTERNLOGD    $0xf8, Z1, Z10, Z9
 	VPBROADCASTD  376(CX), Z10
 	VPBROADCASTD  380(CX), Z11
@@ -17918,7 +17941,7 @@ tileIQ6_K_16x8_loop:
 	VPMULLD       960(SP), Z11, Z11
 	VPADDD        Z10, Z16, Z16
 	VPADDD        Z11, Z16, Z16
-	VCVTPH2PS     3328(AX), Z2
+	VCVTPH2PS     (SI), Z2
 	VCVTDQ2PS     Z23, Z23
 	VMULPS.BCST   (CX), Z2, Z3
 	VFMADD231PS   Z3, Z23, Z31
@@ -17943,7 +17966,8 @@ tileIQ6_K_16x8_loop:
 	VCVTDQ2PS     Z16, Z16
 	VMULPS.BCST   2688(CX), Z2, Z2
 	VFMADD231PS   Z2, Z16, Z24
-	ADDQ          $0x00000d20, AX
+	ADDQ          $0x00000d00, AX
+	ADDQ          $0x20, SI
 	ADDQ          DX, CX
 	DECQ          BX
 	JMP           tileIQ6_K_16x8_loop

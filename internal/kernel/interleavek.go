@@ -4,35 +4,37 @@ import "github.com/sputnik-llm/sputnik/internal/tensor"
 
 // Interleaved K-quant groups (Q4_K, Q5_K, Q6_K): the file's bytes of 16
 // rows, each field transposed by dword, so that one zmm holds the same
-// dword of every row (lane r: row r). A group block is 16 file blocks, the
-// same size, per 256-element block b at 16·TypeSize·b (rows past Rows are
-// zero):
+// dword of every row (lane r: row r), and the fields in the order the
+// kernels read them (a weight stream the hardware prefetchers follow). A
+// group of nb blocks has the size of its 16 rows (rows past Rows are
+// zero); per 256-element block b, at 16·TypeSize·b (Q6_K: at 3328·b, so
+// that every vector is 64-byte aligned; its d at the end of the group):
 //
 //	Q4_K (2304 bytes):
-//	[0, 2048)     qs[v][r][i] = byte 4v+i of row r's 128 nibble bytes
+//	[0, 192)      s[k][r][i] = byte 4k+i of row r's 12 packed 6-bit scales
+//	              and mins (k < 3)
+//	[192, 224)    d[r] float16
+//	[224, 256)    dmin[r] float16
+//	[256, 2304)   qs[v][r][i] = byte 4v+i of row r's 128 nibble bytes
 //	              (v < 32): the low nibbles are elements 64(v/8)+4(v%8)+i
 //	              (sub-block 2(v/8), dword v%8), the high nibbles those of
 //	              sub-block 2(v/8)+1
-//	[2048, 2240)  s[k][r][i] = byte 4k+i of row r's 12 packed 6-bit scales
-//	              and mins (k < 3)
-//	[2240, 2272)  d[r] float16
-//	[2272, 2304)  dmin[r] float16
 //	Q5_K (2816 bytes):
-//	[0, 2048)     qs as Q4_K's
-//	[2048, 2560)  qh[w][r][i] = byte 4w+i of row r's 32 high-bit bytes
+//	[0, 256)      s, d, dmin as Q4_K's
+//	[256, 768)    qh[w][r][i] = byte 4w+i of row r's 32 high-bit bytes
 //	              (w < 8): bit j is the fifth bit of element 32j+4w+i
-//	[2560, 2752)  scales and mins as Q4_K's
-//	[2752, 2784)  d[r], [2784, 2816) dmin[r] float16
-//	Q6_K (3360 bytes):
-//	[0, 2048)     ql[v][r][i] = byte 4v+i of row r's 128 low-nibble bytes
-//	              (v = 16h+8c+w): the low nibbles of elements
-//	              128h+32c+4w+i (sub-block 4h+c), the high nibbles those of
-//	              sub-block 4h+2+c
-//	[2048, 3072)  qh[u][r][i] = byte 4u+i of row r's 64 high-bit bytes
-//	              (u = 8h+w): bits 2c, 2c+1 are the top two bits of element
+//	[768, 2816)   qs as Q4_K's
+//	Q6_K (3328 bytes):
+//	[0, 256)      sc[k][r][i] = row r's int8 scale of group 4k+i (k < 4)
+//	then per half h < 2, at 256+1536h:
+//	[0, 512)      qh[w][r][i] = byte 32h+4w+i of row r's 64 high-bit bytes
+//	              (w < 8): bits 2c, 2c+1 are the top two bits of element
 //	              128h+32c+4w+i (c < 4)
-//	[3072, 3328)  sc[k][r][i] = row r's int8 scale of group 4k+i (k < 4)
-//	[3328, 3360)  d[r] float16
+//	[512, 1536)   ql[c][w][r][i] = byte 64h+32c+4w+i of row r's 128
+//	              low-nibble bytes (c < 2, w < 8): the low nibbles of
+//	              elements 128h+32c+4w+i (sub-block 4h+c), the high
+//	              nibbles those of sub-block 4h+2+c
+//	nb·3328 + 32b + [0, 32)  d[r] float16
 //
 // The kernels unpack the scales once per block and add in the K-quant
 // order (packedk_generic.go) with the packed K path's activations, so an
@@ -50,27 +52,29 @@ func interleaveGroupK(t tensor.DType, w []byte, ws, rows, nb int, dst []byte) {
 			copy(p[to+64*v+4*r:to+64*v+4*r+4], blk[off+4*v:off+4*v+4])
 		}
 	}
+	bb := interKBlockBytes(t)
 	for b := range nb {
-		p := dst[b*packRows*wb : (b+1)*packRows*wb]
+		p := dst[b*bb : (b+1)*bb]
 		for r := range rows {
 			blk := w[r*ws+b*wb : r*ws+(b+1)*wb]
 			switch t {
-			case tensor.Q4_K:
-				field(p, blk, r, 16, 128, 0)
-				field(p, blk, r, 4, 12, 2048)
-				copy(p[2240+2*r:], blk[0:2])
-				copy(p[2272+2*r:], blk[2:4])
-			case tensor.Q5_K:
-				field(p, blk, r, 48, 128, 0)
-				field(p, blk, r, 16, 32, 2048)
-				field(p, blk, r, 4, 12, 2560)
-				copy(p[2752+2*r:], blk[0:2])
-				copy(p[2784+2*r:], blk[2:4])
+			case tensor.Q4_K, tensor.Q5_K:
+				field(p, blk, r, 4, 12, 0)
+				copy(p[192+2*r:], blk[0:2])
+				copy(p[224+2*r:], blk[2:4])
+				if t == tensor.Q4_K {
+					field(p, blk, r, 16, 128, 256)
+				} else {
+					field(p, blk, r, 16, 32, 256)
+					field(p, blk, r, 48, 128, 768)
+				}
 			case tensor.Q6_K:
-				field(p, blk, r, 0, 128, 0)
-				field(p, blk, r, 128, 64, 2048)
-				field(p, blk, r, 192, 16, 3072)
-				copy(p[3328+2*r:], blk[208:210])
+				field(p, blk, r, 192, 16, 0)
+				for h := range 2 {
+					field(p, blk, r, 128+32*h, 32, 256+1536*h)
+					field(p, blk, r, 64*h, 64, 256+1536*h+512)
+				}
+				copy(dst[nb*bb+32*b+2*r:], blk[208:210])
 			default:
 				panic("kernel: interleaveGroupK: unsupported type " + t.String())
 			}
@@ -78,41 +82,53 @@ func interleaveGroupK(t tensor.DType, w []byte, ws, rows, nb int, dst []byte) {
 	}
 }
 
-// decodeInterK decodes row r's block of K type t from the interleaved
-// group block p into kb, reading the layout above directly.
-func decodeInterK(t tensor.DType, p []byte, r int, kb *kBlock) {
+// interKBlockBytes returns the bytes per block of an interleaved group of
+// K type t at b·interKBlockBytes(t) (see above).
+func interKBlockBytes(t tensor.DType) int {
+	if t == tensor.Q6_K {
+		return 3328
+	}
+	return packRows * t.TypeSize()
+}
+
+// decodeInterK decodes row r's block b of K type t from the interleaved
+// group g of nb blocks into kb, reading the layout above directly.
+func decodeInterK(t tensor.DType, g []byte, nb, b, r int, kb *kBlock) {
+	p := g[b*interKBlockBytes(t):]
 	at := func(off, v, i int) byte { return p[off+64*v+4*r+i] }
 	if t == tensor.Q6_K {
-		for v := range 32 {
-			h, c, w := v/16, v/8%2, v%8
-			for i := range 4 {
-				z := at(0, v, i)
-				e := 128*h + 32*c + 4*w + i
-				kb.u[e], kb.u[e+64] = z&15, z>>4
+		for h := range 2 {
+			for c := range 2 {
+				for w := range 8 {
+					for i := range 4 {
+						z := at(256+1536*h+512+512*c, w, i)
+						e := 128*h + 32*c + 4*w + i
+						kb.u[e], kb.u[e+64] = z&15, z>>4
+					}
+				}
 			}
-		}
-		for u := range 16 {
-			h, w := u/8, u%8
-			for i := range 4 {
-				q := at(2048, u, i)
-				for c := range 4 {
-					kb.u[128*h+32*c+4*w+i] |= (q >> (2 * c) & 3) << 4
+			for w := range 8 {
+				for i := range 4 {
+					q := at(256+1536*h, w, i)
+					for c := range 4 {
+						kb.u[128*h+32*c+4*w+i] |= (q >> (2 * c) & 3) << 4
+					}
 				}
 			}
 		}
-		for g := range 16 {
-			kb.sc[g] = int32(int8(at(3072, g/4, g%4)))
+		for k := range 16 {
+			kb.sc[k] = int32(int8(at(0, k/4, k%4)))
 		}
-		kb.d = h2f(p[3328+2*r:])
+		kb.d = h2f(g[nb*3328+32*b+2*r:])
 		return
 	}
-	scales, d := 2048, 2240
+	qs := 256
 	if t == tensor.Q5_K {
-		scales, d = 2560, 2752
+		qs = 768
 	}
 	for v := range 32 {
 		for i := range 4 {
-			z := at(0, v, i)
+			z := at(qs, v, i)
 			e := 64*(v/8) + 4*(v%8) + i
 			kb.u[e], kb.u[e+32] = z&15, z>>4
 		}
@@ -120,7 +136,7 @@ func decodeInterK(t tensor.DType, p []byte, r int, kb *kBlock) {
 	if t == tensor.Q5_K {
 		for w := range 8 {
 			for i := range 4 {
-				q := at(2048, w, i)
+				q := at(256, w, i)
 				for j := range 8 {
 					kb.u[32*j+4*w+i] |= (q >> j & 1) << 4
 				}
@@ -130,13 +146,13 @@ func decodeInterK(t tensor.DType, p []byte, r int, kb *kBlock) {
 	var q [12]byte
 	for k := range 3 {
 		for i := range 4 {
-			q[4*k+i] = at(scales, k, i)
+			q[4*k+i] = at(0, k, i)
 		}
 	}
 	for j := range 8 {
 		kb.sc[j], kb.mn[j] = scaleMinK4(j, q[:])
 	}
-	kb.d, kb.dmin = h2f(p[d+2*r:]), h2f(p[d+32+2*r:])
+	kb.d, kb.dmin = h2f(p[192+2*r:]), h2f(p[224+2*r:])
 }
 
 // tileInterleavedKGeneric is the Go reference of the interleaved K tile
@@ -144,13 +160,12 @@ func decodeInterK(t tensor.DType, p []byte, r int, kb *kBlock) {
 // blocks of K type typ) against a tile of interleaved K activations a
 // (block b of token t at a[b*as+384*t:]), in the K-quant order.
 func tileInterleavedKGeneric(typ tensor.DType, p, a []byte, as, nb, T, rows int, out []float32, os int) {
-	bb := packRows * typ.TypeSize()
 	var kb kBlock
 	for t := range T {
 		for r := range rows {
 			var acc float32
 			for b := range nb {
-				decodeInterK(typ, p[b*bb:], r, &kb)
+				decodeInterK(typ, p, nb, b, r, &kb)
 				ab := a[b*as+actKBytes*t:]
 				isum, msum := kSums(typ, &kb, ab[:292])
 				acc = kStep(typ, acc, isum, msum, kb.d, kb.dmin, q8KScale(ab))

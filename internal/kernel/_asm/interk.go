@@ -26,9 +26,11 @@ import (
 // interKKind is a K-quant type with an interleaved layout.
 type interKKind struct {
 	name       string
-	blockBytes int // group bytes per block: 16 × the type's block size
+	blockBytes int // group bytes per block (Q6_K: without d)
 	scales     int // offset of the scale dwords
-	d          int // offset of the 16 float16 d (then, Q4_K and Q5_K, dmin)
+	// d is the offset of the 16 float16 d (then, Q4_K and Q5_K, dmin) in
+	// the block, or (Q6_K, d < 0) d is at the end of the group.
+	d int
 	// load returns the 32 unsigned values of dword k of sub-block j of
 	// every row (lane r: row r) of the group block at p.
 	load func(p GPVirtual, j, k int, c *packKConsts) VecVirtual
@@ -66,18 +68,18 @@ func interBits(z VecVirtual, m Mem, shift int, mask VecVirtual) {
 }
 
 var interKKinds = []interKKind{
-	{"Q4_K", 2304, 2048, 2240, func(p GPVirtual, j, k int, c *packKConsts) VecVirtual {
-		return interNibble(Mem{Base: p, Disp: 64 * (8*(j/2) + k)}, j%2 == 1, c.c0f)
+	{"Q4_K", 2304, 0, 192, func(p GPVirtual, j, k int, c *packKConsts) VecVirtual {
+		return interNibble(Mem{Base: p, Disp: 256 + 64*(8*(j/2)+k)}, j%2 == 1, c.c0f)
 	}},
-	{"Q5_K", 2816, 2560, 2752, func(p GPVirtual, j, k int, c *packKConsts) VecVirtual {
-		z := interNibble(Mem{Base: p, Disp: 64 * (8*(j/2) + k)}, j%2 == 1, c.c0f)
-		interBits(z, Mem{Base: p, Disp: 2048 + 64*k}, 4-j, c.c10) // fifth bit: bit j of qh
+	{"Q5_K", 2816, 0, 192, func(p GPVirtual, j, k int, c *packKConsts) VecVirtual {
+		z := interNibble(Mem{Base: p, Disp: 768 + 64*(8*(j/2)+k)}, j%2 == 1, c.c0f)
+		interBits(z, Mem{Base: p, Disp: 256 + 64*k}, 4-j, c.c10) // fifth bit: bit j of qh
 		return z
 	}},
-	{"Q6_K", 3360, 3072, 3328, func(p GPVirtual, j, k int, c *packKConsts) VecVirtual {
+	{"Q6_K", 3328, 0, -1, func(p GPVirtual, j, k int, c *packKConsts) VecVirtual {
 		h, i := j/4, j%4
-		z := interNibble(Mem{Base: p, Disp: 64 * (16*h + 8*(i&1) + k)}, i >= 2, c.c0f)
-		interBits(z, Mem{Base: p, Disp: 2048 + 64*(8*h+k)}, 4-2*i, c.c30) // top bits: bits 2i, 2i+1 of qh
+		z := interNibble(Mem{Base: p, Disp: 256 + 1536*h + 512 + 512*(i&1) + 64*k}, i >= 2, c.c0f)
+		interBits(z, Mem{Base: p, Disp: 256 + 1536*h + 64*k}, 4-2*i, c.c30) // top bits: bits 2i, 2i+1 of qh
 		return z
 	}},
 }
@@ -178,6 +180,14 @@ func interKTile(k interKKind, T int) {
 	a := loadGP("a")
 	as := loadGP("as")
 	nb := loadGP("nb")
+	dm := Mem{Base: p, Disp: k.d}
+	if k.d < 0 {
+		// Q6_K: d of block b at p + nb·blockBytes + 32b.
+		dp := GP64()
+		IMUL3Q(U32(uint32(k.blockBytes)), nb, dp)
+		ADDQ(p, dp)
+		dm = Mem{Base: dp}
+	}
 	acc := make([]Register, T)
 	for t := range acc {
 		acc[t] = highZ[t]
@@ -210,7 +220,13 @@ func interKTile(k interKKind, T int) {
 	for t := range isum {
 		isum[t] = highZ[packedKMaxT+t]
 	}
-	for j := 0; j < 8; j++ {
+	// Sub-blocks in the order their bytes lie (the integer sums are exact
+	// in any order).
+	order := []int{0, 1, 2, 3, 4, 5, 6, 7}
+	if six {
+		order = []int{0, 2, 1, 3, 4, 6, 5, 7}
+	}
+	for n, j := range order {
 		wv := make([]VecVirtual, 8)
 		for i := range wv {
 			wv[i] = k.load(p, j, i, c)
@@ -228,7 +244,7 @@ func interKTile(k interKKind, T int) {
 				}
 				VPMULLD(buf.Offset(64*(2*j)), sa, sa)
 				VPMULLD(buf.Offset(64*(2*j+1)), sb, sb)
-				if j == 0 {
+				if n == 0 {
 					VPADDD(sb, sa, isum[t])
 				} else {
 					VPADDD(sa, isum[t], isum[t])
@@ -239,8 +255,7 @@ func interKTile(k interKKind, T int) {
 		}
 		// Two tokens' chains interleaved.
 		for t0 := 0; t0 < T; t0 += 2 {
-			n := min(2, T-t0)
-			s := make([]VecVirtual, n)
+			s := make([]VecVirtual, min(2, T-t0))
 			for i := range s {
 				s[i] = ZMM()
 				VPXORD(zero, zero, s[i])
@@ -251,7 +266,7 @@ func interKTile(k interKKind, T int) {
 				}
 			}
 			for q := range s {
-				if j == 0 {
+				if n == 0 {
 					VPMULLD(buf.Offset(64*j), s[q], isum[t0+q])
 				} else {
 					VPMULLD(buf.Offset(64*j), s[q], s[q])
@@ -261,11 +276,11 @@ func interKTile(k interKKind, T int) {
 		}
 	}
 	dw := ZMM()
-	VCVTPH2PS(Mem{Base: p, Disp: k.d}, dw)
-	var dm VecVirtual
+	VCVTPH2PS(dm, dw)
+	var dmin VecVirtual
 	if !six {
-		dm = ZMM()
-		VCVTPH2PS(Mem{Base: p, Disp: k.d + 32}, dm)
+		dmin = ZMM()
+		VCVTPH2PS(dm.Offset(32), dmin)
 	}
 	for t := 0; t < T; t++ {
 		var msum VecVirtual
@@ -286,11 +301,14 @@ func interKTile(k interKKind, T int) {
 		if !six {
 			VCVTDQ2PS(msum, msum)
 			ddm := ZMM()
-			VMULPS_BCST(act(t, 0), dm, ddm)
+			VMULPS_BCST(act(t, 0), dmin, ddm)
 			VFNMADD231PS(ddm, msum, acc[t])
 		}
 	}
 	ADDQ(U32(uint32(k.blockBytes)), p)
+	if k.d < 0 {
+		ADDQ(U8(32), dm.Base)
+	}
 	ADDQ(as, a)
 	DECQ(nb)
 	JMP(LabelRef(name + "_loop"))
