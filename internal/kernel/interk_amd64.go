@@ -21,13 +21,20 @@ var (
 	}
 )
 
-// withInterK adds the interleaved K kernels tiles to ts: the packed K
-// path's activations (quantQ8_KxAVX512), 256-element blocks, up to 8
-// tokens per tile.
-func withInterK(ts *tileSet, tiles *[packTokens + 1]func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)) *tileSet {
-	ts.inter = &interleavedImpl{blockElems: 256, actBytes: actKBytes, maxT: packedKMaxT, quant: quantQ8_KxAVX512, tiles: tiles}
+// withInterK adds to ts (a K type with a packed path) the interleaved K
+// kernels tiles and unpack: the packed K path's activations
+// (quantQ8_KxAVX512), 256-element blocks, up to 8 tokens per tile, and
+// the packed K tiles for chunks of interKMinUnpack tokens or more.
+func withInterK(ts *tileSet, tiles *[packTokens + 1]func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int), unpack func(p *byte, nb int, dst *byte)) *tileSet {
+	ts.inter = &interleavedImpl{blockElems: 256, actBytes: actKBytes, maxT: packedKMaxT, quant: quantQ8_KxAVX512, tiles: tiles,
+		unpack: unpack, ptiles: ts.packed.tiles, packBytes: ts.packed.blockBytes, minUnpack: interKMinUnpack}
 	return ts
 }
+
+// interKMinUnpack is the fewest tokens for which an interleaved K group is
+// unpacked into the packed K layout rather than read by the interleaved
+// tiles.
+const interKMinUnpack = 128
 
 // packedKMaxT is the most tokens a packed or interleaved K tile takes.
 const packedKMaxT = 8

@@ -36,6 +36,9 @@ func tileIQ4_K_16x7(p *byte, a *byte, as int, nb int, out *float32, os int, mask
 // Block b of the group is at p+2304b, token t's block b at a+b*as+384t.
 func tileIQ4_K_16x8(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 
+// unpackIQ4_K writes nb blocks of the interleaved Q4_K group at p into the packed K group layout at dst (4992 bytes per block, AVX-512).
+func unpackIQ4_K(p *byte, nb int, dst *byte)
+
 // tileIQ5_K_16x1 computes the 16×1 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved Q5_K group at p against 1 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
 // Block b of the group is at p+2816b, token t's block b at a+b*as+384t.
 func tileIQ5_K_16x1(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
@@ -68,6 +71,9 @@ func tileIQ5_K_16x7(p *byte, a *byte, as int, nb int, out *float32, os int, mask
 // Block b of the group is at p+2816b, token t's block b at a+b*as+384t.
 func tileIQ5_K_16x8(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 
+// unpackIQ5_K writes nb blocks of the interleaved Q5_K group at p into the packed K group layout at dst (4992 bytes per block, AVX-512).
+func unpackIQ5_K(p *byte, nb int, dst *byte)
+
 // tileIQ6_K_16x1 computes the 16×1 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved Q6_K group at p against 1 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
 // Block b of the group is at p+3328b, token t's block b at a+b*as+384t.
 func tileIQ6_K_16x1(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
@@ -99,3 +105,6 @@ func tileIQ6_K_16x7(p *byte, a *byte, as int, nb int, out *float32, os int, mask
 // tileIQ6_K_16x8 computes the 16×8 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved Q6_K group at p against 8 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
 // Block b of the group is at p+3328b, token t's block b at a+b*as+384t.
 func tileIQ6_K_16x8(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// unpackIQ6_K writes nb blocks of the interleaved Q6_K group at p into the packed K group layout at dst (5184 bytes per block, AVX-512).
+func unpackIQ6_K(p *byte, nb int, dst *byte)

@@ -59,6 +59,15 @@ type interleavedImpl struct {
 	// at p, with the packed path's activation tiles; rows whose bit is
 	// clear in mask are not written.
 	tiles *[packTokens + 1]func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+	// unpack, if set, writes a group's nb blocks in the packed path's
+	// group layout (packBytes per block) at dst, for the packed tiles
+	// ptiles (T ≤ maxT): chunks of at least minUnpack tokens go that way,
+	// which spends less per token than the interleaved tiles' unpacking
+	// of each block for every maxT tokens. Both add in the same order.
+	unpack    func(p *byte, nb int, dst *byte)
+	ptiles    *[packTokens + 1]func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+	packBytes int
+	minUnpack int
 }
 
 // CanInterleave reports whether MatMul has interleaved kernels for weights
@@ -201,9 +210,15 @@ func matMulInterleaved(out []float32, w tensor.Mat, x []float32, n int, im *inte
 	j.phase = 1
 	// Long batches go through in chunks of tokenChunk tokens, so that a
 	// chunk's activations stay in the L2 cache while the weights stream
-	// past them.
-	for j.t0 = 0; j.t0 < n; j.t0 += tokenChunk {
-		j.t1 = min(n, j.t0+tokenChunk)
+	// past them; or, if im unpacks groups for the packed tiles, in one
+	// pass, so that each group is unpacked once, as the packed path packs
+	// it once.
+	chunk := tokenChunk
+	if im.unpack != nil && n >= im.minUnpack {
+		chunk = n
+	}
+	for j.t0 = 0; j.t0 < n; j.t0 += chunk {
+		j.t1 = min(n, j.t0+chunk)
 		parallel.Run(j.groups, j)
 	}
 	buf := j.buf
@@ -218,14 +233,31 @@ func (j *packedJob) runInterleaved(lo, hi int) {
 	tileBytes := packTokens * im.actBytes
 	op := unsafe.Pointer(unsafe.SliceData(j.out))
 	gb := packRows * j.wrb
+	tiles := im.tiles
+	var pb *packBuf
+	if im.unpack != nil && j.t1-j.t0 >= im.minUnpack {
+		tiles = im.ptiles
+		pb = packBufPool.Get().(*packBuf)
+		if cap(pb.group) < j.nb*im.packBytes {
+			pb.group = make([]byte, j.nb*im.packBytes)
+		}
+	}
 	for g := lo; g < hi; g++ {
 		r0 := g * packRows
 		mask := 1<<min(packRows, j.rows-r0) - 1
+		p := &j.w[g*gb]
+		if pb != nil {
+			im.unpack(p, j.nb, &pb.group[0])
+			p = &pb.group[0]
+		}
 		for t0 := j.t0; t0 < j.t1; t0 += im.maxT {
 			T := min(im.maxT, j.t1-t0)
 			o := (*float32)(unsafe.Add(op, 4*(t0*j.rows+r0)))
 			a := (t0/packTokens)*j.nb*tileBytes + (t0%packTokens)*im.actBytes
-			im.tiles[T](&j.w[g*gb], &j.act[a], tileBytes, j.nb, o, j.rows, mask)
+			tiles[T](p, &j.act[a], tileBytes, j.nb, o, j.rows, mask)
 		}
+	}
+	if pb != nil {
+		packBufPool.Put(pb)
 	}
 }

@@ -149,3 +149,46 @@ func TestInterleaveRefused(t *testing.T) {
 	}
 	_ = fmt.Sprint()
 }
+
+// TestInterleaveUnpack checks that an interleaved K group unpacks into the
+// bytes the packed K path packs from the row-major rows (the Go
+// references, every CPU), and that the unpack kernels write those bytes.
+func TestInterleaveUnpack(t *testing.T) {
+	rng := rand.New(rand.NewPCG(10, 10))
+	for _, typ := range []tensor.DType{tensor.Q4_K, tensor.Q5_K, tensor.Q6_K} {
+		const rows, nb = 21, 3
+		w := randomMat(rng, typ, rows, nb*256)
+		wi := interleave(w)
+		rb, bb := w.RowBytes(), packedKBlockBytes(typ)
+		for g := 0; g*packRows < rows; g++ {
+			r0 := g * packRows
+			want := make([]byte, nb*bb)
+			packGroupKGeneric(typ, w.Data[r0*rb:], rb, min(packRows, rows-r0), nb, want)
+			got := make([]byte, nb*bb)
+			unpackInterKGeneric(typ, wi.Data[r0*rb:], nb, got)
+			if i := byteDiff(got, want); i >= 0 {
+				t.Fatalf("%s group %d: unpackInterKGeneric byte %d = %d, packGroupKGeneric %d", typ, g, i, got[i], want[i])
+			}
+			im := impl(typ).inter
+			if im == nil || im.unpack == nil {
+				t.Logf("%s: no unpack kernel on this CPU", typ)
+				continue
+			}
+			clear(got)
+			im.unpack(&wi.Data[r0*rb], nb, &got[0])
+			if i := byteDiff(got, want); i >= 0 {
+				t.Fatalf("%s group %d: unpack kernel byte %d = %d, want %d", typ, g, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// byteDiff returns the first index where a and b differ, or −1.
+func byteDiff(a, b []byte) int {
+	for i := range a {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return -1
+}

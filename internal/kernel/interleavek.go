@@ -155,6 +155,21 @@ func decodeInterK(t tensor.DType, g []byte, nb, b, r int, kb *kBlock) {
 	kb.d, kb.dmin = h2f(p[192+2*r:]), h2f(p[224+2*r:])
 }
 
+// unpackInterKGeneric writes the nb blocks of the interleaved group g of
+// K type t in the packed K group layout (packedk_generic.go) into dst:
+// what the packed K tiles read, for long batches.
+func unpackInterKGeneric(t tensor.DType, g []byte, nb int, dst []byte) {
+	bb := packedKBlockBytes(t)
+	var kb kBlock
+	for b := range nb {
+		o := dst[b*bb : (b+1)*bb]
+		for r := range packRows {
+			decodeInterK(t, g, nb, b, r, &kb)
+			putPackedK(t, o, r, &kb)
+		}
+	}
+}
+
 // tileInterleavedKGeneric is the Go reference of the interleaved K tile
 // kernels: out[t*os+r] for t < T tokens and r < rows of the group p (nb
 // blocks of K type typ) against a tile of interleaved K activations a

@@ -295,7 +295,7 @@ func BenchmarkMatMulStreamBatch(b *testing.B) {
 	rng := rand.New(rand.NewPCG(2, 3))
 	for _, tc := range streamCases() {
 		typ := tc.typ
-		if typ == tensor.Q6_K || typ == tensor.Q5_K {
+		if typ == tensor.Q5_K {
 			continue
 		}
 		const rows, cols = 8960, 1536

@@ -90,8 +90,75 @@ func genInterK() {
 		for T := 1; T <= packedKMaxT; T++ {
 			interKTile(k, T)
 		}
+		interKUnpack(k)
 	}
 }
+
+// interKUnpack generates unpackI<kind>: nb blocks of an interleaved K group
+// into the packed K group layout (packedk.go), for the packed K tiles to
+// serve long batches.
+func interKUnpack(k interKKind) {
+	six := k.name == "Q6_K"
+	name := "unpackI" + k.name
+	TEXT(name, NOSPLIT, "func(p *byte, nb int, dst *byte)")
+	bb := 4992
+	if six {
+		bb = 5184
+	}
+	Doc(fmt.Sprintf("%s writes nb blocks of the interleaved %s group at p into the packed K group layout at dst (%d bytes per block, AVX-512).", name, k.name, bb))
+	p := loadGP("p")
+	nb := loadGP("nb")
+	dst := loadGP("dst")
+	dm := Mem{Base: p, Disp: k.d}
+	if k.d < 0 {
+		dp := GP64()
+		IMUL3Q(U32(uint32(k.blockBytes)), nb, dp)
+		ADDQ(p, dp)
+		dm = Mem{Base: dp}
+	}
+	c := &packKConsts{c0f: bcastDword(0x0f0f0f0f)}
+	switch k.name {
+	case "Q5_K":
+		c.c10 = bcastDword(0x10101010)
+	case "Q6_K":
+		c.c30 = bcastDword(0x30303030)
+	}
+	Label(name + "_loop")
+	TESTQ(nb, nb)
+	JZ(LabelRef(name + "_done"))
+	out := Mem{Base: dst, Disp: packKQuants}
+	if six {
+		interKScales6(p, k.scales, out)
+	} else {
+		interKScales(p, k.scales, out)
+	}
+	for j := 0; j < 8; j++ {
+		for i := 0; i < 8; i++ {
+			VMOVDQU32(k.load(p, j, i, c), Mem{Base: dst, Disp: 512*j + 64*i})
+		}
+	}
+	f := ZMM()
+	VCVTPH2PS(dm, f)
+	if six {
+		VMOVUPS(f, Mem{Base: dst, Disp: 5120})
+		ADDQ(U8(32), dm.Base)
+	} else {
+		VMOVUPS(f, Mem{Base: dst, Disp: 4864})
+		g := ZMM()
+		VCVTPH2PS(dm.Offset(32), g)
+		VMOVUPS(g, Mem{Base: dst, Disp: 4928})
+	}
+	ADDQ(U32(uint32(k.blockBytes)), p)
+	ADDQ(U32(uint32(bb)), dst)
+	DECQ(nb)
+	JMP(LabelRef(name + "_loop"))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// packKQuants is the packed K group bytes of the weight values per block.
+const packKQuants = 4096
 
 // interKScales unpacks the 6-bit scales and mins of the 16 rows' Q4_K or
 // Q5_K block at p (three dword vectors at scales) into the stack buffer
