@@ -32,7 +32,7 @@ func TestInterleaveSameBits(t *testing.T) {
 			if !ok || wi.Layout != tensor.Interleaved {
 				t.Fatalf("%s: Interleave did not interleave", typ)
 			}
-			for _, n := range []int{1, 2, 3, 4, 5, 6, 7, 8, 12, 15, 16, 17, 33, 40, 70} {
+			for _, n := range []int{1, 2, 3, 4, 5, 6, 7, 8, 12, 15, 16, 17, 33, 40, 70, 130} {
 				for _, threads := range []int{1, 2, 3} {
 					parallel.SetThreads(threads)
 					x := randomVec(rng, n*cols)
