@@ -136,6 +136,12 @@ DATA kpair1<>+62(SB)/1, $0x0f
 DATA kpair1<>+63(SB)/1, $0x80
 GLOBL kpair1<>(SB), RODATA|NOPTR, $64
 
+DATA interkmasks<>+0(SB)/4, $0x3f3f3f3f
+DATA interkmasks<>+4(SB)/4, $0x0f0f0f0f
+DATA interkmasks<>+8(SB)/4, $0x30303030
+DATA interkmasks<>+12(SB)/4, $0x000000ff
+GLOBL interkmasks<>(SB), RODATA|NOPTR, $16
+
 // func tileIQ4_K_16x1(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 // Requires: AVX, AVX512BW, AVX512F, AVX512_VNNI
 TEXT ·tileIQ4_K_16x1(SB), $1024-56
@@ -151,55 +157,47 @@ TEXT ·tileIQ4_K_16x1(SB), $1024-56
 tileIQ4_K_16x1_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ4_K_16x1_done
-	MOVL          $0x3f3f3f3f, SI
-	VPBROADCASTD  SI, Z2
-	MOVL          $0x0f0f0f0f, SI
-	VPBROADCASTD  SI, Z3
-	MOVL          $0x30303030, SI
-	VPBROADCASTD  SI, Z4
-	VMOVDQU32     (AX), Z5
-	VMOVDQU32     64(AX), Z6
-	VMOVDQU32     128(AX), Z7
-	VPANDD        Z2, Z5, Z8
-	VPANDD        Z2, Z6, Z2
-	VPSRLD        $0x02, Z5, Z9
-	VPANDD        Z4, Z9, Z9
-	VPANDD        Z3, Z7, Z5
-	VPORD         Z9, Z5, Z5
-	VPSRLD        $0x02, Z6, Z9
-	VPANDD        Z4, Z9, Z9
-	VPSRLD        $0x04, Z7, Z4
-	VPANDD        Z3, Z4, Z4
-	VPORD         Z9, Z4, Z4
-	MOVL          $0x000000ff, SI
-	VPBROADCASTD  SI, Z3
-	VPANDD        Z3, Z8, Z6
-	VMOVDQU32     Z6, (SP)
-	VPSRLD        $0x08, Z8, Z6
-	VPANDD        Z3, Z6, Z6
-	VMOVDQU32     Z6, 64(SP)
-	VPSRLD        $0x10, Z8, Z6
-	VPANDD        Z3, Z6, Z6
-	VMOVDQU32     Z6, 128(SP)
-	VPSRLD        $0x18, Z8, Z6
-	VMOVDQU32     Z6, 192(SP)
-	VPANDD        Z3, Z5, Z6
-	VMOVDQU32     Z6, 256(SP)
-	VPSRLD        $0x08, Z5, Z6
-	VPANDD        Z3, Z6, Z6
-	VMOVDQU32     Z6, 320(SP)
-	VPSRLD        $0x10, Z5, Z6
-	VPANDD        Z3, Z6, Z6
-	VMOVDQU32     Z6, 384(SP)
-	VPSRLD        $0x18, Z5, Z3
-	VMOVDQU32     Z3, 448(SP)
-	VPSHUFB       kpair0<>+0(SB), Z2, Z3
-	VMOVDQU32     Z3, 512(SP)
-	VPSHUFB       kpair1<>+0(SB), Z2, Z2
+	VMOVDQU32     (AX), Z2
+	VMOVDQU32     64(AX), Z3
+	VMOVDQU32     128(AX), Z4
+	VPANDD.BCST   interkmasks<>+0(SB), Z2, Z5
+	VPANDD.BCST   interkmasks<>+0(SB), Z3, Z6
+	VPSRLD        $0x02, Z2, Z7
+	VPANDD.BCST   interkmasks<>+8(SB), Z7, Z7
+	VPANDD.BCST   interkmasks<>+4(SB), Z4, Z2
+	VPORD         Z7, Z2, Z2
+	VPSRLD        $0x02, Z3, Z7
+	VPANDD.BCST   interkmasks<>+8(SB), Z7, Z7
+	VPSRLD        $0x04, Z4, Z3
+	VPANDD.BCST   interkmasks<>+4(SB), Z3, Z3
+	VPORD         Z7, Z3, Z3
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z4
+	VMOVDQU32     Z4, (SP)
+	VPSRLD        $0x08, Z5, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z4, Z4
+	VMOVDQU32     Z4, 64(SP)
+	VPSRLD        $0x10, Z5, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z4, Z4
+	VMOVDQU32     Z4, 128(SP)
+	VPSRLD        $0x18, Z5, Z4
+	VMOVDQU32     Z4, 192(SP)
+	VPANDD.BCST   interkmasks<>+12(SB), Z2, Z4
+	VMOVDQU32     Z4, 256(SP)
+	VPSRLD        $0x08, Z2, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z4, Z4
+	VMOVDQU32     Z4, 320(SP)
+	VPSRLD        $0x10, Z2, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z4, Z4
+	VMOVDQU32     Z4, 384(SP)
+	VPSRLD        $0x18, Z2, Z2
+	VMOVDQU32     Z2, 448(SP)
+	VPSHUFB       kpair0<>+0(SB), Z6, Z2
+	VMOVDQU32     Z2, 512(SP)
+	VPSHUFB       kpair1<>+0(SB), Z6, Z2
 	VMOVDQU32     Z2, 576(SP)
-	VPSHUFB       kpair0<>+0(SB), Z4, Z2
+	VPSHUFB       kpair0<>+0(SB), Z3, Z2
 	VMOVDQU32     Z2, 640(SP)
-	VPSHUFB       kpair1<>+0(SB), Z4, Z2
+	VPSHUFB       kpair1<>+0(SB), Z3, Z2
 	VMOVDQU32     Z2, 704(SP)
 	VPANDD        256(AX), Z1, Z2
 	VPANDD        320(AX), Z1, Z3
@@ -432,55 +430,47 @@ TEXT ·tileIQ4_K_16x2(SB), $1024-56
 tileIQ4_K_16x2_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ4_K_16x2_done
-	MOVL          $0x3f3f3f3f, SI
-	VPBROADCASTD  SI, Z2
-	MOVL          $0x0f0f0f0f, SI
-	VPBROADCASTD  SI, Z3
-	MOVL          $0x30303030, SI
-	VPBROADCASTD  SI, Z4
-	VMOVDQU32     (AX), Z5
-	VMOVDQU32     64(AX), Z6
-	VMOVDQU32     128(AX), Z7
-	VPANDD        Z2, Z5, Z8
-	VPANDD        Z2, Z6, Z2
-	VPSRLD        $0x02, Z5, Z9
-	VPANDD        Z4, Z9, Z9
-	VPANDD        Z3, Z7, Z5
-	VPORD         Z9, Z5, Z5
-	VPSRLD        $0x02, Z6, Z9
-	VPANDD        Z4, Z9, Z9
-	VPSRLD        $0x04, Z7, Z4
-	VPANDD        Z3, Z4, Z4
-	VPORD         Z9, Z4, Z4
-	MOVL          $0x000000ff, SI
-	VPBROADCASTD  SI, Z3
-	VPANDD        Z3, Z8, Z6
-	VMOVDQU32     Z6, (SP)
-	VPSRLD        $0x08, Z8, Z6
-	VPANDD        Z3, Z6, Z6
-	VMOVDQU32     Z6, 64(SP)
-	VPSRLD        $0x10, Z8, Z6
-	VPANDD        Z3, Z6, Z6
-	VMOVDQU32     Z6, 128(SP)
-	VPSRLD        $0x18, Z8, Z6
-	VMOVDQU32     Z6, 192(SP)
-	VPANDD        Z3, Z5, Z6
-	VMOVDQU32     Z6, 256(SP)
-	VPSRLD        $0x08, Z5, Z6
-	VPANDD        Z3, Z6, Z6
-	VMOVDQU32     Z6, 320(SP)
-	VPSRLD        $0x10, Z5, Z6
-	VPANDD        Z3, Z6, Z6
-	VMOVDQU32     Z6, 384(SP)
-	VPSRLD        $0x18, Z5, Z3
-	VMOVDQU32     Z3, 448(SP)
-	VPSHUFB       kpair0<>+0(SB), Z2, Z3
-	VMOVDQU32     Z3, 512(SP)
-	VPSHUFB       kpair1<>+0(SB), Z2, Z2
+	VMOVDQU32     (AX), Z2
+	VMOVDQU32     64(AX), Z3
+	VMOVDQU32     128(AX), Z4
+	VPANDD.BCST   interkmasks<>+0(SB), Z2, Z5
+	VPANDD.BCST   interkmasks<>+0(SB), Z3, Z6
+	VPSRLD        $0x02, Z2, Z7
+	VPANDD.BCST   interkmasks<>+8(SB), Z7, Z7
+	VPANDD.BCST   interkmasks<>+4(SB), Z4, Z2
+	VPORD         Z7, Z2, Z2
+	VPSRLD        $0x02, Z3, Z7
+	VPANDD.BCST   interkmasks<>+8(SB), Z7, Z7
+	VPSRLD        $0x04, Z4, Z3
+	VPANDD.BCST   interkmasks<>+4(SB), Z3, Z3
+	VPORD         Z7, Z3, Z3
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z4
+	VMOVDQU32     Z4, (SP)
+	VPSRLD        $0x08, Z5, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z4, Z4
+	VMOVDQU32     Z4, 64(SP)
+	VPSRLD        $0x10, Z5, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z4, Z4
+	VMOVDQU32     Z4, 128(SP)
+	VPSRLD        $0x18, Z5, Z4
+	VMOVDQU32     Z4, 192(SP)
+	VPANDD.BCST   interkmasks<>+12(SB), Z2, Z4
+	VMOVDQU32     Z4, 256(SP)
+	VPSRLD        $0x08, Z2, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z4, Z4
+	VMOVDQU32     Z4, 320(SP)
+	VPSRLD        $0x10, Z2, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z4, Z4
+	VMOVDQU32     Z4, 384(SP)
+	VPSRLD        $0x18, Z2, Z2
+	VMOVDQU32     Z2, 448(SP)
+	VPSHUFB       kpair0<>+0(SB), Z6, Z2
+	VMOVDQU32     Z2, 512(SP)
+	VPSHUFB       kpair1<>+0(SB), Z6, Z2
 	VMOVDQU32     Z2, 576(SP)
-	VPSHUFB       kpair0<>+0(SB), Z4, Z2
+	VPSHUFB       kpair0<>+0(SB), Z3, Z2
 	VMOVDQU32     Z2, 640(SP)
-	VPSHUFB       kpair1<>+0(SB), Z4, Z2
+	VPSHUFB       kpair1<>+0(SB), Z3, Z2
 	VMOVDQU32     Z2, 704(SP)
 	VPANDD        256(AX), Z1, Z3
 	VPANDD        320(AX), Z1, Z4
@@ -818,55 +808,47 @@ TEXT ·tileIQ4_K_16x3(SB), $1024-56
 tileIQ4_K_16x3_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ4_K_16x3_done
-	MOVL          $0x3f3f3f3f, SI
-	VPBROADCASTD  SI, Z2
-	MOVL          $0x0f0f0f0f, SI
-	VPBROADCASTD  SI, Z3
-	MOVL          $0x30303030, SI
-	VPBROADCASTD  SI, Z4
-	VMOVDQU32     (AX), Z5
-	VMOVDQU32     64(AX), Z6
-	VMOVDQU32     128(AX), Z7
-	VPANDD        Z2, Z5, Z8
-	VPANDD        Z2, Z6, Z2
-	VPSRLD        $0x02, Z5, Z9
-	VPANDD        Z4, Z9, Z9
-	VPANDD        Z3, Z7, Z5
-	VPORD         Z9, Z5, Z5
-	VPSRLD        $0x02, Z6, Z9
-	VPANDD        Z4, Z9, Z9
-	VPSRLD        $0x04, Z7, Z4
-	VPANDD        Z3, Z4, Z4
-	VPORD         Z9, Z4, Z4
-	MOVL          $0x000000ff, SI
-	VPBROADCASTD  SI, Z3
-	VPANDD        Z3, Z8, Z6
-	VMOVDQU32     Z6, (SP)
-	VPSRLD        $0x08, Z8, Z6
-	VPANDD        Z3, Z6, Z6
-	VMOVDQU32     Z6, 64(SP)
-	VPSRLD        $0x10, Z8, Z6
-	VPANDD        Z3, Z6, Z6
-	VMOVDQU32     Z6, 128(SP)
-	VPSRLD        $0x18, Z8, Z6
-	VMOVDQU32     Z6, 192(SP)
-	VPANDD        Z3, Z5, Z6
-	VMOVDQU32     Z6, 256(SP)
-	VPSRLD        $0x08, Z5, Z6
-	VPANDD        Z3, Z6, Z6
-	VMOVDQU32     Z6, 320(SP)
-	VPSRLD        $0x10, Z5, Z6
-	VPANDD        Z3, Z6, Z6
-	VMOVDQU32     Z6, 384(SP)
-	VPSRLD        $0x18, Z5, Z3
-	VMOVDQU32     Z3, 448(SP)
-	VPSHUFB       kpair0<>+0(SB), Z2, Z3
-	VMOVDQU32     Z3, 512(SP)
-	VPSHUFB       kpair1<>+0(SB), Z2, Z2
+	VMOVDQU32     (AX), Z2
+	VMOVDQU32     64(AX), Z3
+	VMOVDQU32     128(AX), Z4
+	VPANDD.BCST   interkmasks<>+0(SB), Z2, Z5
+	VPANDD.BCST   interkmasks<>+0(SB), Z3, Z6
+	VPSRLD        $0x02, Z2, Z7
+	VPANDD.BCST   interkmasks<>+8(SB), Z7, Z7
+	VPANDD.BCST   interkmasks<>+4(SB), Z4, Z2
+	VPORD         Z7, Z2, Z2
+	VPSRLD        $0x02, Z3, Z7
+	VPANDD.BCST   interkmasks<>+8(SB), Z7, Z7
+	VPSRLD        $0x04, Z4, Z3
+	VPANDD.BCST   interkmasks<>+4(SB), Z3, Z3
+	VPORD         Z7, Z3, Z3
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z4
+	VMOVDQU32     Z4, (SP)
+	VPSRLD        $0x08, Z5, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z4, Z4
+	VMOVDQU32     Z4, 64(SP)
+	VPSRLD        $0x10, Z5, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z4, Z4
+	VMOVDQU32     Z4, 128(SP)
+	VPSRLD        $0x18, Z5, Z4
+	VMOVDQU32     Z4, 192(SP)
+	VPANDD.BCST   interkmasks<>+12(SB), Z2, Z4
+	VMOVDQU32     Z4, 256(SP)
+	VPSRLD        $0x08, Z2, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z4, Z4
+	VMOVDQU32     Z4, 320(SP)
+	VPSRLD        $0x10, Z2, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z4, Z4
+	VMOVDQU32     Z4, 384(SP)
+	VPSRLD        $0x18, Z2, Z2
+	VMOVDQU32     Z2, 448(SP)
+	VPSHUFB       kpair0<>+0(SB), Z6, Z2
+	VMOVDQU32     Z2, 512(SP)
+	VPSHUFB       kpair1<>+0(SB), Z6, Z2
 	VMOVDQU32     Z2, 576(SP)
-	VPSHUFB       kpair0<>+0(SB), Z4, Z2
+	VPSHUFB       kpair0<>+0(SB), Z3, Z2
 	VMOVDQU32     Z2, 640(SP)
-	VPSHUFB       kpair1<>+0(SB), Z4, Z2
+	VPSHUFB       kpair1<>+0(SB), Z3, Z2
 	VMOVDQU32     Z2, 704(SP)
 	VPANDD        256(AX), Z1, Z2
 	VPANDD        320(AX), Z1, Z3
@@ -1309,55 +1291,47 @@ TEXT ·tileIQ4_K_16x4(SB), $1024-56
 tileIQ4_K_16x4_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ4_K_16x4_done
-	MOVL          $0x3f3f3f3f, SI
-	VPBROADCASTD  SI, Z2
-	MOVL          $0x0f0f0f0f, SI
-	VPBROADCASTD  SI, Z3
-	MOVL          $0x30303030, SI
-	VPBROADCASTD  SI, Z4
-	VMOVDQU32     (AX), Z5
-	VMOVDQU32     64(AX), Z6
-	VMOVDQU32     128(AX), Z7
-	VPANDD        Z2, Z5, Z8
-	VPANDD        Z2, Z6, Z2
-	VPSRLD        $0x02, Z5, Z9
-	VPANDD        Z4, Z9, Z9
-	VPANDD        Z3, Z7, Z5
-	VPORD         Z9, Z5, Z5
-	VPSRLD        $0x02, Z6, Z9
-	VPANDD        Z4, Z9, Z9
-	VPSRLD        $0x04, Z7, Z4
-	VPANDD        Z3, Z4, Z4
-	VPORD         Z9, Z4, Z4
-	MOVL          $0x000000ff, SI
-	VPBROADCASTD  SI, Z3
-	VPANDD        Z3, Z8, Z6
-	VMOVDQU32     Z6, (SP)
-	VPSRLD        $0x08, Z8, Z6
-	VPANDD        Z3, Z6, Z6
-	VMOVDQU32     Z6, 64(SP)
-	VPSRLD        $0x10, Z8, Z6
-	VPANDD        Z3, Z6, Z6
-	VMOVDQU32     Z6, 128(SP)
-	VPSRLD        $0x18, Z8, Z6
-	VMOVDQU32     Z6, 192(SP)
-	VPANDD        Z3, Z5, Z6
-	VMOVDQU32     Z6, 256(SP)
-	VPSRLD        $0x08, Z5, Z6
-	VPANDD        Z3, Z6, Z6
-	VMOVDQU32     Z6, 320(SP)
-	VPSRLD        $0x10, Z5, Z6
-	VPANDD        Z3, Z6, Z6
-	VMOVDQU32     Z6, 384(SP)
-	VPSRLD        $0x18, Z5, Z3
-	VMOVDQU32     Z3, 448(SP)
-	VPSHUFB       kpair0<>+0(SB), Z2, Z3
-	VMOVDQU32     Z3, 512(SP)
-	VPSHUFB       kpair1<>+0(SB), Z2, Z2
+	VMOVDQU32     (AX), Z2
+	VMOVDQU32     64(AX), Z3
+	VMOVDQU32     128(AX), Z4
+	VPANDD.BCST   interkmasks<>+0(SB), Z2, Z5
+	VPANDD.BCST   interkmasks<>+0(SB), Z3, Z6
+	VPSRLD        $0x02, Z2, Z7
+	VPANDD.BCST   interkmasks<>+8(SB), Z7, Z7
+	VPANDD.BCST   interkmasks<>+4(SB), Z4, Z2
+	VPORD         Z7, Z2, Z2
+	VPSRLD        $0x02, Z3, Z7
+	VPANDD.BCST   interkmasks<>+8(SB), Z7, Z7
+	VPSRLD        $0x04, Z4, Z3
+	VPANDD.BCST   interkmasks<>+4(SB), Z3, Z3
+	VPORD         Z7, Z3, Z3
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z4
+	VMOVDQU32     Z4, (SP)
+	VPSRLD        $0x08, Z5, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z4, Z4
+	VMOVDQU32     Z4, 64(SP)
+	VPSRLD        $0x10, Z5, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z4, Z4
+	VMOVDQU32     Z4, 128(SP)
+	VPSRLD        $0x18, Z5, Z4
+	VMOVDQU32     Z4, 192(SP)
+	VPANDD.BCST   interkmasks<>+12(SB), Z2, Z4
+	VMOVDQU32     Z4, 256(SP)
+	VPSRLD        $0x08, Z2, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z4, Z4
+	VMOVDQU32     Z4, 320(SP)
+	VPSRLD        $0x10, Z2, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z4, Z4
+	VMOVDQU32     Z4, 384(SP)
+	VPSRLD        $0x18, Z2, Z2
+	VMOVDQU32     Z2, 448(SP)
+	VPSHUFB       kpair0<>+0(SB), Z6, Z2
+	VMOVDQU32     Z2, 512(SP)
+	VPSHUFB       kpair1<>+0(SB), Z6, Z2
 	VMOVDQU32     Z2, 576(SP)
-	VPSHUFB       kpair0<>+0(SB), Z4, Z2
+	VPSHUFB       kpair0<>+0(SB), Z3, Z2
 	VMOVDQU32     Z2, 640(SP)
-	VPSHUFB       kpair1<>+0(SB), Z4, Z2
+	VPSHUFB       kpair1<>+0(SB), Z3, Z2
 	VMOVDQU32     Z2, 704(SP)
 	VPANDD        256(AX), Z1, Z3
 	VPANDD        320(AX), Z1, Z4
@@ -1905,55 +1879,47 @@ TEXT ·tileIQ4_K_16x5(SB), $1024-56
 tileIQ4_K_16x5_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ4_K_16x5_done
-	MOVL          $0x3f3f3f3f, SI
-	VPBROADCASTD  SI, Z2
-	MOVL          $0x0f0f0f0f, SI
-	VPBROADCASTD  SI, Z3
-	MOVL          $0x30303030, SI
-	VPBROADCASTD  SI, Z4
-	VMOVDQU32     (AX), Z5
-	VMOVDQU32     64(AX), Z6
-	VMOVDQU32     128(AX), Z7
-	VPANDD        Z2, Z5, Z8
-	VPANDD        Z2, Z6, Z2
-	VPSRLD        $0x02, Z5, Z9
-	VPANDD        Z4, Z9, Z9
-	VPANDD        Z3, Z7, Z5
-	VPORD         Z9, Z5, Z5
-	VPSRLD        $0x02, Z6, Z9
-	VPANDD        Z4, Z9, Z9
-	VPSRLD        $0x04, Z7, Z4
-	VPANDD        Z3, Z4, Z4
-	VPORD         Z9, Z4, Z4
-	MOVL          $0x000000ff, SI
-	VPBROADCASTD  SI, Z3
-	VPANDD        Z3, Z8, Z6
-	VMOVDQU32     Z6, (SP)
-	VPSRLD        $0x08, Z8, Z6
-	VPANDD        Z3, Z6, Z6
-	VMOVDQU32     Z6, 64(SP)
-	VPSRLD        $0x10, Z8, Z6
-	VPANDD        Z3, Z6, Z6
-	VMOVDQU32     Z6, 128(SP)
-	VPSRLD        $0x18, Z8, Z6
-	VMOVDQU32     Z6, 192(SP)
-	VPANDD        Z3, Z5, Z6
-	VMOVDQU32     Z6, 256(SP)
-	VPSRLD        $0x08, Z5, Z6
-	VPANDD        Z3, Z6, Z6
-	VMOVDQU32     Z6, 320(SP)
-	VPSRLD        $0x10, Z5, Z6
-	VPANDD        Z3, Z6, Z6
-	VMOVDQU32     Z6, 384(SP)
-	VPSRLD        $0x18, Z5, Z3
-	VMOVDQU32     Z3, 448(SP)
-	VPSHUFB       kpair0<>+0(SB), Z2, Z3
-	VMOVDQU32     Z3, 512(SP)
-	VPSHUFB       kpair1<>+0(SB), Z2, Z2
+	VMOVDQU32     (AX), Z2
+	VMOVDQU32     64(AX), Z3
+	VMOVDQU32     128(AX), Z4
+	VPANDD.BCST   interkmasks<>+0(SB), Z2, Z5
+	VPANDD.BCST   interkmasks<>+0(SB), Z3, Z6
+	VPSRLD        $0x02, Z2, Z7
+	VPANDD.BCST   interkmasks<>+8(SB), Z7, Z7
+	VPANDD.BCST   interkmasks<>+4(SB), Z4, Z2
+	VPORD         Z7, Z2, Z2
+	VPSRLD        $0x02, Z3, Z7
+	VPANDD.BCST   interkmasks<>+8(SB), Z7, Z7
+	VPSRLD        $0x04, Z4, Z3
+	VPANDD.BCST   interkmasks<>+4(SB), Z3, Z3
+	VPORD         Z7, Z3, Z3
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z4
+	VMOVDQU32     Z4, (SP)
+	VPSRLD        $0x08, Z5, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z4, Z4
+	VMOVDQU32     Z4, 64(SP)
+	VPSRLD        $0x10, Z5, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z4, Z4
+	VMOVDQU32     Z4, 128(SP)
+	VPSRLD        $0x18, Z5, Z4
+	VMOVDQU32     Z4, 192(SP)
+	VPANDD.BCST   interkmasks<>+12(SB), Z2, Z4
+	VMOVDQU32     Z4, 256(SP)
+	VPSRLD        $0x08, Z2, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z4, Z4
+	VMOVDQU32     Z4, 320(SP)
+	VPSRLD        $0x10, Z2, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z4, Z4
+	VMOVDQU32     Z4, 384(SP)
+	VPSRLD        $0x18, Z2, Z2
+	VMOVDQU32     Z2, 448(SP)
+	VPSHUFB       kpair0<>+0(SB), Z6, Z2
+	VMOVDQU32     Z2, 512(SP)
+	VPSHUFB       kpair1<>+0(SB), Z6, Z2
 	VMOVDQU32     Z2, 576(SP)
-	VPSHUFB       kpair0<>+0(SB), Z4, Z2
+	VPSHUFB       kpair0<>+0(SB), Z3, Z2
 	VMOVDQU32     Z2, 640(SP)
-	VPSHUFB       kpair1<>+0(SB), Z4, Z2
+	VPSHUFB       kpair1<>+0(SB), Z3, Z2
 	VMOVDQU32     Z2, 704(SP)
 	VPANDD        256(AX), Z1, Z2
 	VPANDD        320(AX), Z1, Z3
@@ -2606,55 +2572,47 @@ TEXT ·tileIQ4_K_16x6(SB), $1024-56
 tileIQ4_K_16x6_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ4_K_16x6_done
-	MOVL          $0x3f3f3f3f, SI
-	VPBROADCASTD  SI, Z2
-	MOVL          $0x0f0f0f0f, SI
-	VPBROADCASTD  SI, Z3
-	MOVL          $0x30303030, SI
-	VPBROADCASTD  SI, Z4
-	VMOVDQU32     (AX), Z5
-	VMOVDQU32     64(AX), Z6
-	VMOVDQU32     128(AX), Z7
-	VPANDD        Z2, Z5, Z8
-	VPANDD        Z2, Z6, Z2
-	VPSRLD        $0x02, Z5, Z9
-	VPANDD        Z4, Z9, Z9
-	VPANDD        Z3, Z7, Z5
-	VPORD         Z9, Z5, Z5
-	VPSRLD        $0x02, Z6, Z9
-	VPANDD        Z4, Z9, Z9
-	VPSRLD        $0x04, Z7, Z4
-	VPANDD        Z3, Z4, Z4
-	VPORD         Z9, Z4, Z4
-	MOVL          $0x000000ff, SI
-	VPBROADCASTD  SI, Z3
-	VPANDD        Z3, Z8, Z6
-	VMOVDQU32     Z6, (SP)
-	VPSRLD        $0x08, Z8, Z6
-	VPANDD        Z3, Z6, Z6
-	VMOVDQU32     Z6, 64(SP)
-	VPSRLD        $0x10, Z8, Z6
-	VPANDD        Z3, Z6, Z6
-	VMOVDQU32     Z6, 128(SP)
-	VPSRLD        $0x18, Z8, Z6
-	VMOVDQU32     Z6, 192(SP)
-	VPANDD        Z3, Z5, Z6
-	VMOVDQU32     Z6, 256(SP)
-	VPSRLD        $0x08, Z5, Z6
-	VPANDD        Z3, Z6, Z6
-	VMOVDQU32     Z6, 320(SP)
-	VPSRLD        $0x10, Z5, Z6
-	VPANDD        Z3, Z6, Z6
-	VMOVDQU32     Z6, 384(SP)
-	VPSRLD        $0x18, Z5, Z3
-	VMOVDQU32     Z3, 448(SP)
-	VPSHUFB       kpair0<>+0(SB), Z2, Z3
-	VMOVDQU32     Z3, 512(SP)
-	VPSHUFB       kpair1<>+0(SB), Z2, Z2
+	VMOVDQU32     (AX), Z2
+	VMOVDQU32     64(AX), Z3
+	VMOVDQU32     128(AX), Z4
+	VPANDD.BCST   interkmasks<>+0(SB), Z2, Z5
+	VPANDD.BCST   interkmasks<>+0(SB), Z3, Z6
+	VPSRLD        $0x02, Z2, Z7
+	VPANDD.BCST   interkmasks<>+8(SB), Z7, Z7
+	VPANDD.BCST   interkmasks<>+4(SB), Z4, Z2
+	VPORD         Z7, Z2, Z2
+	VPSRLD        $0x02, Z3, Z7
+	VPANDD.BCST   interkmasks<>+8(SB), Z7, Z7
+	VPSRLD        $0x04, Z4, Z3
+	VPANDD.BCST   interkmasks<>+4(SB), Z3, Z3
+	VPORD         Z7, Z3, Z3
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z4
+	VMOVDQU32     Z4, (SP)
+	VPSRLD        $0x08, Z5, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z4, Z4
+	VMOVDQU32     Z4, 64(SP)
+	VPSRLD        $0x10, Z5, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z4, Z4
+	VMOVDQU32     Z4, 128(SP)
+	VPSRLD        $0x18, Z5, Z4
+	VMOVDQU32     Z4, 192(SP)
+	VPANDD.BCST   interkmasks<>+12(SB), Z2, Z4
+	VMOVDQU32     Z4, 256(SP)
+	VPSRLD        $0x08, Z2, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z4, Z4
+	VMOVDQU32     Z4, 320(SP)
+	VPSRLD        $0x10, Z2, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z4, Z4
+	VMOVDQU32     Z4, 384(SP)
+	VPSRLD        $0x18, Z2, Z2
+	VMOVDQU32     Z2, 448(SP)
+	VPSHUFB       kpair0<>+0(SB), Z6, Z2
+	VMOVDQU32     Z2, 512(SP)
+	VPSHUFB       kpair1<>+0(SB), Z6, Z2
 	VMOVDQU32     Z2, 576(SP)
-	VPSHUFB       kpair0<>+0(SB), Z4, Z2
+	VPSHUFB       kpair0<>+0(SB), Z3, Z2
 	VMOVDQU32     Z2, 640(SP)
-	VPSHUFB       kpair1<>+0(SB), Z4, Z2
+	VPSHUFB       kpair1<>+0(SB), Z3, Z2
 	VMOVDQU32     Z2, 704(SP)
 	VPANDD        256(AX), Z1, Z3
 	VPANDD        320(AX), Z1, Z4
@@ -3412,55 +3370,47 @@ TEXT ·tileIQ4_K_16x7(SB), $1024-56
 tileIQ4_K_16x7_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ4_K_16x7_done
-	MOVL          $0x3f3f3f3f, SI
-	VPBROADCASTD  SI, Z2
-	MOVL          $0x0f0f0f0f, SI
-	VPBROADCASTD  SI, Z3
-	MOVL          $0x30303030, SI
-	VPBROADCASTD  SI, Z4
-	VMOVDQU32     (AX), Z5
-	VMOVDQU32     64(AX), Z6
-	VMOVDQU32     128(AX), Z7
-	VPANDD        Z2, Z5, Z8
-	VPANDD        Z2, Z6, Z2
-	VPSRLD        $0x02, Z5, Z9
-	VPANDD        Z4, Z9, Z9
-	VPANDD        Z3, Z7, Z5
-	VPORD         Z9, Z5, Z5
-	VPSRLD        $0x02, Z6, Z9
-	VPANDD        Z4, Z9, Z9
-	VPSRLD        $0x04, Z7, Z4
-	VPANDD        Z3, Z4, Z4
-	VPORD         Z9, Z4, Z4
-	MOVL          $0x000000ff, SI
-	VPBROADCASTD  SI, Z3
-	VPANDD        Z3, Z8, Z6
-	VMOVDQU32     Z6, (SP)
-	VPSRLD        $0x08, Z8, Z6
-	VPANDD        Z3, Z6, Z6
-	VMOVDQU32     Z6, 64(SP)
-	VPSRLD        $0x10, Z8, Z6
-	VPANDD        Z3, Z6, Z6
-	VMOVDQU32     Z6, 128(SP)
-	VPSRLD        $0x18, Z8, Z6
-	VMOVDQU32     Z6, 192(SP)
-	VPANDD        Z3, Z5, Z6
-	VMOVDQU32     Z6, 256(SP)
-	VPSRLD        $0x08, Z5, Z6
-	VPANDD        Z3, Z6, Z6
-	VMOVDQU32     Z6, 320(SP)
-	VPSRLD        $0x10, Z5, Z6
-	VPANDD        Z3, Z6, Z6
-	VMOVDQU32     Z6, 384(SP)
-	VPSRLD        $0x18, Z5, Z3
-	VMOVDQU32     Z3, 448(SP)
-	VPSHUFB       kpair0<>+0(SB), Z2, Z3
-	VMOVDQU32     Z3, 512(SP)
-	VPSHUFB       kpair1<>+0(SB), Z2, Z2
+	VMOVDQU32     (AX), Z2
+	VMOVDQU32     64(AX), Z3
+	VMOVDQU32     128(AX), Z4
+	VPANDD.BCST   interkmasks<>+0(SB), Z2, Z5
+	VPANDD.BCST   interkmasks<>+0(SB), Z3, Z6
+	VPSRLD        $0x02, Z2, Z7
+	VPANDD.BCST   interkmasks<>+8(SB), Z7, Z7
+	VPANDD.BCST   interkmasks<>+4(SB), Z4, Z2
+	VPORD         Z7, Z2, Z2
+	VPSRLD        $0x02, Z3, Z7
+	VPANDD.BCST   interkmasks<>+8(SB), Z7, Z7
+	VPSRLD        $0x04, Z4, Z3
+	VPANDD.BCST   interkmasks<>+4(SB), Z3, Z3
+	VPORD         Z7, Z3, Z3
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z4
+	VMOVDQU32     Z4, (SP)
+	VPSRLD        $0x08, Z5, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z4, Z4
+	VMOVDQU32     Z4, 64(SP)
+	VPSRLD        $0x10, Z5, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z4, Z4
+	VMOVDQU32     Z4, 128(SP)
+	VPSRLD        $0x18, Z5, Z4
+	VMOVDQU32     Z4, 192(SP)
+	VPANDD.BCST   interkmasks<>+12(SB), Z2, Z4
+	VMOVDQU32     Z4, 256(SP)
+	VPSRLD        $0x08, Z2, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z4, Z4
+	VMOVDQU32     Z4, 320(SP)
+	VPSRLD        $0x10, Z2, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z4, Z4
+	VMOVDQU32     Z4, 384(SP)
+	VPSRLD        $0x18, Z2, Z2
+	VMOVDQU32     Z2, 448(SP)
+	VPSHUFB       kpair0<>+0(SB), Z6, Z2
+	VMOVDQU32     Z2, 512(SP)
+	VPSHUFB       kpair1<>+0(SB), Z6, Z2
 	VMOVDQU32     Z2, 576(SP)
-	VPSHUFB       kpair0<>+0(SB), Z4, Z2
+	VPSHUFB       kpair0<>+0(SB), Z3, Z2
 	VMOVDQU32     Z2, 640(SP)
-	VPSHUFB       kpair1<>+0(SB), Z4, Z2
+	VPSHUFB       kpair1<>+0(SB), Z3, Z2
 	VMOVDQU32     Z2, 704(SP)
 	VPANDD        256(AX), Z1, Z2
 	VPANDD        320(AX), Z1, Z3
@@ -4323,55 +4273,47 @@ TEXT ·tileIQ4_K_16x8(SB), $1024-56
 tileIQ4_K_16x8_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ4_K_16x8_done
-	MOVL          $0x3f3f3f3f, SI
-	VPBROADCASTD  SI, Z2
-	MOVL          $0x0f0f0f0f, SI
-	VPBROADCASTD  SI, Z3
-	MOVL          $0x30303030, SI
-	VPBROADCASTD  SI, Z4
-	VMOVDQU32     (AX), Z5
-	VMOVDQU32     64(AX), Z6
-	VMOVDQU32     128(AX), Z7
-	VPANDD        Z2, Z5, Z8
-	VPANDD        Z2, Z6, Z2
-	VPSRLD        $0x02, Z5, Z9
-	VPANDD        Z4, Z9, Z9
-	VPANDD        Z3, Z7, Z5
-	VPORD         Z9, Z5, Z5
-	VPSRLD        $0x02, Z6, Z9
-	VPANDD        Z4, Z9, Z9
-	VPSRLD        $0x04, Z7, Z4
-	VPANDD        Z3, Z4, Z4
-	VPORD         Z9, Z4, Z4
-	MOVL          $0x000000ff, SI
-	VPBROADCASTD  SI, Z3
-	VPANDD        Z3, Z8, Z6
-	VMOVDQU32     Z6, (SP)
-	VPSRLD        $0x08, Z8, Z6
-	VPANDD        Z3, Z6, Z6
-	VMOVDQU32     Z6, 64(SP)
-	VPSRLD        $0x10, Z8, Z6
-	VPANDD        Z3, Z6, Z6
-	VMOVDQU32     Z6, 128(SP)
-	VPSRLD        $0x18, Z8, Z6
-	VMOVDQU32     Z6, 192(SP)
-	VPANDD        Z3, Z5, Z6
-	VMOVDQU32     Z6, 256(SP)
-	VPSRLD        $0x08, Z5, Z6
-	VPANDD        Z3, Z6, Z6
-	VMOVDQU32     Z6, 320(SP)
-	VPSRLD        $0x10, Z5, Z6
-	VPANDD        Z3, Z6, Z6
-	VMOVDQU32     Z6, 384(SP)
-	VPSRLD        $0x18, Z5, Z3
-	VMOVDQU32     Z3, 448(SP)
-	VPSHUFB       kpair0<>+0(SB), Z2, Z3
-	VMOVDQU32     Z3, 512(SP)
-	VPSHUFB       kpair1<>+0(SB), Z2, Z2
+	VMOVDQU32     (AX), Z2
+	VMOVDQU32     64(AX), Z3
+	VMOVDQU32     128(AX), Z4
+	VPANDD.BCST   interkmasks<>+0(SB), Z2, Z5
+	VPANDD.BCST   interkmasks<>+0(SB), Z3, Z6
+	VPSRLD        $0x02, Z2, Z7
+	VPANDD.BCST   interkmasks<>+8(SB), Z7, Z7
+	VPANDD.BCST   interkmasks<>+4(SB), Z4, Z2
+	VPORD         Z7, Z2, Z2
+	VPSRLD        $0x02, Z3, Z7
+	VPANDD.BCST   interkmasks<>+8(SB), Z7, Z7
+	VPSRLD        $0x04, Z4, Z3
+	VPANDD.BCST   interkmasks<>+4(SB), Z3, Z3
+	VPORD         Z7, Z3, Z3
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z4
+	VMOVDQU32     Z4, (SP)
+	VPSRLD        $0x08, Z5, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z4, Z4
+	VMOVDQU32     Z4, 64(SP)
+	VPSRLD        $0x10, Z5, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z4, Z4
+	VMOVDQU32     Z4, 128(SP)
+	VPSRLD        $0x18, Z5, Z4
+	VMOVDQU32     Z4, 192(SP)
+	VPANDD.BCST   interkmasks<>+12(SB), Z2, Z4
+	VMOVDQU32     Z4, 256(SP)
+	VPSRLD        $0x08, Z2, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z4, Z4
+	VMOVDQU32     Z4, 320(SP)
+	VPSRLD        $0x10, Z2, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z4, Z4
+	VMOVDQU32     Z4, 384(SP)
+	VPSRLD        $0x18, Z2, Z2
+	VMOVDQU32     Z2, 448(SP)
+	VPSHUFB       kpair0<>+0(SB), Z6, Z2
+	VMOVDQU32     Z2, 512(SP)
+	VPSHUFB       kpair1<>+0(SB), Z6, Z2
 	VMOVDQU32     Z2, 576(SP)
-	VPSHUFB       kpair0<>+0(SB), Z4, Z2
+	VPSHUFB       kpair0<>+0(SB), Z3, Z2
 	VMOVDQU32     Z2, 640(SP)
-	VPSHUFB       kpair1<>+0(SB), Z4, Z2
+	VPSHUFB       kpair1<>+0(SB), Z3, Z2
 	VMOVDQU32     Z2, 704(SP)
 	VPANDD        256(AX), Z1, Z3
 	VPANDD        320(AX), Z1, Z4
@@ -5326,226 +5268,218 @@ TEXT ·unpackIQ4_K(SB), NOSPLIT, $0-24
 	VPBROADCASTD BX, Z0
 
 unpackIQ4_K_loop:
-	TESTQ        CX, CX
-	JZ           unpackIQ4_K_done
-	MOVL         $0x3f3f3f3f, BX
-	VPBROADCASTD BX, Z1
-	MOVL         $0x0f0f0f0f, BX
-	VPBROADCASTD BX, Z2
-	MOVL         $0x30303030, BX
-	VPBROADCASTD BX, Z3
-	VMOVDQU32    (AX), Z4
-	VMOVDQU32    64(AX), Z5
-	VMOVDQU32    128(AX), Z6
-	VPANDD       Z1, Z4, Z7
-	VPANDD       Z1, Z5, Z1
-	VPSRLD       $0x02, Z4, Z8
-	VPANDD       Z3, Z8, Z8
-	VPANDD       Z2, Z6, Z4
-	VPORD        Z8, Z4, Z4
-	VPSRLD       $0x02, Z5, Z8
-	VPANDD       Z3, Z8, Z8
-	VPSRLD       $0x04, Z6, Z3
-	VPANDD       Z2, Z3, Z3
-	VPORD        Z8, Z3, Z3
-	MOVL         $0x000000ff, BX
-	VPBROADCASTD BX, Z2
-	VPANDD       Z2, Z7, Z5
-	VMOVDQU32    Z5, 4096(DX)
-	VPSRLD       $0x08, Z7, Z5
-	VPANDD       Z2, Z5, Z5
-	VMOVDQU32    Z5, 4160(DX)
-	VPSRLD       $0x10, Z7, Z5
-	VPANDD       Z2, Z5, Z5
-	VMOVDQU32    Z5, 4224(DX)
-	VPSRLD       $0x18, Z7, Z5
-	VMOVDQU32    Z5, 4288(DX)
-	VPANDD       Z2, Z4, Z5
-	VMOVDQU32    Z5, 4352(DX)
-	VPSRLD       $0x08, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VMOVDQU32    Z5, 4416(DX)
-	VPSRLD       $0x10, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VMOVDQU32    Z5, 4480(DX)
-	VPSRLD       $0x18, Z4, Z2
-	VMOVDQU32    Z2, 4544(DX)
-	VPSHUFB      kpair0<>+0(SB), Z1, Z2
-	VMOVDQU32    Z2, 4608(DX)
-	VPSHUFB      kpair1<>+0(SB), Z1, Z1
-	VMOVDQU32    Z1, 4672(DX)
-	VPSHUFB      kpair0<>+0(SB), Z3, Z1
-	VMOVDQU32    Z1, 4736(DX)
-	VPSHUFB      kpair1<>+0(SB), Z3, Z1
-	VMOVDQU32    Z1, 4800(DX)
-	VPANDD       256(AX), Z0, Z1
-	VMOVDQU32    Z1, (DX)
-	VPANDD       320(AX), Z0, Z1
-	VMOVDQU32    Z1, 64(DX)
-	VPANDD       384(AX), Z0, Z1
-	VMOVDQU32    Z1, 128(DX)
-	VPANDD       448(AX), Z0, Z1
-	VMOVDQU32    Z1, 192(DX)
-	VPANDD       512(AX), Z0, Z1
-	VMOVDQU32    Z1, 256(DX)
-	VPANDD       576(AX), Z0, Z1
-	VMOVDQU32    Z1, 320(DX)
-	VPANDD       640(AX), Z0, Z1
-	VMOVDQU32    Z1, 384(DX)
-	VPANDD       704(AX), Z0, Z1
-	VMOVDQU32    Z1, 448(DX)
-	VPSRLW       $0x04, 256(AX), Z1
-	VPANDD       Z0, Z1, Z1
-	VMOVDQU32    Z1, 512(DX)
-	VPSRLW       $0x04, 320(AX), Z1
-	VPANDD       Z0, Z1, Z1
-	VMOVDQU32    Z1, 576(DX)
-	VPSRLW       $0x04, 384(AX), Z1
-	VPANDD       Z0, Z1, Z1
-	VMOVDQU32    Z1, 640(DX)
-	VPSRLW       $0x04, 448(AX), Z1
-	VPANDD       Z0, Z1, Z1
-	VMOVDQU32    Z1, 704(DX)
-	VPSRLW       $0x04, 512(AX), Z1
-	VPANDD       Z0, Z1, Z1
-	VMOVDQU32    Z1, 768(DX)
-	VPSRLW       $0x04, 576(AX), Z1
-	VPANDD       Z0, Z1, Z1
-	VMOVDQU32    Z1, 832(DX)
-	VPSRLW       $0x04, 640(AX), Z1
-	VPANDD       Z0, Z1, Z1
-	VMOVDQU32    Z1, 896(DX)
-	VPSRLW       $0x04, 704(AX), Z1
-	VPANDD       Z0, Z1, Z1
-	VMOVDQU32    Z1, 960(DX)
-	VPANDD       768(AX), Z0, Z1
-	VMOVDQU32    Z1, 1024(DX)
-	VPANDD       832(AX), Z0, Z1
-	VMOVDQU32    Z1, 1088(DX)
-	VPANDD       896(AX), Z0, Z1
-	VMOVDQU32    Z1, 1152(DX)
-	VPANDD       960(AX), Z0, Z1
-	VMOVDQU32    Z1, 1216(DX)
-	VPANDD       1024(AX), Z0, Z1
-	VMOVDQU32    Z1, 1280(DX)
-	VPANDD       1088(AX), Z0, Z1
-	VMOVDQU32    Z1, 1344(DX)
-	VPANDD       1152(AX), Z0, Z1
-	VMOVDQU32    Z1, 1408(DX)
-	VPANDD       1216(AX), Z0, Z1
-	VMOVDQU32    Z1, 1472(DX)
-	VPSRLW       $0x04, 768(AX), Z1
-	VPANDD       Z0, Z1, Z1
-	VMOVDQU32    Z1, 1536(DX)
-	VPSRLW       $0x04, 832(AX), Z1
-	VPANDD       Z0, Z1, Z1
-	VMOVDQU32    Z1, 1600(DX)
-	VPSRLW       $0x04, 896(AX), Z1
-	VPANDD       Z0, Z1, Z1
-	VMOVDQU32    Z1, 1664(DX)
-	VPSRLW       $0x04, 960(AX), Z1
-	VPANDD       Z0, Z1, Z1
-	VMOVDQU32    Z1, 1728(DX)
-	VPSRLW       $0x04, 1024(AX), Z1
-	VPANDD       Z0, Z1, Z1
-	VMOVDQU32    Z1, 1792(DX)
-	VPSRLW       $0x04, 1088(AX), Z1
-	VPANDD       Z0, Z1, Z1
-	VMOVDQU32    Z1, 1856(DX)
-	VPSRLW       $0x04, 1152(AX), Z1
-	VPANDD       Z0, Z1, Z1
-	VMOVDQU32    Z1, 1920(DX)
-	VPSRLW       $0x04, 1216(AX), Z1
-	VPANDD       Z0, Z1, Z1
-	VMOVDQU32    Z1, 1984(DX)
-	VPANDD       1280(AX), Z0, Z1
-	VMOVDQU32    Z1, 2048(DX)
-	VPANDD       1344(AX), Z0, Z1
-	VMOVDQU32    Z1, 2112(DX)
-	VPANDD       1408(AX), Z0, Z1
-	VMOVDQU32    Z1, 2176(DX)
-	VPANDD       1472(AX), Z0, Z1
-	VMOVDQU32    Z1, 2240(DX)
-	VPANDD       1536(AX), Z0, Z1
-	VMOVDQU32    Z1, 2304(DX)
-	VPANDD       1600(AX), Z0, Z1
-	VMOVDQU32    Z1, 2368(DX)
-	VPANDD       1664(AX), Z0, Z1
-	VMOVDQU32    Z1, 2432(DX)
-	VPANDD       1728(AX), Z0, Z1
-	VMOVDQU32    Z1, 2496(DX)
-	VPSRLW       $0x04, 1280(AX), Z1
-	VPANDD       Z0, Z1, Z1
-	VMOVDQU32    Z1, 2560(DX)
-	VPSRLW       $0x04, 1344(AX), Z1
-	VPANDD       Z0, Z1, Z1
-	VMOVDQU32    Z1, 2624(DX)
-	VPSRLW       $0x04, 1408(AX), Z1
-	VPANDD       Z0, Z1, Z1
-	VMOVDQU32    Z1, 2688(DX)
-	VPSRLW       $0x04, 1472(AX), Z1
-	VPANDD       Z0, Z1, Z1
-	VMOVDQU32    Z1, 2752(DX)
-	VPSRLW       $0x04, 1536(AX), Z1
-	VPANDD       Z0, Z1, Z1
-	VMOVDQU32    Z1, 2816(DX)
-	VPSRLW       $0x04, 1600(AX), Z1
-	VPANDD       Z0, Z1, Z1
-	VMOVDQU32    Z1, 2880(DX)
-	VPSRLW       $0x04, 1664(AX), Z1
-	VPANDD       Z0, Z1, Z1
-	VMOVDQU32    Z1, 2944(DX)
-	VPSRLW       $0x04, 1728(AX), Z1
-	VPANDD       Z0, Z1, Z1
-	VMOVDQU32    Z1, 3008(DX)
-	VPANDD       1792(AX), Z0, Z1
-	VMOVDQU32    Z1, 3072(DX)
-	VPANDD       1856(AX), Z0, Z1
-	VMOVDQU32    Z1, 3136(DX)
-	VPANDD       1920(AX), Z0, Z1
-	VMOVDQU32    Z1, 3200(DX)
-	VPANDD       1984(AX), Z0, Z1
-	VMOVDQU32    Z1, 3264(DX)
-	VPANDD       2048(AX), Z0, Z1
-	VMOVDQU32    Z1, 3328(DX)
-	VPANDD       2112(AX), Z0, Z1
-	VMOVDQU32    Z1, 3392(DX)
-	VPANDD       2176(AX), Z0, Z1
-	VMOVDQU32    Z1, 3456(DX)
-	VPANDD       2240(AX), Z0, Z1
-	VMOVDQU32    Z1, 3520(DX)
-	VPSRLW       $0x04, 1792(AX), Z1
-	VPANDD       Z0, Z1, Z1
-	VMOVDQU32    Z1, 3584(DX)
-	VPSRLW       $0x04, 1856(AX), Z1
-	VPANDD       Z0, Z1, Z1
-	VMOVDQU32    Z1, 3648(DX)
-	VPSRLW       $0x04, 1920(AX), Z1
-	VPANDD       Z0, Z1, Z1
-	VMOVDQU32    Z1, 3712(DX)
-	VPSRLW       $0x04, 1984(AX), Z1
-	VPANDD       Z0, Z1, Z1
-	VMOVDQU32    Z1, 3776(DX)
-	VPSRLW       $0x04, 2048(AX), Z1
-	VPANDD       Z0, Z1, Z1
-	VMOVDQU32    Z1, 3840(DX)
-	VPSRLW       $0x04, 2112(AX), Z1
-	VPANDD       Z0, Z1, Z1
-	VMOVDQU32    Z1, 3904(DX)
-	VPSRLW       $0x04, 2176(AX), Z1
-	VPANDD       Z0, Z1, Z1
-	VMOVDQU32    Z1, 3968(DX)
-	VPSRLW       $0x04, 2240(AX), Z1
-	VPANDD       Z0, Z1, Z1
-	VMOVDQU32    Z1, 4032(DX)
-	VCVTPH2PS    192(AX), Z1
-	VMOVUPS      Z1, 4864(DX)
-	VCVTPH2PS    224(AX), Z1
-	VMOVUPS      Z1, 4928(DX)
-	ADDQ         $0x00000900, AX
-	ADDQ         $0x00001380, DX
-	DECQ         CX
-	JMP          unpackIQ4_K_loop
+	TESTQ       CX, CX
+	JZ          unpackIQ4_K_done
+	VMOVDQU32   (AX), Z1
+	VMOVDQU32   64(AX), Z2
+	VMOVDQU32   128(AX), Z3
+	VPANDD.BCST interkmasks<>+0(SB), Z1, Z4
+	VPANDD.BCST interkmasks<>+0(SB), Z2, Z5
+	VPSRLD      $0x02, Z1, Z6
+	VPANDD.BCST interkmasks<>+8(SB), Z6, Z6
+	VPANDD.BCST interkmasks<>+4(SB), Z3, Z1
+	VPORD       Z6, Z1, Z1
+	VPSRLD      $0x02, Z2, Z6
+	VPANDD.BCST interkmasks<>+8(SB), Z6, Z6
+	VPSRLD      $0x04, Z3, Z2
+	VPANDD.BCST interkmasks<>+4(SB), Z2, Z2
+	VPORD       Z6, Z2, Z2
+	VPANDD.BCST interkmasks<>+12(SB), Z4, Z3
+	VMOVDQU32   Z3, 4096(DX)
+	VPSRLD      $0x08, Z4, Z3
+	VPANDD.BCST interkmasks<>+12(SB), Z3, Z3
+	VMOVDQU32   Z3, 4160(DX)
+	VPSRLD      $0x10, Z4, Z3
+	VPANDD.BCST interkmasks<>+12(SB), Z3, Z3
+	VMOVDQU32   Z3, 4224(DX)
+	VPSRLD      $0x18, Z4, Z3
+	VMOVDQU32   Z3, 4288(DX)
+	VPANDD.BCST interkmasks<>+12(SB), Z1, Z3
+	VMOVDQU32   Z3, 4352(DX)
+	VPSRLD      $0x08, Z1, Z3
+	VPANDD.BCST interkmasks<>+12(SB), Z3, Z3
+	VMOVDQU32   Z3, 4416(DX)
+	VPSRLD      $0x10, Z1, Z3
+	VPANDD.BCST interkmasks<>+12(SB), Z3, Z3
+	VMOVDQU32   Z3, 4480(DX)
+	VPSRLD      $0x18, Z1, Z1
+	VMOVDQU32   Z1, 4544(DX)
+	VPSHUFB     kpair0<>+0(SB), Z5, Z1
+	VMOVDQU32   Z1, 4608(DX)
+	VPSHUFB     kpair1<>+0(SB), Z5, Z1
+	VMOVDQU32   Z1, 4672(DX)
+	VPSHUFB     kpair0<>+0(SB), Z2, Z1
+	VMOVDQU32   Z1, 4736(DX)
+	VPSHUFB     kpair1<>+0(SB), Z2, Z1
+	VMOVDQU32   Z1, 4800(DX)
+	VPANDD      256(AX), Z0, Z1
+	VMOVDQU32   Z1, (DX)
+	VPANDD      320(AX), Z0, Z1
+	VMOVDQU32   Z1, 64(DX)
+	VPANDD      384(AX), Z0, Z1
+	VMOVDQU32   Z1, 128(DX)
+	VPANDD      448(AX), Z0, Z1
+	VMOVDQU32   Z1, 192(DX)
+	VPANDD      512(AX), Z0, Z1
+	VMOVDQU32   Z1, 256(DX)
+	VPANDD      576(AX), Z0, Z1
+	VMOVDQU32   Z1, 320(DX)
+	VPANDD      640(AX), Z0, Z1
+	VMOVDQU32   Z1, 384(DX)
+	VPANDD      704(AX), Z0, Z1
+	VMOVDQU32   Z1, 448(DX)
+	VPSRLW      $0x04, 256(AX), Z1
+	VPANDD      Z0, Z1, Z1
+	VMOVDQU32   Z1, 512(DX)
+	VPSRLW      $0x04, 320(AX), Z1
+	VPANDD      Z0, Z1, Z1
+	VMOVDQU32   Z1, 576(DX)
+	VPSRLW      $0x04, 384(AX), Z1
+	VPANDD      Z0, Z1, Z1
+	VMOVDQU32   Z1, 640(DX)
+	VPSRLW      $0x04, 448(AX), Z1
+	VPANDD      Z0, Z1, Z1
+	VMOVDQU32   Z1, 704(DX)
+	VPSRLW      $0x04, 512(AX), Z1
+	VPANDD      Z0, Z1, Z1
+	VMOVDQU32   Z1, 768(DX)
+	VPSRLW      $0x04, 576(AX), Z1
+	VPANDD      Z0, Z1, Z1
+	VMOVDQU32   Z1, 832(DX)
+	VPSRLW      $0x04, 640(AX), Z1
+	VPANDD      Z0, Z1, Z1
+	VMOVDQU32   Z1, 896(DX)
+	VPSRLW      $0x04, 704(AX), Z1
+	VPANDD      Z0, Z1, Z1
+	VMOVDQU32   Z1, 960(DX)
+	VPANDD      768(AX), Z0, Z1
+	VMOVDQU32   Z1, 1024(DX)
+	VPANDD      832(AX), Z0, Z1
+	VMOVDQU32   Z1, 1088(DX)
+	VPANDD      896(AX), Z0, Z1
+	VMOVDQU32   Z1, 1152(DX)
+	VPANDD      960(AX), Z0, Z1
+	VMOVDQU32   Z1, 1216(DX)
+	VPANDD      1024(AX), Z0, Z1
+	VMOVDQU32   Z1, 1280(DX)
+	VPANDD      1088(AX), Z0, Z1
+	VMOVDQU32   Z1, 1344(DX)
+	VPANDD      1152(AX), Z0, Z1
+	VMOVDQU32   Z1, 1408(DX)
+	VPANDD      1216(AX), Z0, Z1
+	VMOVDQU32   Z1, 1472(DX)
+	VPSRLW      $0x04, 768(AX), Z1
+	VPANDD      Z0, Z1, Z1
+	VMOVDQU32   Z1, 1536(DX)
+	VPSRLW      $0x04, 832(AX), Z1
+	VPANDD      Z0, Z1, Z1
+	VMOVDQU32   Z1, 1600(DX)
+	VPSRLW      $0x04, 896(AX), Z1
+	VPANDD      Z0, Z1, Z1
+	VMOVDQU32   Z1, 1664(DX)
+	VPSRLW      $0x04, 960(AX), Z1
+	VPANDD      Z0, Z1, Z1
+	VMOVDQU32   Z1, 1728(DX)
+	VPSRLW      $0x04, 1024(AX), Z1
+	VPANDD      Z0, Z1, Z1
+	VMOVDQU32   Z1, 1792(DX)
+	VPSRLW      $0x04, 1088(AX), Z1
+	VPANDD      Z0, Z1, Z1
+	VMOVDQU32   Z1, 1856(DX)
+	VPSRLW      $0x04, 1152(AX), Z1
+	VPANDD      Z0, Z1, Z1
+	VMOVDQU32   Z1, 1920(DX)
+	VPSRLW      $0x04, 1216(AX), Z1
+	VPANDD      Z0, Z1, Z1
+	VMOVDQU32   Z1, 1984(DX)
+	VPANDD      1280(AX), Z0, Z1
+	VMOVDQU32   Z1, 2048(DX)
+	VPANDD      1344(AX), Z0, Z1
+	VMOVDQU32   Z1, 2112(DX)
+	VPANDD      1408(AX), Z0, Z1
+	VMOVDQU32   Z1, 2176(DX)
+	VPANDD      1472(AX), Z0, Z1
+	VMOVDQU32   Z1, 2240(DX)
+	VPANDD      1536(AX), Z0, Z1
+	VMOVDQU32   Z1, 2304(DX)
+	VPANDD      1600(AX), Z0, Z1
+	VMOVDQU32   Z1, 2368(DX)
+	VPANDD      1664(AX), Z0, Z1
+	VMOVDQU32   Z1, 2432(DX)
+	VPANDD      1728(AX), Z0, Z1
+	VMOVDQU32   Z1, 2496(DX)
+	VPSRLW      $0x04, 1280(AX), Z1
+	VPANDD      Z0, Z1, Z1
+	VMOVDQU32   Z1, 2560(DX)
+	VPSRLW      $0x04, 1344(AX), Z1
+	VPANDD      Z0, Z1, Z1
+	VMOVDQU32   Z1, 2624(DX)
+	VPSRLW      $0x04, 1408(AX), Z1
+	VPANDD      Z0, Z1, Z1
+	VMOVDQU32   Z1, 2688(DX)
+	VPSRLW      $0x04, 1472(AX), Z1
+	VPANDD      Z0, Z1, Z1
+	VMOVDQU32   Z1, 2752(DX)
+	VPSRLW      $0x04, 1536(AX), Z1
+	VPANDD      Z0, Z1, Z1
+	VMOVDQU32   Z1, 2816(DX)
+	VPSRLW      $0x04, 1600(AX), Z1
+	VPANDD      Z0, Z1, Z1
+	VMOVDQU32   Z1, 2880(DX)
+	VPSRLW      $0x04, 1664(AX), Z1
+	VPANDD      Z0, Z1, Z1
+	VMOVDQU32   Z1, 2944(DX)
+	VPSRLW      $0x04, 1728(AX), Z1
+	VPANDD      Z0, Z1, Z1
+	VMOVDQU32   Z1, 3008(DX)
+	VPANDD      1792(AX), Z0, Z1
+	VMOVDQU32   Z1, 3072(DX)
+	VPANDD      1856(AX), Z0, Z1
+	VMOVDQU32   Z1, 3136(DX)
+	VPANDD      1920(AX), Z0, Z1
+	VMOVDQU32   Z1, 3200(DX)
+	VPANDD      1984(AX), Z0, Z1
+	VMOVDQU32   Z1, 3264(DX)
+	VPANDD      2048(AX), Z0, Z1
+	VMOVDQU32   Z1, 3328(DX)
+	VPANDD      2112(AX), Z0, Z1
+	VMOVDQU32   Z1, 3392(DX)
+	VPANDD      2176(AX), Z0, Z1
+	VMOVDQU32   Z1, 3456(DX)
+	VPANDD      2240(AX), Z0, Z1
+	VMOVDQU32   Z1, 3520(DX)
+	VPSRLW      $0x04, 1792(AX), Z1
+	VPANDD      Z0, Z1, Z1
+	VMOVDQU32   Z1, 3584(DX)
+	VPSRLW      $0x04, 1856(AX), Z1
+	VPANDD      Z0, Z1, Z1
+	VMOVDQU32   Z1, 3648(DX)
+	VPSRLW      $0x04, 1920(AX), Z1
+	VPANDD      Z0, Z1, Z1
+	VMOVDQU32   Z1, 3712(DX)
+	VPSRLW      $0x04, 1984(AX), Z1
+	VPANDD      Z0, Z1, Z1
+	VMOVDQU32   Z1, 3776(DX)
+	VPSRLW      $0x04, 2048(AX), Z1
+	VPANDD      Z0, Z1, Z1
+	VMOVDQU32   Z1, 3840(DX)
+	VPSRLW      $0x04, 2112(AX), Z1
+	VPANDD      Z0, Z1, Z1
+	VMOVDQU32   Z1, 3904(DX)
+	VPSRLW      $0x04, 2176(AX), Z1
+	VPANDD      Z0, Z1, Z1
+	VMOVDQU32   Z1, 3968(DX)
+	VPSRLW      $0x04, 2240(AX), Z1
+	VPANDD      Z0, Z1, Z1
+	VMOVDQU32   Z1, 4032(DX)
+	VCVTPH2PS   192(AX), Z1
+	VMOVUPS     Z1, 4864(DX)
+	VCVTPH2PS   224(AX), Z1
+	VMOVUPS     Z1, 4928(DX)
+	ADDQ        $0x00000900, AX
+	ADDQ        $0x00001380, DX
+	DECQ        CX
+	JMP         unpackIQ4_K_loop
 
 unpackIQ4_K_done:
 	VZEROUPPER
@@ -5568,55 +5502,47 @@ TEXT ·tileIQ5_K_16x1(SB), $1024-56
 tileIQ5_K_16x1_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ5_K_16x1_done
-	MOVL          $0x3f3f3f3f, SI
-	VPBROADCASTD  SI, Z3
-	MOVL          $0x0f0f0f0f, SI
-	VPBROADCASTD  SI, Z4
-	MOVL          $0x30303030, SI
-	VPBROADCASTD  SI, Z5
-	VMOVDQU32     (AX), Z6
-	VMOVDQU32     64(AX), Z7
-	VMOVDQU32     128(AX), Z8
-	VPANDD        Z3, Z6, Z9
-	VPANDD        Z3, Z7, Z3
-	VPSRLD        $0x02, Z6, Z10
-	VPANDD        Z5, Z10, Z10
-	VPANDD        Z4, Z8, Z6
-	VPORD         Z10, Z6, Z6
-	VPSRLD        $0x02, Z7, Z10
-	VPANDD        Z5, Z10, Z10
-	VPSRLD        $0x04, Z8, Z5
-	VPANDD        Z4, Z5, Z5
-	VPORD         Z10, Z5, Z5
-	MOVL          $0x000000ff, SI
-	VPBROADCASTD  SI, Z4
-	VPANDD        Z4, Z9, Z7
-	VMOVDQU32     Z7, (SP)
-	VPSRLD        $0x08, Z9, Z7
-	VPANDD        Z4, Z7, Z7
-	VMOVDQU32     Z7, 64(SP)
-	VPSRLD        $0x10, Z9, Z7
-	VPANDD        Z4, Z7, Z7
-	VMOVDQU32     Z7, 128(SP)
-	VPSRLD        $0x18, Z9, Z7
-	VMOVDQU32     Z7, 192(SP)
-	VPANDD        Z4, Z6, Z7
-	VMOVDQU32     Z7, 256(SP)
-	VPSRLD        $0x08, Z6, Z7
-	VPANDD        Z4, Z7, Z7
-	VMOVDQU32     Z7, 320(SP)
-	VPSRLD        $0x10, Z6, Z7
-	VPANDD        Z4, Z7, Z7
-	VMOVDQU32     Z7, 384(SP)
-	VPSRLD        $0x18, Z6, Z4
-	VMOVDQU32     Z4, 448(SP)
-	VPSHUFB       kpair0<>+0(SB), Z3, Z4
-	VMOVDQU32     Z4, 512(SP)
-	VPSHUFB       kpair1<>+0(SB), Z3, Z3
+	VMOVDQU32     (AX), Z3
+	VMOVDQU32     64(AX), Z4
+	VMOVDQU32     128(AX), Z5
+	VPANDD.BCST   interkmasks<>+0(SB), Z3, Z6
+	VPANDD.BCST   interkmasks<>+0(SB), Z4, Z7
+	VPSRLD        $0x02, Z3, Z8
+	VPANDD.BCST   interkmasks<>+8(SB), Z8, Z8
+	VPANDD.BCST   interkmasks<>+4(SB), Z5, Z3
+	VPORD         Z8, Z3, Z3
+	VPSRLD        $0x02, Z4, Z8
+	VPANDD.BCST   interkmasks<>+8(SB), Z8, Z8
+	VPSRLD        $0x04, Z5, Z4
+	VPANDD.BCST   interkmasks<>+4(SB), Z4, Z4
+	VPORD         Z8, Z4, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z6, Z5
+	VMOVDQU32     Z5, (SP)
+	VPSRLD        $0x08, Z6, Z5
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z5
+	VMOVDQU32     Z5, 64(SP)
+	VPSRLD        $0x10, Z6, Z5
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z5
+	VMOVDQU32     Z5, 128(SP)
+	VPSRLD        $0x18, Z6, Z5
+	VMOVDQU32     Z5, 192(SP)
+	VPANDD.BCST   interkmasks<>+12(SB), Z3, Z5
+	VMOVDQU32     Z5, 256(SP)
+	VPSRLD        $0x08, Z3, Z5
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z5
+	VMOVDQU32     Z5, 320(SP)
+	VPSRLD        $0x10, Z3, Z5
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z5
+	VMOVDQU32     Z5, 384(SP)
+	VPSRLD        $0x18, Z3, Z3
+	VMOVDQU32     Z3, 448(SP)
+	VPSHUFB       kpair0<>+0(SB), Z7, Z3
+	VMOVDQU32     Z3, 512(SP)
+	VPSHUFB       kpair1<>+0(SB), Z7, Z3
 	VMOVDQU32     Z3, 576(SP)
-	VPSHUFB       kpair0<>+0(SB), Z5, Z3
+	VPSHUFB       kpair0<>+0(SB), Z4, Z3
 	VMOVDQU32     Z3, 640(SP)
-	VPSHUFB       kpair1<>+0(SB), Z5, Z3
+	VPSHUFB       kpair1<>+0(SB), Z4, Z3
 	VMOVDQU32     Z3, 704(SP)
 	VPANDD        768(AX), Z1, Z3
 	VPSLLW        $0x04, 256(AX), Z4
@@ -5971,55 +5897,47 @@ TEXT ·tileIQ5_K_16x2(SB), $1024-56
 tileIQ5_K_16x2_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ5_K_16x2_done
-	MOVL          $0x3f3f3f3f, SI
-	VPBROADCASTD  SI, Z3
-	MOVL          $0x0f0f0f0f, SI
-	VPBROADCASTD  SI, Z4
-	MOVL          $0x30303030, SI
-	VPBROADCASTD  SI, Z5
-	VMOVDQU32     (AX), Z6
-	VMOVDQU32     64(AX), Z7
-	VMOVDQU32     128(AX), Z8
-	VPANDD        Z3, Z6, Z9
-	VPANDD        Z3, Z7, Z3
-	VPSRLD        $0x02, Z6, Z10
-	VPANDD        Z5, Z10, Z10
-	VPANDD        Z4, Z8, Z6
-	VPORD         Z10, Z6, Z6
-	VPSRLD        $0x02, Z7, Z10
-	VPANDD        Z5, Z10, Z10
-	VPSRLD        $0x04, Z8, Z5
-	VPANDD        Z4, Z5, Z5
-	VPORD         Z10, Z5, Z5
-	MOVL          $0x000000ff, SI
-	VPBROADCASTD  SI, Z4
-	VPANDD        Z4, Z9, Z7
-	VMOVDQU32     Z7, (SP)
-	VPSRLD        $0x08, Z9, Z7
-	VPANDD        Z4, Z7, Z7
-	VMOVDQU32     Z7, 64(SP)
-	VPSRLD        $0x10, Z9, Z7
-	VPANDD        Z4, Z7, Z7
-	VMOVDQU32     Z7, 128(SP)
-	VPSRLD        $0x18, Z9, Z7
-	VMOVDQU32     Z7, 192(SP)
-	VPANDD        Z4, Z6, Z7
-	VMOVDQU32     Z7, 256(SP)
-	VPSRLD        $0x08, Z6, Z7
-	VPANDD        Z4, Z7, Z7
-	VMOVDQU32     Z7, 320(SP)
-	VPSRLD        $0x10, Z6, Z7
-	VPANDD        Z4, Z7, Z7
-	VMOVDQU32     Z7, 384(SP)
-	VPSRLD        $0x18, Z6, Z4
-	VMOVDQU32     Z4, 448(SP)
-	VPSHUFB       kpair0<>+0(SB), Z3, Z4
-	VMOVDQU32     Z4, 512(SP)
-	VPSHUFB       kpair1<>+0(SB), Z3, Z3
+	VMOVDQU32     (AX), Z3
+	VMOVDQU32     64(AX), Z4
+	VMOVDQU32     128(AX), Z5
+	VPANDD.BCST   interkmasks<>+0(SB), Z3, Z6
+	VPANDD.BCST   interkmasks<>+0(SB), Z4, Z7
+	VPSRLD        $0x02, Z3, Z8
+	VPANDD.BCST   interkmasks<>+8(SB), Z8, Z8
+	VPANDD.BCST   interkmasks<>+4(SB), Z5, Z3
+	VPORD         Z8, Z3, Z3
+	VPSRLD        $0x02, Z4, Z8
+	VPANDD.BCST   interkmasks<>+8(SB), Z8, Z8
+	VPSRLD        $0x04, Z5, Z4
+	VPANDD.BCST   interkmasks<>+4(SB), Z4, Z4
+	VPORD         Z8, Z4, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z6, Z5
+	VMOVDQU32     Z5, (SP)
+	VPSRLD        $0x08, Z6, Z5
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z5
+	VMOVDQU32     Z5, 64(SP)
+	VPSRLD        $0x10, Z6, Z5
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z5
+	VMOVDQU32     Z5, 128(SP)
+	VPSRLD        $0x18, Z6, Z5
+	VMOVDQU32     Z5, 192(SP)
+	VPANDD.BCST   interkmasks<>+12(SB), Z3, Z5
+	VMOVDQU32     Z5, 256(SP)
+	VPSRLD        $0x08, Z3, Z5
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z5
+	VMOVDQU32     Z5, 320(SP)
+	VPSRLD        $0x10, Z3, Z5
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z5
+	VMOVDQU32     Z5, 384(SP)
+	VPSRLD        $0x18, Z3, Z3
+	VMOVDQU32     Z3, 448(SP)
+	VPSHUFB       kpair0<>+0(SB), Z7, Z3
+	VMOVDQU32     Z3, 512(SP)
+	VPSHUFB       kpair1<>+0(SB), Z7, Z3
 	VMOVDQU32     Z3, 576(SP)
-	VPSHUFB       kpair0<>+0(SB), Z5, Z3
+	VPSHUFB       kpair0<>+0(SB), Z4, Z3
 	VMOVDQU32     Z3, 640(SP)
-	VPSHUFB       kpair1<>+0(SB), Z5, Z3
+	VPSHUFB       kpair1<>+0(SB), Z4, Z3
 	VMOVDQU32     Z3, 704(SP)
 	VPANDD        768(AX), Z1, Z4
 	VPSLLW        $0x04, 256(AX), Z3
@@ -6479,55 +6397,47 @@ TEXT ·tileIQ5_K_16x3(SB), $1024-56
 tileIQ5_K_16x3_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ5_K_16x3_done
-	MOVL          $0x3f3f3f3f, SI
-	VPBROADCASTD  SI, Z3
-	MOVL          $0x0f0f0f0f, SI
-	VPBROADCASTD  SI, Z4
-	MOVL          $0x30303030, SI
-	VPBROADCASTD  SI, Z5
-	VMOVDQU32     (AX), Z6
-	VMOVDQU32     64(AX), Z7
-	VMOVDQU32     128(AX), Z8
-	VPANDD        Z3, Z6, Z9
-	VPANDD        Z3, Z7, Z3
-	VPSRLD        $0x02, Z6, Z10
-	VPANDD        Z5, Z10, Z10
-	VPANDD        Z4, Z8, Z6
-	VPORD         Z10, Z6, Z6
-	VPSRLD        $0x02, Z7, Z10
-	VPANDD        Z5, Z10, Z10
-	VPSRLD        $0x04, Z8, Z5
-	VPANDD        Z4, Z5, Z5
-	VPORD         Z10, Z5, Z5
-	MOVL          $0x000000ff, SI
-	VPBROADCASTD  SI, Z4
-	VPANDD        Z4, Z9, Z7
-	VMOVDQU32     Z7, (SP)
-	VPSRLD        $0x08, Z9, Z7
-	VPANDD        Z4, Z7, Z7
-	VMOVDQU32     Z7, 64(SP)
-	VPSRLD        $0x10, Z9, Z7
-	VPANDD        Z4, Z7, Z7
-	VMOVDQU32     Z7, 128(SP)
-	VPSRLD        $0x18, Z9, Z7
-	VMOVDQU32     Z7, 192(SP)
-	VPANDD        Z4, Z6, Z7
-	VMOVDQU32     Z7, 256(SP)
-	VPSRLD        $0x08, Z6, Z7
-	VPANDD        Z4, Z7, Z7
-	VMOVDQU32     Z7, 320(SP)
-	VPSRLD        $0x10, Z6, Z7
-	VPANDD        Z4, Z7, Z7
-	VMOVDQU32     Z7, 384(SP)
-	VPSRLD        $0x18, Z6, Z4
-	VMOVDQU32     Z4, 448(SP)
-	VPSHUFB       kpair0<>+0(SB), Z3, Z4
-	VMOVDQU32     Z4, 512(SP)
-	VPSHUFB       kpair1<>+0(SB), Z3, Z3
+	VMOVDQU32     (AX), Z3
+	VMOVDQU32     64(AX), Z4
+	VMOVDQU32     128(AX), Z5
+	VPANDD.BCST   interkmasks<>+0(SB), Z3, Z6
+	VPANDD.BCST   interkmasks<>+0(SB), Z4, Z7
+	VPSRLD        $0x02, Z3, Z8
+	VPANDD.BCST   interkmasks<>+8(SB), Z8, Z8
+	VPANDD.BCST   interkmasks<>+4(SB), Z5, Z3
+	VPORD         Z8, Z3, Z3
+	VPSRLD        $0x02, Z4, Z8
+	VPANDD.BCST   interkmasks<>+8(SB), Z8, Z8
+	VPSRLD        $0x04, Z5, Z4
+	VPANDD.BCST   interkmasks<>+4(SB), Z4, Z4
+	VPORD         Z8, Z4, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z6, Z5
+	VMOVDQU32     Z5, (SP)
+	VPSRLD        $0x08, Z6, Z5
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z5
+	VMOVDQU32     Z5, 64(SP)
+	VPSRLD        $0x10, Z6, Z5
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z5
+	VMOVDQU32     Z5, 128(SP)
+	VPSRLD        $0x18, Z6, Z5
+	VMOVDQU32     Z5, 192(SP)
+	VPANDD.BCST   interkmasks<>+12(SB), Z3, Z5
+	VMOVDQU32     Z5, 256(SP)
+	VPSRLD        $0x08, Z3, Z5
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z5
+	VMOVDQU32     Z5, 320(SP)
+	VPSRLD        $0x10, Z3, Z5
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z5
+	VMOVDQU32     Z5, 384(SP)
+	VPSRLD        $0x18, Z3, Z3
+	VMOVDQU32     Z3, 448(SP)
+	VPSHUFB       kpair0<>+0(SB), Z7, Z3
+	VMOVDQU32     Z3, 512(SP)
+	VPSHUFB       kpair1<>+0(SB), Z7, Z3
 	VMOVDQU32     Z3, 576(SP)
-	VPSHUFB       kpair0<>+0(SB), Z5, Z3
+	VPSHUFB       kpair0<>+0(SB), Z4, Z3
 	VMOVDQU32     Z3, 640(SP)
-	VPSHUFB       kpair1<>+0(SB), Z5, Z3
+	VPSHUFB       kpair1<>+0(SB), Z4, Z3
 	VMOVDQU32     Z3, 704(SP)
 	VPANDD        768(AX), Z1, Z3
 	VPSLLW        $0x04, 256(AX), Z4
@@ -7092,55 +7002,47 @@ TEXT ·tileIQ5_K_16x4(SB), $1024-56
 tileIQ5_K_16x4_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ5_K_16x4_done
-	MOVL          $0x3f3f3f3f, SI
-	VPBROADCASTD  SI, Z3
-	MOVL          $0x0f0f0f0f, SI
-	VPBROADCASTD  SI, Z4
-	MOVL          $0x30303030, SI
-	VPBROADCASTD  SI, Z5
-	VMOVDQU32     (AX), Z6
-	VMOVDQU32     64(AX), Z7
-	VMOVDQU32     128(AX), Z8
-	VPANDD        Z3, Z6, Z9
-	VPANDD        Z3, Z7, Z3
-	VPSRLD        $0x02, Z6, Z10
-	VPANDD        Z5, Z10, Z10
-	VPANDD        Z4, Z8, Z6
-	VPORD         Z10, Z6, Z6
-	VPSRLD        $0x02, Z7, Z10
-	VPANDD        Z5, Z10, Z10
-	VPSRLD        $0x04, Z8, Z5
-	VPANDD        Z4, Z5, Z5
-	VPORD         Z10, Z5, Z5
-	MOVL          $0x000000ff, SI
-	VPBROADCASTD  SI, Z4
-	VPANDD        Z4, Z9, Z7
-	VMOVDQU32     Z7, (SP)
-	VPSRLD        $0x08, Z9, Z7
-	VPANDD        Z4, Z7, Z7
-	VMOVDQU32     Z7, 64(SP)
-	VPSRLD        $0x10, Z9, Z7
-	VPANDD        Z4, Z7, Z7
-	VMOVDQU32     Z7, 128(SP)
-	VPSRLD        $0x18, Z9, Z7
-	VMOVDQU32     Z7, 192(SP)
-	VPANDD        Z4, Z6, Z7
-	VMOVDQU32     Z7, 256(SP)
-	VPSRLD        $0x08, Z6, Z7
-	VPANDD        Z4, Z7, Z7
-	VMOVDQU32     Z7, 320(SP)
-	VPSRLD        $0x10, Z6, Z7
-	VPANDD        Z4, Z7, Z7
-	VMOVDQU32     Z7, 384(SP)
-	VPSRLD        $0x18, Z6, Z4
-	VMOVDQU32     Z4, 448(SP)
-	VPSHUFB       kpair0<>+0(SB), Z3, Z4
-	VMOVDQU32     Z4, 512(SP)
-	VPSHUFB       kpair1<>+0(SB), Z3, Z3
+	VMOVDQU32     (AX), Z3
+	VMOVDQU32     64(AX), Z4
+	VMOVDQU32     128(AX), Z5
+	VPANDD.BCST   interkmasks<>+0(SB), Z3, Z6
+	VPANDD.BCST   interkmasks<>+0(SB), Z4, Z7
+	VPSRLD        $0x02, Z3, Z8
+	VPANDD.BCST   interkmasks<>+8(SB), Z8, Z8
+	VPANDD.BCST   interkmasks<>+4(SB), Z5, Z3
+	VPORD         Z8, Z3, Z3
+	VPSRLD        $0x02, Z4, Z8
+	VPANDD.BCST   interkmasks<>+8(SB), Z8, Z8
+	VPSRLD        $0x04, Z5, Z4
+	VPANDD.BCST   interkmasks<>+4(SB), Z4, Z4
+	VPORD         Z8, Z4, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z6, Z5
+	VMOVDQU32     Z5, (SP)
+	VPSRLD        $0x08, Z6, Z5
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z5
+	VMOVDQU32     Z5, 64(SP)
+	VPSRLD        $0x10, Z6, Z5
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z5
+	VMOVDQU32     Z5, 128(SP)
+	VPSRLD        $0x18, Z6, Z5
+	VMOVDQU32     Z5, 192(SP)
+	VPANDD.BCST   interkmasks<>+12(SB), Z3, Z5
+	VMOVDQU32     Z5, 256(SP)
+	VPSRLD        $0x08, Z3, Z5
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z5
+	VMOVDQU32     Z5, 320(SP)
+	VPSRLD        $0x10, Z3, Z5
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z5
+	VMOVDQU32     Z5, 384(SP)
+	VPSRLD        $0x18, Z3, Z3
+	VMOVDQU32     Z3, 448(SP)
+	VPSHUFB       kpair0<>+0(SB), Z7, Z3
+	VMOVDQU32     Z3, 512(SP)
+	VPSHUFB       kpair1<>+0(SB), Z7, Z3
 	VMOVDQU32     Z3, 576(SP)
-	VPSHUFB       kpair0<>+0(SB), Z5, Z3
+	VPSHUFB       kpair0<>+0(SB), Z4, Z3
 	VMOVDQU32     Z3, 640(SP)
-	VPSHUFB       kpair1<>+0(SB), Z5, Z3
+	VPSHUFB       kpair1<>+0(SB), Z4, Z3
 	VMOVDQU32     Z3, 704(SP)
 	VPANDD        768(AX), Z1, Z4
 	VPSLLW        $0x04, 256(AX), Z3
@@ -7810,55 +7712,47 @@ TEXT ·tileIQ5_K_16x5(SB), $1024-56
 tileIQ5_K_16x5_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ5_K_16x5_done
-	MOVL          $0x3f3f3f3f, SI
-	VPBROADCASTD  SI, Z3
-	MOVL          $0x0f0f0f0f, SI
-	VPBROADCASTD  SI, Z4
-	MOVL          $0x30303030, SI
-	VPBROADCASTD  SI, Z5
-	VMOVDQU32     (AX), Z6
-	VMOVDQU32     64(AX), Z7
-	VMOVDQU32     128(AX), Z8
-	VPANDD        Z3, Z6, Z9
-	VPANDD        Z3, Z7, Z3
-	VPSRLD        $0x02, Z6, Z10
-	VPANDD        Z5, Z10, Z10
-	VPANDD        Z4, Z8, Z6
-	VPORD         Z10, Z6, Z6
-	VPSRLD        $0x02, Z7, Z10
-	VPANDD        Z5, Z10, Z10
-	VPSRLD        $0x04, Z8, Z5
-	VPANDD        Z4, Z5, Z5
-	VPORD         Z10, Z5, Z5
-	MOVL          $0x000000ff, SI
-	VPBROADCASTD  SI, Z4
-	VPANDD        Z4, Z9, Z7
-	VMOVDQU32     Z7, (SP)
-	VPSRLD        $0x08, Z9, Z7
-	VPANDD        Z4, Z7, Z7
-	VMOVDQU32     Z7, 64(SP)
-	VPSRLD        $0x10, Z9, Z7
-	VPANDD        Z4, Z7, Z7
-	VMOVDQU32     Z7, 128(SP)
-	VPSRLD        $0x18, Z9, Z7
-	VMOVDQU32     Z7, 192(SP)
-	VPANDD        Z4, Z6, Z7
-	VMOVDQU32     Z7, 256(SP)
-	VPSRLD        $0x08, Z6, Z7
-	VPANDD        Z4, Z7, Z7
-	VMOVDQU32     Z7, 320(SP)
-	VPSRLD        $0x10, Z6, Z7
-	VPANDD        Z4, Z7, Z7
-	VMOVDQU32     Z7, 384(SP)
-	VPSRLD        $0x18, Z6, Z4
-	VMOVDQU32     Z4, 448(SP)
-	VPSHUFB       kpair0<>+0(SB), Z3, Z4
-	VMOVDQU32     Z4, 512(SP)
-	VPSHUFB       kpair1<>+0(SB), Z3, Z3
+	VMOVDQU32     (AX), Z3
+	VMOVDQU32     64(AX), Z4
+	VMOVDQU32     128(AX), Z5
+	VPANDD.BCST   interkmasks<>+0(SB), Z3, Z6
+	VPANDD.BCST   interkmasks<>+0(SB), Z4, Z7
+	VPSRLD        $0x02, Z3, Z8
+	VPANDD.BCST   interkmasks<>+8(SB), Z8, Z8
+	VPANDD.BCST   interkmasks<>+4(SB), Z5, Z3
+	VPORD         Z8, Z3, Z3
+	VPSRLD        $0x02, Z4, Z8
+	VPANDD.BCST   interkmasks<>+8(SB), Z8, Z8
+	VPSRLD        $0x04, Z5, Z4
+	VPANDD.BCST   interkmasks<>+4(SB), Z4, Z4
+	VPORD         Z8, Z4, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z6, Z5
+	VMOVDQU32     Z5, (SP)
+	VPSRLD        $0x08, Z6, Z5
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z5
+	VMOVDQU32     Z5, 64(SP)
+	VPSRLD        $0x10, Z6, Z5
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z5
+	VMOVDQU32     Z5, 128(SP)
+	VPSRLD        $0x18, Z6, Z5
+	VMOVDQU32     Z5, 192(SP)
+	VPANDD.BCST   interkmasks<>+12(SB), Z3, Z5
+	VMOVDQU32     Z5, 256(SP)
+	VPSRLD        $0x08, Z3, Z5
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z5
+	VMOVDQU32     Z5, 320(SP)
+	VPSRLD        $0x10, Z3, Z5
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z5
+	VMOVDQU32     Z5, 384(SP)
+	VPSRLD        $0x18, Z3, Z3
+	VMOVDQU32     Z3, 448(SP)
+	VPSHUFB       kpair0<>+0(SB), Z7, Z3
+	VMOVDQU32     Z3, 512(SP)
+	VPSHUFB       kpair1<>+0(SB), Z7, Z3
 	VMOVDQU32     Z3, 576(SP)
-	VPSHUFB       kpair0<>+0(SB), Z5, Z3
+	VPSHUFB       kpair0<>+0(SB), Z4, Z3
 	VMOVDQU32     Z3, 640(SP)
-	VPSHUFB       kpair1<>+0(SB), Z5, Z3
+	VPSHUFB       kpair1<>+0(SB), Z4, Z3
 	VMOVDQU32     Z3, 704(SP)
 	VPANDD        768(AX), Z1, Z3
 	VPSLLW        $0x04, 256(AX), Z4
@@ -8633,55 +8527,47 @@ TEXT ·tileIQ5_K_16x6(SB), $1024-56
 tileIQ5_K_16x6_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ5_K_16x6_done
-	MOVL          $0x3f3f3f3f, SI
-	VPBROADCASTD  SI, Z3
-	MOVL          $0x0f0f0f0f, SI
-	VPBROADCASTD  SI, Z4
-	MOVL          $0x30303030, SI
-	VPBROADCASTD  SI, Z5
-	VMOVDQU32     (AX), Z6
-	VMOVDQU32     64(AX), Z7
-	VMOVDQU32     128(AX), Z8
-	VPANDD        Z3, Z6, Z9
-	VPANDD        Z3, Z7, Z3
-	VPSRLD        $0x02, Z6, Z10
-	VPANDD        Z5, Z10, Z10
-	VPANDD        Z4, Z8, Z6
-	VPORD         Z10, Z6, Z6
-	VPSRLD        $0x02, Z7, Z10
-	VPANDD        Z5, Z10, Z10
-	VPSRLD        $0x04, Z8, Z5
-	VPANDD        Z4, Z5, Z5
-	VPORD         Z10, Z5, Z5
-	MOVL          $0x000000ff, SI
-	VPBROADCASTD  SI, Z4
-	VPANDD        Z4, Z9, Z7
-	VMOVDQU32     Z7, (SP)
-	VPSRLD        $0x08, Z9, Z7
-	VPANDD        Z4, Z7, Z7
-	VMOVDQU32     Z7, 64(SP)
-	VPSRLD        $0x10, Z9, Z7
-	VPANDD        Z4, Z7, Z7
-	VMOVDQU32     Z7, 128(SP)
-	VPSRLD        $0x18, Z9, Z7
-	VMOVDQU32     Z7, 192(SP)
-	VPANDD        Z4, Z6, Z7
-	VMOVDQU32     Z7, 256(SP)
-	VPSRLD        $0x08, Z6, Z7
-	VPANDD        Z4, Z7, Z7
-	VMOVDQU32     Z7, 320(SP)
-	VPSRLD        $0x10, Z6, Z7
-	VPANDD        Z4, Z7, Z7
-	VMOVDQU32     Z7, 384(SP)
-	VPSRLD        $0x18, Z6, Z4
-	VMOVDQU32     Z4, 448(SP)
-	VPSHUFB       kpair0<>+0(SB), Z3, Z4
-	VMOVDQU32     Z4, 512(SP)
-	VPSHUFB       kpair1<>+0(SB), Z3, Z3
+	VMOVDQU32     (AX), Z3
+	VMOVDQU32     64(AX), Z4
+	VMOVDQU32     128(AX), Z5
+	VPANDD.BCST   interkmasks<>+0(SB), Z3, Z6
+	VPANDD.BCST   interkmasks<>+0(SB), Z4, Z7
+	VPSRLD        $0x02, Z3, Z8
+	VPANDD.BCST   interkmasks<>+8(SB), Z8, Z8
+	VPANDD.BCST   interkmasks<>+4(SB), Z5, Z3
+	VPORD         Z8, Z3, Z3
+	VPSRLD        $0x02, Z4, Z8
+	VPANDD.BCST   interkmasks<>+8(SB), Z8, Z8
+	VPSRLD        $0x04, Z5, Z4
+	VPANDD.BCST   interkmasks<>+4(SB), Z4, Z4
+	VPORD         Z8, Z4, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z6, Z5
+	VMOVDQU32     Z5, (SP)
+	VPSRLD        $0x08, Z6, Z5
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z5
+	VMOVDQU32     Z5, 64(SP)
+	VPSRLD        $0x10, Z6, Z5
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z5
+	VMOVDQU32     Z5, 128(SP)
+	VPSRLD        $0x18, Z6, Z5
+	VMOVDQU32     Z5, 192(SP)
+	VPANDD.BCST   interkmasks<>+12(SB), Z3, Z5
+	VMOVDQU32     Z5, 256(SP)
+	VPSRLD        $0x08, Z3, Z5
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z5
+	VMOVDQU32     Z5, 320(SP)
+	VPSRLD        $0x10, Z3, Z5
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z5
+	VMOVDQU32     Z5, 384(SP)
+	VPSRLD        $0x18, Z3, Z3
+	VMOVDQU32     Z3, 448(SP)
+	VPSHUFB       kpair0<>+0(SB), Z7, Z3
+	VMOVDQU32     Z3, 512(SP)
+	VPSHUFB       kpair1<>+0(SB), Z7, Z3
 	VMOVDQU32     Z3, 576(SP)
-	VPSHUFB       kpair0<>+0(SB), Z5, Z3
+	VPSHUFB       kpair0<>+0(SB), Z4, Z3
 	VMOVDQU32     Z3, 640(SP)
-	VPSHUFB       kpair1<>+0(SB), Z5, Z3
+	VPSHUFB       kpair1<>+0(SB), Z4, Z3
 	VMOVDQU32     Z3, 704(SP)
 	VPANDD        768(AX), Z1, Z4
 	VPSLLW        $0x04, 256(AX), Z3
@@ -9561,55 +9447,47 @@ TEXT ·tileIQ5_K_16x7(SB), $1024-56
 tileIQ5_K_16x7_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ5_K_16x7_done
-	MOVL          $0x3f3f3f3f, SI
-	VPBROADCASTD  SI, Z3
-	MOVL          $0x0f0f0f0f, SI
-	VPBROADCASTD  SI, Z4
-	MOVL          $0x30303030, SI
-	VPBROADCASTD  SI, Z5
-	VMOVDQU32     (AX), Z6
-	VMOVDQU32     64(AX), Z7
-	VMOVDQU32     128(AX), Z8
-	VPANDD        Z3, Z6, Z9
-	VPANDD        Z3, Z7, Z3
-	VPSRLD        $0x02, Z6, Z10
-	VPANDD        Z5, Z10, Z10
-	VPANDD        Z4, Z8, Z6
-	VPORD         Z10, Z6, Z6
-	VPSRLD        $0x02, Z7, Z10
-	VPANDD        Z5, Z10, Z10
-	VPSRLD        $0x04, Z8, Z5
-	VPANDD        Z4, Z5, Z5
-	VPORD         Z10, Z5, Z5
-	MOVL          $0x000000ff, SI
-	VPBROADCASTD  SI, Z4
-	VPANDD        Z4, Z9, Z7
-	VMOVDQU32     Z7, (SP)
-	VPSRLD        $0x08, Z9, Z7
-	VPANDD        Z4, Z7, Z7
-	VMOVDQU32     Z7, 64(SP)
-	VPSRLD        $0x10, Z9, Z7
-	VPANDD        Z4, Z7, Z7
-	VMOVDQU32     Z7, 128(SP)
-	VPSRLD        $0x18, Z9, Z7
-	VMOVDQU32     Z7, 192(SP)
-	VPANDD        Z4, Z6, Z7
-	VMOVDQU32     Z7, 256(SP)
-	VPSRLD        $0x08, Z6, Z7
-	VPANDD        Z4, Z7, Z7
-	VMOVDQU32     Z7, 320(SP)
-	VPSRLD        $0x10, Z6, Z7
-	VPANDD        Z4, Z7, Z7
-	VMOVDQU32     Z7, 384(SP)
-	VPSRLD        $0x18, Z6, Z4
-	VMOVDQU32     Z4, 448(SP)
-	VPSHUFB       kpair0<>+0(SB), Z3, Z4
-	VMOVDQU32     Z4, 512(SP)
-	VPSHUFB       kpair1<>+0(SB), Z3, Z3
+	VMOVDQU32     (AX), Z3
+	VMOVDQU32     64(AX), Z4
+	VMOVDQU32     128(AX), Z5
+	VPANDD.BCST   interkmasks<>+0(SB), Z3, Z6
+	VPANDD.BCST   interkmasks<>+0(SB), Z4, Z7
+	VPSRLD        $0x02, Z3, Z8
+	VPANDD.BCST   interkmasks<>+8(SB), Z8, Z8
+	VPANDD.BCST   interkmasks<>+4(SB), Z5, Z3
+	VPORD         Z8, Z3, Z3
+	VPSRLD        $0x02, Z4, Z8
+	VPANDD.BCST   interkmasks<>+8(SB), Z8, Z8
+	VPSRLD        $0x04, Z5, Z4
+	VPANDD.BCST   interkmasks<>+4(SB), Z4, Z4
+	VPORD         Z8, Z4, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z6, Z5
+	VMOVDQU32     Z5, (SP)
+	VPSRLD        $0x08, Z6, Z5
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z5
+	VMOVDQU32     Z5, 64(SP)
+	VPSRLD        $0x10, Z6, Z5
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z5
+	VMOVDQU32     Z5, 128(SP)
+	VPSRLD        $0x18, Z6, Z5
+	VMOVDQU32     Z5, 192(SP)
+	VPANDD.BCST   interkmasks<>+12(SB), Z3, Z5
+	VMOVDQU32     Z5, 256(SP)
+	VPSRLD        $0x08, Z3, Z5
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z5
+	VMOVDQU32     Z5, 320(SP)
+	VPSRLD        $0x10, Z3, Z5
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z5
+	VMOVDQU32     Z5, 384(SP)
+	VPSRLD        $0x18, Z3, Z3
+	VMOVDQU32     Z3, 448(SP)
+	VPSHUFB       kpair0<>+0(SB), Z7, Z3
+	VMOVDQU32     Z3, 512(SP)
+	VPSHUFB       kpair1<>+0(SB), Z7, Z3
 	VMOVDQU32     Z3, 576(SP)
-	VPSHUFB       kpair0<>+0(SB), Z5, Z3
+	VPSHUFB       kpair0<>+0(SB), Z4, Z3
 	VMOVDQU32     Z3, 640(SP)
-	VPSHUFB       kpair1<>+0(SB), Z5, Z3
+	VPSHUFB       kpair1<>+0(SB), Z4, Z3
 	VMOVDQU32     Z3, 704(SP)
 	VPANDD        768(AX), Z1, Z3
 	VPSLLW        $0x04, 256(AX), Z4
@@ -10594,55 +10472,47 @@ TEXT ·tileIQ5_K_16x8(SB), $1024-56
 tileIQ5_K_16x8_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ5_K_16x8_done
-	MOVL          $0x3f3f3f3f, SI
-	VPBROADCASTD  SI, Z3
-	MOVL          $0x0f0f0f0f, SI
-	VPBROADCASTD  SI, Z4
-	MOVL          $0x30303030, SI
-	VPBROADCASTD  SI, Z5
-	VMOVDQU32     (AX), Z6
-	VMOVDQU32     64(AX), Z7
-	VMOVDQU32     128(AX), Z8
-	VPANDD        Z3, Z6, Z9
-	VPANDD        Z3, Z7, Z3
-	VPSRLD        $0x02, Z6, Z10
-	VPANDD        Z5, Z10, Z10
-	VPANDD        Z4, Z8, Z6
-	VPORD         Z10, Z6, Z6
-	VPSRLD        $0x02, Z7, Z10
-	VPANDD        Z5, Z10, Z10
-	VPSRLD        $0x04, Z8, Z5
-	VPANDD        Z4, Z5, Z5
-	VPORD         Z10, Z5, Z5
-	MOVL          $0x000000ff, SI
-	VPBROADCASTD  SI, Z4
-	VPANDD        Z4, Z9, Z7
-	VMOVDQU32     Z7, (SP)
-	VPSRLD        $0x08, Z9, Z7
-	VPANDD        Z4, Z7, Z7
-	VMOVDQU32     Z7, 64(SP)
-	VPSRLD        $0x10, Z9, Z7
-	VPANDD        Z4, Z7, Z7
-	VMOVDQU32     Z7, 128(SP)
-	VPSRLD        $0x18, Z9, Z7
-	VMOVDQU32     Z7, 192(SP)
-	VPANDD        Z4, Z6, Z7
-	VMOVDQU32     Z7, 256(SP)
-	VPSRLD        $0x08, Z6, Z7
-	VPANDD        Z4, Z7, Z7
-	VMOVDQU32     Z7, 320(SP)
-	VPSRLD        $0x10, Z6, Z7
-	VPANDD        Z4, Z7, Z7
-	VMOVDQU32     Z7, 384(SP)
-	VPSRLD        $0x18, Z6, Z4
-	VMOVDQU32     Z4, 448(SP)
-	VPSHUFB       kpair0<>+0(SB), Z3, Z4
-	VMOVDQU32     Z4, 512(SP)
-	VPSHUFB       kpair1<>+0(SB), Z3, Z3
+	VMOVDQU32     (AX), Z3
+	VMOVDQU32     64(AX), Z4
+	VMOVDQU32     128(AX), Z5
+	VPANDD.BCST   interkmasks<>+0(SB), Z3, Z6
+	VPANDD.BCST   interkmasks<>+0(SB), Z4, Z7
+	VPSRLD        $0x02, Z3, Z8
+	VPANDD.BCST   interkmasks<>+8(SB), Z8, Z8
+	VPANDD.BCST   interkmasks<>+4(SB), Z5, Z3
+	VPORD         Z8, Z3, Z3
+	VPSRLD        $0x02, Z4, Z8
+	VPANDD.BCST   interkmasks<>+8(SB), Z8, Z8
+	VPSRLD        $0x04, Z5, Z4
+	VPANDD.BCST   interkmasks<>+4(SB), Z4, Z4
+	VPORD         Z8, Z4, Z4
+	VPANDD.BCST   interkmasks<>+12(SB), Z6, Z5
+	VMOVDQU32     Z5, (SP)
+	VPSRLD        $0x08, Z6, Z5
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z5
+	VMOVDQU32     Z5, 64(SP)
+	VPSRLD        $0x10, Z6, Z5
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z5
+	VMOVDQU32     Z5, 128(SP)
+	VPSRLD        $0x18, Z6, Z5
+	VMOVDQU32     Z5, 192(SP)
+	VPANDD.BCST   interkmasks<>+12(SB), Z3, Z5
+	VMOVDQU32     Z5, 256(SP)
+	VPSRLD        $0x08, Z3, Z5
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z5
+	VMOVDQU32     Z5, 320(SP)
+	VPSRLD        $0x10, Z3, Z5
+	VPANDD.BCST   interkmasks<>+12(SB), Z5, Z5
+	VMOVDQU32     Z5, 384(SP)
+	VPSRLD        $0x18, Z3, Z3
+	VMOVDQU32     Z3, 448(SP)
+	VPSHUFB       kpair0<>+0(SB), Z7, Z3
+	VMOVDQU32     Z3, 512(SP)
+	VPSHUFB       kpair1<>+0(SB), Z7, Z3
 	VMOVDQU32     Z3, 576(SP)
-	VPSHUFB       kpair0<>+0(SB), Z5, Z3
+	VPSHUFB       kpair0<>+0(SB), Z4, Z3
 	VMOVDQU32     Z3, 640(SP)
-	VPSHUFB       kpair1<>+0(SB), Z5, Z3
+	VPSHUFB       kpair1<>+0(SB), Z4, Z3
 	VMOVDQU32     Z3, 704(SP)
 	VPANDD        768(AX), Z1, Z4
 	VPSLLW        $0x04, 256(AX), Z3
@@ -11719,346 +11589,338 @@ TEXT ·unpackIQ5_K(SB), NOSPLIT, $0-24
 	VPBROADCASTD BX, Z1
 
 unpackIQ5_K_loop:
-	TESTQ        CX, CX
-	JZ           unpackIQ5_K_done
-	MOVL         $0x3f3f3f3f, BX
-	VPBROADCASTD BX, Z2
-	MOVL         $0x0f0f0f0f, BX
-	VPBROADCASTD BX, Z3
-	MOVL         $0x30303030, BX
-	VPBROADCASTD BX, Z4
-	VMOVDQU32    (AX), Z5
-	VMOVDQU32    64(AX), Z6
-	VMOVDQU32    128(AX), Z7
-	VPANDD       Z2, Z5, Z8
-	VPANDD       Z2, Z6, Z2
-	VPSRLD       $0x02, Z5, Z9
-	VPANDD       Z4, Z9, Z9
-	VPANDD       Z3, Z7, Z5
-	VPORD        Z9, Z5, Z5
-	VPSRLD       $0x02, Z6, Z9
-	VPANDD       Z4, Z9, Z9
-	VPSRLD       $0x04, Z7, Z4
-	VPANDD       Z3, Z4, Z4
-	VPORD        Z9, Z4, Z4
-	MOVL         $0x000000ff, BX
-	VPBROADCASTD BX, Z3
-	VPANDD       Z3, Z8, Z6
-	VMOVDQU32    Z6, 4096(DX)
-	VPSRLD       $0x08, Z8, Z6
-	VPANDD       Z3, Z6, Z6
-	VMOVDQU32    Z6, 4160(DX)
-	VPSRLD       $0x10, Z8, Z6
-	VPANDD       Z3, Z6, Z6
-	VMOVDQU32    Z6, 4224(DX)
-	VPSRLD       $0x18, Z8, Z6
-	VMOVDQU32    Z6, 4288(DX)
-	VPANDD       Z3, Z5, Z6
-	VMOVDQU32    Z6, 4352(DX)
-	VPSRLD       $0x08, Z5, Z6
-	VPANDD       Z3, Z6, Z6
-	VMOVDQU32    Z6, 4416(DX)
-	VPSRLD       $0x10, Z5, Z6
-	VPANDD       Z3, Z6, Z6
-	VMOVDQU32    Z6, 4480(DX)
-	VPSRLD       $0x18, Z5, Z3
-	VMOVDQU32    Z3, 4544(DX)
-	VPSHUFB      kpair0<>+0(SB), Z2, Z3
-	VMOVDQU32    Z3, 4608(DX)
-	VPSHUFB      kpair1<>+0(SB), Z2, Z2
-	VMOVDQU32    Z2, 4672(DX)
-	VPSHUFB      kpair0<>+0(SB), Z4, Z2
-	VMOVDQU32    Z2, 4736(DX)
-	VPSHUFB      kpair1<>+0(SB), Z4, Z2
-	VMOVDQU32    Z2, 4800(DX)
-	VPANDD       768(AX), Z0, Z2
-	VPSLLW       $0x04, 256(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, (DX)
-	VPANDD       832(AX), Z0, Z2
-	VPSLLW       $0x04, 320(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 64(DX)
-	VPANDD       896(AX), Z0, Z2
-	VPSLLW       $0x04, 384(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 128(DX)
-	VPANDD       960(AX), Z0, Z2
-	VPSLLW       $0x04, 448(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 192(DX)
-	VPANDD       1024(AX), Z0, Z2
-	VPSLLW       $0x04, 512(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 256(DX)
-	VPANDD       1088(AX), Z0, Z2
-	VPSLLW       $0x04, 576(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 320(DX)
-	VPANDD       1152(AX), Z0, Z2
-	VPSLLW       $0x04, 640(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 384(DX)
-	VPANDD       1216(AX), Z0, Z2
-	VPSLLW       $0x04, 704(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 448(DX)
-	VPSRLW       $0x04, 768(AX), Z2
-	VPANDD       Z0, Z2, Z2
-	VPSLLW       $0x03, 256(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 512(DX)
-	VPSRLW       $0x04, 832(AX), Z2
-	VPANDD       Z0, Z2, Z2
-	VPSLLW       $0x03, 320(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 576(DX)
-	VPSRLW       $0x04, 896(AX), Z2
-	VPANDD       Z0, Z2, Z2
-	VPSLLW       $0x03, 384(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 640(DX)
-	VPSRLW       $0x04, 960(AX), Z2
-	VPANDD       Z0, Z2, Z2
-	VPSLLW       $0x03, 448(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 704(DX)
-	VPSRLW       $0x04, 1024(AX), Z2
-	VPANDD       Z0, Z2, Z2
-	VPSLLW       $0x03, 512(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 768(DX)
-	VPSRLW       $0x04, 1088(AX), Z2
-	VPANDD       Z0, Z2, Z2
-	VPSLLW       $0x03, 576(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 832(DX)
-	VPSRLW       $0x04, 1152(AX), Z2
-	VPANDD       Z0, Z2, Z2
-	VPSLLW       $0x03, 640(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 896(DX)
-	VPSRLW       $0x04, 1216(AX), Z2
-	VPANDD       Z0, Z2, Z2
-	VPSLLW       $0x03, 704(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 960(DX)
-	VPANDD       1280(AX), Z0, Z2
-	VPSLLW       $0x02, 256(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 1024(DX)
-	VPANDD       1344(AX), Z0, Z2
-	VPSLLW       $0x02, 320(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 1088(DX)
-	VPANDD       1408(AX), Z0, Z2
-	VPSLLW       $0x02, 384(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 1152(DX)
-	VPANDD       1472(AX), Z0, Z2
-	VPSLLW       $0x02, 448(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 1216(DX)
-	VPANDD       1536(AX), Z0, Z2
-	VPSLLW       $0x02, 512(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 1280(DX)
-	VPANDD       1600(AX), Z0, Z2
-	VPSLLW       $0x02, 576(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 1344(DX)
-	VPANDD       1664(AX), Z0, Z2
-	VPSLLW       $0x02, 640(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 1408(DX)
-	VPANDD       1728(AX), Z0, Z2
-	VPSLLW       $0x02, 704(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 1472(DX)
-	VPSRLW       $0x04, 1280(AX), Z2
-	VPANDD       Z0, Z2, Z2
-	VPSLLW       $0x01, 256(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 1536(DX)
-	VPSRLW       $0x04, 1344(AX), Z2
-	VPANDD       Z0, Z2, Z2
-	VPSLLW       $0x01, 320(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 1600(DX)
-	VPSRLW       $0x04, 1408(AX), Z2
-	VPANDD       Z0, Z2, Z2
-	VPSLLW       $0x01, 384(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 1664(DX)
-	VPSRLW       $0x04, 1472(AX), Z2
-	VPANDD       Z0, Z2, Z2
-	VPSLLW       $0x01, 448(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 1728(DX)
-	VPSRLW       $0x04, 1536(AX), Z2
-	VPANDD       Z0, Z2, Z2
-	VPSLLW       $0x01, 512(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 1792(DX)
-	VPSRLW       $0x04, 1600(AX), Z2
-	VPANDD       Z0, Z2, Z2
-	VPSLLW       $0x01, 576(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 1856(DX)
-	VPSRLW       $0x04, 1664(AX), Z2
-	VPANDD       Z0, Z2, Z2
-	VPSLLW       $0x01, 640(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 1920(DX)
-	VPSRLW       $0x04, 1728(AX), Z2
-	VPANDD       Z0, Z2, Z2
-	VPSLLW       $0x01, 704(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 1984(DX)
-	VPANDD       1792(AX), Z0, Z2
-	VPTERNLOGD   $0xf8, 256(AX), Z1, Z2
-	VMOVDQU32    Z2, 2048(DX)
-	VPANDD       1856(AX), Z0, Z2
-	VPTERNLOGD   $0xf8, 320(AX), Z1, Z2
-	VMOVDQU32    Z2, 2112(DX)
-	VPANDD       1920(AX), Z0, Z2
-	VPTERNLOGD   $0xf8, 384(AX), Z1, Z2
-	VMOVDQU32    Z2, 2176(DX)
-	VPANDD       1984(AX), Z0, Z2
-	VPTERNLOGD   $0xf8, 448(AX), Z1, Z2
-	VMOVDQU32    Z2, 2240(DX)
-	VPANDD       2048(AX), Z0, Z2
-	VPTERNLOGD   $0xf8, 512(AX), Z1, Z2
-	VMOVDQU32    Z2, 2304(DX)
-	VPANDD       2112(AX), Z0, Z2
-	VPTERNLOGD   $0xf8, 576(AX), Z1, Z2
-	VMOVDQU32    Z2, 2368(DX)
-	VPANDD       2176(AX), Z0, Z2
-	VPTERNLOGD   $0xf8, 640(AX), Z1, Z2
-	VMOVDQU32    Z2, 2432(DX)
-	VPANDD       2240(AX), Z0, Z2
-	VPTERNLOGD   $0xf8, 704(AX), Z1, Z2
-	VMOVDQU32    Z2, 2496(DX)
-	VPSRLW       $0x04, 1792(AX), Z2
-	VPANDD       Z0, Z2, Z2
-	VPSRLW       $0x01, 256(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 2560(DX)
-	VPSRLW       $0x04, 1856(AX), Z2
-	VPANDD       Z0, Z2, Z2
-	VPSRLW       $0x01, 320(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 2624(DX)
-	VPSRLW       $0x04, 1920(AX), Z2
-	VPANDD       Z0, Z2, Z2
-	VPSRLW       $0x01, 384(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 2688(DX)
-	VPSRLW       $0x04, 1984(AX), Z2
-	VPANDD       Z0, Z2, Z2
-	VPSRLW       $0x01, 448(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 2752(DX)
-	VPSRLW       $0x04, 2048(AX), Z2
-	VPANDD       Z0, Z2, Z2
-	VPSRLW       $0x01, 512(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 2816(DX)
-	VPSRLW       $0x04, 2112(AX), Z2
-	VPANDD       Z0, Z2, Z2
-	VPSRLW       $0x01, 576(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 2880(DX)
-	VPSRLW       $0x04, 2176(AX), Z2
-	VPANDD       Z0, Z2, Z2
-	VPSRLW       $0x01, 640(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 2944(DX)
-	VPSRLW       $0x04, 2240(AX), Z2
-	VPANDD       Z0, Z2, Z2
-	VPSRLW       $0x01, 704(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 3008(DX)
-	VPANDD       2304(AX), Z0, Z2
-	VPSRLW       $0x02, 256(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 3072(DX)
-	VPANDD       2368(AX), Z0, Z2
-	VPSRLW       $0x02, 320(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 3136(DX)
-	VPANDD       2432(AX), Z0, Z2
-	VPSRLW       $0x02, 384(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 3200(DX)
-	VPANDD       2496(AX), Z0, Z2
-	VPSRLW       $0x02, 448(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 3264(DX)
-	VPANDD       2560(AX), Z0, Z2
-	VPSRLW       $0x02, 512(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 3328(DX)
-	VPANDD       2624(AX), Z0, Z2
-	VPSRLW       $0x02, 576(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 3392(DX)
-	VPANDD       2688(AX), Z0, Z2
-	VPSRLW       $0x02, 640(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 3456(DX)
-	VPANDD       2752(AX), Z0, Z2
-	VPSRLW       $0x02, 704(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 3520(DX)
-	VPSRLW       $0x04, 2304(AX), Z2
-	VPANDD       Z0, Z2, Z2
-	VPSRLW       $0x03, 256(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 3584(DX)
-	VPSRLW       $0x04, 2368(AX), Z2
-	VPANDD       Z0, Z2, Z2
-	VPSRLW       $0x03, 320(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 3648(DX)
-	VPSRLW       $0x04, 2432(AX), Z2
-	VPANDD       Z0, Z2, Z2
-	VPSRLW       $0x03, 384(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 3712(DX)
-	VPSRLW       $0x04, 2496(AX), Z2
-	VPANDD       Z0, Z2, Z2
-	VPSRLW       $0x03, 448(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 3776(DX)
-	VPSRLW       $0x04, 2560(AX), Z2
-	VPANDD       Z0, Z2, Z2
-	VPSRLW       $0x03, 512(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 3840(DX)
-	VPSRLW       $0x04, 2624(AX), Z2
-	VPANDD       Z0, Z2, Z2
-	VPSRLW       $0x03, 576(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 3904(DX)
-	VPSRLW       $0x04, 2688(AX), Z2
-	VPANDD       Z0, Z2, Z2
-	VPSRLW       $0x03, 640(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 3968(DX)
-	VPSRLW       $0x04, 2752(AX), Z2
-	VPANDD       Z0, Z2, Z2
-	VPSRLW       $0x03, 704(AX), Z3
-	VPTERNLOGD   $0xf8, Z1, Z3, Z2
-	VMOVDQU32    Z2, 4032(DX)
-	VCVTPH2PS    192(AX), Z2
-	VMOVUPS      Z2, 4864(DX)
-	VCVTPH2PS    224(AX), Z2
-	VMOVUPS      Z2, 4928(DX)
-	ADDQ         $0x00000b00, AX
-	ADDQ         $0x00001380, DX
-	DECQ         CX
-	JMP          unpackIQ5_K_loop
+	TESTQ       CX, CX
+	JZ          unpackIQ5_K_done
+	VMOVDQU32   (AX), Z2
+	VMOVDQU32   64(AX), Z3
+	VMOVDQU32   128(AX), Z4
+	VPANDD.BCST interkmasks<>+0(SB), Z2, Z5
+	VPANDD.BCST interkmasks<>+0(SB), Z3, Z6
+	VPSRLD      $0x02, Z2, Z7
+	VPANDD.BCST interkmasks<>+8(SB), Z7, Z7
+	VPANDD.BCST interkmasks<>+4(SB), Z4, Z2
+	VPORD       Z7, Z2, Z2
+	VPSRLD      $0x02, Z3, Z7
+	VPANDD.BCST interkmasks<>+8(SB), Z7, Z7
+	VPSRLD      $0x04, Z4, Z3
+	VPANDD.BCST interkmasks<>+4(SB), Z3, Z3
+	VPORD       Z7, Z3, Z3
+	VPANDD.BCST interkmasks<>+12(SB), Z5, Z4
+	VMOVDQU32   Z4, 4096(DX)
+	VPSRLD      $0x08, Z5, Z4
+	VPANDD.BCST interkmasks<>+12(SB), Z4, Z4
+	VMOVDQU32   Z4, 4160(DX)
+	VPSRLD      $0x10, Z5, Z4
+	VPANDD.BCST interkmasks<>+12(SB), Z4, Z4
+	VMOVDQU32   Z4, 4224(DX)
+	VPSRLD      $0x18, Z5, Z4
+	VMOVDQU32   Z4, 4288(DX)
+	VPANDD.BCST interkmasks<>+12(SB), Z2, Z4
+	VMOVDQU32   Z4, 4352(DX)
+	VPSRLD      $0x08, Z2, Z4
+	VPANDD.BCST interkmasks<>+12(SB), Z4, Z4
+	VMOVDQU32   Z4, 4416(DX)
+	VPSRLD      $0x10, Z2, Z4
+	VPANDD.BCST interkmasks<>+12(SB), Z4, Z4
+	VMOVDQU32   Z4, 4480(DX)
+	VPSRLD      $0x18, Z2, Z2
+	VMOVDQU32   Z2, 4544(DX)
+	VPSHUFB     kpair0<>+0(SB), Z6, Z2
+	VMOVDQU32   Z2, 4608(DX)
+	VPSHUFB     kpair1<>+0(SB), Z6, Z2
+	VMOVDQU32   Z2, 4672(DX)
+	VPSHUFB     kpair0<>+0(SB), Z3, Z2
+	VMOVDQU32   Z2, 4736(DX)
+	VPSHUFB     kpair1<>+0(SB), Z3, Z2
+	VMOVDQU32   Z2, 4800(DX)
+	VPANDD      768(AX), Z0, Z2
+	VPSLLW      $0x04, 256(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, (DX)
+	VPANDD      832(AX), Z0, Z2
+	VPSLLW      $0x04, 320(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 64(DX)
+	VPANDD      896(AX), Z0, Z2
+	VPSLLW      $0x04, 384(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 128(DX)
+	VPANDD      960(AX), Z0, Z2
+	VPSLLW      $0x04, 448(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 192(DX)
+	VPANDD      1024(AX), Z0, Z2
+	VPSLLW      $0x04, 512(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 256(DX)
+	VPANDD      1088(AX), Z0, Z2
+	VPSLLW      $0x04, 576(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 320(DX)
+	VPANDD      1152(AX), Z0, Z2
+	VPSLLW      $0x04, 640(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 384(DX)
+	VPANDD      1216(AX), Z0, Z2
+	VPSLLW      $0x04, 704(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 448(DX)
+	VPSRLW      $0x04, 768(AX), Z2
+	VPANDD      Z0, Z2, Z2
+	VPSLLW      $0x03, 256(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 512(DX)
+	VPSRLW      $0x04, 832(AX), Z2
+	VPANDD      Z0, Z2, Z2
+	VPSLLW      $0x03, 320(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 576(DX)
+	VPSRLW      $0x04, 896(AX), Z2
+	VPANDD      Z0, Z2, Z2
+	VPSLLW      $0x03, 384(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 640(DX)
+	VPSRLW      $0x04, 960(AX), Z2
+	VPANDD      Z0, Z2, Z2
+	VPSLLW      $0x03, 448(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 704(DX)
+	VPSRLW      $0x04, 1024(AX), Z2
+	VPANDD      Z0, Z2, Z2
+	VPSLLW      $0x03, 512(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 768(DX)
+	VPSRLW      $0x04, 1088(AX), Z2
+	VPANDD      Z0, Z2, Z2
+	VPSLLW      $0x03, 576(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 832(DX)
+	VPSRLW      $0x04, 1152(AX), Z2
+	VPANDD      Z0, Z2, Z2
+	VPSLLW      $0x03, 640(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 896(DX)
+	VPSRLW      $0x04, 1216(AX), Z2
+	VPANDD      Z0, Z2, Z2
+	VPSLLW      $0x03, 704(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 960(DX)
+	VPANDD      1280(AX), Z0, Z2
+	VPSLLW      $0x02, 256(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 1024(DX)
+	VPANDD      1344(AX), Z0, Z2
+	VPSLLW      $0x02, 320(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 1088(DX)
+	VPANDD      1408(AX), Z0, Z2
+	VPSLLW      $0x02, 384(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 1152(DX)
+	VPANDD      1472(AX), Z0, Z2
+	VPSLLW      $0x02, 448(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 1216(DX)
+	VPANDD      1536(AX), Z0, Z2
+	VPSLLW      $0x02, 512(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 1280(DX)
+	VPANDD      1600(AX), Z0, Z2
+	VPSLLW      $0x02, 576(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 1344(DX)
+	VPANDD      1664(AX), Z0, Z2
+	VPSLLW      $0x02, 640(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 1408(DX)
+	VPANDD      1728(AX), Z0, Z2
+	VPSLLW      $0x02, 704(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 1472(DX)
+	VPSRLW      $0x04, 1280(AX), Z2
+	VPANDD      Z0, Z2, Z2
+	VPSLLW      $0x01, 256(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 1536(DX)
+	VPSRLW      $0x04, 1344(AX), Z2
+	VPANDD      Z0, Z2, Z2
+	VPSLLW      $0x01, 320(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 1600(DX)
+	VPSRLW      $0x04, 1408(AX), Z2
+	VPANDD      Z0, Z2, Z2
+	VPSLLW      $0x01, 384(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 1664(DX)
+	VPSRLW      $0x04, 1472(AX), Z2
+	VPANDD      Z0, Z2, Z2
+	VPSLLW      $0x01, 448(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 1728(DX)
+	VPSRLW      $0x04, 1536(AX), Z2
+	VPANDD      Z0, Z2, Z2
+	VPSLLW      $0x01, 512(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 1792(DX)
+	VPSRLW      $0x04, 1600(AX), Z2
+	VPANDD      Z0, Z2, Z2
+	VPSLLW      $0x01, 576(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 1856(DX)
+	VPSRLW      $0x04, 1664(AX), Z2
+	VPANDD      Z0, Z2, Z2
+	VPSLLW      $0x01, 640(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 1920(DX)
+	VPSRLW      $0x04, 1728(AX), Z2
+	VPANDD      Z0, Z2, Z2
+	VPSLLW      $0x01, 704(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 1984(DX)
+	VPANDD      1792(AX), Z0, Z2
+	VPTERNLOGD  $0xf8, 256(AX), Z1, Z2
+	VMOVDQU32   Z2, 2048(DX)
+	VPANDD      1856(AX), Z0, Z2
+	VPTERNLOGD  $0xf8, 320(AX), Z1, Z2
+	VMOVDQU32   Z2, 2112(DX)
+	VPANDD      1920(AX), Z0, Z2
+	VPTERNLOGD  $0xf8, 384(AX), Z1, Z2
+	VMOVDQU32   Z2, 2176(DX)
+	VPANDD      1984(AX), Z0, Z2
+	VPTERNLOGD  $0xf8, 448(AX), Z1, Z2
+	VMOVDQU32   Z2, 2240(DX)
+	VPANDD      2048(AX), Z0, Z2
+	VPTERNLOGD  $0xf8, 512(AX), Z1, Z2
+	VMOVDQU32   Z2, 2304(DX)
+	VPANDD      2112(AX), Z0, Z2
+	VPTERNLOGD  $0xf8, 576(AX), Z1, Z2
+	VMOVDQU32   Z2, 2368(DX)
+	VPANDD      2176(AX), Z0, Z2
+	VPTERNLOGD  $0xf8, 640(AX), Z1, Z2
+	VMOVDQU32   Z2, 2432(DX)
+	VPANDD      2240(AX), Z0, Z2
+	VPTERNLOGD  $0xf8, 704(AX), Z1, Z2
+	VMOVDQU32   Z2, 2496(DX)
+	VPSRLW      $0x04, 1792(AX), Z2
+	VPANDD      Z0, Z2, Z2
+	VPSRLW      $0x01, 256(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 2560(DX)
+	VPSRLW      $0x04, 1856(AX), Z2
+	VPANDD      Z0, Z2, Z2
+	VPSRLW      $0x01, 320(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 2624(DX)
+	VPSRLW      $0x04, 1920(AX), Z2
+	VPANDD      Z0, Z2, Z2
+	VPSRLW      $0x01, 384(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 2688(DX)
+	VPSRLW      $0x04, 1984(AX), Z2
+	VPANDD      Z0, Z2, Z2
+	VPSRLW      $0x01, 448(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 2752(DX)
+	VPSRLW      $0x04, 2048(AX), Z2
+	VPANDD      Z0, Z2, Z2
+	VPSRLW      $0x01, 512(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 2816(DX)
+	VPSRLW      $0x04, 2112(AX), Z2
+	VPANDD      Z0, Z2, Z2
+	VPSRLW      $0x01, 576(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 2880(DX)
+	VPSRLW      $0x04, 2176(AX), Z2
+	VPANDD      Z0, Z2, Z2
+	VPSRLW      $0x01, 640(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 2944(DX)
+	VPSRLW      $0x04, 2240(AX), Z2
+	VPANDD      Z0, Z2, Z2
+	VPSRLW      $0x01, 704(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 3008(DX)
+	VPANDD      2304(AX), Z0, Z2
+	VPSRLW      $0x02, 256(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 3072(DX)
+	VPANDD      2368(AX), Z0, Z2
+	VPSRLW      $0x02, 320(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 3136(DX)
+	VPANDD      2432(AX), Z0, Z2
+	VPSRLW      $0x02, 384(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 3200(DX)
+	VPANDD      2496(AX), Z0, Z2
+	VPSRLW      $0x02, 448(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 3264(DX)
+	VPANDD      2560(AX), Z0, Z2
+	VPSRLW      $0x02, 512(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 3328(DX)
+	VPANDD      2624(AX), Z0, Z2
+	VPSRLW      $0x02, 576(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 3392(DX)
+	VPANDD      2688(AX), Z0, Z2
+	VPSRLW      $0x02, 640(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 3456(DX)
+	VPANDD      2752(AX), Z0, Z2
+	VPSRLW      $0x02, 704(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 3520(DX)
+	VPSRLW      $0x04, 2304(AX), Z2
+	VPANDD      Z0, Z2, Z2
+	VPSRLW      $0x03, 256(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 3584(DX)
+	VPSRLW      $0x04, 2368(AX), Z2
+	VPANDD      Z0, Z2, Z2
+	VPSRLW      $0x03, 320(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 3648(DX)
+	VPSRLW      $0x04, 2432(AX), Z2
+	VPANDD      Z0, Z2, Z2
+	VPSRLW      $0x03, 384(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 3712(DX)
+	VPSRLW      $0x04, 2496(AX), Z2
+	VPANDD      Z0, Z2, Z2
+	VPSRLW      $0x03, 448(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 3776(DX)
+	VPSRLW      $0x04, 2560(AX), Z2
+	VPANDD      Z0, Z2, Z2
+	VPSRLW      $0x03, 512(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 3840(DX)
+	VPSRLW      $0x04, 2624(AX), Z2
+	VPANDD      Z0, Z2, Z2
+	VPSRLW      $0x03, 576(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 3904(DX)
+	VPSRLW      $0x04, 2688(AX), Z2
+	VPANDD      Z0, Z2, Z2
+	VPSRLW      $0x03, 640(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 3968(DX)
+	VPSRLW      $0x04, 2752(AX), Z2
+	VPANDD      Z0, Z2, Z2
+	VPSRLW      $0x03, 704(AX), Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z2
+	VMOVDQU32   Z2, 4032(DX)
+	VCVTPH2PS   192(AX), Z2
+	VMOVUPS     Z2, 4864(DX)
+	VCVTPH2PS   224(AX), Z2
+	VMOVUPS     Z2, 4928(DX)
+	ADDQ        $0x00000b00, AX
+	ADDQ        $0x00001380, DX
+	DECQ        CX
+	JMP         unpackIQ5_K_loop
 
 unpackIQ5_K_done:
 	VZEROUPPER

@@ -84,8 +84,21 @@ var interKKinds = []interKKind{
 	}},
 }
 
+// interKMasks holds the dword masks the scale unpacking ands with
+// (broadcast from memory): 0x3f, 0x0f, 0x30 in every byte, 0xff.
+var interKMasks Mem
+
+// interKMask returns the broadcast dword of interKMasks with the byte mask b.
+func interKMask(b uint32) Mem {
+	return interKMasks.Offset(4 * map[uint32]int{0x3f3f3f3f: 0, 0x0f0f0f0f: 1, 0x30303030: 2, 0xff: 3}[b])
+}
+
 func genInterK() {
 	genPackedKConsts()
+	interKMasks = GLOBL("interkmasks", RODATA|NOPTR)
+	for i, v := range []uint32{0x3f3f3f3f, 0x0f0f0f0f, 0x30303030, 0xff} {
+		DATA(4*i, U32(v))
+	}
 	for _, k := range interKKinds {
 		for T := 1; T <= packedKMaxT; T++ {
 			interKTile(k, T)
@@ -165,27 +178,27 @@ const packKQuants = 4096
 // buf as the packed K layout has them: [0, 512) sc[j][r] int32, [512, 768)
 // the min pairs m_2i, m_2i+1 as int16.
 func interKScales(p GPVirtual, scales int, buf Mem) {
-	c3f, c0f, c30 := bcastDword(0x3f3f3f3f), bcastDword(0x0f0f0f0f), bcastDword(0x30303030)
+	c3f, c0f, c30 := interKMask(0x3f3f3f3f), interKMask(0x0f0f0f0f), interKMask(0x30303030)
 	u0, u1, u2 := ZMM(), ZMM(), ZMM()
 	VMOVDQU32(Mem{Base: p, Disp: scales}, u0)
 	VMOVDQU32(Mem{Base: p, Disp: scales + 64}, u1)
 	VMOVDQU32(Mem{Base: p, Disp: scales + 128}, u2)
 	scLo, mnLo, scHi, mnHi := ZMM(), ZMM(), ZMM(), ZMM()
-	VPANDD(c3f, u0, scLo) // sc0..3 = q[0..3] & 63
-	VPANDD(c3f, u1, mnLo) // m0..3 = q[4..7] & 63
+	VPANDD_BCST(c3f, u0, scLo) // sc0..3 = q[0..3] & 63
+	VPANDD_BCST(c3f, u1, mnLo) // m0..3 = q[4..7] & 63
 	// sc4..7 = q[8..11] & 15 | (q[0..3] >> 6) << 4
 	t := ZMM()
 	VPSRLD(U8(2), u0, t)
-	VPANDD(c30, t, t)
-	VPANDD(c0f, u2, scHi)
+	VPANDD_BCST(c30, t, t)
+	VPANDD_BCST(c0f, u2, scHi)
 	VPORD(t, scHi, scHi)
 	// m4..7 = q[8..11] >> 4 | (q[4..7] >> 6) << 4
 	VPSRLD(U8(2), u1, t)
-	VPANDD(c30, t, t)
+	VPANDD_BCST(c30, t, t)
 	VPSRLD(U8(4), u2, mnHi)
-	VPANDD(c0f, mnHi, mnHi)
+	VPANDD_BCST(c0f, mnHi, mnHi)
 	VPORD(t, mnHi, mnHi)
-	cff := bcastDword(0xff)
+	cff := interKMask(0xff)
 	for j := 0; j < 8; j++ {
 		src := scLo
 		if j >= 4 {
@@ -194,12 +207,12 @@ func interKScales(p GPVirtual, scales int, buf Mem) {
 		s := ZMM()
 		switch b := j % 4; b {
 		case 0:
-			VPANDD(cff, src, s)
+			VPANDD_BCST(cff, src, s)
 		case 3:
 			VPSRLD(U8(24), src, s)
 		default:
 			VPSRLD(U8(8*b), src, s)
-			VPANDD(cff, s, s)
+			VPANDD_BCST(cff, s, s)
 		}
 		VMOVDQU32(s, buf.Offset(64*j))
 	}
