@@ -1,6 +1,10 @@
 package kernel
 
-import "github.com/sputnik-llm/sputnik/internal/tensor"
+import (
+	"encoding/binary"
+
+	"github.com/sputnik-llm/sputnik/internal/tensor"
+)
 
 // Interleaved K-quant groups (Q4_K, Q5_K, Q6_K): the file's bytes of 16
 // rows, each field transposed by dword, so that one zmm holds the same
@@ -49,7 +53,7 @@ func interleaveGroupK(t tensor.DType, w []byte, ws, rows, nb int, dst []byte) {
 	// group block p at to, transposed by dword.
 	field := func(p, blk []byte, r, off, n, to int) {
 		for v := range n / 4 {
-			copy(p[to+64*v+4*r:to+64*v+4*r+4], blk[off+4*v:off+4*v+4])
+			binary.LittleEndian.PutUint32(p[to+64*v+4*r:], binary.LittleEndian.Uint32(blk[off+4*v:]))
 		}
 	}
 	bb := interKBlockBytes(t)
