@@ -11,8 +11,7 @@ import (
 // dword of every row (lane r: row r), and the fields in the order the
 // kernels read them (a weight stream the hardware prefetchers follow). A
 // group of nb blocks has the size of its 16 rows (rows past Rows are
-// zero); per 256-element block b, at 16·TypeSize·b (Q6_K: at 3328·b, so
-// that every vector is 64-byte aligned; its d at the end of the group):
+// zero); per 256-element block b, at 16·TypeSize·b (Q6_K: see below):
 //
 //	Q4_K (2304 bytes):
 //	[0, 192)      s[k][r][i] = byte 4k+i of row r's 12 packed 6-bit scales
@@ -28,7 +27,9 @@ import (
 //	[256, 768)    qh[w][r][i] = byte 4w+i of row r's 32 high-bit bytes
 //	              (w < 8): bit j is the fifth bit of element 32j+4w+i
 //	[768, 2816)   qs as Q4_K's
-//	Q6_K (3328 bytes):
+//	Q6_K (3328 bytes and 32 of d, in pairs of blocks 6720 bytes long, so
+//	that every vector is 64-byte aligned: block 2i at 6720i, its d at
+//	6720i+3328, block 2i+1's d at 6720i+3360 and the block at 6720i+3392):
 //	[0, 256)      sc[k][r][i] = row r's int8 scale of group 4k+i (k < 4)
 //	then per half h < 2, at 256+1536h:
 //	[0, 512)      qh[w][r][i] = byte 32h+4w+i of row r's 64 high-bit bytes
@@ -38,7 +39,7 @@ import (
 //	              low-nibble bytes (c < 2, w < 8): the low nibbles of
 //	              elements 128h+32c+4w+i (sub-block 4h+c), the high
 //	              nibbles those of sub-block 4h+2+c
-//	nb·3328 + 32b + [0, 32)  d[r] float16
+//	d             d[r] float16
 //
 // The kernels unpack the scales once per block and add in the K-quant
 // order (packedk_generic.go) with the packed K path's activations, so an
@@ -56,9 +57,9 @@ func interleaveGroupK(t tensor.DType, w []byte, ws, rows, nb int, dst []byte) {
 			binary.LittleEndian.PutUint32(p[to+64*v+4*r:], binary.LittleEndian.Uint32(blk[off+4*v:]))
 		}
 	}
-	bb := interKBlockBytes(t)
 	for b := range nb {
-		p := dst[b*bb : (b+1)*bb]
+		at, dat := interKBlock(t, b)
+		p := dst[at:]
 		for r := range rows {
 			blk := w[r*ws+b*wb : r*ws+(b+1)*wb]
 			switch t {
@@ -78,7 +79,7 @@ func interleaveGroupK(t tensor.DType, w []byte, ws, rows, nb int, dst []byte) {
 					field(p, blk, r, 128+32*h, 32, 256+1536*h)
 					field(p, blk, r, 64*h, 64, 256+1536*h+512)
 				}
-				copy(dst[nb*bb+32*b+2*r:], blk[208:210])
+				copy(dst[dat+2*r:], blk[208:210])
 			default:
 				panic("kernel: interleaveGroupK: unsupported type " + t.String())
 			}
@@ -86,19 +87,21 @@ func interleaveGroupK(t tensor.DType, w []byte, ws, rows, nb int, dst []byte) {
 	}
 }
 
-// interKBlockBytes returns the bytes per block of an interleaved group of
-// K type t at b·interKBlockBytes(t) (see above).
-func interKBlockBytes(t tensor.DType) int {
+// interKBlock returns the offsets of block b and of its d in an
+// interleaved group of K type t (see above).
+func interKBlock(t tensor.DType, b int) (at, d int) {
 	if t == tensor.Q6_K {
-		return 3328
+		return 6720*(b/2) + 3392*(b%2), 6720*(b/2) + 3328 + 32*(b%2)
 	}
-	return packRows * t.TypeSize()
+	at = b * packRows * t.TypeSize()
+	return at, at + 192
 }
 
 // decodeInterK decodes row r's block b of K type t from the interleaved
-// group g of nb blocks into kb, reading the layout above directly.
-func decodeInterK(t tensor.DType, g []byte, nb, b, r int, kb *kBlock) {
-	p := g[b*interKBlockBytes(t):]
+// group g into kb, reading the layout above directly.
+func decodeInterK(t tensor.DType, g []byte, b, r int, kb *kBlock) {
+	bo, dat := interKBlock(t, b)
+	p := g[bo:]
 	at := func(off, v, i int) byte { return p[off+64*v+4*r+i] }
 	if t == tensor.Q6_K {
 		for h := range 2 {
@@ -123,7 +126,7 @@ func decodeInterK(t tensor.DType, g []byte, nb, b, r int, kb *kBlock) {
 		for k := range 16 {
 			kb.sc[k] = int32(int8(at(0, k/4, k%4)))
 		}
-		kb.d = h2f(g[nb*3328+32*b+2*r:])
+		kb.d = h2f(g[dat+2*r:])
 		return
 	}
 	qs := 256
@@ -156,7 +159,7 @@ func decodeInterK(t tensor.DType, g []byte, nb, b, r int, kb *kBlock) {
 	for j := range 8 {
 		kb.sc[j], kb.mn[j] = scaleMinK4(j, q[:])
 	}
-	kb.d, kb.dmin = h2f(p[192+2*r:]), h2f(p[224+2*r:])
+	kb.d, kb.dmin = h2f(g[dat+2*r:]), h2f(g[dat+32+2*r:])
 }
 
 // unpackInterKGeneric writes the nb blocks of the interleaved group g of
@@ -168,7 +171,7 @@ func unpackInterKGeneric(t tensor.DType, g []byte, nb int, dst []byte) {
 	for b := range nb {
 		o := dst[b*bb : (b+1)*bb]
 		for r := range packRows {
-			decodeInterK(t, g, nb, b, r, &kb)
+			decodeInterK(t, g, b, r, &kb)
 			putPackedK(t, o, r, &kb)
 		}
 	}
@@ -184,7 +187,7 @@ func tileInterleavedKGeneric(typ tensor.DType, p, a []byte, as, nb, T, rows int,
 		for r := range rows {
 			var acc float32
 			for b := range nb {
-				decodeInterK(typ, p, nb, b, r, &kb)
+				decodeInterK(typ, p, b, r, &kb)
 				ab := a[b*as+actKBytes*t:]
 				isum, msum := kSums(typ, &kb, ab[:292])
 				acc = kStep(typ, acc, isum, msum, kb.d, kb.dmin, q8KScale(ab))

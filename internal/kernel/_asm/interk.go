@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"github.com/mmcloughlin/avo/attr"
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
@@ -29,7 +30,7 @@ type interKKind struct {
 	blockBytes int // group bytes per block (Q6_K: without d)
 	scales     int // offset of the scale dwords
 	// d is the offset of the 16 float16 d (then, Q4_K and Q5_K, dmin) in
-	// the block, or (Q6_K, d < 0) d is at the end of the group.
+	// the block, or (Q6_K, d < 0) the blocks go in pairs (interKWalk).
 	d int
 	// load returns the 32 unsigned values of dword k of sub-block j of
 	// every row (lane r: row r) of the group block at p.
@@ -76,7 +77,7 @@ var interKKinds = []interKKind{
 		interBits(z, Mem{Base: p, Disp: 256 + 64*k}, 4-j, c.c10) // fifth bit: bit j of qh
 		return z
 	}},
-	{"Q6_K", 3328, 0, -1, func(p GPVirtual, j, k int, c *packKConsts) VecVirtual {
+	{"Q6_K", 6720, 0, -1, func(p GPVirtual, j, k int, c *packKConsts) VecVirtual {
 		h, i := j/4, j%4
 		z := interNibble(Mem{Base: p, Disp: 256 + 1536*h + 512 + 512*(i&1) + 64*k}, i >= 2, c.c0f)
 		interBits(z, Mem{Base: p, Disp: 256 + 1536*h + 64*k}, 4-2*i, c.c30) // top bits: bits 2i, 2i+1 of qh
@@ -122,13 +123,7 @@ func interKUnpack(k interKKind) {
 	p := loadGP("p")
 	nb := loadGP("nb")
 	dst := loadGP("dst")
-	dm := Mem{Base: p, Disp: k.d}
-	if k.d < 0 {
-		dp := GP64()
-		IMUL3Q(U32(uint32(k.blockBytes)), nb, dp)
-		ADDQ(p, dp)
-		dm = Mem{Base: dp}
-	}
+	dm, pw := interKWalk(p, k)
 	c := &packKConsts{c0f: bcastDword(0x0f0f0f0f)}
 	switch k.name {
 	case "Q5_K":
@@ -154,14 +149,13 @@ func interKUnpack(k interKKind) {
 	VCVTPH2PS(dm, f)
 	if six {
 		VMOVUPS(f, Mem{Base: dst, Disp: 5120})
-		ADDQ(U8(32), dm.Base)
 	} else {
 		VMOVUPS(f, Mem{Base: dst, Disp: 4864})
 		g := ZMM()
 		VCVTPH2PS(dm.Offset(32), g)
 		VMOVUPS(g, Mem{Base: dst, Disp: 4928})
 	}
-	ADDQ(U32(uint32(k.blockBytes)), p)
+	pw.next(p)
 	ADDQ(U32(uint32(bb)), dst)
 	DECQ(nb)
 	JMP(LabelRef(name + "_loop"))
@@ -247,27 +241,29 @@ func interKScales6(p GPVirtual, scales int, buf Mem) {
 	}
 }
 
-// interKTile generates tileI<kind>_16xT.
+// interKTile generates tileI<kind>_16xT. The Q4_K and Q5_K tiles unpack a
+// block's scales and mins into a stack buffer; the Q6_K tiles, whose
+// scales are plain bytes, sign-extend each sub-block's two in registers.
 func interKTile(k interKKind, T int) {
 	six := k.name == "Q6_K"
 	name := fmt.Sprintf("tileI%s_16x%d", k.name, T)
 	// Not NOSPLIT: the scale buffer makes the frame too large for that.
-	TEXT(name, 0, "func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)")
+	var flags attr.Attribute // the scale buffer makes the frame too large for NOSPLIT
+	if six {
+		flags = NOSPLIT
+	}
+	TEXT(name, flags, "func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)")
 	Doc(fmt.Sprintf("%s computes the 16×%d tile out[t*os+r] (rows r with bit r of mask set) of an interleaved %s group at p against %d tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).", name, T, k.name, T),
 		fmt.Sprintf("Block b of the group is at p+%db, token t's block b at a+b*as+384t.", k.blockBytes))
-	buf := AllocLocal(1024)
+	var buf Mem
+	if !six {
+		buf = AllocLocal(768)
+	}
 	p := loadGP("p")
 	a := loadGP("a")
 	as := loadGP("as")
 	nb := loadGP("nb")
-	dm := Mem{Base: p, Disp: k.d}
-	if k.d < 0 {
-		// Q6_K: d of block b at p + nb·blockBytes + 32b.
-		dp := GP64()
-		IMUL3Q(U32(uint32(k.blockBytes)), nb, dp)
-		ADDQ(p, dp)
-		dm = Mem{Base: dp}
-	}
+	dm, pw := interKWalk(p, k)
 	acc := make([]Register, T)
 	for t := range acc {
 		acc[t] = highZ[t]
@@ -289,9 +285,7 @@ func interKTile(k interKKind, T int) {
 	TESTQ(nb, nb)
 	JZ(LabelRef(name + "_done"))
 	act := func(t, off int) Mem { return Mem{Base: a, Disp: actK*t + off} }
-	if six {
-		interKScales6(p, k.scales, buf)
-	} else {
+	if !six {
 		interKScales(p, k.scales, buf)
 	}
 	// avo allocates virtual vectors among Z0..Z15 only: the accumulators
@@ -300,38 +294,14 @@ func interKTile(k interKKind, T int) {
 	for t := range isum {
 		isum[t] = highZ[packedKMaxT+t]
 	}
-	// Sub-blocks in the order their bytes lie (the integer sums are exact
-	// in any order).
-	order := []int{0, 1, 2, 3, 4, 5, 6, 7}
 	if six {
-		order = []int{0, 2, 1, 3, 4, 6, 5, 7}
+		interK6Groups(p, act, T, isum, c)
 	}
-	for n, j := range order {
+	for j := 0; j < 8 && !six; j++ {
+		n := j
 		wv := make([]VecVirtual, 8)
 		for i := range wv {
 			wv[i] = k.load(p, j, i, c)
-		}
-		if six {
-			// Groups 2j (dwords 0..3) and 2j+1 (4..7), one chain each,
-			// from −32·bsum.
-			for t := 0; t < T; t++ {
-				sa, sb := ZMM(), ZMM()
-				VPBROADCASTD(act(t, 320+4*(2*j)), sa)
-				VPBROADCASTD(act(t, 320+4*(2*j+1)), sb)
-				for i := 0; i < 4; i++ {
-					vpdpbusdBcast(act(t, 4+32*j+4*i), wv[i], sa)
-					vpdpbusdBcast(act(t, 4+32*j+16+4*i), wv[4+i], sb)
-				}
-				VPMULLD(buf.Offset(64*(2*j)), sa, sa)
-				VPMULLD(buf.Offset(64*(2*j+1)), sb, sb)
-				if n == 0 {
-					VPADDD(sb, sa, isum[t])
-				} else {
-					VPADDD(sa, isum[t], isum[t])
-					VPADDD(sb, isum[t], isum[t])
-				}
-			}
-			continue
 		}
 		// Two tokens' chains interleaved.
 		for t0 := 0; t0 < T; t0 += 2 {
@@ -385,14 +355,111 @@ func interKTile(k interKKind, T int) {
 			VFNMADD231PS(ddm, msum, acc[t])
 		}
 	}
-	ADDQ(U32(uint32(k.blockBytes)), p)
-	if k.d < 0 {
-		ADDQ(U8(32), dm.Base)
-	}
+	pw.next(p)
 	ADDQ(as, a)
 	DECQ(nb)
 	JMP(LabelRef(name + "_loop"))
 
 	Label(name + "_done")
 	storeTileRows(acc[:T])
+}
+
+// interK6Groups adds into isum[t] (t < T) the scaled group sums of the
+// interleaved Q6_K block at p: per half h, nibble vector set c and dword
+// half, four ql and four qh vectors are loaded once each and give the
+// values of group 2(4h+c)+half (low nibbles) and 2(4h+c+2)+half (high),
+// whose chains start from −32·bsum; each group's scale is sign-extended
+// from its byte in registers.
+func interK6Groups(p GPVirtual, act func(t, off int) Mem, T int, isum []Register, c *packKConsts) {
+	first := true
+	for h := 0; h < 2; h++ {
+		for cs := 0; cs < 2; cs++ {
+			for half := 0; half < 2; half++ {
+				jl, jh := 4*h+cs, 4*h+cs+2
+				gl, gh := 2*jl+half, 2*jh+half
+				wl, wh := make([]VecVirtual, 4), make([]VecVirtual, 4)
+				for w := 0; w < 4; w++ {
+					ql, qh := ZMM(), ZMM()
+					VMOVDQU32(Mem{Base: p, Disp: 256 + 1536*h + 512 + 512*cs + 64*(4*half+w)}, ql)
+					VMOVDQU32(Mem{Base: p, Disp: 256 + 1536*h + 64*(4*half+w)}, qh)
+					// low nibbles | bits 2cs, 2cs+1 of qh at 4, 5
+					wl[w] = ZMM()
+					VPANDD(ql, c.c0f, wl[w])
+					t := ZMM()
+					VPSLLW(U8(4-2*cs), qh, t)
+					VPTERNLOGD(U8(0xf8), c.c30, t, wl[w])
+					// high nibbles | bits 2cs+4, 2cs+5 of qh at 4, 5
+					wh[w] = ZMM()
+					VPSRLW(U8(4), ql, wh[w])
+					VPANDD(c.c0f, wh[w], wh[w])
+					if cs == 1 {
+						VPSRLW(U8(2), qh, qh)
+					}
+					VPTERNLOGD(U8(0xf8), c.c30, qh, wh[w])
+				}
+				sc := [2]VecVirtual{}
+				for i, g := range []int{gl, gh} {
+					sc[i] = ZMM()
+					sm := Mem{Base: p, Disp: 64 * (g / 4)}
+					if m := g % 4; m < 3 {
+						VPSLLD(U8(24-8*m), sm, sc[i])
+						VPSRAD(U8(24), sc[i], sc[i])
+					} else {
+						VPSRAD(U8(24), sm, sc[i])
+					}
+				}
+				for t := 0; t < T; t++ {
+					sa, sb := ZMM(), ZMM()
+					VPBROADCASTD(act(t, 320+4*gl), sa)
+					VPBROADCASTD(act(t, 320+4*gh), sb)
+					for w := 0; w < 4; w++ {
+						vpdpbusdBcast(act(t, 4+32*jl+16*half+4*w), wl[w], sa)
+						vpdpbusdBcast(act(t, 4+32*jh+16*half+4*w), wh[w], sb)
+					}
+					VPMULLD(sc[0], sa, sa)
+					VPMULLD(sc[1], sb, sb)
+					if first {
+						VPADDD(sb, sa, isum[t])
+					} else {
+						VPADDD(sa, isum[t], isum[t])
+						VPADDD(sb, isum[t], isum[t])
+					}
+				}
+				first = false
+			}
+		}
+	}
+}
+
+// interKWalkT is the walk of a kernel over the blocks of an interleaved K
+// group from p: where each block's d is and how p moves on.
+type interKWalkT struct {
+	step  int       // bytes from one block to the next
+	dstep GPVirtual // Q6_K: 3392 from an even block, 3328 from an odd one
+	doff  GPVirtual // Q6_K: d's offset from the block, 3328 or −32
+}
+
+// interKWalk starts the walk of k's blocks from p and returns the
+// memory operand of the current block's d.
+func interKWalk(p GPVirtual, k interKKind) (Mem, *interKWalkT) {
+	if k.d >= 0 {
+		return Mem{Base: p, Disp: k.d}, &interKWalkT{step: k.blockBytes}
+	}
+	// Q6_K, blocks in pairs: block 2i at 6720i, its d at +3328, then
+	// block 2i+1's d and block 2i+1 at 6720i+3392 (d at −32).
+	w := &interKWalkT{dstep: GP64(), doff: GP64()}
+	MOVQ(U32(3392), w.dstep)
+	MOVQ(U32(3328), w.doff)
+	return Mem{Base: p, Index: w.doff, Scale: 1}, w
+}
+
+// next moves p to the next block.
+func (w *interKWalkT) next(p GPVirtual) {
+	if w.dstep == nil {
+		ADDQ(U32(uint32(w.step)), p)
+		return
+	}
+	ADDQ(w.dstep, p)
+	XORQ(U8(3392^3328), w.dstep)
+	XORQ(I32(3328^-32), w.doff)
 }
