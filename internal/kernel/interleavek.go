@@ -31,14 +31,17 @@ import (
 //	that every vector is 64-byte aligned: block 2i at 6720i, its d at
 //	6720i+3328, block 2i+1's d at 6720i+3360 and the block at 6720i+3392):
 //	[0, 256)      sc[k][r][i] = row r's int8 scale of group 4k+i (k < 4)
-//	then per half h < 2, at 256+1536h:
-//	[0, 512)      qh[w][r][i] = byte 32h+4w+i of row r's 64 high-bit bytes
-//	              (w < 8): bits 2c, 2c+1 are the top two bits of element
+//	then vectors of 64 bytes, [r][i] for row r (interK6Vec places them):
+//	qh(h, w)      byte 32h+4w+i of row r's 64 high-bit bytes (h < 2,
+//	              w < 8): bits 2c, 2c+1 are the top two bits of element
 //	              128h+32c+4w+i (c < 4)
-//	[512, 1536)   ql[c][w][r][i] = byte 64h+32c+4w+i of row r's 128
-//	              low-nibble bytes (c < 2, w < 8): the low nibbles of
-//	              elements 128h+32c+4w+i (sub-block 4h+c), the high
-//	              nibbles those of sub-block 4h+2+c
+//	ql(h, c, w)   byte 64h+32c+4w+i of row r's 128 low-nibble bytes
+//	              (c < 2): the low nibbles of elements 128h+32c+4w+i
+//	              (sub-block 4h+c), the high nibbles those of sub-block
+//	              4h+2+c
+//	              in the order the kernels first read them: per h and
+//	              four w (a half of each sub-block, groups of 16), qh and
+//	              ql(c = 0) in turns, then ql(c = 1)
 //	d             d[r] float16
 //
 // The kernels unpack the scales once per block and add in the K-quant
@@ -76,8 +79,11 @@ func interleaveGroupK(t tensor.DType, w []byte, ws, rows, nb int, dst []byte) {
 			case tensor.Q6_K:
 				field(p, blk, r, 192, 16, 0)
 				for h := range 2 {
-					field(p, blk, r, 128+32*h, 32, 256+1536*h)
-					field(p, blk, r, 64*h, 64, 256+1536*h+512)
+					for w := range 8 {
+						field(p, blk, r, 128+32*h+4*w, 4, interK6Vec(h, -1, w))
+						field(p, blk, r, 64*h+4*w, 4, interK6Vec(h, 0, w))
+						field(p, blk, r, 64*h+32+4*w, 4, interK6Vec(h, 1, w))
+					}
 				}
 				copy(dst[dat+2*r:], blk[208:210])
 			default:
@@ -85,6 +91,19 @@ func interleaveGroupK(t tensor.DType, w []byte, ws, rows, nb int, dst []byte) {
 			}
 		}
 	}
+}
+
+// interK6Vec returns the offset in an interleaved Q6_K block of the
+// vector qh(h, w) (c < 0) or ql(h, c, w) (see above).
+func interK6Vec(h, c, w int) int {
+	o := 256 + 1536*h + 768*(w/4)
+	switch c {
+	case -1:
+		return o + 128*(w%4)
+	case 0:
+		return o + 128*(w%4) + 64
+	}
+	return o + 512 + 64*(w%4)
 }
 
 // interKBlock returns the offsets of block b and of its d in an
@@ -108,7 +127,7 @@ func decodeInterK(t tensor.DType, g []byte, b, r int, kb *kBlock) {
 			for c := range 2 {
 				for w := range 8 {
 					for i := range 4 {
-						z := at(256+1536*h+512+512*c, w, i)
+						z := at(interK6Vec(h, c, w), 0, i)
 						e := 128*h + 32*c + 4*w + i
 						kb.u[e], kb.u[e+64] = z&15, z>>4
 					}
@@ -116,7 +135,7 @@ func decodeInterK(t tensor.DType, g []byte, b, r int, kb *kBlock) {
 			}
 			for w := range 8 {
 				for i := range 4 {
-					q := at(256+1536*h, w, i)
+					q := at(interK6Vec(h, -1, w), 0, i)
 					for c := range 4 {
 						kb.u[128*h+32*c+4*w+i] |= (q >> (2 * c) & 3) << 4
 					}

@@ -79,8 +79,8 @@ var interKKinds = []interKKind{
 	}},
 	{"Q6_K", 6720, 0, -1, func(p GPVirtual, j, k int, c *packKConsts) VecVirtual {
 		h, i := j/4, j%4
-		z := interNibble(Mem{Base: p, Disp: 256 + 1536*h + 512 + 512*(i&1) + 64*k}, i >= 2, c.c0f)
-		interBits(z, Mem{Base: p, Disp: 256 + 1536*h + 64*k}, 4-2*i, c.c30) // top bits: bits 2i, 2i+1 of qh
+		z := interNibble(Mem{Base: p, Disp: interK6Vec(h, i&1, k)}, i >= 2, c.c0f)
+		interBits(z, Mem{Base: p, Disp: interK6Vec(h, -1, k)}, 4-2*i, c.c30) // top bits: bits 2i, 2i+1 of qh
 		return z
 	}},
 }
@@ -373,15 +373,27 @@ func interKTile(k interKKind, T int) {
 func interK6Groups(p GPVirtual, act func(t, off int) Mem, T int, isum []Register, c *packKConsts) {
 	first := true
 	for h := 0; h < 2; h++ {
-		for cs := 0; cs < 2; cs++ {
-			for half := 0; half < 2; half++ {
+		for half := 0; half < 2; half++ {
+			for cs := 0; cs < 2; cs++ {
 				jl, jh := 4*h+cs, 4*h+cs+2
 				gl, gh := 2*jl+half, 2*jh+half
+				// The scales first: their lines lead the block.
+				sc := [2]VecVirtual{}
+				for i, g := range []int{gl, gh} {
+					sc[i] = ZMM()
+					sm := Mem{Base: p, Disp: 64 * (g / 4)}
+					if m := g % 4; m < 3 {
+						VPSLLD(U8(24-8*m), sm, sc[i])
+						VPSRAD(U8(24), sc[i], sc[i])
+					} else {
+						VPSRAD(U8(24), sm, sc[i])
+					}
+				}
 				wl, wh := make([]VecVirtual, 4), make([]VecVirtual, 4)
 				for w := 0; w < 4; w++ {
 					ql, qh := ZMM(), ZMM()
-					VMOVDQU32(Mem{Base: p, Disp: 256 + 1536*h + 512 + 512*cs + 64*(4*half+w)}, ql)
-					VMOVDQU32(Mem{Base: p, Disp: 256 + 1536*h + 64*(4*half+w)}, qh)
+					VMOVDQU32(Mem{Base: p, Disp: interK6Vec(h, -1, 4*half+w)}, qh)
+					VMOVDQU32(Mem{Base: p, Disp: interK6Vec(h, cs, 4*half+w)}, ql)
 					// low nibbles | bits 2cs, 2cs+1 of qh at 4, 5
 					wl[w] = ZMM()
 					VPANDD(ql, c.c0f, wl[w])
@@ -396,17 +408,6 @@ func interK6Groups(p GPVirtual, act func(t, off int) Mem, T int, isum []Register
 						VPSRLW(U8(2), qh, qh)
 					}
 					VPTERNLOGD(U8(0xf8), c.c30, qh, wh[w])
-				}
-				sc := [2]VecVirtual{}
-				for i, g := range []int{gl, gh} {
-					sc[i] = ZMM()
-					sm := Mem{Base: p, Disp: 64 * (g / 4)}
-					if m := g % 4; m < 3 {
-						VPSLLD(U8(24-8*m), sm, sc[i])
-						VPSRAD(U8(24), sc[i], sc[i])
-					} else {
-						VPSRAD(U8(24), sm, sc[i])
-					}
 				}
 				for t := 0; t < T; t++ {
 					sa, sb := ZMM(), ZMM()
@@ -462,4 +463,17 @@ func (w *interKWalkT) next(p GPVirtual) {
 	ADDQ(w.dstep, p)
 	XORQ(U8(3392^3328), w.dstep)
 	XORQ(I32(3328^-32), w.doff)
+}
+
+// interK6Vec is the kernel package's: the offset in an interleaved Q6_K
+// block of the vector qh(h, w) (c < 0) or ql(h, c, w).
+func interK6Vec(h, c, w int) int {
+	o := 256 + 1536*h + 768*(w/4)
+	switch c {
+	case -1:
+		return o + 128*(w%4)
+	case 0:
+		return o + 128*(w%4) + 64
+	}
+	return o + 512 + 64*(w%4)
 }
