@@ -19,10 +19,14 @@ import (
 // few shifts and masks, then per token takes the packed K kernels' steps:
 // eight VPDPBUSD with the activation dword broadcast from memory, a VPMULLD
 // by the rows' sub-block scales and a VPADDD into the block's isum. The
-// 6-bit scales and mins are unpacked once per block into a stack buffer
-// (the packed K layout's int32 scales and int16 min pairs), d and dmin
-// converted from float16 once per block, and the block ends with the same
-// float steps as the packed K kernels.
+// 6-bit scales and mins of Q4_K and Q5_K are unpacked once per block into
+// a stack buffer (the packed K layout's int32 scales and int16 min pairs);
+// Q6_K's int8 group scales are sign-extended in registers as the groups
+// come (interK6Groups); d and dmin are converted from float16 once per
+// block, and the block ends with the same float steps as the packed K
+// kernels. A weight byte is read in the order it lies (the layouts are
+// made so), which the hardware prefetchers follow: reading Q6_K's fields
+// in another order halved its decode rate from DRAM.
 
 // interKKind is a K-quant type with an interleaved layout.
 type interKKind struct {
@@ -241,14 +245,11 @@ func interKScales6(p GPVirtual, scales int, buf Mem) {
 	}
 }
 
-// interKTile generates tileI<kind>_16xT. The Q4_K and Q5_K tiles unpack a
-// block's scales and mins into a stack buffer; the Q6_K tiles, whose
-// scales are plain bytes, sign-extend each sub-block's two in registers.
+// interKTile generates tileI<kind>_16xT.
 func interKTile(k interKKind, T int) {
 	six := k.name == "Q6_K"
 	name := fmt.Sprintf("tileI%s_16x%d", k.name, T)
-	// Not NOSPLIT: the scale buffer makes the frame too large for that.
-	var flags attr.Attribute // the scale buffer makes the frame too large for NOSPLIT
+	var flags attr.Attribute // Q4_K, Q5_K: the scale buffer makes the frame too large for NOSPLIT
 	if six {
 		flags = NOSPLIT
 	}
