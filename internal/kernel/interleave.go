@@ -41,18 +41,33 @@ import (
 // int32 Σ u·q − k·Σq, then acc = fma(float32(Σ), d_w·d_a, acc), blocks in
 // order), with the packed path's interleaved activations, so an
 // interleaved Mat gives every token the bits the row-major one gives.
+// interleavek.go has the layouts of the K-quants (256-element blocks).
 
 // interleavedImpl is the interleaved path of one weight type.
 type interleavedImpl struct {
-	k          int32 // weight offset: u = w + k
-	blockBytes int   // group bytes per block: 16·TypeSize
+	k int32 // weight offset: u = w + k (0 for the K-quants)
+	// blockElems is the elements per block (32, or 256 for the K-quants),
+	// actBytes the interleaved activation bytes per token and block (the
+	// packed path's: actBlockBytes or actKBytes).
+	blockElems, actBytes int
+	// maxT is the most tokens a tile kernel takes (at most packTokens).
+	maxT int
 	// quant writes a token row's nb interleaved activation blocks, stride
 	// bytes apart, with −k·Σq given negk = −k (the packed path's).
 	quant func(x *float32, out *byte, nb int, stride int, negk int)
-	// tiles[T] computes a 16-row × T-token tile (T ≤ packTokens) of one
-	// group at p, with the packed path's activation tiles; rows whose bit
-	// is clear in mask are not written.
+	// tiles[T] computes a 16-row × T-token tile (T ≤ maxT) of one group
+	// at p, with the packed path's activation tiles; rows whose bit is
+	// clear in mask are not written.
 	tiles *[packTokens + 1]func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+	// unpack, if set, writes a group's nb blocks in the packed path's
+	// group layout (packBytes per block) at dst, for the packed tiles
+	// ptiles (T ≤ maxT): chunks of at least minUnpack tokens go that way,
+	// which spends less per token than the interleaved tiles' unpacking
+	// of each block for every maxT tokens. Both add in the same order.
+	unpack    func(p *byte, nb int, dst *byte)
+	ptiles    *[packTokens + 1]func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+	packBytes int
+	minUnpack int
 }
 
 // CanInterleave reports whether MatMul has interleaved kernels for weights
@@ -117,7 +132,7 @@ func interleaveInto(dst []byte, w tensor.Mat) tensor.Mat {
 		for g := lo; g < hi; g++ {
 			r0 := g * packRows
 			rows := min(packRows, w.Rows-r0)
-			interleaveGroup(w.Type, w.Data[r0*rb:], rb, rows, w.Cols/32, dst[r0*rb:(r0+packRows)*rb])
+			interleaveGroup(w.Type, w.Data[r0*rb:], rb, rows, w.Cols/w.Type.BlockSize(), dst[r0*rb:(r0+packRows)*rb])
 		}
 	}))
 	return tensor.Mat{Type: w.Type, Rows: w.Rows, Cols: w.Cols, Data: dst, Layout: tensor.Interleaved}
@@ -127,6 +142,10 @@ func interleaveInto(dst []byte, w tensor.Mat) tensor.Mat {
 // (row r at w[r*ws:]) in the interleaved group layout into dst; rows from
 // rows to 15 stay zero (dst must be zero).
 func interleaveGroup(t tensor.DType, w []byte, ws, rows, nb int, dst []byte) {
+	if t.BlockSize() == 256 {
+		interleaveGroupK(t, w, ws, rows, nb, dst)
+		return
+	}
 	wb := t.TypeSize()
 	gb := packRows * wb
 	_ = dst[nb*gb-1]
@@ -200,10 +219,10 @@ func tileInterleavedGeneric(typ tensor.DType, p, a []byte, as, nb, T, rows int, 
 // path's activation quantization, then every group against every token.
 func matMulInterleaved(out []float32, w tensor.Mat, x []float32, n int, im *interleavedImpl) {
 	rows, cols := w.Rows, w.Cols
-	nb := cols / 32
+	nb := cols / im.blockElems
 	j := packedJobPool.Get().(*packedJob)
 	tiles := (n + packTokens - 1) / packTokens
-	size := tiles * nb * packTokens * actBlockBytes
+	size := tiles * nb * packTokens * im.actBytes
 	if cap(j.buf) < size {
 		j.buf = make([]byte, size)
 	}
@@ -220,9 +239,15 @@ func matMulInterleaved(out []float32, w tensor.Mat, x []float32, n int, im *inte
 	j.phase = 1
 	// Long batches go through in chunks of tokenChunk tokens, so that a
 	// chunk's activations stay in the L2 cache while the weights stream
-	// past them.
-	for j.t0 = 0; j.t0 < n; j.t0 += tokenChunk {
-		j.t1 = min(n, j.t0+tokenChunk)
+	// past them; or, if im unpacks groups for the packed tiles, in one
+	// pass, so that each group is unpacked once, as the packed path packs
+	// it once.
+	chunk := tokenChunk
+	if im.unpack != nil && n >= im.minUnpack {
+		chunk = n
+	}
+	for j.t0 = 0; j.t0 < n; j.t0 += chunk {
+		j.t1 = min(n, j.t0+chunk)
 		parallel.Run(j.groups, j)
 	}
 	buf := j.buf
@@ -234,17 +259,34 @@ func matMulInterleaved(out []float32, w tensor.Mat, x []float32, n int, im *inte
 // tokens [j.t0, j.t1).
 func (j *packedJob) runInterleaved(lo, hi int) {
 	im := j.inter
-	tileBytes := packTokens * actBlockBytes
+	tileBytes := packTokens * im.actBytes
 	op := unsafe.Pointer(unsafe.SliceData(j.out))
 	gb := packRows * j.wrb
+	tiles := im.tiles
+	var pb *packBuf
+	if im.unpack != nil && j.t1-j.t0 >= im.minUnpack {
+		tiles = im.ptiles
+		pb = packBufPool.Get().(*packBuf)
+		if cap(pb.group) < j.nb*im.packBytes {
+			pb.group = make([]byte, j.nb*im.packBytes)
+		}
+	}
 	for g := lo; g < hi; g++ {
 		r0 := g * packRows
 		mask := 1<<min(packRows, j.rows-r0) - 1
-		for t0 := j.t0; t0 < j.t1; t0 += packTokens {
-			T := min(packTokens, j.t1-t0)
-			o := (*float32)(unsafe.Add(op, 4*(t0*j.rows+r0)))
-			a := (t0 / packTokens) * j.nb * tileBytes
-			im.tiles[T](&j.w[g*gb], &j.act[a], tileBytes, j.nb, o, j.rows, mask)
+		p := &j.w[g*gb]
+		if pb != nil {
+			im.unpack(p, j.nb, &pb.group[0])
+			p = &pb.group[0]
 		}
+		for t0 := j.t0; t0 < j.t1; t0 += im.maxT {
+			T := min(im.maxT, j.t1-t0)
+			o := (*float32)(unsafe.Add(op, 4*(t0*j.rows+r0)))
+			a := (t0/packTokens)*j.nb*tileBytes + (t0%packTokens)*im.actBytes
+			tiles[T](p, &j.act[a], tileBytes, j.nb, o, j.rows, mask)
+		}
+	}
+	if pb != nil {
+		packBufPool.Put(pb)
 	}
 }

@@ -11,7 +11,7 @@ import (
 )
 
 // interTypes are the weight types with an interleaved layout.
-var interTypes = []tensor.DType{tensor.Q4_0, tensor.Q8_0}
+var interTypes = []tensor.DType{tensor.Q4_0, tensor.Q8_0, tensor.Q4_K, tensor.Q6_K, tensor.Q5_K}
 
 // TestInterleaveSameBits checks MatMul of an interleaved matrix against
 // MatMul of the row-major original, bit for bit, on awkward sizes, batch
@@ -24,14 +24,15 @@ func TestInterleaveSameBits(t *testing.T) {
 			t.Logf("%s: no interleaved kernels on this CPU (needs AVX-512 VNNI; purego build?): skipped", typ)
 			continue
 		}
-		for _, sh := range [][2]int{{1, 32}, {15, 64}, {16, 96}, {17, 32}, {40, 320}, {100, 1536}} {
-			rows, cols := sh[0], sh[1]
+		// rows × blocks
+		for _, sh := range [][2]int{{1, 1}, {15, 2}, {16, 3}, {17, 1}, {40, 10}, {100, 48}} {
+			rows, cols := sh[0], sh[1]*typ.BlockSize()
 			w := randomMat(rng, typ, rows, cols)
 			wi, ok := Interleave(w)
 			if !ok || wi.Layout != tensor.Interleaved {
 				t.Fatalf("%s: Interleave did not interleave", typ)
 			}
-			for _, n := range []int{1, 2, 3, 5, 16, 17, 33, 40} {
+			for _, n := range []int{1, 2, 3, 4, 5, 6, 7, 8, 12, 15, 16, 17, 33, 40, 70, 130} {
 				for _, threads := range []int{1, 2, 3} {
 					parallel.SetThreads(threads)
 					x := randomVec(rng, n*cols)
@@ -74,23 +75,43 @@ func TestInterleaveGeneric(t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 8))
 	ref := genericTable()
 	for _, typ := range interTypes {
-		const rows, cols, n = 21, 96, 3
+		const rows, n = 21, 3
+		cols := 3 * typ.BlockSize()
 		w := randomMat(rng, typ, rows, cols)
 		wi := interleave(w)
 		x := randomVec(rng, n*cols)
 		want := make([]float32, n*rows)
-		matMul(want, w, x, n, ref[typ])
-		k, _ := packedKindOf(typ)
-		nb := cols / 32
-		act := make([]byte, nb*packTokens*actBlockBytes)
-		for tk := range n {
-			quantizeRowQ8_0xGeneric(act[tk*actBlockBytes:], x[tk*cols:(tk+1)*cols], packTokens*actBlockBytes, k)
-		}
+		nb := cols / typ.BlockSize()
 		got := make([]float32, n*rows)
 		gb := packRows * w.RowBytes()
-		for g := 0; g*packRows < rows; g++ {
-			r0 := g * packRows
-			tileInterleavedGeneric(typ, wi.Data[g*gb:], act, packTokens*actBlockBytes, nb, n, min(packRows, rows-r0), got[r0:], rows)
+		if typ.BlockSize() == 256 {
+			// The K-quant order's row dots (dotKOrdered) are the reference.
+			a := make([]byte, nb*292)
+			for tk := range n {
+				quantizeRowQ8_KGeneric(a, x[tk*cols:(tk+1)*cols])
+				for r := range rows {
+					want[tk*rows+r] = dotKOrdered(typ, w.Row(r), a, cols)
+				}
+			}
+			act := make([]byte, nb*packTokens*actKBytes)
+			for tk := range n {
+				quantizeRowQ8_KxGeneric(act[tk*actKBytes:], x[tk*cols:(tk+1)*cols], packTokens*actKBytes)
+			}
+			for g := 0; g*packRows < rows; g++ {
+				r0 := g * packRows
+				tileInterleavedKGeneric(typ, wi.Data[g*gb:], act, packTokens*actKBytes, nb, n, min(packRows, rows-r0), got[r0:], rows)
+			}
+		} else {
+			matMul(want, w, x, n, ref[typ])
+			k, _ := packedKindOf(typ)
+			act := make([]byte, nb*packTokens*actBlockBytes)
+			for tk := range n {
+				quantizeRowQ8_0xGeneric(act[tk*actBlockBytes:], x[tk*cols:(tk+1)*cols], packTokens*actBlockBytes, k)
+			}
+			for g := 0; g*packRows < rows; g++ {
+				r0 := g * packRows
+				tileInterleavedGeneric(typ, wi.Data[g*gb:], act, packTokens*actBlockBytes, nb, n, min(packRows, rows-r0), got[r0:], rows)
+			}
 		}
 		for i := range want {
 			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
@@ -104,9 +125,9 @@ func TestInterleaveGeneric(t *testing.T) {
 // returned unchanged, and that row access to an interleaved Mat panics.
 func TestInterleaveRefused(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
-	w := randomMat(rng, tensor.Q6_K, 16, 256)
+	w := randomMat(rng, tensor.Q2_K, 16, 256)
 	if got, ok := Interleave(w); ok || got.Layout != tensor.RowMajor {
-		t.Fatalf("Q6_K was interleaved")
+		t.Fatalf("Q2_K was interleaved")
 	}
 	if !CanInterleave(tensor.Q4_0) {
 		t.Skip("no interleaved kernels on this CPU")
@@ -127,4 +148,47 @@ func TestInterleaveRefused(t *testing.T) {
 		}()
 	}
 	_ = fmt.Sprint()
+}
+
+// TestInterleaveUnpack checks that an interleaved K group unpacks into the
+// bytes the packed K path packs from the row-major rows (the Go
+// references, every CPU), and that the unpack kernels write those bytes.
+func TestInterleaveUnpack(t *testing.T) {
+	rng := rand.New(rand.NewPCG(10, 10))
+	for _, typ := range []tensor.DType{tensor.Q4_K, tensor.Q5_K, tensor.Q6_K} {
+		const rows, nb = 21, 3
+		w := randomMat(rng, typ, rows, nb*256)
+		wi := interleave(w)
+		rb, bb := w.RowBytes(), packedKBlockBytes(typ)
+		for g := 0; g*packRows < rows; g++ {
+			r0 := g * packRows
+			want := make([]byte, nb*bb)
+			packGroupKGeneric(typ, w.Data[r0*rb:], rb, min(packRows, rows-r0), nb, want)
+			got := make([]byte, nb*bb)
+			unpackInterKGeneric(typ, wi.Data[r0*rb:], nb, got)
+			if i := byteDiff(got, want); i >= 0 {
+				t.Fatalf("%s group %d: unpackInterKGeneric byte %d = %d, packGroupKGeneric %d", typ, g, i, got[i], want[i])
+			}
+			im := impl(typ).inter
+			if im == nil || im.unpack == nil {
+				t.Logf("%s: no unpack kernel on this CPU", typ)
+				continue
+			}
+			clear(got)
+			im.unpack(&wi.Data[r0*rb], nb, &got[0])
+			if i := byteDiff(got, want); i >= 0 {
+				t.Fatalf("%s group %d: unpack kernel byte %d = %d, want %d", typ, g, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// byteDiff returns the first index where a and b differ, or −1.
+func byteDiff(a, b []byte) int {
+	for i := range a {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return -1
 }

@@ -157,7 +157,7 @@ func packedKVNNI(t tensor.DType, pack func(w *byte, ws int, nb int, dst *byte)) 
 		tiles = &packedKTiles6
 	}
 	return &packedImpl{minTokens: minTokens, pack: pack, quant: quantQ8_KxAVX512, tiles: tiles,
-		blockElems: 256, blockBytes: packedKBlockBytes(t), actBytes: actKBytes, maxT: 8}
+		blockElems: 256, blockBytes: packedKBlockBytes(t), actBytes: actKBytes, maxT: packedKMaxT}
 }
 
 // quantQ8_KxAVX512 is quantizeRowQ8_KxGeneric in AVX-512: a token row's nb
@@ -196,7 +196,7 @@ var (
 // withInter adds the interleaved kernels tiles of type t to ts.
 func withInter(ts *tileSet, t tensor.DType, tiles *[packTokens + 1]func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)) *tileSet {
 	k, _ := packedKindOf(t)
-	ts.inter = &interleavedImpl{k: k, blockBytes: packRows * t.TypeSize(), quant: quantQ8_0xAVX512, tiles: tiles}
+	ts.inter = &interleavedImpl{k: k, blockElems: 32, actBytes: actBlockBytes, maxT: packTokens, quant: quantQ8_0xAVX512, tiles: tiles}
 	return ts
 }
 
@@ -343,15 +343,15 @@ func (ts *tileSet) groupTiles(out []float32, os int, w []byte, ws int, a []byte,
 
 // kTiles are the AVX-512 VNNI K-quant kernels (one row × 1..4 tokens).
 var kTiles = map[tensor.DType]*tileSet{
-	tensor.Q4_K: {fn: [5][5]tileFunc{1: {1: tileQ4_K_1x1, 2: tileQ4_K_1x2, 3: tileQ4_K_1x3, 4: tileQ4_K_1x4}}, wBlock: 144, aBlock: 292, blockElems: 256,
-		packed: packedKVNNI(tensor.Q4_K, packX16Q4_K)},
-	tensor.Q5_K: {fn: [5][5]tileFunc{1: {1: tileQ5_K_1x1, 2: tileQ5_K_1x2, 3: tileQ5_K_1x3, 4: tileQ5_K_1x4}}, wBlock: 176, aBlock: 292, blockElems: 256,
-		packed: packedKVNNI(tensor.Q5_K, packX16Q5_K)},
+	tensor.Q4_K: withInterK(&tileSet{fn: [5][5]tileFunc{1: {1: tileQ4_K_1x1, 2: tileQ4_K_1x2, 3: tileQ4_K_1x3, 4: tileQ4_K_1x4}}, wBlock: 144, aBlock: 292, blockElems: 256,
+		packed: packedKVNNI(tensor.Q4_K, packX16Q4_K)}, &interTilesQ4_K, unpackIQ4_K),
+	tensor.Q5_K: withInterK(&tileSet{fn: [5][5]tileFunc{1: {1: tileQ5_K_1x1, 2: tileQ5_K_1x2, 3: tileQ5_K_1x3, 4: tileQ5_K_1x4}}, wBlock: 176, aBlock: 292, blockElems: 256,
+		packed: packedKVNNI(tensor.Q5_K, packX16Q5_K)}, &interTilesQ5_K, unpackIQ5_K),
 	tensor.Q2_K:   {fn: [5][5]tileFunc{1: {1: tileQ2_K_1x1, 2: tileQ2_K_1x2, 3: tileQ2_K_1x3, 4: tileQ2_K_1x4}}, wBlock: 84, aBlock: 292, blockElems: 256},
 	tensor.Q3_K:   {fn: [5][5]tileFunc{1: {1: tileQ3_K_1x1, 2: tileQ3_K_1x2, 3: tileQ3_K_1x3, 4: tileQ3_K_1x4}}, wBlock: 110, aBlock: 292, blockElems: 256},
 	tensor.IQ4_XS: {fn: [5][5]tileFunc{1: {1: tileIQ4_XS_1x1, 2: tileIQ4_XS_1x2}}, wBlock: 136, aBlock: 292, blockElems: 256},
-	tensor.Q6_K: {fn: [5][5]tileFunc{1: {1: tileQ6_K_1x1, 2: tileQ6_K_1x2, 3: tileQ6_K_1x3, 4: tileQ6_K_1x4}}, wBlock: 210, aBlock: 292, blockElems: 256,
-		packed: packedKVNNI(tensor.Q6_K, packX16Q6_K)},
+	tensor.Q6_K: withInterK(&tileSet{fn: [5][5]tileFunc{1: {1: tileQ6_K_1x1, 2: tileQ6_K_1x2, 3: tileQ6_K_1x3, 4: tileQ6_K_1x4}}, wBlock: 210, aBlock: 292, blockElems: 256,
+		packed: packedKVNNI(tensor.Q6_K, packX16Q6_K)}, &interTilesQ6_K, unpackIQ6_K),
 }
 
 func floatTiles(k string) [5][5]tileFunc {

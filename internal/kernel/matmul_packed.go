@@ -97,9 +97,10 @@ func matMulPacked(out []float32, w tensor.Mat, x []float32, n int, im *packedImp
 func (j *packedJob) Run(lo, hi int) {
 	if j.inter != nil {
 		if j.phase == 0 {
-			tileBytes := packTokens * actBlockBytes
+			ab := j.inter.actBytes
+			tileBytes := packTokens * ab
 			for t := lo; t < hi; t++ {
-				o := (t/packTokens)*j.nb*tileBytes + (t%packTokens)*actBlockBytes
+				o := (t/packTokens)*j.nb*tileBytes + (t%packTokens)*ab
 				j.inter.quant(&j.x[t*j.cols], &j.act[o], j.nb, tileBytes, int(-j.inter.k))
 			}
 			return

@@ -178,33 +178,39 @@ func q8KScale(ab []byte) float32 { return math.Float32frombits(binary.LittleEndi
 func packGroupKGeneric(t tensor.DType, w []byte, ws, rows, nb int, dst []byte) {
 	bb, ts := packedKBlockBytes(t), t.TypeSize()
 	var p kBlock
-	put32 := func(b []byte, off int, v uint32) { binary.LittleEndian.PutUint32(b[off:], v) }
-	pair := func(a, b int32) uint32 { return uint32(uint16(int16(a))) | uint32(uint16(int16(b)))<<16 }
 	for b := range nb {
 		o := dst[b*bb : (b+1)*bb]
 		clear(o)
 		for r := range rows {
 			decodeK(t, w[r*ws+b*ts:], &p)
-			for v := range 64 {
-				copy(o[64*v+4*r:64*v+4*r+4], p.u[4*v:4*v+4])
-			}
-			if t == tensor.Q6_K {
-				for g := range 16 {
-					put32(o, packKQuants+64*g+4*r, uint32(p.sc[g]))
-				}
-				put32(o, 5120+4*r, math.Float32bits(p.d))
-				continue
-			}
-			for j := range 8 {
-				put32(o, packKQuants+64*j+4*r, uint32(p.sc[j]))
-			}
-			for i := range 4 {
-				put32(o, 4608+64*i+4*r, pair(p.mn[2*i], p.mn[2*i+1]))
-			}
-			put32(o, 4864+4*r, math.Float32bits(p.d))
-			put32(o, 4928+4*r, math.Float32bits(p.dmin))
+			putPackedK(t, o, r, &p)
 		}
 	}
+}
+
+// putPackedK writes the decoded block p of K type t as row r of the
+// packed K group block o.
+func putPackedK(t tensor.DType, o []byte, r int, p *kBlock) {
+	put32 := func(b []byte, off int, v uint32) { binary.LittleEndian.PutUint32(b[off:], v) }
+	pair := func(a, b int32) uint32 { return uint32(uint16(int16(a))) | uint32(uint16(int16(b)))<<16 }
+	for v := range 64 {
+		copy(o[64*v+4*r:64*v+4*r+4], p.u[4*v:4*v+4])
+	}
+	if t == tensor.Q6_K {
+		for g := range 16 {
+			put32(o, packKQuants+64*g+4*r, uint32(p.sc[g]))
+		}
+		put32(o, 5120+4*r, math.Float32bits(p.d))
+		return
+	}
+	for j := range 8 {
+		put32(o, packKQuants+64*j+4*r, uint32(p.sc[j]))
+	}
+	for i := range 4 {
+		put32(o, 4608+64*i+4*r, pair(p.mn[2*i], p.mn[2*i+1]))
+	}
+	put32(o, 4864+4*r, math.Float32bits(p.d))
+	put32(o, 4928+4*r, math.Float32bits(p.dmin))
 }
 
 // quantizeRowQ8_KxGeneric quantizes one token row x (256·nb floats) as

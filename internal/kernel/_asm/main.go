@@ -2,6 +2,7 @@
 //
 //	cd internal/kernel/_asm && go run . -pkg kernel -out ../matmul_amd64.s -stubs ../matmul_stub_amd64.go
 //	cd internal/kernel/_asm && go run . -train -pkg kernel -out ../train_amd64.s -stubs ../train_stub_amd64.go
+//	cd internal/kernel/_asm && go run . -set interk -pkg kernel -out ../interk_amd64.s -stubs ../interk_stub_amd64.go
 //
 // It is its own module so that avo stays out of the main module's
 // dependencies. Every generated function has a pure-Go reference in the
@@ -18,8 +19,18 @@ import (
 
 func main() {
 	train := flag.Bool("train", false, "generate the kernels of training (train_amd64.s) instead of the rest")
+	set := flag.String("set", "", `generate only the named set of kernels ("interk": interk_amd64.s, the interleaved K-quant kernels)`)
 	flag.Parse()
 	ConstraintExpr("!purego")
+	switch *set {
+	case "":
+	case "interk":
+		genInterK()
+		Generate()
+		return
+	default:
+		panic("unknown -set " + *set)
+	}
 	if *train {
 		genTrain()
 		Generate()
