@@ -86,12 +86,15 @@ func Interleave(m model.Model, f *gguf.File, progress func(done, total int64)) (
 	if !ok {
 		return 0, nil
 	}
+	// Each copy starts on a 4 KiB boundary of the arena, so that the
+	// kernels' vectors are aligned as the layouts intend.
+	const align = 4096
 	var todo []*tensor.Mat
 	var total int
 	for _, w := range mw.MatMulWeights() {
 		if len(w.Data) > 0 && w.Layout == tensor.RowMajor && kernel.CanInterleave(w.Type) {
 			todo = append(todo, w)
-			total += kernel.InterleavedBytes(*w)
+			total += (kernel.InterleavedBytes(*w) + align - 1) &^ (align - 1)
 		}
 	}
 	if len(todo) == 0 {
@@ -108,20 +111,21 @@ func Interleave(m model.Model, f *gguf.File, progress func(done, total int64)) (
 	} else {
 		arena = make([]byte, total)
 	}
-	done := 0
+	off, copied := 0, 0
 	for _, w := range todo {
 		old := w.Data
 		n := kernel.InterleavedBytes(*w)
-		*w, _ = kernel.InterleaveInto(arena[done:done+n:done+n], *w)
-		done += n
+		*w, _ = kernel.InterleaveInto(arena[off:off+n:off+n], *w)
+		off += (n + align - 1) &^ (align - 1)
+		copied += n
 		if f != nil {
 			f.DontNeed(old)
 		}
 		if progress != nil {
-			progress(int64(done), int64(total))
+			progress(int64(off), int64(total))
 		}
 	}
-	return int64(done), nil
+	return int64(copied), nil
 }
 
 // InterleaveEnv is the environment variable that overrides when models
