@@ -183,6 +183,31 @@ func TestInterleaveUnpack(t *testing.T) {
 	}
 }
 
+// TestInterleaveUnpackQ4_0 checks the Q4_0 unpack kernel (interleaved
+// group → packed group, for long batches) against packing the row-major
+// rows, byte for byte.
+func TestInterleaveUnpackQ4_0(t *testing.T) {
+	im := impl(tensor.Q4_0).inter
+	if im == nil || im.unpack == nil {
+		t.Skip("no interleaved Q4_0 unpack kernel on this CPU (AVX-512 VNNI)")
+	}
+	rng := rand.New(rand.NewPCG(11, 11))
+	const rows, nb = 21, 5
+	w := randomMat(rng, tensor.Q4_0, rows, nb*32)
+	wi := interleave(w)
+	rb := w.RowBytes()
+	for g := 0; g*packRows < rows; g++ {
+		r0 := g * packRows
+		want := make([]byte, nb*packBlockBytes)
+		packGroupGeneric(tensor.Q4_0, w.Data[r0*rb:], rb, min(packRows, rows-r0), nb, want)
+		got := make([]byte, nb*packBlockBytes)
+		im.unpack(&wi.Data[r0*rb], nb, &got[0])
+		if i := byteDiff(got, want); i >= 0 {
+			t.Fatalf("group %d: unpack kernel byte %d = %d, packing gives %d", g, i, got[i], want[i])
+		}
+	}
+}
+
 // byteDiff returns the first index where a and b differ, or −1.
 func byteDiff(a, b []byte) int {
 	for i := range a {

@@ -200,11 +200,20 @@ func withInter(ts *tileSet, t tensor.DType, tiles *[packTokens + 1]func(p *byte,
 	return ts
 }
 
+// withUnpack lets the interleaved path of ts serve batches of 128 tokens
+// or more by unpacking each group once into the packed layout for the
+// packed tiles (Q4_0: its interleaved tiles split nibbles again for every
+// 16 tokens; Q8_0's read their bytes as they are and need no unpacking).
+func withUnpack(ts *tileSet, unpack func(p *byte, nb int, dst *byte)) *tileSet {
+	ts.inter.unpack, ts.inter.ptiles, ts.inter.packBytes, ts.inter.minUnpack = unpack, &packedTiles, packBlockBytes, 128
+	return ts
+}
+
 var vnniTiles = map[tensor.DType]*tileSet{
 	tensor.Q8_0: withInter(groupVNNI(tensor.Q8_0, packX16Q8_0, 34, [groupMaxT + 1]groupFunc{1: tileGQ8_0_16x1, 2: tileGQ8_0_16x2, 3: tileGQ8_0_16x3, 4: tileGQ8_0_16x4}),
 		tensor.Q8_0, &interTilesQ8_0),
-	tensor.Q4_0: withInter(groupVNNI(tensor.Q4_0, packX16Q4_0, 18, [groupMaxT + 1]groupFunc{1: tileGQ4_0_16x1, 2: tileGQ4_0_16x2, 3: tileGQ4_0_16x3, 4: tileGQ4_0_16x4}),
-		tensor.Q4_0, &interTilesQ4_0),
+	tensor.Q4_0: withUnpack(withInter(groupVNNI(tensor.Q4_0, packX16Q4_0, 18, [groupMaxT + 1]groupFunc{1: tileGQ4_0_16x1, 2: tileGQ4_0_16x2, 3: tileGQ4_0_16x3, 4: tileGQ4_0_16x4}),
+		tensor.Q4_0, &interTilesQ4_0), unpackIQ4_0),
 	tensor.IQ4_NL: groupVNNI(tensor.IQ4_NL, packX16IQ4_NL, 18, [groupMaxT + 1]groupFunc{1: tileGIQ4_NL_16x1, 2: tileGIQ4_NL_16x2, 3: tileGIQ4_NL_16x3, 4: tileGIQ4_NL_16x4}),
 	tensor.Q5_0:   groupVNNI(tensor.Q5_0, packX16Q5_0, 22, [groupMaxT + 1]groupFunc{1: tileGQ5_0_16x1, 2: tileGQ5_0_16x2, 3: tileGQ5_0_16x3, 4: tileGQ5_0_16x4}),
 	tensor.Q4_1: {wBlock: 20, aBlock: 36, blockElems: 32, fn: [5][5]tileFunc{

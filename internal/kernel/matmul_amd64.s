@@ -30468,6 +30468,53 @@ tileIQ8_0_16x16_done:
 	VZEROUPPER
 	RET
 
+// func unpackIQ4_0(p *byte, nb int, dst *byte)
+// Requires: AVX, AVX512BW, AVX512F
+TEXT ·unpackIQ4_0(SB), NOSPLIT, $0-24
+	MOVQ         p+0(FP), AX
+	MOVQ         nb+8(FP), CX
+	MOVQ         dst+16(FP), DX
+	MOVL         $0x0f0f0f0f, BX
+	VPBROADCASTD BX, Z0
+
+unpackIQ4_0_loop:
+	TESTQ     CX, CX
+	JZ        unpackIQ4_0_done
+	VMOVDQU32 (AX), Z1
+	VPANDD    Z0, Z1, Z2
+	VPSRLW    $0x04, Z1, Z1
+	VPANDD    Z0, Z1, Z1
+	VMOVDQU32 Z2, (DX)
+	VMOVDQU32 Z1, 256(DX)
+	VMOVDQU32 64(AX), Z1
+	VPANDD    Z0, Z1, Z2
+	VPSRLW    $0x04, Z1, Z1
+	VPANDD    Z0, Z1, Z1
+	VMOVDQU32 Z2, 64(DX)
+	VMOVDQU32 Z1, 320(DX)
+	VMOVDQU32 128(AX), Z1
+	VPANDD    Z0, Z1, Z2
+	VPSRLW    $0x04, Z1, Z1
+	VPANDD    Z0, Z1, Z1
+	VMOVDQU32 Z2, 128(DX)
+	VMOVDQU32 Z1, 384(DX)
+	VMOVDQU32 192(AX), Z1
+	VPANDD    Z0, Z1, Z2
+	VPSRLW    $0x04, Z1, Z1
+	VPANDD    Z0, Z1, Z1
+	VMOVDQU32 Z2, 192(DX)
+	VMOVDQU32 Z1, 448(DX)
+	VCVTPH2PS 256(AX), Z1
+	VMOVUPS   Z1, 512(DX)
+	ADDQ      $0x00000120, AX
+	ADDQ      $0x00000240, DX
+	DECQ      CX
+	JMP       unpackIQ4_0_loop
+
+unpackIQ4_0_done:
+	VZEROUPPER
+	RET
+
 // func tileGQ8_0_16x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
 // Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, MMX+
 TEXT ·tileGQ8_0_16x1(SB), NOSPLIT, $0-64

@@ -540,6 +540,9 @@ func tileIQ8_0_16x15(p *byte, a *byte, as int, nb int, out *float32, os int, mas
 // Block b of the group is at p+544b, token t's block b at a+b*as+40t.
 func tileIQ8_0_16x16(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 
+// unpackIQ4_0 writes nb blocks of the interleaved Q4_0 group at p into the packed group layout at dst (576 bytes per block, AVX-512).
+func unpackIQ4_0(p *byte, nb int, dst *byte)
+
 // tileGQ8_0_16x1 computes the 16×1 tile out[t*os+r] (rows r with bit r of mask set) of 16 Q8_0 weight rows at w (stride ws bytes) against 1 Q8_0 activation rows at a (stride as bytes), nb blocks, in the packed kernels' order (AVX-512 VNNI).
 func tileGQ8_0_16x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
 

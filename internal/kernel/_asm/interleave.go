@@ -32,6 +32,7 @@ func genInterleaved() {
 			interTile(k, T)
 		}
 	}
+	interUnpackQ4_0()
 }
 
 // interTile generates tileI<kind>_16xT.
@@ -108,4 +109,43 @@ func interTile(k interKind, T int) {
 
 	Label(name + "_done")
 	storeTileRows(acc[:T])
+}
+
+// interUnpackQ4_0 generates unpackIQ4_0: nb blocks of an interleaved Q4_0
+// group into the packed group layout (packed.go: eight vectors of unsigned
+// bytes, then the 16 scales as float32), for the packed tiles to serve long
+// batches with one unpacking per block instead of one per 16 tokens.
+func interUnpackQ4_0() {
+	name := "unpackIQ4_0"
+	TEXT(name, NOSPLIT, "func(p *byte, nb int, dst *byte)")
+	Doc(name + " writes nb blocks of the interleaved Q4_0 group at p into the packed group layout at dst (576 bytes per block, AVX-512).")
+	p := loadGP("p")
+	nb := loadGP("nb")
+	dst := loadGP("dst")
+	c0f := ZMM()
+	g := GP32()
+	MOVL(U32(0x0f0f0f0f), g)
+	VPBROADCASTD(g, c0f)
+	Label(name + "_loop")
+	TESTQ(nb, nb)
+	JZ(LabelRef(name + "_done"))
+	for j := 0; j < 4; j++ {
+		z, lo, hi := ZMM(), ZMM(), ZMM()
+		VMOVDQU32(Mem{Base: p, Disp: 64 * j}, z)
+		VPANDD(c0f, z, lo)
+		VPSRLW(U8(4), z, hi)
+		VPANDD(c0f, hi, hi)
+		VMOVDQU32(lo, Mem{Base: dst, Disp: 64 * j})
+		VMOVDQU32(hi, Mem{Base: dst, Disp: 64 * (j + 4)})
+	}
+	f := ZMM()
+	VCVTPH2PS(Mem{Base: p, Disp: 256}, f)
+	VMOVUPS(f, Mem{Base: dst, Disp: 512})
+	ADDQ(U32(288), p)
+	ADDQ(U32(576), dst)
+	DECQ(nb)
+	JMP(LabelRef(name + "_loop"))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
 }
