@@ -2,6 +2,7 @@
 //
 //	cd internal/kernel/_asm && go run . -pkg kernel -out ../matmul_amd64.s -stubs ../matmul_stub_amd64.go
 //	cd internal/kernel/_asm && go run . -train -pkg kernel -out ../train_amd64.s -stubs ../train_stub_amd64.go
+//	cd internal/kernel/_asm && go run . -set packiq -pkg kernel -out ../packiq_amd64.s -stubs ../packiq_stub_amd64.go
 //
 // It is its own module so that avo stays out of the main module's
 // dependencies. Every generated function has a pure-Go reference in the
@@ -18,8 +19,14 @@ import (
 
 func main() {
 	train := flag.Bool("train", false, "generate the kernels of training (train_amd64.s) instead of the rest")
+	set := flag.String("set", "", "generate the named kernel set instead of the rest: packiq (packiq_amd64.s)")
 	flag.Parse()
 	ConstraintExpr("!purego")
+	if *set == "packiq" {
+		genPackIQ()
+		Generate()
+		return
+	}
 	if *train {
 		genTrain()
 		Generate()

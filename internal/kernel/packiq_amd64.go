@@ -1,0 +1,40 @@
+//go:build !purego
+
+package kernel
+
+//go:generate sh -c "cd _asm && go run . -set packiq -pkg kernel -out ../packiq_amd64.s -stubs ../packiq_stub_amd64.go"
+
+import (
+	"unsafe"
+
+	"github.com/sputnik-llm/sputnik/internal/tensor"
+)
+
+// iqMinTokens is the smallest batch MatMul sends down an i-quant's packed
+// path; smaller ones go to the decode tiles (one row × up to 4 tokens),
+// which add in the same order.
+var iqMinTokens = map[tensor.DType]int{
+	tensor.IQ4_XS: 8, tensor.IQ2_XXS: 8, tensor.IQ2_XS: 8, tensor.IQ2_S: 8,
+	tensor.IQ3_XXS: 8, tensor.IQ3_S: 8, tensor.IQ1_S: 8, tensor.IQ1_M: 8,
+}
+
+// packedIQVNNI returns the packed path of i-quant type t: its blocks
+// packed into the Q6_K layout by packGroupIQ, the Q6_K tiles, and K
+// activations with the type's offsets (packiq_generic.go).
+func packedIQVNNI(t tensor.DType) *packedImpl {
+	return &packedImpl{k: iqKinds[t].k, minTokens: iqMinTokens[t], pack: packX16IQ(t), quant: quantQ8_KxIQAVX512,
+		tiles: &packedKTiles6, blockElems: 256, blockBytes: packedKBlockBytes(tensor.Q6_K), actBytes: actKBytes, maxT: 8}
+}
+
+// quantQ8_KxIQAVX512 is quantQ8_KxAVX512 with the group offsets negk·bsum_g
+// of an i-quant (−k·bsum_g; quantQ8_KxAVX512 writes −32·bsum_g).
+func quantQ8_KxIQAVX512(x *float32, out *byte, nb int, stride int, negk int) {
+	quantQ8_KxAVX512(x, out, nb, stride, 0)
+	if negk == -32 {
+		return
+	}
+	o := unsafe.Slice(out, (nb-1)*stride+actKBytes)
+	for b := range nb {
+		putIQOffsets(o[b*stride:], int32(negk))
+	}
+}

@@ -1,0 +1,153 @@
+//go:build !purego
+
+package kernel
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/sputnik-llm/sputnik/internal/tensor"
+)
+
+// TestPackedIQKernels checks the i-quant activation quantizer byte for
+// byte against its reference, and the Q6_K tile kernels on i-quant groups
+// against tilePackedKGeneric bit for bit, for every token count and
+// partial row groups.
+func TestPackedIQKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(71, 72))
+	for _, typ := range packedIQTypes {
+		im := packedImplOf(t, typ)
+		const cols, nb, stride = 512, 2, packTokens * actKBytes
+		w := randomMat(rng, typ, packRows, cols)
+		group := make([]byte, nb*im.blockBytes)
+		im.pack(&w.Data[0], w.RowBytes(), nb, &group[0])
+		want := make([]byte, nb*im.blockBytes)
+		packGroupIQ(typ, w.Data, w.RowBytes(), packRows, nb, want)
+		if !bytes.Equal(group, want) {
+			t.Fatalf("%s: pack differs from packGroupIQ", typ)
+		}
+		x := randomVec(rng, packTokens*cols)
+		wantA := make([]byte, nb*stride)
+		gotA := make([]byte, nb*stride)
+		for tk := range packTokens {
+			quantizeRowQ8_KxIQGeneric(typ, wantA[tk*actKBytes:], x[tk*cols:(tk+1)*cols], stride)
+			im.quant(&x[tk*cols], &gotA[tk*actKBytes], nb, stride, int(-im.k))
+		}
+		if !bytes.Equal(gotA, wantA) {
+			t.Fatalf("%s: quant differs from quantizeRowQ8_KxIQGeneric", typ)
+		}
+		for T := 1; T <= im.maxT; T++ {
+			for _, rows := range []int{1, 7, 16} {
+				name := fmt.Sprintf("%s/T=%d/rows=%d", typ, T, rows)
+				const os = packRows + 3
+				ref := make([]float32, packTokens*os)
+				tilePackedKGeneric(tensor.Q6_K, group, wantA, stride, nb, T, rows, ref, os)
+				out := make([]float32, packTokens*os)
+				for i := range out {
+					out[i] = 12345
+				}
+				im.tiles[T](&group[0], &wantA[0], stride, nb, &out[0], os, 1<<rows-1)
+				for i := range out {
+					tk, r := i/os, i%os
+					if tk >= T || r >= rows {
+						if out[i] != 12345 {
+							t.Fatalf("%s: wrote out[%d][%d]", name, tk, r)
+						}
+					} else if math.Float32bits(out[i]) != math.Float32bits(ref[i]) {
+						t.Fatalf("%s: out[%d][%d] = %v, want %v", name, tk, r, out[i], ref[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestIQOrder checks that MatMul adds every i-quant in the i-quant order
+// (dotIQOrdered) bit for bit, on the decode tiles (small n) and the packed
+// path alike, for awkward row counts and batch sizes.
+func TestIQOrder(t *testing.T) {
+	if !hasIQTiles {
+		t.Skip("no AVX-512 VNNI and BMI2 on this CPU: the i-quant order is not used")
+	}
+	rng := rand.New(rand.NewPCG(73, 74))
+	ns := []int{1, 2, 3, 4, 5, 7, 8, 9, 17, 40}
+	for _, typ := range packedIQTypes {
+		for _, cols := range []int{256, 1792} {
+			for _, rows := range []int{1, 7, 16, 33} {
+				w := randomMat(rng, typ, rows, cols)
+				x := randomVec(rng, 40*cols)
+				want := orderedIQMatMul(w, x, 40)
+				for _, n := range ns {
+					got := make([]float32, n*rows)
+					MatMul(got, w, x, n)
+					for i := range got {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("%s %dx%d n=%d: out[%d] = %v, want %v (the i-quant order)", typ, rows, cols, n, i, got[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// FuzzPackedIQ runs MatMul of an i-quant type on weight bytes from the
+// fuzzer (any field bits, finite f16 scales) for a batch on the packed
+// path and for its first token alone, and compares both with the i-quant
+// order's row dots bit for bit.
+func FuzzPackedIQ(f *testing.F) {
+	if !hasIQTiles {
+		f.Skip("no AVX-512 VNNI and BMI2")
+	}
+	f.Add(uint8(0), uint8(17), uint8(2), []byte("seed"))
+	f.Add(uint8(1), uint8(3), uint8(40), make([]byte, 300))
+	f.Add(uint8(3), uint8(33), uint8(9), []byte{0xff, 0x3f, 0x80, 0x01})
+	f.Fuzz(func(t *testing.T, ti, r8, n8 uint8, data []byte) {
+		typ := packedIQTypes[int(ti)%len(packedIQTypes)]
+		rows, n := int(r8%40)+1, int(n8%40)+impl(typ).packed.minTokens
+		nb := 1 + len(data)%3
+		cols, ts := 256*nb, typ.TypeSize()
+		wd := make([]byte, rows*nb*ts)
+		for i := range wd {
+			if len(data) > 0 {
+				wd[i] = data[(i*7)%len(data)] ^ byte(i*37)
+			}
+		}
+		for b := 0; b < rows*nb; b++ {
+			h := uint16(0x2e66)
+			if len(data) >= 2 {
+				h = binary.LittleEndian.Uint16(data[b%(len(data)-1):]) &^ 0x4000 // finite
+			}
+			if typ == tensor.IQ1_M {
+				putIQ1MScale(wd[b*ts:], h)
+			} else {
+				binary.LittleEndian.PutUint16(wd[b*ts:], h)
+			}
+		}
+		w, err := tensor.NewMat(typ, rows, cols, wd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(uint64(len(data)), uint64(ti)))
+		x := randomVec(rng, n*cols)
+		want := orderedIQMatMul(w, x, n)
+		got := make([]float32, n*rows)
+		MatMul(got, w, x, n)
+		one := make([]float32, rows)
+		MatMul(one, w, x, 1)
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%s %dx%d n=%d: out[%d] = %v, want %v", typ, rows, cols, n, i, got[i], want[i])
+			}
+		}
+		for r := range one {
+			if math.Float32bits(one[r]) != math.Float32bits(want[r]) {
+				t.Fatalf("%s %dx%d n=1: out[%d] = %v, want %v", typ, rows, cols, r, one[r], want[r])
+			}
+		}
+	})
+}
