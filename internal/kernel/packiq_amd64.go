@@ -18,11 +18,21 @@ var iqMinTokens = map[tensor.DType]int{
 	tensor.IQ3_XXS: 8, tensor.IQ3_S: 8, tensor.IQ1_S: 8, tensor.IQ1_M: 8,
 }
 
+// iqPackAsm are the i-quants whose pack kernel is assembly (packiq_amd64.s);
+// the others pack with packGroupIQ.
+var iqPackAsm = map[tensor.DType]func(w *byte, ws int, nb int, dst *byte){
+	tensor.IQ4_XS: packX16IQ4_XS,
+}
+
 // packedIQVNNI returns the packed path of i-quant type t: its blocks
-// packed into the Q6_K layout by packGroupIQ, the Q6_K tiles, and K
+// packed into the Q6_K layout (packGroupIQ or its assembly), the Q6_K tiles, and K
 // activations with the type's offsets (packiq_generic.go).
 func packedIQVNNI(t tensor.DType) *packedImpl {
-	return &packedImpl{k: iqKinds[t].k, minTokens: iqMinTokens[t], pack: packX16IQ(t), quant: quantQ8_KxIQAVX512,
+	pack := iqPackAsm[t]
+	if pack == nil {
+		pack = packX16IQ(t)
+	}
+	return &packedImpl{k: iqKinds[t].k, minTokens: iqMinTokens[t], pack: pack, quant: quantQ8_KxIQAVX512,
 		tiles: &packedKTiles6, blockElems: 256, blockBytes: packedKBlockBytes(tensor.Q6_K), actBytes: actKBytes, maxT: 8}
 }
 

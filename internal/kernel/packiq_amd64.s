@@ -9919,3 +9919,1130 @@ tileOrdIQ4_XS_1x2_done:
 	VMOVSS X30, (AX)
 	VZEROUPPER
 	RET
+
+DATA iq4nltable128<>+0(SB)/1, $0x01
+DATA iq4nltable128<>+1(SB)/1, $0x18
+DATA iq4nltable128<>+2(SB)/1, $0x2d
+DATA iq4nltable128<>+3(SB)/1, $0x3f
+DATA iq4nltable128<>+4(SB)/1, $0x4f
+DATA iq4nltable128<>+5(SB)/1, $0x5d
+DATA iq4nltable128<>+6(SB)/1, $0x6a
+DATA iq4nltable128<>+7(SB)/1, $0x76
+DATA iq4nltable128<>+8(SB)/1, $0x81
+DATA iq4nltable128<>+9(SB)/1, $0x8d
+DATA iq4nltable128<>+10(SB)/1, $0x99
+DATA iq4nltable128<>+11(SB)/1, $0xa6
+DATA iq4nltable128<>+12(SB)/1, $0xb5
+DATA iq4nltable128<>+13(SB)/1, $0xc5
+DATA iq4nltable128<>+14(SB)/1, $0xd9
+DATA iq4nltable128<>+15(SB)/1, $0xf1
+DATA iq4nltable128<>+16(SB)/1, $0x01
+DATA iq4nltable128<>+17(SB)/1, $0x18
+DATA iq4nltable128<>+18(SB)/1, $0x2d
+DATA iq4nltable128<>+19(SB)/1, $0x3f
+DATA iq4nltable128<>+20(SB)/1, $0x4f
+DATA iq4nltable128<>+21(SB)/1, $0x5d
+DATA iq4nltable128<>+22(SB)/1, $0x6a
+DATA iq4nltable128<>+23(SB)/1, $0x76
+DATA iq4nltable128<>+24(SB)/1, $0x81
+DATA iq4nltable128<>+25(SB)/1, $0x8d
+DATA iq4nltable128<>+26(SB)/1, $0x99
+DATA iq4nltable128<>+27(SB)/1, $0xa6
+DATA iq4nltable128<>+28(SB)/1, $0xb5
+DATA iq4nltable128<>+29(SB)/1, $0xc5
+DATA iq4nltable128<>+30(SB)/1, $0xd9
+DATA iq4nltable128<>+31(SB)/1, $0xf1
+GLOBL iq4nltable128<>(SB), RODATA|NOPTR, $32
+
+DATA packpermlo<>+0(SB)/8, $0x0000000000000000
+DATA packpermlo<>+8(SB)/8, $0x0000000000000001
+DATA packpermlo<>+16(SB)/8, $0x0000000000000008
+DATA packpermlo<>+24(SB)/8, $0x0000000000000009
+DATA packpermlo<>+32(SB)/8, $0x0000000000000004
+DATA packpermlo<>+40(SB)/8, $0x0000000000000005
+DATA packpermlo<>+48(SB)/8, $0x000000000000000c
+DATA packpermlo<>+56(SB)/8, $0x000000000000000d
+GLOBL packpermlo<>(SB), RODATA|NOPTR, $64
+
+DATA packpermhi<>+0(SB)/8, $0x0000000000000002
+DATA packpermhi<>+8(SB)/8, $0x0000000000000003
+DATA packpermhi<>+16(SB)/8, $0x000000000000000a
+DATA packpermhi<>+24(SB)/8, $0x000000000000000b
+DATA packpermhi<>+32(SB)/8, $0x0000000000000006
+DATA packpermhi<>+40(SB)/8, $0x0000000000000007
+DATA packpermhi<>+48(SB)/8, $0x000000000000000e
+DATA packpermhi<>+56(SB)/8, $0x000000000000000f
+GLOBL packpermhi<>(SB), RODATA|NOPTR, $64
+
+DATA iota16<>+0(SB)/4, $0x00000000
+DATA iota16<>+4(SB)/4, $0x00000001
+DATA iota16<>+8(SB)/4, $0x00000002
+DATA iota16<>+12(SB)/4, $0x00000003
+DATA iota16<>+16(SB)/4, $0x00000004
+DATA iota16<>+20(SB)/4, $0x00000005
+DATA iota16<>+24(SB)/4, $0x00000006
+DATA iota16<>+28(SB)/4, $0x00000007
+DATA iota16<>+32(SB)/4, $0x00000008
+DATA iota16<>+36(SB)/4, $0x00000009
+DATA iota16<>+40(SB)/4, $0x0000000a
+DATA iota16<>+44(SB)/4, $0x0000000b
+DATA iota16<>+48(SB)/4, $0x0000000c
+DATA iota16<>+52(SB)/4, $0x0000000d
+DATA iota16<>+56(SB)/4, $0x0000000e
+DATA iota16<>+60(SB)/4, $0x0000000f
+GLOBL iota16<>(SB), RODATA|NOPTR, $64
+
+// func packX16IQ4_XS(w *byte, ws int, nb int, dst *byte)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, MMX+
+TEXT ·packX16IQ4_XS(SB), NOSPLIT, $0-32
+	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVQ         dst+24(FP), BX
+	LEAQ         (CX)(CX*2), SI
+	LEAQ         (AX)(CX*4), DI
+	LEAQ         (DI)(CX*4), R8
+	LEAQ         (R8)(CX*4), R9
+	MOVL         $0x0f0f0f0f, R10
+	VPBROADCASTD R10, Y0
+	VMOVDQU8     iq4nltable128<>+0(SB), Y1
+	MOVQ         CX, R10
+	SHLQ         $0x04, R10
+	ADDQ         AX, R10
+	VMOVDQU64    packpermlo<>+0(SB), Z2
+	VMOVDQU64    packpermhi<>+0(SB), Z3
+	VPBROADCASTD CX, Z4
+	VPMULLD      iota16<>+0(SB), Z4, Z4
+
+packX16IQ4_XS_loop:
+	TESTQ           DX, DX
+	JZ              packX16IQ4_XS_done
+	PREFETCHT0      (R10)
+	PREFETCHT0      64(R10)
+	PREFETCHT0      128(R10)
+	PREFETCHT0      192(R10)
+	PREFETCHT0      256(R10)
+	PREFETCHT0      320(R10)
+	PREFETCHT0      384(R10)
+	PREFETCHT0      448(R10)
+	PREFETCHT0      512(R10)
+	PREFETCHT0      576(R10)
+	PREFETCHT0      640(R10)
+	PREFETCHT0      704(R10)
+	PREFETCHT0      768(R10)
+	PREFETCHT0      832(R10)
+	PREFETCHT0      896(R10)
+	PREFETCHT0      960(R10)
+	PREFETCHT0      1024(R10)
+	PREFETCHT0      1088(R10)
+	PREFETCHT0      1152(R10)
+	PREFETCHT0      1216(R10)
+	PREFETCHT0      1280(R10)
+	PREFETCHT0      1344(R10)
+	PREFETCHT0      1408(R10)
+	PREFETCHT0      1472(R10)
+	PREFETCHT0      1536(R10)
+	PREFETCHT0      1600(R10)
+	PREFETCHT0      1664(R10)
+	PREFETCHT0      1728(R10)
+	PREFETCHT0      1792(R10)
+	PREFETCHT0      1856(R10)
+	PREFETCHT0      1920(R10)
+	PREFETCHT0      1984(R10)
+	PREFETCHT0      2048(R10)
+	PREFETCHT0      2112(R10)
+	ADDQ            $0x00000880, R10
+	VBROADCASTI32X4 8(AX), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 8(R8), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VINSERTI64X4    $0x01, Y6, Z5, Z6
+	VBROADCASTI32X4 8(AX)(CX*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 8(R8)(CX*1), Y7
+	VPSRLVW         nibshift<>+0(SB), Y7, Y7
+	VPANDD          Y0, Y7, Y7
+	VPSHUFB         Y7, Y1, Y7
+	VINSERTI64X4    $0x01, Y7, Z5, Z7
+	VBROADCASTI32X4 8(AX)(CX*2), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 8(R8)(CX*2), Y8
+	VPSRLVW         nibshift<>+0(SB), Y8, Y8
+	VPANDD          Y0, Y8, Y8
+	VPSHUFB         Y8, Y1, Y8
+	VINSERTI64X4    $0x01, Y8, Z5, Z8
+	VBROADCASTI32X4 8(AX)(SI*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 8(R8)(SI*1), Y9
+	VPSRLVW         nibshift<>+0(SB), Y9, Y9
+	VPANDD          Y0, Y9, Y9
+	VPSHUFB         Y9, Y1, Y9
+	VINSERTI64X4    $0x01, Y9, Z5, Z9
+	VBROADCASTI32X4 8(DI), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 8(R9), Y10
+	VPSRLVW         nibshift<>+0(SB), Y10, Y10
+	VPANDD          Y0, Y10, Y10
+	VPSHUFB         Y10, Y1, Y10
+	VINSERTI64X4    $0x01, Y10, Z5, Z10
+	VBROADCASTI32X4 8(DI)(CX*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 8(R9)(CX*1), Y11
+	VPSRLVW         nibshift<>+0(SB), Y11, Y11
+	VPANDD          Y0, Y11, Y11
+	VPSHUFB         Y11, Y1, Y11
+	VINSERTI64X4    $0x01, Y11, Z5, Z11
+	VBROADCASTI32X4 8(DI)(CX*2), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 8(R9)(CX*2), Y12
+	VPSRLVW         nibshift<>+0(SB), Y12, Y12
+	VPANDD          Y0, Y12, Y12
+	VPSHUFB         Y12, Y1, Y12
+	VINSERTI64X4    $0x01, Y12, Z5, Z12
+	VBROADCASTI32X4 8(DI)(SI*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 8(R9)(SI*1), Y13
+	VPSRLVW         nibshift<>+0(SB), Y13, Y13
+	VPANDD          Y0, Y13, Y13
+	VPSHUFB         Y13, Y1, Y13
+	VINSERTI64X4    $0x01, Y13, Z5, Z13
+	VPUNPCKLDQ      Z7, Z6, Z14
+	VPUNPCKHDQ      Z7, Z6, Z6
+	VPUNPCKLDQ      Z9, Z8, Z7
+	VPUNPCKHDQ      Z9, Z8, Z8
+	VPUNPCKLDQ      Z11, Z10, Z9
+	VPUNPCKHDQ      Z11, Z10, Z10
+	VPUNPCKLDQ      Z13, Z12, Z11
+	VPUNPCKHDQ      Z13, Z12, Z12
+	VPUNPCKLQDQ     Z7, Z14, Z13
+	VPUNPCKHQDQ     Z7, Z14, Z7
+	VPUNPCKLQDQ     Z8, Z6, Z14
+	VPUNPCKHQDQ     Z8, Z6, Z6
+	VPUNPCKLQDQ     Z11, Z9, Z8
+	VPUNPCKHQDQ     Z11, Z9, Z9
+	VPUNPCKLQDQ     Z12, Z10, Z11
+	VPUNPCKHQDQ     Z12, Z10, Z10
+	VMOVDQA64       Z13, Z12
+	VPERMT2Q        Z8, Z2, Z12
+	VMOVDQA64       Z13, Z13
+	VPERMT2Q        Z8, Z3, Z13
+	VMOVDQU32       Z12, (BX)
+	VMOVDQU32       Z13, 256(BX)
+	VMOVDQA64       Z7, Z8
+	VPERMT2Q        Z9, Z2, Z8
+	VMOVDQA64       Z7, Z7
+	VPERMT2Q        Z9, Z3, Z7
+	VMOVDQU32       Z8, 64(BX)
+	VMOVDQU32       Z7, 320(BX)
+	VMOVDQA64       Z14, Z7
+	VPERMT2Q        Z11, Z2, Z7
+	VMOVDQA64       Z14, Z8
+	VPERMT2Q        Z11, Z3, Z8
+	VMOVDQU32       Z7, 128(BX)
+	VMOVDQU32       Z8, 384(BX)
+	VMOVDQA64       Z6, Z7
+	VPERMT2Q        Z10, Z2, Z7
+	VMOVDQA64       Z6, Z6
+	VPERMT2Q        Z10, Z3, Z6
+	VMOVDQU32       Z7, 192(BX)
+	VMOVDQU32       Z6, 448(BX)
+	VBROADCASTI32X4 24(AX), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 24(R8), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VINSERTI64X4    $0x01, Y6, Z5, Z6
+	VBROADCASTI32X4 24(AX)(CX*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 24(R8)(CX*1), Y7
+	VPSRLVW         nibshift<>+0(SB), Y7, Y7
+	VPANDD          Y0, Y7, Y7
+	VPSHUFB         Y7, Y1, Y7
+	VINSERTI64X4    $0x01, Y7, Z5, Z7
+	VBROADCASTI32X4 24(AX)(CX*2), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 24(R8)(CX*2), Y8
+	VPSRLVW         nibshift<>+0(SB), Y8, Y8
+	VPANDD          Y0, Y8, Y8
+	VPSHUFB         Y8, Y1, Y8
+	VINSERTI64X4    $0x01, Y8, Z5, Z8
+	VBROADCASTI32X4 24(AX)(SI*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 24(R8)(SI*1), Y9
+	VPSRLVW         nibshift<>+0(SB), Y9, Y9
+	VPANDD          Y0, Y9, Y9
+	VPSHUFB         Y9, Y1, Y9
+	VINSERTI64X4    $0x01, Y9, Z5, Z9
+	VBROADCASTI32X4 24(DI), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 24(R9), Y10
+	VPSRLVW         nibshift<>+0(SB), Y10, Y10
+	VPANDD          Y0, Y10, Y10
+	VPSHUFB         Y10, Y1, Y10
+	VINSERTI64X4    $0x01, Y10, Z5, Z10
+	VBROADCASTI32X4 24(DI)(CX*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 24(R9)(CX*1), Y11
+	VPSRLVW         nibshift<>+0(SB), Y11, Y11
+	VPANDD          Y0, Y11, Y11
+	VPSHUFB         Y11, Y1, Y11
+	VINSERTI64X4    $0x01, Y11, Z5, Z11
+	VBROADCASTI32X4 24(DI)(CX*2), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 24(R9)(CX*2), Y12
+	VPSRLVW         nibshift<>+0(SB), Y12, Y12
+	VPANDD          Y0, Y12, Y12
+	VPSHUFB         Y12, Y1, Y12
+	VINSERTI64X4    $0x01, Y12, Z5, Z12
+	VBROADCASTI32X4 24(DI)(SI*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 24(R9)(SI*1), Y13
+	VPSRLVW         nibshift<>+0(SB), Y13, Y13
+	VPANDD          Y0, Y13, Y13
+	VPSHUFB         Y13, Y1, Y13
+	VINSERTI64X4    $0x01, Y13, Z5, Z13
+	VPUNPCKLDQ      Z7, Z6, Z14
+	VPUNPCKHDQ      Z7, Z6, Z6
+	VPUNPCKLDQ      Z9, Z8, Z7
+	VPUNPCKHDQ      Z9, Z8, Z8
+	VPUNPCKLDQ      Z11, Z10, Z9
+	VPUNPCKHDQ      Z11, Z10, Z10
+	VPUNPCKLDQ      Z13, Z12, Z11
+	VPUNPCKHDQ      Z13, Z12, Z12
+	VPUNPCKLQDQ     Z7, Z14, Z13
+	VPUNPCKHQDQ     Z7, Z14, Z7
+	VPUNPCKLQDQ     Z8, Z6, Z14
+	VPUNPCKHQDQ     Z8, Z6, Z6
+	VPUNPCKLQDQ     Z11, Z9, Z8
+	VPUNPCKHQDQ     Z11, Z9, Z9
+	VPUNPCKLQDQ     Z12, Z10, Z11
+	VPUNPCKHQDQ     Z12, Z10, Z10
+	VMOVDQA64       Z13, Z12
+	VPERMT2Q        Z8, Z2, Z12
+	VMOVDQA64       Z13, Z13
+	VPERMT2Q        Z8, Z3, Z13
+	VMOVDQU32       Z12, 512(BX)
+	VMOVDQU32       Z13, 768(BX)
+	VMOVDQA64       Z7, Z8
+	VPERMT2Q        Z9, Z2, Z8
+	VMOVDQA64       Z7, Z7
+	VPERMT2Q        Z9, Z3, Z7
+	VMOVDQU32       Z8, 576(BX)
+	VMOVDQU32       Z7, 832(BX)
+	VMOVDQA64       Z14, Z7
+	VPERMT2Q        Z11, Z2, Z7
+	VMOVDQA64       Z14, Z8
+	VPERMT2Q        Z11, Z3, Z8
+	VMOVDQU32       Z7, 640(BX)
+	VMOVDQU32       Z8, 896(BX)
+	VMOVDQA64       Z6, Z7
+	VPERMT2Q        Z10, Z2, Z7
+	VMOVDQA64       Z6, Z6
+	VPERMT2Q        Z10, Z3, Z6
+	VMOVDQU32       Z7, 704(BX)
+	VMOVDQU32       Z6, 960(BX)
+	VBROADCASTI32X4 40(AX), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 40(R8), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VINSERTI64X4    $0x01, Y6, Z5, Z6
+	VBROADCASTI32X4 40(AX)(CX*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 40(R8)(CX*1), Y7
+	VPSRLVW         nibshift<>+0(SB), Y7, Y7
+	VPANDD          Y0, Y7, Y7
+	VPSHUFB         Y7, Y1, Y7
+	VINSERTI64X4    $0x01, Y7, Z5, Z7
+	VBROADCASTI32X4 40(AX)(CX*2), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 40(R8)(CX*2), Y8
+	VPSRLVW         nibshift<>+0(SB), Y8, Y8
+	VPANDD          Y0, Y8, Y8
+	VPSHUFB         Y8, Y1, Y8
+	VINSERTI64X4    $0x01, Y8, Z5, Z8
+	VBROADCASTI32X4 40(AX)(SI*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 40(R8)(SI*1), Y9
+	VPSRLVW         nibshift<>+0(SB), Y9, Y9
+	VPANDD          Y0, Y9, Y9
+	VPSHUFB         Y9, Y1, Y9
+	VINSERTI64X4    $0x01, Y9, Z5, Z9
+	VBROADCASTI32X4 40(DI), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 40(R9), Y10
+	VPSRLVW         nibshift<>+0(SB), Y10, Y10
+	VPANDD          Y0, Y10, Y10
+	VPSHUFB         Y10, Y1, Y10
+	VINSERTI64X4    $0x01, Y10, Z5, Z10
+	VBROADCASTI32X4 40(DI)(CX*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 40(R9)(CX*1), Y11
+	VPSRLVW         nibshift<>+0(SB), Y11, Y11
+	VPANDD          Y0, Y11, Y11
+	VPSHUFB         Y11, Y1, Y11
+	VINSERTI64X4    $0x01, Y11, Z5, Z11
+	VBROADCASTI32X4 40(DI)(CX*2), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 40(R9)(CX*2), Y12
+	VPSRLVW         nibshift<>+0(SB), Y12, Y12
+	VPANDD          Y0, Y12, Y12
+	VPSHUFB         Y12, Y1, Y12
+	VINSERTI64X4    $0x01, Y12, Z5, Z12
+	VBROADCASTI32X4 40(DI)(SI*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 40(R9)(SI*1), Y13
+	VPSRLVW         nibshift<>+0(SB), Y13, Y13
+	VPANDD          Y0, Y13, Y13
+	VPSHUFB         Y13, Y1, Y13
+	VINSERTI64X4    $0x01, Y13, Z5, Z13
+	VPUNPCKLDQ      Z7, Z6, Z14
+	VPUNPCKHDQ      Z7, Z6, Z6
+	VPUNPCKLDQ      Z9, Z8, Z7
+	VPUNPCKHDQ      Z9, Z8, Z8
+	VPUNPCKLDQ      Z11, Z10, Z9
+	VPUNPCKHDQ      Z11, Z10, Z10
+	VPUNPCKLDQ      Z13, Z12, Z11
+	VPUNPCKHDQ      Z13, Z12, Z12
+	VPUNPCKLQDQ     Z7, Z14, Z13
+	VPUNPCKHQDQ     Z7, Z14, Z7
+	VPUNPCKLQDQ     Z8, Z6, Z14
+	VPUNPCKHQDQ     Z8, Z6, Z6
+	VPUNPCKLQDQ     Z11, Z9, Z8
+	VPUNPCKHQDQ     Z11, Z9, Z9
+	VPUNPCKLQDQ     Z12, Z10, Z11
+	VPUNPCKHQDQ     Z12, Z10, Z10
+	VMOVDQA64       Z13, Z12
+	VPERMT2Q        Z8, Z2, Z12
+	VMOVDQA64       Z13, Z13
+	VPERMT2Q        Z8, Z3, Z13
+	VMOVDQU32       Z12, 1024(BX)
+	VMOVDQU32       Z13, 1280(BX)
+	VMOVDQA64       Z7, Z8
+	VPERMT2Q        Z9, Z2, Z8
+	VMOVDQA64       Z7, Z7
+	VPERMT2Q        Z9, Z3, Z7
+	VMOVDQU32       Z8, 1088(BX)
+	VMOVDQU32       Z7, 1344(BX)
+	VMOVDQA64       Z14, Z7
+	VPERMT2Q        Z11, Z2, Z7
+	VMOVDQA64       Z14, Z8
+	VPERMT2Q        Z11, Z3, Z8
+	VMOVDQU32       Z7, 1152(BX)
+	VMOVDQU32       Z8, 1408(BX)
+	VMOVDQA64       Z6, Z7
+	VPERMT2Q        Z10, Z2, Z7
+	VMOVDQA64       Z6, Z6
+	VPERMT2Q        Z10, Z3, Z6
+	VMOVDQU32       Z7, 1216(BX)
+	VMOVDQU32       Z6, 1472(BX)
+	VBROADCASTI32X4 56(AX), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 56(R8), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VINSERTI64X4    $0x01, Y6, Z5, Z6
+	VBROADCASTI32X4 56(AX)(CX*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 56(R8)(CX*1), Y7
+	VPSRLVW         nibshift<>+0(SB), Y7, Y7
+	VPANDD          Y0, Y7, Y7
+	VPSHUFB         Y7, Y1, Y7
+	VINSERTI64X4    $0x01, Y7, Z5, Z7
+	VBROADCASTI32X4 56(AX)(CX*2), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 56(R8)(CX*2), Y8
+	VPSRLVW         nibshift<>+0(SB), Y8, Y8
+	VPANDD          Y0, Y8, Y8
+	VPSHUFB         Y8, Y1, Y8
+	VINSERTI64X4    $0x01, Y8, Z5, Z8
+	VBROADCASTI32X4 56(AX)(SI*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 56(R8)(SI*1), Y9
+	VPSRLVW         nibshift<>+0(SB), Y9, Y9
+	VPANDD          Y0, Y9, Y9
+	VPSHUFB         Y9, Y1, Y9
+	VINSERTI64X4    $0x01, Y9, Z5, Z9
+	VBROADCASTI32X4 56(DI), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 56(R9), Y10
+	VPSRLVW         nibshift<>+0(SB), Y10, Y10
+	VPANDD          Y0, Y10, Y10
+	VPSHUFB         Y10, Y1, Y10
+	VINSERTI64X4    $0x01, Y10, Z5, Z10
+	VBROADCASTI32X4 56(DI)(CX*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 56(R9)(CX*1), Y11
+	VPSRLVW         nibshift<>+0(SB), Y11, Y11
+	VPANDD          Y0, Y11, Y11
+	VPSHUFB         Y11, Y1, Y11
+	VINSERTI64X4    $0x01, Y11, Z5, Z11
+	VBROADCASTI32X4 56(DI)(CX*2), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 56(R9)(CX*2), Y12
+	VPSRLVW         nibshift<>+0(SB), Y12, Y12
+	VPANDD          Y0, Y12, Y12
+	VPSHUFB         Y12, Y1, Y12
+	VINSERTI64X4    $0x01, Y12, Z5, Z12
+	VBROADCASTI32X4 56(DI)(SI*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 56(R9)(SI*1), Y13
+	VPSRLVW         nibshift<>+0(SB), Y13, Y13
+	VPANDD          Y0, Y13, Y13
+	VPSHUFB         Y13, Y1, Y13
+	VINSERTI64X4    $0x01, Y13, Z5, Z13
+	VPUNPCKLDQ      Z7, Z6, Z14
+	VPUNPCKHDQ      Z7, Z6, Z6
+	VPUNPCKLDQ      Z9, Z8, Z7
+	VPUNPCKHDQ      Z9, Z8, Z8
+	VPUNPCKLDQ      Z11, Z10, Z9
+	VPUNPCKHDQ      Z11, Z10, Z10
+	VPUNPCKLDQ      Z13, Z12, Z11
+	VPUNPCKHDQ      Z13, Z12, Z12
+	VPUNPCKLQDQ     Z7, Z14, Z13
+	VPUNPCKHQDQ     Z7, Z14, Z7
+	VPUNPCKLQDQ     Z8, Z6, Z14
+	VPUNPCKHQDQ     Z8, Z6, Z6
+	VPUNPCKLQDQ     Z11, Z9, Z8
+	VPUNPCKHQDQ     Z11, Z9, Z9
+	VPUNPCKLQDQ     Z12, Z10, Z11
+	VPUNPCKHQDQ     Z12, Z10, Z10
+	VMOVDQA64       Z13, Z12
+	VPERMT2Q        Z8, Z2, Z12
+	VMOVDQA64       Z13, Z13
+	VPERMT2Q        Z8, Z3, Z13
+	VMOVDQU32       Z12, 1536(BX)
+	VMOVDQU32       Z13, 1792(BX)
+	VMOVDQA64       Z7, Z8
+	VPERMT2Q        Z9, Z2, Z8
+	VMOVDQA64       Z7, Z7
+	VPERMT2Q        Z9, Z3, Z7
+	VMOVDQU32       Z8, 1600(BX)
+	VMOVDQU32       Z7, 1856(BX)
+	VMOVDQA64       Z14, Z7
+	VPERMT2Q        Z11, Z2, Z7
+	VMOVDQA64       Z14, Z8
+	VPERMT2Q        Z11, Z3, Z8
+	VMOVDQU32       Z7, 1664(BX)
+	VMOVDQU32       Z8, 1920(BX)
+	VMOVDQA64       Z6, Z7
+	VPERMT2Q        Z10, Z2, Z7
+	VMOVDQA64       Z6, Z6
+	VPERMT2Q        Z10, Z3, Z6
+	VMOVDQU32       Z7, 1728(BX)
+	VMOVDQU32       Z6, 1984(BX)
+	VBROADCASTI32X4 72(AX), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 72(R8), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VINSERTI64X4    $0x01, Y6, Z5, Z6
+	VBROADCASTI32X4 72(AX)(CX*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 72(R8)(CX*1), Y7
+	VPSRLVW         nibshift<>+0(SB), Y7, Y7
+	VPANDD          Y0, Y7, Y7
+	VPSHUFB         Y7, Y1, Y7
+	VINSERTI64X4    $0x01, Y7, Z5, Z7
+	VBROADCASTI32X4 72(AX)(CX*2), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 72(R8)(CX*2), Y8
+	VPSRLVW         nibshift<>+0(SB), Y8, Y8
+	VPANDD          Y0, Y8, Y8
+	VPSHUFB         Y8, Y1, Y8
+	VINSERTI64X4    $0x01, Y8, Z5, Z8
+	VBROADCASTI32X4 72(AX)(SI*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 72(R8)(SI*1), Y9
+	VPSRLVW         nibshift<>+0(SB), Y9, Y9
+	VPANDD          Y0, Y9, Y9
+	VPSHUFB         Y9, Y1, Y9
+	VINSERTI64X4    $0x01, Y9, Z5, Z9
+	VBROADCASTI32X4 72(DI), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 72(R9), Y10
+	VPSRLVW         nibshift<>+0(SB), Y10, Y10
+	VPANDD          Y0, Y10, Y10
+	VPSHUFB         Y10, Y1, Y10
+	VINSERTI64X4    $0x01, Y10, Z5, Z10
+	VBROADCASTI32X4 72(DI)(CX*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 72(R9)(CX*1), Y11
+	VPSRLVW         nibshift<>+0(SB), Y11, Y11
+	VPANDD          Y0, Y11, Y11
+	VPSHUFB         Y11, Y1, Y11
+	VINSERTI64X4    $0x01, Y11, Z5, Z11
+	VBROADCASTI32X4 72(DI)(CX*2), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 72(R9)(CX*2), Y12
+	VPSRLVW         nibshift<>+0(SB), Y12, Y12
+	VPANDD          Y0, Y12, Y12
+	VPSHUFB         Y12, Y1, Y12
+	VINSERTI64X4    $0x01, Y12, Z5, Z12
+	VBROADCASTI32X4 72(DI)(SI*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 72(R9)(SI*1), Y13
+	VPSRLVW         nibshift<>+0(SB), Y13, Y13
+	VPANDD          Y0, Y13, Y13
+	VPSHUFB         Y13, Y1, Y13
+	VINSERTI64X4    $0x01, Y13, Z5, Z13
+	VPUNPCKLDQ      Z7, Z6, Z14
+	VPUNPCKHDQ      Z7, Z6, Z6
+	VPUNPCKLDQ      Z9, Z8, Z7
+	VPUNPCKHDQ      Z9, Z8, Z8
+	VPUNPCKLDQ      Z11, Z10, Z9
+	VPUNPCKHDQ      Z11, Z10, Z10
+	VPUNPCKLDQ      Z13, Z12, Z11
+	VPUNPCKHDQ      Z13, Z12, Z12
+	VPUNPCKLQDQ     Z7, Z14, Z13
+	VPUNPCKHQDQ     Z7, Z14, Z7
+	VPUNPCKLQDQ     Z8, Z6, Z14
+	VPUNPCKHQDQ     Z8, Z6, Z6
+	VPUNPCKLQDQ     Z11, Z9, Z8
+	VPUNPCKHQDQ     Z11, Z9, Z9
+	VPUNPCKLQDQ     Z12, Z10, Z11
+	VPUNPCKHQDQ     Z12, Z10, Z10
+	VMOVDQA64       Z13, Z12
+	VPERMT2Q        Z8, Z2, Z12
+	VMOVDQA64       Z13, Z13
+	VPERMT2Q        Z8, Z3, Z13
+	VMOVDQU32       Z12, 2048(BX)
+	VMOVDQU32       Z13, 2304(BX)
+	VMOVDQA64       Z7, Z8
+	VPERMT2Q        Z9, Z2, Z8
+	VMOVDQA64       Z7, Z7
+	VPERMT2Q        Z9, Z3, Z7
+	VMOVDQU32       Z8, 2112(BX)
+	VMOVDQU32       Z7, 2368(BX)
+	VMOVDQA64       Z14, Z7
+	VPERMT2Q        Z11, Z2, Z7
+	VMOVDQA64       Z14, Z8
+	VPERMT2Q        Z11, Z3, Z8
+	VMOVDQU32       Z7, 2176(BX)
+	VMOVDQU32       Z8, 2432(BX)
+	VMOVDQA64       Z6, Z7
+	VPERMT2Q        Z10, Z2, Z7
+	VMOVDQA64       Z6, Z6
+	VPERMT2Q        Z10, Z3, Z6
+	VMOVDQU32       Z7, 2240(BX)
+	VMOVDQU32       Z6, 2496(BX)
+	VBROADCASTI32X4 88(AX), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 88(R8), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VINSERTI64X4    $0x01, Y6, Z5, Z6
+	VBROADCASTI32X4 88(AX)(CX*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 88(R8)(CX*1), Y7
+	VPSRLVW         nibshift<>+0(SB), Y7, Y7
+	VPANDD          Y0, Y7, Y7
+	VPSHUFB         Y7, Y1, Y7
+	VINSERTI64X4    $0x01, Y7, Z5, Z7
+	VBROADCASTI32X4 88(AX)(CX*2), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 88(R8)(CX*2), Y8
+	VPSRLVW         nibshift<>+0(SB), Y8, Y8
+	VPANDD          Y0, Y8, Y8
+	VPSHUFB         Y8, Y1, Y8
+	VINSERTI64X4    $0x01, Y8, Z5, Z8
+	VBROADCASTI32X4 88(AX)(SI*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 88(R8)(SI*1), Y9
+	VPSRLVW         nibshift<>+0(SB), Y9, Y9
+	VPANDD          Y0, Y9, Y9
+	VPSHUFB         Y9, Y1, Y9
+	VINSERTI64X4    $0x01, Y9, Z5, Z9
+	VBROADCASTI32X4 88(DI), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 88(R9), Y10
+	VPSRLVW         nibshift<>+0(SB), Y10, Y10
+	VPANDD          Y0, Y10, Y10
+	VPSHUFB         Y10, Y1, Y10
+	VINSERTI64X4    $0x01, Y10, Z5, Z10
+	VBROADCASTI32X4 88(DI)(CX*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 88(R9)(CX*1), Y11
+	VPSRLVW         nibshift<>+0(SB), Y11, Y11
+	VPANDD          Y0, Y11, Y11
+	VPSHUFB         Y11, Y1, Y11
+	VINSERTI64X4    $0x01, Y11, Z5, Z11
+	VBROADCASTI32X4 88(DI)(CX*2), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 88(R9)(CX*2), Y12
+	VPSRLVW         nibshift<>+0(SB), Y12, Y12
+	VPANDD          Y0, Y12, Y12
+	VPSHUFB         Y12, Y1, Y12
+	VINSERTI64X4    $0x01, Y12, Z5, Z12
+	VBROADCASTI32X4 88(DI)(SI*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 88(R9)(SI*1), Y13
+	VPSRLVW         nibshift<>+0(SB), Y13, Y13
+	VPANDD          Y0, Y13, Y13
+	VPSHUFB         Y13, Y1, Y13
+	VINSERTI64X4    $0x01, Y13, Z5, Z13
+	VPUNPCKLDQ      Z7, Z6, Z14
+	VPUNPCKHDQ      Z7, Z6, Z6
+	VPUNPCKLDQ      Z9, Z8, Z7
+	VPUNPCKHDQ      Z9, Z8, Z8
+	VPUNPCKLDQ      Z11, Z10, Z9
+	VPUNPCKHDQ      Z11, Z10, Z10
+	VPUNPCKLDQ      Z13, Z12, Z11
+	VPUNPCKHDQ      Z13, Z12, Z12
+	VPUNPCKLQDQ     Z7, Z14, Z13
+	VPUNPCKHQDQ     Z7, Z14, Z7
+	VPUNPCKLQDQ     Z8, Z6, Z14
+	VPUNPCKHQDQ     Z8, Z6, Z6
+	VPUNPCKLQDQ     Z11, Z9, Z8
+	VPUNPCKHQDQ     Z11, Z9, Z9
+	VPUNPCKLQDQ     Z12, Z10, Z11
+	VPUNPCKHQDQ     Z12, Z10, Z10
+	VMOVDQA64       Z13, Z12
+	VPERMT2Q        Z8, Z2, Z12
+	VMOVDQA64       Z13, Z13
+	VPERMT2Q        Z8, Z3, Z13
+	VMOVDQU32       Z12, 2560(BX)
+	VMOVDQU32       Z13, 2816(BX)
+	VMOVDQA64       Z7, Z8
+	VPERMT2Q        Z9, Z2, Z8
+	VMOVDQA64       Z7, Z7
+	VPERMT2Q        Z9, Z3, Z7
+	VMOVDQU32       Z8, 2624(BX)
+	VMOVDQU32       Z7, 2880(BX)
+	VMOVDQA64       Z14, Z7
+	VPERMT2Q        Z11, Z2, Z7
+	VMOVDQA64       Z14, Z8
+	VPERMT2Q        Z11, Z3, Z8
+	VMOVDQU32       Z7, 2688(BX)
+	VMOVDQU32       Z8, 2944(BX)
+	VMOVDQA64       Z6, Z7
+	VPERMT2Q        Z10, Z2, Z7
+	VMOVDQA64       Z6, Z6
+	VPERMT2Q        Z10, Z3, Z6
+	VMOVDQU32       Z7, 2752(BX)
+	VMOVDQU32       Z6, 3008(BX)
+	VBROADCASTI32X4 104(AX), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 104(R8), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VINSERTI64X4    $0x01, Y6, Z5, Z6
+	VBROADCASTI32X4 104(AX)(CX*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 104(R8)(CX*1), Y7
+	VPSRLVW         nibshift<>+0(SB), Y7, Y7
+	VPANDD          Y0, Y7, Y7
+	VPSHUFB         Y7, Y1, Y7
+	VINSERTI64X4    $0x01, Y7, Z5, Z7
+	VBROADCASTI32X4 104(AX)(CX*2), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 104(R8)(CX*2), Y8
+	VPSRLVW         nibshift<>+0(SB), Y8, Y8
+	VPANDD          Y0, Y8, Y8
+	VPSHUFB         Y8, Y1, Y8
+	VINSERTI64X4    $0x01, Y8, Z5, Z8
+	VBROADCASTI32X4 104(AX)(SI*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 104(R8)(SI*1), Y9
+	VPSRLVW         nibshift<>+0(SB), Y9, Y9
+	VPANDD          Y0, Y9, Y9
+	VPSHUFB         Y9, Y1, Y9
+	VINSERTI64X4    $0x01, Y9, Z5, Z9
+	VBROADCASTI32X4 104(DI), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 104(R9), Y10
+	VPSRLVW         nibshift<>+0(SB), Y10, Y10
+	VPANDD          Y0, Y10, Y10
+	VPSHUFB         Y10, Y1, Y10
+	VINSERTI64X4    $0x01, Y10, Z5, Z10
+	VBROADCASTI32X4 104(DI)(CX*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 104(R9)(CX*1), Y11
+	VPSRLVW         nibshift<>+0(SB), Y11, Y11
+	VPANDD          Y0, Y11, Y11
+	VPSHUFB         Y11, Y1, Y11
+	VINSERTI64X4    $0x01, Y11, Z5, Z11
+	VBROADCASTI32X4 104(DI)(CX*2), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 104(R9)(CX*2), Y12
+	VPSRLVW         nibshift<>+0(SB), Y12, Y12
+	VPANDD          Y0, Y12, Y12
+	VPSHUFB         Y12, Y1, Y12
+	VINSERTI64X4    $0x01, Y12, Z5, Z12
+	VBROADCASTI32X4 104(DI)(SI*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 104(R9)(SI*1), Y13
+	VPSRLVW         nibshift<>+0(SB), Y13, Y13
+	VPANDD          Y0, Y13, Y13
+	VPSHUFB         Y13, Y1, Y13
+	VINSERTI64X4    $0x01, Y13, Z5, Z13
+	VPUNPCKLDQ      Z7, Z6, Z14
+	VPUNPCKHDQ      Z7, Z6, Z6
+	VPUNPCKLDQ      Z9, Z8, Z7
+	VPUNPCKHDQ      Z9, Z8, Z8
+	VPUNPCKLDQ      Z11, Z10, Z9
+	VPUNPCKHDQ      Z11, Z10, Z10
+	VPUNPCKLDQ      Z13, Z12, Z11
+	VPUNPCKHDQ      Z13, Z12, Z12
+	VPUNPCKLQDQ     Z7, Z14, Z13
+	VPUNPCKHQDQ     Z7, Z14, Z7
+	VPUNPCKLQDQ     Z8, Z6, Z14
+	VPUNPCKHQDQ     Z8, Z6, Z6
+	VPUNPCKLQDQ     Z11, Z9, Z8
+	VPUNPCKHQDQ     Z11, Z9, Z9
+	VPUNPCKLQDQ     Z12, Z10, Z11
+	VPUNPCKHQDQ     Z12, Z10, Z10
+	VMOVDQA64       Z13, Z12
+	VPERMT2Q        Z8, Z2, Z12
+	VMOVDQA64       Z13, Z13
+	VPERMT2Q        Z8, Z3, Z13
+	VMOVDQU32       Z12, 3072(BX)
+	VMOVDQU32       Z13, 3328(BX)
+	VMOVDQA64       Z7, Z8
+	VPERMT2Q        Z9, Z2, Z8
+	VMOVDQA64       Z7, Z7
+	VPERMT2Q        Z9, Z3, Z7
+	VMOVDQU32       Z8, 3136(BX)
+	VMOVDQU32       Z7, 3392(BX)
+	VMOVDQA64       Z14, Z7
+	VPERMT2Q        Z11, Z2, Z7
+	VMOVDQA64       Z14, Z8
+	VPERMT2Q        Z11, Z3, Z8
+	VMOVDQU32       Z7, 3200(BX)
+	VMOVDQU32       Z8, 3456(BX)
+	VMOVDQA64       Z6, Z7
+	VPERMT2Q        Z10, Z2, Z7
+	VMOVDQA64       Z6, Z6
+	VPERMT2Q        Z10, Z3, Z6
+	VMOVDQU32       Z7, 3264(BX)
+	VMOVDQU32       Z6, 3520(BX)
+	VBROADCASTI32X4 120(AX), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 120(R8), Y6
+	VPSRLVW         nibshift<>+0(SB), Y6, Y6
+	VPANDD          Y0, Y6, Y6
+	VPSHUFB         Y6, Y1, Y6
+	VINSERTI64X4    $0x01, Y6, Z5, Z6
+	VBROADCASTI32X4 120(AX)(CX*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 120(R8)(CX*1), Y7
+	VPSRLVW         nibshift<>+0(SB), Y7, Y7
+	VPANDD          Y0, Y7, Y7
+	VPSHUFB         Y7, Y1, Y7
+	VINSERTI64X4    $0x01, Y7, Z5, Z7
+	VBROADCASTI32X4 120(AX)(CX*2), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 120(R8)(CX*2), Y8
+	VPSRLVW         nibshift<>+0(SB), Y8, Y8
+	VPANDD          Y0, Y8, Y8
+	VPSHUFB         Y8, Y1, Y8
+	VINSERTI64X4    $0x01, Y8, Z5, Z8
+	VBROADCASTI32X4 120(AX)(SI*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 120(R8)(SI*1), Y9
+	VPSRLVW         nibshift<>+0(SB), Y9, Y9
+	VPANDD          Y0, Y9, Y9
+	VPSHUFB         Y9, Y1, Y9
+	VINSERTI64X4    $0x01, Y9, Z5, Z9
+	VBROADCASTI32X4 120(DI), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 120(R9), Y10
+	VPSRLVW         nibshift<>+0(SB), Y10, Y10
+	VPANDD          Y0, Y10, Y10
+	VPSHUFB         Y10, Y1, Y10
+	VINSERTI64X4    $0x01, Y10, Z5, Z10
+	VBROADCASTI32X4 120(DI)(CX*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 120(R9)(CX*1), Y11
+	VPSRLVW         nibshift<>+0(SB), Y11, Y11
+	VPANDD          Y0, Y11, Y11
+	VPSHUFB         Y11, Y1, Y11
+	VINSERTI64X4    $0x01, Y11, Z5, Z11
+	VBROADCASTI32X4 120(DI)(CX*2), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 120(R9)(CX*2), Y12
+	VPSRLVW         nibshift<>+0(SB), Y12, Y12
+	VPANDD          Y0, Y12, Y12
+	VPSHUFB         Y12, Y1, Y12
+	VINSERTI64X4    $0x01, Y12, Z5, Z12
+	VBROADCASTI32X4 120(DI)(SI*1), Y5
+	VPSRLVW         nibshift<>+0(SB), Y5, Y5
+	VPANDD          Y0, Y5, Y5
+	VPSHUFB         Y5, Y1, Y5
+	VBROADCASTI32X4 120(R9)(SI*1), Y13
+	VPSRLVW         nibshift<>+0(SB), Y13, Y13
+	VPANDD          Y0, Y13, Y13
+	VPSHUFB         Y13, Y1, Y13
+	VINSERTI64X4    $0x01, Y13, Z5, Z13
+	VPUNPCKLDQ      Z7, Z6, Z14
+	VPUNPCKHDQ      Z7, Z6, Z6
+	VPUNPCKLDQ      Z9, Z8, Z7
+	VPUNPCKHDQ      Z9, Z8, Z8
+	VPUNPCKLDQ      Z11, Z10, Z9
+	VPUNPCKHDQ      Z11, Z10, Z10
+	VPUNPCKLDQ      Z13, Z12, Z11
+	VPUNPCKHDQ      Z13, Z12, Z12
+	VPUNPCKLQDQ     Z7, Z14, Z13
+	VPUNPCKHQDQ     Z7, Z14, Z7
+	VPUNPCKLQDQ     Z8, Z6, Z14
+	VPUNPCKHQDQ     Z8, Z6, Z6
+	VPUNPCKLQDQ     Z11, Z9, Z8
+	VPUNPCKHQDQ     Z11, Z9, Z9
+	VPUNPCKLQDQ     Z12, Z10, Z11
+	VPUNPCKHQDQ     Z12, Z10, Z10
+	VMOVDQA64       Z13, Z12
+	VPERMT2Q        Z8, Z2, Z12
+	VMOVDQA64       Z13, Z13
+	VPERMT2Q        Z8, Z3, Z13
+	VMOVDQU32       Z12, 3584(BX)
+	VMOVDQU32       Z13, 3840(BX)
+	VMOVDQA64       Z7, Z8
+	VPERMT2Q        Z9, Z2, Z8
+	VMOVDQA64       Z7, Z7
+	VPERMT2Q        Z9, Z3, Z7
+	VMOVDQU32       Z8, 3648(BX)
+	VMOVDQU32       Z7, 3904(BX)
+	VMOVDQA64       Z14, Z7
+	VPERMT2Q        Z11, Z2, Z7
+	VMOVDQA64       Z14, Z8
+	VPERMT2Q        Z11, Z3, Z8
+	VMOVDQU32       Z7, 3712(BX)
+	VMOVDQU32       Z8, 3968(BX)
+	VMOVDQA64       Z6, Z7
+	VPERMT2Q        Z10, Z2, Z7
+	VMOVDQA64       Z6, Z6
+	VPERMT2Q        Z10, Z3, Z6
+	VMOVDQU32       Z7, 3776(BX)
+	VMOVDQU32       Z6, 4032(BX)
+	KXNORW          K1, K1, K1
+	VPXORD          Z15, Z15, Z15
+	VPGATHERDD      (AX)(Z4*1), K1, Z15
+	KXNORW          K2, K2, K2
+	VPXORD          Z16, Z16, Z16
+	VPGATHERDD      4(AX)(Z4*1), K2, Z16
+	MOVL            $0x0000000f, R11
+	VPBROADCASTD    R11, Z6
+	MOVL            $0x00000003, R11
+	VPBROADCASTD    R11, Z7
+	MOVL            $0x00000020, R11
+	VPBROADCASTD    R11, Z8
+	VPSRLD          $0x00, Z16, Z9
+	VPANDD          Z6, Z9, Z9
+	VPSRLD          $0x10, Z15, Z10
+	VPANDD          Z7, Z10, Z10
+	VPSLLD          $0x04, Z10, Z10
+	VPORD           Z10, Z9, Z9
+	VPSUBD          Z8, Z9, Z9
+	VMOVDQU32       Z9, 4096(BX)
+	VMOVDQU32       Z9, 4160(BX)
+	VPSRLD          $0x04, Z16, Z9
+	VPANDD          Z6, Z9, Z9
+	VPSRLD          $0x12, Z15, Z10
+	VPANDD          Z7, Z10, Z10
+	VPSLLD          $0x04, Z10, Z10
+	VPORD           Z10, Z9, Z9
+	VPSUBD          Z8, Z9, Z9
+	VMOVDQU32       Z9, 4224(BX)
+	VMOVDQU32       Z9, 4288(BX)
+	VPSRLD          $0x08, Z16, Z9
+	VPANDD          Z6, Z9, Z9
+	VPSRLD          $0x14, Z15, Z10
+	VPANDD          Z7, Z10, Z10
+	VPSLLD          $0x04, Z10, Z10
+	VPORD           Z10, Z9, Z9
+	VPSUBD          Z8, Z9, Z9
+	VMOVDQU32       Z9, 4352(BX)
+	VMOVDQU32       Z9, 4416(BX)
+	VPSRLD          $0x0c, Z16, Z9
+	VPANDD          Z6, Z9, Z9
+	VPSRLD          $0x16, Z15, Z10
+	VPANDD          Z7, Z10, Z10
+	VPSLLD          $0x04, Z10, Z10
+	VPORD           Z10, Z9, Z9
+	VPSUBD          Z8, Z9, Z9
+	VMOVDQU32       Z9, 4480(BX)
+	VMOVDQU32       Z9, 4544(BX)
+	VPSRLD          $0x10, Z16, Z9
+	VPANDD          Z6, Z9, Z9
+	VPSRLD          $0x18, Z15, Z10
+	VPANDD          Z7, Z10, Z10
+	VPSLLD          $0x04, Z10, Z10
+	VPORD           Z10, Z9, Z9
+	VPSUBD          Z8, Z9, Z9
+	VMOVDQU32       Z9, 4608(BX)
+	VMOVDQU32       Z9, 4672(BX)
+	VPSRLD          $0x14, Z16, Z9
+	VPANDD          Z6, Z9, Z9
+	VPSRLD          $0x1a, Z15, Z10
+	VPANDD          Z7, Z10, Z10
+	VPSLLD          $0x04, Z10, Z10
+	VPORD           Z10, Z9, Z9
+	VPSUBD          Z8, Z9, Z9
+	VMOVDQU32       Z9, 4736(BX)
+	VMOVDQU32       Z9, 4800(BX)
+	VPSRLD          $0x18, Z16, Z9
+	VPANDD          Z6, Z9, Z9
+	VPSRLD          $0x1c, Z15, Z10
+	VPANDD          Z7, Z10, Z10
+	VPSLLD          $0x04, Z10, Z10
+	VPORD           Z10, Z9, Z9
+	VPSUBD          Z8, Z9, Z9
+	VMOVDQU32       Z9, 4864(BX)
+	VMOVDQU32       Z9, 4928(BX)
+	VPSRLD          $0x1c, Z16, Z9
+	VPANDD          Z6, Z9, Z9
+	VPSRLD          $0x1e, Z15, Z6
+	VPANDD          Z7, Z6, Z6
+	VPSLLD          $0x04, Z6, Z6
+	VPORD           Z6, Z9, Z9
+	VPSUBD          Z8, Z9, Z9
+	VMOVDQU32       Z9, 4992(BX)
+	VMOVDQU32       Z9, 5056(BX)
+	VPMOVDW         Z15, Y5
+	VCVTPH2PS       Y5, Z6
+	VMOVUPS         Z6, 5120(BX)
+	ADDQ            $0x00000088, AX
+	ADDQ            $0x00000088, DI
+	ADDQ            $0x00000088, R8
+	ADDQ            $0x00000088, R9
+	ADDQ            $0x00001440, BX
+	DECQ            DX
+	JMP             packX16IQ4_XS_loop
+
+packX16IQ4_XS_done:
+	VZEROUPPER
+	RET

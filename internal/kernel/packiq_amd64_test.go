@@ -13,8 +13,8 @@ import (
 	"github.com/sputnik-llm/sputnik/internal/tensor"
 )
 
-// TestPackedIQKernels checks the i-quant activation quantizer byte for
-// byte against its reference, and the Q6_K tile kernels on i-quant groups
+// TestPackedIQKernels checks the i-quant pack kernels and activation
+// quantizer byte for byte against their references, and the Q6_K tile kernels on i-quant groups
 // against tilePackedKGeneric bit for bit, for every token count and
 // partial row groups.
 func TestPackedIQKernels(t *testing.T) {
@@ -23,12 +23,20 @@ func TestPackedIQKernels(t *testing.T) {
 		im := packedImplOf(t, typ)
 		const cols, nb, stride = 512, 2, packTokens * actKBytes
 		w := randomMat(rng, typ, packRows, cols)
-		group := make([]byte, nb*im.blockBytes)
+		group := make([]byte, nb*im.blockBytes+64)
+		for i := range group {
+			group[i] = 0xa5
+		}
 		im.pack(&w.Data[0], w.RowBytes(), nb, &group[0])
 		want := make([]byte, nb*im.blockBytes)
 		packGroupIQ(typ, w.Data, w.RowBytes(), packRows, nb, want)
-		if !bytes.Equal(group, want) {
-			t.Fatalf("%s: pack differs from packGroupIQ", typ)
+		if i := firstDiff(group[:len(want)], want); i >= 0 {
+			t.Fatalf("%s: pack differs from packGroupIQ at byte %d of block %d: %#x, want %#x", typ, i%im.blockBytes, i/im.blockBytes, group[i], want[i])
+		}
+		for _, b := range group[len(want):] {
+			if b != 0xa5 {
+				t.Fatalf("%s: pack writes past the group", typ)
+			}
 		}
 		x := randomVec(rng, packTokens*cols)
 		wantA := make([]byte, nb*stride)

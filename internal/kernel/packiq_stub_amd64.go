@@ -93,3 +93,6 @@ func tileOrdIQ4_XS_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, o
 
 // tileOrdIQ4_XS_1x2 sets out[t*os] to the dot of an IQ4_XS row with Q8_K row t (at a+t*as) for t < 2, nb blocks (AVX-512 VNNI).
 func tileOrdIQ4_XS_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// packX16IQ4_XS packs nb blocks of the 16 IQ4_XS rows at w (stride ws bytes) into the Q6_K packed group layout at dst (5184 bytes per block, AVX-512).
+func packX16IQ4_XS(w *byte, ws int, nb int, dst *byte)
