@@ -21,7 +21,14 @@ var iqMinTokens = map[tensor.DType]int{
 // iqPackAsm are the i-quants whose pack kernel is assembly (packiq_amd64.s);
 // the others pack with packGroupIQ.
 var iqPackAsm = map[tensor.DType]func(w *byte, ws int, nb int, dst *byte){
-	tensor.IQ4_XS: packX16IQ4_XS,
+	tensor.IQ4_XS:  packX16IQ4_XS,
+	tensor.IQ2_XXS: withGrid(packX16IQ2_XXS, &tensor.GridIQ2_XXS[0]),
+	tensor.IQ1_S:   withGrid(packX16IQ1_S, &gridIQ1SPlus1[0]),
+}
+
+// withGrid binds a codebook pack kernel to its codebook.
+func withGrid[E uint32 | uint64](f func(w *byte, ws int, nb int, dst *byte, grid *E), grid *E) func(w *byte, ws int, nb int, dst *byte) {
+	return func(w *byte, ws int, nb int, dst *byte) { f(w, ws, nb, dst, grid) }
 }
 
 // packedIQVNNI returns the packed path of i-quant type t: its blocks

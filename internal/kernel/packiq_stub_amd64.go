@@ -96,3 +96,9 @@ func tileOrdIQ4_XS_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, o
 
 // packX16IQ4_XS packs nb blocks of the 16 IQ4_XS rows at w (stride ws bytes) into the Q6_K packed group layout at dst (5184 bytes per block, AVX-512).
 func packX16IQ4_XS(w *byte, ws int, nb int, dst *byte)
+
+// packX16IQ2_XXS packs nb blocks of the 16 IQ2_XXS rows at w (stride ws bytes) into the Q6_K packed group layout at dst (5184 bytes per block), with the codebook grid (AVX-512 VNNI, BMI2).
+func packX16IQ2_XXS(w *byte, ws int, nb int, dst *byte, grid *uint64)
+
+// packX16IQ1_S packs nb blocks of the 16 IQ1_S rows at w (stride ws bytes) into the Q6_K packed group layout at dst (5184 bytes per block), with the codebook grid (AVX-512 VNNI, BMI2).
+func packX16IQ1_S(w *byte, ws int, nb int, dst *byte, grid *uint64)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
@@ -28,6 +29,14 @@ func genPackIQ() {
 	}
 	genPackedConsts()
 	packIQ4XSRows()
+	genIQPackConsts()
+	for _, k := range iqPacks {
+		off := uint32(64)
+		if k.name == "IQ1_S" || k.name == "IQ1_M" || k.name == "IQ3_S" {
+			off = 32
+		}
+		packIQRows(k, off)
+	}
 }
 
 // packIQ4XSRows generates packX16IQ4_XS: 16 IQ4_XS rows, nb blocks, into
@@ -82,6 +91,298 @@ func packIQ4XSRows() {
 	rows.advance(wBytes)
 	ADDQ(U32(blockBytes), dst)
 	DECQ(nb)
+	JMP(LabelRef(name + "_loop"))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// Byte constants of the codebook pack kernels, as dwords to broadcast.
+var iqpk64, iqpk32, iqpk25, iqpk2 Mem
+
+func genIQPackConsts() {
+	for _, c := range []struct {
+		m *Mem
+		n string
+		v uint32
+	}{{&iqpk64, "iqpk64", 64}, {&iqpk32, "iqpk32", 32}, {&iqpk25, "iqpk25", 25}, {&iqpk2, "iqpk2", 2}} {
+		*c.m = GLOBL(c.n, RODATA|NOPTR)
+		DATA(0, U32(c.v*0x01010101))
+	}
+}
+
+// bytesOf returns a ymm with the dword at m in every dword.
+func bytesOf(m Mem) VecVirtual {
+	y := YMM()
+	VPBROADCASTD(m, y)
+	return y
+}
+
+// iqPack is one codebook type's pack kernel: header writes the 16 rows'
+// scales (int32 per group of 16) and d·c of the current blocks into the
+// packed block and any per-row data load needs (the sign masks) into side;
+// load returns the 32 values + k of sub-block j of row i at m as unsigned
+// bytes.
+type iqPack struct {
+	name   string
+	wBytes int
+	grid32 bool // 4-byte codebook entries (IQ3)
+	header func(c *iqPackCtx)
+	load   func(c *iqPackCtx, m Mem, i, j int) VecVirtual
+}
+
+// iqPackCtx is what an iqPack's hooks work with.
+type iqPackCtx struct {
+	w, dst, grid GPVirtual
+	gidx         VecVirtual
+	zero         VecVirtual // zero, for gridEntries
+	side         Mem // [8][16] uint32: sign masks per sub-block and row
+	kvec         Mem // k in every byte (a dword to broadcast)
+	c            map[uint32]VecVirtual // constants made once (keep)
+}
+
+// dw returns a zmm with v in every dword: made where it is used (the
+// header's constants would otherwise stay live through the loop), except
+// those pinned by keep before the loop.
+func (c *iqPackCtx) dw(v uint32) VecVirtual {
+	if z, ok := c.c[v]; ok {
+		return z
+	}
+	return bcastDword(v)
+}
+
+// keep makes v's zmm once, for every later dw(v).
+func (c *iqPackCtx) keep(v uint32) VecVirtual {
+	z := bcastDword(v)
+	c.c[v] = z
+	return z
+}
+
+// storeScales stores 2x+1 (x: 16 row lanes) as the scales of groups g and
+// g+1 (a 32-element sub-block) or, if g1 < 0, of group g alone.
+func (c *iqPackCtx) storeScales(x VecVirtual, g, g1 int) {
+	VPADDD(x, x, x)
+	VPADDD(c.dw(1), x, x)
+	VMOVDQU32(x, Mem{Base: c.dst, Disp: 4096 + 64*g})
+	if g1 >= 0 {
+		VMOVDQU32(x, Mem{Base: c.dst, Disp: 4096 + 64*g1})
+	}
+}
+
+// field returns (x >> shift) & mask per dword.
+func (c *iqPackCtx) field(x VecVirtual, shift int, mask uint32) VecVirtual {
+	y := ZMM()
+	VPSRLD(U8(shift), x, y)
+	VPANDD(c.dw(mask), y, y)
+	return y
+}
+
+// storeD stores the 16 f16 in the low (high = false) or high words of h's
+// dwords, converted to float32 and times k, as the packed block's d.
+func (c *iqPackCtx) storeD(h VecVirtual, high bool, k float32) {
+	src := h
+	if high {
+		src = ZMM()
+		VPSRLD(U8(16), h, src)
+	}
+	y := YMM()
+	VPMOVDW(src, y)
+	f := ZMM()
+	VCVTPH2PS(y, f)
+	if k != 1 {
+		VMULPS(c.dw(math.Float32bits(k)), f, f)
+	}
+	VMOVUPS(f, Mem{Base: c.dst, Disp: 5120})
+}
+
+// storeSigns stores the sign masks of sub-block j (v: four 7-bit sign
+// indices in the bytes of each row's dword) with their even-parity eighth
+// bits (ggml's ksigns_iq2xs) into side.
+func (c *iqPackCtx) storeSigns(v VecVirtual, j int) {
+	p, x := ZMM(), ZMM()
+	VPSRLD(U8(4), v, p)
+	VPXORD(v, p, p)
+	VPSRLD(U8(2), p, x)
+	VPXORD(x, p, p)
+	VPSRLD(U8(1), p, x)
+	VPXORD(x, p, p)
+	VPSLLD(U8(7), p, p)
+	VPTERNLOGD(U8(0xf8), c.dw(0x80808080), p, v) // v |= p & 0x80808080
+	VMOVDQU32(v, c.side.Offset(64*j))
+}
+
+// auxHeader is the header of IQ2_XXS and IQ3_XXS: per sub-block j a u32
+// at aux+4·stride·j... of four 7-bit sign indices and the scale s in bits
+// 28..31.
+func auxHeader(c *iqPackCtx, off func(j int) int, k float32) {
+	for j := 0; j < 8; j++ {
+		aux := c.gather(off(j))
+		c.storeScales(c.field(aux, 28, 15), 2*j, 2*j+1)
+		v := ZMM()
+		VPANDD(c.dw(0x7f), aux, v)
+		for l := 1; l < 4; l++ {
+			x := ZMM()
+			VPSLLD(U8(l), aux, x)
+			VPTERNLOGD(U8(0xf8), c.dw(0x7f<<(8*l)), x, v) // v |= x & mask
+		}
+		c.storeSigns(v, j)
+	}
+	c.storeD(c.gather(0), false, k)
+}
+
+// signed returns k + g, or k − g in the bytes whose bit is set in the sign
+// mask of sub-block j of row i (side).
+func (c *iqPackCtx) signed(g VecVirtual, i, j int) VecVirtual {
+	km := K1
+	KMOVD(c.side.Offset(64*j+4*i), km)
+	kv := bytesOf(c.kvec)
+	u := YMM()
+	VPADDB(g, kv, u)
+	VPSUBB(g, kv, km, u)
+	return u
+}
+
+// gridEntries loads the four 8-byte codebook entries grid[idx(l)] (or,
+// grid32, the eight 4-byte ones) into a ymm, as gridQuad and gridOct do,
+// but starting from a copy of zero: the low-half writes leave avo thinking
+// the upper half is read, which with 128 loads per block would keep them
+// all live.
+func (c *iqPackCtx) gridEntries(grid32 bool, idx func(l int) GPVirtual) VecVirtual {
+	g, x := YMM(), XMM()
+	VMOVDQA64(c.zero.AsY(), g)
+	if grid32 {
+		for h, v := range []Op{g.AsX(), x} {
+			VMOVD(Mem{Base: c.grid, Index: idx(4 * h), Scale: 4}, v)
+			for l := 1; l < 4; l++ {
+				VPINSRD(U8(l), Mem{Base: c.grid, Index: idx(4*h + l), Scale: 4}, v, v)
+			}
+		}
+	} else {
+		VMOVQ(Mem{Base: c.grid, Index: idx(0), Scale: 8}, g.AsX())
+		VPINSRQ(U8(1), Mem{Base: c.grid, Index: idx(1), Scale: 8}, g.AsX(), g.AsX())
+		VMOVQ(Mem{Base: c.grid, Index: idx(2), Scale: 8}, x)
+		VPINSRQ(U8(1), Mem{Base: c.grid, Index: idx(3), Scale: 8}, x, x)
+	}
+	VINSERTI32X4(U8(1), x, g, g)
+	return g
+}
+
+// gather returns the dword at off of each of the 16 rows' current block,
+// as gatherRows, with its mask and destination defined without reading
+// them (avo would keep one of each live per call from the function's
+// start).
+func (c *iqPackCtx) gather(off int) VecVirtual {
+	t := GP32()
+	MOVL(U32(0xffff), t)
+	km := K()
+	KMOVW(t, km)
+	g := ZMM()
+	VMOVDQA64(c.zero, g)
+	VPGATHERDD(Mem{Base: c.w, Index: c.gidx, Scale: 1, Disp: off}, km, g)
+	return g
+}
+
+// byteIdx returns gridQuad's idx for the index bytes at m.
+func byteIdx(m Mem) func(l int) GPVirtual {
+	return func(l int) GPVirtual {
+		i := GP64()
+		MOVBQZX(m.Offset(l), i)
+		return i
+	}
+}
+
+var iqPacks = []iqPack{
+	{"IQ2_XXS", 66, false,
+		func(c *iqPackCtx) { auxHeader(c, func(j int) int { return 6 + 8*j }, 0.125) },
+		func(c *iqPackCtx, m Mem, i, j int) VecVirtual {
+			return c.signed(c.gridEntries(false, byteIdx(m.Offset(2+8*j))), i, j)
+		}},
+	{"IQ1_S", 50, false,
+		func(c *iqPackCtx) {
+			for jj := 0; jj < 4; jj++ {
+				qh := c.gather(34+4*jj) // qh of sub-blocks 2jj, 2jj+1
+				c.storeScales(c.field(qh, 12, 7), 4*jj, 4*jj+1)
+				c.storeScales(c.field(qh, 28, 7), 4*jj+2, 4*jj+3)
+			}
+			c.storeD(c.gather(0), false, 0.125)
+		},
+		func(c *iqPackCtx, m Mem, i, j int) VecVirtual {
+			// 32 + 8·g + δ = 8·(g+1) + 25 − 2·[δ = −1]
+			ix, neg := GP64(), GP32()
+			MOVWQZX(m.Offset(34+2*j), ix)
+			MOVL(ix.As32(), neg)
+			SHRL(U8(15), neg)
+			NEGL(neg)
+			g := c.gridEntries(false, wordIdx(pdepIdx(ix, iq1sHi, m.Offset(2+4*j))))
+			km := K1
+			KMOVD(neg, km)
+			VPSLLW(U8(3), g, g)
+			VPADDB(bytesOf(iqpk25), g, g)
+			VPSUBB(bytesOf(iqpk2), g, km, g)
+			return g
+		}},
+}
+
+// packIQRows generates packX16<name>: 16 rows of codebook type k, nb
+// blocks, into the Q6_K packed layout (the kernel package's packGroupIQ).
+func packIQRows(k iqPack, off uint32) {
+	name := "packX16" + k.name
+	gt := "*uint64"
+	if k.grid32 {
+		gt = "*uint32"
+	}
+	TEXT(name, NOSPLIT, "func(w *byte, ws int, nb int, dst *byte, grid "+gt+")")
+	Doc(fmt.Sprintf("%s packs nb blocks of the 16 %s rows at w (stride ws bytes) into the Q6_K packed group layout at dst (5184 bytes per block), with the codebook grid (AVX-512 VNNI, BMI2).", name, k.name))
+	c := &iqPackCtx{c: map[uint32]VecVirtual{}}
+	c.w = loadGP("w")
+	ws := loadGP("ws")
+	nb := loadGP("nb")
+	c.dst = loadGP("dst")
+	c.grid = loadGP("grid")
+	c.side = AllocLocal(512)
+	c.zero = ZMM()
+	VPXORD(c.zero, c.zero, c.zero)
+	c.kvec = iqpk64
+	if off == 32 {
+		c.kvec = iqpk32
+	}
+	rows := sixteenRows(c.w, ws)
+	// nb and the prefetch pointer (the next group's rows, as packSetup's)
+	// live on the stack: general registers are short in the row loop.
+	nbMem, pfMem := AllocLocal(8), AllocLocal(8)
+	MOVQ(nb, nbMem)
+	pf, idxLo, idxHi, _ := packSetup(c.w, ws)
+	MOVQ(pf, pfMem)
+	Label(name + "_loop")
+	CMPQ(nbMem, U8(0))
+	JE(LabelRef(name + "_done"))
+	{
+		pf := GP64()
+		MOVQ(pfMem, pf)
+		for off := 0; off < 16*k.wBytes; off += 64 {
+			PREFETCHT0(Mem{Base: pf, Disp: off})
+		}
+		ADDQ(U32(uint32(16*k.wBytes)), pf)
+		MOVQ(pf, pfMem)
+	}
+	// The gather indices r·ws, made per block: registers are short in the
+	// row loop.
+	c.gidx = ZMM()
+	VPBROADCASTD(ws.As32(), c.gidx)
+	VPMULLD(iota16, c.gidx, c.gidx)
+	k.header(c)
+	for j := 0; j < 8; j++ {
+		z := make([]VecVirtual, 8)
+		for i := 0; i < 8; i++ {
+			lo := k.load(c, rows.mem(i), i, j)
+			z[i] = ZMM()
+			VINSERTI64X4(U8(1), k.load(c, rows.mem(i+8), i+8, j), lo.AsZ(), z[i])
+		}
+		transposeStore(z, idxLo, idxHi, nil, c.dst, 512*j)
+	}
+	rows.advance(uint32(k.wBytes))
+	ADDQ(U32(5184), c.dst)
+	DECQ(nbMem)
 	JMP(LabelRef(name + "_loop"))
 	Label(name + "_done")
 	VZEROUPPER()
