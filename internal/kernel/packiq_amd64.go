@@ -18,12 +18,17 @@ var iqMinTokens = map[tensor.DType]int{
 	tensor.IQ3_XXS: 8, tensor.IQ3_S: 8, tensor.IQ1_S: 8, tensor.IQ1_M: 8,
 }
 
-// iqPackAsm are the i-quants whose pack kernel is assembly (packiq_amd64.s);
-// the others pack with packGroupIQ.
-var iqPackAsm = map[tensor.DType]func(w *byte, ws int, nb int, dst *byte){
+// iqPacks are the i-quants' pack kernels (packiq_amd64.s; their reference
+// is packGroupIQGeneric).
+var iqPacks = map[tensor.DType]func(w *byte, ws int, nb int, dst *byte){
 	tensor.IQ4_XS:  packX16IQ4_XS,
 	tensor.IQ2_XXS: withGrid(packX16IQ2_XXS, &tensor.GridIQ2_XXS[0]),
 	tensor.IQ1_S:   withGrid(packX16IQ1_S, &gridIQ1SPlus1[0]),
+	tensor.IQ1_M:   withGrid(packX16IQ1_M, &gridIQ1MU[0]),
+	tensor.IQ3_XXS: withGrid(packX16IQ3_XXS, &tensor.GridIQ3_XXS[0]),
+	tensor.IQ2_XS:  withGrid(packX16IQ2_XS, &tensor.GridIQ2_XS[0]),
+	tensor.IQ2_S:   withGrid(packX16IQ2_S, &tensor.GridIQ2_S[0]),
+	tensor.IQ3_S:   withGrid(packX16IQ3_S, &tensor.GridIQ3_S[0]),
 }
 
 // withGrid binds a codebook pack kernel to its codebook.
@@ -32,14 +37,10 @@ func withGrid[E uint32 | uint64](f func(w *byte, ws int, nb int, dst *byte, grid
 }
 
 // packedIQVNNI returns the packed path of i-quant type t: its blocks
-// packed into the Q6_K layout (packGroupIQ or its assembly), the Q6_K tiles, and K
-// activations with the type's offsets (packiq_generic.go).
+// packed into the Q6_K layout, the Q6_K tiles, and K activations with the
+// type's offsets (packiq_generic.go).
 func packedIQVNNI(t tensor.DType) *packedImpl {
-	pack := iqPackAsm[t]
-	if pack == nil {
-		pack = packX16IQ(t)
-	}
-	return &packedImpl{k: iqKinds[t].k, minTokens: iqMinTokens[t], pack: pack, quant: quantQ8_KxIQAVX512,
+	return &packedImpl{k: iqKinds[t].k, minTokens: iqMinTokens[t], pack: iqPacks[t], quant: quantQ8_KxIQAVX512,
 		tiles: &packedKTiles6, blockElems: 256, blockBytes: packedKBlockBytes(tensor.Q6_K), actBytes: actKBytes, maxT: 8}
 }
 

@@ -11056,6 +11056,9 @@ GLOBL iqpk32<>(SB), RODATA|NOPTR, $4
 DATA iqpk25<>+0(SB)/4, $0x19191919
 GLOBL iqpk25<>(SB), RODATA|NOPTR, $4
 
+DATA iqpk23<>+0(SB)/4, $0x17171717
+GLOBL iqpk23<>(SB), RODATA|NOPTR, $4
+
 DATA iqpk2<>+0(SB)/4, $0x02020202
 GLOBL iqpk2<>(SB), RODATA|NOPTR, $4
 
@@ -17496,5 +17499,18441 @@ packX16IQ1_S_loop:
 	JMP          packX16IQ1_S_loop
 
 packX16IQ1_S_done:
+	VZEROUPPER
+	RET
+
+// func packX16IQ1_M(w *byte, ws int, nb int, dst *byte, grid *uint64)
+// Requires: AVX, AVX2, AVX512F, AVX512VL, BMI2, MMX+
+TEXT ·packX16IQ1_M(SB), NOSPLIT, $528-40
+	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVQ         dst+24(FP), BX
+	MOVQ         grid+32(FP), SI
+	VPXORD       Z0, Z0, Z0
+	LEAQ         (CX)(CX*2), DI
+	LEAQ         (AX)(CX*4), R8
+	LEAQ         (R8)(CX*4), R9
+	LEAQ         (R9)(CX*4), R10
+	MOVQ         DX, 512(SP)
+	MOVQ         CX, DX
+	SHLQ         $0x04, DX
+	ADDQ         AX, DX
+	VMOVDQU64    packpermlo<>+0(SB), Z1
+	VMOVDQU64    packpermhi<>+0(SB), Z2
+	VPBROADCASTD CX, Z3
+	VPMULLD      iota16<>+0(SB), Z3, Z3
+	MOVQ         DX, 520(SP)
+
+packX16IQ1_M_loop:
+	CMPQ         512(SP), $0x00
+	JE           packX16IQ1_M_done
+	MOVQ         520(SP), DX
+	PREFETCHT0   (DX)
+	PREFETCHT0   64(DX)
+	PREFETCHT0   128(DX)
+	PREFETCHT0   192(DX)
+	PREFETCHT0   256(DX)
+	PREFETCHT0   320(DX)
+	PREFETCHT0   384(DX)
+	PREFETCHT0   448(DX)
+	PREFETCHT0   512(DX)
+	PREFETCHT0   576(DX)
+	PREFETCHT0   640(DX)
+	PREFETCHT0   704(DX)
+	PREFETCHT0   768(DX)
+	PREFETCHT0   832(DX)
+	ADDQ         $0x00000380, DX
+	MOVQ         DX, 520(SP)
+	VPBROADCASTD CX, Z3
+	VPMULLD      iota16<>+0(SB), Z3, Z3
+	MOVL         $0x0000ffff, DX
+	KMOVW        DX, K1
+	VMOVDQA64    Z0, Z5
+	VPGATHERDD   48(AX)(Z3*1), K1, Z5
+	MOVL         $0x0000ffff, DX
+	KMOVW        DX, K1
+	VMOVDQA64    Z0, Z6
+	VPGATHERDD   52(AX)(Z3*1), K1, Z6
+	VPSRLD       $0x00, Z5, Z3
+	MOVL         $0x00000007, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z3, Z3
+	VPADDD       Z3, Z3, Z3
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z3, Z3
+	VMOVDQU32    Z3, 4096(BX)
+	VPSRLD       $0x03, Z5, Z3
+	MOVL         $0x00000007, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z3, Z3
+	VPADDD       Z3, Z3, Z3
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z3, Z3
+	VMOVDQU32    Z3, 4160(BX)
+	VPSRLD       $0x06, Z5, Z3
+	MOVL         $0x00000007, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z3, Z3
+	VPADDD       Z3, Z3, Z3
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z3, Z3
+	VMOVDQU32    Z3, 4224(BX)
+	VPSRLD       $0x09, Z5, Z3
+	MOVL         $0x00000007, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z3, Z3
+	VPADDD       Z3, Z3, Z3
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z3, Z3
+	VMOVDQU32    Z3, 4288(BX)
+	VPSRLD       $0x10, Z5, Z3
+	MOVL         $0x00000007, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z3, Z3
+	VPADDD       Z3, Z3, Z3
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z3, Z3
+	VMOVDQU32    Z3, 4352(BX)
+	VPSRLD       $0x13, Z5, Z3
+	MOVL         $0x00000007, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z3, Z3
+	VPADDD       Z3, Z3, Z3
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z3, Z3
+	VMOVDQU32    Z3, 4416(BX)
+	VPSRLD       $0x16, Z5, Z3
+	MOVL         $0x00000007, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z3, Z3
+	VPADDD       Z3, Z3, Z3
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z3, Z3
+	VMOVDQU32    Z3, 4480(BX)
+	VPSRLD       $0x19, Z5, Z3
+	MOVL         $0x00000007, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z3, Z3
+	VPADDD       Z3, Z3, Z3
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z3, Z3
+	VMOVDQU32    Z3, 4544(BX)
+	VPSRLD       $0x00, Z6, Z3
+	MOVL         $0x00000007, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z3, Z3
+	VPADDD       Z3, Z3, Z3
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z3, Z3
+	VMOVDQU32    Z3, 4608(BX)
+	VPSRLD       $0x03, Z6, Z3
+	MOVL         $0x00000007, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z3, Z3
+	VPADDD       Z3, Z3, Z3
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z3, Z3
+	VMOVDQU32    Z3, 4672(BX)
+	VPSRLD       $0x06, Z6, Z3
+	MOVL         $0x00000007, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z3, Z3
+	VPADDD       Z3, Z3, Z3
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z3, Z3
+	VMOVDQU32    Z3, 4736(BX)
+	VPSRLD       $0x09, Z6, Z3
+	MOVL         $0x00000007, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z3, Z3
+	VPADDD       Z3, Z3, Z3
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z3, Z3
+	VMOVDQU32    Z3, 4800(BX)
+	VPSRLD       $0x10, Z6, Z3
+	MOVL         $0x00000007, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z3, Z3
+	VPADDD       Z3, Z3, Z3
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z3, Z3
+	VMOVDQU32    Z3, 4864(BX)
+	VPSRLD       $0x13, Z6, Z3
+	MOVL         $0x00000007, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z3, Z3
+	VPADDD       Z3, Z3, Z3
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z3, Z3
+	VMOVDQU32    Z3, 4928(BX)
+	VPSRLD       $0x16, Z6, Z3
+	MOVL         $0x00000007, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z3, Z3
+	VPADDD       Z3, Z3, Z3
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z3, Z3
+	VMOVDQU32    Z3, 4992(BX)
+	VPSRLD       $0x19, Z6, Z3
+	MOVL         $0x00000007, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z3, Z3
+	VPADDD       Z3, Z3, Z3
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z3, Z3
+	VMOVDQU32    Z3, 5056(BX)
+	VPSRLD       $0x0c, Z5, Z3
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z3, Z3
+	VPSRLD       $0x18, Z5, Z5
+	MOVL         $0x000000f0, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z5, Z5
+	VPORD        Z5, Z3, Z3
+	VPSRLD       $0x04, Z6, Z5
+	MOVL         $0x00000f00, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z5, Z5
+	VPORD        Z5, Z3, Z3
+	VPSRLD       $0x10, Z6, Z5
+	MOVL         $0x0000f000, DX
+	VPBROADCASTD DX, Z6
+	VPANDD       Z6, Z5, Z5
+	VPORD        Z5, Z3, Z3
+	VPMOVDW      Z3, Y3
+	VCVTPH2PS    Y3, Z3
+	MOVL         $0x3e000000, DX
+	VPBROADCASTD DX, Z5
+	VMULPS       Z5, Z3, Z3
+	VMOVUPS      Z3, 5120(BX)
+	MOVWQZX      32(AX), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         (AX), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X3
+	VPINSRQ      $0x01, (SI)(DX*8), X3, X3
+	VINSERTI32X4 $0x01, X3, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y3
+	VPADDB       Y3, Y4, Y4
+	MOVWQZX      32(R9), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         (R9), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X3, X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	VPBROADCASTD iqpk23<>+0(SB), Y5
+	VPADDB       Y5, Y3, Y3
+	VINSERTI64X4 $0x01, Y3, Z4, Z3
+	MOVWQZX      32(AX)(CX*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         (AX)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y5
+	VPADDB       Y5, Y4, Y4
+	MOVWQZX      32(R9)(CX*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         (R9)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X5, X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	VPBROADCASTD iqpk23<>+0(SB), Y6
+	VPADDB       Y6, Y5, Y5
+	VINSERTI64X4 $0x01, Y5, Z4, Z5
+	MOVWQZX      32(AX)(CX*2), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         (AX)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y6
+	VPADDB       Y6, Y4, Y4
+	MOVWQZX      32(R9)(CX*2), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         (R9)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X6, X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	VPBROADCASTD iqpk23<>+0(SB), Y7
+	VPADDB       Y7, Y6, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z6
+	MOVWQZX      32(AX)(DI*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         (AX)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y7
+	VPADDB       Y7, Y4, Y4
+	MOVWQZX      32(R9)(DI*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         (R9)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X7, X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	VPBROADCASTD iqpk23<>+0(SB), Y8
+	VPADDB       Y8, Y7, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z7
+	MOVWQZX      32(R8), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         (R8), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y8
+	VPADDB       Y8, Y4, Y4
+	MOVWQZX      32(R10), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         (R10), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X8, X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	VPBROADCASTD iqpk23<>+0(SB), Y9
+	VPADDB       Y9, Y8, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z8
+	MOVWQZX      32(R8)(CX*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         (R8)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	VINSERTI32X4 $0x01, X9, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y9
+	VPADDB       Y9, Y4, Y4
+	MOVWQZX      32(R10)(CX*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         (R10)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X9, X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	VPBROADCASTD iqpk23<>+0(SB), Y10
+	VPADDB       Y10, Y9, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z9
+	MOVWQZX      32(R8)(CX*2), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         (R8)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	VINSERTI32X4 $0x01, X10, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y10
+	VPADDB       Y10, Y4, Y4
+	MOVWQZX      32(R10)(CX*2), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         (R10)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X10, X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	VPBROADCASTD iqpk23<>+0(SB), Y11
+	VPADDB       Y11, Y10, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z10
+	MOVWQZX      32(R8)(DI*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         (R8)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	VINSERTI32X4 $0x01, X11, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y11
+	VPADDB       Y11, Y4, Y4
+	MOVWQZX      32(R10)(DI*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         (R10)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X11, X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X12
+	VPINSRQ      $0x01, (SI)(DX*8), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	VPBROADCASTD iqpk23<>+0(SB), Y12
+	VPADDB       Y12, Y11, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, (BX)
+	VMOVDQU32    Z11, 256(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 64(BX)
+	VMOVDQU32    Z5, 320(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 128(BX)
+	VMOVDQU32    Z6, 384(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 192(BX)
+	VMOVDQU32    Z3, 448(BX)
+	MOVWQZX      34(AX), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         4(AX), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X3
+	VPINSRQ      $0x01, (SI)(DX*8), X3, X3
+	VINSERTI32X4 $0x01, X3, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y3
+	VPADDB       Y3, Y4, Y4
+	MOVWQZX      34(R9), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         4(R9), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X3, X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	VPBROADCASTD iqpk23<>+0(SB), Y5
+	VPADDB       Y5, Y3, Y3
+	VINSERTI64X4 $0x01, Y3, Z4, Z3
+	MOVWQZX      34(AX)(CX*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         4(AX)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y5
+	VPADDB       Y5, Y4, Y4
+	MOVWQZX      34(R9)(CX*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         4(R9)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X5, X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	VPBROADCASTD iqpk23<>+0(SB), Y6
+	VPADDB       Y6, Y5, Y5
+	VINSERTI64X4 $0x01, Y5, Z4, Z5
+	MOVWQZX      34(AX)(CX*2), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         4(AX)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y6
+	VPADDB       Y6, Y4, Y4
+	MOVWQZX      34(R9)(CX*2), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         4(R9)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X6, X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	VPBROADCASTD iqpk23<>+0(SB), Y7
+	VPADDB       Y7, Y6, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z6
+	MOVWQZX      34(AX)(DI*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         4(AX)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y7
+	VPADDB       Y7, Y4, Y4
+	MOVWQZX      34(R9)(DI*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         4(R9)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X7, X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	VPBROADCASTD iqpk23<>+0(SB), Y8
+	VPADDB       Y8, Y7, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z7
+	MOVWQZX      34(R8), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         4(R8), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y8
+	VPADDB       Y8, Y4, Y4
+	MOVWQZX      34(R10), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         4(R10), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X8, X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	VPBROADCASTD iqpk23<>+0(SB), Y9
+	VPADDB       Y9, Y8, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z8
+	MOVWQZX      34(R8)(CX*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         4(R8)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	VINSERTI32X4 $0x01, X9, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y9
+	VPADDB       Y9, Y4, Y4
+	MOVWQZX      34(R10)(CX*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         4(R10)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X9, X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	VPBROADCASTD iqpk23<>+0(SB), Y10
+	VPADDB       Y10, Y9, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z9
+	MOVWQZX      34(R8)(CX*2), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         4(R8)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	VINSERTI32X4 $0x01, X10, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y10
+	VPADDB       Y10, Y4, Y4
+	MOVWQZX      34(R10)(CX*2), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         4(R10)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X10, X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	VPBROADCASTD iqpk23<>+0(SB), Y11
+	VPADDB       Y11, Y10, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z10
+	MOVWQZX      34(R8)(DI*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         4(R8)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	VINSERTI32X4 $0x01, X11, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y11
+	VPADDB       Y11, Y4, Y4
+	MOVWQZX      34(R10)(DI*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         4(R10)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X11, X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X12
+	VPINSRQ      $0x01, (SI)(DX*8), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	VPBROADCASTD iqpk23<>+0(SB), Y12
+	VPADDB       Y12, Y11, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, 512(BX)
+	VMOVDQU32    Z11, 768(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 576(BX)
+	VMOVDQU32    Z5, 832(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 640(BX)
+	VMOVDQU32    Z6, 896(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 704(BX)
+	VMOVDQU32    Z3, 960(BX)
+	MOVWQZX      36(AX), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         8(AX), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X3
+	VPINSRQ      $0x01, (SI)(DX*8), X3, X3
+	VINSERTI32X4 $0x01, X3, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y3
+	VPADDB       Y3, Y4, Y4
+	MOVWQZX      36(R9), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         8(R9), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X3, X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	VPBROADCASTD iqpk23<>+0(SB), Y5
+	VPADDB       Y5, Y3, Y3
+	VINSERTI64X4 $0x01, Y3, Z4, Z3
+	MOVWQZX      36(AX)(CX*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         8(AX)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y5
+	VPADDB       Y5, Y4, Y4
+	MOVWQZX      36(R9)(CX*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         8(R9)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X5, X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	VPBROADCASTD iqpk23<>+0(SB), Y6
+	VPADDB       Y6, Y5, Y5
+	VINSERTI64X4 $0x01, Y5, Z4, Z5
+	MOVWQZX      36(AX)(CX*2), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         8(AX)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y6
+	VPADDB       Y6, Y4, Y4
+	MOVWQZX      36(R9)(CX*2), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         8(R9)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X6, X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	VPBROADCASTD iqpk23<>+0(SB), Y7
+	VPADDB       Y7, Y6, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z6
+	MOVWQZX      36(AX)(DI*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         8(AX)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y7
+	VPADDB       Y7, Y4, Y4
+	MOVWQZX      36(R9)(DI*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         8(R9)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X7, X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	VPBROADCASTD iqpk23<>+0(SB), Y8
+	VPADDB       Y8, Y7, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z7
+	MOVWQZX      36(R8), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         8(R8), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y8
+	VPADDB       Y8, Y4, Y4
+	MOVWQZX      36(R10), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         8(R10), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X8, X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	VPBROADCASTD iqpk23<>+0(SB), Y9
+	VPADDB       Y9, Y8, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z8
+	MOVWQZX      36(R8)(CX*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         8(R8)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	VINSERTI32X4 $0x01, X9, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y9
+	VPADDB       Y9, Y4, Y4
+	MOVWQZX      36(R10)(CX*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         8(R10)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X9, X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	VPBROADCASTD iqpk23<>+0(SB), Y10
+	VPADDB       Y10, Y9, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z9
+	MOVWQZX      36(R8)(CX*2), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         8(R8)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	VINSERTI32X4 $0x01, X10, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y10
+	VPADDB       Y10, Y4, Y4
+	MOVWQZX      36(R10)(CX*2), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         8(R10)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X10, X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	VPBROADCASTD iqpk23<>+0(SB), Y11
+	VPADDB       Y11, Y10, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z10
+	MOVWQZX      36(R8)(DI*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         8(R8)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	VINSERTI32X4 $0x01, X11, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y11
+	VPADDB       Y11, Y4, Y4
+	MOVWQZX      36(R10)(DI*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         8(R10)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X11, X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X12
+	VPINSRQ      $0x01, (SI)(DX*8), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	VPBROADCASTD iqpk23<>+0(SB), Y12
+	VPADDB       Y12, Y11, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, 1024(BX)
+	VMOVDQU32    Z11, 1280(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 1088(BX)
+	VMOVDQU32    Z5, 1344(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 1152(BX)
+	VMOVDQU32    Z6, 1408(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 1216(BX)
+	VMOVDQU32    Z3, 1472(BX)
+	MOVWQZX      38(AX), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         12(AX), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X3
+	VPINSRQ      $0x01, (SI)(DX*8), X3, X3
+	VINSERTI32X4 $0x01, X3, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y3
+	VPADDB       Y3, Y4, Y4
+	MOVWQZX      38(R9), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         12(R9), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X3, X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	VPBROADCASTD iqpk23<>+0(SB), Y5
+	VPADDB       Y5, Y3, Y3
+	VINSERTI64X4 $0x01, Y3, Z4, Z3
+	MOVWQZX      38(AX)(CX*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         12(AX)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y5
+	VPADDB       Y5, Y4, Y4
+	MOVWQZX      38(R9)(CX*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         12(R9)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X5, X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	VPBROADCASTD iqpk23<>+0(SB), Y6
+	VPADDB       Y6, Y5, Y5
+	VINSERTI64X4 $0x01, Y5, Z4, Z5
+	MOVWQZX      38(AX)(CX*2), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         12(AX)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y6
+	VPADDB       Y6, Y4, Y4
+	MOVWQZX      38(R9)(CX*2), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         12(R9)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X6, X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	VPBROADCASTD iqpk23<>+0(SB), Y7
+	VPADDB       Y7, Y6, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z6
+	MOVWQZX      38(AX)(DI*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         12(AX)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y7
+	VPADDB       Y7, Y4, Y4
+	MOVWQZX      38(R9)(DI*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         12(R9)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X7, X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	VPBROADCASTD iqpk23<>+0(SB), Y8
+	VPADDB       Y8, Y7, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z7
+	MOVWQZX      38(R8), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         12(R8), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y8
+	VPADDB       Y8, Y4, Y4
+	MOVWQZX      38(R10), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         12(R10), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X8, X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	VPBROADCASTD iqpk23<>+0(SB), Y9
+	VPADDB       Y9, Y8, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z8
+	MOVWQZX      38(R8)(CX*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         12(R8)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	VINSERTI32X4 $0x01, X9, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y9
+	VPADDB       Y9, Y4, Y4
+	MOVWQZX      38(R10)(CX*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         12(R10)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X9, X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	VPBROADCASTD iqpk23<>+0(SB), Y10
+	VPADDB       Y10, Y9, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z9
+	MOVWQZX      38(R8)(CX*2), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         12(R8)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	VINSERTI32X4 $0x01, X10, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y10
+	VPADDB       Y10, Y4, Y4
+	MOVWQZX      38(R10)(CX*2), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         12(R10)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X10, X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	VPBROADCASTD iqpk23<>+0(SB), Y11
+	VPADDB       Y11, Y10, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z10
+	MOVWQZX      38(R8)(DI*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         12(R8)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	VINSERTI32X4 $0x01, X11, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y11
+	VPADDB       Y11, Y4, Y4
+	MOVWQZX      38(R10)(DI*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         12(R10)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X11, X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X12
+	VPINSRQ      $0x01, (SI)(DX*8), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	VPBROADCASTD iqpk23<>+0(SB), Y12
+	VPADDB       Y12, Y11, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, 1536(BX)
+	VMOVDQU32    Z11, 1792(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 1600(BX)
+	VMOVDQU32    Z5, 1856(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 1664(BX)
+	VMOVDQU32    Z6, 1920(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 1728(BX)
+	VMOVDQU32    Z3, 1984(BX)
+	MOVWQZX      40(AX), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         16(AX), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X3
+	VPINSRQ      $0x01, (SI)(DX*8), X3, X3
+	VINSERTI32X4 $0x01, X3, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y3
+	VPADDB       Y3, Y4, Y4
+	MOVWQZX      40(R9), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         16(R9), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X3, X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	VPBROADCASTD iqpk23<>+0(SB), Y5
+	VPADDB       Y5, Y3, Y3
+	VINSERTI64X4 $0x01, Y3, Z4, Z3
+	MOVWQZX      40(AX)(CX*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         16(AX)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y5
+	VPADDB       Y5, Y4, Y4
+	MOVWQZX      40(R9)(CX*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         16(R9)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X5, X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	VPBROADCASTD iqpk23<>+0(SB), Y6
+	VPADDB       Y6, Y5, Y5
+	VINSERTI64X4 $0x01, Y5, Z4, Z5
+	MOVWQZX      40(AX)(CX*2), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         16(AX)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y6
+	VPADDB       Y6, Y4, Y4
+	MOVWQZX      40(R9)(CX*2), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         16(R9)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X6, X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	VPBROADCASTD iqpk23<>+0(SB), Y7
+	VPADDB       Y7, Y6, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z6
+	MOVWQZX      40(AX)(DI*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         16(AX)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y7
+	VPADDB       Y7, Y4, Y4
+	MOVWQZX      40(R9)(DI*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         16(R9)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X7, X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	VPBROADCASTD iqpk23<>+0(SB), Y8
+	VPADDB       Y8, Y7, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z7
+	MOVWQZX      40(R8), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         16(R8), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y8
+	VPADDB       Y8, Y4, Y4
+	MOVWQZX      40(R10), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         16(R10), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X8, X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	VPBROADCASTD iqpk23<>+0(SB), Y9
+	VPADDB       Y9, Y8, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z8
+	MOVWQZX      40(R8)(CX*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         16(R8)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	VINSERTI32X4 $0x01, X9, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y9
+	VPADDB       Y9, Y4, Y4
+	MOVWQZX      40(R10)(CX*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         16(R10)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X9, X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	VPBROADCASTD iqpk23<>+0(SB), Y10
+	VPADDB       Y10, Y9, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z9
+	MOVWQZX      40(R8)(CX*2), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         16(R8)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	VINSERTI32X4 $0x01, X10, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y10
+	VPADDB       Y10, Y4, Y4
+	MOVWQZX      40(R10)(CX*2), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         16(R10)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X10, X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	VPBROADCASTD iqpk23<>+0(SB), Y11
+	VPADDB       Y11, Y10, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z10
+	MOVWQZX      40(R8)(DI*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         16(R8)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	VINSERTI32X4 $0x01, X11, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y11
+	VPADDB       Y11, Y4, Y4
+	MOVWQZX      40(R10)(DI*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         16(R10)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X11, X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X12
+	VPINSRQ      $0x01, (SI)(DX*8), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	VPBROADCASTD iqpk23<>+0(SB), Y12
+	VPADDB       Y12, Y11, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, 2048(BX)
+	VMOVDQU32    Z11, 2304(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 2112(BX)
+	VMOVDQU32    Z5, 2368(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 2176(BX)
+	VMOVDQU32    Z6, 2432(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 2240(BX)
+	VMOVDQU32    Z3, 2496(BX)
+	MOVWQZX      42(AX), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         20(AX), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X3
+	VPINSRQ      $0x01, (SI)(DX*8), X3, X3
+	VINSERTI32X4 $0x01, X3, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y3
+	VPADDB       Y3, Y4, Y4
+	MOVWQZX      42(R9), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         20(R9), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X3, X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	VPBROADCASTD iqpk23<>+0(SB), Y5
+	VPADDB       Y5, Y3, Y3
+	VINSERTI64X4 $0x01, Y3, Z4, Z3
+	MOVWQZX      42(AX)(CX*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         20(AX)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y5
+	VPADDB       Y5, Y4, Y4
+	MOVWQZX      42(R9)(CX*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         20(R9)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X5, X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	VPBROADCASTD iqpk23<>+0(SB), Y6
+	VPADDB       Y6, Y5, Y5
+	VINSERTI64X4 $0x01, Y5, Z4, Z5
+	MOVWQZX      42(AX)(CX*2), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         20(AX)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y6
+	VPADDB       Y6, Y4, Y4
+	MOVWQZX      42(R9)(CX*2), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         20(R9)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X6, X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	VPBROADCASTD iqpk23<>+0(SB), Y7
+	VPADDB       Y7, Y6, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z6
+	MOVWQZX      42(AX)(DI*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         20(AX)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y7
+	VPADDB       Y7, Y4, Y4
+	MOVWQZX      42(R9)(DI*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         20(R9)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X7, X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	VPBROADCASTD iqpk23<>+0(SB), Y8
+	VPADDB       Y8, Y7, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z7
+	MOVWQZX      42(R8), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         20(R8), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y8
+	VPADDB       Y8, Y4, Y4
+	MOVWQZX      42(R10), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         20(R10), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X8, X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	VPBROADCASTD iqpk23<>+0(SB), Y9
+	VPADDB       Y9, Y8, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z8
+	MOVWQZX      42(R8)(CX*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         20(R8)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	VINSERTI32X4 $0x01, X9, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y9
+	VPADDB       Y9, Y4, Y4
+	MOVWQZX      42(R10)(CX*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         20(R10)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X9, X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	VPBROADCASTD iqpk23<>+0(SB), Y10
+	VPADDB       Y10, Y9, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z9
+	MOVWQZX      42(R8)(CX*2), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         20(R8)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	VINSERTI32X4 $0x01, X10, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y10
+	VPADDB       Y10, Y4, Y4
+	MOVWQZX      42(R10)(CX*2), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         20(R10)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X10, X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	VPBROADCASTD iqpk23<>+0(SB), Y11
+	VPADDB       Y11, Y10, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z10
+	MOVWQZX      42(R8)(DI*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         20(R8)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	VINSERTI32X4 $0x01, X11, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y11
+	VPADDB       Y11, Y4, Y4
+	MOVWQZX      42(R10)(DI*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         20(R10)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X11, X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X12
+	VPINSRQ      $0x01, (SI)(DX*8), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	VPBROADCASTD iqpk23<>+0(SB), Y12
+	VPADDB       Y12, Y11, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, 2560(BX)
+	VMOVDQU32    Z11, 2816(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 2624(BX)
+	VMOVDQU32    Z5, 2880(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 2688(BX)
+	VMOVDQU32    Z6, 2944(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 2752(BX)
+	VMOVDQU32    Z3, 3008(BX)
+	MOVWQZX      44(AX), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         24(AX), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X3
+	VPINSRQ      $0x01, (SI)(DX*8), X3, X3
+	VINSERTI32X4 $0x01, X3, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y3
+	VPADDB       Y3, Y4, Y4
+	MOVWQZX      44(R9), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         24(R9), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X3, X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	VPBROADCASTD iqpk23<>+0(SB), Y5
+	VPADDB       Y5, Y3, Y3
+	VINSERTI64X4 $0x01, Y3, Z4, Z3
+	MOVWQZX      44(AX)(CX*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         24(AX)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y5
+	VPADDB       Y5, Y4, Y4
+	MOVWQZX      44(R9)(CX*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         24(R9)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X5, X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	VPBROADCASTD iqpk23<>+0(SB), Y6
+	VPADDB       Y6, Y5, Y5
+	VINSERTI64X4 $0x01, Y5, Z4, Z5
+	MOVWQZX      44(AX)(CX*2), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         24(AX)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y6
+	VPADDB       Y6, Y4, Y4
+	MOVWQZX      44(R9)(CX*2), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         24(R9)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X6, X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	VPBROADCASTD iqpk23<>+0(SB), Y7
+	VPADDB       Y7, Y6, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z6
+	MOVWQZX      44(AX)(DI*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         24(AX)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y7
+	VPADDB       Y7, Y4, Y4
+	MOVWQZX      44(R9)(DI*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         24(R9)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X7, X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	VPBROADCASTD iqpk23<>+0(SB), Y8
+	VPADDB       Y8, Y7, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z7
+	MOVWQZX      44(R8), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         24(R8), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y8
+	VPADDB       Y8, Y4, Y4
+	MOVWQZX      44(R10), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         24(R10), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X8, X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	VPBROADCASTD iqpk23<>+0(SB), Y9
+	VPADDB       Y9, Y8, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z8
+	MOVWQZX      44(R8)(CX*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         24(R8)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	VINSERTI32X4 $0x01, X9, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y9
+	VPADDB       Y9, Y4, Y4
+	MOVWQZX      44(R10)(CX*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         24(R10)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X9, X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	VPBROADCASTD iqpk23<>+0(SB), Y10
+	VPADDB       Y10, Y9, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z9
+	MOVWQZX      44(R8)(CX*2), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         24(R8)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	VINSERTI32X4 $0x01, X10, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y10
+	VPADDB       Y10, Y4, Y4
+	MOVWQZX      44(R10)(CX*2), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         24(R10)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X10, X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	VPBROADCASTD iqpk23<>+0(SB), Y11
+	VPADDB       Y11, Y10, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z10
+	MOVWQZX      44(R8)(DI*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         24(R8)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	VINSERTI32X4 $0x01, X11, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y11
+	VPADDB       Y11, Y4, Y4
+	MOVWQZX      44(R10)(DI*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         24(R10)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X11, X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X12
+	VPINSRQ      $0x01, (SI)(DX*8), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	VPBROADCASTD iqpk23<>+0(SB), Y12
+	VPADDB       Y12, Y11, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, 3072(BX)
+	VMOVDQU32    Z11, 3328(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 3136(BX)
+	VMOVDQU32    Z5, 3392(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 3200(BX)
+	VMOVDQU32    Z6, 3456(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 3264(BX)
+	VMOVDQU32    Z3, 3520(BX)
+	MOVWQZX      46(AX), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         28(AX), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X3
+	VPINSRQ      $0x01, (SI)(DX*8), X3, X3
+	VINSERTI32X4 $0x01, X3, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y3
+	VPADDB       Y3, Y4, Y4
+	MOVWQZX      46(R9), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         28(R9), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X3, X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	VPBROADCASTD iqpk23<>+0(SB), Y5
+	VPADDB       Y5, Y3, Y3
+	VINSERTI64X4 $0x01, Y3, Z4, Z3
+	MOVWQZX      46(AX)(CX*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         28(AX)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y5
+	VPADDB       Y5, Y4, Y4
+	MOVWQZX      46(R9)(CX*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         28(R9)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X5, X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	VPBROADCASTD iqpk23<>+0(SB), Y6
+	VPADDB       Y6, Y5, Y5
+	VINSERTI64X4 $0x01, Y5, Z4, Z5
+	MOVWQZX      46(AX)(CX*2), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         28(AX)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y6
+	VPADDB       Y6, Y4, Y4
+	MOVWQZX      46(R9)(CX*2), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         28(R9)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X6, X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	VPBROADCASTD iqpk23<>+0(SB), Y7
+	VPADDB       Y7, Y6, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z6
+	MOVWQZX      46(AX)(DI*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         28(AX)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y7
+	VPADDB       Y7, Y4, Y4
+	MOVWQZX      46(R9)(DI*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         28(R9)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X7, X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	VPBROADCASTD iqpk23<>+0(SB), Y8
+	VPADDB       Y8, Y7, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z7
+	MOVWQZX      46(R8), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         28(R8), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y8
+	VPADDB       Y8, Y4, Y4
+	MOVWQZX      46(R10), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         28(R10), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X8, X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	VPBROADCASTD iqpk23<>+0(SB), Y9
+	VPADDB       Y9, Y8, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z8
+	MOVWQZX      46(R8)(CX*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         28(R8)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	VINSERTI32X4 $0x01, X9, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y9
+	VPADDB       Y9, Y4, Y4
+	MOVWQZX      46(R10)(CX*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         28(R10)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X9, X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	VPBROADCASTD iqpk23<>+0(SB), Y10
+	VPADDB       Y10, Y9, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z9
+	MOVWQZX      46(R8)(CX*2), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         28(R8)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	VINSERTI32X4 $0x01, X10, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y10
+	VPADDB       Y10, Y4, Y4
+	MOVWQZX      46(R10)(CX*2), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         28(R10)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X10, X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	VPBROADCASTD iqpk23<>+0(SB), Y11
+	VPADDB       Y11, Y10, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z10
+	MOVWQZX      46(R8)(DI*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         28(R8)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X4, X4
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	VINSERTI32X4 $0x01, X11, Y4, Y4
+	VPBROADCASTD iqpk23<>+0(SB), Y11
+	VPADDB       Y11, Y4, Y4
+	MOVWQZX      46(R10)(DI*1), DX
+	PDEPQ        iq1mhi<>+0(SB), DX, DX
+	MOVL         28(R10)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X11, X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X12
+	VPINSRQ      $0x01, (SI)(DX*8), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	VPBROADCASTD iqpk23<>+0(SB), Y12
+	VPADDB       Y12, Y11, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, 3584(BX)
+	VMOVDQU32    Z11, 3840(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 3648(BX)
+	VMOVDQU32    Z5, 3904(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 3712(BX)
+	VMOVDQU32    Z6, 3968(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 3776(BX)
+	VMOVDQU32    Z3, 4032(BX)
+	ADDQ         $0x00000038, AX
+	ADDQ         $0x00000038, R8
+	ADDQ         $0x00000038, R9
+	ADDQ         $0x00000038, R10
+	ADDQ         $0x00001440, BX
+	DECQ         512(SP)
+	JMP          packX16IQ1_M_loop
+
+packX16IQ1_M_done:
+	VZEROUPPER
+	RET
+
+// func packX16IQ3_XXS(w *byte, ws int, nb int, dst *byte, grid *uint32)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, MMX+
+TEXT ·packX16IQ3_XXS(SB), NOSPLIT, $528-40
+	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVQ         dst+24(FP), BX
+	MOVQ         grid+32(FP), SI
+	VPXORD       Z0, Z0, Z0
+	LEAQ         (CX)(CX*2), DI
+	LEAQ         (AX)(CX*4), R8
+	LEAQ         (R8)(CX*4), R9
+	LEAQ         (R9)(CX*4), R10
+	MOVQ         DX, 512(SP)
+	MOVQ         CX, DX
+	SHLQ         $0x04, DX
+	ADDQ         AX, DX
+	VMOVDQU64    packpermlo<>+0(SB), Z1
+	VMOVDQU64    packpermhi<>+0(SB), Z2
+	VPBROADCASTD CX, Z3
+	VPMULLD      iota16<>+0(SB), Z3, Z3
+	MOVQ         DX, 520(SP)
+
+packX16IQ3_XXS_loop:
+	CMPQ         512(SP), $0x00
+	JE           packX16IQ3_XXS_done
+	MOVQ         520(SP), DX
+	PREFETCHT0   (DX)
+	PREFETCHT0   64(DX)
+	PREFETCHT0   128(DX)
+	PREFETCHT0   192(DX)
+	PREFETCHT0   256(DX)
+	PREFETCHT0   320(DX)
+	PREFETCHT0   384(DX)
+	PREFETCHT0   448(DX)
+	PREFETCHT0   512(DX)
+	PREFETCHT0   576(DX)
+	PREFETCHT0   640(DX)
+	PREFETCHT0   704(DX)
+	PREFETCHT0   768(DX)
+	PREFETCHT0   832(DX)
+	PREFETCHT0   896(DX)
+	PREFETCHT0   960(DX)
+	PREFETCHT0   1024(DX)
+	PREFETCHT0   1088(DX)
+	PREFETCHT0   1152(DX)
+	PREFETCHT0   1216(DX)
+	PREFETCHT0   1280(DX)
+	PREFETCHT0   1344(DX)
+	PREFETCHT0   1408(DX)
+	PREFETCHT0   1472(DX)
+	PREFETCHT0   1536(DX)
+	ADDQ         $0x00000620, DX
+	MOVQ         DX, 520(SP)
+	VPBROADCASTD CX, Z3
+	VPMULLD      iota16<>+0(SB), Z3, Z3
+	MOVL         $0x0000ffff, DX
+	KMOVW        DX, K1
+	VMOVDQA64    Z0, Z5
+	VPGATHERDD   66(AX)(Z3*1), K1, Z5
+	VPSRLD       $0x1c, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4096(BX)
+	VMOVDQU32    Z6, 4160(BX)
+	MOVL         $0x0000007f, DX
+	VPBROADCASTD DX, Z6
+	VPANDD       Z6, Z5, Z6
+	VPSLLD       $0x01, Z5, Z7
+	MOVL         $0x00007f00, DX
+	VPBROADCASTD DX, Z8
+	VPTERNLOGD   $0xf8, Z8, Z7, Z6
+	VPSLLD       $0x02, Z5, Z7
+	MOVL         $0x007f0000, DX
+	VPBROADCASTD DX, Z8
+	VPTERNLOGD   $0xf8, Z8, Z7, Z6
+	VPSLLD       $0x03, Z5, Z5
+	MOVL         $0x7f000000, DX
+	VPBROADCASTD DX, Z7
+	VPTERNLOGD   $0xf8, Z7, Z5, Z6
+	VPSRLD       $0x04, Z6, Z5
+	VPXORD       Z6, Z5, Z5
+	VPSRLD       $0x02, Z5, Z7
+	VPXORD       Z7, Z5, Z5
+	VPSRLD       $0x01, Z5, Z7
+	VPXORD       Z7, Z5, Z5
+	VPSLLD       $0x07, Z5, Z5
+	MOVL         $0x80808080, DX
+	VPBROADCASTD DX, Z7
+	VPTERNLOGD   $0xf8, Z7, Z5, Z6
+	VMOVDQU32    Z6, (SP)
+	MOVL         $0x0000ffff, DX
+	KMOVW        DX, K1
+	VMOVDQA64    Z0, Z5
+	VPGATHERDD   70(AX)(Z3*1), K1, Z5
+	VPSRLD       $0x1c, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4224(BX)
+	VMOVDQU32    Z6, 4288(BX)
+	MOVL         $0x0000007f, DX
+	VPBROADCASTD DX, Z6
+	VPANDD       Z6, Z5, Z6
+	VPSLLD       $0x01, Z5, Z7
+	MOVL         $0x00007f00, DX
+	VPBROADCASTD DX, Z8
+	VPTERNLOGD   $0xf8, Z8, Z7, Z6
+	VPSLLD       $0x02, Z5, Z7
+	MOVL         $0x007f0000, DX
+	VPBROADCASTD DX, Z8
+	VPTERNLOGD   $0xf8, Z8, Z7, Z6
+	VPSLLD       $0x03, Z5, Z5
+	MOVL         $0x7f000000, DX
+	VPBROADCASTD DX, Z7
+	VPTERNLOGD   $0xf8, Z7, Z5, Z6
+	VPSRLD       $0x04, Z6, Z5
+	VPXORD       Z6, Z5, Z5
+	VPSRLD       $0x02, Z5, Z7
+	VPXORD       Z7, Z5, Z5
+	VPSRLD       $0x01, Z5, Z7
+	VPXORD       Z7, Z5, Z5
+	VPSLLD       $0x07, Z5, Z5
+	MOVL         $0x80808080, DX
+	VPBROADCASTD DX, Z7
+	VPTERNLOGD   $0xf8, Z7, Z5, Z6
+	VMOVDQU32    Z6, 64(SP)
+	MOVL         $0x0000ffff, DX
+	KMOVW        DX, K1
+	VMOVDQA64    Z0, Z5
+	VPGATHERDD   74(AX)(Z3*1), K1, Z5
+	VPSRLD       $0x1c, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4352(BX)
+	VMOVDQU32    Z6, 4416(BX)
+	MOVL         $0x0000007f, DX
+	VPBROADCASTD DX, Z6
+	VPANDD       Z6, Z5, Z6
+	VPSLLD       $0x01, Z5, Z7
+	MOVL         $0x00007f00, DX
+	VPBROADCASTD DX, Z8
+	VPTERNLOGD   $0xf8, Z8, Z7, Z6
+	VPSLLD       $0x02, Z5, Z7
+	MOVL         $0x007f0000, DX
+	VPBROADCASTD DX, Z8
+	VPTERNLOGD   $0xf8, Z8, Z7, Z6
+	VPSLLD       $0x03, Z5, Z5
+	MOVL         $0x7f000000, DX
+	VPBROADCASTD DX, Z7
+	VPTERNLOGD   $0xf8, Z7, Z5, Z6
+	VPSRLD       $0x04, Z6, Z5
+	VPXORD       Z6, Z5, Z5
+	VPSRLD       $0x02, Z5, Z7
+	VPXORD       Z7, Z5, Z5
+	VPSRLD       $0x01, Z5, Z7
+	VPXORD       Z7, Z5, Z5
+	VPSLLD       $0x07, Z5, Z5
+	MOVL         $0x80808080, DX
+	VPBROADCASTD DX, Z7
+	VPTERNLOGD   $0xf8, Z7, Z5, Z6
+	VMOVDQU32    Z6, 128(SP)
+	MOVL         $0x0000ffff, DX
+	KMOVW        DX, K1
+	VMOVDQA64    Z0, Z5
+	VPGATHERDD   78(AX)(Z3*1), K1, Z5
+	VPSRLD       $0x1c, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4480(BX)
+	VMOVDQU32    Z6, 4544(BX)
+	MOVL         $0x0000007f, DX
+	VPBROADCASTD DX, Z6
+	VPANDD       Z6, Z5, Z6
+	VPSLLD       $0x01, Z5, Z7
+	MOVL         $0x00007f00, DX
+	VPBROADCASTD DX, Z8
+	VPTERNLOGD   $0xf8, Z8, Z7, Z6
+	VPSLLD       $0x02, Z5, Z7
+	MOVL         $0x007f0000, DX
+	VPBROADCASTD DX, Z8
+	VPTERNLOGD   $0xf8, Z8, Z7, Z6
+	VPSLLD       $0x03, Z5, Z5
+	MOVL         $0x7f000000, DX
+	VPBROADCASTD DX, Z7
+	VPTERNLOGD   $0xf8, Z7, Z5, Z6
+	VPSRLD       $0x04, Z6, Z5
+	VPXORD       Z6, Z5, Z5
+	VPSRLD       $0x02, Z5, Z7
+	VPXORD       Z7, Z5, Z5
+	VPSRLD       $0x01, Z5, Z7
+	VPXORD       Z7, Z5, Z5
+	VPSLLD       $0x07, Z5, Z5
+	MOVL         $0x80808080, DX
+	VPBROADCASTD DX, Z7
+	VPTERNLOGD   $0xf8, Z7, Z5, Z6
+	VMOVDQU32    Z6, 192(SP)
+	MOVL         $0x0000ffff, DX
+	KMOVW        DX, K1
+	VMOVDQA64    Z0, Z5
+	VPGATHERDD   82(AX)(Z3*1), K1, Z5
+	VPSRLD       $0x1c, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4608(BX)
+	VMOVDQU32    Z6, 4672(BX)
+	MOVL         $0x0000007f, DX
+	VPBROADCASTD DX, Z6
+	VPANDD       Z6, Z5, Z6
+	VPSLLD       $0x01, Z5, Z7
+	MOVL         $0x00007f00, DX
+	VPBROADCASTD DX, Z8
+	VPTERNLOGD   $0xf8, Z8, Z7, Z6
+	VPSLLD       $0x02, Z5, Z7
+	MOVL         $0x007f0000, DX
+	VPBROADCASTD DX, Z8
+	VPTERNLOGD   $0xf8, Z8, Z7, Z6
+	VPSLLD       $0x03, Z5, Z5
+	MOVL         $0x7f000000, DX
+	VPBROADCASTD DX, Z7
+	VPTERNLOGD   $0xf8, Z7, Z5, Z6
+	VPSRLD       $0x04, Z6, Z5
+	VPXORD       Z6, Z5, Z5
+	VPSRLD       $0x02, Z5, Z7
+	VPXORD       Z7, Z5, Z5
+	VPSRLD       $0x01, Z5, Z7
+	VPXORD       Z7, Z5, Z5
+	VPSLLD       $0x07, Z5, Z5
+	MOVL         $0x80808080, DX
+	VPBROADCASTD DX, Z7
+	VPTERNLOGD   $0xf8, Z7, Z5, Z6
+	VMOVDQU32    Z6, 256(SP)
+	MOVL         $0x0000ffff, DX
+	KMOVW        DX, K1
+	VMOVDQA64    Z0, Z5
+	VPGATHERDD   86(AX)(Z3*1), K1, Z5
+	VPSRLD       $0x1c, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4736(BX)
+	VMOVDQU32    Z6, 4800(BX)
+	MOVL         $0x0000007f, DX
+	VPBROADCASTD DX, Z6
+	VPANDD       Z6, Z5, Z6
+	VPSLLD       $0x01, Z5, Z7
+	MOVL         $0x00007f00, DX
+	VPBROADCASTD DX, Z8
+	VPTERNLOGD   $0xf8, Z8, Z7, Z6
+	VPSLLD       $0x02, Z5, Z7
+	MOVL         $0x007f0000, DX
+	VPBROADCASTD DX, Z8
+	VPTERNLOGD   $0xf8, Z8, Z7, Z6
+	VPSLLD       $0x03, Z5, Z5
+	MOVL         $0x7f000000, DX
+	VPBROADCASTD DX, Z7
+	VPTERNLOGD   $0xf8, Z7, Z5, Z6
+	VPSRLD       $0x04, Z6, Z5
+	VPXORD       Z6, Z5, Z5
+	VPSRLD       $0x02, Z5, Z7
+	VPXORD       Z7, Z5, Z5
+	VPSRLD       $0x01, Z5, Z7
+	VPXORD       Z7, Z5, Z5
+	VPSLLD       $0x07, Z5, Z5
+	MOVL         $0x80808080, DX
+	VPBROADCASTD DX, Z7
+	VPTERNLOGD   $0xf8, Z7, Z5, Z6
+	VMOVDQU32    Z6, 320(SP)
+	MOVL         $0x0000ffff, DX
+	KMOVW        DX, K1
+	VMOVDQA64    Z0, Z5
+	VPGATHERDD   90(AX)(Z3*1), K1, Z5
+	VPSRLD       $0x1c, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4864(BX)
+	VMOVDQU32    Z6, 4928(BX)
+	MOVL         $0x0000007f, DX
+	VPBROADCASTD DX, Z6
+	VPANDD       Z6, Z5, Z6
+	VPSLLD       $0x01, Z5, Z7
+	MOVL         $0x00007f00, DX
+	VPBROADCASTD DX, Z8
+	VPTERNLOGD   $0xf8, Z8, Z7, Z6
+	VPSLLD       $0x02, Z5, Z7
+	MOVL         $0x007f0000, DX
+	VPBROADCASTD DX, Z8
+	VPTERNLOGD   $0xf8, Z8, Z7, Z6
+	VPSLLD       $0x03, Z5, Z5
+	MOVL         $0x7f000000, DX
+	VPBROADCASTD DX, Z7
+	VPTERNLOGD   $0xf8, Z7, Z5, Z6
+	VPSRLD       $0x04, Z6, Z5
+	VPXORD       Z6, Z5, Z5
+	VPSRLD       $0x02, Z5, Z7
+	VPXORD       Z7, Z5, Z5
+	VPSRLD       $0x01, Z5, Z7
+	VPXORD       Z7, Z5, Z5
+	VPSLLD       $0x07, Z5, Z5
+	MOVL         $0x80808080, DX
+	VPBROADCASTD DX, Z7
+	VPTERNLOGD   $0xf8, Z7, Z5, Z6
+	VMOVDQU32    Z6, 384(SP)
+	MOVL         $0x0000ffff, DX
+	KMOVW        DX, K1
+	VMOVDQA64    Z0, Z5
+	VPGATHERDD   94(AX)(Z3*1), K1, Z5
+	VPSRLD       $0x1c, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4992(BX)
+	VMOVDQU32    Z6, 5056(BX)
+	MOVL         $0x0000007f, DX
+	VPBROADCASTD DX, Z6
+	VPANDD       Z6, Z5, Z6
+	VPSLLD       $0x01, Z5, Z7
+	MOVL         $0x00007f00, DX
+	VPBROADCASTD DX, Z8
+	VPTERNLOGD   $0xf8, Z8, Z7, Z6
+	VPSLLD       $0x02, Z5, Z7
+	MOVL         $0x007f0000, DX
+	VPBROADCASTD DX, Z8
+	VPTERNLOGD   $0xf8, Z8, Z7, Z6
+	VPSLLD       $0x03, Z5, Z5
+	MOVL         $0x7f000000, DX
+	VPBROADCASTD DX, Z7
+	VPTERNLOGD   $0xf8, Z7, Z5, Z6
+	VPSRLD       $0x04, Z6, Z5
+	VPXORD       Z6, Z5, Z5
+	VPSRLD       $0x02, Z5, Z7
+	VPXORD       Z7, Z5, Z5
+	VPSRLD       $0x01, Z5, Z7
+	VPXORD       Z7, Z5, Z5
+	VPSLLD       $0x07, Z5, Z5
+	MOVL         $0x80808080, DX
+	VPBROADCASTD DX, Z7
+	VPTERNLOGD   $0xf8, Z7, Z5, Z6
+	VMOVDQU32    Z6, 448(SP)
+	MOVL         $0x0000ffff, DX
+	KMOVW        DX, K1
+	VMOVDQA64    Z0, Z5
+	VPGATHERDD   (AX)(Z3*1), K1, Z5
+	VPMOVDW      Z5, Y3
+	VCVTPH2PS    Y3, Z3
+	MOVL         $0x3e800000, DX
+	VPBROADCASTD DX, Z5
+	VMULPS       Z5, Z3, Z3
+	VMOVUPS      Z3, 5120(BX)
+	VMOVDQA64    Y0, Y3
+	MOVBQZX      2(AX), DX
+	VMOVD        (SI)(DX*4), X3
+	MOVBQZX      3(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X3, X3
+	MOVBQZX      4(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X3, X3
+	MOVBQZX      5(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVBQZX      6(AX), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      7(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      8(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      9(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y3, Y3
+	KMOVD        (SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y4
+	VPSUBB       Y3, Y5, K1, Y4
+	VMOVDQA64    Y0, Y3
+	MOVBQZX      2(R9), DX
+	VMOVD        (SI)(DX*4), X3
+	MOVBQZX      3(R9), DX
+	VPINSRD      $0x01, (SI)(DX*4), X3, X3
+	MOVBQZX      4(R9), DX
+	VPINSRD      $0x02, (SI)(DX*4), X3, X3
+	MOVBQZX      5(R9), DX
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVBQZX      6(R9), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      7(R9), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      8(R9), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      9(R9), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	KMOVD        32(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y6
+	VPSUBB       Y3, Y5, K1, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z3
+	VMOVDQA64    Y0, Y5
+	MOVBQZX      2(AX)(CX*1), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      3(AX)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      4(AX)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      5(AX)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVBQZX      6(AX)(CX*1), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      7(AX)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      8(AX)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      9(AX)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	KMOVD        4(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y4
+	VPSUBB       Y5, Y6, K1, Y4
+	VMOVDQA64    Y0, Y5
+	MOVBQZX      2(R9)(CX*1), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      3(R9)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      4(R9)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      5(R9)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVBQZX      6(R9)(CX*1), DX
+	VMOVD        (SI)(DX*4), X6
+	MOVBQZX      7(R9)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X6, X6
+	MOVBQZX      8(R9)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X6, X6
+	MOVBQZX      9(R9)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	KMOVD        36(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y7
+	VPSUBB       Y5, Y6, K1, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z5
+	VMOVDQA64    Y0, Y6
+	MOVBQZX      2(AX)(CX*2), DX
+	VMOVD        (SI)(DX*4), X6
+	MOVBQZX      3(AX)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X6, X6
+	MOVBQZX      4(AX)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X6, X6
+	MOVBQZX      5(AX)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	MOVBQZX      6(AX)(CX*2), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      7(AX)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      8(AX)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      9(AX)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y6, Y6
+	KMOVD        8(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y4
+	VPSUBB       Y6, Y7, K1, Y4
+	VMOVDQA64    Y0, Y6
+	MOVBQZX      2(R9)(CX*2), DX
+	VMOVD        (SI)(DX*4), X6
+	MOVBQZX      3(R9)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X6, X6
+	MOVBQZX      4(R9)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X6, X6
+	MOVBQZX      5(R9)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	MOVBQZX      6(R9)(CX*2), DX
+	VMOVD        (SI)(DX*4), X7
+	MOVBQZX      7(R9)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X7, X7
+	MOVBQZX      8(R9)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X7, X7
+	MOVBQZX      9(R9)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	KMOVD        40(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y8
+	VPSUBB       Y6, Y7, K1, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z6
+	VMOVDQA64    Y0, Y7
+	MOVBQZX      2(AX)(DI*1), DX
+	VMOVD        (SI)(DX*4), X7
+	MOVBQZX      3(AX)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X7, X7
+	MOVBQZX      4(AX)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X7, X7
+	MOVBQZX      5(AX)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	MOVBQZX      6(AX)(DI*1), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      7(AX)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      8(AX)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      9(AX)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y7, Y7
+	KMOVD        12(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y4
+	VPSUBB       Y7, Y8, K1, Y4
+	VMOVDQA64    Y0, Y7
+	MOVBQZX      2(R9)(DI*1), DX
+	VMOVD        (SI)(DX*4), X7
+	MOVBQZX      3(R9)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X7, X7
+	MOVBQZX      4(R9)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X7, X7
+	MOVBQZX      5(R9)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	MOVBQZX      6(R9)(DI*1), DX
+	VMOVD        (SI)(DX*4), X8
+	MOVBQZX      7(R9)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X8, X8
+	MOVBQZX      8(R9)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X8, X8
+	MOVBQZX      9(R9)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	KMOVD        44(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y9
+	VPSUBB       Y7, Y8, K1, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z7
+	VMOVDQA64    Y0, Y8
+	MOVBQZX      2(R8), DX
+	VMOVD        (SI)(DX*4), X8
+	MOVBQZX      3(R8), DX
+	VPINSRD      $0x01, (SI)(DX*4), X8, X8
+	MOVBQZX      4(R8), DX
+	VPINSRD      $0x02, (SI)(DX*4), X8, X8
+	MOVBQZX      5(R8), DX
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	MOVBQZX      6(R8), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      7(R8), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      8(R8), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      9(R8), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y8, Y8
+	KMOVD        16(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y4
+	VPSUBB       Y8, Y9, K1, Y4
+	VMOVDQA64    Y0, Y8
+	MOVBQZX      2(R10), DX
+	VMOVD        (SI)(DX*4), X8
+	MOVBQZX      3(R10), DX
+	VPINSRD      $0x01, (SI)(DX*4), X8, X8
+	MOVBQZX      4(R10), DX
+	VPINSRD      $0x02, (SI)(DX*4), X8, X8
+	MOVBQZX      5(R10), DX
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	MOVBQZX      6(R10), DX
+	VMOVD        (SI)(DX*4), X9
+	MOVBQZX      7(R10), DX
+	VPINSRD      $0x01, (SI)(DX*4), X9, X9
+	MOVBQZX      8(R10), DX
+	VPINSRD      $0x02, (SI)(DX*4), X9, X9
+	MOVBQZX      9(R10), DX
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	KMOVD        48(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y10
+	VPSUBB       Y8, Y9, K1, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z8
+	VMOVDQA64    Y0, Y9
+	MOVBQZX      2(R8)(CX*1), DX
+	VMOVD        (SI)(DX*4), X9
+	MOVBQZX      3(R8)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X9, X9
+	MOVBQZX      4(R8)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X9, X9
+	MOVBQZX      5(R8)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	MOVBQZX      6(R8)(CX*1), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      7(R8)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      8(R8)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      9(R8)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y9, Y9
+	KMOVD        20(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y4
+	VPSUBB       Y9, Y10, K1, Y4
+	VMOVDQA64    Y0, Y9
+	MOVBQZX      2(R10)(CX*1), DX
+	VMOVD        (SI)(DX*4), X9
+	MOVBQZX      3(R10)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X9, X9
+	MOVBQZX      4(R10)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X9, X9
+	MOVBQZX      5(R10)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	MOVBQZX      6(R10)(CX*1), DX
+	VMOVD        (SI)(DX*4), X10
+	MOVBQZX      7(R10)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X10, X10
+	MOVBQZX      8(R10)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X10, X10
+	MOVBQZX      9(R10)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	KMOVD        52(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y11
+	VPSUBB       Y9, Y10, K1, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z9
+	VMOVDQA64    Y0, Y10
+	MOVBQZX      2(R8)(CX*2), DX
+	VMOVD        (SI)(DX*4), X10
+	MOVBQZX      3(R8)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X10, X10
+	MOVBQZX      4(R8)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X10, X10
+	MOVBQZX      5(R8)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	MOVBQZX      6(R8)(CX*2), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      7(R8)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      8(R8)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      9(R8)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y10, Y10
+	KMOVD        24(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y4
+	VPSUBB       Y10, Y11, K1, Y4
+	VMOVDQA64    Y0, Y10
+	MOVBQZX      2(R10)(CX*2), DX
+	VMOVD        (SI)(DX*4), X10
+	MOVBQZX      3(R10)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X10, X10
+	MOVBQZX      4(R10)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X10, X10
+	MOVBQZX      5(R10)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	MOVBQZX      6(R10)(CX*2), DX
+	VMOVD        (SI)(DX*4), X11
+	MOVBQZX      7(R10)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X11, X11
+	MOVBQZX      8(R10)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X11, X11
+	MOVBQZX      9(R10)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	KMOVD        56(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y12
+	VPSUBB       Y10, Y11, K1, Y12
+	VINSERTI64X4 $0x01, Y12, Z4, Z10
+	VMOVDQA64    Y0, Y11
+	MOVBQZX      2(R8)(DI*1), DX
+	VMOVD        (SI)(DX*4), X11
+	MOVBQZX      3(R8)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X11, X11
+	MOVBQZX      4(R8)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X11, X11
+	MOVBQZX      5(R8)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	MOVBQZX      6(R8)(DI*1), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      7(R8)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      8(R8)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      9(R8)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y11, Y11
+	KMOVD        28(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y4
+	VPSUBB       Y11, Y12, K1, Y4
+	VMOVDQA64    Y0, Y11
+	MOVBQZX      2(R10)(DI*1), DX
+	VMOVD        (SI)(DX*4), X11
+	MOVBQZX      3(R10)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X11, X11
+	MOVBQZX      4(R10)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X11, X11
+	MOVBQZX      5(R10)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	MOVBQZX      6(R10)(DI*1), DX
+	VMOVD        (SI)(DX*4), X12
+	MOVBQZX      7(R10)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X12, X12
+	MOVBQZX      8(R10)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X12, X12
+	MOVBQZX      9(R10)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	KMOVD        60(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y13
+	VPSUBB       Y11, Y12, K1, Y13
+	VINSERTI64X4 $0x01, Y13, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, (BX)
+	VMOVDQU32    Z11, 256(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 64(BX)
+	VMOVDQU32    Z5, 320(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 128(BX)
+	VMOVDQU32    Z6, 384(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 192(BX)
+	VMOVDQU32    Z3, 448(BX)
+	VMOVDQA64    Y0, Y3
+	MOVBQZX      10(AX), DX
+	VMOVD        (SI)(DX*4), X3
+	MOVBQZX      11(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X3, X3
+	MOVBQZX      12(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X3, X3
+	MOVBQZX      13(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVBQZX      14(AX), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      15(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      16(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      17(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y3, Y3
+	KMOVD        64(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y4
+	VPSUBB       Y3, Y5, K1, Y4
+	VMOVDQA64    Y0, Y3
+	MOVBQZX      10(R9), DX
+	VMOVD        (SI)(DX*4), X3
+	MOVBQZX      11(R9), DX
+	VPINSRD      $0x01, (SI)(DX*4), X3, X3
+	MOVBQZX      12(R9), DX
+	VPINSRD      $0x02, (SI)(DX*4), X3, X3
+	MOVBQZX      13(R9), DX
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVBQZX      14(R9), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      15(R9), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      16(R9), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      17(R9), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	KMOVD        96(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y6
+	VPSUBB       Y3, Y5, K1, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z3
+	VMOVDQA64    Y0, Y5
+	MOVBQZX      10(AX)(CX*1), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      11(AX)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      12(AX)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      13(AX)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVBQZX      14(AX)(CX*1), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      15(AX)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      16(AX)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      17(AX)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	KMOVD        68(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y4
+	VPSUBB       Y5, Y6, K1, Y4
+	VMOVDQA64    Y0, Y5
+	MOVBQZX      10(R9)(CX*1), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      11(R9)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      12(R9)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      13(R9)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVBQZX      14(R9)(CX*1), DX
+	VMOVD        (SI)(DX*4), X6
+	MOVBQZX      15(R9)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X6, X6
+	MOVBQZX      16(R9)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X6, X6
+	MOVBQZX      17(R9)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	KMOVD        100(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y7
+	VPSUBB       Y5, Y6, K1, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z5
+	VMOVDQA64    Y0, Y6
+	MOVBQZX      10(AX)(CX*2), DX
+	VMOVD        (SI)(DX*4), X6
+	MOVBQZX      11(AX)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X6, X6
+	MOVBQZX      12(AX)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X6, X6
+	MOVBQZX      13(AX)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	MOVBQZX      14(AX)(CX*2), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      15(AX)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      16(AX)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      17(AX)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y6, Y6
+	KMOVD        72(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y4
+	VPSUBB       Y6, Y7, K1, Y4
+	VMOVDQA64    Y0, Y6
+	MOVBQZX      10(R9)(CX*2), DX
+	VMOVD        (SI)(DX*4), X6
+	MOVBQZX      11(R9)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X6, X6
+	MOVBQZX      12(R9)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X6, X6
+	MOVBQZX      13(R9)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	MOVBQZX      14(R9)(CX*2), DX
+	VMOVD        (SI)(DX*4), X7
+	MOVBQZX      15(R9)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X7, X7
+	MOVBQZX      16(R9)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X7, X7
+	MOVBQZX      17(R9)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	KMOVD        104(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y8
+	VPSUBB       Y6, Y7, K1, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z6
+	VMOVDQA64    Y0, Y7
+	MOVBQZX      10(AX)(DI*1), DX
+	VMOVD        (SI)(DX*4), X7
+	MOVBQZX      11(AX)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X7, X7
+	MOVBQZX      12(AX)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X7, X7
+	MOVBQZX      13(AX)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	MOVBQZX      14(AX)(DI*1), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      15(AX)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      16(AX)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      17(AX)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y7, Y7
+	KMOVD        76(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y4
+	VPSUBB       Y7, Y8, K1, Y4
+	VMOVDQA64    Y0, Y7
+	MOVBQZX      10(R9)(DI*1), DX
+	VMOVD        (SI)(DX*4), X7
+	MOVBQZX      11(R9)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X7, X7
+	MOVBQZX      12(R9)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X7, X7
+	MOVBQZX      13(R9)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	MOVBQZX      14(R9)(DI*1), DX
+	VMOVD        (SI)(DX*4), X8
+	MOVBQZX      15(R9)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X8, X8
+	MOVBQZX      16(R9)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X8, X8
+	MOVBQZX      17(R9)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	KMOVD        108(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y9
+	VPSUBB       Y7, Y8, K1, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z7
+	VMOVDQA64    Y0, Y8
+	MOVBQZX      10(R8), DX
+	VMOVD        (SI)(DX*4), X8
+	MOVBQZX      11(R8), DX
+	VPINSRD      $0x01, (SI)(DX*4), X8, X8
+	MOVBQZX      12(R8), DX
+	VPINSRD      $0x02, (SI)(DX*4), X8, X8
+	MOVBQZX      13(R8), DX
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	MOVBQZX      14(R8), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      15(R8), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      16(R8), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      17(R8), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y8, Y8
+	KMOVD        80(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y4
+	VPSUBB       Y8, Y9, K1, Y4
+	VMOVDQA64    Y0, Y8
+	MOVBQZX      10(R10), DX
+	VMOVD        (SI)(DX*4), X8
+	MOVBQZX      11(R10), DX
+	VPINSRD      $0x01, (SI)(DX*4), X8, X8
+	MOVBQZX      12(R10), DX
+	VPINSRD      $0x02, (SI)(DX*4), X8, X8
+	MOVBQZX      13(R10), DX
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	MOVBQZX      14(R10), DX
+	VMOVD        (SI)(DX*4), X9
+	MOVBQZX      15(R10), DX
+	VPINSRD      $0x01, (SI)(DX*4), X9, X9
+	MOVBQZX      16(R10), DX
+	VPINSRD      $0x02, (SI)(DX*4), X9, X9
+	MOVBQZX      17(R10), DX
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	KMOVD        112(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y10
+	VPSUBB       Y8, Y9, K1, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z8
+	VMOVDQA64    Y0, Y9
+	MOVBQZX      10(R8)(CX*1), DX
+	VMOVD        (SI)(DX*4), X9
+	MOVBQZX      11(R8)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X9, X9
+	MOVBQZX      12(R8)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X9, X9
+	MOVBQZX      13(R8)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	MOVBQZX      14(R8)(CX*1), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      15(R8)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      16(R8)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      17(R8)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y9, Y9
+	KMOVD        84(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y4
+	VPSUBB       Y9, Y10, K1, Y4
+	VMOVDQA64    Y0, Y9
+	MOVBQZX      10(R10)(CX*1), DX
+	VMOVD        (SI)(DX*4), X9
+	MOVBQZX      11(R10)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X9, X9
+	MOVBQZX      12(R10)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X9, X9
+	MOVBQZX      13(R10)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	MOVBQZX      14(R10)(CX*1), DX
+	VMOVD        (SI)(DX*4), X10
+	MOVBQZX      15(R10)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X10, X10
+	MOVBQZX      16(R10)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X10, X10
+	MOVBQZX      17(R10)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	KMOVD        116(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y11
+	VPSUBB       Y9, Y10, K1, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z9
+	VMOVDQA64    Y0, Y10
+	MOVBQZX      10(R8)(CX*2), DX
+	VMOVD        (SI)(DX*4), X10
+	MOVBQZX      11(R8)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X10, X10
+	MOVBQZX      12(R8)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X10, X10
+	MOVBQZX      13(R8)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	MOVBQZX      14(R8)(CX*2), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      15(R8)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      16(R8)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      17(R8)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y10, Y10
+	KMOVD        88(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y4
+	VPSUBB       Y10, Y11, K1, Y4
+	VMOVDQA64    Y0, Y10
+	MOVBQZX      10(R10)(CX*2), DX
+	VMOVD        (SI)(DX*4), X10
+	MOVBQZX      11(R10)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X10, X10
+	MOVBQZX      12(R10)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X10, X10
+	MOVBQZX      13(R10)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	MOVBQZX      14(R10)(CX*2), DX
+	VMOVD        (SI)(DX*4), X11
+	MOVBQZX      15(R10)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X11, X11
+	MOVBQZX      16(R10)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X11, X11
+	MOVBQZX      17(R10)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	KMOVD        120(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y12
+	VPSUBB       Y10, Y11, K1, Y12
+	VINSERTI64X4 $0x01, Y12, Z4, Z10
+	VMOVDQA64    Y0, Y11
+	MOVBQZX      10(R8)(DI*1), DX
+	VMOVD        (SI)(DX*4), X11
+	MOVBQZX      11(R8)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X11, X11
+	MOVBQZX      12(R8)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X11, X11
+	MOVBQZX      13(R8)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	MOVBQZX      14(R8)(DI*1), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      15(R8)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      16(R8)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      17(R8)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y11, Y11
+	KMOVD        92(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y4
+	VPSUBB       Y11, Y12, K1, Y4
+	VMOVDQA64    Y0, Y11
+	MOVBQZX      10(R10)(DI*1), DX
+	VMOVD        (SI)(DX*4), X11
+	MOVBQZX      11(R10)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X11, X11
+	MOVBQZX      12(R10)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X11, X11
+	MOVBQZX      13(R10)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	MOVBQZX      14(R10)(DI*1), DX
+	VMOVD        (SI)(DX*4), X12
+	MOVBQZX      15(R10)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X12, X12
+	MOVBQZX      16(R10)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X12, X12
+	MOVBQZX      17(R10)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	KMOVD        124(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y13
+	VPSUBB       Y11, Y12, K1, Y13
+	VINSERTI64X4 $0x01, Y13, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, 512(BX)
+	VMOVDQU32    Z11, 768(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 576(BX)
+	VMOVDQU32    Z5, 832(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 640(BX)
+	VMOVDQU32    Z6, 896(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 704(BX)
+	VMOVDQU32    Z3, 960(BX)
+	VMOVDQA64    Y0, Y3
+	MOVBQZX      18(AX), DX
+	VMOVD        (SI)(DX*4), X3
+	MOVBQZX      19(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X3, X3
+	MOVBQZX      20(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X3, X3
+	MOVBQZX      21(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVBQZX      22(AX), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      23(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      24(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      25(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y3, Y3
+	KMOVD        128(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y4
+	VPSUBB       Y3, Y5, K1, Y4
+	VMOVDQA64    Y0, Y3
+	MOVBQZX      18(R9), DX
+	VMOVD        (SI)(DX*4), X3
+	MOVBQZX      19(R9), DX
+	VPINSRD      $0x01, (SI)(DX*4), X3, X3
+	MOVBQZX      20(R9), DX
+	VPINSRD      $0x02, (SI)(DX*4), X3, X3
+	MOVBQZX      21(R9), DX
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVBQZX      22(R9), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      23(R9), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      24(R9), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      25(R9), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	KMOVD        160(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y6
+	VPSUBB       Y3, Y5, K1, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z3
+	VMOVDQA64    Y0, Y5
+	MOVBQZX      18(AX)(CX*1), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      19(AX)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      20(AX)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      21(AX)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVBQZX      22(AX)(CX*1), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      23(AX)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      24(AX)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      25(AX)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	KMOVD        132(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y4
+	VPSUBB       Y5, Y6, K1, Y4
+	VMOVDQA64    Y0, Y5
+	MOVBQZX      18(R9)(CX*1), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      19(R9)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      20(R9)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      21(R9)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVBQZX      22(R9)(CX*1), DX
+	VMOVD        (SI)(DX*4), X6
+	MOVBQZX      23(R9)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X6, X6
+	MOVBQZX      24(R9)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X6, X6
+	MOVBQZX      25(R9)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	KMOVD        164(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y7
+	VPSUBB       Y5, Y6, K1, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z5
+	VMOVDQA64    Y0, Y6
+	MOVBQZX      18(AX)(CX*2), DX
+	VMOVD        (SI)(DX*4), X6
+	MOVBQZX      19(AX)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X6, X6
+	MOVBQZX      20(AX)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X6, X6
+	MOVBQZX      21(AX)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	MOVBQZX      22(AX)(CX*2), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      23(AX)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      24(AX)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      25(AX)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y6, Y6
+	KMOVD        136(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y4
+	VPSUBB       Y6, Y7, K1, Y4
+	VMOVDQA64    Y0, Y6
+	MOVBQZX      18(R9)(CX*2), DX
+	VMOVD        (SI)(DX*4), X6
+	MOVBQZX      19(R9)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X6, X6
+	MOVBQZX      20(R9)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X6, X6
+	MOVBQZX      21(R9)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	MOVBQZX      22(R9)(CX*2), DX
+	VMOVD        (SI)(DX*4), X7
+	MOVBQZX      23(R9)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X7, X7
+	MOVBQZX      24(R9)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X7, X7
+	MOVBQZX      25(R9)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	KMOVD        168(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y8
+	VPSUBB       Y6, Y7, K1, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z6
+	VMOVDQA64    Y0, Y7
+	MOVBQZX      18(AX)(DI*1), DX
+	VMOVD        (SI)(DX*4), X7
+	MOVBQZX      19(AX)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X7, X7
+	MOVBQZX      20(AX)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X7, X7
+	MOVBQZX      21(AX)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	MOVBQZX      22(AX)(DI*1), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      23(AX)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      24(AX)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      25(AX)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y7, Y7
+	KMOVD        140(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y4
+	VPSUBB       Y7, Y8, K1, Y4
+	VMOVDQA64    Y0, Y7
+	MOVBQZX      18(R9)(DI*1), DX
+	VMOVD        (SI)(DX*4), X7
+	MOVBQZX      19(R9)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X7, X7
+	MOVBQZX      20(R9)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X7, X7
+	MOVBQZX      21(R9)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	MOVBQZX      22(R9)(DI*1), DX
+	VMOVD        (SI)(DX*4), X8
+	MOVBQZX      23(R9)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X8, X8
+	MOVBQZX      24(R9)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X8, X8
+	MOVBQZX      25(R9)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	KMOVD        172(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y9
+	VPSUBB       Y7, Y8, K1, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z7
+	VMOVDQA64    Y0, Y8
+	MOVBQZX      18(R8), DX
+	VMOVD        (SI)(DX*4), X8
+	MOVBQZX      19(R8), DX
+	VPINSRD      $0x01, (SI)(DX*4), X8, X8
+	MOVBQZX      20(R8), DX
+	VPINSRD      $0x02, (SI)(DX*4), X8, X8
+	MOVBQZX      21(R8), DX
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	MOVBQZX      22(R8), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      23(R8), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      24(R8), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      25(R8), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y8, Y8
+	KMOVD        144(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y4
+	VPSUBB       Y8, Y9, K1, Y4
+	VMOVDQA64    Y0, Y8
+	MOVBQZX      18(R10), DX
+	VMOVD        (SI)(DX*4), X8
+	MOVBQZX      19(R10), DX
+	VPINSRD      $0x01, (SI)(DX*4), X8, X8
+	MOVBQZX      20(R10), DX
+	VPINSRD      $0x02, (SI)(DX*4), X8, X8
+	MOVBQZX      21(R10), DX
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	MOVBQZX      22(R10), DX
+	VMOVD        (SI)(DX*4), X9
+	MOVBQZX      23(R10), DX
+	VPINSRD      $0x01, (SI)(DX*4), X9, X9
+	MOVBQZX      24(R10), DX
+	VPINSRD      $0x02, (SI)(DX*4), X9, X9
+	MOVBQZX      25(R10), DX
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	KMOVD        176(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y10
+	VPSUBB       Y8, Y9, K1, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z8
+	VMOVDQA64    Y0, Y9
+	MOVBQZX      18(R8)(CX*1), DX
+	VMOVD        (SI)(DX*4), X9
+	MOVBQZX      19(R8)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X9, X9
+	MOVBQZX      20(R8)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X9, X9
+	MOVBQZX      21(R8)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	MOVBQZX      22(R8)(CX*1), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      23(R8)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      24(R8)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      25(R8)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y9, Y9
+	KMOVD        148(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y4
+	VPSUBB       Y9, Y10, K1, Y4
+	VMOVDQA64    Y0, Y9
+	MOVBQZX      18(R10)(CX*1), DX
+	VMOVD        (SI)(DX*4), X9
+	MOVBQZX      19(R10)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X9, X9
+	MOVBQZX      20(R10)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X9, X9
+	MOVBQZX      21(R10)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	MOVBQZX      22(R10)(CX*1), DX
+	VMOVD        (SI)(DX*4), X10
+	MOVBQZX      23(R10)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X10, X10
+	MOVBQZX      24(R10)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X10, X10
+	MOVBQZX      25(R10)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	KMOVD        180(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y11
+	VPSUBB       Y9, Y10, K1, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z9
+	VMOVDQA64    Y0, Y10
+	MOVBQZX      18(R8)(CX*2), DX
+	VMOVD        (SI)(DX*4), X10
+	MOVBQZX      19(R8)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X10, X10
+	MOVBQZX      20(R8)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X10, X10
+	MOVBQZX      21(R8)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	MOVBQZX      22(R8)(CX*2), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      23(R8)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      24(R8)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      25(R8)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y10, Y10
+	KMOVD        152(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y4
+	VPSUBB       Y10, Y11, K1, Y4
+	VMOVDQA64    Y0, Y10
+	MOVBQZX      18(R10)(CX*2), DX
+	VMOVD        (SI)(DX*4), X10
+	MOVBQZX      19(R10)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X10, X10
+	MOVBQZX      20(R10)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X10, X10
+	MOVBQZX      21(R10)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	MOVBQZX      22(R10)(CX*2), DX
+	VMOVD        (SI)(DX*4), X11
+	MOVBQZX      23(R10)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X11, X11
+	MOVBQZX      24(R10)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X11, X11
+	MOVBQZX      25(R10)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	KMOVD        184(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y12
+	VPSUBB       Y10, Y11, K1, Y12
+	VINSERTI64X4 $0x01, Y12, Z4, Z10
+	VMOVDQA64    Y0, Y11
+	MOVBQZX      18(R8)(DI*1), DX
+	VMOVD        (SI)(DX*4), X11
+	MOVBQZX      19(R8)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X11, X11
+	MOVBQZX      20(R8)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X11, X11
+	MOVBQZX      21(R8)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	MOVBQZX      22(R8)(DI*1), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      23(R8)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      24(R8)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      25(R8)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y11, Y11
+	KMOVD        156(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y4
+	VPSUBB       Y11, Y12, K1, Y4
+	VMOVDQA64    Y0, Y11
+	MOVBQZX      18(R10)(DI*1), DX
+	VMOVD        (SI)(DX*4), X11
+	MOVBQZX      19(R10)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X11, X11
+	MOVBQZX      20(R10)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X11, X11
+	MOVBQZX      21(R10)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	MOVBQZX      22(R10)(DI*1), DX
+	VMOVD        (SI)(DX*4), X12
+	MOVBQZX      23(R10)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X12, X12
+	MOVBQZX      24(R10)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X12, X12
+	MOVBQZX      25(R10)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	KMOVD        188(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y13
+	VPSUBB       Y11, Y12, K1, Y13
+	VINSERTI64X4 $0x01, Y13, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, 1024(BX)
+	VMOVDQU32    Z11, 1280(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 1088(BX)
+	VMOVDQU32    Z5, 1344(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 1152(BX)
+	VMOVDQU32    Z6, 1408(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 1216(BX)
+	VMOVDQU32    Z3, 1472(BX)
+	VMOVDQA64    Y0, Y3
+	MOVBQZX      26(AX), DX
+	VMOVD        (SI)(DX*4), X3
+	MOVBQZX      27(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X3, X3
+	MOVBQZX      28(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X3, X3
+	MOVBQZX      29(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVBQZX      30(AX), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      31(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      32(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      33(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y3, Y3
+	KMOVD        192(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y4
+	VPSUBB       Y3, Y5, K1, Y4
+	VMOVDQA64    Y0, Y3
+	MOVBQZX      26(R9), DX
+	VMOVD        (SI)(DX*4), X3
+	MOVBQZX      27(R9), DX
+	VPINSRD      $0x01, (SI)(DX*4), X3, X3
+	MOVBQZX      28(R9), DX
+	VPINSRD      $0x02, (SI)(DX*4), X3, X3
+	MOVBQZX      29(R9), DX
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVBQZX      30(R9), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      31(R9), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      32(R9), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      33(R9), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	KMOVD        224(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y6
+	VPSUBB       Y3, Y5, K1, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z3
+	VMOVDQA64    Y0, Y5
+	MOVBQZX      26(AX)(CX*1), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      27(AX)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      28(AX)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      29(AX)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVBQZX      30(AX)(CX*1), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      31(AX)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      32(AX)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      33(AX)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	KMOVD        196(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y4
+	VPSUBB       Y5, Y6, K1, Y4
+	VMOVDQA64    Y0, Y5
+	MOVBQZX      26(R9)(CX*1), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      27(R9)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      28(R9)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      29(R9)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVBQZX      30(R9)(CX*1), DX
+	VMOVD        (SI)(DX*4), X6
+	MOVBQZX      31(R9)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X6, X6
+	MOVBQZX      32(R9)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X6, X6
+	MOVBQZX      33(R9)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	KMOVD        228(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y7
+	VPSUBB       Y5, Y6, K1, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z5
+	VMOVDQA64    Y0, Y6
+	MOVBQZX      26(AX)(CX*2), DX
+	VMOVD        (SI)(DX*4), X6
+	MOVBQZX      27(AX)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X6, X6
+	MOVBQZX      28(AX)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X6, X6
+	MOVBQZX      29(AX)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	MOVBQZX      30(AX)(CX*2), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      31(AX)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      32(AX)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      33(AX)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y6, Y6
+	KMOVD        200(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y4
+	VPSUBB       Y6, Y7, K1, Y4
+	VMOVDQA64    Y0, Y6
+	MOVBQZX      26(R9)(CX*2), DX
+	VMOVD        (SI)(DX*4), X6
+	MOVBQZX      27(R9)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X6, X6
+	MOVBQZX      28(R9)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X6, X6
+	MOVBQZX      29(R9)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	MOVBQZX      30(R9)(CX*2), DX
+	VMOVD        (SI)(DX*4), X7
+	MOVBQZX      31(R9)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X7, X7
+	MOVBQZX      32(R9)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X7, X7
+	MOVBQZX      33(R9)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	KMOVD        232(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y8
+	VPSUBB       Y6, Y7, K1, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z6
+	VMOVDQA64    Y0, Y7
+	MOVBQZX      26(AX)(DI*1), DX
+	VMOVD        (SI)(DX*4), X7
+	MOVBQZX      27(AX)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X7, X7
+	MOVBQZX      28(AX)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X7, X7
+	MOVBQZX      29(AX)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	MOVBQZX      30(AX)(DI*1), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      31(AX)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      32(AX)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      33(AX)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y7, Y7
+	KMOVD        204(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y4
+	VPSUBB       Y7, Y8, K1, Y4
+	VMOVDQA64    Y0, Y7
+	MOVBQZX      26(R9)(DI*1), DX
+	VMOVD        (SI)(DX*4), X7
+	MOVBQZX      27(R9)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X7, X7
+	MOVBQZX      28(R9)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X7, X7
+	MOVBQZX      29(R9)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	MOVBQZX      30(R9)(DI*1), DX
+	VMOVD        (SI)(DX*4), X8
+	MOVBQZX      31(R9)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X8, X8
+	MOVBQZX      32(R9)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X8, X8
+	MOVBQZX      33(R9)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	KMOVD        236(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y9
+	VPSUBB       Y7, Y8, K1, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z7
+	VMOVDQA64    Y0, Y8
+	MOVBQZX      26(R8), DX
+	VMOVD        (SI)(DX*4), X8
+	MOVBQZX      27(R8), DX
+	VPINSRD      $0x01, (SI)(DX*4), X8, X8
+	MOVBQZX      28(R8), DX
+	VPINSRD      $0x02, (SI)(DX*4), X8, X8
+	MOVBQZX      29(R8), DX
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	MOVBQZX      30(R8), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      31(R8), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      32(R8), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      33(R8), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y8, Y8
+	KMOVD        208(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y4
+	VPSUBB       Y8, Y9, K1, Y4
+	VMOVDQA64    Y0, Y8
+	MOVBQZX      26(R10), DX
+	VMOVD        (SI)(DX*4), X8
+	MOVBQZX      27(R10), DX
+	VPINSRD      $0x01, (SI)(DX*4), X8, X8
+	MOVBQZX      28(R10), DX
+	VPINSRD      $0x02, (SI)(DX*4), X8, X8
+	MOVBQZX      29(R10), DX
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	MOVBQZX      30(R10), DX
+	VMOVD        (SI)(DX*4), X9
+	MOVBQZX      31(R10), DX
+	VPINSRD      $0x01, (SI)(DX*4), X9, X9
+	MOVBQZX      32(R10), DX
+	VPINSRD      $0x02, (SI)(DX*4), X9, X9
+	MOVBQZX      33(R10), DX
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	KMOVD        240(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y10
+	VPSUBB       Y8, Y9, K1, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z8
+	VMOVDQA64    Y0, Y9
+	MOVBQZX      26(R8)(CX*1), DX
+	VMOVD        (SI)(DX*4), X9
+	MOVBQZX      27(R8)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X9, X9
+	MOVBQZX      28(R8)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X9, X9
+	MOVBQZX      29(R8)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	MOVBQZX      30(R8)(CX*1), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      31(R8)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      32(R8)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      33(R8)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y9, Y9
+	KMOVD        212(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y4
+	VPSUBB       Y9, Y10, K1, Y4
+	VMOVDQA64    Y0, Y9
+	MOVBQZX      26(R10)(CX*1), DX
+	VMOVD        (SI)(DX*4), X9
+	MOVBQZX      27(R10)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X9, X9
+	MOVBQZX      28(R10)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X9, X9
+	MOVBQZX      29(R10)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	MOVBQZX      30(R10)(CX*1), DX
+	VMOVD        (SI)(DX*4), X10
+	MOVBQZX      31(R10)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X10, X10
+	MOVBQZX      32(R10)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X10, X10
+	MOVBQZX      33(R10)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	KMOVD        244(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y11
+	VPSUBB       Y9, Y10, K1, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z9
+	VMOVDQA64    Y0, Y10
+	MOVBQZX      26(R8)(CX*2), DX
+	VMOVD        (SI)(DX*4), X10
+	MOVBQZX      27(R8)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X10, X10
+	MOVBQZX      28(R8)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X10, X10
+	MOVBQZX      29(R8)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	MOVBQZX      30(R8)(CX*2), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      31(R8)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      32(R8)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      33(R8)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y10, Y10
+	KMOVD        216(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y4
+	VPSUBB       Y10, Y11, K1, Y4
+	VMOVDQA64    Y0, Y10
+	MOVBQZX      26(R10)(CX*2), DX
+	VMOVD        (SI)(DX*4), X10
+	MOVBQZX      27(R10)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X10, X10
+	MOVBQZX      28(R10)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X10, X10
+	MOVBQZX      29(R10)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	MOVBQZX      30(R10)(CX*2), DX
+	VMOVD        (SI)(DX*4), X11
+	MOVBQZX      31(R10)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X11, X11
+	MOVBQZX      32(R10)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X11, X11
+	MOVBQZX      33(R10)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	KMOVD        248(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y12
+	VPSUBB       Y10, Y11, K1, Y12
+	VINSERTI64X4 $0x01, Y12, Z4, Z10
+	VMOVDQA64    Y0, Y11
+	MOVBQZX      26(R8)(DI*1), DX
+	VMOVD        (SI)(DX*4), X11
+	MOVBQZX      27(R8)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X11, X11
+	MOVBQZX      28(R8)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X11, X11
+	MOVBQZX      29(R8)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	MOVBQZX      30(R8)(DI*1), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      31(R8)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      32(R8)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      33(R8)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y11, Y11
+	KMOVD        220(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y4
+	VPSUBB       Y11, Y12, K1, Y4
+	VMOVDQA64    Y0, Y11
+	MOVBQZX      26(R10)(DI*1), DX
+	VMOVD        (SI)(DX*4), X11
+	MOVBQZX      27(R10)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X11, X11
+	MOVBQZX      28(R10)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X11, X11
+	MOVBQZX      29(R10)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	MOVBQZX      30(R10)(DI*1), DX
+	VMOVD        (SI)(DX*4), X12
+	MOVBQZX      31(R10)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X12, X12
+	MOVBQZX      32(R10)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X12, X12
+	MOVBQZX      33(R10)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	KMOVD        252(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y13
+	VPSUBB       Y11, Y12, K1, Y13
+	VINSERTI64X4 $0x01, Y13, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, 1536(BX)
+	VMOVDQU32    Z11, 1792(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 1600(BX)
+	VMOVDQU32    Z5, 1856(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 1664(BX)
+	VMOVDQU32    Z6, 1920(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 1728(BX)
+	VMOVDQU32    Z3, 1984(BX)
+	VMOVDQA64    Y0, Y3
+	MOVBQZX      34(AX), DX
+	VMOVD        (SI)(DX*4), X3
+	MOVBQZX      35(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X3, X3
+	MOVBQZX      36(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X3, X3
+	MOVBQZX      37(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVBQZX      38(AX), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      39(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      40(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      41(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y3, Y3
+	KMOVD        256(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y4
+	VPSUBB       Y3, Y5, K1, Y4
+	VMOVDQA64    Y0, Y3
+	MOVBQZX      34(R9), DX
+	VMOVD        (SI)(DX*4), X3
+	MOVBQZX      35(R9), DX
+	VPINSRD      $0x01, (SI)(DX*4), X3, X3
+	MOVBQZX      36(R9), DX
+	VPINSRD      $0x02, (SI)(DX*4), X3, X3
+	MOVBQZX      37(R9), DX
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVBQZX      38(R9), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      39(R9), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      40(R9), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      41(R9), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	KMOVD        288(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y6
+	VPSUBB       Y3, Y5, K1, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z3
+	VMOVDQA64    Y0, Y5
+	MOVBQZX      34(AX)(CX*1), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      35(AX)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      36(AX)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      37(AX)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVBQZX      38(AX)(CX*1), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      39(AX)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      40(AX)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      41(AX)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	KMOVD        260(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y4
+	VPSUBB       Y5, Y6, K1, Y4
+	VMOVDQA64    Y0, Y5
+	MOVBQZX      34(R9)(CX*1), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      35(R9)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      36(R9)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      37(R9)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVBQZX      38(R9)(CX*1), DX
+	VMOVD        (SI)(DX*4), X6
+	MOVBQZX      39(R9)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X6, X6
+	MOVBQZX      40(R9)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X6, X6
+	MOVBQZX      41(R9)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	KMOVD        292(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y7
+	VPSUBB       Y5, Y6, K1, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z5
+	VMOVDQA64    Y0, Y6
+	MOVBQZX      34(AX)(CX*2), DX
+	VMOVD        (SI)(DX*4), X6
+	MOVBQZX      35(AX)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X6, X6
+	MOVBQZX      36(AX)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X6, X6
+	MOVBQZX      37(AX)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	MOVBQZX      38(AX)(CX*2), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      39(AX)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      40(AX)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      41(AX)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y6, Y6
+	KMOVD        264(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y4
+	VPSUBB       Y6, Y7, K1, Y4
+	VMOVDQA64    Y0, Y6
+	MOVBQZX      34(R9)(CX*2), DX
+	VMOVD        (SI)(DX*4), X6
+	MOVBQZX      35(R9)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X6, X6
+	MOVBQZX      36(R9)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X6, X6
+	MOVBQZX      37(R9)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	MOVBQZX      38(R9)(CX*2), DX
+	VMOVD        (SI)(DX*4), X7
+	MOVBQZX      39(R9)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X7, X7
+	MOVBQZX      40(R9)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X7, X7
+	MOVBQZX      41(R9)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	KMOVD        296(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y8
+	VPSUBB       Y6, Y7, K1, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z6
+	VMOVDQA64    Y0, Y7
+	MOVBQZX      34(AX)(DI*1), DX
+	VMOVD        (SI)(DX*4), X7
+	MOVBQZX      35(AX)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X7, X7
+	MOVBQZX      36(AX)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X7, X7
+	MOVBQZX      37(AX)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	MOVBQZX      38(AX)(DI*1), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      39(AX)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      40(AX)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      41(AX)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y7, Y7
+	KMOVD        268(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y4
+	VPSUBB       Y7, Y8, K1, Y4
+	VMOVDQA64    Y0, Y7
+	MOVBQZX      34(R9)(DI*1), DX
+	VMOVD        (SI)(DX*4), X7
+	MOVBQZX      35(R9)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X7, X7
+	MOVBQZX      36(R9)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X7, X7
+	MOVBQZX      37(R9)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	MOVBQZX      38(R9)(DI*1), DX
+	VMOVD        (SI)(DX*4), X8
+	MOVBQZX      39(R9)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X8, X8
+	MOVBQZX      40(R9)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X8, X8
+	MOVBQZX      41(R9)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	KMOVD        300(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y9
+	VPSUBB       Y7, Y8, K1, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z7
+	VMOVDQA64    Y0, Y8
+	MOVBQZX      34(R8), DX
+	VMOVD        (SI)(DX*4), X8
+	MOVBQZX      35(R8), DX
+	VPINSRD      $0x01, (SI)(DX*4), X8, X8
+	MOVBQZX      36(R8), DX
+	VPINSRD      $0x02, (SI)(DX*4), X8, X8
+	MOVBQZX      37(R8), DX
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	MOVBQZX      38(R8), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      39(R8), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      40(R8), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      41(R8), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y8, Y8
+	KMOVD        272(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y4
+	VPSUBB       Y8, Y9, K1, Y4
+	VMOVDQA64    Y0, Y8
+	MOVBQZX      34(R10), DX
+	VMOVD        (SI)(DX*4), X8
+	MOVBQZX      35(R10), DX
+	VPINSRD      $0x01, (SI)(DX*4), X8, X8
+	MOVBQZX      36(R10), DX
+	VPINSRD      $0x02, (SI)(DX*4), X8, X8
+	MOVBQZX      37(R10), DX
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	MOVBQZX      38(R10), DX
+	VMOVD        (SI)(DX*4), X9
+	MOVBQZX      39(R10), DX
+	VPINSRD      $0x01, (SI)(DX*4), X9, X9
+	MOVBQZX      40(R10), DX
+	VPINSRD      $0x02, (SI)(DX*4), X9, X9
+	MOVBQZX      41(R10), DX
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	KMOVD        304(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y10
+	VPSUBB       Y8, Y9, K1, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z8
+	VMOVDQA64    Y0, Y9
+	MOVBQZX      34(R8)(CX*1), DX
+	VMOVD        (SI)(DX*4), X9
+	MOVBQZX      35(R8)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X9, X9
+	MOVBQZX      36(R8)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X9, X9
+	MOVBQZX      37(R8)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	MOVBQZX      38(R8)(CX*1), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      39(R8)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      40(R8)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      41(R8)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y9, Y9
+	KMOVD        276(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y4
+	VPSUBB       Y9, Y10, K1, Y4
+	VMOVDQA64    Y0, Y9
+	MOVBQZX      34(R10)(CX*1), DX
+	VMOVD        (SI)(DX*4), X9
+	MOVBQZX      35(R10)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X9, X9
+	MOVBQZX      36(R10)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X9, X9
+	MOVBQZX      37(R10)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	MOVBQZX      38(R10)(CX*1), DX
+	VMOVD        (SI)(DX*4), X10
+	MOVBQZX      39(R10)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X10, X10
+	MOVBQZX      40(R10)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X10, X10
+	MOVBQZX      41(R10)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	KMOVD        308(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y11
+	VPSUBB       Y9, Y10, K1, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z9
+	VMOVDQA64    Y0, Y10
+	MOVBQZX      34(R8)(CX*2), DX
+	VMOVD        (SI)(DX*4), X10
+	MOVBQZX      35(R8)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X10, X10
+	MOVBQZX      36(R8)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X10, X10
+	MOVBQZX      37(R8)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	MOVBQZX      38(R8)(CX*2), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      39(R8)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      40(R8)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      41(R8)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y10, Y10
+	KMOVD        280(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y4
+	VPSUBB       Y10, Y11, K1, Y4
+	VMOVDQA64    Y0, Y10
+	MOVBQZX      34(R10)(CX*2), DX
+	VMOVD        (SI)(DX*4), X10
+	MOVBQZX      35(R10)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X10, X10
+	MOVBQZX      36(R10)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X10, X10
+	MOVBQZX      37(R10)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	MOVBQZX      38(R10)(CX*2), DX
+	VMOVD        (SI)(DX*4), X11
+	MOVBQZX      39(R10)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X11, X11
+	MOVBQZX      40(R10)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X11, X11
+	MOVBQZX      41(R10)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	KMOVD        312(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y12
+	VPSUBB       Y10, Y11, K1, Y12
+	VINSERTI64X4 $0x01, Y12, Z4, Z10
+	VMOVDQA64    Y0, Y11
+	MOVBQZX      34(R8)(DI*1), DX
+	VMOVD        (SI)(DX*4), X11
+	MOVBQZX      35(R8)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X11, X11
+	MOVBQZX      36(R8)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X11, X11
+	MOVBQZX      37(R8)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	MOVBQZX      38(R8)(DI*1), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      39(R8)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      40(R8)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      41(R8)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y11, Y11
+	KMOVD        284(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y4
+	VPSUBB       Y11, Y12, K1, Y4
+	VMOVDQA64    Y0, Y11
+	MOVBQZX      34(R10)(DI*1), DX
+	VMOVD        (SI)(DX*4), X11
+	MOVBQZX      35(R10)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X11, X11
+	MOVBQZX      36(R10)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X11, X11
+	MOVBQZX      37(R10)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	MOVBQZX      38(R10)(DI*1), DX
+	VMOVD        (SI)(DX*4), X12
+	MOVBQZX      39(R10)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X12, X12
+	MOVBQZX      40(R10)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X12, X12
+	MOVBQZX      41(R10)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	KMOVD        316(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y13
+	VPSUBB       Y11, Y12, K1, Y13
+	VINSERTI64X4 $0x01, Y13, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, 2048(BX)
+	VMOVDQU32    Z11, 2304(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 2112(BX)
+	VMOVDQU32    Z5, 2368(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 2176(BX)
+	VMOVDQU32    Z6, 2432(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 2240(BX)
+	VMOVDQU32    Z3, 2496(BX)
+	VMOVDQA64    Y0, Y3
+	MOVBQZX      42(AX), DX
+	VMOVD        (SI)(DX*4), X3
+	MOVBQZX      43(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X3, X3
+	MOVBQZX      44(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X3, X3
+	MOVBQZX      45(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVBQZX      46(AX), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      47(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      48(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      49(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y3, Y3
+	KMOVD        320(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y4
+	VPSUBB       Y3, Y5, K1, Y4
+	VMOVDQA64    Y0, Y3
+	MOVBQZX      42(R9), DX
+	VMOVD        (SI)(DX*4), X3
+	MOVBQZX      43(R9), DX
+	VPINSRD      $0x01, (SI)(DX*4), X3, X3
+	MOVBQZX      44(R9), DX
+	VPINSRD      $0x02, (SI)(DX*4), X3, X3
+	MOVBQZX      45(R9), DX
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVBQZX      46(R9), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      47(R9), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      48(R9), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      49(R9), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	KMOVD        352(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y6
+	VPSUBB       Y3, Y5, K1, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z3
+	VMOVDQA64    Y0, Y5
+	MOVBQZX      42(AX)(CX*1), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      43(AX)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      44(AX)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      45(AX)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVBQZX      46(AX)(CX*1), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      47(AX)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      48(AX)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      49(AX)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	KMOVD        324(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y4
+	VPSUBB       Y5, Y6, K1, Y4
+	VMOVDQA64    Y0, Y5
+	MOVBQZX      42(R9)(CX*1), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      43(R9)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      44(R9)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      45(R9)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVBQZX      46(R9)(CX*1), DX
+	VMOVD        (SI)(DX*4), X6
+	MOVBQZX      47(R9)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X6, X6
+	MOVBQZX      48(R9)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X6, X6
+	MOVBQZX      49(R9)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	KMOVD        356(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y7
+	VPSUBB       Y5, Y6, K1, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z5
+	VMOVDQA64    Y0, Y6
+	MOVBQZX      42(AX)(CX*2), DX
+	VMOVD        (SI)(DX*4), X6
+	MOVBQZX      43(AX)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X6, X6
+	MOVBQZX      44(AX)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X6, X6
+	MOVBQZX      45(AX)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	MOVBQZX      46(AX)(CX*2), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      47(AX)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      48(AX)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      49(AX)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y6, Y6
+	KMOVD        328(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y4
+	VPSUBB       Y6, Y7, K1, Y4
+	VMOVDQA64    Y0, Y6
+	MOVBQZX      42(R9)(CX*2), DX
+	VMOVD        (SI)(DX*4), X6
+	MOVBQZX      43(R9)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X6, X6
+	MOVBQZX      44(R9)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X6, X6
+	MOVBQZX      45(R9)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	MOVBQZX      46(R9)(CX*2), DX
+	VMOVD        (SI)(DX*4), X7
+	MOVBQZX      47(R9)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X7, X7
+	MOVBQZX      48(R9)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X7, X7
+	MOVBQZX      49(R9)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	KMOVD        360(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y8
+	VPSUBB       Y6, Y7, K1, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z6
+	VMOVDQA64    Y0, Y7
+	MOVBQZX      42(AX)(DI*1), DX
+	VMOVD        (SI)(DX*4), X7
+	MOVBQZX      43(AX)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X7, X7
+	MOVBQZX      44(AX)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X7, X7
+	MOVBQZX      45(AX)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	MOVBQZX      46(AX)(DI*1), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      47(AX)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      48(AX)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      49(AX)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y7, Y7
+	KMOVD        332(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y4
+	VPSUBB       Y7, Y8, K1, Y4
+	VMOVDQA64    Y0, Y7
+	MOVBQZX      42(R9)(DI*1), DX
+	VMOVD        (SI)(DX*4), X7
+	MOVBQZX      43(R9)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X7, X7
+	MOVBQZX      44(R9)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X7, X7
+	MOVBQZX      45(R9)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	MOVBQZX      46(R9)(DI*1), DX
+	VMOVD        (SI)(DX*4), X8
+	MOVBQZX      47(R9)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X8, X8
+	MOVBQZX      48(R9)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X8, X8
+	MOVBQZX      49(R9)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	KMOVD        364(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y9
+	VPSUBB       Y7, Y8, K1, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z7
+	VMOVDQA64    Y0, Y8
+	MOVBQZX      42(R8), DX
+	VMOVD        (SI)(DX*4), X8
+	MOVBQZX      43(R8), DX
+	VPINSRD      $0x01, (SI)(DX*4), X8, X8
+	MOVBQZX      44(R8), DX
+	VPINSRD      $0x02, (SI)(DX*4), X8, X8
+	MOVBQZX      45(R8), DX
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	MOVBQZX      46(R8), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      47(R8), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      48(R8), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      49(R8), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y8, Y8
+	KMOVD        336(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y4
+	VPSUBB       Y8, Y9, K1, Y4
+	VMOVDQA64    Y0, Y8
+	MOVBQZX      42(R10), DX
+	VMOVD        (SI)(DX*4), X8
+	MOVBQZX      43(R10), DX
+	VPINSRD      $0x01, (SI)(DX*4), X8, X8
+	MOVBQZX      44(R10), DX
+	VPINSRD      $0x02, (SI)(DX*4), X8, X8
+	MOVBQZX      45(R10), DX
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	MOVBQZX      46(R10), DX
+	VMOVD        (SI)(DX*4), X9
+	MOVBQZX      47(R10), DX
+	VPINSRD      $0x01, (SI)(DX*4), X9, X9
+	MOVBQZX      48(R10), DX
+	VPINSRD      $0x02, (SI)(DX*4), X9, X9
+	MOVBQZX      49(R10), DX
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	KMOVD        368(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y10
+	VPSUBB       Y8, Y9, K1, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z8
+	VMOVDQA64    Y0, Y9
+	MOVBQZX      42(R8)(CX*1), DX
+	VMOVD        (SI)(DX*4), X9
+	MOVBQZX      43(R8)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X9, X9
+	MOVBQZX      44(R8)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X9, X9
+	MOVBQZX      45(R8)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	MOVBQZX      46(R8)(CX*1), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      47(R8)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      48(R8)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      49(R8)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y9, Y9
+	KMOVD        340(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y4
+	VPSUBB       Y9, Y10, K1, Y4
+	VMOVDQA64    Y0, Y9
+	MOVBQZX      42(R10)(CX*1), DX
+	VMOVD        (SI)(DX*4), X9
+	MOVBQZX      43(R10)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X9, X9
+	MOVBQZX      44(R10)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X9, X9
+	MOVBQZX      45(R10)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	MOVBQZX      46(R10)(CX*1), DX
+	VMOVD        (SI)(DX*4), X10
+	MOVBQZX      47(R10)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X10, X10
+	MOVBQZX      48(R10)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X10, X10
+	MOVBQZX      49(R10)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	KMOVD        372(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y11
+	VPSUBB       Y9, Y10, K1, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z9
+	VMOVDQA64    Y0, Y10
+	MOVBQZX      42(R8)(CX*2), DX
+	VMOVD        (SI)(DX*4), X10
+	MOVBQZX      43(R8)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X10, X10
+	MOVBQZX      44(R8)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X10, X10
+	MOVBQZX      45(R8)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	MOVBQZX      46(R8)(CX*2), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      47(R8)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      48(R8)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      49(R8)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y10, Y10
+	KMOVD        344(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y4
+	VPSUBB       Y10, Y11, K1, Y4
+	VMOVDQA64    Y0, Y10
+	MOVBQZX      42(R10)(CX*2), DX
+	VMOVD        (SI)(DX*4), X10
+	MOVBQZX      43(R10)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X10, X10
+	MOVBQZX      44(R10)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X10, X10
+	MOVBQZX      45(R10)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	MOVBQZX      46(R10)(CX*2), DX
+	VMOVD        (SI)(DX*4), X11
+	MOVBQZX      47(R10)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X11, X11
+	MOVBQZX      48(R10)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X11, X11
+	MOVBQZX      49(R10)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	KMOVD        376(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y12
+	VPSUBB       Y10, Y11, K1, Y12
+	VINSERTI64X4 $0x01, Y12, Z4, Z10
+	VMOVDQA64    Y0, Y11
+	MOVBQZX      42(R8)(DI*1), DX
+	VMOVD        (SI)(DX*4), X11
+	MOVBQZX      43(R8)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X11, X11
+	MOVBQZX      44(R8)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X11, X11
+	MOVBQZX      45(R8)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	MOVBQZX      46(R8)(DI*1), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      47(R8)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      48(R8)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      49(R8)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y11, Y11
+	KMOVD        348(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y4
+	VPSUBB       Y11, Y12, K1, Y4
+	VMOVDQA64    Y0, Y11
+	MOVBQZX      42(R10)(DI*1), DX
+	VMOVD        (SI)(DX*4), X11
+	MOVBQZX      43(R10)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X11, X11
+	MOVBQZX      44(R10)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X11, X11
+	MOVBQZX      45(R10)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	MOVBQZX      46(R10)(DI*1), DX
+	VMOVD        (SI)(DX*4), X12
+	MOVBQZX      47(R10)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X12, X12
+	MOVBQZX      48(R10)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X12, X12
+	MOVBQZX      49(R10)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	KMOVD        380(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y13
+	VPSUBB       Y11, Y12, K1, Y13
+	VINSERTI64X4 $0x01, Y13, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, 2560(BX)
+	VMOVDQU32    Z11, 2816(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 2624(BX)
+	VMOVDQU32    Z5, 2880(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 2688(BX)
+	VMOVDQU32    Z6, 2944(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 2752(BX)
+	VMOVDQU32    Z3, 3008(BX)
+	VMOVDQA64    Y0, Y3
+	MOVBQZX      50(AX), DX
+	VMOVD        (SI)(DX*4), X3
+	MOVBQZX      51(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X3, X3
+	MOVBQZX      52(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X3, X3
+	MOVBQZX      53(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVBQZX      54(AX), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      55(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      56(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      57(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y3, Y3
+	KMOVD        384(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y4
+	VPSUBB       Y3, Y5, K1, Y4
+	VMOVDQA64    Y0, Y3
+	MOVBQZX      50(R9), DX
+	VMOVD        (SI)(DX*4), X3
+	MOVBQZX      51(R9), DX
+	VPINSRD      $0x01, (SI)(DX*4), X3, X3
+	MOVBQZX      52(R9), DX
+	VPINSRD      $0x02, (SI)(DX*4), X3, X3
+	MOVBQZX      53(R9), DX
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVBQZX      54(R9), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      55(R9), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      56(R9), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      57(R9), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	KMOVD        416(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y6
+	VPSUBB       Y3, Y5, K1, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z3
+	VMOVDQA64    Y0, Y5
+	MOVBQZX      50(AX)(CX*1), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      51(AX)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      52(AX)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      53(AX)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVBQZX      54(AX)(CX*1), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      55(AX)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      56(AX)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      57(AX)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	KMOVD        388(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y4
+	VPSUBB       Y5, Y6, K1, Y4
+	VMOVDQA64    Y0, Y5
+	MOVBQZX      50(R9)(CX*1), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      51(R9)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      52(R9)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      53(R9)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVBQZX      54(R9)(CX*1), DX
+	VMOVD        (SI)(DX*4), X6
+	MOVBQZX      55(R9)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X6, X6
+	MOVBQZX      56(R9)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X6, X6
+	MOVBQZX      57(R9)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	KMOVD        420(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y7
+	VPSUBB       Y5, Y6, K1, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z5
+	VMOVDQA64    Y0, Y6
+	MOVBQZX      50(AX)(CX*2), DX
+	VMOVD        (SI)(DX*4), X6
+	MOVBQZX      51(AX)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X6, X6
+	MOVBQZX      52(AX)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X6, X6
+	MOVBQZX      53(AX)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	MOVBQZX      54(AX)(CX*2), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      55(AX)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      56(AX)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      57(AX)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y6, Y6
+	KMOVD        392(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y4
+	VPSUBB       Y6, Y7, K1, Y4
+	VMOVDQA64    Y0, Y6
+	MOVBQZX      50(R9)(CX*2), DX
+	VMOVD        (SI)(DX*4), X6
+	MOVBQZX      51(R9)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X6, X6
+	MOVBQZX      52(R9)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X6, X6
+	MOVBQZX      53(R9)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	MOVBQZX      54(R9)(CX*2), DX
+	VMOVD        (SI)(DX*4), X7
+	MOVBQZX      55(R9)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X7, X7
+	MOVBQZX      56(R9)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X7, X7
+	MOVBQZX      57(R9)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	KMOVD        424(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y8
+	VPSUBB       Y6, Y7, K1, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z6
+	VMOVDQA64    Y0, Y7
+	MOVBQZX      50(AX)(DI*1), DX
+	VMOVD        (SI)(DX*4), X7
+	MOVBQZX      51(AX)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X7, X7
+	MOVBQZX      52(AX)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X7, X7
+	MOVBQZX      53(AX)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	MOVBQZX      54(AX)(DI*1), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      55(AX)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      56(AX)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      57(AX)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y7, Y7
+	KMOVD        396(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y4
+	VPSUBB       Y7, Y8, K1, Y4
+	VMOVDQA64    Y0, Y7
+	MOVBQZX      50(R9)(DI*1), DX
+	VMOVD        (SI)(DX*4), X7
+	MOVBQZX      51(R9)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X7, X7
+	MOVBQZX      52(R9)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X7, X7
+	MOVBQZX      53(R9)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	MOVBQZX      54(R9)(DI*1), DX
+	VMOVD        (SI)(DX*4), X8
+	MOVBQZX      55(R9)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X8, X8
+	MOVBQZX      56(R9)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X8, X8
+	MOVBQZX      57(R9)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	KMOVD        428(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y9
+	VPSUBB       Y7, Y8, K1, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z7
+	VMOVDQA64    Y0, Y8
+	MOVBQZX      50(R8), DX
+	VMOVD        (SI)(DX*4), X8
+	MOVBQZX      51(R8), DX
+	VPINSRD      $0x01, (SI)(DX*4), X8, X8
+	MOVBQZX      52(R8), DX
+	VPINSRD      $0x02, (SI)(DX*4), X8, X8
+	MOVBQZX      53(R8), DX
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	MOVBQZX      54(R8), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      55(R8), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      56(R8), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      57(R8), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y8, Y8
+	KMOVD        400(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y4
+	VPSUBB       Y8, Y9, K1, Y4
+	VMOVDQA64    Y0, Y8
+	MOVBQZX      50(R10), DX
+	VMOVD        (SI)(DX*4), X8
+	MOVBQZX      51(R10), DX
+	VPINSRD      $0x01, (SI)(DX*4), X8, X8
+	MOVBQZX      52(R10), DX
+	VPINSRD      $0x02, (SI)(DX*4), X8, X8
+	MOVBQZX      53(R10), DX
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	MOVBQZX      54(R10), DX
+	VMOVD        (SI)(DX*4), X9
+	MOVBQZX      55(R10), DX
+	VPINSRD      $0x01, (SI)(DX*4), X9, X9
+	MOVBQZX      56(R10), DX
+	VPINSRD      $0x02, (SI)(DX*4), X9, X9
+	MOVBQZX      57(R10), DX
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	KMOVD        432(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y10
+	VPSUBB       Y8, Y9, K1, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z8
+	VMOVDQA64    Y0, Y9
+	MOVBQZX      50(R8)(CX*1), DX
+	VMOVD        (SI)(DX*4), X9
+	MOVBQZX      51(R8)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X9, X9
+	MOVBQZX      52(R8)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X9, X9
+	MOVBQZX      53(R8)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	MOVBQZX      54(R8)(CX*1), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      55(R8)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      56(R8)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      57(R8)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y9, Y9
+	KMOVD        404(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y4
+	VPSUBB       Y9, Y10, K1, Y4
+	VMOVDQA64    Y0, Y9
+	MOVBQZX      50(R10)(CX*1), DX
+	VMOVD        (SI)(DX*4), X9
+	MOVBQZX      51(R10)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X9, X9
+	MOVBQZX      52(R10)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X9, X9
+	MOVBQZX      53(R10)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	MOVBQZX      54(R10)(CX*1), DX
+	VMOVD        (SI)(DX*4), X10
+	MOVBQZX      55(R10)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X10, X10
+	MOVBQZX      56(R10)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X10, X10
+	MOVBQZX      57(R10)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	KMOVD        436(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y11
+	VPSUBB       Y9, Y10, K1, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z9
+	VMOVDQA64    Y0, Y10
+	MOVBQZX      50(R8)(CX*2), DX
+	VMOVD        (SI)(DX*4), X10
+	MOVBQZX      51(R8)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X10, X10
+	MOVBQZX      52(R8)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X10, X10
+	MOVBQZX      53(R8)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	MOVBQZX      54(R8)(CX*2), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      55(R8)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      56(R8)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      57(R8)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y10, Y10
+	KMOVD        408(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y4
+	VPSUBB       Y10, Y11, K1, Y4
+	VMOVDQA64    Y0, Y10
+	MOVBQZX      50(R10)(CX*2), DX
+	VMOVD        (SI)(DX*4), X10
+	MOVBQZX      51(R10)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X10, X10
+	MOVBQZX      52(R10)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X10, X10
+	MOVBQZX      53(R10)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	MOVBQZX      54(R10)(CX*2), DX
+	VMOVD        (SI)(DX*4), X11
+	MOVBQZX      55(R10)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X11, X11
+	MOVBQZX      56(R10)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X11, X11
+	MOVBQZX      57(R10)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	KMOVD        440(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y12
+	VPSUBB       Y10, Y11, K1, Y12
+	VINSERTI64X4 $0x01, Y12, Z4, Z10
+	VMOVDQA64    Y0, Y11
+	MOVBQZX      50(R8)(DI*1), DX
+	VMOVD        (SI)(DX*4), X11
+	MOVBQZX      51(R8)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X11, X11
+	MOVBQZX      52(R8)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X11, X11
+	MOVBQZX      53(R8)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	MOVBQZX      54(R8)(DI*1), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      55(R8)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      56(R8)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      57(R8)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y11, Y11
+	KMOVD        412(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y4
+	VPSUBB       Y11, Y12, K1, Y4
+	VMOVDQA64    Y0, Y11
+	MOVBQZX      50(R10)(DI*1), DX
+	VMOVD        (SI)(DX*4), X11
+	MOVBQZX      51(R10)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X11, X11
+	MOVBQZX      52(R10)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X11, X11
+	MOVBQZX      53(R10)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	MOVBQZX      54(R10)(DI*1), DX
+	VMOVD        (SI)(DX*4), X12
+	MOVBQZX      55(R10)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X12, X12
+	MOVBQZX      56(R10)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X12, X12
+	MOVBQZX      57(R10)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	KMOVD        444(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y13
+	VPSUBB       Y11, Y12, K1, Y13
+	VINSERTI64X4 $0x01, Y13, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, 3072(BX)
+	VMOVDQU32    Z11, 3328(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 3136(BX)
+	VMOVDQU32    Z5, 3392(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 3200(BX)
+	VMOVDQU32    Z6, 3456(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 3264(BX)
+	VMOVDQU32    Z3, 3520(BX)
+	VMOVDQA64    Y0, Y3
+	MOVBQZX      58(AX), DX
+	VMOVD        (SI)(DX*4), X3
+	MOVBQZX      59(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X3, X3
+	MOVBQZX      60(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X3, X3
+	MOVBQZX      61(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVBQZX      62(AX), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      63(AX), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      64(AX), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      65(AX), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y3, Y3
+	KMOVD        448(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y4
+	VPSUBB       Y3, Y5, K1, Y4
+	VMOVDQA64    Y0, Y3
+	MOVBQZX      58(R9), DX
+	VMOVD        (SI)(DX*4), X3
+	MOVBQZX      59(R9), DX
+	VPINSRD      $0x01, (SI)(DX*4), X3, X3
+	MOVBQZX      60(R9), DX
+	VPINSRD      $0x02, (SI)(DX*4), X3, X3
+	MOVBQZX      61(R9), DX
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVBQZX      62(R9), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      63(R9), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      64(R9), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      65(R9), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	KMOVD        480(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y6
+	VPSUBB       Y3, Y5, K1, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z3
+	VMOVDQA64    Y0, Y5
+	MOVBQZX      58(AX)(CX*1), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      59(AX)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      60(AX)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      61(AX)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVBQZX      62(AX)(CX*1), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      63(AX)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      64(AX)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      65(AX)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	KMOVD        452(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y4
+	VPSUBB       Y5, Y6, K1, Y4
+	VMOVDQA64    Y0, Y5
+	MOVBQZX      58(R9)(CX*1), DX
+	VMOVD        (SI)(DX*4), X5
+	MOVBQZX      59(R9)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVBQZX      60(R9)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	MOVBQZX      61(R9)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVBQZX      62(R9)(CX*1), DX
+	VMOVD        (SI)(DX*4), X6
+	MOVBQZX      63(R9)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X6, X6
+	MOVBQZX      64(R9)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X6, X6
+	MOVBQZX      65(R9)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	KMOVD        484(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y7
+	VPSUBB       Y5, Y6, K1, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z5
+	VMOVDQA64    Y0, Y6
+	MOVBQZX      58(AX)(CX*2), DX
+	VMOVD        (SI)(DX*4), X6
+	MOVBQZX      59(AX)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X6, X6
+	MOVBQZX      60(AX)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X6, X6
+	MOVBQZX      61(AX)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	MOVBQZX      62(AX)(CX*2), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      63(AX)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      64(AX)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      65(AX)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y6, Y6
+	KMOVD        456(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y4
+	VPSUBB       Y6, Y7, K1, Y4
+	VMOVDQA64    Y0, Y6
+	MOVBQZX      58(R9)(CX*2), DX
+	VMOVD        (SI)(DX*4), X6
+	MOVBQZX      59(R9)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X6, X6
+	MOVBQZX      60(R9)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X6, X6
+	MOVBQZX      61(R9)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	MOVBQZX      62(R9)(CX*2), DX
+	VMOVD        (SI)(DX*4), X7
+	MOVBQZX      63(R9)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X7, X7
+	MOVBQZX      64(R9)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X7, X7
+	MOVBQZX      65(R9)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	KMOVD        488(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y8
+	VPSUBB       Y6, Y7, K1, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z6
+	VMOVDQA64    Y0, Y7
+	MOVBQZX      58(AX)(DI*1), DX
+	VMOVD        (SI)(DX*4), X7
+	MOVBQZX      59(AX)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X7, X7
+	MOVBQZX      60(AX)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X7, X7
+	MOVBQZX      61(AX)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	MOVBQZX      62(AX)(DI*1), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      63(AX)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      64(AX)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      65(AX)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y7, Y7
+	KMOVD        460(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y4
+	VPSUBB       Y7, Y8, K1, Y4
+	VMOVDQA64    Y0, Y7
+	MOVBQZX      58(R9)(DI*1), DX
+	VMOVD        (SI)(DX*4), X7
+	MOVBQZX      59(R9)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X7, X7
+	MOVBQZX      60(R9)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X7, X7
+	MOVBQZX      61(R9)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	MOVBQZX      62(R9)(DI*1), DX
+	VMOVD        (SI)(DX*4), X8
+	MOVBQZX      63(R9)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X8, X8
+	MOVBQZX      64(R9)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X8, X8
+	MOVBQZX      65(R9)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	KMOVD        492(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y9
+	VPSUBB       Y7, Y8, K1, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z7
+	VMOVDQA64    Y0, Y8
+	MOVBQZX      58(R8), DX
+	VMOVD        (SI)(DX*4), X8
+	MOVBQZX      59(R8), DX
+	VPINSRD      $0x01, (SI)(DX*4), X8, X8
+	MOVBQZX      60(R8), DX
+	VPINSRD      $0x02, (SI)(DX*4), X8, X8
+	MOVBQZX      61(R8), DX
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	MOVBQZX      62(R8), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      63(R8), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      64(R8), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      65(R8), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y8, Y8
+	KMOVD        464(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y4
+	VPSUBB       Y8, Y9, K1, Y4
+	VMOVDQA64    Y0, Y8
+	MOVBQZX      58(R10), DX
+	VMOVD        (SI)(DX*4), X8
+	MOVBQZX      59(R10), DX
+	VPINSRD      $0x01, (SI)(DX*4), X8, X8
+	MOVBQZX      60(R10), DX
+	VPINSRD      $0x02, (SI)(DX*4), X8, X8
+	MOVBQZX      61(R10), DX
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	MOVBQZX      62(R10), DX
+	VMOVD        (SI)(DX*4), X9
+	MOVBQZX      63(R10), DX
+	VPINSRD      $0x01, (SI)(DX*4), X9, X9
+	MOVBQZX      64(R10), DX
+	VPINSRD      $0x02, (SI)(DX*4), X9, X9
+	MOVBQZX      65(R10), DX
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	KMOVD        496(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y10
+	VPSUBB       Y8, Y9, K1, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z8
+	VMOVDQA64    Y0, Y9
+	MOVBQZX      58(R8)(CX*1), DX
+	VMOVD        (SI)(DX*4), X9
+	MOVBQZX      59(R8)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X9, X9
+	MOVBQZX      60(R8)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X9, X9
+	MOVBQZX      61(R8)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	MOVBQZX      62(R8)(CX*1), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      63(R8)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      64(R8)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      65(R8)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y9, Y9
+	KMOVD        468(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y4
+	VPSUBB       Y9, Y10, K1, Y4
+	VMOVDQA64    Y0, Y9
+	MOVBQZX      58(R10)(CX*1), DX
+	VMOVD        (SI)(DX*4), X9
+	MOVBQZX      59(R10)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X9, X9
+	MOVBQZX      60(R10)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X9, X9
+	MOVBQZX      61(R10)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	MOVBQZX      62(R10)(CX*1), DX
+	VMOVD        (SI)(DX*4), X10
+	MOVBQZX      63(R10)(CX*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X10, X10
+	MOVBQZX      64(R10)(CX*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X10, X10
+	MOVBQZX      65(R10)(CX*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	KMOVD        500(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y11
+	VPSUBB       Y9, Y10, K1, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z9
+	VMOVDQA64    Y0, Y10
+	MOVBQZX      58(R8)(CX*2), DX
+	VMOVD        (SI)(DX*4), X10
+	MOVBQZX      59(R8)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X10, X10
+	MOVBQZX      60(R8)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X10, X10
+	MOVBQZX      61(R8)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	MOVBQZX      62(R8)(CX*2), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      63(R8)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      64(R8)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      65(R8)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y10, Y10
+	KMOVD        472(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y4
+	VPSUBB       Y10, Y11, K1, Y4
+	VMOVDQA64    Y0, Y10
+	MOVBQZX      58(R10)(CX*2), DX
+	VMOVD        (SI)(DX*4), X10
+	MOVBQZX      59(R10)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X10, X10
+	MOVBQZX      60(R10)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X10, X10
+	MOVBQZX      61(R10)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	MOVBQZX      62(R10)(CX*2), DX
+	VMOVD        (SI)(DX*4), X11
+	MOVBQZX      63(R10)(CX*2), DX
+	VPINSRD      $0x01, (SI)(DX*4), X11, X11
+	MOVBQZX      64(R10)(CX*2), DX
+	VPINSRD      $0x02, (SI)(DX*4), X11, X11
+	MOVBQZX      65(R10)(CX*2), DX
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	KMOVD        504(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y12
+	VPSUBB       Y10, Y11, K1, Y12
+	VINSERTI64X4 $0x01, Y12, Z4, Z10
+	VMOVDQA64    Y0, Y11
+	MOVBQZX      58(R8)(DI*1), DX
+	VMOVD        (SI)(DX*4), X11
+	MOVBQZX      59(R8)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X11, X11
+	MOVBQZX      60(R8)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X11, X11
+	MOVBQZX      61(R8)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	MOVBQZX      62(R8)(DI*1), DX
+	VMOVD        (SI)(DX*4), X4
+	MOVBQZX      63(R8)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVBQZX      64(R8)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	MOVBQZX      65(R8)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y11, Y11
+	KMOVD        476(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y4
+	VPSUBB       Y11, Y12, K1, Y4
+	VMOVDQA64    Y0, Y11
+	MOVBQZX      58(R10)(DI*1), DX
+	VMOVD        (SI)(DX*4), X11
+	MOVBQZX      59(R10)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X11, X11
+	MOVBQZX      60(R10)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X11, X11
+	MOVBQZX      61(R10)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	MOVBQZX      62(R10)(DI*1), DX
+	VMOVD        (SI)(DX*4), X12
+	MOVBQZX      63(R10)(DI*1), DX
+	VPINSRD      $0x01, (SI)(DX*4), X12, X12
+	MOVBQZX      64(R10)(DI*1), DX
+	VPINSRD      $0x02, (SI)(DX*4), X12, X12
+	MOVBQZX      65(R10)(DI*1), DX
+	VPINSRD      $0x03, (SI)(DX*4), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	KMOVD        508(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y13
+	VPSUBB       Y11, Y12, K1, Y13
+	VINSERTI64X4 $0x01, Y13, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, 3584(BX)
+	VMOVDQU32    Z11, 3840(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 3648(BX)
+	VMOVDQU32    Z5, 3904(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 3712(BX)
+	VMOVDQU32    Z6, 3968(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 3776(BX)
+	VMOVDQU32    Z3, 4032(BX)
+	ADDQ         $0x00000062, AX
+	ADDQ         $0x00000062, R8
+	ADDQ         $0x00000062, R9
+	ADDQ         $0x00000062, R10
+	ADDQ         $0x00001440, BX
+	DECQ         512(SP)
+	JMP          packX16IQ3_XXS_loop
+
+packX16IQ3_XXS_done:
+	VZEROUPPER
+	RET
+
+// func packX16IQ2_XS(w *byte, ws int, nb int, dst *byte, grid *uint64)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, MMX+
+TEXT ·packX16IQ2_XS(SB), NOSPLIT, $528-40
+	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVQ         dst+24(FP), BX
+	MOVQ         grid+32(FP), SI
+	VPXORD       Z0, Z0, Z0
+	LEAQ         (CX)(CX*2), DI
+	LEAQ         (AX)(CX*4), R8
+	LEAQ         (R8)(CX*4), R9
+	LEAQ         (R9)(CX*4), R10
+	MOVQ         DX, 512(SP)
+	MOVQ         CX, DX
+	SHLQ         $0x04, DX
+	ADDQ         AX, DX
+	VMOVDQU64    packpermlo<>+0(SB), Z1
+	VMOVDQU64    packpermhi<>+0(SB), Z2
+	VPBROADCASTD CX, Z3
+	VPMULLD      iota16<>+0(SB), Z3, Z3
+	MOVQ         DX, 520(SP)
+
+packX16IQ2_XS_loop:
+	CMPQ         512(SP), $0x00
+	JE           packX16IQ2_XS_done
+	MOVQ         520(SP), DX
+	PREFETCHT0   (DX)
+	PREFETCHT0   64(DX)
+	PREFETCHT0   128(DX)
+	PREFETCHT0   192(DX)
+	PREFETCHT0   256(DX)
+	PREFETCHT0   320(DX)
+	PREFETCHT0   384(DX)
+	PREFETCHT0   448(DX)
+	PREFETCHT0   512(DX)
+	PREFETCHT0   576(DX)
+	PREFETCHT0   640(DX)
+	PREFETCHT0   704(DX)
+	PREFETCHT0   768(DX)
+	PREFETCHT0   832(DX)
+	PREFETCHT0   896(DX)
+	PREFETCHT0   960(DX)
+	PREFETCHT0   1024(DX)
+	PREFETCHT0   1088(DX)
+	PREFETCHT0   1152(DX)
+	ADDQ         $0x000004a0, DX
+	MOVQ         DX, 520(SP)
+	VPBROADCASTD CX, Z3
+	VPMULLD      iota16<>+0(SB), Z3, Z3
+	MOVL         $0x0000ffff, DX
+	KMOVW        DX, K1
+	VMOVDQA64    Z0, Z5
+	VPGATHERDD   2(AX)(Z3*1), K1, Z5
+	MOVL         $0x0000ffff, DX
+	KMOVW        DX, K1
+	VMOVDQA64    Z0, Z6
+	VPGATHERDD   6(AX)(Z3*1), K1, Z6
+	VPSRLD       $0x09, Z5, Z7
+	MOVL         $0x0000007f, DX
+	VPBROADCASTD DX, Z8
+	VPANDD       Z8, Z7, Z7
+	VPSRLD       $0x11, Z5, Z5
+	MOVL         $0x00007f00, DX
+	VPBROADCASTD DX, Z8
+	VPANDD       Z8, Z5, Z5
+	VPORD        Z5, Z7, Z7
+	VPSRLD       $0x01, Z6, Z5
+	MOVL         $0x7f000000, DX
+	VPBROADCASTD DX, Z8
+	VPANDD       Z8, Z5, Z5
+	VPORD        Z5, Z7, Z7
+	VPSLLD       $0x07, Z6, Z5
+	MOVL         $0x007f0000, DX
+	VPBROADCASTD DX, Z6
+	VPTERNLOGD   $0xf8, Z6, Z5, Z7
+	VPSRLD       $0x04, Z7, Z5
+	VPXORD       Z7, Z5, Z5
+	VPSRLD       $0x02, Z5, Z6
+	VPXORD       Z6, Z5, Z5
+	VPSRLD       $0x01, Z5, Z6
+	VPXORD       Z6, Z5, Z5
+	VPSLLD       $0x07, Z5, Z5
+	MOVL         $0x80808080, DX
+	VPBROADCASTD DX, Z6
+	VPTERNLOGD   $0xf8, Z6, Z5, Z7
+	VMOVDQU32    Z7, (SP)
+	MOVL         $0x0000ffff, DX
+	KMOVW        DX, K1
+	VMOVDQA64    Z0, Z5
+	VPGATHERDD   10(AX)(Z3*1), K1, Z5
+	MOVL         $0x0000ffff, DX
+	KMOVW        DX, K1
+	VMOVDQA64    Z0, Z6
+	VPGATHERDD   14(AX)(Z3*1), K1, Z6
+	VPSRLD       $0x09, Z5, Z7
+	MOVL         $0x0000007f, DX
+	VPBROADCASTD DX, Z8
+	VPANDD       Z8, Z7, Z7
+	VPSRLD       $0x11, Z5, Z5
+	MOVL         $0x00007f00, DX
+	VPBROADCASTD DX, Z8
+	VPANDD       Z8, Z5, Z5
+	VPORD        Z5, Z7, Z7
+	VPSRLD       $0x01, Z6, Z5
+	MOVL         $0x7f000000, DX
+	VPBROADCASTD DX, Z8
+	VPANDD       Z8, Z5, Z5
+	VPORD        Z5, Z7, Z7
+	VPSLLD       $0x07, Z6, Z5
+	MOVL         $0x007f0000, DX
+	VPBROADCASTD DX, Z6
+	VPTERNLOGD   $0xf8, Z6, Z5, Z7
+	VPSRLD       $0x04, Z7, Z5
+	VPXORD       Z7, Z5, Z5
+	VPSRLD       $0x02, Z5, Z6
+	VPXORD       Z6, Z5, Z5
+	VPSRLD       $0x01, Z5, Z6
+	VPXORD       Z6, Z5, Z5
+	VPSLLD       $0x07, Z5, Z5
+	MOVL         $0x80808080, DX
+	VPBROADCASTD DX, Z6
+	VPTERNLOGD   $0xf8, Z6, Z5, Z7
+	VMOVDQU32    Z7, 64(SP)
+	MOVL         $0x0000ffff, DX
+	KMOVW        DX, K1
+	VMOVDQA64    Z0, Z5
+	VPGATHERDD   18(AX)(Z3*1), K1, Z5
+	MOVL         $0x0000ffff, DX
+	KMOVW        DX, K1
+	VMOVDQA64    Z0, Z6
+	VPGATHERDD   22(AX)(Z3*1), K1, Z6
+	VPSRLD       $0x09, Z5, Z7
+	MOVL         $0x0000007f, DX
+	VPBROADCASTD DX, Z8
+	VPANDD       Z8, Z7, Z7
+	VPSRLD       $0x11, Z5, Z5
+	MOVL         $0x00007f00, DX
+	VPBROADCASTD DX, Z8
+	VPANDD       Z8, Z5, Z5
+	VPORD        Z5, Z7, Z7
+	VPSRLD       $0x01, Z6, Z5
+	MOVL         $0x7f000000, DX
+	VPBROADCASTD DX, Z8
+	VPANDD       Z8, Z5, Z5
+	VPORD        Z5, Z7, Z7
+	VPSLLD       $0x07, Z6, Z5
+	MOVL         $0x007f0000, DX
+	VPBROADCASTD DX, Z6
+	VPTERNLOGD   $0xf8, Z6, Z5, Z7
+	VPSRLD       $0x04, Z7, Z5
+	VPXORD       Z7, Z5, Z5
+	VPSRLD       $0x02, Z5, Z6
+	VPXORD       Z6, Z5, Z5
+	VPSRLD       $0x01, Z5, Z6
+	VPXORD       Z6, Z5, Z5
+	VPSLLD       $0x07, Z5, Z5
+	MOVL         $0x80808080, DX
+	VPBROADCASTD DX, Z6
+	VPTERNLOGD   $0xf8, Z6, Z5, Z7
+	VMOVDQU32    Z7, 128(SP)
+	MOVL         $0x0000ffff, DX
+	KMOVW        DX, K1
+	VMOVDQA64    Z0, Z5
+	VPGATHERDD   26(AX)(Z3*1), K1, Z5
+	MOVL         $0x0000ffff, DX
+	KMOVW        DX, K1
+	VMOVDQA64    Z0, Z6
+	VPGATHERDD   30(AX)(Z3*1), K1, Z6
+	VPSRLD       $0x09, Z5, Z7
+	MOVL         $0x0000007f, DX
+	VPBROADCASTD DX, Z8
+	VPANDD       Z8, Z7, Z7
+	VPSRLD       $0x11, Z5, Z5
+	MOVL         $0x00007f00, DX
+	VPBROADCASTD DX, Z8
+	VPANDD       Z8, Z5, Z5
+	VPORD        Z5, Z7, Z7
+	VPSRLD       $0x01, Z6, Z5
+	MOVL         $0x7f000000, DX
+	VPBROADCASTD DX, Z8
+	VPANDD       Z8, Z5, Z5
+	VPORD        Z5, Z7, Z7
+	VPSLLD       $0x07, Z6, Z5
+	MOVL         $0x007f0000, DX
+	VPBROADCASTD DX, Z6
+	VPTERNLOGD   $0xf8, Z6, Z5, Z7
+	VPSRLD       $0x04, Z7, Z5
+	VPXORD       Z7, Z5, Z5
+	VPSRLD       $0x02, Z5, Z6
+	VPXORD       Z6, Z5, Z5
+	VPSRLD       $0x01, Z5, Z6
+	VPXORD       Z6, Z5, Z5
+	VPSLLD       $0x07, Z5, Z5
+	MOVL         $0x80808080, DX
+	VPBROADCASTD DX, Z6
+	VPTERNLOGD   $0xf8, Z6, Z5, Z7
+	VMOVDQU32    Z7, 192(SP)
+	MOVL         $0x0000ffff, DX
+	KMOVW        DX, K1
+	VMOVDQA64    Z0, Z5
+	VPGATHERDD   34(AX)(Z3*1), K1, Z5
+	MOVL         $0x0000ffff, DX
+	KMOVW        DX, K1
+	VMOVDQA64    Z0, Z6
+	VPGATHERDD   38(AX)(Z3*1), K1, Z6
+	VPSRLD       $0x09, Z5, Z7
+	MOVL         $0x0000007f, DX
+	VPBROADCASTD DX, Z8
+	VPANDD       Z8, Z7, Z7
+	VPSRLD       $0x11, Z5, Z5
+	MOVL         $0x00007f00, DX
+	VPBROADCASTD DX, Z8
+	VPANDD       Z8, Z5, Z5
+	VPORD        Z5, Z7, Z7
+	VPSRLD       $0x01, Z6, Z5
+	MOVL         $0x7f000000, DX
+	VPBROADCASTD DX, Z8
+	VPANDD       Z8, Z5, Z5
+	VPORD        Z5, Z7, Z7
+	VPSLLD       $0x07, Z6, Z5
+	MOVL         $0x007f0000, DX
+	VPBROADCASTD DX, Z6
+	VPTERNLOGD   $0xf8, Z6, Z5, Z7
+	VPSRLD       $0x04, Z7, Z5
+	VPXORD       Z7, Z5, Z5
+	VPSRLD       $0x02, Z5, Z6
+	VPXORD       Z6, Z5, Z5
+	VPSRLD       $0x01, Z5, Z6
+	VPXORD       Z6, Z5, Z5
+	VPSLLD       $0x07, Z5, Z5
+	MOVL         $0x80808080, DX
+	VPBROADCASTD DX, Z6
+	VPTERNLOGD   $0xf8, Z6, Z5, Z7
+	VMOVDQU32    Z7, 256(SP)
+	MOVL         $0x0000ffff, DX
+	KMOVW        DX, K1
+	VMOVDQA64    Z0, Z5
+	VPGATHERDD   42(AX)(Z3*1), K1, Z5
+	MOVL         $0x0000ffff, DX
+	KMOVW        DX, K1
+	VMOVDQA64    Z0, Z6
+	VPGATHERDD   46(AX)(Z3*1), K1, Z6
+	VPSRLD       $0x09, Z5, Z7
+	MOVL         $0x0000007f, DX
+	VPBROADCASTD DX, Z8
+	VPANDD       Z8, Z7, Z7
+	VPSRLD       $0x11, Z5, Z5
+	MOVL         $0x00007f00, DX
+	VPBROADCASTD DX, Z8
+	VPANDD       Z8, Z5, Z5
+	VPORD        Z5, Z7, Z7
+	VPSRLD       $0x01, Z6, Z5
+	MOVL         $0x7f000000, DX
+	VPBROADCASTD DX, Z8
+	VPANDD       Z8, Z5, Z5
+	VPORD        Z5, Z7, Z7
+	VPSLLD       $0x07, Z6, Z5
+	MOVL         $0x007f0000, DX
+	VPBROADCASTD DX, Z6
+	VPTERNLOGD   $0xf8, Z6, Z5, Z7
+	VPSRLD       $0x04, Z7, Z5
+	VPXORD       Z7, Z5, Z5
+	VPSRLD       $0x02, Z5, Z6
+	VPXORD       Z6, Z5, Z5
+	VPSRLD       $0x01, Z5, Z6
+	VPXORD       Z6, Z5, Z5
+	VPSLLD       $0x07, Z5, Z5
+	MOVL         $0x80808080, DX
+	VPBROADCASTD DX, Z6
+	VPTERNLOGD   $0xf8, Z6, Z5, Z7
+	VMOVDQU32    Z7, 320(SP)
+	MOVL         $0x0000ffff, DX
+	KMOVW        DX, K1
+	VMOVDQA64    Z0, Z5
+	VPGATHERDD   50(AX)(Z3*1), K1, Z5
+	MOVL         $0x0000ffff, DX
+	KMOVW        DX, K1
+	VMOVDQA64    Z0, Z6
+	VPGATHERDD   54(AX)(Z3*1), K1, Z6
+	VPSRLD       $0x09, Z5, Z7
+	MOVL         $0x0000007f, DX
+	VPBROADCASTD DX, Z8
+	VPANDD       Z8, Z7, Z7
+	VPSRLD       $0x11, Z5, Z5
+	MOVL         $0x00007f00, DX
+	VPBROADCASTD DX, Z8
+	VPANDD       Z8, Z5, Z5
+	VPORD        Z5, Z7, Z7
+	VPSRLD       $0x01, Z6, Z5
+	MOVL         $0x7f000000, DX
+	VPBROADCASTD DX, Z8
+	VPANDD       Z8, Z5, Z5
+	VPORD        Z5, Z7, Z7
+	VPSLLD       $0x07, Z6, Z5
+	MOVL         $0x007f0000, DX
+	VPBROADCASTD DX, Z6
+	VPTERNLOGD   $0xf8, Z6, Z5, Z7
+	VPSRLD       $0x04, Z7, Z5
+	VPXORD       Z7, Z5, Z5
+	VPSRLD       $0x02, Z5, Z6
+	VPXORD       Z6, Z5, Z5
+	VPSRLD       $0x01, Z5, Z6
+	VPXORD       Z6, Z5, Z5
+	VPSLLD       $0x07, Z5, Z5
+	MOVL         $0x80808080, DX
+	VPBROADCASTD DX, Z6
+	VPTERNLOGD   $0xf8, Z6, Z5, Z7
+	VMOVDQU32    Z7, 384(SP)
+	MOVL         $0x0000ffff, DX
+	KMOVW        DX, K1
+	VMOVDQA64    Z0, Z5
+	VPGATHERDD   58(AX)(Z3*1), K1, Z5
+	MOVL         $0x0000ffff, DX
+	KMOVW        DX, K1
+	VMOVDQA64    Z0, Z6
+	VPGATHERDD   62(AX)(Z3*1), K1, Z6
+	VPSRLD       $0x09, Z5, Z7
+	MOVL         $0x0000007f, DX
+	VPBROADCASTD DX, Z8
+	VPANDD       Z8, Z7, Z7
+	VPSRLD       $0x11, Z5, Z5
+	MOVL         $0x00007f00, DX
+	VPBROADCASTD DX, Z8
+	VPANDD       Z8, Z5, Z5
+	VPORD        Z5, Z7, Z7
+	VPSRLD       $0x01, Z6, Z5
+	MOVL         $0x7f000000, DX
+	VPBROADCASTD DX, Z8
+	VPANDD       Z8, Z5, Z5
+	VPORD        Z5, Z7, Z7
+	VPSLLD       $0x07, Z6, Z5
+	MOVL         $0x007f0000, DX
+	VPBROADCASTD DX, Z6
+	VPTERNLOGD   $0xf8, Z6, Z5, Z7
+	VPSRLD       $0x04, Z7, Z5
+	VPXORD       Z7, Z5, Z5
+	VPSRLD       $0x02, Z5, Z6
+	VPXORD       Z6, Z5, Z5
+	VPSRLD       $0x01, Z5, Z6
+	VPXORD       Z6, Z5, Z5
+	VPSLLD       $0x07, Z5, Z5
+	MOVL         $0x80808080, DX
+	VPBROADCASTD DX, Z6
+	VPTERNLOGD   $0xf8, Z6, Z5, Z7
+	VMOVDQU32    Z7, 448(SP)
+	MOVL         $0x0000ffff, DX
+	KMOVW        DX, K1
+	VMOVDQA64    Z0, Z5
+	VPGATHERDD   66(AX)(Z3*1), K1, Z5
+	VPSRLD       $0x00, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4096(BX)
+	VPSRLD       $0x04, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4160(BX)
+	VPSRLD       $0x08, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4224(BX)
+	VPSRLD       $0x0c, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4288(BX)
+	VPSRLD       $0x10, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4352(BX)
+	VPSRLD       $0x14, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4416(BX)
+	VPSRLD       $0x18, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4480(BX)
+	VPSRLD       $0x1c, Z5, Z5
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z6
+	VPANDD       Z6, Z5, Z5
+	VPADDD       Z5, Z5, Z5
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z6
+	VPADDD       Z6, Z5, Z5
+	VMOVDQU32    Z5, 4544(BX)
+	MOVL         $0x0000ffff, DX
+	KMOVW        DX, K1
+	VMOVDQA64    Z0, Z5
+	VPGATHERDD   70(AX)(Z3*1), K1, Z5
+	VPSRLD       $0x00, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4608(BX)
+	VPSRLD       $0x04, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4672(BX)
+	VPSRLD       $0x08, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4736(BX)
+	VPSRLD       $0x0c, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4800(BX)
+	VPSRLD       $0x10, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4864(BX)
+	VPSRLD       $0x14, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4928(BX)
+	VPSRLD       $0x18, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4992(BX)
+	VPSRLD       $0x1c, Z5, Z5
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z6
+	VPANDD       Z6, Z5, Z5
+	VPADDD       Z5, Z5, Z5
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z6
+	VPADDD       Z6, Z5, Z5
+	VMOVDQU32    Z5, 5056(BX)
+	MOVL         $0x0000ffff, DX
+	KMOVW        DX, K1
+	VMOVDQA64    Z0, Z5
+	VPGATHERDD   (AX)(Z3*1), K1, Z5
+	VPMOVDW      Z5, Y3
+	VCVTPH2PS    Y3, Z3
+	MOVL         $0x3e000000, DX
+	VPBROADCASTD DX, Z5
+	VMULPS       Z5, Z3, Z3
+	VMOVUPS      Z3, 5120(BX)
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      2(AX), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X3
+	MOVWQZX      4(AX), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X3, X3
+	MOVWQZX      6(AX), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      8(AX), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y3, Y3
+	KMOVD        (SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y4
+	VPSUBB       Y3, Y5, K1, Y4
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      2(R9), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X3
+	MOVWQZX      4(R9), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X3, X3
+	MOVWQZX      6(R9), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X5
+	MOVWQZX      8(R9), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	KMOVD        32(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y6
+	VPSUBB       Y3, Y5, K1, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z3
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      2(AX)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X5
+	MOVWQZX      4(AX)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	MOVWQZX      6(AX)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      8(AX)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	KMOVD        4(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y4
+	VPSUBB       Y5, Y6, K1, Y4
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      2(R9)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X5
+	MOVWQZX      4(R9)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	MOVWQZX      6(R9)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X6
+	MOVWQZX      8(R9)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	KMOVD        36(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y7
+	VPSUBB       Y5, Y6, K1, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z5
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      2(AX)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X6
+	MOVWQZX      4(AX)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	MOVWQZX      6(AX)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      8(AX)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y6, Y6
+	KMOVD        8(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y4
+	VPSUBB       Y6, Y7, K1, Y4
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      2(R9)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X6
+	MOVWQZX      4(R9)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	MOVWQZX      6(R9)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      8(R9)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	KMOVD        40(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y8
+	VPSUBB       Y6, Y7, K1, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z6
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      2(AX)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      4(AX)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	MOVWQZX      6(AX)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      8(AX)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y7, Y7
+	KMOVD        12(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y4
+	VPSUBB       Y7, Y8, K1, Y4
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      2(R9)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      4(R9)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	MOVWQZX      6(R9)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      8(R9)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	KMOVD        44(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y9
+	VPSUBB       Y7, Y8, K1, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z7
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      2(R8), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      4(R8), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	MOVWQZX      6(R8), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      8(R8), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y8, Y8
+	KMOVD        16(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y4
+	VPSUBB       Y8, Y9, K1, Y4
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      2(R10), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      4(R10), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	MOVWQZX      6(R10), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      8(R10), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	KMOVD        48(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y10
+	VPSUBB       Y8, Y9, K1, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z8
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      2(R8)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      4(R8)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	MOVWQZX      6(R8)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      8(R8)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y9, Y9
+	KMOVD        20(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y4
+	VPSUBB       Y9, Y10, K1, Y4
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      2(R10)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      4(R10)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	MOVWQZX      6(R10)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X10
+	MOVWQZX      8(R10)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	KMOVD        52(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y11
+	VPSUBB       Y9, Y10, K1, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z9
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      2(R8)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X10
+	MOVWQZX      4(R8)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	MOVWQZX      6(R8)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      8(R8)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y10, Y10
+	KMOVD        24(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y4
+	VPSUBB       Y10, Y11, K1, Y4
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      2(R10)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X10
+	MOVWQZX      4(R10)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	MOVWQZX      6(R10)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X11
+	MOVWQZX      8(R10)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	KMOVD        56(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y12
+	VPSUBB       Y10, Y11, K1, Y12
+	VINSERTI64X4 $0x01, Y12, Z4, Z10
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      2(R8)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X11
+	MOVWQZX      4(R8)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	MOVWQZX      6(R8)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      8(R8)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y11, Y11
+	KMOVD        28(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y4
+	VPSUBB       Y11, Y12, K1, Y4
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      2(R10)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X11
+	MOVWQZX      4(R10)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	MOVWQZX      6(R10)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X12
+	MOVWQZX      8(R10)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	KMOVD        60(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y13
+	VPSUBB       Y11, Y12, K1, Y13
+	VINSERTI64X4 $0x01, Y13, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, (BX)
+	VMOVDQU32    Z11, 256(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 64(BX)
+	VMOVDQU32    Z5, 320(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 128(BX)
+	VMOVDQU32    Z6, 384(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 192(BX)
+	VMOVDQU32    Z3, 448(BX)
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      10(AX), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X3
+	MOVWQZX      12(AX), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X3, X3
+	MOVWQZX      14(AX), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      16(AX), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y3, Y3
+	KMOVD        64(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y4
+	VPSUBB       Y3, Y5, K1, Y4
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      10(R9), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X3
+	MOVWQZX      12(R9), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X3, X3
+	MOVWQZX      14(R9), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X5
+	MOVWQZX      16(R9), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	KMOVD        96(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y6
+	VPSUBB       Y3, Y5, K1, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z3
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      10(AX)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X5
+	MOVWQZX      12(AX)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	MOVWQZX      14(AX)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      16(AX)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	KMOVD        68(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y4
+	VPSUBB       Y5, Y6, K1, Y4
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      10(R9)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X5
+	MOVWQZX      12(R9)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	MOVWQZX      14(R9)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X6
+	MOVWQZX      16(R9)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	KMOVD        100(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y7
+	VPSUBB       Y5, Y6, K1, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z5
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      10(AX)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X6
+	MOVWQZX      12(AX)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	MOVWQZX      14(AX)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      16(AX)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y6, Y6
+	KMOVD        72(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y4
+	VPSUBB       Y6, Y7, K1, Y4
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      10(R9)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X6
+	MOVWQZX      12(R9)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	MOVWQZX      14(R9)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      16(R9)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	KMOVD        104(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y8
+	VPSUBB       Y6, Y7, K1, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z6
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      10(AX)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      12(AX)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	MOVWQZX      14(AX)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      16(AX)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y7, Y7
+	KMOVD        76(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y4
+	VPSUBB       Y7, Y8, K1, Y4
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      10(R9)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      12(R9)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	MOVWQZX      14(R9)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      16(R9)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	KMOVD        108(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y9
+	VPSUBB       Y7, Y8, K1, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z7
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      10(R8), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      12(R8), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	MOVWQZX      14(R8), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      16(R8), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y8, Y8
+	KMOVD        80(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y4
+	VPSUBB       Y8, Y9, K1, Y4
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      10(R10), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      12(R10), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	MOVWQZX      14(R10), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      16(R10), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	KMOVD        112(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y10
+	VPSUBB       Y8, Y9, K1, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z8
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      10(R8)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      12(R8)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	MOVWQZX      14(R8)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      16(R8)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y9, Y9
+	KMOVD        84(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y4
+	VPSUBB       Y9, Y10, K1, Y4
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      10(R10)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      12(R10)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	MOVWQZX      14(R10)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X10
+	MOVWQZX      16(R10)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	KMOVD        116(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y11
+	VPSUBB       Y9, Y10, K1, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z9
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      10(R8)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X10
+	MOVWQZX      12(R8)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	MOVWQZX      14(R8)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      16(R8)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y10, Y10
+	KMOVD        88(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y4
+	VPSUBB       Y10, Y11, K1, Y4
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      10(R10)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X10
+	MOVWQZX      12(R10)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	MOVWQZX      14(R10)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X11
+	MOVWQZX      16(R10)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	KMOVD        120(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y12
+	VPSUBB       Y10, Y11, K1, Y12
+	VINSERTI64X4 $0x01, Y12, Z4, Z10
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      10(R8)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X11
+	MOVWQZX      12(R8)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	MOVWQZX      14(R8)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      16(R8)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y11, Y11
+	KMOVD        92(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y4
+	VPSUBB       Y11, Y12, K1, Y4
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      10(R10)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X11
+	MOVWQZX      12(R10)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	MOVWQZX      14(R10)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X12
+	MOVWQZX      16(R10)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	KMOVD        124(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y13
+	VPSUBB       Y11, Y12, K1, Y13
+	VINSERTI64X4 $0x01, Y13, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, 512(BX)
+	VMOVDQU32    Z11, 768(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 576(BX)
+	VMOVDQU32    Z5, 832(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 640(BX)
+	VMOVDQU32    Z6, 896(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 704(BX)
+	VMOVDQU32    Z3, 960(BX)
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      18(AX), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X3
+	MOVWQZX      20(AX), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X3, X3
+	MOVWQZX      22(AX), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      24(AX), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y3, Y3
+	KMOVD        128(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y4
+	VPSUBB       Y3, Y5, K1, Y4
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      18(R9), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X3
+	MOVWQZX      20(R9), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X3, X3
+	MOVWQZX      22(R9), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X5
+	MOVWQZX      24(R9), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	KMOVD        160(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y6
+	VPSUBB       Y3, Y5, K1, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z3
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      18(AX)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X5
+	MOVWQZX      20(AX)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	MOVWQZX      22(AX)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      24(AX)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	KMOVD        132(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y4
+	VPSUBB       Y5, Y6, K1, Y4
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      18(R9)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X5
+	MOVWQZX      20(R9)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	MOVWQZX      22(R9)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X6
+	MOVWQZX      24(R9)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	KMOVD        164(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y7
+	VPSUBB       Y5, Y6, K1, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z5
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      18(AX)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X6
+	MOVWQZX      20(AX)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	MOVWQZX      22(AX)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      24(AX)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y6, Y6
+	KMOVD        136(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y4
+	VPSUBB       Y6, Y7, K1, Y4
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      18(R9)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X6
+	MOVWQZX      20(R9)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	MOVWQZX      22(R9)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      24(R9)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	KMOVD        168(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y8
+	VPSUBB       Y6, Y7, K1, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z6
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      18(AX)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      20(AX)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	MOVWQZX      22(AX)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      24(AX)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y7, Y7
+	KMOVD        140(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y4
+	VPSUBB       Y7, Y8, K1, Y4
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      18(R9)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      20(R9)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	MOVWQZX      22(R9)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      24(R9)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	KMOVD        172(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y9
+	VPSUBB       Y7, Y8, K1, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z7
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      18(R8), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      20(R8), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	MOVWQZX      22(R8), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      24(R8), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y8, Y8
+	KMOVD        144(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y4
+	VPSUBB       Y8, Y9, K1, Y4
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      18(R10), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      20(R10), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	MOVWQZX      22(R10), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      24(R10), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	KMOVD        176(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y10
+	VPSUBB       Y8, Y9, K1, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z8
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      18(R8)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      20(R8)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	MOVWQZX      22(R8)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      24(R8)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y9, Y9
+	KMOVD        148(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y4
+	VPSUBB       Y9, Y10, K1, Y4
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      18(R10)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      20(R10)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	MOVWQZX      22(R10)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X10
+	MOVWQZX      24(R10)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	KMOVD        180(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y11
+	VPSUBB       Y9, Y10, K1, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z9
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      18(R8)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X10
+	MOVWQZX      20(R8)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	MOVWQZX      22(R8)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      24(R8)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y10, Y10
+	KMOVD        152(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y4
+	VPSUBB       Y10, Y11, K1, Y4
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      18(R10)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X10
+	MOVWQZX      20(R10)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	MOVWQZX      22(R10)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X11
+	MOVWQZX      24(R10)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	KMOVD        184(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y12
+	VPSUBB       Y10, Y11, K1, Y12
+	VINSERTI64X4 $0x01, Y12, Z4, Z10
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      18(R8)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X11
+	MOVWQZX      20(R8)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	MOVWQZX      22(R8)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      24(R8)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y11, Y11
+	KMOVD        156(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y4
+	VPSUBB       Y11, Y12, K1, Y4
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      18(R10)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X11
+	MOVWQZX      20(R10)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	MOVWQZX      22(R10)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X12
+	MOVWQZX      24(R10)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	KMOVD        188(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y13
+	VPSUBB       Y11, Y12, K1, Y13
+	VINSERTI64X4 $0x01, Y13, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, 1024(BX)
+	VMOVDQU32    Z11, 1280(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 1088(BX)
+	VMOVDQU32    Z5, 1344(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 1152(BX)
+	VMOVDQU32    Z6, 1408(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 1216(BX)
+	VMOVDQU32    Z3, 1472(BX)
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      26(AX), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X3
+	MOVWQZX      28(AX), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X3, X3
+	MOVWQZX      30(AX), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      32(AX), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y3, Y3
+	KMOVD        192(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y4
+	VPSUBB       Y3, Y5, K1, Y4
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      26(R9), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X3
+	MOVWQZX      28(R9), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X3, X3
+	MOVWQZX      30(R9), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X5
+	MOVWQZX      32(R9), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	KMOVD        224(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y6
+	VPSUBB       Y3, Y5, K1, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z3
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      26(AX)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X5
+	MOVWQZX      28(AX)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	MOVWQZX      30(AX)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      32(AX)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	KMOVD        196(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y4
+	VPSUBB       Y5, Y6, K1, Y4
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      26(R9)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X5
+	MOVWQZX      28(R9)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	MOVWQZX      30(R9)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X6
+	MOVWQZX      32(R9)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	KMOVD        228(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y7
+	VPSUBB       Y5, Y6, K1, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z5
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      26(AX)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X6
+	MOVWQZX      28(AX)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	MOVWQZX      30(AX)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      32(AX)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y6, Y6
+	KMOVD        200(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y4
+	VPSUBB       Y6, Y7, K1, Y4
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      26(R9)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X6
+	MOVWQZX      28(R9)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	MOVWQZX      30(R9)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      32(R9)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	KMOVD        232(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y8
+	VPSUBB       Y6, Y7, K1, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z6
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      26(AX)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      28(AX)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	MOVWQZX      30(AX)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      32(AX)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y7, Y7
+	KMOVD        204(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y4
+	VPSUBB       Y7, Y8, K1, Y4
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      26(R9)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      28(R9)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	MOVWQZX      30(R9)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      32(R9)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	KMOVD        236(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y9
+	VPSUBB       Y7, Y8, K1, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z7
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      26(R8), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      28(R8), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	MOVWQZX      30(R8), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      32(R8), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y8, Y8
+	KMOVD        208(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y4
+	VPSUBB       Y8, Y9, K1, Y4
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      26(R10), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      28(R10), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	MOVWQZX      30(R10), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      32(R10), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	KMOVD        240(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y10
+	VPSUBB       Y8, Y9, K1, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z8
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      26(R8)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      28(R8)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	MOVWQZX      30(R8)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      32(R8)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y9, Y9
+	KMOVD        212(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y4
+	VPSUBB       Y9, Y10, K1, Y4
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      26(R10)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      28(R10)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	MOVWQZX      30(R10)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X10
+	MOVWQZX      32(R10)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	KMOVD        244(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y11
+	VPSUBB       Y9, Y10, K1, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z9
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      26(R8)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X10
+	MOVWQZX      28(R8)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	MOVWQZX      30(R8)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      32(R8)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y10, Y10
+	KMOVD        216(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y4
+	VPSUBB       Y10, Y11, K1, Y4
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      26(R10)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X10
+	MOVWQZX      28(R10)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	MOVWQZX      30(R10)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X11
+	MOVWQZX      32(R10)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	KMOVD        248(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y12
+	VPSUBB       Y10, Y11, K1, Y12
+	VINSERTI64X4 $0x01, Y12, Z4, Z10
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      26(R8)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X11
+	MOVWQZX      28(R8)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	MOVWQZX      30(R8)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      32(R8)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y11, Y11
+	KMOVD        220(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y4
+	VPSUBB       Y11, Y12, K1, Y4
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      26(R10)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X11
+	MOVWQZX      28(R10)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	MOVWQZX      30(R10)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X12
+	MOVWQZX      32(R10)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	KMOVD        252(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y13
+	VPSUBB       Y11, Y12, K1, Y13
+	VINSERTI64X4 $0x01, Y13, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, 1536(BX)
+	VMOVDQU32    Z11, 1792(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 1600(BX)
+	VMOVDQU32    Z5, 1856(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 1664(BX)
+	VMOVDQU32    Z6, 1920(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 1728(BX)
+	VMOVDQU32    Z3, 1984(BX)
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      34(AX), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X3
+	MOVWQZX      36(AX), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X3, X3
+	MOVWQZX      38(AX), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      40(AX), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y3, Y3
+	KMOVD        256(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y4
+	VPSUBB       Y3, Y5, K1, Y4
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      34(R9), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X3
+	MOVWQZX      36(R9), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X3, X3
+	MOVWQZX      38(R9), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X5
+	MOVWQZX      40(R9), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	KMOVD        288(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y6
+	VPSUBB       Y3, Y5, K1, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z3
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      34(AX)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X5
+	MOVWQZX      36(AX)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	MOVWQZX      38(AX)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      40(AX)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	KMOVD        260(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y4
+	VPSUBB       Y5, Y6, K1, Y4
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      34(R9)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X5
+	MOVWQZX      36(R9)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	MOVWQZX      38(R9)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X6
+	MOVWQZX      40(R9)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	KMOVD        292(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y7
+	VPSUBB       Y5, Y6, K1, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z5
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      34(AX)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X6
+	MOVWQZX      36(AX)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	MOVWQZX      38(AX)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      40(AX)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y6, Y6
+	KMOVD        264(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y4
+	VPSUBB       Y6, Y7, K1, Y4
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      34(R9)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X6
+	MOVWQZX      36(R9)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	MOVWQZX      38(R9)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      40(R9)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	KMOVD        296(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y8
+	VPSUBB       Y6, Y7, K1, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z6
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      34(AX)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      36(AX)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	MOVWQZX      38(AX)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      40(AX)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y7, Y7
+	KMOVD        268(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y4
+	VPSUBB       Y7, Y8, K1, Y4
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      34(R9)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      36(R9)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	MOVWQZX      38(R9)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      40(R9)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	KMOVD        300(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y9
+	VPSUBB       Y7, Y8, K1, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z7
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      34(R8), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      36(R8), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	MOVWQZX      38(R8), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      40(R8), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y8, Y8
+	KMOVD        272(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y4
+	VPSUBB       Y8, Y9, K1, Y4
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      34(R10), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      36(R10), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	MOVWQZX      38(R10), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      40(R10), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	KMOVD        304(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y10
+	VPSUBB       Y8, Y9, K1, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z8
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      34(R8)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      36(R8)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	MOVWQZX      38(R8)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      40(R8)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y9, Y9
+	KMOVD        276(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y4
+	VPSUBB       Y9, Y10, K1, Y4
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      34(R10)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      36(R10)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	MOVWQZX      38(R10)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X10
+	MOVWQZX      40(R10)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	KMOVD        308(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y11
+	VPSUBB       Y9, Y10, K1, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z9
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      34(R8)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X10
+	MOVWQZX      36(R8)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	MOVWQZX      38(R8)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      40(R8)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y10, Y10
+	KMOVD        280(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y4
+	VPSUBB       Y10, Y11, K1, Y4
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      34(R10)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X10
+	MOVWQZX      36(R10)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	MOVWQZX      38(R10)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X11
+	MOVWQZX      40(R10)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	KMOVD        312(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y12
+	VPSUBB       Y10, Y11, K1, Y12
+	VINSERTI64X4 $0x01, Y12, Z4, Z10
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      34(R8)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X11
+	MOVWQZX      36(R8)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	MOVWQZX      38(R8)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      40(R8)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y11, Y11
+	KMOVD        284(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y4
+	VPSUBB       Y11, Y12, K1, Y4
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      34(R10)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X11
+	MOVWQZX      36(R10)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	MOVWQZX      38(R10)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X12
+	MOVWQZX      40(R10)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	KMOVD        316(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y13
+	VPSUBB       Y11, Y12, K1, Y13
+	VINSERTI64X4 $0x01, Y13, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, 2048(BX)
+	VMOVDQU32    Z11, 2304(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 2112(BX)
+	VMOVDQU32    Z5, 2368(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 2176(BX)
+	VMOVDQU32    Z6, 2432(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 2240(BX)
+	VMOVDQU32    Z3, 2496(BX)
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      42(AX), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X3
+	MOVWQZX      44(AX), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X3, X3
+	MOVWQZX      46(AX), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      48(AX), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y3, Y3
+	KMOVD        320(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y4
+	VPSUBB       Y3, Y5, K1, Y4
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      42(R9), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X3
+	MOVWQZX      44(R9), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X3, X3
+	MOVWQZX      46(R9), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X5
+	MOVWQZX      48(R9), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	KMOVD        352(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y6
+	VPSUBB       Y3, Y5, K1, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z3
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      42(AX)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X5
+	MOVWQZX      44(AX)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	MOVWQZX      46(AX)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      48(AX)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	KMOVD        324(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y4
+	VPSUBB       Y5, Y6, K1, Y4
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      42(R9)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X5
+	MOVWQZX      44(R9)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	MOVWQZX      46(R9)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X6
+	MOVWQZX      48(R9)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	KMOVD        356(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y7
+	VPSUBB       Y5, Y6, K1, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z5
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      42(AX)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X6
+	MOVWQZX      44(AX)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	MOVWQZX      46(AX)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      48(AX)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y6, Y6
+	KMOVD        328(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y4
+	VPSUBB       Y6, Y7, K1, Y4
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      42(R9)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X6
+	MOVWQZX      44(R9)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	MOVWQZX      46(R9)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      48(R9)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	KMOVD        360(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y8
+	VPSUBB       Y6, Y7, K1, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z6
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      42(AX)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      44(AX)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	MOVWQZX      46(AX)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      48(AX)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y7, Y7
+	KMOVD        332(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y4
+	VPSUBB       Y7, Y8, K1, Y4
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      42(R9)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      44(R9)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	MOVWQZX      46(R9)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      48(R9)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	KMOVD        364(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y9
+	VPSUBB       Y7, Y8, K1, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z7
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      42(R8), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      44(R8), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	MOVWQZX      46(R8), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      48(R8), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y8, Y8
+	KMOVD        336(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y4
+	VPSUBB       Y8, Y9, K1, Y4
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      42(R10), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      44(R10), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	MOVWQZX      46(R10), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      48(R10), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	KMOVD        368(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y10
+	VPSUBB       Y8, Y9, K1, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z8
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      42(R8)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      44(R8)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	MOVWQZX      46(R8)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      48(R8)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y9, Y9
+	KMOVD        340(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y4
+	VPSUBB       Y9, Y10, K1, Y4
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      42(R10)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      44(R10)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	MOVWQZX      46(R10)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X10
+	MOVWQZX      48(R10)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	KMOVD        372(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y11
+	VPSUBB       Y9, Y10, K1, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z9
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      42(R8)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X10
+	MOVWQZX      44(R8)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	MOVWQZX      46(R8)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      48(R8)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y10, Y10
+	KMOVD        344(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y4
+	VPSUBB       Y10, Y11, K1, Y4
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      42(R10)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X10
+	MOVWQZX      44(R10)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	MOVWQZX      46(R10)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X11
+	MOVWQZX      48(R10)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	KMOVD        376(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y12
+	VPSUBB       Y10, Y11, K1, Y12
+	VINSERTI64X4 $0x01, Y12, Z4, Z10
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      42(R8)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X11
+	MOVWQZX      44(R8)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	MOVWQZX      46(R8)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      48(R8)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y11, Y11
+	KMOVD        348(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y4
+	VPSUBB       Y11, Y12, K1, Y4
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      42(R10)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X11
+	MOVWQZX      44(R10)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	MOVWQZX      46(R10)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X12
+	MOVWQZX      48(R10)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	KMOVD        380(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y13
+	VPSUBB       Y11, Y12, K1, Y13
+	VINSERTI64X4 $0x01, Y13, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, 2560(BX)
+	VMOVDQU32    Z11, 2816(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 2624(BX)
+	VMOVDQU32    Z5, 2880(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 2688(BX)
+	VMOVDQU32    Z6, 2944(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 2752(BX)
+	VMOVDQU32    Z3, 3008(BX)
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      50(AX), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X3
+	MOVWQZX      52(AX), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X3, X3
+	MOVWQZX      54(AX), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      56(AX), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y3, Y3
+	KMOVD        384(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y4
+	VPSUBB       Y3, Y5, K1, Y4
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      50(R9), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X3
+	MOVWQZX      52(R9), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X3, X3
+	MOVWQZX      54(R9), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X5
+	MOVWQZX      56(R9), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	KMOVD        416(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y6
+	VPSUBB       Y3, Y5, K1, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z3
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      50(AX)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X5
+	MOVWQZX      52(AX)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	MOVWQZX      54(AX)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      56(AX)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	KMOVD        388(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y4
+	VPSUBB       Y5, Y6, K1, Y4
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      50(R9)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X5
+	MOVWQZX      52(R9)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	MOVWQZX      54(R9)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X6
+	MOVWQZX      56(R9)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	KMOVD        420(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y7
+	VPSUBB       Y5, Y6, K1, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z5
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      50(AX)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X6
+	MOVWQZX      52(AX)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	MOVWQZX      54(AX)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      56(AX)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y6, Y6
+	KMOVD        392(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y4
+	VPSUBB       Y6, Y7, K1, Y4
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      50(R9)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X6
+	MOVWQZX      52(R9)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	MOVWQZX      54(R9)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      56(R9)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	KMOVD        424(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y8
+	VPSUBB       Y6, Y7, K1, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z6
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      50(AX)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      52(AX)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	MOVWQZX      54(AX)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      56(AX)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y7, Y7
+	KMOVD        396(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y4
+	VPSUBB       Y7, Y8, K1, Y4
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      50(R9)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      52(R9)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	MOVWQZX      54(R9)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      56(R9)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	KMOVD        428(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y9
+	VPSUBB       Y7, Y8, K1, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z7
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      50(R8), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      52(R8), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	MOVWQZX      54(R8), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      56(R8), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y8, Y8
+	KMOVD        400(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y4
+	VPSUBB       Y8, Y9, K1, Y4
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      50(R10), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      52(R10), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	MOVWQZX      54(R10), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      56(R10), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	KMOVD        432(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y10
+	VPSUBB       Y8, Y9, K1, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z8
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      50(R8)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      52(R8)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	MOVWQZX      54(R8)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      56(R8)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y9, Y9
+	KMOVD        404(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y4
+	VPSUBB       Y9, Y10, K1, Y4
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      50(R10)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      52(R10)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	MOVWQZX      54(R10)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X10
+	MOVWQZX      56(R10)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	KMOVD        436(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y11
+	VPSUBB       Y9, Y10, K1, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z9
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      50(R8)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X10
+	MOVWQZX      52(R8)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	MOVWQZX      54(R8)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      56(R8)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y10, Y10
+	KMOVD        408(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y4
+	VPSUBB       Y10, Y11, K1, Y4
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      50(R10)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X10
+	MOVWQZX      52(R10)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	MOVWQZX      54(R10)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X11
+	MOVWQZX      56(R10)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	KMOVD        440(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y12
+	VPSUBB       Y10, Y11, K1, Y12
+	VINSERTI64X4 $0x01, Y12, Z4, Z10
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      50(R8)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X11
+	MOVWQZX      52(R8)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	MOVWQZX      54(R8)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      56(R8)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y11, Y11
+	KMOVD        412(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y4
+	VPSUBB       Y11, Y12, K1, Y4
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      50(R10)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X11
+	MOVWQZX      52(R10)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	MOVWQZX      54(R10)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X12
+	MOVWQZX      56(R10)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	KMOVD        444(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y13
+	VPSUBB       Y11, Y12, K1, Y13
+	VINSERTI64X4 $0x01, Y13, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, 3072(BX)
+	VMOVDQU32    Z11, 3328(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 3136(BX)
+	VMOVDQU32    Z5, 3392(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 3200(BX)
+	VMOVDQU32    Z6, 3456(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 3264(BX)
+	VMOVDQU32    Z3, 3520(BX)
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      58(AX), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X3
+	MOVWQZX      60(AX), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X3, X3
+	MOVWQZX      62(AX), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      64(AX), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y3, Y3
+	KMOVD        448(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y4
+	VPSUBB       Y3, Y5, K1, Y4
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      58(R9), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X3
+	MOVWQZX      60(R9), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X3, X3
+	MOVWQZX      62(R9), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X5
+	MOVWQZX      64(R9), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	KMOVD        480(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y6
+	VPSUBB       Y3, Y5, K1, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z3
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      58(AX)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X5
+	MOVWQZX      60(AX)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	MOVWQZX      62(AX)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      64(AX)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	KMOVD        452(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y4
+	VPSUBB       Y5, Y6, K1, Y4
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      58(R9)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X5
+	MOVWQZX      60(R9)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	MOVWQZX      62(R9)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X6
+	MOVWQZX      64(R9)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	KMOVD        484(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y7
+	VPSUBB       Y5, Y6, K1, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z5
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      58(AX)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X6
+	MOVWQZX      60(AX)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	MOVWQZX      62(AX)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      64(AX)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y6, Y6
+	KMOVD        456(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y4
+	VPSUBB       Y6, Y7, K1, Y4
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      58(R9)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X6
+	MOVWQZX      60(R9)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	MOVWQZX      62(R9)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      64(R9)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	KMOVD        488(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y8
+	VPSUBB       Y6, Y7, K1, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z6
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      58(AX)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      60(AX)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	MOVWQZX      62(AX)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      64(AX)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y7, Y7
+	KMOVD        460(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y4
+	VPSUBB       Y7, Y8, K1, Y4
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      58(R9)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      60(R9)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	MOVWQZX      62(R9)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      64(R9)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	KMOVD        492(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y9
+	VPSUBB       Y7, Y8, K1, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z7
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      58(R8), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      60(R8), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	MOVWQZX      62(R8), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      64(R8), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y8, Y8
+	KMOVD        464(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y4
+	VPSUBB       Y8, Y9, K1, Y4
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      58(R10), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      60(R10), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	MOVWQZX      62(R10), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      64(R10), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	KMOVD        496(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y10
+	VPSUBB       Y8, Y9, K1, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z8
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      58(R8)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      60(R8)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	MOVWQZX      62(R8)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      64(R8)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y9, Y9
+	KMOVD        468(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y4
+	VPSUBB       Y9, Y10, K1, Y4
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      58(R10)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      60(R10)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	MOVWQZX      62(R10)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X10
+	MOVWQZX      64(R10)(CX*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	KMOVD        500(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y11
+	VPSUBB       Y9, Y10, K1, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z9
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      58(R8)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X10
+	MOVWQZX      60(R8)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	MOVWQZX      62(R8)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      64(R8)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y10, Y10
+	KMOVD        472(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y4
+	VPSUBB       Y10, Y11, K1, Y4
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      58(R10)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X10
+	MOVWQZX      60(R10)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	MOVWQZX      62(R10)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X11
+	MOVWQZX      64(R10)(CX*2), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	KMOVD        504(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y12
+	VPSUBB       Y10, Y11, K1, Y12
+	VINSERTI64X4 $0x01, Y12, Z4, Z10
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      58(R8)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X11
+	MOVWQZX      60(R8)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	MOVWQZX      62(R8)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X4
+	MOVWQZX      64(R8)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y11, Y11
+	KMOVD        476(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y4
+	VPSUBB       Y11, Y12, K1, Y4
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      58(R10)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X11
+	MOVWQZX      60(R10)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	MOVWQZX      62(R10)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VMOVQ        (SI)(DX*8), X12
+	MOVWQZX      64(R10)(DI*1), DX
+	ANDL         $0x000001ff, DX
+	VPINSRQ      $0x01, (SI)(DX*8), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	KMOVD        508(SP), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y13
+	VPSUBB       Y11, Y12, K1, Y13
+	VINSERTI64X4 $0x01, Y13, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, 3584(BX)
+	VMOVDQU32    Z11, 3840(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 3648(BX)
+	VMOVDQU32    Z5, 3904(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 3712(BX)
+	VMOVDQU32    Z6, 3968(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 3776(BX)
+	VMOVDQU32    Z3, 4032(BX)
+	ADDQ         $0x0000004a, AX
+	ADDQ         $0x0000004a, R8
+	ADDQ         $0x0000004a, R9
+	ADDQ         $0x0000004a, R10
+	ADDQ         $0x00001440, BX
+	DECQ         512(SP)
+	JMP          packX16IQ2_XS_loop
+
+packX16IQ2_XS_done:
+	VZEROUPPER
+	RET
+
+// func packX16IQ2_S(w *byte, ws int, nb int, dst *byte, grid *uint64)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, BMI2, MMX+
+TEXT ·packX16IQ2_S(SB), NOSPLIT, $528-40
+	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVQ         dst+24(FP), BX
+	MOVQ         grid+32(FP), SI
+	VPXORD       Z0, Z0, Z0
+	LEAQ         (CX)(CX*2), DI
+	LEAQ         (AX)(CX*4), R8
+	LEAQ         (R8)(CX*4), R9
+	LEAQ         (R9)(CX*4), R10
+	MOVQ         DX, 512(SP)
+	MOVQ         CX, DX
+	SHLQ         $0x04, DX
+	ADDQ         AX, DX
+	VMOVDQU64    packpermlo<>+0(SB), Z1
+	VMOVDQU64    packpermhi<>+0(SB), Z2
+	VPBROADCASTD CX, Z3
+	VPMULLD      iota16<>+0(SB), Z3, Z3
+	MOVQ         DX, 520(SP)
+
+packX16IQ2_S_loop:
+	CMPQ         512(SP), $0x00
+	JE           packX16IQ2_S_done
+	MOVQ         520(SP), DX
+	PREFETCHT0   (DX)
+	PREFETCHT0   64(DX)
+	PREFETCHT0   128(DX)
+	PREFETCHT0   192(DX)
+	PREFETCHT0   256(DX)
+	PREFETCHT0   320(DX)
+	PREFETCHT0   384(DX)
+	PREFETCHT0   448(DX)
+	PREFETCHT0   512(DX)
+	PREFETCHT0   576(DX)
+	PREFETCHT0   640(DX)
+	PREFETCHT0   704(DX)
+	PREFETCHT0   768(DX)
+	PREFETCHT0   832(DX)
+	PREFETCHT0   896(DX)
+	PREFETCHT0   960(DX)
+	PREFETCHT0   1024(DX)
+	PREFETCHT0   1088(DX)
+	PREFETCHT0   1152(DX)
+	PREFETCHT0   1216(DX)
+	PREFETCHT0   1280(DX)
+	ADDQ         $0x00000520, DX
+	MOVQ         DX, 520(SP)
+	VPBROADCASTD CX, Z3
+	VPMULLD      iota16<>+0(SB), Z3, Z3
+	MOVL         $0x0000ffff, DX
+	KMOVW        DX, K1
+	VMOVDQA64    Z0, Z5
+	VPGATHERDD   74(AX)(Z3*1), K1, Z5
+	VPSRLD       $0x00, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4096(BX)
+	VPSRLD       $0x04, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4160(BX)
+	VPSRLD       $0x08, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4224(BX)
+	VPSRLD       $0x0c, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4288(BX)
+	VPSRLD       $0x10, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4352(BX)
+	VPSRLD       $0x14, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4416(BX)
+	VPSRLD       $0x18, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4480(BX)
+	VPSRLD       $0x1c, Z5, Z5
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z6
+	VPANDD       Z6, Z5, Z5
+	VPADDD       Z5, Z5, Z5
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z6
+	VPADDD       Z6, Z5, Z5
+	VMOVDQU32    Z5, 4544(BX)
+	MOVL         $0x0000ffff, DX
+	KMOVW        DX, K1
+	VMOVDQA64    Z0, Z5
+	VPGATHERDD   78(AX)(Z3*1), K1, Z5
+	VPSRLD       $0x00, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4608(BX)
+	VPSRLD       $0x04, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4672(BX)
+	VPSRLD       $0x08, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4736(BX)
+	VPSRLD       $0x0c, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4800(BX)
+	VPSRLD       $0x10, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4864(BX)
+	VPSRLD       $0x14, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4928(BX)
+	VPSRLD       $0x18, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4992(BX)
+	VPSRLD       $0x1c, Z5, Z5
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z6
+	VPANDD       Z6, Z5, Z5
+	VPADDD       Z5, Z5, Z5
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z6
+	VPADDD       Z6, Z5, Z5
+	VMOVDQU32    Z5, 5056(BX)
+	MOVL         $0x0000ffff, DX
+	KMOVW        DX, K1
+	VMOVDQA64    Z0, Z5
+	VPGATHERDD   (AX)(Z3*1), K1, Z5
+	VPMOVDW      Z5, Y3
+	VCVTPH2PS    Y3, Z3
+	MOVL         $0x3e000000, DX
+	VPBROADCASTD DX, Z5
+	VMULPS       Z5, Z3, Z3
+	VMOVUPS      Z3, 5120(BX)
+	MOVBQZX      66(AX), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         2(AX), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X3, X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y3, Y3
+	KMOVD        34(AX), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y4
+	VPSUBB       Y3, Y5, K1, Y4
+	MOVBQZX      66(R9), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         2(R9), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X3, X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	KMOVD        34(R9), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y6
+	VPSUBB       Y3, Y5, K1, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z3
+	MOVBQZX      66(AX)(CX*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         2(AX)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X5, X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	KMOVD        34(AX)(CX*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y4
+	VPSUBB       Y5, Y6, K1, Y4
+	MOVBQZX      66(R9)(CX*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         2(R9)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X5, X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	KMOVD        34(R9)(CX*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y7
+	VPSUBB       Y5, Y6, K1, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z5
+	MOVBQZX      66(AX)(CX*2), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         2(AX)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X6, X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y6, Y6
+	KMOVD        34(AX)(CX*2), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y4
+	VPSUBB       Y6, Y7, K1, Y4
+	MOVBQZX      66(R9)(CX*2), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         2(R9)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X6, X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	KMOVD        34(R9)(CX*2), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y8
+	VPSUBB       Y6, Y7, K1, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z6
+	MOVBQZX      66(AX)(DI*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         2(AX)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X7, X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y7, Y7
+	KMOVD        34(AX)(DI*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y4
+	VPSUBB       Y7, Y8, K1, Y4
+	MOVBQZX      66(R9)(DI*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         2(R9)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X7, X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	KMOVD        34(R9)(DI*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y9
+	VPSUBB       Y7, Y8, K1, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z7
+	MOVBQZX      66(R8), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         2(R8), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X8, X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y8, Y8
+	KMOVD        34(R8), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y4
+	VPSUBB       Y8, Y9, K1, Y4
+	MOVBQZX      66(R10), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         2(R10), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X8, X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	KMOVD        34(R10), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y10
+	VPSUBB       Y8, Y9, K1, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z8
+	MOVBQZX      66(R8)(CX*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         2(R8)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X9, X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y9, Y9
+	KMOVD        34(R8)(CX*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y4
+	VPSUBB       Y9, Y10, K1, Y4
+	MOVBQZX      66(R10)(CX*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         2(R10)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X9, X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	KMOVD        34(R10)(CX*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y11
+	VPSUBB       Y9, Y10, K1, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z9
+	MOVBQZX      66(R8)(CX*2), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         2(R8)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X10, X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y10, Y10
+	KMOVD        34(R8)(CX*2), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y4
+	VPSUBB       Y10, Y11, K1, Y4
+	MOVBQZX      66(R10)(CX*2), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         2(R10)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X10, X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	KMOVD        34(R10)(CX*2), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y12
+	VPSUBB       Y10, Y11, K1, Y12
+	VINSERTI64X4 $0x01, Y12, Z4, Z10
+	MOVBQZX      66(R8)(DI*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         2(R8)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X11, X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y11, Y11
+	KMOVD        34(R8)(DI*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y4
+	VPSUBB       Y11, Y12, K1, Y4
+	MOVBQZX      66(R10)(DI*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         2(R10)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X11, X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X12
+	VPINSRQ      $0x01, (SI)(DX*8), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	KMOVD        34(R10)(DI*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y13
+	VPSUBB       Y11, Y12, K1, Y13
+	VINSERTI64X4 $0x01, Y13, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, (BX)
+	VMOVDQU32    Z11, 256(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 64(BX)
+	VMOVDQU32    Z5, 320(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 128(BX)
+	VMOVDQU32    Z6, 384(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 192(BX)
+	VMOVDQU32    Z3, 448(BX)
+	MOVBQZX      67(AX), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         6(AX), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X3, X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y3, Y3
+	KMOVD        38(AX), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y4
+	VPSUBB       Y3, Y5, K1, Y4
+	MOVBQZX      67(R9), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         6(R9), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X3, X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	KMOVD        38(R9), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y6
+	VPSUBB       Y3, Y5, K1, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z3
+	MOVBQZX      67(AX)(CX*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         6(AX)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X5, X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	KMOVD        38(AX)(CX*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y4
+	VPSUBB       Y5, Y6, K1, Y4
+	MOVBQZX      67(R9)(CX*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         6(R9)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X5, X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	KMOVD        38(R9)(CX*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y7
+	VPSUBB       Y5, Y6, K1, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z5
+	MOVBQZX      67(AX)(CX*2), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         6(AX)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X6, X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y6, Y6
+	KMOVD        38(AX)(CX*2), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y4
+	VPSUBB       Y6, Y7, K1, Y4
+	MOVBQZX      67(R9)(CX*2), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         6(R9)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X6, X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	KMOVD        38(R9)(CX*2), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y8
+	VPSUBB       Y6, Y7, K1, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z6
+	MOVBQZX      67(AX)(DI*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         6(AX)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X7, X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y7, Y7
+	KMOVD        38(AX)(DI*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y4
+	VPSUBB       Y7, Y8, K1, Y4
+	MOVBQZX      67(R9)(DI*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         6(R9)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X7, X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	KMOVD        38(R9)(DI*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y9
+	VPSUBB       Y7, Y8, K1, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z7
+	MOVBQZX      67(R8), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         6(R8), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X8, X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y8, Y8
+	KMOVD        38(R8), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y4
+	VPSUBB       Y8, Y9, K1, Y4
+	MOVBQZX      67(R10), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         6(R10), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X8, X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	KMOVD        38(R10), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y10
+	VPSUBB       Y8, Y9, K1, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z8
+	MOVBQZX      67(R8)(CX*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         6(R8)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X9, X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y9, Y9
+	KMOVD        38(R8)(CX*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y4
+	VPSUBB       Y9, Y10, K1, Y4
+	MOVBQZX      67(R10)(CX*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         6(R10)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X9, X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	KMOVD        38(R10)(CX*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y11
+	VPSUBB       Y9, Y10, K1, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z9
+	MOVBQZX      67(R8)(CX*2), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         6(R8)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X10, X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y10, Y10
+	KMOVD        38(R8)(CX*2), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y4
+	VPSUBB       Y10, Y11, K1, Y4
+	MOVBQZX      67(R10)(CX*2), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         6(R10)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X10, X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	KMOVD        38(R10)(CX*2), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y12
+	VPSUBB       Y10, Y11, K1, Y12
+	VINSERTI64X4 $0x01, Y12, Z4, Z10
+	MOVBQZX      67(R8)(DI*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         6(R8)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X11, X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y11, Y11
+	KMOVD        38(R8)(DI*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y4
+	VPSUBB       Y11, Y12, K1, Y4
+	MOVBQZX      67(R10)(DI*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         6(R10)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X11, X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X12
+	VPINSRQ      $0x01, (SI)(DX*8), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	KMOVD        38(R10)(DI*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y13
+	VPSUBB       Y11, Y12, K1, Y13
+	VINSERTI64X4 $0x01, Y13, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, 512(BX)
+	VMOVDQU32    Z11, 768(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 576(BX)
+	VMOVDQU32    Z5, 832(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 640(BX)
+	VMOVDQU32    Z6, 896(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 704(BX)
+	VMOVDQU32    Z3, 960(BX)
+	MOVBQZX      68(AX), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         10(AX), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X3, X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y3, Y3
+	KMOVD        42(AX), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y4
+	VPSUBB       Y3, Y5, K1, Y4
+	MOVBQZX      68(R9), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         10(R9), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X3, X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	KMOVD        42(R9), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y6
+	VPSUBB       Y3, Y5, K1, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z3
+	MOVBQZX      68(AX)(CX*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         10(AX)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X5, X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	KMOVD        42(AX)(CX*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y4
+	VPSUBB       Y5, Y6, K1, Y4
+	MOVBQZX      68(R9)(CX*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         10(R9)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X5, X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	KMOVD        42(R9)(CX*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y7
+	VPSUBB       Y5, Y6, K1, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z5
+	MOVBQZX      68(AX)(CX*2), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         10(AX)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X6, X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y6, Y6
+	KMOVD        42(AX)(CX*2), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y4
+	VPSUBB       Y6, Y7, K1, Y4
+	MOVBQZX      68(R9)(CX*2), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         10(R9)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X6, X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	KMOVD        42(R9)(CX*2), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y8
+	VPSUBB       Y6, Y7, K1, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z6
+	MOVBQZX      68(AX)(DI*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         10(AX)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X7, X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y7, Y7
+	KMOVD        42(AX)(DI*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y4
+	VPSUBB       Y7, Y8, K1, Y4
+	MOVBQZX      68(R9)(DI*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         10(R9)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X7, X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	KMOVD        42(R9)(DI*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y9
+	VPSUBB       Y7, Y8, K1, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z7
+	MOVBQZX      68(R8), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         10(R8), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X8, X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y8, Y8
+	KMOVD        42(R8), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y4
+	VPSUBB       Y8, Y9, K1, Y4
+	MOVBQZX      68(R10), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         10(R10), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X8, X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	KMOVD        42(R10), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y10
+	VPSUBB       Y8, Y9, K1, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z8
+	MOVBQZX      68(R8)(CX*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         10(R8)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X9, X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y9, Y9
+	KMOVD        42(R8)(CX*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y4
+	VPSUBB       Y9, Y10, K1, Y4
+	MOVBQZX      68(R10)(CX*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         10(R10)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X9, X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	KMOVD        42(R10)(CX*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y11
+	VPSUBB       Y9, Y10, K1, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z9
+	MOVBQZX      68(R8)(CX*2), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         10(R8)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X10, X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y10, Y10
+	KMOVD        42(R8)(CX*2), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y4
+	VPSUBB       Y10, Y11, K1, Y4
+	MOVBQZX      68(R10)(CX*2), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         10(R10)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X10, X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	KMOVD        42(R10)(CX*2), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y12
+	VPSUBB       Y10, Y11, K1, Y12
+	VINSERTI64X4 $0x01, Y12, Z4, Z10
+	MOVBQZX      68(R8)(DI*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         10(R8)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X11, X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y11, Y11
+	KMOVD        42(R8)(DI*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y4
+	VPSUBB       Y11, Y12, K1, Y4
+	MOVBQZX      68(R10)(DI*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         10(R10)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X11, X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X12
+	VPINSRQ      $0x01, (SI)(DX*8), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	KMOVD        42(R10)(DI*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y13
+	VPSUBB       Y11, Y12, K1, Y13
+	VINSERTI64X4 $0x01, Y13, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, 1024(BX)
+	VMOVDQU32    Z11, 1280(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 1088(BX)
+	VMOVDQU32    Z5, 1344(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 1152(BX)
+	VMOVDQU32    Z6, 1408(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 1216(BX)
+	VMOVDQU32    Z3, 1472(BX)
+	MOVBQZX      69(AX), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         14(AX), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X3, X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y3, Y3
+	KMOVD        46(AX), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y4
+	VPSUBB       Y3, Y5, K1, Y4
+	MOVBQZX      69(R9), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         14(R9), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X3, X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	KMOVD        46(R9), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y6
+	VPSUBB       Y3, Y5, K1, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z3
+	MOVBQZX      69(AX)(CX*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         14(AX)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X5, X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	KMOVD        46(AX)(CX*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y4
+	VPSUBB       Y5, Y6, K1, Y4
+	MOVBQZX      69(R9)(CX*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         14(R9)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X5, X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	KMOVD        46(R9)(CX*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y7
+	VPSUBB       Y5, Y6, K1, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z5
+	MOVBQZX      69(AX)(CX*2), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         14(AX)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X6, X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y6, Y6
+	KMOVD        46(AX)(CX*2), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y4
+	VPSUBB       Y6, Y7, K1, Y4
+	MOVBQZX      69(R9)(CX*2), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         14(R9)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X6, X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	KMOVD        46(R9)(CX*2), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y8
+	VPSUBB       Y6, Y7, K1, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z6
+	MOVBQZX      69(AX)(DI*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         14(AX)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X7, X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y7, Y7
+	KMOVD        46(AX)(DI*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y4
+	VPSUBB       Y7, Y8, K1, Y4
+	MOVBQZX      69(R9)(DI*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         14(R9)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X7, X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	KMOVD        46(R9)(DI*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y9
+	VPSUBB       Y7, Y8, K1, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z7
+	MOVBQZX      69(R8), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         14(R8), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X8, X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y8, Y8
+	KMOVD        46(R8), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y4
+	VPSUBB       Y8, Y9, K1, Y4
+	MOVBQZX      69(R10), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         14(R10), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X8, X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	KMOVD        46(R10), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y10
+	VPSUBB       Y8, Y9, K1, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z8
+	MOVBQZX      69(R8)(CX*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         14(R8)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X9, X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y9, Y9
+	KMOVD        46(R8)(CX*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y4
+	VPSUBB       Y9, Y10, K1, Y4
+	MOVBQZX      69(R10)(CX*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         14(R10)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X9, X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	KMOVD        46(R10)(CX*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y11
+	VPSUBB       Y9, Y10, K1, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z9
+	MOVBQZX      69(R8)(CX*2), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         14(R8)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X10, X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y10, Y10
+	KMOVD        46(R8)(CX*2), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y4
+	VPSUBB       Y10, Y11, K1, Y4
+	MOVBQZX      69(R10)(CX*2), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         14(R10)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X10, X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	KMOVD        46(R10)(CX*2), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y12
+	VPSUBB       Y10, Y11, K1, Y12
+	VINSERTI64X4 $0x01, Y12, Z4, Z10
+	MOVBQZX      69(R8)(DI*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         14(R8)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X11, X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y11, Y11
+	KMOVD        46(R8)(DI*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y4
+	VPSUBB       Y11, Y12, K1, Y4
+	MOVBQZX      69(R10)(DI*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         14(R10)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X11, X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X12
+	VPINSRQ      $0x01, (SI)(DX*8), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	KMOVD        46(R10)(DI*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y13
+	VPSUBB       Y11, Y12, K1, Y13
+	VINSERTI64X4 $0x01, Y13, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, 1536(BX)
+	VMOVDQU32    Z11, 1792(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 1600(BX)
+	VMOVDQU32    Z5, 1856(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 1664(BX)
+	VMOVDQU32    Z6, 1920(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 1728(BX)
+	VMOVDQU32    Z3, 1984(BX)
+	MOVBQZX      70(AX), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         18(AX), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X3, X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y3, Y3
+	KMOVD        50(AX), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y4
+	VPSUBB       Y3, Y5, K1, Y4
+	MOVBQZX      70(R9), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         18(R9), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X3, X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	KMOVD        50(R9), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y6
+	VPSUBB       Y3, Y5, K1, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z3
+	MOVBQZX      70(AX)(CX*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         18(AX)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X5, X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	KMOVD        50(AX)(CX*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y4
+	VPSUBB       Y5, Y6, K1, Y4
+	MOVBQZX      70(R9)(CX*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         18(R9)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X5, X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	KMOVD        50(R9)(CX*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y7
+	VPSUBB       Y5, Y6, K1, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z5
+	MOVBQZX      70(AX)(CX*2), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         18(AX)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X6, X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y6, Y6
+	KMOVD        50(AX)(CX*2), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y4
+	VPSUBB       Y6, Y7, K1, Y4
+	MOVBQZX      70(R9)(CX*2), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         18(R9)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X6, X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	KMOVD        50(R9)(CX*2), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y8
+	VPSUBB       Y6, Y7, K1, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z6
+	MOVBQZX      70(AX)(DI*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         18(AX)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X7, X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y7, Y7
+	KMOVD        50(AX)(DI*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y4
+	VPSUBB       Y7, Y8, K1, Y4
+	MOVBQZX      70(R9)(DI*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         18(R9)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X7, X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	KMOVD        50(R9)(DI*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y9
+	VPSUBB       Y7, Y8, K1, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z7
+	MOVBQZX      70(R8), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         18(R8), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X8, X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y8, Y8
+	KMOVD        50(R8), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y4
+	VPSUBB       Y8, Y9, K1, Y4
+	MOVBQZX      70(R10), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         18(R10), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X8, X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	KMOVD        50(R10), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y10
+	VPSUBB       Y8, Y9, K1, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z8
+	MOVBQZX      70(R8)(CX*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         18(R8)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X9, X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y9, Y9
+	KMOVD        50(R8)(CX*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y4
+	VPSUBB       Y9, Y10, K1, Y4
+	MOVBQZX      70(R10)(CX*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         18(R10)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X9, X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	KMOVD        50(R10)(CX*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y11
+	VPSUBB       Y9, Y10, K1, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z9
+	MOVBQZX      70(R8)(CX*2), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         18(R8)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X10, X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y10, Y10
+	KMOVD        50(R8)(CX*2), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y4
+	VPSUBB       Y10, Y11, K1, Y4
+	MOVBQZX      70(R10)(CX*2), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         18(R10)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X10, X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	KMOVD        50(R10)(CX*2), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y12
+	VPSUBB       Y10, Y11, K1, Y12
+	VINSERTI64X4 $0x01, Y12, Z4, Z10
+	MOVBQZX      70(R8)(DI*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         18(R8)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X11, X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y11, Y11
+	KMOVD        50(R8)(DI*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y4
+	VPSUBB       Y11, Y12, K1, Y4
+	MOVBQZX      70(R10)(DI*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         18(R10)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X11, X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X12
+	VPINSRQ      $0x01, (SI)(DX*8), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	KMOVD        50(R10)(DI*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y13
+	VPSUBB       Y11, Y12, K1, Y13
+	VINSERTI64X4 $0x01, Y13, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, 2048(BX)
+	VMOVDQU32    Z11, 2304(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 2112(BX)
+	VMOVDQU32    Z5, 2368(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 2176(BX)
+	VMOVDQU32    Z6, 2432(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 2240(BX)
+	VMOVDQU32    Z3, 2496(BX)
+	MOVBQZX      71(AX), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         22(AX), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X3, X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y3, Y3
+	KMOVD        54(AX), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y4
+	VPSUBB       Y3, Y5, K1, Y4
+	MOVBQZX      71(R9), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         22(R9), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X3, X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	KMOVD        54(R9), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y6
+	VPSUBB       Y3, Y5, K1, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z3
+	MOVBQZX      71(AX)(CX*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         22(AX)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X5, X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	KMOVD        54(AX)(CX*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y4
+	VPSUBB       Y5, Y6, K1, Y4
+	MOVBQZX      71(R9)(CX*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         22(R9)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X5, X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	KMOVD        54(R9)(CX*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y7
+	VPSUBB       Y5, Y6, K1, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z5
+	MOVBQZX      71(AX)(CX*2), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         22(AX)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X6, X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y6, Y6
+	KMOVD        54(AX)(CX*2), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y4
+	VPSUBB       Y6, Y7, K1, Y4
+	MOVBQZX      71(R9)(CX*2), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         22(R9)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X6, X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	KMOVD        54(R9)(CX*2), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y8
+	VPSUBB       Y6, Y7, K1, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z6
+	MOVBQZX      71(AX)(DI*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         22(AX)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X7, X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y7, Y7
+	KMOVD        54(AX)(DI*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y4
+	VPSUBB       Y7, Y8, K1, Y4
+	MOVBQZX      71(R9)(DI*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         22(R9)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X7, X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	KMOVD        54(R9)(DI*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y9
+	VPSUBB       Y7, Y8, K1, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z7
+	MOVBQZX      71(R8), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         22(R8), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X8, X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y8, Y8
+	KMOVD        54(R8), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y4
+	VPSUBB       Y8, Y9, K1, Y4
+	MOVBQZX      71(R10), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         22(R10), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X8, X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	KMOVD        54(R10), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y10
+	VPSUBB       Y8, Y9, K1, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z8
+	MOVBQZX      71(R8)(CX*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         22(R8)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X9, X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y9, Y9
+	KMOVD        54(R8)(CX*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y4
+	VPSUBB       Y9, Y10, K1, Y4
+	MOVBQZX      71(R10)(CX*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         22(R10)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X9, X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	KMOVD        54(R10)(CX*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y11
+	VPSUBB       Y9, Y10, K1, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z9
+	MOVBQZX      71(R8)(CX*2), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         22(R8)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X10, X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y10, Y10
+	KMOVD        54(R8)(CX*2), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y4
+	VPSUBB       Y10, Y11, K1, Y4
+	MOVBQZX      71(R10)(CX*2), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         22(R10)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X10, X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	KMOVD        54(R10)(CX*2), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y12
+	VPSUBB       Y10, Y11, K1, Y12
+	VINSERTI64X4 $0x01, Y12, Z4, Z10
+	MOVBQZX      71(R8)(DI*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         22(R8)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X11, X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y11, Y11
+	KMOVD        54(R8)(DI*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y4
+	VPSUBB       Y11, Y12, K1, Y4
+	MOVBQZX      71(R10)(DI*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         22(R10)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X11, X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X12
+	VPINSRQ      $0x01, (SI)(DX*8), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	KMOVD        54(R10)(DI*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y13
+	VPSUBB       Y11, Y12, K1, Y13
+	VINSERTI64X4 $0x01, Y13, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, 2560(BX)
+	VMOVDQU32    Z11, 2816(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 2624(BX)
+	VMOVDQU32    Z5, 2880(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 2688(BX)
+	VMOVDQU32    Z6, 2944(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 2752(BX)
+	VMOVDQU32    Z3, 3008(BX)
+	MOVBQZX      72(AX), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         26(AX), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X3, X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y3, Y3
+	KMOVD        58(AX), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y4
+	VPSUBB       Y3, Y5, K1, Y4
+	MOVBQZX      72(R9), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         26(R9), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X3, X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	KMOVD        58(R9), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y6
+	VPSUBB       Y3, Y5, K1, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z3
+	MOVBQZX      72(AX)(CX*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         26(AX)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X5, X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	KMOVD        58(AX)(CX*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y4
+	VPSUBB       Y5, Y6, K1, Y4
+	MOVBQZX      72(R9)(CX*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         26(R9)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X5, X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	KMOVD        58(R9)(CX*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y7
+	VPSUBB       Y5, Y6, K1, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z5
+	MOVBQZX      72(AX)(CX*2), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         26(AX)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X6, X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y6, Y6
+	KMOVD        58(AX)(CX*2), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y4
+	VPSUBB       Y6, Y7, K1, Y4
+	MOVBQZX      72(R9)(CX*2), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         26(R9)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X6, X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	KMOVD        58(R9)(CX*2), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y8
+	VPSUBB       Y6, Y7, K1, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z6
+	MOVBQZX      72(AX)(DI*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         26(AX)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X7, X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y7, Y7
+	KMOVD        58(AX)(DI*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y4
+	VPSUBB       Y7, Y8, K1, Y4
+	MOVBQZX      72(R9)(DI*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         26(R9)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X7, X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	KMOVD        58(R9)(DI*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y9
+	VPSUBB       Y7, Y8, K1, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z7
+	MOVBQZX      72(R8), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         26(R8), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X8, X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y8, Y8
+	KMOVD        58(R8), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y4
+	VPSUBB       Y8, Y9, K1, Y4
+	MOVBQZX      72(R10), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         26(R10), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X8, X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	KMOVD        58(R10), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y10
+	VPSUBB       Y8, Y9, K1, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z8
+	MOVBQZX      72(R8)(CX*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         26(R8)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X9, X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y9, Y9
+	KMOVD        58(R8)(CX*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y4
+	VPSUBB       Y9, Y10, K1, Y4
+	MOVBQZX      72(R10)(CX*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         26(R10)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X9, X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	KMOVD        58(R10)(CX*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y11
+	VPSUBB       Y9, Y10, K1, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z9
+	MOVBQZX      72(R8)(CX*2), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         26(R8)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X10, X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y10, Y10
+	KMOVD        58(R8)(CX*2), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y4
+	VPSUBB       Y10, Y11, K1, Y4
+	MOVBQZX      72(R10)(CX*2), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         26(R10)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X10, X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	KMOVD        58(R10)(CX*2), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y12
+	VPSUBB       Y10, Y11, K1, Y12
+	VINSERTI64X4 $0x01, Y12, Z4, Z10
+	MOVBQZX      72(R8)(DI*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         26(R8)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X11, X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y11, Y11
+	KMOVD        58(R8)(DI*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y4
+	VPSUBB       Y11, Y12, K1, Y4
+	MOVBQZX      72(R10)(DI*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         26(R10)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X11, X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X12
+	VPINSRQ      $0x01, (SI)(DX*8), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	KMOVD        58(R10)(DI*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y13
+	VPSUBB       Y11, Y12, K1, Y13
+	VINSERTI64X4 $0x01, Y13, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, 3072(BX)
+	VMOVDQU32    Z11, 3328(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 3136(BX)
+	VMOVDQU32    Z5, 3392(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 3200(BX)
+	VMOVDQU32    Z6, 3456(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 3264(BX)
+	VMOVDQU32    Z3, 3520(BX)
+	MOVBQZX      73(AX), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         30(AX), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X3, X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y3, Y3
+	KMOVD        62(AX), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y4
+	VPSUBB       Y3, Y5, K1, Y4
+	MOVBQZX      73(R9), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         30(R9), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X3, X3
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	VPINSRQ      $0x01, (SI)(DX*8), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	KMOVD        62(R9), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y6
+	VPSUBB       Y3, Y5, K1, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z3
+	MOVBQZX      73(AX)(CX*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         30(AX)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X5, X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	KMOVD        62(AX)(CX*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y4
+	VPSUBB       Y5, Y6, K1, Y4
+	MOVBQZX      73(R9)(CX*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         30(R9)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X5, X5
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	VPINSRQ      $0x01, (SI)(DX*8), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	KMOVD        62(R9)(CX*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y7
+	VPSUBB       Y5, Y6, K1, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z5
+	MOVBQZX      73(AX)(CX*2), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         30(AX)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X6, X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y6, Y6
+	KMOVD        62(AX)(CX*2), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y4
+	VPSUBB       Y6, Y7, K1, Y4
+	MOVBQZX      73(R9)(CX*2), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         30(R9)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X6, X6
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	VPINSRQ      $0x01, (SI)(DX*8), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	KMOVD        62(R9)(CX*2), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y8
+	VPSUBB       Y6, Y7, K1, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z6
+	MOVBQZX      73(AX)(DI*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         30(AX)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X7, X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y7, Y7
+	KMOVD        62(AX)(DI*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y4
+	VPSUBB       Y7, Y8, K1, Y4
+	MOVBQZX      73(R9)(DI*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         30(R9)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X7, X7
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	VPINSRQ      $0x01, (SI)(DX*8), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	KMOVD        62(R9)(DI*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y9
+	VPSUBB       Y7, Y8, K1, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z7
+	MOVBQZX      73(R8), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         30(R8), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X8, X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y8, Y8
+	KMOVD        62(R8), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y4
+	VPSUBB       Y8, Y9, K1, Y4
+	MOVBQZX      73(R10), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         30(R10), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X8, X8
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	VPINSRQ      $0x01, (SI)(DX*8), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	KMOVD        62(R10), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y10
+	VPSUBB       Y8, Y9, K1, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z8
+	MOVBQZX      73(R8)(CX*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         30(R8)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X9, X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y9, Y9
+	KMOVD        62(R8)(CX*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y4
+	VPSUBB       Y9, Y10, K1, Y4
+	MOVBQZX      73(R10)(CX*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         30(R10)(CX*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X9, X9
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	VPINSRQ      $0x01, (SI)(DX*8), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	KMOVD        62(R10)(CX*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y11
+	VPSUBB       Y9, Y10, K1, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z9
+	MOVBQZX      73(R8)(CX*2), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         30(R8)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X10, X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y10, Y10
+	KMOVD        62(R8)(CX*2), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y4
+	VPSUBB       Y10, Y11, K1, Y4
+	MOVBQZX      73(R10)(CX*2), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         30(R10)(CX*2), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X10, X10
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	VPINSRQ      $0x01, (SI)(DX*8), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	KMOVD        62(R10)(CX*2), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y12
+	VPSUBB       Y10, Y11, K1, Y12
+	VINSERTI64X4 $0x01, Y12, Z4, Z10
+	MOVBQZX      73(R8)(DI*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         30(R8)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X11, X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X4
+	VPINSRQ      $0x01, (SI)(DX*8), X4, X4
+	VINSERTI32X4 $0x01, X4, Y11, Y11
+	KMOVD        62(R8)(DI*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y4
+	VPSUBB       Y11, Y12, K1, Y4
+	MOVBQZX      73(R10)(DI*1), DX
+	PDEPQ        iq2shi<>+0(SB), DX, DX
+	MOVL         30(R10)(DI*1), R11
+	PDEPQ        iq1slo<>+0(SB), R11, R11
+	ORQ          R11, DX
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VPINSRQ      $0x01, (SI)(R11*8), X11, X11
+	MOVWQZX      DX, R11
+	SHRQ         $0x10, DX
+	VMOVQ        (SI)(R11*8), X12
+	VPINSRQ      $0x01, (SI)(DX*8), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	KMOVD        62(R10)(DI*1), K1
+	VPBROADCASTD iqpk64<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y13
+	VPSUBB       Y11, Y12, K1, Y13
+	VINSERTI64X4 $0x01, Y13, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, 3584(BX)
+	VMOVDQU32    Z11, 3840(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 3648(BX)
+	VMOVDQU32    Z5, 3904(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 3712(BX)
+	VMOVDQU32    Z6, 3968(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 3776(BX)
+	VMOVDQU32    Z3, 4032(BX)
+	ADDQ         $0x00000052, AX
+	ADDQ         $0x00000052, R8
+	ADDQ         $0x00000052, R9
+	ADDQ         $0x00000052, R10
+	ADDQ         $0x00001440, BX
+	DECQ         512(SP)
+	JMP          packX16IQ2_S_loop
+
+packX16IQ2_S_done:
+	VZEROUPPER
+	RET
+
+// func packX16IQ3_S(w *byte, ws int, nb int, dst *byte, grid *uint32)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, BMI2, MMX+
+TEXT ·packX16IQ3_S(SB), NOSPLIT, $528-40
+	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVQ         dst+24(FP), BX
+	MOVQ         grid+32(FP), SI
+	VPXORD       Z0, Z0, Z0
+	LEAQ         (CX)(CX*2), DI
+	LEAQ         (AX)(CX*4), R8
+	LEAQ         (R8)(CX*4), R9
+	LEAQ         (R9)(CX*4), R10
+	MOVQ         DX, 512(SP)
+	MOVQ         CX, DX
+	SHLQ         $0x04, DX
+	ADDQ         AX, DX
+	VMOVDQU64    packpermlo<>+0(SB), Z1
+	VMOVDQU64    packpermhi<>+0(SB), Z2
+	VPBROADCASTD CX, Z3
+	VPMULLD      iota16<>+0(SB), Z3, Z3
+	MOVQ         DX, 520(SP)
+
+packX16IQ3_S_loop:
+	CMPQ         512(SP), $0x00
+	JE           packX16IQ3_S_done
+	MOVQ         520(SP), DX
+	PREFETCHT0   (DX)
+	PREFETCHT0   64(DX)
+	PREFETCHT0   128(DX)
+	PREFETCHT0   192(DX)
+	PREFETCHT0   256(DX)
+	PREFETCHT0   320(DX)
+	PREFETCHT0   384(DX)
+	PREFETCHT0   448(DX)
+	PREFETCHT0   512(DX)
+	PREFETCHT0   576(DX)
+	PREFETCHT0   640(DX)
+	PREFETCHT0   704(DX)
+	PREFETCHT0   768(DX)
+	PREFETCHT0   832(DX)
+	PREFETCHT0   896(DX)
+	PREFETCHT0   960(DX)
+	PREFETCHT0   1024(DX)
+	PREFETCHT0   1088(DX)
+	PREFETCHT0   1152(DX)
+	PREFETCHT0   1216(DX)
+	PREFETCHT0   1280(DX)
+	PREFETCHT0   1344(DX)
+	PREFETCHT0   1408(DX)
+	PREFETCHT0   1472(DX)
+	PREFETCHT0   1536(DX)
+	PREFETCHT0   1600(DX)
+	PREFETCHT0   1664(DX)
+	PREFETCHT0   1728(DX)
+	ADDQ         $0x000006e0, DX
+	MOVQ         DX, 520(SP)
+	VPBROADCASTD CX, Z3
+	VPMULLD      iota16<>+0(SB), Z3, Z3
+	MOVL         $0x0000ffff, DX
+	KMOVW        DX, K1
+	VMOVDQA64    Z0, Z5
+	VPGATHERDD   106(AX)(Z3*1), K1, Z5
+	VPSRLD       $0x00, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4096(BX)
+	VMOVDQU32    Z6, 4160(BX)
+	VPSRLD       $0x04, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4224(BX)
+	VMOVDQU32    Z6, 4288(BX)
+	VPSRLD       $0x08, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4352(BX)
+	VMOVDQU32    Z6, 4416(BX)
+	VPSRLD       $0x0c, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4480(BX)
+	VMOVDQU32    Z6, 4544(BX)
+	VPSRLD       $0x10, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4608(BX)
+	VMOVDQU32    Z6, 4672(BX)
+	VPSRLD       $0x14, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4736(BX)
+	VMOVDQU32    Z6, 4800(BX)
+	VPSRLD       $0x18, Z5, Z6
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z7
+	VPANDD       Z7, Z6, Z6
+	VPADDD       Z6, Z6, Z6
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z7
+	VPADDD       Z7, Z6, Z6
+	VMOVDQU32    Z6, 4864(BX)
+	VMOVDQU32    Z6, 4928(BX)
+	VPSRLD       $0x1c, Z5, Z5
+	MOVL         $0x0000000f, DX
+	VPBROADCASTD DX, Z6
+	VPANDD       Z6, Z5, Z5
+	VPADDD       Z5, Z5, Z5
+	MOVL         $0x00000001, DX
+	VPBROADCASTD DX, Z6
+	VPADDD       Z6, Z5, Z5
+	VMOVDQU32    Z5, 4992(BX)
+	VMOVDQU32    Z5, 5056(BX)
+	MOVL         $0x0000ffff, DX
+	KMOVW        DX, K1
+	VMOVDQA64    Z0, Z5
+	VPGATHERDD   (AX)(Z3*1), K1, Z5
+	VPMOVDW      Z5, Y3
+	VCVTPH2PS    Y3, Z3
+	VMOVUPS      Z3, 5120(BX)
+	MOVBQZX      66(AX), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         2(AX), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         6(AX), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X3, X3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X3, X3
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y3, Y3
+	KMOVD        74(AX), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y4
+	VPSUBB       Y3, Y5, K1, Y4
+	MOVBQZX      66(R9), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         2(R9), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         6(R9), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X3, X3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X3, X3
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X5
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	VPINSRD      $0x03, (SI)(R11*4), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	KMOVD        74(R9), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y6
+	VPSUBB       Y3, Y5, K1, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z3
+	MOVBQZX      66(AX)(CX*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         2(AX)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         6(AX)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X5, X5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X5, X5
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	KMOVD        74(AX)(CX*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y4
+	VPSUBB       Y5, Y6, K1, Y4
+	MOVBQZX      66(R9)(CX*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         2(R9)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         6(R9)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X5, X5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X5, X5
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X6
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X6, X6
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X6, X6
+	VPINSRD      $0x03, (SI)(R11*4), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	KMOVD        74(R9)(CX*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y7
+	VPSUBB       Y5, Y6, K1, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z5
+	MOVBQZX      66(AX)(CX*2), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         2(AX)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         6(AX)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X6, X6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X6, X6
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y6, Y6
+	KMOVD        74(AX)(CX*2), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y4
+	VPSUBB       Y6, Y7, K1, Y4
+	MOVBQZX      66(R9)(CX*2), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         2(R9)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         6(R9)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X6, X6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X6, X6
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X7
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X7, X7
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X7, X7
+	VPINSRD      $0x03, (SI)(R11*4), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	KMOVD        74(R9)(CX*2), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y8
+	VPSUBB       Y6, Y7, K1, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z6
+	MOVBQZX      66(AX)(DI*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         2(AX)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         6(AX)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X7, X7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X7, X7
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y7, Y7
+	KMOVD        74(AX)(DI*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y4
+	VPSUBB       Y7, Y8, K1, Y4
+	MOVBQZX      66(R9)(DI*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         2(R9)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         6(R9)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X7, X7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X7, X7
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X8
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X8, X8
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X8, X8
+	VPINSRD      $0x03, (SI)(R11*4), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	KMOVD        74(R9)(DI*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y9
+	VPSUBB       Y7, Y8, K1, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z7
+	MOVBQZX      66(R8), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         2(R8), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         6(R8), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X8, X8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X8, X8
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y8, Y8
+	KMOVD        74(R8), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y4
+	VPSUBB       Y8, Y9, K1, Y4
+	MOVBQZX      66(R10), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         2(R10), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         6(R10), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X8, X8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X8, X8
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X9
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X9, X9
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X9, X9
+	VPINSRD      $0x03, (SI)(R11*4), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	KMOVD        74(R10), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y10
+	VPSUBB       Y8, Y9, K1, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z8
+	MOVBQZX      66(R8)(CX*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         2(R8)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         6(R8)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X9, X9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X9, X9
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y9, Y9
+	KMOVD        74(R8)(CX*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y4
+	VPSUBB       Y9, Y10, K1, Y4
+	MOVBQZX      66(R10)(CX*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         2(R10)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         6(R10)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X9, X9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X9, X9
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X10
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X10, X10
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X10, X10
+	VPINSRD      $0x03, (SI)(R11*4), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	KMOVD        74(R10)(CX*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y11
+	VPSUBB       Y9, Y10, K1, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z9
+	MOVBQZX      66(R8)(CX*2), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         2(R8)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         6(R8)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X10, X10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X10, X10
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y10, Y10
+	KMOVD        74(R8)(CX*2), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y4
+	VPSUBB       Y10, Y11, K1, Y4
+	MOVBQZX      66(R10)(CX*2), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         2(R10)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         6(R10)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X10, X10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X10, X10
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X11
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X11, X11
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X11, X11
+	VPINSRD      $0x03, (SI)(R11*4), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	KMOVD        74(R10)(CX*2), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y12
+	VPSUBB       Y10, Y11, K1, Y12
+	VINSERTI64X4 $0x01, Y12, Z4, Z10
+	MOVBQZX      66(R8)(DI*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         2(R8)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         6(R8)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X11, X11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X11, X11
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y11, Y11
+	KMOVD        74(R8)(DI*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y4
+	VPSUBB       Y11, Y12, K1, Y4
+	MOVBQZX      66(R10)(DI*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         2(R10)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         6(R10)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X11, X11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X11, X11
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X12
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X12, X12
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X12, X12
+	VPINSRD      $0x03, (SI)(R11*4), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	KMOVD        74(R10)(DI*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y13
+	VPSUBB       Y11, Y12, K1, Y13
+	VINSERTI64X4 $0x01, Y13, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, (BX)
+	VMOVDQU32    Z11, 256(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 64(BX)
+	VMOVDQU32    Z5, 320(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 128(BX)
+	VMOVDQU32    Z6, 384(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 192(BX)
+	VMOVDQU32    Z3, 448(BX)
+	MOVBQZX      67(AX), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         10(AX), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         14(AX), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X3, X3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X3, X3
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y3, Y3
+	KMOVD        78(AX), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y4
+	VPSUBB       Y3, Y5, K1, Y4
+	MOVBQZX      67(R9), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         10(R9), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         14(R9), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X3, X3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X3, X3
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X5
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	VPINSRD      $0x03, (SI)(R11*4), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	KMOVD        78(R9), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y6
+	VPSUBB       Y3, Y5, K1, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z3
+	MOVBQZX      67(AX)(CX*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         10(AX)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         14(AX)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X5, X5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X5, X5
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	KMOVD        78(AX)(CX*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y4
+	VPSUBB       Y5, Y6, K1, Y4
+	MOVBQZX      67(R9)(CX*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         10(R9)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         14(R9)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X5, X5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X5, X5
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X6
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X6, X6
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X6, X6
+	VPINSRD      $0x03, (SI)(R11*4), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	KMOVD        78(R9)(CX*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y7
+	VPSUBB       Y5, Y6, K1, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z5
+	MOVBQZX      67(AX)(CX*2), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         10(AX)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         14(AX)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X6, X6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X6, X6
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y6, Y6
+	KMOVD        78(AX)(CX*2), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y4
+	VPSUBB       Y6, Y7, K1, Y4
+	MOVBQZX      67(R9)(CX*2), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         10(R9)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         14(R9)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X6, X6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X6, X6
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X7
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X7, X7
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X7, X7
+	VPINSRD      $0x03, (SI)(R11*4), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	KMOVD        78(R9)(CX*2), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y8
+	VPSUBB       Y6, Y7, K1, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z6
+	MOVBQZX      67(AX)(DI*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         10(AX)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         14(AX)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X7, X7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X7, X7
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y7, Y7
+	KMOVD        78(AX)(DI*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y4
+	VPSUBB       Y7, Y8, K1, Y4
+	MOVBQZX      67(R9)(DI*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         10(R9)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         14(R9)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X7, X7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X7, X7
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X8
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X8, X8
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X8, X8
+	VPINSRD      $0x03, (SI)(R11*4), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	KMOVD        78(R9)(DI*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y9
+	VPSUBB       Y7, Y8, K1, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z7
+	MOVBQZX      67(R8), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         10(R8), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         14(R8), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X8, X8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X8, X8
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y8, Y8
+	KMOVD        78(R8), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y4
+	VPSUBB       Y8, Y9, K1, Y4
+	MOVBQZX      67(R10), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         10(R10), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         14(R10), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X8, X8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X8, X8
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X9
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X9, X9
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X9, X9
+	VPINSRD      $0x03, (SI)(R11*4), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	KMOVD        78(R10), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y10
+	VPSUBB       Y8, Y9, K1, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z8
+	MOVBQZX      67(R8)(CX*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         10(R8)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         14(R8)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X9, X9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X9, X9
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y9, Y9
+	KMOVD        78(R8)(CX*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y4
+	VPSUBB       Y9, Y10, K1, Y4
+	MOVBQZX      67(R10)(CX*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         10(R10)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         14(R10)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X9, X9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X9, X9
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X10
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X10, X10
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X10, X10
+	VPINSRD      $0x03, (SI)(R11*4), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	KMOVD        78(R10)(CX*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y11
+	VPSUBB       Y9, Y10, K1, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z9
+	MOVBQZX      67(R8)(CX*2), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         10(R8)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         14(R8)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X10, X10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X10, X10
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y10, Y10
+	KMOVD        78(R8)(CX*2), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y4
+	VPSUBB       Y10, Y11, K1, Y4
+	MOVBQZX      67(R10)(CX*2), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         10(R10)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         14(R10)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X10, X10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X10, X10
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X11
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X11, X11
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X11, X11
+	VPINSRD      $0x03, (SI)(R11*4), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	KMOVD        78(R10)(CX*2), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y12
+	VPSUBB       Y10, Y11, K1, Y12
+	VINSERTI64X4 $0x01, Y12, Z4, Z10
+	MOVBQZX      67(R8)(DI*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         10(R8)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         14(R8)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X11, X11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X11, X11
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y11, Y11
+	KMOVD        78(R8)(DI*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y4
+	VPSUBB       Y11, Y12, K1, Y4
+	MOVBQZX      67(R10)(DI*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         10(R10)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         14(R10)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X11, X11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X11, X11
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X12
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X12, X12
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X12, X12
+	VPINSRD      $0x03, (SI)(R11*4), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	KMOVD        78(R10)(DI*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y13
+	VPSUBB       Y11, Y12, K1, Y13
+	VINSERTI64X4 $0x01, Y13, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, 512(BX)
+	VMOVDQU32    Z11, 768(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 576(BX)
+	VMOVDQU32    Z5, 832(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 640(BX)
+	VMOVDQU32    Z6, 896(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 704(BX)
+	VMOVDQU32    Z3, 960(BX)
+	MOVBQZX      68(AX), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         18(AX), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         22(AX), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X3, X3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X3, X3
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y3, Y3
+	KMOVD        82(AX), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y4
+	VPSUBB       Y3, Y5, K1, Y4
+	MOVBQZX      68(R9), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         18(R9), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         22(R9), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X3, X3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X3, X3
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X5
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	VPINSRD      $0x03, (SI)(R11*4), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	KMOVD        82(R9), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y6
+	VPSUBB       Y3, Y5, K1, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z3
+	MOVBQZX      68(AX)(CX*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         18(AX)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         22(AX)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X5, X5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X5, X5
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	KMOVD        82(AX)(CX*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y4
+	VPSUBB       Y5, Y6, K1, Y4
+	MOVBQZX      68(R9)(CX*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         18(R9)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         22(R9)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X5, X5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X5, X5
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X6
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X6, X6
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X6, X6
+	VPINSRD      $0x03, (SI)(R11*4), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	KMOVD        82(R9)(CX*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y7
+	VPSUBB       Y5, Y6, K1, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z5
+	MOVBQZX      68(AX)(CX*2), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         18(AX)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         22(AX)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X6, X6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X6, X6
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y6, Y6
+	KMOVD        82(AX)(CX*2), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y4
+	VPSUBB       Y6, Y7, K1, Y4
+	MOVBQZX      68(R9)(CX*2), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         18(R9)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         22(R9)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X6, X6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X6, X6
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X7
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X7, X7
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X7, X7
+	VPINSRD      $0x03, (SI)(R11*4), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	KMOVD        82(R9)(CX*2), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y8
+	VPSUBB       Y6, Y7, K1, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z6
+	MOVBQZX      68(AX)(DI*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         18(AX)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         22(AX)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X7, X7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X7, X7
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y7, Y7
+	KMOVD        82(AX)(DI*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y4
+	VPSUBB       Y7, Y8, K1, Y4
+	MOVBQZX      68(R9)(DI*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         18(R9)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         22(R9)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X7, X7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X7, X7
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X8
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X8, X8
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X8, X8
+	VPINSRD      $0x03, (SI)(R11*4), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	KMOVD        82(R9)(DI*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y9
+	VPSUBB       Y7, Y8, K1, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z7
+	MOVBQZX      68(R8), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         18(R8), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         22(R8), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X8, X8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X8, X8
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y8, Y8
+	KMOVD        82(R8), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y4
+	VPSUBB       Y8, Y9, K1, Y4
+	MOVBQZX      68(R10), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         18(R10), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         22(R10), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X8, X8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X8, X8
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X9
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X9, X9
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X9, X9
+	VPINSRD      $0x03, (SI)(R11*4), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	KMOVD        82(R10), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y10
+	VPSUBB       Y8, Y9, K1, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z8
+	MOVBQZX      68(R8)(CX*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         18(R8)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         22(R8)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X9, X9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X9, X9
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y9, Y9
+	KMOVD        82(R8)(CX*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y4
+	VPSUBB       Y9, Y10, K1, Y4
+	MOVBQZX      68(R10)(CX*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         18(R10)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         22(R10)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X9, X9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X9, X9
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X10
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X10, X10
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X10, X10
+	VPINSRD      $0x03, (SI)(R11*4), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	KMOVD        82(R10)(CX*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y11
+	VPSUBB       Y9, Y10, K1, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z9
+	MOVBQZX      68(R8)(CX*2), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         18(R8)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         22(R8)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X10, X10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X10, X10
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y10, Y10
+	KMOVD        82(R8)(CX*2), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y4
+	VPSUBB       Y10, Y11, K1, Y4
+	MOVBQZX      68(R10)(CX*2), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         18(R10)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         22(R10)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X10, X10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X10, X10
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X11
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X11, X11
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X11, X11
+	VPINSRD      $0x03, (SI)(R11*4), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	KMOVD        82(R10)(CX*2), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y12
+	VPSUBB       Y10, Y11, K1, Y12
+	VINSERTI64X4 $0x01, Y12, Z4, Z10
+	MOVBQZX      68(R8)(DI*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         18(R8)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         22(R8)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X11, X11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X11, X11
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y11, Y11
+	KMOVD        82(R8)(DI*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y4
+	VPSUBB       Y11, Y12, K1, Y4
+	MOVBQZX      68(R10)(DI*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         18(R10)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         22(R10)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X11, X11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X11, X11
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X12
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X12, X12
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X12, X12
+	VPINSRD      $0x03, (SI)(R11*4), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	KMOVD        82(R10)(DI*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y13
+	VPSUBB       Y11, Y12, K1, Y13
+	VINSERTI64X4 $0x01, Y13, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, 1024(BX)
+	VMOVDQU32    Z11, 1280(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 1088(BX)
+	VMOVDQU32    Z5, 1344(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 1152(BX)
+	VMOVDQU32    Z6, 1408(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 1216(BX)
+	VMOVDQU32    Z3, 1472(BX)
+	MOVBQZX      69(AX), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         26(AX), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         30(AX), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X3, X3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X3, X3
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y3, Y3
+	KMOVD        86(AX), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y4
+	VPSUBB       Y3, Y5, K1, Y4
+	MOVBQZX      69(R9), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         26(R9), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         30(R9), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X3, X3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X3, X3
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X5
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	VPINSRD      $0x03, (SI)(R11*4), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	KMOVD        86(R9), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y6
+	VPSUBB       Y3, Y5, K1, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z3
+	MOVBQZX      69(AX)(CX*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         26(AX)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         30(AX)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X5, X5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X5, X5
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	KMOVD        86(AX)(CX*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y4
+	VPSUBB       Y5, Y6, K1, Y4
+	MOVBQZX      69(R9)(CX*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         26(R9)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         30(R9)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X5, X5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X5, X5
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X6
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X6, X6
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X6, X6
+	VPINSRD      $0x03, (SI)(R11*4), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	KMOVD        86(R9)(CX*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y7
+	VPSUBB       Y5, Y6, K1, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z5
+	MOVBQZX      69(AX)(CX*2), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         26(AX)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         30(AX)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X6, X6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X6, X6
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y6, Y6
+	KMOVD        86(AX)(CX*2), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y4
+	VPSUBB       Y6, Y7, K1, Y4
+	MOVBQZX      69(R9)(CX*2), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         26(R9)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         30(R9)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X6, X6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X6, X6
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X7
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X7, X7
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X7, X7
+	VPINSRD      $0x03, (SI)(R11*4), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	KMOVD        86(R9)(CX*2), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y8
+	VPSUBB       Y6, Y7, K1, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z6
+	MOVBQZX      69(AX)(DI*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         26(AX)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         30(AX)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X7, X7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X7, X7
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y7, Y7
+	KMOVD        86(AX)(DI*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y4
+	VPSUBB       Y7, Y8, K1, Y4
+	MOVBQZX      69(R9)(DI*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         26(R9)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         30(R9)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X7, X7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X7, X7
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X8
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X8, X8
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X8, X8
+	VPINSRD      $0x03, (SI)(R11*4), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	KMOVD        86(R9)(DI*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y9
+	VPSUBB       Y7, Y8, K1, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z7
+	MOVBQZX      69(R8), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         26(R8), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         30(R8), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X8, X8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X8, X8
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y8, Y8
+	KMOVD        86(R8), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y4
+	VPSUBB       Y8, Y9, K1, Y4
+	MOVBQZX      69(R10), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         26(R10), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         30(R10), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X8, X8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X8, X8
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X9
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X9, X9
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X9, X9
+	VPINSRD      $0x03, (SI)(R11*4), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	KMOVD        86(R10), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y10
+	VPSUBB       Y8, Y9, K1, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z8
+	MOVBQZX      69(R8)(CX*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         26(R8)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         30(R8)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X9, X9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X9, X9
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y9, Y9
+	KMOVD        86(R8)(CX*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y4
+	VPSUBB       Y9, Y10, K1, Y4
+	MOVBQZX      69(R10)(CX*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         26(R10)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         30(R10)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X9, X9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X9, X9
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X10
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X10, X10
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X10, X10
+	VPINSRD      $0x03, (SI)(R11*4), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	KMOVD        86(R10)(CX*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y11
+	VPSUBB       Y9, Y10, K1, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z9
+	MOVBQZX      69(R8)(CX*2), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         26(R8)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         30(R8)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X10, X10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X10, X10
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y10, Y10
+	KMOVD        86(R8)(CX*2), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y4
+	VPSUBB       Y10, Y11, K1, Y4
+	MOVBQZX      69(R10)(CX*2), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         26(R10)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         30(R10)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X10, X10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X10, X10
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X11
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X11, X11
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X11, X11
+	VPINSRD      $0x03, (SI)(R11*4), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	KMOVD        86(R10)(CX*2), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y12
+	VPSUBB       Y10, Y11, K1, Y12
+	VINSERTI64X4 $0x01, Y12, Z4, Z10
+	MOVBQZX      69(R8)(DI*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         26(R8)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         30(R8)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X11, X11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X11, X11
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y11, Y11
+	KMOVD        86(R8)(DI*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y4
+	VPSUBB       Y11, Y12, K1, Y4
+	MOVBQZX      69(R10)(DI*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         26(R10)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         30(R10)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X11, X11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X11, X11
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X12
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X12, X12
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X12, X12
+	VPINSRD      $0x03, (SI)(R11*4), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	KMOVD        86(R10)(DI*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y13
+	VPSUBB       Y11, Y12, K1, Y13
+	VINSERTI64X4 $0x01, Y13, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, 1536(BX)
+	VMOVDQU32    Z11, 1792(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 1600(BX)
+	VMOVDQU32    Z5, 1856(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 1664(BX)
+	VMOVDQU32    Z6, 1920(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 1728(BX)
+	VMOVDQU32    Z3, 1984(BX)
+	MOVBQZX      70(AX), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         34(AX), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         38(AX), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X3, X3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X3, X3
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y3, Y3
+	KMOVD        90(AX), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y4
+	VPSUBB       Y3, Y5, K1, Y4
+	MOVBQZX      70(R9), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         34(R9), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         38(R9), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X3, X3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X3, X3
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X5
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	VPINSRD      $0x03, (SI)(R11*4), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	KMOVD        90(R9), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y6
+	VPSUBB       Y3, Y5, K1, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z3
+	MOVBQZX      70(AX)(CX*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         34(AX)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         38(AX)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X5, X5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X5, X5
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	KMOVD        90(AX)(CX*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y4
+	VPSUBB       Y5, Y6, K1, Y4
+	MOVBQZX      70(R9)(CX*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         34(R9)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         38(R9)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X5, X5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X5, X5
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X6
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X6, X6
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X6, X6
+	VPINSRD      $0x03, (SI)(R11*4), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	KMOVD        90(R9)(CX*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y7
+	VPSUBB       Y5, Y6, K1, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z5
+	MOVBQZX      70(AX)(CX*2), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         34(AX)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         38(AX)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X6, X6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X6, X6
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y6, Y6
+	KMOVD        90(AX)(CX*2), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y4
+	VPSUBB       Y6, Y7, K1, Y4
+	MOVBQZX      70(R9)(CX*2), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         34(R9)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         38(R9)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X6, X6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X6, X6
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X7
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X7, X7
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X7, X7
+	VPINSRD      $0x03, (SI)(R11*4), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	KMOVD        90(R9)(CX*2), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y8
+	VPSUBB       Y6, Y7, K1, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z6
+	MOVBQZX      70(AX)(DI*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         34(AX)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         38(AX)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X7, X7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X7, X7
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y7, Y7
+	KMOVD        90(AX)(DI*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y4
+	VPSUBB       Y7, Y8, K1, Y4
+	MOVBQZX      70(R9)(DI*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         34(R9)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         38(R9)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X7, X7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X7, X7
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X8
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X8, X8
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X8, X8
+	VPINSRD      $0x03, (SI)(R11*4), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	KMOVD        90(R9)(DI*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y9
+	VPSUBB       Y7, Y8, K1, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z7
+	MOVBQZX      70(R8), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         34(R8), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         38(R8), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X8, X8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X8, X8
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y8, Y8
+	KMOVD        90(R8), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y4
+	VPSUBB       Y8, Y9, K1, Y4
+	MOVBQZX      70(R10), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         34(R10), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         38(R10), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X8, X8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X8, X8
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X9
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X9, X9
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X9, X9
+	VPINSRD      $0x03, (SI)(R11*4), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	KMOVD        90(R10), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y10
+	VPSUBB       Y8, Y9, K1, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z8
+	MOVBQZX      70(R8)(CX*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         34(R8)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         38(R8)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X9, X9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X9, X9
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y9, Y9
+	KMOVD        90(R8)(CX*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y4
+	VPSUBB       Y9, Y10, K1, Y4
+	MOVBQZX      70(R10)(CX*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         34(R10)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         38(R10)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X9, X9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X9, X9
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X10
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X10, X10
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X10, X10
+	VPINSRD      $0x03, (SI)(R11*4), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	KMOVD        90(R10)(CX*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y11
+	VPSUBB       Y9, Y10, K1, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z9
+	MOVBQZX      70(R8)(CX*2), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         34(R8)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         38(R8)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X10, X10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X10, X10
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y10, Y10
+	KMOVD        90(R8)(CX*2), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y4
+	VPSUBB       Y10, Y11, K1, Y4
+	MOVBQZX      70(R10)(CX*2), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         34(R10)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         38(R10)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X10, X10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X10, X10
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X11
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X11, X11
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X11, X11
+	VPINSRD      $0x03, (SI)(R11*4), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	KMOVD        90(R10)(CX*2), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y12
+	VPSUBB       Y10, Y11, K1, Y12
+	VINSERTI64X4 $0x01, Y12, Z4, Z10
+	MOVBQZX      70(R8)(DI*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         34(R8)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         38(R8)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X11, X11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X11, X11
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y11, Y11
+	KMOVD        90(R8)(DI*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y4
+	VPSUBB       Y11, Y12, K1, Y4
+	MOVBQZX      70(R10)(DI*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         34(R10)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         38(R10)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X11, X11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X11, X11
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X12
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X12, X12
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X12, X12
+	VPINSRD      $0x03, (SI)(R11*4), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	KMOVD        90(R10)(DI*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y13
+	VPSUBB       Y11, Y12, K1, Y13
+	VINSERTI64X4 $0x01, Y13, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, 2048(BX)
+	VMOVDQU32    Z11, 2304(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 2112(BX)
+	VMOVDQU32    Z5, 2368(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 2176(BX)
+	VMOVDQU32    Z6, 2432(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 2240(BX)
+	VMOVDQU32    Z3, 2496(BX)
+	MOVBQZX      71(AX), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         42(AX), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         46(AX), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X3, X3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X3, X3
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y3, Y3
+	KMOVD        94(AX), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y4
+	VPSUBB       Y3, Y5, K1, Y4
+	MOVBQZX      71(R9), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         42(R9), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         46(R9), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X3, X3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X3, X3
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X5
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	VPINSRD      $0x03, (SI)(R11*4), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	KMOVD        94(R9), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y6
+	VPSUBB       Y3, Y5, K1, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z3
+	MOVBQZX      71(AX)(CX*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         42(AX)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         46(AX)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X5, X5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X5, X5
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	KMOVD        94(AX)(CX*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y4
+	VPSUBB       Y5, Y6, K1, Y4
+	MOVBQZX      71(R9)(CX*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         42(R9)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         46(R9)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X5, X5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X5, X5
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X6
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X6, X6
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X6, X6
+	VPINSRD      $0x03, (SI)(R11*4), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	KMOVD        94(R9)(CX*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y7
+	VPSUBB       Y5, Y6, K1, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z5
+	MOVBQZX      71(AX)(CX*2), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         42(AX)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         46(AX)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X6, X6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X6, X6
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y6, Y6
+	KMOVD        94(AX)(CX*2), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y4
+	VPSUBB       Y6, Y7, K1, Y4
+	MOVBQZX      71(R9)(CX*2), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         42(R9)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         46(R9)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X6, X6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X6, X6
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X7
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X7, X7
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X7, X7
+	VPINSRD      $0x03, (SI)(R11*4), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	KMOVD        94(R9)(CX*2), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y8
+	VPSUBB       Y6, Y7, K1, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z6
+	MOVBQZX      71(AX)(DI*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         42(AX)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         46(AX)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X7, X7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X7, X7
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y7, Y7
+	KMOVD        94(AX)(DI*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y4
+	VPSUBB       Y7, Y8, K1, Y4
+	MOVBQZX      71(R9)(DI*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         42(R9)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         46(R9)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X7, X7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X7, X7
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X8
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X8, X8
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X8, X8
+	VPINSRD      $0x03, (SI)(R11*4), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	KMOVD        94(R9)(DI*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y9
+	VPSUBB       Y7, Y8, K1, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z7
+	MOVBQZX      71(R8), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         42(R8), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         46(R8), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X8, X8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X8, X8
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y8, Y8
+	KMOVD        94(R8), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y4
+	VPSUBB       Y8, Y9, K1, Y4
+	MOVBQZX      71(R10), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         42(R10), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         46(R10), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X8, X8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X8, X8
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X9
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X9, X9
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X9, X9
+	VPINSRD      $0x03, (SI)(R11*4), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	KMOVD        94(R10), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y10
+	VPSUBB       Y8, Y9, K1, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z8
+	MOVBQZX      71(R8)(CX*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         42(R8)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         46(R8)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X9, X9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X9, X9
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y9, Y9
+	KMOVD        94(R8)(CX*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y4
+	VPSUBB       Y9, Y10, K1, Y4
+	MOVBQZX      71(R10)(CX*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         42(R10)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         46(R10)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X9, X9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X9, X9
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X10
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X10, X10
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X10, X10
+	VPINSRD      $0x03, (SI)(R11*4), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	KMOVD        94(R10)(CX*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y11
+	VPSUBB       Y9, Y10, K1, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z9
+	MOVBQZX      71(R8)(CX*2), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         42(R8)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         46(R8)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X10, X10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X10, X10
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y10, Y10
+	KMOVD        94(R8)(CX*2), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y4
+	VPSUBB       Y10, Y11, K1, Y4
+	MOVBQZX      71(R10)(CX*2), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         42(R10)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         46(R10)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X10, X10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X10, X10
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X11
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X11, X11
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X11, X11
+	VPINSRD      $0x03, (SI)(R11*4), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	KMOVD        94(R10)(CX*2), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y12
+	VPSUBB       Y10, Y11, K1, Y12
+	VINSERTI64X4 $0x01, Y12, Z4, Z10
+	MOVBQZX      71(R8)(DI*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         42(R8)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         46(R8)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X11, X11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X11, X11
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y11, Y11
+	KMOVD        94(R8)(DI*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y4
+	VPSUBB       Y11, Y12, K1, Y4
+	MOVBQZX      71(R10)(DI*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         42(R10)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         46(R10)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X11, X11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X11, X11
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X12
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X12, X12
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X12, X12
+	VPINSRD      $0x03, (SI)(R11*4), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	KMOVD        94(R10)(DI*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y13
+	VPSUBB       Y11, Y12, K1, Y13
+	VINSERTI64X4 $0x01, Y13, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, 2560(BX)
+	VMOVDQU32    Z11, 2816(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 2624(BX)
+	VMOVDQU32    Z5, 2880(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 2688(BX)
+	VMOVDQU32    Z6, 2944(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 2752(BX)
+	VMOVDQU32    Z3, 3008(BX)
+	MOVBQZX      72(AX), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         50(AX), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         54(AX), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X3, X3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X3, X3
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y3, Y3
+	KMOVD        98(AX), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y4
+	VPSUBB       Y3, Y5, K1, Y4
+	MOVBQZX      72(R9), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         50(R9), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         54(R9), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X3, X3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X3, X3
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X5
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	VPINSRD      $0x03, (SI)(R11*4), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	KMOVD        98(R9), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y6
+	VPSUBB       Y3, Y5, K1, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z3
+	MOVBQZX      72(AX)(CX*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         50(AX)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         54(AX)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X5, X5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X5, X5
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	KMOVD        98(AX)(CX*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y4
+	VPSUBB       Y5, Y6, K1, Y4
+	MOVBQZX      72(R9)(CX*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         50(R9)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         54(R9)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X5, X5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X5, X5
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X6
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X6, X6
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X6, X6
+	VPINSRD      $0x03, (SI)(R11*4), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	KMOVD        98(R9)(CX*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y7
+	VPSUBB       Y5, Y6, K1, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z5
+	MOVBQZX      72(AX)(CX*2), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         50(AX)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         54(AX)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X6, X6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X6, X6
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y6, Y6
+	KMOVD        98(AX)(CX*2), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y4
+	VPSUBB       Y6, Y7, K1, Y4
+	MOVBQZX      72(R9)(CX*2), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         50(R9)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         54(R9)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X6, X6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X6, X6
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X7
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X7, X7
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X7, X7
+	VPINSRD      $0x03, (SI)(R11*4), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	KMOVD        98(R9)(CX*2), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y8
+	VPSUBB       Y6, Y7, K1, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z6
+	MOVBQZX      72(AX)(DI*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         50(AX)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         54(AX)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X7, X7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X7, X7
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y7, Y7
+	KMOVD        98(AX)(DI*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y4
+	VPSUBB       Y7, Y8, K1, Y4
+	MOVBQZX      72(R9)(DI*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         50(R9)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         54(R9)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X7, X7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X7, X7
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X8
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X8, X8
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X8, X8
+	VPINSRD      $0x03, (SI)(R11*4), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	KMOVD        98(R9)(DI*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y9
+	VPSUBB       Y7, Y8, K1, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z7
+	MOVBQZX      72(R8), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         50(R8), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         54(R8), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X8, X8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X8, X8
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y8, Y8
+	KMOVD        98(R8), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y4
+	VPSUBB       Y8, Y9, K1, Y4
+	MOVBQZX      72(R10), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         50(R10), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         54(R10), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X8, X8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X8, X8
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X9
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X9, X9
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X9, X9
+	VPINSRD      $0x03, (SI)(R11*4), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	KMOVD        98(R10), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y10
+	VPSUBB       Y8, Y9, K1, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z8
+	MOVBQZX      72(R8)(CX*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         50(R8)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         54(R8)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X9, X9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X9, X9
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y9, Y9
+	KMOVD        98(R8)(CX*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y4
+	VPSUBB       Y9, Y10, K1, Y4
+	MOVBQZX      72(R10)(CX*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         50(R10)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         54(R10)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X9, X9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X9, X9
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X10
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X10, X10
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X10, X10
+	VPINSRD      $0x03, (SI)(R11*4), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	KMOVD        98(R10)(CX*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y11
+	VPSUBB       Y9, Y10, K1, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z9
+	MOVBQZX      72(R8)(CX*2), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         50(R8)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         54(R8)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X10, X10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X10, X10
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y10, Y10
+	KMOVD        98(R8)(CX*2), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y4
+	VPSUBB       Y10, Y11, K1, Y4
+	MOVBQZX      72(R10)(CX*2), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         50(R10)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         54(R10)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X10, X10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X10, X10
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X11
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X11, X11
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X11, X11
+	VPINSRD      $0x03, (SI)(R11*4), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	KMOVD        98(R10)(CX*2), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y12
+	VPSUBB       Y10, Y11, K1, Y12
+	VINSERTI64X4 $0x01, Y12, Z4, Z10
+	MOVBQZX      72(R8)(DI*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         50(R8)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         54(R8)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X11, X11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X11, X11
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y11, Y11
+	KMOVD        98(R8)(DI*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y4
+	VPSUBB       Y11, Y12, K1, Y4
+	MOVBQZX      72(R10)(DI*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         50(R10)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         54(R10)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X11, X11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X11, X11
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X12
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X12, X12
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X12, X12
+	VPINSRD      $0x03, (SI)(R11*4), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	KMOVD        98(R10)(DI*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y13
+	VPSUBB       Y11, Y12, K1, Y13
+	VINSERTI64X4 $0x01, Y13, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, 3072(BX)
+	VMOVDQU32    Z11, 3328(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 3136(BX)
+	VMOVDQU32    Z5, 3392(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 3200(BX)
+	VMOVDQU32    Z6, 3456(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 3264(BX)
+	VMOVDQU32    Z3, 3520(BX)
+	MOVBQZX      73(AX), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         58(AX), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         62(AX), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X3, X3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X3, X3
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y3, Y3
+	KMOVD        102(AX), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y4
+	VPSUBB       Y3, Y5, K1, Y4
+	MOVBQZX      73(R9), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         58(R9), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         62(R9), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X3, X3
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X3, X3
+	VPINSRD      $0x03, (SI)(DX*4), X3, X3
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X5
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X5, X5
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X5, X5
+	VPINSRD      $0x03, (SI)(R11*4), X5, X5
+	VINSERTI32X4 $0x01, X5, Y3, Y3
+	KMOVD        102(R9), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y5
+	VPADDB       Y3, Y5, Y6
+	VPSUBB       Y3, Y5, K1, Y6
+	VINSERTI64X4 $0x01, Y6, Z4, Z3
+	MOVBQZX      73(AX)(CX*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         58(AX)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         62(AX)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X5, X5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X5, X5
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y5, Y5
+	KMOVD        102(AX)(CX*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y4
+	VPSUBB       Y5, Y6, K1, Y4
+	MOVBQZX      73(R9)(CX*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         58(R9)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         62(R9)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X5, X5
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X5, X5
+	VPINSRD      $0x03, (SI)(DX*4), X5, X5
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X6
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X6, X6
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X6, X6
+	VPINSRD      $0x03, (SI)(R11*4), X6, X6
+	VINSERTI32X4 $0x01, X6, Y5, Y5
+	KMOVD        102(R9)(CX*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y6
+	VPADDB       Y5, Y6, Y7
+	VPSUBB       Y5, Y6, K1, Y7
+	VINSERTI64X4 $0x01, Y7, Z4, Z5
+	MOVBQZX      73(AX)(CX*2), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         58(AX)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         62(AX)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X6, X6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X6, X6
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y6, Y6
+	KMOVD        102(AX)(CX*2), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y4
+	VPSUBB       Y6, Y7, K1, Y4
+	MOVBQZX      73(R9)(CX*2), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         58(R9)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         62(R9)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X6, X6
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X6, X6
+	VPINSRD      $0x03, (SI)(DX*4), X6, X6
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X7
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X7, X7
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X7, X7
+	VPINSRD      $0x03, (SI)(R11*4), X7, X7
+	VINSERTI32X4 $0x01, X7, Y6, Y6
+	KMOVD        102(R9)(CX*2), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y7
+	VPADDB       Y6, Y7, Y8
+	VPSUBB       Y6, Y7, K1, Y8
+	VINSERTI64X4 $0x01, Y8, Z4, Z6
+	MOVBQZX      73(AX)(DI*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         58(AX)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         62(AX)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X7, X7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X7, X7
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y7, Y7
+	KMOVD        102(AX)(DI*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y4
+	VPSUBB       Y7, Y8, K1, Y4
+	MOVBQZX      73(R9)(DI*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         58(R9)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         62(R9)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X7, X7
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X7, X7
+	VPINSRD      $0x03, (SI)(DX*4), X7, X7
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X8
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X8, X8
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X8, X8
+	VPINSRD      $0x03, (SI)(R11*4), X8, X8
+	VINSERTI32X4 $0x01, X8, Y7, Y7
+	KMOVD        102(R9)(DI*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y8
+	VPADDB       Y7, Y8, Y9
+	VPSUBB       Y7, Y8, K1, Y9
+	VINSERTI64X4 $0x01, Y9, Z4, Z7
+	MOVBQZX      73(R8), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         58(R8), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         62(R8), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X8, X8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X8, X8
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y8, Y8
+	KMOVD        102(R8), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y4
+	VPSUBB       Y8, Y9, K1, Y4
+	MOVBQZX      73(R10), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         58(R10), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         62(R10), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X8, X8
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X8, X8
+	VPINSRD      $0x03, (SI)(DX*4), X8, X8
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X9
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X9, X9
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X9, X9
+	VPINSRD      $0x03, (SI)(R11*4), X9, X9
+	VINSERTI32X4 $0x01, X9, Y8, Y8
+	KMOVD        102(R10), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y9
+	VPADDB       Y8, Y9, Y10
+	VPSUBB       Y8, Y9, K1, Y10
+	VINSERTI64X4 $0x01, Y10, Z4, Z8
+	MOVBQZX      73(R8)(CX*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         58(R8)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         62(R8)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X9, X9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X9, X9
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y9, Y9
+	KMOVD        102(R8)(CX*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y4
+	VPSUBB       Y9, Y10, K1, Y4
+	MOVBQZX      73(R10)(CX*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         58(R10)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         62(R10)(CX*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X9, X9
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X9, X9
+	VPINSRD      $0x03, (SI)(DX*4), X9, X9
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X10
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X10, X10
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X10, X10
+	VPINSRD      $0x03, (SI)(R11*4), X10, X10
+	VINSERTI32X4 $0x01, X10, Y9, Y9
+	KMOVD        102(R10)(CX*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y10
+	VPADDB       Y9, Y10, Y11
+	VPSUBB       Y9, Y10, K1, Y11
+	VINSERTI64X4 $0x01, Y11, Z4, Z9
+	MOVBQZX      73(R8)(CX*2), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         58(R8)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         62(R8)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X10, X10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X10, X10
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y10, Y10
+	KMOVD        102(R8)(CX*2), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y4
+	VPSUBB       Y10, Y11, K1, Y4
+	MOVBQZX      73(R10)(CX*2), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         58(R10)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         62(R10)(CX*2), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X10, X10
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X10, X10
+	VPINSRD      $0x03, (SI)(DX*4), X10, X10
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X11
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X11, X11
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X11, X11
+	VPINSRD      $0x03, (SI)(R11*4), X11, X11
+	VINSERTI32X4 $0x01, X11, Y10, Y10
+	KMOVD        102(R10)(CX*2), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y11
+	VPADDB       Y10, Y11, Y12
+	VPSUBB       Y10, Y11, K1, Y12
+	VINSERTI64X4 $0x01, Y12, Z4, Z10
+	MOVBQZX      73(R8)(DI*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         58(R8)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         62(R8)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X11, X11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X11, X11
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X4, X4
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X4, X4
+	VPINSRD      $0x03, (SI)(R11*4), X4, X4
+	VINSERTI32X4 $0x01, X4, Y11, Y11
+	KMOVD        102(R8)(DI*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y4
+	VPSUBB       Y11, Y12, K1, Y4
+	MOVBQZX      73(R10)(DI*1), DX
+	MOVQ         DX, R11
+	SHRQ         $0x04, R11
+	PDEPQ        iq3shi<>+0(SB), DX, DX
+	MOVL         58(R10)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, DX
+	PDEPQ        iq3shi<>+0(SB), R11, R11
+	MOVL         62(R10)(DI*1), R12
+	PDEPQ        iq1slo<>+0(SB), R12, R12
+	ORQ          R12, R11
+	VMOVDQA64    Y0, Y11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VMOVD        (SI)(R12*4), X11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x01, (SI)(R12*4), X11, X11
+	MOVWQZX      DX, R12
+	SHRQ         $0x10, DX
+	VPINSRD      $0x02, (SI)(R12*4), X11, X11
+	VPINSRD      $0x03, (SI)(DX*4), X11, X11
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VMOVD        (SI)(DX*4), X12
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x01, (SI)(DX*4), X12, X12
+	MOVWQZX      R11, DX
+	SHRQ         $0x10, R11
+	VPINSRD      $0x02, (SI)(DX*4), X12, X12
+	VPINSRD      $0x03, (SI)(R11*4), X12, X12
+	VINSERTI32X4 $0x01, X12, Y11, Y11
+	KMOVD        102(R10)(DI*1), K1
+	VPBROADCASTD iqpk32<>+0(SB), Y12
+	VPADDB       Y11, Y12, Y13
+	VPSUBB       Y11, Y12, K1, Y13
+	VINSERTI64X4 $0x01, Y13, Z4, Z11
+	VPUNPCKLDQ   Z5, Z3, Z12
+	VPUNPCKHDQ   Z5, Z3, Z3
+	VPUNPCKLDQ   Z7, Z6, Z5
+	VPUNPCKHDQ   Z7, Z6, Z6
+	VPUNPCKLDQ   Z9, Z8, Z7
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z11, Z10, Z9
+	VPUNPCKHDQ   Z11, Z10, Z10
+	VPUNPCKLQDQ  Z5, Z12, Z11
+	VPUNPCKHQDQ  Z5, Z12, Z5
+	VPUNPCKLQDQ  Z6, Z3, Z12
+	VPUNPCKHQDQ  Z6, Z3, Z3
+	VPUNPCKLQDQ  Z9, Z7, Z6
+	VPUNPCKHQDQ  Z9, Z7, Z7
+	VPUNPCKLQDQ  Z10, Z8, Z9
+	VPUNPCKHQDQ  Z10, Z8, Z8
+	VMOVDQA64    Z11, Z10
+	VPERMT2Q     Z6, Z1, Z10
+	VMOVDQA64    Z11, Z11
+	VPERMT2Q     Z6, Z2, Z11
+	VMOVDQU32    Z10, 3584(BX)
+	VMOVDQU32    Z11, 3840(BX)
+	VMOVDQA64    Z5, Z6
+	VPERMT2Q     Z7, Z1, Z6
+	VMOVDQA64    Z5, Z5
+	VPERMT2Q     Z7, Z2, Z5
+	VMOVDQU32    Z6, 3648(BX)
+	VMOVDQU32    Z5, 3904(BX)
+	VMOVDQA64    Z12, Z5
+	VPERMT2Q     Z9, Z1, Z5
+	VMOVDQA64    Z12, Z6
+	VPERMT2Q     Z9, Z2, Z6
+	VMOVDQU32    Z5, 3712(BX)
+	VMOVDQU32    Z6, 3968(BX)
+	VMOVDQA64    Z3, Z5
+	VPERMT2Q     Z8, Z1, Z5
+	VMOVDQA64    Z3, Z3
+	VPERMT2Q     Z8, Z2, Z3
+	VMOVDQU32    Z5, 3776(BX)
+	VMOVDQU32    Z3, 4032(BX)
+	ADDQ         $0x0000006e, AX
+	ADDQ         $0x0000006e, R8
+	ADDQ         $0x0000006e, R9
+	ADDQ         $0x0000006e, R10
+	ADDQ         $0x00001440, BX
+	DECQ         512(SP)
+	JMP          packX16IQ3_S_loop
+
+packX16IQ3_S_done:
 	VZEROUPPER
 	RET

@@ -21,7 +21,18 @@ func TestPackedIQKernels(t *testing.T) {
 	rng := rand.New(rand.NewPCG(71, 72))
 	for _, typ := range packedIQTypes {
 		im := packedImplOf(t, typ)
-		const cols, nb, stride = 512, 2, packTokens * actKBytes
+		const stride = packTokens * actKBytes
+		for _, cols := range []int{256, 1280} {
+			nb := cols / 256
+			packedIQCase(t, rng, typ, im, cols, nb, stride)
+		}
+	}
+}
+
+// packedIQCase is TestPackedIQKernels for one type and column count.
+func packedIQCase(t *testing.T, rng *rand.Rand, typ tensor.DType, im *packedImpl, cols, nb, stride int) {
+	t.Helper()
+	{
 		w := randomMat(rng, typ, packRows, cols)
 		group := make([]byte, nb*im.blockBytes+64)
 		for i := range group {
@@ -29,9 +40,9 @@ func TestPackedIQKernels(t *testing.T) {
 		}
 		im.pack(&w.Data[0], w.RowBytes(), nb, &group[0])
 		want := make([]byte, nb*im.blockBytes)
-		packGroupIQ(typ, w.Data, w.RowBytes(), packRows, nb, want)
+		packGroupIQGeneric(typ, w.Data, w.RowBytes(), packRows, nb, want)
 		if i := firstDiff(group[:len(want)], want); i >= 0 {
-			t.Fatalf("%s: pack differs from packGroupIQ at byte %d of block %d: %#x, want %#x", typ, i%im.blockBytes, i/im.blockBytes, group[i], want[i])
+			t.Fatalf("%s: pack differs from packGroupIQGeneric at byte %d of block %d: %#x, want %#x", typ, i%im.blockBytes, i/im.blockBytes, group[i], want[i])
 		}
 		for _, b := range group[len(want):] {
 			if b != 0xa5 {
@@ -50,7 +61,7 @@ func TestPackedIQKernels(t *testing.T) {
 		}
 		for T := 1; T <= im.maxT; T++ {
 			for _, rows := range []int{1, 7, 16} {
-				name := fmt.Sprintf("%s/T=%d/rows=%d", typ, T, rows)
+				name := fmt.Sprintf("%s/cols=%d/T=%d/rows=%d", typ, cols, T, rows)
 				const os = packRows + 3
 				ref := make([]float32, packTokens*os)
 				tilePackedKGeneric(tensor.Q6_K, group, wantA, stride, nb, T, rows, ref, os)

@@ -3,7 +3,6 @@ package kernel
 import (
 	"encoding/binary"
 	"math"
-	"unsafe"
 
 	"github.com/sputnik-llm/sputnik/internal/tensor"
 )
@@ -262,11 +261,12 @@ func dotIQOrdered(t tensor.DType, w, a []byte, cols int) float32 {
 	return acc
 }
 
-// packGroupIQ packs nb blocks of rows ≤ 16 weight rows of i-quant type t
+// packGroupIQGeneric is the reference of the pack kernels
+// (packiq_amd64.s): it packs nb blocks of rows ≤ 16 weight rows of i-quant type t
 // (row r at w[r*ws:]) into dst in the Q6_K packed layout
 // (packedKBlockBytes(tensor.Q6_K) bytes per block); the rows from rows to
 // 15 are packed as zeros.
-func packGroupIQ(t tensor.DType, w []byte, ws, rows, nb int, dst []byte) {
+func packGroupIQGeneric(t tensor.DType, w []byte, ws, rows, nb int, dst []byte) {
 	const bb = 5184 // packedKBlockBytes(tensor.Q6_K)
 	ts := t.TypeSize()
 	var p kBlock
@@ -286,15 +286,6 @@ func packGroupIQ(t tensor.DType, w []byte, ws, rows, nb int, dst []byte) {
 			}
 			binary.LittleEndian.PutUint32(o[5120+4*r:], math.Float32bits(p.d))
 		}
-	}
-}
-
-// packX16IQ returns the packedImpl pack function of i-quant type t: 16
-// rows at w (stride ws bytes), nb blocks, into dst.
-func packX16IQ(t tensor.DType) func(w *byte, ws int, nb int, dst *byte) {
-	ts := t.TypeSize()
-	return func(w *byte, ws int, nb int, dst *byte) {
-		packGroupIQ(t, unsafe.Slice(w, 15*ws+nb*ts), ws, packRows, nb, unsafe.Slice(dst, nb*5184))
 	}
 }
 

@@ -102,3 +102,18 @@ func packX16IQ2_XXS(w *byte, ws int, nb int, dst *byte, grid *uint64)
 
 // packX16IQ1_S packs nb blocks of the 16 IQ1_S rows at w (stride ws bytes) into the Q6_K packed group layout at dst (5184 bytes per block), with the codebook grid (AVX-512 VNNI, BMI2).
 func packX16IQ1_S(w *byte, ws int, nb int, dst *byte, grid *uint64)
+
+// packX16IQ1_M packs nb blocks of the 16 IQ1_M rows at w (stride ws bytes) into the Q6_K packed group layout at dst (5184 bytes per block), with the codebook grid (AVX-512 VNNI, BMI2).
+func packX16IQ1_M(w *byte, ws int, nb int, dst *byte, grid *uint64)
+
+// packX16IQ3_XXS packs nb blocks of the 16 IQ3_XXS rows at w (stride ws bytes) into the Q6_K packed group layout at dst (5184 bytes per block), with the codebook grid (AVX-512 VNNI, BMI2).
+func packX16IQ3_XXS(w *byte, ws int, nb int, dst *byte, grid *uint32)
+
+// packX16IQ2_XS packs nb blocks of the 16 IQ2_XS rows at w (stride ws bytes) into the Q6_K packed group layout at dst (5184 bytes per block), with the codebook grid (AVX-512 VNNI, BMI2).
+func packX16IQ2_XS(w *byte, ws int, nb int, dst *byte, grid *uint64)
+
+// packX16IQ2_S packs nb blocks of the 16 IQ2_S rows at w (stride ws bytes) into the Q6_K packed group layout at dst (5184 bytes per block), with the codebook grid (AVX-512 VNNI, BMI2).
+func packX16IQ2_S(w *byte, ws int, nb int, dst *byte, grid *uint64)
+
+// packX16IQ3_S packs nb blocks of the 16 IQ3_S rows at w (stride ws bytes) into the Q6_K packed group layout at dst (5184 bytes per block), with the codebook grid (AVX-512 VNNI, BMI2).
+func packX16IQ3_S(w *byte, ws int, nb int, dst *byte, grid *uint32)

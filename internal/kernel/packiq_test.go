@@ -37,7 +37,7 @@ func packedIQReference(w tensor.Mat, x []float32, n int) []float32 {
 	group := make([]byte, nb*packedKBlockBytes(tensor.Q6_K))
 	for r0 := 0; r0 < w.Rows; r0 += packRows {
 		rows := min(packRows, w.Rows-r0)
-		packGroupIQ(w.Type, w.Data[r0*w.RowBytes():], w.RowBytes(), rows, nb, group)
+		packGroupIQGeneric(w.Type, w.Data[r0*w.RowBytes():], w.RowBytes(), rows, nb, group)
 		for t0 := 0; t0 < n; t0 += packTokens {
 			tilePackedKGeneric(tensor.Q6_K, group, act[(t0/packTokens)*nb*tileBytes:], tileBytes, nb, min(packTokens, n-t0), rows,
 				out[t0*w.Rows+r0:], w.Rows)

@@ -98,14 +98,14 @@ func packIQ4XSRows() {
 }
 
 // Byte constants of the codebook pack kernels, as dwords to broadcast.
-var iqpk64, iqpk32, iqpk25, iqpk2 Mem
+var iqpk64, iqpk32, iqpk25, iqpk23, iqpk2 Mem
 
 func genIQPackConsts() {
 	for _, c := range []struct {
 		m *Mem
 		n string
 		v uint32
-	}{{&iqpk64, "iqpk64", 64}, {&iqpk32, "iqpk32", 32}, {&iqpk25, "iqpk25", 25}, {&iqpk2, "iqpk2", 2}} {
+	}{{&iqpk64, "iqpk64", 64}, {&iqpk32, "iqpk32", 32}, {&iqpk25, "iqpk25", 25}, {&iqpk23, "iqpk23", 23}, {&iqpk2, "iqpk2", 2}} {
 		*c.m = GLOBL(c.n, RODATA|NOPTR)
 		DATA(0, U32(c.v*0x01010101))
 	}
@@ -135,9 +135,9 @@ type iqPack struct {
 type iqPackCtx struct {
 	w, dst, grid GPVirtual
 	gidx         VecVirtual
-	zero         VecVirtual // zero, for gridEntries
-	side         Mem // [8][16] uint32: sign masks per sub-block and row
-	kvec         Mem // k in every byte (a dword to broadcast)
+	zero         VecVirtual            // zero, for gridEntries
+	side         Mem                   // [8][16] uint32: sign masks per sub-block and row
+	kvec         Mem                   // k in every byte (a dword to broadcast)
 	c            map[uint32]VecVirtual // constants made once (keep)
 }
 
@@ -282,6 +282,32 @@ func (c *iqPackCtx) gather(off int) VecVirtual {
 	return g
 }
 
+// signedAt is signed with the sub-block's 32 sign bits at m (IQ2_S,
+// IQ3_S store them as they are).
+func (c *iqPackCtx) signedAt(g VecVirtual, m Mem) VecVirtual {
+	km := K1
+	KMOVD(m, km)
+	kv := bytesOf(c.kvec)
+	u := YMM()
+	VPADDB(g, kv, u)
+	VPSUBB(g, kv, km, u)
+	return u
+}
+
+// nibbleScales stores the scales 2s+1 of the groups g0+i (i < n) whose s
+// are the 4-bit fields 4i of the dword at off of the 16 rows' blocks; pair
+// repeats each for the next group (one scale per 32 elements).
+func (c *iqPackCtx) nibbleScales(off, g0, n int, pair bool) {
+	x := c.gather(off)
+	for i := 0; i < n; i++ {
+		if pair {
+			c.storeScales(c.field(x, 4*i, 15), g0+2*i, g0+2*i+1)
+		} else {
+			c.storeScales(c.field(x, 4*i, 15), g0+i, -1)
+		}
+	}
+}
+
 // byteIdx returns gridQuad's idx for the index bytes at m.
 func byteIdx(m Mem) func(l int) GPVirtual {
 	return func(l int) GPVirtual {
@@ -300,7 +326,7 @@ var iqPacks = []iqPack{
 	{"IQ1_S", 50, false,
 		func(c *iqPackCtx) {
 			for jj := 0; jj < 4; jj++ {
-				qh := c.gather(34+4*jj) // qh of sub-blocks 2jj, 2jj+1
+				qh := c.gather(34 + 4*jj) // qh of sub-blocks 2jj, 2jj+1
 				c.storeScales(c.field(qh, 12, 7), 4*jj, 4*jj+1)
 				c.storeScales(c.field(qh, 28, 7), 4*jj+2, 4*jj+3)
 			}
@@ -320,6 +346,98 @@ var iqPacks = []iqPack{
 			VPADDB(bytesOf(iqpk25), g, g)
 			VPSUBB(bytesOf(iqpk2), g, km, g)
 			return g
+		}},
+	{"IQ1_M", 56, false,
+		func(c *iqPackCtx) {
+			// Scale words w0..w3 at 48: sub-block ib's 3-bit scales at bits
+			// 6(ib%2) and +3 of word ib/2; d in the words' top nibbles.
+			a, b := c.gather(48), c.gather(52) // w0 | w1<<16, w2 | w3<<16
+			for ib := 0; ib < 8; ib++ {
+				src := a
+				if ib >= 4 {
+					src = b
+				}
+				sh := 16*((ib%4)/2) + 6*(ib%2)
+				c.storeScales(c.field(src, sh, 7), 2*ib, -1)
+				c.storeScales(c.field(src, sh+3, 7), 2*ib+1, -1)
+			}
+			dh := c.field(a, 12, 0xf)
+			VPORD(c.field(a, 24, 0xf0), dh, dh)
+			VPORD(c.field(b, 4, 0xf00), dh, dh)
+			VPORD(c.field(b, 16, 0xf000), dh, dh)
+			c.storeD(dh, false, 0.125)
+		},
+		func(c *iqPackCtx, m Mem, i, j int) VecVirtual {
+			// gridIQ1MU's entry (index | delta bit << 11) is 8·(g+1) + 1 + δ.
+			ix := GP64()
+			MOVWQZX(m.Offset(32+2*j), ix)
+			g := c.gridEntries(false, wordIdx(pdepIdx(ix, iq1mHi, m.Offset(4*j))))
+			VPADDB(bytesOf(iqpk23), g, g)
+			return g
+		}},
+	{"IQ3_XXS", 98, true,
+		func(c *iqPackCtx) { auxHeader(c, func(j int) int { return 66 + 4*j }, 0.25) },
+		func(c *iqPackCtx, m Mem, i, j int) VecVirtual {
+			return c.signed(c.gridEntries(true, byteIdx(m.Offset(2+8*j))), i, j)
+		}},
+	{"IQ2_XS", 74, false,
+		func(c *iqPackCtx) {
+			for j := 0; j < 8; j++ {
+				// Sign indices: bits 9..15 of the u16 of each group.
+				a, b := c.gather(2+8*j), c.gather(6+8*j)
+				v := c.field(a, 9, 0x7f)
+				VPORD(c.field(a, 17, 0x7f00), v, v)
+				VPORD(c.field(b, 1, 0x7f000000), v, v)
+				x := ZMM()
+				VPSLLD(U8(7), b, x)
+				VPTERNLOGD(U8(0xf8), c.dw(0x7f0000), x, v) // v |= x & mask
+				c.storeSigns(v, j)
+			}
+			c.nibbleScales(66, 0, 8, false)
+			c.nibbleScales(70, 8, 8, false)
+			c.storeD(c.gather(0), false, 0.125)
+		},
+		func(c *iqPackCtx, m Mem, i, j int) VecVirtual {
+			g := c.gridEntries(false, func(l int) GPVirtual {
+				ix := GP64()
+				MOVWQZX(m.Offset(2+8*j+2*l), ix)
+				ANDL(U32(511), ix.As32())
+				return ix
+			})
+			return c.signed(g, i, j)
+		}},
+	{"IQ2_S", 82, false,
+		func(c *iqPackCtx) {
+			c.nibbleScales(74, 0, 8, false)
+			c.nibbleScales(78, 8, 8, false)
+			c.storeD(c.gather(0), false, 0.125)
+		},
+		func(c *iqPackCtx, m Mem, i, j int) VecVirtual {
+			hi := GP64()
+			MOVBQZX(m.Offset(66+j), hi)
+			g := c.gridEntries(false, wordIdx(pdepIdx(hi, iq2sHi, m.Offset(2+4*j))))
+			return c.signedAt(g, m.Offset(34+4*j))
+		}},
+	{"IQ3_S", 110, true,
+		func(c *iqPackCtx) {
+			c.nibbleScales(106, 0, 8, true)
+			c.storeD(c.gather(0), false, 1)
+		},
+		func(c *iqPackCtx, m Mem, i, j int) VecVirtual {
+			// Index bit 8 of quad l is bit l of qh[j]: two PDEPs of four.
+			lo, hi := GP64(), GP64()
+			MOVBQZX(m.Offset(66+j), lo)
+			MOVQ(lo, hi)
+			SHRQ(U8(4), hi)
+			ia := wordIdx(pdepIdx(lo, iq3sHi, m.Offset(2+8*j)))
+			ib := wordIdx(pdepIdx(hi, iq3sHi, m.Offset(6+8*j)))
+			g := c.gridEntries(true, func(l int) GPVirtual {
+				if l < 4 {
+					return ia(l)
+				}
+				return ib(l - 4)
+			})
+			return c.signedAt(g, m.Offset(74+4*j))
 		}},
 }
 
