@@ -12,10 +12,14 @@ import (
 
 // iqMinTokens is the smallest batch MatMul sends down an i-quant's packed
 // path; smaller ones go to the decode tiles (one row × up to 4 tokens),
-// which add in the same order.
+// which add in the same order. Measured with weights streamed from DRAM
+// on 2 threads (BenchmarkIQMinTokens; an AMD EPYC, Zen 4, shared with
+// other jobs, so best-of figures), the tiles lead up to 4 tokens, which
+// they serve in one pass over the weights, and the packed path from 5 on
+// for every type.
 var iqMinTokens = map[tensor.DType]int{
-	tensor.IQ4_XS: 8, tensor.IQ2_XXS: 8, tensor.IQ2_XS: 8, tensor.IQ2_S: 8,
-	tensor.IQ3_XXS: 8, tensor.IQ3_S: 8, tensor.IQ1_S: 8, tensor.IQ1_M: 8,
+	tensor.IQ4_XS: 5, tensor.IQ2_XXS: 5, tensor.IQ2_XS: 5, tensor.IQ2_S: 5,
+	tensor.IQ3_XXS: 5, tensor.IQ3_S: 5, tensor.IQ1_S: 5, tensor.IQ1_M: 5,
 }
 
 // iqPacks are the i-quants' pack kernels (packiq_amd64.s; their reference

@@ -9,7 +9,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 
+	"github.com/sputnik-llm/sputnik/internal/parallel"
 	"github.com/sputnik-llm/sputnik/internal/tensor"
 )
 
@@ -169,4 +171,57 @@ func FuzzPackedIQ(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkIQMinTokens measures what iqMinTokens is chosen by: batched
+// decode from DRAM (BenchmarkMatMulStreamBatch's shape: an 8960×1536
+// matrix cycled through copies of ≥ 256 MB, 2 threads) through the decode
+// tiles ("tiles") and through the packed path ("packed") for small n.
+// Both give the same bits; the packed path pays from the n where its
+// bestGB/s passes the tiles'.
+func BenchmarkIQMinTokens(b *testing.B) {
+	defer parallel.SetThreads(0)
+	rng := rand.New(rand.NewPCG(2, 3))
+	for _, typ := range packedIQTypes {
+		im := impl(typ)
+		if im == nil || im.packed == nil {
+			b.Skipf("no packed %s kernels on this CPU", typ)
+		}
+		tiles, packed := *im, *im
+		tiles.packed = nil
+		p := *im.packed
+		p.minTokens = 1
+		packed.packed = &p
+		const rows, cols = 8960, 1536
+		one := randomMat(rng, typ, rows, cols)
+		ws := make([]tensor.Mat, (256<<20)/len(one.Data)+1)
+		for i := range ws {
+			ws[i] = one
+			ws[i].Data = append([]byte(nil), one.Data...)
+		}
+		for _, n := range []int{2, 3, 4, 5, 6, 8, 12} {
+			x := randomVec(rng, n*cols)
+			out := make([]float32, n*rows)
+			for _, path := range []struct {
+				name string
+				im   *matImpl
+			}{{"tiles", &tiles}, {"packed", &packed}} {
+				b.Run(fmt.Sprintf("%s/n=%d/%s", typ, n, path.name), func(b *testing.B) {
+					parallel.SetThreads(2)
+					b.SetBytes(int64(len(one.Data)))
+					i := 0
+					best := time.Duration(math.MaxInt64)
+					for b.Loop() {
+						t0 := time.Now()
+						matMul(out, ws[i], x, n, path.im)
+						best = min(best, time.Since(t0))
+						if i++; i == len(ws) {
+							i = 0
+						}
+					}
+					reportBest(b, best, len(one.Data), n)
+				})
+			}
+		}
+	}
 }
