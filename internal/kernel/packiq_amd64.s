@@ -493,8 +493,7 @@ tileOrdIQ2_XXS_1x1_loop:
 	VPSHUFD       $0xb1, X4, X2
 	VPADDD        X2, X4, X4
 	VCVTDQ2PS     X4, X4
-	VMOVSS        (CX), X2
-	VMULSS        X3, X2, X2
+	VMULSS        (CX), X3, X2
 	VFMADD231SS   X2, X4, X31
 	ADDQ          $0x00000042, AX
 	ADDQ          $0x00000124, CX
@@ -719,8 +718,7 @@ tileOrdIQ2_XXS_1x2_loop:
 	VPSHUFD       $0xb1, X5, X2
 	VPADDD        X2, X5, X5
 	VCVTDQ2PS     X5, X5
-	VMOVSS        (CX), X2
-	VMULSS        X4, X2, X2
+	VMULSS        (CX), X4, X2
 	VFMADD231SS   X2, X5, X31
 	VEXTRACTI32X4 $0x01, Y3, X2
 	VPADDD        X3, X2, X2
@@ -729,8 +727,7 @@ tileOrdIQ2_XXS_1x2_loop:
 	VPSHUFD       $0xb1, X2, X3
 	VPADDD        X3, X2, X2
 	VCVTDQ2PS     X2, X2
-	VMOVSS        (DI), X3
-	VMULSS        X4, X3, X3
+	VMULSS        (DI), X4, X3
 	VFMADD231SS   X3, X2, X30
 	ADDQ          $0x00000042, AX
 	ADDQ          $0x00000124, CX
@@ -994,8 +991,7 @@ tileOrdIQ2_XXS_1x3_loop:
 	VPSHUFD       $0xb1, X5, X2
 	VPADDD        X2, X5, X5
 	VCVTDQ2PS     X5, X5
-	VMOVSS        (CX), X2
-	VMULSS        X13, X2, X2
+	VMULSS        (CX), X13, X2
 	VFMADD231SS   X2, X5, X31
 	VEXTRACTI32X4 $0x01, Y3, X2
 	VPADDD        X3, X2, X2
@@ -1004,8 +1000,7 @@ tileOrdIQ2_XXS_1x3_loop:
 	VPSHUFD       $0xb1, X2, X3
 	VPADDD        X3, X2, X2
 	VCVTDQ2PS     X2, X2
-	VMOVSS        (DI), X3
-	VMULSS        X13, X3, X3
+	VMULSS        (DI), X13, X3
 	VFMADD231SS   X3, X2, X30
 	VEXTRACTI32X4 $0x01, Y4, X2
 	VPADDD        X4, X2, X2
@@ -1014,8 +1009,7 @@ tileOrdIQ2_XXS_1x3_loop:
 	VPSHUFD       $0xb1, X2, X3
 	VPADDD        X3, X2, X2
 	VCVTDQ2PS     X2, X2
-	VMOVSS        (R8), X3
-	VMULSS        X13, X3, X3
+	VMULSS        (R8), X13, X3
 	VFMADD231SS   X3, X2, X29
 	ADDQ          $0x00000042, AX
 	ADDQ          $0x00000124, CX
@@ -1318,8 +1312,7 @@ tileOrdIQ2_XXS_1x4_loop:
 	VPSHUFD       $0xb1, X5, X2
 	VPADDD        X2, X5, X5
 	VCVTDQ2PS     X5, X5
-	VMOVSS        (CX), X2
-	VMULSS        X14, X2, X2
+	VMULSS        (CX), X14, X2
 	VFMADD231SS   X2, X5, X31
 	VEXTRACTI32X4 $0x01, Y3, X2
 	VPADDD        X3, X2, X2
@@ -1328,8 +1321,7 @@ tileOrdIQ2_XXS_1x4_loop:
 	VPSHUFD       $0xb1, X2, X3
 	VPADDD        X3, X2, X2
 	VCVTDQ2PS     X2, X2
-	VMOVSS        (DI), X3
-	VMULSS        X14, X3, X3
+	VMULSS        (DI), X14, X3
 	VFMADD231SS   X3, X2, X30
 	VEXTRACTI32X4 $0x01, Y4, X2
 	VPADDD        X4, X2, X2
@@ -1338,8 +1330,7 @@ tileOrdIQ2_XXS_1x4_loop:
 	VPSHUFD       $0xb1, X2, X3
 	VPADDD        X3, X2, X2
 	VCVTDQ2PS     X2, X2
-	VMOVSS        (R8), X3
-	VMULSS        X14, X3, X3
+	VMULSS        (R8), X14, X3
 	VFMADD231SS   X3, X2, X29
 	VEXTRACTI32X4 $0x01, Y13, X2
 	VPADDD        X13, X2, X2
@@ -1348,8 +1339,7 @@ tileOrdIQ2_XXS_1x4_loop:
 	VPSHUFD       $0xb1, X2, X3
 	VPADDD        X3, X2, X2
 	VCVTDQ2PS     X2, X2
-	VMOVSS        (R9), X3
-	VMULSS        X14, X3, X3
+	VMULSS        (R9), X14, X3
 	VFMADD231SS   X3, X2, X28
 	ADDQ          $0x00000042, AX
 	ADDQ          $0x00000124, CX
@@ -1572,8 +1562,7 @@ tileOrdIQ1_S_1x1_loop:
 	VPSHUFD       $0xb1, X4, X3
 	VPADDD        X3, X4, X4
 	VCVTDQ2PS     X4, X4
-	VMOVSS        (CX), X3
-	VMULSS        X5, X3, X3
+	VMULSS        (CX), X5, X3
 	VFMADD231SS   X3, X4, X31
 	ADDQ          $0x00000032, AX
 	ADDQ          $0x00000124, CX
@@ -1807,8 +1796,7 @@ tileOrdIQ1_S_1x2_loop:
 	VPSHUFD       $0xb1, X6, X3
 	VPADDD        X3, X6, X6
 	VCVTDQ2PS     X6, X6
-	VMOVSS        (CX), X3
-	VMULSS        X14, X3, X3
+	VMULSS        (CX), X14, X3
 	VFMADD231SS   X3, X6, X31
 	VPMADDWD      260(DI), Y2, Y3
 	VPMULLD       Y4, Y3, Y3
@@ -1821,8 +1809,7 @@ tileOrdIQ1_S_1x2_loop:
 	VPSHUFD       $0xb1, X3, X4
 	VPADDD        X4, X3, X3
 	VCVTDQ2PS     X3, X3
-	VMOVSS        (DI), X4
-	VMULSS        X14, X4, X4
+	VMULSS        (DI), X14, X4
 	VFMADD231SS   X4, X3, X30
 	ADDQ          $0x00000032, AX
 	ADDQ          $0x00000124, CX
@@ -2079,8 +2066,7 @@ tileOrdIQ1_S_1x3_loop:
 	VPSHUFD       $0xb1, X6, X3
 	VPADDD        X3, X6, X6
 	VCVTDQ2PS     X6, X6
-	VMOVSS        (CX), X3
-	VMULSS        X15, X3, X3
+	VMULSS        (CX), X15, X3
 	VFMADD231SS   X3, X6, X31
 	VPMADDWD      260(DI), Y2, Y3
 	VPMULLD       Y4, Y3, Y3
@@ -2093,8 +2079,7 @@ tileOrdIQ1_S_1x3_loop:
 	VPSHUFD       $0xb1, X3, X5
 	VPADDD        X5, X3, X3
 	VCVTDQ2PS     X3, X3
-	VMOVSS        (DI), X5
-	VMULSS        X15, X5, X5
+	VMULSS        (DI), X15, X5
 	VFMADD231SS   X5, X3, X30
 	VPMADDWD      260(R8), Y2, Y3
 	VPMULLD       Y4, Y3, Y3
@@ -2107,8 +2092,7 @@ tileOrdIQ1_S_1x3_loop:
 	VPSHUFD       $0xb1, X3, X4
 	VPADDD        X4, X3, X3
 	VCVTDQ2PS     X3, X3
-	VMOVSS        (R8), X4
-	VMULSS        X15, X4, X4
+	VMULSS        (R8), X15, X4
 	VFMADD231SS   X4, X3, X29
 	ADDQ          $0x00000032, AX
 	ADDQ          $0x00000124, CX
@@ -2388,8 +2372,7 @@ tileOrdIQ1_S_1x4_loop:
 	VPSHUFD       $0xb1, X6, X3
 	VPADDD        X3, X6, X6
 	VCVTDQ2PS     X6, X6
-	VMOVSS        (CX), X3
-	VMULSS        X16, X3, X3
+	VMULSS        (CX), X16, X3
 	VFMADD231SS   X3, X6, X31
 	VPMADDWD      260(DI), Y2, Y3
 	VPMULLD       Y4, Y3, Y3
@@ -2402,8 +2385,7 @@ tileOrdIQ1_S_1x4_loop:
 	VPSHUFD       $0xb1, X3, X5
 	VPADDD        X5, X3, X3
 	VCVTDQ2PS     X3, X3
-	VMOVSS        (DI), X5
-	VMULSS        X16, X5, X5
+	VMULSS        (DI), X16, X5
 	VFMADD231SS   X5, X3, X30
 	VPMADDWD      260(R8), Y2, Y3
 	VPMULLD       Y4, Y3, Y3
@@ -2416,8 +2398,7 @@ tileOrdIQ1_S_1x4_loop:
 	VPSHUFD       $0xb1, X3, X5
 	VPADDD        X5, X3, X3
 	VCVTDQ2PS     X3, X3
-	VMOVSS        (R8), X5
-	VMULSS        X16, X5, X5
+	VMULSS        (R8), X16, X5
 	VFMADD231SS   X5, X3, X29
 	VPMADDWD      260(R9), Y2, Y3
 	VPMULLD       Y4, Y3, Y3
@@ -2430,8 +2411,7 @@ tileOrdIQ1_S_1x4_loop:
 	VPSHUFD       $0xb1, X3, X4
 	VPADDD        X4, X3, X3
 	VCVTDQ2PS     X3, X3
-	VMOVSS        (R9), X4
-	VMULSS        X16, X4, X4
+	VMULSS        (R9), X16, X4
 	VFMADD231SS   X4, X3, X28
 	ADDQ          $0x00000032, AX
 	ADDQ          $0x00000124, CX
@@ -2671,8 +2651,7 @@ tileOrdIQ1_M_1x1_loop:
 	VPSHUFD       $0xb1, X3, X4
 	VPADDD        X4, X3, X3
 	VCVTDQ2PS     X3, X3
-	VMOVSS        (CX), X4
-	VMULSS        X6, X4, X4
+	VMULSS        (CX), X6, X4
 	VFMADD231SS   X4, X3, X31
 	ADDQ          $0x00000038, AX
 	ADDQ          $0x00000124, CX
@@ -2923,8 +2902,7 @@ tileOrdIQ1_M_1x2_loop:
 	VPSHUFD       $0xb1, X6, X4
 	VPADDD        X4, X6, X6
 	VCVTDQ2PS     X6, X6
-	VMOVSS        (CX), X4
-	VMULSS        X7, X4, X4
+	VMULSS        (CX), X7, X4
 	VFMADD231SS   X4, X6, X31
 	VPMADDWD      260(DI), Y3, Y3
 	VPSLLD        $0x03, Y3, Y4
@@ -2937,8 +2915,7 @@ tileOrdIQ1_M_1x2_loop:
 	VPSHUFD       $0xb1, X3, X4
 	VPADDD        X4, X3, X3
 	VCVTDQ2PS     X3, X3
-	VMOVSS        (DI), X4
-	VMULSS        X7, X4, X4
+	VMULSS        (DI), X7, X4
 	VFMADD231SS   X4, X3, X30
 	ADDQ          $0x00000038, AX
 	ADDQ          $0x00000124, CX
@@ -3212,8 +3189,7 @@ tileOrdIQ1_M_1x3_loop:
 	VPSHUFD       $0xb1, X7, X4
 	VPADDD        X4, X7, X7
 	VCVTDQ2PS     X7, X7
-	VMOVSS        (CX), X4
-	VMULSS        X8, X4, X4
+	VMULSS        (CX), X8, X4
 	VFMADD231SS   X4, X7, X31
 	VPMADDWD      260(DI), Y3, Y4
 	VPSLLD        $0x03, Y4, Y9
@@ -3226,8 +3202,7 @@ tileOrdIQ1_M_1x3_loop:
 	VPSHUFD       $0xb1, X4, X5
 	VPADDD        X5, X4, X4
 	VCVTDQ2PS     X4, X4
-	VMOVSS        (DI), X5
-	VMULSS        X8, X5, X5
+	VMULSS        (DI), X8, X5
 	VFMADD231SS   X5, X4, X30
 	VPMADDWD      260(R8), Y3, Y3
 	VPSLLD        $0x03, Y3, Y4
@@ -3240,8 +3215,7 @@ tileOrdIQ1_M_1x3_loop:
 	VPSHUFD       $0xb1, X3, X4
 	VPADDD        X4, X3, X3
 	VCVTDQ2PS     X3, X3
-	VMOVSS        (R8), X4
-	VMULSS        X8, X4, X4
+	VMULSS        (R8), X8, X4
 	VFMADD231SS   X4, X3, X29
 	ADDQ          $0x00000038, AX
 	ADDQ          $0x00000124, CX
@@ -3538,8 +3512,7 @@ tileOrdIQ1_M_1x4_loop:
 	VPSHUFD       $0xb1, X8, X4
 	VPADDD        X4, X8, X8
 	VCVTDQ2PS     X8, X8
-	VMOVSS        (CX), X4
-	VMULSS        X9, X4, X4
+	VMULSS        (CX), X9, X4
 	VFMADD231SS   X4, X8, X31
 	VPMADDWD      260(DI), Y3, Y4
 	VPSLLD        $0x03, Y4, Y10
@@ -3552,8 +3525,7 @@ tileOrdIQ1_M_1x4_loop:
 	VPSHUFD       $0xb1, X4, X5
 	VPADDD        X5, X4, X4
 	VCVTDQ2PS     X4, X4
-	VMOVSS        (DI), X5
-	VMULSS        X9, X5, X5
+	VMULSS        (DI), X9, X5
 	VFMADD231SS   X5, X4, X30
 	VPMADDWD      260(R8), Y3, Y4
 	VPSLLD        $0x03, Y4, Y5
@@ -3566,8 +3538,7 @@ tileOrdIQ1_M_1x4_loop:
 	VPSHUFD       $0xb1, X4, X5
 	VPADDD        X5, X4, X4
 	VCVTDQ2PS     X4, X4
-	VMOVSS        (R8), X5
-	VMULSS        X9, X5, X5
+	VMULSS        (R8), X9, X5
 	VFMADD231SS   X5, X4, X29
 	VPMADDWD      260(R9), Y3, Y3
 	VPSLLD        $0x03, Y3, Y4
@@ -3580,8 +3551,7 @@ tileOrdIQ1_M_1x4_loop:
 	VPSHUFD       $0xb1, X3, X4
 	VPADDD        X4, X3, X3
 	VCVTDQ2PS     X3, X3
-	VMOVSS        (R9), X4
-	VMULSS        X9, X4, X4
+	VMULSS        (R9), X9, X4
 	VFMADD231SS   X4, X3, X28
 	ADDQ          $0x00000038, AX
 	ADDQ          $0x00000124, CX
@@ -3862,8 +3832,7 @@ tileOrdIQ2_XS_1x1_loop:
 	VPSHUFD       $0xb1, X3, X2
 	VPADDD        X2, X3, X3
 	VCVTDQ2PS     X3, X3
-	VMOVSS        (CX), X2
-	VMULSS        X11, X2, X2
+	VMULSS        (CX), X11, X2
 	VFMADD231SS   X2, X3, X31
 	ADDQ          $0x0000004a, AX
 	ADDQ          $0x00000124, CX
@@ -4171,8 +4140,7 @@ tileOrdIQ2_XS_1x2_loop:
 	VPSHUFD       $0xb1, X3, X2
 	VPADDD        X2, X3, X3
 	VCVTDQ2PS     X3, X3
-	VMOVSS        (CX), X2
-	VMULSS        X12, X2, X2
+	VMULSS        (CX), X12, X2
 	VFMADD231SS   X2, X3, X31
 	VEXTRACTI32X4 $0x01, Y11, X2
 	VPADDD        X11, X2, X2
@@ -4181,8 +4149,7 @@ tileOrdIQ2_XS_1x2_loop:
 	VPSHUFD       $0xb1, X2, X3
 	VPADDD        X3, X2, X2
 	VCVTDQ2PS     X2, X2
-	VMOVSS        (DI), X3
-	VMULSS        X12, X3, X3
+	VMULSS        (DI), X12, X3
 	VFMADD231SS   X3, X2, X30
 	ADDQ          $0x0000004a, AX
 	ADDQ          $0x00000124, CX
@@ -4529,8 +4496,7 @@ tileOrdIQ2_XS_1x3_loop:
 	VPSHUFD       $0xb1, X3, X2
 	VPADDD        X2, X3, X3
 	VCVTDQ2PS     X3, X3
-	VMOVSS        (CX), X2
-	VMULSS        X13, X2, X2
+	VMULSS        (CX), X13, X2
 	VFMADD231SS   X2, X3, X31
 	VEXTRACTI32X4 $0x01, Y11, X2
 	VPADDD        X11, X2, X2
@@ -4539,8 +4505,7 @@ tileOrdIQ2_XS_1x3_loop:
 	VPSHUFD       $0xb1, X2, X3
 	VPADDD        X3, X2, X2
 	VCVTDQ2PS     X2, X2
-	VMOVSS        (DI), X3
-	VMULSS        X13, X3, X3
+	VMULSS        (DI), X13, X3
 	VFMADD231SS   X3, X2, X30
 	VEXTRACTI32X4 $0x01, Y12, X2
 	VPADDD        X12, X2, X2
@@ -4549,8 +4514,7 @@ tileOrdIQ2_XS_1x3_loop:
 	VPSHUFD       $0xb1, X2, X3
 	VPADDD        X3, X2, X2
 	VCVTDQ2PS     X2, X2
-	VMOVSS        (R8), X3
-	VMULSS        X13, X3, X3
+	VMULSS        (R8), X13, X3
 	VFMADD231SS   X3, X2, X29
 	ADDQ          $0x0000004a, AX
 	ADDQ          $0x00000124, CX
@@ -4936,8 +4900,7 @@ tileOrdIQ2_XS_1x4_loop:
 	VPSHUFD       $0xb1, X3, X2
 	VPADDD        X2, X3, X3
 	VCVTDQ2PS     X3, X3
-	VMOVSS        (CX), X2
-	VMULSS        X14, X2, X2
+	VMULSS        (CX), X14, X2
 	VFMADD231SS   X2, X3, X31
 	VEXTRACTI32X4 $0x01, Y11, X2
 	VPADDD        X11, X2, X2
@@ -4946,8 +4909,7 @@ tileOrdIQ2_XS_1x4_loop:
 	VPSHUFD       $0xb1, X2, X3
 	VPADDD        X3, X2, X2
 	VCVTDQ2PS     X2, X2
-	VMOVSS        (DI), X3
-	VMULSS        X14, X3, X3
+	VMULSS        (DI), X14, X3
 	VFMADD231SS   X3, X2, X30
 	VEXTRACTI32X4 $0x01, Y12, X2
 	VPADDD        X12, X2, X2
@@ -4956,8 +4918,7 @@ tileOrdIQ2_XS_1x4_loop:
 	VPSHUFD       $0xb1, X2, X3
 	VPADDD        X3, X2, X2
 	VCVTDQ2PS     X2, X2
-	VMOVSS        (R8), X3
-	VMULSS        X14, X3, X3
+	VMULSS        (R8), X14, X3
 	VFMADD231SS   X3, X2, X29
 	VEXTRACTI32X4 $0x01, Y13, X2
 	VPADDD        X13, X2, X2
@@ -4966,8 +4927,7 @@ tileOrdIQ2_XS_1x4_loop:
 	VPSHUFD       $0xb1, X2, X3
 	VPADDD        X3, X2, X2
 	VCVTDQ2PS     X2, X2
-	VMOVSS        (R9), X3
-	VMULSS        X14, X3, X3
+	VMULSS        (R9), X14, X3
 	VFMADD231SS   X3, X2, X28
 	ADDQ          $0x0000004a, AX
 	ADDQ          $0x00000124, CX
@@ -5260,8 +5220,7 @@ tileOrdIQ2_S_1x1_loop:
 	VPSHUFD       $0xb1, X3, X2
 	VPADDD        X2, X3, X3
 	VCVTDQ2PS     X3, X3
-	VMOVSS        (CX), X2
-	VMULSS        X4, X2, X2
+	VMULSS        (CX), X4, X2
 	VFMADD231SS   X2, X3, X31
 	ADDQ          $0x00000052, AX
 	ADDQ          $0x00000124, CX
@@ -5581,8 +5540,7 @@ tileOrdIQ2_S_1x2_loop:
 	VPSHUFD       $0xb1, X4, X2
 	VPADDD        X2, X4, X4
 	VCVTDQ2PS     X4, X4
-	VMOVSS        (CX), X2
-	VMULSS        X5, X2, X2
+	VMULSS        (CX), X5, X2
 	VFMADD231SS   X2, X4, X31
 	VEXTRACTI32X4 $0x01, Y3, X2
 	VPADDD        X3, X2, X2
@@ -5591,8 +5549,7 @@ tileOrdIQ2_S_1x2_loop:
 	VPSHUFD       $0xb1, X2, X3
 	VPADDD        X3, X2, X2
 	VCVTDQ2PS     X2, X2
-	VMOVSS        (DI), X3
-	VMULSS        X5, X3, X3
+	VMULSS        (DI), X5, X3
 	VFMADD231SS   X3, X2, X30
 	ADDQ          $0x00000052, AX
 	ADDQ          $0x00000124, CX
@@ -5951,8 +5908,7 @@ tileOrdIQ2_S_1x3_loop:
 	VPSHUFD       $0xb1, X5, X2
 	VPADDD        X2, X5, X5
 	VCVTDQ2PS     X5, X5
-	VMOVSS        (CX), X2
-	VMULSS        X6, X2, X2
+	VMULSS        (CX), X6, X2
 	VFMADD231SS   X2, X5, X31
 	VEXTRACTI32X4 $0x01, Y3, X2
 	VPADDD        X3, X2, X2
@@ -5961,8 +5917,7 @@ tileOrdIQ2_S_1x3_loop:
 	VPSHUFD       $0xb1, X2, X3
 	VPADDD        X3, X2, X2
 	VCVTDQ2PS     X2, X2
-	VMOVSS        (DI), X3
-	VMULSS        X6, X3, X3
+	VMULSS        (DI), X6, X3
 	VFMADD231SS   X3, X2, X30
 	VEXTRACTI32X4 $0x01, Y4, X2
 	VPADDD        X4, X2, X2
@@ -5971,8 +5926,7 @@ tileOrdIQ2_S_1x3_loop:
 	VPSHUFD       $0xb1, X2, X3
 	VPADDD        X3, X2, X2
 	VCVTDQ2PS     X2, X2
-	VMOVSS        (R8), X3
-	VMULSS        X6, X3, X3
+	VMULSS        (R8), X6, X3
 	VFMADD231SS   X3, X2, X29
 	ADDQ          $0x00000052, AX
 	ADDQ          $0x00000124, CX
@@ -6370,8 +6324,7 @@ tileOrdIQ2_S_1x4_loop:
 	VPSHUFD       $0xb1, X6, X2
 	VPADDD        X2, X6, X6
 	VCVTDQ2PS     X6, X6
-	VMOVSS        (CX), X2
-	VMULSS        X7, X2, X2
+	VMULSS        (CX), X7, X2
 	VFMADD231SS   X2, X6, X31
 	VEXTRACTI32X4 $0x01, Y3, X2
 	VPADDD        X3, X2, X2
@@ -6380,8 +6333,7 @@ tileOrdIQ2_S_1x4_loop:
 	VPSHUFD       $0xb1, X2, X3
 	VPADDD        X3, X2, X2
 	VCVTDQ2PS     X2, X2
-	VMOVSS        (DI), X3
-	VMULSS        X7, X3, X3
+	VMULSS        (DI), X7, X3
 	VFMADD231SS   X3, X2, X30
 	VEXTRACTI32X4 $0x01, Y4, X2
 	VPADDD        X4, X2, X2
@@ -6390,8 +6342,7 @@ tileOrdIQ2_S_1x4_loop:
 	VPSHUFD       $0xb1, X2, X3
 	VPADDD        X3, X2, X2
 	VCVTDQ2PS     X2, X2
-	VMOVSS        (R8), X3
-	VMULSS        X7, X3, X3
+	VMULSS        (R8), X7, X3
 	VFMADD231SS   X3, X2, X29
 	VEXTRACTI32X4 $0x01, Y5, X2
 	VPADDD        X5, X2, X2
@@ -6400,8 +6351,7 @@ tileOrdIQ2_S_1x4_loop:
 	VPSHUFD       $0xb1, X2, X3
 	VPADDD        X3, X2, X2
 	VCVTDQ2PS     X2, X2
-	VMOVSS        (R9), X3
-	VMULSS        X7, X3, X3
+	VMULSS        (R9), X7, X3
 	VFMADD231SS   X3, X2, X28
 	ADDQ          $0x00000052, AX
 	ADDQ          $0x00000124, CX
@@ -6661,8 +6611,7 @@ tileOrdIQ3_XXS_1x1_loop:
 	VPSHUFD       $0xb1, X4, X2
 	VPADDD        X2, X4, X4
 	VCVTDQ2PS     X4, X4
-	VMOVSS        (CX), X2
-	VMULSS        X3, X2, X2
+	VMULSS        (CX), X3, X2
 	VFMADD231SS   X2, X4, X31
 	ADDQ          $0x00000062, AX
 	ADDQ          $0x00000124, CX
@@ -7035,8 +6984,7 @@ tileOrdIQ3_S_1x1_loop:
 	VPSHUFD       $0xb1, X2, X1
 	VPADDD        X1, X2, X2
 	VCVTDQ2PS     X2, X2
-	VMOVSS        (CX), X1
-	VMULSS        X3, X1, X1
+	VMULSS        (CX), X3, X1
 	VFMADD231SS   X1, X2, X31
 	ADDQ          $0x0000006e, AX
 	ADDQ          $0x00000124, CX
@@ -7323,8 +7271,7 @@ tileOrdIQ3_XXS_1x2_loop:
 	VPSHUFD       $0xb1, X5, X2
 	VPADDD        X2, X5, X5
 	VCVTDQ2PS     X5, X5
-	VMOVSS        (CX), X2
-	VMULSS        X4, X2, X2
+	VMULSS        (CX), X4, X2
 	VFMADD231SS   X2, X5, X31
 	VEXTRACTI32X4 $0x01, Y3, X2
 	VPADDD        X3, X2, X2
@@ -7333,8 +7280,7 @@ tileOrdIQ3_XXS_1x2_loop:
 	VPSHUFD       $0xb1, X2, X3
 	VPADDD        X3, X2, X2
 	VCVTDQ2PS     X2, X2
-	VMOVSS        (DI), X3
-	VMULSS        X4, X3, X3
+	VMULSS        (DI), X4, X3
 	VFMADD231SS   X3, X2, X30
 	ADDQ          $0x00000062, AX
 	ADDQ          $0x00000124, CX
@@ -7746,8 +7692,7 @@ tileOrdIQ3_S_1x2_loop:
 	VPSHUFD       $0xb1, X3, X1
 	VPADDD        X1, X3, X3
 	VCVTDQ2PS     X3, X3
-	VMOVSS        (CX), X1
-	VMULSS        X4, X1, X1
+	VMULSS        (CX), X4, X1
 	VFMADD231SS   X1, X3, X31
 	VEXTRACTI32X4 $0x01, Y2, X1
 	VPADDD        X2, X1, X1
@@ -7756,8 +7701,7 @@ tileOrdIQ3_S_1x2_loop:
 	VPSHUFD       $0xb1, X1, X2
 	VPADDD        X2, X1, X1
 	VCVTDQ2PS     X1, X1
-	VMOVSS        (DI), X2
-	VMULSS        X4, X2, X2
+	VMULSS        (DI), X4, X2
 	VFMADD231SS   X2, X1, X30
 	ADDQ          $0x0000006e, AX
 	ADDQ          $0x00000124, CX
@@ -8083,8 +8027,7 @@ tileOrdIQ3_XXS_1x3_loop:
 	VPSHUFD       $0xb1, X5, X2
 	VPADDD        X2, X5, X5
 	VCVTDQ2PS     X5, X5
-	VMOVSS        (CX), X2
-	VMULSS        X13, X2, X2
+	VMULSS        (CX), X13, X2
 	VFMADD231SS   X2, X5, X31
 	VEXTRACTI32X4 $0x01, Y3, X2
 	VPADDD        X3, X2, X2
@@ -8093,8 +8036,7 @@ tileOrdIQ3_XXS_1x3_loop:
 	VPSHUFD       $0xb1, X2, X3
 	VPADDD        X3, X2, X2
 	VCVTDQ2PS     X2, X2
-	VMOVSS        (DI), X3
-	VMULSS        X13, X3, X3
+	VMULSS        (DI), X13, X3
 	VFMADD231SS   X3, X2, X30
 	VEXTRACTI32X4 $0x01, Y4, X2
 	VPADDD        X4, X2, X2
@@ -8103,8 +8045,7 @@ tileOrdIQ3_XXS_1x3_loop:
 	VPSHUFD       $0xb1, X2, X3
 	VPADDD        X3, X2, X2
 	VCVTDQ2PS     X2, X2
-	VMOVSS        (R8), X3
-	VMULSS        X13, X3, X3
+	VMULSS        (R8), X13, X3
 	VFMADD231SS   X3, X2, X29
 	ADDQ          $0x00000062, AX
 	ADDQ          $0x00000124, CX
@@ -8555,8 +8496,7 @@ tileOrdIQ3_S_1x3_loop:
 	VPSHUFD       $0xb1, X4, X1
 	VPADDD        X1, X4, X4
 	VCVTDQ2PS     X4, X4
-	VMOVSS        (CX), X1
-	VMULSS        X5, X1, X1
+	VMULSS        (CX), X5, X1
 	VFMADD231SS   X1, X4, X31
 	VEXTRACTI32X4 $0x01, Y2, X1
 	VPADDD        X2, X1, X1
@@ -8565,8 +8505,7 @@ tileOrdIQ3_S_1x3_loop:
 	VPSHUFD       $0xb1, X1, X2
 	VPADDD        X2, X1, X1
 	VCVTDQ2PS     X1, X1
-	VMOVSS        (DI), X2
-	VMULSS        X5, X2, X2
+	VMULSS        (DI), X5, X2
 	VFMADD231SS   X2, X1, X30
 	VEXTRACTI32X4 $0x01, Y3, X1
 	VPADDD        X3, X1, X1
@@ -8575,8 +8514,7 @@ tileOrdIQ3_S_1x3_loop:
 	VPSHUFD       $0xb1, X1, X2
 	VPADDD        X2, X1, X1
 	VCVTDQ2PS     X1, X1
-	VMOVSS        (R8), X2
-	VMULSS        X5, X2, X2
+	VMULSS        (R8), X5, X2
 	VFMADD231SS   X2, X1, X29
 	ADDQ          $0x0000006e, AX
 	ADDQ          $0x00000124, CX
@@ -8941,8 +8879,7 @@ tileOrdIQ3_XXS_1x4_loop:
 	VPSHUFD       $0xb1, X5, X2
 	VPADDD        X2, X5, X5
 	VCVTDQ2PS     X5, X5
-	VMOVSS        (CX), X2
-	VMULSS        X14, X2, X2
+	VMULSS        (CX), X14, X2
 	VFMADD231SS   X2, X5, X31
 	VEXTRACTI32X4 $0x01, Y3, X2
 	VPADDD        X3, X2, X2
@@ -8951,8 +8888,7 @@ tileOrdIQ3_XXS_1x4_loop:
 	VPSHUFD       $0xb1, X2, X3
 	VPADDD        X3, X2, X2
 	VCVTDQ2PS     X2, X2
-	VMOVSS        (DI), X3
-	VMULSS        X14, X3, X3
+	VMULSS        (DI), X14, X3
 	VFMADD231SS   X3, X2, X30
 	VEXTRACTI32X4 $0x01, Y4, X2
 	VPADDD        X4, X2, X2
@@ -8961,8 +8897,7 @@ tileOrdIQ3_XXS_1x4_loop:
 	VPSHUFD       $0xb1, X2, X3
 	VPADDD        X3, X2, X2
 	VCVTDQ2PS     X2, X2
-	VMOVSS        (R8), X3
-	VMULSS        X14, X3, X3
+	VMULSS        (R8), X14, X3
 	VFMADD231SS   X3, X2, X29
 	VEXTRACTI32X4 $0x01, Y13, X2
 	VPADDD        X13, X2, X2
@@ -8971,8 +8906,7 @@ tileOrdIQ3_XXS_1x4_loop:
 	VPSHUFD       $0xb1, X2, X3
 	VPADDD        X3, X2, X2
 	VCVTDQ2PS     X2, X2
-	VMOVSS        (R9), X3
-	VMULSS        X14, X3, X3
+	VMULSS        (R9), X14, X3
 	VFMADD231SS   X3, X2, X28
 	ADDQ          $0x00000062, AX
 	ADDQ          $0x00000124, CX
@@ -9462,8 +9396,7 @@ tileOrdIQ3_S_1x4_loop:
 	VPSHUFD       $0xb1, X5, X1
 	VPADDD        X1, X5, X5
 	VCVTDQ2PS     X5, X5
-	VMOVSS        (CX), X1
-	VMULSS        X6, X1, X1
+	VMULSS        (CX), X6, X1
 	VFMADD231SS   X1, X5, X31
 	VEXTRACTI32X4 $0x01, Y2, X1
 	VPADDD        X2, X1, X1
@@ -9472,8 +9405,7 @@ tileOrdIQ3_S_1x4_loop:
 	VPSHUFD       $0xb1, X1, X2
 	VPADDD        X2, X1, X1
 	VCVTDQ2PS     X1, X1
-	VMOVSS        (DI), X2
-	VMULSS        X6, X2, X2
+	VMULSS        (DI), X6, X2
 	VFMADD231SS   X2, X1, X30
 	VEXTRACTI32X4 $0x01, Y3, X1
 	VPADDD        X3, X1, X1
@@ -9482,8 +9414,7 @@ tileOrdIQ3_S_1x4_loop:
 	VPSHUFD       $0xb1, X1, X2
 	VPADDD        X2, X1, X1
 	VCVTDQ2PS     X1, X1
-	VMOVSS        (R8), X2
-	VMULSS        X6, X2, X2
+	VMULSS        (R8), X6, X2
 	VFMADD231SS   X2, X1, X29
 	VEXTRACTI32X4 $0x01, Y4, X1
 	VPADDD        X4, X1, X1
@@ -9492,8 +9423,7 @@ tileOrdIQ3_S_1x4_loop:
 	VPSHUFD       $0xb1, X1, X2
 	VPADDD        X2, X1, X1
 	VCVTDQ2PS     X1, X1
-	VMOVSS        (R9), X2
-	VMULSS        X6, X2, X2
+	VMULSS        (R9), X6, X2
 	VFMADD231SS   X2, X1, X28
 	ADDQ          $0x0000006e, AX
 	ADDQ          $0x00000124, CX
@@ -9718,9 +9648,8 @@ tileOrdIQ4_XS_1x1_loop:
 	VPSHUFD         $0xb1, X3, X14
 	VPADDD          X14, X3, X3
 	VCVTDQ2PS       X3, X3
-	VMOVSS          (CX), X14
-	VMULSS          X4, X14, X14
-	VFMADD231SS     X14, X3, X31
+	VMULSS          (CX), X4, X4
+	VFMADD231SS     X4, X3, X31
 	ADDQ            $0x00000088, AX
 	ADDQ            $0x00000124, CX
 	DECQ            DX
@@ -9887,8 +9816,7 @@ tileOrdIQ4_XS_1x2_loop:
 	VPSHUFD         $0xb1, X23, X24
 	VPADDD          X24, X23, X23
 	VCVTDQ2PS       X23, X23
-	VMOVSS          (CX), X24
-	VMULSS          X4, X24, X24
+	VMULSS          (CX), X4, X24
 	VFMADD231SS     X24, X23, X31
 	VPMADDWD        260(SI), Y2, Y23
 	VPMULLD         Y3, Y23, Y23
@@ -9901,9 +9829,8 @@ tileOrdIQ4_XS_1x2_loop:
 	VPSHUFD         $0xb1, X3, X23
 	VPADDD          X23, X3, X3
 	VCVTDQ2PS       X3, X3
-	VMOVSS          (SI), X23
-	VMULSS          X4, X23, X23
-	VFMADD231SS     X23, X3, X30
+	VMULSS          (SI), X4, X4
+	VFMADD231SS     X4, X3, X30
 	ADDQ            $0x00000088, AX
 	ADDQ            $0x00000124, CX
 	ADDQ            $0x00000124, SI

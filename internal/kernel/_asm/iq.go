@@ -245,8 +245,7 @@ func iqScaleAdd(d VecVirtual, a Mem, isum, acc Register) {
 		// d·d_a, acc) there: the packed path's order.
 		e := reduce1(isum.(VecVirtual))
 		dy := XMM()
-		VMOVSS(a, dy)
-		VMULSS(d.AsX(), dy, dy)
+		VMULSS(a, d.AsX(), dy)
 		VFMADD231SS(dy, e, acc.(Vec).AsX())
 		return
 	}
