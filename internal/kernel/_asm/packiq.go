@@ -18,7 +18,8 @@ import (
 // constant c. Their decode tiles here take the same float steps
 // (iqOrdered): the block's integer sum reduced to one lane, then one
 // scalar fused multiply-add, so that a token's result is the same bits on
-// either path.
+// either path. The set also holds the pack kernels that decode 16 rows'
+// blocks into that layout.
 func genPackIQ() {
 	iqOrdered = true
 	genConsts()
@@ -31,16 +32,12 @@ func genPackIQ() {
 	packIQ4XSRows()
 	genIQPackConsts()
 	for _, k := range iqPacks {
-		off := uint32(64)
-		if k.name == "IQ1_S" || k.name == "IQ1_M" || k.name == "IQ3_S" {
-			off = 32
-		}
-		packIQRows(k, off)
+		packIQRows(k)
 	}
 }
 
 // packIQ4XSRows generates packX16IQ4_XS: 16 IQ4_XS rows, nb blocks, into
-// the Q6_K packed layout (the kernel package's packGroupIQ): values + 128
+// the Q6_K packed layout (the kernel package's packGroupIQGeneric): values + 128
 // through the IQ4_NL table, each sub-block's scale ls − 32 as the int32
 // scale of its two groups of 16, and d.
 func packIQ4XSRows() {
@@ -126,6 +123,7 @@ func bytesOf(m Mem) VecVirtual {
 type iqPack struct {
 	name   string
 	wBytes int
+	k      int  // value offset: 64, or 32 (IQ1_S, IQ1_M, IQ3_S), as the kernel package's iqKinds
 	grid32 bool // 4-byte codebook entries (IQ3)
 	header func(c *iqPackCtx)
 	load   func(c *iqPackCtx, m Mem, i, j int) VecVirtual
@@ -135,28 +133,14 @@ type iqPack struct {
 type iqPackCtx struct {
 	w, dst, grid GPVirtual
 	gidx         VecVirtual
-	zero         VecVirtual            // zero, for gridEntries
-	side         Mem                   // [8][16] uint32: sign masks per sub-block and row
-	kvec         Mem                   // k in every byte (a dword to broadcast)
-	c            map[uint32]VecVirtual // constants made once (keep)
+	zero         VecVirtual // zero, for gridEntries
+	side         Mem        // [8][16] uint32: sign masks per sub-block and row
+	kvec         Mem        // k in every byte (a dword to broadcast)
 }
 
-// dw returns a zmm with v in every dword: made where it is used (the
-// header's constants would otherwise stay live through the loop), except
-// those pinned by keep before the loop.
-func (c *iqPackCtx) dw(v uint32) VecVirtual {
-	if z, ok := c.c[v]; ok {
-		return z
-	}
-	return bcastDword(v)
-}
-
-// keep makes v's zmm once, for every later dw(v).
-func (c *iqPackCtx) keep(v uint32) VecVirtual {
-	z := bcastDword(v)
-	c.c[v] = z
-	return z
-}
+// dw returns a zmm with v in every dword, made where it is used: the
+// header's constants would otherwise stay live through the row loop.
+func (c *iqPackCtx) dw(v uint32) VecVirtual { return bcastDword(v) }
 
 // storeScales stores 2x+1 (x: 16 row lanes) as the scales of groups g and
 // g+1 (a 32-element sub-block) or, if g1 < 0, of group g alone.
@@ -212,8 +196,8 @@ func (c *iqPackCtx) storeSigns(v VecVirtual, j int) {
 }
 
 // auxHeader is the header of IQ2_XXS and IQ3_XXS: per sub-block j a u32
-// at aux+4·stride·j... of four 7-bit sign indices and the scale s in bits
-// 28..31.
+// at off(j) holds four 7-bit sign indices and the scale s in bits 28..31;
+// k is the type's constant c.
 func auxHeader(c *iqPackCtx, off func(j int) int, k float32) {
 	for j := 0; j < 8; j++ {
 		aux := c.gather(off(j))
@@ -318,12 +302,12 @@ func byteIdx(m Mem) func(l int) GPVirtual {
 }
 
 var iqPacks = []iqPack{
-	{"IQ2_XXS", 66, false,
+	{"IQ2_XXS", 66, 64, false,
 		func(c *iqPackCtx) { auxHeader(c, func(j int) int { return 6 + 8*j }, 0.125) },
 		func(c *iqPackCtx, m Mem, i, j int) VecVirtual {
 			return c.signed(c.gridEntries(false, byteIdx(m.Offset(2+8*j))), i, j)
 		}},
-	{"IQ1_S", 50, false,
+	{"IQ1_S", 50, 32, false,
 		func(c *iqPackCtx) {
 			for jj := 0; jj < 4; jj++ {
 				qh := c.gather(34 + 4*jj) // qh of sub-blocks 2jj, 2jj+1
@@ -347,7 +331,7 @@ var iqPacks = []iqPack{
 			VPSUBB(bytesOf(iqpk2), g, km, g)
 			return g
 		}},
-	{"IQ1_M", 56, false,
+	{"IQ1_M", 56, 32, false,
 		func(c *iqPackCtx) {
 			// Scale words w0..w3 at 48: sub-block ib's 3-bit scales at bits
 			// 6(ib%2) and +3 of word ib/2; d in the words' top nibbles.
@@ -375,12 +359,12 @@ var iqPacks = []iqPack{
 			VPADDB(bytesOf(iqpk23), g, g)
 			return g
 		}},
-	{"IQ3_XXS", 98, true,
+	{"IQ3_XXS", 98, 64, true,
 		func(c *iqPackCtx) { auxHeader(c, func(j int) int { return 66 + 4*j }, 0.25) },
 		func(c *iqPackCtx, m Mem, i, j int) VecVirtual {
 			return c.signed(c.gridEntries(true, byteIdx(m.Offset(2+8*j))), i, j)
 		}},
-	{"IQ2_XS", 74, false,
+	{"IQ2_XS", 74, 64, false,
 		func(c *iqPackCtx) {
 			for j := 0; j < 8; j++ {
 				// Sign indices: bits 9..15 of the u16 of each group.
@@ -406,7 +390,7 @@ var iqPacks = []iqPack{
 			})
 			return c.signed(g, i, j)
 		}},
-	{"IQ2_S", 82, false,
+	{"IQ2_S", 82, 64, false,
 		func(c *iqPackCtx) {
 			c.nibbleScales(74, 0, 8, false)
 			c.nibbleScales(78, 8, 8, false)
@@ -418,7 +402,7 @@ var iqPacks = []iqPack{
 			g := c.gridEntries(false, wordIdx(pdepIdx(hi, iq2sHi, m.Offset(2+4*j))))
 			return c.signedAt(g, m.Offset(34+4*j))
 		}},
-	{"IQ3_S", 110, true,
+	{"IQ3_S", 110, 32, true,
 		func(c *iqPackCtx) {
 			c.nibbleScales(106, 0, 8, true)
 			c.storeD(c.gather(0), false, 1)
@@ -442,8 +426,8 @@ var iqPacks = []iqPack{
 }
 
 // packIQRows generates packX16<name>: 16 rows of codebook type k, nb
-// blocks, into the Q6_K packed layout (the kernel package's packGroupIQ).
-func packIQRows(k iqPack, off uint32) {
+// blocks, into the Q6_K packed layout (the kernel package's packGroupIQGeneric).
+func packIQRows(k iqPack) {
 	name := "packX16" + k.name
 	gt := "*uint64"
 	if k.grid32 {
@@ -451,7 +435,7 @@ func packIQRows(k iqPack, off uint32) {
 	}
 	TEXT(name, NOSPLIT, "func(w *byte, ws int, nb int, dst *byte, grid "+gt+")")
 	Doc(fmt.Sprintf("%s packs nb blocks of the 16 %s rows at w (stride ws bytes) into the Q6_K packed group layout at dst (5184 bytes per block), with the codebook grid (AVX-512 VNNI, BMI2).", name, k.name))
-	c := &iqPackCtx{c: map[uint32]VecVirtual{}}
+	c := &iqPackCtx{}
 	c.w = loadGP("w")
 	ws := loadGP("ws")
 	nb := loadGP("nb")
@@ -461,7 +445,7 @@ func packIQRows(k iqPack, off uint32) {
 	c.zero = ZMM()
 	VPXORD(c.zero, c.zero, c.zero)
 	c.kvec = iqpk64
-	if off == 32 {
+	if k.k == 32 {
 		c.kvec = iqpk32
 	}
 	rows := sixteenRows(c.w, ws)
