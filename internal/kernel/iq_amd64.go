@@ -29,7 +29,7 @@ func gridTiles[E uint32 | uint64](grid *E, f ...gridTileFunc[E]) [5][5]tileFunc 
 }
 
 // gridIQ1SPlus1 is tensor.GridIQ1_S with 1 added to every byte: values 0,
-// 1, 2 as unsigned bytes, the form tileIQ1_S_* take.
+// 1, 2 as unsigned bytes, the form tileOrdIQ1_S_* take.
 var gridIQ1SPlus1 = func() *[2048]uint64 {
 	var t [2048]uint64
 	for i, g := range tensor.GridIQ1_S {
@@ -40,7 +40,7 @@ var gridIQ1SPlus1 = func() *[2048]uint64 {
 	return &t
 }()
 
-// gridIQ1MU is the codebook form tileIQ1_M_* take: entry i (the 11-bit
+// gridIQ1MU is the codebook form tileOrdIQ1_M_* take: entry i (the 11-bit
 // grid index, plus the group's delta sign as bit 11) holds, per byte,
 // 8·(g+1) + 1 + δ for the GridIQ1_S value g and δ = +1 (bit 11 clear) or
 // −1 (set).
@@ -57,22 +57,31 @@ var gridIQ1MU = func() *[4096]uint64 {
 	return &t
 }()
 
-// iqTiles are the AVX-512 VNNI codebook kernels (IQ2_XXS: 66-byte blocks,
+// iqTiles are the AVX-512 VNNI codebook kernels in the i-quant order
+// (packiq_generic.go; their decode tiles are packiq_amd64.s's), with their
+// packed prefill path (IQ2_XXS: 66-byte blocks,
 // IQ1_S: 50, IQ1_M: 56, IQ2_XS: 74, IQ2_S: 82,
 // IQ3_XXS: 98, IQ3_S: 110; 256 elements against one Q8_K block per step).
 var iqTiles = map[tensor.DType]*tileSet{
-	tensor.IQ2_XXS: {fn: gridTiles(&tensor.GridIQ2_XXS[0], tileIQ2_XXS_1x1, tileIQ2_XXS_1x2, tileIQ2_XXS_1x3, tileIQ2_XXS_1x4),
-		wBlock: 66, aBlock: 292, blockElems: 256},
-	tensor.IQ1_S: {fn: gridTiles(&gridIQ1SPlus1[0], tileIQ1_S_1x1, tileIQ1_S_1x2, tileIQ1_S_1x3, tileIQ1_S_1x4),
-		wBlock: 50, aBlock: 292, blockElems: 256},
-	tensor.IQ1_M: {fn: gridTiles(&gridIQ1MU[0], tileIQ1_M_1x1, tileIQ1_M_1x2, tileIQ1_M_1x3, tileIQ1_M_1x4),
-		wBlock: 56, aBlock: 292, blockElems: 256},
-	tensor.IQ2_XS: {fn: gridTiles(&tensor.GridIQ2_XS[0], tileIQ2_XS_1x1, tileIQ2_XS_1x2, tileIQ2_XS_1x3, tileIQ2_XS_1x4),
-		wBlock: 74, aBlock: 292, blockElems: 256},
-	tensor.IQ2_S: {fn: gridTiles(&tensor.GridIQ2_S[0], tileIQ2_S_1x1, tileIQ2_S_1x2, tileIQ2_S_1x3, tileIQ2_S_1x4),
-		wBlock: 82, aBlock: 292, blockElems: 256},
-	tensor.IQ3_XXS: {fn: gridTiles(&tensor.GridIQ3_XXS[0], tileIQ3_XXS_1x1, tileIQ3_XXS_1x2, tileIQ3_XXS_1x3, tileIQ3_XXS_1x4),
-		wBlock: 98, aBlock: 292, blockElems: 256},
-	tensor.IQ3_S: {fn: gridTiles(&tensor.GridIQ3_S[0], tileIQ3_S_1x1, tileIQ3_S_1x2, tileIQ3_S_1x3, tileIQ3_S_1x4),
-		wBlock: 110, aBlock: 292, blockElems: 256},
+	tensor.IQ2_XXS: {fn: gridTiles(&tensor.GridIQ2_XXS[0], tileOrdIQ2_XXS_1x1, tileOrdIQ2_XXS_1x2, tileOrdIQ2_XXS_1x3, tileOrdIQ2_XXS_1x4),
+		wBlock: 66, aBlock: 292, blockElems: 256,
+		packed: packedIQVNNI(tensor.IQ2_XXS)},
+	tensor.IQ1_S: {fn: gridTiles(&gridIQ1SPlus1[0], tileOrdIQ1_S_1x1, tileOrdIQ1_S_1x2, tileOrdIQ1_S_1x3, tileOrdIQ1_S_1x4),
+		wBlock: 50, aBlock: 292, blockElems: 256,
+		packed: packedIQVNNI(tensor.IQ1_S)},
+	tensor.IQ1_M: {fn: gridTiles(&gridIQ1MU[0], tileOrdIQ1_M_1x1, tileOrdIQ1_M_1x2, tileOrdIQ1_M_1x3, tileOrdIQ1_M_1x4),
+		wBlock: 56, aBlock: 292, blockElems: 256,
+		packed: packedIQVNNI(tensor.IQ1_M)},
+	tensor.IQ2_XS: {fn: gridTiles(&tensor.GridIQ2_XS[0], tileOrdIQ2_XS_1x1, tileOrdIQ2_XS_1x2, tileOrdIQ2_XS_1x3, tileOrdIQ2_XS_1x4),
+		wBlock: 74, aBlock: 292, blockElems: 256,
+		packed: packedIQVNNI(tensor.IQ2_XS)},
+	tensor.IQ2_S: {fn: gridTiles(&tensor.GridIQ2_S[0], tileOrdIQ2_S_1x1, tileOrdIQ2_S_1x2, tileOrdIQ2_S_1x3, tileOrdIQ2_S_1x4),
+		wBlock: 82, aBlock: 292, blockElems: 256,
+		packed: packedIQVNNI(tensor.IQ2_S)},
+	tensor.IQ3_XXS: {fn: gridTiles(&tensor.GridIQ3_XXS[0], tileOrdIQ3_XXS_1x1, tileOrdIQ3_XXS_1x2, tileOrdIQ3_XXS_1x3, tileOrdIQ3_XXS_1x4),
+		wBlock: 98, aBlock: 292, blockElems: 256,
+		packed: packedIQVNNI(tensor.IQ3_XXS)},
+	tensor.IQ3_S: {fn: gridTiles(&tensor.GridIQ3_S[0], tileOrdIQ3_S_1x1, tileOrdIQ3_S_1x2, tileOrdIQ3_S_1x3, tileOrdIQ3_S_1x4),
+		wBlock: 110, aBlock: 292, blockElems: 256,
+		packed: packedIQVNNI(tensor.IQ3_S)},
 }

@@ -26,8 +26,9 @@ var iqGenericDots = map[tensor.DType]func(w, a []byte, cols int) float32{
 // TestIQTilesEveryBit runs each codebook kernel (1 row × 1..4 tokens) on
 // one block, then again with each bit of the block but its f16 d flipped
 // in turn (grid indices, signs, scales, delta signs), and compares every
-// output with the generic dot: a kernel that reads any field bit wrong
-// disagrees on that flip.
+// output with the generic dot, and bit for bit with the i-quant order's
+// (dotIQOrdered): a kernel that reads any field bit wrong disagrees on
+// that flip.
 func TestIQTilesEveryBit(t *testing.T) {
 	if !hasIQTiles {
 		t.Skip("no AVX-512 VNNI and BMI2")
@@ -68,6 +69,9 @@ func TestIQTilesEveryBit(t *testing.T) {
 						want := ref(w, a[k*292:], 256)
 						if d := math.Abs(float64(out[k] - want)); !(d <= iqDotTol(mag[k])) {
 							t.Fatalf("%s: token %d: kernel %v, generic %v", what, k, out[k], want)
+						}
+						if o := dotIQOrdered(typ, w, a[k*292:], 256); math.Float32bits(out[k]) != math.Float32bits(o) {
+							t.Fatalf("%s: token %d: kernel %v, i-quant order %v", what, k, out[k], o)
 						}
 					}
 				}

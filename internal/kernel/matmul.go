@@ -49,10 +49,14 @@ import (
 //     fma(−float32(msum), dmin_w·d_a, acc) (the K-quant order of
 //     packedk_generic.go, dotKOrdered), in the decode tiles and the packed
 //     kernels alike.
-//   - Q4_1, Q5_1, the other K-quants, IQ4_XS and the IQ1/IQ2/IQ3 types:
-//     exact integer block sums, then per (row, token) the same float
-//     sequence in every tile shape (one row × 1..4 tokens, or 1..4 rows ×
-//     1 token).
+//   - IQ4_XS, IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S
+//     (AVX-512 VNNI): per 256-block the exact int32 sum, then acc =
+//     fma(float32(isum), (d_w·c)·d_a, acc) with the type's constant c
+//     (the i-quant order of packiq_generic.go, dotIQOrdered), in the
+//     decode tiles and the packed kernels alike.
+//   - Q4_1, Q5_1, Q2_K, Q3_K: exact integer block sums, then per (row,
+//     token) the same float sequence in every tile shape (one row × 1..4
+//     tokens, or 1..4 rows × 1 token).
 //
 // The reference (generic) dots sum the float types in float64, so for them
 // the reference and the SIMD sets differ in the last bits; each set is

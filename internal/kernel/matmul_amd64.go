@@ -356,9 +356,10 @@ var kTiles = map[tensor.DType]*tileSet{
 		packed: packedKVNNI(tensor.Q4_K, packX16Q4_K)}, &interTilesQ4_K, unpackIQ4_K),
 	tensor.Q5_K: withInterK(&tileSet{fn: [5][5]tileFunc{1: {1: tileQ5_K_1x1, 2: tileQ5_K_1x2, 3: tileQ5_K_1x3, 4: tileQ5_K_1x4}}, wBlock: 176, aBlock: 292, blockElems: 256,
 		packed: packedKVNNI(tensor.Q5_K, packX16Q5_K)}, &interTilesQ5_K, unpackIQ5_K),
-	tensor.Q2_K:   {fn: [5][5]tileFunc{1: {1: tileQ2_K_1x1, 2: tileQ2_K_1x2, 3: tileQ2_K_1x3, 4: tileQ2_K_1x4}}, wBlock: 84, aBlock: 292, blockElems: 256},
-	tensor.Q3_K:   {fn: [5][5]tileFunc{1: {1: tileQ3_K_1x1, 2: tileQ3_K_1x2, 3: tileQ3_K_1x3, 4: tileQ3_K_1x4}}, wBlock: 110, aBlock: 292, blockElems: 256},
-	tensor.IQ4_XS: {fn: [5][5]tileFunc{1: {1: tileIQ4_XS_1x1, 2: tileIQ4_XS_1x2}}, wBlock: 136, aBlock: 292, blockElems: 256},
+	tensor.Q2_K: {fn: [5][5]tileFunc{1: {1: tileQ2_K_1x1, 2: tileQ2_K_1x2, 3: tileQ2_K_1x3, 4: tileQ2_K_1x4}}, wBlock: 84, aBlock: 292, blockElems: 256},
+	tensor.Q3_K: {fn: [5][5]tileFunc{1: {1: tileQ3_K_1x1, 2: tileQ3_K_1x2, 3: tileQ3_K_1x3, 4: tileQ3_K_1x4}}, wBlock: 110, aBlock: 292, blockElems: 256},
+	tensor.IQ4_XS: {fn: [5][5]tileFunc{1: {1: tileOrdIQ4_XS_1x1, 2: tileOrdIQ4_XS_1x2}}, wBlock: 136, aBlock: 292, blockElems: 256,
+		packed: packedIQVNNI(tensor.IQ4_XS)},
 	tensor.Q6_K: withInterK(&tileSet{fn: [5][5]tileFunc{1: {1: tileQ6_K_1x1, 2: tileQ6_K_1x2, 3: tileQ6_K_1x3, 4: tileQ6_K_1x4}}, wBlock: 210, aBlock: 292, blockElems: 256,
 		packed: packedKVNNI(tensor.Q6_K, packX16Q6_K)}, &interTilesQ6_K, unpackIQ6_K),
 }

@@ -196,7 +196,22 @@ func wordIdx(ix GPVirtual) func(l int) GPVirtual {
 	}
 }
 
-// iqEpilogue stores the T horizontal sums of acc at out, stride os floats.
+// iqOrdered switches the codebook kernels (and IQ4_XS's) to the packed
+// path's order: per block the exact int32 sum is reduced to one lane and
+// acc = fma(float32(isum), d·d_a, acc) (d with the type's constant), as
+// the packiq set's decode tiles do. The main set keeps the 8-lane
+// accumulators and one horizontal sum at the end.
+var iqOrdered bool
+
+// iqName returns the name of the 1×T kernel of IQ type typ: tileIQ…_1xT,
+// or tileOrdIQ…_1xT in the ordered form.
+func iqName(typ string, T int) string {
+	if iqOrdered {
+		return fmt.Sprintf("tileOrd%s_1x%d", typ, T)
+	}
+	return fmt.Sprintf("tile%s_1x%d", typ, T)
+}
+
 // iqSignedMAC adds, for every token t, the products of the sub-block's
 // grid bytes g (unsigned) with its 32 activations at ap[t]+disp, negated
 // where the k mask is set, pairwise (VPMADDUBSW) and times the int16 scale
@@ -225,6 +240,15 @@ func iqBlockScale(wp GPVirtual, eighth VecVirtual, ap []GPVirtual, isum []VecVir
 // isum times d (the weight scale with the type's constant) times the Q8_K
 // block's float32 scale at a.
 func iqScaleAdd(d VecVirtual, a Mem, isum, acc Register) {
+	if iqOrdered {
+		// The block's exact sum in lane 0, then acc = fma(float32(isum),
+		// d·d_a, acc) there: the packed path's order.
+		e := reduce1(isum.(VecVirtual))
+		dy := XMM()
+		VMULSS(a, d.AsX(), dy)
+		VFMADD231SS(dy, e, acc.(Vec).AsX())
+		return
+	}
 	dy := YMM()
 	VBROADCASTSS(a, dy)
 	VMULPS(d, dy, dy)
@@ -245,13 +269,19 @@ func iqLoopEnd(fn string, wp GPVirtual, wBytes int, ap []GPVirtual, nb GPVirtual
 	iqEpilogue(fn, acc)
 }
 
+// iqEpilogue stores the T horizontal sums of acc at out, stride os floats
+// (ordered form: lane 0 of each).
 func iqEpilogue(fn string, acc []Register) {
 	Label(fn + "_done")
 	out := loadGP("out")
 	os := loadGP("os")
 	SHLQ(U8(2), os)
 	for t := range acc {
-		hsumStore(acc[t], Mem{Base: out})
+		if iqOrdered {
+			VMOVSS(acc[t].(Vec).AsX(), Mem{Base: out})
+		} else {
+			hsumStore(acc[t], Mem{Base: out})
+		}
 		if t+1 < len(acc) {
 			ADDQ(os, out)
 		}
@@ -270,7 +300,7 @@ func iqEpilogue(fn string, acc []Register) {
 // multiplies the int16 pairs by 2s+1 into the int32 sums (exact), and the
 // block's sum is scaled by d·d_a/8.
 func iq2xxs(T int) {
-	fn := fmt.Sprintf("tileIQ2_XXS_1x%d", T)
+	fn := iqName("IQ2_XXS", T)
 	TEXT(fn, NOSPLIT, iqSig)
 	Doc(fmt.Sprintf("%s sets out[t*os] to the dot of an IQ2_XXS row with Q8_K row t (at a+t*as) for t < %d, nb blocks, grid = tensor.GridIQ2_XXS (AVX-512 VNNI).", fn, T))
 	wp := loadGP("w")
@@ -341,7 +371,7 @@ func iq2xxs(T int) {
 // (VPERMW, VPSRLVW) into a stack buffer and loading them back measured
 // slower (3.3 GB/s, 1 thread).
 func iq1s(T int) {
-	fn := fmt.Sprintf("tileIQ1_S_1x%d", T)
+	fn := iqName("IQ1_S", T)
 	TEXT(fn, NOSPLIT, iqSig)
 	Doc(fmt.Sprintf("%s sets out[t*os] to the dot of an IQ1_S row with Q8_K row t (at a+t*as) for t < %d, nb blocks, grid = tensor.GridIQ1_S plus 1 per byte (AVX-512 VNNI).", fn, T))
 	wp := loadGP("w")
@@ -436,7 +466,7 @@ func iq1s(T int) {
 // sub-block ran at 2.9 GB/s instead of 5.3), each sub-block's pair picked
 // from it by a VPERMW.
 func iq1m(T int) {
-	fn := fmt.Sprintf("tileIQ1_M_1x%d", T)
+	fn := iqName("IQ1_M", T)
 	TEXT(fn, NOSPLIT, iqSig)
 	Doc(fmt.Sprintf("%s sets out[t*os] to the dot of an IQ1_M row with Q8_K row t (at a+t*as) for t < %d, nb blocks, grid = the 4096-entry table gridIQ1MU (AVX-512 VNNI).", fn, T))
 	wp := loadGP("w")
@@ -527,7 +557,7 @@ func iq1m(T int) {
 // parity bit), grid bytes unsigned for VPMADDUBSW against the signed
 // activations, VPDPWSSD by the two scales 2s+1 of each sub-block; d·d_a/8.
 func iq2xs(T int) {
-	fn := fmt.Sprintf("tileIQ2_XS_1x%d", T)
+	fn := iqName("IQ2_XS", T)
 	TEXT(fn, NOSPLIT, iqSig)
 	Doc(fmt.Sprintf("%s sets out[t*os] to the dot of an IQ2_XS row with Q8_K row t (at a+t*as) for t < %d, nb blocks, grid = tensor.GridIQ2_XS (AVX-512 VNNI).", fn, T))
 	wp := loadGP("w")
@@ -586,7 +616,7 @@ func iq2xs(T int) {
 // group, the k mask as stored), qh [8] at 66 (index bits 8..9 of group l
 // at bits 2l), scales [8] at 74 (as IQ2_XS)); otherwise as iq2xs.
 func iq2s(T int) {
-	fn := fmt.Sprintf("tileIQ2_S_1x%d", T)
+	fn := iqName("IQ2_S", T)
 	TEXT(fn, NOSPLIT, iqSig)
 	Doc(fmt.Sprintf("%s sets out[t*os] to the dot of an IQ2_S row with Q8_K row t (at a+t*as) for t < %d, nb blocks, grid = tensor.GridIQ2_S (AVX-512 VNNI).", fn, T))
 	wp := loadGP("w")
@@ -654,7 +684,7 @@ func iq3(s3 bool, T int) {
 	if s3 {
 		name, bytes = "IQ3_S", 110
 	}
-	fn := fmt.Sprintf("tile%s_1x%d", name, T)
+	fn := iqName(name, T)
 	TEXT(fn, NOSPLIT, iqSig32)
 	Doc(fmt.Sprintf("%s sets out[t*os] to the dot of an %s row with Q8_K row t (at a+t*as) for t < %d, nb blocks, grid = tensor.Grid%s (AVX-512 VNNI).", fn, name, T, name))
 	wp := loadGP("w")

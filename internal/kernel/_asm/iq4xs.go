@@ -44,7 +44,7 @@ func genIQ4XSConsts() {
 // scales_l | (bits 2j..2j+1 of scales_h)<<4, and values from the IQ4_NL
 // table, taken +128 as unsigned bytes: Σ (v+128)·a − 128·Σ a.
 func iq4xs(T int) {
-	fn := fmt.Sprintf("tileIQ4_XS_1x%d", T)
+	fn := iqName("IQ4_XS", T)
 	TEXT(fn, NOSPLIT, "func(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)")
 	Doc(fmt.Sprintf("%s sets out[t*os] to the dot of an IQ4_XS row with Q8_K row t (at a+t*as) for t < %d, nb blocks (AVX-512 VNNI).", fn, T))
 	wp := loadGP("w")
@@ -114,11 +114,7 @@ func iq4xs(T int) {
 		VPMULLD(sc, corr, corr)
 		VPSLLD(U8(7), corr, corr)
 		VPSUBD(corr, isum[t], isum[t])
-		dy := YMM()
-		VBROADCASTSS(Mem{Base: ap[t]}, dy)
-		VMULPS(d, dy, dy)
-		VCVTDQ2PS(isum[t], isum[t])
-		VFMADD231PS(dy, isum[t], acc[t])
+		iqScaleAdd(d, Mem{Base: ap[t]}, isum[t], acc[t])
 	}
 
 	ADDQ(U32(136), wp)
@@ -128,16 +124,5 @@ func iq4xs(T int) {
 	DECQ(nb)
 	JMP(LabelRef(fn + "_loop"))
 
-	Label(fn + "_done")
-	out := loadGP("out")
-	os := loadGP("os")
-	SHLQ(U8(2), os)
-	for t := 0; t < T; t++ {
-		hsumStore(acc[t], Mem{Base: out})
-		if t+1 < T {
-			ADDQ(os, out)
-		}
-	}
-	VZEROUPPER()
-	RET()
+	iqEpilogue(fn, acc)
 }

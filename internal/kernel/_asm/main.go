@@ -3,6 +3,7 @@
 //	cd internal/kernel/_asm && go run . -pkg kernel -out ../matmul_amd64.s -stubs ../matmul_stub_amd64.go
 //	cd internal/kernel/_asm && go run . -train -pkg kernel -out ../train_amd64.s -stubs ../train_stub_amd64.go
 //	cd internal/kernel/_asm && go run . -set interk -pkg kernel -out ../interk_amd64.s -stubs ../interk_stub_amd64.go
+//	cd internal/kernel/_asm && go run . -set packiq -pkg kernel -out ../packiq_amd64.s -stubs ../packiq_stub_amd64.go
 //
 // It is its own module so that avo stays out of the main module's
 // dependencies. Every generated function has a pure-Go reference in the
@@ -19,13 +20,17 @@ import (
 
 func main() {
 	train := flag.Bool("train", false, "generate the kernels of training (train_amd64.s) instead of the rest")
-	set := flag.String("set", "", `generate only the named set of kernels ("interk": interk_amd64.s, the interleaved K-quant kernels)`)
+	set := flag.String("set", "", `generate only the named set of kernels: "interk" (interk_amd64.s, the interleaved K-quant kernels) or "packiq" (packiq_amd64.s, the i-quant packs and ordered decode tiles)`)
 	flag.Parse()
 	ConstraintExpr("!purego")
 	switch *set {
 	case "":
 	case "interk":
 		genInterK()
+		Generate()
+		return
+	case "packiq":
+		genPackIQ()
 		Generate()
 		return
 	default:
