@@ -176,9 +176,6 @@ func tileF16Dot_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os i
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 64-element steps.
 func tileF16Dot_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
-// tileIQ4_XS_1x1 sets out[t*os] to the dot of an IQ4_XS row with Q8_K row t (at a+t*as) for t < 1, nb blocks (AVX-512 VNNI).
-func tileIQ4_XS_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
 // tileQ4_K_1x1 sets out[t*os] to the dot of a Q4_K row with Q8_K row t (at a+t*as) for t < 1, nb blocks (AVX-512 VNNI).
 func tileQ4_K_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
@@ -193,9 +190,6 @@ func tileQ2_K_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int
 
 // tileQ3_K_1x1 sets out[t*os] to the dot of a Q3_K row with Q8_K row t (at a+t*as) for t < 1, nb blocks (AVX-512 VNNI).
 func tileQ3_K_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileIQ4_XS_1x2 sets out[t*os] to the dot of an IQ4_XS row with Q8_K row t (at a+t*as) for t < 2, nb blocks (AVX-512 VNNI).
-func tileIQ4_XS_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
 // tileQ4_K_1x2 sets out[t*os] to the dot of a Q4_K row with Q8_K row t (at a+t*as) for t < 2, nb blocks (AVX-512 VNNI).
 func tileQ4_K_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
@@ -698,87 +692,3 @@ func tileF32AVX2_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os 
 
 // tileF16AVX2_2x2 computes the 2×2 tile out[t*os+r] = Σ over 8·nb elements for F16 weights and float32 activations (AVX2, FMA, F16C).
 func tileF16AVX2_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileIQ2_XXS_1x1 sets out[t*os] to the dot of an IQ2_XXS row with Q8_K row t (at a+t*as) for t < 1, nb blocks, grid = tensor.GridIQ2_XXS (AVX-512 VNNI).
-func tileIQ2_XXS_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
-
-// tileIQ2_XXS_1x2 sets out[t*os] to the dot of an IQ2_XXS row with Q8_K row t (at a+t*as) for t < 2, nb blocks, grid = tensor.GridIQ2_XXS (AVX-512 VNNI).
-func tileIQ2_XXS_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
-
-// tileIQ2_XXS_1x3 sets out[t*os] to the dot of an IQ2_XXS row with Q8_K row t (at a+t*as) for t < 3, nb blocks, grid = tensor.GridIQ2_XXS (AVX-512 VNNI).
-func tileIQ2_XXS_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
-
-// tileIQ2_XXS_1x4 sets out[t*os] to the dot of an IQ2_XXS row with Q8_K row t (at a+t*as) for t < 4, nb blocks, grid = tensor.GridIQ2_XXS (AVX-512 VNNI).
-func tileIQ2_XXS_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
-
-// tileIQ1_S_1x1 sets out[t*os] to the dot of an IQ1_S row with Q8_K row t (at a+t*as) for t < 1, nb blocks, grid = tensor.GridIQ1_S plus 1 per byte (AVX-512 VNNI).
-func tileIQ1_S_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
-
-// tileIQ1_S_1x2 sets out[t*os] to the dot of an IQ1_S row with Q8_K row t (at a+t*as) for t < 2, nb blocks, grid = tensor.GridIQ1_S plus 1 per byte (AVX-512 VNNI).
-func tileIQ1_S_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
-
-// tileIQ1_S_1x3 sets out[t*os] to the dot of an IQ1_S row with Q8_K row t (at a+t*as) for t < 3, nb blocks, grid = tensor.GridIQ1_S plus 1 per byte (AVX-512 VNNI).
-func tileIQ1_S_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
-
-// tileIQ1_S_1x4 sets out[t*os] to the dot of an IQ1_S row with Q8_K row t (at a+t*as) for t < 4, nb blocks, grid = tensor.GridIQ1_S plus 1 per byte (AVX-512 VNNI).
-func tileIQ1_S_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
-
-// tileIQ1_M_1x1 sets out[t*os] to the dot of an IQ1_M row with Q8_K row t (at a+t*as) for t < 1, nb blocks, grid = the 4096-entry table gridIQ1MU (AVX-512 VNNI).
-func tileIQ1_M_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
-
-// tileIQ1_M_1x2 sets out[t*os] to the dot of an IQ1_M row with Q8_K row t (at a+t*as) for t < 2, nb blocks, grid = the 4096-entry table gridIQ1MU (AVX-512 VNNI).
-func tileIQ1_M_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
-
-// tileIQ1_M_1x3 sets out[t*os] to the dot of an IQ1_M row with Q8_K row t (at a+t*as) for t < 3, nb blocks, grid = the 4096-entry table gridIQ1MU (AVX-512 VNNI).
-func tileIQ1_M_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
-
-// tileIQ1_M_1x4 sets out[t*os] to the dot of an IQ1_M row with Q8_K row t (at a+t*as) for t < 4, nb blocks, grid = the 4096-entry table gridIQ1MU (AVX-512 VNNI).
-func tileIQ1_M_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
-
-// tileIQ2_XS_1x1 sets out[t*os] to the dot of an IQ2_XS row with Q8_K row t (at a+t*as) for t < 1, nb blocks, grid = tensor.GridIQ2_XS (AVX-512 VNNI).
-func tileIQ2_XS_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
-
-// tileIQ2_XS_1x2 sets out[t*os] to the dot of an IQ2_XS row with Q8_K row t (at a+t*as) for t < 2, nb blocks, grid = tensor.GridIQ2_XS (AVX-512 VNNI).
-func tileIQ2_XS_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
-
-// tileIQ2_XS_1x3 sets out[t*os] to the dot of an IQ2_XS row with Q8_K row t (at a+t*as) for t < 3, nb blocks, grid = tensor.GridIQ2_XS (AVX-512 VNNI).
-func tileIQ2_XS_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
-
-// tileIQ2_XS_1x4 sets out[t*os] to the dot of an IQ2_XS row with Q8_K row t (at a+t*as) for t < 4, nb blocks, grid = tensor.GridIQ2_XS (AVX-512 VNNI).
-func tileIQ2_XS_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
-
-// tileIQ2_S_1x1 sets out[t*os] to the dot of an IQ2_S row with Q8_K row t (at a+t*as) for t < 1, nb blocks, grid = tensor.GridIQ2_S (AVX-512 VNNI).
-func tileIQ2_S_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
-
-// tileIQ2_S_1x2 sets out[t*os] to the dot of an IQ2_S row with Q8_K row t (at a+t*as) for t < 2, nb blocks, grid = tensor.GridIQ2_S (AVX-512 VNNI).
-func tileIQ2_S_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
-
-// tileIQ2_S_1x3 sets out[t*os] to the dot of an IQ2_S row with Q8_K row t (at a+t*as) for t < 3, nb blocks, grid = tensor.GridIQ2_S (AVX-512 VNNI).
-func tileIQ2_S_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
-
-// tileIQ2_S_1x4 sets out[t*os] to the dot of an IQ2_S row with Q8_K row t (at a+t*as) for t < 4, nb blocks, grid = tensor.GridIQ2_S (AVX-512 VNNI).
-func tileIQ2_S_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
-
-// tileIQ3_XXS_1x1 sets out[t*os] to the dot of an IQ3_XXS row with Q8_K row t (at a+t*as) for t < 1, nb blocks, grid = tensor.GridIQ3_XXS (AVX-512 VNNI).
-func tileIQ3_XXS_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint32)
-
-// tileIQ3_S_1x1 sets out[t*os] to the dot of an IQ3_S row with Q8_K row t (at a+t*as) for t < 1, nb blocks, grid = tensor.GridIQ3_S (AVX-512 VNNI).
-func tileIQ3_S_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint32)
-
-// tileIQ3_XXS_1x2 sets out[t*os] to the dot of an IQ3_XXS row with Q8_K row t (at a+t*as) for t < 2, nb blocks, grid = tensor.GridIQ3_XXS (AVX-512 VNNI).
-func tileIQ3_XXS_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint32)
-
-// tileIQ3_S_1x2 sets out[t*os] to the dot of an IQ3_S row with Q8_K row t (at a+t*as) for t < 2, nb blocks, grid = tensor.GridIQ3_S (AVX-512 VNNI).
-func tileIQ3_S_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint32)
-
-// tileIQ3_XXS_1x3 sets out[t*os] to the dot of an IQ3_XXS row with Q8_K row t (at a+t*as) for t < 3, nb blocks, grid = tensor.GridIQ3_XXS (AVX-512 VNNI).
-func tileIQ3_XXS_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint32)
-
-// tileIQ3_S_1x3 sets out[t*os] to the dot of an IQ3_S row with Q8_K row t (at a+t*as) for t < 3, nb blocks, grid = tensor.GridIQ3_S (AVX-512 VNNI).
-func tileIQ3_S_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint32)
-
-// tileIQ3_XXS_1x4 sets out[t*os] to the dot of an IQ3_XXS row with Q8_K row t (at a+t*as) for t < 4, nb blocks, grid = tensor.GridIQ3_XXS (AVX-512 VNNI).
-func tileIQ3_XXS_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint32)
-
-// tileIQ3_S_1x4 sets out[t*os] to the dot of an IQ3_S row with Q8_K row t (at a+t*as) for t < 4, nb blocks, grid = tensor.GridIQ3_S (AVX-512 VNNI).
-func tileIQ3_S_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint32)

@@ -49,11 +49,7 @@ func genKQuants() {
 			DATA(32*m+2*i, U16(uint16(v)))
 		}
 	}
-	genIQ4XSConsts()
 	for T := 1; T <= 4; T++ {
-		if T <= 2 {
-			iq4xs(T) // avo fails to allocate registers for T ≥ 3
-		}
 		kq45("Q4_K", false, T)
 		kq45("Q5_K", true, T)
 		kq6(T)

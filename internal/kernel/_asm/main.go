@@ -54,7 +54,6 @@ func main() {
 	genAttn()
 	genVec()
 	genAVX2()
-	genIQ()
 	Generate()
 }
 
