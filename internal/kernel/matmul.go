@@ -49,7 +49,13 @@ import (
 //     fma(−float32(msum), dmin_w·d_a, acc) (the K-quant order of
 //     packedk_generic.go, dotKOrdered), in the decode tiles and the packed
 //     kernels alike.
-//   - Q4_1, Q5_1, the other K-quants, IQ4_XS and the IQ1/IQ2/IQ3 types:
+//   - Q4_1, Q5_1: per block the exact int32 isum = Σ u·q of the unsigned
+//     weight values and the Q8_1 quants, then acc = fma(float32(isum),
+//     d_w·d_a, acc) and acc = fma(m_w, s_a, acc) (m_w the block minimum,
+//     s_a = d_a·Σq the Q8_1 block sum as f16), blocks in order, in the
+//     reference, the VNNI row-group kernels and the packed kernels alike
+//     (packed41_generic.go): these equal the reference bit for bit.
+//   - the other K-quants, IQ4_XS and the IQ1/IQ2/IQ3 types:
 //     exact integer block sums, then per (row, token) the same float
 //     sequence in every tile shape (one row × 1..4 tokens, or 1..4 rows ×
 //     1 token).

@@ -2,6 +2,7 @@
 //
 //	cd internal/kernel/_asm && go run . -pkg kernel -out ../matmul_amd64.s -stubs ../matmul_stub_amd64.go
 //	cd internal/kernel/_asm && go run . -train -pkg kernel -out ../train_amd64.s -stubs ../train_stub_amd64.go
+//	cd internal/kernel/_asm && go run . -set pack41 -pkg kernel -out ../pack41_amd64.s -stubs ../pack41_stub_amd64.go
 //
 // It is its own module so that avo stays out of the main module's
 // dependencies. Every generated function has a pure-Go reference in the
@@ -18,12 +19,22 @@ import (
 
 func main() {
 	train := flag.Bool("train", false, "generate the kernels of training (train_amd64.s) instead of the rest")
+	set := flag.String("set", "", "generate the named kernel set instead of the rest: pack41 (Q4_1/Q5_1 packed and row-group kernels, pack41_amd64.s)")
 	flag.Parse()
 	ConstraintExpr("!purego")
 	if *train {
 		genTrain()
 		Generate()
 		return
+	}
+	switch *set {
+	case "":
+	case "pack41":
+		genPack41()
+		Generate()
+		return
+	default:
+		panic("unknown kernel set " + *set)
 	}
 	genBlockTiles()
 	genFloatTiles()
