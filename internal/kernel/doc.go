@@ -41,7 +41,7 @@
 //     every batch size (TestF16DecodeOrder), so that decoding resolves near
 //     ties in MoE routing as llama.cpp does.
 //   - Q4_1, Q5_1 (+ AVX512_VNNI): as Q4_0 below, row-group kernels for
-//     n < 2 and the packed path from n = 2 (_asm/pack41.go,
+//     n < 5 and the packed path from n = 5 (_asm/pack41.go,
 //     packed41_generic.go), with Q8_1 activations and a second FMA per
 //     block and token for the minimum term m_w·s_a.
 //   - Q8_0, Q4_0, Q5_0, IQ4_NL (+ AVX512_VNNI), small batches (n < 2, Q8_0

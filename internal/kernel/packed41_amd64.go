@@ -17,10 +17,13 @@ var packedTiles41 = [packTokens + 1]func(p *byte, a *byte, as int, nb int, out *
 // order, so a token's results do not depend on which ran.
 //
 // minTokens: measured with weights streamed from DRAM on 2 threads
-// (BenchmarkMatMulStreamBatch's shape, an AMD EPYC Zen 4), the packed path
-// is level with the row-group kernels at 2 tokens and ahead from 3.
+// (BenchmarkMatMulStreamBatch's shape, an AMD EPYC Zen 4, best of 5 runs
+// on a loaded machine), the row-group kernels read both types as fast as
+// the packed path or faster up to 4 tokens (one pass of the 16×4
+// kernels), and the packed path is ahead from 6; a 5th token costs the
+// row-group path a second pass over the rows, so packing starts at 5.
 func group41VNNI(pack func(w *byte, ws int, nb int, dst *byte), wBlock int, group [groupMaxT + 1]groupFunc) *tileSet {
-	p := &packedImpl{minTokens: 2, pack: pack, quant: quantQ8_1xAVX512, tiles: &packedTiles41,
+	p := &packedImpl{minTokens: 5, pack: pack, quant: quantQ8_1xAVX512, tiles: &packedTiles41,
 		blockElems: 32, blockBytes: packBlockBytes41, actBytes: actBlockBytes, maxT: packTokens}
 	return &tileSet{packed: p, group: &group, wBlock: wBlock, aBlock: 36, blockElems: 32}
 }
