@@ -258,8 +258,8 @@ func (ts *tileSet) tiles(out []float32, os int, w []byte, ws int, a []byte, as i
 
 // groupFunc is the signature of the generated row-group kernels: the
 // 16×T tile out[t*os+r] of the 16 weight rows at w (stride ws bytes)
-// against T Q8_0 activation rows (stride as bytes), nb blocks, storing only
-// the rows whose bit is set in mask.
+// against T Q8_0 (Q4_1, Q5_1: Q8_1) activation rows (stride as bytes), nb
+// blocks, storing only the rows whose bit is set in mask.
 type groupFunc func(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
 
 // groupMaxT is the most tokens a row-group kernel takes.
