@@ -59,6 +59,8 @@ func variants() []implVariant {
 			case im == nil:
 			case im.act == tensor.Q8_0:
 				im.convert = quantizeRowQ8_0AVX512
+			case im.act == tensor.Q8_1:
+				im.convert = quantizeRowQ8_1AVX512
 			case im.act == tensor.Q8_K:
 				im.convert = quantizeRowQ8_KAVX512
 			}

@@ -3260,6 +3260,72 @@ q81x_done:
 	VZEROUPPER
 	RET
 
+// func quantQ8_1AVX512(x *float32, out *byte, nb int)
+// Requires: AVX, AVX2, AVX512DQ, AVX512F, AVX512VL, F16C
+TEXT ·quantQ8_1AVX512(SB), NOSPLIT, $0-24
+	MOVQ         x+0(FP), AX
+	MOVQ         out+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVL         $0x7fffffff, BX
+	VPBROADCASTD BX, Z0
+	MOVL         $0x42fe0000, BX
+	VMOVD        BX, X1
+	VXORPS       X2, X2, X2
+
+q81_loop:
+	TESTQ         DX, DX
+	JZ            q81_done
+	VMOVUPS       (AX), Z3
+	VMOVUPS       64(AX), Z4
+	VANDPS        Z0, Z3, Z5
+	VANDPS        Z0, Z4, Z6
+	VMAXPS        Z6, Z5, Z5
+	VEXTRACTF64X4 $0x01, Z5, Y6
+	VMAXPS        Y5, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X5
+	VMAXPS        X6, X5, X5
+	VPERMILPS     $0x4e, X5, X6
+	VMAXPS        X6, X5, X5
+	VPERMILPS     $0xb1, X5, X6
+	VMAXPS        X6, X5, X5
+	VDIVSS        X1, X5, X6
+	VCVTPS2PH     $0x00, X6, X6
+	VMOVD         X6, BX
+	MOVW          BX, (CX)
+	VDIVSS        X1, X5, X6
+	VDIVSS        X5, X1, X7
+	VCMPSS        $0x04, X2, X5, X5
+	VANDPS        X5, X7, X7
+	VBROADCASTSS  X7, Z5
+	VMULPS        Z5, Z3, Z3
+	VCVTPS2DQ     Z3, Z3
+	VPMOVDB       Z3, 4(CX)
+	VMULPS        Z5, Z4, Z4
+	VCVTPS2DQ     Z4, Z4
+	VPMOVDB       Z4, 20(CX)
+	VPADDD        Z4, Z3, Z3
+	VEXTRACTI64X4 $0x01, Z3, Y4
+	VPADDD        Y3, Y4, Y4
+	VEXTRACTI32X4 $0x01, Y4, X3
+	VPADDD        X4, X3, X3
+	VPSHUFD       $0x4e, X3, X4
+	VPADDD        X4, X3, X3
+	VPSHUFD       $0xb1, X3, X4
+	VPADDD        X4, X3, X3
+	VCVTDQ2PS     X3, X3
+	VMULSS        X6, X3, X3
+	VCVTPS2PH     $0x00, X3, X3
+	VMOVD         X3, BX
+	MOVW          BX, 2(CX)
+	ADDQ          $0x00000080, AX
+	ADDQ          $0x00000024, CX
+	DECQ          DX
+	JMP           q81_loop
+
+q81_done:
+	VZEROUPPER
+	RET
+
 // func tileGQ4_1_16x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
 // Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, MMX+
 TEXT ·tileGQ4_1_16x1(SB), NOSPLIT, $0-64

@@ -77,6 +77,9 @@ func packX16Q5_1(w *byte, ws int, nb int, dst *byte)
 // quantQ8_1xAVX512 writes nb interleaved Q8_1 activation blocks (40 bytes, stride bytes apart) from 32·nb floats at x (AVX-512).
 func quantQ8_1xAVX512(x *float32, out *byte, nb int, stride int, _ int)
 
+// quantQ8_1AVX512 writes nb Q8_1 blocks (36 bytes) to out from 32·nb floats at x (AVX-512).
+func quantQ8_1AVX512(x *float32, out *byte, nb int)
+
 // tileGQ4_1_16x1 computes the 16×1 tile out[t*os+r] (rows r with bit r of mask set) of 16 Q4_1 weight rows at w (stride ws bytes) against 1 Q8_1 activation rows at a (stride as bytes), nb blocks, in the packed kernels' order (AVX-512 VNNI).
 func tileGQ4_1_16x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
 

@@ -27,3 +27,13 @@ func group41VNNI(pack func(w *byte, ws int, nb int, dst *byte), wBlock int, grou
 		blockElems: 32, blockBytes: packBlockBytes41, actBytes: actBlockBytes, maxT: packTokens}
 	return &tileSet{packed: p, group: &group, wBlock: wBlock, aBlock: 36, blockElems: 32}
 }
+
+// quantizeRowQ8_1AVX512 is quantizeRowQ8_1Generic in AVX-512.
+func quantizeRowQ8_1AVX512(dst []byte, x []float32) {
+	nb := len(x) / 32
+	if nb == 0 {
+		return
+	}
+	_ = dst[nb*36-1]
+	quantQ8_1AVX512(&x[0], &dst[0], nb)
+}

@@ -63,7 +63,8 @@ func genPack41() {
 	for _, k := range kinds41 {
 		packRows41(k)
 	}
-	quantQ8_1x()
+	quantQ8_1(true)
+	quantQ8_1(false)
 	for _, k := range kinds41 {
 		for T := 1; T <= groupMaxT; T++ {
 			groupTile41(k, T)
@@ -159,29 +160,48 @@ func packRows41(k kind41) {
 	RET()
 }
 
-// quantQ8_1x is llama.cpp's x86 quantize_row_q8_1 writing the activation
-// blocks of the packed Q4_1/Q5_1 kernels: qs, then s = f16(d·Σq) and d =
-// f16(amax/127) as float32, blocks stride bytes apart. (s uses the
-// unrounded amax/127, as ggml does.)
-func quantQ8_1x() {
-	TEXT("quantQ8_1xAVX512", NOSPLIT, "func(x *float32, out *byte, nb int, stride int, _ int)")
-	Doc("quantQ8_1xAVX512 writes nb interleaved Q8_1 activation blocks (40 bytes, stride bytes apart) from 32·nb floats at x (AVX-512).")
+// quantQ8_1 generates llama.cpp's x86 quantize_row_q8_1 on 32-float
+// blocks: the quants and d as quantQ8_0's, and s = f16(d·Σq) from the
+// unrounded d = amax/127, as ggml does. Interleaved (quantQ8_1xAVX512, the
+// packed kernels' activations), a block is qs, then s and d as float32,
+// blocks stride bytes apart; else (quantQ8_1AVX512, a Q8_1 row) d and s as
+// f16, then qs, blocks 36 bytes apart.
+func quantQ8_1(interleaved bool) {
+	name, sig, lbl := "quantQ8_1AVX512", "func(x *float32, out *byte, nb int)", "q81"
+	doc := "quantQ8_1AVX512 writes nb Q8_1 blocks (36 bytes) to out from 32·nb floats at x (AVX-512)."
+	qOff, sOff, dOff := 4, 2, 0
+	if interleaved {
+		name, sig, lbl = "quantQ8_1xAVX512", "func(x *float32, out *byte, nb int, stride int, _ int)", "q81x"
+		doc = "quantQ8_1xAVX512 writes nb interleaved Q8_1 activation blocks (40 bytes, stride bytes apart) from 32·nb floats at x (AVX-512)."
+		qOff, sOff, dOff = 0, 32, 36
+	}
+	TEXT(name, NOSPLIT, sig)
+	Doc(doc)
 	x := loadGP("x")
 	out := loadGP("out")
 	nb := loadGP("nb")
-	stride := loadGP("stride")
+	var stride GPVirtual
+	if interleaved {
+		stride = loadGP("stride")
+	}
 	c := newQ8Consts()
 
-	Label("q81x_loop")
+	Label(lbl + "_loop")
 	TESTQ(nb, nb)
-	JZ(LabelRef("q81x_done"))
+	JZ(LabelRef(lbl + "_done"))
 	bl := q8_0Scale(x, c)
-	d := XMM()
-	VCVTPH2PS(bl.h, d)
-	VMOVSS(d, Mem{Base: out, Disp: 36})
+	if interleaved {
+		d := XMM()
+		VCVTPH2PS(bl.h, d)
+		VMOVSS(d, Mem{Base: out, Disp: dOff})
+	} else {
+		hg := GP32()
+		VMOVD(bl.h, hg)
+		MOVW(hg.As16(), Mem{Base: out, Disp: dOff})
+	}
 	dr := XMM()
 	VDIVSS(c.c127, bl.amax, dr) // amax/127, unrounded
-	q8_0Quants(bl, c, Mem{Base: out})
+	q8_0Quants(bl, c, Mem{Base: out, Disp: qOff})
 	v0, v1 := bl.v0, bl.v1
 	// Σq over the 32 quants.
 	VPADDD(v1, v0, v0)
@@ -199,14 +219,24 @@ func quantQ8_1x() {
 	VMULSS(dr, sx, sx)
 	sh := XMM()
 	VCVTPS2PH(U8(0), sx, sh)
-	VCVTPH2PS(sh, sx)
-	VMOVSS(sx, Mem{Base: out, Disp: 32})
+	if interleaved {
+		VCVTPH2PS(sh, sx)
+		VMOVSS(sx, Mem{Base: out, Disp: sOff})
+	} else {
+		sg := GP32()
+		VMOVD(sh, sg)
+		MOVW(sg.As16(), Mem{Base: out, Disp: sOff})
+	}
 
 	ADDQ(U32(128), x)
-	ADDQ(stride, out)
+	if interleaved {
+		ADDQ(stride, out)
+	} else {
+		ADDQ(U32(q8_1Bytes), out)
+	}
 	DECQ(nb)
-	JMP(LabelRef("q81x_loop"))
-	Label("q81x_done")
+	JMP(LabelRef(lbl + "_loop"))
+	Label(lbl + "_done")
 	VZEROUPPER()
 	RET()
 }
