@@ -40,8 +40,10 @@
 //     ggml's. F16 products add in ggml_vec_dot_f16's order exactly, for
 //     every batch size (TestF16DecodeOrder), so that decoding resolves near
 //     ties in MoE routing as llama.cpp does.
-//   - Q4_1, Q5_1 (+ AVX512_VNNI): VPDPBUSD row tiles (4 rows × 1 token for
-//     decode, 2 rows × 4 tokens otherwise).
+//   - Q4_1, Q5_1 (+ AVX512_VNNI): as Q4_0 below, row-group kernels for
+//     n < 5 and the packed path from n = 5 (_asm/pack41.go,
+//     packed41_generic.go), with Q8_1 activations and a second FMA per
+//     block and token for the minimum term m_w·s_a.
 //   - Q8_0, Q4_0, Q5_0, IQ4_NL (+ AVX512_VNNI), small batches (n < 2, Q8_0
 //     n < 6; decode): row-group kernels (_asm/group.go), 16 rows × up to 4
 //     tokens straight from the weight rows, two rows per VPDPBUSD and a

@@ -13,12 +13,12 @@ import (
 //   - float types: products of the (rounded) values in float32 — exact for
 //     f16×f16 and bf16×bf16 — summed here in float64 (ggml's scalar path
 //     sums in ggml_float = double; its SIMD path in float32 lanes);
-//   - 32-element quants: per block an exact integer dot Σ qw·qa, scaled by
-//     d_w·d_a (float32), plus m_w·s_a for the types with a minimum
-//     (Q4_1, Q5_1), summed over blocks in float32; for Q8_0, Q4_0, Q5_0
-//     and IQ4_NL each block is one fused multiply-add sum =
-//     fma(float32(isum), d_w·d_a, sum) in block order, the canonical order
-//     every implementation of these types follows bit for bit;
+//   - 32-element quants: per block an exact integer dot isum = Σ qw·qa,
+//     then sum = fma(float32(isum), d_w·d_a, sum) and, for the types with
+//     a minimum (Q4_1, Q5_1; value d·q + m), sum = fma(m_w, s_a, sum),
+//     blocks in order: the canonical order every implementation of these
+//     types follows bit for bit (ggml adds (d_w·d_a)·isum + m_w·s_a with
+//     separate roundings);
 //   - K-quants and IQ4_XS: per 256-block exact integer sums over the
 //     sub-block scales, times d_w·d_a, minus dmin_w·d_a·Σ min·bsum, summed
 //     over blocks in float32 (ggml's vec_dot_qX_K_q8_K reference formulas).
@@ -85,7 +85,8 @@ func dotQ4_0Generic(w, a []byte, cols int) float32 {
 }
 
 // dotQ4_1Generic: Q4_1 block = d f16, m f16, qs [16]byte (20 bytes); value
-// = d·q + m with unsigned nibbles. × Q8_1: d_w·d_a·Σq_w·q_a + m_w·s_a.
+// = d·q + m with unsigned nibbles. × Q8_1: d_w·d_a·Σq_w·q_a + m_w·s_a,
+// the two terms added by two FMAs per block (packed41_generic.go).
 func dotQ4_1Generic(w, a []byte, cols int) float32 {
 	var sum float32
 	for b := 0; b < cols/32; b++ {
@@ -96,7 +97,8 @@ func dotQ4_1Generic(w, a []byte, cols int) float32 {
 			isum += int32(q&15) * int32(int8(ab[4+j]))
 			isum += int32(q>>4) * int32(int8(ab[20+j]))
 		}
-		sum += (h2f(wb)*h2f(ab))*float32(isum) + h2f(wb[2:])*h2f(ab[2:])
+		sum = fma32(float32(isum), h2f(wb)*h2f(ab), sum)
+		sum = fma32(h2f(wb[2:]), h2f(ab[2:]), sum)
 	}
 	return sum
 }
@@ -135,7 +137,8 @@ func dotQ5_1Generic(w, a []byte, cols int) float32 {
 			hi := int32(q>>4 | byte(qh>>(j+16)&1)<<4)
 			isum += lo*int32(int8(ab[4+j])) + hi*int32(int8(ab[20+j]))
 		}
-		sum += (h2f(wb)*h2f(ab))*float32(isum) + h2f(wb[2:])*h2f(ab[2:])
+		sum = fma32(float32(isum), h2f(wb)*h2f(ab), sum)
+		sum = fma32(h2f(wb[2:]), h2f(ab[2:]), sum)
 	}
 	return sum
 }

@@ -59,6 +59,8 @@ func variants() []implVariant {
 			case im == nil:
 			case im.act == tensor.Q8_0:
 				im.convert = quantizeRowQ8_0AVX512
+			case im.act == tensor.Q8_1:
+				im.convert = quantizeRowQ8_1AVX512
 			case im.act == tensor.Q8_K:
 				im.convert = quantizeRowQ8_KAVX512
 			}
@@ -216,14 +218,8 @@ var vnniTiles = map[tensor.DType]*tileSet{
 		tensor.Q4_0, &interTilesQ4_0), unpackIQ4_0),
 	tensor.IQ4_NL: groupVNNI(tensor.IQ4_NL, packX16IQ4_NL, 18, [groupMaxT + 1]groupFunc{1: tileGIQ4_NL_16x1, 2: tileGIQ4_NL_16x2, 3: tileGIQ4_NL_16x3, 4: tileGIQ4_NL_16x4}),
 	tensor.Q5_0:   groupVNNI(tensor.Q5_0, packX16Q5_0, 22, [groupMaxT + 1]groupFunc{1: tileGQ5_0_16x1, 2: tileGQ5_0_16x2, 3: tileGQ5_0_16x3, 4: tileGQ5_0_16x4}),
-	tensor.Q4_1: {wBlock: 20, aBlock: 36, blockElems: 32, fn: [5][5]tileFunc{
-		1: {1: tileQ4_1_1x1, 2: tileQ4_1_1x2, 3: tileQ4_1_1x3, 4: tileQ4_1_1x4},
-		2: {1: tileQ4_1_2x1, 2: tileQ4_1_2x2, 3: tileQ4_1_2x3, 4: tileQ4_1_2x4},
-		4: {1: tileQ4_1_4x1}}},
-	tensor.Q5_1: {wBlock: 24, aBlock: 36, blockElems: 32, fn: [5][5]tileFunc{
-		1: {1: tileQ5_1_1x1, 2: tileQ5_1_1x2, 3: tileQ5_1_1x3, 4: tileQ5_1_1x4},
-		2: {1: tileQ5_1_2x1, 2: tileQ5_1_2x2, 3: tileQ5_1_2x3, 4: tileQ5_1_2x4},
-		4: {1: tileQ5_1_4x1}}},
+	tensor.Q4_1:   group41VNNI(packX16Q4_1, 20, [groupMaxT + 1]groupFunc{1: tileGQ4_1_16x1, 2: tileGQ4_1_16x2, 3: tileGQ4_1_16x3, 4: tileGQ4_1_16x4}),
+	tensor.Q5_1:   group41VNNI(packX16Q5_1, 24, [groupMaxT + 1]groupFunc{1: tileGQ5_1_16x1, 2: tileGQ5_1_16x2, 3: tileGQ5_1_16x3, 4: tileGQ5_1_16x4}),
 }
 
 // block runs the tiles over rows×n outputs: 4-row tiles for a single token
@@ -299,8 +295,8 @@ func (ts *tileSet) tiles(out []float32, os int, w []byte, ws int, a []byte, as i
 
 // groupFunc is the signature of the generated row-group kernels: the
 // 16×T tile out[t*os+r] of the 16 weight rows at w (stride ws bytes)
-// against T Q8_0 activation rows (stride as bytes), nb blocks, storing only
-// the rows whose bit is set in mask.
+// against T Q8_0 (Q4_1, Q5_1: Q8_1) activation rows (stride as bytes), nb
+// blocks, storing only the rows whose bit is set in mask.
 type groupFunc func(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)
 
 // groupMaxT is the most tokens a row-group kernel takes.

@@ -330,6 +330,7 @@ func TestActivationQuantizers(t *testing.T) {
 			}
 			cases = append(cases,
 				qcase{v.name + "/Q8_0", tensor.Q8_0, v.table[tensor.Q8_0].convert, tensor.QuantizeRowQ8_0X86},
+				qcase{v.name + "/Q8_1", tensor.Q8_1, v.table[tensor.Q4_1].convert, tensor.QuantizeRowQ8_1X86},
 				qcase{v.name + "/Q8_K", tensor.Q8_K, v.table[tensor.Q4_K].convert, tensor.QuantizeRowQ8_K})
 		}
 		for _, c := range cases {

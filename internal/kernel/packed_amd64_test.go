@@ -101,7 +101,7 @@ func TestPackedKernels(t *testing.T) {
 // (several token tiles, partial row groups) against the row-dot reference.
 func TestMatMulPacked(t *testing.T) {
 	rng := rand.New(rand.NewPCG(45, 46))
-	for _, typ := range append(append([]tensor.DType{}, packedTypes...), packedKTypes...) {
+	for _, typ := range append(append(append([]tensor.DType{}, packedTypes...), packedKTypes...), packed41Types...) {
 		packedImplOf(t, typ)
 		cols := []int{32, 288, 1536}
 		if typ.BlockSize() == 256 {

@@ -15,6 +15,11 @@ import (
 // to eight float32 lanes and m_w·s_a to the first. (The types without a
 // minimum, Q8_0, Q4_0, Q5_0 and IQ4_NL, have the row-group and packed
 // kernels instead: group.go, packed.go.)
+//
+// TODO(pack41): MatMul no longer calls these tiles: Q4_1 and Q5_1 have
+// row-group and packed kernels of their own (pack41.go, the "pack41" set).
+// Drop genBlockTiles with the next deliberate regeneration of
+// matmul_amd64.s.
 type blockKind struct {
 	name   string
 	wBytes int // bytes per weight block

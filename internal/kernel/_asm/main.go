@@ -4,6 +4,7 @@
 //	cd internal/kernel/_asm && go run . -train -pkg kernel -out ../train_amd64.s -stubs ../train_stub_amd64.go
 //	cd internal/kernel/_asm && go run . -set interk -pkg kernel -out ../interk_amd64.s -stubs ../interk_stub_amd64.go
 //	cd internal/kernel/_asm && go run . -set packiq -pkg kernel -out ../packiq_amd64.s -stubs ../packiq_stub_amd64.go
+//	cd internal/kernel/_asm && go run . -set pack41 -pkg kernel -out ../pack41_amd64.s -stubs ../pack41_stub_amd64.go
 //
 // It is its own module so that avo stays out of the main module's
 // dependencies. Every generated function has a pure-Go reference in the
@@ -20,7 +21,7 @@ import (
 
 func main() {
 	train := flag.Bool("train", false, "generate the kernels of training (train_amd64.s) instead of the rest")
-	set := flag.String("set", "", `generate only the named set of kernels: "interk" (interk_amd64.s, the interleaved K-quant kernels) or "packiq" (packiq_amd64.s, the i-quant packs and ordered decode tiles)`)
+	set := flag.String("set", "", `generate only the named set of kernels: "interk" (interk_amd64.s, the interleaved K-quant kernels), "packiq" (packiq_amd64.s, the i-quant packs and ordered decode tiles) or "pack41" (pack41_amd64.s, Q4_1/Q5_1 packed and row-group kernels)`)
 	flag.Parse()
 	ConstraintExpr("!purego")
 	switch *set {
@@ -33,6 +34,10 @@ func main() {
 		genPackIQ()
 		Generate()
 		return
+	case "pack41":
+		genPack41()
+		Generate()
+		return
 	default:
 		panic("unknown -set " + *set)
 	}
@@ -41,6 +46,7 @@ func main() {
 		Generate()
 		return
 	}
+
 	genBlockTiles()
 	genFloatTiles()
 	genF16DotTiles()
