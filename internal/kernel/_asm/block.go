@@ -12,14 +12,10 @@ import (
 // (Q4_1, Q5_1) and how its dot product with a Q8_1 activation block is
 // formed with VPDPBUSD, which multiplies unsigned (the weights' q) by signed
 // bytes (the activations). Each block then contributes cvt(isum)·(d_w·d_a)
-// to eight float32 lanes and m_w·s_a to the first. (The types without a
-// minimum, Q8_0, Q4_0, Q5_0 and IQ4_NL, have the row-group and packed
-// kernels instead: group.go, packed.go.)
-//
-// TODO(pack41): MatMul no longer calls these tiles: Q4_1 and Q5_1 have
-// row-group and packed kernels of their own (pack41.go, the "pack41" set).
-// Drop genBlockTiles with the next deliberate regeneration of
-// matmul_amd64.s.
+// to eight float32 lanes and m_w·s_a to the first. The main set no longer
+// emits these row tiles (genBlockTiles): Q4_1 and Q5_1 have row-group and
+// packed kernels of their own (pack41.go, the "pack41" set), which reuse
+// the block loads here.
 type blockKind struct {
 	name   string
 	wBytes int // bytes per weight block

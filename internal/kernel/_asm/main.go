@@ -46,8 +46,7 @@ func main() {
 		Generate()
 		return
 	}
-
-	genBlockTiles()
+	genConsts()
 	genFloatTiles()
 	genF16DotTiles()
 	genKQuants()
