@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
@@ -13,7 +11,7 @@ import (
 // formed with VPDPBUSD, which multiplies unsigned (the weights' q) by signed
 // bytes (the activations). Each block then contributes cvt(isum)·(d_w·d_a)
 // to eight float32 lanes and m_w·s_a to the first. The main set no longer
-// emits these row tiles (genBlockTiles): Q4_1 and Q5_1 have row-group and
+// emits these row tiles : Q4_1 and Q5_1 have row-group and
 // packed kernels of their own (pack41.go, the "pack41" set), which reuse
 // the block loads here.
 type blockKind struct {
@@ -96,17 +94,8 @@ func blockKinds(c0f, c10 func() VecVirtual) []blockKind {
 	}
 }
 
-// tileShapes are the (rows, tokens) tiles generated per kind.
+// tileShapes are the (rows, tokens) tiles of the float kernels.
 var tileShapes = [][2]int{{1, 1}, {2, 1}, {4, 1}, {1, 2}, {1, 3}, {1, 4}, {2, 2}, {2, 3}, {2, 4}}
-
-func genBlockTiles() {
-	genConsts()
-	for _, shape := range tileShapes {
-		for i := range blockKinds(nil, nil) {
-			blockTile(i, shape[0], shape[1])
-		}
-	}
-}
 
 // halfBcast loads the f16 at m and returns it converted and broadcast to
 // eight float32 lanes.
@@ -151,106 +140,6 @@ func ptrs(base, stride GPVirtual, n int) []GPVirtual {
 		p = append(p, q)
 	}
 	return p
-}
-
-func blockTile(kindIndex, R, T int) {
-	// Constants are materialized lazily, once per function.
-	var c0f, c10 VecVirtual
-	get := func(v *VecVirtual, mk func() VecVirtual) func() VecVirtual {
-		return func() VecVirtual {
-			if *v == nil {
-				*v = mk()
-			}
-			return *v
-		}
-	}
-	k := blockKinds(
-		get(&c0f, func() VecVirtual { return bcastByte(0x0f) }),
-		get(&c10, func() VecVirtual { return bcastByte(0x10) }),
-	)[kindIndex]
-	name := fmt.Sprintf("tile%s_%dx%d", k.name, R, T)
-	TEXT(name, NOSPLIT, "func(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)")
-	Doc(fmt.Sprintf("%s computes the %d×%d tile out[t*os+r] = Σ_blocks dot(%s row r, activation row t) for nb blocks (AVX-512 VNNI, 256-bit).", name, R, T, k.name),
-		"Weight row r starts at w+r*ws, activation row t at a+t*as (bytes).")
-
-	w := loadGP("w")
-	ws := loadGP("ws")
-	a := loadGP("a")
-	as := loadGP("as")
-	nb := loadGP("nb")
-	wp := ptrs(w, ws, R)
-	ap := ptrs(a, as, T)
-
-	// The accumulators live in fixed high registers (Y31 down), which
-	// leaves avo's greedy allocator room for the temporaries.
-	acc := make([][]Register, R)
-	for r := range acc {
-		acc[r] = make([]Register, T)
-		for t := range acc[r] {
-			acc[r][t] = highY[r*T+t]
-			VPXORD(acc[r][t], acc[r][t], acc[r][t])
-		}
-	}
-	// Materialize the kind's constants before the loop.
-	c0f = bcastByte(0x0f)
-	if k.name == "Q5_1" {
-		c10 = bcastByte(0x10)
-	}
-
-	iw, ia := GP64(), GP64()
-	XORQ(iw, iw)
-	XORQ(ia, ia)
-	Label(name + "_loop")
-	TESTQ(nb, nb)
-	JZ(LabelRef(name + "_done"))
-
-	av := make([]VecVirtual, T)
-	da := make([]VecVirtual, T)
-	for t := 0; t < T; t++ {
-		av[t] = YMM()
-		VMOVDQU8(Mem{Base: ap[t], Index: ia, Scale: 1, Disp: k.aQS}, av[t])
-		da[t] = halfBcast(Mem{Base: ap[t], Index: ia, Scale: 1})
-	}
-	for r := 0; r < R; r++ {
-		if prefetchDist > 0 {
-			PREFETCHT0(Mem{Base: wp[r], Index: iw, Scale: 1, Disp: prefetchDist})
-		}
-		wv := k.load(wp[r], iw)
-		dw := halfBcast(Mem{Base: wp[r], Index: iw, Scale: 1, Disp: k.wD})
-		mw := halfLane0(Mem{Base: wp[r], Index: iw, Scale: 1, Disp: k.wM})
-		for t := 0; t < T; t++ {
-			s := YMM()
-			VPXORD(s, s, s)
-			vpdpbusd(av[t], wv, s)
-			VCVTDQ2PS(s, s)
-			sc := YMM()
-			VMULPS(da[t], dw, sc)
-			VFMADD231PS(sc, s, acc[r][t])
-			// s_a is reloaded per use: keeping T of them live exhausts
-			// the registers, and these types are rare.
-			sa := halfBcast(Mem{Base: ap[t], Index: ia, Scale: 1, Disp: 2})
-			VFMADD231PS(sa, mw, acc[r][t])
-		}
-	}
-	ADDQ(U32(k.wBytes), iw)
-	ADDQ(U32(k.aBytes), ia)
-	DECQ(nb)
-	JMP(LabelRef(name + "_loop"))
-
-	Label(name + "_done")
-	out := loadGP("out")
-	os := loadGP("os")
-	SHLQ(U8(2), os)
-	for t := 0; t < T; t++ {
-		for r := 0; r < R; r++ {
-			hsumStore(acc[r][t], Mem{Base: out, Disp: 4 * r})
-		}
-		if t+1 < T {
-			ADDQ(os, out)
-		}
-	}
-	VZEROUPPER()
-	RET()
 }
 
 // loadGP loads the named integer or pointer argument into a new register.
