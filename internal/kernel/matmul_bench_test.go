@@ -126,7 +126,7 @@ func BenchmarkMatMulStream(b *testing.B) {
 	defer parallel.SetThreads(0)
 	rng := rand.New(rand.NewPCG(2, 2))
 	bw := map[int]float64{}
-	for _, typ := range []tensor.DType{tensor.Q8_0, tensor.Q4_0, tensor.F16, tensor.Q4_K, tensor.Q6_K, tensor.Q5_K} {
+	for _, typ := range []tensor.DType{tensor.Q8_0, tensor.Q4_0, tensor.F16, tensor.Q4_K, tensor.Q6_K, tensor.Q5_K, tensor.Q2_K, tensor.Q3_K} {
 		const rows, cols = 8960, 1536
 		one := randomMat(rng, typ, rows, cols)
 		copies := (256<<20)/len(one.Data) + 1
@@ -257,7 +257,7 @@ func BenchmarkVNNIPeak(b *testing.B) {
 func BenchmarkMatMulStreamBatch(b *testing.B) {
 	defer parallel.SetThreads(0)
 	rng := rand.New(rand.NewPCG(2, 3))
-	for _, typ := range []tensor.DType{tensor.Q8_0, tensor.Q4_0, tensor.Q5_0, tensor.IQ4_NL, tensor.F16, tensor.Q4_K} {
+	for _, typ := range []tensor.DType{tensor.Q8_0, tensor.Q4_0, tensor.Q5_0, tensor.IQ4_NL, tensor.F16, tensor.Q4_K, tensor.Q2_K, tensor.Q3_K} {
 		const rows, cols = 8960, 1536
 		one := randomMat(rng, typ, rows, cols)
 		copies := (256<<20)/len(one.Data) + 1

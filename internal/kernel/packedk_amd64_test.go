@@ -52,8 +52,8 @@ func TestPackedKKernels(t *testing.T) {
 				gotA[i] = 0xa5
 			}
 			for tk := range packTokens {
-				quantizeRowQ8_KxGeneric(wantA[tk*actKBytes:], x[tk*cols:(tk+1)*cols], stride)
-				im.quant(&x[tk*cols], &gotA[tk*actKBytes], nb, stride, 0)
+				quantizeRowQ8_KxGeneric(wantA[tk*actKBytes:], x[tk*cols:(tk+1)*cols], stride, int(-im.k))
+				im.quant(&x[tk*cols], &gotA[tk*actKBytes], nb, stride, int(-im.k))
 			}
 			if !bytes.Equal(gotA, wantA) {
 				t.Fatalf("%s cols=%d: quant differs from quantizeRowQ8_KxGeneric", typ, cols)

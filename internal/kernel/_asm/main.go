@@ -2,6 +2,7 @@
 //
 //	cd internal/kernel/_asm && go run . -pkg kernel -out ../matmul_amd64.s -stubs ../matmul_stub_amd64.go
 //	cd internal/kernel/_asm && go run . -train -pkg kernel -out ../train_amd64.s -stubs ../train_stub_amd64.go
+//	cd internal/kernel/_asm && go run . -set packk23 -pkg kernel -out ../packk23_amd64.s -stubs ../packk23_stub_amd64.go
 //
 // It is its own module so that avo stays out of the main module's
 // dependencies. Every generated function has a pure-Go reference in the
@@ -10,6 +11,7 @@ package main
 
 import (
 	"flag"
+	"log"
 
 	. "github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/ir"
@@ -18,8 +20,18 @@ import (
 
 func main() {
 	train := flag.Bool("train", false, "generate the kernels of training (train_amd64.s) instead of the rest")
+	set := flag.String("set", "", "generate the named kernel set into its own file instead of the rest: packk23 (Q2_K and Q3_K packed prefill and K-quant-order decode, packk23.go)")
 	flag.Parse()
 	ConstraintExpr("!purego")
+	switch *set {
+	case "":
+	case "packk23":
+		genPackK23()
+		Generate()
+		return
+	default:
+		log.Fatalf("unknown kernel set %q", *set)
+	}
 	if *train {
 		genTrain()
 		Generate()
