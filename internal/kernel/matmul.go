@@ -44,12 +44,12 @@ import (
 //     minTokens) and the packed kernels alike: these equal the reference
 //     bit for bit. The AVX2 tiles (CPUs without VNNI) use 8 lanes per
 //     (row, token) in every tile shape instead.
-//   - Q4_K, Q5_K, Q6_K (AVX-512 VNNI): per 256-block the exact int32
-//     sums, then acc = fma(float32(isum), d_w·d_a, acc) and acc =
-//     fma(−float32(msum), dmin_w·d_a, acc) (the K-quant order of
-//     packedk_generic.go, dotKOrdered), in the decode tiles and the packed
-//     kernels alike.
-//   - Q4_1, Q5_1, the other K-quants, IQ4_XS and the IQ1/IQ2/IQ3 types:
+//   - Q2_K, Q3_K, Q4_K, Q5_K, Q6_K (AVX-512 VNNI): per 256-block the
+//     exact int32 sums, then acc = fma(float32(isum), d_w·d_a, acc) and
+//     (Q2_K, Q4_K, Q5_K) acc = fma(−float32(msum), dmin_w·d_a, acc) (the
+//     K-quant order of packedk_generic.go, dotKOrdered), in the decode
+//     tiles and the packed kernels alike.
+//   - Q4_1, Q5_1, IQ4_XS and the IQ1/IQ2/IQ3 types:
 //     exact integer block sums, then per (row, token) the same float
 //     sequence in every tile shape (one row × 1..4 tokens, or 1..4 rows ×
 //     1 token).

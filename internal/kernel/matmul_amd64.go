@@ -328,15 +328,16 @@ func (ts *tileSet) groupTiles(out []float32, os int, w []byte, ws int, a []byte,
 	}
 }
 
-// kTiles are the AVX-512 VNNI K-quant kernels (one row × 1..4 tokens).
+// kTiles are the AVX-512 VNNI K-quant kernels (one row × 1..4 tokens; Q2_K
+// and Q3_K's, in the K-quant order, are in packk23_amd64.s).
 var kTiles = map[tensor.DType]*tileSet{
 	tensor.Q4_K: {fn: [5][5]tileFunc{1: {1: tileQ4_K_1x1, 2: tileQ4_K_1x2, 3: tileQ4_K_1x3, 4: tileQ4_K_1x4}}, wBlock: 144, aBlock: 292, blockElems: 256,
 		packed: packedKVNNI(tensor.Q4_K, packX16Q4_K)},
 	tensor.Q5_K: {fn: [5][5]tileFunc{1: {1: tileQ5_K_1x1, 2: tileQ5_K_1x2, 3: tileQ5_K_1x3, 4: tileQ5_K_1x4}}, wBlock: 176, aBlock: 292, blockElems: 256,
 		packed: packedKVNNI(tensor.Q5_K, packX16Q5_K)},
-	tensor.Q2_K: {fn: [5][5]tileFunc{1: {1: tileOrdQ2_K_1x1, 2: tileOrdQ2_K_1x2, 3: tileOrdQ2_K_1x3, 4: tileOrdQ2_K_1x4}}, wBlock: 84, aBlock: 292, blockElems: 256,
+	tensor.Q2_K: {fn: [5][5]tileFunc{1: {1: tileOrdQ2_K_1x1, 2: tileOrdQ2_K_1x2, 3: tileOrdQ2_K_1x3, 4: tileOrdQ2_K_1x4}, 4: {1: tileOrdQ2_K_4x1}}, wBlock: 84, aBlock: 292, blockElems: 256,
 		packed: packedKVNNI(tensor.Q2_K, packX16Q2_K)},
-	tensor.Q3_K: {fn: [5][5]tileFunc{1: {1: tileOrdQ3_K_1x1, 2: tileOrdQ3_K_1x2, 3: tileOrdQ3_K_1x3, 4: tileOrdQ3_K_1x4}}, wBlock: 110, aBlock: 292, blockElems: 256,
+	tensor.Q3_K: {fn: [5][5]tileFunc{1: {1: tileOrdQ3_K_1x1, 2: tileOrdQ3_K_1x2, 3: tileOrdQ3_K_1x3, 4: tileOrdQ3_K_1x4}, 4: {1: tileOrdQ3_K_4x1}}, wBlock: 110, aBlock: 292, blockElems: 256,
 		packed: packedKVNNI(tensor.Q3_K, packX16Q3_K)},
 	tensor.IQ4_XS: {fn: [5][5]tileFunc{1: {1: tileIQ4_XS_1x1, 2: tileIQ4_XS_1x2}}, wBlock: 136, aBlock: 292, blockElems: 256},
 	tensor.Q6_K: {fn: [5][5]tileFunc{1: {1: tileQ6_K_1x1, 2: tileQ6_K_1x2, 3: tileQ6_K_1x3, 4: tileQ6_K_1x4}}, wBlock: 210, aBlock: 292, blockElems: 256,

@@ -466,6 +466,574 @@ DATA k23rep3<>+62(SB)/1, $0x0f
 DATA k23rep3<>+63(SB)/1, $0x80
 GLOBL k23rep3<>(SB), RODATA|NOPTR, $64
 
+DATA k23spread<>+0(SB)/2, $0x0000
+DATA k23spread<>+2(SB)/2, $0x0004
+DATA k23spread<>+4(SB)/2, $0x0008
+DATA k23spread<>+6(SB)/2, $0x000c
+DATA k23spread<>+8(SB)/2, $0x0000
+DATA k23spread<>+10(SB)/2, $0x0004
+DATA k23spread<>+12(SB)/2, $0x0008
+DATA k23spread<>+14(SB)/2, $0x000c
+DATA k23spread<>+16(SB)/2, $0x0001
+DATA k23spread<>+18(SB)/2, $0x0005
+DATA k23spread<>+20(SB)/2, $0x0009
+DATA k23spread<>+22(SB)/2, $0x000d
+DATA k23spread<>+24(SB)/2, $0x0001
+DATA k23spread<>+26(SB)/2, $0x0005
+DATA k23spread<>+28(SB)/2, $0x0009
+DATA k23spread<>+30(SB)/2, $0x000d
+DATA k23spread<>+32(SB)/2, $0x0002
+DATA k23spread<>+34(SB)/2, $0x0006
+DATA k23spread<>+36(SB)/2, $0x000a
+DATA k23spread<>+38(SB)/2, $0x000e
+DATA k23spread<>+40(SB)/2, $0x0002
+DATA k23spread<>+42(SB)/2, $0x0006
+DATA k23spread<>+44(SB)/2, $0x000a
+DATA k23spread<>+46(SB)/2, $0x000e
+DATA k23spread<>+48(SB)/2, $0x0003
+DATA k23spread<>+50(SB)/2, $0x0007
+DATA k23spread<>+52(SB)/2, $0x000b
+DATA k23spread<>+54(SB)/2, $0x000f
+DATA k23spread<>+56(SB)/2, $0x0003
+DATA k23spread<>+58(SB)/2, $0x0007
+DATA k23spread<>+60(SB)/2, $0x000b
+DATA k23spread<>+62(SB)/2, $0x000f
+GLOBL k23spread<>(SB), RODATA|NOPTR, $64
+
+DATA k23pick0<>+0(SB)/1, $0x00
+DATA k23pick0<>+1(SB)/1, $0x01
+DATA k23pick0<>+2(SB)/1, $0x00
+DATA k23pick0<>+3(SB)/1, $0x01
+DATA k23pick0<>+4(SB)/1, $0x00
+DATA k23pick0<>+5(SB)/1, $0x01
+DATA k23pick0<>+6(SB)/1, $0x00
+DATA k23pick0<>+7(SB)/1, $0x01
+DATA k23pick0<>+8(SB)/1, $0x00
+DATA k23pick0<>+9(SB)/1, $0x01
+DATA k23pick0<>+10(SB)/1, $0x00
+DATA k23pick0<>+11(SB)/1, $0x01
+DATA k23pick0<>+12(SB)/1, $0x00
+DATA k23pick0<>+13(SB)/1, $0x01
+DATA k23pick0<>+14(SB)/1, $0x00
+DATA k23pick0<>+15(SB)/1, $0x01
+DATA k23pick0<>+16(SB)/1, $0x00
+DATA k23pick0<>+17(SB)/1, $0x01
+DATA k23pick0<>+18(SB)/1, $0x00
+DATA k23pick0<>+19(SB)/1, $0x01
+DATA k23pick0<>+20(SB)/1, $0x00
+DATA k23pick0<>+21(SB)/1, $0x01
+DATA k23pick0<>+22(SB)/1, $0x00
+DATA k23pick0<>+23(SB)/1, $0x01
+DATA k23pick0<>+24(SB)/1, $0x00
+DATA k23pick0<>+25(SB)/1, $0x01
+DATA k23pick0<>+26(SB)/1, $0x00
+DATA k23pick0<>+27(SB)/1, $0x01
+DATA k23pick0<>+28(SB)/1, $0x00
+DATA k23pick0<>+29(SB)/1, $0x01
+DATA k23pick0<>+30(SB)/1, $0x00
+DATA k23pick0<>+31(SB)/1, $0x01
+DATA k23pick0<>+32(SB)/1, $0x00
+DATA k23pick0<>+33(SB)/1, $0x01
+DATA k23pick0<>+34(SB)/1, $0x00
+DATA k23pick0<>+35(SB)/1, $0x01
+DATA k23pick0<>+36(SB)/1, $0x00
+DATA k23pick0<>+37(SB)/1, $0x01
+DATA k23pick0<>+38(SB)/1, $0x00
+DATA k23pick0<>+39(SB)/1, $0x01
+DATA k23pick0<>+40(SB)/1, $0x00
+DATA k23pick0<>+41(SB)/1, $0x01
+DATA k23pick0<>+42(SB)/1, $0x00
+DATA k23pick0<>+43(SB)/1, $0x01
+DATA k23pick0<>+44(SB)/1, $0x00
+DATA k23pick0<>+45(SB)/1, $0x01
+DATA k23pick0<>+46(SB)/1, $0x00
+DATA k23pick0<>+47(SB)/1, $0x01
+DATA k23pick0<>+48(SB)/1, $0x00
+DATA k23pick0<>+49(SB)/1, $0x01
+DATA k23pick0<>+50(SB)/1, $0x00
+DATA k23pick0<>+51(SB)/1, $0x01
+DATA k23pick0<>+52(SB)/1, $0x00
+DATA k23pick0<>+53(SB)/1, $0x01
+DATA k23pick0<>+54(SB)/1, $0x00
+DATA k23pick0<>+55(SB)/1, $0x01
+DATA k23pick0<>+56(SB)/1, $0x00
+DATA k23pick0<>+57(SB)/1, $0x01
+DATA k23pick0<>+58(SB)/1, $0x00
+DATA k23pick0<>+59(SB)/1, $0x01
+DATA k23pick0<>+60(SB)/1, $0x00
+DATA k23pick0<>+61(SB)/1, $0x01
+DATA k23pick0<>+62(SB)/1, $0x00
+DATA k23pick0<>+63(SB)/1, $0x01
+GLOBL k23pick0<>(SB), RODATA|NOPTR, $64
+
+DATA k23hbit0<>+0(SB)/1, $0x01
+DATA k23hbit0<>+1(SB)/1, $0x01
+DATA k23hbit0<>+2(SB)/1, $0x01
+DATA k23hbit0<>+3(SB)/1, $0x01
+DATA k23hbit0<>+4(SB)/1, $0x01
+DATA k23hbit0<>+5(SB)/1, $0x01
+DATA k23hbit0<>+6(SB)/1, $0x01
+DATA k23hbit0<>+7(SB)/1, $0x01
+DATA k23hbit0<>+8(SB)/1, $0x01
+DATA k23hbit0<>+9(SB)/1, $0x01
+DATA k23hbit0<>+10(SB)/1, $0x01
+DATA k23hbit0<>+11(SB)/1, $0x01
+DATA k23hbit0<>+12(SB)/1, $0x01
+DATA k23hbit0<>+13(SB)/1, $0x01
+DATA k23hbit0<>+14(SB)/1, $0x01
+DATA k23hbit0<>+15(SB)/1, $0x01
+DATA k23hbit0<>+16(SB)/1, $0x01
+DATA k23hbit0<>+17(SB)/1, $0x01
+DATA k23hbit0<>+18(SB)/1, $0x01
+DATA k23hbit0<>+19(SB)/1, $0x01
+DATA k23hbit0<>+20(SB)/1, $0x01
+DATA k23hbit0<>+21(SB)/1, $0x01
+DATA k23hbit0<>+22(SB)/1, $0x01
+DATA k23hbit0<>+23(SB)/1, $0x01
+DATA k23hbit0<>+24(SB)/1, $0x01
+DATA k23hbit0<>+25(SB)/1, $0x01
+DATA k23hbit0<>+26(SB)/1, $0x01
+DATA k23hbit0<>+27(SB)/1, $0x01
+DATA k23hbit0<>+28(SB)/1, $0x01
+DATA k23hbit0<>+29(SB)/1, $0x01
+DATA k23hbit0<>+30(SB)/1, $0x01
+DATA k23hbit0<>+31(SB)/1, $0x01
+DATA k23hbit0<>+32(SB)/1, $0x02
+DATA k23hbit0<>+33(SB)/1, $0x02
+DATA k23hbit0<>+34(SB)/1, $0x02
+DATA k23hbit0<>+35(SB)/1, $0x02
+DATA k23hbit0<>+36(SB)/1, $0x02
+DATA k23hbit0<>+37(SB)/1, $0x02
+DATA k23hbit0<>+38(SB)/1, $0x02
+DATA k23hbit0<>+39(SB)/1, $0x02
+DATA k23hbit0<>+40(SB)/1, $0x02
+DATA k23hbit0<>+41(SB)/1, $0x02
+DATA k23hbit0<>+42(SB)/1, $0x02
+DATA k23hbit0<>+43(SB)/1, $0x02
+DATA k23hbit0<>+44(SB)/1, $0x02
+DATA k23hbit0<>+45(SB)/1, $0x02
+DATA k23hbit0<>+46(SB)/1, $0x02
+DATA k23hbit0<>+47(SB)/1, $0x02
+DATA k23hbit0<>+48(SB)/1, $0x02
+DATA k23hbit0<>+49(SB)/1, $0x02
+DATA k23hbit0<>+50(SB)/1, $0x02
+DATA k23hbit0<>+51(SB)/1, $0x02
+DATA k23hbit0<>+52(SB)/1, $0x02
+DATA k23hbit0<>+53(SB)/1, $0x02
+DATA k23hbit0<>+54(SB)/1, $0x02
+DATA k23hbit0<>+55(SB)/1, $0x02
+DATA k23hbit0<>+56(SB)/1, $0x02
+DATA k23hbit0<>+57(SB)/1, $0x02
+DATA k23hbit0<>+58(SB)/1, $0x02
+DATA k23hbit0<>+59(SB)/1, $0x02
+DATA k23hbit0<>+60(SB)/1, $0x02
+DATA k23hbit0<>+61(SB)/1, $0x02
+DATA k23hbit0<>+62(SB)/1, $0x02
+DATA k23hbit0<>+63(SB)/1, $0x02
+GLOBL k23hbit0<>(SB), RODATA|NOPTR, $64
+
+DATA k23pick1<>+0(SB)/1, $0x02
+DATA k23pick1<>+1(SB)/1, $0x03
+DATA k23pick1<>+2(SB)/1, $0x02
+DATA k23pick1<>+3(SB)/1, $0x03
+DATA k23pick1<>+4(SB)/1, $0x02
+DATA k23pick1<>+5(SB)/1, $0x03
+DATA k23pick1<>+6(SB)/1, $0x02
+DATA k23pick1<>+7(SB)/1, $0x03
+DATA k23pick1<>+8(SB)/1, $0x02
+DATA k23pick1<>+9(SB)/1, $0x03
+DATA k23pick1<>+10(SB)/1, $0x02
+DATA k23pick1<>+11(SB)/1, $0x03
+DATA k23pick1<>+12(SB)/1, $0x02
+DATA k23pick1<>+13(SB)/1, $0x03
+DATA k23pick1<>+14(SB)/1, $0x02
+DATA k23pick1<>+15(SB)/1, $0x03
+DATA k23pick1<>+16(SB)/1, $0x02
+DATA k23pick1<>+17(SB)/1, $0x03
+DATA k23pick1<>+18(SB)/1, $0x02
+DATA k23pick1<>+19(SB)/1, $0x03
+DATA k23pick1<>+20(SB)/1, $0x02
+DATA k23pick1<>+21(SB)/1, $0x03
+DATA k23pick1<>+22(SB)/1, $0x02
+DATA k23pick1<>+23(SB)/1, $0x03
+DATA k23pick1<>+24(SB)/1, $0x02
+DATA k23pick1<>+25(SB)/1, $0x03
+DATA k23pick1<>+26(SB)/1, $0x02
+DATA k23pick1<>+27(SB)/1, $0x03
+DATA k23pick1<>+28(SB)/1, $0x02
+DATA k23pick1<>+29(SB)/1, $0x03
+DATA k23pick1<>+30(SB)/1, $0x02
+DATA k23pick1<>+31(SB)/1, $0x03
+DATA k23pick1<>+32(SB)/1, $0x02
+DATA k23pick1<>+33(SB)/1, $0x03
+DATA k23pick1<>+34(SB)/1, $0x02
+DATA k23pick1<>+35(SB)/1, $0x03
+DATA k23pick1<>+36(SB)/1, $0x02
+DATA k23pick1<>+37(SB)/1, $0x03
+DATA k23pick1<>+38(SB)/1, $0x02
+DATA k23pick1<>+39(SB)/1, $0x03
+DATA k23pick1<>+40(SB)/1, $0x02
+DATA k23pick1<>+41(SB)/1, $0x03
+DATA k23pick1<>+42(SB)/1, $0x02
+DATA k23pick1<>+43(SB)/1, $0x03
+DATA k23pick1<>+44(SB)/1, $0x02
+DATA k23pick1<>+45(SB)/1, $0x03
+DATA k23pick1<>+46(SB)/1, $0x02
+DATA k23pick1<>+47(SB)/1, $0x03
+DATA k23pick1<>+48(SB)/1, $0x02
+DATA k23pick1<>+49(SB)/1, $0x03
+DATA k23pick1<>+50(SB)/1, $0x02
+DATA k23pick1<>+51(SB)/1, $0x03
+DATA k23pick1<>+52(SB)/1, $0x02
+DATA k23pick1<>+53(SB)/1, $0x03
+DATA k23pick1<>+54(SB)/1, $0x02
+DATA k23pick1<>+55(SB)/1, $0x03
+DATA k23pick1<>+56(SB)/1, $0x02
+DATA k23pick1<>+57(SB)/1, $0x03
+DATA k23pick1<>+58(SB)/1, $0x02
+DATA k23pick1<>+59(SB)/1, $0x03
+DATA k23pick1<>+60(SB)/1, $0x02
+DATA k23pick1<>+61(SB)/1, $0x03
+DATA k23pick1<>+62(SB)/1, $0x02
+DATA k23pick1<>+63(SB)/1, $0x03
+GLOBL k23pick1<>(SB), RODATA|NOPTR, $64
+
+DATA k23hbit1<>+0(SB)/1, $0x04
+DATA k23hbit1<>+1(SB)/1, $0x04
+DATA k23hbit1<>+2(SB)/1, $0x04
+DATA k23hbit1<>+3(SB)/1, $0x04
+DATA k23hbit1<>+4(SB)/1, $0x04
+DATA k23hbit1<>+5(SB)/1, $0x04
+DATA k23hbit1<>+6(SB)/1, $0x04
+DATA k23hbit1<>+7(SB)/1, $0x04
+DATA k23hbit1<>+8(SB)/1, $0x04
+DATA k23hbit1<>+9(SB)/1, $0x04
+DATA k23hbit1<>+10(SB)/1, $0x04
+DATA k23hbit1<>+11(SB)/1, $0x04
+DATA k23hbit1<>+12(SB)/1, $0x04
+DATA k23hbit1<>+13(SB)/1, $0x04
+DATA k23hbit1<>+14(SB)/1, $0x04
+DATA k23hbit1<>+15(SB)/1, $0x04
+DATA k23hbit1<>+16(SB)/1, $0x04
+DATA k23hbit1<>+17(SB)/1, $0x04
+DATA k23hbit1<>+18(SB)/1, $0x04
+DATA k23hbit1<>+19(SB)/1, $0x04
+DATA k23hbit1<>+20(SB)/1, $0x04
+DATA k23hbit1<>+21(SB)/1, $0x04
+DATA k23hbit1<>+22(SB)/1, $0x04
+DATA k23hbit1<>+23(SB)/1, $0x04
+DATA k23hbit1<>+24(SB)/1, $0x04
+DATA k23hbit1<>+25(SB)/1, $0x04
+DATA k23hbit1<>+26(SB)/1, $0x04
+DATA k23hbit1<>+27(SB)/1, $0x04
+DATA k23hbit1<>+28(SB)/1, $0x04
+DATA k23hbit1<>+29(SB)/1, $0x04
+DATA k23hbit1<>+30(SB)/1, $0x04
+DATA k23hbit1<>+31(SB)/1, $0x04
+DATA k23hbit1<>+32(SB)/1, $0x08
+DATA k23hbit1<>+33(SB)/1, $0x08
+DATA k23hbit1<>+34(SB)/1, $0x08
+DATA k23hbit1<>+35(SB)/1, $0x08
+DATA k23hbit1<>+36(SB)/1, $0x08
+DATA k23hbit1<>+37(SB)/1, $0x08
+DATA k23hbit1<>+38(SB)/1, $0x08
+DATA k23hbit1<>+39(SB)/1, $0x08
+DATA k23hbit1<>+40(SB)/1, $0x08
+DATA k23hbit1<>+41(SB)/1, $0x08
+DATA k23hbit1<>+42(SB)/1, $0x08
+DATA k23hbit1<>+43(SB)/1, $0x08
+DATA k23hbit1<>+44(SB)/1, $0x08
+DATA k23hbit1<>+45(SB)/1, $0x08
+DATA k23hbit1<>+46(SB)/1, $0x08
+DATA k23hbit1<>+47(SB)/1, $0x08
+DATA k23hbit1<>+48(SB)/1, $0x08
+DATA k23hbit1<>+49(SB)/1, $0x08
+DATA k23hbit1<>+50(SB)/1, $0x08
+DATA k23hbit1<>+51(SB)/1, $0x08
+DATA k23hbit1<>+52(SB)/1, $0x08
+DATA k23hbit1<>+53(SB)/1, $0x08
+DATA k23hbit1<>+54(SB)/1, $0x08
+DATA k23hbit1<>+55(SB)/1, $0x08
+DATA k23hbit1<>+56(SB)/1, $0x08
+DATA k23hbit1<>+57(SB)/1, $0x08
+DATA k23hbit1<>+58(SB)/1, $0x08
+DATA k23hbit1<>+59(SB)/1, $0x08
+DATA k23hbit1<>+60(SB)/1, $0x08
+DATA k23hbit1<>+61(SB)/1, $0x08
+DATA k23hbit1<>+62(SB)/1, $0x08
+DATA k23hbit1<>+63(SB)/1, $0x08
+GLOBL k23hbit1<>(SB), RODATA|NOPTR, $64
+
+DATA k23pick2<>+0(SB)/1, $0x04
+DATA k23pick2<>+1(SB)/1, $0x05
+DATA k23pick2<>+2(SB)/1, $0x04
+DATA k23pick2<>+3(SB)/1, $0x05
+DATA k23pick2<>+4(SB)/1, $0x04
+DATA k23pick2<>+5(SB)/1, $0x05
+DATA k23pick2<>+6(SB)/1, $0x04
+DATA k23pick2<>+7(SB)/1, $0x05
+DATA k23pick2<>+8(SB)/1, $0x04
+DATA k23pick2<>+9(SB)/1, $0x05
+DATA k23pick2<>+10(SB)/1, $0x04
+DATA k23pick2<>+11(SB)/1, $0x05
+DATA k23pick2<>+12(SB)/1, $0x04
+DATA k23pick2<>+13(SB)/1, $0x05
+DATA k23pick2<>+14(SB)/1, $0x04
+DATA k23pick2<>+15(SB)/1, $0x05
+DATA k23pick2<>+16(SB)/1, $0x04
+DATA k23pick2<>+17(SB)/1, $0x05
+DATA k23pick2<>+18(SB)/1, $0x04
+DATA k23pick2<>+19(SB)/1, $0x05
+DATA k23pick2<>+20(SB)/1, $0x04
+DATA k23pick2<>+21(SB)/1, $0x05
+DATA k23pick2<>+22(SB)/1, $0x04
+DATA k23pick2<>+23(SB)/1, $0x05
+DATA k23pick2<>+24(SB)/1, $0x04
+DATA k23pick2<>+25(SB)/1, $0x05
+DATA k23pick2<>+26(SB)/1, $0x04
+DATA k23pick2<>+27(SB)/1, $0x05
+DATA k23pick2<>+28(SB)/1, $0x04
+DATA k23pick2<>+29(SB)/1, $0x05
+DATA k23pick2<>+30(SB)/1, $0x04
+DATA k23pick2<>+31(SB)/1, $0x05
+DATA k23pick2<>+32(SB)/1, $0x04
+DATA k23pick2<>+33(SB)/1, $0x05
+DATA k23pick2<>+34(SB)/1, $0x04
+DATA k23pick2<>+35(SB)/1, $0x05
+DATA k23pick2<>+36(SB)/1, $0x04
+DATA k23pick2<>+37(SB)/1, $0x05
+DATA k23pick2<>+38(SB)/1, $0x04
+DATA k23pick2<>+39(SB)/1, $0x05
+DATA k23pick2<>+40(SB)/1, $0x04
+DATA k23pick2<>+41(SB)/1, $0x05
+DATA k23pick2<>+42(SB)/1, $0x04
+DATA k23pick2<>+43(SB)/1, $0x05
+DATA k23pick2<>+44(SB)/1, $0x04
+DATA k23pick2<>+45(SB)/1, $0x05
+DATA k23pick2<>+46(SB)/1, $0x04
+DATA k23pick2<>+47(SB)/1, $0x05
+DATA k23pick2<>+48(SB)/1, $0x04
+DATA k23pick2<>+49(SB)/1, $0x05
+DATA k23pick2<>+50(SB)/1, $0x04
+DATA k23pick2<>+51(SB)/1, $0x05
+DATA k23pick2<>+52(SB)/1, $0x04
+DATA k23pick2<>+53(SB)/1, $0x05
+DATA k23pick2<>+54(SB)/1, $0x04
+DATA k23pick2<>+55(SB)/1, $0x05
+DATA k23pick2<>+56(SB)/1, $0x04
+DATA k23pick2<>+57(SB)/1, $0x05
+DATA k23pick2<>+58(SB)/1, $0x04
+DATA k23pick2<>+59(SB)/1, $0x05
+DATA k23pick2<>+60(SB)/1, $0x04
+DATA k23pick2<>+61(SB)/1, $0x05
+DATA k23pick2<>+62(SB)/1, $0x04
+DATA k23pick2<>+63(SB)/1, $0x05
+GLOBL k23pick2<>(SB), RODATA|NOPTR, $64
+
+DATA k23hbit2<>+0(SB)/1, $0x10
+DATA k23hbit2<>+1(SB)/1, $0x10
+DATA k23hbit2<>+2(SB)/1, $0x10
+DATA k23hbit2<>+3(SB)/1, $0x10
+DATA k23hbit2<>+4(SB)/1, $0x10
+DATA k23hbit2<>+5(SB)/1, $0x10
+DATA k23hbit2<>+6(SB)/1, $0x10
+DATA k23hbit2<>+7(SB)/1, $0x10
+DATA k23hbit2<>+8(SB)/1, $0x10
+DATA k23hbit2<>+9(SB)/1, $0x10
+DATA k23hbit2<>+10(SB)/1, $0x10
+DATA k23hbit2<>+11(SB)/1, $0x10
+DATA k23hbit2<>+12(SB)/1, $0x10
+DATA k23hbit2<>+13(SB)/1, $0x10
+DATA k23hbit2<>+14(SB)/1, $0x10
+DATA k23hbit2<>+15(SB)/1, $0x10
+DATA k23hbit2<>+16(SB)/1, $0x10
+DATA k23hbit2<>+17(SB)/1, $0x10
+DATA k23hbit2<>+18(SB)/1, $0x10
+DATA k23hbit2<>+19(SB)/1, $0x10
+DATA k23hbit2<>+20(SB)/1, $0x10
+DATA k23hbit2<>+21(SB)/1, $0x10
+DATA k23hbit2<>+22(SB)/1, $0x10
+DATA k23hbit2<>+23(SB)/1, $0x10
+DATA k23hbit2<>+24(SB)/1, $0x10
+DATA k23hbit2<>+25(SB)/1, $0x10
+DATA k23hbit2<>+26(SB)/1, $0x10
+DATA k23hbit2<>+27(SB)/1, $0x10
+DATA k23hbit2<>+28(SB)/1, $0x10
+DATA k23hbit2<>+29(SB)/1, $0x10
+DATA k23hbit2<>+30(SB)/1, $0x10
+DATA k23hbit2<>+31(SB)/1, $0x10
+DATA k23hbit2<>+32(SB)/1, $0x20
+DATA k23hbit2<>+33(SB)/1, $0x20
+DATA k23hbit2<>+34(SB)/1, $0x20
+DATA k23hbit2<>+35(SB)/1, $0x20
+DATA k23hbit2<>+36(SB)/1, $0x20
+DATA k23hbit2<>+37(SB)/1, $0x20
+DATA k23hbit2<>+38(SB)/1, $0x20
+DATA k23hbit2<>+39(SB)/1, $0x20
+DATA k23hbit2<>+40(SB)/1, $0x20
+DATA k23hbit2<>+41(SB)/1, $0x20
+DATA k23hbit2<>+42(SB)/1, $0x20
+DATA k23hbit2<>+43(SB)/1, $0x20
+DATA k23hbit2<>+44(SB)/1, $0x20
+DATA k23hbit2<>+45(SB)/1, $0x20
+DATA k23hbit2<>+46(SB)/1, $0x20
+DATA k23hbit2<>+47(SB)/1, $0x20
+DATA k23hbit2<>+48(SB)/1, $0x20
+DATA k23hbit2<>+49(SB)/1, $0x20
+DATA k23hbit2<>+50(SB)/1, $0x20
+DATA k23hbit2<>+51(SB)/1, $0x20
+DATA k23hbit2<>+52(SB)/1, $0x20
+DATA k23hbit2<>+53(SB)/1, $0x20
+DATA k23hbit2<>+54(SB)/1, $0x20
+DATA k23hbit2<>+55(SB)/1, $0x20
+DATA k23hbit2<>+56(SB)/1, $0x20
+DATA k23hbit2<>+57(SB)/1, $0x20
+DATA k23hbit2<>+58(SB)/1, $0x20
+DATA k23hbit2<>+59(SB)/1, $0x20
+DATA k23hbit2<>+60(SB)/1, $0x20
+DATA k23hbit2<>+61(SB)/1, $0x20
+DATA k23hbit2<>+62(SB)/1, $0x20
+DATA k23hbit2<>+63(SB)/1, $0x20
+GLOBL k23hbit2<>(SB), RODATA|NOPTR, $64
+
+DATA k23pick3<>+0(SB)/1, $0x06
+DATA k23pick3<>+1(SB)/1, $0x07
+DATA k23pick3<>+2(SB)/1, $0x06
+DATA k23pick3<>+3(SB)/1, $0x07
+DATA k23pick3<>+4(SB)/1, $0x06
+DATA k23pick3<>+5(SB)/1, $0x07
+DATA k23pick3<>+6(SB)/1, $0x06
+DATA k23pick3<>+7(SB)/1, $0x07
+DATA k23pick3<>+8(SB)/1, $0x06
+DATA k23pick3<>+9(SB)/1, $0x07
+DATA k23pick3<>+10(SB)/1, $0x06
+DATA k23pick3<>+11(SB)/1, $0x07
+DATA k23pick3<>+12(SB)/1, $0x06
+DATA k23pick3<>+13(SB)/1, $0x07
+DATA k23pick3<>+14(SB)/1, $0x06
+DATA k23pick3<>+15(SB)/1, $0x07
+DATA k23pick3<>+16(SB)/1, $0x06
+DATA k23pick3<>+17(SB)/1, $0x07
+DATA k23pick3<>+18(SB)/1, $0x06
+DATA k23pick3<>+19(SB)/1, $0x07
+DATA k23pick3<>+20(SB)/1, $0x06
+DATA k23pick3<>+21(SB)/1, $0x07
+DATA k23pick3<>+22(SB)/1, $0x06
+DATA k23pick3<>+23(SB)/1, $0x07
+DATA k23pick3<>+24(SB)/1, $0x06
+DATA k23pick3<>+25(SB)/1, $0x07
+DATA k23pick3<>+26(SB)/1, $0x06
+DATA k23pick3<>+27(SB)/1, $0x07
+DATA k23pick3<>+28(SB)/1, $0x06
+DATA k23pick3<>+29(SB)/1, $0x07
+DATA k23pick3<>+30(SB)/1, $0x06
+DATA k23pick3<>+31(SB)/1, $0x07
+DATA k23pick3<>+32(SB)/1, $0x06
+DATA k23pick3<>+33(SB)/1, $0x07
+DATA k23pick3<>+34(SB)/1, $0x06
+DATA k23pick3<>+35(SB)/1, $0x07
+DATA k23pick3<>+36(SB)/1, $0x06
+DATA k23pick3<>+37(SB)/1, $0x07
+DATA k23pick3<>+38(SB)/1, $0x06
+DATA k23pick3<>+39(SB)/1, $0x07
+DATA k23pick3<>+40(SB)/1, $0x06
+DATA k23pick3<>+41(SB)/1, $0x07
+DATA k23pick3<>+42(SB)/1, $0x06
+DATA k23pick3<>+43(SB)/1, $0x07
+DATA k23pick3<>+44(SB)/1, $0x06
+DATA k23pick3<>+45(SB)/1, $0x07
+DATA k23pick3<>+46(SB)/1, $0x06
+DATA k23pick3<>+47(SB)/1, $0x07
+DATA k23pick3<>+48(SB)/1, $0x06
+DATA k23pick3<>+49(SB)/1, $0x07
+DATA k23pick3<>+50(SB)/1, $0x06
+DATA k23pick3<>+51(SB)/1, $0x07
+DATA k23pick3<>+52(SB)/1, $0x06
+DATA k23pick3<>+53(SB)/1, $0x07
+DATA k23pick3<>+54(SB)/1, $0x06
+DATA k23pick3<>+55(SB)/1, $0x07
+DATA k23pick3<>+56(SB)/1, $0x06
+DATA k23pick3<>+57(SB)/1, $0x07
+DATA k23pick3<>+58(SB)/1, $0x06
+DATA k23pick3<>+59(SB)/1, $0x07
+DATA k23pick3<>+60(SB)/1, $0x06
+DATA k23pick3<>+61(SB)/1, $0x07
+DATA k23pick3<>+62(SB)/1, $0x06
+DATA k23pick3<>+63(SB)/1, $0x07
+GLOBL k23pick3<>(SB), RODATA|NOPTR, $64
+
+DATA k23hbit3<>+0(SB)/1, $0x40
+DATA k23hbit3<>+1(SB)/1, $0x40
+DATA k23hbit3<>+2(SB)/1, $0x40
+DATA k23hbit3<>+3(SB)/1, $0x40
+DATA k23hbit3<>+4(SB)/1, $0x40
+DATA k23hbit3<>+5(SB)/1, $0x40
+DATA k23hbit3<>+6(SB)/1, $0x40
+DATA k23hbit3<>+7(SB)/1, $0x40
+DATA k23hbit3<>+8(SB)/1, $0x40
+DATA k23hbit3<>+9(SB)/1, $0x40
+DATA k23hbit3<>+10(SB)/1, $0x40
+DATA k23hbit3<>+11(SB)/1, $0x40
+DATA k23hbit3<>+12(SB)/1, $0x40
+DATA k23hbit3<>+13(SB)/1, $0x40
+DATA k23hbit3<>+14(SB)/1, $0x40
+DATA k23hbit3<>+15(SB)/1, $0x40
+DATA k23hbit3<>+16(SB)/1, $0x40
+DATA k23hbit3<>+17(SB)/1, $0x40
+DATA k23hbit3<>+18(SB)/1, $0x40
+DATA k23hbit3<>+19(SB)/1, $0x40
+DATA k23hbit3<>+20(SB)/1, $0x40
+DATA k23hbit3<>+21(SB)/1, $0x40
+DATA k23hbit3<>+22(SB)/1, $0x40
+DATA k23hbit3<>+23(SB)/1, $0x40
+DATA k23hbit3<>+24(SB)/1, $0x40
+DATA k23hbit3<>+25(SB)/1, $0x40
+DATA k23hbit3<>+26(SB)/1, $0x40
+DATA k23hbit3<>+27(SB)/1, $0x40
+DATA k23hbit3<>+28(SB)/1, $0x40
+DATA k23hbit3<>+29(SB)/1, $0x40
+DATA k23hbit3<>+30(SB)/1, $0x40
+DATA k23hbit3<>+31(SB)/1, $0x40
+DATA k23hbit3<>+32(SB)/1, $0x80
+DATA k23hbit3<>+33(SB)/1, $0x80
+DATA k23hbit3<>+34(SB)/1, $0x80
+DATA k23hbit3<>+35(SB)/1, $0x80
+DATA k23hbit3<>+36(SB)/1, $0x80
+DATA k23hbit3<>+37(SB)/1, $0x80
+DATA k23hbit3<>+38(SB)/1, $0x80
+DATA k23hbit3<>+39(SB)/1, $0x80
+DATA k23hbit3<>+40(SB)/1, $0x80
+DATA k23hbit3<>+41(SB)/1, $0x80
+DATA k23hbit3<>+42(SB)/1, $0x80
+DATA k23hbit3<>+43(SB)/1, $0x80
+DATA k23hbit3<>+44(SB)/1, $0x80
+DATA k23hbit3<>+45(SB)/1, $0x80
+DATA k23hbit3<>+46(SB)/1, $0x80
+DATA k23hbit3<>+47(SB)/1, $0x80
+DATA k23hbit3<>+48(SB)/1, $0x80
+DATA k23hbit3<>+49(SB)/1, $0x80
+DATA k23hbit3<>+50(SB)/1, $0x80
+DATA k23hbit3<>+51(SB)/1, $0x80
+DATA k23hbit3<>+52(SB)/1, $0x80
+DATA k23hbit3<>+53(SB)/1, $0x80
+DATA k23hbit3<>+54(SB)/1, $0x80
+DATA k23hbit3<>+55(SB)/1, $0x80
+DATA k23hbit3<>+56(SB)/1, $0x80
+DATA k23hbit3<>+57(SB)/1, $0x80
+DATA k23hbit3<>+58(SB)/1, $0x80
+DATA k23hbit3<>+59(SB)/1, $0x80
+DATA k23hbit3<>+60(SB)/1, $0x80
+DATA k23hbit3<>+61(SB)/1, $0x80
+DATA k23hbit3<>+62(SB)/1, $0x80
+DATA k23hbit3<>+63(SB)/1, $0x80
+GLOBL k23hbit3<>(SB), RODATA|NOPTR, $64
+
+DATA k23shift<>+0(SB)/4, $0x00000000
+DATA k23shift<>+4(SB)/4, $0x00000002
+DATA k23shift<>+8(SB)/4, $0x00000004
+DATA k23shift<>+12(SB)/4, $0x00000006
+GLOBL k23shift<>(SB), RODATA|NOPTR, $16
+
 DATA iq4nltable128<>+0(SB)/1, $0x01
 DATA iq4nltable128<>+1(SB)/1, $0x18
 DATA iq4nltable128<>+2(SB)/1, $0x2d
@@ -669,266 +1237,6 @@ DATA kpair1<>+61(SB)/1, $0x80
 DATA kpair1<>+62(SB)/1, $0x0f
 DATA kpair1<>+63(SB)/1, $0x80
 GLOBL kpair1<>(SB), RODATA|NOPTR, $64
-
-DATA wordidx16<>+0(SB)/2, $0x0000
-DATA wordidx16<>+2(SB)/2, $0x0000
-DATA wordidx16<>+4(SB)/2, $0x0000
-DATA wordidx16<>+6(SB)/2, $0x0000
-DATA wordidx16<>+8(SB)/2, $0x0000
-DATA wordidx16<>+10(SB)/2, $0x0000
-DATA wordidx16<>+12(SB)/2, $0x0000
-DATA wordidx16<>+14(SB)/2, $0x0000
-DATA wordidx16<>+16(SB)/2, $0x0000
-DATA wordidx16<>+18(SB)/2, $0x0000
-DATA wordidx16<>+20(SB)/2, $0x0000
-DATA wordidx16<>+22(SB)/2, $0x0000
-DATA wordidx16<>+24(SB)/2, $0x0000
-DATA wordidx16<>+26(SB)/2, $0x0000
-DATA wordidx16<>+28(SB)/2, $0x0000
-DATA wordidx16<>+30(SB)/2, $0x0000
-DATA wordidx16<>+32(SB)/2, $0x0001
-DATA wordidx16<>+34(SB)/2, $0x0001
-DATA wordidx16<>+36(SB)/2, $0x0001
-DATA wordidx16<>+38(SB)/2, $0x0001
-DATA wordidx16<>+40(SB)/2, $0x0001
-DATA wordidx16<>+42(SB)/2, $0x0001
-DATA wordidx16<>+44(SB)/2, $0x0001
-DATA wordidx16<>+46(SB)/2, $0x0001
-DATA wordidx16<>+48(SB)/2, $0x0001
-DATA wordidx16<>+50(SB)/2, $0x0001
-DATA wordidx16<>+52(SB)/2, $0x0001
-DATA wordidx16<>+54(SB)/2, $0x0001
-DATA wordidx16<>+56(SB)/2, $0x0001
-DATA wordidx16<>+58(SB)/2, $0x0001
-DATA wordidx16<>+60(SB)/2, $0x0001
-DATA wordidx16<>+62(SB)/2, $0x0001
-DATA wordidx16<>+64(SB)/2, $0x0002
-DATA wordidx16<>+66(SB)/2, $0x0002
-DATA wordidx16<>+68(SB)/2, $0x0002
-DATA wordidx16<>+70(SB)/2, $0x0002
-DATA wordidx16<>+72(SB)/2, $0x0002
-DATA wordidx16<>+74(SB)/2, $0x0002
-DATA wordidx16<>+76(SB)/2, $0x0002
-DATA wordidx16<>+78(SB)/2, $0x0002
-DATA wordidx16<>+80(SB)/2, $0x0002
-DATA wordidx16<>+82(SB)/2, $0x0002
-DATA wordidx16<>+84(SB)/2, $0x0002
-DATA wordidx16<>+86(SB)/2, $0x0002
-DATA wordidx16<>+88(SB)/2, $0x0002
-DATA wordidx16<>+90(SB)/2, $0x0002
-DATA wordidx16<>+92(SB)/2, $0x0002
-DATA wordidx16<>+94(SB)/2, $0x0002
-DATA wordidx16<>+96(SB)/2, $0x0003
-DATA wordidx16<>+98(SB)/2, $0x0003
-DATA wordidx16<>+100(SB)/2, $0x0003
-DATA wordidx16<>+102(SB)/2, $0x0003
-DATA wordidx16<>+104(SB)/2, $0x0003
-DATA wordidx16<>+106(SB)/2, $0x0003
-DATA wordidx16<>+108(SB)/2, $0x0003
-DATA wordidx16<>+110(SB)/2, $0x0003
-DATA wordidx16<>+112(SB)/2, $0x0003
-DATA wordidx16<>+114(SB)/2, $0x0003
-DATA wordidx16<>+116(SB)/2, $0x0003
-DATA wordidx16<>+118(SB)/2, $0x0003
-DATA wordidx16<>+120(SB)/2, $0x0003
-DATA wordidx16<>+122(SB)/2, $0x0003
-DATA wordidx16<>+124(SB)/2, $0x0003
-DATA wordidx16<>+126(SB)/2, $0x0003
-DATA wordidx16<>+128(SB)/2, $0x0004
-DATA wordidx16<>+130(SB)/2, $0x0004
-DATA wordidx16<>+132(SB)/2, $0x0004
-DATA wordidx16<>+134(SB)/2, $0x0004
-DATA wordidx16<>+136(SB)/2, $0x0004
-DATA wordidx16<>+138(SB)/2, $0x0004
-DATA wordidx16<>+140(SB)/2, $0x0004
-DATA wordidx16<>+142(SB)/2, $0x0004
-DATA wordidx16<>+144(SB)/2, $0x0004
-DATA wordidx16<>+146(SB)/2, $0x0004
-DATA wordidx16<>+148(SB)/2, $0x0004
-DATA wordidx16<>+150(SB)/2, $0x0004
-DATA wordidx16<>+152(SB)/2, $0x0004
-DATA wordidx16<>+154(SB)/2, $0x0004
-DATA wordidx16<>+156(SB)/2, $0x0004
-DATA wordidx16<>+158(SB)/2, $0x0004
-DATA wordidx16<>+160(SB)/2, $0x0005
-DATA wordidx16<>+162(SB)/2, $0x0005
-DATA wordidx16<>+164(SB)/2, $0x0005
-DATA wordidx16<>+166(SB)/2, $0x0005
-DATA wordidx16<>+168(SB)/2, $0x0005
-DATA wordidx16<>+170(SB)/2, $0x0005
-DATA wordidx16<>+172(SB)/2, $0x0005
-DATA wordidx16<>+174(SB)/2, $0x0005
-DATA wordidx16<>+176(SB)/2, $0x0005
-DATA wordidx16<>+178(SB)/2, $0x0005
-DATA wordidx16<>+180(SB)/2, $0x0005
-DATA wordidx16<>+182(SB)/2, $0x0005
-DATA wordidx16<>+184(SB)/2, $0x0005
-DATA wordidx16<>+186(SB)/2, $0x0005
-DATA wordidx16<>+188(SB)/2, $0x0005
-DATA wordidx16<>+190(SB)/2, $0x0005
-DATA wordidx16<>+192(SB)/2, $0x0006
-DATA wordidx16<>+194(SB)/2, $0x0006
-DATA wordidx16<>+196(SB)/2, $0x0006
-DATA wordidx16<>+198(SB)/2, $0x0006
-DATA wordidx16<>+200(SB)/2, $0x0006
-DATA wordidx16<>+202(SB)/2, $0x0006
-DATA wordidx16<>+204(SB)/2, $0x0006
-DATA wordidx16<>+206(SB)/2, $0x0006
-DATA wordidx16<>+208(SB)/2, $0x0006
-DATA wordidx16<>+210(SB)/2, $0x0006
-DATA wordidx16<>+212(SB)/2, $0x0006
-DATA wordidx16<>+214(SB)/2, $0x0006
-DATA wordidx16<>+216(SB)/2, $0x0006
-DATA wordidx16<>+218(SB)/2, $0x0006
-DATA wordidx16<>+220(SB)/2, $0x0006
-DATA wordidx16<>+222(SB)/2, $0x0006
-DATA wordidx16<>+224(SB)/2, $0x0007
-DATA wordidx16<>+226(SB)/2, $0x0007
-DATA wordidx16<>+228(SB)/2, $0x0007
-DATA wordidx16<>+230(SB)/2, $0x0007
-DATA wordidx16<>+232(SB)/2, $0x0007
-DATA wordidx16<>+234(SB)/2, $0x0007
-DATA wordidx16<>+236(SB)/2, $0x0007
-DATA wordidx16<>+238(SB)/2, $0x0007
-DATA wordidx16<>+240(SB)/2, $0x0007
-DATA wordidx16<>+242(SB)/2, $0x0007
-DATA wordidx16<>+244(SB)/2, $0x0007
-DATA wordidx16<>+246(SB)/2, $0x0007
-DATA wordidx16<>+248(SB)/2, $0x0007
-DATA wordidx16<>+250(SB)/2, $0x0007
-DATA wordidx16<>+252(SB)/2, $0x0007
-DATA wordidx16<>+254(SB)/2, $0x0007
-GLOBL wordidx16<>(SB), RODATA|NOPTR, $256
-
-DATA wordidxpair<>+0(SB)/2, $0x0000
-DATA wordidxpair<>+2(SB)/2, $0x0000
-DATA wordidxpair<>+4(SB)/2, $0x0000
-DATA wordidxpair<>+6(SB)/2, $0x0000
-DATA wordidxpair<>+8(SB)/2, $0x0000
-DATA wordidxpair<>+10(SB)/2, $0x0000
-DATA wordidxpair<>+12(SB)/2, $0x0000
-DATA wordidxpair<>+14(SB)/2, $0x0000
-DATA wordidxpair<>+16(SB)/2, $0x0001
-DATA wordidxpair<>+18(SB)/2, $0x0001
-DATA wordidxpair<>+20(SB)/2, $0x0001
-DATA wordidxpair<>+22(SB)/2, $0x0001
-DATA wordidxpair<>+24(SB)/2, $0x0001
-DATA wordidxpair<>+26(SB)/2, $0x0001
-DATA wordidxpair<>+28(SB)/2, $0x0001
-DATA wordidxpair<>+30(SB)/2, $0x0001
-DATA wordidxpair<>+32(SB)/2, $0x0002
-DATA wordidxpair<>+34(SB)/2, $0x0002
-DATA wordidxpair<>+36(SB)/2, $0x0002
-DATA wordidxpair<>+38(SB)/2, $0x0002
-DATA wordidxpair<>+40(SB)/2, $0x0002
-DATA wordidxpair<>+42(SB)/2, $0x0002
-DATA wordidxpair<>+44(SB)/2, $0x0002
-DATA wordidxpair<>+46(SB)/2, $0x0002
-DATA wordidxpair<>+48(SB)/2, $0x0003
-DATA wordidxpair<>+50(SB)/2, $0x0003
-DATA wordidxpair<>+52(SB)/2, $0x0003
-DATA wordidxpair<>+54(SB)/2, $0x0003
-DATA wordidxpair<>+56(SB)/2, $0x0003
-DATA wordidxpair<>+58(SB)/2, $0x0003
-DATA wordidxpair<>+60(SB)/2, $0x0003
-DATA wordidxpair<>+62(SB)/2, $0x0003
-DATA wordidxpair<>+64(SB)/2, $0x0004
-DATA wordidxpair<>+66(SB)/2, $0x0004
-DATA wordidxpair<>+68(SB)/2, $0x0004
-DATA wordidxpair<>+70(SB)/2, $0x0004
-DATA wordidxpair<>+72(SB)/2, $0x0004
-DATA wordidxpair<>+74(SB)/2, $0x0004
-DATA wordidxpair<>+76(SB)/2, $0x0004
-DATA wordidxpair<>+78(SB)/2, $0x0004
-DATA wordidxpair<>+80(SB)/2, $0x0005
-DATA wordidxpair<>+82(SB)/2, $0x0005
-DATA wordidxpair<>+84(SB)/2, $0x0005
-DATA wordidxpair<>+86(SB)/2, $0x0005
-DATA wordidxpair<>+88(SB)/2, $0x0005
-DATA wordidxpair<>+90(SB)/2, $0x0005
-DATA wordidxpair<>+92(SB)/2, $0x0005
-DATA wordidxpair<>+94(SB)/2, $0x0005
-DATA wordidxpair<>+96(SB)/2, $0x0006
-DATA wordidxpair<>+98(SB)/2, $0x0006
-DATA wordidxpair<>+100(SB)/2, $0x0006
-DATA wordidxpair<>+102(SB)/2, $0x0006
-DATA wordidxpair<>+104(SB)/2, $0x0006
-DATA wordidxpair<>+106(SB)/2, $0x0006
-DATA wordidxpair<>+108(SB)/2, $0x0006
-DATA wordidxpair<>+110(SB)/2, $0x0006
-DATA wordidxpair<>+112(SB)/2, $0x0007
-DATA wordidxpair<>+114(SB)/2, $0x0007
-DATA wordidxpair<>+116(SB)/2, $0x0007
-DATA wordidxpair<>+118(SB)/2, $0x0007
-DATA wordidxpair<>+120(SB)/2, $0x0007
-DATA wordidxpair<>+122(SB)/2, $0x0007
-DATA wordidxpair<>+124(SB)/2, $0x0007
-DATA wordidxpair<>+126(SB)/2, $0x0007
-DATA wordidxpair<>+128(SB)/2, $0x0008
-DATA wordidxpair<>+130(SB)/2, $0x0008
-DATA wordidxpair<>+132(SB)/2, $0x0008
-DATA wordidxpair<>+134(SB)/2, $0x0008
-DATA wordidxpair<>+136(SB)/2, $0x0008
-DATA wordidxpair<>+138(SB)/2, $0x0008
-DATA wordidxpair<>+140(SB)/2, $0x0008
-DATA wordidxpair<>+142(SB)/2, $0x0008
-DATA wordidxpair<>+144(SB)/2, $0x0009
-DATA wordidxpair<>+146(SB)/2, $0x0009
-DATA wordidxpair<>+148(SB)/2, $0x0009
-DATA wordidxpair<>+150(SB)/2, $0x0009
-DATA wordidxpair<>+152(SB)/2, $0x0009
-DATA wordidxpair<>+154(SB)/2, $0x0009
-DATA wordidxpair<>+156(SB)/2, $0x0009
-DATA wordidxpair<>+158(SB)/2, $0x0009
-DATA wordidxpair<>+160(SB)/2, $0x000a
-DATA wordidxpair<>+162(SB)/2, $0x000a
-DATA wordidxpair<>+164(SB)/2, $0x000a
-DATA wordidxpair<>+166(SB)/2, $0x000a
-DATA wordidxpair<>+168(SB)/2, $0x000a
-DATA wordidxpair<>+170(SB)/2, $0x000a
-DATA wordidxpair<>+172(SB)/2, $0x000a
-DATA wordidxpair<>+174(SB)/2, $0x000a
-DATA wordidxpair<>+176(SB)/2, $0x000b
-DATA wordidxpair<>+178(SB)/2, $0x000b
-DATA wordidxpair<>+180(SB)/2, $0x000b
-DATA wordidxpair<>+182(SB)/2, $0x000b
-DATA wordidxpair<>+184(SB)/2, $0x000b
-DATA wordidxpair<>+186(SB)/2, $0x000b
-DATA wordidxpair<>+188(SB)/2, $0x000b
-DATA wordidxpair<>+190(SB)/2, $0x000b
-DATA wordidxpair<>+192(SB)/2, $0x000c
-DATA wordidxpair<>+194(SB)/2, $0x000c
-DATA wordidxpair<>+196(SB)/2, $0x000c
-DATA wordidxpair<>+198(SB)/2, $0x000c
-DATA wordidxpair<>+200(SB)/2, $0x000c
-DATA wordidxpair<>+202(SB)/2, $0x000c
-DATA wordidxpair<>+204(SB)/2, $0x000c
-DATA wordidxpair<>+206(SB)/2, $0x000c
-DATA wordidxpair<>+208(SB)/2, $0x000d
-DATA wordidxpair<>+210(SB)/2, $0x000d
-DATA wordidxpair<>+212(SB)/2, $0x000d
-DATA wordidxpair<>+214(SB)/2, $0x000d
-DATA wordidxpair<>+216(SB)/2, $0x000d
-DATA wordidxpair<>+218(SB)/2, $0x000d
-DATA wordidxpair<>+220(SB)/2, $0x000d
-DATA wordidxpair<>+222(SB)/2, $0x000d
-DATA wordidxpair<>+224(SB)/2, $0x000e
-DATA wordidxpair<>+226(SB)/2, $0x000e
-DATA wordidxpair<>+228(SB)/2, $0x000e
-DATA wordidxpair<>+230(SB)/2, $0x000e
-DATA wordidxpair<>+232(SB)/2, $0x000e
-DATA wordidxpair<>+234(SB)/2, $0x000e
-DATA wordidxpair<>+236(SB)/2, $0x000e
-DATA wordidxpair<>+238(SB)/2, $0x000e
-DATA wordidxpair<>+240(SB)/2, $0x000f
-DATA wordidxpair<>+242(SB)/2, $0x000f
-DATA wordidxpair<>+244(SB)/2, $0x000f
-DATA wordidxpair<>+246(SB)/2, $0x000f
-DATA wordidxpair<>+248(SB)/2, $0x000f
-DATA wordidxpair<>+250(SB)/2, $0x000f
-DATA wordidxpair<>+252(SB)/2, $0x000f
-DATA wordidxpair<>+254(SB)/2, $0x000f
-GLOBL wordidxpair<>(SB), RODATA|NOPTR, $256
 
 // func packX16Q2_K(w *byte, ws int, nb int, dst *byte)
 // Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, MMX+
@@ -10776,94 +11084,75 @@ tilePK3_16x8_done:
 // Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileOrdQ2_K_1x1(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
 	MOVQ         a+16(FP), CX
 	MOVQ         as+24(FP), DX
 	MOVQ         nb+32(FP), DX
-	VMOVDQU16    wordidxpair<>+0(SB), Y0
-	VMOVDQU16    wordidxpair<>+32(SB), Y1
-	VMOVDQU16    wordidxpair<>+64(SB), Y2
-	VMOVDQU16    wordidxpair<>+96(SB), Y3
-	VMOVDQU16    wordidxpair<>+128(SB), Y4
-	VMOVDQU16    wordidxpair<>+160(SB), Y5
-	VMOVDQU16    wordidxpair<>+192(SB), Y6
-	VMOVDQU16    wordidxpair<>+224(SB), Y7
-	MOVL         $0x03030303, BX
-	VPBROADCASTD BX, Y8
-	MOVL         $0x0f0f0f0f, BX
-	VPBROADCASTD BX, Y9
 	VPXORD       Y31, Y31, Y31
+	VMOVDQU16    k23spread<>+0(SB), Z23
+	MOVL         $0x03030303, BX
+	VPBROADCASTD BX, Z0
+	MOVL         $0x0f0f0f0f, BX
+	VPBROADCASTD BX, Y1
 
 tileOrdQ2_K_1x1_loop:
 	TESTQ         DX, DX
 	JZ            tileOrdQ2_K_1x1_done
 	PREFETCHT0    32768(AX)
 	PREFETCHT0    32832(AX)
-	VMOVDQU8      (AX), X11
-	VPANDD        X9, X11, X10
-	VPSRLW        $0x04, X11, X11
-	VPANDD        X9, X11, X11
-	VPMOVZXBW     X10, Y10
-	VPMOVZXBW     X11, Y11
-	VPXORD        Y12, Y12, Y12
-	VMOVDQU8      16(AX), Y13
-	VPANDD        Y8, Y13, Y14
-	VPERMW        Y10, Y0, Y15
-	VPMADDUBSW    4(CX), Y14, Y14
-	VPDPWSSD      Y15, Y14, Y12
-	VPSRLW        $0x02, Y13, Y14
-	VPANDD        Y8, Y14, Y14
-	VPERMW        Y10, Y1, Y15
-	VPMADDUBSW    36(CX), Y14, Y14
-	VPDPWSSD      Y15, Y14, Y12
-	VPSRLW        $0x04, Y13, Y14
-	VPANDD        Y8, Y14, Y14
-	VPERMW        Y10, Y2, Y15
-	VPMADDUBSW    68(CX), Y14, Y14
-	VPDPWSSD      Y15, Y14, Y12
-	VPSRLW        $0x06, Y13, Y13
-	VPANDD        Y8, Y13, Y13
-	VPERMW        Y10, Y3, Y14
-	VPMADDUBSW    100(CX), Y13, Y13
-	VPDPWSSD      Y14, Y13, Y12
-	VMOVDQU8      48(AX), Y13
-	VPANDD        Y8, Y13, Y14
-	VPERMW        Y10, Y4, Y15
-	VPMADDUBSW    132(CX), Y14, Y14
-	VPDPWSSD      Y15, Y14, Y12
-	VPSRLW        $0x02, Y13, Y14
-	VPANDD        Y8, Y14, Y14
-	VPERMW        Y10, Y5, Y15
-	VPMADDUBSW    164(CX), Y14, Y14
-	VPDPWSSD      Y15, Y14, Y12
-	VPSRLW        $0x04, Y13, Y14
-	VPANDD        Y8, Y14, Y14
-	VPERMW        Y10, Y6, Y15
-	VPMADDUBSW    196(CX), Y14, Y14
-	VPDPWSSD      Y15, Y14, Y12
-	VPSRLW        $0x06, Y13, Y13
-	VPANDD        Y8, Y13, Y13
-	VPERMW        Y10, Y7, Y10
-	VPMADDUBSW    228(CX), Y13, Y13
-	VPDPWSSD      Y10, Y13, Y12
-	VPBROADCASTW  80(AX), Y10
-	VCVTPH2PS     X10, Y10
-	VPBROADCASTW  82(AX), Y13
-	VCVTPH2PS     X13, Y13
-	VMOVSS        (CX), X14
-	VMULSS        X14, X10, X10
-	VPMADDWD      260(CX), Y11, Y11
-	VPUNPCKLQDQ   Y11, Y12, Y15
-	VPUNPCKHQDQ   Y11, Y12, Y11
-	VPADDD        Y11, Y15, Y15
-	VEXTRACTI32X4 $0x01, Y15, X11
-	VPADDD        X15, X11, X11
-	VPSHUFD       $0xb1, X11, X15
-	VPADDD        X15, X11, X11
-	VCVTDQ2PS     X11, X11
-	VMULSS        X14, X13, X13
-	VFMADD231SS   X10, X11, X31
-	VPERMILPS     $0x02, X11, X10
-	VFNMADD231SS  X13, X10, X31
+	VMOVDQU8      (AX), X2
+	VPSRLW        $0x04, X2, X3
+	VPANDD        X1, X3, X3
+	VPANDD        X1, X2, X2
+	VPMOVZXBW     X2, Y2
+	VPMOVZXBW     X3, Y3
+	VPERMW        Z2, Z23, Z4
+	VPSHUFB       k23pick0<>+0(SB), Z4, Z5
+	VPSHUFB       k23pick1<>+0(SB), Z4, Z6
+	VPSHUFB       k23pick2<>+0(SB), Z4, Z7
+	VPSHUFB       k23pick3<>+0(SB), Z4, Z4
+	VPXORD        Z27, Z27, Z27
+	VMOVDQU8      16(AX), Y2
+	VPSRLW        $0x02, Y2, Y8
+	VINSERTI64X4  $0x01, Y8, Z2, Z8
+	VPSRLW        $0x04, Z8, Z9
+	VPANDD        Z0, Z8, Z8
+	VPANDD        Z0, Z9, Z9
+	VPMADDUBSW    4(CX), Z8, Z8
+	VPDPWSSD      Z5, Z8, Z27
+	VPMADDUBSW    68(CX), Z9, Z5
+	VPDPWSSD      Z6, Z5, Z27
+	VMOVDQU8      48(AX), Y2
+	VPSRLW        $0x02, Y2, Y5
+	VINSERTI64X4  $0x01, Y5, Z2, Z5
+	VPSRLW        $0x04, Z5, Z6
+	VPANDD        Z0, Z5, Z5
+	VPANDD        Z0, Z6, Z6
+	VPMADDUBSW    132(CX), Z5, Z5
+	VPDPWSSD      Z7, Z5, Z27
+	VPMADDUBSW    196(CX), Z6, Z5
+	VPDPWSSD      Z4, Z5, Z27
+	VPBROADCASTW  80(AX), Y2
+	VCVTPH2PS     X2, Y2
+	VPBROADCASTW  82(AX), Y4
+	VCVTPH2PS     X4, Y4
+	VEXTRACTI64X4 $0x01, Z27, Y5
+	VPADDD        Y27, Y5, Y5
+	VMOVSS        (CX), X6
+	VMULSS        X6, X2, X2
+	VPMADDWD      260(CX), Y3, Y3
+	VPUNPCKLQDQ   Y3, Y5, Y7
+	VPUNPCKHQDQ   Y3, Y5, Y3
+	VPADDD        Y3, Y7, Y7
+	VEXTRACTI32X4 $0x01, Y7, X3
+	VPADDD        X7, X3, X3
+	VPSHUFD       $0xb1, X3, X5
+	VPADDD        X5, X3, X3
+	VCVTDQ2PS     X3, X3
+	VMULSS        X6, X4, X4
+	VFMADD231SS   X2, X3, X31
+	VPERMILPS     $0x02, X3, X2
+	VFNMADD231SS  X4, X2, X31
 	ADDQ          $0x00000054, AX
 	ADDQ          $0x00000124, CX
 	DECQ          DX
@@ -10881,155 +11170,93 @@ tileOrdQ2_K_1x1_done:
 // Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileOrdQ3_K_1x1(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
 	MOVQ         a+16(FP), CX
 	MOVQ         as+24(FP), DX
 	MOVQ         nb+32(FP), DX
-	VMOVDQU16    wordidxpair<>+0(SB), Y0
-	VMOVDQU16    wordidxpair<>+32(SB), Y1
-	VMOVDQU16    wordidxpair<>+64(SB), Y2
-	VMOVDQU16    wordidxpair<>+96(SB), Y3
-	VMOVDQU16    wordidxpair<>+128(SB), Y4
-	VMOVDQU16    wordidxpair<>+160(SB), Y5
-	VMOVDQU16    wordidxpair<>+192(SB), Y6
-	VMOVDQU16    wordidxpair<>+224(SB), Y7
-	MOVL         $0x03030303, BX
-	VPBROADCASTD BX, Y8
-	MOVL         $0x01010101, BX
-	VPBROADCASTD BX, Y9
-	MOVL         $0x04040404, BX
-	VPBROADCASTD BX, Y10
-	MOVL         $0x00200020, BX
-	VPBROADCASTD BX, Y11
 	VPXORD       Y31, Y31, Y31
+	VMOVDQU16    k23spread<>+0(SB), Z23
+	MOVL         $0x03030303, BX
+	VPBROADCASTD BX, Z0
+	MOVL         $0x0f0f0f0f, BX
+	VPBROADCASTD BX, Y1
+	MOVL         $0x04040404, BX
+	VPBROADCASTD BX, Z2
 
 tileOrdQ3_K_1x1_loop:
-	TESTQ         DX, DX
-	JZ            tileOrdQ3_K_1x1_done
-	PREFETCHT0    32768(AX)
-	PREFETCHT0    32832(AX)
-	MOVL          96(AX), BX
-	MOVL          100(AX), SI
-	MOVL          104(AX), DI
-	MOVL          BX, R8
-	ANDL          $0x0f0f0f0f, R8
-	MOVL          DI, R9
-	ANDL          $0x03030303, R9
-	SHLL          $0x04, R9
-	ORL           R9, R8
-	MOVL          SI, R9
-	ANDL          $0x0f0f0f0f, R9
-	MOVL          DI, R10
-	SHRL          $0x02, R10
-	ANDL          $0x03030303, R10
-	SHLL          $0x04, R10
-	ORL           R10, R9
-	MOVL          BX, BX
-	SHRL          $0x04, BX
-	ANDL          $0x0f0f0f0f, BX
-	MOVL          DI, R10
-	SHRL          $0x04, R10
-	ANDL          $0x03030303, R10
-	SHLL          $0x04, R10
-	ORL           R10, BX
-	MOVL          SI, SI
-	SHRL          $0x04, SI
-	ANDL          $0x0f0f0f0f, SI
-	SHRL          $0x06, DI
-	ANDL          $0x03030303, DI
-	SHLL          $0x04, DI
-	ORL           DI, SI
-	SHLQ          $0x20, R9
-	ORQ           R8, R9
-	SHLQ          $0x20, SI
-	ORQ           BX, SI
-	VMOVQ         R9, X12
-	VPINSRQ       $0x01, SI, X12, X12
-	VPMOVZXBW     X12, Y12
-	VPSUBW        Y11, Y12, Y12
-	VPXORD        Y13, Y13, Y13
-	VMOVDQU8      (AX), Y14
-	VMOVDQU8      32(AX), Y15
-	VPANDD        Y8, Y15, Y16
-	VPTESTMB      Y9, Y14, K1
-	VPADDB        Y10, Y16, K1, Y16
-	VPSRLW        $0x01, Y14, Y14
-	VPERMW        Y12, Y0, Y17
-	VPMADDUBSW    4(CX), Y16, Y16
-	VPDPWSSD      Y17, Y16, Y13
-	VPSRLW        $0x02, Y15, Y16
-	VPANDD        Y8, Y16, Y16
-	VPTESTMB      Y9, Y14, K1
-	VPADDB        Y10, Y16, K1, Y16
-	VPSRLW        $0x01, Y14, Y14
-	VPERMW        Y12, Y1, Y17
-	VPMADDUBSW    36(CX), Y16, Y16
-	VPDPWSSD      Y17, Y16, Y13
-	VPSRLW        $0x04, Y15, Y16
-	VPANDD        Y8, Y16, Y16
-	VPTESTMB      Y9, Y14, K1
-	VPADDB        Y10, Y16, K1, Y16
-	VPSRLW        $0x01, Y14, Y14
-	VPERMW        Y12, Y2, Y17
-	VPMADDUBSW    68(CX), Y16, Y16
-	VPDPWSSD      Y17, Y16, Y13
-	VPSRLW        $0x06, Y15, Y15
-	VPANDD        Y8, Y15, Y15
-	VPTESTMB      Y9, Y14, K1
-	VPADDB        Y10, Y15, K1, Y15
-	VPSRLW        $0x01, Y14, Y14
-	VPERMW        Y12, Y3, Y16
-	VPMADDUBSW    100(CX), Y15, Y15
-	VPDPWSSD      Y16, Y15, Y13
-	VMOVDQU8      64(AX), Y15
-	VPANDD        Y8, Y15, Y16
-	VPTESTMB      Y9, Y14, K1
-	VPADDB        Y10, Y16, K1, Y16
-	VPSRLW        $0x01, Y14, Y14
-	VPERMW        Y12, Y4, Y17
-	VPMADDUBSW    132(CX), Y16, Y16
-	VPDPWSSD      Y17, Y16, Y13
-	VPSRLW        $0x02, Y15, Y16
-	VPANDD        Y8, Y16, Y16
-	VPTESTMB      Y9, Y14, K1
-	VPADDB        Y10, Y16, K1, Y16
-	VPSRLW        $0x01, Y14, Y14
-	VPERMW        Y12, Y5, Y17
-	VPMADDUBSW    164(CX), Y16, Y16
-	VPDPWSSD      Y17, Y16, Y13
-	VPSRLW        $0x04, Y15, Y16
-	VPANDD        Y8, Y16, Y16
-	VPTESTMB      Y9, Y14, K1
-	VPADDB        Y10, Y16, K1, Y16
-	VPSRLW        $0x01, Y14, Y14
-	VPERMW        Y12, Y6, Y17
-	VPMADDUBSW    196(CX), Y16, Y16
-	VPDPWSSD      Y17, Y16, Y13
-	VPSRLW        $0x06, Y15, Y15
-	VPANDD        Y8, Y15, Y15
-	VPTESTMB      Y9, Y14, K1
-	VPADDB        Y10, Y15, K1, Y15
-	VPERMW        Y12, Y7, Y14
-	VPMADDUBSW    228(CX), Y15, Y15
-	VPDPWSSD      Y14, Y15, Y13
-	VPBROADCASTW  108(AX), Y14
-	VCVTPH2PS     X14, Y14
-	VMOVSS        (CX), X15
-	VMULSS        X15, X14, X14
-	VPMADDWD      260(CX), Y12, Y12
-	VPSLLD        $0x02, Y12, Y12
-	VPSUBD        Y12, Y13, Y13
-	VEXTRACTI32X4 $0x01, Y13, X12
-	VPADDD        X13, X12, X12
-	VPSHUFD       $0x4e, X12, X15
-	VPADDD        X15, X12, X12
-	VPSHUFD       $0xb1, X12, X15
-	VPADDD        X15, X12, X12
-	VCVTDQ2PS     X12, X12
-	VFMADD231SS   X14, X12, X31
-	ADDQ          $0x0000006e, AX
-	ADDQ          $0x00000124, CX
-	DECQ          DX
-	JMP           tileOrdQ3_K_1x1_loop
+	TESTQ           DX, DX
+	JZ              tileOrdQ3_K_1x1_done
+	PREFETCHT0      32768(AX)
+	PREFETCHT0      32832(AX)
+	VMOVQ           96(AX), X3
+	VPSRLW          $0x04, X3, X4
+	VPUNPCKLQDQ     X4, X3, X3
+	VPANDD          X1, X3, X3
+	VPBROADCASTD    104(AX), X4
+	VPSRLVD         k23shift<>+0(SB), X4, X4
+	VPANDD          X0, X4, X4
+	VPSLLD          $0x04, X4, X4
+	VPORD           X4, X3, X3
+	VPMOVZXBW       X3, Y3
+	MOVL            $0x00200020, BX
+	VPBROADCASTD    BX, Z4
+	VPSUBW          Y4, Y3, Y3
+	VPERMW          Z3, Z23, Z4
+	VPSHUFB         k23pick0<>+0(SB), Z4, Z6
+	VPSHUFB         k23pick1<>+0(SB), Z4, Z7
+	VPSHUFB         k23pick2<>+0(SB), Z4, Z8
+	VPSHUFB         k23pick3<>+0(SB), Z4, Z4
+	VPXORD          Z27, Z27, Z27
+	VBROADCASTI64X4 (AX), Z9
+	VMOVDQU8        32(AX), Y5
+	VPSRLW          $0x02, Y5, Y10
+	VINSERTI64X4    $0x01, Y10, Z5, Z10
+	VPSRLW          $0x04, Z10, Z11
+	VPANDD          Z0, Z10, Z10
+	VPANDD          Z0, Z11, Z11
+	VPTESTMB        k23hbit0<>+0(SB), Z9, K1
+	VPADDB          Z2, Z10, K1, Z10
+	VPMADDUBSW      4(CX), Z10, Z10
+	VPDPWSSD        Z6, Z10, Z27
+	VPTESTMB        k23hbit1<>+0(SB), Z9, K1
+	VPADDB          Z2, Z11, K1, Z11
+	VPMADDUBSW      68(CX), Z11, Z6
+	VPDPWSSD        Z7, Z6, Z27
+	VMOVDQU8        64(AX), Y5
+	VPSRLW          $0x02, Y5, Y6
+	VINSERTI64X4    $0x01, Y6, Z5, Z6
+	VPSRLW          $0x04, Z6, Z7
+	VPANDD          Z0, Z6, Z6
+	VPANDD          Z0, Z7, Z7
+	VPTESTMB        k23hbit2<>+0(SB), Z9, K1
+	VPADDB          Z2, Z6, K1, Z6
+	VPMADDUBSW      132(CX), Z6, Z6
+	VPDPWSSD        Z8, Z6, Z27
+	VPTESTMB        k23hbit3<>+0(SB), Z9, K1
+	VPADDB          Z2, Z7, K1, Z7
+	VPMADDUBSW      196(CX), Z7, Z6
+	VPDPWSSD        Z4, Z6, Z27
+	VPBROADCASTW    108(AX), Y4
+	VCVTPH2PS       X4, Y4
+	VEXTRACTI64X4   $0x01, Z27, Y5
+	VPADDD          Y27, Y5, Y5
+	VMOVSS          (CX), X6
+	VMULSS          X6, X4, X4
+	VPMADDWD        260(CX), Y3, Y3
+	VPSLLD          $0x02, Y3, Y3
+	VPSUBD          Y3, Y5, Y5
+	VEXTRACTI32X4   $0x01, Y5, X3
+	VPADDD          X5, X3, X3
+	VPSHUFD         $0x4e, X3, X5
+	VPADDD          X5, X3, X3
+	VPSHUFD         $0xb1, X3, X5
+	VPADDD          X5, X3, X3
+	VCVTDQ2PS       X3, X3
+	VFMADD231SS     X4, X3, X31
+	ADDQ            $0x0000006e, AX
+	ADDQ            $0x00000124, CX
+	DECQ            DX
+	JMP             tileOrdQ3_K_1x1_loop
 
 tileOrdQ3_K_1x1_done:
 	MOVQ   out+40(FP), AX
@@ -11043,129 +11270,104 @@ tileOrdQ3_K_1x1_done:
 // Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileOrdQ2_K_1x2(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
 	MOVQ         a+16(FP), CX
 	MOVQ         as+24(FP), DX
 	MOVQ         nb+32(FP), BX
 	MOVQ         CX, SI
 	ADDQ         DX, SI
-	VMOVDQU16    wordidxpair<>+0(SB), Y0
-	VMOVDQU16    wordidxpair<>+32(SB), Y1
-	VMOVDQU16    wordidxpair<>+64(SB), Y2
-	VMOVDQU16    wordidxpair<>+96(SB), Y3
-	VMOVDQU16    wordidxpair<>+128(SB), Y4
-	VMOVDQU16    wordidxpair<>+160(SB), Y5
-	VMOVDQU16    wordidxpair<>+192(SB), Y6
-	VMOVDQU16    wordidxpair<>+224(SB), Y7
-	MOVL         $0x03030303, DX
-	VPBROADCASTD DX, Y8
-	MOVL         $0x0f0f0f0f, DX
-	VPBROADCASTD DX, Y9
 	VPXORD       Y31, Y31, Y31
 	VPXORD       Y30, Y30, Y30
+	VMOVDQU16    k23spread<>+0(SB), Z23
+	MOVL         $0x03030303, DX
+	VPBROADCASTD DX, Z0
+	MOVL         $0x0f0f0f0f, DX
+	VPBROADCASTD DX, Y1
 
 tileOrdQ2_K_1x2_loop:
 	TESTQ         BX, BX
 	JZ            tileOrdQ2_K_1x2_done
 	PREFETCHT0    32768(AX)
 	PREFETCHT0    32832(AX)
-	VMOVDQU8      (AX), X11
-	VPANDD        X9, X11, X10
-	VPSRLW        $0x04, X11, X11
-	VPANDD        X9, X11, X11
-	VPMOVZXBW     X10, Y10
-	VPMOVZXBW     X11, Y11
-	VPXORD        Y12, Y12, Y12
-	VPXORD        Y13, Y13, Y13
-	VMOVDQU8      16(AX), Y14
-	VPANDD        Y8, Y14, Y15
-	VPERMW        Y10, Y0, Y16
-	VPMADDUBSW    4(CX), Y15, Y17
-	VPDPWSSD      Y16, Y17, Y12
-	VPMADDUBSW    4(SI), Y15, Y15
-	VPDPWSSD      Y16, Y15, Y13
-	VPSRLW        $0x02, Y14, Y15
-	VPANDD        Y8, Y15, Y15
-	VPERMW        Y10, Y1, Y16
-	VPMADDUBSW    36(CX), Y15, Y17
-	VPDPWSSD      Y16, Y17, Y12
-	VPMADDUBSW    36(SI), Y15, Y15
-	VPDPWSSD      Y16, Y15, Y13
-	VPSRLW        $0x04, Y14, Y15
-	VPANDD        Y8, Y15, Y15
-	VPERMW        Y10, Y2, Y16
-	VPMADDUBSW    68(CX), Y15, Y17
-	VPDPWSSD      Y16, Y17, Y12
-	VPMADDUBSW    68(SI), Y15, Y15
-	VPDPWSSD      Y16, Y15, Y13
-	VPSRLW        $0x06, Y14, Y14
-	VPANDD        Y8, Y14, Y14
-	VPERMW        Y10, Y3, Y15
-	VPMADDUBSW    100(CX), Y14, Y16
-	VPDPWSSD      Y15, Y16, Y12
-	VPMADDUBSW    100(SI), Y14, Y14
-	VPDPWSSD      Y15, Y14, Y13
-	VMOVDQU8      48(AX), Y14
-	VPANDD        Y8, Y14, Y15
-	VPERMW        Y10, Y4, Y16
-	VPMADDUBSW    132(CX), Y15, Y17
-	VPDPWSSD      Y16, Y17, Y12
-	VPMADDUBSW    132(SI), Y15, Y15
-	VPDPWSSD      Y16, Y15, Y13
-	VPSRLW        $0x02, Y14, Y15
-	VPANDD        Y8, Y15, Y15
-	VPERMW        Y10, Y5, Y16
-	VPMADDUBSW    164(CX), Y15, Y17
-	VPDPWSSD      Y16, Y17, Y12
-	VPMADDUBSW    164(SI), Y15, Y15
-	VPDPWSSD      Y16, Y15, Y13
-	VPSRLW        $0x04, Y14, Y15
-	VPANDD        Y8, Y15, Y15
-	VPERMW        Y10, Y6, Y16
-	VPMADDUBSW    196(CX), Y15, Y17
-	VPDPWSSD      Y16, Y17, Y12
-	VPMADDUBSW    196(SI), Y15, Y15
-	VPDPWSSD      Y16, Y15, Y13
-	VPSRLW        $0x06, Y14, Y14
-	VPANDD        Y8, Y14, Y14
-	VPERMW        Y10, Y7, Y10
-	VPMADDUBSW    228(CX), Y14, Y15
-	VPDPWSSD      Y10, Y15, Y12
-	VPMADDUBSW    228(SI), Y14, Y14
-	VPDPWSSD      Y10, Y14, Y13
-	VPBROADCASTW  80(AX), Y10
-	VCVTPH2PS     X10, Y10
-	VPBROADCASTW  82(AX), Y14
-	VCVTPH2PS     X14, Y14
-	VMOVSS        (CX), X16
-	VMULSS        X16, X10, X17
-	VPMADDWD      260(CX), Y11, Y15
-	VPUNPCKLQDQ   Y15, Y12, Y18
-	VPUNPCKHQDQ   Y15, Y12, Y15
-	VPADDD        Y15, Y18, Y18
-	VEXTRACTI32X4 $0x01, Y18, X15
-	VPADDD        X18, X15, X15
-	VPSHUFD       $0xb1, X15, X18
-	VPADDD        X18, X15, X15
-	VCVTDQ2PS     X15, X15
-	VMULSS        X16, X14, X16
-	VFMADD231SS   X17, X15, X31
-	VPERMILPS     $0x02, X15, X15
-	VFNMADD231SS  X16, X15, X31
-	VMOVSS        (SI), X15
-	VMULSS        X15, X10, X10
-	VPMADDWD      260(SI), Y11, Y11
-	VPUNPCKLQDQ   Y11, Y13, Y16
-	VPUNPCKHQDQ   Y11, Y13, Y11
-	VPADDD        Y11, Y16, Y16
-	VEXTRACTI32X4 $0x01, Y16, X11
-	VPADDD        X16, X11, X11
-	VPSHUFD       $0xb1, X11, X16
-	VPADDD        X16, X11, X11
-	VCVTDQ2PS     X11, X11
-	VMULSS        X15, X14, X14
-	VFMADD231SS   X10, X11, X30
-	VPERMILPS     $0x02, X11, X10
-	VFNMADD231SS  X14, X10, X30
+	VMOVDQU8      (AX), X2
+	VPSRLW        $0x04, X2, X3
+	VPANDD        X1, X3, X3
+	VPANDD        X1, X2, X2
+	VPMOVZXBW     X2, Y2
+	VPMOVZXBW     X3, Y3
+	VPERMW        Z2, Z23, Z4
+	VPSHUFB       k23pick0<>+0(SB), Z4, Z5
+	VPSHUFB       k23pick1<>+0(SB), Z4, Z6
+	VPSHUFB       k23pick2<>+0(SB), Z4, Z7
+	VPSHUFB       k23pick3<>+0(SB), Z4, Z4
+	VPXORD        Z27, Z27, Z27
+	VPXORD        Z26, Z26, Z26
+	VMOVDQU8      16(AX), Y2
+	VPSRLW        $0x02, Y2, Y8
+	VINSERTI64X4  $0x01, Y8, Z2, Z8
+	VPSRLW        $0x04, Z8, Z9
+	VPANDD        Z0, Z8, Z8
+	VPANDD        Z0, Z9, Z9
+	VPMADDUBSW    4(CX), Z8, Z10
+	VPDPWSSD      Z5, Z10, Z27
+	VPMADDUBSW    4(SI), Z8, Z8
+	VPDPWSSD      Z5, Z8, Z26
+	VPMADDUBSW    68(CX), Z9, Z5
+	VPDPWSSD      Z6, Z5, Z27
+	VPMADDUBSW    68(SI), Z9, Z5
+	VPDPWSSD      Z6, Z5, Z26
+	VMOVDQU8      48(AX), Y2
+	VPSRLW        $0x02, Y2, Y5
+	VINSERTI64X4  $0x01, Y5, Z2, Z5
+	VPSRLW        $0x04, Z5, Z6
+	VPANDD        Z0, Z5, Z5
+	VPANDD        Z0, Z6, Z6
+	VPMADDUBSW    132(CX), Z5, Z8
+	VPDPWSSD      Z7, Z8, Z27
+	VPMADDUBSW    132(SI), Z5, Z5
+	VPDPWSSD      Z7, Z5, Z26
+	VPMADDUBSW    196(CX), Z6, Z5
+	VPDPWSSD      Z4, Z5, Z27
+	VPMADDUBSW    196(SI), Z6, Z5
+	VPDPWSSD      Z4, Z5, Z26
+	VPBROADCASTW  80(AX), Y2
+	VCVTPH2PS     X2, Y2
+	VPBROADCASTW  82(AX), Y4
+	VCVTPH2PS     X4, Y4
+	VEXTRACTI64X4 $0x01, Z27, Y5
+	VPADDD        Y27, Y5, Y5
+	VMOVSS        (CX), X7
+	VMULSS        X7, X2, X8
+	VPMADDWD      260(CX), Y3, Y6
+	VPUNPCKLQDQ   Y6, Y5, Y9
+	VPUNPCKHQDQ   Y6, Y5, Y5
+	VPADDD        Y5, Y9, Y9
+	VEXTRACTI32X4 $0x01, Y9, X5
+	VPADDD        X9, X5, X5
+	VPSHUFD       $0xb1, X5, X6
+	VPADDD        X6, X5, X5
+	VCVTDQ2PS     X5, X5
+	VMULSS        X7, X4, X6
+	VFMADD231SS   X8, X5, X31
+	VPERMILPS     $0x02, X5, X5
+	VFNMADD231SS  X6, X5, X31
+	VEXTRACTI64X4 $0x01, Z26, Y5
+	VPADDD        Y26, Y5, Y5
+	VMOVSS        (SI), X6
+	VMULSS        X6, X2, X2
+	VPMADDWD      260(SI), Y3, Y3
+	VPUNPCKLQDQ   Y3, Y5, Y7
+	VPUNPCKHQDQ   Y3, Y5, Y3
+	VPADDD        Y3, Y7, Y7
+	VEXTRACTI32X4 $0x01, Y7, X3
+	VPADDD        X7, X3, X3
+	VPSHUFD       $0xb1, X3, X5
+	VPADDD        X5, X3, X3
+	VCVTDQ2PS     X3, X3
+	VMULSS        X6, X4, X4
+	VFMADD231SS   X2, X3, X30
+	VPERMILPS     $0x02, X3, X2
+	VFNMADD231SS  X4, X2, X30
 	ADDQ          $0x00000054, AX
 	ADDQ          $0x00000124, CX
 	ADDQ          $0x00000124, SI
@@ -11186,189 +11388,121 @@ tileOrdQ2_K_1x2_done:
 // Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileOrdQ3_K_1x2(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
 	MOVQ         a+16(FP), CX
 	MOVQ         as+24(FP), DX
 	MOVQ         nb+32(FP), BX
 	MOVQ         CX, SI
 	ADDQ         DX, SI
-	VMOVDQU16    wordidxpair<>+0(SB), Y0
-	VMOVDQU16    wordidxpair<>+32(SB), Y1
-	VMOVDQU16    wordidxpair<>+64(SB), Y2
-	VMOVDQU16    wordidxpair<>+96(SB), Y3
-	VMOVDQU16    wordidxpair<>+128(SB), Y4
-	VMOVDQU16    wordidxpair<>+160(SB), Y5
-	VMOVDQU16    wordidxpair<>+192(SB), Y6
-	VMOVDQU16    wordidxpair<>+224(SB), Y7
-	MOVL         $0x03030303, DX
-	VPBROADCASTD DX, Y8
-	MOVL         $0x01010101, DX
-	VPBROADCASTD DX, Y9
-	MOVL         $0x04040404, DX
-	VPBROADCASTD DX, Y10
-	MOVL         $0x00200020, DX
-	VPBROADCASTD DX, Y11
 	VPXORD       Y31, Y31, Y31
 	VPXORD       Y30, Y30, Y30
+	VMOVDQU16    k23spread<>+0(SB), Z23
+	MOVL         $0x03030303, DX
+	VPBROADCASTD DX, Z0
+	MOVL         $0x0f0f0f0f, DX
+	VPBROADCASTD DX, Y1
+	MOVL         $0x04040404, DX
+	VPBROADCASTD DX, Z2
 
 tileOrdQ3_K_1x2_loop:
-	TESTQ         BX, BX
-	JZ            tileOrdQ3_K_1x2_done
-	PREFETCHT0    32768(AX)
-	PREFETCHT0    32832(AX)
-	MOVL          96(AX), DX
-	MOVL          100(AX), DI
-	MOVL          104(AX), R8
-	MOVL          DX, R9
-	ANDL          $0x0f0f0f0f, R9
-	MOVL          R8, R10
-	ANDL          $0x03030303, R10
-	SHLL          $0x04, R10
-	ORL           R10, R9
-	MOVL          DI, R10
-	ANDL          $0x0f0f0f0f, R10
-	MOVL          R8, R11
-	SHRL          $0x02, R11
-	ANDL          $0x03030303, R11
-	SHLL          $0x04, R11
-	ORL           R11, R10
-	MOVL          DX, DX
-	SHRL          $0x04, DX
-	ANDL          $0x0f0f0f0f, DX
-	MOVL          R8, R11
-	SHRL          $0x04, R11
-	ANDL          $0x03030303, R11
-	SHLL          $0x04, R11
-	ORL           R11, DX
-	MOVL          DI, DI
-	SHRL          $0x04, DI
-	ANDL          $0x0f0f0f0f, DI
-	SHRL          $0x06, R8
-	ANDL          $0x03030303, R8
-	SHLL          $0x04, R8
-	ORL           R8, DI
-	SHLQ          $0x20, R10
-	ORQ           R9, R10
-	SHLQ          $0x20, DI
-	ORQ           DX, DI
-	VMOVQ         R10, X12
-	VPINSRQ       $0x01, DI, X12, X12
-	VPMOVZXBW     X12, Y12
-	VPSUBW        Y11, Y12, Y12
-	VPXORD        Y13, Y13, Y13
-	VPXORD        Y14, Y14, Y14
-	VMOVDQU8      (AX), Y15
-	VMOVDQU8      32(AX), Y16
-	VPANDD        Y8, Y16, Y17
-	VPTESTMB      Y9, Y15, K1
-	VPADDB        Y10, Y17, K1, Y17
-	VPSRLW        $0x01, Y15, Y15
-	VPERMW        Y12, Y0, Y18
-	VPMADDUBSW    4(CX), Y17, Y19
-	VPDPWSSD      Y18, Y19, Y13
-	VPMADDUBSW    4(SI), Y17, Y17
-	VPDPWSSD      Y18, Y17, Y14
-	VPSRLW        $0x02, Y16, Y17
-	VPANDD        Y8, Y17, Y17
-	VPTESTMB      Y9, Y15, K1
-	VPADDB        Y10, Y17, K1, Y17
-	VPSRLW        $0x01, Y15, Y15
-	VPERMW        Y12, Y1, Y18
-	VPMADDUBSW    36(CX), Y17, Y19
-	VPDPWSSD      Y18, Y19, Y13
-	VPMADDUBSW    36(SI), Y17, Y17
-	VPDPWSSD      Y18, Y17, Y14
-	VPSRLW        $0x04, Y16, Y17
-	VPANDD        Y8, Y17, Y17
-	VPTESTMB      Y9, Y15, K1
-	VPADDB        Y10, Y17, K1, Y17
-	VPSRLW        $0x01, Y15, Y15
-	VPERMW        Y12, Y2, Y18
-	VPMADDUBSW    68(CX), Y17, Y19
-	VPDPWSSD      Y18, Y19, Y13
-	VPMADDUBSW    68(SI), Y17, Y17
-	VPDPWSSD      Y18, Y17, Y14
-	VPSRLW        $0x06, Y16, Y16
-	VPANDD        Y8, Y16, Y16
-	VPTESTMB      Y9, Y15, K1
-	VPADDB        Y10, Y16, K1, Y16
-	VPSRLW        $0x01, Y15, Y15
-	VPERMW        Y12, Y3, Y17
-	VPMADDUBSW    100(CX), Y16, Y18
-	VPDPWSSD      Y17, Y18, Y13
-	VPMADDUBSW    100(SI), Y16, Y16
-	VPDPWSSD      Y17, Y16, Y14
-	VMOVDQU8      64(AX), Y16
-	VPANDD        Y8, Y16, Y17
-	VPTESTMB      Y9, Y15, K1
-	VPADDB        Y10, Y17, K1, Y17
-	VPSRLW        $0x01, Y15, Y15
-	VPERMW        Y12, Y4, Y18
-	VPMADDUBSW    132(CX), Y17, Y19
-	VPDPWSSD      Y18, Y19, Y13
-	VPMADDUBSW    132(SI), Y17, Y17
-	VPDPWSSD      Y18, Y17, Y14
-	VPSRLW        $0x02, Y16, Y17
-	VPANDD        Y8, Y17, Y17
-	VPTESTMB      Y9, Y15, K1
-	VPADDB        Y10, Y17, K1, Y17
-	VPSRLW        $0x01, Y15, Y15
-	VPERMW        Y12, Y5, Y18
-	VPMADDUBSW    164(CX), Y17, Y19
-	VPDPWSSD      Y18, Y19, Y13
-	VPMADDUBSW    164(SI), Y17, Y17
-	VPDPWSSD      Y18, Y17, Y14
-	VPSRLW        $0x04, Y16, Y17
-	VPANDD        Y8, Y17, Y17
-	VPTESTMB      Y9, Y15, K1
-	VPADDB        Y10, Y17, K1, Y17
-	VPSRLW        $0x01, Y15, Y15
-	VPERMW        Y12, Y6, Y18
-	VPMADDUBSW    196(CX), Y17, Y19
-	VPDPWSSD      Y18, Y19, Y13
-	VPMADDUBSW    196(SI), Y17, Y17
-	VPDPWSSD      Y18, Y17, Y14
-	VPSRLW        $0x06, Y16, Y16
-	VPANDD        Y8, Y16, Y16
-	VPTESTMB      Y9, Y15, K1
-	VPADDB        Y10, Y16, K1, Y16
-	VPERMW        Y12, Y7, Y15
-	VPMADDUBSW    228(CX), Y16, Y17
-	VPDPWSSD      Y15, Y17, Y13
-	VPMADDUBSW    228(SI), Y16, Y16
-	VPDPWSSD      Y15, Y16, Y14
-	VPBROADCASTW  108(AX), Y15
-	VCVTPH2PS     X15, Y15
-	VMOVSS        (CX), X16
-	VMULSS        X16, X15, X17
-	VPMADDWD      260(CX), Y12, Y16
-	VPSLLD        $0x02, Y16, Y16
-	VPSUBD        Y16, Y13, Y13
-	VEXTRACTI32X4 $0x01, Y13, X16
-	VPADDD        X13, X16, X16
-	VPSHUFD       $0x4e, X16, X18
-	VPADDD        X18, X16, X16
-	VPSHUFD       $0xb1, X16, X18
-	VPADDD        X18, X16, X16
-	VCVTDQ2PS     X16, X16
-	VFMADD231SS   X17, X16, X31
-	VMOVSS        (SI), X16
-	VMULSS        X16, X15, X15
-	VPMADDWD      260(SI), Y12, Y12
-	VPSLLD        $0x02, Y12, Y12
-	VPSUBD        Y12, Y14, Y14
-	VEXTRACTI32X4 $0x01, Y14, X12
-	VPADDD        X14, X12, X12
-	VPSHUFD       $0x4e, X12, X16
-	VPADDD        X16, X12, X12
-	VPSHUFD       $0xb1, X12, X16
-	VPADDD        X16, X12, X12
-	VCVTDQ2PS     X12, X12
-	VFMADD231SS   X15, X12, X30
-	ADDQ          $0x0000006e, AX
-	ADDQ          $0x00000124, CX
-	ADDQ          $0x00000124, SI
-	DECQ          BX
-	JMP           tileOrdQ3_K_1x2_loop
+	TESTQ           BX, BX
+	JZ              tileOrdQ3_K_1x2_done
+	PREFETCHT0      32768(AX)
+	PREFETCHT0      32832(AX)
+	VMOVQ           96(AX), X3
+	VPSRLW          $0x04, X3, X4
+	VPUNPCKLQDQ     X4, X3, X3
+	VPANDD          X1, X3, X3
+	VPBROADCASTD    104(AX), X4
+	VPSRLVD         k23shift<>+0(SB), X4, X4
+	VPANDD          X0, X4, X4
+	VPSLLD          $0x04, X4, X4
+	VPORD           X4, X3, X3
+	VPMOVZXBW       X3, Y3
+	MOVL            $0x00200020, DX
+	VPBROADCASTD    DX, Z4
+	VPSUBW          Y4, Y3, Y3
+	VPERMW          Z3, Z23, Z4
+	VPSHUFB         k23pick0<>+0(SB), Z4, Z6
+	VPSHUFB         k23pick1<>+0(SB), Z4, Z7
+	VPSHUFB         k23pick2<>+0(SB), Z4, Z8
+	VPSHUFB         k23pick3<>+0(SB), Z4, Z4
+	VPXORD          Z27, Z27, Z27
+	VPXORD          Z26, Z26, Z26
+	VBROADCASTI64X4 (AX), Z9
+	VMOVDQU8        32(AX), Y5
+	VPSRLW          $0x02, Y5, Y10
+	VINSERTI64X4    $0x01, Y10, Z5, Z10
+	VPSRLW          $0x04, Z10, Z11
+	VPANDD          Z0, Z10, Z10
+	VPANDD          Z0, Z11, Z11
+	VPTESTMB        k23hbit0<>+0(SB), Z9, K1
+	VPADDB          Z2, Z10, K1, Z10
+	VPMADDUBSW      4(CX), Z10, Z12
+	VPDPWSSD        Z6, Z12, Z27
+	VPMADDUBSW      4(SI), Z10, Z10
+	VPDPWSSD        Z6, Z10, Z26
+	VPTESTMB        k23hbit1<>+0(SB), Z9, K1
+	VPADDB          Z2, Z11, K1, Z11
+	VPMADDUBSW      68(CX), Z11, Z6
+	VPDPWSSD        Z7, Z6, Z27
+	VPMADDUBSW      68(SI), Z11, Z6
+	VPDPWSSD        Z7, Z6, Z26
+	VMOVDQU8        64(AX), Y5
+	VPSRLW          $0x02, Y5, Y6
+	VINSERTI64X4    $0x01, Y6, Z5, Z6
+	VPSRLW          $0x04, Z6, Z7
+	VPANDD          Z0, Z6, Z6
+	VPANDD          Z0, Z7, Z7
+	VPTESTMB        k23hbit2<>+0(SB), Z9, K1
+	VPADDB          Z2, Z6, K1, Z6
+	VPMADDUBSW      132(CX), Z6, Z10
+	VPDPWSSD        Z8, Z10, Z27
+	VPMADDUBSW      132(SI), Z6, Z6
+	VPDPWSSD        Z8, Z6, Z26
+	VPTESTMB        k23hbit3<>+0(SB), Z9, K1
+	VPADDB          Z2, Z7, K1, Z7
+	VPMADDUBSW      196(CX), Z7, Z6
+	VPDPWSSD        Z4, Z6, Z27
+	VPMADDUBSW      196(SI), Z7, Z6
+	VPDPWSSD        Z4, Z6, Z26
+	VPBROADCASTW    108(AX), Y4
+	VCVTPH2PS       X4, Y4
+	VEXTRACTI64X4   $0x01, Z27, Y5
+	VPADDD          Y27, Y5, Y5
+	VMOVSS          (CX), X6
+	VMULSS          X6, X4, X7
+	VPMADDWD        260(CX), Y3, Y6
+	VPSLLD          $0x02, Y6, Y6
+	VPSUBD          Y6, Y5, Y5
+	VEXTRACTI32X4   $0x01, Y5, X6
+	VPADDD          X5, X6, X6
+	VPSHUFD         $0x4e, X6, X5
+	VPADDD          X5, X6, X6
+	VPSHUFD         $0xb1, X6, X5
+	VPADDD          X5, X6, X6
+	VCVTDQ2PS       X6, X6
+	VFMADD231SS     X7, X6, X31
+	VEXTRACTI64X4   $0x01, Z26, Y5
+	VPADDD          Y26, Y5, Y5
+	VMOVSS          (SI), X6
+	VMULSS          X6, X4, X4
+	VPMADDWD        260(SI), Y3, Y3
+	VPSLLD          $0x02, Y3, Y3
+	VPSUBD          Y3, Y5, Y5
+	VEXTRACTI32X4   $0x01, Y5, X3
+	VPADDD          X5, X3, X3
+	VPSHUFD         $0x4e, X3, X5
+	VPADDD          X5, X3, X3
+	VPSHUFD         $0xb1, X3, X5
+	VPADDD          X5, X3, X3
+	VCVTDQ2PS       X3, X3
+	VFMADD231SS     X4, X3, X30
+	ADDQ            $0x0000006e, AX
+	ADDQ            $0x00000124, CX
+	ADDQ            $0x00000124, SI
+	DECQ            BX
+	JMP             tileOrdQ3_K_1x2_loop
 
 tileOrdQ3_K_1x2_done:
 	MOVQ   out+40(FP), AX
@@ -11384,6 +11518,7 @@ tileOrdQ3_K_1x2_done:
 // Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileOrdQ2_K_1x3(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
 	MOVQ         a+16(FP), CX
 	MOVQ         as+24(FP), DX
 	MOVQ         nb+32(FP), BX
@@ -11391,157 +11526,125 @@ TEXT ·tileOrdQ2_K_1x3(SB), NOSPLIT, $0-56
 	ADDQ         DX, SI
 	MOVQ         SI, DI
 	ADDQ         DX, DI
-	VMOVDQU16    wordidxpair<>+0(SB), Y0
-	VMOVDQU16    wordidxpair<>+32(SB), Y1
-	VMOVDQU16    wordidxpair<>+64(SB), Y2
-	VMOVDQU16    wordidxpair<>+96(SB), Y3
-	VMOVDQU16    wordidxpair<>+128(SB), Y4
-	VMOVDQU16    wordidxpair<>+160(SB), Y5
-	VMOVDQU16    wordidxpair<>+192(SB), Y6
-	VMOVDQU16    wordidxpair<>+224(SB), Y7
-	MOVL         $0x03030303, DX
-	VPBROADCASTD DX, Y8
-	MOVL         $0x0f0f0f0f, DX
-	VPBROADCASTD DX, Y9
 	VPXORD       Y31, Y31, Y31
 	VPXORD       Y30, Y30, Y30
 	VPXORD       Y29, Y29, Y29
+	VMOVDQU16    k23spread<>+0(SB), Z23
+	MOVL         $0x03030303, DX
+	VPBROADCASTD DX, Z0
+	MOVL         $0x0f0f0f0f, DX
+	VPBROADCASTD DX, Y1
 
 tileOrdQ2_K_1x3_loop:
 	TESTQ         BX, BX
 	JZ            tileOrdQ2_K_1x3_done
 	PREFETCHT0    32768(AX)
 	PREFETCHT0    32832(AX)
-	VMOVDQU8      (AX), X11
-	VPANDD        X9, X11, X10
-	VPSRLW        $0x04, X11, X11
-	VPANDD        X9, X11, X11
-	VPMOVZXBW     X10, Y10
-	VPMOVZXBW     X11, Y11
-	VPXORD        Y12, Y12, Y12
-	VPXORD        Y13, Y13, Y13
-	VPXORD        Y14, Y14, Y14
-	VMOVDQU8      16(AX), Y15
-	VPANDD        Y8, Y15, Y16
-	VPERMW        Y10, Y0, Y17
-	VPMADDUBSW    4(CX), Y16, Y18
-	VPDPWSSD      Y17, Y18, Y12
-	VPMADDUBSW    4(SI), Y16, Y18
-	VPDPWSSD      Y17, Y18, Y13
-	VPMADDUBSW    4(DI), Y16, Y16
-	VPDPWSSD      Y17, Y16, Y14
-	VPSRLW        $0x02, Y15, Y16
-	VPANDD        Y8, Y16, Y16
-	VPERMW        Y10, Y1, Y17
-	VPMADDUBSW    36(CX), Y16, Y18
-	VPDPWSSD      Y17, Y18, Y12
-	VPMADDUBSW    36(SI), Y16, Y18
-	VPDPWSSD      Y17, Y18, Y13
-	VPMADDUBSW    36(DI), Y16, Y16
-	VPDPWSSD      Y17, Y16, Y14
-	VPSRLW        $0x04, Y15, Y16
-	VPANDD        Y8, Y16, Y16
-	VPERMW        Y10, Y2, Y17
-	VPMADDUBSW    68(CX), Y16, Y18
-	VPDPWSSD      Y17, Y18, Y12
-	VPMADDUBSW    68(SI), Y16, Y18
-	VPDPWSSD      Y17, Y18, Y13
-	VPMADDUBSW    68(DI), Y16, Y16
-	VPDPWSSD      Y17, Y16, Y14
-	VPSRLW        $0x06, Y15, Y15
-	VPANDD        Y8, Y15, Y15
-	VPERMW        Y10, Y3, Y16
-	VPMADDUBSW    100(CX), Y15, Y17
-	VPDPWSSD      Y16, Y17, Y12
-	VPMADDUBSW    100(SI), Y15, Y17
-	VPDPWSSD      Y16, Y17, Y13
-	VPMADDUBSW    100(DI), Y15, Y15
-	VPDPWSSD      Y16, Y15, Y14
-	VMOVDQU8      48(AX), Y15
-	VPANDD        Y8, Y15, Y16
-	VPERMW        Y10, Y4, Y17
-	VPMADDUBSW    132(CX), Y16, Y18
-	VPDPWSSD      Y17, Y18, Y12
-	VPMADDUBSW    132(SI), Y16, Y18
-	VPDPWSSD      Y17, Y18, Y13
-	VPMADDUBSW    132(DI), Y16, Y16
-	VPDPWSSD      Y17, Y16, Y14
-	VPSRLW        $0x02, Y15, Y16
-	VPANDD        Y8, Y16, Y16
-	VPERMW        Y10, Y5, Y17
-	VPMADDUBSW    164(CX), Y16, Y18
-	VPDPWSSD      Y17, Y18, Y12
-	VPMADDUBSW    164(SI), Y16, Y18
-	VPDPWSSD      Y17, Y18, Y13
-	VPMADDUBSW    164(DI), Y16, Y16
-	VPDPWSSD      Y17, Y16, Y14
-	VPSRLW        $0x04, Y15, Y16
-	VPANDD        Y8, Y16, Y16
-	VPERMW        Y10, Y6, Y17
-	VPMADDUBSW    196(CX), Y16, Y18
-	VPDPWSSD      Y17, Y18, Y12
-	VPMADDUBSW    196(SI), Y16, Y18
-	VPDPWSSD      Y17, Y18, Y13
-	VPMADDUBSW    196(DI), Y16, Y16
-	VPDPWSSD      Y17, Y16, Y14
-	VPSRLW        $0x06, Y15, Y15
-	VPANDD        Y8, Y15, Y15
-	VPERMW        Y10, Y7, Y10
-	VPMADDUBSW    228(CX), Y15, Y16
-	VPDPWSSD      Y10, Y16, Y12
-	VPMADDUBSW    228(SI), Y15, Y16
-	VPDPWSSD      Y10, Y16, Y13
-	VPMADDUBSW    228(DI), Y15, Y15
-	VPDPWSSD      Y10, Y15, Y14
-	VPBROADCASTW  80(AX), Y10
-	VCVTPH2PS     X10, Y10
-	VPBROADCASTW  82(AX), Y15
-	VCVTPH2PS     X15, Y15
-	VMOVSS        (CX), X17
-	VMULSS        X17, X10, X18
-	VPMADDWD      260(CX), Y11, Y16
-	VPUNPCKLQDQ   Y16, Y12, Y19
-	VPUNPCKHQDQ   Y16, Y12, Y16
-	VPADDD        Y16, Y19, Y19
-	VEXTRACTI32X4 $0x01, Y19, X16
-	VPADDD        X19, X16, X16
-	VPSHUFD       $0xb1, X16, X19
-	VPADDD        X19, X16, X16
-	VCVTDQ2PS     X16, X16
-	VMULSS        X17, X15, X17
-	VFMADD231SS   X18, X16, X31
-	VPERMILPS     $0x02, X16, X16
-	VFNMADD231SS  X17, X16, X31
-	VMOVSS        (SI), X17
-	VMULSS        X17, X10, X18
-	VPMADDWD      260(SI), Y11, Y16
-	VPUNPCKLQDQ   Y16, Y13, Y19
-	VPUNPCKHQDQ   Y16, Y13, Y16
-	VPADDD        Y16, Y19, Y19
-	VEXTRACTI32X4 $0x01, Y19, X16
-	VPADDD        X19, X16, X16
-	VPSHUFD       $0xb1, X16, X19
-	VPADDD        X19, X16, X16
-	VCVTDQ2PS     X16, X16
-	VMULSS        X17, X15, X17
-	VFMADD231SS   X18, X16, X30
-	VPERMILPS     $0x02, X16, X16
-	VFNMADD231SS  X17, X16, X30
-	VMOVSS        (DI), X16
-	VMULSS        X16, X10, X10
-	VPMADDWD      260(DI), Y11, Y11
-	VPUNPCKLQDQ   Y11, Y14, Y17
-	VPUNPCKHQDQ   Y11, Y14, Y11
-	VPADDD        Y11, Y17, Y17
-	VEXTRACTI32X4 $0x01, Y17, X11
-	VPADDD        X17, X11, X11
-	VPSHUFD       $0xb1, X11, X17
-	VPADDD        X17, X11, X11
-	VCVTDQ2PS     X11, X11
-	VMULSS        X16, X15, X15
-	VFMADD231SS   X10, X11, X29
-	VPERMILPS     $0x02, X11, X10
-	VFNMADD231SS  X15, X10, X29
+	VMOVDQU8      (AX), X2
+	VPSRLW        $0x04, X2, X3
+	VPANDD        X1, X3, X3
+	VPANDD        X1, X2, X2
+	VPMOVZXBW     X2, Y2
+	VPMOVZXBW     X3, Y3
+	VPERMW        Z2, Z23, Z4
+	VPSHUFB       k23pick0<>+0(SB), Z4, Z5
+	VPSHUFB       k23pick1<>+0(SB), Z4, Z6
+	VPSHUFB       k23pick2<>+0(SB), Z4, Z7
+	VPSHUFB       k23pick3<>+0(SB), Z4, Z4
+	VPXORD        Z27, Z27, Z27
+	VPXORD        Z26, Z26, Z26
+	VPXORD        Z25, Z25, Z25
+	VMOVDQU8      16(AX), Y2
+	VPSRLW        $0x02, Y2, Y8
+	VINSERTI64X4  $0x01, Y8, Z2, Z8
+	VPSRLW        $0x04, Z8, Z9
+	VPANDD        Z0, Z8, Z8
+	VPANDD        Z0, Z9, Z9
+	VPMADDUBSW    4(CX), Z8, Z10
+	VPDPWSSD      Z5, Z10, Z27
+	VPMADDUBSW    4(SI), Z8, Z10
+	VPDPWSSD      Z5, Z10, Z26
+	VPMADDUBSW    4(DI), Z8, Z8
+	VPDPWSSD      Z5, Z8, Z25
+	VPMADDUBSW    68(CX), Z9, Z5
+	VPDPWSSD      Z6, Z5, Z27
+	VPMADDUBSW    68(SI), Z9, Z5
+	VPDPWSSD      Z6, Z5, Z26
+	VPMADDUBSW    68(DI), Z9, Z5
+	VPDPWSSD      Z6, Z5, Z25
+	VMOVDQU8      48(AX), Y2
+	VPSRLW        $0x02, Y2, Y5
+	VINSERTI64X4  $0x01, Y5, Z2, Z5
+	VPSRLW        $0x04, Z5, Z6
+	VPANDD        Z0, Z5, Z5
+	VPANDD        Z0, Z6, Z6
+	VPMADDUBSW    132(CX), Z5, Z8
+	VPDPWSSD      Z7, Z8, Z27
+	VPMADDUBSW    132(SI), Z5, Z8
+	VPDPWSSD      Z7, Z8, Z26
+	VPMADDUBSW    132(DI), Z5, Z5
+	VPDPWSSD      Z7, Z5, Z25
+	VPMADDUBSW    196(CX), Z6, Z5
+	VPDPWSSD      Z4, Z5, Z27
+	VPMADDUBSW    196(SI), Z6, Z5
+	VPDPWSSD      Z4, Z5, Z26
+	VPMADDUBSW    196(DI), Z6, Z5
+	VPDPWSSD      Z4, Z5, Z25
+	VPBROADCASTW  80(AX), Y2
+	VCVTPH2PS     X2, Y2
+	VPBROADCASTW  82(AX), Y4
+	VCVTPH2PS     X4, Y4
+	VEXTRACTI64X4 $0x01, Z27, Y5
+	VPADDD        Y27, Y5, Y5
+	VMOVSS        (CX), X7
+	VMULSS        X7, X2, X8
+	VPMADDWD      260(CX), Y3, Y6
+	VPUNPCKLQDQ   Y6, Y5, Y9
+	VPUNPCKHQDQ   Y6, Y5, Y5
+	VPADDD        Y5, Y9, Y9
+	VEXTRACTI32X4 $0x01, Y9, X5
+	VPADDD        X9, X5, X5
+	VPSHUFD       $0xb1, X5, X6
+	VPADDD        X6, X5, X5
+	VCVTDQ2PS     X5, X5
+	VMULSS        X7, X4, X6
+	VFMADD231SS   X8, X5, X31
+	VPERMILPS     $0x02, X5, X5
+	VFNMADD231SS  X6, X5, X31
+	VEXTRACTI64X4 $0x01, Z26, Y5
+	VPADDD        Y26, Y5, Y5
+	VMOVSS        (SI), X7
+	VMULSS        X7, X2, X8
+	VPMADDWD      260(SI), Y3, Y6
+	VPUNPCKLQDQ   Y6, Y5, Y9
+	VPUNPCKHQDQ   Y6, Y5, Y5
+	VPADDD        Y5, Y9, Y9
+	VEXTRACTI32X4 $0x01, Y9, X5
+	VPADDD        X9, X5, X5
+	VPSHUFD       $0xb1, X5, X6
+	VPADDD        X6, X5, X5
+	VCVTDQ2PS     X5, X5
+	VMULSS        X7, X4, X6
+	VFMADD231SS   X8, X5, X30
+	VPERMILPS     $0x02, X5, X5
+	VFNMADD231SS  X6, X5, X30
+	VEXTRACTI64X4 $0x01, Z25, Y5
+	VPADDD        Y25, Y5, Y5
+	VMOVSS        (DI), X6
+	VMULSS        X6, X2, X2
+	VPMADDWD      260(DI), Y3, Y3
+	VPUNPCKLQDQ   Y3, Y5, Y7
+	VPUNPCKHQDQ   Y3, Y5, Y3
+	VPADDD        Y3, Y7, Y7
+	VEXTRACTI32X4 $0x01, Y7, X3
+	VPADDD        X7, X3, X3
+	VPSHUFD       $0xb1, X3, X5
+	VPADDD        X5, X3, X3
+	VCVTDQ2PS     X3, X3
+	VMULSS        X6, X4, X4
+	VFMADD231SS   X2, X3, X29
+	VPERMILPS     $0x02, X3, X2
+	VFNMADD231SS  X4, X2, X29
 	ADDQ          $0x00000054, AX
 	ADDQ          $0x00000124, CX
 	ADDQ          $0x00000124, SI
@@ -11565,6 +11668,7 @@ tileOrdQ2_K_1x3_done:
 // Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileOrdQ3_K_1x3(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
 	MOVQ         a+16(FP), CX
 	MOVQ         as+24(FP), DX
 	MOVQ         nb+32(FP), BX
@@ -11572,216 +11676,141 @@ TEXT ·tileOrdQ3_K_1x3(SB), NOSPLIT, $0-56
 	ADDQ         DX, SI
 	MOVQ         SI, DI
 	ADDQ         DX, DI
-	VMOVDQU16    wordidxpair<>+0(SB), Y0
-	VMOVDQU16    wordidxpair<>+32(SB), Y1
-	VMOVDQU16    wordidxpair<>+64(SB), Y2
-	VMOVDQU16    wordidxpair<>+96(SB), Y3
-	VMOVDQU16    wordidxpair<>+128(SB), Y4
-	VMOVDQU16    wordidxpair<>+160(SB), Y5
-	VMOVDQU16    wordidxpair<>+192(SB), Y6
-	VMOVDQU16    wordidxpair<>+224(SB), Y7
-	MOVL         $0x03030303, DX
-	VPBROADCASTD DX, Y8
-	MOVL         $0x01010101, DX
-	VPBROADCASTD DX, Y9
-	MOVL         $0x04040404, DX
-	VPBROADCASTD DX, Y10
-	MOVL         $0x00200020, DX
-	VPBROADCASTD DX, Y11
 	VPXORD       Y31, Y31, Y31
 	VPXORD       Y30, Y30, Y30
 	VPXORD       Y29, Y29, Y29
+	VMOVDQU16    k23spread<>+0(SB), Z23
+	MOVL         $0x03030303, DX
+	VPBROADCASTD DX, Z0
+	MOVL         $0x0f0f0f0f, DX
+	VPBROADCASTD DX, Y1
+	MOVL         $0x04040404, DX
+	VPBROADCASTD DX, Z2
 
 tileOrdQ3_K_1x3_loop:
-	TESTQ         BX, BX
-	JZ            tileOrdQ3_K_1x3_done
-	PREFETCHT0    32768(AX)
-	PREFETCHT0    32832(AX)
-	MOVL          96(AX), DX
-	MOVL          100(AX), R8
-	MOVL          104(AX), R9
-	MOVL          DX, R10
-	ANDL          $0x0f0f0f0f, R10
-	MOVL          R9, R11
-	ANDL          $0x03030303, R11
-	SHLL          $0x04, R11
-	ORL           R11, R10
-	MOVL          R8, R11
-	ANDL          $0x0f0f0f0f, R11
-	MOVL          R9, R12
-	SHRL          $0x02, R12
-	ANDL          $0x03030303, R12
-	SHLL          $0x04, R12
-	ORL           R12, R11
-	MOVL          DX, DX
-	SHRL          $0x04, DX
-	ANDL          $0x0f0f0f0f, DX
-	MOVL          R9, R12
-	SHRL          $0x04, R12
-	ANDL          $0x03030303, R12
-	SHLL          $0x04, R12
-	ORL           R12, DX
-	MOVL          R8, R8
-	SHRL          $0x04, R8
-	ANDL          $0x0f0f0f0f, R8
-	SHRL          $0x06, R9
-	ANDL          $0x03030303, R9
-	SHLL          $0x04, R9
-	ORL           R9, R8
-	SHLQ          $0x20, R11
-	ORQ           R10, R11
-	SHLQ          $0x20, R8
-	ORQ           DX, R8
-	VMOVQ         R11, X12
-	VPINSRQ       $0x01, R8, X12, X12
-	VPMOVZXBW     X12, Y12
-	VPSUBW        Y11, Y12, Y12
-	VPXORD        Y13, Y13, Y13
-	VPXORD        Y14, Y14, Y14
-	VPXORD        Y15, Y15, Y15
-	VMOVDQU8      (AX), Y16
-	VMOVDQU8      32(AX), Y17
-	VPANDD        Y8, Y17, Y18
-	VPTESTMB      Y9, Y16, K1
-	VPADDB        Y10, Y18, K1, Y18
-	VPSRLW        $0x01, Y16, Y16
-	VPERMW        Y12, Y0, Y19
-	VPMADDUBSW    4(CX), Y18, Y20
-	VPDPWSSD      Y19, Y20, Y13
-	VPMADDUBSW    4(SI), Y18, Y20
-	VPDPWSSD      Y19, Y20, Y14
-	VPMADDUBSW    4(DI), Y18, Y18
-	VPDPWSSD      Y19, Y18, Y15
-	VPSRLW        $0x02, Y17, Y18
-	VPANDD        Y8, Y18, Y18
-	VPTESTMB      Y9, Y16, K1
-	VPADDB        Y10, Y18, K1, Y18
-	VPSRLW        $0x01, Y16, Y16
-	VPERMW        Y12, Y1, Y19
-	VPMADDUBSW    36(CX), Y18, Y20
-	VPDPWSSD      Y19, Y20, Y13
-	VPMADDUBSW    36(SI), Y18, Y20
-	VPDPWSSD      Y19, Y20, Y14
-	VPMADDUBSW    36(DI), Y18, Y18
-	VPDPWSSD      Y19, Y18, Y15
-	VPSRLW        $0x04, Y17, Y18
-	VPANDD        Y8, Y18, Y18
-	VPTESTMB      Y9, Y16, K1
-	VPADDB        Y10, Y18, K1, Y18
-	VPSRLW        $0x01, Y16, Y16
-	VPERMW        Y12, Y2, Y19
-	VPMADDUBSW    68(CX), Y18, Y20
-	VPDPWSSD      Y19, Y20, Y13
-	VPMADDUBSW    68(SI), Y18, Y20
-	VPDPWSSD      Y19, Y20, Y14
-	VPMADDUBSW    68(DI), Y18, Y18
-	VPDPWSSD      Y19, Y18, Y15
-	VPSRLW        $0x06, Y17, Y17
-	VPANDD        Y8, Y17, Y17
-	VPTESTMB      Y9, Y16, K1
-	VPADDB        Y10, Y17, K1, Y17
-	VPSRLW        $0x01, Y16, Y16
-	VPERMW        Y12, Y3, Y18
-	VPMADDUBSW    100(CX), Y17, Y19
-	VPDPWSSD      Y18, Y19, Y13
-	VPMADDUBSW    100(SI), Y17, Y19
-	VPDPWSSD      Y18, Y19, Y14
-	VPMADDUBSW    100(DI), Y17, Y17
-	VPDPWSSD      Y18, Y17, Y15
-	VMOVDQU8      64(AX), Y17
-	VPANDD        Y8, Y17, Y18
-	VPTESTMB      Y9, Y16, K1
-	VPADDB        Y10, Y18, K1, Y18
-	VPSRLW        $0x01, Y16, Y16
-	VPERMW        Y12, Y4, Y19
-	VPMADDUBSW    132(CX), Y18, Y20
-	VPDPWSSD      Y19, Y20, Y13
-	VPMADDUBSW    132(SI), Y18, Y20
-	VPDPWSSD      Y19, Y20, Y14
-	VPMADDUBSW    132(DI), Y18, Y18
-	VPDPWSSD      Y19, Y18, Y15
-	VPSRLW        $0x02, Y17, Y18
-	VPANDD        Y8, Y18, Y18
-	VPTESTMB      Y9, Y16, K1
-	VPADDB        Y10, Y18, K1, Y18
-	VPSRLW        $0x01, Y16, Y16
-	VPERMW        Y12, Y5, Y19
-	VPMADDUBSW    164(CX), Y18, Y20
-	VPDPWSSD      Y19, Y20, Y13
-	VPMADDUBSW    164(SI), Y18, Y20
-	VPDPWSSD      Y19, Y20, Y14
-	VPMADDUBSW    164(DI), Y18, Y18
-	VPDPWSSD      Y19, Y18, Y15
-	VPSRLW        $0x04, Y17, Y18
-	VPANDD        Y8, Y18, Y18
-	VPTESTMB      Y9, Y16, K1
-	VPADDB        Y10, Y18, K1, Y18
-	VPSRLW        $0x01, Y16, Y16
-	VPERMW        Y12, Y6, Y19
-	VPMADDUBSW    196(CX), Y18, Y20
-	VPDPWSSD      Y19, Y20, Y13
-	VPMADDUBSW    196(SI), Y18, Y20
-	VPDPWSSD      Y19, Y20, Y14
-	VPMADDUBSW    196(DI), Y18, Y18
-	VPDPWSSD      Y19, Y18, Y15
-	VPSRLW        $0x06, Y17, Y17
-	VPANDD        Y8, Y17, Y17
-	VPTESTMB      Y9, Y16, K1
-	VPADDB        Y10, Y17, K1, Y17
-	VPERMW        Y12, Y7, Y16
-	VPMADDUBSW    228(CX), Y17, Y18
-	VPDPWSSD      Y16, Y18, Y13
-	VPMADDUBSW    228(SI), Y17, Y18
-	VPDPWSSD      Y16, Y18, Y14
-	VPMADDUBSW    228(DI), Y17, Y17
-	VPDPWSSD      Y16, Y17, Y15
-	VPBROADCASTW  108(AX), Y16
-	VCVTPH2PS     X16, Y16
-	VMOVSS        (CX), X17
-	VMULSS        X17, X16, X18
-	VPMADDWD      260(CX), Y12, Y17
-	VPSLLD        $0x02, Y17, Y17
-	VPSUBD        Y17, Y13, Y13
-	VEXTRACTI32X4 $0x01, Y13, X17
-	VPADDD        X13, X17, X17
-	VPSHUFD       $0x4e, X17, X19
-	VPADDD        X19, X17, X17
-	VPSHUFD       $0xb1, X17, X19
-	VPADDD        X19, X17, X17
-	VCVTDQ2PS     X17, X17
-	VFMADD231SS   X18, X17, X31
-	VMOVSS        (SI), X17
-	VMULSS        X17, X16, X18
-	VPMADDWD      260(SI), Y12, Y17
-	VPSLLD        $0x02, Y17, Y17
-	VPSUBD        Y17, Y14, Y14
-	VEXTRACTI32X4 $0x01, Y14, X17
-	VPADDD        X14, X17, X17
-	VPSHUFD       $0x4e, X17, X19
-	VPADDD        X19, X17, X17
-	VPSHUFD       $0xb1, X17, X19
-	VPADDD        X19, X17, X17
-	VCVTDQ2PS     X17, X17
-	VFMADD231SS   X18, X17, X30
-	VMOVSS        (DI), X17
-	VMULSS        X17, X16, X16
-	VPMADDWD      260(DI), Y12, Y12
-	VPSLLD        $0x02, Y12, Y12
-	VPSUBD        Y12, Y15, Y15
-	VEXTRACTI32X4 $0x01, Y15, X12
-	VPADDD        X15, X12, X12
-	VPSHUFD       $0x4e, X12, X17
-	VPADDD        X17, X12, X12
-	VPSHUFD       $0xb1, X12, X17
-	VPADDD        X17, X12, X12
-	VCVTDQ2PS     X12, X12
-	VFMADD231SS   X16, X12, X29
-	ADDQ          $0x0000006e, AX
-	ADDQ          $0x00000124, CX
-	ADDQ          $0x00000124, SI
-	ADDQ          $0x00000124, DI
-	DECQ          BX
-	JMP           tileOrdQ3_K_1x3_loop
+	TESTQ           BX, BX
+	JZ              tileOrdQ3_K_1x3_done
+	PREFETCHT0      32768(AX)
+	PREFETCHT0      32832(AX)
+	VMOVQ           96(AX), X3
+	VPSRLW          $0x04, X3, X4
+	VPUNPCKLQDQ     X4, X3, X3
+	VPANDD          X1, X3, X3
+	VPBROADCASTD    104(AX), X4
+	VPSRLVD         k23shift<>+0(SB), X4, X4
+	VPANDD          X0, X4, X4
+	VPSLLD          $0x04, X4, X4
+	VPORD           X4, X3, X3
+	VPMOVZXBW       X3, Y3
+	MOVL            $0x00200020, DX
+	VPBROADCASTD    DX, Z4
+	VPSUBW          Y4, Y3, Y3
+	VPERMW          Z3, Z23, Z4
+	VPSHUFB         k23pick0<>+0(SB), Z4, Z6
+	VPSHUFB         k23pick1<>+0(SB), Z4, Z7
+	VPSHUFB         k23pick2<>+0(SB), Z4, Z8
+	VPSHUFB         k23pick3<>+0(SB), Z4, Z4
+	VPXORD          Z27, Z27, Z27
+	VPXORD          Z26, Z26, Z26
+	VPXORD          Z25, Z25, Z25
+	VBROADCASTI64X4 (AX), Z9
+	VMOVDQU8        32(AX), Y5
+	VPSRLW          $0x02, Y5, Y10
+	VINSERTI64X4    $0x01, Y10, Z5, Z10
+	VPSRLW          $0x04, Z10, Z11
+	VPANDD          Z0, Z10, Z10
+	VPANDD          Z0, Z11, Z11
+	VPTESTMB        k23hbit0<>+0(SB), Z9, K1
+	VPADDB          Z2, Z10, K1, Z10
+	VPMADDUBSW      4(CX), Z10, Z12
+	VPDPWSSD        Z6, Z12, Z27
+	VPMADDUBSW      4(SI), Z10, Z12
+	VPDPWSSD        Z6, Z12, Z26
+	VPMADDUBSW      4(DI), Z10, Z10
+	VPDPWSSD        Z6, Z10, Z25
+	VPTESTMB        k23hbit1<>+0(SB), Z9, K1
+	VPADDB          Z2, Z11, K1, Z11
+	VPMADDUBSW      68(CX), Z11, Z6
+	VPDPWSSD        Z7, Z6, Z27
+	VPMADDUBSW      68(SI), Z11, Z6
+	VPDPWSSD        Z7, Z6, Z26
+	VPMADDUBSW      68(DI), Z11, Z6
+	VPDPWSSD        Z7, Z6, Z25
+	VMOVDQU8        64(AX), Y5
+	VPSRLW          $0x02, Y5, Y6
+	VINSERTI64X4    $0x01, Y6, Z5, Z6
+	VPSRLW          $0x04, Z6, Z7
+	VPANDD          Z0, Z6, Z6
+	VPANDD          Z0, Z7, Z7
+	VPTESTMB        k23hbit2<>+0(SB), Z9, K1
+	VPADDB          Z2, Z6, K1, Z6
+	VPMADDUBSW      132(CX), Z6, Z10
+	VPDPWSSD        Z8, Z10, Z27
+	VPMADDUBSW      132(SI), Z6, Z10
+	VPDPWSSD        Z8, Z10, Z26
+	VPMADDUBSW      132(DI), Z6, Z6
+	VPDPWSSD        Z8, Z6, Z25
+	VPTESTMB        k23hbit3<>+0(SB), Z9, K1
+	VPADDB          Z2, Z7, K1, Z7
+	VPMADDUBSW      196(CX), Z7, Z6
+	VPDPWSSD        Z4, Z6, Z27
+	VPMADDUBSW      196(SI), Z7, Z6
+	VPDPWSSD        Z4, Z6, Z26
+	VPMADDUBSW      196(DI), Z7, Z6
+	VPDPWSSD        Z4, Z6, Z25
+	VPBROADCASTW    108(AX), Y4
+	VCVTPH2PS       X4, Y4
+	VEXTRACTI64X4   $0x01, Z27, Y5
+	VPADDD          Y27, Y5, Y5
+	VMOVSS          (CX), X6
+	VMULSS          X6, X4, X7
+	VPMADDWD        260(CX), Y3, Y6
+	VPSLLD          $0x02, Y6, Y6
+	VPSUBD          Y6, Y5, Y5
+	VEXTRACTI32X4   $0x01, Y5, X6
+	VPADDD          X5, X6, X6
+	VPSHUFD         $0x4e, X6, X5
+	VPADDD          X5, X6, X6
+	VPSHUFD         $0xb1, X6, X5
+	VPADDD          X5, X6, X6
+	VCVTDQ2PS       X6, X6
+	VFMADD231SS     X7, X6, X31
+	VEXTRACTI64X4   $0x01, Z26, Y5
+	VPADDD          Y26, Y5, Y5
+	VMOVSS          (SI), X6
+	VMULSS          X6, X4, X7
+	VPMADDWD        260(SI), Y3, Y6
+	VPSLLD          $0x02, Y6, Y6
+	VPSUBD          Y6, Y5, Y5
+	VEXTRACTI32X4   $0x01, Y5, X6
+	VPADDD          X5, X6, X6
+	VPSHUFD         $0x4e, X6, X5
+	VPADDD          X5, X6, X6
+	VPSHUFD         $0xb1, X6, X5
+	VPADDD          X5, X6, X6
+	VCVTDQ2PS       X6, X6
+	VFMADD231SS     X7, X6, X30
+	VEXTRACTI64X4   $0x01, Z25, Y5
+	VPADDD          Y25, Y5, Y5
+	VMOVSS          (DI), X6
+	VMULSS          X6, X4, X4
+	VPMADDWD        260(DI), Y3, Y3
+	VPSLLD          $0x02, Y3, Y3
+	VPSUBD          Y3, Y5, Y5
+	VEXTRACTI32X4   $0x01, Y5, X3
+	VPADDD          X5, X3, X3
+	VPSHUFD         $0x4e, X3, X5
+	VPADDD          X5, X3, X3
+	VPSHUFD         $0xb1, X3, X5
+	VPADDD          X5, X3, X3
+	VCVTDQ2PS       X3, X3
+	VFMADD231SS     X4, X3, X29
+	ADDQ            $0x0000006e, AX
+	ADDQ            $0x00000124, CX
+	ADDQ            $0x00000124, SI
+	ADDQ            $0x00000124, DI
+	DECQ            BX
+	JMP             tileOrdQ3_K_1x3_loop
 
 tileOrdQ3_K_1x3_done:
 	MOVQ   out+40(FP), AX
@@ -11799,6 +11828,7 @@ tileOrdQ3_K_1x3_done:
 // Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileOrdQ2_K_1x4(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
 	MOVQ         a+16(FP), CX
 	MOVQ         as+24(FP), DX
 	MOVQ         nb+32(FP), BX
@@ -11808,190 +11838,152 @@ TEXT ·tileOrdQ2_K_1x4(SB), NOSPLIT, $0-56
 	ADDQ         DX, DI
 	MOVQ         DI, R8
 	ADDQ         DX, R8
-	VMOVDQU16    wordidxpair<>+0(SB), Y0
-	VMOVDQU16    wordidxpair<>+32(SB), Y1
-	VMOVDQU16    wordidxpair<>+64(SB), Y2
-	VMOVDQU16    wordidxpair<>+96(SB), Y3
-	VMOVDQU16    wordidxpair<>+128(SB), Y4
-	VMOVDQU16    wordidxpair<>+160(SB), Y5
-	VMOVDQU16    wordidxpair<>+192(SB), Y6
-	VMOVDQU16    wordidxpair<>+224(SB), Y7
-	MOVL         $0x03030303, DX
-	VPBROADCASTD DX, Y8
-	MOVL         $0x0f0f0f0f, DX
-	VPBROADCASTD DX, Y9
 	VPXORD       Y31, Y31, Y31
 	VPXORD       Y30, Y30, Y30
 	VPXORD       Y29, Y29, Y29
 	VPXORD       Y28, Y28, Y28
+	VMOVDQU16    k23spread<>+0(SB), Z23
+	MOVL         $0x03030303, DX
+	VPBROADCASTD DX, Z0
+	MOVL         $0x0f0f0f0f, DX
+	VPBROADCASTD DX, Y1
 
 tileOrdQ2_K_1x4_loop:
 	TESTQ         BX, BX
 	JZ            tileOrdQ2_K_1x4_done
 	PREFETCHT0    32768(AX)
 	PREFETCHT0    32832(AX)
-	VMOVDQU8      (AX), X11
-	VPANDD        X9, X11, X10
-	VPSRLW        $0x04, X11, X11
-	VPANDD        X9, X11, X11
-	VPMOVZXBW     X10, Y10
-	VPMOVZXBW     X11, Y11
-	VPXORD        Y12, Y12, Y12
-	VPXORD        Y13, Y13, Y13
-	VPXORD        Y14, Y14, Y14
-	VPXORD        Y15, Y15, Y15
-	VMOVDQU8      16(AX), Y16
-	VPANDD        Y8, Y16, Y17
-	VPERMW        Y10, Y0, Y18
-	VPMADDUBSW    4(CX), Y17, Y19
-	VPDPWSSD      Y18, Y19, Y12
-	VPMADDUBSW    4(SI), Y17, Y19
-	VPDPWSSD      Y18, Y19, Y13
-	VPMADDUBSW    4(DI), Y17, Y19
-	VPDPWSSD      Y18, Y19, Y14
-	VPMADDUBSW    4(R8), Y17, Y17
-	VPDPWSSD      Y18, Y17, Y15
-	VPSRLW        $0x02, Y16, Y17
-	VPANDD        Y8, Y17, Y17
-	VPERMW        Y10, Y1, Y18
-	VPMADDUBSW    36(CX), Y17, Y19
-	VPDPWSSD      Y18, Y19, Y12
-	VPMADDUBSW    36(SI), Y17, Y19
-	VPDPWSSD      Y18, Y19, Y13
-	VPMADDUBSW    36(DI), Y17, Y19
-	VPDPWSSD      Y18, Y19, Y14
-	VPMADDUBSW    36(R8), Y17, Y17
-	VPDPWSSD      Y18, Y17, Y15
-	VPSRLW        $0x04, Y16, Y17
-	VPANDD        Y8, Y17, Y17
-	VPERMW        Y10, Y2, Y18
-	VPMADDUBSW    68(CX), Y17, Y19
-	VPDPWSSD      Y18, Y19, Y12
-	VPMADDUBSW    68(SI), Y17, Y19
-	VPDPWSSD      Y18, Y19, Y13
-	VPMADDUBSW    68(DI), Y17, Y19
-	VPDPWSSD      Y18, Y19, Y14
-	VPMADDUBSW    68(R8), Y17, Y17
-	VPDPWSSD      Y18, Y17, Y15
-	VPSRLW        $0x06, Y16, Y16
-	VPANDD        Y8, Y16, Y16
-	VPERMW        Y10, Y3, Y17
-	VPMADDUBSW    100(CX), Y16, Y18
-	VPDPWSSD      Y17, Y18, Y12
-	VPMADDUBSW    100(SI), Y16, Y18
-	VPDPWSSD      Y17, Y18, Y13
-	VPMADDUBSW    100(DI), Y16, Y18
-	VPDPWSSD      Y17, Y18, Y14
-	VPMADDUBSW    100(R8), Y16, Y16
-	VPDPWSSD      Y17, Y16, Y15
-	VMOVDQU8      48(AX), Y16
-	VPANDD        Y8, Y16, Y17
-	VPERMW        Y10, Y4, Y18
-	VPMADDUBSW    132(CX), Y17, Y19
-	VPDPWSSD      Y18, Y19, Y12
-	VPMADDUBSW    132(SI), Y17, Y19
-	VPDPWSSD      Y18, Y19, Y13
-	VPMADDUBSW    132(DI), Y17, Y19
-	VPDPWSSD      Y18, Y19, Y14
-	VPMADDUBSW    132(R8), Y17, Y17
-	VPDPWSSD      Y18, Y17, Y15
-	VPSRLW        $0x02, Y16, Y17
-	VPANDD        Y8, Y17, Y17
-	VPERMW        Y10, Y5, Y18
-	VPMADDUBSW    164(CX), Y17, Y19
-	VPDPWSSD      Y18, Y19, Y12
-	VPMADDUBSW    164(SI), Y17, Y19
-	VPDPWSSD      Y18, Y19, Y13
-	VPMADDUBSW    164(DI), Y17, Y19
-	VPDPWSSD      Y18, Y19, Y14
-	VPMADDUBSW    164(R8), Y17, Y17
-	VPDPWSSD      Y18, Y17, Y15
-	VPSRLW        $0x04, Y16, Y17
-	VPANDD        Y8, Y17, Y17
-	VPERMW        Y10, Y6, Y18
-	VPMADDUBSW    196(CX), Y17, Y19
-	VPDPWSSD      Y18, Y19, Y12
-	VPMADDUBSW    196(SI), Y17, Y19
-	VPDPWSSD      Y18, Y19, Y13
-	VPMADDUBSW    196(DI), Y17, Y19
-	VPDPWSSD      Y18, Y19, Y14
-	VPMADDUBSW    196(R8), Y17, Y17
-	VPDPWSSD      Y18, Y17, Y15
-	VPSRLW        $0x06, Y16, Y16
-	VPANDD        Y8, Y16, Y16
-	VPERMW        Y10, Y7, Y10
-	VPMADDUBSW    228(CX), Y16, Y17
-	VPDPWSSD      Y10, Y17, Y12
-	VPMADDUBSW    228(SI), Y16, Y17
-	VPDPWSSD      Y10, Y17, Y13
-	VPMADDUBSW    228(DI), Y16, Y17
-	VPDPWSSD      Y10, Y17, Y14
-	VPMADDUBSW    228(R8), Y16, Y16
-	VPDPWSSD      Y10, Y16, Y15
-	VPBROADCASTW  80(AX), Y10
-	VCVTPH2PS     X10, Y10
-	VPBROADCASTW  82(AX), Y16
-	VCVTPH2PS     X16, Y16
-	VMOVSS        (CX), X18
-	VMULSS        X18, X10, X19
-	VPMADDWD      260(CX), Y11, Y17
-	VPUNPCKLQDQ   Y17, Y12, Y20
-	VPUNPCKHQDQ   Y17, Y12, Y17
-	VPADDD        Y17, Y20, Y20
-	VEXTRACTI32X4 $0x01, Y20, X17
-	VPADDD        X20, X17, X17
-	VPSHUFD       $0xb1, X17, X20
-	VPADDD        X20, X17, X17
-	VCVTDQ2PS     X17, X17
-	VMULSS        X18, X16, X18
-	VFMADD231SS   X19, X17, X31
-	VPERMILPS     $0x02, X17, X17
-	VFNMADD231SS  X18, X17, X31
-	VMOVSS        (SI), X18
-	VMULSS        X18, X10, X19
-	VPMADDWD      260(SI), Y11, Y17
-	VPUNPCKLQDQ   Y17, Y13, Y20
-	VPUNPCKHQDQ   Y17, Y13, Y17
-	VPADDD        Y17, Y20, Y20
-	VEXTRACTI32X4 $0x01, Y20, X17
-	VPADDD        X20, X17, X17
-	VPSHUFD       $0xb1, X17, X20
-	VPADDD        X20, X17, X17
-	VCVTDQ2PS     X17, X17
-	VMULSS        X18, X16, X18
-	VFMADD231SS   X19, X17, X30
-	VPERMILPS     $0x02, X17, X17
-	VFNMADD231SS  X18, X17, X30
-	VMOVSS        (DI), X18
-	VMULSS        X18, X10, X19
-	VPMADDWD      260(DI), Y11, Y17
-	VPUNPCKLQDQ   Y17, Y14, Y20
-	VPUNPCKHQDQ   Y17, Y14, Y17
-	VPADDD        Y17, Y20, Y20
-	VEXTRACTI32X4 $0x01, Y20, X17
-	VPADDD        X20, X17, X17
-	VPSHUFD       $0xb1, X17, X20
-	VPADDD        X20, X17, X17
-	VCVTDQ2PS     X17, X17
-	VMULSS        X18, X16, X18
-	VFMADD231SS   X19, X17, X29
-	VPERMILPS     $0x02, X17, X17
-	VFNMADD231SS  X18, X17, X29
-	VMOVSS        (R8), X17
-	VMULSS        X17, X10, X10
-	VPMADDWD      260(R8), Y11, Y11
-	VPUNPCKLQDQ   Y11, Y15, Y18
-	VPUNPCKHQDQ   Y11, Y15, Y11
-	VPADDD        Y11, Y18, Y18
-	VEXTRACTI32X4 $0x01, Y18, X11
-	VPADDD        X18, X11, X11
-	VPSHUFD       $0xb1, X11, X18
-	VPADDD        X18, X11, X11
-	VCVTDQ2PS     X11, X11
-	VMULSS        X17, X16, X16
-	VFMADD231SS   X10, X11, X28
-	VPERMILPS     $0x02, X11, X10
-	VFNMADD231SS  X16, X10, X28
+	VMOVDQU8      (AX), X2
+	VPSRLW        $0x04, X2, X3
+	VPANDD        X1, X3, X3
+	VPANDD        X1, X2, X2
+	VPMOVZXBW     X2, Y2
+	VPMOVZXBW     X3, Y3
+	VPERMW        Z2, Z23, Z4
+	VPSHUFB       k23pick0<>+0(SB), Z4, Z5
+	VPSHUFB       k23pick1<>+0(SB), Z4, Z6
+	VPSHUFB       k23pick2<>+0(SB), Z4, Z7
+	VPSHUFB       k23pick3<>+0(SB), Z4, Z4
+	VPXORD        Z27, Z27, Z27
+	VPXORD        Z26, Z26, Z26
+	VPXORD        Z25, Z25, Z25
+	VPXORD        Z24, Z24, Z24
+	VMOVDQU8      16(AX), Y2
+	VPSRLW        $0x02, Y2, Y8
+	VINSERTI64X4  $0x01, Y8, Z2, Z8
+	VPSRLW        $0x04, Z8, Z9
+	VPANDD        Z0, Z8, Z8
+	VPANDD        Z0, Z9, Z9
+	VPMADDUBSW    4(CX), Z8, Z10
+	VPDPWSSD      Z5, Z10, Z27
+	VPMADDUBSW    4(SI), Z8, Z10
+	VPDPWSSD      Z5, Z10, Z26
+	VPMADDUBSW    4(DI), Z8, Z10
+	VPDPWSSD      Z5, Z10, Z25
+	VPMADDUBSW    4(R8), Z8, Z8
+	VPDPWSSD      Z5, Z8, Z24
+	VPMADDUBSW    68(CX), Z9, Z5
+	VPDPWSSD      Z6, Z5, Z27
+	VPMADDUBSW    68(SI), Z9, Z5
+	VPDPWSSD      Z6, Z5, Z26
+	VPMADDUBSW    68(DI), Z9, Z5
+	VPDPWSSD      Z6, Z5, Z25
+	VPMADDUBSW    68(R8), Z9, Z5
+	VPDPWSSD      Z6, Z5, Z24
+	VMOVDQU8      48(AX), Y2
+	VPSRLW        $0x02, Y2, Y5
+	VINSERTI64X4  $0x01, Y5, Z2, Z5
+	VPSRLW        $0x04, Z5, Z6
+	VPANDD        Z0, Z5, Z5
+	VPANDD        Z0, Z6, Z6
+	VPMADDUBSW    132(CX), Z5, Z8
+	VPDPWSSD      Z7, Z8, Z27
+	VPMADDUBSW    132(SI), Z5, Z8
+	VPDPWSSD      Z7, Z8, Z26
+	VPMADDUBSW    132(DI), Z5, Z8
+	VPDPWSSD      Z7, Z8, Z25
+	VPMADDUBSW    132(R8), Z5, Z5
+	VPDPWSSD      Z7, Z5, Z24
+	VPMADDUBSW    196(CX), Z6, Z5
+	VPDPWSSD      Z4, Z5, Z27
+	VPMADDUBSW    196(SI), Z6, Z5
+	VPDPWSSD      Z4, Z5, Z26
+	VPMADDUBSW    196(DI), Z6, Z5
+	VPDPWSSD      Z4, Z5, Z25
+	VPMADDUBSW    196(R8), Z6, Z5
+	VPDPWSSD      Z4, Z5, Z24
+	VPBROADCASTW  80(AX), Y2
+	VCVTPH2PS     X2, Y2
+	VPBROADCASTW  82(AX), Y4
+	VCVTPH2PS     X4, Y4
+	VEXTRACTI64X4 $0x01, Z27, Y5
+	VPADDD        Y27, Y5, Y5
+	VMOVSS        (CX), X7
+	VMULSS        X7, X2, X8
+	VPMADDWD      260(CX), Y3, Y6
+	VPUNPCKLQDQ   Y6, Y5, Y9
+	VPUNPCKHQDQ   Y6, Y5, Y5
+	VPADDD        Y5, Y9, Y9
+	VEXTRACTI32X4 $0x01, Y9, X5
+	VPADDD        X9, X5, X5
+	VPSHUFD       $0xb1, X5, X6
+	VPADDD        X6, X5, X5
+	VCVTDQ2PS     X5, X5
+	VMULSS        X7, X4, X6
+	VFMADD231SS   X8, X5, X31
+	VPERMILPS     $0x02, X5, X5
+	VFNMADD231SS  X6, X5, X31
+	VEXTRACTI64X4 $0x01, Z26, Y5
+	VPADDD        Y26, Y5, Y5
+	VMOVSS        (SI), X7
+	VMULSS        X7, X2, X8
+	VPMADDWD      260(SI), Y3, Y6
+	VPUNPCKLQDQ   Y6, Y5, Y9
+	VPUNPCKHQDQ   Y6, Y5, Y5
+	VPADDD        Y5, Y9, Y9
+	VEXTRACTI32X4 $0x01, Y9, X5
+	VPADDD        X9, X5, X5
+	VPSHUFD       $0xb1, X5, X6
+	VPADDD        X6, X5, X5
+	VCVTDQ2PS     X5, X5
+	VMULSS        X7, X4, X6
+	VFMADD231SS   X8, X5, X30
+	VPERMILPS     $0x02, X5, X5
+	VFNMADD231SS  X6, X5, X30
+	VEXTRACTI64X4 $0x01, Z25, Y5
+	VPADDD        Y25, Y5, Y5
+	VMOVSS        (DI), X7
+	VMULSS        X7, X2, X8
+	VPMADDWD      260(DI), Y3, Y6
+	VPUNPCKLQDQ   Y6, Y5, Y9
+	VPUNPCKHQDQ   Y6, Y5, Y5
+	VPADDD        Y5, Y9, Y9
+	VEXTRACTI32X4 $0x01, Y9, X5
+	VPADDD        X9, X5, X5
+	VPSHUFD       $0xb1, X5, X6
+	VPADDD        X6, X5, X5
+	VCVTDQ2PS     X5, X5
+	VMULSS        X7, X4, X6
+	VFMADD231SS   X8, X5, X29
+	VPERMILPS     $0x02, X5, X5
+	VFNMADD231SS  X6, X5, X29
+	VEXTRACTI64X4 $0x01, Z24, Y5
+	VPADDD        Y24, Y5, Y5
+	VMOVSS        (R8), X6
+	VMULSS        X6, X2, X2
+	VPMADDWD      260(R8), Y3, Y3
+	VPUNPCKLQDQ   Y3, Y5, Y7
+	VPUNPCKHQDQ   Y3, Y5, Y3
+	VPADDD        Y3, Y7, Y7
+	VEXTRACTI32X4 $0x01, Y7, X3
+	VPADDD        X7, X3, X3
+	VPSHUFD       $0xb1, X3, X5
+	VPADDD        X5, X3, X3
+	VCVTDQ2PS     X3, X3
+	VMULSS        X6, X4, X4
+	VFMADD231SS   X2, X3, X28
+	VPERMILPS     $0x02, X3, X2
+	VFNMADD231SS  X4, X2, X28
 	ADDQ          $0x00000054, AX
 	ADDQ          $0x00000124, CX
 	ADDQ          $0x00000124, SI
@@ -12018,6 +12010,7 @@ tileOrdQ2_K_1x4_done:
 // Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
 TEXT ·tileOrdQ3_K_1x4(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
 	MOVQ         a+16(FP), CX
 	MOVQ         as+24(FP), DX
 	MOVQ         nb+32(FP), BX
@@ -12027,248 +12020,167 @@ TEXT ·tileOrdQ3_K_1x4(SB), NOSPLIT, $0-56
 	ADDQ         DX, DI
 	MOVQ         DI, R8
 	ADDQ         DX, R8
-	VMOVDQU16    wordidxpair<>+0(SB), Y0
-	VMOVDQU16    wordidxpair<>+32(SB), Y1
-	VMOVDQU16    wordidxpair<>+64(SB), Y2
-	VMOVDQU16    wordidxpair<>+96(SB), Y3
-	VMOVDQU16    wordidxpair<>+128(SB), Y4
-	VMOVDQU16    wordidxpair<>+160(SB), Y5
-	VMOVDQU16    wordidxpair<>+192(SB), Y6
-	VMOVDQU16    wordidxpair<>+224(SB), Y7
-	MOVL         $0x03030303, DX
-	VPBROADCASTD DX, Y8
-	MOVL         $0x01010101, DX
-	VPBROADCASTD DX, Y9
-	MOVL         $0x04040404, DX
-	VPBROADCASTD DX, Y10
-	MOVL         $0x00200020, DX
-	VPBROADCASTD DX, Y11
 	VPXORD       Y31, Y31, Y31
 	VPXORD       Y30, Y30, Y30
 	VPXORD       Y29, Y29, Y29
 	VPXORD       Y28, Y28, Y28
+	VMOVDQU16    k23spread<>+0(SB), Z23
+	MOVL         $0x03030303, DX
+	VPBROADCASTD DX, Z0
+	MOVL         $0x0f0f0f0f, DX
+	VPBROADCASTD DX, Y1
+	MOVL         $0x04040404, DX
+	VPBROADCASTD DX, Z2
 
 tileOrdQ3_K_1x4_loop:
-	TESTQ         BX, BX
-	JZ            tileOrdQ3_K_1x4_done
-	PREFETCHT0    32768(AX)
-	PREFETCHT0    32832(AX)
-	MOVL          96(AX), DX
-	MOVL          100(AX), R9
-	MOVL          104(AX), R10
-	MOVL          DX, R11
-	ANDL          $0x0f0f0f0f, R11
-	MOVL          R10, R12
-	ANDL          $0x03030303, R12
-	SHLL          $0x04, R12
-	ORL           R12, R11
-	MOVL          R9, R12
-	ANDL          $0x0f0f0f0f, R12
-	MOVL          R10, R13
-	SHRL          $0x02, R13
-	ANDL          $0x03030303, R13
-	SHLL          $0x04, R13
-	ORL           R13, R12
-	MOVL          DX, DX
-	SHRL          $0x04, DX
-	ANDL          $0x0f0f0f0f, DX
-	MOVL          R10, R13
-	SHRL          $0x04, R13
-	ANDL          $0x03030303, R13
-	SHLL          $0x04, R13
-	ORL           R13, DX
-	MOVL          R9, R9
-	SHRL          $0x04, R9
-	ANDL          $0x0f0f0f0f, R9
-	SHRL          $0x06, R10
-	ANDL          $0x03030303, R10
-	SHLL          $0x04, R10
-	ORL           R10, R9
-	SHLQ          $0x20, R12
-	ORQ           R11, R12
-	SHLQ          $0x20, R9
-	ORQ           DX, R9
-	VMOVQ         R12, X12
-	VPINSRQ       $0x01, R9, X12, X12
-	VPMOVZXBW     X12, Y12
-	VPSUBW        Y11, Y12, Y12
-	VPXORD        Y13, Y13, Y13
-	VPXORD        Y14, Y14, Y14
-	VPXORD        Y15, Y15, Y15
-	VPXORD        Y16, Y16, Y16
-	VMOVDQU8      (AX), Y17
-	VMOVDQU8      32(AX), Y18
-	VPANDD        Y8, Y18, Y19
-	VPTESTMB      Y9, Y17, K1
-	VPADDB        Y10, Y19, K1, Y19
-	VPSRLW        $0x01, Y17, Y17
-	VPERMW        Y12, Y0, Y20
-	VPMADDUBSW    4(CX), Y19, Y21
-	VPDPWSSD      Y20, Y21, Y13
-	VPMADDUBSW    4(SI), Y19, Y21
-	VPDPWSSD      Y20, Y21, Y14
-	VPMADDUBSW    4(DI), Y19, Y21
-	VPDPWSSD      Y20, Y21, Y15
-	VPMADDUBSW    4(R8), Y19, Y19
-	VPDPWSSD      Y20, Y19, Y16
-	VPSRLW        $0x02, Y18, Y19
-	VPANDD        Y8, Y19, Y19
-	VPTESTMB      Y9, Y17, K1
-	VPADDB        Y10, Y19, K1, Y19
-	VPSRLW        $0x01, Y17, Y17
-	VPERMW        Y12, Y1, Y20
-	VPMADDUBSW    36(CX), Y19, Y21
-	VPDPWSSD      Y20, Y21, Y13
-	VPMADDUBSW    36(SI), Y19, Y21
-	VPDPWSSD      Y20, Y21, Y14
-	VPMADDUBSW    36(DI), Y19, Y21
-	VPDPWSSD      Y20, Y21, Y15
-	VPMADDUBSW    36(R8), Y19, Y19
-	VPDPWSSD      Y20, Y19, Y16
-	VPSRLW        $0x04, Y18, Y19
-	VPANDD        Y8, Y19, Y19
-	VPTESTMB      Y9, Y17, K1
-	VPADDB        Y10, Y19, K1, Y19
-	VPSRLW        $0x01, Y17, Y17
-	VPERMW        Y12, Y2, Y20
-	VPMADDUBSW    68(CX), Y19, Y21
-	VPDPWSSD      Y20, Y21, Y13
-	VPMADDUBSW    68(SI), Y19, Y21
-	VPDPWSSD      Y20, Y21, Y14
-	VPMADDUBSW    68(DI), Y19, Y21
-	VPDPWSSD      Y20, Y21, Y15
-	VPMADDUBSW    68(R8), Y19, Y19
-	VPDPWSSD      Y20, Y19, Y16
-	VPSRLW        $0x06, Y18, Y18
-	VPANDD        Y8, Y18, Y18
-	VPTESTMB      Y9, Y17, K1
-	VPADDB        Y10, Y18, K1, Y18
-	VPSRLW        $0x01, Y17, Y17
-	VPERMW        Y12, Y3, Y19
-	VPMADDUBSW    100(CX), Y18, Y20
-	VPDPWSSD      Y19, Y20, Y13
-	VPMADDUBSW    100(SI), Y18, Y20
-	VPDPWSSD      Y19, Y20, Y14
-	VPMADDUBSW    100(DI), Y18, Y20
-	VPDPWSSD      Y19, Y20, Y15
-	VPMADDUBSW    100(R8), Y18, Y18
-	VPDPWSSD      Y19, Y18, Y16
-	VMOVDQU8      64(AX), Y18
-	VPANDD        Y8, Y18, Y19
-	VPTESTMB      Y9, Y17, K1
-	VPADDB        Y10, Y19, K1, Y19
-	VPSRLW        $0x01, Y17, Y17
-	VPERMW        Y12, Y4, Y20
-	VPMADDUBSW    132(CX), Y19, Y21
-	VPDPWSSD      Y20, Y21, Y13
-	VPMADDUBSW    132(SI), Y19, Y21
-	VPDPWSSD      Y20, Y21, Y14
-	VPMADDUBSW    132(DI), Y19, Y21
-	VPDPWSSD      Y20, Y21, Y15
-	VPMADDUBSW    132(R8), Y19, Y19
-	VPDPWSSD      Y20, Y19, Y16
-	VPSRLW        $0x02, Y18, Y19
-	VPANDD        Y8, Y19, Y19
-	VPTESTMB      Y9, Y17, K1
-	VPADDB        Y10, Y19, K1, Y19
-	VPSRLW        $0x01, Y17, Y17
-	VPERMW        Y12, Y5, Y20
-	VPMADDUBSW    164(CX), Y19, Y21
-	VPDPWSSD      Y20, Y21, Y13
-	VPMADDUBSW    164(SI), Y19, Y21
-	VPDPWSSD      Y20, Y21, Y14
-	VPMADDUBSW    164(DI), Y19, Y21
-	VPDPWSSD      Y20, Y21, Y15
-	VPMADDUBSW    164(R8), Y19, Y19
-	VPDPWSSD      Y20, Y19, Y16
-	VPSRLW        $0x04, Y18, Y19
-	VPANDD        Y8, Y19, Y19
-	VPTESTMB      Y9, Y17, K1
-	VPADDB        Y10, Y19, K1, Y19
-	VPSRLW        $0x01, Y17, Y17
-	VPERMW        Y12, Y6, Y20
-	VPMADDUBSW    196(CX), Y19, Y21
-	VPDPWSSD      Y20, Y21, Y13
-	VPMADDUBSW    196(SI), Y19, Y21
-	VPDPWSSD      Y20, Y21, Y14
-	VPMADDUBSW    196(DI), Y19, Y21
-	VPDPWSSD      Y20, Y21, Y15
-	VPMADDUBSW    196(R8), Y19, Y19
-	VPDPWSSD      Y20, Y19, Y16
-	VPSRLW        $0x06, Y18, Y18
-	VPANDD        Y8, Y18, Y18
-	VPTESTMB      Y9, Y17, K1
-	VPADDB        Y10, Y18, K1, Y18
-	VPERMW        Y12, Y7, Y17
-	VPMADDUBSW    228(CX), Y18, Y19
-	VPDPWSSD      Y17, Y19, Y13
-	VPMADDUBSW    228(SI), Y18, Y19
-	VPDPWSSD      Y17, Y19, Y14
-	VPMADDUBSW    228(DI), Y18, Y19
-	VPDPWSSD      Y17, Y19, Y15
-	VPMADDUBSW    228(R8), Y18, Y18
-	VPDPWSSD      Y17, Y18, Y16
-	VPBROADCASTW  108(AX), Y17
-	VCVTPH2PS     X17, Y17
-	VMOVSS        (CX), X18
-	VMULSS        X18, X17, X19
-	VPMADDWD      260(CX), Y12, Y18
-	VPSLLD        $0x02, Y18, Y18
-	VPSUBD        Y18, Y13, Y13
-	VEXTRACTI32X4 $0x01, Y13, X18
-	VPADDD        X13, X18, X18
-	VPSHUFD       $0x4e, X18, X20
-	VPADDD        X20, X18, X18
-	VPSHUFD       $0xb1, X18, X20
-	VPADDD        X20, X18, X18
-	VCVTDQ2PS     X18, X18
-	VFMADD231SS   X19, X18, X31
-	VMOVSS        (SI), X18
-	VMULSS        X18, X17, X19
-	VPMADDWD      260(SI), Y12, Y18
-	VPSLLD        $0x02, Y18, Y18
-	VPSUBD        Y18, Y14, Y14
-	VEXTRACTI32X4 $0x01, Y14, X18
-	VPADDD        X14, X18, X18
-	VPSHUFD       $0x4e, X18, X20
-	VPADDD        X20, X18, X18
-	VPSHUFD       $0xb1, X18, X20
-	VPADDD        X20, X18, X18
-	VCVTDQ2PS     X18, X18
-	VFMADD231SS   X19, X18, X30
-	VMOVSS        (DI), X18
-	VMULSS        X18, X17, X19
-	VPMADDWD      260(DI), Y12, Y18
-	VPSLLD        $0x02, Y18, Y18
-	VPSUBD        Y18, Y15, Y15
-	VEXTRACTI32X4 $0x01, Y15, X18
-	VPADDD        X15, X18, X18
-	VPSHUFD       $0x4e, X18, X20
-	VPADDD        X20, X18, X18
-	VPSHUFD       $0xb1, X18, X20
-	VPADDD        X20, X18, X18
-	VCVTDQ2PS     X18, X18
-	VFMADD231SS   X19, X18, X29
-	VMOVSS        (R8), X18
-	VMULSS        X18, X17, X17
-	VPMADDWD      260(R8), Y12, Y12
-	VPSLLD        $0x02, Y12, Y12
-	VPSUBD        Y12, Y16, Y16
-	VEXTRACTI32X4 $0x01, Y16, X12
-	VPADDD        X16, X12, X12
-	VPSHUFD       $0x4e, X12, X18
-	VPADDD        X18, X12, X12
-	VPSHUFD       $0xb1, X12, X18
-	VPADDD        X18, X12, X12
-	VCVTDQ2PS     X12, X12
-	VFMADD231SS   X17, X12, X28
-	ADDQ          $0x0000006e, AX
-	ADDQ          $0x00000124, CX
-	ADDQ          $0x00000124, SI
-	ADDQ          $0x00000124, DI
-	ADDQ          $0x00000124, R8
-	DECQ          BX
-	JMP           tileOrdQ3_K_1x4_loop
+	TESTQ           BX, BX
+	JZ              tileOrdQ3_K_1x4_done
+	PREFETCHT0      32768(AX)
+	PREFETCHT0      32832(AX)
+	VMOVQ           96(AX), X3
+	VPSRLW          $0x04, X3, X4
+	VPUNPCKLQDQ     X4, X3, X3
+	VPANDD          X1, X3, X3
+	VPBROADCASTD    104(AX), X4
+	VPSRLVD         k23shift<>+0(SB), X4, X4
+	VPANDD          X0, X4, X4
+	VPSLLD          $0x04, X4, X4
+	VPORD           X4, X3, X3
+	VPMOVZXBW       X3, Y3
+	MOVL            $0x00200020, DX
+	VPBROADCASTD    DX, Z4
+	VPSUBW          Y4, Y3, Y3
+	VPERMW          Z3, Z23, Z4
+	VPSHUFB         k23pick0<>+0(SB), Z4, Z6
+	VPSHUFB         k23pick1<>+0(SB), Z4, Z7
+	VPSHUFB         k23pick2<>+0(SB), Z4, Z8
+	VPSHUFB         k23pick3<>+0(SB), Z4, Z4
+	VPXORD          Z27, Z27, Z27
+	VPXORD          Z26, Z26, Z26
+	VPXORD          Z25, Z25, Z25
+	VPXORD          Z24, Z24, Z24
+	VBROADCASTI64X4 (AX), Z9
+	VMOVDQU8        32(AX), Y5
+	VPSRLW          $0x02, Y5, Y10
+	VINSERTI64X4    $0x01, Y10, Z5, Z10
+	VPSRLW          $0x04, Z10, Z11
+	VPANDD          Z0, Z10, Z10
+	VPANDD          Z0, Z11, Z11
+	VPTESTMB        k23hbit0<>+0(SB), Z9, K1
+	VPADDB          Z2, Z10, K1, Z10
+	VPMADDUBSW      4(CX), Z10, Z12
+	VPDPWSSD        Z6, Z12, Z27
+	VPMADDUBSW      4(SI), Z10, Z12
+	VPDPWSSD        Z6, Z12, Z26
+	VPMADDUBSW      4(DI), Z10, Z12
+	VPDPWSSD        Z6, Z12, Z25
+	VPMADDUBSW      4(R8), Z10, Z10
+	VPDPWSSD        Z6, Z10, Z24
+	VPTESTMB        k23hbit1<>+0(SB), Z9, K1
+	VPADDB          Z2, Z11, K1, Z11
+	VPMADDUBSW      68(CX), Z11, Z6
+	VPDPWSSD        Z7, Z6, Z27
+	VPMADDUBSW      68(SI), Z11, Z6
+	VPDPWSSD        Z7, Z6, Z26
+	VPMADDUBSW      68(DI), Z11, Z6
+	VPDPWSSD        Z7, Z6, Z25
+	VPMADDUBSW      68(R8), Z11, Z6
+	VPDPWSSD        Z7, Z6, Z24
+	VMOVDQU8        64(AX), Y5
+	VPSRLW          $0x02, Y5, Y6
+	VINSERTI64X4    $0x01, Y6, Z5, Z6
+	VPSRLW          $0x04, Z6, Z7
+	VPANDD          Z0, Z6, Z6
+	VPANDD          Z0, Z7, Z7
+	VPTESTMB        k23hbit2<>+0(SB), Z9, K1
+	VPADDB          Z2, Z6, K1, Z6
+	VPMADDUBSW      132(CX), Z6, Z10
+	VPDPWSSD        Z8, Z10, Z27
+	VPMADDUBSW      132(SI), Z6, Z10
+	VPDPWSSD        Z8, Z10, Z26
+	VPMADDUBSW      132(DI), Z6, Z10
+	VPDPWSSD        Z8, Z10, Z25
+	VPMADDUBSW      132(R8), Z6, Z6
+	VPDPWSSD        Z8, Z6, Z24
+	VPTESTMB        k23hbit3<>+0(SB), Z9, K1
+	VPADDB          Z2, Z7, K1, Z7
+	VPMADDUBSW      196(CX), Z7, Z6
+	VPDPWSSD        Z4, Z6, Z27
+	VPMADDUBSW      196(SI), Z7, Z6
+	VPDPWSSD        Z4, Z6, Z26
+	VPMADDUBSW      196(DI), Z7, Z6
+	VPDPWSSD        Z4, Z6, Z25
+	VPMADDUBSW      196(R8), Z7, Z6
+	VPDPWSSD        Z4, Z6, Z24
+	VPBROADCASTW    108(AX), Y4
+	VCVTPH2PS       X4, Y4
+	VEXTRACTI64X4   $0x01, Z27, Y5
+	VPADDD          Y27, Y5, Y5
+	VMOVSS          (CX), X6
+	VMULSS          X6, X4, X7
+	VPMADDWD        260(CX), Y3, Y6
+	VPSLLD          $0x02, Y6, Y6
+	VPSUBD          Y6, Y5, Y5
+	VEXTRACTI32X4   $0x01, Y5, X6
+	VPADDD          X5, X6, X6
+	VPSHUFD         $0x4e, X6, X5
+	VPADDD          X5, X6, X6
+	VPSHUFD         $0xb1, X6, X5
+	VPADDD          X5, X6, X6
+	VCVTDQ2PS       X6, X6
+	VFMADD231SS     X7, X6, X31
+	VEXTRACTI64X4   $0x01, Z26, Y5
+	VPADDD          Y26, Y5, Y5
+	VMOVSS          (SI), X6
+	VMULSS          X6, X4, X7
+	VPMADDWD        260(SI), Y3, Y6
+	VPSLLD          $0x02, Y6, Y6
+	VPSUBD          Y6, Y5, Y5
+	VEXTRACTI32X4   $0x01, Y5, X6
+	VPADDD          X5, X6, X6
+	VPSHUFD         $0x4e, X6, X5
+	VPADDD          X5, X6, X6
+	VPSHUFD         $0xb1, X6, X5
+	VPADDD          X5, X6, X6
+	VCVTDQ2PS       X6, X6
+	VFMADD231SS     X7, X6, X30
+	VEXTRACTI64X4   $0x01, Z25, Y5
+	VPADDD          Y25, Y5, Y5
+	VMOVSS          (DI), X6
+	VMULSS          X6, X4, X7
+	VPMADDWD        260(DI), Y3, Y6
+	VPSLLD          $0x02, Y6, Y6
+	VPSUBD          Y6, Y5, Y5
+	VEXTRACTI32X4   $0x01, Y5, X6
+	VPADDD          X5, X6, X6
+	VPSHUFD         $0x4e, X6, X5
+	VPADDD          X5, X6, X6
+	VPSHUFD         $0xb1, X6, X5
+	VPADDD          X5, X6, X6
+	VCVTDQ2PS       X6, X6
+	VFMADD231SS     X7, X6, X29
+	VEXTRACTI64X4   $0x01, Z24, Y5
+	VPADDD          Y24, Y5, Y5
+	VMOVSS          (R8), X6
+	VMULSS          X6, X4, X4
+	VPMADDWD        260(R8), Y3, Y3
+	VPSLLD          $0x02, Y3, Y3
+	VPSUBD          Y3, Y5, Y5
+	VEXTRACTI32X4   $0x01, Y5, X3
+	VPADDD          X5, X3, X3
+	VPSHUFD         $0x4e, X3, X5
+	VPADDD          X5, X3, X3
+	VPSHUFD         $0xb1, X3, X5
+	VPADDD          X5, X3, X3
+	VCVTDQ2PS       X3, X3
+	VFMADD231SS     X4, X3, X28
+	ADDQ            $0x0000006e, AX
+	ADDQ            $0x00000124, CX
+	ADDQ            $0x00000124, SI
+	ADDQ            $0x00000124, DI
+	ADDQ            $0x00000124, R8
+	DECQ            BX
+	JMP             tileOrdQ3_K_1x4_loop
 
 tileOrdQ3_K_1x4_done:
 	MOVQ   out+40(FP), AX
@@ -12281,5 +12193,505 @@ tileOrdQ3_K_1x4_done:
 	VMOVSS X29, (AX)
 	ADDQ   CX, AX
 	VMOVSS X28, (AX)
+	VZEROUPPER
+	RET
+
+// func tileOrdQ2_K_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+TEXT ·tileOrdQ2_K_4x1(SB), NOSPLIT, $0-56
+	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
+	MOVQ         a+16(FP), DX
+	MOVQ         nb+32(FP), BX
+	MOVQ         AX, SI
+	ADDQ         CX, SI
+	MOVQ         SI, DI
+	ADDQ         CX, DI
+	MOVQ         DI, R8
+	ADDQ         CX, R8
+	VPXORD       Y31, Y31, Y31
+	VMOVDQU16    k23spread<>+0(SB), Z23
+	MOVL         $0x03030303, CX
+	VPBROADCASTD CX, Z0
+	MOVL         $0x0f0f0f0f, CX
+	VPBROADCASTD CX, Y1
+
+tileOrdQ2_K_4x1_loop:
+	TESTQ         BX, BX
+	JZ            tileOrdQ2_K_4x1_done
+	PREFETCHT0    32768(AX)
+	PREFETCHT0    32832(AX)
+	VMOVDQU8      (AX), X2
+	VPSRLW        $0x04, X2, X3
+	VPANDD        X1, X3, X3
+	VPANDD        X1, X2, X2
+	VPMOVZXBW     X2, Y2
+	VPMOVZXBW     X3, Y3
+	VPERMW        Z2, Z23, Z4
+	VPSHUFB       k23pick0<>+0(SB), Z4, Z5
+	VPSHUFB       k23pick1<>+0(SB), Z4, Z6
+	VPSHUFB       k23pick2<>+0(SB), Z4, Z7
+	VPSHUFB       k23pick3<>+0(SB), Z4, Z4
+	VPXORD        Z27, Z27, Z27
+	VMOVDQU8      16(AX), Y2
+	VPSRLW        $0x02, Y2, Y8
+	VINSERTI64X4  $0x01, Y8, Z2, Z8
+	VPSRLW        $0x04, Z8, Z9
+	VPANDD        Z0, Z8, Z8
+	VPANDD        Z0, Z9, Z9
+	VPMADDUBSW    4(DX), Z8, Z8
+	VPDPWSSD      Z5, Z8, Z27
+	VPMADDUBSW    68(DX), Z9, Z5
+	VPDPWSSD      Z6, Z5, Z27
+	VMOVDQU8      48(AX), Y2
+	VPSRLW        $0x02, Y2, Y5
+	VINSERTI64X4  $0x01, Y5, Z2, Z5
+	VPSRLW        $0x04, Z5, Z6
+	VPANDD        Z0, Z5, Z5
+	VPANDD        Z0, Z6, Z6
+	VPMADDUBSW    132(DX), Z5, Z5
+	VPDPWSSD      Z7, Z5, Z27
+	VPMADDUBSW    196(DX), Z6, Z5
+	VPDPWSSD      Z4, Z5, Z27
+	VEXTRACTI64X4 $0x01, Z27, Y2
+	VPADDD        Y27, Y2, Y2
+	VPMADDWD      260(DX), Y3, Y3
+	VPUNPCKLDQ    Y3, Y2, Y4
+	VPUNPCKHDQ    Y3, Y2, Y2
+	VPADDD        Y2, Y4, Y4
+	PREFETCHT0    32768(SI)
+	PREFETCHT0    32832(SI)
+	VMOVDQU8      (SI), X2
+	VPSRLW        $0x04, X2, X3
+	VPANDD        X1, X3, X3
+	VPANDD        X1, X2, X2
+	VPMOVZXBW     X2, Y2
+	VPMOVZXBW     X3, Y3
+	VPERMW        Z2, Z23, Z5
+	VPSHUFB       k23pick0<>+0(SB), Z5, Z6
+	VPSHUFB       k23pick1<>+0(SB), Z5, Z7
+	VPSHUFB       k23pick2<>+0(SB), Z5, Z8
+	VPSHUFB       k23pick3<>+0(SB), Z5, Z5
+	VPXORD        Z27, Z27, Z27
+	VMOVDQU8      16(SI), Y2
+	VPSRLW        $0x02, Y2, Y9
+	VINSERTI64X4  $0x01, Y9, Z2, Z9
+	VPSRLW        $0x04, Z9, Z10
+	VPANDD        Z0, Z9, Z9
+	VPANDD        Z0, Z10, Z10
+	VPMADDUBSW    4(DX), Z9, Z9
+	VPDPWSSD      Z6, Z9, Z27
+	VPMADDUBSW    68(DX), Z10, Z6
+	VPDPWSSD      Z7, Z6, Z27
+	VMOVDQU8      48(SI), Y2
+	VPSRLW        $0x02, Y2, Y6
+	VINSERTI64X4  $0x01, Y6, Z2, Z6
+	VPSRLW        $0x04, Z6, Z7
+	VPANDD        Z0, Z6, Z6
+	VPANDD        Z0, Z7, Z7
+	VPMADDUBSW    132(DX), Z6, Z6
+	VPDPWSSD      Z8, Z6, Z27
+	VPMADDUBSW    196(DX), Z7, Z6
+	VPDPWSSD      Z5, Z6, Z27
+	VEXTRACTI64X4 $0x01, Z27, Y2
+	VPADDD        Y27, Y2, Y2
+	VPMADDWD      260(DX), Y3, Y3
+	VPUNPCKLDQ    Y3, Y2, Y5
+	VPUNPCKHDQ    Y3, Y2, Y2
+	VPADDD        Y2, Y5, Y5
+	VPUNPCKLQDQ   Y5, Y4, Y3
+	VPUNPCKHQDQ   Y5, Y4, Y2
+	VPADDD        Y2, Y3, Y3
+	PREFETCHT0    32768(DI)
+	PREFETCHT0    32832(DI)
+	VMOVDQU8      (DI), X2
+	VPSRLW        $0x04, X2, X4
+	VPANDD        X1, X4, X4
+	VPANDD        X1, X2, X2
+	VPMOVZXBW     X2, Y2
+	VPMOVZXBW     X4, Y4
+	VPERMW        Z2, Z23, Z5
+	VPSHUFB       k23pick0<>+0(SB), Z5, Z6
+	VPSHUFB       k23pick1<>+0(SB), Z5, Z7
+	VPSHUFB       k23pick2<>+0(SB), Z5, Z8
+	VPSHUFB       k23pick3<>+0(SB), Z5, Z5
+	VPXORD        Z27, Z27, Z27
+	VMOVDQU8      16(DI), Y2
+	VPSRLW        $0x02, Y2, Y9
+	VINSERTI64X4  $0x01, Y9, Z2, Z9
+	VPSRLW        $0x04, Z9, Z10
+	VPANDD        Z0, Z9, Z9
+	VPANDD        Z0, Z10, Z10
+	VPMADDUBSW    4(DX), Z9, Z9
+	VPDPWSSD      Z6, Z9, Z27
+	VPMADDUBSW    68(DX), Z10, Z6
+	VPDPWSSD      Z7, Z6, Z27
+	VMOVDQU8      48(DI), Y2
+	VPSRLW        $0x02, Y2, Y6
+	VINSERTI64X4  $0x01, Y6, Z2, Z6
+	VPSRLW        $0x04, Z6, Z7
+	VPANDD        Z0, Z6, Z6
+	VPANDD        Z0, Z7, Z7
+	VPMADDUBSW    132(DX), Z6, Z6
+	VPDPWSSD      Z8, Z6, Z27
+	VPMADDUBSW    196(DX), Z7, Z6
+	VPDPWSSD      Z5, Z6, Z27
+	VEXTRACTI64X4 $0x01, Z27, Y2
+	VPADDD        Y27, Y2, Y2
+	VPMADDWD      260(DX), Y4, Y4
+	VPUNPCKLDQ    Y4, Y2, Y5
+	VPUNPCKHDQ    Y4, Y2, Y2
+	VPADDD        Y2, Y5, Y5
+	PREFETCHT0    32768(R8)
+	PREFETCHT0    32832(R8)
+	VMOVDQU8      (R8), X2
+	VPSRLW        $0x04, X2, X4
+	VPANDD        X1, X4, X4
+	VPANDD        X1, X2, X2
+	VPMOVZXBW     X2, Y2
+	VPMOVZXBW     X4, Y4
+	VPERMW        Z2, Z23, Z6
+	VPSHUFB       k23pick0<>+0(SB), Z6, Z7
+	VPSHUFB       k23pick1<>+0(SB), Z6, Z8
+	VPSHUFB       k23pick2<>+0(SB), Z6, Z9
+	VPSHUFB       k23pick3<>+0(SB), Z6, Z6
+	VPXORD        Z27, Z27, Z27
+	VMOVDQU8      16(R8), Y2
+	VPSRLW        $0x02, Y2, Y10
+	VINSERTI64X4  $0x01, Y10, Z2, Z10
+	VPSRLW        $0x04, Z10, Z11
+	VPANDD        Z0, Z10, Z10
+	VPANDD        Z0, Z11, Z11
+	VPMADDUBSW    4(DX), Z10, Z10
+	VPDPWSSD      Z7, Z10, Z27
+	VPMADDUBSW    68(DX), Z11, Z7
+	VPDPWSSD      Z8, Z7, Z27
+	VMOVDQU8      48(R8), Y2
+	VPSRLW        $0x02, Y2, Y7
+	VINSERTI64X4  $0x01, Y7, Z2, Z7
+	VPSRLW        $0x04, Z7, Z8
+	VPANDD        Z0, Z7, Z7
+	VPANDD        Z0, Z8, Z8
+	VPMADDUBSW    132(DX), Z7, Z7
+	VPDPWSSD      Z9, Z7, Z27
+	VPMADDUBSW    196(DX), Z8, Z7
+	VPDPWSSD      Z6, Z7, Z27
+	VEXTRACTI64X4 $0x01, Z27, Y2
+	VPADDD        Y27, Y2, Y2
+	VPMADDWD      260(DX), Y4, Y4
+	VPUNPCKLDQ    Y4, Y2, Y6
+	VPUNPCKHDQ    Y4, Y2, Y2
+	VPADDD        Y2, Y6, Y6
+	VPUNPCKLQDQ   Y6, Y5, Y2
+	VPUNPCKHQDQ   Y6, Y5, Y4
+	VPADDD        Y4, Y2, Y2
+	VBROADCASTSS  (DX), Y4
+	VPERM2I128    $0x20, Y2, Y3, Y5
+	VPERM2I128    $0x31, Y2, Y3, Y2
+	VPADDD        Y2, Y5, Y5
+	VCVTDQ2PS     Y5, Y5
+	VMOVD         80(AX), X2
+	VPINSRD       $0x01, 80(SI), X2, X2
+	VPINSRD       $0x02, 80(DI), X2, X2
+	VPINSRD       $0x03, 80(R8), X2, X2
+	VCVTPH2PS     X2, Y2
+	VMULPS        Y4, Y2, Y2
+	VFMADD231PS   Y2, Y5, Y31
+	VPSRLQ        $0x20, Y5, Y5
+	VPSRLQ        $0x20, Y2, Y2
+	VFNMADD231PS  Y2, Y5, Y31
+	ADDQ          $0x00000054, AX
+	ADDQ          $0x00000054, SI
+	ADDQ          $0x00000054, DI
+	ADDQ          $0x00000054, R8
+	ADDQ          $0x00000124, DX
+	DECQ          BX
+	JMP           tileOrdQ2_K_4x1_loop
+
+tileOrdQ2_K_4x1_done:
+	MOVQ          out+40(FP), AX
+	VEXTRACTF32X4 $0x01, Y31, X0
+	VSHUFPS       $0x88, X0, X31, X0
+	VMOVUPS       X0, (AX)
+	VZEROUPPER
+	RET
+
+// func tileOrdQ3_K_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+TEXT ·tileOrdQ3_K_4x1(SB), NOSPLIT, $0-56
+	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
+	MOVQ         a+16(FP), DX
+	MOVQ         nb+32(FP), BX
+	MOVQ         AX, SI
+	ADDQ         CX, SI
+	MOVQ         SI, DI
+	ADDQ         CX, DI
+	MOVQ         DI, R8
+	ADDQ         CX, R8
+	VPXORD       Y31, Y31, Y31
+	VMOVDQU16    k23spread<>+0(SB), Z23
+	MOVL         $0x03030303, CX
+	VPBROADCASTD CX, Z0
+	MOVL         $0x0f0f0f0f, CX
+	VPBROADCASTD CX, Y1
+	MOVL         $0x04040404, CX
+	VPBROADCASTD CX, Z2
+
+tileOrdQ3_K_4x1_loop:
+	TESTQ           BX, BX
+	JZ              tileOrdQ3_K_4x1_done
+	PREFETCHT0      32768(AX)
+	PREFETCHT0      32832(AX)
+	VMOVQ           96(AX), X3
+	VPSRLW          $0x04, X3, X4
+	VPUNPCKLQDQ     X4, X3, X3
+	VPANDD          X1, X3, X3
+	VPBROADCASTD    104(AX), X4
+	VPSRLVD         k23shift<>+0(SB), X4, X4
+	VPANDD          X0, X4, X4
+	VPSLLD          $0x04, X4, X4
+	VPORD           X4, X3, X3
+	VPMOVZXBW       X3, Y3
+	MOVL            $0x00200020, CX
+	VPBROADCASTD    CX, Z4
+	VPSUBW          Y4, Y3, Y3
+	VPERMW          Z3, Z23, Z4
+	VPSHUFB         k23pick0<>+0(SB), Z4, Z7
+	VPSHUFB         k23pick1<>+0(SB), Z4, Z8
+	VPSHUFB         k23pick2<>+0(SB), Z4, Z9
+	VPSHUFB         k23pick3<>+0(SB), Z4, Z4
+	VPXORD          Z27, Z27, Z27
+	VBROADCASTI64X4 (AX), Z10
+	VMOVDQU8        32(AX), Y5
+	VPSRLW          $0x02, Y5, Y11
+	VINSERTI64X4    $0x01, Y11, Z5, Z11
+	VPSRLW          $0x04, Z11, Z12
+	VPANDD          Z0, Z11, Z11
+	VPANDD          Z0, Z12, Z12
+	VPTESTMB        k23hbit0<>+0(SB), Z10, K1
+	VPADDB          Z2, Z11, K1, Z11
+	VPMADDUBSW      4(DX), Z11, Z11
+	VPDPWSSD        Z7, Z11, Z27
+	VPTESTMB        k23hbit1<>+0(SB), Z10, K1
+	VPADDB          Z2, Z12, K1, Z12
+	VPMADDUBSW      68(DX), Z12, Z7
+	VPDPWSSD        Z8, Z7, Z27
+	VMOVDQU8        64(AX), Y5
+	VPSRLW          $0x02, Y5, Y7
+	VINSERTI64X4    $0x01, Y7, Z5, Z7
+	VPSRLW          $0x04, Z7, Z8
+	VPANDD          Z0, Z7, Z7
+	VPANDD          Z0, Z8, Z8
+	VPTESTMB        k23hbit2<>+0(SB), Z10, K1
+	VPADDB          Z2, Z7, K1, Z7
+	VPMADDUBSW      132(DX), Z7, Z7
+	VPDPWSSD        Z9, Z7, Z27
+	VPTESTMB        k23hbit3<>+0(SB), Z10, K1
+	VPADDB          Z2, Z8, K1, Z8
+	VPMADDUBSW      196(DX), Z8, Z7
+	VPDPWSSD        Z4, Z7, Z27
+	VEXTRACTI64X4   $0x01, Z27, Y4
+	VPADDD          Y27, Y4, Y4
+	VPMADDWD        260(DX), Y3, Y3
+	VPSLLD          $0x02, Y3, Y3
+	VPSUBD          Y3, Y4, Y4
+	PREFETCHT0      32768(SI)
+	PREFETCHT0      32832(SI)
+	VMOVQ           96(SI), X3
+	VPSRLW          $0x04, X3, X5
+	VPUNPCKLQDQ     X5, X3, X3
+	VPANDD          X1, X3, X3
+	VPBROADCASTD    104(SI), X5
+	VPSRLVD         k23shift<>+0(SB), X5, X5
+	VPANDD          X0, X5, X5
+	VPSLLD          $0x04, X5, X5
+	VPORD           X5, X3, X3
+	VPMOVZXBW       X3, Y3
+	MOVL            $0x00200020, CX
+	VPBROADCASTD    CX, Z7
+	VPSUBW          Y7, Y3, Y3
+	VPERMW          Z3, Z23, Z7
+	VPSHUFB         k23pick0<>+0(SB), Z7, Z8
+	VPSHUFB         k23pick1<>+0(SB), Z7, Z9
+	VPSHUFB         k23pick2<>+0(SB), Z7, Z10
+	VPSHUFB         k23pick3<>+0(SB), Z7, Z7
+	VPXORD          Z27, Z27, Z27
+	VBROADCASTI64X4 (SI), Z11
+	VMOVDQU8        32(SI), Y5
+	VPSRLW          $0x02, Y5, Y12
+	VINSERTI64X4    $0x01, Y12, Z5, Z12
+	VPSRLW          $0x04, Z12, Z13
+	VPANDD          Z0, Z12, Z12
+	VPANDD          Z0, Z13, Z13
+	VPTESTMB        k23hbit0<>+0(SB), Z11, K1
+	VPADDB          Z2, Z12, K1, Z12
+	VPMADDUBSW      4(DX), Z12, Z12
+	VPDPWSSD        Z8, Z12, Z27
+	VPTESTMB        k23hbit1<>+0(SB), Z11, K1
+	VPADDB          Z2, Z13, K1, Z13
+	VPMADDUBSW      68(DX), Z13, Z8
+	VPDPWSSD        Z9, Z8, Z27
+	VMOVDQU8        64(SI), Y5
+	VPSRLW          $0x02, Y5, Y8
+	VINSERTI64X4    $0x01, Y8, Z5, Z8
+	VPSRLW          $0x04, Z8, Z9
+	VPANDD          Z0, Z8, Z8
+	VPANDD          Z0, Z9, Z9
+	VPTESTMB        k23hbit2<>+0(SB), Z11, K1
+	VPADDB          Z2, Z8, K1, Z8
+	VPMADDUBSW      132(DX), Z8, Z8
+	VPDPWSSD        Z10, Z8, Z27
+	VPTESTMB        k23hbit3<>+0(SB), Z11, K1
+	VPADDB          Z2, Z9, K1, Z9
+	VPMADDUBSW      196(DX), Z9, Z8
+	VPDPWSSD        Z7, Z8, Z27
+	VEXTRACTI64X4   $0x01, Z27, Y5
+	VPADDD          Y27, Y5, Y5
+	VPMADDWD        260(DX), Y3, Y3
+	VPSLLD          $0x02, Y3, Y3
+	VPSUBD          Y3, Y5, Y5
+	VPUNPCKLDQ      Y5, Y4, Y7
+	VPUNPCKHDQ      Y5, Y4, Y3
+	VPADDD          Y3, Y7, Y7
+	PREFETCHT0      32768(DI)
+	PREFETCHT0      32832(DI)
+	VMOVQ           96(DI), X3
+	VPSRLW          $0x04, X3, X4
+	VPUNPCKLQDQ     X4, X3, X3
+	VPANDD          X1, X3, X3
+	VPBROADCASTD    104(DI), X4
+	VPSRLVD         k23shift<>+0(SB), X4, X4
+	VPANDD          X0, X4, X4
+	VPSLLD          $0x04, X4, X4
+	VPORD           X4, X3, X3
+	VPMOVZXBW       X3, Y3
+	MOVL            $0x00200020, CX
+	VPBROADCASTD    CX, Z4
+	VPSUBW          Y4, Y3, Y3
+	VPERMW          Z3, Z23, Z4
+	VPSHUFB         k23pick0<>+0(SB), Z4, Z8
+	VPSHUFB         k23pick1<>+0(SB), Z4, Z9
+	VPSHUFB         k23pick2<>+0(SB), Z4, Z10
+	VPSHUFB         k23pick3<>+0(SB), Z4, Z4
+	VPXORD          Z27, Z27, Z27
+	VBROADCASTI64X4 (DI), Z11
+	VMOVDQU8        32(DI), Y5
+	VPSRLW          $0x02, Y5, Y12
+	VINSERTI64X4    $0x01, Y12, Z5, Z12
+	VPSRLW          $0x04, Z12, Z13
+	VPANDD          Z0, Z12, Z12
+	VPANDD          Z0, Z13, Z13
+	VPTESTMB        k23hbit0<>+0(SB), Z11, K1
+	VPADDB          Z2, Z12, K1, Z12
+	VPMADDUBSW      4(DX), Z12, Z12
+	VPDPWSSD        Z8, Z12, Z27
+	VPTESTMB        k23hbit1<>+0(SB), Z11, K1
+	VPADDB          Z2, Z13, K1, Z13
+	VPMADDUBSW      68(DX), Z13, Z8
+	VPDPWSSD        Z9, Z8, Z27
+	VMOVDQU8        64(DI), Y5
+	VPSRLW          $0x02, Y5, Y8
+	VINSERTI64X4    $0x01, Y8, Z5, Z8
+	VPSRLW          $0x04, Z8, Z9
+	VPANDD          Z0, Z8, Z8
+	VPANDD          Z0, Z9, Z9
+	VPTESTMB        k23hbit2<>+0(SB), Z11, K1
+	VPADDB          Z2, Z8, K1, Z8
+	VPMADDUBSW      132(DX), Z8, Z8
+	VPDPWSSD        Z10, Z8, Z27
+	VPTESTMB        k23hbit3<>+0(SB), Z11, K1
+	VPADDB          Z2, Z9, K1, Z9
+	VPMADDUBSW      196(DX), Z9, Z8
+	VPDPWSSD        Z4, Z8, Z27
+	VEXTRACTI64X4   $0x01, Z27, Y4
+	VPADDD          Y27, Y4, Y4
+	VPMADDWD        260(DX), Y3, Y3
+	VPSLLD          $0x02, Y3, Y3
+	VPSUBD          Y3, Y4, Y4
+	PREFETCHT0      32768(R8)
+	PREFETCHT0      32832(R8)
+	VMOVQ           96(R8), X3
+	VPSRLW          $0x04, X3, X5
+	VPUNPCKLQDQ     X5, X3, X3
+	VPANDD          X1, X3, X3
+	VPBROADCASTD    104(R8), X5
+	VPSRLVD         k23shift<>+0(SB), X5, X5
+	VPANDD          X0, X5, X5
+	VPSLLD          $0x04, X5, X5
+	VPORD           X5, X3, X3
+	VPMOVZXBW       X3, Y3
+	MOVL            $0x00200020, CX
+	VPBROADCASTD    CX, Z8
+	VPSUBW          Y8, Y3, Y3
+	VPERMW          Z3, Z23, Z8
+	VPSHUFB         k23pick0<>+0(SB), Z8, Z9
+	VPSHUFB         k23pick1<>+0(SB), Z8, Z10
+	VPSHUFB         k23pick2<>+0(SB), Z8, Z11
+	VPSHUFB         k23pick3<>+0(SB), Z8, Z8
+	VPXORD          Z27, Z27, Z27
+	VBROADCASTI64X4 (R8), Z12
+	VMOVDQU8        32(R8), Y5
+	VPSRLW          $0x02, Y5, Y13
+	VINSERTI64X4    $0x01, Y13, Z5, Z13
+	VPSRLW          $0x04, Z13, Z14
+	VPANDD          Z0, Z13, Z13
+	VPANDD          Z0, Z14, Z14
+	VPTESTMB        k23hbit0<>+0(SB), Z12, K1
+	VPADDB          Z2, Z13, K1, Z13
+	VPMADDUBSW      4(DX), Z13, Z13
+	VPDPWSSD        Z9, Z13, Z27
+	VPTESTMB        k23hbit1<>+0(SB), Z12, K1
+	VPADDB          Z2, Z14, K1, Z14
+	VPMADDUBSW      68(DX), Z14, Z9
+	VPDPWSSD        Z10, Z9, Z27
+	VMOVDQU8        64(R8), Y5
+	VPSRLW          $0x02, Y5, Y9
+	VINSERTI64X4    $0x01, Y9, Z5, Z9
+	VPSRLW          $0x04, Z9, Z10
+	VPANDD          Z0, Z9, Z9
+	VPANDD          Z0, Z10, Z10
+	VPTESTMB        k23hbit2<>+0(SB), Z12, K1
+	VPADDB          Z2, Z9, K1, Z9
+	VPMADDUBSW      132(DX), Z9, Z9
+	VPDPWSSD        Z11, Z9, Z27
+	VPTESTMB        k23hbit3<>+0(SB), Z12, K1
+	VPADDB          Z2, Z10, K1, Z10
+	VPMADDUBSW      196(DX), Z10, Z9
+	VPDPWSSD        Z8, Z9, Z27
+	VEXTRACTI64X4   $0x01, Z27, Y5
+	VPADDD          Y27, Y5, Y5
+	VPMADDWD        260(DX), Y3, Y3
+	VPSLLD          $0x02, Y3, Y3
+	VPSUBD          Y3, Y5, Y5
+	VPUNPCKLDQ      Y5, Y4, Y3
+	VPUNPCKHDQ      Y5, Y4, Y4
+	VPADDD          Y4, Y3, Y3
+	VPUNPCKLQDQ     Y3, Y7, Y4
+	VPUNPCKHQDQ     Y3, Y7, Y3
+	VPADDD          Y3, Y4, Y4
+	VBROADCASTSS    (DX), Y3
+	VEXTRACTI128    $0x01, Y4, X5
+	VPADDD          X4, X5, X5
+	VCVTDQ2PS       X5, X5
+	VPXORD          X6, X6, X6
+	VPINSRW         $0x00, 108(AX), X6, X6
+	VPINSRW         $0x01, 108(SI), X6, X6
+	VPINSRW         $0x02, 108(DI), X6, X6
+	VPINSRW         $0x03, 108(R8), X6, X6
+	VCVTPH2PS       X6, X6
+	VMULPS          X3, X6, X6
+	VFMADD231PS     X6, X5, X31
+	ADDQ            $0x0000006e, AX
+	ADDQ            $0x0000006e, SI
+	ADDQ            $0x0000006e, DI
+	ADDQ            $0x0000006e, R8
+	ADDQ            $0x00000124, DX
+	DECQ            BX
+	JMP             tileOrdQ3_K_4x1_loop
+
+tileOrdQ3_K_4x1_done:
+	MOVQ    out+40(FP), AX
+	VMOVUPS X31, (AX)
 	VZEROUPPER
 	RET

@@ -33,22 +33,6 @@ var wordIdx16, wordIdxPair Mem
 // is exact (VPMADDUBSW pairs fit int16; VPDPWSSD applies the sub-block
 // scales in int32), then one float FMA per block, as ggml.
 func genKQuants() {
-	genKQuantConsts()
-	genIQ4XSConsts()
-	for T := 1; T <= 4; T++ {
-		if T <= 2 {
-			iq4xs(T) // avo fails to allocate registers for T ≥ 3
-		}
-		kq45("Q4_K", false, T)
-		kq45("Q5_K", true, T)
-		kq6(T)
-		kq23("Q2_K", false, T)
-		kq23("Q3_K", true, T)
-	}
-}
-
-// genKQuantConsts emits the VPERMW index tables wordIdx16 and wordIdxPair.
-func genKQuantConsts() {
 	wordIdx16 = GLOBL("wordidx16", RODATA|NOPTR)
 	for j := 0; j < 8; j++ {
 		for i := 0; i < 16; i++ {
@@ -64,6 +48,17 @@ func genKQuantConsts() {
 			}
 			DATA(32*m+2*i, U16(uint16(v)))
 		}
+	}
+	genIQ4XSConsts()
+	for T := 1; T <= 4; T++ {
+		if T <= 2 {
+			iq4xs(T) // avo fails to allocate registers for T ≥ 3
+		}
+		kq45("Q4_K", false, T)
+		kq45("Q5_K", true, T)
+		kq6(T)
+		kq23("Q2_K", false, T)
+		kq23("Q3_K", true, T)
 	}
 }
 

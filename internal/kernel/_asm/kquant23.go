@@ -19,20 +19,9 @@ import (
 // 4·!hbit) with q+4·hbit in [0,8) handled as unsigned and the −4 folded into
 // a bsum correction, like Q6_K's −32.
 func kq23(name string, three bool, T int) {
-	kq23Tile(fmt.Sprintf("tile%s_1x%d", name, T), name, three, false, T)
-}
-
-// kq23Tile generates kq23's kernel named fn. Unordered, each block's sums
-// go into eight float32 lanes, added at the end; ordered (packk23.go), each
-// block's exact isum and msum are reduced to scalars and take the K-quant
-// order's float steps (the kernel package's packedk_generic.go).
-func kq23Tile(fn, name string, three, ordered bool, T int) {
+	fn := fmt.Sprintf("tile%s_1x%d", name, T)
 	TEXT(fn, NOSPLIT, "func(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)")
-	if ordered {
-		Doc(fmt.Sprintf("%s sets out[t*os] to the dot of a %s row with Q8_K row t (at a+t*as) for t < %d, nb blocks, in the K-quant order (AVX-512 VNNI).", fn, name, T))
-	} else {
-		Doc(fmt.Sprintf("%s sets out[t*os] to the dot of a %s row with Q8_K row t (at a+t*as) for t < %d, nb blocks (AVX-512 VNNI).", fn, name, T))
-	}
+	Doc(fmt.Sprintf("%s sets out[t*os] to the dot of a %s row with Q8_K row t (at a+t*as) for t < %d, nb blocks (AVX-512 VNNI).", fn, name, T))
 	wp := loadGP("w")
 	a := loadGP("a")
 	as := loadGP("as")
@@ -166,10 +155,6 @@ func kq23Tile(fn, name string, three, ordered bool, T int) {
 		dm = halfBcast(Mem{Base: wp, Disp: 82})
 	}
 	for t := 0; t < T; t++ {
-		if ordered {
-			kq23Step(three, ap[t], isum[t], scales, mins, d, dm, acc[t])
-			continue
-		}
 		dy := YMM()
 		VBROADCASTSS(Mem{Base: ap[t]}, dy)
 		corr := YMM()
@@ -205,42 +190,11 @@ func kq23Tile(fn, name string, three, ordered bool, T int) {
 	os := loadGP("os")
 	SHLQ(U8(2), os)
 	for t := 0; t < T; t++ {
-		if ordered {
-			VMOVSS(acc[t].(Vec).AsX(), Mem{Base: out})
-		} else {
-			hsumStore(acc[t], Mem{Base: out})
-		}
+		hsumStore(acc[t], Mem{Base: out})
 		if t+1 < T {
 			ADDQ(os, out)
 		}
 	}
 	VZEROUPPER()
 	RET()
-}
-
-// kq23Step is an ordered kq23 kernel's float step for one token (Q8_K
-// block at ap): the block's exact isum (Q3_K: less 4·Σ_g sc_g·bsum_g) and
-// (Q2_K) msum = Σ_g m_g·bsum_g reduced to scalars, then acc = fma(isum,
-// d·dy, acc) and (Q2_K) acc = fma(−msum, dmin·dy, acc) in lane 0.
-func kq23Step(three bool, ap GPVirtual, isum, scales, mins, d, dm VecVirtual, acc Register) {
-	corr := YMM()
-	dy, dd := XMM(), XMM()
-	VMOVSS(Mem{Base: ap}, dy)
-	VMULSS(dy, d.AsX(), dd)
-	if three {
-		VPMADDWD(Mem{Base: ap, Disp: 260}, scales, corr)
-		VPSLLD(U8(2), corr, corr)
-		VPSUBD(corr, isum, isum)
-		e := reduce1(isum)
-		VFMADD231SS(dd, e, acc.(Vec).AsX())
-		return
-	}
-	VPMADDWD(Mem{Base: ap, Disp: 260}, mins, corr)
-	e := reduce2(isum, corr)
-	ddm := XMM()
-	VMULSS(dy, dm.AsX(), ddm)
-	VFMADD231SS(dd, e, acc.(Vec).AsX())
-	fm := XMM()
-	VPERMILPS(U8(2), e, fm)
-	VFNMADD231SS(ddm, fm, acc.(Vec).AsX())
 }

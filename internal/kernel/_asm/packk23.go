@@ -29,6 +29,13 @@ var (
 	k23Off  Mem    // 124 in every byte
 	k23Low  Mem    // 0x00ff in every word
 	k23Rep  [4]Mem // VPSHUFB controls: byte m of each dword into bytes 0 and 2, zero-extended
+	// The decode kernels' constants: k23Spread, VPERMW indices that put
+	// the scales of groups k, k+4, k+8, k+12 in 128-bit lane k (twice);
+	// k23Pick[q], VPSHUFB controls that copy word q of each lane into all
+	// eight; k23HBit[i], Q3_K's hmask bits 2i (bytes 0..31) and 2i+1
+	// (32..63); k23Shift, dwords 0, 2, 4, 6.
+	k23Pick, k23HBit    [4]Mem
+	k23Spread, k23Shift Mem
 )
 
 func genPackK23Consts() {
@@ -50,6 +57,24 @@ func genPackK23Consts() {
 			DATA(i, U8(c.b(i)))
 		}
 	}
+	k23Spread = GLOBL("k23spread", RODATA|NOPTR)
+	for i := 0; i < 32; i++ {
+		DATA(2*i, U16(uint16(4*(i%4)+i/8)))
+	}
+	for q := 0; q < 4; q++ {
+		k23Pick[q] = GLOBL(fmt.Sprintf("k23pick%d", q), RODATA|NOPTR)
+		for i := 0; i < 64; i++ {
+			DATA(i, U8(uint8(2*q+i%2)))
+		}
+		k23HBit[q] = GLOBL(fmt.Sprintf("k23hbit%d", q), RODATA|NOPTR)
+		for i := 0; i < 64; i++ {
+			DATA(i, U8(uint8(1)<<(2*q+i/32)))
+		}
+	}
+	k23Shift = GLOBL("k23shift", RODATA|NOPTR)
+	for i := 0; i < 4; i++ {
+		DATA(4*i, U32(uint32(2*i)))
+	}
 }
 
 // repByte is byte i of the VPSHUFB control that copies byte m of each
@@ -65,7 +90,6 @@ func genPackK23() {
 	genPackK23Consts()
 	genPackedConsts()
 	genPackedKConsts()
-	genKQuantConsts()
 	packK23Rows(false)
 	packK23Rows(true)
 	for T := 1; T <= packedKMaxT; T++ {
@@ -73,9 +97,11 @@ func genPackK23() {
 		packedK23Tile(true, T)
 	}
 	for T := 1; T <= 4; T++ {
-		kq23Tile(fmt.Sprintf("tileOrdQ2_K_1x%d", T), "Q2_K", false, true, T)
-		kq23Tile(fmt.Sprintf("tileOrdQ3_K_1x%d", T), "Q3_K", true, true, T)
+		kq23Ordered(false, 1, T)
+		kq23Ordered(true, 1, T)
 	}
+	kq23Rows4(false)
+	kq23Rows4(true)
 }
 
 // k23 describes Q2_K (three = false) or Q3_K.
@@ -353,4 +379,351 @@ func packedK23Tile(three bool, T int) {
 
 	Label(name + "_done")
 	storeTileRows(acc[:T])
+}
+
+// kq23Ordered generates tileOrdQ2_K_RxT or tileOrdQ3_K_RxT: R weight rows
+// (R = 1, or 4 for one token) against T ≤ 4 Q8_K activation rows (292-byte
+// blocks) in the K-quant order, the packed kernels' (decode and small
+// batches). Four rows for one token give four independent float chains:
+// each block's two scalar FMAs depend on the previous block's.
+//
+// Per block and row, two 2-bit planes (64 values) share a zmm: VPMADDUBSW
+// with the activations makes exact int16 pair sums and VPDPWSSD applies
+// the four groups' scales (spread once per block by a VPERMW, picked per
+// plane pair by a VPSHUFB); Q3_K's hmask bits add 4 through a VPTESTMB
+// mask. The block's isum (Q3_K: less 4·Σ_g sc_g·bsum_g) and Q2_K's msum =
+// Σ_g m_g·bsum_g are then reduced to scalars and take the K-quant order's
+// float steps in lane 0.
+func kq23Ordered(three bool, R, T int) {
+	k := k23Of(three)
+	fn := fmt.Sprintf("tileOrd%s_%dx%d", k.name, R, T)
+	TEXT(fn, NOSPLIT, "func(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)")
+	Doc(fmt.Sprintf("%s sets out[t*os+r] to the dot of %s row r (at w+r*ws) with Q8_K row t (at a+t*as) for r < %d, t < %d, nb blocks, in the K-quant order (AVX-512 VNNI).", fn, k.name, R, T))
+	w := loadGP("w")
+	ws := loadGP("ws")
+	a := loadGP("a")
+	as := loadGP("as")
+	nb := loadGP("nb")
+	wps := ptrs(w, ws, R)
+	ap := ptrs(a, as, T)
+	// Fixed registers: float accumulators Y31.. (row-major), isums Z27...
+	acc := make([]Register, R*T)
+	for i := range acc {
+		acc[i] = highY[i]
+		VPXORD(acc[i], acc[i], acc[i])
+	}
+	isum := make([]Register, T)
+	for t := range isum {
+		isum[t] = highZ[4+t]
+	}
+	spread := highZ[8]
+	VMOVDQU16(k23Spread, spread)
+	c03 := bcastDword(0x03030303)
+	c0f := bcastByte(0x0f)
+	var c04 VecVirtual
+	if three {
+		c04 = bcastDword(0x04040404)
+	}
+
+	Label(fn + "_loop")
+	TESTQ(nb, nb)
+	JZ(LabelRef(fn + "_done"))
+	for r, wp := range wps {
+		for off := 0; off < k.wBytes; off += 64 {
+			PREFETCHT0(Mem{Base: wp, Disp: prefetchDist + off})
+		}
+		kq23Block(k, wp, ap, isum, acc[r*T:(r+1)*T], spread, c03, c0f, c04)
+	}
+	for _, wp := range wps {
+		ADDQ(U32(uint32(k.wBytes)), wp)
+	}
+	for t := 0; t < T; t++ {
+		ADDQ(U32(292), ap[t])
+	}
+	DECQ(nb)
+	JMP(LabelRef(fn + "_loop"))
+
+	Label(fn + "_done")
+	out := loadGP("out")
+	os := loadGP("os")
+	SHLQ(U8(2), os)
+	for t := 0; t < T; t++ {
+		for r := 0; r < R; r++ {
+			VMOVSS(acc[r*T+t].(Vec).AsX(), Mem{Base: out, Disp: 4 * r})
+		}
+		if t+1 < T {
+			ADDQ(os, out)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// kq23Block is one block of one row (at wp) of kq23Ordered for the T
+// tokens at ap: acc[t] takes the block's float steps.
+func kq23Block(k k23, wp GPVirtual, ap []GPVirtual, isum, acc []Register, spread Register, c03, c0f, c04 VecVirtual) {
+	three := k.name == "Q3_K"
+	scales, mins := kq23Ints(k, wp, ap, isum, spread, c03, c0f, c04)
+	dOff := 80
+	if three {
+		dOff = 108
+	}
+	d := halfBcast(Mem{Base: wp, Disp: dOff})
+	var dm VecVirtual
+	if !three {
+		dm = halfBcast(Mem{Base: wp, Disp: 82})
+	}
+	for t := range isum {
+		kq23Step(three, ap[t], foldZ(isum[t]), scales, mins, d, dm, acc[t])
+	}
+}
+
+// foldZ returns the sums of z's two 256-bit halves (eight int32 lanes).
+func foldZ(z Register) VecVirtual {
+	e := YMM()
+	VEXTRACTI64X4(U8(1), z, e)
+	VPADDD(z.(Vec).AsY(), e, e)
+	return e
+}
+
+// kq23Ints sets isum[t] (16 int32 lanes) to the exact Σ_g sc_g·Σ u·q of the
+// block of the row at wp with the Q8_K block at ap[t], and returns the
+// block's scales (16 int16; Q3_K: − 32) and, for Q2_K, mins.
+func kq23Ints(k k23, wp GPVirtual, ap []GPVirtual, isum []Register, spread Register, c03, c0f, c04 VecVirtual) (scales, mins VecVirtual) {
+	three := k.name == "Q3_K"
+	// scales: the 16 group scales as int16 (Q3_K: − 32); mins (Q2_K).
+	scales = YMM()
+	if three {
+		// ggml's unpacking of the 12 bytes: low nibbles of bytes 0..7,
+		// then their high nibbles; the top two bits of scale j are bits
+		// 2(j/4), 2(j/4)+1 of byte 8 + j%4.
+		lo, hi, tm := XMM(), XMM(), XMM()
+		VMOVQ(Mem{Base: wp, Disp: 96}, lo)
+		VPSRLW(U8(4), lo, hi)
+		VPUNPCKLQDQ(hi, lo, lo)
+		VPANDD(c0f.AsX(), lo, lo)
+		VPBROADCASTD(Mem{Base: wp, Disp: 104}, tm)
+		VPSRLVD(k23Shift, tm, tm)
+		VPANDD(c03.AsX(), tm, tm)
+		VPSLLD(U8(4), tm, tm)
+		VPORD(tm, lo, lo)
+		VPMOVZXBW(lo, scales)
+		VPSUBW(bcastDword(0x00200020).AsY(), scales, scales)
+	} else {
+		raw, hi := XMM(), XMM()
+		VMOVDQU8(Mem{Base: wp}, raw)
+		VPSRLW(U8(4), raw, hi)
+		VPANDD(c0f.AsX(), hi, hi)
+		VPANDD(c0f.AsX(), raw, raw)
+		VPMOVZXBW(raw, scales)
+		mins = YMM()
+		VPMOVZXBW(hi, mins)
+	}
+	// sv[q] lane k: the scale of group 4q+k in every word.
+	spreadSc := ZMM()
+	VPERMW(scales.AsZ(), spread, spreadSc)
+	sv := make([]VecVirtual, 4)
+	for q := range sv {
+		sv[q] = ZMM()
+		VPSHUFB(k23Pick[q], spreadSc, sv[q])
+	}
+	for t := range isum {
+		VPXORD(isum[t], isum[t], isum[t])
+	}
+	var hm VecVirtual
+	if three {
+		hm = ZMM()
+		VBROADCASTI64X4(Mem{Base: wp}, hm)
+	}
+	for h := 0; h < 2; h++ {
+		q, q2 := YMM(), YMM()
+		VMOVDQU8(Mem{Base: wp, Disp: k.qsOff + 32*h}, q)
+		VPSRLW(U8(2), q, q2)
+		z := ZMM()
+		VINSERTI64X4(U8(1), q2, q.AsZ(), z) // planes 0, 1 of this half
+		w01, w23 := ZMM(), ZMM()
+		VPSRLW(U8(4), z, w23) // planes 2, 3
+		VPANDD(c03, z, w01)
+		VPANDD(c03, w23, w23)
+		for pp, v := range []VecVirtual{w01, w23} {
+			if three {
+				m := K()
+				VPTESTMB(k23HBit[2*h+pp], hm, m)
+				VPADDB(c04, v, m, v)
+			}
+			for t := range isum {
+				pr := ZMM()
+				VPMADDUBSW(Mem{Base: ap[t], Disp: 4 + 128*h + 64*pp}, v, pr)
+				vpdpwssd(sv[2*h+pp], pr, isum[t])
+			}
+		}
+	}
+	return scales, mins
+}
+
+// kq23Step is kq23Ordered's float step for one token (Q8_K block at ap):
+// the block's exact isum (eight int32 lanes; Q3_K: less 4·Σ_g sc_g·bsum_g)
+// and (Q2_K) msum = Σ_g m_g·bsum_g reduced to scalars, then acc =
+// fma(isum, d·dy, acc) and (Q2_K) acc = fma(−msum, dmin·dy, acc) in lane 0.
+func kq23Step(three bool, ap GPVirtual, isum, scales, mins, d, dm VecVirtual, acc Register) {
+	corr := YMM()
+	dy, dd := XMM(), XMM()
+	VMOVSS(Mem{Base: ap}, dy)
+	VMULSS(dy, d.AsX(), dd)
+	if three {
+		VPMADDWD(Mem{Base: ap, Disp: 260}, scales, corr)
+		VPSLLD(U8(2), corr, corr)
+		VPSUBD(corr, isum, isum)
+		e := reduce1(isum)
+		VFMADD231SS(dd, e, acc.(Vec).AsX())
+		return
+	}
+	VPMADDWD(Mem{Base: ap, Disp: 260}, mins, corr)
+	e := reduce2(isum, corr)
+	ddm := XMM()
+	VMULSS(dy, dm.AsX(), ddm)
+	VFMADD231SS(dd, e, acc.(Vec).AsX())
+	fm := XMM()
+	VPERMILPS(U8(2), e, fm)
+	VFNMADD231SS(ddm, fm, acc.(Vec).AsX())
+}
+
+// kq23Rows4 generates tileOrdQ2_K_4x1 or tileOrdQ3_K_4x1 (decode): four
+// weight rows against one Q8_K activation row in the K-quant order. Per
+// block the four rows' integer sums (kq23Ints) are reduced together by one
+// transposing add tree, and the float steps run in one vector with a lane
+// per row (Q2_K: lane 2r; the odd lanes hold msum and are not stored):
+// the same fused multiply-adds per row, four chains at once.
+func kq23Rows4(three bool) {
+	k := k23Of(three)
+	fn := fmt.Sprintf("tileOrd%s_4x1", k.name)
+	TEXT(fn, NOSPLIT, "func(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)")
+	Doc(fmt.Sprintf("%s sets out[r] to the dot of %s row r (at w+r*ws) with the Q8_K row at a for r < 4, nb blocks, in the K-quant order (AVX-512 VNNI).", fn, k.name))
+	w := loadGP("w")
+	ws := loadGP("ws")
+	a := loadGP("a")
+	nb := loadGP("nb")
+	wps := ptrs(w, ws, 4)
+	ap := []GPVirtual{a}
+	acc := highY[0] // Q2_K: row r in lane 2r; Q3_K: lane r
+	VPXORD(acc, acc, acc)
+	isum := []Register{highZ[4]}
+	spread := highZ[8]
+	VMOVDQU16(k23Spread, spread)
+	c03 := bcastDword(0x03030303)
+	c0f := bcastByte(0x0f)
+	var c04 VecVirtual
+	if three {
+		c04 = bcastDword(0x04040404)
+	}
+
+	Label(fn + "_loop")
+	TESTQ(nb, nb)
+	JZ(LabelRef(fn + "_done"))
+	// l1 holds the first level of the add tree per pair of vectors.
+	var l1 []VecVirtual
+	var l2 []VecVirtual
+	for r, wp := range wps {
+		for off := 0; off < k.wBytes; off += 64 {
+			PREFETCHT0(Mem{Base: wp, Disp: prefetchDist + off})
+		}
+		scales, mins := kq23Ints(k, wp, ap, isum, spread, c03, c0f, c04)
+		e := foldZ(isum[0])
+		corr := YMM()
+		if three {
+			// −4·Σ_g sc_g·bsum_g
+			VPMADDWD(Mem{Base: a, Disp: 260}, scales, corr)
+			VPSLLD(U8(2), corr, corr)
+			VPSUBD(corr, e, e)
+			if r%2 == 0 {
+				l1 = append(l1, e)
+				continue
+			}
+			l1[len(l1)-1] = addTree1(l1[len(l1)-1], e)
+		} else {
+			VPMADDWD(Mem{Base: a, Disp: 260}, mins, corr) // msum lanes
+			l1 = append(l1, addTree1(e, corr))
+		}
+		if len(l1) == 2 {
+			l2 = append(l2, addTree2(l1[0], l1[1]))
+			l1 = l1[:0]
+		}
+	}
+	dy := YMM()
+	VBROADCASTSS(Mem{Base: a}, dy)
+	dv := XMM()
+	if three {
+		// [isum_0..3] and [d_0..3]
+		t := l2[0]
+		hi := XMM()
+		VEXTRACTI128(U8(1), t, hi)
+		VPADDD(t.AsX(), hi, hi)
+		VCVTDQ2PS(hi, hi)
+		VPXORD(dv, dv, dv)
+		for r, wp := range wps {
+			VPINSRW(U8(r), Mem{Base: wp, Disp: 108}, dv, dv)
+		}
+		VCVTPH2PS(dv, dv)
+		VMULPS(dy.AsX(), dv, dv)
+		VFMADD231PS(dv, hi, acc.(Vec).AsX())
+	} else {
+		// [isum_0, msum_0, ..., isum_3, msum_3] and [d_0, dmin_0, ...]
+		lo, hi := YMM(), YMM()
+		VPERM2I128(U8(0x20), l2[1], l2[0], lo)
+		VPERM2I128(U8(0x31), l2[1], l2[0], hi)
+		VPADDD(hi, lo, lo)
+		VCVTDQ2PS(lo, lo)
+		VMOVD(Mem{Base: wps[0], Disp: 80}, dv)
+		for r := 1; r < 4; r++ {
+			VPINSRD(U8(r), Mem{Base: wps[r], Disp: 80}, dv, dv)
+		}
+		dd := YMM()
+		VCVTPH2PS(dv, dd)
+		VMULPS(dy, dd, dd)
+		VFMADD231PS(dd, lo, acc)
+		VPSRLQ(U8(32), lo, lo)
+		VPSRLQ(U8(32), dd, dd)
+		VFNMADD231PS(dd, lo, acc)
+	}
+	for _, wp := range wps {
+		ADDQ(U32(uint32(k.wBytes)), wp)
+	}
+	ADDQ(U32(292), a)
+	DECQ(nb)
+	JMP(LabelRef(fn + "_loop"))
+
+	Label(fn + "_done")
+	out := loadGP("out")
+	if three {
+		VMOVUPS(acc.(Vec).AsX(), Mem{Base: out})
+	} else {
+		hi, r := XMM(), XMM()
+		VEXTRACTF32X4(U8(1), acc, hi)
+		VSHUFPS(U8(0x88), hi, acc.(Vec).AsX(), r) // lanes 0, 2, 4, 6
+		VMOVUPS(r, Mem{Base: out})
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// addTree1 is the first level of a transposing add tree: the lanes of x
+// and y (eight int32 each) summed pairwise, x's in the even lanes and y's
+// in the odd ones.
+func addTree1(x, y VecVirtual) VecVirtual {
+	a, b := YMM(), YMM()
+	VPUNPCKLDQ(y, x, a) // [x0 y0 x1 y1 | x4 y4 x5 y5]
+	VPUNPCKHDQ(y, x, b) // [x2 y2 x3 y3 | x6 y6 x7 y7]
+	VPADDD(b, a, a)
+	return a
+}
+
+// addTree2 is the second level: from two first-level vectors s (of x, y)
+// and u (of x', y'), each 128-bit half holds partial sums of x, y, x', y'
+// in that order.
+func addTree2(s, u VecVirtual) VecVirtual {
+	c, d := YMM(), YMM()
+	VPUNPCKLQDQ(u, s, c)
+	VPUNPCKHQDQ(u, s, d)
+	VPADDD(d, c, c)
+	return c
 }
