@@ -12209,18 +12209,24 @@ TEXT ·tileOrdQ2_K_4x1(SB), NOSPLIT, $0-56
 	ADDQ         CX, DI
 	MOVQ         DI, R8
 	ADDQ         CX, R8
+	LEAQ         32768(AX), CX
 	VPXORD       Y31, Y31, Y31
 	VMOVDQU16    k23spread<>+0(SB), Z23
-	MOVL         $0x03030303, CX
-	VPBROADCASTD CX, Z0
-	MOVL         $0x0f0f0f0f, CX
-	VPBROADCASTD CX, Y1
+	MOVL         $0x03030303, R9
+	VPBROADCASTD R9, Z0
+	MOVL         $0x0f0f0f0f, R9
+	VPBROADCASTD R9, Y1
 
 tileOrdQ2_K_4x1_loop:
 	TESTQ         BX, BX
 	JZ            tileOrdQ2_K_4x1_done
-	PREFETCHT0    32768(AX)
-	PREFETCHT0    32832(AX)
+	PREFETCHT0    (CX)
+	PREFETCHT0    64(CX)
+	PREFETCHT0    128(CX)
+	PREFETCHT0    192(CX)
+	PREFETCHT0    256(CX)
+	PREFETCHT0    320(CX)
+	ADDQ          $0x00000150, CX
 	VMOVDQU8      (AX), X2
 	VPSRLW        $0x04, X2, X3
 	VPANDD        X1, X3, X3
@@ -12259,8 +12265,6 @@ tileOrdQ2_K_4x1_loop:
 	VPUNPCKLDQ    Y3, Y2, Y4
 	VPUNPCKHDQ    Y3, Y2, Y2
 	VPADDD        Y2, Y4, Y4
-	PREFETCHT0    32768(SI)
-	PREFETCHT0    32832(SI)
 	VMOVDQU8      (SI), X2
 	VPSRLW        $0x04, X2, X3
 	VPANDD        X1, X3, X3
@@ -12302,8 +12306,6 @@ tileOrdQ2_K_4x1_loop:
 	VPUNPCKLQDQ   Y5, Y4, Y3
 	VPUNPCKHQDQ   Y5, Y4, Y2
 	VPADDD        Y2, Y3, Y3
-	PREFETCHT0    32768(DI)
-	PREFETCHT0    32832(DI)
 	VMOVDQU8      (DI), X2
 	VPSRLW        $0x04, X2, X4
 	VPANDD        X1, X4, X4
@@ -12342,8 +12344,6 @@ tileOrdQ2_K_4x1_loop:
 	VPUNPCKLDQ    Y4, Y2, Y5
 	VPUNPCKHDQ    Y4, Y2, Y2
 	VPADDD        Y2, Y5, Y5
-	PREFETCHT0    32768(R8)
-	PREFETCHT0    32832(R8)
 	VMOVDQU8      (R8), X2
 	VPSRLW        $0x04, X2, X4
 	VPANDD        X1, X4, X4
@@ -12429,20 +12429,27 @@ TEXT ·tileOrdQ3_K_4x1(SB), NOSPLIT, $0-56
 	ADDQ         CX, DI
 	MOVQ         DI, R8
 	ADDQ         CX, R8
+	LEAQ         32768(AX), CX
 	VPXORD       Y31, Y31, Y31
 	VMOVDQU16    k23spread<>+0(SB), Z23
-	MOVL         $0x03030303, CX
-	VPBROADCASTD CX, Z0
-	MOVL         $0x0f0f0f0f, CX
-	VPBROADCASTD CX, Y1
-	MOVL         $0x04040404, CX
-	VPBROADCASTD CX, Z2
+	MOVL         $0x03030303, R9
+	VPBROADCASTD R9, Z0
+	MOVL         $0x0f0f0f0f, R9
+	VPBROADCASTD R9, Y1
+	MOVL         $0x04040404, R9
+	VPBROADCASTD R9, Z2
 
 tileOrdQ3_K_4x1_loop:
 	TESTQ           BX, BX
 	JZ              tileOrdQ3_K_4x1_done
-	PREFETCHT0      32768(AX)
-	PREFETCHT0      32832(AX)
+	PREFETCHT0      (CX)
+	PREFETCHT0      64(CX)
+	PREFETCHT0      128(CX)
+	PREFETCHT0      192(CX)
+	PREFETCHT0      256(CX)
+	PREFETCHT0      320(CX)
+	PREFETCHT0      384(CX)
+	ADDQ            $0x000001b8, CX
 	VMOVQ           96(AX), X3
 	VPSRLW          $0x04, X3, X4
 	VPUNPCKLQDQ     X4, X3, X3
@@ -12453,8 +12460,8 @@ tileOrdQ3_K_4x1_loop:
 	VPSLLD          $0x04, X4, X4
 	VPORD           X4, X3, X3
 	VPMOVZXBW       X3, Y3
-	MOVL            $0x00200020, CX
-	VPBROADCASTD    CX, Z4
+	MOVL            $0x00200020, R9
+	VPBROADCASTD    R9, Z4
 	VPSUBW          Y4, Y3, Y3
 	VPERMW          Z3, Z23, Z4
 	VPSHUFB         k23pick0<>+0(SB), Z4, Z7
@@ -12496,8 +12503,6 @@ tileOrdQ3_K_4x1_loop:
 	VPMADDWD        260(DX), Y3, Y3
 	VPSLLD          $0x02, Y3, Y3
 	VPSUBD          Y3, Y4, Y4
-	PREFETCHT0      32768(SI)
-	PREFETCHT0      32832(SI)
 	VMOVQ           96(SI), X3
 	VPSRLW          $0x04, X3, X5
 	VPUNPCKLQDQ     X5, X3, X3
@@ -12508,8 +12513,8 @@ tileOrdQ3_K_4x1_loop:
 	VPSLLD          $0x04, X5, X5
 	VPORD           X5, X3, X3
 	VPMOVZXBW       X3, Y3
-	MOVL            $0x00200020, CX
-	VPBROADCASTD    CX, Z7
+	MOVL            $0x00200020, R9
+	VPBROADCASTD    R9, Z7
 	VPSUBW          Y7, Y3, Y3
 	VPERMW          Z3, Z23, Z7
 	VPSHUFB         k23pick0<>+0(SB), Z7, Z8
@@ -12554,8 +12559,6 @@ tileOrdQ3_K_4x1_loop:
 	VPUNPCKLDQ      Y5, Y4, Y7
 	VPUNPCKHDQ      Y5, Y4, Y3
 	VPADDD          Y3, Y7, Y7
-	PREFETCHT0      32768(DI)
-	PREFETCHT0      32832(DI)
 	VMOVQ           96(DI), X3
 	VPSRLW          $0x04, X3, X4
 	VPUNPCKLQDQ     X4, X3, X3
@@ -12566,8 +12569,8 @@ tileOrdQ3_K_4x1_loop:
 	VPSLLD          $0x04, X4, X4
 	VPORD           X4, X3, X3
 	VPMOVZXBW       X3, Y3
-	MOVL            $0x00200020, CX
-	VPBROADCASTD    CX, Z4
+	MOVL            $0x00200020, R9
+	VPBROADCASTD    R9, Z4
 	VPSUBW          Y4, Y3, Y3
 	VPERMW          Z3, Z23, Z4
 	VPSHUFB         k23pick0<>+0(SB), Z4, Z8
@@ -12609,8 +12612,6 @@ tileOrdQ3_K_4x1_loop:
 	VPMADDWD        260(DX), Y3, Y3
 	VPSLLD          $0x02, Y3, Y3
 	VPSUBD          Y3, Y4, Y4
-	PREFETCHT0      32768(R8)
-	PREFETCHT0      32832(R8)
 	VMOVQ           96(R8), X3
 	VPSRLW          $0x04, X3, X5
 	VPUNPCKLQDQ     X5, X3, X3
@@ -12621,8 +12622,8 @@ tileOrdQ3_K_4x1_loop:
 	VPSLLD          $0x04, X5, X5
 	VPORD           X5, X3, X3
 	VPMOVZXBW       X3, Y3
-	MOVL            $0x00200020, CX
-	VPBROADCASTD    CX, Z8
+	MOVL            $0x00200020, R9
+	VPBROADCASTD    R9, Z8
 	VPSUBW          Y8, Y3, Y3
 	VPERMW          Z3, Z23, Z8
 	VPSHUFB         k23pick0<>+0(SB), Z8, Z9

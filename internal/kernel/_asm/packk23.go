@@ -605,6 +605,11 @@ func kq23Rows4(three bool) {
 	nb := loadGP("nb")
 	wps := ptrs(w, ws, 4)
 	ap := []GPVirtual{a}
+	// The four rows lie next to each other (ws = their bytes): one
+	// prefetch pointer walks their 4·ws bytes as one stream, 4·wBytes per
+	// block, which DRAM serves better than four row streams.
+	pf := GP64()
+	LEAQ(Mem{Base: w, Disp: prefetchDist}, pf)
 	acc := highY[0] // Q2_K: row r in lane 2r; Q3_K: lane r
 	VPXORD(acc, acc, acc)
 	isum := []Register{highZ[4]}
@@ -623,10 +628,11 @@ func kq23Rows4(three bool) {
 	// l1 holds the first level of the add tree per pair of vectors.
 	var l1 []VecVirtual
 	var l2 []VecVirtual
+	for off := 0; off < 4*k.wBytes; off += 64 {
+		PREFETCHT0(Mem{Base: pf, Disp: off})
+	}
+	ADDQ(U32(uint32(4*k.wBytes)), pf)
 	for r, wp := range wps {
-		for off := 0; off < k.wBytes; off += 64 {
-			PREFETCHT0(Mem{Base: wp, Disp: prefetchDist + off})
-		}
 		scales, mins := kq23Ints(k, wp, ap, isum, spread, c03, c0f, c04)
 		e := foldZ(isum[0])
 		corr := YMM()
