@@ -11090,6 +11090,7 @@ TEXT ·tileOrdQ2_K_1x1(SB), NOSPLIT, $0-56
 	MOVQ         nb+32(FP), DX
 	VPXORD       Y31, Y31, Y31
 	VMOVDQU16    k23spread<>+0(SB), Z23
+	VPXORD       Y0, Y0, Y0
 	MOVL         $0x03030303, BX
 	VPBROADCASTD BX, Z0
 	MOVL         $0x0f0f0f0f, BX
@@ -11132,137 +11133,35 @@ tileOrdQ2_K_1x1_loop:
 	VPDPWSSD      Z7, Z5, Z27
 	VPMADDUBSW    196(CX), Z6, Z5
 	VPDPWSSD      Z4, Z5, Z27
-	VPBROADCASTW  80(AX), Y2
-	VCVTPH2PS     X2, Y2
-	VPBROADCASTW  82(AX), Y4
-	VCVTPH2PS     X4, Y4
-	VEXTRACTI64X4 $0x01, Z27, Y5
-	VPADDD        Y27, Y5, Y5
-	VMOVSS        (CX), X6
-	VMULSS        X6, X2, X2
+	VEXTRACTI64X4 $0x01, Z27, Y2
+	VPADDD        Y27, Y2, Y2
 	VPMADDWD      260(CX), Y3, Y3
-	VPUNPCKLQDQ   Y3, Y5, Y7
-	VPUNPCKHQDQ   Y3, Y5, Y3
-	VPADDD        Y3, Y7, Y7
-	VEXTRACTI32X4 $0x01, Y7, X3
-	VPADDD        X7, X3, X3
-	VPSHUFD       $0xb1, X3, X5
-	VPADDD        X5, X3, X3
+	VPUNPCKLDQ    Y3, Y2, Y4
+	VPUNPCKHDQ    Y3, Y2, Y2
+	VPADDD        Y2, Y4, Y4
+	VPSHUFD       $0x4e, Y4, Y2
+	VPADDD        Y2, Y4, Y2
+	VEXTRACTI128  $0x01, Y2, X3
+	VPADDD        X2, X3, X3
+	VPBROADCASTD  80(AX), X2
+	VBROADCASTSS  (CX), X4
+	VCVTPH2PS     X2, X2
+	VMULPS        X4, X2, X2
 	VCVTDQ2PS     X3, X3
-	VMULSS        X6, X4, X4
-	VFMADD231SS   X2, X3, X31
-	VPERMILPS     $0x02, X3, X2
-	VFNMADD231SS  X4, X2, X31
+	VFMADD231PS   X2, X3, X31
+	VPSRLQ        $0x20, X3, X3
+	VPSRLQ        $0x20, X2, X2
+	VFNMADD231PS  X2, X3, X31
 	ADDQ          $0x00000054, AX
 	ADDQ          $0x00000124, CX
 	DECQ          DX
 	JMP           tileOrdQ2_K_1x1_loop
 
 tileOrdQ2_K_1x1_done:
-	MOVQ   out+40(FP), AX
-	MOVQ   os+48(FP), CX
-	SHLQ   $0x02, CX
-	VMOVSS X31, (AX)
-	VZEROUPPER
-	RET
-
-// func tileOrdQ3_K_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileOrdQ3_K_1x1(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), CX
-	MOVQ         as+24(FP), DX
-	MOVQ         nb+32(FP), DX
-	VPXORD       Y31, Y31, Y31
-	VMOVDQU16    k23spread<>+0(SB), Z23
-	MOVL         $0x03030303, BX
-	VPBROADCASTD BX, Z0
-	MOVL         $0x0f0f0f0f, BX
-	VPBROADCASTD BX, Y1
-	MOVL         $0x04040404, BX
-	VPBROADCASTD BX, Z2
-
-tileOrdQ3_K_1x1_loop:
-	TESTQ           DX, DX
-	JZ              tileOrdQ3_K_1x1_done
-	PREFETCHT0      32768(AX)
-	PREFETCHT0      32832(AX)
-	VMOVQ           96(AX), X3
-	VPSRLW          $0x04, X3, X4
-	VPUNPCKLQDQ     X4, X3, X3
-	VPANDD          X1, X3, X3
-	VPBROADCASTD    104(AX), X4
-	VPSRLVD         k23shift<>+0(SB), X4, X4
-	VPANDD          X0, X4, X4
-	VPSLLD          $0x04, X4, X4
-	VPORD           X4, X3, X3
-	VPMOVZXBW       X3, Y3
-	MOVL            $0x00200020, BX
-	VPBROADCASTD    BX, Z4
-	VPSUBW          Y4, Y3, Y3
-	VPERMW          Z3, Z23, Z4
-	VPSHUFB         k23pick0<>+0(SB), Z4, Z6
-	VPSHUFB         k23pick1<>+0(SB), Z4, Z7
-	VPSHUFB         k23pick2<>+0(SB), Z4, Z8
-	VPSHUFB         k23pick3<>+0(SB), Z4, Z4
-	VPXORD          Z27, Z27, Z27
-	VBROADCASTI64X4 (AX), Z9
-	VMOVDQU8        32(AX), Y5
-	VPSRLW          $0x02, Y5, Y10
-	VINSERTI64X4    $0x01, Y10, Z5, Z10
-	VPSRLW          $0x04, Z10, Z11
-	VPANDD          Z0, Z10, Z10
-	VPANDD          Z0, Z11, Z11
-	VPTESTMB        k23hbit0<>+0(SB), Z9, K1
-	VPADDB          Z2, Z10, K1, Z10
-	VPMADDUBSW      4(CX), Z10, Z10
-	VPDPWSSD        Z6, Z10, Z27
-	VPTESTMB        k23hbit1<>+0(SB), Z9, K1
-	VPADDB          Z2, Z11, K1, Z11
-	VPMADDUBSW      68(CX), Z11, Z6
-	VPDPWSSD        Z7, Z6, Z27
-	VMOVDQU8        64(AX), Y5
-	VPSRLW          $0x02, Y5, Y6
-	VINSERTI64X4    $0x01, Y6, Z5, Z6
-	VPSRLW          $0x04, Z6, Z7
-	VPANDD          Z0, Z6, Z6
-	VPANDD          Z0, Z7, Z7
-	VPTESTMB        k23hbit2<>+0(SB), Z9, K1
-	VPADDB          Z2, Z6, K1, Z6
-	VPMADDUBSW      132(CX), Z6, Z6
-	VPDPWSSD        Z8, Z6, Z27
-	VPTESTMB        k23hbit3<>+0(SB), Z9, K1
-	VPADDB          Z2, Z7, K1, Z7
-	VPMADDUBSW      196(CX), Z7, Z6
-	VPDPWSSD        Z4, Z6, Z27
-	VPBROADCASTW    108(AX), Y4
-	VCVTPH2PS       X4, Y4
-	VEXTRACTI64X4   $0x01, Z27, Y5
-	VPADDD          Y27, Y5, Y5
-	VMOVSS          (CX), X6
-	VMULSS          X6, X4, X4
-	VPMADDWD        260(CX), Y3, Y3
-	VPSLLD          $0x02, Y3, Y3
-	VPSUBD          Y3, Y5, Y5
-	VEXTRACTI32X4   $0x01, Y5, X3
-	VPADDD          X5, X3, X3
-	VPSHUFD         $0x4e, X3, X5
-	VPADDD          X5, X3, X3
-	VPSHUFD         $0xb1, X3, X5
-	VPADDD          X5, X3, X3
-	VCVTDQ2PS       X3, X3
-	VFMADD231SS     X4, X3, X31
-	ADDQ            $0x0000006e, AX
-	ADDQ            $0x00000124, CX
-	DECQ            DX
-	JMP             tileOrdQ3_K_1x1_loop
-
-tileOrdQ3_K_1x1_done:
-	MOVQ   out+40(FP), AX
-	MOVQ   os+48(FP), CX
-	SHLQ   $0x02, CX
-	VMOVSS X31, (AX)
+	MOVQ       out+40(FP), AX
+	MOVQ       os+48(FP), CX
+	SHLQ       $0x02, CX
+	VEXTRACTPS $0x00, X31, (AX)
 	VZEROUPPER
 	RET
 
@@ -11277,8 +11176,8 @@ TEXT ·tileOrdQ2_K_1x2(SB), NOSPLIT, $0-56
 	MOVQ         CX, SI
 	ADDQ         DX, SI
 	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
 	VMOVDQU16    k23spread<>+0(SB), Z23
+	VPXORD       Y0, Y0, Y0
 	MOVL         $0x03030303, DX
 	VPBROADCASTD DX, Z0
 	MOVL         $0x0f0f0f0f, DX
@@ -11330,44 +11229,34 @@ tileOrdQ2_K_1x2_loop:
 	VPDPWSSD      Z4, Z5, Z27
 	VPMADDUBSW    196(SI), Z6, Z5
 	VPDPWSSD      Z4, Z5, Z26
-	VPBROADCASTW  80(AX), Y2
-	VCVTPH2PS     X2, Y2
-	VPBROADCASTW  82(AX), Y4
-	VCVTPH2PS     X4, Y4
-	VEXTRACTI64X4 $0x01, Z27, Y5
-	VPADDD        Y27, Y5, Y5
-	VMOVSS        (CX), X7
-	VMULSS        X7, X2, X8
-	VPMADDWD      260(CX), Y3, Y6
-	VPUNPCKLQDQ   Y6, Y5, Y9
-	VPUNPCKHQDQ   Y6, Y5, Y5
-	VPADDD        Y5, Y9, Y9
-	VEXTRACTI32X4 $0x01, Y9, X5
-	VPADDD        X9, X5, X5
-	VPSHUFD       $0xb1, X5, X6
-	VPADDD        X6, X5, X5
-	VCVTDQ2PS     X5, X5
-	VMULSS        X7, X4, X6
-	VFMADD231SS   X8, X5, X31
-	VPERMILPS     $0x02, X5, X5
-	VFNMADD231SS  X6, X5, X31
-	VEXTRACTI64X4 $0x01, Z26, Y5
-	VPADDD        Y26, Y5, Y5
-	VMOVSS        (SI), X6
-	VMULSS        X6, X2, X2
+	VEXTRACTI64X4 $0x01, Z27, Y2
+	VPADDD        Y27, Y2, Y2
+	VPMADDWD      260(CX), Y3, Y4
+	VPUNPCKLDQ    Y4, Y2, Y5
+	VPUNPCKHDQ    Y4, Y2, Y2
+	VPADDD        Y2, Y5, Y5
+	VEXTRACTI64X4 $0x01, Z26, Y2
+	VPADDD        Y26, Y2, Y2
 	VPMADDWD      260(SI), Y3, Y3
-	VPUNPCKLQDQ   Y3, Y5, Y7
-	VPUNPCKHQDQ   Y3, Y5, Y3
-	VPADDD        Y3, Y7, Y7
-	VEXTRACTI32X4 $0x01, Y7, X3
-	VPADDD        X7, X3, X3
-	VPSHUFD       $0xb1, X3, X5
-	VPADDD        X5, X3, X3
+	VPUNPCKLDQ    Y3, Y2, Y4
+	VPUNPCKHDQ    Y3, Y2, Y2
+	VPADDD        Y2, Y4, Y4
+	VPUNPCKLQDQ   Y4, Y5, Y2
+	VPUNPCKHQDQ   Y4, Y5, Y3
+	VPADDD        Y3, Y2, Y2
+	VEXTRACTI128  $0x01, Y2, X3
+	VPADDD        X2, X3, X3
+	VPBROADCASTD  80(AX), X2
+	VMOVSS        (CX), X4
+	VINSERTPS     $0x10, (SI), X4, X4
+	VUNPCKLPS     X4, X4, X4
+	VCVTPH2PS     X2, X2
+	VMULPS        X4, X2, X2
 	VCVTDQ2PS     X3, X3
-	VMULSS        X6, X4, X4
-	VFMADD231SS   X2, X3, X30
-	VPERMILPS     $0x02, X3, X2
-	VFNMADD231SS  X4, X2, X30
+	VFMADD231PS   X2, X3, X31
+	VPSRLQ        $0x20, X3, X3
+	VPSRLQ        $0x20, X2, X2
+	VFNMADD231PS  X2, X3, X31
 	ADDQ          $0x00000054, AX
 	ADDQ          $0x00000124, CX
 	ADDQ          $0x00000124, SI
@@ -11375,142 +11264,12 @@ tileOrdQ2_K_1x2_loop:
 	JMP           tileOrdQ2_K_1x2_loop
 
 tileOrdQ2_K_1x2_done:
-	MOVQ   out+40(FP), AX
-	MOVQ   os+48(FP), CX
-	SHLQ   $0x02, CX
-	VMOVSS X31, (AX)
-	ADDQ   CX, AX
-	VMOVSS X30, (AX)
-	VZEROUPPER
-	RET
-
-// func tileOrdQ3_K_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileOrdQ3_K_1x2(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), CX
-	MOVQ         as+24(FP), DX
-	MOVQ         nb+32(FP), BX
-	MOVQ         CX, SI
-	ADDQ         DX, SI
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VMOVDQU16    k23spread<>+0(SB), Z23
-	MOVL         $0x03030303, DX
-	VPBROADCASTD DX, Z0
-	MOVL         $0x0f0f0f0f, DX
-	VPBROADCASTD DX, Y1
-	MOVL         $0x04040404, DX
-	VPBROADCASTD DX, Z2
-
-tileOrdQ3_K_1x2_loop:
-	TESTQ           BX, BX
-	JZ              tileOrdQ3_K_1x2_done
-	PREFETCHT0      32768(AX)
-	PREFETCHT0      32832(AX)
-	VMOVQ           96(AX), X3
-	VPSRLW          $0x04, X3, X4
-	VPUNPCKLQDQ     X4, X3, X3
-	VPANDD          X1, X3, X3
-	VPBROADCASTD    104(AX), X4
-	VPSRLVD         k23shift<>+0(SB), X4, X4
-	VPANDD          X0, X4, X4
-	VPSLLD          $0x04, X4, X4
-	VPORD           X4, X3, X3
-	VPMOVZXBW       X3, Y3
-	MOVL            $0x00200020, DX
-	VPBROADCASTD    DX, Z4
-	VPSUBW          Y4, Y3, Y3
-	VPERMW          Z3, Z23, Z4
-	VPSHUFB         k23pick0<>+0(SB), Z4, Z6
-	VPSHUFB         k23pick1<>+0(SB), Z4, Z7
-	VPSHUFB         k23pick2<>+0(SB), Z4, Z8
-	VPSHUFB         k23pick3<>+0(SB), Z4, Z4
-	VPXORD          Z27, Z27, Z27
-	VPXORD          Z26, Z26, Z26
-	VBROADCASTI64X4 (AX), Z9
-	VMOVDQU8        32(AX), Y5
-	VPSRLW          $0x02, Y5, Y10
-	VINSERTI64X4    $0x01, Y10, Z5, Z10
-	VPSRLW          $0x04, Z10, Z11
-	VPANDD          Z0, Z10, Z10
-	VPANDD          Z0, Z11, Z11
-	VPTESTMB        k23hbit0<>+0(SB), Z9, K1
-	VPADDB          Z2, Z10, K1, Z10
-	VPMADDUBSW      4(CX), Z10, Z12
-	VPDPWSSD        Z6, Z12, Z27
-	VPMADDUBSW      4(SI), Z10, Z10
-	VPDPWSSD        Z6, Z10, Z26
-	VPTESTMB        k23hbit1<>+0(SB), Z9, K1
-	VPADDB          Z2, Z11, K1, Z11
-	VPMADDUBSW      68(CX), Z11, Z6
-	VPDPWSSD        Z7, Z6, Z27
-	VPMADDUBSW      68(SI), Z11, Z6
-	VPDPWSSD        Z7, Z6, Z26
-	VMOVDQU8        64(AX), Y5
-	VPSRLW          $0x02, Y5, Y6
-	VINSERTI64X4    $0x01, Y6, Z5, Z6
-	VPSRLW          $0x04, Z6, Z7
-	VPANDD          Z0, Z6, Z6
-	VPANDD          Z0, Z7, Z7
-	VPTESTMB        k23hbit2<>+0(SB), Z9, K1
-	VPADDB          Z2, Z6, K1, Z6
-	VPMADDUBSW      132(CX), Z6, Z10
-	VPDPWSSD        Z8, Z10, Z27
-	VPMADDUBSW      132(SI), Z6, Z6
-	VPDPWSSD        Z8, Z6, Z26
-	VPTESTMB        k23hbit3<>+0(SB), Z9, K1
-	VPADDB          Z2, Z7, K1, Z7
-	VPMADDUBSW      196(CX), Z7, Z6
-	VPDPWSSD        Z4, Z6, Z27
-	VPMADDUBSW      196(SI), Z7, Z6
-	VPDPWSSD        Z4, Z6, Z26
-	VPBROADCASTW    108(AX), Y4
-	VCVTPH2PS       X4, Y4
-	VEXTRACTI64X4   $0x01, Z27, Y5
-	VPADDD          Y27, Y5, Y5
-	VMOVSS          (CX), X6
-	VMULSS          X6, X4, X7
-	VPMADDWD        260(CX), Y3, Y6
-	VPSLLD          $0x02, Y6, Y6
-	VPSUBD          Y6, Y5, Y5
-	VEXTRACTI32X4   $0x01, Y5, X6
-	VPADDD          X5, X6, X6
-	VPSHUFD         $0x4e, X6, X5
-	VPADDD          X5, X6, X6
-	VPSHUFD         $0xb1, X6, X5
-	VPADDD          X5, X6, X6
-	VCVTDQ2PS       X6, X6
-	VFMADD231SS     X7, X6, X31
-	VEXTRACTI64X4   $0x01, Z26, Y5
-	VPADDD          Y26, Y5, Y5
-	VMOVSS          (SI), X6
-	VMULSS          X6, X4, X4
-	VPMADDWD        260(SI), Y3, Y3
-	VPSLLD          $0x02, Y3, Y3
-	VPSUBD          Y3, Y5, Y5
-	VEXTRACTI32X4   $0x01, Y5, X3
-	VPADDD          X5, X3, X3
-	VPSHUFD         $0x4e, X3, X5
-	VPADDD          X5, X3, X3
-	VPSHUFD         $0xb1, X3, X5
-	VPADDD          X5, X3, X3
-	VCVTDQ2PS       X3, X3
-	VFMADD231SS     X4, X3, X30
-	ADDQ            $0x0000006e, AX
-	ADDQ            $0x00000124, CX
-	ADDQ            $0x00000124, SI
-	DECQ            BX
-	JMP             tileOrdQ3_K_1x2_loop
-
-tileOrdQ3_K_1x2_done:
-	MOVQ   out+40(FP), AX
-	MOVQ   os+48(FP), CX
-	SHLQ   $0x02, CX
-	VMOVSS X31, (AX)
-	ADDQ   CX, AX
-	VMOVSS X30, (AX)
+	MOVQ       out+40(FP), AX
+	MOVQ       os+48(FP), CX
+	SHLQ       $0x02, CX
+	VEXTRACTPS $0x00, X31, (AX)
+	ADDQ       CX, AX
+	VEXTRACTPS $0x02, X31, (AX)
 	VZEROUPPER
 	RET
 
@@ -11527,124 +11286,109 @@ TEXT ·tileOrdQ2_K_1x3(SB), NOSPLIT, $0-56
 	MOVQ         SI, DI
 	ADDQ         DX, DI
 	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
 	VMOVDQU16    k23spread<>+0(SB), Z23
+	VPXORD       Y0, Y0, Y0
 	MOVL         $0x03030303, DX
-	VPBROADCASTD DX, Z0
+	VPBROADCASTD DX, Z1
 	MOVL         $0x0f0f0f0f, DX
-	VPBROADCASTD DX, Y1
+	VPBROADCASTD DX, Y2
 
 tileOrdQ2_K_1x3_loop:
 	TESTQ         BX, BX
 	JZ            tileOrdQ2_K_1x3_done
 	PREFETCHT0    32768(AX)
 	PREFETCHT0    32832(AX)
-	VMOVDQU8      (AX), X2
-	VPSRLW        $0x04, X2, X3
-	VPANDD        X1, X3, X3
-	VPANDD        X1, X2, X2
-	VPMOVZXBW     X2, Y2
+	VMOVDQU8      (AX), X3
+	VPSRLW        $0x04, X3, X4
+	VPANDD        X2, X4, X4
+	VPANDD        X2, X3, X3
 	VPMOVZXBW     X3, Y3
-	VPERMW        Z2, Z23, Z4
-	VPSHUFB       k23pick0<>+0(SB), Z4, Z5
-	VPSHUFB       k23pick1<>+0(SB), Z4, Z6
-	VPSHUFB       k23pick2<>+0(SB), Z4, Z7
-	VPSHUFB       k23pick3<>+0(SB), Z4, Z4
+	VPMOVZXBW     X4, Y4
+	VPERMW        Z3, Z23, Z5
+	VPSHUFB       k23pick0<>+0(SB), Z5, Z6
+	VPSHUFB       k23pick1<>+0(SB), Z5, Z7
+	VPSHUFB       k23pick2<>+0(SB), Z5, Z8
+	VPSHUFB       k23pick3<>+0(SB), Z5, Z5
 	VPXORD        Z27, Z27, Z27
 	VPXORD        Z26, Z26, Z26
 	VPXORD        Z25, Z25, Z25
-	VMOVDQU8      16(AX), Y2
-	VPSRLW        $0x02, Y2, Y8
-	VINSERTI64X4  $0x01, Y8, Z2, Z8
-	VPSRLW        $0x04, Z8, Z9
-	VPANDD        Z0, Z8, Z8
-	VPANDD        Z0, Z9, Z9
-	VPMADDUBSW    4(CX), Z8, Z10
-	VPDPWSSD      Z5, Z10, Z27
-	VPMADDUBSW    4(SI), Z8, Z10
-	VPDPWSSD      Z5, Z10, Z26
-	VPMADDUBSW    4(DI), Z8, Z8
-	VPDPWSSD      Z5, Z8, Z25
-	VPMADDUBSW    68(CX), Z9, Z5
-	VPDPWSSD      Z6, Z5, Z27
-	VPMADDUBSW    68(SI), Z9, Z5
-	VPDPWSSD      Z6, Z5, Z26
-	VPMADDUBSW    68(DI), Z9, Z5
-	VPDPWSSD      Z6, Z5, Z25
-	VMOVDQU8      48(AX), Y2
-	VPSRLW        $0x02, Y2, Y5
-	VINSERTI64X4  $0x01, Y5, Z2, Z5
-	VPSRLW        $0x04, Z5, Z6
-	VPANDD        Z0, Z5, Z5
-	VPANDD        Z0, Z6, Z6
-	VPMADDUBSW    132(CX), Z5, Z8
-	VPDPWSSD      Z7, Z8, Z27
-	VPMADDUBSW    132(SI), Z5, Z8
-	VPDPWSSD      Z7, Z8, Z26
-	VPMADDUBSW    132(DI), Z5, Z5
-	VPDPWSSD      Z7, Z5, Z25
-	VPMADDUBSW    196(CX), Z6, Z5
-	VPDPWSSD      Z4, Z5, Z27
-	VPMADDUBSW    196(SI), Z6, Z5
-	VPDPWSSD      Z4, Z5, Z26
-	VPMADDUBSW    196(DI), Z6, Z5
-	VPDPWSSD      Z4, Z5, Z25
-	VPBROADCASTW  80(AX), Y2
-	VCVTPH2PS     X2, Y2
-	VPBROADCASTW  82(AX), Y4
-	VCVTPH2PS     X4, Y4
-	VEXTRACTI64X4 $0x01, Z27, Y5
-	VPADDD        Y27, Y5, Y5
-	VMOVSS        (CX), X7
-	VMULSS        X7, X2, X8
-	VPMADDWD      260(CX), Y3, Y6
-	VPUNPCKLQDQ   Y6, Y5, Y9
-	VPUNPCKHQDQ   Y6, Y5, Y5
-	VPADDD        Y5, Y9, Y9
-	VEXTRACTI32X4 $0x01, Y9, X5
-	VPADDD        X9, X5, X5
-	VPSHUFD       $0xb1, X5, X6
-	VPADDD        X6, X5, X5
-	VCVTDQ2PS     X5, X5
-	VMULSS        X7, X4, X6
-	VFMADD231SS   X8, X5, X31
-	VPERMILPS     $0x02, X5, X5
-	VFNMADD231SS  X6, X5, X31
-	VEXTRACTI64X4 $0x01, Z26, Y5
-	VPADDD        Y26, Y5, Y5
-	VMOVSS        (SI), X7
-	VMULSS        X7, X2, X8
-	VPMADDWD      260(SI), Y3, Y6
-	VPUNPCKLQDQ   Y6, Y5, Y9
-	VPUNPCKHQDQ   Y6, Y5, Y5
-	VPADDD        Y5, Y9, Y9
-	VEXTRACTI32X4 $0x01, Y9, X5
-	VPADDD        X9, X5, X5
-	VPSHUFD       $0xb1, X5, X6
-	VPADDD        X6, X5, X5
-	VCVTDQ2PS     X5, X5
-	VMULSS        X7, X4, X6
-	VFMADD231SS   X8, X5, X30
-	VPERMILPS     $0x02, X5, X5
-	VFNMADD231SS  X6, X5, X30
-	VEXTRACTI64X4 $0x01, Z25, Y5
-	VPADDD        Y25, Y5, Y5
-	VMOVSS        (DI), X6
-	VMULSS        X6, X2, X2
-	VPMADDWD      260(DI), Y3, Y3
-	VPUNPCKLQDQ   Y3, Y5, Y7
-	VPUNPCKHQDQ   Y3, Y5, Y3
+	VMOVDQU8      16(AX), Y3
+	VPSRLW        $0x02, Y3, Y10
+	VINSERTI64X4  $0x01, Y10, Z3, Z10
+	VPSRLW        $0x04, Z10, Z11
+	VPANDD        Z1, Z10, Z10
+	VPANDD        Z1, Z11, Z11
+	VPMADDUBSW    4(CX), Z10, Z12
+	VPDPWSSD      Z6, Z12, Z27
+	VPMADDUBSW    4(SI), Z10, Z12
+	VPDPWSSD      Z6, Z12, Z26
+	VPMADDUBSW    4(DI), Z10, Z10
+	VPDPWSSD      Z6, Z10, Z25
+	VPMADDUBSW    68(CX), Z11, Z6
+	VPDPWSSD      Z7, Z6, Z27
+	VPMADDUBSW    68(SI), Z11, Z6
+	VPDPWSSD      Z7, Z6, Z26
+	VPMADDUBSW    68(DI), Z11, Z6
+	VPDPWSSD      Z7, Z6, Z25
+	VMOVDQU8      48(AX), Y3
+	VPSRLW        $0x02, Y3, Y6
+	VINSERTI64X4  $0x01, Y6, Z3, Z6
+	VPSRLW        $0x04, Z6, Z7
+	VPANDD        Z1, Z6, Z6
+	VPANDD        Z1, Z7, Z7
+	VPMADDUBSW    132(CX), Z6, Z10
+	VPDPWSSD      Z8, Z10, Z27
+	VPMADDUBSW    132(SI), Z6, Z10
+	VPDPWSSD      Z8, Z10, Z26
+	VPMADDUBSW    132(DI), Z6, Z6
+	VPDPWSSD      Z8, Z6, Z25
+	VPMADDUBSW    196(CX), Z7, Z6
+	VPDPWSSD      Z5, Z6, Z27
+	VPMADDUBSW    196(SI), Z7, Z6
+	VPDPWSSD      Z5, Z6, Z26
+	VPMADDUBSW    196(DI), Z7, Z6
+	VPDPWSSD      Z5, Z6, Z25
+	VEXTRACTI64X4 $0x01, Z27, Y3
+	VPADDD        Y27, Y3, Y3
+	VPMADDWD      260(CX), Y4, Y5
+	VPUNPCKLDQ    Y5, Y3, Y6
+	VPUNPCKHDQ    Y5, Y3, Y3
+	VPADDD        Y3, Y6, Y6
+	VEXTRACTI64X4 $0x01, Z26, Y3
+	VPADDD        Y26, Y3, Y3
+	VPMADDWD      260(SI), Y4, Y5
+	VPUNPCKLDQ    Y5, Y3, Y7
+	VPUNPCKHDQ    Y5, Y3, Y3
 	VPADDD        Y3, Y7, Y7
-	VEXTRACTI32X4 $0x01, Y7, X3
-	VPADDD        X7, X3, X3
-	VPSHUFD       $0xb1, X3, X5
-	VPADDD        X5, X3, X3
-	VCVTDQ2PS     X3, X3
-	VMULSS        X6, X4, X4
-	VFMADD231SS   X2, X3, X29
-	VPERMILPS     $0x02, X3, X2
-	VFNMADD231SS  X4, X2, X29
+	VEXTRACTI64X4 $0x01, Z25, Y3
+	VPADDD        Y25, Y3, Y3
+	VPMADDWD      260(DI), Y4, Y4
+	VPUNPCKLDQ    Y4, Y3, Y5
+	VPUNPCKHDQ    Y4, Y3, Y3
+	VPADDD        Y3, Y5, Y5
+	VPUNPCKLQDQ   Y7, Y6, Y3
+	VPUNPCKHQDQ   Y7, Y6, Y4
+	VPADDD        Y4, Y3, Y3
+	VPUNPCKLQDQ   Y0, Y5, Y4
+	VPUNPCKHQDQ   Y0, Y5, Y5
+	VPADDD        Y5, Y4, Y4
+	VPERM2I128    $0x20, Y4, Y3, Y5
+	VPERM2I128    $0x31, Y4, Y3, Y3
+	VPADDD        Y3, Y5, Y5
+	VPBROADCASTD  80(AX), X3
+	VMOVSS        (CX), X4
+	VINSERTPS     $0x10, (SI), X4, X4
+	VINSERTPS     $0x20, (DI), X4, X4
+	VUNPCKLPS     X4, X4, X9
+	VUNPCKHPS     X4, X4, X4
+	VINSERTF128   $0x01, X4, Y9, Y4
+	VCVTPH2PS     X3, Y3
+	VMULPS        Y4, Y3, Y3
+	VCVTDQ2PS     Y5, Y5
+	VFMADD231PS   Y3, Y5, Y31
+	VPSRLQ        $0x20, Y5, Y5
+	VPSRLQ        $0x20, Y3, Y3
+	VFNMADD231PS  Y3, Y5, Y31
 	ADDQ          $0x00000054, AX
 	ADDQ          $0x00000124, CX
 	ADDQ          $0x00000124, SI
@@ -11653,174 +11397,15 @@ tileOrdQ2_K_1x3_loop:
 	JMP           tileOrdQ2_K_1x3_loop
 
 tileOrdQ2_K_1x3_done:
-	MOVQ   out+40(FP), AX
-	MOVQ   os+48(FP), CX
-	SHLQ   $0x02, CX
-	VMOVSS X31, (AX)
-	ADDQ   CX, AX
-	VMOVSS X30, (AX)
-	ADDQ   CX, AX
-	VMOVSS X29, (AX)
-	VZEROUPPER
-	RET
-
-// func tileOrdQ3_K_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileOrdQ3_K_1x3(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), CX
-	MOVQ         as+24(FP), DX
-	MOVQ         nb+32(FP), BX
-	MOVQ         CX, SI
-	ADDQ         DX, SI
-	MOVQ         SI, DI
-	ADDQ         DX, DI
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VMOVDQU16    k23spread<>+0(SB), Z23
-	MOVL         $0x03030303, DX
-	VPBROADCASTD DX, Z0
-	MOVL         $0x0f0f0f0f, DX
-	VPBROADCASTD DX, Y1
-	MOVL         $0x04040404, DX
-	VPBROADCASTD DX, Z2
-
-tileOrdQ3_K_1x3_loop:
-	TESTQ           BX, BX
-	JZ              tileOrdQ3_K_1x3_done
-	PREFETCHT0      32768(AX)
-	PREFETCHT0      32832(AX)
-	VMOVQ           96(AX), X3
-	VPSRLW          $0x04, X3, X4
-	VPUNPCKLQDQ     X4, X3, X3
-	VPANDD          X1, X3, X3
-	VPBROADCASTD    104(AX), X4
-	VPSRLVD         k23shift<>+0(SB), X4, X4
-	VPANDD          X0, X4, X4
-	VPSLLD          $0x04, X4, X4
-	VPORD           X4, X3, X3
-	VPMOVZXBW       X3, Y3
-	MOVL            $0x00200020, DX
-	VPBROADCASTD    DX, Z4
-	VPSUBW          Y4, Y3, Y3
-	VPERMW          Z3, Z23, Z4
-	VPSHUFB         k23pick0<>+0(SB), Z4, Z6
-	VPSHUFB         k23pick1<>+0(SB), Z4, Z7
-	VPSHUFB         k23pick2<>+0(SB), Z4, Z8
-	VPSHUFB         k23pick3<>+0(SB), Z4, Z4
-	VPXORD          Z27, Z27, Z27
-	VPXORD          Z26, Z26, Z26
-	VPXORD          Z25, Z25, Z25
-	VBROADCASTI64X4 (AX), Z9
-	VMOVDQU8        32(AX), Y5
-	VPSRLW          $0x02, Y5, Y10
-	VINSERTI64X4    $0x01, Y10, Z5, Z10
-	VPSRLW          $0x04, Z10, Z11
-	VPANDD          Z0, Z10, Z10
-	VPANDD          Z0, Z11, Z11
-	VPTESTMB        k23hbit0<>+0(SB), Z9, K1
-	VPADDB          Z2, Z10, K1, Z10
-	VPMADDUBSW      4(CX), Z10, Z12
-	VPDPWSSD        Z6, Z12, Z27
-	VPMADDUBSW      4(SI), Z10, Z12
-	VPDPWSSD        Z6, Z12, Z26
-	VPMADDUBSW      4(DI), Z10, Z10
-	VPDPWSSD        Z6, Z10, Z25
-	VPTESTMB        k23hbit1<>+0(SB), Z9, K1
-	VPADDB          Z2, Z11, K1, Z11
-	VPMADDUBSW      68(CX), Z11, Z6
-	VPDPWSSD        Z7, Z6, Z27
-	VPMADDUBSW      68(SI), Z11, Z6
-	VPDPWSSD        Z7, Z6, Z26
-	VPMADDUBSW      68(DI), Z11, Z6
-	VPDPWSSD        Z7, Z6, Z25
-	VMOVDQU8        64(AX), Y5
-	VPSRLW          $0x02, Y5, Y6
-	VINSERTI64X4    $0x01, Y6, Z5, Z6
-	VPSRLW          $0x04, Z6, Z7
-	VPANDD          Z0, Z6, Z6
-	VPANDD          Z0, Z7, Z7
-	VPTESTMB        k23hbit2<>+0(SB), Z9, K1
-	VPADDB          Z2, Z6, K1, Z6
-	VPMADDUBSW      132(CX), Z6, Z10
-	VPDPWSSD        Z8, Z10, Z27
-	VPMADDUBSW      132(SI), Z6, Z10
-	VPDPWSSD        Z8, Z10, Z26
-	VPMADDUBSW      132(DI), Z6, Z6
-	VPDPWSSD        Z8, Z6, Z25
-	VPTESTMB        k23hbit3<>+0(SB), Z9, K1
-	VPADDB          Z2, Z7, K1, Z7
-	VPMADDUBSW      196(CX), Z7, Z6
-	VPDPWSSD        Z4, Z6, Z27
-	VPMADDUBSW      196(SI), Z7, Z6
-	VPDPWSSD        Z4, Z6, Z26
-	VPMADDUBSW      196(DI), Z7, Z6
-	VPDPWSSD        Z4, Z6, Z25
-	VPBROADCASTW    108(AX), Y4
-	VCVTPH2PS       X4, Y4
-	VEXTRACTI64X4   $0x01, Z27, Y5
-	VPADDD          Y27, Y5, Y5
-	VMOVSS          (CX), X6
-	VMULSS          X6, X4, X7
-	VPMADDWD        260(CX), Y3, Y6
-	VPSLLD          $0x02, Y6, Y6
-	VPSUBD          Y6, Y5, Y5
-	VEXTRACTI32X4   $0x01, Y5, X6
-	VPADDD          X5, X6, X6
-	VPSHUFD         $0x4e, X6, X5
-	VPADDD          X5, X6, X6
-	VPSHUFD         $0xb1, X6, X5
-	VPADDD          X5, X6, X6
-	VCVTDQ2PS       X6, X6
-	VFMADD231SS     X7, X6, X31
-	VEXTRACTI64X4   $0x01, Z26, Y5
-	VPADDD          Y26, Y5, Y5
-	VMOVSS          (SI), X6
-	VMULSS          X6, X4, X7
-	VPMADDWD        260(SI), Y3, Y6
-	VPSLLD          $0x02, Y6, Y6
-	VPSUBD          Y6, Y5, Y5
-	VEXTRACTI32X4   $0x01, Y5, X6
-	VPADDD          X5, X6, X6
-	VPSHUFD         $0x4e, X6, X5
-	VPADDD          X5, X6, X6
-	VPSHUFD         $0xb1, X6, X5
-	VPADDD          X5, X6, X6
-	VCVTDQ2PS       X6, X6
-	VFMADD231SS     X7, X6, X30
-	VEXTRACTI64X4   $0x01, Z25, Y5
-	VPADDD          Y25, Y5, Y5
-	VMOVSS          (DI), X6
-	VMULSS          X6, X4, X4
-	VPMADDWD        260(DI), Y3, Y3
-	VPSLLD          $0x02, Y3, Y3
-	VPSUBD          Y3, Y5, Y5
-	VEXTRACTI32X4   $0x01, Y5, X3
-	VPADDD          X5, X3, X3
-	VPSHUFD         $0x4e, X3, X5
-	VPADDD          X5, X3, X3
-	VPSHUFD         $0xb1, X3, X5
-	VPADDD          X5, X3, X3
-	VCVTDQ2PS       X3, X3
-	VFMADD231SS     X4, X3, X29
-	ADDQ            $0x0000006e, AX
-	ADDQ            $0x00000124, CX
-	ADDQ            $0x00000124, SI
-	ADDQ            $0x00000124, DI
-	DECQ            BX
-	JMP             tileOrdQ3_K_1x3_loop
-
-tileOrdQ3_K_1x3_done:
-	MOVQ   out+40(FP), AX
-	MOVQ   os+48(FP), CX
-	SHLQ   $0x02, CX
-	VMOVSS X31, (AX)
-	ADDQ   CX, AX
-	VMOVSS X30, (AX)
-	ADDQ   CX, AX
-	VMOVSS X29, (AX)
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y31, X0
+	VEXTRACTPS    $0x00, X31, (AX)
+	ADDQ          CX, AX
+	VEXTRACTPS    $0x02, X31, (AX)
+	ADDQ          CX, AX
+	VEXTRACTPS    $0x00, X0, (AX)
 	VZEROUPPER
 	RET
 
@@ -11839,151 +11424,125 @@ TEXT ·tileOrdQ2_K_1x4(SB), NOSPLIT, $0-56
 	MOVQ         DI, R8
 	ADDQ         DX, R8
 	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
 	VMOVDQU16    k23spread<>+0(SB), Z23
+	VPXORD       Y0, Y0, Y0
 	MOVL         $0x03030303, DX
 	VPBROADCASTD DX, Z0
 	MOVL         $0x0f0f0f0f, DX
-	VPBROADCASTD DX, Y1
+	VPBROADCASTD DX, Y2
 
 tileOrdQ2_K_1x4_loop:
 	TESTQ         BX, BX
 	JZ            tileOrdQ2_K_1x4_done
 	PREFETCHT0    32768(AX)
 	PREFETCHT0    32832(AX)
-	VMOVDQU8      (AX), X2
-	VPSRLW        $0x04, X2, X3
-	VPANDD        X1, X3, X3
-	VPANDD        X1, X2, X2
-	VPMOVZXBW     X2, Y2
+	VMOVDQU8      (AX), X3
+	VPSRLW        $0x04, X3, X1
+	VPANDD        X2, X1, X1
+	VPANDD        X2, X3, X3
 	VPMOVZXBW     X3, Y3
-	VPERMW        Z2, Z23, Z4
-	VPSHUFB       k23pick0<>+0(SB), Z4, Z5
-	VPSHUFB       k23pick1<>+0(SB), Z4, Z6
-	VPSHUFB       k23pick2<>+0(SB), Z4, Z7
-	VPSHUFB       k23pick3<>+0(SB), Z4, Z4
+	VPMOVZXBW     X1, Y4
+	VPERMW        Z3, Z23, Z5
+	VPSHUFB       k23pick0<>+0(SB), Z5, Z6
+	VPSHUFB       k23pick1<>+0(SB), Z5, Z7
+	VPSHUFB       k23pick2<>+0(SB), Z5, Z8
+	VPSHUFB       k23pick3<>+0(SB), Z5, Z5
 	VPXORD        Z27, Z27, Z27
 	VPXORD        Z26, Z26, Z26
 	VPXORD        Z25, Z25, Z25
 	VPXORD        Z24, Z24, Z24
-	VMOVDQU8      16(AX), Y2
-	VPSRLW        $0x02, Y2, Y8
-	VINSERTI64X4  $0x01, Y8, Z2, Z8
-	VPSRLW        $0x04, Z8, Z9
-	VPANDD        Z0, Z8, Z8
+	VMOVDQU8      16(AX), Y3
+	VPSRLW        $0x02, Y3, Y9
+	VINSERTI64X4  $0x01, Y9, Z3, Z9
+	VPSRLW        $0x04, Z9, Z10
 	VPANDD        Z0, Z9, Z9
-	VPMADDUBSW    4(CX), Z8, Z10
-	VPDPWSSD      Z5, Z10, Z27
-	VPMADDUBSW    4(SI), Z8, Z10
-	VPDPWSSD      Z5, Z10, Z26
-	VPMADDUBSW    4(DI), Z8, Z10
-	VPDPWSSD      Z5, Z10, Z25
-	VPMADDUBSW    4(R8), Z8, Z8
-	VPDPWSSD      Z5, Z8, Z24
-	VPMADDUBSW    68(CX), Z9, Z5
-	VPDPWSSD      Z6, Z5, Z27
-	VPMADDUBSW    68(SI), Z9, Z5
-	VPDPWSSD      Z6, Z5, Z26
-	VPMADDUBSW    68(DI), Z9, Z5
-	VPDPWSSD      Z6, Z5, Z25
-	VPMADDUBSW    68(R8), Z9, Z5
-	VPDPWSSD      Z6, Z5, Z24
-	VMOVDQU8      48(AX), Y2
-	VPSRLW        $0x02, Y2, Y5
-	VINSERTI64X4  $0x01, Y5, Z2, Z5
-	VPSRLW        $0x04, Z5, Z6
-	VPANDD        Z0, Z5, Z5
+	VPANDD        Z0, Z10, Z10
+	VPMADDUBSW    4(CX), Z9, Z11
+	VPDPWSSD      Z6, Z11, Z27
+	VPMADDUBSW    4(SI), Z9, Z11
+	VPDPWSSD      Z6, Z11, Z26
+	VPMADDUBSW    4(DI), Z9, Z11
+	VPDPWSSD      Z6, Z11, Z25
+	VPMADDUBSW    4(R8), Z9, Z9
+	VPDPWSSD      Z6, Z9, Z24
+	VPMADDUBSW    68(CX), Z10, Z6
+	VPDPWSSD      Z7, Z6, Z27
+	VPMADDUBSW    68(SI), Z10, Z6
+	VPDPWSSD      Z7, Z6, Z26
+	VPMADDUBSW    68(DI), Z10, Z6
+	VPDPWSSD      Z7, Z6, Z25
+	VPMADDUBSW    68(R8), Z10, Z6
+	VPDPWSSD      Z7, Z6, Z24
+	VMOVDQU8      48(AX), Y3
+	VPSRLW        $0x02, Y3, Y6
+	VINSERTI64X4  $0x01, Y6, Z3, Z6
+	VPSRLW        $0x04, Z6, Z7
 	VPANDD        Z0, Z6, Z6
-	VPMADDUBSW    132(CX), Z5, Z8
-	VPDPWSSD      Z7, Z8, Z27
-	VPMADDUBSW    132(SI), Z5, Z8
-	VPDPWSSD      Z7, Z8, Z26
-	VPMADDUBSW    132(DI), Z5, Z8
-	VPDPWSSD      Z7, Z8, Z25
-	VPMADDUBSW    132(R8), Z5, Z5
-	VPDPWSSD      Z7, Z5, Z24
-	VPMADDUBSW    196(CX), Z6, Z5
-	VPDPWSSD      Z4, Z5, Z27
-	VPMADDUBSW    196(SI), Z6, Z5
-	VPDPWSSD      Z4, Z5, Z26
-	VPMADDUBSW    196(DI), Z6, Z5
-	VPDPWSSD      Z4, Z5, Z25
-	VPMADDUBSW    196(R8), Z6, Z5
-	VPDPWSSD      Z4, Z5, Z24
-	VPBROADCASTW  80(AX), Y2
-	VCVTPH2PS     X2, Y2
-	VPBROADCASTW  82(AX), Y4
-	VCVTPH2PS     X4, Y4
-	VEXTRACTI64X4 $0x01, Z27, Y5
-	VPADDD        Y27, Y5, Y5
-	VMOVSS        (CX), X7
-	VMULSS        X7, X2, X8
-	VPMADDWD      260(CX), Y3, Y6
-	VPUNPCKLQDQ   Y6, Y5, Y9
-	VPUNPCKHQDQ   Y6, Y5, Y5
-	VPADDD        Y5, Y9, Y9
-	VEXTRACTI32X4 $0x01, Y9, X5
-	VPADDD        X9, X5, X5
-	VPSHUFD       $0xb1, X5, X6
-	VPADDD        X6, X5, X5
-	VCVTDQ2PS     X5, X5
-	VMULSS        X7, X4, X6
-	VFMADD231SS   X8, X5, X31
-	VPERMILPS     $0x02, X5, X5
-	VFNMADD231SS  X6, X5, X31
-	VEXTRACTI64X4 $0x01, Z26, Y5
-	VPADDD        Y26, Y5, Y5
-	VMOVSS        (SI), X7
-	VMULSS        X7, X2, X8
-	VPMADDWD      260(SI), Y3, Y6
-	VPUNPCKLQDQ   Y6, Y5, Y9
-	VPUNPCKHQDQ   Y6, Y5, Y5
-	VPADDD        Y5, Y9, Y9
-	VEXTRACTI32X4 $0x01, Y9, X5
-	VPADDD        X9, X5, X5
-	VPSHUFD       $0xb1, X5, X6
-	VPADDD        X6, X5, X5
-	VCVTDQ2PS     X5, X5
-	VMULSS        X7, X4, X6
-	VFMADD231SS   X8, X5, X30
-	VPERMILPS     $0x02, X5, X5
-	VFNMADD231SS  X6, X5, X30
-	VEXTRACTI64X4 $0x01, Z25, Y5
-	VPADDD        Y25, Y5, Y5
-	VMOVSS        (DI), X7
-	VMULSS        X7, X2, X8
-	VPMADDWD      260(DI), Y3, Y6
-	VPUNPCKLQDQ   Y6, Y5, Y9
-	VPUNPCKHQDQ   Y6, Y5, Y5
-	VPADDD        Y5, Y9, Y9
-	VEXTRACTI32X4 $0x01, Y9, X5
-	VPADDD        X9, X5, X5
-	VPSHUFD       $0xb1, X5, X6
-	VPADDD        X6, X5, X5
-	VCVTDQ2PS     X5, X5
-	VMULSS        X7, X4, X6
-	VFMADD231SS   X8, X5, X29
-	VPERMILPS     $0x02, X5, X5
-	VFNMADD231SS  X6, X5, X29
-	VEXTRACTI64X4 $0x01, Z24, Y5
-	VPADDD        Y24, Y5, Y5
-	VMOVSS        (R8), X6
-	VMULSS        X6, X2, X2
-	VPMADDWD      260(R8), Y3, Y3
-	VPUNPCKLQDQ   Y3, Y5, Y7
-	VPUNPCKHQDQ   Y3, Y5, Y3
+	VPANDD        Z0, Z7, Z7
+	VPMADDUBSW    132(CX), Z6, Z9
+	VPDPWSSD      Z8, Z9, Z27
+	VPMADDUBSW    132(SI), Z6, Z9
+	VPDPWSSD      Z8, Z9, Z26
+	VPMADDUBSW    132(DI), Z6, Z9
+	VPDPWSSD      Z8, Z9, Z25
+	VPMADDUBSW    132(R8), Z6, Z6
+	VPDPWSSD      Z8, Z6, Z24
+	VPMADDUBSW    196(CX), Z7, Z6
+	VPDPWSSD      Z5, Z6, Z27
+	VPMADDUBSW    196(SI), Z7, Z6
+	VPDPWSSD      Z5, Z6, Z26
+	VPMADDUBSW    196(DI), Z7, Z6
+	VPDPWSSD      Z5, Z6, Z25
+	VPMADDUBSW    196(R8), Z7, Z6
+	VPDPWSSD      Z5, Z6, Z24
+	VEXTRACTI64X4 $0x01, Z27, Y3
+	VPADDD        Y27, Y3, Y3
+	VPMADDWD      260(CX), Y4, Y5
+	VPUNPCKLDQ    Y5, Y3, Y6
+	VPUNPCKHDQ    Y5, Y3, Y3
+	VPADDD        Y3, Y6, Y6
+	VEXTRACTI64X4 $0x01, Z26, Y3
+	VPADDD        Y26, Y3, Y3
+	VPMADDWD      260(SI), Y4, Y5
+	VPUNPCKLDQ    Y5, Y3, Y7
+	VPUNPCKHDQ    Y5, Y3, Y3
 	VPADDD        Y3, Y7, Y7
-	VEXTRACTI32X4 $0x01, Y7, X3
-	VPADDD        X7, X3, X3
-	VPSHUFD       $0xb1, X3, X5
-	VPADDD        X5, X3, X3
-	VCVTDQ2PS     X3, X3
-	VMULSS        X6, X4, X4
-	VFMADD231SS   X2, X3, X28
-	VPERMILPS     $0x02, X3, X2
-	VFNMADD231SS  X4, X2, X28
+	VEXTRACTI64X4 $0x01, Z25, Y3
+	VPADDD        Y25, Y3, Y3
+	VPMADDWD      260(DI), Y4, Y5
+	VPUNPCKLDQ    Y5, Y3, Y8
+	VPUNPCKHDQ    Y5, Y3, Y3
+	VPADDD        Y3, Y8, Y8
+	VEXTRACTI64X4 $0x01, Z24, Y3
+	VPADDD        Y24, Y3, Y3
+	VPMADDWD      260(R8), Y4, Y4
+	VPUNPCKLDQ    Y4, Y3, Y5
+	VPUNPCKHDQ    Y4, Y3, Y3
+	VPADDD        Y3, Y5, Y5
+	VPUNPCKLQDQ   Y7, Y6, Y3
+	VPUNPCKHQDQ   Y7, Y6, Y4
+	VPADDD        Y4, Y3, Y3
+	VPUNPCKLQDQ   Y5, Y8, Y4
+	VPUNPCKHQDQ   Y5, Y8, Y5
+	VPADDD        Y5, Y4, Y4
+	VPERM2I128    $0x20, Y4, Y3, Y5
+	VPERM2I128    $0x31, Y4, Y3, Y3
+	VPADDD        Y3, Y5, Y5
+	VPBROADCASTD  80(AX), X3
+	VMOVSS        (CX), X4
+	VINSERTPS     $0x10, (SI), X4, X4
+	VINSERTPS     $0x20, (DI), X4, X4
+	VINSERTPS     $0x30, (R8), X4, X4
+	VUNPCKLPS     X4, X4, X1
+	VUNPCKHPS     X4, X4, X4
+	VINSERTF128   $0x01, X4, Y1, Y4
+	VCVTPH2PS     X3, Y3
+	VMULPS        Y4, Y3, Y3
+	VCVTDQ2PS     Y5, Y5
+	VFMADD231PS   Y3, Y5, Y31
+	VPSRLQ        $0x20, Y5, Y5
+	VPSRLQ        $0x20, Y3, Y3
+	VFNMADD231PS  Y3, Y5, Y31
 	ADDQ          $0x00000054, AX
 	ADDQ          $0x00000124, CX
 	ADDQ          $0x00000124, SI
@@ -11993,206 +11552,17 @@ tileOrdQ2_K_1x4_loop:
 	JMP           tileOrdQ2_K_1x4_loop
 
 tileOrdQ2_K_1x4_done:
-	MOVQ   out+40(FP), AX
-	MOVQ   os+48(FP), CX
-	SHLQ   $0x02, CX
-	VMOVSS X31, (AX)
-	ADDQ   CX, AX
-	VMOVSS X30, (AX)
-	ADDQ   CX, AX
-	VMOVSS X29, (AX)
-	ADDQ   CX, AX
-	VMOVSS X28, (AX)
-	VZEROUPPER
-	RET
-
-// func tileOrdQ3_K_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
-TEXT ·tileOrdQ3_K_1x4(SB), NOSPLIT, $0-56
-	MOVQ         w+0(FP), AX
-	MOVQ         ws+8(FP), CX
-	MOVQ         a+16(FP), CX
-	MOVQ         as+24(FP), DX
-	MOVQ         nb+32(FP), BX
-	MOVQ         CX, SI
-	ADDQ         DX, SI
-	MOVQ         SI, DI
-	ADDQ         DX, DI
-	MOVQ         DI, R8
-	ADDQ         DX, R8
-	VPXORD       Y31, Y31, Y31
-	VPXORD       Y30, Y30, Y30
-	VPXORD       Y29, Y29, Y29
-	VPXORD       Y28, Y28, Y28
-	VMOVDQU16    k23spread<>+0(SB), Z23
-	MOVL         $0x03030303, DX
-	VPBROADCASTD DX, Z0
-	MOVL         $0x0f0f0f0f, DX
-	VPBROADCASTD DX, Y1
-	MOVL         $0x04040404, DX
-	VPBROADCASTD DX, Z2
-
-tileOrdQ3_K_1x4_loop:
-	TESTQ           BX, BX
-	JZ              tileOrdQ3_K_1x4_done
-	PREFETCHT0      32768(AX)
-	PREFETCHT0      32832(AX)
-	VMOVQ           96(AX), X3
-	VPSRLW          $0x04, X3, X4
-	VPUNPCKLQDQ     X4, X3, X3
-	VPANDD          X1, X3, X3
-	VPBROADCASTD    104(AX), X4
-	VPSRLVD         k23shift<>+0(SB), X4, X4
-	VPANDD          X0, X4, X4
-	VPSLLD          $0x04, X4, X4
-	VPORD           X4, X3, X3
-	VPMOVZXBW       X3, Y3
-	MOVL            $0x00200020, DX
-	VPBROADCASTD    DX, Z4
-	VPSUBW          Y4, Y3, Y3
-	VPERMW          Z3, Z23, Z4
-	VPSHUFB         k23pick0<>+0(SB), Z4, Z6
-	VPSHUFB         k23pick1<>+0(SB), Z4, Z7
-	VPSHUFB         k23pick2<>+0(SB), Z4, Z8
-	VPSHUFB         k23pick3<>+0(SB), Z4, Z4
-	VPXORD          Z27, Z27, Z27
-	VPXORD          Z26, Z26, Z26
-	VPXORD          Z25, Z25, Z25
-	VPXORD          Z24, Z24, Z24
-	VBROADCASTI64X4 (AX), Z9
-	VMOVDQU8        32(AX), Y5
-	VPSRLW          $0x02, Y5, Y10
-	VINSERTI64X4    $0x01, Y10, Z5, Z10
-	VPSRLW          $0x04, Z10, Z11
-	VPANDD          Z0, Z10, Z10
-	VPANDD          Z0, Z11, Z11
-	VPTESTMB        k23hbit0<>+0(SB), Z9, K1
-	VPADDB          Z2, Z10, K1, Z10
-	VPMADDUBSW      4(CX), Z10, Z12
-	VPDPWSSD        Z6, Z12, Z27
-	VPMADDUBSW      4(SI), Z10, Z12
-	VPDPWSSD        Z6, Z12, Z26
-	VPMADDUBSW      4(DI), Z10, Z12
-	VPDPWSSD        Z6, Z12, Z25
-	VPMADDUBSW      4(R8), Z10, Z10
-	VPDPWSSD        Z6, Z10, Z24
-	VPTESTMB        k23hbit1<>+0(SB), Z9, K1
-	VPADDB          Z2, Z11, K1, Z11
-	VPMADDUBSW      68(CX), Z11, Z6
-	VPDPWSSD        Z7, Z6, Z27
-	VPMADDUBSW      68(SI), Z11, Z6
-	VPDPWSSD        Z7, Z6, Z26
-	VPMADDUBSW      68(DI), Z11, Z6
-	VPDPWSSD        Z7, Z6, Z25
-	VPMADDUBSW      68(R8), Z11, Z6
-	VPDPWSSD        Z7, Z6, Z24
-	VMOVDQU8        64(AX), Y5
-	VPSRLW          $0x02, Y5, Y6
-	VINSERTI64X4    $0x01, Y6, Z5, Z6
-	VPSRLW          $0x04, Z6, Z7
-	VPANDD          Z0, Z6, Z6
-	VPANDD          Z0, Z7, Z7
-	VPTESTMB        k23hbit2<>+0(SB), Z9, K1
-	VPADDB          Z2, Z6, K1, Z6
-	VPMADDUBSW      132(CX), Z6, Z10
-	VPDPWSSD        Z8, Z10, Z27
-	VPMADDUBSW      132(SI), Z6, Z10
-	VPDPWSSD        Z8, Z10, Z26
-	VPMADDUBSW      132(DI), Z6, Z10
-	VPDPWSSD        Z8, Z10, Z25
-	VPMADDUBSW      132(R8), Z6, Z6
-	VPDPWSSD        Z8, Z6, Z24
-	VPTESTMB        k23hbit3<>+0(SB), Z9, K1
-	VPADDB          Z2, Z7, K1, Z7
-	VPMADDUBSW      196(CX), Z7, Z6
-	VPDPWSSD        Z4, Z6, Z27
-	VPMADDUBSW      196(SI), Z7, Z6
-	VPDPWSSD        Z4, Z6, Z26
-	VPMADDUBSW      196(DI), Z7, Z6
-	VPDPWSSD        Z4, Z6, Z25
-	VPMADDUBSW      196(R8), Z7, Z6
-	VPDPWSSD        Z4, Z6, Z24
-	VPBROADCASTW    108(AX), Y4
-	VCVTPH2PS       X4, Y4
-	VEXTRACTI64X4   $0x01, Z27, Y5
-	VPADDD          Y27, Y5, Y5
-	VMOVSS          (CX), X6
-	VMULSS          X6, X4, X7
-	VPMADDWD        260(CX), Y3, Y6
-	VPSLLD          $0x02, Y6, Y6
-	VPSUBD          Y6, Y5, Y5
-	VEXTRACTI32X4   $0x01, Y5, X6
-	VPADDD          X5, X6, X6
-	VPSHUFD         $0x4e, X6, X5
-	VPADDD          X5, X6, X6
-	VPSHUFD         $0xb1, X6, X5
-	VPADDD          X5, X6, X6
-	VCVTDQ2PS       X6, X6
-	VFMADD231SS     X7, X6, X31
-	VEXTRACTI64X4   $0x01, Z26, Y5
-	VPADDD          Y26, Y5, Y5
-	VMOVSS          (SI), X6
-	VMULSS          X6, X4, X7
-	VPMADDWD        260(SI), Y3, Y6
-	VPSLLD          $0x02, Y6, Y6
-	VPSUBD          Y6, Y5, Y5
-	VEXTRACTI32X4   $0x01, Y5, X6
-	VPADDD          X5, X6, X6
-	VPSHUFD         $0x4e, X6, X5
-	VPADDD          X5, X6, X6
-	VPSHUFD         $0xb1, X6, X5
-	VPADDD          X5, X6, X6
-	VCVTDQ2PS       X6, X6
-	VFMADD231SS     X7, X6, X30
-	VEXTRACTI64X4   $0x01, Z25, Y5
-	VPADDD          Y25, Y5, Y5
-	VMOVSS          (DI), X6
-	VMULSS          X6, X4, X7
-	VPMADDWD        260(DI), Y3, Y6
-	VPSLLD          $0x02, Y6, Y6
-	VPSUBD          Y6, Y5, Y5
-	VEXTRACTI32X4   $0x01, Y5, X6
-	VPADDD          X5, X6, X6
-	VPSHUFD         $0x4e, X6, X5
-	VPADDD          X5, X6, X6
-	VPSHUFD         $0xb1, X6, X5
-	VPADDD          X5, X6, X6
-	VCVTDQ2PS       X6, X6
-	VFMADD231SS     X7, X6, X29
-	VEXTRACTI64X4   $0x01, Z24, Y5
-	VPADDD          Y24, Y5, Y5
-	VMOVSS          (R8), X6
-	VMULSS          X6, X4, X4
-	VPMADDWD        260(R8), Y3, Y3
-	VPSLLD          $0x02, Y3, Y3
-	VPSUBD          Y3, Y5, Y5
-	VEXTRACTI32X4   $0x01, Y5, X3
-	VPADDD          X5, X3, X3
-	VPSHUFD         $0x4e, X3, X5
-	VPADDD          X5, X3, X3
-	VPSHUFD         $0xb1, X3, X5
-	VPADDD          X5, X3, X3
-	VCVTDQ2PS       X3, X3
-	VFMADD231SS     X4, X3, X28
-	ADDQ            $0x0000006e, AX
-	ADDQ            $0x00000124, CX
-	ADDQ            $0x00000124, SI
-	ADDQ            $0x00000124, DI
-	ADDQ            $0x00000124, R8
-	DECQ            BX
-	JMP             tileOrdQ3_K_1x4_loop
-
-tileOrdQ3_K_1x4_done:
-	MOVQ   out+40(FP), AX
-	MOVQ   os+48(FP), CX
-	SHLQ   $0x02, CX
-	VMOVSS X31, (AX)
-	ADDQ   CX, AX
-	VMOVSS X30, (AX)
-	ADDQ   CX, AX
-	VMOVSS X29, (AX)
-	ADDQ   CX, AX
-	VMOVSS X28, (AX)
+	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF32X4 $0x01, Y31, X0
+	VEXTRACTPS    $0x00, X31, (AX)
+	ADDQ          CX, AX
+	VEXTRACTPS    $0x02, X31, (AX)
+	ADDQ          CX, AX
+	VEXTRACTPS    $0x00, X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTPS    $0x02, X0, (AX)
 	VZEROUPPER
 	RET
 
@@ -12202,6 +11572,7 @@ TEXT ·tileOrdQ2_K_4x1(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
 	MOVQ         a+16(FP), DX
+	MOVQ         as+24(FP), BX
 	MOVQ         nb+32(FP), BX
 	MOVQ         AX, SI
 	ADDQ         CX, SI
@@ -12212,6 +11583,7 @@ TEXT ·tileOrdQ2_K_4x1(SB), NOSPLIT, $0-56
 	LEAQ         32768(AX), CX
 	VPXORD       Y31, Y31, Y31
 	VMOVDQU16    k23spread<>+0(SB), Z23
+	VPXORD       Y0, Y0, Y0
 	MOVL         $0x03030303, R9
 	VPBROADCASTD R9, Z0
 	MOVL         $0x0f0f0f0f, R9
@@ -12303,60 +11675,19 @@ tileOrdQ2_K_4x1_loop:
 	VPUNPCKLDQ    Y3, Y2, Y5
 	VPUNPCKHDQ    Y3, Y2, Y2
 	VPADDD        Y2, Y5, Y5
-	VPUNPCKLQDQ   Y5, Y4, Y3
-	VPUNPCKHQDQ   Y5, Y4, Y2
-	VPADDD        Y2, Y3, Y3
 	VMOVDQU8      (DI), X2
-	VPSRLW        $0x04, X2, X4
-	VPANDD        X1, X4, X4
+	VPSRLW        $0x04, X2, X3
+	VPANDD        X1, X3, X3
 	VPANDD        X1, X2, X2
 	VPMOVZXBW     X2, Y2
-	VPMOVZXBW     X4, Y4
-	VPERMW        Z2, Z23, Z5
-	VPSHUFB       k23pick0<>+0(SB), Z5, Z6
-	VPSHUFB       k23pick1<>+0(SB), Z5, Z7
-	VPSHUFB       k23pick2<>+0(SB), Z5, Z8
-	VPSHUFB       k23pick3<>+0(SB), Z5, Z5
-	VPXORD        Z27, Z27, Z27
-	VMOVDQU8      16(DI), Y2
-	VPSRLW        $0x02, Y2, Y9
-	VINSERTI64X4  $0x01, Y9, Z2, Z9
-	VPSRLW        $0x04, Z9, Z10
-	VPANDD        Z0, Z9, Z9
-	VPANDD        Z0, Z10, Z10
-	VPMADDUBSW    4(DX), Z9, Z9
-	VPDPWSSD      Z6, Z9, Z27
-	VPMADDUBSW    68(DX), Z10, Z6
-	VPDPWSSD      Z7, Z6, Z27
-	VMOVDQU8      48(DI), Y2
-	VPSRLW        $0x02, Y2, Y6
-	VINSERTI64X4  $0x01, Y6, Z2, Z6
-	VPSRLW        $0x04, Z6, Z7
-	VPANDD        Z0, Z6, Z6
-	VPANDD        Z0, Z7, Z7
-	VPMADDUBSW    132(DX), Z6, Z6
-	VPDPWSSD      Z8, Z6, Z27
-	VPMADDUBSW    196(DX), Z7, Z6
-	VPDPWSSD      Z5, Z6, Z27
-	VEXTRACTI64X4 $0x01, Z27, Y2
-	VPADDD        Y27, Y2, Y2
-	VPMADDWD      260(DX), Y4, Y4
-	VPUNPCKLDQ    Y4, Y2, Y5
-	VPUNPCKHDQ    Y4, Y2, Y2
-	VPADDD        Y2, Y5, Y5
-	VMOVDQU8      (R8), X2
-	VPSRLW        $0x04, X2, X4
-	VPANDD        X1, X4, X4
-	VPANDD        X1, X2, X2
-	VPMOVZXBW     X2, Y2
-	VPMOVZXBW     X4, Y4
+	VPMOVZXBW     X3, Y3
 	VPERMW        Z2, Z23, Z6
 	VPSHUFB       k23pick0<>+0(SB), Z6, Z7
 	VPSHUFB       k23pick1<>+0(SB), Z6, Z8
 	VPSHUFB       k23pick2<>+0(SB), Z6, Z9
 	VPSHUFB       k23pick3<>+0(SB), Z6, Z6
 	VPXORD        Z27, Z27, Z27
-	VMOVDQU8      16(R8), Y2
+	VMOVDQU8      16(DI), Y2
 	VPSRLW        $0x02, Y2, Y10
 	VINSERTI64X4  $0x01, Y10, Z2, Z10
 	VPSRLW        $0x04, Z10, Z11
@@ -12366,7 +11697,7 @@ tileOrdQ2_K_4x1_loop:
 	VPDPWSSD      Z7, Z10, Z27
 	VPMADDUBSW    68(DX), Z11, Z7
 	VPDPWSSD      Z8, Z7, Z27
-	VMOVDQU8      48(R8), Y2
+	VMOVDQU8      48(DI), Y2
 	VPSRLW        $0x02, Y2, Y7
 	VINSERTI64X4  $0x01, Y7, Z2, Z7
 	VPSRLW        $0x04, Z7, Z8
@@ -12378,28 +11709,69 @@ tileOrdQ2_K_4x1_loop:
 	VPDPWSSD      Z6, Z7, Z27
 	VEXTRACTI64X4 $0x01, Z27, Y2
 	VPADDD        Y27, Y2, Y2
-	VPMADDWD      260(DX), Y4, Y4
-	VPUNPCKLDQ    Y4, Y2, Y6
-	VPUNPCKHDQ    Y4, Y2, Y2
+	VPMADDWD      260(DX), Y3, Y3
+	VPUNPCKLDQ    Y3, Y2, Y6
+	VPUNPCKHDQ    Y3, Y2, Y2
 	VPADDD        Y2, Y6, Y6
-	VPUNPCKLQDQ   Y6, Y5, Y2
-	VPUNPCKHQDQ   Y6, Y5, Y4
-	VPADDD        Y4, Y2, Y2
-	VBROADCASTSS  (DX), Y4
-	VPERM2I128    $0x20, Y2, Y3, Y5
-	VPERM2I128    $0x31, Y2, Y3, Y2
-	VPADDD        Y2, Y5, Y5
-	VCVTDQ2PS     Y5, Y5
+	VMOVDQU8      (R8), X2
+	VPSRLW        $0x04, X2, X3
+	VPANDD        X1, X3, X3
+	VPANDD        X1, X2, X2
+	VPMOVZXBW     X2, Y2
+	VPMOVZXBW     X3, Y3
+	VPERMW        Z2, Z23, Z7
+	VPSHUFB       k23pick0<>+0(SB), Z7, Z8
+	VPSHUFB       k23pick1<>+0(SB), Z7, Z9
+	VPSHUFB       k23pick2<>+0(SB), Z7, Z10
+	VPSHUFB       k23pick3<>+0(SB), Z7, Z7
+	VPXORD        Z27, Z27, Z27
+	VMOVDQU8      16(R8), Y2
+	VPSRLW        $0x02, Y2, Y11
+	VINSERTI64X4  $0x01, Y11, Z2, Z11
+	VPSRLW        $0x04, Z11, Z12
+	VPANDD        Z0, Z11, Z11
+	VPANDD        Z0, Z12, Z12
+	VPMADDUBSW    4(DX), Z11, Z11
+	VPDPWSSD      Z8, Z11, Z27
+	VPMADDUBSW    68(DX), Z12, Z8
+	VPDPWSSD      Z9, Z8, Z27
+	VMOVDQU8      48(R8), Y2
+	VPSRLW        $0x02, Y2, Y8
+	VINSERTI64X4  $0x01, Y8, Z2, Z8
+	VPSRLW        $0x04, Z8, Z9
+	VPANDD        Z0, Z8, Z8
+	VPANDD        Z0, Z9, Z9
+	VPMADDUBSW    132(DX), Z8, Z8
+	VPDPWSSD      Z10, Z8, Z27
+	VPMADDUBSW    196(DX), Z9, Z8
+	VPDPWSSD      Z7, Z8, Z27
+	VEXTRACTI64X4 $0x01, Z27, Y2
+	VPADDD        Y27, Y2, Y2
+	VPMADDWD      260(DX), Y3, Y3
+	VPUNPCKLDQ    Y3, Y2, Y7
+	VPUNPCKHDQ    Y3, Y2, Y2
+	VPADDD        Y2, Y7, Y7
+	VPUNPCKLQDQ   Y5, Y4, Y2
+	VPUNPCKHQDQ   Y5, Y4, Y3
+	VPADDD        Y3, Y2, Y2
+	VPUNPCKLQDQ   Y7, Y6, Y3
+	VPUNPCKHQDQ   Y7, Y6, Y4
+	VPADDD        Y4, Y3, Y3
+	VPERM2I128    $0x20, Y3, Y2, Y4
+	VPERM2I128    $0x31, Y3, Y2, Y2
+	VPADDD        Y2, Y4, Y4
 	VMOVD         80(AX), X2
 	VPINSRD       $0x01, 80(SI), X2, X2
 	VPINSRD       $0x02, 80(DI), X2, X2
 	VPINSRD       $0x03, 80(R8), X2, X2
+	VBROADCASTSS  (DX), Y3
 	VCVTPH2PS     X2, Y2
-	VMULPS        Y4, Y2, Y2
-	VFMADD231PS   Y2, Y5, Y31
-	VPSRLQ        $0x20, Y5, Y5
+	VMULPS        Y3, Y2, Y2
+	VCVTDQ2PS     Y4, Y4
+	VFMADD231PS   Y2, Y4, Y31
+	VPSRLQ        $0x20, Y4, Y4
 	VPSRLQ        $0x20, Y2, Y2
-	VFNMADD231PS  Y2, Y5, Y31
+	VFNMADD231PS  Y2, Y4, Y31
 	ADDQ          $0x00000054, AX
 	ADDQ          $0x00000054, SI
 	ADDQ          $0x00000054, DI
@@ -12410,9 +11782,549 @@ tileOrdQ2_K_4x1_loop:
 
 tileOrdQ2_K_4x1_done:
 	MOVQ          out+40(FP), AX
+	MOVQ          os+48(FP), CX
+	SHLQ          $0x02, CX
 	VEXTRACTF32X4 $0x01, Y31, X0
-	VSHUFPS       $0x88, X0, X31, X0
-	VMOVUPS       X0, (AX)
+	VEXTRACTPS    $0x00, X31, (AX)
+	VEXTRACTPS    $0x02, X31, 4(AX)
+	VEXTRACTPS    $0x00, X0, 8(AX)
+	VEXTRACTPS    $0x02, X0, 12(AX)
+	VZEROUPPER
+	RET
+
+// func tileOrdQ3_K_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+TEXT ·tileOrdQ3_K_1x1(SB), NOSPLIT, $0-56
+	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
+	MOVQ         a+16(FP), CX
+	MOVQ         as+24(FP), DX
+	MOVQ         nb+32(FP), DX
+	VPXORD       Y31, Y31, Y31
+	VMOVDQU16    k23spread<>+0(SB), Z23
+	VPXORD       Y0, Y0, Y0
+	MOVL         $0x03030303, BX
+	VPBROADCASTD BX, Z1
+	MOVL         $0x0f0f0f0f, BX
+	VPBROADCASTD BX, Y2
+	MOVL         $0x04040404, BX
+	VPBROADCASTD BX, Z3
+
+tileOrdQ3_K_1x1_loop:
+	TESTQ           DX, DX
+	JZ              tileOrdQ3_K_1x1_done
+	PREFETCHT0      32768(AX)
+	PREFETCHT0      32832(AX)
+	VMOVQ           96(AX), X4
+	VPSRLW          $0x04, X4, X5
+	VPUNPCKLQDQ     X5, X4, X4
+	VPANDD          X2, X4, X4
+	VPBROADCASTD    104(AX), X5
+	VPSRLVD         k23shift<>+0(SB), X5, X5
+	VPANDD          X1, X5, X5
+	VPSLLD          $0x04, X5, X5
+	VPORD           X5, X4, X4
+	VPMOVZXBW       X4, Y4
+	MOVL            $0x00200020, BX
+	VPBROADCASTD    BX, Z5
+	VPSUBW          Y5, Y4, Y4
+	VPERMW          Z4, Z23, Z5
+	VPSHUFB         k23pick0<>+0(SB), Z5, Z7
+	VPSHUFB         k23pick1<>+0(SB), Z5, Z8
+	VPSHUFB         k23pick2<>+0(SB), Z5, Z9
+	VPSHUFB         k23pick3<>+0(SB), Z5, Z5
+	VPXORD          Z27, Z27, Z27
+	VBROADCASTI64X4 (AX), Z10
+	VMOVDQU8        32(AX), Y6
+	VPSRLW          $0x02, Y6, Y11
+	VINSERTI64X4    $0x01, Y11, Z6, Z11
+	VPSRLW          $0x04, Z11, Z12
+	VPANDD          Z1, Z11, Z11
+	VPANDD          Z1, Z12, Z12
+	VPTESTMB        k23hbit0<>+0(SB), Z10, K1
+	VPADDB          Z3, Z11, K1, Z11
+	VPMADDUBSW      4(CX), Z11, Z11
+	VPDPWSSD        Z7, Z11, Z27
+	VPTESTMB        k23hbit1<>+0(SB), Z10, K1
+	VPADDB          Z3, Z12, K1, Z12
+	VPMADDUBSW      68(CX), Z12, Z7
+	VPDPWSSD        Z8, Z7, Z27
+	VMOVDQU8        64(AX), Y6
+	VPSRLW          $0x02, Y6, Y7
+	VINSERTI64X4    $0x01, Y7, Z6, Z7
+	VPSRLW          $0x04, Z7, Z8
+	VPANDD          Z1, Z7, Z7
+	VPANDD          Z1, Z8, Z8
+	VPTESTMB        k23hbit2<>+0(SB), Z10, K1
+	VPADDB          Z3, Z7, K1, Z7
+	VPMADDUBSW      132(CX), Z7, Z7
+	VPDPWSSD        Z9, Z7, Z27
+	VPTESTMB        k23hbit3<>+0(SB), Z10, K1
+	VPADDB          Z3, Z8, K1, Z8
+	VPMADDUBSW      196(CX), Z8, Z7
+	VPDPWSSD        Z5, Z7, Z27
+	VEXTRACTI64X4   $0x01, Z27, Y5
+	VPADDD          Y27, Y5, Y5
+	VPMADDWD        260(CX), Y4, Y4
+	VPSLLD          $0x02, Y4, Y4
+	VPSUBD          Y4, Y5, Y5
+	VPUNPCKLDQ      Y0, Y5, Y4
+	VPUNPCKHDQ      Y0, Y5, Y5
+	VPADDD          Y5, Y4, Y4
+	VPSHUFD         $0x4e, Y4, Y5
+	VPADDD          Y5, Y4, Y5
+	VEXTRACTI128    $0x01, Y5, X4
+	VPADDD          X5, X4, X4
+	VPBROADCASTW    108(AX), X5
+	VBROADCASTSS    (CX), X6
+	VCVTPH2PS       X5, X5
+	VMULPS          X6, X5, X5
+	VCVTDQ2PS       X4, X4
+	VFMADD231PS     X5, X4, X31
+	ADDQ            $0x0000006e, AX
+	ADDQ            $0x00000124, CX
+	DECQ            DX
+	JMP             tileOrdQ3_K_1x1_loop
+
+tileOrdQ3_K_1x1_done:
+	MOVQ       out+40(FP), AX
+	MOVQ       os+48(FP), CX
+	SHLQ       $0x02, CX
+	VEXTRACTPS $0x00, X31, (AX)
+	VZEROUPPER
+	RET
+
+// func tileOrdQ3_K_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+TEXT ·tileOrdQ3_K_1x2(SB), NOSPLIT, $0-56
+	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
+	MOVQ         a+16(FP), CX
+	MOVQ         as+24(FP), DX
+	MOVQ         nb+32(FP), BX
+	MOVQ         CX, SI
+	ADDQ         DX, SI
+	VPXORD       Y31, Y31, Y31
+	VMOVDQU16    k23spread<>+0(SB), Z23
+	VPXORD       Y0, Y0, Y0
+	MOVL         $0x03030303, DX
+	VPBROADCASTD DX, Z0
+	MOVL         $0x0f0f0f0f, DX
+	VPBROADCASTD DX, Y1
+	MOVL         $0x04040404, DX
+	VPBROADCASTD DX, Z2
+
+tileOrdQ3_K_1x2_loop:
+	TESTQ           BX, BX
+	JZ              tileOrdQ3_K_1x2_done
+	PREFETCHT0      32768(AX)
+	PREFETCHT0      32832(AX)
+	VMOVQ           96(AX), X3
+	VPSRLW          $0x04, X3, X4
+	VPUNPCKLQDQ     X4, X3, X3
+	VPANDD          X1, X3, X3
+	VPBROADCASTD    104(AX), X4
+	VPSRLVD         k23shift<>+0(SB), X4, X4
+	VPANDD          X0, X4, X4
+	VPSLLD          $0x04, X4, X4
+	VPORD           X4, X3, X3
+	VPMOVZXBW       X3, Y3
+	MOVL            $0x00200020, DX
+	VPBROADCASTD    DX, Z4
+	VPSUBW          Y4, Y3, Y3
+	VPERMW          Z3, Z23, Z4
+	VPSHUFB         k23pick0<>+0(SB), Z4, Z6
+	VPSHUFB         k23pick1<>+0(SB), Z4, Z7
+	VPSHUFB         k23pick2<>+0(SB), Z4, Z8
+	VPSHUFB         k23pick3<>+0(SB), Z4, Z4
+	VPXORD          Z27, Z27, Z27
+	VPXORD          Z26, Z26, Z26
+	VBROADCASTI64X4 (AX), Z9
+	VMOVDQU8        32(AX), Y5
+	VPSRLW          $0x02, Y5, Y10
+	VINSERTI64X4    $0x01, Y10, Z5, Z10
+	VPSRLW          $0x04, Z10, Z11
+	VPANDD          Z0, Z10, Z10
+	VPANDD          Z0, Z11, Z11
+	VPTESTMB        k23hbit0<>+0(SB), Z9, K1
+	VPADDB          Z2, Z10, K1, Z10
+	VPMADDUBSW      4(CX), Z10, Z12
+	VPDPWSSD        Z6, Z12, Z27
+	VPMADDUBSW      4(SI), Z10, Z10
+	VPDPWSSD        Z6, Z10, Z26
+	VPTESTMB        k23hbit1<>+0(SB), Z9, K1
+	VPADDB          Z2, Z11, K1, Z11
+	VPMADDUBSW      68(CX), Z11, Z6
+	VPDPWSSD        Z7, Z6, Z27
+	VPMADDUBSW      68(SI), Z11, Z6
+	VPDPWSSD        Z7, Z6, Z26
+	VMOVDQU8        64(AX), Y5
+	VPSRLW          $0x02, Y5, Y6
+	VINSERTI64X4    $0x01, Y6, Z5, Z6
+	VPSRLW          $0x04, Z6, Z7
+	VPANDD          Z0, Z6, Z6
+	VPANDD          Z0, Z7, Z7
+	VPTESTMB        k23hbit2<>+0(SB), Z9, K1
+	VPADDB          Z2, Z6, K1, Z6
+	VPMADDUBSW      132(CX), Z6, Z10
+	VPDPWSSD        Z8, Z10, Z27
+	VPMADDUBSW      132(SI), Z6, Z6
+	VPDPWSSD        Z8, Z6, Z26
+	VPTESTMB        k23hbit3<>+0(SB), Z9, K1
+	VPADDB          Z2, Z7, K1, Z7
+	VPMADDUBSW      196(CX), Z7, Z6
+	VPDPWSSD        Z4, Z6, Z27
+	VPMADDUBSW      196(SI), Z7, Z6
+	VPDPWSSD        Z4, Z6, Z26
+	VEXTRACTI64X4   $0x01, Z27, Y4
+	VPADDD          Y27, Y4, Y4
+	VPMADDWD        260(CX), Y3, Y5
+	VPSLLD          $0x02, Y5, Y5
+	VPSUBD          Y5, Y4, Y4
+	VEXTRACTI64X4   $0x01, Z26, Y5
+	VPADDD          Y26, Y5, Y5
+	VPMADDWD        260(SI), Y3, Y3
+	VPSLLD          $0x02, Y3, Y3
+	VPSUBD          Y3, Y5, Y5
+	VPUNPCKLDQ      Y5, Y4, Y3
+	VPUNPCKHDQ      Y5, Y4, Y4
+	VPADDD          Y4, Y3, Y3
+	VPSHUFD         $0x4e, Y3, Y4
+	VPADDD          Y4, Y3, Y4
+	VEXTRACTI128    $0x01, Y4, X3
+	VPADDD          X4, X3, X3
+	VPBROADCASTW    108(AX), X4
+	VMOVSS          (CX), X5
+	VINSERTPS       $0x10, (SI), X5, X5
+	VCVTPH2PS       X4, X4
+	VMULPS          X5, X4, X4
+	VCVTDQ2PS       X3, X3
+	VFMADD231PS     X4, X3, X31
+	ADDQ            $0x0000006e, AX
+	ADDQ            $0x00000124, CX
+	ADDQ            $0x00000124, SI
+	DECQ            BX
+	JMP             tileOrdQ3_K_1x2_loop
+
+tileOrdQ3_K_1x2_done:
+	MOVQ       out+40(FP), AX
+	MOVQ       os+48(FP), CX
+	SHLQ       $0x02, CX
+	VEXTRACTPS $0x00, X31, (AX)
+	ADDQ       CX, AX
+	VEXTRACTPS $0x01, X31, (AX)
+	VZEROUPPER
+	RET
+
+// func tileOrdQ3_K_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+TEXT ·tileOrdQ3_K_1x3(SB), NOSPLIT, $0-56
+	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
+	MOVQ         a+16(FP), CX
+	MOVQ         as+24(FP), DX
+	MOVQ         nb+32(FP), BX
+	MOVQ         CX, SI
+	ADDQ         DX, SI
+	MOVQ         SI, DI
+	ADDQ         DX, DI
+	VPXORD       Y31, Y31, Y31
+	VMOVDQU16    k23spread<>+0(SB), Z23
+	VPXORD       Y0, Y0, Y0
+	MOVL         $0x03030303, DX
+	VPBROADCASTD DX, Z1
+	MOVL         $0x0f0f0f0f, DX
+	VPBROADCASTD DX, Y2
+	MOVL         $0x04040404, DX
+	VPBROADCASTD DX, Z3
+
+tileOrdQ3_K_1x3_loop:
+	TESTQ           BX, BX
+	JZ              tileOrdQ3_K_1x3_done
+	PREFETCHT0      32768(AX)
+	PREFETCHT0      32832(AX)
+	VMOVQ           96(AX), X4
+	VPSRLW          $0x04, X4, X5
+	VPUNPCKLQDQ     X5, X4, X4
+	VPANDD          X2, X4, X4
+	VPBROADCASTD    104(AX), X5
+	VPSRLVD         k23shift<>+0(SB), X5, X5
+	VPANDD          X1, X5, X5
+	VPSLLD          $0x04, X5, X5
+	VPORD           X5, X4, X4
+	VPMOVZXBW       X4, Y4
+	MOVL            $0x00200020, DX
+	VPBROADCASTD    DX, Z5
+	VPSUBW          Y5, Y4, Y4
+	VPERMW          Z4, Z23, Z5
+	VPSHUFB         k23pick0<>+0(SB), Z5, Z7
+	VPSHUFB         k23pick1<>+0(SB), Z5, Z8
+	VPSHUFB         k23pick2<>+0(SB), Z5, Z9
+	VPSHUFB         k23pick3<>+0(SB), Z5, Z5
+	VPXORD          Z27, Z27, Z27
+	VPXORD          Z26, Z26, Z26
+	VPXORD          Z25, Z25, Z25
+	VBROADCASTI64X4 (AX), Z10
+	VMOVDQU8        32(AX), Y6
+	VPSRLW          $0x02, Y6, Y11
+	VINSERTI64X4    $0x01, Y11, Z6, Z11
+	VPSRLW          $0x04, Z11, Z12
+	VPANDD          Z1, Z11, Z11
+	VPANDD          Z1, Z12, Z12
+	VPTESTMB        k23hbit0<>+0(SB), Z10, K1
+	VPADDB          Z3, Z11, K1, Z11
+	VPMADDUBSW      4(CX), Z11, Z13
+	VPDPWSSD        Z7, Z13, Z27
+	VPMADDUBSW      4(SI), Z11, Z13
+	VPDPWSSD        Z7, Z13, Z26
+	VPMADDUBSW      4(DI), Z11, Z11
+	VPDPWSSD        Z7, Z11, Z25
+	VPTESTMB        k23hbit1<>+0(SB), Z10, K1
+	VPADDB          Z3, Z12, K1, Z12
+	VPMADDUBSW      68(CX), Z12, Z7
+	VPDPWSSD        Z8, Z7, Z27
+	VPMADDUBSW      68(SI), Z12, Z7
+	VPDPWSSD        Z8, Z7, Z26
+	VPMADDUBSW      68(DI), Z12, Z7
+	VPDPWSSD        Z8, Z7, Z25
+	VMOVDQU8        64(AX), Y6
+	VPSRLW          $0x02, Y6, Y7
+	VINSERTI64X4    $0x01, Y7, Z6, Z7
+	VPSRLW          $0x04, Z7, Z8
+	VPANDD          Z1, Z7, Z7
+	VPANDD          Z1, Z8, Z8
+	VPTESTMB        k23hbit2<>+0(SB), Z10, K1
+	VPADDB          Z3, Z7, K1, Z7
+	VPMADDUBSW      132(CX), Z7, Z11
+	VPDPWSSD        Z9, Z11, Z27
+	VPMADDUBSW      132(SI), Z7, Z11
+	VPDPWSSD        Z9, Z11, Z26
+	VPMADDUBSW      132(DI), Z7, Z7
+	VPDPWSSD        Z9, Z7, Z25
+	VPTESTMB        k23hbit3<>+0(SB), Z10, K1
+	VPADDB          Z3, Z8, K1, Z8
+	VPMADDUBSW      196(CX), Z8, Z7
+	VPDPWSSD        Z5, Z7, Z27
+	VPMADDUBSW      196(SI), Z8, Z7
+	VPDPWSSD        Z5, Z7, Z26
+	VPMADDUBSW      196(DI), Z8, Z7
+	VPDPWSSD        Z5, Z7, Z25
+	VEXTRACTI64X4   $0x01, Z27, Y5
+	VPADDD          Y27, Y5, Y5
+	VPMADDWD        260(CX), Y4, Y6
+	VPSLLD          $0x02, Y6, Y6
+	VPSUBD          Y6, Y5, Y5
+	VEXTRACTI64X4   $0x01, Z26, Y6
+	VPADDD          Y26, Y6, Y6
+	VPMADDWD        260(SI), Y4, Y7
+	VPSLLD          $0x02, Y7, Y7
+	VPSUBD          Y7, Y6, Y6
+	VPUNPCKLDQ      Y6, Y5, Y7
+	VPUNPCKHDQ      Y6, Y5, Y5
+	VPADDD          Y5, Y7, Y7
+	VEXTRACTI64X4   $0x01, Z25, Y5
+	VPADDD          Y25, Y5, Y5
+	VPMADDWD        260(DI), Y4, Y4
+	VPSLLD          $0x02, Y4, Y4
+	VPSUBD          Y4, Y5, Y5
+	VPUNPCKLDQ      Y0, Y5, Y4
+	VPUNPCKHDQ      Y0, Y5, Y5
+	VPADDD          Y5, Y4, Y4
+	VPUNPCKLQDQ     Y4, Y7, Y5
+	VPUNPCKHQDQ     Y4, Y7, Y4
+	VPADDD          Y4, Y5, Y5
+	VEXTRACTI128    $0x01, Y5, X4
+	VPADDD          X5, X4, X4
+	VPBROADCASTW    108(AX), X5
+	VMOVSS          (CX), X6
+	VINSERTPS       $0x10, (SI), X6, X6
+	VINSERTPS       $0x20, (DI), X6, X6
+	VCVTPH2PS       X5, X5
+	VMULPS          X6, X5, X5
+	VCVTDQ2PS       X4, X4
+	VFMADD231PS     X5, X4, X31
+	ADDQ            $0x0000006e, AX
+	ADDQ            $0x00000124, CX
+	ADDQ            $0x00000124, SI
+	ADDQ            $0x00000124, DI
+	DECQ            BX
+	JMP             tileOrdQ3_K_1x3_loop
+
+tileOrdQ3_K_1x3_done:
+	MOVQ       out+40(FP), AX
+	MOVQ       os+48(FP), CX
+	SHLQ       $0x02, CX
+	VEXTRACTPS $0x00, X31, (AX)
+	ADDQ       CX, AX
+	VEXTRACTPS $0x01, X31, (AX)
+	ADDQ       CX, AX
+	VEXTRACTPS $0x02, X31, (AX)
+	VZEROUPPER
+	RET
+
+// func tileOrdQ3_K_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+TEXT ·tileOrdQ3_K_1x4(SB), NOSPLIT, $0-56
+	MOVQ         w+0(FP), AX
+	MOVQ         ws+8(FP), CX
+	MOVQ         a+16(FP), CX
+	MOVQ         as+24(FP), DX
+	MOVQ         nb+32(FP), BX
+	MOVQ         CX, SI
+	ADDQ         DX, SI
+	MOVQ         SI, DI
+	ADDQ         DX, DI
+	MOVQ         DI, R8
+	ADDQ         DX, R8
+	VPXORD       Y31, Y31, Y31
+	VMOVDQU16    k23spread<>+0(SB), Z23
+	VPXORD       Y0, Y0, Y0
+	MOVL         $0x03030303, DX
+	VPBROADCASTD DX, Z0
+	MOVL         $0x0f0f0f0f, DX
+	VPBROADCASTD DX, Y1
+	MOVL         $0x04040404, DX
+	VPBROADCASTD DX, Z2
+
+tileOrdQ3_K_1x4_loop:
+	TESTQ           BX, BX
+	JZ              tileOrdQ3_K_1x4_done
+	PREFETCHT0      32768(AX)
+	PREFETCHT0      32832(AX)
+	VMOVQ           96(AX), X3
+	VPSRLW          $0x04, X3, X4
+	VPUNPCKLQDQ     X4, X3, X3
+	VPANDD          X1, X3, X3
+	VPBROADCASTD    104(AX), X4
+	VPSRLVD         k23shift<>+0(SB), X4, X4
+	VPANDD          X0, X4, X4
+	VPSLLD          $0x04, X4, X4
+	VPORD           X4, X3, X3
+	VPMOVZXBW       X3, Y3
+	MOVL            $0x00200020, DX
+	VPBROADCASTD    DX, Z4
+	VPSUBW          Y4, Y3, Y3
+	VPERMW          Z3, Z23, Z4
+	VPSHUFB         k23pick0<>+0(SB), Z4, Z6
+	VPSHUFB         k23pick1<>+0(SB), Z4, Z7
+	VPSHUFB         k23pick2<>+0(SB), Z4, Z8
+	VPSHUFB         k23pick3<>+0(SB), Z4, Z4
+	VPXORD          Z27, Z27, Z27
+	VPXORD          Z26, Z26, Z26
+	VPXORD          Z25, Z25, Z25
+	VPXORD          Z24, Z24, Z24
+	VBROADCASTI64X4 (AX), Z9
+	VMOVDQU8        32(AX), Y5
+	VPSRLW          $0x02, Y5, Y10
+	VINSERTI64X4    $0x01, Y10, Z5, Z10
+	VPSRLW          $0x04, Z10, Z11
+	VPANDD          Z0, Z10, Z10
+	VPANDD          Z0, Z11, Z11
+	VPTESTMB        k23hbit0<>+0(SB), Z9, K1
+	VPADDB          Z2, Z10, K1, Z10
+	VPMADDUBSW      4(CX), Z10, Z12
+	VPDPWSSD        Z6, Z12, Z27
+	VPMADDUBSW      4(SI), Z10, Z12
+	VPDPWSSD        Z6, Z12, Z26
+	VPMADDUBSW      4(DI), Z10, Z12
+	VPDPWSSD        Z6, Z12, Z25
+	VPMADDUBSW      4(R8), Z10, Z10
+	VPDPWSSD        Z6, Z10, Z24
+	VPTESTMB        k23hbit1<>+0(SB), Z9, K1
+	VPADDB          Z2, Z11, K1, Z11
+	VPMADDUBSW      68(CX), Z11, Z6
+	VPDPWSSD        Z7, Z6, Z27
+	VPMADDUBSW      68(SI), Z11, Z6
+	VPDPWSSD        Z7, Z6, Z26
+	VPMADDUBSW      68(DI), Z11, Z6
+	VPDPWSSD        Z7, Z6, Z25
+	VPMADDUBSW      68(R8), Z11, Z6
+	VPDPWSSD        Z7, Z6, Z24
+	VMOVDQU8        64(AX), Y5
+	VPSRLW          $0x02, Y5, Y6
+	VINSERTI64X4    $0x01, Y6, Z5, Z6
+	VPSRLW          $0x04, Z6, Z7
+	VPANDD          Z0, Z6, Z6
+	VPANDD          Z0, Z7, Z7
+	VPTESTMB        k23hbit2<>+0(SB), Z9, K1
+	VPADDB          Z2, Z6, K1, Z6
+	VPMADDUBSW      132(CX), Z6, Z10
+	VPDPWSSD        Z8, Z10, Z27
+	VPMADDUBSW      132(SI), Z6, Z10
+	VPDPWSSD        Z8, Z10, Z26
+	VPMADDUBSW      132(DI), Z6, Z10
+	VPDPWSSD        Z8, Z10, Z25
+	VPMADDUBSW      132(R8), Z6, Z6
+	VPDPWSSD        Z8, Z6, Z24
+	VPTESTMB        k23hbit3<>+0(SB), Z9, K1
+	VPADDB          Z2, Z7, K1, Z7
+	VPMADDUBSW      196(CX), Z7, Z6
+	VPDPWSSD        Z4, Z6, Z27
+	VPMADDUBSW      196(SI), Z7, Z6
+	VPDPWSSD        Z4, Z6, Z26
+	VPMADDUBSW      196(DI), Z7, Z6
+	VPDPWSSD        Z4, Z6, Z25
+	VPMADDUBSW      196(R8), Z7, Z6
+	VPDPWSSD        Z4, Z6, Z24
+	VEXTRACTI64X4   $0x01, Z27, Y4
+	VPADDD          Y27, Y4, Y4
+	VPMADDWD        260(CX), Y3, Y5
+	VPSLLD          $0x02, Y5, Y5
+	VPSUBD          Y5, Y4, Y4
+	VEXTRACTI64X4   $0x01, Z26, Y5
+	VPADDD          Y26, Y5, Y5
+	VPMADDWD        260(SI), Y3, Y6
+	VPSLLD          $0x02, Y6, Y6
+	VPSUBD          Y6, Y5, Y5
+	VPUNPCKLDQ      Y5, Y4, Y6
+	VPUNPCKHDQ      Y5, Y4, Y4
+	VPADDD          Y4, Y6, Y6
+	VEXTRACTI64X4   $0x01, Z25, Y4
+	VPADDD          Y25, Y4, Y4
+	VPMADDWD        260(DI), Y3, Y5
+	VPSLLD          $0x02, Y5, Y5
+	VPSUBD          Y5, Y4, Y4
+	VEXTRACTI64X4   $0x01, Z24, Y5
+	VPADDD          Y24, Y5, Y5
+	VPMADDWD        260(R8), Y3, Y3
+	VPSLLD          $0x02, Y3, Y3
+	VPSUBD          Y3, Y5, Y5
+	VPUNPCKLDQ      Y5, Y4, Y3
+	VPUNPCKHDQ      Y5, Y4, Y4
+	VPADDD          Y4, Y3, Y3
+	VPUNPCKLQDQ     Y3, Y6, Y4
+	VPUNPCKHQDQ     Y3, Y6, Y3
+	VPADDD          Y3, Y4, Y4
+	VEXTRACTI128    $0x01, Y4, X3
+	VPADDD          X4, X3, X3
+	VPBROADCASTW    108(AX), X4
+	VMOVSS          (CX), X5
+	VINSERTPS       $0x10, (SI), X5, X5
+	VINSERTPS       $0x20, (DI), X5, X5
+	VINSERTPS       $0x30, (R8), X5, X5
+	VCVTPH2PS       X4, X4
+	VMULPS          X5, X4, X4
+	VCVTDQ2PS       X3, X3
+	VFMADD231PS     X4, X3, X31
+	ADDQ            $0x0000006e, AX
+	ADDQ            $0x00000124, CX
+	ADDQ            $0x00000124, SI
+	ADDQ            $0x00000124, DI
+	ADDQ            $0x00000124, R8
+	DECQ            BX
+	JMP             tileOrdQ3_K_1x4_loop
+
+tileOrdQ3_K_1x4_done:
+	MOVQ       out+40(FP), AX
+	MOVQ       os+48(FP), CX
+	SHLQ       $0x02, CX
+	VEXTRACTPS $0x00, X31, (AX)
+	ADDQ       CX, AX
+	VEXTRACTPS $0x01, X31, (AX)
+	ADDQ       CX, AX
+	VEXTRACTPS $0x02, X31, (AX)
+	ADDQ       CX, AX
+	VEXTRACTPS $0x03, X31, (AX)
 	VZEROUPPER
 	RET
 
@@ -12422,6 +12334,7 @@ TEXT ·tileOrdQ3_K_4x1(SB), NOSPLIT, $0-56
 	MOVQ         w+0(FP), AX
 	MOVQ         ws+8(FP), CX
 	MOVQ         a+16(FP), DX
+	MOVQ         as+24(FP), BX
 	MOVQ         nb+32(FP), BX
 	MOVQ         AX, SI
 	ADDQ         CX, SI
@@ -12432,12 +12345,13 @@ TEXT ·tileOrdQ3_K_4x1(SB), NOSPLIT, $0-56
 	LEAQ         32768(AX), CX
 	VPXORD       Y31, Y31, Y31
 	VMOVDQU16    k23spread<>+0(SB), Z23
+	VPXORD       Y0, Y0, Y0
 	MOVL         $0x03030303, R9
 	VPBROADCASTD R9, Z0
 	MOVL         $0x0f0f0f0f, R9
-	VPBROADCASTD R9, Y1
+	VPBROADCASTD R9, Y2
 	MOVL         $0x04040404, R9
-	VPBROADCASTD R9, Z2
+	VPBROADCASTD R9, Z3
 
 tileOrdQ3_K_4x1_loop:
 	TESTQ           BX, BX
@@ -12450,239 +12364,239 @@ tileOrdQ3_K_4x1_loop:
 	PREFETCHT0      320(CX)
 	PREFETCHT0      384(CX)
 	ADDQ            $0x000001b8, CX
-	VMOVQ           96(AX), X3
-	VPSRLW          $0x04, X3, X4
-	VPUNPCKLQDQ     X4, X3, X3
-	VPANDD          X1, X3, X3
-	VPBROADCASTD    104(AX), X4
-	VPSRLVD         k23shift<>+0(SB), X4, X4
-	VPANDD          X0, X4, X4
-	VPSLLD          $0x04, X4, X4
-	VPORD           X4, X3, X3
-	VPMOVZXBW       X3, Y3
+	VMOVQ           96(AX), X4
+	VPSRLW          $0x04, X4, X5
+	VPUNPCKLQDQ     X5, X4, X4
+	VPANDD          X2, X4, X4
+	VPBROADCASTD    104(AX), X5
+	VPSRLVD         k23shift<>+0(SB), X5, X5
+	VPANDD          X0, X5, X5
+	VPSLLD          $0x04, X5, X5
+	VPORD           X5, X4, X4
+	VPMOVZXBW       X4, Y4
 	MOVL            $0x00200020, R9
-	VPBROADCASTD    R9, Z4
-	VPSUBW          Y4, Y3, Y3
-	VPERMW          Z3, Z23, Z4
-	VPSHUFB         k23pick0<>+0(SB), Z4, Z7
-	VPSHUFB         k23pick1<>+0(SB), Z4, Z8
-	VPSHUFB         k23pick2<>+0(SB), Z4, Z9
-	VPSHUFB         k23pick3<>+0(SB), Z4, Z4
+	VPBROADCASTD    R9, Z5
+	VPSUBW          Y5, Y4, Y4
+	VPERMW          Z4, Z23, Z5
+	VPSHUFB         k23pick0<>+0(SB), Z5, Z7
+	VPSHUFB         k23pick1<>+0(SB), Z5, Z8
+	VPSHUFB         k23pick2<>+0(SB), Z5, Z9
+	VPSHUFB         k23pick3<>+0(SB), Z5, Z5
 	VPXORD          Z27, Z27, Z27
 	VBROADCASTI64X4 (AX), Z10
-	VMOVDQU8        32(AX), Y5
-	VPSRLW          $0x02, Y5, Y11
-	VINSERTI64X4    $0x01, Y11, Z5, Z11
+	VMOVDQU8        32(AX), Y6
+	VPSRLW          $0x02, Y6, Y11
+	VINSERTI64X4    $0x01, Y11, Z6, Z11
 	VPSRLW          $0x04, Z11, Z12
 	VPANDD          Z0, Z11, Z11
 	VPANDD          Z0, Z12, Z12
 	VPTESTMB        k23hbit0<>+0(SB), Z10, K1
-	VPADDB          Z2, Z11, K1, Z11
+	VPADDB          Z3, Z11, K1, Z11
 	VPMADDUBSW      4(DX), Z11, Z11
 	VPDPWSSD        Z7, Z11, Z27
 	VPTESTMB        k23hbit1<>+0(SB), Z10, K1
-	VPADDB          Z2, Z12, K1, Z12
+	VPADDB          Z3, Z12, K1, Z12
 	VPMADDUBSW      68(DX), Z12, Z7
 	VPDPWSSD        Z8, Z7, Z27
-	VMOVDQU8        64(AX), Y5
-	VPSRLW          $0x02, Y5, Y7
-	VINSERTI64X4    $0x01, Y7, Z5, Z7
+	VMOVDQU8        64(AX), Y6
+	VPSRLW          $0x02, Y6, Y7
+	VINSERTI64X4    $0x01, Y7, Z6, Z7
 	VPSRLW          $0x04, Z7, Z8
 	VPANDD          Z0, Z7, Z7
 	VPANDD          Z0, Z8, Z8
 	VPTESTMB        k23hbit2<>+0(SB), Z10, K1
-	VPADDB          Z2, Z7, K1, Z7
+	VPADDB          Z3, Z7, K1, Z7
 	VPMADDUBSW      132(DX), Z7, Z7
 	VPDPWSSD        Z9, Z7, Z27
 	VPTESTMB        k23hbit3<>+0(SB), Z10, K1
-	VPADDB          Z2, Z8, K1, Z8
+	VPADDB          Z3, Z8, K1, Z8
 	VPMADDUBSW      196(DX), Z8, Z7
-	VPDPWSSD        Z4, Z7, Z27
-	VEXTRACTI64X4   $0x01, Z27, Y4
-	VPADDD          Y27, Y4, Y4
-	VPMADDWD        260(DX), Y3, Y3
-	VPSLLD          $0x02, Y3, Y3
-	VPSUBD          Y3, Y4, Y4
-	VMOVQ           96(SI), X3
-	VPSRLW          $0x04, X3, X5
-	VPUNPCKLQDQ     X5, X3, X3
-	VPANDD          X1, X3, X3
-	VPBROADCASTD    104(SI), X5
-	VPSRLVD         k23shift<>+0(SB), X5, X5
-	VPANDD          X0, X5, X5
-	VPSLLD          $0x04, X5, X5
-	VPORD           X5, X3, X3
-	VPMOVZXBW       X3, Y3
+	VPDPWSSD        Z5, Z7, Z27
+	VEXTRACTI64X4   $0x01, Z27, Y5
+	VPADDD          Y27, Y5, Y5
+	VPMADDWD        260(DX), Y4, Y4
+	VPSLLD          $0x02, Y4, Y4
+	VPSUBD          Y4, Y5, Y5
+	VMOVQ           96(SI), X4
+	VPSRLW          $0x04, X4, X6
+	VPUNPCKLQDQ     X6, X4, X4
+	VPANDD          X2, X4, X4
+	VPBROADCASTD    104(SI), X6
+	VPSRLVD         k23shift<>+0(SB), X6, X6
+	VPANDD          X0, X6, X6
+	VPSLLD          $0x04, X6, X6
+	VPORD           X6, X4, X4
+	VPMOVZXBW       X4, Y4
 	MOVL            $0x00200020, R9
 	VPBROADCASTD    R9, Z7
-	VPSUBW          Y7, Y3, Y3
-	VPERMW          Z3, Z23, Z7
+	VPSUBW          Y7, Y4, Y4
+	VPERMW          Z4, Z23, Z7
 	VPSHUFB         k23pick0<>+0(SB), Z7, Z8
 	VPSHUFB         k23pick1<>+0(SB), Z7, Z9
 	VPSHUFB         k23pick2<>+0(SB), Z7, Z10
 	VPSHUFB         k23pick3<>+0(SB), Z7, Z7
 	VPXORD          Z27, Z27, Z27
 	VBROADCASTI64X4 (SI), Z11
-	VMOVDQU8        32(SI), Y5
-	VPSRLW          $0x02, Y5, Y12
-	VINSERTI64X4    $0x01, Y12, Z5, Z12
+	VMOVDQU8        32(SI), Y6
+	VPSRLW          $0x02, Y6, Y12
+	VINSERTI64X4    $0x01, Y12, Z6, Z12
 	VPSRLW          $0x04, Z12, Z13
 	VPANDD          Z0, Z12, Z12
 	VPANDD          Z0, Z13, Z13
 	VPTESTMB        k23hbit0<>+0(SB), Z11, K1
-	VPADDB          Z2, Z12, K1, Z12
+	VPADDB          Z3, Z12, K1, Z12
 	VPMADDUBSW      4(DX), Z12, Z12
 	VPDPWSSD        Z8, Z12, Z27
 	VPTESTMB        k23hbit1<>+0(SB), Z11, K1
-	VPADDB          Z2, Z13, K1, Z13
+	VPADDB          Z3, Z13, K1, Z13
 	VPMADDUBSW      68(DX), Z13, Z8
 	VPDPWSSD        Z9, Z8, Z27
-	VMOVDQU8        64(SI), Y5
-	VPSRLW          $0x02, Y5, Y8
-	VINSERTI64X4    $0x01, Y8, Z5, Z8
+	VMOVDQU8        64(SI), Y6
+	VPSRLW          $0x02, Y6, Y8
+	VINSERTI64X4    $0x01, Y8, Z6, Z8
 	VPSRLW          $0x04, Z8, Z9
 	VPANDD          Z0, Z8, Z8
 	VPANDD          Z0, Z9, Z9
 	VPTESTMB        k23hbit2<>+0(SB), Z11, K1
-	VPADDB          Z2, Z8, K1, Z8
+	VPADDB          Z3, Z8, K1, Z8
 	VPMADDUBSW      132(DX), Z8, Z8
 	VPDPWSSD        Z10, Z8, Z27
 	VPTESTMB        k23hbit3<>+0(SB), Z11, K1
-	VPADDB          Z2, Z9, K1, Z9
+	VPADDB          Z3, Z9, K1, Z9
 	VPMADDUBSW      196(DX), Z9, Z8
 	VPDPWSSD        Z7, Z8, Z27
-	VEXTRACTI64X4   $0x01, Z27, Y5
-	VPADDD          Y27, Y5, Y5
-	VPMADDWD        260(DX), Y3, Y3
-	VPSLLD          $0x02, Y3, Y3
-	VPSUBD          Y3, Y5, Y5
-	VPUNPCKLDQ      Y5, Y4, Y7
-	VPUNPCKHDQ      Y5, Y4, Y3
-	VPADDD          Y3, Y7, Y7
-	VMOVQ           96(DI), X3
-	VPSRLW          $0x04, X3, X4
-	VPUNPCKLQDQ     X4, X3, X3
-	VPANDD          X1, X3, X3
-	VPBROADCASTD    104(DI), X4
-	VPSRLVD         k23shift<>+0(SB), X4, X4
-	VPANDD          X0, X4, X4
-	VPSLLD          $0x04, X4, X4
-	VPORD           X4, X3, X3
-	VPMOVZXBW       X3, Y3
-	MOVL            $0x00200020, R9
-	VPBROADCASTD    R9, Z4
-	VPSUBW          Y4, Y3, Y3
-	VPERMW          Z3, Z23, Z4
-	VPSHUFB         k23pick0<>+0(SB), Z4, Z8
-	VPSHUFB         k23pick1<>+0(SB), Z4, Z9
-	VPSHUFB         k23pick2<>+0(SB), Z4, Z10
-	VPSHUFB         k23pick3<>+0(SB), Z4, Z4
-	VPXORD          Z27, Z27, Z27
-	VBROADCASTI64X4 (DI), Z11
-	VMOVDQU8        32(DI), Y5
-	VPSRLW          $0x02, Y5, Y12
-	VINSERTI64X4    $0x01, Y12, Z5, Z12
-	VPSRLW          $0x04, Z12, Z13
-	VPANDD          Z0, Z12, Z12
-	VPANDD          Z0, Z13, Z13
-	VPTESTMB        k23hbit0<>+0(SB), Z11, K1
-	VPADDB          Z2, Z12, K1, Z12
-	VPMADDUBSW      4(DX), Z12, Z12
-	VPDPWSSD        Z8, Z12, Z27
-	VPTESTMB        k23hbit1<>+0(SB), Z11, K1
-	VPADDB          Z2, Z13, K1, Z13
-	VPMADDUBSW      68(DX), Z13, Z8
-	VPDPWSSD        Z9, Z8, Z27
-	VMOVDQU8        64(DI), Y5
-	VPSRLW          $0x02, Y5, Y8
-	VINSERTI64X4    $0x01, Y8, Z5, Z8
-	VPSRLW          $0x04, Z8, Z9
-	VPANDD          Z0, Z8, Z8
-	VPANDD          Z0, Z9, Z9
-	VPTESTMB        k23hbit2<>+0(SB), Z11, K1
-	VPADDB          Z2, Z8, K1, Z8
-	VPMADDUBSW      132(DX), Z8, Z8
-	VPDPWSSD        Z10, Z8, Z27
-	VPTESTMB        k23hbit3<>+0(SB), Z11, K1
-	VPADDB          Z2, Z9, K1, Z9
-	VPMADDUBSW      196(DX), Z9, Z8
-	VPDPWSSD        Z4, Z8, Z27
-	VEXTRACTI64X4   $0x01, Z27, Y4
-	VPADDD          Y27, Y4, Y4
-	VPMADDWD        260(DX), Y3, Y3
-	VPSLLD          $0x02, Y3, Y3
-	VPSUBD          Y3, Y4, Y4
-	VMOVQ           96(R8), X3
-	VPSRLW          $0x04, X3, X5
-	VPUNPCKLQDQ     X5, X3, X3
-	VPANDD          X1, X3, X3
-	VPBROADCASTD    104(R8), X5
+	VEXTRACTI64X4   $0x01, Z27, Y6
+	VPADDD          Y27, Y6, Y6
+	VPMADDWD        260(DX), Y4, Y4
+	VPSLLD          $0x02, Y4, Y4
+	VPSUBD          Y4, Y6, Y6
+	VPUNPCKLDQ      Y6, Y5, Y7
+	VPUNPCKHDQ      Y6, Y5, Y4
+	VPADDD          Y4, Y7, Y7
+	VMOVQ           96(DI), X4
+	VPSRLW          $0x04, X4, X5
+	VPUNPCKLQDQ     X5, X4, X4
+	VPANDD          X2, X4, X4
+	VPBROADCASTD    104(DI), X5
 	VPSRLVD         k23shift<>+0(SB), X5, X5
 	VPANDD          X0, X5, X5
 	VPSLLD          $0x04, X5, X5
-	VPORD           X5, X3, X3
-	VPMOVZXBW       X3, Y3
+	VPORD           X5, X4, X4
+	VPMOVZXBW       X4, Y4
+	MOVL            $0x00200020, R9
+	VPBROADCASTD    R9, Z5
+	VPSUBW          Y5, Y4, Y4
+	VPERMW          Z4, Z23, Z5
+	VPSHUFB         k23pick0<>+0(SB), Z5, Z8
+	VPSHUFB         k23pick1<>+0(SB), Z5, Z9
+	VPSHUFB         k23pick2<>+0(SB), Z5, Z10
+	VPSHUFB         k23pick3<>+0(SB), Z5, Z5
+	VPXORD          Z27, Z27, Z27
+	VBROADCASTI64X4 (DI), Z11
+	VMOVDQU8        32(DI), Y6
+	VPSRLW          $0x02, Y6, Y12
+	VINSERTI64X4    $0x01, Y12, Z6, Z12
+	VPSRLW          $0x04, Z12, Z13
+	VPANDD          Z0, Z12, Z12
+	VPANDD          Z0, Z13, Z13
+	VPTESTMB        k23hbit0<>+0(SB), Z11, K1
+	VPADDB          Z3, Z12, K1, Z12
+	VPMADDUBSW      4(DX), Z12, Z12
+	VPDPWSSD        Z8, Z12, Z27
+	VPTESTMB        k23hbit1<>+0(SB), Z11, K1
+	VPADDB          Z3, Z13, K1, Z13
+	VPMADDUBSW      68(DX), Z13, Z8
+	VPDPWSSD        Z9, Z8, Z27
+	VMOVDQU8        64(DI), Y6
+	VPSRLW          $0x02, Y6, Y8
+	VINSERTI64X4    $0x01, Y8, Z6, Z8
+	VPSRLW          $0x04, Z8, Z9
+	VPANDD          Z0, Z8, Z8
+	VPANDD          Z0, Z9, Z9
+	VPTESTMB        k23hbit2<>+0(SB), Z11, K1
+	VPADDB          Z3, Z8, K1, Z8
+	VPMADDUBSW      132(DX), Z8, Z8
+	VPDPWSSD        Z10, Z8, Z27
+	VPTESTMB        k23hbit3<>+0(SB), Z11, K1
+	VPADDB          Z3, Z9, K1, Z9
+	VPMADDUBSW      196(DX), Z9, Z8
+	VPDPWSSD        Z5, Z8, Z27
+	VEXTRACTI64X4   $0x01, Z27, Y5
+	VPADDD          Y27, Y5, Y5
+	VPMADDWD        260(DX), Y4, Y4
+	VPSLLD          $0x02, Y4, Y4
+	VPSUBD          Y4, Y5, Y5
+	VMOVQ           96(R8), X4
+	VPSRLW          $0x04, X4, X6
+	VPUNPCKLQDQ     X6, X4, X4
+	VPANDD          X2, X4, X4
+	VPBROADCASTD    104(R8), X6
+	VPSRLVD         k23shift<>+0(SB), X6, X6
+	VPANDD          X0, X6, X6
+	VPSLLD          $0x04, X6, X6
+	VPORD           X6, X4, X4
+	VPMOVZXBW       X4, Y4
 	MOVL            $0x00200020, R9
 	VPBROADCASTD    R9, Z8
-	VPSUBW          Y8, Y3, Y3
-	VPERMW          Z3, Z23, Z8
+	VPSUBW          Y8, Y4, Y4
+	VPERMW          Z4, Z23, Z8
 	VPSHUFB         k23pick0<>+0(SB), Z8, Z9
 	VPSHUFB         k23pick1<>+0(SB), Z8, Z10
 	VPSHUFB         k23pick2<>+0(SB), Z8, Z11
 	VPSHUFB         k23pick3<>+0(SB), Z8, Z8
 	VPXORD          Z27, Z27, Z27
 	VBROADCASTI64X4 (R8), Z12
-	VMOVDQU8        32(R8), Y5
-	VPSRLW          $0x02, Y5, Y13
-	VINSERTI64X4    $0x01, Y13, Z5, Z13
+	VMOVDQU8        32(R8), Y6
+	VPSRLW          $0x02, Y6, Y13
+	VINSERTI64X4    $0x01, Y13, Z6, Z13
 	VPSRLW          $0x04, Z13, Z14
 	VPANDD          Z0, Z13, Z13
 	VPANDD          Z0, Z14, Z14
 	VPTESTMB        k23hbit0<>+0(SB), Z12, K1
-	VPADDB          Z2, Z13, K1, Z13
+	VPADDB          Z3, Z13, K1, Z13
 	VPMADDUBSW      4(DX), Z13, Z13
 	VPDPWSSD        Z9, Z13, Z27
 	VPTESTMB        k23hbit1<>+0(SB), Z12, K1
-	VPADDB          Z2, Z14, K1, Z14
+	VPADDB          Z3, Z14, K1, Z14
 	VPMADDUBSW      68(DX), Z14, Z9
 	VPDPWSSD        Z10, Z9, Z27
-	VMOVDQU8        64(R8), Y5
-	VPSRLW          $0x02, Y5, Y9
-	VINSERTI64X4    $0x01, Y9, Z5, Z9
+	VMOVDQU8        64(R8), Y6
+	VPSRLW          $0x02, Y6, Y9
+	VINSERTI64X4    $0x01, Y9, Z6, Z9
 	VPSRLW          $0x04, Z9, Z10
 	VPANDD          Z0, Z9, Z9
 	VPANDD          Z0, Z10, Z10
 	VPTESTMB        k23hbit2<>+0(SB), Z12, K1
-	VPADDB          Z2, Z9, K1, Z9
+	VPADDB          Z3, Z9, K1, Z9
 	VPMADDUBSW      132(DX), Z9, Z9
 	VPDPWSSD        Z11, Z9, Z27
 	VPTESTMB        k23hbit3<>+0(SB), Z12, K1
-	VPADDB          Z2, Z10, K1, Z10
+	VPADDB          Z3, Z10, K1, Z10
 	VPMADDUBSW      196(DX), Z10, Z9
 	VPDPWSSD        Z8, Z9, Z27
-	VEXTRACTI64X4   $0x01, Z27, Y5
-	VPADDD          Y27, Y5, Y5
-	VPMADDWD        260(DX), Y3, Y3
-	VPSLLD          $0x02, Y3, Y3
-	VPSUBD          Y3, Y5, Y5
-	VPUNPCKLDQ      Y5, Y4, Y3
-	VPUNPCKHDQ      Y5, Y4, Y4
-	VPADDD          Y4, Y3, Y3
-	VPUNPCKLQDQ     Y3, Y7, Y4
-	VPUNPCKHQDQ     Y3, Y7, Y3
-	VPADDD          Y3, Y4, Y4
-	VBROADCASTSS    (DX), Y3
-	VEXTRACTI128    $0x01, Y4, X5
-	VPADDD          X4, X5, X5
-	VCVTDQ2PS       X5, X5
-	VPXORD          X6, X6, X6
-	VPINSRW         $0x00, 108(AX), X6, X6
-	VPINSRW         $0x01, 108(SI), X6, X6
-	VPINSRW         $0x02, 108(DI), X6, X6
-	VPINSRW         $0x03, 108(R8), X6, X6
-	VCVTPH2PS       X6, X6
-	VMULPS          X3, X6, X6
-	VFMADD231PS     X6, X5, X31
+	VEXTRACTI64X4   $0x01, Z27, Y6
+	VPADDD          Y27, Y6, Y6
+	VPMADDWD        260(DX), Y4, Y4
+	VPSLLD          $0x02, Y4, Y4
+	VPSUBD          Y4, Y6, Y6
+	VPUNPCKLDQ      Y6, Y5, Y4
+	VPUNPCKHDQ      Y6, Y5, Y5
+	VPADDD          Y5, Y4, Y4
+	VPUNPCKLQDQ     Y4, Y7, Y5
+	VPUNPCKHQDQ     Y4, Y7, Y4
+	VPADDD          Y4, Y5, Y5
+	VEXTRACTI128    $0x01, Y5, X4
+	VPADDD          X5, X4, X4
+	VPXORD          X1, X1, X1
+	VPINSRW         $0x00, 108(AX), X1, X1
+	VPINSRW         $0x01, 108(SI), X1, X1
+	VPINSRW         $0x02, 108(DI), X1, X1
+	VPINSRW         $0x03, 108(R8), X1, X1
+	VBROADCASTSS    (DX), X5
+	VCVTPH2PS       X1, X1
+	VMULPS          X5, X1, X1
+	VCVTDQ2PS       X4, X4
+	VFMADD231PS     X1, X4, X31
 	ADDQ            $0x0000006e, AX
 	ADDQ            $0x0000006e, SI
 	ADDQ            $0x0000006e, DI
@@ -12692,7 +12606,12 @@ tileOrdQ3_K_4x1_loop:
 	JMP             tileOrdQ3_K_4x1_loop
 
 tileOrdQ3_K_4x1_done:
-	MOVQ    out+40(FP), AX
-	VMOVUPS X31, (AX)
+	MOVQ       out+40(FP), AX
+	MOVQ       os+48(FP), CX
+	SHLQ       $0x02, CX
+	VEXTRACTPS $0x00, X31, (AX)
+	VEXTRACTPS $0x01, X31, 4(AX)
+	VEXTRACTPS $0x02, X31, 8(AX)
+	VEXTRACTPS $0x03, X31, 12(AX)
 	VZEROUPPER
 	RET

@@ -77,29 +77,29 @@ func tilePK3_16x8(p *byte, a *byte, as int, nb int, out *float32, os int, mask i
 // tileOrdQ2_K_1x1 sets out[t*os+r] to the dot of Q2_K row r (at w+r*ws) with Q8_K row t (at a+t*as) for r < 1, t < 1, nb blocks, in the K-quant order (AVX-512 VNNI).
 func tileOrdQ2_K_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
-// tileOrdQ3_K_1x1 sets out[t*os+r] to the dot of Q3_K row r (at w+r*ws) with Q8_K row t (at a+t*as) for r < 1, t < 1, nb blocks, in the K-quant order (AVX-512 VNNI).
-func tileOrdQ3_K_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
 // tileOrdQ2_K_1x2 sets out[t*os+r] to the dot of Q2_K row r (at w+r*ws) with Q8_K row t (at a+t*as) for r < 1, t < 2, nb blocks, in the K-quant order (AVX-512 VNNI).
 func tileOrdQ2_K_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileOrdQ3_K_1x2 sets out[t*os+r] to the dot of Q3_K row r (at w+r*ws) with Q8_K row t (at a+t*as) for r < 1, t < 2, nb blocks, in the K-quant order (AVX-512 VNNI).
-func tileOrdQ3_K_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
 // tileOrdQ2_K_1x3 sets out[t*os+r] to the dot of Q2_K row r (at w+r*ws) with Q8_K row t (at a+t*as) for r < 1, t < 3, nb blocks, in the K-quant order (AVX-512 VNNI).
 func tileOrdQ2_K_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
-// tileOrdQ3_K_1x3 sets out[t*os+r] to the dot of Q3_K row r (at w+r*ws) with Q8_K row t (at a+t*as) for r < 1, t < 3, nb blocks, in the K-quant order (AVX-512 VNNI).
-func tileOrdQ3_K_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
 // tileOrdQ2_K_1x4 sets out[t*os+r] to the dot of Q2_K row r (at w+r*ws) with Q8_K row t (at a+t*as) for r < 1, t < 4, nb blocks, in the K-quant order (AVX-512 VNNI).
 func tileOrdQ2_K_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileOrdQ2_K_4x1 sets out[t*os+r] to the dot of Q2_K row r (at w+r*ws) with Q8_K row t (at a+t*as) for r < 4, t < 1, nb blocks, in the K-quant order (AVX-512 VNNI).
+func tileOrdQ2_K_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileOrdQ3_K_1x1 sets out[t*os+r] to the dot of Q3_K row r (at w+r*ws) with Q8_K row t (at a+t*as) for r < 1, t < 1, nb blocks, in the K-quant order (AVX-512 VNNI).
+func tileOrdQ3_K_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileOrdQ3_K_1x2 sets out[t*os+r] to the dot of Q3_K row r (at w+r*ws) with Q8_K row t (at a+t*as) for r < 1, t < 2, nb blocks, in the K-quant order (AVX-512 VNNI).
+func tileOrdQ3_K_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+
+// tileOrdQ3_K_1x3 sets out[t*os+r] to the dot of Q3_K row r (at w+r*ws) with Q8_K row t (at a+t*as) for r < 1, t < 3, nb blocks, in the K-quant order (AVX-512 VNNI).
+func tileOrdQ3_K_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
 // tileOrdQ3_K_1x4 sets out[t*os+r] to the dot of Q3_K row r (at w+r*ws) with Q8_K row t (at a+t*as) for r < 1, t < 4, nb blocks, in the K-quant order (AVX-512 VNNI).
 func tileOrdQ3_K_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
-// tileOrdQ2_K_4x1 sets out[r] to the dot of Q2_K row r (at w+r*ws) with the Q8_K row at a for r < 4, nb blocks, in the K-quant order (AVX-512 VNNI).
-func tileOrdQ2_K_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileOrdQ3_K_4x1 sets out[r] to the dot of Q3_K row r (at w+r*ws) with the Q8_K row at a for r < 4, nb blocks, in the K-quant order (AVX-512 VNNI).
+// tileOrdQ3_K_4x1 sets out[t*os+r] to the dot of Q3_K row r (at w+r*ws) with Q8_K row t (at a+t*as) for r < 4, t < 1, nb blocks, in the K-quant order (AVX-512 VNNI).
 func tileOrdQ3_K_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)

@@ -96,12 +96,12 @@ func genPackK23() {
 		packedK23Tile(false, T)
 		packedK23Tile(true, T)
 	}
-	for T := 1; T <= 4; T++ {
-		kq23Ordered(false, 1, T)
-		kq23Ordered(true, 1, T)
+	for _, three := range []bool{false, true} {
+		for T := 1; T <= 4; T++ {
+			kq23Lanes(three, 1, T)
+		}
+		kq23Lanes(three, 4, 1)
 	}
-	kq23Rows4(false)
-	kq23Rows4(true)
 }
 
 // k23 describes Q2_K (three = false) or Q3_K.
@@ -381,103 +381,6 @@ func packedK23Tile(three bool, T int) {
 	storeTileRows(acc[:T])
 }
 
-// kq23Ordered generates tileOrdQ2_K_RxT or tileOrdQ3_K_RxT: R weight rows
-// (R = 1, or 4 for one token) against T ≤ 4 Q8_K activation rows (292-byte
-// blocks) in the K-quant order, the packed kernels' (decode and small
-// batches). Four rows for one token give four independent float chains:
-// each block's two scalar FMAs depend on the previous block's.
-//
-// Per block and row, two 2-bit planes (64 values) share a zmm: VPMADDUBSW
-// with the activations makes exact int16 pair sums and VPDPWSSD applies
-// the four groups' scales (spread once per block by a VPERMW, picked per
-// plane pair by a VPSHUFB); Q3_K's hmask bits add 4 through a VPTESTMB
-// mask. The block's isum (Q3_K: less 4·Σ_g sc_g·bsum_g) and Q2_K's msum =
-// Σ_g m_g·bsum_g are then reduced to scalars and take the K-quant order's
-// float steps in lane 0.
-func kq23Ordered(three bool, R, T int) {
-	k := k23Of(three)
-	fn := fmt.Sprintf("tileOrd%s_%dx%d", k.name, R, T)
-	TEXT(fn, NOSPLIT, "func(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)")
-	Doc(fmt.Sprintf("%s sets out[t*os+r] to the dot of %s row r (at w+r*ws) with Q8_K row t (at a+t*as) for r < %d, t < %d, nb blocks, in the K-quant order (AVX-512 VNNI).", fn, k.name, R, T))
-	w := loadGP("w")
-	ws := loadGP("ws")
-	a := loadGP("a")
-	as := loadGP("as")
-	nb := loadGP("nb")
-	wps := ptrs(w, ws, R)
-	ap := ptrs(a, as, T)
-	// Fixed registers: float accumulators Y31.. (row-major), isums Z27...
-	acc := make([]Register, R*T)
-	for i := range acc {
-		acc[i] = highY[i]
-		VPXORD(acc[i], acc[i], acc[i])
-	}
-	isum := make([]Register, T)
-	for t := range isum {
-		isum[t] = highZ[4+t]
-	}
-	spread := highZ[8]
-	VMOVDQU16(k23Spread, spread)
-	c03 := bcastDword(0x03030303)
-	c0f := bcastByte(0x0f)
-	var c04 VecVirtual
-	if three {
-		c04 = bcastDword(0x04040404)
-	}
-
-	Label(fn + "_loop")
-	TESTQ(nb, nb)
-	JZ(LabelRef(fn + "_done"))
-	for r, wp := range wps {
-		for off := 0; off < k.wBytes; off += 64 {
-			PREFETCHT0(Mem{Base: wp, Disp: prefetchDist + off})
-		}
-		kq23Block(k, wp, ap, isum, acc[r*T:(r+1)*T], spread, c03, c0f, c04)
-	}
-	for _, wp := range wps {
-		ADDQ(U32(uint32(k.wBytes)), wp)
-	}
-	for t := 0; t < T; t++ {
-		ADDQ(U32(292), ap[t])
-	}
-	DECQ(nb)
-	JMP(LabelRef(fn + "_loop"))
-
-	Label(fn + "_done")
-	out := loadGP("out")
-	os := loadGP("os")
-	SHLQ(U8(2), os)
-	for t := 0; t < T; t++ {
-		for r := 0; r < R; r++ {
-			VMOVSS(acc[r*T+t].(Vec).AsX(), Mem{Base: out, Disp: 4 * r})
-		}
-		if t+1 < T {
-			ADDQ(os, out)
-		}
-	}
-	VZEROUPPER()
-	RET()
-}
-
-// kq23Block is one block of one row (at wp) of kq23Ordered for the T
-// tokens at ap: acc[t] takes the block's float steps.
-func kq23Block(k k23, wp GPVirtual, ap []GPVirtual, isum, acc []Register, spread Register, c03, c0f, c04 VecVirtual) {
-	three := k.name == "Q3_K"
-	scales, mins := kq23Ints(k, wp, ap, isum, spread, c03, c0f, c04)
-	dOff := 80
-	if three {
-		dOff = 108
-	}
-	d := halfBcast(Mem{Base: wp, Disp: dOff})
-	var dm VecVirtual
-	if !three {
-		dm = halfBcast(Mem{Base: wp, Disp: 82})
-	}
-	for t := range isum {
-		kq23Step(three, ap[t], foldZ(isum[t]), scales, mins, d, dm, acc[t])
-	}
-}
-
 // foldZ returns the sums of z's two 256-bit halves (eight int32 lanes).
 func foldZ(z Register) VecVirtual {
 	e := YMM()
@@ -561,157 +464,6 @@ func kq23Ints(k k23, wp GPVirtual, ap []GPVirtual, isum []Register, spread Regis
 	return scales, mins
 }
 
-// kq23Step is kq23Ordered's float step for one token (Q8_K block at ap):
-// the block's exact isum (eight int32 lanes; Q3_K: less 4·Σ_g sc_g·bsum_g)
-// and (Q2_K) msum = Σ_g m_g·bsum_g reduced to scalars, then acc =
-// fma(isum, d·dy, acc) and (Q2_K) acc = fma(−msum, dmin·dy, acc) in lane 0.
-func kq23Step(three bool, ap GPVirtual, isum, scales, mins, d, dm VecVirtual, acc Register) {
-	corr := YMM()
-	dy, dd := XMM(), XMM()
-	VMOVSS(Mem{Base: ap}, dy)
-	VMULSS(dy, d.AsX(), dd)
-	if three {
-		VPMADDWD(Mem{Base: ap, Disp: 260}, scales, corr)
-		VPSLLD(U8(2), corr, corr)
-		VPSUBD(corr, isum, isum)
-		e := reduce1(isum)
-		VFMADD231SS(dd, e, acc.(Vec).AsX())
-		return
-	}
-	VPMADDWD(Mem{Base: ap, Disp: 260}, mins, corr)
-	e := reduce2(isum, corr)
-	ddm := XMM()
-	VMULSS(dy, dm.AsX(), ddm)
-	VFMADD231SS(dd, e, acc.(Vec).AsX())
-	fm := XMM()
-	VPERMILPS(U8(2), e, fm)
-	VFNMADD231SS(ddm, fm, acc.(Vec).AsX())
-}
-
-// kq23Rows4 generates tileOrdQ2_K_4x1 or tileOrdQ3_K_4x1 (decode): four
-// weight rows against one Q8_K activation row in the K-quant order. Per
-// block the four rows' integer sums (kq23Ints) are reduced together by one
-// transposing add tree, and the float steps run in one vector with a lane
-// per row (Q2_K: lane 2r; the odd lanes hold msum and are not stored):
-// the same fused multiply-adds per row, four chains at once.
-func kq23Rows4(three bool) {
-	k := k23Of(three)
-	fn := fmt.Sprintf("tileOrd%s_4x1", k.name)
-	TEXT(fn, NOSPLIT, "func(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)")
-	Doc(fmt.Sprintf("%s sets out[r] to the dot of %s row r (at w+r*ws) with the Q8_K row at a for r < 4, nb blocks, in the K-quant order (AVX-512 VNNI).", fn, k.name))
-	w := loadGP("w")
-	ws := loadGP("ws")
-	a := loadGP("a")
-	nb := loadGP("nb")
-	wps := ptrs(w, ws, 4)
-	ap := []GPVirtual{a}
-	// The four rows lie next to each other (ws = their bytes): one
-	// prefetch pointer walks their 4·ws bytes as one stream, 4·wBytes per
-	// block, which DRAM serves better than four row streams.
-	pf := GP64()
-	LEAQ(Mem{Base: w, Disp: prefetchDist}, pf)
-	acc := highY[0] // Q2_K: row r in lane 2r; Q3_K: lane r
-	VPXORD(acc, acc, acc)
-	isum := []Register{highZ[4]}
-	spread := highZ[8]
-	VMOVDQU16(k23Spread, spread)
-	c03 := bcastDword(0x03030303)
-	c0f := bcastByte(0x0f)
-	var c04 VecVirtual
-	if three {
-		c04 = bcastDword(0x04040404)
-	}
-
-	Label(fn + "_loop")
-	TESTQ(nb, nb)
-	JZ(LabelRef(fn + "_done"))
-	// l1 holds the first level of the add tree per pair of vectors.
-	var l1 []VecVirtual
-	var l2 []VecVirtual
-	for off := 0; off < 4*k.wBytes; off += 64 {
-		PREFETCHT0(Mem{Base: pf, Disp: off})
-	}
-	ADDQ(U32(uint32(4*k.wBytes)), pf)
-	for r, wp := range wps {
-		scales, mins := kq23Ints(k, wp, ap, isum, spread, c03, c0f, c04)
-		e := foldZ(isum[0])
-		corr := YMM()
-		if three {
-			// −4·Σ_g sc_g·bsum_g
-			VPMADDWD(Mem{Base: a, Disp: 260}, scales, corr)
-			VPSLLD(U8(2), corr, corr)
-			VPSUBD(corr, e, e)
-			if r%2 == 0 {
-				l1 = append(l1, e)
-				continue
-			}
-			l1[len(l1)-1] = addTree1(l1[len(l1)-1], e)
-		} else {
-			VPMADDWD(Mem{Base: a, Disp: 260}, mins, corr) // msum lanes
-			l1 = append(l1, addTree1(e, corr))
-		}
-		if len(l1) == 2 {
-			l2 = append(l2, addTree2(l1[0], l1[1]))
-			l1 = l1[:0]
-		}
-	}
-	dy := YMM()
-	VBROADCASTSS(Mem{Base: a}, dy)
-	dv := XMM()
-	if three {
-		// [isum_0..3] and [d_0..3]
-		t := l2[0]
-		hi := XMM()
-		VEXTRACTI128(U8(1), t, hi)
-		VPADDD(t.AsX(), hi, hi)
-		VCVTDQ2PS(hi, hi)
-		VPXORD(dv, dv, dv)
-		for r, wp := range wps {
-			VPINSRW(U8(r), Mem{Base: wp, Disp: 108}, dv, dv)
-		}
-		VCVTPH2PS(dv, dv)
-		VMULPS(dy.AsX(), dv, dv)
-		VFMADD231PS(dv, hi, acc.(Vec).AsX())
-	} else {
-		// [isum_0, msum_0, ..., isum_3, msum_3] and [d_0, dmin_0, ...]
-		lo, hi := YMM(), YMM()
-		VPERM2I128(U8(0x20), l2[1], l2[0], lo)
-		VPERM2I128(U8(0x31), l2[1], l2[0], hi)
-		VPADDD(hi, lo, lo)
-		VCVTDQ2PS(lo, lo)
-		VMOVD(Mem{Base: wps[0], Disp: 80}, dv)
-		for r := 1; r < 4; r++ {
-			VPINSRD(U8(r), Mem{Base: wps[r], Disp: 80}, dv, dv)
-		}
-		dd := YMM()
-		VCVTPH2PS(dv, dd)
-		VMULPS(dy, dd, dd)
-		VFMADD231PS(dd, lo, acc)
-		VPSRLQ(U8(32), lo, lo)
-		VPSRLQ(U8(32), dd, dd)
-		VFNMADD231PS(dd, lo, acc)
-	}
-	for _, wp := range wps {
-		ADDQ(U32(uint32(k.wBytes)), wp)
-	}
-	ADDQ(U32(292), a)
-	DECQ(nb)
-	JMP(LabelRef(fn + "_loop"))
-
-	Label(fn + "_done")
-	out := loadGP("out")
-	if three {
-		VMOVUPS(acc.(Vec).AsX(), Mem{Base: out})
-	} else {
-		hi, r := XMM(), XMM()
-		VEXTRACTF32X4(U8(1), acc, hi)
-		VSHUFPS(U8(0x88), hi, acc.(Vec).AsX(), r) // lanes 0, 2, 4, 6
-		VMOVUPS(r, Mem{Base: out})
-	}
-	VZEROUPPER()
-	RET()
-}
-
 // addTree1 is the first level of a transposing add tree: the lanes of x
 // and y (eight int32 each) summed pairwise, x's in the even lanes and y's
 // in the odd ones.
@@ -732,4 +484,239 @@ func addTree2(s, u VecVirtual) VecVirtual {
 	VPUNPCKHQDQ(u, s, d)
 	VPADDD(d, c, c)
 	return c
+}
+
+// kq23Lanes generates tileOrdQ2_K_RxT or tileOrdQ3_K_RxT: R weight rows
+// against T Q8_K activation rows (292-byte blocks; R = 4 with T = 1 for
+// decode, else R = 1 and T ≤ 4) in the K-quant order, the packed kernels'.
+//
+// Per block, each of the R·T (row, token) items has its exact integer sums
+// (kq23Ints: Q3_K's isum less 4·Σ_g sc_g·bsum_g; Q2_K's isum and msum =
+// Σ_g m_g·bsum_g); one transposing add tree reduces them all to a vector
+// with item i's isum in lane i (Q3_K) or 2i, and its msum in lane 2i+1
+// (Q2_K). The float steps then run as lanes of that vector: acc =
+// fma(float32(isum), d_w·d_a, acc) and acc = fma(−float32(msum),
+// dmin_w·d_a, acc) per item, the K-quant order's, with the items' chains
+// side by side instead of one after the other.
+func kq23Lanes(three bool, R, T int) {
+	k := k23Of(three)
+	fn := fmt.Sprintf("tileOrd%s_%dx%d", k.name, R, T)
+	TEXT(fn, NOSPLIT, "func(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)")
+	Doc(fmt.Sprintf("%s sets out[t*os+r] to the dot of %s row r (at w+r*ws) with Q8_K row t (at a+t*as) for r < %d, t < %d, nb blocks, in the K-quant order (AVX-512 VNNI).", fn, k.name, R, T))
+	w := loadGP("w")
+	ws := loadGP("ws")
+	a := loadGP("a")
+	as := loadGP("as")
+	nb := loadGP("nb")
+	wps := ptrs(w, ws, R)
+	ap := ptrs(a, as, T)
+	var pf GPVirtual
+	if R > 1 {
+		// The rows lie next to each other (ws = their bytes): one prefetch
+		// pointer walks their R·ws bytes as one stream, which DRAM serves
+		// better than R row streams.
+		pf = GP64()
+		LEAQ(Mem{Base: w, Disp: prefetchDist}, pf)
+	}
+	items := R * T
+	wide := !three && items > 2 // eight lanes (a ymm), else four
+	acc := highY[0]
+	VPXORD(acc, acc, acc)
+	isum := make([]Register, T)
+	for t := range isum {
+		isum[t] = highZ[4+t]
+	}
+	spread := highZ[8]
+	VMOVDQU16(k23Spread, spread)
+	zero := YMM() // zero vectors are copies of this one (see packedKTile)
+	VPXORD(zero, zero, zero)
+	c03 := bcastDword(0x03030303)
+	c0f := bcastByte(0x0f)
+	var c04 VecVirtual
+	if three {
+		c04 = bcastDword(0x04040404)
+	}
+
+	Label(fn + "_loop")
+	TESTQ(nb, nb)
+	JZ(LabelRef(fn + "_done"))
+	if R > 1 {
+		for off := 0; off < R*k.wBytes; off += 64 {
+			PREFETCHT0(Mem{Base: pf, Disp: off})
+		}
+		ADDQ(U32(uint32(R*k.wBytes)), pf)
+	} else {
+		for off := 0; off < k.wBytes; off += 64 {
+			PREFETCHT0(Mem{Base: wps[0], Disp: prefetchDist + off})
+		}
+	}
+	// l1: the add tree's first level, one vector per pair of lanes.
+	var l1 []VecVirtual
+	var pend VecVirtual // Q3_K: an item's sums waiting for a partner
+	for _, wp := range wps {
+		scales, mins := kq23Ints(k, wp, ap, isum, spread, c03, c0f, c04)
+		for t := range isum {
+			e := foldZ(isum[t])
+			corr := YMM()
+			if !three {
+				VPMADDWD(Mem{Base: ap[t], Disp: 260}, mins, corr) // msum lanes
+				l1 = append(l1, addTree1(e, corr))
+				continue
+			}
+			// −4·Σ_g sc_g·bsum_g
+			VPMADDWD(Mem{Base: ap[t], Disp: 260}, scales, corr)
+			VPSLLD(U8(2), corr, corr)
+			VPSUBD(corr, e, e)
+			if pend == nil {
+				pend = e
+				continue
+			}
+			l1 = append(l1, addTree1(pend, e))
+			pend = nil
+		}
+	}
+	if pend != nil {
+		l1 = append(l1, addTree1(pend, zero))
+	}
+	tot := sumLanesL1(l1, zero)
+	dd := kq23Scales(three, wps, ap, wide)
+	accW := acc
+	if !wide {
+		accW = acc.(Vec).AsX()
+	}
+	f := tot
+	VCVTDQ2PS(tot, f)
+	VFMADD231PS(dd, f, accW)
+	if !three {
+		VPSRLQ(U8(32), f, f)
+		VPSRLQ(U8(32), dd, dd)
+		VFNMADD231PS(dd, f, accW)
+	}
+	for _, wp := range wps {
+		ADDQ(U32(uint32(k.wBytes)), wp)
+	}
+	for _, p := range ap {
+		ADDQ(U32(292), p)
+	}
+	DECQ(nb)
+	JMP(LabelRef(fn + "_loop"))
+
+	Label(fn + "_done")
+	out := loadGP("out")
+	os := loadGP("os")
+	SHLQ(U8(2), os)
+	var hi VecVirtual
+	if wide {
+		hi = XMM()
+		VEXTRACTF32X4(U8(1), acc, hi)
+	}
+	for t := 0; t < T; t++ {
+		for r := 0; r < R; r++ {
+			lane := r*T + t
+			if !three {
+				lane *= 2
+			}
+			src := acc.(Vec).AsX()
+			if lane >= 4 {
+				src, lane = hi, lane-4
+			}
+			VEXTRACTPS(U8(lane), src, Mem{Base: out, Disp: 4 * r})
+		}
+		if t+1 < T {
+			ADDQ(os, out)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// kq23Scales returns the float multipliers of kq23Lanes's lanes: d_w·d_a
+// in the isum lanes and (Q2_K) dmin_w·d_a in the msum lanes, for the
+// items of rows wps and tokens ap (a ymm if wide, else an xmm).
+func kq23Scales(three bool, wps, ap []GPVirtual, wide bool) VecVirtual {
+	// dw: per item the weight row's d (Q3_K) or d, dmin (Q2_K).
+	dw := XMM()
+	switch {
+	case len(wps) == 1 && three:
+		VPBROADCASTW(Mem{Base: wps[0], Disp: 108}, dw)
+	case len(wps) == 1:
+		VPBROADCASTD(Mem{Base: wps[0], Disp: 80}, dw)
+	case three:
+		VPXORD(dw, dw, dw)
+		for r, wp := range wps {
+			VPINSRW(U8(r), Mem{Base: wp, Disp: 108}, dw, dw)
+		}
+	default:
+		VMOVD(Mem{Base: wps[0], Disp: 80}, dw)
+		for r := 1; r < len(wps); r++ {
+			VPINSRD(U8(r), Mem{Base: wps[r], Disp: 80}, dw, dw)
+		}
+	}
+	// dy: per item the token's d (Q2_K: twice).
+	var dy VecVirtual
+	if len(ap) == 1 {
+		dy = XMM()
+		if wide {
+			dy = YMM()
+		}
+		VBROADCASTSS(Mem{Base: ap[0]}, dy)
+	} else {
+		x := XMM()
+		VMOVSS(Mem{Base: ap[0]}, x)
+		for t := 1; t < len(ap); t++ {
+			VINSERTPS(U8(t<<4), Mem{Base: ap[t]}, x, x)
+		}
+		dy = x
+		if !three {
+			lo := XMM()
+			VUNPCKLPS(x, x, lo)
+			dy = lo
+			if wide {
+				hi, y := XMM(), YMM()
+				VUNPCKHPS(x, x, hi)
+				VINSERTF128(U8(1), hi, lo.AsY(), y)
+				dy = y
+			}
+		}
+	}
+	if wide {
+		d := YMM()
+		VCVTPH2PS(dw, d)
+		VMULPS(dy, d, d)
+		return d
+	}
+	VCVTPH2PS(dw, dw)
+	VMULPS(dy, dw, dw)
+	return dw
+}
+
+// sumLanesL1 finishes the add tree from its first level l1 (addTree1 of
+// lanes 2i, 2i+1 in l1[i]): lane i of the result is the sum of the eight
+// int32 lanes of the tree's i-th input. One or two l1 vectors give an
+// xmm, three or four a ymm (missing inputs are zero).
+func sumLanesL1(l1 []VecVirtual, zero VecVirtual) VecVirtual {
+	fold := func(y VecVirtual) VecVirtual {
+		x := XMM()
+		VEXTRACTI128(U8(1), y, x)
+		VPADDD(y.AsX(), x, x)
+		return x
+	}
+	switch len(l1) {
+	case 1:
+		s, t := l1[0], YMM()
+		VPSHUFD(U8(0x4e), s, t)
+		VPADDD(t, s, t)
+		return fold(t)
+	case 2:
+		return fold(addTree2(l1[0], l1[1]))
+	}
+	for len(l1) < 4 {
+		l1 = append(l1, zero)
+	}
+	x, y := addTree2(l1[0], l1[1]), addTree2(l1[2], l1[3])
+	lo, hi := YMM(), YMM()
+	VPERM2I128(U8(0x20), y, x, lo)
+	VPERM2I128(U8(0x31), y, x, hi)
+	VPADDD(hi, lo, lo)
+	return lo
 }
