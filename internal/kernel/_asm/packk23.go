@@ -23,7 +23,7 @@ import (
 // K-quant order's: acc = fma(float32(isum), d_w·d_a, acc), then (Q2_K) acc
 // = fma(−float32(msum), dmin_w·d_a, acc).
 
-// Constants of scaleQ3_K, 64 bytes each.
+// Constants of packValuesQ3_K, 64 bytes each.
 var (
 	k23Sub4 Mem    // 4 in every byte
 	k23Off  Mem    // 124 in every byte
@@ -119,29 +119,16 @@ func k23Of(three bool) k23 {
 	return k23{"Q2_K", 84, 4736, 16}
 }
 
-// planeLoad returns the 32 values u of elements 32j..32j+31 of the block
-// at m: bits 2p, 2p+1 of qs[32h+l] (j = 4h+p) and, for Q3_K, bit j of
-// hmask[l] as bit 2.
-func planeLoad(k k23, m Mem, j int, c03, c04 VecVirtual) VecVirtual {
-	h, p := j/4, j%4
-	y := YMM()
-	q := m.Offset(k.qsOff + 32*h)
-	if p == 0 {
-		VPANDD(q, c03, y)
-	} else {
-		VMOVDQU8(q, y)
-		VPSRLW(U8(2*p), y, y)
-		VPANDD(c03, y, y)
-	}
-	if k.name == "Q3_K" {
-		orBitsAt(y, m, 2-j, c04)
-	}
-	return y
-}
-
 // packK23Rows generates packX16Q2_K or packX16Q3_K: 16 rows, nb blocks,
 // into the packed K group layout with the group scales (and Q3_K's offset)
 // folded into the values.
+//
+// The 2-bit planes are transposed still packed: dword i of a half's 32
+// qs bytes holds elements 4i..4i+3 of each of its four planes, so the
+// transposed dword vector i of half h gives vectors 32h+8p+i (plane p) by
+// a shift and a mask. The transposed halves (and Q3_K's transposed hmask)
+// wait in the block's own value area, in slots that are read before they
+// are written.
 func packK23Rows(three bool) {
 	k := k23Of(three)
 	name := "packX16" + k.name
@@ -152,28 +139,30 @@ func packK23Rows(three bool) {
 	nb := loadGP("nb")
 	dst := loadGP("dst")
 	rows := sixteenRows(w, ws)
-	c03 := bcastByte(0x03)
-	var c04 VecVirtual
-	if three {
-		c04 = bcastByte(0x04)
-	}
 	pf, idxLo, idxHi, gidx := packSetup(w, ws)
 	packLoopHead(name, nb, pf, k.wBytes)
-	// The values u, transposed as Q4_K's.
-	for j := 0; j < 8; j++ {
+	// transpose stores the 16 rows' 32 bytes at off, dword i at slot+i.
+	transpose := func(off, slot int) {
 		z := make([]VecVirtual, 8)
 		for i := 0; i < 8; i++ {
-			lo := planeLoad(k, rows.mem(i), j, c03, c04)
+			lo := YMM()
+			VMOVDQU8(rows.mem(i).Offset(off), lo)
 			z[i] = ZMM()
-			VINSERTI64X4(U8(1), planeLoad(k, rows.mem(i+8), j, c03, c04), lo.AsZ(), z[i])
+			VINSERTI64X4(U8(1), rows.mem(i+8).Offset(off), lo.AsZ(), z[i])
 		}
-		transposeStore(z, idxLo, idxHi, nil, dst, 512*j)
+		transposeStore(z, idxLo, idxHi, nil, dst, 64*slot)
 	}
-	// Then each group's four vectors times its scales, in place.
+	transpose(k.qsOff, 0)
+	transpose(k.qsOff+32, 32)
 	if three {
-		scaleQ3_K(w, gidx, dst)
+		transpose(0, 56) // hmask
+	}
+	slot := func(v int) Mem { return Mem{Base: dst, Disp: 64 * v} }
+	c03 := bcastDword(0x03030303)
+	if three {
+		packValuesQ3_K(w, gidx, dst, slot, c03)
 	} else {
-		scaleQ2_K(w, gidx, dst)
+		packValuesQ2_K(w, gidx, dst, slot, c03)
 	}
 	rows.advance(uint32(k.wBytes))
 	ADDQ(U32(uint32(k.blockBytes)), dst)
@@ -184,31 +173,46 @@ func packK23Rows(three bool) {
 	RET()
 }
 
-// scaleQ2_K multiplies the packed values of the 16 rows' current Q2_K
-// blocks (at dst) by their group scales, and writes the mins, d and dmin.
-// Each byte's product sc·u ≤ 45 stays in its byte, so one VPMULLD by the
-// row's scale (a dword lane) scales four values.
-func scaleQ2_K(w GPVirtual, gidx VecVirtual, dst GPVirtual) {
+// packValuesQ2_K writes the packed values sc·u of the 16 rows' current
+// Q2_K blocks from their transposed planes (slots 0..7 and 32..39), and
+// their mins, d and dmin. Each byte's product sc·u ≤ 45 stays in its
+// byte, so one VPMULLD by the row's scale (a dword lane) scales four
+// values.
+func packValuesQ2_K(w GPVirtual, gidx VecVirtual, dst GPVirtual, slot func(int) Mem, c03 VecVirtual) {
 	c0f, cf := bcastDword(0x0f0f0f0f), bcastDword(0x0f)
-	for q := 0; q < 4; q++ {
-		g := gatherRows(w, gidx, 4*q) // scale|min<<4 bytes of groups 4q..4q+3
-		for m := 0; m < 4; m++ {
-			s := ZMM()
-			if m == 0 {
-				VPANDD(cf, g, s)
-			} else {
-				VPSRLD(U8(8*m), g, s)
-				VPANDD(cf, s, s)
-			}
-			for v := 0; v < 4; v++ {
-				off := 64 * (4*(4*q+m) + v)
-				x := ZMM()
-				VPMULLD(Mem{Base: dst, Disp: off}, s, x)
-				VMOVDQU32(x, Mem{Base: dst, Disp: off})
+	g := make([]VecVirtual, 4) // scale|min<<4 bytes of groups 4q..4q+3
+	for q := range g {
+		g[q] = gatherRows(w, gidx, 4*q)
+	}
+	for h := 0; h < 2; h++ {
+		for i := 0; i < 8; i++ {
+			x := ZMM()
+			VMOVDQU32(slot(32*h+i), x)
+			for p := 0; p < 4; p++ {
+				v := 32*h + 8*p + i
+				gr := v / 4
+				u := ZMM()
+				if p == 0 {
+					VPANDD(c03, x, u)
+				} else {
+					VPSRLD(U8(2*p), x, u)
+					VPANDD(c03, u, u)
+				}
+				s := ZMM()
+				if m := gr % 4; m == 0 {
+					VPANDD(cf, g[gr/4], s)
+				} else {
+					VPSRLD(U8(8*m), g[gr/4], s)
+					VPANDD(cf, s, s)
+				}
+				VPMULLD(s, u, u)
+				VMOVDQU32(u, slot(v))
 			}
 		}
+	}
+	for q := range g {
 		mn := ZMM()
-		VPSRLD(U8(4), g, mn)
+		VPSRLD(U8(4), g[q], mn)
 		VPANDD(c0f, mn, mn)
 		for i, ctl := range []Mem{kPair0, kPair1} {
 			p := ZMM()
@@ -221,18 +225,18 @@ func scaleQ2_K(w GPVirtual, gidx VecVirtual, dst GPVirtual) {
 	storeHalves(dd, true, Mem{Base: dst, Disp: 4672})
 }
 
-// scaleQ3_K turns the packed values u of the 16 rows' current Q3_K blocks
-// (at dst) into sc·(u−4) + 124 and writes d. The arithmetic is modulo 256
-// per byte (the result is in [0, 252]): VPMULLW of u−4 by a word holding
-// sc−32 gives the even bytes' products in the low bytes, and of (u−4)>>8
-// the odd bytes'.
-func scaleQ3_K(w GPVirtual, gidx VecVirtual, dst GPVirtual) {
+// packValuesQ3_K writes the packed values sc·(u−4) + 124 of the 16 rows'
+// current Q3_K blocks from their transposed planes (slots 0..7, 32..39)
+// and hmask (slots 56..63), and d. The arithmetic is modulo 256 per byte
+// (the result is in [0, 252]): VPMULLW of u−4 by a word holding sc−32
+// gives the even bytes' products in the low bytes, and of (u−4)>>8 the odd
+// bytes'.
+func packValuesQ3_K(w GPVirtual, gidx VecVirtual, dst GPVirtual, slot func(int) Mem, c03 VecVirtual) {
 	a0 := gatherRows(w, gidx, 96)  // scale bytes 0..3
 	a1 := gatherRows(w, gidx, 100) // 4..7
 	tm := gatherRows(w, gidx, 104) // 8..11: the high bits
-	c0f, c03 := bcastDword(0x0f0f0f0f), bcastDword(0x03030303)
-	c20 := bcastDword(0x20202020)
-	// s[i] byte m = scale 4i+m (ggml's kmask unpacking), less 32.
+	c0f := bcastDword(0x0f0f0f0f)
+	// sc[i] byte m = scale 4i+m (ggml's kmask unpacking), less 32.
 	sc := make([]VecVirtual, 4)
 	for i, sh := range []struct {
 		src    VecVirtual
@@ -253,24 +257,48 @@ func scaleQ3_K(w GPVirtual, gidx VecVirtual, dst GPVirtual) {
 		}
 		VPSLLD(U8(4), hb, hb)
 		VPORD(hb, s, s)
-		VPSUBB(c20, s, s)
+		VPSUBB(bcastDword(0x20202020), s, s)
 		sc[i] = s
 	}
-	for g := 0; g < 16; g++ {
-		sw := ZMM() // sc−32 in the low byte of both words
-		VPSHUFB(k23Rep[g%4], sc[g/4], sw)
-		for v := 0; v < 4; v++ {
-			off := 64 * (4*g + v)
-			t, lo, hi := ZMM(), ZMM(), ZMM()
-			VMOVDQU32(Mem{Base: dst, Disp: off}, t)
-			VPSUBB(k23Sub4, t, t)
-			VPMULLW(sw, t, lo)
-			VPSRLW(U8(8), t, hi)
-			VPMULLW(sw, hi, hi)
-			VPSLLW(U8(8), hi, hi)
-			VPTERNLOGD(U8(0xf8), k23Low, lo, hi) // hi |= lo & 0x00ff
-			VPADDB(k23Off, hi, hi)
-			VMOVDQU32(hi, Mem{Base: dst, Disp: off})
+	for h := 0; h < 2; h++ {
+		for i := 0; i < 8; i++ {
+			x, hm := ZMM(), ZMM()
+			VMOVDQU32(slot(32*h+i), x)
+			VMOVDQU32(slot(56+i), hm)
+			for p := 0; p < 4; p++ {
+				v := 32*h + 8*p + i
+				gr := v / 4
+				j := 4*h + p
+				// u = bits 2p, 2p+1 of the qs byte | bit j of the hmask
+				// byte as bit 2
+				t, hb := ZMM(), ZMM()
+				if p == 0 {
+					VPANDD(c03, x, t)
+				} else {
+					VPSRLD(U8(2*p), x, t)
+					VPANDD(c03, t, t)
+				}
+				switch sh := 2 - j; {
+				case sh > 0:
+					VPSLLW(U8(sh), hm, hb)
+				case sh < 0:
+					VPSRLW(U8(-sh), hm, hb)
+				default:
+					VMOVDQA64(hm, hb)
+				}
+				VPTERNLOGD(U8(0xf8), bcastDword(0x04040404), hb, t) // t |= hb & 4
+				sw := ZMM()                                         // sc−32 in the low byte of both words
+				VPSHUFB(k23Rep[gr%4], sc[gr/4], sw)
+				lo, hi := ZMM(), ZMM()
+				VPSUBB(k23Sub4, t, t)
+				VPMULLW(sw, t, lo)
+				VPSRLW(U8(8), t, hi)
+				VPMULLW(sw, hi, hi)
+				VPSLLW(U8(8), hi, hi)
+				VPTERNLOGD(U8(0xf8), k23Low, lo, hi) // hi |= lo & 0x00ff
+				VPADDB(k23Off, hi, hi)
+				VMOVDQU32(hi, slot(v))
+			}
 		}
 	}
 	dd := gatherRows(w, gidx, 106) // d in the high word
