@@ -22,6 +22,11 @@ import (
 // packed int16 pairs with the activations' bsums. The float steps are the
 // K-quant order's: acc = fma(float32(isum), d_w·d_a, acc), then (Q2_K) acc
 // = fma(−float32(msum), dmin_w·d_a, acc).
+//
+// The decode tiles (kq23Lanes) replace kquant23.go's for these two types
+// (whose float steps were eight-lane sums, not the K-quant order): those
+// are still generated into matmul_amd64.s but no longer used, and can go
+// when it is next regenerated.
 
 // Constants of packValuesQ3_K, 64 bytes each.
 var (
