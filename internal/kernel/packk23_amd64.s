@@ -1028,6 +1028,336 @@ DATA k23hbit3<>+62(SB)/1, $0x80
 DATA k23hbit3<>+63(SB)/1, $0x80
 GLOBL k23hbit3<>(SB), RODATA|NOPTR, $64
 
+DATA k23pickb0<>+0(SB)/1, $0x00
+DATA k23pickb0<>+1(SB)/1, $0x80
+DATA k23pickb0<>+2(SB)/1, $0x00
+DATA k23pickb0<>+3(SB)/1, $0x80
+DATA k23pickb0<>+4(SB)/1, $0x00
+DATA k23pickb0<>+5(SB)/1, $0x80
+DATA k23pickb0<>+6(SB)/1, $0x00
+DATA k23pickb0<>+7(SB)/1, $0x80
+DATA k23pickb0<>+8(SB)/1, $0x00
+DATA k23pickb0<>+9(SB)/1, $0x80
+DATA k23pickb0<>+10(SB)/1, $0x00
+DATA k23pickb0<>+11(SB)/1, $0x80
+DATA k23pickb0<>+12(SB)/1, $0x00
+DATA k23pickb0<>+13(SB)/1, $0x80
+DATA k23pickb0<>+14(SB)/1, $0x00
+DATA k23pickb0<>+15(SB)/1, $0x80
+DATA k23pickb0<>+16(SB)/1, $0x01
+DATA k23pickb0<>+17(SB)/1, $0x80
+DATA k23pickb0<>+18(SB)/1, $0x01
+DATA k23pickb0<>+19(SB)/1, $0x80
+DATA k23pickb0<>+20(SB)/1, $0x01
+DATA k23pickb0<>+21(SB)/1, $0x80
+DATA k23pickb0<>+22(SB)/1, $0x01
+DATA k23pickb0<>+23(SB)/1, $0x80
+DATA k23pickb0<>+24(SB)/1, $0x01
+DATA k23pickb0<>+25(SB)/1, $0x80
+DATA k23pickb0<>+26(SB)/1, $0x01
+DATA k23pickb0<>+27(SB)/1, $0x80
+DATA k23pickb0<>+28(SB)/1, $0x01
+DATA k23pickb0<>+29(SB)/1, $0x80
+DATA k23pickb0<>+30(SB)/1, $0x01
+DATA k23pickb0<>+31(SB)/1, $0x80
+DATA k23pickb0<>+32(SB)/1, $0x02
+DATA k23pickb0<>+33(SB)/1, $0x80
+DATA k23pickb0<>+34(SB)/1, $0x02
+DATA k23pickb0<>+35(SB)/1, $0x80
+DATA k23pickb0<>+36(SB)/1, $0x02
+DATA k23pickb0<>+37(SB)/1, $0x80
+DATA k23pickb0<>+38(SB)/1, $0x02
+DATA k23pickb0<>+39(SB)/1, $0x80
+DATA k23pickb0<>+40(SB)/1, $0x02
+DATA k23pickb0<>+41(SB)/1, $0x80
+DATA k23pickb0<>+42(SB)/1, $0x02
+DATA k23pickb0<>+43(SB)/1, $0x80
+DATA k23pickb0<>+44(SB)/1, $0x02
+DATA k23pickb0<>+45(SB)/1, $0x80
+DATA k23pickb0<>+46(SB)/1, $0x02
+DATA k23pickb0<>+47(SB)/1, $0x80
+DATA k23pickb0<>+48(SB)/1, $0x03
+DATA k23pickb0<>+49(SB)/1, $0x80
+DATA k23pickb0<>+50(SB)/1, $0x03
+DATA k23pickb0<>+51(SB)/1, $0x80
+DATA k23pickb0<>+52(SB)/1, $0x03
+DATA k23pickb0<>+53(SB)/1, $0x80
+DATA k23pickb0<>+54(SB)/1, $0x03
+DATA k23pickb0<>+55(SB)/1, $0x80
+DATA k23pickb0<>+56(SB)/1, $0x03
+DATA k23pickb0<>+57(SB)/1, $0x80
+DATA k23pickb0<>+58(SB)/1, $0x03
+DATA k23pickb0<>+59(SB)/1, $0x80
+DATA k23pickb0<>+60(SB)/1, $0x03
+DATA k23pickb0<>+61(SB)/1, $0x80
+DATA k23pickb0<>+62(SB)/1, $0x03
+DATA k23pickb0<>+63(SB)/1, $0x80
+GLOBL k23pickb0<>(SB), RODATA|NOPTR, $64
+
+DATA k23pickb1<>+0(SB)/1, $0x04
+DATA k23pickb1<>+1(SB)/1, $0x80
+DATA k23pickb1<>+2(SB)/1, $0x04
+DATA k23pickb1<>+3(SB)/1, $0x80
+DATA k23pickb1<>+4(SB)/1, $0x04
+DATA k23pickb1<>+5(SB)/1, $0x80
+DATA k23pickb1<>+6(SB)/1, $0x04
+DATA k23pickb1<>+7(SB)/1, $0x80
+DATA k23pickb1<>+8(SB)/1, $0x04
+DATA k23pickb1<>+9(SB)/1, $0x80
+DATA k23pickb1<>+10(SB)/1, $0x04
+DATA k23pickb1<>+11(SB)/1, $0x80
+DATA k23pickb1<>+12(SB)/1, $0x04
+DATA k23pickb1<>+13(SB)/1, $0x80
+DATA k23pickb1<>+14(SB)/1, $0x04
+DATA k23pickb1<>+15(SB)/1, $0x80
+DATA k23pickb1<>+16(SB)/1, $0x05
+DATA k23pickb1<>+17(SB)/1, $0x80
+DATA k23pickb1<>+18(SB)/1, $0x05
+DATA k23pickb1<>+19(SB)/1, $0x80
+DATA k23pickb1<>+20(SB)/1, $0x05
+DATA k23pickb1<>+21(SB)/1, $0x80
+DATA k23pickb1<>+22(SB)/1, $0x05
+DATA k23pickb1<>+23(SB)/1, $0x80
+DATA k23pickb1<>+24(SB)/1, $0x05
+DATA k23pickb1<>+25(SB)/1, $0x80
+DATA k23pickb1<>+26(SB)/1, $0x05
+DATA k23pickb1<>+27(SB)/1, $0x80
+DATA k23pickb1<>+28(SB)/1, $0x05
+DATA k23pickb1<>+29(SB)/1, $0x80
+DATA k23pickb1<>+30(SB)/1, $0x05
+DATA k23pickb1<>+31(SB)/1, $0x80
+DATA k23pickb1<>+32(SB)/1, $0x06
+DATA k23pickb1<>+33(SB)/1, $0x80
+DATA k23pickb1<>+34(SB)/1, $0x06
+DATA k23pickb1<>+35(SB)/1, $0x80
+DATA k23pickb1<>+36(SB)/1, $0x06
+DATA k23pickb1<>+37(SB)/1, $0x80
+DATA k23pickb1<>+38(SB)/1, $0x06
+DATA k23pickb1<>+39(SB)/1, $0x80
+DATA k23pickb1<>+40(SB)/1, $0x06
+DATA k23pickb1<>+41(SB)/1, $0x80
+DATA k23pickb1<>+42(SB)/1, $0x06
+DATA k23pickb1<>+43(SB)/1, $0x80
+DATA k23pickb1<>+44(SB)/1, $0x06
+DATA k23pickb1<>+45(SB)/1, $0x80
+DATA k23pickb1<>+46(SB)/1, $0x06
+DATA k23pickb1<>+47(SB)/1, $0x80
+DATA k23pickb1<>+48(SB)/1, $0x07
+DATA k23pickb1<>+49(SB)/1, $0x80
+DATA k23pickb1<>+50(SB)/1, $0x07
+DATA k23pickb1<>+51(SB)/1, $0x80
+DATA k23pickb1<>+52(SB)/1, $0x07
+DATA k23pickb1<>+53(SB)/1, $0x80
+DATA k23pickb1<>+54(SB)/1, $0x07
+DATA k23pickb1<>+55(SB)/1, $0x80
+DATA k23pickb1<>+56(SB)/1, $0x07
+DATA k23pickb1<>+57(SB)/1, $0x80
+DATA k23pickb1<>+58(SB)/1, $0x07
+DATA k23pickb1<>+59(SB)/1, $0x80
+DATA k23pickb1<>+60(SB)/1, $0x07
+DATA k23pickb1<>+61(SB)/1, $0x80
+DATA k23pickb1<>+62(SB)/1, $0x07
+DATA k23pickb1<>+63(SB)/1, $0x80
+GLOBL k23pickb1<>(SB), RODATA|NOPTR, $64
+
+DATA k23pickb2<>+0(SB)/1, $0x08
+DATA k23pickb2<>+1(SB)/1, $0x80
+DATA k23pickb2<>+2(SB)/1, $0x08
+DATA k23pickb2<>+3(SB)/1, $0x80
+DATA k23pickb2<>+4(SB)/1, $0x08
+DATA k23pickb2<>+5(SB)/1, $0x80
+DATA k23pickb2<>+6(SB)/1, $0x08
+DATA k23pickb2<>+7(SB)/1, $0x80
+DATA k23pickb2<>+8(SB)/1, $0x08
+DATA k23pickb2<>+9(SB)/1, $0x80
+DATA k23pickb2<>+10(SB)/1, $0x08
+DATA k23pickb2<>+11(SB)/1, $0x80
+DATA k23pickb2<>+12(SB)/1, $0x08
+DATA k23pickb2<>+13(SB)/1, $0x80
+DATA k23pickb2<>+14(SB)/1, $0x08
+DATA k23pickb2<>+15(SB)/1, $0x80
+DATA k23pickb2<>+16(SB)/1, $0x09
+DATA k23pickb2<>+17(SB)/1, $0x80
+DATA k23pickb2<>+18(SB)/1, $0x09
+DATA k23pickb2<>+19(SB)/1, $0x80
+DATA k23pickb2<>+20(SB)/1, $0x09
+DATA k23pickb2<>+21(SB)/1, $0x80
+DATA k23pickb2<>+22(SB)/1, $0x09
+DATA k23pickb2<>+23(SB)/1, $0x80
+DATA k23pickb2<>+24(SB)/1, $0x09
+DATA k23pickb2<>+25(SB)/1, $0x80
+DATA k23pickb2<>+26(SB)/1, $0x09
+DATA k23pickb2<>+27(SB)/1, $0x80
+DATA k23pickb2<>+28(SB)/1, $0x09
+DATA k23pickb2<>+29(SB)/1, $0x80
+DATA k23pickb2<>+30(SB)/1, $0x09
+DATA k23pickb2<>+31(SB)/1, $0x80
+DATA k23pickb2<>+32(SB)/1, $0x0a
+DATA k23pickb2<>+33(SB)/1, $0x80
+DATA k23pickb2<>+34(SB)/1, $0x0a
+DATA k23pickb2<>+35(SB)/1, $0x80
+DATA k23pickb2<>+36(SB)/1, $0x0a
+DATA k23pickb2<>+37(SB)/1, $0x80
+DATA k23pickb2<>+38(SB)/1, $0x0a
+DATA k23pickb2<>+39(SB)/1, $0x80
+DATA k23pickb2<>+40(SB)/1, $0x0a
+DATA k23pickb2<>+41(SB)/1, $0x80
+DATA k23pickb2<>+42(SB)/1, $0x0a
+DATA k23pickb2<>+43(SB)/1, $0x80
+DATA k23pickb2<>+44(SB)/1, $0x0a
+DATA k23pickb2<>+45(SB)/1, $0x80
+DATA k23pickb2<>+46(SB)/1, $0x0a
+DATA k23pickb2<>+47(SB)/1, $0x80
+DATA k23pickb2<>+48(SB)/1, $0x0b
+DATA k23pickb2<>+49(SB)/1, $0x80
+DATA k23pickb2<>+50(SB)/1, $0x0b
+DATA k23pickb2<>+51(SB)/1, $0x80
+DATA k23pickb2<>+52(SB)/1, $0x0b
+DATA k23pickb2<>+53(SB)/1, $0x80
+DATA k23pickb2<>+54(SB)/1, $0x0b
+DATA k23pickb2<>+55(SB)/1, $0x80
+DATA k23pickb2<>+56(SB)/1, $0x0b
+DATA k23pickb2<>+57(SB)/1, $0x80
+DATA k23pickb2<>+58(SB)/1, $0x0b
+DATA k23pickb2<>+59(SB)/1, $0x80
+DATA k23pickb2<>+60(SB)/1, $0x0b
+DATA k23pickb2<>+61(SB)/1, $0x80
+DATA k23pickb2<>+62(SB)/1, $0x0b
+DATA k23pickb2<>+63(SB)/1, $0x80
+GLOBL k23pickb2<>(SB), RODATA|NOPTR, $64
+
+DATA k23pickb3<>+0(SB)/1, $0x0c
+DATA k23pickb3<>+1(SB)/1, $0x80
+DATA k23pickb3<>+2(SB)/1, $0x0c
+DATA k23pickb3<>+3(SB)/1, $0x80
+DATA k23pickb3<>+4(SB)/1, $0x0c
+DATA k23pickb3<>+5(SB)/1, $0x80
+DATA k23pickb3<>+6(SB)/1, $0x0c
+DATA k23pickb3<>+7(SB)/1, $0x80
+DATA k23pickb3<>+8(SB)/1, $0x0c
+DATA k23pickb3<>+9(SB)/1, $0x80
+DATA k23pickb3<>+10(SB)/1, $0x0c
+DATA k23pickb3<>+11(SB)/1, $0x80
+DATA k23pickb3<>+12(SB)/1, $0x0c
+DATA k23pickb3<>+13(SB)/1, $0x80
+DATA k23pickb3<>+14(SB)/1, $0x0c
+DATA k23pickb3<>+15(SB)/1, $0x80
+DATA k23pickb3<>+16(SB)/1, $0x0d
+DATA k23pickb3<>+17(SB)/1, $0x80
+DATA k23pickb3<>+18(SB)/1, $0x0d
+DATA k23pickb3<>+19(SB)/1, $0x80
+DATA k23pickb3<>+20(SB)/1, $0x0d
+DATA k23pickb3<>+21(SB)/1, $0x80
+DATA k23pickb3<>+22(SB)/1, $0x0d
+DATA k23pickb3<>+23(SB)/1, $0x80
+DATA k23pickb3<>+24(SB)/1, $0x0d
+DATA k23pickb3<>+25(SB)/1, $0x80
+DATA k23pickb3<>+26(SB)/1, $0x0d
+DATA k23pickb3<>+27(SB)/1, $0x80
+DATA k23pickb3<>+28(SB)/1, $0x0d
+DATA k23pickb3<>+29(SB)/1, $0x80
+DATA k23pickb3<>+30(SB)/1, $0x0d
+DATA k23pickb3<>+31(SB)/1, $0x80
+DATA k23pickb3<>+32(SB)/1, $0x0e
+DATA k23pickb3<>+33(SB)/1, $0x80
+DATA k23pickb3<>+34(SB)/1, $0x0e
+DATA k23pickb3<>+35(SB)/1, $0x80
+DATA k23pickb3<>+36(SB)/1, $0x0e
+DATA k23pickb3<>+37(SB)/1, $0x80
+DATA k23pickb3<>+38(SB)/1, $0x0e
+DATA k23pickb3<>+39(SB)/1, $0x80
+DATA k23pickb3<>+40(SB)/1, $0x0e
+DATA k23pickb3<>+41(SB)/1, $0x80
+DATA k23pickb3<>+42(SB)/1, $0x0e
+DATA k23pickb3<>+43(SB)/1, $0x80
+DATA k23pickb3<>+44(SB)/1, $0x0e
+DATA k23pickb3<>+45(SB)/1, $0x80
+DATA k23pickb3<>+46(SB)/1, $0x0e
+DATA k23pickb3<>+47(SB)/1, $0x80
+DATA k23pickb3<>+48(SB)/1, $0x0f
+DATA k23pickb3<>+49(SB)/1, $0x80
+DATA k23pickb3<>+50(SB)/1, $0x0f
+DATA k23pickb3<>+51(SB)/1, $0x80
+DATA k23pickb3<>+52(SB)/1, $0x0f
+DATA k23pickb3<>+53(SB)/1, $0x80
+DATA k23pickb3<>+54(SB)/1, $0x0f
+DATA k23pickb3<>+55(SB)/1, $0x80
+DATA k23pickb3<>+56(SB)/1, $0x0f
+DATA k23pickb3<>+57(SB)/1, $0x80
+DATA k23pickb3<>+58(SB)/1, $0x0f
+DATA k23pickb3<>+59(SB)/1, $0x80
+DATA k23pickb3<>+60(SB)/1, $0x0f
+DATA k23pickb3<>+61(SB)/1, $0x80
+DATA k23pickb3<>+62(SB)/1, $0x0f
+DATA k23pickb3<>+63(SB)/1, $0x80
+GLOBL k23pickb3<>(SB), RODATA|NOPTR, $64
+
+DATA k23nib<>+0(SB)/1, $0x0f
+DATA k23nib<>+1(SB)/1, $0x0f
+DATA k23nib<>+2(SB)/1, $0x0f
+DATA k23nib<>+3(SB)/1, $0x0f
+DATA k23nib<>+4(SB)/1, $0x0f
+DATA k23nib<>+5(SB)/1, $0x0f
+DATA k23nib<>+6(SB)/1, $0x0f
+DATA k23nib<>+7(SB)/1, $0x0f
+DATA k23nib<>+8(SB)/1, $0x0f
+DATA k23nib<>+9(SB)/1, $0x0f
+DATA k23nib<>+10(SB)/1, $0x0f
+DATA k23nib<>+11(SB)/1, $0x0f
+DATA k23nib<>+12(SB)/1, $0x0f
+DATA k23nib<>+13(SB)/1, $0x0f
+DATA k23nib<>+14(SB)/1, $0x0f
+DATA k23nib<>+15(SB)/1, $0x0f
+DATA k23nib<>+16(SB)/1, $0x0f
+DATA k23nib<>+17(SB)/1, $0x0f
+DATA k23nib<>+18(SB)/1, $0x0f
+DATA k23nib<>+19(SB)/1, $0x0f
+DATA k23nib<>+20(SB)/1, $0x0f
+DATA k23nib<>+21(SB)/1, $0x0f
+DATA k23nib<>+22(SB)/1, $0x0f
+DATA k23nib<>+23(SB)/1, $0x0f
+DATA k23nib<>+24(SB)/1, $0x0f
+DATA k23nib<>+25(SB)/1, $0x0f
+DATA k23nib<>+26(SB)/1, $0x0f
+DATA k23nib<>+27(SB)/1, $0x0f
+DATA k23nib<>+28(SB)/1, $0x0f
+DATA k23nib<>+29(SB)/1, $0x0f
+DATA k23nib<>+30(SB)/1, $0x0f
+DATA k23nib<>+31(SB)/1, $0x0f
+DATA k23nib<>+32(SB)/1, $0x0f
+DATA k23nib<>+33(SB)/1, $0x0f
+DATA k23nib<>+34(SB)/1, $0x0f
+DATA k23nib<>+35(SB)/1, $0x0f
+DATA k23nib<>+36(SB)/1, $0x0f
+DATA k23nib<>+37(SB)/1, $0x0f
+DATA k23nib<>+38(SB)/1, $0x0f
+DATA k23nib<>+39(SB)/1, $0x0f
+DATA k23nib<>+40(SB)/1, $0x0f
+DATA k23nib<>+41(SB)/1, $0x0f
+DATA k23nib<>+42(SB)/1, $0x0f
+DATA k23nib<>+43(SB)/1, $0x0f
+DATA k23nib<>+44(SB)/1, $0x0f
+DATA k23nib<>+45(SB)/1, $0x0f
+DATA k23nib<>+46(SB)/1, $0x0f
+DATA k23nib<>+47(SB)/1, $0x0f
+DATA k23nib<>+48(SB)/1, $0x0f
+DATA k23nib<>+49(SB)/1, $0x0f
+DATA k23nib<>+50(SB)/1, $0x0f
+DATA k23nib<>+51(SB)/1, $0x0f
+DATA k23nib<>+52(SB)/1, $0x0f
+DATA k23nib<>+53(SB)/1, $0x0f
+DATA k23nib<>+54(SB)/1, $0x0f
+DATA k23nib<>+55(SB)/1, $0x0f
+DATA k23nib<>+56(SB)/1, $0x0f
+DATA k23nib<>+57(SB)/1, $0x0f
+DATA k23nib<>+58(SB)/1, $0x0f
+DATA k23nib<>+59(SB)/1, $0x0f
+DATA k23nib<>+60(SB)/1, $0x0f
+DATA k23nib<>+61(SB)/1, $0x0f
+DATA k23nib<>+62(SB)/1, $0x0f
+DATA k23nib<>+63(SB)/1, $0x0f
+GLOBL k23nib<>(SB), RODATA|NOPTR, $64
+
 DATA k23shift<>+0(SB)/4, $0x00000000
 DATA k23shift<>+4(SB)/4, $0x00000002
 DATA k23shift<>+8(SB)/4, $0x00000004
@@ -10191,7 +10521,6 @@ TEXT ·tileOrdQ2_K_1x1(SB), NOSPLIT, $0-56
 	MOVQ         as+24(FP), DX
 	MOVQ         nb+32(FP), DX
 	VPXORD       Y31, Y31, Y31
-	VMOVDQU16    k23spread<>+0(SB), Z23
 	VPXORD       Y0, Y0, Y0
 	MOVL         $0x03030303, BX
 	VPBROADCASTD BX, Z0
@@ -10199,65 +10528,63 @@ TEXT ·tileOrdQ2_K_1x1(SB), NOSPLIT, $0-56
 	VPBROADCASTD BX, Y1
 
 tileOrdQ2_K_1x1_loop:
-	TESTQ         DX, DX
-	JZ            tileOrdQ2_K_1x1_done
-	PREFETCHT0    32768(AX)
-	PREFETCHT0    32832(AX)
-	VMOVDQU8      (AX), X2
-	VPSRLW        $0x04, X2, X3
-	VPANDD        X1, X3, X3
-	VPANDD        X1, X2, X2
-	VPMOVZXBW     X2, Y2
-	VPMOVZXBW     X3, Y3
-	VPERMW        Z2, Z23, Z4
-	VPSHUFB       k23pick0<>+0(SB), Z4, Z5
-	VPSHUFB       k23pick1<>+0(SB), Z4, Z6
-	VPSHUFB       k23pick2<>+0(SB), Z4, Z7
-	VPSHUFB       k23pick3<>+0(SB), Z4, Z4
-	VPXORD        Z27, Z27, Z27
-	VMOVDQU8      16(AX), Y2
-	VPSRLW        $0x02, Y2, Y8
-	VINSERTI64X4  $0x01, Y8, Z2, Z8
-	VPSRLW        $0x04, Z8, Z9
-	VPANDD        Z0, Z8, Z8
-	VPANDD        Z0, Z9, Z9
-	VPMADDUBSW    4(CX), Z8, Z8
-	VPDPWSSD      Z5, Z8, Z27
-	VPMADDUBSW    68(CX), Z9, Z5
-	VPDPWSSD      Z6, Z5, Z27
-	VMOVDQU8      48(AX), Y2
-	VPSRLW        $0x02, Y2, Y5
-	VINSERTI64X4  $0x01, Y5, Z2, Z5
-	VPSRLW        $0x04, Z5, Z6
-	VPANDD        Z0, Z5, Z5
-	VPANDD        Z0, Z6, Z6
-	VPMADDUBSW    132(CX), Z5, Z5
-	VPDPWSSD      Z7, Z5, Z27
-	VPMADDUBSW    196(CX), Z6, Z5
-	VPDPWSSD      Z4, Z5, Z27
-	VEXTRACTI64X4 $0x01, Z27, Y2
-	VPADDD        Y27, Y2, Y2
-	VPMADDWD      260(CX), Y3, Y3
-	VPUNPCKLDQ    Y3, Y2, Y4
-	VPUNPCKHDQ    Y3, Y2, Y2
-	VPADDD        Y2, Y4, Y4
-	VPSHUFD       $0x4e, Y4, Y2
-	VPADDD        Y2, Y4, Y2
-	VEXTRACTI128  $0x01, Y2, X3
-	VPADDD        X2, X3, X3
-	VPBROADCASTD  80(AX), X2
-	VBROADCASTSS  (CX), X4
-	VCVTPH2PS     X2, X2
-	VMULPS        X4, X2, X2
-	VCVTDQ2PS     X3, X3
-	VFMADD231PS   X2, X3, X31
-	VPSRLQ        $0x20, X3, X3
-	VPSRLQ        $0x20, X2, X2
-	VFNMADD231PS  X2, X3, X31
-	ADDQ          $0x00000054, AX
-	ADDQ          $0x00000124, CX
-	DECQ          DX
-	JMP           tileOrdQ2_K_1x1_loop
+	TESTQ           DX, DX
+	JZ              tileOrdQ2_K_1x1_done
+	PREFETCHT0      32768(AX)
+	PREFETCHT0      32832(AX)
+	VBROADCASTI32X4 (AX), Z2
+	VPSRLW          $0x04, X2, X3
+	VPANDD          X1, X3, X3
+	VPMOVZXBW       X3, Y3
+	VPANDD          k23nib<>+0(SB), Z2, Z2
+	VPSHUFB         k23pickb0<>+0(SB), Z2, Z4
+	VPSHUFB         k23pickb1<>+0(SB), Z2, Z5
+	VPSHUFB         k23pickb2<>+0(SB), Z2, Z6
+	VPSHUFB         k23pickb3<>+0(SB), Z2, Z2
+	VPXORD          Z27, Z27, Z27
+	VMOVDQU8        16(AX), Y7
+	VPSRLW          $0x02, Y7, Y8
+	VINSERTI64X4    $0x01, Y8, Z7, Z8
+	VPSRLW          $0x04, Z8, Z9
+	VPANDD          Z0, Z8, Z8
+	VPANDD          Z0, Z9, Z9
+	VPMADDUBSW      4(CX), Z8, Z8
+	VPDPWSSD        Z4, Z8, Z27
+	VPMADDUBSW      68(CX), Z9, Z4
+	VPDPWSSD        Z5, Z4, Z27
+	VMOVDQU8        48(AX), Y7
+	VPSRLW          $0x02, Y7, Y4
+	VINSERTI64X4    $0x01, Y4, Z7, Z4
+	VPSRLW          $0x04, Z4, Z5
+	VPANDD          Z0, Z4, Z4
+	VPANDD          Z0, Z5, Z5
+	VPMADDUBSW      132(CX), Z4, Z4
+	VPDPWSSD        Z6, Z4, Z27
+	VPMADDUBSW      196(CX), Z5, Z4
+	VPDPWSSD        Z2, Z4, Z27
+	VEXTRACTI64X4   $0x01, Z27, Y2
+	VPADDD          Y27, Y2, Y2
+	VPMADDWD        260(CX), Y3, Y3
+	VPUNPCKLDQ      Y3, Y2, Y4
+	VPUNPCKHDQ      Y3, Y2, Y2
+	VPADDD          Y2, Y4, Y4
+	VPSHUFD         $0x4e, Y4, Y2
+	VPADDD          Y2, Y4, Y2
+	VEXTRACTI128    $0x01, Y2, X3
+	VPADDD          X2, X3, X3
+	VPBROADCASTD    80(AX), X2
+	VBROADCASTSS    (CX), X4
+	VCVTPH2PS       X2, X2
+	VMULPS          X4, X2, X2
+	VCVTDQ2PS       X3, X3
+	VFMADD231PS     X2, X3, X31
+	VPSRLQ          $0x20, X3, X3
+	VPSRLQ          $0x20, X2, X2
+	VFNMADD231PS    X2, X3, X31
+	ADDQ            $0x00000054, AX
+	ADDQ            $0x00000124, CX
+	DECQ            DX
+	JMP             tileOrdQ2_K_1x1_loop
 
 tileOrdQ2_K_1x1_done:
 	MOVQ       out+40(FP), AX
@@ -10278,7 +10605,6 @@ TEXT ·tileOrdQ2_K_1x2(SB), NOSPLIT, $0-56
 	MOVQ         CX, SI
 	ADDQ         DX, SI
 	VPXORD       Y31, Y31, Y31
-	VMOVDQU16    k23spread<>+0(SB), Z23
 	VPXORD       Y0, Y0, Y0
 	MOVL         $0x03030303, DX
 	VPBROADCASTD DX, Z0
@@ -10286,84 +10612,82 @@ TEXT ·tileOrdQ2_K_1x2(SB), NOSPLIT, $0-56
 	VPBROADCASTD DX, Y1
 
 tileOrdQ2_K_1x2_loop:
-	TESTQ         BX, BX
-	JZ            tileOrdQ2_K_1x2_done
-	PREFETCHT0    32768(AX)
-	PREFETCHT0    32832(AX)
-	VMOVDQU8      (AX), X2
-	VPSRLW        $0x04, X2, X3
-	VPANDD        X1, X3, X3
-	VPANDD        X1, X2, X2
-	VPMOVZXBW     X2, Y2
-	VPMOVZXBW     X3, Y3
-	VPERMW        Z2, Z23, Z4
-	VPSHUFB       k23pick0<>+0(SB), Z4, Z5
-	VPSHUFB       k23pick1<>+0(SB), Z4, Z6
-	VPSHUFB       k23pick2<>+0(SB), Z4, Z7
-	VPSHUFB       k23pick3<>+0(SB), Z4, Z4
-	VPXORD        Z27, Z27, Z27
-	VPXORD        Z26, Z26, Z26
-	VMOVDQU8      16(AX), Y2
-	VPSRLW        $0x02, Y2, Y8
-	VINSERTI64X4  $0x01, Y8, Z2, Z8
-	VPSRLW        $0x04, Z8, Z9
-	VPANDD        Z0, Z8, Z8
-	VPANDD        Z0, Z9, Z9
-	VPMADDUBSW    4(CX), Z8, Z10
-	VPDPWSSD      Z5, Z10, Z27
-	VPMADDUBSW    4(SI), Z8, Z8
-	VPDPWSSD      Z5, Z8, Z26
-	VPMADDUBSW    68(CX), Z9, Z5
-	VPDPWSSD      Z6, Z5, Z27
-	VPMADDUBSW    68(SI), Z9, Z5
-	VPDPWSSD      Z6, Z5, Z26
-	VMOVDQU8      48(AX), Y2
-	VPSRLW        $0x02, Y2, Y5
-	VINSERTI64X4  $0x01, Y5, Z2, Z5
-	VPSRLW        $0x04, Z5, Z6
-	VPANDD        Z0, Z5, Z5
-	VPANDD        Z0, Z6, Z6
-	VPMADDUBSW    132(CX), Z5, Z8
-	VPDPWSSD      Z7, Z8, Z27
-	VPMADDUBSW    132(SI), Z5, Z5
-	VPDPWSSD      Z7, Z5, Z26
-	VPMADDUBSW    196(CX), Z6, Z5
-	VPDPWSSD      Z4, Z5, Z27
-	VPMADDUBSW    196(SI), Z6, Z5
-	VPDPWSSD      Z4, Z5, Z26
-	VEXTRACTI64X4 $0x01, Z27, Y2
-	VPADDD        Y27, Y2, Y2
-	VPMADDWD      260(CX), Y3, Y4
-	VPUNPCKLDQ    Y4, Y2, Y5
-	VPUNPCKHDQ    Y4, Y2, Y2
-	VPADDD        Y2, Y5, Y5
-	VEXTRACTI64X4 $0x01, Z26, Y2
-	VPADDD        Y26, Y2, Y2
-	VPMADDWD      260(SI), Y3, Y3
-	VPUNPCKLDQ    Y3, Y2, Y4
-	VPUNPCKHDQ    Y3, Y2, Y2
-	VPADDD        Y2, Y4, Y4
-	VPUNPCKLQDQ   Y4, Y5, Y2
-	VPUNPCKHQDQ   Y4, Y5, Y3
-	VPADDD        Y3, Y2, Y2
-	VEXTRACTI128  $0x01, Y2, X3
-	VPADDD        X2, X3, X3
-	VPBROADCASTD  80(AX), X2
-	VMOVSS        (CX), X4
-	VINSERTPS     $0x10, (SI), X4, X4
-	VUNPCKLPS     X4, X4, X4
-	VCVTPH2PS     X2, X2
-	VMULPS        X4, X2, X2
-	VCVTDQ2PS     X3, X3
-	VFMADD231PS   X2, X3, X31
-	VPSRLQ        $0x20, X3, X3
-	VPSRLQ        $0x20, X2, X2
-	VFNMADD231PS  X2, X3, X31
-	ADDQ          $0x00000054, AX
-	ADDQ          $0x00000124, CX
-	ADDQ          $0x00000124, SI
-	DECQ          BX
-	JMP           tileOrdQ2_K_1x2_loop
+	TESTQ           BX, BX
+	JZ              tileOrdQ2_K_1x2_done
+	PREFETCHT0      32768(AX)
+	PREFETCHT0      32832(AX)
+	VBROADCASTI32X4 (AX), Z2
+	VPSRLW          $0x04, X2, X3
+	VPANDD          X1, X3, X3
+	VPMOVZXBW       X3, Y3
+	VPANDD          k23nib<>+0(SB), Z2, Z2
+	VPSHUFB         k23pickb0<>+0(SB), Z2, Z4
+	VPSHUFB         k23pickb1<>+0(SB), Z2, Z5
+	VPSHUFB         k23pickb2<>+0(SB), Z2, Z6
+	VPSHUFB         k23pickb3<>+0(SB), Z2, Z2
+	VPXORD          Z27, Z27, Z27
+	VPXORD          Z26, Z26, Z26
+	VMOVDQU8        16(AX), Y7
+	VPSRLW          $0x02, Y7, Y8
+	VINSERTI64X4    $0x01, Y8, Z7, Z8
+	VPSRLW          $0x04, Z8, Z9
+	VPANDD          Z0, Z8, Z8
+	VPANDD          Z0, Z9, Z9
+	VPMADDUBSW      4(CX), Z8, Z10
+	VPDPWSSD        Z4, Z10, Z27
+	VPMADDUBSW      4(SI), Z8, Z8
+	VPDPWSSD        Z4, Z8, Z26
+	VPMADDUBSW      68(CX), Z9, Z4
+	VPDPWSSD        Z5, Z4, Z27
+	VPMADDUBSW      68(SI), Z9, Z4
+	VPDPWSSD        Z5, Z4, Z26
+	VMOVDQU8        48(AX), Y7
+	VPSRLW          $0x02, Y7, Y4
+	VINSERTI64X4    $0x01, Y4, Z7, Z4
+	VPSRLW          $0x04, Z4, Z5
+	VPANDD          Z0, Z4, Z4
+	VPANDD          Z0, Z5, Z5
+	VPMADDUBSW      132(CX), Z4, Z8
+	VPDPWSSD        Z6, Z8, Z27
+	VPMADDUBSW      132(SI), Z4, Z4
+	VPDPWSSD        Z6, Z4, Z26
+	VPMADDUBSW      196(CX), Z5, Z4
+	VPDPWSSD        Z2, Z4, Z27
+	VPMADDUBSW      196(SI), Z5, Z4
+	VPDPWSSD        Z2, Z4, Z26
+	VEXTRACTI64X4   $0x01, Z27, Y2
+	VPADDD          Y27, Y2, Y2
+	VPMADDWD        260(CX), Y3, Y4
+	VPUNPCKLDQ      Y4, Y2, Y5
+	VPUNPCKHDQ      Y4, Y2, Y2
+	VPADDD          Y2, Y5, Y5
+	VEXTRACTI64X4   $0x01, Z26, Y2
+	VPADDD          Y26, Y2, Y2
+	VPMADDWD        260(SI), Y3, Y3
+	VPUNPCKLDQ      Y3, Y2, Y4
+	VPUNPCKHDQ      Y3, Y2, Y2
+	VPADDD          Y2, Y4, Y4
+	VPUNPCKLQDQ     Y4, Y5, Y2
+	VPUNPCKHQDQ     Y4, Y5, Y3
+	VPADDD          Y3, Y2, Y2
+	VEXTRACTI128    $0x01, Y2, X3
+	VPADDD          X2, X3, X3
+	VPBROADCASTD    80(AX), X2
+	VBROADCASTSS    (CX), X4
+	VBROADCASTSS    (SI), X5
+	VBLENDPS        $0x0c, X5, X4, X4
+	VCVTPH2PS       X2, X2
+	VMULPS          X4, X2, X2
+	VCVTDQ2PS       X3, X3
+	VFMADD231PS     X2, X3, X31
+	VPSRLQ          $0x20, X3, X3
+	VPSRLQ          $0x20, X2, X2
+	VFNMADD231PS    X2, X3, X31
+	ADDQ            $0x00000054, AX
+	ADDQ            $0x00000124, CX
+	ADDQ            $0x00000124, SI
+	DECQ            BX
+	JMP             tileOrdQ2_K_1x2_loop
 
 tileOrdQ2_K_1x2_done:
 	MOVQ       out+40(FP), AX
@@ -10388,7 +10712,6 @@ TEXT ·tileOrdQ2_K_1x3(SB), NOSPLIT, $0-56
 	MOVQ         SI, DI
 	ADDQ         DX, DI
 	VPXORD       Y31, Y31, Y31
-	VMOVDQU16    k23spread<>+0(SB), Z23
 	VPXORD       Y0, Y0, Y0
 	MOVL         $0x03030303, DX
 	VPBROADCASTD DX, Z1
@@ -10396,107 +10719,104 @@ TEXT ·tileOrdQ2_K_1x3(SB), NOSPLIT, $0-56
 	VPBROADCASTD DX, Y2
 
 tileOrdQ2_K_1x3_loop:
-	TESTQ         BX, BX
-	JZ            tileOrdQ2_K_1x3_done
-	PREFETCHT0    32768(AX)
-	PREFETCHT0    32832(AX)
-	VMOVDQU8      (AX), X3
-	VPSRLW        $0x04, X3, X4
-	VPANDD        X2, X4, X4
-	VPANDD        X2, X3, X3
-	VPMOVZXBW     X3, Y3
-	VPMOVZXBW     X4, Y4
-	VPERMW        Z3, Z23, Z5
-	VPSHUFB       k23pick0<>+0(SB), Z5, Z6
-	VPSHUFB       k23pick1<>+0(SB), Z5, Z7
-	VPSHUFB       k23pick2<>+0(SB), Z5, Z8
-	VPSHUFB       k23pick3<>+0(SB), Z5, Z5
-	VPXORD        Z27, Z27, Z27
-	VPXORD        Z26, Z26, Z26
-	VPXORD        Z25, Z25, Z25
-	VMOVDQU8      16(AX), Y3
-	VPSRLW        $0x02, Y3, Y10
-	VINSERTI64X4  $0x01, Y10, Z3, Z10
-	VPSRLW        $0x04, Z10, Z11
-	VPANDD        Z1, Z10, Z10
-	VPANDD        Z1, Z11, Z11
-	VPMADDUBSW    4(CX), Z10, Z12
-	VPDPWSSD      Z6, Z12, Z27
-	VPMADDUBSW    4(SI), Z10, Z12
-	VPDPWSSD      Z6, Z12, Z26
-	VPMADDUBSW    4(DI), Z10, Z10
-	VPDPWSSD      Z6, Z10, Z25
-	VPMADDUBSW    68(CX), Z11, Z6
-	VPDPWSSD      Z7, Z6, Z27
-	VPMADDUBSW    68(SI), Z11, Z6
-	VPDPWSSD      Z7, Z6, Z26
-	VPMADDUBSW    68(DI), Z11, Z6
-	VPDPWSSD      Z7, Z6, Z25
-	VMOVDQU8      48(AX), Y3
-	VPSRLW        $0x02, Y3, Y6
-	VINSERTI64X4  $0x01, Y6, Z3, Z6
-	VPSRLW        $0x04, Z6, Z7
-	VPANDD        Z1, Z6, Z6
-	VPANDD        Z1, Z7, Z7
-	VPMADDUBSW    132(CX), Z6, Z10
-	VPDPWSSD      Z8, Z10, Z27
-	VPMADDUBSW    132(SI), Z6, Z10
-	VPDPWSSD      Z8, Z10, Z26
-	VPMADDUBSW    132(DI), Z6, Z6
-	VPDPWSSD      Z8, Z6, Z25
-	VPMADDUBSW    196(CX), Z7, Z6
-	VPDPWSSD      Z5, Z6, Z27
-	VPMADDUBSW    196(SI), Z7, Z6
-	VPDPWSSD      Z5, Z6, Z26
-	VPMADDUBSW    196(DI), Z7, Z6
-	VPDPWSSD      Z5, Z6, Z25
-	VEXTRACTI64X4 $0x01, Z27, Y3
-	VPADDD        Y27, Y3, Y3
-	VPMADDWD      260(CX), Y4, Y5
-	VPUNPCKLDQ    Y5, Y3, Y6
-	VPUNPCKHDQ    Y5, Y3, Y3
-	VPADDD        Y3, Y6, Y6
-	VEXTRACTI64X4 $0x01, Z26, Y3
-	VPADDD        Y26, Y3, Y3
-	VPMADDWD      260(SI), Y4, Y5
-	VPUNPCKLDQ    Y5, Y3, Y7
-	VPUNPCKHDQ    Y5, Y3, Y3
-	VPADDD        Y3, Y7, Y7
-	VEXTRACTI64X4 $0x01, Z25, Y3
-	VPADDD        Y25, Y3, Y3
-	VPMADDWD      260(DI), Y4, Y4
-	VPUNPCKLDQ    Y4, Y3, Y5
-	VPUNPCKHDQ    Y4, Y3, Y3
-	VPADDD        Y3, Y5, Y5
-	VPUNPCKLQDQ   Y7, Y6, Y3
-	VPUNPCKHQDQ   Y7, Y6, Y4
-	VPADDD        Y4, Y3, Y3
-	VPUNPCKLQDQ   Y0, Y5, Y4
-	VPUNPCKHQDQ   Y0, Y5, Y5
-	VPADDD        Y5, Y4, Y4
-	VPERM2I128    $0x20, Y4, Y3, Y5
-	VPERM2I128    $0x31, Y4, Y3, Y3
-	VPADDD        Y3, Y5, Y5
-	VPBROADCASTD  80(AX), X3
-	VMOVSS        (CX), X4
-	VINSERTPS     $0x10, (SI), X4, X4
-	VINSERTPS     $0x20, (DI), X4, X4
-	VUNPCKLPS     X4, X4, X9
-	VUNPCKHPS     X4, X4, X4
-	VINSERTF128   $0x01, X4, Y9, Y4
-	VCVTPH2PS     X3, Y3
-	VMULPS        Y4, Y3, Y3
-	VCVTDQ2PS     Y5, Y5
-	VFMADD231PS   Y3, Y5, Y31
-	VPSRLQ        $0x20, Y5, Y5
-	VPSRLQ        $0x20, Y3, Y3
-	VFNMADD231PS  Y3, Y5, Y31
-	ADDQ          $0x00000054, AX
-	ADDQ          $0x00000124, CX
-	ADDQ          $0x00000124, SI
-	ADDQ          $0x00000124, DI
-	DECQ          BX
-	JMP           tileOrdQ2_K_1x3_loop
+	TESTQ           BX, BX
+	JZ              tileOrdQ2_K_1x3_done
+	PREFETCHT0      32768(AX)
+	PREFETCHT0      32832(AX)
+	VBROADCASTI32X4 (AX), Z3
+	VPSRLW          $0x04, X3, X4
+	VPANDD          X2, X4, X4
+	VPMOVZXBW       X4, Y4
+	VPANDD          k23nib<>+0(SB), Z3, Z3
+	VPSHUFB         k23pickb0<>+0(SB), Z3, Z5
+	VPSHUFB         k23pickb1<>+0(SB), Z3, Z6
+	VPSHUFB         k23pickb2<>+0(SB), Z3, Z7
+	VPSHUFB         k23pickb3<>+0(SB), Z3, Z3
+	VPXORD          Z27, Z27, Z27
+	VPXORD          Z26, Z26, Z26
+	VPXORD          Z25, Z25, Z25
+	VMOVDQU8        16(AX), Y8
+	VPSRLW          $0x02, Y8, Y9
+	VINSERTI64X4    $0x01, Y9, Z8, Z9
+	VPSRLW          $0x04, Z9, Z10
+	VPANDD          Z1, Z9, Z9
+	VPANDD          Z1, Z10, Z10
+	VPMADDUBSW      4(CX), Z9, Z11
+	VPDPWSSD        Z5, Z11, Z27
+	VPMADDUBSW      4(SI), Z9, Z11
+	VPDPWSSD        Z5, Z11, Z26
+	VPMADDUBSW      4(DI), Z9, Z9
+	VPDPWSSD        Z5, Z9, Z25
+	VPMADDUBSW      68(CX), Z10, Z5
+	VPDPWSSD        Z6, Z5, Z27
+	VPMADDUBSW      68(SI), Z10, Z5
+	VPDPWSSD        Z6, Z5, Z26
+	VPMADDUBSW      68(DI), Z10, Z5
+	VPDPWSSD        Z6, Z5, Z25
+	VMOVDQU8        48(AX), Y8
+	VPSRLW          $0x02, Y8, Y5
+	VINSERTI64X4    $0x01, Y5, Z8, Z5
+	VPSRLW          $0x04, Z5, Z6
+	VPANDD          Z1, Z5, Z5
+	VPANDD          Z1, Z6, Z6
+	VPMADDUBSW      132(CX), Z5, Z9
+	VPDPWSSD        Z7, Z9, Z27
+	VPMADDUBSW      132(SI), Z5, Z9
+	VPDPWSSD        Z7, Z9, Z26
+	VPMADDUBSW      132(DI), Z5, Z5
+	VPDPWSSD        Z7, Z5, Z25
+	VPMADDUBSW      196(CX), Z6, Z5
+	VPDPWSSD        Z3, Z5, Z27
+	VPMADDUBSW      196(SI), Z6, Z5
+	VPDPWSSD        Z3, Z5, Z26
+	VPMADDUBSW      196(DI), Z6, Z5
+	VPDPWSSD        Z3, Z5, Z25
+	VEXTRACTI64X4   $0x01, Z27, Y3
+	VPADDD          Y27, Y3, Y3
+	VPMADDWD        260(CX), Y4, Y5
+	VPUNPCKLDQ      Y5, Y3, Y6
+	VPUNPCKHDQ      Y5, Y3, Y3
+	VPADDD          Y3, Y6, Y6
+	VEXTRACTI64X4   $0x01, Z26, Y3
+	VPADDD          Y26, Y3, Y3
+	VPMADDWD        260(SI), Y4, Y5
+	VPUNPCKLDQ      Y5, Y3, Y7
+	VPUNPCKHDQ      Y5, Y3, Y3
+	VPADDD          Y3, Y7, Y7
+	VEXTRACTI64X4   $0x01, Z25, Y3
+	VPADDD          Y25, Y3, Y3
+	VPMADDWD        260(DI), Y4, Y4
+	VPUNPCKLDQ      Y4, Y3, Y5
+	VPUNPCKHDQ      Y4, Y3, Y3
+	VPADDD          Y3, Y5, Y5
+	VPUNPCKLQDQ     Y7, Y6, Y3
+	VPUNPCKHQDQ     Y7, Y6, Y4
+	VPADDD          Y4, Y3, Y3
+	VPUNPCKLQDQ     Y0, Y5, Y4
+	VPUNPCKHQDQ     Y0, Y5, Y5
+	VPADDD          Y5, Y4, Y4
+	VPERM2I128      $0x20, Y4, Y3, Y5
+	VPERM2I128      $0x31, Y4, Y3, Y3
+	VPADDD          Y3, Y5, Y5
+	VPBROADCASTD    80(AX), X3
+	VBROADCASTSS    (CX), Y4
+	VBROADCASTSS    (SI), Y6
+	VBLENDPS        $0x0c, Y6, Y4, Y4
+	VBROADCASTSS    (DI), Y6
+	VBLENDPS        $0x30, Y6, Y4, Y4
+	VCVTPH2PS       X3, Y3
+	VMULPS          Y4, Y3, Y3
+	VCVTDQ2PS       Y5, Y5
+	VFMADD231PS     Y3, Y5, Y31
+	VPSRLQ          $0x20, Y5, Y5
+	VPSRLQ          $0x20, Y3, Y3
+	VFNMADD231PS    Y3, Y5, Y31
+	ADDQ            $0x00000054, AX
+	ADDQ            $0x00000124, CX
+	ADDQ            $0x00000124, SI
+	ADDQ            $0x00000124, DI
+	DECQ            BX
+	JMP             tileOrdQ2_K_1x3_loop
 
 tileOrdQ2_K_1x3_done:
 	MOVQ          out+40(FP), AX
@@ -10526,132 +10846,129 @@ TEXT ·tileOrdQ2_K_1x4(SB), NOSPLIT, $0-56
 	MOVQ         DI, R8
 	ADDQ         DX, R8
 	VPXORD       Y31, Y31, Y31
-	VMOVDQU16    k23spread<>+0(SB), Z23
 	VPXORD       Y0, Y0, Y0
 	MOVL         $0x03030303, DX
 	VPBROADCASTD DX, Z0
 	MOVL         $0x0f0f0f0f, DX
-	VPBROADCASTD DX, Y2
+	VPBROADCASTD DX, Y1
 
 tileOrdQ2_K_1x4_loop:
-	TESTQ         BX, BX
-	JZ            tileOrdQ2_K_1x4_done
-	PREFETCHT0    32768(AX)
-	PREFETCHT0    32832(AX)
-	VMOVDQU8      (AX), X3
-	VPSRLW        $0x04, X3, X1
-	VPANDD        X2, X1, X1
-	VPANDD        X2, X3, X3
-	VPMOVZXBW     X3, Y3
-	VPMOVZXBW     X1, Y4
-	VPERMW        Z3, Z23, Z5
-	VPSHUFB       k23pick0<>+0(SB), Z5, Z6
-	VPSHUFB       k23pick1<>+0(SB), Z5, Z7
-	VPSHUFB       k23pick2<>+0(SB), Z5, Z8
-	VPSHUFB       k23pick3<>+0(SB), Z5, Z5
-	VPXORD        Z27, Z27, Z27
-	VPXORD        Z26, Z26, Z26
-	VPXORD        Z25, Z25, Z25
-	VPXORD        Z24, Z24, Z24
-	VMOVDQU8      16(AX), Y3
-	VPSRLW        $0x02, Y3, Y9
-	VINSERTI64X4  $0x01, Y9, Z3, Z9
-	VPSRLW        $0x04, Z9, Z10
-	VPANDD        Z0, Z9, Z9
-	VPANDD        Z0, Z10, Z10
-	VPMADDUBSW    4(CX), Z9, Z11
-	VPDPWSSD      Z6, Z11, Z27
-	VPMADDUBSW    4(SI), Z9, Z11
-	VPDPWSSD      Z6, Z11, Z26
-	VPMADDUBSW    4(DI), Z9, Z11
-	VPDPWSSD      Z6, Z11, Z25
-	VPMADDUBSW    4(R8), Z9, Z9
-	VPDPWSSD      Z6, Z9, Z24
-	VPMADDUBSW    68(CX), Z10, Z6
-	VPDPWSSD      Z7, Z6, Z27
-	VPMADDUBSW    68(SI), Z10, Z6
-	VPDPWSSD      Z7, Z6, Z26
-	VPMADDUBSW    68(DI), Z10, Z6
-	VPDPWSSD      Z7, Z6, Z25
-	VPMADDUBSW    68(R8), Z10, Z6
-	VPDPWSSD      Z7, Z6, Z24
-	VMOVDQU8      48(AX), Y3
-	VPSRLW        $0x02, Y3, Y6
-	VINSERTI64X4  $0x01, Y6, Z3, Z6
-	VPSRLW        $0x04, Z6, Z7
-	VPANDD        Z0, Z6, Z6
-	VPANDD        Z0, Z7, Z7
-	VPMADDUBSW    132(CX), Z6, Z9
-	VPDPWSSD      Z8, Z9, Z27
-	VPMADDUBSW    132(SI), Z6, Z9
-	VPDPWSSD      Z8, Z9, Z26
-	VPMADDUBSW    132(DI), Z6, Z9
-	VPDPWSSD      Z8, Z9, Z25
-	VPMADDUBSW    132(R8), Z6, Z6
-	VPDPWSSD      Z8, Z6, Z24
-	VPMADDUBSW    196(CX), Z7, Z6
-	VPDPWSSD      Z5, Z6, Z27
-	VPMADDUBSW    196(SI), Z7, Z6
-	VPDPWSSD      Z5, Z6, Z26
-	VPMADDUBSW    196(DI), Z7, Z6
-	VPDPWSSD      Z5, Z6, Z25
-	VPMADDUBSW    196(R8), Z7, Z6
-	VPDPWSSD      Z5, Z6, Z24
-	VEXTRACTI64X4 $0x01, Z27, Y3
-	VPADDD        Y27, Y3, Y3
-	VPMADDWD      260(CX), Y4, Y5
-	VPUNPCKLDQ    Y5, Y3, Y6
-	VPUNPCKHDQ    Y5, Y3, Y3
-	VPADDD        Y3, Y6, Y6
-	VEXTRACTI64X4 $0x01, Z26, Y3
-	VPADDD        Y26, Y3, Y3
-	VPMADDWD      260(SI), Y4, Y5
-	VPUNPCKLDQ    Y5, Y3, Y7
-	VPUNPCKHDQ    Y5, Y3, Y3
-	VPADDD        Y3, Y7, Y7
-	VEXTRACTI64X4 $0x01, Z25, Y3
-	VPADDD        Y25, Y3, Y3
-	VPMADDWD      260(DI), Y4, Y5
-	VPUNPCKLDQ    Y5, Y3, Y8
-	VPUNPCKHDQ    Y5, Y3, Y3
-	VPADDD        Y3, Y8, Y8
-	VEXTRACTI64X4 $0x01, Z24, Y3
-	VPADDD        Y24, Y3, Y3
-	VPMADDWD      260(R8), Y4, Y4
-	VPUNPCKLDQ    Y4, Y3, Y5
-	VPUNPCKHDQ    Y4, Y3, Y3
-	VPADDD        Y3, Y5, Y5
-	VPUNPCKLQDQ   Y7, Y6, Y3
-	VPUNPCKHQDQ   Y7, Y6, Y4
-	VPADDD        Y4, Y3, Y3
-	VPUNPCKLQDQ   Y5, Y8, Y4
-	VPUNPCKHQDQ   Y5, Y8, Y5
-	VPADDD        Y5, Y4, Y4
-	VPERM2I128    $0x20, Y4, Y3, Y5
-	VPERM2I128    $0x31, Y4, Y3, Y3
-	VPADDD        Y3, Y5, Y5
-	VPBROADCASTD  80(AX), X3
-	VMOVSS        (CX), X4
-	VINSERTPS     $0x10, (SI), X4, X4
-	VINSERTPS     $0x20, (DI), X4, X4
-	VINSERTPS     $0x30, (R8), X4, X4
-	VUNPCKLPS     X4, X4, X1
-	VUNPCKHPS     X4, X4, X4
-	VINSERTF128   $0x01, X4, Y1, Y4
-	VCVTPH2PS     X3, Y3
-	VMULPS        Y4, Y3, Y3
-	VCVTDQ2PS     Y5, Y5
-	VFMADD231PS   Y3, Y5, Y31
-	VPSRLQ        $0x20, Y5, Y5
-	VPSRLQ        $0x20, Y3, Y3
-	VFNMADD231PS  Y3, Y5, Y31
-	ADDQ          $0x00000054, AX
-	ADDQ          $0x00000124, CX
-	ADDQ          $0x00000124, SI
-	ADDQ          $0x00000124, DI
-	ADDQ          $0x00000124, R8
-	DECQ          BX
-	JMP           tileOrdQ2_K_1x4_loop
+	TESTQ           BX, BX
+	JZ              tileOrdQ2_K_1x4_done
+	PREFETCHT0      32768(AX)
+	PREFETCHT0      32832(AX)
+	VBROADCASTI32X4 (AX), Z2
+	VPSRLW          $0x04, X2, X3
+	VPANDD          X1, X3, X3
+	VPMOVZXBW       X3, Y3
+	VPANDD          k23nib<>+0(SB), Z2, Z2
+	VPSHUFB         k23pickb0<>+0(SB), Z2, Z4
+	VPSHUFB         k23pickb1<>+0(SB), Z2, Z5
+	VPSHUFB         k23pickb2<>+0(SB), Z2, Z6
+	VPSHUFB         k23pickb3<>+0(SB), Z2, Z2
+	VPXORD          Z27, Z27, Z27
+	VPXORD          Z26, Z26, Z26
+	VPXORD          Z25, Z25, Z25
+	VPXORD          Z24, Z24, Z24
+	VMOVDQU8        16(AX), Y7
+	VPSRLW          $0x02, Y7, Y8
+	VINSERTI64X4    $0x01, Y8, Z7, Z8
+	VPSRLW          $0x04, Z8, Z9
+	VPANDD          Z0, Z8, Z8
+	VPANDD          Z0, Z9, Z9
+	VPMADDUBSW      4(CX), Z8, Z10
+	VPDPWSSD        Z4, Z10, Z27
+	VPMADDUBSW      4(SI), Z8, Z10
+	VPDPWSSD        Z4, Z10, Z26
+	VPMADDUBSW      4(DI), Z8, Z10
+	VPDPWSSD        Z4, Z10, Z25
+	VPMADDUBSW      4(R8), Z8, Z8
+	VPDPWSSD        Z4, Z8, Z24
+	VPMADDUBSW      68(CX), Z9, Z4
+	VPDPWSSD        Z5, Z4, Z27
+	VPMADDUBSW      68(SI), Z9, Z4
+	VPDPWSSD        Z5, Z4, Z26
+	VPMADDUBSW      68(DI), Z9, Z4
+	VPDPWSSD        Z5, Z4, Z25
+	VPMADDUBSW      68(R8), Z9, Z4
+	VPDPWSSD        Z5, Z4, Z24
+	VMOVDQU8        48(AX), Y7
+	VPSRLW          $0x02, Y7, Y4
+	VINSERTI64X4    $0x01, Y4, Z7, Z4
+	VPSRLW          $0x04, Z4, Z5
+	VPANDD          Z0, Z4, Z4
+	VPANDD          Z0, Z5, Z5
+	VPMADDUBSW      132(CX), Z4, Z8
+	VPDPWSSD        Z6, Z8, Z27
+	VPMADDUBSW      132(SI), Z4, Z8
+	VPDPWSSD        Z6, Z8, Z26
+	VPMADDUBSW      132(DI), Z4, Z8
+	VPDPWSSD        Z6, Z8, Z25
+	VPMADDUBSW      132(R8), Z4, Z4
+	VPDPWSSD        Z6, Z4, Z24
+	VPMADDUBSW      196(CX), Z5, Z4
+	VPDPWSSD        Z2, Z4, Z27
+	VPMADDUBSW      196(SI), Z5, Z4
+	VPDPWSSD        Z2, Z4, Z26
+	VPMADDUBSW      196(DI), Z5, Z4
+	VPDPWSSD        Z2, Z4, Z25
+	VPMADDUBSW      196(R8), Z5, Z4
+	VPDPWSSD        Z2, Z4, Z24
+	VEXTRACTI64X4   $0x01, Z27, Y2
+	VPADDD          Y27, Y2, Y2
+	VPMADDWD        260(CX), Y3, Y4
+	VPUNPCKLDQ      Y4, Y2, Y5
+	VPUNPCKHDQ      Y4, Y2, Y2
+	VPADDD          Y2, Y5, Y5
+	VEXTRACTI64X4   $0x01, Z26, Y2
+	VPADDD          Y26, Y2, Y2
+	VPMADDWD        260(SI), Y3, Y4
+	VPUNPCKLDQ      Y4, Y2, Y6
+	VPUNPCKHDQ      Y4, Y2, Y2
+	VPADDD          Y2, Y6, Y6
+	VEXTRACTI64X4   $0x01, Z25, Y2
+	VPADDD          Y25, Y2, Y2
+	VPMADDWD        260(DI), Y3, Y4
+	VPUNPCKLDQ      Y4, Y2, Y7
+	VPUNPCKHDQ      Y4, Y2, Y2
+	VPADDD          Y2, Y7, Y7
+	VEXTRACTI64X4   $0x01, Z24, Y2
+	VPADDD          Y24, Y2, Y2
+	VPMADDWD        260(R8), Y3, Y3
+	VPUNPCKLDQ      Y3, Y2, Y4
+	VPUNPCKHDQ      Y3, Y2, Y2
+	VPADDD          Y2, Y4, Y4
+	VPUNPCKLQDQ     Y6, Y5, Y2
+	VPUNPCKHQDQ     Y6, Y5, Y3
+	VPADDD          Y3, Y2, Y2
+	VPUNPCKLQDQ     Y4, Y7, Y3
+	VPUNPCKHQDQ     Y4, Y7, Y4
+	VPADDD          Y4, Y3, Y3
+	VPERM2I128      $0x20, Y3, Y2, Y4
+	VPERM2I128      $0x31, Y3, Y2, Y2
+	VPADDD          Y2, Y4, Y4
+	VPBROADCASTD    80(AX), X2
+	VBROADCASTSS    (CX), Y3
+	VBROADCASTSS    (SI), Y5
+	VBLENDPS        $0x0c, Y5, Y3, Y3
+	VBROADCASTSS    (DI), Y5
+	VBLENDPS        $0x30, Y5, Y3, Y3
+	VBROADCASTSS    (R8), Y5
+	VBLENDPS        $0xc0, Y5, Y3, Y3
+	VCVTPH2PS       X2, Y2
+	VMULPS          Y3, Y2, Y2
+	VCVTDQ2PS       Y4, Y4
+	VFMADD231PS     Y2, Y4, Y31
+	VPSRLQ          $0x20, Y4, Y4
+	VPSRLQ          $0x20, Y2, Y2
+	VFNMADD231PS    Y2, Y4, Y31
+	ADDQ            $0x00000054, AX
+	ADDQ            $0x00000124, CX
+	ADDQ            $0x00000124, SI
+	ADDQ            $0x00000124, DI
+	ADDQ            $0x00000124, R8
+	DECQ            BX
+	JMP             tileOrdQ2_K_1x4_loop
 
 tileOrdQ2_K_1x4_done:
 	MOVQ          out+40(FP), AX
@@ -10684,7 +11001,6 @@ TEXT ·tileOrdQ2_K_4x1(SB), NOSPLIT, $0-56
 	ADDQ         CX, R8
 	LEAQ         32768(AX), CX
 	VPXORD       Y31, Y31, Y31
-	VMOVDQU16    k23spread<>+0(SB), Z23
 	VPXORD       Y0, Y0, Y0
 	MOVL         $0x03030303, R9
 	VPBROADCASTD R9, Z0
@@ -10692,195 +11008,187 @@ TEXT ·tileOrdQ2_K_4x1(SB), NOSPLIT, $0-56
 	VPBROADCASTD R9, Y1
 
 tileOrdQ2_K_4x1_loop:
-	TESTQ         BX, BX
-	JZ            tileOrdQ2_K_4x1_done
-	PREFETCHT0    (CX)
-	PREFETCHT0    64(CX)
-	PREFETCHT0    128(CX)
-	PREFETCHT0    192(CX)
-	PREFETCHT0    256(CX)
-	PREFETCHT0    320(CX)
-	ADDQ          $0x00000150, CX
-	VMOVDQU8      (AX), X2
-	VPSRLW        $0x04, X2, X3
-	VPANDD        X1, X3, X3
-	VPANDD        X1, X2, X2
-	VPMOVZXBW     X2, Y2
-	VPMOVZXBW     X3, Y3
-	VPERMW        Z2, Z23, Z4
-	VPSHUFB       k23pick0<>+0(SB), Z4, Z5
-	VPSHUFB       k23pick1<>+0(SB), Z4, Z6
-	VPSHUFB       k23pick2<>+0(SB), Z4, Z7
-	VPSHUFB       k23pick3<>+0(SB), Z4, Z4
-	VPXORD        Z27, Z27, Z27
-	VMOVDQU8      16(AX), Y2
-	VPSRLW        $0x02, Y2, Y8
-	VINSERTI64X4  $0x01, Y8, Z2, Z8
-	VPSRLW        $0x04, Z8, Z9
-	VPANDD        Z0, Z8, Z8
-	VPANDD        Z0, Z9, Z9
-	VPMADDUBSW    4(DX), Z8, Z8
-	VPDPWSSD      Z5, Z8, Z27
-	VPMADDUBSW    68(DX), Z9, Z5
-	VPDPWSSD      Z6, Z5, Z27
-	VMOVDQU8      48(AX), Y2
-	VPSRLW        $0x02, Y2, Y5
-	VINSERTI64X4  $0x01, Y5, Z2, Z5
-	VPSRLW        $0x04, Z5, Z6
-	VPANDD        Z0, Z5, Z5
-	VPANDD        Z0, Z6, Z6
-	VPMADDUBSW    132(DX), Z5, Z5
-	VPDPWSSD      Z7, Z5, Z27
-	VPMADDUBSW    196(DX), Z6, Z5
-	VPDPWSSD      Z4, Z5, Z27
-	VEXTRACTI64X4 $0x01, Z27, Y2
-	VPADDD        Y27, Y2, Y2
-	VPMADDWD      260(DX), Y3, Y3
-	VPUNPCKLDQ    Y3, Y2, Y4
-	VPUNPCKHDQ    Y3, Y2, Y2
-	VPADDD        Y2, Y4, Y4
-	VMOVDQU8      (SI), X2
-	VPSRLW        $0x04, X2, X3
-	VPANDD        X1, X3, X3
-	VPANDD        X1, X2, X2
-	VPMOVZXBW     X2, Y2
-	VPMOVZXBW     X3, Y3
-	VPERMW        Z2, Z23, Z5
-	VPSHUFB       k23pick0<>+0(SB), Z5, Z6
-	VPSHUFB       k23pick1<>+0(SB), Z5, Z7
-	VPSHUFB       k23pick2<>+0(SB), Z5, Z8
-	VPSHUFB       k23pick3<>+0(SB), Z5, Z5
-	VPXORD        Z27, Z27, Z27
-	VMOVDQU8      16(SI), Y2
-	VPSRLW        $0x02, Y2, Y9
-	VINSERTI64X4  $0x01, Y9, Z2, Z9
-	VPSRLW        $0x04, Z9, Z10
-	VPANDD        Z0, Z9, Z9
-	VPANDD        Z0, Z10, Z10
-	VPMADDUBSW    4(DX), Z9, Z9
-	VPDPWSSD      Z6, Z9, Z27
-	VPMADDUBSW    68(DX), Z10, Z6
-	VPDPWSSD      Z7, Z6, Z27
-	VMOVDQU8      48(SI), Y2
-	VPSRLW        $0x02, Y2, Y6
-	VINSERTI64X4  $0x01, Y6, Z2, Z6
-	VPSRLW        $0x04, Z6, Z7
-	VPANDD        Z0, Z6, Z6
-	VPANDD        Z0, Z7, Z7
-	VPMADDUBSW    132(DX), Z6, Z6
-	VPDPWSSD      Z8, Z6, Z27
-	VPMADDUBSW    196(DX), Z7, Z6
-	VPDPWSSD      Z5, Z6, Z27
-	VEXTRACTI64X4 $0x01, Z27, Y2
-	VPADDD        Y27, Y2, Y2
-	VPMADDWD      260(DX), Y3, Y3
-	VPUNPCKLDQ    Y3, Y2, Y5
-	VPUNPCKHDQ    Y3, Y2, Y2
-	VPADDD        Y2, Y5, Y5
-	VMOVDQU8      (DI), X2
-	VPSRLW        $0x04, X2, X3
-	VPANDD        X1, X3, X3
-	VPANDD        X1, X2, X2
-	VPMOVZXBW     X2, Y2
-	VPMOVZXBW     X3, Y3
-	VPERMW        Z2, Z23, Z6
-	VPSHUFB       k23pick0<>+0(SB), Z6, Z7
-	VPSHUFB       k23pick1<>+0(SB), Z6, Z8
-	VPSHUFB       k23pick2<>+0(SB), Z6, Z9
-	VPSHUFB       k23pick3<>+0(SB), Z6, Z6
-	VPXORD        Z27, Z27, Z27
-	VMOVDQU8      16(DI), Y2
-	VPSRLW        $0x02, Y2, Y10
-	VINSERTI64X4  $0x01, Y10, Z2, Z10
-	VPSRLW        $0x04, Z10, Z11
-	VPANDD        Z0, Z10, Z10
-	VPANDD        Z0, Z11, Z11
-	VPMADDUBSW    4(DX), Z10, Z10
-	VPDPWSSD      Z7, Z10, Z27
-	VPMADDUBSW    68(DX), Z11, Z7
-	VPDPWSSD      Z8, Z7, Z27
-	VMOVDQU8      48(DI), Y2
-	VPSRLW        $0x02, Y2, Y7
-	VINSERTI64X4  $0x01, Y7, Z2, Z7
-	VPSRLW        $0x04, Z7, Z8
-	VPANDD        Z0, Z7, Z7
-	VPANDD        Z0, Z8, Z8
-	VPMADDUBSW    132(DX), Z7, Z7
-	VPDPWSSD      Z9, Z7, Z27
-	VPMADDUBSW    196(DX), Z8, Z7
-	VPDPWSSD      Z6, Z7, Z27
-	VEXTRACTI64X4 $0x01, Z27, Y2
-	VPADDD        Y27, Y2, Y2
-	VPMADDWD      260(DX), Y3, Y3
-	VPUNPCKLDQ    Y3, Y2, Y6
-	VPUNPCKHDQ    Y3, Y2, Y2
-	VPADDD        Y2, Y6, Y6
-	VMOVDQU8      (R8), X2
-	VPSRLW        $0x04, X2, X3
-	VPANDD        X1, X3, X3
-	VPANDD        X1, X2, X2
-	VPMOVZXBW     X2, Y2
-	VPMOVZXBW     X3, Y3
-	VPERMW        Z2, Z23, Z7
-	VPSHUFB       k23pick0<>+0(SB), Z7, Z8
-	VPSHUFB       k23pick1<>+0(SB), Z7, Z9
-	VPSHUFB       k23pick2<>+0(SB), Z7, Z10
-	VPSHUFB       k23pick3<>+0(SB), Z7, Z7
-	VPXORD        Z27, Z27, Z27
-	VMOVDQU8      16(R8), Y2
-	VPSRLW        $0x02, Y2, Y11
-	VINSERTI64X4  $0x01, Y11, Z2, Z11
-	VPSRLW        $0x04, Z11, Z12
-	VPANDD        Z0, Z11, Z11
-	VPANDD        Z0, Z12, Z12
-	VPMADDUBSW    4(DX), Z11, Z11
-	VPDPWSSD      Z8, Z11, Z27
-	VPMADDUBSW    68(DX), Z12, Z8
-	VPDPWSSD      Z9, Z8, Z27
-	VMOVDQU8      48(R8), Y2
-	VPSRLW        $0x02, Y2, Y8
-	VINSERTI64X4  $0x01, Y8, Z2, Z8
-	VPSRLW        $0x04, Z8, Z9
-	VPANDD        Z0, Z8, Z8
-	VPANDD        Z0, Z9, Z9
-	VPMADDUBSW    132(DX), Z8, Z8
-	VPDPWSSD      Z10, Z8, Z27
-	VPMADDUBSW    196(DX), Z9, Z8
-	VPDPWSSD      Z7, Z8, Z27
-	VEXTRACTI64X4 $0x01, Z27, Y2
-	VPADDD        Y27, Y2, Y2
-	VPMADDWD      260(DX), Y3, Y3
-	VPUNPCKLDQ    Y3, Y2, Y7
-	VPUNPCKHDQ    Y3, Y2, Y2
-	VPADDD        Y2, Y7, Y7
-	VPUNPCKLQDQ   Y5, Y4, Y2
-	VPUNPCKHQDQ   Y5, Y4, Y3
-	VPADDD        Y3, Y2, Y2
-	VPUNPCKLQDQ   Y7, Y6, Y3
-	VPUNPCKHQDQ   Y7, Y6, Y4
-	VPADDD        Y4, Y3, Y3
-	VPERM2I128    $0x20, Y3, Y2, Y4
-	VPERM2I128    $0x31, Y3, Y2, Y2
-	VPADDD        Y2, Y4, Y4
-	VMOVD         80(AX), X2
-	VPINSRD       $0x01, 80(SI), X2, X2
-	VPINSRD       $0x02, 80(DI), X2, X2
-	VPINSRD       $0x03, 80(R8), X2, X2
-	VBROADCASTSS  (DX), Y3
-	VCVTPH2PS     X2, Y2
-	VMULPS        Y3, Y2, Y2
-	VCVTDQ2PS     Y4, Y4
-	VFMADD231PS   Y2, Y4, Y31
-	VPSRLQ        $0x20, Y4, Y4
-	VPSRLQ        $0x20, Y2, Y2
-	VFNMADD231PS  Y2, Y4, Y31
-	ADDQ          $0x00000054, AX
-	ADDQ          $0x00000054, SI
-	ADDQ          $0x00000054, DI
-	ADDQ          $0x00000054, R8
-	ADDQ          $0x00000124, DX
-	DECQ          BX
-	JMP           tileOrdQ2_K_4x1_loop
+	TESTQ           BX, BX
+	JZ              tileOrdQ2_K_4x1_done
+	PREFETCHT0      (CX)
+	PREFETCHT0      64(CX)
+	PREFETCHT0      128(CX)
+	PREFETCHT0      192(CX)
+	PREFETCHT0      256(CX)
+	PREFETCHT0      320(CX)
+	ADDQ            $0x00000150, CX
+	VBROADCASTI32X4 (AX), Z2
+	VPSRLW          $0x04, X2, X3
+	VPANDD          X1, X3, X3
+	VPMOVZXBW       X3, Y3
+	VPANDD          k23nib<>+0(SB), Z2, Z2
+	VPSHUFB         k23pickb0<>+0(SB), Z2, Z4
+	VPSHUFB         k23pickb1<>+0(SB), Z2, Z5
+	VPSHUFB         k23pickb2<>+0(SB), Z2, Z6
+	VPSHUFB         k23pickb3<>+0(SB), Z2, Z2
+	VPXORD          Z27, Z27, Z27
+	VMOVDQU8        16(AX), Y7
+	VPSRLW          $0x02, Y7, Y8
+	VINSERTI64X4    $0x01, Y8, Z7, Z8
+	VPSRLW          $0x04, Z8, Z9
+	VPANDD          Z0, Z8, Z8
+	VPANDD          Z0, Z9, Z9
+	VPMADDUBSW      4(DX), Z8, Z8
+	VPDPWSSD        Z4, Z8, Z27
+	VPMADDUBSW      68(DX), Z9, Z4
+	VPDPWSSD        Z5, Z4, Z27
+	VMOVDQU8        48(AX), Y7
+	VPSRLW          $0x02, Y7, Y4
+	VINSERTI64X4    $0x01, Y4, Z7, Z4
+	VPSRLW          $0x04, Z4, Z5
+	VPANDD          Z0, Z4, Z4
+	VPANDD          Z0, Z5, Z5
+	VPMADDUBSW      132(DX), Z4, Z4
+	VPDPWSSD        Z6, Z4, Z27
+	VPMADDUBSW      196(DX), Z5, Z4
+	VPDPWSSD        Z2, Z4, Z27
+	VEXTRACTI64X4   $0x01, Z27, Y2
+	VPADDD          Y27, Y2, Y2
+	VPMADDWD        260(DX), Y3, Y3
+	VPUNPCKLDQ      Y3, Y2, Y7
+	VPUNPCKHDQ      Y3, Y2, Y2
+	VPADDD          Y2, Y7, Y7
+	VBROADCASTI32X4 (SI), Z2
+	VPSRLW          $0x04, X2, X3
+	VPANDD          X1, X3, X3
+	VPMOVZXBW       X3, Y8
+	VPANDD          k23nib<>+0(SB), Z2, Z2
+	VPSHUFB         k23pickb0<>+0(SB), Z2, Z4
+	VPSHUFB         k23pickb1<>+0(SB), Z2, Z5
+	VPSHUFB         k23pickb2<>+0(SB), Z2, Z6
+	VPSHUFB         k23pickb3<>+0(SB), Z2, Z2
+	VPXORD          Z27, Z27, Z27
+	VMOVDQU8        16(SI), Y3
+	VPSRLW          $0x02, Y3, Y9
+	VINSERTI64X4    $0x01, Y9, Z3, Z9
+	VPSRLW          $0x04, Z9, Z10
+	VPANDD          Z0, Z9, Z9
+	VPANDD          Z0, Z10, Z10
+	VPMADDUBSW      4(DX), Z9, Z9
+	VPDPWSSD        Z4, Z9, Z27
+	VPMADDUBSW      68(DX), Z10, Z4
+	VPDPWSSD        Z5, Z4, Z27
+	VMOVDQU8        48(SI), Y3
+	VPSRLW          $0x02, Y3, Y4
+	VINSERTI64X4    $0x01, Y4, Z3, Z4
+	VPSRLW          $0x04, Z4, Z5
+	VPANDD          Z0, Z4, Z4
+	VPANDD          Z0, Z5, Z5
+	VPMADDUBSW      132(DX), Z4, Z4
+	VPDPWSSD        Z6, Z4, Z27
+	VPMADDUBSW      196(DX), Z5, Z4
+	VPDPWSSD        Z2, Z4, Z27
+	VEXTRACTI64X4   $0x01, Z27, Y2
+	VPADDD          Y27, Y2, Y2
+	VPMADDWD        260(DX), Y8, Y3
+	VPUNPCKLDQ      Y3, Y2, Y4
+	VPUNPCKHDQ      Y3, Y2, Y2
+	VPADDD          Y2, Y4, Y4
+	VBROADCASTI32X4 (DI), Z2
+	VPSRLW          $0x04, X2, X3
+	VPANDD          X1, X3, X3
+	VPMOVZXBW       X3, Y5
+	VPANDD          k23nib<>+0(SB), Z2, Z2
+	VPSHUFB         k23pickb0<>+0(SB), Z2, Z6
+	VPSHUFB         k23pickb1<>+0(SB), Z2, Z8
+	VPSHUFB         k23pickb2<>+0(SB), Z2, Z9
+	VPSHUFB         k23pickb3<>+0(SB), Z2, Z2
+	VPXORD          Z27, Z27, Z27
+	VMOVDQU8        16(DI), Y3
+	VPSRLW          $0x02, Y3, Y10
+	VINSERTI64X4    $0x01, Y10, Z3, Z10
+	VPSRLW          $0x04, Z10, Z11
+	VPANDD          Z0, Z10, Z10
+	VPANDD          Z0, Z11, Z11
+	VPMADDUBSW      4(DX), Z10, Z10
+	VPDPWSSD        Z6, Z10, Z27
+	VPMADDUBSW      68(DX), Z11, Z6
+	VPDPWSSD        Z8, Z6, Z27
+	VMOVDQU8        48(DI), Y3
+	VPSRLW          $0x02, Y3, Y6
+	VINSERTI64X4    $0x01, Y6, Z3, Z6
+	VPSRLW          $0x04, Z6, Z8
+	VPANDD          Z0, Z6, Z6
+	VPANDD          Z0, Z8, Z8
+	VPMADDUBSW      132(DX), Z6, Z6
+	VPDPWSSD        Z9, Z6, Z27
+	VPMADDUBSW      196(DX), Z8, Z6
+	VPDPWSSD        Z2, Z6, Z27
+	VEXTRACTI64X4   $0x01, Z27, Y2
+	VPADDD          Y27, Y2, Y2
+	VPMADDWD        260(DX), Y5, Y3
+	VPUNPCKLDQ      Y3, Y2, Y5
+	VPUNPCKHDQ      Y3, Y2, Y2
+	VPADDD          Y2, Y5, Y5
+	VBROADCASTI32X4 (R8), Z2
+	VPSRLW          $0x04, X2, X3
+	VPANDD          X1, X3, X3
+	VPMOVZXBW       X3, Y6
+	VPANDD          k23nib<>+0(SB), Z2, Z2
+	VPSHUFB         k23pickb0<>+0(SB), Z2, Z8
+	VPSHUFB         k23pickb1<>+0(SB), Z2, Z9
+	VPSHUFB         k23pickb2<>+0(SB), Z2, Z10
+	VPSHUFB         k23pickb3<>+0(SB), Z2, Z2
+	VPXORD          Z27, Z27, Z27
+	VMOVDQU8        16(R8), Y3
+	VPSRLW          $0x02, Y3, Y11
+	VINSERTI64X4    $0x01, Y11, Z3, Z11
+	VPSRLW          $0x04, Z11, Z12
+	VPANDD          Z0, Z11, Z11
+	VPANDD          Z0, Z12, Z12
+	VPMADDUBSW      4(DX), Z11, Z11
+	VPDPWSSD        Z8, Z11, Z27
+	VPMADDUBSW      68(DX), Z12, Z8
+	VPDPWSSD        Z9, Z8, Z27
+	VMOVDQU8        48(R8), Y3
+	VPSRLW          $0x02, Y3, Y8
+	VINSERTI64X4    $0x01, Y8, Z3, Z8
+	VPSRLW          $0x04, Z8, Z9
+	VPANDD          Z0, Z8, Z8
+	VPANDD          Z0, Z9, Z9
+	VPMADDUBSW      132(DX), Z8, Z8
+	VPDPWSSD        Z10, Z8, Z27
+	VPMADDUBSW      196(DX), Z9, Z8
+	VPDPWSSD        Z2, Z8, Z27
+	VEXTRACTI64X4   $0x01, Z27, Y2
+	VPADDD          Y27, Y2, Y2
+	VPMADDWD        260(DX), Y6, Y3
+	VPUNPCKLDQ      Y3, Y2, Y6
+	VPUNPCKHDQ      Y3, Y2, Y2
+	VPADDD          Y2, Y6, Y6
+	VPUNPCKLQDQ     Y4, Y7, Y2
+	VPUNPCKHQDQ     Y4, Y7, Y3
+	VPADDD          Y3, Y2, Y2
+	VPUNPCKLQDQ     Y6, Y5, Y3
+	VPUNPCKHQDQ     Y6, Y5, Y4
+	VPADDD          Y4, Y3, Y3
+	VPERM2I128      $0x20, Y3, Y2, Y4
+	VPERM2I128      $0x31, Y3, Y2, Y2
+	VPADDD          Y2, Y4, Y4
+	VMOVD           80(AX), X2
+	VPINSRD         $0x01, 80(SI), X2, X2
+	VPINSRD         $0x02, 80(DI), X2, X2
+	VPINSRD         $0x03, 80(R8), X2, X2
+	VBROADCASTSS    (DX), Y3
+	VCVTPH2PS       X2, Y2
+	VMULPS          Y3, Y2, Y2
+	VCVTDQ2PS       Y4, Y4
+	VFMADD231PS     Y2, Y4, Y31
+	VPSRLQ          $0x20, Y4, Y4
+	VPSRLQ          $0x20, Y2, Y2
+	VFNMADD231PS    Y2, Y4, Y31
+	ADDQ            $0x00000054, AX
+	ADDQ            $0x00000054, SI
+	ADDQ            $0x00000054, DI
+	ADDQ            $0x00000054, R8
+	ADDQ            $0x00000124, DX
+	DECQ            BX
+	JMP             tileOrdQ2_K_4x1_loop
 
 tileOrdQ2_K_4x1_done:
 	MOVQ          out+40(FP), AX
@@ -11096,8 +11404,9 @@ tileOrdQ3_K_1x2_loop:
 	VEXTRACTI128    $0x01, Y4, X3
 	VPADDD          X4, X3, X3
 	VPBROADCASTW    108(AX), X4
-	VMOVSS          (CX), X5
-	VINSERTPS       $0x10, (SI), X5, X5
+	VBROADCASTSS    (CX), X5
+	VBROADCASTSS    (SI), X6
+	VBLENDPS        $0x02, X6, X5, X5
 	VCVTPH2PS       X4, X4
 	VMULPS          X5, X4, X4
 	VCVTDQ2PS       X3, X3
@@ -11238,9 +11547,11 @@ tileOrdQ3_K_1x3_loop:
 	VEXTRACTI128    $0x01, Y5, X4
 	VPADDD          X5, X4, X4
 	VPBROADCASTW    108(AX), X5
-	VMOVSS          (CX), X6
-	VINSERTPS       $0x10, (SI), X6, X6
-	VINSERTPS       $0x20, (DI), X6, X6
+	VBROADCASTSS    (CX), X6
+	VBROADCASTSS    (SI), X7
+	VBLENDPS        $0x02, X7, X6, X6
+	VBROADCASTSS    (DI), X7
+	VBLENDPS        $0x04, X7, X6, X6
 	VCVTPH2PS       X5, X5
 	VMULPS          X6, X5, X5
 	VCVTDQ2PS       X4, X4
@@ -11400,10 +11711,13 @@ tileOrdQ3_K_1x4_loop:
 	VEXTRACTI128    $0x01, Y4, X3
 	VPADDD          X4, X3, X3
 	VPBROADCASTW    108(AX), X4
-	VMOVSS          (CX), X5
-	VINSERTPS       $0x10, (SI), X5, X5
-	VINSERTPS       $0x20, (DI), X5, X5
-	VINSERTPS       $0x30, (R8), X5, X5
+	VBROADCASTSS    (CX), X5
+	VBROADCASTSS    (SI), X6
+	VBLENDPS        $0x02, X6, X5, X5
+	VBROADCASTSS    (DI), X6
+	VBLENDPS        $0x04, X6, X5, X5
+	VBROADCASTSS    (R8), X6
+	VBLENDPS        $0x08, X6, X5, X5
 	VCVTPH2PS       X4, X4
 	VMULPS          X5, X4, X4
 	VCVTDQ2PS       X3, X3

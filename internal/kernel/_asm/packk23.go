@@ -41,6 +41,10 @@ var (
 	// (32..63); k23Shift, dwords 0, 2, 4, 6.
 	k23Pick, k23HBit    [4]Mem
 	k23Spread, k23Shift Mem
+	// Q2_K's: k23PickB[q], VPSHUFB controls that zero-extend byte 4q+k of
+	// 128-bit lane k into all eight words; k23Nib, 0x0f in every byte.
+	k23PickB [4]Mem
+	k23Nib   Mem
 )
 
 func genPackK23Consts() {
@@ -75,6 +79,20 @@ func genPackK23Consts() {
 		for i := 0; i < 64; i++ {
 			DATA(i, U8(uint8(1)<<(2*q+i/32)))
 		}
+	}
+	for q := 0; q < 4; q++ {
+		k23PickB[q] = GLOBL(fmt.Sprintf("k23pickb%d", q), RODATA|NOPTR)
+		for i := 0; i < 64; i++ {
+			b := uint8(0x80)
+			if i%2 == 0 {
+				b = uint8(4*q + i/16)
+			}
+			DATA(i, U8(b))
+		}
+	}
+	k23Nib = GLOBL("k23nib", RODATA|NOPTR)
+	for i := 0; i < 64; i++ {
+		DATA(i, U8(0x0f))
 	}
 	k23Shift = GLOBL("k23shift", RODATA|NOPTR)
 	for i := 0; i < 4; i++ {
@@ -427,9 +445,25 @@ func foldZ(z Register) VecVirtual {
 // block's scales (16 int16; Q3_K: − 32) and, for Q2_K, mins.
 func kq23Ints(k k23, wp GPVirtual, ap []GPVirtual, isum []Register, spread Register, c03, c0f, c04 VecVirtual) (scales, mins VecVirtual) {
 	three := k.name == "Q3_K"
-	// scales: the 16 group scales as int16 (Q3_K: − 32); mins (Q2_K).
-	scales = YMM()
-	if three {
+	// sv[q] lane k: the scale of group 4q+k in every word.
+	sv := make([]VecVirtual, 4)
+	if !three {
+		// Q2_K: the 16 scale|min<<4 bytes in every 128-bit lane; the
+		// mins as 16 int16.
+		raw, hi := ZMM(), XMM()
+		VBROADCASTI32X4(Mem{Base: wp}, raw)
+		VPSRLW(U8(4), raw.AsX(), hi)
+		VPANDD(c0f.AsX(), hi, hi)
+		mins = YMM()
+		VPMOVZXBW(hi, mins)
+		VPANDD(k23Nib, raw, raw)
+		for q := range sv {
+			sv[q] = ZMM()
+			VPSHUFB(k23PickB[q], raw, sv[q])
+		}
+	} else {
+		// Q3_K: the 16 group scales − 32 as int16, spread by a VPERMW.
+		scales = YMM()
 		// ggml's unpacking of the 12 bytes: low nibbles of bytes 0..7,
 		// then their high nibbles; the top two bits of scale j are bits
 		// 2(j/4), 2(j/4)+1 of byte 8 + j%4.
@@ -445,23 +479,12 @@ func kq23Ints(k k23, wp GPVirtual, ap []GPVirtual, isum []Register, spread Regis
 		VPORD(tm, lo, lo)
 		VPMOVZXBW(lo, scales)
 		VPSUBW(bcastDword(0x00200020).AsY(), scales, scales)
-	} else {
-		raw, hi := XMM(), XMM()
-		VMOVDQU8(Mem{Base: wp}, raw)
-		VPSRLW(U8(4), raw, hi)
-		VPANDD(c0f.AsX(), hi, hi)
-		VPANDD(c0f.AsX(), raw, raw)
-		VPMOVZXBW(raw, scales)
-		mins = YMM()
-		VPMOVZXBW(hi, mins)
-	}
-	// sv[q] lane k: the scale of group 4q+k in every word.
-	spreadSc := ZMM()
-	VPERMW(scales.AsZ(), spread, spreadSc)
-	sv := make([]VecVirtual, 4)
-	for q := range sv {
-		sv[q] = ZMM()
-		VPSHUFB(k23Pick[q], spreadSc, sv[q])
+		spreadSc := ZMM()
+		VPERMW(scales.AsZ(), spread, spreadSc)
+		for q := range sv {
+			sv[q] = ZMM()
+			VPSHUFB(k23Pick[q], spreadSc, sv[q])
+		}
 	}
 	for t := range isum {
 		VPXORD(isum[t], isum[t], isum[t])
@@ -559,8 +582,10 @@ func kq23Lanes(three bool, R, T int) {
 	for t := range isum {
 		isum[t] = highZ[4+t]
 	}
-	spread := highZ[8]
-	VMOVDQU16(k23Spread, spread)
+	spread := highZ[8] // Q3_K's scale spreading indices
+	if three {
+		VMOVDQU16(k23Spread, spread)
+	}
 	zero := YMM() // zero vectors are copies of this one (see packedKTile)
 	VPXORD(zero, zero, zero)
 	c03 := bcastDword(0x03030303)
@@ -685,32 +710,24 @@ func kq23Scales(three bool, wps, ap []GPVirtual, wide bool) VecVirtual {
 			VPINSRD(U8(r), Mem{Base: wps[r], Disp: 80}, dw, dw)
 		}
 	}
-	// dy: per item the token's d (Q2_K: twice).
-	var dy VecVirtual
-	if len(ap) == 1 {
-		dy = XMM()
+	// dy: per item the token's d (Q2_K: twice), blended from broadcasts
+	// (loads) rather than inserted (shuffles).
+	dy := XMM()
+	if wide {
+		dy = YMM()
+	}
+	VBROADCASTSS(Mem{Base: ap[0]}, dy)
+	per := 1 // lanes per token
+	if !three {
+		per = 2
+	}
+	for t := 1; t < len(ap); t++ {
+		bt := XMM()
 		if wide {
-			dy = YMM()
+			bt = YMM()
 		}
-		VBROADCASTSS(Mem{Base: ap[0]}, dy)
-	} else {
-		x := XMM()
-		VMOVSS(Mem{Base: ap[0]}, x)
-		for t := 1; t < len(ap); t++ {
-			VINSERTPS(U8(t<<4), Mem{Base: ap[t]}, x, x)
-		}
-		dy = x
-		if !three {
-			lo := XMM()
-			VUNPCKLPS(x, x, lo)
-			dy = lo
-			if wide {
-				hi, y := XMM(), YMM()
-				VUNPCKHPS(x, x, hi)
-				VINSERTF128(U8(1), hi, lo.AsY(), y)
-				dy = y
-			}
-		}
+		VBROADCASTSS(Mem{Base: ap[t]}, bt)
+		VBLENDPS(U8((1<<per-1)<<(per*t)), bt, dy, dy)
 	}
 	if wide {
 		d := YMM()
