@@ -10999,7 +10999,7 @@ TEXT ·tileOrdQ2_K_4x1(SB), NOSPLIT, $0-56
 	ADDQ         CX, DI
 	MOVQ         DI, R8
 	ADDQ         CX, R8
-	LEAQ         32768(AX), CX
+	LEAQ         16384(AX), CX
 	VPXORD       Y31, Y31, Y31
 	VPXORD       Y0, Y0, Y0
 	MOVL         $0x03030303, R9
@@ -11758,7 +11758,7 @@ TEXT ·tileOrdQ3_K_4x1(SB), NOSPLIT, $0-56
 	ADDQ         CX, DI
 	MOVQ         DI, R8
 	ADDQ         CX, R8
-	LEAQ         32768(AX), CX
+	LEAQ         16384(AX), CX
 	VPXORD       Y31, Y31, Y31
 	VMOVDQU16    k23spread<>+0(SB), Z23
 	VPXORD       Y0, Y0, Y0
