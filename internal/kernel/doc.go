@@ -82,7 +82,7 @@
 //     zmm VPDPBUSD per cycle: 222 GMAC/s per core) the best calls reach
 //     about two thirds of that peak for Q4_K and Q6_K at n = 512 (150 and
 //     150 GMAC/s on one thread, measured on a loaded machine).
-//   - Q2_K, Q3_K batches (n ≥ 4, 6): the packed K path with the group scales
+//   - Q2_K, Q3_K batches (n ≥ 5): the packed K path with the group scales
 //     inside the packed bytes (Q2_K sc·u ≤ 45; Q3_K sc·(u−4) + 124 in
 //     [0, 252], the −124·Σq starting each block's sum), so a block is 64
 //     VPDPBUSD per token and nothing else but Q2_K's eight VPDPWSSD for

@@ -146,12 +146,11 @@ var (
 // batch; they add in the same order. Measured with weights streamed from
 // DRAM on 2 threads (an AMD EPYC, Zen 4; BenchmarkMatMulStreamBatch's
 // shape), packing pays from about 6 tokens for Q4_K, 10 for Q5_K and 16
-// for Q6_K, whose rows are larger and slower to unpack; Q2_K's from 4 and
-// Q3_K's from 6 (measured on one thread, where the best calls are steadier
-// on a shared machine: the two paths are level at 3 and 5 tokens).
+// for Q6_K, whose rows are larger and slower to unpack, and from 5 for Q2_K
+// and Q3_K (level with the decode tiles at 4 tokens for Q2_K).
 func packedKVNNI(t tensor.DType, pack func(w *byte, ws int, nb int, dst *byte)) *packedImpl {
 	tiles := &packedKTiles45
-	minTokens := map[tensor.DType]int{tensor.Q4_K: 6, tensor.Q5_K: 10, tensor.Q6_K: 16, tensor.Q2_K: 4, tensor.Q3_K: 6}[t]
+	minTokens := map[tensor.DType]int{tensor.Q4_K: 6, tensor.Q5_K: 10, tensor.Q6_K: 16, tensor.Q2_K: 5, tensor.Q3_K: 5}[t]
 	switch t {
 	case tensor.Q6_K:
 		tiles = &packedKTiles6
