@@ -63,11 +63,16 @@
 //     of the weights.
 //   - Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS (+ AVX512_VNNI): one row × up to
 //     4 tokens, sub-block scales applied with VPDPWSSD or VPMULLD, the
-//     minimum/offset terms folded into Q8_K's block sums. Q4_K, Q5_K and
-//     Q6_K reduce each block to its exact int32 sums and take the K-quant
-//     order's two scalar FMAs per block (packedk_generic.go), the order of
+//     minimum/offset terms folded into Q8_K's block sums. The K-quants
+//     reduce each block to its exact int32 sums and take the K-quant
+//     order's scalar FMAs per block (packedk_generic.go), the order of
 //     their packed path; IQ4_XS (packiq_amd64.s) and the codebook types
-//     below take the i-quant order's one (packiq_generic.go).
+//     below take the i-quant order's one (packiq_generic.go). Q2_K and
+//     Q3_K (packk23_amd64.s) take two 2-bit planes per zmm; per block one
+//     add tree reduces the sums of all the tile's (row, token) items (four
+//     rows for one token, else one row and up to four tokens) and their
+//     float steps run as lanes of one vector, so that the items' dependent
+//     FMA chains overlap.
 //   - Q4_K, Q5_K, Q6_K batches (n ≥ 6, 10, 16; prefill): the packed K path,
 //     matmul_packed.go with the layouts of packedk_generic.go. Each call
 //     packs 16-row groups (values as unsigned bytes, dword v of all 16
@@ -81,6 +86,13 @@
 //     zmm VPDPBUSD per cycle: 222 GMAC/s per core) the best calls reach
 //     about two thirds of that peak for Q4_K and Q6_K at n = 512 (150 and
 //     150 GMAC/s on one thread, measured on a loaded machine).
+//   - Q2_K, Q3_K batches (n ≥ 5): the packed K path with the group scales
+//     inside the packed bytes (Q2_K sc·u ≤ 45; Q3_K sc·(u−4) + 124 in
+//     [0, 252], the −124·Σq starting each block's sum), so a block is 64
+//     VPDPBUSD per token and nothing else but Q2_K's eight VPDPWSSD for
+//     the mins and the float steps: 166–175 (Q2_K) and 173–194 (Q3_K)
+//     GMAC/s on one thread at n = 512, 74–87% of the peak (best calls on
+//     a loaded machine; the row tiles before: 57–67 and 47–63).
 //   - IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S (+ AVX512_VNNI, BMI2,
 //     _asm/iq.go, iq_amd64.go): one row × up to 4 tokens. The codebook is a
 //     kernel argument (package tensor's, or a prepared unsigned form for

@@ -95,7 +95,7 @@ func TestInterleaveGeneric(t *testing.T) {
 			}
 			act := make([]byte, nb*packTokens*actKBytes)
 			for tk := range n {
-				quantizeRowQ8_KxGeneric(act[tk*actKBytes:], x[tk*cols:(tk+1)*cols], packTokens*actKBytes)
+				quantizeRowQ8_KxGeneric(act[tk*actKBytes:], x[tk*cols:(tk+1)*cols], packTokens*actKBytes, int(-packedKOffset(typ)))
 			}
 			for g := 0; g*packRows < rows; g++ {
 				r0 := g * packRows

@@ -113,6 +113,8 @@ func TestMatMulBatchInvariantPositions(t *testing.T) {
 func FuzzMatMulBatchInvariant(f *testing.F) {
 	f.Add(uint64(1), uint8(0), uint8(7), uint8(5))
 	f.Add(uint64(2), uint8(7), uint8(17), uint8(33))
+	f.Add(uint64(3), uint8(9), uint8(33), uint8(9))   // Q2_K: decode tiles and packed
+	f.Add(uint64(4), uint8(10), uint8(21), uint8(40)) // Q3_K
 	f.Fuzz(func(t *testing.T, seed uint64, ti, r8, n8 uint8) {
 		typ := allTypes[int(ti)%len(allTypes)]
 		rng := rand.New(rand.NewPCG(seed, 55))

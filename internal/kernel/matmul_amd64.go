@@ -151,26 +151,40 @@ var (
 // batch; they add in the same order. Measured with weights streamed from
 // DRAM on 2 threads (an AMD EPYC, Zen 4; BenchmarkMatMulStreamBatch's
 // shape), packing pays from about 6 tokens for Q4_K, 10 for Q5_K and 16
-// for Q6_K, whose rows are larger and slower to unpack.
+// for Q6_K, whose rows are larger and slower to unpack, and from 5 for Q2_K
+// and Q3_K (level with the decode tiles at 4 tokens for Q2_K).
 func packedKVNNI(t tensor.DType, pack func(w *byte, ws int, nb int, dst *byte)) *packedImpl {
 	tiles := &packedKTiles45
-	minTokens := map[tensor.DType]int{tensor.Q4_K: 6, tensor.Q5_K: 10, tensor.Q6_K: 16}[t]
-	if t == tensor.Q6_K {
+	minTokens := map[tensor.DType]int{tensor.Q4_K: 6, tensor.Q5_K: 10, tensor.Q6_K: 16, tensor.Q2_K: 5, tensor.Q3_K: 5}[t]
+	switch t {
+	case tensor.Q6_K:
 		tiles = &packedKTiles6
+	case tensor.Q2_K:
+		tiles = &packedKTiles2
+	case tensor.Q3_K:
+		tiles = &packedKTiles3
 	}
-	return &packedImpl{minTokens: minTokens, pack: pack, quant: quantQ8_KxAVX512, tiles: tiles,
+	return &packedImpl{k: packedKOffset(t), minTokens: minTokens, pack: pack, quant: quantQ8_KxAVX512, tiles: tiles,
 		blockElems: 256, blockBytes: packedKBlockBytes(t), actBytes: actKBytes, maxT: packedKMaxT}
 }
 
 // quantQ8_KxAVX512 is quantizeRowQ8_KxGeneric in AVX-512: a token row's nb
-// interleaved K activation blocks, stride bytes apart.
-func quantQ8_KxAVX512(x *float32, out *byte, nb int, stride int, _ int) {
+// interleaved K activation blocks, stride bytes apart, with −k·Σq given
+// negk = −k.
+func quantQ8_KxAVX512(x *float32, out *byte, nb int, stride int, negk int) {
 	xs := unsafe.Slice(x, 256*nb)
 	o := unsafe.Slice(out, (nb-1)*stride+actKBytes)
 	for b := range nb {
 		blk := o[b*stride : b*stride+actKBytes]
 		quantQ8_KAVX512(&xs[256*b], &blk[0], 1)
 		q8KxSumsAVX512(&blk[0])
+		if negk != 0 {
+			var sum int32
+			for i := range 8 {
+				sum += int32(int16(binary.LittleEndian.Uint16(blk[292+2*i:])))
+			}
+			binary.LittleEndian.PutUint32(blk[308:], uint32(int32(negk)*sum))
+		}
 	}
 }
 
@@ -346,14 +360,17 @@ func (ts *tileSet) groupTiles(out []float32, os int, w []byte, ws int, a []byte,
 	}
 }
 
-// kTiles are the AVX-512 VNNI K-quant kernels (one row × 1..4 tokens).
+// kTiles are the AVX-512 VNNI K-quant kernels (one row × 1..4 tokens; Q2_K
+// and Q3_K's, in the K-quant order, are in packk23_amd64.s).
 var kTiles = map[tensor.DType]*tileSet{
 	tensor.Q4_K: withInterK(&tileSet{fn: [5][5]tileFunc{1: {1: tileQ4_K_1x1, 2: tileQ4_K_1x2, 3: tileQ4_K_1x3, 4: tileQ4_K_1x4}}, wBlock: 144, aBlock: 292, blockElems: 256,
 		packed: packedKVNNI(tensor.Q4_K, packX16Q4_K)}, &interTilesQ4_K, unpackIQ4_K),
 	tensor.Q5_K: withInterK(&tileSet{fn: [5][5]tileFunc{1: {1: tileQ5_K_1x1, 2: tileQ5_K_1x2, 3: tileQ5_K_1x3, 4: tileQ5_K_1x4}}, wBlock: 176, aBlock: 292, blockElems: 256,
 		packed: packedKVNNI(tensor.Q5_K, packX16Q5_K)}, &interTilesQ5_K, unpackIQ5_K),
-	tensor.Q2_K: {fn: [5][5]tileFunc{1: {1: tileQ2_K_1x1, 2: tileQ2_K_1x2, 3: tileQ2_K_1x3, 4: tileQ2_K_1x4}}, wBlock: 84, aBlock: 292, blockElems: 256},
-	tensor.Q3_K: {fn: [5][5]tileFunc{1: {1: tileQ3_K_1x1, 2: tileQ3_K_1x2, 3: tileQ3_K_1x3, 4: tileQ3_K_1x4}}, wBlock: 110, aBlock: 292, blockElems: 256},
+	tensor.Q2_K: {fn: [5][5]tileFunc{1: {1: tileOrdQ2_K_1x1, 2: tileOrdQ2_K_1x2, 3: tileOrdQ2_K_1x3, 4: tileOrdQ2_K_1x4}, 4: {1: tileOrdQ2_K_4x1}}, wBlock: 84, aBlock: 292, blockElems: 256,
+		packed: packedKVNNI(tensor.Q2_K, packX16Q2_K)},
+	tensor.Q3_K: {fn: [5][5]tileFunc{1: {1: tileOrdQ3_K_1x1, 2: tileOrdQ3_K_1x2, 3: tileOrdQ3_K_1x3, 4: tileOrdQ3_K_1x4}, 4: {1: tileOrdQ3_K_4x1}}, wBlock: 110, aBlock: 292, blockElems: 256,
+		packed: packedKVNNI(tensor.Q3_K, packX16Q3_K)},
 	tensor.IQ4_XS: {fn: [5][5]tileFunc{1: {1: tileOrdIQ4_XS_1x1, 2: tileOrdIQ4_XS_1x2}}, wBlock: 136, aBlock: 292, blockElems: 256,
 		packed: packedIQVNNI(tensor.IQ4_XS)},
 	tensor.Q6_K: withInterK(&tileSet{fn: [5][5]tileFunc{1: {1: tileQ6_K_1x1, 2: tileQ6_K_1x2, 3: tileQ6_K_1x3, 4: tileQ6_K_1x4}}, wBlock: 210, aBlock: 292, blockElems: 256,

@@ -11,7 +11,7 @@ import (
 // packedImpl is the packed prefill path of one weight type (see
 // packed_generic.go and packedk_generic.go for the layouts).
 type packedImpl struct {
-	k int32 // weight offset: u = w + k (0 for the K-quants, Q4_1 and Q5_1)
+	k int32 // weight offset: u = w + k (K-quants: packedKOffset; 0 for Q4_1 and Q5_1)
 	// blockElems is the elements per block (32, or 256 for the K-quants);
 	// blockBytes the packed group bytes and actBytes the interleaved
 	// activation bytes per token and block.

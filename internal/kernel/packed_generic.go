@@ -9,11 +9,11 @@ import (
 
 // The packed prefill path multiplies several tokens (n ≥ minTokens) by
 // a Q8_0, Q4_0, Q5_0 or IQ4_NL matrix (this file), a Q4_1 or Q5_1 one
-// (packed41_generic.go) or a Q4_K, Q5_K or Q6_K one (packedk_generic.go).
-// Nothing is stored at load time: each MatMul call packs every group of
-// 16 weight rows once into a small per-thread buffer and then runs it
-// against all n tokens, so the packing costs one pass over the weights
-// per call, and the file's bytes stay the only copy.
+// (packed41_generic.go) or a Q2_K, Q3_K, Q4_K, Q5_K or Q6_K one
+// (packedk_generic.go). Nothing is stored at load time: each MatMul call
+// packs every group of 16 weight rows once into a small per-thread buffer
+// and then runs it against all n tokens, so the packing costs one pass over
+// the weights per call, and the file's bytes stay the only copy.
 //
 // Packed weight group, per 32-element block b (packBlockBytes = 576 bytes
 // at 576·b):

@@ -74,10 +74,12 @@ func FuzzMatMulPacked(f *testing.F) {
 	f.Add([]byte("seed"), uint8(0), uint8(17), uint8(2), uint8(18))
 	f.Add(make([]byte, 300), uint8(1), uint8(33), uint8(1), uint8(2))
 	f.Add([]byte{0xff, 0x80, 0x7f, 0x01}, uint8(2), uint8(16), uint8(3), uint8(40))
-	f.Add([]byte("K-quants"), uint8(4), uint8(17), uint8(2), uint8(20))             // Q4_K, packed
-	f.Add([]byte{0x3f, 0xc1, 0x00, 0xff}, uint8(6), uint8(33), uint8(1), uint8(17)) // Q6_K, packed
-	f.Add([]byte("minimum"), uint8(7), uint8(17), uint8(3), uint8(19))              // Q4_1, packed
-	f.Add([]byte{0x7b, 0x3c, 0x10, 0xee}, uint8(8), uint8(33), uint8(2), uint8(1))  // Q5_1, decode
+	f.Add([]byte("K-quants"), uint8(4), uint8(17), uint8(2), uint8(20))                  // Q4_K, packed
+	f.Add([]byte{0x3f, 0xc1, 0x00, 0xff}, uint8(6), uint8(33), uint8(1), uint8(17))      // Q6_K, packed
+	f.Add([]byte("UD-Q2_K_XL"), uint8(7), uint8(19), uint8(3), uint8(21))                // Q2_K, packed
+	f.Add([]byte{0xaa, 0x55, 0x0f, 0xf0, 0x81}, uint8(8), uint8(40), uint8(2), uint8(9)) // Q3_K, packed
+	f.Add([]byte("minimum"), uint8(9), uint8(17), uint8(3), uint8(19))                   // Q4_1, packed
+	f.Add([]byte{0x7b, 0x3c, 0x10, 0xee}, uint8(10), uint8(33), uint8(2), uint8(1))      // Q5_1, decode
 	f.Fuzz(func(t *testing.T, data []byte, typ8, r8, b8, n8 uint8) {
 		types := append(append(append([]tensor.DType{}, packedTypes...), packedKTypes...), packed41Types...)
 		typ := types[int(typ8)%len(types)]

@@ -7,9 +7,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
-
-	"github.com/sputnik-llm/sputnik/internal/tensor"
 )
 
 // TestPackedKKernels checks the assembly K pack and quantize kernels byte
@@ -52,8 +51,8 @@ func TestPackedKKernels(t *testing.T) {
 				gotA[i] = 0xa5
 			}
 			for tk := range packTokens {
-				quantizeRowQ8_KxGeneric(wantA[tk*actKBytes:], x[tk*cols:(tk+1)*cols], stride)
-				im.quant(&x[tk*cols], &gotA[tk*actKBytes], nb, stride, 0)
+				quantizeRowQ8_KxGeneric(wantA[tk*actKBytes:], x[tk*cols:(tk+1)*cols], stride, int(-im.k))
+				im.quant(&x[tk*cols], &gotA[tk*actKBytes], nb, stride, int(-im.k))
 			}
 			if !bytes.Equal(gotA, wantA) {
 				t.Fatalf("%s cols=%d: quant differs from quantizeRowQ8_KxGeneric", typ, cols)
@@ -128,4 +127,38 @@ func TestKQuantOrder(t *testing.T) {
 	}
 }
 
-var _ = tensor.Q4_K
+// TestKQuantOrderExtremes is TestKQuantOrder on weights of one repeated
+// byte (every scale, min and value at an extreme or a fixed pattern: for
+// Q3_K the packed bytes sc·(u−4) + 124 reach 0 and 252), decode tiles and
+// packed path alike.
+func TestKQuantOrderExtremes(t *testing.T) {
+	if !hasVNNI {
+		t.Skip("no AVX-512 VNNI on this CPU: the K-quant order is not used")
+	}
+	rng := rand.New(rand.NewPCG(67, 68))
+	const rows, cols = 17, 512
+	for _, typ := range packedKTypes {
+		for _, fill := range []byte{0x00, 0xff, 0x55, 0xaa, 0x0f, 0xf0, 0x20, 0xdf} {
+			w := randomMat(rng, typ, rows, cols)
+			for b := 0; b < len(w.Data); b += typ.TypeSize() {
+				blk := w.Data[b : b+typ.TypeSize()]
+				for i := range blk {
+					if !slices.ContainsFunc(halfFields[typ], func(off int) bool { return i == off || i == off+1 }) {
+						blk[i] = fill
+					}
+				}
+			}
+			for _, n := range []int{1, 3, 9, 16} {
+				x := randomVec(rng, n*cols)
+				want := orderedMatMul(w, x, n)
+				got := make([]float32, n*rows)
+				MatMul(got, w, x, n)
+				for i := range got {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%s fill %#02x n=%d: out[%d] = %v, want %v (the K-quant order)", typ, fill, n, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}

@@ -10,7 +10,7 @@ import (
 )
 
 // packedKTypes are the K-quant types of the packed prefill path.
-var packedKTypes = []tensor.DType{tensor.Q4_K, tensor.Q5_K, tensor.Q6_K}
+var packedKTypes = []tensor.DType{tensor.Q4_K, tensor.Q5_K, tensor.Q6_K, tensor.Q2_K, tensor.Q3_K}
 
 // packedKReference runs the packed K path's reference kernels (quantize,
 // pack, tile) over a whole MatMul.
@@ -20,7 +20,7 @@ func packedKReference(w tensor.Mat, x []float32, n int) []float32 {
 	const tileBytes = packTokens * actKBytes
 	act := make([]byte, tiles*nb*tileBytes)
 	for t := range n {
-		quantizeRowQ8_KxGeneric(act[(t/packTokens)*nb*tileBytes+(t%packTokens)*actKBytes:], x[t*w.Cols:(t+1)*w.Cols], tileBytes)
+		quantizeRowQ8_KxGeneric(act[(t/packTokens)*nb*tileBytes+(t%packTokens)*actKBytes:], x[t*w.Cols:(t+1)*w.Cols], tileBytes, int(-packedKOffset(w.Type)))
 	}
 	out := make([]float32, n*w.Rows)
 	group := make([]byte, nb*packedKBlockBytes(w.Type))

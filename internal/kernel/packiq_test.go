@@ -17,7 +17,7 @@ var packedIQTypes = []tensor.DType{
 // quantizeRowQ8_KxIQGeneric is quantizeRowQ8_KxGeneric with the group
 // offsets of i-quant type t.
 func quantizeRowQ8_KxIQGeneric(t tensor.DType, dst []byte, x []float32, stride int) {
-	quantizeRowQ8_KxGeneric(dst, x, stride)
+	quantizeRowQ8_KxGeneric(dst, x, stride, 0)
 	for b := range len(x) / 256 {
 		putIQOffsets(dst[b*stride:], -iqKinds[t].k)
 	}
