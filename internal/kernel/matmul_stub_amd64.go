@@ -113,12 +113,6 @@ func tileQ5_K_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int
 // tileQ6_K_1x1 sets out[t*os] to the dot of a Q6_K row with Q8_K row t (at a+t*as) for t < 1, nb blocks (AVX-512 VNNI).
 func tileQ6_K_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
-// tileQ2_K_1x1 sets out[t*os] to the dot of a Q2_K row with Q8_K row t (at a+t*as) for t < 1, nb blocks (AVX-512 VNNI).
-func tileQ2_K_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileQ3_K_1x1 sets out[t*os] to the dot of a Q3_K row with Q8_K row t (at a+t*as) for t < 1, nb blocks (AVX-512 VNNI).
-func tileQ3_K_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
 // tileQ4_K_1x2 sets out[t*os] to the dot of a Q4_K row with Q8_K row t (at a+t*as) for t < 2, nb blocks (AVX-512 VNNI).
 func tileQ4_K_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
@@ -127,12 +121,6 @@ func tileQ5_K_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int
 
 // tileQ6_K_1x2 sets out[t*os] to the dot of a Q6_K row with Q8_K row t (at a+t*as) for t < 2, nb blocks (AVX-512 VNNI).
 func tileQ6_K_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileQ2_K_1x2 sets out[t*os] to the dot of a Q2_K row with Q8_K row t (at a+t*as) for t < 2, nb blocks (AVX-512 VNNI).
-func tileQ2_K_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileQ3_K_1x2 sets out[t*os] to the dot of a Q3_K row with Q8_K row t (at a+t*as) for t < 2, nb blocks (AVX-512 VNNI).
-func tileQ3_K_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
 // tileQ4_K_1x3 sets out[t*os] to the dot of a Q4_K row with Q8_K row t (at a+t*as) for t < 3, nb blocks (AVX-512 VNNI).
 func tileQ4_K_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
@@ -143,12 +131,6 @@ func tileQ5_K_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int
 // tileQ6_K_1x3 sets out[t*os] to the dot of a Q6_K row with Q8_K row t (at a+t*as) for t < 3, nb blocks (AVX-512 VNNI).
 func tileQ6_K_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
-// tileQ2_K_1x3 sets out[t*os] to the dot of a Q2_K row with Q8_K row t (at a+t*as) for t < 3, nb blocks (AVX-512 VNNI).
-func tileQ2_K_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileQ3_K_1x3 sets out[t*os] to the dot of a Q3_K row with Q8_K row t (at a+t*as) for t < 3, nb blocks (AVX-512 VNNI).
-func tileQ3_K_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
 // tileQ4_K_1x4 sets out[t*os] to the dot of a Q4_K row with Q8_K row t (at a+t*as) for t < 4, nb blocks (AVX-512 VNNI).
 func tileQ4_K_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
@@ -157,12 +139,6 @@ func tileQ5_K_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int
 
 // tileQ6_K_1x4 sets out[t*os] to the dot of a Q6_K row with Q8_K row t (at a+t*as) for t < 4, nb blocks (AVX-512 VNNI).
 func tileQ6_K_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileQ2_K_1x4 sets out[t*os] to the dot of a Q2_K row with Q8_K row t (at a+t*as) for t < 4, nb blocks (AVX-512 VNNI).
-func tileQ2_K_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileQ3_K_1x4 sets out[t*os] to the dot of a Q3_K row with Q8_K row t (at a+t*as) for t < 4, nb blocks (AVX-512 VNNI).
-func tileQ3_K_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
 // quantQ8_0AVX512 writes nb Q8_0 blocks (34 bytes) to out from 32·nb floats at x (AVX-512).
 func quantQ8_0AVX512(x *float32, out *byte, nb int)

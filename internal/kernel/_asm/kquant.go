@@ -53,8 +53,6 @@ func genKQuants() {
 		kq45("Q4_K", false, T)
 		kq45("Q5_K", true, T)
 		kq6(T)
-		kq23("Q2_K", false, T)
-		kq23("Q3_K", true, T)
 	}
 }
 
