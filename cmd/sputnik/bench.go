@@ -187,6 +187,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	var results []benchResult
+	bwm := &bandwidthMeter{huge: lm.interleaved > 0}
+	defer bwm.close()
 	// llama-bench's order: per thread count, the prompt tests, then the
 	// generation tests.
 	for _, t := range threads.v {
@@ -201,16 +203,26 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 				if n == 0 {
 					continue
 				}
+				var before float64
+				if test.kind == "tg" {
+					before = bwm.measure(nt, stderr)
+				}
 				r, err := benchRuns(test.kind, n, nt, *reps, stderr, func() error { return test.run(n) })
 				if err != nil {
 					return err
+				}
+				if test.kind == "tg" {
+					// The machine's bandwidth drifts with its neighbours'
+					// load: the higher of the figures just before and
+					// just after the runs is the ceiling they had.
+					r.ReadGBs = max(before, bwm.measure(nt, stderr))
 				}
 				results = append(results, r)
 			}
 		}
 	}
-	rss := peakRSS() // before the bandwidth test's buffer
-	roof := benchRoofline(lm, results, stderr)
+	roof := benchRoofline(lm, results)
+	rss := peakRSS() // includes the bandwidth test's buffer when tg ran
 	facts := readCPUFacts()
 	if *output == "json" {
 		return json.NewEncoder(stdout).Encode(map[string]any{
@@ -224,7 +236,11 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "\nbuild: %s\n", versionString())
 	if rss > 0 {
-		fmt.Fprintf(stdout, "peak RSS %.0f MiB (mapped weights count only while resident)\n", float64(rss)/(1<<20))
+		extra := ""
+		if bwm.mem != nil || roof != "" {
+			extra = "; it includes the 256 MiB buffer of the bandwidth test"
+		}
+		fmt.Fprintf(stdout, "peak RSS %.0f MiB (mapped weights count only while resident%s)\n", float64(rss)/(1<<20), extra)
 	}
 	return nil
 }
@@ -423,41 +439,51 @@ func decodeBytes(f *gguf.File) (bytes int64, note string) {
 	return bytes, note
 }
 
-// benchRoofline measures the read bandwidth for each thread count of the
-// tg results, fills their ReadGBs, WeightBytes and Roofline, and returns
-// the lines the table ends with ("" without tg results).
-func benchRoofline(lm *loaded, results []benchResult, stderr io.Writer) string {
+// benchRoofline fills the WeightBytes and Roofline of the tg results (whose
+// ReadGBs the runs measured) and returns the lines the table ends with (""
+// without tg results).
+func benchRoofline(lm *loaded, results []benchResult) string {
 	bytes, note := decodeBytes(lm.f)
-	huge := lm.interleaved > 0
 	pages := "the file mapping's pages"
-	if huge {
+	if lm.interleaved > 0 {
 		pages = "2 MiB pages where Linux allows, as the interleaved weights"
 	}
-	bw := map[int]float64{}
-	var mem []byte
 	var b strings.Builder
 	for i := range results {
 		r := &results[i]
-		if !strings.HasPrefix(r.Test, "tg") || bytes == 0 {
+		if !strings.HasPrefix(r.Test, "tg") || bytes == 0 || r.ReadGBs <= 0 {
 			continue
 		}
-		if _, ok := bw[r.Threads]; !ok {
-			fmt.Fprintf(stderr, "measuring the read bandwidth on %d threads…\n", r.Threads)
-			if mem == nil {
-				var free func() error
-				mem, free = benchMemory(huge)
-				defer free()
-			}
-			bw[r.Threads] = kernel.ReadBandwidth(mem, r.Threads)
-			fmt.Fprintf(&b, "read bandwidth, %d threads: %.1f GB/s (%s)\n", r.Threads, bw[r.Threads], pages)
-		}
-		r.ReadGBs, r.WeightBytes = bw[r.Threads], bytes
+		r.WeightBytes = bytes
 		limit := r.ReadGBs * 1e9 / float64(bytes)
 		r.Roofline = r.Mean / limit
-		fmt.Fprintf(&b, "%s, %d threads: %.2f tok/s = %.0f%% of the roofline %.2f tok/s (%.2f GB of weights per token%s)\n",
-			strings.ReplaceAll(r.Test, " ", ""), r.Threads, r.Mean, 100*r.Roofline, limit, float64(bytes)/1e9, note)
+		fmt.Fprintf(&b, "%s, %d threads: %.2f tok/s = %.0f%% of the roofline %.2f tok/s (%.2f GB of weights per token%s; read bandwidth %.1f GB/s, the higher of the measurements just before and after the runs, on %s)\n",
+			strings.ReplaceAll(r.Test, " ", ""), r.Threads, r.Mean, 100*r.Roofline, limit, float64(bytes)/1e9, note, r.ReadGBs, pages)
 	}
 	return b.String()
+}
+
+// bandwidthMeter measures the read bandwidth for the roofline of the tg
+// tests, on a buffer allocated once (benchMemory).
+type bandwidthMeter struct {
+	huge bool
+	mem  []byte
+	free func() error
+}
+
+func (m *bandwidthMeter) measure(threads int, stderr io.Writer) float64 {
+	if m.mem == nil {
+		m.mem, m.free = benchMemory(m.huge)
+	}
+	fmt.Fprintf(stderr, "measuring the read bandwidth on %d threads…\n", threads)
+	return kernel.ReadBandwidth(m.mem, threads)
+}
+
+func (m *bandwidthMeter) close() {
+	if m.free != nil {
+		m.free()
+		m.mem, m.free = nil, nil
+	}
 }
 
 // benchMemory returns 256 MiB, more than any cache, written end to end, on

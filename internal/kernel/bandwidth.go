@@ -8,7 +8,7 @@ import (
 	"github.com/sputnik-llm/sputnik/internal/parallel"
 )
 
-// ReadBandwidth measures the memory read bandwidth of mem (at least 16 MiB;
+// ReadBandwidth measures the memory read bandwidth of mem (at least 32 MiB;
 // a few hundred MiB, more than any cache, for DRAM's) in GB/s on threads
 // threads (0: parallel.Threads()): the ceiling of decode, which reads every
 // weight once per token. It is a STREAM-style pass of plain loads
@@ -21,20 +21,21 @@ func ReadBandwidth(mem []byte, threads int) float64 {
 	return readMemGBs(mem, threads)
 }
 
-// readMemGBs measures the read bandwidth of mem (at least 16 MiB) in GB/s:
-// 16 MiB windows, cycling through mem so that no window is still cached
+// readMemGBs measures the read bandwidth of mem (at least 32 MiB) in GB/s:
+// 32 MiB windows, cycling through mem so that no window is still cached
 // when mem is much larger than the caches, each read by threads threads of
-// the kernels' own pool (parallel.Run over 64 pieces, as MatMul hands out
-// rows) with loads only; the best of 48 windows, as the decode benchmarks
-// take their best call.
+// the kernels' own pool (parallel.Run over 128 pieces, as MatMul hands out
+// rows) with loads only (and software prefetch, as the decode kernels'
+// streams have); the best of 64 windows, as the decode benchmarks take
+// their best call.
 func readMemGBs(mem []byte, threads int) float64 {
 	defer parallel.SetThreads(parallel.Threads())
 	parallel.SetThreads(threads)
-	const window, pieces = 16 << 20, 64
+	const window, pieces = 32 << 20, 128
 	const piece = window / pieces
 	best := time.Duration(1 << 62)
 	var sink atomic.Uint64
-	for pass := range 48 {
+	for pass := range 64 {
 		s := mem[(pass%(len(mem)/window))*window:]
 		start := time.Now()
 		parallel.Run(pieces, parallel.Func(func(lo, hi int) {

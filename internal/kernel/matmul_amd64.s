@@ -21034,7 +21034,7 @@ vnnipeak_done:
 	RET
 
 // func readBytesAVX512(p *byte, n int) uint64
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
 TEXT ·readBytesAVX512(SB), NOSPLIT, $0-24
 	MOVQ   p+0(FP), AX
 	MOVQ   n+8(FP), CX
@@ -21044,15 +21044,19 @@ TEXT ·readBytesAVX512(SB), NOSPLIT, $0-24
 	VPXORQ Z3, Z3, Z3
 
 readbw_loop:
-	CMPQ   CX, $0x00000100
-	JB     readbw_done
-	VPXORQ (AX), Z0, Z0
-	VPXORQ 64(AX), Z1, Z1
-	VPXORQ 128(AX), Z2, Z2
-	VPXORQ 192(AX), Z3, Z3
-	ADDQ   $0x00000100, AX
-	SUBQ   $0x00000100, CX
-	JMP    readbw_loop
+	CMPQ       CX, $0x00000100
+	JB         readbw_done
+	PREFETCHT0 2048(AX)
+	VPXORQ     (AX), Z0, Z0
+	PREFETCHT0 2112(AX)
+	VPXORQ     64(AX), Z1, Z1
+	PREFETCHT0 2176(AX)
+	VPXORQ     128(AX), Z2, Z2
+	PREFETCHT0 2240(AX)
+	VPXORQ     192(AX), Z3, Z3
+	ADDQ       $0x00000100, AX
+	SUBQ       $0x00000100, CX
+	JMP        readbw_loop
 
 readbw_done:
 	VPXORQ        Z1, Z0, Z0
