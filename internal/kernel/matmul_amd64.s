@@ -21297,7 +21297,7 @@ tileIQ4_0_16x3_done:
 	RET
 
 // func tileIQ4_0_16x4(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
-// Requires: AVX, AVX512BW, AVX512F, AVX512_VNNI
+// Requires: AVX, AVX512BW, AVX512F, AVX512_VNNI, MMX+
 TEXT ·tileIQ4_0_16x4(SB), NOSPLIT, $0-56
 	MOVQ         p+0(FP), AX
 	MOVQ         a+8(FP), CX
@@ -21313,6 +21313,11 @@ TEXT ·tileIQ4_0_16x4(SB), NOSPLIT, $0-56
 tileIQ4_0_16x4_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ4_0_16x4_done
+	PREFETCHT0    576(AX)
+	PREFETCHT0    640(AX)
+	PREFETCHT0    704(AX)
+	PREFETCHT0    768(AX)
+	PREFETCHT0    832(AX)
 	VMOVDQU32     (AX), Z1
 	VPANDD        Z0, Z1, Z2
 	VPSRLW        $0x04, Z1, Z1
@@ -21400,7 +21405,7 @@ tileIQ4_0_16x4_done:
 	RET
 
 // func tileIQ4_0_16x5(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
-// Requires: AVX, AVX512BW, AVX512F, AVX512_VNNI
+// Requires: AVX, AVX512BW, AVX512F, AVX512_VNNI, MMX+
 TEXT ·tileIQ4_0_16x5(SB), NOSPLIT, $0-56
 	MOVQ         p+0(FP), AX
 	MOVQ         a+8(FP), CX
@@ -21417,6 +21422,11 @@ TEXT ·tileIQ4_0_16x5(SB), NOSPLIT, $0-56
 tileIQ4_0_16x5_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ4_0_16x5_done
+	PREFETCHT0    576(AX)
+	PREFETCHT0    640(AX)
+	PREFETCHT0    704(AX)
+	PREFETCHT0    768(AX)
+	PREFETCHT0    832(AX)
 	VMOVDQU32     (AX), Z1
 	VPANDD        Z0, Z1, Z2
 	VPSRLW        $0x04, Z1, Z1
@@ -21518,7 +21528,7 @@ tileIQ4_0_16x5_done:
 	RET
 
 // func tileIQ4_0_16x6(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
-// Requires: AVX, AVX512BW, AVX512F, AVX512_VNNI
+// Requires: AVX, AVX512BW, AVX512F, AVX512_VNNI, MMX+
 TEXT ·tileIQ4_0_16x6(SB), NOSPLIT, $0-56
 	MOVQ         p+0(FP), AX
 	MOVQ         a+8(FP), CX
@@ -21536,6 +21546,11 @@ TEXT ·tileIQ4_0_16x6(SB), NOSPLIT, $0-56
 tileIQ4_0_16x6_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ4_0_16x6_done
+	PREFETCHT0    576(AX)
+	PREFETCHT0    640(AX)
+	PREFETCHT0    704(AX)
+	PREFETCHT0    768(AX)
+	PREFETCHT0    832(AX)
 	VMOVDQU32     (AX), Z1
 	VPANDD        Z0, Z1, Z2
 	VPSRLW        $0x04, Z1, Z1
@@ -21651,7 +21666,7 @@ tileIQ4_0_16x6_done:
 	RET
 
 // func tileIQ4_0_16x7(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
-// Requires: AVX, AVX512BW, AVX512F, AVX512_VNNI
+// Requires: AVX, AVX512BW, AVX512F, AVX512_VNNI, MMX+
 TEXT ·tileIQ4_0_16x7(SB), NOSPLIT, $0-56
 	MOVQ         p+0(FP), AX
 	MOVQ         a+8(FP), CX
@@ -21670,6 +21685,11 @@ TEXT ·tileIQ4_0_16x7(SB), NOSPLIT, $0-56
 tileIQ4_0_16x7_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ4_0_16x7_done
+	PREFETCHT0    576(AX)
+	PREFETCHT0    640(AX)
+	PREFETCHT0    704(AX)
+	PREFETCHT0    768(AX)
+	PREFETCHT0    832(AX)
 	VMOVDQU32     (AX), Z1
 	VPANDD        Z0, Z1, Z2
 	VPSRLW        $0x04, Z1, Z1
@@ -21799,7 +21819,7 @@ tileIQ4_0_16x7_done:
 	RET
 
 // func tileIQ4_0_16x8(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
-// Requires: AVX, AVX512BW, AVX512F, AVX512_VNNI
+// Requires: AVX, AVX512BW, AVX512F, AVX512_VNNI, MMX+
 TEXT ·tileIQ4_0_16x8(SB), NOSPLIT, $0-56
 	MOVQ         p+0(FP), AX
 	MOVQ         a+8(FP), CX
@@ -21819,6 +21839,11 @@ TEXT ·tileIQ4_0_16x8(SB), NOSPLIT, $0-56
 tileIQ4_0_16x8_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ4_0_16x8_done
+	PREFETCHT0    576(AX)
+	PREFETCHT0    640(AX)
+	PREFETCHT0    704(AX)
+	PREFETCHT0    768(AX)
+	PREFETCHT0    832(AX)
 	VMOVDQU32     (AX), Z1
 	VPANDD        Z0, Z1, Z2
 	VPSRLW        $0x04, Z1, Z1
@@ -21962,7 +21987,7 @@ tileIQ4_0_16x8_done:
 	RET
 
 // func tileIQ4_0_16x9(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
-// Requires: AVX, AVX512BW, AVX512F, AVX512_VNNI
+// Requires: AVX, AVX512BW, AVX512F, AVX512_VNNI, MMX+
 TEXT ·tileIQ4_0_16x9(SB), NOSPLIT, $0-56
 	MOVQ         p+0(FP), AX
 	MOVQ         a+8(FP), CX
@@ -21983,6 +22008,11 @@ TEXT ·tileIQ4_0_16x9(SB), NOSPLIT, $0-56
 tileIQ4_0_16x9_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ4_0_16x9_done
+	PREFETCHT0    576(AX)
+	PREFETCHT0    640(AX)
+	PREFETCHT0    704(AX)
+	PREFETCHT0    768(AX)
+	PREFETCHT0    832(AX)
 	VMOVDQU32     (AX), Z1
 	VPANDD        Z0, Z1, Z2
 	VPSRLW        $0x04, Z1, Z1
@@ -22140,7 +22170,7 @@ tileIQ4_0_16x9_done:
 	RET
 
 // func tileIQ4_0_16x10(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
-// Requires: AVX, AVX512BW, AVX512F, AVX512_VNNI
+// Requires: AVX, AVX512BW, AVX512F, AVX512_VNNI, MMX+
 TEXT ·tileIQ4_0_16x10(SB), NOSPLIT, $0-56
 	MOVQ         p+0(FP), AX
 	MOVQ         a+8(FP), CX
@@ -22162,6 +22192,11 @@ TEXT ·tileIQ4_0_16x10(SB), NOSPLIT, $0-56
 tileIQ4_0_16x10_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ4_0_16x10_done
+	PREFETCHT0    576(AX)
+	PREFETCHT0    640(AX)
+	PREFETCHT0    704(AX)
+	PREFETCHT0    768(AX)
+	PREFETCHT0    832(AX)
 	VMOVDQU32     (AX), Z1
 	VPANDD        Z0, Z1, Z2
 	VPSRLW        $0x04, Z1, Z1
@@ -22333,7 +22368,7 @@ tileIQ4_0_16x10_done:
 	RET
 
 // func tileIQ4_0_16x11(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
-// Requires: AVX, AVX512BW, AVX512F, AVX512_VNNI
+// Requires: AVX, AVX512BW, AVX512F, AVX512_VNNI, MMX+
 TEXT ·tileIQ4_0_16x11(SB), NOSPLIT, $0-56
 	MOVQ         p+0(FP), AX
 	MOVQ         a+8(FP), CX
@@ -22356,6 +22391,11 @@ TEXT ·tileIQ4_0_16x11(SB), NOSPLIT, $0-56
 tileIQ4_0_16x11_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ4_0_16x11_done
+	PREFETCHT0    576(AX)
+	PREFETCHT0    640(AX)
+	PREFETCHT0    704(AX)
+	PREFETCHT0    768(AX)
+	PREFETCHT0    832(AX)
 	VMOVDQU32     (AX), Z1
 	VPANDD        Z0, Z1, Z2
 	VPSRLW        $0x04, Z1, Z1
@@ -22541,7 +22581,7 @@ tileIQ4_0_16x11_done:
 	RET
 
 // func tileIQ4_0_16x12(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
-// Requires: AVX, AVX512BW, AVX512F, AVX512_VNNI
+// Requires: AVX, AVX512BW, AVX512F, AVX512_VNNI, MMX+
 TEXT ·tileIQ4_0_16x12(SB), NOSPLIT, $0-56
 	MOVQ         p+0(FP), AX
 	MOVQ         a+8(FP), CX
@@ -22565,6 +22605,11 @@ TEXT ·tileIQ4_0_16x12(SB), NOSPLIT, $0-56
 tileIQ4_0_16x12_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ4_0_16x12_done
+	PREFETCHT0    576(AX)
+	PREFETCHT0    640(AX)
+	PREFETCHT0    704(AX)
+	PREFETCHT0    768(AX)
+	PREFETCHT0    832(AX)
 	VMOVDQU32     (AX), Z1
 	VPANDD        Z0, Z1, Z2
 	VPSRLW        $0x04, Z1, Z1
@@ -22764,7 +22809,7 @@ tileIQ4_0_16x12_done:
 	RET
 
 // func tileIQ4_0_16x13(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
-// Requires: AVX, AVX512BW, AVX512F, AVX512_VNNI
+// Requires: AVX, AVX512BW, AVX512F, AVX512_VNNI, MMX+
 TEXT ·tileIQ4_0_16x13(SB), NOSPLIT, $0-56
 	MOVQ         p+0(FP), AX
 	MOVQ         a+8(FP), CX
@@ -22789,6 +22834,11 @@ TEXT ·tileIQ4_0_16x13(SB), NOSPLIT, $0-56
 tileIQ4_0_16x13_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ4_0_16x13_done
+	PREFETCHT0    576(AX)
+	PREFETCHT0    640(AX)
+	PREFETCHT0    704(AX)
+	PREFETCHT0    768(AX)
+	PREFETCHT0    832(AX)
 	VMOVDQU32     (AX), Z1
 	VPANDD        Z0, Z1, Z2
 	VPSRLW        $0x04, Z1, Z1
@@ -23002,7 +23052,7 @@ tileIQ4_0_16x13_done:
 	RET
 
 // func tileIQ4_0_16x14(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
-// Requires: AVX, AVX512BW, AVX512F, AVX512_VNNI
+// Requires: AVX, AVX512BW, AVX512F, AVX512_VNNI, MMX+
 TEXT ·tileIQ4_0_16x14(SB), NOSPLIT, $0-56
 	MOVQ         p+0(FP), AX
 	MOVQ         a+8(FP), CX
@@ -23028,6 +23078,11 @@ TEXT ·tileIQ4_0_16x14(SB), NOSPLIT, $0-56
 tileIQ4_0_16x14_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ4_0_16x14_done
+	PREFETCHT0    576(AX)
+	PREFETCHT0    640(AX)
+	PREFETCHT0    704(AX)
+	PREFETCHT0    768(AX)
+	PREFETCHT0    832(AX)
 	VMOVDQU32     (AX), Z1
 	VPANDD        Z0, Z1, Z2
 	VPSRLW        $0x04, Z1, Z1
@@ -23255,7 +23310,7 @@ tileIQ4_0_16x14_done:
 	RET
 
 // func tileIQ4_0_16x15(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
-// Requires: AVX, AVX512BW, AVX512F, AVX512_VNNI
+// Requires: AVX, AVX512BW, AVX512F, AVX512_VNNI, MMX+
 TEXT ·tileIQ4_0_16x15(SB), NOSPLIT, $0-56
 	MOVQ         p+0(FP), AX
 	MOVQ         a+8(FP), CX
@@ -23282,6 +23337,11 @@ TEXT ·tileIQ4_0_16x15(SB), NOSPLIT, $0-56
 tileIQ4_0_16x15_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ4_0_16x15_done
+	PREFETCHT0    576(AX)
+	PREFETCHT0    640(AX)
+	PREFETCHT0    704(AX)
+	PREFETCHT0    768(AX)
+	PREFETCHT0    832(AX)
 	VMOVDQU32     (AX), Z1
 	VPANDD        Z0, Z1, Z2
 	VPSRLW        $0x04, Z1, Z1
@@ -23523,7 +23583,7 @@ tileIQ4_0_16x15_done:
 	RET
 
 // func tileIQ4_0_16x16(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
-// Requires: AVX, AVX512BW, AVX512F, AVX512_VNNI
+// Requires: AVX, AVX512BW, AVX512F, AVX512_VNNI, MMX+
 TEXT ·tileIQ4_0_16x16(SB), NOSPLIT, $0-56
 	MOVQ         p+0(FP), AX
 	MOVQ         a+8(FP), CX
@@ -23551,6 +23611,11 @@ TEXT ·tileIQ4_0_16x16(SB), NOSPLIT, $0-56
 tileIQ4_0_16x16_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ4_0_16x16_done
+	PREFETCHT0    576(AX)
+	PREFETCHT0    640(AX)
+	PREFETCHT0    704(AX)
+	PREFETCHT0    768(AX)
+	PREFETCHT0    832(AX)
 	VMOVDQU32     (AX), Z1
 	VPANDD        Z0, Z1, Z2
 	VPSRLW        $0x04, Z1, Z1
@@ -24001,7 +24066,7 @@ tileIQ8_0_16x3_done:
 	RET
 
 // func tileIQ8_0_16x4(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
-// Requires: AVX, AVX512F, AVX512_VNNI
+// Requires: AVX, AVX512F, AVX512_VNNI, MMX+
 TEXT ·tileIQ8_0_16x4(SB), NOSPLIT, $0-56
 	MOVQ   p+0(FP), AX
 	MOVQ   a+8(FP), CX
@@ -24015,6 +24080,15 @@ TEXT ·tileIQ8_0_16x4(SB), NOSPLIT, $0-56
 tileIQ8_0_16x4_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ8_0_16x4_done
+	PREFETCHT0    1088(AX)
+	PREFETCHT0    1152(AX)
+	PREFETCHT0    1216(AX)
+	PREFETCHT0    1280(AX)
+	PREFETCHT0    1344(AX)
+	PREFETCHT0    1408(AX)
+	PREFETCHT0    1472(AX)
+	PREFETCHT0    1536(AX)
+	PREFETCHT0    1600(AX)
 	VMOVDQU32     (AX), Z0
 	VMOVDQU32     64(AX), Z1
 	VMOVDQU32     128(AX), Z2
@@ -24094,7 +24168,7 @@ tileIQ8_0_16x4_done:
 	RET
 
 // func tileIQ8_0_16x5(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
-// Requires: AVX, AVX512F, AVX512_VNNI
+// Requires: AVX, AVX512F, AVX512_VNNI, MMX+
 TEXT ·tileIQ8_0_16x5(SB), NOSPLIT, $0-56
 	MOVQ   p+0(FP), AX
 	MOVQ   a+8(FP), CX
@@ -24109,6 +24183,15 @@ TEXT ·tileIQ8_0_16x5(SB), NOSPLIT, $0-56
 tileIQ8_0_16x5_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ8_0_16x5_done
+	PREFETCHT0    1088(AX)
+	PREFETCHT0    1152(AX)
+	PREFETCHT0    1216(AX)
+	PREFETCHT0    1280(AX)
+	PREFETCHT0    1344(AX)
+	PREFETCHT0    1408(AX)
+	PREFETCHT0    1472(AX)
+	PREFETCHT0    1536(AX)
+	PREFETCHT0    1600(AX)
 	VMOVDQU32     (AX), Z0
 	VMOVDQU32     64(AX), Z1
 	VMOVDQU32     128(AX), Z2
@@ -24202,7 +24285,7 @@ tileIQ8_0_16x5_done:
 	RET
 
 // func tileIQ8_0_16x6(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
-// Requires: AVX, AVX512F, AVX512_VNNI
+// Requires: AVX, AVX512F, AVX512_VNNI, MMX+
 TEXT ·tileIQ8_0_16x6(SB), NOSPLIT, $0-56
 	MOVQ   p+0(FP), AX
 	MOVQ   a+8(FP), CX
@@ -24218,6 +24301,15 @@ TEXT ·tileIQ8_0_16x6(SB), NOSPLIT, $0-56
 tileIQ8_0_16x6_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ8_0_16x6_done
+	PREFETCHT0    1088(AX)
+	PREFETCHT0    1152(AX)
+	PREFETCHT0    1216(AX)
+	PREFETCHT0    1280(AX)
+	PREFETCHT0    1344(AX)
+	PREFETCHT0    1408(AX)
+	PREFETCHT0    1472(AX)
+	PREFETCHT0    1536(AX)
+	PREFETCHT0    1600(AX)
 	VMOVDQU32     (AX), Z0
 	VMOVDQU32     64(AX), Z1
 	VMOVDQU32     128(AX), Z2
@@ -24325,7 +24417,7 @@ tileIQ8_0_16x6_done:
 	RET
 
 // func tileIQ8_0_16x7(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
-// Requires: AVX, AVX512F, AVX512_VNNI
+// Requires: AVX, AVX512F, AVX512_VNNI, MMX+
 TEXT ·tileIQ8_0_16x7(SB), NOSPLIT, $0-56
 	MOVQ   p+0(FP), AX
 	MOVQ   a+8(FP), CX
@@ -24342,6 +24434,15 @@ TEXT ·tileIQ8_0_16x7(SB), NOSPLIT, $0-56
 tileIQ8_0_16x7_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ8_0_16x7_done
+	PREFETCHT0    1088(AX)
+	PREFETCHT0    1152(AX)
+	PREFETCHT0    1216(AX)
+	PREFETCHT0    1280(AX)
+	PREFETCHT0    1344(AX)
+	PREFETCHT0    1408(AX)
+	PREFETCHT0    1472(AX)
+	PREFETCHT0    1536(AX)
+	PREFETCHT0    1600(AX)
 	VMOVDQU32     (AX), Z0
 	VMOVDQU32     64(AX), Z1
 	VMOVDQU32     128(AX), Z2
@@ -24463,7 +24564,7 @@ tileIQ8_0_16x7_done:
 	RET
 
 // func tileIQ8_0_16x8(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
-// Requires: AVX, AVX512F, AVX512_VNNI
+// Requires: AVX, AVX512F, AVX512_VNNI, MMX+
 TEXT ·tileIQ8_0_16x8(SB), NOSPLIT, $0-56
 	MOVQ   p+0(FP), AX
 	MOVQ   a+8(FP), CX
@@ -24481,6 +24582,15 @@ TEXT ·tileIQ8_0_16x8(SB), NOSPLIT, $0-56
 tileIQ8_0_16x8_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ8_0_16x8_done
+	PREFETCHT0    1088(AX)
+	PREFETCHT0    1152(AX)
+	PREFETCHT0    1216(AX)
+	PREFETCHT0    1280(AX)
+	PREFETCHT0    1344(AX)
+	PREFETCHT0    1408(AX)
+	PREFETCHT0    1472(AX)
+	PREFETCHT0    1536(AX)
+	PREFETCHT0    1600(AX)
 	VMOVDQU32     (AX), Z0
 	VMOVDQU32     64(AX), Z1
 	VMOVDQU32     128(AX), Z2
@@ -24616,7 +24726,7 @@ tileIQ8_0_16x8_done:
 	RET
 
 // func tileIQ8_0_16x9(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
-// Requires: AVX, AVX512F, AVX512_VNNI
+// Requires: AVX, AVX512F, AVX512_VNNI, MMX+
 TEXT ·tileIQ8_0_16x9(SB), NOSPLIT, $0-56
 	MOVQ   p+0(FP), AX
 	MOVQ   a+8(FP), CX
@@ -24635,6 +24745,15 @@ TEXT ·tileIQ8_0_16x9(SB), NOSPLIT, $0-56
 tileIQ8_0_16x9_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ8_0_16x9_done
+	PREFETCHT0    1088(AX)
+	PREFETCHT0    1152(AX)
+	PREFETCHT0    1216(AX)
+	PREFETCHT0    1280(AX)
+	PREFETCHT0    1344(AX)
+	PREFETCHT0    1408(AX)
+	PREFETCHT0    1472(AX)
+	PREFETCHT0    1536(AX)
+	PREFETCHT0    1600(AX)
 	VMOVDQU32     (AX), Z0
 	VMOVDQU32     64(AX), Z1
 	VMOVDQU32     128(AX), Z2
@@ -24784,7 +24903,7 @@ tileIQ8_0_16x9_done:
 	RET
 
 // func tileIQ8_0_16x10(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
-// Requires: AVX, AVX512F, AVX512_VNNI
+// Requires: AVX, AVX512F, AVX512_VNNI, MMX+
 TEXT ·tileIQ8_0_16x10(SB), NOSPLIT, $0-56
 	MOVQ   p+0(FP), AX
 	MOVQ   a+8(FP), CX
@@ -24804,6 +24923,15 @@ TEXT ·tileIQ8_0_16x10(SB), NOSPLIT, $0-56
 tileIQ8_0_16x10_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ8_0_16x10_done
+	PREFETCHT0    1088(AX)
+	PREFETCHT0    1152(AX)
+	PREFETCHT0    1216(AX)
+	PREFETCHT0    1280(AX)
+	PREFETCHT0    1344(AX)
+	PREFETCHT0    1408(AX)
+	PREFETCHT0    1472(AX)
+	PREFETCHT0    1536(AX)
+	PREFETCHT0    1600(AX)
 	VMOVDQU32     (AX), Z0
 	VMOVDQU32     64(AX), Z1
 	VMOVDQU32     128(AX), Z2
@@ -24967,7 +25095,7 @@ tileIQ8_0_16x10_done:
 	RET
 
 // func tileIQ8_0_16x11(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
-// Requires: AVX, AVX512F, AVX512_VNNI
+// Requires: AVX, AVX512F, AVX512_VNNI, MMX+
 TEXT ·tileIQ8_0_16x11(SB), NOSPLIT, $0-56
 	MOVQ   p+0(FP), AX
 	MOVQ   a+8(FP), CX
@@ -24988,6 +25116,15 @@ TEXT ·tileIQ8_0_16x11(SB), NOSPLIT, $0-56
 tileIQ8_0_16x11_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ8_0_16x11_done
+	PREFETCHT0    1088(AX)
+	PREFETCHT0    1152(AX)
+	PREFETCHT0    1216(AX)
+	PREFETCHT0    1280(AX)
+	PREFETCHT0    1344(AX)
+	PREFETCHT0    1408(AX)
+	PREFETCHT0    1472(AX)
+	PREFETCHT0    1536(AX)
+	PREFETCHT0    1600(AX)
 	VMOVDQU32     (AX), Z0
 	VMOVDQU32     64(AX), Z1
 	VMOVDQU32     128(AX), Z2
@@ -25165,7 +25302,7 @@ tileIQ8_0_16x11_done:
 	RET
 
 // func tileIQ8_0_16x12(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
-// Requires: AVX, AVX512F, AVX512_VNNI
+// Requires: AVX, AVX512F, AVX512_VNNI, MMX+
 TEXT ·tileIQ8_0_16x12(SB), NOSPLIT, $0-56
 	MOVQ   p+0(FP), AX
 	MOVQ   a+8(FP), CX
@@ -25187,6 +25324,15 @@ TEXT ·tileIQ8_0_16x12(SB), NOSPLIT, $0-56
 tileIQ8_0_16x12_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ8_0_16x12_done
+	PREFETCHT0    1088(AX)
+	PREFETCHT0    1152(AX)
+	PREFETCHT0    1216(AX)
+	PREFETCHT0    1280(AX)
+	PREFETCHT0    1344(AX)
+	PREFETCHT0    1408(AX)
+	PREFETCHT0    1472(AX)
+	PREFETCHT0    1536(AX)
+	PREFETCHT0    1600(AX)
 	VMOVDQU32     (AX), Z0
 	VMOVDQU32     64(AX), Z1
 	VMOVDQU32     128(AX), Z2
@@ -25378,7 +25524,7 @@ tileIQ8_0_16x12_done:
 	RET
 
 // func tileIQ8_0_16x13(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
-// Requires: AVX, AVX512F, AVX512_VNNI
+// Requires: AVX, AVX512F, AVX512_VNNI, MMX+
 TEXT ·tileIQ8_0_16x13(SB), NOSPLIT, $0-56
 	MOVQ   p+0(FP), AX
 	MOVQ   a+8(FP), CX
@@ -25401,6 +25547,15 @@ TEXT ·tileIQ8_0_16x13(SB), NOSPLIT, $0-56
 tileIQ8_0_16x13_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ8_0_16x13_done
+	PREFETCHT0    1088(AX)
+	PREFETCHT0    1152(AX)
+	PREFETCHT0    1216(AX)
+	PREFETCHT0    1280(AX)
+	PREFETCHT0    1344(AX)
+	PREFETCHT0    1408(AX)
+	PREFETCHT0    1472(AX)
+	PREFETCHT0    1536(AX)
+	PREFETCHT0    1600(AX)
 	VMOVDQU32     (AX), Z0
 	VMOVDQU32     64(AX), Z1
 	VMOVDQU32     128(AX), Z2
@@ -25606,7 +25761,7 @@ tileIQ8_0_16x13_done:
 	RET
 
 // func tileIQ8_0_16x14(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
-// Requires: AVX, AVX512F, AVX512_VNNI
+// Requires: AVX, AVX512F, AVX512_VNNI, MMX+
 TEXT ·tileIQ8_0_16x14(SB), NOSPLIT, $0-56
 	MOVQ   p+0(FP), AX
 	MOVQ   a+8(FP), CX
@@ -25630,6 +25785,15 @@ TEXT ·tileIQ8_0_16x14(SB), NOSPLIT, $0-56
 tileIQ8_0_16x14_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ8_0_16x14_done
+	PREFETCHT0    1088(AX)
+	PREFETCHT0    1152(AX)
+	PREFETCHT0    1216(AX)
+	PREFETCHT0    1280(AX)
+	PREFETCHT0    1344(AX)
+	PREFETCHT0    1408(AX)
+	PREFETCHT0    1472(AX)
+	PREFETCHT0    1536(AX)
+	PREFETCHT0    1600(AX)
 	VMOVDQU32     (AX), Z0
 	VMOVDQU32     64(AX), Z1
 	VMOVDQU32     128(AX), Z2
@@ -25849,7 +26013,7 @@ tileIQ8_0_16x14_done:
 	RET
 
 // func tileIQ8_0_16x15(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
-// Requires: AVX, AVX512F, AVX512_VNNI
+// Requires: AVX, AVX512F, AVX512_VNNI, MMX+
 TEXT ·tileIQ8_0_16x15(SB), NOSPLIT, $0-56
 	MOVQ   p+0(FP), AX
 	MOVQ   a+8(FP), CX
@@ -25874,6 +26038,15 @@ TEXT ·tileIQ8_0_16x15(SB), NOSPLIT, $0-56
 tileIQ8_0_16x15_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ8_0_16x15_done
+	PREFETCHT0    1088(AX)
+	PREFETCHT0    1152(AX)
+	PREFETCHT0    1216(AX)
+	PREFETCHT0    1280(AX)
+	PREFETCHT0    1344(AX)
+	PREFETCHT0    1408(AX)
+	PREFETCHT0    1472(AX)
+	PREFETCHT0    1536(AX)
+	PREFETCHT0    1600(AX)
 	VMOVDQU32     (AX), Z0
 	VMOVDQU32     64(AX), Z1
 	VMOVDQU32     128(AX), Z2
@@ -26107,7 +26280,7 @@ tileIQ8_0_16x15_done:
 	RET
 
 // func tileIQ8_0_16x16(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
-// Requires: AVX, AVX512F, AVX512_VNNI
+// Requires: AVX, AVX512F, AVX512_VNNI, MMX+
 TEXT ·tileIQ8_0_16x16(SB), NOSPLIT, $0-56
 	MOVQ   p+0(FP), AX
 	MOVQ   a+8(FP), CX
@@ -26133,6 +26306,15 @@ TEXT ·tileIQ8_0_16x16(SB), NOSPLIT, $0-56
 tileIQ8_0_16x16_loop:
 	TESTQ         BX, BX
 	JZ            tileIQ8_0_16x16_done
+	PREFETCHT0    1088(AX)
+	PREFETCHT0    1152(AX)
+	PREFETCHT0    1216(AX)
+	PREFETCHT0    1280(AX)
+	PREFETCHT0    1344(AX)
+	PREFETCHT0    1408(AX)
+	PREFETCHT0    1472(AX)
+	PREFETCHT0    1536(AX)
+	PREFETCHT0    1600(AX)
 	VMOVDQU32     (AX), Z0
 	VMOVDQU32     64(AX), Z1
 	VMOVDQU32     128(AX), Z2

@@ -60,6 +60,13 @@ func interTile(k interKind, T int) {
 	Label(name + "_loop")
 	TESTQ(nb, nb)
 	JZ(LabelRef(name + "_done"))
+	if T >= 4 {
+		// Long tiles are compute-bound: fetch the block after next while
+		// this one is multiplied, so that the next loads do not wait.
+		for off := 0; off < k.blockBytes; off += 64 {
+			PREFETCHT0(Mem{Base: p, Disp: 2*k.blockBytes + off})
+		}
+	}
 	wv := make([]VecVirtual, 8)
 	if k.name == "Q4_0" {
 		for j := 0; j < 4; j++ {
