@@ -31,6 +31,9 @@ func checked(m model.Model) model.Model {
 // finiteLogits checks the logits of every forward pass of the Model.
 type finiteLogits struct{ model.Model }
 
+// Unwrap returns the checked model.
+func (c finiteLogits) Unwrap() model.Model { return c.Model }
+
 func (c finiteLogits) Forward(ctx context.Context, st model.State, b *model.Batch, logits []float32) error {
 	n := b.LogitRows() * c.Info().VocabSize
 	if err := c.Model.Forward(ctx, st, b, logits); err != nil {

@@ -82,6 +82,9 @@ type matMulWeighted interface{ MatMulWeights() []*tensor.Mat }
 // matrix with the bytes copied so far and in all. It must run before m's
 // first Forward, and fails only if the memory cannot be had.
 func Interleave(m model.Model, f *gguf.File, progress func(done, total int64)) (int64, error) {
+	if u, ok := m.(interface{ Unwrap() model.Model }); ok {
+		m = u.Unwrap() // the invariant checks' wrapper
+	}
 	mw, ok := m.(matMulWeighted)
 	if !ok {
 		return 0, nil
