@@ -59,8 +59,8 @@
 //     the correction, a conversion, a scale multiply and an FMA: on Zen 5
 //     about two thirds of the VPDPBUSD peak (the multiply, FMA and load
 //     share its pipes).
-//     Nothing is stored at load time: the file's bytes stay the only copy
-//     of the weights.
+//     Nothing is stored at load time for a row-major matrix: the file's
+//     bytes stay the only copy of the weights (but see Interleaved below).
 //   - Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS (+ AVX512_VNNI): one row × up to
 //     4 tokens, sub-block scales applied with VPDPWSSD or VPMULLD, the
 //     minimum/offset terms folded into Q8_K's block sums. The K-quants
@@ -116,6 +116,17 @@
 //     the tiles' integer sums are ggml's. IQ1's ±1/8 delta is folded into
 //     the values (8·g ± 1). 0.1–0.3 ns per weight to pack; at n = 512
 //     the best calls reach about 70% of the VPDPBUSD peak on one thread.
+//   - Interleaved matrices (interleave.go, interleavek.go; Q4_0, Q8_0,
+//     Q4_K, Q5_K, Q6_K, + AVX512_VNNI): Interleave copies a matrix once,
+//     at load, into groups of 16 rows transposed block by block (the same
+//     size), so that the packed path's layout needs no per-call packing and
+//     no unpacking beyond nibble splits. 16-row × T-token kernels
+//     (_asm/interleave.go, _asm/interk.go; T ≤ 16, K-quants T ≤ 8) serve
+//     decode and batches alike, in the packed path's order, with its
+//     activation tiles; batches of 128 tokens or more unpack each group
+//     once into the packed layout for the packed tiles. Decode from DRAM:
+//     Q4_0 24–33 GB/s on one thread (row-major 14–17), Q4_K 25–27 (15–16).
+//     Models use them when the file fits in memory (models.Interleave).
 //   - the Q8_0 and Q8_K activation quantizers and the vector kernels Dot,
 //     Axpy, DotF16, AxpyF16, ToF16, FromF16, RoundF16, DotsF16 (16 keys
 //     per step, lanes added by a transposing tree, a lone key's lanes by
