@@ -139,36 +139,7 @@ func groupTile(k packedKind, T int) {
 		VPXORD(negc, negc, negc)
 		vpdpbusd(q, cK, negc)
 		VPSUBD(negc, zero, negc)
-		// Level 1: pairs of pair vectors → per 128-bit lane [X0+X2,
-		// Y0+Y2, X1+X3, Y1+Y3].
-		l1 := make([]VecVirtual, 4)
-		for i := 0; i < 4; i++ {
-			s0, s1 := ZMM(), ZMM()
-			VMOVDQA32(negc, s0)
-			vpdpbusd(q, u[2*i], s0)
-			VMOVDQA32(negc, s1)
-			vpdpbusd(q, u[2*i+1], s1)
-			lo, hi := ZMM(), ZMM()
-			VPUNPCKLDQ(s1, s0, lo)
-			VPUNPCKHDQ(s1, s0, hi)
-			VPADDD(hi, lo, lo)
-			l1[i] = lo
-		}
-		// Level 2: per 128-bit lane the sums of four rows over that
-		// lane's four dwords.
-		l2 := make([]VecVirtual, 2)
-		for i := 0; i < 2; i++ {
-			lo, hi := ZMM(), ZMM()
-			VPUNPCKLQDQ(l1[2*i+1], l1[2*i], lo)
-			VPUNPCKHQDQ(l1[2*i+1], l1[2*i], hi)
-			VPADDD(hi, lo, lo)
-			l2[i] = lo
-		}
-		// Level 3: add each row's two 128-bit lanes; rows 0..15 in order.
-		s, s2 := ZMM(), ZMM()
-		VSHUFI32X4(U8(0x88), l2[1], l2[0], s)
-		VSHUFI32X4(U8(0xdd), l2[1], l2[0], s2)
-		VPADDD(s2, s, s)
+		s := groupSums(q, u, negc)
 		VCVTDQ2PS(s, s)
 		da := YMM()
 		VPBROADCASTW(tokMem(t), da)
@@ -185,4 +156,39 @@ func groupTile(k packedKind, T int) {
 
 	Label(name + "_done")
 	storeTileRows(acc[:T])
+}
+
+// groupSums returns the 16 rows' int32 init + Σ u·q in row order, for the
+// activation block q (broadcast to both halves) and the pair vectors u of
+// groupPairs: per pair vector a VPDPBUSD started from init, then the
+// transposing add tree (level 1: pairs of pair vectors → per 128-bit lane
+// [X0+X2, Y0+Y2, X1+X3, Y1+Y3]; level 2: per lane the sums of four rows;
+// level 3: each row's two 128-bit lanes added, rows 0..15 in order).
+func groupSums(q VecVirtual, u []VecVirtual, init VecVirtual) VecVirtual {
+	l1 := make([]VecVirtual, 4)
+	for i := 0; i < 4; i++ {
+		s0, s1 := ZMM(), ZMM()
+		VMOVDQA32(init, s0)
+		vpdpbusd(q, u[2*i], s0)
+		VMOVDQA32(init, s1)
+		vpdpbusd(q, u[2*i+1], s1)
+		lo, hi := ZMM(), ZMM()
+		VPUNPCKLDQ(s1, s0, lo)
+		VPUNPCKHDQ(s1, s0, hi)
+		VPADDD(hi, lo, lo)
+		l1[i] = lo
+	}
+	l2 := make([]VecVirtual, 2)
+	for i := 0; i < 2; i++ {
+		lo, hi := ZMM(), ZMM()
+		VPUNPCKLQDQ(l1[2*i+1], l1[2*i], lo)
+		VPUNPCKHQDQ(l1[2*i+1], l1[2*i], hi)
+		VPADDD(hi, lo, lo)
+		l2[i] = lo
+	}
+	s, s2 := ZMM(), ZMM()
+	VSHUFI32X4(U8(0x88), l2[1], l2[0], s)
+	VSHUFI32X4(U8(0xdd), l2[1], l2[0], s2)
+	VPADDD(s2, s, s)
+	return s
 }

@@ -337,36 +337,3 @@ func groupTile41(k kind41, T int) {
 	Label(name + "_done")
 	storeTileRows(acc[:T])
 }
-
-// groupSums returns the 16 rows' int32 Σ u·q in row order, for the
-// activation block q (broadcast to both halves) and the pair vectors u of
-// groupPairs (group.go's transposing add tree, starting from zero, a zeroed
-// register).
-func groupSums(q VecVirtual, u []VecVirtual, zero VecVirtual) VecVirtual {
-	l1 := make([]VecVirtual, 4)
-	for i := 0; i < 4; i++ {
-		s0, s1 := ZMM(), ZMM()
-		VMOVDQA32(zero, s0)
-		vpdpbusd(q, u[2*i], s0)
-		VMOVDQA32(zero, s1)
-		vpdpbusd(q, u[2*i+1], s1)
-		lo, hi := ZMM(), ZMM()
-		VPUNPCKLDQ(s1, s0, lo)
-		VPUNPCKHDQ(s1, s0, hi)
-		VPADDD(hi, lo, lo)
-		l1[i] = lo
-	}
-	l2 := make([]VecVirtual, 2)
-	for i := 0; i < 2; i++ {
-		lo, hi := ZMM(), ZMM()
-		VPUNPCKLQDQ(l1[2*i+1], l1[2*i], lo)
-		VPUNPCKHQDQ(l1[2*i+1], l1[2*i], hi)
-		VPADDD(hi, lo, lo)
-		l2[i] = lo
-	}
-	s, s2 := ZMM(), ZMM()
-	VSHUFI32X4(U8(0x88), l2[1], l2[0], s)
-	VSHUFI32X4(U8(0xdd), l2[1], l2[0], s2)
-	VPADDD(s2, s, s)
-	return s
-}
