@@ -238,7 +238,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if rss > 0 {
 		extra := ""
 		if bwm.mem != nil || roof != "" {
-			extra = "; it includes the 256 MiB buffer of the bandwidth test"
+			extra = "; it includes the 128 MiB buffer of the bandwidth test"
 		}
 		fmt.Fprintf(stdout, "peak RSS %.0f MiB (mapped weights count only while resident%s)\n", float64(rss)/(1<<20), extra)
 	}
@@ -486,11 +486,12 @@ func (m *bandwidthMeter) close() {
 	}
 }
 
-// benchMemory returns 256 MiB, more than any cache, written end to end, on
+// benchMemory returns 128 MiB, four times the largest L3 of a core complex
+// here, written end to end, on
 // huge pages (sysmem.AllocHuge, as the interleaved weights) or the heap's,
 // for the read bandwidth test, and the function that frees it.
 func benchMemory(huge bool) ([]byte, func() error) {
-	const n = 256 << 20
+	const n = 128 << 20
 	mem, free := make([]byte, n), func() error { return nil }
 	if huge {
 		if m, f, err := sysmem.AllocHuge(n); err == nil {
