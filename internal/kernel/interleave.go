@@ -32,6 +32,7 @@ import (
 //	            the low nibbles are elements 4j..4j+3 (activation dword j),
 //	            the high nibbles elements 16+4j..16+4j+3 (dword 4+j)
 //	[256, 288)  d[r], row r's scale as float16
+//	IQ4_NL (288 bytes): Q4_0's, the nibbles indexing its value table
 //	Q8_0 (544 bytes):
 //	[0, 512)    u[v][r][i] = element 4v+i of row r + 128 as an unsigned
 //	            byte (v < 8)
@@ -157,7 +158,7 @@ func interleaveGroup(t tensor.DType, w []byte, ws, rows, nb int, dst []byte) {
 			blk := row[b*wb : (b+1)*wb : (b+1)*wb]
 			p := dst[b*gb : (b+1)*gb : (b+1)*gb]
 			switch t {
-			case tensor.Q4_0:
+			case tensor.Q4_0, tensor.IQ4_NL:
 				for j := range 4 {
 					le.PutUint32(p[64*j+4*r:], le.Uint32(blk[2+4*j:]))
 				}
@@ -188,11 +189,16 @@ func tileInterleavedGeneric(typ tensor.DType, p, a []byte, as, nb, T, rows int, 
 				pb := p[b*bb:]
 				var d float32
 				switch typ {
-				case tensor.Q4_0:
+				case tensor.Q4_0, tensor.IQ4_NL:
 					for j := range 4 {
 						for i := range 4 {
 							z := pb[64*j+4*r+i]
 							u[4*j+i], u[16+4*j+i] = z&15, z>>4
+						}
+					}
+					if typ == tensor.IQ4_NL {
+						for i, v := range u {
+							u[i] = byte(int(iq4nlValues[v]) + 128)
 						}
 					}
 					d = h2f(pb[256+2*r:])

@@ -24,7 +24,7 @@ type interKind struct {
 	scales     int // offset of the 16 float16 scales in a block
 }
 
-var interKinds = []interKind{{"Q4_0", 288, 256}, {"Q8_0", 544, 512}}
+var interKinds = []interKind{{"Q4_0", 288, 256}, {"Q8_0", 544, 512}, {"IQ4_NL", 288, 256}}
 
 func genInterleaved() {
 	for _, k := range interKinds {
@@ -32,7 +32,42 @@ func genInterleaved() {
 			interTile(k, T)
 		}
 	}
-	interUnpackQ4_0()
+	interUnpack(interKinds[0])
+	interUnpack(interKinds[2])
+}
+
+// interNibbleConsts returns the constants of a nibble kind's unpacking:
+// the low-nibble mask, and for IQ4_NL the table of its values + 128 in
+// every 128-bit lane (nil, nil for Q8_0).
+func interNibbleConsts(k interKind) (c0f, tbl VecVirtual) {
+	if k.name == "Q8_0" {
+		return nil, nil
+	}
+	c0f = ZMM()
+	g := GP32()
+	MOVL(U32(0x0f0f0f0f), g)
+	VPBROADCASTD(g, c0f)
+	if k.name == "IQ4_NL" {
+		tbl = ZMM()
+		VBROADCASTI32X4(iq4Table128, tbl)
+	}
+	return c0f, tbl
+}
+
+// interNibbles loads 64 bytes of nibbles at m and returns the low and the
+// high nibbles as unsigned bytes (through the IQ4_NL table if tbl is set).
+func interNibbles(m Mem, c0f, tbl VecVirtual) (lo, hi VecVirtual) {
+	z := ZMM()
+	VMOVDQU32(m, z)
+	lo, hi = ZMM(), ZMM()
+	VPANDD(c0f, z, lo)
+	VPSRLW(U8(4), z, hi)
+	VPANDD(c0f, hi, hi)
+	if tbl != nil {
+		VPSHUFB(lo, tbl, lo)
+		VPSHUFB(hi, tbl, hi)
+	}
+	return lo, hi
 }
 
 // interTile generates tileI<kind>_16xT.
@@ -50,13 +85,7 @@ func interTile(k interKind, T int) {
 		acc[t] = highZ[t]
 		VPXORD(acc[t], acc[t], acc[t])
 	}
-	var c0f VecVirtual
-	if k.name == "Q4_0" {
-		c0f = ZMM()
-		g := GP32()
-		MOVL(U32(0x0f0f0f0f), g)
-		VPBROADCASTD(g, c0f)
-	}
+	c0f, tbl := interNibbleConsts(k)
 	Label(name + "_loop")
 	TESTQ(nb, nb)
 	JZ(LabelRef(name + "_done"))
@@ -68,14 +97,9 @@ func interTile(k interKind, T int) {
 		}
 	}
 	wv := make([]VecVirtual, 8)
-	if k.name == "Q4_0" {
+	if c0f != nil {
 		for j := 0; j < 4; j++ {
-			z := ZMM()
-			VMOVDQU32(Mem{Base: p, Disp: 64 * j}, z)
-			wv[j], wv[j+4] = ZMM(), ZMM()
-			VPANDD(c0f, z, wv[j])
-			VPSRLW(U8(4), z, wv[j+4])
-			VPANDD(c0f, wv[j+4], wv[j+4])
+			wv[j], wv[j+4] = interNibbles(Mem{Base: p, Disp: 64 * j}, c0f, tbl)
 		}
 	} else {
 		for v := range wv {
@@ -118,30 +142,24 @@ func interTile(k interKind, T int) {
 	storeTileRows(acc[:T])
 }
 
-// interUnpackQ4_0 generates unpackIQ4_0: nb blocks of an interleaved Q4_0
-// group into the packed group layout (packed.go: eight vectors of unsigned
-// bytes, then the 16 scales as float32), for the packed tiles to serve long
-// batches with one unpacking per block instead of one per 16 tokens.
-func interUnpackQ4_0() {
-	name := "unpackIQ4_0"
+// interUnpack generates unpackI<kind> for a nibble kind: nb blocks of an
+// interleaved group into the packed group layout (packed.go: eight vectors
+// of unsigned bytes, then the 16 scales as float32), for the packed tiles
+// to serve long batches with one unpacking per block instead of one per 16
+// tokens.
+func interUnpack(k interKind) {
+	name := "unpackI" + k.name
 	TEXT(name, NOSPLIT, "func(p *byte, nb int, dst *byte)")
-	Doc(name + " writes nb blocks of the interleaved Q4_0 group at p into the packed group layout at dst (576 bytes per block, AVX-512).")
+	Doc(name + " writes nb blocks of the interleaved " + k.name + " group at p into the packed group layout at dst (576 bytes per block, AVX-512).")
 	p := loadGP("p")
 	nb := loadGP("nb")
 	dst := loadGP("dst")
-	c0f := ZMM()
-	g := GP32()
-	MOVL(U32(0x0f0f0f0f), g)
-	VPBROADCASTD(g, c0f)
+	c0f, tbl := interNibbleConsts(k)
 	Label(name + "_loop")
 	TESTQ(nb, nb)
 	JZ(LabelRef(name + "_done"))
 	for j := 0; j < 4; j++ {
-		z, lo, hi := ZMM(), ZMM(), ZMM()
-		VMOVDQU32(Mem{Base: p, Disp: 64 * j}, z)
-		VPANDD(c0f, z, lo)
-		VPSRLW(U8(4), z, hi)
-		VPANDD(c0f, hi, hi)
+		lo, hi := interNibbles(Mem{Base: p, Disp: 64 * j}, c0f, tbl)
 		VMOVDQU32(lo, Mem{Base: dst, Disp: 64 * j})
 		VMOVDQU32(hi, Mem{Base: dst, Disp: 64 * (j + 4)})
 	}
