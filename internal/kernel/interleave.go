@@ -33,6 +33,10 @@ import (
 //	            the high nibbles elements 16+4j..16+4j+3 (dword 4+j)
 //	[256, 288)  d[r], row r's scale as float16
 //	IQ4_NL (288 bytes): Q4_0's, the nibbles indexing its value table
+//	Q5_0 (352 bytes):
+//	[0, 64)     qh[r], row r's 32 fifth bits (bit e: element e)
+//	[64, 320)   the nibbles as Q4_0's
+//	[320, 352)  d[r] as float16
 //	Q8_0 (544 bytes):
 //	[0, 512)    u[v][r][i] = element 4v+i of row r + 128 as an unsigned
 //	            byte (v < 8)
@@ -163,6 +167,12 @@ func interleaveGroup(t tensor.DType, w []byte, ws, rows, nb int, dst []byte) {
 					le.PutUint32(p[64*j+4*r:], le.Uint32(blk[2+4*j:]))
 				}
 				p[256+2*r], p[257+2*r] = blk[0], blk[1]
+			case tensor.Q5_0:
+				le.PutUint32(p[4*r:], le.Uint32(blk[2:]))
+				for j := range 4 {
+					le.PutUint32(p[64+64*j+4*r:], le.Uint32(blk[6+4*j:]))
+				}
+				p[320+2*r], p[321+2*r] = blk[0], blk[1]
 			case tensor.Q8_0:
 				for v := range 8 {
 					le.PutUint32(p[64*v+4*r:], le.Uint32(blk[2+4*v:])^0x80808080)
@@ -202,6 +212,17 @@ func tileInterleavedGeneric(typ tensor.DType, p, a []byte, as, nb, T, rows int, 
 						}
 					}
 					d = h2f(pb[256+2*r:])
+				case tensor.Q5_0:
+					qh := binary.LittleEndian.Uint32(pb[4*r:])
+					for j := range 4 {
+						for i := range 4 {
+							z := pb[64+64*j+4*r+i]
+							e := 4*j + i
+							u[e] = z&15 | byte(qh>>e&1)<<4
+							u[16+e] = z>>4 | byte(qh>>(16+e)&1)<<4
+						}
+					}
+					d = h2f(pb[320+2*r:])
 				case tensor.Q8_0:
 					for v := range 8 {
 						copy(u[4*v:4*v+4], pb[64*v+4*r:64*v+4*r+4])

@@ -11,7 +11,7 @@ import (
 )
 
 // interTypes are the weight types with an interleaved layout.
-var interTypes = []tensor.DType{tensor.Q4_0, tensor.Q8_0, tensor.IQ4_NL, tensor.Q4_K, tensor.Q6_K, tensor.Q5_K}
+var interTypes = []tensor.DType{tensor.Q4_0, tensor.Q8_0, tensor.IQ4_NL, tensor.Q5_0, tensor.Q4_K, tensor.Q6_K, tensor.Q5_K}
 
 // TestInterleaveSameBits checks MatMul of an interleaved matrix against
 // MatMul of the row-major original, bit for bit, on awkward sizes, batch
@@ -188,7 +188,7 @@ func TestInterleaveUnpack(t *testing.T) {
 // rows, byte for byte.
 func TestInterleaveUnpackQ4_0(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 11))
-	for _, typ := range []tensor.DType{tensor.Q4_0, tensor.IQ4_NL} {
+	for _, typ := range []tensor.DType{tensor.Q4_0, tensor.IQ4_NL, tensor.Q5_0} {
 		im := impl(typ).inter
 		if im == nil || im.unpack == nil {
 			t.Logf("no interleaved %s unpack kernel on this CPU (AVX-512 VNNI): skipped", typ)

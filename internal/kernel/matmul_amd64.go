@@ -195,7 +195,7 @@ func groupVNNI(t tensor.DType, pack func(w *byte, ws int, nb int, dst *byte), wB
 	return &tileSet{packed: packedVNNI(t, pack), group: &group, wBlock: wBlock, aBlock: 34, blockElems: 32}
 }
 
-// interTilesQ4_0, interTilesIQ4_NL and interTilesQ8_0 are the 16-row × T-token interleaved kernels.
+// interTilesQ4_0, interTilesIQ4_NL, interTilesQ5_0 and interTilesQ8_0 are the 16-row × T-token interleaved kernels.
 var (
 	interTilesQ4_0 = [packTokens + 1]func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int){
 		1: tileIQ4_0_16x1, 2: tileIQ4_0_16x2, 3: tileIQ4_0_16x3, 4: tileIQ4_0_16x4, 5: tileIQ4_0_16x5, 6: tileIQ4_0_16x6,
@@ -206,6 +206,11 @@ var (
 		1: tileIIQ4_NL_16x1, 2: tileIIQ4_NL_16x2, 3: tileIIQ4_NL_16x3, 4: tileIIQ4_NL_16x4, 5: tileIIQ4_NL_16x5, 6: tileIIQ4_NL_16x6,
 		7: tileIIQ4_NL_16x7, 8: tileIIQ4_NL_16x8, 9: tileIIQ4_NL_16x9, 10: tileIIQ4_NL_16x10, 11: tileIIQ4_NL_16x11, 12: tileIIQ4_NL_16x12,
 		13: tileIIQ4_NL_16x13, 14: tileIIQ4_NL_16x14, 15: tileIIQ4_NL_16x15, 16: tileIIQ4_NL_16x16,
+	}
+	interTilesQ5_0 = [packTokens + 1]func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int){
+		1: tileIQ5_0_16x1, 2: tileIQ5_0_16x2, 3: tileIQ5_0_16x3, 4: tileIQ5_0_16x4, 5: tileIQ5_0_16x5, 6: tileIQ5_0_16x6,
+		7: tileIQ5_0_16x7, 8: tileIQ5_0_16x8, 9: tileIQ5_0_16x9, 10: tileIQ5_0_16x10, 11: tileIQ5_0_16x11, 12: tileIQ5_0_16x12,
+		13: tileIQ5_0_16x13, 14: tileIQ5_0_16x14, 15: tileIQ5_0_16x15, 16: tileIQ5_0_16x16,
 	}
 	interTilesQ8_0 = [packTokens + 1]func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int){
 		1: tileIQ8_0_16x1, 2: tileIQ8_0_16x2, 3: tileIQ8_0_16x3, 4: tileIQ8_0_16x4, 5: tileIQ8_0_16x5, 6: tileIQ8_0_16x6,
@@ -223,9 +228,9 @@ func withInter(ts *tileSet, t tensor.DType, tiles *[packTokens + 1]func(p *byte,
 
 // withUnpack lets the interleaved path of ts serve batches of 128 tokens
 // or more by unpacking each group once into the packed layout for the
-// packed tiles (Q4_0, IQ4_NL: their interleaved tiles split nibbles again
-// for every 16 tokens; Q8_0's read their bytes as they are and need no
-// unpacking).
+// packed tiles (Q4_0, IQ4_NL, Q5_0: their interleaved tiles split nibbles
+// again for every 16 tokens; Q8_0's read their bytes as they are and need
+// no unpacking).
 func withUnpack(ts *tileSet, unpack func(p *byte, nb int, dst *byte)) *tileSet {
 	ts.inter.unpack, ts.inter.ptiles, ts.inter.packBytes, ts.inter.minUnpack = unpack, &packedTiles, packBlockBytes, 128
 	return ts
@@ -238,7 +243,8 @@ var vnniTiles = map[tensor.DType]*tileSet{
 		tensor.Q4_0, &interTilesQ4_0), unpackIQ4_0),
 	tensor.IQ4_NL: withUnpack(withInter(groupVNNI(tensor.IQ4_NL, packX16IQ4_NL, 18, [groupMaxT + 1]groupFunc{1: tileGIQ4_NL_16x1, 2: tileGIQ4_NL_16x2, 3: tileGIQ4_NL_16x3, 4: tileGIQ4_NL_16x4}),
 		tensor.IQ4_NL, &interTilesIQ4_NL), unpackIIQ4_NL),
-	tensor.Q5_0: groupVNNI(tensor.Q5_0, packX16Q5_0, 22, [groupMaxT + 1]groupFunc{1: tileGQ5_0_16x1, 2: tileGQ5_0_16x2, 3: tileGQ5_0_16x3, 4: tileGQ5_0_16x4}),
+	tensor.Q5_0: withUnpack(withInter(groupVNNI(tensor.Q5_0, packX16Q5_0, 22, [groupMaxT + 1]groupFunc{1: tileGQ5_0_16x1, 2: tileGQ5_0_16x2, 3: tileGQ5_0_16x3, 4: tileGQ5_0_16x4}),
+		tensor.Q5_0, &interTilesQ5_0), unpackIQ5_0),
 	tensor.Q4_1: group41VNNI(packX16Q4_1, 20, [groupMaxT + 1]groupFunc{1: tileGQ4_1_16x1, 2: tileGQ4_1_16x2, 3: tileGQ4_1_16x3, 4: tileGQ4_1_16x4}),
 	tensor.Q5_1: group41VNNI(packX16Q5_1, 24, [groupMaxT + 1]groupFunc{1: tileGQ5_1_16x1, 2: tileGQ5_1_16x2, 3: tileGQ5_1_16x3, 4: tileGQ5_1_16x4}),
 }

@@ -374,6 +374,9 @@ func tileIQ4_0_16x15(p *byte, a *byte, as int, nb int, out *float32, os int, mas
 // Block b of the group is at p+288b, token t's block b at a+b*as+40t.
 func tileIQ4_0_16x16(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 
+// unpackIQ4_0 writes nb blocks of the interleaved Q4_0 group at p into the packed group layout at dst (576 bytes per block, AVX-512).
+func unpackIQ4_0(p *byte, nb int, dst *byte)
+
 // tileIQ8_0_16x1 computes the 16×1 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved Q8_0 group at p against 1 tokens of interleaved activations, nb blocks (AVX-512 VNNI).
 // Block b of the group is at p+544b, token t's block b at a+b*as+40t.
 func tileIQ8_0_16x1(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
@@ -502,11 +505,75 @@ func tileIIQ4_NL_16x15(p *byte, a *byte, as int, nb int, out *float32, os int, m
 // Block b of the group is at p+288b, token t's block b at a+b*as+40t.
 func tileIIQ4_NL_16x16(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 
-// unpackIQ4_0 writes nb blocks of the interleaved Q4_0 group at p into the packed group layout at dst (576 bytes per block, AVX-512).
-func unpackIQ4_0(p *byte, nb int, dst *byte)
-
 // unpackIIQ4_NL writes nb blocks of the interleaved IQ4_NL group at p into the packed group layout at dst (576 bytes per block, AVX-512).
 func unpackIIQ4_NL(p *byte, nb int, dst *byte)
+
+// tileIQ5_0_16x1 computes the 16×1 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved Q5_0 group at p against 1 tokens of interleaved activations, nb blocks (AVX-512 VNNI).
+// Block b of the group is at p+352b, token t's block b at a+b*as+40t.
+func tileIQ5_0_16x1(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileIQ5_0_16x2 computes the 16×2 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved Q5_0 group at p against 2 tokens of interleaved activations, nb blocks (AVX-512 VNNI).
+// Block b of the group is at p+352b, token t's block b at a+b*as+40t.
+func tileIQ5_0_16x2(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileIQ5_0_16x3 computes the 16×3 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved Q5_0 group at p against 3 tokens of interleaved activations, nb blocks (AVX-512 VNNI).
+// Block b of the group is at p+352b, token t's block b at a+b*as+40t.
+func tileIQ5_0_16x3(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileIQ5_0_16x4 computes the 16×4 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved Q5_0 group at p against 4 tokens of interleaved activations, nb blocks (AVX-512 VNNI).
+// Block b of the group is at p+352b, token t's block b at a+b*as+40t.
+func tileIQ5_0_16x4(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileIQ5_0_16x5 computes the 16×5 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved Q5_0 group at p against 5 tokens of interleaved activations, nb blocks (AVX-512 VNNI).
+// Block b of the group is at p+352b, token t's block b at a+b*as+40t.
+func tileIQ5_0_16x5(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileIQ5_0_16x6 computes the 16×6 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved Q5_0 group at p against 6 tokens of interleaved activations, nb blocks (AVX-512 VNNI).
+// Block b of the group is at p+352b, token t's block b at a+b*as+40t.
+func tileIQ5_0_16x6(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileIQ5_0_16x7 computes the 16×7 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved Q5_0 group at p against 7 tokens of interleaved activations, nb blocks (AVX-512 VNNI).
+// Block b of the group is at p+352b, token t's block b at a+b*as+40t.
+func tileIQ5_0_16x7(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileIQ5_0_16x8 computes the 16×8 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved Q5_0 group at p against 8 tokens of interleaved activations, nb blocks (AVX-512 VNNI).
+// Block b of the group is at p+352b, token t's block b at a+b*as+40t.
+func tileIQ5_0_16x8(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileIQ5_0_16x9 computes the 16×9 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved Q5_0 group at p against 9 tokens of interleaved activations, nb blocks (AVX-512 VNNI).
+// Block b of the group is at p+352b, token t's block b at a+b*as+40t.
+func tileIQ5_0_16x9(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileIQ5_0_16x10 computes the 16×10 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved Q5_0 group at p against 10 tokens of interleaved activations, nb blocks (AVX-512 VNNI).
+// Block b of the group is at p+352b, token t's block b at a+b*as+40t.
+func tileIQ5_0_16x10(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileIQ5_0_16x11 computes the 16×11 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved Q5_0 group at p against 11 tokens of interleaved activations, nb blocks (AVX-512 VNNI).
+// Block b of the group is at p+352b, token t's block b at a+b*as+40t.
+func tileIQ5_0_16x11(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileIQ5_0_16x12 computes the 16×12 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved Q5_0 group at p against 12 tokens of interleaved activations, nb blocks (AVX-512 VNNI).
+// Block b of the group is at p+352b, token t's block b at a+b*as+40t.
+func tileIQ5_0_16x12(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileIQ5_0_16x13 computes the 16×13 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved Q5_0 group at p against 13 tokens of interleaved activations, nb blocks (AVX-512 VNNI).
+// Block b of the group is at p+352b, token t's block b at a+b*as+40t.
+func tileIQ5_0_16x13(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileIQ5_0_16x14 computes the 16×14 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved Q5_0 group at p against 14 tokens of interleaved activations, nb blocks (AVX-512 VNNI).
+// Block b of the group is at p+352b, token t's block b at a+b*as+40t.
+func tileIQ5_0_16x14(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileIQ5_0_16x15 computes the 16×15 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved Q5_0 group at p against 15 tokens of interleaved activations, nb blocks (AVX-512 VNNI).
+// Block b of the group is at p+352b, token t's block b at a+b*as+40t.
+func tileIQ5_0_16x15(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileIQ5_0_16x16 computes the 16×16 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved Q5_0 group at p against 16 tokens of interleaved activations, nb blocks (AVX-512 VNNI).
+// Block b of the group is at p+352b, token t's block b at a+b*as+40t.
+func tileIQ5_0_16x16(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// unpackIQ5_0 writes nb blocks of the interleaved Q5_0 group at p into the packed group layout at dst (576 bytes per block, AVX-512).
+func unpackIQ5_0(p *byte, nb int, dst *byte)
 
 // tileGQ8_0_16x1 computes the 16×1 tile out[t*os+r] (rows r with bit r of mask set) of 16 Q8_0 weight rows at w (stride ws bytes) against 1 Q8_0 activation rows at a (stride as bytes), nb blocks, in the packed kernels' order (AVX-512 VNNI).
 func tileGQ8_0_16x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, mask int)

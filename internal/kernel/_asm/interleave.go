@@ -22,36 +22,80 @@ type interKind struct {
 	name       string
 	blockBytes int // group bytes per block
 	scales     int // offset of the 16 float16 scales in a block
+	nibbles    int // offset of the four nibble vectors (nibble kinds)
 }
 
-var interKinds = []interKind{{"Q4_0", 288, 256}, {"Q8_0", 544, 512}, {"IQ4_NL", 288, 256}}
+var interKinds = []interKind{{"Q4_0", 288, 256, 0}, {"Q8_0", 544, 512, 0}, {"IQ4_NL", 288, 256, 0}, {"Q5_0", 352, 320, 64}}
 
 func genInterleaved() {
 	for _, k := range interKinds {
 		for T := 1; T <= packedMaxT; T++ {
 			interTile(k, T)
 		}
+		if k.name != "Q8_0" {
+			interUnpack(k)
+		}
 	}
-	interUnpack(interKinds[0])
-	interUnpack(interKinds[2])
 }
 
-// interNibbleConsts returns the constants of a nibble kind's unpacking:
-// the low-nibble mask, and for IQ4_NL the table of its values + 128 in
-// every 128-bit lane (nil, nil for Q8_0).
-func interNibbleConsts(k interKind) (c0f, tbl VecVirtual) {
+// interWeights returns the eight unsigned weight vectors of the block at p
+// (vector v: elements 4v..4v+3 of every row) of a nibble kind: low and high
+// nibbles (through IQ4_NL's table), and for Q5_0 the fifth bits from the
+// rows' qh words at the block's start, spread to bit 4 of their bytes by a
+// multiplication (bit i of a nibble of qh lands at bit 8i + 4).
+func interWeights(k interKind, p GPVirtual, c *interConsts) []VecVirtual {
+	wv := make([]VecVirtual, 8)
+	for j := 0; j < 4; j++ {
+		wv[j], wv[j+4] = interNibbles(Mem{Base: p, Disp: k.nibbles + 64*j}, c.c0f, c.tbl)
+	}
+	if k.name != "Q5_0" {
+		return wv
+	}
+	qh := ZMM()
+	VMOVDQU32(Mem{Base: p}, qh)
+	for v := 0; v < 8; v++ {
+		shift := 4 * v // vector v < 4: bits 4v..; v ≥ 4: bits 16 + 4(v−4) = 4v
+		h := ZMM()
+		if shift == 0 {
+			VPANDD(c.cf, qh, h)
+		} else {
+			VPSRLD(U8(uint8(shift)), qh, h)
+			VPANDD(c.cf, h, h)
+		}
+		VPMULLD(c.spread, h, h)
+		VPTERNLOGD(U8(0xf8), c.c10, h, wv[v]) // wv |= h & 0x10
+	}
+	return wv
+}
+
+// interConsts are the constants of a nibble kind's unpacking.
+type interConsts struct {
+	c0f, tbl        VecVirtual // low-nibble mask; IQ4_NL's values + 128 in every 128-bit lane
+	cf, spread, c10 VecVirtual // Q5_0: 0xf per dword, the bit-spreading multiplier, 0x10 per byte
+}
+
+// interNibbleConsts returns the constants of a nibble kind's unpacking (nil
+// for Q8_0).
+func interNibbleConsts(k interKind) *interConsts {
 	if k.name == "Q8_0" {
-		return nil, nil
+		return nil
 	}
-	c0f = ZMM()
-	g := GP32()
-	MOVL(U32(0x0f0f0f0f), g)
-	VPBROADCASTD(g, c0f)
-	if k.name == "IQ4_NL" {
-		tbl = ZMM()
-		VBROADCASTI32X4(iq4Table128, tbl)
+	dword := func(v uint32) VecVirtual {
+		z := ZMM()
+		g := GP32()
+		MOVL(U32(v), g)
+		VPBROADCASTD(g, z)
+		return z
 	}
-	return c0f, tbl
+	c := &interConsts{c0f: dword(0x0f0f0f0f)}
+	switch k.name {
+	case "IQ4_NL":
+		c.tbl = ZMM()
+		VBROADCASTI32X4(iq4Table128, c.tbl)
+	case "Q5_0":
+		c.cf, c.spread, c.c10 = dword(0xf), dword(1<<4|1<<11|1<<18|1<<25), dword(0x10101010)
+	}
+	return c
 }
 
 // interNibbles loads 64 bytes of nibbles at m and returns the low and the
@@ -85,7 +129,7 @@ func interTile(k interKind, T int) {
 		acc[t] = highZ[t]
 		VPXORD(acc[t], acc[t], acc[t])
 	}
-	c0f, tbl := interNibbleConsts(k)
+	c := interNibbleConsts(k)
 	Label(name + "_loop")
 	TESTQ(nb, nb)
 	JZ(LabelRef(name + "_done"))
@@ -96,12 +140,11 @@ func interTile(k interKind, T int) {
 			PREFETCHT0(Mem{Base: p, Disp: 2*k.blockBytes + off})
 		}
 	}
-	wv := make([]VecVirtual, 8)
-	if c0f != nil {
-		for j := 0; j < 4; j++ {
-			wv[j], wv[j+4] = interNibbles(Mem{Base: p, Disp: 64 * j}, c0f, tbl)
-		}
+	var wv []VecVirtual
+	if c != nil {
+		wv = interWeights(k, p, c)
 	} else {
+		wv = make([]VecVirtual, 8)
 		for v := range wv {
 			wv[v] = ZMM()
 			VMOVDQU32(Mem{Base: p, Disp: 64 * v}, wv[v])
@@ -154,19 +197,17 @@ func interUnpack(k interKind) {
 	p := loadGP("p")
 	nb := loadGP("nb")
 	dst := loadGP("dst")
-	c0f, tbl := interNibbleConsts(k)
+	c := interNibbleConsts(k)
 	Label(name + "_loop")
 	TESTQ(nb, nb)
 	JZ(LabelRef(name + "_done"))
-	for j := 0; j < 4; j++ {
-		lo, hi := interNibbles(Mem{Base: p, Disp: 64 * j}, c0f, tbl)
-		VMOVDQU32(lo, Mem{Base: dst, Disp: 64 * j})
-		VMOVDQU32(hi, Mem{Base: dst, Disp: 64 * (j + 4)})
+	for v, u := range interWeights(k, p, c) {
+		VMOVDQU32(u, Mem{Base: dst, Disp: 64 * v})
 	}
 	f := ZMM()
-	VCVTPH2PS(Mem{Base: p, Disp: 256}, f)
+	VCVTPH2PS(Mem{Base: p, Disp: k.scales}, f)
 	VMOVUPS(f, Mem{Base: dst, Disp: 512})
-	ADDQ(U32(288), p)
+	ADDQ(U32(uint32(k.blockBytes)), p)
 	ADDQ(U32(576), dst)
 	DECQ(nb)
 	JMP(LabelRef(name + "_loop"))
