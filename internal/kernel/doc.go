@@ -116,8 +116,8 @@
 //     the tiles' integer sums are ggml's. IQ1's ±1/8 delta is folded into
 //     the values (8·g ± 1). 0.1–0.3 ns per weight to pack; at n = 512
 //     the best calls reach about 70% of the VPDPBUSD peak on one thread.
-//   - Interleaved matrices (interleave.go, interleavek.go; Q4_0, Q8_0, IQ4_NL,
-//     Q4_K, Q5_K, Q6_K, + AVX512_VNNI): Interleave copies a matrix once,
+//   - Interleaved matrices (interleave.go, interleavek.go; Q4_0, Q5_0, Q8_0,
+//     IQ4_NL, Q4_K, Q5_K, Q6_K, + AVX512_VNNI): Interleave copies a matrix once,
 //     at load, into groups of 16 rows transposed block by block (the same
 //     size), so that the packed path's layout needs no per-call packing and
 //     no unpacking beyond nibble splits. 16-row × T-token kernels
