@@ -13,7 +13,8 @@ import (
 // threads (0: parallel.Threads()): the ceiling of decode, which reads every
 // weight once per token. It is a STREAM-style pass of plain loads
 // (readMemGBs), takes well under a second, and restores the thread count.
-// Give it memory on the pages the weights are on.
+// Give it memory on the pages the weights are on; with less than 32 MiB
+// it returns 0.
 func ReadBandwidth(mem []byte, threads int) float64 {
 	if threads <= 0 {
 		threads = parallel.Threads()
@@ -29,6 +30,9 @@ func ReadBandwidth(mem []byte, threads int) float64 {
 // streams have); the best of 64 windows, as the decode benchmarks take
 // their best call.
 func readMemGBs(mem []byte, threads int) float64 {
+	if len(mem) < 32<<20 {
+		return 0
+	}
 	defer parallel.SetThreads(parallel.Threads())
 	parallel.SetThreads(threads)
 	const window, pieces = 32 << 20, 128

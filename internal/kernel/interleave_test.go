@@ -1,7 +1,6 @@
 package kernel
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -147,7 +146,6 @@ func TestInterleaveRefused(t *testing.T) {
 			f()
 		}()
 	}
-	_ = fmt.Sprint()
 }
 
 // TestInterleaveUnpack checks that an interleaved K group unpacks into the

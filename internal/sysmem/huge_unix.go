@@ -15,8 +15,10 @@ import (
 // Memory read again and again from end to end, such as model weights at
 // every decoded token, then costs one TLB entry per 2 MiB instead of one
 // per 4 KiB, and a page fault per 2 MiB when first written (measured here:
-// 1 GiB written in 0.3 s instead of 1.4–1.8 s on 4 KiB pages). The advice
-// is a hint: where it is refused the memory is plain.
+// 1 GiB written in 0.3–1.6 s instead of 1.4–1.8 s on 4 KiB pages, though
+// the first such run after other processes had used the memory took 4–10 s
+// with no compaction stall counted, the virtual machine's host backing it).
+// The advice is a hint: where it is refused the memory is plain.
 func AllocHuge(n int) ([]byte, func() error, error) {
 	if n <= 0 {
 		return nil, func() error { return nil }, nil

@@ -176,53 +176,12 @@ const packKQuants = 4096
 // buf as the packed K layout has them: [0, 512) sc[j][r] int32, [512, 768)
 // the min pairs m_2i, m_2i+1 as int16.
 func interKScales(p GPVirtual, scales int, buf Mem) {
-	c3f, c0f, c30 := interKMask(0x3f3f3f3f), interKMask(0x0f0f0f0f), interKMask(0x30303030)
 	u0, u1, u2 := ZMM(), ZMM(), ZMM()
 	VMOVDQU32(Mem{Base: p, Disp: scales}, u0)
 	VMOVDQU32(Mem{Base: p, Disp: scales + 64}, u1)
 	VMOVDQU32(Mem{Base: p, Disp: scales + 128}, u2)
-	scLo, mnLo, scHi, mnHi := ZMM(), ZMM(), ZMM(), ZMM()
-	VPANDD_BCST(c3f, u0, scLo) // sc0..3 = q[0..3] & 63
-	VPANDD_BCST(c3f, u1, mnLo) // m0..3 = q[4..7] & 63
-	// sc4..7 = q[8..11] & 15 | (q[0..3] >> 6) << 4
-	t := ZMM()
-	VPSRLD(U8(2), u0, t)
-	VPANDD_BCST(c30, t, t)
-	VPANDD_BCST(c0f, u2, scHi)
-	VPORD(t, scHi, scHi)
-	// m4..7 = q[8..11] >> 4 | (q[4..7] >> 6) << 4
-	VPSRLD(U8(2), u1, t)
-	VPANDD_BCST(c30, t, t)
-	VPSRLD(U8(4), u2, mnHi)
-	VPANDD_BCST(c0f, mnHi, mnHi)
-	VPORD(t, mnHi, mnHi)
-	cff := interKMask(0xff)
-	for j := 0; j < 8; j++ {
-		src := scLo
-		if j >= 4 {
-			src = scHi
-		}
-		s := ZMM()
-		switch b := j % 4; b {
-		case 0:
-			VPANDD_BCST(cff, src, s)
-		case 3:
-			VPSRLD(U8(24), src, s)
-		default:
-			VPSRLD(U8(8*b), src, s)
-			VPANDD_BCST(cff, s, s)
-		}
-		VMOVDQU32(s, buf.Offset(64*j))
-	}
-	for i, src := range []VecVirtual{mnLo, mnLo, mnHi, mnHi} {
-		ctl := kPair0
-		if i%2 == 1 {
-			ctl = kPair1
-		}
-		s := ZMM()
-		VPSHUFB(ctl, src, s)
-		VMOVDQU32(s, buf.Offset(512+64*i))
-	}
+	and := func(m uint32, x, dst VecVirtual) { VPANDD_BCST(interKMask(m), x, dst) }
+	unpackScalesMinsK(u0, u1, u2, and, buf, buf.Offset(512))
 }
 
 // interKScales6 unpacks the int8 group scales of the 16 rows' Q6_K block

@@ -245,23 +245,40 @@ func packScalesQ4_K(w GPVirtual, gidx VecVirtual, dst GPVirtual) {
 	u0 := gatherRows(w, gidx, 4)  // scale bytes 0..3
 	u1 := gatherRows(w, gidx, 8)  // 4..7
 	u2 := gatherRows(w, gidx, 12) // 8..11
-	c3f, c0f, c30 := bcastDword(0x3f3f3f3f), bcastDword(0x0f0f0f0f), bcastDword(0x30303030)
+	c := map[uint32]VecVirtual{}
+	for _, v := range []uint32{0x3f3f3f3f, 0x0f0f0f0f, 0x30303030, 0xff} {
+		c[v] = bcastDword(v)
+	}
+	and := func(m uint32, x, dst VecVirtual) { VPANDD(c[m], x, dst) }
+	unpackScalesMinsK(u0, u1, u2, and, Mem{Base: dst, Disp: 4096}, Mem{Base: dst, Disp: 4608})
+	dd := gatherRows(w, gidx, 0) // d | dmin<<16
+	storeHalves(dd, false, Mem{Base: dst, Disp: 4864})
+	storeHalves(dd, true, Mem{Base: dst, Disp: 4928})
+}
+
+// unpackScalesMinsK is ggml's get_scale_min_k4 for 16 rows at once: from
+// the dword vectors u0, u1, u2 of the rows' scale bytes 0..3, 4..7 and
+// 8..11 it writes the eight sub-block scales (int32 per row) at sc + 64j
+// and the four min pairs (m_2i, m_2i+1 as int16 per row) at mn + 64i.
+// and(m, x, dst) sets dst = x & m for the byte patterns 0x3f3f3f3f,
+// 0x0f0f0f0f, 0x30303030 and 0xff, from registers or memory as the caller
+// keeps its constants.
+func unpackScalesMinsK(u0, u1, u2 VecVirtual, and func(m uint32, x, dst VecVirtual), sc, mn Mem) {
 	scLo, mnLo, scHi, mnHi := ZMM(), ZMM(), ZMM(), ZMM()
-	VPANDD(c3f, u0, scLo) // sc0..3 = q[0..3] & 63
-	VPANDD(c3f, u1, mnLo) // m0..3 = q[4..7] & 63
+	and(0x3f3f3f3f, u0, scLo) // sc0..3 = q[0..3] & 63
+	and(0x3f3f3f3f, u1, mnLo) // m0..3 = q[4..7] & 63
 	// sc4..7 = q[8..11] & 15 | (q[0..3] >> 6) << 4
 	t := ZMM()
 	VPSRLD(U8(2), u0, t)
-	VPANDD(c30, t, t)
-	VPANDD(c0f, u2, scHi)
+	and(0x30303030, t, t)
+	and(0x0f0f0f0f, u2, scHi)
 	VPORD(t, scHi, scHi)
 	// m4..7 = q[8..11] >> 4 | (q[4..7] >> 6) << 4
 	VPSRLD(U8(2), u1, t)
-	VPANDD(c30, t, t)
+	and(0x30303030, t, t)
 	VPSRLD(U8(4), u2, mnHi)
-	VPANDD(c0f, mnHi, mnHi)
+	and(0x0f0f0f0f, mnHi, mnHi)
 	VPORD(t, mnHi, mnHi)
-	cff := bcastDword(0xff)
 	for j := 0; j < 8; j++ {
 		src := scLo
 		if j >= 4 {
@@ -270,14 +287,14 @@ func packScalesQ4_K(w GPVirtual, gidx VecVirtual, dst GPVirtual) {
 		s := ZMM()
 		switch b := j % 4; b {
 		case 0:
-			VPANDD(cff, src, s)
+			and(0xff, src, s)
 		case 3:
 			VPSRLD(U8(24), src, s)
 		default:
 			VPSRLD(U8(8*b), src, s)
-			VPANDD(cff, s, s)
+			and(0xff, s, s)
 		}
-		VMOVDQU32(s, Mem{Base: dst, Disp: 4096 + 64*j})
+		VMOVDQU32(s, sc.Offset(64*j))
 	}
 	for i, src := range []VecVirtual{mnLo, mnLo, mnHi, mnHi} {
 		ctl := kPair0
@@ -286,11 +303,8 @@ func packScalesQ4_K(w GPVirtual, gidx VecVirtual, dst GPVirtual) {
 		}
 		s := ZMM()
 		VPSHUFB(ctl, src, s)
-		VMOVDQU32(s, Mem{Base: dst, Disp: 4608 + 64*i})
+		VMOVDQU32(s, mn.Offset(64*i))
 	}
-	dd := gatherRows(w, gidx, 0) // d | dmin<<16
-	storeHalves(dd, false, Mem{Base: dst, Disp: 4864})
-	storeHalves(dd, true, Mem{Base: dst, Disp: 4928})
 }
 
 // packScalesQ6_K writes the group scales (int32) and d of the 16 rows'
