@@ -15,7 +15,9 @@ import (
 //
 // x is [n][w.Cols] float32 and out is [n][w.Rows] float32; only the first
 // n*w.Rows elements of out are written and only the first n*w.Cols of x are
-// read. out must not overlap x or w.Data. w.Type must satisfy CanMatMul.
+// read. out must not overlap x or w.Data. w.Type must satisfy CanMatMul; w
+// may be row-major or an Interleave copy (CanInterleave), which gives the
+// same bits.
 //
 // The arithmetic is llama.cpp's CPU backend's (see the package comment): x is
 // converted once per call to the activation type paired with w.Type (F32
