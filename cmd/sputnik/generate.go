@@ -104,8 +104,9 @@ func loadModel(path string, threads int, stderr io.Writer) (*loaded, error) {
 	}
 	if fits, limit, source := models.Fits(f); !fits {
 		fmt.Fprintf(stderr, "note: the model (%.1f GiB) is larger than the memory this process may use (%.1f GiB, %s):\n"+
-			"      weights will be read from disk as they are needed, which is much slower\n",
-			float64(f.Size)/(1<<30), float64(limit)/(1<<30), source)
+			"      %.1f GiB of the weights every token reads are held in memory (%s), the rest\n"+
+			"      will be read from disk as they are needed, which is much slower\n",
+			float64(f.Size)/(1<<30), float64(limit)/(1<<30), source, float64(interleaved)/(1<<30), models.InterleaveEnv)
 	}
 	return &loaded{f: f, m: m, tok: tok, took: time.Since(start), interleaved: interleaved}, nil
 }

@@ -41,6 +41,23 @@ func (f *File) WillNeed(b []byte) { f.advise(b, adviseWillNeed) }
 // WillNeed.
 func (f *File) DontNeed(b []byte) { f.advise(b, adviseDontNeed) }
 
+// Holds reports whether b is a non-empty slice of this file's data (any
+// part of a split model): tensor data that still aliases the file, not a
+// copy of it.
+func (f *File) Holds(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	for _, g := range append([]*File{f}, f.parts...) {
+		base := uintptr(unsafe.Pointer(unsafe.SliceData(g.data)))
+		if len(g.data) > 0 && p >= base && p-base+uintptr(len(b)) <= uintptr(len(g.data)) {
+			return true
+		}
+	}
+	return false
+}
+
 // advise calls do with the mapping of the part that holds b and b's offset
 // in it, if b lies in a mapped part.
 func (f *File) advise(b []byte, do func(mapping []byte, off, n int)) {

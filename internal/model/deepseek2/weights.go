@@ -271,3 +271,18 @@ func (m *Model) MatMulWeights() []*tensor.Mat {
 	}
 	return ws
 }
+
+// RoutedWeights returns the routed experts' matrices, a subset of
+// MatMulWeights: a token reads only those of the experts its router
+// picks, where every other matrix of MatMulWeights is read by every token.
+func (m *Model) RoutedWeights() []*tensor.Mat {
+	var ws []*tensor.Mat
+	for i := range m.Layers {
+		if e := &m.Layers[i].MoE; m.Layers[i].IsMoE {
+			for x := range e.Gate {
+				ws = append(ws, &e.Gate[x], &e.Up[x], &e.Down[x])
+			}
+		}
+	}
+	return ws
+}
