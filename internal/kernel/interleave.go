@@ -147,6 +147,10 @@ func interleaveInto(dst []byte, w tensor.Mat) tensor.Mat {
 // (row r at w[r*ws:]) in the interleaved group layout into dst; rows from
 // rows to 15 stay zero (dst must be zero).
 func interleaveGroup(t tensor.DType, w []byte, ws, rows, nb int, dst []byte) {
+	if _, ok := inter41Fields[t]; ok {
+		interleaveGroup41(t, w, ws, rows, nb, dst)
+		return
+	}
 	if t.BlockSize() == 256 {
 		interleaveGroupK(t, w, ws, rows, nb, dst)
 		return
