@@ -102,3 +102,53 @@ func TestInterleaveUnpack41(t *testing.T) {
 		}
 	}
 }
+
+// FuzzInterleave41 checks MatMul of interleaved Q4_1, Q5_1 and IQ4_XS
+// matrices against the row-major ones, bit for bit (any NaN matching any
+// NaN), on weight bytes and activations from the fuzzer, with row counts
+// and batch sizes that cross the row groups, the token tiles and the
+// unpacking threshold.
+func FuzzInterleave41(f *testing.F) {
+	f.Add([]byte("seed"), uint8(0), uint8(17), uint8(2), uint8(1))
+	f.Add([]byte{0xff, 0x7b, 0x00, 0x80}, uint8(1), uint8(33), uint8(3), uint8(17))
+	f.Add([]byte("i-quant"), uint8(2), uint8(16), uint8(1), uint8(9))
+	f.Add(make([]byte, 64), uint8(2), uint8(5), uint8(2), uint8(130))
+	types := []tensor.DType{tensor.Q4_1, tensor.Q5_1, tensor.IQ4_XS}
+	f.Fuzz(func(t *testing.T, data []byte, typ8, r8, b8, n8 uint8) {
+		typ := types[int(typ8)%len(types)]
+		if !CanInterleave(typ) {
+			t.Skipf("no interleaved %s kernels on this CPU (AVX-512 VNNI)", typ)
+		}
+		rows, nb, n := int(r8%40)+1, int(b8%4)+1, int(n8%140)+1
+		cols := typ.BlockSize() * nb
+		w := make([]byte, rows*nb*typ.TypeSize())
+		for i := range w {
+			if len(data) > 0 {
+				w[i] = data[i%len(data)] ^ byte(i*131)
+			}
+		}
+		// Activations of one magnitude, so that every quant counts.
+		x := make([]float32, n*cols)
+		for i := range x {
+			var b byte
+			if len(data) > 0 {
+				b = data[(7*i)%len(data)]
+			}
+			x[i] = float32(int8(b^byte(i*37))) / 8
+		}
+		m, err := tensor.NewMat(typ, rows, cols, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mi, _ := Interleave(m)
+		want := make([]float32, n*rows)
+		got := make([]float32, n*rows)
+		MatMul(want, m, x, n)
+		MatMul(got, mi, x, n)
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
+				t.Fatalf("%s rows=%d cols=%d n=%d: out[%d] = %v, row-major gives %v", typ, rows, cols, n, i, got[i], want[i])
+			}
+		}
+	})
+}
