@@ -23,7 +23,7 @@ import (
 
 func main() {
 	train := flag.Bool("train", false, "generate the kernels of training (train_amd64.s) instead of the rest")
-	set := flag.String("set", "", `generate only the named set of kernels: "interk" (interk_amd64.s, the interleaved K-quant kernels), "packiq" (packiq_amd64.s, the i-quant packs and ordered decode tiles), "pack41" (pack41_amd64.s, Q4_1/Q5_1 packed and row-group kernels) "packk23" (packk23_amd64.s, Q2_K/Q3_K packed prefill and K-quant-order decode) or "inter41" (inter41_amd64.s, the interleaved Q4_1, Q5_1 and IQ4_XS kernels)`)
+	set := flag.String("set", "", `generate only the named set of kernels: "interk" (interk_amd64.s, the interleaved K-quant kernels), "packiq" (packiq_amd64.s, the i-quant packs and ordered decode tiles), "pack41" (pack41_amd64.s, Q4_1/Q5_1 packed and row-group kernels), "packk23" (packk23_amd64.s, Q2_K/Q3_K packed prefill and K-quant-order decode) or "inter41" (inter41_amd64.s, the interleaved Q4_1, Q5_1 and IQ4_XS kernels)`)
 	flag.Parse()
 	ConstraintExpr("!purego")
 	switch *set {
