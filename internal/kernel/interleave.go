@@ -46,7 +46,8 @@ import (
 // int32 Σ u·q − k·Σq, then acc = fma(float32(Σ), d_w·d_a, acc), blocks in
 // order), with the packed path's interleaved activations, so an
 // interleaved Mat gives every token the bits the row-major one gives.
-// interleavek.go has the layouts of the K-quants (256-element blocks).
+// interleavek.go has the layouts of the K-quants (256-element blocks),
+// interleave41.go those of Q4_1, Q5_1 and IQ4_XS.
 
 // interleavedImpl is the interleaved path of one weight type.
 type interleavedImpl struct {
@@ -147,6 +148,10 @@ func interleaveInto(dst []byte, w tensor.Mat) tensor.Mat {
 // (row r at w[r*ws:]) in the interleaved group layout into dst; rows from
 // rows to 15 stay zero (dst must be zero).
 func interleaveGroup(t tensor.DType, w []byte, ws, rows, nb int, dst []byte) {
+	if _, ok := inter41Fields[t]; ok {
+		interleaveGroup41(t, w, ws, rows, nb, dst)
+		return
+	}
 	if t.BlockSize() == 256 {
 		interleaveGroupK(t, w, ws, rows, nb, dst)
 		return

@@ -10,7 +10,7 @@ import (
 )
 
 // interTypes are the weight types with an interleaved layout.
-var interTypes = []tensor.DType{tensor.Q4_0, tensor.Q8_0, tensor.IQ4_NL, tensor.Q5_0, tensor.Q4_K, tensor.Q6_K, tensor.Q5_K}
+var interTypes = []tensor.DType{tensor.Q4_0, tensor.Q8_0, tensor.IQ4_NL, tensor.Q5_0, tensor.Q4_K, tensor.Q6_K, tensor.Q5_K, tensor.Q4_1, tensor.Q5_1, tensor.IQ4_XS}
 
 // TestInterleaveSameBits checks MatMul of an interleaved matrix against
 // MatMul of the row-major original, bit for bit, on awkward sizes, batch
@@ -74,6 +74,10 @@ func TestInterleaveGeneric(t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 8))
 	ref := genericTable()
 	for _, typ := range interTypes {
+		if _, ok := inter41Fields[typ]; ok {
+			testInterleaveGeneric41(t, rng, typ)
+			continue
+		}
 		const rows, n = 21, 3
 		cols := 3 * typ.BlockSize()
 		w := randomMat(rng, typ, rows, cols)

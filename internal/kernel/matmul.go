@@ -55,13 +55,15 @@ import (
 //     (AVX-512 VNNI): per 256-block the exact int32 sum, then acc =
 //     fma(float32(isum), (d_w·c)·d_a, acc) with the type's constant c
 //     (the i-quant order of packiq_generic.go, dotIQOrdered), in the
-//     decode tiles and the packed kernels alike.
+//     decode tiles, the packed kernels and (IQ4_XS) the interleaved tiles
+//     alike.
 //   - Q4_1, Q5_1: per block the exact int32 isum = Σ u·q of the unsigned
 //     weight values and the Q8_1 quants, then acc = fma(float32(isum),
 //     d_w·d_a, acc) and acc = fma(m_w, s_a, acc) (m_w the block minimum,
 //     s_a = d_a·Σq the Q8_1 block sum as f16), blocks in order, in the
-//     reference, the VNNI row-group kernels and the packed kernels alike
-//     (packed41_generic.go): these equal the reference bit for bit.
+//     reference, the VNNI row-group kernels, the packed kernels and the
+//     interleaved tiles alike (packed41_generic.go): these equal the
+//     reference bit for bit.
 //
 // The reference (generic) dots sum the float types in float64, so for them
 // the reference and the SIMD sets differ in the last bits; each set is

@@ -245,8 +245,10 @@ var vnniTiles = map[tensor.DType]*tileSet{
 		tensor.IQ4_NL, &interTilesIQ4_NL), unpackIIQ4_NL),
 	tensor.Q5_0: withUnpack(withInter(groupVNNI(tensor.Q5_0, packX16Q5_0, 22, [groupMaxT + 1]groupFunc{1: tileGQ5_0_16x1, 2: tileGQ5_0_16x2, 3: tileGQ5_0_16x3, 4: tileGQ5_0_16x4}),
 		tensor.Q5_0, &interTilesQ5_0), unpackIQ5_0),
-	tensor.Q4_1: group41VNNI(packX16Q4_1, 20, [groupMaxT + 1]groupFunc{1: tileGQ4_1_16x1, 2: tileGQ4_1_16x2, 3: tileGQ4_1_16x3, 4: tileGQ4_1_16x4}),
-	tensor.Q5_1: group41VNNI(packX16Q5_1, 24, [groupMaxT + 1]groupFunc{1: tileGQ5_1_16x1, 2: tileGQ5_1_16x2, 3: tileGQ5_1_16x3, 4: tileGQ5_1_16x4}),
+	tensor.Q4_1: withInter41(group41VNNI(packX16Q4_1, 20, [groupMaxT + 1]groupFunc{1: tileGQ4_1_16x1, 2: tileGQ4_1_16x2, 3: tileGQ4_1_16x3, 4: tileGQ4_1_16x4}),
+		&interTilesQ4_1, unpackIQ4_1),
+	tensor.Q5_1: withInter41(group41VNNI(packX16Q5_1, 24, [groupMaxT + 1]groupFunc{1: tileGQ5_1_16x1, 2: tileGQ5_1_16x2, 3: tileGQ5_1_16x3, 4: tileGQ5_1_16x4}),
+		&interTilesQ5_1, unpackIQ5_1),
 }
 
 // block runs the tiles over rows×n outputs: 4-row tiles for a single token
@@ -384,8 +386,8 @@ var kTiles = map[tensor.DType]*tileSet{
 		packed: packedKVNNI(tensor.Q2_K, packX16Q2_K)},
 	tensor.Q3_K: {fn: [5][5]tileFunc{1: {1: tileOrdQ3_K_1x1, 2: tileOrdQ3_K_1x2, 3: tileOrdQ3_K_1x3, 4: tileOrdQ3_K_1x4}, 4: {1: tileOrdQ3_K_4x1}}, wBlock: 110, aBlock: 292, blockElems: 256,
 		packed: packedKVNNI(tensor.Q3_K, packX16Q3_K)},
-	tensor.IQ4_XS: {fn: [5][5]tileFunc{1: {1: tileOrdIQ4_XS_1x1, 2: tileOrdIQ4_XS_1x2}}, wBlock: 136, aBlock: 292, blockElems: 256,
-		packed: packedIQVNNI(tensor.IQ4_XS)},
+	tensor.IQ4_XS: withInterIQ4_XS(&tileSet{fn: [5][5]tileFunc{1: {1: tileOrdIQ4_XS_1x1, 2: tileOrdIQ4_XS_1x2}}, wBlock: 136, aBlock: 292, blockElems: 256,
+		packed: packedIQVNNI(tensor.IQ4_XS)}),
 	tensor.Q6_K: withInterK(&tileSet{fn: [5][5]tileFunc{1: {1: tileQ6_K_1x1, 2: tileQ6_K_1x2, 3: tileQ6_K_1x3, 4: tileQ6_K_1x4}}, wBlock: 210, aBlock: 292, blockElems: 256,
 		packed: packedKVNNI(tensor.Q6_K, packX16Q6_K)}, &interTilesQ6_K, unpackIQ6_K),
 }
