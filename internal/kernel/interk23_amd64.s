@@ -136,6 +136,1366 @@ DATA kpair1<>+62(SB)/1, $0x0f
 DATA kpair1<>+63(SB)/1, $0x80
 GLOBL kpair1<>(SB), RODATA|NOPTR, $64
 
+DATA k23sub4<>+0(SB)/1, $0x04
+DATA k23sub4<>+1(SB)/1, $0x04
+DATA k23sub4<>+2(SB)/1, $0x04
+DATA k23sub4<>+3(SB)/1, $0x04
+DATA k23sub4<>+4(SB)/1, $0x04
+DATA k23sub4<>+5(SB)/1, $0x04
+DATA k23sub4<>+6(SB)/1, $0x04
+DATA k23sub4<>+7(SB)/1, $0x04
+DATA k23sub4<>+8(SB)/1, $0x04
+DATA k23sub4<>+9(SB)/1, $0x04
+DATA k23sub4<>+10(SB)/1, $0x04
+DATA k23sub4<>+11(SB)/1, $0x04
+DATA k23sub4<>+12(SB)/1, $0x04
+DATA k23sub4<>+13(SB)/1, $0x04
+DATA k23sub4<>+14(SB)/1, $0x04
+DATA k23sub4<>+15(SB)/1, $0x04
+DATA k23sub4<>+16(SB)/1, $0x04
+DATA k23sub4<>+17(SB)/1, $0x04
+DATA k23sub4<>+18(SB)/1, $0x04
+DATA k23sub4<>+19(SB)/1, $0x04
+DATA k23sub4<>+20(SB)/1, $0x04
+DATA k23sub4<>+21(SB)/1, $0x04
+DATA k23sub4<>+22(SB)/1, $0x04
+DATA k23sub4<>+23(SB)/1, $0x04
+DATA k23sub4<>+24(SB)/1, $0x04
+DATA k23sub4<>+25(SB)/1, $0x04
+DATA k23sub4<>+26(SB)/1, $0x04
+DATA k23sub4<>+27(SB)/1, $0x04
+DATA k23sub4<>+28(SB)/1, $0x04
+DATA k23sub4<>+29(SB)/1, $0x04
+DATA k23sub4<>+30(SB)/1, $0x04
+DATA k23sub4<>+31(SB)/1, $0x04
+DATA k23sub4<>+32(SB)/1, $0x04
+DATA k23sub4<>+33(SB)/1, $0x04
+DATA k23sub4<>+34(SB)/1, $0x04
+DATA k23sub4<>+35(SB)/1, $0x04
+DATA k23sub4<>+36(SB)/1, $0x04
+DATA k23sub4<>+37(SB)/1, $0x04
+DATA k23sub4<>+38(SB)/1, $0x04
+DATA k23sub4<>+39(SB)/1, $0x04
+DATA k23sub4<>+40(SB)/1, $0x04
+DATA k23sub4<>+41(SB)/1, $0x04
+DATA k23sub4<>+42(SB)/1, $0x04
+DATA k23sub4<>+43(SB)/1, $0x04
+DATA k23sub4<>+44(SB)/1, $0x04
+DATA k23sub4<>+45(SB)/1, $0x04
+DATA k23sub4<>+46(SB)/1, $0x04
+DATA k23sub4<>+47(SB)/1, $0x04
+DATA k23sub4<>+48(SB)/1, $0x04
+DATA k23sub4<>+49(SB)/1, $0x04
+DATA k23sub4<>+50(SB)/1, $0x04
+DATA k23sub4<>+51(SB)/1, $0x04
+DATA k23sub4<>+52(SB)/1, $0x04
+DATA k23sub4<>+53(SB)/1, $0x04
+DATA k23sub4<>+54(SB)/1, $0x04
+DATA k23sub4<>+55(SB)/1, $0x04
+DATA k23sub4<>+56(SB)/1, $0x04
+DATA k23sub4<>+57(SB)/1, $0x04
+DATA k23sub4<>+58(SB)/1, $0x04
+DATA k23sub4<>+59(SB)/1, $0x04
+DATA k23sub4<>+60(SB)/1, $0x04
+DATA k23sub4<>+61(SB)/1, $0x04
+DATA k23sub4<>+62(SB)/1, $0x04
+DATA k23sub4<>+63(SB)/1, $0x04
+GLOBL k23sub4<>(SB), RODATA|NOPTR, $64
+
+DATA k23off<>+0(SB)/1, $0x7c
+DATA k23off<>+1(SB)/1, $0x7c
+DATA k23off<>+2(SB)/1, $0x7c
+DATA k23off<>+3(SB)/1, $0x7c
+DATA k23off<>+4(SB)/1, $0x7c
+DATA k23off<>+5(SB)/1, $0x7c
+DATA k23off<>+6(SB)/1, $0x7c
+DATA k23off<>+7(SB)/1, $0x7c
+DATA k23off<>+8(SB)/1, $0x7c
+DATA k23off<>+9(SB)/1, $0x7c
+DATA k23off<>+10(SB)/1, $0x7c
+DATA k23off<>+11(SB)/1, $0x7c
+DATA k23off<>+12(SB)/1, $0x7c
+DATA k23off<>+13(SB)/1, $0x7c
+DATA k23off<>+14(SB)/1, $0x7c
+DATA k23off<>+15(SB)/1, $0x7c
+DATA k23off<>+16(SB)/1, $0x7c
+DATA k23off<>+17(SB)/1, $0x7c
+DATA k23off<>+18(SB)/1, $0x7c
+DATA k23off<>+19(SB)/1, $0x7c
+DATA k23off<>+20(SB)/1, $0x7c
+DATA k23off<>+21(SB)/1, $0x7c
+DATA k23off<>+22(SB)/1, $0x7c
+DATA k23off<>+23(SB)/1, $0x7c
+DATA k23off<>+24(SB)/1, $0x7c
+DATA k23off<>+25(SB)/1, $0x7c
+DATA k23off<>+26(SB)/1, $0x7c
+DATA k23off<>+27(SB)/1, $0x7c
+DATA k23off<>+28(SB)/1, $0x7c
+DATA k23off<>+29(SB)/1, $0x7c
+DATA k23off<>+30(SB)/1, $0x7c
+DATA k23off<>+31(SB)/1, $0x7c
+DATA k23off<>+32(SB)/1, $0x7c
+DATA k23off<>+33(SB)/1, $0x7c
+DATA k23off<>+34(SB)/1, $0x7c
+DATA k23off<>+35(SB)/1, $0x7c
+DATA k23off<>+36(SB)/1, $0x7c
+DATA k23off<>+37(SB)/1, $0x7c
+DATA k23off<>+38(SB)/1, $0x7c
+DATA k23off<>+39(SB)/1, $0x7c
+DATA k23off<>+40(SB)/1, $0x7c
+DATA k23off<>+41(SB)/1, $0x7c
+DATA k23off<>+42(SB)/1, $0x7c
+DATA k23off<>+43(SB)/1, $0x7c
+DATA k23off<>+44(SB)/1, $0x7c
+DATA k23off<>+45(SB)/1, $0x7c
+DATA k23off<>+46(SB)/1, $0x7c
+DATA k23off<>+47(SB)/1, $0x7c
+DATA k23off<>+48(SB)/1, $0x7c
+DATA k23off<>+49(SB)/1, $0x7c
+DATA k23off<>+50(SB)/1, $0x7c
+DATA k23off<>+51(SB)/1, $0x7c
+DATA k23off<>+52(SB)/1, $0x7c
+DATA k23off<>+53(SB)/1, $0x7c
+DATA k23off<>+54(SB)/1, $0x7c
+DATA k23off<>+55(SB)/1, $0x7c
+DATA k23off<>+56(SB)/1, $0x7c
+DATA k23off<>+57(SB)/1, $0x7c
+DATA k23off<>+58(SB)/1, $0x7c
+DATA k23off<>+59(SB)/1, $0x7c
+DATA k23off<>+60(SB)/1, $0x7c
+DATA k23off<>+61(SB)/1, $0x7c
+DATA k23off<>+62(SB)/1, $0x7c
+DATA k23off<>+63(SB)/1, $0x7c
+GLOBL k23off<>(SB), RODATA|NOPTR, $64
+
+DATA k23low<>+0(SB)/1, $0xff
+DATA k23low<>+1(SB)/1, $0x00
+DATA k23low<>+2(SB)/1, $0xff
+DATA k23low<>+3(SB)/1, $0x00
+DATA k23low<>+4(SB)/1, $0xff
+DATA k23low<>+5(SB)/1, $0x00
+DATA k23low<>+6(SB)/1, $0xff
+DATA k23low<>+7(SB)/1, $0x00
+DATA k23low<>+8(SB)/1, $0xff
+DATA k23low<>+9(SB)/1, $0x00
+DATA k23low<>+10(SB)/1, $0xff
+DATA k23low<>+11(SB)/1, $0x00
+DATA k23low<>+12(SB)/1, $0xff
+DATA k23low<>+13(SB)/1, $0x00
+DATA k23low<>+14(SB)/1, $0xff
+DATA k23low<>+15(SB)/1, $0x00
+DATA k23low<>+16(SB)/1, $0xff
+DATA k23low<>+17(SB)/1, $0x00
+DATA k23low<>+18(SB)/1, $0xff
+DATA k23low<>+19(SB)/1, $0x00
+DATA k23low<>+20(SB)/1, $0xff
+DATA k23low<>+21(SB)/1, $0x00
+DATA k23low<>+22(SB)/1, $0xff
+DATA k23low<>+23(SB)/1, $0x00
+DATA k23low<>+24(SB)/1, $0xff
+DATA k23low<>+25(SB)/1, $0x00
+DATA k23low<>+26(SB)/1, $0xff
+DATA k23low<>+27(SB)/1, $0x00
+DATA k23low<>+28(SB)/1, $0xff
+DATA k23low<>+29(SB)/1, $0x00
+DATA k23low<>+30(SB)/1, $0xff
+DATA k23low<>+31(SB)/1, $0x00
+DATA k23low<>+32(SB)/1, $0xff
+DATA k23low<>+33(SB)/1, $0x00
+DATA k23low<>+34(SB)/1, $0xff
+DATA k23low<>+35(SB)/1, $0x00
+DATA k23low<>+36(SB)/1, $0xff
+DATA k23low<>+37(SB)/1, $0x00
+DATA k23low<>+38(SB)/1, $0xff
+DATA k23low<>+39(SB)/1, $0x00
+DATA k23low<>+40(SB)/1, $0xff
+DATA k23low<>+41(SB)/1, $0x00
+DATA k23low<>+42(SB)/1, $0xff
+DATA k23low<>+43(SB)/1, $0x00
+DATA k23low<>+44(SB)/1, $0xff
+DATA k23low<>+45(SB)/1, $0x00
+DATA k23low<>+46(SB)/1, $0xff
+DATA k23low<>+47(SB)/1, $0x00
+DATA k23low<>+48(SB)/1, $0xff
+DATA k23low<>+49(SB)/1, $0x00
+DATA k23low<>+50(SB)/1, $0xff
+DATA k23low<>+51(SB)/1, $0x00
+DATA k23low<>+52(SB)/1, $0xff
+DATA k23low<>+53(SB)/1, $0x00
+DATA k23low<>+54(SB)/1, $0xff
+DATA k23low<>+55(SB)/1, $0x00
+DATA k23low<>+56(SB)/1, $0xff
+DATA k23low<>+57(SB)/1, $0x00
+DATA k23low<>+58(SB)/1, $0xff
+DATA k23low<>+59(SB)/1, $0x00
+DATA k23low<>+60(SB)/1, $0xff
+DATA k23low<>+61(SB)/1, $0x00
+DATA k23low<>+62(SB)/1, $0xff
+DATA k23low<>+63(SB)/1, $0x00
+GLOBL k23low<>(SB), RODATA|NOPTR, $64
+
+DATA k23rep0<>+0(SB)/1, $0x00
+DATA k23rep0<>+1(SB)/1, $0x80
+DATA k23rep0<>+2(SB)/1, $0x00
+DATA k23rep0<>+3(SB)/1, $0x80
+DATA k23rep0<>+4(SB)/1, $0x04
+DATA k23rep0<>+5(SB)/1, $0x80
+DATA k23rep0<>+6(SB)/1, $0x04
+DATA k23rep0<>+7(SB)/1, $0x80
+DATA k23rep0<>+8(SB)/1, $0x08
+DATA k23rep0<>+9(SB)/1, $0x80
+DATA k23rep0<>+10(SB)/1, $0x08
+DATA k23rep0<>+11(SB)/1, $0x80
+DATA k23rep0<>+12(SB)/1, $0x0c
+DATA k23rep0<>+13(SB)/1, $0x80
+DATA k23rep0<>+14(SB)/1, $0x0c
+DATA k23rep0<>+15(SB)/1, $0x80
+DATA k23rep0<>+16(SB)/1, $0x00
+DATA k23rep0<>+17(SB)/1, $0x80
+DATA k23rep0<>+18(SB)/1, $0x00
+DATA k23rep0<>+19(SB)/1, $0x80
+DATA k23rep0<>+20(SB)/1, $0x04
+DATA k23rep0<>+21(SB)/1, $0x80
+DATA k23rep0<>+22(SB)/1, $0x04
+DATA k23rep0<>+23(SB)/1, $0x80
+DATA k23rep0<>+24(SB)/1, $0x08
+DATA k23rep0<>+25(SB)/1, $0x80
+DATA k23rep0<>+26(SB)/1, $0x08
+DATA k23rep0<>+27(SB)/1, $0x80
+DATA k23rep0<>+28(SB)/1, $0x0c
+DATA k23rep0<>+29(SB)/1, $0x80
+DATA k23rep0<>+30(SB)/1, $0x0c
+DATA k23rep0<>+31(SB)/1, $0x80
+DATA k23rep0<>+32(SB)/1, $0x00
+DATA k23rep0<>+33(SB)/1, $0x80
+DATA k23rep0<>+34(SB)/1, $0x00
+DATA k23rep0<>+35(SB)/1, $0x80
+DATA k23rep0<>+36(SB)/1, $0x04
+DATA k23rep0<>+37(SB)/1, $0x80
+DATA k23rep0<>+38(SB)/1, $0x04
+DATA k23rep0<>+39(SB)/1, $0x80
+DATA k23rep0<>+40(SB)/1, $0x08
+DATA k23rep0<>+41(SB)/1, $0x80
+DATA k23rep0<>+42(SB)/1, $0x08
+DATA k23rep0<>+43(SB)/1, $0x80
+DATA k23rep0<>+44(SB)/1, $0x0c
+DATA k23rep0<>+45(SB)/1, $0x80
+DATA k23rep0<>+46(SB)/1, $0x0c
+DATA k23rep0<>+47(SB)/1, $0x80
+DATA k23rep0<>+48(SB)/1, $0x00
+DATA k23rep0<>+49(SB)/1, $0x80
+DATA k23rep0<>+50(SB)/1, $0x00
+DATA k23rep0<>+51(SB)/1, $0x80
+DATA k23rep0<>+52(SB)/1, $0x04
+DATA k23rep0<>+53(SB)/1, $0x80
+DATA k23rep0<>+54(SB)/1, $0x04
+DATA k23rep0<>+55(SB)/1, $0x80
+DATA k23rep0<>+56(SB)/1, $0x08
+DATA k23rep0<>+57(SB)/1, $0x80
+DATA k23rep0<>+58(SB)/1, $0x08
+DATA k23rep0<>+59(SB)/1, $0x80
+DATA k23rep0<>+60(SB)/1, $0x0c
+DATA k23rep0<>+61(SB)/1, $0x80
+DATA k23rep0<>+62(SB)/1, $0x0c
+DATA k23rep0<>+63(SB)/1, $0x80
+GLOBL k23rep0<>(SB), RODATA|NOPTR, $64
+
+DATA k23rep1<>+0(SB)/1, $0x01
+DATA k23rep1<>+1(SB)/1, $0x80
+DATA k23rep1<>+2(SB)/1, $0x01
+DATA k23rep1<>+3(SB)/1, $0x80
+DATA k23rep1<>+4(SB)/1, $0x05
+DATA k23rep1<>+5(SB)/1, $0x80
+DATA k23rep1<>+6(SB)/1, $0x05
+DATA k23rep1<>+7(SB)/1, $0x80
+DATA k23rep1<>+8(SB)/1, $0x09
+DATA k23rep1<>+9(SB)/1, $0x80
+DATA k23rep1<>+10(SB)/1, $0x09
+DATA k23rep1<>+11(SB)/1, $0x80
+DATA k23rep1<>+12(SB)/1, $0x0d
+DATA k23rep1<>+13(SB)/1, $0x80
+DATA k23rep1<>+14(SB)/1, $0x0d
+DATA k23rep1<>+15(SB)/1, $0x80
+DATA k23rep1<>+16(SB)/1, $0x01
+DATA k23rep1<>+17(SB)/1, $0x80
+DATA k23rep1<>+18(SB)/1, $0x01
+DATA k23rep1<>+19(SB)/1, $0x80
+DATA k23rep1<>+20(SB)/1, $0x05
+DATA k23rep1<>+21(SB)/1, $0x80
+DATA k23rep1<>+22(SB)/1, $0x05
+DATA k23rep1<>+23(SB)/1, $0x80
+DATA k23rep1<>+24(SB)/1, $0x09
+DATA k23rep1<>+25(SB)/1, $0x80
+DATA k23rep1<>+26(SB)/1, $0x09
+DATA k23rep1<>+27(SB)/1, $0x80
+DATA k23rep1<>+28(SB)/1, $0x0d
+DATA k23rep1<>+29(SB)/1, $0x80
+DATA k23rep1<>+30(SB)/1, $0x0d
+DATA k23rep1<>+31(SB)/1, $0x80
+DATA k23rep1<>+32(SB)/1, $0x01
+DATA k23rep1<>+33(SB)/1, $0x80
+DATA k23rep1<>+34(SB)/1, $0x01
+DATA k23rep1<>+35(SB)/1, $0x80
+DATA k23rep1<>+36(SB)/1, $0x05
+DATA k23rep1<>+37(SB)/1, $0x80
+DATA k23rep1<>+38(SB)/1, $0x05
+DATA k23rep1<>+39(SB)/1, $0x80
+DATA k23rep1<>+40(SB)/1, $0x09
+DATA k23rep1<>+41(SB)/1, $0x80
+DATA k23rep1<>+42(SB)/1, $0x09
+DATA k23rep1<>+43(SB)/1, $0x80
+DATA k23rep1<>+44(SB)/1, $0x0d
+DATA k23rep1<>+45(SB)/1, $0x80
+DATA k23rep1<>+46(SB)/1, $0x0d
+DATA k23rep1<>+47(SB)/1, $0x80
+DATA k23rep1<>+48(SB)/1, $0x01
+DATA k23rep1<>+49(SB)/1, $0x80
+DATA k23rep1<>+50(SB)/1, $0x01
+DATA k23rep1<>+51(SB)/1, $0x80
+DATA k23rep1<>+52(SB)/1, $0x05
+DATA k23rep1<>+53(SB)/1, $0x80
+DATA k23rep1<>+54(SB)/1, $0x05
+DATA k23rep1<>+55(SB)/1, $0x80
+DATA k23rep1<>+56(SB)/1, $0x09
+DATA k23rep1<>+57(SB)/1, $0x80
+DATA k23rep1<>+58(SB)/1, $0x09
+DATA k23rep1<>+59(SB)/1, $0x80
+DATA k23rep1<>+60(SB)/1, $0x0d
+DATA k23rep1<>+61(SB)/1, $0x80
+DATA k23rep1<>+62(SB)/1, $0x0d
+DATA k23rep1<>+63(SB)/1, $0x80
+GLOBL k23rep1<>(SB), RODATA|NOPTR, $64
+
+DATA k23rep2<>+0(SB)/1, $0x02
+DATA k23rep2<>+1(SB)/1, $0x80
+DATA k23rep2<>+2(SB)/1, $0x02
+DATA k23rep2<>+3(SB)/1, $0x80
+DATA k23rep2<>+4(SB)/1, $0x06
+DATA k23rep2<>+5(SB)/1, $0x80
+DATA k23rep2<>+6(SB)/1, $0x06
+DATA k23rep2<>+7(SB)/1, $0x80
+DATA k23rep2<>+8(SB)/1, $0x0a
+DATA k23rep2<>+9(SB)/1, $0x80
+DATA k23rep2<>+10(SB)/1, $0x0a
+DATA k23rep2<>+11(SB)/1, $0x80
+DATA k23rep2<>+12(SB)/1, $0x0e
+DATA k23rep2<>+13(SB)/1, $0x80
+DATA k23rep2<>+14(SB)/1, $0x0e
+DATA k23rep2<>+15(SB)/1, $0x80
+DATA k23rep2<>+16(SB)/1, $0x02
+DATA k23rep2<>+17(SB)/1, $0x80
+DATA k23rep2<>+18(SB)/1, $0x02
+DATA k23rep2<>+19(SB)/1, $0x80
+DATA k23rep2<>+20(SB)/1, $0x06
+DATA k23rep2<>+21(SB)/1, $0x80
+DATA k23rep2<>+22(SB)/1, $0x06
+DATA k23rep2<>+23(SB)/1, $0x80
+DATA k23rep2<>+24(SB)/1, $0x0a
+DATA k23rep2<>+25(SB)/1, $0x80
+DATA k23rep2<>+26(SB)/1, $0x0a
+DATA k23rep2<>+27(SB)/1, $0x80
+DATA k23rep2<>+28(SB)/1, $0x0e
+DATA k23rep2<>+29(SB)/1, $0x80
+DATA k23rep2<>+30(SB)/1, $0x0e
+DATA k23rep2<>+31(SB)/1, $0x80
+DATA k23rep2<>+32(SB)/1, $0x02
+DATA k23rep2<>+33(SB)/1, $0x80
+DATA k23rep2<>+34(SB)/1, $0x02
+DATA k23rep2<>+35(SB)/1, $0x80
+DATA k23rep2<>+36(SB)/1, $0x06
+DATA k23rep2<>+37(SB)/1, $0x80
+DATA k23rep2<>+38(SB)/1, $0x06
+DATA k23rep2<>+39(SB)/1, $0x80
+DATA k23rep2<>+40(SB)/1, $0x0a
+DATA k23rep2<>+41(SB)/1, $0x80
+DATA k23rep2<>+42(SB)/1, $0x0a
+DATA k23rep2<>+43(SB)/1, $0x80
+DATA k23rep2<>+44(SB)/1, $0x0e
+DATA k23rep2<>+45(SB)/1, $0x80
+DATA k23rep2<>+46(SB)/1, $0x0e
+DATA k23rep2<>+47(SB)/1, $0x80
+DATA k23rep2<>+48(SB)/1, $0x02
+DATA k23rep2<>+49(SB)/1, $0x80
+DATA k23rep2<>+50(SB)/1, $0x02
+DATA k23rep2<>+51(SB)/1, $0x80
+DATA k23rep2<>+52(SB)/1, $0x06
+DATA k23rep2<>+53(SB)/1, $0x80
+DATA k23rep2<>+54(SB)/1, $0x06
+DATA k23rep2<>+55(SB)/1, $0x80
+DATA k23rep2<>+56(SB)/1, $0x0a
+DATA k23rep2<>+57(SB)/1, $0x80
+DATA k23rep2<>+58(SB)/1, $0x0a
+DATA k23rep2<>+59(SB)/1, $0x80
+DATA k23rep2<>+60(SB)/1, $0x0e
+DATA k23rep2<>+61(SB)/1, $0x80
+DATA k23rep2<>+62(SB)/1, $0x0e
+DATA k23rep2<>+63(SB)/1, $0x80
+GLOBL k23rep2<>(SB), RODATA|NOPTR, $64
+
+DATA k23rep3<>+0(SB)/1, $0x03
+DATA k23rep3<>+1(SB)/1, $0x80
+DATA k23rep3<>+2(SB)/1, $0x03
+DATA k23rep3<>+3(SB)/1, $0x80
+DATA k23rep3<>+4(SB)/1, $0x07
+DATA k23rep3<>+5(SB)/1, $0x80
+DATA k23rep3<>+6(SB)/1, $0x07
+DATA k23rep3<>+7(SB)/1, $0x80
+DATA k23rep3<>+8(SB)/1, $0x0b
+DATA k23rep3<>+9(SB)/1, $0x80
+DATA k23rep3<>+10(SB)/1, $0x0b
+DATA k23rep3<>+11(SB)/1, $0x80
+DATA k23rep3<>+12(SB)/1, $0x0f
+DATA k23rep3<>+13(SB)/1, $0x80
+DATA k23rep3<>+14(SB)/1, $0x0f
+DATA k23rep3<>+15(SB)/1, $0x80
+DATA k23rep3<>+16(SB)/1, $0x03
+DATA k23rep3<>+17(SB)/1, $0x80
+DATA k23rep3<>+18(SB)/1, $0x03
+DATA k23rep3<>+19(SB)/1, $0x80
+DATA k23rep3<>+20(SB)/1, $0x07
+DATA k23rep3<>+21(SB)/1, $0x80
+DATA k23rep3<>+22(SB)/1, $0x07
+DATA k23rep3<>+23(SB)/1, $0x80
+DATA k23rep3<>+24(SB)/1, $0x0b
+DATA k23rep3<>+25(SB)/1, $0x80
+DATA k23rep3<>+26(SB)/1, $0x0b
+DATA k23rep3<>+27(SB)/1, $0x80
+DATA k23rep3<>+28(SB)/1, $0x0f
+DATA k23rep3<>+29(SB)/1, $0x80
+DATA k23rep3<>+30(SB)/1, $0x0f
+DATA k23rep3<>+31(SB)/1, $0x80
+DATA k23rep3<>+32(SB)/1, $0x03
+DATA k23rep3<>+33(SB)/1, $0x80
+DATA k23rep3<>+34(SB)/1, $0x03
+DATA k23rep3<>+35(SB)/1, $0x80
+DATA k23rep3<>+36(SB)/1, $0x07
+DATA k23rep3<>+37(SB)/1, $0x80
+DATA k23rep3<>+38(SB)/1, $0x07
+DATA k23rep3<>+39(SB)/1, $0x80
+DATA k23rep3<>+40(SB)/1, $0x0b
+DATA k23rep3<>+41(SB)/1, $0x80
+DATA k23rep3<>+42(SB)/1, $0x0b
+DATA k23rep3<>+43(SB)/1, $0x80
+DATA k23rep3<>+44(SB)/1, $0x0f
+DATA k23rep3<>+45(SB)/1, $0x80
+DATA k23rep3<>+46(SB)/1, $0x0f
+DATA k23rep3<>+47(SB)/1, $0x80
+DATA k23rep3<>+48(SB)/1, $0x03
+DATA k23rep3<>+49(SB)/1, $0x80
+DATA k23rep3<>+50(SB)/1, $0x03
+DATA k23rep3<>+51(SB)/1, $0x80
+DATA k23rep3<>+52(SB)/1, $0x07
+DATA k23rep3<>+53(SB)/1, $0x80
+DATA k23rep3<>+54(SB)/1, $0x07
+DATA k23rep3<>+55(SB)/1, $0x80
+DATA k23rep3<>+56(SB)/1, $0x0b
+DATA k23rep3<>+57(SB)/1, $0x80
+DATA k23rep3<>+58(SB)/1, $0x0b
+DATA k23rep3<>+59(SB)/1, $0x80
+DATA k23rep3<>+60(SB)/1, $0x0f
+DATA k23rep3<>+61(SB)/1, $0x80
+DATA k23rep3<>+62(SB)/1, $0x0f
+DATA k23rep3<>+63(SB)/1, $0x80
+GLOBL k23rep3<>(SB), RODATA|NOPTR, $64
+
+DATA k23spread<>+0(SB)/2, $0x0000
+DATA k23spread<>+2(SB)/2, $0x0004
+DATA k23spread<>+4(SB)/2, $0x0008
+DATA k23spread<>+6(SB)/2, $0x000c
+DATA k23spread<>+8(SB)/2, $0x0000
+DATA k23spread<>+10(SB)/2, $0x0004
+DATA k23spread<>+12(SB)/2, $0x0008
+DATA k23spread<>+14(SB)/2, $0x000c
+DATA k23spread<>+16(SB)/2, $0x0001
+DATA k23spread<>+18(SB)/2, $0x0005
+DATA k23spread<>+20(SB)/2, $0x0009
+DATA k23spread<>+22(SB)/2, $0x000d
+DATA k23spread<>+24(SB)/2, $0x0001
+DATA k23spread<>+26(SB)/2, $0x0005
+DATA k23spread<>+28(SB)/2, $0x0009
+DATA k23spread<>+30(SB)/2, $0x000d
+DATA k23spread<>+32(SB)/2, $0x0002
+DATA k23spread<>+34(SB)/2, $0x0006
+DATA k23spread<>+36(SB)/2, $0x000a
+DATA k23spread<>+38(SB)/2, $0x000e
+DATA k23spread<>+40(SB)/2, $0x0002
+DATA k23spread<>+42(SB)/2, $0x0006
+DATA k23spread<>+44(SB)/2, $0x000a
+DATA k23spread<>+46(SB)/2, $0x000e
+DATA k23spread<>+48(SB)/2, $0x0003
+DATA k23spread<>+50(SB)/2, $0x0007
+DATA k23spread<>+52(SB)/2, $0x000b
+DATA k23spread<>+54(SB)/2, $0x000f
+DATA k23spread<>+56(SB)/2, $0x0003
+DATA k23spread<>+58(SB)/2, $0x0007
+DATA k23spread<>+60(SB)/2, $0x000b
+DATA k23spread<>+62(SB)/2, $0x000f
+GLOBL k23spread<>(SB), RODATA|NOPTR, $64
+
+DATA k23pick0<>+0(SB)/1, $0x00
+DATA k23pick0<>+1(SB)/1, $0x01
+DATA k23pick0<>+2(SB)/1, $0x00
+DATA k23pick0<>+3(SB)/1, $0x01
+DATA k23pick0<>+4(SB)/1, $0x00
+DATA k23pick0<>+5(SB)/1, $0x01
+DATA k23pick0<>+6(SB)/1, $0x00
+DATA k23pick0<>+7(SB)/1, $0x01
+DATA k23pick0<>+8(SB)/1, $0x00
+DATA k23pick0<>+9(SB)/1, $0x01
+DATA k23pick0<>+10(SB)/1, $0x00
+DATA k23pick0<>+11(SB)/1, $0x01
+DATA k23pick0<>+12(SB)/1, $0x00
+DATA k23pick0<>+13(SB)/1, $0x01
+DATA k23pick0<>+14(SB)/1, $0x00
+DATA k23pick0<>+15(SB)/1, $0x01
+DATA k23pick0<>+16(SB)/1, $0x00
+DATA k23pick0<>+17(SB)/1, $0x01
+DATA k23pick0<>+18(SB)/1, $0x00
+DATA k23pick0<>+19(SB)/1, $0x01
+DATA k23pick0<>+20(SB)/1, $0x00
+DATA k23pick0<>+21(SB)/1, $0x01
+DATA k23pick0<>+22(SB)/1, $0x00
+DATA k23pick0<>+23(SB)/1, $0x01
+DATA k23pick0<>+24(SB)/1, $0x00
+DATA k23pick0<>+25(SB)/1, $0x01
+DATA k23pick0<>+26(SB)/1, $0x00
+DATA k23pick0<>+27(SB)/1, $0x01
+DATA k23pick0<>+28(SB)/1, $0x00
+DATA k23pick0<>+29(SB)/1, $0x01
+DATA k23pick0<>+30(SB)/1, $0x00
+DATA k23pick0<>+31(SB)/1, $0x01
+DATA k23pick0<>+32(SB)/1, $0x00
+DATA k23pick0<>+33(SB)/1, $0x01
+DATA k23pick0<>+34(SB)/1, $0x00
+DATA k23pick0<>+35(SB)/1, $0x01
+DATA k23pick0<>+36(SB)/1, $0x00
+DATA k23pick0<>+37(SB)/1, $0x01
+DATA k23pick0<>+38(SB)/1, $0x00
+DATA k23pick0<>+39(SB)/1, $0x01
+DATA k23pick0<>+40(SB)/1, $0x00
+DATA k23pick0<>+41(SB)/1, $0x01
+DATA k23pick0<>+42(SB)/1, $0x00
+DATA k23pick0<>+43(SB)/1, $0x01
+DATA k23pick0<>+44(SB)/1, $0x00
+DATA k23pick0<>+45(SB)/1, $0x01
+DATA k23pick0<>+46(SB)/1, $0x00
+DATA k23pick0<>+47(SB)/1, $0x01
+DATA k23pick0<>+48(SB)/1, $0x00
+DATA k23pick0<>+49(SB)/1, $0x01
+DATA k23pick0<>+50(SB)/1, $0x00
+DATA k23pick0<>+51(SB)/1, $0x01
+DATA k23pick0<>+52(SB)/1, $0x00
+DATA k23pick0<>+53(SB)/1, $0x01
+DATA k23pick0<>+54(SB)/1, $0x00
+DATA k23pick0<>+55(SB)/1, $0x01
+DATA k23pick0<>+56(SB)/1, $0x00
+DATA k23pick0<>+57(SB)/1, $0x01
+DATA k23pick0<>+58(SB)/1, $0x00
+DATA k23pick0<>+59(SB)/1, $0x01
+DATA k23pick0<>+60(SB)/1, $0x00
+DATA k23pick0<>+61(SB)/1, $0x01
+DATA k23pick0<>+62(SB)/1, $0x00
+DATA k23pick0<>+63(SB)/1, $0x01
+GLOBL k23pick0<>(SB), RODATA|NOPTR, $64
+
+DATA k23hbit0<>+0(SB)/1, $0x01
+DATA k23hbit0<>+1(SB)/1, $0x01
+DATA k23hbit0<>+2(SB)/1, $0x01
+DATA k23hbit0<>+3(SB)/1, $0x01
+DATA k23hbit0<>+4(SB)/1, $0x01
+DATA k23hbit0<>+5(SB)/1, $0x01
+DATA k23hbit0<>+6(SB)/1, $0x01
+DATA k23hbit0<>+7(SB)/1, $0x01
+DATA k23hbit0<>+8(SB)/1, $0x01
+DATA k23hbit0<>+9(SB)/1, $0x01
+DATA k23hbit0<>+10(SB)/1, $0x01
+DATA k23hbit0<>+11(SB)/1, $0x01
+DATA k23hbit0<>+12(SB)/1, $0x01
+DATA k23hbit0<>+13(SB)/1, $0x01
+DATA k23hbit0<>+14(SB)/1, $0x01
+DATA k23hbit0<>+15(SB)/1, $0x01
+DATA k23hbit0<>+16(SB)/1, $0x01
+DATA k23hbit0<>+17(SB)/1, $0x01
+DATA k23hbit0<>+18(SB)/1, $0x01
+DATA k23hbit0<>+19(SB)/1, $0x01
+DATA k23hbit0<>+20(SB)/1, $0x01
+DATA k23hbit0<>+21(SB)/1, $0x01
+DATA k23hbit0<>+22(SB)/1, $0x01
+DATA k23hbit0<>+23(SB)/1, $0x01
+DATA k23hbit0<>+24(SB)/1, $0x01
+DATA k23hbit0<>+25(SB)/1, $0x01
+DATA k23hbit0<>+26(SB)/1, $0x01
+DATA k23hbit0<>+27(SB)/1, $0x01
+DATA k23hbit0<>+28(SB)/1, $0x01
+DATA k23hbit0<>+29(SB)/1, $0x01
+DATA k23hbit0<>+30(SB)/1, $0x01
+DATA k23hbit0<>+31(SB)/1, $0x01
+DATA k23hbit0<>+32(SB)/1, $0x02
+DATA k23hbit0<>+33(SB)/1, $0x02
+DATA k23hbit0<>+34(SB)/1, $0x02
+DATA k23hbit0<>+35(SB)/1, $0x02
+DATA k23hbit0<>+36(SB)/1, $0x02
+DATA k23hbit0<>+37(SB)/1, $0x02
+DATA k23hbit0<>+38(SB)/1, $0x02
+DATA k23hbit0<>+39(SB)/1, $0x02
+DATA k23hbit0<>+40(SB)/1, $0x02
+DATA k23hbit0<>+41(SB)/1, $0x02
+DATA k23hbit0<>+42(SB)/1, $0x02
+DATA k23hbit0<>+43(SB)/1, $0x02
+DATA k23hbit0<>+44(SB)/1, $0x02
+DATA k23hbit0<>+45(SB)/1, $0x02
+DATA k23hbit0<>+46(SB)/1, $0x02
+DATA k23hbit0<>+47(SB)/1, $0x02
+DATA k23hbit0<>+48(SB)/1, $0x02
+DATA k23hbit0<>+49(SB)/1, $0x02
+DATA k23hbit0<>+50(SB)/1, $0x02
+DATA k23hbit0<>+51(SB)/1, $0x02
+DATA k23hbit0<>+52(SB)/1, $0x02
+DATA k23hbit0<>+53(SB)/1, $0x02
+DATA k23hbit0<>+54(SB)/1, $0x02
+DATA k23hbit0<>+55(SB)/1, $0x02
+DATA k23hbit0<>+56(SB)/1, $0x02
+DATA k23hbit0<>+57(SB)/1, $0x02
+DATA k23hbit0<>+58(SB)/1, $0x02
+DATA k23hbit0<>+59(SB)/1, $0x02
+DATA k23hbit0<>+60(SB)/1, $0x02
+DATA k23hbit0<>+61(SB)/1, $0x02
+DATA k23hbit0<>+62(SB)/1, $0x02
+DATA k23hbit0<>+63(SB)/1, $0x02
+GLOBL k23hbit0<>(SB), RODATA|NOPTR, $64
+
+DATA k23pick1<>+0(SB)/1, $0x02
+DATA k23pick1<>+1(SB)/1, $0x03
+DATA k23pick1<>+2(SB)/1, $0x02
+DATA k23pick1<>+3(SB)/1, $0x03
+DATA k23pick1<>+4(SB)/1, $0x02
+DATA k23pick1<>+5(SB)/1, $0x03
+DATA k23pick1<>+6(SB)/1, $0x02
+DATA k23pick1<>+7(SB)/1, $0x03
+DATA k23pick1<>+8(SB)/1, $0x02
+DATA k23pick1<>+9(SB)/1, $0x03
+DATA k23pick1<>+10(SB)/1, $0x02
+DATA k23pick1<>+11(SB)/1, $0x03
+DATA k23pick1<>+12(SB)/1, $0x02
+DATA k23pick1<>+13(SB)/1, $0x03
+DATA k23pick1<>+14(SB)/1, $0x02
+DATA k23pick1<>+15(SB)/1, $0x03
+DATA k23pick1<>+16(SB)/1, $0x02
+DATA k23pick1<>+17(SB)/1, $0x03
+DATA k23pick1<>+18(SB)/1, $0x02
+DATA k23pick1<>+19(SB)/1, $0x03
+DATA k23pick1<>+20(SB)/1, $0x02
+DATA k23pick1<>+21(SB)/1, $0x03
+DATA k23pick1<>+22(SB)/1, $0x02
+DATA k23pick1<>+23(SB)/1, $0x03
+DATA k23pick1<>+24(SB)/1, $0x02
+DATA k23pick1<>+25(SB)/1, $0x03
+DATA k23pick1<>+26(SB)/1, $0x02
+DATA k23pick1<>+27(SB)/1, $0x03
+DATA k23pick1<>+28(SB)/1, $0x02
+DATA k23pick1<>+29(SB)/1, $0x03
+DATA k23pick1<>+30(SB)/1, $0x02
+DATA k23pick1<>+31(SB)/1, $0x03
+DATA k23pick1<>+32(SB)/1, $0x02
+DATA k23pick1<>+33(SB)/1, $0x03
+DATA k23pick1<>+34(SB)/1, $0x02
+DATA k23pick1<>+35(SB)/1, $0x03
+DATA k23pick1<>+36(SB)/1, $0x02
+DATA k23pick1<>+37(SB)/1, $0x03
+DATA k23pick1<>+38(SB)/1, $0x02
+DATA k23pick1<>+39(SB)/1, $0x03
+DATA k23pick1<>+40(SB)/1, $0x02
+DATA k23pick1<>+41(SB)/1, $0x03
+DATA k23pick1<>+42(SB)/1, $0x02
+DATA k23pick1<>+43(SB)/1, $0x03
+DATA k23pick1<>+44(SB)/1, $0x02
+DATA k23pick1<>+45(SB)/1, $0x03
+DATA k23pick1<>+46(SB)/1, $0x02
+DATA k23pick1<>+47(SB)/1, $0x03
+DATA k23pick1<>+48(SB)/1, $0x02
+DATA k23pick1<>+49(SB)/1, $0x03
+DATA k23pick1<>+50(SB)/1, $0x02
+DATA k23pick1<>+51(SB)/1, $0x03
+DATA k23pick1<>+52(SB)/1, $0x02
+DATA k23pick1<>+53(SB)/1, $0x03
+DATA k23pick1<>+54(SB)/1, $0x02
+DATA k23pick1<>+55(SB)/1, $0x03
+DATA k23pick1<>+56(SB)/1, $0x02
+DATA k23pick1<>+57(SB)/1, $0x03
+DATA k23pick1<>+58(SB)/1, $0x02
+DATA k23pick1<>+59(SB)/1, $0x03
+DATA k23pick1<>+60(SB)/1, $0x02
+DATA k23pick1<>+61(SB)/1, $0x03
+DATA k23pick1<>+62(SB)/1, $0x02
+DATA k23pick1<>+63(SB)/1, $0x03
+GLOBL k23pick1<>(SB), RODATA|NOPTR, $64
+
+DATA k23hbit1<>+0(SB)/1, $0x04
+DATA k23hbit1<>+1(SB)/1, $0x04
+DATA k23hbit1<>+2(SB)/1, $0x04
+DATA k23hbit1<>+3(SB)/1, $0x04
+DATA k23hbit1<>+4(SB)/1, $0x04
+DATA k23hbit1<>+5(SB)/1, $0x04
+DATA k23hbit1<>+6(SB)/1, $0x04
+DATA k23hbit1<>+7(SB)/1, $0x04
+DATA k23hbit1<>+8(SB)/1, $0x04
+DATA k23hbit1<>+9(SB)/1, $0x04
+DATA k23hbit1<>+10(SB)/1, $0x04
+DATA k23hbit1<>+11(SB)/1, $0x04
+DATA k23hbit1<>+12(SB)/1, $0x04
+DATA k23hbit1<>+13(SB)/1, $0x04
+DATA k23hbit1<>+14(SB)/1, $0x04
+DATA k23hbit1<>+15(SB)/1, $0x04
+DATA k23hbit1<>+16(SB)/1, $0x04
+DATA k23hbit1<>+17(SB)/1, $0x04
+DATA k23hbit1<>+18(SB)/1, $0x04
+DATA k23hbit1<>+19(SB)/1, $0x04
+DATA k23hbit1<>+20(SB)/1, $0x04
+DATA k23hbit1<>+21(SB)/1, $0x04
+DATA k23hbit1<>+22(SB)/1, $0x04
+DATA k23hbit1<>+23(SB)/1, $0x04
+DATA k23hbit1<>+24(SB)/1, $0x04
+DATA k23hbit1<>+25(SB)/1, $0x04
+DATA k23hbit1<>+26(SB)/1, $0x04
+DATA k23hbit1<>+27(SB)/1, $0x04
+DATA k23hbit1<>+28(SB)/1, $0x04
+DATA k23hbit1<>+29(SB)/1, $0x04
+DATA k23hbit1<>+30(SB)/1, $0x04
+DATA k23hbit1<>+31(SB)/1, $0x04
+DATA k23hbit1<>+32(SB)/1, $0x08
+DATA k23hbit1<>+33(SB)/1, $0x08
+DATA k23hbit1<>+34(SB)/1, $0x08
+DATA k23hbit1<>+35(SB)/1, $0x08
+DATA k23hbit1<>+36(SB)/1, $0x08
+DATA k23hbit1<>+37(SB)/1, $0x08
+DATA k23hbit1<>+38(SB)/1, $0x08
+DATA k23hbit1<>+39(SB)/1, $0x08
+DATA k23hbit1<>+40(SB)/1, $0x08
+DATA k23hbit1<>+41(SB)/1, $0x08
+DATA k23hbit1<>+42(SB)/1, $0x08
+DATA k23hbit1<>+43(SB)/1, $0x08
+DATA k23hbit1<>+44(SB)/1, $0x08
+DATA k23hbit1<>+45(SB)/1, $0x08
+DATA k23hbit1<>+46(SB)/1, $0x08
+DATA k23hbit1<>+47(SB)/1, $0x08
+DATA k23hbit1<>+48(SB)/1, $0x08
+DATA k23hbit1<>+49(SB)/1, $0x08
+DATA k23hbit1<>+50(SB)/1, $0x08
+DATA k23hbit1<>+51(SB)/1, $0x08
+DATA k23hbit1<>+52(SB)/1, $0x08
+DATA k23hbit1<>+53(SB)/1, $0x08
+DATA k23hbit1<>+54(SB)/1, $0x08
+DATA k23hbit1<>+55(SB)/1, $0x08
+DATA k23hbit1<>+56(SB)/1, $0x08
+DATA k23hbit1<>+57(SB)/1, $0x08
+DATA k23hbit1<>+58(SB)/1, $0x08
+DATA k23hbit1<>+59(SB)/1, $0x08
+DATA k23hbit1<>+60(SB)/1, $0x08
+DATA k23hbit1<>+61(SB)/1, $0x08
+DATA k23hbit1<>+62(SB)/1, $0x08
+DATA k23hbit1<>+63(SB)/1, $0x08
+GLOBL k23hbit1<>(SB), RODATA|NOPTR, $64
+
+DATA k23pick2<>+0(SB)/1, $0x04
+DATA k23pick2<>+1(SB)/1, $0x05
+DATA k23pick2<>+2(SB)/1, $0x04
+DATA k23pick2<>+3(SB)/1, $0x05
+DATA k23pick2<>+4(SB)/1, $0x04
+DATA k23pick2<>+5(SB)/1, $0x05
+DATA k23pick2<>+6(SB)/1, $0x04
+DATA k23pick2<>+7(SB)/1, $0x05
+DATA k23pick2<>+8(SB)/1, $0x04
+DATA k23pick2<>+9(SB)/1, $0x05
+DATA k23pick2<>+10(SB)/1, $0x04
+DATA k23pick2<>+11(SB)/1, $0x05
+DATA k23pick2<>+12(SB)/1, $0x04
+DATA k23pick2<>+13(SB)/1, $0x05
+DATA k23pick2<>+14(SB)/1, $0x04
+DATA k23pick2<>+15(SB)/1, $0x05
+DATA k23pick2<>+16(SB)/1, $0x04
+DATA k23pick2<>+17(SB)/1, $0x05
+DATA k23pick2<>+18(SB)/1, $0x04
+DATA k23pick2<>+19(SB)/1, $0x05
+DATA k23pick2<>+20(SB)/1, $0x04
+DATA k23pick2<>+21(SB)/1, $0x05
+DATA k23pick2<>+22(SB)/1, $0x04
+DATA k23pick2<>+23(SB)/1, $0x05
+DATA k23pick2<>+24(SB)/1, $0x04
+DATA k23pick2<>+25(SB)/1, $0x05
+DATA k23pick2<>+26(SB)/1, $0x04
+DATA k23pick2<>+27(SB)/1, $0x05
+DATA k23pick2<>+28(SB)/1, $0x04
+DATA k23pick2<>+29(SB)/1, $0x05
+DATA k23pick2<>+30(SB)/1, $0x04
+DATA k23pick2<>+31(SB)/1, $0x05
+DATA k23pick2<>+32(SB)/1, $0x04
+DATA k23pick2<>+33(SB)/1, $0x05
+DATA k23pick2<>+34(SB)/1, $0x04
+DATA k23pick2<>+35(SB)/1, $0x05
+DATA k23pick2<>+36(SB)/1, $0x04
+DATA k23pick2<>+37(SB)/1, $0x05
+DATA k23pick2<>+38(SB)/1, $0x04
+DATA k23pick2<>+39(SB)/1, $0x05
+DATA k23pick2<>+40(SB)/1, $0x04
+DATA k23pick2<>+41(SB)/1, $0x05
+DATA k23pick2<>+42(SB)/1, $0x04
+DATA k23pick2<>+43(SB)/1, $0x05
+DATA k23pick2<>+44(SB)/1, $0x04
+DATA k23pick2<>+45(SB)/1, $0x05
+DATA k23pick2<>+46(SB)/1, $0x04
+DATA k23pick2<>+47(SB)/1, $0x05
+DATA k23pick2<>+48(SB)/1, $0x04
+DATA k23pick2<>+49(SB)/1, $0x05
+DATA k23pick2<>+50(SB)/1, $0x04
+DATA k23pick2<>+51(SB)/1, $0x05
+DATA k23pick2<>+52(SB)/1, $0x04
+DATA k23pick2<>+53(SB)/1, $0x05
+DATA k23pick2<>+54(SB)/1, $0x04
+DATA k23pick2<>+55(SB)/1, $0x05
+DATA k23pick2<>+56(SB)/1, $0x04
+DATA k23pick2<>+57(SB)/1, $0x05
+DATA k23pick2<>+58(SB)/1, $0x04
+DATA k23pick2<>+59(SB)/1, $0x05
+DATA k23pick2<>+60(SB)/1, $0x04
+DATA k23pick2<>+61(SB)/1, $0x05
+DATA k23pick2<>+62(SB)/1, $0x04
+DATA k23pick2<>+63(SB)/1, $0x05
+GLOBL k23pick2<>(SB), RODATA|NOPTR, $64
+
+DATA k23hbit2<>+0(SB)/1, $0x10
+DATA k23hbit2<>+1(SB)/1, $0x10
+DATA k23hbit2<>+2(SB)/1, $0x10
+DATA k23hbit2<>+3(SB)/1, $0x10
+DATA k23hbit2<>+4(SB)/1, $0x10
+DATA k23hbit2<>+5(SB)/1, $0x10
+DATA k23hbit2<>+6(SB)/1, $0x10
+DATA k23hbit2<>+7(SB)/1, $0x10
+DATA k23hbit2<>+8(SB)/1, $0x10
+DATA k23hbit2<>+9(SB)/1, $0x10
+DATA k23hbit2<>+10(SB)/1, $0x10
+DATA k23hbit2<>+11(SB)/1, $0x10
+DATA k23hbit2<>+12(SB)/1, $0x10
+DATA k23hbit2<>+13(SB)/1, $0x10
+DATA k23hbit2<>+14(SB)/1, $0x10
+DATA k23hbit2<>+15(SB)/1, $0x10
+DATA k23hbit2<>+16(SB)/1, $0x10
+DATA k23hbit2<>+17(SB)/1, $0x10
+DATA k23hbit2<>+18(SB)/1, $0x10
+DATA k23hbit2<>+19(SB)/1, $0x10
+DATA k23hbit2<>+20(SB)/1, $0x10
+DATA k23hbit2<>+21(SB)/1, $0x10
+DATA k23hbit2<>+22(SB)/1, $0x10
+DATA k23hbit2<>+23(SB)/1, $0x10
+DATA k23hbit2<>+24(SB)/1, $0x10
+DATA k23hbit2<>+25(SB)/1, $0x10
+DATA k23hbit2<>+26(SB)/1, $0x10
+DATA k23hbit2<>+27(SB)/1, $0x10
+DATA k23hbit2<>+28(SB)/1, $0x10
+DATA k23hbit2<>+29(SB)/1, $0x10
+DATA k23hbit2<>+30(SB)/1, $0x10
+DATA k23hbit2<>+31(SB)/1, $0x10
+DATA k23hbit2<>+32(SB)/1, $0x20
+DATA k23hbit2<>+33(SB)/1, $0x20
+DATA k23hbit2<>+34(SB)/1, $0x20
+DATA k23hbit2<>+35(SB)/1, $0x20
+DATA k23hbit2<>+36(SB)/1, $0x20
+DATA k23hbit2<>+37(SB)/1, $0x20
+DATA k23hbit2<>+38(SB)/1, $0x20
+DATA k23hbit2<>+39(SB)/1, $0x20
+DATA k23hbit2<>+40(SB)/1, $0x20
+DATA k23hbit2<>+41(SB)/1, $0x20
+DATA k23hbit2<>+42(SB)/1, $0x20
+DATA k23hbit2<>+43(SB)/1, $0x20
+DATA k23hbit2<>+44(SB)/1, $0x20
+DATA k23hbit2<>+45(SB)/1, $0x20
+DATA k23hbit2<>+46(SB)/1, $0x20
+DATA k23hbit2<>+47(SB)/1, $0x20
+DATA k23hbit2<>+48(SB)/1, $0x20
+DATA k23hbit2<>+49(SB)/1, $0x20
+DATA k23hbit2<>+50(SB)/1, $0x20
+DATA k23hbit2<>+51(SB)/1, $0x20
+DATA k23hbit2<>+52(SB)/1, $0x20
+DATA k23hbit2<>+53(SB)/1, $0x20
+DATA k23hbit2<>+54(SB)/1, $0x20
+DATA k23hbit2<>+55(SB)/1, $0x20
+DATA k23hbit2<>+56(SB)/1, $0x20
+DATA k23hbit2<>+57(SB)/1, $0x20
+DATA k23hbit2<>+58(SB)/1, $0x20
+DATA k23hbit2<>+59(SB)/1, $0x20
+DATA k23hbit2<>+60(SB)/1, $0x20
+DATA k23hbit2<>+61(SB)/1, $0x20
+DATA k23hbit2<>+62(SB)/1, $0x20
+DATA k23hbit2<>+63(SB)/1, $0x20
+GLOBL k23hbit2<>(SB), RODATA|NOPTR, $64
+
+DATA k23pick3<>+0(SB)/1, $0x06
+DATA k23pick3<>+1(SB)/1, $0x07
+DATA k23pick3<>+2(SB)/1, $0x06
+DATA k23pick3<>+3(SB)/1, $0x07
+DATA k23pick3<>+4(SB)/1, $0x06
+DATA k23pick3<>+5(SB)/1, $0x07
+DATA k23pick3<>+6(SB)/1, $0x06
+DATA k23pick3<>+7(SB)/1, $0x07
+DATA k23pick3<>+8(SB)/1, $0x06
+DATA k23pick3<>+9(SB)/1, $0x07
+DATA k23pick3<>+10(SB)/1, $0x06
+DATA k23pick3<>+11(SB)/1, $0x07
+DATA k23pick3<>+12(SB)/1, $0x06
+DATA k23pick3<>+13(SB)/1, $0x07
+DATA k23pick3<>+14(SB)/1, $0x06
+DATA k23pick3<>+15(SB)/1, $0x07
+DATA k23pick3<>+16(SB)/1, $0x06
+DATA k23pick3<>+17(SB)/1, $0x07
+DATA k23pick3<>+18(SB)/1, $0x06
+DATA k23pick3<>+19(SB)/1, $0x07
+DATA k23pick3<>+20(SB)/1, $0x06
+DATA k23pick3<>+21(SB)/1, $0x07
+DATA k23pick3<>+22(SB)/1, $0x06
+DATA k23pick3<>+23(SB)/1, $0x07
+DATA k23pick3<>+24(SB)/1, $0x06
+DATA k23pick3<>+25(SB)/1, $0x07
+DATA k23pick3<>+26(SB)/1, $0x06
+DATA k23pick3<>+27(SB)/1, $0x07
+DATA k23pick3<>+28(SB)/1, $0x06
+DATA k23pick3<>+29(SB)/1, $0x07
+DATA k23pick3<>+30(SB)/1, $0x06
+DATA k23pick3<>+31(SB)/1, $0x07
+DATA k23pick3<>+32(SB)/1, $0x06
+DATA k23pick3<>+33(SB)/1, $0x07
+DATA k23pick3<>+34(SB)/1, $0x06
+DATA k23pick3<>+35(SB)/1, $0x07
+DATA k23pick3<>+36(SB)/1, $0x06
+DATA k23pick3<>+37(SB)/1, $0x07
+DATA k23pick3<>+38(SB)/1, $0x06
+DATA k23pick3<>+39(SB)/1, $0x07
+DATA k23pick3<>+40(SB)/1, $0x06
+DATA k23pick3<>+41(SB)/1, $0x07
+DATA k23pick3<>+42(SB)/1, $0x06
+DATA k23pick3<>+43(SB)/1, $0x07
+DATA k23pick3<>+44(SB)/1, $0x06
+DATA k23pick3<>+45(SB)/1, $0x07
+DATA k23pick3<>+46(SB)/1, $0x06
+DATA k23pick3<>+47(SB)/1, $0x07
+DATA k23pick3<>+48(SB)/1, $0x06
+DATA k23pick3<>+49(SB)/1, $0x07
+DATA k23pick3<>+50(SB)/1, $0x06
+DATA k23pick3<>+51(SB)/1, $0x07
+DATA k23pick3<>+52(SB)/1, $0x06
+DATA k23pick3<>+53(SB)/1, $0x07
+DATA k23pick3<>+54(SB)/1, $0x06
+DATA k23pick3<>+55(SB)/1, $0x07
+DATA k23pick3<>+56(SB)/1, $0x06
+DATA k23pick3<>+57(SB)/1, $0x07
+DATA k23pick3<>+58(SB)/1, $0x06
+DATA k23pick3<>+59(SB)/1, $0x07
+DATA k23pick3<>+60(SB)/1, $0x06
+DATA k23pick3<>+61(SB)/1, $0x07
+DATA k23pick3<>+62(SB)/1, $0x06
+DATA k23pick3<>+63(SB)/1, $0x07
+GLOBL k23pick3<>(SB), RODATA|NOPTR, $64
+
+DATA k23hbit3<>+0(SB)/1, $0x40
+DATA k23hbit3<>+1(SB)/1, $0x40
+DATA k23hbit3<>+2(SB)/1, $0x40
+DATA k23hbit3<>+3(SB)/1, $0x40
+DATA k23hbit3<>+4(SB)/1, $0x40
+DATA k23hbit3<>+5(SB)/1, $0x40
+DATA k23hbit3<>+6(SB)/1, $0x40
+DATA k23hbit3<>+7(SB)/1, $0x40
+DATA k23hbit3<>+8(SB)/1, $0x40
+DATA k23hbit3<>+9(SB)/1, $0x40
+DATA k23hbit3<>+10(SB)/1, $0x40
+DATA k23hbit3<>+11(SB)/1, $0x40
+DATA k23hbit3<>+12(SB)/1, $0x40
+DATA k23hbit3<>+13(SB)/1, $0x40
+DATA k23hbit3<>+14(SB)/1, $0x40
+DATA k23hbit3<>+15(SB)/1, $0x40
+DATA k23hbit3<>+16(SB)/1, $0x40
+DATA k23hbit3<>+17(SB)/1, $0x40
+DATA k23hbit3<>+18(SB)/1, $0x40
+DATA k23hbit3<>+19(SB)/1, $0x40
+DATA k23hbit3<>+20(SB)/1, $0x40
+DATA k23hbit3<>+21(SB)/1, $0x40
+DATA k23hbit3<>+22(SB)/1, $0x40
+DATA k23hbit3<>+23(SB)/1, $0x40
+DATA k23hbit3<>+24(SB)/1, $0x40
+DATA k23hbit3<>+25(SB)/1, $0x40
+DATA k23hbit3<>+26(SB)/1, $0x40
+DATA k23hbit3<>+27(SB)/1, $0x40
+DATA k23hbit3<>+28(SB)/1, $0x40
+DATA k23hbit3<>+29(SB)/1, $0x40
+DATA k23hbit3<>+30(SB)/1, $0x40
+DATA k23hbit3<>+31(SB)/1, $0x40
+DATA k23hbit3<>+32(SB)/1, $0x80
+DATA k23hbit3<>+33(SB)/1, $0x80
+DATA k23hbit3<>+34(SB)/1, $0x80
+DATA k23hbit3<>+35(SB)/1, $0x80
+DATA k23hbit3<>+36(SB)/1, $0x80
+DATA k23hbit3<>+37(SB)/1, $0x80
+DATA k23hbit3<>+38(SB)/1, $0x80
+DATA k23hbit3<>+39(SB)/1, $0x80
+DATA k23hbit3<>+40(SB)/1, $0x80
+DATA k23hbit3<>+41(SB)/1, $0x80
+DATA k23hbit3<>+42(SB)/1, $0x80
+DATA k23hbit3<>+43(SB)/1, $0x80
+DATA k23hbit3<>+44(SB)/1, $0x80
+DATA k23hbit3<>+45(SB)/1, $0x80
+DATA k23hbit3<>+46(SB)/1, $0x80
+DATA k23hbit3<>+47(SB)/1, $0x80
+DATA k23hbit3<>+48(SB)/1, $0x80
+DATA k23hbit3<>+49(SB)/1, $0x80
+DATA k23hbit3<>+50(SB)/1, $0x80
+DATA k23hbit3<>+51(SB)/1, $0x80
+DATA k23hbit3<>+52(SB)/1, $0x80
+DATA k23hbit3<>+53(SB)/1, $0x80
+DATA k23hbit3<>+54(SB)/1, $0x80
+DATA k23hbit3<>+55(SB)/1, $0x80
+DATA k23hbit3<>+56(SB)/1, $0x80
+DATA k23hbit3<>+57(SB)/1, $0x80
+DATA k23hbit3<>+58(SB)/1, $0x80
+DATA k23hbit3<>+59(SB)/1, $0x80
+DATA k23hbit3<>+60(SB)/1, $0x80
+DATA k23hbit3<>+61(SB)/1, $0x80
+DATA k23hbit3<>+62(SB)/1, $0x80
+DATA k23hbit3<>+63(SB)/1, $0x80
+GLOBL k23hbit3<>(SB), RODATA|NOPTR, $64
+
+DATA k23pickb0<>+0(SB)/1, $0x00
+DATA k23pickb0<>+1(SB)/1, $0x80
+DATA k23pickb0<>+2(SB)/1, $0x00
+DATA k23pickb0<>+3(SB)/1, $0x80
+DATA k23pickb0<>+4(SB)/1, $0x00
+DATA k23pickb0<>+5(SB)/1, $0x80
+DATA k23pickb0<>+6(SB)/1, $0x00
+DATA k23pickb0<>+7(SB)/1, $0x80
+DATA k23pickb0<>+8(SB)/1, $0x00
+DATA k23pickb0<>+9(SB)/1, $0x80
+DATA k23pickb0<>+10(SB)/1, $0x00
+DATA k23pickb0<>+11(SB)/1, $0x80
+DATA k23pickb0<>+12(SB)/1, $0x00
+DATA k23pickb0<>+13(SB)/1, $0x80
+DATA k23pickb0<>+14(SB)/1, $0x00
+DATA k23pickb0<>+15(SB)/1, $0x80
+DATA k23pickb0<>+16(SB)/1, $0x01
+DATA k23pickb0<>+17(SB)/1, $0x80
+DATA k23pickb0<>+18(SB)/1, $0x01
+DATA k23pickb0<>+19(SB)/1, $0x80
+DATA k23pickb0<>+20(SB)/1, $0x01
+DATA k23pickb0<>+21(SB)/1, $0x80
+DATA k23pickb0<>+22(SB)/1, $0x01
+DATA k23pickb0<>+23(SB)/1, $0x80
+DATA k23pickb0<>+24(SB)/1, $0x01
+DATA k23pickb0<>+25(SB)/1, $0x80
+DATA k23pickb0<>+26(SB)/1, $0x01
+DATA k23pickb0<>+27(SB)/1, $0x80
+DATA k23pickb0<>+28(SB)/1, $0x01
+DATA k23pickb0<>+29(SB)/1, $0x80
+DATA k23pickb0<>+30(SB)/1, $0x01
+DATA k23pickb0<>+31(SB)/1, $0x80
+DATA k23pickb0<>+32(SB)/1, $0x02
+DATA k23pickb0<>+33(SB)/1, $0x80
+DATA k23pickb0<>+34(SB)/1, $0x02
+DATA k23pickb0<>+35(SB)/1, $0x80
+DATA k23pickb0<>+36(SB)/1, $0x02
+DATA k23pickb0<>+37(SB)/1, $0x80
+DATA k23pickb0<>+38(SB)/1, $0x02
+DATA k23pickb0<>+39(SB)/1, $0x80
+DATA k23pickb0<>+40(SB)/1, $0x02
+DATA k23pickb0<>+41(SB)/1, $0x80
+DATA k23pickb0<>+42(SB)/1, $0x02
+DATA k23pickb0<>+43(SB)/1, $0x80
+DATA k23pickb0<>+44(SB)/1, $0x02
+DATA k23pickb0<>+45(SB)/1, $0x80
+DATA k23pickb0<>+46(SB)/1, $0x02
+DATA k23pickb0<>+47(SB)/1, $0x80
+DATA k23pickb0<>+48(SB)/1, $0x03
+DATA k23pickb0<>+49(SB)/1, $0x80
+DATA k23pickb0<>+50(SB)/1, $0x03
+DATA k23pickb0<>+51(SB)/1, $0x80
+DATA k23pickb0<>+52(SB)/1, $0x03
+DATA k23pickb0<>+53(SB)/1, $0x80
+DATA k23pickb0<>+54(SB)/1, $0x03
+DATA k23pickb0<>+55(SB)/1, $0x80
+DATA k23pickb0<>+56(SB)/1, $0x03
+DATA k23pickb0<>+57(SB)/1, $0x80
+DATA k23pickb0<>+58(SB)/1, $0x03
+DATA k23pickb0<>+59(SB)/1, $0x80
+DATA k23pickb0<>+60(SB)/1, $0x03
+DATA k23pickb0<>+61(SB)/1, $0x80
+DATA k23pickb0<>+62(SB)/1, $0x03
+DATA k23pickb0<>+63(SB)/1, $0x80
+GLOBL k23pickb0<>(SB), RODATA|NOPTR, $64
+
+DATA k23pickb1<>+0(SB)/1, $0x04
+DATA k23pickb1<>+1(SB)/1, $0x80
+DATA k23pickb1<>+2(SB)/1, $0x04
+DATA k23pickb1<>+3(SB)/1, $0x80
+DATA k23pickb1<>+4(SB)/1, $0x04
+DATA k23pickb1<>+5(SB)/1, $0x80
+DATA k23pickb1<>+6(SB)/1, $0x04
+DATA k23pickb1<>+7(SB)/1, $0x80
+DATA k23pickb1<>+8(SB)/1, $0x04
+DATA k23pickb1<>+9(SB)/1, $0x80
+DATA k23pickb1<>+10(SB)/1, $0x04
+DATA k23pickb1<>+11(SB)/1, $0x80
+DATA k23pickb1<>+12(SB)/1, $0x04
+DATA k23pickb1<>+13(SB)/1, $0x80
+DATA k23pickb1<>+14(SB)/1, $0x04
+DATA k23pickb1<>+15(SB)/1, $0x80
+DATA k23pickb1<>+16(SB)/1, $0x05
+DATA k23pickb1<>+17(SB)/1, $0x80
+DATA k23pickb1<>+18(SB)/1, $0x05
+DATA k23pickb1<>+19(SB)/1, $0x80
+DATA k23pickb1<>+20(SB)/1, $0x05
+DATA k23pickb1<>+21(SB)/1, $0x80
+DATA k23pickb1<>+22(SB)/1, $0x05
+DATA k23pickb1<>+23(SB)/1, $0x80
+DATA k23pickb1<>+24(SB)/1, $0x05
+DATA k23pickb1<>+25(SB)/1, $0x80
+DATA k23pickb1<>+26(SB)/1, $0x05
+DATA k23pickb1<>+27(SB)/1, $0x80
+DATA k23pickb1<>+28(SB)/1, $0x05
+DATA k23pickb1<>+29(SB)/1, $0x80
+DATA k23pickb1<>+30(SB)/1, $0x05
+DATA k23pickb1<>+31(SB)/1, $0x80
+DATA k23pickb1<>+32(SB)/1, $0x06
+DATA k23pickb1<>+33(SB)/1, $0x80
+DATA k23pickb1<>+34(SB)/1, $0x06
+DATA k23pickb1<>+35(SB)/1, $0x80
+DATA k23pickb1<>+36(SB)/1, $0x06
+DATA k23pickb1<>+37(SB)/1, $0x80
+DATA k23pickb1<>+38(SB)/1, $0x06
+DATA k23pickb1<>+39(SB)/1, $0x80
+DATA k23pickb1<>+40(SB)/1, $0x06
+DATA k23pickb1<>+41(SB)/1, $0x80
+DATA k23pickb1<>+42(SB)/1, $0x06
+DATA k23pickb1<>+43(SB)/1, $0x80
+DATA k23pickb1<>+44(SB)/1, $0x06
+DATA k23pickb1<>+45(SB)/1, $0x80
+DATA k23pickb1<>+46(SB)/1, $0x06
+DATA k23pickb1<>+47(SB)/1, $0x80
+DATA k23pickb1<>+48(SB)/1, $0x07
+DATA k23pickb1<>+49(SB)/1, $0x80
+DATA k23pickb1<>+50(SB)/1, $0x07
+DATA k23pickb1<>+51(SB)/1, $0x80
+DATA k23pickb1<>+52(SB)/1, $0x07
+DATA k23pickb1<>+53(SB)/1, $0x80
+DATA k23pickb1<>+54(SB)/1, $0x07
+DATA k23pickb1<>+55(SB)/1, $0x80
+DATA k23pickb1<>+56(SB)/1, $0x07
+DATA k23pickb1<>+57(SB)/1, $0x80
+DATA k23pickb1<>+58(SB)/1, $0x07
+DATA k23pickb1<>+59(SB)/1, $0x80
+DATA k23pickb1<>+60(SB)/1, $0x07
+DATA k23pickb1<>+61(SB)/1, $0x80
+DATA k23pickb1<>+62(SB)/1, $0x07
+DATA k23pickb1<>+63(SB)/1, $0x80
+GLOBL k23pickb1<>(SB), RODATA|NOPTR, $64
+
+DATA k23pickb2<>+0(SB)/1, $0x08
+DATA k23pickb2<>+1(SB)/1, $0x80
+DATA k23pickb2<>+2(SB)/1, $0x08
+DATA k23pickb2<>+3(SB)/1, $0x80
+DATA k23pickb2<>+4(SB)/1, $0x08
+DATA k23pickb2<>+5(SB)/1, $0x80
+DATA k23pickb2<>+6(SB)/1, $0x08
+DATA k23pickb2<>+7(SB)/1, $0x80
+DATA k23pickb2<>+8(SB)/1, $0x08
+DATA k23pickb2<>+9(SB)/1, $0x80
+DATA k23pickb2<>+10(SB)/1, $0x08
+DATA k23pickb2<>+11(SB)/1, $0x80
+DATA k23pickb2<>+12(SB)/1, $0x08
+DATA k23pickb2<>+13(SB)/1, $0x80
+DATA k23pickb2<>+14(SB)/1, $0x08
+DATA k23pickb2<>+15(SB)/1, $0x80
+DATA k23pickb2<>+16(SB)/1, $0x09
+DATA k23pickb2<>+17(SB)/1, $0x80
+DATA k23pickb2<>+18(SB)/1, $0x09
+DATA k23pickb2<>+19(SB)/1, $0x80
+DATA k23pickb2<>+20(SB)/1, $0x09
+DATA k23pickb2<>+21(SB)/1, $0x80
+DATA k23pickb2<>+22(SB)/1, $0x09
+DATA k23pickb2<>+23(SB)/1, $0x80
+DATA k23pickb2<>+24(SB)/1, $0x09
+DATA k23pickb2<>+25(SB)/1, $0x80
+DATA k23pickb2<>+26(SB)/1, $0x09
+DATA k23pickb2<>+27(SB)/1, $0x80
+DATA k23pickb2<>+28(SB)/1, $0x09
+DATA k23pickb2<>+29(SB)/1, $0x80
+DATA k23pickb2<>+30(SB)/1, $0x09
+DATA k23pickb2<>+31(SB)/1, $0x80
+DATA k23pickb2<>+32(SB)/1, $0x0a
+DATA k23pickb2<>+33(SB)/1, $0x80
+DATA k23pickb2<>+34(SB)/1, $0x0a
+DATA k23pickb2<>+35(SB)/1, $0x80
+DATA k23pickb2<>+36(SB)/1, $0x0a
+DATA k23pickb2<>+37(SB)/1, $0x80
+DATA k23pickb2<>+38(SB)/1, $0x0a
+DATA k23pickb2<>+39(SB)/1, $0x80
+DATA k23pickb2<>+40(SB)/1, $0x0a
+DATA k23pickb2<>+41(SB)/1, $0x80
+DATA k23pickb2<>+42(SB)/1, $0x0a
+DATA k23pickb2<>+43(SB)/1, $0x80
+DATA k23pickb2<>+44(SB)/1, $0x0a
+DATA k23pickb2<>+45(SB)/1, $0x80
+DATA k23pickb2<>+46(SB)/1, $0x0a
+DATA k23pickb2<>+47(SB)/1, $0x80
+DATA k23pickb2<>+48(SB)/1, $0x0b
+DATA k23pickb2<>+49(SB)/1, $0x80
+DATA k23pickb2<>+50(SB)/1, $0x0b
+DATA k23pickb2<>+51(SB)/1, $0x80
+DATA k23pickb2<>+52(SB)/1, $0x0b
+DATA k23pickb2<>+53(SB)/1, $0x80
+DATA k23pickb2<>+54(SB)/1, $0x0b
+DATA k23pickb2<>+55(SB)/1, $0x80
+DATA k23pickb2<>+56(SB)/1, $0x0b
+DATA k23pickb2<>+57(SB)/1, $0x80
+DATA k23pickb2<>+58(SB)/1, $0x0b
+DATA k23pickb2<>+59(SB)/1, $0x80
+DATA k23pickb2<>+60(SB)/1, $0x0b
+DATA k23pickb2<>+61(SB)/1, $0x80
+DATA k23pickb2<>+62(SB)/1, $0x0b
+DATA k23pickb2<>+63(SB)/1, $0x80
+GLOBL k23pickb2<>(SB), RODATA|NOPTR, $64
+
+DATA k23pickb3<>+0(SB)/1, $0x0c
+DATA k23pickb3<>+1(SB)/1, $0x80
+DATA k23pickb3<>+2(SB)/1, $0x0c
+DATA k23pickb3<>+3(SB)/1, $0x80
+DATA k23pickb3<>+4(SB)/1, $0x0c
+DATA k23pickb3<>+5(SB)/1, $0x80
+DATA k23pickb3<>+6(SB)/1, $0x0c
+DATA k23pickb3<>+7(SB)/1, $0x80
+DATA k23pickb3<>+8(SB)/1, $0x0c
+DATA k23pickb3<>+9(SB)/1, $0x80
+DATA k23pickb3<>+10(SB)/1, $0x0c
+DATA k23pickb3<>+11(SB)/1, $0x80
+DATA k23pickb3<>+12(SB)/1, $0x0c
+DATA k23pickb3<>+13(SB)/1, $0x80
+DATA k23pickb3<>+14(SB)/1, $0x0c
+DATA k23pickb3<>+15(SB)/1, $0x80
+DATA k23pickb3<>+16(SB)/1, $0x0d
+DATA k23pickb3<>+17(SB)/1, $0x80
+DATA k23pickb3<>+18(SB)/1, $0x0d
+DATA k23pickb3<>+19(SB)/1, $0x80
+DATA k23pickb3<>+20(SB)/1, $0x0d
+DATA k23pickb3<>+21(SB)/1, $0x80
+DATA k23pickb3<>+22(SB)/1, $0x0d
+DATA k23pickb3<>+23(SB)/1, $0x80
+DATA k23pickb3<>+24(SB)/1, $0x0d
+DATA k23pickb3<>+25(SB)/1, $0x80
+DATA k23pickb3<>+26(SB)/1, $0x0d
+DATA k23pickb3<>+27(SB)/1, $0x80
+DATA k23pickb3<>+28(SB)/1, $0x0d
+DATA k23pickb3<>+29(SB)/1, $0x80
+DATA k23pickb3<>+30(SB)/1, $0x0d
+DATA k23pickb3<>+31(SB)/1, $0x80
+DATA k23pickb3<>+32(SB)/1, $0x0e
+DATA k23pickb3<>+33(SB)/1, $0x80
+DATA k23pickb3<>+34(SB)/1, $0x0e
+DATA k23pickb3<>+35(SB)/1, $0x80
+DATA k23pickb3<>+36(SB)/1, $0x0e
+DATA k23pickb3<>+37(SB)/1, $0x80
+DATA k23pickb3<>+38(SB)/1, $0x0e
+DATA k23pickb3<>+39(SB)/1, $0x80
+DATA k23pickb3<>+40(SB)/1, $0x0e
+DATA k23pickb3<>+41(SB)/1, $0x80
+DATA k23pickb3<>+42(SB)/1, $0x0e
+DATA k23pickb3<>+43(SB)/1, $0x80
+DATA k23pickb3<>+44(SB)/1, $0x0e
+DATA k23pickb3<>+45(SB)/1, $0x80
+DATA k23pickb3<>+46(SB)/1, $0x0e
+DATA k23pickb3<>+47(SB)/1, $0x80
+DATA k23pickb3<>+48(SB)/1, $0x0f
+DATA k23pickb3<>+49(SB)/1, $0x80
+DATA k23pickb3<>+50(SB)/1, $0x0f
+DATA k23pickb3<>+51(SB)/1, $0x80
+DATA k23pickb3<>+52(SB)/1, $0x0f
+DATA k23pickb3<>+53(SB)/1, $0x80
+DATA k23pickb3<>+54(SB)/1, $0x0f
+DATA k23pickb3<>+55(SB)/1, $0x80
+DATA k23pickb3<>+56(SB)/1, $0x0f
+DATA k23pickb3<>+57(SB)/1, $0x80
+DATA k23pickb3<>+58(SB)/1, $0x0f
+DATA k23pickb3<>+59(SB)/1, $0x80
+DATA k23pickb3<>+60(SB)/1, $0x0f
+DATA k23pickb3<>+61(SB)/1, $0x80
+DATA k23pickb3<>+62(SB)/1, $0x0f
+DATA k23pickb3<>+63(SB)/1, $0x80
+GLOBL k23pickb3<>(SB), RODATA|NOPTR, $64
+
+DATA k23nib<>+0(SB)/1, $0x0f
+DATA k23nib<>+1(SB)/1, $0x0f
+DATA k23nib<>+2(SB)/1, $0x0f
+DATA k23nib<>+3(SB)/1, $0x0f
+DATA k23nib<>+4(SB)/1, $0x0f
+DATA k23nib<>+5(SB)/1, $0x0f
+DATA k23nib<>+6(SB)/1, $0x0f
+DATA k23nib<>+7(SB)/1, $0x0f
+DATA k23nib<>+8(SB)/1, $0x0f
+DATA k23nib<>+9(SB)/1, $0x0f
+DATA k23nib<>+10(SB)/1, $0x0f
+DATA k23nib<>+11(SB)/1, $0x0f
+DATA k23nib<>+12(SB)/1, $0x0f
+DATA k23nib<>+13(SB)/1, $0x0f
+DATA k23nib<>+14(SB)/1, $0x0f
+DATA k23nib<>+15(SB)/1, $0x0f
+DATA k23nib<>+16(SB)/1, $0x0f
+DATA k23nib<>+17(SB)/1, $0x0f
+DATA k23nib<>+18(SB)/1, $0x0f
+DATA k23nib<>+19(SB)/1, $0x0f
+DATA k23nib<>+20(SB)/1, $0x0f
+DATA k23nib<>+21(SB)/1, $0x0f
+DATA k23nib<>+22(SB)/1, $0x0f
+DATA k23nib<>+23(SB)/1, $0x0f
+DATA k23nib<>+24(SB)/1, $0x0f
+DATA k23nib<>+25(SB)/1, $0x0f
+DATA k23nib<>+26(SB)/1, $0x0f
+DATA k23nib<>+27(SB)/1, $0x0f
+DATA k23nib<>+28(SB)/1, $0x0f
+DATA k23nib<>+29(SB)/1, $0x0f
+DATA k23nib<>+30(SB)/1, $0x0f
+DATA k23nib<>+31(SB)/1, $0x0f
+DATA k23nib<>+32(SB)/1, $0x0f
+DATA k23nib<>+33(SB)/1, $0x0f
+DATA k23nib<>+34(SB)/1, $0x0f
+DATA k23nib<>+35(SB)/1, $0x0f
+DATA k23nib<>+36(SB)/1, $0x0f
+DATA k23nib<>+37(SB)/1, $0x0f
+DATA k23nib<>+38(SB)/1, $0x0f
+DATA k23nib<>+39(SB)/1, $0x0f
+DATA k23nib<>+40(SB)/1, $0x0f
+DATA k23nib<>+41(SB)/1, $0x0f
+DATA k23nib<>+42(SB)/1, $0x0f
+DATA k23nib<>+43(SB)/1, $0x0f
+DATA k23nib<>+44(SB)/1, $0x0f
+DATA k23nib<>+45(SB)/1, $0x0f
+DATA k23nib<>+46(SB)/1, $0x0f
+DATA k23nib<>+47(SB)/1, $0x0f
+DATA k23nib<>+48(SB)/1, $0x0f
+DATA k23nib<>+49(SB)/1, $0x0f
+DATA k23nib<>+50(SB)/1, $0x0f
+DATA k23nib<>+51(SB)/1, $0x0f
+DATA k23nib<>+52(SB)/1, $0x0f
+DATA k23nib<>+53(SB)/1, $0x0f
+DATA k23nib<>+54(SB)/1, $0x0f
+DATA k23nib<>+55(SB)/1, $0x0f
+DATA k23nib<>+56(SB)/1, $0x0f
+DATA k23nib<>+57(SB)/1, $0x0f
+DATA k23nib<>+58(SB)/1, $0x0f
+DATA k23nib<>+59(SB)/1, $0x0f
+DATA k23nib<>+60(SB)/1, $0x0f
+DATA k23nib<>+61(SB)/1, $0x0f
+DATA k23nib<>+62(SB)/1, $0x0f
+DATA k23nib<>+63(SB)/1, $0x0f
+GLOBL k23nib<>(SB), RODATA|NOPTR, $64
+
+DATA k23shift<>+0(SB)/4, $0x00000000
+DATA k23shift<>+4(SB)/4, $0x00000002
+DATA k23shift<>+8(SB)/4, $0x00000004
+DATA k23shift<>+12(SB)/4, $0x00000006
+GLOBL k23shift<>(SB), RODATA|NOPTR, $16
+
 DATA ik23lo0<>+0(SB)/1, $0x00
 DATA ik23lo0<>+1(SB)/1, $0x80
 DATA ik23lo0<>+2(SB)/1, $0x80
@@ -6349,6 +7709,431 @@ tileIQ2_K_16x8_done:
 	VMOVUPS Z25, K1, (AX)
 	ADDQ    CX, AX
 	VMOVUPS Z24, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func unpackIQ2_K(p *byte, nb int, dst *byte)
+// Requires: AVX, AVX512BW, AVX512F
+TEXT ·unpackIQ2_K(SB), NOSPLIT, $0-24
+	MOVQ p+0(FP), AX
+	MOVQ nb+8(FP), CX
+	MOVQ dst+16(FP), DX
+
+unpackIQ2_K_loop:
+	TESTQ        CX, CX
+	JZ           unpackIQ2_K_done
+	MOVL         $0x03030303, BX
+	VPBROADCASTD BX, Z0
+	MOVL         $0x0f0f0f0f, BX
+	VPBROADCASTD BX, Z1
+	MOVL         $0x0000000f, BX
+	VPBROADCASTD BX, Z2
+	VMOVDQU32    (AX), Z3
+	VMOVDQU32    64(AX), Z4
+	VMOVDQU32    128(AX), Z5
+	VMOVDQU32    192(AX), Z6
+	VMOVDQU32    256(AX), Z7
+	VPANDD       Z0, Z7, Z8
+	VPANDD       Z2, Z3, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, (DX)
+	VPSRLD       $0x02, Z7, Z8
+	VPANDD       Z0, Z8, Z8
+	VPSRLD       $0x10, Z3, Z9
+	VPANDD       Z2, Z9, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 512(DX)
+	VPSRLD       $0x04, Z7, Z8
+	VPANDD       Z0, Z8, Z8
+	VPANDD       Z2, Z4, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 1024(DX)
+	VPSRLD       $0x06, Z7, Z7
+	VPANDD       Z0, Z7, Z7
+	VPSRLD       $0x10, Z4, Z8
+	VPANDD       Z2, Z8, Z8
+	VPMULLD      Z8, Z7, Z7
+	VMOVDQU32    Z7, 1536(DX)
+	VMOVDQU32    320(AX), Z7
+	VPANDD       Z0, Z7, Z8
+	VPANDD       Z2, Z3, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 64(DX)
+	VPSRLD       $0x02, Z7, Z8
+	VPANDD       Z0, Z8, Z8
+	VPSRLD       $0x10, Z3, Z9
+	VPANDD       Z2, Z9, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 576(DX)
+	VPSRLD       $0x04, Z7, Z8
+	VPANDD       Z0, Z8, Z8
+	VPANDD       Z2, Z4, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 1088(DX)
+	VPSRLD       $0x06, Z7, Z7
+	VPANDD       Z0, Z7, Z7
+	VPSRLD       $0x10, Z4, Z8
+	VPANDD       Z2, Z8, Z8
+	VPMULLD      Z8, Z7, Z7
+	VMOVDQU32    Z7, 1600(DX)
+	VMOVDQU32    384(AX), Z7
+	VPANDD       Z0, Z7, Z8
+	VPANDD       Z2, Z3, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 128(DX)
+	VPSRLD       $0x02, Z7, Z8
+	VPANDD       Z0, Z8, Z8
+	VPSRLD       $0x10, Z3, Z9
+	VPANDD       Z2, Z9, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 640(DX)
+	VPSRLD       $0x04, Z7, Z8
+	VPANDD       Z0, Z8, Z8
+	VPANDD       Z2, Z4, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 1152(DX)
+	VPSRLD       $0x06, Z7, Z7
+	VPANDD       Z0, Z7, Z7
+	VPSRLD       $0x10, Z4, Z8
+	VPANDD       Z2, Z8, Z8
+	VPMULLD      Z8, Z7, Z7
+	VMOVDQU32    Z7, 1664(DX)
+	VMOVDQU32    448(AX), Z7
+	VPANDD       Z0, Z7, Z8
+	VPANDD       Z2, Z3, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 192(DX)
+	VPSRLD       $0x02, Z7, Z8
+	VPANDD       Z0, Z8, Z8
+	VPSRLD       $0x10, Z3, Z9
+	VPANDD       Z2, Z9, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 704(DX)
+	VPSRLD       $0x04, Z7, Z8
+	VPANDD       Z0, Z8, Z8
+	VPANDD       Z2, Z4, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 1216(DX)
+	VPSRLD       $0x06, Z7, Z7
+	VPANDD       Z0, Z7, Z7
+	VPSRLD       $0x10, Z4, Z8
+	VPANDD       Z2, Z8, Z8
+	VPMULLD      Z8, Z7, Z7
+	VMOVDQU32    Z7, 1728(DX)
+	VMOVDQU32    512(AX), Z7
+	VPANDD       Z0, Z7, Z8
+	VPSRLD       $0x08, Z3, Z9
+	VPANDD       Z2, Z9, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 256(DX)
+	VPSRLD       $0x02, Z7, Z8
+	VPANDD       Z0, Z8, Z8
+	VPSRLD       $0x18, Z3, Z9
+	VPANDD       Z2, Z9, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 768(DX)
+	VPSRLD       $0x04, Z7, Z8
+	VPANDD       Z0, Z8, Z8
+	VPSRLD       $0x08, Z4, Z9
+	VPANDD       Z2, Z9, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 1280(DX)
+	VPSRLD       $0x06, Z7, Z7
+	VPANDD       Z0, Z7, Z7
+	VPSRLD       $0x18, Z4, Z8
+	VPANDD       Z2, Z8, Z8
+	VPMULLD      Z8, Z7, Z7
+	VMOVDQU32    Z7, 1792(DX)
+	VMOVDQU32    576(AX), Z7
+	VPANDD       Z0, Z7, Z8
+	VPSRLD       $0x08, Z3, Z9
+	VPANDD       Z2, Z9, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 320(DX)
+	VPSRLD       $0x02, Z7, Z8
+	VPANDD       Z0, Z8, Z8
+	VPSRLD       $0x18, Z3, Z9
+	VPANDD       Z2, Z9, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 832(DX)
+	VPSRLD       $0x04, Z7, Z8
+	VPANDD       Z0, Z8, Z8
+	VPSRLD       $0x08, Z4, Z9
+	VPANDD       Z2, Z9, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 1344(DX)
+	VPSRLD       $0x06, Z7, Z7
+	VPANDD       Z0, Z7, Z7
+	VPSRLD       $0x18, Z4, Z8
+	VPANDD       Z2, Z8, Z8
+	VPMULLD      Z8, Z7, Z7
+	VMOVDQU32    Z7, 1856(DX)
+	VMOVDQU32    640(AX), Z7
+	VPANDD       Z0, Z7, Z8
+	VPSRLD       $0x08, Z3, Z9
+	VPANDD       Z2, Z9, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 384(DX)
+	VPSRLD       $0x02, Z7, Z8
+	VPANDD       Z0, Z8, Z8
+	VPSRLD       $0x18, Z3, Z9
+	VPANDD       Z2, Z9, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 896(DX)
+	VPSRLD       $0x04, Z7, Z8
+	VPANDD       Z0, Z8, Z8
+	VPSRLD       $0x08, Z4, Z9
+	VPANDD       Z2, Z9, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 1408(DX)
+	VPSRLD       $0x06, Z7, Z7
+	VPANDD       Z0, Z7, Z7
+	VPSRLD       $0x18, Z4, Z8
+	VPANDD       Z2, Z8, Z8
+	VPMULLD      Z8, Z7, Z7
+	VMOVDQU32    Z7, 1920(DX)
+	VMOVDQU32    704(AX), Z7
+	VPANDD       Z0, Z7, Z8
+	VPSRLD       $0x08, Z3, Z9
+	VPANDD       Z2, Z9, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 448(DX)
+	VPSRLD       $0x02, Z7, Z8
+	VPANDD       Z0, Z8, Z8
+	VPSRLD       $0x18, Z3, Z9
+	VPANDD       Z2, Z9, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 960(DX)
+	VPSRLD       $0x04, Z7, Z8
+	VPANDD       Z0, Z8, Z8
+	VPSRLD       $0x08, Z4, Z9
+	VPANDD       Z2, Z9, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 1472(DX)
+	VPSRLD       $0x06, Z7, Z7
+	VPANDD       Z0, Z7, Z7
+	VPSRLD       $0x18, Z4, Z8
+	VPANDD       Z2, Z8, Z8
+	VPMULLD      Z8, Z7, Z7
+	VMOVDQU32    Z7, 1984(DX)
+	VMOVDQU32    768(AX), Z7
+	VPANDD       Z0, Z7, Z8
+	VPANDD       Z2, Z5, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 2048(DX)
+	VPSRLD       $0x02, Z7, Z8
+	VPANDD       Z0, Z8, Z8
+	VPSRLD       $0x10, Z5, Z9
+	VPANDD       Z2, Z9, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 2560(DX)
+	VPSRLD       $0x04, Z7, Z8
+	VPANDD       Z0, Z8, Z8
+	VPANDD       Z2, Z6, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 3072(DX)
+	VPSRLD       $0x06, Z7, Z7
+	VPANDD       Z0, Z7, Z7
+	VPSRLD       $0x10, Z6, Z8
+	VPANDD       Z2, Z8, Z8
+	VPMULLD      Z8, Z7, Z7
+	VMOVDQU32    Z7, 3584(DX)
+	VMOVDQU32    832(AX), Z7
+	VPANDD       Z0, Z7, Z8
+	VPANDD       Z2, Z5, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 2112(DX)
+	VPSRLD       $0x02, Z7, Z8
+	VPANDD       Z0, Z8, Z8
+	VPSRLD       $0x10, Z5, Z9
+	VPANDD       Z2, Z9, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 2624(DX)
+	VPSRLD       $0x04, Z7, Z8
+	VPANDD       Z0, Z8, Z8
+	VPANDD       Z2, Z6, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 3136(DX)
+	VPSRLD       $0x06, Z7, Z7
+	VPANDD       Z0, Z7, Z7
+	VPSRLD       $0x10, Z6, Z8
+	VPANDD       Z2, Z8, Z8
+	VPMULLD      Z8, Z7, Z7
+	VMOVDQU32    Z7, 3648(DX)
+	VMOVDQU32    896(AX), Z7
+	VPANDD       Z0, Z7, Z8
+	VPANDD       Z2, Z5, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 2176(DX)
+	VPSRLD       $0x02, Z7, Z8
+	VPANDD       Z0, Z8, Z8
+	VPSRLD       $0x10, Z5, Z9
+	VPANDD       Z2, Z9, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 2688(DX)
+	VPSRLD       $0x04, Z7, Z8
+	VPANDD       Z0, Z8, Z8
+	VPANDD       Z2, Z6, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 3200(DX)
+	VPSRLD       $0x06, Z7, Z7
+	VPANDD       Z0, Z7, Z7
+	VPSRLD       $0x10, Z6, Z8
+	VPANDD       Z2, Z8, Z8
+	VPMULLD      Z8, Z7, Z7
+	VMOVDQU32    Z7, 3712(DX)
+	VMOVDQU32    960(AX), Z7
+	VPANDD       Z0, Z7, Z8
+	VPANDD       Z2, Z5, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 2240(DX)
+	VPSRLD       $0x02, Z7, Z8
+	VPANDD       Z0, Z8, Z8
+	VPSRLD       $0x10, Z5, Z9
+	VPANDD       Z2, Z9, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 2752(DX)
+	VPSRLD       $0x04, Z7, Z8
+	VPANDD       Z0, Z8, Z8
+	VPANDD       Z2, Z6, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 3264(DX)
+	VPSRLD       $0x06, Z7, Z7
+	VPANDD       Z0, Z7, Z7
+	VPSRLD       $0x10, Z6, Z8
+	VPANDD       Z2, Z8, Z8
+	VPMULLD      Z8, Z7, Z7
+	VMOVDQU32    Z7, 3776(DX)
+	VMOVDQU32    1024(AX), Z7
+	VPANDD       Z0, Z7, Z8
+	VPSRLD       $0x08, Z5, Z9
+	VPANDD       Z2, Z9, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 2304(DX)
+	VPSRLD       $0x02, Z7, Z8
+	VPANDD       Z0, Z8, Z8
+	VPSRLD       $0x18, Z5, Z9
+	VPANDD       Z2, Z9, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 2816(DX)
+	VPSRLD       $0x04, Z7, Z8
+	VPANDD       Z0, Z8, Z8
+	VPSRLD       $0x08, Z6, Z9
+	VPANDD       Z2, Z9, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 3328(DX)
+	VPSRLD       $0x06, Z7, Z7
+	VPANDD       Z0, Z7, Z7
+	VPSRLD       $0x18, Z6, Z8
+	VPANDD       Z2, Z8, Z8
+	VPMULLD      Z8, Z7, Z7
+	VMOVDQU32    Z7, 3840(DX)
+	VMOVDQU32    1088(AX), Z7
+	VPANDD       Z0, Z7, Z8
+	VPSRLD       $0x08, Z5, Z9
+	VPANDD       Z2, Z9, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 2368(DX)
+	VPSRLD       $0x02, Z7, Z8
+	VPANDD       Z0, Z8, Z8
+	VPSRLD       $0x18, Z5, Z9
+	VPANDD       Z2, Z9, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 2880(DX)
+	VPSRLD       $0x04, Z7, Z8
+	VPANDD       Z0, Z8, Z8
+	VPSRLD       $0x08, Z6, Z9
+	VPANDD       Z2, Z9, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 3392(DX)
+	VPSRLD       $0x06, Z7, Z7
+	VPANDD       Z0, Z7, Z7
+	VPSRLD       $0x18, Z6, Z8
+	VPANDD       Z2, Z8, Z8
+	VPMULLD      Z8, Z7, Z7
+	VMOVDQU32    Z7, 3904(DX)
+	VMOVDQU32    1152(AX), Z7
+	VPANDD       Z0, Z7, Z8
+	VPSRLD       $0x08, Z5, Z9
+	VPANDD       Z2, Z9, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 2432(DX)
+	VPSRLD       $0x02, Z7, Z8
+	VPANDD       Z0, Z8, Z8
+	VPSRLD       $0x18, Z5, Z9
+	VPANDD       Z2, Z9, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 2944(DX)
+	VPSRLD       $0x04, Z7, Z8
+	VPANDD       Z0, Z8, Z8
+	VPSRLD       $0x08, Z6, Z9
+	VPANDD       Z2, Z9, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 3456(DX)
+	VPSRLD       $0x06, Z7, Z7
+	VPANDD       Z0, Z7, Z7
+	VPSRLD       $0x18, Z6, Z8
+	VPANDD       Z2, Z8, Z8
+	VPMULLD      Z8, Z7, Z7
+	VMOVDQU32    Z7, 3968(DX)
+	VMOVDQU32    1216(AX), Z7
+	VPANDD       Z0, Z7, Z8
+	VPSRLD       $0x08, Z5, Z9
+	VPANDD       Z2, Z9, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 2496(DX)
+	VPSRLD       $0x02, Z7, Z8
+	VPANDD       Z0, Z8, Z8
+	VPSRLD       $0x18, Z5, Z9
+	VPANDD       Z2, Z9, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 3008(DX)
+	VPSRLD       $0x04, Z7, Z8
+	VPANDD       Z0, Z8, Z8
+	VPSRLD       $0x08, Z6, Z9
+	VPANDD       Z2, Z9, Z9
+	VPMULLD      Z9, Z8, Z8
+	VMOVDQU32    Z8, 3520(DX)
+	VPSRLD       $0x06, Z7, Z7
+	VPANDD       Z0, Z7, Z7
+	VPSRLD       $0x18, Z6, Z0
+	VPANDD       Z2, Z0, Z0
+	VPMULLD      Z0, Z7, Z7
+	VMOVDQU32    Z7, 4032(DX)
+	VPSRLD       $0x04, Z3, Z0
+	VPANDD       Z1, Z0, Z0
+	VPSHUFB      kpair0<>+0(SB), Z0, Z2
+	VMOVDQU32    Z2, 4096(DX)
+	VPSHUFB      kpair1<>+0(SB), Z0, Z0
+	VMOVDQU32    Z0, 4160(DX)
+	VPSRLD       $0x04, Z4, Z0
+	VPANDD       Z1, Z0, Z0
+	VPSHUFB      kpair0<>+0(SB), Z0, Z2
+	VMOVDQU32    Z2, 4224(DX)
+	VPSHUFB      kpair1<>+0(SB), Z0, Z0
+	VMOVDQU32    Z0, 4288(DX)
+	VPSRLD       $0x04, Z5, Z0
+	VPANDD       Z1, Z0, Z0
+	VPSHUFB      kpair0<>+0(SB), Z0, Z2
+	VMOVDQU32    Z2, 4352(DX)
+	VPSHUFB      kpair1<>+0(SB), Z0, Z0
+	VMOVDQU32    Z0, 4416(DX)
+	VPSRLD       $0x04, Z6, Z0
+	VPANDD       Z1, Z0, Z0
+	VPSHUFB      kpair0<>+0(SB), Z0, Z1
+	VMOVDQU32    Z1, 4480(DX)
+	VPSHUFB      kpair1<>+0(SB), Z0, Z0
+	VMOVDQU32    Z0, 4544(DX)
+	VCVTPH2PS    1280(AX), Z0
+	VMOVUPS      Z0, 4608(DX)
+	VCVTPH2PS    1312(AX), Z0
+	VMOVUPS      Z0, 4672(DX)
+	ADDQ         $0x00000540, AX
+	ADDQ         $0x00001280, DX
+	DECQ         CX
+	JMP          unpackIQ2_K_loop
+
+unpackIQ2_K_done:
 	VZEROUPPER
 	RET
 
@@ -13385,5 +15170,1046 @@ tileIQ3_K_16x8_done:
 	VMOVUPS Z25, K1, (AX)
 	ADDQ    CX, AX
 	VMOVUPS Z24, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func unpackIQ3_K(p *byte, nb int, dst *byte)
+// Requires: AVX, AVX512BW, AVX512F
+TEXT ·unpackIQ3_K(SB), NOSPLIT, $0-24
+	MOVQ p+0(FP), AX
+	MOVQ nb+8(FP), CX
+	MOVQ dst+16(FP), DX
+	MOVQ $0x00000700, BX
+	MOVQ $0x000006c0, SI
+
+unpackIQ3_K_loop:
+	TESTQ        CX, CX
+	JZ           unpackIQ3_K_done
+	MOVL         $0x03030303, DI
+	VPBROADCASTD DI, Z0
+	VMOVDQU32    (AX), Z1
+	VMOVDQU32    64(AX), Z2
+	VMOVDQU32    128(AX), Z3
+	MOVL         $0x0f0f0f0f, DI
+	VPBROADCASTD DI, Z4
+	VPANDD       Z4, Z1, Z5
+	VPANDD       Z0, Z3, Z6
+	VPSLLD       $0x04, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	MOVL         $0x20202020, DI
+	VPBROADCASTD DI, Z6
+	VPSUBB       Z6, Z5, Z5
+	VPANDD       Z4, Z2, Z6
+	VPSRLD       $0x02, Z3, Z7
+	VPANDD       Z0, Z7, Z7
+	VPSLLD       $0x04, Z7, Z7
+	VPORD        Z7, Z6, Z6
+	MOVL         $0x20202020, DI
+	VPBROADCASTD DI, Z7
+	VPSUBB       Z7, Z6, Z6
+	VPSRLD       $0x04, Z1, Z1
+	VPANDD       Z4, Z1, Z1
+	VPSRLD       $0x04, Z3, Z7
+	VPANDD       Z0, Z7, Z7
+	VPSLLD       $0x04, Z7, Z7
+	VPORD        Z7, Z1, Z1
+	MOVL         $0x20202020, DI
+	VPBROADCASTD DI, Z7
+	VPSUBB       Z7, Z1, Z1
+	VPSRLD       $0x04, Z2, Z2
+	VPANDD       Z4, Z2, Z2
+	VPSRLD       $0x06, Z3, Z3
+	VPANDD       Z0, Z3, Z3
+	VPSLLD       $0x04, Z3, Z3
+	VPORD        Z3, Z2, Z2
+	MOVL         $0x20202020, DI
+	VPBROADCASTD DI, Z3
+	VPSUBB       Z3, Z2, Z2
+	VMOVDQU32    448(AX), Z3
+	VMOVDQU32    192(AX), Z4
+	VPANDD       Z0, Z3, Z7
+	VPSLLW       $0x02, Z4, Z8
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z9
+	VPTERNLOGD   $0xf8, Z9, Z8, Z7
+	VPSHUFB      k23rep0<>+0(SB), Z5, Z8
+	VPSUBB       k23sub4<>+0(SB), Z7, Z7
+	VPMULLW      Z8, Z7, Z9
+	VPSRLW       $0x08, Z7, Z7
+	VPMULLW      Z8, Z7, Z7
+	VPSLLW       $0x08, Z7, Z7
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z9, Z7
+	VPADDB       k23off<>+0(SB), Z7, Z7
+	VMOVDQU32    Z7, (DX)
+	VPSRLD       $0x02, Z3, Z7
+	VPANDD       Z0, Z7, Z7
+	VPSLLW       $0x01, Z4, Z8
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z9
+	VPTERNLOGD   $0xf8, Z9, Z8, Z7
+	VPSHUFB      k23rep2<>+0(SB), Z5, Z8
+	VPSUBB       k23sub4<>+0(SB), Z7, Z7
+	VPMULLW      Z8, Z7, Z9
+	VPSRLW       $0x08, Z7, Z7
+	VPMULLW      Z8, Z7, Z7
+	VPSLLW       $0x08, Z7, Z7
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z9, Z7
+	VPADDB       k23off<>+0(SB), Z7, Z7
+	VMOVDQU32    Z7, 512(DX)
+	VPSRLD       $0x04, Z3, Z7
+	VPANDD       Z0, Z7, Z7
+	VMOVDQA64    Z4, Z8
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z9
+	VPTERNLOGD   $0xf8, Z9, Z8, Z7
+	VPSHUFB      k23rep0<>+0(SB), Z6, Z8
+	VPSUBB       k23sub4<>+0(SB), Z7, Z7
+	VPMULLW      Z8, Z7, Z9
+	VPSRLW       $0x08, Z7, Z7
+	VPMULLW      Z8, Z7, Z7
+	VPSLLW       $0x08, Z7, Z7
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z9, Z7
+	VPADDB       k23off<>+0(SB), Z7, Z7
+	VMOVDQU32    Z7, 1024(DX)
+	VPSRLD       $0x06, Z3, Z3
+	VPANDD       Z0, Z3, Z3
+	VPSRLW       $0x01, Z4, Z4
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z7
+	VPTERNLOGD   $0xf8, Z7, Z4, Z3
+	VPSHUFB      k23rep2<>+0(SB), Z6, Z4
+	VPSUBB       k23sub4<>+0(SB), Z3, Z3
+	VPMULLW      Z4, Z3, Z7
+	VPSRLW       $0x08, Z3, Z3
+	VPMULLW      Z4, Z3, Z3
+	VPSLLW       $0x08, Z3, Z3
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z7, Z3
+	VPADDB       k23off<>+0(SB), Z3, Z3
+	VMOVDQU32    Z3, 1536(DX)
+	VMOVDQU32    512(AX), Z3
+	VMOVDQU32    256(AX), Z4
+	VPANDD       Z0, Z3, Z7
+	VPSLLW       $0x02, Z4, Z8
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z9
+	VPTERNLOGD   $0xf8, Z9, Z8, Z7
+	VPSHUFB      k23rep0<>+0(SB), Z5, Z8
+	VPSUBB       k23sub4<>+0(SB), Z7, Z7
+	VPMULLW      Z8, Z7, Z9
+	VPSRLW       $0x08, Z7, Z7
+	VPMULLW      Z8, Z7, Z7
+	VPSLLW       $0x08, Z7, Z7
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z9, Z7
+	VPADDB       k23off<>+0(SB), Z7, Z7
+	VMOVDQU32    Z7, 64(DX)
+	VPSRLD       $0x02, Z3, Z7
+	VPANDD       Z0, Z7, Z7
+	VPSLLW       $0x01, Z4, Z8
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z9
+	VPTERNLOGD   $0xf8, Z9, Z8, Z7
+	VPSHUFB      k23rep2<>+0(SB), Z5, Z8
+	VPSUBB       k23sub4<>+0(SB), Z7, Z7
+	VPMULLW      Z8, Z7, Z9
+	VPSRLW       $0x08, Z7, Z7
+	VPMULLW      Z8, Z7, Z7
+	VPSLLW       $0x08, Z7, Z7
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z9, Z7
+	VPADDB       k23off<>+0(SB), Z7, Z7
+	VMOVDQU32    Z7, 576(DX)
+	VPSRLD       $0x04, Z3, Z7
+	VPANDD       Z0, Z7, Z7
+	VMOVDQA64    Z4, Z8
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z9
+	VPTERNLOGD   $0xf8, Z9, Z8, Z7
+	VPSHUFB      k23rep0<>+0(SB), Z6, Z8
+	VPSUBB       k23sub4<>+0(SB), Z7, Z7
+	VPMULLW      Z8, Z7, Z9
+	VPSRLW       $0x08, Z7, Z7
+	VPMULLW      Z8, Z7, Z7
+	VPSLLW       $0x08, Z7, Z7
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z9, Z7
+	VPADDB       k23off<>+0(SB), Z7, Z7
+	VMOVDQU32    Z7, 1088(DX)
+	VPSRLD       $0x06, Z3, Z3
+	VPANDD       Z0, Z3, Z3
+	VPSRLW       $0x01, Z4, Z4
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z7
+	VPTERNLOGD   $0xf8, Z7, Z4, Z3
+	VPSHUFB      k23rep2<>+0(SB), Z6, Z4
+	VPSUBB       k23sub4<>+0(SB), Z3, Z3
+	VPMULLW      Z4, Z3, Z7
+	VPSRLW       $0x08, Z3, Z3
+	VPMULLW      Z4, Z3, Z3
+	VPSLLW       $0x08, Z3, Z3
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z7, Z3
+	VPADDB       k23off<>+0(SB), Z3, Z3
+	VMOVDQU32    Z3, 1600(DX)
+	VMOVDQU32    576(AX), Z3
+	VMOVDQU32    320(AX), Z4
+	VPANDD       Z0, Z3, Z7
+	VPSLLW       $0x02, Z4, Z8
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z9
+	VPTERNLOGD   $0xf8, Z9, Z8, Z7
+	VPSHUFB      k23rep0<>+0(SB), Z5, Z8
+	VPSUBB       k23sub4<>+0(SB), Z7, Z7
+	VPMULLW      Z8, Z7, Z9
+	VPSRLW       $0x08, Z7, Z7
+	VPMULLW      Z8, Z7, Z7
+	VPSLLW       $0x08, Z7, Z7
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z9, Z7
+	VPADDB       k23off<>+0(SB), Z7, Z7
+	VMOVDQU32    Z7, 128(DX)
+	VPSRLD       $0x02, Z3, Z7
+	VPANDD       Z0, Z7, Z7
+	VPSLLW       $0x01, Z4, Z8
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z9
+	VPTERNLOGD   $0xf8, Z9, Z8, Z7
+	VPSHUFB      k23rep2<>+0(SB), Z5, Z8
+	VPSUBB       k23sub4<>+0(SB), Z7, Z7
+	VPMULLW      Z8, Z7, Z9
+	VPSRLW       $0x08, Z7, Z7
+	VPMULLW      Z8, Z7, Z7
+	VPSLLW       $0x08, Z7, Z7
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z9, Z7
+	VPADDB       k23off<>+0(SB), Z7, Z7
+	VMOVDQU32    Z7, 640(DX)
+	VPSRLD       $0x04, Z3, Z7
+	VPANDD       Z0, Z7, Z7
+	VMOVDQA64    Z4, Z8
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z9
+	VPTERNLOGD   $0xf8, Z9, Z8, Z7
+	VPSHUFB      k23rep0<>+0(SB), Z6, Z8
+	VPSUBB       k23sub4<>+0(SB), Z7, Z7
+	VPMULLW      Z8, Z7, Z9
+	VPSRLW       $0x08, Z7, Z7
+	VPMULLW      Z8, Z7, Z7
+	VPSLLW       $0x08, Z7, Z7
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z9, Z7
+	VPADDB       k23off<>+0(SB), Z7, Z7
+	VMOVDQU32    Z7, 1152(DX)
+	VPSRLD       $0x06, Z3, Z3
+	VPANDD       Z0, Z3, Z3
+	VPSRLW       $0x01, Z4, Z4
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z7
+	VPTERNLOGD   $0xf8, Z7, Z4, Z3
+	VPSHUFB      k23rep2<>+0(SB), Z6, Z4
+	VPSUBB       k23sub4<>+0(SB), Z3, Z3
+	VPMULLW      Z4, Z3, Z7
+	VPSRLW       $0x08, Z3, Z3
+	VPMULLW      Z4, Z3, Z3
+	VPSLLW       $0x08, Z3, Z3
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z7, Z3
+	VPADDB       k23off<>+0(SB), Z3, Z3
+	VMOVDQU32    Z3, 1664(DX)
+	VMOVDQU32    640(AX), Z3
+	VMOVDQU32    384(AX), Z4
+	VPANDD       Z0, Z3, Z7
+	VPSLLW       $0x02, Z4, Z8
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z9
+	VPTERNLOGD   $0xf8, Z9, Z8, Z7
+	VPSHUFB      k23rep0<>+0(SB), Z5, Z8
+	VPSUBB       k23sub4<>+0(SB), Z7, Z7
+	VPMULLW      Z8, Z7, Z9
+	VPSRLW       $0x08, Z7, Z7
+	VPMULLW      Z8, Z7, Z7
+	VPSLLW       $0x08, Z7, Z7
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z9, Z7
+	VPADDB       k23off<>+0(SB), Z7, Z7
+	VMOVDQU32    Z7, 192(DX)
+	VPSRLD       $0x02, Z3, Z7
+	VPANDD       Z0, Z7, Z7
+	VPSLLW       $0x01, Z4, Z8
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z9
+	VPTERNLOGD   $0xf8, Z9, Z8, Z7
+	VPSHUFB      k23rep2<>+0(SB), Z5, Z8
+	VPSUBB       k23sub4<>+0(SB), Z7, Z7
+	VPMULLW      Z8, Z7, Z9
+	VPSRLW       $0x08, Z7, Z7
+	VPMULLW      Z8, Z7, Z7
+	VPSLLW       $0x08, Z7, Z7
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z9, Z7
+	VPADDB       k23off<>+0(SB), Z7, Z7
+	VMOVDQU32    Z7, 704(DX)
+	VPSRLD       $0x04, Z3, Z7
+	VPANDD       Z0, Z7, Z7
+	VMOVDQA64    Z4, Z8
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z9
+	VPTERNLOGD   $0xf8, Z9, Z8, Z7
+	VPSHUFB      k23rep0<>+0(SB), Z6, Z8
+	VPSUBB       k23sub4<>+0(SB), Z7, Z7
+	VPMULLW      Z8, Z7, Z9
+	VPSRLW       $0x08, Z7, Z7
+	VPMULLW      Z8, Z7, Z7
+	VPSLLW       $0x08, Z7, Z7
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z9, Z7
+	VPADDB       k23off<>+0(SB), Z7, Z7
+	VMOVDQU32    Z7, 1216(DX)
+	VPSRLD       $0x06, Z3, Z3
+	VPANDD       Z0, Z3, Z3
+	VPSRLW       $0x01, Z4, Z4
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z7
+	VPTERNLOGD   $0xf8, Z7, Z4, Z3
+	VPSHUFB      k23rep2<>+0(SB), Z6, Z4
+	VPSUBB       k23sub4<>+0(SB), Z3, Z3
+	VPMULLW      Z4, Z3, Z7
+	VPSRLW       $0x08, Z3, Z3
+	VPMULLW      Z4, Z3, Z3
+	VPSLLW       $0x08, Z3, Z3
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z7, Z3
+	VPADDB       k23off<>+0(SB), Z3, Z3
+	VMOVDQU32    Z3, 1728(DX)
+	VMOVDQU32    960(AX), Z3
+	VMOVDQU32    704(AX), Z4
+	VPANDD       Z0, Z3, Z7
+	VPSLLW       $0x02, Z4, Z8
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z9
+	VPTERNLOGD   $0xf8, Z9, Z8, Z7
+	VPSHUFB      k23rep1<>+0(SB), Z5, Z8
+	VPSUBB       k23sub4<>+0(SB), Z7, Z7
+	VPMULLW      Z8, Z7, Z9
+	VPSRLW       $0x08, Z7, Z7
+	VPMULLW      Z8, Z7, Z7
+	VPSLLW       $0x08, Z7, Z7
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z9, Z7
+	VPADDB       k23off<>+0(SB), Z7, Z7
+	VMOVDQU32    Z7, 256(DX)
+	VPSRLD       $0x02, Z3, Z7
+	VPANDD       Z0, Z7, Z7
+	VPSLLW       $0x01, Z4, Z8
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z9
+	VPTERNLOGD   $0xf8, Z9, Z8, Z7
+	VPSHUFB      k23rep3<>+0(SB), Z5, Z8
+	VPSUBB       k23sub4<>+0(SB), Z7, Z7
+	VPMULLW      Z8, Z7, Z9
+	VPSRLW       $0x08, Z7, Z7
+	VPMULLW      Z8, Z7, Z7
+	VPSLLW       $0x08, Z7, Z7
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z9, Z7
+	VPADDB       k23off<>+0(SB), Z7, Z7
+	VMOVDQU32    Z7, 768(DX)
+	VPSRLD       $0x04, Z3, Z7
+	VPANDD       Z0, Z7, Z7
+	VMOVDQA64    Z4, Z8
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z9
+	VPTERNLOGD   $0xf8, Z9, Z8, Z7
+	VPSHUFB      k23rep1<>+0(SB), Z6, Z8
+	VPSUBB       k23sub4<>+0(SB), Z7, Z7
+	VPMULLW      Z8, Z7, Z9
+	VPSRLW       $0x08, Z7, Z7
+	VPMULLW      Z8, Z7, Z7
+	VPSLLW       $0x08, Z7, Z7
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z9, Z7
+	VPADDB       k23off<>+0(SB), Z7, Z7
+	VMOVDQU32    Z7, 1280(DX)
+	VPSRLD       $0x06, Z3, Z3
+	VPANDD       Z0, Z3, Z3
+	VPSRLW       $0x01, Z4, Z4
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z7
+	VPTERNLOGD   $0xf8, Z7, Z4, Z3
+	VPSHUFB      k23rep3<>+0(SB), Z6, Z4
+	VPSUBB       k23sub4<>+0(SB), Z3, Z3
+	VPMULLW      Z4, Z3, Z7
+	VPSRLW       $0x08, Z3, Z3
+	VPMULLW      Z4, Z3, Z3
+	VPSLLW       $0x08, Z3, Z3
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z7, Z3
+	VPADDB       k23off<>+0(SB), Z3, Z3
+	VMOVDQU32    Z3, 1792(DX)
+	VMOVDQU32    1024(AX), Z3
+	VMOVDQU32    768(AX), Z4
+	VPANDD       Z0, Z3, Z7
+	VPSLLW       $0x02, Z4, Z8
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z9
+	VPTERNLOGD   $0xf8, Z9, Z8, Z7
+	VPSHUFB      k23rep1<>+0(SB), Z5, Z8
+	VPSUBB       k23sub4<>+0(SB), Z7, Z7
+	VPMULLW      Z8, Z7, Z9
+	VPSRLW       $0x08, Z7, Z7
+	VPMULLW      Z8, Z7, Z7
+	VPSLLW       $0x08, Z7, Z7
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z9, Z7
+	VPADDB       k23off<>+0(SB), Z7, Z7
+	VMOVDQU32    Z7, 320(DX)
+	VPSRLD       $0x02, Z3, Z7
+	VPANDD       Z0, Z7, Z7
+	VPSLLW       $0x01, Z4, Z8
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z9
+	VPTERNLOGD   $0xf8, Z9, Z8, Z7
+	VPSHUFB      k23rep3<>+0(SB), Z5, Z8
+	VPSUBB       k23sub4<>+0(SB), Z7, Z7
+	VPMULLW      Z8, Z7, Z9
+	VPSRLW       $0x08, Z7, Z7
+	VPMULLW      Z8, Z7, Z7
+	VPSLLW       $0x08, Z7, Z7
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z9, Z7
+	VPADDB       k23off<>+0(SB), Z7, Z7
+	VMOVDQU32    Z7, 832(DX)
+	VPSRLD       $0x04, Z3, Z7
+	VPANDD       Z0, Z7, Z7
+	VMOVDQA64    Z4, Z8
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z9
+	VPTERNLOGD   $0xf8, Z9, Z8, Z7
+	VPSHUFB      k23rep1<>+0(SB), Z6, Z8
+	VPSUBB       k23sub4<>+0(SB), Z7, Z7
+	VPMULLW      Z8, Z7, Z9
+	VPSRLW       $0x08, Z7, Z7
+	VPMULLW      Z8, Z7, Z7
+	VPSLLW       $0x08, Z7, Z7
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z9, Z7
+	VPADDB       k23off<>+0(SB), Z7, Z7
+	VMOVDQU32    Z7, 1344(DX)
+	VPSRLD       $0x06, Z3, Z3
+	VPANDD       Z0, Z3, Z3
+	VPSRLW       $0x01, Z4, Z4
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z7
+	VPTERNLOGD   $0xf8, Z7, Z4, Z3
+	VPSHUFB      k23rep3<>+0(SB), Z6, Z4
+	VPSUBB       k23sub4<>+0(SB), Z3, Z3
+	VPMULLW      Z4, Z3, Z7
+	VPSRLW       $0x08, Z3, Z3
+	VPMULLW      Z4, Z3, Z3
+	VPSLLW       $0x08, Z3, Z3
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z7, Z3
+	VPADDB       k23off<>+0(SB), Z3, Z3
+	VMOVDQU32    Z3, 1856(DX)
+	VMOVDQU32    1088(AX), Z3
+	VMOVDQU32    832(AX), Z4
+	VPANDD       Z0, Z3, Z7
+	VPSLLW       $0x02, Z4, Z8
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z9
+	VPTERNLOGD   $0xf8, Z9, Z8, Z7
+	VPSHUFB      k23rep1<>+0(SB), Z5, Z8
+	VPSUBB       k23sub4<>+0(SB), Z7, Z7
+	VPMULLW      Z8, Z7, Z9
+	VPSRLW       $0x08, Z7, Z7
+	VPMULLW      Z8, Z7, Z7
+	VPSLLW       $0x08, Z7, Z7
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z9, Z7
+	VPADDB       k23off<>+0(SB), Z7, Z7
+	VMOVDQU32    Z7, 384(DX)
+	VPSRLD       $0x02, Z3, Z7
+	VPANDD       Z0, Z7, Z7
+	VPSLLW       $0x01, Z4, Z8
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z9
+	VPTERNLOGD   $0xf8, Z9, Z8, Z7
+	VPSHUFB      k23rep3<>+0(SB), Z5, Z8
+	VPSUBB       k23sub4<>+0(SB), Z7, Z7
+	VPMULLW      Z8, Z7, Z9
+	VPSRLW       $0x08, Z7, Z7
+	VPMULLW      Z8, Z7, Z7
+	VPSLLW       $0x08, Z7, Z7
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z9, Z7
+	VPADDB       k23off<>+0(SB), Z7, Z7
+	VMOVDQU32    Z7, 896(DX)
+	VPSRLD       $0x04, Z3, Z7
+	VPANDD       Z0, Z7, Z7
+	VMOVDQA64    Z4, Z8
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z9
+	VPTERNLOGD   $0xf8, Z9, Z8, Z7
+	VPSHUFB      k23rep1<>+0(SB), Z6, Z8
+	VPSUBB       k23sub4<>+0(SB), Z7, Z7
+	VPMULLW      Z8, Z7, Z9
+	VPSRLW       $0x08, Z7, Z7
+	VPMULLW      Z8, Z7, Z7
+	VPSLLW       $0x08, Z7, Z7
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z9, Z7
+	VPADDB       k23off<>+0(SB), Z7, Z7
+	VMOVDQU32    Z7, 1408(DX)
+	VPSRLD       $0x06, Z3, Z3
+	VPANDD       Z0, Z3, Z3
+	VPSRLW       $0x01, Z4, Z4
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z7
+	VPTERNLOGD   $0xf8, Z7, Z4, Z3
+	VPSHUFB      k23rep3<>+0(SB), Z6, Z4
+	VPSUBB       k23sub4<>+0(SB), Z3, Z3
+	VPMULLW      Z4, Z3, Z7
+	VPSRLW       $0x08, Z3, Z3
+	VPMULLW      Z4, Z3, Z3
+	VPSLLW       $0x08, Z3, Z3
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z7, Z3
+	VPADDB       k23off<>+0(SB), Z3, Z3
+	VMOVDQU32    Z3, 1920(DX)
+	VMOVDQU32    1152(AX), Z3
+	VMOVDQU32    896(AX), Z4
+	VPANDD       Z0, Z3, Z7
+	VPSLLW       $0x02, Z4, Z8
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z9
+	VPTERNLOGD   $0xf8, Z9, Z8, Z7
+	VPSHUFB      k23rep1<>+0(SB), Z5, Z8
+	VPSUBB       k23sub4<>+0(SB), Z7, Z7
+	VPMULLW      Z8, Z7, Z9
+	VPSRLW       $0x08, Z7, Z7
+	VPMULLW      Z8, Z7, Z7
+	VPSLLW       $0x08, Z7, Z7
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z9, Z7
+	VPADDB       k23off<>+0(SB), Z7, Z7
+	VMOVDQU32    Z7, 448(DX)
+	VPSRLD       $0x02, Z3, Z7
+	VPANDD       Z0, Z7, Z7
+	VPSLLW       $0x01, Z4, Z8
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z9
+	VPTERNLOGD   $0xf8, Z9, Z8, Z7
+	VPSHUFB      k23rep3<>+0(SB), Z5, Z5
+	VPSUBB       k23sub4<>+0(SB), Z7, Z7
+	VPMULLW      Z5, Z7, Z8
+	VPSRLW       $0x08, Z7, Z7
+	VPMULLW      Z5, Z7, Z7
+	VPSLLW       $0x08, Z7, Z7
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z8, Z7
+	VPADDB       k23off<>+0(SB), Z7, Z7
+	VMOVDQU32    Z7, 960(DX)
+	VPSRLD       $0x04, Z3, Z5
+	VPANDD       Z0, Z5, Z5
+	VMOVDQA64    Z4, Z7
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z8
+	VPTERNLOGD   $0xf8, Z8, Z7, Z5
+	VPSHUFB      k23rep1<>+0(SB), Z6, Z7
+	VPSUBB       k23sub4<>+0(SB), Z5, Z5
+	VPMULLW      Z7, Z5, Z8
+	VPSRLW       $0x08, Z5, Z5
+	VPMULLW      Z7, Z5, Z5
+	VPSLLW       $0x08, Z5, Z5
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z8, Z5
+	VPADDB       k23off<>+0(SB), Z5, Z5
+	VMOVDQU32    Z5, 1472(DX)
+	VPSRLD       $0x06, Z3, Z3
+	VPANDD       Z0, Z3, Z3
+	VPSRLW       $0x01, Z4, Z4
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z5
+	VPTERNLOGD   $0xf8, Z5, Z4, Z3
+	VPSHUFB      k23rep3<>+0(SB), Z6, Z4
+	VPSUBB       k23sub4<>+0(SB), Z3, Z3
+	VPMULLW      Z4, Z3, Z5
+	VPSRLW       $0x08, Z3, Z3
+	VPMULLW      Z4, Z3, Z3
+	VPSLLW       $0x08, Z3, Z3
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z5, Z3
+	VPADDB       k23off<>+0(SB), Z3, Z3
+	VMOVDQU32    Z3, 1984(DX)
+	VMOVDQU32    1216(AX), Z3
+	VMOVDQU32    192(AX), Z4
+	VPANDD       Z0, Z3, Z5
+	VPSRLW       $0x02, Z4, Z6
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z7
+	VPTERNLOGD   $0xf8, Z7, Z6, Z5
+	VPSHUFB      k23rep0<>+0(SB), Z1, Z6
+	VPSUBB       k23sub4<>+0(SB), Z5, Z5
+	VPMULLW      Z6, Z5, Z7
+	VPSRLW       $0x08, Z5, Z5
+	VPMULLW      Z6, Z5, Z5
+	VPSLLW       $0x08, Z5, Z5
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z7, Z5
+	VPADDB       k23off<>+0(SB), Z5, Z5
+	VMOVDQU32    Z5, 2048(DX)
+	VPSRLD       $0x02, Z3, Z5
+	VPANDD       Z0, Z5, Z5
+	VPSRLW       $0x03, Z4, Z6
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z7
+	VPTERNLOGD   $0xf8, Z7, Z6, Z5
+	VPSHUFB      k23rep2<>+0(SB), Z1, Z6
+	VPSUBB       k23sub4<>+0(SB), Z5, Z5
+	VPMULLW      Z6, Z5, Z7
+	VPSRLW       $0x08, Z5, Z5
+	VPMULLW      Z6, Z5, Z5
+	VPSLLW       $0x08, Z5, Z5
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z7, Z5
+	VPADDB       k23off<>+0(SB), Z5, Z5
+	VMOVDQU32    Z5, 2560(DX)
+	VPSRLD       $0x04, Z3, Z5
+	VPANDD       Z0, Z5, Z5
+	VPSRLW       $0x04, Z4, Z6
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z7
+	VPTERNLOGD   $0xf8, Z7, Z6, Z5
+	VPSHUFB      k23rep0<>+0(SB), Z2, Z6
+	VPSUBB       k23sub4<>+0(SB), Z5, Z5
+	VPMULLW      Z6, Z5, Z7
+	VPSRLW       $0x08, Z5, Z5
+	VPMULLW      Z6, Z5, Z5
+	VPSLLW       $0x08, Z5, Z5
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z7, Z5
+	VPADDB       k23off<>+0(SB), Z5, Z5
+	VMOVDQU32    Z5, 3072(DX)
+	VPSRLD       $0x06, Z3, Z3
+	VPANDD       Z0, Z3, Z3
+	VPSRLW       $0x05, Z4, Z4
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z5
+	VPTERNLOGD   $0xf8, Z5, Z4, Z3
+	VPSHUFB      k23rep2<>+0(SB), Z2, Z4
+	VPSUBB       k23sub4<>+0(SB), Z3, Z3
+	VPMULLW      Z4, Z3, Z5
+	VPSRLW       $0x08, Z3, Z3
+	VPMULLW      Z4, Z3, Z3
+	VPSLLW       $0x08, Z3, Z3
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z5, Z3
+	VPADDB       k23off<>+0(SB), Z3, Z3
+	VMOVDQU32    Z3, 3584(DX)
+	VMOVDQU32    1280(AX), Z3
+	VMOVDQU32    256(AX), Z4
+	VPANDD       Z0, Z3, Z5
+	VPSRLW       $0x02, Z4, Z6
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z7
+	VPTERNLOGD   $0xf8, Z7, Z6, Z5
+	VPSHUFB      k23rep0<>+0(SB), Z1, Z6
+	VPSUBB       k23sub4<>+0(SB), Z5, Z5
+	VPMULLW      Z6, Z5, Z7
+	VPSRLW       $0x08, Z5, Z5
+	VPMULLW      Z6, Z5, Z5
+	VPSLLW       $0x08, Z5, Z5
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z7, Z5
+	VPADDB       k23off<>+0(SB), Z5, Z5
+	VMOVDQU32    Z5, 2112(DX)
+	VPSRLD       $0x02, Z3, Z5
+	VPANDD       Z0, Z5, Z5
+	VPSRLW       $0x03, Z4, Z6
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z7
+	VPTERNLOGD   $0xf8, Z7, Z6, Z5
+	VPSHUFB      k23rep2<>+0(SB), Z1, Z6
+	VPSUBB       k23sub4<>+0(SB), Z5, Z5
+	VPMULLW      Z6, Z5, Z7
+	VPSRLW       $0x08, Z5, Z5
+	VPMULLW      Z6, Z5, Z5
+	VPSLLW       $0x08, Z5, Z5
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z7, Z5
+	VPADDB       k23off<>+0(SB), Z5, Z5
+	VMOVDQU32    Z5, 2624(DX)
+	VPSRLD       $0x04, Z3, Z5
+	VPANDD       Z0, Z5, Z5
+	VPSRLW       $0x04, Z4, Z6
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z7
+	VPTERNLOGD   $0xf8, Z7, Z6, Z5
+	VPSHUFB      k23rep0<>+0(SB), Z2, Z6
+	VPSUBB       k23sub4<>+0(SB), Z5, Z5
+	VPMULLW      Z6, Z5, Z7
+	VPSRLW       $0x08, Z5, Z5
+	VPMULLW      Z6, Z5, Z5
+	VPSLLW       $0x08, Z5, Z5
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z7, Z5
+	VPADDB       k23off<>+0(SB), Z5, Z5
+	VMOVDQU32    Z5, 3136(DX)
+	VPSRLD       $0x06, Z3, Z3
+	VPANDD       Z0, Z3, Z3
+	VPSRLW       $0x05, Z4, Z4
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z5
+	VPTERNLOGD   $0xf8, Z5, Z4, Z3
+	VPSHUFB      k23rep2<>+0(SB), Z2, Z4
+	VPSUBB       k23sub4<>+0(SB), Z3, Z3
+	VPMULLW      Z4, Z3, Z5
+	VPSRLW       $0x08, Z3, Z3
+	VPMULLW      Z4, Z3, Z3
+	VPSLLW       $0x08, Z3, Z3
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z5, Z3
+	VPADDB       k23off<>+0(SB), Z3, Z3
+	VMOVDQU32    Z3, 3648(DX)
+	VMOVDQU32    1344(AX), Z3
+	VMOVDQU32    320(AX), Z4
+	VPANDD       Z0, Z3, Z5
+	VPSRLW       $0x02, Z4, Z6
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z7
+	VPTERNLOGD   $0xf8, Z7, Z6, Z5
+	VPSHUFB      k23rep0<>+0(SB), Z1, Z6
+	VPSUBB       k23sub4<>+0(SB), Z5, Z5
+	VPMULLW      Z6, Z5, Z7
+	VPSRLW       $0x08, Z5, Z5
+	VPMULLW      Z6, Z5, Z5
+	VPSLLW       $0x08, Z5, Z5
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z7, Z5
+	VPADDB       k23off<>+0(SB), Z5, Z5
+	VMOVDQU32    Z5, 2176(DX)
+	VPSRLD       $0x02, Z3, Z5
+	VPANDD       Z0, Z5, Z5
+	VPSRLW       $0x03, Z4, Z6
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z7
+	VPTERNLOGD   $0xf8, Z7, Z6, Z5
+	VPSHUFB      k23rep2<>+0(SB), Z1, Z6
+	VPSUBB       k23sub4<>+0(SB), Z5, Z5
+	VPMULLW      Z6, Z5, Z7
+	VPSRLW       $0x08, Z5, Z5
+	VPMULLW      Z6, Z5, Z5
+	VPSLLW       $0x08, Z5, Z5
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z7, Z5
+	VPADDB       k23off<>+0(SB), Z5, Z5
+	VMOVDQU32    Z5, 2688(DX)
+	VPSRLD       $0x04, Z3, Z5
+	VPANDD       Z0, Z5, Z5
+	VPSRLW       $0x04, Z4, Z6
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z7
+	VPTERNLOGD   $0xf8, Z7, Z6, Z5
+	VPSHUFB      k23rep0<>+0(SB), Z2, Z6
+	VPSUBB       k23sub4<>+0(SB), Z5, Z5
+	VPMULLW      Z6, Z5, Z7
+	VPSRLW       $0x08, Z5, Z5
+	VPMULLW      Z6, Z5, Z5
+	VPSLLW       $0x08, Z5, Z5
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z7, Z5
+	VPADDB       k23off<>+0(SB), Z5, Z5
+	VMOVDQU32    Z5, 3200(DX)
+	VPSRLD       $0x06, Z3, Z3
+	VPANDD       Z0, Z3, Z3
+	VPSRLW       $0x05, Z4, Z4
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z5
+	VPTERNLOGD   $0xf8, Z5, Z4, Z3
+	VPSHUFB      k23rep2<>+0(SB), Z2, Z4
+	VPSUBB       k23sub4<>+0(SB), Z3, Z3
+	VPMULLW      Z4, Z3, Z5
+	VPSRLW       $0x08, Z3, Z3
+	VPMULLW      Z4, Z3, Z3
+	VPSLLW       $0x08, Z3, Z3
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z5, Z3
+	VPADDB       k23off<>+0(SB), Z3, Z3
+	VMOVDQU32    Z3, 3712(DX)
+	VMOVDQU32    1408(AX), Z3
+	VMOVDQU32    384(AX), Z4
+	VPANDD       Z0, Z3, Z5
+	VPSRLW       $0x02, Z4, Z6
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z7
+	VPTERNLOGD   $0xf8, Z7, Z6, Z5
+	VPSHUFB      k23rep0<>+0(SB), Z1, Z6
+	VPSUBB       k23sub4<>+0(SB), Z5, Z5
+	VPMULLW      Z6, Z5, Z7
+	VPSRLW       $0x08, Z5, Z5
+	VPMULLW      Z6, Z5, Z5
+	VPSLLW       $0x08, Z5, Z5
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z7, Z5
+	VPADDB       k23off<>+0(SB), Z5, Z5
+	VMOVDQU32    Z5, 2240(DX)
+	VPSRLD       $0x02, Z3, Z5
+	VPANDD       Z0, Z5, Z5
+	VPSRLW       $0x03, Z4, Z6
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z7
+	VPTERNLOGD   $0xf8, Z7, Z6, Z5
+	VPSHUFB      k23rep2<>+0(SB), Z1, Z6
+	VPSUBB       k23sub4<>+0(SB), Z5, Z5
+	VPMULLW      Z6, Z5, Z7
+	VPSRLW       $0x08, Z5, Z5
+	VPMULLW      Z6, Z5, Z5
+	VPSLLW       $0x08, Z5, Z5
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z7, Z5
+	VPADDB       k23off<>+0(SB), Z5, Z5
+	VMOVDQU32    Z5, 2752(DX)
+	VPSRLD       $0x04, Z3, Z5
+	VPANDD       Z0, Z5, Z5
+	VPSRLW       $0x04, Z4, Z6
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z7
+	VPTERNLOGD   $0xf8, Z7, Z6, Z5
+	VPSHUFB      k23rep0<>+0(SB), Z2, Z6
+	VPSUBB       k23sub4<>+0(SB), Z5, Z5
+	VPMULLW      Z6, Z5, Z7
+	VPSRLW       $0x08, Z5, Z5
+	VPMULLW      Z6, Z5, Z5
+	VPSLLW       $0x08, Z5, Z5
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z7, Z5
+	VPADDB       k23off<>+0(SB), Z5, Z5
+	VMOVDQU32    Z5, 3264(DX)
+	VPSRLD       $0x06, Z3, Z3
+	VPANDD       Z0, Z3, Z3
+	VPSRLW       $0x05, Z4, Z4
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z5
+	VPTERNLOGD   $0xf8, Z5, Z4, Z3
+	VPSHUFB      k23rep2<>+0(SB), Z2, Z4
+	VPSUBB       k23sub4<>+0(SB), Z3, Z3
+	VPMULLW      Z4, Z3, Z5
+	VPSRLW       $0x08, Z3, Z3
+	VPMULLW      Z4, Z3, Z3
+	VPSLLW       $0x08, Z3, Z3
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z5, Z3
+	VPADDB       k23off<>+0(SB), Z3, Z3
+	VMOVDQU32    Z3, 3776(DX)
+	VMOVDQU32    1472(AX), Z3
+	VMOVDQU32    704(AX), Z4
+	VPANDD       Z0, Z3, Z5
+	VPSRLW       $0x02, Z4, Z6
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z7
+	VPTERNLOGD   $0xf8, Z7, Z6, Z5
+	VPSHUFB      k23rep1<>+0(SB), Z1, Z6
+	VPSUBB       k23sub4<>+0(SB), Z5, Z5
+	VPMULLW      Z6, Z5, Z7
+	VPSRLW       $0x08, Z5, Z5
+	VPMULLW      Z6, Z5, Z5
+	VPSLLW       $0x08, Z5, Z5
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z7, Z5
+	VPADDB       k23off<>+0(SB), Z5, Z5
+	VMOVDQU32    Z5, 2304(DX)
+	VPSRLD       $0x02, Z3, Z5
+	VPANDD       Z0, Z5, Z5
+	VPSRLW       $0x03, Z4, Z6
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z7
+	VPTERNLOGD   $0xf8, Z7, Z6, Z5
+	VPSHUFB      k23rep3<>+0(SB), Z1, Z6
+	VPSUBB       k23sub4<>+0(SB), Z5, Z5
+	VPMULLW      Z6, Z5, Z7
+	VPSRLW       $0x08, Z5, Z5
+	VPMULLW      Z6, Z5, Z5
+	VPSLLW       $0x08, Z5, Z5
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z7, Z5
+	VPADDB       k23off<>+0(SB), Z5, Z5
+	VMOVDQU32    Z5, 2816(DX)
+	VPSRLD       $0x04, Z3, Z5
+	VPANDD       Z0, Z5, Z5
+	VPSRLW       $0x04, Z4, Z6
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z7
+	VPTERNLOGD   $0xf8, Z7, Z6, Z5
+	VPSHUFB      k23rep1<>+0(SB), Z2, Z6
+	VPSUBB       k23sub4<>+0(SB), Z5, Z5
+	VPMULLW      Z6, Z5, Z7
+	VPSRLW       $0x08, Z5, Z5
+	VPMULLW      Z6, Z5, Z5
+	VPSLLW       $0x08, Z5, Z5
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z7, Z5
+	VPADDB       k23off<>+0(SB), Z5, Z5
+	VMOVDQU32    Z5, 3328(DX)
+	VPSRLD       $0x06, Z3, Z3
+	VPANDD       Z0, Z3, Z3
+	VPSRLW       $0x05, Z4, Z4
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z5
+	VPTERNLOGD   $0xf8, Z5, Z4, Z3
+	VPSHUFB      k23rep3<>+0(SB), Z2, Z4
+	VPSUBB       k23sub4<>+0(SB), Z3, Z3
+	VPMULLW      Z4, Z3, Z5
+	VPSRLW       $0x08, Z3, Z3
+	VPMULLW      Z4, Z3, Z3
+	VPSLLW       $0x08, Z3, Z3
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z5, Z3
+	VPADDB       k23off<>+0(SB), Z3, Z3
+	VMOVDQU32    Z3, 3840(DX)
+	VMOVDQU32    1536(AX), Z3
+	VMOVDQU32    768(AX), Z4
+	VPANDD       Z0, Z3, Z5
+	VPSRLW       $0x02, Z4, Z6
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z7
+	VPTERNLOGD   $0xf8, Z7, Z6, Z5
+	VPSHUFB      k23rep1<>+0(SB), Z1, Z6
+	VPSUBB       k23sub4<>+0(SB), Z5, Z5
+	VPMULLW      Z6, Z5, Z7
+	VPSRLW       $0x08, Z5, Z5
+	VPMULLW      Z6, Z5, Z5
+	VPSLLW       $0x08, Z5, Z5
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z7, Z5
+	VPADDB       k23off<>+0(SB), Z5, Z5
+	VMOVDQU32    Z5, 2368(DX)
+	VPSRLD       $0x02, Z3, Z5
+	VPANDD       Z0, Z5, Z5
+	VPSRLW       $0x03, Z4, Z6
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z7
+	VPTERNLOGD   $0xf8, Z7, Z6, Z5
+	VPSHUFB      k23rep3<>+0(SB), Z1, Z6
+	VPSUBB       k23sub4<>+0(SB), Z5, Z5
+	VPMULLW      Z6, Z5, Z7
+	VPSRLW       $0x08, Z5, Z5
+	VPMULLW      Z6, Z5, Z5
+	VPSLLW       $0x08, Z5, Z5
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z7, Z5
+	VPADDB       k23off<>+0(SB), Z5, Z5
+	VMOVDQU32    Z5, 2880(DX)
+	VPSRLD       $0x04, Z3, Z5
+	VPANDD       Z0, Z5, Z5
+	VPSRLW       $0x04, Z4, Z6
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z7
+	VPTERNLOGD   $0xf8, Z7, Z6, Z5
+	VPSHUFB      k23rep1<>+0(SB), Z2, Z6
+	VPSUBB       k23sub4<>+0(SB), Z5, Z5
+	VPMULLW      Z6, Z5, Z7
+	VPSRLW       $0x08, Z5, Z5
+	VPMULLW      Z6, Z5, Z5
+	VPSLLW       $0x08, Z5, Z5
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z7, Z5
+	VPADDB       k23off<>+0(SB), Z5, Z5
+	VMOVDQU32    Z5, 3392(DX)
+	VPSRLD       $0x06, Z3, Z3
+	VPANDD       Z0, Z3, Z3
+	VPSRLW       $0x05, Z4, Z4
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z5
+	VPTERNLOGD   $0xf8, Z5, Z4, Z3
+	VPSHUFB      k23rep3<>+0(SB), Z2, Z4
+	VPSUBB       k23sub4<>+0(SB), Z3, Z3
+	VPMULLW      Z4, Z3, Z5
+	VPSRLW       $0x08, Z3, Z3
+	VPMULLW      Z4, Z3, Z3
+	VPSLLW       $0x08, Z3, Z3
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z5, Z3
+	VPADDB       k23off<>+0(SB), Z3, Z3
+	VMOVDQU32    Z3, 3904(DX)
+	VMOVDQU32    1600(AX), Z3
+	VMOVDQU32    832(AX), Z4
+	VPANDD       Z0, Z3, Z5
+	VPSRLW       $0x02, Z4, Z6
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z7
+	VPTERNLOGD   $0xf8, Z7, Z6, Z5
+	VPSHUFB      k23rep1<>+0(SB), Z1, Z6
+	VPSUBB       k23sub4<>+0(SB), Z5, Z5
+	VPMULLW      Z6, Z5, Z7
+	VPSRLW       $0x08, Z5, Z5
+	VPMULLW      Z6, Z5, Z5
+	VPSLLW       $0x08, Z5, Z5
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z7, Z5
+	VPADDB       k23off<>+0(SB), Z5, Z5
+	VMOVDQU32    Z5, 2432(DX)
+	VPSRLD       $0x02, Z3, Z5
+	VPANDD       Z0, Z5, Z5
+	VPSRLW       $0x03, Z4, Z6
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z7
+	VPTERNLOGD   $0xf8, Z7, Z6, Z5
+	VPSHUFB      k23rep3<>+0(SB), Z1, Z6
+	VPSUBB       k23sub4<>+0(SB), Z5, Z5
+	VPMULLW      Z6, Z5, Z7
+	VPSRLW       $0x08, Z5, Z5
+	VPMULLW      Z6, Z5, Z5
+	VPSLLW       $0x08, Z5, Z5
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z7, Z5
+	VPADDB       k23off<>+0(SB), Z5, Z5
+	VMOVDQU32    Z5, 2944(DX)
+	VPSRLD       $0x04, Z3, Z5
+	VPANDD       Z0, Z5, Z5
+	VPSRLW       $0x04, Z4, Z6
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z7
+	VPTERNLOGD   $0xf8, Z7, Z6, Z5
+	VPSHUFB      k23rep1<>+0(SB), Z2, Z6
+	VPSUBB       k23sub4<>+0(SB), Z5, Z5
+	VPMULLW      Z6, Z5, Z7
+	VPSRLW       $0x08, Z5, Z5
+	VPMULLW      Z6, Z5, Z5
+	VPSLLW       $0x08, Z5, Z5
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z7, Z5
+	VPADDB       k23off<>+0(SB), Z5, Z5
+	VMOVDQU32    Z5, 3456(DX)
+	VPSRLD       $0x06, Z3, Z3
+	VPANDD       Z0, Z3, Z3
+	VPSRLW       $0x05, Z4, Z4
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z5
+	VPTERNLOGD   $0xf8, Z5, Z4, Z3
+	VPSHUFB      k23rep3<>+0(SB), Z2, Z4
+	VPSUBB       k23sub4<>+0(SB), Z3, Z3
+	VPMULLW      Z4, Z3, Z5
+	VPSRLW       $0x08, Z3, Z3
+	VPMULLW      Z4, Z3, Z3
+	VPSLLW       $0x08, Z3, Z3
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z5, Z3
+	VPADDB       k23off<>+0(SB), Z3, Z3
+	VMOVDQU32    Z3, 3968(DX)
+	VMOVDQU32    1664(AX), Z3
+	VMOVDQU32    896(AX), Z4
+	VPANDD       Z0, Z3, Z5
+	VPSRLW       $0x02, Z4, Z6
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z7
+	VPTERNLOGD   $0xf8, Z7, Z6, Z5
+	VPSHUFB      k23rep1<>+0(SB), Z1, Z6
+	VPSUBB       k23sub4<>+0(SB), Z5, Z5
+	VPMULLW      Z6, Z5, Z7
+	VPSRLW       $0x08, Z5, Z5
+	VPMULLW      Z6, Z5, Z5
+	VPSLLW       $0x08, Z5, Z5
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z7, Z5
+	VPADDB       k23off<>+0(SB), Z5, Z5
+	VMOVDQU32    Z5, 2496(DX)
+	VPSRLD       $0x02, Z3, Z5
+	VPANDD       Z0, Z5, Z5
+	VPSRLW       $0x03, Z4, Z6
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z7
+	VPTERNLOGD   $0xf8, Z7, Z6, Z5
+	VPSHUFB      k23rep3<>+0(SB), Z1, Z1
+	VPSUBB       k23sub4<>+0(SB), Z5, Z5
+	VPMULLW      Z1, Z5, Z6
+	VPSRLW       $0x08, Z5, Z5
+	VPMULLW      Z1, Z5, Z5
+	VPSLLW       $0x08, Z5, Z5
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z6, Z5
+	VPADDB       k23off<>+0(SB), Z5, Z5
+	VMOVDQU32    Z5, 3008(DX)
+	VPSRLD       $0x04, Z3, Z1
+	VPANDD       Z0, Z1, Z1
+	VPSRLW       $0x04, Z4, Z5
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z6
+	VPTERNLOGD   $0xf8, Z6, Z5, Z1
+	VPSHUFB      k23rep1<>+0(SB), Z2, Z5
+	VPSUBB       k23sub4<>+0(SB), Z1, Z1
+	VPMULLW      Z5, Z1, Z6
+	VPSRLW       $0x08, Z1, Z1
+	VPMULLW      Z5, Z1, Z1
+	VPSLLW       $0x08, Z1, Z1
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z6, Z1
+	VPADDB       k23off<>+0(SB), Z1, Z1
+	VMOVDQU32    Z1, 3520(DX)
+	VPSRLD       $0x06, Z3, Z1
+	VPANDD       Z0, Z1, Z1
+	VPSRLW       $0x05, Z4, Z0
+	MOVL         $0x04040404, DI
+	VPBROADCASTD DI, Z3
+	VPTERNLOGD   $0xf8, Z3, Z0, Z1
+	VPSHUFB      k23rep3<>+0(SB), Z2, Z0
+	VPSUBB       k23sub4<>+0(SB), Z1, Z1
+	VPMULLW      Z0, Z1, Z2
+	VPSRLW       $0x08, Z1, Z1
+	VPMULLW      Z0, Z1, Z1
+	VPSLLW       $0x08, Z1, Z1
+	VPTERNLOGD   $0xf8, k23low<>+0(SB), Z2, Z1
+	VPADDB       k23off<>+0(SB), Z1, Z1
+	VMOVDQU32    Z1, 4032(DX)
+	VCVTPH2PS    (AX)(SI*1), Z0
+	VMOVUPS      Z0, 4096(DX)
+	ADDQ         BX, AX
+	XORQ         $0x000001c0, BX
+	XORQ         $-1760, SI
+	ADDQ         $0x00001040, DX
+	DECQ         CX
+	JMP          unpackIQ3_K_loop
+
+unpackIQ3_K_done:
 	VZEROUPPER
 	RET

@@ -36,6 +36,9 @@ func tileIQ2_K_16x7(p *byte, a *byte, as int, nb int, out *float32, os int, mask
 // Block b of the group is at p+1344b (Q3_K: in pairs, see interleavek23.go), token t's block b at a+b*as+384t.
 func tileIQ2_K_16x8(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 
+// unpackIQ2_K writes nb blocks of the interleaved Q2_K group at p into the packed K group layout at dst (4736 bytes per block, AVX-512).
+func unpackIQ2_K(p *byte, nb int, dst *byte)
+
 // tileIQ3_K_16x1 computes the 16×1 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved Q3_K group at p against 1 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
 // Block b of the group is at p+1760b (Q3_K: in pairs, see interleavek23.go), token t's block b at a+b*as+384t.
 func tileIQ3_K_16x1(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
@@ -67,3 +70,6 @@ func tileIQ3_K_16x7(p *byte, a *byte, as int, nb int, out *float32, os int, mask
 // tileIQ3_K_16x8 computes the 16×8 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved Q3_K group at p against 8 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).
 // Block b of the group is at p+1760b (Q3_K: in pairs, see interleavek23.go), token t's block b at a+b*as+384t.
 func tileIQ3_K_16x8(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// unpackIQ3_K writes nb blocks of the interleaved Q3_K group at p into the packed K group layout at dst (4160 bytes per block, AVX-512).
+func unpackIQ3_K(p *byte, nb int, dst *byte)

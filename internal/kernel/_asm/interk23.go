@@ -66,11 +66,13 @@ func genInterK23Consts() {
 
 func genInterK23() {
 	genPackedKConsts()
+	genPackK23Consts()
 	genInterK23Consts()
 	for _, three := range []bool{false, true} {
 		for T := 1; T <= packedKMaxT; T++ {
 			interK23Tile(three, T)
 		}
+		interK23Unpack(three)
 	}
 }
 
@@ -392,4 +394,72 @@ func interK3Scales(p GPVirtual, buf Mem) {
 			VMOVDQU32(s, buf.Offset(ik23Pairs+64*(2*k+j)))
 		}
 	}
+}
+
+// interK23Unpack generates unpackIQ2_K or unpackIQ3_K: nb blocks of an
+// interleaved group into the packed K group layout (values with the group
+// scales folded in, packk23.go), for the packed tiles to serve long
+// batches. The interleaved planes and hmask are the transposed vectors the
+// pack kernels make first, so the pack kernels' value step
+// (packValuesQ2_K, packValuesQ3_K) reads them where they lie.
+func interK23Unpack(three bool) {
+	k := k23Of(three)
+	name := "unpackI" + k.name
+	TEXT(name, NOSPLIT, "func(p *byte, nb int, dst *byte)")
+	Doc(fmt.Sprintf("%s writes nb blocks of the interleaved %s group at p into the packed K group layout at dst (%d bytes per block, AVX-512).", name, k.name, k.blockBytes))
+	p := loadGP("p")
+	nb := loadGP("nb")
+	dst := loadGP("dst")
+	var dstep, doff GPVirtual
+	if three {
+		dstep, doff = GP64(), GP64()
+		MOVQ(U32(1792), dstep)
+		MOVQ(U32(1728), doff)
+	}
+	Label(name + "_loop")
+	TESTQ(nb, nb)
+	JZ(LabelRef(name + "_done"))
+	slot := func(v int) Mem { return Mem{Base: dst, Disp: 64 * v} }
+	c03 := bcastDword(0x03030303)
+	load := func(m Mem) VecVirtual {
+		z := ZMM()
+		VMOVDQU32(m, z)
+		return z
+	}
+	halves := func(m, to Mem) {
+		f := ZMM()
+		VCVTPH2PS(m, f)
+		VMOVUPS(f, to)
+	}
+	if three {
+		packValuesQ3_K(k23Src{
+			dword: func(off int) VecVirtual { return load(Mem{Base: p, Disp: 64 * ((off - 96) / 4)}) },
+			planes: func(v int) Mem {
+				if v >= 56 {
+					return Mem{Base: p, Disp: interK3Vec(-1, v-56)}
+				}
+				return Mem{Base: p, Disp: interK3Vec(v/32, v%32)}
+			},
+			d: func() { halves(Mem{Base: p, Index: doff, Scale: 1}, Mem{Base: dst, Disp: 4096}) },
+		}, dst, slot, c03)
+		ADDQ(dstep, p)
+		XORQ(U32(1792^1728), dstep)
+		XORQ(I32(1728^-32), doff)
+	} else {
+		packValuesQ2_K(k23Src{
+			dword:  func(off int) VecVirtual { return load(Mem{Base: p, Disp: 64 * (off / 4)}) },
+			planes: func(v int) Mem { return Mem{Base: p, Disp: 256 + 64*(8*(v/32)+v%32)} },
+			d: func() {
+				halves(Mem{Base: p, Disp: 1280}, Mem{Base: dst, Disp: 4608})
+				halves(Mem{Base: p, Disp: 1312}, Mem{Base: dst, Disp: 4672})
+			},
+		}, dst, slot, c03)
+		ADDQ(U32(1344), p)
+	}
+	ADDQ(U32(uint32(k.blockBytes)), dst)
+	DECQ(nb)
+	JMP(LabelRef(name + "_loop"))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
 }
