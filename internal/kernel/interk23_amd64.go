@@ -21,9 +21,19 @@ var (
 
 // withInterK23 is withInterK for Q2_K or Q3_K (type t): the activations
 // carry the packed values' offset (−124·Σq, Q3_K), which the packed tiles
-// that serve long batches need.
+// need, and the packed tiles serve chunks from interK23MinUnpack tokens.
 func withInterK23(ts *tileSet, t tensor.DType, tiles *[packTokens + 1]func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int), unpack func(p *byte, nb int, dst *byte)) *tileSet {
 	withInterK(ts, tiles, unpack)
 	ts.inter.k = packedKOffset(t)
+	ts.inter.minUnpack = interK23MinUnpack
 	return ts
 }
+
+// interK23MinUnpack is the fewest tokens for which an interleaved Q2_K or
+// Q3_K group is unpacked into the packed layout rather than read by the
+// interleaved tiles: their per-group scale steps cost more per token than
+// the packed tiles' folded values, so unpacking (cheaper than the packed
+// path's packing) pays from about 12 tokens (1536×1536 from cache, one
+// thread, Zen 4: Q2_K 159 vs 156 GMAC/s at 12 tokens, 145 vs 156 at 8;
+// Q3_K 135 vs 133, 113 vs 141).
+const interK23MinUnpack = 12
