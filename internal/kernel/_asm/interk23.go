@@ -23,13 +23,21 @@ import (
 // after its sum: per group and token, four VPDPBUSD (one per dword vector
 // of the group, the activation dword broadcast from memory) make a chain
 // that fits an int16, and one VPDPWSSD adds chain × scale into isum. A
-// plane of a transposed qs vector is taken where it lies, as x & 3 (×1)
-// or x & 12 (×4), so the scales carry the missing factor (isum is then 4
-// (Q2_K) or 2 (Q3_K) times the sum, and an arithmetic shift ends it
-// exactly). Q3_K's third bit joins its plane by one VPTERNLOGD, its −4·Σ_g
-// sc_g·bsum_g by eight VPDPWSSD of the scale pairs with the bsums; Q2_K's
-// msum is eight VPDPWSSD of the min pairs. The per-group multipliers are
-// unpacked once per block into a stack buffer.
+// plane of a transposed qs vector is taken near where it lies: Q2_K's as
+// x & 3 (×1) or x & 12 (×4) of x or x >> 4, Q3_K's at bits 0, 1 (×1) or
+// 1, 2 (×2) with its third bit joined above it by one VPTERNLOGD (from
+// the hmask shifted once for two planes). The group scales carry the
+// missing factor, so isum comes out 4 (Q2_K) or 2 (Q3_K) times the sum,
+// and an arithmetic shift ends it exactly. Q3_K's −4·Σ_g sc_g·bsum_g
+// comes from eight VPDPWSSD of the scale pairs with the bsums, Q2_K's
+// msum from eight of the min pairs. A group's multiplier is made in a
+// register just before its chains: a VPSHUFB of its scale byte (Q2_K:
+// from the scale vector, then ×4 for the even planes by a shift; Q3_K:
+// then a VPSRAW, from the scales unpacked once per block into a stack
+// buffer). Keeping the multipliers of a block in the stack buffer
+// instead, or moving planes by GF2P8AFFINEQB (shift and mask in one),
+// measured slower on Zen 4 (Q2_K from L2 on one thread: 27.5 and 31.6 GB/s
+// against 38.5; Q3_K 24.8 and 21.4 against 25.7).
 
 // Constants of the interk23 set, 64 bytes each.
 var (
@@ -100,13 +108,13 @@ func interK3Vec(h, w int) int {
 	return 1216 + 64*w
 }
 
-// Offsets in the stack buffer of the tiles: the 16 group multipliers
-// (int16 in the low word of each dword), then (Q3_K) the eight scale
-// pairs −8·sc_2i, −8·sc_2i+1 as int16.
+// Offsets in the stack buffer of the Q3_K tiles: the scales − 32 (four
+// vectors, a byte per group), then the eight scale pairs −8·sc_2i,
+// −8·sc_2i+1 as int16.
 const (
-	ik23Mult  = 0
-	ik23Pairs = 1024
-	ik23Buf   = 1536
+	ik23Sc    = 0
+	ik23Pairs = 256
+	ik23Buf   = 768
 )
 
 // interK23Tile generates tileIQ2_K_16xT or tileIQ3_K_16xT.
@@ -119,7 +127,10 @@ func interK23Tile(three bool, T int) {
 	TEXT(name, 0, "func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)")
 	Doc(fmt.Sprintf("%s computes the 16×%d tile out[t*os+r] (rows r with bit r of mask set) of an interleaved %s group at p against %d tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).", name, T, kind, T),
 		fmt.Sprintf("Block b of the group is at p+%db (Q3_K: in pairs, see interleavek23.go), token t's block b at a+b*as+384t.", bb))
-	buf := AllocLocal(ik23Buf)
+	var buf Mem
+	if three {
+		buf = AllocLocal(ik23Buf)
+	}
 	p := loadGP("p")
 	a := loadGP("a")
 	as := loadGP("as")
@@ -150,13 +161,12 @@ func interK23Tile(three bool, T int) {
 			isum[c][t] = highZ[packedKMaxT+4*c+t]
 		}
 	}
-	// The masks of the scale unpacking are set up per block (they would
-	// take registers the loop needs).
 	c03 := bcastDword(0x03030303)
-	var c0c, c04, c06, c08 VecVirtual
+	var c0f, c0c, c04, c06, c08 VecVirtual
 	if three {
 		c04, c06, c08 = bcastDword(0x04040404), bcastDword(0x06060606), bcastDword(0x08080808)
 	} else {
+		c0f = bcastDword(0x0f0f0f0f)
 		c0c = bcastDword(0x0c0c0c0c)
 	}
 
@@ -166,8 +176,6 @@ func interK23Tile(three bool, T int) {
 	act := func(t, off int) Mem { return Mem{Base: a, Disp: actK*t + off} }
 	if three {
 		interK3Scales(p, buf)
-	} else {
-		interK2Scales(p, buf)
 	}
 	for c := range isum {
 		for t := 0; t < T; t++ {
@@ -176,8 +184,18 @@ func interK23Tile(three bool, T int) {
 	}
 	n := 0 // groups done
 	for h := 0; h < 2; h++ {
+		// Q2_K: the scales of groups 8h..8h+3 and 8h+4..8h+7, one byte each
+		var scl [2]VecVirtual
+		if !three {
+			for j := range scl {
+				scl[j] = ZMM()
+				VPANDD(Mem{Base: p, Disp: 64 * (2*h + j)}, c0f, scl[j])
+
+			}
+		}
 		for ih := 0; ih < 2; ih++ {
 			var hsL, hsH []VecVirtual // Q3_K: the hmask vectors shifted
+			var x []VecVirtual        // Q2_K: the plane vectors
 			if three {
 				hsL, hsH = make([]VecVirtual, 4), make([]VecVirtual, 4)
 				for i := range hsL {
@@ -189,8 +207,13 @@ func interK23Tile(three bool, T int) {
 						VPSRLW(U8(2), m, hsL[i])
 					}
 				}
+			} else {
+				x = make([]VecVirtual, 4)
+				for i := range x {
+					x[i] = ZMM()
+					VMOVDQU32(Mem{Base: p, Disp: 256 + 64*(8*h+4*ih+i)}, x[i])
+				}
 			}
-			var xs []VecVirtual // Q2_K: the qs vectors >> 4
 			for pl := 0; pl < 4; pl++ {
 				g := 8*h + 2*pl + ih
 				if three && h == 1 && pl == 2 {
@@ -204,34 +227,30 @@ func interK23Tile(three bool, T int) {
 					w := 4*ih + i
 					v[i] = ZMM()
 					if !three {
-						x := Mem{Base: p, Disp: 256 + 64*(8*h+w)}
+						// Q2_K: plane pl at bits 0, 1 (×1) or 2, 3 (×4)
 						switch pl {
 						case 0:
-							VPANDD(x, c03, v[i])
+							VPANDD(c03, x[i], v[i])
 						case 1:
-							VPANDD(x, c0c, v[i])
+							VPANDD(c0c, x[i], v[i])
 						case 2:
-							if xs == nil {
-								xs = make([]VecVirtual, 4)
-							}
-							xs[i] = ZMM()
-							VPSRLW(U8(4), x, xs[i])
-							VPANDD(c03, xs[i], v[i])
-						case 3:
-							VPANDD(c0c, xs[i], v[i])
+							VPSRLW(U8(4), x[i], x[i]) // x is dead but for plane 3
+							VPANDD(c03, x[i], v[i])
+						default:
+							VPANDD(c0c, x[i], v[i])
 						}
 						continue
 					}
 					// Q3_K: the plane at bits 0, 1 (×1, even planes)
 					// or 1, 2 (×2), its third bit above it.
-					x := Mem{Base: p, Disp: interK3Vec(h, w)}
-					lo, hb := []VecVirtual{c03, c06, c03, c06}[pl], []VecVirtual{c04, c08, c04, c08}[pl]
+					xm := Mem{Base: p, Disp: interK3Vec(h, w)}
 					if pl == 0 {
-						VPANDD(x, lo, v[i])
+						VPANDD(xm, c03, v[i])
 					} else {
-						VPSRLW(U8([]int{0, 1, 4, 5}[pl]), x, v[i])
-						VPANDD(lo, v[i], v[i])
+						VPSRLW(U8([]int{0, 1, 4, 5}[pl]), xm, v[i])
+						VPANDD([]VecVirtual{c03, c06, c03, c06}[pl], v[i], v[i])
 					}
+					hb := []VecVirtual{c04, c08, c04, c08}[pl]
 					switch {
 					case pl < 2:
 						VPTERNLOGD(U8(0xf8), hsL[i], hb, v[i])
@@ -241,13 +260,30 @@ func interK23Tile(three bool, T int) {
 						VPTERNLOGD(U8(0xf8), hsH[i], hb, v[i])
 					}
 				}
+				// the group's multiplier: its scale in the low word of
+				// each row's dword (Q3_K: − 32, ×2 for the even planes)
+				var sm Op
+				if three {
+					z := ZMM()
+					VMOVDQU32(buf.Offset(ik23Sc+64*(g/4)), z)
+					VPSHUFB(ik23Hi[g%4], z, z)
+					VPSRAW(U8([]int{7, 7, 8, 8}[g%4]), z, z)
+					sm = z
+				} else {
+					z := ZMM()
+					VPSHUFB(ik23Lo[g%4], scl[pl/2], z)
+					if g%4 < 2 { // the even planes, taken ×1
+						VPSLLD(U8(2), z, z)
+					}
+					sm = z
+				}
 				for t := 0; t < T; t++ {
 					s := ZMM()
 					zeroZ(s)
 					for i := range v {
 						vpdpbusdBcast(act(t, 4+128*h+32*pl+16*ih+4*i), v[i], s)
 					}
-					vpdpwssd(buf.Offset(ik23Mult+64*g), s, isum[n%chains][t])
+					vpdpwssd(sm, s, isum[n%chains][t])
 				}
 				n++
 			}
@@ -277,7 +313,6 @@ func interK23Tile(three bool, T int) {
 			msum[t] = ZMM()
 			zeroZ(msum[t])
 		}
-		c0f := bcastDword(0x0f0f0f0f)
 		for k := 0; k < 4; k++ {
 			mn := ZMM()
 			VPSRLW(U8(4), Mem{Base: p, Disp: 64 * k}, mn)
@@ -327,31 +362,9 @@ func interK23Tile(three bool, T int) {
 	storeTileRows(acc[:T])
 }
 
-// interK2Scales writes the 16 group multipliers of the interleaved Q2_K
-// block at p into buf: group 4k+m's scale (×4 for m < 2, the planes taken
-// as x & 3) zero-extended in the low word of each row's dword.
-func interK2Scales(p GPVirtual, buf Mem) {
-	c0f := bcastDword(0x0f0f0f0f)
-	for k := 0; k < 4; k++ {
-		sc, sc4 := ZMM(), ZMM()
-		VPANDD(Mem{Base: p, Disp: 64 * k}, c0f, sc)
-		VPSLLD(U8(2), sc, sc4)
-		for m := 0; m < 4; m++ {
-			src := sc
-			if m < 2 {
-				src = sc4
-			}
-			s := ZMM()
-			VPSHUFB(ik23Lo[m], src, s)
-			VMOVDQU32(s, buf.Offset(ik23Mult+64*(4*k+m)))
-		}
-	}
-}
-
-// interK3Scales writes the 16 group multipliers of the interleaved Q3_K
-// block at p into buf (group 4k+m's scale − 32, ×2 for m < 2, sign-extended
-// into the low word of each row's dword), and the eight pairs −8·sc_2i,
-// −8·sc_2i+1 as int16.
+// interK3Scales writes Q3_K's scales of the interleaved block at p into
+// buf: sc[k] (k < 4) with byte m of row r's dword its scale 4k+m − 32, and
+// the eight pairs −8·sc_2i, −8·sc_2i+1 as int16.
 func interK3Scales(p GPVirtual, buf Mem) {
 	c0f, c30 := bcastDword(0x0f0f0f0f), bcastDword(0x30303030)
 	// ggml's unpacking of the 12 bytes: scale 4k+m is the low (k < 2) or
@@ -381,12 +394,7 @@ func interK3Scales(p GPVirtual, buf Mem) {
 		neg := ZMM()
 		VPSUBB(sc, c20, neg) // 32 − sc: −(sc − 32)
 		VPSUBB(c20, sc, sc)
-		for m := 0; m < 4; m++ {
-			s := ZMM()
-			VPSHUFB(ik23Hi[m], sc, s)
-			VPSRAW(U8([]int{7, 7, 8, 8}[m]), s, s)
-			VMOVDQU32(s, buf.Offset(ik23Mult+64*(4*k+m)))
-		}
+		VMOVDQU32(sc, buf.Offset(ik23Sc+64*k))
 		for j := 0; j < 2; j++ {
 			s := ZMM()
 			VPSHUFB(ik23Pair[j], neg, s)
