@@ -33,7 +33,8 @@ func withInterK23(ts *tileSet, t tensor.DType, tiles *[packTokens + 1]func(p *by
 // Q3_K group is unpacked into the packed layout rather than read by the
 // interleaved tiles: their per-group scale steps cost more per token than
 // the packed tiles' folded values, so unpacking (cheaper than the packed
-// path's packing) pays from about 12 tokens (1536×1536 from cache, one
-// thread, Zen 4: Q2_K 159 vs 156 GMAC/s at 12 tokens, 145 vs 156 at 8;
-// Q3_K 135 vs 133, 113 vs 141).
-const interK23MinUnpack = 12
+// path's packing) pays from about 16 tokens (1536×1536 from cache, one
+// thread, Zen 4, GMAC/s unpacked vs interleaved tiles: Q2_K 160 vs 158 at
+// 12 tokens, 166 vs 158 at 16, 185 vs 158 at 64; Q3_K 135 vs 142, 149 vs
+// 145, 197 vs 144).
+const interK23MinUnpack = 16
