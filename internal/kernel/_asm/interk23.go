@@ -28,9 +28,10 @@ import (
 // 1, 2 (×2) with its third bit joined above it by one VPTERNLOGD (from
 // the hmask shifted once for two planes). The group scales carry the
 // missing factor, so isum comes out 4 (Q2_K) or 2 (Q3_K) times the sum,
-// and an arithmetic shift ends it exactly. Q3_K's −4·Σ_g sc_g·bsum_g
-// comes from eight VPDPWSSD of the scale pairs with the bsums, Q2_K's
-// msum from eight of the min pairs. A group's multiplier is made in a
+// and an arithmetic shift ends it exactly. Q3_K's chains start from
+// −4·f·bsum_g (f the plane's factor; the interleaved Q3_K activations
+// carry it, see interleavek23.go), so that a chain is f·Σ (u−4)·q and
+// fits an int16; Q2_K's msum comes from eight VPDPWSSD of the min pairs. A group's multiplier is made in a
 // register just before its chains: a VPSHUFB of its scale byte (Q2_K:
 // from the scale vector, then ×4 for the even planes by a shift; Q3_K:
 // then a VPSRAW, from the scales unpacked once per block into a stack
@@ -47,8 +48,6 @@ var (
 	// ik23Hi[m]: byte m of each dword into byte 1, the rest zero (so that
 	// an arithmetic word shift sign-extends it into the low word).
 	ik23Hi [4]Mem
-	// ik23Pair[j]: bytes 2j, 2j+1 of each dword into bytes 1 and 3.
-	ik23Pair [2]Mem
 )
 
 func genInterK23Consts() {
@@ -66,9 +65,6 @@ func genInterK23Consts() {
 	for m := 0; m < 4; m++ {
 		ik23Lo[m] = ctl(fmt.Sprintf("ik23lo%d", m), func(b int) (int, bool) { return m, b == 0 })
 		ik23Hi[m] = ctl(fmt.Sprintf("ik23hi%d", m), func(b int) (int, bool) { return m, b == 1 })
-	}
-	for j := 0; j < 2; j++ {
-		ik23Pair[j] = ctl(fmt.Sprintf("ik23pair%d", j), func(b int) (int, bool) { return 2*j + b/2, b%2 == 1 })
 	}
 }
 
@@ -109,12 +105,10 @@ func interK3Vec(h, w int) int {
 }
 
 // Offsets in the stack buffer of the Q3_K tiles: the scales − 32 (four
-// vectors, a byte per group), then the eight scale pairs −8·sc_2i,
-// −8·sc_2i+1 as int16.
+// vectors, a byte per group).
 const (
-	ik23Sc    = 0
-	ik23Pairs = 256
-	ik23Buf   = 768
+	ik23Sc  = 0
+	ik23Buf = 256
 )
 
 // interK23Tile generates tileIQ2_K_16xT or tileIQ3_K_16xT.
@@ -279,7 +273,12 @@ func interK23Tile(three bool, T int) {
 				}
 				for t := 0; t < T; t++ {
 					s := ZMM()
-					zeroZ(s)
+					if three {
+						// from −4·f·bsum_g: Σ f·(u−4)·q fits an int16
+						VPBROADCASTD(act(t, 320+4*g), s)
+					} else {
+						zeroZ(s)
+					}
 					for i := range v {
 						vpdpbusdBcast(act(t, 4+128*h+32*pl+16*ih+4*i), v[i], s)
 					}
@@ -294,12 +293,6 @@ func interK23Tile(three bool, T int) {
 			VPADDD(isum[1][t], isum[0][t], isum[0][t])
 		}
 		if three {
-			// −4·Σ_g sc_g·bsum_g (pairs of groups), still ×2
-			for j := 0; j < 8; j++ {
-				pr := ZMM()
-				VMOVDQU32(buf.Offset(ik23Pairs+64*j), pr)
-				vpdpwssdBcast(act(t, 260+4*j), pr, isum[0][t])
-			}
 			VPSRAD(U8(1), isum[0][t], isum[0][t])
 		} else {
 			VPSRAD(U8(2), isum[0][t], isum[0][t])
@@ -363,8 +356,7 @@ func interK23Tile(three bool, T int) {
 }
 
 // interK3Scales writes Q3_K's scales of the interleaved block at p into
-// buf: sc[k] (k < 4) with byte m of row r's dword its scale 4k+m − 32, and
-// the eight pairs −8·sc_2i, −8·sc_2i+1 as int16.
+// buf: sc[k] (k < 4) with byte m of row r's dword its scale 4k+m − 32.
 func interK3Scales(p GPVirtual, buf Mem) {
 	c0f, c30 := bcastDword(0x0f0f0f0f), bcastDword(0x30303030)
 	// ggml's unpacking of the 12 bytes: scale 4k+m is the low (k < 2) or
@@ -391,16 +383,8 @@ func interK3Scales(p GPVirtual, buf Mem) {
 			VPSRLW(U8(-sh), s2, hs)
 		}
 		VPTERNLOGD(U8(0xf8), c30, hs, sc) // sc |= hs & 0x30
-		neg := ZMM()
-		VPSUBB(sc, c20, neg) // 32 − sc: −(sc − 32)
 		VPSUBB(c20, sc, sc)
 		VMOVDQU32(sc, buf.Offset(ik23Sc+64*k))
-		for j := 0; j < 2; j++ {
-			s := ZMM()
-			VPSHUFB(ik23Pair[j], neg, s)
-			VPSRAW(U8(5), s, s)
-			VMOVDQU32(s, buf.Offset(ik23Pairs+64*(2*k+j)))
-		}
 	}
 }
 
