@@ -35,7 +35,11 @@ import (
 //
 // The kernels add in the K-quant order (packedk_generic.go) with the
 // packed K path's activations, so an interleaved Mat gives every token the
-// bits the row-major one gives.
+// bits the row-major one gives. They scale each group of 16 after its
+// exact sum (_asm/interk23.go); Q3_K's activations carry −4·f_g·bsum[g]
+// at [320, 384) instead of Q6_K's −32·bsum[g] (quantQ8_KxQ3_K), f_g = 2
+// for groups 4k+2, 4k+3 (odd planes) and 1 otherwise, where the kernels
+// start group g's sum.
 
 // interK3Vec returns the offset in an interleaved Q3_K block of the
 // vector hm(w) (h < 0) or qs(h, w) (see above).
