@@ -2026,7 +2026,7 @@ GLOBL ik23hi3<>(SB), RODATA|NOPTR, $64
 
 // func tileIQ2_K_16x1(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI
-TEXT ·tileIQ2_K_16x1(SB), $0-56
+TEXT ·tileIQ2_K_16x1(SB), NOSPLIT, $0-56
 	MOVQ         p+0(FP), AX
 	MOVQ         a+8(FP), CX
 	MOVQ         as+16(FP), DX
@@ -2316,7 +2316,7 @@ tileIQ2_K_16x1_done:
 
 // func tileIQ2_K_16x2(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI
-TEXT ·tileIQ2_K_16x2(SB), $0-56
+TEXT ·tileIQ2_K_16x2(SB), NOSPLIT, $0-56
 	MOVQ         p+0(FP), AX
 	MOVQ         a+8(FP), CX
 	MOVQ         as+16(FP), DX
@@ -2724,7 +2724,7 @@ tileIQ2_K_16x2_done:
 
 // func tileIQ2_K_16x3(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI
-TEXT ·tileIQ2_K_16x3(SB), $0-56
+TEXT ·tileIQ2_K_16x3(SB), NOSPLIT, $0-56
 	MOVQ         p+0(FP), AX
 	MOVQ         a+8(FP), CX
 	MOVQ         as+16(FP), DX
@@ -3250,7 +3250,7 @@ tileIQ2_K_16x3_done:
 
 // func tileIQ2_K_16x4(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI
-TEXT ·tileIQ2_K_16x4(SB), $0-56
+TEXT ·tileIQ2_K_16x4(SB), NOSPLIT, $0-56
 	MOVQ         p+0(FP), AX
 	MOVQ         a+8(FP), CX
 	MOVQ         as+16(FP), DX
@@ -3894,7 +3894,7 @@ tileIQ2_K_16x4_done:
 
 // func tileIQ2_K_16x5(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI
-TEXT ·tileIQ2_K_16x5(SB), $0-56
+TEXT ·tileIQ2_K_16x5(SB), NOSPLIT, $0-56
 	MOVQ         p+0(FP), AX
 	MOVQ         a+8(FP), CX
 	MOVQ         as+16(FP), DX
@@ -4646,7 +4646,7 @@ tileIQ2_K_16x5_done:
 
 // func tileIQ2_K_16x6(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI
-TEXT ·tileIQ2_K_16x6(SB), $0-56
+TEXT ·tileIQ2_K_16x6(SB), NOSPLIT, $0-56
 	MOVQ         p+0(FP), AX
 	MOVQ         a+8(FP), CX
 	MOVQ         as+16(FP), DX
@@ -5514,7 +5514,7 @@ tileIQ2_K_16x6_done:
 
 // func tileIQ2_K_16x7(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI
-TEXT ·tileIQ2_K_16x7(SB), $0-56
+TEXT ·tileIQ2_K_16x7(SB), NOSPLIT, $0-56
 	MOVQ         p+0(FP), AX
 	MOVQ         a+8(FP), CX
 	MOVQ         as+16(FP), DX
@@ -6498,7 +6498,7 @@ tileIQ2_K_16x7_done:
 
 // func tileIQ2_K_16x8(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI
-TEXT ·tileIQ2_K_16x8(SB), $0-56
+TEXT ·tileIQ2_K_16x8(SB), NOSPLIT, $0-56
 	MOVQ         p+0(FP), AX
 	MOVQ         a+8(FP), CX
 	MOVQ         as+16(FP), DX
@@ -8023,7 +8023,7 @@ unpackIQ2_K_done:
 
 // func tileIQ3_K_16x1(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI
-TEXT ·tileIQ3_K_16x1(SB), $256-56
+TEXT ·tileIQ3_K_16x1(SB), NOSPLIT, $256-56
 	MOVQ         p+0(FP), AX
 	MOVQ         a+8(FP), CX
 	MOVQ         as+16(FP), DX
@@ -8442,7 +8442,7 @@ tileIQ3_K_16x1_done:
 
 // func tileIQ3_K_16x2(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI
-TEXT ·tileIQ3_K_16x2(SB), $256-56
+TEXT ·tileIQ3_K_16x2(SB), NOSPLIT, $256-56
 	MOVQ         p+0(FP), AX
 	MOVQ         a+8(FP), CX
 	MOVQ         as+16(FP), DX
@@ -8967,7 +8967,7 @@ tileIQ3_K_16x2_done:
 
 // func tileIQ3_K_16x3(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI
-TEXT ·tileIQ3_K_16x3(SB), $256-56
+TEXT ·tileIQ3_K_16x3(SB), NOSPLIT, $256-56
 	MOVQ         p+0(FP), AX
 	MOVQ         a+8(FP), CX
 	MOVQ         as+16(FP), DX
@@ -9598,7 +9598,7 @@ tileIQ3_K_16x3_done:
 
 // func tileIQ3_K_16x4(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI
-TEXT ·tileIQ3_K_16x4(SB), $256-56
+TEXT ·tileIQ3_K_16x4(SB), NOSPLIT, $256-56
 	MOVQ         p+0(FP), AX
 	MOVQ         a+8(FP), CX
 	MOVQ         as+16(FP), DX
@@ -10335,7 +10335,7 @@ tileIQ3_K_16x4_done:
 
 // func tileIQ3_K_16x5(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI
-TEXT ·tileIQ3_K_16x5(SB), $256-56
+TEXT ·tileIQ3_K_16x5(SB), NOSPLIT, $256-56
 	MOVQ         p+0(FP), AX
 	MOVQ         a+8(FP), CX
 	MOVQ         as+16(FP), DX
@@ -11168,7 +11168,7 @@ tileIQ3_K_16x5_done:
 
 // func tileIQ3_K_16x6(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI
-TEXT ·tileIQ3_K_16x6(SB), $256-56
+TEXT ·tileIQ3_K_16x6(SB), NOSPLIT, $256-56
 	MOVQ         p+0(FP), AX
 	MOVQ         a+8(FP), CX
 	MOVQ         as+16(FP), DX
@@ -12105,7 +12105,7 @@ tileIQ3_K_16x6_done:
 
 // func tileIQ3_K_16x7(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI
-TEXT ·tileIQ3_K_16x7(SB), $256-56
+TEXT ·tileIQ3_K_16x7(SB), NOSPLIT, $256-56
 	MOVQ         p+0(FP), AX
 	MOVQ         a+8(FP), CX
 	MOVQ         as+16(FP), DX
@@ -13146,7 +13146,7 @@ tileIQ3_K_16x7_done:
 
 // func tileIQ3_K_16x8(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI
-TEXT ·tileIQ3_K_16x8(SB), $256-56
+TEXT ·tileIQ3_K_16x8(SB), NOSPLIT, $256-56
 	MOVQ         p+0(FP), AX
 	MOVQ         a+8(FP), CX
 	MOVQ         as+16(FP), DX

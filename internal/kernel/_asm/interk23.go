@@ -31,14 +31,15 @@ import (
 // and an arithmetic shift ends it exactly. Q3_K's chains start from
 // −4·f·bsum_g (f the plane's factor; the interleaved Q3_K activations
 // carry it, see interleavek23.go), so that a chain is f·Σ (u−4)·q and
-// fits an int16; Q2_K's msum comes from eight VPDPWSSD of the min pairs. A group's multiplier is made in a
-// register just before its chains: a VPSHUFB of its scale byte (Q2_K:
-// from the scale vector, then ×4 for the even planes by a shift; Q3_K:
-// then a VPSRAW, from the scales unpacked once per block into a stack
-// buffer). Keeping the multipliers of a block in the stack buffer
-// instead, or moving planes by GF2P8AFFINEQB (shift and mask in one),
-// measured slower on Zen 4 (Q2_K from L2 on one thread: 27.5 and 31.6 GB/s
-// against 38.5; Q3_K 24.8 and 21.4 against 25.7).
+// fits an int16; Q2_K's msum comes from eight VPDPWSSD of the min pairs.
+// A group's multiplier is made in a register just before its chains: a
+// VPSHUFB of its scale byte (Q2_K: from the scale vector, then ×4 for the
+// even planes by a shift; Q3_K: then a VPSRAW, from the scales unpacked
+// once per block into a stack buffer). Keeping a block's 16 multipliers
+// in the stack buffer instead, or moving planes by GF2P8AFFINEQB (shift
+// and mask in one), measured slower on Zen 4 (decode from L2 on one
+// thread, before the chain starts: Q2_K 27.5 and 31.6 GB/s against 38.5;
+// Q3_K 24.8 and 21.4 against 25.7; 27.5 with the chain starts).
 
 // Constants of the interk23 set, 64 bytes each.
 var (
@@ -118,7 +119,7 @@ func interK23Tile(three bool, T int) {
 		kind, bb = "Q3_K", 1760
 	}
 	name := fmt.Sprintf("tileI%s_16x%d", kind, T)
-	TEXT(name, 0, "func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)")
+	TEXT(name, NOSPLIT, "func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)")
 	Doc(fmt.Sprintf("%s computes the 16×%d tile out[t*os+r] (rows r with bit r of mask set) of an interleaved %s group at p against %d tokens of interleaved K activations, nb blocks, in the K-quant order (AVX-512 VNNI).", name, T, kind, T),
 		fmt.Sprintf("Block b of the group is at p+%db (Q3_K: in pairs, see interleavek23.go), token t's block b at a+b*as+384t.", bb))
 	var buf Mem
