@@ -128,8 +128,8 @@
 //     activation tiles; batches of 128 tokens or more unpack each group
 //     once into the packed layout for the packed tiles. Decode from DRAM:
 //     Q4_0 24–33 GB/s on one thread (row-major 14–17), Q4_K 25–27 (15–16),
-//     Q2_K and Q3_K 24–26 (13–14; their 2- and 3-bit values are scaled per
-//     group of 16 by a VPDPWSSD, and batches unpack from 12 tokens).
+//     Q2_K and Q3_K 24–27 (13–14; their 2- and 3-bit values are scaled per
+//     group of 16 by a VPDPWSSD, and batches unpack from 16 tokens).
 //     Models use them when the file fits in memory (models.Interleave).
 //   - the Q8_0 and Q8_K activation quantizers and the vector kernels Dot,
 //     Axpy, DotF16, AxpyF16, ToF16, FromF16, RoundF16, DotsF16 (16 keys
