@@ -18,7 +18,7 @@ import (
 // read from the file's rows (off) bit for bit, prompt and decode steps,
 // for each type with an interleaved layout, and that it was interleaved.
 func TestInterleavedSameLogits(t *testing.T) {
-	for _, typ := range []tensor.DType{tensor.Q4_0, tensor.Q8_0, tensor.IQ4_NL, tensor.Q5_0, tensor.Q4_K, tensor.Q6_K, tensor.Q5_K, tensor.Q4_1, tensor.Q5_1, tensor.IQ4_XS} {
+	for _, typ := range []tensor.DType{tensor.Q4_0, tensor.Q8_0, tensor.IQ4_NL, tensor.Q5_0, tensor.Q4_K, tensor.Q6_K, tensor.Q5_K, tensor.Q4_1, tensor.Q5_1, tensor.IQ4_XS, tensor.Q2_K, tensor.Q3_K} {
 		t.Run(typ.String(), func(t *testing.T) {
 			if !kernel.CanInterleave(typ) {
 				t.Skipf("no interleaved %s kernels on this CPU (AVX-512 VNNI)", typ)

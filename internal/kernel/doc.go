@@ -116,17 +116,20 @@
 //     the tiles' integer sums are ggml's. IQ1's ±1/8 delta is folded into
 //     the values (8·g ± 1). 0.1–0.3 ns per weight to pack; at n = 512
 //     the best calls reach about 70% of the VPDPBUSD peak on one thread.
-//   - Interleaved matrices (interleave.go, interleavek.go, interleave41.go;
-//     Q4_0, Q5_0, Q8_0, IQ4_NL, Q4_K, Q5_K, Q6_K, Q4_1, Q5_1, IQ4_XS; with
-//     AVX512_VNNI): Interleave copies a matrix once, at load, into groups
-//     of 16 rows transposed block by block (the same size), so that the
-//     packed path's layout needs no per-call packing and no unpacking
-//     beyond nibble splits. 16-row × T-token kernels (_asm/interleave.go,
-//     _asm/interk.go, _asm/inter41.go; T ≤ 16, 256-element blocks T ≤ 8)
+//   - Interleaved matrices (interleave.go, interleavek.go, interleave41.go,
+//     interleavek23.go; Q4_0, Q5_0, Q8_0, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K,
+//     Q6_K, Q4_1, Q5_1, IQ4_XS; with AVX512_VNNI): Interleave copies a
+//     matrix once, at load, into groups of 16 rows transposed block by
+//     block (the same size), so that the packed path's layout needs no
+//     per-call packing and no unpacking beyond nibble splits. 16-row ×
+//     T-token kernels (_asm/interleave.go, _asm/interk.go, _asm/inter41.go,
+//     _asm/interk23.go; T ≤ 16, 256-element blocks T ≤ 8)
 //     serve decode and batches alike, in the packed path's order, with its
 //     activation tiles; batches of 128 tokens or more unpack each group
 //     once into the packed layout for the packed tiles. Decode from DRAM:
-//     Q4_0 24–33 GB/s on one thread (row-major 14–17), Q4_K 25–27 (15–16).
+//     Q4_0 24–33 GB/s on one thread (row-major 14–17), Q4_K 25–27 (15–16),
+//     Q2_K and Q3_K 24–27 (13–14; their 2- and 3-bit values are scaled per
+//     group of 16 by a VPDPWSSD, and batches unpack from 16 tokens).
 //     Models use them when the file fits in memory (models.Interleave).
 //   - the Q8_0 and Q8_K activation quantizers and the vector kernels Dot,
 //     Axpy, DotF16, AxpyF16, ToF16, FromF16, RoundF16, DotsF16 (16 keys

@@ -6,7 +6,8 @@ import (
 	"github.com/sputnik-llm/sputnik/internal/tensor"
 )
 
-// Interleaved K-quant groups (Q4_K, Q5_K, Q6_K): the file's bytes of 16
+// Interleaved K-quant groups (Q4_K, Q5_K, Q6_K; Q2_K and Q3_K in
+// interleavek23.go): the file's bytes of 16
 // rows, each field transposed by dword, so that one zmm holds the same
 // dword of every row (lane r: row r), and the fields in the order the
 // kernels read them (a weight stream the hardware prefetchers follow). A
@@ -76,6 +77,8 @@ func interleaveGroupK(t tensor.DType, w []byte, ws, rows, nb int, dst []byte) {
 					field(p, blk, r, 16, 32, 256)
 					field(p, blk, r, 48, 128, 768)
 				}
+			case tensor.Q2_K, tensor.Q3_K:
+				interleaveGroupK23(t, p, blk, r, dst, dat)
 			case tensor.Q6_K:
 				field(p, blk, r, 192, 16, 0)
 				for h := range 2 {
@@ -109,10 +112,16 @@ func interK6Vec(h, c, w int) int {
 // interKBlock returns the offsets of block b and of its d in an
 // interleaved group of K type t (see above).
 func interKBlock(t tensor.DType, b int) (at, d int) {
-	if t == tensor.Q6_K {
+	switch t {
+	case tensor.Q6_K:
 		return 6720*(b/2) + 3392*(b%2), 6720*(b/2) + 3328 + 32*(b%2)
+	case tensor.Q3_K:
+		return 3520*(b/2) + 1792*(b%2), 3520*(b/2) + 1728 + 32*(b%2)
 	}
 	at = b * packRows * t.TypeSize()
+	if t == tensor.Q2_K {
+		return at, at + 1280
+	}
 	return at, at + 192
 }
 
@@ -121,6 +130,10 @@ func interKBlock(t tensor.DType, b int) (at, d int) {
 func decodeInterK(t tensor.DType, g []byte, b, r int, kb *kBlock) {
 	bo, dat := interKBlock(t, b)
 	p := g[bo:]
+	if t == tensor.Q2_K || t == tensor.Q3_K {
+		decodeInterK23(t, g, p, dat, r, kb)
+		return
+	}
 	at := func(off, v, i int) byte { return p[off+64*v+4*r+i] }
 	if t == tensor.Q6_K {
 		for h := range 2 {
@@ -191,6 +204,10 @@ func unpackInterKGeneric(t tensor.DType, g []byte, nb int, dst []byte) {
 		o := dst[b*bb : (b+1)*bb]
 		for r := range packRows {
 			decodeInterK(t, g, b, r, &kb)
+			if t == tensor.Q2_K || t == tensor.Q3_K {
+				packK23(t, o, r, &kb)
+				continue
+			}
 			putPackedK(t, o, r, &kb)
 		}
 	}

@@ -309,7 +309,7 @@ func BenchmarkMatMulStreamBatch(b *testing.B) {
 			one, _ = Interleave(one)
 		}
 		ws := streamCopies(one)
-		for _, n := range []int{1, 4, 16, 64} {
+		for _, n := range []int{1, 2, 4, 16, 64} {
 			x := randomVec(rng, n*cols)
 			out := make([]float32, n*rows)
 			b.Run(fmt.Sprintf("%s/n=%d", tc, n), func(b *testing.B) {

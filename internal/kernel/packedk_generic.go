@@ -65,7 +65,8 @@ import (
 //	            a block's sum starts there; 0 for the other types)
 //	[312, 320)  zero
 //	[320, 384)  −32·bsum[g] as int32 (Q6_K: a group's sum starts there, so
-//	            that Σ u·q − 32·Σq = Σ (u−32)·q)
+//	            that Σ u·q − 32·Σq = Σ (u−32)·q; interleaved Q3_K's tiles
+//	            get −4·f_g·bsum[g] there instead, see interleavek23.go)
 //
 // In tile i of packTokens tokens, block b of token t is at i·nb·6144 +
 // b·6144 + t·384.

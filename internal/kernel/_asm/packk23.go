@@ -182,10 +182,23 @@ func packK23Rows(three bool) {
 	}
 	slot := func(v int) Mem { return Mem{Base: dst, Disp: 64 * v} }
 	c03 := bcastDword(0x03030303)
+	src := k23Src{
+		dword:  func(off int) VecVirtual { return gatherRows(w, gidx, off) },
+		planes: slot,
+	}
 	if three {
-		packValuesQ3_K(w, gidx, dst, slot, c03)
+		src.d = func() {
+			dd := gatherRows(w, gidx, 106) // d in the high word
+			storeHalves(dd, true, Mem{Base: dst, Disp: 4096})
+		}
+		packValuesQ3_K(src, dst, slot, c03)
 	} else {
-		packValuesQ2_K(w, gidx, dst, slot, c03)
+		src.d = func() {
+			dd := gatherRows(w, gidx, 80) // d | dmin<<16
+			storeHalves(dd, false, Mem{Base: dst, Disp: 4608})
+			storeHalves(dd, true, Mem{Base: dst, Disp: 4672})
+		}
+		packValuesQ2_K(src, dst, slot, c03)
 	}
 	rows.advance(uint32(k.wBytes))
 	ADDQ(U32(uint32(k.blockBytes)), dst)
@@ -201,16 +214,16 @@ func packK23Rows(three bool) {
 // their mins, d and dmin. Each byte's product sc·u ≤ 45 stays in its
 // byte, so one VPMULLD by the row's scale (a dword lane) scales four
 // values.
-func packValuesQ2_K(w GPVirtual, gidx VecVirtual, dst GPVirtual, slot func(int) Mem, c03 VecVirtual) {
+func packValuesQ2_K(src k23Src, dst GPVirtual, slot func(int) Mem, c03 VecVirtual) {
 	c0f, cf := bcastDword(0x0f0f0f0f), bcastDword(0x0f)
 	g := make([]VecVirtual, 4) // scale|min<<4 bytes of groups 4q..4q+3
 	for q := range g {
-		g[q] = gatherRows(w, gidx, 4*q)
+		g[q] = src.dword(4 * q)
 	}
 	for h := 0; h < 2; h++ {
 		for i := 0; i < 8; i++ {
 			x := ZMM()
-			VMOVDQU32(slot(32*h+i), x)
+			VMOVDQU32(src.planes(32*h+i), x)
 			for p := 0; p < 4; p++ {
 				v := 32*h + 8*p + i
 				gr := v / 4
@@ -243,9 +256,21 @@ func packValuesQ2_K(w GPVirtual, gidx VecVirtual, dst GPVirtual, slot func(int) 
 			VMOVDQU32(p, Mem{Base: dst, Disp: 4096 + 64*(2*q+i)})
 		}
 	}
-	dd := gatherRows(w, gidx, 80) // d | dmin<<16
-	storeHalves(dd, false, Mem{Base: dst, Disp: 4608})
-	storeHalves(dd, true, Mem{Base: dst, Disp: 4672})
+	src.d()
+}
+
+// k23Src is where packValuesQ2_K and packValuesQ3_K read the 16 rows'
+// current blocks: row-major rows (the pack kernels) or an interleaved
+// group (the unpack kernels of interk23.go).
+type k23Src struct {
+	// dword returns the dword at off of every row's block (lane r: row r).
+	dword func(off int) VecVirtual
+	// planes returns the transposed plane vector of half h and dword i
+	// (v = 32h+i), or (Q3_K, v = 56+i) the transposed hmask dword i.
+	planes func(v int) Mem
+	// d writes the rows' d (Q2_K: and dmin) as float32 into the packed
+	// block.
+	d func()
 }
 
 // packValuesQ3_K writes the packed values sc·(u−4) + 124 of the 16 rows'
@@ -254,10 +279,10 @@ func packValuesQ2_K(w GPVirtual, gidx VecVirtual, dst GPVirtual, slot func(int) 
 // (the result is in [0, 252]): VPMULLW of u−4 by a word holding sc−32
 // gives the even bytes' products in the low bytes, and of (u−4)>>8 the odd
 // bytes'.
-func packValuesQ3_K(w GPVirtual, gidx VecVirtual, dst GPVirtual, slot func(int) Mem, c03 VecVirtual) {
-	a0 := gatherRows(w, gidx, 96)  // scale bytes 0..3
-	a1 := gatherRows(w, gidx, 100) // 4..7
-	tm := gatherRows(w, gidx, 104) // 8..11: the high bits
+func packValuesQ3_K(src k23Src, dst GPVirtual, slot func(int) Mem, c03 VecVirtual) {
+	a0 := src.dword(96)  // scale bytes 0..3
+	a1 := src.dword(100) // 4..7
+	tm := src.dword(104) // 8..11: the high bits
 	c0f := bcastDword(0x0f0f0f0f)
 	// sc[i] byte m = scale 4i+m (ggml's kmask unpacking), less 32.
 	sc := make([]VecVirtual, 4)
@@ -286,8 +311,8 @@ func packValuesQ3_K(w GPVirtual, gidx VecVirtual, dst GPVirtual, slot func(int) 
 	for h := 0; h < 2; h++ {
 		for i := 0; i < 8; i++ {
 			x, hm := ZMM(), ZMM()
-			VMOVDQU32(slot(32*h+i), x)
-			VMOVDQU32(slot(56+i), hm)
+			VMOVDQU32(src.planes(32*h+i), x)
+			VMOVDQU32(src.planes(56+i), hm)
 			for p := 0; p < 4; p++ {
 				v := 32*h + 8*p + i
 				gr := v / 4
@@ -324,8 +349,7 @@ func packValuesQ3_K(w GPVirtual, gidx VecVirtual, dst GPVirtual, slot func(int) 
 			}
 		}
 	}
-	dd := gatherRows(w, gidx, 106) // d in the high word
-	storeHalves(dd, true, Mem{Base: dst, Disp: 4096})
+	src.d()
 }
 
 // packedK23Tile generates tilePK2_16xT (Q2_K) or tilePK3_16xT (Q3_K).
