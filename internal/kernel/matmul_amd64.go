@@ -37,6 +37,7 @@ func variants() []implVariant {
 	if hasAVX2 {
 		t := genericTable()
 		setTiles(t, avx2Tiles)
+		setInter(t, avx2Inter())
 		vs = append(vs, implVariant{"avx2", t})
 	}
 	if !hasAVX512 {
@@ -46,6 +47,7 @@ func variants() []implVariant {
 	t := genericTable()
 	if hasAVX2 {
 		setTiles(t, avx2Tiles)
+		setInter(t, avx2Inter())
 	}
 	setTiles(t, avx512FloatTiles)
 	if hasVNNI {
@@ -82,6 +84,16 @@ func setTiles(t *implTable, tiles map[tensor.DType]*tileSet) {
 			im.act = tensor.F32
 			im.convert = ts.convert
 		}
+		t[typ] = &im
+	}
+}
+
+// setInter makes the interleaved kernels in inter the interleaved path of
+// their types in t, keeping the rest of each type's implementation.
+func setInter(t *implTable, inter map[tensor.DType]*interleavedImpl) {
+	for typ, in := range inter {
+		im := *t[typ]
+		im.inter = in
 		t[typ] = &im
 	}
 }
