@@ -2,11 +2,12 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: help build test race purego invariants nocgo fuzz bench lint check
+.PHONY: help build test race purego avx2 invariants nocgo fuzz bench lint check
 help:
 	@echo "make build       build ./sputnik (CGO_ENABLED=0)"
 	@echo "make test        lint + unit tests (the README's test command)"
 	@echo "make race        short -race pass, with the invariant checks (-tags invariants)"
+	@echo "make avx2        kernel and model tests as on a CPU without AVX-512"
 	@echo "make purego      tests with the pure-Go reference kernels only"
 	@echo "make invariants  tests with the expensive checks (-tags invariants: NaN/Inf after each layer)"
 	@echo "make nocgo       check that CGO_ENABLED=0 builds"
@@ -31,6 +32,11 @@ race:
 
 purego:
 	$(GO) test -count=1 -short -tags purego $(PKGS)
+
+# make avx2: the kernels and models as on a CPU without AVX-512 (AVX2, FMA,
+# F16C: Zen 2/3, Intel client cores), whatever this CPU has.
+avx2:
+	GODEBUG=cpu.avx512f=off $(GO) test -count=1 -short ./internal/kernel/ ./internal/engine/ ./internal/models/ ./internal/model/...
 
 invariants:
 	$(GO) test -count=1 -short -tags invariants $(PKGS)
