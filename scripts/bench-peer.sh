@@ -11,6 +11,14 @@
 # Needs a built ./sputnik, jq, and the peer installed at $PEER (default
 # /tmp/peer: cp -r ../shared/tools/peer /tmp/peer && (cd /tmp/peer && npm ci)).
 # Run it on a quiet machine: both engines are memory- and compute-bound.
+#
+# As on a CPU without AVX-512 (Zen 2/3, Intel client cores): mask AVX-512
+# from Sputnik with GODEBUG=cpu.avx512f=off (it then runs its avx2 kernels)
+# and give the peer a copy whose only CPU backends are haswell and older:
+#   cp -r /tmp/peer /tmp/peer-haswell
+#   cd /tmp/peer-haswell/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64
+#   ls libggml-cpu-*.so | grep -v 'haswell\|x64\|sse42' | xargs rm
+#   GODEBUG=cpu.avx512f=off PEER=/tmp/peer-haswell scripts/bench-peer.sh FILE...
 set -euo pipefail
 pp=512 tg=128 reps=3 threads=2
 while getopts p:n:r:t: o; do
