@@ -1,0 +1,407 @@
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// The intergrid set (intergrid_amd64.s): row-major decode tiles of the
+// codebook i-quants whose codebook fits in registers, in the packed path's
+// order (iqOrdered: per 256-block the exact int32 sum, then one scalar
+// fused multiply-add), the same steps as the packiq set's tiles they
+// replace.
+//
+// The packiq tiles fetch every 8-value codebook entry with a scalar load
+// and an insert (32 loads and 24 shuffles per IQ2_XXS block, about 60
+// cycles). Here the codebook is held as codes: the 256 entries of IQ2_XXS
+// (8 magnitudes from 3 levels) and IQ3_XXS (4 from 8) become 16-bit words
+// of 2- or 3-bit level numbers, 512 bytes, looked up 32 at a time in
+// registers with VPERMI2W (64 entries per instruction; the index bits 6
+// and 7 pick among four lookups by masked moves). Per sub-block of 32
+// values VPMULTISHIFTQB spreads the level numbers to bytes and VPERMB maps
+// them to magnitudes, against the activations with the signs applied
+// (masked VPSUBB) as the packiq tiles do. The codes table is the kernel
+// package's (built from package tensor's codebook), passed as tab: the
+// codes at 0 and the 32-byte level table (entry x = level x mod 4 or 8) at
+// 2·entries.
+
+// gridKind is one codebook type of the set.
+type gridKind struct {
+	name   string
+	wBytes int
+	c      float32 // the type's constant: d·c scales the block sum
+	three  bool    // 3-bit level numbers, 4-value entries (IQ3_XXS)
+}
+
+var gridKinds = []gridKind{{"IQ2_XXS", 66, 0.125, false}, {"IQ3_XXS", 98, 0.25, true}}
+
+// Constants: VPERMB controls that gather the index bytes into the words
+// of the lookup (igIdx2, igIdx3: see gridTile), VPMULTISHIFTQB controls
+// (igMs2, igMs3: per 64-value chunk z; igMsSign: the four 7-bit sign
+// indices of each aux dword to bytes), word masks of index bits 6 and 7.
+var igIdx2, igIdx3, igMs2, igMs3, igMsSign, igBit6, igBit7 Mem
+
+// The tables' layout (the kernel package's gridCodeTable): codes [256]u16
+// at 0, vals [64]u8 (entry x = 64 + level x mod 2^b) at 512, signs [128]u8
+// (ggml's ksigns_iq2xs) at 576.
+const igVals, igSigns = 512, 576
+
+func genInterGridConsts() {
+	// IQ2_XXS: word 4i+z of the lookup = index of group 8z+i, which is
+	// byte 8(G/4) + G%4 of the block's 64 bytes at 2 (G = 8z+i).
+	igIdx2 = GLOBL("igidx2", RODATA|NOPTR)
+	for i := 0; i < 8; i++ {
+		for z := 0; z < 4; z++ {
+			G := 8*z + i
+			DATA(2*(4*i+z), U16(uint16(8*(G/4)+G%4)))
+		}
+	}
+	// IQ3_XXS: lookup h (0, 1) word 4i+2m+e = index of group 16z+2i+e,
+	// z = 2h+m: byte 16z+2i+e of qs at 2.
+	igIdx3 = GLOBL("igidx3", RODATA|NOPTR)
+	for h := 0; h < 2; h++ {
+		for i := 0; i < 8; i++ {
+			for m := 0; m < 2; m++ {
+				for e := 0; e < 2; e++ {
+					DATA(64*h+2*(4*i+2*m+e), U16(uint16(16*(2*h+m)+2*i+e)))
+				}
+			}
+		}
+	}
+	// Chunk z: byte j of each qword = bits 16z + 2j (IQ2_XXS: word z of
+	// qword i is group 8z+i's code), or 16(2(z%2) + j/4) + 3(j%4) (IQ3_XXS:
+	// words 2(z%2), +1 of qword i are groups 16z+2i, +1).
+	igMs2 = GLOBL("igms2", RODATA|NOPTR)
+	for z := 0; z < 4; z++ {
+		for j := 0; j < 8; j++ {
+			DATA(8*z+j, U8(uint8(16*z+2*j)))
+		}
+	}
+	igMs3 = GLOBL("igms3", RODATA|NOPTR)
+	for z := 0; z < 4; z++ {
+		for j := 0; j < 8; j++ {
+			DATA(8*z+j, U8(uint8(16*(2*(z%2)+j/4)+3*(j%4))))
+		}
+	}
+	// Sign indices: qword m = aux_2m | aux_2m+1 << 32; byte 4e+l = bits
+	// 32e + 7l.
+	igMsSign = GLOBL("igmssign", RODATA|NOPTR)
+	for e := 0; e < 2; e++ {
+		for l := 0; l < 4; l++ {
+			DATA(4*e+l, U8(uint8(32*e+7*l)))
+		}
+	}
+	for _, c := range []struct {
+		m *Mem
+		n string
+		v int32
+	}{{&iqB0, "iqb0", 0x7f}, {&iqB1, "iqb1", 0x7f00}, {&iqB2, "iqb2", 0x7f0000},
+		{&iqB3, "iqb3", 0x7f000000}, {&iqTop, "iqtop", -0x7f7f7f80}} {
+		*c.m = GLOBL(c.n, RODATA|NOPTR)
+		for j := 0; j < 8; j++ {
+			DATA(4*j, U32(uint32(c.v)))
+		}
+	}
+	for _, k := range gridKinds {
+		m := GLOBL(fmt.Sprintf("igc%s", k.name), RODATA|NOPTR)
+		for j := 0; j < 8; j++ {
+			DATA(4*j, F32(k.c))
+		}
+		igConsts[k.c] = m
+	}
+	iqDw1x = GLOBL("igdw1x", RODATA|NOPTR)
+	for j := 0; j < 8; j++ {
+		DATA(4*j, U32(0x00010001))
+	}
+	for _, c := range []struct {
+		m *Mem
+		n string
+		v uint16
+	}{{&igBit6, "igbit6", 0x40}, {&igBit7, "igbit7", 0x80}} {
+		*c.m = GLOBL(c.n, RODATA|NOPTR)
+		for w := 0; w < 32; w++ {
+			DATA(2*w, U16(c.v))
+		}
+	}
+}
+
+func genInterGrid() {
+	iqOrdered = true
+	genInterGridConsts()
+	for _, k := range gridKinds {
+		for T := 1; T <= 4; T++ {
+			gridTile(k, 1, T)
+		}
+	}
+}
+
+// gridLookup returns the codes of the 32 indices (< 256) in the words of
+// w: tab holds the codes of entries 32i..32i+31 in register i.
+func gridLookup(w VecVirtual, tab []VecVirtual) VecVirtual {
+	r := make([]VecVirtual, 4)
+	for i := range r {
+		r[i] = ZMM()
+		VMOVDQA64(w, r[i])
+		VPERMI2W(tab[2*i+1], tab[2*i], r[i])
+	}
+	// Index bits 6 and 7 as word masks: shifted to bit 15.
+	k6, k7, x := K(), K(), ZMM()
+	VPSLLW(U8(9), w, x)
+	VPMOVW2M(x, k6)
+	VPSLLW(U8(8), w, x)
+	VPMOVW2M(x, k7)
+	VMOVDQU16(r[1], k6, r[0])
+	VMOVDQU16(r[3], k6, r[2])
+	VMOVDQU16(r[2], k7, r[0])
+	return r[0]
+}
+
+// gridTile generates the R-row × T-token decode tile of codebook type k
+// (R = 4 only for T = 1: the activations are loaded once for four rows).
+// Per row and block: the codes of its 32 (IQ3_XXS: 64) indices by
+// gridLookup, in an order where qword i of the codes holds those of value
+// chunk z's lane i at word z (IQ3_XXS: words 2(z%2), +1 of lookup z/2);
+// the 32 sign bytes (7-bit indices plus their parity bit, ggml's ksigns)
+// and the eight scales 2s+1. Per chunk z of 64 values: VPMULTISHIFTQB
+// spreads the level numbers to bytes, VPERMB maps them to u = 64 +
+// magnitude, a masked VPSUBB makes u = 64 − magnitude where the sign is set
+// (u = v + 64 with v the signed value), and per token VPMADDUBSW against
+// the activations and VPDPWSSD by the two sub-blocks' scales add to the
+// block sum, from which 64·Σ_g sc_g·bsum_g (VPMADDWD of the Q8_K bsums) is
+// taken: Σ sc·(u − 64)·q exactly.
+//
+// Tables and constants stay in registers: on the Zen 4 this was measured
+// on, a 512-bit load costs 1.5 cycles (1.9 across a cache line), and
+// with them as memory operands the tile ran at 43 cycles per IQ2_XXS
+// block.
+func gridTile(k gridKind, R, T int) {
+	fn := fmt.Sprintf("tileCode%s_%dx%d", k.name, R, T)
+	TEXT(fn, NOSPLIT, "func(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, tab *byte)")
+	Doc(fmt.Sprintf("%s sets out[t*os+r] to the dot of %s row r (at w+r*ws) with Q8_K row t (at a+t*as) for r < %d, t < %d, nb blocks, tab = the kernel package's codes table of the type (AVX-512 VNNI, VBMI).", fn, k.name, R, T))
+	wp := []GPVirtual{loadGP("w")}
+	if R > 1 {
+		wp = ptrs(wp[0], loadGP("ws"), R)
+	}
+	a := loadGP("a")
+	nb := loadGP("nb")
+	tp := loadGP("tab")
+	var ap []GPVirtual
+	if T > 1 {
+		ap = ptrs(a, loadGP("as"), T)
+	} else {
+		ap = []GPVirtual{a}
+	}
+	tabMem := Mem{Base: tp}
+	tab := make([]VecVirtual, 8)
+	for i := range tab {
+		tab[i] = ZMM()
+		VMOVDQU64(tabMem.Offset(64*i), tab[i])
+	}
+	vals := ZMM()
+	VMOVDQU64(tabMem.Offset(igVals), vals)
+	// A VPMULTISHIFTQB control per chunk up to 2 tokens; beyond, registers
+	// are short: one control, the codes shifted for each chunk.
+	nCtl := 4
+	if T > 2 {
+		nCtl = 1
+	}
+	msCtl := make([]VecVirtual, nCtl)
+	for z := range msCtl {
+		msCtl[z] = ZMM()
+		m := igMs2
+		if k.three {
+			m = igMs3
+		}
+		VPBROADCASTQ(m.Offset(8*z), msCtl[z])
+	}
+	idxCtl := []VecVirtual{ZMM()}
+	if k.three {
+		idxCtl = append(idxCtl, ZMM())
+		VMOVDQU64(igIdx3, idxCtl[0])
+		VMOVDQU64(igIdx3.Offset(64), idxCtl[1])
+	} else {
+		VMOVDQU64(igIdx2, idxCtl[0])
+	}
+	// Up to 2 tokens the signs come from ksigns (VPERMI2B), beyond from
+	// shifts and xors (registers are short).
+	var ks, msSign VecVirtual
+	if T <= 2 {
+		ks, msSign = ZMM(), YMM()
+		VMOVDQU64(tabMem.Offset(igSigns), ks)
+		VPBROADCASTQ(igMsSign, msSign)
+	}
+	signMem := AllocLocal(32) // the block's 32 sign bytes
+	scMem := AllocLocal(32)   // its eight scales, both words of a dword
+	c128 := ZMM()
+	{
+		g := GP32()
+		MOVL(U32(0x80808080), g)
+		VPBROADCASTD(g, c128)
+	}
+	acc := make([]Register, R*T)
+	for i := range acc {
+		acc[i] = highY[i]
+		VPXORD(acc[i], acc[i], acc[i])
+	}
+	kEven, kHi := K(), K()
+	{
+		g := GP64()
+		MOVQ(U64(0x5555555555555555), g)
+		KMOVQ(g, kEven)
+		MOVL(U32(0xff00), g.As32())
+		KMOVW(g.As32(), kHi)
+	}
+
+	Label(fn + "_loop")
+	TESTQ(nb, nb)
+	JZ(LabelRef(fn + "_done"))
+	// The activations: registers when four rows share them.
+	act := func(t, z int) Op { return Mem{Base: ap[t], Disp: 4 + 64*z} }
+	if R > 1 {
+		q := make([]VecVirtual, 4)
+		for z := range q {
+			q[z] = ZMM()
+			VMOVDQU64(act(0, z), q[z])
+		}
+		act = func(t, z int) Op { return q[z] }
+	}
+	for r := 0; r < R; r++ {
+		p := wp[r]
+		for off := 0; off < k.wBytes; off += 64 {
+			PREFETCHT0(Mem{Base: p, Disp: prefetchDist + off})
+		}
+		// The codes.
+		var codes []VecVirtual
+		aux := YMM()
+		raw := ZMM()
+		VMOVDQU64(Mem{Base: p, Disp: 2}, raw)
+		for h := range idxCtl {
+			wv := ZMM()
+			VPERMB_Z(raw, idxCtl[h], kEven, wv)
+			codes = append(codes, gridLookup(wv, tab))
+		}
+		if k.three {
+			VMOVDQU32(Mem{Base: p, Disp: 66}, aux)
+		} else {
+			// aux_j is the high dword of quadword j.
+			z := ZMM()
+			VPSRLQ(U8(32), raw, z)
+			VPMOVQD(z, aux)
+		}
+		// Signs and scales (2s+1 in both words of each dword), and 64
+		// times the scales for the offset.
+		sc64 := YMM()
+		{
+			x := YMM()
+			if T <= 2 {
+				// The 7-bit sign indices to bytes, then ksigns (7 bits).
+				si := YMM()
+				VPMULTISHIFTQB(aux, msSign, si)
+				VPERMI2B(tabMem.Offset(igSigns+64), ks, si.AsZ())
+				VMOVDQU8(si, signMem)
+			} else {
+				v := YMM()
+				VPANDD(iqB0, aux, v)
+				for l, m := range []Mem{iqB1, iqB2, iqB3} {
+					VPSLLD(U8(l+1), aux, x)
+					VPTERNLOGD(U8(0xf8), m, x, v) // v |= x & m
+				}
+				addParity(v)
+				VMOVDQU32(v, signMem)
+			}
+			sc := YMM()
+			VPSRLD(U8(28), aux, sc)
+			VPADDD(sc, sc, sc)
+			VPSLLD(U8(16), sc, x)
+			VPORD(x, sc, sc)
+			VPTERNLOGD(U8(0xfe), iqDw1x, sc, sc) // sc |= 0x00010001
+			VMOVDQU32(sc, scMem)
+			VPSLLW(U8(6), sc, sc64)
+		}
+		isum := make([][2]VecVirtual, T)
+		for t := range isum {
+			for i := range isum[t] {
+				isum[t][i] = ZMM()
+				VPXORD(isum[t][i], isum[t][i], isum[t][i])
+			}
+		}
+		for z := 0; z < 4; z++ {
+			src, shift := codes[0], 16*z
+			if k.three {
+				src, shift = codes[z/2], 32*(z%2)
+			}
+			ctl := msCtl[0]
+			if nCtl > 1 {
+				ctl = msCtl[z]
+			} else if shift > 0 {
+				x := ZMM()
+				VPSRLQ(U8(shift), src, x)
+				src = x
+			}
+			f := ZMM()
+			VPMULTISHIFTQB(src, ctl, f)
+			u := ZMM()
+			VPERMB(vals, f, u)
+			km := K()
+			KMOVQ(signMem.Offset(8*z), km)
+			VPSUBB(u, c128, km, u) // 128 − u where the sign is set
+			s := ZMM()
+			VPBROADCASTD(scMem.Offset(8*z), s)
+			VPBROADCASTD(scMem.Offset(8*z+4), kHi, s)
+			for t := 0; t < T; t++ {
+				pr := ZMM()
+				VPMADDUBSW(act(t, z), u, pr)
+				vpdpwssd(s, pr, isum[t][z%2])
+			}
+		}
+		d := YMM()
+		VPBROADCASTW(Mem{Base: p}, d)
+		VCVTPH2PS(d.AsX(), d)
+		VMULPS(bcastF32c(k.c), d, d)
+		for t := 0; t < T; t++ {
+			x, o := isum[t][0], YMM()
+			VPADDD(isum[t][1], x, x)
+			VPMADDWD(Mem{Base: ap[t], Disp: 260}, sc64, o)
+			h := YMM()
+			VEXTRACTI64X4(U8(1), x, h)
+			VPADDD(x.AsY(), h, h)
+			VPSUBD(o, h, h)
+			iqScaleAdd(d, Mem{Base: ap[t]}, h, acc[r*T+t])
+		}
+	}
+	for _, p := range wp {
+		ADDQ(U32(k.wBytes), p)
+	}
+	for _, p := range ap {
+		ADDQ(U32(292), p)
+	}
+	DECQ(nb)
+	JMP(LabelRef(fn + "_loop"))
+
+	Label(fn + "_done")
+	out := loadGP("out")
+	os := loadGP("os")
+	SHLQ(U8(2), os)
+	for t := 0; t < T; t++ {
+		for r := 0; r < R; r++ {
+			VMOVSS(acc[r*T+t].(Vec).AsX(), Mem{Base: out, Disp: 4 * r})
+		}
+		if t+1 < T {
+			ADDQ(os, out)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// igConsts holds each type constant c in eight float32 lanes.
+var igConsts = map[float32]Mem{}
+
+// bcastF32c returns the memory of v in eight float32 lanes.
+func bcastF32c(v float32) Mem { return igConsts[v] }
+
+// iqDw1x is 0x00010001 in every dword.
+var iqDw1x Mem
