@@ -56,7 +56,7 @@ func genInterGridConsts() {
 	for i := 0; i < 8; i++ {
 		for z := 0; z < 4; z++ {
 			G := 8*z + i
-			DATA(2*(4*i+z), U16(uint16(8*(G/4)+G%4)))
+			DATA(2*(4*i+z), U16(uint16(8*(G/4)+G%4)*0x0101))
 		}
 	}
 	// IQ3_XXS: lookup h (0, 1) word 4i+2m+e = index of group 16z+2i+e,
@@ -66,7 +66,7 @@ func genInterGridConsts() {
 		for i := 0; i < 8; i++ {
 			for m := 0; m < 2; m++ {
 				for e := 0; e < 2; e++ {
-					DATA(64*h+2*(4*i+2*m+e), U16(uint16(16*(2*h+m)+2*i+e)))
+					DATA(64*h+2*(4*i+2*m+e), U16(uint16(16*(2*h+m)+2*i+e)*0x0101))
 				}
 			}
 		}
@@ -136,10 +136,12 @@ func genInterGrid() {
 			gridTile(k, 1, T)
 		}
 	}
+	gridTileGP(1)
 }
 
 // gridLookup returns the codes of the 32 indices (< 256) in the words of
-// w: tab holds the codes of entries 32i..32i+31 in register i.
+// w (each in both bytes of its word): tab holds the codes of entries
+// 32i..32i+31 in register i.
 func gridLookup(w VecVirtual, tab []VecVirtual) VecVirtual {
 	r := make([]VecVirtual, 4)
 	for i := range r {
@@ -147,15 +149,15 @@ func gridLookup(w VecVirtual, tab []VecVirtual) VecVirtual {
 		VMOVDQA64(w, r[i])
 		VPERMI2W(tab[2*i+1], tab[2*i], r[i])
 	}
-	// Index bits 6 and 7 as word masks: shifted to bit 15.
+	// Index bits 6 and 7 as byte masks (the index is in both bytes of its
+	// word): VPMOVB2M of the bytes and of the bytes doubled.
 	k6, k7, x := K(), K(), ZMM()
-	VPSLLW(U8(9), w, x)
-	VPMOVW2M(x, k6)
-	VPSLLW(U8(8), w, x)
-	VPMOVW2M(x, k7)
-	VMOVDQU16(r[1], k6, r[0])
-	VMOVDQU16(r[3], k6, r[2])
-	VMOVDQU16(r[2], k7, r[0])
+	VPMOVB2M(w, k7)
+	VPADDB(w, w, x)
+	VPMOVB2M(x, k6)
+	VMOVDQU8(r[1], k6, r[0])
+	VMOVDQU8(r[3], k6, r[2])
+	VMOVDQU8(r[2], k7, r[0])
 	return r[0]
 }
 
@@ -205,7 +207,7 @@ func gridTile(k gridKind, R, T int) {
 	// A VPMULTISHIFTQB control per chunk up to 2 tokens; beyond, registers
 	// are short: one control, the codes shifted for each chunk.
 	nCtl := 4
-	if T > 2 {
+	if T > 1 {
 		nCtl = 1
 	}
 	msCtl := make([]VecVirtual, nCtl)
@@ -246,42 +248,29 @@ func gridTile(k gridKind, R, T int) {
 		acc[i] = highY[i]
 		VPXORD(acc[i], acc[i], acc[i])
 	}
-	kEven, kHi := K(), K()
+	act := func(t, z int) Op { return Mem{Base: ap[t], Disp: 4 + 64*z} }
+	kHi := K()
 	{
-		g := GP64()
-		MOVQ(U64(0x5555555555555555), g)
-		KMOVQ(g, kEven)
-		MOVL(U32(0xff00), g.As32())
-		KMOVW(g.As32(), kHi)
+		g := GP32()
+		MOVL(U32(0xff00), g)
+		KMOVW(g, kHi)
 	}
 
-	Label(fn + "_loop")
-	TESTQ(nb, nb)
-	JZ(LabelRef(fn + "_done"))
-	// The activations: registers when four rows share them.
-	act := func(t, z int) Op { return Mem{Base: ap[t], Disp: 4 + 64*z} }
-	if R > 1 {
-		q := make([]VecVirtual, 4)
-		for z := range q {
-			q[z] = ZMM()
-			VMOVDQU64(act(0, z), q[z])
-		}
-		act = func(t, z int) Op { return q[z] }
+	scnMem := AllocLocal(32) // −64 times the scales
+	codes := make([]VecVirtual, len(idxCtl))
+	for h := range codes {
+		codes[h] = ZMM()
 	}
-	for r := 0; r < R; r++ {
-		p := wp[r]
-		for off := 0; off < k.wBytes; off += 64 {
-			PREFETCHT0(Mem{Base: p, Disp: prefetchDist + off})
-		}
-		// The codes.
-		var codes []VecVirtual
+	// front computes the codes (into codes), signs and scales (into the
+	// stack) of the block at p.
+	front := func(p GPVirtual) {
 		aux := YMM()
 		raw := ZMM()
 		VMOVDQU64(Mem{Base: p, Disp: 2}, raw)
 		for h := range idxCtl {
 			wv := ZMM()
-			VPERMB_Z(raw, idxCtl[h], kEven, wv)
-			codes = append(codes, gridLookup(wv, tab))
+			VPERMB(raw, idxCtl[h], wv)
+			VMOVDQA64(gridLookup(wv, tab), codes[h])
 		}
 		if k.three {
 			VMOVDQU32(Mem{Base: p, Disp: 66}, aux)
@@ -293,93 +282,122 @@ func gridTile(k gridKind, R, T int) {
 		}
 		// Signs and scales (2s+1 in both words of each dword), and 64
 		// times the scales for the offset.
-		sc64 := YMM()
-		{
-			x := YMM()
-			if T <= 2 {
-				// The 7-bit sign indices to bytes, then ksigns (7 bits).
-				si := YMM()
-				VPMULTISHIFTQB(aux, msSign, si)
-				VPERMI2B(tabMem.Offset(igSigns+64), ks, si.AsZ())
-				VMOVDQU8(si, signMem)
-			} else {
-				v := YMM()
-				VPANDD(iqB0, aux, v)
-				for l, m := range []Mem{iqB1, iqB2, iqB3} {
-					VPSLLD(U8(l+1), aux, x)
-					VPTERNLOGD(U8(0xf8), m, x, v) // v |= x & m
-				}
-				addParity(v)
-				VMOVDQU32(v, signMem)
+		x := YMM()
+		if T <= 2 {
+			// The 7-bit sign indices to bytes, then ksigns (7 bits).
+			si := YMM()
+			VPMULTISHIFTQB(aux, msSign, si)
+			VPERMI2B(tabMem.Offset(igSigns+64), ks, si.AsZ())
+			VMOVDQU8(si, signMem)
+		} else {
+			v := YMM()
+			VPANDD(iqB0, aux, v)
+			for l, m := range []Mem{iqB1, iqB2, iqB3} {
+				VPSLLD(U8(l+1), aux, x)
+				VPTERNLOGD(U8(0xf8), m, x, v) // v |= x & m
 			}
-			sc := YMM()
-			VPSRLD(U8(28), aux, sc)
-			VPADDD(sc, sc, sc)
-			VPSLLD(U8(16), sc, x)
-			VPORD(x, sc, sc)
-			VPTERNLOGD(U8(0xfe), iqDw1x, sc, sc) // sc |= 0x00010001
-			VMOVDQU32(sc, scMem)
-			VPSLLW(U8(6), sc, sc64)
+			addParity(v)
+			VMOVDQU32(v, signMem)
 		}
-		isum := make([][2]VecVirtual, T)
-		for t := range isum {
-			for i := range isum[t] {
-				isum[t][i] = ZMM()
-				VPXORD(isum[t][i], isum[t][i], isum[t][i])
-			}
+		sc := YMM()
+		VPSRLD(U8(28), aux, sc)
+		VPADDD(sc, sc, sc)
+		VPSLLD(U8(16), sc, x)
+		VPORD(x, sc, sc)
+		VPTERNLOGD(U8(0xfe), iqDw1x, sc, sc) // sc |= 0x00010001
+		VMOVDQU32(sc, scMem)
+		VPSLLW(U8(6), sc, sc)
+		zero := YMM()
+		VPXORD(zero, zero, zero)
+		VPSUBW(sc, zero, sc)
+		VMOVDQU32(sc, scnMem)
+	}
+
+	TESTQ(nb, nb)
+	JZ(LabelRef(fn + "_done"))
+	front(wp[0])
+	Label(fn + "_loop")
+	p := wp[0]
+	for off := 0; off < k.wBytes; off += 64 {
+		PREFETCHT0(Mem{Base: p, Disp: prefetchDist + off})
+	}
+	// Two accumulators per token up to 2 tokens (shorter chains); the
+	// first starts at −64·Σ sc·bsum.
+	nAcc := 2
+	if T > 2 {
+		nAcc = 1
+	}
+	isum := make([][]VecVirtual, T)
+	for t := range isum {
+		isum[t] = make([]VecVirtual, nAcc)
+		for i := range isum[t] {
+			isum[t][i] = ZMM()
 		}
-		for z := 0; z < 4; z++ {
-			src, shift := codes[0], 16*z
-			if k.three {
-				src, shift = codes[z/2], 32*(z%2)
-			}
-			ctl := msCtl[0]
-			if nCtl > 1 {
-				ctl = msCtl[z]
-			} else if shift > 0 {
-				x := ZMM()
-				VPSRLQ(U8(shift), src, x)
-				src = x
-			}
-			f := ZMM()
-			VPMULTISHIFTQB(src, ctl, f)
-			u := ZMM()
-			VPERMB(vals, f, u)
-			km := K()
-			KMOVQ(signMem.Offset(8*z), km)
-			VPSUBB(u, c128, km, u) // 128 − u where the sign is set
-			s := ZMM()
-			VPBROADCASTD(scMem.Offset(8*z), s)
-			VPBROADCASTD(scMem.Offset(8*z+4), kHi, s)
-			for t := 0; t < T; t++ {
-				pr := ZMM()
-				VPMADDUBSW(act(t, z), u, pr)
-				vpdpwssd(s, pr, isum[t][z%2])
-			}
+		scn := YMM()
+		VMOVDQU32(scnMem, scn)
+		VPMADDWD(Mem{Base: ap[t], Disp: 260}, scn, isum[t][0].AsY())
+		for i := 1; i < nAcc; i++ {
+			VPXORD(isum[t][i], isum[t][i], isum[t][i])
 		}
-		d := YMM()
-		VPBROADCASTW(Mem{Base: p}, d)
-		VCVTPH2PS(d.AsX(), d)
-		VMULPS(bcastF32c(k.c), d, d)
+	}
+	d := YMM()
+	VPBROADCASTW(Mem{Base: p}, d)
+	VCVTPH2PS(d.AsX(), d)
+	VMULPS(bcastF32c(k.c), d, d)
+	for z := 0; z < 4; z++ {
+		src, shift := codes[0], 16*z
+		if k.three {
+			src, shift = codes[z/2], 32*(z%2)
+		}
+		ctl := msCtl[0]
+		if nCtl > 1 {
+			ctl = msCtl[z]
+		} else if shift > 0 {
+			x := ZMM()
+			VPSRLQ(U8(shift), src, x)
+			src = x
+		}
+		f := ZMM()
+		VPMULTISHIFTQB(src, ctl, f)
+		u := ZMM()
+		VPERMB(vals, f, u)
+		km := K()
+		KMOVQ(signMem.Offset(8*z), km)
+		VPSUBB(u, c128, km, u) // 128 − u where the sign is set
+		s := ZMM()
+		VPBROADCASTD(scMem.Offset(8*z), s)
+		VPBROADCASTD(scMem.Offset(8*z+4), kHi, s)
 		for t := 0; t < T; t++ {
-			x, o := isum[t][0], YMM()
-			VPADDD(isum[t][1], x, x)
-			VPMADDWD(Mem{Base: ap[t], Disp: 260}, sc64, o)
-			h := YMM()
-			VEXTRACTI64X4(U8(1), x, h)
-			VPADDD(x.AsY(), h, h)
-			VPSUBD(o, h, h)
-			iqScaleAdd(d, Mem{Base: ap[t]}, h, acc[r*T+t])
+			pr := ZMM()
+			VPMADDUBSW(act(t, z), u, pr)
+			vpdpwssd(s, pr, isum[t][z%nAcc])
 		}
 	}
-	for _, p := range wp {
-		ADDQ(U32(k.wBytes), p)
+	// The next block's first part (this block again if it is the last:
+	// the row ends here).
+	{
+		next := GP64()
+		LEAQ(Mem{Base: p, Disp: k.wBytes}, next)
+		CMPQ(nb, U8(1))
+		CMOVQEQ(p, next)
+		front(next)
 	}
+	for t := 0; t < T; t++ {
+		x := isum[t][0]
+		if nAcc > 1 {
+			VPADDD(isum[t][1], x, x)
+		}
+		h := YMM()
+		VEXTRACTI64X4(U8(1), x, h)
+		VPADDD(x.AsY(), h, h)
+		iqScaleAdd(d, Mem{Base: ap[t]}, h, acc[t])
+	}
+	ADDQ(U32(k.wBytes), p)
 	for _, p := range ap {
 		ADDQ(U32(292), p)
 	}
 	DECQ(nb)
-	JMP(LabelRef(fn + "_loop"))
+	JNZ(LabelRef(fn + "_loop"))
 
 	Label(fn + "_done")
 	out := loadGP("out")
@@ -405,3 +423,129 @@ func bcastF32c(v float32) Mem { return igConsts[v] }
 
 // iqDw1x is 0x00010001 in every dword.
 var iqDw1x Mem
+
+// gridTileGP generates an experimental 1×T IQ2_XXS tile that fetches the
+// codebook entries (plus 64 per byte) with scalar loads into a stack
+// buffer.
+func gridTileGP(T int) {
+	const wBytes = 66
+	fn := fmt.Sprintf("tileGPIQ2_XXS_1x%d", T)
+	TEXT(fn, NOSPLIT, "func(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)")
+	Doc(fmt.Sprintf("%s sets out[t*os] to the dot of an IQ2_XXS row with Q8_K row t (at a+t*as) for t < %d, nb blocks, grid = the codebook plus 64 per byte (AVX-512 VNNI, VBMI).", fn, T))
+	wp := loadGP("w")
+	a := loadGP("a")
+	nb := loadGP("nb")
+	grid := loadGP("grid")
+	var ap []GPVirtual
+	if T > 1 {
+		ap = ptrs(a, loadGP("as"), T)
+	} else {
+		ap = []GPVirtual{a}
+	}
+	buf := AllocLocal(256)
+	signMem := AllocLocal(32)
+	scMem := AllocLocal(32)
+	c128 := ZMM()
+	{
+		g := GP32()
+		MOVL(U32(0x80808080), g)
+		VPBROADCASTD(g, c128)
+	}
+	acc := make([]Register, T)
+	for i := range acc {
+		acc[i] = highY[i]
+		VPXORD(acc[i], acc[i], acc[i])
+	}
+	kHi := K()
+	{
+		g := GP32()
+		MOVL(U32(0xff00), g)
+		KMOVW(g, kHi)
+	}
+	Label(fn + "_loop")
+	TESTQ(nb, nb)
+	JZ(LabelRef(fn + "_done"))
+	for off := 0; off < wBytes; off += 64 {
+		PREFETCHT0(Mem{Base: wp, Disp: prefetchDist + off})
+	}
+	for j := 0; j < 8; j++ {
+		r := GP64()
+		MOVL(Mem{Base: wp, Disp: 2 + 8*j}, r.As32())
+		for l := 0; l < 4; l++ {
+			i := GP64()
+			if l < 3 {
+				MOVBQZX(r.As8(), i)
+				SHRL(U8(8), r.As32())
+			} else {
+				i = r
+			}
+			g := GP64()
+			MOVQ(Mem{Base: grid, Index: i, Scale: 8}, g)
+			MOVQ(g, buf.Offset(32*j+8*l))
+		}
+	}
+	aux := YMM()
+	{
+		z := ZMM()
+		VMOVDQU64(Mem{Base: wp, Disp: 2}, z)
+		VPSRLQ(U8(32), z, z)
+		VPMOVQD(z, aux)
+	}
+	x := YMM()
+	v := YMM()
+	VPANDD(iqB0, aux, v)
+	for l, m := range []Mem{iqB1, iqB2, iqB3} {
+		VPSLLD(U8(l+1), aux, x)
+		VPTERNLOGD(U8(0xf8), m, x, v) // v |= x & m
+	}
+	addParity(v)
+	VMOVDQU32(v, signMem)
+	sc := YMM()
+	VPSRLD(U8(28), aux, sc)
+	VPADDD(sc, sc, sc)
+	VPSLLD(U8(16), sc, x)
+	VPORD(x, sc, sc)
+	VPTERNLOGD(U8(0xfe), iqDw1x, sc, sc) // sc |= 0x00010001
+	VMOVDQU32(sc, scMem)
+	VPSLLW(U8(6), sc, sc)
+	zero := YMM()
+	VPXORD(zero, zero, zero)
+	VPSUBW(sc, zero, sc)
+	isum := make([]VecVirtual, T)
+	for t := range isum {
+		isum[t] = ZMM()
+		VPMADDWD(Mem{Base: ap[t], Disp: 260}, sc, isum[t].AsY())
+	}
+	for z := 0; z < 4; z++ {
+		u := ZMM()
+		VMOVDQU64(buf.Offset(64*z), u)
+		km := K()
+		KMOVQ(signMem.Offset(8*z), km)
+		VPSUBB(u, c128, km, u)
+		s := ZMM()
+		VPBROADCASTD(scMem.Offset(8*z), s)
+		VPBROADCASTD(scMem.Offset(8*z+4), kHi, s)
+		for t := 0; t < T; t++ {
+			pr := ZMM()
+			VPMADDUBSW(Mem{Base: ap[t], Disp: 4 + 64*z}, u, pr)
+			vpdpwssd(s, pr, isum[t])
+		}
+	}
+	d := YMM()
+	VPBROADCASTW(Mem{Base: wp}, d)
+	VCVTPH2PS(d.AsX(), d)
+	VMULPS(bcastF32c(0.125), d, d)
+	for t := 0; t < T; t++ {
+		h := YMM()
+		VEXTRACTI64X4(U8(1), isum[t], h)
+		VPADDD(isum[t].AsY(), h, h)
+		iqScaleAdd(d, Mem{Base: ap[t]}, h, acc[t])
+	}
+	ADDQ(U32(wBytes), wp)
+	for _, p := range ap {
+		ADDQ(U32(292), p)
+	}
+	DECQ(nb)
+	JMP(LabelRef(fn + "_loop"))
+	iqEpilogue(fn, acc)
+}
