@@ -91,12 +91,3 @@ func codeTile(f func(w *byte, ws int, a *byte, as int, nb int, out *float32, os 
 		f(w, ws, a, as, nb, out, os, (*byte)(unsafe.Pointer(tab)))
 	}
 }
-
-// gridIQ2XXS64 is tensor.GridIQ2_XXS plus 64 in every byte.
-var gridIQ2XXS64 = func() *[256]uint64 {
-	var t [256]uint64
-	for i, g := range tensor.GridIQ2_XXS {
-		t[i] = g + 0x4040404040404040
-	}
-	return &t
-}()

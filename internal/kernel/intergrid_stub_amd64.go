@@ -27,6 +27,3 @@ func tileCodeIQ3_XXS_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32,
 
 // tileCodeIQ3_XXS_1x4 sets out[t*os+r] to the dot of IQ3_XXS row r (at w+r*ws) with Q8_K row t (at a+t*as) for r < 1, t < 4, nb blocks, tab = the kernel package's codes table of the type (AVX-512 VNNI, VBMI).
 func tileCodeIQ3_XXS_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, tab *byte)
-
-// tileGPIQ2_XXS_1x1 sets out[t*os] to the dot of an IQ2_XXS row with Q8_K row t (at a+t*as) for t < 1, nb blocks, grid = the codebook plus 64 per byte (AVX-512 VNNI, VBMI).
-func tileGPIQ2_XXS_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
