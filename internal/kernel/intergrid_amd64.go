@@ -23,11 +23,12 @@ var hasCodeTiles = hasIQTiles && cpu.X86.HasAVX512VBMI
 // b·j, b = 2 for 3 levels, 3 for 8), vals, the levels plus 64 indexed by
 // any byte's low 6 bits (entry x = 64 + level x mod 2^b), and signs,
 // ggml's ksigns_iq2xs (the 7-bit sign index with an even-parity eighth
-// bit).
+// bit), and the low and high bytes of the codes as two tables.
 type gridCodeTable struct {
-	codes [256]uint16
-	vals  [64]uint8
-	signs [128]uint8
+	codes  [256]uint16
+	vals   [64]uint8
+	signs  [128]uint8
+	lo, hi [256]uint8
 }
 
 // newGridCodes returns the codes table of a codebook of 256 entries of n
@@ -57,6 +58,9 @@ func newGridCodes[E uint32 | uint64](grid []E, n int, levels []uint8) *gridCodeT
 		if l := x & (1<<b - 1); l < len(levels) {
 			t.vals[x] = 64 + levels[l]
 		}
+	}
+	for i, c := range t.codes {
+		t.lo[i], t.hi[i] = uint8(c), uint8(c>>8)
 	}
 	for i := range t.signs {
 		t.signs[i] = uint8(i) | uint8(bits.OnesCount8(uint8(i))&1)<<7

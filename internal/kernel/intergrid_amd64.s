@@ -252,6 +252,108 @@ DATA igcIQ3_XXS<>+24(SB)/4, $(0.25)
 DATA igcIQ3_XXS<>+28(SB)/4, $(0.25)
 GLOBL igcIQ3_XXS<>(SB), RODATA|NOPTR, $32
 
+DATA igpairidx<>+0(SB)/1, $0x00
+DATA igpairidx<>+1(SB)/1, $0x10
+DATA igpairidx<>+2(SB)/1, $0x20
+DATA igpairidx<>+3(SB)/1, $0x30
+DATA igpairidx<>+4(SB)/1, $0x01
+DATA igpairidx<>+5(SB)/1, $0x11
+DATA igpairidx<>+6(SB)/1, $0x21
+DATA igpairidx<>+7(SB)/1, $0x31
+DATA igpairidx<>+8(SB)/1, $0x40
+DATA igpairidx<>+9(SB)/1, $0x50
+DATA igpairidx<>+10(SB)/1, $0x60
+DATA igpairidx<>+11(SB)/1, $0x70
+DATA igpairidx<>+12(SB)/1, $0x41
+DATA igpairidx<>+13(SB)/1, $0x51
+DATA igpairidx<>+14(SB)/1, $0x61
+DATA igpairidx<>+15(SB)/1, $0x71
+DATA igpairidx<>+16(SB)/1, $0x02
+DATA igpairidx<>+17(SB)/1, $0x12
+DATA igpairidx<>+18(SB)/1, $0x22
+DATA igpairidx<>+19(SB)/1, $0x32
+DATA igpairidx<>+20(SB)/1, $0x03
+DATA igpairidx<>+21(SB)/1, $0x13
+DATA igpairidx<>+22(SB)/1, $0x23
+DATA igpairidx<>+23(SB)/1, $0x33
+DATA igpairidx<>+24(SB)/1, $0x42
+DATA igpairidx<>+25(SB)/1, $0x52
+DATA igpairidx<>+26(SB)/1, $0x62
+DATA igpairidx<>+27(SB)/1, $0x72
+DATA igpairidx<>+28(SB)/1, $0x43
+DATA igpairidx<>+29(SB)/1, $0x53
+DATA igpairidx<>+30(SB)/1, $0x63
+DATA igpairidx<>+31(SB)/1, $0x73
+DATA igpairidx<>+32(SB)/1, $0x08
+DATA igpairidx<>+33(SB)/1, $0x18
+DATA igpairidx<>+34(SB)/1, $0x28
+DATA igpairidx<>+35(SB)/1, $0x38
+DATA igpairidx<>+36(SB)/1, $0x09
+DATA igpairidx<>+37(SB)/1, $0x19
+DATA igpairidx<>+38(SB)/1, $0x29
+DATA igpairidx<>+39(SB)/1, $0x39
+DATA igpairidx<>+40(SB)/1, $0x48
+DATA igpairidx<>+41(SB)/1, $0x58
+DATA igpairidx<>+42(SB)/1, $0x68
+DATA igpairidx<>+43(SB)/1, $0x78
+DATA igpairidx<>+44(SB)/1, $0x49
+DATA igpairidx<>+45(SB)/1, $0x59
+DATA igpairidx<>+46(SB)/1, $0x69
+DATA igpairidx<>+47(SB)/1, $0x79
+DATA igpairidx<>+48(SB)/1, $0x0a
+DATA igpairidx<>+49(SB)/1, $0x1a
+DATA igpairidx<>+50(SB)/1, $0x2a
+DATA igpairidx<>+51(SB)/1, $0x3a
+DATA igpairidx<>+52(SB)/1, $0x0b
+DATA igpairidx<>+53(SB)/1, $0x1b
+DATA igpairidx<>+54(SB)/1, $0x2b
+DATA igpairidx<>+55(SB)/1, $0x3b
+DATA igpairidx<>+56(SB)/1, $0x4a
+DATA igpairidx<>+57(SB)/1, $0x5a
+DATA igpairidx<>+58(SB)/1, $0x6a
+DATA igpairidx<>+59(SB)/1, $0x7a
+DATA igpairidx<>+60(SB)/1, $0x4b
+DATA igpairidx<>+61(SB)/1, $0x5b
+DATA igpairidx<>+62(SB)/1, $0x6b
+DATA igpairidx<>+63(SB)/1, $0x7b
+GLOBL igpairidx<>(SB), RODATA|NOPTR, $64
+
+DATA igpairaux<>+0(SB)/4, $0x00000001
+DATA igpairaux<>+4(SB)/4, $0x00000003
+DATA igpairaux<>+8(SB)/4, $0x00000005
+DATA igpairaux<>+12(SB)/4, $0x00000007
+DATA igpairaux<>+16(SB)/4, $0x00000009
+DATA igpairaux<>+20(SB)/4, $0x0000000b
+DATA igpairaux<>+24(SB)/4, $0x0000000d
+DATA igpairaux<>+28(SB)/4, $0x0000000f
+DATA igpairaux<>+32(SB)/4, $0x00000011
+DATA igpairaux<>+36(SB)/4, $0x00000013
+DATA igpairaux<>+40(SB)/4, $0x00000015
+DATA igpairaux<>+44(SB)/4, $0x00000017
+DATA igpairaux<>+48(SB)/4, $0x00000019
+DATA igpairaux<>+52(SB)/4, $0x0000001b
+DATA igpairaux<>+56(SB)/4, $0x0000001d
+DATA igpairaux<>+60(SB)/4, $0x0000001f
+GLOBL igpairaux<>(SB), RODATA|NOPTR, $64
+
+DATA igdw1x16<>+0(SB)/4, $0x00010001
+DATA igdw1x16<>+4(SB)/4, $0x00010001
+DATA igdw1x16<>+8(SB)/4, $0x00010001
+DATA igdw1x16<>+12(SB)/4, $0x00010001
+DATA igdw1x16<>+16(SB)/4, $0x00010001
+DATA igdw1x16<>+20(SB)/4, $0x00010001
+DATA igdw1x16<>+24(SB)/4, $0x00010001
+DATA igdw1x16<>+28(SB)/4, $0x00010001
+DATA igdw1x16<>+32(SB)/4, $0x00010001
+DATA igdw1x16<>+36(SB)/4, $0x00010001
+DATA igdw1x16<>+40(SB)/4, $0x00010001
+DATA igdw1x16<>+44(SB)/4, $0x00010001
+DATA igdw1x16<>+48(SB)/4, $0x00010001
+DATA igdw1x16<>+52(SB)/4, $0x00010001
+DATA igdw1x16<>+56(SB)/4, $0x00010001
+DATA igdw1x16<>+60(SB)/4, $0x00010001
+GLOBL igdw1x16<>(SB), RODATA|NOPTR, $64
+
 DATA igdw1x<>+0(SB)/4, $0x00010001
 DATA igdw1x<>+4(SB)/4, $0x00010001
 DATA igdw1x<>+8(SB)/4, $0x00010001
@@ -331,165 +433,263 @@ DATA igbit7<>+62(SB)/2, $0x0080
 GLOBL igbit7<>(SB), RODATA|NOPTR, $64
 
 // func tileCodeIQ2_XXS_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, tab *byte)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VBMI, AVX512VL, AVX512_VNNI, CMOV, F16C, FMA3, MMX+
-TEXT ·tileCodeIQ2_XXS_1x1(SB), NOSPLIT, $96-64
-	MOVQ           w+0(FP), AX
-	MOVQ           a+16(FP), CX
-	MOVQ           nb+32(FP), DX
-	MOVQ           tab+56(FP), BX
-	VMOVDQU64      (BX), Z0
-	VMOVDQU64      64(BX), Z1
-	VMOVDQU64      128(BX), Z2
-	VMOVDQU64      192(BX), Z3
-	VMOVDQU64      256(BX), Z4
-	VMOVDQU64      320(BX), Z5
-	VMOVDQU64      384(BX), Z6
-	VMOVDQU64      448(BX), Z7
-	VMOVDQU64      512(BX), Z8
-	VPBROADCASTQ   igms2<>+0(SB), Z9
-	VPBROADCASTQ   igms2<>+8(SB), Z10
-	VPBROADCASTQ   igms2<>+16(SB), Z11
-	VPBROADCASTQ   igms2<>+24(SB), Z12
-	VMOVDQU64      igidx2<>+0(SB), Z13
-	VMOVDQU64      576(BX), Z14
-	VPBROADCASTQ   igmssign<>+0(SB), Y15
-	MOVL           $0x80808080, SI
-	VPBROADCASTD   SI, Z16
-	VPXORD         Y31, Y31, Y31
-	MOVL           $0x0000ff00, SI
-	KMOVW          SI, K1
-	TESTQ          DX, DX
-	JZ             tileCodeIQ2_XXS_1x1_done
-	VMOVDQU64      2(AX), Z18
-	VPERMB         Z18, Z13, Z17
-	VMOVDQA64      Z17, Z23
-	VPERMI2W       Z1, Z0, Z23
-	VMOVDQA64      Z17, Z24
-	VPERMI2W       Z3, Z2, Z24
-	VMOVDQA64      Z17, Z25
-	VPERMI2W       Z5, Z4, Z25
-	VMOVDQA64      Z17, Z26
-	VPERMI2W       Z7, Z6, Z26
-	VPMOVB2M       Z17, K3
-	VPADDB         Z17, Z17, Z17
-	VPMOVB2M       Z17, K2
-	VMOVDQU8       Z24, K2, Z23
-	VMOVDQU8       Z26, K2, Z25
-	VMOVDQU8       Z25, K3, Z23
-	VMOVDQA64      Z23, Z17
-	VPSRLQ         $0x20, Z18, Z18
-	VPMOVQD        Z18, Y18
-	VPMULTISHIFTQB Y18, Y15, Y19
-	VPERMI2B       640(BX), Z14, Z19
-	VMOVDQU8       Y19, (SP)
-	VPSRLD         $0x1c, Y18, Y19
-	VPADDD         Y19, Y19, Y19
-	VPSLLD         $0x10, Y19, Y18
-	VPORD          Y18, Y19, Y19
-	VPTERNLOGD     $0xfe, igdw1x<>+0(SB), Y19, Y19
-	VMOVDQU32      Y19, 32(SP)
-	VPSLLW         $0x06, Y19, Y19
-	VPXORD         Y20, Y20, Y20
-	VPSUBW         Y19, Y20, Y19
-	VMOVDQU32      Y19, 64(SP)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VBMI, AVX512VL, AVX512_VNNI, F16C, FMA3, MMX+
+TEXT ·tileCodeIQ2_XXS_1x1(SB), NOSPLIT, $192-64
+	MOVQ         w+0(FP), AX
+	MOVQ         a+16(FP), CX
+	MOVQ         nb+32(FP), DX
+	MOVQ         tab+56(FP), BX
+	VMOVDQU64    704(BX), Z0
+	VMOVDQU64    960(BX), Z1
+	VMOVDQU64    768(BX), Z2
+	VMOVDQU64    1024(BX), Z3
+	VMOVDQU64    832(BX), Z4
+	VMOVDQU64    1088(BX), Z5
+	VMOVDQU64    896(BX), Z6
+	VMOVDQU64    1152(BX), Z7
+	VMOVDQU64    512(BX), Z8
+	VPBROADCASTQ igms2<>+0(SB), Z9
+	VPBROADCASTQ igms2<>+8(SB), Z10
+	VPBROADCASTQ igms2<>+16(SB), Z11
+	VPBROADCASTQ igms2<>+24(SB), Z12
+	VMOVDQU64    576(BX), Z13
+	VPBROADCASTQ igmssign<>+0(SB), Z14
+	VMOVDQU64    igpairidx<>+0(SB), Z15
+	VMOVDQU64    igpairaux<>+0(SB), Z16
+	MOVL         $0x80808080, SI
+	VPBROADCASTD SI, Z17
+	VPXORD       Y31, Y31, Y31
+	MOVL         $0x0000ff00, SI
+	KMOVW        SI, K1
 
-tileCodeIQ2_XXS_1x1_loop:
+tileCodeIQ2_XXS_1x1_pairs:
+	CMPQ           DX, $0x02
+	JL             tileCodeIQ2_XXS_1x1_one
 	PREFETCHT0     32768(AX)
 	PREFETCHT0     32832(AX)
-	VMOVDQU32      64(SP), Y18
-	VPMADDWD       260(CX), Y18, Y20
-	VPXORD         Z21, Z21, Z21
-	VPBROADCASTW   (AX), Y18
-	VCVTPH2PS      X18, Y18
-	VMULPS         igcIQ2_XXS<>+0(SB), Y18, Y18
-	VPMULTISHIFTQB Z17, Z9, Z19
-	VPERMB         Z8, Z19, Z19
+	PREFETCHT0     32896(AX)
+	VMOVDQU64      2(AX), Z18
+	VMOVDQU64      68(AX), Z19
+	VMOVDQA64      Z15, Z20
+	VPERMI2B       Z19, Z18, Z20
+	VPMOVB2M       Z20, K2
+	VMOVDQA64      Z20, Z21
+	VPERMI2B       Z2, Z0, Z21
+	VMOVDQA64      Z20, Z22
+	VPERMI2B       Z6, Z4, Z22
+	VMOVDQU8       Z22, K2, Z21
+	VMOVDQA64      Z20, Z22
+	VPERMI2B       Z3, Z1, Z22
+	VMOVDQA64      Z20, Z20
+	VPERMI2B       Z7, Z5, Z20
+	VMOVDQU8       Z20, K2, Z22
+	VPUNPCKLBW     Z22, Z21, Z20
+	VPUNPCKHBW     Z22, Z21, Z21
+	VMOVDQA64      Z16, Z22
+	VPERMI2D       Z19, Z18, Z22
+	VPMULTISHIFTQB Z22, Z14, Z18
+	VPERMI2B       640(BX), Z13, Z18
+	VMOVDQU8       Z18, (SP)
+	VPSRLD         $0x1c, Z22, Z18
+	VPADDD         Z18, Z18, Z18
+	VPSLLD         $0x10, Z18, Z19
+	VPORD          Z19, Z18, Z18
+	VPORD          igdw1x16<>+0(SB), Z18, Z18
+	VMOVDQU32      Z18, 64(SP)
+	VPSLLW         $0x06, Z18, Z18
+	VPXORD         Z23, Z23, Z23
+	VPSUBW         Z18, Z23, Z18
+	VMOVDQU32      Z18, 128(SP)
+	VMOVDQU32      128(SP), Y18
+	VPMADDWD       260(CX), Y18, Y24
+	VPXORD         Z25, Z25, Z25
+	VPMULTISHIFTQB Z20, Z9, Z18
+	VPERMB         Z8, Z18, Z18
 	KMOVQ          (SP), K2
-	VPSUBB         Z19, Z16, K2, Z19
-	VPBROADCASTD   32(SP), Z23
-	VPBROADCASTD   36(SP), K1, Z23
-	VPMADDUBSW     4(CX), Z19, Z19
-	VPDPWSSD       Z23, Z19, Z20
-	VPMULTISHIFTQB Z17, Z10, Z19
-	VPERMB         Z8, Z19, Z19
+	VPSUBB         Z18, Z17, K2, Z18
+	VPBROADCASTD   64(SP), Z19
+	VPBROADCASTD   68(SP), K1, Z19
+	VPMADDUBSW     4(CX), Z18, Z18
+	VPDPWSSD       Z19, Z18, Z24
+	VPMULTISHIFTQB Z20, Z10, Z18
+	VPERMB         Z8, Z18, Z18
 	KMOVQ          8(SP), K2
-	VPSUBB         Z19, Z16, K2, Z19
-	VPBROADCASTD   40(SP), Z23
-	VPBROADCASTD   44(SP), K1, Z23
-	VPMADDUBSW     68(CX), Z19, Z19
-	VPDPWSSD       Z23, Z19, Z21
-	VPMULTISHIFTQB Z17, Z11, Z19
-	VPERMB         Z8, Z19, Z19
+	VPSUBB         Z18, Z17, K2, Z18
+	VPBROADCASTD   72(SP), Z19
+	VPBROADCASTD   76(SP), K1, Z19
+	VPMADDUBSW     68(CX), Z18, Z18
+	VPDPWSSD       Z19, Z18, Z25
+	VPMULTISHIFTQB Z20, Z11, Z18
+	VPERMB         Z8, Z18, Z18
 	KMOVQ          16(SP), K2
-	VPSUBB         Z19, Z16, K2, Z19
-	VPBROADCASTD   48(SP), Z23
-	VPBROADCASTD   52(SP), K1, Z23
-	VPMADDUBSW     132(CX), Z19, Z19
-	VPDPWSSD       Z23, Z19, Z20
-	VPMULTISHIFTQB Z17, Z12, Z17
-	VPERMB         Z8, Z17, Z17
+	VPSUBB         Z18, Z17, K2, Z18
+	VPBROADCASTD   80(SP), Z19
+	VPBROADCASTD   84(SP), K1, Z19
+	VPMADDUBSW     132(CX), Z18, Z18
+	VPDPWSSD       Z19, Z18, Z24
+	VPMULTISHIFTQB Z20, Z12, Z18
+	VPERMB         Z8, Z18, Z18
 	KMOVQ          24(SP), K2
-	VPSUBB         Z17, Z16, K2, Z17
-	VPBROADCASTD   56(SP), Z19
-	VPBROADCASTD   60(SP), K1, Z19
-	VPMADDUBSW     196(CX), Z17, Z17
-	VPDPWSSD       Z19, Z17, Z21
-	LEAQ           66(AX), SI
-	CMPQ           DX, $0x01
-	CMOVQEQ        AX, SI
-	VMOVDQU64      2(SI), Z19
-	VPERMB         Z19, Z13, Z17
-	VMOVDQA64      Z17, Z23
-	VPERMI2W       Z1, Z0, Z23
-	VMOVDQA64      Z17, Z24
-	VPERMI2W       Z3, Z2, Z24
-	VMOVDQA64      Z17, Z25
-	VPERMI2W       Z5, Z4, Z25
-	VMOVDQA64      Z17, Z26
-	VPERMI2W       Z7, Z6, Z26
-	VPMOVB2M       Z17, K3
-	VPADDB         Z17, Z17, Z17
-	VPMOVB2M       Z17, K2
-	VMOVDQU8       Z24, K2, Z23
-	VMOVDQU8       Z26, K2, Z25
-	VMOVDQU8       Z25, K3, Z23
-	VMOVDQA64      Z23, Z17
-	VPSRLQ         $0x20, Z19, Z19
-	VPMOVQD        Z19, Y19
-	VPMULTISHIFTQB Y19, Y15, Y27
-	VPERMI2B       640(BX), Z14, Z27
-	VMOVDQU8       Y27, (SP)
-	VPSRLD         $0x1c, Y19, Y23
-	VPADDD         Y23, Y23, Y23
-	VPSLLD         $0x10, Y23, Y19
-	VPORD          Y19, Y23, Y23
-	VPTERNLOGD     $0xfe, igdw1x<>+0(SB), Y23, Y23
-	VMOVDQU32      Y23, 32(SP)
-	VPSLLW         $0x06, Y23, Y23
-	VPXORD         Y22, Y22, Y22
-	VPSUBW         Y23, Y22, Y23
-	VMOVDQU32      Y23, 64(SP)
-	VPADDD         Z21, Z20, Z20
-	VEXTRACTI64X4  $0x01, Z20, Y19
-	VPADDD         Y20, Y19, Y19
-	VEXTRACTI32X4  $0x01, Y19, X20
-	VPADDD         X19, X20, X20
-	VPSHUFD        $0x4e, X20, X19
-	VPADDD         X19, X20, X20
-	VPSHUFD        $0xb1, X20, X19
-	VPADDD         X19, X20, X20
-	VCVTDQ2PS      X20, X20
-	VMULSS         (CX), X18, X18
-	VFMADD231SS    X18, X20, X31
-	ADDQ           $0x00000042, AX
-	ADDQ           $0x00000124, CX
-	DECQ           DX
-	JNZ            tileCodeIQ2_XXS_1x1_loop
+	VPSUBB         Z18, Z17, K2, Z18
+	VPBROADCASTD   88(SP), Z19
+	VPBROADCASTD   92(SP), K1, Z19
+	VPMADDUBSW     196(CX), Z18, Z18
+	VPDPWSSD       Z19, Z18, Z25
+	VPADDD         Z25, Z24, Z24
+	VEXTRACTI64X4  $0x01, Z24, Y19
+	VPADDD         Y24, Y19, Y19
+	VMOVDQU32      160(SP), Y18
+	VPMADDWD       552(CX), Y18, Y26
+	VPXORD         Z27, Z27, Z27
+	VPMULTISHIFTQB Z21, Z9, Z18
+	VPERMB         Z8, Z18, Z18
+	KMOVQ          32(SP), K2
+	VPSUBB         Z18, Z17, K2, Z18
+	VPBROADCASTD   96(SP), Z20
+	VPBROADCASTD   100(SP), K1, Z20
+	VPMADDUBSW     296(CX), Z18, Z18
+	VPDPWSSD       Z20, Z18, Z26
+	VPMULTISHIFTQB Z21, Z10, Z18
+	VPERMB         Z8, Z18, Z18
+	KMOVQ          40(SP), K2
+	VPSUBB         Z18, Z17, K2, Z18
+	VPBROADCASTD   104(SP), Z20
+	VPBROADCASTD   108(SP), K1, Z20
+	VPMADDUBSW     360(CX), Z18, Z18
+	VPDPWSSD       Z20, Z18, Z27
+	VPMULTISHIFTQB Z21, Z11, Z18
+	VPERMB         Z8, Z18, Z18
+	KMOVQ          48(SP), K2
+	VPSUBB         Z18, Z17, K2, Z18
+	VPBROADCASTD   112(SP), Z20
+	VPBROADCASTD   116(SP), K1, Z20
+	VPMADDUBSW     424(CX), Z18, Z18
+	VPDPWSSD       Z20, Z18, Z26
+	VPMULTISHIFTQB Z21, Z12, Z18
+	VPERMB         Z8, Z18, Z18
+	KMOVQ          56(SP), K2
+	VPSUBB         Z18, Z17, K2, Z18
+	VPBROADCASTD   120(SP), Z20
+	VPBROADCASTD   124(SP), K1, Z20
+	VPMADDUBSW     488(CX), Z18, Z18
+	VPDPWSSD       Z20, Z18, Z27
+	VPADDD         Z27, Z26, Z26
+	VEXTRACTI64X4  $0x01, Z26, Y18
+	VPADDD         Y26, Y18, Y18
+	VPUNPCKLQDQ    Y18, Y19, Y20
+	VPUNPCKHQDQ    Y18, Y19, Y18
+	VPADDD         Y18, Y20, Y20
+	VEXTRACTI32X4  $0x01, Y20, X18
+	VPADDD         X20, X18, X18
+	VPSHUFD        $0xb1, X18, X19
+	VPADDD         X19, X18, X18
+	VCVTDQ2PS      X18, X18
+	VPBROADCASTW   (AX), X19
+	VCVTPH2PS      X19, X19
+	VMULSS         igcIQ2_XXS<>+0(SB), X19, X19
+	VMULSS         (CX), X19, X19
+	VFMADD231SS    X19, X18, X31
+	VPBROADCASTW   66(AX), X19
+	VCVTPH2PS      X19, X19
+	VMULSS         igcIQ2_XXS<>+0(SB), X19, X19
+	VMULSS         292(CX), X19, X19
+	VMOVHLPS       X18, X18, X18
+	VFMADD231SS    X19, X18, X31
+	ADDQ           $0x00000084, AX
+	ADDQ           $0x00000248, CX
+	SUBQ           $0x02, DX
+	JMP            tileCodeIQ2_XXS_1x1_pairs
+
+tileCodeIQ2_XXS_1x1_one:
+	TESTQ          DX, DX
+	JZ             tileCodeIQ2_XXS_1x1_done
+	PREFETCHT0     32768(AX)
+	PREFETCHT0     32832(AX)
+	PREFETCHT0     32896(AX)
+	VMOVDQU64      2(AX), Z18
+	VMOVDQA64      Z18, Z19
+	VMOVDQA64      Z15, Z15
+	VPERMI2B       Z19, Z18, Z15
+	VPMOVB2M       Z15, K2
+	VMOVDQA64      Z15, Z20
+	VPERMI2B       Z2, Z0, Z20
+	VMOVDQA64      Z15, Z0
+	VPERMI2B       Z6, Z4, Z0
+	VMOVDQU8       Z0, K2, Z20
+	VMOVDQA64      Z15, Z0
+	VPERMI2B       Z3, Z1, Z0
+	VMOVDQA64      Z15, Z1
+	VPERMI2B       Z7, Z5, Z1
+	VMOVDQU8       Z1, K2, Z0
+	VPUNPCKLBW     Z0, Z20, Z0
+	VMOVDQA64      Z16, Z1
+	VPERMI2D       Z19, Z18, Z1
+	VPMULTISHIFTQB Z1, Z14, Z2
+	VPERMI2B       640(BX), Z13, Z2
+	VMOVDQU8       Z2, (SP)
+	VPSRLD         $0x1c, Z1, Z1
+	VPADDD         Z1, Z1, Z1
+	VPSLLD         $0x10, Z1, Z2
+	VPORD          Z2, Z1, Z1
+	VPORD          igdw1x16<>+0(SB), Z1, Z1
+	VMOVDQU32      Z1, 64(SP)
+	VPSLLW         $0x06, Z1, Z1
+	VPXORD         Z28, Z28, Z28
+	VPSUBW         Z1, Z28, Z1
+	VMOVDQU32      Z1, 128(SP)
+	VMOVDQU32      128(SP), Y1
+	VPMADDWD       260(CX), Y1, Y29
+	VPXORD         Z30, Z30, Z30
+	VPMULTISHIFTQB Z0, Z9, Z1
+	VPERMB         Z8, Z1, Z1
+	KMOVQ          (SP), K2
+	VPSUBB         Z1, Z17, K2, Z1
+	VPBROADCASTD   64(SP), Z2
+	VPBROADCASTD   68(SP), K1, Z2
+	VPMADDUBSW     4(CX), Z1, Z1
+	VPDPWSSD       Z2, Z1, Z29
+	VPMULTISHIFTQB Z0, Z10, Z1
+	VPERMB         Z8, Z1, Z1
+	KMOVQ          8(SP), K2
+	VPSUBB         Z1, Z17, K2, Z1
+	VPBROADCASTD   72(SP), Z2
+	VPBROADCASTD   76(SP), K1, Z2
+	VPMADDUBSW     68(CX), Z1, Z1
+	VPDPWSSD       Z2, Z1, Z30
+	VPMULTISHIFTQB Z0, Z11, Z1
+	VPERMB         Z8, Z1, Z1
+	KMOVQ          16(SP), K2
+	VPSUBB         Z1, Z17, K2, Z1
+	VPBROADCASTD   80(SP), Z2
+	VPBROADCASTD   84(SP), K1, Z2
+	VPMADDUBSW     132(CX), Z1, Z1
+	VPDPWSSD       Z2, Z1, Z29
+	VPMULTISHIFTQB Z0, Z12, Z0
+	VPERMB         Z8, Z0, Z0
+	KMOVQ          24(SP), K2
+	VPSUBB         Z0, Z17, K2, Z0
+	VPBROADCASTD   88(SP), Z1
+	VPBROADCASTD   92(SP), K1, Z1
+	VPMADDUBSW     196(CX), Z0, Z0
+	VPDPWSSD       Z1, Z0, Z30
+	VPADDD         Z30, Z29, Z29
+	VEXTRACTI64X4  $0x01, Z29, Y0
+	VPADDD         Y29, Y0, Y0
+	VEXTRACTI32X4  $0x01, Y0, X1
+	VPADDD         X0, X1, X1
+	VPSHUFD        $0x4e, X1, X0
+	VPADDD         X0, X1, X1
+	VPSHUFD        $0xb1, X1, X0
+	VPADDD         X0, X1, X1
+	VCVTDQ2PS      X1, X1
+	VPBROADCASTW   (AX), X0
+	VCVTPH2PS      X0, X0
+	VMULSS         igcIQ2_XXS<>+0(SB), X0, X0
+	VMULSS         (CX), X0, X0
+	VFMADD231SS    X0, X1, X31
 
 tileCodeIQ2_XXS_1x1_done:
 	MOVQ   out+40(FP), AX
-	MOVQ   os+48(FP), CX
-	SHLQ   $0x02, CX
 	VMOVSS X31, (AX)
 	VZEROUPPER
 	RET

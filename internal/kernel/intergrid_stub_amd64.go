@@ -4,7 +4,7 @@
 
 package kernel
 
-// tileCodeIQ2_XXS_1x1 sets out[t*os+r] to the dot of IQ2_XXS row r (at w+r*ws) with Q8_K row t (at a+t*as) for r < 1, t < 1, nb blocks, tab = the kernel package's codes table of the type (AVX-512 VNNI, VBMI).
+// tileCodeIQ2_XXS_1x1 sets out[0] to the dot of an IQ2_XXS row with the Q8_K row at a, nb blocks, tab = the kernel package's codes table of the type (AVX-512 VNNI, VBMI).
 func tileCodeIQ2_XXS_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, tab *byte)
 
 // tileCodeIQ2_XXS_1x2 sets out[t*os+r] to the dot of IQ2_XXS row r (at w+r*ws) with Q8_K row t (at a+t*as) for r < 1, t < 2, nb blocks, tab = the kernel package's codes table of the type (AVX-512 VNNI, VBMI).

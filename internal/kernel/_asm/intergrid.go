@@ -112,6 +112,11 @@ func genInterGridConsts() {
 		}
 		igConsts[k.c] = m
 	}
+	genPairConsts()
+	iqDw1x16 = GLOBL("igdw1x16", RODATA|NOPTR)
+	for j := 0; j < 16; j++ {
+		DATA(4*j, U32(0x00010001))
+	}
 	iqDw1x = GLOBL("igdw1x", RODATA|NOPTR)
 	for j := 0; j < 8; j++ {
 		DATA(4*j, U32(0x00010001))
@@ -131,9 +136,12 @@ func genInterGridConsts() {
 func genInterGrid() {
 	iqOrdered = true
 	genInterGridConsts()
+	gridPairTile()
 	for _, k := range gridKinds {
 		for T := 1; T <= 4; T++ {
-			gridTile(k, 1, T)
+			if T > 1 || k.three {
+				gridTile(k, 1, T)
+			}
 		}
 	}
 }
@@ -422,3 +430,214 @@ func bcastF32c(v float32) Mem { return igConsts[v] }
 
 // iqDw1x is 0x00010001 in every dword.
 var iqDw1x Mem
+
+// Constants of gridPairTile: the VPERMI2B control that gathers the index
+// bytes of two IQ2_XXS blocks (igPairIdx), the VPERMI2D control of their
+// aux dwords (igPairAux).
+var igPairIdx, igPairAux Mem
+
+// The byte planes of the codes table (gridCodeTable.lo, .hi).
+const igLo, igHi = 704, 960
+
+func genPairConsts() {
+	// Byte 16L+b of the indices: b < 8 from block A, else block B (+64),
+	// for code word w = 8L + b%8 of VPUNPCKLBW (A) / VPUNPCKHBW (B), which
+	// is group G = 8(w%4) + w/4 (word 4i+z = group 8z+i, as gridTile).
+	igPairIdx = GLOBL("igpairidx", RODATA|NOPTR)
+	for p := 0; p < 64; p++ {
+		L, b := p/16, p%16
+		w := 8*L + b%8
+		G := 8*(w%4) + w/4
+		src := 8*(G/4) + G%4
+		if b >= 8 {
+			src += 64
+		}
+		DATA(p, U8(uint8(src)))
+	}
+	igPairAux = GLOBL("igpairaux", RODATA|NOPTR)
+	for j := 0; j < 16; j++ {
+		DATA(4*j, U32(uint32(2*(j%8)+1+16*(j/8))))
+	}
+}
+
+// gridPairTile generates tileCodeIQ2_XXS_1x1: gridTile's steps for one
+// token, two blocks at a time (a last odd block alone). The 64 indices
+// of the two blocks fill one vector: their codes come from byte-plane
+// tables by VPERMI2B (lo and hi bytes, 128 entries each per instruction)
+// and VPUNPCKL/HBW, the signs and scales of both from one vector of their
+// aux words, and the two block sums are reduced together; the float steps
+// stay one per block, in order.
+func gridPairTile() {
+	k := gridKinds[0]
+	fn := "tileCodeIQ2_XXS_1x1"
+	TEXT(fn, NOSPLIT, "func(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, tab *byte)")
+	Doc(fmt.Sprintf("%s sets out[0] to the dot of an IQ2_XXS row with the Q8_K row at a, nb blocks, tab = the kernel package's codes table of the type (AVX-512 VNNI, VBMI).", fn))
+	wp := loadGP("w")
+	a := loadGP("a")
+	nb := loadGP("nb")
+	tp := loadGP("tab")
+	tabMem := Mem{Base: tp}
+	lo, hi := make([]VecVirtual, 4), make([]VecVirtual, 4)
+	for i := range lo {
+		lo[i], hi[i] = ZMM(), ZMM()
+		VMOVDQU64(tabMem.Offset(igLo+64*i), lo[i])
+		VMOVDQU64(tabMem.Offset(igHi+64*i), hi[i])
+	}
+	vals := ZMM()
+	VMOVDQU64(tabMem.Offset(igVals), vals)
+	msCtl := make([]VecVirtual, 4)
+	for z := range msCtl {
+		msCtl[z] = ZMM()
+		VPBROADCASTQ(igMs2.Offset(8*z), msCtl[z])
+	}
+	ks, msSign := ZMM(), ZMM()
+	VMOVDQU64(tabMem.Offset(igSigns), ks)
+	VPBROADCASTQ(igMsSign, msSign)
+	pairIdx, pairAux := ZMM(), ZMM()
+	VMOVDQU64(igPairIdx, pairIdx)
+	VMOVDQU64(igPairAux, pairAux)
+	signMem := AllocLocal(64) // the two blocks' 32 sign bytes each
+	scMem := AllocLocal(64)   // their eight scales, both words of a dword
+	scnMem := AllocLocal(64)  // −64 times those
+	c128 := ZMM()
+	{
+		g := GP32()
+		MOVL(U32(0x80808080), g)
+		VPBROADCASTD(g, c128)
+	}
+	acc := highY[0]
+	VPXORD(acc, acc, acc)
+	kHi := K()
+	{
+		g := GP32()
+		MOVL(U32(0xff00), g)
+		KMOVW(g, kHi)
+	}
+
+	// body handles blocks A (at wp) and, if pair, B (at wp+66).
+	body := func(pair bool) {
+		for off := 0; off < 2*k.wBytes; off += 64 {
+			PREFETCHT0(Mem{Base: wp, Disp: prefetchDist + off})
+		}
+		raw0, raw1 := ZMM(), ZMM()
+		VMOVDQU64(Mem{Base: wp, Disp: 2}, raw0)
+		if pair {
+			VMOVDQU64(Mem{Base: wp, Disp: 2 + k.wBytes}, raw1)
+		} else {
+			VMOVDQA64(raw0, raw1)
+		}
+		idx := ZMM()
+		VMOVDQA64(pairIdx, idx)
+		VPERMI2B(raw1, raw0, idx)
+		k7 := K()
+		VPMOVB2M(idx, k7)
+		plane := func(t []VecVirtual) VecVirtual {
+			x, y := ZMM(), ZMM()
+			VMOVDQA64(idx, x)
+			VPERMI2B(t[1], t[0], x)
+			VMOVDQA64(idx, y)
+			VPERMI2B(t[3], t[2], y)
+			VMOVDQU8(y, k7, x)
+			return x
+		}
+		l, h := plane(lo), plane(hi)
+		codes := []VecVirtual{ZMM(), ZMM()}
+		VPUNPCKLBW(h, l, codes[0])
+		if pair {
+			VPUNPCKHBW(h, l, codes[1])
+		}
+		aux := ZMM()
+		VMOVDQA64(pairAux, aux)
+		VPERMI2D(raw1, raw0, aux)
+		si := ZMM()
+		VPMULTISHIFTQB(aux, msSign, si)
+		VPERMI2B(tabMem.Offset(igSigns+64), ks, si)
+		VMOVDQU8(si, signMem)
+		sc, x := ZMM(), ZMM()
+		VPSRLD(U8(28), aux, sc)
+		VPADDD(sc, sc, sc)
+		VPSLLD(U8(16), sc, x)
+		VPORD(x, sc, sc)
+		VPORD(iqDw1x16, sc, sc) // 2s+1 in both words
+		VMOVDQU32(sc, scMem)
+		VPSLLW(U8(6), sc, sc)
+		zero := ZMM()
+		VPXORD(zero, zero, zero)
+		VPSUBW(sc, zero, sc)
+		VMOVDQU32(sc, scnMem)
+
+		nBlk := 1
+		if pair {
+			nBlk = 2
+		}
+		hs := make([]VecVirtual, nBlk)
+		for blk := 0; blk < nBlk; blk++ {
+			isum := []VecVirtual{ZMM(), ZMM()}
+			scn := YMM()
+			VMOVDQU32(scnMem.Offset(32*blk), scn)
+			VPMADDWD(Mem{Base: a, Disp: 292*blk + 260}, scn, isum[0].AsY())
+			VPXORD(isum[1], isum[1], isum[1])
+			for z := 0; z < 4; z++ {
+				f := ZMM()
+				VPMULTISHIFTQB(codes[blk], msCtl[z], f)
+				u := ZMM()
+				VPERMB(vals, f, u)
+				km := K()
+				KMOVQ(signMem.Offset(32*blk+8*z), km)
+				VPSUBB(u, c128, km, u) // 128 − u where the sign is set
+				s := ZMM()
+				VPBROADCASTD(scMem.Offset(32*blk+8*z), s)
+				VPBROADCASTD(scMem.Offset(32*blk+8*z+4), kHi, s)
+				pr := ZMM()
+				VPMADDUBSW(Mem{Base: a, Disp: 292*blk + 4 + 64*z}, u, pr)
+				vpdpwssd(s, pr, isum[z%2])
+			}
+			VPADDD(isum[1], isum[0], isum[0])
+			hs[blk] = YMM()
+			VEXTRACTI64X4(U8(1), isum[0], hs[blk])
+			VPADDD(isum[0].AsY(), hs[blk], hs[blk])
+		}
+		// The block sums as float32 (lanes 0 and 2), then one fused
+		// multiply-add per block, A first.
+		var e VecVirtual
+		if pair {
+			e = reduce2(hs[0], hs[1])
+		} else {
+			e = reduce1(hs[0])
+		}
+		for blk := 0; blk < nBlk; blk++ {
+			d := XMM()
+			VPBROADCASTW(Mem{Base: wp, Disp: k.wBytes * blk}, d)
+			VCVTPH2PS(d, d)
+			VMULSS(bcastF32c(k.c), d, d)
+			VMULSS(Mem{Base: a, Disp: 292 * blk}, d, d)
+			eb := e
+			if blk == 1 {
+				eb = XMM()
+				VMOVHLPS(e, e, eb)
+			}
+			VFMADD231SS(d, eb, acc.(Vec).AsX())
+		}
+	}
+
+	Label(fn + "_pairs")
+	CMPQ(nb, U8(2))
+	JL(LabelRef(fn + "_one"))
+	body(true)
+	ADDQ(U32(2*k.wBytes), wp)
+	ADDQ(U32(2*292), a)
+	SUBQ(U8(2), nb)
+	JMP(LabelRef(fn + "_pairs"))
+	Label(fn + "_one")
+	TESTQ(nb, nb)
+	JZ(LabelRef(fn + "_done"))
+	body(false)
+	Label(fn + "_done")
+	out := loadGP("out")
+	VMOVSS(acc.(Vec).AsX(), Mem{Base: out})
+	VZEROUPPER()
+	RET()
+}
+
+// iqDw1x16 is 0x00010001 in 16 dwords.
+var iqDw1x16 Mem
