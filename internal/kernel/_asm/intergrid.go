@@ -59,17 +59,16 @@ func genInterGridConsts() {
 			DATA(2*(4*i+z), U16(uint16(8*(G/4)+G%4)*0x0101))
 		}
 	}
-	// IQ3_XXS: lookup h (0, 1) word 4i+2m+e = index of group 16z+2i+e,
-	// z = 2h+m: byte 16z+2i+e of qs at 2.
+	// IQ3_XXS: byte 16L+b of the indices (one byte-plane lookup of all 64)
+	// is code word w = 8L + b%8 of VPUNPCKLBW (h = 0, b < 8) or VPUNPCKHBW
+	// (h = 1); word 4i+2m+e of lookup h = group 16z+2i+e, z = 2h+m: byte
+	// 16z+2i+e of qs at 2.
 	igIdx3 = GLOBL("igidx3", RODATA|NOPTR)
-	for h := 0; h < 2; h++ {
-		for i := 0; i < 8; i++ {
-			for m := 0; m < 2; m++ {
-				for e := 0; e < 2; e++ {
-					DATA(64*h+2*(4*i+2*m+e), U16(uint16(16*(2*h+m)+2*i+e)*0x0101))
-				}
-			}
-		}
+	for p := 0; p < 64; p++ {
+		L, b := p/16, p%16
+		h, w := b/8, 8*L+b%8
+		i, m, e := w/4, (w%4)/2, w%2
+		DATA(p, U8(uint8(16*(2*h+m)+2*i+e)))
 	}
 	// Chunk z: byte j of each qword = bits 16z + 2j (IQ2_XXS: word z of
 	// qword i is group 8z+i's code), or 16(2(z%2) + j/4) + 3(j%4) (IQ3_XXS:
@@ -204,10 +203,16 @@ func gridTile(k gridKind, R, T int) {
 		ap = []GPVirtual{a}
 	}
 	tabMem := Mem{Base: tp}
+	// The codes: word tables (IQ2_XXS, 32 indices a block), or the two
+	// byte planes (IQ3_XXS, 64).
 	tab := make([]VecVirtual, 8)
 	for i := range tab {
 		tab[i] = ZMM()
-		VMOVDQU64(tabMem.Offset(64*i), tab[i])
+		off := 64 * i
+		if k.three {
+			off = igLo + 64*i // igHi = igLo + 256: hi planes follow
+		}
+		VMOVDQU64(tabMem.Offset(off), tab[i])
 	}
 	vals := ZMM()
 	VMOVDQU64(tabMem.Offset(igVals), vals)
@@ -226,13 +231,11 @@ func gridTile(k gridKind, R, T int) {
 		}
 		VPBROADCASTQ(m.Offset(8*z), msCtl[z])
 	}
-	idxCtl := []VecVirtual{ZMM()}
+	idxCtl := ZMM()
 	if k.three {
-		idxCtl = append(idxCtl, ZMM())
-		VMOVDQU64(igIdx3, idxCtl[0])
-		VMOVDQU64(igIdx3.Offset(64), idxCtl[1])
+		VMOVDQU64(igIdx3, idxCtl)
 	} else {
-		VMOVDQU64(igIdx2, idxCtl[0])
+		VMOVDQU64(igIdx2, idxCtl)
 	}
 	// Up to 2 tokens the signs come from ksigns (VPERMI2B), beyond from
 	// shifts and xors (registers are short).
@@ -264,7 +267,11 @@ func gridTile(k gridKind, R, T int) {
 	}
 
 	scnMem := AllocLocal(32) // −64 times the scales
-	codes := make([]VecVirtual, len(idxCtl))
+	nCodes := 1
+	if k.three {
+		nCodes = 2
+	}
+	codes := make([]VecVirtual, nCodes)
 	for h := range codes {
 		codes[h] = ZMM()
 	}
@@ -274,10 +281,14 @@ func gridTile(k gridKind, R, T int) {
 		aux := YMM()
 		raw := ZMM()
 		VMOVDQU64(Mem{Base: p, Disp: 2}, raw)
-		for h := range idxCtl {
-			wv := ZMM()
-			VPERMB(raw, idxCtl[h], wv)
-			VMOVDQA64(gridLookup(wv, tab), codes[h])
+		wv := ZMM()
+		VPERMB(raw, idxCtl, wv)
+		if k.three {
+			l, h := planeLookup(wv, tab[:4]), planeLookup(wv, tab[4:])
+			VPUNPCKLBW(h, l, codes[0])
+			VPUNPCKHBW(h, l, codes[1])
+		} else {
+			VMOVDQA64(gridLookup(wv, tab), codes[0])
 		}
 		if k.three {
 			VMOVDQU32(Mem{Base: p, Disp: 66}, aux)
@@ -641,3 +652,17 @@ func gridPairTile() {
 
 // iqDw1x16 is 0x00010001 in 16 dwords.
 var iqDw1x16 Mem
+
+// planeLookup returns the bytes t[idx] of the 64 indices in the bytes of
+// idx, t the 256-byte table in the four registers of t.
+func planeLookup(idx VecVirtual, t []VecVirtual) VecVirtual {
+	k7 := K()
+	VPMOVB2M(idx, k7)
+	x, y := ZMM(), ZMM()
+	VMOVDQA64(idx, x)
+	VPERMI2B(t[1], t[0], x)
+	VMOVDQA64(idx, y)
+	VPERMI2B(t[3], t[2], y)
+	VMOVDQU8(y, k7, x)
+	return x
+}
