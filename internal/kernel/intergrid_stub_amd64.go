@@ -7,23 +7,23 @@ package kernel
 // tileCodeIQ2_XXS_1x1 sets out[0] to the dot of an IQ2_XXS row with the Q8_K row at a, nb blocks, tab = the kernel package's codes table of the type (AVX-512 VNNI, VBMI).
 func tileCodeIQ2_XXS_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, tab *byte)
 
-// tileCodeIQ2_XXS_1x2 sets out[t*os+r] to the dot of IQ2_XXS row r (at w+r*ws) with Q8_K row t (at a+t*as) for r < 1, t < 2, nb blocks, tab = the kernel package's codes table of the type (AVX-512 VNNI, VBMI).
+// tileCodeIQ2_XXS_1x2 sets out[t*os] to the dot of a IQ2_XXS row with Q8_K row t (at a+t*as) for t < 2, nb blocks, tab = the kernel package's codes table of the type (AVX-512 VNNI, VBMI).
 func tileCodeIQ2_XXS_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, tab *byte)
 
-// tileCodeIQ2_XXS_1x3 sets out[t*os+r] to the dot of IQ2_XXS row r (at w+r*ws) with Q8_K row t (at a+t*as) for r < 1, t < 3, nb blocks, tab = the kernel package's codes table of the type (AVX-512 VNNI, VBMI).
+// tileCodeIQ2_XXS_1x3 sets out[t*os] to the dot of a IQ2_XXS row with Q8_K row t (at a+t*as) for t < 3, nb blocks, tab = the kernel package's codes table of the type (AVX-512 VNNI, VBMI).
 func tileCodeIQ2_XXS_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, tab *byte)
 
-// tileCodeIQ2_XXS_1x4 sets out[t*os+r] to the dot of IQ2_XXS row r (at w+r*ws) with Q8_K row t (at a+t*as) for r < 1, t < 4, nb blocks, tab = the kernel package's codes table of the type (AVX-512 VNNI, VBMI).
+// tileCodeIQ2_XXS_1x4 sets out[t*os] to the dot of a IQ2_XXS row with Q8_K row t (at a+t*as) for t < 4, nb blocks, tab = the kernel package's codes table of the type (AVX-512 VNNI, VBMI).
 func tileCodeIQ2_XXS_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, tab *byte)
 
-// tileCodeIQ3_XXS_1x1 sets out[t*os+r] to the dot of IQ3_XXS row r (at w+r*ws) with Q8_K row t (at a+t*as) for r < 1, t < 1, nb blocks, tab = the kernel package's codes table of the type (AVX-512 VNNI, VBMI).
+// tileCodeIQ3_XXS_1x1 sets out[t*os] to the dot of a IQ3_XXS row with Q8_K row t (at a+t*as) for t < 1, nb blocks, tab = the kernel package's codes table of the type (AVX-512 VNNI, VBMI).
 func tileCodeIQ3_XXS_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, tab *byte)
 
-// tileCodeIQ3_XXS_1x2 sets out[t*os+r] to the dot of IQ3_XXS row r (at w+r*ws) with Q8_K row t (at a+t*as) for r < 1, t < 2, nb blocks, tab = the kernel package's codes table of the type (AVX-512 VNNI, VBMI).
+// tileCodeIQ3_XXS_1x2 sets out[t*os] to the dot of a IQ3_XXS row with Q8_K row t (at a+t*as) for t < 2, nb blocks, tab = the kernel package's codes table of the type (AVX-512 VNNI, VBMI).
 func tileCodeIQ3_XXS_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, tab *byte)
 
-// tileCodeIQ3_XXS_1x3 sets out[t*os+r] to the dot of IQ3_XXS row r (at w+r*ws) with Q8_K row t (at a+t*as) for r < 1, t < 3, nb blocks, tab = the kernel package's codes table of the type (AVX-512 VNNI, VBMI).
+// tileCodeIQ3_XXS_1x3 sets out[t*os] to the dot of a IQ3_XXS row with Q8_K row t (at a+t*as) for t < 3, nb blocks, tab = the kernel package's codes table of the type (AVX-512 VNNI, VBMI).
 func tileCodeIQ3_XXS_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, tab *byte)
 
-// tileCodeIQ3_XXS_1x4 sets out[t*os+r] to the dot of IQ3_XXS row r (at w+r*ws) with Q8_K row t (at a+t*as) for r < 1, t < 4, nb blocks, tab = the kernel package's codes table of the type (AVX-512 VNNI, VBMI).
+// tileCodeIQ3_XXS_1x4 sets out[t*os] to the dot of a IQ3_XXS row with Q8_K row t (at a+t*as) for t < 4, nb blocks, tab = the kernel package's codes table of the type (AVX-512 VNNI, VBMI).
 func tileCodeIQ3_XXS_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, tab *byte)

@@ -9,24 +9,38 @@ import (
 )
 
 // The intergrid set (intergrid_amd64.s): row-major decode tiles of the
-// codebook i-quants whose codebook fits in registers, in the packed path's
-// order (iqOrdered: per 256-block the exact int32 sum, then one scalar
-// fused multiply-add), the same steps as the packiq set's tiles they
-// replace.
+// codebook i-quants whose codebook fits in registers, IQ2_XXS and IQ3_XXS,
+// in the packed path's order (iqOrdered: per 256-block the exact int32
+// sum, then one scalar fused multiply-add), the same steps as the packiq
+// set's tileOrd tiles they replace (TestCodeTilesSameBits).
 //
-// The packiq tiles fetch every 8-value codebook entry with a scalar load
-// and an insert (32 loads and 24 shuffles per IQ2_XXS block, about 60
-// cycles). Here the codebook is held as codes: the 256 entries of IQ2_XXS
-// (8 magnitudes from 3 levels) and IQ3_XXS (4 from 8) become 16-bit words
-// of 2- or 3-bit level numbers, 512 bytes, looked up 32 at a time in
-// registers with VPERMI2W (64 entries per instruction; the index bits 6
-// and 7 pick among four lookups by masked moves). Per sub-block of 32
+// The packiq tiles fetch every codebook entry with a scalar load and an
+// insert (IQ2_XXS: 32 loads and 24 shuffles per block, about 54 cycles on
+// the Zen 4 this was measured on). Here the codebook is held as codes: the
+// 256 entries of IQ2_XXS (8 magnitudes from 3 levels) and IQ3_XXS (4 from
+// 8) become 16-bit words of 2- or 3-bit level numbers, 512 bytes, in
+// registers: looked up with VPERMI2W (32 indices, 64 entries per
+// instruction, index bits 6 and 7 picking among four lookups by masked
+// moves) or, 64 indices at a time, in the codes' low and high byte planes
+// with VPERMI2B (128 entries per instruction) and VPUNPCKL/HBW. Per 64
 // values VPMULTISHIFTQB spreads the level numbers to bytes and VPERMB maps
-// them to magnitudes, against the activations with the signs applied
-// (masked VPSUBB) as the packiq tiles do. The codes table is the kernel
-// package's (built from package tensor's codebook), passed as tab: the
-// codes at 0 and the 32-byte level table (entry x = level x mod 4 or 8) at
-// 2·entries.
+// them to magnitudes + 64, the signs (ggml's ksigns by VPERMI2B) negate by
+// a masked VPSUBB, and VPMADDUBSW and VPDPWSSD by the scales 2s+1 add the
+// block sum. The codes table is the kernel package's gridCodeTable (built
+// from package tensor's codebook), passed as tab.
+//
+// Measured per block, in cache, one thread (IQ2_XXS / IQ3_XXS): 54 / 67
+// cycles before, 33 / 38 now. What bounds them: a 512-bit VPERMB,
+// VPERMI2B/W or VPMULTISHIFTQB issues at most once per cycle, VPMADDUBSW,
+// VPDPWSSD and VPMULTISHIFTQB share one 512-bit multiply pipe (12 per
+// IQ2_XXS block at one token), and the two classes contend (a
+// VPERMB + VPDPBUSD pair takes 1.4 cycles). Tried and dropped: tables as
+// memory operands (a 512-bit load costs 1.5 cycles, 1.9 across a line: 43
+// cycles per block), software pipelining across blocks (no gain),
+// entries fetched by scalar loads into a stack buffer (71 cycles: the
+// 8-byte stores do not forward to the vector loads), and, for the other
+// codebook types, entries by VPBROADCASTQ + VPBLENDD instead of inserts
+// (no gain from DRAM).
 
 // gridKind is one codebook type of the set.
 type gridKind struct {
@@ -41,8 +55,8 @@ var gridKinds = []gridKind{{"IQ2_XXS", 66, 0.125, false}, {"IQ3_XXS", 98, 0.25, 
 // Constants: VPERMB controls that gather the index bytes into the words
 // of the lookup (igIdx2, igIdx3: see gridTile), VPMULTISHIFTQB controls
 // (igMs2, igMs3: per 64-value chunk z; igMsSign: the four 7-bit sign
-// indices of each aux dword to bytes), word masks of index bits 6 and 7.
-var igIdx2, igIdx3, igMs2, igMs3, igMsSign, igBit6, igBit7 Mem
+// indices of each aux dword to bytes).
+var igIdx2, igIdx3, igMs2, igMs3, igMsSign Mem
 
 // The tables' layout (the kernel package's gridCodeTable): codes [256]u16
 // at 0, vals [64]u8 (entry x = 64 + level x mod 2^b) at 512, signs [128]u8
@@ -120,16 +134,7 @@ func genInterGridConsts() {
 	for j := 0; j < 8; j++ {
 		DATA(4*j, U32(0x00010001))
 	}
-	for _, c := range []struct {
-		m *Mem
-		n string
-		v uint16
-	}{{&igBit6, "igbit6", 0x40}, {&igBit7, "igbit7", 0x80}} {
-		*c.m = GLOBL(c.n, RODATA|NOPTR)
-		for w := 0; w < 32; w++ {
-			DATA(2*w, U16(c.v))
-		}
-	}
+
 }
 
 func genInterGrid() {
@@ -139,7 +144,7 @@ func genInterGrid() {
 	for _, k := range gridKinds {
 		for T := 1; T <= 4; T++ {
 			if T > 1 || k.three {
-				gridTile(k, 1, T)
+				gridTile(k, T)
 			}
 		}
 	}
@@ -167,32 +172,25 @@ func gridLookup(w VecVirtual, tab []VecVirtual) VecVirtual {
 	return r[0]
 }
 
-// gridTile generates the R-row × T-token decode tile of codebook type k
-// (R = 4 only for T = 1: the activations are loaded once for four rows).
-// Per row and block: the codes of its 32 (IQ3_XXS: 64) indices by
-// gridLookup, in an order where qword i of the codes holds those of value
-// chunk z's lane i at word z (IQ3_XXS: words 2(z%2), +1 of lookup z/2);
-// the 32 sign bytes (7-bit indices plus their parity bit, ggml's ksigns)
-// and the eight scales 2s+1. Per chunk z of 64 values: VPMULTISHIFTQB
-// spreads the level numbers to bytes, VPERMB maps them to u = 64 +
-// magnitude, a masked VPSUBB makes u = 64 − magnitude where the sign is set
-// (u = v + 64 with v the signed value), and per token VPMADDUBSW against
-// the activations and VPDPWSSD by the two sub-blocks' scales add to the
-// block sum, from which 64·Σ_g sc_g·bsum_g (VPMADDWD of the Q8_K bsums) is
-// taken: Σ sc·(u − 64)·q exactly.
-//
-// Tables and constants stay in registers: on the Zen 4 this was measured
-// on, a 512-bit load costs 1.5 cycles (1.9 across a cache line), and
-// with them as memory operands the tile ran at 43 cycles per IQ2_XXS
-// block.
-func gridTile(k gridKind, R, T int) {
-	fn := fmt.Sprintf("tileCode%s_%dx%d", k.name, R, T)
+// gridTile generates the 1×T decode tile of codebook type k. Per block:
+// the codes of its 32 (IQ3_XXS: 64) indices by gridLookup (IQ3_XXS: by
+// planeLookup), in an order where qword i of the codes holds those of
+// value chunk z's lane i at word z (IQ3_XXS: words 2(z%2), +1 of codes
+// z/2); the 32 sign bytes (7-bit indices plus their parity bit, ggml's
+// ksigns) and the eight scales 2s+1, on the stack. Per chunk z of 64
+// values: VPMULTISHIFTQB spreads the level numbers to bytes, VPERMB maps
+// them to u = 64 + magnitude, a masked VPSUBB makes u = 64 − magnitude
+// where the sign is set (u = v + 64 with v the signed value), and per
+// token VPMADDUBSW against the activations and VPDPWSSD by the two
+// sub-blocks' scales add to the block sum, which starts at −64·Σ_g
+// sc_g·bsum_g (VPMADDWD of the Q8_K bsums): Σ sc·(u − 64)·q exactly. The
+// first part of the next block is issued after this block's products
+// (software pipelining: no measurable gain, but no loss either).
+func gridTile(k gridKind, T int) {
+	fn := fmt.Sprintf("tileCode%s_1x%d", k.name, T)
 	TEXT(fn, NOSPLIT, "func(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, tab *byte)")
-	Doc(fmt.Sprintf("%s sets out[t*os+r] to the dot of %s row r (at w+r*ws) with Q8_K row t (at a+t*as) for r < %d, t < %d, nb blocks, tab = the kernel package's codes table of the type (AVX-512 VNNI, VBMI).", fn, k.name, R, T))
+	Doc(fmt.Sprintf("%s sets out[t*os] to the dot of a %s row with Q8_K row t (at a+t*as) for t < %d, nb blocks, tab = the kernel package's codes table of the type (AVX-512 VNNI, VBMI).", fn, k.name, T))
 	wp := []GPVirtual{loadGP("w")}
-	if R > 1 {
-		wp = ptrs(wp[0], loadGP("ws"), R)
-	}
 	a := loadGP("a")
 	nb := loadGP("nb")
 	tp := loadGP("tab")
@@ -253,7 +251,7 @@ func gridTile(k gridKind, R, T int) {
 		MOVL(U32(0x80808080), g)
 		VPBROADCASTD(g, c128)
 	}
-	acc := make([]Register, R*T)
+	acc := make([]Register, T)
 	for i := range acc {
 		acc[i] = highY[i]
 		VPXORD(acc[i], acc[i], acc[i])
@@ -422,9 +420,7 @@ func gridTile(k gridKind, R, T int) {
 	os := loadGP("os")
 	SHLQ(U8(2), os)
 	for t := 0; t < T; t++ {
-		for r := 0; r < R; r++ {
-			VMOVSS(acc[r*T+t].(Vec).AsX(), Mem{Base: out, Disp: 4 * r})
-		}
+		VMOVSS(acc[t].(Vec).AsX(), Mem{Base: out})
 		if t+1 < T {
 			ADDQ(os, out)
 		}
