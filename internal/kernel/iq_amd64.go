@@ -14,11 +14,11 @@ var hasIQTiles = hasVNNI && cpu.X86.HasBMI2
 
 // gridTileFunc is the signature of the codebook kernels: a tileFunc that
 // also takes the type's codebook (8-byte entries, or 4-byte for IQ3).
-type gridTileFunc[E uint32 | uint64] func(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *E)
+type gridTileFunc[E uint16 | uint32 | uint64] func(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *E)
 
 // gridTiles returns the 1-row × 1..4-token tiles of codebook kernels f,
 // bound to their codebook.
-func gridTiles[E uint32 | uint64](grid *E, f ...gridTileFunc[E]) [5][5]tileFunc {
+func gridTiles[E uint16 | uint32 | uint64](grid *E, f ...gridTileFunc[E]) [5][5]tileFunc {
 	var t [5][5]tileFunc
 	for i, g := range f {
 		t[1][i+1] = func(w *byte, ws int, a *byte, as int, nb int, out *float32, os int) {
@@ -63,7 +63,7 @@ var gridIQ1MU = func() *[4096]uint64 {
 // IQ1_S: 50, IQ1_M: 56, IQ2_XS: 74, IQ2_S: 82,
 // IQ3_XXS: 98, IQ3_S: 110; 256 elements against one Q8_K block per step).
 var iqTiles = map[tensor.DType]*tileSet{
-	tensor.IQ2_XXS: {fn: gridTiles(&tensor.GridIQ2_XXS[0], tileOrdIQ2_XXS_1x1, tileOrdIQ2_XXS_1x2, tileOrdIQ2_XXS_1x3, tileOrdIQ2_XXS_1x4),
+	tensor.IQ2_XXS: {fn: codeTiles(tensor.IQ2_XXS, gridTiles(&tensor.GridIQ2_XXS[0], tileOrdIQ2_XXS_1x1, tileOrdIQ2_XXS_1x2, tileOrdIQ2_XXS_1x3, tileOrdIQ2_XXS_1x4)),
 		wBlock: 66, aBlock: 292, blockElems: 256,
 		packed: packedIQVNNI(tensor.IQ2_XXS)},
 	tensor.IQ1_S: {fn: gridTiles(&gridIQ1SPlus1[0], tileOrdIQ1_S_1x1, tileOrdIQ1_S_1x2, tileOrdIQ1_S_1x3, tileOrdIQ1_S_1x4),
@@ -78,7 +78,7 @@ var iqTiles = map[tensor.DType]*tileSet{
 	tensor.IQ2_S: {fn: gridTiles(&tensor.GridIQ2_S[0], tileOrdIQ2_S_1x1, tileOrdIQ2_S_1x2, tileOrdIQ2_S_1x3, tileOrdIQ2_S_1x4),
 		wBlock: 82, aBlock: 292, blockElems: 256,
 		packed: packedIQVNNI(tensor.IQ2_S)},
-	tensor.IQ3_XXS: {fn: gridTiles(&tensor.GridIQ3_XXS[0], tileOrdIQ3_XXS_1x1, tileOrdIQ3_XXS_1x2, tileOrdIQ3_XXS_1x3, tileOrdIQ3_XXS_1x4),
+	tensor.IQ3_XXS: {fn: codeTiles(tensor.IQ3_XXS, gridTiles(&tensor.GridIQ3_XXS[0], tileOrdIQ3_XXS_1x1, tileOrdIQ3_XXS_1x2, tileOrdIQ3_XXS_1x3, tileOrdIQ3_XXS_1x4)),
 		wBlock: 98, aBlock: 292, blockElems: 256,
 		packed: packedIQVNNI(tensor.IQ3_XXS)},
 	tensor.IQ3_S: {fn: gridTiles(&tensor.GridIQ3_S[0], tileOrdIQ3_S_1x1, tileOrdIQ3_S_1x2, tileOrdIQ3_S_1x3, tileOrdIQ3_S_1x4),
