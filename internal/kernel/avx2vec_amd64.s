@@ -1041,3 +1041,632 @@ scale2_loop:
 scale2_done:
 	VZEROUPPER
 	RET
+
+// func tileBF16AVX2_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX2, FMA3, MMX+
+TEXT ·tileBF16AVX2_1x1(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), CX
+	MOVQ   as+24(FP), DX
+	MOVQ   nb+32(FP), DX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	XORQ   BX, BX
+	XORQ   SI, SI
+
+tileBF16AVX2_1x1_loop:
+	TESTQ       DX, DX
+	JZ          tileBF16AVX2_1x1_done
+	PREFETCHT1  16384(AX)(BX*1)
+	VPMOVZXWD   (AX)(BX*1), Y2
+	VPSLLD      $0x10, Y2, Y2
+	VFMADD231PS (CX)(SI*1), Y2, Y0
+	VPMOVZXWD   16(AX)(BX*1), Y2
+	VPSLLD      $0x10, Y2, Y2
+	VFMADD231PS 32(CX)(SI*1), Y2, Y1
+	ADDQ        $0x00000020, BX
+	ADDQ        $0x00000040, SI
+	DECQ        DX
+	JMP         tileBF16AVX2_1x1_loop
+
+tileBF16AVX2_1x1_done:
+	MOVQ         out+40(FP), AX
+	MOVQ         os+48(FP), CX
+	SHLQ         $0x02, CX
+	VADDPS       Y0, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	VZEROUPPER
+	RET
+
+// func tileBF16AVX2_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX2, FMA3, MMX+
+TEXT ·tileBF16AVX2_2x1(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), DX
+	MOVQ   as+24(FP), BX
+	MOVQ   nb+32(FP), BX
+	MOVQ   AX, SI
+	ADDQ   CX, SI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   CX, CX
+	XORQ   DI, DI
+
+tileBF16AVX2_2x1_loop:
+	TESTQ       BX, BX
+	JZ          tileBF16AVX2_2x1_done
+	PREFETCHT1  16384(AX)(CX*1)
+	VPMOVZXWD   (AX)(CX*1), Y4
+	VPSLLD      $0x10, Y4, Y4
+	VFMADD231PS (DX)(DI*1), Y4, Y0
+	VPMOVZXWD   16(AX)(CX*1), Y4
+	VPSLLD      $0x10, Y4, Y4
+	VFMADD231PS 32(DX)(DI*1), Y4, Y1
+	PREFETCHT1  16384(SI)(CX*1)
+	VPMOVZXWD   (SI)(CX*1), Y4
+	VPSLLD      $0x10, Y4, Y4
+	VFMADD231PS (DX)(DI*1), Y4, Y2
+	VPMOVZXWD   16(SI)(CX*1), Y4
+	VPSLLD      $0x10, Y4, Y4
+	VFMADD231PS 32(DX)(DI*1), Y4, Y3
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000040, DI
+	DECQ        BX
+	JMP         tileBF16AVX2_2x1_loop
+
+tileBF16AVX2_2x1_done:
+	MOVQ         out+40(FP), AX
+	MOVQ         os+48(FP), CX
+	SHLQ         $0x02, CX
+	VADDPS       Y0, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	VADDPS       Y2, Y3, Y3
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X3, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VZEROUPPER
+	RET
+
+// func tileBF16AVX2_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX2, FMA3, MMX+
+TEXT ·tileBF16AVX2_4x1(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), DX
+	MOVQ   as+24(FP), BX
+	MOVQ   nb+32(FP), BX
+	MOVQ   AX, SI
+	ADDQ   CX, SI
+	MOVQ   SI, DI
+	ADDQ   CX, DI
+	MOVQ   DI, R8
+	ADDQ   CX, R8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ   CX, CX
+	XORQ   R9, R9
+
+tileBF16AVX2_4x1_loop:
+	TESTQ       BX, BX
+	JZ          tileBF16AVX2_4x1_done
+	PREFETCHT1  16384(AX)(CX*1)
+	VPMOVZXWD   (AX)(CX*1), Y8
+	VPSLLD      $0x10, Y8, Y8
+	VFMADD231PS (DX)(R9*1), Y8, Y0
+	VPMOVZXWD   16(AX)(CX*1), Y8
+	VPSLLD      $0x10, Y8, Y8
+	VFMADD231PS 32(DX)(R9*1), Y8, Y1
+	PREFETCHT1  16384(SI)(CX*1)
+	VPMOVZXWD   (SI)(CX*1), Y8
+	VPSLLD      $0x10, Y8, Y8
+	VFMADD231PS (DX)(R9*1), Y8, Y2
+	VPMOVZXWD   16(SI)(CX*1), Y8
+	VPSLLD      $0x10, Y8, Y8
+	VFMADD231PS 32(DX)(R9*1), Y8, Y3
+	PREFETCHT1  16384(DI)(CX*1)
+	VPMOVZXWD   (DI)(CX*1), Y8
+	VPSLLD      $0x10, Y8, Y8
+	VFMADD231PS (DX)(R9*1), Y8, Y4
+	VPMOVZXWD   16(DI)(CX*1), Y8
+	VPSLLD      $0x10, Y8, Y8
+	VFMADD231PS 32(DX)(R9*1), Y8, Y5
+	PREFETCHT1  16384(R8)(CX*1)
+	VPMOVZXWD   (R8)(CX*1), Y8
+	VPSLLD      $0x10, Y8, Y8
+	VFMADD231PS (DX)(R9*1), Y8, Y6
+	VPMOVZXWD   16(R8)(CX*1), Y8
+	VPSLLD      $0x10, Y8, Y8
+	VFMADD231PS 32(DX)(R9*1), Y8, Y7
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000040, R9
+	DECQ        BX
+	JMP         tileBF16AVX2_4x1_loop
+
+tileBF16AVX2_4x1_done:
+	MOVQ         out+40(FP), AX
+	MOVQ         os+48(FP), CX
+	SHLQ         $0x02, CX
+	VADDPS       Y0, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	VADDPS       Y2, Y3, Y3
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X3, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VADDPS       Y4, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X0
+	VADDPS       X5, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 8(AX)
+	VADDPS       Y6, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X0
+	VADDPS       X7, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 12(AX)
+	VZEROUPPER
+	RET
+
+// func tileBF16AVX2_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX2, FMA3, MMX+
+TEXT ·tileBF16AVX2_1x2(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), CX
+	MOVQ   as+24(FP), DX
+	MOVQ   nb+32(FP), BX
+	MOVQ   CX, SI
+	ADDQ   DX, SI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   DX, DX
+	XORQ   DI, DI
+
+tileBF16AVX2_1x2_loop:
+	TESTQ       BX, BX
+	JZ          tileBF16AVX2_1x2_done
+	PREFETCHT1  16384(AX)(DX*1)
+	VPMOVZXWD   (AX)(DX*1), Y4
+	VPSLLD      $0x10, Y4, Y4
+	VFMADD231PS (CX)(DI*1), Y4, Y0
+	VFMADD231PS (SI)(DI*1), Y4, Y2
+	VPMOVZXWD   16(AX)(DX*1), Y4
+	VPSLLD      $0x10, Y4, Y4
+	VFMADD231PS 32(CX)(DI*1), Y4, Y1
+	VFMADD231PS 32(SI)(DI*1), Y4, Y3
+	ADDQ        $0x00000020, DX
+	ADDQ        $0x00000040, DI
+	DECQ        BX
+	JMP         tileBF16AVX2_1x2_loop
+
+tileBF16AVX2_1x2_done:
+	MOVQ         out+40(FP), AX
+	MOVQ         os+48(FP), CX
+	SHLQ         $0x02, CX
+	VADDPS       Y0, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	ADDQ         CX, AX
+	VADDPS       Y2, Y3, Y3
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X3, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	VZEROUPPER
+	RET
+
+// func tileBF16AVX2_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX2, FMA3, MMX+
+TEXT ·tileBF16AVX2_1x3(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), CX
+	MOVQ   as+24(FP), DX
+	MOVQ   nb+32(FP), BX
+	MOVQ   CX, SI
+	ADDQ   DX, SI
+	MOVQ   SI, DI
+	ADDQ   DX, DI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	XORQ   DX, DX
+	XORQ   R8, R8
+
+tileBF16AVX2_1x3_loop:
+	TESTQ       BX, BX
+	JZ          tileBF16AVX2_1x3_done
+	PREFETCHT1  16384(AX)(DX*1)
+	VPMOVZXWD   (AX)(DX*1), Y6
+	VPSLLD      $0x10, Y6, Y6
+	VFMADD231PS (CX)(R8*1), Y6, Y0
+	VFMADD231PS (SI)(R8*1), Y6, Y2
+	VFMADD231PS (DI)(R8*1), Y6, Y4
+	VPMOVZXWD   16(AX)(DX*1), Y6
+	VPSLLD      $0x10, Y6, Y6
+	VFMADD231PS 32(CX)(R8*1), Y6, Y1
+	VFMADD231PS 32(SI)(R8*1), Y6, Y3
+	VFMADD231PS 32(DI)(R8*1), Y6, Y5
+	ADDQ        $0x00000020, DX
+	ADDQ        $0x00000040, R8
+	DECQ        BX
+	JMP         tileBF16AVX2_1x3_loop
+
+tileBF16AVX2_1x3_done:
+	MOVQ         out+40(FP), AX
+	MOVQ         os+48(FP), CX
+	SHLQ         $0x02, CX
+	VADDPS       Y0, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	ADDQ         CX, AX
+	VADDPS       Y2, Y3, Y3
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X3, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	ADDQ         CX, AX
+	VADDPS       Y4, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X0
+	VADDPS       X5, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	VZEROUPPER
+	RET
+
+// func tileBF16AVX2_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX2, FMA3, MMX+
+TEXT ·tileBF16AVX2_1x4(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), CX
+	MOVQ   as+24(FP), DX
+	MOVQ   nb+32(FP), BX
+	MOVQ   CX, SI
+	ADDQ   DX, SI
+	MOVQ   SI, DI
+	ADDQ   DX, DI
+	MOVQ   DI, R8
+	ADDQ   DX, R8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ   DX, DX
+	XORQ   R9, R9
+
+tileBF16AVX2_1x4_loop:
+	TESTQ       BX, BX
+	JZ          tileBF16AVX2_1x4_done
+	PREFETCHT1  16384(AX)(DX*1)
+	VPMOVZXWD   (AX)(DX*1), Y8
+	VPSLLD      $0x10, Y8, Y8
+	VFMADD231PS (CX)(R9*1), Y8, Y0
+	VFMADD231PS (SI)(R9*1), Y8, Y2
+	VFMADD231PS (DI)(R9*1), Y8, Y4
+	VFMADD231PS (R8)(R9*1), Y8, Y6
+	VPMOVZXWD   16(AX)(DX*1), Y8
+	VPSLLD      $0x10, Y8, Y8
+	VFMADD231PS 32(CX)(R9*1), Y8, Y1
+	VFMADD231PS 32(SI)(R9*1), Y8, Y3
+	VFMADD231PS 32(DI)(R9*1), Y8, Y5
+	VFMADD231PS 32(R8)(R9*1), Y8, Y7
+	ADDQ        $0x00000020, DX
+	ADDQ        $0x00000040, R9
+	DECQ        BX
+	JMP         tileBF16AVX2_1x4_loop
+
+tileBF16AVX2_1x4_done:
+	MOVQ         out+40(FP), AX
+	MOVQ         os+48(FP), CX
+	SHLQ         $0x02, CX
+	VADDPS       Y0, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	ADDQ         CX, AX
+	VADDPS       Y2, Y3, Y3
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X3, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	ADDQ         CX, AX
+	VADDPS       Y4, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X0
+	VADDPS       X5, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	ADDQ         CX, AX
+	VADDPS       Y6, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X0
+	VADDPS       X7, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	VZEROUPPER
+	RET
+
+// func tileBF16AVX2_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX2, FMA3, MMX+
+TEXT ·tileBF16AVX2_2x2(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), DX
+	MOVQ   as+24(FP), BX
+	MOVQ   nb+32(FP), SI
+	MOVQ   AX, DI
+	ADDQ   CX, DI
+	MOVQ   DX, CX
+	ADDQ   BX, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ   BX, BX
+	XORQ   R8, R8
+
+tileBF16AVX2_2x2_loop:
+	TESTQ       SI, SI
+	JZ          tileBF16AVX2_2x2_done
+	PREFETCHT1  16384(AX)(BX*1)
+	VPMOVZXWD   (AX)(BX*1), Y8
+	VPSLLD      $0x10, Y8, Y8
+	VFMADD231PS (DX)(R8*1), Y8, Y0
+	VFMADD231PS (CX)(R8*1), Y8, Y2
+	VPMOVZXWD   16(AX)(BX*1), Y8
+	VPSLLD      $0x10, Y8, Y8
+	VFMADD231PS 32(DX)(R8*1), Y8, Y1
+	VFMADD231PS 32(CX)(R8*1), Y8, Y3
+	PREFETCHT1  16384(DI)(BX*1)
+	VPMOVZXWD   (DI)(BX*1), Y8
+	VPSLLD      $0x10, Y8, Y8
+	VFMADD231PS (DX)(R8*1), Y8, Y4
+	VFMADD231PS (CX)(R8*1), Y8, Y6
+	VPMOVZXWD   16(DI)(BX*1), Y8
+	VPSLLD      $0x10, Y8, Y8
+	VFMADD231PS 32(DX)(R8*1), Y8, Y5
+	VFMADD231PS 32(CX)(R8*1), Y8, Y7
+	ADDQ        $0x00000020, BX
+	ADDQ        $0x00000040, R8
+	DECQ        SI
+	JMP         tileBF16AVX2_2x2_loop
+
+tileBF16AVX2_2x2_done:
+	MOVQ         out+40(FP), AX
+	MOVQ         os+48(FP), CX
+	SHLQ         $0x02, CX
+	VADDPS       Y0, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	VADDPS       Y4, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X0
+	VADDPS       X5, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	ADDQ         CX, AX
+	VADDPS       Y2, Y3, Y3
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X3, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	VADDPS       Y6, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X0
+	VADDPS       X7, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VZEROUPPER
+	RET
+
+// func tileBF16AVX2_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
+// Requires: AVX, AVX2, FMA3, MMX+
+TEXT ·tileBF16AVX2_2x3(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), AX
+	MOVQ   ws+8(FP), CX
+	MOVQ   a+16(FP), DX
+	MOVQ   as+24(FP), BX
+	MOVQ   nb+32(FP), SI
+	MOVQ   AX, DI
+	ADDQ   CX, DI
+	MOVQ   DX, CX
+	ADDQ   BX, CX
+	MOVQ   CX, R8
+	ADDQ   BX, R8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	XORQ   BX, BX
+	XORQ   R9, R9
+
+tileBF16AVX2_2x3_loop:
+	TESTQ       SI, SI
+	JZ          tileBF16AVX2_2x3_done
+	PREFETCHT1  16384(AX)(BX*1)
+	VPMOVZXWD   (AX)(BX*1), Y12
+	VPSLLD      $0x10, Y12, Y12
+	VFMADD231PS (DX)(R9*1), Y12, Y0
+	VFMADD231PS (CX)(R9*1), Y12, Y2
+	VFMADD231PS (R8)(R9*1), Y12, Y4
+	VPMOVZXWD   16(AX)(BX*1), Y12
+	VPSLLD      $0x10, Y12, Y12
+	VFMADD231PS 32(DX)(R9*1), Y12, Y1
+	VFMADD231PS 32(CX)(R9*1), Y12, Y3
+	VFMADD231PS 32(R8)(R9*1), Y12, Y5
+	PREFETCHT1  16384(DI)(BX*1)
+	VPMOVZXWD   (DI)(BX*1), Y12
+	VPSLLD      $0x10, Y12, Y12
+	VFMADD231PS (DX)(R9*1), Y12, Y6
+	VFMADD231PS (CX)(R9*1), Y12, Y8
+	VFMADD231PS (R8)(R9*1), Y12, Y10
+	VPMOVZXWD   16(DI)(BX*1), Y12
+	VPSLLD      $0x10, Y12, Y12
+	VFMADD231PS 32(DX)(R9*1), Y12, Y7
+	VFMADD231PS 32(CX)(R9*1), Y12, Y9
+	VFMADD231PS 32(R8)(R9*1), Y12, Y11
+	ADDQ        $0x00000020, BX
+	ADDQ        $0x00000040, R9
+	DECQ        SI
+	JMP         tileBF16AVX2_2x3_loop
+
+tileBF16AVX2_2x3_done:
+	MOVQ         out+40(FP), AX
+	MOVQ         os+48(FP), CX
+	SHLQ         $0x02, CX
+	VADDPS       Y0, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	VADDPS       Y6, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X0
+	VADDPS       X7, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	ADDQ         CX, AX
+	VADDPS       Y2, Y3, Y3
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X3, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	VADDPS       Y8, Y9, Y9
+	VEXTRACTF128 $0x01, Y9, X0
+	VADDPS       X9, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	ADDQ         CX, AX
+	VADDPS       Y4, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X0
+	VADDPS       X5, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	VADDPS       Y10, Y11, Y11
+	VEXTRACTF128 $0x01, Y11, X0
+	VADDPS       X11, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VZEROUPPER
+	RET

@@ -7,6 +7,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/sputnik-llm/sputnik/internal/tensor"
 )
 
 // TestVecAVX2SameBits checks that every AVX2 vector and attention kernel
@@ -133,6 +135,39 @@ func TestVecAVX2SameBits(t *testing.T) {
 			a.weightedSumF16(o1[:hd], p, kv, stride)
 			b.weightedSumF16(o2[:hd], p, kv, stride)
 			same(fmt.Sprintf("AddWeightedSumF16 hd=%d", hd), nk, o1, o2)
+		}
+	}
+}
+
+// TestBF16AVX2SameBits checks that the AVX2 BF16 tiles give bit for bit
+// the AVX-512 ones' outputs for every tile shape, awkward column counts
+// (tails) and token counts (multi-token tiles). It needs a CPU with both
+// sets; TestMatMulAllImplementations and the invariance tests check each
+// set on its own.
+func TestBF16AVX2SameBits(t *testing.T) {
+	vs := map[string]*implTable{}
+	for _, v := range variants() {
+		vs[v.name] = v.table
+	}
+	a, b := vs["avx512"], vs["avx2"]
+	if a == nil || b == nil {
+		t.Skip("comparing the AVX2 and AVX-512 BF16 tiles needs a CPU with both sets")
+	}
+	rng := rand.New(rand.NewPCG(43, 44))
+	for _, cols := range colCases(tensor.BF16) {
+		for _, rows := range []int{1, 2, 3, 5, 8, 17} {
+			for _, n := range []int{1, 2, 3, 4, 5, 7, 16} {
+				w := randomMat(rng, tensor.BF16, rows, cols)
+				x := randomVec(rng, n*cols)
+				o1, o2 := make([]float32, n*rows), make([]float32, n*rows)
+				matMul(o1, w, x, n, a[tensor.BF16])
+				matMul(o2, w, x, n, b[tensor.BF16])
+				for i := range o1 {
+					if math.Float32bits(o1[i]) != math.Float32bits(o2[i]) {
+						t.Fatalf("%dx%d n=%d: out[%d] avx2 %v, avx512 %v", rows, cols, n, i, o2[i], o1[i])
+					}
+				}
+			}
 		}
 	}
 }

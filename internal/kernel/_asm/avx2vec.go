@@ -204,6 +204,7 @@ func genAVX2Vec() {
 	avx2WeightedSum(1)
 	avx2DotF32F16()
 	avx2Softmax()
+	genAVX2BF16()
 }
 
 // avx2Map generates a kernel of one pointer (sig's first parameter, the
