@@ -1670,3 +1670,53 @@ tileBF16AVX2_2x3_done:
 	VMOVSS       X0, 4(AX)
 	VZEROUPPER
 	RET
+
+// func readBytesAVX2(p *byte, n int) uint64
+// Requires: AVX, AVX2, MMX+
+TEXT ·readBytesAVX2(SB), NOSPLIT, $0-24
+	MOVQ  p+0(FP), AX
+	MOVQ  n+8(FP), CX
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+
+readbw2_loop:
+	CMPQ       CX, $0x00000100
+	JB         readbw2_done
+	PREFETCHT0 2048(AX)
+	VPXOR      (AX), Y0, Y0
+	VPXOR      32(AX), Y1, Y1
+	PREFETCHT0 2112(AX)
+	VPXOR      64(AX), Y2, Y2
+	VPXOR      96(AX), Y3, Y3
+	PREFETCHT0 2176(AX)
+	VPXOR      128(AX), Y4, Y4
+	VPXOR      160(AX), Y5, Y5
+	PREFETCHT0 2240(AX)
+	VPXOR      192(AX), Y6, Y6
+	VPXOR      224(AX), Y7, Y7
+	ADDQ       $0x00000100, AX
+	SUBQ       $0x00000100, CX
+	JMP        readbw2_loop
+
+readbw2_done:
+	VPXOR        Y1, Y0, Y0
+	VPXOR        Y3, Y2, Y2
+	VPXOR        Y5, Y4, Y4
+	VPXOR        Y7, Y6, Y6
+	VPXOR        Y2, Y0, Y0
+	VPXOR        Y6, Y4, Y4
+	VPXOR        Y4, Y0, Y0
+	VEXTRACTI128 $0x01, Y0, X1
+	VPXOR        X0, X1, X1
+	VMOVQ        X1, AX
+	VPEXTRQ      $0x01, X1, CX
+	XORQ         CX, AX
+	VZEROUPPER
+	MOVQ         AX, ret+16(FP)
+	RET

@@ -205,6 +205,7 @@ func genAVX2Vec() {
 	avx2DotF32F16()
 	avx2Softmax()
 	genAVX2BF16()
+	avx2ReadBW()
 }
 
 // avx2Map generates a kernel of one pointer (sig's first parameter, the
@@ -615,4 +616,47 @@ func avx2Softmax() {
 		VZEROUPPER()
 		RET()
 	}
+}
+
+// avx2ReadBW generates readBytesAVX2, readBytesAVX512's twin with ymm
+// loads: the read bandwidth the decode benchmarks compare with on CPUs
+// without AVX-512.
+func avx2ReadBW() {
+	TEXT("readBytesAVX2", NOSPLIT, "func(p *byte, n int) uint64")
+	Doc("readBytesAVX2 reads n bytes (a multiple of 256) at p and returns a value that depends on all of them, for the benchmarks' memory read bandwidth (AVX2).")
+	p := loadGP("p")
+	n := loadGP("n")
+	acc := make([]VecVirtual, 8)
+	for i := range acc {
+		acc[i] = YMM()
+		VPXOR(acc[i], acc[i], acc[i])
+	}
+	Label("readbw2_loop")
+	CMPQ(n, U32(256))
+	JB(LabelRef("readbw2_done"))
+	for i := range acc {
+		if i%2 == 0 {
+			PREFETCHT0(Mem{Base: p, Disp: 2048 + 32*i})
+		}
+		VPXOR(Mem{Base: p, Disp: 32 * i}, acc[i], acc[i])
+	}
+	ADDQ(U32(256), p)
+	SUBQ(U32(256), n)
+	JMP(LabelRef("readbw2_loop"))
+	Label("readbw2_done")
+	for s := 1; s < 8; s *= 2 {
+		for i := 0; i+s < 8; i += 2 * s {
+			VPXOR(acc[i+s], acc[i], acc[i])
+		}
+	}
+	x := XMM()
+	VEXTRACTI128(U8(1), acc[0], x)
+	VPXOR(acc[0].AsX(), x, x)
+	r, r2 := GP64(), GP64()
+	VMOVQ(x, r)
+	VPEXTRQ(U8(1), x, r2)
+	XORQ(r2, r)
+	VZEROUPPER()
+	Store(r, ReturnIndex(0))
+	RET()
 }
