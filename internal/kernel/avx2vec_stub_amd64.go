@@ -74,21 +74,9 @@ func tileBF16AVX2_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
 func tileBF16AVX2_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
-// tileBF16AVX2_1x3 computes the 1×3 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for BF16 weights and float32 activations in tileBF16_1x3's order (AVX2, FMA).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
-func tileBF16AVX2_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileBF16AVX2_1x4 computes the 1×4 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for BF16 weights and float32 activations in tileBF16_1x4's order (AVX2, FMA).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
-func tileBF16AVX2_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
 // tileBF16AVX2_2x2 computes the 2×2 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for BF16 weights and float32 activations in tileBF16_2x2's order (AVX2, FMA).
 // Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
 func tileBF16AVX2_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileBF16AVX2_2x3 computes the 2×3 tile out[t*os+r] = Σ_{i<16·nb} w_r[i]·a_t[i] for BF16 weights and float32 activations in tileBF16_2x3's order (AVX2, FMA).
-// Weight row r starts at w+r*ws, activation row t at a+t*as (bytes); nb counts 16-element steps.
-func tileBF16AVX2_2x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
 // readBytesAVX2 reads n bytes (a multiple of 256) at p and returns a value that depends on all of them, for the benchmarks' memory read bandwidth (AVX2).
 func readBytesAVX2(p *byte, n int) uint64
