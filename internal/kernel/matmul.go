@@ -39,7 +39,9 @@ import (
 //     accumulators over 64-element steps, ggml's reduction tree, leftover
 //     elements in float64), so decode still matches llama.cpp's order.
 //   - F32, BF16: per (row, token) the same 16-lane (AVX-512) or 8-lane
-//     (AVX2) accumulator, lane tree and scalar tail in every tile shape.
+//     (AVX2 F32) accumulator, lane tree and scalar tail in every tile
+//     shape; the AVX2 BF16 tiles keep the 16 lanes in two ymm and add
+//     them as the AVX-512 ones do (the same bits).
 //   - Q8_0, Q4_0, Q5_0, IQ4_NL: per block the exact int32 Σ w·q, then
 //     acc = fma(float32(Σ), d_w·d_a, acc) over the blocks in order, in the
 //     reference, the VNNI row-group kernels (n below the packed path's

@@ -507,6 +507,9 @@ var avx2Tiles = map[tensor.DType]*tileSet{
 		1: {1: tileF32AVX2_1x1, 2: tileF32AVX2_1x2}, 2: {1: tileF32AVX2_2x1, 2: tileF32AVX2_2x2}, 4: {1: tileF32AVX2_4x1}}},
 	tensor.F16: {wBlock: 16, aBlock: 32, blockElems: 8, tail: tailF16, convert: convertRowF16AsF32, fn: [5][5]tileFunc{
 		1: {1: tileF16AVX2_1x1, 2: tileF16AVX2_1x2}, 2: {1: tileF16AVX2_2x1, 2: tileF16AVX2_2x2}, 4: {1: tileF16AVX2_4x1}}},
+	// BF16 (avx2vec_amd64.s): the AVX-512 BF16 tiles' order, the same bits.
+	tensor.BF16: {wBlock: 32, aBlock: 64, blockElems: 16, tail: tailBF16, convert: convertRowBF16AsF32, fn: [5][5]tileFunc{
+		1: {1: tileBF16AVX2_1x1, 2: tileBF16AVX2_1x2}, 2: {1: tileBF16AVX2_2x1, 2: tileBF16AVX2_2x2}, 4: {1: tileBF16AVX2_4x1}}},
 }
 
 // hasAVX512 reports whether this CPU runs the float and vector kernels of

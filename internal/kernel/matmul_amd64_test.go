@@ -107,11 +107,13 @@ func TestMatMulCanonicalQuant(t *testing.T) {
 	}
 }
 
-// TestExpAVX512 checks the AVX-512 exponential against math.Exp over the
-// float32 range, the edges and the special values: within 2 ulp.
-func TestExpAVX512(t *testing.T) {
-	if !hasAVX512 {
-		t.Skip("no AVX-512 on this CPU")
+// TestExpSIMD checks the exponential of each vector kernel set this CPU
+// runs (exp16 of AVX-512, exp8 of AVX2) against math.Exp over the float32
+// range, the edges and the special values: within 2 ulp.
+func TestExpSIMD(t *testing.T) {
+	sets := vecSetsHere()
+	if len(sets) == 0 {
+		t.Skip("no AVX-512 or AVX2 (with FMA, F16C) on this CPU")
 	}
 	rng := rand.New(rand.NewPCG(17, 18))
 	x := []float32{0, float32(math.Copysign(0, -1)), 1, -1, 88.72, 88.73, 89, -87.3, -103.9, -104, -150, 1e-8, -1e-8,
@@ -119,18 +121,32 @@ func TestExpAVX512(t *testing.T) {
 	for len(x) < 1<<16 {
 		x = append(x, float32(rng.Float64()*208-104))
 	}
-	got := make([]float32, len(x))
-	expAVX512(&got[0], &x[0], len(x)/16)
-	for i, v := range x {
-		want := float32(math.Exp(float64(v)))
-		if math.IsNaN(float64(v)) {
-			if !math.IsNaN(float64(got[i])) {
-				t.Fatalf("exp(NaN) = %v, want NaN", got[i])
+	for name, vs := range sets {
+		got := make([]float32, len(x))
+		vs.exp(&got[0], &x[0], len(x)/16)
+		for i, v := range x {
+			want := float32(math.Exp(float64(v)))
+			if math.IsNaN(float64(v)) {
+				if !math.IsNaN(float64(got[i])) {
+					t.Fatalf("%s: exp(NaN) = %v, want NaN", name, got[i])
+				}
+				continue
 			}
-			continue
-		}
-		if d := math.Abs(float64(got[i] - want)); got[i] != want && !(d <= 2*ulp32(want)) {
-			t.Fatalf("exp(%v) = %v, want %v (%.2f ulp)", v, got[i], want, d/ulp32(want))
+			if d := math.Abs(float64(got[i] - want)); got[i] != want && !(d <= 2*ulp32(want)) {
+				t.Fatalf("%s: exp(%v) = %v, want %v (%.2f ulp)", name, v, got[i], want, d/ulp32(want))
+			}
 		}
 	}
+}
+
+// vecSetsHere returns the vector kernel sets this CPU runs, by name.
+func vecSetsHere() map[string]*vecSet {
+	sets := map[string]*vecSet{}
+	if hasAVX512 {
+		sets["avx512"] = vecAVX512
+	}
+	if hasAVX2 {
+		sets["avx2"] = vecAVX2
+	}
+	return sets
 }

@@ -182,7 +182,7 @@ func (c streamCase) String() string {
 // and the interleaved layout of those that have one on this CPU.
 func streamCases() []streamCase {
 	var cs []streamCase
-	for _, typ := range append([]tensor.DType{tensor.Q8_0, tensor.Q4_0, tensor.Q5_0, tensor.IQ4_NL, tensor.F16, tensor.BF16, tensor.Q4_K, tensor.Q6_K, tensor.Q5_K, tensor.Q2_K, tensor.Q3_K, tensor.Q4_1, tensor.Q5_1}, packedIQTypes...) {
+	for _, typ := range append([]tensor.DType{tensor.F32, tensor.Q8_0, tensor.Q4_0, tensor.Q5_0, tensor.IQ4_NL, tensor.F16, tensor.BF16, tensor.Q4_K, tensor.Q6_K, tensor.Q5_K, tensor.Q2_K, tensor.Q3_K, tensor.Q4_1, tensor.Q5_1}, packedIQTypes...) {
 		cs = append(cs, streamCase{typ: typ})
 		if CanInterleave(typ) {
 			cs = append(cs, streamCase{typ: typ, inter: true})

@@ -9,6 +9,7 @@
 //	cd internal/kernel/_asm && go run . -set inter41 -pkg kernel -out ../inter41_amd64.s -stubs ../inter41_stub_amd64.go
 //	cd internal/kernel/_asm && go run . -set interk23 -pkg kernel -out ../interk23_amd64.s -stubs ../interk23_stub_amd64.go
 //	cd internal/kernel/_asm && go run . -set intergrid -pkg kernel -out ../intergrid_amd64.s -stubs ../intergrid_stub_amd64.go
+//	cd internal/kernel/_asm && go run . -set avx2vec -pkg kernel -out ../avx2vec_amd64.s -stubs ../avx2vec_stub_amd64.go
 //
 // It is its own module so that avo stays out of the main module's
 // dependencies. Every generated function has a pure-Go reference in the
@@ -25,7 +26,7 @@ import (
 
 func main() {
 	train := flag.Bool("train", false, "generate the kernels of training (train_amd64.s) instead of the rest")
-	set := flag.String("set", "", `generate only the named set of kernels: "interk" (interk_amd64.s, the interleaved K-quant kernels), "packiq" (packiq_amd64.s, the i-quant packs and ordered decode tiles), "pack41" (pack41_amd64.s, Q4_1/Q5_1 packed and row-group kernels), "packk23" (packk23_amd64.s, Q2_K/Q3_K packed prefill and K-quant-order decode), "inter41" (inter41_amd64.s, the interleaved Q4_1, Q5_1 and IQ4_XS kernels), "interk23" (interk23_amd64.s, the interleaved Q2_K/Q3_K kernels) or "intergrid" (intergrid_amd64.s, codebook i-quant decode tiles with in-register codebooks)`)
+	set := flag.String("set", "", `generate only the named set of kernels, into its own files (the commands above); without it, the main set (matmul_amd64.s)`)
 	flag.Parse()
 	ConstraintExpr("!purego")
 	switch *set {
@@ -56,6 +57,10 @@ func main() {
 		return
 	case "intergrid":
 		genInterGrid()
+		Generate()
+		return
+	case "avx2vec":
+		genAVX2Vec()
 		Generate()
 		return
 	default:
