@@ -138,6 +138,17 @@
 //     Q2_K and Q3_K 24–27 (13–14; their 2- and 3-bit values are scaled per
 //     group of 16 by a VPDPWSSD, and batches unpack from 16 tokens).
 //     Models use them when the file fits in memory (models.Interleave).
+//   - The same interleaved layouts without VNNI (AVX2, FMA, F16C: Zen 2/3,
+//     Intel client CPUs; avx2inter32_amd64.go, _asm/avx2q.go): 16-row ×
+//     T ≤ 4-token kernels for Q4_0, Q8_0, IQ4_NL, Q5_0, Q4_1 and Q5_1
+//     build the same exact block sums from VPMADDUBSW and VPMADDWD (the
+//     weights' signs moved onto the activations where a pair could
+//     saturate) and give the VNNI kernels' bits. Measured with AVX-512
+//     masked off (GODEBUG=cpu.avx512f=off) on a shared AMD EPYC (Zen 4),
+//     noisy: decode from DRAM 30–36 GB/s best on one thread (Q4_0, Q8_0;
+//     row-major 11–13), 1536² at 512 tokens on one thread Q4_0 115
+//     GMAC/s, Q8_0 61 (row-major 17–21). The AVX2 row tiles of Q8_0 and
+//     Q4_0 add in the same order, so interleaving changes no bit there.
 //   - the Q8_0 and Q8_K activation quantizers and the vector kernels Dot,
 //     Axpy, DotF16, AxpyF16, ToF16, FromF16, RoundF16, DotsF16 (16 keys
 //     per step, lanes added by a transposing tree, a lone key's lanes by

@@ -46,8 +46,8 @@ import (
 //     acc = fma(float32(Σ), d_w·d_a, acc) over the blocks in order, in the
 //     reference, the VNNI row-group kernels (n below the packed path's
 //     minTokens) and the packed kernels alike: these equal the reference
-//     bit for bit. The AVX2 tiles (CPUs without VNNI) use 8 lanes per
-//     (row, token) in every tile shape instead.
+//     bit for bit, as are the AVX2 row tiles of Q8_0 and Q4_0 and the AVX2
+//     interleaved tiles (CPUs without VNNI).
 //   - Q2_K, Q3_K, Q4_K, Q5_K, Q6_K (AVX-512 VNNI): per 256-block the
 //     exact int32 sums, then acc = fma(float32(isum), d_w·d_a, acc) and
 //     (Q2_K, Q4_K, Q5_K) acc = fma(−float32(msum), dmin_w·d_a, acc) (the

@@ -499,10 +499,12 @@ var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C
 
 // avx2Tiles are the kernels for CPUs without AVX-512.
 var avx2Tiles = map[tensor.DType]*tileSet{
+	// Q8_0, Q4_0: the reference order (avx2q_amd64.s), as their
+	// interleaved kernels.
 	tensor.Q8_0: {wBlock: 34, aBlock: 34, blockElems: 32, fn: [5][5]tileFunc{
-		1: {1: tileQ8_0AVX2_1x1, 2: tileQ8_0AVX2_1x2}, 2: {1: tileQ8_0AVX2_2x1, 2: tileQ8_0AVX2_2x2}, 4: {1: tileQ8_0AVX2_4x1}}},
+		1: {1: tileQ8_0OrdAVX2_1x1, 2: tileQ8_0OrdAVX2_1x2}, 2: {1: tileQ8_0OrdAVX2_2x1, 2: tileQ8_0OrdAVX2_2x2}, 4: {1: tileQ8_0OrdAVX2_4x1}}},
 	tensor.Q4_0: {wBlock: 18, aBlock: 34, blockElems: 32, fn: [5][5]tileFunc{
-		1: {1: tileQ4_0AVX2_1x1, 2: tileQ4_0AVX2_1x2}, 2: {1: tileQ4_0AVX2_2x1, 2: tileQ4_0AVX2_2x2}, 4: {1: tileQ4_0AVX2_4x1}}},
+		1: {1: tileQ4_0OrdAVX2_1x1, 2: tileQ4_0OrdAVX2_1x2}, 2: {1: tileQ4_0OrdAVX2_2x1, 2: tileQ4_0OrdAVX2_2x2}, 4: {1: tileQ4_0OrdAVX2_4x1}}},
 	tensor.F32: {wBlock: 32, aBlock: 32, blockElems: 8, tail: tailF32, fn: [5][5]tileFunc{
 		1: {1: tileF32AVX2_1x1, 2: tileF32AVX2_1x2}, 2: {1: tileF32AVX2_2x1, 2: tileF32AVX2_2x2}, 4: {1: tileF32AVX2_4x1}}},
 	tensor.F16: {wBlock: 16, aBlock: 32, blockElems: 8, tail: tailF16, convert: convertRowF16AsF32, fn: [5][5]tileFunc{

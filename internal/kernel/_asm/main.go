@@ -10,6 +10,7 @@
 //	cd internal/kernel/_asm && go run . -set interk23 -pkg kernel -out ../interk23_amd64.s -stubs ../interk23_stub_amd64.go
 //	cd internal/kernel/_asm && go run . -set intergrid -pkg kernel -out ../intergrid_amd64.s -stubs ../intergrid_stub_amd64.go
 //	cd internal/kernel/_asm && go run . -set avx2vec -pkg kernel -out ../avx2vec_amd64.s -stubs ../avx2vec_stub_amd64.go
+//	cd internal/kernel/_asm && go run . -set avx2q -pkg kernel -out ../avx2q_amd64.s -stubs ../avx2q_stub_amd64.go
 //
 // It is its own module so that avo stays out of the main module's
 // dependencies. Every generated function has a pure-Go reference in the
@@ -61,6 +62,10 @@ func main() {
 		return
 	case "avx2vec":
 		genAVX2Vec()
+		Generate()
+		return
+	case "avx2q":
+		genAVX2Q()
 		Generate()
 		return
 	default:
