@@ -671,23 +671,11 @@ func toF16AVX512(dst *uint16, src *float32, n int)
 // fromF16AVX512 converts 16·n binary16 values to float32.
 func fromF16AVX512(dst *float32, src *uint16, n int)
 
-// tileQ8_0AVX2_1x1 computes the 1×1 tile out[t*os+r] of Q8_0 rows against Q8_0 activation rows (AVX2, FMA, F16C).
-func tileQ8_0AVX2_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileQ4_0AVX2_1x1 computes the 1×1 tile out[t*os+r] of Q4_0 rows against Q8_0 activation rows (AVX2, FMA, F16C).
-func tileQ4_0AVX2_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
 // tileF32AVX2_1x1 computes the 1×1 tile out[t*os+r] = Σ over 8·nb elements for F32 weights and float32 activations (AVX2, FMA, F16C).
 func tileF32AVX2_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
 // tileF16AVX2_1x1 computes the 1×1 tile out[t*os+r] = Σ over 8·nb elements for F16 weights and float32 activations (AVX2, FMA, F16C).
 func tileF16AVX2_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileQ8_0AVX2_2x1 computes the 2×1 tile out[t*os+r] of Q8_0 rows against Q8_0 activation rows (AVX2, FMA, F16C).
-func tileQ8_0AVX2_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileQ4_0AVX2_2x1 computes the 2×1 tile out[t*os+r] of Q4_0 rows against Q8_0 activation rows (AVX2, FMA, F16C).
-func tileQ4_0AVX2_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
 // tileF32AVX2_2x1 computes the 2×1 tile out[t*os+r] = Σ over 8·nb elements for F32 weights and float32 activations (AVX2, FMA, F16C).
 func tileF32AVX2_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
@@ -695,35 +683,17 @@ func tileF32AVX2_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os 
 // tileF16AVX2_2x1 computes the 2×1 tile out[t*os+r] = Σ over 8·nb elements for F16 weights and float32 activations (AVX2, FMA, F16C).
 func tileF16AVX2_2x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
-// tileQ8_0AVX2_4x1 computes the 4×1 tile out[t*os+r] of Q8_0 rows against Q8_0 activation rows (AVX2, FMA, F16C).
-func tileQ8_0AVX2_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileQ4_0AVX2_4x1 computes the 4×1 tile out[t*os+r] of Q4_0 rows against Q8_0 activation rows (AVX2, FMA, F16C).
-func tileQ4_0AVX2_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
 // tileF32AVX2_4x1 computes the 4×1 tile out[t*os+r] = Σ over 8·nb elements for F32 weights and float32 activations (AVX2, FMA, F16C).
 func tileF32AVX2_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
 // tileF16AVX2_4x1 computes the 4×1 tile out[t*os+r] = Σ over 8·nb elements for F16 weights and float32 activations (AVX2, FMA, F16C).
 func tileF16AVX2_4x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
-// tileQ8_0AVX2_1x2 computes the 1×2 tile out[t*os+r] of Q8_0 rows against Q8_0 activation rows (AVX2, FMA, F16C).
-func tileQ8_0AVX2_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileQ4_0AVX2_1x2 computes the 1×2 tile out[t*os+r] of Q4_0 rows against Q8_0 activation rows (AVX2, FMA, F16C).
-func tileQ4_0AVX2_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
 // tileF32AVX2_1x2 computes the 1×2 tile out[t*os+r] = Σ over 8·nb elements for F32 weights and float32 activations (AVX2, FMA, F16C).
 func tileF32AVX2_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
 // tileF16AVX2_1x2 computes the 1×2 tile out[t*os+r] = Σ over 8·nb elements for F16 weights and float32 activations (AVX2, FMA, F16C).
 func tileF16AVX2_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileQ8_0AVX2_2x2 computes the 2×2 tile out[t*os+r] of Q8_0 rows against Q8_0 activation rows (AVX2, FMA, F16C).
-func tileQ8_0AVX2_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
-
-// tileQ4_0AVX2_2x2 computes the 2×2 tile out[t*os+r] of Q4_0 rows against Q8_0 activation rows (AVX2, FMA, F16C).
-func tileQ4_0AVX2_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
 
 // tileF32AVX2_2x2 computes the 2×2 tile out[t*os+r] = Σ over 8·nb elements for F32 weights and float32 activations (AVX2, FMA, F16C).
 func tileF32AVX2_2x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int)
