@@ -2,8 +2,67 @@
 
 package kernel
 
-import "github.com/sputnik-llm/sputnik/internal/tensor"
+//go:generate sh -c "cd _asm && go run . -set avx2k -pkg kernel -out ../avx2k_amd64.s -stubs ../avx2k_stub_amd64.go"
 
-// avx2InterK returns the AVX2 interleaved kernels of the K-quants (none
-// yet).
-func avx2InterK() map[tensor.DType]*interleavedImpl { return nil }
+import (
+	"unsafe"
+
+	"github.com/sputnik-llm/sputnik/internal/tensor"
+)
+
+// avx2TilesQ4_K, avx2TilesQ5_K and avx2TilesQ6_K are the AVX2 16-row ×
+// T-token interleaved K kernels (T ≤ 8, avx2k_amd64.s).
+var (
+	avx2TilesQ4_K = [packTokens + 1]func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int){
+		1: tileA2Q4_K_16x1, 2: tileA2Q4_K_16x2, 3: tileA2Q4_K_16x3, 4: tileA2Q4_K_16x4,
+		5: tileA2Q4_K_16x5, 6: tileA2Q4_K_16x6, 7: tileA2Q4_K_16x7, 8: tileA2Q4_K_16x8,
+	}
+	avx2TilesQ5_K = [packTokens + 1]func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int){
+		1: tileA2Q5_K_16x1, 2: tileA2Q5_K_16x2, 3: tileA2Q5_K_16x3, 4: tileA2Q5_K_16x4,
+		5: tileA2Q5_K_16x5, 6: tileA2Q5_K_16x6, 7: tileA2Q5_K_16x7, 8: tileA2Q5_K_16x8,
+	}
+	avx2TilesQ6_K = [packTokens + 1]func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int){
+		1: tileA2Q6_K_16x1, 2: tileA2Q6_K_16x2, 3: tileA2Q6_K_16x3, 4: tileA2Q6_K_16x4,
+		5: tileA2Q6_K_16x5, 6: tileA2Q6_K_16x6, 7: tileA2Q6_K_16x7, 8: tileA2Q6_K_16x8,
+	}
+)
+
+// avx2KMaxT is the most tokens an AVX2 K tile takes.
+const avx2KMaxT = 8
+
+// avx2InterK returns the AVX2 interleaved kernels of the K-quants: the
+// interleaved K layouts (interleavek.go) against the packed K path's
+// activations, quantized by the Go reference (the bytes the AVX-512
+// quantizer writes), adding in the K-quant order as the VNNI tiles do.
+func avx2InterK() map[tensor.DType]*interleavedImpl {
+	im := func(tiles *[packTokens + 1]func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)) *interleavedImpl {
+		return &interleavedImpl{blockElems: 256, actBytes: actKBytes, maxT: avx2KMaxT, quant: quantQ8_KxGo, tiles: tiles}
+	}
+	return map[tensor.DType]*interleavedImpl{
+		tensor.Q4_K: im(&avx2TilesQ4_K),
+		tensor.Q5_K: im(&avx2TilesQ5_K),
+		tensor.Q6_K: im(&avx2TilesQ6_K),
+	}
+}
+
+// setKOrdered gives the types of t that have interleaved kernels adding in
+// the K-quant order (inter, from avx2InterK) that order's row dot
+// (dotKOrdered) for their row-major matrices, so that a row-major and an
+// interleaved matrix give the same bits in t.
+func setKOrdered(t *implTable, inter map[tensor.DType]*interleavedImpl) {
+	for typ := range inter {
+		im := *t[typ]
+		im.dot = func(w, a []byte, cols int) float32 { return dotKOrdered(typ, w, a, cols) }
+		im.block, im.packed = nil, nil
+		t[typ] = &im
+	}
+}
+
+// quantQ8_KxGo is quantizeRowQ8_KxGeneric with the signature of the
+// interleaved paths' quantizers: a token row's nb interleaved K
+// activation blocks, stride bytes apart, with −k·Σq given negk = −k.
+func quantQ8_KxGo(x *float32, out *byte, nb int, stride int, negk int) {
+	xs := unsafe.Slice(x, 256*nb)
+	o := unsafe.Slice(out, (nb-1)*stride+actKBytes)
+	quantizeRowQ8_KxGeneric(o, xs, stride, negk)
+}

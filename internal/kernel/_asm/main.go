@@ -8,6 +8,7 @@
 //	cd internal/kernel/_asm && go run . -set packk23 -pkg kernel -out ../packk23_amd64.s -stubs ../packk23_stub_amd64.go
 //	cd internal/kernel/_asm && go run . -set inter41 -pkg kernel -out ../inter41_amd64.s -stubs ../inter41_stub_amd64.go
 //	cd internal/kernel/_asm && go run . -set interk23 -pkg kernel -out ../interk23_amd64.s -stubs ../interk23_stub_amd64.go
+//	cd internal/kernel/_asm && go run . -set avx2k -pkg kernel -out ../avx2k_amd64.s -stubs ../avx2k_stub_amd64.go
 //
 // It is its own module so that avo stays out of the main module's
 // dependencies. Every generated function has a pure-Go reference in the
@@ -24,7 +25,7 @@ import (
 
 func main() {
 	train := flag.Bool("train", false, "generate the kernels of training (train_amd64.s) instead of the rest")
-	set := flag.String("set", "", `generate only the named set of kernels: "interk" (interk_amd64.s, the interleaved K-quant kernels), "packiq" (packiq_amd64.s, the i-quant packs and ordered decode tiles), "pack41" (pack41_amd64.s, Q4_1/Q5_1 packed and row-group kernels), "packk23" (packk23_amd64.s, Q2_K/Q3_K packed prefill and K-quant-order decode), "inter41" (inter41_amd64.s, the interleaved Q4_1, Q5_1 and IQ4_XS kernels) or "interk23" (interk23_amd64.s, the interleaved Q2_K/Q3_K kernels)`)
+	set := flag.String("set", "", `generate only the named set of kernels: "interk" (interk_amd64.s, the interleaved K-quant kernels), "packiq" (packiq_amd64.s, the i-quant packs and ordered decode tiles), "pack41" (pack41_amd64.s, Q4_1/Q5_1 packed and row-group kernels), "packk23" (packk23_amd64.s, Q2_K/Q3_K packed prefill and K-quant-order decode), "inter41" (inter41_amd64.s, the interleaved Q4_1, Q5_1 and IQ4_XS kernels), "interk23" (interk23_amd64.s, the interleaved Q2_K/Q3_K kernels) or "avx2k" (avx2k_amd64.s, the AVX2 interleaved K-quant kernels)`)
 	flag.Parse()
 	ConstraintExpr("!purego")
 	switch *set {
@@ -51,6 +52,10 @@ func main() {
 		return
 	case "interk23":
 		genInterK23()
+		Generate()
+		return
+	case "avx2k":
+		genAVX2K()
 		Generate()
 		return
 	default:
