@@ -27,21 +27,23 @@ var (
 	}
 )
 
-// avx2KMaxT is the most tokens an AVX2 K tile takes.
-const avx2KMaxT = 8
+// avx2KMaxT is the most tokens an AVX2 K tile of Q4_K and Q5_K takes,
+// avx2KMaxT6 Q6_K's (whose 8-token kernels, twice as long as the 4-token
+// ones, are slower).
+var avx2KMaxT, avx2KMaxT6 = 8, 4
 
 // avx2InterK returns the AVX2 interleaved kernels of the K-quants: the
 // interleaved K layouts (interleavek.go) against the packed K path's
 // activations, quantized by the Go reference (the bytes the AVX-512
 // quantizer writes), adding in the K-quant order as the VNNI tiles do.
 func avx2InterK() map[tensor.DType]*interleavedImpl {
-	im := func(tiles *[packTokens + 1]func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)) *interleavedImpl {
-		return &interleavedImpl{blockElems: 256, actBytes: actKBytes, maxT: avx2KMaxT, quant: quantQ8_KxGo, tiles: tiles}
+	im := func(tiles *[packTokens + 1]func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int), maxT int) *interleavedImpl {
+		return &interleavedImpl{blockElems: 256, actBytes: actKBytes, maxT: maxT, quant: quantQ8_KxGo, tiles: tiles}
 	}
 	return map[tensor.DType]*interleavedImpl{
-		tensor.Q4_K: im(&avx2TilesQ4_K),
-		tensor.Q5_K: im(&avx2TilesQ5_K),
-		tensor.Q6_K: im(&avx2TilesQ6_K),
+		tensor.Q4_K: im(&avx2TilesQ4_K, avx2KMaxT),
+		tensor.Q5_K: im(&avx2TilesQ5_K, avx2KMaxT),
+		tensor.Q6_K: im(&avx2TilesQ6_K, avx2KMaxT6),
 	}
 }
 
