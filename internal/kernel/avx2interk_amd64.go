@@ -10,7 +10,8 @@ import (
 	"github.com/sputnik-llm/sputnik/internal/tensor"
 )
 
-// avx2TilesQ4_K, avx2TilesQ5_K and avx2TilesQ6_K are the AVX2 16-row ×
+// avx2TilesQ4_K, avx2TilesQ5_K, avx2TilesQ6_K, avx2TilesQ2_K and
+// avx2TilesQ3_K are the AVX2 16-row ×
 // T-token interleaved K kernels (T ≤ 8, avx2k_amd64.s).
 var (
 	avx2TilesQ4_K = [packTokens + 1]func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int){
@@ -25,11 +26,19 @@ var (
 		1: tileA2Q6_K_16x1, 2: tileA2Q6_K_16x2, 3: tileA2Q6_K_16x3, 4: tileA2Q6_K_16x4,
 		5: tileA2Q6_K_16x5, 6: tileA2Q6_K_16x6, 7: tileA2Q6_K_16x7, 8: tileA2Q6_K_16x8,
 	}
+	avx2TilesQ2_K = [packTokens + 1]func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int){
+		1: tileA2Q2_K_16x1, 2: tileA2Q2_K_16x2, 3: tileA2Q2_K_16x3, 4: tileA2Q2_K_16x4,
+		5: tileA2Q2_K_16x5, 6: tileA2Q2_K_16x6, 7: tileA2Q2_K_16x7, 8: tileA2Q2_K_16x8,
+	}
+	avx2TilesQ3_K = [packTokens + 1]func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int){
+		1: tileA2Q3_K_16x1, 2: tileA2Q3_K_16x2, 3: tileA2Q3_K_16x3, 4: tileA2Q3_K_16x4,
+		5: tileA2Q3_K_16x5, 6: tileA2Q3_K_16x6, 7: tileA2Q3_K_16x7, 8: tileA2Q3_K_16x8,
+	}
 )
 
 // avx2KMaxT is the most tokens an AVX2 K tile of Q4_K and Q5_K takes,
-// avx2KMaxT6 Q6_K's (whose 8-token kernels, twice as long as the 4-token
-// ones, are slower).
+// avx2KMaxT6 Q6_K's, Q2_K's and Q3_K's (Q6_K's 8-token kernels, twice as
+// long as the 4-token ones, measured slower).
 var avx2KMaxT, avx2KMaxT6 = 8, 4
 
 // avx2InterK returns the AVX2 interleaved kernels of the K-quants: the
@@ -44,6 +53,8 @@ func avx2InterK() map[tensor.DType]*interleavedImpl {
 		tensor.Q4_K: im(&avx2TilesQ4_K, avx2KMaxT),
 		tensor.Q5_K: im(&avx2TilesQ5_K, avx2KMaxT),
 		tensor.Q6_K: im(&avx2TilesQ6_K, avx2KMaxT6),
+		tensor.Q2_K: im(&avx2TilesQ2_K, avx2KMaxT6),
+		tensor.Q3_K: im(&avx2TilesQ3_K, avx2KMaxT6),
 	}
 }
 

@@ -42,7 +42,7 @@ func TestAVX2InterK(t *testing.T) {
 	}
 	defer parallel.SetThreads(0)
 	rng := rand.New(rand.NewPCG(80, 81))
-	for _, typ := range []tensor.DType{tensor.Q4_K, tensor.Q5_K, tensor.Q6_K} {
+	for _, typ := range []tensor.DType{tensor.Q4_K, tensor.Q5_K, tensor.Q6_K, tensor.Q2_K, tensor.Q3_K} {
 		im := avx2[typ]
 		if im.inter == nil {
 			t.Fatalf("%s: the avx2 set has no interleaved kernels", typ)

@@ -8,8 +8,8 @@ import (
 	. "github.com/mmcloughlin/avo/reg"
 )
 
-// The AVX2 interleaved K-quant kernels (the "avx2k" set: Q4_K, Q5_K, Q6_K
-// on CPUs without AVX-512 VNNI) read the interleaved K layouts of the
+// The AVX2 interleaved K-quant kernels (the "avx2k" set: Q2_K, Q3_K,
+// Q4_K, Q5_K, Q6_K on CPUs without AVX-512 VNNI) read the interleaved K layouts of the
 // kernel package's interleavek.go and add in the K-quant order
 // (packedk_generic.go), so that they give the VNNI interleaved tiles'
 // bits. VEX encodings only (AVX2, FMA, F16C), 16 ymm registers.
@@ -23,10 +23,12 @@ import (
 // registers, and per token multiplies them with the broadcast activation
 // dwords by VPMADDUBSW (unsigned values × signed quants, int16 pair sums),
 // adds a few of those in int16 (no sum can reach 2¹⁵: Q4_K eight, 8·2·15·128
-// < 32768; Q5_K four; Q6_K two), and VPMADDWD by the scale pair gives the
-// scaled int32 sub-block sum, exactly the integer the VNNI kernels form
-// with VPDPBUSD and VPMULLD. Q6_K's −32·Σ sc_g·bsum_g is one VPMADDWD
-// chain of scale pairs with the activation's bsum pairs, shifted by 5.
+// < 32768; Q5_K four; Q6_K two; Q2_K, Q3_K a group's four), and VPMADDWD
+// by the scale pair gives the scaled int32 sub-block or group sum,
+// exactly the integer the VNNI kernels form. Q6_K's −32·Σ sc_g·bsum_g
+// (Q3_K's −4·Σ, its scales signed) is one VPMADDWD chain of scale pairs
+// with the activation's bsum pairs, shifted; so the activations are the
+// plain Q8_K blocks for every type (Q3_K needs no chain starts).
 // The block then ends with the VNNI kernels' float steps, per row half
 // and token, on float32 accumulators kept in the stack frame.
 
@@ -51,13 +53,17 @@ const (
 	a2k6ScSh  = 320 // 4 controls: byte j of each dword into the high bytes of words 0, 1
 	a2k6PrSh  = 448 // 2 controls: bytes 2i, 2i+1 into the high bytes of words 0, 1
 	a2kRowBit = 512 // dwords 1<<r for r < 16 (two ymm)
+	a2k03     = 576 // 0x03 bytes
+	a2k04     = 608 // 0x04 bytes
+	a2k20     = 640 // 0x20 bytes
 )
 
 func genAVX2K() {
 	// The assembler wants DATA in address order: build the bytes first.
-	var c [576]byte
+	var c [672]byte
 	for i := 0; i < 32; i++ {
 		c[a2k0f+i], c[a2k3f+i], c[a2k30+i], c[a2k10+i] = 0x0f, 0x3f, 0x30, 0x10
+		c[a2k03+i], c[a2k04+i], c[a2k20+i] = 0x03, 0x04, 0x20
 	}
 	const z = 0x80 // VPSHUFB: a zero byte
 	for i := 0; i < 32; i++ {
@@ -78,7 +84,7 @@ func genAVX2K() {
 	for i, v := range c {
 		DATA(i, U8(v))
 	}
-	for _, kind := range []string{"Q4_K", "Q5_K", "Q6_K"} {
+	for _, kind := range []string{"Q4_K", "Q5_K", "Q6_K", "Q2_K", "Q3_K"} {
 		for T := 1; T <= a2kMaxT; T++ {
 			a2kTile(kind, T)
 		}
@@ -91,15 +97,19 @@ func a2kC(off int) Mem { return a2kConst.Offset(off) }
 // a2kTile generates tileA2<kind>_16xT.
 func a2kTile(kind string, T int) {
 	six := kind == "Q6_K"
+	k23 := kind == "Q2_K" || kind == "Q3_K"
+	mins := kind != "Q6_K" && kind != "Q3_K"  // block minimums, msum
+	pairs := kind == "Q6_K" || kind == "Q3_K" // blocks in pairs, d apart
 	name := fmt.Sprintf("tileA2%s_16x%d", kind, T)
 	TEXT(name, 0, "func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)")
-	blockBytes := map[string]int{"Q4_K": 2304, "Q5_K": 2816, "Q6_K": 6720}[kind]
+	blockBytes := map[string]int{"Q4_K": 2304, "Q5_K": 2816, "Q6_K": 6720, "Q2_K": 1344, "Q3_K": 3520}[kind]
 	Doc(fmt.Sprintf("%s computes the 16×%d tile out[t*os+r] (rows r with bit r of mask set) of an interleaved %s group at p against %d tokens of interleaved K activations, nb blocks, in the K-quant order (AVX2, FMA, F16C).", name, T, kind, T),
 		fmt.Sprintf("Block b of the group is at p+%db (Q6_K: in pairs), token t's block b at a+b*as+384t.", blockBytes))
 	// Frame: the half's scales (Q4_K, Q5_K: 8 scale pairs, 4 min pairs;
-	// Q6_K: 16 scale pairs, 8 neighbouring pairs), then acc[h][t].
+	// Q6_K, Q3_K: 16 scale pairs, 8 neighbouring pairs; Q2_K: 16 scale
+	// pairs, 8 min pairs), then acc[h][t].
 	scBytes := 384
-	if six {
+	if six || k23 {
 		scBytes = 768
 	}
 	frame := AllocLocal(scBytes + 2*T*32)
@@ -119,13 +129,20 @@ func a2kTile(kind string, T int) {
 		}
 	}
 	// Q6_K's blocks go in pairs: block 2i at 6720i, its d at +3328, block
-	// 2i+1 at 6720i+3392 with its d at −32.
+	// 2i+1 at 6720i+3392 with its d at −32 (Q3_K: 3520i, +1728, +1792).
 	var dstep, doff GPVirtual
 	dm := Mem{Base: p, Disp: 192}
-	if six {
+	if kind == "Q2_K" {
+		dm = Mem{Base: p, Disp: 1280}
+	}
+	step0, dat0 := 3392, 3328
+	if kind == "Q3_K" {
+		step0, dat0 = 1792, 1728
+	}
+	if pairs {
 		dstep, doff = GP64(), GP64()
-		MOVQ(U32(3392), dstep)
-		MOVQ(U32(3328), doff)
+		MOVQ(U32(uint32(step0)), dstep)
+		MOVQ(U32(uint32(dat0)), doff)
 		dm = Mem{Base: p, Index: doff, Scale: 1}
 	}
 	act := func(t, off int) Mem { return Mem{Base: a, Disp: actK*t + off} }
@@ -135,9 +152,14 @@ func a2kTile(kind string, T int) {
 	JZ(LabelRef(name + "_done"))
 	for h := 0; h < 2; h++ {
 		hb := 32 * h // the row half's bytes in a 64-byte vector
-		if six {
+		switch kind {
+		case "Q6_K":
 			a2kScales6(p, hb, sc)
-		} else {
+		case "Q2_K":
+			a2kScales2(p, hb, sc)
+		case "Q3_K":
+			a2kScales3(p, hb, sc)
+		default:
 			a2kScales45(p, hb, sc)
 		}
 		for t0 := 0; t0 < T; t0 += a2kGroupT {
@@ -146,16 +168,19 @@ func a2kTile(kind string, T int) {
 			for i := range isum {
 				isum[i] = YMM()
 			}
-			if six {
+			switch {
+			case six:
 				a2kSums6(p, hb, act, t0, isum, sc)
-			} else {
+			case k23:
+				a2kSums23(kind, p, hb, act, t0, isum, sc)
+			default:
 				a2kSums45(kind, p, hb, act, t0, isum, sc)
 			}
 			// The block's float steps for these tokens.
 			dw := YMM()
 			VCVTPH2PS(dm.Offset(16*h), dw)
 			var dmin VecVirtual
-			if !six {
+			if mins {
 				dmin = YMM()
 				VCVTPH2PS(dm.Offset(32+16*h), dmin)
 			}
@@ -167,13 +192,18 @@ func a2kTile(kind string, T int) {
 				VMULPS(da, dw, dd)
 				VMOVUPS(acc(h, t), ac)
 				VFMADD231PS(dd, f, ac)
-				if !six {
-					// msum = Σ_i m_2i·ps_2i + m_2i+1·ps_2i+1 (pair sums at 292)
+				if mins {
+					// msum = Σ_i m_2i·ps_2i + m_2i+1·ps_2i+1 (Q4_K, Q5_K:
+					// the pair sums at 292; Q2_K: the bsums at 260)
 					ms := YMM()
-					for j := 0; j < 4; j++ {
+					np, at, mo := 4, 292, 8
+					if kind == "Q2_K" {
+						np, at, mo = 8, 260, 16
+					}
+					for j := 0; j < np; j++ {
 						b := YMM()
-						VPBROADCASTD(act(t, 292+4*j), b)
-						VPMADDWD(sc(8+j), b, b)
+						VPBROADCASTD(act(t, at+4*j), b)
+						VPMADDWD(sc(mo+j), b, b)
 						if j == 0 {
 							ms = b
 						} else {
@@ -189,10 +219,10 @@ func a2kTile(kind string, T int) {
 			}
 		}
 	}
-	if six {
+	if pairs {
 		ADDQ(dstep, p)
-		XORQ(U32(3392^3328), dstep)
-		XORQ(I32(3328^-32), doff)
+		XORQ(U32(uint32(step0^dat0)), dstep)
+		XORQ(I32(int32(dat0^-32)), doff)
 	} else {
 		ADDQ(U32(uint32(blockBytes)), p)
 	}
@@ -280,18 +310,24 @@ func a2kScales6(p GPVirtual, hb int, sc func(int) Mem) {
 	for k := 0; k < 4; k++ {
 		u := YMM()
 		VMOVDQU(Mem{Base: p, Disp: 64*k + hb}, u)
-		for i := 0; i < 4; i++ {
-			y := YMM()
-			VPSHUFB(a2kC(a2k6ScSh+32*i), u, y)
-			VPSRAW(U8(8), y, y)
-			VMOVDQU(y, sc(4*k+i))
-		}
-		for i := 0; i < 2; i++ {
-			y := YMM()
-			VPSHUFB(a2kC(a2k6PrSh+32*i), u, y)
-			VPSRAW(U8(8), y, y)
-			VMOVDQU(y, sc(16+2*k+i))
-		}
+		a2kScalesSigned(u, k, sc)
+	}
+}
+
+// a2kScalesSigned writes the int8 scales of groups 4k..4k+3 (byte i of
+// each dword of u: group 4k+i) into the frame as a2kScales6 does.
+func a2kScalesSigned(u VecVirtual, k int, sc func(int) Mem) {
+	for i := 0; i < 4; i++ {
+		y := YMM()
+		VPSHUFB(a2kC(a2k6ScSh+32*i), u, y)
+		VPSRAW(U8(8), y, y)
+		VMOVDQU(y, sc(4*k+i))
+	}
+	for i := 0; i < 2; i++ {
+		y := YMM()
+		VPSHUFB(a2kC(a2k6PrSh+32*i), u, y)
+		VPSRAW(U8(8), y, y)
+		VMOVDQU(y, sc(16+2*k+i))
 	}
 }
 
@@ -425,6 +461,136 @@ func a2kSums6(p GPVirtual, hb int, act func(t, off int) Mem, t0 int, isum []VecV
 			}
 		}
 		VPSLLD(U8(5), off, off)
+		VPSUBD(off, isum[i], isum[i])
+	}
+}
+
+// a2kScales2 unpacks the 4-bit scales and mins of the Q2_K block at p, row
+// half at byte hb, into the frame: sc(g) (g < 16) group g's scale twice
+// as int16, sc(16+i) (i < 8) the mins of groups 2i, 2i+1 as int16.
+func a2kScales2(p GPVirtual, hb int, sc func(int) Mem) {
+	for k := 0; k < 4; k++ {
+		u := YMM()
+		VMOVDQU(Mem{Base: p, Disp: 64*k + hb}, u)
+		for i := 0; i < 4; i++ {
+			y := YMM()
+			VPSHUFB(a2kC(a2kScSh+32*i), u, y)
+			VPAND(a2kC(a2k0f), y, y)
+			VMOVDQU(y, sc(4*k+i))
+		}
+		for i := 0; i < 2; i++ {
+			y := YMM()
+			VPSHUFB(a2kC(a2kMnSh+32*i), u, y)
+			VPSRLW(U8(4), y, y)
+			VMOVDQU(y, sc(16+2*k+i))
+		}
+	}
+}
+
+// a2kScales3 unpacks the 6-bit scales of the Q3_K block at p, row half at
+// byte hb, minus 32, into the frame as a2kScales6 does.
+func a2kScales3(p GPVirtual, hb int, sc func(int) Mem) {
+	u0, u1, u2 := YMM(), YMM(), YMM()
+	VMOVDQU(Mem{Base: p, Disp: hb}, u0)
+	VMOVDQU(Mem{Base: p, Disp: 64 + hb}, u1)
+	VMOVDQU(Mem{Base: p, Disp: 128 + hb}, u2)
+	// Scales 4m..4m+3: the low or high nibbles of u0 (m = 0, 2) or u1 (m =
+	// 1, 3), bits 2m, 2m+1 of u2's bytes at 4, 5.
+	for m := 0; m < 4; m++ {
+		src := u0
+		if m%2 == 1 {
+			src = u1
+		}
+		lo, hi := YMM(), YMM()
+		if m < 2 {
+			VPAND(a2kC(a2k0f), src, lo)
+		} else {
+			VPSRLW(U8(4), src, lo)
+			VPAND(a2kC(a2k0f), lo, lo)
+		}
+		switch s := 4 - 2*m; {
+		case s > 0:
+			VPSLLW(U8(s), u2, hi)
+			VPAND(a2kC(a2k30), hi, hi)
+		case s < 0:
+			VPSRLW(U8(-s), u2, hi)
+			VPAND(a2kC(a2k30), hi, hi)
+		default:
+			VPAND(a2kC(a2k30), u2, hi)
+		}
+		VPOR(hi, lo, lo)
+		VPSUBB(a2kC(a2k20), lo, lo)
+		a2kScalesSigned(lo, m, sc)
+	}
+}
+
+// a2kSums23 computes into isum[i] the int32 isum of the Q2_K or Q3_K block
+// at p (row half hb) for tokens t0+i: per half h of the block, plane p
+// and dword half q, the four vectors of group 8h+2p+q (the plane's bits of
+// the qs vectors, Q3_K with the third bit from hmask); Q3_K then
+// −4·Σ_g sc_g·bsum_g.
+func a2kSums23(kind string, p GPVirtual, hb int, act func(t, off int) Mem, t0 int, isum []VecVirtual, sc func(int) Mem) {
+	three := kind == "Q3_K"
+	first := true
+	for h := 0; h < 2; h++ {
+		for pl := 0; pl < 4; pl++ {
+			for q := 0; q < 2; q++ {
+				g := 8*h + 2*pl + q
+				w := make([]VecVirtual, 4)
+				for k := range w {
+					wd := 4*q + k // dword of the qs and hmask vectors
+					qs := 256 + 64*(8*h+wd)
+					if three {
+						qs = interK3Vec(h, wd)
+					}
+					w[k] = YMM()
+					VMOVDQU(Mem{Base: p, Disp: qs + hb}, w[k])
+					if pl > 0 {
+						VPSRLW(U8(2*pl), w[k], w[k])
+					}
+					VPAND(a2kC(a2k03), w[k], w[k])
+					if three {
+						// bit 4h+pl of hmask at 2
+						x := YMM()
+						VMOVDQU(Mem{Base: p, Disp: interK3Vec(-1, wd) + hb}, x)
+						switch s := 4*h + pl - 2; {
+						case s > 0:
+							VPSRLW(U8(s), x, x)
+						case s < 0:
+							VPSLLW(U8(-s), x, x)
+						}
+						VPAND(a2kC(a2k04), x, x)
+						VPOR(x, w[k], w[k])
+					}
+				}
+				for i := range isum {
+					acts := make([]Mem, 4)
+					for k := range acts {
+						acts[k] = act(t0+i, 4+128*h+32*pl+16*q+4*k)
+					}
+					a2kDot(w, acts, 4, sc(g), isum[i], first)
+				}
+				first = false
+			}
+		}
+	}
+	if !three {
+		return
+	}
+	// isum −= 4·Σ_i (sc_2i·bsum_2i + sc_2i+1·bsum_2i+1) (bsums at 260)
+	for i := range isum {
+		off := YMM()
+		for k := 0; k < 8; k++ {
+			b := YMM()
+			VPBROADCASTD(act(t0+i, 260+4*k), b)
+			VPMADDWD(sc(16+k), b, b)
+			if k == 0 {
+				off = b
+			} else {
+				VPADDD(b, off, off)
+			}
+		}
+		VPSLLD(U8(2), off, off)
 		VPSUBD(off, isum[i], isum[i])
 	}
 }
