@@ -10,8 +10,8 @@ import (
 	"github.com/sputnik-llm/sputnik/internal/tensor"
 )
 
-// avx2TilesQ4_K, avx2TilesQ5_K, avx2TilesQ6_K, avx2TilesQ2_K and
-// avx2TilesQ3_K are the AVX2 16-row ×
+// avx2TilesQ4_K, avx2TilesQ5_K, avx2TilesQ6_K, avx2TilesQ2_K,
+// avx2TilesQ3_K and avx2TilesIQ4_XS are the AVX2 16-row ×
 // T-token interleaved K kernels (T ≤ 8, avx2k_amd64.s).
 var (
 	avx2TilesQ4_K = [packTokens + 1]func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int){
@@ -34,6 +34,10 @@ var (
 		1: tileA2Q3_K_16x1, 2: tileA2Q3_K_16x2, 3: tileA2Q3_K_16x3, 4: tileA2Q3_K_16x4,
 		5: tileA2Q3_K_16x5, 6: tileA2Q3_K_16x6, 7: tileA2Q3_K_16x7, 8: tileA2Q3_K_16x8,
 	}
+	avx2TilesIQ4_XS = [packTokens + 1]func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int){
+		1: tileA2IQ4_XS_16x1, 2: tileA2IQ4_XS_16x2, 3: tileA2IQ4_XS_16x3, 4: tileA2IQ4_XS_16x4,
+		5: tileA2IQ4_XS_16x5, 6: tileA2IQ4_XS_16x6, 7: tileA2IQ4_XS_16x7, 8: tileA2IQ4_XS_16x8,
+	}
 )
 
 // avx2KMaxT is the most tokens an AVX2 K tile of Q4_K and Q5_K takes,
@@ -41,10 +45,12 @@ var (
 // long as the 4-token ones, measured slower).
 var avx2KMaxT, avx2KMaxT6 = 8, 4
 
-// avx2InterK returns the AVX2 interleaved kernels of the K-quants: the
-// interleaved K layouts (interleavek.go) against the packed K path's
-// activations, quantized by the Go reference (the bytes the AVX-512
-// quantizer writes), adding in the K-quant order as the VNNI tiles do.
+// avx2InterK returns the AVX2 interleaved kernels of the K-quants and
+// IQ4_XS: the interleaved layouts (interleavek.go, interleavek23.go,
+// interleave41.go) against Q8_K activation blocks in the packed K path's
+// tiles (the bytes the AVX-512 quantizer writes; the tiles read only
+// their Q8_K part), quantized by the Go reference, adding in the K-quant
+// (IQ4_XS: i-quant) order as the VNNI tiles do.
 func avx2InterK() map[tensor.DType]*interleavedImpl {
 	im := func(tiles *[packTokens + 1]func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int), maxT int) *interleavedImpl {
 		return &interleavedImpl{blockElems: 256, actBytes: actKBytes, maxT: maxT, quant: quantQ8_KxGo, tiles: tiles}
@@ -55,17 +61,23 @@ func avx2InterK() map[tensor.DType]*interleavedImpl {
 		tensor.Q6_K: im(&avx2TilesQ6_K, avx2KMaxT6),
 		tensor.Q2_K: im(&avx2TilesQ2_K, avx2KMaxT6),
 		tensor.Q3_K: im(&avx2TilesQ3_K, avx2KMaxT6),
+		// IQ4_XS (interleave41.go's layout) in the i-quant order
+		// (packiq_generic.go), which is the K-quant one without mins.
+		tensor.IQ4_XS: im(&avx2TilesIQ4_XS, avx2KMaxT6),
 	}
 }
 
 // setKOrdered gives the types of t that have interleaved kernels adding in
-// the K-quant order (inter, from avx2InterK) that order's row dot
-// (dotKOrdered) for their row-major matrices, so that a row-major and an
-// interleaved matrix give the same bits in t.
+// the K-quant or i-quant order (inter, from avx2InterK) that order's row
+// dot (dotKOrdered, dotIQOrdered) for their row-major matrices, so that a
+// row-major and an interleaved matrix give the same bits in t.
 func setKOrdered(t *implTable, inter map[tensor.DType]*interleavedImpl) {
 	for typ := range inter {
 		im := *t[typ]
 		im.dot = func(w, a []byte, cols int) float32 { return dotKOrdered(typ, w, a, cols) }
+		if _, ok := iqKinds[typ]; ok {
+			im.dot = func(w, a []byte, cols int) float32 { return dotIQOrdered(typ, w, a, cols) }
+		}
 		im.block, im.packed = nil, nil
 		t[typ] = &im
 	}

@@ -23,9 +23,9 @@ func variantTable(name string) *implTable {
 	return nil
 }
 
-// TestAVX2InterK checks the AVX2 interleaved K kernels (the "avx2" set,
-// whatever the CPU's best set is) against the K-quant order's reference
-// row dots and, where the CPU has it, the AVX-512 VNNI interleaved path,
+// TestAVX2InterK checks the AVX2 interleaved K and IQ4_XS kernels (the
+// "avx2" set, whatever the CPU's best set is) against the K-quant (i-quant)
+// order's reference row dots and, where the CPU has it, the AVX-512 VNNI interleaved path,
 // bit for bit: random and one-byte-filled weights (every value, scale and
 // min at an extreme), random and ±1 activations (every quant ±127, the
 // int16 sums at their largest), awkward row counts, batches across token
@@ -42,7 +42,7 @@ func TestAVX2InterK(t *testing.T) {
 	}
 	defer parallel.SetThreads(0)
 	rng := rand.New(rand.NewPCG(80, 81))
-	for _, typ := range []tensor.DType{tensor.Q4_K, tensor.Q5_K, tensor.Q6_K, tensor.Q2_K, tensor.Q3_K} {
+	for _, typ := range []tensor.DType{tensor.Q4_K, tensor.Q5_K, tensor.Q6_K, tensor.Q2_K, tensor.Q3_K, tensor.IQ4_XS} {
 		im := avx2[typ]
 		if im.inter == nil {
 			t.Fatalf("%s: the avx2 set has no interleaved kernels", typ)
@@ -76,7 +76,12 @@ func TestAVX2InterK(t *testing.T) {
 						x[i] = float32(1 - 2*rng.IntN(2))
 					}
 				}
-				want := orderedMatMul(w, x, n)
+				var want []float32
+				if _, ok := iqKinds[typ]; ok {
+					want = orderedIQMatMul(w, x, n)
+				} else {
+					want = orderedMatMul(w, x, n)
+				}
 				threads := 1 + (ci+n)%3
 				parallel.SetThreads(threads)
 				for _, p := range []struct {
@@ -98,7 +103,7 @@ func TestAVX2InterK(t *testing.T) {
 					}
 					for i := range want {
 						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-							t.Fatalf("%s %s %d×%d fill %#x n=%d threads=%d: out[%d] = %v, the K-quant order gives %v",
+							t.Fatalf("%s %s %d×%d fill %#x n=%d threads=%d: out[%d] = %v, the K-quant (i-quant) order gives %v",
 								typ, p.name, c.rows, cols, c.fill, n, threads, i, got[i], want[i])
 						}
 					}

@@ -163,3 +163,35 @@ func tileA2Q3_K_16x7(p *byte, a *byte, as int, nb int, out *float32, os int, mas
 // tileA2Q3_K_16x8 computes the 16×8 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved Q3_K group at p against 8 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX2, FMA, F16C).
 // Block b of the group is at p+3520b (Q6_K: in pairs), token t's block b at a+b*as+384t.
 func tileA2Q3_K_16x8(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileA2IQ4_XS_16x1 computes the 16×1 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved IQ4_XS group at p against 1 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX2, FMA, F16C).
+// Block b of the group is at p+2176b (Q6_K: in pairs), token t's block b at a+b*as+384t.
+func tileA2IQ4_XS_16x1(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileA2IQ4_XS_16x2 computes the 16×2 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved IQ4_XS group at p against 2 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX2, FMA, F16C).
+// Block b of the group is at p+2176b (Q6_K: in pairs), token t's block b at a+b*as+384t.
+func tileA2IQ4_XS_16x2(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileA2IQ4_XS_16x3 computes the 16×3 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved IQ4_XS group at p against 3 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX2, FMA, F16C).
+// Block b of the group is at p+2176b (Q6_K: in pairs), token t's block b at a+b*as+384t.
+func tileA2IQ4_XS_16x3(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileA2IQ4_XS_16x4 computes the 16×4 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved IQ4_XS group at p against 4 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX2, FMA, F16C).
+// Block b of the group is at p+2176b (Q6_K: in pairs), token t's block b at a+b*as+384t.
+func tileA2IQ4_XS_16x4(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileA2IQ4_XS_16x5 computes the 16×5 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved IQ4_XS group at p against 5 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX2, FMA, F16C).
+// Block b of the group is at p+2176b (Q6_K: in pairs), token t's block b at a+b*as+384t.
+func tileA2IQ4_XS_16x5(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileA2IQ4_XS_16x6 computes the 16×6 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved IQ4_XS group at p against 6 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX2, FMA, F16C).
+// Block b of the group is at p+2176b (Q6_K: in pairs), token t's block b at a+b*as+384t.
+func tileA2IQ4_XS_16x6(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileA2IQ4_XS_16x7 computes the 16×7 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved IQ4_XS group at p against 7 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX2, FMA, F16C).
+// Block b of the group is at p+2176b (Q6_K: in pairs), token t's block b at a+b*as+384t.
+func tileA2IQ4_XS_16x7(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
+
+// tileA2IQ4_XS_16x8 computes the 16×8 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved IQ4_XS group at p against 8 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX2, FMA, F16C).
+// Block b of the group is at p+2176b (Q6_K: in pairs), token t's block b at a+b*as+384t.
+func tileA2IQ4_XS_16x8(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)

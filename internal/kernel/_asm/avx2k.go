@@ -56,11 +56,24 @@ const (
 	a2k03     = 576 // 0x03 bytes
 	a2k04     = 608 // 0x04 bytes
 	a2k20     = 640 // 0x20 bytes
+	a2kNL     = 672 // the IQ4_NL values, in both 128-bit lanes
+	a2kLow4   = 704 // dwords 0xf
+	a2kLow30  = 736 // dwords 0x30
+	a2kW20    = 768 // words 0x20
 )
 
 func genAVX2K() {
 	// The assembler wants DATA in address order: build the bytes first.
-	var c [672]byte
+	var c [800]byte
+	for i, v := range []int8{-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113} {
+		c[a2kNL+i], c[a2kNL+16+i] = byte(v), byte(v)
+	}
+	for i := 0; i < 8; i++ {
+		c[a2kLow4+4*i], c[a2kLow30+4*i] = 0xf, 0x30
+	}
+	for i := 0; i < 16; i++ {
+		c[a2kW20+2*i] = 0x20
+	}
 	for i := 0; i < 32; i++ {
 		c[a2k0f+i], c[a2k3f+i], c[a2k30+i], c[a2k10+i] = 0x0f, 0x3f, 0x30, 0x10
 		c[a2k03+i], c[a2k04+i], c[a2k20+i] = 0x03, 0x04, 0x20
@@ -84,7 +97,7 @@ func genAVX2K() {
 	for i, v := range c {
 		DATA(i, U8(v))
 	}
-	for _, kind := range []string{"Q4_K", "Q5_K", "Q6_K", "Q2_K", "Q3_K"} {
+	for _, kind := range []string{"Q4_K", "Q5_K", "Q6_K", "Q2_K", "Q3_K", "IQ4_XS"} {
 		for T := 1; T <= a2kMaxT; T++ {
 			a2kTile(kind, T)
 		}
@@ -98,11 +111,11 @@ func a2kC(off int) Mem { return a2kConst.Offset(off) }
 func a2kTile(kind string, T int) {
 	six := kind == "Q6_K"
 	k23 := kind == "Q2_K" || kind == "Q3_K"
-	mins := kind != "Q6_K" && kind != "Q3_K"  // block minimums, msum
-	pairs := kind == "Q6_K" || kind == "Q3_K" // blocks in pairs, d apart
+	mins := kind != "Q6_K" && kind != "Q3_K" && kind != "IQ4_XS" // block minimums, msum
+	pairs := kind == "Q6_K" || kind == "Q3_K"                    // blocks in pairs, d apart
 	name := fmt.Sprintf("tileA2%s_16x%d", kind, T)
 	TEXT(name, 0, "func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)")
-	blockBytes := map[string]int{"Q4_K": 2304, "Q5_K": 2816, "Q6_K": 6720, "Q2_K": 1344, "Q3_K": 3520}[kind]
+	blockBytes := map[string]int{"Q4_K": 2304, "Q5_K": 2816, "Q6_K": 6720, "Q2_K": 1344, "Q3_K": 3520, "IQ4_XS": 2176}[kind]
 	Doc(fmt.Sprintf("%s computes the 16×%d tile out[t*os+r] (rows r with bit r of mask set) of an interleaved %s group at p against %d tokens of interleaved K activations, nb blocks, in the K-quant order (AVX2, FMA, F16C).", name, T, kind, T),
 		fmt.Sprintf("Block b of the group is at p+%db (Q6_K: in pairs), token t's block b at a+b*as+384t.", blockBytes))
 	// Frame: the half's scales (Q4_K, Q5_K: 8 scale pairs, 4 min pairs;
@@ -132,8 +145,11 @@ func a2kTile(kind string, T int) {
 	// 2i+1 at 6720i+3392 with its d at −32 (Q3_K: 3520i, +1728, +1792).
 	var dstep, doff GPVirtual
 	dm := Mem{Base: p, Disp: 192}
-	if kind == "Q2_K" {
+	switch kind {
+	case "Q2_K":
 		dm = Mem{Base: p, Disp: 1280}
+	case "IQ4_XS":
+		dm = Mem{Base: p, Disp: 96}
 	}
 	step0, dat0 := 3392, 3328
 	if kind == "Q3_K" {
@@ -159,6 +175,8 @@ func a2kTile(kind string, T int) {
 			a2kScales2(p, hb, sc)
 		case "Q3_K":
 			a2kScales3(p, hb, sc)
+		case "IQ4_XS":
+			a2kScalesXS(p, h, sc)
 		default:
 			a2kScales45(p, hb, sc)
 		}
@@ -173,6 +191,8 @@ func a2kTile(kind string, T int) {
 				a2kSums6(p, hb, act, t0, isum, sc)
 			case k23:
 				a2kSums23(kind, p, hb, act, t0, isum, sc)
+			case kind == "IQ4_XS":
+				a2kSumsXS(p, hb, act, t0, isum, sc)
 			default:
 				a2kSums45(kind, p, hb, act, t0, isum, sc)
 			}
@@ -592,5 +612,79 @@ func a2kSums23(kind string, p GPVirtual, hb int, act func(t, off int) Mem, t0 in
 		}
 		VPSLLD(U8(2), off, off)
 		VPSUBD(off, isum[i], isum[i])
+	}
+}
+
+// a2kScalesXS unpacks the scales of the IQ4_XS block at p, rows 8h..8h+7,
+// into the frame: sc(j) (j < 8) sub-block j's ls − 32 twice as int16 (ls
+// = nibble j of scales_l | bits 2j, 2j+1 of scales_h at 4, 5).
+func a2kScalesXS(p GPVirtual, h int, sc func(int) Mem) {
+	sl, sh := YMM(), YMM()
+	VMOVDQU(Mem{Base: p, Disp: 32 * h}, sl)
+	VPMOVZXWD(Mem{Base: p, Disp: 64 + 16*h}, sh)
+	for j := 0; j < 8; j++ {
+		lo, hi := YMM(), YMM()
+		if j > 0 {
+			VPSRLD(U8(4*j), sl, lo)
+			VPAND(a2kC(a2kLow4), lo, lo)
+		} else {
+			VPAND(a2kC(a2kLow4), sl, lo)
+		}
+		switch s := 2*j - 4; {
+		case s > 0:
+			VPSRLD(U8(s), sh, hi)
+		case s < 0:
+			VPSLLD(U8(-s), sh, hi)
+		default:
+			VMOVDQA(sh, hi)
+		}
+		VPAND(a2kC(a2kLow30), hi, hi)
+		VPOR(hi, lo, lo)
+		// ls − 32 in the low word, then in both
+		VPSUBW(a2kC(a2kW20), lo, lo)
+		VPSHUFLW(U8(0xa0), lo, lo)
+		VPSHUFHW(U8(0xa0), lo, lo)
+		VMOVDQU(lo, sc(j))
+	}
+}
+
+// a2kSumsXS computes into isum[i] the int32 isum of the IQ4_XS block at p
+// (row half hb) for tokens t0+i: per sub-block its eight vectors of
+// signed IQ4_NL values (VPSHUFB of the nibbles), multiplied as |v| times
+// the quants with v's sign (no int16 sum of two such pairs fits, so each
+// goes by VPMADDWD with the scale pair into isum).
+func a2kSumsXS(p GPVirtual, hb int, act func(t, off int) Mem, t0 int, isum []VecVirtual, sc func(int) Mem) {
+	for j := 0; j < 8; j++ {
+		v := make([]VecVirtual, 8)
+		for k := 0; k < 4; k++ {
+			raw := YMM()
+			VMOVDQU(Mem{Base: p, Disp: 128 + 64*(4*j+k) + hb}, raw)
+			v[k], v[4+k] = YMM(), YMM()
+			VPAND(a2kC(a2k0f), raw, v[k])
+			VPSRLW(U8(4), raw, v[4+k])
+			VPAND(a2kC(a2k0f), v[4+k], v[4+k])
+			tbl := a2kC(a2kNL)
+			x := YMM()
+			VMOVDQU(tbl, x)
+			VPSHUFB(v[k], x, v[k])
+			y := YMM()
+			VMOVDQU(tbl, y)
+			VPSHUFB(v[4+k], y, v[4+k])
+		}
+		for i := range isum {
+			for k := 0; k < 8; k++ {
+				b, u := YMM(), YMM()
+				VPBROADCASTD(act(t0+i, 4+32*j+4*k), b)
+				VPSIGNB(v[k], b, b)
+				VPABSB(v[k], u)
+				VPMADDUBSW(b, u, b)
+				VPMADDWD(sc(j), b, b)
+				if j == 0 && k == 0 {
+					VMOVDQA(b, isum[i])
+				} else {
+					VPADDD(b, isum[i], isum[i])
+				}
+			}
+		}
 	}
 }
