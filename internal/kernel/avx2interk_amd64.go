@@ -51,6 +51,12 @@ var avx2KMaxT, avx2KMaxT6 = 8, 4
 // tiles (the bytes the AVX-512 quantizer writes; the tiles read only
 // their Q8_K part), quantized by the Go reference, adding in the K-quant
 // (IQ4_XS: i-quant) order as the VNNI tiles do.
+//
+// Measured with AVX-512 masked off (GODEBUG=cpu.avx512f=off) on a shared,
+// noisy 2-CPU Zen 4: 1536×1536 from cache, one thread, GMAC/s at 1 and 512
+// tokens: Q4_K 46 and 76, Q5_K 23 and 48, Q6_K 26 and 35–60, Q2_K 44 and
+// 72, Q3_K 31 and 61, IQ4_XS 34 and 46 (the pure-Go row dots they replace:
+// about 0.5); decode from DRAM (BenchmarkMatMulStream) 20–43 GB/s.
 func avx2InterK() map[tensor.DType]*interleavedImpl {
 	im := func(tiles *[packTokens + 1]func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int), maxT int) *interleavedImpl {
 		return &interleavedImpl{blockElems: 256, actBytes: actKBytes, maxT: maxT, quant: quantQ8_KxGo, tiles: tiles}

@@ -9,7 +9,7 @@ import (
 )
 
 // The AVX2 interleaved K-quant kernels (the "avx2k" set: Q2_K, Q3_K,
-// Q4_K, Q5_K, Q6_K on CPUs without AVX-512 VNNI) read the interleaved K layouts of the
+// Q4_K, Q5_K, Q6_K and IQ4_XS on CPUs without AVX-512 VNNI) read the interleaved K layouts of the
 // kernel package's interleavek.go and add in the K-quant order
 // (packedk_generic.go), so that they give the VNNI interleaved tiles'
 // bits. VEX encodings only (AVX2, FMA, F16C), 16 ymm registers.
@@ -29,6 +29,9 @@ import (
 // (Q3_K's −4·Σ, its scales signed) is one VPMADDWD chain of scale pairs
 // with the activation's bsum pairs, shifted; so the activations are the
 // plain Q8_K blocks for every type (Q3_K needs no chain starts).
+// IQ4_XS's values are signed (the IQ4_NL table by VPSHUFB): |v| times the
+// quants with v's sign (VPSIGNB), and as two such int16 pair sums can
+// overflow, every dword's goes by VPMADDWD into the sum.
 // The block then ends with the VNNI kernels' float steps, per row half
 // and token, on float32 accumulators kept in the stack frame.
 
