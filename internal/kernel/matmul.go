@@ -48,13 +48,16 @@ import (
 //     minTokens) and the packed kernels alike: these equal the reference
 //     bit for bit, as are the AVX2 row tiles of Q8_0 and Q4_0 and the AVX2
 //     interleaved tiles (CPUs without VNNI).
-//   - Q2_K, Q3_K, Q4_K, Q5_K, Q6_K (AVX-512 VNNI): per 256-block the
-//     exact int32 sums, then acc = fma(float32(isum), d_w·d_a, acc) and
-//     (Q2_K, Q4_K, Q5_K) acc = fma(−float32(msum), dmin_w·d_a, acc) (the
-//     K-quant order of packedk_generic.go, dotKOrdered), in the decode
-//     tiles and the packed kernels alike.
+//   - Q2_K, Q3_K, Q4_K, Q5_K, Q6_K (AVX-512 VNNI, and AVX2: the
+//     interleaved tiles of avx2k_amd64.s, dotKOrdered for row-major
+//     matrices): per 256-block the exact int32 sums, then acc =
+//     fma(float32(isum), d_w·d_a, acc) and (Q2_K, Q4_K, Q5_K) acc =
+//     fma(−float32(msum), dmin_w·d_a, acc) (the K-quant order of
+//     packedk_generic.go, dotKOrdered), in the decode tiles and the
+//     packed kernels alike.
 //   - IQ4_XS, IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S
-//     (AVX-512 VNNI): per 256-block the exact int32 sum, then acc =
+//     (AVX-512 VNNI; IQ4_XS also on AVX2, as the K-quants): per 256-block
+//     the exact int32 sum, then acc =
 //     fma(float32(isum), (d_w·c)·d_a, acc) with the type's constant c
 //     (the i-quant order of packiq_generic.go, dotIQOrdered), in the
 //     decode tiles, the packed kernels and (IQ4_XS) the interleaved tiles

@@ -38,6 +38,7 @@ func variants() []implVariant {
 		t := genericTable()
 		setTiles(t, avx2Tiles)
 		setInter(t, avx2Inter())
+		setKOrdered(t, avx2InterK())
 		vs = append(vs, implVariant{"avx2", t})
 	}
 	if !hasAVX512 {
@@ -48,6 +49,7 @@ func variants() []implVariant {
 	if hasAVX2 {
 		setTiles(t, avx2Tiles)
 		setInter(t, avx2Inter())
+		setKOrdered(t, avx2InterK())
 	}
 	setTiles(t, avx512FloatTiles)
 	if hasVNNI {

@@ -11,6 +11,7 @@
 //	cd internal/kernel/_asm && go run . -set intergrid -pkg kernel -out ../intergrid_amd64.s -stubs ../intergrid_stub_amd64.go
 //	cd internal/kernel/_asm && go run . -set avx2vec -pkg kernel -out ../avx2vec_amd64.s -stubs ../avx2vec_stub_amd64.go
 //	cd internal/kernel/_asm && go run . -set avx2q -pkg kernel -out ../avx2q_amd64.s -stubs ../avx2q_stub_amd64.go
+//	cd internal/kernel/_asm && go run . -set avx2k -pkg kernel -out ../avx2k_amd64.s -stubs ../avx2k_stub_amd64.go
 //
 // It is its own module so that avo stays out of the main module's
 // dependencies. Every generated function has a pure-Go reference in the
@@ -66,6 +67,10 @@ func main() {
 		return
 	case "avx2q":
 		genAVX2Q()
+		Generate()
+		return
+	case "avx2k":
+		genAVX2K()
 		Generate()
 		return
 	default:
