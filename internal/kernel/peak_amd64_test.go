@@ -44,7 +44,7 @@ var readBuf = sync.OnceValue(func() []byte {
 })
 
 // readBandwidthGBs measures the memory read bandwidth of threads threads
-// streaming readBuf: readMemGBs. It returns 0 without AVX-512.
+// streaming readBuf: readMemGBs. It returns 0 without AVX-512 or AVX2.
 func readBandwidthGBs(threads int) float64 {
 	if !hasAVX512 && !hasAVX2 {
 		return 0
