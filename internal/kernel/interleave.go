@@ -261,7 +261,8 @@ func matMulInterleaved(out []float32, w tensor.Mat, x []float32, n int, im *inte
 	*j = packedJob{
 		inter: im, typ: w.Type, out: out, w: w.Data, x: x, act: j.buf[:size], buf: j.buf,
 		rows: rows, cols: cols, n: n, nb: nb, wrb: w.RowBytes(),
-		groups: (rows + packRows - 1) / packRows,
+		groups:   (rows + packRows - 1) / packRows,
+		rowMajor: w.Layout == tensor.RowMajor,
 	}
 	if n <= 2 {
 		j.Run(0, n) // a dispatch costs more than quantizing a token
@@ -296,18 +297,36 @@ func (j *packedJob) runInterleaved(lo, hi int) {
 	gb := packRows * j.wrb
 	tiles := im.tiles
 	var pb *packBuf
-	if im.unpack != nil && j.t1-j.t0 >= im.minUnpack {
-		tiles = im.ptiles
+	unpack := im.unpack != nil && j.t1-j.t0 >= im.minUnpack
+	if unpack || j.rowMajor {
 		pb = packBufPool.Get().(*packBuf)
+	}
+	if unpack {
+		tiles = im.ptiles
 		if cap(pb.group) < j.nb*im.packBytes {
 			pb.group = make([]byte, j.nb*im.packBytes)
 		}
 	}
+	if j.rowMajor && cap(pb.pad) < gb {
+		pb.pad = make([]byte, gb)
+	}
 	for g := lo; g < hi; g++ {
 		r0 := g * packRows
-		mask := 1<<min(packRows, j.rows-r0) - 1
-		p := &j.w[g*gb]
-		if pb != nil {
+		rows := min(packRows, j.rows-r0)
+		mask := 1<<rows - 1
+		var p *byte
+		if j.rowMajor {
+			// This group's rows interleaved into scratch, which the
+			// layouts want zero where they write nothing (rows past the
+			// matrix, padding).
+			sc := pb.pad[:gb]
+			clear(sc)
+			interleaveGroup(j.typ, j.w[r0*j.wrb:], j.wrb, rows, j.nb, sc)
+			p = &sc[0]
+		} else {
+			p = &j.w[g*gb]
+		}
+		if unpack {
 			im.unpack(p, j.nb, &pb.group[0])
 			p = &pb.group[0]
 		}

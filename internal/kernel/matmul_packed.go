@@ -55,6 +55,9 @@ type packedJob struct {
 	nb     int
 	wrb    int
 	groups int
+	// rowMajor: an interleaved path over a row-major w, each group
+	// interleaved into scratch as it is reached (matMul).
+	rowMajor bool
 }
 
 var packedJobPool = sync.Pool{New: func() any { return new(packedJob) }}
