@@ -39,9 +39,8 @@ type mlaCore struct {
 	qlat   []float32 // [NHeads][maxBatch][KVLoRARank] absorbed query W_UK,hᵀ·q_nope
 	olat   []float32 // [NHeads][maxBatch][KVLoRARank] attention-weighted latent ō
 	ov     []float32 // [NHeads][maxBatch][VDim] W_UV,h·ō
-	qh     []uint16  // [NHeads][KVLoRARank + RopeDim] one query rounded to f16
+	qh     []float32 // [NHeads][KVLoRARank + RopeDim] one query rounded to f16 precision
 	scores []float32 // [NHeads][capacity]
-	p16    []uint16  // [NHeads][capacity] probabilities rounded to f16
 	cap    int
 }
 
@@ -60,7 +59,7 @@ func newAttnScratch(c *Config, maxBatch, capacity int) *attnScratch {
 			qlat: make([]float32, h*maxBatch*c.KVLoRARank),
 			olat: make([]float32, h*maxBatch*c.KVLoRARank),
 			ov:   make([]float32, h*maxBatch*c.VDim),
-			qh:   make([]uint16, h*kw), scores: make([]float32, h*capacity), p16: make([]uint16, h*capacity), cap: capacity,
+			qh:   make([]float32, h*kw), scores: make([]float32, h*capacity), cap: capacity,
 		},
 	}
 }
@@ -139,32 +138,24 @@ func (m *mlaCore) Run(lo, hi int) {
 			kernel.MatMul(qlat, m.a.KB[h], qn, n)
 		}
 		qh := m.qh[h*kw : (h+1)*kw]
-		var keys []uint16 // the cache page being read
 		for t := range n {
-			kernel.ToF16(qh[:rkv], qlat[t*rkv:(t+1)*rkv])
-			kernel.ToF16(qh[rkv:], m.q[t*stride+h*qk+dn:t*stride+(h+1)*qk])
+			copy(qh[:rkv], qlat[t*rkv:(t+1)*rkv])
+			copy(qh[rkv:], m.q[t*stride+h*qk+dn:t*stride+(h+1)*qk])
+			kernel.RoundF16(qh)
 			nCtx := int(m.pos[t]) + 1
 			seq := m.seqs[t]
 			bt := seq.PageTokens()
 			sc := m.scores[h*m.cap : h*m.cap+nCtx]
-			for j := range nCtx {
-				if j%bt == 0 {
-					keys = seq.KeyPage(m.layer, j/bt)
-				}
-				sc[j] = kernel.DotF16(qh, keys[j%bt*kw:(j%bt+1)*kw]) * m.scale
+			// scores page by page (kernel.DotsF16: a score does not
+			// depend on how the keys are split into calls)
+			for p0 := 0; p0 < nCtx; p0 += bt {
+				kernel.DotsF16(sc[p0:min(p0+bt, nCtx)], qh, seq.KeyPage(m.layer, p0/bt), kw, m.scale)
 			}
-			kernel.Softmax(sc)
-			// probabilities rounded to f16
-			p16 := m.p16[h*m.cap : h*m.cap+nCtx]
-			kernel.ToF16(p16, sc)
-			kernel.FromF16(sc, p16)
+			kernel.SoftmaxF16(sc) // probabilities rounded to f16 precision
 			o := olat[t*rkv : (t+1)*rkv]
 			clear(o)
-			for j, p := range sc {
-				if j%bt == 0 {
-					keys = seq.KeyPage(m.layer, j/bt)
-				}
-				kernel.AxpyF16(o, p, keys[j%bt*kw:j%bt*kw+rkv])
+			for p0 := 0; p0 < nCtx; p0 += bt {
+				kernel.AddWeightedSumF16(o, sc[p0:min(p0+bt, nCtx)], seq.KeyPage(m.layer, p0/bt), kw)
 			}
 		}
 		// absorb W_UV into the output
