@@ -1104,7 +1104,7 @@ GLOBL i13const<>(SB), RODATA|NOPTR, $1096
 
 // func tileIQ1_SAVX2_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileIQ1_SAVX2_1x1(SB), NOSPLIT, $96-64
+TEXT ·tileIQ1_SAVX2_1x1(SB), NOSPLIT, $32-64
 	MOVQ   w+0(FP), AX
 	MOVQ   a+16(FP), CX
 	MOVQ   as+24(FP), DX
@@ -1116,144 +1116,169 @@ tileIQ1_SAVX2_1x1_loop:
 	TESTQ          DX, DX
 	JZ             tileIQ1_SAVX2_1x1_done
 	PREFETCHT0     32768(AX)
-	VBROADCASTI128 34(AX), Y0
-	VPSHUFB        i13const<>+96(SB), Y0, Y1
-	VPMULLW        i13const<>+160(SB), Y1, Y1
-	VPAND          i13const<>+192(SB), Y1, Y1
-	VPSRLW         $0x01, Y1, Y1
-	VPMOVZXBW      2(AX), Y2
-	VPOR           Y2, Y1, Y1
-	VMOVDQU        Y1, (SP)
-	VPSHUFB        i13const<>+128(SB), Y0, Y0
-	VPMULLW        i13const<>+160(SB), Y0, Y0
-	VPAND          i13const<>+192(SB), Y0, Y0
-	VPSRLW         $0x01, Y0, Y0
-	VPMOVZXBW      18(AX), Y1
-	VPOR           Y1, Y0, Y0
-	VMOVDQU        Y0, 32(SP)
 	VPMOVZXWD      34(AX), Y0
 	VPSRLD         $0x0b, Y0, Y0
 	VPAND          i13const<>+224(SB), Y0, Y0
 	VPOR           i13const<>+256(SB), Y0, Y0
 	VPSLLD         $0x10, Y0, Y1
 	VPOR           Y1, Y0, Y0
-	VMOVDQU        Y0, 64(SP)
-	MOVWQZX        (SP), SI
-	VPBROADCASTQ   (BX)(SI*8), Y0
-	MOVWQZX        2(SP), SI
-	VPBROADCASTQ   (BX)(SI*8), Y1
+	VMOVDQU        Y0, (SP)
+	VBROADCASTI128 34(AX), Y0
+	VPSHUFB        i13const<>+96(SB), Y0, Y0
+	VPMULLW        i13const<>+160(SB), Y0, Y0
+	VPAND          i13const<>+192(SB), Y0, Y0
+	VPSRLW         $0x01, Y0, Y0
+	VPMOVZXBW      2(AX), Y1
+	VPOR           Y1, Y0, Y0
+	VMOVQ          X0, SI
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y1
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y2
+	VPBLENDD       $0x0c, Y2, Y1, Y1
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y2
+	VPBLENDD       $0x30, Y2, Y1, Y1
+	VPBROADCASTQ   (BX)(SI*8), Y2
+	VPBLENDD       $0xc0, Y2, Y1, Y1
+	VPBROADCASTD   (SP), Y2
+	VPMADDUBSW     4(CX), Y1, Y1
+	VPMADDWD       Y2, Y1, Y11
+	VPEXTRQ        $0x01, X0, SI
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y1
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y2
+	VPBLENDD       $0x0c, Y2, Y1, Y1
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y2
+	VPBLENDD       $0x30, Y2, Y1, Y1
+	VPBROADCASTQ   (BX)(SI*8), Y2
+	VPBLENDD       $0xc0, Y2, Y1, Y1
+	VPBROADCASTD   4(SP), Y2
+	VPMADDUBSW     36(CX), Y1, Y1
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y11, Y11
+	VEXTRACTI128   $0x01, Y0, X0
+	VMOVQ          X0, SI
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y1
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y2
+	VPBLENDD       $0x0c, Y2, Y1, Y1
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y2
+	VPBLENDD       $0x30, Y2, Y1, Y1
+	VPBROADCASTQ   (BX)(SI*8), Y2
+	VPBLENDD       $0xc0, Y2, Y1, Y1
+	VPBROADCASTD   8(SP), Y2
+	VPMADDUBSW     68(CX), Y1, Y1
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y11, Y11
+	VPEXTRQ        $0x01, X0, SI
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y0
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y1
 	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        4(SP), SI
-	VPBROADCASTQ   (BX)(SI*8), Y1
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y1
 	VPBLENDD       $0x30, Y1, Y0, Y0
-	MOVWQZX        6(SP), SI
 	VPBROADCASTQ   (BX)(SI*8), Y1
 	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   64(SP), Y1
-	VPMADDUBSW     4(CX), Y0, Y0
-	VPMADDWD       Y1, Y0, Y11
-	MOVWQZX        8(SP), SI
-	VPBROADCASTQ   (BX)(SI*8), Y0
-	MOVWQZX        10(SP), SI
-	VPBROADCASTQ   (BX)(SI*8), Y1
-	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        12(SP), SI
-	VPBROADCASTQ   (BX)(SI*8), Y1
-	VPBLENDD       $0x30, Y1, Y0, Y0
-	MOVWQZX        14(SP), SI
-	VPBROADCASTQ   (BX)(SI*8), Y1
-	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   68(SP), Y1
-	VPMADDUBSW     36(CX), Y0, Y0
-	VPMADDWD       Y1, Y0, Y0
-	VPADDD         Y0, Y11, Y11
-	MOVWQZX        16(SP), SI
-	VPBROADCASTQ   (BX)(SI*8), Y0
-	MOVWQZX        18(SP), SI
-	VPBROADCASTQ   (BX)(SI*8), Y1
-	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        20(SP), SI
-	VPBROADCASTQ   (BX)(SI*8), Y1
-	VPBLENDD       $0x30, Y1, Y0, Y0
-	MOVWQZX        22(SP), SI
-	VPBROADCASTQ   (BX)(SI*8), Y1
-	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   72(SP), Y1
-	VPMADDUBSW     68(CX), Y0, Y0
-	VPMADDWD       Y1, Y0, Y0
-	VPADDD         Y0, Y11, Y11
-	MOVWQZX        24(SP), SI
-	VPBROADCASTQ   (BX)(SI*8), Y0
-	MOVWQZX        26(SP), SI
-	VPBROADCASTQ   (BX)(SI*8), Y1
-	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        28(SP), SI
-	VPBROADCASTQ   (BX)(SI*8), Y1
-	VPBLENDD       $0x30, Y1, Y0, Y0
-	MOVWQZX        30(SP), SI
-	VPBROADCASTQ   (BX)(SI*8), Y1
-	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   76(SP), Y1
+	VPBROADCASTD   12(SP), Y1
 	VPMADDUBSW     100(CX), Y0, Y0
 	VPMADDWD       Y1, Y0, Y0
 	VPADDD         Y0, Y11, Y11
-	MOVWQZX        32(SP), SI
-	VPBROADCASTQ   (BX)(SI*8), Y0
-	MOVWQZX        34(SP), SI
-	VPBROADCASTQ   (BX)(SI*8), Y1
+	VBROADCASTI128 34(AX), Y0
+	VPSHUFB        i13const<>+128(SB), Y0, Y0
+	VPMULLW        i13const<>+160(SB), Y0, Y0
+	VPAND          i13const<>+192(SB), Y0, Y0
+	VPSRLW         $0x01, Y0, Y0
+	VPMOVZXBW      18(AX), Y1
+	VPOR           Y1, Y0, Y0
+	VMOVQ          X0, SI
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y1
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y2
+	VPBLENDD       $0x0c, Y2, Y1, Y1
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y2
+	VPBLENDD       $0x30, Y2, Y1, Y1
+	VPBROADCASTQ   (BX)(SI*8), Y2
+	VPBLENDD       $0xc0, Y2, Y1, Y1
+	VPBROADCASTD   16(SP), Y2
+	VPMADDUBSW     132(CX), Y1, Y1
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y11, Y11
+	VPEXTRQ        $0x01, X0, SI
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y1
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y2
+	VPBLENDD       $0x0c, Y2, Y1, Y1
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y2
+	VPBLENDD       $0x30, Y2, Y1, Y1
+	VPBROADCASTQ   (BX)(SI*8), Y2
+	VPBLENDD       $0xc0, Y2, Y1, Y1
+	VPBROADCASTD   20(SP), Y2
+	VPMADDUBSW     164(CX), Y1, Y1
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y11, Y11
+	VEXTRACTI128   $0x01, Y0, X0
+	VMOVQ          X0, SI
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y1
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y2
+	VPBLENDD       $0x0c, Y2, Y1, Y1
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y2
+	VPBLENDD       $0x30, Y2, Y1, Y1
+	VPBROADCASTQ   (BX)(SI*8), Y2
+	VPBLENDD       $0xc0, Y2, Y1, Y1
+	VPBROADCASTD   24(SP), Y2
+	VPMADDUBSW     196(CX), Y1, Y1
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y11, Y11
+	VPEXTRQ        $0x01, X0, SI
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y0
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y1
 	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        36(SP), SI
-	VPBROADCASTQ   (BX)(SI*8), Y1
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y1
 	VPBLENDD       $0x30, Y1, Y0, Y0
-	MOVWQZX        38(SP), SI
 	VPBROADCASTQ   (BX)(SI*8), Y1
 	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   80(SP), Y1
-	VPMADDUBSW     132(CX), Y0, Y0
-	VPMADDWD       Y1, Y0, Y0
-	VPADDD         Y0, Y11, Y11
-	MOVWQZX        40(SP), SI
-	VPBROADCASTQ   (BX)(SI*8), Y0
-	MOVWQZX        42(SP), SI
-	VPBROADCASTQ   (BX)(SI*8), Y1
-	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        44(SP), SI
-	VPBROADCASTQ   (BX)(SI*8), Y1
-	VPBLENDD       $0x30, Y1, Y0, Y0
-	MOVWQZX        46(SP), SI
-	VPBROADCASTQ   (BX)(SI*8), Y1
-	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   84(SP), Y1
-	VPMADDUBSW     164(CX), Y0, Y0
-	VPMADDWD       Y1, Y0, Y0
-	VPADDD         Y0, Y11, Y11
-	MOVWQZX        48(SP), SI
-	VPBROADCASTQ   (BX)(SI*8), Y0
-	MOVWQZX        50(SP), SI
-	VPBROADCASTQ   (BX)(SI*8), Y1
-	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        52(SP), SI
-	VPBROADCASTQ   (BX)(SI*8), Y1
-	VPBLENDD       $0x30, Y1, Y0, Y0
-	MOVWQZX        54(SP), SI
-	VPBROADCASTQ   (BX)(SI*8), Y1
-	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   88(SP), Y1
-	VPMADDUBSW     196(CX), Y0, Y0
-	VPMADDWD       Y1, Y0, Y0
-	VPADDD         Y0, Y11, Y11
-	MOVWQZX        56(SP), SI
-	VPBROADCASTQ   (BX)(SI*8), Y0
-	MOVWQZX        58(SP), SI
-	VPBROADCASTQ   (BX)(SI*8), Y1
-	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        60(SP), SI
-	VPBROADCASTQ   (BX)(SI*8), Y1
-	VPBLENDD       $0x30, Y1, Y0, Y0
-	MOVWQZX        62(SP), SI
-	VPBROADCASTQ   (BX)(SI*8), Y1
-	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   92(SP), Y1
+	VPBROADCASTD   28(SP), Y1
 	VPMADDUBSW     228(CX), Y0, Y0
 	VPMADDWD       Y1, Y0, Y0
 	VPADDD         Y0, Y11, Y11
@@ -1298,7 +1323,7 @@ tileIQ1_SAVX2_1x1_done:
 
 // func tileIQ1_SAVX2_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileIQ1_SAVX2_1x2(SB), NOSPLIT, $96-64
+TEXT ·tileIQ1_SAVX2_1x2(SB), NOSPLIT, $32-64
 	MOVQ   w+0(FP), AX
 	MOVQ   a+16(FP), CX
 	MOVQ   as+24(FP), DX
@@ -1313,164 +1338,189 @@ tileIQ1_SAVX2_1x2_loop:
 	TESTQ          BX, BX
 	JZ             tileIQ1_SAVX2_1x2_done
 	PREFETCHT0     32768(AX)
-	VBROADCASTI128 34(AX), Y0
-	VPSHUFB        i13const<>+96(SB), Y0, Y1
-	VPMULLW        i13const<>+160(SB), Y1, Y1
-	VPAND          i13const<>+192(SB), Y1, Y1
-	VPSRLW         $0x01, Y1, Y1
-	VPMOVZXBW      2(AX), Y2
-	VPOR           Y2, Y1, Y1
-	VMOVDQU        Y1, (SP)
-	VPSHUFB        i13const<>+128(SB), Y0, Y0
-	VPMULLW        i13const<>+160(SB), Y0, Y0
-	VPAND          i13const<>+192(SB), Y0, Y0
-	VPSRLW         $0x01, Y0, Y0
-	VPMOVZXBW      18(AX), Y1
-	VPOR           Y1, Y0, Y0
-	VMOVDQU        Y0, 32(SP)
 	VPMOVZXWD      34(AX), Y0
 	VPSRLD         $0x0b, Y0, Y0
 	VPAND          i13const<>+224(SB), Y0, Y0
 	VPOR           i13const<>+256(SB), Y0, Y0
 	VPSLLD         $0x10, Y0, Y1
 	VPOR           Y1, Y0, Y0
-	VMOVDQU        Y0, 64(SP)
-	MOVWQZX        (SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y0
-	MOVWQZX        2(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
+	VMOVDQU        Y0, (SP)
+	VBROADCASTI128 34(AX), Y0
+	VPSHUFB        i13const<>+96(SB), Y0, Y0
+	VPMULLW        i13const<>+160(SB), Y0, Y0
+	VPAND          i13const<>+192(SB), Y0, Y0
+	VPSRLW         $0x01, Y0, Y0
+	VPMOVZXBW      2(AX), Y1
+	VPOR           Y1, Y0, Y0
+	VMOVQ          X0, DX
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y1
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y2
+	VPBLENDD       $0x0c, Y2, Y1, Y1
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y2
+	VPBLENDD       $0x30, Y2, Y1, Y1
+	VPBROADCASTQ   (SI)(DX*8), Y2
+	VPBLENDD       $0xc0, Y2, Y1, Y1
+	VPBROADCASTD   (SP), Y2
+	VPMADDUBSW     4(CX), Y1, Y3
+	VPMADDWD       Y2, Y3, Y11
+	VPMADDUBSW     4(DI), Y1, Y1
+	VPMADDWD       Y2, Y1, Y10
+	VPEXTRQ        $0x01, X0, DX
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y1
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y2
+	VPBLENDD       $0x0c, Y2, Y1, Y1
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y2
+	VPBLENDD       $0x30, Y2, Y1, Y1
+	VPBROADCASTQ   (SI)(DX*8), Y2
+	VPBLENDD       $0xc0, Y2, Y1, Y1
+	VPBROADCASTD   4(SP), Y2
+	VPMADDUBSW     36(CX), Y1, Y3
+	VPMADDWD       Y2, Y3, Y3
+	VPADDD         Y3, Y11, Y11
+	VPMADDUBSW     36(DI), Y1, Y1
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y10, Y10
+	VEXTRACTI128   $0x01, Y0, X0
+	VMOVQ          X0, DX
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y1
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y2
+	VPBLENDD       $0x0c, Y2, Y1, Y1
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y2
+	VPBLENDD       $0x30, Y2, Y1, Y1
+	VPBROADCASTQ   (SI)(DX*8), Y2
+	VPBLENDD       $0xc0, Y2, Y1, Y1
+	VPBROADCASTD   8(SP), Y2
+	VPMADDUBSW     68(CX), Y1, Y3
+	VPMADDWD       Y2, Y3, Y3
+	VPADDD         Y3, Y11, Y11
+	VPMADDUBSW     68(DI), Y1, Y1
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y10, Y10
+	VPEXTRQ        $0x01, X0, DX
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y0
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y1
 	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        4(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y1
 	VPBLENDD       $0x30, Y1, Y0, Y0
-	MOVWQZX        6(SP), DX
 	VPBROADCASTQ   (SI)(DX*8), Y1
 	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   64(SP), Y1
-	VPMADDUBSW     4(CX), Y0, Y2
-	VPMADDWD       Y1, Y2, Y11
-	VPMADDUBSW     4(DI), Y0, Y0
-	VPMADDWD       Y1, Y0, Y10
-	MOVWQZX        8(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y0
-	MOVWQZX        10(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        12(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0x30, Y1, Y0, Y0
-	MOVWQZX        14(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   68(SP), Y1
-	VPMADDUBSW     36(CX), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
-	VPADDD         Y2, Y11, Y11
-	VPMADDUBSW     36(DI), Y0, Y0
-	VPMADDWD       Y1, Y0, Y0
-	VPADDD         Y0, Y10, Y10
-	MOVWQZX        16(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y0
-	MOVWQZX        18(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        20(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0x30, Y1, Y0, Y0
-	MOVWQZX        22(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   72(SP), Y1
-	VPMADDUBSW     68(CX), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
-	VPADDD         Y2, Y11, Y11
-	VPMADDUBSW     68(DI), Y0, Y0
-	VPMADDWD       Y1, Y0, Y0
-	VPADDD         Y0, Y10, Y10
-	MOVWQZX        24(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y0
-	MOVWQZX        26(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        28(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0x30, Y1, Y0, Y0
-	MOVWQZX        30(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   76(SP), Y1
+	VPBROADCASTD   12(SP), Y1
 	VPMADDUBSW     100(CX), Y0, Y2
 	VPMADDWD       Y1, Y2, Y2
 	VPADDD         Y2, Y11, Y11
 	VPMADDUBSW     100(DI), Y0, Y0
 	VPMADDWD       Y1, Y0, Y0
 	VPADDD         Y0, Y10, Y10
-	MOVWQZX        32(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y0
-	MOVWQZX        34(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
+	VBROADCASTI128 34(AX), Y0
+	VPSHUFB        i13const<>+128(SB), Y0, Y0
+	VPMULLW        i13const<>+160(SB), Y0, Y0
+	VPAND          i13const<>+192(SB), Y0, Y0
+	VPSRLW         $0x01, Y0, Y0
+	VPMOVZXBW      18(AX), Y1
+	VPOR           Y1, Y0, Y0
+	VMOVQ          X0, DX
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y1
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y2
+	VPBLENDD       $0x0c, Y2, Y1, Y1
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y2
+	VPBLENDD       $0x30, Y2, Y1, Y1
+	VPBROADCASTQ   (SI)(DX*8), Y2
+	VPBLENDD       $0xc0, Y2, Y1, Y1
+	VPBROADCASTD   16(SP), Y2
+	VPMADDUBSW     132(CX), Y1, Y3
+	VPMADDWD       Y2, Y3, Y3
+	VPADDD         Y3, Y11, Y11
+	VPMADDUBSW     132(DI), Y1, Y1
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y10, Y10
+	VPEXTRQ        $0x01, X0, DX
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y1
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y2
+	VPBLENDD       $0x0c, Y2, Y1, Y1
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y2
+	VPBLENDD       $0x30, Y2, Y1, Y1
+	VPBROADCASTQ   (SI)(DX*8), Y2
+	VPBLENDD       $0xc0, Y2, Y1, Y1
+	VPBROADCASTD   20(SP), Y2
+	VPMADDUBSW     164(CX), Y1, Y3
+	VPMADDWD       Y2, Y3, Y3
+	VPADDD         Y3, Y11, Y11
+	VPMADDUBSW     164(DI), Y1, Y1
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y10, Y10
+	VEXTRACTI128   $0x01, Y0, X0
+	VMOVQ          X0, DX
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y1
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y2
+	VPBLENDD       $0x0c, Y2, Y1, Y1
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y2
+	VPBLENDD       $0x30, Y2, Y1, Y1
+	VPBROADCASTQ   (SI)(DX*8), Y2
+	VPBLENDD       $0xc0, Y2, Y1, Y1
+	VPBROADCASTD   24(SP), Y2
+	VPMADDUBSW     196(CX), Y1, Y3
+	VPMADDWD       Y2, Y3, Y3
+	VPADDD         Y3, Y11, Y11
+	VPMADDUBSW     196(DI), Y1, Y1
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y10, Y10
+	VPEXTRQ        $0x01, X0, DX
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y0
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y1
 	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        36(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y1
 	VPBLENDD       $0x30, Y1, Y0, Y0
-	MOVWQZX        38(SP), DX
 	VPBROADCASTQ   (SI)(DX*8), Y1
 	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   80(SP), Y1
-	VPMADDUBSW     132(CX), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
-	VPADDD         Y2, Y11, Y11
-	VPMADDUBSW     132(DI), Y0, Y0
-	VPMADDWD       Y1, Y0, Y0
-	VPADDD         Y0, Y10, Y10
-	MOVWQZX        40(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y0
-	MOVWQZX        42(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        44(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0x30, Y1, Y0, Y0
-	MOVWQZX        46(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   84(SP), Y1
-	VPMADDUBSW     164(CX), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
-	VPADDD         Y2, Y11, Y11
-	VPMADDUBSW     164(DI), Y0, Y0
-	VPMADDWD       Y1, Y0, Y0
-	VPADDD         Y0, Y10, Y10
-	MOVWQZX        48(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y0
-	MOVWQZX        50(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        52(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0x30, Y1, Y0, Y0
-	MOVWQZX        54(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   88(SP), Y1
-	VPMADDUBSW     196(CX), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
-	VPADDD         Y2, Y11, Y11
-	VPMADDUBSW     196(DI), Y0, Y0
-	VPMADDWD       Y1, Y0, Y0
-	VPADDD         Y0, Y10, Y10
-	MOVWQZX        56(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y0
-	MOVWQZX        58(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        60(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0x30, Y1, Y0, Y0
-	MOVWQZX        62(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   92(SP), Y1
+	VPBROADCASTD   28(SP), Y1
 	VPMADDUBSW     228(CX), Y0, Y2
 	VPMADDWD       Y1, Y2, Y2
 	VPADDD         Y2, Y11, Y11
@@ -1533,7 +1583,7 @@ tileIQ1_SAVX2_1x2_done:
 
 // func tileIQ1_SAVX2_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileIQ1_SAVX2_1x3(SB), NOSPLIT, $96-64
+TEXT ·tileIQ1_SAVX2_1x3(SB), NOSPLIT, $32-64
 	MOVQ   w+0(FP), AX
 	MOVQ   a+16(FP), CX
 	MOVQ   as+24(FP), DX
@@ -1551,100 +1601,105 @@ tileIQ1_SAVX2_1x3_loop:
 	TESTQ          BX, BX
 	JZ             tileIQ1_SAVX2_1x3_done
 	PREFETCHT0     32768(AX)
-	VBROADCASTI128 34(AX), Y0
-	VPSHUFB        i13const<>+96(SB), Y0, Y1
-	VPMULLW        i13const<>+160(SB), Y1, Y1
-	VPAND          i13const<>+192(SB), Y1, Y1
-	VPSRLW         $0x01, Y1, Y1
-	VPMOVZXBW      2(AX), Y2
-	VPOR           Y2, Y1, Y1
-	VMOVDQU        Y1, (SP)
-	VPSHUFB        i13const<>+128(SB), Y0, Y0
-	VPMULLW        i13const<>+160(SB), Y0, Y0
-	VPAND          i13const<>+192(SB), Y0, Y0
-	VPSRLW         $0x01, Y0, Y0
-	VPMOVZXBW      18(AX), Y1
-	VPOR           Y1, Y0, Y0
-	VMOVDQU        Y0, 32(SP)
 	VPMOVZXWD      34(AX), Y0
 	VPSRLD         $0x0b, Y0, Y0
 	VPAND          i13const<>+224(SB), Y0, Y0
 	VPOR           i13const<>+256(SB), Y0, Y0
 	VPSLLD         $0x10, Y0, Y1
 	VPOR           Y1, Y0, Y0
-	VMOVDQU        Y0, 64(SP)
-	MOVWQZX        (SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y0
-	MOVWQZX        2(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
+	VMOVDQU        Y0, (SP)
+	VBROADCASTI128 34(AX), Y0
+	VPSHUFB        i13const<>+96(SB), Y0, Y0
+	VPMULLW        i13const<>+160(SB), Y0, Y0
+	VPAND          i13const<>+192(SB), Y0, Y0
+	VPSRLW         $0x01, Y0, Y0
+	VPMOVZXBW      2(AX), Y1
+	VPOR           Y1, Y0, Y0
+	VMOVQ          X0, DX
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y1
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y2
+	VPBLENDD       $0x0c, Y2, Y1, Y1
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y2
+	VPBLENDD       $0x30, Y2, Y1, Y1
+	VPBROADCASTQ   (SI)(DX*8), Y2
+	VPBLENDD       $0xc0, Y2, Y1, Y1
+	VPBROADCASTD   (SP), Y2
+	VPMADDUBSW     4(CX), Y1, Y3
+	VPMADDWD       Y2, Y3, Y11
+	VPMADDUBSW     4(DI), Y1, Y3
+	VPMADDWD       Y2, Y3, Y10
+	VPMADDUBSW     4(R8), Y1, Y1
+	VPMADDWD       Y2, Y1, Y9
+	VPEXTRQ        $0x01, X0, DX
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y1
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y2
+	VPBLENDD       $0x0c, Y2, Y1, Y1
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y2
+	VPBLENDD       $0x30, Y2, Y1, Y1
+	VPBROADCASTQ   (SI)(DX*8), Y2
+	VPBLENDD       $0xc0, Y2, Y1, Y1
+	VPBROADCASTD   4(SP), Y2
+	VPMADDUBSW     36(CX), Y1, Y3
+	VPMADDWD       Y2, Y3, Y3
+	VPADDD         Y3, Y11, Y11
+	VPMADDUBSW     36(DI), Y1, Y3
+	VPMADDWD       Y2, Y3, Y3
+	VPADDD         Y3, Y10, Y10
+	VPMADDUBSW     36(R8), Y1, Y1
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y9, Y9
+	VEXTRACTI128   $0x01, Y0, X0
+	VMOVQ          X0, DX
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y1
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y2
+	VPBLENDD       $0x0c, Y2, Y1, Y1
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y2
+	VPBLENDD       $0x30, Y2, Y1, Y1
+	VPBROADCASTQ   (SI)(DX*8), Y2
+	VPBLENDD       $0xc0, Y2, Y1, Y1
+	VPBROADCASTD   8(SP), Y2
+	VPMADDUBSW     68(CX), Y1, Y3
+	VPMADDWD       Y2, Y3, Y3
+	VPADDD         Y3, Y11, Y11
+	VPMADDUBSW     68(DI), Y1, Y3
+	VPMADDWD       Y2, Y3, Y3
+	VPADDD         Y3, Y10, Y10
+	VPMADDUBSW     68(R8), Y1, Y1
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y9, Y9
+	VPEXTRQ        $0x01, X0, DX
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y0
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y1
 	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        4(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y1
 	VPBLENDD       $0x30, Y1, Y0, Y0
-	MOVWQZX        6(SP), DX
 	VPBROADCASTQ   (SI)(DX*8), Y1
 	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   64(SP), Y1
-	VPMADDUBSW     4(CX), Y0, Y2
-	VPMADDWD       Y1, Y2, Y11
-	VPMADDUBSW     4(DI), Y0, Y2
-	VPMADDWD       Y1, Y2, Y10
-	VPMADDUBSW     4(R8), Y0, Y0
-	VPMADDWD       Y1, Y0, Y9
-	MOVWQZX        8(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y0
-	MOVWQZX        10(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        12(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0x30, Y1, Y0, Y0
-	MOVWQZX        14(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   68(SP), Y1
-	VPMADDUBSW     36(CX), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
-	VPADDD         Y2, Y11, Y11
-	VPMADDUBSW     36(DI), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
-	VPADDD         Y2, Y10, Y10
-	VPMADDUBSW     36(R8), Y0, Y0
-	VPMADDWD       Y1, Y0, Y0
-	VPADDD         Y0, Y9, Y9
-	MOVWQZX        16(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y0
-	MOVWQZX        18(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        20(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0x30, Y1, Y0, Y0
-	MOVWQZX        22(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   72(SP), Y1
-	VPMADDUBSW     68(CX), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
-	VPADDD         Y2, Y11, Y11
-	VPMADDUBSW     68(DI), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
-	VPADDD         Y2, Y10, Y10
-	VPMADDUBSW     68(R8), Y0, Y0
-	VPMADDWD       Y1, Y0, Y0
-	VPADDD         Y0, Y9, Y9
-	MOVWQZX        24(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y0
-	MOVWQZX        26(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        28(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0x30, Y1, Y0, Y0
-	MOVWQZX        30(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   76(SP), Y1
+	VPBROADCASTD   12(SP), Y1
 	VPMADDUBSW     100(CX), Y0, Y2
 	VPMADDWD       Y1, Y2, Y2
 	VPADDD         Y2, Y11, Y11
@@ -1654,81 +1709,101 @@ tileIQ1_SAVX2_1x3_loop:
 	VPMADDUBSW     100(R8), Y0, Y0
 	VPMADDWD       Y1, Y0, Y0
 	VPADDD         Y0, Y9, Y9
-	MOVWQZX        32(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y0
-	MOVWQZX        34(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
+	VBROADCASTI128 34(AX), Y0
+	VPSHUFB        i13const<>+128(SB), Y0, Y0
+	VPMULLW        i13const<>+160(SB), Y0, Y0
+	VPAND          i13const<>+192(SB), Y0, Y0
+	VPSRLW         $0x01, Y0, Y0
+	VPMOVZXBW      18(AX), Y1
+	VPOR           Y1, Y0, Y0
+	VMOVQ          X0, DX
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y1
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y2
+	VPBLENDD       $0x0c, Y2, Y1, Y1
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y2
+	VPBLENDD       $0x30, Y2, Y1, Y1
+	VPBROADCASTQ   (SI)(DX*8), Y2
+	VPBLENDD       $0xc0, Y2, Y1, Y1
+	VPBROADCASTD   16(SP), Y2
+	VPMADDUBSW     132(CX), Y1, Y3
+	VPMADDWD       Y2, Y3, Y3
+	VPADDD         Y3, Y11, Y11
+	VPMADDUBSW     132(DI), Y1, Y3
+	VPMADDWD       Y2, Y3, Y3
+	VPADDD         Y3, Y10, Y10
+	VPMADDUBSW     132(R8), Y1, Y1
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y9, Y9
+	VPEXTRQ        $0x01, X0, DX
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y1
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y2
+	VPBLENDD       $0x0c, Y2, Y1, Y1
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y2
+	VPBLENDD       $0x30, Y2, Y1, Y1
+	VPBROADCASTQ   (SI)(DX*8), Y2
+	VPBLENDD       $0xc0, Y2, Y1, Y1
+	VPBROADCASTD   20(SP), Y2
+	VPMADDUBSW     164(CX), Y1, Y3
+	VPMADDWD       Y2, Y3, Y3
+	VPADDD         Y3, Y11, Y11
+	VPMADDUBSW     164(DI), Y1, Y3
+	VPMADDWD       Y2, Y3, Y3
+	VPADDD         Y3, Y10, Y10
+	VPMADDUBSW     164(R8), Y1, Y1
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y9, Y9
+	VEXTRACTI128   $0x01, Y0, X0
+	VMOVQ          X0, DX
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y1
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y2
+	VPBLENDD       $0x0c, Y2, Y1, Y1
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y2
+	VPBLENDD       $0x30, Y2, Y1, Y1
+	VPBROADCASTQ   (SI)(DX*8), Y2
+	VPBLENDD       $0xc0, Y2, Y1, Y1
+	VPBROADCASTD   24(SP), Y2
+	VPMADDUBSW     196(CX), Y1, Y3
+	VPMADDWD       Y2, Y3, Y3
+	VPADDD         Y3, Y11, Y11
+	VPMADDUBSW     196(DI), Y1, Y3
+	VPMADDWD       Y2, Y3, Y3
+	VPADDD         Y3, Y10, Y10
+	VPMADDUBSW     196(R8), Y1, Y1
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y9, Y9
+	VPEXTRQ        $0x01, X0, DX
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y0
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y1
 	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        36(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y1
 	VPBLENDD       $0x30, Y1, Y0, Y0
-	MOVWQZX        38(SP), DX
 	VPBROADCASTQ   (SI)(DX*8), Y1
 	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   80(SP), Y1
-	VPMADDUBSW     132(CX), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
-	VPADDD         Y2, Y11, Y11
-	VPMADDUBSW     132(DI), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
-	VPADDD         Y2, Y10, Y10
-	VPMADDUBSW     132(R8), Y0, Y0
-	VPMADDWD       Y1, Y0, Y0
-	VPADDD         Y0, Y9, Y9
-	MOVWQZX        40(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y0
-	MOVWQZX        42(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        44(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0x30, Y1, Y0, Y0
-	MOVWQZX        46(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   84(SP), Y1
-	VPMADDUBSW     164(CX), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
-	VPADDD         Y2, Y11, Y11
-	VPMADDUBSW     164(DI), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
-	VPADDD         Y2, Y10, Y10
-	VPMADDUBSW     164(R8), Y0, Y0
-	VPMADDWD       Y1, Y0, Y0
-	VPADDD         Y0, Y9, Y9
-	MOVWQZX        48(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y0
-	MOVWQZX        50(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        52(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0x30, Y1, Y0, Y0
-	MOVWQZX        54(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   88(SP), Y1
-	VPMADDUBSW     196(CX), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
-	VPADDD         Y2, Y11, Y11
-	VPMADDUBSW     196(DI), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
-	VPADDD         Y2, Y10, Y10
-	VPMADDUBSW     196(R8), Y0, Y0
-	VPMADDWD       Y1, Y0, Y0
-	VPADDD         Y0, Y9, Y9
-	MOVWQZX        56(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y0
-	MOVWQZX        58(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        60(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0x30, Y1, Y0, Y0
-	MOVWQZX        62(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   92(SP), Y1
+	VPBROADCASTD   28(SP), Y1
 	VPMADDUBSW     228(CX), Y0, Y2
 	VPMADDWD       Y1, Y2, Y2
 	VPADDD         Y2, Y11, Y11
@@ -1809,7 +1884,7 @@ tileIQ1_SAVX2_1x3_done:
 
 // func tileIQ1_SAVX2_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileIQ1_SAVX2_1x4(SB), NOSPLIT, $96-64
+TEXT ·tileIQ1_SAVX2_1x4(SB), NOSPLIT, $32-64
 	MOVQ   w+0(FP), AX
 	MOVQ   a+16(FP), CX
 	MOVQ   as+24(FP), DX
@@ -1830,108 +1905,113 @@ tileIQ1_SAVX2_1x4_loop:
 	TESTQ          BX, BX
 	JZ             tileIQ1_SAVX2_1x4_done
 	PREFETCHT0     32768(AX)
-	VBROADCASTI128 34(AX), Y0
-	VPSHUFB        i13const<>+96(SB), Y0, Y1
-	VPMULLW        i13const<>+160(SB), Y1, Y1
-	VPAND          i13const<>+192(SB), Y1, Y1
-	VPSRLW         $0x01, Y1, Y1
-	VPMOVZXBW      2(AX), Y2
-	VPOR           Y2, Y1, Y1
-	VMOVDQU        Y1, (SP)
-	VPSHUFB        i13const<>+128(SB), Y0, Y0
-	VPMULLW        i13const<>+160(SB), Y0, Y0
-	VPAND          i13const<>+192(SB), Y0, Y0
-	VPSRLW         $0x01, Y0, Y0
-	VPMOVZXBW      18(AX), Y1
-	VPOR           Y1, Y0, Y0
-	VMOVDQU        Y0, 32(SP)
 	VPMOVZXWD      34(AX), Y0
 	VPSRLD         $0x0b, Y0, Y0
 	VPAND          i13const<>+224(SB), Y0, Y0
 	VPOR           i13const<>+256(SB), Y0, Y0
 	VPSLLD         $0x10, Y0, Y1
 	VPOR           Y1, Y0, Y0
-	VMOVDQU        Y0, 64(SP)
-	MOVWQZX        (SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y0
-	MOVWQZX        2(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
+	VMOVDQU        Y0, (SP)
+	VBROADCASTI128 34(AX), Y0
+	VPSHUFB        i13const<>+96(SB), Y0, Y0
+	VPMULLW        i13const<>+160(SB), Y0, Y0
+	VPAND          i13const<>+192(SB), Y0, Y0
+	VPSRLW         $0x01, Y0, Y0
+	VPMOVZXBW      2(AX), Y1
+	VPOR           Y1, Y0, Y0
+	VMOVQ          X0, DX
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y1
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y2
+	VPBLENDD       $0x0c, Y2, Y1, Y1
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y2
+	VPBLENDD       $0x30, Y2, Y1, Y1
+	VPBROADCASTQ   (SI)(DX*8), Y2
+	VPBLENDD       $0xc0, Y2, Y1, Y1
+	VPBROADCASTD   (SP), Y2
+	VPMADDUBSW     4(CX), Y1, Y3
+	VPMADDWD       Y2, Y3, Y11
+	VPMADDUBSW     4(DI), Y1, Y3
+	VPMADDWD       Y2, Y3, Y10
+	VPMADDUBSW     4(R8), Y1, Y3
+	VPMADDWD       Y2, Y3, Y9
+	VPMADDUBSW     4(R9), Y1, Y1
+	VPMADDWD       Y2, Y1, Y8
+	VPEXTRQ        $0x01, X0, DX
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y1
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y2
+	VPBLENDD       $0x0c, Y2, Y1, Y1
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y2
+	VPBLENDD       $0x30, Y2, Y1, Y1
+	VPBROADCASTQ   (SI)(DX*8), Y2
+	VPBLENDD       $0xc0, Y2, Y1, Y1
+	VPBROADCASTD   4(SP), Y2
+	VPMADDUBSW     36(CX), Y1, Y3
+	VPMADDWD       Y2, Y3, Y3
+	VPADDD         Y3, Y11, Y11
+	VPMADDUBSW     36(DI), Y1, Y3
+	VPMADDWD       Y2, Y3, Y3
+	VPADDD         Y3, Y10, Y10
+	VPMADDUBSW     36(R8), Y1, Y3
+	VPMADDWD       Y2, Y3, Y3
+	VPADDD         Y3, Y9, Y9
+	VPMADDUBSW     36(R9), Y1, Y1
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y8, Y8
+	VEXTRACTI128   $0x01, Y0, X0
+	VMOVQ          X0, DX
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y1
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y2
+	VPBLENDD       $0x0c, Y2, Y1, Y1
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y2
+	VPBLENDD       $0x30, Y2, Y1, Y1
+	VPBROADCASTQ   (SI)(DX*8), Y2
+	VPBLENDD       $0xc0, Y2, Y1, Y1
+	VPBROADCASTD   8(SP), Y2
+	VPMADDUBSW     68(CX), Y1, Y3
+	VPMADDWD       Y2, Y3, Y3
+	VPADDD         Y3, Y11, Y11
+	VPMADDUBSW     68(DI), Y1, Y3
+	VPMADDWD       Y2, Y3, Y3
+	VPADDD         Y3, Y10, Y10
+	VPMADDUBSW     68(R8), Y1, Y3
+	VPMADDWD       Y2, Y3, Y3
+	VPADDD         Y3, Y9, Y9
+	VPMADDUBSW     68(R9), Y1, Y1
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y8, Y8
+	VPEXTRQ        $0x01, X0, DX
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y0
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y1
 	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        4(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y1
 	VPBLENDD       $0x30, Y1, Y0, Y0
-	MOVWQZX        6(SP), DX
 	VPBROADCASTQ   (SI)(DX*8), Y1
 	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   64(SP), Y1
-	VPMADDUBSW     4(CX), Y0, Y2
-	VPMADDWD       Y1, Y2, Y11
-	VPMADDUBSW     4(DI), Y0, Y2
-	VPMADDWD       Y1, Y2, Y10
-	VPMADDUBSW     4(R8), Y0, Y2
-	VPMADDWD       Y1, Y2, Y9
-	VPMADDUBSW     4(R9), Y0, Y0
-	VPMADDWD       Y1, Y0, Y8
-	MOVWQZX        8(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y0
-	MOVWQZX        10(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        12(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0x30, Y1, Y0, Y0
-	MOVWQZX        14(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   68(SP), Y1
-	VPMADDUBSW     36(CX), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
-	VPADDD         Y2, Y11, Y11
-	VPMADDUBSW     36(DI), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
-	VPADDD         Y2, Y10, Y10
-	VPMADDUBSW     36(R8), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
-	VPADDD         Y2, Y9, Y9
-	VPMADDUBSW     36(R9), Y0, Y0
-	VPMADDWD       Y1, Y0, Y0
-	VPADDD         Y0, Y8, Y8
-	MOVWQZX        16(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y0
-	MOVWQZX        18(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        20(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0x30, Y1, Y0, Y0
-	MOVWQZX        22(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   72(SP), Y1
-	VPMADDUBSW     68(CX), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
-	VPADDD         Y2, Y11, Y11
-	VPMADDUBSW     68(DI), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
-	VPADDD         Y2, Y10, Y10
-	VPMADDUBSW     68(R8), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
-	VPADDD         Y2, Y9, Y9
-	VPMADDUBSW     68(R9), Y0, Y0
-	VPMADDWD       Y1, Y0, Y0
-	VPADDD         Y0, Y8, Y8
-	MOVWQZX        24(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y0
-	MOVWQZX        26(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        28(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0x30, Y1, Y0, Y0
-	MOVWQZX        30(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   76(SP), Y1
+	VPBROADCASTD   12(SP), Y1
 	VPMADDUBSW     100(CX), Y0, Y2
 	VPMADDWD       Y1, Y2, Y2
 	VPADDD         Y2, Y11, Y11
@@ -1944,90 +2024,110 @@ tileIQ1_SAVX2_1x4_loop:
 	VPMADDUBSW     100(R9), Y0, Y0
 	VPMADDWD       Y1, Y0, Y0
 	VPADDD         Y0, Y8, Y8
-	MOVWQZX        32(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y0
-	MOVWQZX        34(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
+	VBROADCASTI128 34(AX), Y0
+	VPSHUFB        i13const<>+128(SB), Y0, Y0
+	VPMULLW        i13const<>+160(SB), Y0, Y0
+	VPAND          i13const<>+192(SB), Y0, Y0
+	VPSRLW         $0x01, Y0, Y0
+	VPMOVZXBW      18(AX), Y1
+	VPOR           Y1, Y0, Y0
+	VMOVQ          X0, DX
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y1
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y2
+	VPBLENDD       $0x0c, Y2, Y1, Y1
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y2
+	VPBLENDD       $0x30, Y2, Y1, Y1
+	VPBROADCASTQ   (SI)(DX*8), Y2
+	VPBLENDD       $0xc0, Y2, Y1, Y1
+	VPBROADCASTD   16(SP), Y2
+	VPMADDUBSW     132(CX), Y1, Y3
+	VPMADDWD       Y2, Y3, Y3
+	VPADDD         Y3, Y11, Y11
+	VPMADDUBSW     132(DI), Y1, Y3
+	VPMADDWD       Y2, Y3, Y3
+	VPADDD         Y3, Y10, Y10
+	VPMADDUBSW     132(R8), Y1, Y3
+	VPMADDWD       Y2, Y3, Y3
+	VPADDD         Y3, Y9, Y9
+	VPMADDUBSW     132(R9), Y1, Y1
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y8, Y8
+	VPEXTRQ        $0x01, X0, DX
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y1
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y2
+	VPBLENDD       $0x0c, Y2, Y1, Y1
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y2
+	VPBLENDD       $0x30, Y2, Y1, Y1
+	VPBROADCASTQ   (SI)(DX*8), Y2
+	VPBLENDD       $0xc0, Y2, Y1, Y1
+	VPBROADCASTD   20(SP), Y2
+	VPMADDUBSW     164(CX), Y1, Y3
+	VPMADDWD       Y2, Y3, Y3
+	VPADDD         Y3, Y11, Y11
+	VPMADDUBSW     164(DI), Y1, Y3
+	VPMADDWD       Y2, Y3, Y3
+	VPADDD         Y3, Y10, Y10
+	VPMADDUBSW     164(R8), Y1, Y3
+	VPMADDWD       Y2, Y3, Y3
+	VPADDD         Y3, Y9, Y9
+	VPMADDUBSW     164(R9), Y1, Y1
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y8, Y8
+	VEXTRACTI128   $0x01, Y0, X0
+	VMOVQ          X0, DX
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y1
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y2
+	VPBLENDD       $0x0c, Y2, Y1, Y1
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y2
+	VPBLENDD       $0x30, Y2, Y1, Y1
+	VPBROADCASTQ   (SI)(DX*8), Y2
+	VPBLENDD       $0xc0, Y2, Y1, Y1
+	VPBROADCASTD   24(SP), Y2
+	VPMADDUBSW     196(CX), Y1, Y3
+	VPMADDWD       Y2, Y3, Y3
+	VPADDD         Y3, Y11, Y11
+	VPMADDUBSW     196(DI), Y1, Y3
+	VPMADDWD       Y2, Y3, Y3
+	VPADDD         Y3, Y10, Y10
+	VPMADDUBSW     196(R8), Y1, Y3
+	VPMADDWD       Y2, Y3, Y3
+	VPADDD         Y3, Y9, Y9
+	VPMADDUBSW     196(R9), Y1, Y1
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y8, Y8
+	VPEXTRQ        $0x01, X0, DX
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y0
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y1
 	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        36(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y1
 	VPBLENDD       $0x30, Y1, Y0, Y0
-	MOVWQZX        38(SP), DX
 	VPBROADCASTQ   (SI)(DX*8), Y1
 	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   80(SP), Y1
-	VPMADDUBSW     132(CX), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
-	VPADDD         Y2, Y11, Y11
-	VPMADDUBSW     132(DI), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
-	VPADDD         Y2, Y10, Y10
-	VPMADDUBSW     132(R8), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
-	VPADDD         Y2, Y9, Y9
-	VPMADDUBSW     132(R9), Y0, Y0
-	VPMADDWD       Y1, Y0, Y0
-	VPADDD         Y0, Y8, Y8
-	MOVWQZX        40(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y0
-	MOVWQZX        42(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        44(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0x30, Y1, Y0, Y0
-	MOVWQZX        46(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   84(SP), Y1
-	VPMADDUBSW     164(CX), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
-	VPADDD         Y2, Y11, Y11
-	VPMADDUBSW     164(DI), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
-	VPADDD         Y2, Y10, Y10
-	VPMADDUBSW     164(R8), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
-	VPADDD         Y2, Y9, Y9
-	VPMADDUBSW     164(R9), Y0, Y0
-	VPMADDWD       Y1, Y0, Y0
-	VPADDD         Y0, Y8, Y8
-	MOVWQZX        48(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y0
-	MOVWQZX        50(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        52(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0x30, Y1, Y0, Y0
-	MOVWQZX        54(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   88(SP), Y1
-	VPMADDUBSW     196(CX), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
-	VPADDD         Y2, Y11, Y11
-	VPMADDUBSW     196(DI), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
-	VPADDD         Y2, Y10, Y10
-	VPMADDUBSW     196(R8), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
-	VPADDD         Y2, Y9, Y9
-	VPMADDUBSW     196(R9), Y0, Y0
-	VPMADDWD       Y1, Y0, Y0
-	VPADDD         Y0, Y8, Y8
-	MOVWQZX        56(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y0
-	MOVWQZX        58(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        60(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0x30, Y1, Y0, Y0
-	MOVWQZX        62(SP), DX
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   92(SP), Y1
+	VPBROADCASTD   28(SP), Y1
 	VPMADDUBSW     228(CX), Y0, Y2
 	VPMADDWD       Y1, Y2, Y2
 	VPADDD         Y2, Y11, Y11
@@ -2126,7 +2226,7 @@ tileIQ1_SAVX2_1x4_done:
 
 // func tileIQ1_MAVX2_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileIQ1_MAVX2_1x1(SB), NOSPLIT, $96-64
+TEXT ·tileIQ1_MAVX2_1x1(SB), NOSPLIT, $32-64
 	MOVQ   w+0(FP), AX
 	MOVQ   a+16(FP), CX
 	MOVQ   as+24(FP), DX
@@ -2138,141 +2238,167 @@ tileIQ1_MAVX2_1x1_loop:
 	TESTQ        DX, DX
 	JZ           tileIQ1_MAVX2_1x1_done
 	PREFETCHT0   32768(AX)
-	VMOVDQU      32(AX), X0
-	VPAND        i13const<>+320(SB), X0, X1
-	VPSRLW       $0x04, X0, X0
-	VPAND        i13const<>+320(SB), X0, X0
-	VPUNPCKLBW   X0, X1, X2
-	VMOVDQU      (AX), X3
-	VPUNPCKLBW   X2, X3, X4
-	VMOVDQU      X4, (SP)
-	VPUNPCKHBW   X2, X3, X4
-	VMOVDQU      X4, 16(SP)
-	VPUNPCKHBW   X0, X1, X0
-	VMOVDQU      16(AX), X1
-	VPUNPCKLBW   X0, X1, X2
-	VMOVDQU      X2, 32(SP)
-	VPUNPCKHBW   X0, X1, X2
-	VMOVDQU      X2, 48(SP)
 	VPBROADCASTQ 48(AX), Y0
 	VPSHUFB      i13const<>+352(SB), Y0, Y0
 	VPMULLW      i13const<>+384(SB), Y0, Y0
 	VPSRLW       $0x0d, Y0, Y0
 	VPADDW       Y0, Y0, Y0
 	VPOR         i13const<>+256(SB), Y0, Y0
-	MOVWQZX      (SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y1
-	MOVWQZX      2(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
+	VMOVQ        32(AX), X1
+	VPSRLW       $0x04, X1, X2
+	VPAND        i13const<>+320(SB), X2, X2
+	VPAND        i13const<>+320(SB), X1, X1
+	VPUNPCKLBW   X2, X1, X1
+	VMOVDQU      (AX), X2
+	VPUNPCKLBW   X1, X2, X2
+	VMOVQ        X2, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTQ (BX)(DI*8), Y3
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTQ (BX)(DI*8), Y4
+	VPBLENDD     $0x0c, Y4, Y3, Y3
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTQ (BX)(DI*8), Y4
+	VPBLENDD     $0x30, Y4, Y3, Y3
+	VPBROADCASTQ (BX)(SI*8), Y4
+	VPBLENDD     $0xc0, Y4, Y3, Y3
+	VPSHUFB      i13const<>+512(SB), Y0, Y4
+	VPMADDUBSW   4(CX), Y3, Y3
+	VPMADDWD     Y4, Y3, Y11
+	VPEXTRQ      $0x01, X2, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTQ (BX)(DI*8), Y2
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTQ (BX)(DI*8), Y3
+	VPBLENDD     $0x0c, Y3, Y2, Y2
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTQ (BX)(DI*8), Y3
+	VPBLENDD     $0x30, Y3, Y2, Y2
+	VPBROADCASTQ (BX)(SI*8), Y3
+	VPBLENDD     $0xc0, Y3, Y2, Y2
+	VPSHUFB      i13const<>+544(SB), Y0, Y3
+	VPMADDUBSW   36(CX), Y2, Y2
+	VPMADDWD     Y3, Y2, Y2
+	VPADDD       Y2, Y11, Y11
+	VMOVDQU      (AX), X2
+	VPUNPCKHBW   X1, X2, X1
+	VMOVQ        X1, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTQ (BX)(DI*8), Y2
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTQ (BX)(DI*8), Y3
+	VPBLENDD     $0x0c, Y3, Y2, Y2
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTQ (BX)(DI*8), Y3
+	VPBLENDD     $0x30, Y3, Y2, Y2
+	VPBROADCASTQ (BX)(SI*8), Y3
+	VPBLENDD     $0xc0, Y3, Y2, Y2
+	VPSHUFB      i13const<>+576(SB), Y0, Y3
+	VPMADDUBSW   68(CX), Y2, Y2
+	VPMADDWD     Y3, Y2, Y2
+	VPADDD       Y2, Y11, Y11
+	VPEXTRQ      $0x01, X1, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTQ (BX)(DI*8), Y1
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTQ (BX)(DI*8), Y2
 	VPBLENDD     $0x0c, Y2, Y1, Y1
-	MOVWQZX      4(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTQ (BX)(DI*8), Y2
 	VPBLENDD     $0x30, Y2, Y1, Y1
-	MOVWQZX      6(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0xc0, Y2, Y1, Y1
-	VPSHUFB      i13const<>+512(SB), Y0, Y2
-	VPMADDUBSW   4(CX), Y1, Y1
-	VPMADDWD     Y2, Y1, Y11
-	MOVWQZX      8(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y1
-	MOVWQZX      10(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0x0c, Y2, Y1, Y1
-	MOVWQZX      12(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0x30, Y2, Y1, Y1
-	MOVWQZX      14(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0xc0, Y2, Y1, Y1
-	VPSHUFB      i13const<>+544(SB), Y0, Y2
-	VPMADDUBSW   36(CX), Y1, Y1
-	VPMADDWD     Y2, Y1, Y1
-	VPADDD       Y1, Y11, Y11
-	MOVWQZX      16(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y1
-	MOVWQZX      18(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0x0c, Y2, Y1, Y1
-	MOVWQZX      20(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0x30, Y2, Y1, Y1
-	MOVWQZX      22(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0xc0, Y2, Y1, Y1
-	VPSHUFB      i13const<>+576(SB), Y0, Y2
-	VPMADDUBSW   68(CX), Y1, Y1
-	VPMADDWD     Y2, Y1, Y1
-	VPADDD       Y1, Y11, Y11
-	MOVWQZX      24(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y1
-	MOVWQZX      26(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0x0c, Y2, Y1, Y1
-	MOVWQZX      28(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0x30, Y2, Y1, Y1
-	MOVWQZX      30(SP), SI
 	VPBROADCASTQ (BX)(SI*8), Y2
 	VPBLENDD     $0xc0, Y2, Y1, Y1
 	VPSHUFB      i13const<>+608(SB), Y0, Y2
 	VPMADDUBSW   100(CX), Y1, Y1
 	VPMADDWD     Y2, Y1, Y1
 	VPADDD       Y1, Y11, Y11
-	MOVWQZX      32(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y1
-	MOVWQZX      34(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
+	VMOVQ        40(AX), X1
+	VPSRLW       $0x04, X1, X2
+	VPAND        i13const<>+320(SB), X2, X2
+	VPAND        i13const<>+320(SB), X1, X1
+	VPUNPCKLBW   X2, X1, X1
+	VMOVDQU      16(AX), X2
+	VPUNPCKLBW   X1, X2, X2
+	VMOVQ        X2, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTQ (BX)(DI*8), Y3
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTQ (BX)(DI*8), Y4
+	VPBLENDD     $0x0c, Y4, Y3, Y3
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTQ (BX)(DI*8), Y4
+	VPBLENDD     $0x30, Y4, Y3, Y3
+	VPBROADCASTQ (BX)(SI*8), Y4
+	VPBLENDD     $0xc0, Y4, Y3, Y3
+	VPSHUFB      i13const<>+640(SB), Y0, Y4
+	VPMADDUBSW   132(CX), Y3, Y3
+	VPMADDWD     Y4, Y3, Y3
+	VPADDD       Y3, Y11, Y11
+	VPEXTRQ      $0x01, X2, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTQ (BX)(DI*8), Y2
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTQ (BX)(DI*8), Y3
+	VPBLENDD     $0x0c, Y3, Y2, Y2
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTQ (BX)(DI*8), Y3
+	VPBLENDD     $0x30, Y3, Y2, Y2
+	VPBROADCASTQ (BX)(SI*8), Y3
+	VPBLENDD     $0xc0, Y3, Y2, Y2
+	VPSHUFB      i13const<>+672(SB), Y0, Y3
+	VPMADDUBSW   164(CX), Y2, Y2
+	VPMADDWD     Y3, Y2, Y2
+	VPADDD       Y2, Y11, Y11
+	VMOVDQU      16(AX), X2
+	VPUNPCKHBW   X1, X2, X1
+	VMOVQ        X1, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTQ (BX)(DI*8), Y2
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTQ (BX)(DI*8), Y3
+	VPBLENDD     $0x0c, Y3, Y2, Y2
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTQ (BX)(DI*8), Y3
+	VPBLENDD     $0x30, Y3, Y2, Y2
+	VPBROADCASTQ (BX)(SI*8), Y3
+	VPBLENDD     $0xc0, Y3, Y2, Y2
+	VPSHUFB      i13const<>+704(SB), Y0, Y3
+	VPMADDUBSW   196(CX), Y2, Y2
+	VPMADDWD     Y3, Y2, Y2
+	VPADDD       Y2, Y11, Y11
+	VPEXTRQ      $0x01, X1, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTQ (BX)(DI*8), Y1
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTQ (BX)(DI*8), Y2
 	VPBLENDD     $0x0c, Y2, Y1, Y1
-	MOVWQZX      36(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTQ (BX)(DI*8), Y2
 	VPBLENDD     $0x30, Y2, Y1, Y1
-	MOVWQZX      38(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0xc0, Y2, Y1, Y1
-	VPSHUFB      i13const<>+640(SB), Y0, Y2
-	VPMADDUBSW   132(CX), Y1, Y1
-	VPMADDWD     Y2, Y1, Y1
-	VPADDD       Y1, Y11, Y11
-	MOVWQZX      40(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y1
-	MOVWQZX      42(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0x0c, Y2, Y1, Y1
-	MOVWQZX      44(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0x30, Y2, Y1, Y1
-	MOVWQZX      46(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0xc0, Y2, Y1, Y1
-	VPSHUFB      i13const<>+672(SB), Y0, Y2
-	VPMADDUBSW   164(CX), Y1, Y1
-	VPMADDWD     Y2, Y1, Y1
-	VPADDD       Y1, Y11, Y11
-	MOVWQZX      48(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y1
-	MOVWQZX      50(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0x0c, Y2, Y1, Y1
-	MOVWQZX      52(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0x30, Y2, Y1, Y1
-	MOVWQZX      54(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0xc0, Y2, Y1, Y1
-	VPSHUFB      i13const<>+704(SB), Y0, Y2
-	VPMADDUBSW   196(CX), Y1, Y1
-	VPMADDWD     Y2, Y1, Y1
-	VPADDD       Y1, Y11, Y11
-	MOVWQZX      56(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y1
-	MOVWQZX      58(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0x0c, Y2, Y1, Y1
-	MOVWQZX      60(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0x30, Y2, Y1, Y1
-	MOVWQZX      62(SP), SI
 	VPBROADCASTQ (BX)(SI*8), Y2
 	VPBLENDD     $0xc0, Y2, Y1, Y1
 	VPSHUFB      i13const<>+736(SB), Y0, Y0
@@ -2331,7 +2457,7 @@ tileIQ1_MAVX2_1x1_done:
 
 // func tileIQ1_MAVX2_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileIQ1_MAVX2_1x2(SB), NOSPLIT, $96-64
+TEXT ·tileIQ1_MAVX2_1x2(SB), NOSPLIT, $32-64
 	MOVQ   w+0(FP), AX
 	MOVQ   a+16(FP), CX
 	MOVQ   as+24(FP), DX
@@ -2346,89 +2472,94 @@ tileIQ1_MAVX2_1x2_loop:
 	TESTQ        BX, BX
 	JZ           tileIQ1_MAVX2_1x2_done
 	PREFETCHT0   32768(AX)
-	VMOVDQU      32(AX), X0
-	VPAND        i13const<>+320(SB), X0, X1
-	VPSRLW       $0x04, X0, X0
-	VPAND        i13const<>+320(SB), X0, X0
-	VPUNPCKLBW   X0, X1, X2
-	VMOVDQU      (AX), X3
-	VPUNPCKLBW   X2, X3, X4
-	VMOVDQU      X4, (SP)
-	VPUNPCKHBW   X2, X3, X4
-	VMOVDQU      X4, 16(SP)
-	VPUNPCKHBW   X0, X1, X0
-	VMOVDQU      16(AX), X1
-	VPUNPCKLBW   X0, X1, X2
-	VMOVDQU      X2, 32(SP)
-	VPUNPCKHBW   X0, X1, X2
-	VMOVDQU      X2, 48(SP)
 	VPBROADCASTQ 48(AX), Y0
 	VPSHUFB      i13const<>+352(SB), Y0, Y0
 	VPMULLW      i13const<>+384(SB), Y0, Y0
 	VPSRLW       $0x0d, Y0, Y0
 	VPADDW       Y0, Y0, Y0
 	VPOR         i13const<>+256(SB), Y0, Y0
-	MOVWQZX      (SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y1
-	MOVWQZX      2(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
+	VMOVQ        32(AX), X1
+	VPSRLW       $0x04, X1, X2
+	VPAND        i13const<>+320(SB), X2, X2
+	VPAND        i13const<>+320(SB), X1, X1
+	VPUNPCKLBW   X2, X1, X1
+	VMOVDQU      (AX), X2
+	VPUNPCKLBW   X1, X2, X2
+	VMOVQ        X2, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R8*8), Y3
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R8*8), Y4
+	VPBLENDD     $0x0c, Y4, Y3, Y3
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R8*8), Y4
+	VPBLENDD     $0x30, Y4, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y4
+	VPBLENDD     $0xc0, Y4, Y3, Y3
+	VPSHUFB      i13const<>+512(SB), Y0, Y4
+	VPMADDUBSW   4(CX), Y3, Y5
+	VPMADDWD     Y4, Y5, Y11
+	VPMADDUBSW   4(DI), Y3, Y3
+	VPMADDWD     Y4, Y3, Y10
+	VPEXTRQ      $0x01, X2, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R8*8), Y2
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R8*8), Y3
+	VPBLENDD     $0x0c, Y3, Y2, Y2
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R8*8), Y3
+	VPBLENDD     $0x30, Y3, Y2, Y2
+	VPBROADCASTQ (SI)(DX*8), Y3
+	VPBLENDD     $0xc0, Y3, Y2, Y2
+	VPSHUFB      i13const<>+544(SB), Y0, Y3
+	VPMADDUBSW   36(CX), Y2, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y11, Y11
+	VPMADDUBSW   36(DI), Y2, Y2
+	VPMADDWD     Y3, Y2, Y2
+	VPADDD       Y2, Y10, Y10
+	VMOVDQU      (AX), X2
+	VPUNPCKHBW   X1, X2, X1
+	VMOVQ        X1, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R8*8), Y2
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R8*8), Y3
+	VPBLENDD     $0x0c, Y3, Y2, Y2
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R8*8), Y3
+	VPBLENDD     $0x30, Y3, Y2, Y2
+	VPBROADCASTQ (SI)(DX*8), Y3
+	VPBLENDD     $0xc0, Y3, Y2, Y2
+	VPSHUFB      i13const<>+576(SB), Y0, Y3
+	VPMADDUBSW   68(CX), Y2, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y11, Y11
+	VPMADDUBSW   68(DI), Y2, Y2
+	VPMADDWD     Y3, Y2, Y2
+	VPADDD       Y2, Y10, Y10
+	VPEXTRQ      $0x01, X1, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R8*8), Y1
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R8*8), Y2
 	VPBLENDD     $0x0c, Y2, Y1, Y1
-	MOVWQZX      4(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R8*8), Y2
 	VPBLENDD     $0x30, Y2, Y1, Y1
-	MOVWQZX      6(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0xc0, Y2, Y1, Y1
-	VPSHUFB      i13const<>+512(SB), Y0, Y2
-	VPMADDUBSW   4(CX), Y1, Y3
-	VPMADDWD     Y2, Y3, Y11
-	VPMADDUBSW   4(DI), Y1, Y1
-	VPMADDWD     Y2, Y1, Y10
-	MOVWQZX      8(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y1
-	MOVWQZX      10(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0x0c, Y2, Y1, Y1
-	MOVWQZX      12(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0x30, Y2, Y1, Y1
-	MOVWQZX      14(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0xc0, Y2, Y1, Y1
-	VPSHUFB      i13const<>+544(SB), Y0, Y2
-	VPMADDUBSW   36(CX), Y1, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y11, Y11
-	VPMADDUBSW   36(DI), Y1, Y1
-	VPMADDWD     Y2, Y1, Y1
-	VPADDD       Y1, Y10, Y10
-	MOVWQZX      16(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y1
-	MOVWQZX      18(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0x0c, Y2, Y1, Y1
-	MOVWQZX      20(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0x30, Y2, Y1, Y1
-	MOVWQZX      22(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0xc0, Y2, Y1, Y1
-	VPSHUFB      i13const<>+576(SB), Y0, Y2
-	VPMADDUBSW   68(CX), Y1, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y11, Y11
-	VPMADDUBSW   68(DI), Y1, Y1
-	VPMADDWD     Y2, Y1, Y1
-	VPADDD       Y1, Y10, Y10
-	MOVWQZX      24(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y1
-	MOVWQZX      26(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0x0c, Y2, Y1, Y1
-	MOVWQZX      28(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0x30, Y2, Y1, Y1
-	MOVWQZX      30(SP), DX
 	VPBROADCASTQ (SI)(DX*8), Y2
 	VPBLENDD     $0xc0, Y2, Y1, Y1
 	VPSHUFB      i13const<>+608(SB), Y0, Y2
@@ -2438,69 +2569,90 @@ tileIQ1_MAVX2_1x2_loop:
 	VPMADDUBSW   100(DI), Y1, Y1
 	VPMADDWD     Y2, Y1, Y1
 	VPADDD       Y1, Y10, Y10
-	MOVWQZX      32(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y1
-	MOVWQZX      34(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
+	VMOVQ        40(AX), X1
+	VPSRLW       $0x04, X1, X2
+	VPAND        i13const<>+320(SB), X2, X2
+	VPAND        i13const<>+320(SB), X1, X1
+	VPUNPCKLBW   X2, X1, X1
+	VMOVDQU      16(AX), X2
+	VPUNPCKLBW   X1, X2, X2
+	VMOVQ        X2, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R8*8), Y3
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R8*8), Y4
+	VPBLENDD     $0x0c, Y4, Y3, Y3
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R8*8), Y4
+	VPBLENDD     $0x30, Y4, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y4
+	VPBLENDD     $0xc0, Y4, Y3, Y3
+	VPSHUFB      i13const<>+640(SB), Y0, Y4
+	VPMADDUBSW   132(CX), Y3, Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y11, Y11
+	VPMADDUBSW   132(DI), Y3, Y3
+	VPMADDWD     Y4, Y3, Y3
+	VPADDD       Y3, Y10, Y10
+	VPEXTRQ      $0x01, X2, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R8*8), Y2
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R8*8), Y3
+	VPBLENDD     $0x0c, Y3, Y2, Y2
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R8*8), Y3
+	VPBLENDD     $0x30, Y3, Y2, Y2
+	VPBROADCASTQ (SI)(DX*8), Y3
+	VPBLENDD     $0xc0, Y3, Y2, Y2
+	VPSHUFB      i13const<>+672(SB), Y0, Y3
+	VPMADDUBSW   164(CX), Y2, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y11, Y11
+	VPMADDUBSW   164(DI), Y2, Y2
+	VPMADDWD     Y3, Y2, Y2
+	VPADDD       Y2, Y10, Y10
+	VMOVDQU      16(AX), X2
+	VPUNPCKHBW   X1, X2, X1
+	VMOVQ        X1, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R8*8), Y2
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R8*8), Y3
+	VPBLENDD     $0x0c, Y3, Y2, Y2
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R8*8), Y3
+	VPBLENDD     $0x30, Y3, Y2, Y2
+	VPBROADCASTQ (SI)(DX*8), Y3
+	VPBLENDD     $0xc0, Y3, Y2, Y2
+	VPSHUFB      i13const<>+704(SB), Y0, Y3
+	VPMADDUBSW   196(CX), Y2, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y11, Y11
+	VPMADDUBSW   196(DI), Y2, Y2
+	VPMADDWD     Y3, Y2, Y2
+	VPADDD       Y2, Y10, Y10
+	VPEXTRQ      $0x01, X1, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R8*8), Y1
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R8*8), Y2
 	VPBLENDD     $0x0c, Y2, Y1, Y1
-	MOVWQZX      36(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R8*8), Y2
 	VPBLENDD     $0x30, Y2, Y1, Y1
-	MOVWQZX      38(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0xc0, Y2, Y1, Y1
-	VPSHUFB      i13const<>+640(SB), Y0, Y2
-	VPMADDUBSW   132(CX), Y1, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y11, Y11
-	VPMADDUBSW   132(DI), Y1, Y1
-	VPMADDWD     Y2, Y1, Y1
-	VPADDD       Y1, Y10, Y10
-	MOVWQZX      40(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y1
-	MOVWQZX      42(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0x0c, Y2, Y1, Y1
-	MOVWQZX      44(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0x30, Y2, Y1, Y1
-	MOVWQZX      46(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0xc0, Y2, Y1, Y1
-	VPSHUFB      i13const<>+672(SB), Y0, Y2
-	VPMADDUBSW   164(CX), Y1, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y11, Y11
-	VPMADDUBSW   164(DI), Y1, Y1
-	VPMADDWD     Y2, Y1, Y1
-	VPADDD       Y1, Y10, Y10
-	MOVWQZX      48(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y1
-	MOVWQZX      50(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0x0c, Y2, Y1, Y1
-	MOVWQZX      52(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0x30, Y2, Y1, Y1
-	MOVWQZX      54(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0xc0, Y2, Y1, Y1
-	VPSHUFB      i13const<>+704(SB), Y0, Y2
-	VPMADDUBSW   196(CX), Y1, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y11, Y11
-	VPMADDUBSW   196(DI), Y1, Y1
-	VPMADDWD     Y2, Y1, Y1
-	VPADDD       Y1, Y10, Y10
-	MOVWQZX      56(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y1
-	MOVWQZX      58(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0x0c, Y2, Y1, Y1
-	MOVWQZX      60(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0x30, Y2, Y1, Y1
-	MOVWQZX      62(SP), DX
 	VPBROADCASTQ (SI)(DX*8), Y2
 	VPBLENDD     $0xc0, Y2, Y1, Y1
 	VPSHUFB      i13const<>+736(SB), Y0, Y0
@@ -2576,7 +2728,7 @@ tileIQ1_MAVX2_1x2_done:
 
 // func tileIQ1_MAVX2_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileIQ1_MAVX2_1x3(SB), NOSPLIT, $96-64
+TEXT ·tileIQ1_MAVX2_1x3(SB), NOSPLIT, $32-64
 	MOVQ   w+0(FP), AX
 	MOVQ   a+16(FP), CX
 	MOVQ   as+24(FP), DX
@@ -2594,97 +2746,102 @@ tileIQ1_MAVX2_1x3_loop:
 	TESTQ        BX, BX
 	JZ           tileIQ1_MAVX2_1x3_done
 	PREFETCHT0   32768(AX)
-	VMOVDQU      32(AX), X0
-	VPAND        i13const<>+320(SB), X0, X1
-	VPSRLW       $0x04, X0, X0
-	VPAND        i13const<>+320(SB), X0, X0
-	VPUNPCKLBW   X0, X1, X2
-	VMOVDQU      (AX), X3
-	VPUNPCKLBW   X2, X3, X4
-	VMOVDQU      X4, (SP)
-	VPUNPCKHBW   X2, X3, X4
-	VMOVDQU      X4, 16(SP)
-	VPUNPCKHBW   X0, X1, X0
-	VMOVDQU      16(AX), X1
-	VPUNPCKLBW   X0, X1, X2
-	VMOVDQU      X2, 32(SP)
-	VPUNPCKHBW   X0, X1, X2
-	VMOVDQU      X2, 48(SP)
 	VPBROADCASTQ 48(AX), Y0
 	VPSHUFB      i13const<>+352(SB), Y0, Y0
 	VPMULLW      i13const<>+384(SB), Y0, Y0
 	VPSRLW       $0x0d, Y0, Y0
 	VPADDW       Y0, Y0, Y0
 	VPOR         i13const<>+256(SB), Y0, Y0
-	MOVWQZX      (SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y1
-	MOVWQZX      2(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
+	VMOVQ        32(AX), X1
+	VPSRLW       $0x04, X1, X2
+	VPAND        i13const<>+320(SB), X2, X2
+	VPAND        i13const<>+320(SB), X1, X1
+	VPUNPCKLBW   X2, X1, X1
+	VMOVDQU      (AX), X2
+	VPUNPCKLBW   X1, X2, X2
+	VMOVQ        X2, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R9*8), Y3
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R9*8), Y4
+	VPBLENDD     $0x0c, Y4, Y3, Y3
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R9*8), Y4
+	VPBLENDD     $0x30, Y4, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y4
+	VPBLENDD     $0xc0, Y4, Y3, Y3
+	VPSHUFB      i13const<>+512(SB), Y0, Y4
+	VPMADDUBSW   4(CX), Y3, Y5
+	VPMADDWD     Y4, Y5, Y11
+	VPMADDUBSW   4(DI), Y3, Y5
+	VPMADDWD     Y4, Y5, Y10
+	VPMADDUBSW   4(R8), Y3, Y3
+	VPMADDWD     Y4, Y3, Y9
+	VPEXTRQ      $0x01, X2, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R9*8), Y2
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R9*8), Y3
+	VPBLENDD     $0x0c, Y3, Y2, Y2
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R9*8), Y3
+	VPBLENDD     $0x30, Y3, Y2, Y2
+	VPBROADCASTQ (SI)(DX*8), Y3
+	VPBLENDD     $0xc0, Y3, Y2, Y2
+	VPSHUFB      i13const<>+544(SB), Y0, Y3
+	VPMADDUBSW   36(CX), Y2, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y11, Y11
+	VPMADDUBSW   36(DI), Y2, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y10, Y10
+	VPMADDUBSW   36(R8), Y2, Y2
+	VPMADDWD     Y3, Y2, Y2
+	VPADDD       Y2, Y9, Y9
+	VMOVDQU      (AX), X2
+	VPUNPCKHBW   X1, X2, X1
+	VMOVQ        X1, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R9*8), Y2
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R9*8), Y3
+	VPBLENDD     $0x0c, Y3, Y2, Y2
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R9*8), Y3
+	VPBLENDD     $0x30, Y3, Y2, Y2
+	VPBROADCASTQ (SI)(DX*8), Y3
+	VPBLENDD     $0xc0, Y3, Y2, Y2
+	VPSHUFB      i13const<>+576(SB), Y0, Y3
+	VPMADDUBSW   68(CX), Y2, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y11, Y11
+	VPMADDUBSW   68(DI), Y2, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y10, Y10
+	VPMADDUBSW   68(R8), Y2, Y2
+	VPMADDWD     Y3, Y2, Y2
+	VPADDD       Y2, Y9, Y9
+	VPEXTRQ      $0x01, X1, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R9*8), Y1
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R9*8), Y2
 	VPBLENDD     $0x0c, Y2, Y1, Y1
-	MOVWQZX      4(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R9*8), Y2
 	VPBLENDD     $0x30, Y2, Y1, Y1
-	MOVWQZX      6(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0xc0, Y2, Y1, Y1
-	VPSHUFB      i13const<>+512(SB), Y0, Y2
-	VPMADDUBSW   4(CX), Y1, Y3
-	VPMADDWD     Y2, Y3, Y11
-	VPMADDUBSW   4(DI), Y1, Y3
-	VPMADDWD     Y2, Y3, Y10
-	VPMADDUBSW   4(R8), Y1, Y1
-	VPMADDWD     Y2, Y1, Y9
-	MOVWQZX      8(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y1
-	MOVWQZX      10(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0x0c, Y2, Y1, Y1
-	MOVWQZX      12(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0x30, Y2, Y1, Y1
-	MOVWQZX      14(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0xc0, Y2, Y1, Y1
-	VPSHUFB      i13const<>+544(SB), Y0, Y2
-	VPMADDUBSW   36(CX), Y1, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y11, Y11
-	VPMADDUBSW   36(DI), Y1, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y10, Y10
-	VPMADDUBSW   36(R8), Y1, Y1
-	VPMADDWD     Y2, Y1, Y1
-	VPADDD       Y1, Y9, Y9
-	MOVWQZX      16(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y1
-	MOVWQZX      18(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0x0c, Y2, Y1, Y1
-	MOVWQZX      20(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0x30, Y2, Y1, Y1
-	MOVWQZX      22(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0xc0, Y2, Y1, Y1
-	VPSHUFB      i13const<>+576(SB), Y0, Y2
-	VPMADDUBSW   68(CX), Y1, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y11, Y11
-	VPMADDUBSW   68(DI), Y1, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y10, Y10
-	VPMADDUBSW   68(R8), Y1, Y1
-	VPMADDWD     Y2, Y1, Y1
-	VPADDD       Y1, Y9, Y9
-	MOVWQZX      24(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y1
-	MOVWQZX      26(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0x0c, Y2, Y1, Y1
-	MOVWQZX      28(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0x30, Y2, Y1, Y1
-	MOVWQZX      30(SP), DX
 	VPBROADCASTQ (SI)(DX*8), Y2
 	VPBLENDD     $0xc0, Y2, Y1, Y1
 	VPSHUFB      i13const<>+608(SB), Y0, Y2
@@ -2697,78 +2854,99 @@ tileIQ1_MAVX2_1x3_loop:
 	VPMADDUBSW   100(R8), Y1, Y1
 	VPMADDWD     Y2, Y1, Y1
 	VPADDD       Y1, Y9, Y9
-	MOVWQZX      32(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y1
-	MOVWQZX      34(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
+	VMOVQ        40(AX), X1
+	VPSRLW       $0x04, X1, X2
+	VPAND        i13const<>+320(SB), X2, X2
+	VPAND        i13const<>+320(SB), X1, X1
+	VPUNPCKLBW   X2, X1, X1
+	VMOVDQU      16(AX), X2
+	VPUNPCKLBW   X1, X2, X2
+	VMOVQ        X2, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R9*8), Y3
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R9*8), Y4
+	VPBLENDD     $0x0c, Y4, Y3, Y3
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R9*8), Y4
+	VPBLENDD     $0x30, Y4, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y4
+	VPBLENDD     $0xc0, Y4, Y3, Y3
+	VPSHUFB      i13const<>+640(SB), Y0, Y4
+	VPMADDUBSW   132(CX), Y3, Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y11, Y11
+	VPMADDUBSW   132(DI), Y3, Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y10, Y10
+	VPMADDUBSW   132(R8), Y3, Y3
+	VPMADDWD     Y4, Y3, Y3
+	VPADDD       Y3, Y9, Y9
+	VPEXTRQ      $0x01, X2, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R9*8), Y2
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R9*8), Y3
+	VPBLENDD     $0x0c, Y3, Y2, Y2
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R9*8), Y3
+	VPBLENDD     $0x30, Y3, Y2, Y2
+	VPBROADCASTQ (SI)(DX*8), Y3
+	VPBLENDD     $0xc0, Y3, Y2, Y2
+	VPSHUFB      i13const<>+672(SB), Y0, Y3
+	VPMADDUBSW   164(CX), Y2, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y11, Y11
+	VPMADDUBSW   164(DI), Y2, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y10, Y10
+	VPMADDUBSW   164(R8), Y2, Y2
+	VPMADDWD     Y3, Y2, Y2
+	VPADDD       Y2, Y9, Y9
+	VMOVDQU      16(AX), X2
+	VPUNPCKHBW   X1, X2, X1
+	VMOVQ        X1, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R9*8), Y2
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R9*8), Y3
+	VPBLENDD     $0x0c, Y3, Y2, Y2
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R9*8), Y3
+	VPBLENDD     $0x30, Y3, Y2, Y2
+	VPBROADCASTQ (SI)(DX*8), Y3
+	VPBLENDD     $0xc0, Y3, Y2, Y2
+	VPSHUFB      i13const<>+704(SB), Y0, Y3
+	VPMADDUBSW   196(CX), Y2, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y11, Y11
+	VPMADDUBSW   196(DI), Y2, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y10, Y10
+	VPMADDUBSW   196(R8), Y2, Y2
+	VPMADDWD     Y3, Y2, Y2
+	VPADDD       Y2, Y9, Y9
+	VPEXTRQ      $0x01, X1, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R9*8), Y1
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R9*8), Y2
 	VPBLENDD     $0x0c, Y2, Y1, Y1
-	MOVWQZX      36(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R9*8), Y2
 	VPBLENDD     $0x30, Y2, Y1, Y1
-	MOVWQZX      38(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0xc0, Y2, Y1, Y1
-	VPSHUFB      i13const<>+640(SB), Y0, Y2
-	VPMADDUBSW   132(CX), Y1, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y11, Y11
-	VPMADDUBSW   132(DI), Y1, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y10, Y10
-	VPMADDUBSW   132(R8), Y1, Y1
-	VPMADDWD     Y2, Y1, Y1
-	VPADDD       Y1, Y9, Y9
-	MOVWQZX      40(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y1
-	MOVWQZX      42(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0x0c, Y2, Y1, Y1
-	MOVWQZX      44(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0x30, Y2, Y1, Y1
-	MOVWQZX      46(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0xc0, Y2, Y1, Y1
-	VPSHUFB      i13const<>+672(SB), Y0, Y2
-	VPMADDUBSW   164(CX), Y1, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y11, Y11
-	VPMADDUBSW   164(DI), Y1, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y10, Y10
-	VPMADDUBSW   164(R8), Y1, Y1
-	VPMADDWD     Y2, Y1, Y1
-	VPADDD       Y1, Y9, Y9
-	MOVWQZX      48(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y1
-	MOVWQZX      50(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0x0c, Y2, Y1, Y1
-	MOVWQZX      52(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0x30, Y2, Y1, Y1
-	MOVWQZX      54(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0xc0, Y2, Y1, Y1
-	VPSHUFB      i13const<>+704(SB), Y0, Y2
-	VPMADDUBSW   196(CX), Y1, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y11, Y11
-	VPMADDUBSW   196(DI), Y1, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y10, Y10
-	VPMADDUBSW   196(R8), Y1, Y1
-	VPMADDWD     Y2, Y1, Y1
-	VPADDD       Y1, Y9, Y9
-	MOVWQZX      56(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y1
-	MOVWQZX      58(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0x0c, Y2, Y1, Y1
-	MOVWQZX      60(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0x30, Y2, Y1, Y1
-	MOVWQZX      62(SP), DX
 	VPBROADCASTQ (SI)(DX*8), Y2
 	VPBLENDD     $0xc0, Y2, Y1, Y1
 	VPSHUFB      i13const<>+736(SB), Y0, Y0
@@ -2861,7 +3039,7 @@ tileIQ1_MAVX2_1x3_done:
 
 // func tileIQ1_MAVX2_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileIQ1_MAVX2_1x4(SB), NOSPLIT, $96-64
+TEXT ·tileIQ1_MAVX2_1x4(SB), NOSPLIT, $32-64
 	MOVQ   w+0(FP), AX
 	MOVQ   a+16(FP), CX
 	MOVQ   as+24(FP), DX
@@ -2882,105 +3060,110 @@ tileIQ1_MAVX2_1x4_loop:
 	TESTQ        BX, BX
 	JZ           tileIQ1_MAVX2_1x4_done
 	PREFETCHT0   32768(AX)
-	VMOVDQU      32(AX), X0
-	VPAND        i13const<>+320(SB), X0, X1
-	VPSRLW       $0x04, X0, X0
-	VPAND        i13const<>+320(SB), X0, X0
-	VPUNPCKLBW   X0, X1, X2
-	VMOVDQU      (AX), X3
-	VPUNPCKLBW   X2, X3, X4
-	VMOVDQU      X4, (SP)
-	VPUNPCKHBW   X2, X3, X4
-	VMOVDQU      X4, 16(SP)
-	VPUNPCKHBW   X0, X1, X0
-	VMOVDQU      16(AX), X1
-	VPUNPCKLBW   X0, X1, X2
-	VMOVDQU      X2, 32(SP)
-	VPUNPCKHBW   X0, X1, X2
-	VMOVDQU      X2, 48(SP)
 	VPBROADCASTQ 48(AX), Y0
 	VPSHUFB      i13const<>+352(SB), Y0, Y0
 	VPMULLW      i13const<>+384(SB), Y0, Y0
 	VPSRLW       $0x0d, Y0, Y0
 	VPADDW       Y0, Y0, Y0
 	VPOR         i13const<>+256(SB), Y0, Y0
-	MOVWQZX      (SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y1
-	MOVWQZX      2(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
+	VMOVQ        32(AX), X1
+	VPSRLW       $0x04, X1, X2
+	VPAND        i13const<>+320(SB), X2, X2
+	VPAND        i13const<>+320(SB), X1, X1
+	VPUNPCKLBW   X2, X1, X1
+	VMOVDQU      (AX), X2
+	VPUNPCKLBW   X1, X2, X2
+	VMOVQ        X2, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R10*8), Y3
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R10*8), Y4
+	VPBLENDD     $0x0c, Y4, Y3, Y3
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R10*8), Y4
+	VPBLENDD     $0x30, Y4, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y4
+	VPBLENDD     $0xc0, Y4, Y3, Y3
+	VPSHUFB      i13const<>+512(SB), Y0, Y4
+	VPMADDUBSW   4(CX), Y3, Y5
+	VPMADDWD     Y4, Y5, Y11
+	VPMADDUBSW   4(DI), Y3, Y5
+	VPMADDWD     Y4, Y5, Y10
+	VPMADDUBSW   4(R8), Y3, Y5
+	VPMADDWD     Y4, Y5, Y9
+	VPMADDUBSW   4(R9), Y3, Y3
+	VPMADDWD     Y4, Y3, Y8
+	VPEXTRQ      $0x01, X2, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R10*8), Y2
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R10*8), Y3
+	VPBLENDD     $0x0c, Y3, Y2, Y2
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R10*8), Y3
+	VPBLENDD     $0x30, Y3, Y2, Y2
+	VPBROADCASTQ (SI)(DX*8), Y3
+	VPBLENDD     $0xc0, Y3, Y2, Y2
+	VPSHUFB      i13const<>+544(SB), Y0, Y3
+	VPMADDUBSW   36(CX), Y2, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y11, Y11
+	VPMADDUBSW   36(DI), Y2, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y10, Y10
+	VPMADDUBSW   36(R8), Y2, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y9, Y9
+	VPMADDUBSW   36(R9), Y2, Y2
+	VPMADDWD     Y3, Y2, Y2
+	VPADDD       Y2, Y8, Y8
+	VMOVDQU      (AX), X2
+	VPUNPCKHBW   X1, X2, X1
+	VMOVQ        X1, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R10*8), Y2
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R10*8), Y3
+	VPBLENDD     $0x0c, Y3, Y2, Y2
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R10*8), Y3
+	VPBLENDD     $0x30, Y3, Y2, Y2
+	VPBROADCASTQ (SI)(DX*8), Y3
+	VPBLENDD     $0xc0, Y3, Y2, Y2
+	VPSHUFB      i13const<>+576(SB), Y0, Y3
+	VPMADDUBSW   68(CX), Y2, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y11, Y11
+	VPMADDUBSW   68(DI), Y2, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y10, Y10
+	VPMADDUBSW   68(R8), Y2, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y9, Y9
+	VPMADDUBSW   68(R9), Y2, Y2
+	VPMADDWD     Y3, Y2, Y2
+	VPADDD       Y2, Y8, Y8
+	VPEXTRQ      $0x01, X1, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R10*8), Y1
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R10*8), Y2
 	VPBLENDD     $0x0c, Y2, Y1, Y1
-	MOVWQZX      4(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R10*8), Y2
 	VPBLENDD     $0x30, Y2, Y1, Y1
-	MOVWQZX      6(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0xc0, Y2, Y1, Y1
-	VPSHUFB      i13const<>+512(SB), Y0, Y2
-	VPMADDUBSW   4(CX), Y1, Y3
-	VPMADDWD     Y2, Y3, Y11
-	VPMADDUBSW   4(DI), Y1, Y3
-	VPMADDWD     Y2, Y3, Y10
-	VPMADDUBSW   4(R8), Y1, Y3
-	VPMADDWD     Y2, Y3, Y9
-	VPMADDUBSW   4(R9), Y1, Y1
-	VPMADDWD     Y2, Y1, Y8
-	MOVWQZX      8(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y1
-	MOVWQZX      10(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0x0c, Y2, Y1, Y1
-	MOVWQZX      12(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0x30, Y2, Y1, Y1
-	MOVWQZX      14(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0xc0, Y2, Y1, Y1
-	VPSHUFB      i13const<>+544(SB), Y0, Y2
-	VPMADDUBSW   36(CX), Y1, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y11, Y11
-	VPMADDUBSW   36(DI), Y1, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y10, Y10
-	VPMADDUBSW   36(R8), Y1, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y9, Y9
-	VPMADDUBSW   36(R9), Y1, Y1
-	VPMADDWD     Y2, Y1, Y1
-	VPADDD       Y1, Y8, Y8
-	MOVWQZX      16(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y1
-	MOVWQZX      18(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0x0c, Y2, Y1, Y1
-	MOVWQZX      20(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0x30, Y2, Y1, Y1
-	MOVWQZX      22(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0xc0, Y2, Y1, Y1
-	VPSHUFB      i13const<>+576(SB), Y0, Y2
-	VPMADDUBSW   68(CX), Y1, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y11, Y11
-	VPMADDUBSW   68(DI), Y1, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y10, Y10
-	VPMADDUBSW   68(R8), Y1, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y9, Y9
-	VPMADDUBSW   68(R9), Y1, Y1
-	VPMADDWD     Y2, Y1, Y1
-	VPADDD       Y1, Y8, Y8
-	MOVWQZX      24(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y1
-	MOVWQZX      26(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0x0c, Y2, Y1, Y1
-	MOVWQZX      28(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0x30, Y2, Y1, Y1
-	MOVWQZX      30(SP), DX
 	VPBROADCASTQ (SI)(DX*8), Y2
 	VPBLENDD     $0xc0, Y2, Y1, Y1
 	VPSHUFB      i13const<>+608(SB), Y0, Y2
@@ -2996,87 +3179,108 @@ tileIQ1_MAVX2_1x4_loop:
 	VPMADDUBSW   100(R9), Y1, Y1
 	VPMADDWD     Y2, Y1, Y1
 	VPADDD       Y1, Y8, Y8
-	MOVWQZX      32(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y1
-	MOVWQZX      34(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
+	VMOVQ        40(AX), X1
+	VPSRLW       $0x04, X1, X2
+	VPAND        i13const<>+320(SB), X2, X2
+	VPAND        i13const<>+320(SB), X1, X1
+	VPUNPCKLBW   X2, X1, X1
+	VMOVDQU      16(AX), X2
+	VPUNPCKLBW   X1, X2, X2
+	VMOVQ        X2, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R10*8), Y3
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R10*8), Y4
+	VPBLENDD     $0x0c, Y4, Y3, Y3
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R10*8), Y4
+	VPBLENDD     $0x30, Y4, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y4
+	VPBLENDD     $0xc0, Y4, Y3, Y3
+	VPSHUFB      i13const<>+640(SB), Y0, Y4
+	VPMADDUBSW   132(CX), Y3, Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y11, Y11
+	VPMADDUBSW   132(DI), Y3, Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y10, Y10
+	VPMADDUBSW   132(R8), Y3, Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y9, Y9
+	VPMADDUBSW   132(R9), Y3, Y3
+	VPMADDWD     Y4, Y3, Y3
+	VPADDD       Y3, Y8, Y8
+	VPEXTRQ      $0x01, X2, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R10*8), Y2
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R10*8), Y3
+	VPBLENDD     $0x0c, Y3, Y2, Y2
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R10*8), Y3
+	VPBLENDD     $0x30, Y3, Y2, Y2
+	VPBROADCASTQ (SI)(DX*8), Y3
+	VPBLENDD     $0xc0, Y3, Y2, Y2
+	VPSHUFB      i13const<>+672(SB), Y0, Y3
+	VPMADDUBSW   164(CX), Y2, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y11, Y11
+	VPMADDUBSW   164(DI), Y2, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y10, Y10
+	VPMADDUBSW   164(R8), Y2, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y9, Y9
+	VPMADDUBSW   164(R9), Y2, Y2
+	VPMADDWD     Y3, Y2, Y2
+	VPADDD       Y2, Y8, Y8
+	VMOVDQU      16(AX), X2
+	VPUNPCKHBW   X1, X2, X1
+	VMOVQ        X1, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R10*8), Y2
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R10*8), Y3
+	VPBLENDD     $0x0c, Y3, Y2, Y2
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R10*8), Y3
+	VPBLENDD     $0x30, Y3, Y2, Y2
+	VPBROADCASTQ (SI)(DX*8), Y3
+	VPBLENDD     $0xc0, Y3, Y2, Y2
+	VPSHUFB      i13const<>+704(SB), Y0, Y3
+	VPMADDUBSW   196(CX), Y2, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y11, Y11
+	VPMADDUBSW   196(DI), Y2, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y10, Y10
+	VPMADDUBSW   196(R8), Y2, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y9, Y9
+	VPMADDUBSW   196(R9), Y2, Y2
+	VPMADDWD     Y3, Y2, Y2
+	VPADDD       Y2, Y8, Y8
+	VPEXTRQ      $0x01, X1, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R10*8), Y1
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R10*8), Y2
 	VPBLENDD     $0x0c, Y2, Y1, Y1
-	MOVWQZX      36(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTQ (SI)(R10*8), Y2
 	VPBLENDD     $0x30, Y2, Y1, Y1
-	MOVWQZX      38(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0xc0, Y2, Y1, Y1
-	VPSHUFB      i13const<>+640(SB), Y0, Y2
-	VPMADDUBSW   132(CX), Y1, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y11, Y11
-	VPMADDUBSW   132(DI), Y1, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y10, Y10
-	VPMADDUBSW   132(R8), Y1, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y9, Y9
-	VPMADDUBSW   132(R9), Y1, Y1
-	VPMADDWD     Y2, Y1, Y1
-	VPADDD       Y1, Y8, Y8
-	MOVWQZX      40(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y1
-	MOVWQZX      42(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0x0c, Y2, Y1, Y1
-	MOVWQZX      44(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0x30, Y2, Y1, Y1
-	MOVWQZX      46(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0xc0, Y2, Y1, Y1
-	VPSHUFB      i13const<>+672(SB), Y0, Y2
-	VPMADDUBSW   164(CX), Y1, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y11, Y11
-	VPMADDUBSW   164(DI), Y1, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y10, Y10
-	VPMADDUBSW   164(R8), Y1, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y9, Y9
-	VPMADDUBSW   164(R9), Y1, Y1
-	VPMADDWD     Y2, Y1, Y1
-	VPADDD       Y1, Y8, Y8
-	MOVWQZX      48(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y1
-	MOVWQZX      50(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0x0c, Y2, Y1, Y1
-	MOVWQZX      52(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0x30, Y2, Y1, Y1
-	MOVWQZX      54(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0xc0, Y2, Y1, Y1
-	VPSHUFB      i13const<>+704(SB), Y0, Y2
-	VPMADDUBSW   196(CX), Y1, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y11, Y11
-	VPMADDUBSW   196(DI), Y1, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y10, Y10
-	VPMADDUBSW   196(R8), Y1, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y9, Y9
-	VPMADDUBSW   196(R9), Y1, Y1
-	VPMADDWD     Y2, Y1, Y1
-	VPADDD       Y1, Y8, Y8
-	MOVWQZX      56(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y1
-	MOVWQZX      58(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0x0c, Y2, Y1, Y1
-	MOVWQZX      60(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y2
-	VPBLENDD     $0x30, Y2, Y1, Y1
-	MOVWQZX      62(SP), DX
 	VPBROADCASTQ (SI)(DX*8), Y2
 	VPBLENDD     $0xc0, Y2, Y1, Y1
 	VPSHUFB      i13const<>+736(SB), Y0, Y0
@@ -4862,7 +5066,7 @@ tileIQ3_XXSAVX2_1x4_done:
 
 // func tileIQ3_SAVX2_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint32)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileIQ3_SAVX2_1x1(SB), NOSPLIT, $160-64
+TEXT ·tileIQ3_SAVX2_1x1(SB), NOSPLIT, $32-64
 	MOVQ   w+0(FP), AX
 	MOVQ   a+16(FP), CX
 	MOVQ   as+24(FP), DX
@@ -4875,34 +5079,6 @@ tileIQ3_SAVX2_1x1_loop:
 	JZ           tileIQ3_SAVX2_1x1_done
 	PREFETCHT0   32768(AX)
 	PREFETCHT0   32832(AX)
-	VPBROADCASTW 66(AX), Y0
-	VPSHUFB      i13const<>+928(SB), Y0, Y0
-	VPMULLW      i13const<>+960(SB), Y0, Y0
-	VPAND        i13const<>+992(SB), Y0, Y0
-	VPMOVZXBW    2(AX), Y1
-	VPOR         Y1, Y0, Y0
-	VMOVDQU      Y0, 32(SP)
-	VPBROADCASTW 68(AX), Y0
-	VPSHUFB      i13const<>+928(SB), Y0, Y0
-	VPMULLW      i13const<>+960(SB), Y0, Y0
-	VPAND        i13const<>+992(SB), Y0, Y0
-	VPMOVZXBW    18(AX), Y1
-	VPOR         Y1, Y0, Y0
-	VMOVDQU      Y0, 64(SP)
-	VPBROADCASTW 70(AX), Y0
-	VPSHUFB      i13const<>+928(SB), Y0, Y0
-	VPMULLW      i13const<>+960(SB), Y0, Y0
-	VPAND        i13const<>+992(SB), Y0, Y0
-	VPMOVZXBW    34(AX), Y1
-	VPOR         Y1, Y0, Y0
-	VMOVDQU      Y0, 96(SP)
-	VPBROADCASTW 72(AX), Y0
-	VPSHUFB      i13const<>+928(SB), Y0, Y0
-	VPMULLW      i13const<>+960(SB), Y0, Y0
-	VPAND        i13const<>+992(SB), Y0, Y0
-	VPMOVZXBW    50(AX), Y1
-	VPOR         Y1, Y0, Y0
-	VMOVDQU      Y0, 128(SP)
 	VPBROADCASTD 106(AX), Y0
 	VPSLLVD      i13const<>+1056(SB), Y0, Y0
 	VPSRLD       $0x1c, Y0, Y0
@@ -4911,275 +5087,351 @@ tileIQ3_SAVX2_1x1_loop:
 	VPSLLD       $0x10, Y0, Y1
 	VPOR         Y1, Y0, Y0
 	VMOVDQU      Y0, (SP)
-	MOVWQZX      32(SP), SI
+	VPBROADCASTW 66(AX), Y0
+	VPSHUFB      i13const<>+928(SB), Y0, Y0
+	VPMULLW      i13const<>+960(SB), Y0, Y0
+	VPAND        i13const<>+992(SB), Y0, Y0
+	VPMOVZXBW    2(AX), Y1
+	VPOR         Y1, Y0, Y0
+	VMOVQ        X0, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y1
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y2
+	VPBLENDD     $0x02, Y2, Y1, Y1
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y2
+	VPBLENDD     $0x04, Y2, Y1, Y1
+	VPBROADCASTD (BX)(SI*4), Y2
+	VPBLENDD     $0x08, Y2, Y1, Y1
+	VPEXTRQ      $0x01, X0, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y2
+	VPBLENDD     $0x10, Y2, Y1, Y1
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y2
+	VPBLENDD     $0x20, Y2, Y1, Y1
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y2
+	VPBLENDD     $0x40, Y2, Y1, Y1
+	VPBROADCASTD (BX)(SI*4), Y2
+	VPBLENDD     $0x80, Y2, Y1, Y1
+	VPBROADCASTD 74(AX), Y2
+	VPSHUFB      i13const<>+32(SB), Y2, Y2
+	VPAND        i13const<>+0(SB), Y2, Y2
+	VPCMPEQB     i13const<>+0(SB), Y2, Y2
+	VPOR         i13const<>+64(SB), Y2, Y2
+	VPBROADCASTD (SP), Y3
+	VMOVDQU      4(CX), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y11
+	VEXTRACTI128 $0x01, Y0, X0
+	VMOVQ        X0, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y1
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y2
+	VPBLENDD     $0x02, Y2, Y1, Y1
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y2
+	VPBLENDD     $0x04, Y2, Y1, Y1
+	VPBROADCASTD (BX)(SI*4), Y2
+	VPBLENDD     $0x08, Y2, Y1, Y1
+	VPEXTRQ      $0x01, X0, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y0
+	VPBLENDD     $0x10, Y0, Y1, Y1
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y0
+	VPBLENDD     $0x20, Y0, Y1, Y1
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y0
+	VPBLENDD     $0x40, Y0, Y1, Y1
 	VPBROADCASTD (BX)(SI*4), Y0
-	MOVWQZX      34(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x02, Y1, Y0, Y0
-	MOVWQZX      36(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x04, Y1, Y0, Y0
-	MOVWQZX      38(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x08, Y1, Y0, Y0
-	MOVWQZX      40(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x10, Y1, Y0, Y0
-	MOVWQZX      42(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x20, Y1, Y0, Y0
-	MOVWQZX      44(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x40, Y1, Y0, Y0
-	MOVWQZX      46(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x80, Y1, Y0, Y0
-	VPBROADCASTD 74(AX), Y1
-	VPSHUFB      i13const<>+32(SB), Y1, Y1
-	VPAND        i13const<>+0(SB), Y1, Y1
-	VPCMPEQB     i13const<>+0(SB), Y1, Y1
-	VPOR         i13const<>+64(SB), Y1, Y1
-	VPBROADCASTD (SP), Y2
-	VMOVDQU      4(CX), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y11
-	MOVWQZX      48(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y0
-	MOVWQZX      50(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x02, Y1, Y0, Y0
-	MOVWQZX      52(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x04, Y1, Y0, Y0
-	MOVWQZX      54(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x08, Y1, Y0, Y0
-	MOVWQZX      56(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x10, Y1, Y0, Y0
-	MOVWQZX      58(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x20, Y1, Y0, Y0
-	MOVWQZX      60(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x40, Y1, Y0, Y0
-	MOVWQZX      62(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x80, Y1, Y0, Y0
-	VPBROADCASTD 78(AX), Y1
-	VPSHUFB      i13const<>+32(SB), Y1, Y1
-	VPAND        i13const<>+0(SB), Y1, Y1
-	VPCMPEQB     i13const<>+0(SB), Y1, Y1
-	VPOR         i13const<>+64(SB), Y1, Y1
+	VPBLENDD     $0x80, Y0, Y1, Y1
+	VPBROADCASTD 78(AX), Y0
+	VPSHUFB      i13const<>+32(SB), Y0, Y0
+	VPAND        i13const<>+0(SB), Y0, Y0
+	VPCMPEQB     i13const<>+0(SB), Y0, Y0
+	VPOR         i13const<>+64(SB), Y0, Y0
 	VPBROADCASTD 4(SP), Y2
 	VMOVDQU      36(CX), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y11, Y11
-	MOVWQZX      64(SP), SI
+	VPBROADCASTW 68(AX), Y0
+	VPSHUFB      i13const<>+928(SB), Y0, Y0
+	VPMULLW      i13const<>+960(SB), Y0, Y0
+	VPAND        i13const<>+992(SB), Y0, Y0
+	VPMOVZXBW    18(AX), Y1
+	VPOR         Y1, Y0, Y0
+	VMOVQ        X0, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y1
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y2
+	VPBLENDD     $0x02, Y2, Y1, Y1
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y2
+	VPBLENDD     $0x04, Y2, Y1, Y1
+	VPBROADCASTD (BX)(SI*4), Y2
+	VPBLENDD     $0x08, Y2, Y1, Y1
+	VPEXTRQ      $0x01, X0, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y2
+	VPBLENDD     $0x10, Y2, Y1, Y1
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y2
+	VPBLENDD     $0x20, Y2, Y1, Y1
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y2
+	VPBLENDD     $0x40, Y2, Y1, Y1
+	VPBROADCASTD (BX)(SI*4), Y2
+	VPBLENDD     $0x80, Y2, Y1, Y1
+	VPBROADCASTD 82(AX), Y2
+	VPSHUFB      i13const<>+32(SB), Y2, Y2
+	VPAND        i13const<>+0(SB), Y2, Y2
+	VPCMPEQB     i13const<>+0(SB), Y2, Y2
+	VPOR         i13const<>+64(SB), Y2, Y2
+	VPBROADCASTD 8(SP), Y3
+	VMOVDQU      68(CX), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y11, Y11
+	VEXTRACTI128 $0x01, Y0, X0
+	VMOVQ        X0, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y1
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y2
+	VPBLENDD     $0x02, Y2, Y1, Y1
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y2
+	VPBLENDD     $0x04, Y2, Y1, Y1
+	VPBROADCASTD (BX)(SI*4), Y2
+	VPBLENDD     $0x08, Y2, Y1, Y1
+	VPEXTRQ      $0x01, X0, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y0
+	VPBLENDD     $0x10, Y0, Y1, Y1
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y0
+	VPBLENDD     $0x20, Y0, Y1, Y1
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y0
+	VPBLENDD     $0x40, Y0, Y1, Y1
 	VPBROADCASTD (BX)(SI*4), Y0
-	MOVWQZX      66(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x02, Y1, Y0, Y0
-	MOVWQZX      68(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x04, Y1, Y0, Y0
-	MOVWQZX      70(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x08, Y1, Y0, Y0
-	MOVWQZX      72(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x10, Y1, Y0, Y0
-	MOVWQZX      74(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x20, Y1, Y0, Y0
-	MOVWQZX      76(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x40, Y1, Y0, Y0
-	MOVWQZX      78(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x80, Y1, Y0, Y0
-	VPBROADCASTD 82(AX), Y1
-	VPSHUFB      i13const<>+32(SB), Y1, Y1
-	VPAND        i13const<>+0(SB), Y1, Y1
-	VPCMPEQB     i13const<>+0(SB), Y1, Y1
-	VPOR         i13const<>+64(SB), Y1, Y1
-	VPBROADCASTD 8(SP), Y2
-	VMOVDQU      68(CX), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y11, Y11
-	MOVWQZX      80(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y0
-	MOVWQZX      82(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x02, Y1, Y0, Y0
-	MOVWQZX      84(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x04, Y1, Y0, Y0
-	MOVWQZX      86(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x08, Y1, Y0, Y0
-	MOVWQZX      88(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x10, Y1, Y0, Y0
-	MOVWQZX      90(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x20, Y1, Y0, Y0
-	MOVWQZX      92(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x40, Y1, Y0, Y0
-	MOVWQZX      94(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x80, Y1, Y0, Y0
-	VPBROADCASTD 86(AX), Y1
-	VPSHUFB      i13const<>+32(SB), Y1, Y1
-	VPAND        i13const<>+0(SB), Y1, Y1
-	VPCMPEQB     i13const<>+0(SB), Y1, Y1
-	VPOR         i13const<>+64(SB), Y1, Y1
+	VPBLENDD     $0x80, Y0, Y1, Y1
+	VPBROADCASTD 86(AX), Y0
+	VPSHUFB      i13const<>+32(SB), Y0, Y0
+	VPAND        i13const<>+0(SB), Y0, Y0
+	VPCMPEQB     i13const<>+0(SB), Y0, Y0
+	VPOR         i13const<>+64(SB), Y0, Y0
 	VPBROADCASTD 12(SP), Y2
 	VMOVDQU      100(CX), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y11, Y11
-	MOVWQZX      96(SP), SI
+	VPBROADCASTW 70(AX), Y0
+	VPSHUFB      i13const<>+928(SB), Y0, Y0
+	VPMULLW      i13const<>+960(SB), Y0, Y0
+	VPAND        i13const<>+992(SB), Y0, Y0
+	VPMOVZXBW    34(AX), Y1
+	VPOR         Y1, Y0, Y0
+	VMOVQ        X0, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y1
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y2
+	VPBLENDD     $0x02, Y2, Y1, Y1
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y2
+	VPBLENDD     $0x04, Y2, Y1, Y1
+	VPBROADCASTD (BX)(SI*4), Y2
+	VPBLENDD     $0x08, Y2, Y1, Y1
+	VPEXTRQ      $0x01, X0, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y2
+	VPBLENDD     $0x10, Y2, Y1, Y1
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y2
+	VPBLENDD     $0x20, Y2, Y1, Y1
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y2
+	VPBLENDD     $0x40, Y2, Y1, Y1
+	VPBROADCASTD (BX)(SI*4), Y2
+	VPBLENDD     $0x80, Y2, Y1, Y1
+	VPBROADCASTD 90(AX), Y2
+	VPSHUFB      i13const<>+32(SB), Y2, Y2
+	VPAND        i13const<>+0(SB), Y2, Y2
+	VPCMPEQB     i13const<>+0(SB), Y2, Y2
+	VPOR         i13const<>+64(SB), Y2, Y2
+	VPBROADCASTD 16(SP), Y3
+	VMOVDQU      132(CX), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y11, Y11
+	VEXTRACTI128 $0x01, Y0, X0
+	VMOVQ        X0, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y1
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y2
+	VPBLENDD     $0x02, Y2, Y1, Y1
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y2
+	VPBLENDD     $0x04, Y2, Y1, Y1
+	VPBROADCASTD (BX)(SI*4), Y2
+	VPBLENDD     $0x08, Y2, Y1, Y1
+	VPEXTRQ      $0x01, X0, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y0
+	VPBLENDD     $0x10, Y0, Y1, Y1
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y0
+	VPBLENDD     $0x20, Y0, Y1, Y1
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y0
+	VPBLENDD     $0x40, Y0, Y1, Y1
 	VPBROADCASTD (BX)(SI*4), Y0
-	MOVWQZX      98(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x02, Y1, Y0, Y0
-	MOVWQZX      100(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x04, Y1, Y0, Y0
-	MOVWQZX      102(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x08, Y1, Y0, Y0
-	MOVWQZX      104(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x10, Y1, Y0, Y0
-	MOVWQZX      106(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x20, Y1, Y0, Y0
-	MOVWQZX      108(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x40, Y1, Y0, Y0
-	MOVWQZX      110(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x80, Y1, Y0, Y0
-	VPBROADCASTD 90(AX), Y1
-	VPSHUFB      i13const<>+32(SB), Y1, Y1
-	VPAND        i13const<>+0(SB), Y1, Y1
-	VPCMPEQB     i13const<>+0(SB), Y1, Y1
-	VPOR         i13const<>+64(SB), Y1, Y1
-	VPBROADCASTD 16(SP), Y2
-	VMOVDQU      132(CX), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y11, Y11
-	MOVWQZX      112(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y0
-	MOVWQZX      114(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x02, Y1, Y0, Y0
-	MOVWQZX      116(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x04, Y1, Y0, Y0
-	MOVWQZX      118(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x08, Y1, Y0, Y0
-	MOVWQZX      120(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x10, Y1, Y0, Y0
-	MOVWQZX      122(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x20, Y1, Y0, Y0
-	MOVWQZX      124(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x40, Y1, Y0, Y0
-	MOVWQZX      126(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x80, Y1, Y0, Y0
-	VPBROADCASTD 94(AX), Y1
-	VPSHUFB      i13const<>+32(SB), Y1, Y1
-	VPAND        i13const<>+0(SB), Y1, Y1
-	VPCMPEQB     i13const<>+0(SB), Y1, Y1
-	VPOR         i13const<>+64(SB), Y1, Y1
+	VPBLENDD     $0x80, Y0, Y1, Y1
+	VPBROADCASTD 94(AX), Y0
+	VPSHUFB      i13const<>+32(SB), Y0, Y0
+	VPAND        i13const<>+0(SB), Y0, Y0
+	VPCMPEQB     i13const<>+0(SB), Y0, Y0
+	VPOR         i13const<>+64(SB), Y0, Y0
 	VPBROADCASTD 20(SP), Y2
 	VMOVDQU      164(CX), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y11, Y11
-	MOVWQZX      128(SP), SI
+	VPBROADCASTW 72(AX), Y0
+	VPSHUFB      i13const<>+928(SB), Y0, Y0
+	VPMULLW      i13const<>+960(SB), Y0, Y0
+	VPAND        i13const<>+992(SB), Y0, Y0
+	VPMOVZXBW    50(AX), Y1
+	VPOR         Y1, Y0, Y0
+	VMOVQ        X0, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y1
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y2
+	VPBLENDD     $0x02, Y2, Y1, Y1
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y2
+	VPBLENDD     $0x04, Y2, Y1, Y1
+	VPBROADCASTD (BX)(SI*4), Y2
+	VPBLENDD     $0x08, Y2, Y1, Y1
+	VPEXTRQ      $0x01, X0, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y2
+	VPBLENDD     $0x10, Y2, Y1, Y1
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y2
+	VPBLENDD     $0x20, Y2, Y1, Y1
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y2
+	VPBLENDD     $0x40, Y2, Y1, Y1
+	VPBROADCASTD (BX)(SI*4), Y2
+	VPBLENDD     $0x80, Y2, Y1, Y1
+	VPBROADCASTD 98(AX), Y2
+	VPSHUFB      i13const<>+32(SB), Y2, Y2
+	VPAND        i13const<>+0(SB), Y2, Y2
+	VPCMPEQB     i13const<>+0(SB), Y2, Y2
+	VPOR         i13const<>+64(SB), Y2, Y2
+	VPBROADCASTD 24(SP), Y3
+	VMOVDQU      196(CX), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y11, Y11
+	VEXTRACTI128 $0x01, Y0, X0
+	VMOVQ        X0, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y1
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y2
+	VPBLENDD     $0x02, Y2, Y1, Y1
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y2
+	VPBLENDD     $0x04, Y2, Y1, Y1
+	VPBROADCASTD (BX)(SI*4), Y2
+	VPBLENDD     $0x08, Y2, Y1, Y1
+	VPEXTRQ      $0x01, X0, SI
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y0
+	VPBLENDD     $0x10, Y0, Y1, Y1
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y0
+	VPBLENDD     $0x20, Y0, Y1, Y1
+	MOVWQZX      SI, DI
+	SHRQ         $0x10, SI
+	VPBROADCASTD (BX)(DI*4), Y0
+	VPBLENDD     $0x40, Y0, Y1, Y1
 	VPBROADCASTD (BX)(SI*4), Y0
-	MOVWQZX      130(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x02, Y1, Y0, Y0
-	MOVWQZX      132(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x04, Y1, Y0, Y0
-	MOVWQZX      134(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x08, Y1, Y0, Y0
-	MOVWQZX      136(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x10, Y1, Y0, Y0
-	MOVWQZX      138(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x20, Y1, Y0, Y0
-	MOVWQZX      140(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x40, Y1, Y0, Y0
-	MOVWQZX      142(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x80, Y1, Y0, Y0
-	VPBROADCASTD 98(AX), Y1
-	VPSHUFB      i13const<>+32(SB), Y1, Y1
-	VPAND        i13const<>+0(SB), Y1, Y1
-	VPCMPEQB     i13const<>+0(SB), Y1, Y1
-	VPOR         i13const<>+64(SB), Y1, Y1
-	VPBROADCASTD 24(SP), Y2
-	VMOVDQU      196(CX), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y11, Y11
-	MOVWQZX      144(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y0
-	MOVWQZX      146(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x02, Y1, Y0, Y0
-	MOVWQZX      148(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x04, Y1, Y0, Y0
-	MOVWQZX      150(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x08, Y1, Y0, Y0
-	MOVWQZX      152(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x10, Y1, Y0, Y0
-	MOVWQZX      154(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x20, Y1, Y0, Y0
-	MOVWQZX      156(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x40, Y1, Y0, Y0
-	MOVWQZX      158(SP), SI
-	VPBROADCASTD (BX)(SI*4), Y1
-	VPBLENDD     $0x80, Y1, Y0, Y0
-	VPBROADCASTD 102(AX), Y1
-	VPSHUFB      i13const<>+32(SB), Y1, Y1
-	VPAND        i13const<>+0(SB), Y1, Y1
-	VPCMPEQB     i13const<>+0(SB), Y1, Y1
-	VPOR         i13const<>+64(SB), Y1, Y1
+	VPBLENDD     $0x80, Y0, Y1, Y1
+	VPBROADCASTD 102(AX), Y0
+	VPSHUFB      i13const<>+32(SB), Y0, Y0
+	VPAND        i13const<>+0(SB), Y0, Y0
+	VPCMPEQB     i13const<>+0(SB), Y0, Y0
+	VPOR         i13const<>+64(SB), Y0, Y0
 	VPBROADCASTD 28(SP), Y2
 	VMOVDQU      228(CX), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y11, Y11
 	MOVWLZX      (AX), SI
@@ -5209,7 +5461,7 @@ tileIQ3_SAVX2_1x1_done:
 
 // func tileIQ3_SAVX2_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint32)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileIQ3_SAVX2_1x2(SB), NOSPLIT, $160-64
+TEXT ·tileIQ3_SAVX2_1x2(SB), NOSPLIT, $32-64
 	MOVQ   w+0(FP), AX
 	MOVQ   a+16(FP), CX
 	MOVQ   as+24(FP), DX
@@ -5225,34 +5477,6 @@ tileIQ3_SAVX2_1x2_loop:
 	JZ           tileIQ3_SAVX2_1x2_done
 	PREFETCHT0   32768(AX)
 	PREFETCHT0   32832(AX)
-	VPBROADCASTW 66(AX), Y0
-	VPSHUFB      i13const<>+928(SB), Y0, Y0
-	VPMULLW      i13const<>+960(SB), Y0, Y0
-	VPAND        i13const<>+992(SB), Y0, Y0
-	VPMOVZXBW    2(AX), Y1
-	VPOR         Y1, Y0, Y0
-	VMOVDQU      Y0, 32(SP)
-	VPBROADCASTW 68(AX), Y0
-	VPSHUFB      i13const<>+928(SB), Y0, Y0
-	VPMULLW      i13const<>+960(SB), Y0, Y0
-	VPAND        i13const<>+992(SB), Y0, Y0
-	VPMOVZXBW    18(AX), Y1
-	VPOR         Y1, Y0, Y0
-	VMOVDQU      Y0, 64(SP)
-	VPBROADCASTW 70(AX), Y0
-	VPSHUFB      i13const<>+928(SB), Y0, Y0
-	VPMULLW      i13const<>+960(SB), Y0, Y0
-	VPAND        i13const<>+992(SB), Y0, Y0
-	VPMOVZXBW    34(AX), Y1
-	VPOR         Y1, Y0, Y0
-	VMOVDQU      Y0, 96(SP)
-	VPBROADCASTW 72(AX), Y0
-	VPSHUFB      i13const<>+928(SB), Y0, Y0
-	VPMULLW      i13const<>+960(SB), Y0, Y0
-	VPAND        i13const<>+992(SB), Y0, Y0
-	VPMOVZXBW    50(AX), Y1
-	VPOR         Y1, Y0, Y0
-	VMOVDQU      Y0, 128(SP)
 	VPBROADCASTD 106(AX), Y0
 	VPSLLVD      i13const<>+1056(SB), Y0, Y0
 	VPSRLD       $0x1c, Y0, Y0
@@ -5261,314 +5485,390 @@ tileIQ3_SAVX2_1x2_loop:
 	VPSLLD       $0x10, Y0, Y1
 	VPOR         Y1, Y0, Y0
 	VMOVDQU      Y0, (SP)
-	MOVWQZX      32(SP), DX
+	VPBROADCASTW 66(AX), Y0
+	VPSHUFB      i13const<>+928(SB), Y0, Y0
+	VPMULLW      i13const<>+960(SB), Y0, Y0
+	VPAND        i13const<>+992(SB), Y0, Y0
+	VPMOVZXBW    2(AX), Y1
+	VPOR         Y1, Y0, Y0
+	VMOVQ        X0, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y1
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y2
+	VPBLENDD     $0x02, Y2, Y1, Y1
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y2
+	VPBLENDD     $0x04, Y2, Y1, Y1
+	VPBROADCASTD (SI)(DX*4), Y2
+	VPBLENDD     $0x08, Y2, Y1, Y1
+	VPEXTRQ      $0x01, X0, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y2
+	VPBLENDD     $0x10, Y2, Y1, Y1
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y2
+	VPBLENDD     $0x20, Y2, Y1, Y1
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y2
+	VPBLENDD     $0x40, Y2, Y1, Y1
+	VPBROADCASTD (SI)(DX*4), Y2
+	VPBLENDD     $0x80, Y2, Y1, Y1
+	VPBROADCASTD 74(AX), Y2
+	VPSHUFB      i13const<>+32(SB), Y2, Y2
+	VPAND        i13const<>+0(SB), Y2, Y2
+	VPCMPEQB     i13const<>+0(SB), Y2, Y2
+	VPOR         i13const<>+64(SB), Y2, Y2
+	VPBROADCASTD (SP), Y3
+	VMOVDQU      4(CX), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y11
+	VMOVDQU      4(DI), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y10
+	VEXTRACTI128 $0x01, Y0, X0
+	VMOVQ        X0, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y1
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y2
+	VPBLENDD     $0x02, Y2, Y1, Y1
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y2
+	VPBLENDD     $0x04, Y2, Y1, Y1
+	VPBROADCASTD (SI)(DX*4), Y2
+	VPBLENDD     $0x08, Y2, Y1, Y1
+	VPEXTRQ      $0x01, X0, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y0
+	VPBLENDD     $0x10, Y0, Y1, Y1
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y0
+	VPBLENDD     $0x20, Y0, Y1, Y1
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y0
+	VPBLENDD     $0x40, Y0, Y1, Y1
 	VPBROADCASTD (SI)(DX*4), Y0
-	MOVWQZX      34(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x02, Y1, Y0, Y0
-	MOVWQZX      36(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x04, Y1, Y0, Y0
-	MOVWQZX      38(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x08, Y1, Y0, Y0
-	MOVWQZX      40(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x10, Y1, Y0, Y0
-	MOVWQZX      42(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x20, Y1, Y0, Y0
-	MOVWQZX      44(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x40, Y1, Y0, Y0
-	MOVWQZX      46(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x80, Y1, Y0, Y0
-	VPBROADCASTD 74(AX), Y1
-	VPSHUFB      i13const<>+32(SB), Y1, Y1
-	VPAND        i13const<>+0(SB), Y1, Y1
-	VPCMPEQB     i13const<>+0(SB), Y1, Y1
-	VPOR         i13const<>+64(SB), Y1, Y1
-	VPBROADCASTD (SP), Y2
-	VMOVDQU      4(CX), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y11
-	VMOVDQU      4(DI), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y10
-	MOVWQZX      48(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y0
-	MOVWQZX      50(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x02, Y1, Y0, Y0
-	MOVWQZX      52(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x04, Y1, Y0, Y0
-	MOVWQZX      54(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x08, Y1, Y0, Y0
-	MOVWQZX      56(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x10, Y1, Y0, Y0
-	MOVWQZX      58(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x20, Y1, Y0, Y0
-	MOVWQZX      60(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x40, Y1, Y0, Y0
-	MOVWQZX      62(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x80, Y1, Y0, Y0
-	VPBROADCASTD 78(AX), Y1
-	VPSHUFB      i13const<>+32(SB), Y1, Y1
-	VPAND        i13const<>+0(SB), Y1, Y1
-	VPCMPEQB     i13const<>+0(SB), Y1, Y1
-	VPOR         i13const<>+64(SB), Y1, Y1
+	VPBLENDD     $0x80, Y0, Y1, Y1
+	VPBROADCASTD 78(AX), Y0
+	VPSHUFB      i13const<>+32(SB), Y0, Y0
+	VPAND        i13const<>+0(SB), Y0, Y0
+	VPCMPEQB     i13const<>+0(SB), Y0, Y0
+	VPOR         i13const<>+64(SB), Y0, Y0
 	VPBROADCASTD 4(SP), Y2
 	VMOVDQU      36(CX), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y11, Y11
 	VMOVDQU      36(DI), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y10, Y10
-	MOVWQZX      64(SP), DX
+	VPBROADCASTW 68(AX), Y0
+	VPSHUFB      i13const<>+928(SB), Y0, Y0
+	VPMULLW      i13const<>+960(SB), Y0, Y0
+	VPAND        i13const<>+992(SB), Y0, Y0
+	VPMOVZXBW    18(AX), Y1
+	VPOR         Y1, Y0, Y0
+	VMOVQ        X0, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y1
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y2
+	VPBLENDD     $0x02, Y2, Y1, Y1
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y2
+	VPBLENDD     $0x04, Y2, Y1, Y1
+	VPBROADCASTD (SI)(DX*4), Y2
+	VPBLENDD     $0x08, Y2, Y1, Y1
+	VPEXTRQ      $0x01, X0, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y2
+	VPBLENDD     $0x10, Y2, Y1, Y1
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y2
+	VPBLENDD     $0x20, Y2, Y1, Y1
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y2
+	VPBLENDD     $0x40, Y2, Y1, Y1
+	VPBROADCASTD (SI)(DX*4), Y2
+	VPBLENDD     $0x80, Y2, Y1, Y1
+	VPBROADCASTD 82(AX), Y2
+	VPSHUFB      i13const<>+32(SB), Y2, Y2
+	VPAND        i13const<>+0(SB), Y2, Y2
+	VPCMPEQB     i13const<>+0(SB), Y2, Y2
+	VPOR         i13const<>+64(SB), Y2, Y2
+	VPBROADCASTD 8(SP), Y3
+	VMOVDQU      68(CX), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y11, Y11
+	VMOVDQU      68(DI), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y10, Y10
+	VEXTRACTI128 $0x01, Y0, X0
+	VMOVQ        X0, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y1
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y2
+	VPBLENDD     $0x02, Y2, Y1, Y1
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y2
+	VPBLENDD     $0x04, Y2, Y1, Y1
+	VPBROADCASTD (SI)(DX*4), Y2
+	VPBLENDD     $0x08, Y2, Y1, Y1
+	VPEXTRQ      $0x01, X0, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y0
+	VPBLENDD     $0x10, Y0, Y1, Y1
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y0
+	VPBLENDD     $0x20, Y0, Y1, Y1
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y0
+	VPBLENDD     $0x40, Y0, Y1, Y1
 	VPBROADCASTD (SI)(DX*4), Y0
-	MOVWQZX      66(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x02, Y1, Y0, Y0
-	MOVWQZX      68(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x04, Y1, Y0, Y0
-	MOVWQZX      70(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x08, Y1, Y0, Y0
-	MOVWQZX      72(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x10, Y1, Y0, Y0
-	MOVWQZX      74(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x20, Y1, Y0, Y0
-	MOVWQZX      76(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x40, Y1, Y0, Y0
-	MOVWQZX      78(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x80, Y1, Y0, Y0
-	VPBROADCASTD 82(AX), Y1
-	VPSHUFB      i13const<>+32(SB), Y1, Y1
-	VPAND        i13const<>+0(SB), Y1, Y1
-	VPCMPEQB     i13const<>+0(SB), Y1, Y1
-	VPOR         i13const<>+64(SB), Y1, Y1
-	VPBROADCASTD 8(SP), Y2
-	VMOVDQU      68(CX), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y11, Y11
-	VMOVDQU      68(DI), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y10, Y10
-	MOVWQZX      80(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y0
-	MOVWQZX      82(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x02, Y1, Y0, Y0
-	MOVWQZX      84(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x04, Y1, Y0, Y0
-	MOVWQZX      86(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x08, Y1, Y0, Y0
-	MOVWQZX      88(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x10, Y1, Y0, Y0
-	MOVWQZX      90(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x20, Y1, Y0, Y0
-	MOVWQZX      92(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x40, Y1, Y0, Y0
-	MOVWQZX      94(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x80, Y1, Y0, Y0
-	VPBROADCASTD 86(AX), Y1
-	VPSHUFB      i13const<>+32(SB), Y1, Y1
-	VPAND        i13const<>+0(SB), Y1, Y1
-	VPCMPEQB     i13const<>+0(SB), Y1, Y1
-	VPOR         i13const<>+64(SB), Y1, Y1
+	VPBLENDD     $0x80, Y0, Y1, Y1
+	VPBROADCASTD 86(AX), Y0
+	VPSHUFB      i13const<>+32(SB), Y0, Y0
+	VPAND        i13const<>+0(SB), Y0, Y0
+	VPCMPEQB     i13const<>+0(SB), Y0, Y0
+	VPOR         i13const<>+64(SB), Y0, Y0
 	VPBROADCASTD 12(SP), Y2
 	VMOVDQU      100(CX), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y11, Y11
 	VMOVDQU      100(DI), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y10, Y10
-	MOVWQZX      96(SP), DX
+	VPBROADCASTW 70(AX), Y0
+	VPSHUFB      i13const<>+928(SB), Y0, Y0
+	VPMULLW      i13const<>+960(SB), Y0, Y0
+	VPAND        i13const<>+992(SB), Y0, Y0
+	VPMOVZXBW    34(AX), Y1
+	VPOR         Y1, Y0, Y0
+	VMOVQ        X0, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y1
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y2
+	VPBLENDD     $0x02, Y2, Y1, Y1
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y2
+	VPBLENDD     $0x04, Y2, Y1, Y1
+	VPBROADCASTD (SI)(DX*4), Y2
+	VPBLENDD     $0x08, Y2, Y1, Y1
+	VPEXTRQ      $0x01, X0, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y2
+	VPBLENDD     $0x10, Y2, Y1, Y1
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y2
+	VPBLENDD     $0x20, Y2, Y1, Y1
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y2
+	VPBLENDD     $0x40, Y2, Y1, Y1
+	VPBROADCASTD (SI)(DX*4), Y2
+	VPBLENDD     $0x80, Y2, Y1, Y1
+	VPBROADCASTD 90(AX), Y2
+	VPSHUFB      i13const<>+32(SB), Y2, Y2
+	VPAND        i13const<>+0(SB), Y2, Y2
+	VPCMPEQB     i13const<>+0(SB), Y2, Y2
+	VPOR         i13const<>+64(SB), Y2, Y2
+	VPBROADCASTD 16(SP), Y3
+	VMOVDQU      132(CX), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y11, Y11
+	VMOVDQU      132(DI), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y10, Y10
+	VEXTRACTI128 $0x01, Y0, X0
+	VMOVQ        X0, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y1
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y2
+	VPBLENDD     $0x02, Y2, Y1, Y1
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y2
+	VPBLENDD     $0x04, Y2, Y1, Y1
+	VPBROADCASTD (SI)(DX*4), Y2
+	VPBLENDD     $0x08, Y2, Y1, Y1
+	VPEXTRQ      $0x01, X0, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y0
+	VPBLENDD     $0x10, Y0, Y1, Y1
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y0
+	VPBLENDD     $0x20, Y0, Y1, Y1
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y0
+	VPBLENDD     $0x40, Y0, Y1, Y1
 	VPBROADCASTD (SI)(DX*4), Y0
-	MOVWQZX      98(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x02, Y1, Y0, Y0
-	MOVWQZX      100(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x04, Y1, Y0, Y0
-	MOVWQZX      102(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x08, Y1, Y0, Y0
-	MOVWQZX      104(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x10, Y1, Y0, Y0
-	MOVWQZX      106(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x20, Y1, Y0, Y0
-	MOVWQZX      108(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x40, Y1, Y0, Y0
-	MOVWQZX      110(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x80, Y1, Y0, Y0
-	VPBROADCASTD 90(AX), Y1
-	VPSHUFB      i13const<>+32(SB), Y1, Y1
-	VPAND        i13const<>+0(SB), Y1, Y1
-	VPCMPEQB     i13const<>+0(SB), Y1, Y1
-	VPOR         i13const<>+64(SB), Y1, Y1
-	VPBROADCASTD 16(SP), Y2
-	VMOVDQU      132(CX), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y11, Y11
-	VMOVDQU      132(DI), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y10, Y10
-	MOVWQZX      112(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y0
-	MOVWQZX      114(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x02, Y1, Y0, Y0
-	MOVWQZX      116(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x04, Y1, Y0, Y0
-	MOVWQZX      118(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x08, Y1, Y0, Y0
-	MOVWQZX      120(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x10, Y1, Y0, Y0
-	MOVWQZX      122(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x20, Y1, Y0, Y0
-	MOVWQZX      124(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x40, Y1, Y0, Y0
-	MOVWQZX      126(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x80, Y1, Y0, Y0
-	VPBROADCASTD 94(AX), Y1
-	VPSHUFB      i13const<>+32(SB), Y1, Y1
-	VPAND        i13const<>+0(SB), Y1, Y1
-	VPCMPEQB     i13const<>+0(SB), Y1, Y1
-	VPOR         i13const<>+64(SB), Y1, Y1
+	VPBLENDD     $0x80, Y0, Y1, Y1
+	VPBROADCASTD 94(AX), Y0
+	VPSHUFB      i13const<>+32(SB), Y0, Y0
+	VPAND        i13const<>+0(SB), Y0, Y0
+	VPCMPEQB     i13const<>+0(SB), Y0, Y0
+	VPOR         i13const<>+64(SB), Y0, Y0
 	VPBROADCASTD 20(SP), Y2
 	VMOVDQU      164(CX), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y11, Y11
 	VMOVDQU      164(DI), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y10, Y10
-	MOVWQZX      128(SP), DX
+	VPBROADCASTW 72(AX), Y0
+	VPSHUFB      i13const<>+928(SB), Y0, Y0
+	VPMULLW      i13const<>+960(SB), Y0, Y0
+	VPAND        i13const<>+992(SB), Y0, Y0
+	VPMOVZXBW    50(AX), Y1
+	VPOR         Y1, Y0, Y0
+	VMOVQ        X0, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y1
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y2
+	VPBLENDD     $0x02, Y2, Y1, Y1
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y2
+	VPBLENDD     $0x04, Y2, Y1, Y1
+	VPBROADCASTD (SI)(DX*4), Y2
+	VPBLENDD     $0x08, Y2, Y1, Y1
+	VPEXTRQ      $0x01, X0, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y2
+	VPBLENDD     $0x10, Y2, Y1, Y1
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y2
+	VPBLENDD     $0x20, Y2, Y1, Y1
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y2
+	VPBLENDD     $0x40, Y2, Y1, Y1
+	VPBROADCASTD (SI)(DX*4), Y2
+	VPBLENDD     $0x80, Y2, Y1, Y1
+	VPBROADCASTD 98(AX), Y2
+	VPSHUFB      i13const<>+32(SB), Y2, Y2
+	VPAND        i13const<>+0(SB), Y2, Y2
+	VPCMPEQB     i13const<>+0(SB), Y2, Y2
+	VPOR         i13const<>+64(SB), Y2, Y2
+	VPBROADCASTD 24(SP), Y3
+	VMOVDQU      196(CX), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y11, Y11
+	VMOVDQU      196(DI), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y10, Y10
+	VEXTRACTI128 $0x01, Y0, X0
+	VMOVQ        X0, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y1
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y2
+	VPBLENDD     $0x02, Y2, Y1, Y1
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y2
+	VPBLENDD     $0x04, Y2, Y1, Y1
+	VPBROADCASTD (SI)(DX*4), Y2
+	VPBLENDD     $0x08, Y2, Y1, Y1
+	VPEXTRQ      $0x01, X0, DX
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y0
+	VPBLENDD     $0x10, Y0, Y1, Y1
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y0
+	VPBLENDD     $0x20, Y0, Y1, Y1
+	MOVWQZX      DX, R8
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R8*4), Y0
+	VPBLENDD     $0x40, Y0, Y1, Y1
 	VPBROADCASTD (SI)(DX*4), Y0
-	MOVWQZX      130(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x02, Y1, Y0, Y0
-	MOVWQZX      132(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x04, Y1, Y0, Y0
-	MOVWQZX      134(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x08, Y1, Y0, Y0
-	MOVWQZX      136(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x10, Y1, Y0, Y0
-	MOVWQZX      138(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x20, Y1, Y0, Y0
-	MOVWQZX      140(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x40, Y1, Y0, Y0
-	MOVWQZX      142(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x80, Y1, Y0, Y0
-	VPBROADCASTD 98(AX), Y1
-	VPSHUFB      i13const<>+32(SB), Y1, Y1
-	VPAND        i13const<>+0(SB), Y1, Y1
-	VPCMPEQB     i13const<>+0(SB), Y1, Y1
-	VPOR         i13const<>+64(SB), Y1, Y1
-	VPBROADCASTD 24(SP), Y2
-	VMOVDQU      196(CX), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y11, Y11
-	VMOVDQU      196(DI), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y10, Y10
-	MOVWQZX      144(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y0
-	MOVWQZX      146(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x02, Y1, Y0, Y0
-	MOVWQZX      148(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x04, Y1, Y0, Y0
-	MOVWQZX      150(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x08, Y1, Y0, Y0
-	MOVWQZX      152(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x10, Y1, Y0, Y0
-	MOVWQZX      154(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x20, Y1, Y0, Y0
-	MOVWQZX      156(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x40, Y1, Y0, Y0
-	MOVWQZX      158(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x80, Y1, Y0, Y0
-	VPBROADCASTD 102(AX), Y1
-	VPSHUFB      i13const<>+32(SB), Y1, Y1
-	VPAND        i13const<>+0(SB), Y1, Y1
-	VPCMPEQB     i13const<>+0(SB), Y1, Y1
-	VPOR         i13const<>+64(SB), Y1, Y1
+	VPBLENDD     $0x80, Y0, Y1, Y1
+	VPBROADCASTD 102(AX), Y0
+	VPSHUFB      i13const<>+32(SB), Y0, Y0
+	VPAND        i13const<>+0(SB), Y0, Y0
+	VPCMPEQB     i13const<>+0(SB), Y0, Y0
+	VPOR         i13const<>+64(SB), Y0, Y0
 	VPBROADCASTD 28(SP), Y2
 	VMOVDQU      228(CX), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y11, Y11
 	VMOVDQU      228(DI), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y10, Y10
 	MOVWLZX      (AX), DX
@@ -5610,7 +5910,7 @@ tileIQ3_SAVX2_1x2_done:
 
 // func tileIQ3_SAVX2_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint32)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileIQ3_SAVX2_1x3(SB), NOSPLIT, $160-64
+TEXT ·tileIQ3_SAVX2_1x3(SB), NOSPLIT, $32-64
 	MOVQ   w+0(FP), AX
 	MOVQ   a+16(FP), CX
 	MOVQ   as+24(FP), DX
@@ -5629,34 +5929,6 @@ tileIQ3_SAVX2_1x3_loop:
 	JZ           tileIQ3_SAVX2_1x3_done
 	PREFETCHT0   32768(AX)
 	PREFETCHT0   32832(AX)
-	VPBROADCASTW 66(AX), Y0
-	VPSHUFB      i13const<>+928(SB), Y0, Y0
-	VPMULLW      i13const<>+960(SB), Y0, Y0
-	VPAND        i13const<>+992(SB), Y0, Y0
-	VPMOVZXBW    2(AX), Y1
-	VPOR         Y1, Y0, Y0
-	VMOVDQU      Y0, 32(SP)
-	VPBROADCASTW 68(AX), Y0
-	VPSHUFB      i13const<>+928(SB), Y0, Y0
-	VPMULLW      i13const<>+960(SB), Y0, Y0
-	VPAND        i13const<>+992(SB), Y0, Y0
-	VPMOVZXBW    18(AX), Y1
-	VPOR         Y1, Y0, Y0
-	VMOVDQU      Y0, 64(SP)
-	VPBROADCASTW 70(AX), Y0
-	VPSHUFB      i13const<>+928(SB), Y0, Y0
-	VPMULLW      i13const<>+960(SB), Y0, Y0
-	VPAND        i13const<>+992(SB), Y0, Y0
-	VPMOVZXBW    34(AX), Y1
-	VPOR         Y1, Y0, Y0
-	VMOVDQU      Y0, 96(SP)
-	VPBROADCASTW 72(AX), Y0
-	VPSHUFB      i13const<>+928(SB), Y0, Y0
-	VPMULLW      i13const<>+960(SB), Y0, Y0
-	VPAND        i13const<>+992(SB), Y0, Y0
-	VPMOVZXBW    50(AX), Y1
-	VPOR         Y1, Y0, Y0
-	VMOVDQU      Y0, 128(SP)
 	VPBROADCASTD 106(AX), Y0
 	VPSLLVD      i13const<>+1056(SB), Y0, Y0
 	VPSRLD       $0x1c, Y0, Y0
@@ -5665,353 +5937,429 @@ tileIQ3_SAVX2_1x3_loop:
 	VPSLLD       $0x10, Y0, Y1
 	VPOR         Y1, Y0, Y0
 	VMOVDQU      Y0, (SP)
-	MOVWQZX      32(SP), DX
+	VPBROADCASTW 66(AX), Y0
+	VPSHUFB      i13const<>+928(SB), Y0, Y0
+	VPMULLW      i13const<>+960(SB), Y0, Y0
+	VPAND        i13const<>+992(SB), Y0, Y0
+	VPMOVZXBW    2(AX), Y1
+	VPOR         Y1, Y0, Y0
+	VMOVQ        X0, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y1
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y2
+	VPBLENDD     $0x02, Y2, Y1, Y1
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y2
+	VPBLENDD     $0x04, Y2, Y1, Y1
+	VPBROADCASTD (SI)(DX*4), Y2
+	VPBLENDD     $0x08, Y2, Y1, Y1
+	VPEXTRQ      $0x01, X0, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y2
+	VPBLENDD     $0x10, Y2, Y1, Y1
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y2
+	VPBLENDD     $0x20, Y2, Y1, Y1
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y2
+	VPBLENDD     $0x40, Y2, Y1, Y1
+	VPBROADCASTD (SI)(DX*4), Y2
+	VPBLENDD     $0x80, Y2, Y1, Y1
+	VPBROADCASTD 74(AX), Y2
+	VPSHUFB      i13const<>+32(SB), Y2, Y2
+	VPAND        i13const<>+0(SB), Y2, Y2
+	VPCMPEQB     i13const<>+0(SB), Y2, Y2
+	VPOR         i13const<>+64(SB), Y2, Y2
+	VPBROADCASTD (SP), Y3
+	VMOVDQU      4(CX), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y11
+	VMOVDQU      4(DI), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y10
+	VMOVDQU      4(R8), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y9
+	VEXTRACTI128 $0x01, Y0, X0
+	VMOVQ        X0, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y1
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y2
+	VPBLENDD     $0x02, Y2, Y1, Y1
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y2
+	VPBLENDD     $0x04, Y2, Y1, Y1
+	VPBROADCASTD (SI)(DX*4), Y2
+	VPBLENDD     $0x08, Y2, Y1, Y1
+	VPEXTRQ      $0x01, X0, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y0
+	VPBLENDD     $0x10, Y0, Y1, Y1
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y0
+	VPBLENDD     $0x20, Y0, Y1, Y1
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y0
+	VPBLENDD     $0x40, Y0, Y1, Y1
 	VPBROADCASTD (SI)(DX*4), Y0
-	MOVWQZX      34(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x02, Y1, Y0, Y0
-	MOVWQZX      36(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x04, Y1, Y0, Y0
-	MOVWQZX      38(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x08, Y1, Y0, Y0
-	MOVWQZX      40(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x10, Y1, Y0, Y0
-	MOVWQZX      42(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x20, Y1, Y0, Y0
-	MOVWQZX      44(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x40, Y1, Y0, Y0
-	MOVWQZX      46(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x80, Y1, Y0, Y0
-	VPBROADCASTD 74(AX), Y1
-	VPSHUFB      i13const<>+32(SB), Y1, Y1
-	VPAND        i13const<>+0(SB), Y1, Y1
-	VPCMPEQB     i13const<>+0(SB), Y1, Y1
-	VPOR         i13const<>+64(SB), Y1, Y1
-	VPBROADCASTD (SP), Y2
-	VMOVDQU      4(CX), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y11
-	VMOVDQU      4(DI), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y10
-	VMOVDQU      4(R8), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y9
-	MOVWQZX      48(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y0
-	MOVWQZX      50(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x02, Y1, Y0, Y0
-	MOVWQZX      52(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x04, Y1, Y0, Y0
-	MOVWQZX      54(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x08, Y1, Y0, Y0
-	MOVWQZX      56(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x10, Y1, Y0, Y0
-	MOVWQZX      58(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x20, Y1, Y0, Y0
-	MOVWQZX      60(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x40, Y1, Y0, Y0
-	MOVWQZX      62(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x80, Y1, Y0, Y0
-	VPBROADCASTD 78(AX), Y1
-	VPSHUFB      i13const<>+32(SB), Y1, Y1
-	VPAND        i13const<>+0(SB), Y1, Y1
-	VPCMPEQB     i13const<>+0(SB), Y1, Y1
-	VPOR         i13const<>+64(SB), Y1, Y1
+	VPBLENDD     $0x80, Y0, Y1, Y1
+	VPBROADCASTD 78(AX), Y0
+	VPSHUFB      i13const<>+32(SB), Y0, Y0
+	VPAND        i13const<>+0(SB), Y0, Y0
+	VPCMPEQB     i13const<>+0(SB), Y0, Y0
+	VPOR         i13const<>+64(SB), Y0, Y0
 	VPBROADCASTD 4(SP), Y2
 	VMOVDQU      36(CX), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y11, Y11
 	VMOVDQU      36(DI), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y10, Y10
 	VMOVDQU      36(R8), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y9, Y9
-	MOVWQZX      64(SP), DX
+	VPBROADCASTW 68(AX), Y0
+	VPSHUFB      i13const<>+928(SB), Y0, Y0
+	VPMULLW      i13const<>+960(SB), Y0, Y0
+	VPAND        i13const<>+992(SB), Y0, Y0
+	VPMOVZXBW    18(AX), Y1
+	VPOR         Y1, Y0, Y0
+	VMOVQ        X0, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y1
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y2
+	VPBLENDD     $0x02, Y2, Y1, Y1
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y2
+	VPBLENDD     $0x04, Y2, Y1, Y1
+	VPBROADCASTD (SI)(DX*4), Y2
+	VPBLENDD     $0x08, Y2, Y1, Y1
+	VPEXTRQ      $0x01, X0, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y2
+	VPBLENDD     $0x10, Y2, Y1, Y1
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y2
+	VPBLENDD     $0x20, Y2, Y1, Y1
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y2
+	VPBLENDD     $0x40, Y2, Y1, Y1
+	VPBROADCASTD (SI)(DX*4), Y2
+	VPBLENDD     $0x80, Y2, Y1, Y1
+	VPBROADCASTD 82(AX), Y2
+	VPSHUFB      i13const<>+32(SB), Y2, Y2
+	VPAND        i13const<>+0(SB), Y2, Y2
+	VPCMPEQB     i13const<>+0(SB), Y2, Y2
+	VPOR         i13const<>+64(SB), Y2, Y2
+	VPBROADCASTD 8(SP), Y3
+	VMOVDQU      68(CX), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y11, Y11
+	VMOVDQU      68(DI), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y10, Y10
+	VMOVDQU      68(R8), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y9, Y9
+	VEXTRACTI128 $0x01, Y0, X0
+	VMOVQ        X0, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y1
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y2
+	VPBLENDD     $0x02, Y2, Y1, Y1
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y2
+	VPBLENDD     $0x04, Y2, Y1, Y1
+	VPBROADCASTD (SI)(DX*4), Y2
+	VPBLENDD     $0x08, Y2, Y1, Y1
+	VPEXTRQ      $0x01, X0, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y0
+	VPBLENDD     $0x10, Y0, Y1, Y1
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y0
+	VPBLENDD     $0x20, Y0, Y1, Y1
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y0
+	VPBLENDD     $0x40, Y0, Y1, Y1
 	VPBROADCASTD (SI)(DX*4), Y0
-	MOVWQZX      66(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x02, Y1, Y0, Y0
-	MOVWQZX      68(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x04, Y1, Y0, Y0
-	MOVWQZX      70(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x08, Y1, Y0, Y0
-	MOVWQZX      72(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x10, Y1, Y0, Y0
-	MOVWQZX      74(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x20, Y1, Y0, Y0
-	MOVWQZX      76(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x40, Y1, Y0, Y0
-	MOVWQZX      78(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x80, Y1, Y0, Y0
-	VPBROADCASTD 82(AX), Y1
-	VPSHUFB      i13const<>+32(SB), Y1, Y1
-	VPAND        i13const<>+0(SB), Y1, Y1
-	VPCMPEQB     i13const<>+0(SB), Y1, Y1
-	VPOR         i13const<>+64(SB), Y1, Y1
-	VPBROADCASTD 8(SP), Y2
-	VMOVDQU      68(CX), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y11, Y11
-	VMOVDQU      68(DI), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y10, Y10
-	VMOVDQU      68(R8), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y9, Y9
-	MOVWQZX      80(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y0
-	MOVWQZX      82(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x02, Y1, Y0, Y0
-	MOVWQZX      84(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x04, Y1, Y0, Y0
-	MOVWQZX      86(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x08, Y1, Y0, Y0
-	MOVWQZX      88(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x10, Y1, Y0, Y0
-	MOVWQZX      90(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x20, Y1, Y0, Y0
-	MOVWQZX      92(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x40, Y1, Y0, Y0
-	MOVWQZX      94(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x80, Y1, Y0, Y0
-	VPBROADCASTD 86(AX), Y1
-	VPSHUFB      i13const<>+32(SB), Y1, Y1
-	VPAND        i13const<>+0(SB), Y1, Y1
-	VPCMPEQB     i13const<>+0(SB), Y1, Y1
-	VPOR         i13const<>+64(SB), Y1, Y1
+	VPBLENDD     $0x80, Y0, Y1, Y1
+	VPBROADCASTD 86(AX), Y0
+	VPSHUFB      i13const<>+32(SB), Y0, Y0
+	VPAND        i13const<>+0(SB), Y0, Y0
+	VPCMPEQB     i13const<>+0(SB), Y0, Y0
+	VPOR         i13const<>+64(SB), Y0, Y0
 	VPBROADCASTD 12(SP), Y2
 	VMOVDQU      100(CX), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y11, Y11
 	VMOVDQU      100(DI), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y10, Y10
 	VMOVDQU      100(R8), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y9, Y9
-	MOVWQZX      96(SP), DX
+	VPBROADCASTW 70(AX), Y0
+	VPSHUFB      i13const<>+928(SB), Y0, Y0
+	VPMULLW      i13const<>+960(SB), Y0, Y0
+	VPAND        i13const<>+992(SB), Y0, Y0
+	VPMOVZXBW    34(AX), Y1
+	VPOR         Y1, Y0, Y0
+	VMOVQ        X0, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y1
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y2
+	VPBLENDD     $0x02, Y2, Y1, Y1
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y2
+	VPBLENDD     $0x04, Y2, Y1, Y1
+	VPBROADCASTD (SI)(DX*4), Y2
+	VPBLENDD     $0x08, Y2, Y1, Y1
+	VPEXTRQ      $0x01, X0, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y2
+	VPBLENDD     $0x10, Y2, Y1, Y1
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y2
+	VPBLENDD     $0x20, Y2, Y1, Y1
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y2
+	VPBLENDD     $0x40, Y2, Y1, Y1
+	VPBROADCASTD (SI)(DX*4), Y2
+	VPBLENDD     $0x80, Y2, Y1, Y1
+	VPBROADCASTD 90(AX), Y2
+	VPSHUFB      i13const<>+32(SB), Y2, Y2
+	VPAND        i13const<>+0(SB), Y2, Y2
+	VPCMPEQB     i13const<>+0(SB), Y2, Y2
+	VPOR         i13const<>+64(SB), Y2, Y2
+	VPBROADCASTD 16(SP), Y3
+	VMOVDQU      132(CX), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y11, Y11
+	VMOVDQU      132(DI), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y10, Y10
+	VMOVDQU      132(R8), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y9, Y9
+	VEXTRACTI128 $0x01, Y0, X0
+	VMOVQ        X0, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y1
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y2
+	VPBLENDD     $0x02, Y2, Y1, Y1
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y2
+	VPBLENDD     $0x04, Y2, Y1, Y1
+	VPBROADCASTD (SI)(DX*4), Y2
+	VPBLENDD     $0x08, Y2, Y1, Y1
+	VPEXTRQ      $0x01, X0, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y0
+	VPBLENDD     $0x10, Y0, Y1, Y1
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y0
+	VPBLENDD     $0x20, Y0, Y1, Y1
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y0
+	VPBLENDD     $0x40, Y0, Y1, Y1
 	VPBROADCASTD (SI)(DX*4), Y0
-	MOVWQZX      98(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x02, Y1, Y0, Y0
-	MOVWQZX      100(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x04, Y1, Y0, Y0
-	MOVWQZX      102(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x08, Y1, Y0, Y0
-	MOVWQZX      104(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x10, Y1, Y0, Y0
-	MOVWQZX      106(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x20, Y1, Y0, Y0
-	MOVWQZX      108(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x40, Y1, Y0, Y0
-	MOVWQZX      110(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x80, Y1, Y0, Y0
-	VPBROADCASTD 90(AX), Y1
-	VPSHUFB      i13const<>+32(SB), Y1, Y1
-	VPAND        i13const<>+0(SB), Y1, Y1
-	VPCMPEQB     i13const<>+0(SB), Y1, Y1
-	VPOR         i13const<>+64(SB), Y1, Y1
-	VPBROADCASTD 16(SP), Y2
-	VMOVDQU      132(CX), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y11, Y11
-	VMOVDQU      132(DI), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y10, Y10
-	VMOVDQU      132(R8), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y9, Y9
-	MOVWQZX      112(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y0
-	MOVWQZX      114(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x02, Y1, Y0, Y0
-	MOVWQZX      116(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x04, Y1, Y0, Y0
-	MOVWQZX      118(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x08, Y1, Y0, Y0
-	MOVWQZX      120(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x10, Y1, Y0, Y0
-	MOVWQZX      122(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x20, Y1, Y0, Y0
-	MOVWQZX      124(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x40, Y1, Y0, Y0
-	MOVWQZX      126(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x80, Y1, Y0, Y0
-	VPBROADCASTD 94(AX), Y1
-	VPSHUFB      i13const<>+32(SB), Y1, Y1
-	VPAND        i13const<>+0(SB), Y1, Y1
-	VPCMPEQB     i13const<>+0(SB), Y1, Y1
-	VPOR         i13const<>+64(SB), Y1, Y1
+	VPBLENDD     $0x80, Y0, Y1, Y1
+	VPBROADCASTD 94(AX), Y0
+	VPSHUFB      i13const<>+32(SB), Y0, Y0
+	VPAND        i13const<>+0(SB), Y0, Y0
+	VPCMPEQB     i13const<>+0(SB), Y0, Y0
+	VPOR         i13const<>+64(SB), Y0, Y0
 	VPBROADCASTD 20(SP), Y2
 	VMOVDQU      164(CX), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y11, Y11
 	VMOVDQU      164(DI), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y10, Y10
 	VMOVDQU      164(R8), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y9, Y9
-	MOVWQZX      128(SP), DX
+	VPBROADCASTW 72(AX), Y0
+	VPSHUFB      i13const<>+928(SB), Y0, Y0
+	VPMULLW      i13const<>+960(SB), Y0, Y0
+	VPAND        i13const<>+992(SB), Y0, Y0
+	VPMOVZXBW    50(AX), Y1
+	VPOR         Y1, Y0, Y0
+	VMOVQ        X0, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y1
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y2
+	VPBLENDD     $0x02, Y2, Y1, Y1
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y2
+	VPBLENDD     $0x04, Y2, Y1, Y1
+	VPBROADCASTD (SI)(DX*4), Y2
+	VPBLENDD     $0x08, Y2, Y1, Y1
+	VPEXTRQ      $0x01, X0, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y2
+	VPBLENDD     $0x10, Y2, Y1, Y1
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y2
+	VPBLENDD     $0x20, Y2, Y1, Y1
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y2
+	VPBLENDD     $0x40, Y2, Y1, Y1
+	VPBROADCASTD (SI)(DX*4), Y2
+	VPBLENDD     $0x80, Y2, Y1, Y1
+	VPBROADCASTD 98(AX), Y2
+	VPSHUFB      i13const<>+32(SB), Y2, Y2
+	VPAND        i13const<>+0(SB), Y2, Y2
+	VPCMPEQB     i13const<>+0(SB), Y2, Y2
+	VPOR         i13const<>+64(SB), Y2, Y2
+	VPBROADCASTD 24(SP), Y3
+	VMOVDQU      196(CX), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y11, Y11
+	VMOVDQU      196(DI), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y10, Y10
+	VMOVDQU      196(R8), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y9, Y9
+	VEXTRACTI128 $0x01, Y0, X0
+	VMOVQ        X0, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y1
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y2
+	VPBLENDD     $0x02, Y2, Y1, Y1
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y2
+	VPBLENDD     $0x04, Y2, Y1, Y1
+	VPBROADCASTD (SI)(DX*4), Y2
+	VPBLENDD     $0x08, Y2, Y1, Y1
+	VPEXTRQ      $0x01, X0, DX
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y0
+	VPBLENDD     $0x10, Y0, Y1, Y1
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y0
+	VPBLENDD     $0x20, Y0, Y1, Y1
+	MOVWQZX      DX, R9
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R9*4), Y0
+	VPBLENDD     $0x40, Y0, Y1, Y1
 	VPBROADCASTD (SI)(DX*4), Y0
-	MOVWQZX      130(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x02, Y1, Y0, Y0
-	MOVWQZX      132(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x04, Y1, Y0, Y0
-	MOVWQZX      134(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x08, Y1, Y0, Y0
-	MOVWQZX      136(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x10, Y1, Y0, Y0
-	MOVWQZX      138(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x20, Y1, Y0, Y0
-	MOVWQZX      140(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x40, Y1, Y0, Y0
-	MOVWQZX      142(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x80, Y1, Y0, Y0
-	VPBROADCASTD 98(AX), Y1
-	VPSHUFB      i13const<>+32(SB), Y1, Y1
-	VPAND        i13const<>+0(SB), Y1, Y1
-	VPCMPEQB     i13const<>+0(SB), Y1, Y1
-	VPOR         i13const<>+64(SB), Y1, Y1
-	VPBROADCASTD 24(SP), Y2
-	VMOVDQU      196(CX), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y11, Y11
-	VMOVDQU      196(DI), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y10, Y10
-	VMOVDQU      196(R8), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y9, Y9
-	MOVWQZX      144(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y0
-	MOVWQZX      146(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x02, Y1, Y0, Y0
-	MOVWQZX      148(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x04, Y1, Y0, Y0
-	MOVWQZX      150(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x08, Y1, Y0, Y0
-	MOVWQZX      152(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x10, Y1, Y0, Y0
-	MOVWQZX      154(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x20, Y1, Y0, Y0
-	MOVWQZX      156(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x40, Y1, Y0, Y0
-	MOVWQZX      158(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x80, Y1, Y0, Y0
-	VPBROADCASTD 102(AX), Y1
-	VPSHUFB      i13const<>+32(SB), Y1, Y1
-	VPAND        i13const<>+0(SB), Y1, Y1
-	VPCMPEQB     i13const<>+0(SB), Y1, Y1
-	VPOR         i13const<>+64(SB), Y1, Y1
+	VPBLENDD     $0x80, Y0, Y1, Y1
+	VPBROADCASTD 102(AX), Y0
+	VPSHUFB      i13const<>+32(SB), Y0, Y0
+	VPAND        i13const<>+0(SB), Y0, Y0
+	VPCMPEQB     i13const<>+0(SB), Y0, Y0
+	VPOR         i13const<>+64(SB), Y0, Y0
 	VPBROADCASTD 28(SP), Y2
 	VMOVDQU      228(CX), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y11, Y11
 	VMOVDQU      228(DI), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y10, Y10
 	VMOVDQU      228(R8), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y9, Y9
 	MOVWLZX      (AX), DX
@@ -6065,7 +6413,7 @@ tileIQ3_SAVX2_1x3_done:
 
 // func tileIQ3_SAVX2_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint32)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileIQ3_SAVX2_1x4(SB), NOSPLIT, $160-64
+TEXT ·tileIQ3_SAVX2_1x4(SB), NOSPLIT, $32-64
 	MOVQ   w+0(FP), AX
 	MOVQ   a+16(FP), CX
 	MOVQ   as+24(FP), DX
@@ -6087,34 +6435,6 @@ tileIQ3_SAVX2_1x4_loop:
 	JZ           tileIQ3_SAVX2_1x4_done
 	PREFETCHT0   32768(AX)
 	PREFETCHT0   32832(AX)
-	VPBROADCASTW 66(AX), Y0
-	VPSHUFB      i13const<>+928(SB), Y0, Y0
-	VPMULLW      i13const<>+960(SB), Y0, Y0
-	VPAND        i13const<>+992(SB), Y0, Y0
-	VPMOVZXBW    2(AX), Y1
-	VPOR         Y1, Y0, Y0
-	VMOVDQU      Y0, 32(SP)
-	VPBROADCASTW 68(AX), Y0
-	VPSHUFB      i13const<>+928(SB), Y0, Y0
-	VPMULLW      i13const<>+960(SB), Y0, Y0
-	VPAND        i13const<>+992(SB), Y0, Y0
-	VPMOVZXBW    18(AX), Y1
-	VPOR         Y1, Y0, Y0
-	VMOVDQU      Y0, 64(SP)
-	VPBROADCASTW 70(AX), Y0
-	VPSHUFB      i13const<>+928(SB), Y0, Y0
-	VPMULLW      i13const<>+960(SB), Y0, Y0
-	VPAND        i13const<>+992(SB), Y0, Y0
-	VPMOVZXBW    34(AX), Y1
-	VPOR         Y1, Y0, Y0
-	VMOVDQU      Y0, 96(SP)
-	VPBROADCASTW 72(AX), Y0
-	VPSHUFB      i13const<>+928(SB), Y0, Y0
-	VPMULLW      i13const<>+960(SB), Y0, Y0
-	VPAND        i13const<>+992(SB), Y0, Y0
-	VPMOVZXBW    50(AX), Y1
-	VPOR         Y1, Y0, Y0
-	VMOVDQU      Y0, 128(SP)
 	VPBROADCASTD 106(AX), Y0
 	VPSLLVD      i13const<>+1056(SB), Y0, Y0
 	VPSRLD       $0x1c, Y0, Y0
@@ -6123,392 +6443,468 @@ tileIQ3_SAVX2_1x4_loop:
 	VPSLLD       $0x10, Y0, Y1
 	VPOR         Y1, Y0, Y0
 	VMOVDQU      Y0, (SP)
-	MOVWQZX      32(SP), DX
+	VPBROADCASTW 66(AX), Y0
+	VPSHUFB      i13const<>+928(SB), Y0, Y0
+	VPMULLW      i13const<>+960(SB), Y0, Y0
+	VPAND        i13const<>+992(SB), Y0, Y0
+	VPMOVZXBW    2(AX), Y1
+	VPOR         Y1, Y0, Y0
+	VMOVQ        X0, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y1
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y2
+	VPBLENDD     $0x02, Y2, Y1, Y1
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y2
+	VPBLENDD     $0x04, Y2, Y1, Y1
+	VPBROADCASTD (SI)(DX*4), Y2
+	VPBLENDD     $0x08, Y2, Y1, Y1
+	VPEXTRQ      $0x01, X0, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y2
+	VPBLENDD     $0x10, Y2, Y1, Y1
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y2
+	VPBLENDD     $0x20, Y2, Y1, Y1
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y2
+	VPBLENDD     $0x40, Y2, Y1, Y1
+	VPBROADCASTD (SI)(DX*4), Y2
+	VPBLENDD     $0x80, Y2, Y1, Y1
+	VPBROADCASTD 74(AX), Y2
+	VPSHUFB      i13const<>+32(SB), Y2, Y2
+	VPAND        i13const<>+0(SB), Y2, Y2
+	VPCMPEQB     i13const<>+0(SB), Y2, Y2
+	VPOR         i13const<>+64(SB), Y2, Y2
+	VPBROADCASTD (SP), Y3
+	VMOVDQU      4(CX), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y11
+	VMOVDQU      4(DI), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y10
+	VMOVDQU      4(R8), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y9
+	VMOVDQU      4(R9), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y8
+	VEXTRACTI128 $0x01, Y0, X0
+	VMOVQ        X0, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y1
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y2
+	VPBLENDD     $0x02, Y2, Y1, Y1
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y2
+	VPBLENDD     $0x04, Y2, Y1, Y1
+	VPBROADCASTD (SI)(DX*4), Y2
+	VPBLENDD     $0x08, Y2, Y1, Y1
+	VPEXTRQ      $0x01, X0, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y0
+	VPBLENDD     $0x10, Y0, Y1, Y1
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y0
+	VPBLENDD     $0x20, Y0, Y1, Y1
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y0
+	VPBLENDD     $0x40, Y0, Y1, Y1
 	VPBROADCASTD (SI)(DX*4), Y0
-	MOVWQZX      34(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x02, Y1, Y0, Y0
-	MOVWQZX      36(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x04, Y1, Y0, Y0
-	MOVWQZX      38(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x08, Y1, Y0, Y0
-	MOVWQZX      40(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x10, Y1, Y0, Y0
-	MOVWQZX      42(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x20, Y1, Y0, Y0
-	MOVWQZX      44(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x40, Y1, Y0, Y0
-	MOVWQZX      46(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x80, Y1, Y0, Y0
-	VPBROADCASTD 74(AX), Y1
-	VPSHUFB      i13const<>+32(SB), Y1, Y1
-	VPAND        i13const<>+0(SB), Y1, Y1
-	VPCMPEQB     i13const<>+0(SB), Y1, Y1
-	VPOR         i13const<>+64(SB), Y1, Y1
-	VPBROADCASTD (SP), Y2
-	VMOVDQU      4(CX), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y11
-	VMOVDQU      4(DI), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y10
-	VMOVDQU      4(R8), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y9
-	VMOVDQU      4(R9), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y8
-	MOVWQZX      48(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y0
-	MOVWQZX      50(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x02, Y1, Y0, Y0
-	MOVWQZX      52(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x04, Y1, Y0, Y0
-	MOVWQZX      54(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x08, Y1, Y0, Y0
-	MOVWQZX      56(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x10, Y1, Y0, Y0
-	MOVWQZX      58(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x20, Y1, Y0, Y0
-	MOVWQZX      60(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x40, Y1, Y0, Y0
-	MOVWQZX      62(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x80, Y1, Y0, Y0
-	VPBROADCASTD 78(AX), Y1
-	VPSHUFB      i13const<>+32(SB), Y1, Y1
-	VPAND        i13const<>+0(SB), Y1, Y1
-	VPCMPEQB     i13const<>+0(SB), Y1, Y1
-	VPOR         i13const<>+64(SB), Y1, Y1
+	VPBLENDD     $0x80, Y0, Y1, Y1
+	VPBROADCASTD 78(AX), Y0
+	VPSHUFB      i13const<>+32(SB), Y0, Y0
+	VPAND        i13const<>+0(SB), Y0, Y0
+	VPCMPEQB     i13const<>+0(SB), Y0, Y0
+	VPOR         i13const<>+64(SB), Y0, Y0
 	VPBROADCASTD 4(SP), Y2
 	VMOVDQU      36(CX), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y11, Y11
 	VMOVDQU      36(DI), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y10, Y10
 	VMOVDQU      36(R8), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y9, Y9
 	VMOVDQU      36(R9), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y8, Y8
-	MOVWQZX      64(SP), DX
+	VPBROADCASTW 68(AX), Y0
+	VPSHUFB      i13const<>+928(SB), Y0, Y0
+	VPMULLW      i13const<>+960(SB), Y0, Y0
+	VPAND        i13const<>+992(SB), Y0, Y0
+	VPMOVZXBW    18(AX), Y1
+	VPOR         Y1, Y0, Y0
+	VMOVQ        X0, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y1
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y2
+	VPBLENDD     $0x02, Y2, Y1, Y1
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y2
+	VPBLENDD     $0x04, Y2, Y1, Y1
+	VPBROADCASTD (SI)(DX*4), Y2
+	VPBLENDD     $0x08, Y2, Y1, Y1
+	VPEXTRQ      $0x01, X0, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y2
+	VPBLENDD     $0x10, Y2, Y1, Y1
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y2
+	VPBLENDD     $0x20, Y2, Y1, Y1
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y2
+	VPBLENDD     $0x40, Y2, Y1, Y1
+	VPBROADCASTD (SI)(DX*4), Y2
+	VPBLENDD     $0x80, Y2, Y1, Y1
+	VPBROADCASTD 82(AX), Y2
+	VPSHUFB      i13const<>+32(SB), Y2, Y2
+	VPAND        i13const<>+0(SB), Y2, Y2
+	VPCMPEQB     i13const<>+0(SB), Y2, Y2
+	VPOR         i13const<>+64(SB), Y2, Y2
+	VPBROADCASTD 8(SP), Y3
+	VMOVDQU      68(CX), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y11, Y11
+	VMOVDQU      68(DI), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y10, Y10
+	VMOVDQU      68(R8), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y9, Y9
+	VMOVDQU      68(R9), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y8, Y8
+	VEXTRACTI128 $0x01, Y0, X0
+	VMOVQ        X0, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y1
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y2
+	VPBLENDD     $0x02, Y2, Y1, Y1
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y2
+	VPBLENDD     $0x04, Y2, Y1, Y1
+	VPBROADCASTD (SI)(DX*4), Y2
+	VPBLENDD     $0x08, Y2, Y1, Y1
+	VPEXTRQ      $0x01, X0, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y0
+	VPBLENDD     $0x10, Y0, Y1, Y1
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y0
+	VPBLENDD     $0x20, Y0, Y1, Y1
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y0
+	VPBLENDD     $0x40, Y0, Y1, Y1
 	VPBROADCASTD (SI)(DX*4), Y0
-	MOVWQZX      66(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x02, Y1, Y0, Y0
-	MOVWQZX      68(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x04, Y1, Y0, Y0
-	MOVWQZX      70(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x08, Y1, Y0, Y0
-	MOVWQZX      72(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x10, Y1, Y0, Y0
-	MOVWQZX      74(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x20, Y1, Y0, Y0
-	MOVWQZX      76(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x40, Y1, Y0, Y0
-	MOVWQZX      78(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x80, Y1, Y0, Y0
-	VPBROADCASTD 82(AX), Y1
-	VPSHUFB      i13const<>+32(SB), Y1, Y1
-	VPAND        i13const<>+0(SB), Y1, Y1
-	VPCMPEQB     i13const<>+0(SB), Y1, Y1
-	VPOR         i13const<>+64(SB), Y1, Y1
-	VPBROADCASTD 8(SP), Y2
-	VMOVDQU      68(CX), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y11, Y11
-	VMOVDQU      68(DI), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y10, Y10
-	VMOVDQU      68(R8), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y9, Y9
-	VMOVDQU      68(R9), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y8, Y8
-	MOVWQZX      80(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y0
-	MOVWQZX      82(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x02, Y1, Y0, Y0
-	MOVWQZX      84(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x04, Y1, Y0, Y0
-	MOVWQZX      86(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x08, Y1, Y0, Y0
-	MOVWQZX      88(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x10, Y1, Y0, Y0
-	MOVWQZX      90(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x20, Y1, Y0, Y0
-	MOVWQZX      92(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x40, Y1, Y0, Y0
-	MOVWQZX      94(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x80, Y1, Y0, Y0
-	VPBROADCASTD 86(AX), Y1
-	VPSHUFB      i13const<>+32(SB), Y1, Y1
-	VPAND        i13const<>+0(SB), Y1, Y1
-	VPCMPEQB     i13const<>+0(SB), Y1, Y1
-	VPOR         i13const<>+64(SB), Y1, Y1
+	VPBLENDD     $0x80, Y0, Y1, Y1
+	VPBROADCASTD 86(AX), Y0
+	VPSHUFB      i13const<>+32(SB), Y0, Y0
+	VPAND        i13const<>+0(SB), Y0, Y0
+	VPCMPEQB     i13const<>+0(SB), Y0, Y0
+	VPOR         i13const<>+64(SB), Y0, Y0
 	VPBROADCASTD 12(SP), Y2
 	VMOVDQU      100(CX), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y11, Y11
 	VMOVDQU      100(DI), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y10, Y10
 	VMOVDQU      100(R8), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y9, Y9
 	VMOVDQU      100(R9), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y8, Y8
-	MOVWQZX      96(SP), DX
+	VPBROADCASTW 70(AX), Y0
+	VPSHUFB      i13const<>+928(SB), Y0, Y0
+	VPMULLW      i13const<>+960(SB), Y0, Y0
+	VPAND        i13const<>+992(SB), Y0, Y0
+	VPMOVZXBW    34(AX), Y1
+	VPOR         Y1, Y0, Y0
+	VMOVQ        X0, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y1
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y2
+	VPBLENDD     $0x02, Y2, Y1, Y1
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y2
+	VPBLENDD     $0x04, Y2, Y1, Y1
+	VPBROADCASTD (SI)(DX*4), Y2
+	VPBLENDD     $0x08, Y2, Y1, Y1
+	VPEXTRQ      $0x01, X0, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y2
+	VPBLENDD     $0x10, Y2, Y1, Y1
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y2
+	VPBLENDD     $0x20, Y2, Y1, Y1
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y2
+	VPBLENDD     $0x40, Y2, Y1, Y1
+	VPBROADCASTD (SI)(DX*4), Y2
+	VPBLENDD     $0x80, Y2, Y1, Y1
+	VPBROADCASTD 90(AX), Y2
+	VPSHUFB      i13const<>+32(SB), Y2, Y2
+	VPAND        i13const<>+0(SB), Y2, Y2
+	VPCMPEQB     i13const<>+0(SB), Y2, Y2
+	VPOR         i13const<>+64(SB), Y2, Y2
+	VPBROADCASTD 16(SP), Y3
+	VMOVDQU      132(CX), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y11, Y11
+	VMOVDQU      132(DI), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y10, Y10
+	VMOVDQU      132(R8), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y9, Y9
+	VMOVDQU      132(R9), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y8, Y8
+	VEXTRACTI128 $0x01, Y0, X0
+	VMOVQ        X0, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y1
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y2
+	VPBLENDD     $0x02, Y2, Y1, Y1
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y2
+	VPBLENDD     $0x04, Y2, Y1, Y1
+	VPBROADCASTD (SI)(DX*4), Y2
+	VPBLENDD     $0x08, Y2, Y1, Y1
+	VPEXTRQ      $0x01, X0, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y0
+	VPBLENDD     $0x10, Y0, Y1, Y1
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y0
+	VPBLENDD     $0x20, Y0, Y1, Y1
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y0
+	VPBLENDD     $0x40, Y0, Y1, Y1
 	VPBROADCASTD (SI)(DX*4), Y0
-	MOVWQZX      98(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x02, Y1, Y0, Y0
-	MOVWQZX      100(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x04, Y1, Y0, Y0
-	MOVWQZX      102(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x08, Y1, Y0, Y0
-	MOVWQZX      104(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x10, Y1, Y0, Y0
-	MOVWQZX      106(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x20, Y1, Y0, Y0
-	MOVWQZX      108(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x40, Y1, Y0, Y0
-	MOVWQZX      110(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x80, Y1, Y0, Y0
-	VPBROADCASTD 90(AX), Y1
-	VPSHUFB      i13const<>+32(SB), Y1, Y1
-	VPAND        i13const<>+0(SB), Y1, Y1
-	VPCMPEQB     i13const<>+0(SB), Y1, Y1
-	VPOR         i13const<>+64(SB), Y1, Y1
-	VPBROADCASTD 16(SP), Y2
-	VMOVDQU      132(CX), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y11, Y11
-	VMOVDQU      132(DI), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y10, Y10
-	VMOVDQU      132(R8), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y9, Y9
-	VMOVDQU      132(R9), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y8, Y8
-	MOVWQZX      112(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y0
-	MOVWQZX      114(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x02, Y1, Y0, Y0
-	MOVWQZX      116(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x04, Y1, Y0, Y0
-	MOVWQZX      118(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x08, Y1, Y0, Y0
-	MOVWQZX      120(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x10, Y1, Y0, Y0
-	MOVWQZX      122(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x20, Y1, Y0, Y0
-	MOVWQZX      124(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x40, Y1, Y0, Y0
-	MOVWQZX      126(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x80, Y1, Y0, Y0
-	VPBROADCASTD 94(AX), Y1
-	VPSHUFB      i13const<>+32(SB), Y1, Y1
-	VPAND        i13const<>+0(SB), Y1, Y1
-	VPCMPEQB     i13const<>+0(SB), Y1, Y1
-	VPOR         i13const<>+64(SB), Y1, Y1
+	VPBLENDD     $0x80, Y0, Y1, Y1
+	VPBROADCASTD 94(AX), Y0
+	VPSHUFB      i13const<>+32(SB), Y0, Y0
+	VPAND        i13const<>+0(SB), Y0, Y0
+	VPCMPEQB     i13const<>+0(SB), Y0, Y0
+	VPOR         i13const<>+64(SB), Y0, Y0
 	VPBROADCASTD 20(SP), Y2
 	VMOVDQU      164(CX), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y11, Y11
 	VMOVDQU      164(DI), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y10, Y10
 	VMOVDQU      164(R8), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y9, Y9
 	VMOVDQU      164(R9), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y8, Y8
-	MOVWQZX      128(SP), DX
+	VPBROADCASTW 72(AX), Y0
+	VPSHUFB      i13const<>+928(SB), Y0, Y0
+	VPMULLW      i13const<>+960(SB), Y0, Y0
+	VPAND        i13const<>+992(SB), Y0, Y0
+	VPMOVZXBW    50(AX), Y1
+	VPOR         Y1, Y0, Y0
+	VMOVQ        X0, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y1
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y2
+	VPBLENDD     $0x02, Y2, Y1, Y1
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y2
+	VPBLENDD     $0x04, Y2, Y1, Y1
+	VPBROADCASTD (SI)(DX*4), Y2
+	VPBLENDD     $0x08, Y2, Y1, Y1
+	VPEXTRQ      $0x01, X0, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y2
+	VPBLENDD     $0x10, Y2, Y1, Y1
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y2
+	VPBLENDD     $0x20, Y2, Y1, Y1
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y2
+	VPBLENDD     $0x40, Y2, Y1, Y1
+	VPBROADCASTD (SI)(DX*4), Y2
+	VPBLENDD     $0x80, Y2, Y1, Y1
+	VPBROADCASTD 98(AX), Y2
+	VPSHUFB      i13const<>+32(SB), Y2, Y2
+	VPAND        i13const<>+0(SB), Y2, Y2
+	VPCMPEQB     i13const<>+0(SB), Y2, Y2
+	VPOR         i13const<>+64(SB), Y2, Y2
+	VPBROADCASTD 24(SP), Y3
+	VMOVDQU      196(CX), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y11, Y11
+	VMOVDQU      196(DI), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y10, Y10
+	VMOVDQU      196(R8), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y9, Y9
+	VMOVDQU      196(R9), Y4
+	VPSIGNB      Y2, Y4, Y4
+	VPMADDUBSW   Y4, Y1, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y8, Y8
+	VEXTRACTI128 $0x01, Y0, X0
+	VMOVQ        X0, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y1
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y2
+	VPBLENDD     $0x02, Y2, Y1, Y1
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y2
+	VPBLENDD     $0x04, Y2, Y1, Y1
+	VPBROADCASTD (SI)(DX*4), Y2
+	VPBLENDD     $0x08, Y2, Y1, Y1
+	VPEXTRQ      $0x01, X0, DX
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y0
+	VPBLENDD     $0x10, Y0, Y1, Y1
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y0
+	VPBLENDD     $0x20, Y0, Y1, Y1
+	MOVWQZX      DX, R10
+	SHRQ         $0x10, DX
+	VPBROADCASTD (SI)(R10*4), Y0
+	VPBLENDD     $0x40, Y0, Y1, Y1
 	VPBROADCASTD (SI)(DX*4), Y0
-	MOVWQZX      130(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x02, Y1, Y0, Y0
-	MOVWQZX      132(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x04, Y1, Y0, Y0
-	MOVWQZX      134(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x08, Y1, Y0, Y0
-	MOVWQZX      136(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x10, Y1, Y0, Y0
-	MOVWQZX      138(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x20, Y1, Y0, Y0
-	MOVWQZX      140(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x40, Y1, Y0, Y0
-	MOVWQZX      142(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x80, Y1, Y0, Y0
-	VPBROADCASTD 98(AX), Y1
-	VPSHUFB      i13const<>+32(SB), Y1, Y1
-	VPAND        i13const<>+0(SB), Y1, Y1
-	VPCMPEQB     i13const<>+0(SB), Y1, Y1
-	VPOR         i13const<>+64(SB), Y1, Y1
-	VPBROADCASTD 24(SP), Y2
-	VMOVDQU      196(CX), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y11, Y11
-	VMOVDQU      196(DI), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y10, Y10
-	VMOVDQU      196(R8), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y9, Y9
-	VMOVDQU      196(R9), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
-	VPMADDWD     Y2, Y3, Y3
-	VPADDD       Y3, Y8, Y8
-	MOVWQZX      144(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y0
-	MOVWQZX      146(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x02, Y1, Y0, Y0
-	MOVWQZX      148(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x04, Y1, Y0, Y0
-	MOVWQZX      150(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x08, Y1, Y0, Y0
-	MOVWQZX      152(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x10, Y1, Y0, Y0
-	MOVWQZX      154(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x20, Y1, Y0, Y0
-	MOVWQZX      156(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x40, Y1, Y0, Y0
-	MOVWQZX      158(SP), DX
-	VPBROADCASTD (SI)(DX*4), Y1
-	VPBLENDD     $0x80, Y1, Y0, Y0
-	VPBROADCASTD 102(AX), Y1
-	VPSHUFB      i13const<>+32(SB), Y1, Y1
-	VPAND        i13const<>+0(SB), Y1, Y1
-	VPCMPEQB     i13const<>+0(SB), Y1, Y1
-	VPOR         i13const<>+64(SB), Y1, Y1
+	VPBLENDD     $0x80, Y0, Y1, Y1
+	VPBROADCASTD 102(AX), Y0
+	VPSHUFB      i13const<>+32(SB), Y0, Y0
+	VPAND        i13const<>+0(SB), Y0, Y0
+	VPCMPEQB     i13const<>+0(SB), Y0, Y0
+	VPOR         i13const<>+64(SB), Y0, Y0
 	VPBROADCASTD 28(SP), Y2
 	VMOVDQU      228(CX), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y11, Y11
 	VMOVDQU      228(DI), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y10, Y10
 	VMOVDQU      228(R8), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y9, Y9
 	VMOVDQU      228(R9), Y3
-	VPSIGNB      Y1, Y3, Y3
-	VPMADDUBSW   Y3, Y0, Y3
+	VPSIGNB      Y0, Y3, Y3
+	VPMADDUBSW   Y3, Y1, Y3
 	VPMADDWD     Y2, Y3, Y3
 	VPADDD       Y3, Y8, Y8
 	MOVWLZX      (AX), DX

@@ -269,13 +269,12 @@ func i13HalfGP(g Register, c *Mem) VecVirtual {
 }
 
 // i13Gather64 returns a ymm holding the four 8-byte codebook entries
-// grid[i_l], l = 0..3, for the word indices i_l at idx+2l (stack).
-func i13Gather64(grid GPVirtual, idx Mem) VecVirtual {
+// grid[i_l], l = 0..3, for the word indices i_l in ix (consumed).
+func i13Gather64(grid, ix GPVirtual) VecVirtual {
 	g := YMM()
+	idx := wordIdx(ix)
 	for l := 0; l < 4; l++ {
-		i := GP64()
-		MOVWQZX(idx.Offset(2*l), i)
-		e := Mem{Base: grid, Index: i, Scale: 8}
+		e := Mem{Base: grid, Index: idx(l), Scale: 8}
 		if l == 0 {
 			// A broadcast, not a VMOVQ to the xmm half: avo would take g
 			// as live before a partial write, and run out of registers.
@@ -287,6 +286,31 @@ func i13Gather64(grid GPVirtual, idx Mem) VecVirtual {
 		VPBLENDD(U8(3<<(2*l)), b, g, g)
 	}
 	return g
+}
+
+// i13Lanes hands out the quadwords of y (a ymm, or an xmm for q < 2) in
+// general registers, in order.
+type i13Lanes struct {
+	y, hx VecVirtual // hx: y's high 128 bits, once extracted
+}
+
+// q returns quadword q of y.
+func (l *i13Lanes) q(q int) GPVirtual {
+	r := GP64()
+	src := l.y.AsX()
+	if q >= 2 {
+		if l.hx == nil {
+			l.hx = XMM()
+			VEXTRACTI128(U8(1), l.y, l.hx)
+		}
+		src = l.hx
+	}
+	if q%2 == 0 {
+		VMOVQ(src, r)
+	} else {
+		VPEXTRQ(U8(1), src, r)
+	}
+	return r
 }
 
 // i13Gather32 returns a ymm holding the eight 4-byte codebook entries
@@ -347,22 +371,9 @@ func i13IQ1(m bool, T int) {
 	}
 	f := i13Begin(typ, T, wBytes, iqSig, gridDoc)
 	wp := f.wp
-	idxMem := AllocLocal(64) // the block's 32 codebook indices, words
-	scMem := AllocLocal(32)  // IQ1_S: the eight scales 2s+1 as int16 pairs
-	var ls VecVirtual        // IQ1_M: scale 2j (lane 0) and 2j+1 (lane 1) in word j
+	scMem := AllocLocal(32) // IQ1_S: the eight scales 2s+1 as int16 pairs
+	var ls VecVirtual       // IQ1_M: scale 2j (lane 0) and 2j+1 (lane 1) in word j
 	if !m {
-		qh := YMM()
-		VBROADCASTI128(Mem{Base: wp, Disp: 34}, qh)
-		for h := 0; h < 2; h++ {
-			x, q := YMM(), YMM()
-			VPSHUFB(i13C(i13S1Ctl+32*h), qh, x)
-			VPMULLW(i13C(i13S1Mul), x, x)
-			VPAND(i13C(i13W0e00), x, x)
-			VPSRLW(U8(1), x, x)
-			VPMOVZXBW(Mem{Base: wp, Disp: 2 + 16*h}, q)
-			VPOR(q, x, x)
-			VMOVDQU(x, idxMem.Offset(32*h))
-		}
 		sc := YMM()
 		VPMOVZXWD(Mem{Base: wp, Disp: 34}, sc)
 		VPSRLD(U8(11), sc, sc)
@@ -370,24 +381,6 @@ func i13IQ1(m bool, T int) {
 		VPOR(i13C(i13W0001), sc, sc)
 		i13Pairs(sc, scMem)
 	} else {
-		qh, lo, hi := XMM(), XMM(), XMM()
-		VMOVDQU(Mem{Base: wp, Disp: 32}, qh)
-		VPAND(i13C(i13Nib), qh, lo)
-		VPSRLW(U8(4), qh, hi)
-		VPAND(i13C(i13Nib), hi, hi)
-		for h := 0; h < 2; h++ {
-			nib, q, x := XMM(), XMM(), XMM()
-			if h == 0 {
-				VPUNPCKLBW(hi, lo, nib)
-			} else {
-				VPUNPCKHBW(hi, lo, nib)
-			}
-			VMOVDQU(Mem{Base: wp, Disp: 16 * h}, q)
-			VPUNPCKLBW(nib, q, x)
-			VMOVDQU(x, idxMem.Offset(32*h))
-			VPUNPCKHBW(nib, q, x)
-			VMOVDQU(x, idxMem.Offset(32*h+16))
-		}
 		ls = YMM()
 		VPBROADCASTQ(Mem{Base: wp, Disp: 48}, ls)
 		VPSHUFB(i13C(i13MLCtl), ls, ls)
@@ -396,9 +389,54 @@ func i13IQ1(m bool, T int) {
 		VPADDW(ls, ls, ls)
 		VPOR(i13C(i13W0001), ls, ls)
 	}
+	// The codebook indices, four words per sub-block, are computed for
+	// four sub-blocks (IQ1_S: a ymm) or two (IQ1_M: an xmm) at a time and
+	// moved to a general register per sub-block: a round trip through the
+	// stack (vector store, word loads) measured 25% slower.
+	var lanes *i13Lanes
+	var nib VecVirtual
+	idxQ := func(j int) GPVirtual {
+		if !m {
+			if j%4 == 0 {
+				h := j / 4
+				qh, x, q := YMM(), YMM(), YMM()
+				VBROADCASTI128(Mem{Base: wp, Disp: 34}, qh)
+				VPSHUFB(i13C(i13S1Ctl+32*h), qh, x)
+				VPMULLW(i13C(i13S1Mul), x, x)
+				VPAND(i13C(i13W0e00), x, x)
+				VPSRLW(U8(1), x, x)
+				VPMOVZXBW(Mem{Base: wp, Disp: 2 + 16*h}, q)
+				VPOR(q, x, x)
+				lanes = &i13Lanes{y: x}
+			}
+			return lanes.q(j % 4)
+		}
+		if j%4 == 0 {
+			// Sub-blocks j..j+3: the 16 nibbles of qh bytes 32+j/2.., low
+			// nibble first.
+			qh, hi := XMM(), XMM()
+			VMOVQ(Mem{Base: wp, Disp: 32 + 2*j}, qh)
+			VPSRLW(U8(4), qh, hi)
+			VPAND(i13C(i13Nib), hi, hi)
+			VPAND(i13C(i13Nib), qh, qh)
+			nib = XMM()
+			VPUNPCKLBW(hi, qh, nib)
+		}
+		if j%2 == 0 {
+			q, x := XMM(), XMM()
+			VMOVDQU(Mem{Base: wp, Disp: 16 * (j / 4)}, q)
+			if j%4 == 0 {
+				VPUNPCKLBW(nib, q, x)
+			} else {
+				VPUNPCKHBW(nib, q, x)
+			}
+			lanes = &i13Lanes{y: x}
+		}
+		return lanes.q(j % 2)
+	}
 	isum := i13SumY[:T]
 	for j := 0; j < 8; j++ {
-		g := i13Gather64(f.grid, idxMem.Offset(8*j))
+		g := i13Gather64(f.grid, idxQ(j))
 		s := YMM()
 		if m {
 			VPSHUFB(i13C(i13MRep+32*j), ls, s)
@@ -481,19 +519,8 @@ func i13IQ3(s3 bool, T int) {
 	f := i13Begin(typ, T, wBytes, iqSig32, "tensor.Grid"+typ)
 	wp := f.wp
 	scMem := AllocLocal(32) // the eight scales 2s+1 as int16 pairs
-	var idxMem, signMem Mem
+	var signMem Mem
 	if s3 {
-		idxMem = AllocLocal(128) // the 64 codebook indices, words
-		for y := 0; y < 4; y++ {
-			x, q := YMM(), YMM()
-			VPBROADCASTW(Mem{Base: wp, Disp: 66 + 2*y}, x)
-			VPSHUFB(i13C(i13S3Ctl), x, x)
-			VPMULLW(i13C(i13S3Mul), x, x)
-			VPAND(i13C(i13W0100), x, x)
-			VPMOVZXBW(Mem{Base: wp, Disp: 2 + 16*y}, q)
-			VPOR(q, x, x)
-			VMOVDQU(x, idxMem.Offset(32*y))
-		}
 		sc := YMM()
 		VPBROADCASTD(Mem{Base: wp, Disp: 106}, sc)
 		VPSLLVD(i13C(i13S3Sh), sc, sc) // nibble j to bits 28..31
@@ -530,13 +557,33 @@ func i13IQ3(s3 bool, T int) {
 		i13Pairs(aux, scMem)
 	}
 	isum := i13SumY[:T]
+	var lanes *i13Lanes
 	for j := 0; j < 8; j++ {
 		var g VecVirtual
 		if s3 {
+			// The 16 indices of sub-blocks j, j+1 as words of a ymm, moved
+			// to general registers four at a time.
+			if j%2 == 0 {
+				y := j / 2
+				x, q := YMM(), YMM()
+				VPBROADCASTW(Mem{Base: wp, Disp: 66 + 2*y}, x)
+				VPSHUFB(i13C(i13S3Ctl), x, x)
+				VPMULLW(i13C(i13S3Mul), x, x)
+				VPAND(i13C(i13W0100), x, x)
+				VPMOVZXBW(Mem{Base: wp, Disp: 2 + 16*y}, q)
+				VPOR(q, x, x)
+				lanes = &i13Lanes{y: x}
+			}
+			lo := wordIdx(lanes.q(2 * (j % 2)))
+			var hi func(int) GPVirtual
 			g = i13Gather32(f.grid, func(l int) GPVirtual {
-				i := GP64()
-				MOVWQZX(idxMem.Offset(16*j+2*l), i)
-				return i
+				if l < 4 {
+					return lo(l)
+				}
+				if hi == nil {
+					hi = wordIdx(lanes.q(2*(j%2) + 1))
+				}
+				return hi(l - 4)
 			})
 		} else {
 			g = i13Gather32(f.grid, func(l int) GPVirtual {
