@@ -160,8 +160,9 @@ type i13Frame struct {
 	prefetchN int
 }
 
-// i13Begin emits a kernel's prologue and the head of its block loop.
-func i13Begin(typ string, T, wBytes int, sig, gridDoc string) *i13Frame {
+// i13Begin emits a kernel's prologue (then pre, if set) and the head of its
+// block loop.
+func i13Begin(typ string, T, wBytes int, sig, gridDoc string, pre func()) *i13Frame {
 	f := &i13Frame{name: fmt.Sprintf("tile%sAVX2_1x%d", typ, T), wBytes: wBytes}
 	TEXT(f.name, NOSPLIT, sig)
 	Doc(fmt.Sprintf("%s sets out[t*os] to the dot of an %s row with Q8_K row t (at a+t*as) for t < %d, nb blocks, grid = %s, in the i-quant order (AVX2, FMA, F16C).", f.name, typ, T, gridDoc))
@@ -175,6 +176,9 @@ func i13Begin(typ string, T, wBytes int, sig, gridDoc string) *i13Frame {
 		x := i13AccX[t]
 		VXORPS(x, x, x)
 		f.acc = append(f.acc, x)
+	}
+	if pre != nil {
+		pre()
 	}
 	Label(f.name + "_loop")
 	TESTQ(f.nb, f.nb)
@@ -332,14 +336,36 @@ func i13Gather32(grid GPVirtual, idx func(l int) GPVirtual) VecVirtual {
 
 // i13Signs returns the 32 sign bits of the dword at m as bytes: −1 where a
 // bit is set (byte i: bit i%8 of byte i/8), else +1, for VPSIGNB.
-func i13Signs(m Mem) VecVirtual {
+// The constants come from sc (i13SignConsts) where set, else from memory.
+func i13Signs(m Mem, sc *i13SignConsts) VecVirtual {
 	s := YMM()
 	VPBROADCASTD(m, s)
+	if sc != nil {
+		VPSHUFB(sc.sh, s, s)
+		VPAND(sc.bits, s, s)
+		VPCMPEQB(sc.bits, s, s)
+		VPOR(sc.one, s, s)
+		return s
+	}
 	VPSHUFB(i13C(i13SignSh), s, s)
 	VPAND(i13C(i13Bits), s, s)
 	VPCMPEQB(i13C(i13Bits), s, s)
 	VPOR(i13C(i13One), s, s)
 	return s
+}
+
+// i13SignConsts holds i13Signs' constants in registers.
+type i13SignConsts struct{ sh, bits, one VecVirtual }
+
+// i13LoadSignConsts loads i13Signs' constants into registers, outside the
+// block loop: as memory operands they were a sixth of the IQ3 kernels'
+// loads, and in registers one token ran 12–17% faster (1536², hot).
+func i13LoadSignConsts() *i13SignConsts {
+	c := &i13SignConsts{YMM(), YMM(), YMM()}
+	VMOVDQU(i13C(i13SignSh), c.sh)
+	VMOVDQU(i13C(i13Bits), c.bits)
+	VMOVDQU(i13C(i13One), c.one)
+	return c
 }
 
 // i13Pairs stores the dwords of x (values < 2¹⁵) at m with each value in
@@ -369,7 +395,7 @@ func i13IQ1(m bool, T int) {
 	if m {
 		typ, wBytes, gridDoc = "IQ1_M", 56, "the 4096-entry table gridIQ1MU"
 	}
-	f := i13Begin(typ, T, wBytes, iqSig, gridDoc)
+	f := i13Begin(typ, T, wBytes, iqSig, gridDoc, nil)
 	wp := f.wp
 	scMem := AllocLocal(32) // IQ1_S: the eight scales 2s+1 as int16 pairs
 	var ls VecVirtual       // IQ1_M: scale 2j (lane 0) and 2j+1 (lane 1) in word j
@@ -516,7 +542,8 @@ func i13IQ3(s3 bool, T int) {
 	if s3 {
 		typ, wBytes = "IQ3_S", 110
 	}
-	f := i13Begin(typ, T, wBytes, iqSig32, "tensor.Grid"+typ)
+	var signC *i13SignConsts
+	f := i13Begin(typ, T, wBytes, iqSig32, "tensor.Grid"+typ, func() { signC = i13LoadSignConsts() })
 	wp := f.wp
 	scMem := AllocLocal(32) // the eight scales 2s+1 as int16 pairs
 	var signMem Mem
@@ -594,9 +621,9 @@ func i13IQ3(s3 bool, T int) {
 		}
 		var sg VecVirtual
 		if s3 {
-			sg = i13Signs(Mem{Base: wp, Disp: 74 + 4*j})
+			sg = i13Signs(Mem{Base: wp, Disp: 74 + 4*j}, signC)
 		} else {
-			sg = i13Signs(signMem.Offset(4 * j))
+			sg = i13Signs(signMem.Offset(4*j), signC)
 		}
 		s := YMM()
 		VPBROADCASTD(scMem.Offset(4*j), s)
