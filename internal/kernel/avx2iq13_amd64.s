@@ -1104,7 +1104,7 @@ GLOBL i13const<>(SB), RODATA|NOPTR, $1096
 
 // func tileIQ1_SAVX2_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileIQ1_SAVX2_1x1(SB), NOSPLIT, $32-64
+TEXT ·tileIQ1_SAVX2_1x1(SB), NOSPLIT, $0-64
 	MOVQ   w+0(FP), AX
 	MOVQ   a+16(FP), CX
 	MOVQ   as+24(FP), DX
@@ -1116,21 +1116,72 @@ tileIQ1_SAVX2_1x1_loop:
 	TESTQ          DX, DX
 	JZ             tileIQ1_SAVX2_1x1_done
 	PREFETCHT0     32768(AX)
-	VPMOVZXWD      34(AX), Y0
-	VPSRLD         $0x0b, Y0, Y0
+	VBROADCASTI128 34(AX), Y0
+	VPSRLW         $0x0b, Y0, Y0
 	VPAND          i13const<>+224(SB), Y0, Y0
 	VPOR           i13const<>+256(SB), Y0, Y0
-	VPSLLD         $0x10, Y0, Y1
-	VPOR           Y1, Y0, Y0
-	VMOVDQU        Y0, (SP)
-	VBROADCASTI128 34(AX), Y0
-	VPSHUFB        i13const<>+96(SB), Y0, Y0
-	VPMULLW        i13const<>+160(SB), Y0, Y0
-	VPAND          i13const<>+192(SB), Y0, Y0
-	VPSRLW         $0x01, Y0, Y0
-	VPMOVZXBW      2(AX), Y1
-	VPOR           Y1, Y0, Y0
-	VMOVQ          X0, SI
+	VBROADCASTI128 34(AX), Y1
+	VPSHUFB        i13const<>+96(SB), Y1, Y1
+	VPMULLW        i13const<>+160(SB), Y1, Y1
+	VPAND          i13const<>+192(SB), Y1, Y1
+	VPSRLW         $0x01, Y1, Y1
+	VPMOVZXBW      2(AX), Y2
+	VPOR           Y2, Y1, Y1
+	VMOVQ          X1, SI
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y2
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y3
+	VPBLENDD       $0x0c, Y3, Y2, Y2
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y3
+	VPBLENDD       $0x30, Y3, Y2, Y2
+	VPBROADCASTQ   (BX)(SI*8), Y3
+	VPBLENDD       $0xc0, Y3, Y2, Y2
+	VPSHUFB        i13const<>+512(SB), Y0, Y3
+	VPMADDUBSW     4(CX), Y2, Y2
+	VPMADDWD       Y3, Y2, Y11
+	VPEXTRQ        $0x01, X1, SI
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y2
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y3
+	VPBLENDD       $0x0c, Y3, Y2, Y2
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y3
+	VPBLENDD       $0x30, Y3, Y2, Y2
+	VPBROADCASTQ   (BX)(SI*8), Y3
+	VPBLENDD       $0xc0, Y3, Y2, Y2
+	VPSHUFB        i13const<>+544(SB), Y0, Y3
+	VPMADDUBSW     36(CX), Y2, Y2
+	VPMADDWD       Y3, Y2, Y2
+	VPADDD         Y2, Y11, Y11
+	VEXTRACTI128   $0x01, Y1, X1
+	VMOVQ          X1, SI
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y2
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y3
+	VPBLENDD       $0x0c, Y3, Y2, Y2
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y3
+	VPBLENDD       $0x30, Y3, Y2, Y2
+	VPBROADCASTQ   (BX)(SI*8), Y3
+	VPBLENDD       $0xc0, Y3, Y2, Y2
+	VPSHUFB        i13const<>+576(SB), Y0, Y3
+	VPMADDUBSW     68(CX), Y2, Y2
+	VPMADDWD       Y3, Y2, Y2
+	VPADDD         Y2, Y11, Y11
+	VPEXTRQ        $0x01, X1, SI
 	MOVWQZX        SI, DI
 	SHRQ           $0x10, SI
 	VPBROADCASTQ   (BX)(DI*8), Y1
@@ -1144,29 +1195,73 @@ tileIQ1_SAVX2_1x1_loop:
 	VPBLENDD       $0x30, Y2, Y1, Y1
 	VPBROADCASTQ   (BX)(SI*8), Y2
 	VPBLENDD       $0xc0, Y2, Y1, Y1
-	VPBROADCASTD   (SP), Y2
-	VPMADDUBSW     4(CX), Y1, Y1
-	VPMADDWD       Y2, Y1, Y11
-	VPEXTRQ        $0x01, X0, SI
-	MOVWQZX        SI, DI
-	SHRQ           $0x10, SI
-	VPBROADCASTQ   (BX)(DI*8), Y1
-	MOVWQZX        SI, DI
-	SHRQ           $0x10, SI
-	VPBROADCASTQ   (BX)(DI*8), Y2
-	VPBLENDD       $0x0c, Y2, Y1, Y1
-	MOVWQZX        SI, DI
-	SHRQ           $0x10, SI
-	VPBROADCASTQ   (BX)(DI*8), Y2
-	VPBLENDD       $0x30, Y2, Y1, Y1
-	VPBROADCASTQ   (BX)(SI*8), Y2
-	VPBLENDD       $0xc0, Y2, Y1, Y1
-	VPBROADCASTD   4(SP), Y2
-	VPMADDUBSW     36(CX), Y1, Y1
+	VPSHUFB        i13const<>+608(SB), Y0, Y2
+	VPMADDUBSW     100(CX), Y1, Y1
 	VPMADDWD       Y2, Y1, Y1
 	VPADDD         Y1, Y11, Y11
-	VEXTRACTI128   $0x01, Y0, X0
-	VMOVQ          X0, SI
+	VBROADCASTI128 34(AX), Y1
+	VPSHUFB        i13const<>+128(SB), Y1, Y1
+	VPMULLW        i13const<>+160(SB), Y1, Y1
+	VPAND          i13const<>+192(SB), Y1, Y1
+	VPSRLW         $0x01, Y1, Y1
+	VPMOVZXBW      18(AX), Y2
+	VPOR           Y2, Y1, Y1
+	VMOVQ          X1, SI
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y2
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y3
+	VPBLENDD       $0x0c, Y3, Y2, Y2
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y3
+	VPBLENDD       $0x30, Y3, Y2, Y2
+	VPBROADCASTQ   (BX)(SI*8), Y3
+	VPBLENDD       $0xc0, Y3, Y2, Y2
+	VPSHUFB        i13const<>+640(SB), Y0, Y3
+	VPMADDUBSW     132(CX), Y2, Y2
+	VPMADDWD       Y3, Y2, Y2
+	VPADDD         Y2, Y11, Y11
+	VPEXTRQ        $0x01, X1, SI
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y2
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y3
+	VPBLENDD       $0x0c, Y3, Y2, Y2
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y3
+	VPBLENDD       $0x30, Y3, Y2, Y2
+	VPBROADCASTQ   (BX)(SI*8), Y3
+	VPBLENDD       $0xc0, Y3, Y2, Y2
+	VPSHUFB        i13const<>+672(SB), Y0, Y3
+	VPMADDUBSW     164(CX), Y2, Y2
+	VPMADDWD       Y3, Y2, Y2
+	VPADDD         Y2, Y11, Y11
+	VEXTRACTI128   $0x01, Y1, X1
+	VMOVQ          X1, SI
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y2
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y3
+	VPBLENDD       $0x0c, Y3, Y2, Y2
+	MOVWQZX        SI, DI
+	SHRQ           $0x10, SI
+	VPBROADCASTQ   (BX)(DI*8), Y3
+	VPBLENDD       $0x30, Y3, Y2, Y2
+	VPBROADCASTQ   (BX)(SI*8), Y3
+	VPBLENDD       $0xc0, Y3, Y2, Y2
+	VPSHUFB        i13const<>+704(SB), Y0, Y3
+	VPMADDUBSW     196(CX), Y2, Y2
+	VPMADDWD       Y3, Y2, Y2
+	VPADDD         Y2, Y11, Y11
+	VPEXTRQ        $0x01, X1, SI
 	MOVWQZX        SI, DI
 	SHRQ           $0x10, SI
 	VPBROADCASTQ   (BX)(DI*8), Y1
@@ -1180,108 +1275,10 @@ tileIQ1_SAVX2_1x1_loop:
 	VPBLENDD       $0x30, Y2, Y1, Y1
 	VPBROADCASTQ   (BX)(SI*8), Y2
 	VPBLENDD       $0xc0, Y2, Y1, Y1
-	VPBROADCASTD   8(SP), Y2
-	VPMADDUBSW     68(CX), Y1, Y1
-	VPMADDWD       Y2, Y1, Y1
+	VPSHUFB        i13const<>+736(SB), Y0, Y0
+	VPMADDUBSW     228(CX), Y1, Y1
+	VPMADDWD       Y0, Y1, Y1
 	VPADDD         Y1, Y11, Y11
-	VPEXTRQ        $0x01, X0, SI
-	MOVWQZX        SI, DI
-	SHRQ           $0x10, SI
-	VPBROADCASTQ   (BX)(DI*8), Y0
-	MOVWQZX        SI, DI
-	SHRQ           $0x10, SI
-	VPBROADCASTQ   (BX)(DI*8), Y1
-	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        SI, DI
-	SHRQ           $0x10, SI
-	VPBROADCASTQ   (BX)(DI*8), Y1
-	VPBLENDD       $0x30, Y1, Y0, Y0
-	VPBROADCASTQ   (BX)(SI*8), Y1
-	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   12(SP), Y1
-	VPMADDUBSW     100(CX), Y0, Y0
-	VPMADDWD       Y1, Y0, Y0
-	VPADDD         Y0, Y11, Y11
-	VBROADCASTI128 34(AX), Y0
-	VPSHUFB        i13const<>+128(SB), Y0, Y0
-	VPMULLW        i13const<>+160(SB), Y0, Y0
-	VPAND          i13const<>+192(SB), Y0, Y0
-	VPSRLW         $0x01, Y0, Y0
-	VPMOVZXBW      18(AX), Y1
-	VPOR           Y1, Y0, Y0
-	VMOVQ          X0, SI
-	MOVWQZX        SI, DI
-	SHRQ           $0x10, SI
-	VPBROADCASTQ   (BX)(DI*8), Y1
-	MOVWQZX        SI, DI
-	SHRQ           $0x10, SI
-	VPBROADCASTQ   (BX)(DI*8), Y2
-	VPBLENDD       $0x0c, Y2, Y1, Y1
-	MOVWQZX        SI, DI
-	SHRQ           $0x10, SI
-	VPBROADCASTQ   (BX)(DI*8), Y2
-	VPBLENDD       $0x30, Y2, Y1, Y1
-	VPBROADCASTQ   (BX)(SI*8), Y2
-	VPBLENDD       $0xc0, Y2, Y1, Y1
-	VPBROADCASTD   16(SP), Y2
-	VPMADDUBSW     132(CX), Y1, Y1
-	VPMADDWD       Y2, Y1, Y1
-	VPADDD         Y1, Y11, Y11
-	VPEXTRQ        $0x01, X0, SI
-	MOVWQZX        SI, DI
-	SHRQ           $0x10, SI
-	VPBROADCASTQ   (BX)(DI*8), Y1
-	MOVWQZX        SI, DI
-	SHRQ           $0x10, SI
-	VPBROADCASTQ   (BX)(DI*8), Y2
-	VPBLENDD       $0x0c, Y2, Y1, Y1
-	MOVWQZX        SI, DI
-	SHRQ           $0x10, SI
-	VPBROADCASTQ   (BX)(DI*8), Y2
-	VPBLENDD       $0x30, Y2, Y1, Y1
-	VPBROADCASTQ   (BX)(SI*8), Y2
-	VPBLENDD       $0xc0, Y2, Y1, Y1
-	VPBROADCASTD   20(SP), Y2
-	VPMADDUBSW     164(CX), Y1, Y1
-	VPMADDWD       Y2, Y1, Y1
-	VPADDD         Y1, Y11, Y11
-	VEXTRACTI128   $0x01, Y0, X0
-	VMOVQ          X0, SI
-	MOVWQZX        SI, DI
-	SHRQ           $0x10, SI
-	VPBROADCASTQ   (BX)(DI*8), Y1
-	MOVWQZX        SI, DI
-	SHRQ           $0x10, SI
-	VPBROADCASTQ   (BX)(DI*8), Y2
-	VPBLENDD       $0x0c, Y2, Y1, Y1
-	MOVWQZX        SI, DI
-	SHRQ           $0x10, SI
-	VPBROADCASTQ   (BX)(DI*8), Y2
-	VPBLENDD       $0x30, Y2, Y1, Y1
-	VPBROADCASTQ   (BX)(SI*8), Y2
-	VPBLENDD       $0xc0, Y2, Y1, Y1
-	VPBROADCASTD   24(SP), Y2
-	VPMADDUBSW     196(CX), Y1, Y1
-	VPMADDWD       Y2, Y1, Y1
-	VPADDD         Y1, Y11, Y11
-	VPEXTRQ        $0x01, X0, SI
-	MOVWQZX        SI, DI
-	SHRQ           $0x10, SI
-	VPBROADCASTQ   (BX)(DI*8), Y0
-	MOVWQZX        SI, DI
-	SHRQ           $0x10, SI
-	VPBROADCASTQ   (BX)(DI*8), Y1
-	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        SI, DI
-	SHRQ           $0x10, SI
-	VPBROADCASTQ   (BX)(DI*8), Y1
-	VPBLENDD       $0x30, Y1, Y0, Y0
-	VPBROADCASTQ   (BX)(SI*8), Y1
-	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   28(SP), Y1
-	VPMADDUBSW     228(CX), Y0, Y0
-	VPMADDWD       Y1, Y0, Y0
-	VPADDD         Y0, Y11, Y11
 	VPMOVZXWD      34(AX), Y0
 	VPSLLD         $0x10, Y0, Y1
 	VPOR           Y1, Y0, Y0
@@ -1323,7 +1320,7 @@ tileIQ1_SAVX2_1x1_done:
 
 // func tileIQ1_SAVX2_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileIQ1_SAVX2_1x2(SB), NOSPLIT, $32-64
+TEXT ·tileIQ1_SAVX2_1x2(SB), NOSPLIT, $0-64
 	MOVQ   w+0(FP), AX
 	MOVQ   a+16(FP), CX
 	MOVQ   as+24(FP), DX
@@ -1338,21 +1335,80 @@ tileIQ1_SAVX2_1x2_loop:
 	TESTQ          BX, BX
 	JZ             tileIQ1_SAVX2_1x2_done
 	PREFETCHT0     32768(AX)
-	VPMOVZXWD      34(AX), Y0
-	VPSRLD         $0x0b, Y0, Y0
+	VBROADCASTI128 34(AX), Y0
+	VPSRLW         $0x0b, Y0, Y0
 	VPAND          i13const<>+224(SB), Y0, Y0
 	VPOR           i13const<>+256(SB), Y0, Y0
-	VPSLLD         $0x10, Y0, Y1
-	VPOR           Y1, Y0, Y0
-	VMOVDQU        Y0, (SP)
-	VBROADCASTI128 34(AX), Y0
-	VPSHUFB        i13const<>+96(SB), Y0, Y0
-	VPMULLW        i13const<>+160(SB), Y0, Y0
-	VPAND          i13const<>+192(SB), Y0, Y0
-	VPSRLW         $0x01, Y0, Y0
-	VPMOVZXBW      2(AX), Y1
-	VPOR           Y1, Y0, Y0
-	VMOVQ          X0, DX
+	VBROADCASTI128 34(AX), Y1
+	VPSHUFB        i13const<>+96(SB), Y1, Y1
+	VPMULLW        i13const<>+160(SB), Y1, Y1
+	VPAND          i13const<>+192(SB), Y1, Y1
+	VPSRLW         $0x01, Y1, Y1
+	VPMOVZXBW      2(AX), Y2
+	VPOR           Y2, Y1, Y1
+	VMOVQ          X1, DX
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y2
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y3
+	VPBLENDD       $0x0c, Y3, Y2, Y2
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y3
+	VPBLENDD       $0x30, Y3, Y2, Y2
+	VPBROADCASTQ   (SI)(DX*8), Y3
+	VPBLENDD       $0xc0, Y3, Y2, Y2
+	VPSHUFB        i13const<>+512(SB), Y0, Y3
+	VPMADDUBSW     4(CX), Y2, Y4
+	VPMADDWD       Y3, Y4, Y11
+	VPMADDUBSW     4(DI), Y2, Y2
+	VPMADDWD       Y3, Y2, Y10
+	VPEXTRQ        $0x01, X1, DX
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y2
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y3
+	VPBLENDD       $0x0c, Y3, Y2, Y2
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y3
+	VPBLENDD       $0x30, Y3, Y2, Y2
+	VPBROADCASTQ   (SI)(DX*8), Y3
+	VPBLENDD       $0xc0, Y3, Y2, Y2
+	VPSHUFB        i13const<>+544(SB), Y0, Y3
+	VPMADDUBSW     36(CX), Y2, Y4
+	VPMADDWD       Y3, Y4, Y4
+	VPADDD         Y4, Y11, Y11
+	VPMADDUBSW     36(DI), Y2, Y2
+	VPMADDWD       Y3, Y2, Y2
+	VPADDD         Y2, Y10, Y10
+	VEXTRACTI128   $0x01, Y1, X1
+	VMOVQ          X1, DX
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y2
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y3
+	VPBLENDD       $0x0c, Y3, Y2, Y2
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y3
+	VPBLENDD       $0x30, Y3, Y2, Y2
+	VPBROADCASTQ   (SI)(DX*8), Y3
+	VPBLENDD       $0xc0, Y3, Y2, Y2
+	VPSHUFB        i13const<>+576(SB), Y0, Y3
+	VPMADDUBSW     68(CX), Y2, Y4
+	VPMADDWD       Y3, Y4, Y4
+	VPADDD         Y4, Y11, Y11
+	VPMADDUBSW     68(DI), Y2, Y2
+	VPMADDWD       Y3, Y2, Y2
+	VPADDD         Y2, Y10, Y10
+	VPEXTRQ        $0x01, X1, DX
 	MOVWQZX        DX, R8
 	SHRQ           $0x10, DX
 	VPBROADCASTQ   (SI)(R8*8), Y1
@@ -1366,34 +1422,85 @@ tileIQ1_SAVX2_1x2_loop:
 	VPBLENDD       $0x30, Y2, Y1, Y1
 	VPBROADCASTQ   (SI)(DX*8), Y2
 	VPBLENDD       $0xc0, Y2, Y1, Y1
-	VPBROADCASTD   (SP), Y2
-	VPMADDUBSW     4(CX), Y1, Y3
-	VPMADDWD       Y2, Y3, Y11
-	VPMADDUBSW     4(DI), Y1, Y1
-	VPMADDWD       Y2, Y1, Y10
-	VPEXTRQ        $0x01, X0, DX
-	MOVWQZX        DX, R8
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R8*8), Y1
-	MOVWQZX        DX, R8
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R8*8), Y2
-	VPBLENDD       $0x0c, Y2, Y1, Y1
-	MOVWQZX        DX, R8
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R8*8), Y2
-	VPBLENDD       $0x30, Y2, Y1, Y1
-	VPBROADCASTQ   (SI)(DX*8), Y2
-	VPBLENDD       $0xc0, Y2, Y1, Y1
-	VPBROADCASTD   4(SP), Y2
-	VPMADDUBSW     36(CX), Y1, Y3
+	VPSHUFB        i13const<>+608(SB), Y0, Y2
+	VPMADDUBSW     100(CX), Y1, Y3
 	VPMADDWD       Y2, Y3, Y3
 	VPADDD         Y3, Y11, Y11
-	VPMADDUBSW     36(DI), Y1, Y1
+	VPMADDUBSW     100(DI), Y1, Y1
 	VPMADDWD       Y2, Y1, Y1
 	VPADDD         Y1, Y10, Y10
-	VEXTRACTI128   $0x01, Y0, X0
-	VMOVQ          X0, DX
+	VBROADCASTI128 34(AX), Y1
+	VPSHUFB        i13const<>+128(SB), Y1, Y1
+	VPMULLW        i13const<>+160(SB), Y1, Y1
+	VPAND          i13const<>+192(SB), Y1, Y1
+	VPSRLW         $0x01, Y1, Y1
+	VPMOVZXBW      18(AX), Y2
+	VPOR           Y2, Y1, Y1
+	VMOVQ          X1, DX
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y2
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y3
+	VPBLENDD       $0x0c, Y3, Y2, Y2
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y3
+	VPBLENDD       $0x30, Y3, Y2, Y2
+	VPBROADCASTQ   (SI)(DX*8), Y3
+	VPBLENDD       $0xc0, Y3, Y2, Y2
+	VPSHUFB        i13const<>+640(SB), Y0, Y3
+	VPMADDUBSW     132(CX), Y2, Y4
+	VPMADDWD       Y3, Y4, Y4
+	VPADDD         Y4, Y11, Y11
+	VPMADDUBSW     132(DI), Y2, Y2
+	VPMADDWD       Y3, Y2, Y2
+	VPADDD         Y2, Y10, Y10
+	VPEXTRQ        $0x01, X1, DX
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y2
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y3
+	VPBLENDD       $0x0c, Y3, Y2, Y2
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y3
+	VPBLENDD       $0x30, Y3, Y2, Y2
+	VPBROADCASTQ   (SI)(DX*8), Y3
+	VPBLENDD       $0xc0, Y3, Y2, Y2
+	VPSHUFB        i13const<>+672(SB), Y0, Y3
+	VPMADDUBSW     164(CX), Y2, Y4
+	VPMADDWD       Y3, Y4, Y4
+	VPADDD         Y4, Y11, Y11
+	VPMADDUBSW     164(DI), Y2, Y2
+	VPMADDWD       Y3, Y2, Y2
+	VPADDD         Y2, Y10, Y10
+	VEXTRACTI128   $0x01, Y1, X1
+	VMOVQ          X1, DX
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y2
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y3
+	VPBLENDD       $0x0c, Y3, Y2, Y2
+	MOVWQZX        DX, R8
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R8*8), Y3
+	VPBLENDD       $0x30, Y3, Y2, Y2
+	VPBROADCASTQ   (SI)(DX*8), Y3
+	VPBLENDD       $0xc0, Y3, Y2, Y2
+	VPSHUFB        i13const<>+704(SB), Y0, Y3
+	VPMADDUBSW     196(CX), Y2, Y4
+	VPMADDWD       Y3, Y4, Y4
+	VPADDD         Y4, Y11, Y11
+	VPMADDUBSW     196(DI), Y2, Y2
+	VPMADDWD       Y3, Y2, Y2
+	VPADDD         Y2, Y10, Y10
+	VPEXTRQ        $0x01, X1, DX
 	MOVWQZX        DX, R8
 	SHRQ           $0x10, DX
 	VPBROADCASTQ   (SI)(R8*8), Y1
@@ -1407,126 +1514,13 @@ tileIQ1_SAVX2_1x2_loop:
 	VPBLENDD       $0x30, Y2, Y1, Y1
 	VPBROADCASTQ   (SI)(DX*8), Y2
 	VPBLENDD       $0xc0, Y2, Y1, Y1
-	VPBROADCASTD   8(SP), Y2
-	VPMADDUBSW     68(CX), Y1, Y3
-	VPMADDWD       Y2, Y3, Y3
-	VPADDD         Y3, Y11, Y11
-	VPMADDUBSW     68(DI), Y1, Y1
-	VPMADDWD       Y2, Y1, Y1
-	VPADDD         Y1, Y10, Y10
-	VPEXTRQ        $0x01, X0, DX
-	MOVWQZX        DX, R8
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R8*8), Y0
-	MOVWQZX        DX, R8
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R8*8), Y1
-	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        DX, R8
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R8*8), Y1
-	VPBLENDD       $0x30, Y1, Y0, Y0
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   12(SP), Y1
-	VPMADDUBSW     100(CX), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
+	VPSHUFB        i13const<>+736(SB), Y0, Y0
+	VPMADDUBSW     228(CX), Y1, Y2
+	VPMADDWD       Y0, Y2, Y2
 	VPADDD         Y2, Y11, Y11
-	VPMADDUBSW     100(DI), Y0, Y0
-	VPMADDWD       Y1, Y0, Y0
-	VPADDD         Y0, Y10, Y10
-	VBROADCASTI128 34(AX), Y0
-	VPSHUFB        i13const<>+128(SB), Y0, Y0
-	VPMULLW        i13const<>+160(SB), Y0, Y0
-	VPAND          i13const<>+192(SB), Y0, Y0
-	VPSRLW         $0x01, Y0, Y0
-	VPMOVZXBW      18(AX), Y1
-	VPOR           Y1, Y0, Y0
-	VMOVQ          X0, DX
-	MOVWQZX        DX, R8
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R8*8), Y1
-	MOVWQZX        DX, R8
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R8*8), Y2
-	VPBLENDD       $0x0c, Y2, Y1, Y1
-	MOVWQZX        DX, R8
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R8*8), Y2
-	VPBLENDD       $0x30, Y2, Y1, Y1
-	VPBROADCASTQ   (SI)(DX*8), Y2
-	VPBLENDD       $0xc0, Y2, Y1, Y1
-	VPBROADCASTD   16(SP), Y2
-	VPMADDUBSW     132(CX), Y1, Y3
-	VPMADDWD       Y2, Y3, Y3
-	VPADDD         Y3, Y11, Y11
-	VPMADDUBSW     132(DI), Y1, Y1
-	VPMADDWD       Y2, Y1, Y1
+	VPMADDUBSW     228(DI), Y1, Y1
+	VPMADDWD       Y0, Y1, Y1
 	VPADDD         Y1, Y10, Y10
-	VPEXTRQ        $0x01, X0, DX
-	MOVWQZX        DX, R8
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R8*8), Y1
-	MOVWQZX        DX, R8
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R8*8), Y2
-	VPBLENDD       $0x0c, Y2, Y1, Y1
-	MOVWQZX        DX, R8
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R8*8), Y2
-	VPBLENDD       $0x30, Y2, Y1, Y1
-	VPBROADCASTQ   (SI)(DX*8), Y2
-	VPBLENDD       $0xc0, Y2, Y1, Y1
-	VPBROADCASTD   20(SP), Y2
-	VPMADDUBSW     164(CX), Y1, Y3
-	VPMADDWD       Y2, Y3, Y3
-	VPADDD         Y3, Y11, Y11
-	VPMADDUBSW     164(DI), Y1, Y1
-	VPMADDWD       Y2, Y1, Y1
-	VPADDD         Y1, Y10, Y10
-	VEXTRACTI128   $0x01, Y0, X0
-	VMOVQ          X0, DX
-	MOVWQZX        DX, R8
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R8*8), Y1
-	MOVWQZX        DX, R8
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R8*8), Y2
-	VPBLENDD       $0x0c, Y2, Y1, Y1
-	MOVWQZX        DX, R8
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R8*8), Y2
-	VPBLENDD       $0x30, Y2, Y1, Y1
-	VPBROADCASTQ   (SI)(DX*8), Y2
-	VPBLENDD       $0xc0, Y2, Y1, Y1
-	VPBROADCASTD   24(SP), Y2
-	VPMADDUBSW     196(CX), Y1, Y3
-	VPMADDWD       Y2, Y3, Y3
-	VPADDD         Y3, Y11, Y11
-	VPMADDUBSW     196(DI), Y1, Y1
-	VPMADDWD       Y2, Y1, Y1
-	VPADDD         Y1, Y10, Y10
-	VPEXTRQ        $0x01, X0, DX
-	MOVWQZX        DX, R8
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R8*8), Y0
-	MOVWQZX        DX, R8
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R8*8), Y1
-	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        DX, R8
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R8*8), Y1
-	VPBLENDD       $0x30, Y1, Y0, Y0
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   28(SP), Y1
-	VPMADDUBSW     228(CX), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
-	VPADDD         Y2, Y11, Y11
-	VPMADDUBSW     228(DI), Y0, Y0
-	VPMADDWD       Y1, Y0, Y0
-	VPADDD         Y0, Y10, Y10
 	VPMOVZXWD      34(AX), Y0
 	VPSLLD         $0x10, Y0, Y1
 	VPOR           Y1, Y0, Y0
@@ -1583,7 +1577,7 @@ tileIQ1_SAVX2_1x2_done:
 
 // func tileIQ1_SAVX2_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileIQ1_SAVX2_1x3(SB), NOSPLIT, $32-64
+TEXT ·tileIQ1_SAVX2_1x3(SB), NOSPLIT, $0-64
 	MOVQ   w+0(FP), AX
 	MOVQ   a+16(FP), CX
 	MOVQ   as+24(FP), DX
@@ -1601,21 +1595,88 @@ tileIQ1_SAVX2_1x3_loop:
 	TESTQ          BX, BX
 	JZ             tileIQ1_SAVX2_1x3_done
 	PREFETCHT0     32768(AX)
-	VPMOVZXWD      34(AX), Y0
-	VPSRLD         $0x0b, Y0, Y0
+	VBROADCASTI128 34(AX), Y0
+	VPSRLW         $0x0b, Y0, Y0
 	VPAND          i13const<>+224(SB), Y0, Y0
 	VPOR           i13const<>+256(SB), Y0, Y0
-	VPSLLD         $0x10, Y0, Y1
-	VPOR           Y1, Y0, Y0
-	VMOVDQU        Y0, (SP)
-	VBROADCASTI128 34(AX), Y0
-	VPSHUFB        i13const<>+96(SB), Y0, Y0
-	VPMULLW        i13const<>+160(SB), Y0, Y0
-	VPAND          i13const<>+192(SB), Y0, Y0
-	VPSRLW         $0x01, Y0, Y0
-	VPMOVZXBW      2(AX), Y1
-	VPOR           Y1, Y0, Y0
-	VMOVQ          X0, DX
+	VBROADCASTI128 34(AX), Y1
+	VPSHUFB        i13const<>+96(SB), Y1, Y1
+	VPMULLW        i13const<>+160(SB), Y1, Y1
+	VPAND          i13const<>+192(SB), Y1, Y1
+	VPSRLW         $0x01, Y1, Y1
+	VPMOVZXBW      2(AX), Y2
+	VPOR           Y2, Y1, Y1
+	VMOVQ          X1, DX
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y2
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y3
+	VPBLENDD       $0x0c, Y3, Y2, Y2
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y3
+	VPBLENDD       $0x30, Y3, Y2, Y2
+	VPBROADCASTQ   (SI)(DX*8), Y3
+	VPBLENDD       $0xc0, Y3, Y2, Y2
+	VPSHUFB        i13const<>+512(SB), Y0, Y3
+	VPMADDUBSW     4(CX), Y2, Y4
+	VPMADDWD       Y3, Y4, Y11
+	VPMADDUBSW     4(DI), Y2, Y4
+	VPMADDWD       Y3, Y4, Y10
+	VPMADDUBSW     4(R8), Y2, Y2
+	VPMADDWD       Y3, Y2, Y9
+	VPEXTRQ        $0x01, X1, DX
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y2
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y3
+	VPBLENDD       $0x0c, Y3, Y2, Y2
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y3
+	VPBLENDD       $0x30, Y3, Y2, Y2
+	VPBROADCASTQ   (SI)(DX*8), Y3
+	VPBLENDD       $0xc0, Y3, Y2, Y2
+	VPSHUFB        i13const<>+544(SB), Y0, Y3
+	VPMADDUBSW     36(CX), Y2, Y4
+	VPMADDWD       Y3, Y4, Y4
+	VPADDD         Y4, Y11, Y11
+	VPMADDUBSW     36(DI), Y2, Y4
+	VPMADDWD       Y3, Y4, Y4
+	VPADDD         Y4, Y10, Y10
+	VPMADDUBSW     36(R8), Y2, Y2
+	VPMADDWD       Y3, Y2, Y2
+	VPADDD         Y2, Y9, Y9
+	VEXTRACTI128   $0x01, Y1, X1
+	VMOVQ          X1, DX
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y2
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y3
+	VPBLENDD       $0x0c, Y3, Y2, Y2
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y3
+	VPBLENDD       $0x30, Y3, Y2, Y2
+	VPBROADCASTQ   (SI)(DX*8), Y3
+	VPBLENDD       $0xc0, Y3, Y2, Y2
+	VPSHUFB        i13const<>+576(SB), Y0, Y3
+	VPMADDUBSW     68(CX), Y2, Y4
+	VPMADDWD       Y3, Y4, Y4
+	VPADDD         Y4, Y11, Y11
+	VPMADDUBSW     68(DI), Y2, Y4
+	VPMADDWD       Y3, Y4, Y4
+	VPADDD         Y4, Y10, Y10
+	VPMADDUBSW     68(R8), Y2, Y2
+	VPMADDWD       Y3, Y2, Y2
+	VPADDD         Y2, Y9, Y9
+	VPEXTRQ        $0x01, X1, DX
 	MOVWQZX        DX, R9
 	SHRQ           $0x10, DX
 	VPBROADCASTQ   (SI)(R9*8), Y1
@@ -1629,39 +1690,97 @@ tileIQ1_SAVX2_1x3_loop:
 	VPBLENDD       $0x30, Y2, Y1, Y1
 	VPBROADCASTQ   (SI)(DX*8), Y2
 	VPBLENDD       $0xc0, Y2, Y1, Y1
-	VPBROADCASTD   (SP), Y2
-	VPMADDUBSW     4(CX), Y1, Y3
-	VPMADDWD       Y2, Y3, Y11
-	VPMADDUBSW     4(DI), Y1, Y3
-	VPMADDWD       Y2, Y3, Y10
-	VPMADDUBSW     4(R8), Y1, Y1
-	VPMADDWD       Y2, Y1, Y9
-	VPEXTRQ        $0x01, X0, DX
-	MOVWQZX        DX, R9
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R9*8), Y1
-	MOVWQZX        DX, R9
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R9*8), Y2
-	VPBLENDD       $0x0c, Y2, Y1, Y1
-	MOVWQZX        DX, R9
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R9*8), Y2
-	VPBLENDD       $0x30, Y2, Y1, Y1
-	VPBROADCASTQ   (SI)(DX*8), Y2
-	VPBLENDD       $0xc0, Y2, Y1, Y1
-	VPBROADCASTD   4(SP), Y2
-	VPMADDUBSW     36(CX), Y1, Y3
+	VPSHUFB        i13const<>+608(SB), Y0, Y2
+	VPMADDUBSW     100(CX), Y1, Y3
 	VPMADDWD       Y2, Y3, Y3
 	VPADDD         Y3, Y11, Y11
-	VPMADDUBSW     36(DI), Y1, Y3
+	VPMADDUBSW     100(DI), Y1, Y3
 	VPMADDWD       Y2, Y3, Y3
 	VPADDD         Y3, Y10, Y10
-	VPMADDUBSW     36(R8), Y1, Y1
+	VPMADDUBSW     100(R8), Y1, Y1
 	VPMADDWD       Y2, Y1, Y1
 	VPADDD         Y1, Y9, Y9
-	VEXTRACTI128   $0x01, Y0, X0
-	VMOVQ          X0, DX
+	VBROADCASTI128 34(AX), Y1
+	VPSHUFB        i13const<>+128(SB), Y1, Y1
+	VPMULLW        i13const<>+160(SB), Y1, Y1
+	VPAND          i13const<>+192(SB), Y1, Y1
+	VPSRLW         $0x01, Y1, Y1
+	VPMOVZXBW      18(AX), Y2
+	VPOR           Y2, Y1, Y1
+	VMOVQ          X1, DX
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y2
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y3
+	VPBLENDD       $0x0c, Y3, Y2, Y2
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y3
+	VPBLENDD       $0x30, Y3, Y2, Y2
+	VPBROADCASTQ   (SI)(DX*8), Y3
+	VPBLENDD       $0xc0, Y3, Y2, Y2
+	VPSHUFB        i13const<>+640(SB), Y0, Y3
+	VPMADDUBSW     132(CX), Y2, Y4
+	VPMADDWD       Y3, Y4, Y4
+	VPADDD         Y4, Y11, Y11
+	VPMADDUBSW     132(DI), Y2, Y4
+	VPMADDWD       Y3, Y4, Y4
+	VPADDD         Y4, Y10, Y10
+	VPMADDUBSW     132(R8), Y2, Y2
+	VPMADDWD       Y3, Y2, Y2
+	VPADDD         Y2, Y9, Y9
+	VPEXTRQ        $0x01, X1, DX
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y2
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y3
+	VPBLENDD       $0x0c, Y3, Y2, Y2
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y3
+	VPBLENDD       $0x30, Y3, Y2, Y2
+	VPBROADCASTQ   (SI)(DX*8), Y3
+	VPBLENDD       $0xc0, Y3, Y2, Y2
+	VPSHUFB        i13const<>+672(SB), Y0, Y3
+	VPMADDUBSW     164(CX), Y2, Y4
+	VPMADDWD       Y3, Y4, Y4
+	VPADDD         Y4, Y11, Y11
+	VPMADDUBSW     164(DI), Y2, Y4
+	VPMADDWD       Y3, Y4, Y4
+	VPADDD         Y4, Y10, Y10
+	VPMADDUBSW     164(R8), Y2, Y2
+	VPMADDWD       Y3, Y2, Y2
+	VPADDD         Y2, Y9, Y9
+	VEXTRACTI128   $0x01, Y1, X1
+	VMOVQ          X1, DX
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y2
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y3
+	VPBLENDD       $0x0c, Y3, Y2, Y2
+	MOVWQZX        DX, R9
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R9*8), Y3
+	VPBLENDD       $0x30, Y3, Y2, Y2
+	VPBROADCASTQ   (SI)(DX*8), Y3
+	VPBLENDD       $0xc0, Y3, Y2, Y2
+	VPSHUFB        i13const<>+704(SB), Y0, Y3
+	VPMADDUBSW     196(CX), Y2, Y4
+	VPMADDWD       Y3, Y4, Y4
+	VPADDD         Y4, Y11, Y11
+	VPMADDUBSW     196(DI), Y2, Y4
+	VPMADDWD       Y3, Y4, Y4
+	VPADDD         Y4, Y10, Y10
+	VPMADDUBSW     196(R8), Y2, Y2
+	VPMADDWD       Y3, Y2, Y2
+	VPADDD         Y2, Y9, Y9
+	VPEXTRQ        $0x01, X1, DX
 	MOVWQZX        DX, R9
 	SHRQ           $0x10, DX
 	VPBROADCASTQ   (SI)(R9*8), Y1
@@ -1675,144 +1794,16 @@ tileIQ1_SAVX2_1x3_loop:
 	VPBLENDD       $0x30, Y2, Y1, Y1
 	VPBROADCASTQ   (SI)(DX*8), Y2
 	VPBLENDD       $0xc0, Y2, Y1, Y1
-	VPBROADCASTD   8(SP), Y2
-	VPMADDUBSW     68(CX), Y1, Y3
-	VPMADDWD       Y2, Y3, Y3
-	VPADDD         Y3, Y11, Y11
-	VPMADDUBSW     68(DI), Y1, Y3
-	VPMADDWD       Y2, Y3, Y3
-	VPADDD         Y3, Y10, Y10
-	VPMADDUBSW     68(R8), Y1, Y1
-	VPMADDWD       Y2, Y1, Y1
-	VPADDD         Y1, Y9, Y9
-	VPEXTRQ        $0x01, X0, DX
-	MOVWQZX        DX, R9
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R9*8), Y0
-	MOVWQZX        DX, R9
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R9*8), Y1
-	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        DX, R9
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R9*8), Y1
-	VPBLENDD       $0x30, Y1, Y0, Y0
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   12(SP), Y1
-	VPMADDUBSW     100(CX), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
+	VPSHUFB        i13const<>+736(SB), Y0, Y0
+	VPMADDUBSW     228(CX), Y1, Y2
+	VPMADDWD       Y0, Y2, Y2
 	VPADDD         Y2, Y11, Y11
-	VPMADDUBSW     100(DI), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
+	VPMADDUBSW     228(DI), Y1, Y2
+	VPMADDWD       Y0, Y2, Y2
 	VPADDD         Y2, Y10, Y10
-	VPMADDUBSW     100(R8), Y0, Y0
-	VPMADDWD       Y1, Y0, Y0
-	VPADDD         Y0, Y9, Y9
-	VBROADCASTI128 34(AX), Y0
-	VPSHUFB        i13const<>+128(SB), Y0, Y0
-	VPMULLW        i13const<>+160(SB), Y0, Y0
-	VPAND          i13const<>+192(SB), Y0, Y0
-	VPSRLW         $0x01, Y0, Y0
-	VPMOVZXBW      18(AX), Y1
-	VPOR           Y1, Y0, Y0
-	VMOVQ          X0, DX
-	MOVWQZX        DX, R9
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R9*8), Y1
-	MOVWQZX        DX, R9
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R9*8), Y2
-	VPBLENDD       $0x0c, Y2, Y1, Y1
-	MOVWQZX        DX, R9
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R9*8), Y2
-	VPBLENDD       $0x30, Y2, Y1, Y1
-	VPBROADCASTQ   (SI)(DX*8), Y2
-	VPBLENDD       $0xc0, Y2, Y1, Y1
-	VPBROADCASTD   16(SP), Y2
-	VPMADDUBSW     132(CX), Y1, Y3
-	VPMADDWD       Y2, Y3, Y3
-	VPADDD         Y3, Y11, Y11
-	VPMADDUBSW     132(DI), Y1, Y3
-	VPMADDWD       Y2, Y3, Y3
-	VPADDD         Y3, Y10, Y10
-	VPMADDUBSW     132(R8), Y1, Y1
-	VPMADDWD       Y2, Y1, Y1
+	VPMADDUBSW     228(R8), Y1, Y1
+	VPMADDWD       Y0, Y1, Y1
 	VPADDD         Y1, Y9, Y9
-	VPEXTRQ        $0x01, X0, DX
-	MOVWQZX        DX, R9
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R9*8), Y1
-	MOVWQZX        DX, R9
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R9*8), Y2
-	VPBLENDD       $0x0c, Y2, Y1, Y1
-	MOVWQZX        DX, R9
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R9*8), Y2
-	VPBLENDD       $0x30, Y2, Y1, Y1
-	VPBROADCASTQ   (SI)(DX*8), Y2
-	VPBLENDD       $0xc0, Y2, Y1, Y1
-	VPBROADCASTD   20(SP), Y2
-	VPMADDUBSW     164(CX), Y1, Y3
-	VPMADDWD       Y2, Y3, Y3
-	VPADDD         Y3, Y11, Y11
-	VPMADDUBSW     164(DI), Y1, Y3
-	VPMADDWD       Y2, Y3, Y3
-	VPADDD         Y3, Y10, Y10
-	VPMADDUBSW     164(R8), Y1, Y1
-	VPMADDWD       Y2, Y1, Y1
-	VPADDD         Y1, Y9, Y9
-	VEXTRACTI128   $0x01, Y0, X0
-	VMOVQ          X0, DX
-	MOVWQZX        DX, R9
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R9*8), Y1
-	MOVWQZX        DX, R9
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R9*8), Y2
-	VPBLENDD       $0x0c, Y2, Y1, Y1
-	MOVWQZX        DX, R9
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R9*8), Y2
-	VPBLENDD       $0x30, Y2, Y1, Y1
-	VPBROADCASTQ   (SI)(DX*8), Y2
-	VPBLENDD       $0xc0, Y2, Y1, Y1
-	VPBROADCASTD   24(SP), Y2
-	VPMADDUBSW     196(CX), Y1, Y3
-	VPMADDWD       Y2, Y3, Y3
-	VPADDD         Y3, Y11, Y11
-	VPMADDUBSW     196(DI), Y1, Y3
-	VPMADDWD       Y2, Y3, Y3
-	VPADDD         Y3, Y10, Y10
-	VPMADDUBSW     196(R8), Y1, Y1
-	VPMADDWD       Y2, Y1, Y1
-	VPADDD         Y1, Y9, Y9
-	VPEXTRQ        $0x01, X0, DX
-	MOVWQZX        DX, R9
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R9*8), Y0
-	MOVWQZX        DX, R9
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R9*8), Y1
-	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        DX, R9
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R9*8), Y1
-	VPBLENDD       $0x30, Y1, Y0, Y0
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   28(SP), Y1
-	VPMADDUBSW     228(CX), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
-	VPADDD         Y2, Y11, Y11
-	VPMADDUBSW     228(DI), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
-	VPADDD         Y2, Y10, Y10
-	VPMADDUBSW     228(R8), Y0, Y0
-	VPMADDWD       Y1, Y0, Y0
-	VPADDD         Y0, Y9, Y9
 	VPMOVZXWD      34(AX), Y0
 	VPSLLD         $0x10, Y0, Y1
 	VPOR           Y1, Y0, Y0
@@ -1884,7 +1875,7 @@ tileIQ1_SAVX2_1x3_done:
 
 // func tileIQ1_SAVX2_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileIQ1_SAVX2_1x4(SB), NOSPLIT, $32-64
+TEXT ·tileIQ1_SAVX2_1x4(SB), NOSPLIT, $0-64
 	MOVQ   w+0(FP), AX
 	MOVQ   a+16(FP), CX
 	MOVQ   as+24(FP), DX
@@ -1905,21 +1896,96 @@ tileIQ1_SAVX2_1x4_loop:
 	TESTQ          BX, BX
 	JZ             tileIQ1_SAVX2_1x4_done
 	PREFETCHT0     32768(AX)
-	VPMOVZXWD      34(AX), Y0
-	VPSRLD         $0x0b, Y0, Y0
+	VBROADCASTI128 34(AX), Y0
+	VPSRLW         $0x0b, Y0, Y0
 	VPAND          i13const<>+224(SB), Y0, Y0
 	VPOR           i13const<>+256(SB), Y0, Y0
-	VPSLLD         $0x10, Y0, Y1
-	VPOR           Y1, Y0, Y0
-	VMOVDQU        Y0, (SP)
-	VBROADCASTI128 34(AX), Y0
-	VPSHUFB        i13const<>+96(SB), Y0, Y0
-	VPMULLW        i13const<>+160(SB), Y0, Y0
-	VPAND          i13const<>+192(SB), Y0, Y0
-	VPSRLW         $0x01, Y0, Y0
-	VPMOVZXBW      2(AX), Y1
-	VPOR           Y1, Y0, Y0
-	VMOVQ          X0, DX
+	VBROADCASTI128 34(AX), Y1
+	VPSHUFB        i13const<>+96(SB), Y1, Y1
+	VPMULLW        i13const<>+160(SB), Y1, Y1
+	VPAND          i13const<>+192(SB), Y1, Y1
+	VPSRLW         $0x01, Y1, Y1
+	VPMOVZXBW      2(AX), Y2
+	VPOR           Y2, Y1, Y1
+	VMOVQ          X1, DX
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y2
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y3
+	VPBLENDD       $0x0c, Y3, Y2, Y2
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y3
+	VPBLENDD       $0x30, Y3, Y2, Y2
+	VPBROADCASTQ   (SI)(DX*8), Y3
+	VPBLENDD       $0xc0, Y3, Y2, Y2
+	VPSHUFB        i13const<>+512(SB), Y0, Y3
+	VPMADDUBSW     4(CX), Y2, Y4
+	VPMADDWD       Y3, Y4, Y11
+	VPMADDUBSW     4(DI), Y2, Y4
+	VPMADDWD       Y3, Y4, Y10
+	VPMADDUBSW     4(R8), Y2, Y4
+	VPMADDWD       Y3, Y4, Y9
+	VPMADDUBSW     4(R9), Y2, Y2
+	VPMADDWD       Y3, Y2, Y8
+	VPEXTRQ        $0x01, X1, DX
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y2
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y3
+	VPBLENDD       $0x0c, Y3, Y2, Y2
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y3
+	VPBLENDD       $0x30, Y3, Y2, Y2
+	VPBROADCASTQ   (SI)(DX*8), Y3
+	VPBLENDD       $0xc0, Y3, Y2, Y2
+	VPSHUFB        i13const<>+544(SB), Y0, Y3
+	VPMADDUBSW     36(CX), Y2, Y4
+	VPMADDWD       Y3, Y4, Y4
+	VPADDD         Y4, Y11, Y11
+	VPMADDUBSW     36(DI), Y2, Y4
+	VPMADDWD       Y3, Y4, Y4
+	VPADDD         Y4, Y10, Y10
+	VPMADDUBSW     36(R8), Y2, Y4
+	VPMADDWD       Y3, Y4, Y4
+	VPADDD         Y4, Y9, Y9
+	VPMADDUBSW     36(R9), Y2, Y2
+	VPMADDWD       Y3, Y2, Y2
+	VPADDD         Y2, Y8, Y8
+	VEXTRACTI128   $0x01, Y1, X1
+	VMOVQ          X1, DX
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y2
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y3
+	VPBLENDD       $0x0c, Y3, Y2, Y2
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y3
+	VPBLENDD       $0x30, Y3, Y2, Y2
+	VPBROADCASTQ   (SI)(DX*8), Y3
+	VPBLENDD       $0xc0, Y3, Y2, Y2
+	VPSHUFB        i13const<>+576(SB), Y0, Y3
+	VPMADDUBSW     68(CX), Y2, Y4
+	VPMADDWD       Y3, Y4, Y4
+	VPADDD         Y4, Y11, Y11
+	VPMADDUBSW     68(DI), Y2, Y4
+	VPMADDWD       Y3, Y4, Y4
+	VPADDD         Y4, Y10, Y10
+	VPMADDUBSW     68(R8), Y2, Y4
+	VPMADDWD       Y3, Y4, Y4
+	VPADDD         Y4, Y9, Y9
+	VPMADDUBSW     68(R9), Y2, Y2
+	VPMADDWD       Y3, Y2, Y2
+	VPADDD         Y2, Y8, Y8
+	VPEXTRQ        $0x01, X1, DX
 	MOVWQZX        DX, R10
 	SHRQ           $0x10, DX
 	VPBROADCASTQ   (SI)(R10*8), Y1
@@ -1933,44 +1999,109 @@ tileIQ1_SAVX2_1x4_loop:
 	VPBLENDD       $0x30, Y2, Y1, Y1
 	VPBROADCASTQ   (SI)(DX*8), Y2
 	VPBLENDD       $0xc0, Y2, Y1, Y1
-	VPBROADCASTD   (SP), Y2
-	VPMADDUBSW     4(CX), Y1, Y3
-	VPMADDWD       Y2, Y3, Y11
-	VPMADDUBSW     4(DI), Y1, Y3
-	VPMADDWD       Y2, Y3, Y10
-	VPMADDUBSW     4(R8), Y1, Y3
-	VPMADDWD       Y2, Y3, Y9
-	VPMADDUBSW     4(R9), Y1, Y1
-	VPMADDWD       Y2, Y1, Y8
-	VPEXTRQ        $0x01, X0, DX
-	MOVWQZX        DX, R10
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R10*8), Y1
-	MOVWQZX        DX, R10
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R10*8), Y2
-	VPBLENDD       $0x0c, Y2, Y1, Y1
-	MOVWQZX        DX, R10
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R10*8), Y2
-	VPBLENDD       $0x30, Y2, Y1, Y1
-	VPBROADCASTQ   (SI)(DX*8), Y2
-	VPBLENDD       $0xc0, Y2, Y1, Y1
-	VPBROADCASTD   4(SP), Y2
-	VPMADDUBSW     36(CX), Y1, Y3
+	VPSHUFB        i13const<>+608(SB), Y0, Y2
+	VPMADDUBSW     100(CX), Y1, Y3
 	VPMADDWD       Y2, Y3, Y3
 	VPADDD         Y3, Y11, Y11
-	VPMADDUBSW     36(DI), Y1, Y3
+	VPMADDUBSW     100(DI), Y1, Y3
 	VPMADDWD       Y2, Y3, Y3
 	VPADDD         Y3, Y10, Y10
-	VPMADDUBSW     36(R8), Y1, Y3
+	VPMADDUBSW     100(R8), Y1, Y3
 	VPMADDWD       Y2, Y3, Y3
 	VPADDD         Y3, Y9, Y9
-	VPMADDUBSW     36(R9), Y1, Y1
+	VPMADDUBSW     100(R9), Y1, Y1
 	VPMADDWD       Y2, Y1, Y1
 	VPADDD         Y1, Y8, Y8
-	VEXTRACTI128   $0x01, Y0, X0
-	VMOVQ          X0, DX
+	VBROADCASTI128 34(AX), Y1
+	VPSHUFB        i13const<>+128(SB), Y1, Y1
+	VPMULLW        i13const<>+160(SB), Y1, Y1
+	VPAND          i13const<>+192(SB), Y1, Y1
+	VPSRLW         $0x01, Y1, Y1
+	VPMOVZXBW      18(AX), Y2
+	VPOR           Y2, Y1, Y1
+	VMOVQ          X1, DX
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y2
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y3
+	VPBLENDD       $0x0c, Y3, Y2, Y2
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y3
+	VPBLENDD       $0x30, Y3, Y2, Y2
+	VPBROADCASTQ   (SI)(DX*8), Y3
+	VPBLENDD       $0xc0, Y3, Y2, Y2
+	VPSHUFB        i13const<>+640(SB), Y0, Y3
+	VPMADDUBSW     132(CX), Y2, Y4
+	VPMADDWD       Y3, Y4, Y4
+	VPADDD         Y4, Y11, Y11
+	VPMADDUBSW     132(DI), Y2, Y4
+	VPMADDWD       Y3, Y4, Y4
+	VPADDD         Y4, Y10, Y10
+	VPMADDUBSW     132(R8), Y2, Y4
+	VPMADDWD       Y3, Y4, Y4
+	VPADDD         Y4, Y9, Y9
+	VPMADDUBSW     132(R9), Y2, Y2
+	VPMADDWD       Y3, Y2, Y2
+	VPADDD         Y2, Y8, Y8
+	VPEXTRQ        $0x01, X1, DX
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y2
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y3
+	VPBLENDD       $0x0c, Y3, Y2, Y2
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y3
+	VPBLENDD       $0x30, Y3, Y2, Y2
+	VPBROADCASTQ   (SI)(DX*8), Y3
+	VPBLENDD       $0xc0, Y3, Y2, Y2
+	VPSHUFB        i13const<>+672(SB), Y0, Y3
+	VPMADDUBSW     164(CX), Y2, Y4
+	VPMADDWD       Y3, Y4, Y4
+	VPADDD         Y4, Y11, Y11
+	VPMADDUBSW     164(DI), Y2, Y4
+	VPMADDWD       Y3, Y4, Y4
+	VPADDD         Y4, Y10, Y10
+	VPMADDUBSW     164(R8), Y2, Y4
+	VPMADDWD       Y3, Y4, Y4
+	VPADDD         Y4, Y9, Y9
+	VPMADDUBSW     164(R9), Y2, Y2
+	VPMADDWD       Y3, Y2, Y2
+	VPADDD         Y2, Y8, Y8
+	VEXTRACTI128   $0x01, Y1, X1
+	VMOVQ          X1, DX
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y2
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y3
+	VPBLENDD       $0x0c, Y3, Y2, Y2
+	MOVWQZX        DX, R10
+	SHRQ           $0x10, DX
+	VPBROADCASTQ   (SI)(R10*8), Y3
+	VPBLENDD       $0x30, Y3, Y2, Y2
+	VPBROADCASTQ   (SI)(DX*8), Y3
+	VPBLENDD       $0xc0, Y3, Y2, Y2
+	VPSHUFB        i13const<>+704(SB), Y0, Y3
+	VPMADDUBSW     196(CX), Y2, Y4
+	VPMADDWD       Y3, Y4, Y4
+	VPADDD         Y4, Y11, Y11
+	VPMADDUBSW     196(DI), Y2, Y4
+	VPMADDWD       Y3, Y4, Y4
+	VPADDD         Y4, Y10, Y10
+	VPMADDUBSW     196(R8), Y2, Y4
+	VPMADDWD       Y3, Y4, Y4
+	VPADDD         Y4, Y9, Y9
+	VPMADDUBSW     196(R9), Y2, Y2
+	VPMADDWD       Y3, Y2, Y2
+	VPADDD         Y2, Y8, Y8
+	VPEXTRQ        $0x01, X1, DX
 	MOVWQZX        DX, R10
 	SHRQ           $0x10, DX
 	VPBROADCASTQ   (SI)(R10*8), Y1
@@ -1984,162 +2115,19 @@ tileIQ1_SAVX2_1x4_loop:
 	VPBLENDD       $0x30, Y2, Y1, Y1
 	VPBROADCASTQ   (SI)(DX*8), Y2
 	VPBLENDD       $0xc0, Y2, Y1, Y1
-	VPBROADCASTD   8(SP), Y2
-	VPMADDUBSW     68(CX), Y1, Y3
-	VPMADDWD       Y2, Y3, Y3
-	VPADDD         Y3, Y11, Y11
-	VPMADDUBSW     68(DI), Y1, Y3
-	VPMADDWD       Y2, Y3, Y3
-	VPADDD         Y3, Y10, Y10
-	VPMADDUBSW     68(R8), Y1, Y3
-	VPMADDWD       Y2, Y3, Y3
-	VPADDD         Y3, Y9, Y9
-	VPMADDUBSW     68(R9), Y1, Y1
-	VPMADDWD       Y2, Y1, Y1
-	VPADDD         Y1, Y8, Y8
-	VPEXTRQ        $0x01, X0, DX
-	MOVWQZX        DX, R10
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R10*8), Y0
-	MOVWQZX        DX, R10
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R10*8), Y1
-	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        DX, R10
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R10*8), Y1
-	VPBLENDD       $0x30, Y1, Y0, Y0
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   12(SP), Y1
-	VPMADDUBSW     100(CX), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
+	VPSHUFB        i13const<>+736(SB), Y0, Y0
+	VPMADDUBSW     228(CX), Y1, Y2
+	VPMADDWD       Y0, Y2, Y2
 	VPADDD         Y2, Y11, Y11
-	VPMADDUBSW     100(DI), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
+	VPMADDUBSW     228(DI), Y1, Y2
+	VPMADDWD       Y0, Y2, Y2
 	VPADDD         Y2, Y10, Y10
-	VPMADDUBSW     100(R8), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
+	VPMADDUBSW     228(R8), Y1, Y2
+	VPMADDWD       Y0, Y2, Y2
 	VPADDD         Y2, Y9, Y9
-	VPMADDUBSW     100(R9), Y0, Y0
-	VPMADDWD       Y1, Y0, Y0
-	VPADDD         Y0, Y8, Y8
-	VBROADCASTI128 34(AX), Y0
-	VPSHUFB        i13const<>+128(SB), Y0, Y0
-	VPMULLW        i13const<>+160(SB), Y0, Y0
-	VPAND          i13const<>+192(SB), Y0, Y0
-	VPSRLW         $0x01, Y0, Y0
-	VPMOVZXBW      18(AX), Y1
-	VPOR           Y1, Y0, Y0
-	VMOVQ          X0, DX
-	MOVWQZX        DX, R10
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R10*8), Y1
-	MOVWQZX        DX, R10
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R10*8), Y2
-	VPBLENDD       $0x0c, Y2, Y1, Y1
-	MOVWQZX        DX, R10
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R10*8), Y2
-	VPBLENDD       $0x30, Y2, Y1, Y1
-	VPBROADCASTQ   (SI)(DX*8), Y2
-	VPBLENDD       $0xc0, Y2, Y1, Y1
-	VPBROADCASTD   16(SP), Y2
-	VPMADDUBSW     132(CX), Y1, Y3
-	VPMADDWD       Y2, Y3, Y3
-	VPADDD         Y3, Y11, Y11
-	VPMADDUBSW     132(DI), Y1, Y3
-	VPMADDWD       Y2, Y3, Y3
-	VPADDD         Y3, Y10, Y10
-	VPMADDUBSW     132(R8), Y1, Y3
-	VPMADDWD       Y2, Y3, Y3
-	VPADDD         Y3, Y9, Y9
-	VPMADDUBSW     132(R9), Y1, Y1
-	VPMADDWD       Y2, Y1, Y1
+	VPMADDUBSW     228(R9), Y1, Y1
+	VPMADDWD       Y0, Y1, Y1
 	VPADDD         Y1, Y8, Y8
-	VPEXTRQ        $0x01, X0, DX
-	MOVWQZX        DX, R10
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R10*8), Y1
-	MOVWQZX        DX, R10
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R10*8), Y2
-	VPBLENDD       $0x0c, Y2, Y1, Y1
-	MOVWQZX        DX, R10
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R10*8), Y2
-	VPBLENDD       $0x30, Y2, Y1, Y1
-	VPBROADCASTQ   (SI)(DX*8), Y2
-	VPBLENDD       $0xc0, Y2, Y1, Y1
-	VPBROADCASTD   20(SP), Y2
-	VPMADDUBSW     164(CX), Y1, Y3
-	VPMADDWD       Y2, Y3, Y3
-	VPADDD         Y3, Y11, Y11
-	VPMADDUBSW     164(DI), Y1, Y3
-	VPMADDWD       Y2, Y3, Y3
-	VPADDD         Y3, Y10, Y10
-	VPMADDUBSW     164(R8), Y1, Y3
-	VPMADDWD       Y2, Y3, Y3
-	VPADDD         Y3, Y9, Y9
-	VPMADDUBSW     164(R9), Y1, Y1
-	VPMADDWD       Y2, Y1, Y1
-	VPADDD         Y1, Y8, Y8
-	VEXTRACTI128   $0x01, Y0, X0
-	VMOVQ          X0, DX
-	MOVWQZX        DX, R10
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R10*8), Y1
-	MOVWQZX        DX, R10
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R10*8), Y2
-	VPBLENDD       $0x0c, Y2, Y1, Y1
-	MOVWQZX        DX, R10
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R10*8), Y2
-	VPBLENDD       $0x30, Y2, Y1, Y1
-	VPBROADCASTQ   (SI)(DX*8), Y2
-	VPBLENDD       $0xc0, Y2, Y1, Y1
-	VPBROADCASTD   24(SP), Y2
-	VPMADDUBSW     196(CX), Y1, Y3
-	VPMADDWD       Y2, Y3, Y3
-	VPADDD         Y3, Y11, Y11
-	VPMADDUBSW     196(DI), Y1, Y3
-	VPMADDWD       Y2, Y3, Y3
-	VPADDD         Y3, Y10, Y10
-	VPMADDUBSW     196(R8), Y1, Y3
-	VPMADDWD       Y2, Y3, Y3
-	VPADDD         Y3, Y9, Y9
-	VPMADDUBSW     196(R9), Y1, Y1
-	VPMADDWD       Y2, Y1, Y1
-	VPADDD         Y1, Y8, Y8
-	VPEXTRQ        $0x01, X0, DX
-	MOVWQZX        DX, R10
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R10*8), Y0
-	MOVWQZX        DX, R10
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R10*8), Y1
-	VPBLENDD       $0x0c, Y1, Y0, Y0
-	MOVWQZX        DX, R10
-	SHRQ           $0x10, DX
-	VPBROADCASTQ   (SI)(R10*8), Y1
-	VPBLENDD       $0x30, Y1, Y0, Y0
-	VPBROADCASTQ   (SI)(DX*8), Y1
-	VPBLENDD       $0xc0, Y1, Y0, Y0
-	VPBROADCASTD   28(SP), Y1
-	VPMADDUBSW     228(CX), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
-	VPADDD         Y2, Y11, Y11
-	VPMADDUBSW     228(DI), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
-	VPADDD         Y2, Y10, Y10
-	VPMADDUBSW     228(R8), Y0, Y2
-	VPMADDWD       Y1, Y2, Y2
-	VPADDD         Y2, Y9, Y9
-	VPMADDUBSW     228(R9), Y0, Y0
-	VPMADDWD       Y1, Y0, Y0
-	VPADDD         Y0, Y8, Y8
 	VPMOVZXWD      34(AX), Y0
 	VPSLLD         $0x10, Y0, Y1
 	VPOR           Y1, Y0, Y0
@@ -2226,7 +2214,7 @@ tileIQ1_SAVX2_1x4_done:
 
 // func tileIQ1_MAVX2_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileIQ1_MAVX2_1x1(SB), NOSPLIT, $32-64
+TEXT ·tileIQ1_MAVX2_1x1(SB), NOSPLIT, $0-64
 	MOVQ   w+0(FP), AX
 	MOVQ   a+16(FP), CX
 	MOVQ   as+24(FP), DX
@@ -2457,7 +2445,7 @@ tileIQ1_MAVX2_1x1_done:
 
 // func tileIQ1_MAVX2_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileIQ1_MAVX2_1x2(SB), NOSPLIT, $32-64
+TEXT ·tileIQ1_MAVX2_1x2(SB), NOSPLIT, $0-64
 	MOVQ   w+0(FP), AX
 	MOVQ   a+16(FP), CX
 	MOVQ   as+24(FP), DX
@@ -2728,7 +2716,7 @@ tileIQ1_MAVX2_1x2_done:
 
 // func tileIQ1_MAVX2_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileIQ1_MAVX2_1x3(SB), NOSPLIT, $32-64
+TEXT ·tileIQ1_MAVX2_1x3(SB), NOSPLIT, $0-64
 	MOVQ   w+0(FP), AX
 	MOVQ   a+16(FP), CX
 	MOVQ   as+24(FP), DX
@@ -3039,7 +3027,7 @@ tileIQ1_MAVX2_1x3_done:
 
 // func tileIQ1_MAVX2_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileIQ1_MAVX2_1x4(SB), NOSPLIT, $32-64
+TEXT ·tileIQ1_MAVX2_1x4(SB), NOSPLIT, $0-64
 	MOVQ   w+0(FP), AX
 	MOVQ   a+16(FP), CX
 	MOVQ   as+24(FP), DX
