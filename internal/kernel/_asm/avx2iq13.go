@@ -16,17 +16,21 @@ import (
 // the AVX-512 tiles (tileOrd…, _asm/iq.go). VEX encodings only (AVX2, FMA,
 // F16C), ymm0–15.
 //
-// Per 256-element block a kernel first computes, as vectors, what the block
-// needs per sub-block of 32: the codebook indices (into a stack buffer of
-// words, read back by scalar loads), the scales 2s+1 as int16 pairs (stack)
-// and, for IQ3_XXS, the 32 sign bytes (7 stored bits and their parity).
-// Per sub-block it then loads the four (IQ1, 8-byte entries) or eight (IQ3,
-// 4-byte entries) codebook entries into a ymm by a scalar load and
-// broadcasts blended in (AVX2's gathers are slow on AMD), expands the 32
-// sign bits to ±1 bytes (VPSHUFB, VPAND, VPCMPEQB) and, per token,
-// multiplies the unsigned codebook bytes with the activations (IQ3: with
-// the weights' signs moved onto them by VPSIGNB, |v| ≤ 62 so a pair sum
-// stays below 2¹⁵) by VPMADDUBSW, then the int16 pair sums with the
+// Per 256-element block a kernel computes, as vectors, what the block needs
+// per sub-block of 32: the codebook indices as words (moved to general
+// registers four at a time by VMOVQ/VPEXTRQ; IQ3_XXS's are the stored
+// bytes), the scales 2s+1 (IQ1: words of a register, spread per sub-block
+// by VPSHUFB; IQ3: int16 pairs on the stack) and, for IQ3_XXS, the 32
+// sign bytes (7 stored bits and their parity). Per sub-block it then loads
+// the four (IQ1, 8-byte entries) or eight (IQ3, 4-byte entries) codebook
+// entries into a ymm by broadcasts from memory blended together (AVX2's
+// gathers are slow on AMD and, since the 2023 microcode, on Intel),
+// expands the 32 sign bits to ±1 bytes (VPSHUFB, VPAND, VPCMPEQB) and, per
+// token, multiplies the unsigned codebook bytes with the activations (IQ3:
+// with the weights' signs moved onto them by VPSIGNB, |v| ≤ 62 so a pair
+// sum stays below 2¹⁵; the Q8_K quantizer writes quants in [−127, 127],
+// and a −128 would stay −128, as under the AVX-512 tiles' masked VPSUBB)
+// by VPMADDUBSW, then the int16 pair sums with the
 // broadcast scale pair by VPMADDWD into int32 lanes. IQ1's codebook bytes
 // are g+1 (IQ1_S) or 8(g+1)+1+δ (IQ1_M), non-negative; the offset times Σq
 // comes from the Q8_K bsums by one VPMADDWD per token. The lanes add to the
