@@ -118,9 +118,10 @@
 //     avx2iq13_amd64.go, the avx2iq13 set, _asm/avx2iq13.go): 1-row ×
 //     1..4-token tiles in the i-quant order, the AVX-512 tiles' bits; the
 //     codebook entries by scalar loads and blended broadcasts, the signs
-//     moved onto the activations (VPSIGNB), the scales by VPMADDWD. 3.2–3.9
-//     GB/s per thread from DRAM, 25–35 GMAC/s at 512 tokens (pure Go:
-//     0.4–0.6 GB/s, 0.6–0.9 GMAC/s), compute-bound (41–72 cycles a block).
+//     moved onto the activations (VPSIGNB), the scales by VPMADDWD. From
+//     DRAM 3.3–4.5 GB/s on one thread, 25–36 GMAC/s at 512 tokens (pure
+//     Go: 0.4–0.6 GB/s, 0.6–0.9 GMAC/s); compute-bound, 56–95 cycles a
+//     block at 3.5–4 instructions a cycle (the codebook loads and blends).
 //   - IQ4_XS and the codebook types, batches (n ≥ iqMinTokens; prefill):
 //     the packed K path with Q6_K's layout and tiles. The pack kernels
 //     (packiq_amd64.s) decode 16 rows' blocks into values + k as unsigned
