@@ -114,6 +114,14 @@
 //     and VPERMB to magnitudes, signs by masked VPSUBB on the weights);
 //     one token takes IQ2_XXS blocks in pairs. From DRAM on one thread
 //     4.1 → 5.8 GB/s (IQ2_XXS) and 3.7 → 8.1 (IQ3_XXS), compute-bound.
+//   - IQ1_S, IQ1_M, IQ3_XXS, IQ3_S without VNNI (AVX2, FMA, F16C;
+//     avx2iq13_amd64.go, the avx2iq13 set, _asm/avx2iq13.go): 1-row ×
+//     1..4-token tiles in the i-quant order, the AVX-512 tiles' bits; the
+//     codebook entries by scalar loads and blended broadcasts, the signs
+//     moved onto the activations (VPSIGNB), the scales by VPMADDWD. From
+//     DRAM 3.3–4.5 GB/s on one thread, 25–36 GMAC/s at 512 tokens (pure
+//     Go: 0.4–0.6 GB/s, 0.6–0.9 GMAC/s); compute-bound, 56–95 cycles a
+//     block at 3.5–4 instructions a cycle (the codebook loads and blends).
 //   - IQ4_XS and the codebook types, batches (n ≥ iqMinTokens; prefill):
 //     the packed K path with Q6_K's layout and tiles. The pack kernels
 //     (packiq_amd64.s) decode 16 rows' blocks into values + k as unsigned

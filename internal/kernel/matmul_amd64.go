@@ -39,6 +39,7 @@ func variants() []implVariant {
 		setTiles(t, avx2Tiles)
 		setInter(t, avx2Inter())
 		setKOrdered(t, avx2InterK())
+		setAVX2IQ13(t, avx2IQ13Tiles())
 		vs = append(vs, implVariant{"avx2", t})
 	}
 	if !hasAVX512 {
@@ -50,6 +51,7 @@ func variants() []implVariant {
 		setTiles(t, avx2Tiles)
 		setInter(t, avx2Inter())
 		setKOrdered(t, avx2InterK())
+		setAVX2IQ13(t, avx2IQ13Tiles())
 	}
 	setTiles(t, avx512FloatTiles)
 	if hasVNNI {
