@@ -39,6 +39,7 @@ func variants() []implVariant {
 		setTiles(t, avx2Tiles)
 		setInter(t, avx2Inter())
 		setKOrdered(t, avx2InterK())
+		setAVX2IQ2(t, avx2IQ2Tiles())
 		vs = append(vs, implVariant{"avx2", t})
 	}
 	if !hasAVX512 {
@@ -50,6 +51,7 @@ func variants() []implVariant {
 		setTiles(t, avx2Tiles)
 		setInter(t, avx2Inter())
 		setKOrdered(t, avx2InterK())
+		setAVX2IQ2(t, avx2IQ2Tiles())
 	}
 	setTiles(t, avx512FloatTiles)
 	if hasVNNI {
