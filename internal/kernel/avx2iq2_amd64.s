@@ -4,14 +4,14 @@
 
 #include "textflag.h"
 
-DATA a2iq2const<>+0(SB)/4, $0x00000000
-DATA a2iq2const<>+4(SB)/4, $0x00000000
-DATA a2iq2const<>+8(SB)/4, $0x01010101
-DATA a2iq2const<>+12(SB)/4, $0x01010101
-DATA a2iq2const<>+16(SB)/4, $0x02020202
-DATA a2iq2const<>+20(SB)/4, $0x02020202
-DATA a2iq2const<>+24(SB)/4, $0x03030303
-DATA a2iq2const<>+28(SB)/4, $0x03030303
+DATA a2iq2const<>+0(SB)/4, $0x05040100
+DATA a2iq2const<>+4(SB)/4, $0x0d0c0908
+DATA a2iq2const<>+8(SB)/4, $0x07060302
+DATA a2iq2const<>+12(SB)/4, $0x0f0e0b0a
+DATA a2iq2const<>+16(SB)/4, $0x05040100
+DATA a2iq2const<>+20(SB)/4, $0x0d0c0908
+DATA a2iq2const<>+24(SB)/4, $0x07060302
+DATA a2iq2const<>+28(SB)/4, $0x0f0e0b0a
 DATA a2iq2const<>+32(SB)/4, $0x08040201
 DATA a2iq2const<>+36(SB)/4, $0x80402010
 DATA a2iq2const<>+40(SB)/4, $0x08040201
@@ -20,14 +20,14 @@ DATA a2iq2const<>+48(SB)/4, $0x08040201
 DATA a2iq2const<>+52(SB)/4, $0x80402010
 DATA a2iq2const<>+56(SB)/4, $0x08040201
 DATA a2iq2const<>+60(SB)/4, $0x80402010
-DATA a2iq2const<>+64(SB)/4, $0x01010101
-DATA a2iq2const<>+68(SB)/4, $0x01010101
-DATA a2iq2const<>+72(SB)/4, $0x01010101
-DATA a2iq2const<>+76(SB)/4, $0x01010101
-DATA a2iq2const<>+80(SB)/4, $0x01010101
-DATA a2iq2const<>+84(SB)/4, $0x01010101
-DATA a2iq2const<>+88(SB)/4, $0x01010101
-DATA a2iq2const<>+92(SB)/4, $0x01010101
+DATA a2iq2const<>+64(SB)/4, $0x7f7f7f7f
+DATA a2iq2const<>+68(SB)/4, $0x7f7f7f7f
+DATA a2iq2const<>+72(SB)/4, $0x7f7f7f7f
+DATA a2iq2const<>+76(SB)/4, $0x7f7f7f7f
+DATA a2iq2const<>+80(SB)/4, $0x7f7f7f7f
+DATA a2iq2const<>+84(SB)/4, $0x7f7f7f7f
+DATA a2iq2const<>+88(SB)/4, $0x7f7f7f7f
+DATA a2iq2const<>+92(SB)/4, $0x7f7f7f7f
 DATA a2iq2const<>+96(SB)/4, $0x80808080
 DATA a2iq2const<>+100(SB)/4, $0x80808080
 DATA a2iq2const<>+104(SB)/4, $0x80808080
@@ -68,14 +68,14 @@ DATA a2iq2const<>+240(SB)/4, $0x7f000000
 DATA a2iq2const<>+244(SB)/4, $0x7f000000
 DATA a2iq2const<>+248(SB)/4, $0x7f000000
 DATA a2iq2const<>+252(SB)/4, $0x7f000000
-DATA a2iq2const<>+256(SB)/4, $0x00000001
-DATA a2iq2const<>+260(SB)/4, $0x00000001
-DATA a2iq2const<>+264(SB)/4, $0x00000001
-DATA a2iq2const<>+268(SB)/4, $0x00000001
-DATA a2iq2const<>+272(SB)/4, $0x00000001
-DATA a2iq2const<>+276(SB)/4, $0x00000001
-DATA a2iq2const<>+280(SB)/4, $0x00000001
-DATA a2iq2const<>+284(SB)/4, $0x00000001
+DATA a2iq2const<>+256(SB)/4, $0x02020202
+DATA a2iq2const<>+260(SB)/4, $0x02020202
+DATA a2iq2const<>+264(SB)/4, $0x02020202
+DATA a2iq2const<>+268(SB)/4, $0x02020202
+DATA a2iq2const<>+272(SB)/4, $0x02020202
+DATA a2iq2const<>+276(SB)/4, $0x02020202
+DATA a2iq2const<>+280(SB)/4, $0x02020202
+DATA a2iq2const<>+284(SB)/4, $0x02020202
 DATA a2iq2const<>+288(SB)/4, $0x01ff01ff
 DATA a2iq2const<>+292(SB)/4, $0x01ff01ff
 DATA a2iq2const<>+296(SB)/4, $0x01ff01ff
@@ -204,240 +204,290 @@ DATA a2iq2const<>+784(SB)/4, $0x3e000000
 DATA a2iq2const<>+788(SB)/4, $0x3e000000
 DATA a2iq2const<>+792(SB)/4, $0x3e000000
 DATA a2iq2const<>+796(SB)/4, $0x3e000000
-GLOBL a2iq2const<>(SB), RODATA|NOPTR, $800
+DATA a2iq2const<>+800(SB)/4, $0x00000000
+DATA a2iq2const<>+804(SB)/4, $0x00000000
+DATA a2iq2const<>+808(SB)/4, $0x01010101
+DATA a2iq2const<>+812(SB)/4, $0x01010101
+DATA a2iq2const<>+816(SB)/4, $0x00000000
+DATA a2iq2const<>+820(SB)/4, $0x00000000
+DATA a2iq2const<>+824(SB)/4, $0x01010101
+DATA a2iq2const<>+828(SB)/4, $0x01010101
+DATA a2iq2const<>+832(SB)/4, $0x02020202
+DATA a2iq2const<>+836(SB)/4, $0x02020202
+DATA a2iq2const<>+840(SB)/4, $0x03030303
+DATA a2iq2const<>+844(SB)/4, $0x03030303
+DATA a2iq2const<>+848(SB)/4, $0x02020202
+DATA a2iq2const<>+852(SB)/4, $0x02020202
+DATA a2iq2const<>+856(SB)/4, $0x03030303
+DATA a2iq2const<>+860(SB)/4, $0x03030303
+DATA a2iq2const<>+864(SB)/4, $0x04040404
+DATA a2iq2const<>+868(SB)/4, $0x04040404
+DATA a2iq2const<>+872(SB)/4, $0x05050505
+DATA a2iq2const<>+876(SB)/4, $0x05050505
+DATA a2iq2const<>+880(SB)/4, $0x04040404
+DATA a2iq2const<>+884(SB)/4, $0x04040404
+DATA a2iq2const<>+888(SB)/4, $0x05050505
+DATA a2iq2const<>+892(SB)/4, $0x05050505
+DATA a2iq2const<>+896(SB)/4, $0x06060606
+DATA a2iq2const<>+900(SB)/4, $0x06060606
+DATA a2iq2const<>+904(SB)/4, $0x07070707
+DATA a2iq2const<>+908(SB)/4, $0x07070707
+DATA a2iq2const<>+912(SB)/4, $0x06060606
+DATA a2iq2const<>+916(SB)/4, $0x06060606
+DATA a2iq2const<>+920(SB)/4, $0x07070707
+DATA a2iq2const<>+924(SB)/4, $0x07070707
+DATA a2iq2const<>+928(SB)/4, $0x08080808
+DATA a2iq2const<>+932(SB)/4, $0x08080808
+DATA a2iq2const<>+936(SB)/4, $0x09090909
+DATA a2iq2const<>+940(SB)/4, $0x09090909
+DATA a2iq2const<>+944(SB)/4, $0x08080808
+DATA a2iq2const<>+948(SB)/4, $0x08080808
+DATA a2iq2const<>+952(SB)/4, $0x09090909
+DATA a2iq2const<>+956(SB)/4, $0x09090909
+DATA a2iq2const<>+960(SB)/4, $0x0a0a0a0a
+DATA a2iq2const<>+964(SB)/4, $0x0a0a0a0a
+DATA a2iq2const<>+968(SB)/4, $0x0b0b0b0b
+DATA a2iq2const<>+972(SB)/4, $0x0b0b0b0b
+DATA a2iq2const<>+976(SB)/4, $0x0a0a0a0a
+DATA a2iq2const<>+980(SB)/4, $0x0a0a0a0a
+DATA a2iq2const<>+984(SB)/4, $0x0b0b0b0b
+DATA a2iq2const<>+988(SB)/4, $0x0b0b0b0b
+DATA a2iq2const<>+992(SB)/4, $0x0c0c0c0c
+DATA a2iq2const<>+996(SB)/4, $0x0c0c0c0c
+DATA a2iq2const<>+1000(SB)/4, $0x0d0d0d0d
+DATA a2iq2const<>+1004(SB)/4, $0x0d0d0d0d
+DATA a2iq2const<>+1008(SB)/4, $0x0c0c0c0c
+DATA a2iq2const<>+1012(SB)/4, $0x0c0c0c0c
+DATA a2iq2const<>+1016(SB)/4, $0x0d0d0d0d
+DATA a2iq2const<>+1020(SB)/4, $0x0d0d0d0d
+DATA a2iq2const<>+1024(SB)/4, $0x0e0e0e0e
+DATA a2iq2const<>+1028(SB)/4, $0x0e0e0e0e
+DATA a2iq2const<>+1032(SB)/4, $0x0f0f0f0f
+DATA a2iq2const<>+1036(SB)/4, $0x0f0f0f0f
+DATA a2iq2const<>+1040(SB)/4, $0x0e0e0e0e
+DATA a2iq2const<>+1044(SB)/4, $0x0e0e0e0e
+DATA a2iq2const<>+1048(SB)/4, $0x0f0f0f0f
+DATA a2iq2const<>+1052(SB)/4, $0x0f0f0f0f
+GLOBL a2iq2const<>(SB), RODATA|NOPTR, $1056
 
 // func tileA2IQ2_XXS_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileA2IQ2_XXS_1x1(SB), NOSPLIT, $128-64
-	MOVQ   w+0(FP), AX
-	MOVQ   a+16(FP), CX
-	MOVQ   as+24(FP), DX
-	MOVQ   nb+32(FP), DX
-	MOVQ   grid+56(FP), BX
-	VXORPS X0, X0, X0
+TEXT ·tileA2IQ2_XXS_1x1(SB), NOSPLIT, $64-64
+	MOVQ    w+0(FP), AX
+	MOVQ    a+16(FP), CX
+	MOVQ    as+24(FP), DX
+	MOVQ    nb+32(FP), DX
+	MOVQ    grid+56(FP), BX
+	VXORPS  X0, X0, X0
+	VMOVDQU a2iq2const<>+32(SB), Y1
+	VMOVDQU a2iq2const<>+64(SB), Y2
 
 tileA2IQ2_XXS_1x1_loop:
 	TESTQ        DX, DX
 	JZ           tileA2IQ2_XXS_1x1_done
 	PREFETCHT0   32768(AX)
 	PREFETCHT0   32832(AX)
-	VMOVDQU      2(AX), Y1
-	VMOVDQU      34(AX), Y2
-	VSHUFPS      $0xdd, Y2, Y1, Y1
-	VPAND        a2iq2const<>+128(SB), Y1, Y2
-	VPSLLD       $0x01, Y1, Y4
-	VPAND        a2iq2const<>+160(SB), Y4, Y4
-	VPOR         Y4, Y2, Y2
-	VPSLLD       $0x02, Y1, Y4
-	VPAND        a2iq2const<>+192(SB), Y4, Y4
-	VPOR         Y4, Y2, Y2
-	VPSLLD       $0x03, Y1, Y4
-	VPAND        a2iq2const<>+224(SB), Y4, Y4
-	VPOR         Y4, Y2, Y2
-	VPSRLD       $0x04, Y2, Y4
-	VPXOR        Y2, Y4, Y4
-	VPSRLD       $0x02, Y4, Y5
-	VPXOR        Y5, Y4, Y4
-	VPSRLD       $0x01, Y4, Y5
-	VPXOR        Y5, Y4, Y4
-	VPSLLD       $0x07, Y4, Y4
-	VPAND        a2iq2const<>+96(SB), Y4, Y4
-	VPOR         Y4, Y2, Y2
-	VMOVDQU      Y2, (SP)
-	VPSRLD       $0x1c, Y1, Y4
-	VPADDD       Y4, Y4, Y4
-	VPOR         a2iq2const<>+256(SB), Y4, Y4
-	VPSLLD       $0x10, Y4, Y2
-	VPOR         Y2, Y4, Y4
-	VMOVDQU      Y4, 32(SP)
+	VMOVDQU      2(AX), Y3
+	VSHUFPS      $0xdd, 34(AX), Y3, Y4
+	VPERMQ       $0xd8, Y4, Y4
+	VPAND        a2iq2const<>+128(SB), Y4, Y3
+	VPSLLD       $0x01, Y4, Y5
+	VPAND        a2iq2const<>+160(SB), Y5, Y5
+	VPOR         Y5, Y3, Y3
+	VPSLLD       $0x02, Y4, Y5
+	VPAND        a2iq2const<>+192(SB), Y5, Y5
+	VPOR         Y5, Y3, Y3
+	VPSLLD       $0x03, Y4, Y5
+	VPAND        a2iq2const<>+224(SB), Y5, Y5
+	VPOR         Y5, Y3, Y3
+	VPSRLD       $0x04, Y3, Y5
+	VPXOR        Y3, Y5, Y5
+	VPSRLD       $0x02, Y5, Y7
+	VPXOR        Y7, Y5, Y5
+	VPSRLD       $0x01, Y5, Y7
+	VPXOR        Y7, Y5, Y5
+	VPSLLD       $0x07, Y5, Y5
+	VPAND        a2iq2const<>+96(SB), Y5, Y5
+	VPOR         Y5, Y3, Y3
+	VPSHUFB      a2iq2const<>+0(SB), Y3, Y3
+	VPERMQ       $0xd8, Y3, Y3
+	VPSRLD       $0x1c, Y4, Y5
+	VPACKUSDW    Y5, Y5, Y5
+	VPERMQ       $0x88, Y5, Y5
+	VPSLLW       $0x01, Y5, Y5
+	VPOR         a2iq2const<>+320(SB), Y5, Y4
 	MOVBQZX      2(AX), SI
-	VMOVQ        (BX)(SI*8), X3
+	VMOVQ        (BX)(SI*8), X6
 	MOVBQZX      3(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0x0c, Y2, Y3, Y3
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x0c, Y7, Y6, Y6
 	MOVBQZX      4(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0x30, Y2, Y3, Y3
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x30, Y7, Y6, Y6
 	MOVBQZX      5(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0xc0, Y2, Y3, Y3
-	VPBROADCASTD (SP), Y2
-	VPSHUFB      a2iq2const<>+0(SB), Y2, Y2
-	VPAND        a2iq2const<>+32(SB), Y2, Y2
-	VPCMPEQB     a2iq2const<>+32(SB), Y2, Y2
-	VPOR         a2iq2const<>+64(SB), Y2, Y2
-	VPBROADCASTD 32(SP), Y4
-	VMOVDQU      4(CX), Y5
-	VPSIGNB      Y2, Y5, Y5
-	VPMADDUBSW   Y5, Y3, Y5
-	VPMADDWD     Y4, Y5, Y1
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0xc0, Y7, Y6, Y6
+	VPSHUFB      a2iq2const<>+800(SB), Y3, Y8
+	VPAND        Y1, Y8, Y8
+	VPADDB       Y2, Y8, Y8
+	VPSHUFB      a2iq2const<>+384(SB), Y4, Y9
+	VMOVDQU      4(CX), Y7
+	VPSIGNB      Y8, Y7, Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     Y9, Y7, Y5
 	MOVBQZX      10(AX), SI
-	VMOVQ        (BX)(SI*8), X3
+	VMOVQ        (BX)(SI*8), X6
 	MOVBQZX      11(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0x0c, Y2, Y3, Y3
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x0c, Y7, Y6, Y6
 	MOVBQZX      12(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0x30, Y2, Y3, Y3
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x30, Y7, Y6, Y6
 	MOVBQZX      13(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0xc0, Y2, Y3, Y3
-	VPBROADCASTD 4(SP), Y2
-	VPSHUFB      a2iq2const<>+0(SB), Y2, Y2
-	VPAND        a2iq2const<>+32(SB), Y2, Y2
-	VPCMPEQB     a2iq2const<>+32(SB), Y2, Y2
-	VPOR         a2iq2const<>+64(SB), Y2, Y2
-	VPBROADCASTD 36(SP), Y4
-	VMOVDQU      36(CX), Y5
-	VPSIGNB      Y2, Y5, Y5
-	VPMADDUBSW   Y5, Y3, Y5
-	VPMADDWD     Y4, Y5, Y5
-	VPADDD       Y5, Y1, Y1
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0xc0, Y7, Y6, Y6
+	VPSHUFB      a2iq2const<>+832(SB), Y3, Y8
+	VPAND        Y1, Y8, Y8
+	VPADDB       Y2, Y8, Y8
+	VPSHUFB      a2iq2const<>+416(SB), Y4, Y9
+	VMOVDQU      36(CX), Y7
+	VPSIGNB      Y8, Y7, Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     Y9, Y7, Y7
+	VPADDD       Y7, Y5, Y5
 	MOVBQZX      18(AX), SI
-	VMOVQ        (BX)(SI*8), X3
+	VMOVQ        (BX)(SI*8), X6
 	MOVBQZX      19(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0x0c, Y2, Y3, Y3
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x0c, Y7, Y6, Y6
 	MOVBQZX      20(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0x30, Y2, Y3, Y3
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x30, Y7, Y6, Y6
 	MOVBQZX      21(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0xc0, Y2, Y3, Y3
-	VPBROADCASTD 16(SP), Y2
-	VPSHUFB      a2iq2const<>+0(SB), Y2, Y2
-	VPAND        a2iq2const<>+32(SB), Y2, Y2
-	VPCMPEQB     a2iq2const<>+32(SB), Y2, Y2
-	VPOR         a2iq2const<>+64(SB), Y2, Y2
-	VPBROADCASTD 48(SP), Y4
-	VMOVDQU      68(CX), Y5
-	VPSIGNB      Y2, Y5, Y5
-	VPMADDUBSW   Y5, Y3, Y5
-	VPMADDWD     Y4, Y5, Y5
-	VPADDD       Y5, Y1, Y1
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0xc0, Y7, Y6, Y6
+	VPSHUFB      a2iq2const<>+864(SB), Y3, Y8
+	VPAND        Y1, Y8, Y8
+	VPADDB       Y2, Y8, Y8
+	VPSHUFB      a2iq2const<>+448(SB), Y4, Y9
+	VMOVDQU      68(CX), Y7
+	VPSIGNB      Y8, Y7, Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     Y9, Y7, Y7
+	VPADDD       Y7, Y5, Y5
 	MOVBQZX      26(AX), SI
-	VMOVQ        (BX)(SI*8), X3
+	VMOVQ        (BX)(SI*8), X6
 	MOVBQZX      27(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0x0c, Y2, Y3, Y3
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x0c, Y7, Y6, Y6
 	MOVBQZX      28(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0x30, Y2, Y3, Y3
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x30, Y7, Y6, Y6
 	MOVBQZX      29(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0xc0, Y2, Y3, Y3
-	VPBROADCASTD 20(SP), Y2
-	VPSHUFB      a2iq2const<>+0(SB), Y2, Y2
-	VPAND        a2iq2const<>+32(SB), Y2, Y2
-	VPCMPEQB     a2iq2const<>+32(SB), Y2, Y2
-	VPOR         a2iq2const<>+64(SB), Y2, Y2
-	VPBROADCASTD 52(SP), Y4
-	VMOVDQU      100(CX), Y5
-	VPSIGNB      Y2, Y5, Y5
-	VPMADDUBSW   Y5, Y3, Y5
-	VPMADDWD     Y4, Y5, Y5
-	VPADDD       Y5, Y1, Y1
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0xc0, Y7, Y6, Y6
+	VPSHUFB      a2iq2const<>+896(SB), Y3, Y8
+	VPAND        Y1, Y8, Y8
+	VPADDB       Y2, Y8, Y8
+	VPSHUFB      a2iq2const<>+480(SB), Y4, Y9
+	VMOVDQU      100(CX), Y7
+	VPSIGNB      Y8, Y7, Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     Y9, Y7, Y7
+	VPADDD       Y7, Y5, Y5
 	MOVBQZX      34(AX), SI
-	VMOVQ        (BX)(SI*8), X3
+	VMOVQ        (BX)(SI*8), X6
 	MOVBQZX      35(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0x0c, Y2, Y3, Y3
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x0c, Y7, Y6, Y6
 	MOVBQZX      36(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0x30, Y2, Y3, Y3
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x30, Y7, Y6, Y6
 	MOVBQZX      37(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0xc0, Y2, Y3, Y3
-	VPBROADCASTD 8(SP), Y2
-	VPSHUFB      a2iq2const<>+0(SB), Y2, Y2
-	VPAND        a2iq2const<>+32(SB), Y2, Y2
-	VPCMPEQB     a2iq2const<>+32(SB), Y2, Y2
-	VPOR         a2iq2const<>+64(SB), Y2, Y2
-	VPBROADCASTD 40(SP), Y4
-	VMOVDQU      132(CX), Y5
-	VPSIGNB      Y2, Y5, Y5
-	VPMADDUBSW   Y5, Y3, Y5
-	VPMADDWD     Y4, Y5, Y5
-	VPADDD       Y5, Y1, Y1
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0xc0, Y7, Y6, Y6
+	VPSHUFB      a2iq2const<>+928(SB), Y3, Y8
+	VPAND        Y1, Y8, Y8
+	VPADDB       Y2, Y8, Y8
+	VPSHUFB      a2iq2const<>+512(SB), Y4, Y9
+	VMOVDQU      132(CX), Y7
+	VPSIGNB      Y8, Y7, Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     Y9, Y7, Y7
+	VPADDD       Y7, Y5, Y5
 	MOVBQZX      42(AX), SI
-	VMOVQ        (BX)(SI*8), X3
+	VMOVQ        (BX)(SI*8), X6
 	MOVBQZX      43(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0x0c, Y2, Y3, Y3
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x0c, Y7, Y6, Y6
 	MOVBQZX      44(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0x30, Y2, Y3, Y3
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x30, Y7, Y6, Y6
 	MOVBQZX      45(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0xc0, Y2, Y3, Y3
-	VPBROADCASTD 12(SP), Y2
-	VPSHUFB      a2iq2const<>+0(SB), Y2, Y2
-	VPAND        a2iq2const<>+32(SB), Y2, Y2
-	VPCMPEQB     a2iq2const<>+32(SB), Y2, Y2
-	VPOR         a2iq2const<>+64(SB), Y2, Y2
-	VPBROADCASTD 44(SP), Y4
-	VMOVDQU      164(CX), Y5
-	VPSIGNB      Y2, Y5, Y5
-	VPMADDUBSW   Y5, Y3, Y5
-	VPMADDWD     Y4, Y5, Y5
-	VPADDD       Y5, Y1, Y1
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0xc0, Y7, Y6, Y6
+	VPSHUFB      a2iq2const<>+960(SB), Y3, Y8
+	VPAND        Y1, Y8, Y8
+	VPADDB       Y2, Y8, Y8
+	VPSHUFB      a2iq2const<>+544(SB), Y4, Y9
+	VMOVDQU      164(CX), Y7
+	VPSIGNB      Y8, Y7, Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     Y9, Y7, Y7
+	VPADDD       Y7, Y5, Y5
 	MOVBQZX      50(AX), SI
-	VMOVQ        (BX)(SI*8), X3
+	VMOVQ        (BX)(SI*8), X6
 	MOVBQZX      51(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0x0c, Y2, Y3, Y3
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x0c, Y7, Y6, Y6
 	MOVBQZX      52(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0x30, Y2, Y3, Y3
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x30, Y7, Y6, Y6
 	MOVBQZX      53(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0xc0, Y2, Y3, Y3
-	VPBROADCASTD 24(SP), Y2
-	VPSHUFB      a2iq2const<>+0(SB), Y2, Y2
-	VPAND        a2iq2const<>+32(SB), Y2, Y2
-	VPCMPEQB     a2iq2const<>+32(SB), Y2, Y2
-	VPOR         a2iq2const<>+64(SB), Y2, Y2
-	VPBROADCASTD 56(SP), Y4
-	VMOVDQU      196(CX), Y5
-	VPSIGNB      Y2, Y5, Y5
-	VPMADDUBSW   Y5, Y3, Y5
-	VPMADDWD     Y4, Y5, Y5
-	VPADDD       Y5, Y1, Y1
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0xc0, Y7, Y6, Y6
+	VPSHUFB      a2iq2const<>+992(SB), Y3, Y8
+	VPAND        Y1, Y8, Y8
+	VPADDB       Y2, Y8, Y8
+	VPSHUFB      a2iq2const<>+576(SB), Y4, Y9
+	VMOVDQU      196(CX), Y7
+	VPSIGNB      Y8, Y7, Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     Y9, Y7, Y7
+	VPADDD       Y7, Y5, Y5
 	MOVBQZX      58(AX), SI
-	VMOVQ        (BX)(SI*8), X3
+	VMOVQ        (BX)(SI*8), X6
 	MOVBQZX      59(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0x0c, Y2, Y3, Y3
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x0c, Y7, Y6, Y6
 	MOVBQZX      60(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0x30, Y2, Y3, Y3
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x30, Y7, Y6, Y6
 	MOVBQZX      61(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y2
-	VPBLENDD     $0xc0, Y2, Y3, Y3
-	VPBROADCASTD 28(SP), Y2
-	VPSHUFB      a2iq2const<>+0(SB), Y2, Y2
-	VPAND        a2iq2const<>+32(SB), Y2, Y2
-	VPCMPEQB     a2iq2const<>+32(SB), Y2, Y2
-	VPOR         a2iq2const<>+64(SB), Y2, Y2
-	VPBROADCASTD 60(SP), Y4
-	VMOVDQU      228(CX), Y5
-	VPSIGNB      Y2, Y5, Y5
-	VPMADDUBSW   Y5, Y3, Y5
-	VPMADDWD     Y4, Y5, Y5
-	VPADDD       Y5, Y1, Y1
-	VEXTRACTI128 $0x01, Y1, X2
-	VPADDD       X1, X2, X2
-	VPSHUFD      $0x4e, X2, X1
-	VPADDD       X1, X2, X2
-	VPSHUFD      $0xb1, X2, X1
-	VPADDD       X1, X2, X2
-	VCVTDQ2PS    X2, X2
-	VPBROADCASTW (AX), X1
-	VCVTPH2PS    X1, X1
-	VMULPS       a2iq2const<>+768(SB), X1, X1
-	VMOVSS       (CX), X3
-	VMULPS       X3, X1, X1
-	VFMADD231PS  X1, X2, X0
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0xc0, Y7, Y6, Y6
+	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y8
+	VPAND        Y1, Y8, Y8
+	VPADDB       Y2, Y8, Y8
+	VPSHUFB      a2iq2const<>+608(SB), Y4, Y9
+	VMOVDQU      228(CX), Y7
+	VPSIGNB      Y8, Y7, Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     Y9, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	VEXTRACTI128 $0x01, Y5, X3
+	VPADDD       X5, X3, X3
+	VPSHUFD      $0x4e, X3, X4
+	VPADDD       X4, X3, X3
+	VPSHUFD      $0xb1, X3, X4
+	VPADDD       X4, X3, X3
+	VCVTDQ2PS    X3, X3
+	VPBROADCASTW (AX), X4
+	VCVTPH2PS    X4, X4
+	VMULPS       a2iq2const<>+768(SB), X4, X4
+	VMOVSS       (CX), X5
+	VMULPS       X5, X4, X4
+	VFMADD231PS  X4, X3, X0
 	ADDQ         $0x00000042, AX
 	ADDQ         $0x00000124, CX
 	DECQ         DX
@@ -453,276 +503,262 @@ tileA2IQ2_XXS_1x1_done:
 
 // func tileA2IQ2_XXS_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileA2IQ2_XXS_1x2(SB), NOSPLIT, $128-64
-	MOVQ   w+0(FP), AX
-	MOVQ   a+16(FP), CX
-	MOVQ   as+24(FP), DX
-	MOVQ   nb+32(FP), BX
-	MOVQ   grid+56(FP), SI
-	MOVQ   CX, DI
-	ADDQ   DX, DI
-	VXORPS X0, X0, X0
+TEXT ·tileA2IQ2_XXS_1x2(SB), NOSPLIT, $64-64
+	MOVQ    w+0(FP), AX
+	MOVQ    a+16(FP), CX
+	MOVQ    as+24(FP), DX
+	MOVQ    nb+32(FP), BX
+	MOVQ    grid+56(FP), SI
+	MOVQ    CX, DI
+	ADDQ    DX, DI
+	VXORPS  X0, X0, X0
+	VMOVDQU a2iq2const<>+32(SB), Y1
+	VMOVDQU a2iq2const<>+64(SB), Y2
 
 tileA2IQ2_XXS_1x2_loop:
 	TESTQ        BX, BX
 	JZ           tileA2IQ2_XXS_1x2_done
 	PREFETCHT0   32768(AX)
 	PREFETCHT0   32832(AX)
-	VMOVDQU      2(AX), Y1
-	VMOVDQU      34(AX), Y2
-	VSHUFPS      $0xdd, Y2, Y1, Y1
-	VPAND        a2iq2const<>+128(SB), Y1, Y2
-	VPSLLD       $0x01, Y1, Y4
-	VPAND        a2iq2const<>+160(SB), Y4, Y4
-	VPOR         Y4, Y2, Y2
-	VPSLLD       $0x02, Y1, Y4
-	VPAND        a2iq2const<>+192(SB), Y4, Y4
-	VPOR         Y4, Y2, Y2
-	VPSLLD       $0x03, Y1, Y4
-	VPAND        a2iq2const<>+224(SB), Y4, Y4
-	VPOR         Y4, Y2, Y2
-	VPSRLD       $0x04, Y2, Y4
-	VPXOR        Y2, Y4, Y4
-	VPSRLD       $0x02, Y4, Y5
-	VPXOR        Y5, Y4, Y4
-	VPSRLD       $0x01, Y4, Y5
-	VPXOR        Y5, Y4, Y4
-	VPSLLD       $0x07, Y4, Y4
-	VPAND        a2iq2const<>+96(SB), Y4, Y4
-	VPOR         Y4, Y2, Y2
-	VMOVDQU      Y2, (SP)
-	VPSRLD       $0x1c, Y1, Y4
-	VPADDD       Y4, Y4, Y4
-	VPOR         a2iq2const<>+256(SB), Y4, Y4
-	VPSLLD       $0x10, Y4, Y2
-	VPOR         Y2, Y4, Y4
-	VMOVDQU      Y4, 32(SP)
+	VMOVDQU      2(AX), Y3
+	VSHUFPS      $0xdd, 34(AX), Y3, Y4
+	VPERMQ       $0xd8, Y4, Y4
+	VPAND        a2iq2const<>+128(SB), Y4, Y3
+	VPSLLD       $0x01, Y4, Y5
+	VPAND        a2iq2const<>+160(SB), Y5, Y5
+	VPOR         Y5, Y3, Y3
+	VPSLLD       $0x02, Y4, Y5
+	VPAND        a2iq2const<>+192(SB), Y5, Y5
+	VPOR         Y5, Y3, Y3
+	VPSLLD       $0x03, Y4, Y5
+	VPAND        a2iq2const<>+224(SB), Y5, Y5
+	VPOR         Y5, Y3, Y3
+	VPSRLD       $0x04, Y3, Y5
+	VPXOR        Y3, Y5, Y5
+	VPSRLD       $0x02, Y5, Y6
+	VPXOR        Y6, Y5, Y5
+	VPSRLD       $0x01, Y5, Y6
+	VPXOR        Y6, Y5, Y5
+	VPSLLD       $0x07, Y5, Y5
+	VPAND        a2iq2const<>+96(SB), Y5, Y5
+	VPOR         Y5, Y3, Y3
+	VPSHUFB      a2iq2const<>+0(SB), Y3, Y3
+	VPERMQ       $0xd8, Y3, Y3
+	VPSRLD       $0x1c, Y4, Y5
+	VPACKUSDW    Y5, Y5, Y5
+	VPERMQ       $0x88, Y5, Y5
+	VPSLLW       $0x01, Y5, Y5
+	VPOR         a2iq2const<>+320(SB), Y5, Y4
 	MOVBQZX      2(AX), DX
-	VMOVQ        (SI)(DX*8), X3
+	VMOVQ        (SI)(DX*8), X7
 	MOVBQZX      3(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0x0c, Y4, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x0c, Y8, Y7, Y7
 	MOVBQZX      4(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0x30, Y4, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x30, Y8, Y7, Y7
 	MOVBQZX      5(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0xc0, Y4, Y3, Y3
-	VPBROADCASTD (SP), Y4
-	VPSHUFB      a2iq2const<>+0(SB), Y4, Y4
-	VPAND        a2iq2const<>+32(SB), Y4, Y4
-	VPCMPEQB     a2iq2const<>+32(SB), Y4, Y4
-	VPOR         a2iq2const<>+64(SB), Y4, Y4
-	VPBROADCASTD 32(SP), Y5
-	VMOVDQU      4(CX), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPMADDUBSW   Y6, Y3, Y6
-	VPMADDWD     Y5, Y6, Y1
-	VMOVDQU      4(DI), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPMADDUBSW   Y6, Y3, Y6
-	VPMADDWD     Y5, Y6, Y2
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0xc0, Y8, Y7, Y7
+	VPSHUFB      a2iq2const<>+800(SB), Y3, Y9
+	VPAND        Y1, Y9, Y9
+	VPADDB       Y2, Y9, Y9
+	VPSHUFB      a2iq2const<>+384(SB), Y4, Y10
+	VMOVDQU      4(CX), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y5
+	VMOVDQU      4(DI), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y6
 	MOVBQZX      10(AX), DX
-	VMOVQ        (SI)(DX*8), X3
+	VMOVQ        (SI)(DX*8), X7
 	MOVBQZX      11(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0x0c, Y4, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x0c, Y8, Y7, Y7
 	MOVBQZX      12(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0x30, Y4, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x30, Y8, Y7, Y7
 	MOVBQZX      13(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0xc0, Y4, Y3, Y3
-	VPBROADCASTD 4(SP), Y4
-	VPSHUFB      a2iq2const<>+0(SB), Y4, Y4
-	VPAND        a2iq2const<>+32(SB), Y4, Y4
-	VPCMPEQB     a2iq2const<>+32(SB), Y4, Y4
-	VPOR         a2iq2const<>+64(SB), Y4, Y4
-	VPBROADCASTD 36(SP), Y5
-	VMOVDQU      36(CX), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPMADDUBSW   Y6, Y3, Y6
-	VPMADDWD     Y5, Y6, Y6
-	VPADDD       Y6, Y1, Y1
-	VMOVDQU      36(DI), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPMADDUBSW   Y6, Y3, Y6
-	VPMADDWD     Y5, Y6, Y6
-	VPADDD       Y6, Y2, Y2
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0xc0, Y8, Y7, Y7
+	VPSHUFB      a2iq2const<>+832(SB), Y3, Y9
+	VPAND        Y1, Y9, Y9
+	VPADDB       Y2, Y9, Y9
+	VPSHUFB      a2iq2const<>+416(SB), Y4, Y10
+	VMOVDQU      36(CX), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y5, Y5
+	VMOVDQU      36(DI), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y6, Y6
 	MOVBQZX      18(AX), DX
-	VMOVQ        (SI)(DX*8), X3
+	VMOVQ        (SI)(DX*8), X7
 	MOVBQZX      19(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0x0c, Y4, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x0c, Y8, Y7, Y7
 	MOVBQZX      20(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0x30, Y4, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x30, Y8, Y7, Y7
 	MOVBQZX      21(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0xc0, Y4, Y3, Y3
-	VPBROADCASTD 16(SP), Y4
-	VPSHUFB      a2iq2const<>+0(SB), Y4, Y4
-	VPAND        a2iq2const<>+32(SB), Y4, Y4
-	VPCMPEQB     a2iq2const<>+32(SB), Y4, Y4
-	VPOR         a2iq2const<>+64(SB), Y4, Y4
-	VPBROADCASTD 48(SP), Y5
-	VMOVDQU      68(CX), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPMADDUBSW   Y6, Y3, Y6
-	VPMADDWD     Y5, Y6, Y6
-	VPADDD       Y6, Y1, Y1
-	VMOVDQU      68(DI), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPMADDUBSW   Y6, Y3, Y6
-	VPMADDWD     Y5, Y6, Y6
-	VPADDD       Y6, Y2, Y2
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0xc0, Y8, Y7, Y7
+	VPSHUFB      a2iq2const<>+864(SB), Y3, Y9
+	VPAND        Y1, Y9, Y9
+	VPADDB       Y2, Y9, Y9
+	VPSHUFB      a2iq2const<>+448(SB), Y4, Y10
+	VMOVDQU      68(CX), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y5, Y5
+	VMOVDQU      68(DI), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y6, Y6
 	MOVBQZX      26(AX), DX
-	VMOVQ        (SI)(DX*8), X3
+	VMOVQ        (SI)(DX*8), X7
 	MOVBQZX      27(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0x0c, Y4, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x0c, Y8, Y7, Y7
 	MOVBQZX      28(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0x30, Y4, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x30, Y8, Y7, Y7
 	MOVBQZX      29(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0xc0, Y4, Y3, Y3
-	VPBROADCASTD 20(SP), Y4
-	VPSHUFB      a2iq2const<>+0(SB), Y4, Y4
-	VPAND        a2iq2const<>+32(SB), Y4, Y4
-	VPCMPEQB     a2iq2const<>+32(SB), Y4, Y4
-	VPOR         a2iq2const<>+64(SB), Y4, Y4
-	VPBROADCASTD 52(SP), Y5
-	VMOVDQU      100(CX), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPMADDUBSW   Y6, Y3, Y6
-	VPMADDWD     Y5, Y6, Y6
-	VPADDD       Y6, Y1, Y1
-	VMOVDQU      100(DI), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPMADDUBSW   Y6, Y3, Y6
-	VPMADDWD     Y5, Y6, Y6
-	VPADDD       Y6, Y2, Y2
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0xc0, Y8, Y7, Y7
+	VPSHUFB      a2iq2const<>+896(SB), Y3, Y9
+	VPAND        Y1, Y9, Y9
+	VPADDB       Y2, Y9, Y9
+	VPSHUFB      a2iq2const<>+480(SB), Y4, Y10
+	VMOVDQU      100(CX), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y5, Y5
+	VMOVDQU      100(DI), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y6, Y6
 	MOVBQZX      34(AX), DX
-	VMOVQ        (SI)(DX*8), X3
+	VMOVQ        (SI)(DX*8), X7
 	MOVBQZX      35(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0x0c, Y4, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x0c, Y8, Y7, Y7
 	MOVBQZX      36(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0x30, Y4, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x30, Y8, Y7, Y7
 	MOVBQZX      37(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0xc0, Y4, Y3, Y3
-	VPBROADCASTD 8(SP), Y4
-	VPSHUFB      a2iq2const<>+0(SB), Y4, Y4
-	VPAND        a2iq2const<>+32(SB), Y4, Y4
-	VPCMPEQB     a2iq2const<>+32(SB), Y4, Y4
-	VPOR         a2iq2const<>+64(SB), Y4, Y4
-	VPBROADCASTD 40(SP), Y5
-	VMOVDQU      132(CX), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPMADDUBSW   Y6, Y3, Y6
-	VPMADDWD     Y5, Y6, Y6
-	VPADDD       Y6, Y1, Y1
-	VMOVDQU      132(DI), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPMADDUBSW   Y6, Y3, Y6
-	VPMADDWD     Y5, Y6, Y6
-	VPADDD       Y6, Y2, Y2
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0xc0, Y8, Y7, Y7
+	VPSHUFB      a2iq2const<>+928(SB), Y3, Y9
+	VPAND        Y1, Y9, Y9
+	VPADDB       Y2, Y9, Y9
+	VPSHUFB      a2iq2const<>+512(SB), Y4, Y10
+	VMOVDQU      132(CX), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y5, Y5
+	VMOVDQU      132(DI), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y6, Y6
 	MOVBQZX      42(AX), DX
-	VMOVQ        (SI)(DX*8), X3
+	VMOVQ        (SI)(DX*8), X7
 	MOVBQZX      43(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0x0c, Y4, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x0c, Y8, Y7, Y7
 	MOVBQZX      44(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0x30, Y4, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x30, Y8, Y7, Y7
 	MOVBQZX      45(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0xc0, Y4, Y3, Y3
-	VPBROADCASTD 12(SP), Y4
-	VPSHUFB      a2iq2const<>+0(SB), Y4, Y4
-	VPAND        a2iq2const<>+32(SB), Y4, Y4
-	VPCMPEQB     a2iq2const<>+32(SB), Y4, Y4
-	VPOR         a2iq2const<>+64(SB), Y4, Y4
-	VPBROADCASTD 44(SP), Y5
-	VMOVDQU      164(CX), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPMADDUBSW   Y6, Y3, Y6
-	VPMADDWD     Y5, Y6, Y6
-	VPADDD       Y6, Y1, Y1
-	VMOVDQU      164(DI), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPMADDUBSW   Y6, Y3, Y6
-	VPMADDWD     Y5, Y6, Y6
-	VPADDD       Y6, Y2, Y2
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0xc0, Y8, Y7, Y7
+	VPSHUFB      a2iq2const<>+960(SB), Y3, Y9
+	VPAND        Y1, Y9, Y9
+	VPADDB       Y2, Y9, Y9
+	VPSHUFB      a2iq2const<>+544(SB), Y4, Y10
+	VMOVDQU      164(CX), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y5, Y5
+	VMOVDQU      164(DI), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y6, Y6
 	MOVBQZX      50(AX), DX
-	VMOVQ        (SI)(DX*8), X3
+	VMOVQ        (SI)(DX*8), X7
 	MOVBQZX      51(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0x0c, Y4, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x0c, Y8, Y7, Y7
 	MOVBQZX      52(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0x30, Y4, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x30, Y8, Y7, Y7
 	MOVBQZX      53(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0xc0, Y4, Y3, Y3
-	VPBROADCASTD 24(SP), Y4
-	VPSHUFB      a2iq2const<>+0(SB), Y4, Y4
-	VPAND        a2iq2const<>+32(SB), Y4, Y4
-	VPCMPEQB     a2iq2const<>+32(SB), Y4, Y4
-	VPOR         a2iq2const<>+64(SB), Y4, Y4
-	VPBROADCASTD 56(SP), Y5
-	VMOVDQU      196(CX), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPMADDUBSW   Y6, Y3, Y6
-	VPMADDWD     Y5, Y6, Y6
-	VPADDD       Y6, Y1, Y1
-	VMOVDQU      196(DI), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPMADDUBSW   Y6, Y3, Y6
-	VPMADDWD     Y5, Y6, Y6
-	VPADDD       Y6, Y2, Y2
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0xc0, Y8, Y7, Y7
+	VPSHUFB      a2iq2const<>+992(SB), Y3, Y9
+	VPAND        Y1, Y9, Y9
+	VPADDB       Y2, Y9, Y9
+	VPSHUFB      a2iq2const<>+576(SB), Y4, Y10
+	VMOVDQU      196(CX), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y5, Y5
+	VMOVDQU      196(DI), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y6, Y6
 	MOVBQZX      58(AX), DX
-	VMOVQ        (SI)(DX*8), X3
+	VMOVQ        (SI)(DX*8), X7
 	MOVBQZX      59(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0x0c, Y4, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x0c, Y8, Y7, Y7
 	MOVBQZX      60(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0x30, Y4, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x30, Y8, Y7, Y7
 	MOVBQZX      61(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0xc0, Y4, Y3, Y3
-	VPBROADCASTD 28(SP), Y4
-	VPSHUFB      a2iq2const<>+0(SB), Y4, Y4
-	VPAND        a2iq2const<>+32(SB), Y4, Y4
-	VPCMPEQB     a2iq2const<>+32(SB), Y4, Y4
-	VPOR         a2iq2const<>+64(SB), Y4, Y4
-	VPBROADCASTD 60(SP), Y5
-	VMOVDQU      228(CX), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPMADDUBSW   Y6, Y3, Y6
-	VPMADDWD     Y5, Y6, Y6
-	VPADDD       Y6, Y1, Y1
-	VMOVDQU      228(DI), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPMADDUBSW   Y6, Y3, Y6
-	VPMADDWD     Y5, Y6, Y6
-	VPADDD       Y6, Y2, Y2
-	VPHADDD      Y2, Y1, Y1
-	VEXTRACTI128 $0x01, Y1, X2
-	VPADDD       X1, X2, X2
-	VPHADDD      X2, X2, X2
-	VCVTDQ2PS    X2, X2
-	VPBROADCASTW (AX), X1
-	VCVTPH2PS    X1, X1
-	VMULPS       a2iq2const<>+768(SB), X1, X1
-	VMOVSS       (CX), X3
-	VINSERTPS    $0x10, (DI), X3, X3
-	VMULPS       X3, X1, X1
-	VFMADD231PS  X1, X2, X0
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0xc0, Y8, Y7, Y7
+	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y9
+	VPAND        Y1, Y9, Y9
+	VPADDB       Y2, Y9, Y9
+	VPSHUFB      a2iq2const<>+608(SB), Y4, Y10
+	VMOVDQU      228(CX), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y5, Y5
+	VMOVDQU      228(DI), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y6, Y6
+	VPHADDD      Y6, Y5, Y3
+	VEXTRACTI128 $0x01, Y3, X4
+	VPADDD       X3, X4, X4
+	VPHADDD      X4, X4, X4
+	VCVTDQ2PS    X4, X4
+	VPBROADCASTW (AX), X3
+	VCVTPH2PS    X3, X3
+	VMULPS       a2iq2const<>+768(SB), X3, X3
+	VMOVSS       (CX), X5
+	VINSERTPS    $0x10, (DI), X5, X5
+	VMULPS       X5, X3, X3
+	VFMADD231PS  X3, X4, X0
 	ADDQ         $0x00000042, AX
 	ADDQ         $0x00000124, CX
 	ADDQ         $0x00000124, DI
@@ -741,319 +777,305 @@ tileA2IQ2_XXS_1x2_done:
 
 // func tileA2IQ2_XXS_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileA2IQ2_XXS_1x3(SB), NOSPLIT, $128-64
-	MOVQ   w+0(FP), AX
-	MOVQ   a+16(FP), CX
-	MOVQ   as+24(FP), DX
-	MOVQ   nb+32(FP), BX
-	MOVQ   grid+56(FP), SI
-	MOVQ   CX, DI
-	ADDQ   DX, DI
-	MOVQ   DI, R8
-	ADDQ   DX, R8
-	VXORPS X0, X0, X0
+TEXT ·tileA2IQ2_XXS_1x3(SB), NOSPLIT, $64-64
+	MOVQ    w+0(FP), AX
+	MOVQ    a+16(FP), CX
+	MOVQ    as+24(FP), DX
+	MOVQ    nb+32(FP), BX
+	MOVQ    grid+56(FP), SI
+	MOVQ    CX, DI
+	ADDQ    DX, DI
+	MOVQ    DI, R8
+	ADDQ    DX, R8
+	VXORPS  X0, X0, X0
+	VMOVDQU a2iq2const<>+32(SB), Y1
+	VMOVDQU a2iq2const<>+64(SB), Y2
 
 tileA2IQ2_XXS_1x3_loop:
 	TESTQ        BX, BX
 	JZ           tileA2IQ2_XXS_1x3_done
 	PREFETCHT0   32768(AX)
 	PREFETCHT0   32832(AX)
-	VMOVDQU      2(AX), Y1
-	VMOVDQU      34(AX), Y2
-	VSHUFPS      $0xdd, Y2, Y1, Y1
-	VPAND        a2iq2const<>+128(SB), Y1, Y2
-	VPSLLD       $0x01, Y1, Y4
-	VPAND        a2iq2const<>+160(SB), Y4, Y4
-	VPOR         Y4, Y2, Y2
-	VPSLLD       $0x02, Y1, Y4
-	VPAND        a2iq2const<>+192(SB), Y4, Y4
-	VPOR         Y4, Y2, Y2
-	VPSLLD       $0x03, Y1, Y4
-	VPAND        a2iq2const<>+224(SB), Y4, Y4
-	VPOR         Y4, Y2, Y2
-	VPSRLD       $0x04, Y2, Y4
-	VPXOR        Y2, Y4, Y4
-	VPSRLD       $0x02, Y4, Y5
-	VPXOR        Y5, Y4, Y4
-	VPSRLD       $0x01, Y4, Y5
-	VPXOR        Y5, Y4, Y4
-	VPSLLD       $0x07, Y4, Y4
-	VPAND        a2iq2const<>+96(SB), Y4, Y4
-	VPOR         Y4, Y2, Y2
-	VMOVDQU      Y2, (SP)
-	VPSRLD       $0x1c, Y1, Y4
-	VPADDD       Y4, Y4, Y4
-	VPOR         a2iq2const<>+256(SB), Y4, Y4
-	VPSLLD       $0x10, Y4, Y2
-	VPOR         Y2, Y4, Y4
-	VMOVDQU      Y4, 32(SP)
+	VMOVDQU      2(AX), Y3
+	VSHUFPS      $0xdd, 34(AX), Y3, Y4
+	VPERMQ       $0xd8, Y4, Y4
+	VPAND        a2iq2const<>+128(SB), Y4, Y3
+	VPSLLD       $0x01, Y4, Y5
+	VPAND        a2iq2const<>+160(SB), Y5, Y5
+	VPOR         Y5, Y3, Y3
+	VPSLLD       $0x02, Y4, Y5
+	VPAND        a2iq2const<>+192(SB), Y5, Y5
+	VPOR         Y5, Y3, Y3
+	VPSLLD       $0x03, Y4, Y5
+	VPAND        a2iq2const<>+224(SB), Y5, Y5
+	VPOR         Y5, Y3, Y3
+	VPSRLD       $0x04, Y3, Y5
+	VPXOR        Y3, Y5, Y5
+	VPSRLD       $0x02, Y5, Y6
+	VPXOR        Y6, Y5, Y5
+	VPSRLD       $0x01, Y5, Y6
+	VPXOR        Y6, Y5, Y5
+	VPSLLD       $0x07, Y5, Y5
+	VPAND        a2iq2const<>+96(SB), Y5, Y5
+	VPOR         Y5, Y3, Y3
+	VPSHUFB      a2iq2const<>+0(SB), Y3, Y3
+	VPERMQ       $0xd8, Y3, Y3
+	VPSRLD       $0x1c, Y4, Y5
+	VPACKUSDW    Y5, Y5, Y5
+	VPERMQ       $0x88, Y5, Y5
+	VPSLLW       $0x01, Y5, Y5
+	VPOR         a2iq2const<>+320(SB), Y5, Y4
 	MOVBQZX      2(AX), DX
-	VMOVQ        (SI)(DX*8), X3
+	VMOVQ        (SI)(DX*8), X8
 	MOVBQZX      3(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0x0c, Y5, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
 	MOVBQZX      4(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0x30, Y5, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
 	MOVBQZX      5(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0xc0, Y5, Y3, Y3
-	VPBROADCASTD (SP), Y5
-	VPSHUFB      a2iq2const<>+0(SB), Y5, Y5
-	VPAND        a2iq2const<>+32(SB), Y5, Y5
-	VPCMPEQB     a2iq2const<>+32(SB), Y5, Y5
-	VPOR         a2iq2const<>+64(SB), Y5, Y5
-	VPBROADCASTD 32(SP), Y6
-	VMOVDQU      4(CX), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y3, Y7
-	VPMADDWD     Y6, Y7, Y1
-	VMOVDQU      4(DI), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y3, Y7
-	VPMADDWD     Y6, Y7, Y2
-	VMOVDQU      4(R8), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y3, Y7
-	VPMADDWD     Y6, Y7, Y4
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+800(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+384(SB), Y4, Y11
+	VMOVDQU      4(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y5
+	VMOVDQU      4(DI), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y6
+	VMOVDQU      4(R8), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y7
 	MOVBQZX      10(AX), DX
-	VMOVQ        (SI)(DX*8), X3
+	VMOVQ        (SI)(DX*8), X8
 	MOVBQZX      11(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0x0c, Y5, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
 	MOVBQZX      12(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0x30, Y5, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
 	MOVBQZX      13(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0xc0, Y5, Y3, Y3
-	VPBROADCASTD 4(SP), Y5
-	VPSHUFB      a2iq2const<>+0(SB), Y5, Y5
-	VPAND        a2iq2const<>+32(SB), Y5, Y5
-	VPCMPEQB     a2iq2const<>+32(SB), Y5, Y5
-	VPOR         a2iq2const<>+64(SB), Y5, Y5
-	VPBROADCASTD 36(SP), Y6
-	VMOVDQU      36(CX), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y3, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y1, Y1
-	VMOVDQU      36(DI), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y3, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y2, Y2
-	VMOVDQU      36(R8), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y3, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y4, Y4
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+832(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+416(SB), Y4, Y11
+	VMOVDQU      36(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      36(DI), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      36(R8), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
 	MOVBQZX      18(AX), DX
-	VMOVQ        (SI)(DX*8), X3
+	VMOVQ        (SI)(DX*8), X8
 	MOVBQZX      19(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0x0c, Y5, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
 	MOVBQZX      20(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0x30, Y5, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
 	MOVBQZX      21(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0xc0, Y5, Y3, Y3
-	VPBROADCASTD 16(SP), Y5
-	VPSHUFB      a2iq2const<>+0(SB), Y5, Y5
-	VPAND        a2iq2const<>+32(SB), Y5, Y5
-	VPCMPEQB     a2iq2const<>+32(SB), Y5, Y5
-	VPOR         a2iq2const<>+64(SB), Y5, Y5
-	VPBROADCASTD 48(SP), Y6
-	VMOVDQU      68(CX), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y3, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y1, Y1
-	VMOVDQU      68(DI), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y3, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y2, Y2
-	VMOVDQU      68(R8), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y3, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y4, Y4
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+864(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+448(SB), Y4, Y11
+	VMOVDQU      68(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      68(DI), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      68(R8), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
 	MOVBQZX      26(AX), DX
-	VMOVQ        (SI)(DX*8), X3
+	VMOVQ        (SI)(DX*8), X8
 	MOVBQZX      27(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0x0c, Y5, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
 	MOVBQZX      28(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0x30, Y5, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
 	MOVBQZX      29(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0xc0, Y5, Y3, Y3
-	VPBROADCASTD 20(SP), Y5
-	VPSHUFB      a2iq2const<>+0(SB), Y5, Y5
-	VPAND        a2iq2const<>+32(SB), Y5, Y5
-	VPCMPEQB     a2iq2const<>+32(SB), Y5, Y5
-	VPOR         a2iq2const<>+64(SB), Y5, Y5
-	VPBROADCASTD 52(SP), Y6
-	VMOVDQU      100(CX), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y3, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y1, Y1
-	VMOVDQU      100(DI), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y3, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y2, Y2
-	VMOVDQU      100(R8), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y3, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y4, Y4
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+896(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+480(SB), Y4, Y11
+	VMOVDQU      100(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      100(DI), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      100(R8), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
 	MOVBQZX      34(AX), DX
-	VMOVQ        (SI)(DX*8), X3
+	VMOVQ        (SI)(DX*8), X8
 	MOVBQZX      35(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0x0c, Y5, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
 	MOVBQZX      36(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0x30, Y5, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
 	MOVBQZX      37(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0xc0, Y5, Y3, Y3
-	VPBROADCASTD 8(SP), Y5
-	VPSHUFB      a2iq2const<>+0(SB), Y5, Y5
-	VPAND        a2iq2const<>+32(SB), Y5, Y5
-	VPCMPEQB     a2iq2const<>+32(SB), Y5, Y5
-	VPOR         a2iq2const<>+64(SB), Y5, Y5
-	VPBROADCASTD 40(SP), Y6
-	VMOVDQU      132(CX), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y3, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y1, Y1
-	VMOVDQU      132(DI), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y3, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y2, Y2
-	VMOVDQU      132(R8), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y3, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y4, Y4
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+928(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+512(SB), Y4, Y11
+	VMOVDQU      132(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      132(DI), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      132(R8), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
 	MOVBQZX      42(AX), DX
-	VMOVQ        (SI)(DX*8), X3
+	VMOVQ        (SI)(DX*8), X8
 	MOVBQZX      43(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0x0c, Y5, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
 	MOVBQZX      44(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0x30, Y5, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
 	MOVBQZX      45(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0xc0, Y5, Y3, Y3
-	VPBROADCASTD 12(SP), Y5
-	VPSHUFB      a2iq2const<>+0(SB), Y5, Y5
-	VPAND        a2iq2const<>+32(SB), Y5, Y5
-	VPCMPEQB     a2iq2const<>+32(SB), Y5, Y5
-	VPOR         a2iq2const<>+64(SB), Y5, Y5
-	VPBROADCASTD 44(SP), Y6
-	VMOVDQU      164(CX), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y3, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y1, Y1
-	VMOVDQU      164(DI), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y3, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y2, Y2
-	VMOVDQU      164(R8), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y3, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y4, Y4
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+960(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+544(SB), Y4, Y11
+	VMOVDQU      164(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      164(DI), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      164(R8), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
 	MOVBQZX      50(AX), DX
-	VMOVQ        (SI)(DX*8), X3
+	VMOVQ        (SI)(DX*8), X8
 	MOVBQZX      51(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0x0c, Y5, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
 	MOVBQZX      52(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0x30, Y5, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
 	MOVBQZX      53(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0xc0, Y5, Y3, Y3
-	VPBROADCASTD 24(SP), Y5
-	VPSHUFB      a2iq2const<>+0(SB), Y5, Y5
-	VPAND        a2iq2const<>+32(SB), Y5, Y5
-	VPCMPEQB     a2iq2const<>+32(SB), Y5, Y5
-	VPOR         a2iq2const<>+64(SB), Y5, Y5
-	VPBROADCASTD 56(SP), Y6
-	VMOVDQU      196(CX), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y3, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y1, Y1
-	VMOVDQU      196(DI), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y3, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y2, Y2
-	VMOVDQU      196(R8), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y3, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y4, Y4
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+992(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+576(SB), Y4, Y11
+	VMOVDQU      196(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      196(DI), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      196(R8), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
 	MOVBQZX      58(AX), DX
-	VMOVQ        (SI)(DX*8), X3
+	VMOVQ        (SI)(DX*8), X8
 	MOVBQZX      59(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0x0c, Y5, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
 	MOVBQZX      60(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0x30, Y5, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
 	MOVBQZX      61(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0xc0, Y5, Y3, Y3
-	VPBROADCASTD 28(SP), Y5
-	VPSHUFB      a2iq2const<>+0(SB), Y5, Y5
-	VPAND        a2iq2const<>+32(SB), Y5, Y5
-	VPCMPEQB     a2iq2const<>+32(SB), Y5, Y5
-	VPOR         a2iq2const<>+64(SB), Y5, Y5
-	VPBROADCASTD 60(SP), Y6
-	VMOVDQU      228(CX), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y3, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y1, Y1
-	VMOVDQU      228(DI), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y3, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y2, Y2
-	VMOVDQU      228(R8), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y3, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y4, Y4
-	VPHADDD      Y2, Y1, Y1
-	VPHADDD      Y4, Y4, Y2
-	VPHADDD      Y2, Y1, Y1
-	VEXTRACTI128 $0x01, Y1, X2
-	VPADDD       X1, X2, X2
-	VCVTDQ2PS    X2, X2
-	VPBROADCASTW (AX), X1
-	VCVTPH2PS    X1, X1
-	VMULPS       a2iq2const<>+768(SB), X1, X1
-	VMOVSS       (CX), X3
-	VINSERTPS    $0x10, (DI), X3, X3
-	VINSERTPS    $0x20, (R8), X3, X3
-	VMULPS       X3, X1, X1
-	VFMADD231PS  X1, X2, X0
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+608(SB), Y4, Y11
+	VMOVDQU      228(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      228(DI), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      228(R8), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	VPHADDD      Y6, Y5, Y3
+	VPHADDD      Y7, Y7, Y4
+	VPHADDD      Y4, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X4
+	VPADDD       X3, X4, X4
+	VCVTDQ2PS    X4, X4
+	VPBROADCASTW (AX), X3
+	VCVTPH2PS    X3, X3
+	VMULPS       a2iq2const<>+768(SB), X3, X3
+	VMOVSS       (CX), X5
+	VINSERTPS    $0x10, (DI), X5, X5
+	VINSERTPS    $0x20, (R8), X5, X5
+	VMULPS       X5, X3, X3
+	VFMADD231PS  X3, X4, X0
 	ADDQ         $0x00000042, AX
 	ADDQ         $0x00000124, CX
 	ADDQ         $0x00000124, DI
@@ -1075,361 +1097,347 @@ tileA2IQ2_XXS_1x3_done:
 
 // func tileA2IQ2_XXS_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileA2IQ2_XXS_1x4(SB), NOSPLIT, $128-64
-	MOVQ   w+0(FP), AX
-	MOVQ   a+16(FP), CX
-	MOVQ   as+24(FP), DX
-	MOVQ   nb+32(FP), BX
-	MOVQ   grid+56(FP), SI
-	MOVQ   CX, DI
-	ADDQ   DX, DI
-	MOVQ   DI, R8
-	ADDQ   DX, R8
-	MOVQ   R8, R9
-	ADDQ   DX, R9
-	VXORPS X0, X0, X0
+TEXT ·tileA2IQ2_XXS_1x4(SB), NOSPLIT, $64-64
+	MOVQ    w+0(FP), AX
+	MOVQ    a+16(FP), CX
+	MOVQ    as+24(FP), DX
+	MOVQ    nb+32(FP), BX
+	MOVQ    grid+56(FP), SI
+	MOVQ    CX, DI
+	ADDQ    DX, DI
+	MOVQ    DI, R8
+	ADDQ    DX, R8
+	MOVQ    R8, R9
+	ADDQ    DX, R9
+	VXORPS  X0, X0, X0
+	VMOVDQU a2iq2const<>+32(SB), Y1
+	VMOVDQU a2iq2const<>+64(SB), Y2
 
 tileA2IQ2_XXS_1x4_loop:
 	TESTQ        BX, BX
 	JZ           tileA2IQ2_XXS_1x4_done
 	PREFETCHT0   32768(AX)
 	PREFETCHT0   32832(AX)
-	VMOVDQU      2(AX), Y1
-	VMOVDQU      34(AX), Y2
-	VSHUFPS      $0xdd, Y2, Y1, Y1
-	VPAND        a2iq2const<>+128(SB), Y1, Y2
-	VPSLLD       $0x01, Y1, Y4
-	VPAND        a2iq2const<>+160(SB), Y4, Y4
-	VPOR         Y4, Y2, Y2
-	VPSLLD       $0x02, Y1, Y4
-	VPAND        a2iq2const<>+192(SB), Y4, Y4
-	VPOR         Y4, Y2, Y2
-	VPSLLD       $0x03, Y1, Y4
-	VPAND        a2iq2const<>+224(SB), Y4, Y4
-	VPOR         Y4, Y2, Y2
-	VPSRLD       $0x04, Y2, Y4
-	VPXOR        Y2, Y4, Y4
-	VPSRLD       $0x02, Y4, Y5
-	VPXOR        Y5, Y4, Y4
-	VPSRLD       $0x01, Y4, Y5
-	VPXOR        Y5, Y4, Y4
-	VPSLLD       $0x07, Y4, Y4
-	VPAND        a2iq2const<>+96(SB), Y4, Y4
-	VPOR         Y4, Y2, Y2
-	VMOVDQU      Y2, (SP)
-	VPSRLD       $0x1c, Y1, Y4
-	VPADDD       Y4, Y4, Y4
-	VPOR         a2iq2const<>+256(SB), Y4, Y4
-	VPSLLD       $0x10, Y4, Y2
-	VPOR         Y2, Y4, Y4
-	VMOVDQU      Y4, 32(SP)
+	VMOVDQU      2(AX), Y3
+	VSHUFPS      $0xdd, 34(AX), Y3, Y4
+	VPERMQ       $0xd8, Y4, Y4
+	VPAND        a2iq2const<>+128(SB), Y4, Y3
+	VPSLLD       $0x01, Y4, Y5
+	VPAND        a2iq2const<>+160(SB), Y5, Y5
+	VPOR         Y5, Y3, Y3
+	VPSLLD       $0x02, Y4, Y5
+	VPAND        a2iq2const<>+192(SB), Y5, Y5
+	VPOR         Y5, Y3, Y3
+	VPSLLD       $0x03, Y4, Y5
+	VPAND        a2iq2const<>+224(SB), Y5, Y5
+	VPOR         Y5, Y3, Y3
+	VPSRLD       $0x04, Y3, Y5
+	VPXOR        Y3, Y5, Y5
+	VPSRLD       $0x02, Y5, Y6
+	VPXOR        Y6, Y5, Y5
+	VPSRLD       $0x01, Y5, Y6
+	VPXOR        Y6, Y5, Y5
+	VPSLLD       $0x07, Y5, Y5
+	VPAND        a2iq2const<>+96(SB), Y5, Y5
+	VPOR         Y5, Y3, Y3
+	VPSHUFB      a2iq2const<>+0(SB), Y3, Y3
+	VPERMQ       $0xd8, Y3, Y3
+	VPSRLD       $0x1c, Y4, Y5
+	VPACKUSDW    Y5, Y5, Y5
+	VPERMQ       $0x88, Y5, Y5
+	VPSLLW       $0x01, Y5, Y5
+	VPOR         a2iq2const<>+320(SB), Y5, Y4
 	MOVBQZX      2(AX), DX
-	VMOVQ        (SI)(DX*8), X3
+	VMOVQ        (SI)(DX*8), X9
 	MOVBQZX      3(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x0c, Y6, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
 	MOVBQZX      4(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x30, Y6, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
 	MOVBQZX      5(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0xc0, Y6, Y3, Y3
-	VPBROADCASTD (SP), Y6
-	VPSHUFB      a2iq2const<>+0(SB), Y6, Y6
-	VPAND        a2iq2const<>+32(SB), Y6, Y6
-	VPCMPEQB     a2iq2const<>+32(SB), Y6, Y6
-	VPOR         a2iq2const<>+64(SB), Y6, Y6
-	VPBROADCASTD 32(SP), Y7
-	VMOVDQU      4(CX), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y3, Y8
-	VPMADDWD     Y7, Y8, Y1
-	VMOVDQU      4(DI), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y3, Y8
-	VPMADDWD     Y7, Y8, Y2
-	VMOVDQU      4(R8), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y3, Y8
-	VPMADDWD     Y7, Y8, Y4
-	VMOVDQU      4(R9), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y3, Y8
-	VPMADDWD     Y7, Y8, Y5
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+800(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+384(SB), Y4, Y12
+	VMOVDQU      4(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y5
+	VMOVDQU      4(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y6
+	VMOVDQU      4(R8), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y7
+	VMOVDQU      4(R9), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y8
 	MOVBQZX      10(AX), DX
-	VMOVQ        (SI)(DX*8), X3
+	VMOVQ        (SI)(DX*8), X9
 	MOVBQZX      11(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x0c, Y6, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
 	MOVBQZX      12(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x30, Y6, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
 	MOVBQZX      13(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0xc0, Y6, Y3, Y3
-	VPBROADCASTD 4(SP), Y6
-	VPSHUFB      a2iq2const<>+0(SB), Y6, Y6
-	VPAND        a2iq2const<>+32(SB), Y6, Y6
-	VPCMPEQB     a2iq2const<>+32(SB), Y6, Y6
-	VPOR         a2iq2const<>+64(SB), Y6, Y6
-	VPBROADCASTD 36(SP), Y7
-	VMOVDQU      36(CX), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y3, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y1, Y1
-	VMOVDQU      36(DI), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y3, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y2, Y2
-	VMOVDQU      36(R8), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y3, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y4, Y4
-	VMOVDQU      36(R9), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y3, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y5, Y5
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+832(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+416(SB), Y4, Y12
+	VMOVDQU      36(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      36(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VMOVDQU      36(R8), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      36(R9), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
 	MOVBQZX      18(AX), DX
-	VMOVQ        (SI)(DX*8), X3
+	VMOVQ        (SI)(DX*8), X9
 	MOVBQZX      19(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x0c, Y6, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
 	MOVBQZX      20(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x30, Y6, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
 	MOVBQZX      21(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0xc0, Y6, Y3, Y3
-	VPBROADCASTD 16(SP), Y6
-	VPSHUFB      a2iq2const<>+0(SB), Y6, Y6
-	VPAND        a2iq2const<>+32(SB), Y6, Y6
-	VPCMPEQB     a2iq2const<>+32(SB), Y6, Y6
-	VPOR         a2iq2const<>+64(SB), Y6, Y6
-	VPBROADCASTD 48(SP), Y7
-	VMOVDQU      68(CX), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y3, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y1, Y1
-	VMOVDQU      68(DI), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y3, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y2, Y2
-	VMOVDQU      68(R8), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y3, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y4, Y4
-	VMOVDQU      68(R9), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y3, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y5, Y5
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+864(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+448(SB), Y4, Y12
+	VMOVDQU      68(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      68(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VMOVDQU      68(R8), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      68(R9), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
 	MOVBQZX      26(AX), DX
-	VMOVQ        (SI)(DX*8), X3
+	VMOVQ        (SI)(DX*8), X9
 	MOVBQZX      27(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x0c, Y6, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
 	MOVBQZX      28(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x30, Y6, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
 	MOVBQZX      29(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0xc0, Y6, Y3, Y3
-	VPBROADCASTD 20(SP), Y6
-	VPSHUFB      a2iq2const<>+0(SB), Y6, Y6
-	VPAND        a2iq2const<>+32(SB), Y6, Y6
-	VPCMPEQB     a2iq2const<>+32(SB), Y6, Y6
-	VPOR         a2iq2const<>+64(SB), Y6, Y6
-	VPBROADCASTD 52(SP), Y7
-	VMOVDQU      100(CX), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y3, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y1, Y1
-	VMOVDQU      100(DI), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y3, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y2, Y2
-	VMOVDQU      100(R8), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y3, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y4, Y4
-	VMOVDQU      100(R9), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y3, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y5, Y5
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+896(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+480(SB), Y4, Y12
+	VMOVDQU      100(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      100(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VMOVDQU      100(R8), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      100(R9), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
 	MOVBQZX      34(AX), DX
-	VMOVQ        (SI)(DX*8), X3
+	VMOVQ        (SI)(DX*8), X9
 	MOVBQZX      35(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x0c, Y6, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
 	MOVBQZX      36(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x30, Y6, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
 	MOVBQZX      37(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0xc0, Y6, Y3, Y3
-	VPBROADCASTD 8(SP), Y6
-	VPSHUFB      a2iq2const<>+0(SB), Y6, Y6
-	VPAND        a2iq2const<>+32(SB), Y6, Y6
-	VPCMPEQB     a2iq2const<>+32(SB), Y6, Y6
-	VPOR         a2iq2const<>+64(SB), Y6, Y6
-	VPBROADCASTD 40(SP), Y7
-	VMOVDQU      132(CX), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y3, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y1, Y1
-	VMOVDQU      132(DI), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y3, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y2, Y2
-	VMOVDQU      132(R8), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y3, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y4, Y4
-	VMOVDQU      132(R9), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y3, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y5, Y5
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+928(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+512(SB), Y4, Y12
+	VMOVDQU      132(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      132(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VMOVDQU      132(R8), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      132(R9), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
 	MOVBQZX      42(AX), DX
-	VMOVQ        (SI)(DX*8), X3
+	VMOVQ        (SI)(DX*8), X9
 	MOVBQZX      43(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x0c, Y6, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
 	MOVBQZX      44(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x30, Y6, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
 	MOVBQZX      45(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0xc0, Y6, Y3, Y3
-	VPBROADCASTD 12(SP), Y6
-	VPSHUFB      a2iq2const<>+0(SB), Y6, Y6
-	VPAND        a2iq2const<>+32(SB), Y6, Y6
-	VPCMPEQB     a2iq2const<>+32(SB), Y6, Y6
-	VPOR         a2iq2const<>+64(SB), Y6, Y6
-	VPBROADCASTD 44(SP), Y7
-	VMOVDQU      164(CX), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y3, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y1, Y1
-	VMOVDQU      164(DI), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y3, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y2, Y2
-	VMOVDQU      164(R8), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y3, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y4, Y4
-	VMOVDQU      164(R9), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y3, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y5, Y5
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+960(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+544(SB), Y4, Y12
+	VMOVDQU      164(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      164(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VMOVDQU      164(R8), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      164(R9), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
 	MOVBQZX      50(AX), DX
-	VMOVQ        (SI)(DX*8), X3
+	VMOVQ        (SI)(DX*8), X9
 	MOVBQZX      51(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x0c, Y6, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
 	MOVBQZX      52(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x30, Y6, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
 	MOVBQZX      53(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0xc0, Y6, Y3, Y3
-	VPBROADCASTD 24(SP), Y6
-	VPSHUFB      a2iq2const<>+0(SB), Y6, Y6
-	VPAND        a2iq2const<>+32(SB), Y6, Y6
-	VPCMPEQB     a2iq2const<>+32(SB), Y6, Y6
-	VPOR         a2iq2const<>+64(SB), Y6, Y6
-	VPBROADCASTD 56(SP), Y7
-	VMOVDQU      196(CX), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y3, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y1, Y1
-	VMOVDQU      196(DI), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y3, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y2, Y2
-	VMOVDQU      196(R8), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y3, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y4, Y4
-	VMOVDQU      196(R9), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y3, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y5, Y5
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+992(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+576(SB), Y4, Y12
+	VMOVDQU      196(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      196(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VMOVDQU      196(R8), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      196(R9), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
 	MOVBQZX      58(AX), DX
-	VMOVQ        (SI)(DX*8), X3
+	VMOVQ        (SI)(DX*8), X9
 	MOVBQZX      59(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x0c, Y6, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
 	MOVBQZX      60(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x30, Y6, Y3, Y3
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
 	MOVBQZX      61(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0xc0, Y6, Y3, Y3
-	VPBROADCASTD 28(SP), Y6
-	VPSHUFB      a2iq2const<>+0(SB), Y6, Y6
-	VPAND        a2iq2const<>+32(SB), Y6, Y6
-	VPCMPEQB     a2iq2const<>+32(SB), Y6, Y6
-	VPOR         a2iq2const<>+64(SB), Y6, Y6
-	VPBROADCASTD 60(SP), Y7
-	VMOVDQU      228(CX), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y3, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y1, Y1
-	VMOVDQU      228(DI), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y3, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y2, Y2
-	VMOVDQU      228(R8), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y3, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y4, Y4
-	VMOVDQU      228(R9), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y3, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y5, Y5
-	VPHADDD      Y2, Y1, Y1
-	VPHADDD      Y5, Y4, Y2
-	VPHADDD      Y2, Y1, Y1
-	VEXTRACTI128 $0x01, Y1, X2
-	VPADDD       X1, X2, X2
-	VCVTDQ2PS    X2, X2
-	VPBROADCASTW (AX), X1
-	VCVTPH2PS    X1, X1
-	VMULPS       a2iq2const<>+768(SB), X1, X1
-	VMOVSS       (CX), X3
-	VINSERTPS    $0x10, (DI), X3, X3
-	VINSERTPS    $0x20, (R8), X3, X3
-	VINSERTPS    $0x30, (R9), X3, X3
-	VMULPS       X3, X1, X1
-	VFMADD231PS  X1, X2, X0
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+608(SB), Y4, Y12
+	VMOVDQU      228(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      228(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VMOVDQU      228(R8), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      228(R9), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	VPHADDD      Y6, Y5, Y3
+	VPHADDD      Y8, Y7, Y4
+	VPHADDD      Y4, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X4
+	VPADDD       X3, X4, X4
+	VCVTDQ2PS    X4, X4
+	VPBROADCASTW (AX), X3
+	VCVTPH2PS    X3, X3
+	VMULPS       a2iq2const<>+768(SB), X3, X3
+	VMOVSS       (CX), X5
+	VINSERTPS    $0x10, (DI), X5, X5
+	VINSERTPS    $0x20, (R8), X5, X5
+	VINSERTPS    $0x30, (R9), X5, X5
+	VMULPS       X5, X3, X3
+	VFMADD231PS  X3, X4, X0
 	ADDQ         $0x00000042, AX
 	ADDQ         $0x00000124, CX
 	ADDQ         $0x00000124, DI
@@ -1454,233 +1462,222 @@ tileA2IQ2_XXS_1x4_done:
 
 // func tileA2IQ2_XS_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileA2IQ2_XS_1x1(SB), NOSPLIT, $128-64
-	MOVQ   w+0(FP), AX
-	MOVQ   a+16(FP), CX
-	MOVQ   as+24(FP), DX
-	MOVQ   nb+32(FP), DX
-	MOVQ   grid+56(FP), BX
-	VXORPS X0, X0, X0
+TEXT ·tileA2IQ2_XS_1x1(SB), NOSPLIT, $64-64
+	MOVQ    w+0(FP), AX
+	MOVQ    a+16(FP), CX
+	MOVQ    as+24(FP), DX
+	MOVQ    nb+32(FP), DX
+	MOVQ    grid+56(FP), BX
+	VXORPS  X0, X0, X0
+	VMOVDQU a2iq2const<>+32(SB), Y1
+	VMOVDQU a2iq2const<>+64(SB), Y2
 
 tileA2IQ2_XS_1x1_loop:
 	TESTQ        DX, DX
 	JZ           tileA2IQ2_XS_1x1_done
 	PREFETCHT0   32768(AX)
 	PREFETCHT0   32832(AX)
-	VMOVDQU      2(AX), Y1
-	VMOVDQU      34(AX), Y2
-	VPAND        a2iq2const<>+288(SB), Y1, Y3
-	VPAND        a2iq2const<>+288(SB), Y2, Y4
-	VMOVDQU      Y3, 64(SP)
-	VMOVDQU      Y4, 96(SP)
-	VPSRLW       $0x09, Y1, Y1
-	VPSRLW       $0x09, Y2, Y2
-	VPACKUSWB    Y2, Y1, Y1
-	VPSRLD       $0x04, Y1, Y2
-	VPXOR        Y1, Y2, Y2
-	VPSRLD       $0x02, Y2, Y3
-	VPXOR        Y3, Y2, Y2
-	VPSRLD       $0x01, Y2, Y3
-	VPXOR        Y3, Y2, Y2
-	VPSLLD       $0x07, Y2, Y2
-	VPAND        a2iq2const<>+96(SB), Y2, Y2
-	VPOR         Y2, Y1, Y1
-	VMOVDQU      Y1, (SP)
-	VMOVQ        66(AX), X1
-	VPSRLW       $0x04, X1, X2
-	VPUNPCKLQDQ  X2, X1, X1
-	VPAND        a2iq2const<>+352(SB), X1, X1
-	VPMOVZXBW    X1, Y1
-	VPSLLW       $0x01, Y1, Y1
-	VPOR         a2iq2const<>+320(SB), Y1, Y1
-	MOVWQZX      64(SP), SI
-	VMOVQ        (BX)(SI*8), X5
-	MOVWQZX      66(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0x0c, Y3, Y5, Y5
-	MOVWQZX      68(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0x30, Y3, Y5, Y5
-	MOVWQZX      70(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0xc0, Y3, Y5, Y5
-	VPBROADCASTD (SP), Y3
+	VMOVDQU      2(AX), Y3
+	VMOVDQU      34(AX), Y4
+	VPAND        a2iq2const<>+288(SB), Y3, Y5
+	VPAND        a2iq2const<>+288(SB), Y4, Y7
+	VMOVDQU      Y5, (SP)
+	VMOVDQU      Y7, 32(SP)
+	VPSRLW       $0x09, Y3, Y3
+	VPSRLW       $0x09, Y4, Y4
+	VPACKUSWB    Y4, Y3, Y3
+	VPERMQ       $0xd8, Y3, Y3
+	VPSRLD       $0x04, Y3, Y4
+	VPXOR        Y3, Y4, Y4
+	VPSRLD       $0x02, Y4, Y5
+	VPXOR        Y5, Y4, Y4
+	VPSRLD       $0x01, Y4, Y5
+	VPXOR        Y5, Y4, Y4
+	VPSLLD       $0x07, Y4, Y4
+	VPAND        a2iq2const<>+96(SB), Y4, Y4
+	VPOR         Y4, Y3, Y3
 	VPSHUFB      a2iq2const<>+0(SB), Y3, Y3
-	VPAND        a2iq2const<>+32(SB), Y3, Y3
-	VPCMPEQB     a2iq2const<>+32(SB), Y3, Y3
-	VPOR         a2iq2const<>+64(SB), Y3, Y3
-	VPSHUFB      a2iq2const<>+384(SB), Y1, Y4
-	VMOVDQU      4(CX), Y6
-	VPSIGNB      Y3, Y6, Y6
-	VPMADDUBSW   Y6, Y5, Y6
-	VPMADDWD     Y4, Y6, Y2
-	MOVWQZX      72(SP), SI
-	VMOVQ        (BX)(SI*8), X5
-	MOVWQZX      74(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0x0c, Y3, Y5, Y5
-	MOVWQZX      76(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0x30, Y3, Y5, Y5
-	MOVWQZX      78(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0xc0, Y3, Y5, Y5
-	VPBROADCASTD 4(SP), Y3
-	VPSHUFB      a2iq2const<>+0(SB), Y3, Y3
-	VPAND        a2iq2const<>+32(SB), Y3, Y3
-	VPCMPEQB     a2iq2const<>+32(SB), Y3, Y3
-	VPOR         a2iq2const<>+64(SB), Y3, Y3
-	VPSHUFB      a2iq2const<>+416(SB), Y1, Y4
-	VMOVDQU      36(CX), Y6
-	VPSIGNB      Y3, Y6, Y6
-	VPMADDUBSW   Y6, Y5, Y6
-	VPMADDWD     Y4, Y6, Y6
-	VPADDD       Y6, Y2, Y2
-	MOVWQZX      80(SP), SI
-	VMOVQ        (BX)(SI*8), X5
-	MOVWQZX      82(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0x0c, Y3, Y5, Y5
-	MOVWQZX      84(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0x30, Y3, Y5, Y5
-	MOVWQZX      86(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0xc0, Y3, Y5, Y5
-	VPBROADCASTD 16(SP), Y3
-	VPSHUFB      a2iq2const<>+0(SB), Y3, Y3
-	VPAND        a2iq2const<>+32(SB), Y3, Y3
-	VPCMPEQB     a2iq2const<>+32(SB), Y3, Y3
-	VPOR         a2iq2const<>+64(SB), Y3, Y3
-	VPSHUFB      a2iq2const<>+448(SB), Y1, Y4
-	VMOVDQU      68(CX), Y6
-	VPSIGNB      Y3, Y6, Y6
-	VPMADDUBSW   Y6, Y5, Y6
-	VPMADDWD     Y4, Y6, Y6
-	VPADDD       Y6, Y2, Y2
-	MOVWQZX      88(SP), SI
-	VMOVQ        (BX)(SI*8), X5
-	MOVWQZX      90(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0x0c, Y3, Y5, Y5
-	MOVWQZX      92(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0x30, Y3, Y5, Y5
-	MOVWQZX      94(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0xc0, Y3, Y5, Y5
-	VPBROADCASTD 20(SP), Y3
-	VPSHUFB      a2iq2const<>+0(SB), Y3, Y3
-	VPAND        a2iq2const<>+32(SB), Y3, Y3
-	VPCMPEQB     a2iq2const<>+32(SB), Y3, Y3
-	VPOR         a2iq2const<>+64(SB), Y3, Y3
-	VPSHUFB      a2iq2const<>+480(SB), Y1, Y4
-	VMOVDQU      100(CX), Y6
-	VPSIGNB      Y3, Y6, Y6
-	VPMADDUBSW   Y6, Y5, Y6
-	VPMADDWD     Y4, Y6, Y6
-	VPADDD       Y6, Y2, Y2
-	MOVWQZX      96(SP), SI
-	VMOVQ        (BX)(SI*8), X5
-	MOVWQZX      98(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0x0c, Y3, Y5, Y5
-	MOVWQZX      100(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0x30, Y3, Y5, Y5
-	MOVWQZX      102(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0xc0, Y3, Y5, Y5
-	VPBROADCASTD 8(SP), Y3
-	VPSHUFB      a2iq2const<>+0(SB), Y3, Y3
-	VPAND        a2iq2const<>+32(SB), Y3, Y3
-	VPCMPEQB     a2iq2const<>+32(SB), Y3, Y3
-	VPOR         a2iq2const<>+64(SB), Y3, Y3
-	VPSHUFB      a2iq2const<>+512(SB), Y1, Y4
-	VMOVDQU      132(CX), Y6
-	VPSIGNB      Y3, Y6, Y6
-	VPMADDUBSW   Y6, Y5, Y6
-	VPMADDWD     Y4, Y6, Y6
-	VPADDD       Y6, Y2, Y2
-	MOVWQZX      104(SP), SI
-	VMOVQ        (BX)(SI*8), X5
-	MOVWQZX      106(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0x0c, Y3, Y5, Y5
-	MOVWQZX      108(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0x30, Y3, Y5, Y5
-	MOVWQZX      110(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0xc0, Y3, Y5, Y5
-	VPBROADCASTD 12(SP), Y3
-	VPSHUFB      a2iq2const<>+0(SB), Y3, Y3
-	VPAND        a2iq2const<>+32(SB), Y3, Y3
-	VPCMPEQB     a2iq2const<>+32(SB), Y3, Y3
-	VPOR         a2iq2const<>+64(SB), Y3, Y3
-	VPSHUFB      a2iq2const<>+544(SB), Y1, Y4
-	VMOVDQU      164(CX), Y6
-	VPSIGNB      Y3, Y6, Y6
-	VPMADDUBSW   Y6, Y5, Y6
-	VPMADDWD     Y4, Y6, Y6
-	VPADDD       Y6, Y2, Y2
-	MOVWQZX      112(SP), SI
-	VMOVQ        (BX)(SI*8), X5
-	MOVWQZX      114(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0x0c, Y3, Y5, Y5
-	MOVWQZX      116(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0x30, Y3, Y5, Y5
-	MOVWQZX      118(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0xc0, Y3, Y5, Y5
-	VPBROADCASTD 24(SP), Y3
-	VPSHUFB      a2iq2const<>+0(SB), Y3, Y3
-	VPAND        a2iq2const<>+32(SB), Y3, Y3
-	VPCMPEQB     a2iq2const<>+32(SB), Y3, Y3
-	VPOR         a2iq2const<>+64(SB), Y3, Y3
-	VPSHUFB      a2iq2const<>+576(SB), Y1, Y4
-	VMOVDQU      196(CX), Y6
-	VPSIGNB      Y3, Y6, Y6
-	VPMADDUBSW   Y6, Y5, Y6
-	VPMADDWD     Y4, Y6, Y6
-	VPADDD       Y6, Y2, Y2
-	MOVWQZX      120(SP), SI
-	VMOVQ        (BX)(SI*8), X5
-	MOVWQZX      122(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0x0c, Y3, Y5, Y5
-	MOVWQZX      124(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0x30, Y3, Y5, Y5
-	MOVWQZX      126(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0xc0, Y3, Y5, Y5
-	VPBROADCASTD 28(SP), Y3
-	VPSHUFB      a2iq2const<>+0(SB), Y3, Y3
-	VPAND        a2iq2const<>+32(SB), Y3, Y3
-	VPCMPEQB     a2iq2const<>+32(SB), Y3, Y3
-	VPOR         a2iq2const<>+64(SB), Y3, Y3
-	VPSHUFB      a2iq2const<>+608(SB), Y1, Y4
-	VMOVDQU      228(CX), Y6
-	VPSIGNB      Y3, Y6, Y6
-	VPMADDUBSW   Y6, Y5, Y6
-	VPMADDWD     Y4, Y6, Y6
-	VPADDD       Y6, Y2, Y2
-	VEXTRACTI128 $0x01, Y2, X1
-	VPADDD       X2, X1, X1
-	VPSHUFD      $0x4e, X1, X2
-	VPADDD       X2, X1, X1
-	VPSHUFD      $0xb1, X1, X2
-	VPADDD       X2, X1, X1
-	VCVTDQ2PS    X1, X1
-	VPBROADCASTW (AX), X2
-	VCVTPH2PS    X2, X2
-	VMULPS       a2iq2const<>+768(SB), X2, X2
-	VMOVSS       (CX), X3
-	VMULPS       X3, X2, X2
-	VFMADD231PS  X2, X1, X0
+	VPERMQ       $0xd8, Y3, Y3
+	VMOVQ        66(AX), X4
+	VPSRLW       $0x04, X4, X5
+	VPUNPCKLQDQ  X5, X4, X4
+	VPAND        a2iq2const<>+352(SB), X4, X4
+	VPMOVZXBW    X4, Y4
+	VPSLLW       $0x01, Y4, Y4
+	VPOR         a2iq2const<>+320(SB), Y4, Y4
+	VMOVDQU      Y4, Y4
+	MOVWQZX      (SP), SI
+	VMOVQ        (BX)(SI*8), X6
+	MOVWQZX      2(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x0c, Y7, Y6, Y6
+	MOVWQZX      4(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x30, Y7, Y6, Y6
+	MOVWQZX      6(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0xc0, Y7, Y6, Y6
+	VPSHUFB      a2iq2const<>+800(SB), Y3, Y8
+	VPAND        Y1, Y8, Y8
+	VPADDB       Y2, Y8, Y8
+	VPSHUFB      a2iq2const<>+384(SB), Y4, Y9
+	VMOVDQU      4(CX), Y7
+	VPSIGNB      Y8, Y7, Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     Y9, Y7, Y5
+	MOVWQZX      8(SP), SI
+	VMOVQ        (BX)(SI*8), X6
+	MOVWQZX      10(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x0c, Y7, Y6, Y6
+	MOVWQZX      12(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x30, Y7, Y6, Y6
+	MOVWQZX      14(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0xc0, Y7, Y6, Y6
+	VPSHUFB      a2iq2const<>+832(SB), Y3, Y8
+	VPAND        Y1, Y8, Y8
+	VPADDB       Y2, Y8, Y8
+	VPSHUFB      a2iq2const<>+416(SB), Y4, Y9
+	VMOVDQU      36(CX), Y7
+	VPSIGNB      Y8, Y7, Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     Y9, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	MOVWQZX      16(SP), SI
+	VMOVQ        (BX)(SI*8), X6
+	MOVWQZX      18(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x0c, Y7, Y6, Y6
+	MOVWQZX      20(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x30, Y7, Y6, Y6
+	MOVWQZX      22(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0xc0, Y7, Y6, Y6
+	VPSHUFB      a2iq2const<>+864(SB), Y3, Y8
+	VPAND        Y1, Y8, Y8
+	VPADDB       Y2, Y8, Y8
+	VPSHUFB      a2iq2const<>+448(SB), Y4, Y9
+	VMOVDQU      68(CX), Y7
+	VPSIGNB      Y8, Y7, Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     Y9, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	MOVWQZX      24(SP), SI
+	VMOVQ        (BX)(SI*8), X6
+	MOVWQZX      26(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x0c, Y7, Y6, Y6
+	MOVWQZX      28(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x30, Y7, Y6, Y6
+	MOVWQZX      30(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0xc0, Y7, Y6, Y6
+	VPSHUFB      a2iq2const<>+896(SB), Y3, Y8
+	VPAND        Y1, Y8, Y8
+	VPADDB       Y2, Y8, Y8
+	VPSHUFB      a2iq2const<>+480(SB), Y4, Y9
+	VMOVDQU      100(CX), Y7
+	VPSIGNB      Y8, Y7, Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     Y9, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	MOVWQZX      32(SP), SI
+	VMOVQ        (BX)(SI*8), X6
+	MOVWQZX      34(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x0c, Y7, Y6, Y6
+	MOVWQZX      36(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x30, Y7, Y6, Y6
+	MOVWQZX      38(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0xc0, Y7, Y6, Y6
+	VPSHUFB      a2iq2const<>+928(SB), Y3, Y8
+	VPAND        Y1, Y8, Y8
+	VPADDB       Y2, Y8, Y8
+	VPSHUFB      a2iq2const<>+512(SB), Y4, Y9
+	VMOVDQU      132(CX), Y7
+	VPSIGNB      Y8, Y7, Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     Y9, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	MOVWQZX      40(SP), SI
+	VMOVQ        (BX)(SI*8), X6
+	MOVWQZX      42(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x0c, Y7, Y6, Y6
+	MOVWQZX      44(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x30, Y7, Y6, Y6
+	MOVWQZX      46(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0xc0, Y7, Y6, Y6
+	VPSHUFB      a2iq2const<>+960(SB), Y3, Y8
+	VPAND        Y1, Y8, Y8
+	VPADDB       Y2, Y8, Y8
+	VPSHUFB      a2iq2const<>+544(SB), Y4, Y9
+	VMOVDQU      164(CX), Y7
+	VPSIGNB      Y8, Y7, Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     Y9, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	MOVWQZX      48(SP), SI
+	VMOVQ        (BX)(SI*8), X6
+	MOVWQZX      50(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x0c, Y7, Y6, Y6
+	MOVWQZX      52(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x30, Y7, Y6, Y6
+	MOVWQZX      54(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0xc0, Y7, Y6, Y6
+	VPSHUFB      a2iq2const<>+992(SB), Y3, Y8
+	VPAND        Y1, Y8, Y8
+	VPADDB       Y2, Y8, Y8
+	VPSHUFB      a2iq2const<>+576(SB), Y4, Y9
+	VMOVDQU      196(CX), Y7
+	VPSIGNB      Y8, Y7, Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     Y9, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	MOVWQZX      56(SP), SI
+	VMOVQ        (BX)(SI*8), X6
+	MOVWQZX      58(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x0c, Y7, Y6, Y6
+	MOVWQZX      60(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x30, Y7, Y6, Y6
+	MOVWQZX      62(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0xc0, Y7, Y6, Y6
+	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y8
+	VPAND        Y1, Y8, Y8
+	VPADDB       Y2, Y8, Y8
+	VPSHUFB      a2iq2const<>+608(SB), Y4, Y9
+	VMOVDQU      228(CX), Y7
+	VPSIGNB      Y8, Y7, Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     Y9, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	VEXTRACTI128 $0x01, Y5, X3
+	VPADDD       X5, X3, X3
+	VPSHUFD      $0x4e, X3, X4
+	VPADDD       X4, X3, X3
+	VPSHUFD      $0xb1, X3, X4
+	VPADDD       X4, X3, X3
+	VCVTDQ2PS    X3, X3
+	VPBROADCASTW (AX), X4
+	VCVTPH2PS    X4, X4
+	VMULPS       a2iq2const<>+768(SB), X4, X4
+	VMOVSS       (CX), X5
+	VMULPS       X5, X4, X4
+	VFMADD231PS  X4, X3, X0
 	ADDQ         $0x0000004a, AX
 	ADDQ         $0x00000124, CX
 	DECQ         DX
@@ -1696,273 +1693,262 @@ tileA2IQ2_XS_1x1_done:
 
 // func tileA2IQ2_XS_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileA2IQ2_XS_1x2(SB), NOSPLIT, $128-64
-	MOVQ   w+0(FP), AX
-	MOVQ   a+16(FP), CX
-	MOVQ   as+24(FP), DX
-	MOVQ   nb+32(FP), BX
-	MOVQ   grid+56(FP), SI
-	MOVQ   CX, DI
-	ADDQ   DX, DI
-	VXORPS X0, X0, X0
+TEXT ·tileA2IQ2_XS_1x2(SB), NOSPLIT, $64-64
+	MOVQ    w+0(FP), AX
+	MOVQ    a+16(FP), CX
+	MOVQ    as+24(FP), DX
+	MOVQ    nb+32(FP), BX
+	MOVQ    grid+56(FP), SI
+	MOVQ    CX, DI
+	ADDQ    DX, DI
+	VXORPS  X0, X0, X0
+	VMOVDQU a2iq2const<>+32(SB), Y1
+	VMOVDQU a2iq2const<>+64(SB), Y2
 
 tileA2IQ2_XS_1x2_loop:
 	TESTQ        BX, BX
 	JZ           tileA2IQ2_XS_1x2_done
 	PREFETCHT0   32768(AX)
 	PREFETCHT0   32832(AX)
-	VMOVDQU      2(AX), Y1
-	VMOVDQU      34(AX), Y2
-	VPAND        a2iq2const<>+288(SB), Y1, Y3
-	VPAND        a2iq2const<>+288(SB), Y2, Y4
-	VMOVDQU      Y3, 64(SP)
-	VMOVDQU      Y4, 96(SP)
-	VPSRLW       $0x09, Y1, Y1
-	VPSRLW       $0x09, Y2, Y2
-	VPACKUSWB    Y2, Y1, Y1
-	VPSRLD       $0x04, Y1, Y2
-	VPXOR        Y1, Y2, Y2
-	VPSRLD       $0x02, Y2, Y3
-	VPXOR        Y3, Y2, Y2
-	VPSRLD       $0x01, Y2, Y3
-	VPXOR        Y3, Y2, Y2
-	VPSLLD       $0x07, Y2, Y2
-	VPAND        a2iq2const<>+96(SB), Y2, Y2
-	VPOR         Y2, Y1, Y1
-	VMOVDQU      Y1, (SP)
-	VMOVQ        66(AX), X1
-	VPSRLW       $0x04, X1, X2
-	VPUNPCKLQDQ  X2, X1, X1
-	VPAND        a2iq2const<>+352(SB), X1, X1
-	VPMOVZXBW    X1, Y1
-	VPSLLW       $0x01, Y1, Y1
-	VPOR         a2iq2const<>+320(SB), Y1, Y1
-	MOVWQZX      64(SP), DX
-	VMOVQ        (SI)(DX*8), X5
-	MOVWQZX      66(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0x0c, Y4, Y5, Y5
-	MOVWQZX      68(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0x30, Y4, Y5, Y5
-	MOVWQZX      70(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0xc0, Y4, Y5, Y5
-	VPBROADCASTD (SP), Y4
-	VPSHUFB      a2iq2const<>+0(SB), Y4, Y4
-	VPAND        a2iq2const<>+32(SB), Y4, Y4
-	VPCMPEQB     a2iq2const<>+32(SB), Y4, Y4
-	VPOR         a2iq2const<>+64(SB), Y4, Y4
-	VPSHUFB      a2iq2const<>+384(SB), Y1, Y6
-	VMOVDQU      4(CX), Y7
-	VPSIGNB      Y4, Y7, Y7
-	VPMADDUBSW   Y7, Y5, Y7
-	VPMADDWD     Y6, Y7, Y2
-	VMOVDQU      4(DI), Y7
-	VPSIGNB      Y4, Y7, Y7
-	VPMADDUBSW   Y7, Y5, Y7
-	VPMADDWD     Y6, Y7, Y3
-	MOVWQZX      72(SP), DX
-	VMOVQ        (SI)(DX*8), X5
-	MOVWQZX      74(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0x0c, Y4, Y5, Y5
-	MOVWQZX      76(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0x30, Y4, Y5, Y5
-	MOVWQZX      78(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0xc0, Y4, Y5, Y5
-	VPBROADCASTD 4(SP), Y4
-	VPSHUFB      a2iq2const<>+0(SB), Y4, Y4
-	VPAND        a2iq2const<>+32(SB), Y4, Y4
-	VPCMPEQB     a2iq2const<>+32(SB), Y4, Y4
-	VPOR         a2iq2const<>+64(SB), Y4, Y4
-	VPSHUFB      a2iq2const<>+416(SB), Y1, Y6
-	VMOVDQU      36(CX), Y7
-	VPSIGNB      Y4, Y7, Y7
-	VPMADDUBSW   Y7, Y5, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y2, Y2
-	VMOVDQU      36(DI), Y7
-	VPSIGNB      Y4, Y7, Y7
-	VPMADDUBSW   Y7, Y5, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y3, Y3
-	MOVWQZX      80(SP), DX
-	VMOVQ        (SI)(DX*8), X5
-	MOVWQZX      82(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0x0c, Y4, Y5, Y5
-	MOVWQZX      84(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0x30, Y4, Y5, Y5
-	MOVWQZX      86(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0xc0, Y4, Y5, Y5
-	VPBROADCASTD 16(SP), Y4
-	VPSHUFB      a2iq2const<>+0(SB), Y4, Y4
-	VPAND        a2iq2const<>+32(SB), Y4, Y4
-	VPCMPEQB     a2iq2const<>+32(SB), Y4, Y4
-	VPOR         a2iq2const<>+64(SB), Y4, Y4
-	VPSHUFB      a2iq2const<>+448(SB), Y1, Y6
-	VMOVDQU      68(CX), Y7
-	VPSIGNB      Y4, Y7, Y7
-	VPMADDUBSW   Y7, Y5, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y2, Y2
-	VMOVDQU      68(DI), Y7
-	VPSIGNB      Y4, Y7, Y7
-	VPMADDUBSW   Y7, Y5, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y3, Y3
-	MOVWQZX      88(SP), DX
-	VMOVQ        (SI)(DX*8), X5
-	MOVWQZX      90(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0x0c, Y4, Y5, Y5
-	MOVWQZX      92(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0x30, Y4, Y5, Y5
-	MOVWQZX      94(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0xc0, Y4, Y5, Y5
-	VPBROADCASTD 20(SP), Y4
-	VPSHUFB      a2iq2const<>+0(SB), Y4, Y4
-	VPAND        a2iq2const<>+32(SB), Y4, Y4
-	VPCMPEQB     a2iq2const<>+32(SB), Y4, Y4
-	VPOR         a2iq2const<>+64(SB), Y4, Y4
-	VPSHUFB      a2iq2const<>+480(SB), Y1, Y6
-	VMOVDQU      100(CX), Y7
-	VPSIGNB      Y4, Y7, Y7
-	VPMADDUBSW   Y7, Y5, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y2, Y2
-	VMOVDQU      100(DI), Y7
-	VPSIGNB      Y4, Y7, Y7
-	VPMADDUBSW   Y7, Y5, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y3, Y3
-	MOVWQZX      96(SP), DX
-	VMOVQ        (SI)(DX*8), X5
-	MOVWQZX      98(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0x0c, Y4, Y5, Y5
-	MOVWQZX      100(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0x30, Y4, Y5, Y5
-	MOVWQZX      102(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0xc0, Y4, Y5, Y5
-	VPBROADCASTD 8(SP), Y4
-	VPSHUFB      a2iq2const<>+0(SB), Y4, Y4
-	VPAND        a2iq2const<>+32(SB), Y4, Y4
-	VPCMPEQB     a2iq2const<>+32(SB), Y4, Y4
-	VPOR         a2iq2const<>+64(SB), Y4, Y4
-	VPSHUFB      a2iq2const<>+512(SB), Y1, Y6
-	VMOVDQU      132(CX), Y7
-	VPSIGNB      Y4, Y7, Y7
-	VPMADDUBSW   Y7, Y5, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y2, Y2
-	VMOVDQU      132(DI), Y7
-	VPSIGNB      Y4, Y7, Y7
-	VPMADDUBSW   Y7, Y5, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y3, Y3
-	MOVWQZX      104(SP), DX
-	VMOVQ        (SI)(DX*8), X5
-	MOVWQZX      106(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0x0c, Y4, Y5, Y5
-	MOVWQZX      108(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0x30, Y4, Y5, Y5
-	MOVWQZX      110(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0xc0, Y4, Y5, Y5
-	VPBROADCASTD 12(SP), Y4
-	VPSHUFB      a2iq2const<>+0(SB), Y4, Y4
-	VPAND        a2iq2const<>+32(SB), Y4, Y4
-	VPCMPEQB     a2iq2const<>+32(SB), Y4, Y4
-	VPOR         a2iq2const<>+64(SB), Y4, Y4
-	VPSHUFB      a2iq2const<>+544(SB), Y1, Y6
-	VMOVDQU      164(CX), Y7
-	VPSIGNB      Y4, Y7, Y7
-	VPMADDUBSW   Y7, Y5, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y2, Y2
-	VMOVDQU      164(DI), Y7
-	VPSIGNB      Y4, Y7, Y7
-	VPMADDUBSW   Y7, Y5, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y3, Y3
-	MOVWQZX      112(SP), DX
-	VMOVQ        (SI)(DX*8), X5
-	MOVWQZX      114(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0x0c, Y4, Y5, Y5
-	MOVWQZX      116(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0x30, Y4, Y5, Y5
-	MOVWQZX      118(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0xc0, Y4, Y5, Y5
-	VPBROADCASTD 24(SP), Y4
-	VPSHUFB      a2iq2const<>+0(SB), Y4, Y4
-	VPAND        a2iq2const<>+32(SB), Y4, Y4
-	VPCMPEQB     a2iq2const<>+32(SB), Y4, Y4
-	VPOR         a2iq2const<>+64(SB), Y4, Y4
-	VPSHUFB      a2iq2const<>+576(SB), Y1, Y6
-	VMOVDQU      196(CX), Y7
-	VPSIGNB      Y4, Y7, Y7
-	VPMADDUBSW   Y7, Y5, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y2, Y2
-	VMOVDQU      196(DI), Y7
-	VPSIGNB      Y4, Y7, Y7
-	VPMADDUBSW   Y7, Y5, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y3, Y3
-	MOVWQZX      120(SP), DX
-	VMOVQ        (SI)(DX*8), X5
-	MOVWQZX      122(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0x0c, Y4, Y5, Y5
-	MOVWQZX      124(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0x30, Y4, Y5, Y5
-	MOVWQZX      126(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y4
-	VPBLENDD     $0xc0, Y4, Y5, Y5
-	VPBROADCASTD 28(SP), Y4
-	VPSHUFB      a2iq2const<>+0(SB), Y4, Y4
-	VPAND        a2iq2const<>+32(SB), Y4, Y4
-	VPCMPEQB     a2iq2const<>+32(SB), Y4, Y4
-	VPOR         a2iq2const<>+64(SB), Y4, Y4
-	VPSHUFB      a2iq2const<>+608(SB), Y1, Y6
-	VMOVDQU      228(CX), Y7
-	VPSIGNB      Y4, Y7, Y7
-	VPMADDUBSW   Y7, Y5, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y2, Y2
-	VMOVDQU      228(DI), Y7
-	VPSIGNB      Y4, Y7, Y7
-	VPMADDUBSW   Y7, Y5, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y3, Y3
-	VPHADDD      Y3, Y2, Y1
-	VEXTRACTI128 $0x01, Y1, X2
-	VPADDD       X1, X2, X2
-	VPHADDD      X2, X2, X2
-	VCVTDQ2PS    X2, X2
-	VPBROADCASTW (AX), X1
-	VCVTPH2PS    X1, X1
-	VMULPS       a2iq2const<>+768(SB), X1, X1
-	VMOVSS       (CX), X3
-	VINSERTPS    $0x10, (DI), X3, X3
-	VMULPS       X3, X1, X1
-	VFMADD231PS  X1, X2, X0
+	VMOVDQU      2(AX), Y3
+	VMOVDQU      34(AX), Y4
+	VPAND        a2iq2const<>+288(SB), Y3, Y5
+	VPAND        a2iq2const<>+288(SB), Y4, Y6
+	VMOVDQU      Y5, (SP)
+	VMOVDQU      Y6, 32(SP)
+	VPSRLW       $0x09, Y3, Y3
+	VPSRLW       $0x09, Y4, Y4
+	VPACKUSWB    Y4, Y3, Y3
+	VPERMQ       $0xd8, Y3, Y3
+	VPSRLD       $0x04, Y3, Y4
+	VPXOR        Y3, Y4, Y4
+	VPSRLD       $0x02, Y4, Y5
+	VPXOR        Y5, Y4, Y4
+	VPSRLD       $0x01, Y4, Y5
+	VPXOR        Y5, Y4, Y4
+	VPSLLD       $0x07, Y4, Y4
+	VPAND        a2iq2const<>+96(SB), Y4, Y4
+	VPOR         Y4, Y3, Y3
+	VPSHUFB      a2iq2const<>+0(SB), Y3, Y3
+	VPERMQ       $0xd8, Y3, Y3
+	VMOVQ        66(AX), X4
+	VPSRLW       $0x04, X4, X5
+	VPUNPCKLQDQ  X5, X4, X4
+	VPAND        a2iq2const<>+352(SB), X4, X4
+	VPMOVZXBW    X4, Y4
+	VPSLLW       $0x01, Y4, Y4
+	VPOR         a2iq2const<>+320(SB), Y4, Y4
+	VMOVDQU      Y4, Y4
+	MOVWQZX      (SP), DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      2(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x0c, Y8, Y7, Y7
+	MOVWQZX      4(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x30, Y8, Y7, Y7
+	MOVWQZX      6(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0xc0, Y8, Y7, Y7
+	VPSHUFB      a2iq2const<>+800(SB), Y3, Y9
+	VPAND        Y1, Y9, Y9
+	VPADDB       Y2, Y9, Y9
+	VPSHUFB      a2iq2const<>+384(SB), Y4, Y10
+	VMOVDQU      4(CX), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y5
+	VMOVDQU      4(DI), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y6
+	MOVWQZX      8(SP), DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      10(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x0c, Y8, Y7, Y7
+	MOVWQZX      12(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x30, Y8, Y7, Y7
+	MOVWQZX      14(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0xc0, Y8, Y7, Y7
+	VPSHUFB      a2iq2const<>+832(SB), Y3, Y9
+	VPAND        Y1, Y9, Y9
+	VPADDB       Y2, Y9, Y9
+	VPSHUFB      a2iq2const<>+416(SB), Y4, Y10
+	VMOVDQU      36(CX), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y5, Y5
+	VMOVDQU      36(DI), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y6, Y6
+	MOVWQZX      16(SP), DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      18(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x0c, Y8, Y7, Y7
+	MOVWQZX      20(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x30, Y8, Y7, Y7
+	MOVWQZX      22(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0xc0, Y8, Y7, Y7
+	VPSHUFB      a2iq2const<>+864(SB), Y3, Y9
+	VPAND        Y1, Y9, Y9
+	VPADDB       Y2, Y9, Y9
+	VPSHUFB      a2iq2const<>+448(SB), Y4, Y10
+	VMOVDQU      68(CX), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y5, Y5
+	VMOVDQU      68(DI), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y6, Y6
+	MOVWQZX      24(SP), DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      26(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x0c, Y8, Y7, Y7
+	MOVWQZX      28(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x30, Y8, Y7, Y7
+	MOVWQZX      30(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0xc0, Y8, Y7, Y7
+	VPSHUFB      a2iq2const<>+896(SB), Y3, Y9
+	VPAND        Y1, Y9, Y9
+	VPADDB       Y2, Y9, Y9
+	VPSHUFB      a2iq2const<>+480(SB), Y4, Y10
+	VMOVDQU      100(CX), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y5, Y5
+	VMOVDQU      100(DI), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y6, Y6
+	MOVWQZX      32(SP), DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      34(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x0c, Y8, Y7, Y7
+	MOVWQZX      36(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x30, Y8, Y7, Y7
+	MOVWQZX      38(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0xc0, Y8, Y7, Y7
+	VPSHUFB      a2iq2const<>+928(SB), Y3, Y9
+	VPAND        Y1, Y9, Y9
+	VPADDB       Y2, Y9, Y9
+	VPSHUFB      a2iq2const<>+512(SB), Y4, Y10
+	VMOVDQU      132(CX), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y5, Y5
+	VMOVDQU      132(DI), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y6, Y6
+	MOVWQZX      40(SP), DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      42(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x0c, Y8, Y7, Y7
+	MOVWQZX      44(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x30, Y8, Y7, Y7
+	MOVWQZX      46(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0xc0, Y8, Y7, Y7
+	VPSHUFB      a2iq2const<>+960(SB), Y3, Y9
+	VPAND        Y1, Y9, Y9
+	VPADDB       Y2, Y9, Y9
+	VPSHUFB      a2iq2const<>+544(SB), Y4, Y10
+	VMOVDQU      164(CX), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y5, Y5
+	VMOVDQU      164(DI), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y6, Y6
+	MOVWQZX      48(SP), DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      50(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x0c, Y8, Y7, Y7
+	MOVWQZX      52(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x30, Y8, Y7, Y7
+	MOVWQZX      54(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0xc0, Y8, Y7, Y7
+	VPSHUFB      a2iq2const<>+992(SB), Y3, Y9
+	VPAND        Y1, Y9, Y9
+	VPADDB       Y2, Y9, Y9
+	VPSHUFB      a2iq2const<>+576(SB), Y4, Y10
+	VMOVDQU      196(CX), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y5, Y5
+	VMOVDQU      196(DI), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y6, Y6
+	MOVWQZX      56(SP), DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      58(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x0c, Y8, Y7, Y7
+	MOVWQZX      60(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x30, Y8, Y7, Y7
+	MOVWQZX      62(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0xc0, Y8, Y7, Y7
+	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y9
+	VPAND        Y1, Y9, Y9
+	VPADDB       Y2, Y9, Y9
+	VPSHUFB      a2iq2const<>+608(SB), Y4, Y10
+	VMOVDQU      228(CX), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y5, Y5
+	VMOVDQU      228(DI), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y6, Y6
+	VPHADDD      Y6, Y5, Y3
+	VEXTRACTI128 $0x01, Y3, X4
+	VPADDD       X3, X4, X4
+	VPHADDD      X4, X4, X4
+	VCVTDQ2PS    X4, X4
+	VPBROADCASTW (AX), X3
+	VCVTPH2PS    X3, X3
+	VMULPS       a2iq2const<>+768(SB), X3, X3
+	VMOVSS       (CX), X5
+	VINSERTPS    $0x10, (DI), X5, X5
+	VMULPS       X5, X3, X3
+	VFMADD231PS  X3, X4, X0
 	ADDQ         $0x0000004a, AX
 	ADDQ         $0x00000124, CX
 	ADDQ         $0x00000124, DI
@@ -1981,316 +1967,305 @@ tileA2IQ2_XS_1x2_done:
 
 // func tileA2IQ2_XS_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileA2IQ2_XS_1x3(SB), NOSPLIT, $128-64
-	MOVQ   w+0(FP), AX
-	MOVQ   a+16(FP), CX
-	MOVQ   as+24(FP), DX
-	MOVQ   nb+32(FP), BX
-	MOVQ   grid+56(FP), SI
-	MOVQ   CX, DI
-	ADDQ   DX, DI
-	MOVQ   DI, R8
-	ADDQ   DX, R8
-	VXORPS X0, X0, X0
+TEXT ·tileA2IQ2_XS_1x3(SB), NOSPLIT, $64-64
+	MOVQ    w+0(FP), AX
+	MOVQ    a+16(FP), CX
+	MOVQ    as+24(FP), DX
+	MOVQ    nb+32(FP), BX
+	MOVQ    grid+56(FP), SI
+	MOVQ    CX, DI
+	ADDQ    DX, DI
+	MOVQ    DI, R8
+	ADDQ    DX, R8
+	VXORPS  X0, X0, X0
+	VMOVDQU a2iq2const<>+32(SB), Y1
+	VMOVDQU a2iq2const<>+64(SB), Y2
 
 tileA2IQ2_XS_1x3_loop:
 	TESTQ        BX, BX
 	JZ           tileA2IQ2_XS_1x3_done
 	PREFETCHT0   32768(AX)
 	PREFETCHT0   32832(AX)
-	VMOVDQU      2(AX), Y1
-	VMOVDQU      34(AX), Y2
-	VPAND        a2iq2const<>+288(SB), Y1, Y3
-	VPAND        a2iq2const<>+288(SB), Y2, Y4
-	VMOVDQU      Y3, 64(SP)
-	VMOVDQU      Y4, 96(SP)
-	VPSRLW       $0x09, Y1, Y1
-	VPSRLW       $0x09, Y2, Y2
-	VPACKUSWB    Y2, Y1, Y1
-	VPSRLD       $0x04, Y1, Y2
-	VPXOR        Y1, Y2, Y2
-	VPSRLD       $0x02, Y2, Y3
-	VPXOR        Y3, Y2, Y2
-	VPSRLD       $0x01, Y2, Y3
-	VPXOR        Y3, Y2, Y2
-	VPSLLD       $0x07, Y2, Y2
-	VPAND        a2iq2const<>+96(SB), Y2, Y2
-	VPOR         Y2, Y1, Y1
-	VMOVDQU      Y1, (SP)
-	VMOVQ        66(AX), X1
-	VPSRLW       $0x04, X1, X2
-	VPUNPCKLQDQ  X2, X1, X1
-	VPAND        a2iq2const<>+352(SB), X1, X1
-	VPMOVZXBW    X1, Y1
-	VPSLLW       $0x01, Y1, Y1
-	VPOR         a2iq2const<>+320(SB), Y1, Y1
-	MOVWQZX      64(SP), DX
-	VMOVQ        (SI)(DX*8), X5
-	MOVWQZX      66(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x0c, Y6, Y5, Y5
-	MOVWQZX      68(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x30, Y6, Y5, Y5
-	MOVWQZX      70(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0xc0, Y6, Y5, Y5
-	VPBROADCASTD (SP), Y6
-	VPSHUFB      a2iq2const<>+0(SB), Y6, Y6
-	VPAND        a2iq2const<>+32(SB), Y6, Y6
-	VPCMPEQB     a2iq2const<>+32(SB), Y6, Y6
-	VPOR         a2iq2const<>+64(SB), Y6, Y6
-	VPSHUFB      a2iq2const<>+384(SB), Y1, Y7
-	VMOVDQU      4(CX), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y5, Y8
-	VPMADDWD     Y7, Y8, Y2
-	VMOVDQU      4(DI), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y5, Y8
-	VPMADDWD     Y7, Y8, Y3
-	VMOVDQU      4(R8), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y5, Y8
-	VPMADDWD     Y7, Y8, Y4
-	MOVWQZX      72(SP), DX
-	VMOVQ        (SI)(DX*8), X5
-	MOVWQZX      74(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x0c, Y6, Y5, Y5
-	MOVWQZX      76(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x30, Y6, Y5, Y5
-	MOVWQZX      78(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0xc0, Y6, Y5, Y5
-	VPBROADCASTD 4(SP), Y6
-	VPSHUFB      a2iq2const<>+0(SB), Y6, Y6
-	VPAND        a2iq2const<>+32(SB), Y6, Y6
-	VPCMPEQB     a2iq2const<>+32(SB), Y6, Y6
-	VPOR         a2iq2const<>+64(SB), Y6, Y6
-	VPSHUFB      a2iq2const<>+416(SB), Y1, Y7
-	VMOVDQU      36(CX), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y5, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y2, Y2
-	VMOVDQU      36(DI), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y5, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y3, Y3
-	VMOVDQU      36(R8), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y5, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y4, Y4
-	MOVWQZX      80(SP), DX
-	VMOVQ        (SI)(DX*8), X5
-	MOVWQZX      82(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x0c, Y6, Y5, Y5
-	MOVWQZX      84(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x30, Y6, Y5, Y5
-	MOVWQZX      86(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0xc0, Y6, Y5, Y5
-	VPBROADCASTD 16(SP), Y6
-	VPSHUFB      a2iq2const<>+0(SB), Y6, Y6
-	VPAND        a2iq2const<>+32(SB), Y6, Y6
-	VPCMPEQB     a2iq2const<>+32(SB), Y6, Y6
-	VPOR         a2iq2const<>+64(SB), Y6, Y6
-	VPSHUFB      a2iq2const<>+448(SB), Y1, Y7
-	VMOVDQU      68(CX), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y5, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y2, Y2
-	VMOVDQU      68(DI), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y5, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y3, Y3
-	VMOVDQU      68(R8), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y5, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y4, Y4
-	MOVWQZX      88(SP), DX
-	VMOVQ        (SI)(DX*8), X5
-	MOVWQZX      90(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x0c, Y6, Y5, Y5
-	MOVWQZX      92(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x30, Y6, Y5, Y5
-	MOVWQZX      94(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0xc0, Y6, Y5, Y5
-	VPBROADCASTD 20(SP), Y6
-	VPSHUFB      a2iq2const<>+0(SB), Y6, Y6
-	VPAND        a2iq2const<>+32(SB), Y6, Y6
-	VPCMPEQB     a2iq2const<>+32(SB), Y6, Y6
-	VPOR         a2iq2const<>+64(SB), Y6, Y6
-	VPSHUFB      a2iq2const<>+480(SB), Y1, Y7
-	VMOVDQU      100(CX), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y5, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y2, Y2
-	VMOVDQU      100(DI), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y5, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y3, Y3
-	VMOVDQU      100(R8), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y5, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y4, Y4
-	MOVWQZX      96(SP), DX
-	VMOVQ        (SI)(DX*8), X5
-	MOVWQZX      98(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x0c, Y6, Y5, Y5
-	MOVWQZX      100(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x30, Y6, Y5, Y5
-	MOVWQZX      102(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0xc0, Y6, Y5, Y5
-	VPBROADCASTD 8(SP), Y6
-	VPSHUFB      a2iq2const<>+0(SB), Y6, Y6
-	VPAND        a2iq2const<>+32(SB), Y6, Y6
-	VPCMPEQB     a2iq2const<>+32(SB), Y6, Y6
-	VPOR         a2iq2const<>+64(SB), Y6, Y6
-	VPSHUFB      a2iq2const<>+512(SB), Y1, Y7
-	VMOVDQU      132(CX), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y5, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y2, Y2
-	VMOVDQU      132(DI), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y5, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y3, Y3
-	VMOVDQU      132(R8), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y5, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y4, Y4
-	MOVWQZX      104(SP), DX
-	VMOVQ        (SI)(DX*8), X5
-	MOVWQZX      106(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x0c, Y6, Y5, Y5
-	MOVWQZX      108(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x30, Y6, Y5, Y5
-	MOVWQZX      110(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0xc0, Y6, Y5, Y5
-	VPBROADCASTD 12(SP), Y6
-	VPSHUFB      a2iq2const<>+0(SB), Y6, Y6
-	VPAND        a2iq2const<>+32(SB), Y6, Y6
-	VPCMPEQB     a2iq2const<>+32(SB), Y6, Y6
-	VPOR         a2iq2const<>+64(SB), Y6, Y6
-	VPSHUFB      a2iq2const<>+544(SB), Y1, Y7
-	VMOVDQU      164(CX), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y5, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y2, Y2
-	VMOVDQU      164(DI), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y5, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y3, Y3
-	VMOVDQU      164(R8), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y5, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y4, Y4
-	MOVWQZX      112(SP), DX
-	VMOVQ        (SI)(DX*8), X5
-	MOVWQZX      114(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x0c, Y6, Y5, Y5
-	MOVWQZX      116(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x30, Y6, Y5, Y5
-	MOVWQZX      118(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0xc0, Y6, Y5, Y5
-	VPBROADCASTD 24(SP), Y6
-	VPSHUFB      a2iq2const<>+0(SB), Y6, Y6
-	VPAND        a2iq2const<>+32(SB), Y6, Y6
-	VPCMPEQB     a2iq2const<>+32(SB), Y6, Y6
-	VPOR         a2iq2const<>+64(SB), Y6, Y6
-	VPSHUFB      a2iq2const<>+576(SB), Y1, Y7
-	VMOVDQU      196(CX), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y5, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y2, Y2
-	VMOVDQU      196(DI), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y5, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y3, Y3
-	VMOVDQU      196(R8), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y5, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y4, Y4
-	MOVWQZX      120(SP), DX
-	VMOVQ        (SI)(DX*8), X5
-	MOVWQZX      122(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x0c, Y6, Y5, Y5
-	MOVWQZX      124(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x30, Y6, Y5, Y5
-	MOVWQZX      126(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0xc0, Y6, Y5, Y5
-	VPBROADCASTD 28(SP), Y6
-	VPSHUFB      a2iq2const<>+0(SB), Y6, Y6
-	VPAND        a2iq2const<>+32(SB), Y6, Y6
-	VPCMPEQB     a2iq2const<>+32(SB), Y6, Y6
-	VPOR         a2iq2const<>+64(SB), Y6, Y6
-	VPSHUFB      a2iq2const<>+608(SB), Y1, Y7
-	VMOVDQU      228(CX), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y5, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y2, Y2
-	VMOVDQU      228(DI), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y5, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y3, Y3
-	VMOVDQU      228(R8), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y5, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y4, Y4
-	VPHADDD      Y3, Y2, Y1
-	VPHADDD      Y4, Y4, Y2
-	VPHADDD      Y2, Y1, Y1
-	VEXTRACTI128 $0x01, Y1, X2
-	VPADDD       X1, X2, X2
-	VCVTDQ2PS    X2, X2
-	VPBROADCASTW (AX), X1
-	VCVTPH2PS    X1, X1
-	VMULPS       a2iq2const<>+768(SB), X1, X1
-	VMOVSS       (CX), X3
-	VINSERTPS    $0x10, (DI), X3, X3
-	VINSERTPS    $0x20, (R8), X3, X3
-	VMULPS       X3, X1, X1
-	VFMADD231PS  X1, X2, X0
+	VMOVDQU      2(AX), Y3
+	VMOVDQU      34(AX), Y4
+	VPAND        a2iq2const<>+288(SB), Y3, Y5
+	VPAND        a2iq2const<>+288(SB), Y4, Y6
+	VMOVDQU      Y5, (SP)
+	VMOVDQU      Y6, 32(SP)
+	VPSRLW       $0x09, Y3, Y3
+	VPSRLW       $0x09, Y4, Y4
+	VPACKUSWB    Y4, Y3, Y3
+	VPERMQ       $0xd8, Y3, Y3
+	VPSRLD       $0x04, Y3, Y4
+	VPXOR        Y3, Y4, Y4
+	VPSRLD       $0x02, Y4, Y5
+	VPXOR        Y5, Y4, Y4
+	VPSRLD       $0x01, Y4, Y5
+	VPXOR        Y5, Y4, Y4
+	VPSLLD       $0x07, Y4, Y4
+	VPAND        a2iq2const<>+96(SB), Y4, Y4
+	VPOR         Y4, Y3, Y3
+	VPSHUFB      a2iq2const<>+0(SB), Y3, Y3
+	VPERMQ       $0xd8, Y3, Y3
+	VMOVQ        66(AX), X4
+	VPSRLW       $0x04, X4, X5
+	VPUNPCKLQDQ  X5, X4, X4
+	VPAND        a2iq2const<>+352(SB), X4, X4
+	VPMOVZXBW    X4, Y4
+	VPSLLW       $0x01, Y4, Y4
+	VPOR         a2iq2const<>+320(SB), Y4, Y4
+	VMOVDQU      Y4, Y4
+	MOVWQZX      (SP), DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      2(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVWQZX      4(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVWQZX      6(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+800(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+384(SB), Y4, Y11
+	VMOVDQU      4(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y5
+	VMOVDQU      4(DI), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y6
+	VMOVDQU      4(R8), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y7
+	MOVWQZX      8(SP), DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      10(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVWQZX      12(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVWQZX      14(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+832(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+416(SB), Y4, Y11
+	VMOVDQU      36(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      36(DI), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      36(R8), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	MOVWQZX      16(SP), DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      18(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVWQZX      20(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVWQZX      22(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+864(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+448(SB), Y4, Y11
+	VMOVDQU      68(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      68(DI), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      68(R8), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	MOVWQZX      24(SP), DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      26(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVWQZX      28(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVWQZX      30(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+896(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+480(SB), Y4, Y11
+	VMOVDQU      100(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      100(DI), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      100(R8), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	MOVWQZX      32(SP), DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      34(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVWQZX      36(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVWQZX      38(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+928(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+512(SB), Y4, Y11
+	VMOVDQU      132(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      132(DI), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      132(R8), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	MOVWQZX      40(SP), DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      42(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVWQZX      44(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVWQZX      46(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+960(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+544(SB), Y4, Y11
+	VMOVDQU      164(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      164(DI), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      164(R8), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	MOVWQZX      48(SP), DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      50(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVWQZX      52(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVWQZX      54(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+992(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+576(SB), Y4, Y11
+	VMOVDQU      196(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      196(DI), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      196(R8), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	MOVWQZX      56(SP), DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      58(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVWQZX      60(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVWQZX      62(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+608(SB), Y4, Y11
+	VMOVDQU      228(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      228(DI), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      228(R8), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	VPHADDD      Y6, Y5, Y3
+	VPHADDD      Y7, Y7, Y4
+	VPHADDD      Y4, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X4
+	VPADDD       X3, X4, X4
+	VCVTDQ2PS    X4, X4
+	VPBROADCASTW (AX), X3
+	VCVTPH2PS    X3, X3
+	VMULPS       a2iq2const<>+768(SB), X3, X3
+	VMOVSS       (CX), X5
+	VINSERTPS    $0x10, (DI), X5, X5
+	VINSERTPS    $0x20, (R8), X5, X5
+	VMULPS       X5, X3, X3
+	VFMADD231PS  X3, X4, X0
 	ADDQ         $0x0000004a, AX
 	ADDQ         $0x00000124, CX
 	ADDQ         $0x00000124, DI
@@ -2312,358 +2287,347 @@ tileA2IQ2_XS_1x3_done:
 
 // func tileA2IQ2_XS_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileA2IQ2_XS_1x4(SB), NOSPLIT, $128-64
-	MOVQ   w+0(FP), AX
-	MOVQ   a+16(FP), CX
-	MOVQ   as+24(FP), DX
-	MOVQ   nb+32(FP), BX
-	MOVQ   grid+56(FP), SI
-	MOVQ   CX, DI
-	ADDQ   DX, DI
-	MOVQ   DI, R8
-	ADDQ   DX, R8
-	MOVQ   R8, R9
-	ADDQ   DX, R9
-	VXORPS X0, X0, X0
+TEXT ·tileA2IQ2_XS_1x4(SB), NOSPLIT, $64-64
+	MOVQ    w+0(FP), AX
+	MOVQ    a+16(FP), CX
+	MOVQ    as+24(FP), DX
+	MOVQ    nb+32(FP), BX
+	MOVQ    grid+56(FP), SI
+	MOVQ    CX, DI
+	ADDQ    DX, DI
+	MOVQ    DI, R8
+	ADDQ    DX, R8
+	MOVQ    R8, R9
+	ADDQ    DX, R9
+	VXORPS  X0, X0, X0
+	VMOVDQU a2iq2const<>+32(SB), Y1
+	VMOVDQU a2iq2const<>+64(SB), Y2
 
 tileA2IQ2_XS_1x4_loop:
 	TESTQ        BX, BX
 	JZ           tileA2IQ2_XS_1x4_done
 	PREFETCHT0   32768(AX)
 	PREFETCHT0   32832(AX)
-	VMOVDQU      2(AX), Y1
-	VMOVDQU      34(AX), Y2
-	VPAND        a2iq2const<>+288(SB), Y1, Y3
-	VPAND        a2iq2const<>+288(SB), Y2, Y4
-	VMOVDQU      Y3, 64(SP)
-	VMOVDQU      Y4, 96(SP)
-	VPSRLW       $0x09, Y1, Y1
-	VPSRLW       $0x09, Y2, Y2
-	VPACKUSWB    Y2, Y1, Y1
-	VPSRLD       $0x04, Y1, Y2
-	VPXOR        Y1, Y2, Y2
-	VPSRLD       $0x02, Y2, Y3
-	VPXOR        Y3, Y2, Y2
-	VPSRLD       $0x01, Y2, Y3
-	VPXOR        Y3, Y2, Y2
-	VPSLLD       $0x07, Y2, Y2
-	VPAND        a2iq2const<>+96(SB), Y2, Y2
-	VPOR         Y2, Y1, Y1
-	VMOVDQU      Y1, (SP)
-	VMOVQ        66(AX), X1
-	VPSRLW       $0x04, X1, X2
-	VPUNPCKLQDQ  X2, X1, X1
-	VPAND        a2iq2const<>+352(SB), X1, X1
-	VPMOVZXBW    X1, Y1
-	VPSLLW       $0x01, Y1, Y1
-	VPOR         a2iq2const<>+320(SB), Y1, Y1
-	MOVWQZX      64(SP), DX
-	VMOVQ        (SI)(DX*8), X5
-	MOVWQZX      66(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0x0c, Y7, Y5, Y5
-	MOVWQZX      68(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0x30, Y7, Y5, Y5
-	MOVWQZX      70(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0xc0, Y7, Y5, Y5
-	VPBROADCASTD (SP), Y7
-	VPSHUFB      a2iq2const<>+0(SB), Y7, Y7
-	VPAND        a2iq2const<>+32(SB), Y7, Y7
-	VPCMPEQB     a2iq2const<>+32(SB), Y7, Y7
-	VPOR         a2iq2const<>+64(SB), Y7, Y7
-	VPSHUFB      a2iq2const<>+384(SB), Y1, Y8
-	VMOVDQU      4(CX), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y5, Y9
-	VPMADDWD     Y8, Y9, Y2
-	VMOVDQU      4(DI), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y5, Y9
-	VPMADDWD     Y8, Y9, Y3
-	VMOVDQU      4(R8), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y5, Y9
-	VPMADDWD     Y8, Y9, Y4
-	VMOVDQU      4(R9), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y5, Y9
-	VPMADDWD     Y8, Y9, Y6
-	MOVWQZX      72(SP), DX
-	VMOVQ        (SI)(DX*8), X5
-	MOVWQZX      74(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0x0c, Y7, Y5, Y5
-	MOVWQZX      76(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0x30, Y7, Y5, Y5
-	MOVWQZX      78(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0xc0, Y7, Y5, Y5
-	VPBROADCASTD 4(SP), Y7
-	VPSHUFB      a2iq2const<>+0(SB), Y7, Y7
-	VPAND        a2iq2const<>+32(SB), Y7, Y7
-	VPCMPEQB     a2iq2const<>+32(SB), Y7, Y7
-	VPOR         a2iq2const<>+64(SB), Y7, Y7
-	VPSHUFB      a2iq2const<>+416(SB), Y1, Y8
-	VMOVDQU      36(CX), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y5, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y2, Y2
-	VMOVDQU      36(DI), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y5, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y3, Y3
-	VMOVDQU      36(R8), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y5, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y4, Y4
-	VMOVDQU      36(R9), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y5, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y6, Y6
-	MOVWQZX      80(SP), DX
-	VMOVQ        (SI)(DX*8), X5
-	MOVWQZX      82(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0x0c, Y7, Y5, Y5
-	MOVWQZX      84(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0x30, Y7, Y5, Y5
-	MOVWQZX      86(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0xc0, Y7, Y5, Y5
-	VPBROADCASTD 16(SP), Y7
-	VPSHUFB      a2iq2const<>+0(SB), Y7, Y7
-	VPAND        a2iq2const<>+32(SB), Y7, Y7
-	VPCMPEQB     a2iq2const<>+32(SB), Y7, Y7
-	VPOR         a2iq2const<>+64(SB), Y7, Y7
-	VPSHUFB      a2iq2const<>+448(SB), Y1, Y8
-	VMOVDQU      68(CX), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y5, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y2, Y2
-	VMOVDQU      68(DI), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y5, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y3, Y3
-	VMOVDQU      68(R8), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y5, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y4, Y4
-	VMOVDQU      68(R9), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y5, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y6, Y6
-	MOVWQZX      88(SP), DX
-	VMOVQ        (SI)(DX*8), X5
-	MOVWQZX      90(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0x0c, Y7, Y5, Y5
-	MOVWQZX      92(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0x30, Y7, Y5, Y5
-	MOVWQZX      94(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0xc0, Y7, Y5, Y5
-	VPBROADCASTD 20(SP), Y7
-	VPSHUFB      a2iq2const<>+0(SB), Y7, Y7
-	VPAND        a2iq2const<>+32(SB), Y7, Y7
-	VPCMPEQB     a2iq2const<>+32(SB), Y7, Y7
-	VPOR         a2iq2const<>+64(SB), Y7, Y7
-	VPSHUFB      a2iq2const<>+480(SB), Y1, Y8
-	VMOVDQU      100(CX), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y5, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y2, Y2
-	VMOVDQU      100(DI), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y5, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y3, Y3
-	VMOVDQU      100(R8), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y5, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y4, Y4
-	VMOVDQU      100(R9), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y5, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y6, Y6
-	MOVWQZX      96(SP), DX
-	VMOVQ        (SI)(DX*8), X5
-	MOVWQZX      98(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0x0c, Y7, Y5, Y5
-	MOVWQZX      100(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0x30, Y7, Y5, Y5
-	MOVWQZX      102(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0xc0, Y7, Y5, Y5
-	VPBROADCASTD 8(SP), Y7
-	VPSHUFB      a2iq2const<>+0(SB), Y7, Y7
-	VPAND        a2iq2const<>+32(SB), Y7, Y7
-	VPCMPEQB     a2iq2const<>+32(SB), Y7, Y7
-	VPOR         a2iq2const<>+64(SB), Y7, Y7
-	VPSHUFB      a2iq2const<>+512(SB), Y1, Y8
-	VMOVDQU      132(CX), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y5, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y2, Y2
-	VMOVDQU      132(DI), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y5, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y3, Y3
-	VMOVDQU      132(R8), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y5, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y4, Y4
-	VMOVDQU      132(R9), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y5, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y6, Y6
-	MOVWQZX      104(SP), DX
-	VMOVQ        (SI)(DX*8), X5
-	MOVWQZX      106(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0x0c, Y7, Y5, Y5
-	MOVWQZX      108(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0x30, Y7, Y5, Y5
-	MOVWQZX      110(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0xc0, Y7, Y5, Y5
-	VPBROADCASTD 12(SP), Y7
-	VPSHUFB      a2iq2const<>+0(SB), Y7, Y7
-	VPAND        a2iq2const<>+32(SB), Y7, Y7
-	VPCMPEQB     a2iq2const<>+32(SB), Y7, Y7
-	VPOR         a2iq2const<>+64(SB), Y7, Y7
-	VPSHUFB      a2iq2const<>+544(SB), Y1, Y8
-	VMOVDQU      164(CX), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y5, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y2, Y2
-	VMOVDQU      164(DI), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y5, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y3, Y3
-	VMOVDQU      164(R8), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y5, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y4, Y4
-	VMOVDQU      164(R9), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y5, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y6, Y6
-	MOVWQZX      112(SP), DX
-	VMOVQ        (SI)(DX*8), X5
-	MOVWQZX      114(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0x0c, Y7, Y5, Y5
-	MOVWQZX      116(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0x30, Y7, Y5, Y5
-	MOVWQZX      118(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0xc0, Y7, Y5, Y5
-	VPBROADCASTD 24(SP), Y7
-	VPSHUFB      a2iq2const<>+0(SB), Y7, Y7
-	VPAND        a2iq2const<>+32(SB), Y7, Y7
-	VPCMPEQB     a2iq2const<>+32(SB), Y7, Y7
-	VPOR         a2iq2const<>+64(SB), Y7, Y7
-	VPSHUFB      a2iq2const<>+576(SB), Y1, Y8
-	VMOVDQU      196(CX), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y5, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y2, Y2
-	VMOVDQU      196(DI), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y5, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y3, Y3
-	VMOVDQU      196(R8), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y5, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y4, Y4
-	VMOVDQU      196(R9), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y5, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y6, Y6
-	MOVWQZX      120(SP), DX
-	VMOVQ        (SI)(DX*8), X5
-	MOVWQZX      122(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0x0c, Y7, Y5, Y5
-	MOVWQZX      124(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0x30, Y7, Y5, Y5
-	MOVWQZX      126(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0xc0, Y7, Y5, Y5
-	VPBROADCASTD 28(SP), Y7
-	VPSHUFB      a2iq2const<>+0(SB), Y7, Y7
-	VPAND        a2iq2const<>+32(SB), Y7, Y7
-	VPCMPEQB     a2iq2const<>+32(SB), Y7, Y7
-	VPOR         a2iq2const<>+64(SB), Y7, Y7
-	VPSHUFB      a2iq2const<>+608(SB), Y1, Y8
-	VMOVDQU      228(CX), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y5, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y2, Y2
-	VMOVDQU      228(DI), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y5, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y3, Y3
-	VMOVDQU      228(R8), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y5, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y4, Y4
-	VMOVDQU      228(R9), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y5, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y6, Y6
-	VPHADDD      Y3, Y2, Y1
-	VPHADDD      Y6, Y4, Y2
-	VPHADDD      Y2, Y1, Y1
-	VEXTRACTI128 $0x01, Y1, X2
-	VPADDD       X1, X2, X2
-	VCVTDQ2PS    X2, X2
-	VPBROADCASTW (AX), X1
-	VCVTPH2PS    X1, X1
-	VMULPS       a2iq2const<>+768(SB), X1, X1
-	VMOVSS       (CX), X3
-	VINSERTPS    $0x10, (DI), X3, X3
-	VINSERTPS    $0x20, (R8), X3, X3
-	VINSERTPS    $0x30, (R9), X3, X3
-	VMULPS       X3, X1, X1
-	VFMADD231PS  X1, X2, X0
+	VMOVDQU      2(AX), Y3
+	VMOVDQU      34(AX), Y4
+	VPAND        a2iq2const<>+288(SB), Y3, Y5
+	VPAND        a2iq2const<>+288(SB), Y4, Y6
+	VMOVDQU      Y5, (SP)
+	VMOVDQU      Y6, 32(SP)
+	VPSRLW       $0x09, Y3, Y3
+	VPSRLW       $0x09, Y4, Y4
+	VPACKUSWB    Y4, Y3, Y3
+	VPERMQ       $0xd8, Y3, Y3
+	VPSRLD       $0x04, Y3, Y4
+	VPXOR        Y3, Y4, Y4
+	VPSRLD       $0x02, Y4, Y5
+	VPXOR        Y5, Y4, Y4
+	VPSRLD       $0x01, Y4, Y5
+	VPXOR        Y5, Y4, Y4
+	VPSLLD       $0x07, Y4, Y4
+	VPAND        a2iq2const<>+96(SB), Y4, Y4
+	VPOR         Y4, Y3, Y3
+	VPSHUFB      a2iq2const<>+0(SB), Y3, Y3
+	VPERMQ       $0xd8, Y3, Y3
+	VMOVQ        66(AX), X4
+	VPSRLW       $0x04, X4, X5
+	VPUNPCKLQDQ  X5, X4, X4
+	VPAND        a2iq2const<>+352(SB), X4, X4
+	VPMOVZXBW    X4, Y4
+	VPSLLW       $0x01, Y4, Y4
+	VPOR         a2iq2const<>+320(SB), Y4, Y4
+	VMOVDQU      Y4, Y4
+	MOVWQZX      (SP), DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      2(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVWQZX      4(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVWQZX      6(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+800(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+384(SB), Y4, Y12
+	VMOVDQU      4(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y5
+	VMOVDQU      4(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y6
+	VMOVDQU      4(R8), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y7
+	VMOVDQU      4(R9), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y8
+	MOVWQZX      8(SP), DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      10(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVWQZX      12(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVWQZX      14(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+832(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+416(SB), Y4, Y12
+	VMOVDQU      36(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      36(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VMOVDQU      36(R8), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      36(R9), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	MOVWQZX      16(SP), DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      18(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVWQZX      20(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVWQZX      22(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+864(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+448(SB), Y4, Y12
+	VMOVDQU      68(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      68(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VMOVDQU      68(R8), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      68(R9), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	MOVWQZX      24(SP), DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      26(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVWQZX      28(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVWQZX      30(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+896(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+480(SB), Y4, Y12
+	VMOVDQU      100(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      100(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VMOVDQU      100(R8), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      100(R9), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	MOVWQZX      32(SP), DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      34(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVWQZX      36(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVWQZX      38(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+928(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+512(SB), Y4, Y12
+	VMOVDQU      132(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      132(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VMOVDQU      132(R8), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      132(R9), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	MOVWQZX      40(SP), DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      42(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVWQZX      44(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVWQZX      46(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+960(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+544(SB), Y4, Y12
+	VMOVDQU      164(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      164(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VMOVDQU      164(R8), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      164(R9), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	MOVWQZX      48(SP), DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      50(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVWQZX      52(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVWQZX      54(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+992(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+576(SB), Y4, Y12
+	VMOVDQU      196(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      196(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VMOVDQU      196(R8), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      196(R9), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	MOVWQZX      56(SP), DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      58(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVWQZX      60(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVWQZX      62(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+608(SB), Y4, Y12
+	VMOVDQU      228(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      228(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VMOVDQU      228(R8), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      228(R9), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	VPHADDD      Y6, Y5, Y3
+	VPHADDD      Y8, Y7, Y4
+	VPHADDD      Y4, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X4
+	VPADDD       X3, X4, X4
+	VCVTDQ2PS    X4, X4
+	VPBROADCASTW (AX), X3
+	VCVTPH2PS    X3, X3
+	VMULPS       a2iq2const<>+768(SB), X3, X3
+	VMOVSS       (CX), X5
+	VINSERTPS    $0x10, (DI), X5, X5
+	VINSERTPS    $0x20, (R8), X5, X5
+	VINSERTPS    $0x30, (R9), X5, X5
+	VMULPS       X5, X3, X3
+	VFMADD231PS  X3, X4, X0
 	ADDQ         $0x0000004a, AX
 	ADDQ         $0x00000124, CX
 	ADDQ         $0x00000124, DI
@@ -2688,227 +2652,217 @@ tileA2IQ2_XS_1x4_done:
 
 // func tileA2IQ2_S_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileA2IQ2_S_1x1(SB), NOSPLIT, $128-64
-	MOVQ   w+0(FP), AX
-	MOVQ   a+16(FP), CX
-	MOVQ   as+24(FP), DX
-	MOVQ   nb+32(FP), DX
-	MOVQ   grid+56(FP), BX
-	VXORPS X0, X0, X0
+TEXT ·tileA2IQ2_S_1x1(SB), NOSPLIT, $64-64
+	MOVQ    w+0(FP), AX
+	MOVQ    a+16(FP), CX
+	MOVQ    as+24(FP), DX
+	MOVQ    nb+32(FP), DX
+	MOVQ    grid+56(FP), BX
+	VXORPS  X0, X0, X0
+	VMOVDQU a2iq2const<>+32(SB), Y1
+	VMOVDQU a2iq2const<>+64(SB), Y2
 
 tileA2IQ2_S_1x1_loop:
 	TESTQ        DX, DX
 	JZ           tileA2IQ2_S_1x1_done
 	PREFETCHT0   32768(AX)
 	PREFETCHT0   32832(AX)
-	VPBROADCASTQ 66(AX), Y1
-	VPSHUFB      a2iq2const<>+640(SB), Y1, Y2
-	VPMULLW      a2iq2const<>+704(SB), Y2, Y2
-	VPAND        a2iq2const<>+736(SB), Y2, Y2
-	VPMOVZXBW    2(AX), Y3
-	VPOR         Y3, Y2, Y2
-	VMOVDQU      Y2, 64(SP)
-	VPSHUFB      a2iq2const<>+672(SB), Y1, Y1
-	VPMULLW      a2iq2const<>+704(SB), Y1, Y1
-	VPAND        a2iq2const<>+736(SB), Y1, Y1
-	VPMOVZXBW    18(AX), Y2
-	VPOR         Y2, Y1, Y1
-	VMOVDQU      Y1, 96(SP)
-	VMOVQ        74(AX), X1
-	VPSRLW       $0x04, X1, X2
-	VPUNPCKLQDQ  X2, X1, X1
-	VPAND        a2iq2const<>+352(SB), X1, X1
-	VPMOVZXBW    X1, Y1
-	VPSLLW       $0x01, Y1, Y1
-	VPOR         a2iq2const<>+320(SB), Y1, Y1
-	MOVWQZX      64(SP), SI
-	VMOVQ        (BX)(SI*8), X4
-	MOVWQZX      66(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0x0c, Y3, Y4, Y4
-	MOVWQZX      68(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0x30, Y3, Y4, Y4
-	MOVWQZX      70(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0xc0, Y3, Y4, Y4
-	VPBROADCASTD 34(AX), Y3
+	VPBROADCASTQ 66(AX), Y3
+	VPSHUFB      a2iq2const<>+640(SB), Y3, Y4
+	VPMULLW      a2iq2const<>+704(SB), Y4, Y4
+	VPAND        a2iq2const<>+736(SB), Y4, Y4
+	VPMOVZXBW    2(AX), Y5
+	VPOR         Y5, Y4, Y4
+	VMOVDQU      Y4, (SP)
+	VPSHUFB      a2iq2const<>+672(SB), Y3, Y3
+	VPMULLW      a2iq2const<>+704(SB), Y3, Y3
+	VPAND        a2iq2const<>+736(SB), Y3, Y3
+	VPMOVZXBW    18(AX), Y4
+	VPOR         Y4, Y3, Y3
+	VMOVDQU      Y3, 32(SP)
+	VMOVDQU      34(AX), Y3
 	VPSHUFB      a2iq2const<>+0(SB), Y3, Y3
-	VPAND        a2iq2const<>+32(SB), Y3, Y3
-	VPCMPEQB     a2iq2const<>+32(SB), Y3, Y3
-	VPOR         a2iq2const<>+64(SB), Y3, Y3
-	VPSHUFB      a2iq2const<>+384(SB), Y1, Y5
-	VMOVDQU      4(CX), Y6
-	VPSIGNB      Y3, Y6, Y6
-	VPMADDUBSW   Y6, Y4, Y6
-	VPMADDWD     Y5, Y6, Y2
-	MOVWQZX      72(SP), SI
-	VMOVQ        (BX)(SI*8), X4
-	MOVWQZX      74(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0x0c, Y3, Y4, Y4
-	MOVWQZX      76(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0x30, Y3, Y4, Y4
-	MOVWQZX      78(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0xc0, Y3, Y4, Y4
-	VPBROADCASTD 38(AX), Y3
-	VPSHUFB      a2iq2const<>+0(SB), Y3, Y3
-	VPAND        a2iq2const<>+32(SB), Y3, Y3
-	VPCMPEQB     a2iq2const<>+32(SB), Y3, Y3
-	VPOR         a2iq2const<>+64(SB), Y3, Y3
-	VPSHUFB      a2iq2const<>+416(SB), Y1, Y5
-	VMOVDQU      36(CX), Y6
-	VPSIGNB      Y3, Y6, Y6
-	VPMADDUBSW   Y6, Y4, Y6
-	VPMADDWD     Y5, Y6, Y6
-	VPADDD       Y6, Y2, Y2
-	MOVWQZX      80(SP), SI
-	VMOVQ        (BX)(SI*8), X4
-	MOVWQZX      82(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0x0c, Y3, Y4, Y4
-	MOVWQZX      84(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0x30, Y3, Y4, Y4
-	MOVWQZX      86(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0xc0, Y3, Y4, Y4
-	VPBROADCASTD 42(AX), Y3
-	VPSHUFB      a2iq2const<>+0(SB), Y3, Y3
-	VPAND        a2iq2const<>+32(SB), Y3, Y3
-	VPCMPEQB     a2iq2const<>+32(SB), Y3, Y3
-	VPOR         a2iq2const<>+64(SB), Y3, Y3
-	VPSHUFB      a2iq2const<>+448(SB), Y1, Y5
-	VMOVDQU      68(CX), Y6
-	VPSIGNB      Y3, Y6, Y6
-	VPMADDUBSW   Y6, Y4, Y6
-	VPMADDWD     Y5, Y6, Y6
-	VPADDD       Y6, Y2, Y2
-	MOVWQZX      88(SP), SI
-	VMOVQ        (BX)(SI*8), X4
-	MOVWQZX      90(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0x0c, Y3, Y4, Y4
-	MOVWQZX      92(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0x30, Y3, Y4, Y4
-	MOVWQZX      94(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0xc0, Y3, Y4, Y4
-	VPBROADCASTD 46(AX), Y3
-	VPSHUFB      a2iq2const<>+0(SB), Y3, Y3
-	VPAND        a2iq2const<>+32(SB), Y3, Y3
-	VPCMPEQB     a2iq2const<>+32(SB), Y3, Y3
-	VPOR         a2iq2const<>+64(SB), Y3, Y3
-	VPSHUFB      a2iq2const<>+480(SB), Y1, Y5
-	VMOVDQU      100(CX), Y6
-	VPSIGNB      Y3, Y6, Y6
-	VPMADDUBSW   Y6, Y4, Y6
-	VPMADDWD     Y5, Y6, Y6
-	VPADDD       Y6, Y2, Y2
-	MOVWQZX      96(SP), SI
-	VMOVQ        (BX)(SI*8), X4
-	MOVWQZX      98(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0x0c, Y3, Y4, Y4
-	MOVWQZX      100(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0x30, Y3, Y4, Y4
-	MOVWQZX      102(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0xc0, Y3, Y4, Y4
-	VPBROADCASTD 50(AX), Y3
-	VPSHUFB      a2iq2const<>+0(SB), Y3, Y3
-	VPAND        a2iq2const<>+32(SB), Y3, Y3
-	VPCMPEQB     a2iq2const<>+32(SB), Y3, Y3
-	VPOR         a2iq2const<>+64(SB), Y3, Y3
-	VPSHUFB      a2iq2const<>+512(SB), Y1, Y5
-	VMOVDQU      132(CX), Y6
-	VPSIGNB      Y3, Y6, Y6
-	VPMADDUBSW   Y6, Y4, Y6
-	VPMADDWD     Y5, Y6, Y6
-	VPADDD       Y6, Y2, Y2
-	MOVWQZX      104(SP), SI
-	VMOVQ        (BX)(SI*8), X4
-	MOVWQZX      106(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0x0c, Y3, Y4, Y4
-	MOVWQZX      108(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0x30, Y3, Y4, Y4
-	MOVWQZX      110(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0xc0, Y3, Y4, Y4
-	VPBROADCASTD 54(AX), Y3
-	VPSHUFB      a2iq2const<>+0(SB), Y3, Y3
-	VPAND        a2iq2const<>+32(SB), Y3, Y3
-	VPCMPEQB     a2iq2const<>+32(SB), Y3, Y3
-	VPOR         a2iq2const<>+64(SB), Y3, Y3
-	VPSHUFB      a2iq2const<>+544(SB), Y1, Y5
-	VMOVDQU      164(CX), Y6
-	VPSIGNB      Y3, Y6, Y6
-	VPMADDUBSW   Y6, Y4, Y6
-	VPMADDWD     Y5, Y6, Y6
-	VPADDD       Y6, Y2, Y2
-	MOVWQZX      112(SP), SI
-	VMOVQ        (BX)(SI*8), X4
-	MOVWQZX      114(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0x0c, Y3, Y4, Y4
-	MOVWQZX      116(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0x30, Y3, Y4, Y4
-	MOVWQZX      118(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0xc0, Y3, Y4, Y4
-	VPBROADCASTD 58(AX), Y3
-	VPSHUFB      a2iq2const<>+0(SB), Y3, Y3
-	VPAND        a2iq2const<>+32(SB), Y3, Y3
-	VPCMPEQB     a2iq2const<>+32(SB), Y3, Y3
-	VPOR         a2iq2const<>+64(SB), Y3, Y3
-	VPSHUFB      a2iq2const<>+576(SB), Y1, Y5
-	VMOVDQU      196(CX), Y6
-	VPSIGNB      Y3, Y6, Y6
-	VPMADDUBSW   Y6, Y4, Y6
-	VPMADDWD     Y5, Y6, Y6
-	VPADDD       Y6, Y2, Y2
-	MOVWQZX      120(SP), SI
-	VMOVQ        (BX)(SI*8), X4
-	MOVWQZX      122(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0x0c, Y3, Y4, Y4
-	MOVWQZX      124(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0x30, Y3, Y4, Y4
-	MOVWQZX      126(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y3
-	VPBLENDD     $0xc0, Y3, Y4, Y4
-	VPBROADCASTD 62(AX), Y3
-	VPSHUFB      a2iq2const<>+0(SB), Y3, Y3
-	VPAND        a2iq2const<>+32(SB), Y3, Y3
-	VPCMPEQB     a2iq2const<>+32(SB), Y3, Y3
-	VPOR         a2iq2const<>+64(SB), Y3, Y3
-	VPSHUFB      a2iq2const<>+608(SB), Y1, Y5
-	VMOVDQU      228(CX), Y6
-	VPSIGNB      Y3, Y6, Y6
-	VPMADDUBSW   Y6, Y4, Y6
-	VPMADDWD     Y5, Y6, Y6
-	VPADDD       Y6, Y2, Y2
-	VEXTRACTI128 $0x01, Y2, X1
-	VPADDD       X2, X1, X1
-	VPSHUFD      $0x4e, X1, X2
-	VPADDD       X2, X1, X1
-	VPSHUFD      $0xb1, X1, X2
-	VPADDD       X2, X1, X1
-	VCVTDQ2PS    X1, X1
-	VPBROADCASTW (AX), X2
-	VCVTPH2PS    X2, X2
-	VMULPS       a2iq2const<>+768(SB), X2, X2
-	VMOVSS       (CX), X3
-	VMULPS       X3, X2, X2
-	VFMADD231PS  X2, X1, X0
+	VPERMQ       $0xd8, Y3, Y3
+	VMOVQ        74(AX), X4
+	VPSRLW       $0x04, X4, X5
+	VPUNPCKLQDQ  X5, X4, X4
+	VPAND        a2iq2const<>+352(SB), X4, X4
+	VPMOVZXBW    X4, Y4
+	VPSLLW       $0x01, Y4, Y4
+	VPOR         a2iq2const<>+320(SB), Y4, Y4
+	VMOVDQU      Y4, Y4
+	MOVWQZX      (SP), SI
+	VMOVQ        (BX)(SI*8), X6
+	MOVWQZX      2(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x0c, Y7, Y6, Y6
+	MOVWQZX      4(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x30, Y7, Y6, Y6
+	MOVWQZX      6(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0xc0, Y7, Y6, Y6
+	VPSHUFB      a2iq2const<>+800(SB), Y3, Y8
+	VPAND        Y1, Y8, Y8
+	VPADDB       Y2, Y8, Y8
+	VPSHUFB      a2iq2const<>+384(SB), Y4, Y9
+	VMOVDQU      4(CX), Y7
+	VPSIGNB      Y8, Y7, Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     Y9, Y7, Y5
+	MOVWQZX      8(SP), SI
+	VMOVQ        (BX)(SI*8), X6
+	MOVWQZX      10(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x0c, Y7, Y6, Y6
+	MOVWQZX      12(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x30, Y7, Y6, Y6
+	MOVWQZX      14(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0xc0, Y7, Y6, Y6
+	VPSHUFB      a2iq2const<>+832(SB), Y3, Y8
+	VPAND        Y1, Y8, Y8
+	VPADDB       Y2, Y8, Y8
+	VPSHUFB      a2iq2const<>+416(SB), Y4, Y9
+	VMOVDQU      36(CX), Y7
+	VPSIGNB      Y8, Y7, Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     Y9, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	MOVWQZX      16(SP), SI
+	VMOVQ        (BX)(SI*8), X6
+	MOVWQZX      18(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x0c, Y7, Y6, Y6
+	MOVWQZX      20(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x30, Y7, Y6, Y6
+	MOVWQZX      22(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0xc0, Y7, Y6, Y6
+	VPSHUFB      a2iq2const<>+864(SB), Y3, Y8
+	VPAND        Y1, Y8, Y8
+	VPADDB       Y2, Y8, Y8
+	VPSHUFB      a2iq2const<>+448(SB), Y4, Y9
+	VMOVDQU      68(CX), Y7
+	VPSIGNB      Y8, Y7, Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     Y9, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	MOVWQZX      24(SP), SI
+	VMOVQ        (BX)(SI*8), X6
+	MOVWQZX      26(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x0c, Y7, Y6, Y6
+	MOVWQZX      28(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x30, Y7, Y6, Y6
+	MOVWQZX      30(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0xc0, Y7, Y6, Y6
+	VPSHUFB      a2iq2const<>+896(SB), Y3, Y8
+	VPAND        Y1, Y8, Y8
+	VPADDB       Y2, Y8, Y8
+	VPSHUFB      a2iq2const<>+480(SB), Y4, Y9
+	VMOVDQU      100(CX), Y7
+	VPSIGNB      Y8, Y7, Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     Y9, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	MOVWQZX      32(SP), SI
+	VMOVQ        (BX)(SI*8), X6
+	MOVWQZX      34(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x0c, Y7, Y6, Y6
+	MOVWQZX      36(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x30, Y7, Y6, Y6
+	MOVWQZX      38(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0xc0, Y7, Y6, Y6
+	VPSHUFB      a2iq2const<>+928(SB), Y3, Y8
+	VPAND        Y1, Y8, Y8
+	VPADDB       Y2, Y8, Y8
+	VPSHUFB      a2iq2const<>+512(SB), Y4, Y9
+	VMOVDQU      132(CX), Y7
+	VPSIGNB      Y8, Y7, Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     Y9, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	MOVWQZX      40(SP), SI
+	VMOVQ        (BX)(SI*8), X6
+	MOVWQZX      42(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x0c, Y7, Y6, Y6
+	MOVWQZX      44(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x30, Y7, Y6, Y6
+	MOVWQZX      46(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0xc0, Y7, Y6, Y6
+	VPSHUFB      a2iq2const<>+960(SB), Y3, Y8
+	VPAND        Y1, Y8, Y8
+	VPADDB       Y2, Y8, Y8
+	VPSHUFB      a2iq2const<>+544(SB), Y4, Y9
+	VMOVDQU      164(CX), Y7
+	VPSIGNB      Y8, Y7, Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     Y9, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	MOVWQZX      48(SP), SI
+	VMOVQ        (BX)(SI*8), X6
+	MOVWQZX      50(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x0c, Y7, Y6, Y6
+	MOVWQZX      52(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x30, Y7, Y6, Y6
+	MOVWQZX      54(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0xc0, Y7, Y6, Y6
+	VPSHUFB      a2iq2const<>+992(SB), Y3, Y8
+	VPAND        Y1, Y8, Y8
+	VPADDB       Y2, Y8, Y8
+	VPSHUFB      a2iq2const<>+576(SB), Y4, Y9
+	VMOVDQU      196(CX), Y7
+	VPSIGNB      Y8, Y7, Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     Y9, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	MOVWQZX      56(SP), SI
+	VMOVQ        (BX)(SI*8), X6
+	MOVWQZX      58(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x0c, Y7, Y6, Y6
+	MOVWQZX      60(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0x30, Y7, Y6, Y6
+	MOVWQZX      62(SP), SI
+	VPBROADCASTQ (BX)(SI*8), Y7
+	VPBLENDD     $0xc0, Y7, Y6, Y6
+	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y8
+	VPAND        Y1, Y8, Y8
+	VPADDB       Y2, Y8, Y8
+	VPSHUFB      a2iq2const<>+608(SB), Y4, Y9
+	VMOVDQU      228(CX), Y7
+	VPSIGNB      Y8, Y7, Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     Y9, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	VEXTRACTI128 $0x01, Y5, X3
+	VPADDD       X5, X3, X3
+	VPSHUFD      $0x4e, X3, X4
+	VPADDD       X4, X3, X3
+	VPSHUFD      $0xb1, X3, X4
+	VPADDD       X4, X3, X3
+	VCVTDQ2PS    X3, X3
+	VPBROADCASTW (AX), X4
+	VCVTPH2PS    X4, X4
+	VMULPS       a2iq2const<>+768(SB), X4, X4
+	VMOVSS       (CX), X5
+	VMULPS       X5, X4, X4
+	VFMADD231PS  X4, X3, X0
 	ADDQ         $0x00000052, AX
 	ADDQ         $0x00000124, CX
 	DECQ         DX
@@ -2924,267 +2878,257 @@ tileA2IQ2_S_1x1_done:
 
 // func tileA2IQ2_S_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileA2IQ2_S_1x2(SB), NOSPLIT, $128-64
-	MOVQ   w+0(FP), AX
-	MOVQ   a+16(FP), CX
-	MOVQ   as+24(FP), DX
-	MOVQ   nb+32(FP), BX
-	MOVQ   grid+56(FP), SI
-	MOVQ   CX, DI
-	ADDQ   DX, DI
-	VXORPS X0, X0, X0
+TEXT ·tileA2IQ2_S_1x2(SB), NOSPLIT, $64-64
+	MOVQ    w+0(FP), AX
+	MOVQ    a+16(FP), CX
+	MOVQ    as+24(FP), DX
+	MOVQ    nb+32(FP), BX
+	MOVQ    grid+56(FP), SI
+	MOVQ    CX, DI
+	ADDQ    DX, DI
+	VXORPS  X0, X0, X0
+	VMOVDQU a2iq2const<>+32(SB), Y1
+	VMOVDQU a2iq2const<>+64(SB), Y2
 
 tileA2IQ2_S_1x2_loop:
 	TESTQ        BX, BX
 	JZ           tileA2IQ2_S_1x2_done
 	PREFETCHT0   32768(AX)
 	PREFETCHT0   32832(AX)
-	VPBROADCASTQ 66(AX), Y1
-	VPSHUFB      a2iq2const<>+640(SB), Y1, Y2
-	VPMULLW      a2iq2const<>+704(SB), Y2, Y2
-	VPAND        a2iq2const<>+736(SB), Y2, Y2
-	VPMOVZXBW    2(AX), Y3
-	VPOR         Y3, Y2, Y2
-	VMOVDQU      Y2, 64(SP)
-	VPSHUFB      a2iq2const<>+672(SB), Y1, Y1
-	VPMULLW      a2iq2const<>+704(SB), Y1, Y1
-	VPAND        a2iq2const<>+736(SB), Y1, Y1
-	VPMOVZXBW    18(AX), Y2
-	VPOR         Y2, Y1, Y1
-	VMOVDQU      Y1, 96(SP)
-	VMOVQ        74(AX), X1
-	VPSRLW       $0x04, X1, X2
-	VPUNPCKLQDQ  X2, X1, X1
-	VPAND        a2iq2const<>+352(SB), X1, X1
-	VPMOVZXBW    X1, Y1
-	VPSLLW       $0x01, Y1, Y1
-	VPOR         a2iq2const<>+320(SB), Y1, Y1
-	MOVWQZX      64(SP), DX
-	VMOVQ        (SI)(DX*8), X4
-	MOVWQZX      66(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0x0c, Y5, Y4, Y4
-	MOVWQZX      68(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0x30, Y5, Y4, Y4
-	MOVWQZX      70(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0xc0, Y5, Y4, Y4
-	VPBROADCASTD 34(AX), Y5
-	VPSHUFB      a2iq2const<>+0(SB), Y5, Y5
-	VPAND        a2iq2const<>+32(SB), Y5, Y5
-	VPCMPEQB     a2iq2const<>+32(SB), Y5, Y5
-	VPOR         a2iq2const<>+64(SB), Y5, Y5
-	VPSHUFB      a2iq2const<>+384(SB), Y1, Y6
-	VMOVDQU      4(CX), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y4, Y7
-	VPMADDWD     Y6, Y7, Y2
-	VMOVDQU      4(DI), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y4, Y7
-	VPMADDWD     Y6, Y7, Y3
-	MOVWQZX      72(SP), DX
-	VMOVQ        (SI)(DX*8), X4
-	MOVWQZX      74(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0x0c, Y5, Y4, Y4
-	MOVWQZX      76(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0x30, Y5, Y4, Y4
-	MOVWQZX      78(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0xc0, Y5, Y4, Y4
-	VPBROADCASTD 38(AX), Y5
-	VPSHUFB      a2iq2const<>+0(SB), Y5, Y5
-	VPAND        a2iq2const<>+32(SB), Y5, Y5
-	VPCMPEQB     a2iq2const<>+32(SB), Y5, Y5
-	VPOR         a2iq2const<>+64(SB), Y5, Y5
-	VPSHUFB      a2iq2const<>+416(SB), Y1, Y6
-	VMOVDQU      36(CX), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y4, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y2, Y2
-	VMOVDQU      36(DI), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y4, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y3, Y3
-	MOVWQZX      80(SP), DX
-	VMOVQ        (SI)(DX*8), X4
-	MOVWQZX      82(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0x0c, Y5, Y4, Y4
-	MOVWQZX      84(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0x30, Y5, Y4, Y4
-	MOVWQZX      86(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0xc0, Y5, Y4, Y4
-	VPBROADCASTD 42(AX), Y5
-	VPSHUFB      a2iq2const<>+0(SB), Y5, Y5
-	VPAND        a2iq2const<>+32(SB), Y5, Y5
-	VPCMPEQB     a2iq2const<>+32(SB), Y5, Y5
-	VPOR         a2iq2const<>+64(SB), Y5, Y5
-	VPSHUFB      a2iq2const<>+448(SB), Y1, Y6
-	VMOVDQU      68(CX), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y4, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y2, Y2
-	VMOVDQU      68(DI), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y4, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y3, Y3
-	MOVWQZX      88(SP), DX
-	VMOVQ        (SI)(DX*8), X4
-	MOVWQZX      90(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0x0c, Y5, Y4, Y4
-	MOVWQZX      92(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0x30, Y5, Y4, Y4
-	MOVWQZX      94(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0xc0, Y5, Y4, Y4
-	VPBROADCASTD 46(AX), Y5
-	VPSHUFB      a2iq2const<>+0(SB), Y5, Y5
-	VPAND        a2iq2const<>+32(SB), Y5, Y5
-	VPCMPEQB     a2iq2const<>+32(SB), Y5, Y5
-	VPOR         a2iq2const<>+64(SB), Y5, Y5
-	VPSHUFB      a2iq2const<>+480(SB), Y1, Y6
-	VMOVDQU      100(CX), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y4, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y2, Y2
-	VMOVDQU      100(DI), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y4, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y3, Y3
-	MOVWQZX      96(SP), DX
-	VMOVQ        (SI)(DX*8), X4
-	MOVWQZX      98(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0x0c, Y5, Y4, Y4
-	MOVWQZX      100(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0x30, Y5, Y4, Y4
-	MOVWQZX      102(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0xc0, Y5, Y4, Y4
-	VPBROADCASTD 50(AX), Y5
-	VPSHUFB      a2iq2const<>+0(SB), Y5, Y5
-	VPAND        a2iq2const<>+32(SB), Y5, Y5
-	VPCMPEQB     a2iq2const<>+32(SB), Y5, Y5
-	VPOR         a2iq2const<>+64(SB), Y5, Y5
-	VPSHUFB      a2iq2const<>+512(SB), Y1, Y6
-	VMOVDQU      132(CX), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y4, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y2, Y2
-	VMOVDQU      132(DI), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y4, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y3, Y3
-	MOVWQZX      104(SP), DX
-	VMOVQ        (SI)(DX*8), X4
-	MOVWQZX      106(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0x0c, Y5, Y4, Y4
-	MOVWQZX      108(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0x30, Y5, Y4, Y4
-	MOVWQZX      110(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0xc0, Y5, Y4, Y4
-	VPBROADCASTD 54(AX), Y5
-	VPSHUFB      a2iq2const<>+0(SB), Y5, Y5
-	VPAND        a2iq2const<>+32(SB), Y5, Y5
-	VPCMPEQB     a2iq2const<>+32(SB), Y5, Y5
-	VPOR         a2iq2const<>+64(SB), Y5, Y5
-	VPSHUFB      a2iq2const<>+544(SB), Y1, Y6
-	VMOVDQU      164(CX), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y4, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y2, Y2
-	VMOVDQU      164(DI), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y4, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y3, Y3
-	MOVWQZX      112(SP), DX
-	VMOVQ        (SI)(DX*8), X4
-	MOVWQZX      114(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0x0c, Y5, Y4, Y4
-	MOVWQZX      116(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0x30, Y5, Y4, Y4
-	MOVWQZX      118(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0xc0, Y5, Y4, Y4
-	VPBROADCASTD 58(AX), Y5
-	VPSHUFB      a2iq2const<>+0(SB), Y5, Y5
-	VPAND        a2iq2const<>+32(SB), Y5, Y5
-	VPCMPEQB     a2iq2const<>+32(SB), Y5, Y5
-	VPOR         a2iq2const<>+64(SB), Y5, Y5
-	VPSHUFB      a2iq2const<>+576(SB), Y1, Y6
-	VMOVDQU      196(CX), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y4, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y2, Y2
-	VMOVDQU      196(DI), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y4, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y3, Y3
-	MOVWQZX      120(SP), DX
-	VMOVQ        (SI)(DX*8), X4
-	MOVWQZX      122(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0x0c, Y5, Y4, Y4
-	MOVWQZX      124(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0x30, Y5, Y4, Y4
-	MOVWQZX      126(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y5
-	VPBLENDD     $0xc0, Y5, Y4, Y4
-	VPBROADCASTD 62(AX), Y5
-	VPSHUFB      a2iq2const<>+0(SB), Y5, Y5
-	VPAND        a2iq2const<>+32(SB), Y5, Y5
-	VPCMPEQB     a2iq2const<>+32(SB), Y5, Y5
-	VPOR         a2iq2const<>+64(SB), Y5, Y5
-	VPSHUFB      a2iq2const<>+608(SB), Y1, Y6
-	VMOVDQU      228(CX), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y4, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y2, Y2
-	VMOVDQU      228(DI), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y4, Y7
-	VPMADDWD     Y6, Y7, Y7
-	VPADDD       Y7, Y3, Y3
-	VPHADDD      Y3, Y2, Y1
-	VEXTRACTI128 $0x01, Y1, X2
-	VPADDD       X1, X2, X2
-	VPHADDD      X2, X2, X2
-	VCVTDQ2PS    X2, X2
-	VPBROADCASTW (AX), X1
-	VCVTPH2PS    X1, X1
-	VMULPS       a2iq2const<>+768(SB), X1, X1
-	VMOVSS       (CX), X3
-	VINSERTPS    $0x10, (DI), X3, X3
-	VMULPS       X3, X1, X1
-	VFMADD231PS  X1, X2, X0
+	VPBROADCASTQ 66(AX), Y3
+	VPSHUFB      a2iq2const<>+640(SB), Y3, Y4
+	VPMULLW      a2iq2const<>+704(SB), Y4, Y4
+	VPAND        a2iq2const<>+736(SB), Y4, Y4
+	VPMOVZXBW    2(AX), Y5
+	VPOR         Y5, Y4, Y4
+	VMOVDQU      Y4, (SP)
+	VPSHUFB      a2iq2const<>+672(SB), Y3, Y3
+	VPMULLW      a2iq2const<>+704(SB), Y3, Y3
+	VPAND        a2iq2const<>+736(SB), Y3, Y3
+	VPMOVZXBW    18(AX), Y4
+	VPOR         Y4, Y3, Y3
+	VMOVDQU      Y3, 32(SP)
+	VMOVDQU      34(AX), Y3
+	VPSHUFB      a2iq2const<>+0(SB), Y3, Y3
+	VPERMQ       $0xd8, Y3, Y3
+	VMOVQ        74(AX), X4
+	VPSRLW       $0x04, X4, X5
+	VPUNPCKLQDQ  X5, X4, X4
+	VPAND        a2iq2const<>+352(SB), X4, X4
+	VPMOVZXBW    X4, Y4
+	VPSLLW       $0x01, Y4, Y4
+	VPOR         a2iq2const<>+320(SB), Y4, Y4
+	VMOVDQU      Y4, Y4
+	MOVWQZX      (SP), DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      2(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x0c, Y8, Y7, Y7
+	MOVWQZX      4(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x30, Y8, Y7, Y7
+	MOVWQZX      6(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0xc0, Y8, Y7, Y7
+	VPSHUFB      a2iq2const<>+800(SB), Y3, Y9
+	VPAND        Y1, Y9, Y9
+	VPADDB       Y2, Y9, Y9
+	VPSHUFB      a2iq2const<>+384(SB), Y4, Y10
+	VMOVDQU      4(CX), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y5
+	VMOVDQU      4(DI), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y6
+	MOVWQZX      8(SP), DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      10(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x0c, Y8, Y7, Y7
+	MOVWQZX      12(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x30, Y8, Y7, Y7
+	MOVWQZX      14(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0xc0, Y8, Y7, Y7
+	VPSHUFB      a2iq2const<>+832(SB), Y3, Y9
+	VPAND        Y1, Y9, Y9
+	VPADDB       Y2, Y9, Y9
+	VPSHUFB      a2iq2const<>+416(SB), Y4, Y10
+	VMOVDQU      36(CX), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y5, Y5
+	VMOVDQU      36(DI), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y6, Y6
+	MOVWQZX      16(SP), DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      18(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x0c, Y8, Y7, Y7
+	MOVWQZX      20(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x30, Y8, Y7, Y7
+	MOVWQZX      22(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0xc0, Y8, Y7, Y7
+	VPSHUFB      a2iq2const<>+864(SB), Y3, Y9
+	VPAND        Y1, Y9, Y9
+	VPADDB       Y2, Y9, Y9
+	VPSHUFB      a2iq2const<>+448(SB), Y4, Y10
+	VMOVDQU      68(CX), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y5, Y5
+	VMOVDQU      68(DI), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y6, Y6
+	MOVWQZX      24(SP), DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      26(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x0c, Y8, Y7, Y7
+	MOVWQZX      28(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x30, Y8, Y7, Y7
+	MOVWQZX      30(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0xc0, Y8, Y7, Y7
+	VPSHUFB      a2iq2const<>+896(SB), Y3, Y9
+	VPAND        Y1, Y9, Y9
+	VPADDB       Y2, Y9, Y9
+	VPSHUFB      a2iq2const<>+480(SB), Y4, Y10
+	VMOVDQU      100(CX), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y5, Y5
+	VMOVDQU      100(DI), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y6, Y6
+	MOVWQZX      32(SP), DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      34(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x0c, Y8, Y7, Y7
+	MOVWQZX      36(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x30, Y8, Y7, Y7
+	MOVWQZX      38(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0xc0, Y8, Y7, Y7
+	VPSHUFB      a2iq2const<>+928(SB), Y3, Y9
+	VPAND        Y1, Y9, Y9
+	VPADDB       Y2, Y9, Y9
+	VPSHUFB      a2iq2const<>+512(SB), Y4, Y10
+	VMOVDQU      132(CX), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y5, Y5
+	VMOVDQU      132(DI), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y6, Y6
+	MOVWQZX      40(SP), DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      42(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x0c, Y8, Y7, Y7
+	MOVWQZX      44(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x30, Y8, Y7, Y7
+	MOVWQZX      46(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0xc0, Y8, Y7, Y7
+	VPSHUFB      a2iq2const<>+960(SB), Y3, Y9
+	VPAND        Y1, Y9, Y9
+	VPADDB       Y2, Y9, Y9
+	VPSHUFB      a2iq2const<>+544(SB), Y4, Y10
+	VMOVDQU      164(CX), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y5, Y5
+	VMOVDQU      164(DI), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y6, Y6
+	MOVWQZX      48(SP), DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      50(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x0c, Y8, Y7, Y7
+	MOVWQZX      52(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x30, Y8, Y7, Y7
+	MOVWQZX      54(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0xc0, Y8, Y7, Y7
+	VPSHUFB      a2iq2const<>+992(SB), Y3, Y9
+	VPAND        Y1, Y9, Y9
+	VPADDB       Y2, Y9, Y9
+	VPSHUFB      a2iq2const<>+576(SB), Y4, Y10
+	VMOVDQU      196(CX), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y5, Y5
+	VMOVDQU      196(DI), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y6, Y6
+	MOVWQZX      56(SP), DX
+	VMOVQ        (SI)(DX*8), X7
+	MOVWQZX      58(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x0c, Y8, Y7, Y7
+	MOVWQZX      60(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0x30, Y8, Y7, Y7
+	MOVWQZX      62(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y8
+	VPBLENDD     $0xc0, Y8, Y7, Y7
+	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y9
+	VPAND        Y1, Y9, Y9
+	VPADDB       Y2, Y9, Y9
+	VPSHUFB      a2iq2const<>+608(SB), Y4, Y10
+	VMOVDQU      228(CX), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y5, Y5
+	VMOVDQU      228(DI), Y8
+	VPSIGNB      Y9, Y8, Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y6, Y6
+	VPHADDD      Y6, Y5, Y3
+	VEXTRACTI128 $0x01, Y3, X4
+	VPADDD       X3, X4, X4
+	VPHADDD      X4, X4, X4
+	VCVTDQ2PS    X4, X4
+	VPBROADCASTW (AX), X3
+	VCVTPH2PS    X3, X3
+	VMULPS       a2iq2const<>+768(SB), X3, X3
+	VMOVSS       (CX), X5
+	VINSERTPS    $0x10, (DI), X5, X5
+	VMULPS       X5, X3, X3
+	VFMADD231PS  X3, X4, X0
 	ADDQ         $0x00000052, AX
 	ADDQ         $0x00000124, CX
 	ADDQ         $0x00000124, DI
@@ -3203,310 +3147,300 @@ tileA2IQ2_S_1x2_done:
 
 // func tileA2IQ2_S_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileA2IQ2_S_1x3(SB), NOSPLIT, $128-64
-	MOVQ   w+0(FP), AX
-	MOVQ   a+16(FP), CX
-	MOVQ   as+24(FP), DX
-	MOVQ   nb+32(FP), BX
-	MOVQ   grid+56(FP), SI
-	MOVQ   CX, DI
-	ADDQ   DX, DI
-	MOVQ   DI, R8
-	ADDQ   DX, R8
-	VXORPS X0, X0, X0
+TEXT ·tileA2IQ2_S_1x3(SB), NOSPLIT, $64-64
+	MOVQ    w+0(FP), AX
+	MOVQ    a+16(FP), CX
+	MOVQ    as+24(FP), DX
+	MOVQ    nb+32(FP), BX
+	MOVQ    grid+56(FP), SI
+	MOVQ    CX, DI
+	ADDQ    DX, DI
+	MOVQ    DI, R8
+	ADDQ    DX, R8
+	VXORPS  X0, X0, X0
+	VMOVDQU a2iq2const<>+32(SB), Y1
+	VMOVDQU a2iq2const<>+64(SB), Y2
 
 tileA2IQ2_S_1x3_loop:
 	TESTQ        BX, BX
 	JZ           tileA2IQ2_S_1x3_done
 	PREFETCHT0   32768(AX)
 	PREFETCHT0   32832(AX)
-	VPBROADCASTQ 66(AX), Y1
-	VPSHUFB      a2iq2const<>+640(SB), Y1, Y2
-	VPMULLW      a2iq2const<>+704(SB), Y2, Y2
-	VPAND        a2iq2const<>+736(SB), Y2, Y2
-	VPMOVZXBW    2(AX), Y3
-	VPOR         Y3, Y2, Y2
-	VMOVDQU      Y2, 64(SP)
-	VPSHUFB      a2iq2const<>+672(SB), Y1, Y1
-	VPMULLW      a2iq2const<>+704(SB), Y1, Y1
-	VPAND        a2iq2const<>+736(SB), Y1, Y1
-	VPMOVZXBW    18(AX), Y2
-	VPOR         Y2, Y1, Y1
-	VMOVDQU      Y1, 96(SP)
-	VMOVQ        74(AX), X1
-	VPSRLW       $0x04, X1, X2
-	VPUNPCKLQDQ  X2, X1, X1
-	VPAND        a2iq2const<>+352(SB), X1, X1
-	VPMOVZXBW    X1, Y1
-	VPSLLW       $0x01, Y1, Y1
-	VPOR         a2iq2const<>+320(SB), Y1, Y1
-	MOVWQZX      64(SP), DX
-	VMOVQ        (SI)(DX*8), X4
-	MOVWQZX      66(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x0c, Y6, Y4, Y4
-	MOVWQZX      68(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x30, Y6, Y4, Y4
-	MOVWQZX      70(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0xc0, Y6, Y4, Y4
-	VPBROADCASTD 34(AX), Y6
-	VPSHUFB      a2iq2const<>+0(SB), Y6, Y6
-	VPAND        a2iq2const<>+32(SB), Y6, Y6
-	VPCMPEQB     a2iq2const<>+32(SB), Y6, Y6
-	VPOR         a2iq2const<>+64(SB), Y6, Y6
-	VPSHUFB      a2iq2const<>+384(SB), Y1, Y7
-	VMOVDQU      4(CX), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y4, Y8
-	VPMADDWD     Y7, Y8, Y2
-	VMOVDQU      4(DI), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y4, Y8
-	VPMADDWD     Y7, Y8, Y3
-	VMOVDQU      4(R8), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y4, Y8
-	VPMADDWD     Y7, Y8, Y5
-	MOVWQZX      72(SP), DX
-	VMOVQ        (SI)(DX*8), X4
-	MOVWQZX      74(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x0c, Y6, Y4, Y4
-	MOVWQZX      76(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x30, Y6, Y4, Y4
-	MOVWQZX      78(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0xc0, Y6, Y4, Y4
-	VPBROADCASTD 38(AX), Y6
-	VPSHUFB      a2iq2const<>+0(SB), Y6, Y6
-	VPAND        a2iq2const<>+32(SB), Y6, Y6
-	VPCMPEQB     a2iq2const<>+32(SB), Y6, Y6
-	VPOR         a2iq2const<>+64(SB), Y6, Y6
-	VPSHUFB      a2iq2const<>+416(SB), Y1, Y7
-	VMOVDQU      36(CX), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y4, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y2, Y2
-	VMOVDQU      36(DI), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y4, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y3, Y3
-	VMOVDQU      36(R8), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y4, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y5, Y5
-	MOVWQZX      80(SP), DX
-	VMOVQ        (SI)(DX*8), X4
-	MOVWQZX      82(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x0c, Y6, Y4, Y4
-	MOVWQZX      84(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x30, Y6, Y4, Y4
-	MOVWQZX      86(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0xc0, Y6, Y4, Y4
-	VPBROADCASTD 42(AX), Y6
-	VPSHUFB      a2iq2const<>+0(SB), Y6, Y6
-	VPAND        a2iq2const<>+32(SB), Y6, Y6
-	VPCMPEQB     a2iq2const<>+32(SB), Y6, Y6
-	VPOR         a2iq2const<>+64(SB), Y6, Y6
-	VPSHUFB      a2iq2const<>+448(SB), Y1, Y7
-	VMOVDQU      68(CX), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y4, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y2, Y2
-	VMOVDQU      68(DI), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y4, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y3, Y3
-	VMOVDQU      68(R8), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y4, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y5, Y5
-	MOVWQZX      88(SP), DX
-	VMOVQ        (SI)(DX*8), X4
-	MOVWQZX      90(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x0c, Y6, Y4, Y4
-	MOVWQZX      92(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x30, Y6, Y4, Y4
-	MOVWQZX      94(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0xc0, Y6, Y4, Y4
-	VPBROADCASTD 46(AX), Y6
-	VPSHUFB      a2iq2const<>+0(SB), Y6, Y6
-	VPAND        a2iq2const<>+32(SB), Y6, Y6
-	VPCMPEQB     a2iq2const<>+32(SB), Y6, Y6
-	VPOR         a2iq2const<>+64(SB), Y6, Y6
-	VPSHUFB      a2iq2const<>+480(SB), Y1, Y7
-	VMOVDQU      100(CX), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y4, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y2, Y2
-	VMOVDQU      100(DI), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y4, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y3, Y3
-	VMOVDQU      100(R8), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y4, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y5, Y5
-	MOVWQZX      96(SP), DX
-	VMOVQ        (SI)(DX*8), X4
-	MOVWQZX      98(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x0c, Y6, Y4, Y4
-	MOVWQZX      100(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x30, Y6, Y4, Y4
-	MOVWQZX      102(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0xc0, Y6, Y4, Y4
-	VPBROADCASTD 50(AX), Y6
-	VPSHUFB      a2iq2const<>+0(SB), Y6, Y6
-	VPAND        a2iq2const<>+32(SB), Y6, Y6
-	VPCMPEQB     a2iq2const<>+32(SB), Y6, Y6
-	VPOR         a2iq2const<>+64(SB), Y6, Y6
-	VPSHUFB      a2iq2const<>+512(SB), Y1, Y7
-	VMOVDQU      132(CX), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y4, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y2, Y2
-	VMOVDQU      132(DI), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y4, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y3, Y3
-	VMOVDQU      132(R8), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y4, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y5, Y5
-	MOVWQZX      104(SP), DX
-	VMOVQ        (SI)(DX*8), X4
-	MOVWQZX      106(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x0c, Y6, Y4, Y4
-	MOVWQZX      108(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x30, Y6, Y4, Y4
-	MOVWQZX      110(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0xc0, Y6, Y4, Y4
-	VPBROADCASTD 54(AX), Y6
-	VPSHUFB      a2iq2const<>+0(SB), Y6, Y6
-	VPAND        a2iq2const<>+32(SB), Y6, Y6
-	VPCMPEQB     a2iq2const<>+32(SB), Y6, Y6
-	VPOR         a2iq2const<>+64(SB), Y6, Y6
-	VPSHUFB      a2iq2const<>+544(SB), Y1, Y7
-	VMOVDQU      164(CX), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y4, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y2, Y2
-	VMOVDQU      164(DI), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y4, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y3, Y3
-	VMOVDQU      164(R8), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y4, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y5, Y5
-	MOVWQZX      112(SP), DX
-	VMOVQ        (SI)(DX*8), X4
-	MOVWQZX      114(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x0c, Y6, Y4, Y4
-	MOVWQZX      116(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x30, Y6, Y4, Y4
-	MOVWQZX      118(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0xc0, Y6, Y4, Y4
-	VPBROADCASTD 58(AX), Y6
-	VPSHUFB      a2iq2const<>+0(SB), Y6, Y6
-	VPAND        a2iq2const<>+32(SB), Y6, Y6
-	VPCMPEQB     a2iq2const<>+32(SB), Y6, Y6
-	VPOR         a2iq2const<>+64(SB), Y6, Y6
-	VPSHUFB      a2iq2const<>+576(SB), Y1, Y7
-	VMOVDQU      196(CX), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y4, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y2, Y2
-	VMOVDQU      196(DI), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y4, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y3, Y3
-	VMOVDQU      196(R8), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y4, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y5, Y5
-	MOVWQZX      120(SP), DX
-	VMOVQ        (SI)(DX*8), X4
-	MOVWQZX      122(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x0c, Y6, Y4, Y4
-	MOVWQZX      124(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0x30, Y6, Y4, Y4
-	MOVWQZX      126(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y6
-	VPBLENDD     $0xc0, Y6, Y4, Y4
-	VPBROADCASTD 62(AX), Y6
-	VPSHUFB      a2iq2const<>+0(SB), Y6, Y6
-	VPAND        a2iq2const<>+32(SB), Y6, Y6
-	VPCMPEQB     a2iq2const<>+32(SB), Y6, Y6
-	VPOR         a2iq2const<>+64(SB), Y6, Y6
-	VPSHUFB      a2iq2const<>+608(SB), Y1, Y7
-	VMOVDQU      228(CX), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y4, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y2, Y2
-	VMOVDQU      228(DI), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y4, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y3, Y3
-	VMOVDQU      228(R8), Y8
-	VPSIGNB      Y6, Y8, Y8
-	VPMADDUBSW   Y8, Y4, Y8
-	VPMADDWD     Y7, Y8, Y8
-	VPADDD       Y8, Y5, Y5
-	VPHADDD      Y3, Y2, Y1
-	VPHADDD      Y5, Y5, Y2
-	VPHADDD      Y2, Y1, Y1
-	VEXTRACTI128 $0x01, Y1, X2
-	VPADDD       X1, X2, X2
-	VCVTDQ2PS    X2, X2
-	VPBROADCASTW (AX), X1
-	VCVTPH2PS    X1, X1
-	VMULPS       a2iq2const<>+768(SB), X1, X1
-	VMOVSS       (CX), X3
-	VINSERTPS    $0x10, (DI), X3, X3
-	VINSERTPS    $0x20, (R8), X3, X3
-	VMULPS       X3, X1, X1
-	VFMADD231PS  X1, X2, X0
+	VPBROADCASTQ 66(AX), Y3
+	VPSHUFB      a2iq2const<>+640(SB), Y3, Y4
+	VPMULLW      a2iq2const<>+704(SB), Y4, Y4
+	VPAND        a2iq2const<>+736(SB), Y4, Y4
+	VPMOVZXBW    2(AX), Y5
+	VPOR         Y5, Y4, Y4
+	VMOVDQU      Y4, (SP)
+	VPSHUFB      a2iq2const<>+672(SB), Y3, Y3
+	VPMULLW      a2iq2const<>+704(SB), Y3, Y3
+	VPAND        a2iq2const<>+736(SB), Y3, Y3
+	VPMOVZXBW    18(AX), Y4
+	VPOR         Y4, Y3, Y3
+	VMOVDQU      Y3, 32(SP)
+	VMOVDQU      34(AX), Y3
+	VPSHUFB      a2iq2const<>+0(SB), Y3, Y3
+	VPERMQ       $0xd8, Y3, Y3
+	VMOVQ        74(AX), X4
+	VPSRLW       $0x04, X4, X5
+	VPUNPCKLQDQ  X5, X4, X4
+	VPAND        a2iq2const<>+352(SB), X4, X4
+	VPMOVZXBW    X4, Y4
+	VPSLLW       $0x01, Y4, Y4
+	VPOR         a2iq2const<>+320(SB), Y4, Y4
+	VMOVDQU      Y4, Y4
+	MOVWQZX      (SP), DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      2(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVWQZX      4(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVWQZX      6(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+800(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+384(SB), Y4, Y11
+	VMOVDQU      4(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y5
+	VMOVDQU      4(DI), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y6
+	VMOVDQU      4(R8), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y7
+	MOVWQZX      8(SP), DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      10(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVWQZX      12(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVWQZX      14(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+832(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+416(SB), Y4, Y11
+	VMOVDQU      36(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      36(DI), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      36(R8), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	MOVWQZX      16(SP), DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      18(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVWQZX      20(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVWQZX      22(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+864(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+448(SB), Y4, Y11
+	VMOVDQU      68(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      68(DI), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      68(R8), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	MOVWQZX      24(SP), DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      26(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVWQZX      28(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVWQZX      30(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+896(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+480(SB), Y4, Y11
+	VMOVDQU      100(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      100(DI), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      100(R8), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	MOVWQZX      32(SP), DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      34(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVWQZX      36(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVWQZX      38(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+928(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+512(SB), Y4, Y11
+	VMOVDQU      132(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      132(DI), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      132(R8), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	MOVWQZX      40(SP), DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      42(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVWQZX      44(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVWQZX      46(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+960(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+544(SB), Y4, Y11
+	VMOVDQU      164(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      164(DI), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      164(R8), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	MOVWQZX      48(SP), DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      50(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVWQZX      52(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVWQZX      54(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+992(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+576(SB), Y4, Y11
+	VMOVDQU      196(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      196(DI), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      196(R8), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	MOVWQZX      56(SP), DX
+	VMOVQ        (SI)(DX*8), X8
+	MOVWQZX      58(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVWQZX      60(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVWQZX      62(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+608(SB), Y4, Y11
+	VMOVDQU      228(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      228(DI), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      228(R8), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	VPHADDD      Y6, Y5, Y3
+	VPHADDD      Y7, Y7, Y4
+	VPHADDD      Y4, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X4
+	VPADDD       X3, X4, X4
+	VCVTDQ2PS    X4, X4
+	VPBROADCASTW (AX), X3
+	VCVTPH2PS    X3, X3
+	VMULPS       a2iq2const<>+768(SB), X3, X3
+	VMOVSS       (CX), X5
+	VINSERTPS    $0x10, (DI), X5, X5
+	VINSERTPS    $0x20, (R8), X5, X5
+	VMULPS       X5, X3, X3
+	VFMADD231PS  X3, X4, X0
 	ADDQ         $0x00000052, AX
 	ADDQ         $0x00000124, CX
 	ADDQ         $0x00000124, DI
@@ -3528,352 +3462,342 @@ tileA2IQ2_S_1x3_done:
 
 // func tileA2IQ2_S_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileA2IQ2_S_1x4(SB), NOSPLIT, $128-64
-	MOVQ   w+0(FP), AX
-	MOVQ   a+16(FP), CX
-	MOVQ   as+24(FP), DX
-	MOVQ   nb+32(FP), BX
-	MOVQ   grid+56(FP), SI
-	MOVQ   CX, DI
-	ADDQ   DX, DI
-	MOVQ   DI, R8
-	ADDQ   DX, R8
-	MOVQ   R8, R9
-	ADDQ   DX, R9
-	VXORPS X0, X0, X0
+TEXT ·tileA2IQ2_S_1x4(SB), NOSPLIT, $64-64
+	MOVQ    w+0(FP), AX
+	MOVQ    a+16(FP), CX
+	MOVQ    as+24(FP), DX
+	MOVQ    nb+32(FP), BX
+	MOVQ    grid+56(FP), SI
+	MOVQ    CX, DI
+	ADDQ    DX, DI
+	MOVQ    DI, R8
+	ADDQ    DX, R8
+	MOVQ    R8, R9
+	ADDQ    DX, R9
+	VXORPS  X0, X0, X0
+	VMOVDQU a2iq2const<>+32(SB), Y1
+	VMOVDQU a2iq2const<>+64(SB), Y2
 
 tileA2IQ2_S_1x4_loop:
 	TESTQ        BX, BX
 	JZ           tileA2IQ2_S_1x4_done
 	PREFETCHT0   32768(AX)
 	PREFETCHT0   32832(AX)
-	VPBROADCASTQ 66(AX), Y1
-	VPSHUFB      a2iq2const<>+640(SB), Y1, Y2
-	VPMULLW      a2iq2const<>+704(SB), Y2, Y2
-	VPAND        a2iq2const<>+736(SB), Y2, Y2
-	VPMOVZXBW    2(AX), Y3
-	VPOR         Y3, Y2, Y2
-	VMOVDQU      Y2, 64(SP)
-	VPSHUFB      a2iq2const<>+672(SB), Y1, Y1
-	VPMULLW      a2iq2const<>+704(SB), Y1, Y1
-	VPAND        a2iq2const<>+736(SB), Y1, Y1
-	VPMOVZXBW    18(AX), Y2
-	VPOR         Y2, Y1, Y1
-	VMOVDQU      Y1, 96(SP)
-	VMOVQ        74(AX), X1
-	VPSRLW       $0x04, X1, X2
-	VPUNPCKLQDQ  X2, X1, X1
-	VPAND        a2iq2const<>+352(SB), X1, X1
-	VPMOVZXBW    X1, Y1
-	VPSLLW       $0x01, Y1, Y1
-	VPOR         a2iq2const<>+320(SB), Y1, Y1
-	MOVWQZX      64(SP), DX
-	VMOVQ        (SI)(DX*8), X4
-	MOVWQZX      66(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0x0c, Y7, Y4, Y4
-	MOVWQZX      68(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0x30, Y7, Y4, Y4
-	MOVWQZX      70(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0xc0, Y7, Y4, Y4
-	VPBROADCASTD 34(AX), Y7
-	VPSHUFB      a2iq2const<>+0(SB), Y7, Y7
-	VPAND        a2iq2const<>+32(SB), Y7, Y7
-	VPCMPEQB     a2iq2const<>+32(SB), Y7, Y7
-	VPOR         a2iq2const<>+64(SB), Y7, Y7
-	VPSHUFB      a2iq2const<>+384(SB), Y1, Y8
-	VMOVDQU      4(CX), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y4, Y9
-	VPMADDWD     Y8, Y9, Y2
-	VMOVDQU      4(DI), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y4, Y9
-	VPMADDWD     Y8, Y9, Y3
-	VMOVDQU      4(R8), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y4, Y9
-	VPMADDWD     Y8, Y9, Y5
-	VMOVDQU      4(R9), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y4, Y9
-	VPMADDWD     Y8, Y9, Y6
-	MOVWQZX      72(SP), DX
-	VMOVQ        (SI)(DX*8), X4
-	MOVWQZX      74(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0x0c, Y7, Y4, Y4
-	MOVWQZX      76(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0x30, Y7, Y4, Y4
-	MOVWQZX      78(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0xc0, Y7, Y4, Y4
-	VPBROADCASTD 38(AX), Y7
-	VPSHUFB      a2iq2const<>+0(SB), Y7, Y7
-	VPAND        a2iq2const<>+32(SB), Y7, Y7
-	VPCMPEQB     a2iq2const<>+32(SB), Y7, Y7
-	VPOR         a2iq2const<>+64(SB), Y7, Y7
-	VPSHUFB      a2iq2const<>+416(SB), Y1, Y8
-	VMOVDQU      36(CX), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y4, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y2, Y2
-	VMOVDQU      36(DI), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y4, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y3, Y3
-	VMOVDQU      36(R8), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y4, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y5, Y5
-	VMOVDQU      36(R9), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y4, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y6, Y6
-	MOVWQZX      80(SP), DX
-	VMOVQ        (SI)(DX*8), X4
-	MOVWQZX      82(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0x0c, Y7, Y4, Y4
-	MOVWQZX      84(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0x30, Y7, Y4, Y4
-	MOVWQZX      86(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0xc0, Y7, Y4, Y4
-	VPBROADCASTD 42(AX), Y7
-	VPSHUFB      a2iq2const<>+0(SB), Y7, Y7
-	VPAND        a2iq2const<>+32(SB), Y7, Y7
-	VPCMPEQB     a2iq2const<>+32(SB), Y7, Y7
-	VPOR         a2iq2const<>+64(SB), Y7, Y7
-	VPSHUFB      a2iq2const<>+448(SB), Y1, Y8
-	VMOVDQU      68(CX), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y4, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y2, Y2
-	VMOVDQU      68(DI), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y4, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y3, Y3
-	VMOVDQU      68(R8), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y4, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y5, Y5
-	VMOVDQU      68(R9), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y4, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y6, Y6
-	MOVWQZX      88(SP), DX
-	VMOVQ        (SI)(DX*8), X4
-	MOVWQZX      90(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0x0c, Y7, Y4, Y4
-	MOVWQZX      92(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0x30, Y7, Y4, Y4
-	MOVWQZX      94(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0xc0, Y7, Y4, Y4
-	VPBROADCASTD 46(AX), Y7
-	VPSHUFB      a2iq2const<>+0(SB), Y7, Y7
-	VPAND        a2iq2const<>+32(SB), Y7, Y7
-	VPCMPEQB     a2iq2const<>+32(SB), Y7, Y7
-	VPOR         a2iq2const<>+64(SB), Y7, Y7
-	VPSHUFB      a2iq2const<>+480(SB), Y1, Y8
-	VMOVDQU      100(CX), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y4, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y2, Y2
-	VMOVDQU      100(DI), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y4, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y3, Y3
-	VMOVDQU      100(R8), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y4, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y5, Y5
-	VMOVDQU      100(R9), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y4, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y6, Y6
-	MOVWQZX      96(SP), DX
-	VMOVQ        (SI)(DX*8), X4
-	MOVWQZX      98(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0x0c, Y7, Y4, Y4
-	MOVWQZX      100(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0x30, Y7, Y4, Y4
-	MOVWQZX      102(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0xc0, Y7, Y4, Y4
-	VPBROADCASTD 50(AX), Y7
-	VPSHUFB      a2iq2const<>+0(SB), Y7, Y7
-	VPAND        a2iq2const<>+32(SB), Y7, Y7
-	VPCMPEQB     a2iq2const<>+32(SB), Y7, Y7
-	VPOR         a2iq2const<>+64(SB), Y7, Y7
-	VPSHUFB      a2iq2const<>+512(SB), Y1, Y8
-	VMOVDQU      132(CX), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y4, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y2, Y2
-	VMOVDQU      132(DI), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y4, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y3, Y3
-	VMOVDQU      132(R8), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y4, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y5, Y5
-	VMOVDQU      132(R9), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y4, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y6, Y6
-	MOVWQZX      104(SP), DX
-	VMOVQ        (SI)(DX*8), X4
-	MOVWQZX      106(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0x0c, Y7, Y4, Y4
-	MOVWQZX      108(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0x30, Y7, Y4, Y4
-	MOVWQZX      110(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0xc0, Y7, Y4, Y4
-	VPBROADCASTD 54(AX), Y7
-	VPSHUFB      a2iq2const<>+0(SB), Y7, Y7
-	VPAND        a2iq2const<>+32(SB), Y7, Y7
-	VPCMPEQB     a2iq2const<>+32(SB), Y7, Y7
-	VPOR         a2iq2const<>+64(SB), Y7, Y7
-	VPSHUFB      a2iq2const<>+544(SB), Y1, Y8
-	VMOVDQU      164(CX), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y4, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y2, Y2
-	VMOVDQU      164(DI), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y4, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y3, Y3
-	VMOVDQU      164(R8), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y4, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y5, Y5
-	VMOVDQU      164(R9), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y4, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y6, Y6
-	MOVWQZX      112(SP), DX
-	VMOVQ        (SI)(DX*8), X4
-	MOVWQZX      114(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0x0c, Y7, Y4, Y4
-	MOVWQZX      116(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0x30, Y7, Y4, Y4
-	MOVWQZX      118(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0xc0, Y7, Y4, Y4
-	VPBROADCASTD 58(AX), Y7
-	VPSHUFB      a2iq2const<>+0(SB), Y7, Y7
-	VPAND        a2iq2const<>+32(SB), Y7, Y7
-	VPCMPEQB     a2iq2const<>+32(SB), Y7, Y7
-	VPOR         a2iq2const<>+64(SB), Y7, Y7
-	VPSHUFB      a2iq2const<>+576(SB), Y1, Y8
-	VMOVDQU      196(CX), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y4, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y2, Y2
-	VMOVDQU      196(DI), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y4, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y3, Y3
-	VMOVDQU      196(R8), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y4, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y5, Y5
-	VMOVDQU      196(R9), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y4, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y6, Y6
-	MOVWQZX      120(SP), DX
-	VMOVQ        (SI)(DX*8), X4
-	MOVWQZX      122(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0x0c, Y7, Y4, Y4
-	MOVWQZX      124(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0x30, Y7, Y4, Y4
-	MOVWQZX      126(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y7
-	VPBLENDD     $0xc0, Y7, Y4, Y4
-	VPBROADCASTD 62(AX), Y7
-	VPSHUFB      a2iq2const<>+0(SB), Y7, Y7
-	VPAND        a2iq2const<>+32(SB), Y7, Y7
-	VPCMPEQB     a2iq2const<>+32(SB), Y7, Y7
-	VPOR         a2iq2const<>+64(SB), Y7, Y7
-	VPSHUFB      a2iq2const<>+608(SB), Y1, Y8
-	VMOVDQU      228(CX), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y4, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y2, Y2
-	VMOVDQU      228(DI), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y4, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y3, Y3
-	VMOVDQU      228(R8), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y4, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y5, Y5
-	VMOVDQU      228(R9), Y9
-	VPSIGNB      Y7, Y9, Y9
-	VPMADDUBSW   Y9, Y4, Y9
-	VPMADDWD     Y8, Y9, Y9
-	VPADDD       Y9, Y6, Y6
-	VPHADDD      Y3, Y2, Y1
-	VPHADDD      Y6, Y5, Y2
-	VPHADDD      Y2, Y1, Y1
-	VEXTRACTI128 $0x01, Y1, X2
-	VPADDD       X1, X2, X2
-	VCVTDQ2PS    X2, X2
-	VPBROADCASTW (AX), X1
-	VCVTPH2PS    X1, X1
-	VMULPS       a2iq2const<>+768(SB), X1, X1
-	VMOVSS       (CX), X3
-	VINSERTPS    $0x10, (DI), X3, X3
-	VINSERTPS    $0x20, (R8), X3, X3
-	VINSERTPS    $0x30, (R9), X3, X3
-	VMULPS       X3, X1, X1
-	VFMADD231PS  X1, X2, X0
+	VPBROADCASTQ 66(AX), Y3
+	VPSHUFB      a2iq2const<>+640(SB), Y3, Y4
+	VPMULLW      a2iq2const<>+704(SB), Y4, Y4
+	VPAND        a2iq2const<>+736(SB), Y4, Y4
+	VPMOVZXBW    2(AX), Y5
+	VPOR         Y5, Y4, Y4
+	VMOVDQU      Y4, (SP)
+	VPSHUFB      a2iq2const<>+672(SB), Y3, Y3
+	VPMULLW      a2iq2const<>+704(SB), Y3, Y3
+	VPAND        a2iq2const<>+736(SB), Y3, Y3
+	VPMOVZXBW    18(AX), Y4
+	VPOR         Y4, Y3, Y3
+	VMOVDQU      Y3, 32(SP)
+	VMOVDQU      34(AX), Y3
+	VPSHUFB      a2iq2const<>+0(SB), Y3, Y3
+	VPERMQ       $0xd8, Y3, Y3
+	VMOVQ        74(AX), X4
+	VPSRLW       $0x04, X4, X5
+	VPUNPCKLQDQ  X5, X4, X4
+	VPAND        a2iq2const<>+352(SB), X4, X4
+	VPMOVZXBW    X4, Y4
+	VPSLLW       $0x01, Y4, Y4
+	VPOR         a2iq2const<>+320(SB), Y4, Y4
+	VMOVDQU      Y4, Y4
+	MOVWQZX      (SP), DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      2(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVWQZX      4(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVWQZX      6(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+800(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+384(SB), Y4, Y12
+	VMOVDQU      4(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y5
+	VMOVDQU      4(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y6
+	VMOVDQU      4(R8), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y7
+	VMOVDQU      4(R9), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y8
+	MOVWQZX      8(SP), DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      10(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVWQZX      12(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVWQZX      14(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+832(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+416(SB), Y4, Y12
+	VMOVDQU      36(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      36(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VMOVDQU      36(R8), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      36(R9), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	MOVWQZX      16(SP), DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      18(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVWQZX      20(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVWQZX      22(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+864(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+448(SB), Y4, Y12
+	VMOVDQU      68(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      68(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VMOVDQU      68(R8), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      68(R9), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	MOVWQZX      24(SP), DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      26(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVWQZX      28(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVWQZX      30(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+896(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+480(SB), Y4, Y12
+	VMOVDQU      100(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      100(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VMOVDQU      100(R8), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      100(R9), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	MOVWQZX      32(SP), DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      34(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVWQZX      36(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVWQZX      38(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+928(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+512(SB), Y4, Y12
+	VMOVDQU      132(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      132(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VMOVDQU      132(R8), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      132(R9), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	MOVWQZX      40(SP), DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      42(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVWQZX      44(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVWQZX      46(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+960(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+544(SB), Y4, Y12
+	VMOVDQU      164(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      164(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VMOVDQU      164(R8), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      164(R9), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	MOVWQZX      48(SP), DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      50(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVWQZX      52(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVWQZX      54(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+992(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+576(SB), Y4, Y12
+	VMOVDQU      196(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      196(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VMOVDQU      196(R8), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      196(R9), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	MOVWQZX      56(SP), DX
+	VMOVQ        (SI)(DX*8), X9
+	MOVWQZX      58(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVWQZX      60(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVWQZX      62(SP), DX
+	VPBROADCASTQ (SI)(DX*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+608(SB), Y4, Y12
+	VMOVDQU      228(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      228(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VMOVDQU      228(R8), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      228(R9), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	VPHADDD      Y6, Y5, Y3
+	VPHADDD      Y8, Y7, Y4
+	VPHADDD      Y4, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X4
+	VPADDD       X3, X4, X4
+	VCVTDQ2PS    X4, X4
+	VPBROADCASTW (AX), X3
+	VCVTPH2PS    X3, X3
+	VMULPS       a2iq2const<>+768(SB), X3, X3
+	VMOVSS       (CX), X5
+	VINSERTPS    $0x10, (DI), X5, X5
+	VINSERTPS    $0x20, (R8), X5, X5
+	VINSERTPS    $0x30, (R9), X5, X5
+	VMULPS       X5, X3, X3
+	VFMADD231PS  X3, X4, X0
 	ADDQ         $0x00000052, AX
 	ADDQ         $0x00000124, CX
 	ADDQ         $0x00000124, DI

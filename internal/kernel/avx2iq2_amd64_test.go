@@ -213,3 +213,45 @@ func FuzzAVX2IQ2Tiles(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkAVX2IQ2Tiles times the AVX2 IQ2 tiles hot in cache: one row of
+// 16 blocks against T tokens, reported as ns per weight block (all T
+// tokens); times the clock rate in GHz that is cycles per block. Where
+// this CPU has them, the AVX-512 tiles (iqTiles) run too, for comparison.
+func BenchmarkAVX2IQ2Tiles(b *testing.B) {
+	if !hasAVX2 {
+		b.Skip("no AVX2, FMA and F16C")
+	}
+	rng := rand.New(rand.NewPCG(15, 16))
+	sets := []struct {
+		name  string
+		tiles map[tensor.DType]*tileSet
+	}{{"avx2", avx2IQ2Tiles()}}
+	if hasIQTiles {
+		sets = append(sets, struct {
+			name  string
+			tiles map[tensor.DType]*tileSet
+		}{"avx512", iqTiles})
+	}
+	const nb = 16
+	for _, typ := range avx2IQ2Types {
+		w := randomIQ2Rows(rng, typ, 1, nb)
+		for T := 1; T <= 4; T++ {
+			a := make([]byte, T*nb*292)
+			for k := 0; k < T; k++ {
+				quantizeRowQ8_KGeneric(a[k*nb*292:(k+1)*nb*292], randomVec(rng, 256*nb))
+			}
+			out := make([]float32, T)
+			for _, set := range sets {
+				ts := set.tiles[typ]
+				b.Run(fmt.Sprintf("%s/%v/1x%d", set.name, typ, T), func(b *testing.B) {
+					b.SetBytes(int64(len(w)))
+					for b.Loop() {
+						ts.tiles(out, 1, w, len(w), a, nb*292, 1, T, nb)
+					}
+					b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/nb, "ns/block")
+				})
+			}
+		}
+	}
+}

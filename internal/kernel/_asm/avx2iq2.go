@@ -16,46 +16,51 @@ import (
 // tiles (iq.go's tileOrd kernels) and of dotIQOrdered. VEX encodings only
 // (AVX2, FMA, F16C), 16 ymm registers.
 //
-// Per sub-block of 32 elements: the four 8-byte codebook entries are one
-// scalar load and three broadcasts blended into a ymm (unsigned grid
-// bytes |v| ≤ 43); the four sign bytes are spread over the 32 bytes by a
-// VPSHUFB, tested bit by bit (VPAND, VPCMPEQB) and turned into ±1 bytes,
-// which VPSIGNB puts on the activations (the Q8_K quantizer's range is
+// Per block, the sign bytes (IQ2_XXS, IQ2_XS: seven stored bits and an
+// even-parity eighth, ggml's ksigns_iq2xs) and the scales 2s+1 (as int16)
+// are put into one register each. Per sub-block of 32 elements: the four
+// 8-byte codebook entries are one scalar load and three broadcasts
+// blended into a ymm (unsigned grid bytes |v| ≤ 43; blends measured
+// faster than VPINSRQ/VINSERTI128 on Zen 4); a VPSHUFB spreads the four
+// sign bytes over the 32 bytes, VPAND keeps bit m in byte 8l+m and adding
+// 0x7f makes the byte negative exactly where the bit is set, which
+// VPSIGNB puts on the activations (the Q8_K quantizer's range is
 // [−127, 127], so no negation wraps); VPMADDUBSW gives int16 pair sums
-// (|·| ≤ 2·43·127 < 2¹⁵) and VPMADDWD by the scale 2s+1 the int32 sums,
-// exact. Per block the T sums are reduced to one lane each (VPHADDD) and
-// acc = fma(float32(isum), (d/8)·d_a, acc) runs on the T accumulators as
-// the lanes of one xmm: lane by lane the VNNI kernels' scalar steps.
+// (|·| ≤ 2·43·127 < 2¹⁵) and VPMADDWD by the scale pair (a VPSHUFB of
+// the scale register) the int32 sums, exact. Per block the T sums are
+// reduced to one lane each (VPHADDD) and acc = fma(float32(isum),
+// (d/8)·d_a, acc) runs on the T accumulators as the lanes of one xmm:
+// lane by lane the VNNI kernels' scalar steps.
+//
+// The tiles reuse a few vector registers from sub-block to sub-block:
+// with a fresh virtual register per value, avo's allocator reaches for
+// ymm16 and up, which VEX cannot encode.
 
 // a2i2Const is the constants' RODATA.
 var a2i2Const Mem
 
 // Offsets in a2i2Const.
 const (
-	a2i2Spread = 0   // VPSHUFB: byte 8l..8l+7 ← byte l of the dword (l = 0, 1 low lane; 2, 3 high)
-	a2i2Bits   = 32  // bytes 1 << (i%8)
-	a2i2One8   = 64  // bytes 1
-	a2i2Top    = 96  // bytes 0x80
-	a2i2B7     = 128 // 4 × 32: dwords 0x7f << 8l
-	a2i2Dw1    = 256 // dwords 1
-	a2i2W511   = 288 // words 511
-	a2i2W1     = 320 // words 1
-	a2i2B0f    = 352 // bytes 0x0f
-	a2i2Sc     = 384 // 8 × 32: VPSHUFB: word j of each lane into all its words
-	a2i2Qh     = 640 // 2 × 32: VPSHUFB: word i ← byte (16h+i)/4, zero-extended
-	a2i2Mul    = 704 // words 1 << (8 − 2(i%4))
-	a2i2W300   = 736 // words 0x300
-	a2i2F8     = 768 // float32 0.125, 8 lanes
-	a2i2Size   = 800
+	a2i2Pair = 0   // VPSHUFB: per lane, bytes 0,1 of each dword, then bytes 2,3
+	a2i2Bits = 32  // bytes 1 << (i%8)
+	a2i2B7f  = 64  // bytes 0x7f
+	a2i2Top  = 96  // bytes 0x80
+	a2i2B7   = 128 // 4 × 32: dwords 0x7f << 8l
+	a2i2Two8 = 256 // bytes 2
+	a2i2W511 = 288 // words 511
+	a2i2W1   = 320 // words 1
+	a2i2B0f  = 352 // bytes 0x0f
+	a2i2Sc   = 384 // 8 × 32: VPSHUFB: word j of each lane into all its words
+	a2i2Qh   = 640 // 2 × 32: VPSHUFB: word i ← byte (16h+i)/4, zero-extended
+	a2i2Mul  = 704 // words 1 << (8 − 2(i%4))
+	a2i2W300 = 736 // words 0x300
+	a2i2F8   = 768 // float32 0.125, 8 lanes
+	a2i2Sg   = 800 // 8 × 32: VPSHUFB: bytes 0..7 ← byte 2j, 8..15 ← byte 2j+1, per lane
+	a2i2Size = 1056
 )
 
 // a2i2C returns the constant at offset off of a2i2Const.
 func a2i2C(off int) Mem { return a2i2Const.Offset(off) }
-
-// a2i2Pos is the dword of the block's sign (IQ2_XXS: scale) vector that
-// holds sub-block j: the order in which VSHUFPS (IQ2_XXS) or VPACKUSWB
-// (IQ2_XS) leave them, lane by lane.
-var a2i2Pos = [8]int{0, 1, 4, 5, 2, 3, 6, 7}
 
 func genAVX2IQ2() {
 	var c [a2i2Size]byte
@@ -67,17 +72,20 @@ func genAVX2IQ2() {
 	}
 	const z = 0x80 // VPSHUFB: a zero byte
 	for i := 0; i < 32; i++ {
-		c[a2i2Spread+i] = byte(i / 8)
+		c[a2i2Pair+i] = []byte{0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15}[i%16]
 		c[a2i2Bits+i] = 1 << (i % 8)
-		c[a2i2One8+i] = 1
+		c[a2i2B7f+i] = 0x7f
+		c[a2i2Two8+i] = 2
 		c[a2i2Top+i] = 0x80
 		c[a2i2B0f+i] = 0x0f
+		for j := 0; j < 8; j++ {
+			c[a2i2Sg+32*j+i] = byte(2*j + i%16/8)
+		}
 	}
 	for i := 0; i < 8; i++ {
 		for l := 0; l < 4; l++ {
 			put32(a2i2B7+32*l+4*i, 0x7f<<(8*l))
 		}
-		put32(a2i2Dw1+4*i, 1)
 		put32(a2i2F8+4*i, math.Float32bits(0.125))
 	}
 	for i := 0; i < 16; i++ {
@@ -105,8 +113,6 @@ func genAVX2IQ2() {
 
 // a2i2Grid loads the four 8-byte codebook entries grid[idx(l)], l = 0..3,
 // into the quadwords of g: broadcasts (into b) and blends, no shuffles.
-// (The tiles reuse their few vector registers from sub-block to
-// sub-block: avo's allocator would otherwise reach for ymm16 and up.)
 func a2i2Grid(grid GPVirtual, idx func(l int) GPVirtual, g, b VecVirtual) {
 	VMOVQ(Mem{Base: grid, Index: idx(0), Scale: 8}, g.AsX())
 	for l := 1; l < 4; l++ {
@@ -132,14 +138,13 @@ func a2i2Parity(v VecVirtual) {
 	VPOR(p, v, v)
 }
 
-// a2i2Signs sets s to the ±1 bytes of a sub-block whose four sign bytes
-// (bit m of byte l: element 8l+m negative) are the dword at m.
-func a2i2Signs(m Mem, s VecVirtual) {
-	VPBROADCASTD(m, s)
-	VPSHUFB(a2i2C(a2i2Spread), s, s)
-	VPAND(a2i2C(a2i2Bits), s, s)
-	VPCMPEQB(a2i2C(a2i2Bits), s, s)
-	VPOR(a2i2C(a2i2One8), s, s)
+// a2i2SignPairs turns the block's 32 sign bytes in v (dword j: the four
+// groups of sub-block j) into the form a2i2Sg's controls read: words
+// 0..7 of the low lane are bytes 0,1 of sub-blocks 0..7, of the high lane
+// bytes 2,3.
+func a2i2SignPairs(v VecVirtual) {
+	VPSHUFB(a2i2C(a2i2Pair), v, v)
+	VPERMQ(U8(0xd8), v, v)
 }
 
 // a2i2Scales returns, for the scale bytes at m (IQ2_XS, IQ2_S: the low
@@ -151,7 +156,7 @@ func a2i2Scales(m Mem) VecVirtual {
 	VMOVQ(m, x)
 	VPSRLW(U8(4), x, h)
 	VPUNPCKLQDQ(h, x, x)
-	VPAND(a2i2C(a2i2B0f).Offset(0), x, x)
+	VPAND(a2i2C(a2i2B0f), x, x)
 	s := YMM()
 	VPMOVZXBW(x, s)
 	VPSLLW(U8(1), s, s)
@@ -172,12 +177,13 @@ func a2i2Tile(kind string, T int) {
 	nb := loadGP("nb")
 	grid := loadGP("grid")
 	ap := ptrs(a, as, T)
-	// Frame: the block's sign dwords (IQ2_XXS, IQ2_XS), IQ2_XXS's scale
-	// dwords (2s+1 in both words), IQ2_XS's and IQ2_S's 32 grid indices.
-	frame := AllocLocal(128)
-	signMem, scMem, idxMem := frame, frame.Offset(32), frame.Offset(64)
+	// Frame: IQ2_XS's and IQ2_S's 32 grid indices.
+	idxMem := AllocLocal(64)
 	acc := XMM()
 	VXORPS(acc, acc, acc)
+	bits, b7f := YMM(), YMM()
+	VMOVDQU(a2i2C(a2i2Bits), bits)
+	VMOVDQU(a2i2C(a2i2B7f), b7f)
 
 	Label(name + "_loop")
 	TESTQ(nb, nb)
@@ -185,30 +191,32 @@ func a2i2Tile(kind string, T int) {
 	for off := 0; off < blockBytes; off += 64 {
 		PREFETCHT0(Mem{Base: wp, Disp: prefetchDist + off})
 	}
-	var scv VecVirtual // IQ2_XS, IQ2_S: a2i2Scales
+	// signs: the block's sign bytes (a2i2SignPairs); scv: its scales 2s+1
+	// as words, word j of the low lane for the first 16 elements of
+	// sub-block j, of the high lane for the last 16.
+	signs, scv := YMM(), YMM()
 	switch kind {
 	case "IQ2_XXS":
 		// aux_j (four 7-bit sign indices, the scale s at bits 28..31) is
 		// the high dword of quadword j at 2.
-		y0, y1, aux := YMM(), YMM(), YMM()
+		y0, aux := YMM(), YMM()
 		VMOVDQU(Mem{Base: wp, Disp: 2}, y0)
-		VMOVDQU(Mem{Base: wp, Disp: 34}, y1)
-		VSHUFPS(U8(0xdd), y1, y0, aux)
-		v, x := YMM(), YMM()
-		VPAND(a2i2C(a2i2B7), aux, v)
+		VSHUFPS(U8(0xdd), Mem{Base: wp, Disp: 34}, y0, aux)
+		VPERMQ(U8(0xd8), aux, aux)
+		x := YMM()
+		VPAND(a2i2C(a2i2B7), aux, signs)
 		for l := 1; l < 4; l++ {
 			VPSLLD(U8(l), aux, x)
 			VPAND(a2i2C(a2i2B7+32*l), x, x)
-			VPOR(x, v, v)
+			VPOR(x, signs, signs)
 		}
-		a2i2Parity(v)
-		VMOVDQU(v, signMem)
+		a2i2Parity(signs)
+		a2i2SignPairs(signs)
 		VPSRLD(U8(28), aux, x)
-		VPADDD(x, x, x)
-		VPOR(a2i2C(a2i2Dw1), x, x)
-		VPSLLD(U8(16), x, v)
-		VPOR(v, x, x)
-		VMOVDQU(x, scMem)
+		VPACKUSDW(x, x, x)
+		VPERMQ(U8(0x88), x, x)
+		VPSLLW(U8(1), x, x)
+		VPOR(a2i2C(a2i2W1), x, scv)
 	case "IQ2_XS":
 		// u16 qs: 9-bit grid index, 7-bit sign index.
 		y0, y1 := YMM(), YMM()
@@ -221,11 +229,11 @@ func a2i2Tile(kind string, T int) {
 		VMOVDQU(i1, idxMem.Offset(32))
 		VPSRLW(U8(9), y0, y0)
 		VPSRLW(U8(9), y1, y1)
-		v := YMM()
-		VPACKUSWB(y1, y0, v)
-		a2i2Parity(v)
-		VMOVDQU(v, signMem)
-		scv = a2i2Scales(Mem{Base: wp, Disp: 66})
+		VPACKUSWB(y1, y0, signs)
+		VPERMQ(U8(0xd8), signs, signs)
+		a2i2Parity(signs)
+		a2i2SignPairs(signs)
+		VMOVDQU(a2i2Scales(Mem{Base: wp, Disp: 66}), scv)
 	case "IQ2_S":
 		// Index k = 4j+l: qs[k] | (qh[j] >> 2l & 3) << 8.
 		qh := YMM()
@@ -239,39 +247,39 @@ func a2i2Tile(kind string, T int) {
 			VPOR(q, x, x)
 			VMOVDQU(x, idxMem.Offset(32*h))
 		}
-		scv = a2i2Scales(Mem{Base: wp, Disp: 74})
+		VMOVDQU(Mem{Base: wp, Disp: 34}, signs)
+		a2i2SignPairs(signs)
+		VMOVDQU(a2i2Scales(Mem{Base: wp, Disp: 74}), scv)
 	}
 
 	isum := make([]VecVirtual, T)
 	for t := range isum {
 		isum[t] = YMM()
 	}
-	g, b, sgn, sc, q := YMM(), YMM(), YMM(), YMM(), YMM()
+	g, bq, sgn, sc := YMM(), YMM(), YMM(), YMM()
 	for j := 0; j < 8; j++ {
 		if kind == "IQ2_XXS" {
 			a2i2Grid(grid, func(l int) GPVirtual {
 				i := GP64()
 				MOVBQZX(Mem{Base: wp, Disp: 2 + 8*j + l}, i)
 				return i
-			}, g, b)
+			}, g, bq)
 		} else {
 			a2i2Grid(grid, func(l int) GPVirtual {
 				i := GP64()
 				MOVWQZX(idxMem.Offset(2*(4*j+l)), i)
 				return i
-			}, g, b)
+			}, g, bq)
 		}
-		if kind == "IQ2_S" {
-			a2i2Signs(Mem{Base: wp, Disp: 34 + 4*j}, sgn)
-		} else {
-			a2i2Signs(signMem.Offset(4*a2i2Pos[j]), sgn)
-		}
-		if kind == "IQ2_XXS" {
-			VPBROADCASTD(scMem.Offset(4*a2i2Pos[j]), sc)
-		} else {
-			VPSHUFB(a2i2C(a2i2Sc+32*j), scv, sc)
-		}
+		// The sub-block's signs for VPSIGNB: byte 8l+m is bit m of its
+		// sign byte l (0 or 2^m) plus 0x7f, negative (0x80..0xff) if the
+		// bit is set, else 0x7f.
+		VPSHUFB(a2i2C(a2i2Sg+32*j), signs, sgn)
+		VPAND(bits, sgn, sgn)
+		VPADDB(b7f, sgn, sgn)
+		VPSHUFB(a2i2C(a2i2Sc+32*j), scv, sc)
 		for t := 0; t < T; t++ {
+			q := bq
 			VMOVDQU(Mem{Base: ap[t], Disp: 4 + 32*j}, q)
 			VPSIGNB(sgn, q, q)
 			VPMADDUBSW(q, g, q)
@@ -306,7 +314,6 @@ func a2i2Tile(kind string, T int) {
 	VZEROUPPER()
 	RET()
 }
-
 // a2i2BlockStep reduces each token's block sum isum[t] to lane t of one
 // xmm and adds fma(float32(isum[t]), (d/8)·d_a, ·) (d the f16 at wp, d_a
 // the float32 at ap[t]) to lane t of acc.
