@@ -314,6 +314,7 @@ func a2i2Tile(kind string, T int) {
 	VZEROUPPER()
 	RET()
 }
+
 // a2i2BlockStep reduces each token's block sum isum[t] to lane t of one
 // xmm and adds fma(float32(isum[t]), (d/8)·d_a, ·) (d the f16 at wp, d_a
 // the float32 at ap[t]) to lane t of acc.
