@@ -272,211 +272,246 @@ GLOBL a2iq2const<>(SB), RODATA|NOPTR, $1056
 
 // func tileA2IQ2_XXS_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileA2IQ2_XXS_1x1(SB), NOSPLIT, $64-64
-	MOVQ    w+0(FP), AX
-	MOVQ    a+16(FP), CX
-	MOVQ    as+24(FP), DX
-	MOVQ    nb+32(FP), DX
-	MOVQ    grid+56(FP), BX
-	VXORPS  X0, X0, X0
-	VMOVDQU a2iq2const<>+32(SB), Y1
-	VMOVDQU a2iq2const<>+64(SB), Y2
+TEXT ·tileA2IQ2_XXS_1x1(SB), NOSPLIT, $128-64
+	MOVQ      w+0(FP), AX
+	MOVQ      a+16(FP), CX
+	MOVQ      as+24(FP), DX
+	MOVQ      nb+32(FP), DX
+	MOVQ      grid+56(FP), BX
+	VXORPS    X0, X0, X0
+	VMOVDQU   a2iq2const<>+32(SB), Y1
+	VMOVDQU   a2iq2const<>+64(SB), Y2
+	TESTQ     DX, DX
+	JZ        tileA2IQ2_XXS_1x1_done
+	LEAQ      (SP), SI
+	LEAQ      64(SP), DI
+	VMOVDQU   2(AX), Y3
+	VSHUFPS   $0xdd, 34(AX), Y3, Y4
+	VPERMQ    $0xd8, Y4, Y4
+	VPAND     a2iq2const<>+128(SB), Y4, Y3
+	VPSLLD    $0x01, Y4, Y7
+	VPAND     a2iq2const<>+160(SB), Y7, Y7
+	VPOR      Y7, Y3, Y3
+	VPSLLD    $0x02, Y4, Y7
+	VPAND     a2iq2const<>+192(SB), Y7, Y7
+	VPOR      Y7, Y3, Y3
+	VPSLLD    $0x03, Y4, Y7
+	VPAND     a2iq2const<>+224(SB), Y7, Y7
+	VPOR      Y7, Y3, Y3
+	VPSRLD    $0x04, Y3, Y7
+	VPXOR     Y3, Y7, Y7
+	VPSRLD    $0x02, Y7, Y9
+	VPXOR     Y9, Y7, Y7
+	VPSRLD    $0x01, Y7, Y9
+	VPXOR     Y9, Y7, Y7
+	VPSLLD    $0x07, Y7, Y7
+	VPAND     a2iq2const<>+96(SB), Y7, Y7
+	VPOR      Y7, Y3, Y3
+	VPSHUFB   a2iq2const<>+0(SB), Y3, Y3
+	VPERMQ    $0xd8, Y3, Y3
+	VPSRLD    $0x1c, Y4, Y7
+	VPACKUSDW Y7, Y7, Y7
+	VPERMQ    $0x88, Y7, Y7
+	VPSLLW    $0x01, Y7, Y7
+	VPOR      a2iq2const<>+320(SB), Y7, Y4
 
 tileA2IQ2_XXS_1x1_loop:
-	TESTQ        DX, DX
-	JZ           tileA2IQ2_XXS_1x1_done
-	PREFETCHT0   32768(AX)
-	PREFETCHT0   32832(AX)
-	VMOVDQU      2(AX), Y3
-	VSHUFPS      $0xdd, 34(AX), Y3, Y4
-	VPERMQ       $0xd8, Y4, Y4
-	VPAND        a2iq2const<>+128(SB), Y4, Y3
-	VPSLLD       $0x01, Y4, Y5
-	VPAND        a2iq2const<>+160(SB), Y5, Y5
-	VPOR         Y5, Y3, Y3
-	VPSLLD       $0x02, Y4, Y5
-	VPAND        a2iq2const<>+192(SB), Y5, Y5
-	VPOR         Y5, Y3, Y3
-	VPSLLD       $0x03, Y4, Y5
-	VPAND        a2iq2const<>+224(SB), Y5, Y5
-	VPOR         Y5, Y3, Y3
-	VPSRLD       $0x04, Y3, Y5
-	VPXOR        Y3, Y5, Y5
-	VPSRLD       $0x02, Y5, Y7
-	VPXOR        Y7, Y5, Y5
-	VPSRLD       $0x01, Y5, Y7
-	VPXOR        Y7, Y5, Y5
-	VPSLLD       $0x07, Y5, Y5
-	VPAND        a2iq2const<>+96(SB), Y5, Y5
-	VPOR         Y5, Y3, Y3
-	VPSHUFB      a2iq2const<>+0(SB), Y3, Y3
-	VPERMQ       $0xd8, Y3, Y3
-	VPSRLD       $0x1c, Y4, Y5
-	VPACKUSDW    Y5, Y5, Y5
-	VPERMQ       $0x88, Y5, Y5
-	VPSLLW       $0x01, Y5, Y5
-	VPOR         a2iq2const<>+320(SB), Y5, Y4
-	MOVBQZX      2(AX), SI
-	VMOVQ        (BX)(SI*8), X6
-	MOVBQZX      3(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x0c, Y7, Y6, Y6
-	MOVBQZX      4(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x30, Y7, Y6, Y6
-	MOVBQZX      5(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0xc0, Y7, Y6, Y6
-	VPSHUFB      a2iq2const<>+800(SB), Y3, Y8
-	VPAND        Y1, Y8, Y8
-	VPADDB       Y2, Y8, Y8
-	VPSHUFB      a2iq2const<>+384(SB), Y4, Y9
-	VMOVDQU      4(CX), Y7
-	VPSIGNB      Y8, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     Y9, Y7, Y5
-	MOVBQZX      10(AX), SI
-	VMOVQ        (BX)(SI*8), X6
-	MOVBQZX      11(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x0c, Y7, Y6, Y6
-	MOVBQZX      12(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x30, Y7, Y6, Y6
-	MOVBQZX      13(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0xc0, Y7, Y6, Y6
-	VPSHUFB      a2iq2const<>+832(SB), Y3, Y8
-	VPAND        Y1, Y8, Y8
-	VPADDB       Y2, Y8, Y8
-	VPSHUFB      a2iq2const<>+416(SB), Y4, Y9
-	VMOVDQU      36(CX), Y7
-	VPSIGNB      Y8, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     Y9, Y7, Y7
-	VPADDD       Y7, Y5, Y5
-	MOVBQZX      18(AX), SI
-	VMOVQ        (BX)(SI*8), X6
-	MOVBQZX      19(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x0c, Y7, Y6, Y6
-	MOVBQZX      20(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x30, Y7, Y6, Y6
-	MOVBQZX      21(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0xc0, Y7, Y6, Y6
-	VPSHUFB      a2iq2const<>+864(SB), Y3, Y8
-	VPAND        Y1, Y8, Y8
-	VPADDB       Y2, Y8, Y8
-	VPSHUFB      a2iq2const<>+448(SB), Y4, Y9
-	VMOVDQU      68(CX), Y7
-	VPSIGNB      Y8, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     Y9, Y7, Y7
-	VPADDD       Y7, Y5, Y5
-	MOVBQZX      26(AX), SI
-	VMOVQ        (BX)(SI*8), X6
-	MOVBQZX      27(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x0c, Y7, Y6, Y6
-	MOVBQZX      28(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x30, Y7, Y6, Y6
-	MOVBQZX      29(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0xc0, Y7, Y6, Y6
-	VPSHUFB      a2iq2const<>+896(SB), Y3, Y8
-	VPAND        Y1, Y8, Y8
-	VPADDB       Y2, Y8, Y8
-	VPSHUFB      a2iq2const<>+480(SB), Y4, Y9
-	VMOVDQU      100(CX), Y7
-	VPSIGNB      Y8, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     Y9, Y7, Y7
-	VPADDD       Y7, Y5, Y5
-	MOVBQZX      34(AX), SI
-	VMOVQ        (BX)(SI*8), X6
-	MOVBQZX      35(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x0c, Y7, Y6, Y6
-	MOVBQZX      36(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x30, Y7, Y6, Y6
-	MOVBQZX      37(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0xc0, Y7, Y6, Y6
-	VPSHUFB      a2iq2const<>+928(SB), Y3, Y8
-	VPAND        Y1, Y8, Y8
-	VPADDB       Y2, Y8, Y8
-	VPSHUFB      a2iq2const<>+512(SB), Y4, Y9
-	VMOVDQU      132(CX), Y7
-	VPSIGNB      Y8, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     Y9, Y7, Y7
-	VPADDD       Y7, Y5, Y5
-	MOVBQZX      42(AX), SI
-	VMOVQ        (BX)(SI*8), X6
-	MOVBQZX      43(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x0c, Y7, Y6, Y6
-	MOVBQZX      44(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x30, Y7, Y6, Y6
-	MOVBQZX      45(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0xc0, Y7, Y6, Y6
-	VPSHUFB      a2iq2const<>+960(SB), Y3, Y8
-	VPAND        Y1, Y8, Y8
-	VPADDB       Y2, Y8, Y8
-	VPSHUFB      a2iq2const<>+544(SB), Y4, Y9
-	VMOVDQU      164(CX), Y7
-	VPSIGNB      Y8, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     Y9, Y7, Y7
-	VPADDD       Y7, Y5, Y5
-	MOVBQZX      50(AX), SI
-	VMOVQ        (BX)(SI*8), X6
-	MOVBQZX      51(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x0c, Y7, Y6, Y6
-	MOVBQZX      52(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x30, Y7, Y6, Y6
-	MOVBQZX      53(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0xc0, Y7, Y6, Y6
-	VPSHUFB      a2iq2const<>+992(SB), Y3, Y8
-	VPAND        Y1, Y8, Y8
-	VPADDB       Y2, Y8, Y8
-	VPSHUFB      a2iq2const<>+576(SB), Y4, Y9
-	VMOVDQU      196(CX), Y7
-	VPSIGNB      Y8, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     Y9, Y7, Y7
-	VPADDD       Y7, Y5, Y5
-	MOVBQZX      58(AX), SI
-	VMOVQ        (BX)(SI*8), X6
-	MOVBQZX      59(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x0c, Y7, Y6, Y6
-	MOVBQZX      60(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x30, Y7, Y6, Y6
-	MOVBQZX      61(AX), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0xc0, Y7, Y6, Y6
-	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y8
-	VPAND        Y1, Y8, Y8
-	VPADDB       Y2, Y8, Y8
-	VPSHUFB      a2iq2const<>+608(SB), Y4, Y9
-	VMOVDQU      228(CX), Y7
-	VPSIGNB      Y8, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     Y9, Y7, Y7
-	VPADDD       Y7, Y5, Y5
-	VEXTRACTI128 $0x01, Y5, X3
-	VPADDD       X5, X3, X3
+	PREFETCHT0 32768(AX)
+	PREFETCHT0 32832(AX)
+	CMPQ       DX, $0x01
+	JE         tileA2IQ2_XXS_1x1_last
+	VMOVDQU    68(AX), Y5
+	VSHUFPS    $0xdd, 100(AX), Y5, Y6
+	VPERMQ     $0xd8, Y6, Y6
+	VPAND      a2iq2const<>+128(SB), Y6, Y5
+	VPSLLD     $0x01, Y6, Y7
+	VPAND      a2iq2const<>+160(SB), Y7, Y7
+	VPOR       Y7, Y5, Y5
+	VPSLLD     $0x02, Y6, Y7
+	VPAND      a2iq2const<>+192(SB), Y7, Y7
+	VPOR       Y7, Y5, Y5
+	VPSLLD     $0x03, Y6, Y7
+	VPAND      a2iq2const<>+224(SB), Y7, Y7
+	VPOR       Y7, Y5, Y5
+	VPSRLD     $0x04, Y5, Y7
+	VPXOR      Y5, Y7, Y7
+	VPSRLD     $0x02, Y7, Y9
+	VPXOR      Y9, Y7, Y7
+	VPSRLD     $0x01, Y7, Y9
+	VPXOR      Y9, Y7, Y7
+	VPSLLD     $0x07, Y7, Y7
+	VPAND      a2iq2const<>+96(SB), Y7, Y7
+	VPOR       Y7, Y5, Y5
+	VPSHUFB    a2iq2const<>+0(SB), Y5, Y5
+	VPERMQ     $0xd8, Y5, Y5
+	VPSRLD     $0x1c, Y6, Y7
+	VPACKUSDW  Y7, Y7, Y7
+	VPERMQ     $0x88, Y7, Y7
+	VPSLLW     $0x01, Y7, Y7
+	VPOR       a2iq2const<>+320(SB), Y7, Y6
+
+tileA2IQ2_XXS_1x1_last:
+	MOVBQZX      2(AX), R8
+	VMOVQ        (BX)(R8*8), X8
+	MOVBQZX      3(AX), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVBQZX      4(AX), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVBQZX      5(AX), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+800(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+384(SB), Y4, Y11
+	VMOVDQU      4(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y7
+	MOVBQZX      10(AX), R8
+	VMOVQ        (BX)(R8*8), X8
+	MOVBQZX      11(AX), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVBQZX      12(AX), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVBQZX      13(AX), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+832(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+416(SB), Y4, Y11
+	VMOVDQU      36(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	MOVBQZX      18(AX), R8
+	VMOVQ        (BX)(R8*8), X8
+	MOVBQZX      19(AX), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVBQZX      20(AX), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVBQZX      21(AX), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+864(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+448(SB), Y4, Y11
+	VMOVDQU      68(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	MOVBQZX      26(AX), R8
+	VMOVQ        (BX)(R8*8), X8
+	MOVBQZX      27(AX), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVBQZX      28(AX), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVBQZX      29(AX), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+896(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+480(SB), Y4, Y11
+	VMOVDQU      100(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	MOVBQZX      34(AX), R8
+	VMOVQ        (BX)(R8*8), X8
+	MOVBQZX      35(AX), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVBQZX      36(AX), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVBQZX      37(AX), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+928(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+512(SB), Y4, Y11
+	VMOVDQU      132(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	MOVBQZX      42(AX), R8
+	VMOVQ        (BX)(R8*8), X8
+	MOVBQZX      43(AX), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVBQZX      44(AX), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVBQZX      45(AX), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+960(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+544(SB), Y4, Y11
+	VMOVDQU      164(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	MOVBQZX      50(AX), R8
+	VMOVQ        (BX)(R8*8), X8
+	MOVBQZX      51(AX), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVBQZX      52(AX), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVBQZX      53(AX), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+992(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+576(SB), Y4, Y11
+	VMOVDQU      196(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	MOVBQZX      58(AX), R8
+	VMOVQ        (BX)(R8*8), X8
+	MOVBQZX      59(AX), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVBQZX      60(AX), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVBQZX      61(AX), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+608(SB), Y4, Y11
+	VMOVDQU      228(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	VEXTRACTI128 $0x01, Y7, X3
+	VPADDD       X7, X3, X3
 	VPSHUFD      $0x4e, X3, X4
 	VPADDD       X4, X3, X3
 	VPSHUFD      $0xb1, X3, X4
@@ -485,13 +520,16 @@ tileA2IQ2_XXS_1x1_loop:
 	VPBROADCASTW (AX), X4
 	VCVTPH2PS    X4, X4
 	VMULPS       a2iq2const<>+768(SB), X4, X4
-	VMOVSS       (CX), X5
-	VMULPS       X5, X4, X4
+	VMOVSS       (CX), X7
+	VMULPS       X7, X4, X4
 	VFMADD231PS  X4, X3, X0
 	ADDQ         $0x00000042, AX
 	ADDQ         $0x00000124, CX
+	VMOVDQU      Y5, Y3
+	VMOVDQU      Y6, Y4
+	XCHGQ        SI, DI
 	DECQ         DX
-	JMP          tileA2IQ2_XXS_1x1_loop
+	JNZ          tileA2IQ2_XXS_1x1_loop
 
 tileA2IQ2_XXS_1x1_done:
 	MOVQ   out+40(FP), AX
@@ -503,251 +541,286 @@ tileA2IQ2_XXS_1x1_done:
 
 // func tileA2IQ2_XXS_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileA2IQ2_XXS_1x2(SB), NOSPLIT, $64-64
-	MOVQ    w+0(FP), AX
-	MOVQ    a+16(FP), CX
-	MOVQ    as+24(FP), DX
-	MOVQ    nb+32(FP), BX
-	MOVQ    grid+56(FP), SI
-	MOVQ    CX, DI
-	ADDQ    DX, DI
-	VXORPS  X0, X0, X0
-	VMOVDQU a2iq2const<>+32(SB), Y1
-	VMOVDQU a2iq2const<>+64(SB), Y2
+TEXT ·tileA2IQ2_XXS_1x2(SB), NOSPLIT, $128-64
+	MOVQ      w+0(FP), AX
+	MOVQ      a+16(FP), CX
+	MOVQ      as+24(FP), DX
+	MOVQ      nb+32(FP), BX
+	MOVQ      grid+56(FP), SI
+	MOVQ      CX, DI
+	ADDQ      DX, DI
+	VXORPS    X0, X0, X0
+	VMOVDQU   a2iq2const<>+32(SB), Y1
+	VMOVDQU   a2iq2const<>+64(SB), Y2
+	TESTQ     BX, BX
+	JZ        tileA2IQ2_XXS_1x2_done
+	LEAQ      (SP), DX
+	LEAQ      64(SP), R8
+	VMOVDQU   2(AX), Y3
+	VSHUFPS   $0xdd, 34(AX), Y3, Y4
+	VPERMQ    $0xd8, Y4, Y4
+	VPAND     a2iq2const<>+128(SB), Y4, Y3
+	VPSLLD    $0x01, Y4, Y7
+	VPAND     a2iq2const<>+160(SB), Y7, Y7
+	VPOR      Y7, Y3, Y3
+	VPSLLD    $0x02, Y4, Y7
+	VPAND     a2iq2const<>+192(SB), Y7, Y7
+	VPOR      Y7, Y3, Y3
+	VPSLLD    $0x03, Y4, Y7
+	VPAND     a2iq2const<>+224(SB), Y7, Y7
+	VPOR      Y7, Y3, Y3
+	VPSRLD    $0x04, Y3, Y7
+	VPXOR     Y3, Y7, Y7
+	VPSRLD    $0x02, Y7, Y8
+	VPXOR     Y8, Y7, Y7
+	VPSRLD    $0x01, Y7, Y8
+	VPXOR     Y8, Y7, Y7
+	VPSLLD    $0x07, Y7, Y7
+	VPAND     a2iq2const<>+96(SB), Y7, Y7
+	VPOR      Y7, Y3, Y3
+	VPSHUFB   a2iq2const<>+0(SB), Y3, Y3
+	VPERMQ    $0xd8, Y3, Y3
+	VPSRLD    $0x1c, Y4, Y7
+	VPACKUSDW Y7, Y7, Y7
+	VPERMQ    $0x88, Y7, Y7
+	VPSLLW    $0x01, Y7, Y7
+	VPOR      a2iq2const<>+320(SB), Y7, Y4
 
 tileA2IQ2_XXS_1x2_loop:
-	TESTQ        BX, BX
-	JZ           tileA2IQ2_XXS_1x2_done
-	PREFETCHT0   32768(AX)
-	PREFETCHT0   32832(AX)
-	VMOVDQU      2(AX), Y3
-	VSHUFPS      $0xdd, 34(AX), Y3, Y4
-	VPERMQ       $0xd8, Y4, Y4
-	VPAND        a2iq2const<>+128(SB), Y4, Y3
-	VPSLLD       $0x01, Y4, Y5
-	VPAND        a2iq2const<>+160(SB), Y5, Y5
-	VPOR         Y5, Y3, Y3
-	VPSLLD       $0x02, Y4, Y5
-	VPAND        a2iq2const<>+192(SB), Y5, Y5
-	VPOR         Y5, Y3, Y3
-	VPSLLD       $0x03, Y4, Y5
-	VPAND        a2iq2const<>+224(SB), Y5, Y5
-	VPOR         Y5, Y3, Y3
-	VPSRLD       $0x04, Y3, Y5
-	VPXOR        Y3, Y5, Y5
-	VPSRLD       $0x02, Y5, Y6
-	VPXOR        Y6, Y5, Y5
-	VPSRLD       $0x01, Y5, Y6
-	VPXOR        Y6, Y5, Y5
-	VPSLLD       $0x07, Y5, Y5
-	VPAND        a2iq2const<>+96(SB), Y5, Y5
-	VPOR         Y5, Y3, Y3
-	VPSHUFB      a2iq2const<>+0(SB), Y3, Y3
-	VPERMQ       $0xd8, Y3, Y3
-	VPSRLD       $0x1c, Y4, Y5
-	VPACKUSDW    Y5, Y5, Y5
-	VPERMQ       $0x88, Y5, Y5
-	VPSLLW       $0x01, Y5, Y5
-	VPOR         a2iq2const<>+320(SB), Y5, Y4
-	MOVBQZX      2(AX), DX
-	VMOVQ        (SI)(DX*8), X7
-	MOVBQZX      3(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x0c, Y8, Y7, Y7
-	MOVBQZX      4(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x30, Y8, Y7, Y7
-	MOVBQZX      5(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0xc0, Y8, Y7, Y7
-	VPSHUFB      a2iq2const<>+800(SB), Y3, Y9
-	VPAND        Y1, Y9, Y9
-	VPADDB       Y2, Y9, Y9
-	VPSHUFB      a2iq2const<>+384(SB), Y4, Y10
-	VMOVDQU      4(CX), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y5
-	VMOVDQU      4(DI), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y6
-	MOVBQZX      10(AX), DX
-	VMOVQ        (SI)(DX*8), X7
-	MOVBQZX      11(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x0c, Y8, Y7, Y7
-	MOVBQZX      12(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x30, Y8, Y7, Y7
-	MOVBQZX      13(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0xc0, Y8, Y7, Y7
-	VPSHUFB      a2iq2const<>+832(SB), Y3, Y9
-	VPAND        Y1, Y9, Y9
-	VPADDB       Y2, Y9, Y9
-	VPSHUFB      a2iq2const<>+416(SB), Y4, Y10
-	VMOVDQU      36(CX), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y5, Y5
-	VMOVDQU      36(DI), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y6, Y6
-	MOVBQZX      18(AX), DX
-	VMOVQ        (SI)(DX*8), X7
-	MOVBQZX      19(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x0c, Y8, Y7, Y7
-	MOVBQZX      20(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x30, Y8, Y7, Y7
-	MOVBQZX      21(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0xc0, Y8, Y7, Y7
-	VPSHUFB      a2iq2const<>+864(SB), Y3, Y9
-	VPAND        Y1, Y9, Y9
-	VPADDB       Y2, Y9, Y9
-	VPSHUFB      a2iq2const<>+448(SB), Y4, Y10
-	VMOVDQU      68(CX), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y5, Y5
-	VMOVDQU      68(DI), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y6, Y6
-	MOVBQZX      26(AX), DX
-	VMOVQ        (SI)(DX*8), X7
-	MOVBQZX      27(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x0c, Y8, Y7, Y7
-	MOVBQZX      28(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x30, Y8, Y7, Y7
-	MOVBQZX      29(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0xc0, Y8, Y7, Y7
-	VPSHUFB      a2iq2const<>+896(SB), Y3, Y9
-	VPAND        Y1, Y9, Y9
-	VPADDB       Y2, Y9, Y9
-	VPSHUFB      a2iq2const<>+480(SB), Y4, Y10
-	VMOVDQU      100(CX), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y5, Y5
-	VMOVDQU      100(DI), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y6, Y6
-	MOVBQZX      34(AX), DX
-	VMOVQ        (SI)(DX*8), X7
-	MOVBQZX      35(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x0c, Y8, Y7, Y7
-	MOVBQZX      36(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x30, Y8, Y7, Y7
-	MOVBQZX      37(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0xc0, Y8, Y7, Y7
-	VPSHUFB      a2iq2const<>+928(SB), Y3, Y9
-	VPAND        Y1, Y9, Y9
-	VPADDB       Y2, Y9, Y9
-	VPSHUFB      a2iq2const<>+512(SB), Y4, Y10
-	VMOVDQU      132(CX), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y5, Y5
-	VMOVDQU      132(DI), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y6, Y6
-	MOVBQZX      42(AX), DX
-	VMOVQ        (SI)(DX*8), X7
-	MOVBQZX      43(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x0c, Y8, Y7, Y7
-	MOVBQZX      44(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x30, Y8, Y7, Y7
-	MOVBQZX      45(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0xc0, Y8, Y7, Y7
-	VPSHUFB      a2iq2const<>+960(SB), Y3, Y9
-	VPAND        Y1, Y9, Y9
-	VPADDB       Y2, Y9, Y9
-	VPSHUFB      a2iq2const<>+544(SB), Y4, Y10
-	VMOVDQU      164(CX), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y5, Y5
-	VMOVDQU      164(DI), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y6, Y6
-	MOVBQZX      50(AX), DX
-	VMOVQ        (SI)(DX*8), X7
-	MOVBQZX      51(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x0c, Y8, Y7, Y7
-	MOVBQZX      52(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x30, Y8, Y7, Y7
-	MOVBQZX      53(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0xc0, Y8, Y7, Y7
-	VPSHUFB      a2iq2const<>+992(SB), Y3, Y9
-	VPAND        Y1, Y9, Y9
-	VPADDB       Y2, Y9, Y9
-	VPSHUFB      a2iq2const<>+576(SB), Y4, Y10
-	VMOVDQU      196(CX), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y5, Y5
-	VMOVDQU      196(DI), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y6, Y6
-	MOVBQZX      58(AX), DX
-	VMOVQ        (SI)(DX*8), X7
-	MOVBQZX      59(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x0c, Y8, Y7, Y7
-	MOVBQZX      60(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x30, Y8, Y7, Y7
-	MOVBQZX      61(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0xc0, Y8, Y7, Y7
-	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y9
-	VPAND        Y1, Y9, Y9
-	VPADDB       Y2, Y9, Y9
-	VPSHUFB      a2iq2const<>+608(SB), Y4, Y10
-	VMOVDQU      228(CX), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y5, Y5
-	VMOVDQU      228(DI), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y6, Y6
-	VPHADDD      Y6, Y5, Y3
+	PREFETCHT0 32768(AX)
+	PREFETCHT0 32832(AX)
+	CMPQ       BX, $0x01
+	JE         tileA2IQ2_XXS_1x2_last
+	VMOVDQU    68(AX), Y5
+	VSHUFPS    $0xdd, 100(AX), Y5, Y6
+	VPERMQ     $0xd8, Y6, Y6
+	VPAND      a2iq2const<>+128(SB), Y6, Y5
+	VPSLLD     $0x01, Y6, Y7
+	VPAND      a2iq2const<>+160(SB), Y7, Y7
+	VPOR       Y7, Y5, Y5
+	VPSLLD     $0x02, Y6, Y7
+	VPAND      a2iq2const<>+192(SB), Y7, Y7
+	VPOR       Y7, Y5, Y5
+	VPSLLD     $0x03, Y6, Y7
+	VPAND      a2iq2const<>+224(SB), Y7, Y7
+	VPOR       Y7, Y5, Y5
+	VPSRLD     $0x04, Y5, Y7
+	VPXOR      Y5, Y7, Y7
+	VPSRLD     $0x02, Y7, Y8
+	VPXOR      Y8, Y7, Y7
+	VPSRLD     $0x01, Y7, Y8
+	VPXOR      Y8, Y7, Y7
+	VPSLLD     $0x07, Y7, Y7
+	VPAND      a2iq2const<>+96(SB), Y7, Y7
+	VPOR       Y7, Y5, Y5
+	VPSHUFB    a2iq2const<>+0(SB), Y5, Y5
+	VPERMQ     $0xd8, Y5, Y5
+	VPSRLD     $0x1c, Y6, Y7
+	VPACKUSDW  Y7, Y7, Y7
+	VPERMQ     $0x88, Y7, Y7
+	VPSLLW     $0x01, Y7, Y7
+	VPOR       a2iq2const<>+320(SB), Y7, Y6
+
+tileA2IQ2_XXS_1x2_last:
+	MOVBQZX      2(AX), R9
+	VMOVQ        (SI)(R9*8), X9
+	MOVBQZX      3(AX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVBQZX      4(AX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVBQZX      5(AX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+800(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+384(SB), Y4, Y12
+	VMOVDQU      4(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y7
+	VMOVDQU      4(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y8
+	MOVBQZX      10(AX), R9
+	VMOVQ        (SI)(R9*8), X9
+	MOVBQZX      11(AX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVBQZX      12(AX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVBQZX      13(AX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+832(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+416(SB), Y4, Y12
+	VMOVDQU      36(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      36(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	MOVBQZX      18(AX), R9
+	VMOVQ        (SI)(R9*8), X9
+	MOVBQZX      19(AX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVBQZX      20(AX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVBQZX      21(AX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+864(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+448(SB), Y4, Y12
+	VMOVDQU      68(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      68(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	MOVBQZX      26(AX), R9
+	VMOVQ        (SI)(R9*8), X9
+	MOVBQZX      27(AX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVBQZX      28(AX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVBQZX      29(AX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+896(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+480(SB), Y4, Y12
+	VMOVDQU      100(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      100(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	MOVBQZX      34(AX), R9
+	VMOVQ        (SI)(R9*8), X9
+	MOVBQZX      35(AX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVBQZX      36(AX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVBQZX      37(AX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+928(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+512(SB), Y4, Y12
+	VMOVDQU      132(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      132(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	MOVBQZX      42(AX), R9
+	VMOVQ        (SI)(R9*8), X9
+	MOVBQZX      43(AX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVBQZX      44(AX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVBQZX      45(AX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+960(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+544(SB), Y4, Y12
+	VMOVDQU      164(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      164(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	MOVBQZX      50(AX), R9
+	VMOVQ        (SI)(R9*8), X9
+	MOVBQZX      51(AX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVBQZX      52(AX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVBQZX      53(AX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+992(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+576(SB), Y4, Y12
+	VMOVDQU      196(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      196(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	MOVBQZX      58(AX), R9
+	VMOVQ        (SI)(R9*8), X9
+	MOVBQZX      59(AX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVBQZX      60(AX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVBQZX      61(AX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+608(SB), Y4, Y12
+	VMOVDQU      228(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      228(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	VPHADDD      Y8, Y7, Y3
 	VEXTRACTI128 $0x01, Y3, X4
 	VPADDD       X3, X4, X4
 	VPHADDD      X4, X4, X4
@@ -755,15 +828,18 @@ tileA2IQ2_XXS_1x2_loop:
 	VPBROADCASTW (AX), X3
 	VCVTPH2PS    X3, X3
 	VMULPS       a2iq2const<>+768(SB), X3, X3
-	VMOVSS       (CX), X5
-	VINSERTPS    $0x10, (DI), X5, X5
-	VMULPS       X5, X3, X3
+	VMOVSS       (CX), X7
+	VINSERTPS    $0x10, (DI), X7, X7
+	VMULPS       X7, X3, X3
 	VFMADD231PS  X3, X4, X0
 	ADDQ         $0x00000042, AX
 	ADDQ         $0x00000124, CX
 	ADDQ         $0x00000124, DI
+	VMOVDQU      Y5, Y3
+	VMOVDQU      Y6, Y4
+	XCHGQ        DX, R8
 	DECQ         BX
-	JMP          tileA2IQ2_XXS_1x2_loop
+	JNZ          tileA2IQ2_XXS_1x2_loop
 
 tileA2IQ2_XXS_1x2_done:
 	MOVQ       out+40(FP), AX
@@ -777,293 +853,328 @@ tileA2IQ2_XXS_1x2_done:
 
 // func tileA2IQ2_XXS_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileA2IQ2_XXS_1x3(SB), NOSPLIT, $64-64
-	MOVQ    w+0(FP), AX
-	MOVQ    a+16(FP), CX
-	MOVQ    as+24(FP), DX
-	MOVQ    nb+32(FP), BX
-	MOVQ    grid+56(FP), SI
-	MOVQ    CX, DI
-	ADDQ    DX, DI
-	MOVQ    DI, R8
-	ADDQ    DX, R8
-	VXORPS  X0, X0, X0
-	VMOVDQU a2iq2const<>+32(SB), Y1
-	VMOVDQU a2iq2const<>+64(SB), Y2
+TEXT ·tileA2IQ2_XXS_1x3(SB), NOSPLIT, $128-64
+	MOVQ      w+0(FP), AX
+	MOVQ      a+16(FP), CX
+	MOVQ      as+24(FP), DX
+	MOVQ      nb+32(FP), BX
+	MOVQ      grid+56(FP), SI
+	MOVQ      CX, DI
+	ADDQ      DX, DI
+	MOVQ      DI, R8
+	ADDQ      DX, R8
+	VXORPS    X0, X0, X0
+	VMOVDQU   a2iq2const<>+32(SB), Y1
+	VMOVDQU   a2iq2const<>+64(SB), Y2
+	TESTQ     BX, BX
+	JZ        tileA2IQ2_XXS_1x3_done
+	LEAQ      (SP), DX
+	LEAQ      64(SP), R9
+	VMOVDQU   2(AX), Y3
+	VSHUFPS   $0xdd, 34(AX), Y3, Y4
+	VPERMQ    $0xd8, Y4, Y4
+	VPAND     a2iq2const<>+128(SB), Y4, Y3
+	VPSLLD    $0x01, Y4, Y7
+	VPAND     a2iq2const<>+160(SB), Y7, Y7
+	VPOR      Y7, Y3, Y3
+	VPSLLD    $0x02, Y4, Y7
+	VPAND     a2iq2const<>+192(SB), Y7, Y7
+	VPOR      Y7, Y3, Y3
+	VPSLLD    $0x03, Y4, Y7
+	VPAND     a2iq2const<>+224(SB), Y7, Y7
+	VPOR      Y7, Y3, Y3
+	VPSRLD    $0x04, Y3, Y7
+	VPXOR     Y3, Y7, Y7
+	VPSRLD    $0x02, Y7, Y8
+	VPXOR     Y8, Y7, Y7
+	VPSRLD    $0x01, Y7, Y8
+	VPXOR     Y8, Y7, Y7
+	VPSLLD    $0x07, Y7, Y7
+	VPAND     a2iq2const<>+96(SB), Y7, Y7
+	VPOR      Y7, Y3, Y3
+	VPSHUFB   a2iq2const<>+0(SB), Y3, Y3
+	VPERMQ    $0xd8, Y3, Y3
+	VPSRLD    $0x1c, Y4, Y7
+	VPACKUSDW Y7, Y7, Y7
+	VPERMQ    $0x88, Y7, Y7
+	VPSLLW    $0x01, Y7, Y7
+	VPOR      a2iq2const<>+320(SB), Y7, Y4
 
 tileA2IQ2_XXS_1x3_loop:
-	TESTQ        BX, BX
-	JZ           tileA2IQ2_XXS_1x3_done
-	PREFETCHT0   32768(AX)
-	PREFETCHT0   32832(AX)
-	VMOVDQU      2(AX), Y3
-	VSHUFPS      $0xdd, 34(AX), Y3, Y4
-	VPERMQ       $0xd8, Y4, Y4
-	VPAND        a2iq2const<>+128(SB), Y4, Y3
-	VPSLLD       $0x01, Y4, Y5
-	VPAND        a2iq2const<>+160(SB), Y5, Y5
-	VPOR         Y5, Y3, Y3
-	VPSLLD       $0x02, Y4, Y5
-	VPAND        a2iq2const<>+192(SB), Y5, Y5
-	VPOR         Y5, Y3, Y3
-	VPSLLD       $0x03, Y4, Y5
-	VPAND        a2iq2const<>+224(SB), Y5, Y5
-	VPOR         Y5, Y3, Y3
-	VPSRLD       $0x04, Y3, Y5
-	VPXOR        Y3, Y5, Y5
-	VPSRLD       $0x02, Y5, Y6
-	VPXOR        Y6, Y5, Y5
-	VPSRLD       $0x01, Y5, Y6
-	VPXOR        Y6, Y5, Y5
-	VPSLLD       $0x07, Y5, Y5
-	VPAND        a2iq2const<>+96(SB), Y5, Y5
-	VPOR         Y5, Y3, Y3
-	VPSHUFB      a2iq2const<>+0(SB), Y3, Y3
-	VPERMQ       $0xd8, Y3, Y3
-	VPSRLD       $0x1c, Y4, Y5
-	VPACKUSDW    Y5, Y5, Y5
-	VPERMQ       $0x88, Y5, Y5
-	VPSLLW       $0x01, Y5, Y5
-	VPOR         a2iq2const<>+320(SB), Y5, Y4
-	MOVBQZX      2(AX), DX
-	VMOVQ        (SI)(DX*8), X8
-	MOVBQZX      3(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x0c, Y9, Y8, Y8
-	MOVBQZX      4(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x30, Y9, Y8, Y8
-	MOVBQZX      5(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+800(SB), Y3, Y10
-	VPAND        Y1, Y10, Y10
-	VPADDB       Y2, Y10, Y10
-	VPSHUFB      a2iq2const<>+384(SB), Y4, Y11
-	VMOVDQU      4(CX), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y5
-	VMOVDQU      4(DI), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y6
-	VMOVDQU      4(R8), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y7
-	MOVBQZX      10(AX), DX
-	VMOVQ        (SI)(DX*8), X8
-	MOVBQZX      11(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x0c, Y9, Y8, Y8
-	MOVBQZX      12(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x30, Y9, Y8, Y8
-	MOVBQZX      13(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+832(SB), Y3, Y10
-	VPAND        Y1, Y10, Y10
-	VPADDB       Y2, Y10, Y10
-	VPSHUFB      a2iq2const<>+416(SB), Y4, Y11
-	VMOVDQU      36(CX), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y5, Y5
-	VMOVDQU      36(DI), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y6, Y6
-	VMOVDQU      36(R8), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y7, Y7
-	MOVBQZX      18(AX), DX
-	VMOVQ        (SI)(DX*8), X8
-	MOVBQZX      19(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x0c, Y9, Y8, Y8
-	MOVBQZX      20(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x30, Y9, Y8, Y8
-	MOVBQZX      21(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+864(SB), Y3, Y10
-	VPAND        Y1, Y10, Y10
-	VPADDB       Y2, Y10, Y10
-	VPSHUFB      a2iq2const<>+448(SB), Y4, Y11
-	VMOVDQU      68(CX), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y5, Y5
-	VMOVDQU      68(DI), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y6, Y6
-	VMOVDQU      68(R8), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y7, Y7
-	MOVBQZX      26(AX), DX
-	VMOVQ        (SI)(DX*8), X8
-	MOVBQZX      27(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x0c, Y9, Y8, Y8
-	MOVBQZX      28(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x30, Y9, Y8, Y8
-	MOVBQZX      29(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+896(SB), Y3, Y10
-	VPAND        Y1, Y10, Y10
-	VPADDB       Y2, Y10, Y10
-	VPSHUFB      a2iq2const<>+480(SB), Y4, Y11
-	VMOVDQU      100(CX), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y5, Y5
-	VMOVDQU      100(DI), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y6, Y6
-	VMOVDQU      100(R8), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y7, Y7
-	MOVBQZX      34(AX), DX
-	VMOVQ        (SI)(DX*8), X8
-	MOVBQZX      35(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x0c, Y9, Y8, Y8
-	MOVBQZX      36(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x30, Y9, Y8, Y8
-	MOVBQZX      37(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+928(SB), Y3, Y10
-	VPAND        Y1, Y10, Y10
-	VPADDB       Y2, Y10, Y10
-	VPSHUFB      a2iq2const<>+512(SB), Y4, Y11
-	VMOVDQU      132(CX), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y5, Y5
-	VMOVDQU      132(DI), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y6, Y6
-	VMOVDQU      132(R8), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y7, Y7
-	MOVBQZX      42(AX), DX
-	VMOVQ        (SI)(DX*8), X8
-	MOVBQZX      43(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x0c, Y9, Y8, Y8
-	MOVBQZX      44(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x30, Y9, Y8, Y8
-	MOVBQZX      45(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+960(SB), Y3, Y10
-	VPAND        Y1, Y10, Y10
-	VPADDB       Y2, Y10, Y10
-	VPSHUFB      a2iq2const<>+544(SB), Y4, Y11
-	VMOVDQU      164(CX), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y5, Y5
-	VMOVDQU      164(DI), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y6, Y6
-	VMOVDQU      164(R8), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y7, Y7
-	MOVBQZX      50(AX), DX
-	VMOVQ        (SI)(DX*8), X8
-	MOVBQZX      51(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x0c, Y9, Y8, Y8
-	MOVBQZX      52(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x30, Y9, Y8, Y8
-	MOVBQZX      53(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+992(SB), Y3, Y10
-	VPAND        Y1, Y10, Y10
-	VPADDB       Y2, Y10, Y10
-	VPSHUFB      a2iq2const<>+576(SB), Y4, Y11
-	VMOVDQU      196(CX), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y5, Y5
-	VMOVDQU      196(DI), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y6, Y6
-	VMOVDQU      196(R8), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y7, Y7
-	MOVBQZX      58(AX), DX
-	VMOVQ        (SI)(DX*8), X8
-	MOVBQZX      59(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x0c, Y9, Y8, Y8
-	MOVBQZX      60(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x30, Y9, Y8, Y8
-	MOVBQZX      61(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y10
-	VPAND        Y1, Y10, Y10
-	VPADDB       Y2, Y10, Y10
-	VPSHUFB      a2iq2const<>+608(SB), Y4, Y11
-	VMOVDQU      228(CX), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y5, Y5
-	VMOVDQU      228(DI), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y6, Y6
-	VMOVDQU      228(R8), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y7, Y7
-	VPHADDD      Y6, Y5, Y3
-	VPHADDD      Y7, Y7, Y4
+	PREFETCHT0 32768(AX)
+	PREFETCHT0 32832(AX)
+	CMPQ       BX, $0x01
+	JE         tileA2IQ2_XXS_1x3_last
+	VMOVDQU    68(AX), Y5
+	VSHUFPS    $0xdd, 100(AX), Y5, Y6
+	VPERMQ     $0xd8, Y6, Y6
+	VPAND      a2iq2const<>+128(SB), Y6, Y5
+	VPSLLD     $0x01, Y6, Y7
+	VPAND      a2iq2const<>+160(SB), Y7, Y7
+	VPOR       Y7, Y5, Y5
+	VPSLLD     $0x02, Y6, Y7
+	VPAND      a2iq2const<>+192(SB), Y7, Y7
+	VPOR       Y7, Y5, Y5
+	VPSLLD     $0x03, Y6, Y7
+	VPAND      a2iq2const<>+224(SB), Y7, Y7
+	VPOR       Y7, Y5, Y5
+	VPSRLD     $0x04, Y5, Y7
+	VPXOR      Y5, Y7, Y7
+	VPSRLD     $0x02, Y7, Y8
+	VPXOR      Y8, Y7, Y7
+	VPSRLD     $0x01, Y7, Y8
+	VPXOR      Y8, Y7, Y7
+	VPSLLD     $0x07, Y7, Y7
+	VPAND      a2iq2const<>+96(SB), Y7, Y7
+	VPOR       Y7, Y5, Y5
+	VPSHUFB    a2iq2const<>+0(SB), Y5, Y5
+	VPERMQ     $0xd8, Y5, Y5
+	VPSRLD     $0x1c, Y6, Y7
+	VPACKUSDW  Y7, Y7, Y7
+	VPERMQ     $0x88, Y7, Y7
+	VPSLLW     $0x01, Y7, Y7
+	VPOR       a2iq2const<>+320(SB), Y7, Y6
+
+tileA2IQ2_XXS_1x3_last:
+	MOVBQZX      2(AX), R10
+	VMOVQ        (SI)(R10*8), X10
+	MOVBQZX      3(AX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x0c, Y11, Y10, Y10
+	MOVBQZX      4(AX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x30, Y11, Y10, Y10
+	MOVBQZX      5(AX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0xc0, Y11, Y10, Y10
+	VPSHUFB      a2iq2const<>+800(SB), Y3, Y12
+	VPAND        Y1, Y12, Y12
+	VPADDB       Y2, Y12, Y12
+	VPSHUFB      a2iq2const<>+384(SB), Y4, Y13
+	VMOVDQU      4(CX), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y7
+	VMOVDQU      4(DI), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y8
+	VMOVDQU      4(R8), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y9
+	MOVBQZX      10(AX), R10
+	VMOVQ        (SI)(R10*8), X10
+	MOVBQZX      11(AX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x0c, Y11, Y10, Y10
+	MOVBQZX      12(AX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x30, Y11, Y10, Y10
+	MOVBQZX      13(AX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0xc0, Y11, Y10, Y10
+	VPSHUFB      a2iq2const<>+832(SB), Y3, Y12
+	VPAND        Y1, Y12, Y12
+	VPADDB       Y2, Y12, Y12
+	VPSHUFB      a2iq2const<>+416(SB), Y4, Y13
+	VMOVDQU      36(CX), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VMOVDQU      36(DI), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y8, Y8
+	VMOVDQU      36(R8), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y9, Y9
+	MOVBQZX      18(AX), R10
+	VMOVQ        (SI)(R10*8), X10
+	MOVBQZX      19(AX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x0c, Y11, Y10, Y10
+	MOVBQZX      20(AX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x30, Y11, Y10, Y10
+	MOVBQZX      21(AX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0xc0, Y11, Y10, Y10
+	VPSHUFB      a2iq2const<>+864(SB), Y3, Y12
+	VPAND        Y1, Y12, Y12
+	VPADDB       Y2, Y12, Y12
+	VPSHUFB      a2iq2const<>+448(SB), Y4, Y13
+	VMOVDQU      68(CX), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VMOVDQU      68(DI), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y8, Y8
+	VMOVDQU      68(R8), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y9, Y9
+	MOVBQZX      26(AX), R10
+	VMOVQ        (SI)(R10*8), X10
+	MOVBQZX      27(AX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x0c, Y11, Y10, Y10
+	MOVBQZX      28(AX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x30, Y11, Y10, Y10
+	MOVBQZX      29(AX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0xc0, Y11, Y10, Y10
+	VPSHUFB      a2iq2const<>+896(SB), Y3, Y12
+	VPAND        Y1, Y12, Y12
+	VPADDB       Y2, Y12, Y12
+	VPSHUFB      a2iq2const<>+480(SB), Y4, Y13
+	VMOVDQU      100(CX), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VMOVDQU      100(DI), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y8, Y8
+	VMOVDQU      100(R8), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y9, Y9
+	MOVBQZX      34(AX), R10
+	VMOVQ        (SI)(R10*8), X10
+	MOVBQZX      35(AX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x0c, Y11, Y10, Y10
+	MOVBQZX      36(AX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x30, Y11, Y10, Y10
+	MOVBQZX      37(AX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0xc0, Y11, Y10, Y10
+	VPSHUFB      a2iq2const<>+928(SB), Y3, Y12
+	VPAND        Y1, Y12, Y12
+	VPADDB       Y2, Y12, Y12
+	VPSHUFB      a2iq2const<>+512(SB), Y4, Y13
+	VMOVDQU      132(CX), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VMOVDQU      132(DI), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y8, Y8
+	VMOVDQU      132(R8), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y9, Y9
+	MOVBQZX      42(AX), R10
+	VMOVQ        (SI)(R10*8), X10
+	MOVBQZX      43(AX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x0c, Y11, Y10, Y10
+	MOVBQZX      44(AX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x30, Y11, Y10, Y10
+	MOVBQZX      45(AX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0xc0, Y11, Y10, Y10
+	VPSHUFB      a2iq2const<>+960(SB), Y3, Y12
+	VPAND        Y1, Y12, Y12
+	VPADDB       Y2, Y12, Y12
+	VPSHUFB      a2iq2const<>+544(SB), Y4, Y13
+	VMOVDQU      164(CX), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VMOVDQU      164(DI), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y8, Y8
+	VMOVDQU      164(R8), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y9, Y9
+	MOVBQZX      50(AX), R10
+	VMOVQ        (SI)(R10*8), X10
+	MOVBQZX      51(AX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x0c, Y11, Y10, Y10
+	MOVBQZX      52(AX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x30, Y11, Y10, Y10
+	MOVBQZX      53(AX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0xc0, Y11, Y10, Y10
+	VPSHUFB      a2iq2const<>+992(SB), Y3, Y12
+	VPAND        Y1, Y12, Y12
+	VPADDB       Y2, Y12, Y12
+	VPSHUFB      a2iq2const<>+576(SB), Y4, Y13
+	VMOVDQU      196(CX), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VMOVDQU      196(DI), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y8, Y8
+	VMOVDQU      196(R8), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y9, Y9
+	MOVBQZX      58(AX), R10
+	VMOVQ        (SI)(R10*8), X10
+	MOVBQZX      59(AX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x0c, Y11, Y10, Y10
+	MOVBQZX      60(AX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x30, Y11, Y10, Y10
+	MOVBQZX      61(AX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0xc0, Y11, Y10, Y10
+	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y12
+	VPAND        Y1, Y12, Y12
+	VPADDB       Y2, Y12, Y12
+	VPSHUFB      a2iq2const<>+608(SB), Y4, Y13
+	VMOVDQU      228(CX), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VMOVDQU      228(DI), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y8, Y8
+	VMOVDQU      228(R8), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y9, Y9
+	VPHADDD      Y8, Y7, Y3
+	VPHADDD      Y9, Y9, Y4
 	VPHADDD      Y4, Y3, Y3
 	VEXTRACTI128 $0x01, Y3, X4
 	VPADDD       X3, X4, X4
@@ -1071,17 +1182,20 @@ tileA2IQ2_XXS_1x3_loop:
 	VPBROADCASTW (AX), X3
 	VCVTPH2PS    X3, X3
 	VMULPS       a2iq2const<>+768(SB), X3, X3
-	VMOVSS       (CX), X5
-	VINSERTPS    $0x10, (DI), X5, X5
-	VINSERTPS    $0x20, (R8), X5, X5
-	VMULPS       X5, X3, X3
+	VMOVSS       (CX), X7
+	VINSERTPS    $0x10, (DI), X7, X7
+	VINSERTPS    $0x20, (R8), X7, X7
+	VMULPS       X7, X3, X3
 	VFMADD231PS  X3, X4, X0
 	ADDQ         $0x00000042, AX
 	ADDQ         $0x00000124, CX
 	ADDQ         $0x00000124, DI
 	ADDQ         $0x00000124, R8
+	VMOVDQU      Y5, Y3
+	VMOVDQU      Y6, Y4
+	XCHGQ        DX, R9
 	DECQ         BX
-	JMP          tileA2IQ2_XXS_1x3_loop
+	JNZ          tileA2IQ2_XXS_1x3_loop
 
 tileA2IQ2_XXS_1x3_done:
 	MOVQ       out+40(FP), AX
@@ -1097,334 +1211,369 @@ tileA2IQ2_XXS_1x3_done:
 
 // func tileA2IQ2_XXS_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileA2IQ2_XXS_1x4(SB), NOSPLIT, $64-64
-	MOVQ    w+0(FP), AX
-	MOVQ    a+16(FP), CX
-	MOVQ    as+24(FP), DX
-	MOVQ    nb+32(FP), BX
-	MOVQ    grid+56(FP), SI
-	MOVQ    CX, DI
-	ADDQ    DX, DI
-	MOVQ    DI, R8
-	ADDQ    DX, R8
-	MOVQ    R8, R9
-	ADDQ    DX, R9
-	VXORPS  X0, X0, X0
-	VMOVDQU a2iq2const<>+32(SB), Y1
-	VMOVDQU a2iq2const<>+64(SB), Y2
+TEXT ·tileA2IQ2_XXS_1x4(SB), NOSPLIT, $128-64
+	MOVQ      w+0(FP), AX
+	MOVQ      a+16(FP), CX
+	MOVQ      as+24(FP), DX
+	MOVQ      nb+32(FP), BX
+	MOVQ      grid+56(FP), SI
+	MOVQ      CX, DI
+	ADDQ      DX, DI
+	MOVQ      DI, R8
+	ADDQ      DX, R8
+	MOVQ      R8, R9
+	ADDQ      DX, R9
+	VXORPS    X0, X0, X0
+	VMOVDQU   a2iq2const<>+32(SB), Y1
+	VMOVDQU   a2iq2const<>+64(SB), Y2
+	TESTQ     BX, BX
+	JZ        tileA2IQ2_XXS_1x4_done
+	LEAQ      (SP), DX
+	LEAQ      64(SP), R10
+	VMOVDQU   2(AX), Y3
+	VSHUFPS   $0xdd, 34(AX), Y3, Y4
+	VPERMQ    $0xd8, Y4, Y4
+	VPAND     a2iq2const<>+128(SB), Y4, Y3
+	VPSLLD    $0x01, Y4, Y7
+	VPAND     a2iq2const<>+160(SB), Y7, Y7
+	VPOR      Y7, Y3, Y3
+	VPSLLD    $0x02, Y4, Y7
+	VPAND     a2iq2const<>+192(SB), Y7, Y7
+	VPOR      Y7, Y3, Y3
+	VPSLLD    $0x03, Y4, Y7
+	VPAND     a2iq2const<>+224(SB), Y7, Y7
+	VPOR      Y7, Y3, Y3
+	VPSRLD    $0x04, Y3, Y7
+	VPXOR     Y3, Y7, Y7
+	VPSRLD    $0x02, Y7, Y8
+	VPXOR     Y8, Y7, Y7
+	VPSRLD    $0x01, Y7, Y8
+	VPXOR     Y8, Y7, Y7
+	VPSLLD    $0x07, Y7, Y7
+	VPAND     a2iq2const<>+96(SB), Y7, Y7
+	VPOR      Y7, Y3, Y3
+	VPSHUFB   a2iq2const<>+0(SB), Y3, Y3
+	VPERMQ    $0xd8, Y3, Y3
+	VPSRLD    $0x1c, Y4, Y7
+	VPACKUSDW Y7, Y7, Y7
+	VPERMQ    $0x88, Y7, Y7
+	VPSLLW    $0x01, Y7, Y7
+	VPOR      a2iq2const<>+320(SB), Y7, Y4
 
 tileA2IQ2_XXS_1x4_loop:
-	TESTQ        BX, BX
-	JZ           tileA2IQ2_XXS_1x4_done
-	PREFETCHT0   32768(AX)
-	PREFETCHT0   32832(AX)
-	VMOVDQU      2(AX), Y3
-	VSHUFPS      $0xdd, 34(AX), Y3, Y4
-	VPERMQ       $0xd8, Y4, Y4
-	VPAND        a2iq2const<>+128(SB), Y4, Y3
-	VPSLLD       $0x01, Y4, Y5
-	VPAND        a2iq2const<>+160(SB), Y5, Y5
-	VPOR         Y5, Y3, Y3
-	VPSLLD       $0x02, Y4, Y5
-	VPAND        a2iq2const<>+192(SB), Y5, Y5
-	VPOR         Y5, Y3, Y3
-	VPSLLD       $0x03, Y4, Y5
-	VPAND        a2iq2const<>+224(SB), Y5, Y5
-	VPOR         Y5, Y3, Y3
-	VPSRLD       $0x04, Y3, Y5
-	VPXOR        Y3, Y5, Y5
-	VPSRLD       $0x02, Y5, Y6
-	VPXOR        Y6, Y5, Y5
-	VPSRLD       $0x01, Y5, Y6
-	VPXOR        Y6, Y5, Y5
-	VPSLLD       $0x07, Y5, Y5
-	VPAND        a2iq2const<>+96(SB), Y5, Y5
-	VPOR         Y5, Y3, Y3
-	VPSHUFB      a2iq2const<>+0(SB), Y3, Y3
-	VPERMQ       $0xd8, Y3, Y3
-	VPSRLD       $0x1c, Y4, Y5
-	VPACKUSDW    Y5, Y5, Y5
-	VPERMQ       $0x88, Y5, Y5
-	VPSLLW       $0x01, Y5, Y5
-	VPOR         a2iq2const<>+320(SB), Y5, Y4
-	MOVBQZX      2(AX), DX
-	VMOVQ        (SI)(DX*8), X9
-	MOVBQZX      3(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x0c, Y10, Y9, Y9
-	MOVBQZX      4(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x30, Y10, Y9, Y9
-	MOVBQZX      5(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+800(SB), Y3, Y11
-	VPAND        Y1, Y11, Y11
-	VPADDB       Y2, Y11, Y11
-	VPSHUFB      a2iq2const<>+384(SB), Y4, Y12
-	VMOVDQU      4(CX), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y5
-	VMOVDQU      4(DI), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y6
-	VMOVDQU      4(R8), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y7
-	VMOVDQU      4(R9), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y8
-	MOVBQZX      10(AX), DX
-	VMOVQ        (SI)(DX*8), X9
-	MOVBQZX      11(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x0c, Y10, Y9, Y9
-	MOVBQZX      12(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x30, Y10, Y9, Y9
-	MOVBQZX      13(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+832(SB), Y3, Y11
-	VPAND        Y1, Y11, Y11
-	VPADDB       Y2, Y11, Y11
-	VPSHUFB      a2iq2const<>+416(SB), Y4, Y12
-	VMOVDQU      36(CX), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y5, Y5
-	VMOVDQU      36(DI), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y6, Y6
-	VMOVDQU      36(R8), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y7, Y7
-	VMOVDQU      36(R9), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y8, Y8
-	MOVBQZX      18(AX), DX
-	VMOVQ        (SI)(DX*8), X9
-	MOVBQZX      19(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x0c, Y10, Y9, Y9
-	MOVBQZX      20(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x30, Y10, Y9, Y9
-	MOVBQZX      21(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+864(SB), Y3, Y11
-	VPAND        Y1, Y11, Y11
-	VPADDB       Y2, Y11, Y11
-	VPSHUFB      a2iq2const<>+448(SB), Y4, Y12
-	VMOVDQU      68(CX), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y5, Y5
-	VMOVDQU      68(DI), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y6, Y6
-	VMOVDQU      68(R8), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y7, Y7
-	VMOVDQU      68(R9), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y8, Y8
-	MOVBQZX      26(AX), DX
-	VMOVQ        (SI)(DX*8), X9
-	MOVBQZX      27(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x0c, Y10, Y9, Y9
-	MOVBQZX      28(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x30, Y10, Y9, Y9
-	MOVBQZX      29(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+896(SB), Y3, Y11
-	VPAND        Y1, Y11, Y11
-	VPADDB       Y2, Y11, Y11
-	VPSHUFB      a2iq2const<>+480(SB), Y4, Y12
-	VMOVDQU      100(CX), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y5, Y5
-	VMOVDQU      100(DI), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y6, Y6
-	VMOVDQU      100(R8), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y7, Y7
-	VMOVDQU      100(R9), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y8, Y8
-	MOVBQZX      34(AX), DX
-	VMOVQ        (SI)(DX*8), X9
-	MOVBQZX      35(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x0c, Y10, Y9, Y9
-	MOVBQZX      36(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x30, Y10, Y9, Y9
-	MOVBQZX      37(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+928(SB), Y3, Y11
-	VPAND        Y1, Y11, Y11
-	VPADDB       Y2, Y11, Y11
-	VPSHUFB      a2iq2const<>+512(SB), Y4, Y12
-	VMOVDQU      132(CX), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y5, Y5
-	VMOVDQU      132(DI), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y6, Y6
-	VMOVDQU      132(R8), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y7, Y7
-	VMOVDQU      132(R9), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y8, Y8
-	MOVBQZX      42(AX), DX
-	VMOVQ        (SI)(DX*8), X9
-	MOVBQZX      43(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x0c, Y10, Y9, Y9
-	MOVBQZX      44(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x30, Y10, Y9, Y9
-	MOVBQZX      45(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+960(SB), Y3, Y11
-	VPAND        Y1, Y11, Y11
-	VPADDB       Y2, Y11, Y11
-	VPSHUFB      a2iq2const<>+544(SB), Y4, Y12
-	VMOVDQU      164(CX), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y5, Y5
-	VMOVDQU      164(DI), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y6, Y6
-	VMOVDQU      164(R8), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y7, Y7
-	VMOVDQU      164(R9), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y8, Y8
-	MOVBQZX      50(AX), DX
-	VMOVQ        (SI)(DX*8), X9
-	MOVBQZX      51(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x0c, Y10, Y9, Y9
-	MOVBQZX      52(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x30, Y10, Y9, Y9
-	MOVBQZX      53(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+992(SB), Y3, Y11
-	VPAND        Y1, Y11, Y11
-	VPADDB       Y2, Y11, Y11
-	VPSHUFB      a2iq2const<>+576(SB), Y4, Y12
-	VMOVDQU      196(CX), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y5, Y5
-	VMOVDQU      196(DI), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y6, Y6
-	VMOVDQU      196(R8), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y7, Y7
-	VMOVDQU      196(R9), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y8, Y8
-	MOVBQZX      58(AX), DX
-	VMOVQ        (SI)(DX*8), X9
-	MOVBQZX      59(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x0c, Y10, Y9, Y9
-	MOVBQZX      60(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x30, Y10, Y9, Y9
-	MOVBQZX      61(AX), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y11
-	VPAND        Y1, Y11, Y11
-	VPADDB       Y2, Y11, Y11
-	VPSHUFB      a2iq2const<>+608(SB), Y4, Y12
-	VMOVDQU      228(CX), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y5, Y5
-	VMOVDQU      228(DI), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y6, Y6
-	VMOVDQU      228(R8), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y7, Y7
-	VMOVDQU      228(R9), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y8, Y8
-	VPHADDD      Y6, Y5, Y3
-	VPHADDD      Y8, Y7, Y4
+	PREFETCHT0 32768(AX)
+	PREFETCHT0 32832(AX)
+	CMPQ       BX, $0x01
+	JE         tileA2IQ2_XXS_1x4_last
+	VMOVDQU    68(AX), Y5
+	VSHUFPS    $0xdd, 100(AX), Y5, Y6
+	VPERMQ     $0xd8, Y6, Y6
+	VPAND      a2iq2const<>+128(SB), Y6, Y5
+	VPSLLD     $0x01, Y6, Y7
+	VPAND      a2iq2const<>+160(SB), Y7, Y7
+	VPOR       Y7, Y5, Y5
+	VPSLLD     $0x02, Y6, Y7
+	VPAND      a2iq2const<>+192(SB), Y7, Y7
+	VPOR       Y7, Y5, Y5
+	VPSLLD     $0x03, Y6, Y7
+	VPAND      a2iq2const<>+224(SB), Y7, Y7
+	VPOR       Y7, Y5, Y5
+	VPSRLD     $0x04, Y5, Y7
+	VPXOR      Y5, Y7, Y7
+	VPSRLD     $0x02, Y7, Y8
+	VPXOR      Y8, Y7, Y7
+	VPSRLD     $0x01, Y7, Y8
+	VPXOR      Y8, Y7, Y7
+	VPSLLD     $0x07, Y7, Y7
+	VPAND      a2iq2const<>+96(SB), Y7, Y7
+	VPOR       Y7, Y5, Y5
+	VPSHUFB    a2iq2const<>+0(SB), Y5, Y5
+	VPERMQ     $0xd8, Y5, Y5
+	VPSRLD     $0x1c, Y6, Y7
+	VPACKUSDW  Y7, Y7, Y7
+	VPERMQ     $0x88, Y7, Y7
+	VPSLLW     $0x01, Y7, Y7
+	VPOR       a2iq2const<>+320(SB), Y7, Y6
+
+tileA2IQ2_XXS_1x4_last:
+	MOVBQZX      2(AX), R11
+	VMOVQ        (SI)(R11*8), X11
+	MOVBQZX      3(AX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x0c, Y12, Y11, Y11
+	MOVBQZX      4(AX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x30, Y12, Y11, Y11
+	MOVBQZX      5(AX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0xc0, Y12, Y11, Y11
+	VPSHUFB      a2iq2const<>+800(SB), Y3, Y13
+	VPAND        Y1, Y13, Y13
+	VPADDB       Y2, Y13, Y13
+	VPSHUFB      a2iq2const<>+384(SB), Y4, Y14
+	VMOVDQU      4(CX), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y7
+	VMOVDQU      4(DI), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y8
+	VMOVDQU      4(R8), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y9
+	VMOVDQU      4(R9), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y10
+	MOVBQZX      10(AX), R11
+	VMOVQ        (SI)(R11*8), X11
+	MOVBQZX      11(AX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x0c, Y12, Y11, Y11
+	MOVBQZX      12(AX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x30, Y12, Y11, Y11
+	MOVBQZX      13(AX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0xc0, Y12, Y11, Y11
+	VPSHUFB      a2iq2const<>+832(SB), Y3, Y13
+	VPAND        Y1, Y13, Y13
+	VPADDB       Y2, Y13, Y13
+	VPSHUFB      a2iq2const<>+416(SB), Y4, Y14
+	VMOVDQU      36(CX), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y7, Y7
+	VMOVDQU      36(DI), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y8, Y8
+	VMOVDQU      36(R8), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y9, Y9
+	VMOVDQU      36(R9), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y10, Y10
+	MOVBQZX      18(AX), R11
+	VMOVQ        (SI)(R11*8), X11
+	MOVBQZX      19(AX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x0c, Y12, Y11, Y11
+	MOVBQZX      20(AX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x30, Y12, Y11, Y11
+	MOVBQZX      21(AX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0xc0, Y12, Y11, Y11
+	VPSHUFB      a2iq2const<>+864(SB), Y3, Y13
+	VPAND        Y1, Y13, Y13
+	VPADDB       Y2, Y13, Y13
+	VPSHUFB      a2iq2const<>+448(SB), Y4, Y14
+	VMOVDQU      68(CX), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y7, Y7
+	VMOVDQU      68(DI), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y8, Y8
+	VMOVDQU      68(R8), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y9, Y9
+	VMOVDQU      68(R9), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y10, Y10
+	MOVBQZX      26(AX), R11
+	VMOVQ        (SI)(R11*8), X11
+	MOVBQZX      27(AX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x0c, Y12, Y11, Y11
+	MOVBQZX      28(AX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x30, Y12, Y11, Y11
+	MOVBQZX      29(AX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0xc0, Y12, Y11, Y11
+	VPSHUFB      a2iq2const<>+896(SB), Y3, Y13
+	VPAND        Y1, Y13, Y13
+	VPADDB       Y2, Y13, Y13
+	VPSHUFB      a2iq2const<>+480(SB), Y4, Y14
+	VMOVDQU      100(CX), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y7, Y7
+	VMOVDQU      100(DI), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y8, Y8
+	VMOVDQU      100(R8), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y9, Y9
+	VMOVDQU      100(R9), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y10, Y10
+	MOVBQZX      34(AX), R11
+	VMOVQ        (SI)(R11*8), X11
+	MOVBQZX      35(AX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x0c, Y12, Y11, Y11
+	MOVBQZX      36(AX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x30, Y12, Y11, Y11
+	MOVBQZX      37(AX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0xc0, Y12, Y11, Y11
+	VPSHUFB      a2iq2const<>+928(SB), Y3, Y13
+	VPAND        Y1, Y13, Y13
+	VPADDB       Y2, Y13, Y13
+	VPSHUFB      a2iq2const<>+512(SB), Y4, Y14
+	VMOVDQU      132(CX), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y7, Y7
+	VMOVDQU      132(DI), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y8, Y8
+	VMOVDQU      132(R8), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y9, Y9
+	VMOVDQU      132(R9), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y10, Y10
+	MOVBQZX      42(AX), R11
+	VMOVQ        (SI)(R11*8), X11
+	MOVBQZX      43(AX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x0c, Y12, Y11, Y11
+	MOVBQZX      44(AX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x30, Y12, Y11, Y11
+	MOVBQZX      45(AX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0xc0, Y12, Y11, Y11
+	VPSHUFB      a2iq2const<>+960(SB), Y3, Y13
+	VPAND        Y1, Y13, Y13
+	VPADDB       Y2, Y13, Y13
+	VPSHUFB      a2iq2const<>+544(SB), Y4, Y14
+	VMOVDQU      164(CX), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y7, Y7
+	VMOVDQU      164(DI), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y8, Y8
+	VMOVDQU      164(R8), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y9, Y9
+	VMOVDQU      164(R9), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y10, Y10
+	MOVBQZX      50(AX), R11
+	VMOVQ        (SI)(R11*8), X11
+	MOVBQZX      51(AX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x0c, Y12, Y11, Y11
+	MOVBQZX      52(AX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x30, Y12, Y11, Y11
+	MOVBQZX      53(AX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0xc0, Y12, Y11, Y11
+	VPSHUFB      a2iq2const<>+992(SB), Y3, Y13
+	VPAND        Y1, Y13, Y13
+	VPADDB       Y2, Y13, Y13
+	VPSHUFB      a2iq2const<>+576(SB), Y4, Y14
+	VMOVDQU      196(CX), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y7, Y7
+	VMOVDQU      196(DI), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y8, Y8
+	VMOVDQU      196(R8), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y9, Y9
+	VMOVDQU      196(R9), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y10, Y10
+	MOVBQZX      58(AX), R11
+	VMOVQ        (SI)(R11*8), X11
+	MOVBQZX      59(AX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x0c, Y12, Y11, Y11
+	MOVBQZX      60(AX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x30, Y12, Y11, Y11
+	MOVBQZX      61(AX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0xc0, Y12, Y11, Y11
+	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y13
+	VPAND        Y1, Y13, Y13
+	VPADDB       Y2, Y13, Y13
+	VPSHUFB      a2iq2const<>+608(SB), Y4, Y14
+	VMOVDQU      228(CX), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y7, Y7
+	VMOVDQU      228(DI), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y8, Y8
+	VMOVDQU      228(R8), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y9, Y9
+	VMOVDQU      228(R9), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y10, Y10
+	VPHADDD      Y8, Y7, Y3
+	VPHADDD      Y10, Y9, Y4
 	VPHADDD      Y4, Y3, Y3
 	VEXTRACTI128 $0x01, Y3, X4
 	VPADDD       X3, X4, X4
@@ -1432,19 +1581,22 @@ tileA2IQ2_XXS_1x4_loop:
 	VPBROADCASTW (AX), X3
 	VCVTPH2PS    X3, X3
 	VMULPS       a2iq2const<>+768(SB), X3, X3
-	VMOVSS       (CX), X5
-	VINSERTPS    $0x10, (DI), X5, X5
-	VINSERTPS    $0x20, (R8), X5, X5
-	VINSERTPS    $0x30, (R9), X5, X5
-	VMULPS       X5, X3, X3
+	VMOVSS       (CX), X7
+	VINSERTPS    $0x10, (DI), X7, X7
+	VINSERTPS    $0x20, (R8), X7, X7
+	VINSERTPS    $0x30, (R9), X7, X7
+	VMULPS       X7, X3, X3
 	VFMADD231PS  X3, X4, X0
 	ADDQ         $0x00000042, AX
 	ADDQ         $0x00000124, CX
 	ADDQ         $0x00000124, DI
 	ADDQ         $0x00000124, R8
 	ADDQ         $0x00000124, R9
+	VMOVDQU      Y5, Y3
+	VMOVDQU      Y6, Y4
+	XCHGQ        DX, R10
 	DECQ         BX
-	JMP          tileA2IQ2_XXS_1x4_loop
+	JNZ          tileA2IQ2_XXS_1x4_loop
 
 tileA2IQ2_XXS_1x4_done:
 	MOVQ       out+40(FP), AX
@@ -1462,211 +1614,244 @@ tileA2IQ2_XXS_1x4_done:
 
 // func tileA2IQ2_XS_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileA2IQ2_XS_1x1(SB), NOSPLIT, $64-64
-	MOVQ    w+0(FP), AX
-	MOVQ    a+16(FP), CX
-	MOVQ    as+24(FP), DX
-	MOVQ    nb+32(FP), DX
-	MOVQ    grid+56(FP), BX
-	VXORPS  X0, X0, X0
-	VMOVDQU a2iq2const<>+32(SB), Y1
-	VMOVDQU a2iq2const<>+64(SB), Y2
+TEXT ·tileA2IQ2_XS_1x1(SB), NOSPLIT, $128-64
+	MOVQ        w+0(FP), AX
+	MOVQ        a+16(FP), CX
+	MOVQ        as+24(FP), DX
+	MOVQ        nb+32(FP), DX
+	MOVQ        grid+56(FP), BX
+	VXORPS      X0, X0, X0
+	VMOVDQU     a2iq2const<>+32(SB), Y1
+	VMOVDQU     a2iq2const<>+64(SB), Y2
+	TESTQ       DX, DX
+	JZ          tileA2IQ2_XS_1x1_done
+	LEAQ        (SP), SI
+	LEAQ        64(SP), DI
+	VMOVDQU     2(AX), Y3
+	VMOVDQU     34(AX), Y4
+	VPAND       a2iq2const<>+288(SB), Y3, Y7
+	VPAND       a2iq2const<>+288(SB), Y4, Y9
+	VMOVDQU     Y7, (SI)
+	VMOVDQU     Y9, 32(SI)
+	VPSRLW      $0x09, Y3, Y3
+	VPSRLW      $0x09, Y4, Y4
+	VPACKUSWB   Y4, Y3, Y3
+	VPERMQ      $0xd8, Y3, Y3
+	VPSRLD      $0x04, Y3, Y4
+	VPXOR       Y3, Y4, Y4
+	VPSRLD      $0x02, Y4, Y7
+	VPXOR       Y7, Y4, Y4
+	VPSRLD      $0x01, Y4, Y7
+	VPXOR       Y7, Y4, Y4
+	VPSLLD      $0x07, Y4, Y4
+	VPAND       a2iq2const<>+96(SB), Y4, Y4
+	VPOR        Y4, Y3, Y3
+	VPSHUFB     a2iq2const<>+0(SB), Y3, Y3
+	VPERMQ      $0xd8, Y3, Y3
+	VMOVQ       66(AX), X4
+	VPSRLW      $0x04, X4, X7
+	VPUNPCKLQDQ X7, X4, X4
+	VPAND       a2iq2const<>+352(SB), X4, X4
+	VPMOVZXBW   X4, Y4
+	VPSLLW      $0x01, Y4, Y4
+	VPOR        a2iq2const<>+320(SB), Y4, Y4
 
 tileA2IQ2_XS_1x1_loop:
-	TESTQ        DX, DX
-	JZ           tileA2IQ2_XS_1x1_done
-	PREFETCHT0   32768(AX)
-	PREFETCHT0   32832(AX)
-	VMOVDQU      2(AX), Y3
-	VMOVDQU      34(AX), Y4
-	VPAND        a2iq2const<>+288(SB), Y3, Y5
-	VPAND        a2iq2const<>+288(SB), Y4, Y7
-	VMOVDQU      Y5, (SP)
-	VMOVDQU      Y7, 32(SP)
-	VPSRLW       $0x09, Y3, Y3
-	VPSRLW       $0x09, Y4, Y4
-	VPACKUSWB    Y4, Y3, Y3
-	VPERMQ       $0xd8, Y3, Y3
-	VPSRLD       $0x04, Y3, Y4
-	VPXOR        Y3, Y4, Y4
-	VPSRLD       $0x02, Y4, Y5
-	VPXOR        Y5, Y4, Y4
-	VPSRLD       $0x01, Y4, Y5
-	VPXOR        Y5, Y4, Y4
-	VPSLLD       $0x07, Y4, Y4
-	VPAND        a2iq2const<>+96(SB), Y4, Y4
-	VPOR         Y4, Y3, Y3
-	VPSHUFB      a2iq2const<>+0(SB), Y3, Y3
-	VPERMQ       $0xd8, Y3, Y3
-	VMOVQ        66(AX), X4
-	VPSRLW       $0x04, X4, X5
-	VPUNPCKLQDQ  X5, X4, X4
-	VPAND        a2iq2const<>+352(SB), X4, X4
-	VPMOVZXBW    X4, Y4
-	VPSLLW       $0x01, Y4, Y4
-	VPOR         a2iq2const<>+320(SB), Y4, Y4
-	VMOVDQU      Y4, Y4
-	MOVWQZX      (SP), SI
-	VMOVQ        (BX)(SI*8), X6
-	MOVWQZX      2(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x0c, Y7, Y6, Y6
-	MOVWQZX      4(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x30, Y7, Y6, Y6
-	MOVWQZX      6(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0xc0, Y7, Y6, Y6
-	VPSHUFB      a2iq2const<>+800(SB), Y3, Y8
-	VPAND        Y1, Y8, Y8
-	VPADDB       Y2, Y8, Y8
-	VPSHUFB      a2iq2const<>+384(SB), Y4, Y9
-	VMOVDQU      4(CX), Y7
-	VPSIGNB      Y8, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     Y9, Y7, Y5
-	MOVWQZX      8(SP), SI
-	VMOVQ        (BX)(SI*8), X6
-	MOVWQZX      10(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x0c, Y7, Y6, Y6
-	MOVWQZX      12(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x30, Y7, Y6, Y6
-	MOVWQZX      14(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0xc0, Y7, Y6, Y6
-	VPSHUFB      a2iq2const<>+832(SB), Y3, Y8
-	VPAND        Y1, Y8, Y8
-	VPADDB       Y2, Y8, Y8
-	VPSHUFB      a2iq2const<>+416(SB), Y4, Y9
-	VMOVDQU      36(CX), Y7
-	VPSIGNB      Y8, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     Y9, Y7, Y7
-	VPADDD       Y7, Y5, Y5
-	MOVWQZX      16(SP), SI
-	VMOVQ        (BX)(SI*8), X6
-	MOVWQZX      18(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x0c, Y7, Y6, Y6
-	MOVWQZX      20(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x30, Y7, Y6, Y6
-	MOVWQZX      22(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0xc0, Y7, Y6, Y6
-	VPSHUFB      a2iq2const<>+864(SB), Y3, Y8
-	VPAND        Y1, Y8, Y8
-	VPADDB       Y2, Y8, Y8
-	VPSHUFB      a2iq2const<>+448(SB), Y4, Y9
-	VMOVDQU      68(CX), Y7
-	VPSIGNB      Y8, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     Y9, Y7, Y7
-	VPADDD       Y7, Y5, Y5
-	MOVWQZX      24(SP), SI
-	VMOVQ        (BX)(SI*8), X6
-	MOVWQZX      26(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x0c, Y7, Y6, Y6
-	MOVWQZX      28(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x30, Y7, Y6, Y6
-	MOVWQZX      30(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0xc0, Y7, Y6, Y6
-	VPSHUFB      a2iq2const<>+896(SB), Y3, Y8
-	VPAND        Y1, Y8, Y8
-	VPADDB       Y2, Y8, Y8
-	VPSHUFB      a2iq2const<>+480(SB), Y4, Y9
-	VMOVDQU      100(CX), Y7
-	VPSIGNB      Y8, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     Y9, Y7, Y7
-	VPADDD       Y7, Y5, Y5
-	MOVWQZX      32(SP), SI
-	VMOVQ        (BX)(SI*8), X6
-	MOVWQZX      34(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x0c, Y7, Y6, Y6
-	MOVWQZX      36(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x30, Y7, Y6, Y6
-	MOVWQZX      38(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0xc0, Y7, Y6, Y6
-	VPSHUFB      a2iq2const<>+928(SB), Y3, Y8
-	VPAND        Y1, Y8, Y8
-	VPADDB       Y2, Y8, Y8
-	VPSHUFB      a2iq2const<>+512(SB), Y4, Y9
-	VMOVDQU      132(CX), Y7
-	VPSIGNB      Y8, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     Y9, Y7, Y7
-	VPADDD       Y7, Y5, Y5
-	MOVWQZX      40(SP), SI
-	VMOVQ        (BX)(SI*8), X6
-	MOVWQZX      42(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x0c, Y7, Y6, Y6
-	MOVWQZX      44(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x30, Y7, Y6, Y6
-	MOVWQZX      46(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0xc0, Y7, Y6, Y6
-	VPSHUFB      a2iq2const<>+960(SB), Y3, Y8
-	VPAND        Y1, Y8, Y8
-	VPADDB       Y2, Y8, Y8
-	VPSHUFB      a2iq2const<>+544(SB), Y4, Y9
-	VMOVDQU      164(CX), Y7
-	VPSIGNB      Y8, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     Y9, Y7, Y7
-	VPADDD       Y7, Y5, Y5
-	MOVWQZX      48(SP), SI
-	VMOVQ        (BX)(SI*8), X6
-	MOVWQZX      50(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x0c, Y7, Y6, Y6
-	MOVWQZX      52(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x30, Y7, Y6, Y6
-	MOVWQZX      54(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0xc0, Y7, Y6, Y6
-	VPSHUFB      a2iq2const<>+992(SB), Y3, Y8
-	VPAND        Y1, Y8, Y8
-	VPADDB       Y2, Y8, Y8
-	VPSHUFB      a2iq2const<>+576(SB), Y4, Y9
-	VMOVDQU      196(CX), Y7
-	VPSIGNB      Y8, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     Y9, Y7, Y7
-	VPADDD       Y7, Y5, Y5
-	MOVWQZX      56(SP), SI
-	VMOVQ        (BX)(SI*8), X6
-	MOVWQZX      58(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x0c, Y7, Y6, Y6
-	MOVWQZX      60(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x30, Y7, Y6, Y6
-	MOVWQZX      62(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0xc0, Y7, Y6, Y6
-	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y8
-	VPAND        Y1, Y8, Y8
-	VPADDB       Y2, Y8, Y8
-	VPSHUFB      a2iq2const<>+608(SB), Y4, Y9
-	VMOVDQU      228(CX), Y7
-	VPSIGNB      Y8, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     Y9, Y7, Y7
-	VPADDD       Y7, Y5, Y5
-	VEXTRACTI128 $0x01, Y5, X3
-	VPADDD       X5, X3, X3
+	PREFETCHT0  32768(AX)
+	PREFETCHT0  32832(AX)
+	CMPQ        DX, $0x01
+	JE          tileA2IQ2_XS_1x1_last
+	VMOVDQU     76(AX), Y5
+	VMOVDQU     108(AX), Y6
+	VPAND       a2iq2const<>+288(SB), Y5, Y7
+	VPAND       a2iq2const<>+288(SB), Y6, Y9
+	VMOVDQU     Y7, (DI)
+	VMOVDQU     Y9, 32(DI)
+	VPSRLW      $0x09, Y5, Y5
+	VPSRLW      $0x09, Y6, Y6
+	VPACKUSWB   Y6, Y5, Y5
+	VPERMQ      $0xd8, Y5, Y5
+	VPSRLD      $0x04, Y5, Y6
+	VPXOR       Y5, Y6, Y6
+	VPSRLD      $0x02, Y6, Y7
+	VPXOR       Y7, Y6, Y6
+	VPSRLD      $0x01, Y6, Y7
+	VPXOR       Y7, Y6, Y6
+	VPSLLD      $0x07, Y6, Y6
+	VPAND       a2iq2const<>+96(SB), Y6, Y6
+	VPOR        Y6, Y5, Y5
+	VPSHUFB     a2iq2const<>+0(SB), Y5, Y5
+	VPERMQ      $0xd8, Y5, Y5
+	VMOVQ       140(AX), X6
+	VPSRLW      $0x04, X6, X7
+	VPUNPCKLQDQ X7, X6, X6
+	VPAND       a2iq2const<>+352(SB), X6, X6
+	VPMOVZXBW   X6, Y6
+	VPSLLW      $0x01, Y6, Y6
+	VPOR        a2iq2const<>+320(SB), Y6, Y6
+
+tileA2IQ2_XS_1x1_last:
+	MOVWQZX      (SI), R8
+	VMOVQ        (BX)(R8*8), X8
+	MOVWQZX      2(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVWQZX      4(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVWQZX      6(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+800(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+384(SB), Y4, Y11
+	VMOVDQU      4(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y7
+	MOVWQZX      8(SI), R8
+	VMOVQ        (BX)(R8*8), X8
+	MOVWQZX      10(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVWQZX      12(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVWQZX      14(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+832(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+416(SB), Y4, Y11
+	VMOVDQU      36(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	MOVWQZX      16(SI), R8
+	VMOVQ        (BX)(R8*8), X8
+	MOVWQZX      18(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVWQZX      20(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVWQZX      22(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+864(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+448(SB), Y4, Y11
+	VMOVDQU      68(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	MOVWQZX      24(SI), R8
+	VMOVQ        (BX)(R8*8), X8
+	MOVWQZX      26(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVWQZX      28(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVWQZX      30(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+896(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+480(SB), Y4, Y11
+	VMOVDQU      100(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	MOVWQZX      32(SI), R8
+	VMOVQ        (BX)(R8*8), X8
+	MOVWQZX      34(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVWQZX      36(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVWQZX      38(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+928(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+512(SB), Y4, Y11
+	VMOVDQU      132(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	MOVWQZX      40(SI), R8
+	VMOVQ        (BX)(R8*8), X8
+	MOVWQZX      42(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVWQZX      44(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVWQZX      46(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+960(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+544(SB), Y4, Y11
+	VMOVDQU      164(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	MOVWQZX      48(SI), R8
+	VMOVQ        (BX)(R8*8), X8
+	MOVWQZX      50(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVWQZX      52(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVWQZX      54(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+992(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+576(SB), Y4, Y11
+	VMOVDQU      196(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	MOVWQZX      56(SI), R8
+	VMOVQ        (BX)(R8*8), X8
+	MOVWQZX      58(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVWQZX      60(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVWQZX      62(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+608(SB), Y4, Y11
+	VMOVDQU      228(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	VEXTRACTI128 $0x01, Y7, X3
+	VPADDD       X7, X3, X3
 	VPSHUFD      $0x4e, X3, X4
 	VPADDD       X4, X3, X3
 	VPSHUFD      $0xb1, X3, X4
@@ -1675,13 +1860,16 @@ tileA2IQ2_XS_1x1_loop:
 	VPBROADCASTW (AX), X4
 	VCVTPH2PS    X4, X4
 	VMULPS       a2iq2const<>+768(SB), X4, X4
-	VMOVSS       (CX), X5
-	VMULPS       X5, X4, X4
+	VMOVSS       (CX), X7
+	VMULPS       X7, X4, X4
 	VFMADD231PS  X4, X3, X0
 	ADDQ         $0x0000004a, AX
 	ADDQ         $0x00000124, CX
+	VMOVDQU      Y5, Y3
+	VMOVDQU      Y6, Y4
+	XCHGQ        SI, DI
 	DECQ         DX
-	JMP          tileA2IQ2_XS_1x1_loop
+	JNZ          tileA2IQ2_XS_1x1_loop
 
 tileA2IQ2_XS_1x1_done:
 	MOVQ   out+40(FP), AX
@@ -1693,251 +1881,284 @@ tileA2IQ2_XS_1x1_done:
 
 // func tileA2IQ2_XS_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileA2IQ2_XS_1x2(SB), NOSPLIT, $64-64
-	MOVQ    w+0(FP), AX
-	MOVQ    a+16(FP), CX
-	MOVQ    as+24(FP), DX
-	MOVQ    nb+32(FP), BX
-	MOVQ    grid+56(FP), SI
-	MOVQ    CX, DI
-	ADDQ    DX, DI
-	VXORPS  X0, X0, X0
-	VMOVDQU a2iq2const<>+32(SB), Y1
-	VMOVDQU a2iq2const<>+64(SB), Y2
+TEXT ·tileA2IQ2_XS_1x2(SB), NOSPLIT, $128-64
+	MOVQ        w+0(FP), AX
+	MOVQ        a+16(FP), CX
+	MOVQ        as+24(FP), DX
+	MOVQ        nb+32(FP), BX
+	MOVQ        grid+56(FP), SI
+	MOVQ        CX, DI
+	ADDQ        DX, DI
+	VXORPS      X0, X0, X0
+	VMOVDQU     a2iq2const<>+32(SB), Y1
+	VMOVDQU     a2iq2const<>+64(SB), Y2
+	TESTQ       BX, BX
+	JZ          tileA2IQ2_XS_1x2_done
+	LEAQ        (SP), DX
+	LEAQ        64(SP), R8
+	VMOVDQU     2(AX), Y3
+	VMOVDQU     34(AX), Y4
+	VPAND       a2iq2const<>+288(SB), Y3, Y7
+	VPAND       a2iq2const<>+288(SB), Y4, Y8
+	VMOVDQU     Y7, (DX)
+	VMOVDQU     Y8, 32(DX)
+	VPSRLW      $0x09, Y3, Y3
+	VPSRLW      $0x09, Y4, Y4
+	VPACKUSWB   Y4, Y3, Y3
+	VPERMQ      $0xd8, Y3, Y3
+	VPSRLD      $0x04, Y3, Y4
+	VPXOR       Y3, Y4, Y4
+	VPSRLD      $0x02, Y4, Y7
+	VPXOR       Y7, Y4, Y4
+	VPSRLD      $0x01, Y4, Y7
+	VPXOR       Y7, Y4, Y4
+	VPSLLD      $0x07, Y4, Y4
+	VPAND       a2iq2const<>+96(SB), Y4, Y4
+	VPOR        Y4, Y3, Y3
+	VPSHUFB     a2iq2const<>+0(SB), Y3, Y3
+	VPERMQ      $0xd8, Y3, Y3
+	VMOVQ       66(AX), X4
+	VPSRLW      $0x04, X4, X7
+	VPUNPCKLQDQ X7, X4, X4
+	VPAND       a2iq2const<>+352(SB), X4, X4
+	VPMOVZXBW   X4, Y4
+	VPSLLW      $0x01, Y4, Y4
+	VPOR        a2iq2const<>+320(SB), Y4, Y4
 
 tileA2IQ2_XS_1x2_loop:
-	TESTQ        BX, BX
-	JZ           tileA2IQ2_XS_1x2_done
-	PREFETCHT0   32768(AX)
-	PREFETCHT0   32832(AX)
-	VMOVDQU      2(AX), Y3
-	VMOVDQU      34(AX), Y4
-	VPAND        a2iq2const<>+288(SB), Y3, Y5
-	VPAND        a2iq2const<>+288(SB), Y4, Y6
-	VMOVDQU      Y5, (SP)
-	VMOVDQU      Y6, 32(SP)
-	VPSRLW       $0x09, Y3, Y3
-	VPSRLW       $0x09, Y4, Y4
-	VPACKUSWB    Y4, Y3, Y3
-	VPERMQ       $0xd8, Y3, Y3
-	VPSRLD       $0x04, Y3, Y4
-	VPXOR        Y3, Y4, Y4
-	VPSRLD       $0x02, Y4, Y5
-	VPXOR        Y5, Y4, Y4
-	VPSRLD       $0x01, Y4, Y5
-	VPXOR        Y5, Y4, Y4
-	VPSLLD       $0x07, Y4, Y4
-	VPAND        a2iq2const<>+96(SB), Y4, Y4
-	VPOR         Y4, Y3, Y3
-	VPSHUFB      a2iq2const<>+0(SB), Y3, Y3
-	VPERMQ       $0xd8, Y3, Y3
-	VMOVQ        66(AX), X4
-	VPSRLW       $0x04, X4, X5
-	VPUNPCKLQDQ  X5, X4, X4
-	VPAND        a2iq2const<>+352(SB), X4, X4
-	VPMOVZXBW    X4, Y4
-	VPSLLW       $0x01, Y4, Y4
-	VPOR         a2iq2const<>+320(SB), Y4, Y4
-	VMOVDQU      Y4, Y4
-	MOVWQZX      (SP), DX
-	VMOVQ        (SI)(DX*8), X7
-	MOVWQZX      2(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x0c, Y8, Y7, Y7
-	MOVWQZX      4(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x30, Y8, Y7, Y7
-	MOVWQZX      6(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0xc0, Y8, Y7, Y7
-	VPSHUFB      a2iq2const<>+800(SB), Y3, Y9
-	VPAND        Y1, Y9, Y9
-	VPADDB       Y2, Y9, Y9
-	VPSHUFB      a2iq2const<>+384(SB), Y4, Y10
-	VMOVDQU      4(CX), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y5
-	VMOVDQU      4(DI), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y6
-	MOVWQZX      8(SP), DX
-	VMOVQ        (SI)(DX*8), X7
-	MOVWQZX      10(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x0c, Y8, Y7, Y7
-	MOVWQZX      12(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x30, Y8, Y7, Y7
-	MOVWQZX      14(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0xc0, Y8, Y7, Y7
-	VPSHUFB      a2iq2const<>+832(SB), Y3, Y9
-	VPAND        Y1, Y9, Y9
-	VPADDB       Y2, Y9, Y9
-	VPSHUFB      a2iq2const<>+416(SB), Y4, Y10
-	VMOVDQU      36(CX), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y5, Y5
-	VMOVDQU      36(DI), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y6, Y6
-	MOVWQZX      16(SP), DX
-	VMOVQ        (SI)(DX*8), X7
-	MOVWQZX      18(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x0c, Y8, Y7, Y7
-	MOVWQZX      20(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x30, Y8, Y7, Y7
-	MOVWQZX      22(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0xc0, Y8, Y7, Y7
-	VPSHUFB      a2iq2const<>+864(SB), Y3, Y9
-	VPAND        Y1, Y9, Y9
-	VPADDB       Y2, Y9, Y9
-	VPSHUFB      a2iq2const<>+448(SB), Y4, Y10
-	VMOVDQU      68(CX), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y5, Y5
-	VMOVDQU      68(DI), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y6, Y6
-	MOVWQZX      24(SP), DX
-	VMOVQ        (SI)(DX*8), X7
-	MOVWQZX      26(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x0c, Y8, Y7, Y7
-	MOVWQZX      28(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x30, Y8, Y7, Y7
-	MOVWQZX      30(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0xc0, Y8, Y7, Y7
-	VPSHUFB      a2iq2const<>+896(SB), Y3, Y9
-	VPAND        Y1, Y9, Y9
-	VPADDB       Y2, Y9, Y9
-	VPSHUFB      a2iq2const<>+480(SB), Y4, Y10
-	VMOVDQU      100(CX), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y5, Y5
-	VMOVDQU      100(DI), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y6, Y6
-	MOVWQZX      32(SP), DX
-	VMOVQ        (SI)(DX*8), X7
-	MOVWQZX      34(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x0c, Y8, Y7, Y7
-	MOVWQZX      36(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x30, Y8, Y7, Y7
-	MOVWQZX      38(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0xc0, Y8, Y7, Y7
-	VPSHUFB      a2iq2const<>+928(SB), Y3, Y9
-	VPAND        Y1, Y9, Y9
-	VPADDB       Y2, Y9, Y9
-	VPSHUFB      a2iq2const<>+512(SB), Y4, Y10
-	VMOVDQU      132(CX), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y5, Y5
-	VMOVDQU      132(DI), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y6, Y6
-	MOVWQZX      40(SP), DX
-	VMOVQ        (SI)(DX*8), X7
-	MOVWQZX      42(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x0c, Y8, Y7, Y7
-	MOVWQZX      44(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x30, Y8, Y7, Y7
-	MOVWQZX      46(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0xc0, Y8, Y7, Y7
-	VPSHUFB      a2iq2const<>+960(SB), Y3, Y9
-	VPAND        Y1, Y9, Y9
-	VPADDB       Y2, Y9, Y9
-	VPSHUFB      a2iq2const<>+544(SB), Y4, Y10
-	VMOVDQU      164(CX), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y5, Y5
-	VMOVDQU      164(DI), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y6, Y6
-	MOVWQZX      48(SP), DX
-	VMOVQ        (SI)(DX*8), X7
-	MOVWQZX      50(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x0c, Y8, Y7, Y7
-	MOVWQZX      52(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x30, Y8, Y7, Y7
-	MOVWQZX      54(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0xc0, Y8, Y7, Y7
-	VPSHUFB      a2iq2const<>+992(SB), Y3, Y9
-	VPAND        Y1, Y9, Y9
-	VPADDB       Y2, Y9, Y9
-	VPSHUFB      a2iq2const<>+576(SB), Y4, Y10
-	VMOVDQU      196(CX), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y5, Y5
-	VMOVDQU      196(DI), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y6, Y6
-	MOVWQZX      56(SP), DX
-	VMOVQ        (SI)(DX*8), X7
-	MOVWQZX      58(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x0c, Y8, Y7, Y7
-	MOVWQZX      60(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x30, Y8, Y7, Y7
-	MOVWQZX      62(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0xc0, Y8, Y7, Y7
-	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y9
-	VPAND        Y1, Y9, Y9
-	VPADDB       Y2, Y9, Y9
-	VPSHUFB      a2iq2const<>+608(SB), Y4, Y10
-	VMOVDQU      228(CX), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y5, Y5
-	VMOVDQU      228(DI), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y6, Y6
-	VPHADDD      Y6, Y5, Y3
+	PREFETCHT0  32768(AX)
+	PREFETCHT0  32832(AX)
+	CMPQ        BX, $0x01
+	JE          tileA2IQ2_XS_1x2_last
+	VMOVDQU     76(AX), Y5
+	VMOVDQU     108(AX), Y6
+	VPAND       a2iq2const<>+288(SB), Y5, Y7
+	VPAND       a2iq2const<>+288(SB), Y6, Y8
+	VMOVDQU     Y7, (R8)
+	VMOVDQU     Y8, 32(R8)
+	VPSRLW      $0x09, Y5, Y5
+	VPSRLW      $0x09, Y6, Y6
+	VPACKUSWB   Y6, Y5, Y5
+	VPERMQ      $0xd8, Y5, Y5
+	VPSRLD      $0x04, Y5, Y6
+	VPXOR       Y5, Y6, Y6
+	VPSRLD      $0x02, Y6, Y7
+	VPXOR       Y7, Y6, Y6
+	VPSRLD      $0x01, Y6, Y7
+	VPXOR       Y7, Y6, Y6
+	VPSLLD      $0x07, Y6, Y6
+	VPAND       a2iq2const<>+96(SB), Y6, Y6
+	VPOR        Y6, Y5, Y5
+	VPSHUFB     a2iq2const<>+0(SB), Y5, Y5
+	VPERMQ      $0xd8, Y5, Y5
+	VMOVQ       140(AX), X6
+	VPSRLW      $0x04, X6, X7
+	VPUNPCKLQDQ X7, X6, X6
+	VPAND       a2iq2const<>+352(SB), X6, X6
+	VPMOVZXBW   X6, Y6
+	VPSLLW      $0x01, Y6, Y6
+	VPOR        a2iq2const<>+320(SB), Y6, Y6
+
+tileA2IQ2_XS_1x2_last:
+	MOVWQZX      (DX), R9
+	VMOVQ        (SI)(R9*8), X9
+	MOVWQZX      2(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVWQZX      4(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVWQZX      6(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+800(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+384(SB), Y4, Y12
+	VMOVDQU      4(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y7
+	VMOVDQU      4(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y8
+	MOVWQZX      8(DX), R9
+	VMOVQ        (SI)(R9*8), X9
+	MOVWQZX      10(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVWQZX      12(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVWQZX      14(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+832(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+416(SB), Y4, Y12
+	VMOVDQU      36(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      36(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	MOVWQZX      16(DX), R9
+	VMOVQ        (SI)(R9*8), X9
+	MOVWQZX      18(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVWQZX      20(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVWQZX      22(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+864(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+448(SB), Y4, Y12
+	VMOVDQU      68(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      68(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	MOVWQZX      24(DX), R9
+	VMOVQ        (SI)(R9*8), X9
+	MOVWQZX      26(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVWQZX      28(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVWQZX      30(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+896(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+480(SB), Y4, Y12
+	VMOVDQU      100(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      100(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	MOVWQZX      32(DX), R9
+	VMOVQ        (SI)(R9*8), X9
+	MOVWQZX      34(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVWQZX      36(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVWQZX      38(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+928(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+512(SB), Y4, Y12
+	VMOVDQU      132(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      132(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	MOVWQZX      40(DX), R9
+	VMOVQ        (SI)(R9*8), X9
+	MOVWQZX      42(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVWQZX      44(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVWQZX      46(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+960(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+544(SB), Y4, Y12
+	VMOVDQU      164(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      164(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	MOVWQZX      48(DX), R9
+	VMOVQ        (SI)(R9*8), X9
+	MOVWQZX      50(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVWQZX      52(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVWQZX      54(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+992(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+576(SB), Y4, Y12
+	VMOVDQU      196(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      196(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	MOVWQZX      56(DX), R9
+	VMOVQ        (SI)(R9*8), X9
+	MOVWQZX      58(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVWQZX      60(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVWQZX      62(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+608(SB), Y4, Y12
+	VMOVDQU      228(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      228(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	VPHADDD      Y8, Y7, Y3
 	VEXTRACTI128 $0x01, Y3, X4
 	VPADDD       X3, X4, X4
 	VPHADDD      X4, X4, X4
@@ -1945,15 +2166,18 @@ tileA2IQ2_XS_1x2_loop:
 	VPBROADCASTW (AX), X3
 	VCVTPH2PS    X3, X3
 	VMULPS       a2iq2const<>+768(SB), X3, X3
-	VMOVSS       (CX), X5
-	VINSERTPS    $0x10, (DI), X5, X5
-	VMULPS       X5, X3, X3
+	VMOVSS       (CX), X7
+	VINSERTPS    $0x10, (DI), X7, X7
+	VMULPS       X7, X3, X3
 	VFMADD231PS  X3, X4, X0
 	ADDQ         $0x0000004a, AX
 	ADDQ         $0x00000124, CX
 	ADDQ         $0x00000124, DI
+	VMOVDQU      Y5, Y3
+	VMOVDQU      Y6, Y4
+	XCHGQ        DX, R8
 	DECQ         BX
-	JMP          tileA2IQ2_XS_1x2_loop
+	JNZ          tileA2IQ2_XS_1x2_loop
 
 tileA2IQ2_XS_1x2_done:
 	MOVQ       out+40(FP), AX
@@ -1967,293 +2191,326 @@ tileA2IQ2_XS_1x2_done:
 
 // func tileA2IQ2_XS_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileA2IQ2_XS_1x3(SB), NOSPLIT, $64-64
-	MOVQ    w+0(FP), AX
-	MOVQ    a+16(FP), CX
-	MOVQ    as+24(FP), DX
-	MOVQ    nb+32(FP), BX
-	MOVQ    grid+56(FP), SI
-	MOVQ    CX, DI
-	ADDQ    DX, DI
-	MOVQ    DI, R8
-	ADDQ    DX, R8
-	VXORPS  X0, X0, X0
-	VMOVDQU a2iq2const<>+32(SB), Y1
-	VMOVDQU a2iq2const<>+64(SB), Y2
+TEXT ·tileA2IQ2_XS_1x3(SB), NOSPLIT, $128-64
+	MOVQ        w+0(FP), AX
+	MOVQ        a+16(FP), CX
+	MOVQ        as+24(FP), DX
+	MOVQ        nb+32(FP), BX
+	MOVQ        grid+56(FP), SI
+	MOVQ        CX, DI
+	ADDQ        DX, DI
+	MOVQ        DI, R8
+	ADDQ        DX, R8
+	VXORPS      X0, X0, X0
+	VMOVDQU     a2iq2const<>+32(SB), Y1
+	VMOVDQU     a2iq2const<>+64(SB), Y2
+	TESTQ       BX, BX
+	JZ          tileA2IQ2_XS_1x3_done
+	LEAQ        (SP), DX
+	LEAQ        64(SP), R9
+	VMOVDQU     2(AX), Y3
+	VMOVDQU     34(AX), Y4
+	VPAND       a2iq2const<>+288(SB), Y3, Y7
+	VPAND       a2iq2const<>+288(SB), Y4, Y8
+	VMOVDQU     Y7, (DX)
+	VMOVDQU     Y8, 32(DX)
+	VPSRLW      $0x09, Y3, Y3
+	VPSRLW      $0x09, Y4, Y4
+	VPACKUSWB   Y4, Y3, Y3
+	VPERMQ      $0xd8, Y3, Y3
+	VPSRLD      $0x04, Y3, Y4
+	VPXOR       Y3, Y4, Y4
+	VPSRLD      $0x02, Y4, Y7
+	VPXOR       Y7, Y4, Y4
+	VPSRLD      $0x01, Y4, Y7
+	VPXOR       Y7, Y4, Y4
+	VPSLLD      $0x07, Y4, Y4
+	VPAND       a2iq2const<>+96(SB), Y4, Y4
+	VPOR        Y4, Y3, Y3
+	VPSHUFB     a2iq2const<>+0(SB), Y3, Y3
+	VPERMQ      $0xd8, Y3, Y3
+	VMOVQ       66(AX), X4
+	VPSRLW      $0x04, X4, X7
+	VPUNPCKLQDQ X7, X4, X4
+	VPAND       a2iq2const<>+352(SB), X4, X4
+	VPMOVZXBW   X4, Y4
+	VPSLLW      $0x01, Y4, Y4
+	VPOR        a2iq2const<>+320(SB), Y4, Y4
 
 tileA2IQ2_XS_1x3_loop:
-	TESTQ        BX, BX
-	JZ           tileA2IQ2_XS_1x3_done
-	PREFETCHT0   32768(AX)
-	PREFETCHT0   32832(AX)
-	VMOVDQU      2(AX), Y3
-	VMOVDQU      34(AX), Y4
-	VPAND        a2iq2const<>+288(SB), Y3, Y5
-	VPAND        a2iq2const<>+288(SB), Y4, Y6
-	VMOVDQU      Y5, (SP)
-	VMOVDQU      Y6, 32(SP)
-	VPSRLW       $0x09, Y3, Y3
-	VPSRLW       $0x09, Y4, Y4
-	VPACKUSWB    Y4, Y3, Y3
-	VPERMQ       $0xd8, Y3, Y3
-	VPSRLD       $0x04, Y3, Y4
-	VPXOR        Y3, Y4, Y4
-	VPSRLD       $0x02, Y4, Y5
-	VPXOR        Y5, Y4, Y4
-	VPSRLD       $0x01, Y4, Y5
-	VPXOR        Y5, Y4, Y4
-	VPSLLD       $0x07, Y4, Y4
-	VPAND        a2iq2const<>+96(SB), Y4, Y4
-	VPOR         Y4, Y3, Y3
-	VPSHUFB      a2iq2const<>+0(SB), Y3, Y3
-	VPERMQ       $0xd8, Y3, Y3
-	VMOVQ        66(AX), X4
-	VPSRLW       $0x04, X4, X5
-	VPUNPCKLQDQ  X5, X4, X4
-	VPAND        a2iq2const<>+352(SB), X4, X4
-	VPMOVZXBW    X4, Y4
-	VPSLLW       $0x01, Y4, Y4
-	VPOR         a2iq2const<>+320(SB), Y4, Y4
-	VMOVDQU      Y4, Y4
-	MOVWQZX      (SP), DX
-	VMOVQ        (SI)(DX*8), X8
-	MOVWQZX      2(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x0c, Y9, Y8, Y8
-	MOVWQZX      4(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x30, Y9, Y8, Y8
-	MOVWQZX      6(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+800(SB), Y3, Y10
-	VPAND        Y1, Y10, Y10
-	VPADDB       Y2, Y10, Y10
-	VPSHUFB      a2iq2const<>+384(SB), Y4, Y11
-	VMOVDQU      4(CX), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y5
-	VMOVDQU      4(DI), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y6
-	VMOVDQU      4(R8), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y7
-	MOVWQZX      8(SP), DX
-	VMOVQ        (SI)(DX*8), X8
-	MOVWQZX      10(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x0c, Y9, Y8, Y8
-	MOVWQZX      12(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x30, Y9, Y8, Y8
-	MOVWQZX      14(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+832(SB), Y3, Y10
-	VPAND        Y1, Y10, Y10
-	VPADDB       Y2, Y10, Y10
-	VPSHUFB      a2iq2const<>+416(SB), Y4, Y11
-	VMOVDQU      36(CX), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y5, Y5
-	VMOVDQU      36(DI), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y6, Y6
-	VMOVDQU      36(R8), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y7, Y7
-	MOVWQZX      16(SP), DX
-	VMOVQ        (SI)(DX*8), X8
-	MOVWQZX      18(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x0c, Y9, Y8, Y8
-	MOVWQZX      20(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x30, Y9, Y8, Y8
-	MOVWQZX      22(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+864(SB), Y3, Y10
-	VPAND        Y1, Y10, Y10
-	VPADDB       Y2, Y10, Y10
-	VPSHUFB      a2iq2const<>+448(SB), Y4, Y11
-	VMOVDQU      68(CX), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y5, Y5
-	VMOVDQU      68(DI), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y6, Y6
-	VMOVDQU      68(R8), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y7, Y7
-	MOVWQZX      24(SP), DX
-	VMOVQ        (SI)(DX*8), X8
-	MOVWQZX      26(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x0c, Y9, Y8, Y8
-	MOVWQZX      28(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x30, Y9, Y8, Y8
-	MOVWQZX      30(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+896(SB), Y3, Y10
-	VPAND        Y1, Y10, Y10
-	VPADDB       Y2, Y10, Y10
-	VPSHUFB      a2iq2const<>+480(SB), Y4, Y11
-	VMOVDQU      100(CX), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y5, Y5
-	VMOVDQU      100(DI), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y6, Y6
-	VMOVDQU      100(R8), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y7, Y7
-	MOVWQZX      32(SP), DX
-	VMOVQ        (SI)(DX*8), X8
-	MOVWQZX      34(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x0c, Y9, Y8, Y8
-	MOVWQZX      36(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x30, Y9, Y8, Y8
-	MOVWQZX      38(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+928(SB), Y3, Y10
-	VPAND        Y1, Y10, Y10
-	VPADDB       Y2, Y10, Y10
-	VPSHUFB      a2iq2const<>+512(SB), Y4, Y11
-	VMOVDQU      132(CX), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y5, Y5
-	VMOVDQU      132(DI), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y6, Y6
-	VMOVDQU      132(R8), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y7, Y7
-	MOVWQZX      40(SP), DX
-	VMOVQ        (SI)(DX*8), X8
-	MOVWQZX      42(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x0c, Y9, Y8, Y8
-	MOVWQZX      44(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x30, Y9, Y8, Y8
-	MOVWQZX      46(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+960(SB), Y3, Y10
-	VPAND        Y1, Y10, Y10
-	VPADDB       Y2, Y10, Y10
-	VPSHUFB      a2iq2const<>+544(SB), Y4, Y11
-	VMOVDQU      164(CX), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y5, Y5
-	VMOVDQU      164(DI), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y6, Y6
-	VMOVDQU      164(R8), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y7, Y7
-	MOVWQZX      48(SP), DX
-	VMOVQ        (SI)(DX*8), X8
-	MOVWQZX      50(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x0c, Y9, Y8, Y8
-	MOVWQZX      52(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x30, Y9, Y8, Y8
-	MOVWQZX      54(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+992(SB), Y3, Y10
-	VPAND        Y1, Y10, Y10
-	VPADDB       Y2, Y10, Y10
-	VPSHUFB      a2iq2const<>+576(SB), Y4, Y11
-	VMOVDQU      196(CX), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y5, Y5
-	VMOVDQU      196(DI), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y6, Y6
-	VMOVDQU      196(R8), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y7, Y7
-	MOVWQZX      56(SP), DX
-	VMOVQ        (SI)(DX*8), X8
-	MOVWQZX      58(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x0c, Y9, Y8, Y8
-	MOVWQZX      60(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x30, Y9, Y8, Y8
-	MOVWQZX      62(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y10
-	VPAND        Y1, Y10, Y10
-	VPADDB       Y2, Y10, Y10
-	VPSHUFB      a2iq2const<>+608(SB), Y4, Y11
-	VMOVDQU      228(CX), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y5, Y5
-	VMOVDQU      228(DI), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y6, Y6
-	VMOVDQU      228(R8), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y7, Y7
-	VPHADDD      Y6, Y5, Y3
-	VPHADDD      Y7, Y7, Y4
+	PREFETCHT0  32768(AX)
+	PREFETCHT0  32832(AX)
+	CMPQ        BX, $0x01
+	JE          tileA2IQ2_XS_1x3_last
+	VMOVDQU     76(AX), Y5
+	VMOVDQU     108(AX), Y6
+	VPAND       a2iq2const<>+288(SB), Y5, Y7
+	VPAND       a2iq2const<>+288(SB), Y6, Y8
+	VMOVDQU     Y7, (R9)
+	VMOVDQU     Y8, 32(R9)
+	VPSRLW      $0x09, Y5, Y5
+	VPSRLW      $0x09, Y6, Y6
+	VPACKUSWB   Y6, Y5, Y5
+	VPERMQ      $0xd8, Y5, Y5
+	VPSRLD      $0x04, Y5, Y6
+	VPXOR       Y5, Y6, Y6
+	VPSRLD      $0x02, Y6, Y7
+	VPXOR       Y7, Y6, Y6
+	VPSRLD      $0x01, Y6, Y7
+	VPXOR       Y7, Y6, Y6
+	VPSLLD      $0x07, Y6, Y6
+	VPAND       a2iq2const<>+96(SB), Y6, Y6
+	VPOR        Y6, Y5, Y5
+	VPSHUFB     a2iq2const<>+0(SB), Y5, Y5
+	VPERMQ      $0xd8, Y5, Y5
+	VMOVQ       140(AX), X6
+	VPSRLW      $0x04, X6, X7
+	VPUNPCKLQDQ X7, X6, X6
+	VPAND       a2iq2const<>+352(SB), X6, X6
+	VPMOVZXBW   X6, Y6
+	VPSLLW      $0x01, Y6, Y6
+	VPOR        a2iq2const<>+320(SB), Y6, Y6
+
+tileA2IQ2_XS_1x3_last:
+	MOVWQZX      (DX), R10
+	VMOVQ        (SI)(R10*8), X10
+	MOVWQZX      2(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x0c, Y11, Y10, Y10
+	MOVWQZX      4(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x30, Y11, Y10, Y10
+	MOVWQZX      6(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0xc0, Y11, Y10, Y10
+	VPSHUFB      a2iq2const<>+800(SB), Y3, Y12
+	VPAND        Y1, Y12, Y12
+	VPADDB       Y2, Y12, Y12
+	VPSHUFB      a2iq2const<>+384(SB), Y4, Y13
+	VMOVDQU      4(CX), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y7
+	VMOVDQU      4(DI), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y8
+	VMOVDQU      4(R8), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y9
+	MOVWQZX      8(DX), R10
+	VMOVQ        (SI)(R10*8), X10
+	MOVWQZX      10(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x0c, Y11, Y10, Y10
+	MOVWQZX      12(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x30, Y11, Y10, Y10
+	MOVWQZX      14(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0xc0, Y11, Y10, Y10
+	VPSHUFB      a2iq2const<>+832(SB), Y3, Y12
+	VPAND        Y1, Y12, Y12
+	VPADDB       Y2, Y12, Y12
+	VPSHUFB      a2iq2const<>+416(SB), Y4, Y13
+	VMOVDQU      36(CX), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VMOVDQU      36(DI), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y8, Y8
+	VMOVDQU      36(R8), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y9, Y9
+	MOVWQZX      16(DX), R10
+	VMOVQ        (SI)(R10*8), X10
+	MOVWQZX      18(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x0c, Y11, Y10, Y10
+	MOVWQZX      20(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x30, Y11, Y10, Y10
+	MOVWQZX      22(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0xc0, Y11, Y10, Y10
+	VPSHUFB      a2iq2const<>+864(SB), Y3, Y12
+	VPAND        Y1, Y12, Y12
+	VPADDB       Y2, Y12, Y12
+	VPSHUFB      a2iq2const<>+448(SB), Y4, Y13
+	VMOVDQU      68(CX), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VMOVDQU      68(DI), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y8, Y8
+	VMOVDQU      68(R8), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y9, Y9
+	MOVWQZX      24(DX), R10
+	VMOVQ        (SI)(R10*8), X10
+	MOVWQZX      26(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x0c, Y11, Y10, Y10
+	MOVWQZX      28(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x30, Y11, Y10, Y10
+	MOVWQZX      30(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0xc0, Y11, Y10, Y10
+	VPSHUFB      a2iq2const<>+896(SB), Y3, Y12
+	VPAND        Y1, Y12, Y12
+	VPADDB       Y2, Y12, Y12
+	VPSHUFB      a2iq2const<>+480(SB), Y4, Y13
+	VMOVDQU      100(CX), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VMOVDQU      100(DI), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y8, Y8
+	VMOVDQU      100(R8), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y9, Y9
+	MOVWQZX      32(DX), R10
+	VMOVQ        (SI)(R10*8), X10
+	MOVWQZX      34(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x0c, Y11, Y10, Y10
+	MOVWQZX      36(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x30, Y11, Y10, Y10
+	MOVWQZX      38(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0xc0, Y11, Y10, Y10
+	VPSHUFB      a2iq2const<>+928(SB), Y3, Y12
+	VPAND        Y1, Y12, Y12
+	VPADDB       Y2, Y12, Y12
+	VPSHUFB      a2iq2const<>+512(SB), Y4, Y13
+	VMOVDQU      132(CX), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VMOVDQU      132(DI), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y8, Y8
+	VMOVDQU      132(R8), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y9, Y9
+	MOVWQZX      40(DX), R10
+	VMOVQ        (SI)(R10*8), X10
+	MOVWQZX      42(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x0c, Y11, Y10, Y10
+	MOVWQZX      44(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x30, Y11, Y10, Y10
+	MOVWQZX      46(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0xc0, Y11, Y10, Y10
+	VPSHUFB      a2iq2const<>+960(SB), Y3, Y12
+	VPAND        Y1, Y12, Y12
+	VPADDB       Y2, Y12, Y12
+	VPSHUFB      a2iq2const<>+544(SB), Y4, Y13
+	VMOVDQU      164(CX), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VMOVDQU      164(DI), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y8, Y8
+	VMOVDQU      164(R8), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y9, Y9
+	MOVWQZX      48(DX), R10
+	VMOVQ        (SI)(R10*8), X10
+	MOVWQZX      50(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x0c, Y11, Y10, Y10
+	MOVWQZX      52(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x30, Y11, Y10, Y10
+	MOVWQZX      54(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0xc0, Y11, Y10, Y10
+	VPSHUFB      a2iq2const<>+992(SB), Y3, Y12
+	VPAND        Y1, Y12, Y12
+	VPADDB       Y2, Y12, Y12
+	VPSHUFB      a2iq2const<>+576(SB), Y4, Y13
+	VMOVDQU      196(CX), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VMOVDQU      196(DI), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y8, Y8
+	VMOVDQU      196(R8), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y9, Y9
+	MOVWQZX      56(DX), R10
+	VMOVQ        (SI)(R10*8), X10
+	MOVWQZX      58(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x0c, Y11, Y10, Y10
+	MOVWQZX      60(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x30, Y11, Y10, Y10
+	MOVWQZX      62(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0xc0, Y11, Y10, Y10
+	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y12
+	VPAND        Y1, Y12, Y12
+	VPADDB       Y2, Y12, Y12
+	VPSHUFB      a2iq2const<>+608(SB), Y4, Y13
+	VMOVDQU      228(CX), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VMOVDQU      228(DI), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y8, Y8
+	VMOVDQU      228(R8), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y9, Y9
+	VPHADDD      Y8, Y7, Y3
+	VPHADDD      Y9, Y9, Y4
 	VPHADDD      Y4, Y3, Y3
 	VEXTRACTI128 $0x01, Y3, X4
 	VPADDD       X3, X4, X4
@@ -2261,17 +2518,20 @@ tileA2IQ2_XS_1x3_loop:
 	VPBROADCASTW (AX), X3
 	VCVTPH2PS    X3, X3
 	VMULPS       a2iq2const<>+768(SB), X3, X3
-	VMOVSS       (CX), X5
-	VINSERTPS    $0x10, (DI), X5, X5
-	VINSERTPS    $0x20, (R8), X5, X5
-	VMULPS       X5, X3, X3
+	VMOVSS       (CX), X7
+	VINSERTPS    $0x10, (DI), X7, X7
+	VINSERTPS    $0x20, (R8), X7, X7
+	VMULPS       X7, X3, X3
 	VFMADD231PS  X3, X4, X0
 	ADDQ         $0x0000004a, AX
 	ADDQ         $0x00000124, CX
 	ADDQ         $0x00000124, DI
 	ADDQ         $0x00000124, R8
+	VMOVDQU      Y5, Y3
+	VMOVDQU      Y6, Y4
+	XCHGQ        DX, R9
 	DECQ         BX
-	JMP          tileA2IQ2_XS_1x3_loop
+	JNZ          tileA2IQ2_XS_1x3_loop
 
 tileA2IQ2_XS_1x3_done:
 	MOVQ       out+40(FP), AX
@@ -2287,334 +2547,367 @@ tileA2IQ2_XS_1x3_done:
 
 // func tileA2IQ2_XS_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileA2IQ2_XS_1x4(SB), NOSPLIT, $64-64
-	MOVQ    w+0(FP), AX
-	MOVQ    a+16(FP), CX
-	MOVQ    as+24(FP), DX
-	MOVQ    nb+32(FP), BX
-	MOVQ    grid+56(FP), SI
-	MOVQ    CX, DI
-	ADDQ    DX, DI
-	MOVQ    DI, R8
-	ADDQ    DX, R8
-	MOVQ    R8, R9
-	ADDQ    DX, R9
-	VXORPS  X0, X0, X0
-	VMOVDQU a2iq2const<>+32(SB), Y1
-	VMOVDQU a2iq2const<>+64(SB), Y2
+TEXT ·tileA2IQ2_XS_1x4(SB), NOSPLIT, $128-64
+	MOVQ        w+0(FP), AX
+	MOVQ        a+16(FP), CX
+	MOVQ        as+24(FP), DX
+	MOVQ        nb+32(FP), BX
+	MOVQ        grid+56(FP), SI
+	MOVQ        CX, DI
+	ADDQ        DX, DI
+	MOVQ        DI, R8
+	ADDQ        DX, R8
+	MOVQ        R8, R9
+	ADDQ        DX, R9
+	VXORPS      X0, X0, X0
+	VMOVDQU     a2iq2const<>+32(SB), Y1
+	VMOVDQU     a2iq2const<>+64(SB), Y2
+	TESTQ       BX, BX
+	JZ          tileA2IQ2_XS_1x4_done
+	LEAQ        (SP), DX
+	LEAQ        64(SP), R10
+	VMOVDQU     2(AX), Y3
+	VMOVDQU     34(AX), Y4
+	VPAND       a2iq2const<>+288(SB), Y3, Y7
+	VPAND       a2iq2const<>+288(SB), Y4, Y8
+	VMOVDQU     Y7, (DX)
+	VMOVDQU     Y8, 32(DX)
+	VPSRLW      $0x09, Y3, Y3
+	VPSRLW      $0x09, Y4, Y4
+	VPACKUSWB   Y4, Y3, Y3
+	VPERMQ      $0xd8, Y3, Y3
+	VPSRLD      $0x04, Y3, Y4
+	VPXOR       Y3, Y4, Y4
+	VPSRLD      $0x02, Y4, Y7
+	VPXOR       Y7, Y4, Y4
+	VPSRLD      $0x01, Y4, Y7
+	VPXOR       Y7, Y4, Y4
+	VPSLLD      $0x07, Y4, Y4
+	VPAND       a2iq2const<>+96(SB), Y4, Y4
+	VPOR        Y4, Y3, Y3
+	VPSHUFB     a2iq2const<>+0(SB), Y3, Y3
+	VPERMQ      $0xd8, Y3, Y3
+	VMOVQ       66(AX), X4
+	VPSRLW      $0x04, X4, X7
+	VPUNPCKLQDQ X7, X4, X4
+	VPAND       a2iq2const<>+352(SB), X4, X4
+	VPMOVZXBW   X4, Y4
+	VPSLLW      $0x01, Y4, Y4
+	VPOR        a2iq2const<>+320(SB), Y4, Y4
 
 tileA2IQ2_XS_1x4_loop:
-	TESTQ        BX, BX
-	JZ           tileA2IQ2_XS_1x4_done
-	PREFETCHT0   32768(AX)
-	PREFETCHT0   32832(AX)
-	VMOVDQU      2(AX), Y3
-	VMOVDQU      34(AX), Y4
-	VPAND        a2iq2const<>+288(SB), Y3, Y5
-	VPAND        a2iq2const<>+288(SB), Y4, Y6
-	VMOVDQU      Y5, (SP)
-	VMOVDQU      Y6, 32(SP)
-	VPSRLW       $0x09, Y3, Y3
-	VPSRLW       $0x09, Y4, Y4
-	VPACKUSWB    Y4, Y3, Y3
-	VPERMQ       $0xd8, Y3, Y3
-	VPSRLD       $0x04, Y3, Y4
-	VPXOR        Y3, Y4, Y4
-	VPSRLD       $0x02, Y4, Y5
-	VPXOR        Y5, Y4, Y4
-	VPSRLD       $0x01, Y4, Y5
-	VPXOR        Y5, Y4, Y4
-	VPSLLD       $0x07, Y4, Y4
-	VPAND        a2iq2const<>+96(SB), Y4, Y4
-	VPOR         Y4, Y3, Y3
-	VPSHUFB      a2iq2const<>+0(SB), Y3, Y3
-	VPERMQ       $0xd8, Y3, Y3
-	VMOVQ        66(AX), X4
-	VPSRLW       $0x04, X4, X5
-	VPUNPCKLQDQ  X5, X4, X4
-	VPAND        a2iq2const<>+352(SB), X4, X4
-	VPMOVZXBW    X4, Y4
-	VPSLLW       $0x01, Y4, Y4
-	VPOR         a2iq2const<>+320(SB), Y4, Y4
-	VMOVDQU      Y4, Y4
-	MOVWQZX      (SP), DX
-	VMOVQ        (SI)(DX*8), X9
-	MOVWQZX      2(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x0c, Y10, Y9, Y9
-	MOVWQZX      4(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x30, Y10, Y9, Y9
-	MOVWQZX      6(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+800(SB), Y3, Y11
-	VPAND        Y1, Y11, Y11
-	VPADDB       Y2, Y11, Y11
-	VPSHUFB      a2iq2const<>+384(SB), Y4, Y12
-	VMOVDQU      4(CX), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y5
-	VMOVDQU      4(DI), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y6
-	VMOVDQU      4(R8), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y7
-	VMOVDQU      4(R9), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y8
-	MOVWQZX      8(SP), DX
-	VMOVQ        (SI)(DX*8), X9
-	MOVWQZX      10(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x0c, Y10, Y9, Y9
-	MOVWQZX      12(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x30, Y10, Y9, Y9
-	MOVWQZX      14(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+832(SB), Y3, Y11
-	VPAND        Y1, Y11, Y11
-	VPADDB       Y2, Y11, Y11
-	VPSHUFB      a2iq2const<>+416(SB), Y4, Y12
-	VMOVDQU      36(CX), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y5, Y5
-	VMOVDQU      36(DI), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y6, Y6
-	VMOVDQU      36(R8), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y7, Y7
-	VMOVDQU      36(R9), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y8, Y8
-	MOVWQZX      16(SP), DX
-	VMOVQ        (SI)(DX*8), X9
-	MOVWQZX      18(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x0c, Y10, Y9, Y9
-	MOVWQZX      20(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x30, Y10, Y9, Y9
-	MOVWQZX      22(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+864(SB), Y3, Y11
-	VPAND        Y1, Y11, Y11
-	VPADDB       Y2, Y11, Y11
-	VPSHUFB      a2iq2const<>+448(SB), Y4, Y12
-	VMOVDQU      68(CX), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y5, Y5
-	VMOVDQU      68(DI), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y6, Y6
-	VMOVDQU      68(R8), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y7, Y7
-	VMOVDQU      68(R9), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y8, Y8
-	MOVWQZX      24(SP), DX
-	VMOVQ        (SI)(DX*8), X9
-	MOVWQZX      26(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x0c, Y10, Y9, Y9
-	MOVWQZX      28(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x30, Y10, Y9, Y9
-	MOVWQZX      30(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+896(SB), Y3, Y11
-	VPAND        Y1, Y11, Y11
-	VPADDB       Y2, Y11, Y11
-	VPSHUFB      a2iq2const<>+480(SB), Y4, Y12
-	VMOVDQU      100(CX), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y5, Y5
-	VMOVDQU      100(DI), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y6, Y6
-	VMOVDQU      100(R8), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y7, Y7
-	VMOVDQU      100(R9), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y8, Y8
-	MOVWQZX      32(SP), DX
-	VMOVQ        (SI)(DX*8), X9
-	MOVWQZX      34(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x0c, Y10, Y9, Y9
-	MOVWQZX      36(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x30, Y10, Y9, Y9
-	MOVWQZX      38(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+928(SB), Y3, Y11
-	VPAND        Y1, Y11, Y11
-	VPADDB       Y2, Y11, Y11
-	VPSHUFB      a2iq2const<>+512(SB), Y4, Y12
-	VMOVDQU      132(CX), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y5, Y5
-	VMOVDQU      132(DI), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y6, Y6
-	VMOVDQU      132(R8), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y7, Y7
-	VMOVDQU      132(R9), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y8, Y8
-	MOVWQZX      40(SP), DX
-	VMOVQ        (SI)(DX*8), X9
-	MOVWQZX      42(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x0c, Y10, Y9, Y9
-	MOVWQZX      44(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x30, Y10, Y9, Y9
-	MOVWQZX      46(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+960(SB), Y3, Y11
-	VPAND        Y1, Y11, Y11
-	VPADDB       Y2, Y11, Y11
-	VPSHUFB      a2iq2const<>+544(SB), Y4, Y12
-	VMOVDQU      164(CX), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y5, Y5
-	VMOVDQU      164(DI), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y6, Y6
-	VMOVDQU      164(R8), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y7, Y7
-	VMOVDQU      164(R9), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y8, Y8
-	MOVWQZX      48(SP), DX
-	VMOVQ        (SI)(DX*8), X9
-	MOVWQZX      50(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x0c, Y10, Y9, Y9
-	MOVWQZX      52(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x30, Y10, Y9, Y9
-	MOVWQZX      54(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+992(SB), Y3, Y11
-	VPAND        Y1, Y11, Y11
-	VPADDB       Y2, Y11, Y11
-	VPSHUFB      a2iq2const<>+576(SB), Y4, Y12
-	VMOVDQU      196(CX), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y5, Y5
-	VMOVDQU      196(DI), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y6, Y6
-	VMOVDQU      196(R8), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y7, Y7
-	VMOVDQU      196(R9), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y8, Y8
-	MOVWQZX      56(SP), DX
-	VMOVQ        (SI)(DX*8), X9
-	MOVWQZX      58(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x0c, Y10, Y9, Y9
-	MOVWQZX      60(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x30, Y10, Y9, Y9
-	MOVWQZX      62(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y11
-	VPAND        Y1, Y11, Y11
-	VPADDB       Y2, Y11, Y11
-	VPSHUFB      a2iq2const<>+608(SB), Y4, Y12
-	VMOVDQU      228(CX), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y5, Y5
-	VMOVDQU      228(DI), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y6, Y6
-	VMOVDQU      228(R8), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y7, Y7
-	VMOVDQU      228(R9), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y8, Y8
-	VPHADDD      Y6, Y5, Y3
-	VPHADDD      Y8, Y7, Y4
+	PREFETCHT0  32768(AX)
+	PREFETCHT0  32832(AX)
+	CMPQ        BX, $0x01
+	JE          tileA2IQ2_XS_1x4_last
+	VMOVDQU     76(AX), Y5
+	VMOVDQU     108(AX), Y6
+	VPAND       a2iq2const<>+288(SB), Y5, Y7
+	VPAND       a2iq2const<>+288(SB), Y6, Y8
+	VMOVDQU     Y7, (R10)
+	VMOVDQU     Y8, 32(R10)
+	VPSRLW      $0x09, Y5, Y5
+	VPSRLW      $0x09, Y6, Y6
+	VPACKUSWB   Y6, Y5, Y5
+	VPERMQ      $0xd8, Y5, Y5
+	VPSRLD      $0x04, Y5, Y6
+	VPXOR       Y5, Y6, Y6
+	VPSRLD      $0x02, Y6, Y7
+	VPXOR       Y7, Y6, Y6
+	VPSRLD      $0x01, Y6, Y7
+	VPXOR       Y7, Y6, Y6
+	VPSLLD      $0x07, Y6, Y6
+	VPAND       a2iq2const<>+96(SB), Y6, Y6
+	VPOR        Y6, Y5, Y5
+	VPSHUFB     a2iq2const<>+0(SB), Y5, Y5
+	VPERMQ      $0xd8, Y5, Y5
+	VMOVQ       140(AX), X6
+	VPSRLW      $0x04, X6, X7
+	VPUNPCKLQDQ X7, X6, X6
+	VPAND       a2iq2const<>+352(SB), X6, X6
+	VPMOVZXBW   X6, Y6
+	VPSLLW      $0x01, Y6, Y6
+	VPOR        a2iq2const<>+320(SB), Y6, Y6
+
+tileA2IQ2_XS_1x4_last:
+	MOVWQZX      (DX), R11
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      2(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x0c, Y12, Y11, Y11
+	MOVWQZX      4(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x30, Y12, Y11, Y11
+	MOVWQZX      6(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0xc0, Y12, Y11, Y11
+	VPSHUFB      a2iq2const<>+800(SB), Y3, Y13
+	VPAND        Y1, Y13, Y13
+	VPADDB       Y2, Y13, Y13
+	VPSHUFB      a2iq2const<>+384(SB), Y4, Y14
+	VMOVDQU      4(CX), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y7
+	VMOVDQU      4(DI), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y8
+	VMOVDQU      4(R8), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y9
+	VMOVDQU      4(R9), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y10
+	MOVWQZX      8(DX), R11
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      10(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x0c, Y12, Y11, Y11
+	MOVWQZX      12(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x30, Y12, Y11, Y11
+	MOVWQZX      14(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0xc0, Y12, Y11, Y11
+	VPSHUFB      a2iq2const<>+832(SB), Y3, Y13
+	VPAND        Y1, Y13, Y13
+	VPADDB       Y2, Y13, Y13
+	VPSHUFB      a2iq2const<>+416(SB), Y4, Y14
+	VMOVDQU      36(CX), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y7, Y7
+	VMOVDQU      36(DI), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y8, Y8
+	VMOVDQU      36(R8), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y9, Y9
+	VMOVDQU      36(R9), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y10, Y10
+	MOVWQZX      16(DX), R11
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      18(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x0c, Y12, Y11, Y11
+	MOVWQZX      20(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x30, Y12, Y11, Y11
+	MOVWQZX      22(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0xc0, Y12, Y11, Y11
+	VPSHUFB      a2iq2const<>+864(SB), Y3, Y13
+	VPAND        Y1, Y13, Y13
+	VPADDB       Y2, Y13, Y13
+	VPSHUFB      a2iq2const<>+448(SB), Y4, Y14
+	VMOVDQU      68(CX), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y7, Y7
+	VMOVDQU      68(DI), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y8, Y8
+	VMOVDQU      68(R8), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y9, Y9
+	VMOVDQU      68(R9), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y10, Y10
+	MOVWQZX      24(DX), R11
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      26(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x0c, Y12, Y11, Y11
+	MOVWQZX      28(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x30, Y12, Y11, Y11
+	MOVWQZX      30(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0xc0, Y12, Y11, Y11
+	VPSHUFB      a2iq2const<>+896(SB), Y3, Y13
+	VPAND        Y1, Y13, Y13
+	VPADDB       Y2, Y13, Y13
+	VPSHUFB      a2iq2const<>+480(SB), Y4, Y14
+	VMOVDQU      100(CX), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y7, Y7
+	VMOVDQU      100(DI), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y8, Y8
+	VMOVDQU      100(R8), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y9, Y9
+	VMOVDQU      100(R9), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y10, Y10
+	MOVWQZX      32(DX), R11
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      34(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x0c, Y12, Y11, Y11
+	MOVWQZX      36(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x30, Y12, Y11, Y11
+	MOVWQZX      38(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0xc0, Y12, Y11, Y11
+	VPSHUFB      a2iq2const<>+928(SB), Y3, Y13
+	VPAND        Y1, Y13, Y13
+	VPADDB       Y2, Y13, Y13
+	VPSHUFB      a2iq2const<>+512(SB), Y4, Y14
+	VMOVDQU      132(CX), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y7, Y7
+	VMOVDQU      132(DI), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y8, Y8
+	VMOVDQU      132(R8), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y9, Y9
+	VMOVDQU      132(R9), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y10, Y10
+	MOVWQZX      40(DX), R11
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      42(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x0c, Y12, Y11, Y11
+	MOVWQZX      44(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x30, Y12, Y11, Y11
+	MOVWQZX      46(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0xc0, Y12, Y11, Y11
+	VPSHUFB      a2iq2const<>+960(SB), Y3, Y13
+	VPAND        Y1, Y13, Y13
+	VPADDB       Y2, Y13, Y13
+	VPSHUFB      a2iq2const<>+544(SB), Y4, Y14
+	VMOVDQU      164(CX), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y7, Y7
+	VMOVDQU      164(DI), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y8, Y8
+	VMOVDQU      164(R8), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y9, Y9
+	VMOVDQU      164(R9), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y10, Y10
+	MOVWQZX      48(DX), R11
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      50(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x0c, Y12, Y11, Y11
+	MOVWQZX      52(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x30, Y12, Y11, Y11
+	MOVWQZX      54(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0xc0, Y12, Y11, Y11
+	VPSHUFB      a2iq2const<>+992(SB), Y3, Y13
+	VPAND        Y1, Y13, Y13
+	VPADDB       Y2, Y13, Y13
+	VPSHUFB      a2iq2const<>+576(SB), Y4, Y14
+	VMOVDQU      196(CX), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y7, Y7
+	VMOVDQU      196(DI), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y8, Y8
+	VMOVDQU      196(R8), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y9, Y9
+	VMOVDQU      196(R9), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y10, Y10
+	MOVWQZX      56(DX), R11
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      58(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x0c, Y12, Y11, Y11
+	MOVWQZX      60(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x30, Y12, Y11, Y11
+	MOVWQZX      62(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0xc0, Y12, Y11, Y11
+	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y13
+	VPAND        Y1, Y13, Y13
+	VPADDB       Y2, Y13, Y13
+	VPSHUFB      a2iq2const<>+608(SB), Y4, Y14
+	VMOVDQU      228(CX), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y7, Y7
+	VMOVDQU      228(DI), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y8, Y8
+	VMOVDQU      228(R8), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y9, Y9
+	VMOVDQU      228(R9), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y10, Y10
+	VPHADDD      Y8, Y7, Y3
+	VPHADDD      Y10, Y9, Y4
 	VPHADDD      Y4, Y3, Y3
 	VEXTRACTI128 $0x01, Y3, X4
 	VPADDD       X3, X4, X4
@@ -2622,19 +2915,22 @@ tileA2IQ2_XS_1x4_loop:
 	VPBROADCASTW (AX), X3
 	VCVTPH2PS    X3, X3
 	VMULPS       a2iq2const<>+768(SB), X3, X3
-	VMOVSS       (CX), X5
-	VINSERTPS    $0x10, (DI), X5, X5
-	VINSERTPS    $0x20, (R8), X5, X5
-	VINSERTPS    $0x30, (R9), X5, X5
-	VMULPS       X5, X3, X3
+	VMOVSS       (CX), X7
+	VINSERTPS    $0x10, (DI), X7, X7
+	VINSERTPS    $0x20, (R8), X7, X7
+	VINSERTPS    $0x30, (R9), X7, X7
+	VMULPS       X7, X3, X3
 	VFMADD231PS  X3, X4, X0
 	ADDQ         $0x0000004a, AX
 	ADDQ         $0x00000124, CX
 	ADDQ         $0x00000124, DI
 	ADDQ         $0x00000124, R8
 	ADDQ         $0x00000124, R9
+	VMOVDQU      Y5, Y3
+	VMOVDQU      Y6, Y4
+	XCHGQ        DX, R10
 	DECQ         BX
-	JMP          tileA2IQ2_XS_1x4_loop
+	JNZ          tileA2IQ2_XS_1x4_loop
 
 tileA2IQ2_XS_1x4_done:
 	MOVQ       out+40(FP), AX
@@ -2652,206 +2948,234 @@ tileA2IQ2_XS_1x4_done:
 
 // func tileA2IQ2_S_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileA2IQ2_S_1x1(SB), NOSPLIT, $64-64
-	MOVQ    w+0(FP), AX
-	MOVQ    a+16(FP), CX
-	MOVQ    as+24(FP), DX
-	MOVQ    nb+32(FP), DX
-	MOVQ    grid+56(FP), BX
-	VXORPS  X0, X0, X0
-	VMOVDQU a2iq2const<>+32(SB), Y1
-	VMOVDQU a2iq2const<>+64(SB), Y2
-
-tileA2IQ2_S_1x1_loop:
+TEXT ·tileA2IQ2_S_1x1(SB), NOSPLIT, $128-64
+	MOVQ         w+0(FP), AX
+	MOVQ         a+16(FP), CX
+	MOVQ         as+24(FP), DX
+	MOVQ         nb+32(FP), DX
+	MOVQ         grid+56(FP), BX
+	VXORPS       X0, X0, X0
+	VMOVDQU      a2iq2const<>+32(SB), Y1
+	VMOVDQU      a2iq2const<>+64(SB), Y2
 	TESTQ        DX, DX
 	JZ           tileA2IQ2_S_1x1_done
-	PREFETCHT0   32768(AX)
-	PREFETCHT0   32832(AX)
+	LEAQ         (SP), SI
+	LEAQ         64(SP), DI
 	VPBROADCASTQ 66(AX), Y3
 	VPSHUFB      a2iq2const<>+640(SB), Y3, Y4
 	VPMULLW      a2iq2const<>+704(SB), Y4, Y4
 	VPAND        a2iq2const<>+736(SB), Y4, Y4
-	VPMOVZXBW    2(AX), Y5
-	VPOR         Y5, Y4, Y4
-	VMOVDQU      Y4, (SP)
+	VPMOVZXBW    2(AX), Y7
+	VPOR         Y7, Y4, Y4
+	VMOVDQU      Y4, (SI)
 	VPSHUFB      a2iq2const<>+672(SB), Y3, Y3
 	VPMULLW      a2iq2const<>+704(SB), Y3, Y3
 	VPAND        a2iq2const<>+736(SB), Y3, Y3
 	VPMOVZXBW    18(AX), Y4
 	VPOR         Y4, Y3, Y3
-	VMOVDQU      Y3, 32(SP)
+	VMOVDQU      Y3, 32(SI)
 	VMOVDQU      34(AX), Y3
 	VPSHUFB      a2iq2const<>+0(SB), Y3, Y3
 	VPERMQ       $0xd8, Y3, Y3
 	VMOVQ        74(AX), X4
-	VPSRLW       $0x04, X4, X5
-	VPUNPCKLQDQ  X5, X4, X4
+	VPSRLW       $0x04, X4, X7
+	VPUNPCKLQDQ  X7, X4, X4
 	VPAND        a2iq2const<>+352(SB), X4, X4
 	VPMOVZXBW    X4, Y4
 	VPSLLW       $0x01, Y4, Y4
 	VPOR         a2iq2const<>+320(SB), Y4, Y4
-	VMOVDQU      Y4, Y4
-	MOVWQZX      (SP), SI
-	VMOVQ        (BX)(SI*8), X6
-	MOVWQZX      2(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x0c, Y7, Y6, Y6
-	MOVWQZX      4(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x30, Y7, Y6, Y6
-	MOVWQZX      6(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0xc0, Y7, Y6, Y6
-	VPSHUFB      a2iq2const<>+800(SB), Y3, Y8
-	VPAND        Y1, Y8, Y8
-	VPADDB       Y2, Y8, Y8
-	VPSHUFB      a2iq2const<>+384(SB), Y4, Y9
-	VMOVDQU      4(CX), Y7
-	VPSIGNB      Y8, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     Y9, Y7, Y5
-	MOVWQZX      8(SP), SI
-	VMOVQ        (BX)(SI*8), X6
-	MOVWQZX      10(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x0c, Y7, Y6, Y6
-	MOVWQZX      12(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x30, Y7, Y6, Y6
-	MOVWQZX      14(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0xc0, Y7, Y6, Y6
-	VPSHUFB      a2iq2const<>+832(SB), Y3, Y8
-	VPAND        Y1, Y8, Y8
-	VPADDB       Y2, Y8, Y8
-	VPSHUFB      a2iq2const<>+416(SB), Y4, Y9
-	VMOVDQU      36(CX), Y7
-	VPSIGNB      Y8, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     Y9, Y7, Y7
-	VPADDD       Y7, Y5, Y5
-	MOVWQZX      16(SP), SI
-	VMOVQ        (BX)(SI*8), X6
-	MOVWQZX      18(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x0c, Y7, Y6, Y6
-	MOVWQZX      20(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x30, Y7, Y6, Y6
-	MOVWQZX      22(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0xc0, Y7, Y6, Y6
-	VPSHUFB      a2iq2const<>+864(SB), Y3, Y8
-	VPAND        Y1, Y8, Y8
-	VPADDB       Y2, Y8, Y8
-	VPSHUFB      a2iq2const<>+448(SB), Y4, Y9
-	VMOVDQU      68(CX), Y7
-	VPSIGNB      Y8, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     Y9, Y7, Y7
-	VPADDD       Y7, Y5, Y5
-	MOVWQZX      24(SP), SI
-	VMOVQ        (BX)(SI*8), X6
-	MOVWQZX      26(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x0c, Y7, Y6, Y6
-	MOVWQZX      28(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x30, Y7, Y6, Y6
-	MOVWQZX      30(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0xc0, Y7, Y6, Y6
-	VPSHUFB      a2iq2const<>+896(SB), Y3, Y8
-	VPAND        Y1, Y8, Y8
-	VPADDB       Y2, Y8, Y8
-	VPSHUFB      a2iq2const<>+480(SB), Y4, Y9
-	VMOVDQU      100(CX), Y7
-	VPSIGNB      Y8, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     Y9, Y7, Y7
-	VPADDD       Y7, Y5, Y5
-	MOVWQZX      32(SP), SI
-	VMOVQ        (BX)(SI*8), X6
-	MOVWQZX      34(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x0c, Y7, Y6, Y6
-	MOVWQZX      36(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x30, Y7, Y6, Y6
-	MOVWQZX      38(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0xc0, Y7, Y6, Y6
-	VPSHUFB      a2iq2const<>+928(SB), Y3, Y8
-	VPAND        Y1, Y8, Y8
-	VPADDB       Y2, Y8, Y8
-	VPSHUFB      a2iq2const<>+512(SB), Y4, Y9
-	VMOVDQU      132(CX), Y7
-	VPSIGNB      Y8, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     Y9, Y7, Y7
-	VPADDD       Y7, Y5, Y5
-	MOVWQZX      40(SP), SI
-	VMOVQ        (BX)(SI*8), X6
-	MOVWQZX      42(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x0c, Y7, Y6, Y6
-	MOVWQZX      44(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x30, Y7, Y6, Y6
-	MOVWQZX      46(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0xc0, Y7, Y6, Y6
-	VPSHUFB      a2iq2const<>+960(SB), Y3, Y8
-	VPAND        Y1, Y8, Y8
-	VPADDB       Y2, Y8, Y8
-	VPSHUFB      a2iq2const<>+544(SB), Y4, Y9
-	VMOVDQU      164(CX), Y7
-	VPSIGNB      Y8, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     Y9, Y7, Y7
-	VPADDD       Y7, Y5, Y5
-	MOVWQZX      48(SP), SI
-	VMOVQ        (BX)(SI*8), X6
-	MOVWQZX      50(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x0c, Y7, Y6, Y6
-	MOVWQZX      52(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x30, Y7, Y6, Y6
-	MOVWQZX      54(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0xc0, Y7, Y6, Y6
-	VPSHUFB      a2iq2const<>+992(SB), Y3, Y8
-	VPAND        Y1, Y8, Y8
-	VPADDB       Y2, Y8, Y8
-	VPSHUFB      a2iq2const<>+576(SB), Y4, Y9
-	VMOVDQU      196(CX), Y7
-	VPSIGNB      Y8, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     Y9, Y7, Y7
-	VPADDD       Y7, Y5, Y5
-	MOVWQZX      56(SP), SI
-	VMOVQ        (BX)(SI*8), X6
-	MOVWQZX      58(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x0c, Y7, Y6, Y6
-	MOVWQZX      60(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0x30, Y7, Y6, Y6
-	MOVWQZX      62(SP), SI
-	VPBROADCASTQ (BX)(SI*8), Y7
-	VPBLENDD     $0xc0, Y7, Y6, Y6
-	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y8
-	VPAND        Y1, Y8, Y8
-	VPADDB       Y2, Y8, Y8
-	VPSHUFB      a2iq2const<>+608(SB), Y4, Y9
-	VMOVDQU      228(CX), Y7
-	VPSIGNB      Y8, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     Y9, Y7, Y7
-	VPADDD       Y7, Y5, Y5
-	VEXTRACTI128 $0x01, Y5, X3
-	VPADDD       X5, X3, X3
+
+tileA2IQ2_S_1x1_loop:
+	PREFETCHT0   32768(AX)
+	PREFETCHT0   32832(AX)
+	CMPQ         DX, $0x01
+	JE           tileA2IQ2_S_1x1_last
+	VPBROADCASTQ 148(AX), Y5
+	VPSHUFB      a2iq2const<>+640(SB), Y5, Y6
+	VPMULLW      a2iq2const<>+704(SB), Y6, Y6
+	VPAND        a2iq2const<>+736(SB), Y6, Y6
+	VPMOVZXBW    84(AX), Y7
+	VPOR         Y7, Y6, Y6
+	VMOVDQU      Y6, (DI)
+	VPSHUFB      a2iq2const<>+672(SB), Y5, Y5
+	VPMULLW      a2iq2const<>+704(SB), Y5, Y5
+	VPAND        a2iq2const<>+736(SB), Y5, Y5
+	VPMOVZXBW    100(AX), Y6
+	VPOR         Y6, Y5, Y5
+	VMOVDQU      Y5, 32(DI)
+	VMOVDQU      116(AX), Y5
+	VPSHUFB      a2iq2const<>+0(SB), Y5, Y5
+	VPERMQ       $0xd8, Y5, Y5
+	VMOVQ        156(AX), X6
+	VPSRLW       $0x04, X6, X7
+	VPUNPCKLQDQ  X7, X6, X6
+	VPAND        a2iq2const<>+352(SB), X6, X6
+	VPMOVZXBW    X6, Y6
+	VPSLLW       $0x01, Y6, Y6
+	VPOR         a2iq2const<>+320(SB), Y6, Y6
+
+tileA2IQ2_S_1x1_last:
+	MOVWQZX      (SI), R8
+	VMOVQ        (BX)(R8*8), X8
+	MOVWQZX      2(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVWQZX      4(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVWQZX      6(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+800(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+384(SB), Y4, Y11
+	VMOVDQU      4(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y7
+	MOVWQZX      8(SI), R8
+	VMOVQ        (BX)(R8*8), X8
+	MOVWQZX      10(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVWQZX      12(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVWQZX      14(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+832(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+416(SB), Y4, Y11
+	VMOVDQU      36(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	MOVWQZX      16(SI), R8
+	VMOVQ        (BX)(R8*8), X8
+	MOVWQZX      18(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVWQZX      20(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVWQZX      22(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+864(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+448(SB), Y4, Y11
+	VMOVDQU      68(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	MOVWQZX      24(SI), R8
+	VMOVQ        (BX)(R8*8), X8
+	MOVWQZX      26(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVWQZX      28(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVWQZX      30(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+896(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+480(SB), Y4, Y11
+	VMOVDQU      100(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	MOVWQZX      32(SI), R8
+	VMOVQ        (BX)(R8*8), X8
+	MOVWQZX      34(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVWQZX      36(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVWQZX      38(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+928(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+512(SB), Y4, Y11
+	VMOVDQU      132(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	MOVWQZX      40(SI), R8
+	VMOVQ        (BX)(R8*8), X8
+	MOVWQZX      42(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVWQZX      44(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVWQZX      46(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+960(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+544(SB), Y4, Y11
+	VMOVDQU      164(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	MOVWQZX      48(SI), R8
+	VMOVQ        (BX)(R8*8), X8
+	MOVWQZX      50(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVWQZX      52(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVWQZX      54(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+992(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+576(SB), Y4, Y11
+	VMOVDQU      196(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	MOVWQZX      56(SI), R8
+	VMOVQ        (BX)(R8*8), X8
+	MOVWQZX      58(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x0c, Y9, Y8, Y8
+	MOVWQZX      60(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0x30, Y9, Y8, Y8
+	MOVWQZX      62(SI), R8
+	VPBROADCASTQ (BX)(R8*8), Y9
+	VPBLENDD     $0xc0, Y9, Y8, Y8
+	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y10
+	VPAND        Y1, Y10, Y10
+	VPADDB       Y2, Y10, Y10
+	VPSHUFB      a2iq2const<>+608(SB), Y4, Y11
+	VMOVDQU      228(CX), Y9
+	VPSIGNB      Y10, Y9, Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	VEXTRACTI128 $0x01, Y7, X3
+	VPADDD       X7, X3, X3
 	VPSHUFD      $0x4e, X3, X4
 	VPADDD       X4, X3, X3
 	VPSHUFD      $0xb1, X3, X4
@@ -2860,13 +3184,16 @@ tileA2IQ2_S_1x1_loop:
 	VPBROADCASTW (AX), X4
 	VCVTPH2PS    X4, X4
 	VMULPS       a2iq2const<>+768(SB), X4, X4
-	VMOVSS       (CX), X5
-	VMULPS       X5, X4, X4
+	VMOVSS       (CX), X7
+	VMULPS       X7, X4, X4
 	VFMADD231PS  X4, X3, X0
 	ADDQ         $0x00000052, AX
 	ADDQ         $0x00000124, CX
+	VMOVDQU      Y5, Y3
+	VMOVDQU      Y6, Y4
+	XCHGQ        SI, DI
 	DECQ         DX
-	JMP          tileA2IQ2_S_1x1_loop
+	JNZ          tileA2IQ2_S_1x1_loop
 
 tileA2IQ2_S_1x1_done:
 	MOVQ   out+40(FP), AX
@@ -2878,246 +3205,274 @@ tileA2IQ2_S_1x1_done:
 
 // func tileA2IQ2_S_1x2(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileA2IQ2_S_1x2(SB), NOSPLIT, $64-64
-	MOVQ    w+0(FP), AX
-	MOVQ    a+16(FP), CX
-	MOVQ    as+24(FP), DX
-	MOVQ    nb+32(FP), BX
-	MOVQ    grid+56(FP), SI
-	MOVQ    CX, DI
-	ADDQ    DX, DI
-	VXORPS  X0, X0, X0
-	VMOVDQU a2iq2const<>+32(SB), Y1
-	VMOVDQU a2iq2const<>+64(SB), Y2
-
-tileA2IQ2_S_1x2_loop:
+TEXT ·tileA2IQ2_S_1x2(SB), NOSPLIT, $128-64
+	MOVQ         w+0(FP), AX
+	MOVQ         a+16(FP), CX
+	MOVQ         as+24(FP), DX
+	MOVQ         nb+32(FP), BX
+	MOVQ         grid+56(FP), SI
+	MOVQ         CX, DI
+	ADDQ         DX, DI
+	VXORPS       X0, X0, X0
+	VMOVDQU      a2iq2const<>+32(SB), Y1
+	VMOVDQU      a2iq2const<>+64(SB), Y2
 	TESTQ        BX, BX
 	JZ           tileA2IQ2_S_1x2_done
-	PREFETCHT0   32768(AX)
-	PREFETCHT0   32832(AX)
+	LEAQ         (SP), DX
+	LEAQ         64(SP), R8
 	VPBROADCASTQ 66(AX), Y3
 	VPSHUFB      a2iq2const<>+640(SB), Y3, Y4
 	VPMULLW      a2iq2const<>+704(SB), Y4, Y4
 	VPAND        a2iq2const<>+736(SB), Y4, Y4
-	VPMOVZXBW    2(AX), Y5
-	VPOR         Y5, Y4, Y4
-	VMOVDQU      Y4, (SP)
+	VPMOVZXBW    2(AX), Y7
+	VPOR         Y7, Y4, Y4
+	VMOVDQU      Y4, (DX)
 	VPSHUFB      a2iq2const<>+672(SB), Y3, Y3
 	VPMULLW      a2iq2const<>+704(SB), Y3, Y3
 	VPAND        a2iq2const<>+736(SB), Y3, Y3
 	VPMOVZXBW    18(AX), Y4
 	VPOR         Y4, Y3, Y3
-	VMOVDQU      Y3, 32(SP)
+	VMOVDQU      Y3, 32(DX)
 	VMOVDQU      34(AX), Y3
 	VPSHUFB      a2iq2const<>+0(SB), Y3, Y3
 	VPERMQ       $0xd8, Y3, Y3
 	VMOVQ        74(AX), X4
-	VPSRLW       $0x04, X4, X5
-	VPUNPCKLQDQ  X5, X4, X4
+	VPSRLW       $0x04, X4, X7
+	VPUNPCKLQDQ  X7, X4, X4
 	VPAND        a2iq2const<>+352(SB), X4, X4
 	VPMOVZXBW    X4, Y4
 	VPSLLW       $0x01, Y4, Y4
 	VPOR         a2iq2const<>+320(SB), Y4, Y4
-	VMOVDQU      Y4, Y4
-	MOVWQZX      (SP), DX
-	VMOVQ        (SI)(DX*8), X7
-	MOVWQZX      2(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x0c, Y8, Y7, Y7
-	MOVWQZX      4(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x30, Y8, Y7, Y7
-	MOVWQZX      6(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0xc0, Y8, Y7, Y7
-	VPSHUFB      a2iq2const<>+800(SB), Y3, Y9
-	VPAND        Y1, Y9, Y9
-	VPADDB       Y2, Y9, Y9
-	VPSHUFB      a2iq2const<>+384(SB), Y4, Y10
-	VMOVDQU      4(CX), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y5
-	VMOVDQU      4(DI), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y6
-	MOVWQZX      8(SP), DX
-	VMOVQ        (SI)(DX*8), X7
-	MOVWQZX      10(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x0c, Y8, Y7, Y7
-	MOVWQZX      12(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x30, Y8, Y7, Y7
-	MOVWQZX      14(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0xc0, Y8, Y7, Y7
-	VPSHUFB      a2iq2const<>+832(SB), Y3, Y9
-	VPAND        Y1, Y9, Y9
-	VPADDB       Y2, Y9, Y9
-	VPSHUFB      a2iq2const<>+416(SB), Y4, Y10
-	VMOVDQU      36(CX), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y5, Y5
-	VMOVDQU      36(DI), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y6, Y6
-	MOVWQZX      16(SP), DX
-	VMOVQ        (SI)(DX*8), X7
-	MOVWQZX      18(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x0c, Y8, Y7, Y7
-	MOVWQZX      20(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x30, Y8, Y7, Y7
-	MOVWQZX      22(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0xc0, Y8, Y7, Y7
-	VPSHUFB      a2iq2const<>+864(SB), Y3, Y9
-	VPAND        Y1, Y9, Y9
-	VPADDB       Y2, Y9, Y9
-	VPSHUFB      a2iq2const<>+448(SB), Y4, Y10
-	VMOVDQU      68(CX), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y5, Y5
-	VMOVDQU      68(DI), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y6, Y6
-	MOVWQZX      24(SP), DX
-	VMOVQ        (SI)(DX*8), X7
-	MOVWQZX      26(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x0c, Y8, Y7, Y7
-	MOVWQZX      28(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x30, Y8, Y7, Y7
-	MOVWQZX      30(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0xc0, Y8, Y7, Y7
-	VPSHUFB      a2iq2const<>+896(SB), Y3, Y9
-	VPAND        Y1, Y9, Y9
-	VPADDB       Y2, Y9, Y9
-	VPSHUFB      a2iq2const<>+480(SB), Y4, Y10
-	VMOVDQU      100(CX), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y5, Y5
-	VMOVDQU      100(DI), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y6, Y6
-	MOVWQZX      32(SP), DX
-	VMOVQ        (SI)(DX*8), X7
-	MOVWQZX      34(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x0c, Y8, Y7, Y7
-	MOVWQZX      36(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x30, Y8, Y7, Y7
-	MOVWQZX      38(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0xc0, Y8, Y7, Y7
-	VPSHUFB      a2iq2const<>+928(SB), Y3, Y9
-	VPAND        Y1, Y9, Y9
-	VPADDB       Y2, Y9, Y9
-	VPSHUFB      a2iq2const<>+512(SB), Y4, Y10
-	VMOVDQU      132(CX), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y5, Y5
-	VMOVDQU      132(DI), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y6, Y6
-	MOVWQZX      40(SP), DX
-	VMOVQ        (SI)(DX*8), X7
-	MOVWQZX      42(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x0c, Y8, Y7, Y7
-	MOVWQZX      44(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x30, Y8, Y7, Y7
-	MOVWQZX      46(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0xc0, Y8, Y7, Y7
-	VPSHUFB      a2iq2const<>+960(SB), Y3, Y9
-	VPAND        Y1, Y9, Y9
-	VPADDB       Y2, Y9, Y9
-	VPSHUFB      a2iq2const<>+544(SB), Y4, Y10
-	VMOVDQU      164(CX), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y5, Y5
-	VMOVDQU      164(DI), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y6, Y6
-	MOVWQZX      48(SP), DX
-	VMOVQ        (SI)(DX*8), X7
-	MOVWQZX      50(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x0c, Y8, Y7, Y7
-	MOVWQZX      52(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x30, Y8, Y7, Y7
-	MOVWQZX      54(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0xc0, Y8, Y7, Y7
-	VPSHUFB      a2iq2const<>+992(SB), Y3, Y9
-	VPAND        Y1, Y9, Y9
-	VPADDB       Y2, Y9, Y9
-	VPSHUFB      a2iq2const<>+576(SB), Y4, Y10
-	VMOVDQU      196(CX), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y5, Y5
-	VMOVDQU      196(DI), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y6, Y6
-	MOVWQZX      56(SP), DX
-	VMOVQ        (SI)(DX*8), X7
-	MOVWQZX      58(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x0c, Y8, Y7, Y7
-	MOVWQZX      60(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0x30, Y8, Y7, Y7
-	MOVWQZX      62(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y8
-	VPBLENDD     $0xc0, Y8, Y7, Y7
-	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y9
-	VPAND        Y1, Y9, Y9
-	VPADDB       Y2, Y9, Y9
-	VPSHUFB      a2iq2const<>+608(SB), Y4, Y10
-	VMOVDQU      228(CX), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y5, Y5
-	VMOVDQU      228(DI), Y8
-	VPSIGNB      Y9, Y8, Y8
-	VPMADDUBSW   Y8, Y7, Y8
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y8, Y6, Y6
-	VPHADDD      Y6, Y5, Y3
+
+tileA2IQ2_S_1x2_loop:
+	PREFETCHT0   32768(AX)
+	PREFETCHT0   32832(AX)
+	CMPQ         BX, $0x01
+	JE           tileA2IQ2_S_1x2_last
+	VPBROADCASTQ 148(AX), Y5
+	VPSHUFB      a2iq2const<>+640(SB), Y5, Y6
+	VPMULLW      a2iq2const<>+704(SB), Y6, Y6
+	VPAND        a2iq2const<>+736(SB), Y6, Y6
+	VPMOVZXBW    84(AX), Y7
+	VPOR         Y7, Y6, Y6
+	VMOVDQU      Y6, (R8)
+	VPSHUFB      a2iq2const<>+672(SB), Y5, Y5
+	VPMULLW      a2iq2const<>+704(SB), Y5, Y5
+	VPAND        a2iq2const<>+736(SB), Y5, Y5
+	VPMOVZXBW    100(AX), Y6
+	VPOR         Y6, Y5, Y5
+	VMOVDQU      Y5, 32(R8)
+	VMOVDQU      116(AX), Y5
+	VPSHUFB      a2iq2const<>+0(SB), Y5, Y5
+	VPERMQ       $0xd8, Y5, Y5
+	VMOVQ        156(AX), X6
+	VPSRLW       $0x04, X6, X7
+	VPUNPCKLQDQ  X7, X6, X6
+	VPAND        a2iq2const<>+352(SB), X6, X6
+	VPMOVZXBW    X6, Y6
+	VPSLLW       $0x01, Y6, Y6
+	VPOR         a2iq2const<>+320(SB), Y6, Y6
+
+tileA2IQ2_S_1x2_last:
+	MOVWQZX      (DX), R9
+	VMOVQ        (SI)(R9*8), X9
+	MOVWQZX      2(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVWQZX      4(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVWQZX      6(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+800(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+384(SB), Y4, Y12
+	VMOVDQU      4(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y7
+	VMOVDQU      4(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y8
+	MOVWQZX      8(DX), R9
+	VMOVQ        (SI)(R9*8), X9
+	MOVWQZX      10(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVWQZX      12(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVWQZX      14(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+832(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+416(SB), Y4, Y12
+	VMOVDQU      36(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      36(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	MOVWQZX      16(DX), R9
+	VMOVQ        (SI)(R9*8), X9
+	MOVWQZX      18(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVWQZX      20(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVWQZX      22(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+864(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+448(SB), Y4, Y12
+	VMOVDQU      68(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      68(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	MOVWQZX      24(DX), R9
+	VMOVQ        (SI)(R9*8), X9
+	MOVWQZX      26(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVWQZX      28(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVWQZX      30(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+896(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+480(SB), Y4, Y12
+	VMOVDQU      100(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      100(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	MOVWQZX      32(DX), R9
+	VMOVQ        (SI)(R9*8), X9
+	MOVWQZX      34(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVWQZX      36(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVWQZX      38(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+928(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+512(SB), Y4, Y12
+	VMOVDQU      132(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      132(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	MOVWQZX      40(DX), R9
+	VMOVQ        (SI)(R9*8), X9
+	MOVWQZX      42(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVWQZX      44(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVWQZX      46(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+960(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+544(SB), Y4, Y12
+	VMOVDQU      164(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      164(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	MOVWQZX      48(DX), R9
+	VMOVQ        (SI)(R9*8), X9
+	MOVWQZX      50(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVWQZX      52(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVWQZX      54(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+992(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+576(SB), Y4, Y12
+	VMOVDQU      196(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      196(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	MOVWQZX      56(DX), R9
+	VMOVQ        (SI)(R9*8), X9
+	MOVWQZX      58(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x0c, Y10, Y9, Y9
+	MOVWQZX      60(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0x30, Y10, Y9, Y9
+	MOVWQZX      62(DX), R9
+	VPBROADCASTQ (SI)(R9*8), Y10
+	VPBLENDD     $0xc0, Y10, Y9, Y9
+	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y11
+	VPAND        Y1, Y11, Y11
+	VPADDB       Y2, Y11, Y11
+	VPSHUFB      a2iq2const<>+608(SB), Y4, Y12
+	VMOVDQU      228(CX), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      228(DI), Y10
+	VPSIGNB      Y11, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	VPHADDD      Y8, Y7, Y3
 	VEXTRACTI128 $0x01, Y3, X4
 	VPADDD       X3, X4, X4
 	VPHADDD      X4, X4, X4
@@ -3125,15 +3480,18 @@ tileA2IQ2_S_1x2_loop:
 	VPBROADCASTW (AX), X3
 	VCVTPH2PS    X3, X3
 	VMULPS       a2iq2const<>+768(SB), X3, X3
-	VMOVSS       (CX), X5
-	VINSERTPS    $0x10, (DI), X5, X5
-	VMULPS       X5, X3, X3
+	VMOVSS       (CX), X7
+	VINSERTPS    $0x10, (DI), X7, X7
+	VMULPS       X7, X3, X3
 	VFMADD231PS  X3, X4, X0
 	ADDQ         $0x00000052, AX
 	ADDQ         $0x00000124, CX
 	ADDQ         $0x00000124, DI
+	VMOVDQU      Y5, Y3
+	VMOVDQU      Y6, Y4
+	XCHGQ        DX, R8
 	DECQ         BX
-	JMP          tileA2IQ2_S_1x2_loop
+	JNZ          tileA2IQ2_S_1x2_loop
 
 tileA2IQ2_S_1x2_done:
 	MOVQ       out+40(FP), AX
@@ -3147,288 +3505,316 @@ tileA2IQ2_S_1x2_done:
 
 // func tileA2IQ2_S_1x3(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileA2IQ2_S_1x3(SB), NOSPLIT, $64-64
-	MOVQ    w+0(FP), AX
-	MOVQ    a+16(FP), CX
-	MOVQ    as+24(FP), DX
-	MOVQ    nb+32(FP), BX
-	MOVQ    grid+56(FP), SI
-	MOVQ    CX, DI
-	ADDQ    DX, DI
-	MOVQ    DI, R8
-	ADDQ    DX, R8
-	VXORPS  X0, X0, X0
-	VMOVDQU a2iq2const<>+32(SB), Y1
-	VMOVDQU a2iq2const<>+64(SB), Y2
-
-tileA2IQ2_S_1x3_loop:
+TEXT ·tileA2IQ2_S_1x3(SB), NOSPLIT, $128-64
+	MOVQ         w+0(FP), AX
+	MOVQ         a+16(FP), CX
+	MOVQ         as+24(FP), DX
+	MOVQ         nb+32(FP), BX
+	MOVQ         grid+56(FP), SI
+	MOVQ         CX, DI
+	ADDQ         DX, DI
+	MOVQ         DI, R8
+	ADDQ         DX, R8
+	VXORPS       X0, X0, X0
+	VMOVDQU      a2iq2const<>+32(SB), Y1
+	VMOVDQU      a2iq2const<>+64(SB), Y2
 	TESTQ        BX, BX
 	JZ           tileA2IQ2_S_1x3_done
-	PREFETCHT0   32768(AX)
-	PREFETCHT0   32832(AX)
+	LEAQ         (SP), DX
+	LEAQ         64(SP), R9
 	VPBROADCASTQ 66(AX), Y3
 	VPSHUFB      a2iq2const<>+640(SB), Y3, Y4
 	VPMULLW      a2iq2const<>+704(SB), Y4, Y4
 	VPAND        a2iq2const<>+736(SB), Y4, Y4
-	VPMOVZXBW    2(AX), Y5
-	VPOR         Y5, Y4, Y4
-	VMOVDQU      Y4, (SP)
+	VPMOVZXBW    2(AX), Y7
+	VPOR         Y7, Y4, Y4
+	VMOVDQU      Y4, (DX)
 	VPSHUFB      a2iq2const<>+672(SB), Y3, Y3
 	VPMULLW      a2iq2const<>+704(SB), Y3, Y3
 	VPAND        a2iq2const<>+736(SB), Y3, Y3
 	VPMOVZXBW    18(AX), Y4
 	VPOR         Y4, Y3, Y3
-	VMOVDQU      Y3, 32(SP)
+	VMOVDQU      Y3, 32(DX)
 	VMOVDQU      34(AX), Y3
 	VPSHUFB      a2iq2const<>+0(SB), Y3, Y3
 	VPERMQ       $0xd8, Y3, Y3
 	VMOVQ        74(AX), X4
-	VPSRLW       $0x04, X4, X5
-	VPUNPCKLQDQ  X5, X4, X4
+	VPSRLW       $0x04, X4, X7
+	VPUNPCKLQDQ  X7, X4, X4
 	VPAND        a2iq2const<>+352(SB), X4, X4
 	VPMOVZXBW    X4, Y4
 	VPSLLW       $0x01, Y4, Y4
 	VPOR         a2iq2const<>+320(SB), Y4, Y4
-	VMOVDQU      Y4, Y4
-	MOVWQZX      (SP), DX
-	VMOVQ        (SI)(DX*8), X8
-	MOVWQZX      2(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x0c, Y9, Y8, Y8
-	MOVWQZX      4(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x30, Y9, Y8, Y8
-	MOVWQZX      6(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+800(SB), Y3, Y10
-	VPAND        Y1, Y10, Y10
-	VPADDB       Y2, Y10, Y10
-	VPSHUFB      a2iq2const<>+384(SB), Y4, Y11
-	VMOVDQU      4(CX), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y5
-	VMOVDQU      4(DI), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y6
-	VMOVDQU      4(R8), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y7
-	MOVWQZX      8(SP), DX
-	VMOVQ        (SI)(DX*8), X8
-	MOVWQZX      10(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x0c, Y9, Y8, Y8
-	MOVWQZX      12(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x30, Y9, Y8, Y8
-	MOVWQZX      14(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+832(SB), Y3, Y10
-	VPAND        Y1, Y10, Y10
-	VPADDB       Y2, Y10, Y10
-	VPSHUFB      a2iq2const<>+416(SB), Y4, Y11
-	VMOVDQU      36(CX), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y5, Y5
-	VMOVDQU      36(DI), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y6, Y6
-	VMOVDQU      36(R8), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y7, Y7
-	MOVWQZX      16(SP), DX
-	VMOVQ        (SI)(DX*8), X8
-	MOVWQZX      18(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x0c, Y9, Y8, Y8
-	MOVWQZX      20(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x30, Y9, Y8, Y8
-	MOVWQZX      22(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+864(SB), Y3, Y10
-	VPAND        Y1, Y10, Y10
-	VPADDB       Y2, Y10, Y10
-	VPSHUFB      a2iq2const<>+448(SB), Y4, Y11
-	VMOVDQU      68(CX), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y5, Y5
-	VMOVDQU      68(DI), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y6, Y6
-	VMOVDQU      68(R8), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y7, Y7
-	MOVWQZX      24(SP), DX
-	VMOVQ        (SI)(DX*8), X8
-	MOVWQZX      26(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x0c, Y9, Y8, Y8
-	MOVWQZX      28(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x30, Y9, Y8, Y8
-	MOVWQZX      30(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+896(SB), Y3, Y10
-	VPAND        Y1, Y10, Y10
-	VPADDB       Y2, Y10, Y10
-	VPSHUFB      a2iq2const<>+480(SB), Y4, Y11
-	VMOVDQU      100(CX), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y5, Y5
-	VMOVDQU      100(DI), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y6, Y6
-	VMOVDQU      100(R8), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y7, Y7
-	MOVWQZX      32(SP), DX
-	VMOVQ        (SI)(DX*8), X8
-	MOVWQZX      34(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x0c, Y9, Y8, Y8
-	MOVWQZX      36(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x30, Y9, Y8, Y8
-	MOVWQZX      38(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+928(SB), Y3, Y10
-	VPAND        Y1, Y10, Y10
-	VPADDB       Y2, Y10, Y10
-	VPSHUFB      a2iq2const<>+512(SB), Y4, Y11
-	VMOVDQU      132(CX), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y5, Y5
-	VMOVDQU      132(DI), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y6, Y6
-	VMOVDQU      132(R8), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y7, Y7
-	MOVWQZX      40(SP), DX
-	VMOVQ        (SI)(DX*8), X8
-	MOVWQZX      42(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x0c, Y9, Y8, Y8
-	MOVWQZX      44(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x30, Y9, Y8, Y8
-	MOVWQZX      46(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+960(SB), Y3, Y10
-	VPAND        Y1, Y10, Y10
-	VPADDB       Y2, Y10, Y10
-	VPSHUFB      a2iq2const<>+544(SB), Y4, Y11
-	VMOVDQU      164(CX), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y5, Y5
-	VMOVDQU      164(DI), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y6, Y6
-	VMOVDQU      164(R8), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y7, Y7
-	MOVWQZX      48(SP), DX
-	VMOVQ        (SI)(DX*8), X8
-	MOVWQZX      50(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x0c, Y9, Y8, Y8
-	MOVWQZX      52(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x30, Y9, Y8, Y8
-	MOVWQZX      54(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+992(SB), Y3, Y10
-	VPAND        Y1, Y10, Y10
-	VPADDB       Y2, Y10, Y10
-	VPSHUFB      a2iq2const<>+576(SB), Y4, Y11
-	VMOVDQU      196(CX), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y5, Y5
-	VMOVDQU      196(DI), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y6, Y6
-	VMOVDQU      196(R8), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y7, Y7
-	MOVWQZX      56(SP), DX
-	VMOVQ        (SI)(DX*8), X8
-	MOVWQZX      58(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x0c, Y9, Y8, Y8
-	MOVWQZX      60(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0x30, Y9, Y8, Y8
-	MOVWQZX      62(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y9
-	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y10
-	VPAND        Y1, Y10, Y10
-	VPADDB       Y2, Y10, Y10
-	VPSHUFB      a2iq2const<>+608(SB), Y4, Y11
-	VMOVDQU      228(CX), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y5, Y5
-	VMOVDQU      228(DI), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y6, Y6
-	VMOVDQU      228(R8), Y9
-	VPSIGNB      Y10, Y9, Y9
-	VPMADDUBSW   Y9, Y8, Y9
-	VPMADDWD     Y11, Y9, Y9
-	VPADDD       Y9, Y7, Y7
-	VPHADDD      Y6, Y5, Y3
-	VPHADDD      Y7, Y7, Y4
+
+tileA2IQ2_S_1x3_loop:
+	PREFETCHT0   32768(AX)
+	PREFETCHT0   32832(AX)
+	CMPQ         BX, $0x01
+	JE           tileA2IQ2_S_1x3_last
+	VPBROADCASTQ 148(AX), Y5
+	VPSHUFB      a2iq2const<>+640(SB), Y5, Y6
+	VPMULLW      a2iq2const<>+704(SB), Y6, Y6
+	VPAND        a2iq2const<>+736(SB), Y6, Y6
+	VPMOVZXBW    84(AX), Y7
+	VPOR         Y7, Y6, Y6
+	VMOVDQU      Y6, (R9)
+	VPSHUFB      a2iq2const<>+672(SB), Y5, Y5
+	VPMULLW      a2iq2const<>+704(SB), Y5, Y5
+	VPAND        a2iq2const<>+736(SB), Y5, Y5
+	VPMOVZXBW    100(AX), Y6
+	VPOR         Y6, Y5, Y5
+	VMOVDQU      Y5, 32(R9)
+	VMOVDQU      116(AX), Y5
+	VPSHUFB      a2iq2const<>+0(SB), Y5, Y5
+	VPERMQ       $0xd8, Y5, Y5
+	VMOVQ        156(AX), X6
+	VPSRLW       $0x04, X6, X7
+	VPUNPCKLQDQ  X7, X6, X6
+	VPAND        a2iq2const<>+352(SB), X6, X6
+	VPMOVZXBW    X6, Y6
+	VPSLLW       $0x01, Y6, Y6
+	VPOR         a2iq2const<>+320(SB), Y6, Y6
+
+tileA2IQ2_S_1x3_last:
+	MOVWQZX      (DX), R10
+	VMOVQ        (SI)(R10*8), X10
+	MOVWQZX      2(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x0c, Y11, Y10, Y10
+	MOVWQZX      4(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x30, Y11, Y10, Y10
+	MOVWQZX      6(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0xc0, Y11, Y10, Y10
+	VPSHUFB      a2iq2const<>+800(SB), Y3, Y12
+	VPAND        Y1, Y12, Y12
+	VPADDB       Y2, Y12, Y12
+	VPSHUFB      a2iq2const<>+384(SB), Y4, Y13
+	VMOVDQU      4(CX), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y7
+	VMOVDQU      4(DI), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y8
+	VMOVDQU      4(R8), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y9
+	MOVWQZX      8(DX), R10
+	VMOVQ        (SI)(R10*8), X10
+	MOVWQZX      10(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x0c, Y11, Y10, Y10
+	MOVWQZX      12(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x30, Y11, Y10, Y10
+	MOVWQZX      14(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0xc0, Y11, Y10, Y10
+	VPSHUFB      a2iq2const<>+832(SB), Y3, Y12
+	VPAND        Y1, Y12, Y12
+	VPADDB       Y2, Y12, Y12
+	VPSHUFB      a2iq2const<>+416(SB), Y4, Y13
+	VMOVDQU      36(CX), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VMOVDQU      36(DI), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y8, Y8
+	VMOVDQU      36(R8), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y9, Y9
+	MOVWQZX      16(DX), R10
+	VMOVQ        (SI)(R10*8), X10
+	MOVWQZX      18(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x0c, Y11, Y10, Y10
+	MOVWQZX      20(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x30, Y11, Y10, Y10
+	MOVWQZX      22(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0xc0, Y11, Y10, Y10
+	VPSHUFB      a2iq2const<>+864(SB), Y3, Y12
+	VPAND        Y1, Y12, Y12
+	VPADDB       Y2, Y12, Y12
+	VPSHUFB      a2iq2const<>+448(SB), Y4, Y13
+	VMOVDQU      68(CX), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VMOVDQU      68(DI), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y8, Y8
+	VMOVDQU      68(R8), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y9, Y9
+	MOVWQZX      24(DX), R10
+	VMOVQ        (SI)(R10*8), X10
+	MOVWQZX      26(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x0c, Y11, Y10, Y10
+	MOVWQZX      28(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x30, Y11, Y10, Y10
+	MOVWQZX      30(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0xc0, Y11, Y10, Y10
+	VPSHUFB      a2iq2const<>+896(SB), Y3, Y12
+	VPAND        Y1, Y12, Y12
+	VPADDB       Y2, Y12, Y12
+	VPSHUFB      a2iq2const<>+480(SB), Y4, Y13
+	VMOVDQU      100(CX), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VMOVDQU      100(DI), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y8, Y8
+	VMOVDQU      100(R8), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y9, Y9
+	MOVWQZX      32(DX), R10
+	VMOVQ        (SI)(R10*8), X10
+	MOVWQZX      34(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x0c, Y11, Y10, Y10
+	MOVWQZX      36(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x30, Y11, Y10, Y10
+	MOVWQZX      38(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0xc0, Y11, Y10, Y10
+	VPSHUFB      a2iq2const<>+928(SB), Y3, Y12
+	VPAND        Y1, Y12, Y12
+	VPADDB       Y2, Y12, Y12
+	VPSHUFB      a2iq2const<>+512(SB), Y4, Y13
+	VMOVDQU      132(CX), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VMOVDQU      132(DI), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y8, Y8
+	VMOVDQU      132(R8), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y9, Y9
+	MOVWQZX      40(DX), R10
+	VMOVQ        (SI)(R10*8), X10
+	MOVWQZX      42(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x0c, Y11, Y10, Y10
+	MOVWQZX      44(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x30, Y11, Y10, Y10
+	MOVWQZX      46(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0xc0, Y11, Y10, Y10
+	VPSHUFB      a2iq2const<>+960(SB), Y3, Y12
+	VPAND        Y1, Y12, Y12
+	VPADDB       Y2, Y12, Y12
+	VPSHUFB      a2iq2const<>+544(SB), Y4, Y13
+	VMOVDQU      164(CX), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VMOVDQU      164(DI), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y8, Y8
+	VMOVDQU      164(R8), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y9, Y9
+	MOVWQZX      48(DX), R10
+	VMOVQ        (SI)(R10*8), X10
+	MOVWQZX      50(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x0c, Y11, Y10, Y10
+	MOVWQZX      52(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x30, Y11, Y10, Y10
+	MOVWQZX      54(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0xc0, Y11, Y10, Y10
+	VPSHUFB      a2iq2const<>+992(SB), Y3, Y12
+	VPAND        Y1, Y12, Y12
+	VPADDB       Y2, Y12, Y12
+	VPSHUFB      a2iq2const<>+576(SB), Y4, Y13
+	VMOVDQU      196(CX), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VMOVDQU      196(DI), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y8, Y8
+	VMOVDQU      196(R8), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y9, Y9
+	MOVWQZX      56(DX), R10
+	VMOVQ        (SI)(R10*8), X10
+	MOVWQZX      58(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x0c, Y11, Y10, Y10
+	MOVWQZX      60(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0x30, Y11, Y10, Y10
+	MOVWQZX      62(DX), R10
+	VPBROADCASTQ (SI)(R10*8), Y11
+	VPBLENDD     $0xc0, Y11, Y10, Y10
+	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y12
+	VPAND        Y1, Y12, Y12
+	VPADDB       Y2, Y12, Y12
+	VPSHUFB      a2iq2const<>+608(SB), Y4, Y13
+	VMOVDQU      228(CX), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VMOVDQU      228(DI), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y8, Y8
+	VMOVDQU      228(R8), Y11
+	VPSIGNB      Y12, Y11, Y11
+	VPMADDUBSW   Y11, Y10, Y11
+	VPMADDWD     Y13, Y11, Y11
+	VPADDD       Y11, Y9, Y9
+	VPHADDD      Y8, Y7, Y3
+	VPHADDD      Y9, Y9, Y4
 	VPHADDD      Y4, Y3, Y3
 	VEXTRACTI128 $0x01, Y3, X4
 	VPADDD       X3, X4, X4
@@ -3436,17 +3822,20 @@ tileA2IQ2_S_1x3_loop:
 	VPBROADCASTW (AX), X3
 	VCVTPH2PS    X3, X3
 	VMULPS       a2iq2const<>+768(SB), X3, X3
-	VMOVSS       (CX), X5
-	VINSERTPS    $0x10, (DI), X5, X5
-	VINSERTPS    $0x20, (R8), X5, X5
-	VMULPS       X5, X3, X3
+	VMOVSS       (CX), X7
+	VINSERTPS    $0x10, (DI), X7, X7
+	VINSERTPS    $0x20, (R8), X7, X7
+	VMULPS       X7, X3, X3
 	VFMADD231PS  X3, X4, X0
 	ADDQ         $0x00000052, AX
 	ADDQ         $0x00000124, CX
 	ADDQ         $0x00000124, DI
 	ADDQ         $0x00000124, R8
+	VMOVDQU      Y5, Y3
+	VMOVDQU      Y6, Y4
+	XCHGQ        DX, R9
 	DECQ         BX
-	JMP          tileA2IQ2_S_1x3_loop
+	JNZ          tileA2IQ2_S_1x3_loop
 
 tileA2IQ2_S_1x3_done:
 	MOVQ       out+40(FP), AX
@@ -3462,329 +3851,357 @@ tileA2IQ2_S_1x3_done:
 
 // func tileA2IQ2_S_1x4(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·tileA2IQ2_S_1x4(SB), NOSPLIT, $64-64
-	MOVQ    w+0(FP), AX
-	MOVQ    a+16(FP), CX
-	MOVQ    as+24(FP), DX
-	MOVQ    nb+32(FP), BX
-	MOVQ    grid+56(FP), SI
-	MOVQ    CX, DI
-	ADDQ    DX, DI
-	MOVQ    DI, R8
-	ADDQ    DX, R8
-	MOVQ    R8, R9
-	ADDQ    DX, R9
-	VXORPS  X0, X0, X0
-	VMOVDQU a2iq2const<>+32(SB), Y1
-	VMOVDQU a2iq2const<>+64(SB), Y2
-
-tileA2IQ2_S_1x4_loop:
+TEXT ·tileA2IQ2_S_1x4(SB), NOSPLIT, $128-64
+	MOVQ         w+0(FP), AX
+	MOVQ         a+16(FP), CX
+	MOVQ         as+24(FP), DX
+	MOVQ         nb+32(FP), BX
+	MOVQ         grid+56(FP), SI
+	MOVQ         CX, DI
+	ADDQ         DX, DI
+	MOVQ         DI, R8
+	ADDQ         DX, R8
+	MOVQ         R8, R9
+	ADDQ         DX, R9
+	VXORPS       X0, X0, X0
+	VMOVDQU      a2iq2const<>+32(SB), Y1
+	VMOVDQU      a2iq2const<>+64(SB), Y2
 	TESTQ        BX, BX
 	JZ           tileA2IQ2_S_1x4_done
-	PREFETCHT0   32768(AX)
-	PREFETCHT0   32832(AX)
+	LEAQ         (SP), DX
+	LEAQ         64(SP), R10
 	VPBROADCASTQ 66(AX), Y3
 	VPSHUFB      a2iq2const<>+640(SB), Y3, Y4
 	VPMULLW      a2iq2const<>+704(SB), Y4, Y4
 	VPAND        a2iq2const<>+736(SB), Y4, Y4
-	VPMOVZXBW    2(AX), Y5
-	VPOR         Y5, Y4, Y4
-	VMOVDQU      Y4, (SP)
+	VPMOVZXBW    2(AX), Y7
+	VPOR         Y7, Y4, Y4
+	VMOVDQU      Y4, (DX)
 	VPSHUFB      a2iq2const<>+672(SB), Y3, Y3
 	VPMULLW      a2iq2const<>+704(SB), Y3, Y3
 	VPAND        a2iq2const<>+736(SB), Y3, Y3
 	VPMOVZXBW    18(AX), Y4
 	VPOR         Y4, Y3, Y3
-	VMOVDQU      Y3, 32(SP)
+	VMOVDQU      Y3, 32(DX)
 	VMOVDQU      34(AX), Y3
 	VPSHUFB      a2iq2const<>+0(SB), Y3, Y3
 	VPERMQ       $0xd8, Y3, Y3
 	VMOVQ        74(AX), X4
-	VPSRLW       $0x04, X4, X5
-	VPUNPCKLQDQ  X5, X4, X4
+	VPSRLW       $0x04, X4, X7
+	VPUNPCKLQDQ  X7, X4, X4
 	VPAND        a2iq2const<>+352(SB), X4, X4
 	VPMOVZXBW    X4, Y4
 	VPSLLW       $0x01, Y4, Y4
 	VPOR         a2iq2const<>+320(SB), Y4, Y4
-	VMOVDQU      Y4, Y4
-	MOVWQZX      (SP), DX
-	VMOVQ        (SI)(DX*8), X9
-	MOVWQZX      2(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x0c, Y10, Y9, Y9
-	MOVWQZX      4(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x30, Y10, Y9, Y9
-	MOVWQZX      6(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+800(SB), Y3, Y11
-	VPAND        Y1, Y11, Y11
-	VPADDB       Y2, Y11, Y11
-	VPSHUFB      a2iq2const<>+384(SB), Y4, Y12
-	VMOVDQU      4(CX), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y5
-	VMOVDQU      4(DI), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y6
-	VMOVDQU      4(R8), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y7
-	VMOVDQU      4(R9), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y8
-	MOVWQZX      8(SP), DX
-	VMOVQ        (SI)(DX*8), X9
-	MOVWQZX      10(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x0c, Y10, Y9, Y9
-	MOVWQZX      12(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x30, Y10, Y9, Y9
-	MOVWQZX      14(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+832(SB), Y3, Y11
-	VPAND        Y1, Y11, Y11
-	VPADDB       Y2, Y11, Y11
-	VPSHUFB      a2iq2const<>+416(SB), Y4, Y12
-	VMOVDQU      36(CX), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y5, Y5
-	VMOVDQU      36(DI), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y6, Y6
-	VMOVDQU      36(R8), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y7, Y7
-	VMOVDQU      36(R9), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y8, Y8
-	MOVWQZX      16(SP), DX
-	VMOVQ        (SI)(DX*8), X9
-	MOVWQZX      18(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x0c, Y10, Y9, Y9
-	MOVWQZX      20(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x30, Y10, Y9, Y9
-	MOVWQZX      22(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+864(SB), Y3, Y11
-	VPAND        Y1, Y11, Y11
-	VPADDB       Y2, Y11, Y11
-	VPSHUFB      a2iq2const<>+448(SB), Y4, Y12
-	VMOVDQU      68(CX), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y5, Y5
-	VMOVDQU      68(DI), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y6, Y6
-	VMOVDQU      68(R8), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y7, Y7
-	VMOVDQU      68(R9), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y8, Y8
-	MOVWQZX      24(SP), DX
-	VMOVQ        (SI)(DX*8), X9
-	MOVWQZX      26(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x0c, Y10, Y9, Y9
-	MOVWQZX      28(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x30, Y10, Y9, Y9
-	MOVWQZX      30(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+896(SB), Y3, Y11
-	VPAND        Y1, Y11, Y11
-	VPADDB       Y2, Y11, Y11
-	VPSHUFB      a2iq2const<>+480(SB), Y4, Y12
-	VMOVDQU      100(CX), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y5, Y5
-	VMOVDQU      100(DI), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y6, Y6
-	VMOVDQU      100(R8), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y7, Y7
-	VMOVDQU      100(R9), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y8, Y8
-	MOVWQZX      32(SP), DX
-	VMOVQ        (SI)(DX*8), X9
-	MOVWQZX      34(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x0c, Y10, Y9, Y9
-	MOVWQZX      36(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x30, Y10, Y9, Y9
-	MOVWQZX      38(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+928(SB), Y3, Y11
-	VPAND        Y1, Y11, Y11
-	VPADDB       Y2, Y11, Y11
-	VPSHUFB      a2iq2const<>+512(SB), Y4, Y12
-	VMOVDQU      132(CX), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y5, Y5
-	VMOVDQU      132(DI), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y6, Y6
-	VMOVDQU      132(R8), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y7, Y7
-	VMOVDQU      132(R9), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y8, Y8
-	MOVWQZX      40(SP), DX
-	VMOVQ        (SI)(DX*8), X9
-	MOVWQZX      42(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x0c, Y10, Y9, Y9
-	MOVWQZX      44(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x30, Y10, Y9, Y9
-	MOVWQZX      46(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+960(SB), Y3, Y11
-	VPAND        Y1, Y11, Y11
-	VPADDB       Y2, Y11, Y11
-	VPSHUFB      a2iq2const<>+544(SB), Y4, Y12
-	VMOVDQU      164(CX), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y5, Y5
-	VMOVDQU      164(DI), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y6, Y6
-	VMOVDQU      164(R8), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y7, Y7
-	VMOVDQU      164(R9), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y8, Y8
-	MOVWQZX      48(SP), DX
-	VMOVQ        (SI)(DX*8), X9
-	MOVWQZX      50(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x0c, Y10, Y9, Y9
-	MOVWQZX      52(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x30, Y10, Y9, Y9
-	MOVWQZX      54(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+992(SB), Y3, Y11
-	VPAND        Y1, Y11, Y11
-	VPADDB       Y2, Y11, Y11
-	VPSHUFB      a2iq2const<>+576(SB), Y4, Y12
-	VMOVDQU      196(CX), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y5, Y5
-	VMOVDQU      196(DI), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y6, Y6
-	VMOVDQU      196(R8), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y7, Y7
-	VMOVDQU      196(R9), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y8, Y8
-	MOVWQZX      56(SP), DX
-	VMOVQ        (SI)(DX*8), X9
-	MOVWQZX      58(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x0c, Y10, Y9, Y9
-	MOVWQZX      60(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0x30, Y10, Y9, Y9
-	MOVWQZX      62(SP), DX
-	VPBROADCASTQ (SI)(DX*8), Y10
-	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y11
-	VPAND        Y1, Y11, Y11
-	VPADDB       Y2, Y11, Y11
-	VPSHUFB      a2iq2const<>+608(SB), Y4, Y12
-	VMOVDQU      228(CX), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y5, Y5
-	VMOVDQU      228(DI), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y6, Y6
-	VMOVDQU      228(R8), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y7, Y7
-	VMOVDQU      228(R9), Y10
-	VPSIGNB      Y11, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y12, Y10, Y10
-	VPADDD       Y10, Y8, Y8
-	VPHADDD      Y6, Y5, Y3
-	VPHADDD      Y8, Y7, Y4
+
+tileA2IQ2_S_1x4_loop:
+	PREFETCHT0   32768(AX)
+	PREFETCHT0   32832(AX)
+	CMPQ         BX, $0x01
+	JE           tileA2IQ2_S_1x4_last
+	VPBROADCASTQ 148(AX), Y5
+	VPSHUFB      a2iq2const<>+640(SB), Y5, Y6
+	VPMULLW      a2iq2const<>+704(SB), Y6, Y6
+	VPAND        a2iq2const<>+736(SB), Y6, Y6
+	VPMOVZXBW    84(AX), Y7
+	VPOR         Y7, Y6, Y6
+	VMOVDQU      Y6, (R10)
+	VPSHUFB      a2iq2const<>+672(SB), Y5, Y5
+	VPMULLW      a2iq2const<>+704(SB), Y5, Y5
+	VPAND        a2iq2const<>+736(SB), Y5, Y5
+	VPMOVZXBW    100(AX), Y6
+	VPOR         Y6, Y5, Y5
+	VMOVDQU      Y5, 32(R10)
+	VMOVDQU      116(AX), Y5
+	VPSHUFB      a2iq2const<>+0(SB), Y5, Y5
+	VPERMQ       $0xd8, Y5, Y5
+	VMOVQ        156(AX), X6
+	VPSRLW       $0x04, X6, X7
+	VPUNPCKLQDQ  X7, X6, X6
+	VPAND        a2iq2const<>+352(SB), X6, X6
+	VPMOVZXBW    X6, Y6
+	VPSLLW       $0x01, Y6, Y6
+	VPOR         a2iq2const<>+320(SB), Y6, Y6
+
+tileA2IQ2_S_1x4_last:
+	MOVWQZX      (DX), R11
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      2(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x0c, Y12, Y11, Y11
+	MOVWQZX      4(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x30, Y12, Y11, Y11
+	MOVWQZX      6(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0xc0, Y12, Y11, Y11
+	VPSHUFB      a2iq2const<>+800(SB), Y3, Y13
+	VPAND        Y1, Y13, Y13
+	VPADDB       Y2, Y13, Y13
+	VPSHUFB      a2iq2const<>+384(SB), Y4, Y14
+	VMOVDQU      4(CX), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y7
+	VMOVDQU      4(DI), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y8
+	VMOVDQU      4(R8), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y9
+	VMOVDQU      4(R9), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y10
+	MOVWQZX      8(DX), R11
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      10(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x0c, Y12, Y11, Y11
+	MOVWQZX      12(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x30, Y12, Y11, Y11
+	MOVWQZX      14(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0xc0, Y12, Y11, Y11
+	VPSHUFB      a2iq2const<>+832(SB), Y3, Y13
+	VPAND        Y1, Y13, Y13
+	VPADDB       Y2, Y13, Y13
+	VPSHUFB      a2iq2const<>+416(SB), Y4, Y14
+	VMOVDQU      36(CX), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y7, Y7
+	VMOVDQU      36(DI), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y8, Y8
+	VMOVDQU      36(R8), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y9, Y9
+	VMOVDQU      36(R9), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y10, Y10
+	MOVWQZX      16(DX), R11
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      18(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x0c, Y12, Y11, Y11
+	MOVWQZX      20(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x30, Y12, Y11, Y11
+	MOVWQZX      22(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0xc0, Y12, Y11, Y11
+	VPSHUFB      a2iq2const<>+864(SB), Y3, Y13
+	VPAND        Y1, Y13, Y13
+	VPADDB       Y2, Y13, Y13
+	VPSHUFB      a2iq2const<>+448(SB), Y4, Y14
+	VMOVDQU      68(CX), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y7, Y7
+	VMOVDQU      68(DI), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y8, Y8
+	VMOVDQU      68(R8), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y9, Y9
+	VMOVDQU      68(R9), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y10, Y10
+	MOVWQZX      24(DX), R11
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      26(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x0c, Y12, Y11, Y11
+	MOVWQZX      28(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x30, Y12, Y11, Y11
+	MOVWQZX      30(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0xc0, Y12, Y11, Y11
+	VPSHUFB      a2iq2const<>+896(SB), Y3, Y13
+	VPAND        Y1, Y13, Y13
+	VPADDB       Y2, Y13, Y13
+	VPSHUFB      a2iq2const<>+480(SB), Y4, Y14
+	VMOVDQU      100(CX), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y7, Y7
+	VMOVDQU      100(DI), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y8, Y8
+	VMOVDQU      100(R8), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y9, Y9
+	VMOVDQU      100(R9), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y10, Y10
+	MOVWQZX      32(DX), R11
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      34(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x0c, Y12, Y11, Y11
+	MOVWQZX      36(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x30, Y12, Y11, Y11
+	MOVWQZX      38(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0xc0, Y12, Y11, Y11
+	VPSHUFB      a2iq2const<>+928(SB), Y3, Y13
+	VPAND        Y1, Y13, Y13
+	VPADDB       Y2, Y13, Y13
+	VPSHUFB      a2iq2const<>+512(SB), Y4, Y14
+	VMOVDQU      132(CX), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y7, Y7
+	VMOVDQU      132(DI), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y8, Y8
+	VMOVDQU      132(R8), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y9, Y9
+	VMOVDQU      132(R9), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y10, Y10
+	MOVWQZX      40(DX), R11
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      42(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x0c, Y12, Y11, Y11
+	MOVWQZX      44(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x30, Y12, Y11, Y11
+	MOVWQZX      46(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0xc0, Y12, Y11, Y11
+	VPSHUFB      a2iq2const<>+960(SB), Y3, Y13
+	VPAND        Y1, Y13, Y13
+	VPADDB       Y2, Y13, Y13
+	VPSHUFB      a2iq2const<>+544(SB), Y4, Y14
+	VMOVDQU      164(CX), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y7, Y7
+	VMOVDQU      164(DI), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y8, Y8
+	VMOVDQU      164(R8), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y9, Y9
+	VMOVDQU      164(R9), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y10, Y10
+	MOVWQZX      48(DX), R11
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      50(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x0c, Y12, Y11, Y11
+	MOVWQZX      52(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x30, Y12, Y11, Y11
+	MOVWQZX      54(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0xc0, Y12, Y11, Y11
+	VPSHUFB      a2iq2const<>+992(SB), Y3, Y13
+	VPAND        Y1, Y13, Y13
+	VPADDB       Y2, Y13, Y13
+	VPSHUFB      a2iq2const<>+576(SB), Y4, Y14
+	VMOVDQU      196(CX), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y7, Y7
+	VMOVDQU      196(DI), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y8, Y8
+	VMOVDQU      196(R8), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y9, Y9
+	VMOVDQU      196(R9), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y10, Y10
+	MOVWQZX      56(DX), R11
+	VMOVQ        (SI)(R11*8), X11
+	MOVWQZX      58(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x0c, Y12, Y11, Y11
+	MOVWQZX      60(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0x30, Y12, Y11, Y11
+	MOVWQZX      62(DX), R11
+	VPBROADCASTQ (SI)(R11*8), Y12
+	VPBLENDD     $0xc0, Y12, Y11, Y11
+	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y13
+	VPAND        Y1, Y13, Y13
+	VPADDB       Y2, Y13, Y13
+	VPSHUFB      a2iq2const<>+608(SB), Y4, Y14
+	VMOVDQU      228(CX), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y7, Y7
+	VMOVDQU      228(DI), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y8, Y8
+	VMOVDQU      228(R8), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y9, Y9
+	VMOVDQU      228(R9), Y12
+	VPSIGNB      Y13, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     Y14, Y12, Y12
+	VPADDD       Y12, Y10, Y10
+	VPHADDD      Y8, Y7, Y3
+	VPHADDD      Y10, Y9, Y4
 	VPHADDD      Y4, Y3, Y3
 	VEXTRACTI128 $0x01, Y3, X4
 	VPADDD       X3, X4, X4
@@ -3792,19 +4209,22 @@ tileA2IQ2_S_1x4_loop:
 	VPBROADCASTW (AX), X3
 	VCVTPH2PS    X3, X3
 	VMULPS       a2iq2const<>+768(SB), X3, X3
-	VMOVSS       (CX), X5
-	VINSERTPS    $0x10, (DI), X5, X5
-	VINSERTPS    $0x20, (R8), X5, X5
-	VINSERTPS    $0x30, (R9), X5, X5
-	VMULPS       X5, X3, X3
+	VMOVSS       (CX), X7
+	VINSERTPS    $0x10, (DI), X7, X7
+	VINSERTPS    $0x20, (R8), X7, X7
+	VINSERTPS    $0x30, (R9), X7, X7
+	VMULPS       X7, X3, X3
 	VFMADD231PS  X3, X4, X0
 	ADDQ         $0x00000052, AX
 	ADDQ         $0x00000124, CX
 	ADDQ         $0x00000124, DI
 	ADDQ         $0x00000124, R8
 	ADDQ         $0x00000124, R9
+	VMOVDQU      Y5, Y3
+	VMOVDQU      Y6, Y4
+	XCHGQ        DX, R10
 	DECQ         BX
-	JMP          tileA2IQ2_S_1x4_loop
+	JNZ          tileA2IQ2_S_1x4_loop
 
 tileA2IQ2_S_1x4_done:
 	MOVQ       out+40(FP), AX

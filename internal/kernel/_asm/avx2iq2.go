@@ -147,61 +147,34 @@ func a2i2SignPairs(v VecVirtual) {
 	VPERMQ(U8(0xd8), v, v)
 }
 
-// a2i2Scales returns, for the scale bytes at m (IQ2_XS, IQ2_S: the low
+// a2i2Scales sets s to, for the scale bytes at m (IQ2_XS, IQ2_S: the low
 // nibble of byte j scales the first 16 elements of sub-block j, the high
 // nibble the last 16), the words 2s+1 of the eight low nibbles in the low
 // lane and of the eight high nibbles in the high lane.
-func a2i2Scales(m Mem) VecVirtual {
+func a2i2Scales(m Mem, s VecVirtual) {
 	x, h := XMM(), XMM()
 	VMOVQ(m, x)
 	VPSRLW(U8(4), x, h)
 	VPUNPCKLQDQ(h, x, x)
 	VPAND(a2i2C(a2i2B0f), x, x)
-	s := YMM()
 	VPMOVZXBW(x, s)
 	VPSLLW(U8(1), s, s)
 	VPOR(a2i2C(a2i2W1), s, s)
-	return s
 }
 
-// a2i2Tile generates tileA2<kind>_1xT.
-func a2i2Tile(kind string, T int) {
-	blockBytes := map[string]int{"IQ2_XXS": 66, "IQ2_XS": 74, "IQ2_S": 82}[kind]
-	name := fmt.Sprintf("tileA2%s_1x%d", kind, T)
-	TEXT(name, NOSPLIT, iqSig)
-	Doc(fmt.Sprintf("%s sets out[t*os] to the dot of an %s row with Q8_K row t (at a+t*as) for t < %d, nb blocks, grid = tensor.Grid%s, in the i-quant order (AVX2, FMA, F16C).", name, kind, T, kind),
-		"The Q8_K quants must lie in [−127, 127], as the quantizer writes them.")
-	wp := loadGP("w")
-	a := loadGP("a")
-	as := loadGP("as")
-	nb := loadGP("nb")
-	grid := loadGP("grid")
-	ap := ptrs(a, as, T)
-	// Frame: IQ2_XS's and IQ2_S's 32 grid indices.
-	idxMem := AllocLocal(64)
-	acc := XMM()
-	VXORPS(acc, acc, acc)
-	bits, b7f := YMM(), YMM()
-	VMOVDQU(a2i2C(a2i2Bits), bits)
-	VMOVDQU(a2i2C(a2i2B7f), b7f)
-
-	Label(name + "_loop")
-	TESTQ(nb, nb)
-	JZ(LabelRef(name + "_done"))
-	for off := 0; off < blockBytes; off += 64 {
-		PREFETCHT0(Mem{Base: wp, Disp: prefetchDist + off})
-	}
-	// signs: the block's sign bytes (a2i2SignPairs); scv: its scales 2s+1
-	// as words, word j of the low lane for the first 16 elements of
-	// sub-block j, of the high lane for the last 16.
-	signs, scv := YMM(), YMM()
+// a2i2Prep computes what the sub-blocks of the block at wp+off of type
+// kind share: signs, the block's sign bytes (a2i2SignPairs); scv, its
+// scales 2s+1 as words, word j of the low lane for the first 16 elements
+// of sub-block j, of the high lane for the last 16; IQ2_XS and IQ2_S: the
+// 32 grid indices as words at idx.
+func a2i2Prep(kind string, wp GPVirtual, off int, signs, scv VecVirtual, idx Mem) {
 	switch kind {
 	case "IQ2_XXS":
 		// aux_j (four 7-bit sign indices, the scale s at bits 28..31) is
 		// the high dword of quadword j at 2.
 		y0, aux := YMM(), YMM()
-		VMOVDQU(Mem{Base: wp, Disp: 2}, y0)
-		VSHUFPS(U8(0xdd), Mem{Base: wp, Disp: 34}, y0, aux)
+		VMOVDQU(Mem{Base: wp, Disp: off + 2}, y0)
+		VSHUFPS(U8(0xdd), Mem{Base: wp, Disp: off + 34}, y0, aux)
 		VPERMQ(U8(0xd8), aux, aux)
 		x := YMM()
 		VPAND(a2i2C(a2i2B7), aux, signs)
@@ -220,37 +193,80 @@ func a2i2Tile(kind string, T int) {
 	case "IQ2_XS":
 		// u16 qs: 9-bit grid index, 7-bit sign index.
 		y0, y1 := YMM(), YMM()
-		VMOVDQU(Mem{Base: wp, Disp: 2}, y0)
-		VMOVDQU(Mem{Base: wp, Disp: 34}, y1)
+		VMOVDQU(Mem{Base: wp, Disp: off + 2}, y0)
+		VMOVDQU(Mem{Base: wp, Disp: off + 34}, y1)
 		i0, i1 := YMM(), YMM()
 		VPAND(a2i2C(a2i2W511), y0, i0)
 		VPAND(a2i2C(a2i2W511), y1, i1)
-		VMOVDQU(i0, idxMem)
-		VMOVDQU(i1, idxMem.Offset(32))
+		VMOVDQU(i0, idx)
+		VMOVDQU(i1, idx.Offset(32))
 		VPSRLW(U8(9), y0, y0)
 		VPSRLW(U8(9), y1, y1)
 		VPACKUSWB(y1, y0, signs)
 		VPERMQ(U8(0xd8), signs, signs)
 		a2i2Parity(signs)
 		a2i2SignPairs(signs)
-		VMOVDQU(a2i2Scales(Mem{Base: wp, Disp: 66}), scv)
+		a2i2Scales(Mem{Base: wp, Disp: off + 66}, scv)
 	case "IQ2_S":
 		// Index k = 4j+l: qs[k] | (qh[j] >> 2l & 3) << 8.
 		qh := YMM()
-		VPBROADCASTQ(Mem{Base: wp, Disp: 66}, qh)
+		VPBROADCASTQ(Mem{Base: wp, Disp: off + 66}, qh)
 		for h := 0; h < 2; h++ {
 			x, q := YMM(), YMM()
 			VPSHUFB(a2i2C(a2i2Qh+32*h), qh, x)
 			VPMULLW(a2i2C(a2i2Mul), x, x)
 			VPAND(a2i2C(a2i2W300), x, x)
-			VPMOVZXBW(Mem{Base: wp, Disp: 2 + 16*h}, q)
+			VPMOVZXBW(Mem{Base: wp, Disp: off + 2 + 16*h}, q)
 			VPOR(q, x, x)
-			VMOVDQU(x, idxMem.Offset(32*h))
+			VMOVDQU(x, idx.Offset(32*h))
 		}
-		VMOVDQU(Mem{Base: wp, Disp: 34}, signs)
+		VMOVDQU(Mem{Base: wp, Disp: off + 34}, signs)
 		a2i2SignPairs(signs)
-		VMOVDQU(a2i2Scales(Mem{Base: wp, Disp: 74}), scv)
+		a2i2Scales(Mem{Base: wp, Disp: off + 74}, scv)
 	}
+}
+
+// a2i2Tile generates tileA2<kind>_1xT.
+func a2i2Tile(kind string, T int) {
+	blockBytes := map[string]int{"IQ2_XXS": 66, "IQ2_XS": 74, "IQ2_S": 82}[kind]
+	name := fmt.Sprintf("tileA2%s_1x%d", kind, T)
+	TEXT(name, NOSPLIT, iqSig)
+	Doc(fmt.Sprintf("%s sets out[t*os] to the dot of an %s row with Q8_K row t (at a+t*as) for t < %d, nb blocks, grid = tensor.Grid%s, in the i-quant order (AVX2, FMA, F16C).", name, kind, T, kind),
+		"The Q8_K quants must lie in [−127, 127], as the quantizer writes them.")
+	wp := loadGP("w")
+	a := loadGP("a")
+	as := loadGP("as")
+	nb := loadGP("nb")
+	grid := loadGP("grid")
+	ap := ptrs(a, as, T)
+	// Frame: IQ2_XS's and IQ2_S's 32 grid indices, two blocks'.
+	idxMem := AllocLocal(128)
+	acc := XMM()
+	VXORPS(acc, acc, acc)
+	bits, b7f := YMM(), YMM()
+	VMOVDQU(a2i2C(a2i2Bits), bits)
+	VMOVDQU(a2i2C(a2i2B7f), b7f)
+
+	TESTQ(nb, nb)
+	JZ(LabelRef(name + "_done"))
+	// The block's shared values (a2i2Prep) are computed one block ahead,
+	// so that their latency hides behind the previous block's sums; the
+	// grid indices of IQ2_XS and IQ2_S alternate between two buffers.
+	cur, nxt := GP64(), GP64()
+	LEAQ(idxMem, cur)
+	LEAQ(idxMem.Offset(64), nxt)
+	signs, scv := YMM(), YMM()
+	a2i2Prep(kind, wp, 0, signs, scv, Mem{Base: cur})
+
+	Label(name + "_loop")
+	for off := 0; off < blockBytes; off += 64 {
+		PREFETCHT0(Mem{Base: wp, Disp: prefetchDist + off})
+	}
+	signsN, scvN := YMM(), YMM()
+	CMPQ(nb, U8(1))
+	JE(LabelRef(name + "_last"))
+	a2i2Prep(kind, wp, blockBytes, signsN, scvN, Mem{Base: nxt})
+	Label(name + "_last")
 
 	isum := make([]VecVirtual, T)
 	for t := range isum {
@@ -267,7 +283,7 @@ func a2i2Tile(kind string, T int) {
 		} else {
 			a2i2Grid(grid, func(l int) GPVirtual {
 				i := GP64()
-				MOVWQZX(idxMem.Offset(2*(4*j+l)), i)
+				MOVWQZX(Mem{Base: cur, Disp: 2 * (4*j + l)}, i)
 				return i
 			}, g, bq)
 		}
@@ -296,8 +312,11 @@ func a2i2Tile(kind string, T int) {
 	for _, p := range ap {
 		ADDQ(U32(292), p)
 	}
+	VMOVDQU(signsN, signs)
+	VMOVDQU(scvN, scv)
+	XCHGQ(cur, nxt)
 	DECQ(nb)
-	JMP(LabelRef(name + "_loop"))
+	JNZ(LabelRef(name + "_loop"))
 
 	Label(name + "_done")
 	out := loadGP("out")
