@@ -18,10 +18,11 @@ import (
 // Measured with AVX-512 masked off (GODEBUG=cpu.avx512f=off) on a shared,
 // noisy 2-CPU AMD EPYC (Zen 4): hot in cache about 15 ns of CPU time per
 // 256-element block for one token and 24 for four (BenchmarkAVX2IQ2Tiles;
-// the AVX-512 tiles 10.5–17 and 22–27), instruction-bound: about 20
-// instructions per 32-element sub-block (four codebook loads and blends,
-// three for the signs, one for the scales, five per token); decode from
-// DRAM 4.3–5.3 GB/s on one thread (the pure-Go row dots: 0.3–0.65).
+// the AVX-512 tiles 10.5–17 and 22–27), bound by instruction throughput:
+// about 20 instructions per 32-element sub-block (four index loads, four
+// codebook loads and three blends, three for the signs, one for the
+// scales, five per token); decode from DRAM 4.3–5.3 GB/s on one thread
+// (the pure-Go row dots: 0.3–0.65), far below the memory's 27–32.
 func avx2IQ2Tiles() map[tensor.DType]*tileSet {
 	return map[tensor.DType]*tileSet{
 		tensor.IQ2_XXS: {fn: gridTiles(&tensor.GridIQ2_XXS[0], tileA2IQ2_XXS_1x1, tileA2IQ2_XXS_1x2, tileA2IQ2_XXS_1x3, tileA2IQ2_XXS_1x4),
