@@ -101,69 +101,52 @@ func TestAVX2IQ2TilesEveryBit(t *testing.T) {
 	}
 }
 
-// avx2Table returns the "avx2" implementation table, or nil.
-func avx2Table() *implTable {
-	for _, v := range variants() {
-		if v.name == "avx2" {
-			return v.table
-		}
-	}
-	return nil
-}
-
 // TestAVX2IQ2MatMul multiplies random matrices (every codebook entry,
 // random signs and scales, d of both signs and several magnitudes) of
-// 1..40 rows with 1..12 tokens on 1..3 threads through the avx2 table and
-// compares every output bit for bit with dotIQOrdered; and, where this
-// CPU has the AVX-512 codebook tiles, with the avx512 table.
+// 1..40 rows with 1..12 tokens on 1..3 threads through every SIMD
+// implementation table here ("avx2"; "avx512", with AVX-512 VNNI the
+// AVX-512 codebook tiles, without it these AVX2 tiles) and compares every
+// output bit for bit with dotIQOrdered: the tables agree with each other
+// and with the row dot, whatever the batch.
 func TestAVX2IQ2MatMul(t *testing.T) {
-	tab := avx2Table()
-	if tab == nil {
-		t.Skip("no AVX2 table on this CPU")
-	}
-	var vnni *implTable
-	if vs := variants(); hasIQTiles {
-		vnni = vs[len(vs)-1].table
+	if !hasAVX2 {
+		t.Skip("no AVX2, FMA and F16C")
 	}
 	defer parallel.SetThreads(0)
 	rng := rand.New(rand.NewPCG(13, 14))
-	for _, typ := range avx2IQ2Types {
-		im := tab[typ]
-		if im.block == nil || im.act != tensor.Q8_K {
-			t.Fatalf("%v: avx2 table: block %v, act %v; want the AVX2 tiles on Q8_K", typ, im.block != nil, im.act)
+	for _, v := range variants() {
+		if v.name == "generic" {
+			continue
 		}
-		for _, sh := range [][3]int{{1, 1, 1}, {3, 2, 2}, {7, 3, 5}, {16, 1, 12}, {40, 2, 9}, {33, 4, 4}, {5, 1, 3}} {
-			rows, nb, n := sh[0], sh[1], sh[2]
-			cols := 256 * nb
-			w := tensor.Mat{Type: typ, Rows: rows, Cols: cols, Data: randomIQ2Rows(rng, typ, rows, nb)}
-			x := randomVec(rng, n*cols)
-			for i := range x {
-				if rng.IntN(50) == 0 {
-					x[i] *= 100 // spikes: quants near ±127 elsewhere near 0
-				}
+		for _, typ := range avx2IQ2Types {
+			im := v.table[typ]
+			if im.act != tensor.Q8_K || (im.block == nil && im.packed == nil) {
+				t.Fatalf("%s %v: act %v, block %v; want tiles on Q8_K", v.name, typ, im.act, im.block != nil)
 			}
-			a := make([]byte, n*nb*292)
-			for k := 0; k < n; k++ {
-				quantizeRowQ8_KGeneric(a[k*nb*292:(k+1)*nb*292], x[k*cols:(k+1)*cols])
-			}
-			for threads := 1; threads <= 3; threads++ {
-				parallel.SetThreads(threads)
-				out := make([]float32, n*rows)
-				matMul(out, w, x, n, im)
-				var outV []float32
-				if vnni != nil {
-					outV = make([]float32, n*rows)
-					matMul(outV, w, x, n, vnni[typ])
+			for _, sh := range [][3]int{{1, 1, 1}, {3, 2, 2}, {7, 3, 5}, {16, 1, 12}, {40, 2, 9}, {33, 4, 4}, {5, 1, 3}} {
+				rows, nb, n := sh[0], sh[1], sh[2]
+				cols := 256 * nb
+				w := tensor.Mat{Type: typ, Rows: rows, Cols: cols, Data: randomIQ2Rows(rng, typ, rows, nb)}
+				x := randomVec(rng, n*cols)
+				for i := range x {
+					if rng.IntN(50) == 0 {
+						x[i] *= 100 // spikes: quants near ±127 elsewhere near 0
+					}
 				}
+				a := make([]byte, n*nb*292)
 				for k := 0; k < n; k++ {
-					for r := 0; r < rows; r++ {
-						want := dotIQOrdered(typ, w.Data[r*nb*typ.TypeSize():], a[k*nb*292:], cols)
-						got := out[k*rows+r]
-						if math.Float32bits(got) != math.Float32bits(want) {
-							t.Fatalf("%v %dx%d n=%d threads=%d: out[%d][%d] = %v, want %v (dotIQOrdered)", typ, rows, cols, n, threads, k, r, got, want)
-						}
-						if outV != nil && math.Float32bits(outV[k*rows+r]) != math.Float32bits(got) {
-							t.Fatalf("%v %dx%d n=%d threads=%d: out[%d][%d]: avx2 %v, avx512 %v", typ, rows, cols, n, threads, k, r, got, outV[k*rows+r])
+					quantizeRowQ8_KGeneric(a[k*nb*292:(k+1)*nb*292], x[k*cols:(k+1)*cols])
+				}
+				for threads := 1; threads <= 3; threads++ {
+					parallel.SetThreads(threads)
+					out := make([]float32, n*rows)
+					matMul(out, w, x, n, im)
+					for k := 0; k < n; k++ {
+						for r := 0; r < rows; r++ {
+							want := dotIQOrdered(typ, w.Data[r*nb*typ.TypeSize():], a[k*nb*292:], cols)
+							if got := out[k*rows+r]; math.Float32bits(got) != math.Float32bits(want) {
+								t.Fatalf("%s %v %dx%d n=%d threads=%d: out[%d][%d] = %v, want %v (dotIQOrdered)", v.name, typ, rows, cols, n, threads, k, r, got, want)
+							}
 						}
 					}
 				}
