@@ -68,14 +68,14 @@ DATA a2iq2const<>+240(SB)/4, $0x7f000000
 DATA a2iq2const<>+244(SB)/4, $0x7f000000
 DATA a2iq2const<>+248(SB)/4, $0x7f000000
 DATA a2iq2const<>+252(SB)/4, $0x7f000000
-DATA a2iq2const<>+256(SB)/4, $0x02020202
-DATA a2iq2const<>+260(SB)/4, $0x02020202
-DATA a2iq2const<>+264(SB)/4, $0x02020202
-DATA a2iq2const<>+268(SB)/4, $0x02020202
-DATA a2iq2const<>+272(SB)/4, $0x02020202
-DATA a2iq2const<>+276(SB)/4, $0x02020202
-DATA a2iq2const<>+280(SB)/4, $0x02020202
-DATA a2iq2const<>+284(SB)/4, $0x02020202
+DATA a2iq2const<>+256(SB)/4, $0x3e000000
+DATA a2iq2const<>+260(SB)/4, $0x3e000000
+DATA a2iq2const<>+264(SB)/4, $0x3e000000
+DATA a2iq2const<>+268(SB)/4, $0x3e000000
+DATA a2iq2const<>+272(SB)/4, $0x3e000000
+DATA a2iq2const<>+276(SB)/4, $0x3e000000
+DATA a2iq2const<>+280(SB)/4, $0x3e000000
+DATA a2iq2const<>+284(SB)/4, $0x3e000000
 DATA a2iq2const<>+288(SB)/4, $0x01ff01ff
 DATA a2iq2const<>+292(SB)/4, $0x01ff01ff
 DATA a2iq2const<>+296(SB)/4, $0x01ff01ff
@@ -196,79 +196,71 @@ DATA a2iq2const<>+752(SB)/4, $0x03000300
 DATA a2iq2const<>+756(SB)/4, $0x03000300
 DATA a2iq2const<>+760(SB)/4, $0x03000300
 DATA a2iq2const<>+764(SB)/4, $0x03000300
-DATA a2iq2const<>+768(SB)/4, $0x3e000000
-DATA a2iq2const<>+772(SB)/4, $0x3e000000
-DATA a2iq2const<>+776(SB)/4, $0x3e000000
-DATA a2iq2const<>+780(SB)/4, $0x3e000000
-DATA a2iq2const<>+784(SB)/4, $0x3e000000
-DATA a2iq2const<>+788(SB)/4, $0x3e000000
-DATA a2iq2const<>+792(SB)/4, $0x3e000000
-DATA a2iq2const<>+796(SB)/4, $0x3e000000
-DATA a2iq2const<>+800(SB)/4, $0x00000000
-DATA a2iq2const<>+804(SB)/4, $0x00000000
-DATA a2iq2const<>+808(SB)/4, $0x01010101
-DATA a2iq2const<>+812(SB)/4, $0x01010101
-DATA a2iq2const<>+816(SB)/4, $0x00000000
-DATA a2iq2const<>+820(SB)/4, $0x00000000
-DATA a2iq2const<>+824(SB)/4, $0x01010101
-DATA a2iq2const<>+828(SB)/4, $0x01010101
-DATA a2iq2const<>+832(SB)/4, $0x02020202
-DATA a2iq2const<>+836(SB)/4, $0x02020202
-DATA a2iq2const<>+840(SB)/4, $0x03030303
-DATA a2iq2const<>+844(SB)/4, $0x03030303
-DATA a2iq2const<>+848(SB)/4, $0x02020202
-DATA a2iq2const<>+852(SB)/4, $0x02020202
-DATA a2iq2const<>+856(SB)/4, $0x03030303
-DATA a2iq2const<>+860(SB)/4, $0x03030303
-DATA a2iq2const<>+864(SB)/4, $0x04040404
-DATA a2iq2const<>+868(SB)/4, $0x04040404
-DATA a2iq2const<>+872(SB)/4, $0x05050505
-DATA a2iq2const<>+876(SB)/4, $0x05050505
-DATA a2iq2const<>+880(SB)/4, $0x04040404
-DATA a2iq2const<>+884(SB)/4, $0x04040404
-DATA a2iq2const<>+888(SB)/4, $0x05050505
-DATA a2iq2const<>+892(SB)/4, $0x05050505
-DATA a2iq2const<>+896(SB)/4, $0x06060606
-DATA a2iq2const<>+900(SB)/4, $0x06060606
-DATA a2iq2const<>+904(SB)/4, $0x07070707
-DATA a2iq2const<>+908(SB)/4, $0x07070707
-DATA a2iq2const<>+912(SB)/4, $0x06060606
-DATA a2iq2const<>+916(SB)/4, $0x06060606
-DATA a2iq2const<>+920(SB)/4, $0x07070707
-DATA a2iq2const<>+924(SB)/4, $0x07070707
-DATA a2iq2const<>+928(SB)/4, $0x08080808
-DATA a2iq2const<>+932(SB)/4, $0x08080808
-DATA a2iq2const<>+936(SB)/4, $0x09090909
-DATA a2iq2const<>+940(SB)/4, $0x09090909
-DATA a2iq2const<>+944(SB)/4, $0x08080808
-DATA a2iq2const<>+948(SB)/4, $0x08080808
-DATA a2iq2const<>+952(SB)/4, $0x09090909
-DATA a2iq2const<>+956(SB)/4, $0x09090909
-DATA a2iq2const<>+960(SB)/4, $0x0a0a0a0a
-DATA a2iq2const<>+964(SB)/4, $0x0a0a0a0a
-DATA a2iq2const<>+968(SB)/4, $0x0b0b0b0b
-DATA a2iq2const<>+972(SB)/4, $0x0b0b0b0b
-DATA a2iq2const<>+976(SB)/4, $0x0a0a0a0a
-DATA a2iq2const<>+980(SB)/4, $0x0a0a0a0a
-DATA a2iq2const<>+984(SB)/4, $0x0b0b0b0b
-DATA a2iq2const<>+988(SB)/4, $0x0b0b0b0b
-DATA a2iq2const<>+992(SB)/4, $0x0c0c0c0c
-DATA a2iq2const<>+996(SB)/4, $0x0c0c0c0c
-DATA a2iq2const<>+1000(SB)/4, $0x0d0d0d0d
-DATA a2iq2const<>+1004(SB)/4, $0x0d0d0d0d
-DATA a2iq2const<>+1008(SB)/4, $0x0c0c0c0c
-DATA a2iq2const<>+1012(SB)/4, $0x0c0c0c0c
-DATA a2iq2const<>+1016(SB)/4, $0x0d0d0d0d
-DATA a2iq2const<>+1020(SB)/4, $0x0d0d0d0d
-DATA a2iq2const<>+1024(SB)/4, $0x0e0e0e0e
-DATA a2iq2const<>+1028(SB)/4, $0x0e0e0e0e
-DATA a2iq2const<>+1032(SB)/4, $0x0f0f0f0f
-DATA a2iq2const<>+1036(SB)/4, $0x0f0f0f0f
-DATA a2iq2const<>+1040(SB)/4, $0x0e0e0e0e
-DATA a2iq2const<>+1044(SB)/4, $0x0e0e0e0e
-DATA a2iq2const<>+1048(SB)/4, $0x0f0f0f0f
-DATA a2iq2const<>+1052(SB)/4, $0x0f0f0f0f
-GLOBL a2iq2const<>(SB), RODATA|NOPTR, $1056
+DATA a2iq2const<>+768(SB)/4, $0x00000000
+DATA a2iq2const<>+772(SB)/4, $0x00000000
+DATA a2iq2const<>+776(SB)/4, $0x01010101
+DATA a2iq2const<>+780(SB)/4, $0x01010101
+DATA a2iq2const<>+784(SB)/4, $0x00000000
+DATA a2iq2const<>+788(SB)/4, $0x00000000
+DATA a2iq2const<>+792(SB)/4, $0x01010101
+DATA a2iq2const<>+796(SB)/4, $0x01010101
+DATA a2iq2const<>+800(SB)/4, $0x02020202
+DATA a2iq2const<>+804(SB)/4, $0x02020202
+DATA a2iq2const<>+808(SB)/4, $0x03030303
+DATA a2iq2const<>+812(SB)/4, $0x03030303
+DATA a2iq2const<>+816(SB)/4, $0x02020202
+DATA a2iq2const<>+820(SB)/4, $0x02020202
+DATA a2iq2const<>+824(SB)/4, $0x03030303
+DATA a2iq2const<>+828(SB)/4, $0x03030303
+DATA a2iq2const<>+832(SB)/4, $0x04040404
+DATA a2iq2const<>+836(SB)/4, $0x04040404
+DATA a2iq2const<>+840(SB)/4, $0x05050505
+DATA a2iq2const<>+844(SB)/4, $0x05050505
+DATA a2iq2const<>+848(SB)/4, $0x04040404
+DATA a2iq2const<>+852(SB)/4, $0x04040404
+DATA a2iq2const<>+856(SB)/4, $0x05050505
+DATA a2iq2const<>+860(SB)/4, $0x05050505
+DATA a2iq2const<>+864(SB)/4, $0x06060606
+DATA a2iq2const<>+868(SB)/4, $0x06060606
+DATA a2iq2const<>+872(SB)/4, $0x07070707
+DATA a2iq2const<>+876(SB)/4, $0x07070707
+DATA a2iq2const<>+880(SB)/4, $0x06060606
+DATA a2iq2const<>+884(SB)/4, $0x06060606
+DATA a2iq2const<>+888(SB)/4, $0x07070707
+DATA a2iq2const<>+892(SB)/4, $0x07070707
+DATA a2iq2const<>+896(SB)/4, $0x08080808
+DATA a2iq2const<>+900(SB)/4, $0x08080808
+DATA a2iq2const<>+904(SB)/4, $0x09090909
+DATA a2iq2const<>+908(SB)/4, $0x09090909
+DATA a2iq2const<>+912(SB)/4, $0x08080808
+DATA a2iq2const<>+916(SB)/4, $0x08080808
+DATA a2iq2const<>+920(SB)/4, $0x09090909
+DATA a2iq2const<>+924(SB)/4, $0x09090909
+DATA a2iq2const<>+928(SB)/4, $0x0a0a0a0a
+DATA a2iq2const<>+932(SB)/4, $0x0a0a0a0a
+DATA a2iq2const<>+936(SB)/4, $0x0b0b0b0b
+DATA a2iq2const<>+940(SB)/4, $0x0b0b0b0b
+DATA a2iq2const<>+944(SB)/4, $0x0a0a0a0a
+DATA a2iq2const<>+948(SB)/4, $0x0a0a0a0a
+DATA a2iq2const<>+952(SB)/4, $0x0b0b0b0b
+DATA a2iq2const<>+956(SB)/4, $0x0b0b0b0b
+DATA a2iq2const<>+960(SB)/4, $0x0c0c0c0c
+DATA a2iq2const<>+964(SB)/4, $0x0c0c0c0c
+DATA a2iq2const<>+968(SB)/4, $0x0d0d0d0d
+DATA a2iq2const<>+972(SB)/4, $0x0d0d0d0d
+DATA a2iq2const<>+976(SB)/4, $0x0c0c0c0c
+DATA a2iq2const<>+980(SB)/4, $0x0c0c0c0c
+DATA a2iq2const<>+984(SB)/4, $0x0d0d0d0d
+DATA a2iq2const<>+988(SB)/4, $0x0d0d0d0d
+DATA a2iq2const<>+992(SB)/4, $0x0e0e0e0e
+DATA a2iq2const<>+996(SB)/4, $0x0e0e0e0e
+DATA a2iq2const<>+1000(SB)/4, $0x0f0f0f0f
+DATA a2iq2const<>+1004(SB)/4, $0x0f0f0f0f
+DATA a2iq2const<>+1008(SB)/4, $0x0e0e0e0e
+DATA a2iq2const<>+1012(SB)/4, $0x0e0e0e0e
+DATA a2iq2const<>+1016(SB)/4, $0x0f0f0f0f
+DATA a2iq2const<>+1020(SB)/4, $0x0f0f0f0f
+GLOBL a2iq2const<>(SB), RODATA|NOPTR, $1024
 
 // func tileA2IQ2_XXS_1x1(w *byte, ws int, a *byte, as int, nb int, out *float32, os int, grid *uint64)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
@@ -362,7 +354,7 @@ tileA2IQ2_XXS_1x1_last:
 	MOVBQZX      5(AX), R8
 	VPBROADCASTQ (BX)(R8*8), Y9
 	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+800(SB), Y3, Y10
+	VPSHUFB      a2iq2const<>+768(SB), Y3, Y10
 	VPAND        Y1, Y10, Y10
 	VPADDB       Y2, Y10, Y10
 	VPSHUFB      a2iq2const<>+384(SB), Y4, Y11
@@ -381,7 +373,7 @@ tileA2IQ2_XXS_1x1_last:
 	MOVBQZX      13(AX), R8
 	VPBROADCASTQ (BX)(R8*8), Y9
 	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+832(SB), Y3, Y10
+	VPSHUFB      a2iq2const<>+800(SB), Y3, Y10
 	VPAND        Y1, Y10, Y10
 	VPADDB       Y2, Y10, Y10
 	VPSHUFB      a2iq2const<>+416(SB), Y4, Y11
@@ -401,7 +393,7 @@ tileA2IQ2_XXS_1x1_last:
 	MOVBQZX      21(AX), R8
 	VPBROADCASTQ (BX)(R8*8), Y9
 	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+864(SB), Y3, Y10
+	VPSHUFB      a2iq2const<>+832(SB), Y3, Y10
 	VPAND        Y1, Y10, Y10
 	VPADDB       Y2, Y10, Y10
 	VPSHUFB      a2iq2const<>+448(SB), Y4, Y11
@@ -421,7 +413,7 @@ tileA2IQ2_XXS_1x1_last:
 	MOVBQZX      29(AX), R8
 	VPBROADCASTQ (BX)(R8*8), Y9
 	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+896(SB), Y3, Y10
+	VPSHUFB      a2iq2const<>+864(SB), Y3, Y10
 	VPAND        Y1, Y10, Y10
 	VPADDB       Y2, Y10, Y10
 	VPSHUFB      a2iq2const<>+480(SB), Y4, Y11
@@ -441,7 +433,7 @@ tileA2IQ2_XXS_1x1_last:
 	MOVBQZX      37(AX), R8
 	VPBROADCASTQ (BX)(R8*8), Y9
 	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+928(SB), Y3, Y10
+	VPSHUFB      a2iq2const<>+896(SB), Y3, Y10
 	VPAND        Y1, Y10, Y10
 	VPADDB       Y2, Y10, Y10
 	VPSHUFB      a2iq2const<>+512(SB), Y4, Y11
@@ -461,7 +453,7 @@ tileA2IQ2_XXS_1x1_last:
 	MOVBQZX      45(AX), R8
 	VPBROADCASTQ (BX)(R8*8), Y9
 	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+960(SB), Y3, Y10
+	VPSHUFB      a2iq2const<>+928(SB), Y3, Y10
 	VPAND        Y1, Y10, Y10
 	VPADDB       Y2, Y10, Y10
 	VPSHUFB      a2iq2const<>+544(SB), Y4, Y11
@@ -481,7 +473,7 @@ tileA2IQ2_XXS_1x1_last:
 	MOVBQZX      53(AX), R8
 	VPBROADCASTQ (BX)(R8*8), Y9
 	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+992(SB), Y3, Y10
+	VPSHUFB      a2iq2const<>+960(SB), Y3, Y10
 	VPAND        Y1, Y10, Y10
 	VPADDB       Y2, Y10, Y10
 	VPSHUFB      a2iq2const<>+576(SB), Y4, Y11
@@ -501,7 +493,7 @@ tileA2IQ2_XXS_1x1_last:
 	MOVBQZX      61(AX), R8
 	VPBROADCASTQ (BX)(R8*8), Y9
 	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y10
+	VPSHUFB      a2iq2const<>+992(SB), Y3, Y10
 	VPAND        Y1, Y10, Y10
 	VPADDB       Y2, Y10, Y10
 	VPSHUFB      a2iq2const<>+608(SB), Y4, Y11
@@ -519,7 +511,7 @@ tileA2IQ2_XXS_1x1_last:
 	VCVTDQ2PS    X3, X3
 	VPBROADCASTW (AX), X4
 	VCVTPH2PS    X4, X4
-	VMULPS       a2iq2const<>+768(SB), X4, X4
+	VMULPS       a2iq2const<>+256(SB), X4, X4
 	VMOVSS       (CX), X7
 	VMULPS       X7, X4, X4
 	VFMADD231PS  X4, X3, X0
@@ -633,7 +625,7 @@ tileA2IQ2_XXS_1x2_last:
 	MOVBQZX      5(AX), R9
 	VPBROADCASTQ (SI)(R9*8), Y10
 	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+800(SB), Y3, Y11
+	VPSHUFB      a2iq2const<>+768(SB), Y3, Y11
 	VPAND        Y1, Y11, Y11
 	VPADDB       Y2, Y11, Y11
 	VPSHUFB      a2iq2const<>+384(SB), Y4, Y12
@@ -656,7 +648,7 @@ tileA2IQ2_XXS_1x2_last:
 	MOVBQZX      13(AX), R9
 	VPBROADCASTQ (SI)(R9*8), Y10
 	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+832(SB), Y3, Y11
+	VPSHUFB      a2iq2const<>+800(SB), Y3, Y11
 	VPAND        Y1, Y11, Y11
 	VPADDB       Y2, Y11, Y11
 	VPSHUFB      a2iq2const<>+416(SB), Y4, Y12
@@ -681,7 +673,7 @@ tileA2IQ2_XXS_1x2_last:
 	MOVBQZX      21(AX), R9
 	VPBROADCASTQ (SI)(R9*8), Y10
 	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+864(SB), Y3, Y11
+	VPSHUFB      a2iq2const<>+832(SB), Y3, Y11
 	VPAND        Y1, Y11, Y11
 	VPADDB       Y2, Y11, Y11
 	VPSHUFB      a2iq2const<>+448(SB), Y4, Y12
@@ -706,7 +698,7 @@ tileA2IQ2_XXS_1x2_last:
 	MOVBQZX      29(AX), R9
 	VPBROADCASTQ (SI)(R9*8), Y10
 	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+896(SB), Y3, Y11
+	VPSHUFB      a2iq2const<>+864(SB), Y3, Y11
 	VPAND        Y1, Y11, Y11
 	VPADDB       Y2, Y11, Y11
 	VPSHUFB      a2iq2const<>+480(SB), Y4, Y12
@@ -731,7 +723,7 @@ tileA2IQ2_XXS_1x2_last:
 	MOVBQZX      37(AX), R9
 	VPBROADCASTQ (SI)(R9*8), Y10
 	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+928(SB), Y3, Y11
+	VPSHUFB      a2iq2const<>+896(SB), Y3, Y11
 	VPAND        Y1, Y11, Y11
 	VPADDB       Y2, Y11, Y11
 	VPSHUFB      a2iq2const<>+512(SB), Y4, Y12
@@ -756,7 +748,7 @@ tileA2IQ2_XXS_1x2_last:
 	MOVBQZX      45(AX), R9
 	VPBROADCASTQ (SI)(R9*8), Y10
 	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+960(SB), Y3, Y11
+	VPSHUFB      a2iq2const<>+928(SB), Y3, Y11
 	VPAND        Y1, Y11, Y11
 	VPADDB       Y2, Y11, Y11
 	VPSHUFB      a2iq2const<>+544(SB), Y4, Y12
@@ -781,7 +773,7 @@ tileA2IQ2_XXS_1x2_last:
 	MOVBQZX      53(AX), R9
 	VPBROADCASTQ (SI)(R9*8), Y10
 	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+992(SB), Y3, Y11
+	VPSHUFB      a2iq2const<>+960(SB), Y3, Y11
 	VPAND        Y1, Y11, Y11
 	VPADDB       Y2, Y11, Y11
 	VPSHUFB      a2iq2const<>+576(SB), Y4, Y12
@@ -806,7 +798,7 @@ tileA2IQ2_XXS_1x2_last:
 	MOVBQZX      61(AX), R9
 	VPBROADCASTQ (SI)(R9*8), Y10
 	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y11
+	VPSHUFB      a2iq2const<>+992(SB), Y3, Y11
 	VPAND        Y1, Y11, Y11
 	VPADDB       Y2, Y11, Y11
 	VPSHUFB      a2iq2const<>+608(SB), Y4, Y12
@@ -827,7 +819,7 @@ tileA2IQ2_XXS_1x2_last:
 	VCVTDQ2PS    X4, X4
 	VPBROADCASTW (AX), X3
 	VCVTPH2PS    X3, X3
-	VMULPS       a2iq2const<>+768(SB), X3, X3
+	VMULPS       a2iq2const<>+256(SB), X3, X3
 	VMOVSS       (CX), X7
 	VINSERTPS    $0x10, (DI), X7, X7
 	VMULPS       X7, X3, X3
@@ -947,7 +939,7 @@ tileA2IQ2_XXS_1x3_last:
 	MOVBQZX      5(AX), R10
 	VPBROADCASTQ (SI)(R10*8), Y11
 	VPBLENDD     $0xc0, Y11, Y10, Y10
-	VPSHUFB      a2iq2const<>+800(SB), Y3, Y12
+	VPSHUFB      a2iq2const<>+768(SB), Y3, Y12
 	VPAND        Y1, Y12, Y12
 	VPADDB       Y2, Y12, Y12
 	VPSHUFB      a2iq2const<>+384(SB), Y4, Y13
@@ -974,7 +966,7 @@ tileA2IQ2_XXS_1x3_last:
 	MOVBQZX      13(AX), R10
 	VPBROADCASTQ (SI)(R10*8), Y11
 	VPBLENDD     $0xc0, Y11, Y10, Y10
-	VPSHUFB      a2iq2const<>+832(SB), Y3, Y12
+	VPSHUFB      a2iq2const<>+800(SB), Y3, Y12
 	VPAND        Y1, Y12, Y12
 	VPADDB       Y2, Y12, Y12
 	VPSHUFB      a2iq2const<>+416(SB), Y4, Y13
@@ -1004,7 +996,7 @@ tileA2IQ2_XXS_1x3_last:
 	MOVBQZX      21(AX), R10
 	VPBROADCASTQ (SI)(R10*8), Y11
 	VPBLENDD     $0xc0, Y11, Y10, Y10
-	VPSHUFB      a2iq2const<>+864(SB), Y3, Y12
+	VPSHUFB      a2iq2const<>+832(SB), Y3, Y12
 	VPAND        Y1, Y12, Y12
 	VPADDB       Y2, Y12, Y12
 	VPSHUFB      a2iq2const<>+448(SB), Y4, Y13
@@ -1034,7 +1026,7 @@ tileA2IQ2_XXS_1x3_last:
 	MOVBQZX      29(AX), R10
 	VPBROADCASTQ (SI)(R10*8), Y11
 	VPBLENDD     $0xc0, Y11, Y10, Y10
-	VPSHUFB      a2iq2const<>+896(SB), Y3, Y12
+	VPSHUFB      a2iq2const<>+864(SB), Y3, Y12
 	VPAND        Y1, Y12, Y12
 	VPADDB       Y2, Y12, Y12
 	VPSHUFB      a2iq2const<>+480(SB), Y4, Y13
@@ -1064,7 +1056,7 @@ tileA2IQ2_XXS_1x3_last:
 	MOVBQZX      37(AX), R10
 	VPBROADCASTQ (SI)(R10*8), Y11
 	VPBLENDD     $0xc0, Y11, Y10, Y10
-	VPSHUFB      a2iq2const<>+928(SB), Y3, Y12
+	VPSHUFB      a2iq2const<>+896(SB), Y3, Y12
 	VPAND        Y1, Y12, Y12
 	VPADDB       Y2, Y12, Y12
 	VPSHUFB      a2iq2const<>+512(SB), Y4, Y13
@@ -1094,7 +1086,7 @@ tileA2IQ2_XXS_1x3_last:
 	MOVBQZX      45(AX), R10
 	VPBROADCASTQ (SI)(R10*8), Y11
 	VPBLENDD     $0xc0, Y11, Y10, Y10
-	VPSHUFB      a2iq2const<>+960(SB), Y3, Y12
+	VPSHUFB      a2iq2const<>+928(SB), Y3, Y12
 	VPAND        Y1, Y12, Y12
 	VPADDB       Y2, Y12, Y12
 	VPSHUFB      a2iq2const<>+544(SB), Y4, Y13
@@ -1124,7 +1116,7 @@ tileA2IQ2_XXS_1x3_last:
 	MOVBQZX      53(AX), R10
 	VPBROADCASTQ (SI)(R10*8), Y11
 	VPBLENDD     $0xc0, Y11, Y10, Y10
-	VPSHUFB      a2iq2const<>+992(SB), Y3, Y12
+	VPSHUFB      a2iq2const<>+960(SB), Y3, Y12
 	VPAND        Y1, Y12, Y12
 	VPADDB       Y2, Y12, Y12
 	VPSHUFB      a2iq2const<>+576(SB), Y4, Y13
@@ -1154,7 +1146,7 @@ tileA2IQ2_XXS_1x3_last:
 	MOVBQZX      61(AX), R10
 	VPBROADCASTQ (SI)(R10*8), Y11
 	VPBLENDD     $0xc0, Y11, Y10, Y10
-	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y12
+	VPSHUFB      a2iq2const<>+992(SB), Y3, Y12
 	VPAND        Y1, Y12, Y12
 	VPADDB       Y2, Y12, Y12
 	VPSHUFB      a2iq2const<>+608(SB), Y4, Y13
@@ -1181,7 +1173,7 @@ tileA2IQ2_XXS_1x3_last:
 	VCVTDQ2PS    X4, X4
 	VPBROADCASTW (AX), X3
 	VCVTPH2PS    X3, X3
-	VMULPS       a2iq2const<>+768(SB), X3, X3
+	VMULPS       a2iq2const<>+256(SB), X3, X3
 	VMOVSS       (CX), X7
 	VINSERTPS    $0x10, (DI), X7, X7
 	VINSERTPS    $0x20, (R8), X7, X7
@@ -1307,7 +1299,7 @@ tileA2IQ2_XXS_1x4_last:
 	MOVBQZX      5(AX), R11
 	VPBROADCASTQ (SI)(R11*8), Y12
 	VPBLENDD     $0xc0, Y12, Y11, Y11
-	VPSHUFB      a2iq2const<>+800(SB), Y3, Y13
+	VPSHUFB      a2iq2const<>+768(SB), Y3, Y13
 	VPAND        Y1, Y13, Y13
 	VPADDB       Y2, Y13, Y13
 	VPSHUFB      a2iq2const<>+384(SB), Y4, Y14
@@ -1338,7 +1330,7 @@ tileA2IQ2_XXS_1x4_last:
 	MOVBQZX      13(AX), R11
 	VPBROADCASTQ (SI)(R11*8), Y12
 	VPBLENDD     $0xc0, Y12, Y11, Y11
-	VPSHUFB      a2iq2const<>+832(SB), Y3, Y13
+	VPSHUFB      a2iq2const<>+800(SB), Y3, Y13
 	VPAND        Y1, Y13, Y13
 	VPADDB       Y2, Y13, Y13
 	VPSHUFB      a2iq2const<>+416(SB), Y4, Y14
@@ -1373,7 +1365,7 @@ tileA2IQ2_XXS_1x4_last:
 	MOVBQZX      21(AX), R11
 	VPBROADCASTQ (SI)(R11*8), Y12
 	VPBLENDD     $0xc0, Y12, Y11, Y11
-	VPSHUFB      a2iq2const<>+864(SB), Y3, Y13
+	VPSHUFB      a2iq2const<>+832(SB), Y3, Y13
 	VPAND        Y1, Y13, Y13
 	VPADDB       Y2, Y13, Y13
 	VPSHUFB      a2iq2const<>+448(SB), Y4, Y14
@@ -1408,7 +1400,7 @@ tileA2IQ2_XXS_1x4_last:
 	MOVBQZX      29(AX), R11
 	VPBROADCASTQ (SI)(R11*8), Y12
 	VPBLENDD     $0xc0, Y12, Y11, Y11
-	VPSHUFB      a2iq2const<>+896(SB), Y3, Y13
+	VPSHUFB      a2iq2const<>+864(SB), Y3, Y13
 	VPAND        Y1, Y13, Y13
 	VPADDB       Y2, Y13, Y13
 	VPSHUFB      a2iq2const<>+480(SB), Y4, Y14
@@ -1443,7 +1435,7 @@ tileA2IQ2_XXS_1x4_last:
 	MOVBQZX      37(AX), R11
 	VPBROADCASTQ (SI)(R11*8), Y12
 	VPBLENDD     $0xc0, Y12, Y11, Y11
-	VPSHUFB      a2iq2const<>+928(SB), Y3, Y13
+	VPSHUFB      a2iq2const<>+896(SB), Y3, Y13
 	VPAND        Y1, Y13, Y13
 	VPADDB       Y2, Y13, Y13
 	VPSHUFB      a2iq2const<>+512(SB), Y4, Y14
@@ -1478,7 +1470,7 @@ tileA2IQ2_XXS_1x4_last:
 	MOVBQZX      45(AX), R11
 	VPBROADCASTQ (SI)(R11*8), Y12
 	VPBLENDD     $0xc0, Y12, Y11, Y11
-	VPSHUFB      a2iq2const<>+960(SB), Y3, Y13
+	VPSHUFB      a2iq2const<>+928(SB), Y3, Y13
 	VPAND        Y1, Y13, Y13
 	VPADDB       Y2, Y13, Y13
 	VPSHUFB      a2iq2const<>+544(SB), Y4, Y14
@@ -1513,7 +1505,7 @@ tileA2IQ2_XXS_1x4_last:
 	MOVBQZX      53(AX), R11
 	VPBROADCASTQ (SI)(R11*8), Y12
 	VPBLENDD     $0xc0, Y12, Y11, Y11
-	VPSHUFB      a2iq2const<>+992(SB), Y3, Y13
+	VPSHUFB      a2iq2const<>+960(SB), Y3, Y13
 	VPAND        Y1, Y13, Y13
 	VPADDB       Y2, Y13, Y13
 	VPSHUFB      a2iq2const<>+576(SB), Y4, Y14
@@ -1548,7 +1540,7 @@ tileA2IQ2_XXS_1x4_last:
 	MOVBQZX      61(AX), R11
 	VPBROADCASTQ (SI)(R11*8), Y12
 	VPBLENDD     $0xc0, Y12, Y11, Y11
-	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y13
+	VPSHUFB      a2iq2const<>+992(SB), Y3, Y13
 	VPAND        Y1, Y13, Y13
 	VPADDB       Y2, Y13, Y13
 	VPSHUFB      a2iq2const<>+608(SB), Y4, Y14
@@ -1580,7 +1572,7 @@ tileA2IQ2_XXS_1x4_last:
 	VCVTDQ2PS    X4, X4
 	VPBROADCASTW (AX), X3
 	VCVTPH2PS    X3, X3
-	VMULPS       a2iq2const<>+768(SB), X3, X3
+	VMULPS       a2iq2const<>+256(SB), X3, X3
 	VMOVSS       (CX), X7
 	VINSERTPS    $0x10, (DI), X7, X7
 	VINSERTPS    $0x20, (R8), X7, X7
@@ -1702,7 +1694,7 @@ tileA2IQ2_XS_1x1_last:
 	MOVWQZX      6(SI), R8
 	VPBROADCASTQ (BX)(R8*8), Y9
 	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+800(SB), Y3, Y10
+	VPSHUFB      a2iq2const<>+768(SB), Y3, Y10
 	VPAND        Y1, Y10, Y10
 	VPADDB       Y2, Y10, Y10
 	VPSHUFB      a2iq2const<>+384(SB), Y4, Y11
@@ -1721,7 +1713,7 @@ tileA2IQ2_XS_1x1_last:
 	MOVWQZX      14(SI), R8
 	VPBROADCASTQ (BX)(R8*8), Y9
 	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+832(SB), Y3, Y10
+	VPSHUFB      a2iq2const<>+800(SB), Y3, Y10
 	VPAND        Y1, Y10, Y10
 	VPADDB       Y2, Y10, Y10
 	VPSHUFB      a2iq2const<>+416(SB), Y4, Y11
@@ -1741,7 +1733,7 @@ tileA2IQ2_XS_1x1_last:
 	MOVWQZX      22(SI), R8
 	VPBROADCASTQ (BX)(R8*8), Y9
 	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+864(SB), Y3, Y10
+	VPSHUFB      a2iq2const<>+832(SB), Y3, Y10
 	VPAND        Y1, Y10, Y10
 	VPADDB       Y2, Y10, Y10
 	VPSHUFB      a2iq2const<>+448(SB), Y4, Y11
@@ -1761,7 +1753,7 @@ tileA2IQ2_XS_1x1_last:
 	MOVWQZX      30(SI), R8
 	VPBROADCASTQ (BX)(R8*8), Y9
 	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+896(SB), Y3, Y10
+	VPSHUFB      a2iq2const<>+864(SB), Y3, Y10
 	VPAND        Y1, Y10, Y10
 	VPADDB       Y2, Y10, Y10
 	VPSHUFB      a2iq2const<>+480(SB), Y4, Y11
@@ -1781,7 +1773,7 @@ tileA2IQ2_XS_1x1_last:
 	MOVWQZX      38(SI), R8
 	VPBROADCASTQ (BX)(R8*8), Y9
 	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+928(SB), Y3, Y10
+	VPSHUFB      a2iq2const<>+896(SB), Y3, Y10
 	VPAND        Y1, Y10, Y10
 	VPADDB       Y2, Y10, Y10
 	VPSHUFB      a2iq2const<>+512(SB), Y4, Y11
@@ -1801,7 +1793,7 @@ tileA2IQ2_XS_1x1_last:
 	MOVWQZX      46(SI), R8
 	VPBROADCASTQ (BX)(R8*8), Y9
 	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+960(SB), Y3, Y10
+	VPSHUFB      a2iq2const<>+928(SB), Y3, Y10
 	VPAND        Y1, Y10, Y10
 	VPADDB       Y2, Y10, Y10
 	VPSHUFB      a2iq2const<>+544(SB), Y4, Y11
@@ -1821,7 +1813,7 @@ tileA2IQ2_XS_1x1_last:
 	MOVWQZX      54(SI), R8
 	VPBROADCASTQ (BX)(R8*8), Y9
 	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+992(SB), Y3, Y10
+	VPSHUFB      a2iq2const<>+960(SB), Y3, Y10
 	VPAND        Y1, Y10, Y10
 	VPADDB       Y2, Y10, Y10
 	VPSHUFB      a2iq2const<>+576(SB), Y4, Y11
@@ -1841,7 +1833,7 @@ tileA2IQ2_XS_1x1_last:
 	MOVWQZX      62(SI), R8
 	VPBROADCASTQ (BX)(R8*8), Y9
 	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y10
+	VPSHUFB      a2iq2const<>+992(SB), Y3, Y10
 	VPAND        Y1, Y10, Y10
 	VPADDB       Y2, Y10, Y10
 	VPSHUFB      a2iq2const<>+608(SB), Y4, Y11
@@ -1859,7 +1851,7 @@ tileA2IQ2_XS_1x1_last:
 	VCVTDQ2PS    X3, X3
 	VPBROADCASTW (AX), X4
 	VCVTPH2PS    X4, X4
-	VMULPS       a2iq2const<>+768(SB), X4, X4
+	VMULPS       a2iq2const<>+256(SB), X4, X4
 	VMOVSS       (CX), X7
 	VMULPS       X7, X4, X4
 	VFMADD231PS  X4, X3, X0
@@ -1971,7 +1963,7 @@ tileA2IQ2_XS_1x2_last:
 	MOVWQZX      6(DX), R9
 	VPBROADCASTQ (SI)(R9*8), Y10
 	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+800(SB), Y3, Y11
+	VPSHUFB      a2iq2const<>+768(SB), Y3, Y11
 	VPAND        Y1, Y11, Y11
 	VPADDB       Y2, Y11, Y11
 	VPSHUFB      a2iq2const<>+384(SB), Y4, Y12
@@ -1994,7 +1986,7 @@ tileA2IQ2_XS_1x2_last:
 	MOVWQZX      14(DX), R9
 	VPBROADCASTQ (SI)(R9*8), Y10
 	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+832(SB), Y3, Y11
+	VPSHUFB      a2iq2const<>+800(SB), Y3, Y11
 	VPAND        Y1, Y11, Y11
 	VPADDB       Y2, Y11, Y11
 	VPSHUFB      a2iq2const<>+416(SB), Y4, Y12
@@ -2019,7 +2011,7 @@ tileA2IQ2_XS_1x2_last:
 	MOVWQZX      22(DX), R9
 	VPBROADCASTQ (SI)(R9*8), Y10
 	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+864(SB), Y3, Y11
+	VPSHUFB      a2iq2const<>+832(SB), Y3, Y11
 	VPAND        Y1, Y11, Y11
 	VPADDB       Y2, Y11, Y11
 	VPSHUFB      a2iq2const<>+448(SB), Y4, Y12
@@ -2044,7 +2036,7 @@ tileA2IQ2_XS_1x2_last:
 	MOVWQZX      30(DX), R9
 	VPBROADCASTQ (SI)(R9*8), Y10
 	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+896(SB), Y3, Y11
+	VPSHUFB      a2iq2const<>+864(SB), Y3, Y11
 	VPAND        Y1, Y11, Y11
 	VPADDB       Y2, Y11, Y11
 	VPSHUFB      a2iq2const<>+480(SB), Y4, Y12
@@ -2069,7 +2061,7 @@ tileA2IQ2_XS_1x2_last:
 	MOVWQZX      38(DX), R9
 	VPBROADCASTQ (SI)(R9*8), Y10
 	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+928(SB), Y3, Y11
+	VPSHUFB      a2iq2const<>+896(SB), Y3, Y11
 	VPAND        Y1, Y11, Y11
 	VPADDB       Y2, Y11, Y11
 	VPSHUFB      a2iq2const<>+512(SB), Y4, Y12
@@ -2094,7 +2086,7 @@ tileA2IQ2_XS_1x2_last:
 	MOVWQZX      46(DX), R9
 	VPBROADCASTQ (SI)(R9*8), Y10
 	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+960(SB), Y3, Y11
+	VPSHUFB      a2iq2const<>+928(SB), Y3, Y11
 	VPAND        Y1, Y11, Y11
 	VPADDB       Y2, Y11, Y11
 	VPSHUFB      a2iq2const<>+544(SB), Y4, Y12
@@ -2119,7 +2111,7 @@ tileA2IQ2_XS_1x2_last:
 	MOVWQZX      54(DX), R9
 	VPBROADCASTQ (SI)(R9*8), Y10
 	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+992(SB), Y3, Y11
+	VPSHUFB      a2iq2const<>+960(SB), Y3, Y11
 	VPAND        Y1, Y11, Y11
 	VPADDB       Y2, Y11, Y11
 	VPSHUFB      a2iq2const<>+576(SB), Y4, Y12
@@ -2144,7 +2136,7 @@ tileA2IQ2_XS_1x2_last:
 	MOVWQZX      62(DX), R9
 	VPBROADCASTQ (SI)(R9*8), Y10
 	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y11
+	VPSHUFB      a2iq2const<>+992(SB), Y3, Y11
 	VPAND        Y1, Y11, Y11
 	VPADDB       Y2, Y11, Y11
 	VPSHUFB      a2iq2const<>+608(SB), Y4, Y12
@@ -2165,7 +2157,7 @@ tileA2IQ2_XS_1x2_last:
 	VCVTDQ2PS    X4, X4
 	VPBROADCASTW (AX), X3
 	VCVTPH2PS    X3, X3
-	VMULPS       a2iq2const<>+768(SB), X3, X3
+	VMULPS       a2iq2const<>+256(SB), X3, X3
 	VMOVSS       (CX), X7
 	VINSERTPS    $0x10, (DI), X7, X7
 	VMULPS       X7, X3, X3
@@ -2283,7 +2275,7 @@ tileA2IQ2_XS_1x3_last:
 	MOVWQZX      6(DX), R10
 	VPBROADCASTQ (SI)(R10*8), Y11
 	VPBLENDD     $0xc0, Y11, Y10, Y10
-	VPSHUFB      a2iq2const<>+800(SB), Y3, Y12
+	VPSHUFB      a2iq2const<>+768(SB), Y3, Y12
 	VPAND        Y1, Y12, Y12
 	VPADDB       Y2, Y12, Y12
 	VPSHUFB      a2iq2const<>+384(SB), Y4, Y13
@@ -2310,7 +2302,7 @@ tileA2IQ2_XS_1x3_last:
 	MOVWQZX      14(DX), R10
 	VPBROADCASTQ (SI)(R10*8), Y11
 	VPBLENDD     $0xc0, Y11, Y10, Y10
-	VPSHUFB      a2iq2const<>+832(SB), Y3, Y12
+	VPSHUFB      a2iq2const<>+800(SB), Y3, Y12
 	VPAND        Y1, Y12, Y12
 	VPADDB       Y2, Y12, Y12
 	VPSHUFB      a2iq2const<>+416(SB), Y4, Y13
@@ -2340,7 +2332,7 @@ tileA2IQ2_XS_1x3_last:
 	MOVWQZX      22(DX), R10
 	VPBROADCASTQ (SI)(R10*8), Y11
 	VPBLENDD     $0xc0, Y11, Y10, Y10
-	VPSHUFB      a2iq2const<>+864(SB), Y3, Y12
+	VPSHUFB      a2iq2const<>+832(SB), Y3, Y12
 	VPAND        Y1, Y12, Y12
 	VPADDB       Y2, Y12, Y12
 	VPSHUFB      a2iq2const<>+448(SB), Y4, Y13
@@ -2370,7 +2362,7 @@ tileA2IQ2_XS_1x3_last:
 	MOVWQZX      30(DX), R10
 	VPBROADCASTQ (SI)(R10*8), Y11
 	VPBLENDD     $0xc0, Y11, Y10, Y10
-	VPSHUFB      a2iq2const<>+896(SB), Y3, Y12
+	VPSHUFB      a2iq2const<>+864(SB), Y3, Y12
 	VPAND        Y1, Y12, Y12
 	VPADDB       Y2, Y12, Y12
 	VPSHUFB      a2iq2const<>+480(SB), Y4, Y13
@@ -2400,7 +2392,7 @@ tileA2IQ2_XS_1x3_last:
 	MOVWQZX      38(DX), R10
 	VPBROADCASTQ (SI)(R10*8), Y11
 	VPBLENDD     $0xc0, Y11, Y10, Y10
-	VPSHUFB      a2iq2const<>+928(SB), Y3, Y12
+	VPSHUFB      a2iq2const<>+896(SB), Y3, Y12
 	VPAND        Y1, Y12, Y12
 	VPADDB       Y2, Y12, Y12
 	VPSHUFB      a2iq2const<>+512(SB), Y4, Y13
@@ -2430,7 +2422,7 @@ tileA2IQ2_XS_1x3_last:
 	MOVWQZX      46(DX), R10
 	VPBROADCASTQ (SI)(R10*8), Y11
 	VPBLENDD     $0xc0, Y11, Y10, Y10
-	VPSHUFB      a2iq2const<>+960(SB), Y3, Y12
+	VPSHUFB      a2iq2const<>+928(SB), Y3, Y12
 	VPAND        Y1, Y12, Y12
 	VPADDB       Y2, Y12, Y12
 	VPSHUFB      a2iq2const<>+544(SB), Y4, Y13
@@ -2460,7 +2452,7 @@ tileA2IQ2_XS_1x3_last:
 	MOVWQZX      54(DX), R10
 	VPBROADCASTQ (SI)(R10*8), Y11
 	VPBLENDD     $0xc0, Y11, Y10, Y10
-	VPSHUFB      a2iq2const<>+992(SB), Y3, Y12
+	VPSHUFB      a2iq2const<>+960(SB), Y3, Y12
 	VPAND        Y1, Y12, Y12
 	VPADDB       Y2, Y12, Y12
 	VPSHUFB      a2iq2const<>+576(SB), Y4, Y13
@@ -2490,7 +2482,7 @@ tileA2IQ2_XS_1x3_last:
 	MOVWQZX      62(DX), R10
 	VPBROADCASTQ (SI)(R10*8), Y11
 	VPBLENDD     $0xc0, Y11, Y10, Y10
-	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y12
+	VPSHUFB      a2iq2const<>+992(SB), Y3, Y12
 	VPAND        Y1, Y12, Y12
 	VPADDB       Y2, Y12, Y12
 	VPSHUFB      a2iq2const<>+608(SB), Y4, Y13
@@ -2517,7 +2509,7 @@ tileA2IQ2_XS_1x3_last:
 	VCVTDQ2PS    X4, X4
 	VPBROADCASTW (AX), X3
 	VCVTPH2PS    X3, X3
-	VMULPS       a2iq2const<>+768(SB), X3, X3
+	VMULPS       a2iq2const<>+256(SB), X3, X3
 	VMOVSS       (CX), X7
 	VINSERTPS    $0x10, (DI), X7, X7
 	VINSERTPS    $0x20, (R8), X7, X7
@@ -2641,7 +2633,7 @@ tileA2IQ2_XS_1x4_last:
 	MOVWQZX      6(DX), R11
 	VPBROADCASTQ (SI)(R11*8), Y12
 	VPBLENDD     $0xc0, Y12, Y11, Y11
-	VPSHUFB      a2iq2const<>+800(SB), Y3, Y13
+	VPSHUFB      a2iq2const<>+768(SB), Y3, Y13
 	VPAND        Y1, Y13, Y13
 	VPADDB       Y2, Y13, Y13
 	VPSHUFB      a2iq2const<>+384(SB), Y4, Y14
@@ -2672,7 +2664,7 @@ tileA2IQ2_XS_1x4_last:
 	MOVWQZX      14(DX), R11
 	VPBROADCASTQ (SI)(R11*8), Y12
 	VPBLENDD     $0xc0, Y12, Y11, Y11
-	VPSHUFB      a2iq2const<>+832(SB), Y3, Y13
+	VPSHUFB      a2iq2const<>+800(SB), Y3, Y13
 	VPAND        Y1, Y13, Y13
 	VPADDB       Y2, Y13, Y13
 	VPSHUFB      a2iq2const<>+416(SB), Y4, Y14
@@ -2707,7 +2699,7 @@ tileA2IQ2_XS_1x4_last:
 	MOVWQZX      22(DX), R11
 	VPBROADCASTQ (SI)(R11*8), Y12
 	VPBLENDD     $0xc0, Y12, Y11, Y11
-	VPSHUFB      a2iq2const<>+864(SB), Y3, Y13
+	VPSHUFB      a2iq2const<>+832(SB), Y3, Y13
 	VPAND        Y1, Y13, Y13
 	VPADDB       Y2, Y13, Y13
 	VPSHUFB      a2iq2const<>+448(SB), Y4, Y14
@@ -2742,7 +2734,7 @@ tileA2IQ2_XS_1x4_last:
 	MOVWQZX      30(DX), R11
 	VPBROADCASTQ (SI)(R11*8), Y12
 	VPBLENDD     $0xc0, Y12, Y11, Y11
-	VPSHUFB      a2iq2const<>+896(SB), Y3, Y13
+	VPSHUFB      a2iq2const<>+864(SB), Y3, Y13
 	VPAND        Y1, Y13, Y13
 	VPADDB       Y2, Y13, Y13
 	VPSHUFB      a2iq2const<>+480(SB), Y4, Y14
@@ -2777,7 +2769,7 @@ tileA2IQ2_XS_1x4_last:
 	MOVWQZX      38(DX), R11
 	VPBROADCASTQ (SI)(R11*8), Y12
 	VPBLENDD     $0xc0, Y12, Y11, Y11
-	VPSHUFB      a2iq2const<>+928(SB), Y3, Y13
+	VPSHUFB      a2iq2const<>+896(SB), Y3, Y13
 	VPAND        Y1, Y13, Y13
 	VPADDB       Y2, Y13, Y13
 	VPSHUFB      a2iq2const<>+512(SB), Y4, Y14
@@ -2812,7 +2804,7 @@ tileA2IQ2_XS_1x4_last:
 	MOVWQZX      46(DX), R11
 	VPBROADCASTQ (SI)(R11*8), Y12
 	VPBLENDD     $0xc0, Y12, Y11, Y11
-	VPSHUFB      a2iq2const<>+960(SB), Y3, Y13
+	VPSHUFB      a2iq2const<>+928(SB), Y3, Y13
 	VPAND        Y1, Y13, Y13
 	VPADDB       Y2, Y13, Y13
 	VPSHUFB      a2iq2const<>+544(SB), Y4, Y14
@@ -2847,7 +2839,7 @@ tileA2IQ2_XS_1x4_last:
 	MOVWQZX      54(DX), R11
 	VPBROADCASTQ (SI)(R11*8), Y12
 	VPBLENDD     $0xc0, Y12, Y11, Y11
-	VPSHUFB      a2iq2const<>+992(SB), Y3, Y13
+	VPSHUFB      a2iq2const<>+960(SB), Y3, Y13
 	VPAND        Y1, Y13, Y13
 	VPADDB       Y2, Y13, Y13
 	VPSHUFB      a2iq2const<>+576(SB), Y4, Y14
@@ -2882,7 +2874,7 @@ tileA2IQ2_XS_1x4_last:
 	MOVWQZX      62(DX), R11
 	VPBROADCASTQ (SI)(R11*8), Y12
 	VPBLENDD     $0xc0, Y12, Y11, Y11
-	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y13
+	VPSHUFB      a2iq2const<>+992(SB), Y3, Y13
 	VPAND        Y1, Y13, Y13
 	VPADDB       Y2, Y13, Y13
 	VPSHUFB      a2iq2const<>+608(SB), Y4, Y14
@@ -2914,7 +2906,7 @@ tileA2IQ2_XS_1x4_last:
 	VCVTDQ2PS    X4, X4
 	VPBROADCASTW (AX), X3
 	VCVTPH2PS    X3, X3
-	VMULPS       a2iq2const<>+768(SB), X3, X3
+	VMULPS       a2iq2const<>+256(SB), X3, X3
 	VMOVSS       (CX), X7
 	VINSERTPS    $0x10, (DI), X7, X7
 	VINSERTPS    $0x20, (R8), X7, X7
@@ -3026,7 +3018,7 @@ tileA2IQ2_S_1x1_last:
 	MOVWQZX      6(SI), R8
 	VPBROADCASTQ (BX)(R8*8), Y9
 	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+800(SB), Y3, Y10
+	VPSHUFB      a2iq2const<>+768(SB), Y3, Y10
 	VPAND        Y1, Y10, Y10
 	VPADDB       Y2, Y10, Y10
 	VPSHUFB      a2iq2const<>+384(SB), Y4, Y11
@@ -3045,7 +3037,7 @@ tileA2IQ2_S_1x1_last:
 	MOVWQZX      14(SI), R8
 	VPBROADCASTQ (BX)(R8*8), Y9
 	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+832(SB), Y3, Y10
+	VPSHUFB      a2iq2const<>+800(SB), Y3, Y10
 	VPAND        Y1, Y10, Y10
 	VPADDB       Y2, Y10, Y10
 	VPSHUFB      a2iq2const<>+416(SB), Y4, Y11
@@ -3065,7 +3057,7 @@ tileA2IQ2_S_1x1_last:
 	MOVWQZX      22(SI), R8
 	VPBROADCASTQ (BX)(R8*8), Y9
 	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+864(SB), Y3, Y10
+	VPSHUFB      a2iq2const<>+832(SB), Y3, Y10
 	VPAND        Y1, Y10, Y10
 	VPADDB       Y2, Y10, Y10
 	VPSHUFB      a2iq2const<>+448(SB), Y4, Y11
@@ -3085,7 +3077,7 @@ tileA2IQ2_S_1x1_last:
 	MOVWQZX      30(SI), R8
 	VPBROADCASTQ (BX)(R8*8), Y9
 	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+896(SB), Y3, Y10
+	VPSHUFB      a2iq2const<>+864(SB), Y3, Y10
 	VPAND        Y1, Y10, Y10
 	VPADDB       Y2, Y10, Y10
 	VPSHUFB      a2iq2const<>+480(SB), Y4, Y11
@@ -3105,7 +3097,7 @@ tileA2IQ2_S_1x1_last:
 	MOVWQZX      38(SI), R8
 	VPBROADCASTQ (BX)(R8*8), Y9
 	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+928(SB), Y3, Y10
+	VPSHUFB      a2iq2const<>+896(SB), Y3, Y10
 	VPAND        Y1, Y10, Y10
 	VPADDB       Y2, Y10, Y10
 	VPSHUFB      a2iq2const<>+512(SB), Y4, Y11
@@ -3125,7 +3117,7 @@ tileA2IQ2_S_1x1_last:
 	MOVWQZX      46(SI), R8
 	VPBROADCASTQ (BX)(R8*8), Y9
 	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+960(SB), Y3, Y10
+	VPSHUFB      a2iq2const<>+928(SB), Y3, Y10
 	VPAND        Y1, Y10, Y10
 	VPADDB       Y2, Y10, Y10
 	VPSHUFB      a2iq2const<>+544(SB), Y4, Y11
@@ -3145,7 +3137,7 @@ tileA2IQ2_S_1x1_last:
 	MOVWQZX      54(SI), R8
 	VPBROADCASTQ (BX)(R8*8), Y9
 	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+992(SB), Y3, Y10
+	VPSHUFB      a2iq2const<>+960(SB), Y3, Y10
 	VPAND        Y1, Y10, Y10
 	VPADDB       Y2, Y10, Y10
 	VPSHUFB      a2iq2const<>+576(SB), Y4, Y11
@@ -3165,7 +3157,7 @@ tileA2IQ2_S_1x1_last:
 	MOVWQZX      62(SI), R8
 	VPBROADCASTQ (BX)(R8*8), Y9
 	VPBLENDD     $0xc0, Y9, Y8, Y8
-	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y10
+	VPSHUFB      a2iq2const<>+992(SB), Y3, Y10
 	VPAND        Y1, Y10, Y10
 	VPADDB       Y2, Y10, Y10
 	VPSHUFB      a2iq2const<>+608(SB), Y4, Y11
@@ -3183,7 +3175,7 @@ tileA2IQ2_S_1x1_last:
 	VCVTDQ2PS    X3, X3
 	VPBROADCASTW (AX), X4
 	VCVTPH2PS    X4, X4
-	VMULPS       a2iq2const<>+768(SB), X4, X4
+	VMULPS       a2iq2const<>+256(SB), X4, X4
 	VMOVSS       (CX), X7
 	VMULPS       X7, X4, X4
 	VFMADD231PS  X4, X3, X0
@@ -3285,7 +3277,7 @@ tileA2IQ2_S_1x2_last:
 	MOVWQZX      6(DX), R9
 	VPBROADCASTQ (SI)(R9*8), Y10
 	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+800(SB), Y3, Y11
+	VPSHUFB      a2iq2const<>+768(SB), Y3, Y11
 	VPAND        Y1, Y11, Y11
 	VPADDB       Y2, Y11, Y11
 	VPSHUFB      a2iq2const<>+384(SB), Y4, Y12
@@ -3308,7 +3300,7 @@ tileA2IQ2_S_1x2_last:
 	MOVWQZX      14(DX), R9
 	VPBROADCASTQ (SI)(R9*8), Y10
 	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+832(SB), Y3, Y11
+	VPSHUFB      a2iq2const<>+800(SB), Y3, Y11
 	VPAND        Y1, Y11, Y11
 	VPADDB       Y2, Y11, Y11
 	VPSHUFB      a2iq2const<>+416(SB), Y4, Y12
@@ -3333,7 +3325,7 @@ tileA2IQ2_S_1x2_last:
 	MOVWQZX      22(DX), R9
 	VPBROADCASTQ (SI)(R9*8), Y10
 	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+864(SB), Y3, Y11
+	VPSHUFB      a2iq2const<>+832(SB), Y3, Y11
 	VPAND        Y1, Y11, Y11
 	VPADDB       Y2, Y11, Y11
 	VPSHUFB      a2iq2const<>+448(SB), Y4, Y12
@@ -3358,7 +3350,7 @@ tileA2IQ2_S_1x2_last:
 	MOVWQZX      30(DX), R9
 	VPBROADCASTQ (SI)(R9*8), Y10
 	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+896(SB), Y3, Y11
+	VPSHUFB      a2iq2const<>+864(SB), Y3, Y11
 	VPAND        Y1, Y11, Y11
 	VPADDB       Y2, Y11, Y11
 	VPSHUFB      a2iq2const<>+480(SB), Y4, Y12
@@ -3383,7 +3375,7 @@ tileA2IQ2_S_1x2_last:
 	MOVWQZX      38(DX), R9
 	VPBROADCASTQ (SI)(R9*8), Y10
 	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+928(SB), Y3, Y11
+	VPSHUFB      a2iq2const<>+896(SB), Y3, Y11
 	VPAND        Y1, Y11, Y11
 	VPADDB       Y2, Y11, Y11
 	VPSHUFB      a2iq2const<>+512(SB), Y4, Y12
@@ -3408,7 +3400,7 @@ tileA2IQ2_S_1x2_last:
 	MOVWQZX      46(DX), R9
 	VPBROADCASTQ (SI)(R9*8), Y10
 	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+960(SB), Y3, Y11
+	VPSHUFB      a2iq2const<>+928(SB), Y3, Y11
 	VPAND        Y1, Y11, Y11
 	VPADDB       Y2, Y11, Y11
 	VPSHUFB      a2iq2const<>+544(SB), Y4, Y12
@@ -3433,7 +3425,7 @@ tileA2IQ2_S_1x2_last:
 	MOVWQZX      54(DX), R9
 	VPBROADCASTQ (SI)(R9*8), Y10
 	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+992(SB), Y3, Y11
+	VPSHUFB      a2iq2const<>+960(SB), Y3, Y11
 	VPAND        Y1, Y11, Y11
 	VPADDB       Y2, Y11, Y11
 	VPSHUFB      a2iq2const<>+576(SB), Y4, Y12
@@ -3458,7 +3450,7 @@ tileA2IQ2_S_1x2_last:
 	MOVWQZX      62(DX), R9
 	VPBROADCASTQ (SI)(R9*8), Y10
 	VPBLENDD     $0xc0, Y10, Y9, Y9
-	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y11
+	VPSHUFB      a2iq2const<>+992(SB), Y3, Y11
 	VPAND        Y1, Y11, Y11
 	VPADDB       Y2, Y11, Y11
 	VPSHUFB      a2iq2const<>+608(SB), Y4, Y12
@@ -3479,7 +3471,7 @@ tileA2IQ2_S_1x2_last:
 	VCVTDQ2PS    X4, X4
 	VPBROADCASTW (AX), X3
 	VCVTPH2PS    X3, X3
-	VMULPS       a2iq2const<>+768(SB), X3, X3
+	VMULPS       a2iq2const<>+256(SB), X3, X3
 	VMOVSS       (CX), X7
 	VINSERTPS    $0x10, (DI), X7, X7
 	VMULPS       X7, X3, X3
@@ -3587,7 +3579,7 @@ tileA2IQ2_S_1x3_last:
 	MOVWQZX      6(DX), R10
 	VPBROADCASTQ (SI)(R10*8), Y11
 	VPBLENDD     $0xc0, Y11, Y10, Y10
-	VPSHUFB      a2iq2const<>+800(SB), Y3, Y12
+	VPSHUFB      a2iq2const<>+768(SB), Y3, Y12
 	VPAND        Y1, Y12, Y12
 	VPADDB       Y2, Y12, Y12
 	VPSHUFB      a2iq2const<>+384(SB), Y4, Y13
@@ -3614,7 +3606,7 @@ tileA2IQ2_S_1x3_last:
 	MOVWQZX      14(DX), R10
 	VPBROADCASTQ (SI)(R10*8), Y11
 	VPBLENDD     $0xc0, Y11, Y10, Y10
-	VPSHUFB      a2iq2const<>+832(SB), Y3, Y12
+	VPSHUFB      a2iq2const<>+800(SB), Y3, Y12
 	VPAND        Y1, Y12, Y12
 	VPADDB       Y2, Y12, Y12
 	VPSHUFB      a2iq2const<>+416(SB), Y4, Y13
@@ -3644,7 +3636,7 @@ tileA2IQ2_S_1x3_last:
 	MOVWQZX      22(DX), R10
 	VPBROADCASTQ (SI)(R10*8), Y11
 	VPBLENDD     $0xc0, Y11, Y10, Y10
-	VPSHUFB      a2iq2const<>+864(SB), Y3, Y12
+	VPSHUFB      a2iq2const<>+832(SB), Y3, Y12
 	VPAND        Y1, Y12, Y12
 	VPADDB       Y2, Y12, Y12
 	VPSHUFB      a2iq2const<>+448(SB), Y4, Y13
@@ -3674,7 +3666,7 @@ tileA2IQ2_S_1x3_last:
 	MOVWQZX      30(DX), R10
 	VPBROADCASTQ (SI)(R10*8), Y11
 	VPBLENDD     $0xc0, Y11, Y10, Y10
-	VPSHUFB      a2iq2const<>+896(SB), Y3, Y12
+	VPSHUFB      a2iq2const<>+864(SB), Y3, Y12
 	VPAND        Y1, Y12, Y12
 	VPADDB       Y2, Y12, Y12
 	VPSHUFB      a2iq2const<>+480(SB), Y4, Y13
@@ -3704,7 +3696,7 @@ tileA2IQ2_S_1x3_last:
 	MOVWQZX      38(DX), R10
 	VPBROADCASTQ (SI)(R10*8), Y11
 	VPBLENDD     $0xc0, Y11, Y10, Y10
-	VPSHUFB      a2iq2const<>+928(SB), Y3, Y12
+	VPSHUFB      a2iq2const<>+896(SB), Y3, Y12
 	VPAND        Y1, Y12, Y12
 	VPADDB       Y2, Y12, Y12
 	VPSHUFB      a2iq2const<>+512(SB), Y4, Y13
@@ -3734,7 +3726,7 @@ tileA2IQ2_S_1x3_last:
 	MOVWQZX      46(DX), R10
 	VPBROADCASTQ (SI)(R10*8), Y11
 	VPBLENDD     $0xc0, Y11, Y10, Y10
-	VPSHUFB      a2iq2const<>+960(SB), Y3, Y12
+	VPSHUFB      a2iq2const<>+928(SB), Y3, Y12
 	VPAND        Y1, Y12, Y12
 	VPADDB       Y2, Y12, Y12
 	VPSHUFB      a2iq2const<>+544(SB), Y4, Y13
@@ -3764,7 +3756,7 @@ tileA2IQ2_S_1x3_last:
 	MOVWQZX      54(DX), R10
 	VPBROADCASTQ (SI)(R10*8), Y11
 	VPBLENDD     $0xc0, Y11, Y10, Y10
-	VPSHUFB      a2iq2const<>+992(SB), Y3, Y12
+	VPSHUFB      a2iq2const<>+960(SB), Y3, Y12
 	VPAND        Y1, Y12, Y12
 	VPADDB       Y2, Y12, Y12
 	VPSHUFB      a2iq2const<>+576(SB), Y4, Y13
@@ -3794,7 +3786,7 @@ tileA2IQ2_S_1x3_last:
 	MOVWQZX      62(DX), R10
 	VPBROADCASTQ (SI)(R10*8), Y11
 	VPBLENDD     $0xc0, Y11, Y10, Y10
-	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y12
+	VPSHUFB      a2iq2const<>+992(SB), Y3, Y12
 	VPAND        Y1, Y12, Y12
 	VPADDB       Y2, Y12, Y12
 	VPSHUFB      a2iq2const<>+608(SB), Y4, Y13
@@ -3821,7 +3813,7 @@ tileA2IQ2_S_1x3_last:
 	VCVTDQ2PS    X4, X4
 	VPBROADCASTW (AX), X3
 	VCVTPH2PS    X3, X3
-	VMULPS       a2iq2const<>+768(SB), X3, X3
+	VMULPS       a2iq2const<>+256(SB), X3, X3
 	VMOVSS       (CX), X7
 	VINSERTPS    $0x10, (DI), X7, X7
 	VINSERTPS    $0x20, (R8), X7, X7
@@ -3935,7 +3927,7 @@ tileA2IQ2_S_1x4_last:
 	MOVWQZX      6(DX), R11
 	VPBROADCASTQ (SI)(R11*8), Y12
 	VPBLENDD     $0xc0, Y12, Y11, Y11
-	VPSHUFB      a2iq2const<>+800(SB), Y3, Y13
+	VPSHUFB      a2iq2const<>+768(SB), Y3, Y13
 	VPAND        Y1, Y13, Y13
 	VPADDB       Y2, Y13, Y13
 	VPSHUFB      a2iq2const<>+384(SB), Y4, Y14
@@ -3966,7 +3958,7 @@ tileA2IQ2_S_1x4_last:
 	MOVWQZX      14(DX), R11
 	VPBROADCASTQ (SI)(R11*8), Y12
 	VPBLENDD     $0xc0, Y12, Y11, Y11
-	VPSHUFB      a2iq2const<>+832(SB), Y3, Y13
+	VPSHUFB      a2iq2const<>+800(SB), Y3, Y13
 	VPAND        Y1, Y13, Y13
 	VPADDB       Y2, Y13, Y13
 	VPSHUFB      a2iq2const<>+416(SB), Y4, Y14
@@ -4001,7 +3993,7 @@ tileA2IQ2_S_1x4_last:
 	MOVWQZX      22(DX), R11
 	VPBROADCASTQ (SI)(R11*8), Y12
 	VPBLENDD     $0xc0, Y12, Y11, Y11
-	VPSHUFB      a2iq2const<>+864(SB), Y3, Y13
+	VPSHUFB      a2iq2const<>+832(SB), Y3, Y13
 	VPAND        Y1, Y13, Y13
 	VPADDB       Y2, Y13, Y13
 	VPSHUFB      a2iq2const<>+448(SB), Y4, Y14
@@ -4036,7 +4028,7 @@ tileA2IQ2_S_1x4_last:
 	MOVWQZX      30(DX), R11
 	VPBROADCASTQ (SI)(R11*8), Y12
 	VPBLENDD     $0xc0, Y12, Y11, Y11
-	VPSHUFB      a2iq2const<>+896(SB), Y3, Y13
+	VPSHUFB      a2iq2const<>+864(SB), Y3, Y13
 	VPAND        Y1, Y13, Y13
 	VPADDB       Y2, Y13, Y13
 	VPSHUFB      a2iq2const<>+480(SB), Y4, Y14
@@ -4071,7 +4063,7 @@ tileA2IQ2_S_1x4_last:
 	MOVWQZX      38(DX), R11
 	VPBROADCASTQ (SI)(R11*8), Y12
 	VPBLENDD     $0xc0, Y12, Y11, Y11
-	VPSHUFB      a2iq2const<>+928(SB), Y3, Y13
+	VPSHUFB      a2iq2const<>+896(SB), Y3, Y13
 	VPAND        Y1, Y13, Y13
 	VPADDB       Y2, Y13, Y13
 	VPSHUFB      a2iq2const<>+512(SB), Y4, Y14
@@ -4106,7 +4098,7 @@ tileA2IQ2_S_1x4_last:
 	MOVWQZX      46(DX), R11
 	VPBROADCASTQ (SI)(R11*8), Y12
 	VPBLENDD     $0xc0, Y12, Y11, Y11
-	VPSHUFB      a2iq2const<>+960(SB), Y3, Y13
+	VPSHUFB      a2iq2const<>+928(SB), Y3, Y13
 	VPAND        Y1, Y13, Y13
 	VPADDB       Y2, Y13, Y13
 	VPSHUFB      a2iq2const<>+544(SB), Y4, Y14
@@ -4141,7 +4133,7 @@ tileA2IQ2_S_1x4_last:
 	MOVWQZX      54(DX), R11
 	VPBROADCASTQ (SI)(R11*8), Y12
 	VPBLENDD     $0xc0, Y12, Y11, Y11
-	VPSHUFB      a2iq2const<>+992(SB), Y3, Y13
+	VPSHUFB      a2iq2const<>+960(SB), Y3, Y13
 	VPAND        Y1, Y13, Y13
 	VPADDB       Y2, Y13, Y13
 	VPSHUFB      a2iq2const<>+576(SB), Y4, Y14
@@ -4176,7 +4168,7 @@ tileA2IQ2_S_1x4_last:
 	MOVWQZX      62(DX), R11
 	VPBROADCASTQ (SI)(R11*8), Y12
 	VPBLENDD     $0xc0, Y12, Y11, Y11
-	VPSHUFB      a2iq2const<>+1024(SB), Y3, Y13
+	VPSHUFB      a2iq2const<>+992(SB), Y3, Y13
 	VPAND        Y1, Y13, Y13
 	VPADDB       Y2, Y13, Y13
 	VPSHUFB      a2iq2const<>+608(SB), Y4, Y14
@@ -4208,7 +4200,7 @@ tileA2IQ2_S_1x4_last:
 	VCVTDQ2PS    X4, X4
 	VPBROADCASTW (AX), X3
 	VCVTPH2PS    X3, X3
-	VMULPS       a2iq2const<>+768(SB), X3, X3
+	VMULPS       a2iq2const<>+256(SB), X3, X3
 	VMOVSS       (CX), X7
 	VINSERTPS    $0x10, (DI), X7, X7
 	VINSERTPS    $0x20, (R8), X7, X7

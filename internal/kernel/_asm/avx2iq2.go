@@ -20,17 +20,26 @@ import (
 // even-parity eighth, ggml's ksigns_iq2xs) and the scales 2s+1 (as int16)
 // are put into one register each. Per sub-block of 32 elements: the four
 // 8-byte codebook entries are one scalar load and three broadcasts
-// blended into a ymm (unsigned grid bytes |v| ≤ 43; blends measured
-// faster than VPINSRQ/VINSERTI128 on Zen 4); a VPSHUFB spreads the four
-// sign bytes over the 32 bytes, VPAND keeps bit m in byte 8l+m and adding
-// 0x7f makes the byte negative exactly where the bit is set, which
-// VPSIGNB puts on the activations (the Q8_K quantizer's range is
-// [−127, 127], so no negation wraps); VPMADDUBSW gives int16 pair sums
-// (|·| ≤ 2·43·127 < 2¹⁵) and VPMADDWD by the scale pair (a VPSHUFB of
-// the scale register) the int32 sums, exact. Per block the T sums are
+// blended into a ymm (unsigned grid bytes |v| ≤ 43; no shuffle µops,
+// of which Intel's port 5 would run short: VMOVHPS/VINSERTI128 and 16-
+// or 32-byte blended loads measured no faster on Zen 4); a VPSHUFB
+// spreads the four sign bytes over the 32 bytes, VPAND keeps bit m in
+// byte 8l+m and adding 0x7f makes the byte negative exactly where the
+// bit is set, which VPSIGNB puts on the activations (the Q8_K
+// quantizer's range is [−127, 127], so no negation wraps); VPMADDUBSW
+// gives int16 pair sums (|·| ≤ 2·43·127 < 2¹⁵) and VPMADDWD by the scale
+// pair (a VPSHUFB of the scale register) the int32 sums, exact. Per block the T sums are
 // reduced to one lane each (VPHADDD) and acc = fma(float32(isum),
 // (d/8)·d_a, acc) runs on the T accumulators as the lanes of one xmm:
-// lane by lane the VNNI kernels' scalar steps.
+// lane by lane the VNNI kernels' scalar steps. A block's shared values
+// are computed one block ahead (a2i2Prep), so that their latency hides
+// behind the previous block's sums.
+//
+// One token's loop is about 210 instructions per block, about 20 per
+// sub-block (four index loads, four entry loads, three blends, three for
+// the signs, one for the scales, five for the token): the tiles are bound
+// by instruction throughput (about 56 cycles per block, 3.8 instructions
+// per cycle, on Zen 4), not by memory.
 //
 // The tiles reuse a few vector registers from sub-block to sub-block:
 // with a fresh virtual register per value, avo's allocator reaches for
@@ -46,7 +55,7 @@ const (
 	a2i2B7f  = 64  // bytes 0x7f
 	a2i2Top  = 96  // bytes 0x80
 	a2i2B7   = 128 // 4 × 32: dwords 0x7f << 8l
-	a2i2Two8 = 256 // bytes 2
+	a2i2F8   = 256 // float32 0.125, 8 lanes
 	a2i2W511 = 288 // words 511
 	a2i2W1   = 320 // words 1
 	a2i2B0f  = 352 // bytes 0x0f
@@ -54,9 +63,8 @@ const (
 	a2i2Qh   = 640 // 2 × 32: VPSHUFB: word i ← byte (16h+i)/4, zero-extended
 	a2i2Mul  = 704 // words 1 << (8 − 2(i%4))
 	a2i2W300 = 736 // words 0x300
-	a2i2F8   = 768 // float32 0.125, 8 lanes
-	a2i2Sg   = 800 // 8 × 32: VPSHUFB: bytes 0..7 ← byte 2j, 8..15 ← byte 2j+1, per lane
-	a2i2Size = 1056
+	a2i2Sg   = 768 // 8 × 32: VPSHUFB: bytes 0..7 ← byte 2j, 8..15 ← byte 2j+1, per lane
+	a2i2Size = 1024
 )
 
 // a2i2C returns the constant at offset off of a2i2Const.
@@ -75,7 +83,6 @@ func genAVX2IQ2() {
 		c[a2i2Pair+i] = []byte{0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15}[i%16]
 		c[a2i2Bits+i] = 1 << (i % 8)
 		c[a2i2B7f+i] = 0x7f
-		c[a2i2Two8+i] = 2
 		c[a2i2Top+i] = 0x80
 		c[a2i2B0f+i] = 0x0f
 		for j := 0; j < 8; j++ {
