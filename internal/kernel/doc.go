@@ -157,6 +157,10 @@
 //     row-major 11–13), 1536² at 512 tokens on one thread Q4_0 115
 //     GMAC/s, Q8_0 61 (row-major 17–21). The AVX2 row tiles of Q8_0 and
 //     Q4_0 add in the same order, so interleaving changes no bit there.
+//   - IQ2_XXS, IQ2_XS and IQ2_S without VNNI (avx2iq2_amd64.go,
+//     _asm/avx2iq2.go): 1-row × 1..4-token AVX2 tiles in the i-quant order,
+//     the AVX-512 tiles' bits; decode from DRAM 4.3–5.3 GB/s on one
+//     thread (pure Go 0.3–0.65), 1536² at 512 tokens 25–27 GMAC/s (1.3–2).
 //   - the Q8_0 and Q8_K activation quantizers and the vector kernels Dot,
 //     Axpy, DotF16, AxpyF16, ToF16, FromF16, RoundF16, DotsF16 (16 keys
 //     per step, lanes added by a transposing tree, a lone key's lanes by

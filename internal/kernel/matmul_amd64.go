@@ -40,6 +40,7 @@ func variants() []implVariant {
 		setInter(t, avx2Inter())
 		setKOrdered(t, avx2InterK())
 		setAVX2IQ13(t, avx2IQ13Tiles())
+		setAVX2IQ2(t, avx2IQ2Tiles())
 		vs = append(vs, implVariant{"avx2", t})
 	}
 	if !hasAVX512 {
@@ -52,6 +53,7 @@ func variants() []implVariant {
 		setInter(t, avx2Inter())
 		setKOrdered(t, avx2InterK())
 		setAVX2IQ13(t, avx2IQ13Tiles())
+		setAVX2IQ2(t, avx2IQ2Tiles())
 	}
 	setTiles(t, avx512FloatTiles)
 	if hasVNNI {

@@ -13,6 +13,7 @@
 //	cd internal/kernel/_asm && go run . -set avx2q -pkg kernel -out ../avx2q_amd64.s -stubs ../avx2q_stub_amd64.go
 //	cd internal/kernel/_asm && go run . -set avx2k -pkg kernel -out ../avx2k_amd64.s -stubs ../avx2k_stub_amd64.go
 //	cd internal/kernel/_asm && go run . -set avx2iq13 -pkg kernel -out ../avx2iq13_amd64.s -stubs ../avx2iq13_stub_amd64.go
+//	cd internal/kernel/_asm && go run . -set avx2iq2 -pkg kernel -out ../avx2iq2_amd64.s -stubs ../avx2iq2_stub_amd64.go
 //
 // It is its own module so that avo stays out of the main module's
 // dependencies. Every generated function has a pure-Go reference in the
@@ -76,6 +77,10 @@ func main() {
 		return
 	case "avx2iq13":
 		genAVX2IQ13()
+		Generate()
+		return
+	case "avx2iq2":
+		genAVX2IQ2()
 		Generate()
 		return
 	default:
