@@ -145,19 +145,20 @@ func interleaveInto(dst []byte, w tensor.Mat) tensor.Mat {
 }
 
 // interleaveGroup writes nb blocks of rows ≤ 16 row-major rows of type t
-// (row r at w[r*ws:]) in the interleaved group layout into dst; rows from
-// rows to 15 stay zero (dst must be zero). Whole groups go through the
-// transposing kernel where this CPU has one (xposeGroup), the rest through
-// the Go reference.
+// (row r at w[r*ws:]) in the interleaved group layout into dst[:16·nb·
+// TypeSize], rows from rows to 15 zero, whatever dst held before. Whole
+// groups go through the transposing kernel where this CPU has one
+// (xposeGroup), the rest through the Go reference.
 func interleaveGroup(t tensor.DType, w []byte, ws, rows, nb int, dst []byte) {
 	if rows == packRows && xposeGroup(t, w, ws, nb, dst) {
 		return
 	}
+	clear(dst[:packRows*nb*t.TypeSize()])
 	interleaveGroupGo(t, w, ws, rows, nb, dst)
 }
 
-// interleaveGroupGo is interleaveGroup in Go: the reference of every
-// interleaved layout.
+// interleaveGroupGo is interleaveGroup in Go, for a dst that is zero (it
+// writes only rows < rows): the reference of every interleaved layout.
 func interleaveGroupGo(t tensor.DType, w []byte, ws, rows, nb int, dst []byte) {
 	if _, ok := inter41Fields[t]; ok {
 		interleaveGroup41(t, w, ws, rows, nb, dst)
@@ -329,11 +330,8 @@ func (j *packedJob) runInterleaved(lo, hi int) {
 		mask := 1<<rows - 1
 		var p *byte
 		if j.rowMajor {
-			// This group's rows interleaved into scratch, which the
-			// layouts want zero where they write nothing (rows past the
-			// matrix, padding).
+			// This group's rows interleaved into scratch.
 			sc := pb.pad[:gb]
-			clear(sc)
 			interleaveGroup(j.typ, j.w[r0*j.wrb:], j.wrb, rows, j.nb, sc)
 			p = &sc[0]
 		} else {
