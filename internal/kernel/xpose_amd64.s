@@ -4,13 +4,14 @@
 
 #include "textflag.h"
 
-// func xposeAVX2(dst *byte, src *byte, ws int, steps int, sstep int, dstep int, ops *int32, nops int, x uint32)
-// Requires: AVX, AVX2
-TEXT ·xposeAVX2(SB), NOSPLIT, $0-68
+// func xposeAVX2(dst *byte, src *byte, ws int, steps int, sstep int, dstep int, ops *int32, nops int, x uint32, pf uintptr, pfOp int)
+// Requires: AVX, AVX2, MMX+
+TEXT ·xposeAVX2(SB), NOSPLIT, $0-88
 	MOVQ         dst+0(FP), DI
 	MOVQ         src+8(FP), SI
 	MOVQ         ws+16(FP), R8
 	MOVQ         steps+24(FP), CX
+	MOVQ         pf+72(FP), R13
 	LEAQ         (R8)(R8*2), R9
 	MOVL         x+64(FP), AX
 	VMOVD        AX, X15
@@ -25,6 +26,17 @@ step:
 	JZ    stepEnd
 
 op:
+	MOVQ $0x00000000, R14
+
+pf:
+	CMPQ       R14, pfOp+80(FP)
+	JAE        pfEnd
+	PREFETCHT2 (R13)(R14*1)
+	ADDQ       $0x40, R14
+	JMP        pf
+
+pfEnd:
+	ADDQ        R14, R13
 	MOVLQSX     (R10), AX
 	ADDQ        SI, AX
 	LEAQ        (AX)(R8*4), BX
