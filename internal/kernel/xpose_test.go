@@ -84,3 +84,39 @@ func diffAt(a, b []byte) int {
 	}
 	return -1
 }
+
+// FuzzXpose is TestXposeSameBytes on bytes, row counts, block counts and
+// row strides from the fuzzer.
+func FuzzXpose(f *testing.F) {
+	f.Add([]byte("seed"), uint8(9), uint8(15), uint8(3), uint8(0))
+	f.Add([]byte{0xff, 0x80, 0x7f, 0x00}, uint8(1), uint8(16), uint8(1), uint8(5))
+	f.Add([]byte("pairs"), uint8(11), uint8(16), uint8(39), uint8(63))
+	f.Fuzz(func(t *testing.T, data []byte, typ8, r8, b8, s8 uint8) {
+		typ := interTypes[int(typ8)%len(interTypes)]
+		rows, nb := int(r8%16)+1, int(b8%40)+1
+		wb := typ.TypeSize()
+		ws := nb*wb + int(s8%64)
+		w := make([]byte, (rows-1)*ws+nb*wb)
+		for i := range w {
+			if len(data) > 0 {
+				w[i] = data[i%len(data)] ^ byte(i*131)
+			}
+		}
+		gb := packRows * nb * wb
+		want := make([]byte, gb)
+		interleaveGroupGo(typ, w, ws, rows, nb, want)
+		got := make([]byte, gb+64)
+		for i := range got {
+			got[i] = byte(i*7) ^ 0x5a
+		}
+		interleaveGroup(typ, w, ws, rows, nb, got[:gb])
+		if i := diffAt(got[:gb], want); i >= 0 {
+			t.Fatalf("%s rows=%d nb=%d ws=%d: byte %d = %#x, want %#x", typ, rows, nb, ws, i, got[i], want[i])
+		}
+		for i := gb; i < len(got); i++ {
+			if got[i] != byte(i*7)^0x5a {
+				t.Fatalf("%s rows=%d nb=%d ws=%d: wrote past the group at +%d", typ, rows, nb, ws, i-gb)
+			}
+		}
+	})
+}
