@@ -26,7 +26,7 @@ var hasXpose = cpu.X86.HasAVX2
 // xposeOp is one operation of xposeAVX2 (its doc comment), 24 bytes.
 type xposeOp struct {
 	from int32    // byte offset of the field in a step of row 0
-	word int32    // 1: a word to to[0]+2r; 0: four dwords
+	word int32    // 1: a dword's low word to to[0]+2r, high to to[1]+2r; 0: four dwords
 	to   [4]int32 // dword i's 64-byte vector in a step of the group; −1: none
 }
 
@@ -99,9 +99,10 @@ func xposeLayout(t tensor.DType) (blocks [][]interField, x uint32) {
 }
 
 // newXposePlan returns the plan of type t's layout, or nil. Each field's
-// dwords go in operations of four consecutive source dwords; one that
-// would read past the block starts a few dwords earlier and leaves those
-// out (to −1), so that no operation reads outside a row's data.
+// dwords go in operations of four consecutive source dwords, and words in
+// operations of two; one that would read past the block starts earlier
+// and leaves those bytes out (to −1), so that no operation reads outside a
+// row's data.
 func newXposePlan(t tensor.DType) *xposePlan {
 	fields, x := xposeLayout(t)
 	if fields == nil {
@@ -110,15 +111,32 @@ func newXposePlan(t tensor.DType) *xposePlan {
 	wb := t.TypeSize()
 	pl := &xposePlan{blocks: len(fields), stepBytes: len(fields) * packRows * wb, x: x}
 	for k, fs := range fields {
-		dw := map[int]int32{} // source offset of a dword → its vector
+		dw := map[int]int32{}    // source offset of a dword → its vector
+		words := map[int]int32{} // source offset of a word → its 32 bytes
 		for _, f := range fs {
 			if f.n == 2 {
-				pl.ops = append(pl.ops, xposeOp{from: int32(k*wb + f.from), word: 1, to: [4]int32{int32(f.to), -1, -1, -1}})
+				words[f.from] = int32(f.to)
 				continue
 			}
 			for v := range f.n / 4 {
 				dw[f.from+4*v] = int32(f.to + 64*v)
 			}
+		}
+		// Words in pairs, as one dword: a word and the next, or alone
+		// as the low word (or, at the end of the block, the high word).
+		for len(words) > 0 {
+			start := slices.Min(slices.Collect(maps.Keys(words)))
+			if start+4 > wb {
+				start -= 2
+			}
+			op := xposeOp{from: int32(k*wb + start), word: 1, to: [4]int32{-1, -1, -1, -1}}
+			for i := range 2 {
+				if to, ok := words[start+2*i]; ok {
+					op.to[i] = to
+					delete(words, start+2*i)
+				}
+			}
+			pl.ops = append(pl.ops, op)
 		}
 		for len(dw) > 0 {
 			start := slices.Min(slices.Collect(maps.Keys(dw)))

@@ -4,6 +4,40 @@
 
 #include "textflag.h"
 
+DATA xposewords<>+0(SB)/1, $0x00
+DATA xposewords<>+1(SB)/1, $0x01
+DATA xposewords<>+2(SB)/1, $0x04
+DATA xposewords<>+3(SB)/1, $0x05
+DATA xposewords<>+4(SB)/1, $0x08
+DATA xposewords<>+5(SB)/1, $0x09
+DATA xposewords<>+6(SB)/1, $0x0c
+DATA xposewords<>+7(SB)/1, $0x0d
+DATA xposewords<>+8(SB)/1, $0x02
+DATA xposewords<>+9(SB)/1, $0x03
+DATA xposewords<>+10(SB)/1, $0x06
+DATA xposewords<>+11(SB)/1, $0x07
+DATA xposewords<>+12(SB)/1, $0x0a
+DATA xposewords<>+13(SB)/1, $0x0b
+DATA xposewords<>+14(SB)/1, $0x0e
+DATA xposewords<>+15(SB)/1, $0x0f
+DATA xposewords<>+16(SB)/1, $0x00
+DATA xposewords<>+17(SB)/1, $0x01
+DATA xposewords<>+18(SB)/1, $0x04
+DATA xposewords<>+19(SB)/1, $0x05
+DATA xposewords<>+20(SB)/1, $0x08
+DATA xposewords<>+21(SB)/1, $0x09
+DATA xposewords<>+22(SB)/1, $0x0c
+DATA xposewords<>+23(SB)/1, $0x0d
+DATA xposewords<>+24(SB)/1, $0x02
+DATA xposewords<>+25(SB)/1, $0x03
+DATA xposewords<>+26(SB)/1, $0x06
+DATA xposewords<>+27(SB)/1, $0x07
+DATA xposewords<>+28(SB)/1, $0x0a
+DATA xposewords<>+29(SB)/1, $0x0b
+DATA xposewords<>+30(SB)/1, $0x0e
+DATA xposewords<>+31(SB)/1, $0x0f
+GLOBL xposewords<>(SB), RODATA|NOPTR, $32
+
 // func xposeAVX2(dst *byte, src *byte, ws int, steps int, sstep int, dstep int, ops *int32, nops int, x uint32, pf uintptr, pfOp int)
 // Requires: AVX, AVX2, MMX+
 TEXT ·xposeAVX2(SB), NOSPLIT, $0-88
@@ -128,40 +162,42 @@ done:
 	RET
 
 word:
-	MOVLQSX 8(R10), DX
-	ADDQ    DI, DX
-	MOVWLZX (AX), R12
-	MOVW    R12, (DX)
-	MOVWLZX (AX)(R8*1), R12
-	MOVW    R12, 2(DX)
-	MOVWLZX (AX)(R8*2), R12
-	MOVW    R12, 4(DX)
-	MOVWLZX (AX)(R9*1), R12
-	MOVW    R12, 6(DX)
-	MOVWLZX (BX), R12
-	MOVW    R12, 8(DX)
-	MOVWLZX (BX)(R8*1), R12
-	MOVW    R12, 10(DX)
-	MOVWLZX (BX)(R8*2), R12
-	MOVW    R12, 12(DX)
-	MOVWLZX (BX)(R9*1), R12
-	MOVW    R12, 14(DX)
-	LEAQ    (AX)(R8*8), AX
-	LEAQ    (BX)(R8*8), BX
-	MOVWLZX (AX), R12
-	MOVW    R12, 16(DX)
-	MOVWLZX (AX)(R8*1), R12
-	MOVW    R12, 18(DX)
-	MOVWLZX (AX)(R8*2), R12
-	MOVW    R12, 20(DX)
-	MOVWLZX (AX)(R9*1), R12
-	MOVW    R12, 22(DX)
-	MOVWLZX (BX), R12
-	MOVW    R12, 24(DX)
-	MOVWLZX (BX)(R8*1), R12
-	MOVW    R12, 26(DX)
-	MOVWLZX (BX)(R8*2), R12
-	MOVW    R12, 28(DX)
-	MOVWLZX (BX)(R9*1), R12
-	MOVW    R12, 30(DX)
-	JMP     next
+	VMOVD       (AX), X0
+	VPINSRD     $0x01, (AX)(R8*1), X0, X0
+	VPINSRD     $0x02, (AX)(R8*2), X0, X0
+	VPINSRD     $0x03, (AX)(R9*1), X0, X0
+	VMOVD       (BX), X1
+	VPINSRD     $0x01, (BX)(R8*1), X1, X1
+	VPINSRD     $0x02, (BX)(R8*2), X1, X1
+	VPINSRD     $0x03, (BX)(R9*1), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPSHUFB     xposewords<>+0(SB), Y0, Y0
+	LEAQ        (AX)(R8*8), AX
+	LEAQ        (BX)(R8*8), BX
+	VMOVD       (AX), X2
+	VPINSRD     $0x01, (AX)(R8*1), X2, X2
+	VPINSRD     $0x02, (AX)(R8*2), X2, X2
+	VPINSRD     $0x03, (AX)(R9*1), X2, X2
+	VMOVD       (BX), X3
+	VPINSRD     $0x01, (BX)(R8*1), X3, X3
+	VPINSRD     $0x02, (BX)(R8*2), X3, X3
+	VPINSRD     $0x03, (BX)(R9*1), X3, X3
+	VINSERTI128 $0x01, X3, Y2, Y2
+	VPSHUFB     xposewords<>+0(SB), Y2, Y2
+	VPUNPCKLQDQ Y2, Y0, Y1
+	VPUNPCKHQDQ Y2, Y0, Y3
+	VPERMQ      $0xd8, Y1, Y1
+	MOVLQSX     8(R10), DX
+	TESTQ       DX, DX
+	JS          wskip0
+	VMOVDQU     Y1, (DI)(DX*1)
+
+wskip0:
+	VPERMQ  $0xd8, Y3, Y3
+	MOVLQSX 12(R10), DX
+	TESTQ   DX, DX
+	JS      wskip1
+	VMOVDQU Y3, (DI)(DX*1)
+
+wskip1:
+	JMP next

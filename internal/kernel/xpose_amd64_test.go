@@ -27,7 +27,7 @@ func TestXposePlans(t *testing.T) {
 		for i, op := range pl.ops {
 			n := 16
 			if op.word != 0 {
-				n = 2
+				n = 4
 			}
 			k := 0 // the op's block in the step
 			if i >= pl.first {

@@ -5,5 +5,5 @@
 package kernel
 
 // xposeAVX2 runs the nops operations at ops (24 bytes each: from, word, to[4] as int32) on steps steps of 16 rows (row r at src+r·ws), the source advancing sstep and the destination dstep bytes per step (AVX2); per operation it prefetches the next pfOp bytes from pf on (which need not be mapped).
-// A word operation copies the two bytes at from of row r to dst+to[0]+2r; any other reads the 16 bytes at from of each row and writes dword i of row r, XOR x, at dst+to[i]+4r, for the i with to[i] ≥ 0.
+// A word operation reads the dword at from of row r and writes its low word at dst+to[0]+2r, its high word at dst+to[1]+2r (to[i] ≥ 0); any other reads the 16 bytes at from of each row and writes dword i of row r, XOR x, at dst+to[i]+4r, for the i with to[i] ≥ 0.
 func xposeAVX2(dst *byte, src *byte, ws int, steps int, sstep int, dstep int, ops *int32, nops int, x uint32, pf uintptr, pfOp int)

@@ -14,22 +14,34 @@ import (
 //
 // An operation either transposes four dwords of 16 rows: the 16 bytes at
 // from of each row become four 64-byte vectors, dword i of row r at
-// to[i]+4r (rows 0..7 in the low 32 bytes), XOR x; or copies a word: the
-// two bytes at from of row r to to[0]+2r. Per half of 8 rows, four 16-byte
+// to[i]+4r (rows 0..7 in the low 32 bytes), XOR x; or splits a dword into
+// its words: the low word of the dword at from of row r to to[0]+2r, the
+// high word to to[1]+2r (two float16 fields side by side, or one). Per half of 8 rows, four 16-byte
 // loads into low lanes and four into high lanes (rows r and r+4) and an
 // in-lane 4×4 dword transpose of eight VPUNPCK* give the four vectors'
 // halves.
+
+// xposeWords is the word-gathering VPSHUFB control (genXpose).
+var xposeWords Mem
 
 // xposeOpBytes is the size of one operation: from, word, to[0..3], int32 each.
 const xposeOpBytes = 24
 
 func genXpose() {
+	// VPSHUFB control: per 128-bit lane, the low words of the four
+	// dwords, then their high words.
+	xposeWords = GLOBL("xposewords", RODATA|NOPTR)
+	for l := 0; l < 2; l++ {
+		for i, b := range []byte{0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15} {
+			DATA(16*l+i, U8(b))
+		}
+	}
 	TEXT("xposeAVX2", NOSPLIT, "func(dst *byte, src *byte, ws int, steps int, sstep int, dstep int, ops *int32, nops int, x uint32, pf uintptr, pfOp int)")
 	Doc("xposeAVX2 runs the nops operations at ops (24 bytes each: from, word, to[4] as int32) on steps steps of 16 rows (row r at src+r·ws), the source advancing sstep and the destination dstep bytes per step (AVX2); per operation it prefetches the next pfOp bytes from pf on (which need not be mapped).",
-		"A word operation copies the two bytes at from of row r to dst+to[0]+2r; any other reads the 16 bytes at from of each row and writes dword i of row r, XOR x, at dst+to[i]+4r, for the i with to[i] ≥ 0.")
+		"A word operation reads the dword at from of row r and writes its low word at dst+to[0]+2r, its high word at dst+to[1]+2r (to[i] ≥ 0); any other reads the 16 bytes at from of each row and writes dword i of row r, XOR x, at dst+to[i]+4r, for the i with to[i] ≥ 0.")
 	dst, src, ws, ws3 := RDI, RSI, R8, R9
 	steps, op, n := RCX, R10, R11
-	s, t, o, tmp, pf, pn := RAX, RBX, RDX, R12, R13, R14
+	s, t, o, pf, pn := RAX, RBX, RDX, R13, R14
 	Load(Param("dst"), dst)
 	Load(Param("src"), src)
 	Load(Param("ws"), ws)
@@ -130,21 +142,39 @@ func genXpose() {
 	VZEROUPPER()
 	RET()
 
-	// A word: rows 0..7 from s and t, then 8..15.
+	// Words: the dword at from of rows 0..7 (s, t) in one vector, of rows
+	// 8..15 in another; per 128-bit lane, VPSHUFB gathers the low words in
+	// the low qword and the high words in the high one, and an unpack and
+	// a VPERMQ put each kind's 16 words in row order.
 	Label("word")
-	MOVLQSX(Mem{Base: op, Disp: 8}, o)
-	ADDQ(dst, o)
-	for h := 0; h < 2; h++ {
-		if h == 1 {
-			LEAQ(Mem{Base: s, Index: ws, Scale: 8}, s)
-			LEAQ(Mem{Base: t, Index: ws, Scale: 8}, t)
-		}
+	half := func(v VecPhysical, tmp VecPhysical) {
 		for k, base := range []Register{s, t} {
-			for j, m := range []Mem{{Base: base}, {Base: base, Index: ws, Scale: 1}, {Base: base, Index: ws, Scale: 2}, {Base: base, Index: ws3, Scale: 1}} {
-				MOVWLZX(m, tmp.As32())
-				MOVW(tmp.As16(), Mem{Base: o, Disp: 2 * (8*h + 4*k + j)})
+			xv := v.AsX()
+			if k == 1 {
+				xv = tmp.AsX()
+			}
+			VMOVD(Mem{Base: base}, xv)
+			for j, m := range []Mem{{Base: base, Index: ws, Scale: 1}, {Base: base, Index: ws, Scale: 2}, {Base: base, Index: ws3, Scale: 1}} {
+				VPINSRD(U8(j+1), m, xv, xv)
 			}
 		}
+		VINSERTI128(U8(1), tmp.AsX(), v, v)
+		VPSHUFB(xposeWords, v, v)
+	}
+	half(Y0, Y1)
+	LEAQ(Mem{Base: s, Index: ws, Scale: 8}, s)
+	LEAQ(Mem{Base: t, Index: ws, Scale: 8}, t)
+	half(Y2, Y3)
+	VPUNPCKLQDQ(Y2, Y0, Y1) // low words: rows 0..3, 8..11 | 4..7, 12..15
+	VPUNPCKHQDQ(Y2, Y0, Y3)
+	for i, v := range []VecPhysical{Y1, Y3} {
+		skip := "wskip" + string(rune('0'+i))
+		VPERMQ(U8(0xd8), v, v)
+		MOVLQSX(Mem{Base: op, Disp: 8 + 4*i}, o)
+		TESTQ(o, o)
+		JS(LabelRef(skip))
+		VMOVDQU(v, Mem{Base: dst, Index: o, Scale: 1})
+		Label(skip)
 	}
 	JMP(LabelRef("next"))
 }
