@@ -16,10 +16,10 @@ import (
 // from of each row become four 64-byte vectors, dword i of row r at
 // to[i]+4r (rows 0..7 in the low 32 bytes), XOR x; or splits a dword into
 // its words: the low word of the dword at from of row r to to[0]+2r, the
-// high word to to[1]+2r (two float16 fields side by side, or one). Per half of 8 rows, four 16-byte
-// loads into low lanes and four into high lanes (rows r and r+4) and an
-// in-lane 4×4 dword transpose of eight VPUNPCK* give the four vectors'
-// halves.
+// high word to to[1]+2r (two float16 fields side by side, or one). Per
+// half of 8 rows, four 16-byte loads into low lanes and four into high
+// lanes (rows r and r+4) and an in-lane 4×4 dword transpose of eight
+// VPUNPCK* give the four vectors' halves.
 
 // xposeWords is the word-gathering VPSHUFB control (genXpose).
 var xposeWords Mem
