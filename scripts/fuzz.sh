@@ -35,6 +35,7 @@ internal/kernel            FuzzIQTiles              30000
 internal/kernel            FuzzMatMulPacked          6000
 internal/kernel            FuzzMatMulQ8_0           20000
 internal/kernel            FuzzPackedIQ              3000
+internal/kernel            FuzzXpose                20000
 internal/model/deepseek2   FuzzLoadMetadata           300
 internal/sample            FuzzSample               60000
 internal/sample            FuzzStopMatcher          80000

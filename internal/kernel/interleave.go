@@ -145,9 +145,21 @@ func interleaveInto(dst []byte, w tensor.Mat) tensor.Mat {
 }
 
 // interleaveGroup writes nb blocks of rows ≤ 16 row-major rows of type t
-// (row r at w[r*ws:]) in the interleaved group layout into dst; rows from
-// rows to 15 stay zero (dst must be zero).
+// (row r at w[r*ws:]) in the interleaved group layout into dst[:16·nb·
+// TypeSize], rows from rows to 15 zero, whatever dst held before. Whole
+// groups go through the transposing kernel where this CPU has one
+// (xposeGroup), the rest through the Go reference.
 func interleaveGroup(t tensor.DType, w []byte, ws, rows, nb int, dst []byte) {
+	if rows == packRows && xposeGroup(t, w, ws, nb, dst) {
+		return
+	}
+	clear(dst[:packRows*nb*t.TypeSize()])
+	interleaveGroupGo(t, w, ws, rows, nb, dst)
+}
+
+// interleaveGroupGo is interleaveGroup in Go, for a dst that is zero (it
+// writes only rows < rows): the reference of every interleaved layout.
+func interleaveGroupGo(t tensor.DType, w []byte, ws, rows, nb int, dst []byte) {
 	if _, ok := inter41Fields[t]; ok {
 		interleaveGroup41(t, w, ws, rows, nb, dst)
 		return
@@ -158,35 +170,37 @@ func interleaveGroup(t tensor.DType, w []byte, ws, rows, nb int, dst []byte) {
 	}
 	wb := t.TypeSize()
 	gb := packRows * wb
-	_ = dst[nb*gb-1]
-	_ = w[(rows-1)*ws+nb*wb-1]
-	le := binary.LittleEndian
+	dst = dst[:nb*gb]
 	for r := range rows {
 		row := w[r*ws : r*ws+nb*wb]
 		for b := range nb {
-			blk := row[b*wb : (b+1)*wb : (b+1)*wb]
-			p := dst[b*gb : (b+1)*gb : (b+1)*gb]
+			blk := row[b*wb : (b+1)*wb]
+			p := dst[b*gb : (b+1)*gb]
 			switch t {
 			case tensor.Q4_0, tensor.IQ4_NL:
-				for j := range 4 {
-					le.PutUint32(p[64*j+4*r:], le.Uint32(blk[2+4*j:]))
-				}
+				putDwords(p, blk[2:18], r, 0, 0)
 				p[256+2*r], p[257+2*r] = blk[0], blk[1]
 			case tensor.Q5_0:
-				le.PutUint32(p[4*r:], le.Uint32(blk[2:]))
-				for j := range 4 {
-					le.PutUint32(p[64+64*j+4*r:], le.Uint32(blk[6+4*j:]))
-				}
+				putDwords(p, blk[2:6], r, 0, 0)
+				putDwords(p, blk[6:22], r, 64, 0)
 				p[320+2*r], p[321+2*r] = blk[0], blk[1]
 			case tensor.Q8_0:
-				for v := range 8 {
-					le.PutUint32(p[64*v+4*r:], le.Uint32(blk[2+4*v:])^0x80808080)
-				}
+				putDwords(p, blk[2:34], r, 0, 0x80808080)
 				p[512+2*r], p[513+2*r] = blk[0], blk[1]
 			default:
 				panic("kernel: interleave: unsupported type " + t.String())
 			}
 		}
+	}
+}
+
+// putDwords writes row r's field f (whole dwords) transposed by dword
+// into the group block p at to: dword v of f, XOR x, at p[to+64v+4r:].
+func putDwords(p, f []byte, r, to int, x uint32) {
+	le := binary.LittleEndian
+	p = p[to+4*r:]
+	for v := 0; 4*v+4 <= len(f); v++ {
+		le.PutUint32(p[64*v:], le.Uint32(f[4*v:])^x)
 	}
 }
 
@@ -316,11 +330,8 @@ func (j *packedJob) runInterleaved(lo, hi int) {
 		mask := 1<<rows - 1
 		var p *byte
 		if j.rowMajor {
-			// This group's rows interleaved into scratch, which the
-			// layouts want zero where they write nothing (rows past the
-			// matrix, padding).
+			// This group's rows interleaved into scratch.
 			sc := pb.pad[:gb]
-			clear(sc)
 			interleaveGroup(j.typ, j.w[r0*j.wrb:], j.wrb, rows, j.nb, sc)
 			p = &sc[0]
 		} else {

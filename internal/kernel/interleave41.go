@@ -57,19 +57,19 @@ var inter41Fields = map[tensor.DType][]interField{
 func interleaveGroup41(t tensor.DType, w []byte, ws, rows, nb int, dst []byte) {
 	wb := t.TypeSize()
 	gb := packRows * wb
-	_ = dst[nb*gb-1]
+	fields := inter41Fields[t]
+	dst = dst[:nb*gb]
 	for r := range rows {
+		row := w[r*ws : r*ws+nb*wb]
 		for b := range nb {
-			blk := w[r*ws+b*wb : r*ws+(b+1)*wb]
+			blk := row[b*wb : (b+1)*wb]
 			p := dst[b*gb : (b+1)*gb]
-			for _, f := range inter41Fields[t] {
+			for _, f := range fields {
 				if f.n == 2 {
-					copy(p[f.to+2*r:f.to+2*r+2], blk[f.from:])
+					p[f.to+2*r], p[f.to+2*r+1] = blk[f.from], blk[f.from+1]
 					continue
 				}
-				for v := range f.n / 4 {
-					copy(p[f.to+64*v+4*r:f.to+64*v+4*r+4], blk[f.from+4*v:])
-				}
+				putDwords(p, blk[f.from:f.from+f.n], r, f.to, 0)
 			}
 		}
 	}

@@ -1,10 +1,6 @@
 package kernel
 
-import (
-	"encoding/binary"
-
-	"github.com/sputnik-llm/sputnik/internal/tensor"
-)
+import "github.com/sputnik-llm/sputnik/internal/tensor"
 
 // Interleaved K-quant groups (Q4_K, Q5_K, Q6_K; Q2_K and Q3_K in
 // interleavek23.go): the file's bytes of 16
@@ -54,13 +50,6 @@ import (
 // from rows to 15 stay zero (dst must be zero).
 func interleaveGroupK(t tensor.DType, w []byte, ws, rows, nb int, dst []byte) {
 	wb := t.TypeSize()
-	// field copies the n-byte field at off of row r's block into the
-	// group block p at to, transposed by dword.
-	field := func(p, blk []byte, r, off, n, to int) {
-		for v := range n / 4 {
-			binary.LittleEndian.PutUint32(p[to+64*v+4*r:], binary.LittleEndian.Uint32(blk[off+4*v:]))
-		}
-	}
 	for b := range nb {
 		at, dat := interKBlock(t, b)
 		p := dst[at:]
@@ -68,27 +57,27 @@ func interleaveGroupK(t tensor.DType, w []byte, ws, rows, nb int, dst []byte) {
 			blk := w[r*ws+b*wb : r*ws+(b+1)*wb]
 			switch t {
 			case tensor.Q4_K, tensor.Q5_K:
-				field(p, blk, r, 4, 12, 0)
-				copy(p[192+2*r:], blk[0:2])
-				copy(p[224+2*r:], blk[2:4])
+				putDwords(p, blk[4:16], r, 0, 0)
+				p[192+2*r], p[193+2*r] = blk[0], blk[1]
+				p[224+2*r], p[225+2*r] = blk[2], blk[3]
 				if t == tensor.Q4_K {
-					field(p, blk, r, 16, 128, 256)
+					putDwords(p, blk[16:144], r, 256, 0)
 				} else {
-					field(p, blk, r, 16, 32, 256)
-					field(p, blk, r, 48, 128, 768)
+					putDwords(p, blk[16:48], r, 256, 0)
+					putDwords(p, blk[48:176], r, 768, 0)
 				}
 			case tensor.Q2_K, tensor.Q3_K:
 				interleaveGroupK23(t, p, blk, r, dst, dat)
 			case tensor.Q6_K:
-				field(p, blk, r, 192, 16, 0)
+				putDwords(p, blk[192:208], r, 0, 0)
 				for h := range 2 {
 					for w := range 8 {
-						field(p, blk, r, 128+32*h+4*w, 4, interK6Vec(h, -1, w))
-						field(p, blk, r, 64*h+4*w, 4, interK6Vec(h, 0, w))
-						field(p, blk, r, 64*h+32+4*w, 4, interK6Vec(h, 1, w))
+						putDwords(p, blk[128+32*h+4*w:][:4], r, interK6Vec(h, -1, w), 0)
+						putDwords(p, blk[64*h+4*w:][:4], r, interK6Vec(h, 0, w), 0)
+						putDwords(p, blk[64*h+32+4*w:][:4], r, interK6Vec(h, 1, w), 0)
 					}
 				}
-				copy(dst[dat+2*r:], blk[208:210])
+				dst[dat+2*r], dst[dat+2*r+1] = blk[208], blk[209]
 			default:
 				panic("kernel: interleaveGroupK: unsupported type " + t.String())
 			}

@@ -1,10 +1,6 @@
 package kernel
 
-import (
-	"encoding/binary"
-
-	"github.com/sputnik-llm/sputnik/internal/tensor"
-)
+import "github.com/sputnik-llm/sputnik/internal/tensor"
 
 // Interleaved Q2_K and Q3_K groups: as interleavek.go's, the file's bytes
 // of 16 rows transposed by dword (lane r of a 64-byte vector: row r), the
@@ -56,27 +52,21 @@ func interK3Vec(h, w int) int {
 // interleaveGroupK23 writes block b of row r (blk, a Q2_K or Q3_K block)
 // into the interleaved group block p (Q3_K: its d at dat).
 func interleaveGroupK23(t tensor.DType, p, blk []byte, r int, dst []byte, dat int) {
-	le := binary.LittleEndian
-	field := func(off, n, to int) {
-		for v := range n / 4 {
-			le.PutUint32(p[to+64*v+4*r:], le.Uint32(blk[off+4*v:]))
-		}
-	}
 	if t == tensor.Q2_K {
-		field(0, 16, 0)
-		field(16, 64, 256)
-		copy(p[1280+2*r:], blk[80:82])
-		copy(p[1312+2*r:], blk[82:84])
+		putDwords(p, blk[0:16], r, 0, 0)
+		putDwords(p, blk[16:80], r, 256, 0)
+		p[1280+2*r], p[1281+2*r] = blk[80], blk[81]
+		p[1312+2*r], p[1313+2*r] = blk[82], blk[83]
 		return
 	}
-	field(96, 12, 0)
+	putDwords(p, blk[96:108], r, 0, 0)
 	for w := range 8 {
-		field(4*w, 4, interK3Vec(-1, w))
+		putDwords(p, blk[4*w:][:4], r, interK3Vec(-1, w), 0)
 		for h := range 2 {
-			field(32+32*h+4*w, 4, interK3Vec(h, w))
+			putDwords(p, blk[32+32*h+4*w:][:4], r, interK3Vec(h, w), 0)
 		}
 	}
-	copy(dst[dat+2*r:], blk[108:110])
+	dst[dat+2*r], dst[dat+2*r+1] = blk[108], blk[109]
 }
 
 // decodeInterK23 decodes row r's Q2_K or Q3_K block at p (its d at
