@@ -58,7 +58,8 @@ var gridIQ1MU = func() *[4096]uint64 {
 }()
 
 // iqTiles are the AVX-512 VNNI codebook kernels in the i-quant order
-// (packiq_generic.go; their decode tiles are packiq_amd64.s's), with their
+// (packiq_generic.go; their decode tiles are packiq_amd64.s's, IQ2_XS's
+// and IQ2_S's iq512_amd64.s's), with their
 // packed prefill path (IQ2_XXS: 66-byte blocks,
 // IQ1_S: 50, IQ1_M: 56, IQ2_XS: 74, IQ2_S: 82,
 // IQ3_XXS: 98, IQ3_S: 110; 256 elements against one Q8_K block per step).
@@ -72,10 +73,10 @@ var iqTiles = map[tensor.DType]*tileSet{
 	tensor.IQ1_M: {fn: gridTiles(&gridIQ1MU[0], tileOrdIQ1_M_1x1, tileOrdIQ1_M_1x2, tileOrdIQ1_M_1x3, tileOrdIQ1_M_1x4),
 		wBlock: 56, aBlock: 292, blockElems: 256,
 		packed: packedIQVNNI(tensor.IQ1_M)},
-	tensor.IQ2_XS: {fn: gridTiles(&tensor.GridIQ2_XS[0], tileOrdIQ2_XS_1x1, tileOrdIQ2_XS_1x2, tileOrdIQ2_XS_1x3, tileOrdIQ2_XS_1x4),
+	tensor.IQ2_XS: {fn: iq512Tiles(tensor.IQ2_XS),
 		wBlock: 74, aBlock: 292, blockElems: 256,
 		packed: packedIQVNNI(tensor.IQ2_XS)},
-	tensor.IQ2_S: {fn: gridTiles(&tensor.GridIQ2_S[0], tileOrdIQ2_S_1x1, tileOrdIQ2_S_1x2, tileOrdIQ2_S_1x3, tileOrdIQ2_S_1x4),
+	tensor.IQ2_S: {fn: iq512Tiles(tensor.IQ2_S),
 		wBlock: 82, aBlock: 292, blockElems: 256,
 		packed: packedIQVNNI(tensor.IQ2_S)},
 	tensor.IQ3_XXS: {fn: codeTiles(tensor.IQ3_XXS, gridTiles(&tensor.GridIQ3_XXS[0], tileOrdIQ3_XXS_1x1, tileOrdIQ3_XXS_1x2, tileOrdIQ3_XXS_1x3, tileOrdIQ3_XXS_1x4)),

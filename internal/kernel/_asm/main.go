@@ -15,6 +15,7 @@
 //	cd internal/kernel/_asm && go run . -set avx2iq13 -pkg kernel -out ../avx2iq13_amd64.s -stubs ../avx2iq13_stub_amd64.go
 //	cd internal/kernel/_asm && go run . -set avx2iq2 -pkg kernel -out ../avx2iq2_amd64.s -stubs ../avx2iq2_stub_amd64.go
 //	cd internal/kernel/_asm && go run . -set xpose -pkg kernel -out ../xpose_amd64.s -stubs ../xpose_stub_amd64.go
+//	cd internal/kernel/_asm && go run . -set iq512 -pkg kernel -out ../iq512_amd64.s -stubs ../iq512_stub_amd64.go
 //
 // It is its own module so that avo stays out of the main module's
 // dependencies. Every generated function has a pure-Go reference in the
@@ -86,6 +87,10 @@ func main() {
 		return
 	case "xpose":
 		genXpose()
+		Generate()
+		return
+	case "iq512":
+		genIQ512()
 		Generate()
 		return
 	default:
