@@ -57,10 +57,13 @@ const a2pMaxT = 6
 // a2pQ6Bytes is the bytes per block of the Q6_K packed layout.
 const a2pQ6Bytes = 5184
 
-// a2pMinUnpack is the fewest tokens for which an interleaved K group is
-// unpacked for the packed tiles rather than read by the interleaved ones.
-// TODO(avx2pk): measure per type.
-var a2pMinUnpack = 16
+// a2pMinUnpack is, per type, the fewest tokens for which an interleaved K
+// group is unpacked for the packed tiles rather than read by the
+// interleaved ones. Measured (BenchmarkAVX2PackedMin: 1536×1536 from
+// cache, one thread, AVX-512 masked off on a shared and noisy 2-CPU Zen 4)
+// the packed tiles lead from 8 tokens for Q5_K and Q3_K, from 12 for Q6_K
+// and from 16 for Q4_K and Q2_K.
+var a2pMinUnpack = map[tensor.DType]int{tensor.Q4_K: 16, tensor.Q5_K: 8, tensor.Q6_K: 12, tensor.Q2_K: 16, tensor.Q3_K: 8}
 
 // withAVX2Unpack gives the AVX2 interleaved K implementations in m their
 // unpack kernels and packed tiles.
@@ -80,7 +83,7 @@ func withAVX2Unpack(m map[tensor.DType]*interleavedImpl) map[tensor.DType]*inter
 		if im == nil {
 			continue
 		}
-		im.unpack, im.ptiles, im.packBytes, im.minUnpack = u.unpack, a2pTo8(u.tiles), u.bytes, a2pMinUnpack
+		im.unpack, im.ptiles, im.packBytes, im.minUnpack = u.unpack, a2pTo8(u.tiles), u.bytes, a2pMinUnpack[typ]
 	}
 	return m
 }
@@ -129,8 +132,10 @@ func unpackInterKA2Generic(t tensor.DType, g []byte, nb int, dst []byte) {
 
 // a2pIQMinTokens is the smallest batch the AVX2 packed i-quant path takes;
 // smaller ones go to the one-row tiles (avx2IQ13Tiles, avx2IQ2Tiles),
-// which add in the same order. TODO(avx2pk): measure.
-var a2pIQMinTokens = 8
+// which add in the same order. Measured as a2pMinUnpack, the two are level
+// at 32 tokens: the Go pack costs about 170 ns per row and block, as much
+// as the one-row tiles spend on 4–5 tokens.
+var a2pIQMinTokens = 32
 
 // setAVX2PackedIQ gives the codebook i-quants of t (the avx2 set, after
 // setAVX2IQ13 and setAVX2IQ2) the AVX2 packed path: their blocks packed

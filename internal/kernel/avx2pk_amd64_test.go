@@ -99,7 +99,7 @@ func TestAVX2PackedTiles(t *testing.T) {
 		{"IQ2_XXS", tensor.IQ2_XXS, tensor.Q6_K, 64, &a2pTilesKI},
 		{"IQ3_XXS", tensor.IQ3_XXS, tensor.Q6_K, 64, &a2pTilesKI},
 	} {
-		for _, fill := range []int{-1, 0xff, 0x55} {
+		for _, fill := range []int{-1, 0xff, 0x55, 0xfe} {
 			const nb = 2
 			cols := 256 * nb
 			w := randomMat(rng, c.typ, packRows, cols)
@@ -115,9 +115,14 @@ func TestAVX2PackedTiles(t *testing.T) {
 			}
 			const stride = packTokens * actKBytes
 			x := randomVec(rng, packTokens*cols)
-			if fill == 0x55 {
+			switch fill {
+			case 0x55: // every quant ±127
 				for i := range x {
 					x[i] = float32(1 - 2*rng.IntN(2))
+				}
+			case 0xff, 0xfe: // every quant 127 (tokens 0, 2, …) or −127: the int16 sums at their largest
+				for i := range x {
+					x[i] = float32(1 - 2*(i/cols%2))
 				}
 			}
 			act := make([]byte, nb*stride)
@@ -172,7 +177,7 @@ func TestAVX2PackedSameBits(t *testing.T) {
 	}
 	defer parallel.SetThreads(0)
 	rng := rand.New(rand.NewPCG(94, 95))
-	ns := []int{1, 3, a2pIQMinTokens - 1, a2pIQMinTokens, a2pMinUnpack - 1, a2pMinUnpack, 23, 64, 65, 130}
+	ns := []int{1, 3, 7, 8, 11, 12, 15, 16, 23, a2pIQMinTokens - 1, a2pIQMinTokens, 64, 65, 130}
 	if !testing.Short() {
 		ns = append(ns, 300)
 	}
@@ -250,6 +255,51 @@ func BenchmarkAVX2PackedTiles(b *testing.B) {
 				}
 				b.ReportMetric(float64(b.N)*packRows*256*nb*float64(T)/b.Elapsed().Seconds()/1e9, "GMAC/s")
 			})
+		}
+	}
+}
+
+// BenchmarkAVX2PackedMin compares, per batch size, the AVX2 packed path
+// (unpack or pack, then the packed tiles) with the tiles it replaces (the
+// interleaved K tiles; the i-quants' one-row tiles) on a 1536×1536 matrix,
+// one thread: what a2pMinUnpack and a2pIQMinTokens are set from.
+func BenchmarkAVX2PackedMin(b *testing.B) {
+	avx2 := variantTable("avx2")
+	if avx2 == nil {
+		b.Skip("no AVX2/FMA/F16C on this CPU")
+	}
+	defer parallel.SetThreads(0)
+	parallel.SetThreads(1)
+	rng := rand.New(rand.NewPCG(96, 97))
+	const rows, cols = 1536, 1536
+	for _, typ := range []tensor.DType{tensor.Q4_K, tensor.Q5_K, tensor.Q6_K, tensor.Q2_K, tensor.Q3_K, tensor.IQ2_XXS, tensor.IQ1_S, tensor.IQ3_XXS} {
+		w := randomMat(rng, typ, rows, cols)
+		im := *avx2[typ]
+		_, iq := iqKinds[typ]
+		if !iq {
+			w = interleave(w)
+		}
+		for _, n := range []int{4, 8, 12, 16, 24, 32} {
+			x := randomVec(rng, n*cols)
+			out := make([]float32, n*rows)
+			for _, packed := range []bool{false, true} {
+				m := im
+				if iq {
+					p := *im.packed
+					p.minTokens = map[bool]int{false: 1 << 30, true: 1}[packed]
+					m.packed = &p
+				} else {
+					in := *im.inter
+					in.minUnpack = map[bool]int{false: 1 << 30, true: 1}[packed]
+					m.inter = &in
+				}
+				b.Run(fmt.Sprintf("%s/n=%d/packed=%v", typ, n, packed), func(b *testing.B) {
+					for b.Loop() {
+						matMul(out, w, x, n, &m)
+					}
+					b.ReportMetric(float64(b.N)*rows*cols*float64(n)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+				})
+			}
 		}
 	}
 }
