@@ -61,7 +61,7 @@ func avx2InterK() map[tensor.DType]*interleavedImpl {
 	im := func(tiles *[packTokens + 1]func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int), maxT int) *interleavedImpl {
 		return &interleavedImpl{blockElems: 256, actBytes: actKBytes, maxT: maxT, quant: quantQ8_KxGo, tiles: tiles}
 	}
-	return map[tensor.DType]*interleavedImpl{
+	return withAVX2Unpack(map[tensor.DType]*interleavedImpl{
 		tensor.Q4_K: im(&avx2TilesQ4_K, avx2KMaxT),
 		tensor.Q5_K: im(&avx2TilesQ5_K, avx2KMaxT),
 		tensor.Q6_K: im(&avx2TilesQ6_K, avx2KMaxT6),
@@ -70,7 +70,7 @@ func avx2InterK() map[tensor.DType]*interleavedImpl {
 		// IQ4_XS (interleave41.go's layout) in the i-quant order
 		// (packiq_generic.go), which is the K-quant one without mins.
 		tensor.IQ4_XS: im(&avx2TilesIQ4_XS, avx2KMaxT6),
-	}
+	})
 }
 
 // setKOrdered gives the types of t that have interleaved kernels adding in

@@ -185,6 +185,11 @@ func TestInterleaveUnpack(t *testing.T) {
 				t.Logf("%s: no unpack kernel on this CPU", typ)
 				continue
 			}
+			if im.packBytes != bb {
+				// AVX2's Q3_K: the Q6_K layout (TestAVX2PackedUnpack).
+				t.Logf("%s: the unpack kernel writes another layout", typ)
+				continue
+			}
 			clear(got)
 			im.unpack(&wi.Data[r0*rb], nb, &got[0])
 			for i := range got {

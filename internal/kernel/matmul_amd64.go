@@ -41,6 +41,7 @@ func variants() []implVariant {
 		setKOrdered(t, avx2InterK())
 		setAVX2IQ13(t, avx2IQ13Tiles())
 		setAVX2IQ2(t, avx2IQ2Tiles())
+		setAVX2PackedIQ(t)
 		vs = append(vs, implVariant{"avx2", t})
 	}
 	if !hasAVX512 {
@@ -54,6 +55,7 @@ func variants() []implVariant {
 		setKOrdered(t, avx2InterK())
 		setAVX2IQ13(t, avx2IQ13Tiles())
 		setAVX2IQ2(t, avx2IQ2Tiles())
+		setAVX2PackedIQ(t)
 	}
 	setTiles(t, avx512FloatTiles)
 	if hasVNNI {
