@@ -63,11 +63,12 @@ const (
 	a2kLow4   = 704 // dwords 0xf
 	a2kLow30  = 736 // dwords 0x30
 	a2kW20    = 768 // words 0x20
+	a2k0c     = 800 // 0x0c bytes
 )
 
 func genAVX2K() {
 	// The assembler wants DATA in address order: build the bytes first.
-	var c [800]byte
+	var c [832]byte
 	for i, v := range []int8{-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113} {
 		c[a2kNL+i], c[a2kNL+16+i] = byte(v), byte(v)
 	}
@@ -79,7 +80,7 @@ func genAVX2K() {
 	}
 	for i := 0; i < 32; i++ {
 		c[a2k0f+i], c[a2k3f+i], c[a2k30+i], c[a2k10+i] = 0x0f, 0x3f, 0x30, 0x10
-		c[a2k03+i], c[a2k04+i], c[a2k20+i] = 0x03, 0x04, 0x20
+		c[a2k03+i], c[a2k04+i], c[a2k20+i], c[a2k0c+i] = 0x03, 0x04, 0x20, 0x0c
 	}
 	const z = 0x80 // VPSHUFB: a zero byte
 	for i := 0; i < 32; i++ {
@@ -102,7 +103,12 @@ func genAVX2K() {
 	}
 	for _, kind := range []string{"Q4_K", "Q5_K", "Q6_K", "Q2_K", "Q3_K", "IQ4_XS"} {
 		for T := 1; T <= a2kMaxT; T++ {
-			a2kTile(kind, T)
+			if g := a2dTiles1[kind]; T == 1 && g != nil {
+				g(fmt.Sprintf("tileA2%s_16x1", kind))
+				a2kTile(kind, T, "old") // TODO(avx2dec): A/B only, remove
+				continue
+			}
+			a2kTile(kind, T, "")
 		}
 	}
 }
@@ -111,12 +117,12 @@ func genAVX2K() {
 func a2kC(off int) Mem { return a2kConst.Offset(off) }
 
 // a2kTile generates tileA2<kind>_16xT.
-func a2kTile(kind string, T int) {
+func a2kTile(kind string, T int, suffix string) {
 	six := kind == "Q6_K"
 	k23 := kind == "Q2_K" || kind == "Q3_K"
 	mins := kind != "Q6_K" && kind != "Q3_K" && kind != "IQ4_XS" // block minimums, msum
 	pairs := kind == "Q6_K" || kind == "Q3_K"                    // blocks in pairs, d apart
-	name := fmt.Sprintf("tileA2%s_16x%d", kind, T)
+	name := fmt.Sprintf("tileA2%s_16x%d%s", kind, T, suffix)
 	TEXT(name, 0, "func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)")
 	blockBytes := map[string]int{"Q4_K": 2304, "Q5_K": 2816, "Q6_K": 6720, "Q2_K": 1344, "Q3_K": 3520, "IQ4_XS": 2176}[kind]
 	Doc(fmt.Sprintf("%s computes the 16×%d tile out[t*os+r] (rows r with bit r of mask set) of an interleaved %s group at p against %d tokens of interleaved K activations, nb blocks, in the K-quant order (AVX2, FMA, F16C).", name, T, kind, T),
