@@ -66,5 +66,8 @@ func BenchmarkAVX2DecodeTiles(b *testing.B) {
 
 // TODO(avx2dec): A/B only, remove.
 var avx2DecOld = map[tensor.DType]avx2TileFunc{
-	tensor.Q2_K: tileA2Q2_K_16x1old,
+	tensor.Q2_K:   tileA2Q2_K_16x1old,
+	tensor.Q5_0:   tileAQ5_0_16x1old,
+	tensor.Q5_1:   tileAQ5_1_16x1old,
+	tensor.IQ4_NL: tileAIQ4_NL_16x1old,
 }

@@ -208,3 +208,131 @@ func a2dQ2K1(name string) {
 	Label(name + "_done")
 	a2dStore1(acc)
 }
+
+// a2dFast1 are the avx2q kinds whose single-token tile a2dTileQ1 makes.
+var a2dFast1 = map[string]bool{"Q5_0": true, "Q5_1": true, "IQ4_NL": true}
+
+// a2dTileQ1 generates the single-token tile tileA<kind>_16x1 of Q5_0,
+// Q5_1 or IQ4_NL, adding as a2Tile's do. Each row half in turn: its
+// values unpacked once, constants in registers.
+//
+//   - Q5_0, Q5_1: unsigned u = nibble | fifth bit << 4 (u ≤ 31, four
+//     vectors' pair sums fit in int16, one VPMADDWD by ones each);
+//     Q5_0's Σ w·q = Σ u·q − 16·Σq takes −16·Σq from the activation, as
+//     the VNNI kernels do. Fifth bits: the qh byte of the vector copied
+//     into each byte of its dword (VPSHUFB; the even vectors' from qh <<
+//     4), the byte's bit kept (0x10 << i) and VPMINUB with 0x10 makes it
+//     bit 4.
+//   - IQ4_NL: signed table values, |v| times the quants with v's sign,
+//     a VPMADDWD by ones per vector.
+func a2dTileQ1(k a2Kind) {
+	name := fmt.Sprintf("tileA%s_16x1", k.name)
+	TEXT(name, NOSPLIT, "func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)")
+	Doc(fmt.Sprintf("%s computes the 16×1 tile out[r] (rows r with bit r of mask set) of an interleaved %s group at p against a token's interleaved activations, nb blocks (AVX2, FMA, F16C).", name, k.name),
+		fmt.Sprintf("Block b of the group is at p+%db, the token's block b at a+b*as.", k.blockBytes))
+	five := k.qh >= 0
+	p, a, as, nb := loadGP("p"), loadGP("a"), loadGP("as"), loadGP("nb")
+	acc := a2Zero(1)
+	acc = append(acc, a2Zero(1)...)
+	m0f, ones := YMM(), YMM()
+	VMOVDQU(a2c(a2C0f), m0f)
+	VMOVDQU(a2c(a2Ones), ones)
+	var c10, bits, tbl VecVirtual
+	if five {
+		c10, bits = YMM(), YMM()
+		VMOVDQU(a2c(a2C10), c10)
+		VMOVDQU(a2c(a2Bit4), bits)
+	}
+	if k.table {
+		tbl = YMM()
+		VMOVDQU(a2c(a2Tbl), tbl)
+	}
+	Label(name + "_loop")
+	TESTQ(nb, nb)
+	JZ(LabelRef(name + "_done"))
+	for h := 0; h < 2; h++ {
+		var qh, qh4 VecVirtual
+		if five {
+			qh, qh4 = YMM(), YMM()
+			VMOVDQU(Mem{Base: p, Disp: k.qh + 32*h}, qh)
+			VPSLLD(U8(4), qh, qh4)
+		}
+		var s [2]VecVirtual // Q5: int16 sums of vectors 0..3, 4..7
+		var isum VecVirtual
+		for j := 0; j < 4; j++ {
+			lo, hi := YMM(), YMM()
+			VMOVDQU(Mem{Base: p, Disp: k.values + 64*j + 32*h}, hi)
+			VPAND(m0f, hi, lo)
+			VPSRLW(U8(4), hi, hi)
+			VPAND(m0f, hi, hi)
+			for i, w := range []VecVirtual{lo, hi} {
+				v := j + 4*i
+				b := YMM()
+				VPBROADCASTD(Mem{Base: a, Disp: 4 * v}, b)
+				if five {
+					src := qh
+					if v%2 == 0 {
+						src = qh4
+					}
+					t := YMM()
+					VPSHUFB(a2c(a2Rep+32*(v/2)), src, t)
+					VPAND(bits, t, t)
+					VPMINUB(c10, t, t)
+					VPOR(t, w, w)
+					VPMADDUBSW(b, w, w)
+					if j == 0 {
+						s[i] = w
+					} else {
+						VPADDW(w, s[i], s[i])
+					}
+					continue
+				}
+				// IQ4_NL
+				VPSHUFB(w, tbl, w)
+				aw := YMM()
+				VPABSB(w, aw)
+				VPSIGNB(w, b, b)
+				VPMADDUBSW(b, aw, aw)
+				VPMADDWD(ones, aw, aw)
+				if isum == nil {
+					isum = aw
+				} else {
+					VPADDD(aw, isum, isum)
+				}
+			}
+		}
+		if five {
+			isum = YMM()
+			VPMADDWD(ones, s[0], isum)
+			VPMADDWD(ones, s[1], s[1])
+			VPADDD(s[1], isum, isum)
+		}
+		if five && k.m < 0 { // Q5_0: −16·Σq
+			n := YMM()
+			VPBROADCASTD(Mem{Base: a, Disp: 32}, n)
+			VPADDD(n, isum, isum)
+		}
+		// The block's float steps, as a2Block's.
+		dw, sc := YMM(), YMM()
+		VCVTPH2PS(Mem{Base: p, Disp: k.d + 16*h}, dw)
+		VCVTDQ2PS(isum, isum)
+		VBROADCASTSS(Mem{Base: a, Disp: 36}, sc)
+		VMULPS(sc, dw, sc)
+		VFMADD231PS(sc, isum, acc[h])
+		if k.m >= 0 {
+			mw, sa := YMM(), YMM()
+			VCVTPH2PS(Mem{Base: p, Disp: k.m + 16*h}, mw)
+			VBROADCASTSS(Mem{Base: a, Disp: 32}, sa)
+			VFMADD231PS(sa, mw, acc[h])
+		}
+	}
+	ADDQ(U32(uint32(k.blockBytes)), p)
+	ADDQ(as, a)
+	DECQ(nb)
+	JMP(LabelRef(name + "_loop"))
+	Label(name + "_done")
+	a2Store(name+"_h0", acc[:1], 0)
+	a2Store(name+"_h1", acc[1:], 1)
+	VZEROUPPER()
+	RET()
+}

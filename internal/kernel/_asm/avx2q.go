@@ -52,6 +52,8 @@ const (
 	a2Perm   = 288 // dwords 0, 4, 1, 5, 2, 6, 3, 7
 	a2Cff    = 320 // dwords 0xff
 	a2C08    = 352 // 0x08 bytes
+	a2Rep    = 384 // 4 VPSHUFB controls: byte j of each dword into all its bytes
+	a2Bit4   = 512 // bytes 0x10, 0x20, 0x40, 0x80 in each dword
 )
 
 // a2Mode is how a kind's weights enter VPMADDUBSW (see above).
@@ -93,7 +95,7 @@ const a2MaxT = 4
 func genAVX2Q() {
 	// The assembler wants DATA in increasing offsets: build the bytes,
 	// then emit them in order.
-	var c [a2C08 + 32]byte
+	var c [a2Bit4 + 32]byte
 	dword := func(off int, v uint32) {
 		for i := 0; i < 4; i++ {
 			c[off+i] = byte(v >> (8 * i))
@@ -104,6 +106,10 @@ func genAVX2Q() {
 	for i := 0; i < 32; i++ {
 		c[a2C0f+i], c[a2C80+i], c[a2C10+i], c[a2C08+i] = 0x0f, 0x80, 0x10, 0x08
 		c[a2Tbl+i] = uint8(int8(vals[i%16]))
+		c[a2Bit4+i] = 0x10 << (i % 4)
+		for j := 0; j < 4; j++ {
+			c[a2Rep+32*j+i] = byte(i%16/4*4 + j)
+		}
 	}
 	for i := 0; i < 8; i++ {
 		dword(a2Ones+4*i, 0x00010001)
@@ -120,7 +126,12 @@ func genAVX2Q() {
 	}
 	for _, k := range a2Kinds {
 		for T := 1; T <= a2MaxT; T++ {
-			a2Tile(k, T)
+			if T == 1 && a2dFast1[k.name] {
+				a2dTileQ1(k)
+				a2Tile(k, T, "old") // TODO(avx2dec): A/B only, remove
+				continue
+			}
+			a2Tile(k, T, "")
 		}
 	}
 	a2Quant(false)
@@ -144,8 +155,8 @@ func a2Temps(k a2Kind) int {
 }
 
 // a2Tile generates tileA<kind>_16xT.
-func a2Tile(k a2Kind, T int) {
-	name := fmt.Sprintf("tileA%s_16x%d", k.name, T)
+func a2Tile(k a2Kind, T int, suffix string) {
+	name := fmt.Sprintf("tileA%s_16x%d%s", k.name, T, suffix)
 	TEXT(name, NOSPLIT, "func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)")
 	Doc(fmt.Sprintf("%s computes the 16×%d tile out[t*os+r] (rows r with bit r of mask set) of an interleaved %s group at p against %d tokens of interleaved activations, nb blocks (AVX2, FMA, F16C).", name, T, k.name, T),
 		fmt.Sprintf("Block b of the group is at p+%db, token t's block b at a+b*as+40t.", k.blockBytes))
