@@ -4,7 +4,9 @@ package kernel
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/sputnik-llm/sputnik/internal/tensor"
@@ -49,25 +51,50 @@ func BenchmarkAVX2DecodeTiles(b *testing.B) {
 				ns := float64((cpuTime() - cpu0).Nanoseconds()) / float64(b.N) / float64(nb)
 				b.ReportMetric(ns, "cpu-ns/block")
 			})
-			if old := avx2DecOld[typ]; old != nil && T == 1 {
-				b.Run(fmt.Sprintf("%v/16x%d-old", typ, T), func(b *testing.B) {
-					b.SetBytes(int64(len(w.Data)))
-					cpu0 := cpuTime()
-					for b.Loop() {
-						old(&w.Data[0], &act[0], tileBytes, nb, &out[0], packRows, 1<<packRows-1)
-					}
-					ns := float64((cpuTime() - cpu0).Nanoseconds()) / float64(b.N) / float64(nb)
-					b.ReportMetric(ns, "cpu-ns/block")
-				})
-			}
 		}
 	}
 }
 
-// TODO(avx2dec): A/B only, remove.
-var avx2DecOld = map[tensor.DType]avx2TileFunc{
-	tensor.Q2_K:   tileA2Q2_K_16x1old,
-	tensor.Q5_0:   tileAQ5_0_16x1old,
-	tensor.Q5_1:   tileAQ5_1_16x1old,
-	tensor.IQ4_NL: tileAIQ4_NL_16x1old,
+// TestAVX2Inter32Extremes checks the AVX2 interleaved kernels of the
+// 32-element block types bit for bit against the reference on weights
+// whose every value byte is one fill byte (every value, fifth bit and
+// table index at an extreme) and ±1 activations (every quant ±127), where
+// any int16 sum that could saturate would, for 1–5 tokens.
+func TestAVX2Inter32Extremes(t *testing.T) {
+	set := variantTable("avx2")
+	if set == nil {
+		t.Skip("no AVX2, FMA and F16C on this CPU")
+	}
+	ref := genericTable()
+	rng := rand.New(rand.NewPCG(33, 34))
+	for _, typ := range inter32Types {
+		for _, fill := range []byte{0x00, 0xff, 0x0f, 0xf0, 0x55, 0xaa, 0x88} {
+			const rows, cols = 17, 64
+			w := randomMat(rng, typ, rows, cols)
+			for b := 0; b < len(w.Data); b += typ.TypeSize() {
+				blk := w.Data[b : b+typ.TypeSize()]
+				for i := range blk {
+					if !slices.ContainsFunc(halfFields[typ], func(off int) bool { return i == off || i == off+1 }) {
+						blk[i] = fill
+					}
+				}
+			}
+			wi := interleave(w)
+			for n := 1; n <= 5; n++ {
+				x := make([]float32, n*cols)
+				for i := range x {
+					x[i] = float32(1 - 2*rng.IntN(2))
+				}
+				want := make([]float32, n*rows)
+				got := make([]float32, n*rows)
+				matMul(want, w, x, n, ref[typ])
+				matMul(got, wi, x, n, set[typ])
+				for i := range want {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%s fill %#x n=%d: out[%d] = %v, reference %v", typ, fill, n, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
 }

@@ -33,7 +33,8 @@ import (
 // quants with v's sign (VPSIGNB), and as two such int16 pair sums can
 // overflow, every dword's goes by VPMADDWD into the sum.
 // The block then ends with the VNNI kernels' float steps, per row half
-// and token, on float32 accumulators kept in the stack frame.
+// and token, on float32 accumulators kept in the stack frame. The
+// single-token Q2_K tile is avx2dec.go's.
 
 // a2kMaxT is the most tokens an AVX2 K tile takes; a2kGroupT the tokens
 // whose int32 sums stay in registers while a sub-block's values do.
@@ -105,10 +106,9 @@ func genAVX2K() {
 		for T := 1; T <= a2kMaxT; T++ {
 			if g := a2dTiles1[kind]; T == 1 && g != nil {
 				g(fmt.Sprintf("tileA2%s_16x1", kind))
-				a2kTile(kind, T, "old") // TODO(avx2dec): A/B only, remove
 				continue
 			}
-			a2kTile(kind, T, "")
+			a2kTile(kind, T)
 		}
 	}
 }
@@ -117,12 +117,12 @@ func genAVX2K() {
 func a2kC(off int) Mem { return a2kConst.Offset(off) }
 
 // a2kTile generates tileA2<kind>_16xT.
-func a2kTile(kind string, T int, suffix string) {
+func a2kTile(kind string, T int) {
 	six := kind == "Q6_K"
 	k23 := kind == "Q2_K" || kind == "Q3_K"
 	mins := kind != "Q6_K" && kind != "Q3_K" && kind != "IQ4_XS" // block minimums, msum
 	pairs := kind == "Q6_K" || kind == "Q3_K"                    // blocks in pairs, d apart
-	name := fmt.Sprintf("tileA2%s_16x%d%s", kind, T, suffix)
+	name := fmt.Sprintf("tileA2%s_16x%d", kind, T)
 	TEXT(name, 0, "func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)")
 	blockBytes := map[string]int{"Q4_K": 2304, "Q5_K": 2816, "Q6_K": 6720, "Q2_K": 1344, "Q3_K": 3520, "IQ4_XS": 2176}[kind]
 	Doc(fmt.Sprintf("%s computes the 16×%d tile out[t*os+r] (rows r with bit r of mask set) of an interleaved %s group at p against %d tokens of interleaved K activations, nb blocks, in the K-quant order (AVX2, FMA, F16C).", name, T, kind, T),

@@ -33,7 +33,8 @@ import (
 //   - unsigned u ≤ 31 (Q5_1): two vectors (≤ 15748) per VPMADDWD.
 //
 // Then, as the VNNI kernels: acc = fma(float32(isum), d_w·d_a, acc) (and
-// for Q4_1, Q5_1 acc = fma(m_w, s_a, acc)), blocks in order.
+// for Q4_1, Q5_1 acc = fma(m_w, s_a, acc)), blocks in order. The
+// single-token tiles of Q5_0, Q5_1 and IQ4_NL are avx2dec.go's.
 
 // avx2qC holds the set's constants (32 bytes each, used as memory
 // operands so that they take no register).
@@ -128,10 +129,9 @@ func genAVX2Q() {
 		for T := 1; T <= a2MaxT; T++ {
 			if T == 1 && a2dFast1[k.name] {
 				a2dTileQ1(k)
-				a2Tile(k, T, "old") // TODO(avx2dec): A/B only, remove
 				continue
 			}
-			a2Tile(k, T, "")
+			a2Tile(k, T)
 		}
 	}
 	a2Quant(false)
@@ -155,8 +155,8 @@ func a2Temps(k a2Kind) int {
 }
 
 // a2Tile generates tileA<kind>_16xT.
-func a2Tile(k a2Kind, T int, suffix string) {
-	name := fmt.Sprintf("tileA%s_16x%d%s", k.name, T, suffix)
+func a2Tile(k a2Kind, T int) {
+	name := fmt.Sprintf("tileA%s_16x%d", k.name, T)
 	TEXT(name, NOSPLIT, "func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)")
 	Doc(fmt.Sprintf("%s computes the 16×%d tile out[t*os+r] (rows r with bit r of mask set) of an interleaved %s group at p against %d tokens of interleaved activations, nb blocks (AVX2, FMA, F16C).", name, T, k.name, T),
 		fmt.Sprintf("Block b of the group is at p+%db, token t's block b at a+b*as+40t.", k.blockBytes))
