@@ -100,7 +100,47 @@ DATA avx2qc<>+368(SB)/4, $0x08080808
 DATA avx2qc<>+372(SB)/4, $0x08080808
 DATA avx2qc<>+376(SB)/4, $0x08080808
 DATA avx2qc<>+380(SB)/4, $0x08080808
-GLOBL avx2qc<>(SB), RODATA|NOPTR, $384
+DATA avx2qc<>+384(SB)/4, $0x00000000
+DATA avx2qc<>+388(SB)/4, $0x04040404
+DATA avx2qc<>+392(SB)/4, $0x08080808
+DATA avx2qc<>+396(SB)/4, $0x0c0c0c0c
+DATA avx2qc<>+400(SB)/4, $0x00000000
+DATA avx2qc<>+404(SB)/4, $0x04040404
+DATA avx2qc<>+408(SB)/4, $0x08080808
+DATA avx2qc<>+412(SB)/4, $0x0c0c0c0c
+DATA avx2qc<>+416(SB)/4, $0x01010101
+DATA avx2qc<>+420(SB)/4, $0x05050505
+DATA avx2qc<>+424(SB)/4, $0x09090909
+DATA avx2qc<>+428(SB)/4, $0x0d0d0d0d
+DATA avx2qc<>+432(SB)/4, $0x01010101
+DATA avx2qc<>+436(SB)/4, $0x05050505
+DATA avx2qc<>+440(SB)/4, $0x09090909
+DATA avx2qc<>+444(SB)/4, $0x0d0d0d0d
+DATA avx2qc<>+448(SB)/4, $0x02020202
+DATA avx2qc<>+452(SB)/4, $0x06060606
+DATA avx2qc<>+456(SB)/4, $0x0a0a0a0a
+DATA avx2qc<>+460(SB)/4, $0x0e0e0e0e
+DATA avx2qc<>+464(SB)/4, $0x02020202
+DATA avx2qc<>+468(SB)/4, $0x06060606
+DATA avx2qc<>+472(SB)/4, $0x0a0a0a0a
+DATA avx2qc<>+476(SB)/4, $0x0e0e0e0e
+DATA avx2qc<>+480(SB)/4, $0x03030303
+DATA avx2qc<>+484(SB)/4, $0x07070707
+DATA avx2qc<>+488(SB)/4, $0x0b0b0b0b
+DATA avx2qc<>+492(SB)/4, $0x0f0f0f0f
+DATA avx2qc<>+496(SB)/4, $0x03030303
+DATA avx2qc<>+500(SB)/4, $0x07070707
+DATA avx2qc<>+504(SB)/4, $0x0b0b0b0b
+DATA avx2qc<>+508(SB)/4, $0x0f0f0f0f
+DATA avx2qc<>+512(SB)/4, $0x80402010
+DATA avx2qc<>+516(SB)/4, $0x80402010
+DATA avx2qc<>+520(SB)/4, $0x80402010
+DATA avx2qc<>+524(SB)/4, $0x80402010
+DATA avx2qc<>+528(SB)/4, $0x80402010
+DATA avx2qc<>+532(SB)/4, $0x80402010
+DATA avx2qc<>+536(SB)/4, $0x80402010
+DATA avx2qc<>+540(SB)/4, $0x80402010
+GLOBL avx2qc<>(SB), RODATA|NOPTR, $544
 
 // func tileAQ4_0_16x1(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 // Requires: AVX, AVX2, F16C, FMA3
@@ -2505,170 +2545,171 @@ tileAQ8_0_16x4_h1_stored:
 // func tileAIQ4_NL_16x1(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 // Requires: AVX, AVX2, F16C, FMA3
 TEXT ·tileAIQ4_NL_16x1(SB), NOSPLIT, $0-56
-	MOVQ   p+0(FP), AX
-	MOVQ   a+8(FP), CX
-	MOVQ   as+16(FP), DX
-	MOVQ   nb+24(FP), BX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
+	MOVQ    p+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    as+16(FP), DX
+	MOVQ    nb+24(FP), BX
+	VXORPS  Y0, Y0, Y0
+	VXORPS  Y1, Y1, Y1
+	VMOVDQU avx2qc<>+0(SB), Y2
+	VMOVDQU avx2qc<>+64(SB), Y3
+	VMOVDQU avx2qc<>+224(SB), Y4
 
 tileAIQ4_NL_16x1_loop:
 	TESTQ        BX, BX
 	JZ           tileAIQ4_NL_16x1_done
-	VMOVDQU      avx2qc<>+224(SB), Y2
-	VMOVDQU      (AX), Y4
-	VPAND        avx2qc<>+0(SB), Y4, Y3
-	VPSRLW       $0x04, Y4, Y4
-	VPAND        avx2qc<>+0(SB), Y4, Y4
-	VPSHUFB      Y3, Y2, Y3
-	VPABSB       Y3, Y5
-	VPBROADCASTD (CX), Y6
-	VPSIGNB      Y3, Y6, Y6
-	VPMADDUBSW   Y6, Y5, Y6
-	VPMADDWD     avx2qc<>+64(SB), Y6, Y3
-	VPSHUFB      Y4, Y2, Y4
-	VPABSB       Y4, Y5
-	VPBROADCASTD 16(CX), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPMADDUBSW   Y6, Y5, Y6
-	VPMADDWD     avx2qc<>+64(SB), Y6, Y6
-	VPADDD       Y6, Y3, Y3
-	VMOVDQU      64(AX), Y5
-	VPAND        avx2qc<>+0(SB), Y5, Y4
-	VPSRLW       $0x04, Y5, Y5
-	VPAND        avx2qc<>+0(SB), Y5, Y5
-	VPSHUFB      Y4, Y2, Y4
-	VPABSB       Y4, Y6
+	VMOVDQU      (AX), Y6
+	VPAND        Y2, Y6, Y5
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y2, Y6, Y6
+	VPBROADCASTD (CX), Y7
+	VPSHUFB      Y5, Y4, Y5
+	VPABSB       Y5, Y8
+	VPSIGNB      Y5, Y7, Y7
+	VPMADDUBSW   Y7, Y8, Y8
+	VPMADDWD     Y3, Y8, Y8
+	VPBROADCASTD 16(CX), Y5
+	VPSHUFB      Y6, Y4, Y6
+	VPABSB       Y6, Y7
+	VPSIGNB      Y6, Y5, Y5
+	VPMADDUBSW   Y5, Y7, Y7
+	VPMADDWD     Y3, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMOVDQU      64(AX), Y6
+	VPAND        Y2, Y6, Y5
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y2, Y6, Y6
 	VPBROADCASTD 4(CX), Y7
-	VPSIGNB      Y4, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     avx2qc<>+64(SB), Y7, Y7
-	VPADDD       Y7, Y3, Y3
-	VPSHUFB      Y5, Y2, Y5
-	VPABSB       Y5, Y4
-	VPBROADCASTD 20(CX), Y6
-	VPSIGNB      Y5, Y6, Y6
-	VPMADDUBSW   Y6, Y4, Y6
-	VPMADDWD     avx2qc<>+64(SB), Y6, Y6
-	VPADDD       Y6, Y3, Y3
-	VMOVDQU      128(AX), Y5
-	VPAND        avx2qc<>+0(SB), Y5, Y4
-	VPSRLW       $0x04, Y5, Y5
-	VPAND        avx2qc<>+0(SB), Y5, Y5
-	VPSHUFB      Y4, Y2, Y4
-	VPABSB       Y4, Y6
+	VPSHUFB      Y5, Y4, Y5
+	VPABSB       Y5, Y9
+	VPSIGNB      Y5, Y7, Y7
+	VPMADDUBSW   Y7, Y9, Y9
+	VPMADDWD     Y3, Y9, Y9
+	VPADDD       Y9, Y8, Y8
+	VPBROADCASTD 20(CX), Y5
+	VPSHUFB      Y6, Y4, Y6
+	VPABSB       Y6, Y7
+	VPSIGNB      Y6, Y5, Y5
+	VPMADDUBSW   Y5, Y7, Y7
+	VPMADDWD     Y3, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMOVDQU      128(AX), Y6
+	VPAND        Y2, Y6, Y5
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y2, Y6, Y6
 	VPBROADCASTD 8(CX), Y7
-	VPSIGNB      Y4, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     avx2qc<>+64(SB), Y7, Y7
-	VPADDD       Y7, Y3, Y3
-	VPSHUFB      Y5, Y2, Y5
-	VPABSB       Y5, Y4
-	VPBROADCASTD 24(CX), Y6
-	VPSIGNB      Y5, Y6, Y6
-	VPMADDUBSW   Y6, Y4, Y6
-	VPMADDWD     avx2qc<>+64(SB), Y6, Y6
-	VPADDD       Y6, Y3, Y3
-	VMOVDQU      192(AX), Y5
-	VPAND        avx2qc<>+0(SB), Y5, Y4
-	VPSRLW       $0x04, Y5, Y5
-	VPAND        avx2qc<>+0(SB), Y5, Y5
-	VPSHUFB      Y4, Y2, Y4
-	VPABSB       Y4, Y6
+	VPSHUFB      Y5, Y4, Y5
+	VPABSB       Y5, Y9
+	VPSIGNB      Y5, Y7, Y7
+	VPMADDUBSW   Y7, Y9, Y9
+	VPMADDWD     Y3, Y9, Y9
+	VPADDD       Y9, Y8, Y8
+	VPBROADCASTD 24(CX), Y5
+	VPSHUFB      Y6, Y4, Y6
+	VPABSB       Y6, Y7
+	VPSIGNB      Y6, Y5, Y5
+	VPMADDUBSW   Y5, Y7, Y7
+	VPMADDWD     Y3, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMOVDQU      192(AX), Y6
+	VPAND        Y2, Y6, Y5
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y2, Y6, Y6
 	VPBROADCASTD 12(CX), Y7
-	VPSIGNB      Y4, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     avx2qc<>+64(SB), Y7, Y7
-	VPADDD       Y7, Y3, Y3
-	VPSHUFB      Y5, Y2, Y5
-	VPABSB       Y5, Y2
-	VPBROADCASTD 28(CX), Y4
-	VPSIGNB      Y5, Y4, Y4
-	VPMADDUBSW   Y4, Y2, Y4
-	VPMADDWD     avx2qc<>+64(SB), Y4, Y4
-	VPADDD       Y4, Y3, Y3
-	VCVTPH2PS    256(AX), Y2
-	VCVTDQ2PS    Y3, Y3
-	VBROADCASTSS 36(CX), Y4
-	VMULPS       Y4, Y2, Y4
-	VFMADD231PS  Y4, Y3, Y0
-	VMOVDQU      avx2qc<>+224(SB), Y2
-	VMOVDQU      32(AX), Y4
-	VPAND        avx2qc<>+0(SB), Y4, Y3
-	VPSRLW       $0x04, Y4, Y4
-	VPAND        avx2qc<>+0(SB), Y4, Y4
-	VPSHUFB      Y3, Y2, Y3
-	VPABSB       Y3, Y5
-	VPBROADCASTD (CX), Y6
-	VPSIGNB      Y3, Y6, Y6
-	VPMADDUBSW   Y6, Y5, Y6
-	VPMADDWD     avx2qc<>+64(SB), Y6, Y3
-	VPSHUFB      Y4, Y2, Y4
-	VPABSB       Y4, Y5
-	VPBROADCASTD 16(CX), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPMADDUBSW   Y6, Y5, Y6
-	VPMADDWD     avx2qc<>+64(SB), Y6, Y6
-	VPADDD       Y6, Y3, Y3
-	VMOVDQU      96(AX), Y5
-	VPAND        avx2qc<>+0(SB), Y5, Y4
-	VPSRLW       $0x04, Y5, Y5
-	VPAND        avx2qc<>+0(SB), Y5, Y5
-	VPSHUFB      Y4, Y2, Y4
-	VPABSB       Y4, Y6
+	VPSHUFB      Y5, Y4, Y5
+	VPABSB       Y5, Y9
+	VPSIGNB      Y5, Y7, Y7
+	VPMADDUBSW   Y7, Y9, Y9
+	VPMADDWD     Y3, Y9, Y9
+	VPADDD       Y9, Y8, Y8
+	VPBROADCASTD 28(CX), Y5
+	VPSHUFB      Y6, Y4, Y6
+	VPABSB       Y6, Y7
+	VPSIGNB      Y6, Y5, Y5
+	VPMADDUBSW   Y5, Y7, Y7
+	VPMADDWD     Y3, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VCVTPH2PS    256(AX), Y5
+	VCVTDQ2PS    Y8, Y8
+	VBROADCASTSS 36(CX), Y6
+	VMULPS       Y6, Y5, Y6
+	VFMADD231PS  Y6, Y8, Y0
+	VMOVDQU      32(AX), Y6
+	VPAND        Y2, Y6, Y5
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y2, Y6, Y6
+	VPBROADCASTD (CX), Y7
+	VPSHUFB      Y5, Y4, Y5
+	VPABSB       Y5, Y8
+	VPSIGNB      Y5, Y7, Y7
+	VPMADDUBSW   Y7, Y8, Y8
+	VPMADDWD     Y3, Y8, Y8
+	VPBROADCASTD 16(CX), Y5
+	VPSHUFB      Y6, Y4, Y6
+	VPABSB       Y6, Y7
+	VPSIGNB      Y6, Y5, Y5
+	VPMADDUBSW   Y5, Y7, Y7
+	VPMADDWD     Y3, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMOVDQU      96(AX), Y6
+	VPAND        Y2, Y6, Y5
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y2, Y6, Y6
 	VPBROADCASTD 4(CX), Y7
-	VPSIGNB      Y4, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     avx2qc<>+64(SB), Y7, Y7
-	VPADDD       Y7, Y3, Y3
-	VPSHUFB      Y5, Y2, Y5
-	VPABSB       Y5, Y4
-	VPBROADCASTD 20(CX), Y6
-	VPSIGNB      Y5, Y6, Y6
-	VPMADDUBSW   Y6, Y4, Y6
-	VPMADDWD     avx2qc<>+64(SB), Y6, Y6
-	VPADDD       Y6, Y3, Y3
-	VMOVDQU      160(AX), Y5
-	VPAND        avx2qc<>+0(SB), Y5, Y4
-	VPSRLW       $0x04, Y5, Y5
-	VPAND        avx2qc<>+0(SB), Y5, Y5
-	VPSHUFB      Y4, Y2, Y4
-	VPABSB       Y4, Y6
+	VPSHUFB      Y5, Y4, Y5
+	VPABSB       Y5, Y9
+	VPSIGNB      Y5, Y7, Y7
+	VPMADDUBSW   Y7, Y9, Y9
+	VPMADDWD     Y3, Y9, Y9
+	VPADDD       Y9, Y8, Y8
+	VPBROADCASTD 20(CX), Y5
+	VPSHUFB      Y6, Y4, Y6
+	VPABSB       Y6, Y7
+	VPSIGNB      Y6, Y5, Y5
+	VPMADDUBSW   Y5, Y7, Y7
+	VPMADDWD     Y3, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMOVDQU      160(AX), Y6
+	VPAND        Y2, Y6, Y5
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y2, Y6, Y6
 	VPBROADCASTD 8(CX), Y7
-	VPSIGNB      Y4, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     avx2qc<>+64(SB), Y7, Y7
-	VPADDD       Y7, Y3, Y3
-	VPSHUFB      Y5, Y2, Y5
-	VPABSB       Y5, Y4
-	VPBROADCASTD 24(CX), Y6
-	VPSIGNB      Y5, Y6, Y6
-	VPMADDUBSW   Y6, Y4, Y6
-	VPMADDWD     avx2qc<>+64(SB), Y6, Y6
-	VPADDD       Y6, Y3, Y3
-	VMOVDQU      224(AX), Y5
-	VPAND        avx2qc<>+0(SB), Y5, Y4
-	VPSRLW       $0x04, Y5, Y5
-	VPAND        avx2qc<>+0(SB), Y5, Y5
-	VPSHUFB      Y4, Y2, Y4
-	VPABSB       Y4, Y6
+	VPSHUFB      Y5, Y4, Y5
+	VPABSB       Y5, Y9
+	VPSIGNB      Y5, Y7, Y7
+	VPMADDUBSW   Y7, Y9, Y9
+	VPMADDWD     Y3, Y9, Y9
+	VPADDD       Y9, Y8, Y8
+	VPBROADCASTD 24(CX), Y5
+	VPSHUFB      Y6, Y4, Y6
+	VPABSB       Y6, Y7
+	VPSIGNB      Y6, Y5, Y5
+	VPMADDUBSW   Y5, Y7, Y7
+	VPMADDWD     Y3, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMOVDQU      224(AX), Y6
+	VPAND        Y2, Y6, Y5
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y2, Y6, Y6
 	VPBROADCASTD 12(CX), Y7
-	VPSIGNB      Y4, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     avx2qc<>+64(SB), Y7, Y7
-	VPADDD       Y7, Y3, Y3
-	VPSHUFB      Y5, Y2, Y5
-	VPABSB       Y5, Y2
-	VPBROADCASTD 28(CX), Y4
-	VPSIGNB      Y5, Y4, Y4
-	VPMADDUBSW   Y4, Y2, Y4
-	VPMADDWD     avx2qc<>+64(SB), Y4, Y4
-	VPADDD       Y4, Y3, Y3
-	VCVTPH2PS    272(AX), Y2
-	VCVTDQ2PS    Y3, Y3
-	VBROADCASTSS 36(CX), Y4
-	VMULPS       Y4, Y2, Y4
-	VFMADD231PS  Y4, Y3, Y1
+	VPSHUFB      Y5, Y4, Y5
+	VPABSB       Y5, Y9
+	VPSIGNB      Y5, Y7, Y7
+	VPMADDUBSW   Y7, Y9, Y9
+	VPMADDWD     Y3, Y9, Y9
+	VPADDD       Y9, Y8, Y8
+	VPBROADCASTD 28(CX), Y5
+	VPSHUFB      Y6, Y4, Y6
+	VPABSB       Y6, Y7
+	VPSIGNB      Y6, Y5, Y5
+	VPMADDUBSW   Y5, Y7, Y7
+	VPMADDWD     Y3, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VCVTPH2PS    272(AX), Y5
+	VCVTDQ2PS    Y8, Y8
+	VBROADCASTSS 36(CX), Y6
+	VMULPS       Y6, Y5, Y6
+	VFMADD231PS  Y6, Y8, Y1
 	ADDQ         $0x00000120, AX
 	ADDQ         DX, CX
 	DECQ         BX
@@ -3949,236 +3990,184 @@ tileAIQ4_NL_16x4_h1_stored:
 // func tileAQ5_0_16x1(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 // Requires: AVX, AVX2, F16C, FMA3
 TEXT ·tileAQ5_0_16x1(SB), NOSPLIT, $0-56
-	MOVQ   p+0(FP), AX
-	MOVQ   a+8(FP), CX
-	MOVQ   as+16(FP), DX
-	MOVQ   nb+24(FP), BX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
+	MOVQ    p+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    as+16(FP), DX
+	MOVQ    nb+24(FP), BX
+	VXORPS  Y0, Y0, Y0
+	VXORPS  Y1, Y1, Y1
+	VMOVDQU avx2qc<>+0(SB), Y2
+	VMOVDQU avx2qc<>+64(SB), Y3
+	VMOVDQU avx2qc<>+128(SB), Y4
+	VMOVDQU avx2qc<>+512(SB), Y5
 
 tileAQ5_0_16x1_loop:
 	TESTQ        BX, BX
 	JZ           tileAQ5_0_16x1_done
-	VMOVDQU      (AX), Y2
-	VMOVDQU      64(AX), Y4
-	VPAND        avx2qc<>+0(SB), Y4, Y3
-	VPSRLW       $0x04, Y4, Y4
-	VPAND        avx2qc<>+0(SB), Y4, Y4
-	VPSRLD       $0x00, Y2, Y5
-	VPAND        avx2qc<>+160(SB), Y5, Y5
-	VPMULLD      avx2qc<>+192(SB), Y5, Y5
-	VPAND        avx2qc<>+128(SB), Y5, Y5
-	VPOR         Y5, Y3, Y3
-	VPSUBB       avx2qc<>+128(SB), Y3, Y3
-	VPABSB       Y3, Y5
-	VPBROADCASTD (CX), Y6
-	VPSIGNB      Y3, Y6, Y6
-	VPMADDUBSW   Y6, Y5, Y3
-	VPSRLD       $0x10, Y2, Y5
-	VPAND        avx2qc<>+160(SB), Y5, Y5
-	VPMULLD      avx2qc<>+192(SB), Y5, Y5
-	VPAND        avx2qc<>+128(SB), Y5, Y5
-	VPOR         Y5, Y4, Y4
-	VPSUBB       avx2qc<>+128(SB), Y4, Y4
-	VPABSB       Y4, Y5
-	VPBROADCASTD 16(CX), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPMADDUBSW   Y6, Y5, Y6
-	VPADDW       Y6, Y3, Y3
-	VMOVDQU      128(AX), Y5
-	VPAND        avx2qc<>+0(SB), Y5, Y4
-	VPSRLW       $0x04, Y5, Y5
-	VPAND        avx2qc<>+0(SB), Y5, Y5
-	VPSRLD       $0x04, Y2, Y6
-	VPAND        avx2qc<>+160(SB), Y6, Y6
-	VPMULLD      avx2qc<>+192(SB), Y6, Y6
-	VPAND        avx2qc<>+128(SB), Y6, Y6
-	VPOR         Y6, Y4, Y4
-	VPSUBB       avx2qc<>+128(SB), Y4, Y4
-	VPABSB       Y4, Y6
-	VPBROADCASTD 4(CX), Y7
-	VPSIGNB      Y4, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPADDW       Y7, Y3, Y3
-	VPSRLD       $0x14, Y2, Y4
-	VPAND        avx2qc<>+160(SB), Y4, Y4
-	VPMULLD      avx2qc<>+192(SB), Y4, Y4
-	VPAND        avx2qc<>+128(SB), Y4, Y4
-	VPOR         Y4, Y5, Y5
-	VPSUBB       avx2qc<>+128(SB), Y5, Y5
-	VPABSB       Y5, Y4
-	VPBROADCASTD 20(CX), Y6
-	VPSIGNB      Y5, Y6, Y6
-	VPMADDUBSW   Y6, Y4, Y6
-	VPADDW       Y6, Y3, Y3
-	VMOVDQU      192(AX), Y5
-	VPAND        avx2qc<>+0(SB), Y5, Y4
-	VPSRLW       $0x04, Y5, Y5
-	VPAND        avx2qc<>+0(SB), Y5, Y5
-	VPSRLD       $0x08, Y2, Y6
-	VPAND        avx2qc<>+160(SB), Y6, Y6
-	VPMULLD      avx2qc<>+192(SB), Y6, Y6
-	VPAND        avx2qc<>+128(SB), Y6, Y6
-	VPOR         Y6, Y4, Y4
-	VPSUBB       avx2qc<>+128(SB), Y4, Y4
-	VPABSB       Y4, Y6
-	VPBROADCASTD 8(CX), Y7
-	VPSIGNB      Y4, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPADDW       Y7, Y3, Y3
-	VPSRLD       $0x18, Y2, Y4
-	VPAND        avx2qc<>+160(SB), Y4, Y4
-	VPMULLD      avx2qc<>+192(SB), Y4, Y4
-	VPAND        avx2qc<>+128(SB), Y4, Y4
-	VPOR         Y4, Y5, Y5
-	VPSUBB       avx2qc<>+128(SB), Y5, Y5
-	VPABSB       Y5, Y4
-	VPBROADCASTD 24(CX), Y6
-	VPSIGNB      Y5, Y6, Y6
-	VPMADDUBSW   Y6, Y4, Y6
-	VPADDW       Y6, Y3, Y3
-	VMOVDQU      256(AX), Y5
-	VPAND        avx2qc<>+0(SB), Y5, Y4
-	VPSRLW       $0x04, Y5, Y5
-	VPAND        avx2qc<>+0(SB), Y5, Y5
-	VPSRLD       $0x0c, Y2, Y6
-	VPAND        avx2qc<>+160(SB), Y6, Y6
-	VPMULLD      avx2qc<>+192(SB), Y6, Y6
-	VPAND        avx2qc<>+128(SB), Y6, Y6
-	VPOR         Y6, Y4, Y4
-	VPSUBB       avx2qc<>+128(SB), Y4, Y4
-	VPABSB       Y4, Y6
-	VPBROADCASTD 12(CX), Y7
-	VPSIGNB      Y4, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPADDW       Y7, Y3, Y3
-	VPSRLD       $0x1c, Y2, Y2
-	VPAND        avx2qc<>+160(SB), Y2, Y2
-	VPMULLD      avx2qc<>+192(SB), Y2, Y2
-	VPAND        avx2qc<>+128(SB), Y2, Y2
-	VPOR         Y2, Y5, Y5
-	VPSUBB       avx2qc<>+128(SB), Y5, Y5
-	VPABSB       Y5, Y2
-	VPBROADCASTD 28(CX), Y4
-	VPSIGNB      Y5, Y4, Y4
-	VPMADDUBSW   Y4, Y2, Y4
-	VPADDW       Y4, Y3, Y3
-	VCVTPH2PS    320(AX), Y2
-	VPMADDWD     avx2qc<>+64(SB), Y3, Y3
-	VCVTDQ2PS    Y3, Y3
-	VBROADCASTSS 36(CX), Y4
-	VMULPS       Y4, Y2, Y4
-	VFMADD231PS  Y4, Y3, Y0
-	VMOVDQU      32(AX), Y2
-	VMOVDQU      96(AX), Y4
-	VPAND        avx2qc<>+0(SB), Y4, Y3
-	VPSRLW       $0x04, Y4, Y4
-	VPAND        avx2qc<>+0(SB), Y4, Y4
-	VPSRLD       $0x00, Y2, Y5
-	VPAND        avx2qc<>+160(SB), Y5, Y5
-	VPMULLD      avx2qc<>+192(SB), Y5, Y5
-	VPAND        avx2qc<>+128(SB), Y5, Y5
-	VPOR         Y5, Y3, Y3
-	VPSUBB       avx2qc<>+128(SB), Y3, Y3
-	VPABSB       Y3, Y5
-	VPBROADCASTD (CX), Y6
-	VPSIGNB      Y3, Y6, Y6
-	VPMADDUBSW   Y6, Y5, Y3
-	VPSRLD       $0x10, Y2, Y5
-	VPAND        avx2qc<>+160(SB), Y5, Y5
-	VPMULLD      avx2qc<>+192(SB), Y5, Y5
-	VPAND        avx2qc<>+128(SB), Y5, Y5
-	VPOR         Y5, Y4, Y4
-	VPSUBB       avx2qc<>+128(SB), Y4, Y4
-	VPABSB       Y4, Y5
-	VPBROADCASTD 16(CX), Y6
-	VPSIGNB      Y4, Y6, Y6
-	VPMADDUBSW   Y6, Y5, Y6
-	VPADDW       Y6, Y3, Y3
-	VMOVDQU      160(AX), Y5
-	VPAND        avx2qc<>+0(SB), Y5, Y4
-	VPSRLW       $0x04, Y5, Y5
-	VPAND        avx2qc<>+0(SB), Y5, Y5
-	VPSRLD       $0x04, Y2, Y6
-	VPAND        avx2qc<>+160(SB), Y6, Y6
-	VPMULLD      avx2qc<>+192(SB), Y6, Y6
-	VPAND        avx2qc<>+128(SB), Y6, Y6
-	VPOR         Y6, Y4, Y4
-	VPSUBB       avx2qc<>+128(SB), Y4, Y4
-	VPABSB       Y4, Y6
-	VPBROADCASTD 4(CX), Y7
-	VPSIGNB      Y4, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPADDW       Y7, Y3, Y3
-	VPSRLD       $0x14, Y2, Y4
-	VPAND        avx2qc<>+160(SB), Y4, Y4
-	VPMULLD      avx2qc<>+192(SB), Y4, Y4
-	VPAND        avx2qc<>+128(SB), Y4, Y4
-	VPOR         Y4, Y5, Y5
-	VPSUBB       avx2qc<>+128(SB), Y5, Y5
-	VPABSB       Y5, Y4
-	VPBROADCASTD 20(CX), Y6
-	VPSIGNB      Y5, Y6, Y6
-	VPMADDUBSW   Y6, Y4, Y6
-	VPADDW       Y6, Y3, Y3
-	VMOVDQU      224(AX), Y5
-	VPAND        avx2qc<>+0(SB), Y5, Y4
-	VPSRLW       $0x04, Y5, Y5
-	VPAND        avx2qc<>+0(SB), Y5, Y5
-	VPSRLD       $0x08, Y2, Y6
-	VPAND        avx2qc<>+160(SB), Y6, Y6
-	VPMULLD      avx2qc<>+192(SB), Y6, Y6
-	VPAND        avx2qc<>+128(SB), Y6, Y6
-	VPOR         Y6, Y4, Y4
-	VPSUBB       avx2qc<>+128(SB), Y4, Y4
-	VPABSB       Y4, Y6
-	VPBROADCASTD 8(CX), Y7
-	VPSIGNB      Y4, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPADDW       Y7, Y3, Y3
-	VPSRLD       $0x18, Y2, Y4
-	VPAND        avx2qc<>+160(SB), Y4, Y4
-	VPMULLD      avx2qc<>+192(SB), Y4, Y4
-	VPAND        avx2qc<>+128(SB), Y4, Y4
-	VPOR         Y4, Y5, Y5
-	VPSUBB       avx2qc<>+128(SB), Y5, Y5
-	VPABSB       Y5, Y4
-	VPBROADCASTD 24(CX), Y6
-	VPSIGNB      Y5, Y6, Y6
-	VPMADDUBSW   Y6, Y4, Y6
-	VPADDW       Y6, Y3, Y3
-	VMOVDQU      288(AX), Y5
-	VPAND        avx2qc<>+0(SB), Y5, Y4
-	VPSRLW       $0x04, Y5, Y5
-	VPAND        avx2qc<>+0(SB), Y5, Y5
-	VPSRLD       $0x0c, Y2, Y6
-	VPAND        avx2qc<>+160(SB), Y6, Y6
-	VPMULLD      avx2qc<>+192(SB), Y6, Y6
-	VPAND        avx2qc<>+128(SB), Y6, Y6
-	VPOR         Y6, Y4, Y4
-	VPSUBB       avx2qc<>+128(SB), Y4, Y4
-	VPABSB       Y4, Y6
-	VPBROADCASTD 12(CX), Y7
-	VPSIGNB      Y4, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPADDW       Y7, Y3, Y3
-	VPSRLD       $0x1c, Y2, Y2
-	VPAND        avx2qc<>+160(SB), Y2, Y2
-	VPMULLD      avx2qc<>+192(SB), Y2, Y2
-	VPAND        avx2qc<>+128(SB), Y2, Y2
-	VPOR         Y2, Y5, Y5
-	VPSUBB       avx2qc<>+128(SB), Y5, Y5
-	VPABSB       Y5, Y2
-	VPBROADCASTD 28(CX), Y4
-	VPSIGNB      Y5, Y4, Y4
-	VPMADDUBSW   Y4, Y2, Y4
-	VPADDW       Y4, Y3, Y3
-	VCVTPH2PS    336(AX), Y2
-	VPMADDWD     avx2qc<>+64(SB), Y3, Y3
-	VCVTDQ2PS    Y3, Y3
-	VBROADCASTSS 36(CX), Y4
-	VMULPS       Y4, Y2, Y4
-	VFMADD231PS  Y4, Y3, Y1
+	VMOVDQU      (AX), Y6
+	VPSLLD       $0x04, Y6, Y7
+	VMOVDQU      64(AX), Y9
+	VPAND        Y2, Y9, Y8
+	VPSRLW       $0x04, Y9, Y9
+	VPAND        Y2, Y9, Y9
+	VPBROADCASTD (CX), Y10
+	VPSHUFB      avx2qc<>+384(SB), Y7, Y11
+	VPAND        Y5, Y11, Y11
+	VPMINUB      Y4, Y11, Y11
+	VPOR         Y11, Y8, Y8
+	VPMADDUBSW   Y10, Y8, Y8
+	VPBROADCASTD 16(CX), Y10
+	VPSHUFB      avx2qc<>+448(SB), Y7, Y11
+	VPAND        Y5, Y11, Y11
+	VPMINUB      Y4, Y11, Y11
+	VPOR         Y11, Y9, Y9
+	VPMADDUBSW   Y10, Y9, Y9
+	VMOVDQU      128(AX), Y11
+	VPAND        Y2, Y11, Y10
+	VPSRLW       $0x04, Y11, Y11
+	VPAND        Y2, Y11, Y11
+	VPBROADCASTD 4(CX), Y12
+	VPSHUFB      avx2qc<>+384(SB), Y6, Y13
+	VPAND        Y5, Y13, Y13
+	VPMINUB      Y4, Y13, Y13
+	VPOR         Y13, Y10, Y10
+	VPMADDUBSW   Y12, Y10, Y10
+	VPADDW       Y10, Y8, Y8
+	VPBROADCASTD 20(CX), Y10
+	VPSHUFB      avx2qc<>+448(SB), Y6, Y12
+	VPAND        Y5, Y12, Y12
+	VPMINUB      Y4, Y12, Y12
+	VPOR         Y12, Y11, Y11
+	VPMADDUBSW   Y10, Y11, Y11
+	VPADDW       Y11, Y9, Y9
+	VMOVDQU      192(AX), Y11
+	VPAND        Y2, Y11, Y10
+	VPSRLW       $0x04, Y11, Y11
+	VPAND        Y2, Y11, Y11
+	VPBROADCASTD 8(CX), Y12
+	VPSHUFB      avx2qc<>+416(SB), Y7, Y13
+	VPAND        Y5, Y13, Y13
+	VPMINUB      Y4, Y13, Y13
+	VPOR         Y13, Y10, Y10
+	VPMADDUBSW   Y12, Y10, Y10
+	VPADDW       Y10, Y8, Y8
+	VPBROADCASTD 24(CX), Y10
+	VPSHUFB      avx2qc<>+480(SB), Y7, Y7
+	VPAND        Y5, Y7, Y7
+	VPMINUB      Y4, Y7, Y7
+	VPOR         Y7, Y11, Y11
+	VPMADDUBSW   Y10, Y11, Y11
+	VPADDW       Y11, Y9, Y9
+	VMOVDQU      256(AX), Y10
+	VPAND        Y2, Y10, Y7
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y2, Y10, Y10
+	VPBROADCASTD 12(CX), Y11
+	VPSHUFB      avx2qc<>+416(SB), Y6, Y12
+	VPAND        Y5, Y12, Y12
+	VPMINUB      Y4, Y12, Y12
+	VPOR         Y12, Y7, Y7
+	VPMADDUBSW   Y11, Y7, Y7
+	VPADDW       Y7, Y8, Y8
+	VPBROADCASTD 28(CX), Y7
+	VPSHUFB      avx2qc<>+480(SB), Y6, Y6
+	VPAND        Y5, Y6, Y6
+	VPMINUB      Y4, Y6, Y6
+	VPOR         Y6, Y10, Y10
+	VPMADDUBSW   Y7, Y10, Y10
+	VPADDW       Y10, Y9, Y9
+	VPMADDWD     Y3, Y8, Y6
+	VPMADDWD     Y3, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VPBROADCASTD 32(CX), Y7
+	VPADDD       Y7, Y6, Y6
+	VCVTPH2PS    320(AX), Y7
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 36(CX), Y8
+	VMULPS       Y8, Y7, Y8
+	VFMADD231PS  Y8, Y6, Y0
+	VMOVDQU      32(AX), Y6
+	VPSLLD       $0x04, Y6, Y7
+	VMOVDQU      96(AX), Y9
+	VPAND        Y2, Y9, Y8
+	VPSRLW       $0x04, Y9, Y9
+	VPAND        Y2, Y9, Y9
+	VPBROADCASTD (CX), Y10
+	VPSHUFB      avx2qc<>+384(SB), Y7, Y11
+	VPAND        Y5, Y11, Y11
+	VPMINUB      Y4, Y11, Y11
+	VPOR         Y11, Y8, Y8
+	VPMADDUBSW   Y10, Y8, Y8
+	VPBROADCASTD 16(CX), Y10
+	VPSHUFB      avx2qc<>+448(SB), Y7, Y11
+	VPAND        Y5, Y11, Y11
+	VPMINUB      Y4, Y11, Y11
+	VPOR         Y11, Y9, Y9
+	VPMADDUBSW   Y10, Y9, Y9
+	VMOVDQU      160(AX), Y11
+	VPAND        Y2, Y11, Y10
+	VPSRLW       $0x04, Y11, Y11
+	VPAND        Y2, Y11, Y11
+	VPBROADCASTD 4(CX), Y12
+	VPSHUFB      avx2qc<>+384(SB), Y6, Y13
+	VPAND        Y5, Y13, Y13
+	VPMINUB      Y4, Y13, Y13
+	VPOR         Y13, Y10, Y10
+	VPMADDUBSW   Y12, Y10, Y10
+	VPADDW       Y10, Y8, Y8
+	VPBROADCASTD 20(CX), Y10
+	VPSHUFB      avx2qc<>+448(SB), Y6, Y12
+	VPAND        Y5, Y12, Y12
+	VPMINUB      Y4, Y12, Y12
+	VPOR         Y12, Y11, Y11
+	VPMADDUBSW   Y10, Y11, Y11
+	VPADDW       Y11, Y9, Y9
+	VMOVDQU      224(AX), Y11
+	VPAND        Y2, Y11, Y10
+	VPSRLW       $0x04, Y11, Y11
+	VPAND        Y2, Y11, Y11
+	VPBROADCASTD 8(CX), Y12
+	VPSHUFB      avx2qc<>+416(SB), Y7, Y13
+	VPAND        Y5, Y13, Y13
+	VPMINUB      Y4, Y13, Y13
+	VPOR         Y13, Y10, Y10
+	VPMADDUBSW   Y12, Y10, Y10
+	VPADDW       Y10, Y8, Y8
+	VPBROADCASTD 24(CX), Y10
+	VPSHUFB      avx2qc<>+480(SB), Y7, Y7
+	VPAND        Y5, Y7, Y7
+	VPMINUB      Y4, Y7, Y7
+	VPOR         Y7, Y11, Y11
+	VPMADDUBSW   Y10, Y11, Y11
+	VPADDW       Y11, Y9, Y9
+	VMOVDQU      288(AX), Y10
+	VPAND        Y2, Y10, Y7
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y2, Y10, Y10
+	VPBROADCASTD 12(CX), Y11
+	VPSHUFB      avx2qc<>+416(SB), Y6, Y12
+	VPAND        Y5, Y12, Y12
+	VPMINUB      Y4, Y12, Y12
+	VPOR         Y12, Y7, Y7
+	VPMADDUBSW   Y11, Y7, Y7
+	VPADDW       Y7, Y8, Y8
+	VPBROADCASTD 28(CX), Y7
+	VPSHUFB      avx2qc<>+480(SB), Y6, Y6
+	VPAND        Y5, Y6, Y6
+	VPMINUB      Y4, Y6, Y6
+	VPOR         Y6, Y10, Y10
+	VPMADDUBSW   Y7, Y10, Y10
+	VPADDW       Y10, Y9, Y9
+	VPMADDWD     Y3, Y8, Y6
+	VPMADDWD     Y3, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VPBROADCASTD 32(CX), Y7
+	VPADDD       Y7, Y6, Y6
+	VCVTPH2PS    336(AX), Y7
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 36(CX), Y8
+	VMULPS       Y8, Y7, Y8
+	VFMADD231PS  Y8, Y6, Y1
 	ADDQ         $0x00000160, AX
 	ADDQ         DX, CX
 	DECQ         BX
@@ -6617,200 +6606,186 @@ tileAQ4_1_16x4_h1_stored:
 // func tileAQ5_1_16x1(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 // Requires: AVX, AVX2, F16C, FMA3
 TEXT ·tileAQ5_1_16x1(SB), NOSPLIT, $0-56
-	MOVQ   p+0(FP), AX
-	MOVQ   a+8(FP), CX
-	MOVQ   as+16(FP), DX
-	MOVQ   nb+24(FP), BX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
+	MOVQ    p+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    as+16(FP), DX
+	MOVQ    nb+24(FP), BX
+	VXORPS  Y0, Y0, Y0
+	VXORPS  Y1, Y1, Y1
+	VMOVDQU avx2qc<>+0(SB), Y2
+	VMOVDQU avx2qc<>+64(SB), Y3
+	VMOVDQU avx2qc<>+128(SB), Y4
+	VMOVDQU avx2qc<>+512(SB), Y5
 
 tileAQ5_1_16x1_loop:
 	TESTQ        BX, BX
 	JZ           tileAQ5_1_16x1_done
-	VMOVDQU      (AX), Y2
-	VMOVDQU      64(AX), Y4
-	VPAND        avx2qc<>+0(SB), Y4, Y3
-	VPSRLW       $0x04, Y4, Y4
-	VPAND        avx2qc<>+0(SB), Y4, Y4
-	VPSRLD       $0x00, Y2, Y5
-	VPAND        avx2qc<>+160(SB), Y5, Y5
-	VPMULLD      avx2qc<>+192(SB), Y5, Y5
-	VPAND        avx2qc<>+128(SB), Y5, Y5
-	VPOR         Y5, Y3, Y3
-	VPSRLD       $0x10, Y2, Y5
-	VPAND        avx2qc<>+160(SB), Y5, Y5
-	VPMULLD      avx2qc<>+192(SB), Y5, Y5
-	VPAND        avx2qc<>+128(SB), Y5, Y5
-	VPOR         Y5, Y4, Y4
-	VPBROADCASTD (CX), Y5
-	VPMADDUBSW   Y5, Y3, Y5
-	VPBROADCASTD 16(CX), Y3
-	VPMADDUBSW   Y3, Y4, Y3
-	VPADDW       Y3, Y5, Y5
-	VPMADDWD     avx2qc<>+64(SB), Y5, Y3
-	VMOVDQU      128(AX), Y5
-	VPAND        avx2qc<>+0(SB), Y5, Y4
-	VPSRLW       $0x04, Y5, Y5
-	VPAND        avx2qc<>+0(SB), Y5, Y5
-	VPSRLD       $0x04, Y2, Y6
-	VPAND        avx2qc<>+160(SB), Y6, Y6
-	VPMULLD      avx2qc<>+192(SB), Y6, Y6
-	VPAND        avx2qc<>+128(SB), Y6, Y6
-	VPOR         Y6, Y4, Y4
-	VPSRLD       $0x14, Y2, Y6
-	VPAND        avx2qc<>+160(SB), Y6, Y6
-	VPMULLD      avx2qc<>+192(SB), Y6, Y6
-	VPAND        avx2qc<>+128(SB), Y6, Y6
-	VPOR         Y6, Y5, Y5
-	VPBROADCASTD 4(CX), Y6
-	VPMADDUBSW   Y6, Y4, Y6
-	VPBROADCASTD 20(CX), Y4
-	VPMADDUBSW   Y4, Y5, Y4
-	VPADDW       Y4, Y6, Y6
-	VPMADDWD     avx2qc<>+64(SB), Y6, Y6
-	VPADDD       Y6, Y3, Y3
-	VMOVDQU      192(AX), Y5
-	VPAND        avx2qc<>+0(SB), Y5, Y4
-	VPSRLW       $0x04, Y5, Y5
-	VPAND        avx2qc<>+0(SB), Y5, Y5
-	VPSRLD       $0x08, Y2, Y6
-	VPAND        avx2qc<>+160(SB), Y6, Y6
-	VPMULLD      avx2qc<>+192(SB), Y6, Y6
-	VPAND        avx2qc<>+128(SB), Y6, Y6
-	VPOR         Y6, Y4, Y4
-	VPSRLD       $0x18, Y2, Y6
-	VPAND        avx2qc<>+160(SB), Y6, Y6
-	VPMULLD      avx2qc<>+192(SB), Y6, Y6
-	VPAND        avx2qc<>+128(SB), Y6, Y6
-	VPOR         Y6, Y5, Y5
-	VPBROADCASTD 8(CX), Y6
-	VPMADDUBSW   Y6, Y4, Y6
-	VPBROADCASTD 24(CX), Y4
-	VPMADDUBSW   Y4, Y5, Y4
-	VPADDW       Y4, Y6, Y6
-	VPMADDWD     avx2qc<>+64(SB), Y6, Y6
-	VPADDD       Y6, Y3, Y3
-	VMOVDQU      256(AX), Y5
-	VPAND        avx2qc<>+0(SB), Y5, Y4
-	VPSRLW       $0x04, Y5, Y5
-	VPAND        avx2qc<>+0(SB), Y5, Y5
-	VPSRLD       $0x0c, Y2, Y6
-	VPAND        avx2qc<>+160(SB), Y6, Y6
-	VPMULLD      avx2qc<>+192(SB), Y6, Y6
-	VPAND        avx2qc<>+128(SB), Y6, Y6
-	VPOR         Y6, Y4, Y4
-	VPSRLD       $0x1c, Y2, Y2
-	VPAND        avx2qc<>+160(SB), Y2, Y2
-	VPMULLD      avx2qc<>+192(SB), Y2, Y2
-	VPAND        avx2qc<>+128(SB), Y2, Y2
-	VPOR         Y2, Y5, Y5
-	VPBROADCASTD 12(CX), Y2
-	VPMADDUBSW   Y2, Y4, Y2
-	VPBROADCASTD 28(CX), Y4
-	VPMADDUBSW   Y4, Y5, Y4
-	VPADDW       Y4, Y2, Y2
-	VPMADDWD     avx2qc<>+64(SB), Y2, Y2
-	VPADDD       Y2, Y3, Y3
-	VCVTPH2PS    320(AX), Y2
-	VCVTPH2PS    352(AX), Y4
-	VCVTDQ2PS    Y3, Y3
-	VBROADCASTSS 36(CX), Y5
-	VMULPS       Y5, Y2, Y5
-	VFMADD231PS  Y5, Y3, Y0
-	VBROADCASTSS 32(CX), Y2
-	VFMADD231PS  Y2, Y4, Y0
-	VMOVDQU      32(AX), Y2
-	VMOVDQU      96(AX), Y4
-	VPAND        avx2qc<>+0(SB), Y4, Y3
-	VPSRLW       $0x04, Y4, Y4
-	VPAND        avx2qc<>+0(SB), Y4, Y4
-	VPSRLD       $0x00, Y2, Y5
-	VPAND        avx2qc<>+160(SB), Y5, Y5
-	VPMULLD      avx2qc<>+192(SB), Y5, Y5
-	VPAND        avx2qc<>+128(SB), Y5, Y5
-	VPOR         Y5, Y3, Y3
-	VPSRLD       $0x10, Y2, Y5
-	VPAND        avx2qc<>+160(SB), Y5, Y5
-	VPMULLD      avx2qc<>+192(SB), Y5, Y5
-	VPAND        avx2qc<>+128(SB), Y5, Y5
-	VPOR         Y5, Y4, Y4
-	VPBROADCASTD (CX), Y5
-	VPMADDUBSW   Y5, Y3, Y5
-	VPBROADCASTD 16(CX), Y3
-	VPMADDUBSW   Y3, Y4, Y3
-	VPADDW       Y3, Y5, Y5
-	VPMADDWD     avx2qc<>+64(SB), Y5, Y3
-	VMOVDQU      160(AX), Y5
-	VPAND        avx2qc<>+0(SB), Y5, Y4
-	VPSRLW       $0x04, Y5, Y5
-	VPAND        avx2qc<>+0(SB), Y5, Y5
-	VPSRLD       $0x04, Y2, Y6
-	VPAND        avx2qc<>+160(SB), Y6, Y6
-	VPMULLD      avx2qc<>+192(SB), Y6, Y6
-	VPAND        avx2qc<>+128(SB), Y6, Y6
-	VPOR         Y6, Y4, Y4
-	VPSRLD       $0x14, Y2, Y6
-	VPAND        avx2qc<>+160(SB), Y6, Y6
-	VPMULLD      avx2qc<>+192(SB), Y6, Y6
-	VPAND        avx2qc<>+128(SB), Y6, Y6
-	VPOR         Y6, Y5, Y5
-	VPBROADCASTD 4(CX), Y6
-	VPMADDUBSW   Y6, Y4, Y6
-	VPBROADCASTD 20(CX), Y4
-	VPMADDUBSW   Y4, Y5, Y4
-	VPADDW       Y4, Y6, Y6
-	VPMADDWD     avx2qc<>+64(SB), Y6, Y6
-	VPADDD       Y6, Y3, Y3
-	VMOVDQU      224(AX), Y5
-	VPAND        avx2qc<>+0(SB), Y5, Y4
-	VPSRLW       $0x04, Y5, Y5
-	VPAND        avx2qc<>+0(SB), Y5, Y5
-	VPSRLD       $0x08, Y2, Y6
-	VPAND        avx2qc<>+160(SB), Y6, Y6
-	VPMULLD      avx2qc<>+192(SB), Y6, Y6
-	VPAND        avx2qc<>+128(SB), Y6, Y6
-	VPOR         Y6, Y4, Y4
-	VPSRLD       $0x18, Y2, Y6
-	VPAND        avx2qc<>+160(SB), Y6, Y6
-	VPMULLD      avx2qc<>+192(SB), Y6, Y6
-	VPAND        avx2qc<>+128(SB), Y6, Y6
-	VPOR         Y6, Y5, Y5
-	VPBROADCASTD 8(CX), Y6
-	VPMADDUBSW   Y6, Y4, Y6
-	VPBROADCASTD 24(CX), Y4
-	VPMADDUBSW   Y4, Y5, Y4
-	VPADDW       Y4, Y6, Y6
-	VPMADDWD     avx2qc<>+64(SB), Y6, Y6
-	VPADDD       Y6, Y3, Y3
-	VMOVDQU      288(AX), Y5
-	VPAND        avx2qc<>+0(SB), Y5, Y4
-	VPSRLW       $0x04, Y5, Y5
-	VPAND        avx2qc<>+0(SB), Y5, Y5
-	VPSRLD       $0x0c, Y2, Y6
-	VPAND        avx2qc<>+160(SB), Y6, Y6
-	VPMULLD      avx2qc<>+192(SB), Y6, Y6
-	VPAND        avx2qc<>+128(SB), Y6, Y6
-	VPOR         Y6, Y4, Y4
-	VPSRLD       $0x1c, Y2, Y2
-	VPAND        avx2qc<>+160(SB), Y2, Y2
-	VPMULLD      avx2qc<>+192(SB), Y2, Y2
-	VPAND        avx2qc<>+128(SB), Y2, Y2
-	VPOR         Y2, Y5, Y5
-	VPBROADCASTD 12(CX), Y2
-	VPMADDUBSW   Y2, Y4, Y2
-	VPBROADCASTD 28(CX), Y4
-	VPMADDUBSW   Y4, Y5, Y4
-	VPADDW       Y4, Y2, Y2
-	VPMADDWD     avx2qc<>+64(SB), Y2, Y2
-	VPADDD       Y2, Y3, Y3
-	VCVTPH2PS    336(AX), Y2
-	VCVTPH2PS    368(AX), Y4
-	VCVTDQ2PS    Y3, Y3
-	VBROADCASTSS 36(CX), Y5
-	VMULPS       Y5, Y2, Y5
-	VFMADD231PS  Y5, Y3, Y1
-	VBROADCASTSS 32(CX), Y2
-	VFMADD231PS  Y2, Y4, Y1
+	VMOVDQU      (AX), Y6
+	VPSLLD       $0x04, Y6, Y7
+	VMOVDQU      64(AX), Y9
+	VPAND        Y2, Y9, Y8
+	VPSRLW       $0x04, Y9, Y9
+	VPAND        Y2, Y9, Y9
+	VPBROADCASTD (CX), Y10
+	VPSHUFB      avx2qc<>+384(SB), Y7, Y11
+	VPAND        Y5, Y11, Y11
+	VPMINUB      Y4, Y11, Y11
+	VPOR         Y11, Y8, Y8
+	VPMADDUBSW   Y10, Y8, Y8
+	VPBROADCASTD 16(CX), Y10
+	VPSHUFB      avx2qc<>+448(SB), Y7, Y11
+	VPAND        Y5, Y11, Y11
+	VPMINUB      Y4, Y11, Y11
+	VPOR         Y11, Y9, Y9
+	VPMADDUBSW   Y10, Y9, Y9
+	VMOVDQU      128(AX), Y11
+	VPAND        Y2, Y11, Y10
+	VPSRLW       $0x04, Y11, Y11
+	VPAND        Y2, Y11, Y11
+	VPBROADCASTD 4(CX), Y12
+	VPSHUFB      avx2qc<>+384(SB), Y6, Y13
+	VPAND        Y5, Y13, Y13
+	VPMINUB      Y4, Y13, Y13
+	VPOR         Y13, Y10, Y10
+	VPMADDUBSW   Y12, Y10, Y10
+	VPADDW       Y10, Y8, Y8
+	VPBROADCASTD 20(CX), Y10
+	VPSHUFB      avx2qc<>+448(SB), Y6, Y12
+	VPAND        Y5, Y12, Y12
+	VPMINUB      Y4, Y12, Y12
+	VPOR         Y12, Y11, Y11
+	VPMADDUBSW   Y10, Y11, Y11
+	VPADDW       Y11, Y9, Y9
+	VMOVDQU      192(AX), Y11
+	VPAND        Y2, Y11, Y10
+	VPSRLW       $0x04, Y11, Y11
+	VPAND        Y2, Y11, Y11
+	VPBROADCASTD 8(CX), Y12
+	VPSHUFB      avx2qc<>+416(SB), Y7, Y13
+	VPAND        Y5, Y13, Y13
+	VPMINUB      Y4, Y13, Y13
+	VPOR         Y13, Y10, Y10
+	VPMADDUBSW   Y12, Y10, Y10
+	VPADDW       Y10, Y8, Y8
+	VPBROADCASTD 24(CX), Y10
+	VPSHUFB      avx2qc<>+480(SB), Y7, Y7
+	VPAND        Y5, Y7, Y7
+	VPMINUB      Y4, Y7, Y7
+	VPOR         Y7, Y11, Y11
+	VPMADDUBSW   Y10, Y11, Y11
+	VPADDW       Y11, Y9, Y9
+	VMOVDQU      256(AX), Y10
+	VPAND        Y2, Y10, Y7
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y2, Y10, Y10
+	VPBROADCASTD 12(CX), Y11
+	VPSHUFB      avx2qc<>+416(SB), Y6, Y12
+	VPAND        Y5, Y12, Y12
+	VPMINUB      Y4, Y12, Y12
+	VPOR         Y12, Y7, Y7
+	VPMADDUBSW   Y11, Y7, Y7
+	VPADDW       Y7, Y8, Y8
+	VPBROADCASTD 28(CX), Y7
+	VPSHUFB      avx2qc<>+480(SB), Y6, Y6
+	VPAND        Y5, Y6, Y6
+	VPMINUB      Y4, Y6, Y6
+	VPOR         Y6, Y10, Y10
+	VPMADDUBSW   Y7, Y10, Y10
+	VPADDW       Y10, Y9, Y9
+	VPMADDWD     Y3, Y8, Y6
+	VPMADDWD     Y3, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VCVTPH2PS    320(AX), Y7
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 36(CX), Y8
+	VMULPS       Y8, Y7, Y8
+	VFMADD231PS  Y8, Y6, Y0
+	VCVTPH2PS    352(AX), Y6
+	VBROADCASTSS 32(CX), Y7
+	VFMADD231PS  Y7, Y6, Y0
+	VMOVDQU      32(AX), Y6
+	VPSLLD       $0x04, Y6, Y7
+	VMOVDQU      96(AX), Y9
+	VPAND        Y2, Y9, Y8
+	VPSRLW       $0x04, Y9, Y9
+	VPAND        Y2, Y9, Y9
+	VPBROADCASTD (CX), Y10
+	VPSHUFB      avx2qc<>+384(SB), Y7, Y11
+	VPAND        Y5, Y11, Y11
+	VPMINUB      Y4, Y11, Y11
+	VPOR         Y11, Y8, Y8
+	VPMADDUBSW   Y10, Y8, Y8
+	VPBROADCASTD 16(CX), Y10
+	VPSHUFB      avx2qc<>+448(SB), Y7, Y11
+	VPAND        Y5, Y11, Y11
+	VPMINUB      Y4, Y11, Y11
+	VPOR         Y11, Y9, Y9
+	VPMADDUBSW   Y10, Y9, Y9
+	VMOVDQU      160(AX), Y11
+	VPAND        Y2, Y11, Y10
+	VPSRLW       $0x04, Y11, Y11
+	VPAND        Y2, Y11, Y11
+	VPBROADCASTD 4(CX), Y12
+	VPSHUFB      avx2qc<>+384(SB), Y6, Y13
+	VPAND        Y5, Y13, Y13
+	VPMINUB      Y4, Y13, Y13
+	VPOR         Y13, Y10, Y10
+	VPMADDUBSW   Y12, Y10, Y10
+	VPADDW       Y10, Y8, Y8
+	VPBROADCASTD 20(CX), Y10
+	VPSHUFB      avx2qc<>+448(SB), Y6, Y12
+	VPAND        Y5, Y12, Y12
+	VPMINUB      Y4, Y12, Y12
+	VPOR         Y12, Y11, Y11
+	VPMADDUBSW   Y10, Y11, Y11
+	VPADDW       Y11, Y9, Y9
+	VMOVDQU      224(AX), Y11
+	VPAND        Y2, Y11, Y10
+	VPSRLW       $0x04, Y11, Y11
+	VPAND        Y2, Y11, Y11
+	VPBROADCASTD 8(CX), Y12
+	VPSHUFB      avx2qc<>+416(SB), Y7, Y13
+	VPAND        Y5, Y13, Y13
+	VPMINUB      Y4, Y13, Y13
+	VPOR         Y13, Y10, Y10
+	VPMADDUBSW   Y12, Y10, Y10
+	VPADDW       Y10, Y8, Y8
+	VPBROADCASTD 24(CX), Y10
+	VPSHUFB      avx2qc<>+480(SB), Y7, Y7
+	VPAND        Y5, Y7, Y7
+	VPMINUB      Y4, Y7, Y7
+	VPOR         Y7, Y11, Y11
+	VPMADDUBSW   Y10, Y11, Y11
+	VPADDW       Y11, Y9, Y9
+	VMOVDQU      288(AX), Y10
+	VPAND        Y2, Y10, Y7
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y2, Y10, Y10
+	VPBROADCASTD 12(CX), Y11
+	VPSHUFB      avx2qc<>+416(SB), Y6, Y12
+	VPAND        Y5, Y12, Y12
+	VPMINUB      Y4, Y12, Y12
+	VPOR         Y12, Y7, Y7
+	VPMADDUBSW   Y11, Y7, Y7
+	VPADDW       Y7, Y8, Y8
+	VPBROADCASTD 28(CX), Y7
+	VPSHUFB      avx2qc<>+480(SB), Y6, Y6
+	VPAND        Y5, Y6, Y6
+	VPMINUB      Y4, Y6, Y6
+	VPOR         Y6, Y10, Y10
+	VPMADDUBSW   Y7, Y10, Y10
+	VPADDW       Y10, Y9, Y9
+	VPMADDWD     Y3, Y8, Y6
+	VPMADDWD     Y3, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VCVTPH2PS    336(AX), Y7
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS 36(CX), Y8
+	VMULPS       Y8, Y7, Y8
+	VFMADD231PS  Y8, Y6, Y1
+	VCVTPH2PS    368(AX), Y6
+	VBROADCASTSS 32(CX), Y7
+	VFMADD231PS  Y7, Y6, Y1
 	ADDQ         $0x00000180, AX
 	ADDQ         DX, CX
 	DECQ         BX

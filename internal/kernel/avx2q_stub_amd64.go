@@ -36,8 +36,8 @@ func tileAQ8_0_16x3(p *byte, a *byte, as int, nb int, out *float32, os int, mask
 // Block b of the group is at p+544b, token t's block b at a+b*as+40t.
 func tileAQ8_0_16x4(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 
-// tileAIQ4_NL_16x1 computes the 16×1 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved IQ4_NL group at p against 1 tokens of interleaved activations, nb blocks (AVX2, FMA, F16C).
-// Block b of the group is at p+288b, token t's block b at a+b*as+40t.
+// tileAIQ4_NL_16x1 computes the 16×1 tile out[r] (rows r with bit r of mask set) of an interleaved IQ4_NL group at p against a token's interleaved activations, nb blocks (AVX2, FMA, F16C).
+// Block b of the group is at p+288b, the token's block b at a+b*as.
 func tileAIQ4_NL_16x1(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 
 // tileAIQ4_NL_16x2 computes the 16×2 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved IQ4_NL group at p against 2 tokens of interleaved activations, nb blocks (AVX2, FMA, F16C).
@@ -52,8 +52,8 @@ func tileAIQ4_NL_16x3(p *byte, a *byte, as int, nb int, out *float32, os int, ma
 // Block b of the group is at p+288b, token t's block b at a+b*as+40t.
 func tileAIQ4_NL_16x4(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 
-// tileAQ5_0_16x1 computes the 16×1 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved Q5_0 group at p against 1 tokens of interleaved activations, nb blocks (AVX2, FMA, F16C).
-// Block b of the group is at p+352b, token t's block b at a+b*as+40t.
+// tileAQ5_0_16x1 computes the 16×1 tile out[r] (rows r with bit r of mask set) of an interleaved Q5_0 group at p against a token's interleaved activations, nb blocks (AVX2, FMA, F16C).
+// Block b of the group is at p+352b, the token's block b at a+b*as.
 func tileAQ5_0_16x1(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 
 // tileAQ5_0_16x2 computes the 16×2 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved Q5_0 group at p against 2 tokens of interleaved activations, nb blocks (AVX2, FMA, F16C).
@@ -84,8 +84,8 @@ func tileAQ4_1_16x3(p *byte, a *byte, as int, nb int, out *float32, os int, mask
 // Block b of the group is at p+320b, token t's block b at a+b*as+40t.
 func tileAQ4_1_16x4(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 
-// tileAQ5_1_16x1 computes the 16×1 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved Q5_1 group at p against 1 tokens of interleaved activations, nb blocks (AVX2, FMA, F16C).
-// Block b of the group is at p+384b, token t's block b at a+b*as+40t.
+// tileAQ5_1_16x1 computes the 16×1 tile out[r] (rows r with bit r of mask set) of an interleaved Q5_1 group at p against a token's interleaved activations, nb blocks (AVX2, FMA, F16C).
+// Block b of the group is at p+384b, the token's block b at a+b*as.
 func tileAQ5_1_16x1(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 
 // tileAQ5_1_16x2 computes the 16×2 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved Q5_1 group at p against 2 tokens of interleaved activations, nb blocks (AVX2, FMA, F16C).

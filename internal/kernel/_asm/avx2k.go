@@ -33,7 +33,8 @@ import (
 // quants with v's sign (VPSIGNB), and as two such int16 pair sums can
 // overflow, every dword's goes by VPMADDWD into the sum.
 // The block then ends with the VNNI kernels' float steps, per row half
-// and token, on float32 accumulators kept in the stack frame.
+// and token, on float32 accumulators kept in the stack frame. The
+// single-token Q2_K tile is avx2dec.go's.
 
 // a2kMaxT is the most tokens an AVX2 K tile takes; a2kGroupT the tokens
 // whose int32 sums stay in registers while a sub-block's values do.
@@ -63,11 +64,12 @@ const (
 	a2kLow4   = 704 // dwords 0xf
 	a2kLow30  = 736 // dwords 0x30
 	a2kW20    = 768 // words 0x20
+	a2k0c     = 800 // 0x0c bytes
 )
 
 func genAVX2K() {
 	// The assembler wants DATA in address order: build the bytes first.
-	var c [800]byte
+	var c [832]byte
 	for i, v := range []int8{-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113} {
 		c[a2kNL+i], c[a2kNL+16+i] = byte(v), byte(v)
 	}
@@ -79,7 +81,7 @@ func genAVX2K() {
 	}
 	for i := 0; i < 32; i++ {
 		c[a2k0f+i], c[a2k3f+i], c[a2k30+i], c[a2k10+i] = 0x0f, 0x3f, 0x30, 0x10
-		c[a2k03+i], c[a2k04+i], c[a2k20+i] = 0x03, 0x04, 0x20
+		c[a2k03+i], c[a2k04+i], c[a2k20+i], c[a2k0c+i] = 0x03, 0x04, 0x20, 0x0c
 	}
 	const z = 0x80 // VPSHUFB: a zero byte
 	for i := 0; i < 32; i++ {
@@ -102,6 +104,10 @@ func genAVX2K() {
 	}
 	for _, kind := range []string{"Q4_K", "Q5_K", "Q6_K", "Q2_K", "Q3_K", "IQ4_XS"} {
 		for T := 1; T <= a2kMaxT; T++ {
+			if g := a2dTiles1[kind]; T == 1 && g != nil {
+				g(fmt.Sprintf("tileA2%s_16x1", kind))
+				continue
+			}
 			a2kTile(kind, T)
 		}
 	}

@@ -33,7 +33,8 @@ import (
 //   - unsigned u ≤ 31 (Q5_1): two vectors (≤ 15748) per VPMADDWD.
 //
 // Then, as the VNNI kernels: acc = fma(float32(isum), d_w·d_a, acc) (and
-// for Q4_1, Q5_1 acc = fma(m_w, s_a, acc)), blocks in order.
+// for Q4_1, Q5_1 acc = fma(m_w, s_a, acc)), blocks in order. The
+// single-token tiles of Q5_0, Q5_1 and IQ4_NL are avx2dec.go's.
 
 // avx2qC holds the set's constants (32 bytes each, used as memory
 // operands so that they take no register).
@@ -52,6 +53,8 @@ const (
 	a2Perm   = 288 // dwords 0, 4, 1, 5, 2, 6, 3, 7
 	a2Cff    = 320 // dwords 0xff
 	a2C08    = 352 // 0x08 bytes
+	a2Rep    = 384 // 4 VPSHUFB controls: byte j of each dword into all its bytes
+	a2Bit4   = 512 // bytes 0x10, 0x20, 0x40, 0x80 in each dword
 )
 
 // a2Mode is how a kind's weights enter VPMADDUBSW (see above).
@@ -93,7 +96,7 @@ const a2MaxT = 4
 func genAVX2Q() {
 	// The assembler wants DATA in increasing offsets: build the bytes,
 	// then emit them in order.
-	var c [a2C08 + 32]byte
+	var c [a2Bit4 + 32]byte
 	dword := func(off int, v uint32) {
 		for i := 0; i < 4; i++ {
 			c[off+i] = byte(v >> (8 * i))
@@ -104,6 +107,10 @@ func genAVX2Q() {
 	for i := 0; i < 32; i++ {
 		c[a2C0f+i], c[a2C80+i], c[a2C10+i], c[a2C08+i] = 0x0f, 0x80, 0x10, 0x08
 		c[a2Tbl+i] = uint8(int8(vals[i%16]))
+		c[a2Bit4+i] = 0x10 << (i % 4)
+		for j := 0; j < 4; j++ {
+			c[a2Rep+32*j+i] = byte(i%16/4*4 + j)
+		}
 	}
 	for i := 0; i < 8; i++ {
 		dword(a2Ones+4*i, 0x00010001)
@@ -120,6 +127,10 @@ func genAVX2Q() {
 	}
 	for _, k := range a2Kinds {
 		for T := 1; T <= a2MaxT; T++ {
+			if T == 1 && a2dFast1[k.name] {
+				a2dTileQ1(k)
+				continue
+			}
 			a2Tile(k, T)
 		}
 	}
