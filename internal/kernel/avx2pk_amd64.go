@@ -66,8 +66,11 @@ const a2pQ6Bytes = 5184
 var a2pMinUnpack = map[tensor.DType]int{tensor.Q4_K: 16, tensor.Q5_K: 8, tensor.Q6_K: 12, tensor.Q2_K: 16, tensor.Q3_K: 8}
 
 // withAVX2Unpack gives the AVX2 interleaved K implementations in m their
-// unpack kernels and packed tiles.
+// unpack kernels and packed tiles, and the AVX2 quantizer.
 func withAVX2Unpack(m map[tensor.DType]*interleavedImpl) map[tensor.DType]*interleavedImpl {
+	for _, im := range m {
+		im.quant = quantQ8_KxAVX2
+	}
 	for typ, u := range map[tensor.DType]struct {
 		unpack func(p *byte, nb int, dst *byte)
 		tiles  *a2pTileSet
@@ -140,8 +143,10 @@ var a2pIQMinTokens = 32
 // setAVX2PackedIQ gives the codebook i-quants of t (the avx2 set, after
 // setAVX2IQ13 and setAVX2IQ2) the AVX2 packed path: their blocks packed
 // into the Q6_K layout in Go, the AVX2 packed tiles of their offset, and
-// Q8_K activations with their offsets (the VNNI path's bytes).
+// Q8_K activations with their offsets (the VNNI path's bytes); and the
+// row-major Q8_K activations of t the AVX2 quantizer (setAVX2RowQuant).
 func setAVX2PackedIQ(t *implTable) {
+	setAVX2RowQuant(t)
 	for typ, tiles := range map[tensor.DType]*a2pTileSet{
 		tensor.IQ2_XXS: &a2pTilesKI, tensor.IQ2_XS: &a2pTilesKI, tensor.IQ2_S: &a2pTilesKI,
 		tensor.IQ3_XXS: &a2pTilesKI, tensor.IQ3_S: &a2pTilesK6,
@@ -151,7 +156,7 @@ func setAVX2PackedIQ(t *implTable) {
 			continue
 		}
 		im := *t[typ]
-		im.packed = &packedImpl{k: iqKinds[typ].k, minTokens: a2pIQMinTokens, pack: packIQGo(typ), quant: quantQ8_KxIQGo,
+		im.packed = &packedImpl{k: iqKinds[typ].k, minTokens: a2pIQMinTokens, pack: packIQGo(typ), quant: quantQ8_KxIQAVX2,
 			tiles: a2pTo8(tiles), blockElems: 256, blockBytes: a2pQ6Bytes, actBytes: actKBytes, maxT: 8}
 		t[typ] = &im
 	}
