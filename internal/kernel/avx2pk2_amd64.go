@@ -45,3 +45,23 @@ func setAVX2RowQuant(t *implTable) {
 		}
 	}
 }
+
+// a2IQPacks are the AVX2 pack kernels of the codebook i-quants (their
+// reference is packGroupIQGeneric): 16 rows' blocks into the Q6_K packed
+// layout, with the codebooks (IQ1: the forms iq_amd64.go makes) and, for
+// the types with 7-bit sign indices, signMasks7.
+var a2IQPacks = map[tensor.DType]func(w *byte, ws int, nb int, dst *byte){
+	tensor.IQ2_XXS: func(w *byte, ws int, nb int, dst *byte) {
+		packA2IQ2_XXS(w, ws, nb, dst, &tensor.GridIQ2_XXS[0], &signMasks7[0])
+	},
+	tensor.IQ2_XS: func(w *byte, ws int, nb int, dst *byte) {
+		packA2IQ2_XS(w, ws, nb, dst, &tensor.GridIQ2_XS[0], &signMasks7[0])
+	},
+	tensor.IQ3_XXS: func(w *byte, ws int, nb int, dst *byte) {
+		packA2IQ3_XXS(w, ws, nb, dst, &tensor.GridIQ3_XXS[0], &signMasks7[0])
+	},
+	tensor.IQ2_S: withGrid(packA2IQ2_S, &tensor.GridIQ2_S[0]),
+	tensor.IQ3_S: withGrid(packA2IQ3_S, &tensor.GridIQ3_S[0]),
+	tensor.IQ1_S: withGrid(packA2IQ1_S, &gridIQ1SPlus1[0]),
+	tensor.IQ1_M: withGrid(packA2IQ1_M, &gridIQ1MU[0]),
+}

@@ -884,3 +884,3513 @@ quantQ8_KxA2_next:
 quantQ8_KxA2_done:
 	VZEROUPPER
 	RET
+
+DATA a2pk2kconst<>+0(SB)/1, $0x40
+DATA a2pk2kconst<>+1(SB)/1, $0x40
+DATA a2pk2kconst<>+2(SB)/1, $0x40
+DATA a2pk2kconst<>+3(SB)/1, $0x40
+DATA a2pk2kconst<>+4(SB)/1, $0x40
+DATA a2pk2kconst<>+5(SB)/1, $0x40
+DATA a2pk2kconst<>+6(SB)/1, $0x40
+DATA a2pk2kconst<>+7(SB)/1, $0x40
+DATA a2pk2kconst<>+8(SB)/1, $0x40
+DATA a2pk2kconst<>+9(SB)/1, $0x40
+DATA a2pk2kconst<>+10(SB)/1, $0x40
+DATA a2pk2kconst<>+11(SB)/1, $0x40
+DATA a2pk2kconst<>+12(SB)/1, $0x40
+DATA a2pk2kconst<>+13(SB)/1, $0x40
+DATA a2pk2kconst<>+14(SB)/1, $0x40
+DATA a2pk2kconst<>+15(SB)/1, $0x40
+DATA a2pk2kconst<>+16(SB)/1, $0x40
+DATA a2pk2kconst<>+17(SB)/1, $0x40
+DATA a2pk2kconst<>+18(SB)/1, $0x40
+DATA a2pk2kconst<>+19(SB)/1, $0x40
+DATA a2pk2kconst<>+20(SB)/1, $0x40
+DATA a2pk2kconst<>+21(SB)/1, $0x40
+DATA a2pk2kconst<>+22(SB)/1, $0x40
+DATA a2pk2kconst<>+23(SB)/1, $0x40
+DATA a2pk2kconst<>+24(SB)/1, $0x40
+DATA a2pk2kconst<>+25(SB)/1, $0x40
+DATA a2pk2kconst<>+26(SB)/1, $0x40
+DATA a2pk2kconst<>+27(SB)/1, $0x40
+DATA a2pk2kconst<>+28(SB)/1, $0x40
+DATA a2pk2kconst<>+29(SB)/1, $0x40
+DATA a2pk2kconst<>+30(SB)/1, $0x40
+DATA a2pk2kconst<>+31(SB)/1, $0x40
+DATA a2pk2kconst<>+32(SB)/1, $0x20
+DATA a2pk2kconst<>+33(SB)/1, $0x20
+DATA a2pk2kconst<>+34(SB)/1, $0x20
+DATA a2pk2kconst<>+35(SB)/1, $0x20
+DATA a2pk2kconst<>+36(SB)/1, $0x20
+DATA a2pk2kconst<>+37(SB)/1, $0x20
+DATA a2pk2kconst<>+38(SB)/1, $0x20
+DATA a2pk2kconst<>+39(SB)/1, $0x20
+DATA a2pk2kconst<>+40(SB)/1, $0x20
+DATA a2pk2kconst<>+41(SB)/1, $0x20
+DATA a2pk2kconst<>+42(SB)/1, $0x20
+DATA a2pk2kconst<>+43(SB)/1, $0x20
+DATA a2pk2kconst<>+44(SB)/1, $0x20
+DATA a2pk2kconst<>+45(SB)/1, $0x20
+DATA a2pk2kconst<>+46(SB)/1, $0x20
+DATA a2pk2kconst<>+47(SB)/1, $0x20
+DATA a2pk2kconst<>+48(SB)/1, $0x20
+DATA a2pk2kconst<>+49(SB)/1, $0x20
+DATA a2pk2kconst<>+50(SB)/1, $0x20
+DATA a2pk2kconst<>+51(SB)/1, $0x20
+DATA a2pk2kconst<>+52(SB)/1, $0x20
+DATA a2pk2kconst<>+53(SB)/1, $0x20
+DATA a2pk2kconst<>+54(SB)/1, $0x20
+DATA a2pk2kconst<>+55(SB)/1, $0x20
+DATA a2pk2kconst<>+56(SB)/1, $0x20
+DATA a2pk2kconst<>+57(SB)/1, $0x20
+DATA a2pk2kconst<>+58(SB)/1, $0x20
+DATA a2pk2kconst<>+59(SB)/1, $0x20
+DATA a2pk2kconst<>+60(SB)/1, $0x20
+DATA a2pk2kconst<>+61(SB)/1, $0x20
+DATA a2pk2kconst<>+62(SB)/1, $0x20
+DATA a2pk2kconst<>+63(SB)/1, $0x20
+DATA a2pk2kconst<>+64(SB)/1, $0x19
+DATA a2pk2kconst<>+65(SB)/1, $0x19
+DATA a2pk2kconst<>+66(SB)/1, $0x19
+DATA a2pk2kconst<>+67(SB)/1, $0x19
+DATA a2pk2kconst<>+68(SB)/1, $0x19
+DATA a2pk2kconst<>+69(SB)/1, $0x19
+DATA a2pk2kconst<>+70(SB)/1, $0x19
+DATA a2pk2kconst<>+71(SB)/1, $0x19
+DATA a2pk2kconst<>+72(SB)/1, $0x19
+DATA a2pk2kconst<>+73(SB)/1, $0x19
+DATA a2pk2kconst<>+74(SB)/1, $0x19
+DATA a2pk2kconst<>+75(SB)/1, $0x19
+DATA a2pk2kconst<>+76(SB)/1, $0x19
+DATA a2pk2kconst<>+77(SB)/1, $0x19
+DATA a2pk2kconst<>+78(SB)/1, $0x19
+DATA a2pk2kconst<>+79(SB)/1, $0x19
+DATA a2pk2kconst<>+80(SB)/1, $0x19
+DATA a2pk2kconst<>+81(SB)/1, $0x19
+DATA a2pk2kconst<>+82(SB)/1, $0x19
+DATA a2pk2kconst<>+83(SB)/1, $0x19
+DATA a2pk2kconst<>+84(SB)/1, $0x19
+DATA a2pk2kconst<>+85(SB)/1, $0x19
+DATA a2pk2kconst<>+86(SB)/1, $0x19
+DATA a2pk2kconst<>+87(SB)/1, $0x19
+DATA a2pk2kconst<>+88(SB)/1, $0x19
+DATA a2pk2kconst<>+89(SB)/1, $0x19
+DATA a2pk2kconst<>+90(SB)/1, $0x19
+DATA a2pk2kconst<>+91(SB)/1, $0x19
+DATA a2pk2kconst<>+92(SB)/1, $0x19
+DATA a2pk2kconst<>+93(SB)/1, $0x19
+DATA a2pk2kconst<>+94(SB)/1, $0x19
+DATA a2pk2kconst<>+95(SB)/1, $0x19
+DATA a2pk2kconst<>+96(SB)/1, $0x17
+DATA a2pk2kconst<>+97(SB)/1, $0x17
+DATA a2pk2kconst<>+98(SB)/1, $0x17
+DATA a2pk2kconst<>+99(SB)/1, $0x17
+DATA a2pk2kconst<>+100(SB)/1, $0x17
+DATA a2pk2kconst<>+101(SB)/1, $0x17
+DATA a2pk2kconst<>+102(SB)/1, $0x17
+DATA a2pk2kconst<>+103(SB)/1, $0x17
+DATA a2pk2kconst<>+104(SB)/1, $0x17
+DATA a2pk2kconst<>+105(SB)/1, $0x17
+DATA a2pk2kconst<>+106(SB)/1, $0x17
+DATA a2pk2kconst<>+107(SB)/1, $0x17
+DATA a2pk2kconst<>+108(SB)/1, $0x17
+DATA a2pk2kconst<>+109(SB)/1, $0x17
+DATA a2pk2kconst<>+110(SB)/1, $0x17
+DATA a2pk2kconst<>+111(SB)/1, $0x17
+DATA a2pk2kconst<>+112(SB)/1, $0x17
+DATA a2pk2kconst<>+113(SB)/1, $0x17
+DATA a2pk2kconst<>+114(SB)/1, $0x17
+DATA a2pk2kconst<>+115(SB)/1, $0x17
+DATA a2pk2kconst<>+116(SB)/1, $0x17
+DATA a2pk2kconst<>+117(SB)/1, $0x17
+DATA a2pk2kconst<>+118(SB)/1, $0x17
+DATA a2pk2kconst<>+119(SB)/1, $0x17
+DATA a2pk2kconst<>+120(SB)/1, $0x17
+DATA a2pk2kconst<>+121(SB)/1, $0x17
+DATA a2pk2kconst<>+122(SB)/1, $0x17
+DATA a2pk2kconst<>+123(SB)/1, $0x17
+DATA a2pk2kconst<>+124(SB)/1, $0x17
+DATA a2pk2kconst<>+125(SB)/1, $0x17
+DATA a2pk2kconst<>+126(SB)/1, $0x17
+DATA a2pk2kconst<>+127(SB)/1, $0x17
+DATA a2pk2kconst<>+128(SB)/1, $0x00
+DATA a2pk2kconst<>+129(SB)/1, $0x00
+DATA a2pk2kconst<>+130(SB)/1, $0x00
+DATA a2pk2kconst<>+131(SB)/1, $0x00
+DATA a2pk2kconst<>+132(SB)/1, $0x00
+DATA a2pk2kconst<>+133(SB)/1, $0x00
+DATA a2pk2kconst<>+134(SB)/1, $0x00
+DATA a2pk2kconst<>+135(SB)/1, $0x00
+DATA a2pk2kconst<>+136(SB)/1, $0x01
+DATA a2pk2kconst<>+137(SB)/1, $0x01
+DATA a2pk2kconst<>+138(SB)/1, $0x01
+DATA a2pk2kconst<>+139(SB)/1, $0x01
+DATA a2pk2kconst<>+140(SB)/1, $0x01
+DATA a2pk2kconst<>+141(SB)/1, $0x01
+DATA a2pk2kconst<>+142(SB)/1, $0x01
+DATA a2pk2kconst<>+143(SB)/1, $0x01
+DATA a2pk2kconst<>+144(SB)/1, $0x02
+DATA a2pk2kconst<>+145(SB)/1, $0x02
+DATA a2pk2kconst<>+146(SB)/1, $0x02
+DATA a2pk2kconst<>+147(SB)/1, $0x02
+DATA a2pk2kconst<>+148(SB)/1, $0x02
+DATA a2pk2kconst<>+149(SB)/1, $0x02
+DATA a2pk2kconst<>+150(SB)/1, $0x02
+DATA a2pk2kconst<>+151(SB)/1, $0x02
+DATA a2pk2kconst<>+152(SB)/1, $0x03
+DATA a2pk2kconst<>+153(SB)/1, $0x03
+DATA a2pk2kconst<>+154(SB)/1, $0x03
+DATA a2pk2kconst<>+155(SB)/1, $0x03
+DATA a2pk2kconst<>+156(SB)/1, $0x03
+DATA a2pk2kconst<>+157(SB)/1, $0x03
+DATA a2pk2kconst<>+158(SB)/1, $0x03
+DATA a2pk2kconst<>+159(SB)/1, $0x03
+DATA a2pk2kconst<>+160(SB)/1, $0x01
+DATA a2pk2kconst<>+161(SB)/1, $0x02
+DATA a2pk2kconst<>+162(SB)/1, $0x04
+DATA a2pk2kconst<>+163(SB)/1, $0x08
+DATA a2pk2kconst<>+164(SB)/1, $0x10
+DATA a2pk2kconst<>+165(SB)/1, $0x20
+DATA a2pk2kconst<>+166(SB)/1, $0x40
+DATA a2pk2kconst<>+167(SB)/1, $0x80
+DATA a2pk2kconst<>+168(SB)/1, $0x01
+DATA a2pk2kconst<>+169(SB)/1, $0x02
+DATA a2pk2kconst<>+170(SB)/1, $0x04
+DATA a2pk2kconst<>+171(SB)/1, $0x08
+DATA a2pk2kconst<>+172(SB)/1, $0x10
+DATA a2pk2kconst<>+173(SB)/1, $0x20
+DATA a2pk2kconst<>+174(SB)/1, $0x40
+DATA a2pk2kconst<>+175(SB)/1, $0x80
+DATA a2pk2kconst<>+176(SB)/1, $0x01
+DATA a2pk2kconst<>+177(SB)/1, $0x02
+DATA a2pk2kconst<>+178(SB)/1, $0x04
+DATA a2pk2kconst<>+179(SB)/1, $0x08
+DATA a2pk2kconst<>+180(SB)/1, $0x10
+DATA a2pk2kconst<>+181(SB)/1, $0x20
+DATA a2pk2kconst<>+182(SB)/1, $0x40
+DATA a2pk2kconst<>+183(SB)/1, $0x80
+DATA a2pk2kconst<>+184(SB)/1, $0x01
+DATA a2pk2kconst<>+185(SB)/1, $0x02
+DATA a2pk2kconst<>+186(SB)/1, $0x04
+DATA a2pk2kconst<>+187(SB)/1, $0x08
+DATA a2pk2kconst<>+188(SB)/1, $0x10
+DATA a2pk2kconst<>+189(SB)/1, $0x20
+DATA a2pk2kconst<>+190(SB)/1, $0x40
+DATA a2pk2kconst<>+191(SB)/1, $0x80
+DATA a2pk2kconst<>+192(SB)/1, $0x00
+DATA a2pk2kconst<>+193(SB)/1, $0x00
+DATA a2pk2kconst<>+194(SB)/1, $0x00
+DATA a2pk2kconst<>+195(SB)/1, $0x3e
+DATA a2pk2kconst<>+196(SB)/1, $0x00
+DATA a2pk2kconst<>+197(SB)/1, $0x00
+DATA a2pk2kconst<>+198(SB)/1, $0x80
+DATA a2pk2kconst<>+199(SB)/1, $0x3e
+GLOBL a2pk2kconst<>(SB), RODATA|NOPTR, $200
+
+// func packA2IQ2_XXS(w *byte, ws int, nb int, dst *byte, grid *uint64, signs *uint64)
+// Requires: AVX, AVX2, F16C
+TEXT ·packA2IQ2_XXS(SB), $4096-48
+	MOVQ w+0(FP), AX
+	MOVQ dst+24(FP), CX
+	MOVQ grid+32(FP), DX
+	MOVQ signs+40(FP), BX
+
+packA2IQ2_XXS_loop:
+	MOVQ  nb+16(FP), SI
+	TESTQ SI, SI
+	JZ    packA2IQ2_XXS_done
+	MOVQ  AX, SI
+	MOVQ  CX, DI
+	LEAQ  (SP), R8
+	MOVQ  $0x00000010, R9
+
+packA2IQ2_XXS_row:
+	MOVL        6(SI), R10
+	SHRL        $0x1c, R10
+	LEAL        1(R10)(R10*1), R10
+	MOVL        R10, 4096(DI)
+	MOVL        R10, 4160(DI)
+	MOVL        14(SI), R10
+	SHRL        $0x1c, R10
+	LEAL        1(R10)(R10*1), R10
+	MOVL        R10, 4224(DI)
+	MOVL        R10, 4288(DI)
+	MOVL        22(SI), R10
+	SHRL        $0x1c, R10
+	LEAL        1(R10)(R10*1), R10
+	MOVL        R10, 4352(DI)
+	MOVL        R10, 4416(DI)
+	MOVL        30(SI), R10
+	SHRL        $0x1c, R10
+	LEAL        1(R10)(R10*1), R10
+	MOVL        R10, 4480(DI)
+	MOVL        R10, 4544(DI)
+	MOVL        38(SI), R10
+	SHRL        $0x1c, R10
+	LEAL        1(R10)(R10*1), R10
+	MOVL        R10, 4608(DI)
+	MOVL        R10, 4672(DI)
+	MOVL        46(SI), R10
+	SHRL        $0x1c, R10
+	LEAL        1(R10)(R10*1), R10
+	MOVL        R10, 4736(DI)
+	MOVL        R10, 4800(DI)
+	MOVL        54(SI), R10
+	SHRL        $0x1c, R10
+	LEAL        1(R10)(R10*1), R10
+	MOVL        R10, 4864(DI)
+	MOVL        R10, 4928(DI)
+	MOVL        62(SI), R10
+	SHRL        $0x1c, R10
+	LEAL        1(R10)(R10*1), R10
+	MOVL        R10, 4992(DI)
+	MOVL        R10, 5056(DI)
+	MOVWLZX     (SI), R10
+	VMOVD       R10, X0
+	VCVTPH2PS   X0, X0
+	VMULSS      a2pk2kconst<>+192(SB), X0, X0
+	VMOVSS      X0, 5120(DI)
+	VPXOR       Y0, Y0, Y0
+	MOVBQZX     2(SI), R10
+	VMOVQ       (DX)(R10*8), X0
+	MOVBQZX     3(SI), R10
+	VPINSRQ     $0x01, (DX)(R10*8), X0, X0
+	MOVBQZX     4(SI), R10
+	VMOVQ       (DX)(R10*8), X1
+	MOVBQZX     5(SI), R10
+	VPINSRQ     $0x01, (DX)(R10*8), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPXOR       Y1, Y1, Y1
+	MOVL        6(SI), R10
+	ANDL        $0x0000007f, R10
+	VMOVQ       (BX)(R10*8), X1
+	MOVL        6(SI), R10
+	SHRL        $0x07, R10
+	ANDL        $0x0000007f, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X1, X1
+	MOVL        6(SI), R10
+	SHRL        $0x0e, R10
+	ANDL        $0x0000007f, R10
+	VMOVQ       (BX)(R10*8), X2
+	MOVL        6(SI), R10
+	SHRL        $0x15, R10
+	ANDL        $0x0000007f, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X2, X2
+	VINSERTI128 $0x01, X2, Y1, Y1
+	VPXOR       Y1, Y0, Y0
+	VPSUBB      Y1, Y0, Y0
+	VPADDB      a2pk2kconst<>+0(SB), Y0, Y0
+	VMOVDQU     Y0, (R8)
+	VPXOR       Y0, Y0, Y0
+	MOVBQZX     10(SI), R10
+	VMOVQ       (DX)(R10*8), X0
+	MOVBQZX     11(SI), R10
+	VPINSRQ     $0x01, (DX)(R10*8), X0, X0
+	MOVBQZX     12(SI), R10
+	VMOVQ       (DX)(R10*8), X1
+	MOVBQZX     13(SI), R10
+	VPINSRQ     $0x01, (DX)(R10*8), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPXOR       Y1, Y1, Y1
+	MOVL        14(SI), R10
+	ANDL        $0x0000007f, R10
+	VMOVQ       (BX)(R10*8), X1
+	MOVL        14(SI), R10
+	SHRL        $0x07, R10
+	ANDL        $0x0000007f, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X1, X1
+	MOVL        14(SI), R10
+	SHRL        $0x0e, R10
+	ANDL        $0x0000007f, R10
+	VMOVQ       (BX)(R10*8), X2
+	MOVL        14(SI), R10
+	SHRL        $0x15, R10
+	ANDL        $0x0000007f, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X2, X2
+	VINSERTI128 $0x01, X2, Y1, Y1
+	VPXOR       Y1, Y0, Y0
+	VPSUBB      Y1, Y0, Y0
+	VPADDB      a2pk2kconst<>+0(SB), Y0, Y0
+	VMOVDQU     Y0, 32(R8)
+	VPXOR       Y0, Y0, Y0
+	MOVBQZX     18(SI), R10
+	VMOVQ       (DX)(R10*8), X0
+	MOVBQZX     19(SI), R10
+	VPINSRQ     $0x01, (DX)(R10*8), X0, X0
+	MOVBQZX     20(SI), R10
+	VMOVQ       (DX)(R10*8), X1
+	MOVBQZX     21(SI), R10
+	VPINSRQ     $0x01, (DX)(R10*8), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPXOR       Y1, Y1, Y1
+	MOVL        22(SI), R10
+	ANDL        $0x0000007f, R10
+	VMOVQ       (BX)(R10*8), X1
+	MOVL        22(SI), R10
+	SHRL        $0x07, R10
+	ANDL        $0x0000007f, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X1, X1
+	MOVL        22(SI), R10
+	SHRL        $0x0e, R10
+	ANDL        $0x0000007f, R10
+	VMOVQ       (BX)(R10*8), X2
+	MOVL        22(SI), R10
+	SHRL        $0x15, R10
+	ANDL        $0x0000007f, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X2, X2
+	VINSERTI128 $0x01, X2, Y1, Y1
+	VPXOR       Y1, Y0, Y0
+	VPSUBB      Y1, Y0, Y0
+	VPADDB      a2pk2kconst<>+0(SB), Y0, Y0
+	VMOVDQU     Y0, 64(R8)
+	VPXOR       Y0, Y0, Y0
+	MOVBQZX     26(SI), R10
+	VMOVQ       (DX)(R10*8), X0
+	MOVBQZX     27(SI), R10
+	VPINSRQ     $0x01, (DX)(R10*8), X0, X0
+	MOVBQZX     28(SI), R10
+	VMOVQ       (DX)(R10*8), X1
+	MOVBQZX     29(SI), R10
+	VPINSRQ     $0x01, (DX)(R10*8), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPXOR       Y1, Y1, Y1
+	MOVL        30(SI), R10
+	ANDL        $0x0000007f, R10
+	VMOVQ       (BX)(R10*8), X1
+	MOVL        30(SI), R10
+	SHRL        $0x07, R10
+	ANDL        $0x0000007f, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X1, X1
+	MOVL        30(SI), R10
+	SHRL        $0x0e, R10
+	ANDL        $0x0000007f, R10
+	VMOVQ       (BX)(R10*8), X2
+	MOVL        30(SI), R10
+	SHRL        $0x15, R10
+	ANDL        $0x0000007f, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X2, X2
+	VINSERTI128 $0x01, X2, Y1, Y1
+	VPXOR       Y1, Y0, Y0
+	VPSUBB      Y1, Y0, Y0
+	VPADDB      a2pk2kconst<>+0(SB), Y0, Y0
+	VMOVDQU     Y0, 96(R8)
+	VPXOR       Y0, Y0, Y0
+	MOVBQZX     34(SI), R10
+	VMOVQ       (DX)(R10*8), X0
+	MOVBQZX     35(SI), R10
+	VPINSRQ     $0x01, (DX)(R10*8), X0, X0
+	MOVBQZX     36(SI), R10
+	VMOVQ       (DX)(R10*8), X1
+	MOVBQZX     37(SI), R10
+	VPINSRQ     $0x01, (DX)(R10*8), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPXOR       Y1, Y1, Y1
+	MOVL        38(SI), R10
+	ANDL        $0x0000007f, R10
+	VMOVQ       (BX)(R10*8), X1
+	MOVL        38(SI), R10
+	SHRL        $0x07, R10
+	ANDL        $0x0000007f, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X1, X1
+	MOVL        38(SI), R10
+	SHRL        $0x0e, R10
+	ANDL        $0x0000007f, R10
+	VMOVQ       (BX)(R10*8), X2
+	MOVL        38(SI), R10
+	SHRL        $0x15, R10
+	ANDL        $0x0000007f, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X2, X2
+	VINSERTI128 $0x01, X2, Y1, Y1
+	VPXOR       Y1, Y0, Y0
+	VPSUBB      Y1, Y0, Y0
+	VPADDB      a2pk2kconst<>+0(SB), Y0, Y0
+	VMOVDQU     Y0, 128(R8)
+	VPXOR       Y0, Y0, Y0
+	MOVBQZX     42(SI), R10
+	VMOVQ       (DX)(R10*8), X0
+	MOVBQZX     43(SI), R10
+	VPINSRQ     $0x01, (DX)(R10*8), X0, X0
+	MOVBQZX     44(SI), R10
+	VMOVQ       (DX)(R10*8), X1
+	MOVBQZX     45(SI), R10
+	VPINSRQ     $0x01, (DX)(R10*8), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPXOR       Y1, Y1, Y1
+	MOVL        46(SI), R10
+	ANDL        $0x0000007f, R10
+	VMOVQ       (BX)(R10*8), X1
+	MOVL        46(SI), R10
+	SHRL        $0x07, R10
+	ANDL        $0x0000007f, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X1, X1
+	MOVL        46(SI), R10
+	SHRL        $0x0e, R10
+	ANDL        $0x0000007f, R10
+	VMOVQ       (BX)(R10*8), X2
+	MOVL        46(SI), R10
+	SHRL        $0x15, R10
+	ANDL        $0x0000007f, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X2, X2
+	VINSERTI128 $0x01, X2, Y1, Y1
+	VPXOR       Y1, Y0, Y0
+	VPSUBB      Y1, Y0, Y0
+	VPADDB      a2pk2kconst<>+0(SB), Y0, Y0
+	VMOVDQU     Y0, 160(R8)
+	VPXOR       Y0, Y0, Y0
+	MOVBQZX     50(SI), R10
+	VMOVQ       (DX)(R10*8), X0
+	MOVBQZX     51(SI), R10
+	VPINSRQ     $0x01, (DX)(R10*8), X0, X0
+	MOVBQZX     52(SI), R10
+	VMOVQ       (DX)(R10*8), X1
+	MOVBQZX     53(SI), R10
+	VPINSRQ     $0x01, (DX)(R10*8), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPXOR       Y1, Y1, Y1
+	MOVL        54(SI), R10
+	ANDL        $0x0000007f, R10
+	VMOVQ       (BX)(R10*8), X1
+	MOVL        54(SI), R10
+	SHRL        $0x07, R10
+	ANDL        $0x0000007f, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X1, X1
+	MOVL        54(SI), R10
+	SHRL        $0x0e, R10
+	ANDL        $0x0000007f, R10
+	VMOVQ       (BX)(R10*8), X2
+	MOVL        54(SI), R10
+	SHRL        $0x15, R10
+	ANDL        $0x0000007f, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X2, X2
+	VINSERTI128 $0x01, X2, Y1, Y1
+	VPXOR       Y1, Y0, Y0
+	VPSUBB      Y1, Y0, Y0
+	VPADDB      a2pk2kconst<>+0(SB), Y0, Y0
+	VMOVDQU     Y0, 192(R8)
+	VPXOR       Y0, Y0, Y0
+	MOVBQZX     58(SI), R10
+	VMOVQ       (DX)(R10*8), X0
+	MOVBQZX     59(SI), R10
+	VPINSRQ     $0x01, (DX)(R10*8), X0, X0
+	MOVBQZX     60(SI), R10
+	VMOVQ       (DX)(R10*8), X1
+	MOVBQZX     61(SI), R10
+	VPINSRQ     $0x01, (DX)(R10*8), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPXOR       Y1, Y1, Y1
+	MOVL        62(SI), R10
+	ANDL        $0x0000007f, R10
+	VMOVQ       (BX)(R10*8), X1
+	MOVL        62(SI), R10
+	SHRL        $0x07, R10
+	ANDL        $0x0000007f, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X1, X1
+	MOVL        62(SI), R10
+	SHRL        $0x0e, R10
+	ANDL        $0x0000007f, R10
+	VMOVQ       (BX)(R10*8), X2
+	MOVL        62(SI), R10
+	SHRL        $0x15, R10
+	ANDL        $0x0000007f, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X2, X2
+	VINSERTI128 $0x01, X2, Y1, Y1
+	VPXOR       Y1, Y0, Y0
+	VPSUBB      Y1, Y0, Y0
+	VPADDB      a2pk2kconst<>+0(SB), Y0, Y0
+	VMOVDQU     Y0, 224(R8)
+	MOVQ        ws+8(FP), R10
+	ADDQ        R10, SI
+	ADDQ        $0x04, DI
+	ADDQ        $0x00000100, R8
+	DECQ        R9
+	JNZ         packA2IQ2_XXS_row
+	XORQ        SI, SI
+	MOVQ        CX, DI
+
+packA2IQ2_XXS_xpose:
+	VBROADCASTI128 (SP)(SI*1), Y0
+	VPBLENDD       $0xf0, 1008(SP)(SI*1), Y0, Y0
+	VBROADCASTI128 256(SP)(SI*1), Y1
+	VPBLENDD       $0xf0, 1264(SP)(SI*1), Y1, Y1
+	VBROADCASTI128 512(SP)(SI*1), Y2
+	VPBLENDD       $0xf0, 1520(SP)(SI*1), Y2, Y2
+	VBROADCASTI128 768(SP)(SI*1), Y3
+	VPBLENDD       $0xf0, 1776(SP)(SI*1), Y3, Y3
+	VPUNPCKLDQ     Y1, Y0, Y4
+	VPUNPCKHDQ     Y1, Y0, Y0
+	VPUNPCKLDQ     Y3, Y2, Y1
+	VPUNPCKHDQ     Y3, Y2, Y2
+	VPUNPCKLQDQ    Y1, Y4, Y3
+	VPUNPCKHQDQ    Y1, Y4, Y1
+	VPUNPCKLQDQ    Y2, Y0, Y4
+	VPUNPCKHQDQ    Y2, Y0, Y0
+	VMOVDQU        Y3, (DI)
+	VMOVDQU        Y1, 64(DI)
+	VMOVDQU        Y4, 128(DI)
+	VMOVDQU        Y0, 192(DI)
+	VBROADCASTI128 16(SP)(SI*1), Y0
+	VPBLENDD       $0xf0, 1024(SP)(SI*1), Y0, Y0
+	VBROADCASTI128 272(SP)(SI*1), Y1
+	VPBLENDD       $0xf0, 1280(SP)(SI*1), Y1, Y1
+	VBROADCASTI128 528(SP)(SI*1), Y2
+	VPBLENDD       $0xf0, 1536(SP)(SI*1), Y2, Y2
+	VBROADCASTI128 784(SP)(SI*1), Y3
+	VPBLENDD       $0xf0, 1792(SP)(SI*1), Y3, Y3
+	VPUNPCKLDQ     Y1, Y0, Y4
+	VPUNPCKHDQ     Y1, Y0, Y0
+	VPUNPCKLDQ     Y3, Y2, Y1
+	VPUNPCKHDQ     Y3, Y2, Y2
+	VPUNPCKLQDQ    Y1, Y4, Y3
+	VPUNPCKHQDQ    Y1, Y4, Y1
+	VPUNPCKLQDQ    Y2, Y0, Y4
+	VPUNPCKHQDQ    Y2, Y0, Y0
+	VMOVDQU        Y3, 256(DI)
+	VMOVDQU        Y1, 320(DI)
+	VMOVDQU        Y4, 384(DI)
+	VMOVDQU        Y0, 448(DI)
+	VBROADCASTI128 2048(SP)(SI*1), Y0
+	VPBLENDD       $0xf0, 3056(SP)(SI*1), Y0, Y0
+	VBROADCASTI128 2304(SP)(SI*1), Y1
+	VPBLENDD       $0xf0, 3312(SP)(SI*1), Y1, Y1
+	VBROADCASTI128 2560(SP)(SI*1), Y2
+	VPBLENDD       $0xf0, 3568(SP)(SI*1), Y2, Y2
+	VBROADCASTI128 2816(SP)(SI*1), Y3
+	VPBLENDD       $0xf0, 3824(SP)(SI*1), Y3, Y3
+	VPUNPCKLDQ     Y1, Y0, Y4
+	VPUNPCKHDQ     Y1, Y0, Y0
+	VPUNPCKLDQ     Y3, Y2, Y1
+	VPUNPCKHDQ     Y3, Y2, Y2
+	VPUNPCKLQDQ    Y1, Y4, Y3
+	VPUNPCKHQDQ    Y1, Y4, Y1
+	VPUNPCKLQDQ    Y2, Y0, Y4
+	VPUNPCKHQDQ    Y2, Y0, Y0
+	VMOVDQU        Y3, 32(DI)
+	VMOVDQU        Y1, 96(DI)
+	VMOVDQU        Y4, 160(DI)
+	VMOVDQU        Y0, 224(DI)
+	VBROADCASTI128 2064(SP)(SI*1), Y0
+	VPBLENDD       $0xf0, 3072(SP)(SI*1), Y0, Y0
+	VBROADCASTI128 2320(SP)(SI*1), Y1
+	VPBLENDD       $0xf0, 3328(SP)(SI*1), Y1, Y1
+	VBROADCASTI128 2576(SP)(SI*1), Y2
+	VPBLENDD       $0xf0, 3584(SP)(SI*1), Y2, Y2
+	VBROADCASTI128 2832(SP)(SI*1), Y3
+	VPBLENDD       $0xf0, 3840(SP)(SI*1), Y3, Y3
+	VPUNPCKLDQ     Y1, Y0, Y4
+	VPUNPCKHDQ     Y1, Y0, Y0
+	VPUNPCKLDQ     Y3, Y2, Y1
+	VPUNPCKHDQ     Y3, Y2, Y2
+	VPUNPCKLQDQ    Y1, Y4, Y3
+	VPUNPCKHQDQ    Y1, Y4, Y1
+	VPUNPCKLQDQ    Y2, Y0, Y4
+	VPUNPCKHQDQ    Y2, Y0, Y0
+	VMOVDQU        Y3, 288(DI)
+	VMOVDQU        Y1, 352(DI)
+	VMOVDQU        Y4, 416(DI)
+	VMOVDQU        Y0, 480(DI)
+	ADDQ           $0x20, SI
+	ADDQ           $0x00000200, DI
+	CMPQ           SI, $0x00000100
+	JB             packA2IQ2_XXS_xpose
+	ADDQ           $0x00000042, AX
+	ADDQ           $0x00001440, CX
+	MOVQ           nb+16(FP), SI
+	DECQ           SI
+	MOVQ           SI, nb+16(FP)
+	JMP            packA2IQ2_XXS_loop
+
+packA2IQ2_XXS_done:
+	VZEROUPPER
+	RET
+
+// func packA2IQ2_XS(w *byte, ws int, nb int, dst *byte, grid *uint64, signs *uint64)
+// Requires: AVX, AVX2, F16C
+TEXT ·packA2IQ2_XS(SB), $4096-48
+	MOVQ w+0(FP), AX
+	MOVQ dst+24(FP), CX
+	MOVQ grid+32(FP), DX
+	MOVQ signs+40(FP), BX
+
+packA2IQ2_XS_loop:
+	MOVQ  nb+16(FP), SI
+	TESTQ SI, SI
+	JZ    packA2IQ2_XS_done
+	MOVQ  AX, SI
+	MOVQ  CX, DI
+	LEAQ  (SP), R8
+	MOVQ  $0x00000010, R9
+
+packA2IQ2_XS_row:
+	MOVBLZX     66(SI), R10
+	MOVL        R10, R11
+	SHRL        $0x04, R11
+	ANDL        $0x0f, R10
+	LEAL        1(R10)(R10*1), R10
+	MOVL        R10, 4096(DI)
+	LEAL        1(R11)(R11*1), R10
+	MOVL        R10, 4160(DI)
+	MOVBLZX     67(SI), R10
+	MOVL        R10, R11
+	SHRL        $0x04, R11
+	ANDL        $0x0f, R10
+	LEAL        1(R10)(R10*1), R10
+	MOVL        R10, 4224(DI)
+	LEAL        1(R11)(R11*1), R10
+	MOVL        R10, 4288(DI)
+	MOVBLZX     68(SI), R10
+	MOVL        R10, R11
+	SHRL        $0x04, R11
+	ANDL        $0x0f, R10
+	LEAL        1(R10)(R10*1), R10
+	MOVL        R10, 4352(DI)
+	LEAL        1(R11)(R11*1), R10
+	MOVL        R10, 4416(DI)
+	MOVBLZX     69(SI), R10
+	MOVL        R10, R11
+	SHRL        $0x04, R11
+	ANDL        $0x0f, R10
+	LEAL        1(R10)(R10*1), R10
+	MOVL        R10, 4480(DI)
+	LEAL        1(R11)(R11*1), R10
+	MOVL        R10, 4544(DI)
+	MOVBLZX     70(SI), R10
+	MOVL        R10, R11
+	SHRL        $0x04, R11
+	ANDL        $0x0f, R10
+	LEAL        1(R10)(R10*1), R10
+	MOVL        R10, 4608(DI)
+	LEAL        1(R11)(R11*1), R10
+	MOVL        R10, 4672(DI)
+	MOVBLZX     71(SI), R10
+	MOVL        R10, R11
+	SHRL        $0x04, R11
+	ANDL        $0x0f, R10
+	LEAL        1(R10)(R10*1), R10
+	MOVL        R10, 4736(DI)
+	LEAL        1(R11)(R11*1), R10
+	MOVL        R10, 4800(DI)
+	MOVBLZX     72(SI), R10
+	MOVL        R10, R11
+	SHRL        $0x04, R11
+	ANDL        $0x0f, R10
+	LEAL        1(R10)(R10*1), R10
+	MOVL        R10, 4864(DI)
+	LEAL        1(R11)(R11*1), R10
+	MOVL        R10, 4928(DI)
+	MOVBLZX     73(SI), R10
+	MOVL        R10, R11
+	SHRL        $0x04, R11
+	ANDL        $0x0f, R10
+	LEAL        1(R10)(R10*1), R10
+	MOVL        R10, 4992(DI)
+	LEAL        1(R11)(R11*1), R10
+	MOVL        R10, 5056(DI)
+	MOVWLZX     (SI), R10
+	VMOVD       R10, X0
+	VCVTPH2PS   X0, X0
+	VMULSS      a2pk2kconst<>+192(SB), X0, X0
+	VMOVSS      X0, 5120(DI)
+	VPXOR       Y0, Y0, Y0
+	MOVWLZX     2(SI), R10
+	ANDL        $0x000001ff, R10
+	VMOVQ       (DX)(R10*8), X0
+	MOVWLZX     4(SI), R10
+	ANDL        $0x000001ff, R10
+	VPINSRQ     $0x01, (DX)(R10*8), X0, X0
+	MOVWLZX     6(SI), R10
+	ANDL        $0x000001ff, R10
+	VMOVQ       (DX)(R10*8), X1
+	MOVWLZX     8(SI), R10
+	ANDL        $0x000001ff, R10
+	VPINSRQ     $0x01, (DX)(R10*8), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPXOR       Y1, Y1, Y1
+	MOVWLZX     2(SI), R10
+	SHRL        $0x09, R10
+	VMOVQ       (BX)(R10*8), X1
+	MOVWLZX     4(SI), R10
+	SHRL        $0x09, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X1, X1
+	MOVWLZX     6(SI), R10
+	SHRL        $0x09, R10
+	VMOVQ       (BX)(R10*8), X2
+	MOVWLZX     8(SI), R10
+	SHRL        $0x09, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X2, X2
+	VINSERTI128 $0x01, X2, Y1, Y1
+	VPXOR       Y1, Y0, Y0
+	VPSUBB      Y1, Y0, Y0
+	VPADDB      a2pk2kconst<>+0(SB), Y0, Y0
+	VMOVDQU     Y0, (R8)
+	VPXOR       Y0, Y0, Y0
+	MOVWLZX     10(SI), R10
+	ANDL        $0x000001ff, R10
+	VMOVQ       (DX)(R10*8), X0
+	MOVWLZX     12(SI), R10
+	ANDL        $0x000001ff, R10
+	VPINSRQ     $0x01, (DX)(R10*8), X0, X0
+	MOVWLZX     14(SI), R10
+	ANDL        $0x000001ff, R10
+	VMOVQ       (DX)(R10*8), X1
+	MOVWLZX     16(SI), R10
+	ANDL        $0x000001ff, R10
+	VPINSRQ     $0x01, (DX)(R10*8), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPXOR       Y1, Y1, Y1
+	MOVWLZX     10(SI), R10
+	SHRL        $0x09, R10
+	VMOVQ       (BX)(R10*8), X1
+	MOVWLZX     12(SI), R10
+	SHRL        $0x09, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X1, X1
+	MOVWLZX     14(SI), R10
+	SHRL        $0x09, R10
+	VMOVQ       (BX)(R10*8), X2
+	MOVWLZX     16(SI), R10
+	SHRL        $0x09, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X2, X2
+	VINSERTI128 $0x01, X2, Y1, Y1
+	VPXOR       Y1, Y0, Y0
+	VPSUBB      Y1, Y0, Y0
+	VPADDB      a2pk2kconst<>+0(SB), Y0, Y0
+	VMOVDQU     Y0, 32(R8)
+	VPXOR       Y0, Y0, Y0
+	MOVWLZX     18(SI), R10
+	ANDL        $0x000001ff, R10
+	VMOVQ       (DX)(R10*8), X0
+	MOVWLZX     20(SI), R10
+	ANDL        $0x000001ff, R10
+	VPINSRQ     $0x01, (DX)(R10*8), X0, X0
+	MOVWLZX     22(SI), R10
+	ANDL        $0x000001ff, R10
+	VMOVQ       (DX)(R10*8), X1
+	MOVWLZX     24(SI), R10
+	ANDL        $0x000001ff, R10
+	VPINSRQ     $0x01, (DX)(R10*8), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPXOR       Y1, Y1, Y1
+	MOVWLZX     18(SI), R10
+	SHRL        $0x09, R10
+	VMOVQ       (BX)(R10*8), X1
+	MOVWLZX     20(SI), R10
+	SHRL        $0x09, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X1, X1
+	MOVWLZX     22(SI), R10
+	SHRL        $0x09, R10
+	VMOVQ       (BX)(R10*8), X2
+	MOVWLZX     24(SI), R10
+	SHRL        $0x09, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X2, X2
+	VINSERTI128 $0x01, X2, Y1, Y1
+	VPXOR       Y1, Y0, Y0
+	VPSUBB      Y1, Y0, Y0
+	VPADDB      a2pk2kconst<>+0(SB), Y0, Y0
+	VMOVDQU     Y0, 64(R8)
+	VPXOR       Y0, Y0, Y0
+	MOVWLZX     26(SI), R10
+	ANDL        $0x000001ff, R10
+	VMOVQ       (DX)(R10*8), X0
+	MOVWLZX     28(SI), R10
+	ANDL        $0x000001ff, R10
+	VPINSRQ     $0x01, (DX)(R10*8), X0, X0
+	MOVWLZX     30(SI), R10
+	ANDL        $0x000001ff, R10
+	VMOVQ       (DX)(R10*8), X1
+	MOVWLZX     32(SI), R10
+	ANDL        $0x000001ff, R10
+	VPINSRQ     $0x01, (DX)(R10*8), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPXOR       Y1, Y1, Y1
+	MOVWLZX     26(SI), R10
+	SHRL        $0x09, R10
+	VMOVQ       (BX)(R10*8), X1
+	MOVWLZX     28(SI), R10
+	SHRL        $0x09, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X1, X1
+	MOVWLZX     30(SI), R10
+	SHRL        $0x09, R10
+	VMOVQ       (BX)(R10*8), X2
+	MOVWLZX     32(SI), R10
+	SHRL        $0x09, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X2, X2
+	VINSERTI128 $0x01, X2, Y1, Y1
+	VPXOR       Y1, Y0, Y0
+	VPSUBB      Y1, Y0, Y0
+	VPADDB      a2pk2kconst<>+0(SB), Y0, Y0
+	VMOVDQU     Y0, 96(R8)
+	VPXOR       Y0, Y0, Y0
+	MOVWLZX     34(SI), R10
+	ANDL        $0x000001ff, R10
+	VMOVQ       (DX)(R10*8), X0
+	MOVWLZX     36(SI), R10
+	ANDL        $0x000001ff, R10
+	VPINSRQ     $0x01, (DX)(R10*8), X0, X0
+	MOVWLZX     38(SI), R10
+	ANDL        $0x000001ff, R10
+	VMOVQ       (DX)(R10*8), X1
+	MOVWLZX     40(SI), R10
+	ANDL        $0x000001ff, R10
+	VPINSRQ     $0x01, (DX)(R10*8), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPXOR       Y1, Y1, Y1
+	MOVWLZX     34(SI), R10
+	SHRL        $0x09, R10
+	VMOVQ       (BX)(R10*8), X1
+	MOVWLZX     36(SI), R10
+	SHRL        $0x09, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X1, X1
+	MOVWLZX     38(SI), R10
+	SHRL        $0x09, R10
+	VMOVQ       (BX)(R10*8), X2
+	MOVWLZX     40(SI), R10
+	SHRL        $0x09, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X2, X2
+	VINSERTI128 $0x01, X2, Y1, Y1
+	VPXOR       Y1, Y0, Y0
+	VPSUBB      Y1, Y0, Y0
+	VPADDB      a2pk2kconst<>+0(SB), Y0, Y0
+	VMOVDQU     Y0, 128(R8)
+	VPXOR       Y0, Y0, Y0
+	MOVWLZX     42(SI), R10
+	ANDL        $0x000001ff, R10
+	VMOVQ       (DX)(R10*8), X0
+	MOVWLZX     44(SI), R10
+	ANDL        $0x000001ff, R10
+	VPINSRQ     $0x01, (DX)(R10*8), X0, X0
+	MOVWLZX     46(SI), R10
+	ANDL        $0x000001ff, R10
+	VMOVQ       (DX)(R10*8), X1
+	MOVWLZX     48(SI), R10
+	ANDL        $0x000001ff, R10
+	VPINSRQ     $0x01, (DX)(R10*8), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPXOR       Y1, Y1, Y1
+	MOVWLZX     42(SI), R10
+	SHRL        $0x09, R10
+	VMOVQ       (BX)(R10*8), X1
+	MOVWLZX     44(SI), R10
+	SHRL        $0x09, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X1, X1
+	MOVWLZX     46(SI), R10
+	SHRL        $0x09, R10
+	VMOVQ       (BX)(R10*8), X2
+	MOVWLZX     48(SI), R10
+	SHRL        $0x09, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X2, X2
+	VINSERTI128 $0x01, X2, Y1, Y1
+	VPXOR       Y1, Y0, Y0
+	VPSUBB      Y1, Y0, Y0
+	VPADDB      a2pk2kconst<>+0(SB), Y0, Y0
+	VMOVDQU     Y0, 160(R8)
+	VPXOR       Y0, Y0, Y0
+	MOVWLZX     50(SI), R10
+	ANDL        $0x000001ff, R10
+	VMOVQ       (DX)(R10*8), X0
+	MOVWLZX     52(SI), R10
+	ANDL        $0x000001ff, R10
+	VPINSRQ     $0x01, (DX)(R10*8), X0, X0
+	MOVWLZX     54(SI), R10
+	ANDL        $0x000001ff, R10
+	VMOVQ       (DX)(R10*8), X1
+	MOVWLZX     56(SI), R10
+	ANDL        $0x000001ff, R10
+	VPINSRQ     $0x01, (DX)(R10*8), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPXOR       Y1, Y1, Y1
+	MOVWLZX     50(SI), R10
+	SHRL        $0x09, R10
+	VMOVQ       (BX)(R10*8), X1
+	MOVWLZX     52(SI), R10
+	SHRL        $0x09, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X1, X1
+	MOVWLZX     54(SI), R10
+	SHRL        $0x09, R10
+	VMOVQ       (BX)(R10*8), X2
+	MOVWLZX     56(SI), R10
+	SHRL        $0x09, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X2, X2
+	VINSERTI128 $0x01, X2, Y1, Y1
+	VPXOR       Y1, Y0, Y0
+	VPSUBB      Y1, Y0, Y0
+	VPADDB      a2pk2kconst<>+0(SB), Y0, Y0
+	VMOVDQU     Y0, 192(R8)
+	VPXOR       Y0, Y0, Y0
+	MOVWLZX     58(SI), R10
+	ANDL        $0x000001ff, R10
+	VMOVQ       (DX)(R10*8), X0
+	MOVWLZX     60(SI), R10
+	ANDL        $0x000001ff, R10
+	VPINSRQ     $0x01, (DX)(R10*8), X0, X0
+	MOVWLZX     62(SI), R10
+	ANDL        $0x000001ff, R10
+	VMOVQ       (DX)(R10*8), X1
+	MOVWLZX     64(SI), R10
+	ANDL        $0x000001ff, R10
+	VPINSRQ     $0x01, (DX)(R10*8), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPXOR       Y1, Y1, Y1
+	MOVWLZX     58(SI), R10
+	SHRL        $0x09, R10
+	VMOVQ       (BX)(R10*8), X1
+	MOVWLZX     60(SI), R10
+	SHRL        $0x09, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X1, X1
+	MOVWLZX     62(SI), R10
+	SHRL        $0x09, R10
+	VMOVQ       (BX)(R10*8), X2
+	MOVWLZX     64(SI), R10
+	SHRL        $0x09, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X2, X2
+	VINSERTI128 $0x01, X2, Y1, Y1
+	VPXOR       Y1, Y0, Y0
+	VPSUBB      Y1, Y0, Y0
+	VPADDB      a2pk2kconst<>+0(SB), Y0, Y0
+	VMOVDQU     Y0, 224(R8)
+	MOVQ        ws+8(FP), R10
+	ADDQ        R10, SI
+	ADDQ        $0x04, DI
+	ADDQ        $0x00000100, R8
+	DECQ        R9
+	JNZ         packA2IQ2_XS_row
+	XORQ        SI, SI
+	MOVQ        CX, DI
+
+packA2IQ2_XS_xpose:
+	VBROADCASTI128 (SP)(SI*1), Y0
+	VPBLENDD       $0xf0, 1008(SP)(SI*1), Y0, Y0
+	VBROADCASTI128 256(SP)(SI*1), Y1
+	VPBLENDD       $0xf0, 1264(SP)(SI*1), Y1, Y1
+	VBROADCASTI128 512(SP)(SI*1), Y2
+	VPBLENDD       $0xf0, 1520(SP)(SI*1), Y2, Y2
+	VBROADCASTI128 768(SP)(SI*1), Y3
+	VPBLENDD       $0xf0, 1776(SP)(SI*1), Y3, Y3
+	VPUNPCKLDQ     Y1, Y0, Y4
+	VPUNPCKHDQ     Y1, Y0, Y0
+	VPUNPCKLDQ     Y3, Y2, Y1
+	VPUNPCKHDQ     Y3, Y2, Y2
+	VPUNPCKLQDQ    Y1, Y4, Y3
+	VPUNPCKHQDQ    Y1, Y4, Y1
+	VPUNPCKLQDQ    Y2, Y0, Y4
+	VPUNPCKHQDQ    Y2, Y0, Y0
+	VMOVDQU        Y3, (DI)
+	VMOVDQU        Y1, 64(DI)
+	VMOVDQU        Y4, 128(DI)
+	VMOVDQU        Y0, 192(DI)
+	VBROADCASTI128 16(SP)(SI*1), Y0
+	VPBLENDD       $0xf0, 1024(SP)(SI*1), Y0, Y0
+	VBROADCASTI128 272(SP)(SI*1), Y1
+	VPBLENDD       $0xf0, 1280(SP)(SI*1), Y1, Y1
+	VBROADCASTI128 528(SP)(SI*1), Y2
+	VPBLENDD       $0xf0, 1536(SP)(SI*1), Y2, Y2
+	VBROADCASTI128 784(SP)(SI*1), Y3
+	VPBLENDD       $0xf0, 1792(SP)(SI*1), Y3, Y3
+	VPUNPCKLDQ     Y1, Y0, Y4
+	VPUNPCKHDQ     Y1, Y0, Y0
+	VPUNPCKLDQ     Y3, Y2, Y1
+	VPUNPCKHDQ     Y3, Y2, Y2
+	VPUNPCKLQDQ    Y1, Y4, Y3
+	VPUNPCKHQDQ    Y1, Y4, Y1
+	VPUNPCKLQDQ    Y2, Y0, Y4
+	VPUNPCKHQDQ    Y2, Y0, Y0
+	VMOVDQU        Y3, 256(DI)
+	VMOVDQU        Y1, 320(DI)
+	VMOVDQU        Y4, 384(DI)
+	VMOVDQU        Y0, 448(DI)
+	VBROADCASTI128 2048(SP)(SI*1), Y0
+	VPBLENDD       $0xf0, 3056(SP)(SI*1), Y0, Y0
+	VBROADCASTI128 2304(SP)(SI*1), Y1
+	VPBLENDD       $0xf0, 3312(SP)(SI*1), Y1, Y1
+	VBROADCASTI128 2560(SP)(SI*1), Y2
+	VPBLENDD       $0xf0, 3568(SP)(SI*1), Y2, Y2
+	VBROADCASTI128 2816(SP)(SI*1), Y3
+	VPBLENDD       $0xf0, 3824(SP)(SI*1), Y3, Y3
+	VPUNPCKLDQ     Y1, Y0, Y4
+	VPUNPCKHDQ     Y1, Y0, Y0
+	VPUNPCKLDQ     Y3, Y2, Y1
+	VPUNPCKHDQ     Y3, Y2, Y2
+	VPUNPCKLQDQ    Y1, Y4, Y3
+	VPUNPCKHQDQ    Y1, Y4, Y1
+	VPUNPCKLQDQ    Y2, Y0, Y4
+	VPUNPCKHQDQ    Y2, Y0, Y0
+	VMOVDQU        Y3, 32(DI)
+	VMOVDQU        Y1, 96(DI)
+	VMOVDQU        Y4, 160(DI)
+	VMOVDQU        Y0, 224(DI)
+	VBROADCASTI128 2064(SP)(SI*1), Y0
+	VPBLENDD       $0xf0, 3072(SP)(SI*1), Y0, Y0
+	VBROADCASTI128 2320(SP)(SI*1), Y1
+	VPBLENDD       $0xf0, 3328(SP)(SI*1), Y1, Y1
+	VBROADCASTI128 2576(SP)(SI*1), Y2
+	VPBLENDD       $0xf0, 3584(SP)(SI*1), Y2, Y2
+	VBROADCASTI128 2832(SP)(SI*1), Y3
+	VPBLENDD       $0xf0, 3840(SP)(SI*1), Y3, Y3
+	VPUNPCKLDQ     Y1, Y0, Y4
+	VPUNPCKHDQ     Y1, Y0, Y0
+	VPUNPCKLDQ     Y3, Y2, Y1
+	VPUNPCKHDQ     Y3, Y2, Y2
+	VPUNPCKLQDQ    Y1, Y4, Y3
+	VPUNPCKHQDQ    Y1, Y4, Y1
+	VPUNPCKLQDQ    Y2, Y0, Y4
+	VPUNPCKHQDQ    Y2, Y0, Y0
+	VMOVDQU        Y3, 288(DI)
+	VMOVDQU        Y1, 352(DI)
+	VMOVDQU        Y4, 416(DI)
+	VMOVDQU        Y0, 480(DI)
+	ADDQ           $0x20, SI
+	ADDQ           $0x00000200, DI
+	CMPQ           SI, $0x00000100
+	JB             packA2IQ2_XS_xpose
+	ADDQ           $0x0000004a, AX
+	ADDQ           $0x00001440, CX
+	MOVQ           nb+16(FP), SI
+	DECQ           SI
+	MOVQ           SI, nb+16(FP)
+	JMP            packA2IQ2_XS_loop
+
+packA2IQ2_XS_done:
+	VZEROUPPER
+	RET
+
+// func packA2IQ2_S(w *byte, ws int, nb int, dst *byte, grid *uint64)
+// Requires: AVX, AVX2, F16C
+TEXT ·packA2IQ2_S(SB), $4096-40
+	MOVQ w+0(FP), AX
+	MOVQ dst+24(FP), CX
+	MOVQ grid+32(FP), DX
+
+packA2IQ2_S_loop:
+	MOVQ  nb+16(FP), BX
+	TESTQ BX, BX
+	JZ    packA2IQ2_S_done
+	MOVQ  AX, BX
+	MOVQ  CX, SI
+	LEAQ  (SP), DI
+	MOVQ  $0x00000010, R8
+
+packA2IQ2_S_row:
+	MOVBLZX      74(BX), R9
+	MOVL         R9, R10
+	SHRL         $0x04, R10
+	ANDL         $0x0f, R9
+	LEAL         1(R9)(R9*1), R9
+	MOVL         R9, 4096(SI)
+	LEAL         1(R10)(R10*1), R9
+	MOVL         R9, 4160(SI)
+	MOVBLZX      75(BX), R9
+	MOVL         R9, R10
+	SHRL         $0x04, R10
+	ANDL         $0x0f, R9
+	LEAL         1(R9)(R9*1), R9
+	MOVL         R9, 4224(SI)
+	LEAL         1(R10)(R10*1), R9
+	MOVL         R9, 4288(SI)
+	MOVBLZX      76(BX), R9
+	MOVL         R9, R10
+	SHRL         $0x04, R10
+	ANDL         $0x0f, R9
+	LEAL         1(R9)(R9*1), R9
+	MOVL         R9, 4352(SI)
+	LEAL         1(R10)(R10*1), R9
+	MOVL         R9, 4416(SI)
+	MOVBLZX      77(BX), R9
+	MOVL         R9, R10
+	SHRL         $0x04, R10
+	ANDL         $0x0f, R9
+	LEAL         1(R9)(R9*1), R9
+	MOVL         R9, 4480(SI)
+	LEAL         1(R10)(R10*1), R9
+	MOVL         R9, 4544(SI)
+	MOVBLZX      78(BX), R9
+	MOVL         R9, R10
+	SHRL         $0x04, R10
+	ANDL         $0x0f, R9
+	LEAL         1(R9)(R9*1), R9
+	MOVL         R9, 4608(SI)
+	LEAL         1(R10)(R10*1), R9
+	MOVL         R9, 4672(SI)
+	MOVBLZX      79(BX), R9
+	MOVL         R9, R10
+	SHRL         $0x04, R10
+	ANDL         $0x0f, R9
+	LEAL         1(R9)(R9*1), R9
+	MOVL         R9, 4736(SI)
+	LEAL         1(R10)(R10*1), R9
+	MOVL         R9, 4800(SI)
+	MOVBLZX      80(BX), R9
+	MOVL         R9, R10
+	SHRL         $0x04, R10
+	ANDL         $0x0f, R9
+	LEAL         1(R9)(R9*1), R9
+	MOVL         R9, 4864(SI)
+	LEAL         1(R10)(R10*1), R9
+	MOVL         R9, 4928(SI)
+	MOVBLZX      81(BX), R9
+	MOVL         R9, R10
+	SHRL         $0x04, R10
+	ANDL         $0x0f, R9
+	LEAL         1(R9)(R9*1), R9
+	MOVL         R9, 4992(SI)
+	LEAL         1(R10)(R10*1), R9
+	MOVL         R9, 5056(SI)
+	MOVWLZX      (BX), R9
+	VMOVD        R9, X0
+	VCVTPH2PS    X0, X0
+	VMULSS       a2pk2kconst<>+192(SB), X0, X0
+	VMOVSS       X0, 5120(SI)
+	VPXOR        Y0, Y0, Y0
+	MOVBLZX      66(BX), R10
+	SHLL         $0x08, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      2(BX), R9
+	ORL          R10, R9
+	VMOVQ        (DX)(R9*8), X0
+	MOVBLZX      66(BX), R10
+	SHLL         $0x06, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      3(BX), R9
+	ORL          R10, R9
+	VPINSRQ      $0x01, (DX)(R9*8), X0, X0
+	MOVBLZX      66(BX), R10
+	SHLL         $0x04, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      4(BX), R9
+	ORL          R10, R9
+	VMOVQ        (DX)(R9*8), X1
+	MOVBLZX      66(BX), R10
+	SHLL         $0x02, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      5(BX), R9
+	ORL          R10, R9
+	VPINSRQ      $0x01, (DX)(R9*8), X1, X1
+	VINSERTI128  $0x01, X1, Y0, Y0
+	VPBROADCASTD 34(BX), Y1
+	VPSHUFB      a2pk2kconst<>+128(SB), Y1, Y1
+	VPAND        a2pk2kconst<>+160(SB), Y1, Y1
+	VPCMPEQB     a2pk2kconst<>+160(SB), Y1, Y1
+	VPXOR        Y1, Y0, Y0
+	VPSUBB       Y1, Y0, Y0
+	VPADDB       a2pk2kconst<>+0(SB), Y0, Y0
+	VMOVDQU      Y0, (DI)
+	VPXOR        Y0, Y0, Y0
+	MOVBLZX      67(BX), R10
+	SHLL         $0x08, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      6(BX), R9
+	ORL          R10, R9
+	VMOVQ        (DX)(R9*8), X0
+	MOVBLZX      67(BX), R10
+	SHLL         $0x06, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      7(BX), R9
+	ORL          R10, R9
+	VPINSRQ      $0x01, (DX)(R9*8), X0, X0
+	MOVBLZX      67(BX), R10
+	SHLL         $0x04, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      8(BX), R9
+	ORL          R10, R9
+	VMOVQ        (DX)(R9*8), X1
+	MOVBLZX      67(BX), R10
+	SHLL         $0x02, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      9(BX), R9
+	ORL          R10, R9
+	VPINSRQ      $0x01, (DX)(R9*8), X1, X1
+	VINSERTI128  $0x01, X1, Y0, Y0
+	VPBROADCASTD 38(BX), Y1
+	VPSHUFB      a2pk2kconst<>+128(SB), Y1, Y1
+	VPAND        a2pk2kconst<>+160(SB), Y1, Y1
+	VPCMPEQB     a2pk2kconst<>+160(SB), Y1, Y1
+	VPXOR        Y1, Y0, Y0
+	VPSUBB       Y1, Y0, Y0
+	VPADDB       a2pk2kconst<>+0(SB), Y0, Y0
+	VMOVDQU      Y0, 32(DI)
+	VPXOR        Y0, Y0, Y0
+	MOVBLZX      68(BX), R10
+	SHLL         $0x08, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      10(BX), R9
+	ORL          R10, R9
+	VMOVQ        (DX)(R9*8), X0
+	MOVBLZX      68(BX), R10
+	SHLL         $0x06, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      11(BX), R9
+	ORL          R10, R9
+	VPINSRQ      $0x01, (DX)(R9*8), X0, X0
+	MOVBLZX      68(BX), R10
+	SHLL         $0x04, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      12(BX), R9
+	ORL          R10, R9
+	VMOVQ        (DX)(R9*8), X1
+	MOVBLZX      68(BX), R10
+	SHLL         $0x02, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      13(BX), R9
+	ORL          R10, R9
+	VPINSRQ      $0x01, (DX)(R9*8), X1, X1
+	VINSERTI128  $0x01, X1, Y0, Y0
+	VPBROADCASTD 42(BX), Y1
+	VPSHUFB      a2pk2kconst<>+128(SB), Y1, Y1
+	VPAND        a2pk2kconst<>+160(SB), Y1, Y1
+	VPCMPEQB     a2pk2kconst<>+160(SB), Y1, Y1
+	VPXOR        Y1, Y0, Y0
+	VPSUBB       Y1, Y0, Y0
+	VPADDB       a2pk2kconst<>+0(SB), Y0, Y0
+	VMOVDQU      Y0, 64(DI)
+	VPXOR        Y0, Y0, Y0
+	MOVBLZX      69(BX), R10
+	SHLL         $0x08, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      14(BX), R9
+	ORL          R10, R9
+	VMOVQ        (DX)(R9*8), X0
+	MOVBLZX      69(BX), R10
+	SHLL         $0x06, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      15(BX), R9
+	ORL          R10, R9
+	VPINSRQ      $0x01, (DX)(R9*8), X0, X0
+	MOVBLZX      69(BX), R10
+	SHLL         $0x04, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      16(BX), R9
+	ORL          R10, R9
+	VMOVQ        (DX)(R9*8), X1
+	MOVBLZX      69(BX), R10
+	SHLL         $0x02, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      17(BX), R9
+	ORL          R10, R9
+	VPINSRQ      $0x01, (DX)(R9*8), X1, X1
+	VINSERTI128  $0x01, X1, Y0, Y0
+	VPBROADCASTD 46(BX), Y1
+	VPSHUFB      a2pk2kconst<>+128(SB), Y1, Y1
+	VPAND        a2pk2kconst<>+160(SB), Y1, Y1
+	VPCMPEQB     a2pk2kconst<>+160(SB), Y1, Y1
+	VPXOR        Y1, Y0, Y0
+	VPSUBB       Y1, Y0, Y0
+	VPADDB       a2pk2kconst<>+0(SB), Y0, Y0
+	VMOVDQU      Y0, 96(DI)
+	VPXOR        Y0, Y0, Y0
+	MOVBLZX      70(BX), R10
+	SHLL         $0x08, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      18(BX), R9
+	ORL          R10, R9
+	VMOVQ        (DX)(R9*8), X0
+	MOVBLZX      70(BX), R10
+	SHLL         $0x06, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      19(BX), R9
+	ORL          R10, R9
+	VPINSRQ      $0x01, (DX)(R9*8), X0, X0
+	MOVBLZX      70(BX), R10
+	SHLL         $0x04, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      20(BX), R9
+	ORL          R10, R9
+	VMOVQ        (DX)(R9*8), X1
+	MOVBLZX      70(BX), R10
+	SHLL         $0x02, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      21(BX), R9
+	ORL          R10, R9
+	VPINSRQ      $0x01, (DX)(R9*8), X1, X1
+	VINSERTI128  $0x01, X1, Y0, Y0
+	VPBROADCASTD 50(BX), Y1
+	VPSHUFB      a2pk2kconst<>+128(SB), Y1, Y1
+	VPAND        a2pk2kconst<>+160(SB), Y1, Y1
+	VPCMPEQB     a2pk2kconst<>+160(SB), Y1, Y1
+	VPXOR        Y1, Y0, Y0
+	VPSUBB       Y1, Y0, Y0
+	VPADDB       a2pk2kconst<>+0(SB), Y0, Y0
+	VMOVDQU      Y0, 128(DI)
+	VPXOR        Y0, Y0, Y0
+	MOVBLZX      71(BX), R10
+	SHLL         $0x08, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      22(BX), R9
+	ORL          R10, R9
+	VMOVQ        (DX)(R9*8), X0
+	MOVBLZX      71(BX), R10
+	SHLL         $0x06, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      23(BX), R9
+	ORL          R10, R9
+	VPINSRQ      $0x01, (DX)(R9*8), X0, X0
+	MOVBLZX      71(BX), R10
+	SHLL         $0x04, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      24(BX), R9
+	ORL          R10, R9
+	VMOVQ        (DX)(R9*8), X1
+	MOVBLZX      71(BX), R10
+	SHLL         $0x02, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      25(BX), R9
+	ORL          R10, R9
+	VPINSRQ      $0x01, (DX)(R9*8), X1, X1
+	VINSERTI128  $0x01, X1, Y0, Y0
+	VPBROADCASTD 54(BX), Y1
+	VPSHUFB      a2pk2kconst<>+128(SB), Y1, Y1
+	VPAND        a2pk2kconst<>+160(SB), Y1, Y1
+	VPCMPEQB     a2pk2kconst<>+160(SB), Y1, Y1
+	VPXOR        Y1, Y0, Y0
+	VPSUBB       Y1, Y0, Y0
+	VPADDB       a2pk2kconst<>+0(SB), Y0, Y0
+	VMOVDQU      Y0, 160(DI)
+	VPXOR        Y0, Y0, Y0
+	MOVBLZX      72(BX), R10
+	SHLL         $0x08, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      26(BX), R9
+	ORL          R10, R9
+	VMOVQ        (DX)(R9*8), X0
+	MOVBLZX      72(BX), R10
+	SHLL         $0x06, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      27(BX), R9
+	ORL          R10, R9
+	VPINSRQ      $0x01, (DX)(R9*8), X0, X0
+	MOVBLZX      72(BX), R10
+	SHLL         $0x04, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      28(BX), R9
+	ORL          R10, R9
+	VMOVQ        (DX)(R9*8), X1
+	MOVBLZX      72(BX), R10
+	SHLL         $0x02, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      29(BX), R9
+	ORL          R10, R9
+	VPINSRQ      $0x01, (DX)(R9*8), X1, X1
+	VINSERTI128  $0x01, X1, Y0, Y0
+	VPBROADCASTD 58(BX), Y1
+	VPSHUFB      a2pk2kconst<>+128(SB), Y1, Y1
+	VPAND        a2pk2kconst<>+160(SB), Y1, Y1
+	VPCMPEQB     a2pk2kconst<>+160(SB), Y1, Y1
+	VPXOR        Y1, Y0, Y0
+	VPSUBB       Y1, Y0, Y0
+	VPADDB       a2pk2kconst<>+0(SB), Y0, Y0
+	VMOVDQU      Y0, 192(DI)
+	VPXOR        Y0, Y0, Y0
+	MOVBLZX      73(BX), R10
+	SHLL         $0x08, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      30(BX), R9
+	ORL          R10, R9
+	VMOVQ        (DX)(R9*8), X0
+	MOVBLZX      73(BX), R10
+	SHLL         $0x06, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      31(BX), R9
+	ORL          R10, R9
+	VPINSRQ      $0x01, (DX)(R9*8), X0, X0
+	MOVBLZX      73(BX), R10
+	SHLL         $0x04, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      32(BX), R9
+	ORL          R10, R9
+	VMOVQ        (DX)(R9*8), X1
+	MOVBLZX      73(BX), R10
+	SHLL         $0x02, R10
+	ANDL         $0x00000300, R10
+	MOVBQZX      33(BX), R9
+	ORL          R10, R9
+	VPINSRQ      $0x01, (DX)(R9*8), X1, X1
+	VINSERTI128  $0x01, X1, Y0, Y0
+	VPBROADCASTD 62(BX), Y1
+	VPSHUFB      a2pk2kconst<>+128(SB), Y1, Y1
+	VPAND        a2pk2kconst<>+160(SB), Y1, Y1
+	VPCMPEQB     a2pk2kconst<>+160(SB), Y1, Y1
+	VPXOR        Y1, Y0, Y0
+	VPSUBB       Y1, Y0, Y0
+	VPADDB       a2pk2kconst<>+0(SB), Y0, Y0
+	VMOVDQU      Y0, 224(DI)
+	MOVQ         ws+8(FP), R9
+	ADDQ         R9, BX
+	ADDQ         $0x04, SI
+	ADDQ         $0x00000100, DI
+	DECQ         R8
+	JNZ          packA2IQ2_S_row
+	XORQ         BX, BX
+	MOVQ         CX, SI
+
+packA2IQ2_S_xpose:
+	VBROADCASTI128 (SP)(BX*1), Y0
+	VPBLENDD       $0xf0, 1008(SP)(BX*1), Y0, Y0
+	VBROADCASTI128 256(SP)(BX*1), Y1
+	VPBLENDD       $0xf0, 1264(SP)(BX*1), Y1, Y1
+	VBROADCASTI128 512(SP)(BX*1), Y2
+	VPBLENDD       $0xf0, 1520(SP)(BX*1), Y2, Y2
+	VBROADCASTI128 768(SP)(BX*1), Y3
+	VPBLENDD       $0xf0, 1776(SP)(BX*1), Y3, Y3
+	VPUNPCKLDQ     Y1, Y0, Y4
+	VPUNPCKHDQ     Y1, Y0, Y0
+	VPUNPCKLDQ     Y3, Y2, Y1
+	VPUNPCKHDQ     Y3, Y2, Y2
+	VPUNPCKLQDQ    Y1, Y4, Y3
+	VPUNPCKHQDQ    Y1, Y4, Y1
+	VPUNPCKLQDQ    Y2, Y0, Y4
+	VPUNPCKHQDQ    Y2, Y0, Y0
+	VMOVDQU        Y3, (SI)
+	VMOVDQU        Y1, 64(SI)
+	VMOVDQU        Y4, 128(SI)
+	VMOVDQU        Y0, 192(SI)
+	VBROADCASTI128 16(SP)(BX*1), Y0
+	VPBLENDD       $0xf0, 1024(SP)(BX*1), Y0, Y0
+	VBROADCASTI128 272(SP)(BX*1), Y1
+	VPBLENDD       $0xf0, 1280(SP)(BX*1), Y1, Y1
+	VBROADCASTI128 528(SP)(BX*1), Y2
+	VPBLENDD       $0xf0, 1536(SP)(BX*1), Y2, Y2
+	VBROADCASTI128 784(SP)(BX*1), Y3
+	VPBLENDD       $0xf0, 1792(SP)(BX*1), Y3, Y3
+	VPUNPCKLDQ     Y1, Y0, Y4
+	VPUNPCKHDQ     Y1, Y0, Y0
+	VPUNPCKLDQ     Y3, Y2, Y1
+	VPUNPCKHDQ     Y3, Y2, Y2
+	VPUNPCKLQDQ    Y1, Y4, Y3
+	VPUNPCKHQDQ    Y1, Y4, Y1
+	VPUNPCKLQDQ    Y2, Y0, Y4
+	VPUNPCKHQDQ    Y2, Y0, Y0
+	VMOVDQU        Y3, 256(SI)
+	VMOVDQU        Y1, 320(SI)
+	VMOVDQU        Y4, 384(SI)
+	VMOVDQU        Y0, 448(SI)
+	VBROADCASTI128 2048(SP)(BX*1), Y0
+	VPBLENDD       $0xf0, 3056(SP)(BX*1), Y0, Y0
+	VBROADCASTI128 2304(SP)(BX*1), Y1
+	VPBLENDD       $0xf0, 3312(SP)(BX*1), Y1, Y1
+	VBROADCASTI128 2560(SP)(BX*1), Y2
+	VPBLENDD       $0xf0, 3568(SP)(BX*1), Y2, Y2
+	VBROADCASTI128 2816(SP)(BX*1), Y3
+	VPBLENDD       $0xf0, 3824(SP)(BX*1), Y3, Y3
+	VPUNPCKLDQ     Y1, Y0, Y4
+	VPUNPCKHDQ     Y1, Y0, Y0
+	VPUNPCKLDQ     Y3, Y2, Y1
+	VPUNPCKHDQ     Y3, Y2, Y2
+	VPUNPCKLQDQ    Y1, Y4, Y3
+	VPUNPCKHQDQ    Y1, Y4, Y1
+	VPUNPCKLQDQ    Y2, Y0, Y4
+	VPUNPCKHQDQ    Y2, Y0, Y0
+	VMOVDQU        Y3, 32(SI)
+	VMOVDQU        Y1, 96(SI)
+	VMOVDQU        Y4, 160(SI)
+	VMOVDQU        Y0, 224(SI)
+	VBROADCASTI128 2064(SP)(BX*1), Y0
+	VPBLENDD       $0xf0, 3072(SP)(BX*1), Y0, Y0
+	VBROADCASTI128 2320(SP)(BX*1), Y1
+	VPBLENDD       $0xf0, 3328(SP)(BX*1), Y1, Y1
+	VBROADCASTI128 2576(SP)(BX*1), Y2
+	VPBLENDD       $0xf0, 3584(SP)(BX*1), Y2, Y2
+	VBROADCASTI128 2832(SP)(BX*1), Y3
+	VPBLENDD       $0xf0, 3840(SP)(BX*1), Y3, Y3
+	VPUNPCKLDQ     Y1, Y0, Y4
+	VPUNPCKHDQ     Y1, Y0, Y0
+	VPUNPCKLDQ     Y3, Y2, Y1
+	VPUNPCKHDQ     Y3, Y2, Y2
+	VPUNPCKLQDQ    Y1, Y4, Y3
+	VPUNPCKHQDQ    Y1, Y4, Y1
+	VPUNPCKLQDQ    Y2, Y0, Y4
+	VPUNPCKHQDQ    Y2, Y0, Y0
+	VMOVDQU        Y3, 288(SI)
+	VMOVDQU        Y1, 352(SI)
+	VMOVDQU        Y4, 416(SI)
+	VMOVDQU        Y0, 480(SI)
+	ADDQ           $0x20, BX
+	ADDQ           $0x00000200, SI
+	CMPQ           BX, $0x00000100
+	JB             packA2IQ2_S_xpose
+	ADDQ           $0x00000052, AX
+	ADDQ           $0x00001440, CX
+	MOVQ           nb+16(FP), BX
+	DECQ           BX
+	MOVQ           BX, nb+16(FP)
+	JMP            packA2IQ2_S_loop
+
+packA2IQ2_S_done:
+	VZEROUPPER
+	RET
+
+// func packA2IQ3_XXS(w *byte, ws int, nb int, dst *byte, grid *uint32, signs *uint64)
+// Requires: AVX, AVX2, F16C
+TEXT ·packA2IQ3_XXS(SB), $4096-48
+	MOVQ w+0(FP), AX
+	MOVQ dst+24(FP), CX
+	MOVQ grid+32(FP), DX
+	MOVQ signs+40(FP), BX
+
+packA2IQ3_XXS_loop:
+	MOVQ  nb+16(FP), SI
+	TESTQ SI, SI
+	JZ    packA2IQ3_XXS_done
+	MOVQ  AX, SI
+	MOVQ  CX, DI
+	LEAQ  (SP), R8
+	MOVQ  $0x00000010, R9
+
+packA2IQ3_XXS_row:
+	MOVL        66(SI), R10
+	SHRL        $0x1c, R10
+	LEAL        1(R10)(R10*1), R10
+	MOVL        R10, 4096(DI)
+	MOVL        R10, 4160(DI)
+	MOVL        70(SI), R10
+	SHRL        $0x1c, R10
+	LEAL        1(R10)(R10*1), R10
+	MOVL        R10, 4224(DI)
+	MOVL        R10, 4288(DI)
+	MOVL        74(SI), R10
+	SHRL        $0x1c, R10
+	LEAL        1(R10)(R10*1), R10
+	MOVL        R10, 4352(DI)
+	MOVL        R10, 4416(DI)
+	MOVL        78(SI), R10
+	SHRL        $0x1c, R10
+	LEAL        1(R10)(R10*1), R10
+	MOVL        R10, 4480(DI)
+	MOVL        R10, 4544(DI)
+	MOVL        82(SI), R10
+	SHRL        $0x1c, R10
+	LEAL        1(R10)(R10*1), R10
+	MOVL        R10, 4608(DI)
+	MOVL        R10, 4672(DI)
+	MOVL        86(SI), R10
+	SHRL        $0x1c, R10
+	LEAL        1(R10)(R10*1), R10
+	MOVL        R10, 4736(DI)
+	MOVL        R10, 4800(DI)
+	MOVL        90(SI), R10
+	SHRL        $0x1c, R10
+	LEAL        1(R10)(R10*1), R10
+	MOVL        R10, 4864(DI)
+	MOVL        R10, 4928(DI)
+	MOVL        94(SI), R10
+	SHRL        $0x1c, R10
+	LEAL        1(R10)(R10*1), R10
+	MOVL        R10, 4992(DI)
+	MOVL        R10, 5056(DI)
+	MOVWLZX     (SI), R10
+	VMOVD       R10, X0
+	VCVTPH2PS   X0, X0
+	VMULSS      a2pk2kconst<>+196(SB), X0, X0
+	VMOVSS      X0, 5120(DI)
+	VPXOR       Y0, Y0, Y0
+	MOVBQZX     2(SI), R10
+	VMOVD       (DX)(R10*4), X0
+	MOVBQZX     3(SI), R10
+	VPINSRD     $0x01, (DX)(R10*4), X0, X0
+	MOVBQZX     4(SI), R10
+	VPINSRD     $0x02, (DX)(R10*4), X0, X0
+	MOVBQZX     5(SI), R10
+	VPINSRD     $0x03, (DX)(R10*4), X0, X0
+	MOVBQZX     6(SI), R10
+	VMOVD       (DX)(R10*4), X1
+	MOVBQZX     7(SI), R10
+	VPINSRD     $0x01, (DX)(R10*4), X1, X1
+	MOVBQZX     8(SI), R10
+	VPINSRD     $0x02, (DX)(R10*4), X1, X1
+	MOVBQZX     9(SI), R10
+	VPINSRD     $0x03, (DX)(R10*4), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPXOR       Y1, Y1, Y1
+	MOVL        66(SI), R10
+	ANDL        $0x0000007f, R10
+	VMOVQ       (BX)(R10*8), X1
+	MOVL        66(SI), R10
+	SHRL        $0x07, R10
+	ANDL        $0x0000007f, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X1, X1
+	MOVL        66(SI), R10
+	SHRL        $0x0e, R10
+	ANDL        $0x0000007f, R10
+	VMOVQ       (BX)(R10*8), X2
+	MOVL        66(SI), R10
+	SHRL        $0x15, R10
+	ANDL        $0x0000007f, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X2, X2
+	VINSERTI128 $0x01, X2, Y1, Y1
+	VPXOR       Y1, Y0, Y0
+	VPSUBB      Y1, Y0, Y0
+	VPADDB      a2pk2kconst<>+0(SB), Y0, Y0
+	VMOVDQU     Y0, (R8)
+	VPXOR       Y0, Y0, Y0
+	MOVBQZX     10(SI), R10
+	VMOVD       (DX)(R10*4), X0
+	MOVBQZX     11(SI), R10
+	VPINSRD     $0x01, (DX)(R10*4), X0, X0
+	MOVBQZX     12(SI), R10
+	VPINSRD     $0x02, (DX)(R10*4), X0, X0
+	MOVBQZX     13(SI), R10
+	VPINSRD     $0x03, (DX)(R10*4), X0, X0
+	MOVBQZX     14(SI), R10
+	VMOVD       (DX)(R10*4), X1
+	MOVBQZX     15(SI), R10
+	VPINSRD     $0x01, (DX)(R10*4), X1, X1
+	MOVBQZX     16(SI), R10
+	VPINSRD     $0x02, (DX)(R10*4), X1, X1
+	MOVBQZX     17(SI), R10
+	VPINSRD     $0x03, (DX)(R10*4), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPXOR       Y1, Y1, Y1
+	MOVL        70(SI), R10
+	ANDL        $0x0000007f, R10
+	VMOVQ       (BX)(R10*8), X1
+	MOVL        70(SI), R10
+	SHRL        $0x07, R10
+	ANDL        $0x0000007f, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X1, X1
+	MOVL        70(SI), R10
+	SHRL        $0x0e, R10
+	ANDL        $0x0000007f, R10
+	VMOVQ       (BX)(R10*8), X2
+	MOVL        70(SI), R10
+	SHRL        $0x15, R10
+	ANDL        $0x0000007f, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X2, X2
+	VINSERTI128 $0x01, X2, Y1, Y1
+	VPXOR       Y1, Y0, Y0
+	VPSUBB      Y1, Y0, Y0
+	VPADDB      a2pk2kconst<>+0(SB), Y0, Y0
+	VMOVDQU     Y0, 32(R8)
+	VPXOR       Y0, Y0, Y0
+	MOVBQZX     18(SI), R10
+	VMOVD       (DX)(R10*4), X0
+	MOVBQZX     19(SI), R10
+	VPINSRD     $0x01, (DX)(R10*4), X0, X0
+	MOVBQZX     20(SI), R10
+	VPINSRD     $0x02, (DX)(R10*4), X0, X0
+	MOVBQZX     21(SI), R10
+	VPINSRD     $0x03, (DX)(R10*4), X0, X0
+	MOVBQZX     22(SI), R10
+	VMOVD       (DX)(R10*4), X1
+	MOVBQZX     23(SI), R10
+	VPINSRD     $0x01, (DX)(R10*4), X1, X1
+	MOVBQZX     24(SI), R10
+	VPINSRD     $0x02, (DX)(R10*4), X1, X1
+	MOVBQZX     25(SI), R10
+	VPINSRD     $0x03, (DX)(R10*4), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPXOR       Y1, Y1, Y1
+	MOVL        74(SI), R10
+	ANDL        $0x0000007f, R10
+	VMOVQ       (BX)(R10*8), X1
+	MOVL        74(SI), R10
+	SHRL        $0x07, R10
+	ANDL        $0x0000007f, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X1, X1
+	MOVL        74(SI), R10
+	SHRL        $0x0e, R10
+	ANDL        $0x0000007f, R10
+	VMOVQ       (BX)(R10*8), X2
+	MOVL        74(SI), R10
+	SHRL        $0x15, R10
+	ANDL        $0x0000007f, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X2, X2
+	VINSERTI128 $0x01, X2, Y1, Y1
+	VPXOR       Y1, Y0, Y0
+	VPSUBB      Y1, Y0, Y0
+	VPADDB      a2pk2kconst<>+0(SB), Y0, Y0
+	VMOVDQU     Y0, 64(R8)
+	VPXOR       Y0, Y0, Y0
+	MOVBQZX     26(SI), R10
+	VMOVD       (DX)(R10*4), X0
+	MOVBQZX     27(SI), R10
+	VPINSRD     $0x01, (DX)(R10*4), X0, X0
+	MOVBQZX     28(SI), R10
+	VPINSRD     $0x02, (DX)(R10*4), X0, X0
+	MOVBQZX     29(SI), R10
+	VPINSRD     $0x03, (DX)(R10*4), X0, X0
+	MOVBQZX     30(SI), R10
+	VMOVD       (DX)(R10*4), X1
+	MOVBQZX     31(SI), R10
+	VPINSRD     $0x01, (DX)(R10*4), X1, X1
+	MOVBQZX     32(SI), R10
+	VPINSRD     $0x02, (DX)(R10*4), X1, X1
+	MOVBQZX     33(SI), R10
+	VPINSRD     $0x03, (DX)(R10*4), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPXOR       Y1, Y1, Y1
+	MOVL        78(SI), R10
+	ANDL        $0x0000007f, R10
+	VMOVQ       (BX)(R10*8), X1
+	MOVL        78(SI), R10
+	SHRL        $0x07, R10
+	ANDL        $0x0000007f, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X1, X1
+	MOVL        78(SI), R10
+	SHRL        $0x0e, R10
+	ANDL        $0x0000007f, R10
+	VMOVQ       (BX)(R10*8), X2
+	MOVL        78(SI), R10
+	SHRL        $0x15, R10
+	ANDL        $0x0000007f, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X2, X2
+	VINSERTI128 $0x01, X2, Y1, Y1
+	VPXOR       Y1, Y0, Y0
+	VPSUBB      Y1, Y0, Y0
+	VPADDB      a2pk2kconst<>+0(SB), Y0, Y0
+	VMOVDQU     Y0, 96(R8)
+	VPXOR       Y0, Y0, Y0
+	MOVBQZX     34(SI), R10
+	VMOVD       (DX)(R10*4), X0
+	MOVBQZX     35(SI), R10
+	VPINSRD     $0x01, (DX)(R10*4), X0, X0
+	MOVBQZX     36(SI), R10
+	VPINSRD     $0x02, (DX)(R10*4), X0, X0
+	MOVBQZX     37(SI), R10
+	VPINSRD     $0x03, (DX)(R10*4), X0, X0
+	MOVBQZX     38(SI), R10
+	VMOVD       (DX)(R10*4), X1
+	MOVBQZX     39(SI), R10
+	VPINSRD     $0x01, (DX)(R10*4), X1, X1
+	MOVBQZX     40(SI), R10
+	VPINSRD     $0x02, (DX)(R10*4), X1, X1
+	MOVBQZX     41(SI), R10
+	VPINSRD     $0x03, (DX)(R10*4), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPXOR       Y1, Y1, Y1
+	MOVL        82(SI), R10
+	ANDL        $0x0000007f, R10
+	VMOVQ       (BX)(R10*8), X1
+	MOVL        82(SI), R10
+	SHRL        $0x07, R10
+	ANDL        $0x0000007f, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X1, X1
+	MOVL        82(SI), R10
+	SHRL        $0x0e, R10
+	ANDL        $0x0000007f, R10
+	VMOVQ       (BX)(R10*8), X2
+	MOVL        82(SI), R10
+	SHRL        $0x15, R10
+	ANDL        $0x0000007f, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X2, X2
+	VINSERTI128 $0x01, X2, Y1, Y1
+	VPXOR       Y1, Y0, Y0
+	VPSUBB      Y1, Y0, Y0
+	VPADDB      a2pk2kconst<>+0(SB), Y0, Y0
+	VMOVDQU     Y0, 128(R8)
+	VPXOR       Y0, Y0, Y0
+	MOVBQZX     42(SI), R10
+	VMOVD       (DX)(R10*4), X0
+	MOVBQZX     43(SI), R10
+	VPINSRD     $0x01, (DX)(R10*4), X0, X0
+	MOVBQZX     44(SI), R10
+	VPINSRD     $0x02, (DX)(R10*4), X0, X0
+	MOVBQZX     45(SI), R10
+	VPINSRD     $0x03, (DX)(R10*4), X0, X0
+	MOVBQZX     46(SI), R10
+	VMOVD       (DX)(R10*4), X1
+	MOVBQZX     47(SI), R10
+	VPINSRD     $0x01, (DX)(R10*4), X1, X1
+	MOVBQZX     48(SI), R10
+	VPINSRD     $0x02, (DX)(R10*4), X1, X1
+	MOVBQZX     49(SI), R10
+	VPINSRD     $0x03, (DX)(R10*4), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPXOR       Y1, Y1, Y1
+	MOVL        86(SI), R10
+	ANDL        $0x0000007f, R10
+	VMOVQ       (BX)(R10*8), X1
+	MOVL        86(SI), R10
+	SHRL        $0x07, R10
+	ANDL        $0x0000007f, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X1, X1
+	MOVL        86(SI), R10
+	SHRL        $0x0e, R10
+	ANDL        $0x0000007f, R10
+	VMOVQ       (BX)(R10*8), X2
+	MOVL        86(SI), R10
+	SHRL        $0x15, R10
+	ANDL        $0x0000007f, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X2, X2
+	VINSERTI128 $0x01, X2, Y1, Y1
+	VPXOR       Y1, Y0, Y0
+	VPSUBB      Y1, Y0, Y0
+	VPADDB      a2pk2kconst<>+0(SB), Y0, Y0
+	VMOVDQU     Y0, 160(R8)
+	VPXOR       Y0, Y0, Y0
+	MOVBQZX     50(SI), R10
+	VMOVD       (DX)(R10*4), X0
+	MOVBQZX     51(SI), R10
+	VPINSRD     $0x01, (DX)(R10*4), X0, X0
+	MOVBQZX     52(SI), R10
+	VPINSRD     $0x02, (DX)(R10*4), X0, X0
+	MOVBQZX     53(SI), R10
+	VPINSRD     $0x03, (DX)(R10*4), X0, X0
+	MOVBQZX     54(SI), R10
+	VMOVD       (DX)(R10*4), X1
+	MOVBQZX     55(SI), R10
+	VPINSRD     $0x01, (DX)(R10*4), X1, X1
+	MOVBQZX     56(SI), R10
+	VPINSRD     $0x02, (DX)(R10*4), X1, X1
+	MOVBQZX     57(SI), R10
+	VPINSRD     $0x03, (DX)(R10*4), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPXOR       Y1, Y1, Y1
+	MOVL        90(SI), R10
+	ANDL        $0x0000007f, R10
+	VMOVQ       (BX)(R10*8), X1
+	MOVL        90(SI), R10
+	SHRL        $0x07, R10
+	ANDL        $0x0000007f, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X1, X1
+	MOVL        90(SI), R10
+	SHRL        $0x0e, R10
+	ANDL        $0x0000007f, R10
+	VMOVQ       (BX)(R10*8), X2
+	MOVL        90(SI), R10
+	SHRL        $0x15, R10
+	ANDL        $0x0000007f, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X2, X2
+	VINSERTI128 $0x01, X2, Y1, Y1
+	VPXOR       Y1, Y0, Y0
+	VPSUBB      Y1, Y0, Y0
+	VPADDB      a2pk2kconst<>+0(SB), Y0, Y0
+	VMOVDQU     Y0, 192(R8)
+	VPXOR       Y0, Y0, Y0
+	MOVBQZX     58(SI), R10
+	VMOVD       (DX)(R10*4), X0
+	MOVBQZX     59(SI), R10
+	VPINSRD     $0x01, (DX)(R10*4), X0, X0
+	MOVBQZX     60(SI), R10
+	VPINSRD     $0x02, (DX)(R10*4), X0, X0
+	MOVBQZX     61(SI), R10
+	VPINSRD     $0x03, (DX)(R10*4), X0, X0
+	MOVBQZX     62(SI), R10
+	VMOVD       (DX)(R10*4), X1
+	MOVBQZX     63(SI), R10
+	VPINSRD     $0x01, (DX)(R10*4), X1, X1
+	MOVBQZX     64(SI), R10
+	VPINSRD     $0x02, (DX)(R10*4), X1, X1
+	MOVBQZX     65(SI), R10
+	VPINSRD     $0x03, (DX)(R10*4), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPXOR       Y1, Y1, Y1
+	MOVL        94(SI), R10
+	ANDL        $0x0000007f, R10
+	VMOVQ       (BX)(R10*8), X1
+	MOVL        94(SI), R10
+	SHRL        $0x07, R10
+	ANDL        $0x0000007f, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X1, X1
+	MOVL        94(SI), R10
+	SHRL        $0x0e, R10
+	ANDL        $0x0000007f, R10
+	VMOVQ       (BX)(R10*8), X2
+	MOVL        94(SI), R10
+	SHRL        $0x15, R10
+	ANDL        $0x0000007f, R10
+	VPINSRQ     $0x01, (BX)(R10*8), X2, X2
+	VINSERTI128 $0x01, X2, Y1, Y1
+	VPXOR       Y1, Y0, Y0
+	VPSUBB      Y1, Y0, Y0
+	VPADDB      a2pk2kconst<>+0(SB), Y0, Y0
+	VMOVDQU     Y0, 224(R8)
+	MOVQ        ws+8(FP), R10
+	ADDQ        R10, SI
+	ADDQ        $0x04, DI
+	ADDQ        $0x00000100, R8
+	DECQ        R9
+	JNZ         packA2IQ3_XXS_row
+	XORQ        SI, SI
+	MOVQ        CX, DI
+
+packA2IQ3_XXS_xpose:
+	VBROADCASTI128 (SP)(SI*1), Y0
+	VPBLENDD       $0xf0, 1008(SP)(SI*1), Y0, Y0
+	VBROADCASTI128 256(SP)(SI*1), Y1
+	VPBLENDD       $0xf0, 1264(SP)(SI*1), Y1, Y1
+	VBROADCASTI128 512(SP)(SI*1), Y2
+	VPBLENDD       $0xf0, 1520(SP)(SI*1), Y2, Y2
+	VBROADCASTI128 768(SP)(SI*1), Y3
+	VPBLENDD       $0xf0, 1776(SP)(SI*1), Y3, Y3
+	VPUNPCKLDQ     Y1, Y0, Y4
+	VPUNPCKHDQ     Y1, Y0, Y0
+	VPUNPCKLDQ     Y3, Y2, Y1
+	VPUNPCKHDQ     Y3, Y2, Y2
+	VPUNPCKLQDQ    Y1, Y4, Y3
+	VPUNPCKHQDQ    Y1, Y4, Y1
+	VPUNPCKLQDQ    Y2, Y0, Y4
+	VPUNPCKHQDQ    Y2, Y0, Y0
+	VMOVDQU        Y3, (DI)
+	VMOVDQU        Y1, 64(DI)
+	VMOVDQU        Y4, 128(DI)
+	VMOVDQU        Y0, 192(DI)
+	VBROADCASTI128 16(SP)(SI*1), Y0
+	VPBLENDD       $0xf0, 1024(SP)(SI*1), Y0, Y0
+	VBROADCASTI128 272(SP)(SI*1), Y1
+	VPBLENDD       $0xf0, 1280(SP)(SI*1), Y1, Y1
+	VBROADCASTI128 528(SP)(SI*1), Y2
+	VPBLENDD       $0xf0, 1536(SP)(SI*1), Y2, Y2
+	VBROADCASTI128 784(SP)(SI*1), Y3
+	VPBLENDD       $0xf0, 1792(SP)(SI*1), Y3, Y3
+	VPUNPCKLDQ     Y1, Y0, Y4
+	VPUNPCKHDQ     Y1, Y0, Y0
+	VPUNPCKLDQ     Y3, Y2, Y1
+	VPUNPCKHDQ     Y3, Y2, Y2
+	VPUNPCKLQDQ    Y1, Y4, Y3
+	VPUNPCKHQDQ    Y1, Y4, Y1
+	VPUNPCKLQDQ    Y2, Y0, Y4
+	VPUNPCKHQDQ    Y2, Y0, Y0
+	VMOVDQU        Y3, 256(DI)
+	VMOVDQU        Y1, 320(DI)
+	VMOVDQU        Y4, 384(DI)
+	VMOVDQU        Y0, 448(DI)
+	VBROADCASTI128 2048(SP)(SI*1), Y0
+	VPBLENDD       $0xf0, 3056(SP)(SI*1), Y0, Y0
+	VBROADCASTI128 2304(SP)(SI*1), Y1
+	VPBLENDD       $0xf0, 3312(SP)(SI*1), Y1, Y1
+	VBROADCASTI128 2560(SP)(SI*1), Y2
+	VPBLENDD       $0xf0, 3568(SP)(SI*1), Y2, Y2
+	VBROADCASTI128 2816(SP)(SI*1), Y3
+	VPBLENDD       $0xf0, 3824(SP)(SI*1), Y3, Y3
+	VPUNPCKLDQ     Y1, Y0, Y4
+	VPUNPCKHDQ     Y1, Y0, Y0
+	VPUNPCKLDQ     Y3, Y2, Y1
+	VPUNPCKHDQ     Y3, Y2, Y2
+	VPUNPCKLQDQ    Y1, Y4, Y3
+	VPUNPCKHQDQ    Y1, Y4, Y1
+	VPUNPCKLQDQ    Y2, Y0, Y4
+	VPUNPCKHQDQ    Y2, Y0, Y0
+	VMOVDQU        Y3, 32(DI)
+	VMOVDQU        Y1, 96(DI)
+	VMOVDQU        Y4, 160(DI)
+	VMOVDQU        Y0, 224(DI)
+	VBROADCASTI128 2064(SP)(SI*1), Y0
+	VPBLENDD       $0xf0, 3072(SP)(SI*1), Y0, Y0
+	VBROADCASTI128 2320(SP)(SI*1), Y1
+	VPBLENDD       $0xf0, 3328(SP)(SI*1), Y1, Y1
+	VBROADCASTI128 2576(SP)(SI*1), Y2
+	VPBLENDD       $0xf0, 3584(SP)(SI*1), Y2, Y2
+	VBROADCASTI128 2832(SP)(SI*1), Y3
+	VPBLENDD       $0xf0, 3840(SP)(SI*1), Y3, Y3
+	VPUNPCKLDQ     Y1, Y0, Y4
+	VPUNPCKHDQ     Y1, Y0, Y0
+	VPUNPCKLDQ     Y3, Y2, Y1
+	VPUNPCKHDQ     Y3, Y2, Y2
+	VPUNPCKLQDQ    Y1, Y4, Y3
+	VPUNPCKHQDQ    Y1, Y4, Y1
+	VPUNPCKLQDQ    Y2, Y0, Y4
+	VPUNPCKHQDQ    Y2, Y0, Y0
+	VMOVDQU        Y3, 288(DI)
+	VMOVDQU        Y1, 352(DI)
+	VMOVDQU        Y4, 416(DI)
+	VMOVDQU        Y0, 480(DI)
+	ADDQ           $0x20, SI
+	ADDQ           $0x00000200, DI
+	CMPQ           SI, $0x00000100
+	JB             packA2IQ3_XXS_xpose
+	ADDQ           $0x00000062, AX
+	ADDQ           $0x00001440, CX
+	MOVQ           nb+16(FP), SI
+	DECQ           SI
+	MOVQ           SI, nb+16(FP)
+	JMP            packA2IQ3_XXS_loop
+
+packA2IQ3_XXS_done:
+	VZEROUPPER
+	RET
+
+// func packA2IQ3_S(w *byte, ws int, nb int, dst *byte, grid *uint32)
+// Requires: AVX, AVX2, F16C
+TEXT ·packA2IQ3_S(SB), $4096-40
+	MOVQ w+0(FP), AX
+	MOVQ dst+24(FP), CX
+	MOVQ grid+32(FP), DX
+
+packA2IQ3_S_loop:
+	MOVQ  nb+16(FP), BX
+	TESTQ BX, BX
+	JZ    packA2IQ3_S_done
+	MOVQ  AX, BX
+	MOVQ  CX, SI
+	LEAQ  (SP), DI
+	MOVQ  $0x00000010, R8
+
+packA2IQ3_S_row:
+	MOVBLZX      106(BX), R9
+	MOVL         R9, R10
+	SHRL         $0x04, R10
+	ANDL         $0x0f, R9
+	LEAL         1(R9)(R9*1), R9
+	MOVL         R9, 4096(SI)
+	MOVL         R9, 4160(SI)
+	LEAL         1(R10)(R10*1), R9
+	MOVL         R9, 4224(SI)
+	MOVL         R9, 4288(SI)
+	MOVBLZX      107(BX), R9
+	MOVL         R9, R10
+	SHRL         $0x04, R10
+	ANDL         $0x0f, R9
+	LEAL         1(R9)(R9*1), R9
+	MOVL         R9, 4352(SI)
+	MOVL         R9, 4416(SI)
+	LEAL         1(R10)(R10*1), R9
+	MOVL         R9, 4480(SI)
+	MOVL         R9, 4544(SI)
+	MOVBLZX      108(BX), R9
+	MOVL         R9, R10
+	SHRL         $0x04, R10
+	ANDL         $0x0f, R9
+	LEAL         1(R9)(R9*1), R9
+	MOVL         R9, 4608(SI)
+	MOVL         R9, 4672(SI)
+	LEAL         1(R10)(R10*1), R9
+	MOVL         R9, 4736(SI)
+	MOVL         R9, 4800(SI)
+	MOVBLZX      109(BX), R9
+	MOVL         R9, R10
+	SHRL         $0x04, R10
+	ANDL         $0x0f, R9
+	LEAL         1(R9)(R9*1), R9
+	MOVL         R9, 4864(SI)
+	MOVL         R9, 4928(SI)
+	LEAL         1(R10)(R10*1), R9
+	MOVL         R9, 4992(SI)
+	MOVL         R9, 5056(SI)
+	MOVWLZX      (BX), R9
+	VMOVD        R9, X0
+	VCVTPH2PS    X0, X0
+	VMOVSS       X0, 5120(SI)
+	VPXOR        Y0, Y0, Y0
+	MOVBLZX      66(BX), R10
+	SHLL         $0x08, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      2(BX), R9
+	ORL          R10, R9
+	VMOVD        (DX)(R9*4), X0
+	MOVBLZX      66(BX), R10
+	SHLL         $0x07, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      3(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x01, (DX)(R9*4), X0, X0
+	MOVBLZX      66(BX), R10
+	SHLL         $0x06, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      4(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x02, (DX)(R9*4), X0, X0
+	MOVBLZX      66(BX), R10
+	SHLL         $0x05, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      5(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x03, (DX)(R9*4), X0, X0
+	MOVBLZX      66(BX), R10
+	SHLL         $0x04, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      6(BX), R9
+	ORL          R10, R9
+	VMOVD        (DX)(R9*4), X1
+	MOVBLZX      66(BX), R10
+	SHLL         $0x03, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      7(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x01, (DX)(R9*4), X1, X1
+	MOVBLZX      66(BX), R10
+	SHLL         $0x02, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      8(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x02, (DX)(R9*4), X1, X1
+	MOVBLZX      66(BX), R10
+	SHLL         $0x01, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      9(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x03, (DX)(R9*4), X1, X1
+	VINSERTI128  $0x01, X1, Y0, Y0
+	VPBROADCASTD 74(BX), Y1
+	VPSHUFB      a2pk2kconst<>+128(SB), Y1, Y1
+	VPAND        a2pk2kconst<>+160(SB), Y1, Y1
+	VPCMPEQB     a2pk2kconst<>+160(SB), Y1, Y1
+	VPXOR        Y1, Y0, Y0
+	VPSUBB       Y1, Y0, Y0
+	VPADDB       a2pk2kconst<>+32(SB), Y0, Y0
+	VMOVDQU      Y0, (DI)
+	VPXOR        Y0, Y0, Y0
+	MOVBLZX      67(BX), R10
+	SHLL         $0x08, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      10(BX), R9
+	ORL          R10, R9
+	VMOVD        (DX)(R9*4), X0
+	MOVBLZX      67(BX), R10
+	SHLL         $0x07, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      11(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x01, (DX)(R9*4), X0, X0
+	MOVBLZX      67(BX), R10
+	SHLL         $0x06, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      12(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x02, (DX)(R9*4), X0, X0
+	MOVBLZX      67(BX), R10
+	SHLL         $0x05, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      13(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x03, (DX)(R9*4), X0, X0
+	MOVBLZX      67(BX), R10
+	SHLL         $0x04, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      14(BX), R9
+	ORL          R10, R9
+	VMOVD        (DX)(R9*4), X1
+	MOVBLZX      67(BX), R10
+	SHLL         $0x03, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      15(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x01, (DX)(R9*4), X1, X1
+	MOVBLZX      67(BX), R10
+	SHLL         $0x02, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      16(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x02, (DX)(R9*4), X1, X1
+	MOVBLZX      67(BX), R10
+	SHLL         $0x01, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      17(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x03, (DX)(R9*4), X1, X1
+	VINSERTI128  $0x01, X1, Y0, Y0
+	VPBROADCASTD 78(BX), Y1
+	VPSHUFB      a2pk2kconst<>+128(SB), Y1, Y1
+	VPAND        a2pk2kconst<>+160(SB), Y1, Y1
+	VPCMPEQB     a2pk2kconst<>+160(SB), Y1, Y1
+	VPXOR        Y1, Y0, Y0
+	VPSUBB       Y1, Y0, Y0
+	VPADDB       a2pk2kconst<>+32(SB), Y0, Y0
+	VMOVDQU      Y0, 32(DI)
+	VPXOR        Y0, Y0, Y0
+	MOVBLZX      68(BX), R10
+	SHLL         $0x08, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      18(BX), R9
+	ORL          R10, R9
+	VMOVD        (DX)(R9*4), X0
+	MOVBLZX      68(BX), R10
+	SHLL         $0x07, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      19(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x01, (DX)(R9*4), X0, X0
+	MOVBLZX      68(BX), R10
+	SHLL         $0x06, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      20(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x02, (DX)(R9*4), X0, X0
+	MOVBLZX      68(BX), R10
+	SHLL         $0x05, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      21(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x03, (DX)(R9*4), X0, X0
+	MOVBLZX      68(BX), R10
+	SHLL         $0x04, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      22(BX), R9
+	ORL          R10, R9
+	VMOVD        (DX)(R9*4), X1
+	MOVBLZX      68(BX), R10
+	SHLL         $0x03, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      23(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x01, (DX)(R9*4), X1, X1
+	MOVBLZX      68(BX), R10
+	SHLL         $0x02, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      24(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x02, (DX)(R9*4), X1, X1
+	MOVBLZX      68(BX), R10
+	SHLL         $0x01, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      25(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x03, (DX)(R9*4), X1, X1
+	VINSERTI128  $0x01, X1, Y0, Y0
+	VPBROADCASTD 82(BX), Y1
+	VPSHUFB      a2pk2kconst<>+128(SB), Y1, Y1
+	VPAND        a2pk2kconst<>+160(SB), Y1, Y1
+	VPCMPEQB     a2pk2kconst<>+160(SB), Y1, Y1
+	VPXOR        Y1, Y0, Y0
+	VPSUBB       Y1, Y0, Y0
+	VPADDB       a2pk2kconst<>+32(SB), Y0, Y0
+	VMOVDQU      Y0, 64(DI)
+	VPXOR        Y0, Y0, Y0
+	MOVBLZX      69(BX), R10
+	SHLL         $0x08, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      26(BX), R9
+	ORL          R10, R9
+	VMOVD        (DX)(R9*4), X0
+	MOVBLZX      69(BX), R10
+	SHLL         $0x07, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      27(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x01, (DX)(R9*4), X0, X0
+	MOVBLZX      69(BX), R10
+	SHLL         $0x06, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      28(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x02, (DX)(R9*4), X0, X0
+	MOVBLZX      69(BX), R10
+	SHLL         $0x05, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      29(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x03, (DX)(R9*4), X0, X0
+	MOVBLZX      69(BX), R10
+	SHLL         $0x04, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      30(BX), R9
+	ORL          R10, R9
+	VMOVD        (DX)(R9*4), X1
+	MOVBLZX      69(BX), R10
+	SHLL         $0x03, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      31(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x01, (DX)(R9*4), X1, X1
+	MOVBLZX      69(BX), R10
+	SHLL         $0x02, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      32(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x02, (DX)(R9*4), X1, X1
+	MOVBLZX      69(BX), R10
+	SHLL         $0x01, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      33(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x03, (DX)(R9*4), X1, X1
+	VINSERTI128  $0x01, X1, Y0, Y0
+	VPBROADCASTD 86(BX), Y1
+	VPSHUFB      a2pk2kconst<>+128(SB), Y1, Y1
+	VPAND        a2pk2kconst<>+160(SB), Y1, Y1
+	VPCMPEQB     a2pk2kconst<>+160(SB), Y1, Y1
+	VPXOR        Y1, Y0, Y0
+	VPSUBB       Y1, Y0, Y0
+	VPADDB       a2pk2kconst<>+32(SB), Y0, Y0
+	VMOVDQU      Y0, 96(DI)
+	VPXOR        Y0, Y0, Y0
+	MOVBLZX      70(BX), R10
+	SHLL         $0x08, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      34(BX), R9
+	ORL          R10, R9
+	VMOVD        (DX)(R9*4), X0
+	MOVBLZX      70(BX), R10
+	SHLL         $0x07, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      35(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x01, (DX)(R9*4), X0, X0
+	MOVBLZX      70(BX), R10
+	SHLL         $0x06, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      36(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x02, (DX)(R9*4), X0, X0
+	MOVBLZX      70(BX), R10
+	SHLL         $0x05, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      37(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x03, (DX)(R9*4), X0, X0
+	MOVBLZX      70(BX), R10
+	SHLL         $0x04, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      38(BX), R9
+	ORL          R10, R9
+	VMOVD        (DX)(R9*4), X1
+	MOVBLZX      70(BX), R10
+	SHLL         $0x03, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      39(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x01, (DX)(R9*4), X1, X1
+	MOVBLZX      70(BX), R10
+	SHLL         $0x02, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      40(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x02, (DX)(R9*4), X1, X1
+	MOVBLZX      70(BX), R10
+	SHLL         $0x01, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      41(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x03, (DX)(R9*4), X1, X1
+	VINSERTI128  $0x01, X1, Y0, Y0
+	VPBROADCASTD 90(BX), Y1
+	VPSHUFB      a2pk2kconst<>+128(SB), Y1, Y1
+	VPAND        a2pk2kconst<>+160(SB), Y1, Y1
+	VPCMPEQB     a2pk2kconst<>+160(SB), Y1, Y1
+	VPXOR        Y1, Y0, Y0
+	VPSUBB       Y1, Y0, Y0
+	VPADDB       a2pk2kconst<>+32(SB), Y0, Y0
+	VMOVDQU      Y0, 128(DI)
+	VPXOR        Y0, Y0, Y0
+	MOVBLZX      71(BX), R10
+	SHLL         $0x08, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      42(BX), R9
+	ORL          R10, R9
+	VMOVD        (DX)(R9*4), X0
+	MOVBLZX      71(BX), R10
+	SHLL         $0x07, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      43(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x01, (DX)(R9*4), X0, X0
+	MOVBLZX      71(BX), R10
+	SHLL         $0x06, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      44(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x02, (DX)(R9*4), X0, X0
+	MOVBLZX      71(BX), R10
+	SHLL         $0x05, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      45(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x03, (DX)(R9*4), X0, X0
+	MOVBLZX      71(BX), R10
+	SHLL         $0x04, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      46(BX), R9
+	ORL          R10, R9
+	VMOVD        (DX)(R9*4), X1
+	MOVBLZX      71(BX), R10
+	SHLL         $0x03, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      47(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x01, (DX)(R9*4), X1, X1
+	MOVBLZX      71(BX), R10
+	SHLL         $0x02, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      48(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x02, (DX)(R9*4), X1, X1
+	MOVBLZX      71(BX), R10
+	SHLL         $0x01, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      49(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x03, (DX)(R9*4), X1, X1
+	VINSERTI128  $0x01, X1, Y0, Y0
+	VPBROADCASTD 94(BX), Y1
+	VPSHUFB      a2pk2kconst<>+128(SB), Y1, Y1
+	VPAND        a2pk2kconst<>+160(SB), Y1, Y1
+	VPCMPEQB     a2pk2kconst<>+160(SB), Y1, Y1
+	VPXOR        Y1, Y0, Y0
+	VPSUBB       Y1, Y0, Y0
+	VPADDB       a2pk2kconst<>+32(SB), Y0, Y0
+	VMOVDQU      Y0, 160(DI)
+	VPXOR        Y0, Y0, Y0
+	MOVBLZX      72(BX), R10
+	SHLL         $0x08, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      50(BX), R9
+	ORL          R10, R9
+	VMOVD        (DX)(R9*4), X0
+	MOVBLZX      72(BX), R10
+	SHLL         $0x07, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      51(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x01, (DX)(R9*4), X0, X0
+	MOVBLZX      72(BX), R10
+	SHLL         $0x06, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      52(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x02, (DX)(R9*4), X0, X0
+	MOVBLZX      72(BX), R10
+	SHLL         $0x05, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      53(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x03, (DX)(R9*4), X0, X0
+	MOVBLZX      72(BX), R10
+	SHLL         $0x04, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      54(BX), R9
+	ORL          R10, R9
+	VMOVD        (DX)(R9*4), X1
+	MOVBLZX      72(BX), R10
+	SHLL         $0x03, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      55(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x01, (DX)(R9*4), X1, X1
+	MOVBLZX      72(BX), R10
+	SHLL         $0x02, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      56(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x02, (DX)(R9*4), X1, X1
+	MOVBLZX      72(BX), R10
+	SHLL         $0x01, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      57(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x03, (DX)(R9*4), X1, X1
+	VINSERTI128  $0x01, X1, Y0, Y0
+	VPBROADCASTD 98(BX), Y1
+	VPSHUFB      a2pk2kconst<>+128(SB), Y1, Y1
+	VPAND        a2pk2kconst<>+160(SB), Y1, Y1
+	VPCMPEQB     a2pk2kconst<>+160(SB), Y1, Y1
+	VPXOR        Y1, Y0, Y0
+	VPSUBB       Y1, Y0, Y0
+	VPADDB       a2pk2kconst<>+32(SB), Y0, Y0
+	VMOVDQU      Y0, 192(DI)
+	VPXOR        Y0, Y0, Y0
+	MOVBLZX      73(BX), R10
+	SHLL         $0x08, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      58(BX), R9
+	ORL          R10, R9
+	VMOVD        (DX)(R9*4), X0
+	MOVBLZX      73(BX), R10
+	SHLL         $0x07, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      59(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x01, (DX)(R9*4), X0, X0
+	MOVBLZX      73(BX), R10
+	SHLL         $0x06, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      60(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x02, (DX)(R9*4), X0, X0
+	MOVBLZX      73(BX), R10
+	SHLL         $0x05, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      61(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x03, (DX)(R9*4), X0, X0
+	MOVBLZX      73(BX), R10
+	SHLL         $0x04, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      62(BX), R9
+	ORL          R10, R9
+	VMOVD        (DX)(R9*4), X1
+	MOVBLZX      73(BX), R10
+	SHLL         $0x03, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      63(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x01, (DX)(R9*4), X1, X1
+	MOVBLZX      73(BX), R10
+	SHLL         $0x02, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      64(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x02, (DX)(R9*4), X1, X1
+	MOVBLZX      73(BX), R10
+	SHLL         $0x01, R10
+	ANDL         $0x00000100, R10
+	MOVBQZX      65(BX), R9
+	ORL          R10, R9
+	VPINSRD      $0x03, (DX)(R9*4), X1, X1
+	VINSERTI128  $0x01, X1, Y0, Y0
+	VPBROADCASTD 102(BX), Y1
+	VPSHUFB      a2pk2kconst<>+128(SB), Y1, Y1
+	VPAND        a2pk2kconst<>+160(SB), Y1, Y1
+	VPCMPEQB     a2pk2kconst<>+160(SB), Y1, Y1
+	VPXOR        Y1, Y0, Y0
+	VPSUBB       Y1, Y0, Y0
+	VPADDB       a2pk2kconst<>+32(SB), Y0, Y0
+	VMOVDQU      Y0, 224(DI)
+	MOVQ         ws+8(FP), R9
+	ADDQ         R9, BX
+	ADDQ         $0x04, SI
+	ADDQ         $0x00000100, DI
+	DECQ         R8
+	JNZ          packA2IQ3_S_row
+	XORQ         BX, BX
+	MOVQ         CX, SI
+
+packA2IQ3_S_xpose:
+	VBROADCASTI128 (SP)(BX*1), Y0
+	VPBLENDD       $0xf0, 1008(SP)(BX*1), Y0, Y0
+	VBROADCASTI128 256(SP)(BX*1), Y1
+	VPBLENDD       $0xf0, 1264(SP)(BX*1), Y1, Y1
+	VBROADCASTI128 512(SP)(BX*1), Y2
+	VPBLENDD       $0xf0, 1520(SP)(BX*1), Y2, Y2
+	VBROADCASTI128 768(SP)(BX*1), Y3
+	VPBLENDD       $0xf0, 1776(SP)(BX*1), Y3, Y3
+	VPUNPCKLDQ     Y1, Y0, Y4
+	VPUNPCKHDQ     Y1, Y0, Y0
+	VPUNPCKLDQ     Y3, Y2, Y1
+	VPUNPCKHDQ     Y3, Y2, Y2
+	VPUNPCKLQDQ    Y1, Y4, Y3
+	VPUNPCKHQDQ    Y1, Y4, Y1
+	VPUNPCKLQDQ    Y2, Y0, Y4
+	VPUNPCKHQDQ    Y2, Y0, Y0
+	VMOVDQU        Y3, (SI)
+	VMOVDQU        Y1, 64(SI)
+	VMOVDQU        Y4, 128(SI)
+	VMOVDQU        Y0, 192(SI)
+	VBROADCASTI128 16(SP)(BX*1), Y0
+	VPBLENDD       $0xf0, 1024(SP)(BX*1), Y0, Y0
+	VBROADCASTI128 272(SP)(BX*1), Y1
+	VPBLENDD       $0xf0, 1280(SP)(BX*1), Y1, Y1
+	VBROADCASTI128 528(SP)(BX*1), Y2
+	VPBLENDD       $0xf0, 1536(SP)(BX*1), Y2, Y2
+	VBROADCASTI128 784(SP)(BX*1), Y3
+	VPBLENDD       $0xf0, 1792(SP)(BX*1), Y3, Y3
+	VPUNPCKLDQ     Y1, Y0, Y4
+	VPUNPCKHDQ     Y1, Y0, Y0
+	VPUNPCKLDQ     Y3, Y2, Y1
+	VPUNPCKHDQ     Y3, Y2, Y2
+	VPUNPCKLQDQ    Y1, Y4, Y3
+	VPUNPCKHQDQ    Y1, Y4, Y1
+	VPUNPCKLQDQ    Y2, Y0, Y4
+	VPUNPCKHQDQ    Y2, Y0, Y0
+	VMOVDQU        Y3, 256(SI)
+	VMOVDQU        Y1, 320(SI)
+	VMOVDQU        Y4, 384(SI)
+	VMOVDQU        Y0, 448(SI)
+	VBROADCASTI128 2048(SP)(BX*1), Y0
+	VPBLENDD       $0xf0, 3056(SP)(BX*1), Y0, Y0
+	VBROADCASTI128 2304(SP)(BX*1), Y1
+	VPBLENDD       $0xf0, 3312(SP)(BX*1), Y1, Y1
+	VBROADCASTI128 2560(SP)(BX*1), Y2
+	VPBLENDD       $0xf0, 3568(SP)(BX*1), Y2, Y2
+	VBROADCASTI128 2816(SP)(BX*1), Y3
+	VPBLENDD       $0xf0, 3824(SP)(BX*1), Y3, Y3
+	VPUNPCKLDQ     Y1, Y0, Y4
+	VPUNPCKHDQ     Y1, Y0, Y0
+	VPUNPCKLDQ     Y3, Y2, Y1
+	VPUNPCKHDQ     Y3, Y2, Y2
+	VPUNPCKLQDQ    Y1, Y4, Y3
+	VPUNPCKHQDQ    Y1, Y4, Y1
+	VPUNPCKLQDQ    Y2, Y0, Y4
+	VPUNPCKHQDQ    Y2, Y0, Y0
+	VMOVDQU        Y3, 32(SI)
+	VMOVDQU        Y1, 96(SI)
+	VMOVDQU        Y4, 160(SI)
+	VMOVDQU        Y0, 224(SI)
+	VBROADCASTI128 2064(SP)(BX*1), Y0
+	VPBLENDD       $0xf0, 3072(SP)(BX*1), Y0, Y0
+	VBROADCASTI128 2320(SP)(BX*1), Y1
+	VPBLENDD       $0xf0, 3328(SP)(BX*1), Y1, Y1
+	VBROADCASTI128 2576(SP)(BX*1), Y2
+	VPBLENDD       $0xf0, 3584(SP)(BX*1), Y2, Y2
+	VBROADCASTI128 2832(SP)(BX*1), Y3
+	VPBLENDD       $0xf0, 3840(SP)(BX*1), Y3, Y3
+	VPUNPCKLDQ     Y1, Y0, Y4
+	VPUNPCKHDQ     Y1, Y0, Y0
+	VPUNPCKLDQ     Y3, Y2, Y1
+	VPUNPCKHDQ     Y3, Y2, Y2
+	VPUNPCKLQDQ    Y1, Y4, Y3
+	VPUNPCKHQDQ    Y1, Y4, Y1
+	VPUNPCKLQDQ    Y2, Y0, Y4
+	VPUNPCKHQDQ    Y2, Y0, Y0
+	VMOVDQU        Y3, 288(SI)
+	VMOVDQU        Y1, 352(SI)
+	VMOVDQU        Y4, 416(SI)
+	VMOVDQU        Y0, 480(SI)
+	ADDQ           $0x20, BX
+	ADDQ           $0x00000200, SI
+	CMPQ           BX, $0x00000100
+	JB             packA2IQ3_S_xpose
+	ADDQ           $0x0000006e, AX
+	ADDQ           $0x00001440, CX
+	MOVQ           nb+16(FP), BX
+	DECQ           BX
+	MOVQ           BX, nb+16(FP)
+	JMP            packA2IQ3_S_loop
+
+packA2IQ3_S_done:
+	VZEROUPPER
+	RET
+
+// func packA2IQ1_S(w *byte, ws int, nb int, dst *byte, grid *uint64)
+// Requires: AVX, AVX2, F16C
+TEXT ·packA2IQ1_S(SB), $4096-40
+	MOVQ w+0(FP), AX
+	MOVQ dst+24(FP), CX
+	MOVQ grid+32(FP), DX
+
+packA2IQ1_S_loop:
+	MOVQ  nb+16(FP), BX
+	TESTQ BX, BX
+	JZ    packA2IQ1_S_done
+	MOVQ  AX, BX
+	MOVQ  CX, SI
+	LEAQ  (SP), DI
+	MOVQ  $0x00000010, R8
+
+packA2IQ1_S_row:
+	MOVWLZX     34(BX), R9
+	SHRL        $0x0c, R9
+	ANDL        $0x07, R9
+	LEAL        1(R9)(R9*1), R9
+	MOVL        R9, 4096(SI)
+	MOVL        R9, 4160(SI)
+	MOVWLZX     36(BX), R9
+	SHRL        $0x0c, R9
+	ANDL        $0x07, R9
+	LEAL        1(R9)(R9*1), R9
+	MOVL        R9, 4224(SI)
+	MOVL        R9, 4288(SI)
+	MOVWLZX     38(BX), R9
+	SHRL        $0x0c, R9
+	ANDL        $0x07, R9
+	LEAL        1(R9)(R9*1), R9
+	MOVL        R9, 4352(SI)
+	MOVL        R9, 4416(SI)
+	MOVWLZX     40(BX), R9
+	SHRL        $0x0c, R9
+	ANDL        $0x07, R9
+	LEAL        1(R9)(R9*1), R9
+	MOVL        R9, 4480(SI)
+	MOVL        R9, 4544(SI)
+	MOVWLZX     42(BX), R9
+	SHRL        $0x0c, R9
+	ANDL        $0x07, R9
+	LEAL        1(R9)(R9*1), R9
+	MOVL        R9, 4608(SI)
+	MOVL        R9, 4672(SI)
+	MOVWLZX     44(BX), R9
+	SHRL        $0x0c, R9
+	ANDL        $0x07, R9
+	LEAL        1(R9)(R9*1), R9
+	MOVL        R9, 4736(SI)
+	MOVL        R9, 4800(SI)
+	MOVWLZX     46(BX), R9
+	SHRL        $0x0c, R9
+	ANDL        $0x07, R9
+	LEAL        1(R9)(R9*1), R9
+	MOVL        R9, 4864(SI)
+	MOVL        R9, 4928(SI)
+	MOVWLZX     48(BX), R9
+	SHRL        $0x0c, R9
+	ANDL        $0x07, R9
+	LEAL        1(R9)(R9*1), R9
+	MOVL        R9, 4992(SI)
+	MOVL        R9, 5056(SI)
+	MOVWLZX     (BX), R9
+	VMOVD       R9, X0
+	VCVTPH2PS   X0, X0
+	VMULSS      a2pk2kconst<>+192(SB), X0, X0
+	VMOVSS      X0, 5120(SI)
+	VPXOR       Y0, Y0, Y0
+	MOVWLZX     34(BX), R10
+	SHLL        $0x08, R10
+	ANDL        $0x00000700, R10
+	MOVBQZX     2(BX), R9
+	ORL         R10, R9
+	VMOVQ       (DX)(R9*8), X0
+	MOVWLZX     34(BX), R10
+	SHLL        $0x05, R10
+	ANDL        $0x00000700, R10
+	MOVBQZX     3(BX), R9
+	ORL         R10, R9
+	VPINSRQ     $0x01, (DX)(R9*8), X0, X0
+	MOVWLZX     34(BX), R10
+	SHLL        $0x02, R10
+	ANDL        $0x00000700, R10
+	MOVBQZX     4(BX), R9
+	ORL         R10, R9
+	VMOVQ       (DX)(R9*8), X1
+	MOVWLZX     34(BX), R10
+	SHRL        $0x01, R10
+	ANDL        $0x00000700, R10
+	MOVBQZX     5(BX), R9
+	ORL         R10, R9
+	VPINSRQ     $0x01, (DX)(R9*8), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPSLLW      $0x03, Y0, Y0
+	MOVWLZX     34(BX), R9
+	SHRL        $0x0f, R9
+	SHLL        $0x05, R9
+	LEAQ        a2pk2kconst<>+64(SB), R10
+	VPADDB      (R10)(R9*1), Y0, Y0
+	VMOVDQU     Y0, (DI)
+	VPXOR       Y0, Y0, Y0
+	MOVWLZX     36(BX), R10
+	SHLL        $0x08, R10
+	ANDL        $0x00000700, R10
+	MOVBQZX     6(BX), R9
+	ORL         R10, R9
+	VMOVQ       (DX)(R9*8), X0
+	MOVWLZX     36(BX), R10
+	SHLL        $0x05, R10
+	ANDL        $0x00000700, R10
+	MOVBQZX     7(BX), R9
+	ORL         R10, R9
+	VPINSRQ     $0x01, (DX)(R9*8), X0, X0
+	MOVWLZX     36(BX), R10
+	SHLL        $0x02, R10
+	ANDL        $0x00000700, R10
+	MOVBQZX     8(BX), R9
+	ORL         R10, R9
+	VMOVQ       (DX)(R9*8), X1
+	MOVWLZX     36(BX), R10
+	SHRL        $0x01, R10
+	ANDL        $0x00000700, R10
+	MOVBQZX     9(BX), R9
+	ORL         R10, R9
+	VPINSRQ     $0x01, (DX)(R9*8), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPSLLW      $0x03, Y0, Y0
+	MOVWLZX     36(BX), R9
+	SHRL        $0x0f, R9
+	SHLL        $0x05, R9
+	LEAQ        a2pk2kconst<>+64(SB), R10
+	VPADDB      (R10)(R9*1), Y0, Y0
+	VMOVDQU     Y0, 32(DI)
+	VPXOR       Y0, Y0, Y0
+	MOVWLZX     38(BX), R10
+	SHLL        $0x08, R10
+	ANDL        $0x00000700, R10
+	MOVBQZX     10(BX), R9
+	ORL         R10, R9
+	VMOVQ       (DX)(R9*8), X0
+	MOVWLZX     38(BX), R10
+	SHLL        $0x05, R10
+	ANDL        $0x00000700, R10
+	MOVBQZX     11(BX), R9
+	ORL         R10, R9
+	VPINSRQ     $0x01, (DX)(R9*8), X0, X0
+	MOVWLZX     38(BX), R10
+	SHLL        $0x02, R10
+	ANDL        $0x00000700, R10
+	MOVBQZX     12(BX), R9
+	ORL         R10, R9
+	VMOVQ       (DX)(R9*8), X1
+	MOVWLZX     38(BX), R10
+	SHRL        $0x01, R10
+	ANDL        $0x00000700, R10
+	MOVBQZX     13(BX), R9
+	ORL         R10, R9
+	VPINSRQ     $0x01, (DX)(R9*8), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPSLLW      $0x03, Y0, Y0
+	MOVWLZX     38(BX), R9
+	SHRL        $0x0f, R9
+	SHLL        $0x05, R9
+	LEAQ        a2pk2kconst<>+64(SB), R10
+	VPADDB      (R10)(R9*1), Y0, Y0
+	VMOVDQU     Y0, 64(DI)
+	VPXOR       Y0, Y0, Y0
+	MOVWLZX     40(BX), R10
+	SHLL        $0x08, R10
+	ANDL        $0x00000700, R10
+	MOVBQZX     14(BX), R9
+	ORL         R10, R9
+	VMOVQ       (DX)(R9*8), X0
+	MOVWLZX     40(BX), R10
+	SHLL        $0x05, R10
+	ANDL        $0x00000700, R10
+	MOVBQZX     15(BX), R9
+	ORL         R10, R9
+	VPINSRQ     $0x01, (DX)(R9*8), X0, X0
+	MOVWLZX     40(BX), R10
+	SHLL        $0x02, R10
+	ANDL        $0x00000700, R10
+	MOVBQZX     16(BX), R9
+	ORL         R10, R9
+	VMOVQ       (DX)(R9*8), X1
+	MOVWLZX     40(BX), R10
+	SHRL        $0x01, R10
+	ANDL        $0x00000700, R10
+	MOVBQZX     17(BX), R9
+	ORL         R10, R9
+	VPINSRQ     $0x01, (DX)(R9*8), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPSLLW      $0x03, Y0, Y0
+	MOVWLZX     40(BX), R9
+	SHRL        $0x0f, R9
+	SHLL        $0x05, R9
+	LEAQ        a2pk2kconst<>+64(SB), R10
+	VPADDB      (R10)(R9*1), Y0, Y0
+	VMOVDQU     Y0, 96(DI)
+	VPXOR       Y0, Y0, Y0
+	MOVWLZX     42(BX), R10
+	SHLL        $0x08, R10
+	ANDL        $0x00000700, R10
+	MOVBQZX     18(BX), R9
+	ORL         R10, R9
+	VMOVQ       (DX)(R9*8), X0
+	MOVWLZX     42(BX), R10
+	SHLL        $0x05, R10
+	ANDL        $0x00000700, R10
+	MOVBQZX     19(BX), R9
+	ORL         R10, R9
+	VPINSRQ     $0x01, (DX)(R9*8), X0, X0
+	MOVWLZX     42(BX), R10
+	SHLL        $0x02, R10
+	ANDL        $0x00000700, R10
+	MOVBQZX     20(BX), R9
+	ORL         R10, R9
+	VMOVQ       (DX)(R9*8), X1
+	MOVWLZX     42(BX), R10
+	SHRL        $0x01, R10
+	ANDL        $0x00000700, R10
+	MOVBQZX     21(BX), R9
+	ORL         R10, R9
+	VPINSRQ     $0x01, (DX)(R9*8), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPSLLW      $0x03, Y0, Y0
+	MOVWLZX     42(BX), R9
+	SHRL        $0x0f, R9
+	SHLL        $0x05, R9
+	LEAQ        a2pk2kconst<>+64(SB), R10
+	VPADDB      (R10)(R9*1), Y0, Y0
+	VMOVDQU     Y0, 128(DI)
+	VPXOR       Y0, Y0, Y0
+	MOVWLZX     44(BX), R10
+	SHLL        $0x08, R10
+	ANDL        $0x00000700, R10
+	MOVBQZX     22(BX), R9
+	ORL         R10, R9
+	VMOVQ       (DX)(R9*8), X0
+	MOVWLZX     44(BX), R10
+	SHLL        $0x05, R10
+	ANDL        $0x00000700, R10
+	MOVBQZX     23(BX), R9
+	ORL         R10, R9
+	VPINSRQ     $0x01, (DX)(R9*8), X0, X0
+	MOVWLZX     44(BX), R10
+	SHLL        $0x02, R10
+	ANDL        $0x00000700, R10
+	MOVBQZX     24(BX), R9
+	ORL         R10, R9
+	VMOVQ       (DX)(R9*8), X1
+	MOVWLZX     44(BX), R10
+	SHRL        $0x01, R10
+	ANDL        $0x00000700, R10
+	MOVBQZX     25(BX), R9
+	ORL         R10, R9
+	VPINSRQ     $0x01, (DX)(R9*8), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPSLLW      $0x03, Y0, Y0
+	MOVWLZX     44(BX), R9
+	SHRL        $0x0f, R9
+	SHLL        $0x05, R9
+	LEAQ        a2pk2kconst<>+64(SB), R10
+	VPADDB      (R10)(R9*1), Y0, Y0
+	VMOVDQU     Y0, 160(DI)
+	VPXOR       Y0, Y0, Y0
+	MOVWLZX     46(BX), R10
+	SHLL        $0x08, R10
+	ANDL        $0x00000700, R10
+	MOVBQZX     26(BX), R9
+	ORL         R10, R9
+	VMOVQ       (DX)(R9*8), X0
+	MOVWLZX     46(BX), R10
+	SHLL        $0x05, R10
+	ANDL        $0x00000700, R10
+	MOVBQZX     27(BX), R9
+	ORL         R10, R9
+	VPINSRQ     $0x01, (DX)(R9*8), X0, X0
+	MOVWLZX     46(BX), R10
+	SHLL        $0x02, R10
+	ANDL        $0x00000700, R10
+	MOVBQZX     28(BX), R9
+	ORL         R10, R9
+	VMOVQ       (DX)(R9*8), X1
+	MOVWLZX     46(BX), R10
+	SHRL        $0x01, R10
+	ANDL        $0x00000700, R10
+	MOVBQZX     29(BX), R9
+	ORL         R10, R9
+	VPINSRQ     $0x01, (DX)(R9*8), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPSLLW      $0x03, Y0, Y0
+	MOVWLZX     46(BX), R9
+	SHRL        $0x0f, R9
+	SHLL        $0x05, R9
+	LEAQ        a2pk2kconst<>+64(SB), R10
+	VPADDB      (R10)(R9*1), Y0, Y0
+	VMOVDQU     Y0, 192(DI)
+	VPXOR       Y0, Y0, Y0
+	MOVWLZX     48(BX), R10
+	SHLL        $0x08, R10
+	ANDL        $0x00000700, R10
+	MOVBQZX     30(BX), R9
+	ORL         R10, R9
+	VMOVQ       (DX)(R9*8), X0
+	MOVWLZX     48(BX), R10
+	SHLL        $0x05, R10
+	ANDL        $0x00000700, R10
+	MOVBQZX     31(BX), R9
+	ORL         R10, R9
+	VPINSRQ     $0x01, (DX)(R9*8), X0, X0
+	MOVWLZX     48(BX), R10
+	SHLL        $0x02, R10
+	ANDL        $0x00000700, R10
+	MOVBQZX     32(BX), R9
+	ORL         R10, R9
+	VMOVQ       (DX)(R9*8), X1
+	MOVWLZX     48(BX), R10
+	SHRL        $0x01, R10
+	ANDL        $0x00000700, R10
+	MOVBQZX     33(BX), R9
+	ORL         R10, R9
+	VPINSRQ     $0x01, (DX)(R9*8), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPSLLW      $0x03, Y0, Y0
+	MOVWLZX     48(BX), R9
+	SHRL        $0x0f, R9
+	SHLL        $0x05, R9
+	LEAQ        a2pk2kconst<>+64(SB), R10
+	VPADDB      (R10)(R9*1), Y0, Y0
+	VMOVDQU     Y0, 224(DI)
+	MOVQ        ws+8(FP), R9
+	ADDQ        R9, BX
+	ADDQ        $0x04, SI
+	ADDQ        $0x00000100, DI
+	DECQ        R8
+	JNZ         packA2IQ1_S_row
+	XORQ        BX, BX
+	MOVQ        CX, SI
+
+packA2IQ1_S_xpose:
+	VBROADCASTI128 (SP)(BX*1), Y0
+	VPBLENDD       $0xf0, 1008(SP)(BX*1), Y0, Y0
+	VBROADCASTI128 256(SP)(BX*1), Y1
+	VPBLENDD       $0xf0, 1264(SP)(BX*1), Y1, Y1
+	VBROADCASTI128 512(SP)(BX*1), Y2
+	VPBLENDD       $0xf0, 1520(SP)(BX*1), Y2, Y2
+	VBROADCASTI128 768(SP)(BX*1), Y3
+	VPBLENDD       $0xf0, 1776(SP)(BX*1), Y3, Y3
+	VPUNPCKLDQ     Y1, Y0, Y4
+	VPUNPCKHDQ     Y1, Y0, Y0
+	VPUNPCKLDQ     Y3, Y2, Y1
+	VPUNPCKHDQ     Y3, Y2, Y2
+	VPUNPCKLQDQ    Y1, Y4, Y3
+	VPUNPCKHQDQ    Y1, Y4, Y1
+	VPUNPCKLQDQ    Y2, Y0, Y4
+	VPUNPCKHQDQ    Y2, Y0, Y0
+	VMOVDQU        Y3, (SI)
+	VMOVDQU        Y1, 64(SI)
+	VMOVDQU        Y4, 128(SI)
+	VMOVDQU        Y0, 192(SI)
+	VBROADCASTI128 16(SP)(BX*1), Y0
+	VPBLENDD       $0xf0, 1024(SP)(BX*1), Y0, Y0
+	VBROADCASTI128 272(SP)(BX*1), Y1
+	VPBLENDD       $0xf0, 1280(SP)(BX*1), Y1, Y1
+	VBROADCASTI128 528(SP)(BX*1), Y2
+	VPBLENDD       $0xf0, 1536(SP)(BX*1), Y2, Y2
+	VBROADCASTI128 784(SP)(BX*1), Y3
+	VPBLENDD       $0xf0, 1792(SP)(BX*1), Y3, Y3
+	VPUNPCKLDQ     Y1, Y0, Y4
+	VPUNPCKHDQ     Y1, Y0, Y0
+	VPUNPCKLDQ     Y3, Y2, Y1
+	VPUNPCKHDQ     Y3, Y2, Y2
+	VPUNPCKLQDQ    Y1, Y4, Y3
+	VPUNPCKHQDQ    Y1, Y4, Y1
+	VPUNPCKLQDQ    Y2, Y0, Y4
+	VPUNPCKHQDQ    Y2, Y0, Y0
+	VMOVDQU        Y3, 256(SI)
+	VMOVDQU        Y1, 320(SI)
+	VMOVDQU        Y4, 384(SI)
+	VMOVDQU        Y0, 448(SI)
+	VBROADCASTI128 2048(SP)(BX*1), Y0
+	VPBLENDD       $0xf0, 3056(SP)(BX*1), Y0, Y0
+	VBROADCASTI128 2304(SP)(BX*1), Y1
+	VPBLENDD       $0xf0, 3312(SP)(BX*1), Y1, Y1
+	VBROADCASTI128 2560(SP)(BX*1), Y2
+	VPBLENDD       $0xf0, 3568(SP)(BX*1), Y2, Y2
+	VBROADCASTI128 2816(SP)(BX*1), Y3
+	VPBLENDD       $0xf0, 3824(SP)(BX*1), Y3, Y3
+	VPUNPCKLDQ     Y1, Y0, Y4
+	VPUNPCKHDQ     Y1, Y0, Y0
+	VPUNPCKLDQ     Y3, Y2, Y1
+	VPUNPCKHDQ     Y3, Y2, Y2
+	VPUNPCKLQDQ    Y1, Y4, Y3
+	VPUNPCKHQDQ    Y1, Y4, Y1
+	VPUNPCKLQDQ    Y2, Y0, Y4
+	VPUNPCKHQDQ    Y2, Y0, Y0
+	VMOVDQU        Y3, 32(SI)
+	VMOVDQU        Y1, 96(SI)
+	VMOVDQU        Y4, 160(SI)
+	VMOVDQU        Y0, 224(SI)
+	VBROADCASTI128 2064(SP)(BX*1), Y0
+	VPBLENDD       $0xf0, 3072(SP)(BX*1), Y0, Y0
+	VBROADCASTI128 2320(SP)(BX*1), Y1
+	VPBLENDD       $0xf0, 3328(SP)(BX*1), Y1, Y1
+	VBROADCASTI128 2576(SP)(BX*1), Y2
+	VPBLENDD       $0xf0, 3584(SP)(BX*1), Y2, Y2
+	VBROADCASTI128 2832(SP)(BX*1), Y3
+	VPBLENDD       $0xf0, 3840(SP)(BX*1), Y3, Y3
+	VPUNPCKLDQ     Y1, Y0, Y4
+	VPUNPCKHDQ     Y1, Y0, Y0
+	VPUNPCKLDQ     Y3, Y2, Y1
+	VPUNPCKHDQ     Y3, Y2, Y2
+	VPUNPCKLQDQ    Y1, Y4, Y3
+	VPUNPCKHQDQ    Y1, Y4, Y1
+	VPUNPCKLQDQ    Y2, Y0, Y4
+	VPUNPCKHQDQ    Y2, Y0, Y0
+	VMOVDQU        Y3, 288(SI)
+	VMOVDQU        Y1, 352(SI)
+	VMOVDQU        Y4, 416(SI)
+	VMOVDQU        Y0, 480(SI)
+	ADDQ           $0x20, BX
+	ADDQ           $0x00000200, SI
+	CMPQ           BX, $0x00000100
+	JB             packA2IQ1_S_xpose
+	ADDQ           $0x00000032, AX
+	ADDQ           $0x00001440, CX
+	MOVQ           nb+16(FP), BX
+	DECQ           BX
+	MOVQ           BX, nb+16(FP)
+	JMP            packA2IQ1_S_loop
+
+packA2IQ1_S_done:
+	VZEROUPPER
+	RET
+
+// func packA2IQ1_M(w *byte, ws int, nb int, dst *byte, grid *uint64)
+// Requires: AVX, AVX2, F16C
+TEXT ·packA2IQ1_M(SB), $4096-40
+	MOVQ w+0(FP), AX
+	MOVQ dst+24(FP), CX
+	MOVQ grid+32(FP), DX
+
+packA2IQ1_M_loop:
+	MOVQ  nb+16(FP), BX
+	TESTQ BX, BX
+	JZ    packA2IQ1_M_done
+	MOVQ  AX, BX
+	MOVQ  CX, SI
+	LEAQ  (SP), DI
+	MOVQ  $0x00000010, R8
+
+packA2IQ1_M_row:
+	MOVWLZX     48(BX), R9
+	ANDL        $0x07, R9
+	LEAL        1(R9)(R9*1), R9
+	MOVL        R9, 4096(SI)
+	MOVWLZX     48(BX), R9
+	SHRL        $0x03, R9
+	ANDL        $0x07, R9
+	LEAL        1(R9)(R9*1), R9
+	MOVL        R9, 4160(SI)
+	MOVWLZX     48(BX), R9
+	SHRL        $0x06, R9
+	ANDL        $0x07, R9
+	LEAL        1(R9)(R9*1), R9
+	MOVL        R9, 4224(SI)
+	MOVWLZX     48(BX), R9
+	SHRL        $0x09, R9
+	ANDL        $0x07, R9
+	LEAL        1(R9)(R9*1), R9
+	MOVL        R9, 4288(SI)
+	MOVWLZX     50(BX), R9
+	ANDL        $0x07, R9
+	LEAL        1(R9)(R9*1), R9
+	MOVL        R9, 4352(SI)
+	MOVWLZX     50(BX), R9
+	SHRL        $0x03, R9
+	ANDL        $0x07, R9
+	LEAL        1(R9)(R9*1), R9
+	MOVL        R9, 4416(SI)
+	MOVWLZX     50(BX), R9
+	SHRL        $0x06, R9
+	ANDL        $0x07, R9
+	LEAL        1(R9)(R9*1), R9
+	MOVL        R9, 4480(SI)
+	MOVWLZX     50(BX), R9
+	SHRL        $0x09, R9
+	ANDL        $0x07, R9
+	LEAL        1(R9)(R9*1), R9
+	MOVL        R9, 4544(SI)
+	MOVWLZX     52(BX), R9
+	ANDL        $0x07, R9
+	LEAL        1(R9)(R9*1), R9
+	MOVL        R9, 4608(SI)
+	MOVWLZX     52(BX), R9
+	SHRL        $0x03, R9
+	ANDL        $0x07, R9
+	LEAL        1(R9)(R9*1), R9
+	MOVL        R9, 4672(SI)
+	MOVWLZX     52(BX), R9
+	SHRL        $0x06, R9
+	ANDL        $0x07, R9
+	LEAL        1(R9)(R9*1), R9
+	MOVL        R9, 4736(SI)
+	MOVWLZX     52(BX), R9
+	SHRL        $0x09, R9
+	ANDL        $0x07, R9
+	LEAL        1(R9)(R9*1), R9
+	MOVL        R9, 4800(SI)
+	MOVWLZX     54(BX), R9
+	ANDL        $0x07, R9
+	LEAL        1(R9)(R9*1), R9
+	MOVL        R9, 4864(SI)
+	MOVWLZX     54(BX), R9
+	SHRL        $0x03, R9
+	ANDL        $0x07, R9
+	LEAL        1(R9)(R9*1), R9
+	MOVL        R9, 4928(SI)
+	MOVWLZX     54(BX), R9
+	SHRL        $0x06, R9
+	ANDL        $0x07, R9
+	LEAL        1(R9)(R9*1), R9
+	MOVL        R9, 4992(SI)
+	MOVWLZX     54(BX), R9
+	SHRL        $0x09, R9
+	ANDL        $0x07, R9
+	LEAL        1(R9)(R9*1), R9
+	MOVL        R9, 5056(SI)
+	MOVWLZX     48(BX), R9
+	SHRL        $0x0c, R9
+	MOVWLZX     50(BX), R10
+	SHRL        $0x0c, R10
+	SHLL        $0x04, R10
+	ORL         R10, R9
+	MOVWLZX     52(BX), R10
+	SHRL        $0x0c, R10
+	SHLL        $0x08, R10
+	ORL         R10, R9
+	MOVWLZX     54(BX), R10
+	SHRL        $0x0c, R10
+	SHLL        $0x0c, R10
+	ORL         R10, R9
+	VMOVD       R9, X0
+	VCVTPH2PS   X0, X0
+	VMULSS      a2pk2kconst<>+192(SB), X0, X0
+	VMOVSS      X0, 5120(SI)
+	VPXOR       Y0, Y0, Y0
+	MOVWLZX     32(BX), R10
+	SHLL        $0x08, R10
+	ANDL        $0x00000f00, R10
+	MOVBQZX     (BX), R9
+	ORL         R10, R9
+	VMOVQ       (DX)(R9*8), X0
+	MOVWLZX     32(BX), R10
+	SHLL        $0x04, R10
+	ANDL        $0x00000f00, R10
+	MOVBQZX     1(BX), R9
+	ORL         R10, R9
+	VPINSRQ     $0x01, (DX)(R9*8), X0, X0
+	MOVWLZX     32(BX), R10
+	ANDL        $0x00000f00, R10
+	MOVBQZX     2(BX), R9
+	ORL         R10, R9
+	VMOVQ       (DX)(R9*8), X1
+	MOVWLZX     32(BX), R10
+	SHRL        $0x04, R10
+	ANDL        $0x00000f00, R10
+	MOVBQZX     3(BX), R9
+	ORL         R10, R9
+	VPINSRQ     $0x01, (DX)(R9*8), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPADDB      a2pk2kconst<>+96(SB), Y0, Y0
+	VMOVDQU     Y0, (DI)
+	VPXOR       Y0, Y0, Y0
+	MOVWLZX     34(BX), R10
+	SHLL        $0x08, R10
+	ANDL        $0x00000f00, R10
+	MOVBQZX     4(BX), R9
+	ORL         R10, R9
+	VMOVQ       (DX)(R9*8), X0
+	MOVWLZX     34(BX), R10
+	SHLL        $0x04, R10
+	ANDL        $0x00000f00, R10
+	MOVBQZX     5(BX), R9
+	ORL         R10, R9
+	VPINSRQ     $0x01, (DX)(R9*8), X0, X0
+	MOVWLZX     34(BX), R10
+	ANDL        $0x00000f00, R10
+	MOVBQZX     6(BX), R9
+	ORL         R10, R9
+	VMOVQ       (DX)(R9*8), X1
+	MOVWLZX     34(BX), R10
+	SHRL        $0x04, R10
+	ANDL        $0x00000f00, R10
+	MOVBQZX     7(BX), R9
+	ORL         R10, R9
+	VPINSRQ     $0x01, (DX)(R9*8), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPADDB      a2pk2kconst<>+96(SB), Y0, Y0
+	VMOVDQU     Y0, 32(DI)
+	VPXOR       Y0, Y0, Y0
+	MOVWLZX     36(BX), R10
+	SHLL        $0x08, R10
+	ANDL        $0x00000f00, R10
+	MOVBQZX     8(BX), R9
+	ORL         R10, R9
+	VMOVQ       (DX)(R9*8), X0
+	MOVWLZX     36(BX), R10
+	SHLL        $0x04, R10
+	ANDL        $0x00000f00, R10
+	MOVBQZX     9(BX), R9
+	ORL         R10, R9
+	VPINSRQ     $0x01, (DX)(R9*8), X0, X0
+	MOVWLZX     36(BX), R10
+	ANDL        $0x00000f00, R10
+	MOVBQZX     10(BX), R9
+	ORL         R10, R9
+	VMOVQ       (DX)(R9*8), X1
+	MOVWLZX     36(BX), R10
+	SHRL        $0x04, R10
+	ANDL        $0x00000f00, R10
+	MOVBQZX     11(BX), R9
+	ORL         R10, R9
+	VPINSRQ     $0x01, (DX)(R9*8), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPADDB      a2pk2kconst<>+96(SB), Y0, Y0
+	VMOVDQU     Y0, 64(DI)
+	VPXOR       Y0, Y0, Y0
+	MOVWLZX     38(BX), R10
+	SHLL        $0x08, R10
+	ANDL        $0x00000f00, R10
+	MOVBQZX     12(BX), R9
+	ORL         R10, R9
+	VMOVQ       (DX)(R9*8), X0
+	MOVWLZX     38(BX), R10
+	SHLL        $0x04, R10
+	ANDL        $0x00000f00, R10
+	MOVBQZX     13(BX), R9
+	ORL         R10, R9
+	VPINSRQ     $0x01, (DX)(R9*8), X0, X0
+	MOVWLZX     38(BX), R10
+	ANDL        $0x00000f00, R10
+	MOVBQZX     14(BX), R9
+	ORL         R10, R9
+	VMOVQ       (DX)(R9*8), X1
+	MOVWLZX     38(BX), R10
+	SHRL        $0x04, R10
+	ANDL        $0x00000f00, R10
+	MOVBQZX     15(BX), R9
+	ORL         R10, R9
+	VPINSRQ     $0x01, (DX)(R9*8), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPADDB      a2pk2kconst<>+96(SB), Y0, Y0
+	VMOVDQU     Y0, 96(DI)
+	VPXOR       Y0, Y0, Y0
+	MOVWLZX     40(BX), R10
+	SHLL        $0x08, R10
+	ANDL        $0x00000f00, R10
+	MOVBQZX     16(BX), R9
+	ORL         R10, R9
+	VMOVQ       (DX)(R9*8), X0
+	MOVWLZX     40(BX), R10
+	SHLL        $0x04, R10
+	ANDL        $0x00000f00, R10
+	MOVBQZX     17(BX), R9
+	ORL         R10, R9
+	VPINSRQ     $0x01, (DX)(R9*8), X0, X0
+	MOVWLZX     40(BX), R10
+	ANDL        $0x00000f00, R10
+	MOVBQZX     18(BX), R9
+	ORL         R10, R9
+	VMOVQ       (DX)(R9*8), X1
+	MOVWLZX     40(BX), R10
+	SHRL        $0x04, R10
+	ANDL        $0x00000f00, R10
+	MOVBQZX     19(BX), R9
+	ORL         R10, R9
+	VPINSRQ     $0x01, (DX)(R9*8), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPADDB      a2pk2kconst<>+96(SB), Y0, Y0
+	VMOVDQU     Y0, 128(DI)
+	VPXOR       Y0, Y0, Y0
+	MOVWLZX     42(BX), R10
+	SHLL        $0x08, R10
+	ANDL        $0x00000f00, R10
+	MOVBQZX     20(BX), R9
+	ORL         R10, R9
+	VMOVQ       (DX)(R9*8), X0
+	MOVWLZX     42(BX), R10
+	SHLL        $0x04, R10
+	ANDL        $0x00000f00, R10
+	MOVBQZX     21(BX), R9
+	ORL         R10, R9
+	VPINSRQ     $0x01, (DX)(R9*8), X0, X0
+	MOVWLZX     42(BX), R10
+	ANDL        $0x00000f00, R10
+	MOVBQZX     22(BX), R9
+	ORL         R10, R9
+	VMOVQ       (DX)(R9*8), X1
+	MOVWLZX     42(BX), R10
+	SHRL        $0x04, R10
+	ANDL        $0x00000f00, R10
+	MOVBQZX     23(BX), R9
+	ORL         R10, R9
+	VPINSRQ     $0x01, (DX)(R9*8), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPADDB      a2pk2kconst<>+96(SB), Y0, Y0
+	VMOVDQU     Y0, 160(DI)
+	VPXOR       Y0, Y0, Y0
+	MOVWLZX     44(BX), R10
+	SHLL        $0x08, R10
+	ANDL        $0x00000f00, R10
+	MOVBQZX     24(BX), R9
+	ORL         R10, R9
+	VMOVQ       (DX)(R9*8), X0
+	MOVWLZX     44(BX), R10
+	SHLL        $0x04, R10
+	ANDL        $0x00000f00, R10
+	MOVBQZX     25(BX), R9
+	ORL         R10, R9
+	VPINSRQ     $0x01, (DX)(R9*8), X0, X0
+	MOVWLZX     44(BX), R10
+	ANDL        $0x00000f00, R10
+	MOVBQZX     26(BX), R9
+	ORL         R10, R9
+	VMOVQ       (DX)(R9*8), X1
+	MOVWLZX     44(BX), R10
+	SHRL        $0x04, R10
+	ANDL        $0x00000f00, R10
+	MOVBQZX     27(BX), R9
+	ORL         R10, R9
+	VPINSRQ     $0x01, (DX)(R9*8), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPADDB      a2pk2kconst<>+96(SB), Y0, Y0
+	VMOVDQU     Y0, 192(DI)
+	VPXOR       Y0, Y0, Y0
+	MOVWLZX     46(BX), R10
+	SHLL        $0x08, R10
+	ANDL        $0x00000f00, R10
+	MOVBQZX     28(BX), R9
+	ORL         R10, R9
+	VMOVQ       (DX)(R9*8), X0
+	MOVWLZX     46(BX), R10
+	SHLL        $0x04, R10
+	ANDL        $0x00000f00, R10
+	MOVBQZX     29(BX), R9
+	ORL         R10, R9
+	VPINSRQ     $0x01, (DX)(R9*8), X0, X0
+	MOVWLZX     46(BX), R10
+	ANDL        $0x00000f00, R10
+	MOVBQZX     30(BX), R9
+	ORL         R10, R9
+	VMOVQ       (DX)(R9*8), X1
+	MOVWLZX     46(BX), R10
+	SHRL        $0x04, R10
+	ANDL        $0x00000f00, R10
+	MOVBQZX     31(BX), R9
+	ORL         R10, R9
+	VPINSRQ     $0x01, (DX)(R9*8), X1, X1
+	VINSERTI128 $0x01, X1, Y0, Y0
+	VPADDB      a2pk2kconst<>+96(SB), Y0, Y0
+	VMOVDQU     Y0, 224(DI)
+	MOVQ        ws+8(FP), R9
+	ADDQ        R9, BX
+	ADDQ        $0x04, SI
+	ADDQ        $0x00000100, DI
+	DECQ        R8
+	JNZ         packA2IQ1_M_row
+	XORQ        BX, BX
+	MOVQ        CX, SI
+
+packA2IQ1_M_xpose:
+	VBROADCASTI128 (SP)(BX*1), Y0
+	VPBLENDD       $0xf0, 1008(SP)(BX*1), Y0, Y0
+	VBROADCASTI128 256(SP)(BX*1), Y1
+	VPBLENDD       $0xf0, 1264(SP)(BX*1), Y1, Y1
+	VBROADCASTI128 512(SP)(BX*1), Y2
+	VPBLENDD       $0xf0, 1520(SP)(BX*1), Y2, Y2
+	VBROADCASTI128 768(SP)(BX*1), Y3
+	VPBLENDD       $0xf0, 1776(SP)(BX*1), Y3, Y3
+	VPUNPCKLDQ     Y1, Y0, Y4
+	VPUNPCKHDQ     Y1, Y0, Y0
+	VPUNPCKLDQ     Y3, Y2, Y1
+	VPUNPCKHDQ     Y3, Y2, Y2
+	VPUNPCKLQDQ    Y1, Y4, Y3
+	VPUNPCKHQDQ    Y1, Y4, Y1
+	VPUNPCKLQDQ    Y2, Y0, Y4
+	VPUNPCKHQDQ    Y2, Y0, Y0
+	VMOVDQU        Y3, (SI)
+	VMOVDQU        Y1, 64(SI)
+	VMOVDQU        Y4, 128(SI)
+	VMOVDQU        Y0, 192(SI)
+	VBROADCASTI128 16(SP)(BX*1), Y0
+	VPBLENDD       $0xf0, 1024(SP)(BX*1), Y0, Y0
+	VBROADCASTI128 272(SP)(BX*1), Y1
+	VPBLENDD       $0xf0, 1280(SP)(BX*1), Y1, Y1
+	VBROADCASTI128 528(SP)(BX*1), Y2
+	VPBLENDD       $0xf0, 1536(SP)(BX*1), Y2, Y2
+	VBROADCASTI128 784(SP)(BX*1), Y3
+	VPBLENDD       $0xf0, 1792(SP)(BX*1), Y3, Y3
+	VPUNPCKLDQ     Y1, Y0, Y4
+	VPUNPCKHDQ     Y1, Y0, Y0
+	VPUNPCKLDQ     Y3, Y2, Y1
+	VPUNPCKHDQ     Y3, Y2, Y2
+	VPUNPCKLQDQ    Y1, Y4, Y3
+	VPUNPCKHQDQ    Y1, Y4, Y1
+	VPUNPCKLQDQ    Y2, Y0, Y4
+	VPUNPCKHQDQ    Y2, Y0, Y0
+	VMOVDQU        Y3, 256(SI)
+	VMOVDQU        Y1, 320(SI)
+	VMOVDQU        Y4, 384(SI)
+	VMOVDQU        Y0, 448(SI)
+	VBROADCASTI128 2048(SP)(BX*1), Y0
+	VPBLENDD       $0xf0, 3056(SP)(BX*1), Y0, Y0
+	VBROADCASTI128 2304(SP)(BX*1), Y1
+	VPBLENDD       $0xf0, 3312(SP)(BX*1), Y1, Y1
+	VBROADCASTI128 2560(SP)(BX*1), Y2
+	VPBLENDD       $0xf0, 3568(SP)(BX*1), Y2, Y2
+	VBROADCASTI128 2816(SP)(BX*1), Y3
+	VPBLENDD       $0xf0, 3824(SP)(BX*1), Y3, Y3
+	VPUNPCKLDQ     Y1, Y0, Y4
+	VPUNPCKHDQ     Y1, Y0, Y0
+	VPUNPCKLDQ     Y3, Y2, Y1
+	VPUNPCKHDQ     Y3, Y2, Y2
+	VPUNPCKLQDQ    Y1, Y4, Y3
+	VPUNPCKHQDQ    Y1, Y4, Y1
+	VPUNPCKLQDQ    Y2, Y0, Y4
+	VPUNPCKHQDQ    Y2, Y0, Y0
+	VMOVDQU        Y3, 32(SI)
+	VMOVDQU        Y1, 96(SI)
+	VMOVDQU        Y4, 160(SI)
+	VMOVDQU        Y0, 224(SI)
+	VBROADCASTI128 2064(SP)(BX*1), Y0
+	VPBLENDD       $0xf0, 3072(SP)(BX*1), Y0, Y0
+	VBROADCASTI128 2320(SP)(BX*1), Y1
+	VPBLENDD       $0xf0, 3328(SP)(BX*1), Y1, Y1
+	VBROADCASTI128 2576(SP)(BX*1), Y2
+	VPBLENDD       $0xf0, 3584(SP)(BX*1), Y2, Y2
+	VBROADCASTI128 2832(SP)(BX*1), Y3
+	VPBLENDD       $0xf0, 3840(SP)(BX*1), Y3, Y3
+	VPUNPCKLDQ     Y1, Y0, Y4
+	VPUNPCKHDQ     Y1, Y0, Y0
+	VPUNPCKLDQ     Y3, Y2, Y1
+	VPUNPCKHDQ     Y3, Y2, Y2
+	VPUNPCKLQDQ    Y1, Y4, Y3
+	VPUNPCKHQDQ    Y1, Y4, Y1
+	VPUNPCKLQDQ    Y2, Y0, Y4
+	VPUNPCKHQDQ    Y2, Y0, Y0
+	VMOVDQU        Y3, 288(SI)
+	VMOVDQU        Y1, 352(SI)
+	VMOVDQU        Y4, 416(SI)
+	VMOVDQU        Y0, 480(SI)
+	ADDQ           $0x20, BX
+	ADDQ           $0x00000200, SI
+	CMPQ           BX, $0x00000100
+	JB             packA2IQ1_M_xpose
+	ADDQ           $0x00000038, AX
+	ADDQ           $0x00001440, CX
+	MOVQ           nb+16(FP), BX
+	DECQ           BX
+	MOVQ           BX, nb+16(FP)
+	JMP            packA2IQ1_M_loop
+
+packA2IQ1_M_done:
+	VZEROUPPER
+	RET

@@ -9,3 +9,24 @@ func quantQ8_KA2(x *float32, out *byte, nb int)
 
 // quantQ8_KxA2 writes nb interleaved K activation blocks (384 bytes, stride bytes apart) to out from 256·nb floats at x: Q8_K, the pair sums, negk·Σq at 308, zeros, gk·bsum_g as int32 at 320 (AVX2).
 func quantQ8_KxA2(x *float32, out *byte, nb int, stride int, negk int, gk int)
+
+// packA2IQ2_XXS packs nb blocks of the 16 IQ2_XXS rows at w (stride ws bytes) into the Q6_K packed group layout at dst (5184 bytes per block), with the codebook grid and signMasks7 (AVX2).
+func packA2IQ2_XXS(w *byte, ws int, nb int, dst *byte, grid *uint64, signs *uint64)
+
+// packA2IQ2_XS packs nb blocks of the 16 IQ2_XS rows at w (stride ws bytes) into the Q6_K packed group layout at dst (5184 bytes per block), with the codebook grid and signMasks7 (AVX2).
+func packA2IQ2_XS(w *byte, ws int, nb int, dst *byte, grid *uint64, signs *uint64)
+
+// packA2IQ2_S packs nb blocks of the 16 IQ2_S rows at w (stride ws bytes) into the Q6_K packed group layout at dst (5184 bytes per block), with the codebook grid (AVX2).
+func packA2IQ2_S(w *byte, ws int, nb int, dst *byte, grid *uint64)
+
+// packA2IQ3_XXS packs nb blocks of the 16 IQ3_XXS rows at w (stride ws bytes) into the Q6_K packed group layout at dst (5184 bytes per block), with the codebook grid and signMasks7 (AVX2).
+func packA2IQ3_XXS(w *byte, ws int, nb int, dst *byte, grid *uint32, signs *uint64)
+
+// packA2IQ3_S packs nb blocks of the 16 IQ3_S rows at w (stride ws bytes) into the Q6_K packed group layout at dst (5184 bytes per block), with the codebook grid (AVX2).
+func packA2IQ3_S(w *byte, ws int, nb int, dst *byte, grid *uint32)
+
+// packA2IQ1_S packs nb blocks of the 16 IQ1_S rows at w (stride ws bytes) into the Q6_K packed group layout at dst (5184 bytes per block), with the codebook grid (AVX2).
+func packA2IQ1_S(w *byte, ws int, nb int, dst *byte, grid *uint64)
+
+// packA2IQ1_M packs nb blocks of the 16 IQ1_M rows at w (stride ws bytes) into the Q6_K packed group layout at dst (5184 bytes per block), with the codebook grid (AVX2).
+func packA2IQ1_M(w *byte, ws int, nb int, dst *byte, grid *uint64)
