@@ -245,7 +245,6 @@ func a2qQuant(full bool) {
 	RET()
 }
 
-
 // Constants of the pack kernels (a2jConst).
 var a2jConst Mem
 
