@@ -21,8 +21,9 @@ import (
 // 32 (VPMADDUBSW cannot take the VNNI layout's folded values up to 252);
 // its block sum Σ_g sc_g·(Σ u·q − 4·bsum_g) is Q3_K's K-quant isum. The
 // codebook i-quants get a packed path (packedImpl) that packs their
-// row-major blocks into the Q6_K layout in Go (packGroupIQGeneric), as the
-// VNNI path does in assembly, for the same tiles.
+// row-major blocks into the Q6_K layout (the AVX2 pack kernels a2IQPacks of
+// avx2pk2_amd64.s; reference packGroupIQGeneric), as the VNNI path does,
+// for the same tiles.
 //
 // Every tile adds in the K-quant (i-quant) order, so a token's result is
 // the same bits whichever path ran (the interleaved or decode tiles, these,
@@ -66,8 +67,11 @@ const a2pQ6Bytes = 5184
 var a2pMinUnpack = map[tensor.DType]int{tensor.Q4_K: 16, tensor.Q5_K: 8, tensor.Q6_K: 12, tensor.Q2_K: 16, tensor.Q3_K: 8}
 
 // withAVX2Unpack gives the AVX2 interleaved K implementations in m their
-// unpack kernels and packed tiles.
+// unpack kernels and packed tiles, and the AVX2 quantizer.
 func withAVX2Unpack(m map[tensor.DType]*interleavedImpl) map[tensor.DType]*interleavedImpl {
+	for _, im := range m {
+		im.quant = quantQ8_KxAVX2
+	}
 	for typ, u := range map[tensor.DType]struct {
 		unpack func(p *byte, nb int, dst *byte)
 		tiles  *a2pTileSet
@@ -132,16 +136,20 @@ func unpackInterKA2Generic(t tensor.DType, g []byte, nb int, dst []byte) {
 
 // a2pIQMinTokens is the smallest batch the AVX2 packed i-quant path takes;
 // smaller ones go to the one-row tiles (avx2IQ13Tiles, avx2IQ2Tiles),
-// which add in the same order. Measured as a2pMinUnpack, the two are level
-// at 32 tokens: the Go pack costs about 170 ns per row and block, as much
-// as the one-row tiles spend on 4–5 tokens.
-var a2pIQMinTokens = 32
+// which add in the same order. Measured as a2pMinUnpack
+// (BenchmarkAVX2PackedMin), the packed path leads from 8 tokens (by 6–20%
+// for IQ2_XXS, IQ1_S and IQ3_XXS; at 4 it trails by a quarter): the AVX2
+// pack kernels (a2IQPacks) cost 23–34 ns per row and block, the Go pack
+// they replaced about 160.
+var a2pIQMinTokens = 8
 
 // setAVX2PackedIQ gives the codebook i-quants of t (the avx2 set, after
 // setAVX2IQ13 and setAVX2IQ2) the AVX2 packed path: their blocks packed
-// into the Q6_K layout in Go, the AVX2 packed tiles of their offset, and
-// Q8_K activations with their offsets (the VNNI path's bytes).
+// into the Q6_K layout (a2IQPacks), the AVX2 packed tiles of their offset, and
+// Q8_K activations with their offsets (the VNNI path's bytes); and the
+// row-major Q8_K activations of t the AVX2 quantizer (setAVX2RowQuant).
 func setAVX2PackedIQ(t *implTable) {
+	setAVX2RowQuant(t)
 	for typ, tiles := range map[tensor.DType]*a2pTileSet{
 		tensor.IQ2_XXS: &a2pTilesKI, tensor.IQ2_XS: &a2pTilesKI, tensor.IQ2_S: &a2pTilesKI,
 		tensor.IQ3_XXS: &a2pTilesKI, tensor.IQ3_S: &a2pTilesK6,
@@ -151,14 +159,15 @@ func setAVX2PackedIQ(t *implTable) {
 			continue
 		}
 		im := *t[typ]
-		im.packed = &packedImpl{k: iqKinds[typ].k, minTokens: a2pIQMinTokens, pack: packIQGo(typ), quant: quantQ8_KxIQGo,
+		im.packed = &packedImpl{k: iqKinds[typ].k, minTokens: a2pIQMinTokens, pack: a2IQPacks[typ], quant: quantQ8_KxIQAVX2,
 			tiles: a2pTo8(tiles), blockElems: 256, blockBytes: a2pQ6Bytes, actBytes: actKBytes, maxT: 8}
 		t[typ] = &im
 	}
 }
 
 // packIQGo returns packGroupIQGeneric for i-quant type t with the
-// signature of the pack kernels: 16 rows at w, ws bytes apart, nb blocks.
+// signature of the pack kernels: 16 rows at w, ws bytes apart, nb blocks
+// (the baseline of BenchmarkAVX2PackIQ).
 func packIQGo(t tensor.DType) func(w *byte, ws int, nb int, dst *byte) {
 	ts := t.TypeSize()
 	return func(w *byte, ws int, nb int, dst *byte) {

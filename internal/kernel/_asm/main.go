@@ -15,6 +15,7 @@
 //	cd internal/kernel/_asm && go run . -set avx2iq13 -pkg kernel -out ../avx2iq13_amd64.s -stubs ../avx2iq13_stub_amd64.go
 //	cd internal/kernel/_asm && go run . -set avx2iq2 -pkg kernel -out ../avx2iq2_amd64.s -stubs ../avx2iq2_stub_amd64.go
 //	cd internal/kernel/_asm && go run . -set avx2pk -pkg kernel -out ../avx2pk_amd64.s -stubs ../avx2pk_stub_amd64.go
+//	cd internal/kernel/_asm && go run . -set avx2pk2 -pkg kernel -out ../avx2pk2_amd64.s -stubs ../avx2pk2_stub_amd64.go
 //	cd internal/kernel/_asm && go run . -set xpose -pkg kernel -out ../xpose_amd64.s -stubs ../xpose_stub_amd64.go
 //	cd internal/kernel/_asm && go run . -set iq512 -pkg kernel -out ../iq512_amd64.s -stubs ../iq512_stub_amd64.go
 //
@@ -88,6 +89,10 @@ func main() {
 		return
 	case "avx2pk":
 		genAVX2PK()
+		Generate()
+		return
+	case "avx2pk2":
+		genAVX2PK2()
 		Generate()
 		return
 	case "xpose":
