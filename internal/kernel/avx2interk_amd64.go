@@ -49,7 +49,7 @@ var avx2KMaxT, avx2KMaxT6 = 8, 4
 // IQ4_XS: the interleaved layouts (interleavek.go, interleavek23.go,
 // interleave41.go) against Q8_K activation blocks in the packed K path's
 // tiles (the bytes the AVX-512 quantizer writes; the tiles read only
-// their Q8_K part), quantized by the Go reference, adding in the K-quant
+// their Q8_K part; withAVX2Unpack sets the AVX2 quantizer), adding in the K-quant
 // (IQ4_XS: i-quant) order as the VNNI tiles do.
 //
 // Measured with AVX-512 masked off (GODEBUG=cpu.avx512f=off) on a shared,

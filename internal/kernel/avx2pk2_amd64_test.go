@@ -48,6 +48,10 @@ func a2qInputs(rng *rand.Rand, nb int) map[string][]float32 {
 		}
 		return math.Float32frombits(uint32(rng.IntN(1<<23))) * float32(1-2*rng.IntN(2))
 	})
+	// largest magnitude below ~3.7e-37: −127/max overflows to ±Inf.
+	in["tiny"] = row(func(i int) float32 {
+		return float32(rng.NormFloat64()) * 1e-38
+	})
 	in["huge"] = row(func(int) float32 { return math.MaxFloat32 * float32(rng.Float64()*2-1) })
 	in["max twice"] = row(func(i int) float32 {
 		switch i % 256 {

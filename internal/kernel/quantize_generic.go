@@ -85,8 +85,7 @@ func quantizeRowQ8_KGeneric(dst []byte, x []float32) {
 		}
 		iscale := -127 / mx
 		for j, v := range xb {
-			q := math.RoundToEven(float64(iscale * v))
-			blk[4+j] = byte(int8(min(127, q)))
+			blk[4+j] = byte(int8(min(127, roundToInt32(iscale*v))))
 		}
 		for j := 0; j < 16; j++ {
 			s := int16(0)
@@ -116,3 +115,16 @@ func convertRowBF16Generic(dst []byte, x []float32) {
 }
 
 func abs32(f float32) float32 { return math.Float32frombits(math.Float32bits(f) &^ (1 << 31)) }
+
+// roundToInt32 rounds v to the nearest int32, ties to even, as the SIMD
+// quantizers' VCVTPS2DQ does: a value outside the int32 range or NaN (a
+// block whose largest magnitude is below ~3.7e-37 makes −127/max
+// overflow) gives math.MinInt32, the "integer indefinite" value, so that
+// every path writes the same bytes.
+func roundToInt32(v float32) int32 {
+	q := math.RoundToEven(float64(v))
+	if q >= -(1<<31) && q < 1<<31 {
+		return int32(q)
+	}
+	return math.MinInt32
+}
