@@ -12,6 +12,7 @@
 //	cd internal/kernel/_asm && go run . -set avx2vec -pkg kernel -out ../avx2vec_amd64.s -stubs ../avx2vec_stub_amd64.go
 //	cd internal/kernel/_asm && go run . -set avx2q -pkg kernel -out ../avx2q_amd64.s -stubs ../avx2q_stub_amd64.go
 //	cd internal/kernel/_asm && go run . -set avx2k -pkg kernel -out ../avx2k_amd64.s -stubs ../avx2k_stub_amd64.go
+//	cd internal/kernel/_asm && go run . -set mqattn -pkg kernel -out ../mqattn_amd64.s -stubs ../mqattn_stub_amd64.go
 //
 // It is its own module so that avo stays out of the main module's
 // dependencies. Every generated function has a pure-Go reference in the
@@ -71,6 +72,10 @@ func main() {
 		return
 	case "avx2k":
 		genAVX2K()
+		Generate()
+		return
+	case "mqattn":
+		genMQAttn()
 		Generate()
 		return
 	default:
