@@ -54,10 +54,10 @@ var mqAVX2 = &mqSet{
 	vec:      vecAVX2,
 	dots:     [5]mqDotsFunc{2: dotsF16Q2x4AVX2, 3: dotsF16Q3x4AVX2},
 	dotsQ:    3,
-	wsum16:   [5]mqWsumFunc{2: weightedSumF16Q2x1AVX2, 3: weightedSumF16Q3x1AVX2, 4: weightedSumF16Q4x1AVX2},
-	wsumWide: [5]mqWsumFunc{3: weightedSumF16Q3x2AVX2},
-	wsumCols: [5]int{3: 32},
-	wsumQ:    4,
+	wsum16:   [5]mqWsumFunc{2: weightedSumF16Q2x1AVX2, 3: weightedSumF16Q3x1AVX2},
+	wsumWide: [5]mqWsumFunc{2: weightedSumF16Q2x2AVX2, 3: weightedSumF16Q3x2AVX2},
+	wsumCols: [5]int{2: 32, 3: 32},
+	wsumQ:    3,
 }
 
 // queryBlock returns how many of the rest queries the next kernel call

@@ -37,14 +37,14 @@ func dotsF16Q2x4AVX2(out *float32, os int, q *float32, qs int, k *uint16, ks int
 // dotsF16Q3x4AVX2 sets out_r[j] = scale·Σ_{i<16·nd} q_r[i]·k_j[i] for r < 3, j < 4 (out_r at out+r*os, q_r at q+r*qs, k_j at k+j*ks, bytes), each pair's lanes added as dotsF16x16AVX512 adds a key's.
 func dotsF16Q3x4AVX2(out *float32, os int, q *float32, qs int, k *uint16, ks int, nd int, scale float32)
 
+// weightedSumF16Q2x2AVX2 adds Σ_{j<nk} p_r[j]·v_j[i] to out_r[i] for r < 2, i < 32 (out_r at out+r*os, p_r at p+r*ps, v_j at v+j*vs, bytes), key by key (FMA into out's value).
+func weightedSumF16Q2x2AVX2(out *float32, os int, p *float32, ps int, v *uint16, vs int, nk int)
+
 // weightedSumF16Q2x1AVX2 adds Σ_{j<nk} p_r[j]·v_j[i] to out_r[i] for r < 2, i < 16 (out_r at out+r*os, p_r at p+r*ps, v_j at v+j*vs, bytes), key by key (FMA into out's value).
 func weightedSumF16Q2x1AVX2(out *float32, os int, p *float32, ps int, v *uint16, vs int, nk int)
 
-// weightedSumF16Q3x1AVX2 adds Σ_{j<nk} p_r[j]·v_j[i] to out_r[i] for r < 3, i < 16 (out_r at out+r*os, p_r at p+r*ps, v_j at v+j*vs, bytes), key by key (FMA into out's value).
-func weightedSumF16Q3x1AVX2(out *float32, os int, p *float32, ps int, v *uint16, vs int, nk int)
-
-// weightedSumF16Q4x1AVX2 adds Σ_{j<nk} p_r[j]·v_j[i] to out_r[i] for r < 4, i < 16 (out_r at out+r*os, p_r at p+r*ps, v_j at v+j*vs, bytes), key by key (FMA into out's value).
-func weightedSumF16Q4x1AVX2(out *float32, os int, p *float32, ps int, v *uint16, vs int, nk int)
-
 // weightedSumF16Q3x2AVX2 adds Σ_{j<nk} p_r[j]·v_j[i] to out_r[i] for r < 3, i < 32 (out_r at out+r*os, p_r at p+r*ps, v_j at v+j*vs, bytes), key by key (FMA into out's value).
 func weightedSumF16Q3x2AVX2(out *float32, os int, p *float32, ps int, v *uint16, vs int, nk int)
+
+// weightedSumF16Q3x1AVX2 adds Σ_{j<nk} p_r[j]·v_j[i] to out_r[i] for r < 3, i < 16 (out_r at out+r*os, p_r at p+r*ps, v_j at v+j*vs, bytes), key by key (FMA into out's value).
+func weightedSumF16Q3x1AVX2(out *float32, os int, p *float32, ps int, v *uint16, vs int, nk int)

@@ -143,3 +143,51 @@ func TestAttnMultiPanics(t *testing.T) {
 		})
 	}
 }
+
+// FuzzAttnMulti checks that DotsF16Multi and AddWeightedSumF16Multi give
+// each query bit for bit the single-query kernels' results on finite f16
+// rows and queries from the fuzzer's bytes.
+func FuzzAttnMulti(f *testing.F) {
+	f.Add([]byte("seed"), uint8(5), uint8(64), uint8(17), uint8(3))
+	f.Add(make([]byte, 64), uint8(4), uint8(128), uint8(16), uint8(0))
+	f.Fuzz(func(t *testing.T, data []byte, nq8, d8, nk8, pad8 uint8) {
+		nq, d, nk := int(nq8)%9+1, int(d8)%160+1, int(nk8)%40+1
+		stride := d + int(pad8%5)
+		half := func(i int) uint16 {
+			if len(data) == 0 {
+				return uint16(i * 40503)
+			}
+			return (uint16(data[(2*i)%len(data)]) | uint16(data[(2*i+1)%len(data)])<<8 ^ uint16(i*40503)) &^ 0x4000 // finite, |v| < 2
+		}
+		kv := make([]uint16, (nk-1)*stride+d)
+		for i := range kv {
+			kv[i] = half(i)
+		}
+		q, p := make([]float32, nq*d), make([]float32, nq*nk)
+		for i := range q {
+			q[i] = halfToFloat(half(len(kv) + i))
+		}
+		for i := range p {
+			p[i] = halfToFloat(half(len(kv)+len(q)+i)) / 2
+		}
+		got := make([]float32, nq*nk)
+		DotsF16Multi(got, nk, nk, q, nq, kv, stride, 0.5)
+		gotV := make([]float32, nq*d)
+		AddWeightedSumF16Multi(gotV, nq, p, nk, nk, kv, stride)
+		want, wantV := make([]float32, nk), make([]float32, d)
+		for r := range nq {
+			DotsF16(want, q[r*d:(r+1)*d], kv, stride, 0.5)
+			WeightedSumF16(wantV, p[r*nk:(r+1)*nk], kv, stride)
+			for j := range nk {
+				if math.Float32bits(got[r*nk+j]) != math.Float32bits(want[j]) {
+					t.Fatalf("DotsF16Multi nq=%d d=%d nk=%d: query %d key %d = %v, want %v", nq, d, nk, r, j, got[r*nk+j], want[j])
+				}
+			}
+			for i := range d {
+				if math.Float32bits(gotV[r*d+i]) != math.Float32bits(wantV[i]) {
+					t.Fatalf("AddWeightedSumF16Multi nq=%d d=%d nk=%d: query %d column %d = %v, want %v", nq, d, nk, r, i, gotV[r*d+i], wantV[i])
+				}
+			}
+		}
+	})
+}

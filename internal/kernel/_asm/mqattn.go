@@ -30,10 +30,10 @@ func genMQAttn() {
 	for _, q := range []int{2, 3} {
 		mqDotsAVX2(q)
 	}
-	for _, q := range []int{2, 3, 4} {
+	for _, q := range []int{2, 3} {
+		mqWsumAVX2(q, 2)
 		mqWsumAVX2(q, 1)
 	}
-	mqWsumAVX2(3, 2)
 }
 
 // rowMem returns, for up to 4 rows at base+r·s, the memory operand of row
@@ -199,7 +199,8 @@ func mqWsum512(Q, C int) {
 // passes over the rows, one per 8-lane half of the 16 lanes (each pair's
 // lanes 0–7, whose 128-bit lanes L0 and L1 give L0+L1 as dotsF16x4AVX2
 // reduces them, stored in out; then lanes 8–15, L2+L3, added to it), so
-// that Q·4 accumulators fit in 16 ymm registers.
+// that the Q·4 accumulators, the Q query vectors and a key fit in 16 ymm
+// registers (Q ≤ 3).
 func mqDotsAVX2(Q int) {
 	name := fmt.Sprintf("dotsF16Q%dx4AVX2", Q)
 	TEXT(name, NOSPLIT, "func(out *float32, os int, q *float32, qs int, k *uint16, ks int, nd int, scale float32)")
@@ -222,11 +223,16 @@ func mqDotsAVX2(Q int) {
 		Label(loop)
 		TESTQ(n, n)
 		JZ(LabelRef(done))
+		qv := make([]VecVirtual, Q)
+		for r := range qv {
+			qv[r] = YMM()
+			VMOVUPS(rowMem(qi, qs, qs3, r, 32*half), qv[r])
+		}
 		for j := 0; j < 4; j++ {
 			kv := YMM()
 			VCVTPH2PS(rowMem(ki, ks, ks3, j, 16*half), kv)
 			for r := 0; r < Q; r++ {
-				VFMADD231PS(rowMem(qi, qs, qs3, r, 32*half), kv, acc[r][j])
+				VFMADD231PS(qv[r], kv, acc[r][j])
 			}
 		}
 		ADDQ(U32(64), qi)

@@ -123,7 +123,7 @@ func (a *Attn) forward(out, x []float32, layer int, ch *nn.Chunk, c *Config, s *
 	core.a, core.layer, core.n, core.pos, core.seqs = a, layer, n, ch.Pos, ch.Seqs
 	core.q, core.att, core.scale = q, s.att[:n*h*c.VDim], c.KQScale
 	// enough tasks for every thread when the chunk has few tokens (decode)
-	core.nb = min((h+3)/4, max(1, (4*parallel.Threads()+n-1)/n))
+	core.nb = min((h+3)/4, max(1, (2*parallel.Threads()+n-1)/n))
 	core.hb = (h + core.nb - 1) / core.nb
 	parallel.Run(h, (*mlaAbsorbQ)(core))
 	parallel.Run(n*core.nb, (*mlaAttend)(core))

@@ -104,7 +104,7 @@ func (a *Attention) Forward(out, q []float32, layer int, pos []int32, seqs []*kv
 	sc.blocks = append(sc.blocks, len(seqs))
 	// split the group's heads when there are too few tasks for the threads
 	// (decode of few sequences)
-	sc.nb = min((group+1)/2, max(1, (4*parallel.Threads()+nBlocks*a.NKVHeads-1)/(nBlocks*a.NKVHeads)))
+	sc.nb = min((group+1)/2, max(1, (2*parallel.Threads()+nBlocks*a.NKVHeads-1)/(nBlocks*a.NKVHeads)))
 	sc.hb = (group + sc.nb - 1) / sc.nb
 	sc.a, sc.out, sc.q, sc.layer, sc.pos, sc.seqs = a, out, q, layer, pos, seqs
 	parallel.Run(nBlocks*a.NKVHeads*sc.nb, sc)
