@@ -39,6 +39,7 @@ type mlaCore struct {
 	scale float32
 	hb    int // heads per mlaAttend task (the last block of a token may be short)
 	nb    int // head blocks per token
+	maxQ  int // heads per task at most (nn.AttnMaxQueries)
 	// geometry
 	nHeads, qk, dn, rkv, dv, kw int
 	// buffers
@@ -52,9 +53,9 @@ type mlaCore struct {
 
 // mlaBuf is one goroutine's working memory for a token's block of heads.
 type mlaBuf struct {
-	q      []float32 // [NHeads][KVLoRARank + RopeDim] queries [q̃ ; q_rope] rounded to f16 precision
-	scores []float32 // [NHeads][capacity] scores, then probabilities
-	o      []float32 // [NHeads][KVLoRARank] ō
+	q      []float32 // [maxQ][KVLoRARank + RopeDim] queries [q̃ ; q_rope] rounded to f16 precision
+	scores []float32 // [maxQ][capacity] scores, then probabilities
+	o      []float32 // [maxQ][KVLoRARank] ō
 }
 
 func newAttnScratch(c *Config, maxBatch, capacity int) *attnScratch {
@@ -75,11 +76,13 @@ func newAttnScratch(c *Config, maxBatch, capacity int) *attnScratch {
 			cap:  capacity,
 		},
 	}
+	maxQ := nn.AttnMaxQueries(capacity)
+	s.core.maxQ = maxQ
 	s.core.bufs.New = func() any {
 		return &mlaBuf{
-			q:      make([]float32, h*kw),
-			scores: make([]float32, h*capacity),
-			o:      make([]float32, h*c.KVLoRARank),
+			q:      make([]float32, maxQ*kw),
+			scores: make([]float32, maxQ*capacity),
+			o:      make([]float32, maxQ*c.KVLoRARank),
 		}
 	}
 	return s
@@ -122,8 +125,10 @@ func (a *Attn) forward(out, x []float32, layer int, ch *nn.Chunk, c *Config, s *
 	core := &s.core
 	core.a, core.layer, core.n, core.pos, core.seqs = a, layer, n, ch.Pos, ch.Seqs
 	core.q, core.att, core.scale = q, s.att[:n*h*c.VDim], c.KQScale
-	// enough tasks for every thread when the chunk has few tokens (decode)
+	// blocks of at most maxQ heads, and enough tasks for every thread when
+	// the chunk has few tokens (decode)
 	core.nb = min((h+3)/4, max(1, (2*parallel.Threads()+n-1)/n))
+	core.nb = max(core.nb, (h+core.maxQ-1)/core.maxQ)
 	core.hb = (h + core.nb - 1) / core.nb
 	parallel.Run(h, (*mlaAbsorbQ)(core))
 	parallel.Run(n*core.nb, (*mlaAttend)(core))

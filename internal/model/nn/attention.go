@@ -58,14 +58,16 @@ type attnBuf struct {
 	o      []float32 // [maxQ][ValueDim] outputs
 }
 
-// attnMaxQueries bounds the queries of one task: enough for the
-// multi-query kernels' blocks, few enough that scores stay small.
-const attnMaxQueries = 16
+// AttnMaxQueries returns how many queries one goroutine attends for at
+// once (it keeps their scores, capacity each): 16, fewer for long contexts
+// so that the scores stay within about 1 MiB, but at least 4 (the
+// multi-query kernels' blocks).
+func AttnMaxQueries(capacity int) int { return min(16, max(4, (1<<18)/max(capacity, 1))) }
 
 // NewAttnScratch sizes scratch for sequences of up to capacity positions.
 func (a *Attention) NewAttnScratch(capacity int) *AttnScratch {
 	hd, vd := a.HeadDim, a.ValueDim
-	maxQ := max(attnMaxQueries, a.NHeads/a.NKVHeads)
+	maxQ := AttnMaxQueries(capacity)
 	sc := &AttnScratch{capacity: capacity, maxQ: maxQ}
 	sc.bufs.New = func() any {
 		return &attnBuf{q: make([]float32, maxQ*hd), scores: make([]float32, maxQ*capacity), o: make([]float32, maxQ*vd)}
@@ -102,9 +104,10 @@ func (a *Attention) Forward(out, q []float32, layer int, pos []int32, seqs []*kv
 	}
 	nBlocks := len(sc.blocks)
 	sc.blocks = append(sc.blocks, len(seqs))
-	// split the group's heads when there are too few tasks for the threads
-	// (decode of few sequences)
+	// split the group's heads when it has more than maxQ, or when there are
+	// too few tasks for the threads (decode of few sequences)
 	sc.nb = min((group+1)/2, max(1, (2*parallel.Threads()+nBlocks*a.NKVHeads-1)/(nBlocks*a.NKVHeads)))
+	sc.nb = max(sc.nb, (group+sc.maxQ-1)/sc.maxQ)
 	sc.hb = (group + sc.nb - 1) / sc.nb
 	sc.a, sc.out, sc.q, sc.layer, sc.pos, sc.seqs = a, out, q, layer, pos, seqs
 	parallel.Run(nBlocks*a.NKVHeads*sc.nb, sc)

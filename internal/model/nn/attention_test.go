@@ -67,10 +67,27 @@ func TestAttentionSameBits(t *testing.T) {
 			a.Store(0, k, v, pos, ss)
 			seqs[i] = s
 		}
-		sc := a.NewAttnScratch(capacity)
+		// a scratch for longer contexts takes fewer queries per task
+		// (AttnMaxQueries 4: groups of 6 and 8 heads split)
+		scs := []*AttnScratch{a.NewAttnScratch(capacity), a.NewAttnScratch(1 << 17)}
 		type tok struct {
 			seq int
 			pos int32
+		}
+		check := func(name string, maxQ int, out, q []float32, pos []int32, ss []*kvcache.Seq) {
+			n := len(pos)
+			want := make([]float32, sh.vd)
+			for i := range n {
+				for h := range sh.nHeads {
+					attnOnePair(a, want, q[(i*sh.nHeads+h)*sh.hd:(i*sh.nHeads+h+1)*sh.hd], 0, int(pos[i]), ss[i], h)
+					got := out[(i*sh.nHeads+h)*sh.vd : (i*sh.nHeads+h+1)*sh.vd]
+					for j := range want {
+						if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+							t.Fatalf("%v %s maxQ=%d: token %d (pos %d) head %d [%d] = %v, want %v (single query)", sh, name, maxQ, i, pos[i], h, j, got[j], want[j])
+						}
+					}
+				}
+			}
 		}
 		run := func(name string, batch []tok) {
 			n := len(batch)
@@ -80,19 +97,10 @@ func TestAttentionSameBits(t *testing.T) {
 			for i, b := range batch {
 				pos[i], ss[i] = b.pos, seqs[b.seq]
 			}
-			out := make([]float32, n*sh.nHeads*sh.vd)
-			a.Forward(out, q, 0, pos, ss, sc)
-			want := make([]float32, sh.vd)
-			for i := range n {
-				for h := range sh.nHeads {
-					attnOnePair(a, want, q[(i*sh.nHeads+h)*sh.hd:(i*sh.nHeads+h+1)*sh.hd], 0, int(pos[i]), ss[i], h)
-					got := out[(i*sh.nHeads+h)*sh.vd : (i*sh.nHeads+h+1)*sh.vd]
-					for j := range want {
-						if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
-							t.Fatalf("%v %s: token %d (pos %d) head %d [%d] = %v, want %v (single query)", sh, name, i, pos[i], h, j, got[j], want[j])
-						}
-					}
-				}
+			for _, sc := range scs {
+				out := make([]float32, n*sh.nHeads*sh.vd)
+				a.Forward(out, q, 0, pos, ss, sc)
+				check(name, sc.maxQ, out, q, pos, ss)
 			}
 		}
 		var prefill []tok
