@@ -30,6 +30,7 @@ internal/chat              FuzzTemplate             12000
 internal/chat              FuzzThinkSplitter        50000
 internal/gguf              FuzzOpen                 40000
 internal/kernel            FuzzAttnKernels          40000
+internal/kernel            FuzzAttnMulti            20000
 internal/kernel            FuzzIQDot                50000
 internal/kernel            FuzzIQTiles              30000
 internal/kernel            FuzzMatMulPacked          6000

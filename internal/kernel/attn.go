@@ -67,3 +67,57 @@ func RoundF16(x []float32) { roundF16(x) }
 // the reference's (like ggml's vectorized soft_max); the sum is in float64
 // in both.
 func SoftmaxF16(x []float32) { softmaxF16(x) }
+
+// DotsF16Multi computes the scores of nq queries against the same nk key
+// rows: for r < nq it does what
+//
+//	DotsF16(out[r*ostride:r*ostride+nk], q[r*d:(r+1)*d], keys, stride, scale)
+//
+// does, d = len(q)/nq, and each score is bit for bit the one of that call
+// (so a query's scores never depend on the other queries of the call, nor
+// on how keys are split into calls). The SIMD versions convert each key
+// row once for several queries. It panics if len(q) is not a multiple of
+// nq, if out is shorter than (nq−1)·ostride + nk or ostride < nk, or if
+// keys is shorter than (nk−1)·stride + d.
+func DotsF16Multi(out []float32, ostride, nk int, q []float32, nq int, keys []uint16, stride int, scale float32) {
+	if nq <= 0 || nk <= 0 {
+		return
+	}
+	d := len(q) / nq
+	switch {
+	case len(q)%nq != 0:
+		panic(fmt.Sprintf("kernel: DotsF16Multi: %d query values are not %d queries", len(q), nq))
+	case ostride < nk || len(out) < (nq-1)*ostride+nk:
+		panic(fmt.Sprintf("kernel: DotsF16Multi: %d outputs with stride %d cannot hold %d×%d scores", len(out), ostride, nq, nk))
+	case len(keys) < (nk-1)*stride+d:
+		panic(fmt.Sprintf("kernel: DotsF16Multi: %d keys of %d with stride %d need %d values, have %d", nk, d, stride, (nk-1)*stride+d, len(keys)))
+	}
+	dotsF16Multi(out, ostride, nk, q, nq, keys, stride, scale)
+}
+
+// AddWeightedSumF16Multi adds the weighted sums of nq queries over the
+// same nk value rows: for r < nq it does what
+//
+//	AddWeightedSumF16(out[r*d:(r+1)*d], p[r*pstride:r*pstride+nk], values, stride)
+//
+// does, d = len(out)/nq, bit for bit (each output element one chain of
+// steps in row order from its own value, whatever the other queries). The
+// SIMD versions convert each value row once for several queries. It
+// panics if len(out) is not a multiple of nq, if p is shorter than
+// (nq−1)·pstride + nk or pstride < nk, or if values is shorter than
+// (nk−1)·stride + d.
+func AddWeightedSumF16Multi(out []float32, nq int, p []float32, pstride, nk int, values []uint16, stride int) {
+	if nq <= 0 || nk <= 0 {
+		return
+	}
+	d := len(out) / nq
+	switch {
+	case len(out)%nq != 0:
+		panic(fmt.Sprintf("kernel: AddWeightedSumF16Multi: %d outputs are not %d rows", len(out), nq))
+	case pstride < nk || len(p) < (nq-1)*pstride+nk:
+		panic(fmt.Sprintf("kernel: AddWeightedSumF16Multi: %d probabilities with stride %d cannot hold %d×%d", len(p), pstride, nq, nk))
+	case len(values) < (nk-1)*stride+d:
+		panic(fmt.Sprintf("kernel: AddWeightedSumF16Multi: %d rows of %d with stride %d need %d values, have %d", nk, d, stride, (nk-1)*stride+d, len(values)))
+	}
+	weightedSumF16Multi(out, nq, p, pstride, nk, values, stride)
+}

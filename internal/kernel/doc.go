@@ -179,7 +179,9 @@
 // contract; TestMatMulBatchInvariant, TestMatMulBatchInvariantPositions,
 // FuzzMatMulBatchInvariant, TestMatMulCanonicalQuant), nor do attention
 // scores and sums on how the KV cache is split into pages (DotsF16,
-// AddWeightedSumF16; TestAttnPaged).
+// AddWeightedSumF16; TestAttnPaged) or on how many queries share a call
+// (DotsF16Multi, AddWeightedSumF16Multi: the mqattn set, _asm/mqattn.go,
+// converts each row once for up to 4 queries; TestAttnMulti).
 //
 // Tests run every implementation available on the machine against the
 // reference (TestMatMulAllImplementations, TestIQTilesEveryBit, FuzzIQTiles,

@@ -18,6 +18,7 @@
 //	cd internal/kernel/_asm && go run . -set avx2pk2 -pkg kernel -out ../avx2pk2_amd64.s -stubs ../avx2pk2_stub_amd64.go
 //	cd internal/kernel/_asm && go run . -set xpose -pkg kernel -out ../xpose_amd64.s -stubs ../xpose_stub_amd64.go
 //	cd internal/kernel/_asm && go run . -set iq512 -pkg kernel -out ../iq512_amd64.s -stubs ../iq512_stub_amd64.go
+//	cd internal/kernel/_asm && go run . -set mqattn -pkg kernel -out ../mqattn_amd64.s -stubs ../mqattn_stub_amd64.go
 //
 // It is its own module so that avo stays out of the main module's
 // dependencies. Every generated function has a pure-Go reference in the
@@ -101,6 +102,10 @@ func main() {
 		return
 	case "iq512":
 		genIQ512()
+		Generate()
+		return
+	case "mqattn":
+		genMQAttn()
 		Generate()
 		return
 	default:

@@ -37,11 +37,18 @@ func at(m tensor.Mat, r, c int) float64 {
 // mlaFixture is a random MLA layer with every width different, so that a
 // swapped dimension cannot cancel out.
 func mlaFixture(t *testing.T, lowRankQ bool) (*Config, *Attn) {
-	rng := rand.New(rand.NewPCG(7, 8))
 	c := &Config{Dim: 40, NHeads: 3, KVLoRARank: 28, QKDim: 22, RopeDim: 6, NopeDim: 16, VDim: 12, Eps: 1e-6}
 	if lowRankQ {
 		c.QLoRARank = 20
 	}
+	return mlaLayer(c)
+}
+
+// mlaLayer fills in c's rotary settings and returns a random MLA layer of
+// its shape (a low-rank query when c.QLoRARank > 0).
+func mlaLayer(c *Config) (*Config, *Attn) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	lowRankQ := c.QLoRARank > 0
 	c.Rope = nn.Rope{Dims: c.RopeDim, Base: 10000, FreqScale: 1.0 / 4, ExtFactor: 1, BetaFast: 32, BetaSlow: 1, OrigCtx: 32,
 		AttnFactor: float32(1 / (1 + 0.1*math.Log(4)))}
 	c.KQScale = float32(math.Pow(1+0.1*math.Log(4), 2) / math.Sqrt(float64(c.QKDim)))
@@ -178,6 +185,12 @@ func naiveMLA(c *Config, a *Attn, inputs [][]float32) [][]float64 {
 // runMLA runs the production (absorbed, f16-cache) attention over inputs,
 // either one token per call (decode) or all in one chunk (prefill).
 func runMLA(t *testing.T, c *Config, a *Attn, inputs [][]float32, prefill bool) [][]float32 {
+	return runMLACap(t, c, a, inputs, prefill, len(inputs))
+}
+
+// runMLACap is runMLA with scratch for sequences of up to capacity
+// positions.
+func runMLACap(t *testing.T, c *Config, a *Attn, inputs [][]float32, prefill bool, capacity int) [][]float32 {
 	n := len(inputs)
 	seq, err := kvcache.NewSeq(KVLayout(&Config{Layers: 1, KVLoRARank: c.KVLoRARank, RopeDim: c.RopeDim}), n)
 	if err != nil {
@@ -186,7 +199,7 @@ func runMLA(t *testing.T, c *Config, a *Attn, inputs [][]float32, prefill bool) 
 	if err := seq.Reserve(n); err != nil {
 		t.Fatal(err)
 	}
-	s := newAttnScratch(c, n, n)
+	s := newAttnScratch(c, n, capacity)
 	out := make([][]float32, n)
 	run := func(lo, hi int) {
 		m := hi - lo
@@ -252,6 +265,36 @@ func TestMLANaiveVsAbsorbed(t *testing.T) {
 				t.Errorf("prefill and decode differ by %.3e", worstPD)
 			}
 		})
+	}
+}
+
+// TestMLAPrefillDecodeSameBits checks that absorbed attention gives a
+// token bit for bit the same output in a prefill chunk (all heads of a
+// token in one task, the cache read across page boundaries) as decoded
+// alone (heads split across tasks), also with scratch for long contexts
+// (fewer heads per task), on widths the SIMD kernels step through.
+func TestMLAPrefillDecodeSameBits(t *testing.T) {
+	c, a := mlaLayer(&Config{Dim: 64, NHeads: 9, QLoRARank: 32, KVLoRARank: 48, QKDim: 40, RopeDim: 16, NopeDim: 24, VDim: 16, Eps: 1e-6})
+	rng := rand.New(rand.NewPCG(9, 10))
+	const n = 37
+	inputs := make([][]float32, n)
+	for i := range inputs {
+		inputs[i] = randVec(rng, c.Dim, 0, 1)
+	}
+	want := runMLA(t, c, a, inputs, false)
+	for _, run := range []struct {
+		name     string
+		prefill  bool
+		capacity int
+	}{{"prefill", true, n}, {"prefill long scratch", true, 1 << 17}, {"decode long scratch", false, 1 << 17}} {
+		got := runMLACap(t, c, a, inputs, run.prefill, run.capacity)
+		for i := range want {
+			for j := range want[i] {
+				if math.Float32bits(got[i][j]) != math.Float32bits(want[i][j]) {
+					t.Fatalf("%s: token %d [%d] = %v, want %v (decode)", run.name, i, j, got[i][j], want[i][j])
+				}
+			}
+		}
 	}
 }
 

@@ -31,33 +31,46 @@ func (a *Attention) Store(layer int, k, v []float32, pos []int32, seqs []*kvcach
 }
 
 // AttnScratch is reusable per-forward memory for Attention.Forward. It is
-// also the parallel task over (token, head) pairs, so that a forward pass
-// allocates nothing in steady state.
+// also the parallel task over blocks of queries, so that a forward pass
+// allocates nothing in steady state (once it has seen its largest batch).
 type AttnScratch struct {
 	capacity int
+	maxQ     int       // queries per task at most
 	bufs     sync.Pool // *attnBuf, one per goroutine running Run
 
-	// The current call's arguments, set before parallel.Run.
-	a     *Attention
-	out   []float32 // [n][NHeads][ValueDim]
-	q     []float32 // [n][NHeads][HeadDim]
-	layer int
-	pos   []int32
-	seqs  []*kvcache.Seq
+	// The current call's arguments and its split into tasks, set before
+	// parallel.Run. Task i is token block i/(NKVHeads·nb), KV head
+	// (i/nb)%NKVHeads and that head's query heads [(i%nb)·hb, +hb).
+	a      *Attention
+	out    []float32 // [n][NHeads][ValueDim]
+	q      []float32 // [n][NHeads][HeadDim]
+	layer  int
+	pos    []int32
+	seqs   []*kvcache.Seq
+	blocks []int // token block i is tokens [blocks[i], blocks[i+1])
+	nb, hb int
 }
 
-// attnBuf is one goroutine's working memory for a (token, head) pair.
+// attnBuf is one goroutine's working memory for a task's queries.
 type attnBuf struct {
-	q      []float32 // [HeadDim] the query rounded to f16 precision
-	scores []float32 // [capacity] scores, then probabilities
+	q      []float32 // [maxQ][HeadDim] the queries rounded to f16 precision
+	scores []float32 // [maxQ][capacity] scores, then probabilities
+	o      []float32 // [maxQ][ValueDim] outputs
 }
+
+// AttnMaxQueries returns how many queries one goroutine attends for at
+// once (it keeps their scores, capacity each): 16, fewer for long contexts
+// so that the scores stay within about 1 MiB, but at least 4 (the
+// multi-query kernels' blocks).
+func AttnMaxQueries(capacity int) int { return min(16, max(4, (1<<18)/max(capacity, 1))) }
 
 // NewAttnScratch sizes scratch for sequences of up to capacity positions.
 func (a *Attention) NewAttnScratch(capacity int) *AttnScratch {
-	hd := a.HeadDim
-	sc := &AttnScratch{capacity: capacity}
+	hd, vd := a.HeadDim, a.ValueDim
+	maxQ := AttnMaxQueries(capacity)
+	sc := &AttnScratch{capacity: capacity, maxQ: maxQ}
 	sc.bufs.New = func() any {
-		return &attnBuf{q: make([]float32, hd), scores: make([]float32, capacity)}
+		return &attnBuf{q: make([]float32, maxQ*hd), scores: make([]float32, maxQ*capacity), o: make([]float32, maxQ*vd)}
 	}
 	return sc
 }
@@ -65,46 +78,101 @@ func (a *Attention) NewAttnScratch(capacity int) *AttnScratch {
 // Forward computes the attention output out ([n][NHeads·ValueDim]) of the
 // queries q ([n][NHeads·HeadDim], already rotated) against layer's cache.
 // Token t attends to positions [0, pos[t]] of seqs[t]; Store must already
-// have written every token of the batch. The n·NHeads (token, head) pairs
-// run in parallel, and each pair's arithmetic depends only on its query and
-// the cache rows it reads: never on the batch.
+// have written every token of the batch. Each (token, head) pair's
+// arithmetic depends only on its query and the cache rows it reads: never
+// on the batch.
 //
 // As in llama.cpp's f16-cache path, the query is rounded to f16 before the
 // q·k products and the probabilities are rounded to f16 before weighting
 // the values; sums are in float32. The cache is read page by page (see
 // kvcache.Seq.KeyPage); the pages' weighted sums are added in page order.
+//
+// The heads that share a KV head, of one token or of a few consecutive
+// tokens of the same sequence, run together: the cache rows every one of
+// them attends to go through the multi-query kernels (converted once for
+// all), each query's remaining rows through the single-query ones; the
+// kernels give each query the same bits either way.
 func (a *Attention) Forward(out, q []float32, layer int, pos []int32, seqs []*kvcache.Seq, sc *AttnScratch) {
+	group := a.NHeads / a.NKVHeads
+	// token blocks: runs of up to maxQ/group tokens of the same sequence
+	tb := max(1, sc.maxQ/group)
+	sc.blocks = sc.blocks[:0]
+	for t := range seqs {
+		if t == 0 || seqs[t] != seqs[t-1] || t-sc.blocks[len(sc.blocks)-1] == tb {
+			sc.blocks = append(sc.blocks, t)
+		}
+	}
+	nBlocks := len(sc.blocks)
+	sc.blocks = append(sc.blocks, len(seqs))
+	// split the group's heads when it has more than maxQ, or when there are
+	// too few tasks for the threads (decode of few sequences)
+	sc.nb = min((group+1)/2, max(1, (2*parallel.Threads()+nBlocks*a.NKVHeads-1)/(nBlocks*a.NKVHeads)))
+	sc.nb = max(sc.nb, (group+sc.maxQ-1)/sc.maxQ)
+	sc.hb = (group + sc.nb - 1) / sc.nb
 	sc.a, sc.out, sc.q, sc.layer, sc.pos, sc.seqs = a, out, q, layer, pos, seqs
-	parallel.Run(len(seqs)*a.NHeads, sc)
+	parallel.Run(nBlocks*a.NKVHeads*sc.nb, sc)
 	sc.a, sc.out, sc.q, sc.pos, sc.seqs = nil, nil, nil, nil, nil
 }
 
-// Run computes the (token, head) pairs [lo, hi), pair i being token
-// i/NHeads and head i%NHeads (parallel.Task).
+// Run computes tasks [lo, hi) (parallel.Task; see AttnScratch).
 func (sc *AttnScratch) Run(lo, hi int) {
 	a := sc.a
-	hd, vd := a.HeadDim, a.ValueDim
+	hd, vd, nh := a.HeadDim, a.ValueDim, a.NHeads
 	kw, vw := a.NKVHeads*hd, a.NKVHeads*vd
-	group := a.NHeads / a.NKVHeads
+	group := nh / a.NKVHeads
+	c := sc.capacity
 	b := sc.bufs.Get().(*attnBuf)
 	for i := lo; i < hi; i++ {
-		t, h := i/a.NHeads, i%a.NHeads
-		kvh := h / group
-		s := sc.seqs[t]
+		blk, kvh, hblk := i/(a.NKVHeads*sc.nb), (i/sc.nb)%a.NKVHeads, i%sc.nb
+		t0, t1 := sc.blocks[blk], sc.blocks[blk+1]
+		h0 := kvh*group + hblk*sc.hb
+		h1 := min(h0+sc.hb, (kvh+1)*group)
+		nhq := h1 - h0
+		nq := (t1 - t0) * nhq // query r: token t0 + r/nhq, head h0 + r%nhq
+		s := sc.seqs[t0]
 		bt := s.PageTokens()
-		qh := b.q
-		copy(qh, sc.q[(t*a.NHeads+h)*hd:(t*a.NHeads+h+1)*hd])
-		kernel.RoundF16(qh)
-		nCtx := int(sc.pos[t]) + 1
-		scores := b.scores[:nCtx]
-		for p0 := 0; p0 < nCtx; p0 += bt {
-			kernel.DotsF16(scores[p0:min(p0+bt, nCtx)], qh, s.KeyPage(sc.layer, p0/bt)[kvh*hd:], kw, a.Scale)
+		q := b.q[:nq*hd]
+		shared, nMax := c, 0 // rows every query attends to; rows any does
+		for t := t0; t < t1; t++ {
+			copy(q[(t-t0)*nhq*hd:(t-t0+1)*nhq*hd], sc.q[(t*nh+h0)*hd:(t*nh+h1)*hd])
+			shared, nMax = min(shared, int(sc.pos[t])+1), max(nMax, int(sc.pos[t])+1)
 		}
-		kernel.SoftmaxF16(scores)
-		o := sc.out[(t*a.NHeads+h)*vd : (t*a.NHeads+h+1)*vd]
+		for r := range nq {
+			kernel.RoundF16(q[r*hd : (r+1)*hd])
+		}
+		nCtx := func(r int) int { return int(sc.pos[t0+r/nhq]) + 1 }
+		// scores page by page: the shared rows for all queries at once, then
+		// each query's own (a score does not depend on the call it was in)
+		scores := b.scores[:nq*c]
+		for p0 := 0; p0 < nMax; p0 += bt {
+			keys := s.KeyPage(sc.layer, p0/bt)[kvh*hd:]
+			ns := max(0, min(bt, shared-p0))
+			kernel.DotsF16Multi(scores[p0:], c, ns, q, nq, keys, kw, a.Scale)
+			for r := range nq {
+				if end := min(p0+bt, nCtx(r)); end > p0+ns {
+					kernel.DotsF16(scores[r*c+p0+ns:r*c+end], q[r*hd:(r+1)*hd], keys[ns*kw:], kw, a.Scale)
+				}
+			}
+		}
+		for r := range nq {
+			kernel.SoftmaxF16(scores[r*c : r*c+nCtx(r)])
+		}
+		// weighted values in row order: per page the shared rows, then the
+		// query's own (which come after them)
+		o := b.o[:nq*vd]
 		clear(o)
-		for p0 := 0; p0 < nCtx; p0 += bt {
-			kernel.AddWeightedSumF16(o, scores[p0:min(p0+bt, nCtx)], s.ValuePage(sc.layer, p0/bt)[kvh*vd:], vw)
+		for p0 := 0; p0 < nMax; p0 += bt {
+			vals := s.ValuePage(sc.layer, p0/bt)[kvh*vd:]
+			ns := max(0, min(bt, shared-p0))
+			kernel.AddWeightedSumF16Multi(o, nq, scores[p0:], c, ns, vals, vw)
+			for r := range nq {
+				if end := min(p0+bt, nCtx(r)); end > p0+ns {
+					kernel.AddWeightedSumF16(o[r*vd:(r+1)*vd], scores[r*c+p0+ns:r*c+end], vals[ns*vw:], vw)
+				}
+			}
+		}
+		for t := t0; t < t1; t++ {
+			copy(sc.out[(t*nh+h0)*vd:(t*nh+h1)*vd], o[(t-t0)*nhq*vd:(t-t0+1)*nhq*vd])
 		}
 	}
 	sc.bufs.Put(b)
