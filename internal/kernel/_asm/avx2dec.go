@@ -33,6 +33,7 @@ import (
 // one takes a2kTile's.
 var a2dTiles1 = map[string]func(name string){
 	"Q2_K": a2dQ2K1,
+	"Q5_K": a2dQ5K1,
 }
 
 // a2dSig is the tiles' Go signature.
