@@ -156,3 +156,93 @@ func a2dQ5K1(name string) {
 	}
 	a2dStore1(acc)
 }
+
+// a2dXS1 generates the IQ4_XS single-token tile name. Per sub-block j and
+// dword k, one value vector gives dword k's (low nibbles) and 4+k's (high
+// nibbles) indices into the IQ4_NL table (VPSHUFB, the table in a
+// register). Per activation broadcast, |q| once for both row halves; per
+// weight vector, the table values with q's sign (VPSIGNB) times |q|
+// (VPMADDUBSW; |v|, |q| ≤ 127 or |q| = 128 with |v| ≤ 127: a pair sum <
+// 2¹⁵, two are not) and VPMADDWD by the sub-block's scale pair.
+func a2dXS1(name string) {
+	TEXT(name, 0, a2dSig)
+	Doc(fmt.Sprintf("%s computes the 16×1 tile out[r] (rows r with bit r of mask set) of an interleaved IQ4_XS group at p against a token's interleaved K activations, nb blocks, in the i-quant order (AVX2, FMA, F16C).", name),
+		"Block b of the group is at p+2176b, the token's block b at a+b*as.")
+	// Frame: per row half hf, its 8 scale pairs at sc(hf, j); then the two
+	// float accumulators.
+	frame := AllocLocal(18 * 32)
+	sc := func(hf, j int) Mem { return frame.Offset(32 * (8*hf + j)) }
+	accm := func(hf int) Mem { return frame.Offset(32 * (16 + hf)) }
+	p, a, as, nb := loadGP("p"), loadGP("a"), loadGP("as"), loadGP("nb")
+	act := func(off int) Mem { return Mem{Base: a, Disp: off} }
+	{
+		z := YMM()
+		VXORPS(z, z, z)
+		VMOVUPS(z, accm(0))
+		VMOVUPS(z, accm(1))
+	}
+	m0f, tbl := YMM(), YMM()
+	VMOVDQU(a2kC(a2k0f), m0f)
+	VMOVDQU(a2kC(a2kNL), tbl)
+	Label(name + "_loop")
+	TESTQ(nb, nb)
+	JZ(LabelRef(name + "_done"))
+	for off := 0; off < 2176; off += 64 {
+		PREFETCHT1(Mem{Base: p, Disp: a2dPrefetch + off})
+	}
+	for hf := 0; hf < 2; hf++ {
+		a2kScalesXS(p, hf, func(j int) Mem { return sc(hf, j) })
+	}
+	isum := [2]VecVirtual{YMM(), YMM()}
+	for j := 0; j < 8; j++ {
+		for k := 0; k < 4; k++ {
+			var b, aq [2]VecVirtual // the quants of dwords k, 4+k, and |q|
+			for i := range b {
+				b[i], aq[i] = YMM(), YMM()
+				VPBROADCASTD(act(4+32*j+4*(k+4*i)), b[i])
+				VPABSB(b[i], aq[i])
+			}
+			for hf := 0; hf < 2; hf++ {
+				var w [2]VecVirtual
+				w[0], w[1] = YMM(), YMM()
+				VMOVDQU(Mem{Base: p, Disp: 128 + 64*(4*j+k) + 32*hf}, w[1])
+				VPAND(m0f, w[1], w[0])
+				VPSRLW(U8(4), w[1], w[1])
+				VPAND(m0f, w[1], w[1])
+				for i := range w {
+					VPSHUFB(w[i], tbl, w[i])
+					VPSIGNB(b[i], w[i], w[i])
+					VPMADDUBSW(w[i], aq[i], w[i])
+					if j == 0 && k == 0 && i == 0 {
+						VPMADDWD(sc(hf, j), w[i], isum[hf])
+					} else {
+						VPMADDWD(sc(hf, j), w[i], w[i])
+						VPADDD(w[i], isum[hf], isum[hf])
+					}
+				}
+			}
+		}
+	}
+	// The block's float steps per row half: acc += float(isum)·(d·d_a).
+	da := YMM()
+	VBROADCASTSS(act(0), da)
+	for hf := 0; hf < 2; hf++ {
+		f, dw, ac := YMM(), YMM(), YMM()
+		VCVTDQ2PS(isum[hf], f)
+		VCVTPH2PS(Mem{Base: p, Disp: 96 + 16*hf}, dw)
+		VMULPS(da, dw, dw)
+		VMOVUPS(accm(hf), ac)
+		VFMADD231PS(dw, f, ac)
+		VMOVUPS(ac, accm(hf))
+	}
+	ADDQ(U32(2176), p)
+	ADDQ(as, a)
+	DECQ(nb)
+	JMP(LabelRef(name + "_loop"))
+	Label(name + "_done")
+	acc := [2]VecVirtual{YMM(), YMM()}
+	for hf := range acc {
+		VMOVUPS(accm(hf), acc[hf])
+	}
+	a2dStore1(acc)
+}
