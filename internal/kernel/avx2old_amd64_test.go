@@ -23,7 +23,8 @@ func BenchmarkAVX2DecodeOld(b *testing.B) {
 			old, new_ func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 		}{
 			{tensor.Q5_K, tileA2Q5_K_16x1old, tileA2Q5_K_16x1},
-		{tensor.IQ4_XS, tileA2IQ4_XS_16x1old, tileA2IQ4_XS_16x1},
+			{tensor.IQ4_XS, tileA2IQ4_XS_16x1old, tileA2IQ4_XS_16x1},
+			{tensor.Q3_K, tileA2Q3_K_16x1old, tileA2Q3_K_16x1},
 		} {
 			im := set[c.typ].inter
 			w := interleave(randomMat(rng, c.typ, packRows, cols))

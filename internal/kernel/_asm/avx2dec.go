@@ -35,6 +35,7 @@ var a2dTiles1 = map[string]func(name string){
 	"Q2_K":   a2dQ2K1,
 	"Q5_K":   a2dQ5K1,
 	"IQ4_XS": a2dXS1,
+	"Q3_K":   a2dQ3K1,
 }
 
 // a2dSig is the tiles' Go signature.

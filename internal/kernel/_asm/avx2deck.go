@@ -246,3 +246,189 @@ func a2dXS1(name string) {
 	}
 	a2dStore1(acc)
 }
+
+// a2dQ3K1 generates the Q3_K single-token tile name. As Q2_K's, 2-bit
+// planes in pairs: per block half h, dword half q and plane pair pp, the
+// qs vector x (x >> 4 for pp = 1) gives plane 2pp as x & 3 with its hmask
+// bit 4h+2pp moved to bit 2 (u = q2 + 4·hbit, ≤ 7), and plane 2pp+1 as x &
+// 12 with bit 4h+2pp+1 moved to bit 4 (4u, ≤ 28; a group's four vectors
+// sum in int16: 4·2·28·128 < 2¹⁵). The even planes' groups take 4×
+// their scales, so the sum is exactly 4·Σ_g sc_g·Σ u·q, shifted right by
+// 2; then −4·Σ_g sc_g·bsum_g (w = u − 4) as a2kTile's.
+func a2dQ3K1(name string) {
+	TEXT(name, 0, a2dSig)
+	Doc(fmt.Sprintf("%s computes the 16×1 tile out[r] (rows r with bit r of mask set) of an interleaved Q3_K group at p against a token's interleaved K activations, nb blocks, in the K-quant order (AVX2, FMA, F16C).", name),
+		"Blocks 2i and 2i+1 of the group are at p+3520i and p+3520i+1792, the token's block b at a+b*as.")
+	// Frame: per row half hf, its 16 group scale pairs (×4 for the groups
+	// of even planes) at sc(hf, g), then its 8 neighbouring pairs; then the
+	// two float accumulators.
+	frame := AllocLocal(50 * 32)
+	sc := func(hf, i int) Mem { return frame.Offset(32 * (24*hf + i)) }
+	accm := func(hf int) Mem { return frame.Offset(32 * (48 + hf)) }
+	p, a, as, nb := loadGP("p"), loadGP("a"), loadGP("as"), loadGP("nb")
+	act := func(off int) Mem { return Mem{Base: a, Disp: off} }
+	{
+		z := YMM()
+		VXORPS(z, z, z)
+		VMOVUPS(z, accm(0))
+		VMOVUPS(z, accm(1))
+	}
+	// Block 2i's d is at +1728, block 2i+1's at −32 (a2kTile's pairs).
+	dstep, doff := GP64(), GP64()
+	MOVQ(U32(1792), dstep)
+	MOVQ(U32(1728), doff)
+	m03, m0c, m04, m10 := YMM(), YMM(), YMM(), YMM()
+	VMOVDQU(a2kC(a2k03), m03)
+	VMOVDQU(a2kC(a2k0c), m0c)
+	VMOVDQU(a2kC(a2k04), m04)
+	VMOVDQU(a2kC(a2k10), m10)
+	Label(name + "_loop")
+	TESTQ(nb, nb)
+	JZ(LabelRef(name + "_done"))
+	for off := 0; off < 1792; off += 64 {
+		PREFETCHT1(Mem{Base: p, Disp: a2dPrefetch + off})
+	}
+	for hf := 0; hf < 2; hf++ {
+		a2dScales3(p, 32*hf, func(i int) Mem { return sc(hf, i) })
+	}
+	isum := [2]VecVirtual{YMM(), YMM()}
+	first := true
+	for h := 0; h < 2; h++ {
+		for q := 0; q < 2; q++ {
+			for pp := 0; pp < 2; pp++ {
+				b := 4*h + 2*pp        // hmask bit of plane 2pp
+				var s [2][2]VecVirtual // [hf][plane 2pp+i]
+				for k := 0; k < 4; k++ {
+					wd := 4*q + k
+					var bc [2]VecVirtual
+					for i := range bc {
+						bc[i] = YMM()
+						VPBROADCASTD(act(4+128*h+32*(2*pp+i)+16*q+4*k), bc[i])
+					}
+					for hf := 0; hf < 2; hf++ {
+						x, hm := YMM(), YMM()
+						VMOVDQU(Mem{Base: p, Disp: interK3Vec(h, wd) + 32*hf}, x)
+						VMOVDQU(Mem{Base: p, Disp: interK3Vec(-1, wd) + 32*hf}, hm)
+						if pp == 1 {
+							VPSRLW(U8(4), x, x)
+						}
+						for i, mk := range [2][2]VecVirtual{{m03, m04}, {m0c, m10}} {
+							w, t := YMM(), YMM()
+							VPAND(mk[0], x, w)
+							a2dShift(2+2*i-(b+i), hm, t)
+							VPAND(mk[1], t, t)
+							VPOR(t, w, w)
+							VPMADDUBSW(bc[i], w, w)
+							if k == 0 {
+								s[hf][i] = w
+							} else {
+								VPADDW(w, s[hf][i], s[hf][i])
+							}
+						}
+					}
+				}
+				for hf := range s {
+					for i := range s[hf] {
+						g := 8*h + 2*(2*pp+i) + q
+						if first && i == 0 {
+							VPMADDWD(sc(hf, g), s[hf][i], isum[hf])
+						} else {
+							VPMADDWD(sc(hf, g), s[hf][i], s[hf][i])
+							VPADDD(s[hf][i], isum[hf], isum[hf])
+						}
+					}
+				}
+				first = false
+			}
+		}
+	}
+	// isum = 4·isum >> 2 − 4·Σ_i (sc_2i·bsum_2i + sc_2i+1·bsum_2i+1).
+	var off [2]VecVirtual
+	for k := 0; k < 8; k++ {
+		bs := YMM()
+		VPBROADCASTD(act(260+4*k), bs)
+		for hf := range off {
+			if k == 0 {
+				off[hf] = YMM()
+				VPMADDWD(sc(hf, 16+k), bs, off[hf])
+			} else {
+				t := YMM()
+				VPMADDWD(sc(hf, 16+k), bs, t)
+				VPADDD(t, off[hf], off[hf])
+			}
+		}
+	}
+	// The block's float steps per row half: acc += float(isum)·(d·d_a).
+	da := YMM()
+	VBROADCASTSS(act(0), da)
+	for hf := 0; hf < 2; hf++ {
+		f, dw, ac := YMM(), YMM(), YMM()
+		VPSRAD(U8(2), isum[hf], f)
+		VPSLLD(U8(2), off[hf], off[hf])
+		VPSUBD(off[hf], f, f)
+		VCVTDQ2PS(f, f)
+		VCVTPH2PS(Mem{Base: p, Index: doff, Scale: 1, Disp: 16 * hf}, dw)
+		VMULPS(da, dw, dw)
+		VMOVUPS(accm(hf), ac)
+		VFMADD231PS(dw, f, ac)
+		VMOVUPS(ac, accm(hf))
+	}
+	ADDQ(dstep, p)
+	XORQ(U32(1792^1728), dstep)
+	XORQ(I32(1728^-32), doff)
+	ADDQ(as, a)
+	DECQ(nb)
+	JMP(LabelRef(name + "_loop"))
+	Label(name + "_done")
+	acc := [2]VecVirtual{YMM(), YMM()}
+	for hf := range acc {
+		VMOVUPS(accm(hf), acc[hf])
+	}
+	a2dStore1(acc)
+}
+
+// a2dScales3 unpacks the 6-bit scales of the Q3_K block at p, row half at
+// byte hb, minus 32, into the frame as a2kScales3 does, but the scales of
+// the groups of even planes (group g's plane is g%8/2) times 4.
+func a2dScales3(p GPVirtual, hb int, sc func(int) Mem) {
+	u0, u1, u2 := YMM(), YMM(), YMM()
+	VMOVDQU(Mem{Base: p, Disp: hb}, u0)
+	VMOVDQU(Mem{Base: p, Disp: 64 + hb}, u1)
+	VMOVDQU(Mem{Base: p, Disp: 128 + hb}, u2)
+	for m := 0; m < 4; m++ {
+		src := u0
+		if m%2 == 1 {
+			src = u1
+		}
+		lo, hi := YMM(), YMM()
+		if m < 2 {
+			VPAND(a2kC(a2k0f), src, lo)
+		} else {
+			VPSRLW(U8(4), src, lo)
+			VPAND(a2kC(a2k0f), lo, lo)
+		}
+		a2dShift(4-2*m, u2, hi)
+		VPAND(a2kC(a2k30), hi, hi)
+		VPOR(hi, lo, lo)
+		VPSUBB(a2kC(a2k20), lo, lo)
+		// Byte i of each dword is group 4m+i's scale: into the high bytes
+		// of both words, then an arithmetic shift by 8 (by 6: times 4).
+		for i := 0; i < 4; i++ {
+			g := 4*m + i
+			sh := 8
+			if g%8/2%2 == 0 {
+				sh = 6
+			}
+			y := YMM()
+			VPSHUFB(a2kC(a2k6ScSh+32*i), lo, y)
+			VPSRAW(U8(sh), y, y)
+			VMOVDQU(y, sc(g))
+		}
+		for i := 0; i < 2; i++ {
+			y := YMM()
+			VPSHUFB(a2kC(a2k6PrSh+32*i), lo, y)
+			VPSRAW(U8(8), y, y)
+			VMOVDQU(y, sc(16+2*m+i))
+		}
+	}
+}
