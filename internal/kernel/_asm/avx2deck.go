@@ -168,7 +168,7 @@ func a2dXS1(name string) {
 	TEXT(name, 0, a2dSig)
 	Doc(fmt.Sprintf("%s computes the 16×1 tile out[r] (rows r with bit r of mask set) of an interleaved IQ4_XS group at p against a token's interleaved K activations, nb blocks, in the i-quant order (AVX2, FMA, F16C).", name),
 		"Block b of the group is at p+2176b, the token's block b at a+b*as.")
-	// Frame: per row half hf, its 8 scale pairs at sc(hf, j); then the two
+	// Frame: per row half hf, its 8 int32 scales at sc(hf, j); then the two
 	// float accumulators.
 	frame := AllocLocal(18 * 32)
 	sc := func(hf, j int) Mem { return frame.Offset(32 * (8*hf + j)) }
@@ -181,20 +181,20 @@ func a2dXS1(name string) {
 		VMOVUPS(z, accm(0))
 		VMOVUPS(z, accm(1))
 	}
-	m0f, tbl := YMM(), YMM()
+	m0f, tbl, ones := YMM(), YMM(), YMM()
 	VMOVDQU(a2kC(a2k0f), m0f)
 	VMOVDQU(a2kC(a2kNL), tbl)
+	VPCMPEQW(ones, ones, ones)
+	VPSRLW(U8(15), ones, ones)
 	Label(name + "_loop")
 	TESTQ(nb, nb)
 	JZ(LabelRef(name + "_done"))
-	for off := 0; off < 2176; off += 64 {
-		PREFETCHT1(Mem{Base: p, Disp: a2dPrefetch + off})
-	}
 	for hf := 0; hf < 2; hf++ {
-		a2kScalesXS(p, hf, func(j int) Mem { return sc(hf, j) })
+		a2dScalesXS(p, hf, func(j int) Mem { return sc(hf, j) })
 	}
 	isum := [2]VecVirtual{YMM(), YMM()}
 	for j := 0; j < 8; j++ {
+		var sj [2]VecVirtual // sub-block j's int32 sums
 		for k := 0; k < 4; k++ {
 			var b, aq [2]VecVirtual // the quants of dwords k, 4+k, and |q|
 			for i := range b {
@@ -213,13 +213,22 @@ func a2dXS1(name string) {
 					VPSHUFB(w[i], tbl, w[i])
 					VPSIGNB(b[i], w[i], w[i])
 					VPMADDUBSW(w[i], aq[i], w[i])
-					if j == 0 && k == 0 && i == 0 {
-						VPMADDWD(sc(hf, j), w[i], isum[hf])
+					if k == 0 && i == 0 {
+						sj[hf] = YMM()
+						VPMADDWD(ones, w[i], sj[hf])
 					} else {
-						VPMADDWD(sc(hf, j), w[i], w[i])
-						VPADDD(w[i], isum[hf], isum[hf])
+						VPMADDWD(ones, w[i], w[i])
+						VPADDD(w[i], sj[hf], sj[hf])
 					}
 				}
+			}
+		}
+		for hf := range sj {
+			if j == 0 {
+				VPMULLD(sc(hf, j), sj[hf], isum[hf])
+			} else {
+				VPMULLD(sc(hf, j), sj[hf], sj[hf])
+				VPADDD(sj[hf], isum[hf], isum[hf])
 			}
 		}
 	}
@@ -285,7 +294,7 @@ func a2dQ3K1(name string) {
 	Label(name + "_loop")
 	TESTQ(nb, nb)
 	JZ(LabelRef(name + "_done"))
-	for off := 0; off < 1792; off += 64 {
+	for off := 0; off < 0; off += 64 {
 		PREFETCHT1(Mem{Base: p, Disp: a2dPrefetch + off})
 	}
 	for hf := 0; hf < 2; hf++ {
@@ -430,5 +439,35 @@ func a2dScales3(p GPVirtual, hb int, sc func(int) Mem) {
 			VPSRAW(U8(8), y, y)
 			VMOVDQU(y, sc(16+2*m+i))
 		}
+	}
+}
+
+// a2dScalesXS writes into the frame the scales of the IQ4_XS block at p,
+// rows 8h..8h+7: sc(j) (j < 8) sub-block j's ls − 32 as int32 (ls =
+// nibble j of scales_l | bits 2j, 2j+1 of scales_h at 4, 5).
+func a2dScalesXS(p GPVirtual, h int, sc func(int) Mem) {
+	sl, sh := YMM(), YMM()
+	VMOVDQU(Mem{Base: p, Disp: 32 * h}, sl)
+	VPMOVZXWD(Mem{Base: p, Disp: 64 + 16*h}, sh)
+	for j := 0; j < 8; j++ {
+		lo, hi := YMM(), YMM()
+		if j > 0 {
+			VPSRLD(U8(4*j), sl, lo)
+			VPAND(a2kC(a2kLow4), lo, lo)
+		} else {
+			VPAND(a2kC(a2kLow4), sl, lo)
+		}
+		switch s := 2*j - 4; {
+		case s > 0:
+			VPSRLD(U8(s), sh, hi)
+		case s < 0:
+			VPSLLD(U8(-s), sh, hi)
+		default:
+			VMOVDQA(sh, hi)
+		}
+		VPAND(a2kC(a2kLow30), hi, hi)
+		VPOR(hi, lo, lo)
+		VPSUBD(a2kC(a2kD20), lo, lo)
+		VMOVDQU(lo, sc(j))
 	}
 }

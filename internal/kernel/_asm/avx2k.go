@@ -65,16 +65,17 @@ const (
 	a2kLow30  = 736 // dwords 0x30
 	a2kW20    = 768 // words 0x20
 	a2k0c     = 800 // 0x0c bytes
+	a2kD20    = 832 // dwords 0x20
 )
 
 func genAVX2K() {
 	// The assembler wants DATA in address order: build the bytes first.
-	var c [832]byte
+	var c [864]byte
 	for i, v := range []int8{-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113} {
 		c[a2kNL+i], c[a2kNL+16+i] = byte(v), byte(v)
 	}
 	for i := 0; i < 8; i++ {
-		c[a2kLow4+4*i], c[a2kLow30+4*i] = 0xf, 0x30
+		c[a2kLow4+4*i], c[a2kLow30+4*i], c[a2kD20+4*i] = 0xf, 0x30, 0x20
 	}
 	for i := 0; i < 16; i++ {
 		c[a2kW20+2*i] = 0x20
