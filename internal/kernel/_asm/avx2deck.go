@@ -10,23 +10,36 @@ import (
 
 // The single-token tiles of Q5_K, IQ4_XS and Q3_K (set avx2k), built as
 // avx2dec.go's Q2_K one: both row halves per activation broadcast, masks
-// in registers, the scales unpacked once per block into the frame, the
-// float accumulators in the frame between blocks (their registers are
-// needed for the weights).
+// and tables in registers, the scales unpacked once per block into the
+// frame, the float accumulators in the frame between blocks (their
+// registers are needed for the weights). They add in the K-quant
+// (IQ4_XS: i-quant) order as a2kTile's do: same integers, same float
+// steps, so the same bits.
+//
+// Measured on Zen 4 with AVX-512 masked off (BenchmarkMatMulStream, one
+// thread): the Q5_K tile streams at ~10 GB/s from DRAM without software
+// prefetch (its qh lines are read again for every sub-block pair, which
+// the hardware prefetcher seems not to follow) and at ~24 GB/s with every
+// line of the block a2dPrefetch ahead into L2; every other line is not
+// enough. The Q3_K and IQ4_XS tiles were slower with the same prefetch.
 
-// a2dPrefetch is how far ahead the single-token K tiles prefetch.
+// a2dPrefetch is how far ahead (bytes) the Q5_K single-token tile
+// prefetches into L2.
 var a2dPrefetch = 32768
 
-// a2dShift shifts every word of x left by s bits (right if s < 0) into y.
-func a2dShift(s int, x, y VecVirtual) {
-	switch {
-	case s > 0:
-		VPSLLW(U8(s), x, y)
-	case s < 0:
-		VPSRLW(U8(-s), x, y)
-	default:
-		VMOVDQA(x, y)
+// a2dShift returns x with every word shifted left by s bits (right if s <
+// 0): x itself if s = 0, else a new register.
+func a2dShift(s int, x VecVirtual) VecVirtual {
+	if s == 0 {
+		return x
 	}
+	y := YMM()
+	if s > 0 {
+		VPSLLW(U8(s), x, y)
+	} else {
+		VPSRLW(U8(-s), x, y)
+	}
+	return y
 }
 
 // a2dQ5K1 generates the Q5_K single-token tile name. Per sub-block pair
@@ -74,7 +87,7 @@ func a2dQ5K1(name string) {
 				VPBROADCASTD(act(4+32*(2*m+i)+4*k), b[i])
 			}
 			for hf := 0; hf < 2; hf++ {
-				q, h, t := YMM(), YMM(), YMM()
+				q, h := YMM(), YMM()
 				var w [2]VecVirtual
 				w[0], w[1] = YMM(), YMM()
 				VMOVDQU(Mem{Base: p, Disp: 768 + 64*(8*m+k) + 32*hf}, q)
@@ -82,12 +95,11 @@ func a2dQ5K1(name string) {
 				VPAND(m0f, q, w[0])
 				VPSRLW(U8(4), q, w[1])
 				VPAND(m0f, w[1], w[1])
-				a2dShift(4-2*m, h, t)
-				VPAND(m10, t, t)
-				VPOR(t, w[0], w[0])
-				a2dShift(3-2*m, h, h)
-				VPAND(m10, h, h)
-				VPOR(h, w[1], w[1])
+				for i := range w {
+					t := YMM()
+					VPAND(m10, a2dShift(4-2*m-i, h), t)
+					VPOR(t, w[i], w[i])
+				}
 				for i := range w {
 					VPMADDUBSW(b[i], w[i], w[i])
 					if k%4 == 0 {
@@ -324,8 +336,7 @@ func a2dQ3K1(name string) {
 						for i, mk := range [2][2]VecVirtual{{m03, m04}, {m0c, m10}} {
 							w, t := YMM(), YMM()
 							VPAND(mk[0], x, w)
-							a2dShift(2+2*i-(b+i), hm, t)
-							VPAND(mk[1], t, t)
+							VPAND(mk[1], a2dShift(2+2*i-(b+i), hm), t)
 							VPOR(t, w, w)
 							VPMADDUBSW(bc[i], w, w)
 							if k == 0 {
@@ -416,8 +427,7 @@ func a2dScales3(p GPVirtual, hb int, sc func(int) Mem) {
 			VPSRLW(U8(4), src, lo)
 			VPAND(a2kC(a2k0f), lo, lo)
 		}
-		a2dShift(4-2*m, u2, hi)
-		VPAND(a2kC(a2k30), hi, hi)
+		VPAND(a2kC(a2k30), a2dShift(4-2*m, u2), hi)
 		VPOR(hi, lo, lo)
 		VPSUBB(a2kC(a2k20), lo, lo)
 		// Byte i of each dword is group 4m+i's scale: into the high bytes

@@ -34,7 +34,8 @@ import (
 // overflow, every dword's goes by VPMADDWD into the sum.
 // The block then ends with the VNNI kernels' float steps, per row half
 // and token, on float32 accumulators kept in the stack frame. The
-// single-token Q2_K tile is avx2dec.go's.
+// single-token tiles of Q2_K (avx2dec.go), Q5_K, Q3_K and IQ4_XS
+// (avx2deck.go) are their own.
 
 // a2kMaxT is the most tokens an AVX2 K tile takes; a2kGroupT the tokens
 // whose int32 sums stay in registers while a sub-block's values do.
@@ -107,11 +108,6 @@ func genAVX2K() {
 		for T := 1; T <= a2kMaxT; T++ {
 			if g := a2dTiles1[kind]; T == 1 && g != nil {
 				g(fmt.Sprintf("tileA2%s_16x1", kind))
-				if kind != "Q2_K" { // TEMP A/B
-					a2kOld = "old"
-					a2kTile(kind, 1)
-					a2kOld = ""
-				}
 				continue
 			}
 			a2kTile(kind, T)
@@ -122,15 +118,13 @@ func genAVX2K() {
 // a2kC returns the constant at offset off of a2kConst.
 func a2kC(off int) Mem { return a2kConst.Offset(off) }
 
-var a2kOld string // TEMP A/B
-
 // a2kTile generates tileA2<kind>_16xT.
 func a2kTile(kind string, T int) {
 	six := kind == "Q6_K"
 	k23 := kind == "Q2_K" || kind == "Q3_K"
 	mins := kind != "Q6_K" && kind != "Q3_K" && kind != "IQ4_XS" // block minimums, msum
 	pairs := kind == "Q6_K" || kind == "Q3_K"                    // blocks in pairs, d apart
-	name := fmt.Sprintf("tileA2%s_16x%d%s", kind, T, a2kOld)
+	name := fmt.Sprintf("tileA2%s_16x%d", kind, T)
 	TEXT(name, 0, "func(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)")
 	blockBytes := map[string]int{"Q4_K": 2304, "Q5_K": 2816, "Q6_K": 6720, "Q2_K": 1344, "Q3_K": 3520, "IQ4_XS": 2176}[kind]
 	Doc(fmt.Sprintf("%s computes the 16×%d tile out[t*os+r] (rows r with bit r of mask set) of an interleaved %s group at p against %d tokens of interleaved K activations, nb blocks, in the K-quant order (AVX2, FMA, F16C).", name, T, kind, T),
