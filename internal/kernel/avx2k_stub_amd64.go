@@ -36,8 +36,8 @@ func tileA2Q4_K_16x7(p *byte, a *byte, as int, nb int, out *float32, os int, mas
 // Block b of the group is at p+2304b (Q6_K: in pairs), token t's block b at a+b*as+384t.
 func tileA2Q4_K_16x8(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 
-// tileA2Q5_K_16x1 computes the 16×1 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved Q5_K group at p against 1 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX2, FMA, F16C).
-// Block b of the group is at p+2816b (Q6_K: in pairs), token t's block b at a+b*as+384t.
+// tileA2Q5_K_16x1 computes the 16×1 tile out[r] (rows r with bit r of mask set) of an interleaved Q5_K group at p against a token's interleaved K activations, nb blocks, in the K-quant order (AVX2, FMA, F16C).
+// Block b of the group is at p+2816b, the token's block b at a+b*as.
 func tileA2Q5_K_16x1(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 
 // tileA2Q5_K_16x2 computes the 16×2 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved Q5_K group at p against 2 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX2, FMA, F16C).
@@ -132,8 +132,8 @@ func tileA2Q2_K_16x7(p *byte, a *byte, as int, nb int, out *float32, os int, mas
 // Block b of the group is at p+1344b (Q6_K: in pairs), token t's block b at a+b*as+384t.
 func tileA2Q2_K_16x8(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 
-// tileA2Q3_K_16x1 computes the 16×1 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved Q3_K group at p against 1 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX2, FMA, F16C).
-// Block b of the group is at p+3520b (Q6_K: in pairs), token t's block b at a+b*as+384t.
+// tileA2Q3_K_16x1 computes the 16×1 tile out[r] (rows r with bit r of mask set) of an interleaved Q3_K group at p against a token's interleaved K activations, nb blocks, in the K-quant order (AVX2, FMA, F16C).
+// Blocks 2i and 2i+1 of the group are at p+3520i and p+3520i+1792, the token's block b at a+b*as.
 func tileA2Q3_K_16x1(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 
 // tileA2Q3_K_16x2 computes the 16×2 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved Q3_K group at p against 2 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX2, FMA, F16C).
@@ -164,8 +164,8 @@ func tileA2Q3_K_16x7(p *byte, a *byte, as int, nb int, out *float32, os int, mas
 // Block b of the group is at p+3520b (Q6_K: in pairs), token t's block b at a+b*as+384t.
 func tileA2Q3_K_16x8(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 
-// tileA2IQ4_XS_16x1 computes the 16×1 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved IQ4_XS group at p against 1 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX2, FMA, F16C).
-// Block b of the group is at p+2176b (Q6_K: in pairs), token t's block b at a+b*as+384t.
+// tileA2IQ4_XS_16x1 computes the 16×1 tile out[r] (rows r with bit r of mask set) of an interleaved IQ4_XS group at p against a token's interleaved K activations, nb blocks, in the i-quant order (AVX2, FMA, F16C).
+// Block b of the group is at p+2176b, the token's block b at a+b*as.
 func tileA2IQ4_XS_16x1(p *byte, a *byte, as int, nb int, out *float32, os int, mask int)
 
 // tileA2IQ4_XS_16x2 computes the 16×2 tile out[t*os+r] (rows r with bit r of mask set) of an interleaved IQ4_XS group at p against 2 tokens of interleaved K activations, nb blocks, in the K-quant order (AVX2, FMA, F16C).

@@ -32,7 +32,10 @@ import (
 // a2dTiles1 are the single-token tile generators, by kind; a kind without
 // one takes a2kTile's.
 var a2dTiles1 = map[string]func(name string){
-	"Q2_K": a2dQ2K1,
+	"Q2_K":   a2dQ2K1,
+	"Q5_K":   a2dQ5K1,
+	"IQ4_XS": a2dXS1,
+	"Q3_K":   a2dQ3K1,
 }
 
 // a2dSig is the tiles' Go signature.

@@ -34,7 +34,8 @@ import (
 // overflow, every dword's goes by VPMADDWD into the sum.
 // The block then ends with the VNNI kernels' float steps, per row half
 // and token, on float32 accumulators kept in the stack frame. The
-// single-token Q2_K tile is avx2dec.go's.
+// single-token tiles of Q2_K (avx2dec.go), Q5_K, Q3_K and IQ4_XS
+// (avx2deck.go) are their own.
 
 // a2kMaxT is the most tokens an AVX2 K tile takes; a2kGroupT the tokens
 // whose int32 sums stay in registers while a sub-block's values do.
@@ -65,16 +66,17 @@ const (
 	a2kLow30  = 736 // dwords 0x30
 	a2kW20    = 768 // words 0x20
 	a2k0c     = 800 // 0x0c bytes
+	a2kD20    = 832 // dwords 0x20
 )
 
 func genAVX2K() {
 	// The assembler wants DATA in address order: build the bytes first.
-	var c [832]byte
+	var c [864]byte
 	for i, v := range []int8{-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113} {
 		c[a2kNL+i], c[a2kNL+16+i] = byte(v), byte(v)
 	}
 	for i := 0; i < 8; i++ {
-		c[a2kLow4+4*i], c[a2kLow30+4*i] = 0xf, 0x30
+		c[a2kLow4+4*i], c[a2kLow30+4*i], c[a2kD20+4*i] = 0xf, 0x30, 0x20
 	}
 	for i := 0; i < 16; i++ {
 		c[a2kW20+2*i] = 0x20
