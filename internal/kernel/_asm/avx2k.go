@@ -521,12 +521,22 @@ func a2kScales2(p GPVirtual, hb int, sc func(int) Mem) {
 // a2kScales3 unpacks the 6-bit scales of the Q3_K block at p, row half at
 // byte hb, minus 32, into the frame as a2kScales6 does.
 func a2kScales3(p GPVirtual, hb int, sc func(int) Mem) {
+	q3kScaleVecs(p, hb, a2kC(a2k0f), a2kC(a2k30), a2kC(a2k20), func(lo VecVirtual, m int) {
+		a2kScalesSigned(lo, m, sc)
+	})
+}
+
+// q3kScaleVecs loads the scale bytes of the interleaved Q3_K block at p
+// (row half at byte hb) and calls emit(lo, m) for m < 4 with lo holding,
+// per dword lane (row) and byte i, scale 4m+i minus 32 as a signed byte:
+// the low or high nibbles of the vector at 0 (m = 0, 2) or 64 (m = 1, 3)
+// and bits 2m, 2m+1 of the vector at 128 as the top two bits. c0f, c30
+// and c20 are the set's constants of bytes 0x0f, 0x30 and 0x20.
+func q3kScaleVecs(p GPVirtual, hb int, c0f, c30, c20 Mem, emit func(lo VecVirtual, m int)) {
 	u0, u1, u2 := YMM(), YMM(), YMM()
 	VMOVDQU(Mem{Base: p, Disp: hb}, u0)
 	VMOVDQU(Mem{Base: p, Disp: 64 + hb}, u1)
 	VMOVDQU(Mem{Base: p, Disp: 128 + hb}, u2)
-	// Scales 4m..4m+3: the low or high nibbles of u0 (m = 0, 2) or u1 (m =
-	// 1, 3), bits 2m, 2m+1 of u2's bytes at 4, 5.
 	for m := 0; m < 4; m++ {
 		src := u0
 		if m%2 == 1 {
@@ -534,24 +544,24 @@ func a2kScales3(p GPVirtual, hb int, sc func(int) Mem) {
 		}
 		lo, hi := YMM(), YMM()
 		if m < 2 {
-			VPAND(a2kC(a2k0f), src, lo)
+			VPAND(c0f, src, lo)
 		} else {
 			VPSRLW(U8(4), src, lo)
-			VPAND(a2kC(a2k0f), lo, lo)
+			VPAND(c0f, lo, lo)
 		}
 		switch s := 4 - 2*m; {
 		case s > 0:
 			VPSLLW(U8(s), u2, hi)
-			VPAND(a2kC(a2k30), hi, hi)
+			VPAND(c30, hi, hi)
 		case s < 0:
 			VPSRLW(U8(-s), u2, hi)
-			VPAND(a2kC(a2k30), hi, hi)
+			VPAND(c30, hi, hi)
 		default:
-			VPAND(a2kC(a2k30), u2, hi)
+			VPAND(c30, u2, hi)
 		}
 		VPOR(hi, lo, lo)
-		VPSUBB(a2kC(a2k20), lo, lo)
-		a2kScalesSigned(lo, m, sc)
+		VPSUBB(c20, lo, lo)
+		emit(lo, m)
 	}
 }
 

@@ -507,43 +507,16 @@ func a2pUnpack3() {
 	JZ(LabelRef(name + "_done"))
 	for hh := 0; hh < 2; hh++ {
 		hb := 32 * hh
-		u0, u1, u2 := YMM(), YMM(), YMM()
-		VMOVDQU(Mem{Base: p, Disp: hb}, u0)
-		VMOVDQU(Mem{Base: p, Disp: 64 + hb}, u1)
-		VMOVDQU(Mem{Base: p, Disp: 128 + hb}, u2)
-		// Scales 4m..4m+3: the low or high nibbles of u0 (m = 0, 2) or u1
-		// (m = 1, 3), bits 2m, 2m+1 of u2's bytes at 4, 5.
-		for m := 0; m < 4; m++ {
-			src := u0
-			if m%2 == 1 {
-				src = u1
-			}
-			lo, hi := YMM(), YMM()
-			if m < 2 {
-				VPAND(a2pC(a2p0f), src, lo)
-			} else {
-				VPSRLW(U8(4), src, lo)
-				VPAND(a2pC(a2p0f), lo, lo)
-			}
-			switch s := 4 - 2*m; {
-			case s > 0:
-				VPSLLW(U8(s), u2, hi)
-				VPAND(a2pC(a2p30), hi, hi)
-			case s < 0:
-				VPSRLW(U8(-s), u2, hi)
-				VPAND(a2pC(a2p30), hi, hi)
-			default:
-				VPAND(a2pC(a2p30), u2, hi)
-			}
-			VPOR(hi, lo, lo)
-			VPSUBB(a2pC(a2p20), lo, lo)
+		// Scales 4m..4m+3 as signed bytes, each byte sign-extended to the
+		// int32 of its group.
+		q3kScaleVecs(p, hb, a2pC(a2p0f), a2pC(a2p30), a2pC(a2p20), func(lo VecVirtual, m int) {
 			for i := 0; i < 4; i++ {
 				y := YMM()
 				VPSHUFB(a2pC(a2pTop+32*i), lo, y)
 				VPSRAD(U8(24), y, y)
 				a2pStoreTo(y, dst, 4096+64*(4*m+i)+hb)
 			}
-		}
+		})
 		d := YMM()
 		VCVTPH2PS(dm.Offset(16*hh), d)
 		VMOVUPS(d, Mem{Base: dst, Disp: 5120 + hb})
