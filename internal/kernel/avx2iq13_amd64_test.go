@@ -26,6 +26,36 @@ func putIQScale(typ tensor.DType, blk []byte, h uint16) {
 	binary.LittleEndian.PutUint16(blk, h)
 }
 
+// checkGridTileFuzz is the body of the grid i-quant tile fuzz targets: the
+// tiles ts of type typ on nb8%4+1 blocks built from data (finite f16 d)
+// against t8%4+1 Q8_K tokens, bit for bit against dotIQOrdered.
+func checkGridTileFuzz(t *testing.T, typ tensor.DType, ts *tileSet, nb8, t8, ti uint8, data []byte) {
+	nb, T := int(nb8%4)+1, int(t8%4)+1
+	w := make([]byte, nb*ts.wBlock)
+	for i := range w {
+		if len(data) > 0 {
+			w[i] = data[(i*7)%len(data)] ^ byte(i*37)
+		}
+	}
+	for b := 0; b < nb; b++ {
+		h := uint16(0x2e66)
+		if len(data) >= 2 {
+			h = binary.LittleEndian.Uint16(data) &^ 0x4000 // finite
+		}
+		putIQScale(typ, w[b*ts.wBlock:], h)
+	}
+	rng := rand.New(rand.NewPCG(uint64(len(data)), uint64(ti)))
+	a := randomQ8K(rng, data, nb*T, 1e-3)
+	cols := 256 * nb
+	out := make([]float32, T)
+	ts.block(out, 1, w, len(w), a, nb*292, 1, T, cols)
+	for k := 0; k < T; k++ {
+		if o := dotIQOrdered(typ, w, a[k*nb*292:], cols); math.Float32bits(out[k]) != math.Float32bits(o) {
+			t.Fatalf("%v, %d blocks, token %d of %d: got %v, want %v (i-quant order)", typ, nb, k, T, out[k], o)
+		}
+	}
+}
+
 // isIQScaleBit reports whether bit b of byte i of a block of type typ is
 // part of its f16 scale.
 func isIQScaleBit(typ tensor.DType, i, b int) bool {
@@ -192,29 +222,6 @@ func FuzzAVX2IQ13(f *testing.F) {
 	f.Fuzz(func(t *testing.T, ti, nb8, t8 uint8, data []byte) {
 		typ := avx2IQ13Types[int(ti)%len(avx2IQ13Types)]
 		ts := tiles[typ]
-		nb, T := int(nb8%4)+1, int(t8%4)+1
-		w := make([]byte, nb*ts.wBlock)
-		for i := range w {
-			if len(data) > 0 {
-				w[i] = data[(i*7)%len(data)] ^ byte(i*37)
-			}
-		}
-		for b := 0; b < nb; b++ {
-			h := uint16(0x2e66)
-			if len(data) >= 2 {
-				h = binary.LittleEndian.Uint16(data) &^ 0x4000 // finite
-			}
-			putIQScale(typ, w[b*ts.wBlock:], h)
-		}
-		rng := rand.New(rand.NewPCG(uint64(len(data)), uint64(ti)))
-		a := randomQ8K(rng, data, nb*T, 1e-3)
-		out := make([]float32, T)
-		ts.block(out, 1, w, len(w), a, nb*292, 1, T, 256*nb)
-		for k := 0; k < T; k++ {
-			want := dotIQOrdered(typ, w, a[k*nb*292:], 256*nb)
-			if math.Float32bits(out[k]) != math.Float32bits(want) {
-				t.Fatalf("%v, %d blocks, token %d of %d: got %v, the i-quant order gives %v", typ, nb, k, T, out[k], want)
-			}
-		}
+		checkGridTileFuzz(t, typ, ts, nb8, t8, ti, data)
 	})
 }

@@ -246,30 +246,7 @@ func FuzzIQ512Tiles(f *testing.F) {
 	f.Fuzz(func(t *testing.T, ti, nb8, t8 uint8, data []byte) {
 		typ := iq512Types[int(ti)%len(iq512Types)]
 		ts := iq512Set(typ)
-		nb, T := int(nb8%4)+1, int(t8%4)+1
-		w := make([]byte, nb*ts.wBlock)
-		for i := range w {
-			if len(data) > 0 {
-				w[i] = data[(i*7)%len(data)] ^ byte(i*37)
-			}
-		}
-		for b := 0; b < nb; b++ {
-			h := uint16(0x2e66)
-			if len(data) >= 2 {
-				h = binary.LittleEndian.Uint16(data) &^ 0x4000 // finite
-			}
-			putIQScale(typ, w[b*ts.wBlock:], h)
-		}
-		rng := rand.New(rand.NewPCG(uint64(len(data)), uint64(ti)))
-		a := randomQ8K(rng, data, nb*T, 1e-3)
-		cols := 256 * nb
-		out := make([]float32, T)
-		ts.block(out, 1, w, len(w), a, nb*292, 1, T, cols)
-		for k := 0; k < T; k++ {
-			if o := dotIQOrdered(typ, w, a[k*nb*292:], cols); math.Float32bits(out[k]) != math.Float32bits(o) {
-				t.Fatalf("%v, %d blocks, token %d of %d: got %v, want %v (i-quant order)", typ, nb, k, T, out[k], o)
-			}
-		}
+		checkGridTileFuzz(t, typ, ts, nb8, t8, ti, data)
 	})
 }
 
