@@ -59,12 +59,7 @@ func a2dQ5K1(name string) {
 	accm := func(hf int) Mem { return frame.Offset(32 * (24 + hf)) }
 	p, a, as, nb := loadGP("p"), loadGP("a"), loadGP("as"), loadGP("nb")
 	act := func(off int) Mem { return Mem{Base: a, Disp: off} }
-	{
-		z := YMM()
-		VXORPS(z, z, z)
-		VMOVUPS(z, accm(0))
-		VMOVUPS(z, accm(1))
-	}
+	a2dZeroAcc(accm)
 	m0f, m10 := YMM(), YMM()
 	VMOVDQU(a2kC(a2k0f), m0f)
 	VMOVDQU(a2kC(a2k10), m10)
@@ -159,14 +154,7 @@ func a2dQ5K1(name string) {
 	}
 	ADDQ(U32(2816), p)
 	ADDQ(as, a)
-	DECQ(nb)
-	JMP(LabelRef(name + "_loop"))
-	Label(name + "_done")
-	acc := [2]VecVirtual{YMM(), YMM()}
-	for hf := range acc {
-		VMOVUPS(accm(hf), acc[hf])
-	}
-	a2dStore1(acc)
+	a2dLoopEnd(name, nb, accm)
 }
 
 // a2dXS1 generates the IQ4_XS single-token tile name. Per sub-block j and
@@ -187,12 +175,7 @@ func a2dXS1(name string) {
 	accm := func(hf int) Mem { return frame.Offset(32 * (16 + hf)) }
 	p, a, as, nb := loadGP("p"), loadGP("a"), loadGP("as"), loadGP("nb")
 	act := func(off int) Mem { return Mem{Base: a, Disp: off} }
-	{
-		z := YMM()
-		VXORPS(z, z, z)
-		VMOVUPS(z, accm(0))
-		VMOVUPS(z, accm(1))
-	}
+	a2dZeroAcc(accm)
 	m0f, tbl, ones := YMM(), YMM(), YMM()
 	VMOVDQU(a2kC(a2k0f), m0f)
 	VMOVDQU(a2kC(a2kNL), tbl)
@@ -258,14 +241,7 @@ func a2dXS1(name string) {
 	}
 	ADDQ(U32(2176), p)
 	ADDQ(as, a)
-	DECQ(nb)
-	JMP(LabelRef(name + "_loop"))
-	Label(name + "_done")
-	acc := [2]VecVirtual{YMM(), YMM()}
-	for hf := range acc {
-		VMOVUPS(accm(hf), acc[hf])
-	}
-	a2dStore1(acc)
+	a2dLoopEnd(name, nb, accm)
 }
 
 // a2dQ3K1 generates the Q3_K single-token tile name. As Q2_K's, 2-bit
@@ -288,12 +264,7 @@ func a2dQ3K1(name string) {
 	accm := func(hf int) Mem { return frame.Offset(32 * (48 + hf)) }
 	p, a, as, nb := loadGP("p"), loadGP("a"), loadGP("as"), loadGP("nb")
 	act := func(off int) Mem { return Mem{Base: a, Disp: off} }
-	{
-		z := YMM()
-		VXORPS(z, z, z)
-		VMOVUPS(z, accm(0))
-		VMOVUPS(z, accm(1))
-	}
+	a2dZeroAcc(accm)
 	// Block 2i's d is at +1728, block 2i+1's at −32 (a2kTile's pairs).
 	dstep, doff := GP64(), GP64()
 	MOVQ(U32(1792), dstep)
@@ -397,14 +368,7 @@ func a2dQ3K1(name string) {
 	XORQ(U32(1792^1728), dstep)
 	XORQ(I32(1728^-32), doff)
 	ADDQ(as, a)
-	DECQ(nb)
-	JMP(LabelRef(name + "_loop"))
-	Label(name + "_done")
-	acc := [2]VecVirtual{YMM(), YMM()}
-	for hf := range acc {
-		VMOVUPS(accm(hf), acc[hf])
-	}
-	a2dStore1(acc)
+	a2dLoopEnd(name, nb, accm)
 }
 
 // a2dScales3 unpacks the 6-bit scales of the Q3_K block at p, row half at
@@ -480,4 +444,26 @@ func a2dScalesXS(p GPVirtual, h int, sc func(int) Mem) {
 		VPSUBD(a2kC(a2kD20), lo, lo)
 		VMOVDQU(lo, sc(j))
 	}
+}
+
+// a2dZeroAcc zeroes the two float accumulators (row halves) in the frame.
+func a2dZeroAcc(accm func(hf int) Mem) {
+	z := YMM()
+	VXORPS(z, z, z)
+	VMOVUPS(z, accm(0))
+	VMOVUPS(z, accm(1))
+}
+
+// a2dLoopEnd closes a single-token tile's block loop (name_loop, counting
+// nb down) and stores the two accumulators in the frame as the tile's
+// result.
+func a2dLoopEnd(name string, nb GPVirtual, accm func(hf int) Mem) {
+	DECQ(nb)
+	JMP(LabelRef(name + "_loop"))
+	Label(name + "_done")
+	acc := [2]VecVirtual{YMM(), YMM()}
+	for hf := range acc {
+		VMOVUPS(accm(hf), acc[hf])
+	}
+	a2dStore1(acc)
 }
